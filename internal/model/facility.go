@@ -1,0 +1,178 @@
+package model
+
+// GPUModel describes one kind of accelerator in the catalog.
+type GPUModel struct {
+	Name        string  // catalog key, e.g. "H100"
+	Vendor      string  // "nvidia", "amd"
+	MemoryGiB   int     // device memory
+	TDPWatts    int     // board power at default limit
+	IdleWatts   int     // draw when idle
+	MinCapWatts int     // lowest settable power cap (0 = capping not supported)
+	MaxCapWatts int     // highest settable power cap
+	BF16TFLOPS  float64 // dense bf16 throughput
+	Source      string  // where the figures come from
+}
+
+// CanCap reports whether the model's power limit can be set.
+func (g GPUModel) CanCap() bool { return g.MinCapWatts > 0 && g.MaxCapWatts >= g.MinCapWatts }
+
+// Cooling is how a hall or rack is cooled.
+type Cooling string
+
+// Cooling kinds.
+const (
+	CoolingAir    Cooling = "air"
+	CoolingLiquid Cooling = "liquid"
+)
+
+// Site is one data-center location under one jurisdiction.
+type Site struct {
+	ID              string
+	Name            string
+	Country         string   // ISO 3166-1 alpha-2
+	Operator        string   // legal operator entity
+	Jurisdictions   []string // tags, e.g. ["EU", "FR"]
+	PowerEnvelopeKW float64  // IT power envelope
+	PUE             float64
+	GridZone        string // key into the snapshot's grid series
+}
+
+// InJurisdiction reports whether the site carries tag j.
+func (s *Site) InJurisdiction(j string) bool {
+	for _, t := range s.Jurisdictions {
+		if t == j {
+			return true
+		}
+	}
+	return false
+}
+
+// Hall is a room of a site with its own power cap and cooling.
+type Hall struct {
+	ID                string // unique within the facility
+	Site              string
+	PowerCapKW        float64 // 0 = no cap
+	Cooling           Cooling
+	CoolingCapacityKW float64
+}
+
+// Rack is a rack in a hall.
+type Rack struct {
+	ID                string // unique within the facility
+	Hall              string
+	PowerCapKW        float64 // 0 = no cap
+	Cooling           Cooling
+	CoolingCapacityKW float64
+}
+
+// Node is one machine. Topology keys are facility-unique names.
+type Node struct {
+	Name         string
+	Site         string
+	Hall         string
+	Rack         string
+	NVLinkDomain string // GPUs of nodes in one domain share NVLink
+	Leaf         string // leaf switch
+	Spine        string
+	GPUModel     string
+	GPUs         int
+	CPUs         int
+	MemoryGiB    int
+	BaseWatts    float64 // node power when idle, excluding GPUs
+}
+
+// PriorityClass names a priority level.
+type PriorityClass struct {
+	Name        string
+	Value       int
+	Preemptible bool // jobs of this class may be preempted by default
+}
+
+// Quota is a per-GPU-model quota of a tenant or cohort, in GPUs.
+type Quota struct {
+	Nominal        int
+	BorrowingLimit *int // nil: may borrow without limit
+	LendingLimit   *int // nil: may lend all unused nominal quota
+}
+
+// Exclusivity is a tenant's tenancy mode.
+type Exclusivity string
+
+// Exclusivity modes.
+const (
+	ExclusiveGPU  Exclusivity = "gpu"  // share nodes, never GPUs (default)
+	ExclusiveNode Exclusivity = "node" // never share a node with another tenant
+)
+
+// Tenant is a customer of the facility.
+type Tenant struct {
+	Name            string
+	Cohort          string           // parent cohort; "" for none
+	Quota           map[string]Quota // by GPU model
+	FairShareWeight float64
+	Jurisdictions   []string // allowed jurisdiction tags; empty = any
+	PriorityClasses []string // allowed classes; empty = any
+	Exclusive       Exclusivity
+}
+
+// Cohort is an inner node of the quota tree.
+type Cohort struct {
+	Name   string
+	Parent string
+	Quota  map[string]Quota // optional own quota, by GPU model
+}
+
+// Policy says which scheduling policies are on and how they are tuned.
+type Policy struct {
+	FairShare           bool
+	FairShareHalfLife   Duration
+	Quotas              bool
+	Preemption          bool
+	Reclaim             bool     // tenants under nominal may preempt borrowers
+	PreemptionRateLimit int      // max victims per window; 0 = unlimited
+	PreemptionWindow    Duration // window of the rate limit
+	Backfill            bool
+	BackfillDepth       int // pending jobs that get an estimated start
+	Topology            bool
+	Power               bool
+	PowerCapping        bool // may start jobs power-capped to fit
+	Deferral            bool
+	CarbonWeight        float64 // weight of carbon vs price when deferring, 0..1
+	Sovereignty         bool    // always true in practice; kept for reporting
+}
+
+// DefaultPolicy is the policy a facility gets when it says nothing.
+func DefaultPolicy() Policy {
+	return Policy{
+		FairShare:           true,
+		FairShareHalfLife:   7 * Day,
+		Quotas:              true,
+		Preemption:          true,
+		Reclaim:             true,
+		PreemptionRateLimit: 0,
+		PreemptionWindow:    Hour,
+		Backfill:            true,
+		BackfillDepth:       16,
+		Topology:            true,
+		Power:               true,
+		PowerCapping:        true,
+		Deferral:            true,
+		CarbonWeight:        0.5,
+		Sovereignty:         true,
+	}
+}
+
+// Facility is a whole installation: sites, their equipment, tenants and
+// policy. Equipment is stored flat; topology is carried by keys.
+type Facility struct {
+	Name            string
+	GPUModels       map[string]GPUModel
+	Sites           []Site
+	Halls           []Hall
+	Racks           []Rack
+	Nodes           []Node
+	Tenants         []Tenant
+	Cohorts         []Cohort
+	PriorityClasses []PriorityClass
+	Policy          Policy
+}

@@ -1,0 +1,95 @@
+package model
+
+// Kind separates gangs from deployments.
+type Kind string
+
+// Job kinds.
+const (
+	KindJob        Kind = "job"        // a gang: all replicas start together or none does
+	KindDeployment Kind = "deployment" // independent long-running replicas with a minimum
+)
+
+// TopologyLevel is a level of the facility's topology, smallest first.
+type TopologyLevel int
+
+// Topology levels, from the tightest to the loosest.
+const (
+	LevelNode TopologyLevel = iota
+	LevelNVLink
+	LevelLeaf
+	LevelRack
+	LevelHall
+	LevelSite
+	LevelAny
+)
+
+var levelNames = [...]string{"node", "nvlink", "leaf", "rack", "hall", "site", "any"}
+
+func (l TopologyLevel) String() string {
+	if l < 0 || int(l) >= len(levelNames) {
+		return "invalid"
+	}
+	return levelNames[l]
+}
+
+// ParseLevel parses a level name.
+func ParseLevel(s string) (TopologyLevel, bool) {
+	for i, n := range levelNames {
+		if n == s {
+			return TopologyLevel(i), true
+		}
+	}
+	return 0, false
+}
+
+// Topology is a job's placement requirement.
+type Topology struct {
+	Level    TopologyLevel // LevelAny (the zero value is LevelNode; set explicitly)
+	Required bool          // false: preferred only
+}
+
+// Job is a unit of work waiting to run or running: a gang of Replicas ×
+// GPUsPerReplica, or a deployment of independent replicas.
+type Job struct {
+	ID               string
+	Kind             Kind
+	Tenant           string
+	PriorityClass    string
+	Replicas         int
+	MinReplicas      int      // deployments: fewest replicas worth starting
+	GPUsPerReplica   int      // 0 allowed for CPU-only replicas
+	GPUModels        []string // acceptable models; empty = any
+	CPUsPerReplica   int
+	MemGiBPerReplica int
+	Preemptible      bool     // resolved from the class unless the spec says
+	CheckpointGrace  Duration // time needed after a notice to save state
+	RuntimeLimit     Duration // 0 = none; also the backfill estimate
+	Jurisdictions    []string // allowed tags; empty = tenant's
+	DataClass        string
+	EarliestStart    Time // 0 = now
+	Deadline         Time // 0 = none; with EarliestStart, the flexibility window
+	Topology         Topology
+	ExclusiveNode    bool
+	SubmitTime       Time
+	// Runtime fields used by drivers, not by the core.
+	Command []string
+}
+
+// TotalGPUs is the GPUs the whole gang needs.
+func (j *Job) TotalGPUs() int { return j.Replicas * j.GPUsPerReplica }
+
+// Flexible reports whether the job has a window it may be deferred within.
+func (j *Job) Flexible() bool { return j.Deadline > 0 }
+
+// AcceptsModel reports whether m is one of the job's acceptable models.
+func (j *Job) AcceptsModel(m string) bool {
+	if len(j.GPUModels) == 0 {
+		return true
+	}
+	for _, x := range j.GPUModels {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,74 @@
+package model
+
+// Start starts a job (or some replicas of a deployment).
+type Start struct {
+	Job      string
+	Replicas []Placement
+	// PowerW is the site IT power the start adds, as the core estimated it.
+	PowerW float64
+}
+
+// Preemption evicts a running job for another: a notice now, the eviction
+// after the victim's checkpoint grace.
+type Preemption struct {
+	Victim      string
+	Beneficiary string
+	Reason      string
+	NoticeAt    Time
+	EvictAt     Time
+	// LostGPUSeconds is the work since the victim's last checkpoint.
+	LostGPUSeconds float64
+}
+
+// Deferral holds a flexible job back until a better hour.
+type Deferral struct {
+	Job    string
+	Until  Time
+	Reason string
+}
+
+// Reservation holds resources for a blocked job at its estimated start.
+type Reservation struct {
+	Job      string
+	Nodes    []string
+	EstStart Time
+}
+
+// ReasonCode classifies why a job is still pending.
+type ReasonCode string
+
+// Reason codes, one per policy that can hold a job back.
+const (
+	ReasonQuota       ReasonCode = "quota"
+	ReasonCapacity    ReasonCode = "capacity"
+	ReasonTopology    ReasonCode = "topology"
+	ReasonPower       ReasonCode = "power"
+	ReasonSovereignty ReasonCode = "sovereignty"
+	ReasonBackfill    ReasonCode = "backfill"
+	ReasonDeferred    ReasonCode = "deferred"
+	ReasonNotBefore   ReasonCode = "not-before"
+	ReasonPreempting  ReasonCode = "preempting"
+	ReasonPriority    ReasonCode = "priority"
+	ReasonInvalid     ReasonCode = "invalid"
+	ReasonDeadline    ReasonCode = "deadline"
+)
+
+// Pending explains one job that did not start in this pass.
+type Pending struct {
+	Job     string
+	Code    ReasonCode
+	Message string // one human line
+	// EstStart is the estimated start time, when the core computed one.
+	EstStart Time
+}
+
+// Plan is the core's answer for one pass. Every pending job of the
+// snapshot appears exactly once in Starts or Pending.
+type Plan struct {
+	Now          Time
+	Starts       []Start
+	Preemptions  []Preemption
+	Deferrals    []Deferral
+	Reservations []Reservation
+	Pending      []Pending
+}

@@ -1,0 +1,93 @@
+package model
+
+// NodeCondition is the administrative and health state of a node.
+type NodeCondition string
+
+// Node conditions.
+const (
+	NodeUp       NodeCondition = "up"
+	NodeDraining NodeCondition = "draining" // runs what it has, takes nothing new
+	NodeDown     NodeCondition = "down"
+)
+
+// GPUState is the part of a GPU's state the core needs beyond allocation.
+type GPUState struct {
+	// LastTenant is the tenant whose work last ran on the GPU.
+	LastTenant string
+	// Dirty is true until the GPU is reported scrubbed after LastTenant's
+	// work; a dirty GPU may go only to LastTenant.
+	Dirty bool
+}
+
+// NodeState is a node's runtime state. Nodes without a NodeState are up
+// and clean.
+type NodeState struct {
+	Node      string
+	Condition NodeCondition
+	GPUs      []GPUState // indexed by GPU index; may be shorter than the node's count
+}
+
+// Placement is one replica's place: a node, its GPU indices and the
+// power cap the GPUs run at (0 = uncapped, i.e. the model's TDP).
+type Placement struct {
+	Node      string
+	GPUs      []int
+	PowerCapW int
+}
+
+// Allocation is a running job and where it runs.
+type Allocation struct {
+	Job            *Job
+	Started        Time
+	LastCheckpoint Time // 0 = Started
+	Replicas       []Placement
+	// Terminating is set once a preemption notice was sent; the job
+	// holds its resources until EvictAt.
+	Terminating bool
+	EvictAt     Time
+	// PreemptedFor names the job the eviction makes room for.
+	PreemptedFor string
+}
+
+// End is when the allocation is expected to release its resources.
+func (a *Allocation) End() Time {
+	if a.Terminating {
+		return a.EvictAt
+	}
+	if a.Job.RuntimeLimit <= 0 {
+		return Forever
+	}
+	return a.Started.Add(a.Job.RuntimeLimit)
+}
+
+// Usage is a tenant's decayed GPU usage history.
+type Usage struct {
+	Tenant     string
+	GPUSeconds float64 // decayed to AsOf
+	AsOf       Time
+}
+
+// GridHour is one hour of a grid zone's price and carbon intensity.
+type GridHour struct {
+	Start       Time // hour beginning
+	PriceEURMWh float64
+	CarbonGkWh  float64 // gCO2e per kWh
+}
+
+// GridSeries is a zone's hourly series, sorted by Start.
+type GridSeries struct {
+	Zone  string
+	Hours []GridHour
+}
+
+// Snapshot is everything the core reads in one pass.
+type Snapshot struct {
+	Facility          *Facility
+	Nodes             []NodeState  // runtime state; missing nodes are up and clean
+	Running           []Allocation // jobs holding resources
+	Pending           []*Job       // jobs waiting to start
+	Usage             []Usage      // fair-share history
+	Grid              []GridSeries // price and carbon by zone
+	RecentPreemptions []Time       // when earlier victims were chosen, for the rate limit
+	Seed              int64
+}

@@ -1,0 +1,59 @@
+package model
+
+import "time"
+
+// Time is an instant in Unix seconds (UTC). The zero value means "unset".
+type Time int64
+
+// Duration is a length of time in seconds.
+type Duration int64
+
+// Common durations.
+const (
+	Second Duration = 1
+	Minute Duration = 60
+	Hour   Duration = 3600
+	Day    Duration = 86400
+)
+
+// Forever is the Time used for "never ends" (no runtime limit).
+const Forever Time = 1<<62 - 1
+
+// Add returns t+d, saturating at Forever.
+func (t Time) Add(d Duration) Time {
+	if t >= Forever || d >= Duration(Forever) || t+Time(d) >= Forever {
+		return Forever
+	}
+	return t + Time(d)
+}
+
+// Sub returns t-u as a Duration.
+func (t Time) Sub(u Time) Duration { return Duration(t - u) }
+
+// String formats t as RFC 3339 in UTC, "never" for Forever and "-" for 0.
+func (t Time) String() string {
+	switch {
+	case t == 0:
+		return "-"
+	case t >= Forever:
+		return "never"
+	}
+	return time.Unix(int64(t), 0).UTC().Format(time.RFC3339)
+}
+
+// Clock formats t as HH:MM (UTC), for short human messages.
+func (t Time) Clock() string {
+	if t >= Forever {
+		return "never"
+	}
+	return time.Unix(int64(t), 0).UTC().Format("15:04")
+}
+
+// String formats d like "1h30m0s".
+func (d Duration) String() string { return (time.Duration(d) * time.Second).String() }
+
+// TimeOf converts a time.Time to a Time.
+func TimeOf(t time.Time) Time { return Time(t.Unix()) }
+
+// DurationOf converts a time.Duration to a Duration, rounding down to seconds.
+func DurationOf(d time.Duration) Duration { return Duration(d / time.Second) }
