@@ -1,12 +1,171 @@
 package sched
 
-import "github.com/carnot-dc/carnot/internal/model"
+import (
+	"fmt"
 
-// Schedule computes the plan for one pass. It never mutates snap.
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
+)
+
+// Schedule computes the plan for one pass. It never mutates snap, and the
+// same snapshot and now always give the same plan.
 func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
-	p := model.Plan{Now: now}
-	for _, j := range snap.Pending {
-		p.Pending = append(p.Pending, model.Pending{Job: j.ID, Code: model.ReasonCapacity, Message: "not implemented"})
+	if snap == nil || snap.Facility == nil {
+		return model.Plan{Now: now}
 	}
-	return p
+	p := newPass(snap, now)
+	q := newQueue(p.runnable(), p.priority, p.pol.FairShare, p.shares)
+	for j := q.next(); j != nil; j = q.next() {
+		p.consider(j)
+	}
+	return p.finish()
+}
+
+// runnable filters out pending jobs that are already running (a driver
+// race) and explains them; the rest go to the queue.
+func (p *pass) runnable() []*model.Job {
+	out := make([]*model.Job, 0, len(p.snap.Pending))
+	seen := make(map[string]bool, len(p.snap.Pending))
+	for _, j := range p.snap.Pending {
+		if j == nil {
+			continue
+		}
+		if seen[j.ID] || p.running[j.ID] != nil {
+			continue
+		}
+		seen[j.ID] = true
+		out = append(out, j)
+	}
+	return out
+}
+
+// consider decides one job: start it, defer it, preempt for it, reserve
+// for it, or say why it waits.
+func (p *pass) consider(j *model.Job) {
+	t := p.tenants[j.Tenant]
+	if v, ok := p.validate(t, j); !ok {
+		p.pending(j, v, 0)
+		return
+	}
+	if j.EarliestStart > p.now {
+		p.pending(j, verdict{code: model.ReasonNotBefore,
+			msg: fmt.Sprintf("not-before: earliest start %s", j.EarliestStart)}, j.EarliestStart)
+		return
+	}
+	sites, tags, ok := p.sitesFor(t, j)
+	if !ok {
+		p.pending(j, verdict{code: model.ReasonSovereignty, msg: fmt.Sprintf(
+			"sovereignty: job allows %s but tenant %s allows %s; nothing satisfies both",
+			setString(j.Jurisdictions), j.Tenant, setString(t.Jurisdictions))}, 0)
+		return
+	}
+	if until, why, ok := p.deferral(j, sites); ok {
+		p.plan.Deferrals = append(p.plan.Deferrals, model.Deferral{Job: j.ID, Until: until, Reason: why})
+		p.pending(j, verdict{code: model.ReasonDeferred, msg: why}, until)
+		return
+	}
+	if ws := p.waitingFor[j.ID]; len(ws) > 0 {
+		last := model.Time(0)
+		for _, a := range ws {
+			last = max(last, a.EvictAt)
+		}
+		p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
+			"preempting: waiting for %d preempted job(s) to exit (by %s)", len(ws), last)}, last)
+		return
+	}
+	first, attempts := p.tryModels(t, j, sites, tags)
+	if first.code == "" {
+		return // started
+	}
+	if p.preempt(t, j, attempts) {
+		return
+	}
+	est := model.Time(0)
+	first, est = p.reserveOrEstimate(j, first, attempts)
+	p.pending(j, first, est)
+}
+
+// validate checks what the loaders should already have rejected, so that
+// a bad snapshot yields a reason instead of a panic.
+func (p *pass) validate(t *model.Tenant, j *model.Job) (verdict, bool) {
+	bad := func(format string, a ...any) (verdict, bool) {
+		return verdict{code: model.ReasonInvalid, msg: "invalid: " + fmt.Sprintf(format, a...)}, false
+	}
+	switch {
+	case t == nil:
+		return bad("unknown tenant %q", j.Tenant)
+	case j.Replicas < 1:
+		return bad("replicas must be ≥ 1 (got %d)", j.Replicas)
+	case j.GPUsPerReplica < 0 || j.GPUsPerReplica > 64:
+		return bad("gpus per replica must be within 0..64 (got %d)", j.GPUsPerReplica)
+	case j.CPUsPerReplica < 0 || j.MemGiBPerReplica < 0:
+		return bad("cpus and memory must not be negative")
+	}
+	if j.PriorityClass != "" && p.classes[j.PriorityClass] == nil {
+		return bad("unknown priority class %q", j.PriorityClass)
+	}
+	if len(t.PriorityClasses) > 0 && !contains(t.PriorityClasses, j.PriorityClass) {
+		return bad("tenant %s may not use priority class %q", t.Name, j.PriorityClass)
+	}
+	if len(p.modelsFor(j)) == 0 {
+		return bad("no acceptable GPU model %v exists in the facility", j.GPUModels)
+	}
+	return verdict{}, true
+}
+
+// attempt is one model tried for a job.
+type attempt struct {
+	model int
+	req   place.Request
+	v     verdict
+}
+
+// tryModels tries each acceptable model in order and starts the job on
+// the first that passes quota, placement and power. It returns the
+// verdict of the first model tried (the preferred one) and every attempt.
+func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []string) (verdict, []attempt) {
+	var atts []attempt
+	for _, m := range p.modelsFor(j) {
+		if !p.hasPool(m) {
+			continue
+		}
+		a := attempt{model: m, req: p.request(t, j, m, sites)}
+		if v, ok := p.quotaCheck(t, j, m); !ok {
+			a.v = v
+			atts = append(atts, a)
+			continue
+		}
+		if v, ok := p.strictCheck(j, &a.req); !ok {
+			a.v = v
+			atts = append(atts, a)
+			continue
+		}
+		if p.place(j, &a, tags) {
+			return verdict{}, nil
+		}
+		atts = append(atts, a)
+	}
+	if len(atts) == 0 {
+		return verdict{code: model.ReasonCapacity, msg: fmt.Sprintf(
+			"capacity: no node has %s", modelsString(j.GPUModels))}, nil
+	}
+	return atts[0].v, atts
+}
+
+func (p *pass) hasPool(m int) bool {
+	for i := range p.c.Pools {
+		if p.c.Pools[i].Model == m {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,201 @@
+package sched
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
+)
+
+// reservation is the EASY-backfill hold of the highest-priority blocked
+// job: the GPUs it will use at its estimated start. Later jobs that would
+// still run then may use only the spare GPUs of reserved nodes.
+type reservation struct {
+	job   string
+	start model.Time
+}
+
+// release is a running (or just started) job giving its resources back
+// at its runtime limit, or a preempted job at its eviction.
+type release struct {
+	at   model.Time
+	job  *model.Job
+	reps []model.Placement
+}
+
+func (p *pass) buildReleases() {
+	p.relBuilt = true
+	for i := range p.snap.Running {
+		a := &p.snap.Running[i]
+		if a.Job != nil {
+			p.addRelease(a.Job, a.Replicas, a.End())
+		}
+	}
+	for i, st := range p.plan.Starts {
+		if j := p.startJobs[i]; j.RuntimeLimit > 0 {
+			p.addRelease(j, st.Replicas, p.now.Add(j.RuntimeLimit))
+		}
+	}
+}
+
+func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time) {
+	if at >= model.Forever {
+		return
+	}
+	p.releases = append(p.releases, release{at: at, job: j, reps: reps})
+	p.relSorted = false
+}
+
+func (p *pass) sortReleases() {
+	if p.relSorted {
+		return
+	}
+	sort.SliceStable(p.releases, func(a, b int) bool {
+		if p.releases[a].at != p.releases[b].at {
+			return p.releases[a].at < p.releases[b].at
+		}
+		return p.releases[a].job.ID < p.releases[b].job.ID
+	})
+	p.relSorted = true
+}
+
+// after returns the cluster as it will be once the first k releases have
+// happened.
+func (p *pass) after(k int) *place.Cluster {
+	c := p.c.Clone()
+	for _, r := range p.releases[:k] {
+		for _, pl := range r.reps {
+			if n, ok := c.NodeIndex[pl.Node]; ok {
+				c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
+			}
+		}
+	}
+	return c
+}
+
+// earliest finds the first release time at which req fits, by binary
+// search over release boundaries (fit is monotone as resources only come
+// back). It returns the time, the placement then and the cluster then.
+func (p *pass) earliest(req place.Request) (model.Time, []place.Slot, *place.Cluster, bool) {
+	if !p.relBuilt {
+		p.buildReleases()
+	}
+	p.sortReleases()
+	req.Constrained = false
+	// boundaries: indices k where releases[k-1].at differs from releases[k].at
+	var bounds []int
+	for k := 1; k <= len(p.releases); k++ {
+		if k == len(p.releases) || p.releases[k].at != p.releases[k-1].at {
+			bounds = append(bounds, k)
+		}
+	}
+	lo, hi := 0, len(bounds)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		c := p.after(bounds[mid])
+		if res := c.Find(&req); res.OK() {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo == len(bounds) {
+		return 0, nil, nil, false
+	}
+	c := p.after(bounds[lo])
+	res := c.Find(&req)
+	if !res.OK() {
+		return 0, nil, nil, false
+	}
+	return p.releases[bounds[lo]-1].at, res.Slots, c, true
+}
+
+// reserveOrEstimate gives the first capacity-blocked job a reservation
+// (EASY backfill) and the next BackfillDepth ones an estimated start.
+// With backfill off, a blocked job instead blocks its pools for every
+// later job (strict order).
+func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (verdict, model.Time) {
+	var a *attempt
+	for i := range atts {
+		if atts[i].v.capacity {
+			a = &atts[i]
+			break
+		}
+	}
+	if a == nil {
+		return first, 0
+	}
+	if !p.pol.Backfill {
+		p.block(j, &a.req)
+		return first, 0
+	}
+	if j.Kind == model.KindDeployment || p.estimates >= max(1, p.pol.BackfillDepth) {
+		return first, 0
+	}
+	p.estimates++
+	at, slots, then, ok := p.earliest(a.req)
+	if !ok {
+		return first, 0
+	}
+	if p.res != nil {
+		return first, at
+	}
+	p.res = &reservation{job: j.ID, start: at}
+	reserved := map[int]int{}
+	var names []string
+	for _, s := range slots {
+		if reserved[s.Node] == 0 {
+			names = append(names, p.c.Nodes[s.Node].Spec.Name)
+		}
+		reserved[s.Node] += len(s.GPUs)
+	}
+	for n, k := range reserved {
+		p.c.Nodes[n].Spare = max(0, then.Usable(n, j.Tenant)-k)
+	}
+	sort.Strings(names)
+	p.plan.Reservations = append(p.plan.Reservations, model.Reservation{Job: j.ID, Nodes: names, EstStart: at})
+	first.msg += fmt.Sprintf("; reserved %d node(s) from ~%s", len(names), at.Clock())
+	return first, at
+}
+
+// block marks every pool the job could use as held by it (backfill off).
+func (p *pass) block(j *model.Job, r *place.Request) {
+	for pi := range p.c.Pools {
+		pool := &p.c.Pools[pi]
+		if pool.Model == r.Model && (r.Sites == nil || r.Sites[pool.Site]) {
+			if _, ok := p.strictBlock[pi]; !ok {
+				p.strictBlock[pi] = j.ID
+			}
+		}
+	}
+}
+
+// strictCheck removes pools held by an earlier blocked job from r's
+// sites (backfill off). It fails when nothing is left.
+func (p *pass) strictCheck(j *model.Job, r *place.Request) (verdict, bool) {
+	if len(p.strictBlock) == 0 {
+		return verdict{}, true
+	}
+	sites := make([]bool, len(p.fac.Sites))
+	any, blocker := false, ""
+	for pi := range p.c.Pools {
+		pool := &p.c.Pools[pi]
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
+			continue
+		}
+		if b, held := p.strictBlock[pi]; held {
+			if blocker == "" {
+				blocker = b
+			}
+			continue
+		}
+		sites[pool.Site], any = true, true
+	}
+	if !any {
+		return verdict{code: model.ReasonPriority, msg: fmt.Sprintf(
+			"priority: waiting behind job %s (backfill is off)", blocker)}, false
+	}
+	r.Sites = sites
+	return verdict{}, true
+}

@@ -1,0 +1,134 @@
+package sched
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// deferral decides whether a flexible job (one with a deadline) should
+// wait for a cleaner or cheaper hour. It scores every whole-hour start
+// from now to the latest start that still meets the deadline by the
+// job's average carbon intensity and price over its runtime (each
+// range-normalised over the window, weighted by Policy.CarbonWeight), in
+// the best grid zone among the sites the job may use, and defers to the
+// best hour if it beats starting now. Jobs without series are not
+// deferred.
+func (p *pass) deferral(j *model.Job, sites []bool) (model.Time, string, bool) {
+	if !p.pol.Deferral || !j.Flexible() || j.RuntimeLimit <= 0 || len(p.snap.Grid) == 0 {
+		return 0, "", false
+	}
+	latest := j.Deadline - model.Time(j.RuntimeLimit)
+	if latest <= p.now {
+		return 0, "", false
+	}
+	series := p.zonesFor(j, sites)
+	if len(series) == 0 {
+		return 0, "", false
+	}
+	starts := []model.Time{p.now}
+	for h := (p.now/3600 + 1) * 3600; h <= latest; h += 3600 {
+		starts = append(starts, h)
+	}
+	w := math.Min(1, math.Max(0, p.pol.CarbonWeight))
+	type score struct{ s, carbon, price float64 }
+	scores := make([]score, len(starts))
+	for i := range scores {
+		scores[i].s = math.Inf(1)
+	}
+	for _, gs := range series {
+		cs, ps := make([]float64, len(starts)), make([]float64, len(starts))
+		ok := true
+		for i, t := range starts {
+			c, pr, have := windowAverage(gs, t, t.Add(j.RuntimeLimit))
+			if !have {
+				ok = false
+				break
+			}
+			cs[i], ps[i] = c, pr
+		}
+		if !ok {
+			continue
+		}
+		nc, np := normalise(cs), normalise(ps)
+		for i := range starts {
+			s := w*nc[i] + (1-w)*np[i]
+			if s < scores[i].s {
+				scores[i] = score{s, cs[i], ps[i]}
+			}
+		}
+	}
+	best := 0
+	for i := range scores {
+		if scores[i].s < scores[best].s-1e-9 {
+			best = i
+		}
+	}
+	if best == 0 || math.IsInf(scores[0].s, 1) {
+		return 0, "", false
+	}
+	b, n := scores[best], scores[0]
+	return starts[best], fmt.Sprintf(
+		"deferred: starting %s averages %.0f gCO2e/kWh and %.1f €/MWh vs %.0f and %.1f now; deadline %s",
+		starts[best], b.carbon, b.price, n.carbon, n.price, j.Deadline), true
+}
+
+// zonesFor returns the grid series of the zones of sites the job may use
+// and that have a model it accepts, in zone order.
+func (p *pass) zonesFor(j *model.Job, sites []bool) []*model.GridSeries {
+	want := map[string]bool{}
+	for _, m := range p.modelsFor(j) {
+		for pi := range p.c.Pools {
+			pool := &p.c.Pools[pi]
+			if pool.Model == m && (sites == nil || sites[pool.Site]) {
+				want[p.fac.Sites[pool.Site].GridZone] = true
+			}
+		}
+	}
+	var out []*model.GridSeries
+	for i := range p.snap.Grid {
+		if want[p.snap.Grid[i].Zone] && len(p.snap.Grid[i].Hours) > 0 {
+			out = append(out, &p.snap.Grid[i])
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Zone < out[b].Zone })
+	return out
+}
+
+// windowAverage is the time-weighted mean carbon and price over [from,
+// to) of an hourly series that starts on an hour and has no gaps.
+func windowAverage(gs *model.GridSeries, from, to model.Time) (carbon, price float64, ok bool) {
+	h0 := gs.Hours[0].Start
+	if from < h0 || to > h0+model.Time(3600*len(gs.Hours)) || to <= from {
+		return 0, 0, false
+	}
+	var total float64
+	for t := from; t < to; {
+		i := int((t - h0) / 3600)
+		end := min(h0+model.Time(3600*(i+1)), to)
+		d := float64(end - t)
+		carbon += gs.Hours[i].CarbonGkWh * d
+		price += gs.Hours[i].PriceEURMWh * d
+		total += d
+		t = end
+	}
+	return carbon / total, price / total, true
+}
+
+// normalise maps values onto [0, 1] by their range (0 when flat).
+func normalise(v []float64) []float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	out := make([]float64, len(v))
+	if hi-lo < 1e-12 {
+		return out
+	}
+	for i, x := range v {
+		out[i] = (x - lo) / (hi - lo)
+	}
+	return out
+}

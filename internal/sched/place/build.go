@@ -1,0 +1,259 @@
+package place
+
+import (
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// New builds the cluster view of snap: every node with its state and the
+// resources its running allocations hold. Entries of the snapshot that
+// name unknown nodes or GPUs are ignored (plan.Verify reports them).
+func New(snap *model.Snapshot) *Cluster {
+	fac := snap.Facility
+	c := &Cluster{
+		Fac:        fac,
+		ModelIndex: make(map[string]int),
+		NodeIndex:  make(map[string]int, len(fac.Nodes)),
+		PoolIndex:  make(map[[2]int]int),
+		PowerOn:    fac.Policy.Power,
+	}
+	names := make([]string, 0, len(fac.GPUModels))
+	for name := range fac.GPUModels {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c.ModelIndex[name] = len(c.Models)
+		gm := fac.GPUModels[name]
+		gm.Name = name
+		c.Models = append(c.Models, gm)
+	}
+	siteIdx, hallIdx, rackIdx := map[string]int{}, map[string]int{}, map[string]int{}
+	for i := range fac.Sites {
+		s := &fac.Sites[i]
+		siteIdx[s.ID] = i
+		c.SiteSpecs = append(c.SiteSpecs, s)
+		c.Sites = append(c.Sites, Power{ID: s.ID, LimitW: s.PowerEnvelopeKW * 1000})
+	}
+	for i, h := range fac.Halls {
+		hallIdx[h.ID] = i
+		c.Halls = append(c.Halls, Power{ID: h.ID, LimitW: h.PowerCapKW * 1000})
+	}
+	for i, r := range fac.Racks {
+		rackIdx[r.ID] = i
+		c.Racks = append(c.Racks, Power{ID: r.ID, LimitW: r.PowerCapKW * 1000})
+	}
+	var groupIdx [NumLevels]map[string]int32
+	for l := range groupIdx {
+		groupIdx[l] = map[string]int32{}
+	}
+	group := func(l int, key string) int32 {
+		if g, ok := groupIdx[l][key]; ok {
+			return g
+		}
+		g := int32(len(c.GroupNames[l]))
+		groupIdx[l][key] = g
+		c.GroupNames[l] = append(c.GroupNames[l], key)
+		return g
+	}
+	state := make(map[string]*model.NodeState, len(snap.Nodes))
+	for i := range snap.Nodes {
+		state[snap.Nodes[i].Node] = &snap.Nodes[i]
+	}
+	c.Nodes = make([]Node, len(fac.Nodes))
+	for i := range fac.Nodes {
+		spec := &fac.Nodes[i]
+		m, ok := c.ModelIndex[spec.GPUModel]
+		if !ok || spec.GPUs == 0 {
+			m = -1
+		}
+		nd := Node{Spec: spec, Site: idx(siteIdx, spec.Site), Hall: idx(hallIdx, spec.Hall),
+			Rack: idx(rackIdx, spec.Rack), Model: m, Up: true, NGPU: min(spec.GPUs, 64),
+			FreeCPU: spec.CPUs, FreeMem: spec.MemoryGiB, Spare: -1, dirtyOff: i * 64, Pool: -1}
+		nd.Free = nd.NGPU
+		nvl, leaf := spec.NVLinkDomain, spec.Leaf
+		if nvl == "" {
+			nvl = "node:" + spec.Name
+		}
+		if leaf == "" {
+			leaf = "rack:" + spec.Rack
+		}
+		for l, key := range [NumLevels]string{nvl, leaf, spec.Rack, spec.Hall, spec.Site} {
+			nd.Group[l] = group(l, key)
+		}
+		if st := state[spec.Name]; st != nil {
+			nd.Up = st.Condition == "" || st.Condition == model.NodeUp
+			for g, gs := range st.GPUs {
+				if g < nd.NGPU && gs.Dirty && gs.LastTenant != "" {
+					c.markDirty(&nd, g, gs.LastTenant)
+					nd.Dirty++
+				}
+			}
+			if st.Condition != model.NodeDown {
+				c.addIdleLoad(&nd)
+			}
+		} else {
+			c.addIdleLoad(&nd)
+		}
+		c.NodeIndex[spec.Name] = i
+		c.Nodes[i] = nd
+	}
+	c.buildPools()
+	for i := range snap.Running {
+		a := &snap.Running[i]
+		if a.Job == nil {
+			continue
+		}
+		for _, r := range a.Replicas {
+			n, ok := c.NodeIndex[r.Node]
+			if !ok {
+				continue
+			}
+			c.Alloc(n, r.GPUs, a.Job, r.PowerCapW, tenantExclusive(fac, a.Job.Tenant))
+		}
+	}
+	return c
+}
+
+func idx(m map[string]int, k string) int {
+	if i, ok := m[k]; ok {
+		return i
+	}
+	return -1
+}
+
+func (c *Cluster) markDirty(nd *Node, g int, tenant string) {
+	if c.dirty == nil {
+		c.dirty = make([]string, len(c.Fac.Nodes)*64)
+	}
+	c.anyDirty = true
+	c.dirty[nd.dirtyOff+g] = tenant
+}
+
+func (c *Cluster) addIdleLoad(nd *Node) {
+	w := nd.Spec.BaseWatts
+	if nd.Model >= 0 {
+		w += float64(nd.NGPU * c.Models[nd.Model].IdleWatts)
+	}
+	c.addLoad(nd, w)
+}
+
+func (c *Cluster) addLoad(nd *Node, w float64) {
+	if nd.Site >= 0 {
+		c.Sites[nd.Site].LoadW += w
+	}
+	if nd.Hall >= 0 {
+		c.Halls[nd.Hall].LoadW += w
+	}
+	if nd.Rack >= 0 {
+		c.Racks[nd.Rack].LoadW += w
+	}
+}
+
+func (c *Cluster) buildPools() {
+	for i := range c.Nodes {
+		nd := &c.Nodes[i]
+		if nd.Model < 0 || nd.Site < 0 {
+			continue
+		}
+		key := [2]int{nd.Site, nd.Model}
+		p, ok := c.PoolIndex[key]
+		if !ok {
+			p = len(c.Pools)
+			c.PoolIndex[key] = p
+			c.Pools = append(c.Pools, Pool{Site: nd.Site, Model: nd.Model})
+		}
+		nd.Pool = int32(p)
+		nd.Pos = int32(len(c.Pools[p].Nodes))
+		c.Pools[p].Nodes = append(c.Pools[p].Nodes, int32(i))
+	}
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		words := (len(pool.Nodes) + 63) / 64
+		pool.Buckets = make([][]uint64, 65)
+		for k := range pool.Buckets {
+			pool.Buckets[k] = make([]uint64, words)
+		}
+	}
+	for i := range c.Nodes {
+		if c.Nodes[i].Up {
+			c.setBucket(i, true)
+		}
+	}
+}
+
+func tenantExclusive(fac *model.Facility, tenant string) bool {
+	for i := range fac.Tenants {
+		if fac.Tenants[i].Name == tenant {
+			return fac.Tenants[i].Exclusive == model.ExclusiveNode
+		}
+	}
+	return false
+}
+
+// Alloc records that job holds gpus of node n at power cap capW. GPUs out
+// of range or already held are skipped.
+func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant bool) {
+	nd := &c.Nodes[n]
+	if nd.Up {
+		c.setBucket(n, false)
+	}
+	for _, g := range gpus {
+		if g < 0 || g >= nd.NGPU || nd.Busy&(1<<g) != 0 {
+			continue
+		}
+		nd.Busy |= 1 << g
+		nd.Free--
+		if c.anyDirty && c.dirty[nd.dirtyOff+g] != "" {
+			c.dirty[nd.dirtyOff+g] = ""
+			nd.Dirty--
+		}
+		if nd.Model >= 0 {
+			c.addLoad(nd, c.GPUWatts(nd.Model, capW)-float64(c.Models[nd.Model].IdleWatts))
+		}
+	}
+	if nd.Up {
+		c.setBucket(n, true)
+	}
+	nd.FreeCPU -= job.CPUsPerReplica
+	nd.FreeMem -= job.MemGiBPerReplica
+	switch {
+	case nd.Jobs == 0:
+		nd.Owner = job.Tenant
+	case nd.Owner != job.Tenant:
+		nd.Mixed = true
+	}
+	nd.Jobs++
+	nd.ExclTen = nd.ExclTen || exclTenant
+	nd.ExclJob = nd.ExclJob || job.ExclusiveNode
+}
+
+// Release returns gpus of node n held by job at cap capW. The GPUs stay
+// clean: the core releases only in what-if searches, where the same
+// tenant's work is the one being evicted.
+func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
+	nd := &c.Nodes[n]
+	if nd.Up {
+		c.setBucket(n, false)
+	}
+	for _, g := range gpus {
+		if g < 0 || g >= nd.NGPU || nd.Busy&(1<<g) == 0 {
+			continue
+		}
+		nd.Busy &^= 1 << g
+		nd.Free++
+		if nd.Model >= 0 {
+			c.addLoad(nd, float64(c.Models[nd.Model].IdleWatts)-c.GPUWatts(nd.Model, capW))
+		}
+	}
+	if nd.Up {
+		c.setBucket(n, true)
+	}
+	nd.FreeCPU += job.CPUsPerReplica
+	nd.FreeMem += job.MemGiBPerReplica
+	nd.Jobs--
+	if nd.Jobs <= 0 {
+		nd.Jobs, nd.Owner, nd.Mixed, nd.ExclTen, nd.ExclJob = 0, "", false, false, false
+	}
+}

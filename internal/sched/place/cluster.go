@@ -1,0 +1,164 @@
+package place
+
+import (
+	"math/bits"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Levels packed by Find, tightest first: NVLink domain, leaf, rack, hall, site.
+var Levels = [...]model.TopologyLevel{model.LevelNVLink, model.LevelLeaf, model.LevelRack, model.LevelHall, model.LevelSite}
+
+// NumLevels is len(Levels).
+const NumLevels = len(Levels)
+
+// Node is the scheduling view of one node.
+type Node struct {
+	Spec     *model.Node
+	Site     int
+	Hall     int
+	Rack     int
+	Model    int // index into Cluster.Models; -1 for GPU-less nodes
+	Group    [NumLevels]int32
+	Pool     int32 // (site, model) pool
+	Pos      int32 // position within the pool
+	Up       bool
+	Busy     uint64 // bit i set: GPU i allocated
+	NGPU     int
+	Free     int // GPUs not allocated (clean or dirty)
+	Dirty    int // free GPUs still dirty
+	FreeCPU  int
+	FreeMem  int
+	Jobs     int    // allocations on the node
+	Owner    string // tenant of the allocations if only one, "" if none
+	Mixed    bool   // allocations of more than one tenant
+	ExclTen  bool   // a node-exclusive tenant holds it
+	ExclJob  bool   // an exclusive-node job holds it
+	Spare    int    // reservation: GPUs usable by long jobs; -1 = not reserved
+	dirtyOff int    // offset into Cluster.dirty
+}
+
+// Power is a container with a power limit: a site, hall or rack.
+type Power struct {
+	ID     string
+	LimitW float64 // 0 = no limit
+	LoadW  float64
+}
+
+// Headroom is how many watts the container can still take.
+func (p *Power) Headroom() float64 {
+	if p.LimitW <= 0 {
+		return 1e18
+	}
+	return p.LimitW - p.LoadW
+}
+
+// Pool is the nodes of one GPU model at one site.
+type Pool struct {
+	Site, Model int
+	Nodes       []int32    // node indices, ascending
+	Buckets     [][]uint64 // Buckets[k]: bitset over Nodes of nodes with k free GPUs
+}
+
+// Cluster is the mutable free-capacity view of a facility. Clone it for
+// what-if searches; the zero value is not usable, build one with New.
+type Cluster struct {
+	Fac        *model.Facility
+	Models     []model.GPUModel
+	ModelIndex map[string]int
+	Sites      []Power
+	SiteSpecs  []*model.Site
+	Halls      []Power
+	Racks      []Power
+	Nodes      []Node
+	NodeIndex  map[string]int
+	GroupNames [NumLevels][]string
+	Pools      []Pool
+	PoolIndex  map[[2]int]int
+	PowerOn    bool
+	dirty      []string // per node GPU: tenant that left it dirty, "" clean
+	anyDirty   bool
+	Reserved   bool // some node carries a reservation
+}
+
+// Clone returns an independent copy sharing only immutable parts.
+func (c *Cluster) Clone() *Cluster {
+	d := *c
+	d.Sites = append([]Power(nil), c.Sites...)
+	d.Halls = append([]Power(nil), c.Halls...)
+	d.Racks = append([]Power(nil), c.Racks...)
+	d.Nodes = append([]Node(nil), c.Nodes...)
+	d.dirty = append([]string(nil), c.dirty...)
+	d.Pools = make([]Pool, len(c.Pools))
+	for i, p := range c.Pools {
+		d.Pools[i] = p
+		d.Pools[i].Buckets = make([][]uint64, len(p.Buckets))
+		for k, b := range p.Buckets {
+			d.Pools[i].Buckets[k] = append([]uint64(nil), b...)
+		}
+	}
+	return &d
+}
+
+// DirtyOwner returns the tenant that left GPU g of node n dirty, or "".
+func (c *Cluster) DirtyOwner(n, g int) string {
+	if !c.anyDirty {
+		return ""
+	}
+	return c.dirty[c.Nodes[n].dirtyOff+g]
+}
+
+// Usable is how many free GPUs of node n tenant may use.
+func (c *Cluster) Usable(n int, tenant string) int {
+	nd := &c.Nodes[n]
+	if nd.Dirty == 0 {
+		return nd.Free
+	}
+	u := 0
+	for g := 0; g < nd.NGPU; g++ {
+		if nd.Busy&(1<<g) == 0 {
+			if o := c.dirty[nd.dirtyOff+g]; o == "" || o == tenant {
+				u++
+			}
+		}
+	}
+	return u
+}
+
+func (c *Cluster) setBucket(n int, on bool) {
+	nd := &c.Nodes[n]
+	if nd.Pool < 0 {
+		return
+	}
+	b := c.Pools[nd.Pool].Buckets[nd.Free]
+	w, m := nd.Pos/64, uint64(1)<<(nd.Pos%64)
+	if on {
+		b[w] |= m
+	} else {
+		b[w] &^= m
+	}
+}
+
+// forEachInBucket calls fn for the nodes of pool p with k free GPUs in
+// ascending order until fn returns true.
+func (c *Cluster) forEachInBucket(p, k int, fn func(n int) bool) bool {
+	pool := &c.Pools[p]
+	for w, word := range pool.Buckets[k] {
+		for word != 0 {
+			i := bits.TrailingZeros64(word)
+			word &= word - 1
+			if fn(int(pool.Nodes[w*64+i])) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// GPUWatts is the power one busy GPU of model m draws at cap (0 = TDP).
+func (c *Cluster) GPUWatts(m, capW int) float64 {
+	if capW > 0 {
+		return float64(capW)
+	}
+	return float64(c.Models[m].TDPWatts)
+}

@@ -1,0 +1,127 @@
+package place
+
+// Request asks for room for Replicas replicas of GPUs GPUs each (plus CPUs
+// and memory) of one GPU model, for one tenant.
+type Request struct {
+	Tenant        string
+	TenantExcl    bool // tenant never shares nodes
+	ExclusiveNode bool // the job wants whole nodes
+	Model         int
+	Sites         []bool // allowed sites (sovereignty); nil = all
+	Replicas      int
+	GPUs          int
+	CPUs          int
+	Mem           int
+	Level         int  // index into Levels of the requirement; NumLevels = any
+	Required      bool // Level is a requirement, not a preference
+	// MinWattsPerReplica is the least power a replica adds (at the lowest
+	// cap the policy allows); nodes without that headroom are skipped.
+	MinWattsPerReplica float64
+	// Constrained: the job would still run at the reservation's start,
+	// so it may use only reserved nodes' spare GPUs.
+	Constrained bool
+}
+
+// Filter names, used in reasons.
+const (
+	FilterNodeState   = "node-state"
+	FilterModel       = "gpu-model"
+	FilterSovereignty = "sovereignty"
+	FilterExclusive   = "exclusive"
+	FilterPower       = "power"
+)
+
+// nodeFilter reports which filter, if any, rejects node n for r.
+func (c *Cluster) nodeFilter(n int, r *Request) string {
+	nd := &c.Nodes[n]
+	switch {
+	case !nd.Up:
+		return FilterNodeState
+	case nd.Model != r.Model:
+		return FilterModel
+	case r.Sites != nil && (nd.Site < 0 || !r.Sites[nd.Site]):
+		return FilterSovereignty
+	case !exclusiveOK(nd, r):
+		return FilterExclusive
+	case !c.powerOK(nd, r.MinWattsPerReplica):
+		return FilterPower
+	}
+	return ""
+}
+
+// exclusiveOK: exclusive-node jobs need empty nodes; nobody joins an
+// exclusive-node job; node-exclusive tenants share only among themselves.
+func exclusiveOK(nd *Node, r *Request) bool {
+	if nd.Jobs == 0 {
+		return true
+	}
+	if r.ExclusiveNode || nd.ExclJob {
+		return false
+	}
+	if nd.Mixed || nd.Owner != r.Tenant {
+		return !(nd.ExclTen || r.TenantExcl)
+	}
+	return true
+}
+
+// powerOK: the node's site, hall and rack can take at least w more watts.
+func (c *Cluster) powerOK(nd *Node, w float64) bool {
+	if !c.PowerOn || w <= 0 {
+		return true
+	}
+	return (nd.Site < 0 || c.Sites[nd.Site].Headroom() >= w) &&
+		(nd.Hall < 0 || c.Halls[nd.Hall].Headroom() >= w) &&
+		(nd.Rack < 0 || c.Racks[nd.Rack].Headroom() >= w)
+}
+
+// capacity is how many of r's replicas node n can take now (≤ r.Replicas).
+func (c *Cluster) capacity(n int, r *Request) int {
+	nd := &c.Nodes[n]
+	k := r.Replicas
+	if r.GPUs > 0 {
+		u := c.Usable(n, r.Tenant)
+		if r.Constrained && nd.Spare >= 0 {
+			u = min(u, nd.Spare)
+		}
+		k = min(k, u/r.GPUs)
+	}
+	if r.CPUs > 0 {
+		k = min(k, nd.FreeCPU/r.CPUs)
+	}
+	if r.Mem > 0 {
+		k = min(k, nd.FreeMem/r.Mem)
+	}
+	if r.ExclusiveNode && nd.Jobs > 0 {
+		k = 0
+	}
+	return max(k, 0)
+}
+
+// pickGPUs chooses count usable GPUs of node n for tenant: the tenant's
+// own dirty GPUs first, then clean ones, lowest index first.
+func (c *Cluster) pickGPUs(n int, tenant string, count int) []int {
+	nd := &c.Nodes[n]
+	out := make([]int, 0, count)
+	if nd.Dirty > 0 {
+		for g := 0; g < nd.NGPU && len(out) < count; g++ {
+			if nd.Busy&(1<<g) == 0 && c.dirty[nd.dirtyOff+g] == tenant {
+				out = append(out, g)
+			}
+		}
+	}
+	for g := 0; g < nd.NGPU && len(out) < count; g++ {
+		if nd.Busy&(1<<g) == 0 && c.DirtyOwner(n, g) == "" {
+			out = append(out, g)
+		}
+	}
+	sortInts(out)
+	return out
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}

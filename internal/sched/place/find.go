@@ -1,0 +1,214 @@
+package place
+
+import "sort"
+
+// Slot is one replica's node and GPUs.
+type Slot struct {
+	Node int
+	GPUs []int
+}
+
+// Result is the outcome of Find. On failure Slots is nil and the other
+// fields say why.
+type Result struct {
+	Slots []Slot
+	// Fit is how many replicas fit on eligible nodes in total.
+	Fit int
+	// FreeGPUs is the usable free GPUs on eligible nodes.
+	FreeGPUs int
+	// Largest is the most replicas that fit in one group at the required
+	// level, and LargestGroup its name.
+	Largest      int
+	LargestGroup string
+	// Rejected counts nodes of the pool model per filter that rejected them.
+	Rejected map[string]int
+}
+
+// OK reports whether a placement was found.
+func (r *Result) OK() bool { return r.Slots != nil }
+
+type cand struct {
+	node int32
+	cap  int32
+}
+
+// Find searches room for r without changing the cluster.
+func (c *Cluster) Find(r *Request) Result {
+	if r.Replicas <= 0 {
+		return Result{Slots: []Slot{}}
+	}
+	if r.Replicas == 1 {
+		if n := c.findOne(r); n >= 0 {
+			return Result{Slots: []Slot{{Node: n, GPUs: c.pickGPUs(n, r.Tenant, r.GPUs)}}}
+		}
+		return c.diagnose(r)
+	}
+	return c.findGang(r)
+}
+
+// findOne is best fit for a single replica: the eligible node with the
+// fewest free GPUs that still fits, lowest index on ties.
+func (c *Cluster) findOne(r *Request) int {
+	for k := max(r.GPUs, 0); k <= 64; k++ {
+		best := -1
+		for p := range c.Pools {
+			pool := &c.Pools[p]
+			if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) || k >= len(pool.Buckets) {
+				continue
+			}
+			c.forEachInBucket(p, k, func(n int) bool {
+				if c.nodeFilter(n, r) == "" && c.capacity(n, r) >= 1 {
+					if best < 0 || n < best {
+						best = n
+					}
+					return true
+				}
+				return false
+			})
+		}
+		if best >= 0 {
+			return best
+		}
+	}
+	return -1
+}
+
+// candidates lists eligible nodes with their capacity, in index order.
+func (c *Cluster) candidates(r *Request, rejected map[string]int) (out []cand, fit, free int) {
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		if pool.Model != r.Model {
+			continue
+		}
+		for _, n := range pool.Nodes {
+			if f := c.nodeFilter(int(n), r); f != "" {
+				if rejected != nil {
+					rejected[f]++
+				}
+				continue
+			}
+			k := c.capacity(int(n), r)
+			free += c.Usable(int(n), r.Tenant)
+			if k > 0 {
+				out = append(out, cand{node: n, cap: int32(k)})
+				fit += k
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].node < out[j].node })
+	return out, fit, free
+}
+
+func (c *Cluster) diagnose(r *Request) Result {
+	res := Result{Rejected: map[string]int{}}
+	cands, fit, free := c.candidates(r, res.Rejected)
+	res.Fit, res.FreeGPUs = fit, free
+	c.largest(r, cands, &res)
+	return res
+}
+
+// largest fills the biggest group at the required level (or the node
+// level for single replicas).
+func (c *Cluster) largest(r *Request, cands []cand, res *Result) {
+	if r.Replicas == 1 || r.Level >= NumLevels {
+		for _, x := range cands {
+			if int(x.cap) > res.Largest {
+				res.Largest, res.LargestGroup = int(x.cap), c.Nodes[x.node].Spec.Name
+			}
+		}
+		return
+	}
+	sums := map[int32]int{}
+	for _, x := range cands {
+		sums[c.Nodes[x.node].Group[r.Level]] += int(x.cap)
+	}
+	best := int32(-1)
+	for g, s := range sums {
+		if s > res.Largest || (s == res.Largest && g < best) {
+			res.Largest, best = s, g
+		}
+	}
+	if best >= 0 {
+		res.LargestGroup = c.GroupNames[r.Level][best]
+	}
+}
+
+// findGang packs a gang into the tightest group that holds it.
+func (c *Cluster) findGang(r *Request) Result {
+	cands, fit, free := c.candidates(r, nil)
+	if fit < r.Replicas {
+		return c.diagnose(r)
+	}
+	top := NumLevels - 1
+	if r.Required && r.Level < NumLevels {
+		top = r.Level
+	}
+	var sums [NumLevels]map[int32]int
+	for l := 0; l <= top; l++ {
+		sums[l] = make(map[int32]int)
+		for _, x := range cands {
+			sums[l][c.Nodes[x.node].Group[l]] += int(x.cap)
+		}
+		best, bestSum := int32(-1), 0
+		for g, s := range sums[l] {
+			if s >= r.Replicas && (best < 0 || s < bestSum || (s == bestSum && g < best)) {
+				best, bestSum = g, s
+			}
+		}
+		if best >= 0 {
+			return Result{Slots: c.fill(r, cands, l, best, sums)}
+		}
+	}
+	if !r.Required && r.Level >= NumLevels {
+		return Result{Slots: c.fill(r, cands, -1, 0, sums)}
+	}
+	res := Result{Fit: fit, FreeGPUs: free}
+	c.largest(r, cands, &res)
+	return res
+}
+
+// fill takes replicas from the candidates in group g of level l (all
+// candidates when l < 0): nodes of the fullest tighter sub-group first,
+// then the nodes with the fewest usable GPUs (best fit).
+func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels]map[int32]int) []Slot {
+	in := make([]cand, 0, len(cands))
+	for _, x := range cands {
+		if l < 0 || c.Nodes[x.node].Group[l] == g {
+			in = append(in, x)
+		}
+	}
+	sub := l - 1
+	if l < 0 {
+		sub = NumLevels - 1
+	}
+	subSum := func(x cand) int {
+		if sub < 0 || sums[sub] == nil {
+			return 0
+		}
+		return sums[sub][c.Nodes[x.node].Group[sub]]
+	}
+	sort.SliceStable(in, func(i, j int) bool {
+		si, sj := subSum(in[i]), subSum(in[j])
+		if si != sj {
+			return si > sj
+		}
+		ui, uj := c.Usable(int(in[i].node), r.Tenant), c.Usable(int(in[j].node), r.Tenant)
+		if ui != uj {
+			return ui < uj
+		}
+		return in[i].node < in[j].node
+	})
+	slots := make([]Slot, 0, r.Replicas)
+	for _, x := range in {
+		n := int(x.node)
+		take := min(int(x.cap), r.Replicas-len(slots))
+		gpus := c.pickGPUs(n, r.Tenant, take*r.GPUs)
+		for k := 0; k < take; k++ {
+			slots = append(slots, Slot{Node: n, GPUs: gpus[k*r.GPUs : (k+1)*r.GPUs]})
+		}
+		if len(slots) == r.Replicas {
+			break
+		}
+	}
+	return slots
+}

@@ -1,0 +1,89 @@
+package sched
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
+)
+
+// powerFor checks that starting slots keeps every site, hall and rack
+// within its limit. The IT load of a busy GPU is its cap (or TDP when
+// uncapped); a free GPU draws its idle power; every node not down draws
+// its base power. When the start does not fit at TDP and capping is on,
+// it returns the highest cap (within the model's settable range) that
+// fits. capW is 0 for an uncapped start.
+func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot) (capW int, v verdict, ok bool) {
+	if !p.pol.Power || j.GPUsPerReplica == 0 {
+		return 0, verdict{}, true
+	}
+	gm := p.c.Models[m]
+	type use struct {
+		pw   *place.Power
+		kind string
+		gpus int
+	}
+	var uses []use
+	idx := map[*place.Power]int{}
+	add := func(pw *place.Power, kind string, n int) {
+		if pw.LimitW <= 0 {
+			return
+		}
+		if i, ok := idx[pw]; ok {
+			uses[i].gpus += n
+			return
+		}
+		idx[pw] = len(uses)
+		uses = append(uses, use{pw, kind, n})
+	}
+	for _, s := range slots {
+		nd := &p.c.Nodes[s.Node]
+		if nd.Site >= 0 {
+			add(&p.c.Sites[nd.Site], "site", len(s.GPUs))
+		}
+		if nd.Hall >= 0 {
+			add(&p.c.Halls[nd.Hall], "hall", len(s.GPUs))
+		}
+		if nd.Rack >= 0 {
+			add(&p.c.Racks[nd.Rack], "rack", len(s.GPUs))
+		}
+	}
+	idle := float64(gm.IdleWatts)
+	limit := math.Inf(1) // highest per-GPU watts every container allows
+	worst := -1
+	for i, u := range uses {
+		w := idle + u.pw.Headroom()/float64(u.gpus)
+		if w < limit {
+			limit, worst = w, i
+		}
+	}
+	if limit >= float64(gm.TDPWatts) {
+		return 0, verdict{}, true
+	}
+	if p.pol.PowerCapping && gm.CanCap() {
+		c := min(int(math.Floor(limit)), gm.MaxCapWatts, gm.TDPWatts)
+		if c >= gm.MinCapWatts {
+			return c, verdict{}, true
+		}
+	}
+	u := uses[worst]
+	per := float64(gm.TDPWatts)
+	how := ""
+	if p.pol.PowerCapping && gm.CanCap() {
+		per = float64(gm.MinCapWatts)
+		how = fmt.Sprintf(" even capped at %d W/GPU", gm.MinCapWatts)
+	}
+	after := u.pw.LoadW + float64(u.gpus)*(per-idle)
+	return 0, verdict{code: model.ReasonPower, capacity: false, msg: fmt.Sprintf(
+		"power: starting would raise %s %s IT load to %s of %s%s",
+		u.kind, u.pw.ID, megawatts(after), megawatts(u.pw.LimitW), how)}, false
+}
+
+// megawatts formats watts as "30.6 MW" or "850.0 kW".
+func megawatts(w float64) string {
+	if math.Abs(w) >= 1e6 {
+		return fmt.Sprintf("%.1f MW", w/1e6)
+	}
+	return fmt.Sprintf("%.1f kW", w/1e3)
+}

@@ -1,0 +1,191 @@
+package quota
+
+import "github.com/carnot-dc/carnot/internal/model"
+
+// unlimited marks an absent borrowing or lending limit.
+const unlimited = -1
+
+type node struct {
+	name     string
+	parent   int // -1 for a root
+	tenant   bool
+	nominal  []int64
+	borrow   []int64 // unlimited or the limit
+	lend     []int64
+	subtree  []int64
+	usage    []int64
+	children []int
+}
+
+// Tree is the quota tree for one facility. Models are indexed by the
+// caller's model index.
+type Tree struct {
+	nodes  []node
+	index  map[string]int
+	models []string
+}
+
+// New builds the tree of fac. models lists GPU model names in the order
+// the caller indexes them.
+func New(fac *model.Facility, models []string) *Tree {
+	t := &Tree{index: make(map[string]int), models: models}
+	add := func(name string, tenant bool, q map[string]model.Quota) {
+		n := node{name: name, parent: -1, tenant: tenant}
+		k := len(models)
+		n.nominal, n.borrow, n.lend = make([]int64, k), make([]int64, k), make([]int64, k)
+		n.subtree, n.usage = make([]int64, k), make([]int64, k)
+		for i, m := range models {
+			qq, ok := q[m]
+			n.borrow[i], n.lend[i] = unlimited, unlimited
+			if !ok {
+				continue
+			}
+			n.nominal[i] = int64(qq.Nominal)
+			if qq.BorrowingLimit != nil {
+				n.borrow[i] = int64(*qq.BorrowingLimit)
+			}
+			if qq.LendingLimit != nil {
+				n.lend[i] = int64(*qq.LendingLimit)
+			}
+		}
+		t.index[name] = len(t.nodes)
+		t.nodes = append(t.nodes, n)
+	}
+	for i := range fac.Cohorts {
+		add("cohort:"+fac.Cohorts[i].Name, false, fac.Cohorts[i].Quota)
+	}
+	for i := range fac.Tenants {
+		add(fac.Tenants[i].Name, true, fac.Tenants[i].Quota)
+	}
+	link := func(child int, parent string) {
+		if parent == "" {
+			return
+		}
+		p, ok := t.index["cohort:"+parent]
+		if !ok {
+			return
+		}
+		t.nodes[child].parent = p
+		t.nodes[p].children = append(t.nodes[p].children, child)
+	}
+	for i := range fac.Cohorts {
+		link(t.index["cohort:"+fac.Cohorts[i].Name], fac.Cohorts[i].Parent)
+	}
+	for i := range fac.Tenants {
+		link(t.index[fac.Tenants[i].Name], fac.Tenants[i].Cohort)
+	}
+	for i := range t.nodes {
+		if t.nodes[i].parent < 0 {
+			t.computeSubtree(i, 0)
+		}
+	}
+	return t
+}
+
+// computeSubtree fills subtree quotas bottom-up; depth guards against
+// cycles that validation should already have rejected.
+func (t *Tree) computeSubtree(i, depth int) {
+	n := &t.nodes[i]
+	copy(n.subtree, n.nominal)
+	if depth > 64 {
+		return
+	}
+	for _, c := range n.children {
+		t.computeSubtree(c, depth+1)
+		for m := range n.subtree {
+			n.subtree[m] += t.nodes[c].subtree[m] - t.guaranteed(c, m)
+		}
+	}
+}
+
+// guaranteed is the quota node i keeps for itself and does not lend.
+func (t *Tree) guaranteed(i, m int) int64 {
+	n := &t.nodes[i]
+	if n.lend[m] == unlimited {
+		return 0
+	}
+	return max(0, n.subtree[m]-n.lend[m])
+}
+
+// Tenant returns the index of a tenant, or -1.
+func (t *Tree) Tenant(name string) int {
+	i, ok := t.index[name]
+	if !ok || !t.nodes[i].tenant {
+		return -1
+	}
+	return i
+}
+
+// Available is how many GPUs of model m tenant i may still use.
+func (t *Tree) Available(i, m int) int64 {
+	n := &t.nodes[i]
+	if n.parent < 0 {
+		return n.subtree[m] - n.usage[m]
+	}
+	g := t.guaranteed(i, m)
+	local := max(0, g-n.usage[m])
+	parent := t.Available(n.parent, m)
+	if n.borrow[m] != unlimited {
+		stored := n.subtree[m] - g
+		used := max(0, n.usage[m]-g)
+		parent = min(parent, stored-used+n.borrow[m])
+	}
+	return local + max(0, parent)
+}
+
+// Add changes tenant i's usage of model m by delta and propagates the
+// change up the tree.
+func (t *Tree) Add(i, m int, delta int64) {
+	for delta != 0 && i >= 0 {
+		n := &t.nodes[i]
+		g := t.guaranteed(i, m)
+		before := max(0, n.usage[m]-g)
+		n.usage[m] += delta
+		after := max(0, n.usage[m]-g)
+		delta = after - before
+		i = n.parent
+	}
+}
+
+// Usage is tenant i's usage of model m.
+func (t *Tree) Usage(i, m int) int64 { return t.nodes[i].usage[m] }
+
+// Nominal is node i's nominal quota of model m.
+func (t *Tree) Nominal(i, m int) int64 { return t.nodes[i].nominal[m] }
+
+// Parent returns the name of node i's cohort, or "".
+func (t *Tree) Parent(i int) string {
+	p := t.nodes[i].parent
+	if p < 0 {
+		return ""
+	}
+	return t.nodes[p].name[len("cohort:"):]
+}
+
+// FromCohort is what tenant i could take from its cohort beyond its own
+// unused guaranteed quota.
+func (t *Tree) FromCohort(i, m int) int64 {
+	n := &t.nodes[i]
+	if n.parent < 0 {
+		return 0
+	}
+	return t.Available(i, m) - max(0, t.guaranteed(i, m)-n.usage[m])
+}
+
+// Root returns the index of the root of node i's tree.
+func (t *Tree) Root(i int) int {
+	for d := 0; t.nodes[i].parent >= 0 && d < 64; d++ {
+		i = t.nodes[i].parent
+	}
+	return i
+}
+
+// Clone returns an independent copy.
+func (t *Tree) Clone() *Tree {
+	c := &Tree{index: t.index, models: t.models, nodes: make([]node, len(t.nodes))}
+	copy(c.nodes, t.nodes)
+	for i := range c.nodes {
+		c.nodes[i].usage = append([]int64(nil), t.nodes[i].usage...)
+	}
+	return c
+}
