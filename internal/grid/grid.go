@@ -1,0 +1,132 @@
+// Package grid reads hourly electricity-grid series (carbon intensity and
+// day-ahead price) into model.GridSeries. The CSV format is the one of
+// the reference data: a header naming at least datetime_utc,
+// ci_direct_gco2_per_kwh and price_eur_per_mwh, one row per hour.
+package grid
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Error names the file, line and column of a bad value.
+type Error struct {
+	File   string
+	Line   int
+	Column string
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Column, e.Msg)
+}
+
+// Columns read from the CSV.
+const (
+	ColTime   = "datetime_utc"
+	ColCarbon = "ci_direct_gco2_per_kwh"
+	ColPrice  = "price_eur_per_mwh"
+)
+
+// LoadFile reads the series of zone from a CSV file.
+func LoadFile(zone, path string) (model.GridSeries, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return model.GridSeries{}, err
+	}
+	defer f.Close()
+	return Read(zone, path, f)
+}
+
+// Read parses a CSV series; name is used in errors. Hours must be
+// consecutive (the core indexes them by offset).
+func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
+	gs := model.GridSeries{Zone: zone}
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return gs, &Error{File: name, Line: pe.Line, Msg: pe.Err.Error()}
+		}
+		if errors.Is(err, io.EOF) {
+			return gs, &Error{File: name, Line: 1, Msg: "empty file; want a header with " + ColTime + "," + ColCarbon + "," + ColPrice}
+		}
+		return gs, &Error{File: name, Line: 1, Msg: err.Error()}
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for _, c := range []string{ColTime, ColCarbon, ColPrice} {
+		if _, ok := col[c]; !ok {
+			return gs, &Error{File: name, Line: 1, Column: c, Msg: "missing column"}
+		}
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			line := 0
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+				err = pe.Err
+			}
+			return gs, &Error{File: name, Line: line, Msg: err.Error()}
+		}
+		line, _ := cr.FieldPos(0)
+		field := func(c string) string {
+			if i := col[c]; i < len(rec) {
+				return rec[i]
+			}
+			return ""
+		}
+		t, err := time.Parse(time.RFC3339, field(ColTime))
+		if err != nil {
+			return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("%q is not an RFC 3339 UTC time like 2023-01-01T00:00:00Z", field(ColTime))}
+		}
+		var h model.GridHour
+		h.Start = model.TimeOf(t)
+		if h.Start%3600 != 0 {
+			return gs, &Error{File: name, Line: line, Column: ColTime, Msg: "not the start of an hour"}
+		}
+		for _, p := range []struct {
+			c   string
+			dst *float64
+		}{{ColCarbon, &h.CarbonGkWh}, {ColPrice, &h.PriceEURMWh}} {
+			v, err := strconv.ParseFloat(field(p.c), 64)
+			if err != nil {
+				return gs, &Error{File: name, Line: line, Column: p.c, Msg: fmt.Sprintf("%q is not a number", field(p.c))}
+			}
+			*p.dst = v
+		}
+		if n := len(gs.Hours); n > 0 {
+			prev := gs.Hours[n-1].Start
+			switch {
+			case h.Start == prev:
+				continue // a repeated hour (e.g. a DST duplicate): keep the first
+			case h.Start != prev+3600:
+				return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("hour %s does not follow %s; the series must be consecutive and sorted", h.Start, prev)}
+			}
+		}
+		gs.Hours = append(gs.Hours, h)
+	}
+	if len(gs.Hours) == 0 {
+		return gs, &Error{File: name, Line: 1, Msg: "no rows"}
+	}
+	return gs, nil
+}

@@ -1,0 +1,68 @@
+package grid
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadSmall(t *testing.T) {
+	in := "datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n" +
+		"2023-01-01T00:00:00Z,35.34,-0.1\n2023-01-01T01:00:00Z,36.53,-1.33\n2023-01-01T01:00:00Z,99,99\n"
+	gs, err := Read("FR", "x.csv", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs.Hours) != 2 || gs.Hours[1].CarbonGkWh != 36.53 || gs.Hours[0].PriceEURMWh != -0.1 {
+		t.Fatalf("got %+v", gs.Hours)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "x.csv:1: empty file"},
+		{"a,b\n", "x.csv:1: datetime_utc: missing column"},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01,1,2\n", "x.csv:2: datetime_utc:"},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,x,2\n", "x.csv:2: ci_direct_gco2_per_kwh: \"x\" is not a number"},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T03:00:00Z,1,2\n", "x.csv:3: datetime_utc: hour"},
+	} {
+		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
+		var ge *Error
+		if !errors.As(err, &ge) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Read(%q) = %v, want prefix %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestReferenceData reads the shared 2023 French series when it is
+// present beside the project (it is in CI and development checkouts).
+func TestReferenceData(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "grid", "fr-2023-hourly.csv")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("reference data not present beside the project")
+	}
+	gs, err := LoadFile("FR", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs.Hours) < 8750 {
+		t.Fatalf("read %d hours", len(gs.Hours))
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add("datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,35.34,-0.1\n")
+	f.Add("datetime_utc,price_eur_per_mwh\n\"")
+	f.Fuzz(func(t *testing.T, in string) {
+		gs, err := Read("Z", "f.csv", strings.NewReader(in))
+		if err == nil && len(gs.Hours) == 0 {
+			t.Fatal("no error and no hours")
+		}
+		var ge *Error
+		if err != nil && !errors.As(err, &ge) {
+			t.Fatalf("error without position: %v", err)
+		}
+	})
+}
