@@ -196,6 +196,6 @@ func (p *pass) strictCheck(j *model.Job, r *place.Request) (verdict, bool) {
 		return verdict{code: model.ReasonPriority, msg: fmt.Sprintf(
 			"priority: waiting behind job %s (backfill is off)", blocker)}, false
 	}
-	r.Sites = sites
+	r.Sites, r.SitesID = sites, p.maskID(sites)
 	return verdict{}, true
 }

@@ -30,7 +30,12 @@ type pass struct {
 	recentPreem  int
 	preemptTries int
 
-	siteMasks map[string][]bool
+	siteSets  map[string]*siteSet
+	maskIDs   map[string]int
+	allModels []int
+	oneModel  []int
+	sensitive bool // placement answers depend on the tenant
+	curSites  int  // site-set id of the job being considered
 	memo      map[memoKey]verdict
 
 	res         *reservation
@@ -61,7 +66,8 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		running:    make(map[string]*model.Allocation, len(snap.Running)),
 		waitingFor: map[string][]*model.Allocation{},
 		victims:    map[string]bool{},
-		siteMasks:  map[string][]bool{},
+		siteSets:   map[string]*siteSet{},
+		maskIDs:    map[string]int{},
 		memo:       map[memoKey]verdict{},
 	}
 	p.plan.Now = now
@@ -84,6 +90,16 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		models[i] = m.Name
 	}
 	p.q = quota.New(fac, models)
+	for i := range models {
+		p.allModels = append(p.allModels, i)
+	}
+	p.oneModel = p.allModels
+	for i := range p.c.Nodes {
+		p.sensitive = p.sensitive || p.c.Nodes[i].Dirty > 0
+	}
+	for i := range fac.Tenants {
+		p.sensitive = p.sensitive || fac.Tenants[i].Exclusive == model.ExclusiveNode
+	}
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
@@ -142,37 +158,70 @@ func (p *pass) priority(j *model.Job) int {
 	return 0
 }
 
-// sitesFor returns the allowed-site mask of a job (nil = every site) and
-// the tags it was computed from.
-func (p *pass) sitesFor(t *model.Tenant, j *model.Job) ([]bool, []string, bool) {
-	tags, ok := allowedTags(t, j)
+// siteSet is an allowed-site mask with its tags and a small id used in
+// memo keys.
+type siteSet struct {
+	mask []bool // nil = every site
+	tags []string
+	id   int
+	ok   bool
+}
+
+// sitesFor returns the sites a job may use (sovereignty); the answer is
+// cached per tenant and job jurisdiction list.
+func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
+	key := t.Name
+	if len(j.Jurisdictions) > 0 {
+		key += "|" + strings.Join(j.Jurisdictions, ",")
+	}
+	if s, ok := p.siteSets[key]; ok {
+		return s
+	}
+	s := &siteSet{}
+	s.tags, s.ok = allowedTags(t, j)
+	if s.ok && len(s.tags) > 0 {
+		s.mask = make([]bool, len(p.fac.Sites))
+		for i := range p.fac.Sites {
+			s.mask[i] = siteAllowed(&p.fac.Sites[i], s.tags)
+		}
+		s.id = p.maskID(s.mask)
+	}
+	p.siteSets[key] = s
+	return s
+}
+
+// maskID names a site mask with a small integer (0 = every site).
+func (p *pass) maskID(mask []bool) int {
+	if mask == nil {
+		return 0
+	}
+	var b strings.Builder
+	for _, ok := range mask {
+		if ok {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	}
+	id, ok := p.maskIDs[b.String()]
 	if !ok {
-		return nil, tags, false
+		id = len(p.maskIDs) + 1
+		p.maskIDs[b.String()] = id
 	}
-	if len(tags) == 0 {
-		return nil, nil, true
-	}
-	key := strings.Join(tags, ",")
-	if m, ok := p.siteMasks[key]; ok {
-		return m, tags, true
-	}
-	m := make([]bool, len(p.fac.Sites))
-	for i := range p.fac.Sites {
-		m[i] = siteAllowed(&p.fac.Sites[i], tags)
-	}
-	p.siteMasks[key] = m
-	return m, tags, true
+	return id
 }
 
 // modelsFor lists the model indices a job accepts, in its order of
 // preference (catalog order when it names none).
 func (p *pass) modelsFor(j *model.Job) []int {
 	if len(j.GPUModels) == 0 {
-		out := make([]int, 0, len(p.c.Models))
-		for i := range p.c.Models {
-			out = append(out, i)
+		return p.allModels
+	}
+	if len(j.GPUModels) == 1 {
+		if i, ok := p.c.ModelIndex[j.GPUModels[0]]; ok {
+			return p.oneModel[i : i+1]
 		}
-		return out
+		return nil
 	}
 	out := make([]int, 0, len(j.GPUModels))
 	for _, name := range j.GPUModels {

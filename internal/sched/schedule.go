@@ -52,8 +52,10 @@ func (p *pass) consider(j *model.Job) {
 			msg: fmt.Sprintf("not-before: earliest start %s", j.EarliestStart)}, j.EarliestStart)
 		return
 	}
-	sites, tags, ok := p.sitesFor(t, j)
-	if !ok {
+	ss := p.sitesFor(t, j)
+	sites, tags := ss.mask, ss.tags
+	p.curSites = ss.id
+	if !ss.ok {
 		p.pending(j, verdict{code: model.ReasonSovereignty, msg: fmt.Sprintf(
 			"sovereignty: job allows %s but tenant %s allows %s; nothing satisfies both",
 			setString(j.Jurisdictions), j.Tenant, setString(t.Jurisdictions))}, 0)

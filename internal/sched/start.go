@@ -3,7 +3,6 @@ package sched
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
@@ -15,7 +14,7 @@ import (
 type memoKey struct {
 	tenant      string // set only when the answer depends on the tenant
 	model       int
-	sites       string
+	sites       int
 	replicas    int
 	gpus        int
 	cpus        int
@@ -30,7 +29,7 @@ type memoKey struct {
 func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place.Request {
 	r := place.Request{
 		Tenant: j.Tenant, TenantExcl: t.Exclusive == model.ExclusiveNode, ExclusiveNode: j.ExclusiveNode,
-		Model: m, Sites: sites, Replicas: j.Replicas, GPUs: j.GPUsPerReplica,
+		Model: m, Sites: sites, SitesID: p.curSites, Replicas: j.Replicas, GPUs: j.GPUsPerReplica,
 		CPUs: j.CPUsPerReplica, Mem: j.MemGiBPerReplica, Level: place.NumLevels,
 	}
 	if j.Kind == model.KindDeployment {
@@ -63,33 +62,11 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 func (p *pass) key(r *place.Request) memoKey {
 	k := memoKey{model: r.Model, replicas: r.Replicas, gpus: r.GPUs, cpus: r.CPUs, mem: r.Mem,
 		level: r.Level, required: r.Required, exclusive: r.ExclusiveNode, constrained: r.Constrained}
-	if r.Sites != nil {
-		var b strings.Builder
-		for _, ok := range r.Sites {
-			if ok {
-				b.WriteByte('1')
-			} else {
-				b.WriteByte('0')
-			}
-		}
-		k.sites = b.String()
-	}
-	if r.TenantExcl || p.tenantSensitive() {
+	k.sites = r.SitesID
+	if r.TenantExcl || p.sensitive {
 		k.tenant = r.Tenant
 	}
 	return k
-}
-
-// tenantSensitive: dirty GPUs or node-exclusive tenants make placement
-// answers depend on who asks.
-func (p *pass) tenantSensitive() bool {
-	for i := range p.c.Nodes {
-		nd := &p.c.Nodes[i]
-		if nd.Dirty > 0 || nd.ExclTen {
-			return true
-		}
-	}
-	return false
 }
 
 // place finds room for j on attempt a's model, checks power, and starts

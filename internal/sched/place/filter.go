@@ -8,6 +8,7 @@ type Request struct {
 	ExclusiveNode bool // the job wants whole nodes
 	Model         int
 	Sites         []bool // allowed sites (sovereignty); nil = all
+	SitesID       int    // the caller's name for Sites, for memo keys
 	Replicas      int
 	GPUs          int
 	CPUs          int

@@ -1,0 +1,23 @@
+# The test command of the README: formatting, vet, every test.
+.PHONY: check fmt vet test race bench build
+
+check: fmt vet test
+
+fmt:
+	@out="$$(gofmt -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+test:
+	go test ./...
+
+race:
+	go test -race ./...
+
+bench:
+	go test -run '^$$' -bench . -benchmem -count 6 ./internal/sched/ | tee bench.out
+
+build:
+	go build -o carnot ./cmd/carnot
