@@ -100,6 +100,7 @@ func New(snap *model.Snapshot) *Cluster {
 		c.Nodes[i] = nd
 	}
 	c.buildPools()
+	c.buildGroups()
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
@@ -255,5 +256,36 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 	nd.Jobs--
 	if nd.Jobs <= 0 {
 		nd.Jobs, nd.Owner, nd.Mixed, nd.ExclTen, nd.ExclJob = 0, "", false, false, false
+	}
+}
+
+// buildGroups counts nodes per group and finds which levels nest.
+func (c *Cluster) buildGroups() {
+	for l := range c.GroupSize {
+		c.GroupSize[l] = make([]int, len(c.GroupNames[l]))
+	}
+	for i := range c.Nodes {
+		for l := range c.GroupSize {
+			c.GroupSize[l][c.Nodes[i].Group[l]]++
+		}
+	}
+	for a := 0; a < NumLevels; a++ {
+		for b := 0; b < NumLevels; b++ {
+			parent := make([]int32, len(c.GroupNames[a]))
+			for i := range parent {
+				parent[i] = -1
+			}
+			nested := true
+			for i := range c.Nodes {
+				ga, gb := c.Nodes[i].Group[a], c.Nodes[i].Group[b]
+				if parent[ga] < 0 {
+					parent[ga] = gb
+				} else if parent[ga] != gb {
+					nested = false
+					break
+				}
+			}
+			c.Nested[a][b] = nested
+		}
 	}
 }

@@ -73,6 +73,9 @@ type Cluster struct {
 	Nodes      []Node
 	NodeIndex  map[string]int
 	GroupNames [NumLevels][]string
+	GroupSize  [NumLevels][]int // nodes per group
+	// Nested[a][b]: every group of level a lies inside one group of level b.
+	Nested [NumLevels][NumLevels]bool
 	Pools      []Pool
 	PoolIndex  map[[2]int]int
 	PowerOn    bool

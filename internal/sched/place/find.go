@@ -133,31 +133,41 @@ func (c *Cluster) largest(r *Request, cands []cand, res *Result) {
 	}
 }
 
-// findGang packs a gang into the tightest group that holds it.
+// findGang packs a gang into the smallest group that holds it: among
+// the groups of every allowed level with room for all replicas, the one
+// with the fewest nodes, then the least spare capacity (best fit), then
+// the tightest level, then the lowest index. A required level allows only
+// levels whose groups nest inside one group of that level. A gang whose
+// topology is "any" may, as a last resort, spread across sites.
 func (c *Cluster) findGang(r *Request) Result {
 	cands, fit, free := c.candidates(r, nil)
 	if fit < r.Replicas {
 		return c.diagnose(r)
 	}
-	top := NumLevels - 1
-	if r.Required && r.Level < NumLevels {
-		top = r.Level
-	}
 	var sums [NumLevels]map[int32]int
-	for l := 0; l <= top; l++ {
+	bestL, best, bestSize, bestSum := -1, int32(-1), 0, 0
+	for l := 0; l < NumLevels; l++ {
 		sums[l] = make(map[int32]int)
 		for _, x := range cands {
 			sums[l][c.Nodes[x.node].Group[l]] += int(x.cap)
 		}
-		best, bestSum := int32(-1), 0
+		if r.Required && r.Level < NumLevels && !c.Nested[l][r.Level] {
+			continue
+		}
 		for g, s := range sums[l] {
-			if s >= r.Replicas && (best < 0 || s < bestSum || (s == bestSum && g < best)) {
-				best, bestSum = g, s
+			if s < r.Replicas {
+				continue
+			}
+			size := c.GroupSize[l][g]
+			better := bestL < 0 || size < bestSize ||
+				(size == bestSize && (s < bestSum || (s == bestSum && (l < bestL || (l == bestL && g < best)))))
+			if better {
+				bestL, best, bestSize, bestSum = l, g, size, s
 			}
 		}
-		if best >= 0 {
-			return Result{Slots: c.fill(r, cands, l, best, sums)}
-		}
+	}
+	if bestL >= 0 {
+		return Result{Slots: c.fill(r, cands, bestL, best, sums)}
 	}
 	if !r.Required && r.Level >= NumLevels {
 		return Result{Slots: c.fill(r, cands, -1, 0, sums)}
@@ -168,8 +178,8 @@ func (c *Cluster) findGang(r *Request) Result {
 }
 
 // fill takes replicas from the candidates in group g of level l (all
-// candidates when l < 0): nodes of the fullest tighter sub-group first,
-// then the nodes with the fewest usable GPUs (best fit).
+// candidates when l < 0): nodes of the NVLink domain with the most room
+// first, then the nodes with the fewest usable GPUs (best fit).
 func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels]map[int32]int) []Slot {
 	in := make([]cand, 0, len(cands))
 	for _, x := range cands {
@@ -177,18 +187,9 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels
 			in = append(in, x)
 		}
 	}
-	sub := l - 1
-	if l < 0 {
-		sub = NumLevels - 1
-	}
-	subSum := func(x cand) int {
-		if sub < 0 || sums[sub] == nil {
-			return 0
-		}
-		return sums[sub][c.Nodes[x.node].Group[sub]]
-	}
+	domain := func(x cand) int { return sums[0][c.Nodes[x.node].Group[0]] }
 	sort.SliceStable(in, func(i, j int) bool {
-		si, sj := subSum(in[i]), subSum(in[j])
+		si, sj := domain(in[i]), domain(in[j])
 		if si != sj {
 			return si > sj
 		}

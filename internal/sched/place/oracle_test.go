@@ -220,20 +220,44 @@ func checkFind(t *testing.T, name string, c *Cluster, r *Request, nodes []*oracl
 		caps[i] = o.capacity(r, siteIdx, models)
 		total += caps[i]
 	}
-	// tightest feasible level and the best-fitting group there
-	wantLevel, wantSum := -1, 0
-	top := NumLevels - 1
-	if r.Required && r.Level < NumLevels {
-		top = r.Level
+	// the smallest feasible group (fewest nodes, then least capacity)
+	// among levels allowed by the requirement
+	nests := func(a, b int) bool {
+		parent := map[string]string{}
+		for _, o := range nodes {
+			ka, kb := groupKey(o.spec, a), groupKey(o.spec, b)
+			if p, ok := parent[ka]; ok && p != kb {
+				return false
+			}
+			parent[ka] = kb
+		}
+		return true
 	}
-	for l := 0; l <= top && wantLevel < 0; l++ {
-		sums := map[string]int{}
+	type grp struct {
+		level int
+		key   string
+	}
+	wantLevel, wantSize, wantSum := -1, 0, 0
+	var minimal []grp
+	for l := 0; l < NumLevels; l++ {
+		if r.Required && r.Level < NumLevels && !nests(l, r.Level) {
+			continue
+		}
+		sums, sizes := map[string]int{}, map[string]int{}
 		for i, o := range nodes {
 			sums[groupKey(o.spec, l)] += caps[i]
+			sizes[groupKey(o.spec, l)]++
 		}
-		for _, s := range sums {
-			if s >= r.Replicas && (wantLevel < 0 || s < wantSum) {
-				wantLevel, wantSum = l, s
+		for k, s := range sums {
+			if s < r.Replicas {
+				continue
+			}
+			switch {
+			case wantLevel < 0 || sizes[k] < wantSize || (sizes[k] == wantSize && s < wantSum):
+				wantLevel, wantSize, wantSum = l, sizes[k], s
+				minimal = []grp{{l, k}}
+			case sizes[k] == wantSize && s == wantSum:
+				minimal = append(minimal, grp{l, k})
 			}
 		}
 	}
@@ -296,22 +320,16 @@ func checkFind(t *testing.T, name string, c *Cluster, r *Request, nodes []*oracl
 	if wantLevel < 0 {
 		return // spread across sites, allowed for topology "any"
 	}
-	groups := map[string]bool{}
-	for n := range used {
-		groups[groupKey(nodes[n].spec, wantLevel)] = true
-	}
-	if len(groups) != 1 {
-		t.Fatalf("%s: gang spans %d groups at level %d; one suffices", name, len(groups), wantLevel)
-	}
-	sum := 0
-	for g := range groups {
-		for i, o := range nodes {
-			if groupKey(o.spec, wantLevel) == g {
-				sum += caps[i]
+	for _, g := range minimal {
+		inside := true
+		for n := range used {
+			if groupKey(nodes[n].spec, g.level) != g.key {
+				inside = false
 			}
 		}
+		if inside {
+			return
+		}
 	}
-	if sum != wantSum {
-		t.Fatalf("%s: gang in a group of capacity %d; best fit is %d", name, sum, wantSum)
-	}
+	t.Fatalf("%s: gang not inside any smallest feasible group (size %d, capacity %d): %v", name, wantSize, wantSum, minimal)
 }
