@@ -75,13 +75,13 @@ type Cluster struct {
 	GroupNames [NumLevels][]string
 	GroupSize  [NumLevels][]int // nodes per group
 	// Nested[a][b]: every group of level a lies inside one group of level b.
-	Nested [NumLevels][NumLevels]bool
-	Pools      []Pool
-	PoolIndex  map[[2]int]int
-	PowerOn    bool
-	dirty      []string // per node GPU: tenant that left it dirty, "" clean
-	anyDirty   bool
-	Reserved   bool // some node carries a reservation
+	Nested    [NumLevels][NumLevels]bool
+	Pools     []Pool
+	PoolIndex map[[2]int]int
+	PowerOn   bool
+	dirty     []string // per node GPU: tenant that left it dirty, "" clean
+	anyDirty  bool
+	Reserved  bool // some node carries a reservation
 }
 
 // Clone returns an independent copy sharing only immutable parts.
