@@ -60,41 +60,42 @@ func (p *pass) sortReleases() {
 	p.relSorted = true
 }
 
-// after returns the cluster as it will be once the first k releases have
-// happened.
-func (p *pass) after(k int) *place.Cluster {
-	c := p.c.Clone()
+// probe releases the first k releases in a what-if, runs find, and
+// rolls back.
+func (p *pass) probe(k int, find func() bool) bool {
+	p.c.Begin()
+	defer p.c.Rollback()
 	for _, r := range p.releases[:k] {
 		for _, pl := range r.reps {
-			if n, ok := c.NodeIndex[pl.Node]; ok {
-				c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
+			if n, ok := p.c.NodeIndex[pl.Node]; ok {
+				p.c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
 			}
 		}
 	}
-	return c
+	return find()
 }
 
 // earliest finds the first release time at which req fits, by binary
 // search over release boundaries (fit is monotone as resources only come
-// back). It returns the time, the placement then and the cluster then.
-func (p *pass) earliest(req place.Request) (model.Time, []place.Slot, *place.Cluster, bool) {
+// back). It returns the time, the placement then, and how many GPUs each
+// node of the placement has usable then.
+func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.Slot, map[int]int, bool) {
 	if !p.relBuilt {
 		p.buildReleases()
 	}
 	p.sortReleases()
 	req.Constrained = false
-	// boundaries: indices k where releases[k-1].at differs from releases[k].at
-	var bounds []int
+	var bounds []int // k such that releases[k-1] is the last of its instant
 	for k := 1; k <= len(p.releases); k++ {
 		if k == len(p.releases) || p.releases[k].at != p.releases[k-1].at {
 			bounds = append(bounds, k)
 		}
 	}
+	fits := func() bool { res := p.c.Find(&req); return res.OK() }
 	lo, hi := 0, len(bounds)
 	for lo < hi {
 		mid := (lo + hi) / 2
-		c := p.after(bounds[mid])
-		if res := c.Find(&req); res.OK() {
+		if p.probe(bounds[mid], fits) {
 			hi = mid
 		} else {
 			lo = mid + 1
@@ -103,12 +104,20 @@ func (p *pass) earliest(req place.Request) (model.Time, []place.Slot, *place.Clu
 	if lo == len(bounds) {
 		return 0, nil, nil, false
 	}
-	c := p.after(bounds[lo])
-	res := c.Find(&req)
-	if !res.OK() {
+	var slots []place.Slot
+	usable := map[int]int{}
+	ok := p.probe(bounds[lo], func() bool {
+		res := p.c.Find(&req)
+		slots = res.Slots
+		for _, s := range slots {
+			usable[s.Node] = p.c.Usable(s.Node, tenant)
+		}
+		return res.OK()
+	})
+	if !ok {
 		return 0, nil, nil, false
 	}
-	return p.releases[bounds[lo]-1].at, res.Slots, c, true
+	return p.releases[bounds[lo]-1].at, slots, usable, true
 }
 
 // reserveOrEstimate gives the first capacity-blocked job a reservation
@@ -134,7 +143,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		return first, 0
 	}
 	p.estimates++
-	at, slots, then, ok := p.earliest(a.req)
+	at, slots, then, ok := p.earliest(a.req, j.Tenant)
 	if !ok {
 		return first, 0
 	}
@@ -151,7 +160,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		reserved[s.Node] += len(s.GPUs)
 	}
 	for n, k := range reserved {
-		p.c.Nodes[n].Spare = max(0, then.Usable(n, j.Tenant)-k)
+		p.c.Nodes[n].Spare = max(0, then[n]-k)
 	}
 	sort.Strings(names)
 	p.plan.Reservations = append(p.plan.Reservations, model.Reservation{Job: j.ID, Nodes: names, EstStart: at})

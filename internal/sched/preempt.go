@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/sched/place"
-	"github.com/carnot-dc/carnot/internal/sched/quota"
 )
 
 // maxPreemptSearches bounds the what-if searches of one pass, and
@@ -127,29 +125,45 @@ func (p *pass) usesModel(a *model.Allocation, m int, sites []bool) bool {
 // fitsWithout reports whether j fits on attempt a's model once the given
 // victims are gone.
 func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
-	c := p.c.Clone()
-	q := p.q.Clone()
+	p.c.Begin()
+	defer p.c.Rollback()
 	for _, v := range vs {
-		releaseAlloc(c, q, v.a)
+		p.quotaRelease(v.a, -1)
 	}
-	ti := q.Tenant(j.Tenant)
+	defer func() {
+		for _, v := range vs {
+			p.quotaRelease(v.a, 1)
+		}
+	}()
+	for _, v := range vs {
+		for _, r := range v.a.Replicas {
+			if n, ok := p.c.NodeIndex[r.Node]; ok {
+				p.c.Release(n, r.GPUs, v.a.Job, r.PowerCapW)
+			}
+		}
+	}
+	ti := p.q.Tenant(j.Tenant)
 	need := int64(j.TotalGPUs())
-	if p.pol.Quotas && ti >= 0 && need > 0 && q.Available(ti, a.model) < need {
+	if p.pol.Quotas && ti >= 0 && need > 0 && p.q.Available(ti, a.model) < need {
 		return false
 	}
 	req := a.req
 	req.Constrained = false
-	res := c.Find(&req)
+	res := p.c.Find(&req)
 	return res.OK()
 }
 
-func releaseAlloc(c *place.Cluster, q *quota.Tree, a *model.Allocation) {
-	ti := q.Tenant(a.Job.Tenant)
+// quotaRelease adds (sign 1) or removes (sign -1) an allocation's GPUs
+// from its tenant's quota usage.
+func (p *pass) quotaRelease(a *model.Allocation, sign int64) {
+	ti := p.q.Tenant(a.Job.Tenant)
+	if ti < 0 {
+		return
+	}
 	for _, r := range a.Replicas {
-		if n, ok := c.NodeIndex[r.Node]; ok {
-			c.Release(n, r.GPUs, a.Job, r.PowerCapW)
-			if m := c.Nodes[n].Model; ti >= 0 && m >= 0 {
-				q.Add(ti, m, -int64(len(r.GPUs)))
+		if n, ok := p.c.NodeIndex[r.Node]; ok {
+			if m := p.c.Nodes[n].Model; m >= 0 {
+				p.q.Add(ti, m, sign*int64(len(r.GPUs)))
 			}
 		}
 	}

@@ -100,21 +100,19 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 // the deployment only if at least MinReplicas fit.
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	want, need := j.Replicas, max(1, min(j.MinReplicas, j.Replicas))
-	trial := p.c.Clone()
-	saved := p.c
 	var slots []place.Slot
 	var fail verdict
+	p.c.Begin()
 	for len(slots) < want {
-		res := trial.Find(&a.req)
+		res := p.c.Find(&a.req)
 		if !res.OK() {
-			p.c = trial
 			fail = p.placementVerdict(j, &a.req, &res, tags)
-			p.c = saved
 			break
 		}
-		trial.Alloc(res.Slots[0].Node, res.Slots[0].GPUs, j, 0, a.req.TenantExcl)
+		p.c.Alloc(res.Slots[0].Node, res.Slots[0].GPUs, j, 0, a.req.TenantExcl)
 		slots = append(slots, res.Slots[0])
 	}
+	p.c.Rollback()
 	for ; len(slots) >= need; slots = slots[:len(slots)-1] {
 		capW, v, ok := p.powerFor(j, a.model, slots)
 		if ok {

@@ -141,6 +141,17 @@ func (c *Cluster) addIdleLoad(nd *Node) {
 }
 
 func (c *Cluster) addLoad(nd *Node, w float64) {
+	if c.undo != nil {
+		if nd.Site >= 0 {
+			c.savePower(&c.Sites[nd.Site])
+		}
+		if nd.Hall >= 0 {
+			c.savePower(&c.Halls[nd.Hall])
+		}
+		if nd.Rack >= 0 {
+			c.savePower(&c.Racks[nd.Rack])
+		}
+	}
 	if nd.Site >= 0 {
 		c.Sites[nd.Site].LoadW += w
 	}
@@ -196,6 +207,7 @@ func tenantExclusive(fac *model.Facility, tenant string) bool {
 // Alloc records that job holds gpus of node n at power cap capW. GPUs out
 // of range or already held are skipped.
 func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant bool) {
+	c.saveNode(n)
 	nd := &c.Nodes[n]
 	if nd.Up {
 		c.setBucket(n, false)
@@ -234,6 +246,7 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 // clean: the core releases only in what-if searches, where the same
 // tenant's work is the one being evicted.
 func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
+	c.saveNode(n)
 	nd := &c.Nodes[n]
 	if nd.Up {
 		c.setBucket(n, false)

@@ -81,7 +81,7 @@ type Cluster struct {
 	PowerOn   bool
 	dirty     []string // per node GPU: tenant that left it dirty, "" clean
 	anyDirty  bool
-	Reserved  bool // some node carries a reservation
+	undo      *undoLog
 }
 
 // Clone returns an independent copy sharing only immutable parts.
@@ -90,6 +90,7 @@ func (c *Cluster) Clone() *Cluster {
 	d.Sites = append([]Power(nil), c.Sites...)
 	d.Halls = append([]Power(nil), c.Halls...)
 	d.Racks = append([]Power(nil), c.Racks...)
+	d.undo = nil
 	d.Nodes = append([]Node(nil), c.Nodes...)
 	d.dirty = append([]string(nil), c.dirty...)
 	d.Pools = make([]Pool, len(c.Pools))

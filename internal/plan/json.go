@@ -1,0 +1,103 @@
+package plan
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// The JSON form of a plan. Field names are part of Carnot's API: add
+// fields, never rename them. Times are RFC 3339 UTC strings, "" when
+// unset, "never" for model.Forever.
+type (
+	planJSON struct {
+		Now          string            `json:"now"`
+		Starts       []startJSON       `json:"starts"`
+		Preemptions  []preemptionJSON  `json:"preemptions"`
+		Deferrals    []deferralJSON    `json:"deferrals"`
+		Reservations []reservationJSON `json:"reservations"`
+		Pending      []pendingJSON     `json:"pending"`
+	}
+	startJSON struct {
+		Job      string          `json:"job"`
+		Replicas []placementJSON `json:"replicas"`
+		PowerW   float64         `json:"power_w"`
+	}
+	placementJSON struct {
+		Node      string `json:"node"`
+		GPUs      []int  `json:"gpus"`
+		PowerCapW int    `json:"power_cap_w"`
+	}
+	preemptionJSON struct {
+		Victim         string  `json:"victim"`
+		Beneficiary    string  `json:"beneficiary"`
+		Reason         string  `json:"reason"`
+		NoticeAt       string  `json:"notice_at"`
+		EvictAt        string  `json:"evict_at"`
+		LostGPUSeconds float64 `json:"lost_gpu_seconds"`
+	}
+	deferralJSON struct {
+		Job    string `json:"job"`
+		Until  string `json:"until"`
+		Reason string `json:"reason"`
+	}
+	reservationJSON struct {
+		Job      string   `json:"job"`
+		Nodes    []string `json:"nodes"`
+		EstStart string   `json:"est_start"`
+	}
+	pendingJSON struct {
+		Job      string `json:"job"`
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		EstStart string `json:"est_start"`
+	}
+)
+
+// WriteJSON writes p as indented JSON with stable snake_case field names.
+// Lists are never null, so consumers may index them without checks.
+func WriteJSON(w io.Writer, p *model.Plan) error {
+	out := planJSON{
+		Now:          timeJSON(p.Now),
+		Starts:       []startJSON{},
+		Preemptions:  []preemptionJSON{},
+		Deferrals:    []deferralJSON{},
+		Reservations: []reservationJSON{},
+		Pending:      []pendingJSON{},
+	}
+	for _, s := range p.Starts {
+		sj := startJSON{Job: s.Job, Replicas: []placementJSON{}, PowerW: s.PowerW}
+		for _, pl := range s.Replicas {
+			gpus := append([]int{}, pl.GPUs...)
+			sj.Replicas = append(sj.Replicas, placementJSON{Node: pl.Node, GPUs: gpus, PowerCapW: pl.PowerCapW})
+		}
+		out.Starts = append(out.Starts, sj)
+	}
+	for _, pr := range p.Preemptions {
+		out.Preemptions = append(out.Preemptions, preemptionJSON{
+			Victim: pr.Victim, Beneficiary: pr.Beneficiary, Reason: pr.Reason,
+			NoticeAt: timeJSON(pr.NoticeAt), EvictAt: timeJSON(pr.EvictAt), LostGPUSeconds: pr.LostGPUSeconds,
+		})
+	}
+	for _, d := range p.Deferrals {
+		out.Deferrals = append(out.Deferrals, deferralJSON{Job: d.Job, Until: timeJSON(d.Until), Reason: d.Reason})
+	}
+	for _, r := range p.Reservations {
+		nodes := append([]string{}, r.Nodes...)
+		out.Reservations = append(out.Reservations, reservationJSON{Job: r.Job, Nodes: nodes, EstStart: timeJSON(r.EstStart)})
+	}
+	for _, pe := range p.Pending {
+		out.Pending = append(out.Pending, pendingJSON{Job: pe.Job, Code: string(pe.Code), Message: pe.Message, EstStart: timeJSON(pe.EstStart)})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func timeJSON(t model.Time) string {
+	if t == 0 {
+		return ""
+	}
+	return t.String()
+}

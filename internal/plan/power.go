@@ -1,0 +1,130 @@
+package plan
+
+import "github.com/carnot-dc/carnot/internal/model"
+
+// Load is IT power in watts by site, hall and rack ID. Every site, hall
+// and rack of the facility has an entry, zero when nothing draws power.
+type Load struct {
+	Site map[string]float64
+	Hall map[string]float64
+	Rack map[string]float64
+}
+
+// PowerW returns the IT load of the facility once the plan's starts run
+// alongside every running allocation (terminating ones included: they
+// hold their GPUs until eviction). A nil plan gives the current load.
+//
+// The formula, shared by Verify, the core and the drivers:
+//
+//	load(node) = 0                                    if the node is down
+//	           = BaseWatts + Σ_gpu draw(gpu)          otherwise
+//	draw(gpu)  = IdleWatts of the node's model        if no replica holds it
+//	           = PowerCapW of the holding placement   if that is > 0
+//	           = TDPWatts of the node's model         otherwise
+//
+// A site's, hall's or rack's load is the sum over its nodes. A node whose
+// GPU model is missing from the catalog draws only its BaseWatts. The
+// envelope a site's load is compared with is PowerEnvelopeKW × 1000; halls
+// and racks compare with PowerCapKW × 1000 when that is above zero. PUE
+// is not applied: these are IT watts.
+func PowerW(snap *model.Snapshot, p *model.Plan) Load {
+	return newIndex(snap).load(snap, p)
+}
+
+// SitePowerW returns the IT load in watts by site ID; see PowerW.
+func SitePowerW(snap *model.Snapshot, p *model.Plan) map[string]float64 {
+	return PowerW(snap, p).Site
+}
+
+// HallPowerW returns the IT load in watts by hall ID; see PowerW.
+func HallPowerW(snap *model.Snapshot, p *model.Plan) map[string]float64 {
+	return PowerW(snap, p).Hall
+}
+
+// RackPowerW returns the IT load in watts by rack ID; see PowerW.
+func RackPowerW(snap *model.Snapshot, p *model.Plan) map[string]float64 {
+	return PowerW(snap, p).Rack
+}
+
+func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
+	draw := x.gpuDraw(snap, p)
+	l := Load{
+		Site: make(map[string]float64, len(x.fac.Sites)),
+		Hall: make(map[string]float64, len(x.fac.Halls)),
+		Rack: make(map[string]float64, len(x.fac.Racks)),
+	}
+	for _, s := range x.fac.Sites {
+		l.Site[s.ID] = 0
+	}
+	for _, h := range x.fac.Halls {
+		l.Hall[h.ID] = 0
+	}
+	for _, r := range x.fac.Racks {
+		l.Rack[r.ID] = 0
+	}
+	for i := range x.fac.Nodes {
+		n := &x.fac.Nodes[i]
+		w := x.nodeW(n, draw[n.Name])
+		l.Site[n.Site] += w
+		l.Hall[n.Hall] += w
+		l.Rack[n.Rack] += w
+	}
+	return l
+}
+
+// nodeW is the formula of PowerW for one node; busy maps a held GPU index
+// to its draw.
+func (x *index) nodeW(n *model.Node, busy map[int]float64) float64 {
+	if x.condition(n.Name) == model.NodeDown {
+		return 0
+	}
+	m := x.models[n.GPUModel]
+	w := n.BaseWatts
+	for g := 0; g < n.GPUs; g++ {
+		if b, ok := busy[g]; ok {
+			w += b
+		} else {
+			w += float64(m.IdleWatts)
+		}
+	}
+	return w
+}
+
+// gpuDraw maps node → GPU index → draw of every held GPU. Running
+// allocations come first; a GPU held twice (an invalid plan) counts once.
+func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string]map[int]float64 {
+	draw := make(map[string]map[int]float64)
+	add := func(pl model.Placement) {
+		n, ok := x.nodes[pl.Node]
+		if !ok {
+			return
+		}
+		w := float64(x.models[n.GPUModel].TDPWatts)
+		if pl.PowerCapW > 0 {
+			w = float64(pl.PowerCapW)
+		}
+		m := draw[pl.Node]
+		if m == nil {
+			m = make(map[int]float64)
+			draw[pl.Node] = m
+		}
+		for _, g := range pl.GPUs {
+			if _, held := m[g]; !held && g >= 0 && g < n.GPUs {
+				m[g] = w
+			}
+		}
+	}
+	for _, a := range snap.Running {
+		for _, pl := range a.Replicas {
+			add(pl)
+		}
+	}
+	if p != nil {
+		for _, s := range p.Starts {
+			for _, pl := range s.Replicas {
+				add(pl)
+			}
+		}
+	}
+	return draw
+}

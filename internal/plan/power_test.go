@@ -1,0 +1,76 @@
+package plan_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+)
+
+func TestPowerW(t *testing.T) {
+	snap, p := fixture()
+	// n1 idle: 1000 + 8×70; n2: 1000 + 4×700 (r1) + 4×70; n3: 1000 + 8×50.
+	before := plan.Load{
+		Site: map[string]float64{"par": 1560 + 4080, "fra": 1400},
+		Hall: map[string]float64{"par-h1": 1560 + 4080, "fra-h1": 1400},
+		Rack: map[string]float64{"par-r1": 1560 + 4080, "fra-r1": 1400},
+	}
+	if diff := cmp.Diff(before, plan.PowerW(snap, nil)); diff != "" {
+		t.Errorf("PowerW(nil plan) (-want +got):\n%s", diff)
+	}
+	// j1 takes all of n1, one replica capped at 300 W.
+	p.Starts[0].Replicas[0].PowerCapW = 300
+	wantPar := 1000 + 4*300 + 4*700 + 4080.0
+	if got := plan.SitePowerW(snap, p)["par"]; got != wantPar {
+		t.Errorf("SitePowerW[par] = %v, want %v", got, wantPar)
+	}
+	// A down node draws nothing; a draining one still does.
+	snap.Nodes = []model.NodeState{{Node: "n2", Condition: model.NodeDown}, {Node: "n3", Condition: model.NodeDraining}}
+	got := plan.PowerW(snap, nil)
+	if got.Site["par"] != 1560 || got.Site["fra"] != 1400 {
+		t.Errorf("with n2 down, n3 draining: par %v fra %v, want 1560 1400", got.Site["par"], got.Site["fra"])
+	}
+	if h, r := plan.HallPowerW(snap, nil), plan.RackPowerW(snap, nil); h["par-h1"] != 1560 || r["fra-r1"] != 1400 {
+		t.Errorf("hall/rack loads %v %v", h, r)
+	}
+}
+
+func TestJurisdictionOK(t *testing.T) {
+	fr := &model.Site{ID: "par", Jurisdictions: []string{"EU", "FR"}}
+	de := &model.Site{ID: "fra", Jurisdictions: []string{"EU", "DE"}}
+	us := &model.Site{ID: "iad", Jurisdictions: []string{"US"}}
+	tenant := func(j ...string) *model.Tenant { return &model.Tenant{Name: "t", Jurisdictions: j} }
+	jobIn := func(j ...string) *model.Job { return &model.Job{ID: "j", Jurisdictions: j} }
+	tests := []struct {
+		name   string
+		tenant *model.Tenant
+		job    *model.Job
+		want   [3]bool // fr, de, us
+	}{
+		{"no constraint", tenant(), jobIn(), [3]bool{true, true, true}},
+		{"nil tenant", nil, jobIn(), [3]bool{true, true, true}},
+		{"tenant EU", tenant("EU"), jobIn(), [3]bool{true, true, false}},
+		{"job FR", tenant(), jobIn("FR"), [3]bool{true, false, false}},
+		{"job narrows tenant", tenant("EU", "DE"), jobIn("DE"), [3]bool{false, true, false}},
+		// Tags are flat: the intersection of {EU} and {DE} is empty even
+		// though DE is in the EU.
+		{"tags are not a hierarchy", tenant("EU"), jobIn("DE"), [3]bool{false, false, false}},
+		{"job cannot widen tenant", tenant("FR"), jobIn("US", "FR"), [3]bool{true, false, false}},
+		{"empty intersection", tenant("FR"), jobIn("US"), [3]bool{false, false, false}},
+		{"any tag suffices", tenant("DE", "US"), jobIn(), [3]bool{false, true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := [3]bool{
+				plan.JurisdictionOK(tt.tenant, tt.job, fr),
+				plan.JurisdictionOK(tt.tenant, tt.job, de),
+				plan.JurisdictionOK(tt.tenant, tt.job, us),
+			}
+			if got != tt.want {
+				t.Errorf("fr, de, us = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

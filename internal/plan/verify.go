@@ -1,0 +1,202 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Verify checks plan p against snap, the snapshot it was computed from,
+// and returns every violation joined with errors.Join (nil when the plan
+// is valid). Each joined error is a *Violation naming the job, node and
+// GPU at fault. Verify neither mutates snap nor p.
+//
+// It checks that:
+//   - every pending job appears exactly once in Starts or Pending; a
+//     deployment may appear once in each (partly started) and a running
+//     deployment may appear in Starts (scale-up); no start or pending
+//     entry names an unknown job, and no gang that already runs starts;
+//   - each placement is on a known node that is up, uses distinct,
+//     in-range GPU indices that no running allocation (terminating ones
+//     included) or other start holds, of a model the job accepts, on a
+//     site JurisdictionOK allows, and no GPU left dirty by another tenant;
+//   - a gang starts exactly Replicas placements of GPUsPerReplica GPUs; a
+//     deployment starts at least one and, with its running replicas, at
+//     least MinReplicas and at most Replicas;
+//   - per node, CPUs and memory of running and started replicas fit;
+//   - an ExclusiveNode job shares no node with another job, and a tenant
+//     with Exclusive "node" shares no node with another tenant;
+//   - with Policy.Power, the plan raises no site, hall or rack load above
+//     its envelope or cap (see PowerW; a load already over may stay over
+//     if the plan adds nothing to it), and every PowerCapW lies in the
+//     model's [MinCapWatts, MaxCapWatts];
+//   - no start happens before the job's EarliestStart;
+//   - each preemption's victim runs, is preemptible and not already
+//     terminating, NoticeAt = p.Now, EvictAt = NoticeAt + CheckpointGrace,
+//     and the preemption rate limit holds;
+//   - each deferral is of a pending job that does not start, and ends by
+//     Deadline − RuntimeLimit when the job has a deadline;
+//   - each reservation is for a pending job that does not start, on known
+//     nodes.
+func Verify(snap *model.Snapshot, p *model.Plan) error {
+	v := &verifier{snap: snap, p: p, x: newIndex(snap)}
+	v.coverage()
+	v.starts()
+	v.preemptions()
+	v.deferrals()
+	v.reservations()
+	return joinViolations(v.errs)
+}
+
+func joinViolations(vs []*Violation) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	errs := make([]error, len(vs))
+	for i, v := range vs {
+		errs[i] = v
+	}
+	return errors.Join(errs...)
+}
+
+type verifier struct {
+	snap    *model.Snapshot
+	p       *model.Plan
+	x       *index
+	errs    []*Violation
+	started map[string]bool // jobs with a start in p
+}
+
+func (v *verifier) add(code Code, job, node string, gpu int, format string, args ...any) {
+	v.errs = append(v.errs, &Violation{Code: code, Job: job, Node: node, GPU: gpu, Msg: fmt.Sprintf(format, args...)})
+}
+
+// coverage checks that the plan accounts for each pending job once.
+func (v *verifier) coverage() {
+	starts := map[string]int{}
+	pend := map[string]int{}
+	v.started = map[string]bool{}
+	for _, s := range v.p.Starts {
+		starts[s.Job]++
+		v.started[s.Job] = true
+		j := v.x.job(s.Job)
+		switch {
+		case j == nil:
+			v.add(CodeUnknownJob, s.Job, "", -1, "start of a job that is neither pending nor running")
+		case j.Kind != model.KindDeployment && len(v.x.running[s.Job]) > 0:
+			v.add(CodeRunning, s.Job, "", -1, "start of a job that is already running")
+		}
+	}
+	for _, pe := range v.p.Pending {
+		pend[pe.Job]++
+		if _, ok := v.x.pending[pe.Job]; !ok {
+			v.add(CodeUnknownJob, pe.Job, "", -1, "pending entry for a job the snapshot does not list as pending")
+		}
+	}
+	for _, s := range v.p.Starts {
+		if starts[s.Job] > 1 {
+			v.add(CodeCoverage, s.Job, "", -1, "started %d times", starts[s.Job])
+			starts[s.Job] = 1 // report once
+		}
+	}
+	for _, j := range v.snap.Pending {
+		if j == nil {
+			continue
+		}
+		s, pe := starts[j.ID], pend[j.ID]
+		switch {
+		case pe > 1:
+			v.add(CodeCoverage, j.ID, "", -1, "listed %d times in pending", pe)
+		case s+pe == 0:
+			v.add(CodeCoverage, j.ID, "", -1, "pending job missing from the plan")
+		case s+pe > 1 && j.Kind != model.KindDeployment:
+			v.add(CodeCoverage, j.ID, "", -1, "both started and pending")
+		}
+	}
+}
+
+func (v *verifier) preemptions() {
+	seen := map[string]bool{}
+	pol := v.x.fac.Policy
+	if len(v.p.Preemptions) > 0 && !pol.Preemption && !pol.Reclaim {
+		v.add(CodePreemption, "", "", -1, "%d preemptions while preemption and reclaim are off", len(v.p.Preemptions))
+	}
+	for _, pr := range v.p.Preemptions {
+		as := v.x.running[pr.Victim]
+		switch {
+		case len(as) == 0:
+			v.add(CodePreemption, pr.Victim, "", -1, "victim is not running")
+			continue
+		case seen[pr.Victim]:
+			v.add(CodePreemption, pr.Victim, "", -1, "victim preempted twice")
+		case !as[0].Job.Preemptible:
+			v.add(CodePreemption, pr.Victim, "", -1, "victim is not preemptible")
+		}
+		seen[pr.Victim] = true
+		for _, a := range as {
+			if a.Terminating {
+				v.add(CodePreemption, pr.Victim, "", -1, "victim is already terminating (evict at %s)", a.EvictAt)
+				break
+			}
+		}
+		if pr.NoticeAt != v.p.Now {
+			v.add(CodePreemption, pr.Victim, "", -1, "notice at %s, want plan time %s", pr.NoticeAt, v.p.Now)
+		}
+		if want := pr.NoticeAt.Add(as[0].Job.CheckpointGrace); pr.EvictAt != want {
+			v.add(CodePreemption, pr.Victim, "", -1, "evict at %s, want notice + grace %s = %s", pr.EvictAt, as[0].Job.CheckpointGrace, want)
+		}
+		if pr.Beneficiary != "" {
+			if _, ok := v.x.pending[pr.Beneficiary]; !ok {
+				v.add(CodePreemption, pr.Victim, "", -1, "beneficiary %s is not a pending job", pr.Beneficiary)
+			}
+		}
+	}
+	if limit := pol.PreemptionRateLimit; limit > 0 && len(v.p.Preemptions) > 0 {
+		recent := 0
+		for _, t := range v.snap.RecentPreemptions {
+			if t <= v.p.Now && v.p.Now.Sub(t) < pol.PreemptionWindow {
+				recent++
+			}
+		}
+		if recent+len(v.p.Preemptions) > limit {
+			v.add(CodeRateLimit, "", "", -1, "%d recent + %d new preemptions exceed the limit of %d per %s",
+				recent, len(v.p.Preemptions), limit, pol.PreemptionWindow)
+		}
+	}
+}
+
+func (v *verifier) deferrals() {
+	for _, d := range v.p.Deferrals {
+		j, ok := v.x.pending[d.Job]
+		if !ok {
+			v.add(CodeDeferral, d.Job, "", -1, "deferral of a job that is not pending")
+			continue
+		}
+		if v.started[d.Job] {
+			v.add(CodeDeferral, d.Job, "", -1, "job both deferred and started")
+		}
+		if j.Deadline > 0 {
+			latest := j.Deadline - model.Time(j.RuntimeLimit)
+			if d.Until > latest {
+				v.add(CodeDeferral, d.Job, "", -1, "deferred until %s, past the latest start %s (deadline %s - limit %s)",
+					d.Until, latest, j.Deadline, j.RuntimeLimit)
+			}
+		}
+	}
+}
+
+func (v *verifier) reservations() {
+	for _, r := range v.p.Reservations {
+		if _, ok := v.x.pending[r.Job]; !ok {
+			v.add(CodeReservation, r.Job, "", -1, "reservation for a job that is not pending")
+		} else if v.started[r.Job] {
+			v.add(CodeReservation, r.Job, "", -1, "reservation for a job that starts in the same plan")
+		}
+		for _, n := range r.Nodes {
+			if _, ok := v.x.nodes[n]; !ok {
+				v.add(CodeReservation, r.Job, n, -1, "reservation on an unknown node")
+			}
+		}
+	}
+}

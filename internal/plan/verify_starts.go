@@ -1,0 +1,266 @@
+package plan
+
+import (
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// holder is a job holding resources on a node, running or started.
+type holder struct {
+	job     *model.Job
+	started bool
+}
+
+// nodeUse is what running allocations and the plan's starts put on one
+// node.
+type nodeUse struct {
+	gpus    map[int]string // GPU index → holding job
+	cpus    int
+	mem     int
+	holders []holder // in order of arrival, one per job
+	starts  bool     // the plan starts something here
+}
+
+func (u *nodeUse) hold(j *model.Job, started bool) {
+	for _, h := range u.holders {
+		if h.job.ID == j.ID {
+			return
+		}
+	}
+	u.holders = append(u.holders, holder{job: j, started: started})
+}
+
+// starts checks every start's placements, then the per-node and power
+// invariants the starts together must keep.
+func (v *verifier) starts() {
+	use := map[string]*nodeUse{}
+	get := func(n string) *nodeUse {
+		u := use[n]
+		if u == nil {
+			u = &nodeUse{gpus: map[int]string{}}
+			use[n] = u
+		}
+		return u
+	}
+	for _, a := range v.snap.Running {
+		if a.Job == nil {
+			continue
+		}
+		for _, pl := range a.Replicas {
+			u := get(pl.Node)
+			for _, g := range pl.GPUs {
+				if _, held := u.gpus[g]; !held {
+					u.gpus[g] = a.Job.ID
+				}
+			}
+			u.cpus += a.Job.CPUsPerReplica
+			u.mem += a.Job.MemGiBPerReplica
+			u.hold(a.Job, false)
+		}
+	}
+	for _, s := range v.p.Starts {
+		j := v.x.job(s.Job)
+		if j == nil {
+			continue // reported by coverage
+		}
+		v.gang(s, j)
+		if v.p.Now < j.EarliestStart {
+			v.add(CodeNotBefore, j.ID, "", -1, "starts at %s, before its earliest start %s", v.p.Now, j.EarliestStart)
+		}
+		tenant := v.x.tenants[j.Tenant]
+		for _, pl := range s.Replicas {
+			v.placement(j, tenant, pl, get(pl.Node))
+		}
+	}
+	v.nodeTotals(use)
+	v.power()
+}
+
+// gang checks the replica and GPU counts of a start.
+func (v *verifier) gang(s model.Start, j *model.Job) {
+	n := len(s.Replicas)
+	switch {
+	case n == 0:
+		v.add(CodeGang, j.ID, "", -1, "start without placements")
+	case j.Kind == model.KindDeployment:
+		run := v.x.runningReplicas(j.ID)
+		lo := max(j.MinReplicas, 1)
+		if run+n > j.Replicas {
+			v.add(CodeGang, j.ID, "", -1, "deployment would run %d+%d replicas, more than its %d", run, n, j.Replicas)
+		}
+		if run+n < lo {
+			v.add(CodeGang, j.ID, "", -1, "deployment would run %d+%d replicas, fewer than its minimum %d", run, n, lo)
+		}
+	default:
+		if n != j.Replicas {
+			v.add(CodeGang, j.ID, "", -1, "gang starts %d of %d replicas", n, j.Replicas)
+		}
+	}
+	for i, pl := range s.Replicas {
+		if len(pl.GPUs) != j.GPUsPerReplica {
+			v.add(CodeGang, j.ID, pl.Node, -1, "replica %d has %d GPUs, want %d", i, len(pl.GPUs), j.GPUsPerReplica)
+		}
+	}
+}
+
+// placement checks one replica's place and records it in u.
+func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placement, u *nodeUse) {
+	node, ok := v.x.nodes[pl.Node]
+	if !ok {
+		v.add(CodeNode, j.ID, pl.Node, -1, "unknown node")
+		return
+	}
+	u.starts = true
+	u.cpus += j.CPUsPerReplica
+	u.mem += j.MemGiBPerReplica
+	u.hold(j, true)
+	if c := v.x.condition(node.Name); c != model.NodeUp {
+		v.add(CodeCondition, j.ID, node.Name, -1, "node is %s", c)
+	}
+	if j.GPUsPerReplica > 0 && !j.AcceptsModel(node.GPUModel) {
+		v.add(CodeModel, j.ID, node.Name, -1, "model %s not among the job's models %v", node.GPUModel, j.GPUModels)
+	}
+	if site := v.x.sites[node.Site]; !JurisdictionOK(tenant, j, site) {
+		allowed, _ := AllowedJurisdictions(tenant, j)
+		var tags []string
+		if site != nil {
+			tags = site.Jurisdictions
+		}
+		v.add(CodeSovereignty, j.ID, node.Name, -1, "site %s %v carries none of the allowed jurisdictions %v", node.Site, tags, allowed)
+	}
+	if pl.PowerCapW != 0 {
+		m := v.x.models[node.GPUModel]
+		if !m.CanCap() || pl.PowerCapW < m.MinCapWatts || pl.PowerCapW > m.MaxCapWatts {
+			v.add(CodePowerCap, j.ID, node.Name, -1, "power cap %d W outside %s's range [%d, %d] W",
+				pl.PowerCapW, node.GPUModel, m.MinCapWatts, m.MaxCapWatts)
+		}
+	}
+	seen := map[int]bool{}
+	for _, g := range pl.GPUs {
+		switch {
+		case g < 0 || g >= node.GPUs:
+			v.add(CodeGPU, j.ID, node.Name, g, "index out of range [0, %d)", node.GPUs)
+			continue
+		case seen[g]:
+			v.add(CodeGPU, j.ID, node.Name, g, "listed twice in one placement")
+			continue
+		}
+		seen[g] = true
+		if other, held := u.gpus[g]; held {
+			v.add(CodeGPUConflict, j.ID, node.Name, g, "already held by job %s", other)
+		} else {
+			u.gpus[g] = j.ID
+		}
+		if st := v.x.gpuState(node.Name, g); st.Dirty && st.LastTenant != j.Tenant {
+			v.add(CodeDirty, j.ID, node.Name, g, "dirty after tenant %s, job's tenant is %s", st.LastTenant, j.Tenant)
+		}
+	}
+}
+
+// nodeTotals checks CPU, memory and exclusivity on nodes with starts.
+func (v *verifier) nodeTotals(use map[string]*nodeUse) {
+	names := make([]string, 0, len(use))
+	for n, u := range use {
+		if u.starts {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		u, node := use[name], v.x.nodes[name]
+		if node == nil {
+			continue
+		}
+		first := firstStarted(u)
+		if u.cpus > node.CPUs {
+			v.add(CodeCPU, first, name, -1, "%d CPUs requested, node has %d", u.cpus, node.CPUs)
+		}
+		if u.mem > node.MemoryGiB {
+			v.add(CodeMemory, first, name, -1, "%d GiB memory requested, node has %d GiB", u.mem, node.MemoryGiB)
+		}
+		v.exclusive(name, u)
+	}
+}
+
+func firstStarted(u *nodeUse) string {
+	for _, h := range u.holders {
+		if h.started {
+			return h.job.ID
+		}
+	}
+	return ""
+}
+
+// exclusive reports each started job that shares the node in breach of
+// an exclusive-node job or a node-exclusive tenant.
+func (v *verifier) exclusive(node string, u *nodeUse) {
+	for _, h := range u.holders {
+		if !h.started {
+			continue
+		}
+		for _, o := range u.holders {
+			if o.job.ID == h.job.ID {
+				continue
+			}
+			if h.job.ExclusiveNode || o.job.ExclusiveNode {
+				v.add(CodeExclusive, h.job.ID, node, -1, "shares the node with job %s and one of them is exclusive-node", o.job.ID)
+				break
+			}
+			if o.job.Tenant != h.job.Tenant && (v.nodeExclusive(h.job.Tenant) || v.nodeExclusive(o.job.Tenant)) {
+				v.add(CodeExclusive, h.job.ID, node, -1, "tenant %s shares the node with tenant %s (job %s) and one of them is node-exclusive",
+					h.job.Tenant, o.job.Tenant, o.job.ID)
+				break
+			}
+		}
+	}
+}
+
+func (v *verifier) nodeExclusive(tenant string) bool {
+	t := v.x.tenants[tenant]
+	return t != nil && t.Exclusive == model.ExclusiveNode
+}
+
+// power checks site envelopes and hall and rack caps where starts land:
+// a plan may not raise a load above its limit. A load that is already
+// over (a tightened envelope) is no violation as long as the plan adds
+// nothing to it, e.g. with CPU-only starts.
+func (v *verifier) power() {
+	if !v.x.fac.Policy.Power || len(v.p.Starts) == 0 {
+		return
+	}
+	// Where the plan starts something, by site, hall and rack, with the
+	// first job that does, for the message.
+	sites, halls, racks := map[string]string{}, map[string]string{}, map[string]string{}
+	first := func(m map[string]string, key, job string) {
+		if _, ok := m[key]; !ok {
+			m[key] = job
+		}
+	}
+	for _, s := range v.p.Starts {
+		for _, pl := range s.Replicas {
+			if n, ok := v.x.nodes[pl.Node]; ok {
+				first(sites, n.Site, s.Job)
+				first(halls, n.Hall, s.Job)
+				first(racks, n.Rack, s.Job)
+			}
+		}
+	}
+	after, before := v.x.load(v.snap, v.p), v.x.load(v.snap, nil)
+	over := func(kind, id, job string, capKW float64, after, before map[string]float64) {
+		limit := capKW * 1000
+		if job != "" && capKW > 0 && after[id] > limit+1e-6 && after[id] > before[id]+1e-6 {
+			v.add(CodePower, job, "", -1, "%s %s would draw %.0f W (%.0f W before the plan), limit %.0f W",
+				kind, id, after[id], before[id], limit)
+		}
+	}
+	for _, s := range v.x.fac.Sites {
+		over("site", s.ID, sites[s.ID], s.PowerEnvelopeKW, after.Site, before.Site)
+	}
+	for _, h := range v.x.fac.Halls {
+		over("hall", h.ID, halls[h.ID], h.PowerCapKW, after.Hall, before.Hall)
+	}
+	for _, r := range v.x.fac.Racks {
+		over("rack", r.ID, racks[r.ID], r.PowerCapKW, after.Rack, before.Rack)
+	}
+}

@@ -1,0 +1,147 @@
+package sched_test
+
+import (
+	"fmt"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Directives that play a driver's part between passes: finish, cancel,
+// apply and evict. They change the world the way the live server and the
+// digital twin would after committing a plan.
+
+func (w *world) finish(a *args) error {
+	if len(a.pos) != 1 {
+		return fmt.Errorf("want: finish JOB [dirty=yes]")
+	}
+	dirty, err := a.bool("dirty", false)
+	if err != nil {
+		return err
+	}
+	n := w.removeRunning(func(al *model.Allocation) bool { return al.Job.ID == a.pos[0] }, dirty)
+	if len(n) == 0 {
+		return fmt.Errorf("job %q is not running", a.pos[0])
+	}
+	return nil
+}
+
+// removeRunning removes the allocations match selects, marks their GPUs
+// dirty when asked, and returns them.
+func (w *world) removeRunning(match func(*model.Allocation) bool, dirty bool) []model.Allocation {
+	var keep, gone []model.Allocation
+	for _, al := range w.running {
+		if match(&al) {
+			gone = append(gone, al)
+			for _, pl := range al.Replicas {
+				w.touch(pl, al.Job.Tenant, dirty)
+			}
+			continue
+		}
+		keep = append(keep, al)
+	}
+	w.running = keep
+	return gone
+}
+
+func (w *world) cancel(a *args) error {
+	if len(a.pos) != 1 {
+		return fmt.Errorf("want: cancel JOB")
+	}
+	for i, j := range w.pending {
+		if j.ID == a.pos[0] {
+			w.pending = append(w.pending[:i:i], w.pending[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("job %q is not pending", a.pos[0])
+}
+
+// apply commits the last plan: its starts run from the plan's time (a
+// gang leaves the queue; a deployment leaves it once all its replicas
+// run) and its victims get notices. The clock moves to the plan's time.
+func (w *world) apply(*args) error {
+	if w.last == nil {
+		return fmt.Errorf("apply before any schedule")
+	}
+	p := w.last
+	w.clock = p.Now
+	for _, s := range p.Starts {
+		j := w.findJob(s.Job)
+		if j == nil {
+			return fmt.Errorf("plan starts unknown job %q", s.Job)
+		}
+		w.running = append(w.running, allocation(j, p.Now, clonePlacements(s.Replicas)...))
+		for _, pl := range s.Replicas {
+			w.touch(pl, j.Tenant, false)
+		}
+		if j.Kind != model.KindDeployment || w.runningReplicas(j.ID) >= j.Replicas {
+			w.dropPending(j.ID)
+		}
+	}
+	for _, pr := range p.Preemptions {
+		for i := range w.running {
+			if al := &w.running[i]; al.Job.ID == pr.Victim {
+				al.Terminating, al.EvictAt, al.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
+			}
+		}
+		w.recent = append(w.recent, pr.NoticeAt)
+	}
+	w.last = nil
+	return nil
+}
+
+// evict stops terminating jobs whose EvictAt has passed and puts them
+// back in the queue with their original submission time.
+func (w *world) evict(a *args) error {
+	dirty, err := a.bool("dirty", false)
+	if err != nil {
+		return err
+	}
+	gone := w.removeRunning(func(al *model.Allocation) bool { return al.Terminating && al.EvictAt <= w.clock }, dirty)
+	for _, al := range gone {
+		if w.findPending(al.Job.ID) == nil {
+			w.pending = append(w.pending, al.Job)
+		}
+	}
+	return nil
+}
+
+func (w *world) findPending(id string) *model.Job {
+	for _, j := range w.pending {
+		if j.ID == id {
+			return j
+		}
+	}
+	return nil
+}
+
+func (w *world) findJob(id string) *model.Job {
+	if j := w.findPending(id); j != nil {
+		return j
+	}
+	for _, al := range w.running {
+		if al.Job.ID == id {
+			return al.Job
+		}
+	}
+	return nil
+}
+
+func (w *world) dropPending(id string) {
+	for i, j := range w.pending {
+		if j.ID == id {
+			w.pending = append(w.pending[:i:i], w.pending[i+1:]...)
+			return
+		}
+	}
+}
+
+func (w *world) runningReplicas(id string) int {
+	n := 0
+	for _, al := range w.running {
+		if al.Job.ID == id {
+			n += len(al.Replicas)
+		}
+	}
+	return n
+}
