@@ -16,6 +16,19 @@ type reservation struct {
 	start model.Time
 }
 
+// hold is a blocked job's estimated run: from its estimated start to
+// the end of its runtime limit on the GPUs it was estimated to use.
+// Later estimates treat held GPUs as busy while the holds overlap them.
+type hold struct {
+	start, end model.Time
+	job        *model.Job
+	slots      []place.Slot
+}
+
+// maxHoldSteps bounds the instants an estimate tries after the first
+// one at which it fits without holds.
+const maxHoldSteps = 64
+
 // release is a running (or just started) job giving its resources back
 // at its runtime limit, or a preempted job at its eviction.
 type release struct {
@@ -104,20 +117,64 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	if lo == len(bounds) {
 		return 0, nil, nil, false
 	}
-	var slots []place.Slot
-	usable := map[int]int{}
-	ok := p.probe(bounds[lo], func() bool {
-		res := p.c.Find(&req)
-		slots = res.Slots
-		for _, s := range slots {
-			usable[s.Node] = p.c.Usable(s.Node, tenant)
+	// Holds only delay a start, so the instant found above is a lower
+	// bound; step forward through later release and hold-end instants.
+	steps := []model.Time{p.releases[bounds[lo]-1].at}
+	if len(p.holds) > 0 {
+		seen := map[model.Time]bool{steps[0]: true}
+		for _, b := range bounds[lo:] {
+			if t := p.releases[b-1].at; !seen[t] {
+				seen[t] = true
+				steps = append(steps, t)
+			}
 		}
-		return res.OK()
-	})
-	if !ok {
-		return 0, nil, nil, false
+		for _, h := range p.holds {
+			if h.end > steps[0] && h.end < model.Forever && !seen[h.end] {
+				seen[h.end] = true
+				steps = append(steps, h.end)
+			}
+		}
+		sort.Slice(steps, func(a, b int) bool { return steps[a] < steps[b] })
+		if len(steps) > maxHoldSteps {
+			steps = steps[:maxHoldSteps]
+		}
 	}
-	return p.releases[bounds[lo]-1].at, slots, usable, true
+	k := bounds[lo]
+	for _, at := range steps {
+		for k < len(p.releases) && p.releases[k].at <= at {
+			k++
+		}
+		var slots []place.Slot
+		usable := map[int]int{}
+		end := at.Add(limitOf(req.Job))
+		ok := p.probe(k, func() bool {
+			for _, h := range p.holds {
+				if h.start < end && h.end > at {
+					for _, s := range h.slots {
+						p.c.Alloc(s.Node, s.GPUs, h.job, 0, false)
+					}
+				}
+			}
+			res := p.c.Find(&req)
+			slots = res.Slots
+			for _, s := range slots {
+				usable[s.Node] = p.c.Usable(s.Node, tenant)
+			}
+			return res.OK()
+		})
+		if ok {
+			return at, slots, usable, true
+		}
+	}
+	return 0, nil, nil, false
+}
+
+// limitOf is a job's runtime limit, or "forever" without one.
+func limitOf(j *model.Job) model.Duration {
+	if j == nil || j.RuntimeLimit <= 0 {
+		return model.Duration(model.Forever)
+	}
+	return j.RuntimeLimit
 }
 
 // reserveOrEstimate gives the first capacity-blocked job a reservation
@@ -143,10 +200,12 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		return first, 0
 	}
 	p.estimates++
+	a.req.Job = j
 	at, slots, then, ok := p.earliest(a.req, j.Tenant)
 	if !ok {
 		return first, 0
 	}
+	p.holds = append(p.holds, hold{start: at, end: at.Add(limitOf(j)), job: j, slots: slots})
 	if p.res != nil {
 		return first, at
 	}

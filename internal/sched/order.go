@@ -17,7 +17,14 @@ type queue struct {
 	li     int
 	h      tenantHeap
 	fair   bool
+	// Jobs postponed to the end of their priority level (those that
+	// would borrow quota) and the cursor of that second round.
+	later []*model.Job
+	li2   int
 }
+
+// postpone moves j to the second round of the current priority level.
+func (q *queue) postpone(j *model.Job) { q.later = append(q.later, j) }
 
 type tenantQueue struct {
 	name  string
@@ -96,8 +103,9 @@ func newQueue(jobs []*model.Job, prio func(*model.Job) int, fair bool, shares ma
 	return q
 }
 
-// next returns the next job, or nil when the queue is exhausted.
-func (q *queue) next() *model.Job {
+// next returns the next job and whether it comes from the second round,
+// or nil when the queue is exhausted.
+func (q *queue) next() (*model.Job, bool) {
 	for {
 		if len(q.h) > 0 {
 			tq := heap.Pop(&q.h).(*tenantQueue)
@@ -106,11 +114,17 @@ func (q *queue) next() *model.Job {
 			if tq.next < len(tq.jobs) {
 				heap.Push(&q.h, tq)
 			}
-			return j
+			return j, false
 		}
+		if q.li2 < len(q.later) {
+			j := q.later[q.li2]
+			q.li2++
+			return j, true
+		}
+		q.later, q.li2 = q.later[:0], 0
 		q.li++
 		if q.li >= len(q.levels) {
-			return nil
+			return nil, false
 		}
 		q.h = append(q.h[:0], q.levels[q.li]...)
 		heap.Init(&q.h)

@@ -25,6 +25,7 @@ type pass struct {
 	plan    model.Plan
 
 	running      map[string]*model.Allocation // by job ID
+	deployed     map[string]int               // running replicas of pending deployments
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
 	recentPreem  int
@@ -36,9 +37,10 @@ type pass struct {
 	oneModel  []int
 	sensitive bool // placement answers depend on the tenant
 	curSites  int  // site-set id of the job being considered
-	memo      map[memoKey]verdict
+	memo      map[memoClass][]failure
 
 	res         *reservation
+	holds       []hold
 	estimates   int
 	strictBlock map[int]string // pool → blocking job when backfill is off
 	releases    []release      // lazily built
@@ -53,6 +55,10 @@ type verdict struct {
 	msg  string
 	// placement failure that a reservation or preemption could cure
 	capacity bool
+	// render rewrites msg for another request of the same class.
+	render func(r *place.Request) string
+	// perJob: the message depends on more than the request's size.
+	perJob bool
 }
 
 func newPass(snap *model.Snapshot, now model.Time) *pass {
@@ -65,10 +71,11 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		weights:    make(map[string]float64, len(fac.Tenants)),
 		running:    make(map[string]*model.Allocation, len(snap.Running)),
 		waitingFor: map[string][]*model.Allocation{},
+		deployed:   map[string]int{},
 		victims:    map[string]bool{},
 		siteSets:   map[string]*siteSet{},
 		maskIDs:    map[string]int{},
-		memo:       map[memoKey]verdict{},
+		memo:       map[memoClass][]failure{},
 	}
 	p.plan.Now = now
 	for i := range fac.Tenants {

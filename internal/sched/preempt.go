@@ -30,13 +30,13 @@ type victim struct {
 // is grown cheapest-first until j fits, then pruned of victims it does
 // not need. On success the victims get a notice now and are evicted after
 // their checkpoint grace; j waits for them.
-func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) bool {
+func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, string) {
 	if !p.pol.Preemption || len(atts) == 0 || p.preemptTries >= maxPreemptSearches {
-		return false
+		return false, ""
 	}
 	for i := range atts {
 		a := &atts[i]
-		if !a.v.capacity && a.v.code != model.ReasonQuota {
+		if (!a.v.capacity && a.v.code != model.ReasonQuota) || a.v.code == model.ReasonBackfill {
 			continue
 		}
 		cands := p.victimCandidates(t, j, a.model, a.req.Sites)
@@ -49,17 +49,13 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) bool {
 			continue
 		}
 		if lim := p.pol.PreemptionRateLimit; lim > 0 && p.recentPreem+len(chosen) > lim {
-			a.v.msg += fmt.Sprintf("; preemption would evict %d job(s) but the rate limit allows %d more in %s",
+			return false, fmt.Sprintf("; preemption would evict %d job(s) but the rate limit allows %d more in %s",
 				len(chosen), max(0, lim-p.recentPreem), p.pol.PreemptionWindow)
-			if i == 0 {
-				atts[0].v = a.v
-			}
-			return false
 		}
 		p.evict(j, chosen)
-		return true
+		return true, ""
 	}
-	return false
+	return false, ""
 }
 
 func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {

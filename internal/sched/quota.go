@@ -13,10 +13,7 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int) (verdict, bool) 
 		return verdict{}, true
 	}
 	ti := p.q.Tenant(t.Name)
-	need := int64(j.GPUsPerReplica) * int64(j.Replicas)
-	if j.Kind == model.KindDeployment {
-		need = int64(j.GPUsPerReplica) * int64(max(1, min(j.MinReplicas, j.Replicas)))
-	}
+	need := p.need(j)
 	if ti < 0 || p.q.Available(ti, m) >= need {
 		return verdict{}, true
 	}
@@ -29,8 +26,43 @@ func (p *pass) quotaMessage(ti int, tenant string, m int, need int64) string {
 	name := p.modelName(m)
 	msg := fmt.Sprintf("quota: tenant %s uses %d/%d %s (nominal), needs %d",
 		tenant, p.q.Usage(ti, m), p.q.Nominal(ti, m), name, need)
+	if b, lim := p.q.Borrowed(ti, m); lim >= 0 && p.q.Usage(ti, m)+need-p.q.Nominal(ti, m) > lim {
+		return msg + fmt.Sprintf(", borrows %d with a borrowing limit of %d", b, lim)
+	}
 	if c := p.q.Parent(ti); c != "" {
 		msg += fmt.Sprintf(", cohort %s lends %d", c, max(0, p.q.FromCohort(ti, m)))
 	}
 	return msg
+}
+
+// wouldBorrow reports whether starting j on its preferred model would
+// take its tenant beyond its nominal quota.
+func (p *pass) wouldBorrow(j *model.Job) bool {
+	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
+		return false
+	}
+	ti := p.q.Tenant(j.Tenant)
+	if ti < 0 {
+		return false
+	}
+	for _, m := range p.modelsFor(j) {
+		if p.hasPool(m) {
+			return p.q.Usage(ti, m)+p.need(j) > p.q.Nominal(ti, m)
+		}
+	}
+	return false
+}
+
+// need is the GPUs a job must get to start: the whole gang, or a
+// deployment's missing minimum (at least one replica).
+func (p *pass) need(j *model.Job) int64 {
+	if j.Kind == model.KindDeployment {
+		return int64(j.GPUsPerReplica) * int64(p.deployNeed(j))
+	}
+	return int64(j.GPUsPerReplica) * int64(j.Replicas)
+}
+
+// deployNeed is how many more replicas a deployment needs at least.
+func (p *pass) deployNeed(j *model.Job) int {
+	return max(1, min(j.MinReplicas, j.Replicas)-p.deployed[j.ID])
 }

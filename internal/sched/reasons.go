@@ -12,46 +12,80 @@ import (
 var levelPhrase = [...]string{"one NVLink domain", "one leaf switch", "one rack", "one hall", "one site"}
 
 // placementVerdict explains a failed Find in the words of the policy that
-// blocked it: backfill, sovereignty, topology or plain capacity.
+// blocked it: backfill, power, sovereignty, topology or plain capacity.
+// The verdict can re-render its message for a larger request of the same
+// class (see recall).
 func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Result, tags []string) verdict {
 	name := p.modelName(r.Model)
 	if r.Constrained && p.res != nil {
 		free := *r
 		free.Constrained = false
-		if res := p.c.Find(&free); res.OK() {
-			return verdict{code: model.ReasonBackfill, msg: fmt.Sprintf(
-				"backfill: reserved for job %s (starts ~%s); this job's limit ends after that",
-				p.res.job, p.res.start.Clock())}
+		if fr := p.c.Find(&free); fr.OK() {
+			res := p.res
+			render := func(r *place.Request) string {
+				why := "this job's runtime limit ends after that"
+				if r.Job != nil && r.Job.RuntimeLimit <= 0 {
+					why = "this job has no runtime limit"
+				}
+				return fmt.Sprintf("backfill: reserved for job %s (starts ~%s); %s", res.job, res.start.Clock(), why)
+			}
+			return verdict{code: model.ReasonBackfill, capacity: true, msg: render(r), render: render, perJob: true}
 		}
 	}
-	if r.Sites != nil {
-		if elsewhere := p.freeElsewhere(r); len(elsewhere) > 0 && res.Fit < r.Replicas {
-			return verdict{code: model.ReasonSovereignty, capacity: true, msg: fmt.Sprintf(
-				"sovereignty: allowed %s; free %s only in %s", setString(tags), name, setString(elsewhere))}
+	if r.MinWattsPerReplica > 0 && res.Rejected[place.FilterPower] > 0 {
+		free := *r
+		free.MinWattsPerReplica = 0
+		if fr := p.c.Find(&free); fr.OK() {
+			if kind, pw, ok := p.c.PowerBlock(r); ok {
+				id, load, limit := pw.ID, pw.LoadW, pw.LimitW
+				render := func(r *place.Request) string {
+					return fmt.Sprintf("power: %s %s IT load is %s of %s; a replica of %d %s needs %s more",
+						kind, id, megawatts(load), megawatts(limit), r.GPUs, name, megawatts(r.MinWattsPerReplica))
+				}
+				return verdict{code: model.ReasonPower, capacity: true, msg: render(r), render: render}
+			}
+		}
+	}
+	if r.Sites != nil && res.Fit < r.Replicas {
+		if elsewhere := p.freeElsewhere(r); len(elsewhere) > 0 {
+			msg := fmt.Sprintf("sovereignty: allowed %s; free %s only in %s", setString(tags), name, setString(elsewhere))
+			return verdict{code: model.ReasonSovereignty, capacity: true, msg: msg}
 		}
 	}
 	if res.Fit >= r.Replicas && r.Level < place.NumLevels && r.Required {
-		return verdict{code: model.ReasonTopology, capacity: true, msg: fmt.Sprintf(
-			"topology: needs %d GPUs in %s; largest free block is %d (%s)",
-			r.Replicas*r.GPUs, levelPhrase[r.Level], res.Largest*r.GPUs, res.LargestGroup)}
+		largest, group := res.Largest, res.LargestGroup
+		render := func(r *place.Request) string {
+			return fmt.Sprintf("topology: needs %d GPUs in %s; largest free block is %d (%s)",
+				r.Replicas*r.GPUs, levelPhrase[r.Level], largest*r.GPUs, group)
+		}
+		return verdict{code: model.ReasonTopology, capacity: true, msg: render(r), render: render}
 	}
 	if res.Fit >= r.Replicas {
-		return verdict{code: model.ReasonTopology, capacity: true, msg: fmt.Sprintf(
-			"topology: %d×%d %s fit only across sites; the job may not span sites", r.Replicas, r.GPUs, name)}
+		render := func(r *place.Request) string {
+			return fmt.Sprintf("topology: %s %s fit only across sites; the job may not span sites", shape(r.Replicas, r.GPUs), name)
+		}
+		return verdict{code: model.ReasonTopology, capacity: true, msg: render(r), render: render}
 	}
 	where := "any site"
 	if len(tags) > 0 {
 		where = setString(tags)
 	}
-	msg := fmt.Sprintf("capacity: needs %s %s in %s; %d usable free on eligible nodes",
-		shape(r.Replicas, r.GPUs), name, where, res.FreeGPUs)
-	if r.GPUs > 0 && res.FreeGPUs >= r.Replicas*r.GPUs {
-		msg += fmt.Sprintf(", but no node has %d free together with %d CPUs and %d GiB", r.GPUs, r.CPUs, r.Mem)
+	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(res.Rejected)
+	render := func(r *place.Request) string {
+		msg := fmt.Sprintf("capacity: needs %s %s in %s; %d usable free on eligible nodes",
+			shape(r.Replicas, r.GPUs), name, where, free)
+		if r.GPUs > 0 && free >= r.Replicas*r.GPUs {
+			msg += fmt.Sprintf(", but not %d together on a node with %d CPUs and %d GiB free", r.GPUs, r.CPUs, r.Mem)
+		}
+		if dirty > 0 {
+			msg += fmt.Sprintf("; %d more are dirty from another tenant, awaiting scrub", dirty)
+		}
+		if rejected != "" {
+			msg += " (" + rejected + ")"
+		}
+		return msg
 	}
-	if ex := rejectedString(res.Rejected); ex != "" {
-		msg += " (" + ex + ")"
-	}
-	return verdict{code: model.ReasonCapacity, capacity: true, msg: msg}
+	return verdict{code: model.ReasonCapacity, capacity: true, msg: render(r), render: render}
 }
 
 // freeElsewhere lists the jurisdictions of disallowed sites where a

@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
@@ -15,7 +16,11 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 	}
 	p := newPass(snap, now)
 	q := newQueue(p.runnable(), p.priority, p.pol.FairShare, p.shares)
-	for j := q.next(); j != nil; j = q.next() {
+	for j, second := q.next(); j != nil; j, second = q.next() {
+		if !second && p.wouldBorrow(j) {
+			q.postpone(j) // Kueue's rule: work within nominal quota goes first
+			continue
+		}
 		p.consider(j)
 	}
 	return p.finish()
@@ -30,8 +35,14 @@ func (p *pass) runnable() []*model.Job {
 		if j == nil {
 			continue
 		}
-		if seen[j.ID] || p.running[j.ID] != nil {
+		if seen[j.ID] {
 			continue
+		}
+		if a := p.running[j.ID]; a != nil {
+			if j.Kind != model.KindDeployment || a.Terminating {
+				continue
+			}
+			p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
 		}
 		seen[j.ID] = true
 		out = append(out, j)
@@ -79,9 +90,11 @@ func (p *pass) consider(j *model.Job) {
 	if first.code == "" {
 		return // started
 	}
-	if p.preempt(t, j, attempts) {
+	ok, note := p.preempt(t, j, attempts)
+	if ok {
 		return
 	}
+	first.msg += note
 	est := model.Time(0)
 	first, est = p.reserveOrEstimate(j, first, attempts)
 	p.pending(j, first, est)
@@ -151,7 +164,15 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 		return verdict{code: model.ReasonCapacity, msg: fmt.Sprintf(
 			"capacity: no node has %s", modelsString(j.GPUModels))}, nil
 	}
-	return atts[0].v, atts
+	v := atts[0].v
+	if len(atts) > 1 {
+		var others []string
+		for _, a := range atts[1:] {
+			others = append(others, fmt.Sprintf("%s: %s", p.modelName(a.model), a.v.code))
+		}
+		v.msg += "; other models: " + strings.Join(others, ", ")
+	}
+	return v, atts
 }
 
 func (p *pass) hasPool(m int) bool {

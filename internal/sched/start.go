@@ -8,28 +8,73 @@ import (
 	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
-// memoKey identifies a placement question. Free capacity and power
-// headroom only shrink during a pass, so a question that failed once
-// fails again and its verdict is reused.
-type memoKey struct {
+// memoClass groups placement questions that differ only in size.
+// Free capacity and power headroom only shrink during a pass, and a
+// request that is larger in every size dimension is harder to place, so
+// a question fails if a no-larger one of its class failed before; its
+// verdict is reused, re-rendered for the new size.
+type memoClass struct {
 	tenant      string // set only when the answer depends on the tenant
 	model       int
 	sites       int
-	replicas    int
-	gpus        int
-	cpus        int
-	mem         int
 	level       int
 	required    bool
 	exclusive   bool
 	constrained bool
 }
 
+type failure struct {
+	replicas, gpus, cpus, mem int
+	v                         verdict
+}
+
+// maxFailures bounds the failures kept per class.
+const maxFailures = 32
+
+func (p *pass) class(r *place.Request) memoClass {
+	k := memoClass{model: r.Model, sites: r.SitesID, level: r.Level, required: r.Required,
+		exclusive: r.ExclusiveNode, constrained: r.Constrained}
+	if r.TenantExcl || p.sensitive {
+		k.tenant = r.Tenant
+	}
+	return k
+}
+
+// recall returns the verdict of a failed no-larger question, if any.
+func (p *pass) recall(r *place.Request) (verdict, bool) {
+	for _, f := range p.memo[p.class(r)] {
+		if f.replicas <= r.Replicas && f.gpus <= r.GPUs && f.cpus <= r.CPUs && f.mem <= r.Mem {
+			v := f.v
+			if v.render != nil && (v.perJob || f.replicas != r.Replicas || f.gpus != r.GPUs || f.cpus != r.CPUs || f.mem != r.Mem) {
+				v.msg = v.render(r)
+			}
+			return v, true
+		}
+	}
+	return verdict{}, false
+}
+
+// remember records a failed question, dropping the ones it dominates.
+func (p *pass) remember(r *place.Request, v verdict) {
+	k := p.class(r)
+	list := p.memo[k][:0:0]
+	for _, f := range p.memo[k] {
+		if !(r.Replicas <= f.replicas && r.GPUs <= f.gpus && r.CPUs <= f.cpus && r.Mem <= f.mem) {
+			list = append(list, f)
+		}
+	}
+	list = append(list, failure{r.Replicas, r.GPUs, r.CPUs, r.Mem, v})
+	if len(list) > maxFailures {
+		list = list[len(list)-maxFailures:]
+	}
+	p.memo[k] = list
+}
+
 // request builds the placement request of job j on model m.
 func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place.Request {
 	r := place.Request{
 		Tenant: j.Tenant, TenantExcl: t.Exclusive == model.ExclusiveNode, ExclusiveNode: j.ExclusiveNode,
-		Model: m, Sites: sites, SitesID: p.curSites, Replicas: j.Replicas, GPUs: j.GPUsPerReplica,
+		Job: j, Model: m, Sites: sites, SitesID: p.curSites, Replicas: j.Replicas, GPUs: j.GPUsPerReplica,
 		CPUs: j.CPUsPerReplica, Mem: j.MemGiBPerReplica, Level: place.NumLevels,
 	}
 	if j.Kind == model.KindDeployment {
@@ -59,37 +104,26 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 	return r
 }
 
-func (p *pass) key(r *place.Request) memoKey {
-	k := memoKey{model: r.Model, replicas: r.Replicas, gpus: r.GPUs, cpus: r.CPUs, mem: r.Mem,
-		level: r.Level, required: r.Required, exclusive: r.ExclusiveNode, constrained: r.Constrained}
-	k.sites = r.SitesID
-	if r.TenantExcl || p.sensitive {
-		k.tenant = r.Tenant
-	}
-	return k
-}
-
 // place finds room for j on attempt a's model, checks power, and starts
 // the job. On failure a.v says why.
 func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 	if j.Kind == model.KindDeployment {
 		return p.placeDeployment(j, a, tags)
 	}
-	k := p.key(&a.req)
-	if v, ok := p.memo[k]; ok {
+	if v, ok := p.recall(&a.req); ok {
 		a.v = v
 		return false
 	}
 	res := p.c.Find(&a.req)
 	if !res.OK() {
 		a.v = p.placementVerdict(j, &a.req, &res, tags)
-		p.memo[k] = a.v
+		p.remember(&a.req, a.v)
 		return false
 	}
 	capW, v, ok := p.powerFor(j, a.model, res.Slots)
 	if !ok {
 		a.v = v
-		p.memo[k] = v
+		p.remember(&a.req, v)
 		return false
 	}
 	p.commit(j, a, res.Slots, capW)
@@ -99,7 +133,7 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 // placeDeployment places up to Replicas independent replicas, starting
 // the deployment only if at least MinReplicas fit.
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
-	want, need := j.Replicas, max(1, min(j.MinReplicas, j.Replicas))
+	want, need := j.Replicas-p.deployed[j.ID], p.deployNeed(j)
 	var slots []place.Slot
 	var fail verdict
 	p.c.Begin()
@@ -121,11 +155,21 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 		}
 		fail = v
 	}
-	if fail.code == "" {
-		fail = verdict{code: model.ReasonCapacity, capacity: true,
-			msg: fmt.Sprintf("capacity: deployment needs %d replicas, fewer fit", need)}
+	if want <= 0 {
+		a.v = verdict{code: model.ReasonCapacity, msg: fmt.Sprintf(
+			"capacity: deployment already runs %d of %d replicas", p.deployed[j.ID], j.Replicas)}
+		return false
 	}
-	a.v = fail
+	msg := fmt.Sprintf("capacity: deployment needs %d more replica(s) of %d %s; %d fit",
+		need, j.GPUsPerReplica, p.modelName(a.model), len(slots))
+	if fail.msg != "" && fail.code != model.ReasonCapacity {
+		msg += " (" + fail.msg + ")"
+	}
+	code := fail.code
+	if code == "" {
+		code = model.ReasonCapacity
+	}
+	a.v = verdict{code: code, capacity: fail.capacity, msg: msg}
 	return false
 }
 

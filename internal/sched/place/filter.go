@@ -1,5 +1,7 @@
 package place
 
+import "github.com/carnot-dc/carnot/internal/model"
+
 // Request asks for room for Replicas replicas of GPUs GPUs each (plus CPUs
 // and memory) of one GPU model, for one tenant.
 type Request struct {
@@ -18,6 +20,8 @@ type Request struct {
 	// MinWattsPerReplica is the least power a replica adds (at the lowest
 	// cap the policy allows); nodes without that headroom are skipped.
 	MinWattsPerReplica float64
+	// Job is the job asking; only the caller reads it.
+	Job *model.Job
 	// Constrained: the job would still run at the reservation's start,
 	// so it may use only reserved nodes' spare GPUs.
 	Constrained bool
@@ -125,4 +129,49 @@ func sortInts(a []int) {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
+}
+
+// PowerBlock names the container (site, hall or rack) whose headroom
+// keeps the most nodes that would otherwise take a replica of r from
+// doing so; ok is false when power excludes no node.
+func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
+	count := map[*Power]int{}
+	kinds := map[*Power]string{}
+	var order []*Power
+	for p := range c.Pools {
+		if c.Pools[p].Model != r.Model {
+			continue
+		}
+		for _, n := range c.Pools[p].Nodes {
+			nd := &c.Nodes[n]
+			if c.nodeFilter(int(n), r) != FilterPower {
+				continue
+			}
+			for _, x := range []struct {
+				k string
+				i int
+				l []Power
+			}{{"site", nd.Site, c.Sites}, {"hall", nd.Hall, c.Halls}, {"rack", nd.Rack, c.Racks}} {
+				if x.i >= 0 && x.l[x.i].Headroom() < r.MinWattsPerReplica {
+					pw := &x.l[x.i]
+					if count[pw] == 0 {
+						order = append(order, pw)
+						kinds[pw] = x.k
+					}
+					count[pw]++
+					break
+				}
+			}
+		}
+	}
+	var best *Power
+	for _, pw := range order {
+		if best == nil || count[pw] > count[best] {
+			best = pw
+		}
+	}
+	if best != nil {
+		return kinds[best], best, true
+	}
+	return "", nil, false
 }

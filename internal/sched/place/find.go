@@ -22,6 +22,9 @@ type Result struct {
 	LargestGroup string
 	// Rejected counts nodes of the pool model per filter that rejected them.
 	Rejected map[string]int
+	// DirtyOther is free GPUs on eligible nodes left dirty by another
+	// tenant and not yet scrubbed.
+	DirtyOther int
 }
 
 // OK reports whether a placement was found.
@@ -103,6 +106,18 @@ func (c *Cluster) diagnose(r *Request) Result {
 	res := Result{Rejected: map[string]int{}}
 	cands, fit, free := c.candidates(r, res.Rejected)
 	res.Fit, res.FreeGPUs = fit, free
+	if c.anyDirty {
+		for p := range c.Pools {
+			if c.Pools[p].Model != r.Model {
+				continue
+			}
+			for _, n := range c.Pools[p].Nodes {
+				if c.Nodes[n].Dirty > 0 && c.nodeFilter(int(n), r) == "" {
+					res.DirtyOther += c.Nodes[n].Free - c.Usable(int(n), r.Tenant)
+				}
+			}
+		}
+	}
 	c.largest(r, cands, &res)
 	return res
 }

@@ -189,3 +189,10 @@ func (t *Tree) Clone() *Tree {
 	}
 	return c
 }
+
+// Borrowed is how far tenant i's usage of model m exceeds its nominal
+// quota, and limit its borrowing limit (-1 when unlimited).
+func (t *Tree) Borrowed(i, m int) (borrowed, limit int64) {
+	n := &t.nodes[i]
+	return max(0, n.usage[m]-n.nominal[m]), n.borrow[m]
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/jobspec"
+)
+
+func workloadCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestWorkloadGenerateLoadsBack generates from the example facilities and
+// loads the output back against them.
+func TestWorkloadGenerateLoadsBack(t *testing.T) {
+	for _, name := range []string{"small.yaml", "paris.yaml"} {
+		path := filepath.Join("..", "..", "examples", name)
+		code, out, errs := workloadCLI("workload", "generate", "--facility", path, "--jobs", "500", "--seed", "3", "--start", "2026-02-01T00:00:00Z")
+		if code != 0 {
+			t.Fatalf("%s: generate exit %d: %s", name, code, errs)
+		}
+		fac, err := facility.LoadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := jobspec.Load("gen.jsonl", []byte(out), fac)
+		if err != nil {
+			t.Fatalf("%s: load back: %v", name, err)
+		}
+		if len(jobs) != 500 {
+			t.Errorf("%s: %d jobs, want 500", name, len(jobs))
+		}
+		_, again, _ := workloadCLI("workload", "generate", "--facility", path, "--jobs", "500", "--seed", "3", "--start", "2026-02-01T00:00:00Z")
+		if again != out {
+			t.Errorf("%s: same flags, different output", name)
+		}
+	}
+}
+
+func TestWorkloadGenerateToFile(t *testing.T) {
+	small := filepath.Join("..", "..", "examples", "small.yaml")
+	file := filepath.Join(t.TempDir(), "w.jsonl")
+	if code, _, errs := workloadCLI("workload", "generate", "--facility", small, "--jobs", "50", "-o", file); code != 0 {
+		t.Fatalf("generate: %s", errs)
+	}
+	code, out, errs := workloadCLI("workload", "validate", "--facility", small, file)
+	if code != 0 || !strings.HasPrefix(out, file+": ok (") {
+		t.Errorf("validate: exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+func TestWorkloadValidate(t *testing.T) {
+	small := filepath.Join("..", "..", "examples", "small.yaml")
+	example := filepath.Join("..", "..", "examples", "jobs-small.yaml")
+	code, out, errs := workloadCLI("workload", "validate", "--facility", small, example)
+	if code != 0 {
+		t.Fatalf("validate %s: exit %d\n%s%s", example, code, out, errs)
+	}
+	if diff := cmp.Diff(example+": ok (8 jobs, 1 deployments, 45 GPUs requested)\n", out); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("- id: a\n  tenant: lab-a\n  gpus: 16\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = workloadCLI("workload", "validate", "--facility", small, example, bad)
+	want := bad + ":3: jobs[0].gpus: 16 GPUs per replica, but any node has at most 8; split the work into more replicas\n"
+	if code != 1 || !strings.HasSuffix(out, want) || !strings.Contains(errs, "1 of 2 job files invalid") {
+		t.Errorf("validate bad file: exit %d\nout: %s\nerr: %s", code, out, errs)
+	}
+}
+
+func TestWorkloadFlags(t *testing.T) {
+	small := filepath.Join("..", "..", "examples", "small.yaml")
+	for _, args := range [][]string{
+		{"workload", "generate"},
+		{"workload", "generate", "--facility", small, "--bench"},
+		{"workload", "generate", "--facility", small, "--jobs", "0"},
+		{"workload", "generate", "--facility", small, "--start", "tomorrow"},
+		{"workload", "generate", "--facility", "no-such-file.yaml"},
+		{"workload", "validate"},
+	} {
+		if code, _, _ := workloadCLI(args...); code == 0 {
+			t.Errorf("%v: exit 0, want an error", args)
+		}
+	}
+}

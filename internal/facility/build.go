@@ -1,0 +1,244 @@
+package facility
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// maxNodes bounds the nodes of one facility.
+const maxNodes = 500_000
+
+// builder flattens the decoded spec into a model.Facility and remembers,
+// for every hall, rack and node it makes, the spec it came from, so that
+// the checks after it can name lines.
+type builder struct {
+	d      *decoder
+	f      *model.Facility
+	siteAt []*siteSpec
+	hallAt []*hallSpec
+	rackAt []*rackSpec
+	nodeAt []nodeOrigin
+	full   bool // maxNodes reached
+	// expanded counts racks and node names made, valid or not, so that
+	// ranges multiplied by ranges cannot run for ever.
+	expanded int
+	// equipmentBad is set when sites, halls, racks or nodes had errors;
+	// checks of quotas against capacity are then skipped, since the
+	// capacity they would compare with is wrong.
+	equipmentBad bool
+}
+
+type nodeOrigin struct {
+	group *groupSpec
+	line  int // line of the names entry that produced the node
+}
+
+func (b *builder) build(spec *fileSpec) {
+	siteLine := map[string]int{}
+	for _, s := range spec.sites {
+		if s.site.ID != "" {
+			if first, dup := siteLine[s.site.ID]; dup {
+				s.at.errf("id", "site id %q is already used at line %d; site ids must be unique", s.site.ID, first)
+			}
+			siteLine[s.site.ID] = s.at.lineOf("id")
+		}
+		b.f.Sites = append(b.f.Sites, s.site)
+		b.siteAt = append(b.siteAt, s)
+		hallLine := map[string]int{}
+		for _, h := range s.halls {
+			if h.id != "" {
+				if first, dup := hallLine[h.id]; dup {
+					h.at.errf("id", "hall id %q is already used in site %s at line %d; hall ids must be unique within a site", h.id, s.site.ID, first)
+				}
+				hallLine[h.id] = h.at.lineOf("id")
+			}
+			h.hall.ID = s.site.ID + "/" + h.id
+			h.hall.Site = s.site.ID
+			b.f.Halls = append(b.f.Halls, h.hall)
+			b.hallAt = append(b.hallAt, h)
+			b.racks(s, h)
+		}
+	}
+}
+
+func (b *builder) racks(s *siteSpec, h *hallSpec) {
+	rackLine := map[string]int{}
+	for _, r := range h.racks {
+		if r.pattern == "" {
+			continue
+		}
+		vars := map[string]string{"site": s.site.ID, "hall": h.id}
+		ids, err := expandTemplate(r.pattern, vars)
+		if err != nil {
+			r.at.errf("id", "%v", err)
+			continue
+		}
+		if b.full || !b.budget(r.at, "id", len(ids)) {
+			return
+		}
+		if len(ids) > 1 {
+			for _, g := range r.groups {
+				for i, p := range g.patterns {
+					if !strings.Contains(p, "{rack}") {
+						b.d.errf(g.patternLines[i], g.at.sub("names"), "%q has no {rack} placeholder, but the rack entry %q describes %d racks, so the names would repeat in every rack; write e.g. \"{rack}-n[01-18]\"", p, r.pattern, len(ids))
+					}
+				}
+			}
+		}
+		for _, id := range ids {
+			if !identRE.MatchString(id) {
+				r.at.errf("id", "rack id %q is not a valid name; %s", id, identHint)
+				continue
+			}
+			if first, dup := rackLine[id]; dup {
+				r.at.errf("id", "rack id %q is already used in hall %s at line %d; rack ids must be unique within a hall", id, h.hall.ID, first)
+				continue
+			}
+			rackLine[id] = r.at.lineOf("id")
+			rack := r.rack
+			rack.ID = h.hall.ID + "/" + id
+			rack.Hall = h.hall.ID
+			b.f.Racks = append(b.f.Racks, rack)
+			b.rackAt = append(b.rackAt, r)
+			vars := map[string]string{"site": s.site.ID, "hall": h.id, "rack": id}
+			b.nodes(r, rack, vars)
+		}
+	}
+}
+
+// nodes expands the node groups of one rack. Automatic NVLink domain and
+// leaf numbers count per rack, across its groups, from 1.
+func (b *builder) nodes(r *rackSpec, rack model.Rack, vars map[string]string) {
+	nvl, leaf := 0, 0
+	for _, g := range r.groups {
+		if b.full {
+			return
+		}
+		var names []string
+		var lines []int
+		for i, p := range g.patterns {
+			xs, err := expandTemplate(p, vars)
+			if err != nil {
+				b.d.errf(g.patternLines[i], g.at.sub("names"), "%v", err)
+				continue
+			}
+			if !b.budget(g.at, "names", len(xs)) {
+				return
+			}
+			for _, x := range xs {
+				if !identRE.MatchString(x) {
+					b.d.errf(g.patternLines[i], g.at.sub("names"), "node name %q is not valid; %s", x, identHint)
+					continue
+				}
+				names = append(names, x)
+				lines = append(lines, g.patternLines[i])
+			}
+		}
+		if len(b.f.Nodes)+len(names) > maxNodes {
+			g.at.errf("names", "the facility would have more than %d nodes; split it into several facilities", maxNodes)
+			b.full = true
+			return
+		}
+		nvlNames := b.topology(g, "nvlink_domain", g.nvlDomain, g.nvlSize, "{site}/{hall}/{rack}-nvl{n}", &nvl, names, vars)
+		leafNames := b.topology(g, "leaf", g.leaf, g.perLeaf, "{site}/{hall}/{rack}-leaf{n}", &leaf, names, vars)
+		spine := vars["site"] + "/" + vars["hall"]
+		if g.spine != "" {
+			spine = b.one(g, "spine", g.spine, vars)
+		}
+		for i, name := range names {
+			n := g.node
+			n.Name = name
+			n.Site = vars["site"]
+			n.Hall = rack.Hall
+			n.Rack = rack.ID
+			n.NVLinkDomain = name
+			if nvlNames != nil {
+				n.NVLinkDomain = nvlNames[i]
+			}
+			n.Leaf = rack.ID
+			if leafNames != nil {
+				n.Leaf = leafNames[i]
+			}
+			n.Spine = spine
+			b.f.Nodes = append(b.f.Nodes, n)
+			b.nodeAt = append(b.nodeAt, nodeOrigin{group: g, line: lines[i]})
+		}
+	}
+}
+
+// budget counts n more racks or names; past maxNodes+maxExpand in all it
+// records an error and stops the expansion.
+func (b *builder) budget(at *object, key string, n int) bool {
+	b.expanded += n
+	if b.expanded <= maxNodes+maxExpand {
+		return true
+	}
+	if !b.full {
+		at.errf(key, "the facility expands to more than %d racks and nodes; split it into several facilities", maxNodes)
+	}
+	b.full = true
+	return false
+}
+
+// topology names the NVLink domain or leaf of each node of a group: one
+// explicit name for all, or chunks of size nodes numbered by counter.
+// It returns nil when the default applies.
+func (b *builder) topology(g *groupSpec, key, tmpl string, size int, def string, counter *int, names []string, vars map[string]string) []string {
+	if tmpl == "" && size == 0 {
+		return nil
+	}
+	out := make([]string, len(names))
+	if size == 0 {
+		name := b.one(g, key, tmpl, vars)
+		for i := range out {
+			out[i] = name
+		}
+		return out
+	}
+	if tmpl == "" {
+		tmpl = def
+	}
+	v := map[string]string{"n": ""}
+	for k, x := range vars {
+		v[k] = x
+	}
+	cur := ""
+	for i := range names {
+		if i%size == 0 {
+			*counter++
+			v["n"] = fmt.Sprintf("%02d", *counter)
+			var err error
+			if cur, err = substitute(tmpl, v); err != nil {
+				g.at.errf(key, "%v", err)
+				return nil
+			}
+		}
+		out[i] = cur
+	}
+	return out
+}
+
+// one substitutes a template that names a single topology key.
+func (b *builder) one(g *groupSpec, key, tmpl string, vars map[string]string) string {
+	s, err := substitute(tmpl, vars)
+	if err != nil {
+		hint := map[string]string{"leaf": " ({n} needs nodes_per_leaf)", "nvlink_domain": " ({n} needs nvlink_domain_size)"}[key]
+		g.at.errf(key, "%v%s", err, hint)
+		return tmpl
+	}
+	if s == "" || strings.ContainsAny(s, " \t\n") {
+		g.at.errf(key, "%q is not a valid %s name; use letters, digits, '/', '.', '_' and '-'", s, key)
+	}
+	return s
+}
+
+// expandTemplate substitutes placeholders, then expands ranges.
+func expandTemplate(p string, vars map[string]string) ([]string, error) {
+	s, err := substitute(p, vars)
+	if err != nil {
+		return nil, err
+	}
+	return expandPattern(s)
+}

@@ -1,0 +1,143 @@
+package facility
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// maxErrors bounds the problems reported for one file.
+const maxErrors = 200
+
+// maxFileSize bounds the size of a facility description.
+const maxFileSize = 32 << 20
+
+var topFields = []string{"name", "gpu_models", "sites", "tenants", "cohorts", "priority_classes", "policy"}
+
+// LoadFile reads, validates and flattens the facility description at
+// path. Validation problems come back as Errors; a file that cannot be
+// read comes back as the wrapped IO error.
+func LoadFile(path string) (*model.Facility, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("facility: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load parses, validates and flattens a facility description. name is
+// the file name used in error messages. On failure it returns Errors
+// holding every problem found, sorted by line.
+func Load(name string, data []byte) (f *model.Facility, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, Errors{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
+		}
+	}()
+	if len(data) > maxFileSize {
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
+	}
+	file, perr := parser.ParseBytes(data, 0)
+	if perr != nil {
+		return nil, Errors{syntaxError(name, perr)}
+	}
+	var bodies []ast.Node
+	for _, doc := range file.Docs {
+		if doc != nil && doc.Body != nil {
+			bodies = append(bodies, doc.Body)
+		}
+	}
+	switch {
+	case len(bodies) == 0:
+		return nil, Errors{{File: name, Msg: "empty facility description; start with name: and sites: (see docs/facility.md)"}}
+	case len(bodies) > 1:
+		return nil, Errors{{File: name, Line: lineOf(bodies[1]), Msg: "a facility file holds one YAML document; remove the second one (after ---)"}}
+	}
+	d := &decoder{file: name}
+	d.collectAnchors(bodies[0])
+	f = d.facility(bodies[0])
+	if len(d.errs) > 0 {
+		return nil, finish(name, d.errs, d.dropped)
+	}
+	return f, nil
+}
+
+func (d *decoder) facility(body ast.Node) *model.Facility {
+	root := d.object(body, 1, "", topFields...)
+	if root == nil {
+		return nil
+	}
+	spec := &fileSpec{at: root}
+	spec.name = root.ident("name", "name the facility, e.g. name: example")
+	spec.gpuModels = d.gpuModels(root)
+	before := len(d.errs)
+	spec.sites = d.sites(root)
+	sitesErrs := len(d.errs) - before
+	spec.tenants = d.tenants(root)
+	spec.cohorts = d.cohorts(root)
+	spec.classes = d.classes(root)
+	spec.policy, spec.policyAt = d.policyOf(root)
+
+	models := Catalog()
+	for _, g := range spec.gpuModels {
+		base, builtin := models[g.name]
+		models[g.name] = d.applyGPUModel(g, base, builtin)
+	}
+	f := &model.Facility{Name: spec.name, GPUModels: models, Policy: spec.policy, PriorityClasses: defaultClasses()}
+	if spec.classes != nil {
+		f.PriorityClasses = nil
+		for _, c := range spec.classes {
+			f.PriorityClasses = append(f.PriorityClasses, c.class)
+		}
+	}
+	for _, t := range spec.tenants {
+		f.Tenants = append(f.Tenants, t.tenant)
+	}
+	for _, c := range spec.cohorts {
+		f.Cohorts = append(f.Cohorts, c.cohort)
+	}
+	b := &builder{d: d, f: f}
+	before = len(d.errs)
+	b.build(spec)
+	b.checkNodes(models)
+	b.equipmentBad = sitesErrs+len(d.errs)-before > 0
+	b.check(spec, models)
+	return f
+}
+
+// finish sorts the problems and bounds their number.
+func finish(name string, errs Errors, dropped int) Errors {
+	errs = sortErrors(errs)
+	if len(errs) > maxErrors {
+		dropped += len(errs) - maxErrors
+		errs = errs[:maxErrors:maxErrors]
+	}
+	if dropped > 0 {
+		errs = append(errs, &Error{File: name, Line: errs[len(errs)-1].Line, Msg: fmt.Sprintf("%d more problems not shown; fix the ones above first", dropped)})
+	}
+	return errs
+}
+
+// yamlError is what the goccy parser's errors implement.
+type yamlError interface {
+	GetToken() *token.Token
+	GetMessage() string
+}
+
+func syntaxError(name string, err error) *Error {
+	e := &Error{File: name, Msg: "YAML syntax error: " + err.Error()}
+	var ye yamlError
+	if errors.As(err, &ye) {
+		e.Msg = "YAML syntax error: " + ye.GetMessage()
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			e.Line = tk.Position.Line
+		}
+	}
+	return e
+}

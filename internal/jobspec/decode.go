@@ -1,0 +1,392 @@
+package jobspec
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// field names a key of a job; its value indexes spec.at.
+type field int
+
+const (
+	fID field = iota
+	fKind
+	fTenant
+	fPriorityClass
+	fReplicas
+	fMinReplicas
+	fGPUs
+	fGPUModel
+	fCPUs
+	fMemory
+	fPreemptible
+	fCheckpointGrace
+	fRuntimeLimit
+	fJurisdictions
+	fDataClass
+	fEarliestStart
+	fDeadline
+	fTopology
+	fExclusiveNode
+	fSubmitTime
+	fCommand
+	numFields
+)
+
+// fieldNames are the keys of a job, in the order Write emits them.
+var fieldNames = [numFields]string{
+	"id", "kind", "tenant", "priority_class", "replicas", "min_replicas",
+	"gpus", "gpu_model", "cpus", "memory_gib", "preemptible",
+	"checkpoint_grace", "runtime_limit", "jurisdictions", "data_class",
+	"earliest_start", "deadline", "topology", "exclusive_node",
+	"submit_time", "command",
+}
+
+var fieldByName = func() map[string]field {
+	m := make(map[string]field, numFields)
+	for i, n := range fieldNames {
+		m[n] = field(i)
+	}
+	return m
+}()
+
+// Limits on numbers, so that products like replicas × GPUs never overflow.
+const (
+	maxReplicas = 1_000_000
+	maxGPUs     = 4096
+	maxCPUs     = 1 << 20
+	maxMemGiB   = 1 << 30
+	maxDuration = 100 * 365 * model.Day
+	maxTime     = 253402300799 // 9999-12-31T23:59:59Z
+	maxStrLen   = 1024
+	maxListLen  = 4096
+)
+
+// spec is one job while it is being decoded and checked.
+type spec struct {
+	job  model.Job
+	idx  int             // position in the file, from 0
+	path string          // "jobs[3]"
+	line int             // where the job starts
+	at   [numFields]int  // line of each field given; 0 = absent
+	bad  [numFields]bool // the field's value was rejected
+}
+
+// lineOf returns the line of field f, or the job's line when absent.
+func (s *spec) lineOf(f field) int {
+	if s.at[f] > 0 {
+		return int(s.at[f])
+	}
+	return s.line
+}
+
+func (s *spec) has(f field) bool { return s.at[f] > 0 }
+
+func (s *spec) fpath(f field) string { return s.path() + "." + fieldNames[f] }
+
+// decoder reads values off the node tree into a spec.
+type decoder struct{ c *errs }
+
+// job decodes the mapping n into a spec with defaults applied.
+func (d *decoder) job(n *node, idx int) *spec {
+	s := &spec{idx: idx, line: n.line}
+	if n.kind != kindMap {
+		d.c.add(n.line, s.path(), "must be a mapping of job fields (got %s)", n.describe())
+		return nil
+	}
+	if n.line == 0 && len(n.entries) > 0 {
+		s.line = n.entries[0].line
+	}
+	for _, e := range n.entries {
+		f, ok := fieldByName[e.key]
+		if !ok {
+			d.c.add(e.line, s.path(), "unknown field %q%s", truncate(e.key, 40), suggest(e.key))
+			continue
+		}
+		if s.at[f] > 0 {
+			d.c.add(e.line, s.fpath(f), "given twice (first on line %d)", s.at[f])
+			continue
+		}
+		s.at[f] = int32(max(e.line, 1))
+		before := len(d.c.list)
+		d.field(s, f, e.val)
+		s.bad[f] = len(d.c.list) > before
+	}
+	return s
+}
+
+func (d *decoder) field(s *spec, f field, v *node) {
+	j, p := &s.job, fieldPath{job: s.idx, f: f, i: -1}
+	switch f {
+	case fID:
+		j.ID = d.str(v, p)
+	case fKind:
+		switch k := d.str(v, p); k {
+		case "job", "deployment":
+			j.Kind = model.Kind(k)
+		case "":
+		default:
+			d.c.add(v.line, p.String(), "must be job or deployment (got %q)", truncate(k, 40))
+		}
+	case fTenant:
+		j.Tenant = d.str(v, p)
+	case fPriorityClass:
+		j.PriorityClass = d.str(v, p)
+	case fReplicas:
+		j.Replicas = int(d.integer(v, p, 1, maxReplicas))
+	case fMinReplicas:
+		j.MinReplicas = int(d.integer(v, p, 1, maxReplicas))
+	case fGPUs:
+		j.GPUsPerReplica = int(d.integer(v, p, 0, maxGPUs))
+	case fGPUModel:
+		j.GPUModels = d.strList(v, p)
+	case fCPUs:
+		j.CPUsPerReplica = int(d.integer(v, p, 0, maxCPUs))
+	case fMemory:
+		j.MemGiBPerReplica = int(d.integer(v, p, 0, maxMemGiB))
+	case fPreemptible:
+		j.Preemptible = d.boolean(v, p)
+	case fCheckpointGrace:
+		j.CheckpointGrace = d.duration(v, p)
+	case fRuntimeLimit:
+		j.RuntimeLimit = d.duration(v, p)
+	case fJurisdictions:
+		j.Jurisdictions = d.strList(v, p)
+	case fDataClass:
+		j.DataClass = d.str(v, p)
+	case fEarliestStart:
+		j.EarliestStart = d.timestamp(v, p)
+	case fDeadline:
+		j.Deadline = d.timestamp(v, p)
+	case fTopology:
+		j.Topology = d.topology(v, p)
+	case fExclusiveNode:
+		j.ExclusiveNode = d.boolean(v, p)
+	case fSubmitTime:
+		j.SubmitTime = d.timestamp(v, p)
+	case fCommand:
+		j.Command = d.strList(v, p)
+	}
+}
+
+// suggest returns a hint for a misspelt key, e.g. ` (did you mean "gpus"?)`.
+func suggest(key string) string {
+	k := strings.ToLower(strings.ReplaceAll(key, "-", "_"))
+	aliases := map[string]string{
+		"gpu": "gpus", "gpus_per_replica": "gpus", "gpu_models": "gpu_model",
+		"model": "gpu_model", "priority": "priority_class", "memory": "memory_gib",
+		"mem_gib": "memory_gib", "cpu": "cpus", "jurisdiction": "jurisdictions",
+		"name": "id", "args": "command", "grace": "checkpoint_grace",
+		"runtime": "runtime_limit", "walltime": "runtime_limit", "not_before": "earliest_start",
+		"exclusive": "exclusive_node", "submitted": "submit_time",
+	}
+	if a, ok := aliases[k]; ok {
+		return fmt.Sprintf(" (did you mean %q?)", a)
+	}
+	if _, ok := fieldByName[k]; ok {
+		return fmt.Sprintf(" (did you mean %q?)", k)
+	}
+	names := append([]string(nil), fieldNames[:]...)
+	sort.Strings(names)
+	return " (known fields: " + strings.Join(names, ", ") + ")"
+}
+
+func (d *decoder) str(v *node, p fieldPath) string {
+	switch v.kind {
+	case kindMap, kindSeq, kindNull:
+		d.c.add(v.line, p.String(), "must be a string (got %s)", v.describe())
+		return ""
+	}
+	if len(v.text) > maxStrLen {
+		d.c.add(v.line, p.String(), "longer than %d bytes", maxStrLen)
+		return ""
+	}
+	return v.text
+}
+
+func (d *decoder) integer(v *node, p fieldPath, lo, hi int64) int64 {
+	if v.kind != kindInt {
+		d.c.add(v.line, p.String(), "must be an integer from %d to %d (got %s)", lo, hi, v.describe())
+		return lo
+	}
+	switch {
+	case v.i < lo:
+		d.c.add(v.line, p.String(), "must be ≥ %d (got %d)", lo, v.i)
+		return lo
+	case v.i > hi:
+		d.c.add(v.line, p.String(), "must be ≤ %d (got %d)", hi, v.i)
+		return lo
+	}
+	return v.i
+}
+
+func (d *decoder) boolean(v *node, p fieldPath) bool {
+	if v.kind != kindBool {
+		d.c.add(v.line, p.String(), "must be true or false (got %s)", v.describe())
+	}
+	return v.b
+}
+
+// strList accepts a list of scalars or a single scalar. Empty lists
+// decode to nil.
+func (d *decoder) strList(v *node, p fieldPath) []string {
+	switch v.kind {
+	case kindNull:
+		return nil
+	case kindSeq:
+	case kindMap:
+		d.c.add(v.line, p.String(), "must be a list of strings (got a mapping)")
+		return nil
+	default:
+		return []string{d.str(v, p)}
+	}
+	if len(v.items) > maxListLen {
+		d.c.add(v.line, p.String(), "more than %d entries", maxListLen)
+		return nil
+	}
+	if len(v.items) == 0 {
+		return nil
+	}
+	out := make([]string, len(v.items))
+	for i, it := range v.items {
+		out[i] = d.str(it, p.elem(i))
+	}
+	return out
+}
+
+// duration accepts integer seconds or a Go duration string, optionally
+// led by whole days ("2d", "1d12h", "90m", "3600").
+func (d *decoder) duration(v *node, p fieldPath) model.Duration {
+	if v.kind == kindInt {
+		return model.Duration(d.integer(v, p, 0, int64(maxDuration)))
+	}
+	if v.kind != kindString {
+		d.c.add(v.line, p.String(), `must be a duration such as "90m", "4h", "2d" or integer seconds (got %s)`, v.describe())
+		return 0
+	}
+	sec, err := parseDuration(v.text)
+	if err != nil {
+		d.c.add(v.line, p.String(), "%v", err)
+		return 0
+	}
+	return sec
+}
+
+func parseDuration(s string) (model.Duration, error) {
+	bad := fmt.Errorf(`must be a duration such as "90m", "4h", "2d" or integer seconds (got %q)`, truncate(s, 40))
+	if s == "" {
+		return 0, bad
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > int64(maxDuration) {
+			return 0, fmt.Errorf("must be from 0 to %d seconds (got %d)", int64(maxDuration), n)
+		}
+		return model.Duration(n), nil
+	}
+	var days int64
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.ParseInt(s[:i], 10, 64)
+		if err != nil || n < 0 || n > int64(maxDuration/model.Day) {
+			return 0, bad
+		}
+		days, s = n, s[i+1:]
+	}
+	var rest int64
+	if s != "" {
+		td, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, bad
+		}
+		if td%time.Second != 0 {
+			return 0, fmt.Errorf("must be whole seconds (got %q)", truncate(s, 40))
+		}
+		rest = int64(td / time.Second)
+	}
+	if rest < 0 {
+		return 0, fmt.Errorf("must not be negative (got %q)", truncate(s, 40))
+	}
+	total := days*int64(model.Day) + rest
+	if total > int64(maxDuration) || total < 0 {
+		return 0, fmt.Errorf("must be at most %d seconds", int64(maxDuration))
+	}
+	return model.Duration(total), nil
+}
+
+// time accepts an RFC 3339 timestamp or integer Unix seconds.
+func (d *decoder) timestamp(v *node, p fieldPath) model.Time {
+	var t int64
+	switch v.kind {
+	case kindInt:
+		t = v.i
+	case kindString:
+		var err error
+		if t, err = parseTime(v.text); err != nil {
+			d.c.add(v.line, p.String(), "%v", err)
+			return 0
+		}
+	default:
+		d.c.add(v.line, p.String(), `must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got %s)`, v.describe())
+		return 0
+	}
+	if t <= 0 || t > maxTime {
+		d.c.add(v.line, p.String(), "must be after 1970-01-01T00:00:00Z and before year 10000 (got %d)", t)
+		return 0
+	}
+	return model.Time(t)
+}
+
+func (d *decoder) topology(v *node, p fieldPath) model.Topology {
+	t := model.Topology{Level: model.LevelAny}
+	switch v.kind {
+	case kindString:
+		t.Level = d.level(v, p)
+		return t
+	case kindMap:
+	default:
+		d.c.add(v.line, p.String(), "must be a level (nvlink, leaf, …) or {level: …, required: true|false} (got %s)", v.describe())
+		return t
+	}
+	seen := false
+	for _, e := range v.entries {
+		switch e.key {
+		case "level":
+			t.Level, seen = d.level(e.val, p.sub(".level")), true
+		case "required":
+			t.Required = d.boolean(e.val, p.sub(".required"))
+		default:
+			d.c.add(e.line, p.String(), "unknown field %q (topology has level and required)", truncate(e.key, 40))
+		}
+	}
+	if !seen {
+		d.c.add(v.line, p.sub(".level").String(), "is required")
+	}
+	return t
+}
+
+func (d *decoder) level(v *node, p fieldPath) model.TopologyLevel {
+	l, ok := model.ParseLevel(v.text)
+	if v.kind != kindString || !ok {
+		d.c.add(v.line, p.String(), "must be one of node, nvlink, leaf, rack, hall, site, any (got %s)", v.describe())
+		return model.LevelAny
+	}
+	return l
+}
+
+func parseTime(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf(`must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got %q)`, truncate(s, 40))
+	}
+	if t.Nanosecond() != 0 {
+		return 0, fmt.Errorf("must be whole seconds (got %q)", truncate(s, 40))
+	}
+	return t.Unix(), nil
+}

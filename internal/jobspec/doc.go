@@ -1,0 +1,25 @@
+// Package jobspec reads and writes job files: the jobs and deployments
+// tenants submit, in YAML, JSON or JSON Lines. docs/jobspec.md is the
+// schema; this comment is the map of the code.
+//
+// Load(name, data, fac) decodes in three steps, one file each:
+//
+//   - tree.go and jsonl.go turn the bytes into a small node tree that
+//     remembers the line of every value. YAML (and JSON, which is YAML)
+//     goes through goccy/go-yaml's AST, one document at a time; JSON
+//     Lines go through a small scanner so that a million-job file loads
+//     in seconds. For JSONL the line is the physical line.
+//   - decode.go maps the tree to model.Job field by field: unknown or
+//     repeated fields, wrong types and out-of-range numbers are errors
+//     naming the field path, e.g. "jobs[3].replicas".
+//   - validate.go assigns IDs and defaults, then checks each job on its
+//     own (window, kinds) and, when fac is non-nil, against the facility
+//     (tenant, class, GPU model, sizes, jurisdictions), resolving
+//     Preemptible from the class when the job does not say.
+//
+// Every problem is collected; Load returns no jobs and an ErrorList,
+// sorted by line, whose entries read "file:line: path: message" and are
+// reachable with errors.As. Load never panics.
+//
+// Write(w, jobs) emits JSON Lines that Load reads back to identical jobs.
+package jobspec

@@ -1,0 +1,221 @@
+package jobspec
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		data []byte
+		fac  *model.Facility
+		want []string
+	}{{
+		name: "range, unknown field, duplicate field",
+		file: "jobs.yaml",
+		data: lines(
+			"jobs:",
+			"  - id: a",
+			"    tenant: acme",
+			"    gpus: 1",
+			"  - id: b",
+			"    tenant: acme",
+			"    gpus: 1",
+			"    replicas: 0",
+			"    colour: red",
+			"    gpu: 3",
+		),
+		want: []string{
+			"jobs.yaml:8: jobs[1].replicas: must be ≥ 1 (got 0)",
+			`jobs.yaml:9: jobs[1]: unknown field "colour" (known fields: checkpoint_grace, command, cpus, data_class, deadline, earliest_start, exclusive_node, gpu_model, gpus, id, jurisdictions, kind, memory_gib, min_replicas, preemptible, priority_class, replicas, runtime_limit, submit_time, tenant, topology)`,
+			`jobs.yaml:10: jobs[1]: unknown field "gpu" (did you mean "gpus"?)`,
+		},
+	}, {
+		name: "types",
+		file: "t.yaml",
+		data: lines(
+			"- id: a",
+			"  tenant: [x]",
+			"  gpus: two",
+			"  preemptible: yes",
+			"  runtime_limit: 4 hours",
+			"  checkpoint_grace: -30",
+			"  submit_time: yesterday",
+			"  topology: {level: ring, required: 1, size: 3}",
+			"  command: {a: b}",
+			"  kind: batch",
+			"  cpus: 1.5",
+			"  memory_gib: 99999999999999999999",
+		),
+		want: []string{
+			"t.yaml:2: jobs[0].tenant: must be a string (got a list)",
+			`t.yaml:3: jobs[0].gpus: must be an integer from 0 to 4096 (got "two")`,
+			`t.yaml:4: jobs[0].preemptible: must be true or false (got "yes")`,
+			`t.yaml:5: jobs[0].runtime_limit: must be a duration such as "90m", "4h", "2d" or integer seconds (got "4 hours")`,
+			"t.yaml:6: jobs[0].checkpoint_grace: must be ≥ 0 (got -30)",
+			`t.yaml:7: jobs[0].submit_time: must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got "yesterday")`,
+			`t.yaml:8: jobs[0].topology.level: must be one of node, nvlink, leaf, rack, hall, site, any (got "ring")`,
+			"t.yaml:8: jobs[0].topology.required: must be true or false (got 1)",
+			`t.yaml:8: jobs[0].topology: unknown field "size" (topology has level and required)`,
+			"t.yaml:9: jobs[0].command: must be a list of strings (got a mapping)",
+			`t.yaml:10: jobs[0].kind: must be job or deployment (got "batch")`,
+			"t.yaml:11: jobs[0].cpus: must be an integer from 0 to 1048576 (got 1.5)",
+			"t.yaml:12: jobs[0].memory_gib: must be an integer from 0 to 1073741824 (got \"99999999999999999999\")",
+		},
+	}, {
+		name: "required fields, bad and duplicate ids",
+		file: "ids.yaml",
+		data: lines(
+			"- id: a",
+			"  tenant: acme",
+			"  gpus: 1",
+			"- id: a",
+			"  tenant: acme",
+			"  gpus: 1",
+			"- id: -bad id",
+			"- {tenant: acme, gpus: 1}",
+			"- {id: ids-4, tenant: acme, gpus: 1}",
+		),
+		want: []string{
+			`ids.yaml:4: jobs[1].id: duplicate id "a": already used by jobs[0] on line 1`,
+			`ids.yaml:7: jobs[2].id: must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit (got "-bad id")`,
+			"ids.yaml:7: jobs[2].tenant: is required",
+			"ids.yaml:7: jobs[2].gpus: is required (GPUs per replica; 0 for CPU-only replicas)",
+			`ids.yaml:9: jobs[4].id: duplicate id "ids-4": already used by jobs[3] on line 8`,
+		},
+	}, {
+		name: "window and kinds",
+		file: "w.yaml",
+		data: lines(
+			"- {id: a, tenant: acme, gpus: 1, deadline: 2026-01-05T10:00:00Z}",
+			"- {id: b, tenant: acme, gpus: 1, runtime_limit: 1h, earliest_start: 2026-01-05T10:00:00Z, deadline: 2026-01-05T10:00:00Z}",
+			"- {id: c, tenant: acme, gpus: 1, runtime_limit: 3h, earliest_start: 2026-01-05T08:00:00Z, deadline: 2026-01-05T10:00:00Z}",
+			"- {id: d, tenant: acme, gpus: 1, runtime_limit: 3h, submit_time: 2026-01-05T08:00:00Z, deadline: 2026-01-05T10:00:00Z}",
+			"- {id: e, tenant: acme, gpus: 1, min_replicas: 1}",
+			"- {id: f, kind: deployment, tenant: acme, gpus: 1, replicas: 2, min_replicas: 3}",
+			"- {id: g, kind: deployment, tenant: acme, gpus: 1, runtime_limit: 1h, deadline: 2026-01-05T10:00:00Z}",
+			"- {id: h, tenant: '', gpus: 1, gpu_model: [''], earliest_start: 0}",
+		),
+		want: []string{
+			"w.yaml:1: jobs[0].deadline: needs runtime_limit: the window must be able to hold the job",
+			"w.yaml:2: jobs[1].deadline: 2026-01-05T10:00:00Z is not after earliest_start 2026-01-05T10:00:00Z",
+			"w.yaml:3: jobs[2].deadline: window 2026-01-05T08:00:00Z..2026-01-05T10:00:00Z is 2h0m0s, shorter than runtime_limit 3h0m0s",
+			"w.yaml:4: jobs[3].deadline: window 2026-01-05T08:00:00Z..2026-01-05T10:00:00Z is 2h0m0s, shorter than runtime_limit 3h0m0s",
+			"w.yaml:5: jobs[4].min_replicas: applies only to kind: deployment (a job's replicas start together)",
+			"w.yaml:6: jobs[5].min_replicas: must be ≤ replicas (2) (got 3)",
+			"w.yaml:7: jobs[6].deadline: deployments run until stopped and take no deadline",
+			"w.yaml:8: jobs[7].earliest_start: must be after 1970-01-01T00:00:00Z and before year 10000 (got 0)",
+			"w.yaml:8: jobs[7].tenant: must not be empty",
+			"w.yaml:8: jobs[7].gpu_model[0]: must not be empty",
+		},
+	}, {
+		name: "facility checks",
+		file: "fac.yaml",
+		fac:  testFacility(),
+		data: lines(
+			"- {id: a, tenant: nobody, gpus: 1}",
+			"- {id: b, tenant: acme, priority_class: urgent, gpus: 1}",
+			"- {id: c, tenant: eu-lab, priority_class: high, gpus: 1}",
+			"- {id: d, tenant: acme, gpus: 1, gpu_model: [A100]}",
+			"- {id: e, tenant: acme, gpus: 8, gpu_model: H200}",
+			"- {id: f, tenant: acme, gpus: 16}",
+			"- {id: g, tenant: eu-lab, gpus: 1, jurisdictions: [US]}",
+			"- {id: h, tenant: acme, gpus: 1, jurisdictions: [CH]}",
+			"- {id: i, tenant: acme, gpus: 1, gpu_model: B200}",
+			"- {id: j, tenant: acme, gpus: 8, replicas: 3, gpu_model: H100, cpus: 200, memory_gib: 4096}",
+		),
+		want: []string{
+			`fac.yaml:1: jobs[0].tenant: unknown tenant "nobody" (the facility has acme, eu-lab, fr-co, us-co)`,
+			`fac.yaml:2: jobs[1].priority_class: unknown priority class "urgent" (the facility has high, low, normal)`,
+			`fac.yaml:3: jobs[2].priority_class: class "high" is not allowed for tenant eu-lab (allowed: normal, low)`,
+			`fac.yaml:4: jobs[3].gpu_model[0]: unknown GPU model "A100" (the facility has B200, H100, H200)`,
+			"fac.yaml:5: jobs[4].gpus: 8 GPUs per replica, but any H200 node has at most 4; split the work into more replicas",
+			"fac.yaml:6: jobs[5].gpus: 16 GPUs per replica, but any node has at most 8; split the work into more replicas",
+			"fac.yaml:7: jobs[6].jurisdictions: no site is both in US and in EU or FR, where tenant eu-lab may run",
+			"fac.yaml:8: jobs[7].jurisdictions: no site of the facility is in CH (sites carry DE, EU, FR, US)",
+			"fac.yaml:9: jobs[8].gpu_model: no node of the facility has GPU model B200",
+			"fac.yaml:10: jobs[9].replicas: needs 24 GPUs (3 × 8) but the facility has 16 of the acceptable models",
+			"fac.yaml:10: jobs[9].cpus: 200 CPUs per replica, but any H100 node has at most 112",
+			"fac.yaml:10: jobs[9].memory_gib: 4096 GiB per replica, but any H100 node has at most 2048",
+		},
+	}, {
+		name: "no default class in the facility",
+		file: "nc.yaml",
+		fac: func() *model.Facility {
+			f := testFacility()
+			f.PriorityClasses = f.PriorityClasses[:1]
+			return f
+		}(),
+		data: lines("id: a", "tenant: acme", "gpus: 1"),
+		want: []string{`nc.yaml:1: jobs[0].priority_class: is required: the facility has no class "normal" (it has high)`},
+	}, {
+		name: "YAML syntax error keeps other documents",
+		file: "syn.yaml",
+		data: lines("id: a", "tenant: acme", "gpus: 1", "---", "id: b", "  tenant: [", "---", "id: c", "gpus: x"),
+		want: []string{
+			"syn.yaml:5: invalid YAML: mapping value is not allowed in this context",
+			"syn.yaml:8: jobs[1].tenant: is required",
+			`syn.yaml:9: jobs[1].gpus: must be an integer from 0 to 4096 (got "x")`,
+		},
+	}, {
+		name: "shapes",
+		file: "shape.yaml",
+		data: lines("jobs: 3", "x: 1", "---", "- 1", "- [a]", "---", "just a string"),
+		want: []string{
+			"shape.yaml:1: jobs: must be a list of jobs (got 3)",
+			`shape.yaml:2: unknown top-level field "x" next to jobs`,
+			"shape.yaml:4: jobs[0]: must be a mapping of job fields (got 1)",
+			"shape.yaml:5: jobs[1]: must be a mapping of job fields (got a list)",
+			`shape.yaml:7: expected a job, a list of jobs or {jobs: [...]} (got "just a string")`,
+		},
+	}, {
+		name: "aliases and merge keys",
+		file: "alias.yaml",
+		data: lines("- tenant: *nope", "  gpus: 1", "- <<: 3", "  gpus: 1", "  tenant: a"),
+		want: []string{
+			"alias.yaml:1: alias *nope names no anchor defined above it",
+			"alias.yaml:1: jobs[0].tenant: must be a string (got null)",
+			"alias.yaml:3: merge key << needs a mapping or list of mappings (got a integer)",
+		},
+	}, {
+		name: "JSONL: physical lines",
+		file: "j.jsonl",
+		data: []byte("{\"id\":\"a\",\"tenant\":\"acme\",\"gpus\":1}\n\n{\"id\":\"a\",\"tenant\":\"acme\",\"gpus\":1,\"gpus\":2}\n{\"id\":\"b\",\"tenant\":\"acme\",\"gpus\":-1}\n[1]\n{\"id\": \"c\"\n{\"id\":\"a\",\"tenant\":\"acme\",\"gpus\":1}\n"),
+		want: []string{
+			`j.jsonl:3: invalid JSON: column 36: key "gpus" appears twice`,
+			"j.jsonl:4: jobs[1].gpus: must be ≥ 0 (got -1)",
+			"j.jsonl:5: each JSONL line must hold one job object (got a list)",
+			"j.jsonl:6: invalid JSON: column 11: unexpected end of line, expected ',' or '}'",
+			`j.jsonl:7: jobs[2].id: duplicate id "a": already used by jobs[0] on line 1`,
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jobs, err := Load(tt.file, tt.data, tt.fac)
+			if jobs != nil {
+				t.Errorf("Load returned %d jobs with errors", len(jobs))
+			}
+			if diff := cmp.Diff(tt.want, errLines(t, err)); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestErrorsAs(t *testing.T) {
+	_, err := Load("x.yaml", lines("id: a", "tenant: acme", "gpus: -1"), nil)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("errors.As(*Error) failed on %v", err)
+	}
+	want := &Error{File: "x.yaml", Line: 3, Path: "jobs[0].gpus", Msg: "must be ≥ 0 (got -1)"}
+	if diff := cmp.Diff(want, e); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

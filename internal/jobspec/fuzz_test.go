@@ -1,0 +1,75 @@
+package jobspec
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// FuzzLoad checks that Load never panics, that every error names the
+// file (and a line within it, when it has one), and that whatever loads
+// survives Write and a second Load unchanged.
+func FuzzLoad(f *testing.F) {
+	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "jobs-*.yaml"))
+	for _, p := range examples {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b, false)
+		}
+	}
+	for _, s := range [][]byte{
+		roundTripYAML,
+		lines("jobs:", "  - id: a", "    tenant: acme", "    gpus: 1", "    replicas: 0"),
+		lines("- &a {tenant: acme, gpus: 1}", "- <<: *a", "  id: x", "---", "- *a"),
+		lines("id: [", "---", "gpus: {", "..."),
+		lines("tenant: !!str 12", "gpus: 0x8", "runtime_limit: 1d", "topology: hall"),
+		lines("- {id: a, tenant: acme, gpus: 1, deadline: 2026-01-05T10:00:00Z, runtime_limit: 2h, earliest_start: 1767600000}"),
+		[]byte("\t- : -\n? [a]\n: b\n"),
+	} {
+		f.Add(s, false)
+	}
+	for _, s := range []string{
+		`{"id":"a","tenant":"acme","gpus":1}` + "\n" + `{"id":"b","tenant":"eu-lab","gpus":8,"replicas":2,"topology":{"level":"leaf","required":true}}`,
+		`{"id":"a\u00e9","tenant":"acme","gpus":1e3}`,
+		`{"a":[[[[[[1]]]]]],"b":-0.5E+2,"c":null,"d":true}`,
+		"{\"id\":\"\xff\"}\n[",
+	} {
+		f.Add([]byte(s), true)
+	}
+	fac := testFacility()
+	f.Fuzz(func(t *testing.T, data []byte, jsonl bool) {
+		name := "fuzz.yaml"
+		if jsonl {
+			name = "fuzz.jsonl"
+		}
+		// YAML also breaks lines at a lone CR.
+		nlines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
+		jobs, err := Load(name, data, fac)
+		if err != nil {
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error %v (%T) is not a non-empty ErrorList", err, err)
+			}
+			for _, e := range list {
+				if e.File != name || e.Msg == "" || e.Line < 0 || e.Line > nlines {
+					t.Fatalf("bad error entry %#v (file has %d lines)", e, nlines)
+				}
+			}
+			return
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, jobs); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		back, err := Load("back.jsonl", buf.Bytes(), fac)
+		if err != nil {
+			t.Fatalf("reload of written jobs: %v\n%s", err, buf.String())
+		}
+		if diff := cmp.Diff(jobs, back); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+	})
+}

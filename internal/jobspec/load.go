@@ -1,0 +1,211 @@
+package jobspec
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// LoadFile reads a job file and decodes it with Load. The format follows
+// the extension: .jsonl and .ndjson are JSON Lines, anything else is YAML
+// (which includes JSON).
+func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read job file: %w", err)
+	}
+	return Load(path, data, fac)
+}
+
+// Load decodes the jobs in data. name is used for messages, to pick the
+// format (see LoadFile) and for automatic IDs. When fac is non-nil the
+// jobs are also checked against it and Preemptible is resolved from the
+// priority class. On any problem Load returns no jobs and an ErrorList
+// holding every problem, sorted by line.
+func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
+	c := &errs{file: name}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
+	var roots []*node
+	if isJSONL(name) {
+		roots = readJSONL(data, c)
+	} else {
+		roots = readYAML(data, c)
+	}
+	// Jobs that decoded are checked even when others did not, so that
+	// one pass shows as many problems as it can.
+	specs := collect(roots, c)
+	finish(name, specs, fac, c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	jobs := make([]*model.Job, len(specs))
+	for i, s := range specs {
+		jobs[i] = &s.job
+	}
+	return jobs, nil
+}
+
+func isJSONL(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".jsonl" || ext == ".ndjson"
+}
+
+// readYAML parses YAML (or JSON) into one root node per document.
+//
+// Documents are split on their "---" markers here and parsed one by one:
+// goccy/go-yaml v1.19 silently drops every document after an empty one,
+// and a marker at column 0 always starts a document in YAML, so the split
+// is exact. It also lets a syntax error in one document leave the others
+// checked.
+func readYAML(data []byte, c *errs) []*node {
+	var roots []*node
+	for _, ch := range splitDocs(data) {
+		roots = append(roots, readYAMLDoc(ch.data, ch.offset, c)...)
+	}
+	return roots
+}
+
+type chunk struct {
+	data   []byte
+	offset int // lines before the chunk
+}
+
+func splitDocs(data []byte) []chunk {
+	var out []chunk
+	start, startLine := 0, 0
+	for pos, line := 0, 0; pos < len(data); line++ {
+		end := bytes.IndexByte(data[pos:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += pos + 1
+		}
+		l := data[pos:end]
+		if pos > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r') {
+			out = append(out, chunk{data[start:pos], startLine})
+			start, startLine = pos, line
+		}
+		pos = end
+	}
+	return append(out, chunk{data[start:], startLine})
+}
+
+func readYAMLDoc(data []byte, offset int, c *errs) (roots []*node) {
+	defer func() {
+		// The parser is third-party code; a panic on hostile input
+		// becomes an error, never a crash.
+		if r := recover(); r != nil {
+			roots = nil
+			c.add(offset+1, "", "YAML parser failed: %v", r)
+		}
+	}()
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		line := syntaxLine(err)
+		if line > 0 {
+			line += offset
+		}
+		c.add(line, "", "invalid YAML: %s", syntaxMessage(err))
+		return nil
+	}
+	for _, d := range f.Docs {
+		y := &yamlConv{c: c, anchors: map[string]*node{}, offset: offset}
+		if n := y.doc(d); n != nil {
+			roots = append(roots, n)
+		}
+	}
+	return roots
+}
+
+// syntaxLine digs the line out of a goccy/go-yaml error.
+func syntaxLine(err error) int {
+	if e, ok := err.(interface{ GetToken() *token.Token }); ok {
+		if tk := e.GetToken(); tk != nil && tk.Position != nil {
+			return tk.Position.Line
+		}
+	}
+	return 0
+}
+
+func syntaxMessage(err error) string {
+	if e, ok := err.(interface{ GetMessage() string }); ok {
+		return e.GetMessage()
+	}
+	return err.Error()
+}
+
+// readJSONL parses one JSON value per non-blank line.
+func readJSONL(data []byte, c *errs) []*node {
+	var roots []*node
+	for line := 1; len(data) > 0; line++ {
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		n, err := parseJSONLine(l, line)
+		if err != nil {
+			c.add(line, "", "invalid JSON: %v", err)
+			continue
+		}
+		if n.kind == kindSeq {
+			c.add(line, "", "each JSONL line must hold one job object (got a list)")
+			continue
+		}
+		roots = append(roots, n)
+	}
+	return roots
+}
+
+// collect finds the jobs in the documents: a job mapping, a list of
+// jobs, or a mapping with the single key "jobs" holding a list.
+func collect(roots []*node, c *errs) []*spec {
+	d := &decoder{c: c}
+	var specs []*spec
+	idx := 0
+	add := func(n *node) {
+		if s := d.job(n, idx); s != nil {
+			specs = append(specs, s)
+		}
+		idx++
+	}
+	for _, r := range roots {
+		switch {
+		case r.kind == kindSeq:
+			for _, it := range r.items {
+				add(it)
+			}
+		case r.kind == kindMap && r.get("jobs") != nil:
+			for _, e := range r.entries {
+				if e.key != "jobs" {
+					c.add(e.line, "", "unknown top-level field %q next to jobs", truncate(e.key, 40))
+				}
+			}
+			l := r.get("jobs")
+			if l.kind != kindSeq {
+				c.add(l.line, "jobs", "must be a list of jobs (got %s)", l.describe())
+				continue
+			}
+			for _, it := range l.items {
+				add(it)
+			}
+		case r.kind == kindMap:
+			add(r)
+		case r.kind == kindNull:
+		default:
+			c.add(r.line, "", "expected a job, a list of jobs or {jobs: [...]} (got %s)", r.describe())
+		}
+	}
+	return specs
+}

@@ -1,0 +1,379 @@
+package jobspec
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// DefaultPriorityClass is the class of jobs that name none.
+const DefaultPriorityClass = "normal"
+
+// finish assigns IDs and defaults and runs every check, adding problems
+// to c. Checks against the facility run only when fac is non-nil.
+func finish(name string, specs []*spec, fac *model.Facility, c *errs) {
+	assignIDs(name, specs, c)
+	var fi *facIndex
+	if fac != nil {
+		fi = indexFacility(fac)
+	}
+	for _, s := range specs {
+		defaults(s, c)
+		checkJob(s, c)
+		if fi != nil {
+			fi.check(s, c)
+		}
+	}
+}
+
+// assignIDs gives jobs without an id "<file-base>-<n>" (n is the job's
+// position in the file, from 1), checks the format and rejects duplicates.
+func assignIDs(name string, specs []*spec, c *errs) {
+	base := autoBase(name)
+	first := make(map[string]*spec, len(specs))
+	for _, s := range specs {
+		j := &s.job
+		if !s.has(fID) {
+			j.ID = base + "-" + strconv.Itoa(s.idx+1)
+		} else if s.bad[fID] {
+			continue
+		} else if !validID(j.ID) {
+			c.add(s.lineOf(fID), s.fpath(fID), "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit (got %q)", truncate(j.ID, 40))
+			continue
+		}
+		if f, ok := first[j.ID]; ok {
+			how := ""
+			if !s.has(fID) {
+				how = " (assigned automatically: give this job an explicit id)"
+			}
+			c.add(s.lineOf(fID), s.fpath(fID), "duplicate id %q: already used by %s on line %d%s", j.ID, f.path(), f.lineOf(fID), how)
+			continue
+		}
+		first[j.ID] = s
+	}
+}
+
+func autoBase(name string) string {
+	b := filepath.Base(name)
+	b = strings.TrimSuffix(b, filepath.Ext(b))
+	var out strings.Builder
+	for _, r := range b {
+		if r < 128 && (isAlnum(byte(r)) || r == '.' || r == '_' || r == '-') {
+			out.WriteRune(r)
+		} else {
+			out.WriteByte('-')
+		}
+	}
+	s := strings.TrimLeft(out.String(), "._-")
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	if s == "" {
+		return "job"
+	}
+	return s
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 128 || !isAlnum(id[0]) {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// defaults fills in what the spec left out.
+func defaults(s *spec, c *errs) {
+	j := &s.job
+	if j.Kind == "" {
+		j.Kind = model.KindJob
+	}
+	if !s.has(fReplicas) {
+		j.Replicas = 1
+	}
+	if !s.has(fTopology) {
+		j.Topology = model.Topology{Level: model.LevelAny}
+	}
+	if !s.has(fPriorityClass) {
+		j.PriorityClass = DefaultPriorityClass
+	}
+	switch {
+	case j.Kind == model.KindJob && s.has(fMinReplicas):
+		c.add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "applies only to kind: deployment (a job's replicas start together)")
+		j.MinReplicas = j.Replicas
+	case !s.has(fMinReplicas):
+		j.MinReplicas = j.Replicas
+	case j.MinReplicas > j.Replicas:
+		c.add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "must be ≤ replicas (%d) (got %d)", j.Replicas, j.MinReplicas)
+	}
+}
+
+// checkJob runs the checks that need no facility.
+func checkJob(s *spec, c *errs) {
+	j := &s.job
+	for _, f := range []field{fTenant, fGPUs} {
+		if !s.has(f) {
+			msg := "is required"
+			if f == fGPUs {
+				msg = "is required (GPUs per replica; 0 for CPU-only replicas)"
+			}
+			c.add(s.line, s.fpath(f), "%s", msg)
+		}
+	}
+	if s.has(fTenant) && !s.bad[fTenant] && j.Tenant == "" {
+		c.add(s.lineOf(fTenant), s.fpath(fTenant), "must not be empty")
+	}
+	if s.has(fPriorityClass) && !s.bad[fPriorityClass] && j.PriorityClass == "" {
+		c.add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "must not be empty")
+	}
+	for _, f := range []field{fGPUModel, fJurisdictions} {
+		l := j.GPUModels
+		if f == fJurisdictions {
+			l = j.Jurisdictions
+		}
+		for i, v := range l {
+			if v == "" {
+				c.add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
+			}
+		}
+	}
+	if j.Deadline == 0 {
+		return
+	}
+	dl := s.lineOf(fDeadline)
+	if j.Kind == model.KindDeployment {
+		c.add(dl, s.fpath(fDeadline), "deployments run until stopped and take no deadline")
+		return
+	}
+	if j.RuntimeLimit == 0 {
+		c.add(dl, s.fpath(fDeadline), "needs runtime_limit: the window must be able to hold the job")
+		return
+	}
+	from, what := j.EarliestStart, "earliest_start"
+	if from == 0 {
+		from, what = j.SubmitTime, "submit_time"
+	}
+	switch {
+	case from == 0:
+	case j.Deadline <= from:
+		c.add(dl, s.fpath(fDeadline), "%s is not after %s %s", j.Deadline, what, from)
+	case j.Deadline.Sub(from) < j.RuntimeLimit:
+		c.add(dl, s.fpath(fDeadline), "window %s..%s is %s, shorter than runtime_limit %s", from, j.Deadline, j.Deadline.Sub(from), j.RuntimeLimit)
+	}
+}
+
+// facIndex is the facility looked up by name, built once per Load.
+type facIndex struct {
+	fac       *model.Facility
+	tenants   map[string]*model.Tenant
+	classes   map[string]*model.PriorityClass
+	maxGPUs   map[string]int // largest node, by GPU model
+	maxCPUs   map[string]int
+	maxMem    map[string]int
+	total     map[string]int // GPUs, by model
+	siteTags  map[string]bool
+	allModels []string
+}
+
+func indexFacility(f *model.Facility) *facIndex {
+	fi := &facIndex{
+		fac:      f,
+		tenants:  map[string]*model.Tenant{},
+		classes:  map[string]*model.PriorityClass{},
+		maxGPUs:  map[string]int{},
+		maxCPUs:  map[string]int{},
+		maxMem:   map[string]int{},
+		total:    map[string]int{},
+		siteTags: map[string]bool{},
+	}
+	for i := range f.Tenants {
+		fi.tenants[f.Tenants[i].Name] = &f.Tenants[i]
+	}
+	for i := range f.PriorityClasses {
+		fi.classes[f.PriorityClasses[i].Name] = &f.PriorityClasses[i]
+	}
+	for _, n := range f.Nodes {
+		m := n.GPUModel
+		fi.maxGPUs[m] = max(fi.maxGPUs[m], n.GPUs)
+		fi.maxCPUs[m] = max(fi.maxCPUs[m], n.CPUs)
+		fi.maxMem[m] = max(fi.maxMem[m], n.MemoryGiB)
+		fi.total[m] += n.GPUs
+	}
+	for _, s := range f.Sites {
+		for _, t := range s.Jurisdictions {
+			fi.siteTags[t] = true
+		}
+	}
+	for m := range f.GPUModels {
+		fi.allModels = append(fi.allModels, m)
+	}
+	slices.Sort(fi.allModels)
+	return fi
+}
+
+// names lists up to ten keys of m, sorted, for messages.
+func names[V any](m map[string]V) string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	if len(ks) > 10 {
+		return strings.Join(ks[:10], ", ") + fmt.Sprintf(", … (%d in all)", len(ks))
+	}
+	if len(ks) == 0 {
+		return "none"
+	}
+	return strings.Join(ks, ", ")
+}
+
+func (fi *facIndex) check(s *spec, c *errs) {
+	j := &s.job
+	t := fi.tenants[j.Tenant]
+	if t == nil && j.Tenant != "" {
+		c.add(s.lineOf(fTenant), s.fpath(fTenant), "unknown tenant %q (the facility has %s)", truncate(j.Tenant, 40), names(fi.tenants))
+	}
+	fi.checkClass(s, t, c)
+	fi.checkModels(s, c)
+	if t != nil {
+		fi.checkJurisdictions(s, t, c)
+	}
+}
+
+func (fi *facIndex) checkClass(s *spec, t *model.Tenant, c *errs) {
+	j := &s.job
+	pc := fi.classes[j.PriorityClass]
+	switch {
+	case pc == nil && !s.has(fPriorityClass):
+		c.add(s.line, s.fpath(fPriorityClass), "is required: the facility has no class %q (it has %s)", DefaultPriorityClass, names(fi.classes))
+		return
+	case pc == nil:
+		if j.PriorityClass != "" {
+			c.add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "unknown priority class %q (the facility has %s)", truncate(j.PriorityClass, 40), names(fi.classes))
+		}
+		return
+	}
+	if !s.has(fPreemptible) {
+		j.Preemptible = pc.Preemptible
+	}
+	if t != nil && len(t.PriorityClasses) > 0 && !slices.Contains(t.PriorityClasses, pc.Name) {
+		c.add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "class %q is not allowed for tenant %s (allowed: %s)", pc.Name, t.Name, strings.Join(t.PriorityClasses, ", "))
+	}
+}
+
+func (fi *facIndex) checkModels(s *spec, c *errs) {
+	j := &s.job
+	models := j.GPUModels
+	if len(models) == 0 {
+		models = fi.allModels
+	}
+	ok := true
+	for i, m := range j.GPUModels {
+		if _, known := fi.fac.GPUModels[m]; !known && m != "" {
+			c.add(s.lineOf(fGPUModel), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (the facility has %s)", truncate(m, 40), names(fi.fac.GPUModels))
+			ok = false
+		}
+	}
+	if !ok || j.GPUsPerReplica == 0 && len(j.GPUModels) == 0 {
+		return
+	}
+	var maxG, maxC, maxM, total int
+	for _, m := range models {
+		maxG, maxC, maxM = max(maxG, fi.maxGPUs[m]), max(maxC, fi.maxCPUs[m]), max(maxM, fi.maxMem[m])
+		total += fi.total[m]
+	}
+	which := "any node"
+	if len(j.GPUModels) > 0 {
+		which = "any " + strings.Join(j.GPUModels, "/") + " node"
+	}
+	switch {
+	case maxG == 0:
+		c.add(s.lineOf(fGPUModel), s.fpath(fGPUModel), "no node of the facility has GPU model %s", strings.Join(models, " or "))
+		return
+	case j.GPUsPerReplica > maxG:
+		c.add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has at most %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
+	case j.GPUsPerReplica*j.MinReplicas > total:
+		c.add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
+	}
+	if maxC > 0 && j.CPUsPerReplica > maxC {
+		c.add(s.lineOf(fCPUs), s.fpath(fCPUs), "%d CPUs per replica, but %s has at most %d", j.CPUsPerReplica, which, maxC)
+	}
+	if maxM > 0 && j.MemGiBPerReplica > maxM {
+		c.add(s.lineOf(fMemory), s.fpath(fMemory), "%d GiB per replica, but %s has at most %d", j.MemGiBPerReplica, which, maxM)
+	}
+}
+
+// checkJurisdictions narrows the job's jurisdictions to where its tenant
+// may run. Tags name sets of sites, so the intersection is taken over
+// sites: the job keeps its tags whose sites the tenant may all use (a
+// tenant allowed EU keeps a job's FR); when none qualifies, the tenant's
+// tags whose sites the job accepts stand in (a job asking for EU of a
+// tenant allowed FR gets FR). No site in both is an error.
+func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *errs) {
+	j := &s.job
+	if len(j.Jurisdictions) == 0 || s.bad[fJurisdictions] {
+		return
+	}
+	p, line := s.fpath(fJurisdictions), s.lineOf(fJurisdictions)
+	job, tenant := fi.sitesOf(j.Jurisdictions), fi.sitesOf(t.Jurisdictions)
+	if len(t.Jurisdictions) == 0 {
+		tenant = fi.sitesOf(nil)
+	}
+	both := 0
+	for i := range job {
+		if job[i] && tenant[i] {
+			both++
+		}
+	}
+	if both == 0 {
+		if len(t.Jurisdictions) > 0 && slices.Contains(job, true) {
+			c.add(line, p, "no site is both in %s and in %s, where tenant %s may run", strings.Join(j.Jurisdictions, " or "), strings.Join(t.Jurisdictions, " or "), t.Name)
+		} else {
+			c.add(line, p, "no site of the facility is in %s (sites carry %s)", strings.Join(j.Jurisdictions, " or "), names(fi.siteTags))
+		}
+		return
+	}
+	if len(t.Jurisdictions) == 0 {
+		return
+	}
+	within := func(tags []string) []string {
+		var out []string
+		for _, x := range tags {
+			in := fi.sitesOf([]string{x})
+			ok := slices.Contains(in, true) && !slices.Contains(out, x)
+			for i := range in {
+				ok = ok && (!in[i] || job[i] && tenant[i])
+			}
+			if ok {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	if eff := within(j.Jurisdictions); len(eff) > 0 {
+		j.Jurisdictions = eff
+	} else if eff := within(t.Jurisdictions); len(eff) > 0 {
+		j.Jurisdictions = eff
+	}
+}
+
+// sitesOf marks the sites carrying any of tags; nil tags mark every site.
+func (fi *facIndex) sitesOf(tags []string) []bool {
+	out := make([]bool, len(fi.fac.Sites))
+	for i := range fi.fac.Sites {
+		out[i] = tags == nil || slices.ContainsFunc(tags, fi.fac.Sites[i].InJurisdiction)
+	}
+	return out
+}

@@ -1,0 +1,20 @@
+// Package workload generates synthetic, deterministic workloads and the
+// benchmark facility they run on, for the scheduler's benchmarks, the
+// digital twin and the CLI's "carnot workload generate".
+//
+// Generate(fac, n, seed, start) returns n jobs for fac: mostly small
+// single-replica jobs, some gangs of 16–256 GPUs and a few of 512–4,096,
+// spread across every tenant and priority class, with lognormal runtime
+// limits, flexible windows, deployments, topology requirements and
+// jurisdiction restrictions that the facility can satisfy. The same
+// facility, n, seed and start always give the same jobs; randomness comes
+// from a math/rand/v2 source seeded from seed, never the global source.
+//
+// GenerateFacility(cfg) builds the benchmark facility: by default 10,000
+// nodes × 8 GPUs in four countries, NVLink-72 halls, leaves, spines, power
+// caps below nameplate and 200 tenants in a cohort tree whose quotas sum
+// to about the capacity.
+//
+// Every job Generate returns loads back without error through
+// jobspec.Load against the same facility once written with jobspec.Write.
+package workload
