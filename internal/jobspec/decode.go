@@ -70,11 +70,33 @@ const (
 // spec is one job while it is being decoded and checked.
 type spec struct {
 	job  model.Job
-	idx  int             // position in the file, from 0
-	path string          // "jobs[3]"
-	line int             // where the job starts
-	at   [numFields]int  // line of each field given; 0 = absent
-	bad  [numFields]bool // the field's value was rejected
+	idx  int              // position in the file, from 0
+	line int              // where the job starts
+	at   [numFields]int32 // line of each field given; 0 = absent
+	bad  [numFields]bool  // the field's value was rejected
+}
+
+// path is the job's path in messages, e.g. "jobs[3]".
+func (s *spec) path() string { return "jobs[" + strconv.Itoa(s.idx) + "]" }
+
+// fieldPath names a value of a job for messages. It is a plain value so
+// that decoding allocates nothing for paths until a message needs one.
+type fieldPath struct {
+	job int
+	f   field
+	key string // sub-field, e.g. ".level"
+	i   int    // list element; -1 for none
+}
+
+func (p fieldPath) sub(key string) fieldPath { p.key = key; return p }
+func (p fieldPath) elem(i int) fieldPath     { p.i = i; return p }
+
+func (p fieldPath) String() string {
+	s := "jobs[" + strconv.Itoa(p.job) + "]." + fieldNames[p.f] + p.key
+	if p.i >= 0 {
+		s += "[" + strconv.Itoa(p.i) + "]"
+	}
+	return s
 }
 
 // lineOf returns the line of field f, or the job's line when absent.

@@ -15,6 +15,42 @@ type jsonScanner struct {
 	b    []byte
 	pos  int
 	line int
+	// Across lines: nodes are handed out from a slab that each line
+	// reuses (the decoder copies out what it keeps), and short strings
+	// are interned, so that repeated keys and values cost nothing.
+	slab   []node
+	used   int
+	top    []entry // the entries of each line's top-level object
+	intern map[string]string
+}
+
+// maxInterned bounds the intern table; later strings are not added.
+const maxInterned = 1 << 16
+
+func newJSONScanner() *jsonScanner {
+	return &jsonScanner{intern: make(map[string]string, 256)}
+}
+
+func (s *jsonScanner) node(n node) *node {
+	if s.used == len(s.slab) {
+		s.slab = make([]node, max(64, 2*len(s.slab)))
+		s.used = 0
+	}
+	p := &s.slab[s.used]
+	s.used++
+	*p = n
+	return p
+}
+
+func (s *jsonScanner) str(b []byte) string {
+	if v, ok := s.intern[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if len(s.intern) < maxInterned && len(b) <= 64 {
+		s.intern[v] = v
+	}
+	return v
 }
 
 type jsonError struct {
@@ -24,9 +60,10 @@ type jsonError struct {
 
 func (e *jsonError) Error() string { return fmt.Sprintf("column %d: %s", e.col, e.msg) }
 
-// parseJSONLine parses one complete JSON value from b.
-func parseJSONLine(b []byte, line int) (*node, error) {
-	s := &jsonScanner{b: b, line: line}
+// parseLine parses one complete JSON value from b. The nodes it returns
+// are valid until the next call.
+func (s *jsonScanner) parseLine(b []byte, line int) (*node, error) {
+	s.b, s.pos, s.line, s.used = b, 0, line, 0
 	n, err := s.value(0)
 	if err != nil {
 		return nil, err
@@ -75,11 +112,11 @@ func (s *jsonScanner) value(depth int) (*node, error) {
 	case c == '[':
 		return s.array(depth)
 	case c == '"':
-		str, err := s.str()
+		str, err := s.quoted()
 		if err != nil {
 			return nil, err
 		}
-		return &node{kind: kindString, line: s.line, text: str}, nil
+		return s.node(node{kind: kindString, line: s.line, text: str}), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number()
 	}
@@ -95,7 +132,7 @@ func (s *jsonScanner) value(depth int) (*node, error) {
 			s.pos += len(lit.text)
 			n := lit.n
 			n.line, n.text = s.line, lit.text
-			return &n, nil
+			return s.node(n), nil
 		}
 	}
 	return nil, s.fail("unexpected %s, expected a value", s.what())
@@ -103,7 +140,11 @@ func (s *jsonScanner) value(depth int) (*node, error) {
 
 func (s *jsonScanner) object(depth int) (*node, error) {
 	s.pos++ // {
-	n := &node{kind: kindMap, line: s.line}
+	n := s.node(node{kind: kindMap, line: s.line})
+	if depth == 0 {
+		n.entries = s.top[:0]
+		defer func() { s.top = n.entries }()
+	}
 	s.space()
 	if s.pos < len(s.b) && s.b[s.pos] == '}' {
 		s.pos++
@@ -115,7 +156,7 @@ func (s *jsonScanner) object(depth int) (*node, error) {
 			return nil, s.fail("unexpected %s, expected a quoted key", s.what())
 		}
 		keyCol := s.pos + 1
-		key, err := s.str()
+		key, err := s.quoted()
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +191,7 @@ func (s *jsonScanner) object(depth int) (*node, error) {
 
 func (s *jsonScanner) array(depth int) (*node, error) {
 	s.pos++ // [
-	n := &node{kind: kindSeq, line: s.line}
+	n := s.node(node{kind: kindSeq, line: s.line})
 	s.space()
 	if s.pos < len(s.b) && s.b[s.pos] == ']' {
 		s.pos++
@@ -178,9 +219,9 @@ func (s *jsonScanner) array(depth int) (*node, error) {
 	}
 }
 
-// str reads a quoted string. Strings without escapes are sliced out
+// quoted reads a quoted string. Strings without escapes are sliced out
 // directly; the rare ones with escapes go through encoding/json.
-func (s *jsonScanner) str() (string, error) {
+func (s *jsonScanner) quoted() (string, error) {
 	start := s.pos
 	s.pos++ // opening quote
 	escaped := false
@@ -198,7 +239,7 @@ func (s *jsonScanner) str() (string, error) {
 				if !utf8.Valid(raw) {
 					return "", &jsonError{col: start + 1, msg: "string is not valid UTF-8"}
 				}
-				return string(raw[1 : len(raw)-1]), nil
+				return s.str(raw[1 : len(raw)-1]), nil
 			}
 			var out string
 			if err := json.Unmarshal(raw, &out); err != nil {
@@ -253,8 +294,8 @@ func (s *jsonScanner) number() (*node, error) {
 			return nil, s.fail("malformed number")
 		}
 	}
-	text := string(s.b[start:s.pos])
-	n := &node{kind: kindFloat, line: s.line, text: text}
+	text := s.str(s.b[start:s.pos])
+	n := s.node(node{kind: kindFloat, line: s.line, text: text})
 	if isInt {
 		if v, err := strconv.ParseInt(text, 10, 64); err == nil {
 			n.kind, n.i = kindInt, v

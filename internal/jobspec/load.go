@@ -32,22 +32,25 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
 	c := &errs{file: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
-	var roots []*node
+	col := &collector{d: &decoder{c: c}}
 	if isJSONL(name) {
-		roots = readJSONL(data, c)
+		readJSONL(data, c, col.root) // line by line: no tree outlives its line
 	} else {
-		roots = readYAML(data, c)
+		for _, r := range readYAML(data, c) {
+			col.root(r)
+		}
 	}
 	// Jobs that decoded are checked even when others did not, so that
 	// one pass shows as many problems as it can.
-	specs := collect(roots, c)
-	finish(name, specs, fac, c)
+	finish(name, col.specs, fac, c)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	jobs := make([]*model.Job, len(specs))
-	for i, s := range specs {
-		jobs[i] = &s.job
+	slab := make([]model.Job, len(col.specs)) // lets the specs go
+	jobs := make([]*model.Job, len(col.specs))
+	for i, s := range col.specs {
+		slab[i] = s.job
+		jobs[i] = &slab[i]
 	}
 	return jobs, nil
 }
@@ -141,9 +144,10 @@ func syntaxMessage(err error) string {
 	return err.Error()
 }
 
-// readJSONL parses one JSON value per non-blank line.
-func readJSONL(data []byte, c *errs) []*node {
-	var roots []*node
+// readJSONL parses one JSON value per non-blank line and hands each job
+// object to emit.
+func readJSONL(data []byte, c *errs, emit func(*node)) {
+	sc := newJSONScanner()
 	for line := 1; len(data) > 0; line++ {
 		l := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -154,7 +158,7 @@ func readJSONL(data []byte, c *errs) []*node {
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
-		n, err := parseJSONLine(l, line)
+		n, err := sc.parseLine(l, line)
 		if err != nil {
 			c.add(line, "", "invalid JSON: %v", err)
 			continue
@@ -163,49 +167,51 @@ func readJSONL(data []byte, c *errs) []*node {
 			c.add(line, "", "each JSONL line must hold one job object (got a list)")
 			continue
 		}
-		roots = append(roots, n)
+		emit(n)
 	}
-	return roots
 }
 
-// collect finds the jobs in the documents: a job mapping, a list of
-// jobs, or a mapping with the single key "jobs" holding a list.
-func collect(roots []*node, c *errs) []*spec {
-	d := &decoder{c: c}
-	var specs []*spec
-	idx := 0
-	add := func(n *node) {
-		if s := d.job(n, idx); s != nil {
-			specs = append(specs, s)
-		}
-		idx++
+// collector turns documents into specs, numbering jobs across them.
+type collector struct {
+	d     *decoder
+	specs []*spec
+	idx   int
+}
+
+func (col *collector) add(n *node) {
+	if s := col.d.job(n, col.idx); s != nil {
+		col.specs = append(col.specs, s)
 	}
-	for _, r := range roots {
-		switch {
-		case r.kind == kindSeq:
-			for _, it := range r.items {
-				add(it)
-			}
-		case r.kind == kindMap && r.get("jobs") != nil:
-			for _, e := range r.entries {
-				if e.key != "jobs" {
-					c.add(e.line, "", "unknown top-level field %q next to jobs", truncate(e.key, 40))
-				}
-			}
-			l := r.get("jobs")
-			if l.kind != kindSeq {
-				c.add(l.line, "jobs", "must be a list of jobs (got %s)", l.describe())
-				continue
-			}
-			for _, it := range l.items {
-				add(it)
-			}
-		case r.kind == kindMap:
-			add(r)
-		case r.kind == kindNull:
-		default:
-			c.add(r.line, "", "expected a job, a list of jobs or {jobs: [...]} (got %s)", r.describe())
+	col.idx++
+}
+
+// root finds the jobs in one document: a job mapping, a list of jobs, or
+// a mapping with the single key "jobs" holding a list.
+func (col *collector) root(r *node) {
+	c := col.d.c
+	switch {
+	case r.kind == kindSeq:
+		for _, it := range r.items {
+			col.add(it)
 		}
+	case r.kind == kindMap && r.get("jobs") != nil:
+		for _, e := range r.entries {
+			if e.key != "jobs" {
+				c.add(e.line, "", "unknown top-level field %q next to jobs", truncate(e.key, 40))
+			}
+		}
+		l := r.get("jobs")
+		if l.kind != kindSeq {
+			c.add(l.line, "jobs", "must be a list of jobs (got %s)", l.describe())
+			return
+		}
+		for _, it := range l.items {
+			col.add(it)
+		}
+	case r.kind == kindMap:
+		col.add(r)
+	case r.kind == kindNull:
+	default:
+		c.add(r.line, "", "expected a job, a list of jobs or {jobs: [...]} (got %s)", r.describe())
 	}
-	return specs
 }

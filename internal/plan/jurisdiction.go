@@ -5,22 +5,33 @@ import "github.com/carnot-dc/carnot/internal/model"
 // JurisdictionOK reports whether job, owned by tenant, may run at site.
 // The scheduling core must apply exactly this rule.
 //
-// The allowed set of jurisdiction tags is job.Jurisdictions when the
-// tenant has none, tenant.Jurisdictions when the job has none, and their
-// intersection when both are non-empty (a job can narrow its tenant's
-// jurisdictions, never widen them; an empty intersection allows no site).
-// When both are empty every site is allowed. Otherwise a site is allowed
-// when it carries at least one allowed tag. A nil tenant counts as one
-// without jurisdictions; a nil site is allowed only when any site is.
+// A site is allowed when it carries at least one of the tenant's
+// jurisdiction tags and at least one of the job's; an empty list
+// constrains nothing. So a job narrows its tenant's jurisdictions by
+// site, never widens them: an EU tenant may run a job that asks for DE at
+// a site tagged EU and DE, and a job that asks for EU from an FR-only
+// tenant runs only at sites tagged FR (and EU). A nil tenant counts as
+// one without jurisdictions; a nil site is allowed only when both lists
+// are empty.
 func JurisdictionOK(tenant *model.Tenant, job *model.Job, site *model.Site) bool {
-	allowed, any := AllowedJurisdictions(tenant, job)
-	if any {
+	var tj []string
+	if tenant != nil {
+		tj = tenant.Jurisdictions
+	}
+	if len(tj) == 0 && len(job.Jurisdictions) == 0 {
 		return true
 	}
 	if site == nil {
 		return false
 	}
-	for _, tag := range allowed {
+	return carriesAny(site, tj) && carriesAny(site, job.Jurisdictions)
+}
+
+func carriesAny(site *model.Site, tags []string) bool {
+	if len(tags) == 0 {
+		return true
+	}
+	for _, tag := range tags {
 		if site.InJurisdiction(tag) {
 			return true
 		}
@@ -28,9 +39,9 @@ func JurisdictionOK(tenant *model.Tenant, job *model.Job, site *model.Site) bool
 	return false
 }
 
-// AllowedJurisdictions returns the allowed tags of JurisdictionOK, or
-// any=true when every site is allowed. The result is in the job's order
-// (or the tenant's when the job has none).
+// AllowedJurisdictions describes the constraint for messages: the tags
+// both lists share, or the job's (the tenant's) when they share none or
+// one is empty; any=true when every site is allowed.
 func AllowedJurisdictions(tenant *model.Tenant, job *model.Job) (allowed []string, any bool) {
 	var tj []string
 	if tenant != nil {
@@ -52,6 +63,9 @@ func AllowedJurisdictions(tenant *model.Tenant, job *model.Job) (allowed []strin
 				break
 			}
 		}
+	}
+	if len(allowed) == 0 {
+		return jj, false
 	}
 	return allowed, false
 }

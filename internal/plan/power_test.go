@@ -54,9 +54,10 @@ func TestJurisdictionOK(t *testing.T) {
 		{"tenant EU", tenant("EU"), jobIn(), [3]bool{true, true, false}},
 		{"job FR", tenant(), jobIn("FR"), [3]bool{true, false, false}},
 		{"job narrows tenant", tenant("EU", "DE"), jobIn("DE"), [3]bool{false, true, false}},
-		// Tags are flat: the intersection of {EU} and {DE} is empty even
-		// though DE is in the EU.
-		{"tags are not a hierarchy", tenant("EU"), jobIn("DE"), [3]bool{false, false, false}},
+		// A site must satisfy both lists: an EU tenant may run a DE job
+		// at a site tagged EU and DE.
+		{"job narrows by site, not by tag", tenant("EU"), jobIn("DE"), [3]bool{false, true, false}},
+		{"job wider than tenant", tenant("FR"), jobIn("EU"), [3]bool{true, false, false}},
 		{"job cannot widen tenant", tenant("FR"), jobIn("US", "FR"), [3]bool{true, false, false}},
 		{"empty intersection", tenant("FR"), jobIn("US"), [3]bool{false, false, false}},
 		{"any tag suffices", tenant("DE", "US"), jobIn(), [3]bool{false, true, true}},

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,10 @@ type pass struct {
 	sensitive bool // placement answers depend on the tenant
 	curSites  int  // site-set id of the job being considered
 	memo      map[memoClass][]failure
+	exact     map[exactKey]verdict
+	poolOf    []bool // model index → some pool has it
+	quotaVer  int    // bumped whenever quota usage changes
+	quotaMsgs map[quotaMsgKey]string
 
 	res         *reservation
 	holds       []hold
@@ -76,6 +81,8 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		siteSets:   map[string]*siteSet{},
 		maskIDs:    map[string]int{},
 		memo:       map[memoClass][]failure{},
+		exact:      map[exactKey]verdict{},
+		quotaMsgs:  map[quotaMsgKey]string{},
 	}
 	p.plan.Now = now
 	for i := range fac.Tenants {
@@ -101,11 +108,12 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		p.allModels = append(p.allModels, i)
 	}
 	p.oneModel = p.allModels
+	p.poolOf = make([]bool, len(models))
+	for i := range p.c.Pools {
+		p.poolOf[p.c.Pools[i].Model] = true
+	}
 	for i := range p.c.Nodes {
 		p.sensitive = p.sensitive || p.c.Nodes[i].Dirty > 0
-	}
-	for i := range fac.Tenants {
-		p.sensitive = p.sensitive || fac.Tenants[i].Exclusive == model.ExclusiveNode
 	}
 	for i := range snap.Running {
 		a := &snap.Running[i]
@@ -142,6 +150,7 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 // account adds (sign 1) or removes (sign -1) a job's placements from the
 // quota tree and the tenant's fair-share usage.
 func (p *pass) account(j *model.Job, reps []model.Placement, sign int) {
+	p.quotaVer++
 	ti := p.q.Tenant(j.Tenant)
 	for _, r := range reps {
 		n, ok := p.c.NodeIndex[r.Node]
@@ -184,12 +193,14 @@ func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
 	if s, ok := p.siteSets[key]; ok {
 		return s
 	}
-	s := &siteSet{}
-	s.tags, s.ok = allowedTags(t, j)
-	if s.ok && len(s.tags) > 0 {
+	s := &siteSet{ok: true}
+	if len(t.Jurisdictions) > 0 || len(j.Jurisdictions) > 0 {
+		s.tags = describeTags(t.Jurisdictions, j.Jurisdictions)
 		s.mask = make([]bool, len(p.fac.Sites))
+		s.ok = false
 		for i := range p.fac.Sites {
-			s.mask[i] = siteAllowed(&p.fac.Sites[i], s.tags)
+			s.mask[i] = siteAllowed(&p.fac.Sites[i], t.Jurisdictions, j.Jurisdictions)
+			s.ok = s.ok || s.mask[i]
 		}
 		s.id = p.maskID(s.mask)
 	}
@@ -248,7 +259,7 @@ func (p *pass) pending(j *model.Job, v verdict, est model.Time) {
 // finish sorts the plan's lists into a canonical order.
 func (p *pass) finish() model.Plan {
 	pl := p.plan
-	sort.Slice(pl.Pending, func(a, b int) bool { return pl.Pending[a].Job < pl.Pending[b].Job })
+	slices.SortFunc(pl.Pending, func(a, b model.Pending) int { return strings.Compare(a.Job, b.Job) })
 	sort.Slice(pl.Deferrals, func(a, b int) bool { return pl.Deferrals[a].Job < pl.Deferrals[b].Job })
 	return pl
 }

@@ -20,9 +20,27 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int) (verdict, bool) 
 	return verdict{code: model.ReasonQuota, msg: p.quotaMessage(ti, t.Name, m, need)}, false
 }
 
+type quotaMsgKey struct {
+	ver, tenant, model int
+	need               int64
+}
+
 // quotaMessage reads like
 // "quota: tenant acme uses 64/64 H200 (nominal), needs 16, cohort lends 0".
 func (p *pass) quotaMessage(ti int, tenant string, m int, need int64) string {
+	k := quotaMsgKey{p.quotaVer, ti, m, need}
+	if msg, ok := p.quotaMsgs[k]; ok {
+		return msg
+	}
+	if len(p.quotaMsgs) > 1<<16 {
+		clear(p.quotaMsgs)
+	}
+	msg := p.formatQuota(ti, tenant, m, need)
+	p.quotaMsgs[k] = msg
+	return msg
+}
+
+func (p *pass) formatQuota(ti int, tenant string, m int, need int64) string {
 	name := p.modelName(m)
 	msg := fmt.Sprintf("quota: tenant %s uses %d/%d %s (nominal), needs %d",
 		tenant, p.q.Usage(ti, m), p.q.Nominal(ti, m), name, need)

@@ -32,7 +32,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 			return verdict{code: model.ReasonBackfill, capacity: true, msg: render(r), render: render, perJob: true}
 		}
 	}
-	if r.MinWattsPerReplica > 0 && res.Rejected[place.FilterPower] > 0 {
+	if r.MinWattsPerReplica > 0 && res.Rejected.Of(place.FilterPower) > 0 {
 		free := *r
 		free.MinWattsPerReplica = 0
 		if fr := p.c.Find(&free); fr.OK() {
@@ -70,7 +70,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 	if len(tags) > 0 {
 		where = setString(tags)
 	}
-	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(res.Rejected)
+	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(&res.Rejected)
 	render := func(r *place.Request) string {
 		msg := fmt.Sprintf("capacity: needs %s %s in %s; %d usable free on eligible nodes",
 			shape(r.Replicas, r.GPUs), name, where, free)
@@ -113,10 +113,10 @@ func (p *pass) freeElsewhere(r *place.Request) []string {
 	return out
 }
 
-func rejectedString(m map[string]int) string {
+func rejectedString(m *place.Rejections) string {
 	var parts []string
 	for _, f := range []string{place.FilterNodeState, place.FilterSovereignty, place.FilterExclusive, place.FilterPower} {
-		if n := m[f]; n > 0 {
+		if n := m.Of(f); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d nodes excluded by %s", n, f))
 		}
 	}

@@ -68,7 +68,7 @@ func (p *pass) consider(j *model.Job) {
 	p.curSites = ss.id
 	if !ss.ok {
 		p.pending(j, verdict{code: model.ReasonSovereignty, msg: fmt.Sprintf(
-			"sovereignty: job allows %s but tenant %s allows %s; nothing satisfies both",
+			"sovereignty: job allows %s and tenant %s allows %s; no site of the facility satisfies both",
 			setString(j.Jurisdictions), j.Tenant, setString(t.Jurisdictions))}, 0)
 		return
 	}
@@ -175,14 +175,7 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 	return v, atts
 }
 
-func (p *pass) hasPool(m int) bool {
-	for i := range p.c.Pools {
-		if p.c.Pools[i].Model == m {
-			return true
-		}
-	}
-	return false
-}
+func (p *pass) hasPool(m int) bool { return p.poolOf[m] }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -2,35 +2,14 @@ package sched
 
 import "github.com/carnot-dc/carnot/internal/model"
 
-// allowedTags is the jurisdiction set a job may run in: the job's tags
-// intersected with its tenant's; either alone when the other is empty;
-// nil means anywhere. ok is false when both are set and disjoint.
-func allowedTags(t *model.Tenant, j *model.Job) (tags []string, ok bool) {
-	var tt []string
-	if t != nil {
-		tt = t.Jurisdictions
-	}
-	switch {
-	case len(j.Jurisdictions) == 0:
-		return tt, true
-	case len(tt) == 0:
-		return j.Jurisdictions, true
-	}
-	for _, a := range j.Jurisdictions {
-		for _, b := range tt {
-			if a == b {
-				tags = append(tags, a)
-				break
-			}
-		}
-	}
-	return tags, len(tags) > 0
+// siteAllowed is the sovereignty rule, the one plan.JurisdictionOK
+// checks: a site must carry at least one of the tenant's jurisdiction
+// tags and at least one of the job's; an empty list constrains nothing.
+func siteAllowed(s *model.Site, tenantTags, jobTags []string) bool {
+	return carriesAny(s, tenantTags) && carriesAny(s, jobTags)
 }
 
-// siteAllowed: a site is allowed when it carries at least one allowed
-// tag; an empty set allows every site. This is the rule plan.Verify
-// checks (plan.JurisdictionOK).
-func siteAllowed(s *model.Site, tags []string) bool {
+func carriesAny(s *model.Site, tags []string) bool {
 	if len(tags) == 0 {
 		return true
 	}
@@ -40,4 +19,25 @@ func siteAllowed(s *model.Site, tags []string) bool {
 		}
 	}
 	return false
+}
+
+// describeTags is the constraint as messages print it: the tags both
+// lists share, else the job's, else the tenant's.
+func describeTags(tenantTags, jobTags []string) []string {
+	var both []string
+	for _, a := range jobTags {
+		for _, b := range tenantTags {
+			if a == b {
+				both = append(both, a)
+				break
+			}
+		}
+	}
+	switch {
+	case len(both) > 0:
+		return both
+	case len(jobTags) > 0:
+		return jobTags
+	}
+	return tenantTags
 }

@@ -40,14 +40,29 @@ func (p *pass) class(r *place.Request) memoClass {
 	return k
 }
 
+// exactKey is a memo class and one size.
+type exactKey struct {
+	memoClass
+	replicas, gpus, cpus, mem int
+}
+
 // recall returns the verdict of a failed no-larger question, if any.
 func (p *pass) recall(r *place.Request) (verdict, bool) {
-	for _, f := range p.memo[p.class(r)] {
+	cls := p.class(r)
+	ek := exactKey{cls, r.Replicas, r.GPUs, r.CPUs, r.Mem}
+	if v, ok := p.exact[ek]; ok {
+		if v.perJob {
+			v.msg = v.render(r)
+		}
+		return v, true
+	}
+	for _, f := range p.memo[cls] {
 		if f.replicas <= r.Replicas && f.gpus <= r.GPUs && f.cpus <= r.CPUs && f.mem <= r.Mem {
 			v := f.v
 			if v.render != nil && (v.perJob || f.replicas != r.Replicas || f.gpus != r.GPUs || f.cpus != r.CPUs || f.mem != r.Mem) {
 				v.msg = v.render(r)
 			}
+			p.exact[ek] = v
 			return v, true
 		}
 	}
@@ -134,6 +149,10 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 // the deployment only if at least MinReplicas fit.
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	want, need := j.Replicas-p.deployed[j.ID], p.deployNeed(j)
+	if v, ok := p.recall(&a.req); ok {
+		a.v = p.deploymentVerdict(j, a, need, 0, v)
+		return false
+	}
 	var slots []place.Slot
 	var fail verdict
 	p.c.Begin()
@@ -141,6 +160,9 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 		res := p.c.Find(&a.req)
 		if !res.OK() {
 			fail = p.placementVerdict(j, &a.req, &res, tags)
+			if len(slots) == 0 {
+				p.remember(&a.req, fail)
+			}
 			break
 		}
 		p.c.Alloc(res.Slots[0].Node, res.Slots[0].GPUs, j, 0, a.req.TenantExcl)
@@ -160,8 +182,15 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 			"capacity: deployment already runs %d of %d replicas", p.deployed[j.ID], j.Replicas)}
 		return false
 	}
+	a.v = p.deploymentVerdict(j, a, need, len(slots), fail)
+	return false
+}
+
+// deploymentVerdict explains a deployment that could not place its
+// minimum: fit replicas fit, and fail is why the next one did not.
+func (p *pass) deploymentVerdict(j *model.Job, a *attempt, need, fit int, fail verdict) verdict {
 	msg := fmt.Sprintf("capacity: deployment needs %d more replica(s) of %d %s; %d fit",
-		need, j.GPUsPerReplica, p.modelName(a.model), len(slots))
+		need, j.GPUsPerReplica, p.modelName(a.model), fit)
 	if fail.msg != "" && fail.code != model.ReasonCapacity {
 		msg += " (" + fail.msg + ")"
 	}
@@ -169,8 +198,7 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	if code == "" {
 		code = model.ReasonCapacity
 	}
-	a.v = verdict{code: code, capacity: fail.capacity, msg: msg}
-	return false
+	return verdict{code: code, capacity: fail.capacity, msg: msg}
 }
 
 // commit records a start and takes its resources.

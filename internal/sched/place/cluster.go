@@ -82,6 +82,7 @@ type Cluster struct {
 	dirty     []string // per node GPU: tenant that left it dirty, "" clean
 	anyDirty  bool
 	undo      *undoLog
+	spare     *undoLog // reused between Begin calls
 }
 
 // Clone returns an independent copy sharing only immutable parts.
@@ -90,7 +91,7 @@ func (c *Cluster) Clone() *Cluster {
 	d.Sites = append([]Power(nil), c.Sites...)
 	d.Halls = append([]Power(nil), c.Halls...)
 	d.Racks = append([]Power(nil), c.Racks...)
-	d.undo = nil
+	d.undo, d.spare = nil, nil
 	d.Nodes = append([]Node(nil), c.Nodes...)
 	d.dirty = append([]string(nil), c.dirty...)
 	d.Pools = make([]Pool, len(c.Pools))

@@ -36,6 +36,30 @@ const (
 	FilterPower       = "power"
 )
 
+// FilterNames lists the filters in the order reasons name them.
+var FilterNames = [...]string{FilterNodeState, FilterModel, FilterSovereignty, FilterExclusive, FilterPower}
+
+// Rejections counts nodes rejected per filter, indexed like FilterNames.
+type Rejections [len(FilterNames)]int
+
+func (r *Rejections) add(f string) {
+	for i, n := range FilterNames {
+		if n == f {
+			r[i]++
+		}
+	}
+}
+
+// Of returns the count for filter f.
+func (r *Rejections) Of(f string) int {
+	for i, n := range FilterNames {
+		if n == f {
+			return r[i]
+		}
+	}
+	return 0
+}
+
 // nodeFilter reports which filter, if any, rejects node n for r.
 func (c *Cluster) nodeFilter(n int, r *Request) string {
 	nd := &c.Nodes[n]

@@ -21,7 +21,7 @@ type Result struct {
 	Largest      int
 	LargestGroup string
 	// Rejected counts nodes of the pool model per filter that rejected them.
-	Rejected map[string]int
+	Rejected Rejections
 	// DirtyOther is free GPUs on eligible nodes left dirty by another
 	// tenant and not yet scrubbed.
 	DirtyOther int
@@ -77,7 +77,7 @@ func (c *Cluster) findOne(r *Request) int {
 }
 
 // candidates lists eligible nodes with their capacity, in index order.
-func (c *Cluster) candidates(r *Request, rejected map[string]int) (out []cand, fit, free int) {
+func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit, free int) {
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model {
@@ -86,7 +86,7 @@ func (c *Cluster) candidates(r *Request, rejected map[string]int) (out []cand, f
 		for _, n := range pool.Nodes {
 			if f := c.nodeFilter(int(n), r); f != "" {
 				if rejected != nil {
-					rejected[f]++
+					rejected.add(f)
 				}
 				continue
 			}
@@ -103,8 +103,8 @@ func (c *Cluster) candidates(r *Request, rejected map[string]int) (out []cand, f
 }
 
 func (c *Cluster) diagnose(r *Request) Result {
-	res := Result{Rejected: map[string]int{}}
-	cands, fit, free := c.candidates(r, res.Rejected)
+	var res Result
+	cands, fit, free := c.candidates(r, &res.Rejected)
 	res.Fit, res.FreeGPUs = fit, free
 	if c.anyDirty {
 		for p := range c.Pools {

@@ -26,7 +26,11 @@ func (c *Cluster) Begin() {
 	if c.undo != nil {
 		panic("place: nested Begin")
 	}
-	c.undo = &undoLog{}
+	if c.spare == nil {
+		c.spare = &undoLog{}
+	}
+	c.undo = c.spare
+	c.undo.nodes, c.undo.power = c.undo.nodes[:0], c.undo.power[:0]
 }
 
 // Commit stops recording and keeps the changes.
@@ -48,7 +52,7 @@ func (c *Cluster) Rollback() {
 			c.setBucket(e.n, false)
 		}
 		c.Nodes[e.n] = e.node
-		if e.dirty != nil {
+		if len(e.dirty) > 0 {
 			copy(c.dirty[e.node.dirtyOff:e.node.dirtyOff+len(e.dirty)], e.dirty)
 		}
 		if c.Nodes[e.n].Up {
@@ -62,11 +66,18 @@ func (c *Cluster) saveNode(n int) {
 		return
 	}
 	nd := &c.Nodes[n]
-	e := nodeUndo{n: n, node: *nd}
-	if c.anyDirty {
-		e.dirty = append([]string(nil), c.dirty[nd.dirtyOff:nd.dirtyOff+nd.NGPU]...)
+	u := c.undo
+	if len(u.nodes) < cap(u.nodes) {
+		u.nodes = u.nodes[:len(u.nodes)+1]
+	} else {
+		u.nodes = append(u.nodes, nodeUndo{})
 	}
-	c.undo.nodes = append(c.undo.nodes, e)
+	e := &u.nodes[len(u.nodes)-1]
+	e.n, e.node = n, *nd
+	e.dirty = e.dirty[:0]
+	if c.anyDirty {
+		e.dirty = append(e.dirty, c.dirty[nd.dirtyOff:nd.dirtyOff+nd.NGPU]...)
+	}
 }
 
 func (c *Cluster) savePower(p *Power) {
