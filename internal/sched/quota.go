@@ -44,8 +44,8 @@ func (p *pass) formatQuota(ti int, tenant string, m int, need int64) string {
 	name := p.modelName(m)
 	msg := fmt.Sprintf("quota: tenant %s uses %d/%d %s (nominal), needs %d",
 		tenant, p.q.Usage(ti, m), p.q.Nominal(ti, m), name, need)
-	if b, lim := p.q.Borrowed(ti, m); lim >= 0 && p.q.Usage(ti, m)+need-p.q.Nominal(ti, m) > lim {
-		return msg + fmt.Sprintf(", borrows %d with a borrowing limit of %d", b, lim)
+	if _, lim := p.q.Borrowed(ti, m); lim >= 0 && p.q.Usage(ti, m)+need-p.q.Nominal(ti, m) > lim {
+		return msg + fmt.Sprintf(", would borrow %d; borrowing limit %d", p.q.Usage(ti, m)+need-p.q.Nominal(ti, m), lim)
 	}
 	if c := p.q.Parent(ti); c != "" {
 		msg += fmt.Sprintf(", cohort %s lends %d", c, max(0, p.q.FromCohort(ti, m)))
