@@ -71,102 +71,174 @@ func (p *pass) sortReleases() {
 		return p.releases[a].job.ID < p.releases[b].job.ID
 	})
 	p.relSorted = true
+	p.bounds = p.bounds[:0]
+	for k := 1; k <= len(p.releases); k++ {
+		if k == len(p.releases) || p.releases[k].at != p.releases[k-1].at {
+			p.bounds = append(p.bounds, k)
+		}
+	}
 }
 
-// probe releases the first k releases in a what-if, runs find, and
-// rolls back.
-func (p *pass) probe(k int, find func() bool) bool {
-	p.c.Begin()
-	defer p.c.Rollback()
-	for _, r := range p.releases[:k] {
+// timeline is a copy of the cluster moved forward in time by applying
+// releases in order; what-if probes go further ahead under an undo log.
+type timeline struct {
+	p   *pass
+	c   *place.Cluster
+	cur int // releases[:cur] are applied
+}
+
+func (p *pass) newTimeline() *timeline {
+	if p.future == nil {
+		p.future = &place.Cluster{}
+	}
+	p.c.CopyTo(p.future)
+	return &timeline{p: p, c: p.future}
+}
+
+func (t *timeline) apply(from, to int) {
+	for _, r := range t.p.releases[from:to] {
 		for _, pl := range r.reps {
-			if n, ok := p.c.NodeIndex[pl.Node]; ok {
-				p.c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
+			if n, ok := t.c.NodeIndex[pl.Node]; ok {
+				t.c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
 			}
 		}
 	}
-	return find()
 }
 
-// earliest finds the first release time at which req fits, by binary
-// search over release boundaries (fit is monotone as resources only come
-// back). It returns the time, the placement then, and how many GPUs each
-// node of the placement has usable then.
+// advance applies releases up to k for good.
+func (t *timeline) advance(k int) {
+	if k > t.cur {
+		t.apply(t.cur, k)
+		t.cur = k
+	}
+}
+
+// probe applies releases up to k (k ≥ cur) and holds overlapping
+// [at, end) in a what-if, runs f, and rolls back.
+func (t *timeline) probe(k int, at, end model.Time, f func(c *place.Cluster) bool) bool {
+	t.c.Begin()
+	defer t.c.Rollback()
+	t.apply(t.cur, max(k, t.cur))
+	for _, h := range t.p.holds {
+		if h.start < end && h.end > at {
+			for _, s := range h.slots {
+				t.c.Alloc(s.Node, s.GPUs, h.job, 0, false)
+			}
+		}
+	}
+	return f(t.c)
+}
+
+// earliest finds the first instant at which req fits as running jobs
+// release their resources, and the placement then. Without holds fit is
+// monotone in time: a galloping search finds the first release boundary
+// that fits, then a binary search narrows it. Holds (the estimated runs
+// of jobs queued ahead) only delay a start, so from that instant it steps
+// through later release and hold-end instants (at most maxHoldSteps).
+// It returns the time, the placement, and how many GPUs each node of the
+// placement has usable then.
 func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.Slot, map[int]int, bool) {
 	if !p.relBuilt {
 		p.buildReleases()
 	}
 	p.sortReleases()
 	req.Constrained = false
-	var bounds []int // k such that releases[k-1] is the last of its instant
-	for k := 1; k <= len(p.releases); k++ {
-		if k == len(p.releases) || p.releases[k].at != p.releases[k-1].at {
-			bounds = append(bounds, k)
-		}
+	bounds := p.bounds
+	if len(bounds) == 0 {
+		return 0, nil, nil, false
 	}
-	fits := func() bool { res := p.c.Find(&req); return res.OK() }
-	lo, hi := 0, len(bounds)
+	tl := p.newTimeline()
+	fits := func(c *place.Cluster) bool { res := c.Find(&req); return res.OK() }
+	// gallop: base does not fit (or is -1, now); hi fits
+	base, hi, step := -1, -1, 1
+	for {
+		i := min(base+step, len(bounds)-1)
+		if tl.probe(bounds[i], 0, 0, fits) {
+			hi = i
+			break
+		}
+		if i == len(bounds)-1 {
+			return 0, nil, nil, false
+		}
+		tl.advance(bounds[i])
+		base, step = i, step*2
+	}
+	lo := base + 1
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if p.probe(bounds[mid], fits) {
+		if tl.probe(bounds[mid], 0, 0, fits) {
 			hi = mid
 		} else {
+			tl.advance(bounds[mid])
 			lo = mid + 1
 		}
 	}
-	if lo == len(bounds) {
-		return 0, nil, nil, false
-	}
-	// Holds only delay a start, so the instant found above is a lower
-	// bound; step forward through later release and hold-end instants.
-	steps := []model.Time{p.releases[bounds[lo]-1].at}
-	if len(p.holds) > 0 {
-		seen := map[model.Time]bool{steps[0]: true}
-		for _, b := range bounds[lo:] {
-			if t := p.releases[b-1].at; !seen[t] {
-				seen[t] = true
-				steps = append(steps, t)
-			}
-		}
-		for _, h := range p.holds {
-			if h.end > steps[0] && h.end < model.Forever && !seen[h.end] {
-				seen[h.end] = true
-				steps = append(steps, h.end)
-			}
-		}
-		sort.Slice(steps, func(a, b int) bool { return steps[a] < steps[b] })
-		if len(steps) > maxHoldSteps {
-			steps = steps[:maxHoldSteps]
-		}
-	}
-	k := bounds[lo]
-	for _, at := range steps {
-		for k < len(p.releases) && p.releases[k].at <= at {
-			k++
-		}
-		var slots []place.Slot
-		usable := map[int]int{}
-		end := at.Add(limitOf(req.Job))
-		ok := p.probe(k, func() bool {
-			for _, h := range p.holds {
-				if h.start < end && h.end > at {
-					for _, s := range h.slots {
-						p.c.Alloc(s.Node, s.GPUs, h.job, 0, false)
-					}
-				}
-			}
-			res := p.c.Find(&req)
+	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
+	var slots []place.Slot
+	usable := map[int]int{}
+	try := func(k int, at model.Time) bool {
+		return tl.probe(k, at, end(at), func(c *place.Cluster) bool {
+			res := c.Find(&req)
 			slots = res.Slots
+			clear(usable)
 			for _, s := range slots {
-				usable[s.Node] = p.c.Usable(s.Node, tenant)
+				usable[s.Node] = c.Usable(s.Node, tenant)
 			}
 			return res.OK()
 		})
-		if ok {
-			return at, slots, usable, true
+	}
+	for _, st := range p.steps(bounds, hi) {
+		tl.advance(st.k)
+		if try(st.k, st.at) {
+			return st.at, slots, usable, true
 		}
 	}
 	return 0, nil, nil, false
+}
+
+type step struct {
+	at model.Time
+	k  int // releases applied at that instant
+}
+
+// steps lists the instants to try from bounds[from] on: release
+// boundaries and, when holds exist, hold ends, at most maxHoldSteps.
+func (p *pass) steps(bounds []int, from int) []step {
+	at0 := p.releases[bounds[from]-1].at
+	out := []step{{at0, bounds[from]}}
+	if len(p.holds) == 0 {
+		return out
+	}
+	var ends []model.Time
+	for _, h := range p.holds {
+		if h.end > at0 && h.end < model.Forever {
+			ends = append(ends, h.end)
+		}
+	}
+	sort.Slice(ends, func(a, b int) bool { return ends[a] < ends[b] })
+	bi, ei := from+1, 0
+	for len(out) < maxHoldSteps && (bi < len(bounds) || ei < len(ends)) {
+		var at model.Time
+		if ei >= len(ends) || (bi < len(bounds) && p.releases[bounds[bi]-1].at <= ends[ei]) {
+			at = p.releases[bounds[bi]-1].at
+		} else {
+			at = ends[ei]
+		}
+		for bi < len(bounds) && p.releases[bounds[bi]-1].at <= at {
+			bi++
+		}
+		for ei < len(ends) && ends[ei] <= at {
+			ei++
+		}
+		k := bounds[from]
+		if bi > 0 {
+			k = max(k, bounds[bi-1])
+		}
+		if at > out[len(out)-1].at {
+			out = append(out, step{at, k})
+		}
+	}
+	return out
 }
 
 // limitOf is a job's runtime limit, or "forever" without one.

@@ -126,3 +126,37 @@ func TestBenchPassMemory(t *testing.T) {
 	t.Logf("starts %d pending %d; allocated during pass: %.0f MiB; heap in use after: %.0f MiB",
 		len(p.Starts), len(p.Pending), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), float64(after.HeapInuse)/(1<<20))
 }
+
+// BenchmarkPlacements measures placement throughput: 100,000 pending
+// single-replica jobs of 1–8 GPUs (the 80 % class of the synthetic mix)
+// with quotas off, so that the pass places until the facility is full.
+func BenchmarkPlacements(b *testing.B) {
+	fac, all := benchFixture(b)
+	open := *fac
+	open.Policy.Quotas = false
+	var jobs []*model.Job
+	for _, j := range all {
+		if j.Kind == model.KindJob && j.Replicas == 1 && j.GPUsPerReplica >= 1 && j.GPUsPerReplica <= 8 {
+			jobs = append(jobs, j)
+			if len(jobs) == 100_000 {
+				break
+			}
+		}
+	}
+	snap := &model.Snapshot{Facility: &open, Pending: jobs, Seed: 1}
+	now := latest(jobs)
+	var starts, gpus int
+	b.ReportAllocs()
+	for b.Loop() {
+		p := sched.Schedule(snap, now)
+		starts, gpus = len(p.Starts), 0
+		for _, s := range p.Starts {
+			for _, r := range s.Replicas {
+				gpus += len(r.GPUs)
+			}
+		}
+	}
+	b.ReportMetric(float64(starts), "starts/pass")
+	b.ReportMetric(float64(gpus), "gpus/pass")
+	b.ReportMetric(float64(starts)*float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+}

@@ -46,6 +46,8 @@ type pass struct {
 
 	res         *reservation
 	holds       []hold
+	future      *place.Cluster // reused by timelines
+	bounds      []int          // release indices that end an instant
 	estimates   int
 	strictBlock map[int]string // pool → blocking job when backfill is off
 	releases    []release      // lazily built

@@ -85,6 +85,34 @@ type Cluster struct {
 	spare     *undoLog // reused between Begin calls
 }
 
+// CopyTo makes dst an independent copy of c, reusing dst's buffers.
+func (c *Cluster) CopyTo(dst *Cluster) {
+	if dst.Pools == nil || len(dst.Pools) != len(c.Pools) {
+		*dst = *c.Clone()
+		return
+	}
+	pools, sites, halls, racks, nodes, dirty, spare := dst.Pools, dst.Sites, dst.Halls, dst.Racks, dst.Nodes, dst.dirty, dst.spare
+	*dst = *c
+	dst.undo, dst.spare = nil, spare
+	dst.Sites = append(sites[:0], c.Sites...)
+	dst.Halls = append(halls[:0], c.Halls...)
+	dst.Racks = append(racks[:0], c.Racks...)
+	dst.Nodes = append(nodes[:0], c.Nodes...)
+	dst.dirty = append(dirty[:0], c.dirty...)
+	if c.dirty == nil {
+		dst.dirty = nil
+	}
+	dst.Pools = pools
+	for i, p := range c.Pools {
+		b := pools[i].Buckets
+		dst.Pools[i] = p
+		dst.Pools[i].Buckets = b
+		for k := range p.Buckets {
+			b[k] = append(b[k][:0], p.Buckets[k]...)
+		}
+	}
+}
+
 // Clone returns an independent copy sharing only immutable parts.
 func (c *Cluster) Clone() *Cluster {
 	d := *c

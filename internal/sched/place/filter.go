@@ -103,6 +103,11 @@ func (c *Cluster) powerOK(nd *Node, w float64) bool {
 		(nd.Rack < 0 || c.Racks[nd.Rack].Headroom() >= w)
 }
 
+// sitePowerOK: site s can take at least w more watts.
+func (c *Cluster) sitePowerOK(s int, w float64) bool {
+	return !c.PowerOn || w <= 0 || c.Sites[s].Headroom() >= w
+}
+
 // capacity is how many of r's replicas node n can take now (≤ r.Replicas).
 func (c *Cluster) capacity(n int, r *Request) int {
 	nd := &c.Nodes[n]

@@ -56,7 +56,8 @@ func (c *Cluster) findOne(r *Request) int {
 		best := -1
 		for p := range c.Pools {
 			pool := &c.Pools[p]
-			if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) || k >= len(pool.Buckets) {
+			if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) || k >= len(pool.Buckets) ||
+				!c.sitePowerOK(pool.Site, r.MinWattsPerReplica) {
 				continue
 			}
 			c.forEachInBucket(p, k, func(n int) bool {
