@@ -15,8 +15,14 @@ type GPUState struct {
 	// LastTenant is the tenant whose work last ran on the GPU.
 	LastTenant string
 	// Dirty is true until the GPU is reported scrubbed after LastTenant's
-	// work; a dirty GPU may go only to LastTenant.
+	// work; a dirty GPU may go only to LastTenant (to nobody when
+	// LastTenant is unknown).
 	Dirty bool
+	// ClaimedBy names the pending job a preemption freed this GPU for.
+	// While that job is pending, only its tenant may use the GPU, and
+	// only once it is clean of any other tenant's work. Drivers set it
+	// when they evict a victim and clear it when the GPU is next used.
+	ClaimedBy string
 }
 
 // NodeState is a node's runtime state. Nodes without a NodeState are up

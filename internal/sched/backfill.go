@@ -56,6 +56,7 @@ func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time) {
 	if at >= model.Forever {
 		return
 	}
+	at = max(at, p.now) // an overdue job is expected to end any moment
 	p.releases = append(p.releases, release{at: at, job: j, reps: reps})
 	p.relSorted = false
 }
@@ -137,7 +138,7 @@ func (t *timeline) probe(k int, at, end model.Time, f func(c *place.Cluster) boo
 // through later release and hold-end instants (at most maxHoldSteps).
 // It returns the time, the placement, and how many GPUs each node of the
 // placement has usable then.
-func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.Slot, map[int]int, bool) {
+func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.Slot, *futureState, bool) {
 	if !p.relBuilt {
 		p.buildReleases()
 	}
@@ -175,14 +176,13 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	}
 	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
 	var slots []place.Slot
-	usable := map[int]int{}
+	var then *futureState
 	try := func(k int, at model.Time) bool {
 		return tl.probe(k, at, end(at), func(c *place.Cluster) bool {
 			res := c.Find(&req)
 			slots = res.Slots
-			clear(usable)
-			for _, s := range slots {
-				usable[s.Node] = c.Usable(s.Node, tenant)
+			if res.OK() {
+				then = capture(c, slots, tenant)
 			}
 			return res.OK()
 		})
@@ -190,10 +190,80 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	for _, st := range p.steps(bounds, hi) {
 		tl.advance(st.k)
 		if try(st.k, st.at) {
-			return st.at, slots, usable, true
+			return st.at, slots, then, true
 		}
 	}
 	return 0, nil, nil, false
+}
+
+// futureState is what a reservation needs to know of the cluster at its
+// start: per node of the placement the usable GPUs, CPUs and memory, and
+// the power load of the containers it touches.
+type futureState struct {
+	gpus, cpus, mem     map[int]int
+	siteW, hallW, rackW map[int]float64 // load by container index
+}
+
+func capture(c *place.Cluster, slots []place.Slot, tenant string) *futureState {
+	f := &futureState{gpus: map[int]int{}, cpus: map[int]int{}, mem: map[int]int{},
+		siteW: map[int]float64{}, hallW: map[int]float64{}, rackW: map[int]float64{}}
+	for _, s := range slots {
+		nd := &c.Nodes[s.Node]
+		f.gpus[s.Node] = c.Usable(s.Node, tenant)
+		f.cpus[s.Node], f.mem[s.Node] = nd.FreeCPU, nd.FreeMem
+		if nd.Site >= 0 {
+			f.siteW[nd.Site] = c.Sites[nd.Site].LoadW
+		}
+		if nd.Hall >= 0 {
+			f.hallW[nd.Hall] = c.Halls[nd.Hall].LoadW
+		}
+		if nd.Rack >= 0 {
+			f.rackW[nd.Rack] = c.Racks[nd.Rack].LoadW
+		}
+	}
+	return f
+}
+
+// hold sets the spares of a reservation: on each reserved node what the
+// node will have free at the start beyond the reserved job's needs, and
+// in each site, hall and rack it uses the power left at the start once
+// the reserved job runs at TDP.
+func (p *pass) holdSpares(r *place.Request, slots []place.Slot, then *futureState) {
+	gpus, cpus, mem := map[int]int{}, map[int]int{}, map[int]int{}
+	addW := map[*place.Power]float64{}
+	atT := map[*place.Power]float64{}
+	gm := p.c.Models[r.Model]
+	perGPU := float64(gm.TDPWatts - gm.IdleWatts)
+	for _, s := range slots {
+		gpus[s.Node] += len(s.GPUs)
+		cpus[s.Node] += r.CPUs
+		mem[s.Node] += r.Mem
+		nd := &p.c.Nodes[s.Node]
+		w := float64(len(s.GPUs)) * perGPU
+		if nd.Site >= 0 {
+			addW[&p.c.Sites[nd.Site]] += w
+			atT[&p.c.Sites[nd.Site]] = then.siteW[nd.Site]
+		}
+		if nd.Hall >= 0 {
+			addW[&p.c.Halls[nd.Hall]] += w
+			atT[&p.c.Halls[nd.Hall]] = then.hallW[nd.Hall]
+		}
+		if nd.Rack >= 0 {
+			addW[&p.c.Racks[nd.Rack]] += w
+			atT[&p.c.Racks[nd.Rack]] = then.rackW[nd.Rack]
+		}
+	}
+	for n, k := range gpus {
+		nd := &p.c.Nodes[n]
+		nd.Spare = max(0, then.gpus[n]-k)
+		nd.SpareCPU = max(0, then.cpus[n]-cpus[n])
+		nd.SpareMem = max(0, then.mem[n]-mem[n])
+	}
+	for pw, w := range addW {
+		if pw.LimitW > 0 {
+			pw.SpareW, pw.HasSpare = max(0, pw.LimitW-atT[pw]-w), true
+		}
+	}
 }
 
 type step struct {
@@ -290,9 +360,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		}
 		reserved[s.Node] += len(s.GPUs)
 	}
-	for n, k := range reserved {
-		p.c.Nodes[n].Spare = max(0, then[n]-k)
-	}
+	p.holdSpares(&a.req, slots, then)
 	sort.Strings(names)
 	p.plan.Reservations = append(p.plan.Reservations, model.Reservation{Job: j.ID, Nodes: names, EstStart: at})
 	first.msg += fmt.Sprintf("; reserved %d node(s) from ~%s", len(names), at.Clock())

@@ -28,35 +28,44 @@ func (p *pass) deferral(j *model.Job, sites []bool) (model.Time, string, bool) {
 	if len(series) == 0 {
 		return 0, "", false
 	}
+	// candidate starts: now and every later whole hour up to the latest
+	// start, and no further than the series cover
+	cover := p.now
+	for _, gs := range series {
+		cover = max(cover, gs.Hours[len(gs.Hours)-1].Start+3600-model.Time(j.RuntimeLimit))
+	}
 	starts := []model.Time{p.now}
-	for h := (p.now/3600 + 1) * 3600; h <= latest; h += 3600 {
+	for h := (p.now/3600 + 1) * 3600; h <= min(latest, cover); h += 3600 {
 		starts = append(starts, h)
 	}
 	w := math.Min(1, math.Max(0, p.pol.CarbonWeight))
+	// average carbon and price per zone and start; NaN where a zone's
+	// series does not cover the run
+	nz := len(series)
+	cs, ps := make([]float64, nz*len(starts)), make([]float64, nz*len(starts))
+	for z, gs := range series {
+		for i, t := range starts {
+			c, pr, have := windowAverage(gs, t, t.Add(j.RuntimeLimit))
+			if !have {
+				c, pr = math.NaN(), math.NaN()
+			}
+			cs[z*len(starts)+i], ps[z*len(starts)+i] = c, pr
+		}
+	}
+	// one normalisation over all zones, so a flat zone cannot hide a
+	// cleaner one
+	nc, np := normalise(cs), normalise(ps)
 	type score struct{ s, carbon, price float64 }
 	scores := make([]score, len(starts))
 	for i := range scores {
 		scores[i].s = math.Inf(1)
-	}
-	for _, gs := range series {
-		cs, ps := make([]float64, len(starts)), make([]float64, len(starts))
-		ok := true
-		for i, t := range starts {
-			c, pr, have := windowAverage(gs, t, t.Add(j.RuntimeLimit))
-			if !have {
-				ok = false
-				break
+		for z := 0; z < nz; z++ {
+			k := z*len(starts) + i
+			if math.IsNaN(cs[k]) {
+				continue
 			}
-			cs[i], ps[i] = c, pr
-		}
-		if !ok {
-			continue
-		}
-		nc, np := normalise(cs), normalise(ps)
-		for i := range starts {
-			s := w*nc[i] + (1-w)*np[i]
-			if s < scores[i].s {
-				scores[i] = score{s, cs[i], ps[i]}
+			if s := w*nc[k] + (1-w)*np[k]; s < scores[i].s {
+				scores[i] = score{s, cs[k], ps[k]}
 			}
 		}
 	}
@@ -121,14 +130,18 @@ func windowAverage(gs *model.GridSeries, from, to model.Time) (carbon, price flo
 func normalise(v []float64) []float64 {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, x := range v {
-		lo, hi = math.Min(lo, x), math.Max(hi, x)
+		if !math.IsNaN(x) {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
 	}
 	out := make([]float64, len(v))
-	if hi-lo < 1e-12 {
-		return out
-	}
 	for i, x := range v {
-		out[i] = (x - lo) / (hi - lo)
+		switch {
+		case math.IsNaN(x):
+			out[i] = math.NaN()
+		case hi-lo >= 1e-12:
+			out[i] = (x - lo) / (hi - lo)
+		}
 	}
 	return out
 }

@@ -21,6 +21,9 @@ type queue struct {
 	// would borrow quota) and the cursor of that second round.
 	later []*model.Job
 	li2   int
+	// The tenant last popped goes back into the heap on the next call,
+	// after the caller has charged its start (if any) to its share.
+	repush *tenantQueue
 }
 
 // postpone moves j to the second round of the current priority level.
@@ -106,13 +109,17 @@ func newQueue(jobs []*model.Job, prio func(*model.Job) int, fair bool, shares ma
 // next returns the next job and whether it comes from the second round,
 // or nil when the queue is exhausted.
 func (q *queue) next() (*model.Job, bool) {
+	if q.repush != nil {
+		heap.Push(&q.h, q.repush)
+		q.repush = nil
+	}
 	for {
 		if len(q.h) > 0 {
 			tq := heap.Pop(&q.h).(*tenantQueue)
 			j := tq.jobs[tq.next]
 			tq.next++
 			if tq.next < len(tq.jobs) {
-				heap.Push(&q.h, tq)
+				q.repush = tq
 			}
 			return j, false
 		}

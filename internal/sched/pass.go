@@ -27,6 +27,7 @@ type pass struct {
 
 	running      map[string]*model.Allocation // by job ID
 	deployed     map[string]int               // running replicas of pending deployments
+	claimDirty   map[string]int               // GPUs freed for a job, still dirty
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
 	recentPreem  int
@@ -44,16 +45,19 @@ type pass struct {
 	quotaVer  int    // bumped whenever quota usage changes
 	quotaMsgs map[quotaMsgKey]string
 
-	res         *reservation
-	holds       []hold
-	future      *place.Cluster // reused by timelines
-	bounds      []int          // release indices that end an instant
-	estimates   int
-	strictBlock map[int]string // pool → blocking job when backfill is off
-	releases    []release      // lazily built
-	relBuilt    bool
-	relSorted   bool
-	startJobs   []*model.Job // parallel to plan.Starts
+	res           *reservation
+	holds         []hold
+	future        *place.Cluster        // reused by timelines
+	minVictimPrio []int                 // per model: lowest priority of a possible victim
+	byModel       [][]*model.Allocation // per model: possible victims
+	preemptScans  int
+	bounds        []int // release indices that end an instant
+	estimates     int
+	strictBlock   map[int]string // pool → blocking job when backfill is off
+	releases      []release      // lazily built
+	relBuilt      bool
+	relSorted     bool
+	startJobs     []*model.Job // parallel to plan.Starts
 }
 
 // verdict is why a job did not start: a reason code and a message.
@@ -79,6 +83,7 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		running:    make(map[string]*model.Allocation, len(snap.Running)),
 		waitingFor: map[string][]*model.Allocation{},
 		deployed:   map[string]int{},
+		claimDirty: map[string]int{},
 		victims:    map[string]bool{},
 		siteSets:   map[string]*siteSet{},
 		maskIDs:    map[string]int{},
@@ -127,6 +132,13 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 			p.waitingFor[a.PreemptedFor] = append(p.waitingFor[a.PreemptedFor], a)
 		}
 		p.account(a.Job, a.Replicas, 1)
+	}
+	for i := range snap.Nodes {
+		for _, gs := range snap.Nodes[i].GPUs {
+			if gs.ClaimedBy != "" && gs.Dirty {
+				p.claimDirty[gs.ClaimedBy]++
+			}
+		}
 	}
 	halfLife := p.pol.FairShareHalfLife
 	for _, u := range snap.Usage {

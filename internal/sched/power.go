@@ -14,7 +14,7 @@ import (
 // its base power. When the start does not fit at TDP and capping is on,
 // it returns the highest cap (within the model's settable range) that
 // fits. capW is 0 for an uncapped start.
-func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot) (capW int, v verdict, ok bool) {
+func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained bool) (capW int, v verdict, ok bool) {
 	if !p.pol.Power || j.GPUsPerReplica == 0 {
 		return 0, verdict{}, true
 	}
@@ -27,7 +27,7 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot) (capW int, v ve
 	var uses []use
 	idx := map[*place.Power]int{}
 	add := func(pw *place.Power, kind string, n int) {
-		if pw.LimitW <= 0 {
+		if pw.LimitW <= 0 && !(constrained && pw.HasSpare) {
 			return
 		}
 		if i, ok := idx[pw]; ok {
@@ -53,7 +53,7 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot) (capW int, v ve
 	limit := math.Inf(1) // highest per-GPU watts every container allows
 	worst := -1
 	for i, u := range uses {
-		w := idle + u.pw.Headroom()/float64(u.gpus)
+		w := idle + u.pw.HeadroomFor(constrained)/float64(u.gpus)
 		if w < limit {
 			limit, worst = w, i
 		}

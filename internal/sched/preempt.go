@@ -6,32 +6,47 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
-// maxPreemptSearches bounds the what-if searches of one pass, and
-// maxVictimCandidates the candidates one search considers, so that a
-// pass over a long queue stays fast.
+// Bounds on the preemption work of one pass: searches (what-if runs on a
+// job that has candidates), candidate scans, candidates per search and
+// single-victim alternatives tried per search.
 const (
 	maxPreemptSearches  = 64
+	maxPreemptScans     = 1024
 	maxVictimCandidates = 256
+	maxSingleTries      = 32
 )
 
 type victim struct {
 	a    *model.Allocation
+	gpus int64   // GPUs of the searched model the victim holds
 	lost float64 // GPU-seconds since the last checkpoint
 	prio int
 }
 
 // preempt looks for the cheapest set of running jobs whose eviction lets
-// j start: lower-priority preemptible jobs (priority preemption) and,
-// when j's tenant stays within its nominal quota, preemptible jobs of
-// tenants borrowing beyond theirs in the same cohort tree (reclaim).
+// j start, following Kueue's rules:
+//
+//   - within j's tenant: lower-priority preemptible jobs (priority
+//     preemption, Policy.Preemption);
+//   - across tenants, only tenants that borrow beyond their nominal quota
+//     in j's quota tree can lose work: lower-priority jobs of theirs
+//     (Policy.Preemption), or any of theirs when j's tenant stays within
+//     its own nominal quota (reclaim, Policy.Reclaim); a borrower is never
+//     pushed below its nominal quota by more than its last victim. With
+//     quotas off, any lower-priority preemptible job may be preempted.
+//
 // Victims are whole jobs; non-preemptible work is never chosen. The set
-// is grown cheapest-first until j fits, then pruned of victims it does
-// not need. On success the victims get a notice now and are evicted after
-// their checkpoint grace; j waits for them.
+// is grown cheapest-first (GPU-time lost since each victim's last
+// checkpoint) until j fits — quota, placement and power — then pruned of
+// victims it does not need; a single cheaper victim that suffices wins.
+// On success the victims get a notice now and are evicted after their
+// checkpoint grace; j waits for them. The second result is a note for
+// j's reason when preemption was possible but not allowed.
 func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, string) {
-	if !p.pol.Preemption || len(atts) == 0 || p.preemptTries >= maxPreemptSearches {
+	if !(p.pol.Preemption || p.pol.Reclaim) || len(atts) == 0 {
 		return false, ""
 	}
 	for i := range atts {
@@ -39,12 +54,19 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		if (!a.v.capacity && a.v.code != model.ReasonQuota) || a.v.code == model.ReasonBackfill {
 			continue
 		}
+		if !p.mayHaveVictims(t, j, a.model) || p.preemptScans >= maxPreemptScans {
+			continue
+		}
+		p.preemptScans++
 		cands := p.victimCandidates(t, j, a.model, a.req.Sites)
 		if len(cands) == 0 {
 			continue
 		}
+		if p.preemptTries >= maxPreemptSearches {
+			return false, ""
+		}
 		p.preemptTries++
-		chosen := p.victimSet(j, a, cands)
+		chosen := p.victimSet(t, j, a, cands)
 		if chosen == nil {
 			continue
 		}
@@ -58,36 +80,94 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 	return false, ""
 }
 
+// victimIndex lists, per GPU model, the running allocations that could
+// ever be victims (preemptible, not terminating), built once per pass.
+func (p *pass) victimIndex() [][]*model.Allocation {
+	if p.byModel != nil {
+		return p.byModel
+	}
+	p.byModel = make([][]*model.Allocation, len(p.c.Models))
+	p.minVictimPrio = make([]int, len(p.c.Models))
+	for m := range p.minVictimPrio {
+		p.minVictimPrio[m] = int(^uint(0) >> 1)
+	}
+	for i := range p.snap.Running {
+		a := &p.snap.Running[i]
+		if a.Job == nil || a.Terminating || !a.Job.Preemptible {
+			continue
+		}
+		seen := map[int]bool{}
+		for _, r := range a.Replicas {
+			if n, ok := p.c.NodeIndex[r.Node]; ok {
+				if m := p.c.Nodes[n].Model; m >= 0 && !seen[m] {
+					seen[m] = true
+					p.byModel[m] = append(p.byModel[m], a)
+					p.minVictimPrio[m] = min(p.minVictimPrio[m], p.priority(a.Job))
+				}
+			}
+		}
+	}
+	return p.byModel
+}
+
+// mayHaveVictims is a cheap necessary condition for victimCandidates.
+func (p *pass) mayHaveVictims(t *model.Tenant, j *model.Job, m int) bool {
+	idx := p.victimIndex()
+	if len(idx[m]) == 0 {
+		return false
+	}
+	if p.pol.Preemption && p.priority(j) > p.minVictimPrio[m] {
+		return true
+	}
+	return p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
+}
+
+// withinNominal: j's tenant stays within its nominal quota of m with j.
+func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
+	ti := p.q.Tenant(t.Name)
+	return ti >= 0 && p.q.Usage(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
+}
+
+// borrowing: tenant's usage of m exceeds its nominal quota.
+func (p *pass) borrowing(tenant string, m int) bool {
+	ti := p.q.Tenant(tenant)
+	return ti >= 0 && p.q.Usage(ti, m) > p.q.Nominal(ti, m)
+}
+
 func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {
 	prio := p.priority(j)
 	ti := p.q.Tenant(t.Name)
-	need := int64(j.TotalGPUs())
-	underNominal := ti >= 0 && p.q.Usage(ti, m)+need <= p.q.Nominal(ti, m)
+	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 	var out []victim
-	for i := range p.snap.Running {
-		a := &p.snap.Running[i]
+	for _, a := range p.victimIndex()[m] {
 		v := a.Job
-		if v == nil || a.Terminating || !v.Preemptible || p.victims[v.ID] || !p.usesModel(a, m, sites) {
+		if p.victims[v.ID] {
 			continue
 		}
 		vp := p.priority(v)
-		ok := vp < prio
-		if !ok && p.pol.Reclaim && underNominal && v.Tenant != t.Name {
+		lower := p.pol.Preemption && vp < prio
+		ok := false
+		switch {
+		case v.Tenant == t.Name || !p.pol.Quotas:
+			ok = lower
+		default:
 			vi := p.q.Tenant(v.Tenant)
-			ok = vi >= 0 && p.q.Root(vi) == p.q.Root(ti) && p.q.Usage(vi, m) > p.q.Nominal(vi, m)
+			shared := vi >= 0 && ti >= 0 && p.q.Root(vi) == p.q.Root(ti)
+			ok = shared && p.borrowing(v.Tenant, m) && (lower || reclaim)
 		}
 		if !ok {
 			continue
 		}
-		since := a.LastCheckpoint
-		if since < a.Started {
-			since = a.Started
+		gpus, held := p.heldOn(a, m, sites)
+		if !held {
+			continue
 		}
-		gpus := 0
+		since := max(a.LastCheckpoint, a.Started)
+		all := 0
 		for _, r := range a.Replicas {
-			gpus += len(r.GPUs)
+			all += len(r.GPUs)
 		}
-		out = append(out, victim{a: a, lost: float64(gpus) * float64(max(0, p.now-since)), prio: vp})
+		out = append(out, victim{a: a, gpus: gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: vp})
 	}
 	sort.Slice(out, func(x, y int) bool {
 		a, b := out[x], out[y]
@@ -105,21 +185,59 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 	return out
 }
 
-// usesModel: the allocation holds GPUs of model m on an allowed site.
-func (p *pass) usesModel(a *model.Allocation, m int, sites []bool) bool {
+// heldOn counts the GPUs of model m an allocation holds, and whether any
+// are on an allowed site.
+func (p *pass) heldOn(a *model.Allocation, m int, sites []bool) (int64, bool) {
+	var gpus int64
+	held := false
 	for _, r := range a.Replicas {
 		if n, ok := p.c.NodeIndex[r.Node]; ok {
 			nd := &p.c.Nodes[n]
-			if nd.Model == m && (sites == nil || (nd.Site >= 0 && sites[nd.Site])) {
-				return true
+			if nd.Model == m {
+				gpus += int64(len(r.GPUs))
+				held = held || sites == nil || (nd.Site >= 0 && sites[nd.Site])
 			}
 		}
 	}
-	return false
+	return gpus, held
 }
 
-// fitsWithout reports whether j fits on attempt a's model once the given
-// victims are gone.
+// eligible drops, in order, cross-tenant victims whose tenant would no
+// longer be borrowing after the victims before them are gone.
+func (p *pass) eligible(t *model.Tenant, m int, cands []victim) []victim {
+	if !p.pol.Quotas {
+		return cands
+	}
+	removed := map[string]int64{}
+	out := cands[:0:0]
+	for _, v := range cands {
+		vt := v.a.Job.Tenant
+		if vt != t.Name {
+			vi := p.q.Tenant(vt)
+			if vi < 0 || p.q.Usage(vi, m)-removed[vt] <= p.q.Nominal(vi, m) {
+				continue
+			}
+		}
+		removed[vt] += v.gpus
+		out = append(out, v)
+	}
+	return out
+}
+
+// request is the placement question a preemption must answer: the whole
+// gang, or a deployment's missing minimum.
+func (p *pass) preemptRequest(j *model.Job, a *attempt) place.Request {
+	req := a.req
+	req.Constrained = false
+	if j.Kind == model.KindDeployment {
+		req.Replicas = p.deployNeed(j)
+		req.Level, req.Required, req.SameNode = place.NumLevels, false, false
+	}
+	return req
+}
+
+// fitsWithout reports whether j fits on attempt a's model — quota,
+// placement and power — once the given victims are gone.
 func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 	p.c.Begin()
 	defer p.c.Rollback()
@@ -139,14 +257,16 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 		}
 	}
 	ti := p.q.Tenant(j.Tenant)
-	need := int64(j.TotalGPUs())
-	if p.pol.Quotas && ti >= 0 && need > 0 && p.q.Available(ti, a.model) < need {
+	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.q.Available(ti, a.model) < p.need(j) {
 		return false
 	}
-	req := a.req
-	req.Constrained = false
+	req := p.preemptRequest(j, a)
 	res := p.c.Find(&req)
-	return res.OK()
+	if !res.OK() {
+		return false
+	}
+	_, _, ok := p.powerFor(j, a.model, res.Slots, false)
+	return ok
 }
 
 // quotaRelease adds (sign 1) or removes (sign -1) an allocation's GPUs
@@ -165,9 +285,19 @@ func (p *pass) quotaRelease(a *model.Allocation, sign int64) {
 	}
 }
 
-// victimSet grows the set cheapest-first until j fits, then drops every
-// victim (most expensive first) that is not needed.
-func (p *pass) victimSet(j *model.Job, a *attempt, cands []victim) []victim {
+func cost(vs []victim) float64 {
+	c := 0.0
+	for _, v := range vs {
+		c += v.lost
+	}
+	return c
+}
+
+// victimSet grows the set cheapest-first until j fits, drops every
+// victim (most expensive first) that is not needed, and prefers a single
+// cheaper victim that suffices on its own.
+func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []victim) []victim {
+	cands = p.eligible(t, a.model, cands)
 	n := sort.Search(len(cands), func(k int) bool { return p.fitsWithout(j, a, cands[:k+1]) })
 	if n == len(cands) {
 		return nil
@@ -175,8 +305,19 @@ func (p *pass) victimSet(j *model.Job, a *attempt, cands []victim) []victim {
 	set := append([]victim(nil), cands[:n+1]...)
 	for i := len(set) - 1; i >= 0 && len(set) > 1; i-- {
 		trial := append(append([]victim(nil), set[:i]...), set[i+1:]...)
-		if p.fitsWithout(j, a, trial) {
+		if len(p.eligible(t, a.model, trial)) == len(trial) && p.fitsWithout(j, a, trial) {
 			set = trial
+		}
+	}
+	if len(set) > 1 {
+		best := cost(set)
+		for k, v := range cands {
+			if k >= maxSingleTries || v.lost >= best {
+				break
+			}
+			if p.fitsWithout(j, a, []victim{v}) {
+				return []victim{v}
+			}
 		}
 	}
 	return set
@@ -190,8 +331,11 @@ func (p *pass) evict(j *model.Job, vs []victim) {
 		evictAt := p.now.Add(vj.CheckpointGrace)
 		last = max(last, evictAt)
 		reason := fmt.Sprintf("priority %d preempts %d", p.priority(j), v.prio)
-		if v.prio >= p.priority(j) {
+		switch {
+		case vj.Tenant != j.Tenant && v.prio >= p.priority(j):
 			reason = fmt.Sprintf("reclaim: tenant %s takes back its nominal quota from borrower %s", j.Tenant, vj.Tenant)
+		case vj.Tenant != j.Tenant && p.pol.Quotas:
+			reason += fmt.Sprintf(" (tenant %s borrows beyond its nominal quota)", vj.Tenant)
 		}
 		p.plan.Preemptions = append(p.plan.Preemptions, model.Preemption{
 			Victim: vj.ID, Beneficiary: j.ID, Reason: reason,
@@ -201,6 +345,13 @@ func (p *pass) evict(j *model.Job, vs []victim) {
 		ids = append(ids, vj.ID)
 	}
 	p.recentPreem += len(vs)
+	scrub := ""
+	for _, v := range vs {
+		if v.a.Job.Tenant != j.Tenant {
+			scrub = " and the scrub of GPUs another tenant used"
+		}
+	}
 	p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
-		"preempting: evicting %s; starts after eviction at %s", strings.Join(ids, ", "), last)}, last)
+		"preempting: evicting %s; starts after eviction at %s%s",
+		strings.Join(ids, ", "), last, scrub)}, last)
 }

@@ -52,6 +52,14 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 			return verdict{code: model.ReasonSovereignty, capacity: true, msg: msg}
 		}
 	}
+	if res.Fit >= r.Replicas && r.SameNode {
+		largest, node := res.Largest, res.LargestGroup
+		render := func(r *place.Request) string {
+			return fmt.Sprintf("topology: needs %d GPUs on one node; the most free on one node is %d (%s)",
+				r.Replicas*r.GPUs, largest*r.GPUs, node)
+		}
+		return verdict{code: model.ReasonTopology, capacity: true, msg: render(r), render: render}
+	}
 	if res.Fit >= r.Replicas && r.Level < place.NumLevels && r.Required {
 		largest, group := res.Largest, res.LargestGroup
 		render := func(r *place.Request) string {

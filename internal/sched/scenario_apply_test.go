@@ -34,6 +34,9 @@ func (w *world) removeRunning(match func(*model.Allocation) bool, dirty bool) []
 			gone = append(gone, al)
 			for _, pl := range al.Replicas {
 				w.touch(pl, al.Job.Tenant, dirty)
+				if al.Terminating && al.PreemptedFor != "" {
+					w.claim(pl, al.PreemptedFor)
+				}
 			}
 			continue
 		}
@@ -144,4 +147,18 @@ func (w *world) runningReplicas(id string) int {
 		}
 	}
 	return n
+}
+
+// claim marks a placement's GPUs as freed for a preemption's beneficiary,
+// as the live server does when it evicts a victim.
+func (w *world) claim(pl model.Placement, job string) {
+	st, err := w.state(pl.Node)
+	if err != nil {
+		return
+	}
+	for _, g := range pl.GPUs {
+		if g >= 0 && g < len(st.GPUs) {
+			st.GPUs[g].ClaimedBy = job
+		}
+	}
 }

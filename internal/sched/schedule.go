@@ -40,6 +40,7 @@ func (p *pass) runnable() []*model.Job {
 		}
 		if a := p.running[j.ID]; a != nil {
 			if j.Kind != model.KindDeployment || a.Terminating {
+				p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)
 				continue
 			}
 			p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
@@ -90,6 +91,11 @@ func (p *pass) consider(j *model.Job) {
 	if first.code == "" {
 		return // started
 	}
+	if n := p.claimDirty[j.ID]; n > 0 {
+		p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
+			"preempting: waiting for %d GPU(s) freed for this job to be scrubbed", n)}, 0)
+		return
+	}
 	ok, note := p.preempt(t, j, attempts)
 	if ok {
 		return
@@ -100,6 +106,9 @@ func (p *pass) consider(j *model.Job) {
 	p.pending(j, first, est)
 }
 
+// maxReplicas bounds a job's replicas; larger values are input errors.
+const maxReplicas = 1 << 20
+
 // validate checks what the loaders should already have rejected, so that
 // a bad snapshot yields a reason instead of a panic.
 func (p *pass) validate(t *model.Tenant, j *model.Job) (verdict, bool) {
@@ -109,8 +118,10 @@ func (p *pass) validate(t *model.Tenant, j *model.Job) (verdict, bool) {
 	switch {
 	case t == nil:
 		return bad("unknown tenant %q", j.Tenant)
-	case j.Replicas < 1:
-		return bad("replicas must be ≥ 1 (got %d)", j.Replicas)
+	case j.Replicas < 1 || j.Replicas > maxReplicas:
+		return bad("replicas must be within 1..%d (got %d)", maxReplicas, j.Replicas)
+	case j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0:
+		return bad("a replica must ask for GPUs, CPUs or memory")
 	case j.GPUsPerReplica < 0 || j.GPUsPerReplica > 64:
 		return bad("gpus per replica must be within 0..64 (got %d)", j.GPUsPerReplica)
 	case j.CPUsPerReplica < 0 || j.MemGiBPerReplica < 0:

@@ -19,6 +19,7 @@ type memoClass struct {
 	sites       int
 	level       int
 	required    bool
+	sameNode    bool
 	exclusive   bool
 	constrained bool
 }
@@ -32,7 +33,7 @@ type failure struct {
 const maxFailures = 32
 
 func (p *pass) class(r *place.Request) memoClass {
-	k := memoClass{model: r.Model, sites: r.SitesID, level: r.Level, required: r.Required,
+	k := memoClass{model: r.Model, sites: r.SitesID, level: r.Level, required: r.Required, sameNode: r.SameNode,
 		exclusive: r.ExclusiveNode, constrained: r.Constrained}
 	if r.TenantExcl || p.sensitive {
 		k.tenant = r.Tenant
@@ -102,7 +103,7 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 			}
 		}
 		if j.Topology.Level == model.LevelNode {
-			r.Level, r.Required = 0, false
+			r.Level, r.Required, r.SameNode = 0, false, j.Topology.Required && j.Kind != model.KindDeployment
 		}
 	}
 	if p.pol.Power {
@@ -135,7 +136,7 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 		p.remember(&a.req, a.v)
 		return false
 	}
-	capW, v, ok := p.powerFor(j, a.model, res.Slots)
+	capW, v, ok := p.powerFor(j, a.model, res.Slots, a.req.Constrained)
 	if !ok {
 		a.v = v
 		p.remember(&a.req, v)
@@ -149,6 +150,9 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 // the deployment only if at least MinReplicas fit.
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	want, need := j.Replicas-p.deployed[j.ID], p.deployNeed(j)
+	if ti := p.q.Tenant(j.Tenant); p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 {
+		want = min(want, int(p.q.Available(ti, a.model)/int64(j.GPUsPerReplica)))
+	}
 	if v, ok := p.recall(&a.req); ok {
 		a.v = p.deploymentVerdict(j, a, need, 0, v)
 		return false
@@ -165,12 +169,12 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 			}
 			break
 		}
-		p.c.Alloc(res.Slots[0].Node, res.Slots[0].GPUs, j, 0, a.req.TenantExcl)
+		p.c.Take(res.Slots[0].Node, res.Slots[0].GPUs, &a.req, 0)
 		slots = append(slots, res.Slots[0])
 	}
 	p.c.Rollback()
 	for ; len(slots) >= need; slots = slots[:len(slots)-1] {
-		capW, v, ok := p.powerFor(j, a.model, slots)
+		capW, v, ok := p.powerFor(j, a.model, slots, a.req.Constrained)
 		if ok {
 			p.commit(j, a, slots, capW)
 			return true
@@ -206,11 +210,8 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	st := model.Start{Job: j.ID, Replicas: make([]model.Placement, len(slots))}
 	gm := p.c.Models[a.model]
 	for i, s := range slots {
-		p.c.Alloc(s.Node, s.GPUs, j, capW, a.req.TenantExcl)
+		p.c.Take(s.Node, s.GPUs, &a.req, capW)
 		nd := &p.c.Nodes[s.Node]
-		if a.req.Constrained && nd.Spare >= 0 {
-			nd.Spare = max(0, nd.Spare-len(s.GPUs))
-		}
 		st.Replicas[i] = model.Placement{Node: nd.Spec.Name, GPUs: s.GPUs, PowerCapW: capW}
 		st.PowerW += float64(len(s.GPUs)) * (p.c.GPUWatts(a.model, capW) - float64(gm.IdleWatts))
 	}

@@ -58,8 +58,21 @@ func New(snap *model.Snapshot) *Cluster {
 		return g
 	}
 	state := make(map[string]*model.NodeState, len(snap.Nodes))
+	claims := false
 	for i := range snap.Nodes {
 		state[snap.Nodes[i].Node] = &snap.Nodes[i]
+		for _, gs := range snap.Nodes[i].GPUs {
+			claims = claims || gs.ClaimedBy != ""
+		}
+	}
+	var claimant map[string]string // pending job → tenant
+	if claims {
+		claimant = make(map[string]string)
+		for _, j := range snap.Pending {
+			if j != nil {
+				claimant[j.ID] = j.Tenant
+			}
+		}
 	}
 	c.Nodes = make([]Node, len(fac.Nodes))
 	for i := range fac.Nodes {
@@ -69,7 +82,7 @@ func New(snap *model.Snapshot) *Cluster {
 			m = -1
 		}
 		nd := Node{Spec: spec, Site: idx(siteIdx, spec.Site), Hall: idx(hallIdx, spec.Hall),
-			Rack: idx(rackIdx, spec.Rack), Model: m, Up: true, NGPU: min(spec.GPUs, 64),
+			Rack: idx(rackIdx, spec.Rack), Model: m, Up: true, NGPU: max(0, min(spec.GPUs, 64)),
 			FreeCPU: spec.CPUs, FreeMem: spec.MemoryGiB, Spare: -1, dirtyOff: i * 64, Pool: -1}
 		nd.Free = nd.NGPU
 		nvl, leaf := spec.NVLinkDomain, spec.Leaf
@@ -85,8 +98,11 @@ func New(snap *model.Snapshot) *Cluster {
 		if st := state[spec.Name]; st != nil {
 			nd.Up = st.Condition == "" || st.Condition == model.NodeUp
 			for g, gs := range st.GPUs {
-				if g < nd.NGPU && gs.Dirty && gs.LastTenant != "" {
-					c.markDirty(&nd, g, gs.LastTenant)
+				if g >= nd.NGPU {
+					break
+				}
+				if owner := restriction(gs, claimant); owner != "" {
+					c.markDirty(&nd, g, owner)
 					nd.Dirty++
 				}
 			}
@@ -122,6 +138,33 @@ func idx(m map[string]int, k string) int {
 		return i
 	}
 	return -1
+}
+
+// Nobody is the owner of a GPU no tenant may use until it is scrubbed:
+// dirty with no known last tenant.
+const Nobody = "\x00"
+
+func ownerOf(gs model.GPUState) string {
+	if gs.LastTenant == "" {
+		return Nobody
+	}
+	return gs.LastTenant
+}
+
+// restriction is the only tenant that may use a free GPU ("" = anyone):
+// a GPU claimed by a pending job goes to that job's tenant once it is
+// clean of other tenants' work; a dirty GPU goes to its last tenant.
+func restriction(gs model.GPUState, claimant map[string]string) string {
+	if y, ok := claimant[gs.ClaimedBy]; ok && gs.ClaimedBy != "" {
+		if gs.Dirty && ownerOf(gs) != y {
+			return Nobody
+		}
+		return y
+	}
+	if gs.Dirty {
+		return ownerOf(gs)
+	}
+	return ""
 }
 
 func (c *Cluster) markDirty(nd *Node, g int, tenant string) {

@@ -14,28 +14,32 @@ const NumLevels = len(Levels)
 
 // Node is the scheduling view of one node.
 type Node struct {
-	Spec     *model.Node
-	Site     int
-	Hall     int
-	Rack     int
-	Model    int // index into Cluster.Models; -1 for GPU-less nodes
-	Group    [NumLevels]int32
-	Pool     int32 // (site, model) pool
-	Pos      int32 // position within the pool
-	Up       bool
-	Busy     uint64 // bit i set: GPU i allocated
-	NGPU     int
-	Free     int // GPUs not allocated (clean or dirty)
-	Dirty    int // free GPUs still dirty
-	FreeCPU  int
-	FreeMem  int
-	Jobs     int    // allocations on the node
-	Owner    string // tenant of the allocations if only one, "" if none
-	Mixed    bool   // allocations of more than one tenant
-	ExclTen  bool   // a node-exclusive tenant holds it
-	ExclJob  bool   // an exclusive-node job holds it
-	Spare    int    // reservation: GPUs usable by long jobs; -1 = not reserved
-	dirtyOff int    // offset into Cluster.dirty
+	Spec    *model.Node
+	Site    int
+	Hall    int
+	Rack    int
+	Model   int // index into Cluster.Models; -1 for GPU-less nodes
+	Group   [NumLevels]int32
+	Pool    int32 // (site, model) pool
+	Pos     int32 // position within the pool
+	Up      bool
+	Busy    uint64 // bit i set: GPU i allocated
+	NGPU    int
+	Free    int // GPUs not allocated (clean or dirty)
+	Dirty   int // free GPUs still dirty
+	FreeCPU int
+	FreeMem int
+	Jobs    int    // allocations on the node
+	Owner   string // tenant of the allocations if only one, "" if none
+	Mixed   bool   // allocations of more than one tenant
+	ExclTen bool   // a node-exclusive tenant holds it
+	ExclJob bool   // an exclusive-node job holds it
+	// Reservation spares: what jobs still running at the reservation's
+	// start may take of a reserved node. Spare is -1 on unreserved nodes.
+	Spare    int
+	SpareCPU int
+	SpareMem int
+	dirtyOff int // offset into Cluster.dirty
 }
 
 // Power is a container with a power limit: a site, hall or rack.
@@ -43,6 +47,20 @@ type Power struct {
 	ID     string
 	LimitW float64 // 0 = no limit
 	LoadW  float64
+	// SpareW is what jobs still running at a reservation's start may add
+	// to a container the reserved job needs; valid when HasSpare.
+	SpareW   float64
+	HasSpare bool
+}
+
+// HeadroomFor is the headroom for a request: constrained requests also
+// respect the reservation's spare.
+func (p *Power) HeadroomFor(constrained bool) float64 {
+	h := p.Headroom()
+	if constrained && p.HasSpare {
+		h = min(h, p.SpareW)
+	}
+	return h
 }
 
 // Headroom is how many watts the container can still take.

@@ -17,6 +17,7 @@ type Request struct {
 	Mem           int
 	Level         int  // index into Levels of the requirement; NumLevels = any
 	Required      bool // Level is a requirement, not a preference
+	SameNode      bool // every replica on one node (topology "node", required)
 	// MinWattsPerReplica is the least power a replica adds (at the lowest
 	// cap the policy allows); nodes without that headroom are skipped.
 	MinWattsPerReplica float64
@@ -72,7 +73,7 @@ func (c *Cluster) nodeFilter(n int, r *Request) string {
 		return FilterSovereignty
 	case !exclusiveOK(nd, r):
 		return FilterExclusive
-	case !c.powerOK(nd, r.MinWattsPerReplica):
+	case !c.powerOK(nd, r.MinWattsPerReplica, r.Constrained):
 		return FilterPower
 	}
 	return ""
@@ -94,18 +95,18 @@ func exclusiveOK(nd *Node, r *Request) bool {
 }
 
 // powerOK: the node's site, hall and rack can take at least w more watts.
-func (c *Cluster) powerOK(nd *Node, w float64) bool {
+func (c *Cluster) powerOK(nd *Node, w float64, constrained bool) bool {
 	if !c.PowerOn || w <= 0 {
 		return true
 	}
-	return (nd.Site < 0 || c.Sites[nd.Site].Headroom() >= w) &&
-		(nd.Hall < 0 || c.Halls[nd.Hall].Headroom() >= w) &&
-		(nd.Rack < 0 || c.Racks[nd.Rack].Headroom() >= w)
+	return (nd.Site < 0 || c.Sites[nd.Site].HeadroomFor(constrained) >= w) &&
+		(nd.Hall < 0 || c.Halls[nd.Hall].HeadroomFor(constrained) >= w) &&
+		(nd.Rack < 0 || c.Racks[nd.Rack].HeadroomFor(constrained) >= w)
 }
 
 // sitePowerOK: site s can take at least w more watts.
-func (c *Cluster) sitePowerOK(s int, w float64) bool {
-	return !c.PowerOn || w <= 0 || c.Sites[s].Headroom() >= w
+func (c *Cluster) sitePowerOK(s int, w float64, constrained bool) bool {
+	return !c.PowerOn || w <= 0 || c.Sites[s].HeadroomFor(constrained) >= w
 }
 
 // capacity is how many of r's replicas node n can take now (≤ r.Replicas).
@@ -119,11 +120,15 @@ func (c *Cluster) capacity(n int, r *Request) int {
 		}
 		k = min(k, u/r.GPUs)
 	}
+	cpu, mem := nd.FreeCPU, nd.FreeMem
+	if r.Constrained && nd.Spare >= 0 {
+		cpu, mem = min(cpu, nd.SpareCPU), min(mem, nd.SpareMem)
+	}
 	if r.CPUs > 0 {
-		k = min(k, nd.FreeCPU/r.CPUs)
+		k = min(k, cpu/r.CPUs)
 	}
 	if r.Mem > 0 {
-		k = min(k, nd.FreeMem/r.Mem)
+		k = min(k, mem/r.Mem)
 	}
 	if r.ExclusiveNode && nd.Jobs > 0 {
 		k = 0
@@ -181,7 +186,7 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 				i int
 				l []Power
 			}{{"site", nd.Site, c.Sites}, {"hall", nd.Hall, c.Halls}, {"rack", nd.Rack, c.Racks}} {
-				if x.i >= 0 && x.l[x.i].Headroom() < r.MinWattsPerReplica {
+				if x.i >= 0 && x.l[x.i].HeadroomFor(r.Constrained) < r.MinWattsPerReplica {
 					pw := &x.l[x.i]
 					if count[pw] == 0 {
 						order = append(order, pw)
@@ -203,4 +208,51 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 		return kinds[best], best, true
 	}
 	return "", nil, false
+}
+
+// Take allocates a slot for r's job and, when r is constrained by a
+// reservation, charges the reservation's spares (GPUs, CPUs, memory and
+// power) that it uses. It is undone by Rollback like Alloc.
+func (c *Cluster) Take(n int, gpus []int, r *Request, capW int) {
+	c.Alloc(n, gpus, r.Job, capW, r.TenantExcl)
+	if !r.Constrained {
+		return
+	}
+	nd := &c.Nodes[n]
+	if nd.Spare >= 0 {
+		nd.Spare = max(0, nd.Spare-len(gpus))
+		nd.SpareCPU = max(0, nd.SpareCPU-r.CPUs)
+		nd.SpareMem = max(0, nd.SpareMem-r.Mem)
+	}
+	if nd.Model < 0 || len(gpus) == 0 {
+		return
+	}
+	w := float64(len(gpus)) * (c.GPUWatts(nd.Model, capW) - float64(c.Models[nd.Model].IdleWatts))
+	for _, pw := range []*Power{c.site(nd), c.hall(nd), c.rack(nd)} {
+		if pw != nil && pw.HasSpare {
+			c.savePower(pw)
+			pw.SpareW -= w
+		}
+	}
+}
+
+func (c *Cluster) site(nd *Node) *Power {
+	if nd.Site < 0 {
+		return nil
+	}
+	return &c.Sites[nd.Site]
+}
+
+func (c *Cluster) hall(nd *Node) *Power {
+	if nd.Hall < 0 {
+		return nil
+	}
+	return &c.Halls[nd.Hall]
+}
+
+func (c *Cluster) rack(nd *Node) *Power {
+	if nd.Rack < 0 {
+		return nil
+	}
+	return &c.Racks[nd.Rack]
 }

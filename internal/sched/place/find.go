@@ -40,6 +40,9 @@ func (c *Cluster) Find(r *Request) Result {
 	if r.Replicas <= 0 {
 		return Result{Slots: []Slot{}}
 	}
+	if r.SameNode && r.Replicas > 1 {
+		return c.findSameNode(r)
+	}
 	if r.Replicas == 1 {
 		if n := c.findOne(r); n >= 0 {
 			return Result{Slots: []Slot{{Node: n, GPUs: c.pickGPUs(n, r.Tenant, r.GPUs)}}}
@@ -57,7 +60,7 @@ func (c *Cluster) findOne(r *Request) int {
 		for p := range c.Pools {
 			pool := &c.Pools[p]
 			if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) || k >= len(pool.Buckets) ||
-				!c.sitePowerOK(pool.Site, r.MinWattsPerReplica) {
+				!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
 				continue
 			}
 			c.forEachInBucket(p, k, func(n int) bool {
@@ -228,4 +231,34 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels
 		}
 	}
 	return slots
+}
+
+// findSameNode puts every replica on one node: the eligible node with
+// room for all of them and the fewest usable GPUs (best fit).
+func (c *Cluster) findSameNode(r *Request) Result {
+	cands, fit, free := c.candidates(r, nil)
+	best := -1
+	for _, x := range cands {
+		if int(x.cap) < r.Replicas {
+			continue
+		}
+		if best < 0 || c.Usable(int(x.node), r.Tenant) < c.Usable(best, r.Tenant) {
+			best = int(x.node)
+		}
+	}
+	if best < 0 {
+		res := Result{Fit: fit, FreeGPUs: free}
+		for _, x := range cands {
+			if int(x.cap) > res.Largest {
+				res.Largest, res.LargestGroup = int(x.cap), c.Nodes[x.node].Spec.Name
+			}
+		}
+		return res
+	}
+	gpus := c.pickGPUs(best, r.Tenant, r.Replicas*r.GPUs)
+	slots := make([]Slot, r.Replicas)
+	for k := range slots {
+		slots[k] = Slot{Node: best, GPUs: gpus[k*r.GPUs : (k+1)*r.GPUs]}
+	}
+	return Result{Slots: slots}
 }

@@ -11,8 +11,9 @@ type nodeUndo struct {
 }
 
 type powerUndo struct {
-	p    *Power
-	load float64
+	p     *Power
+	load  float64
+	spare float64
 }
 
 type undoLog struct {
@@ -44,7 +45,7 @@ func (c *Cluster) Rollback() {
 		return
 	}
 	for i := len(u.power) - 1; i >= 0; i-- {
-		u.power[i].p.LoadW = u.power[i].load
+		u.power[i].p.LoadW, u.power[i].p.SpareW = u.power[i].load, u.power[i].spare
 	}
 	for i := len(u.nodes) - 1; i >= 0; i-- {
 		e := u.nodes[i]
@@ -82,6 +83,6 @@ func (c *Cluster) saveNode(n int) {
 
 func (c *Cluster) savePower(p *Power) {
 	if c.undo != nil {
-		c.undo.power = append(c.undo.power, powerUndo{p, p.LoadW})
+		c.undo.power = append(c.undo.power, powerUndo{p, p.LoadW, p.SpareW})
 	}
 }

@@ -20,15 +20,16 @@ type node struct {
 // Tree is the quota tree for one facility. Models are indexed by the
 // caller's model index.
 type Tree struct {
-	nodes  []node
-	index  map[string]int
-	models []string
+	nodes   []node
+	index   map[string]int // tenants
+	cohorts map[string]int
+	models  []string
 }
 
 // New builds the tree of fac. models lists GPU model names in the order
 // the caller indexes them.
 func New(fac *model.Facility, models []string) *Tree {
-	t := &Tree{index: make(map[string]int), models: models}
+	t := &Tree{index: make(map[string]int), cohorts: make(map[string]int), models: models}
 	add := func(name string, tenant bool, q map[string]model.Quota) {
 		n := node{name: name, parent: -1, tenant: tenant}
 		k := len(models)
@@ -48,11 +49,15 @@ func New(fac *model.Facility, models []string) *Tree {
 				n.lend[i] = int64(*qq.LendingLimit)
 			}
 		}
-		t.index[name] = len(t.nodes)
+		if tenant {
+			t.index[name] = len(t.nodes)
+		} else {
+			t.cohorts[name] = len(t.nodes)
+		}
 		t.nodes = append(t.nodes, n)
 	}
 	for i := range fac.Cohorts {
-		add("cohort:"+fac.Cohorts[i].Name, false, fac.Cohorts[i].Quota)
+		add(fac.Cohorts[i].Name, false, fac.Cohorts[i].Quota)
 	}
 	for i := range fac.Tenants {
 		add(fac.Tenants[i].Name, true, fac.Tenants[i].Quota)
@@ -61,7 +66,7 @@ func New(fac *model.Facility, models []string) *Tree {
 		if parent == "" {
 			return
 		}
-		p, ok := t.index["cohort:"+parent]
+		p, ok := t.cohorts[parent]
 		if !ok {
 			return
 		}
@@ -69,7 +74,7 @@ func New(fac *model.Facility, models []string) *Tree {
 		t.nodes[p].children = append(t.nodes[p].children, child)
 	}
 	for i := range fac.Cohorts {
-		link(t.index["cohort:"+fac.Cohorts[i].Name], fac.Cohorts[i].Parent)
+		link(t.cohorts[fac.Cohorts[i].Name], fac.Cohorts[i].Parent)
 	}
 	for i := range fac.Tenants {
 		link(t.index[fac.Tenants[i].Name], fac.Tenants[i].Cohort)
@@ -159,7 +164,7 @@ func (t *Tree) Parent(i int) string {
 	if p < 0 {
 		return ""
 	}
-	return t.nodes[p].name[len("cohort:"):]
+	return t.nodes[p].name
 }
 
 // FromCohort is what tenant i could take from its cohort beyond its own
@@ -182,7 +187,7 @@ func (t *Tree) Root(i int) int {
 
 // Clone returns an independent copy.
 func (t *Tree) Clone() *Tree {
-	c := &Tree{index: t.index, models: t.models, nodes: make([]node, len(t.nodes))}
+	c := &Tree{index: t.index, cohorts: t.cohorts, models: t.models, nodes: make([]node, len(t.nodes))}
 	copy(c.nodes, t.nodes)
 	for i := range c.nodes {
 		c.nodes[i].usage = append([]int64(nil), t.nodes[i].usage...)
