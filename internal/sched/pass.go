@@ -1,8 +1,6 @@
 package sched
 
 import (
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -33,7 +31,8 @@ type pass struct {
 	recentPreem  int
 	preemptTries int
 
-	siteSets  map[string]*siteSet
+	siteSets  map[siteKey]*siteSet
+	attBuf    []attempt // reused by tryModels
 	maskIDs   map[string]int
 	allModels []int
 	oneModel  []int
@@ -85,13 +84,14 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 		deployed:   map[string]int{},
 		claimDirty: map[string]int{},
 		victims:    map[string]bool{},
-		siteSets:   map[string]*siteSet{},
+		siteSets:   map[siteKey]*siteSet{},
 		maskIDs:    map[string]int{},
 		memo:       map[memoClass][]failure{},
 		exact:      map[exactKey]verdict{},
 		quotaMsgs:  map[quotaMsgKey]string{},
 	}
 	p.plan.Now = now
+	p.plan.Pending = make([]model.Pending, 0, len(snap.Pending))
 	for i := range fac.Tenants {
 		t := &fac.Tenants[i]
 		p.tenants[t.Name] = t
@@ -199,10 +199,16 @@ type siteSet struct {
 
 // sitesFor returns the sites a job may use (sovereignty); the answer is
 // cached per tenant and job jurisdiction list.
+type siteKey struct{ tenant, job string }
+
 func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
-	key := t.Name
-	if len(j.Jurisdictions) > 0 {
-		key += "|" + strings.Join(j.Jurisdictions, ",")
+	key := siteKey{tenant: t.Name}
+	switch len(j.Jurisdictions) {
+	case 0:
+	case 1:
+		key.job = j.Jurisdictions[0]
+	default:
+		key.job = strings.Join(j.Jurisdictions, ",")
 	}
 	if s, ok := p.siteSets[key]; ok {
 		return s
@@ -270,10 +276,8 @@ func (p *pass) pending(j *model.Job, v verdict, est model.Time) {
 	p.plan.Pending = append(p.plan.Pending, model.Pending{Job: j.ID, Code: v.code, Message: v.msg, EstStart: est})
 }
 
-// finish sorts the plan's lists into a canonical order.
-func (p *pass) finish() model.Plan {
-	pl := p.plan
-	slices.SortFunc(pl.Pending, func(a, b model.Pending) int { return strings.Compare(a.Job, b.Job) })
-	sort.Slice(pl.Deferrals, func(a, b int) bool { return pl.Deferrals[a].Job < pl.Deferrals[b].Job })
-	return pl
-}
+// finish returns the plan. Starts, deferrals and pending entries are in
+// the order the pass considered their jobs, which depends only on the
+// snapshot's content, never on its slice order: a canonical order that
+// also tells a user where a job stands in the queue.
+func (p *pass) finish() model.Plan { return p.plan }

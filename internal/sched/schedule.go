@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -28,26 +29,26 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 
 // runnable filters out pending jobs that are already running (a driver
 // race) and explains them; the rest go to the queue.
+// Pending job IDs must be unique (drivers guarantee it; plan.Verify
+// rejects a plan whose snapshot breaks it).
 func (p *pass) runnable() []*model.Job {
 	out := make([]*model.Job, 0, len(p.snap.Pending))
-	seen := make(map[string]bool, len(p.snap.Pending))
+	var dup []model.Pending
 	for _, j := range p.snap.Pending {
 		if j == nil {
 			continue
 		}
-		if seen[j.ID] {
-			continue
-		}
 		if a := p.running[j.ID]; a != nil {
 			if j.Kind != model.KindDeployment || a.Terminating {
-				p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)
+				dup = append(dup, model.Pending{Job: j.ID, Code: model.ReasonInvalid, Message: "invalid: job is already running"})
 				continue
 			}
 			p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
 		}
-		seen[j.ID] = true
 		out = append(out, j)
 	}
+	sort.Slice(dup, func(a, b int) bool { return dup[a].Job < dup[b].Job })
+	p.plan.Pending = append(p.plan.Pending, dup...)
 	return out
 }
 
@@ -103,6 +104,11 @@ func (p *pass) consider(j *model.Job) {
 	first.msg += note
 	est := model.Time(0)
 	first, est = p.reserveOrEstimate(j, first, attempts)
+	if j.Deadline > 0 && j.RuntimeLimit > 0 && max(p.now, est).Add(j.RuntimeLimit) > j.Deadline {
+		first = verdict{code: model.ReasonDeadline, msg: fmt.Sprintf(
+			"deadline: cannot finish by %s any more (runtime limit %s); waits because %s",
+			j.Deadline, j.RuntimeLimit, first.msg)}
+	}
 	p.pending(j, first, est)
 }
 
@@ -150,7 +156,8 @@ type attempt struct {
 // the first that passes quota, placement and power. It returns the
 // verdict of the first model tried (the preferred one) and every attempt.
 func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []string) (verdict, []attempt) {
-	var atts []attempt
+	atts := p.attBuf[:0]
+	defer func() { p.attBuf = atts[:0] }()
 	for _, m := range p.modelsFor(j) {
 		if !p.hasPool(m) {
 			continue
