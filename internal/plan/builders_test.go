@@ -39,9 +39,11 @@ const t0 model.Time = 1767225600 // 2026-01-01T00:00:00Z
 // jobs and a valid plan that starts j1 and leaves j2 pending.
 //
 //	par (EU, FR, 40 kW): n1, n2 H100×8     fra (EU, DE): n3 A100×8
-//	tenants: acme (FR only), beta (any), solo (node-exclusive)
-//	running: r1 (beta) on n2:0-3, preemptible, grace 10m
-//	pending: j1 (acme) 2×4 GPUs, j2 (beta) 1×2 GPUs
+//	tenants: acme (FR only), beta (any), solo (node-exclusive);
+//	         each with a nominal quota of 16 H100 and 8 A100, no cohort
+//	classes: low (10), high (100)
+//	running: r1 (beta, low) on n2:0-3, preemptible, grace 10m
+//	pending: j1 (acme) 2×4 GPUs, j2 (beta, high) 1×2 GPUs
 func fixture() (*model.Snapshot, *model.Plan) {
 	fac := &model.Facility{
 		Name:      "test",
@@ -54,19 +56,23 @@ func fixture() (*model.Snapshot, *model.Plan) {
 		Racks: []model.Rack{{ID: "par-r1", Hall: "par-h1"}, {ID: "fra-r1", Hall: "fra-h1"}},
 		Nodes: []model.Node{node("n1", "par", "H100"), node("n2", "par", "H100"), node("n3", "fra", "A100")},
 		Tenants: []model.Tenant{
-			{Name: "acme", Jurisdictions: []string{"FR"}},
-			{Name: "beta"},
-			{Name: "solo", Exclusive: model.ExclusiveNode},
+			{Name: "acme", Jurisdictions: []string{"FR"}, Quota: quotas(16, 8)},
+			{Name: "beta", Quota: quotas(16, 8)},
+			{Name: "solo", Exclusive: model.ExclusiveNode, Quota: quotas(16, 8)},
 		},
-		Policy: model.DefaultPolicy(),
+		PriorityClasses: []model.PriorityClass{{Name: "low", Value: 10}, {Name: "high", Value: 100}},
+		Policy:          model.DefaultPolicy(),
 	}
 	r1 := job("r1", "beta", 1, 4)
+	r1.PriorityClass = "low"
 	r1.Preemptible = true
 	r1.CheckpointGrace = 10 * model.Minute
+	j2 := job("j2", "beta", 1, 2)
+	j2.PriorityClass = "high"
 	snap := &model.Snapshot{
 		Facility: fac,
 		Running:  []model.Allocation{{Job: r1, Started: t0 - 3600, Replicas: []model.Placement{place("n2", seq(0, 3)...)}}},
-		Pending:  []*model.Job{job("j1", "acme", 2, 4), job("j2", "beta", 1, 2)},
+		Pending:  []*model.Job{job("j1", "acme", 2, 4), j2},
 	}
 	p := &model.Plan{
 		Now:     t0,
@@ -75,3 +81,10 @@ func fixture() (*model.Snapshot, *model.Plan) {
 	}
 	return snap, p
 }
+
+// quotas is a nominal quota of h H100 and a A100, without limits.
+func quotas(h, a int) map[string]model.Quota {
+	return map[string]model.Quota{"H100": {Nominal: h}, "A100": {Nominal: a}}
+}
+
+func ptr(n int) *int { return &n }

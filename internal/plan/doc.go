@@ -10,6 +10,11 @@
 //   - JurisdictionOK, the sovereignty rule (which sites a job may use);
 //   - PowerW and SitePowerW, the IT power formula.
 //
+// Quota limits come from the core's own cohort tree (internal/sched/quota,
+// itself checked against Kueue's semantics in its tests): Verify replays
+// the plan's starts on a fresh tree, so it catches a core that skips or
+// misapplies the tree, not a bug inside it.
+//
 // WriteText is the deterministic table used by `carnot schedule -o table`
 // and by the scheduler's golden files; WriteJSON is the stable
 // machine-readable form.

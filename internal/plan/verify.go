@@ -20,10 +20,18 @@ import (
 //   - each placement is on a known node that is up, uses distinct,
 //     in-range GPU indices that no running allocation (terminating ones
 //     included) or other start holds, of a model the job accepts, on a
-//     site JurisdictionOK allows, and no GPU left dirty by another tenant;
+//     site JurisdictionOK allows;
+//   - no start gets a dirty GPU unless the GPU's LastTenant is the job's
+//     tenant; a dirty GPU without a LastTenant is dirty for every tenant;
+//   - no start gets a GPU ClaimedBy a pending job of another tenant;
 //   - a gang starts exactly Replicas placements of GPUsPerReplica GPUs; a
 //     deployment starts at least one and, with its running replicas, at
 //     least MinReplicas and at most Replicas;
+//   - a gang's replicas with GPUs are all of one GPU model; a gang whose
+//     Topology.Level is not LevelAny stays on one site; with
+//     Policy.Topology, a gang whose level is Required has all replicas in
+//     one group of that level (node; NVLink domain, a node without one
+//     being its own; leaf, by default one per rack; rack; hall; site);
 //   - per node, CPUs and memory of running and started replicas fit;
 //   - an ExclusiveNode job shares no node with another job, and a tenant
 //     with Exclusive "node" shares no node with another tenant;
@@ -31,14 +39,32 @@ import (
 //     its envelope or cap (see PowerW; a load already over may stay over
 //     if the plan adds nothing to it), and every PowerCapW lies in the
 //     model's [MinCapWatts, MaxCapWatts];
+//   - with Policy.Quotas, each start, taken in plan order on top of all
+//     running allocations (terminating ones included), fits what the
+//     quota tree (cohorts with nominal, borrowing and lending limits)
+//     makes available to its tenant, per GPU model; usage already over
+//     quota is not itself a violation;
 //   - no start happens before the job's EarliestStart;
 //   - each preemption's victim runs, is preemptible and not already
 //     terminating, NoticeAt = p.Now, EvictAt = NoticeAt + CheckpointGrace,
 //     and the preemption rate limit holds;
-//   - each deferral is of a pending job that does not start, and ends by
+//   - each victim with a pending beneficiary is allowed by priority (with
+//     Policy.Preemption: a lower priority class value than the
+//     beneficiary's, and, with Policy.Quotas, when the tenants differ and
+//     the victim holds GPUs, its tenant shares the beneficiary's cohort
+//     tree and uses more than its nominal quota of a model the victim
+//     holds) or by reclaim (with Policy.Reclaim and Policy.Quotas: another
+//     tenant in the same cohort tree, borrowing a model the victim holds
+//     that the beneficiary accepts and of which the beneficiary's tenant
+//     stays within nominal with the beneficiary's minimum need); borrowing
+//     is judged on the snapshot's running usage;
+//   - each deferral is of a pending job with a Deadline or an
+//     EarliestStart that does not start, ends after p.Now, and ends by
 //     Deadline − RuntimeLimit when the job has a deadline;
 //   - each reservation is for a pending job that does not start, on known
-//     nodes.
+//     nodes;
+//   - no estimated start (a pending entry's, when set, or a
+//     reservation's) lies before p.Now.
 func Verify(snap *model.Snapshot, p *model.Plan) error {
 	v := &verifier{snap: snap, p: p, x: newIndex(snap)}
 	v.coverage()
@@ -46,6 +72,7 @@ func Verify(snap *model.Snapshot, p *model.Plan) error {
 	v.preemptions()
 	v.deferrals()
 	v.reservations()
+	v.estimates()
 	return joinViolations(v.errs)
 }
 
@@ -66,6 +93,7 @@ type verifier struct {
 	x       *index
 	errs    []*Violation
 	started map[string]bool // jobs with a start in p
+	q       *quotas         // the snapshot's quota tree, built on first use
 }
 
 func (v *verifier) add(code Code, job, node string, gpu int, format string, args ...any) {
@@ -147,8 +175,10 @@ func (v *verifier) preemptions() {
 			v.add(CodePreemption, pr.Victim, "", -1, "evict at %s, want notice + grace %s = %s", pr.EvictAt, as[0].Job.CheckpointGrace, want)
 		}
 		if pr.Beneficiary != "" {
-			if _, ok := v.x.pending[pr.Beneficiary]; !ok {
+			if b, ok := v.x.pending[pr.Beneficiary]; !ok {
 				v.add(CodePreemption, pr.Victim, "", -1, "beneficiary %s is not a pending job", pr.Beneficiary)
+			} else {
+				v.victim(as[0].Job, as, b)
 			}
 		}
 	}
@@ -176,6 +206,12 @@ func (v *verifier) deferrals() {
 		if v.started[d.Job] {
 			v.add(CodeDeferral, d.Job, "", -1, "job both deferred and started")
 		}
+		if j.Deadline == 0 && j.EarliestStart == 0 {
+			v.add(CodeInflexible, d.Job, "", -1, "deferral of a job with neither a deadline nor an earliest start")
+		}
+		if d.Until <= v.p.Now {
+			v.add(CodeDeferPast, d.Job, "", -1, "deferred until %s, not after the plan time %s", d.Until, v.p.Now)
+		}
 		if j.Deadline > 0 {
 			latest := j.Deadline - model.Time(j.RuntimeLimit)
 			if d.Until > latest {
@@ -197,6 +233,21 @@ func (v *verifier) reservations() {
 			if _, ok := v.x.nodes[n]; !ok {
 				v.add(CodeReservation, r.Job, n, -1, "reservation on an unknown node")
 			}
+		}
+	}
+}
+
+// estimates checks that no estimated start lies before the plan time:
+// pending entries may leave EstStart unset (0), reservations may not.
+func (v *verifier) estimates() {
+	for _, pe := range v.p.Pending {
+		if pe.EstStart != 0 && pe.EstStart < v.p.Now {
+			v.add(CodeEstStart, pe.Job, "", -1, "pending with an estimated start %s before the plan time %s", pe.EstStart, v.p.Now)
+		}
+	}
+	for _, r := range v.p.Reservations {
+		if r.EstStart < v.p.Now {
+			v.add(CodeEstStart, r.Job, "", -1, "reservation with an estimated start %s before the plan time %s", r.EstStart, v.p.Now)
 		}
 	}
 }

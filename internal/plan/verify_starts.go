@@ -65,6 +65,7 @@ func (v *verifier) starts() {
 			continue // reported by coverage
 		}
 		v.gang(s, j)
+		v.shape(s, j)
 		if v.p.Now < j.EarliestStart {
 			v.add(CodeNotBefore, j.ID, "", -1, "starts at %s, before its earliest start %s", v.p.Now, j.EarliestStart)
 		}
@@ -75,6 +76,7 @@ func (v *verifier) starts() {
 	}
 	v.nodeTotals(use)
 	v.power()
+	v.quota()
 }
 
 // gang checks the replica and GPU counts of a start.
@@ -152,7 +154,15 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 		} else {
 			u.gpus[g] = j.ID
 		}
-		if st := v.x.gpuState(node.Name, g); st.Dirty && st.LastTenant != j.Tenant {
+		st := v.x.gpuState(node.Name, g)
+		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.Tenant != j.Tenant {
+			v.add(CodeClaimed, j.ID, node.Name, g, "claimed by pending job %s of tenant %s", cj.ID, cj.Tenant)
+		}
+		// A dirty GPU without a LastTenant is dirty for every tenant:
+		// nobody is known to own what is left on it.
+		if st.Dirty && st.LastTenant == "" {
+			v.add(CodeDirty, j.ID, node.Name, g, "dirty, with no last tenant recorded")
+		} else if st.Dirty && st.LastTenant != j.Tenant {
 			v.add(CodeDirty, j.ID, node.Name, g, "dirty after tenant %s, job's tenant is %s", st.LastTenant, j.Tenant)
 		}
 	}

@@ -116,8 +116,8 @@ func TestVerify(t *testing.T) {
 		{"memory exceeded", func(s *model.Snapshot, _ *model.Plan) { pending(s, "j1").MemGiBPerReplica = 300 },
 			[]string{"memory j1 n1 -1"}},
 		{"tenant jurisdiction", func(_ *model.Snapshot, p *model.Plan) {
-			p.Starts[0].Replicas = []model.Placement{place("n3", 0, 1, 2, 3), place("n1", 0, 1, 2, 3)}
-		}, []string{"sovereignty j1 n3 -1"}},
+			p.Starts[0].Replicas = []model.Placement{place("n3", 0, 1, 2, 3), place("n3", 4, 5, 6, 7)}
+		}, []string{"sovereignty j1 n3 -1", "sovereignty j1 n3 -1"}},
 		{"job narrows jurisdiction", func(s *model.Snapshot, p *model.Plan) {
 			pending(s, "j2").Jurisdictions = []string{"DE"}
 			startJ2(p, place("n2", 4, 5))
@@ -128,6 +128,9 @@ func TestVerify(t *testing.T) {
 		{"dirty gpu of the same tenant", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "acme", Dirty: true}}}}
 		}, nil},
+		{"dirty gpu without a last tenant", func(s *model.Snapshot, _ *model.Plan) {
+			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{}, {Dirty: true}}}}
+		}, []string{"dirty j1 n1 1"}},
 		{"clean gpu of another tenant", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "beta"}}}}
 		}, nil},
@@ -282,7 +285,7 @@ func TestVerifyPreemptionsDeferralsReservations(t *testing.T) {
 		{"preemption off", func(s *model.Snapshot, p *model.Plan) {
 			s.Facility.Policy.Preemption, s.Facility.Policy.Reclaim = false, false
 			p.Preemptions = []model.Preemption{notice("r1", 10*model.Minute)}
-		}, []string{"preemption   -1"}},
+		}, []string{"preemption   -1", "victim r1  -1"}},
 		{"rate limit", func(s *model.Snapshot, p *model.Plan) {
 			s.Facility.Policy.PreemptionRateLimit = 2
 			s.RecentPreemptions = []model.Time{t0 - 7200, t0 - 600, t0 - 60}
@@ -303,7 +306,8 @@ func TestVerifyPreemptionsDeferralsReservations(t *testing.T) {
 			j.Deadline, j.RuntimeLimit = t0+10*3600, 2*model.Hour
 			p.Deferrals = []model.Deferral{{Job: "j2", Until: t0 + 8*3600 + 1}}
 		}, []string{"deferral j2  -1"}},
-		{"deferral of a started job", func(_ *model.Snapshot, p *model.Plan) {
+		{"deferral of a started job", func(s *model.Snapshot, p *model.Plan) {
+			pending(s, "j1").Deadline = t0 + 10*3600
 			p.Deferrals = []model.Deferral{{Job: "j1", Until: t0 + 3600}}
 		}, []string{"deferral j1  -1"}},
 		{"deferral of an unknown job", func(_ *model.Snapshot, p *model.Plan) {
@@ -313,10 +317,10 @@ func TestVerifyPreemptionsDeferralsReservations(t *testing.T) {
 			p.Reservations = []model.Reservation{{Job: "j2", Nodes: []string{"n2"}, EstStart: t0 + 3600}}
 		}, nil},
 		{"reservation of a started job", func(_ *model.Snapshot, p *model.Plan) {
-			p.Reservations = []model.Reservation{{Job: "j1", Nodes: []string{"n2"}}}
+			p.Reservations = []model.Reservation{{Job: "j1", Nodes: []string{"n2"}, EstStart: t0 + 3600}}
 		}, []string{"reservation j1  -1"}},
 		{"reservation on unknown node", func(_ *model.Snapshot, p *model.Plan) {
-			p.Reservations = []model.Reservation{{Job: "j2", Nodes: []string{"n9"}}}
+			p.Reservations = []model.Reservation{{Job: "j2", Nodes: []string{"n9"}, EstStart: t0 + 3600}}
 		}, []string{"reservation j2 n9 -1"}},
 	}
 	for _, tt := range tests {

@@ -23,15 +23,24 @@ const (
 	CodeCPU         Code = "cpu"          // node CPUs exceeded
 	CodeMemory      Code = "memory"       // node memory exceeded
 	CodeSovereignty Code = "sovereignty"  // site outside the allowed jurisdictions
-	CodeDirty       Code = "dirty"        // dirty GPU given to another tenant
+	CodeDirty       Code = "dirty"        // dirty GPU given to another tenant (or any tenant, when no LastTenant)
+	CodeClaimed     Code = "claimed"      // GPU claimed by a pending job of another tenant
 	CodeExclusive   Code = "exclusive"    // exclusive job or tenant shares a node
 	CodePower       Code = "power"        // site, hall or rack power exceeded
 	CodePowerCap    Code = "power-cap"    // power cap outside the model's range
+	CodeQuota       Code = "quota"        // start takes a tenant beyond its available quota
+	CodeTopology    Code = "topology"     // gang outside one group of its required level
+	CodeSiteSpan    Code = "site-span"    // gang across sites without topology "any"
+	CodeGangModel   Code = "gang-model"   // gang across GPU models
 	CodePreemption  Code = "preemption"   // bad victim or notice times
+	CodeVictim      Code = "victim"       // victim neither of lower priority nor a reclaimable borrower
 	CodeRateLimit   Code = "rate-limit"   // too many preemptions in the window
-	CodeDeferral    Code = "deferral"     // deferral past the deadline
+	CodeDeferral    Code = "deferral"     // deferral of a job not pending, or past the deadline
+	CodeInflexible  Code = "inflexible"   // deferral of a job without a deadline or earliest start
+	CodeDeferPast   Code = "defer-past"   // deferral until a time not after now
 	CodeNotBefore   Code = "not-before"   // start before the job's earliest start
 	CodeReservation Code = "reservation"  // reservation for a job that is not pending
+	CodeEstStart    Code = "est-start"    // estimated start before now
 )
 
 // Violation is one broken invariant. Verify joins them with errors.Join;

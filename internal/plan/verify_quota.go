@@ -1,0 +1,204 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/quota"
+)
+
+// quotas is the facility's quota tree (the one the core uses) with the
+// usage of every running allocation, terminating ones included: they
+// hold their GPUs until eviction. It reflects the snapshot, before any
+// of the plan's starts or preemptions.
+type quotas struct {
+	tree   *quota.Tree
+	models []string       // index → GPU model name
+	index  map[string]int // GPU model name → index
+}
+
+// newQuotas builds the tree over every GPU model the facility names,
+// in the catalog or on a node, sorted by name.
+func (x *index) newQuotas(snap *model.Snapshot) *quotas {
+	set := map[string]bool{}
+	for name := range x.fac.GPUModels {
+		set[name] = true
+	}
+	for i := range x.fac.Nodes {
+		if m := x.fac.Nodes[i].GPUModel; m != "" {
+			set[m] = true
+		}
+	}
+	q := &quotas{index: make(map[string]int, len(set))}
+	for name := range set {
+		q.models = append(q.models, name)
+	}
+	sort.Strings(q.models)
+	for i, name := range q.models {
+		q.index[name] = i
+	}
+	q.tree = quota.New(x.fac, q.models)
+	for _, a := range snap.Running {
+		if a.Job == nil {
+			continue
+		}
+		ti := q.tree.Tenant(a.Job.Tenant)
+		if ti < 0 {
+			continue
+		}
+		for m, n := range q.byModel(x, a.Replicas) {
+			q.tree.Add(ti, m, n)
+		}
+	}
+	return q
+}
+
+// byModel sums the GPUs of placements on known nodes by model index.
+func (q *quotas) byModel(x *index, pls []model.Placement) map[int]int64 {
+	out := map[int]int64{}
+	for _, pl := range pls {
+		n, ok := x.nodes[pl.Node]
+		if !ok || len(pl.GPUs) == 0 {
+			continue
+		}
+		if m, ok := q.index[n.GPUModel]; ok {
+			out[m] += int64(len(pl.GPUs))
+		}
+	}
+	return out
+}
+
+// sortedModels returns the keys of a byModel map in index order.
+func sortedModels(by map[int]int64) []int {
+	ms := make([]int, 0, len(by))
+	for m := range by {
+		ms = append(ms, m)
+	}
+	sort.Ints(ms)
+	return ms
+}
+
+// borrowing reports whether tenant ti uses more than its nominal quota
+// of model m.
+func (q *quotas) borrowing(ti, m int) bool {
+	return ti >= 0 && q.tree.Usage(ti, m) > q.tree.Nominal(ti, m)
+}
+
+// quota checks, with Policy.Quotas, that each start fits what its
+// tenant's quota tree makes available, starts taken in plan order on
+// top of the running usage. Usage already beyond quota is no violation
+// by itself; a start that adds to it is. Jobs of tenants the facility
+// does not list are not limited (as in the core).
+func (v *verifier) quota() {
+	if !v.x.fac.Policy.Quotas || len(v.p.Starts) == 0 {
+		return
+	}
+	q := v.quotas()
+	t := q.tree.Clone()
+	for _, s := range v.p.Starts {
+		j := v.x.job(s.Job)
+		if j == nil {
+			continue
+		}
+		ti := t.Tenant(j.Tenant)
+		if ti < 0 {
+			continue
+		}
+		need := q.byModel(v.x, s.Replicas)
+		for _, m := range sortedModels(need) {
+			if avail := t.Available(ti, m); avail < need[m] {
+				v.add(CodeQuota, j.ID, "", -1, "takes %d %s but tenant %s may use only %d more (uses %d, nominal %d)",
+					need[m], q.models[m], j.Tenant, max(0, avail), t.Usage(ti, m), t.Nominal(ti, m))
+			}
+			t.Add(ti, m, need[m])
+		}
+	}
+}
+
+// quotas returns the snapshot's quota tree, built once per Verify.
+func (v *verifier) quotas() *quotas {
+	if v.q == nil {
+		v.q = v.x.newQuotas(v.snap)
+	}
+	return v.q
+}
+
+// priority is the value of a job's priority class; 0 for none or an
+// unknown class.
+func (v *verifier) priority(j *model.Job) int {
+	for _, c := range v.x.fac.PriorityClasses {
+		if c.Name == j.PriorityClass {
+			return c.Value
+		}
+	}
+	return 0
+}
+
+// victim checks why running job vj (allocations as) may be preempted for
+// pending job b; see Verify for the rules. Borrowing is judged on the
+// snapshot: running usage before the plan's starts and preemptions.
+func (v *verifier) victim(vj *model.Job, as []*model.Allocation, b *model.Job) {
+	pol := v.x.fac.Policy
+	q := v.quotas()
+	vi, bi := q.tree.Tenant(vj.Tenant), q.tree.Tenant(b.Tenant)
+	var held []model.Placement
+	for _, a := range as {
+		held = append(held, a.Replicas...)
+	}
+	models := sortedModels(q.byModel(v.x, held))
+	borrower := false
+	for _, m := range models {
+		borrower = borrower || q.borrowing(vi, m)
+	}
+	vp, bp := v.priority(vj), v.priority(b)
+	same := vj.Tenant == b.Tenant
+	shared := vi >= 0 && bi >= 0 && q.tree.Root(vi) == q.tree.Root(bi)
+	// Nominal quota guards a tenant against other tenants only while
+	// quotas are enforced, and only for the GPUs it counts: then only a
+	// borrower in the beneficiary's cohort tree may lose work to them.
+	guarded := pol.Quotas && !same && len(models) > 0 && !(shared && borrower)
+	if pol.Preemption && vp < bp && !guarded {
+		return
+	}
+	if pol.Reclaim && pol.Quotas && !same && shared {
+		need := int64(v.need(b))
+		for _, m := range models {
+			if q.borrowing(vi, m) && b.AcceptsModel(q.models[m]) &&
+				q.tree.Usage(bi, m)+need <= q.tree.Nominal(bi, m) {
+				return
+			}
+		}
+	}
+	var why []string
+	switch {
+	case !pol.Preemption:
+		why = append(why, "priority preemption is off")
+	case vp >= bp:
+		why = append(why, fmt.Sprintf("priority %d is not below beneficiary %s's %d", vp, b.ID, bp))
+	case !shared:
+		why = append(why, fmt.Sprintf("tenants %s and %s share no cohort tree", vj.Tenant, b.Tenant))
+	default:
+		why = append(why, fmt.Sprintf("tenant %s is within its nominal quota, so another tenant may not preempt it by priority", vj.Tenant))
+	}
+	switch {
+	case !pol.Reclaim || !pol.Quotas:
+		why = append(why, "reclaim (or quotas) is off")
+	case same:
+		why = append(why, "reclaim is between tenants")
+	default:
+		why = append(why, fmt.Sprintf("no reclaim: tenant %s does not borrow a model it holds that tenant %s would get within nominal in the same cohort tree",
+			vj.Tenant, b.Tenant))
+	}
+	v.add(CodeVictim, vj.ID, "", -1, "preempted for %s, but %s", b.ID, strings.Join(why, "; "))
+}
+
+// need is the fewest GPUs job j must get to start: the whole gang, or a
+// deployment's missing minimum (at least one replica).
+func (v *verifier) need(j *model.Job) int {
+	if j.Kind == model.KindDeployment {
+		return j.GPUsPerReplica * max(1, min(j.MinReplicas, j.Replicas)-v.x.runningReplicas(j.ID))
+	}
+	return j.TotalGPUs()
+}
