@@ -63,9 +63,11 @@ type Pending struct {
 }
 
 // Plan is the core's answer for one pass. Every pending job of the
-// snapshot appears exactly once in Starts or Pending.
+// snapshot appears exactly once in Starts or Pending, except in a partial
+// plan (sched.Quick), which covers only the jobs it considered.
 type Plan struct {
 	Now          Time
+	Partial      bool
 	Starts       []Start
 	Preemptions  []Preemption
 	Deferrals    []Deferral

@@ -13,6 +13,7 @@ import (
 type (
 	planJSON struct {
 		Now          string            `json:"now"`
+		Partial      bool              `json:"partial"`
 		Starts       []startJSON       `json:"starts"`
 		Preemptions  []preemptionJSON  `json:"preemptions"`
 		Deferrals    []deferralJSON    `json:"deferrals"`
@@ -60,6 +61,7 @@ type (
 func WriteJSON(w io.Writer, p *model.Plan) error {
 	out := planJSON{
 		Now:          timeJSON(p.Now),
+		Partial:      p.Partial,
 		Starts:       []startJSON{},
 		Preemptions:  []preemptionJSON{},
 		Deferrals:    []deferralJSON{},

@@ -122,6 +122,9 @@ func summary(x *index, snap *model.Snapshot, p *model.Plan) string {
 		}
 		fmt.Fprintf(&b, "; %s %.1f/%s kW", s.ID, load.Site[s.ID]/1000, env)
 	}
+	if p.Partial {
+		b.WriteString("; partial pass: jobs not listed keep their last reason")
+	}
 	return b.String()
 }
 

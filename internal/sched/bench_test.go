@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
 	"github.com/carnot-dc/carnot/internal/workload"
@@ -97,13 +99,34 @@ func BenchmarkIncrementalPass(b *testing.B) {
 	running = append(running[:end:end], running[end+1:]...)
 	next := &model.Snapshot{Facility: fac, Pending: pending, Running: running, Seed: 1}
 	b.Logf("running %d, pending %d", len(running), len(pending))
-	b.ReportAllocs()
-	var starts int
-	for b.Loop() {
-		p := sched.Schedule(next, now+60)
-		starts = len(p.Starts)
+	b.Run("full", func(b *testing.B) {
+		b.ReportAllocs()
+		var starts int
+		for b.Loop() {
+			p := sched.Schedule(next, now+60)
+			starts = len(p.Starts)
+		}
+		b.ReportMetric(float64(starts), "starts/pass")
+	})
+	// Quick: the driver's queue is kept between passes; the pass walks
+	// it to depth 100 (Slurm's default_queue_depth).
+	q := sched.NewQueue(fac, pending)
+	bare := *next
+	bare.Pending = nil
+	full := sched.Schedule(next, now+60)
+	quick, _ := sched.Quick(&bare, q, now+60, 100)
+	if d := cmp.Diff(full.Starts, quick.Starts); d != "" {
+		b.Fatalf("the quick pass starts different jobs than the full pass (-full +quick):\n%s", d)
 	}
-	b.ReportMetric(float64(starts), "starts/pass")
+	b.Run("quick-depth=100", func(b *testing.B) {
+		b.ReportAllocs()
+		var starts int
+		for b.Loop() {
+			p, _ := sched.Quick(&bare, q, now+60, 100)
+			starts = len(p.Starts)
+		}
+		b.ReportMetric(float64(starts), "starts/pass")
+	})
 }
 
 // TestBenchFixtureMemory is not a timed test: it reports the heap a full

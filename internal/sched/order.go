@@ -3,50 +3,72 @@ package sched
 import (
 	"container/heap"
 	"math"
-	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
-// queue yields pending jobs in scheduling order: priority class value
-// (highest first), then the tenant with the lowest fair-share usage per
-// weight (when fair share is on), then submit time, then ID. Usage
-// changes as the pass starts jobs, so the next tenant is chosen lazily.
+// queue yields a Queue's jobs in scheduling order: priority class value
+// (highest first); then, with fair share, the tenant with the lowest
+// usage per weight, and without it the tenant whose next job was
+// submitted first; then submit time, then ID. Usage changes as the pass
+// starts jobs, so the next tenant is chosen lazily. The pass keeps its own
+// cursors and never changes the Queue.
 type queue struct {
-	levels [][]*tenantQueue // per priority value, highest first
+	levels []*qlevel
 	li     int
 	h      tenantHeap
 	fair   bool
+	shares map[string]*float64
 	// Jobs postponed to the end of their priority level (those that
 	// would borrow quota) and the cursor of that second round.
 	later []*model.Job
 	li2   int
 	// The tenant last popped goes back into the heap on the next call,
 	// after the caller has charged its start (if any) to its share.
-	repush *tenantQueue
+	repush *cursor
+}
+
+// cursor walks one tenant's list for one pass.
+type cursor struct {
+	t     *qtenant
+	next  int
+	share *float64 // usage per weight; shared with the pass
+	fair  bool
+}
+
+// head is the cursor's next job, skipping removed ones; nil at the end.
+func (c *cursor) head() *model.Job {
+	for c.next < len(c.t.jobs) && c.t.jobs[c.next] == nil {
+		c.next++
+	}
+	if c.next == len(c.t.jobs) {
+		return nil
+	}
+	return c.t.jobs[c.next]
 }
 
 // postpone moves j to the second round of the current priority level.
 func (q *queue) postpone(j *model.Job) { q.later = append(q.later, j) }
 
-type tenantQueue struct {
-	name  string
-	jobs  []*model.Job
-	next  int
-	share *float64 // usage per weight; shared with the pass
-}
-
-type tenantHeap []*tenantQueue
+type tenantHeap []*cursor
 
 func (h tenantHeap) Len() int { return len(h) }
 func (h tenantHeap) Less(i, j int) bool {
-	if *h[i].share != *h[j].share {
-		return *h[i].share < *h[j].share
+	a, b := h[i], h[j]
+	if a.fair {
+		if *a.share != *b.share {
+			return *a.share < *b.share
+		}
+		return a.t.name < b.t.name
 	}
-	return h[i].name < h[j].name
+	ja, jb := a.head(), b.head()
+	if ja.SubmitTime != jb.SubmitTime || ja.ID != jb.ID {
+		return jobLess(ja, jb)
+	}
+	return a.t.name < b.t.name
 }
 func (h tenantHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *tenantHeap) Push(x any)   { *h = append(*h, x.(*tenantQueue)) }
+func (h *tenantHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
 func (h *tenantHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
@@ -62,65 +84,27 @@ func jobLess(a, b *model.Job) bool {
 	return a.ID < b.ID
 }
 
-// newQueue groups jobs by priority and tenant. prio maps a job to its
-// priority value; shares holds each tenant's current usage per weight.
-func newQueue(jobs []*model.Job, prio func(*model.Job) int, fair bool, shares map[string]*float64) *queue {
-	q := &queue{fair: fair}
-	byPrio := map[int][]*model.Job{}
-	var values []int
-	for _, j := range jobs {
-		v := prio(j)
-		if _, ok := byPrio[v]; !ok {
-			values = append(values, v)
-		}
-		byPrio[v] = append(byPrio[v], j)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(values)))
-	zero := 0.0
-	for _, v := range values {
-		js := byPrio[v]
-		sort.Slice(js, func(a, b int) bool { return jobLess(js[a], js[b]) })
-		if !fair {
-			q.levels = append(q.levels, []*tenantQueue{{name: "", jobs: js, share: &zero}})
-			continue
-		}
-		byTenant := map[string]*tenantQueue{}
-		var level []*tenantQueue
-		for _, j := range js {
-			tq := byTenant[j.Tenant]
-			if tq == nil {
-				s := shares[j.Tenant]
-				if s == nil {
-					s = new(float64)
-					shares[j.Tenant] = s
-				}
-				tq = &tenantQueue{name: j.Tenant, share: s}
-				byTenant[j.Tenant] = tq
-				level = append(level, tq)
-			}
-			tq.jobs = append(tq.jobs, j)
-		}
-		q.levels = append(q.levels, level)
-	}
-	q.li = -1
-	return q
+// walk starts a pass over src. shares holds each tenant's current usage
+// per weight; tenants missing from it get a zero share.
+func walk(src *Queue, fair bool, shares map[string]*float64) *queue {
+	return &queue{levels: src.levels, li: -1, fair: fair, shares: shares}
 }
 
 // next returns the next job and whether it comes from the second round,
 // or nil when the queue is exhausted.
 func (q *queue) next() (*model.Job, bool) {
 	if q.repush != nil {
-		heap.Push(&q.h, q.repush)
+		if q.repush.head() != nil {
+			heap.Push(&q.h, q.repush)
+		}
 		q.repush = nil
 	}
 	for {
 		if len(q.h) > 0 {
-			tq := heap.Pop(&q.h).(*tenantQueue)
-			j := tq.jobs[tq.next]
-			tq.next++
-			if tq.next < len(tq.jobs) {
-				q.repush = tq
-			}
+			c := heap.Pop(&q.h).(*cursor)
+			j := c.head()
+			c.next++
+			q.repush = c
 			return j, false
 		}
 		if q.li2 < len(q.later) {
@@ -133,7 +117,17 @@ func (q *queue) next() (*model.Job, bool) {
 		if q.li >= len(q.levels) {
 			return nil, false
 		}
-		q.h = append(q.h[:0], q.levels[q.li]...)
+		q.h = q.h[:0]
+		for _, t := range q.levels[q.li].tenants {
+			c := &cursor{t: t, fair: q.fair, share: q.shares[t.name]}
+			if c.share == nil {
+				c.share = new(float64)
+				q.shares[t.name] = c.share
+			}
+			if c.head() != nil {
+				q.h = append(q.h, c)
+			}
+		}
 		heap.Init(&q.h)
 	}
 }

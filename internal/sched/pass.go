@@ -31,18 +31,19 @@ type pass struct {
 	recentPreem  int
 	preemptTries int
 
-	siteSets  map[siteKey]*siteSet
-	attBuf    []attempt // reused by tryModels
-	maskIDs   map[string]int
-	allModels []int
-	oneModel  []int
-	sensitive bool // placement answers depend on the tenant
-	curSites  int  // site-set id of the job being considered
-	memo      map[memoClass][]failure
-	exact     map[exactKey]verdict
-	poolOf    []bool // model index → some pool has it
-	quotaVer  int    // bumped whenever quota usage changes
-	quotaMsgs map[quotaMsgKey]string
+	siteSets   map[siteKey]*siteSet
+	attBuf     []attempt    // reused by tryModels
+	considered []*model.Job // jobs with an entry in the plan, for Quick
+	maskIDs    map[string]int
+	allModels  []int
+	oneModel   []int
+	sensitive  bool // placement answers depend on the tenant
+	curSites   int  // site-set id of the job being considered
+	memo       map[memoClass][]failure
+	exact      map[exactKey]verdict
+	poolOf     []bool // model index → some pool has it
+	quotaVer   int    // bumped whenever quota usage changes
+	quotaMsgs  map[quotaMsgKey]string
 
 	res           *reservation
 	holds         []hold
@@ -71,7 +72,7 @@ type verdict struct {
 	perJob bool
 }
 
-func newPass(snap *model.Snapshot, now model.Time) *pass {
+func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (string, bool)) *pass {
 	fac := snap.Facility
 	p := &pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
@@ -105,7 +106,7 @@ func newPass(snap *model.Snapshot, now model.Time) *pass {
 	for i := range fac.PriorityClasses {
 		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
 	}
-	p.c = place.New(snap)
+	p.c = place.New(snap, pendingTenant)
 	models := make([]string, len(p.c.Models))
 	for i, m := range p.c.Models {
 		models[i] = m.Name
@@ -273,6 +274,7 @@ func (p *pass) modelsFor(j *model.Job) []int {
 func (p *pass) modelName(m int) string { return p.c.Models[m].Name }
 
 func (p *pass) pending(j *model.Job, v verdict, est model.Time) {
+	p.considered = append(p.considered, j)
 	p.plan.Pending = append(p.plan.Pending, model.Pending{Job: j.ID, Code: v.code, Message: v.msg, EstStart: est})
 }
 

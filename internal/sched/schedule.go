@@ -2,7 +2,6 @@ package sched
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -15,46 +14,64 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 	if snap == nil || snap.Facility == nil {
 		return model.Plan{Now: now}
 	}
-	p := newPass(snap, now)
-	q := newQueue(p.runnable(), p.priority, p.pol.FairShare, p.shares)
+	p := newPass(snap, now, nil)
+	p.run(NewQueue(snap.Facility, snap.Pending), 0)
+	return p.finish()
+}
+
+// Quick is an event-driven pass in the manner of Slurm's main scheduler,
+// for the moments between full passes (a job ended, a job arrived): it
+// walks q, the driver's queue (snap.Pending is ignored), in scheduling
+// order but considers at most depth jobs (all when depth ≤ 0). It returns
+// a plan for those jobs only — starts, preemptions, deferrals,
+// reservations and a reason for each that stays pending — and the jobs it
+// considered. plan.Partial says whether jobs were left unconsidered;
+// they keep the reasons of the last full pass. With depth ≤ 0, or one at
+// least q.Len(), Quick gives the plan Schedule gives for a snapshot
+// whose Pending holds q's jobs.
+func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Plan, []*model.Job) {
+	if snap == nil || snap.Facility == nil || q == nil {
+		return model.Plan{Now: now}, nil
+	}
+	p := newPass(snap, now, func(id string) (string, bool) {
+		if j, ok := q.Get(id); ok {
+			return j.Tenant, true
+		}
+		return "", false
+	})
+	p.plan.Partial = p.run(q, depth)
+	return p.finish(), p.considered
+}
+
+// run walks the queue and considers each job, at most limit jobs when
+// limit > 0. It reports whether it stopped before the end.
+func (p *pass) run(src *Queue, limit int) bool {
+	q := walk(src, p.pol.FairShare, p.shares)
+	considered := 0
 	for j, second := q.next(); j != nil; j, second = q.next() {
+		if limit > 0 && considered >= limit {
+			return true
+		}
 		if !second && p.wouldBorrow(j) {
 			q.postpone(j) // Kueue's rule: work within nominal quota goes first
 			continue
 		}
+		considered++
 		p.consider(j)
 	}
-	return p.finish()
-}
-
-// runnable filters out pending jobs that are already running (a driver
-// race) and explains them; the rest go to the queue.
-// Pending job IDs must be unique (drivers guarantee it; plan.Verify
-// rejects a plan whose snapshot breaks it).
-func (p *pass) runnable() []*model.Job {
-	out := make([]*model.Job, 0, len(p.snap.Pending))
-	var dup []model.Pending
-	for _, j := range p.snap.Pending {
-		if j == nil {
-			continue
-		}
-		if a := p.running[j.ID]; a != nil {
-			if j.Kind != model.KindDeployment || a.Terminating {
-				dup = append(dup, model.Pending{Job: j.ID, Code: model.ReasonInvalid, Message: "invalid: job is already running"})
-				continue
-			}
-			p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
-		}
-		out = append(out, j)
-	}
-	sort.Slice(dup, func(a, b int) bool { return dup[a].Job < dup[b].Job })
-	p.plan.Pending = append(p.plan.Pending, dup...)
-	return out
+	return false
 }
 
 // consider decides one job: start it, defer it, preempt for it, reserve
 // for it, or say why it waits.
 func (p *pass) consider(j *model.Job) {
+	if a := p.running[j.ID]; a != nil {
+		if j.Kind != model.KindDeployment || a.Terminating {
+			p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)
+			return
+		}
+		p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
+	}
 	t := p.tenants[j.Tenant]
 	if v, ok := p.validate(t, j); !ok {
 		p.pending(j, v, 0)

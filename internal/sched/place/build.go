@@ -9,7 +9,9 @@ import (
 // New builds the cluster view of snap: every node with its state and the
 // resources its running allocations hold. Entries of the snapshot that
 // name unknown nodes or GPUs are ignored (plan.Verify reports them).
-func New(snap *model.Snapshot) *Cluster {
+// pendingTenant finds a pending job's tenant, for GPUs claimed by a
+// preemption's beneficiary; nil looks in snap.Pending.
+func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cluster {
 	fac := snap.Facility
 	c := &Cluster{
 		Fac:        fac,
@@ -65,15 +67,16 @@ func New(snap *model.Snapshot) *Cluster {
 			claims = claims || gs.ClaimedBy != ""
 		}
 	}
-	var claimant map[string]string // pending job → tenant
-	if claims {
-		claimant = make(map[string]string)
+	if claims && pendingTenant == nil {
+		byID := make(map[string]string)
 		for _, j := range snap.Pending {
 			if j != nil {
-				claimant[j.ID] = j.Tenant
+				byID[j.ID] = j.Tenant
 			}
 		}
+		pendingTenant = func(id string) (string, bool) { t, ok := byID[id]; return t, ok }
 	}
+	claimant := pendingTenant
 	c.Nodes = make([]Node, len(fac.Nodes))
 	for i := range fac.Nodes {
 		spec := &fac.Nodes[i]
@@ -154,8 +157,14 @@ func ownerOf(gs model.GPUState) string {
 // restriction is the only tenant that may use a free GPU ("" = anyone):
 // a GPU claimed by a pending job goes to that job's tenant once it is
 // clean of other tenants' work; a dirty GPU goes to its last tenant.
-func restriction(gs model.GPUState, claimant map[string]string) string {
-	if y, ok := claimant[gs.ClaimedBy]; ok && gs.ClaimedBy != "" {
+func restriction(gs model.GPUState, claimant func(string) (string, bool)) string {
+	if gs.ClaimedBy == "" || claimant == nil {
+		if gs.Dirty {
+			return ownerOf(gs)
+		}
+		return ""
+	}
+	if y, ok := claimant(gs.ClaimedBy); ok {
 		if gs.Dirty && ownerOf(gs) != y {
 			return Nobody
 		}

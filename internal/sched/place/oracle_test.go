@@ -174,7 +174,7 @@ func TestFindAgainstOracle(t *testing.T) {
 	for seed := 0; seed < seeds; seed++ {
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
 		snap := randomSnapshot(rng)
-		c := New(snap)
+		c := New(snap, nil)
 		nodes := oracleState(snap)
 		siteIdx := map[string]int{}
 		for i, s := range snap.Facility.Sites {

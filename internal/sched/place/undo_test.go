@@ -26,7 +26,7 @@ func TestRollbackRestores(t *testing.T) {
 	for seed := 0; seed < seeds; seed++ {
 		rng := rand.New(rand.NewPCG(uint64(seed), 11))
 		snap := randomSnapshot(rng)
-		c := New(snap)
+		c := New(snap, nil)
 		before := c.Clone()
 		var dst Cluster
 		c.CopyTo(&dst)

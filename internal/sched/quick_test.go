@@ -1,0 +1,102 @@
+package sched_test
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+	"github.com/carnot-dc/carnot/internal/sched"
+)
+
+// TestQuickFullDepthEqualsSchedule: without a depth limit, Quick over a
+// queue of the snapshot's pending jobs gives exactly Schedule's plan.
+func TestQuickFullDepthEqualsSchedule(t *testing.T) {
+	for seed := uint64(0); seed < 200; seed++ {
+		snap, now := genSnapshot(seed)
+		want := sched.Schedule(snap, now)
+		q := sched.NewQueue(snap.Facility, snap.Pending)
+		noPending := *snap
+		noPending.Pending = nil
+		got, considered := sched.Quick(&noPending, q, now, 0)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("seed %d: Quick(depth 0) differs from Schedule (-schedule +quick):\n%s", seed, d)
+		}
+		if len(considered) != len(snap.Pending) {
+			t.Fatalf("seed %d: considered %d of %d jobs", seed, len(considered), len(snap.Pending))
+		}
+	}
+}
+
+// TestQuickDepth: a shallow pass considers at most depth jobs, covers
+// exactly the jobs it returns, and its plan passes Verify against a
+// snapshot of those jobs.
+func TestQuickDepth(t *testing.T) {
+	partial := 0
+	for seed := uint64(0); seed < 200; seed++ {
+		snap, now := genSnapshot(seed)
+		q := sched.NewQueue(snap.Facility, snap.Pending)
+		depth := 1 + int(seed%4)
+		p, considered := sched.Quick(snap, q, now, depth)
+		if len(considered) > depth {
+			t.Fatalf("seed %d: considered %d jobs with depth %d", seed, len(considered), depth)
+		}
+		if p.Partial != (len(snap.Pending) > len(considered)) && len(snap.Pending) > depth {
+			t.Fatalf("seed %d: partial=%v with %d considered of %d", seed, p.Partial, len(considered), len(snap.Pending))
+		}
+		if p.Partial {
+			partial++
+		}
+		covered := *snap
+		covered.Pending = considered
+		if err := plan.Verify(&covered, &p); err != nil {
+			t.Fatalf("seed %d: quick plan fails Verify: %v", seed, err)
+		}
+	}
+	if partial == 0 {
+		t.Fatal("no partial pass among the seeds; the test does not exercise depth")
+	}
+}
+
+// TestQueueAddRemove: a queue built by Add in any order, with some jobs
+// removed, walks like one built in bulk from the remaining jobs.
+func TestQueueAddRemove(t *testing.T) {
+	for seed := uint64(0); seed < 100; seed++ {
+		snap, now := genSnapshot(seed)
+		rng := rand.New(rand.NewPCG(seed, 3))
+		jobs := append([]*model.Job(nil), snap.Pending...)
+		rng.Shuffle(len(jobs), func(a, b int) { jobs[a], jobs[b] = jobs[b], jobs[a] })
+		q := sched.NewQueue(snap.Facility, nil)
+		for _, j := range jobs {
+			if !q.Add(j) {
+				t.Fatalf("seed %d: Add(%s) refused", seed, j.ID)
+			}
+		}
+		if len(jobs) > 0 && q.Add(jobs[0]) {
+			t.Fatalf("seed %d: duplicate Add accepted", seed)
+		}
+		var kept []*model.Job
+		for _, j := range jobs {
+			if rng.IntN(3) == 0 {
+				if !q.Remove(j.ID) {
+					t.Fatalf("seed %d: Remove(%s) failed", seed, j.ID)
+				}
+				continue
+			}
+			kept = append(kept, j)
+		}
+		if q.Len() != len(kept) {
+			t.Fatalf("seed %d: Len %d, want %d", seed, q.Len(), len(kept))
+		}
+		bare := *snap
+		bare.Pending = kept
+		want := sched.Schedule(&bare, now)
+		bare.Pending = nil
+		got, _ := sched.Quick(&bare, q, now, 0)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("seed %d: incrementally built queue walks differently (-bulk +incremental):\n%s", seed, d)
+		}
+	}
+}
