@@ -75,6 +75,7 @@ func TestWriteJSON(t *testing.T) {
 	}
 	want := `{
   "now": "2026-01-01T00:00:00Z",
+  "partial": false,
   "starts": [
     {
       "job": "j1",
