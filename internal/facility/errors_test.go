@@ -55,6 +55,13 @@ func TestBaseIsValid(t *testing.T) {
 	if _, err := Load("t.yaml", []byte(base)); err != nil {
 		t.Fatal(err)
 	}
+	f, err := Load("t.yaml", []byte(edit(t, "  - name: c1\n", "  - name: c1\n    fair_share_weight: 2.5\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := f.Cohorts[0].FairShareWeight; w != 2.5 {
+		t.Errorf("cohort fair_share_weight = %g, want 2.5", w)
+	}
 }
 
 func TestErrors(t *testing.T) {
@@ -70,6 +77,8 @@ cohorts:`
 		yaml string
 		want []string
 	}{
+		{"cohort weight", edit(t, "  - name: c1\n", "  - name: c1\n    fair_share_weight: 0\n"), []string{
+			`t.yaml:22: cohorts[0].fair_share_weight: 0 must be > 0 (at most 1e6); leave it out to weigh the cohort by its tenants' weights`}},
 		{"unknown country", edit(t, "country: FR", "country: FX"), []string{
 			`t.yaml:4: sites[0].country: "FX" is not an ISO 3166-1 alpha-2 country code; use e.g. FR, DE, US`}},
 		{"UK is GB", edit(t, "country: FR", "country: UK"), []string{

@@ -196,13 +196,20 @@ func (d *decoder) tenants(root *object) []*tenantSpec {
 func (d *decoder) cohorts(root *object) []*cohortSpec {
 	var out []*cohortSpec
 	for _, it := range root.list("cohorts", false) {
-		o := d.object(it.node, it.line, it.path, "name", "parent", "quota")
+		o := d.object(it.node, it.line, it.path, "name", "parent", "quota", "fair_share_weight")
 		if o == nil {
 			continue
 		}
 		c := &cohortSpec{at: o}
 		c.cohort.Name = o.ident("name", "name the cohort, e.g. research")
 		c.cohort.Parent, _ = o.str("parent")
+		if w, ok := o.number("fair_share_weight", math.Inf(-1), math.Inf(1)); ok {
+			if w <= 0 || w > 1e6 {
+				o.errf("fair_share_weight", "%g must be > 0 (at most 1e6); leave it out to weigh the cohort by its tenants' weights", w)
+			} else {
+				c.cohort.FairShareWeight = w
+			}
+		}
 		c.cohort.Quota, c.quotaAt = d.quota(o, "quota")
 		out = append(out, c)
 	}

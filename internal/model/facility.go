@@ -115,11 +115,15 @@ type Tenant struct {
 	Exclusive       Exclusivity
 }
 
-// Cohort is an inner node of the quota tree.
+// Cohort is an inner node of the quota tree, which is also the
+// fair-share tree.
 type Cohort struct {
 	Name   string
 	Parent string
 	Quota  map[string]Quota // optional own quota, by GPU model
+	// FairShareWeight weighs the cohort against its siblings; 0 means the
+	// sum of its tenants' weights.
+	FairShareWeight float64
 }
 
 // Policy says which scheduling policies are on and how they are tuned.

@@ -18,7 +18,9 @@ type queue struct {
 	li     int
 	h      tenantHeap
 	fair   bool
-	shares map[string]*float64
+	fs     *fairShares
+	root   *fsNode // fair share: this level's tree
+	leaf   *fsNode // fair share: the tenant last served
 	// Jobs postponed to the end of their priority level (those that
 	// would borrow quota) and the cursor of that second round.
 	later []*model.Job
@@ -55,12 +57,6 @@ type tenantHeap []*cursor
 func (h tenantHeap) Len() int { return len(h) }
 func (h tenantHeap) Less(i, j int) bool {
 	a, b := h[i], h[j]
-	if a.fair {
-		if *a.share != *b.share {
-			return *a.share < *b.share
-		}
-		return a.t.name < b.t.name
-	}
 	ja, jb := a.head(), b.head()
 	if ja.SubmitTime != jb.SubmitTime || ja.ID != jb.ID {
 		return jobLess(ja, jb)
@@ -84,10 +80,29 @@ func jobLess(a, b *model.Job) bool {
 	return a.ID < b.ID
 }
 
-// walk starts a pass over src. shares holds each tenant's current usage
-// per weight; tenants missing from it get a zero share.
-func walk(src *Queue, fair bool, shares map[string]*float64) *queue {
-	return &queue{levels: src.levels, li: -1, fair: fair, shares: shares}
+// walk starts a pass over src; fs holds the fair shares, charged by the
+// pass as it starts jobs.
+func walk(src *Queue, fair bool, fs *fairShares) *queue {
+	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs}
+}
+
+// nextFair serves the current level's fair-share tree.
+func (q *queue) nextFair() *model.Job {
+	if q.leaf != nil {
+		q.leaf.settle()
+		q.leaf = nil
+	}
+	if q.root == nil {
+		return nil
+	}
+	leaf := q.root.pick()
+	if leaf == nil {
+		return nil
+	}
+	j := leaf.cur.head()
+	leaf.cur.next++
+	q.leaf = leaf
+	return j
 }
 
 // next returns the next job and whether it comes from the second round,
@@ -100,7 +115,11 @@ func (q *queue) next() (*model.Job, bool) {
 		q.repush = nil
 	}
 	for {
-		if len(q.h) > 0 {
+		if q.fair {
+			if j := q.nextFair(); j != nil {
+				return j, false
+			}
+		} else if len(q.h) > 0 {
 			c := heap.Pop(&q.h).(*cursor)
 			j := c.head()
 			c.next++
@@ -117,13 +136,13 @@ func (q *queue) next() (*model.Job, bool) {
 		if q.li >= len(q.levels) {
 			return nil, false
 		}
+		if q.fair {
+			q.root = fairLevel(q.fs, q.levels[q.li])
+			continue
+		}
 		q.h = q.h[:0]
 		for _, t := range q.levels[q.li].tenants {
-			c := &cursor{t: t, fair: q.fair, share: q.shares[t.name]}
-			if c.share == nil {
-				c.share = new(float64)
-				q.shares[t.name] = c.share
-			}
+			c := &cursor{t: t}
 			if c.head() != nil {
 				q.h = append(q.h, c)
 			}

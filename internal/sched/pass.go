@@ -19,8 +19,7 @@ type pass struct {
 	q       *quota.Tree
 	tenants map[string]*model.Tenant
 	classes map[string]*model.PriorityClass
-	shares  map[string]*float64 // fair-share usage per weight, in GPUs
-	weights map[string]float64
+	fs      *fairShares // fair-share usage per weight, in GPUs
 	plan    model.Plan
 
 	running      map[string]*model.Allocation // by job ID
@@ -78,8 +77,7 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
 		tenants:    make(map[string]*model.Tenant, len(fac.Tenants)),
 		classes:    make(map[string]*model.PriorityClass, len(fac.PriorityClasses)),
-		shares:     make(map[string]*float64, len(fac.Tenants)),
-		weights:    make(map[string]float64, len(fac.Tenants)),
+		fs:         newFairShares(fac),
 		running:    make(map[string]*model.Allocation, len(snap.Running)),
 		waitingFor: map[string][]*model.Allocation{},
 		deployed:   map[string]int{},
@@ -96,12 +94,6 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 	for i := range fac.Tenants {
 		t := &fac.Tenants[i]
 		p.tenants[t.Name] = t
-		w := t.FairShareWeight
-		if w <= 0 {
-			w = 1
-		}
-		p.weights[t.Name] = w
-		p.shares[t.Name] = new(float64)
 	}
 	for i := range fac.PriorityClasses {
 		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
@@ -143,11 +135,10 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 	}
 	halfLife := p.pol.FairShareHalfLife
 	for _, u := range snap.Usage {
-		s := p.shares[u.Tenant]
-		if s == nil || halfLife <= 0 {
+		if halfLife <= 0 {
 			continue
 		}
-		*s += decay(u.GPUSeconds, u.AsOf, now, halfLife) / float64(halfLife) / p.weights[u.Tenant]
+		p.fs.charge(u.Tenant, decay(u.GPUSeconds, u.AsOf, now, halfLife)/float64(halfLife))
 	}
 	if p.pol.PreemptionRateLimit > 0 {
 		for _, t := range snap.RecentPreemptions {
@@ -176,9 +167,7 @@ func (p *pass) account(j *model.Job, reps []model.Placement, sign int) {
 		if ti >= 0 && m >= 0 {
 			p.q.Add(ti, m, int64(sign*len(r.GPUs)))
 		}
-		if s := p.shares[j.Tenant]; s != nil {
-			*s += float64(sign*len(r.GPUs)) / p.weights[j.Tenant]
-		}
+		p.fs.charge(j.Tenant, float64(sign*len(r.GPUs)))
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 //	nodes n[1-4] site=S hall=H rack=R nvlink=D leaf=L spine=X model=H100 gpus=8 cpus=128 mem=1024 base_w=800
 //	model NAME tdp=W idle=W min=W max=W     (catalog has H100 H200 A100 GB300)
 //	tenant NAME cohort=C quota=H100:16 borrow=8 lend=0 weight=1 jur=FR classes=high,normal exclusive=gpu|node
-//	cohort NAME parent=P quota=... borrow=... lend=...
+//	cohort NAME parent=P quota=... borrow=... lend=... weight=W (fair-share weight; default: its tenants' sum)
 //	class NAME value=100 preemptible=yes|no
 //	policy all=off fairshare=on halflife=7d quotas= preemption= reclaim= rate=N window=1h backfill= depth=N
 //	       topology= power= capping= deferral= carbon=0.5 sovereignty=

@@ -218,13 +218,17 @@ func (w *world) tenant(a *args) error {
 
 func (w *world) cohort(a *args) error {
 	if len(a.pos) != 1 {
-		return fmt.Errorf("want: cohort NAME [parent=P] [quota=...]")
+		return fmt.Errorf("want: cohort NAME [parent=P] [quota=...] [weight=W]")
 	}
 	q, err := quotas(a)
 	if err != nil {
 		return err
 	}
-	w.fac.Cohorts = append(w.fac.Cohorts, model.Cohort{Name: a.pos[0], Parent: a.str("parent", ""), Quota: q})
+	weight, err := a.float("weight", 0)
+	if err != nil {
+		return err
+	}
+	w.fac.Cohorts = append(w.fac.Cohorts, model.Cohort{Name: a.pos[0], Parent: a.str("parent", ""), Quota: q, FairShareWeight: weight})
 	return nil
 }
 

@@ -46,7 +46,7 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 // run walks the queue and considers each job, at most limit jobs when
 // limit > 0. It reports whether it stopped before the end.
 func (p *pass) run(src *Queue, limit int) bool {
-	q := walk(src, p.pol.FairShare, p.shares)
+	q := walk(src, p.pol.FairShare, p.fs)
 	considered := 0
 	for j, second := q.next(); j != nil; j, second = q.next() {
 		if limit > 0 && considered >= limit {

@@ -1,0 +1,187 @@
+package sched
+
+import (
+	"container/heap"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Fair share is hierarchical, in the manner of Slurm's Fair Tree: tenants
+// sit under their cohorts (the quota tree), and at every level siblings
+// are ranked by their usage per weight — a cohort's usage is the sum of
+// its tenants', its weight its own fair_share_weight or else the sum of
+// its tenants' weights. The next job comes
+// from the lowest-ranked child at each level, all the way down. Only the
+// path of the tenant that just got a job changes, so each level keeps a
+// heap and the path is fixed up after the job is charged.
+
+// fairShares holds the normalised usage of every tenant and cohort and
+// the cohort tree, for one pass.
+type fairShares struct {
+	tenant  map[string]*float64 // usage / weight, in GPUs
+	cohort  map[string]*float64
+	weight  map[string]float64 // tenants' weights
+	cweight map[string]float64 // cohorts' weights
+	parent  map[string]string  // tenant or "cohort\x00name" → parent cohort
+	chain   map[string][]string
+}
+
+func newFairShares(fac *model.Facility) *fairShares {
+	f := &fairShares{tenant: map[string]*float64{}, cohort: map[string]*float64{},
+		weight: map[string]float64{}, cweight: map[string]float64{}, parent: map[string]string{},
+		chain: map[string][]string{}}
+	cparent := map[string]string{}
+	fixed := map[string]float64{}
+	for _, c := range fac.Cohorts {
+		cparent[c.Name] = c.Parent
+		f.cohort[c.Name] = new(float64)
+		if c.FairShareWeight > 0 {
+			fixed[c.Name] = c.FairShareWeight
+		}
+	}
+	for i := range fac.Tenants {
+		t := &fac.Tenants[i]
+		w := t.FairShareWeight
+		if w <= 0 {
+			w = 1
+		}
+		f.weight[t.Name] = w
+		f.tenant[t.Name] = new(float64)
+		var chain []string
+		seen := map[string]bool{}
+		for c := t.Cohort; c != "" && !seen[c]; c = cparent[c] {
+			if _, ok := f.cohort[c]; !ok {
+				break
+			}
+			seen[c] = true
+			chain = append(chain, c)
+			f.cweight[c] += w
+		}
+		f.chain[t.Name] = chain
+	}
+	for c, w := range fixed {
+		f.cweight[c] = w
+	}
+	return f
+}
+
+// charge adds gpus (GPU-equivalents of usage) to a tenant and its cohorts.
+func (f *fairShares) charge(tenant string, gpus float64) {
+	s := f.tenant[tenant]
+	if s == nil {
+		return
+	}
+	*s += gpus / f.weight[tenant]
+	for _, c := range f.chain[tenant] {
+		*f.cohort[c] += gpus / f.cweight[c]
+	}
+}
+
+// share is a tenant's normalised usage (0 for unknown tenants).
+func (f *fairShares) share(tenant string) *float64 {
+	if s := f.tenant[tenant]; s != nil {
+		return s
+	}
+	s := new(float64)
+	f.tenant[tenant] = s
+	return s
+}
+
+// fsNode is a cohort or a tenant in one priority level's tree.
+type fsNode struct {
+	name   string
+	share  *float64
+	parent *fsNode
+	kids   fsHeap
+	pos    int
+	cur    *cursor // tenants only
+}
+
+type fsHeap []*fsNode
+
+func (h fsHeap) Len() int { return len(h) }
+func (h fsHeap) Less(i, j int) bool {
+	if *h[i].share != *h[j].share {
+		return *h[i].share < *h[j].share
+	}
+	if (h[i].cur == nil) != (h[j].cur == nil) {
+		return h[i].cur == nil // cohorts before tenants on ties, by name below
+	}
+	return h[i].name < h[j].name
+}
+func (h fsHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i, j
+}
+func (h *fsHeap) Push(x any) {
+	n := x.(*fsNode)
+	n.pos = len(*h)
+	*h = append(*h, n)
+}
+func (h *fsHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// fairLevel builds the tree of the tenants with jobs at one level.
+func fairLevel(f *fairShares, l *qlevel) *fsNode {
+	root := &fsNode{name: "", share: new(float64)}
+	cohorts := map[string]*fsNode{}
+	var node func(c string, chain []string) *fsNode
+	node = func(c string, chain []string) *fsNode {
+		if n := cohorts[c]; n != nil {
+			return n
+		}
+		n := &fsNode{name: c, share: f.cohort[c]}
+		cohorts[c] = n
+		n.parent = root
+		if len(chain) > 1 {
+			n.parent = node(chain[1], chain[1:])
+		}
+		heap.Push(&n.parent.kids, n)
+		return n
+	}
+	for _, t := range l.tenants {
+		c := &cursor{t: t, fair: true, share: f.share(t.name)}
+		if c.head() == nil {
+			continue
+		}
+		leaf := &fsNode{name: t.name, share: c.share, cur: c, parent: root}
+		if chain := f.chain[t.name]; len(chain) > 0 {
+			leaf.parent = node(chain[0], chain)
+		}
+		heap.Push(&leaf.parent.kids, leaf)
+	}
+	return root
+}
+
+// pick descends from the root to the tenant to serve next.
+func (root *fsNode) pick() *fsNode {
+	n := root
+	for n.cur == nil {
+		if len(n.kids) == 0 {
+			return nil
+		}
+		n = n.kids[0]
+	}
+	return n
+}
+
+// settle restores the heaps along leaf's path after its tenant was
+// charged, dropping the leaf (and emptied cohorts) when it has no jobs.
+func (leaf *fsNode) settle() {
+	n := leaf
+	drop := leaf.cur.head() == nil
+	for n.parent != nil {
+		p := n.parent
+		if drop {
+			heap.Remove(&p.kids, n.pos)
+			drop = len(p.kids) == 0
+		} else {
+			heap.Fix(&p.kids, n.pos)
+		}
+		n = p
+	}
+}
