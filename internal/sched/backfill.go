@@ -338,7 +338,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		p.block(j, &a.req)
 		return first, 0
 	}
-	if j.Kind == model.KindDeployment || p.estimates >= max(1, p.pol.BackfillDepth) {
+	if j.Kind == model.KindDeployment || p.estimates >= p.estimateDepth() {
 		return first, 0
 	}
 	p.estimates++
@@ -406,4 +406,14 @@ func (p *pass) strictCheck(j *model.Job, r *place.Request) (verdict, bool) {
 	}
 	r.Sites, r.SitesID = sites, p.maskID(sites)
 	return verdict{}, true
+}
+
+// estimateDepth is how many blocked jobs get an estimated start: the
+// policy's backfill depth in a full pass; in a quick pass only the
+// reservation, since the other jobs' estimates come from full passes.
+func (p *pass) estimateDepth() int {
+	if p.quick {
+		return 1
+	}
+	return max(1, p.pol.BackfillDepth)
 }

@@ -30,19 +30,24 @@ type pass struct {
 	recentPreem  int
 	preemptTries int
 
-	siteSets   map[siteKey]*siteSet
-	attBuf     []attempt    // reused by tryModels
-	considered []*model.Job // jobs with an entry in the plan, for Quick
-	maskIDs    map[string]int
-	allModels  []int
-	oneModel   []int
-	sensitive  bool // placement answers depend on the tenant
-	curSites   int  // site-set id of the job being considered
-	memo       map[memoClass][]failure
-	exact      map[exactKey]verdict
-	poolOf     []bool // model index → some pool has it
-	quotaVer   int    // bumped whenever quota usage changes
-	quotaMsgs  map[quotaMsgKey]string
+	siteSets      map[siteKey]*siteSet
+	attBuf        []attempt // reused by tryModels
+	quick         bool      // a Quick pass with a depth
+	lastTenant    string    // one-entry lookup caches for the walk
+	lastTenantIdx int
+	lastModel     string
+	lastModelIdx  int
+	considered    []*model.Job // jobs with an entry in the plan, for Quick
+	maskIDs       map[string]int
+	allModels     []int
+	oneModel      []int
+	sensitive     bool // placement answers depend on the tenant
+	curSites      int  // site-set id of the job being considered
+	memo          map[memoClass][]failure
+	exact         map[exactKey]verdict
+	poolOf        []bool // model index → some pool has it
+	quotaVer      int    // bumped whenever quota usage changes
+	quotaMsgs     map[quotaMsgKey]string
 
 	res           *reservation
 	holds         []hold
@@ -90,6 +95,7 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 		quotaMsgs:  map[quotaMsgKey]string{},
 	}
 	p.plan.Now = now
+	p.lastTenantIdx, p.lastModelIdx = -2, -2
 	p.plan.Pending = make([]model.Pending, 0, len(snap.Pending))
 	for i := range fac.Tenants {
 		t := &fac.Tenants[i]
@@ -246,7 +252,14 @@ func (p *pass) modelsFor(j *model.Job) []int {
 		return p.allModels
 	}
 	if len(j.GPUModels) == 1 {
-		if i, ok := p.c.ModelIndex[j.GPUModels[0]]; ok {
+		name := j.GPUModels[0]
+		if name != p.lastModel || p.lastModelIdx < -1 {
+			p.lastModel, p.lastModelIdx = name, -1
+			if i, ok := p.c.ModelIndex[name]; ok {
+				p.lastModelIdx = i
+			}
+		}
+		if i := p.lastModelIdx; i >= 0 {
 			return p.oneModel[i : i+1]
 		}
 		return nil

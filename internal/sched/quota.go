@@ -59,7 +59,11 @@ func (p *pass) wouldBorrow(j *model.Job) bool {
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return false
 	}
-	ti := p.q.Tenant(j.Tenant)
+	// the walk meets runs of one tenant's jobs: remember the last lookup
+	if j.Tenant != p.lastTenant || p.lastTenantIdx < -1 {
+		p.lastTenant, p.lastTenantIdx = j.Tenant, p.q.Tenant(j.Tenant)
+	}
+	ti := p.lastTenantIdx
 	if ti < 0 {
 		return false
 	}

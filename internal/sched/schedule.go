@@ -22,9 +22,12 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 // Quick is an event-driven pass in the manner of Slurm's main scheduler,
 // for the moments between full passes (a job ended, a job arrived): it
 // walks q, the driver's queue (snap.Pending is ignored), in scheduling
-// order but considers at most depth jobs (all when depth ≤ 0). It returns
-// a plan for those jobs only — starts, preemptions, deferrals,
-// reservations and a reason for each that stays pending — and the jobs it
+// order but considers at most depth jobs (all when depth ≤ 0); jobs that
+// would borrow quota are postponed to the end of their priority level as
+// in a full pass, and are cheap to pass over. It returns
+// a plan for those jobs only — starts, preemptions, deferrals, the
+// reservation (but no further estimated starts) and a reason for each
+// that stays pending — and the jobs it
 // considered. plan.Partial says whether jobs were left unconsidered;
 // they keep the reasons of the last full pass. With depth ≤ 0, or one at
 // least q.Len(), Quick gives the plan Schedule gives for a snapshot
@@ -39,6 +42,7 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 		}
 		return "", false
 	})
+	p.quick = depth > 0
 	p.plan.Partial = p.run(q, depth)
 	return p.finish(), p.considered
 }

@@ -120,6 +120,10 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 	}
 	c.buildPools()
 	c.buildGroups()
+	excl := map[string]bool{}
+	for i := range fac.Tenants {
+		excl[fac.Tenants[i].Name] = fac.Tenants[i].Exclusive == model.ExclusiveNode
+	}
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
@@ -130,7 +134,7 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 			if !ok {
 				continue
 			}
-			c.Alloc(n, r.GPUs, a.Job, r.PowerCapW, tenantExclusive(fac, a.Job.Tenant))
+			c.Alloc(n, r.GPUs, a.Job, r.PowerCapW, excl[a.Job.Tenant])
 		}
 	}
 	return c
@@ -245,15 +249,6 @@ func (c *Cluster) buildPools() {
 			c.setBucket(i, true)
 		}
 	}
-}
-
-func tenantExclusive(fac *model.Facility, tenant string) bool {
-	for i := range fac.Tenants {
-		if fac.Tenants[i].Name == tenant {
-			return fac.Tenants[i].Exclusive == model.ExclusiveNode
-		}
-	}
-	return false
 }
 
 // Alloc records that job holds gpus of node n at power cap capW. GPUs out

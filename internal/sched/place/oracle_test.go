@@ -333,3 +333,13 @@ func checkFind(t *testing.T, name string, c *Cluster, r *Request, nodes []*oracl
 	}
 	t.Fatalf("%s: gang not inside any smallest feasible group (size %d, capacity %d): %v", name, wantSize, wantSum, minimal)
 }
+
+// tenantExclusive is the oracle's own lookup.
+func tenantExclusive(fac *model.Facility, tenant string) bool {
+	for i := range fac.Tenants {
+		if fac.Tenants[i].Name == tenant {
+			return fac.Tenants[i].Exclusive == model.ExclusiveNode
+		}
+	}
+	return false
+}
