@@ -61,6 +61,10 @@ func BenchmarkFullPass(b *testing.B) {
 			}
 			b.ReportMetric(float64(starts), "starts/pass")
 			b.ReportMetric(float64(starts)*float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+			// live heap after the pass, the workload itself included
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 		})
 	}
 }
@@ -127,27 +131,6 @@ func BenchmarkIncrementalPass(b *testing.B) {
 		}
 		b.ReportMetric(float64(starts), "starts/pass")
 	})
-}
-
-// TestBenchFixtureMemory is not a timed test: it reports the heap a full
-// 1M-job pass allocates, for docs/benchmarks.md. Run with -run Memory -v.
-func TestBenchPassMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the 1M-job benchmark state")
-	}
-	if !*memFlag {
-		t.Skip("run with -bench-memory to measure")
-	}
-	fac := workload.GenerateFacility(workload.DefaultFacilityConfig())
-	jobs := workload.Generate(fac, 1_000_000, 1, benchStart)
-	snap := &model.Snapshot{Facility: fac, Pending: jobs}
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	p := sched.Schedule(snap, latest(jobs))
-	runtime.ReadMemStats(&after)
-	t.Logf("starts %d pending %d; allocated during pass: %.0f MiB; heap in use after: %.0f MiB",
-		len(p.Starts), len(p.Pending), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), float64(after.HeapInuse)/(1<<20))
 }
 
 // BenchmarkPlacements measures placement throughput: 100,000 pending
