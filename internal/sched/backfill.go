@@ -58,20 +58,39 @@ func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time) {
 	}
 	at = max(at, p.now) // an overdue job is expected to end any moment
 	p.releases = append(p.releases, release{at: at, job: j, reps: reps})
-	p.relSorted = false
+	p.boundsStale = true
 }
 
+func releaseLess(a, b release) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.job.ID < b.job.ID
+}
+
+// sortReleases sorts the releases added since the last call and merges
+// them into the sorted prefix (releases[:sorted]).
 func (p *pass) sortReleases() {
-	if p.relSorted {
+	if !p.boundsStale {
 		return
 	}
-	sort.SliceStable(p.releases, func(a, b int) bool {
-		if p.releases[a].at != p.releases[b].at {
-			return p.releases[a].at < p.releases[b].at
+	tail := p.releases[p.relSortedN:]
+	sort.Slice(tail, func(a, b int) bool { return releaseLess(tail[a], tail[b]) })
+	if p.relSortedN > 0 && len(tail) > 0 {
+		merged := make([]release, 0, len(p.releases))
+		a, b := p.releases[:p.relSortedN], tail
+		for len(a) > 0 && len(b) > 0 {
+			if releaseLess(b[0], a[0]) {
+				merged, b = append(merged, b[0]), b[1:]
+			} else {
+				merged, a = append(merged, a[0]), a[1:]
+			}
 		}
-		return p.releases[a].job.ID < p.releases[b].job.ID
-	})
-	p.relSorted = true
+		merged = append(append(merged, a...), b...)
+		p.releases = merged
+	}
+	p.relSortedN = len(p.releases)
+	p.boundsStale = false
 	p.bounds = p.bounds[:0]
 	for k := 1; k <= len(p.releases); k++ {
 		if k == len(p.releases) || p.releases[k].at != p.releases[k-1].at {

@@ -60,7 +60,8 @@ type pass struct {
 	strictBlock   map[int]string // pool → blocking job when backfill is off
 	releases      []release      // lazily built
 	relBuilt      bool
-	relSorted     bool
+	relSortedN    int // releases[:relSortedN] are sorted
+	boundsStale   bool
 	startJobs     []*model.Job // parallel to plan.Starts
 }
 
@@ -105,6 +106,16 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
 	}
 	p.c = place.New(snap, pendingTenant)
+	if p.pol.Power {
+		p.c.MinGPUWatts = make([]float64, len(p.c.Models))
+		for i, gm := range p.c.Models {
+			w := gm.TDPWatts
+			if p.pol.PowerCapping && gm.CanCap() {
+				w = gm.MinCapWatts
+			}
+			p.c.MinGPUWatts[i] = float64(max(0, w-gm.IdleWatts))
+		}
+	}
 	models := make([]string, len(p.c.Models))
 	for i, m := range p.c.Models {
 		models[i] = m.Name

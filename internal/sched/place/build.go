@@ -273,9 +273,6 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 			c.addLoad(nd, c.GPUWatts(nd.Model, capW)-float64(c.Models[nd.Model].IdleWatts))
 		}
 	}
-	if nd.Up {
-		c.setBucket(n, true)
-	}
 	nd.FreeCPU -= job.CPUsPerReplica
 	nd.FreeMem -= job.MemGiBPerReplica
 	switch {
@@ -287,6 +284,9 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 	nd.Jobs++
 	nd.ExclTen = nd.ExclTen || exclTenant
 	nd.ExclJob = nd.ExclJob || job.ExclusiveNode
+	if nd.Up {
+		c.setBucket(n, true)
+	}
 }
 
 // Release returns gpus of node n held by job at cap capW. The GPUs stay
@@ -298,6 +298,7 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 	if nd.Up {
 		c.setBucket(n, false)
 	}
+	nd.Stranded = false
 	for _, g := range gpus {
 		if g < 0 || g >= nd.NGPU || nd.Busy&(1<<g) == 0 {
 			continue
@@ -308,14 +309,14 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 			c.addLoad(nd, float64(c.Models[nd.Model].IdleWatts)-c.GPUWatts(nd.Model, capW))
 		}
 	}
-	if nd.Up {
-		c.setBucket(n, true)
-	}
 	nd.FreeCPU += job.CPUsPerReplica
 	nd.FreeMem += job.MemGiBPerReplica
 	nd.Jobs--
 	if nd.Jobs <= 0 {
 		nd.Jobs, nd.Owner, nd.Mixed, nd.ExclTen, nd.ExclJob = 0, "", false, false, false
+	}
+	if nd.Up {
+		c.setBucket(n, true)
 	}
 }
 

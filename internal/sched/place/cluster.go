@@ -39,6 +39,10 @@ type Node struct {
 	Spare    int
 	SpareCPU int
 	SpareMem int
+	// Stranded: the node's site, hall or rack cannot power even one more
+	// GPU at the lowest cap; it is left out of the buckets until a
+	// release on it (or a copy of the cluster) looks again.
+	Stranded bool
 	dirtyOff int // offset into Cluster.dirty
 }
 
@@ -97,10 +101,13 @@ type Cluster struct {
 	Pools     []Pool
 	PoolIndex map[[2]int]int
 	PowerOn   bool
-	dirty     []string // per node GPU: tenant that left it dirty, "" clean
-	anyDirty  bool
-	undo      *undoLog
-	spare     *undoLog // reused between Begin calls
+	// MinGPUWatts is, per model, the least power one more busy GPU can
+	// add under the policy (lowest cap minus idle); 0 disables stranding.
+	MinGPUWatts []float64
+	dirty       []string // per node GPU: tenant that left it dirty, "" clean
+	anyDirty    bool
+	undo        *undoLog
+	spare       *undoLog // reused between Begin calls
 }
 
 // CopyTo makes dst an independent copy of c, reusing dst's buffers.
@@ -129,9 +136,24 @@ func (c *Cluster) CopyTo(dst *Cluster) {
 			b[k] = append(b[k][:0], p.Buckets[k]...)
 		}
 	}
+	dst.unstrand()
 }
 
-// Clone returns an independent copy sharing only immutable parts.
+// unstrand puts stranded nodes back in the buckets; a copy moves through
+// time, where power comes back.
+func (c *Cluster) unstrand() {
+	for i := range c.Nodes {
+		if nd := &c.Nodes[i]; nd.Stranded {
+			nd.Stranded = false
+			if nd.Up {
+				c.setBucket(i, true)
+			}
+		}
+	}
+}
+
+// Clone returns an independent copy sharing only immutable parts;
+// stranded nodes come back into the buckets.
 func (c *Cluster) Clone() *Cluster {
 	d := *c
 	d.Sites = append([]Power(nil), c.Sites...)
@@ -148,6 +170,7 @@ func (c *Cluster) Clone() *Cluster {
 			d.Pools[i].Buckets[k] = append([]uint64(nil), b...)
 		}
 	}
+	d.unstrand()
 	return &d
 }
 
@@ -180,6 +203,9 @@ func (c *Cluster) setBucket(n int, on bool) {
 	nd := &c.Nodes[n]
 	if nd.Pool < 0 {
 		return
+	}
+	if on && (nd.Stranded || nd.ExclJob) {
+		return // nobody else can take a GPU replica here now
 	}
 	b := c.Pools[nd.Pool].Buckets[nd.Free]
 	w, m := nd.Pos/64, uint64(1)<<(nd.Pos%64)

@@ -55,7 +55,10 @@ func (c *Cluster) Find(r *Request) Result {
 // findOne is best fit for a single replica: the eligible node with the
 // fewest free GPUs that still fits, lowest index on ties.
 func (c *Cluster) findOne(r *Request) int {
-	for k := max(r.GPUs, 0); k <= 64; k++ {
+	if r.GPUs <= 0 {
+		return c.findOneScan(r)
+	}
+	for k := r.GPUs; k <= 64; k++ {
 		best := -1
 		for p := range c.Pools {
 			pool := &c.Pools[p]
@@ -64,7 +67,11 @@ func (c *Cluster) findOne(r *Request) int {
 				continue
 			}
 			c.forEachInBucket(p, k, func(n int) bool {
-				if c.nodeFilter(n, r) == "" && c.capacity(n, r) >= 1 {
+				f := c.nodeFilter(n, r)
+				if f == FilterPower {
+					c.maybeStrand(n)
+				}
+				if f == "" && c.capacity(n, r) >= 1 {
 					if best < 0 || n < best {
 						best = n
 					}
@@ -78,6 +85,44 @@ func (c *Cluster) findOne(r *Request) int {
 		}
 	}
 	return -1
+}
+
+// findOneScan is best fit without the buckets, for replicas without
+// GPUs (which stranded nodes can still take).
+func (c *Cluster) findOneScan(r *Request) int {
+	best := -1
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
+			continue
+		}
+		for _, n32 := range pool.Nodes {
+			n := int(n32)
+			if c.nodeFilter(n, r) != "" || c.capacity(n, r) < 1 {
+				continue
+			}
+			if best < 0 || c.Nodes[n].Free < c.Nodes[best].Free || (c.Nodes[n].Free == c.Nodes[best].Free && n < best) {
+				best = n
+			}
+		}
+	}
+	return best
+}
+
+// maybeStrand takes node n out of the buckets when its site, hall or
+// rack cannot power one more GPU of its model at the lowest cap.
+func (c *Cluster) maybeStrand(n int) {
+	nd := &c.Nodes[n]
+	if nd.Model < 0 || nd.Model >= len(c.MinGPUWatts) || nd.Stranded {
+		return
+	}
+	w := c.MinGPUWatts[nd.Model]
+	if w <= 0 || c.powerOK(nd, w, false) {
+		return
+	}
+	c.saveNode(n)
+	c.setBucket(n, false)
+	nd.Stranded = true
 }
 
 // candidates lists eligible nodes with their capacity, in index order.
