@@ -62,6 +62,13 @@ func TestBaseIsValid(t *testing.T) {
 	if w := f.Cohorts[0].FairShareWeight; w != 2.5 {
 		t.Errorf("cohort fair_share_weight = %g, want 2.5", w)
 	}
+	f, err = Load("t.yaml", []byte(edit(t, "cohorts:", "data_classes:\n  - name: health\n    jurisdictions: [FR]\ncohorts:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string][]string{"health": {"FR"}}, f.DataClasses); d != "" {
+		t.Errorf("data classes (-want +got):\n%s", d)
+	}
 }
 
 func TestErrors(t *testing.T) {
@@ -77,6 +84,8 @@ cohorts:`
 		yaml string
 		want []string
 	}{
+		{"data class tag", edit(t, "cohorts:", "data_classes:\n  - name: health\n    jurisdictions: [DE]\ncohorts:"), []string{
+			`t.yaml:22: data_classes[0].jurisdictions: no site carries jurisdiction "DE", so data of class "health" could live nowhere there; sites carry: EU, FR`}},
 		{"cohort weight", edit(t, "  - name: c1\n", "  - name: c1\n    fair_share_weight: 0\n"), []string{
 			`t.yaml:22: cohorts[0].fair_share_weight: 0 must be > 0 (at most 1e6); leave it out to weigh the cohort by its tenants' weights`}},
 		{"unknown country", edit(t, "country: FR", "country: FX"), []string{

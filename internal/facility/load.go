@@ -18,7 +18,7 @@ const maxErrors = 200
 // maxFileSize bounds the size of a facility description.
 const maxFileSize = 32 << 20
 
-var topFields = []string{"name", "gpu_models", "sites", "tenants", "cohorts", "priority_classes", "policy"}
+var topFields = []string{"name", "gpu_models", "sites", "tenants", "cohorts", "priority_classes", "data_classes", "policy"}
 
 // LoadFile reads, validates and flattens the facility description at
 // path. Validation problems come back as Errors; a file that cannot be
@@ -82,6 +82,7 @@ func (d *decoder) facility(body ast.Node) *model.Facility {
 	spec.tenants = d.tenants(root)
 	spec.cohorts = d.cohorts(root)
 	spec.classes = d.classes(root)
+	spec.dataClasses = d.dataClasses(root)
 	spec.policy, spec.policyAt = d.policyOf(root)
 
 	models := Catalog()
@@ -101,6 +102,12 @@ func (d *decoder) facility(body ast.Node) *model.Facility {
 	}
 	for _, c := range spec.cohorts {
 		f.Cohorts = append(f.Cohorts, c.cohort)
+	}
+	for _, c := range spec.dataClasses {
+		if f.DataClasses == nil {
+			f.DataClasses = map[string][]string{}
+		}
+		f.DataClasses[c.name] = c.tags
 	}
 	b := &builder{d: d, f: f}
 	before = len(d.errs)

@@ -14,15 +14,22 @@ import (
 // its fields.
 
 type fileSpec struct {
-	at        *object
-	name      string
-	gpuModels []*gpuModelSpec
-	sites     []*siteSpec
-	tenants   []*tenantSpec
-	cohorts   []*cohortSpec
-	classes   []*classSpec // nil when the section is absent
-	policy    model.Policy
-	policyAt  *object
+	at          *object
+	name        string
+	gpuModels   []*gpuModelSpec
+	sites       []*siteSpec
+	tenants     []*tenantSpec
+	cohorts     []*cohortSpec
+	classes     []*classSpec // nil when the section is absent
+	dataClasses []*dataClassSpec
+	policy      model.Policy
+	policyAt    *object
+}
+
+type dataClassSpec struct {
+	at   *object
+	name string
+	tags []string
 }
 
 type siteSpec struct {

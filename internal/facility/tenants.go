@@ -246,6 +246,27 @@ func (d *decoder) classes(root *object) []*classSpec {
 	return out
 }
 
+// dataClasses reads the data classifications: a name and the
+// jurisdiction tags a site must carry (one of them) to hold such data.
+func (d *decoder) dataClasses(root *object) []*dataClassSpec {
+	var out []*dataClassSpec
+	for _, it := range root.list("data_classes", false) {
+		o := d.object(it.node, it.line, it.path, "name", "jurisdictions")
+		if o == nil {
+			continue
+		}
+		c := &dataClassSpec{at: o}
+		c.name = o.ident("name", "name the classification, e.g. personal")
+		tags, present := o.tags("jurisdictions")
+		if !present {
+			o.missing("jurisdictions", "list the jurisdiction tags such data may live in, e.g. jurisdictions: [EU]")
+		}
+		c.tags = tags
+		out = append(out, c)
+	}
+	return out
+}
+
 var policyFields = []string{"fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty"}
 

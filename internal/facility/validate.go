@@ -209,6 +209,18 @@ func (b *builder) checkTenants(spec *fileSpec, classes map[string]bool) {
 		b.checkQuota(t.tenant.Quota, t.quotaAt, t.tenant.Jurisdictions)
 	}
 	seen = map[string]int{}
+	for _, c := range spec.dataClasses {
+		if first, dup := seen[c.name]; dup && c.name != "" {
+			c.at.errf("name", "data class %q is already defined at line %d", c.name, first)
+		}
+		seen[c.name] = c.at.lineOf("name")
+		for _, j := range c.tags {
+			if !carried[j] && !b.equipmentBad {
+				c.at.errf("jurisdictions", "no site carries jurisdiction %q, so data of class %q could live nowhere there; sites carry: %s", j, c.name, sortedKeys(carried))
+			}
+		}
+	}
+	seen = map[string]int{}
 	for _, c := range spec.classes {
 		if first, dup := seen[c.class.Name]; dup && c.class.Name != "" {
 			c.at.errf("name", "priority class %q is already defined at line %d", c.class.Name, first)

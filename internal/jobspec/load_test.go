@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -188,5 +189,29 @@ func TestParseDuration(t *testing.T) {
 		if got, err := parseDuration(in); err == nil {
 			t.Errorf("parseDuration(%q) = %d, want an error", in, got)
 		}
+	}
+}
+
+func TestDataClass(t *testing.T) {
+	fac := testFacility()
+	fac.DataClasses = map[string][]string{"health": {"FR"}}
+	data := lines(
+		"- id: a",
+		"  tenant: acme",
+		"  gpus: 1",
+		"  data_class: health",
+		"- id: b",
+		"  tenant: acme",
+		"  gpus: 1",
+		"  data_class: secret",
+	)
+	_, err := Load("jobs.yaml", data, fac)
+	want := `jobs.yaml:8: [1].data_class: unknown data class "secret" (the facility has health)`
+	if err == nil || !strings.Contains(err.Error(), "unknown data class \"secret\"") || !strings.Contains(err.Error(), "jobs.yaml:8:") {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+	fac.DataClasses = nil // without declared classes, the class is only reported
+	if _, err := Load("jobs.yaml", data, fac); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -247,6 +247,11 @@ func (fi *facIndex) check(s *spec, c *errs) {
 	}
 	fi.checkClass(s, t, c)
 	fi.checkModels(s, c)
+	if dc := j.DataClass; dc != "" && len(fi.fac.DataClasses) > 0 {
+		if _, ok := fi.fac.DataClasses[dc]; !ok {
+			c.add(s.lineOf(fDataClass), s.fpath(fDataClass), "unknown data class %q (the facility has %s)", truncate(dc, 40), names(fi.fac.DataClasses))
+		}
+	}
 	if t != nil {
 		fi.checkJurisdictions(s, t, c)
 	}

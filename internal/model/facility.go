@@ -178,5 +178,8 @@ type Facility struct {
 	Tenants         []Tenant
 	Cohorts         []Cohort
 	PriorityClasses []PriorityClass
-	Policy          Policy
+	// DataClasses maps a data classification to the jurisdiction tags a
+	// site must carry (one of them) to hold data of that class.
+	DataClasses map[string][]string
+	Policy      Policy
 }

@@ -27,6 +27,23 @@ func JurisdictionOK(tenant *model.Tenant, job *model.Job, site *model.Site) bool
 	return carriesAny(site, tj) && carriesAny(site, job.Jurisdictions)
 }
 
+// SiteAllowed is JurisdictionOK plus the job's data classification: the
+// site must also carry one of the jurisdiction tags fac lists for the
+// job's data class. The scheduling core applies exactly this rule.
+func SiteAllowed(fac *model.Facility, tenant *model.Tenant, job *model.Job, site *model.Site) bool {
+	if !JurisdictionOK(tenant, job, site) {
+		return false
+	}
+	var class []string
+	if fac != nil {
+		class = fac.DataClasses[job.DataClass]
+	}
+	if len(class) == 0 {
+		return true
+	}
+	return site != nil && carriesAny(site, class)
+}
+
 func carriesAny(site *model.Site, tags []string) bool {
 	if len(tags) == 0 {
 		return true

@@ -75,3 +75,19 @@ func TestJurisdictionOK(t *testing.T) {
 		})
 	}
 }
+
+func TestSiteAllowedDataClass(t *testing.T) {
+	fr := &model.Site{ID: "par", Jurisdictions: []string{"EU", "FR"}}
+	de := &model.Site{ID: "fra", Jurisdictions: []string{"EU", "DE"}}
+	fac := &model.Facility{DataClasses: map[string][]string{"health": {"FR"}, "personal": {"EU"}}}
+	tenant := &model.Tenant{Name: "t"}
+	for _, tc := range []struct {
+		class  string
+		fr, de bool
+	}{{"", true, true}, {"health", true, false}, {"personal", true, true}, {"undeclared", true, true}} {
+		j := &model.Job{ID: "j", DataClass: tc.class}
+		if got := [2]bool{plan.SiteAllowed(fac, tenant, j, fr), plan.SiteAllowed(fac, tenant, j, de)}; got != [2]bool{tc.fr, tc.de} {
+			t.Errorf("class %q: fr, de = %v, want %v", tc.class, got, [2]bool{tc.fr, tc.de})
+		}
+	}
+}

@@ -123,13 +123,17 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 	if j.GPUsPerReplica > 0 && !j.AcceptsModel(node.GPUModel) {
 		v.add(CodeModel, j.ID, node.Name, -1, "model %s not among the job's models %v", node.GPUModel, j.GPUModels)
 	}
-	if site := v.x.sites[node.Site]; !JurisdictionOK(tenant, j, site) {
+	if site := v.x.sites[node.Site]; !SiteAllowed(v.x.fac, tenant, j, site) {
 		allowed, _ := AllowedJurisdictions(tenant, j)
 		var tags []string
 		if site != nil {
 			tags = site.Jurisdictions
 		}
-		v.add(CodeSovereignty, j.ID, node.Name, -1, "site %s %v carries none of the allowed jurisdictions %v", node.Site, tags, allowed)
+		if c := v.x.fac.DataClasses[j.DataClass]; len(c) > 0 {
+			v.add(CodeSovereignty, j.ID, node.Name, -1, "site %s %v does not satisfy the allowed jurisdictions %v and data class %s %v", node.Site, tags, allowed, j.DataClass, c)
+		} else {
+			v.add(CodeSovereignty, j.ID, node.Name, -1, "site %s %v carries none of the allowed jurisdictions %v", node.Site, tags, allowed)
+		}
 	}
 	if pl.PowerCapW != 0 {
 		m := v.x.models[node.GPUModel]

@@ -206,10 +206,10 @@ type siteSet struct {
 
 // sitesFor returns the sites a job may use (sovereignty); the answer is
 // cached per tenant and job jurisdiction list.
-type siteKey struct{ tenant, job string }
+type siteKey struct{ tenant, job, class string }
 
 func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
-	key := siteKey{tenant: t.Name}
+	key := siteKey{tenant: t.Name, class: j.DataClass}
 	switch len(j.Jurisdictions) {
 	case 0:
 	case 1:
@@ -221,12 +221,17 @@ func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
 		return s
 	}
 	s := &siteSet{ok: true}
-	if len(t.Jurisdictions) > 0 || len(j.Jurisdictions) > 0 {
-		s.tags = describeTags(t.Jurisdictions, j.Jurisdictions)
+	class := p.fac.DataClasses[j.DataClass]
+	if len(t.Jurisdictions) > 0 || len(j.Jurisdictions) > 0 || len(class) > 0 {
+		jobTags := j.Jurisdictions
+		if len(jobTags) == 0 {
+			jobTags = class
+		}
+		s.tags = describeTags(t.Jurisdictions, jobTags)
 		s.mask = make([]bool, len(p.fac.Sites))
 		s.ok = false
 		for i := range p.fac.Sites {
-			s.mask[i] = siteAllowed(&p.fac.Sites[i], t.Jurisdictions, j.Jurisdictions)
+			s.mask[i] = siteAllowed(&p.fac.Sites[i], t.Jurisdictions, j.Jurisdictions, class)
 			s.ok = s.ok || s.mask[i]
 		}
 		s.id = p.maskID(s.mask)

@@ -21,6 +21,7 @@ import (
 //	nodes n[1-4] site=S hall=H rack=R nvlink=D leaf=L spine=X model=H100 gpus=8 cpus=128 mem=1024 base_w=800
 //	model NAME tdp=W idle=W min=W max=W     (catalog has H100 H200 A100 GB300)
 //	tenant NAME cohort=C quota=H100:16 borrow=8 lend=0 weight=1 jur=FR classes=high,normal exclusive=gpu|node
+//	dataclass NAME jur=EU,FR      (data classification: where such data may live)
 //	cohort NAME parent=P quota=... borrow=... lend=... weight=W (fair-share weight; default: its tenants' sum)
 //	class NAME value=100 preemptible=yes|no
 //	policy all=off fairshare=on halflife=7d quotas= preemption= reclaim= rate=N window=1h backfill= depth=N
@@ -85,7 +86,7 @@ func (w *world) do(fields []string) error {
 	}
 	handlers := map[string]func(*args) error{
 		"site": w.site, "hall": w.hall, "rack": w.rack, "nodes": w.nodes, "node": w.nodes, "model": w.gpuModel,
-		"tenant": w.tenant, "cohort": w.cohort, "class": w.class, "policy": w.policy,
+		"tenant": w.tenant, "cohort": w.cohort, "class": w.class, "policy": w.policy, "dataclass": w.dataClass,
 		"job": w.job, "deployment": w.deployment, "running": w.runningJob, "usage": w.usageOf, "grid": w.gridOf,
 		"preempted": w.preempted, "seed": w.seedOf, "now": w.now, "advance": w.advance,
 		"drain": w.condition(model.NodeDraining), "down": w.condition(model.NodeDown), "up": w.condition(model.NodeUp),

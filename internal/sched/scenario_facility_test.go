@@ -3,6 +3,7 @@ package sched_test
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -292,5 +293,16 @@ func (w *world) siteByID(id string) *model.Site {
 			return &w.fac.Sites[i]
 		}
 	}
+	return nil
+}
+
+func (w *world) dataClass(a *args) error {
+	if len(a.pos) != 1 || a.str("jur", "") == "" {
+		return fmt.Errorf("want: dataclass NAME jur=TAG[,TAG]")
+	}
+	if w.fac.DataClasses == nil {
+		w.fac.DataClasses = map[string][]string{}
+	}
+	w.fac.DataClasses[a.pos[0]] = strings.Split(a.str("jur", ""), ",")
 	return nil
 }

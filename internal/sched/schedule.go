@@ -90,9 +90,13 @@ func (p *pass) consider(j *model.Job) {
 	sites, tags := ss.mask, ss.tags
 	p.curSites = ss.id
 	if !ss.ok {
-		p.pending(j, verdict{code: model.ReasonSovereignty, msg: fmt.Sprintf(
-			"sovereignty: job allows %s and tenant %s allows %s; no site of the facility satisfies both",
-			setString(j.Jurisdictions), j.Tenant, setString(t.Jurisdictions))}, 0)
+		msg := fmt.Sprintf("sovereignty: job allows %s and tenant %s allows %s; no site of the facility satisfies both",
+			setString(j.Jurisdictions), j.Tenant, setString(t.Jurisdictions))
+		if c := p.fac.DataClasses[j.DataClass]; len(c) > 0 {
+			msg = fmt.Sprintf("sovereignty: no site carries one of tenant %s's jurisdictions %s, one of the job's %s and one of data class %s's %s",
+				j.Tenant, setString(t.Jurisdictions), setString(j.Jurisdictions), j.DataClass, setString(c))
+		}
+		p.pending(j, verdict{code: model.ReasonSovereignty, msg: msg}, 0)
 		return
 	}
 	if until, why, ok := p.deferral(j, sites); ok {
@@ -162,6 +166,9 @@ func (p *pass) validate(t *model.Tenant, j *model.Job) (verdict, bool) {
 	}
 	if len(p.modelsFor(j)) == 0 {
 		return bad("no acceptable GPU model %v exists in the facility", j.GPUModels)
+	}
+	if _, ok := p.fac.DataClasses[j.DataClass]; j.DataClass != "" && len(p.fac.DataClasses) > 0 && !ok {
+		return bad("unknown data class %q", j.DataClass)
 	}
 	return verdict{}, true
 }

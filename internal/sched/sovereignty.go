@@ -2,11 +2,12 @@ package sched
 
 import "github.com/carnot-dc/carnot/internal/model"
 
-// siteAllowed is the sovereignty rule, the one plan.JurisdictionOK
-// checks: a site must carry at least one of the tenant's jurisdiction
-// tags and at least one of the job's; an empty list constrains nothing.
-func siteAllowed(s *model.Site, tenantTags, jobTags []string) bool {
-	return carriesAny(s, tenantTags) && carriesAny(s, jobTags)
+// siteAllowed is the sovereignty rule, the one plan.SiteAllowed checks:
+// a site must carry at least one of the tenant's jurisdiction tags, one
+// of the job's and one of its data class's; an empty list constrains
+// nothing.
+func siteAllowed(s *model.Site, tenantTags, jobTags, classTags []string) bool {
+	return carriesAny(s, tenantTags) && carriesAny(s, jobTags) && carriesAny(s, classTags)
 }
 
 func carriesAny(s *model.Site, tags []string) bool {

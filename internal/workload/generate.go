@@ -3,6 +3,7 @@ package workload
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strconv"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -39,7 +40,14 @@ func Generate(fac *model.Facility, n int, seed int64, start model.Time) []*model
 	if n <= 0 || len(ps) == 0 {
 		return nil
 	}
-	g := &gen{r: rng(seed, 2), ps: ps, pick: newPicker(ps)}
+	g := &gen{r: rng(seed, 2), ps: ps, pick: newPicker(ps), classes: dataClasses}
+	if len(fac.DataClasses) > 0 { // the facility's own classifications
+		g.classes = make([]string, 0, len(fac.DataClasses))
+		for c := range fac.DataClasses {
+			g.classes = append(g.classes, c)
+		}
+		sort.Strings(g.classes)
+	}
 	slab := make([]model.Job, n)
 	jobs := make([]*model.Job, n)
 	ids := idBlock(n)
@@ -111,9 +119,10 @@ func spreadSubmits(jobs []model.Job, seed int64, start model.Time, window float6
 
 // gen draws one job at a time.
 type gen struct {
-	r    *rand.Rand
-	ps   []profile
-	pick picker
+	r       *rand.Rand
+	ps      []profile
+	pick    picker
+	classes []string // data classes to draw from
 }
 
 func (g *gen) job(j *model.Job) {
@@ -147,7 +156,7 @@ func (g *gen) job(j *model.Job) {
 		j.Jurisdictions = o.tags[g.r.IntN(len(o.tags))]
 	}
 	if g.r.Float64() < 0.3 {
-		j.DataClass = dataClasses[g.r.IntN(len(dataClasses))]
+		j.DataClass = g.classes[g.r.IntN(len(g.classes))]
 	}
 }
 
