@@ -62,6 +62,9 @@ func (g *gen) facility() {
 		g.site(siteSpecs[i])
 	}
 	g.tenants()
+	if g.chance(0.5) {
+		f.DataClasses = map[string][]string{"health": {"FR"}, "personal": {"EU"}}
+	}
 }
 
 func (g *gen) site(sp siteSpec) {
@@ -199,7 +202,11 @@ func (g *gen) job() *model.Job {
 	if g.chance(0.05) {
 		jw.Exclusive()
 	}
-	return jw.Obj()
+	j := jw.Obj()
+	if g.chance(0.2) {
+		j.DataClass = []string{"health", "personal", "public"}[g.r.IntN(3)]
+	}
+	return j
 }
 
 // workload adds valid running allocations, then pending jobs, some
