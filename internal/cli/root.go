@@ -9,6 +9,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// Version is Carnot's version; release builds set it with
+// -ldflags "-X github.com/carnot-dc/carnot/internal/cli.Version=v…".
+var Version = "dev"
+
 // Main runs the CLI with args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := NewRoot()
@@ -25,6 +29,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // NewRoot returns the root command with every subcommand attached.
 func NewRoot() *cobra.Command {
 	root := &cobra.Command{
+		Version:       Version,
 		Use:           "carnot",
 		Short:         "Carnot: the control plane for sovereign AI data centers",
 		SilenceUsage:  true,

@@ -93,7 +93,11 @@ func (o *object) power(key string) (float64, bool) {
 	case !ok:
 		return 0, false
 	case x < 0:
-		o.errf(key, "%g is negative; power figures must be >= 0 (0 means no cap)", x)
+		if key == "power_envelope_kw" {
+			o.errf(key, "%g is negative; the envelope is the IT power the site may draw, in kW (> 0)", x)
+		} else {
+			o.errf(key, "%g is negative; power figures must be >= 0 (0 means no cap)", x)
+		}
 		return 0, false
 	case x > maxKW:
 		o.errf(key, "%g is implausibly large (limit %g)", x, maxKW)

@@ -14,7 +14,7 @@ func job(id, tenant string, gpus int, fn ...func(*model.Job)) *model.Job {
 	j := &model.Job{
 		ID: id, Kind: model.KindJob, Tenant: tenant, PriorityClass: "normal",
 		Replicas: 1, MinReplicas: 1, GPUsPerReplica: gpus,
-		Topology: model.Topology{Level: model.LevelAny},
+		Topology: DefaultTopology,
 	}
 	for _, f := range fn {
 		f(j)

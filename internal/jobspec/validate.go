@@ -13,6 +13,12 @@ import (
 // DefaultPriorityClass is the class of jobs that name none.
 const DefaultPriorityClass = "normal"
 
+// DefaultTopology is the topology of jobs that say none: as close as the
+// facility allows, and a gang never split across sites (a training job
+// spread over a WAN is never what anyone wants by default; say
+// `topology: any` for that).
+var DefaultTopology = model.Topology{Level: model.LevelSite}
+
 // finish assigns IDs and defaults and runs every check, adding problems
 // to c. Checks against the facility run only when fac is non-nil.
 func finish(name string, specs []*spec, fac *model.Facility, c *errs) {
@@ -104,7 +110,7 @@ func defaults(s *spec, c *errs) {
 		j.Replicas = 1
 	}
 	if !s.has(fTopology) {
-		j.Topology = model.Topology{Level: model.LevelAny}
+		j.Topology = DefaultTopology
 	}
 	if !s.has(fPriorityClass) {
 		j.PriorityClass = DefaultPriorityClass

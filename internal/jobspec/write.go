@@ -87,7 +87,7 @@ func toWire(j *model.Job) *wireJob {
 		w.Kind = j.Kind
 		w.MinReplicas = j.MinReplicas
 	}
-	if j.Topology != (model.Topology{Level: model.LevelAny}) {
+	if j.Topology != DefaultTopology {
 		w.Topology = &wireTopo{Level: j.Topology.Level.String(), Required: j.Topology.Required}
 	}
 	return w

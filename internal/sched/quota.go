@@ -49,6 +49,8 @@ func (p *pass) formatQuota(ti int, tenant string, m int, need int64) string {
 	}
 	if c := p.q.Parent(ti); c != "" {
 		msg += fmt.Sprintf(", cohort %s lends %d", c, max(0, p.q.FromCohort(ti, m)))
+	} else {
+		msg += ", no cohort to borrow from"
 	}
 	return msg
 }

@@ -138,7 +138,12 @@ func shape(replicas, gpus int) string {
 	return fmt.Sprintf("%d×%d", replicas, gpus)
 }
 
-func setString(s []string) string { return "{" + strings.Join(s, ", ") + "}" }
+func setString(s []string) string {
+	if len(s) == 0 {
+		return "any"
+	}
+	return "{" + strings.Join(s, ", ") + "}"
+}
 
 func modelsString(s []string) string {
 	if len(s) == 0 {
