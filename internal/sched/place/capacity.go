@@ -1,0 +1,104 @@
+package place
+
+// capacity is how many of r's replicas node n can take now (≤ r.Replicas).
+func (c *Cluster) capacity(n int, r *Request) int {
+	nd := &c.Nodes[n]
+	k := r.Replicas
+	if r.GPUs > 0 {
+		u := c.Usable(n, r.Tenant)
+		if r.Constrained && nd.Spare >= 0 {
+			u = min(u, nd.Spare)
+		}
+		k = min(k, u/r.GPUs)
+	}
+	cpu, mem := nd.FreeCPU, nd.FreeMem
+	if r.Constrained && nd.Spare >= 0 {
+		cpu, mem = min(cpu, nd.SpareCPU), min(mem, nd.SpareMem)
+	}
+	if r.CPUs > 0 {
+		k = min(k, cpu/r.CPUs)
+	}
+	if r.Mem > 0 {
+		k = min(k, mem/r.Mem)
+	}
+	if r.ExclusiveNode && nd.Jobs > 0 {
+		k = 0
+	}
+	return max(k, 0)
+}
+
+// pickGPUs chooses count usable GPUs of node n for tenant: the tenant's
+// own dirty GPUs first, then clean ones, lowest index first.
+func (c *Cluster) pickGPUs(n int, tenant string, count int) []int {
+	nd := &c.Nodes[n]
+	out := make([]int, 0, count)
+	if nd.Dirty > 0 {
+		for g := 0; g < nd.NGPU && len(out) < count; g++ {
+			if nd.Busy&(1<<g) == 0 && c.dirty[nd.dirtyOff+g] == tenant {
+				out = append(out, g)
+			}
+		}
+	}
+	for g := 0; g < nd.NGPU && len(out) < count; g++ {
+		if nd.Busy&(1<<g) == 0 && c.DirtyOwner(n, g) == "" {
+			out = append(out, g)
+		}
+	}
+	sortInts(out)
+	return out
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// Take allocates a slot for r's job and, when r is constrained by a
+// reservation, charges the reservation's spares (GPUs, CPUs, memory and
+// power) that it uses. It is undone by Rollback like Alloc.
+func (c *Cluster) Take(n int, gpus []int, r *Request, capW int) {
+	c.Alloc(n, gpus, r.Job, capW, r.TenantExcl)
+	if !r.Constrained {
+		return
+	}
+	nd := &c.Nodes[n]
+	if nd.Spare >= 0 {
+		nd.Spare = max(0, nd.Spare-len(gpus))
+		nd.SpareCPU = max(0, nd.SpareCPU-r.CPUs)
+		nd.SpareMem = max(0, nd.SpareMem-r.Mem)
+	}
+	if nd.Model < 0 || len(gpus) == 0 {
+		return
+	}
+	w := float64(len(gpus)) * (c.GPUWatts(nd.Model, capW) - float64(c.Models[nd.Model].IdleWatts))
+	for _, pw := range []*Power{c.site(nd), c.hall(nd), c.rack(nd)} {
+		if pw != nil && pw.HasSpare {
+			c.savePower(pw)
+			pw.SpareW -= w
+		}
+	}
+}
+
+func (c *Cluster) site(nd *Node) *Power {
+	if nd.Site < 0 {
+		return nil
+	}
+	return &c.Sites[nd.Site]
+}
+
+func (c *Cluster) hall(nd *Node) *Power {
+	if nd.Hall < 0 {
+		return nil
+	}
+	return &c.Halls[nd.Hall]
+}
+
+func (c *Cluster) rack(nd *Node) *Power {
+	if nd.Rack < 0 {
+		return nil
+	}
+	return &c.Racks[nd.Rack]
+}

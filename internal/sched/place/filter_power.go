@@ -1,0 +1,61 @@
+package place
+
+// powerOK: the node's site, hall and rack can take at least w more watts.
+func (c *Cluster) powerOK(nd *Node, w float64, constrained bool) bool {
+	if !c.PowerOn || w <= 0 {
+		return true
+	}
+	return (nd.Site < 0 || c.Sites[nd.Site].HeadroomFor(constrained) >= w) &&
+		(nd.Hall < 0 || c.Halls[nd.Hall].HeadroomFor(constrained) >= w) &&
+		(nd.Rack < 0 || c.Racks[nd.Rack].HeadroomFor(constrained) >= w)
+}
+
+// sitePowerOK: site s can take at least w more watts.
+func (c *Cluster) sitePowerOK(s int, w float64, constrained bool) bool {
+	return !c.PowerOn || w <= 0 || c.Sites[s].HeadroomFor(constrained) >= w
+}
+
+// PowerBlock names the container (site, hall or rack) whose headroom
+// keeps the most nodes that would otherwise take a replica of r from
+// doing so; ok is false when power excludes no node.
+func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
+	count := map[*Power]int{}
+	kinds := map[*Power]string{}
+	var order []*Power
+	for p := range c.Pools {
+		if c.Pools[p].Model != r.Model {
+			continue
+		}
+		for _, n := range c.Pools[p].Nodes {
+			nd := &c.Nodes[n]
+			if c.nodeFilter(int(n), r) != FilterPower {
+				continue
+			}
+			for _, x := range []struct {
+				k string
+				i int
+				l []Power
+			}{{"site", nd.Site, c.Sites}, {"hall", nd.Hall, c.Halls}, {"rack", nd.Rack, c.Racks}} {
+				if x.i >= 0 && x.l[x.i].HeadroomFor(r.Constrained) < r.MinWattsPerReplica {
+					pw := &x.l[x.i]
+					if count[pw] == 0 {
+						order = append(order, pw)
+						kinds[pw] = x.k
+					}
+					count[pw]++
+					break
+				}
+			}
+		}
+	}
+	var best *Power
+	for _, pw := range order {
+		if best == nil || count[pw] > count[best] {
+			best = pw
+		}
+	}
+	if best != nil {
+		return kinds[best], best, true
+	}
+	return "", nil, false
+}
