@@ -101,13 +101,20 @@ type fsHeap []*fsNode
 
 func (h fsHeap) Len() int { return len(h) }
 func (h fsHeap) Less(i, j int) bool {
-	if *h[i].share != *h[j].share {
-		return *h[i].share < *h[j].share
+	a, b := h[i], h[j]
+	if *a.share != *b.share {
+		return *a.share < *b.share
 	}
-	if (h[i].cur == nil) != (h[j].cur == nil) {
-		return h[i].cur == nil // cohorts before tenants on ties, by name below
+	if (a.cur == nil) != (b.cur == nil) {
+		return a.cur == nil // cohorts before tenants on ties
 	}
-	return h[i].name < h[j].name
+	if a.cur != nil { // equal shares: the job submitted first, then its ID
+		ja, jb := a.cur.head(), b.cur.head()
+		if ja != nil && jb != nil && (ja.SubmitTime != jb.SubmitTime || ja.ID != jb.ID) {
+			return jobLess(ja, jb)
+		}
+	}
+	return a.name < b.name
 }
 func (h fsHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]

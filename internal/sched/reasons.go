@@ -79,11 +79,15 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		where = setString(tags)
 	}
 	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(&res.Rejected)
+	claimed, claimedBy := res.Claimed, res.ClaimedBy
 	render := func(r *place.Request) string {
 		msg := fmt.Sprintf("capacity: needs %s %s in %s; %d usable free on eligible nodes",
 			shape(r.Replicas, r.GPUs), name, where, free)
 		if r.GPUs > 0 && free >= r.Replicas*r.GPUs {
 			msg += fmt.Sprintf(", but not %d together on a node with %d CPUs and %d GiB free", r.GPUs, r.CPUs, r.Mem)
+		}
+		if claimed > 0 {
+			msg += fmt.Sprintf("; %d more are claimed by job %s", claimed, claimedBy)
 		}
 		if dirty > 0 {
 			msg += fmt.Sprintf("; %d more are dirty from another tenant, awaiting scrub", dirty)

@@ -107,6 +107,11 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 				if owner := restriction(gs, claimant); owner != "" {
 					c.markDirty(&nd, g, owner)
 					nd.Dirty++
+					if gs.ClaimedBy != "" && claimant != nil {
+						if _, pending := claimant(gs.ClaimedBy); pending {
+							c.markClaim(&nd, g, gs.ClaimedBy)
+						}
+					}
 				}
 			}
 			if st.Condition != model.NodeDown {
@@ -178,6 +183,23 @@ func restriction(gs model.GPUState, claimant func(string) (string, bool)) string
 		return ownerOf(gs)
 	}
 	return ""
+}
+
+// markClaim records the job a preemption freed GPU g of nd for (kept
+// for reasons only; it never changes during a pass).
+func (c *Cluster) markClaim(nd *Node, g int, job string) {
+	if c.claim == nil {
+		c.claim = make([]string, len(c.Fac.Nodes)*64)
+	}
+	c.claim[nd.dirtyOff+g] = job
+}
+
+// ClaimOf returns the job GPU g of node n is claimed for, or "".
+func (c *Cluster) ClaimOf(n, g int) string {
+	if c.claim == nil {
+		return ""
+	}
+	return c.claim[c.Nodes[n].dirtyOff+g]
 }
 
 func (c *Cluster) markDirty(nd *Node, g int, tenant string) {

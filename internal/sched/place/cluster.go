@@ -105,6 +105,7 @@ type Cluster struct {
 	// add under the policy (lowest cap minus idle); 0 disables stranding.
 	MinGPUWatts []float64
 	dirty       []string // per node GPU: tenant that left it dirty, "" clean
+	claim       []string // per node GPU: job a preemption freed it for (read-only)
 	anyDirty    bool
 	undo        *undoLog
 	spare       *undoLog // reused between Begin calls

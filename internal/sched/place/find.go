@@ -25,6 +25,10 @@ type Result struct {
 	// DirtyOther is free GPUs on eligible nodes left dirty by another
 	// tenant and not yet scrubbed.
 	DirtyOther int
+	// Claimed is free GPUs on eligible nodes that a preemption freed for
+	// another job (ClaimedBy, the first such job).
+	Claimed   int
+	ClaimedBy string
 }
 
 // OK reports whether a placement was found.
@@ -161,8 +165,23 @@ func (c *Cluster) diagnose(r *Request) Result {
 				continue
 			}
 			for _, n := range c.Pools[p].Nodes {
-				if c.Nodes[n].Dirty > 0 && c.nodeFilter(int(n), r) == "" {
-					res.DirtyOther += c.Nodes[n].Free - c.Usable(int(n), r.Tenant)
+				nd := &c.Nodes[n]
+				if nd.Dirty == 0 || c.nodeFilter(int(n), r) != "" {
+					continue
+				}
+				for g := 0; g < nd.NGPU; g++ {
+					o := c.dirty[nd.dirtyOff+g]
+					if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant {
+						continue
+					}
+					if job := c.ClaimOf(int(n), g); job != "" {
+						res.Claimed++
+						if res.ClaimedBy == "" {
+							res.ClaimedBy = job
+						}
+					} else {
+						res.DirtyOther++
+					}
 				}
 			}
 		}
