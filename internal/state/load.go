@@ -1,0 +1,227 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// maxFileSize bounds the size of a state file.
+const maxFileSize = 64 << 20
+
+// topFields are the keys of a state file, in the order they are read.
+var topFields = []string{"now", "nodes", "running", "usage", "recent_preemptions"}
+
+// LoadFile reads the state file at path and decodes it with Load.
+func LoadFile(path string, fac *model.Facility, jobs []*model.Job) (*State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read state file: %w", err)
+	}
+	return Load(path, data, fac, jobs)
+}
+
+// Load decodes a state file and checks it against the facility and the
+// workload: jobs are every job the caller knows, running or not; running
+// entries name them by ID. name is used in messages. On any problem Load
+// returns no state and an ErrorList holding every problem, sorted by
+// line. When the file gives now:, Load also runs CheckAt with it.
+func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st *State, err error) {
+	if fac == nil {
+		return nil, errors.New("state: a facility is needed to check a state file")
+	}
+	c := &errs{file: name}
+	defer func() {
+		if r := recover(); r != nil {
+			st, err = nil, ErrorList{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
+		}
+	}()
+	if len(data) > maxFileSize {
+		return nil, ErrorList{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
+	root := parse(data, c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	l := newLoader(c, fac, jobs)
+	l.st.file = name
+	switch {
+	case root == nil || root.kind == kindNull:
+		// An empty file is an idle cluster: every job pending.
+	default:
+		l.root(root)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	l.finish()
+	if l.st.Now != 0 {
+		if err := l.st.CheckAt(l.st.Now); err != nil {
+			return nil, err
+		}
+	}
+	return l.st, nil
+}
+
+// loader checks a decoded file against the facility and the workload.
+type loader struct {
+	d     *decoder
+	c     *errs
+	fac   *model.Facility
+	st    *State
+	nodes map[string]int          // facility node index by name
+	names []string                // node names, for messages
+	jobs  map[string][]*model.Job // workload jobs by ID
+	ten   map[string]*model.Tenant
+	all   []*model.Job
+
+	running map[string]runAt // running job IDs
+	held    map[gpuKey]runAt // GPUs held by running entries
+	cpus    map[string]int   // CPUs held per node
+	mem     map[string]int   // memory held per node
+	refs    []ref            // job names that must be pending
+	nodeAt  map[string]int   // node name → line of its nodes entry
+	usageAt map[string]int   // tenant → line of its usage entry
+}
+
+type runAt struct {
+	line int
+	path string
+	n    int // replicas running
+	term bool
+}
+
+type gpuKey struct {
+	node string
+	gpu  int
+}
+
+// ref is a job name that must name a pending job (claimed_by, preempted_for).
+type ref struct {
+	line int
+	path string
+	id   string
+}
+
+func newLoader(c *errs, fac *model.Facility, jobs []*model.Job) *loader {
+	l := &loader{
+		d: &decoder{c: c}, c: c, fac: fac, st: &State{}, all: jobs,
+		nodes: make(map[string]int, len(fac.Nodes)), jobs: make(map[string][]*model.Job, len(jobs)),
+		ten: make(map[string]*model.Tenant, len(fac.Tenants)), running: map[string]runAt{},
+		held: map[gpuKey]runAt{}, cpus: map[string]int{}, mem: map[string]int{},
+		nodeAt: map[string]int{}, usageAt: map[string]int{},
+	}
+	for i, n := range fac.Nodes {
+		l.nodes[n.Name] = i
+		l.names = append(l.names, n.Name)
+	}
+	for _, j := range jobs {
+		if j != nil {
+			l.jobs[j.ID] = append(l.jobs[j.ID], j)
+		}
+	}
+	for i := range fac.Tenants {
+		l.ten[fac.Tenants[i].Name] = &fac.Tenants[i]
+	}
+	return l
+}
+
+// root reads the top-level mapping, key by key in a fixed order (now
+// first: usage defaults to it; running before nodes: claims name
+// pending jobs).
+func (l *loader) root(r *node) {
+	top := map[string]*node{}
+	ok := l.d.fields(r, "", "a state file", topFields, func(e entry) { top[e.key] = e.val })
+	if !ok {
+		return
+	}
+	if v := top["now"]; v != nil {
+		l.st.Now, _ = l.d.timestamp(v, "now")
+	}
+	if v := top["running"]; v != nil {
+		for i, it := range l.d.list(v, "running", "running jobs") {
+			l.runEntry(it, index("running", i))
+		}
+	}
+	if v := top["nodes"]; v != nil {
+		for i, it := range l.d.list(v, "nodes", "node states") {
+			l.nodeEntry(it, index("nodes", i))
+		}
+	}
+	if v := top["usage"]; v != nil {
+		for i, it := range l.d.list(v, "usage", "usage entries") {
+			l.usageEntry(it, index("usage", i))
+		}
+	}
+	if v := top["recent_preemptions"]; v != nil {
+		for i, it := range l.d.list(v, "recent_preemptions", "times") {
+			p := index("recent_preemptions", i)
+			if t, ok := l.d.timestamp(it, p); ok {
+				l.st.RecentPreemptions = append(l.st.RecentPreemptions, t)
+				l.past(it.line, p, t)
+			}
+		}
+	}
+	l.checkRefs()
+}
+
+// past records a time that must not lie after the pass time.
+func (l *loader) past(line int, path string, t model.Time) {
+	l.st.times = append(l.st.times, stamp{line, path, t})
+}
+
+// job looks up a workload job by ID, reporting unknown and ambiguous IDs.
+func (l *loader) job(v *node, path string) *model.Job {
+	id, ok := l.d.str(v, path)
+	if !ok {
+		return nil
+	}
+	js := l.jobs[id]
+	switch len(js) {
+	case 0:
+		l.c.add(v.line, path, "no job %q in the workload; add its spec to a --workload file or fix the id", truncate(id, 40))
+		return nil
+	case 1:
+		return js[0]
+	}
+	l.c.add(v.line, path, "%d jobs of the workload have id %q; give them distinct ids", len(js), truncate(id, 40))
+	return nil
+}
+
+// checkRefs checks that claims and preemptions name pending jobs.
+func (l *loader) checkRefs() {
+	for _, r := range l.refs {
+		if ra, ok := l.running[r.id]; ok && !l.staysPending(r.id, ra) {
+			l.c.add(r.line, r.path, "job %q runs (%s, line %d); name a pending job, the one the GPUs are freed for", truncate(r.id, 40), ra.path, ra.line)
+		}
+	}
+}
+
+// staysPending reports whether a running job also stays pending: a
+// deployment, not under notice, with fewer replicas than it wants.
+func (l *loader) staysPending(id string, ra runAt) bool {
+	js := l.jobs[id]
+	if len(js) != 1 {
+		return false
+	}
+	j := js[0]
+	return j.Kind == model.KindDeployment && !ra.term && ra.n < j.Replicas
+}
+
+// finish lists the pending jobs.
+func (l *loader) finish() {
+	l.st.Pending = make([]*model.Job, 0, len(l.all))
+	for _, j := range l.all {
+		if j == nil {
+			continue
+		}
+		if ra, ok := l.running[j.ID]; ok && !l.staysPending(j.ID, ra) {
+			continue
+		}
+		l.st.Pending = append(l.st.Pending, j)
+	}
+}

@@ -1,0 +1,246 @@
+package state
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+)
+
+var runFields = []string{"job", "started", "last_checkpoint", "placement", "power_cap_w", "terminating", "evict_at", "preempted_for"}
+
+// runRaw is one running entry as written, with the line of each value.
+type runRaw struct {
+	path                   string
+	line                   int
+	job                    *model.Job
+	vals                   map[string]*node
+	started, ckpt, evict   model.Time
+	terminating, termGiven bool
+	capW                   int
+	preemptedFor           string
+	placements             []model.Placement
+}
+
+// runEntry decodes and checks one entry of running:.
+func (l *loader) runEntry(n *node, path string) {
+	r := &runRaw{path: path, line: n.line, vals: map[string]*node{}}
+	if !l.d.fields(n, path, "a running job", runFields, func(e entry) { r.vals[e.key] = e.val }) {
+		return
+	}
+	before := len(l.c.list) + l.c.dropped
+	if v := r.vals["job"]; v == nil {
+		l.c.add(n.line, path, "job is required; name the running job by its id in the workload")
+	} else {
+		r.job = l.job(v, join(path, "job"))
+	}
+	l.runTimes(r)
+	if v := r.vals["power_cap_w"]; v != nil {
+		c, _ := l.d.integer(v, join(path, "power_cap_w"), 1, maxCapW)
+		r.capW = int(c)
+	}
+	if v := r.vals["preempted_for"]; v != nil {
+		p := join(path, "preempted_for")
+		if j := l.job(v, p); j != nil {
+			r.preemptedFor = j.ID
+			l.refs = append(l.refs, ref{v.line, p, j.ID})
+			if !r.terminating {
+				l.c.add(v.line, p, "needs terminating: true (a job is preempted for another once it has its notice)")
+			}
+		}
+	}
+	if v := r.vals["placement"]; v == nil {
+		l.c.add(n.line, path, `placement is required; list one "node:gpus" entry per replica, e.g. ["h100-1:0-3"]`)
+	} else {
+		l.placement(r, v)
+	}
+	if r.job == nil {
+		return
+	}
+	if prev, dup := l.running[r.job.ID]; dup {
+		l.c.add(r.vals["job"].line, join(path, "job"), "job %q is already running (%s, line %d); list each job once, with all its replicas", r.job.ID, prev.path, prev.line)
+		return
+	}
+	l.running[r.job.ID] = runAt{line: r.line, path: path, n: len(r.placements), term: r.terminating}
+	if len(l.c.list)+l.c.dropped > before {
+		return
+	}
+	for i := range r.placements {
+		r.placements[i].PowerCapW = r.capW
+	}
+	l.st.Running = append(l.st.Running, model.Allocation{
+		Job: r.job, Started: r.started, LastCheckpoint: r.ckpt, Replicas: r.placements,
+		Terminating: r.terminating, EvictAt: r.evict, PreemptedFor: r.preemptedFor,
+	})
+}
+
+// runTimes reads started, last_checkpoint, terminating and evict_at.
+func (l *loader) runTimes(r *runRaw) {
+	p := r.path
+	if v := r.vals["started"]; v == nil {
+		l.c.add(r.line, p, "started is required; give the time the job started (RFC 3339)")
+	} else if t, ok := l.d.timestamp(v, join(p, "started")); ok {
+		r.started = t
+		l.past(v.line, join(p, "started"), t)
+	}
+	if v := r.vals["last_checkpoint"]; v != nil {
+		if t, ok := l.d.timestamp(v, join(p, "last_checkpoint")); ok {
+			r.ckpt = t
+			l.past(v.line, join(p, "last_checkpoint"), t)
+			if r.started != 0 && t < r.started {
+				l.c.add(v.line, join(p, "last_checkpoint"), "%s is before started (%s); a job checkpoints after it starts", t, r.started)
+			}
+		}
+	}
+	if v := r.vals["terminating"]; v != nil {
+		r.terminating, r.termGiven = l.d.boolean(v, join(p, "terminating"))
+	}
+	v := r.vals["evict_at"]
+	switch {
+	case v != nil:
+		t, ok := l.d.timestamp(v, join(p, "evict_at"))
+		switch {
+		case !ok:
+		case !r.terminating:
+			l.c.add(v.line, join(p, "evict_at"), "needs terminating: true (only a job under notice has an eviction time)")
+		case r.started != 0 && t < r.started:
+			l.c.add(v.line, join(p, "evict_at"), "%s is before started (%s)", t, r.started)
+		default:
+			r.evict = t
+		}
+	case r.terminating:
+		l.c.add(r.vals["terminating"].line, join(p, "terminating"), "needs evict_at: the time the job's notice runs out and it is evicted")
+	}
+}
+
+// placement reads the placement list and checks it against the job and
+// the facility: one entry per replica, each of the job's GPUs per
+// replica, on known nodes of a model the job accepts at a site it may
+// use, no GPU held twice, CPUs and memory within each node's.
+func (l *loader) placement(r *runRaw, v *node) {
+	path := join(r.path, "placement")
+	items := []*node{v} // one replica may be written without brackets
+	if v.kind != kindString {
+		items = l.d.list(v, path, `"node:gpus" entries`)
+	}
+	if j := r.job; j != nil {
+		switch {
+		case j.Kind == model.KindDeployment && (len(items) < 1 || len(items) > j.Replicas):
+			l.c.add(v.line, path, "deployment %s has %d replica(s); give 1 to %d entries, one per running replica (got %d)", j.ID, j.Replicas, j.Replicas, len(items))
+		case j.Kind != model.KindDeployment && len(items) != j.Replicas:
+			l.c.add(v.line, path, "job %s is a gang of %d replica(s); give exactly %d entries, one per replica (got %d)", j.ID, j.Replicas, j.Replicas, len(items))
+		}
+	}
+	for i, it := range items {
+		if pl, ok := l.replica(r, it, index(path, i)); ok {
+			r.placements = append(r.placements, pl)
+		}
+	}
+}
+
+// replica parses and checks one "node:gpus" entry.
+func (l *loader) replica(r *runRaw, v *node, path string) (model.Placement, bool) {
+	if v.kind == kindMap && len(v.entries) == 1 {
+		// {h100-1: 0-3}; also what YAML makes of h100-1:0 in a flow list.
+		e := v.entries[0]
+		if g, ok := l.d.str(e.val, path); ok {
+			v = &node{kind: kindString, line: e.line, text: e.key + ":" + g}
+		}
+	}
+	s, ok := l.d.str(v, path)
+	if !ok {
+		return model.Placement{}, false
+	}
+	name, gpus, hasGPUs := strings.Cut(s, ":")
+	ni, known := l.nodes[name]
+	if !known {
+		l.c.add(v.line, path, "unknown node %q; the facility's nodes are %s", truncate(name, 40), oneOf(l.names))
+		return model.Placement{}, false
+	}
+	node := &l.fac.Nodes[ni]
+	pl := model.Placement{Node: name}
+	switch {
+	case !hasGPUs && r.job != nil && r.job.GPUsPerReplica > 0:
+		l.c.add(v.line, path, `want "node:gpus" such as "h100-1:0-3" or "h100-2:4,5"; job %s runs %d GPU(s) per replica (got %q)`, r.job.ID, r.job.GPUsPerReplica, truncate(s, 60))
+		return model.Placement{}, false
+	case hasGPUs:
+		g, err := parseGPUs(gpus, name, node.GPUs)
+		if err != nil {
+			l.c.add(v.line, path, "%v", err)
+			return model.Placement{}, false
+		}
+		pl.GPUs = g
+	}
+	var taken []string
+	var holder runAt
+	for _, g := range pl.GPUs {
+		k := gpuKey{name, g}
+		if prev, ok := l.held[k]; ok {
+			taken, holder = append(taken, strconv.Itoa(g)), prev
+			continue
+		}
+		l.held[k] = runAt{line: v.line, path: r.path}
+	}
+	bad := len(taken) > 0
+	if bad {
+		l.c.add(v.line, path, "GPU(s) %s of node %s are already held by %s (line %d); a GPU runs one job at a time", strings.Join(taken, ","), name, holder.path, holder.line)
+	}
+	if j := r.job; j != nil && !bad {
+		bad = !l.fits(j, node, &pl, r, v.line, path)
+	}
+	return pl, !bad
+}
+
+// fits checks a replica of j on node against the job and the node.
+func (l *loader) fits(j *model.Job, node *model.Node, pl *model.Placement, r *runRaw, line int, path string) bool {
+	ok := true
+	bad := func(format string, args ...any) {
+		l.c.add(line, path, format, args...)
+		ok = false
+	}
+	if len(pl.GPUs) != j.GPUsPerReplica {
+		bad("job %s runs %d GPU(s) per replica; this entry lists %d", j.ID, j.GPUsPerReplica, len(pl.GPUs))
+	}
+	if j.GPUsPerReplica > 0 && !j.AcceptsModel(node.GPUModel) {
+		bad("node %s has %s GPUs; job %s accepts only %s", node.Name, node.GPUModel, j.ID, strings.Join(j.GPUModels, ", "))
+	}
+	if site := l.site(node.Site); !plan.SiteAllowed(l.fac, l.ten[j.Tenant], j, site) {
+		bad("node %s is at site %s, where job %s of tenant %s may not run (jurisdictions or data class); a running job must be where it may run", node.Name, node.Site, j.ID, j.Tenant)
+	}
+	l.cpus[node.Name] += j.CPUsPerReplica
+	l.mem[node.Name] += j.MemGiBPerReplica
+	if c := l.cpus[node.Name]; c > node.CPUs && j.CPUsPerReplica > 0 {
+		bad("node %s would hold %d CPUs of its %d with the running jobs listed so far", node.Name, c, node.CPUs)
+	}
+	if m := l.mem[node.Name]; m > node.MemoryGiB && j.MemGiBPerReplica > 0 {
+		bad("node %s would hold %d GiB of memory of its %d with the running jobs listed so far", node.Name, m, node.MemoryGiB)
+	}
+	if r.capW > 0 && j.GPUsPerReplica > 0 {
+		if err := capOK(l.fac.GPUModels[node.GPUModel], r.capW); err != nil {
+			l.c.add(r.vals["power_cap_w"].line, join(r.path, "power_cap_w"), "%v", err)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func capOK(m model.GPUModel, w int) error {
+	switch {
+	case !m.CanCap():
+		return fmt.Errorf("%s GPUs cannot be power-capped; drop power_cap_w", m.Name)
+	case w < m.MinCapWatts || w > m.MaxCapWatts:
+		return fmt.Errorf("%d W is outside the %s's settable range %d–%d W", w, m.Name, m.MinCapWatts, m.MaxCapWatts)
+	}
+	return nil
+}
+
+func (l *loader) site(id string) *model.Site {
+	for i := range l.fac.Sites {
+		if l.fac.Sites[i].ID == id {
+			return &l.fac.Sites[i]
+		}
+	}
+	return nil
+}
