@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/workload"
 )
 
 func newFacilityCmd() *cobra.Command {
@@ -22,7 +25,7 @@ func newFacilityCmd() *cobra.Command {
 		Short: "Validate and inspect facility descriptions (YAML)",
 		Long:  "Facility descriptions say what an installation is made of and who uses it; see docs/facility.md.",
 	}
-	cmd.AddCommand(newFacilityValidateCmd(), newFacilityShowCmd())
+	cmd.AddCommand(newFacilityValidateCmd(), newFacilityShowCmd(), newFacilityGenerateCmd())
 	return cmd
 }
 
@@ -62,6 +65,49 @@ func printLoadError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintln(w, err)
+}
+
+func newFacilityGenerateCmd() *cobra.Command {
+	var bench bool
+	var out string
+	cfg := workload.DefaultFacilityConfig()
+	cmd := &cobra.Command{
+		Use:   "generate --bench [--nodes N] [--sites S] [--tenants T] [--seed S] [-o FILE]",
+		Short: "Write the benchmark facility as a facility description (YAML)",
+		Long: "Generate writes the benchmark facility that 'carnot workload generate --bench' uses as a " +
+			"facility file (stdout by default), for 'carnot schedule --facility' and " +
+			"'carnot workload generate --facility'. The same flags always give the same file. " +
+			"The file is loaded back before it is written, so what comes out validates.",
+		Example: "  carnot facility generate --bench -o bench.yaml\n" +
+			"  carnot facility generate --bench --nodes 50000 --sites 8 --tenants 1000 -o big.yaml",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !bench {
+				return errors.New("say what to generate: --bench writes the benchmark facility (the only kind so far)")
+			}
+			var b bytes.Buffer
+			if err := facility.Write(&b, workload.GenerateFacility(cfg)); err != nil {
+				return err
+			}
+			if _, err := facility.Load("generated facility", b.Bytes()); err != nil {
+				printLoadError(cmd.ErrOrStderr(), err)
+				return fmt.Errorf("the benchmark facility for --nodes %d --sites %d --tenants %d does not validate; try other sizes", cfg.Nodes, cfg.Sites, cfg.Tenants)
+			}
+			if out == "" {
+				_, err := cmd.OutOrStdout().Write(b.Bytes())
+				return err
+			}
+			return os.WriteFile(out, b.Bytes(), 0o644)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&bench, "bench", false, "generate the benchmark facility")
+	f.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "nodes, spread evenly over the sites")
+	f.IntVar(&cfg.Sites, "sites", cfg.Sites, "sites; they cycle through FR, DE, NL and US")
+	f.IntVar(&cfg.Tenants, "tenants", cfg.Tenants, "tenants")
+	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the tenants' jurisdictions, weights and quotas")
+	f.StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
+	return cmd
 }
 
 func newFacilityShowCmd() *cobra.Command {

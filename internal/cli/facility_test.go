@@ -7,8 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/workload"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -88,5 +92,61 @@ func TestFacilityShow(t *testing.T) {
 	}
 	if _, err := runCLI(t, "facility", "show", "-o", "xml", filepath.Join("..", "..", "examples", "small.yaml")); err == nil {
 		t.Error("show -o xml succeeded")
+	}
+}
+
+// TestFacilityGenerate writes the default benchmark facility (10,000
+// nodes), loads it back, validates it, generates a workload for it and
+// schedules that workload.
+func TestFacilityGenerate(t *testing.T) {
+	dir := t.TempDir()
+	bench := filepath.Join(dir, "bench.yaml")
+	if out, err := runCLI(t, "facility", "generate", "--bench", "-o", bench); err != nil {
+		t.Fatalf("generate: %v\n%s", err, out)
+	}
+	start := time.Now()
+	f, err := facility.LoadFile(bench)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Logf("facility.LoadFile of the 10,000-node benchmark facility: %v", time.Since(start))
+	gen := workload.GenerateFacility(workload.DefaultFacilityConfig())
+	if len(f.Nodes) != len(gen.Nodes) || len(f.Racks) != len(gen.Racks) || len(f.Tenants) != len(gen.Tenants) {
+		t.Errorf("loaded %d nodes, %d racks, %d tenants; generated %d, %d, %d",
+			len(f.Nodes), len(f.Racks), len(f.Tenants), len(gen.Nodes), len(gen.Racks), len(gen.Tenants))
+	}
+	out, err := runCLI(t, "facility", "validate", bench)
+	if want := bench + ": ok (4 sites, 10000 nodes, 80000 GPUs, 200 tenants)\n"; err != nil || out != want {
+		t.Errorf("validate: %v\n%s", err, out)
+	}
+	jobs := filepath.Join(dir, "jobs.jsonl")
+	if out, err := runCLI(t, "workload", "generate", "--facility", bench, "--jobs", "200", "-o", jobs); err != nil {
+		t.Fatalf("workload generate: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "schedule", "--facility", bench, "--workload", jobs)
+	if err != nil || !strings.Contains(out, "summary: ") {
+		t.Errorf("schedule: %v\n%s", err, out)
+	}
+}
+
+func TestFacilityGenerateFlags(t *testing.T) {
+	args := []string{"facility", "generate", "--bench", "--nodes", "2100", "--sites", "2", "--tenants", "30", "--seed", "3"}
+	a, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, a)
+	}
+	b, _ := runCLI(t, args...)
+	if a != b {
+		t.Error("generate is not deterministic")
+	}
+	f, err := facility.Load("stdout", []byte(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sites) != 2 || len(f.Nodes) != 2100 || len(f.Tenants) != 30 {
+		t.Errorf("got %d sites, %d nodes, %d tenants; want 2, 2100, 30", len(f.Sites), len(f.Nodes), len(f.Tenants))
+	}
+	if out, err := runCLI(t, "facility", "generate"); err == nil || !strings.Contains(err.Error(), "--bench") {
+		t.Errorf("generate without --bench: %v\n%s", err, out)
 	}
 }

@@ -2,8 +2,13 @@ package plan_test
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+	"text/tabwriter"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -139,5 +144,222 @@ func TestWriteJSON(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "null") {
 		t.Errorf("empty plan has null lists:\n%s", b.String())
+	}
+}
+
+// benchPlan is a synthetic plan of the size of a 1M-job backlog: 20,000
+// starts of 1-4 replicas over 10,000 nodes and 1,000,000 pending entries,
+// every job also in the snapshot as the schedule command has it.
+func benchPlan() (*model.Snapshot, *model.Plan) {
+	const nodes, starts, pending = 10_000, 20_000, 1_000_000
+	fac := &model.Facility{
+		Name:      "bench",
+		GPUModels: map[string]model.GPUModel{"H100": h100()},
+		Sites:     []model.Site{{ID: "par", Country: "FR", Jurisdictions: []string{"EU", "FR"}, PowerEnvelopeKW: 120_000}},
+		Halls:     []model.Hall{{ID: "par-h1", Site: "par"}},
+		Racks:     []model.Rack{{ID: "par-r1", Hall: "par-h1"}},
+		Policy:    model.DefaultPolicy(),
+	}
+	for i := range nodes {
+		fac.Nodes = append(fac.Nodes, node(fmt.Sprintf("par-h1-r%03d-n%02d", i/4, i%4+1), "par", "H100"))
+	}
+	snap := &model.Snapshot{Facility: fac}
+	p := &model.Plan{Now: t0}
+	codes := []model.ReasonCode{model.ReasonQuota, model.ReasonCapacity, model.ReasonPriority, model.ReasonTopology}
+	for i := range starts {
+		j := job(fmt.Sprintf("job-%07d", i), fmt.Sprintf("tenant-%03d", i%200), 1+i%4, 8)
+		snap.Pending = append(snap.Pending, j)
+		s := model.Start{Job: j.ID}
+		for r := range j.Replicas {
+			pl := place(fac.Nodes[(i*4+r)%nodes].Name, seq(0, 7)...)
+			if i%10 == 0 {
+				pl.PowerCapW = 550
+			}
+			s.Replicas = append(s.Replicas, pl)
+		}
+		p.Starts = append(p.Starts, s)
+	}
+	for i := range pending {
+		j := job(fmt.Sprintf("job-%07d", starts+i), fmt.Sprintf("tenant-%03d", i%200), 1, 8)
+		snap.Pending = append(snap.Pending, j)
+		pe := model.Pending{Job: j.ID, Code: codes[i%len(codes)],
+			Message: fmt.Sprintf("quota of tenant %s exhausted, %d/%d H100 in use", j.Tenant, 64+i%64, 128)}
+		if i < 16 {
+			pe.EstStart = t0 + model.Time(600*i)
+		}
+		p.Pending = append(p.Pending, pe)
+	}
+	return snap, p
+}
+
+// BenchmarkWriteText renders the table of benchPlan, as `carnot schedule
+// -o table` does for a 1M-job backlog.
+//
+//	go test ./internal/plan/ -run '^$' -bench WriteText -benchtime 2x -count 6
+func BenchmarkWriteText(b *testing.B) {
+	snap, p := benchPlan()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := plan.WriteText(io.Discard, snap, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// writeTextOracle is WriteText as it was, through one text/tabwriter over
+// every row; the summary line is left out. TestWriteTextOracle holds the
+// two-pass writer to it byte for byte.
+func writeTextOracle(w io.Writer, snap *model.Snapshot, p *model.Plan) {
+	tenant := func(id string) string {
+		for _, j := range snap.Pending {
+			if j.ID == id {
+				return j.Tenant
+			}
+		}
+		for _, a := range snap.Running {
+			if a.Job.ID == id {
+				return a.Job.Tenant
+			}
+		}
+		return "?"
+	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	section := func(title, header string, n int, row func(i int) []string) {
+		if n == 0 {
+			return
+		}
+		fmt.Fprintln(tw, title)
+		fmt.Fprintln(tw, "  "+header)
+		for i := range n {
+			fmt.Fprintln(tw, "  "+strings.Join(row(i), "\t"))
+		}
+	}
+	section("STARTS", "JOB\tTENANT\tREPLICAS\tPLACEMENT\tPOWER CAP", len(p.Starts), func(i int) []string {
+		s := p.Starts[i]
+		var places, caps []string
+		for _, pl := range s.Replicas {
+			places = append(places, pl.Node+":"+oracleGPUList(pl.GPUs))
+			c := "-"
+			if pl.PowerCapW > 0 {
+				c = strconv.Itoa(pl.PowerCapW) + "W"
+			}
+			caps = append(caps, c)
+		}
+		capText := "-"
+		if len(caps) > 0 {
+			capText = caps[0]
+			for _, c := range caps {
+				if c != caps[0] {
+					capText = strings.Join(caps, ",")
+				}
+			}
+		}
+		return []string{s.Job, tenant(s.Job), strconv.Itoa(len(s.Replicas)), strings.Join(places, " "), capText}
+	})
+	section("PREEMPTIONS", "VICTIM\tFOR\tNOTICE\tEVICT\tLOST GPU-H\tREASON", len(p.Preemptions), func(i int) []string {
+		pr := p.Preemptions[i]
+		return []string{pr.Victim, dash(pr.Beneficiary), pr.NoticeAt.String(), pr.EvictAt.String(),
+			strconv.FormatFloat(pr.LostGPUSeconds/3600, 'f', 2, 64), dash(pr.Reason)}
+	})
+	section("DEFERRALS", "JOB\tUNTIL\tREASON", len(p.Deferrals), func(i int) []string {
+		d := p.Deferrals[i]
+		return []string{d.Job, d.Until.String(), dash(d.Reason)}
+	})
+	section("RESERVATIONS", "JOB\tEST START\tNODES", len(p.Reservations), func(i int) []string {
+		r := p.Reservations[i]
+		return []string{r.Job, r.EstStart.String(), dash(strings.Join(r.Nodes, ","))}
+	})
+	section("PENDING", "JOB\tCODE\tEST START\tMESSAGE", len(p.Pending), func(i int) []string {
+		pe := p.Pending[i]
+		return []string{pe.Job, string(pe.Code), pe.EstStart.String(), dash(pe.Message)}
+	})
+	tw.Flush()
+}
+
+// oracleGPUList lists every index, then folds ascending runs of three
+// or more, the slow way.
+func oracleGPUList(gpus []int) string {
+	if len(gpus) == 0 {
+		return "-"
+	}
+	var parts []string
+	start := 0
+	for i := 1; i <= len(gpus); i++ {
+		if i < len(gpus) && gpus[i] == gpus[i-1]+1 {
+			continue
+		}
+		if i-1 == start {
+			parts = append(parts, strconv.Itoa(gpus[start]))
+		} else {
+			parts = append(parts, strconv.Itoa(gpus[start])+"-"+strconv.Itoa(gpus[i-1]))
+		}
+		start = i
+	}
+	return strings.Join(parts, ",")
+}
+
+// TestWriteTextOracle renders random plans, with odd text among them
+// (wide runes, empty strings, tabs, newlines, tabwriter's escape byte),
+// and compares the tables with writeTextOracle.
+func TestWriteTextOracle(t *testing.T) {
+	words := []string{"", "a", "job-0001", "tenant-x", "héllo wörld", "日本語のジョブ", "x\ty", "line\nbreak", "v\vf\f", "esc\xffape", "-", "  "}
+	times := []model.Time{0, t0, t0 + 3661, model.Forever, -5, 253402300800}
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(odd bool) string {
+		if !odd {
+			return words[rng.IntN(6)]
+		}
+		return words[rng.IntN(len(words))]
+	}
+	for iter := range 400 {
+		snap, _ := fixture()
+		p := &model.Plan{Now: t0}
+		odd := iter%4 == 3
+		for range rng.IntN(4) {
+			s := model.Start{Job: []string{"j1", "j2", "r1", "zz"}[rng.IntN(4)]}
+			for range rng.IntN(4) {
+				pl := model.Placement{Node: word(odd), PowerCapW: []int{0, -1, 450, 700}[rng.IntN(4)]}
+				for g := range rng.IntN(9) {
+					if rng.IntN(3) > 0 {
+						pl.GPUs = append(pl.GPUs, g)
+					}
+				}
+				s.Replicas = append(s.Replicas, pl)
+			}
+			p.Starts = append(p.Starts, s)
+		}
+		for range rng.IntN(3) {
+			p.Preemptions = append(p.Preemptions, model.Preemption{Victim: word(odd), Beneficiary: word(odd), Reason: word(odd),
+				NoticeAt: times[rng.IntN(len(times))], EvictAt: times[rng.IntN(len(times))], LostGPUSeconds: rng.Float64() * 1e6})
+		}
+		for range rng.IntN(3) {
+			p.Deferrals = append(p.Deferrals, model.Deferral{Job: word(odd), Until: times[rng.IntN(len(times))], Reason: word(odd)})
+		}
+		for range rng.IntN(3) {
+			r := model.Reservation{Job: word(odd), EstStart: times[rng.IntN(len(times))]}
+			for range rng.IntN(3) {
+				r.Nodes = append(r.Nodes, word(odd))
+			}
+			p.Reservations = append(p.Reservations, r)
+		}
+		for range rng.IntN(5) {
+			p.Pending = append(p.Pending, model.Pending{Job: word(odd), Code: model.ReasonCode(word(odd)),
+				EstStart: times[rng.IntN(len(times))], Message: word(odd)})
+		}
+		var got, want bytes.Buffer
+		if err := plan.WriteText(&got, snap, p); err != nil {
+			t.Fatal(err)
+		}
+		writeTextOracle(&want, snap, p)
+		table := got.String()[:strings.LastIndex(got.String(), "summary: ")]
+		if diff := cmp.Diff(want.String(), table); diff != "" {
+			t.Fatalf("plan %d: WriteText differs from the tabwriter oracle (-want +got):\n%s", iter, diff)
+		}
 	}
 }
