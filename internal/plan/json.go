@@ -1,7 +1,10 @@
 package plan
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -89,12 +92,39 @@ func WriteJSON(w io.Writer, p *model.Plan) error {
 		nodes := append([]string{}, r.Nodes...)
 		out.Reservations = append(out.Reservations, reservationJSON{Job: r.Job, Nodes: nodes, EstStart: timeJSON(r.EstStart)})
 	}
-	for _, pe := range p.Pending {
-		out.Pending = append(out.Pending, pendingJSON{Job: pe.Job, Code: string(pe.Code), Message: pe.Message, EstStart: timeJSON(pe.EstStart)})
+	// Everything but the pending list goes through one indented encoding;
+	// the pending entries, which can number millions, are streamed after
+	// it in exactly the form the encoder would give them.
+	head, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	const emptyTail = "\"pending\": []\n}"
+	if !bytes.HasSuffix(head, []byte(emptyTail)) {
+		return fmt.Errorf("plan: unexpected JSON layout")
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if len(p.Pending) == 0 {
+		bw.Write(head)
+		bw.WriteString("\n")
+		return bw.Flush()
+	}
+	bw.Write(head[:len(head)-len(emptyTail)])
+	bw.WriteString("\"pending\": [\n")
+	for i, pe := range p.Pending {
+		b, err := json.MarshalIndent(pendingJSON{Job: pe.Job, Code: string(pe.Code), Message: pe.Message, EstStart: timeJSON(pe.EstStart)}, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(b)
+		if i < len(p.Pending)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("  ]\n}\n")
+	return bw.Flush()
 }
 
 func timeJSON(t model.Time) string {

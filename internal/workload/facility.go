@@ -127,7 +127,8 @@ func addSite(f *model.Facility, s, nodes, gpn int) {
 		left -= hn
 		hall := model.Hall{
 			ID: fmt.Sprintf("%s-h%d", id, h+1), Site: id, Cooling: cooling,
-			PowerCapKW: hallCapShare * float64(hn) * nodeW / 1000,
+			// a hall's cap never exceeds its site's envelope (one-hall sites)
+			PowerCapKW: min(hallCapShare*float64(hn)*nodeW/1000, siteCapShare*float64(nodes)*nodeW/1000),
 		}
 		hall.CoolingCapacityKW = 1.05 * hall.PowerCapKW
 		f.Halls = append(f.Halls, hall)
