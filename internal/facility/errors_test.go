@@ -157,7 +157,7 @@ cohorts:`
 			`t.yaml:14: sites[0].halls[0].racks[0].nodes[0].names: node name "n4" is already defined at line 14; node names must be unique across the facility`}},
 		{"policy", edit(t, "cohorts:", "policy:\n  sovereignty: false\n  fair_share_half_life: 1 week\n  power: false\n  power_capping: true\ncohorts:"), []string{
 			`t.yaml:21: policy.sovereignty: sovereignty cannot be turned off: jobs never run outside their allowed jurisdictions; remove the field`,
-			`t.yaml:22: policy.fair_share_half_life: "1 week" is not a duration of at least 1s; write e.g. 168h, 90m or 30s`,
+			`t.yaml:22: policy.fair_share_half_life: "1 week" is not a duration of at least 1s; write e.g. 7d, 168h, 90m or 30s`,
 			`t.yaml:24: policy.power_capping: power capping needs power accounting; set power: true or power_capping: false`}},
 		{"syntax error", "name: t\nsites: [\n", []string{
 			`t.yaml:2: YAML syntax error: sequence end token ']' not found`}},

@@ -4,7 +4,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -324,16 +323,17 @@ func (d *decoder) policyOf(root *object) (model.Policy, *object) {
 	return p, o
 }
 
-// duration reads a Go duration string such as "168h" or "30m".
+// duration reads a duration such as "7d", "168h" or "30m" (the job-spec
+// syntax, model.ParseDuration).
 func (o *object) duration(key string) (model.Duration, bool) {
 	s, ok := o.str(key)
 	if !ok {
 		return 0, false
 	}
-	td, err := time.ParseDuration(s)
-	if err != nil || td < time.Second {
-		o.errf(key, "%q is not a duration of at least 1s; write e.g. 168h, 90m or 30s", s)
+	d, err := model.ParseDuration(s, 100*365*model.Day)
+	if err != nil || d < 1 {
+		o.errf(key, "%q is not a duration of at least 1s; write e.g. 7d, 168h, 90m or 30s", s)
 		return 0, false
 	}
-	return model.DurationOf(td), true
+	return d, true
 }

@@ -300,43 +300,7 @@ func (d *decoder) duration(v *node, p fieldPath) model.Duration {
 }
 
 func parseDuration(s string) (model.Duration, error) {
-	bad := fmt.Errorf(`must be a duration such as "90m", "4h", "2d" or integer seconds (got %q)`, truncate(s, 40))
-	if s == "" {
-		return 0, bad
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 0 || n > int64(maxDuration) {
-			return 0, fmt.Errorf("must be from 0 to %d seconds (got %d)", int64(maxDuration), n)
-		}
-		return model.Duration(n), nil
-	}
-	var days int64
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.ParseInt(s[:i], 10, 64)
-		if err != nil || n < 0 || n > int64(maxDuration/model.Day) {
-			return 0, bad
-		}
-		days, s = n, s[i+1:]
-	}
-	var rest int64
-	if s != "" {
-		td, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, bad
-		}
-		if td%time.Second != 0 {
-			return 0, fmt.Errorf("must be whole seconds (got %q)", truncate(s, 40))
-		}
-		rest = int64(td / time.Second)
-	}
-	if rest < 0 {
-		return 0, fmt.Errorf("must not be negative (got %q)", truncate(s, 40))
-	}
-	total := days*int64(model.Day) + rest
-	if total > int64(maxDuration) || total < 0 {
-		return 0, fmt.Errorf("must be at most %d seconds", int64(maxDuration))
-	}
-	return model.Duration(total), nil
+	return model.ParseDuration(s, maxDuration)
 }
 
 // time accepts an RFC 3339 timestamp or integer Unix seconds.
