@@ -2,9 +2,9 @@ package facility
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // Error is one problem found in a facility description. Line is 1-based;
@@ -19,43 +19,17 @@ type Error struct {
 	Msg   string // what is wrong and how to fix it
 }
 
+// Error reads "file:line: field: message", as the job and state files'
+// errors do (internal/yamlin).
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return (&yamlin.Error{File: e.File, Line: e.Line, Path: e.Field, Msg: e.Msg}).Error()
 }
 
 // Errors is every problem found in one facility description, sorted by
 // line. Load and LoadFile return it (never empty) when the file is
-// invalid; errors.As finds both Errors and each *Error inside it.
-type Errors []*Error
-
+// invalid; errors.As finds both Errors and each *Error inside it. Its
 // Error joins the problems one per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap exposes each problem to errors.Is and errors.As.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+type Errors = yamlin.List[*Error]
 
 // sortErrors orders problems by line, then field, then message, and drops
 // exact duplicates (an alias or merge key can make one problem appear

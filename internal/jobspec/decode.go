@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // field names a key of a job; its value indexes spec.at.
@@ -112,37 +113,37 @@ func (s *spec) has(f field) bool { return s.at[f] > 0 }
 func (s *spec) fpath(f field) string { return s.path() + "." + fieldNames[f] }
 
 // decoder reads values off the node tree into a spec.
-type decoder struct{ c *errs }
+type decoder struct{ c *yamlin.Collector }
 
 // job decodes the mapping n into a spec with defaults applied.
-func (d *decoder) job(n *node, idx int) *spec {
-	s := &spec{idx: idx, line: n.line}
-	if n.kind != kindMap {
-		d.c.add(n.line, s.path(), "must be a mapping of job fields (got %s)", n.describe())
+func (d *decoder) job(n *yamlin.Node, idx int) *spec {
+	s := &spec{idx: idx, line: n.Line}
+	if n.Kind != yamlin.KindMap {
+		d.c.Add(n.Line, s.path(), "must be a mapping of job fields (got %s)", n.Describe())
 		return nil
 	}
-	if n.line == 0 && len(n.entries) > 0 {
-		s.line = n.entries[0].line
+	if n.Line == 0 && len(n.Entries) > 0 {
+		s.line = n.Entries[0].Line
 	}
-	for _, e := range n.entries {
-		f, ok := fieldByName[e.key]
+	for _, e := range n.Entries {
+		f, ok := fieldByName[e.Key]
 		if !ok {
-			d.c.add(e.line, s.path(), "unknown field %q%s", truncate(e.key, 40), suggest(e.key))
+			d.c.Add(e.Line, s.path(), "unknown field %q%s", yamlin.Truncate(e.Key, 40), suggest(e.Key))
 			continue
 		}
 		if s.at[f] > 0 {
-			d.c.add(e.line, s.fpath(f), "given twice (first on line %d)", s.at[f])
+			d.c.Add(e.Line, s.fpath(f), "given twice (first on line %d)", s.at[f])
 			continue
 		}
-		s.at[f] = int32(max(e.line, 1))
-		before := len(d.c.list)
-		d.field(s, f, e.val)
-		s.bad[f] = len(d.c.list) > before
+		s.at[f] = int32(max(e.Line, 1))
+		before := d.c.Count()
+		d.field(s, f, e.Val)
+		s.bad[f] = d.c.Count() > before
 	}
 	return s
 }
 
-func (d *decoder) field(s *spec, f field, v *node) {
+func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	j, p := &s.job, fieldPath{job: s.idx, f: f, i: -1}
 	switch f {
 	case fID:
@@ -153,7 +154,7 @@ func (d *decoder) field(s *spec, f field, v *node) {
 			j.Kind = model.Kind(k)
 		case "":
 		default:
-			d.c.add(v.line, p.String(), "must be job or deployment (got %q)", truncate(k, 40))
+			d.c.Add(v.Line, p.String(), "must be job or deployment (got %q)", yamlin.Truncate(k, 40))
 		}
 	case fTenant:
 		j.Tenant = d.str(v, p)
@@ -218,64 +219,64 @@ func suggest(key string) string {
 	return " (known fields: " + strings.Join(names, ", ") + ")"
 }
 
-func (d *decoder) str(v *node, p fieldPath) string {
-	switch v.kind {
-	case kindMap, kindSeq, kindNull:
-		d.c.add(v.line, p.String(), "must be a string (got %s)", v.describe())
+func (d *decoder) str(v *yamlin.Node, p fieldPath) string {
+	switch v.Kind {
+	case yamlin.KindMap, yamlin.KindSeq, yamlin.KindNull:
+		d.c.Add(v.Line, p.String(), "must be a string (got %s)", v.Describe())
 		return ""
 	}
-	if len(v.text) > maxStrLen {
-		d.c.add(v.line, p.String(), "longer than %d bytes", maxStrLen)
+	if len(v.Text) > maxStrLen {
+		d.c.Add(v.Line, p.String(), "longer than %d bytes", maxStrLen)
 		return ""
 	}
-	return v.text
+	return v.Text
 }
 
-func (d *decoder) integer(v *node, p fieldPath, lo, hi int64) int64 {
-	if v.kind != kindInt {
-		d.c.add(v.line, p.String(), "must be an integer from %d to %d (got %s)", lo, hi, v.describe())
+func (d *decoder) integer(v *yamlin.Node, p fieldPath, lo, hi int64) int64 {
+	if v.Kind != yamlin.KindInt {
+		d.c.Add(v.Line, p.String(), "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
 		return lo
 	}
 	switch {
-	case v.i < lo:
-		d.c.add(v.line, p.String(), "must be ≥ %d (got %d)", lo, v.i)
+	case v.Int < lo:
+		d.c.Add(v.Line, p.String(), "must be ≥ %d (got %d)", lo, v.Int)
 		return lo
-	case v.i > hi:
-		d.c.add(v.line, p.String(), "must be ≤ %d (got %d)", hi, v.i)
+	case v.Int > hi:
+		d.c.Add(v.Line, p.String(), "must be ≤ %d (got %d)", hi, v.Int)
 		return lo
 	}
-	return v.i
+	return v.Int
 }
 
-func (d *decoder) boolean(v *node, p fieldPath) bool {
-	if v.kind != kindBool {
-		d.c.add(v.line, p.String(), "must be true or false (got %s)", v.describe())
+func (d *decoder) boolean(v *yamlin.Node, p fieldPath) bool {
+	if v.Kind != yamlin.KindBool {
+		d.c.Add(v.Line, p.String(), "must be true or false (got %s)", v.Describe())
 	}
-	return v.b
+	return v.Bool
 }
 
 // strList accepts a list of scalars or a single scalar. Empty lists
 // decode to nil.
-func (d *decoder) strList(v *node, p fieldPath) []string {
-	switch v.kind {
-	case kindNull:
+func (d *decoder) strList(v *yamlin.Node, p fieldPath) []string {
+	switch v.Kind {
+	case yamlin.KindNull:
 		return nil
-	case kindSeq:
-	case kindMap:
-		d.c.add(v.line, p.String(), "must be a list of strings (got a mapping)")
+	case yamlin.KindSeq:
+	case yamlin.KindMap:
+		d.c.Add(v.Line, p.String(), "must be a list of strings (got a mapping)")
 		return nil
 	default:
 		return []string{d.str(v, p)}
 	}
-	if len(v.items) > maxListLen {
-		d.c.add(v.line, p.String(), "more than %d entries", maxListLen)
+	if len(v.Items) > maxListLen {
+		d.c.Add(v.Line, p.String(), "more than %d entries", maxListLen)
 		return nil
 	}
-	if len(v.items) == 0 {
+	if len(v.Items) == 0 {
 		return nil
 	}
-	out := make([]string, len(v.items))
-	for i, it := range v.items {
+	out := make([]string, len(v.Items))
+	for i, it := range v.Items {
 		out[i] = d.str(it, p.elem(i))
 	}
 	return out
@@ -283,17 +284,17 @@ func (d *decoder) strList(v *node, p fieldPath) []string {
 
 // duration accepts integer seconds or a Go duration string, optionally
 // led by whole days ("2d", "1d12h", "90m", "3600").
-func (d *decoder) duration(v *node, p fieldPath) model.Duration {
-	if v.kind == kindInt {
+func (d *decoder) duration(v *yamlin.Node, p fieldPath) model.Duration {
+	if v.Kind == yamlin.KindInt {
 		return model.Duration(d.integer(v, p, 0, int64(maxDuration)))
 	}
-	if v.kind != kindString {
-		d.c.add(v.line, p.String(), `must be a duration such as "90m", "4h", "2d" or integer seconds (got %s)`, v.describe())
+	if v.Kind != yamlin.KindString {
+		d.c.Add(v.Line, p.String(), `must be a duration such as "90m", "4h", "2d" or integer seconds (got %s)`, v.Describe())
 		return 0
 	}
-	sec, err := parseDuration(v.text)
+	sec, err := parseDuration(v.Text)
 	if err != nil {
-		d.c.add(v.line, p.String(), "%v", err)
+		d.c.Add(v.Line, p.String(), "%v", err)
 		return 0
 	}
 	return sec
@@ -304,60 +305,60 @@ func parseDuration(s string) (model.Duration, error) {
 }
 
 // time accepts an RFC 3339 timestamp or integer Unix seconds.
-func (d *decoder) timestamp(v *node, p fieldPath) model.Time {
+func (d *decoder) timestamp(v *yamlin.Node, p fieldPath) model.Time {
 	var t int64
-	switch v.kind {
-	case kindInt:
-		t = v.i
-	case kindString:
+	switch v.Kind {
+	case yamlin.KindInt:
+		t = v.Int
+	case yamlin.KindString:
 		var err error
-		if t, err = parseTime(v.text); err != nil {
-			d.c.add(v.line, p.String(), "%v", err)
+		if t, err = parseTime(v.Text); err != nil {
+			d.c.Add(v.Line, p.String(), "%v", err)
 			return 0
 		}
 	default:
-		d.c.add(v.line, p.String(), `must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got %s)`, v.describe())
+		d.c.Add(v.Line, p.String(), `must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got %s)`, v.Describe())
 		return 0
 	}
 	if t <= 0 || t > maxTime {
-		d.c.add(v.line, p.String(), "must be after 1970-01-01T00:00:00Z and before year 10000 (got %d)", t)
+		d.c.Add(v.Line, p.String(), "must be after 1970-01-01T00:00:00Z and before year 10000 (got %d)", t)
 		return 0
 	}
 	return model.Time(t)
 }
 
-func (d *decoder) topology(v *node, p fieldPath) model.Topology {
+func (d *decoder) topology(v *yamlin.Node, p fieldPath) model.Topology {
 	t := model.Topology{Level: model.LevelAny}
-	switch v.kind {
-	case kindString:
+	switch v.Kind {
+	case yamlin.KindString:
 		t.Level = d.level(v, p)
 		return t
-	case kindMap:
+	case yamlin.KindMap:
 	default:
-		d.c.add(v.line, p.String(), "must be a level (nvlink, leaf, …) or {level: …, required: true|false} (got %s)", v.describe())
+		d.c.Add(v.Line, p.String(), "must be a level (nvlink, leaf, …) or {level: …, required: true|false} (got %s)", v.Describe())
 		return t
 	}
 	seen := false
-	for _, e := range v.entries {
-		switch e.key {
+	for _, e := range v.Entries {
+		switch e.Key {
 		case "level":
-			t.Level, seen = d.level(e.val, p.sub(".level")), true
+			t.Level, seen = d.level(e.Val, p.sub(".level")), true
 		case "required":
-			t.Required = d.boolean(e.val, p.sub(".required"))
+			t.Required = d.boolean(e.Val, p.sub(".required"))
 		default:
-			d.c.add(e.line, p.String(), "unknown field %q (topology has level and required)", truncate(e.key, 40))
+			d.c.Add(e.Line, p.String(), "unknown field %q (topology has level and required)", yamlin.Truncate(e.Key, 40))
 		}
 	}
 	if !seen {
-		d.c.add(v.line, p.sub(".level").String(), "is required")
+		d.c.Add(v.Line, p.sub(".level").String(), "is required")
 	}
 	return t
 }
 
-func (d *decoder) level(v *node, p fieldPath) model.TopologyLevel {
-	l, ok := model.ParseLevel(v.text)
-	if v.kind != kindString || !ok {
-		d.c.add(v.line, p.String(), "must be one of node, nvlink, leaf, rack, hall, site, any (got %s)", v.describe())
+func (d *decoder) level(v *yamlin.Node, p fieldPath) model.TopologyLevel {
+	l, ok := model.ParseLevel(v.Text)
+	if v.Kind != yamlin.KindString || !ok {
+		d.c.Add(v.Line, p.String(), "must be one of node, nvlink, leaf, rack, hall, site, any (got %s)", v.Describe())
 		return model.LevelAny
 	}
 	return l
@@ -369,10 +370,10 @@ func parseTime(s string) (int64, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return 0, fmt.Errorf(`must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got %q)`, truncate(s, 40))
+		return 0, fmt.Errorf(`must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds (got %q)`, yamlin.Truncate(s, 40))
 	}
 	if t.Nanosecond() != 0 {
-		return 0, fmt.Errorf("must be whole seconds (got %q)", truncate(s, 40))
+		return 0, fmt.Errorf("must be whole seconds (got %q)", yamlin.Truncate(s, 40))
 	}
 	return t.Unix(), nil
 }

@@ -4,11 +4,11 @@
 //
 // Load(name, data, fac) decodes in three steps, one file each:
 //
-//   - tree.go and jsonl.go turn the bytes into a small node tree that
+//   - load.go and jsonl.go turn the bytes into a yamlin.Node tree that
 //     remembers the line of every value. YAML (and JSON, which is YAML)
-//     goes through goccy/go-yaml's AST, one document at a time; JSON
-//     Lines go through a small scanner so that a million-job file loads
-//     in seconds. For JSONL the line is the physical line.
+//     goes through internal/yamlin's Reader, one document at a time;
+//     JSON Lines go through a small scanner so that a million-job file
+//     loads in seconds. For JSONL the line is the physical line.
 //   - decode.go maps the tree to model.Job field by field: unknown or
 //     repeated fields, wrong types and out-of-range numbers are errors
 //     naming the field path, e.g. "jobs[3].replicas".

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // jsonScanner turns one JSONL line into a node tree. It is a small
@@ -18,9 +20,9 @@ type jsonScanner struct {
 	// Across lines: nodes are handed out from a slab that each line
 	// reuses (the decoder copies out what it keeps), and short strings
 	// are interned, so that repeated keys and values cost nothing.
-	slab   []node
+	slab   []yamlin.Node
 	used   int
-	top    []entry // the entries of each line's top-level object
+	top    []yamlin.Entry // the entries of each line's top-level object
 	intern map[string]string
 }
 
@@ -31,9 +33,9 @@ func newJSONScanner() *jsonScanner {
 	return &jsonScanner{intern: make(map[string]string, 256)}
 }
 
-func (s *jsonScanner) node(n node) *node {
+func (s *jsonScanner) node(n yamlin.Node) *yamlin.Node {
 	if s.used == len(s.slab) {
-		s.slab = make([]node, max(64, 2*len(s.slab)))
+		s.slab = make([]yamlin.Node, max(64, 2*len(s.slab)))
 		s.used = 0
 	}
 	p := &s.slab[s.used]
@@ -62,7 +64,7 @@ func (e *jsonError) Error() string { return fmt.Sprintf("column %d: %s", e.col, 
 
 // parseLine parses one complete JSON value from b. The nodes it returns
 // are valid until the next call.
-func (s *jsonScanner) parseLine(b []byte, line int) (*node, error) {
+func (s *jsonScanner) parseLine(b []byte, line int) (*yamlin.Node, error) {
 	s.b, s.pos, s.line, s.used = b, 0, line, 0
 	n, err := s.value(0)
 	if err != nil {
@@ -98,9 +100,9 @@ func (s *jsonScanner) space() {
 	}
 }
 
-func (s *jsonScanner) value(depth int) (*node, error) {
-	if depth > maxDepth {
-		return nil, s.fail("nesting deeper than %d levels", maxDepth)
+func (s *jsonScanner) value(depth int) (*yamlin.Node, error) {
+	if depth > yamlin.MaxDepth {
+		return nil, s.fail("nesting deeper than %d levels", yamlin.MaxDepth)
 	}
 	s.space()
 	if s.pos >= len(s.b) {
@@ -116,34 +118,34 @@ func (s *jsonScanner) value(depth int) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.node(node{kind: kindString, line: s.line, text: str}), nil
+		return s.node(yamlin.Node{Kind: yamlin.KindString, Line: s.line, Text: str}), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number()
 	}
 	for _, lit := range [...]struct {
 		text string
-		n    node
+		n    yamlin.Node
 	}{
-		{"true", node{kind: kindBool, b: true}},
-		{"false", node{kind: kindBool}},
-		{"null", node{kind: kindNull}},
+		{"true", yamlin.Node{Kind: yamlin.KindBool, Bool: true}},
+		{"false", yamlin.Node{Kind: yamlin.KindBool}},
+		{"null", yamlin.Node{Kind: yamlin.KindNull}},
 	} {
 		if len(s.b)-s.pos >= len(lit.text) && string(s.b[s.pos:s.pos+len(lit.text)]) == lit.text {
 			s.pos += len(lit.text)
 			n := lit.n
-			n.line, n.text = s.line, lit.text
+			n.Line, n.Text = s.line, lit.text
 			return s.node(n), nil
 		}
 	}
 	return nil, s.fail("unexpected %s, expected a value", s.what())
 }
 
-func (s *jsonScanner) object(depth int) (*node, error) {
+func (s *jsonScanner) object(depth int) (*yamlin.Node, error) {
 	s.pos++ // {
-	n := s.node(node{kind: kindMap, line: s.line})
+	n := s.node(yamlin.Node{Kind: yamlin.KindMap, Line: s.line})
 	if depth == 0 {
-		n.entries = s.top[:0]
-		defer func() { s.top = n.entries }()
+		n.Entries = s.top[:0]
+		defer func() { s.top = n.Entries }()
 	}
 	s.space()
 	if s.pos < len(s.b) && s.b[s.pos] == '}' {
@@ -169,10 +171,10 @@ func (s *jsonScanner) object(depth int) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n.get(key) != nil {
-			return nil, &jsonError{col: keyCol, msg: fmt.Sprintf("key %q appears twice", truncate(key, 40))}
+		if n.Get(key) != nil {
+			return nil, &jsonError{col: keyCol, msg: fmt.Sprintf("key %q appears twice", yamlin.Truncate(key, 40))}
 		}
-		n.entries = append(n.entries, entry{key: key, line: s.line, val: v})
+		n.Entries = append(n.Entries, yamlin.Entry{Key: key, Line: s.line, Val: v})
 		s.space()
 		if s.pos >= len(s.b) {
 			return nil, s.fail("unexpected end of line, expected ',' or '}'")
@@ -189,9 +191,9 @@ func (s *jsonScanner) object(depth int) (*node, error) {
 	}
 }
 
-func (s *jsonScanner) array(depth int) (*node, error) {
+func (s *jsonScanner) array(depth int) (*yamlin.Node, error) {
 	s.pos++ // [
-	n := s.node(node{kind: kindSeq, line: s.line})
+	n := s.node(yamlin.Node{Kind: yamlin.KindSeq, Line: s.line})
 	s.space()
 	if s.pos < len(s.b) && s.b[s.pos] == ']' {
 		s.pos++
@@ -202,7 +204,7 @@ func (s *jsonScanner) array(depth int) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.items = append(n.items, v)
+		n.Items = append(n.Items, v)
 		s.space()
 		if s.pos >= len(s.b) {
 			return nil, s.fail("unexpected end of line, expected ',' or ']'")
@@ -255,8 +257,8 @@ func (s *jsonScanner) quoted() (string, error) {
 	return "", &jsonError{col: start + 1, msg: "unterminated string"}
 }
 
-// number reads a JSON number; integers that fit int64 become kindInt.
-func (s *jsonScanner) number() (*node, error) {
+// number reads a JSON number; integers that fit int64 become yamlin.KindInt.
+func (s *jsonScanner) number() (*yamlin.Node, error) {
 	start := s.pos
 	if s.b[s.pos] == '-' {
 		s.pos++
@@ -295,10 +297,10 @@ func (s *jsonScanner) number() (*node, error) {
 		}
 	}
 	text := s.str(s.b[start:s.pos])
-	n := s.node(node{kind: kindFloat, line: s.line, text: text})
+	n := s.node(yamlin.Node{Kind: yamlin.KindFloat, Line: s.line, Text: text})
 	if isInt {
 		if v, err := strconv.ParseInt(text, 10, 64); err == nil {
-			n.kind, n.i = kindInt, v
+			n.Kind, n.Int = yamlin.KindInt, v
 		}
 	}
 	return n, nil

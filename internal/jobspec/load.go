@@ -7,10 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
-
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // LoadFile reads a job file and decodes it with Load. The format follows
@@ -30,7 +28,7 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // priority class. On any problem Load returns no jobs and an ErrorList
 // holding every problem, sorted by line.
 func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
-	c := &errs{file: name}
+	c := &yamlin.Collector{File: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
 	col := &collector{d: &decoder{c: c}}
 	if isJSONL(name) {
@@ -43,7 +41,7 @@ func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
 	// Jobs that decoded are checked even when others did not, so that
 	// one pass shows as many problems as it can.
 	finish(name, col.specs, fac, c)
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, err
 	}
 	slab := make([]model.Job, len(col.specs)) // lets the specs go
@@ -67,8 +65,8 @@ func isJSONL(name string) bool {
 // and a marker at column 0 always starts a document in YAML, so the split
 // is exact. It also lets a syntax error in one document leave the others
 // checked.
-func readYAML(data []byte, c *errs) []*node {
-	var roots []*node
+func readYAML(data []byte, c *yamlin.Collector) []*yamlin.Node {
+	var roots []*yamlin.Node
 	for _, ch := range splitDocs(data) {
 		roots = append(roots, readYAMLDoc(ch.data, ch.offset, c)...)
 	}
@@ -100,53 +98,25 @@ func splitDocs(data []byte) []chunk {
 	return append(out, chunk{data[start:], startLine})
 }
 
-func readYAMLDoc(data []byte, offset int, c *errs) (roots []*node) {
+func readYAMLDoc(data []byte, offset int, c *yamlin.Collector) (roots []*yamlin.Node) {
 	defer func() {
 		// The parser is third-party code; a panic on hostile input
 		// becomes an error, never a crash.
 		if r := recover(); r != nil {
 			roots = nil
-			c.add(offset+1, "", "YAML parser failed: %v", r)
+			c.Add(offset+1, "", "YAML parser failed: %v", r)
 		}
 	}()
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		line := syntaxLine(err)
-		if line > 0 {
-			line += offset
-		}
-		c.add(line, "", "invalid YAML: %s", syntaxMessage(err))
-		return nil
-	}
-	for _, d := range f.Docs {
-		y := &yamlConv{c: c, anchors: map[string]*node{}, offset: offset}
-		if n := y.doc(d); n != nil {
-			roots = append(roots, n)
-		}
+	r := &yamlin.Reader{Errs: c, Offset: offset}
+	for _, body := range r.Docs(data) {
+		roots = append(roots, r.Convert(body))
 	}
 	return roots
 }
 
-// syntaxLine digs the line out of a goccy/go-yaml error.
-func syntaxLine(err error) int {
-	if e, ok := err.(interface{ GetToken() *token.Token }); ok {
-		if tk := e.GetToken(); tk != nil && tk.Position != nil {
-			return tk.Position.Line
-		}
-	}
-	return 0
-}
-
-func syntaxMessage(err error) string {
-	if e, ok := err.(interface{ GetMessage() string }); ok {
-		return e.GetMessage()
-	}
-	return err.Error()
-}
-
 // readJSONL parses one JSON value per non-blank line and hands each job
 // object to emit.
-func readJSONL(data []byte, c *errs, emit func(*node)) {
+func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) {
 	sc := newJSONScanner()
 	for line := 1; len(data) > 0; line++ {
 		l := data
@@ -160,11 +130,11 @@ func readJSONL(data []byte, c *errs, emit func(*node)) {
 		}
 		n, err := sc.parseLine(l, line)
 		if err != nil {
-			c.add(line, "", "invalid JSON: %v", err)
+			c.Add(line, "", "invalid JSON: %v", err)
 			continue
 		}
-		if n.kind == kindSeq {
-			c.add(line, "", "each JSONL line must hold one job object (got a list)")
+		if n.Kind == yamlin.KindSeq {
+			c.Add(line, "", "each JSONL line must hold one job object (got a list)")
 			continue
 		}
 		emit(n)
@@ -178,7 +148,7 @@ type collector struct {
 	idx   int
 }
 
-func (col *collector) add(n *node) {
+func (col *collector) add(n *yamlin.Node) {
 	if s := col.d.job(n, col.idx); s != nil {
 		col.specs = append(col.specs, s)
 	}
@@ -187,31 +157,31 @@ func (col *collector) add(n *node) {
 
 // root finds the jobs in one document: a job mapping, a list of jobs, or
 // a mapping with the single key "jobs" holding a list.
-func (col *collector) root(r *node) {
+func (col *collector) root(r *yamlin.Node) {
 	c := col.d.c
 	switch {
-	case r.kind == kindSeq:
-		for _, it := range r.items {
+	case r.Kind == yamlin.KindSeq:
+		for _, it := range r.Items {
 			col.add(it)
 		}
-	case r.kind == kindMap && r.get("jobs") != nil:
-		for _, e := range r.entries {
-			if e.key != "jobs" {
-				c.add(e.line, "", "unknown top-level field %q next to jobs", truncate(e.key, 40))
+	case r.Kind == yamlin.KindMap && r.Get("jobs") != nil:
+		for _, e := range r.Entries {
+			if e.Key != "jobs" {
+				c.Add(e.Line, "", "unknown top-level field %q next to jobs", yamlin.Truncate(e.Key, 40))
 			}
 		}
-		l := r.get("jobs")
-		if l.kind != kindSeq {
-			c.add(l.line, "jobs", "must be a list of jobs (got %s)", l.describe())
+		l := r.Get("jobs")
+		if l.Kind != yamlin.KindSeq {
+			c.Add(l.Line, "jobs", "must be a list of jobs (got %s)", l.Describe())
 			return
 		}
-		for _, it := range l.items {
+		for _, it := range l.Items {
 			col.add(it)
 		}
-	case r.kind == kindMap:
+	case r.Kind == yamlin.KindMap:
 		col.add(r)
-	case r.kind == kindNull:
+	case r.Kind == yamlin.KindNull:
 	default:
-		c.add(r.line, "", "expected a job, a list of jobs or {jobs: [...]} (got %s)", r.describe())
+		c.Add(r.Line, "", "expected a job, a list of jobs or {jobs: [...]} (got %s)", r.Describe())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // DefaultPriorityClass is the class of jobs that name none.
@@ -21,7 +22,7 @@ var DefaultTopology = model.Topology{Level: model.LevelSite}
 
 // finish assigns IDs and defaults and runs every check, adding problems
 // to c. Checks against the facility run only when fac is non-nil.
-func finish(name string, specs []*spec, fac *model.Facility, c *errs) {
+func finish(name string, specs []*spec, fac *model.Facility, c *yamlin.Collector) {
 	assignIDs(name, specs, c)
 	var fi *facIndex
 	if fac != nil {
@@ -38,7 +39,7 @@ func finish(name string, specs []*spec, fac *model.Facility, c *errs) {
 
 // assignIDs gives jobs without an id "<file-base>-<n>" (n is the job's
 // position in the file, from 1), checks the format and rejects duplicates.
-func assignIDs(name string, specs []*spec, c *errs) {
+func assignIDs(name string, specs []*spec, c *yamlin.Collector) {
 	base := autoBase(name)
 	first := make(map[string]*spec, len(specs))
 	for _, s := range specs {
@@ -48,7 +49,7 @@ func assignIDs(name string, specs []*spec, c *errs) {
 		} else if s.bad[fID] {
 			continue
 		} else if !validID(j.ID) {
-			c.add(s.lineOf(fID), s.fpath(fID), "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit (got %q)", truncate(j.ID, 40))
+			c.Add(s.lineOf(fID), s.fpath(fID), "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit (got %q)", yamlin.Truncate(j.ID, 40))
 			continue
 		}
 		if f, ok := first[j.ID]; ok {
@@ -56,7 +57,7 @@ func assignIDs(name string, specs []*spec, c *errs) {
 			if !s.has(fID) {
 				how = " (assigned automatically: give this job an explicit id)"
 			}
-			c.add(s.lineOf(fID), s.fpath(fID), "duplicate id %q: already used by %s on line %d%s", j.ID, f.path(), f.lineOf(fID), how)
+			c.Add(s.lineOf(fID), s.fpath(fID), "duplicate id %q: already used by %s on line %d%s", j.ID, f.path(), f.lineOf(fID), how)
 			continue
 		}
 		first[j.ID] = s
@@ -101,7 +102,7 @@ func validID(id string) bool {
 }
 
 // defaults fills in what the spec left out.
-func defaults(s *spec, c *errs) {
+func defaults(s *spec, c *yamlin.Collector) {
 	j := &s.job
 	if j.Kind == "" {
 		j.Kind = model.KindJob
@@ -117,17 +118,17 @@ func defaults(s *spec, c *errs) {
 	}
 	switch {
 	case j.Kind == model.KindJob && s.has(fMinReplicas):
-		c.add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "applies only to kind: deployment (a job's replicas start together)")
+		c.Add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "applies only to kind: deployment (a job's replicas start together)")
 		j.MinReplicas = j.Replicas
 	case !s.has(fMinReplicas):
 		j.MinReplicas = j.Replicas
 	case j.MinReplicas > j.Replicas:
-		c.add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "must be ≤ replicas (%d) (got %d)", j.Replicas, j.MinReplicas)
+		c.Add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "must be ≤ replicas (%d) (got %d)", j.Replicas, j.MinReplicas)
 	}
 }
 
 // checkJob runs the checks that need no facility.
-func checkJob(s *spec, c *errs) {
+func checkJob(s *spec, c *yamlin.Collector) {
 	j := &s.job
 	for _, f := range []field{fTenant, fGPUs} {
 		if !s.has(f) {
@@ -135,14 +136,14 @@ func checkJob(s *spec, c *errs) {
 			if f == fGPUs {
 				msg = "is required (GPUs per replica; 0 for CPU-only replicas)"
 			}
-			c.add(s.line, s.fpath(f), "%s", msg)
+			c.Add(s.line, s.fpath(f), "%s", msg)
 		}
 	}
 	if s.has(fTenant) && !s.bad[fTenant] && j.Tenant == "" {
-		c.add(s.lineOf(fTenant), s.fpath(fTenant), "must not be empty")
+		c.Add(s.lineOf(fTenant), s.fpath(fTenant), "must not be empty")
 	}
 	if s.has(fPriorityClass) && !s.bad[fPriorityClass] && j.PriorityClass == "" {
-		c.add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "must not be empty")
+		c.Add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "must not be empty")
 	}
 	for _, f := range []field{fGPUModel, fJurisdictions} {
 		l := j.GPUModels
@@ -151,7 +152,7 @@ func checkJob(s *spec, c *errs) {
 		}
 		for i, v := range l {
 			if v == "" {
-				c.add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
+				c.Add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
 			}
 		}
 	}
@@ -160,11 +161,11 @@ func checkJob(s *spec, c *errs) {
 	}
 	dl := s.lineOf(fDeadline)
 	if j.Kind == model.KindDeployment {
-		c.add(dl, s.fpath(fDeadline), "deployments run until stopped and take no deadline")
+		c.Add(dl, s.fpath(fDeadline), "deployments run until stopped and take no deadline")
 		return
 	}
 	if j.RuntimeLimit == 0 {
-		c.add(dl, s.fpath(fDeadline), "needs runtime_limit: the window must be able to hold the job")
+		c.Add(dl, s.fpath(fDeadline), "needs runtime_limit: the window must be able to hold the job")
 		return
 	}
 	from, what := j.EarliestStart, "earliest_start"
@@ -174,9 +175,9 @@ func checkJob(s *spec, c *errs) {
 	switch {
 	case from == 0:
 	case j.Deadline <= from:
-		c.add(dl, s.fpath(fDeadline), "%s is not after %s %s", j.Deadline, what, from)
+		c.Add(dl, s.fpath(fDeadline), "%s is not after %s %s", j.Deadline, what, from)
 	case j.Deadline.Sub(from) < j.RuntimeLimit:
-		c.add(dl, s.fpath(fDeadline), "window %s..%s is %s, shorter than runtime_limit %s", from, j.Deadline, j.Deadline.Sub(from), j.RuntimeLimit)
+		c.Add(dl, s.fpath(fDeadline), "window %s..%s is %s, shorter than runtime_limit %s", from, j.Deadline, j.Deadline.Sub(from), j.RuntimeLimit)
 	}
 }
 
@@ -245,17 +246,17 @@ func names[V any](m map[string]V) string {
 	return strings.Join(ks, ", ")
 }
 
-func (fi *facIndex) check(s *spec, c *errs) {
+func (fi *facIndex) check(s *spec, c *yamlin.Collector) {
 	j := &s.job
 	t := fi.tenants[j.Tenant]
 	if t == nil && j.Tenant != "" {
-		c.add(s.lineOf(fTenant), s.fpath(fTenant), "unknown tenant %q (the facility has %s)", truncate(j.Tenant, 40), names(fi.tenants))
+		c.Add(s.lineOf(fTenant), s.fpath(fTenant), "unknown tenant %q (the facility has %s)", yamlin.Truncate(j.Tenant, 40), names(fi.tenants))
 	}
 	fi.checkClass(s, t, c)
 	fi.checkModels(s, c)
 	if dc := j.DataClass; dc != "" && len(fi.fac.DataClasses) > 0 {
 		if _, ok := fi.fac.DataClasses[dc]; !ok {
-			c.add(s.lineOf(fDataClass), s.fpath(fDataClass), "unknown data class %q (the facility has %s)", truncate(dc, 40), names(fi.fac.DataClasses))
+			c.Add(s.lineOf(fDataClass), s.fpath(fDataClass), "unknown data class %q (the facility has %s)", yamlin.Truncate(dc, 40), names(fi.fac.DataClasses))
 		}
 	}
 	if t != nil {
@@ -263,16 +264,16 @@ func (fi *facIndex) check(s *spec, c *errs) {
 	}
 }
 
-func (fi *facIndex) checkClass(s *spec, t *model.Tenant, c *errs) {
+func (fi *facIndex) checkClass(s *spec, t *model.Tenant, c *yamlin.Collector) {
 	j := &s.job
 	pc := fi.classes[j.PriorityClass]
 	switch {
 	case pc == nil && !s.has(fPriorityClass):
-		c.add(s.line, s.fpath(fPriorityClass), "is required: the facility has no class %q (it has %s)", DefaultPriorityClass, names(fi.classes))
+		c.Add(s.line, s.fpath(fPriorityClass), "is required: the facility has no class %q (it has %s)", DefaultPriorityClass, names(fi.classes))
 		return
 	case pc == nil:
 		if j.PriorityClass != "" {
-			c.add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "unknown priority class %q (the facility has %s)", truncate(j.PriorityClass, 40), names(fi.classes))
+			c.Add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "unknown priority class %q (the facility has %s)", yamlin.Truncate(j.PriorityClass, 40), names(fi.classes))
 		}
 		return
 	}
@@ -280,11 +281,11 @@ func (fi *facIndex) checkClass(s *spec, t *model.Tenant, c *errs) {
 		j.Preemptible = pc.Preemptible
 	}
 	if t != nil && len(t.PriorityClasses) > 0 && !slices.Contains(t.PriorityClasses, pc.Name) {
-		c.add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "class %q is not allowed for tenant %s (allowed: %s)", pc.Name, t.Name, strings.Join(t.PriorityClasses, ", "))
+		c.Add(s.lineOf(fPriorityClass), s.fpath(fPriorityClass), "class %q is not allowed for tenant %s (allowed: %s)", pc.Name, t.Name, strings.Join(t.PriorityClasses, ", "))
 	}
 }
 
-func (fi *facIndex) checkModels(s *spec, c *errs) {
+func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 	j := &s.job
 	models := j.GPUModels
 	if len(models) == 0 {
@@ -293,7 +294,7 @@ func (fi *facIndex) checkModels(s *spec, c *errs) {
 	ok := true
 	for i, m := range j.GPUModels {
 		if _, known := fi.fac.GPUModels[m]; !known && m != "" {
-			c.add(s.lineOf(fGPUModel), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (the facility has %s)", truncate(m, 40), names(fi.fac.GPUModels))
+			c.Add(s.lineOf(fGPUModel), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (the facility has %s)", yamlin.Truncate(m, 40), names(fi.fac.GPUModels))
 			ok = false
 		}
 	}
@@ -311,18 +312,18 @@ func (fi *facIndex) checkModels(s *spec, c *errs) {
 	}
 	switch {
 	case maxG == 0:
-		c.add(s.lineOf(fGPUModel), s.fpath(fGPUModel), "no node of the facility has GPU model %s", strings.Join(models, " or "))
+		c.Add(s.lineOf(fGPUModel), s.fpath(fGPUModel), "no node of the facility has GPU model %s", strings.Join(models, " or "))
 		return
 	case j.GPUsPerReplica > maxG:
-		c.add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has at most %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
+		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has at most %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
 	case j.GPUsPerReplica*j.MinReplicas > total:
-		c.add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
+		c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
 	}
 	if maxC > 0 && j.CPUsPerReplica > maxC {
-		c.add(s.lineOf(fCPUs), s.fpath(fCPUs), "%d CPUs per replica, but %s has at most %d", j.CPUsPerReplica, which, maxC)
+		c.Add(s.lineOf(fCPUs), s.fpath(fCPUs), "%d CPUs per replica, but %s has at most %d", j.CPUsPerReplica, which, maxC)
 	}
 	if maxM > 0 && j.MemGiBPerReplica > maxM {
-		c.add(s.lineOf(fMemory), s.fpath(fMemory), "%d GiB per replica, but %s has at most %d", j.MemGiBPerReplica, which, maxM)
+		c.Add(s.lineOf(fMemory), s.fpath(fMemory), "%d GiB per replica, but %s has at most %d", j.MemGiBPerReplica, which, maxM)
 	}
 }
 
@@ -332,7 +333,7 @@ func (fi *facIndex) checkModels(s *spec, c *errs) {
 // tenant allowed EU keeps a job's FR); when none qualifies, the tenant's
 // tags whose sites the job accepts stand in (a job asking for EU of a
 // tenant allowed FR gets FR). No site in both is an error.
-func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *errs) {
+func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Collector) {
 	j := &s.job
 	if len(j.Jurisdictions) == 0 || s.bad[fJurisdictions] {
 		return
@@ -350,9 +351,9 @@ func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *errs) {
 	}
 	if both == 0 {
 		if len(t.Jurisdictions) > 0 && slices.Contains(job, true) {
-			c.add(line, p, "no site is both in %s and in %s, where tenant %s may run", strings.Join(j.Jurisdictions, " or "), strings.Join(t.Jurisdictions, " or "), t.Name)
+			c.Add(line, p, "no site is both in %s and in %s, where tenant %s may run", strings.Join(j.Jurisdictions, " or "), strings.Join(t.Jurisdictions, " or "), t.Name)
 		} else {
-			c.add(line, p, "no site of the facility is in %s (sites carry %s)", strings.Join(j.Jurisdictions, " or "), names(fi.siteTags))
+			c.Add(line, p, "no site of the facility is in %s (sites carry %s)", strings.Join(j.Jurisdictions, " or "), names(fi.siteTags))
 		}
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // Limits on values, so that hostile files cost little.
@@ -24,29 +25,29 @@ const (
 
 // decoder reads values off the node tree, reporting every problem.
 type decoder struct {
-	c      *errs
+	c      *yamlin.Collector
 	items  int  // list items decoded so far
 	tooBig bool // items passed maxItems
 }
 
 // fields walks the mapping n: unknown and repeated keys are errors, each
 // known key goes to set. It reports false when n is not a mapping.
-func (d *decoder) fields(n *node, path, what string, known []string, set func(e entry)) bool {
-	if n.kind != kindMap {
-		d.c.add(n.line, path, "must be a mapping with the fields of %s (got %s)", what, n.describe())
+func (d *decoder) fields(n *yamlin.Node, path, what string, known []string, set func(e yamlin.Entry)) bool {
+	if n.Kind != yamlin.KindMap {
+		d.c.Add(n.Line, path, "must be a mapping with the fields of %s (got %s)", what, n.Describe())
 		return false
 	}
-	seen := make(map[string]int, len(n.entries))
-	for _, e := range n.entries {
-		if !slices.Contains(known, e.key) {
-			d.c.add(e.line, path, "unknown field %q; %s has %s", truncate(e.key, 40), what, strings.Join(known, ", "))
+	seen := make(map[string]int, len(n.Entries))
+	for _, e := range n.Entries {
+		if !slices.Contains(known, e.Key) {
+			d.c.Add(e.Line, path, "unknown field %q; %s has %s", yamlin.Truncate(e.Key, 40), what, strings.Join(known, ", "))
 			continue
 		}
-		if first, dup := seen[e.key]; dup {
-			d.c.add(e.line, join(path, e.key), "given twice (first on line %d)", first)
+		if first, dup := seen[e.Key]; dup {
+			d.c.Add(e.Line, join(path, e.Key), "given twice (first on line %d)", first)
 			continue
 		}
-		seen[e.key] = e.line
+		seen[e.Key] = e.Line
 		set(e)
 	}
 	return true
@@ -63,119 +64,119 @@ func join(path, key string) string {
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // list returns the items of a list; null is the empty list.
-func (d *decoder) list(v *node, path, what string) []*node {
-	switch v.kind {
-	case kindNull:
+func (d *decoder) list(v *yamlin.Node, path, what string) []*yamlin.Node {
+	switch v.Kind {
+	case yamlin.KindNull:
 		return nil
-	case kindSeq:
+	case yamlin.KindSeq:
 	default:
-		d.c.add(v.line, path, "must be a list of %s (got %s)", what, v.describe())
+		d.c.Add(v.Line, path, "must be a list of %s (got %s)", what, v.Describe())
 		return nil
 	}
-	if len(v.items) > maxListLen {
-		d.c.add(v.line, path, "more than %d entries", maxListLen)
+	if len(v.Items) > maxListLen {
+		d.c.Add(v.Line, path, "more than %d entries", maxListLen)
 		return nil
 	}
-	d.items += len(v.items)
+	d.items += len(v.Items)
 	if d.items > maxItems {
 		if !d.tooBig {
 			d.tooBig = true
-			d.c.add(v.line, path, "the file expands (through aliases) to more than %d list entries; write it out with fewer aliases", maxItems)
+			d.c.Add(v.Line, path, "the file expands (through aliases) to more than %d list entries; write it out with fewer aliases", maxItems)
 		}
 		return nil
 	}
-	return v.items
+	return v.Items
 }
 
-func (d *decoder) str(v *node, path string) (string, bool) {
-	switch v.kind {
-	case kindMap, kindSeq, kindNull:
-		d.c.add(v.line, path, "must be a string (got %s)", v.describe())
+func (d *decoder) str(v *yamlin.Node, path string) (string, bool) {
+	switch v.Kind {
+	case yamlin.KindMap, yamlin.KindSeq, yamlin.KindNull:
+		d.c.Add(v.Line, path, "must be a string (got %s)", v.Describe())
 		return "", false
 	}
-	if len(v.text) > maxStrLen {
-		d.c.add(v.line, path, "longer than %d bytes", maxStrLen)
+	if len(v.Text) > maxStrLen {
+		d.c.Add(v.Line, path, "longer than %d bytes", maxStrLen)
 		return "", false
 	}
-	return v.text, true
+	return v.Text, true
 }
 
-func (d *decoder) integer(v *node, path string, lo, hi int64) (int64, bool) {
-	if v.kind != kindInt {
-		d.c.add(v.line, path, "must be an integer from %d to %d (got %s)", lo, hi, v.describe())
+func (d *decoder) integer(v *yamlin.Node, path string, lo, hi int64) (int64, bool) {
+	if v.Kind != yamlin.KindInt {
+		d.c.Add(v.Line, path, "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
 		return 0, false
 	}
-	if v.i < lo || v.i > hi {
-		d.c.add(v.line, path, "must be from %d to %d (got %d)", lo, hi, v.i)
+	if v.Int < lo || v.Int > hi {
+		d.c.Add(v.Line, path, "must be from %d to %d (got %d)", lo, hi, v.Int)
 		return 0, false
 	}
-	return v.i, true
+	return v.Int, true
 }
 
 // number accepts integers and decimals from lo to hi.
-func (d *decoder) number(v *node, path string, lo, hi float64) (float64, bool) {
+func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64) (float64, bool) {
 	var f float64
-	switch v.kind {
-	case kindInt:
-		f = float64(v.i)
-	case kindFloat:
+	switch v.Kind {
+	case yamlin.KindInt:
+		f = float64(v.Int)
+	case yamlin.KindFloat:
 		var err error
-		f, err = strconv.ParseFloat(strings.ReplaceAll(v.text, "_", ""), 64)
+		f, err = strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.c.add(v.line, path, "must be a number such as 12 or 3.5 (got %s)", v.describe())
+			d.c.Add(v.Line, path, "must be a number such as 12 or 3.5 (got %s)", v.Describe())
 			return 0, false
 		}
 	default:
-		d.c.add(v.line, path, "must be a number such as 12 or 3.5 (got %s)", v.describe())
+		d.c.Add(v.Line, path, "must be a number such as 12 or 3.5 (got %s)", v.Describe())
 		return 0, false
 	}
 	switch {
 	case f < lo:
-		d.c.add(v.line, path, "must be ≥ %g (got %g)", lo, f)
+		d.c.Add(v.Line, path, "must be ≥ %g (got %g)", lo, f)
 		return 0, false
 	case f > hi:
-		d.c.add(v.line, path, "must be ≤ %g (got %g)", hi, f)
+		d.c.Add(v.Line, path, "must be ≤ %g (got %g)", hi, f)
 		return 0, false
 	}
 	return f, true
 }
 
-func (d *decoder) boolean(v *node, path string) (bool, bool) {
-	if v.kind != kindBool {
-		d.c.add(v.line, path, "must be true or false (got %s)", v.describe())
+func (d *decoder) boolean(v *yamlin.Node, path string) (bool, bool) {
+	if v.Kind != yamlin.KindBool {
+		d.c.Add(v.Line, path, "must be true or false (got %s)", v.Describe())
 		return false, false
 	}
-	return v.b, true
+	return v.Bool, true
 }
 
 // timestamp accepts an RFC 3339 time or integer Unix seconds.
-func (d *decoder) timestamp(v *node, path string) (model.Time, bool) {
+func (d *decoder) timestamp(v *yamlin.Node, path string) (model.Time, bool) {
 	const want = `must be an RFC 3339 time such as "2026-01-05T08:00:00Z" or integer Unix seconds`
 	var t int64
-	switch v.kind {
-	case kindInt:
-		t = v.i
-	case kindString:
-		if n, err := strconv.ParseInt(v.text, 10, 64); err == nil {
+	switch v.Kind {
+	case yamlin.KindInt:
+		t = v.Int
+	case yamlin.KindString:
+		if n, err := strconv.ParseInt(v.Text, 10, 64); err == nil {
 			t = n
 			break
 		}
-		tt, err := time.Parse(time.RFC3339, v.text)
+		tt, err := time.Parse(time.RFC3339, v.Text)
 		if err != nil {
-			d.c.add(v.line, path, "%s (got %s)", want, v.describe())
+			d.c.Add(v.Line, path, "%s (got %s)", want, v.Describe())
 			return 0, false
 		}
 		if tt.Nanosecond() != 0 {
-			d.c.add(v.line, path, "must be whole seconds (got %s)", v.describe())
+			d.c.Add(v.Line, path, "must be whole seconds (got %s)", v.Describe())
 			return 0, false
 		}
 		t = tt.Unix()
 	default:
-		d.c.add(v.line, path, "%s (got %s)", want, v.describe())
+		d.c.Add(v.Line, path, "%s (got %s)", want, v.Describe())
 		return 0, false
 	}
 	if t <= 0 || t > maxTime {
-		d.c.add(v.line, path, "must be after 1970-01-01T00:00:00Z and before year 10000 (got %d)", t)
+		d.c.Add(v.Line, path, "must be after 1970-01-01T00:00:00Z and before year 10000 (got %d)", t)
 		return 0, false
 	}
 	return model.Time(t), true
@@ -184,17 +185,17 @@ func (d *decoder) timestamp(v *node, path string) (model.Time, bool) {
 // gpuSet accepts a list of GPU indices ([0, 1]) or a string of indices
 // and ranges ("0-3,6"), each index below count (the node's GPUs) and
 // none twice.
-func (d *decoder) gpuSet(v *node, path, nodeName string, count int) ([]int, bool) {
-	if v.kind == kindString {
-		gpus, err := parseGPUs(v.text, nodeName, count)
+func (d *decoder) gpuSet(v *yamlin.Node, path, nodeName string, count int) ([]int, bool) {
+	if v.Kind == yamlin.KindString {
+		gpus, err := parseGPUs(v.Text, nodeName, count)
 		if err != nil {
-			d.c.add(v.line, path, "%v", err)
+			d.c.Add(v.Line, path, "%v", err)
 			return nil, false
 		}
 		return gpus, true
 	}
-	if v.kind != kindSeq {
-		d.c.add(v.line, path, `must be a list of GPU indices such as [0, 1] or a string such as "0-3,6" (got %s)`, v.describe())
+	if v.Kind != yamlin.KindSeq {
+		d.c.Add(v.Line, path, `must be a list of GPU indices such as [0, 1] or a string such as "0-3,6" (got %s)`, v.Describe())
 		return nil, false
 	}
 	items := d.list(v, path, "GPU indices")
@@ -206,10 +207,10 @@ func (d *decoder) gpuSet(v *node, path, nodeName string, count int) ([]int, bool
 		case !good:
 			ok = false
 		case int(g) >= count:
-			d.c.add(it.line, index(path, i), "GPU %d is out of range; %s", g, gpuRange(nodeName, count))
+			d.c.Add(it.Line, index(path, i), "GPU %d is out of range; %s", g, gpuRange(nodeName, count))
 			ok = false
 		case slices.Contains(out, int(g)):
-			d.c.add(it.line, index(path, i), "GPU %d is listed twice", g)
+			d.c.Add(it.Line, index(path, i), "GPU %d is listed twice", g)
 			ok = false
 		default:
 			out = append(out, int(g))
@@ -231,7 +232,7 @@ func parseGPUs(s, nodeName string, count int) ([]int, error) {
 			b, err = strconv.Atoi(hi)
 		}
 		if err != nil || a < 0 || b < a {
-			return nil, fmt.Errorf(`bad GPU list %q; want indices and ranges such as "0-3", "4,5" or "0-1,6"`, truncate(s, 40))
+			return nil, fmt.Errorf(`bad GPU list %q; want indices and ranges such as "0-3", "4,5" or "0-1,6"`, yamlin.Truncate(s, 40))
 		}
 		if b >= count {
 			return nil, fmt.Errorf("GPU %d is out of range; %s", b, gpuRange(nodeName, count))

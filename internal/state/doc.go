@@ -5,8 +5,8 @@
 //
 // Load(name, data, fac, jobs) decodes one YAML document:
 //
-//   - tree.go turns the bytes into a small node tree that remembers the
-//     line of every value (goccy/go-yaml's AST, as in internal/jobspec);
+//   - load.go turns the bytes into a yamlin.Node tree that remembers the
+//     line of every value (internal/yamlin, shared with internal/jobspec);
 //   - decode.go reads scalars, lists and mappings off it: unknown or
 //     repeated fields, wrong types and out-of-range numbers are errors
 //     naming the field path, e.g. "running[2].placement[0]";

@@ -7,10 +7,14 @@ import (
 	"os"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // maxFileSize bounds the size of a state file.
 const maxFileSize = 64 << 20
+
+// maxErrors bounds the problems reported for one file.
+const maxErrors = 200
 
 // topFields are the keys of a state file, in the order they are read.
 var topFields = []string{"now", "nodes", "running", "usage", "recent_preemptions"}
@@ -33,7 +37,7 @@ func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st 
 	if fac == nil {
 		return nil, errors.New("state: a facility is needed to check a state file")
 	}
-	c := &errs{file: name}
+	c := &yamlin.Collector{File: name, Max: maxErrors}
 	defer func() {
 		if r := recover(); r != nil {
 			st, err = nil, ErrorList{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
@@ -44,18 +48,18 @@ func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st 
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
 	root := parse(data, c)
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, err
 	}
 	l := newLoader(c, fac, jobs)
 	l.st.file = name
 	switch {
-	case root == nil || root.kind == kindNull:
+	case root == nil || root.Kind == yamlin.KindNull:
 		// An empty file is an idle cluster: every job pending.
 	default:
 		l.root(root)
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, err
 	}
 	l.finish()
@@ -67,10 +71,34 @@ func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st 
 	return l.st, nil
 }
 
+// parse reads data as one YAML document. It returns nil, after recording
+// the problem, when the document cannot be read.
+func parse(data []byte, c *yamlin.Collector) (root *yamlin.Node) {
+	defer func() {
+		// The parser is third-party code; a panic on hostile input
+		// becomes an error, never a crash.
+		if r := recover(); r != nil {
+			root = nil
+			c.Add(0, "", "YAML parser failed: %v", r)
+		}
+	}()
+	r := &yamlin.Reader{Errs: c, AliasNameLimit: 40}
+	docs := r.Docs(data)
+	if len(docs) == 0 {
+		return nil
+	}
+	root = r.Convert(docs[0])
+	if len(docs) > 1 {
+		c.Add(r.Line(docs[1]), "", "a state file holds one YAML document; remove the second one (after ---)")
+		return nil
+	}
+	return root
+}
+
 // loader checks a decoded file against the facility and the workload.
 type loader struct {
 	d     *decoder
-	c     *errs
+	c     *yamlin.Collector
 	fac   *model.Facility
 	st    *State
 	nodes map[string]int          // facility node index by name
@@ -107,7 +135,7 @@ type ref struct {
 	id   string
 }
 
-func newLoader(c *errs, fac *model.Facility, jobs []*model.Job) *loader {
+func newLoader(c *yamlin.Collector, fac *model.Facility, jobs []*model.Job) *loader {
 	l := &loader{
 		d: &decoder{c: c}, c: c, fac: fac, st: &State{}, all: jobs,
 		nodes: make(map[string]int, len(fac.Nodes)), jobs: make(map[string][]*model.Job, len(jobs)),
@@ -133,9 +161,9 @@ func newLoader(c *errs, fac *model.Facility, jobs []*model.Job) *loader {
 // root reads the top-level mapping, key by key in a fixed order (now
 // first: usage defaults to it; running before nodes: claims name
 // pending jobs).
-func (l *loader) root(r *node) {
-	top := map[string]*node{}
-	ok := l.d.fields(r, "", "a state file", topFields, func(e entry) { top[e.key] = e.val })
+func (l *loader) root(r *yamlin.Node) {
+	top := map[string]*yamlin.Node{}
+	ok := l.d.fields(r, "", "a state file", topFields, func(e yamlin.Entry) { top[e.Key] = e.Val })
 	if !ok {
 		return
 	}
@@ -162,7 +190,7 @@ func (l *loader) root(r *node) {
 			p := index("recent_preemptions", i)
 			if t, ok := l.d.timestamp(it, p); ok {
 				l.st.RecentPreemptions = append(l.st.RecentPreemptions, t)
-				l.past(it.line, p, t)
+				l.past(it.Line, p, t)
 			}
 		}
 	}
@@ -175,7 +203,7 @@ func (l *loader) past(line int, path string, t model.Time) {
 }
 
 // job looks up a workload job by ID, reporting unknown and ambiguous IDs.
-func (l *loader) job(v *node, path string) *model.Job {
+func (l *loader) job(v *yamlin.Node, path string) *model.Job {
 	id, ok := l.d.str(v, path)
 	if !ok {
 		return nil
@@ -183,12 +211,12 @@ func (l *loader) job(v *node, path string) *model.Job {
 	js := l.jobs[id]
 	switch len(js) {
 	case 0:
-		l.c.add(v.line, path, "no job %q in the workload; add its spec to a --workload file or fix the id", truncate(id, 40))
+		l.c.Add(v.Line, path, "no job %q in the workload; add its spec to a --workload file or fix the id", yamlin.Truncate(id, 40))
 		return nil
 	case 1:
 		return js[0]
 	}
-	l.c.add(v.line, path, "%d jobs of the workload have id %q; give them distinct ids", len(js), truncate(id, 40))
+	l.c.Add(v.Line, path, "%d jobs of the workload have id %q; give them distinct ids", len(js), yamlin.Truncate(id, 40))
 	return nil
 }
 
@@ -196,7 +224,7 @@ func (l *loader) job(v *node, path string) *model.Job {
 func (l *loader) checkRefs() {
 	for _, r := range l.refs {
 		if ra, ok := l.running[r.id]; ok && !l.staysPending(r.id, ra) {
-			l.c.add(r.line, r.path, "job %q runs (%s, line %d); name a pending job, the one the GPUs are freed for", truncate(r.id, 40), ra.path, ra.line)
+			l.c.Add(r.line, r.path, "job %q runs (%s, line %d); name a pending job, the one the GPUs are freed for", yamlin.Truncate(r.id, 40), ra.path, ra.line)
 		}
 	}
 }

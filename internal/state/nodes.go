@@ -2,6 +2,7 @@ package state
 
 import (
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 var (
@@ -10,15 +11,15 @@ var (
 )
 
 // nodeEntry decodes and checks one entry of nodes:.
-func (l *loader) nodeEntry(n *node, path string) {
-	vals := map[string]*node{}
-	if !l.d.fields(n, path, "a node state", nodeFields, func(e entry) { vals[e.key] = e.val }) {
+func (l *loader) nodeEntry(n *yamlin.Node, path string) {
+	vals := map[string]*yamlin.Node{}
+	if !l.d.fields(n, path, "a node state", nodeFields, func(e yamlin.Entry) { vals[e.Key] = e.Val }) {
 		return
 	}
-	before := len(l.c.list) + l.c.dropped
+	before := l.c.Count()
 	v := vals["name"]
 	if v == nil {
-		l.c.add(n.line, path, "name is required; name a node of the facility")
+		l.c.Add(n.Line, path, "name is required; name a node of the facility")
 		return
 	}
 	name, ok := l.d.str(v, join(path, "name"))
@@ -27,14 +28,14 @@ func (l *loader) nodeEntry(n *node, path string) {
 	}
 	ni, known := l.nodes[name]
 	if !known {
-		l.c.add(v.line, join(path, "name"), "unknown node %q; the facility's nodes are %s", truncate(name, 40), oneOf(l.names))
+		l.c.Add(v.Line, join(path, "name"), "unknown node %q; the facility's nodes are %s", yamlin.Truncate(name, 40), oneOf(l.names))
 		return
 	}
 	if first, dup := l.nodeAt[name]; dup {
-		l.c.add(v.line, join(path, "name"), "node %s is already listed on line %d; give each node one entry", name, first)
+		l.c.Add(v.Line, join(path, "name"), "node %s is already listed on line %d; give each node one entry", name, first)
 		return
 	}
-	l.nodeAt[name] = v.line
+	l.nodeAt[name] = v.Line
 	count := l.fac.Nodes[ni].GPUs
 	ns := model.NodeState{Node: name, Condition: model.NodeUp}
 	if v := vals["condition"]; v != nil {
@@ -44,7 +45,7 @@ func (l *loader) nodeEntry(n *node, path string) {
 			ns.Condition = model.NodeCondition(c)
 		default:
 			if ok {
-				l.c.add(v.line, join(path, "condition"), "must be up, draining or down (got %s)", v.describe())
+				l.c.Add(v.Line, join(path, "condition"), "must be up, draining or down (got %s)", v.Describe())
 			}
 		}
 	}
@@ -58,9 +59,9 @@ func (l *loader) nodeEntry(n *node, path string) {
 		if t, ok := l.d.str(v, p); ok {
 			switch {
 			case l.ten[t] == nil:
-				l.c.add(v.line, p, "unknown tenant %q; the facility's tenants are %s", truncate(t, 40), oneOf(l.tenantNames()))
+				l.c.Add(v.Line, p, "unknown tenant %q; the facility's tenants are %s", yamlin.Truncate(t, 40), oneOf(l.tenantNames()))
 			case vals["dirty_gpus"] == nil:
-				l.c.add(v.line, p, "applies to dirty_gpus; list the GPUs the tenant left dirty, or drop last_tenant")
+				l.c.Add(v.Line, p, "applies to dirty_gpus; list the GPUs the tenant left dirty, or drop last_tenant")
 			default:
 				tenant = t
 			}
@@ -70,23 +71,23 @@ func (l *loader) nodeEntry(n *node, path string) {
 		p := join(path, "claimed_gpus")
 		claimed, _ = l.d.gpuSet(v, p, name, count)
 		if vals["claimed_by"] == nil {
-			l.c.add(v.line, p, "needs claimed_by: the pending job the GPUs are held for")
+			l.c.Add(v.Line, p, "needs claimed_by: the pending job the GPUs are held for")
 		}
 	}
 	if v := vals["claimed_by"]; v != nil {
 		p := join(path, "claimed_by")
 		if j := l.job(v, p); j != nil {
 			claimer = j.ID
-			l.refs = append(l.refs, ref{v.line, p, j.ID})
+			l.refs = append(l.refs, ref{v.Line, p, j.ID})
 		}
 		if vals["claimed_gpus"] == nil {
 			claimed = dirty
 		}
 		if vals["claimed_gpus"] == nil && vals["dirty_gpus"] == nil {
-			l.c.add(v.line, p, "applies to claimed_gpus (default: dirty_gpus); list the GPUs a preemption freed for the job")
+			l.c.Add(v.Line, p, "applies to claimed_gpus (default: dirty_gpus); list the GPUs a preemption freed for the job")
 		}
 	}
-	if len(l.c.list)+l.c.dropped > before {
+	if l.c.Count() > before {
 		return
 	}
 	if len(dirty) > 0 || len(claimed) > 0 {
@@ -110,40 +111,40 @@ func (l *loader) tenantNames() []string {
 }
 
 // usageEntry decodes and checks one entry of usage:.
-func (l *loader) usageEntry(n *node, path string) {
-	vals := map[string]*node{}
-	if !l.d.fields(n, path, "a usage entry", usageFields, func(e entry) { vals[e.key] = e.val }) {
+func (l *loader) usageEntry(n *yamlin.Node, path string) {
+	vals := map[string]*yamlin.Node{}
+	if !l.d.fields(n, path, "a usage entry", usageFields, func(e yamlin.Entry) { vals[e.Key] = e.Val }) {
 		return
 	}
-	before := len(l.c.list) + l.c.dropped
+	before := l.c.Count()
 	u := model.Usage{AsOf: l.st.Now}
 	if v := vals["tenant"]; v == nil {
-		l.c.add(n.line, path, "tenant is required")
+		l.c.Add(n.Line, path, "tenant is required")
 	} else if t, ok := l.d.str(v, join(path, "tenant")); ok {
 		switch first, dup := l.usageAt[t]; {
 		case l.ten[t] == nil:
-			l.c.add(v.line, join(path, "tenant"), "unknown tenant %q; the facility's tenants are %s", truncate(t, 40), oneOf(l.tenantNames()))
+			l.c.Add(v.Line, join(path, "tenant"), "unknown tenant %q; the facility's tenants are %s", yamlin.Truncate(t, 40), oneOf(l.tenantNames()))
 		case dup:
-			l.c.add(v.line, join(path, "tenant"), "tenant %s already has usage on line %d; give each tenant one entry", t, first)
+			l.c.Add(v.Line, join(path, "tenant"), "tenant %s already has usage on line %d; give each tenant one entry", t, first)
 		default:
-			l.usageAt[t] = v.line
+			l.usageAt[t] = v.Line
 			u.Tenant = t
 		}
 	}
 	if v := vals["gpu_hours"]; v == nil {
-		l.c.add(n.line, path, "gpu_hours is required: the tenant's GPU-hours, decayed to as_of")
+		l.c.Add(n.Line, path, "gpu_hours is required: the tenant's GPU-hours, decayed to as_of")
 	} else if h, ok := l.d.number(v, join(path, "gpu_hours"), 0, maxGPUHrs); ok {
 		u.GPUSeconds = h * 3600
 	}
 	if v := vals["as_of"]; v != nil {
 		if t, ok := l.d.timestamp(v, join(path, "as_of")); ok {
 			u.AsOf = t
-			l.past(v.line, join(path, "as_of"), t)
+			l.past(v.Line, join(path, "as_of"), t)
 		}
 	} else if l.st.Now == 0 {
-		l.c.add(n.line, path, "as_of is required when the file has no now:; give the time the usage was measured")
+		l.c.Add(n.Line, path, "as_of is required when the file has no now:; give the time the usage was measured")
 	}
-	if len(l.c.list)+l.c.dropped > before {
+	if l.c.Count() > before {
 		return
 	}
 	l.st.Usage = append(l.st.Usage, u)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 var runFields = []string{"job", "started", "last_checkpoint", "placement", "power_cap_w", "terminating", "evict_at", "preempted_for"}
@@ -16,7 +17,7 @@ type runRaw struct {
 	path                   string
 	line                   int
 	job                    *model.Job
-	vals                   map[string]*node
+	vals                   map[string]*yamlin.Node
 	started, ckpt, evict   model.Time
 	terminating, termGiven bool
 	capW                   int
@@ -25,14 +26,14 @@ type runRaw struct {
 }
 
 // runEntry decodes and checks one entry of running:.
-func (l *loader) runEntry(n *node, path string) {
-	r := &runRaw{path: path, line: n.line, vals: map[string]*node{}}
-	if !l.d.fields(n, path, "a running job", runFields, func(e entry) { r.vals[e.key] = e.val }) {
+func (l *loader) runEntry(n *yamlin.Node, path string) {
+	r := &runRaw{path: path, line: n.Line, vals: map[string]*yamlin.Node{}}
+	if !l.d.fields(n, path, "a running job", runFields, func(e yamlin.Entry) { r.vals[e.Key] = e.Val }) {
 		return
 	}
-	before := len(l.c.list) + l.c.dropped
+	before := l.c.Count()
 	if v := r.vals["job"]; v == nil {
-		l.c.add(n.line, path, "job is required; name the running job by its id in the workload")
+		l.c.Add(n.Line, path, "job is required; name the running job by its id in the workload")
 	} else {
 		r.job = l.job(v, join(path, "job"))
 	}
@@ -45,14 +46,14 @@ func (l *loader) runEntry(n *node, path string) {
 		p := join(path, "preempted_for")
 		if j := l.job(v, p); j != nil {
 			r.preemptedFor = j.ID
-			l.refs = append(l.refs, ref{v.line, p, j.ID})
+			l.refs = append(l.refs, ref{v.Line, p, j.ID})
 			if !r.terminating {
-				l.c.add(v.line, p, "needs terminating: true (a job is preempted for another once it has its notice)")
+				l.c.Add(v.Line, p, "needs terminating: true (a job is preempted for another once it has its notice)")
 			}
 		}
 	}
 	if v := r.vals["placement"]; v == nil {
-		l.c.add(n.line, path, `placement is required; list one "node:gpus" entry per replica, e.g. ["h100-1:0-3"]`)
+		l.c.Add(n.Line, path, `placement is required; list one "node:gpus" entry per replica, e.g. ["h100-1:0-3"]`)
 	} else {
 		l.placement(r, v)
 	}
@@ -60,11 +61,11 @@ func (l *loader) runEntry(n *node, path string) {
 		return
 	}
 	if prev, dup := l.running[r.job.ID]; dup {
-		l.c.add(r.vals["job"].line, join(path, "job"), "job %q is already running (%s, line %d); list each job once, with all its replicas", r.job.ID, prev.path, prev.line)
+		l.c.Add(r.vals["job"].Line, join(path, "job"), "job %q is already running (%s, line %d); list each job once, with all its replicas", r.job.ID, prev.path, prev.line)
 		return
 	}
 	l.running[r.job.ID] = runAt{line: r.line, path: path, n: len(r.placements), term: r.terminating}
-	if len(l.c.list)+l.c.dropped > before {
+	if l.c.Count() > before {
 		return
 	}
 	for i := range r.placements {
@@ -80,17 +81,17 @@ func (l *loader) runEntry(n *node, path string) {
 func (l *loader) runTimes(r *runRaw) {
 	p := r.path
 	if v := r.vals["started"]; v == nil {
-		l.c.add(r.line, p, "started is required; give the time the job started (RFC 3339)")
+		l.c.Add(r.line, p, "started is required; give the time the job started (RFC 3339)")
 	} else if t, ok := l.d.timestamp(v, join(p, "started")); ok {
 		r.started = t
-		l.past(v.line, join(p, "started"), t)
+		l.past(v.Line, join(p, "started"), t)
 	}
 	if v := r.vals["last_checkpoint"]; v != nil {
 		if t, ok := l.d.timestamp(v, join(p, "last_checkpoint")); ok {
 			r.ckpt = t
-			l.past(v.line, join(p, "last_checkpoint"), t)
+			l.past(v.Line, join(p, "last_checkpoint"), t)
 			if r.started != 0 && t < r.started {
-				l.c.add(v.line, join(p, "last_checkpoint"), "%s is before started (%s); a job checkpoints after it starts", t, r.started)
+				l.c.Add(v.Line, join(p, "last_checkpoint"), "%s is before started (%s); a job checkpoints after it starts", t, r.started)
 			}
 		}
 	}
@@ -104,14 +105,14 @@ func (l *loader) runTimes(r *runRaw) {
 		switch {
 		case !ok:
 		case !r.terminating:
-			l.c.add(v.line, join(p, "evict_at"), "needs terminating: true (only a job under notice has an eviction time)")
+			l.c.Add(v.Line, join(p, "evict_at"), "needs terminating: true (only a job under notice has an eviction time)")
 		case r.started != 0 && t < r.started:
-			l.c.add(v.line, join(p, "evict_at"), "%s is before started (%s)", t, r.started)
+			l.c.Add(v.Line, join(p, "evict_at"), "%s is before started (%s)", t, r.started)
 		default:
 			r.evict = t
 		}
 	case r.terminating:
-		l.c.add(r.vals["terminating"].line, join(p, "terminating"), "needs evict_at: the time the job's notice runs out and it is evicted")
+		l.c.Add(r.vals["terminating"].Line, join(p, "terminating"), "needs evict_at: the time the job's notice runs out and it is evicted")
 	}
 }
 
@@ -119,18 +120,18 @@ func (l *loader) runTimes(r *runRaw) {
 // the facility: one entry per replica, each of the job's GPUs per
 // replica, on known nodes of a model the job accepts at a site it may
 // use, no GPU held twice, CPUs and memory within each node's.
-func (l *loader) placement(r *runRaw, v *node) {
+func (l *loader) placement(r *runRaw, v *yamlin.Node) {
 	path := join(r.path, "placement")
-	items := []*node{v} // one replica may be written without brackets
-	if v.kind != kindString {
+	items := []*yamlin.Node{v} // one replica may be written without brackets
+	if v.Kind != yamlin.KindString {
 		items = l.d.list(v, path, `"node:gpus" entries`)
 	}
 	if j := r.job; j != nil {
 		switch {
 		case j.Kind == model.KindDeployment && (len(items) < 1 || len(items) > j.Replicas):
-			l.c.add(v.line, path, "deployment %s has %d replica(s); give 1 to %d entries, one per running replica (got %d)", j.ID, j.Replicas, j.Replicas, len(items))
+			l.c.Add(v.Line, path, "deployment %s has %d replica(s); give 1 to %d entries, one per running replica (got %d)", j.ID, j.Replicas, j.Replicas, len(items))
 		case j.Kind != model.KindDeployment && len(items) != j.Replicas:
-			l.c.add(v.line, path, "job %s is a gang of %d replica(s); give exactly %d entries, one per replica (got %d)", j.ID, j.Replicas, j.Replicas, len(items))
+			l.c.Add(v.Line, path, "job %s is a gang of %d replica(s); give exactly %d entries, one per replica (got %d)", j.ID, j.Replicas, j.Replicas, len(items))
 		}
 	}
 	for i, it := range items {
@@ -141,12 +142,12 @@ func (l *loader) placement(r *runRaw, v *node) {
 }
 
 // replica parses and checks one "node:gpus" entry.
-func (l *loader) replica(r *runRaw, v *node, path string) (model.Placement, bool) {
-	if v.kind == kindMap && len(v.entries) == 1 {
+func (l *loader) replica(r *runRaw, v *yamlin.Node, path string) (model.Placement, bool) {
+	if v.Kind == yamlin.KindMap && len(v.Entries) == 1 {
 		// {h100-1: 0-3}; also what YAML makes of h100-1:0 in a flow list.
-		e := v.entries[0]
-		if g, ok := l.d.str(e.val, path); ok {
-			v = &node{kind: kindString, line: e.line, text: e.key + ":" + g}
+		e := v.Entries[0]
+		if g, ok := l.d.str(e.Val, path); ok {
+			v = &yamlin.Node{Kind: yamlin.KindString, Line: e.Line, Text: e.Key + ":" + g}
 		}
 	}
 	s, ok := l.d.str(v, path)
@@ -156,19 +157,19 @@ func (l *loader) replica(r *runRaw, v *node, path string) (model.Placement, bool
 	name, gpus, hasGPUs := strings.Cut(s, ":")
 	ni, known := l.nodes[name]
 	if !known {
-		l.c.add(v.line, path, "unknown node %q; the facility's nodes are %s", truncate(name, 40), oneOf(l.names))
+		l.c.Add(v.Line, path, "unknown node %q; the facility's nodes are %s", yamlin.Truncate(name, 40), oneOf(l.names))
 		return model.Placement{}, false
 	}
 	node := &l.fac.Nodes[ni]
 	pl := model.Placement{Node: name}
 	switch {
 	case !hasGPUs && r.job != nil && r.job.GPUsPerReplica > 0:
-		l.c.add(v.line, path, `want "node:gpus" such as "h100-1:0-3" or "h100-2:4,5"; job %s runs %d GPU(s) per replica (got %q)`, r.job.ID, r.job.GPUsPerReplica, truncate(s, 60))
+		l.c.Add(v.Line, path, `want "node:gpus" such as "h100-1:0-3" or "h100-2:4,5"; job %s runs %d GPU(s) per replica (got %q)`, r.job.ID, r.job.GPUsPerReplica, yamlin.Truncate(s, 60))
 		return model.Placement{}, false
 	case hasGPUs:
 		g, err := parseGPUs(gpus, name, node.GPUs)
 		if err != nil {
-			l.c.add(v.line, path, "%v", err)
+			l.c.Add(v.Line, path, "%v", err)
 			return model.Placement{}, false
 		}
 		pl.GPUs = g
@@ -181,14 +182,14 @@ func (l *loader) replica(r *runRaw, v *node, path string) (model.Placement, bool
 			taken, holder = append(taken, strconv.Itoa(g)), prev
 			continue
 		}
-		l.held[k] = runAt{line: v.line, path: r.path}
+		l.held[k] = runAt{line: v.Line, path: r.path}
 	}
 	bad := len(taken) > 0
 	if bad {
-		l.c.add(v.line, path, "GPU(s) %s of node %s are already held by %s (line %d); a GPU runs one job at a time", strings.Join(taken, ","), name, holder.path, holder.line)
+		l.c.Add(v.Line, path, "GPU(s) %s of node %s are already held by %s (line %d); a GPU runs one job at a time", strings.Join(taken, ","), name, holder.path, holder.line)
 	}
 	if j := r.job; j != nil && !bad {
-		bad = !l.fits(j, node, &pl, r, v.line, path)
+		bad = !l.fits(j, node, &pl, r, v.Line, path)
 	}
 	return pl, !bad
 }
@@ -197,7 +198,7 @@ func (l *loader) replica(r *runRaw, v *node, path string) (model.Placement, bool
 func (l *loader) fits(j *model.Job, node *model.Node, pl *model.Placement, r *runRaw, line int, path string) bool {
 	ok := true
 	bad := func(format string, args ...any) {
-		l.c.add(line, path, format, args...)
+		l.c.Add(line, path, format, args...)
 		ok = false
 	}
 	if len(pl.GPUs) != j.GPUsPerReplica {
@@ -219,7 +220,7 @@ func (l *loader) fits(j *model.Job, node *model.Node, pl *model.Placement, r *ru
 	}
 	if r.capW > 0 && j.GPUsPerReplica > 0 {
 		if err := capOK(l.fac.GPUModels[node.GPUModel], r.capW); err != nil {
-			l.c.add(r.vals["power_cap_w"].line, join(r.path, "power_cap_w"), "%v", err)
+			l.c.Add(r.vals["power_cap_w"].Line, join(r.path, "power_cap_w"), "%v", err)
 			ok = false
 		}
 	}

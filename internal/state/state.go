@@ -2,6 +2,7 @@ package state
 
 import (
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // State is a loaded state file: the parts of a model.Snapshot that
@@ -52,11 +53,11 @@ func (s *State) Apply(snap *model.Snapshot) {
 // schedules at another time runs it again. It returns nil or an
 // ErrorList.
 func (s *State) CheckAt(now model.Time) error {
-	c := &errs{file: s.file}
+	c := &yamlin.Collector{File: s.file, Max: maxErrors}
 	for _, st := range s.times {
 		if st.t > now {
-			c.add(st.line, st.path, "%s is after the time of the pass (%s); a state describes the past: fix the time, or schedule later (now: or --now)", st.t, now)
+			c.Add(st.line, st.path, "%s is after the time of the pass (%s); a state describes the past: fix the time, or schedule later (now: or --now)", st.t, now)
 		}
 	}
-	return c.err()
+	return c.Err()
 }
