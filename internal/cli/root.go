@@ -3,8 +3,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -12,6 +14,18 @@ import (
 // Version is Carnot's version; release builds set it with
 // -ldflags "-X github.com/carnot-dc/carnot/internal/cli.Version=v…".
 var Version = "dev"
+
+// Exit codes: 1 for a failure (bad input, a file that cannot be read),
+// 2 for a command line that cannot be run as written.
+const (
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// usageError marks a mistake in the command line itself.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 // Main runs the CLI with args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -21,9 +35,31 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
-		return 1
+		if isUsage(err) {
+			fmt.Fprintln(stderr, "run 'carnot --help' (or 'carnot COMMAND --help') for usage")
+			return ExitUsage
+		}
+		return ExitFailure
 	}
 	return 0
+}
+
+// isUsage tells command-line mistakes from failures. Cobra reports some
+// of them (unknown commands, missing required flags, argument counts) as
+// plain errors, recognised by their wording.
+func isUsage(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "required flag",
+		"accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewRoot returns the root command with every subcommand attached.
@@ -35,6 +71,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd())
 	return root
 }
