@@ -44,7 +44,64 @@ func (s *jsonScanner) node(n yamlin.Node) *yamlin.Node {
 	return p
 }
 
+// knownKey returns the job-spec field name b spells, without a map
+// lookup or an allocation: keys are most of the strings of a JSONL file.
+func knownKey(b []byte) string {
+	switch string(b) {
+	case "level":
+		return "level"
+	case "required":
+		return "required"
+	case "id":
+		return "id"
+	case "kind":
+		return "kind"
+	case "tenant":
+		return "tenant"
+	case "priority_class":
+		return "priority_class"
+	case "replicas":
+		return "replicas"
+	case "min_replicas":
+		return "min_replicas"
+	case "gpus":
+		return "gpus"
+	case "gpu_model":
+		return "gpu_model"
+	case "cpus":
+		return "cpus"
+	case "memory_gib":
+		return "memory_gib"
+	case "preemptible":
+		return "preemptible"
+	case "checkpoint_grace":
+		return "checkpoint_grace"
+	case "runtime_limit":
+		return "runtime_limit"
+	case "jurisdictions":
+		return "jurisdictions"
+	case "data_class":
+		return "data_class"
+	case "earliest_start":
+		return "earliest_start"
+	case "deadline":
+		return "deadline"
+	case "topology":
+		return "topology"
+	case "exclusive_node":
+		return "exclusive_node"
+	case "submit_time":
+		return "submit_time"
+	case "command":
+		return "command"
+	}
+	return ""
+}
+
 func (s *jsonScanner) str(b []byte) string {
+	if k := knownKey(b); k != "" {
+		return k
+	}
 	if v, ok := s.intern[string(b)]; ok {
 		return v
 	}
@@ -226,7 +283,7 @@ func (s *jsonScanner) array(depth int) (*yamlin.Node, error) {
 func (s *jsonScanner) quoted() (string, error) {
 	start := s.pos
 	s.pos++ // opening quote
-	escaped := false
+	escaped, ascii := false, true
 	for s.pos < len(s.b) {
 		c := s.b[s.pos]
 		switch {
@@ -238,7 +295,7 @@ func (s *jsonScanner) quoted() (string, error) {
 			s.pos++
 			raw := s.b[start:s.pos]
 			if !escaped {
-				if !utf8.Valid(raw) {
+				if !ascii && !utf8.Valid(raw) {
 					return "", &jsonError{col: start + 1, msg: "string is not valid UTF-8"}
 				}
 				return s.str(raw[1 : len(raw)-1]), nil
@@ -250,6 +307,8 @@ func (s *jsonScanner) quoted() (string, error) {
 			return out, nil
 		case c < 0x20:
 			return "", s.fail("control character in string")
+		case c >= 0x80:
+			ascii = false
 		}
 		s.pos++
 	}
