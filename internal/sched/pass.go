@@ -40,6 +40,7 @@ type pass struct {
 	considered    []*model.Job // jobs with an entry in the plan, for Quick
 	maskIDs       map[string]int
 	allModels     []int
+	cpuFirst      []int // for replicas without GPUs: GPU-less nodes first
 	oneModel      []int
 	sensitive     bool // placement answers depend on the tenant
 	curSites      int  // site-set id of the job being considered
@@ -122,8 +123,13 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 	}
 	p.q = quota.New(fac, models)
 	for i := range models {
-		p.allModels = append(p.allModels, i)
+		if i != p.c.CPUModel {
+			p.allModels = append(p.allModels, i)
+		}
 	}
+	// replicas without GPUs try GPU-less nodes first, keeping GPU nodes
+	// for GPU work, then any GPU node
+	p.cpuFirst = append([]int{p.c.CPUModel}, p.allModels...)
 	p.oneModel = p.allModels
 	p.poolOf = make([]bool, len(models))
 	for i := range p.c.Pools {
@@ -264,6 +270,9 @@ func (p *pass) maskID(mask []bool) int {
 // modelsFor lists the model indices a job accepts, in its order of
 // preference (catalog order when it names none).
 func (p *pass) modelsFor(j *model.Job) []int {
+	if j.GPUsPerReplica == 0 && len(j.GPUModels) == 0 {
+		return p.cpuFirst
+	}
 	if len(j.GPUModels) == 0 {
 		return p.allModels
 	}

@@ -31,6 +31,10 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 		gm.Name = name
 		c.Models = append(c.Models, gm)
 	}
+	// GPU-less nodes form pools of a virtual model that only replicas
+	// without GPUs ask for; jobs cannot name it.
+	c.CPUModel = len(c.Models)
+	c.Models = append(c.Models, model.GPUModel{Name: CPUOnly})
 	siteIdx, hallIdx, rackIdx := map[string]int{}, map[string]int{}, map[string]int{}
 	for i := range fac.Sites {
 		s := &fac.Sites[i]
@@ -81,8 +85,11 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 	for i := range fac.Nodes {
 		spec := &fac.Nodes[i]
 		m, ok := c.ModelIndex[spec.GPUModel]
-		if !ok || spec.GPUs == 0 {
-			m = -1
+		switch {
+		case spec.GPUs <= 0:
+			m = c.CPUModel
+		case !ok:
+			m = -1 // a model the facility does not know: nothing is placed here
 		}
 		nd := Node{Spec: spec, Site: idx(siteIdx, spec.Site), Hall: idx(hallIdx, spec.Hall),
 			Rack: idx(rackIdx, spec.Rack), Model: m, Up: true, NGPU: max(0, min(spec.GPUs, 64)),

@@ -46,6 +46,9 @@ type Node struct {
 	dirtyOff int // offset into Cluster.dirty
 }
 
+// CPUOnly names the virtual model of nodes without GPUs.
+const CPUOnly = "CPU-only"
+
 // Power is a container with a power limit: a site, hall or rack.
 type Power struct {
 	ID     string
@@ -86,8 +89,9 @@ type Pool struct {
 // what-if searches; the zero value is not usable, build one with New.
 type Cluster struct {
 	Fac        *model.Facility
-	Models     []model.GPUModel
-	ModelIndex map[string]int
+	Models     []model.GPUModel // the facility's models, then the CPU-only one
+	ModelIndex map[string]int   // the facility's models only
+	CPUModel   int              // index of the virtual model of GPU-less nodes
 	Sites      []Power
 	SiteSpecs  []*model.Site
 	Halls      []Power
