@@ -78,7 +78,7 @@ type verdict struct {
 	perJob bool
 }
 
-func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (string, bool)) *pass {
+func newPass(snap *model.Snapshot, now model.Time, static *place.Static, pendingTenant func(string) (string, bool)) *pass {
 	fac := snap.Facility
 	p := &pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
@@ -106,7 +106,10 @@ func newPass(snap *model.Snapshot, now model.Time, pendingTenant func(string) (s
 	for i := range fac.PriorityClasses {
 		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
 	}
-	p.c = place.New(snap, pendingTenant)
+	if static == nil || static.Facility() != fac {
+		static = place.Prepare(fac)
+	}
+	p.c = place.NewFrom(static, snap, pendingTenant)
 	if p.pol.Power {
 		p.c.MinGPUWatts = make([]float64, len(p.c.Models))
 		for i, gm := range p.c.Models {

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
 // Queue holds pending jobs grouped the way a pass walks them: by priority
@@ -18,6 +19,10 @@ type Queue struct {
 	levels []*qlevel             // highest value first
 	where  map[string]*model.Job // by ID; built on first Add, Remove or Get
 	n      int
+	// static caches the facility-only part of the cluster view for Quick
+	// (rebuilt when the snapshot's facility pointer changes; a facility
+	// must not be modified in place).
+	static *place.Static
 }
 
 type qlevel struct {

@@ -14,7 +14,7 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 	if snap == nil || snap.Facility == nil {
 		return model.Plan{Now: now}
 	}
-	p := newPass(snap, now, nil)
+	p := newPass(snap, now, nil, nil)
 	p.run(NewQueue(snap.Facility, snap.Pending), 0)
 	return p.finish()
 }
@@ -36,7 +36,10 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	if snap == nil || snap.Facility == nil || q == nil {
 		return model.Plan{Now: now}, nil
 	}
-	p := newPass(snap, now, func(id string) (string, bool) {
+	if q.static == nil || q.static.Facility() != snap.Facility {
+		q.static = place.Prepare(snap.Facility) // kept for the next quick pass
+	}
+	p := newPass(snap, now, q.static, func(id string) (string, bool) {
 		if j, ok := q.Get(id); ok {
 			return j.Tenant, true
 		}

@@ -6,13 +6,18 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
-// New builds the cluster view of snap: every node with its state and the
-// resources its running allocations hold. Entries of the snapshot that
-// name unknown nodes or GPUs are ignored (plan.Verify reports them).
-// pendingTenant finds a pending job's tenant, for GPUs claimed by a
-// preemption's beneficiary; nil looks in snap.Pending.
-func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cluster {
-	fac := snap.Facility
+// Static is the view of a facility with every node up, idle and clean:
+// everything a cluster view takes from the facility alone (models, power
+// containers, topology groups and their nesting, pools). Prepare it once
+// per facility and build each pass's view from it with NewFrom; the
+// facility must not change while a Static of it is in use.
+type Static struct{ c Cluster }
+
+// Facility is the facility s was prepared from.
+func (s *Static) Facility() *model.Facility { return s.c.Fac }
+
+// Prepare builds the static view of fac.
+func Prepare(fac *model.Facility) *Static {
 	c := &Cluster{
 		Fac:        fac,
 		ModelIndex: make(map[string]int),
@@ -63,24 +68,6 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 		c.GroupNames[l] = append(c.GroupNames[l], key)
 		return g
 	}
-	state := make(map[string]*model.NodeState, len(snap.Nodes))
-	claims := false
-	for i := range snap.Nodes {
-		state[snap.Nodes[i].Node] = &snap.Nodes[i]
-		for _, gs := range snap.Nodes[i].GPUs {
-			claims = claims || gs.ClaimedBy != ""
-		}
-	}
-	if claims && pendingTenant == nil {
-		byID := make(map[string]string)
-		for _, j := range snap.Pending {
-			if j != nil {
-				byID[j.ID] = j.Tenant
-			}
-		}
-		pendingTenant = func(id string) (string, bool) { t, ok := byID[id]; return t, ok }
-	}
-	claimant := pendingTenant
 	c.Nodes = make([]Node, len(fac.Nodes))
 	for i := range fac.Nodes {
 		spec := &fac.Nodes[i]
@@ -105,33 +92,77 @@ func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cl
 		for l, key := range [NumLevels]string{nvl, leaf, spec.Rack, spec.Hall, spec.Site} {
 			nd.Group[l] = group(l, key)
 		}
-		if st := state[spec.Name]; st != nil {
-			nd.Up = st.Condition == "" || st.Condition == model.NodeUp
-			for g, gs := range st.GPUs {
-				if g >= nd.NGPU {
-					break
-				}
-				if owner := restriction(gs, claimant); owner != "" {
-					c.markDirty(&nd, g, owner)
-					nd.Dirty++
-					if gs.ClaimedBy != "" && claimant != nil {
-						if _, pending := claimant(gs.ClaimedBy); pending {
-							c.markClaim(&nd, g, gs.ClaimedBy)
-						}
-					}
-				}
-			}
-			if st.Condition != model.NodeDown {
-				c.addIdleLoad(&nd)
-			}
-		} else {
-			c.addIdleLoad(&nd)
-		}
+		c.addIdleLoad(&nd)
 		c.NodeIndex[spec.Name] = i
 		c.Nodes[i] = nd
 	}
 	c.buildPools()
 	c.buildGroups()
+	return &Static{c: *c}
+}
+
+// New builds the cluster view of snap: every node with its state and the
+// resources its running allocations hold. Entries of the snapshot that
+// name unknown nodes or GPUs are ignored (plan.Verify reports them).
+// pendingTenant finds a pending job's tenant, for GPUs claimed by a
+// preemption's beneficiary; nil looks in snap.Pending.
+func New(snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cluster {
+	return NewFrom(Prepare(snap.Facility), snap, pendingTenant)
+}
+
+// NewFrom is New from a prepared static view of snap.Facility.
+func NewFrom(st *Static, snap *model.Snapshot, pendingTenant func(id string) (string, bool)) *Cluster {
+	fac := snap.Facility
+	c := st.c.Clone()
+	claims := false
+	for i := range snap.Nodes {
+		for _, gs := range snap.Nodes[i].GPUs {
+			claims = claims || gs.ClaimedBy != ""
+		}
+	}
+	if claims && pendingTenant == nil {
+		byID := make(map[string]string)
+		for _, j := range snap.Pending {
+			if j != nil {
+				byID[j.ID] = j.Tenant
+			}
+		}
+		pendingTenant = func(id string) (string, bool) { t, ok := byID[id]; return t, ok }
+	}
+	claimant := pendingTenant
+	for i := range snap.Nodes {
+		st := &snap.Nodes[i]
+		n, ok := c.NodeIndex[st.Node]
+		if !ok {
+			continue
+		}
+		nd := &c.Nodes[n]
+		if st.Condition != "" && st.Condition != model.NodeUp && nd.Up {
+			c.setBucket(n, false)
+			nd.Up = false
+			if st.Condition == model.NodeDown {
+				c.removeIdleLoad(nd)
+			}
+		}
+		for g, gs := range st.GPUs {
+			if g >= nd.NGPU {
+				break
+			}
+			if owner := restriction(gs, claimant); owner != "" && c.dirtyOwner(nd, g) == "" {
+				c.setBucket(n, false)
+				c.markDirty(nd, g, owner)
+				nd.Dirty++
+				if nd.Up {
+					c.setBucket(n, true)
+				}
+				if gs.ClaimedBy != "" && claimant != nil {
+					if _, pending := claimant(gs.ClaimedBy); pending {
+						c.markClaim(nd, g, gs.ClaimedBy)
+					}
+				}
+			}
+		}
+	}
 	excl := map[string]bool{}
 	for i := range fac.Tenants {
 		excl[fac.Tenants[i].Name] = fac.Tenants[i].Exclusive == model.ExclusiveNode
@@ -217,12 +248,23 @@ func (c *Cluster) markDirty(nd *Node, g int, tenant string) {
 	c.dirty[nd.dirtyOff+g] = tenant
 }
 
-func (c *Cluster) addIdleLoad(nd *Node) {
+func (c *Cluster) idleLoad(nd *Node) float64 {
 	w := nd.Spec.BaseWatts
 	if nd.Model >= 0 {
 		w += float64(nd.NGPU * c.Models[nd.Model].IdleWatts)
 	}
-	c.addLoad(nd, w)
+	return w
+}
+
+func (c *Cluster) addIdleLoad(nd *Node)    { c.addLoad(nd, c.idleLoad(nd)) }
+func (c *Cluster) removeIdleLoad(nd *Node) { c.addLoad(nd, -c.idleLoad(nd)) }
+
+// dirtyOwner is the restriction already recorded on GPU g of nd.
+func (c *Cluster) dirtyOwner(nd *Node, g int) string {
+	if c.dirty == nil {
+		return ""
+	}
+	return c.dirty[nd.dirtyOff+g]
 }
 
 func (c *Cluster) addLoad(nd *Node, w float64) {
