@@ -1,0 +1,49 @@
+package model
+
+import "testing"
+
+func TestTimeAddSaturates(t *testing.T) {
+	if got := Time(10).Add(5); got != 15 {
+		t.Errorf("10+5 = %d", got)
+	}
+	for _, tc := range []struct {
+		t Time
+		d Duration
+	}{{Forever, 1}, {1, Duration(Forever)}, {Forever - 1, 10}} {
+		if got := tc.t.Add(tc.d); got != Forever {
+			t.Errorf("%d + %d = %d, want Forever", tc.t, tc.d, got)
+		}
+	}
+	if Time(0).String() != "-" || Forever.String() != "never" || Time(1767225600).String() != "2026-01-01T00:00:00Z" {
+		t.Errorf("String: %q %q %q", Time(0), Forever, Time(1767225600))
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Duration
+		ok   bool
+	}{
+		{"90m", 90 * Minute, true}, {"4h", 4 * Hour, true}, {"2d", 2 * Day, true},
+		{"1d12h", Day + 12*Hour, true}, {"3600", Hour, true}, {"0", 0, true},
+		{"", 0, false}, {"-5", 0, false}, {"1.5s", 0, false}, {"d", 0, false}, {"2x", 0, false},
+		{"200d", 0, false}, // above the maximum used here
+	} {
+		got, err := ParseDuration(tc.in, 100*Day)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("ParseDuration(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestLevels(t *testing.T) {
+	for l := LevelNode; l <= LevelAny; l++ {
+		if p, ok := ParseLevel(l.String()); !ok || p != l {
+			t.Errorf("level %d round-trips to %d, %v", l, p, ok)
+		}
+	}
+	if _, ok := ParseLevel("galaxy"); ok {
+		t.Error("unknown level accepted")
+	}
+}
