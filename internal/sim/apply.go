@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+	"github.com/carnot-dc/carnot/internal/sched"
+)
+
+// pass runs the core once at now and applies its plan.
+func (t *twin) pass(now model.Time) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	t.res.Passes++
+	if t.res.Passes > t.cfg.MaxPasses {
+		return fmt.Errorf("sim: more than %d scheduling passes; the run does not end", t.cfg.MaxPasses)
+	}
+	snap := t.snapshot(now)
+	p := sched.Schedule(snap, now)
+	if err := plan.Verify(snap, &p); err != nil {
+		return fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", now, err)
+	}
+	if t.cfg.OnPass != nil {
+		t.cfg.OnPass(snap, &p)
+	}
+	started := map[string]bool{}
+	for _, st := range p.Starts {
+		js := t.byID[st.Job]
+		t.start(js, st, now)
+		started[js.job.ID] = true
+	}
+	if len(started) > 0 {
+		kept := t.pending[:0]
+		for _, js := range t.pending {
+			if !started[js.job.ID] {
+				kept = append(kept, js)
+			}
+		}
+		clear(t.pending[len(kept):])
+		t.pending = kept
+	}
+	for _, pr := range p.Preemptions {
+		v := t.byID[pr.Victim]
+		v.alloc.Terminating, v.alloc.EvictAt, v.alloc.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
+		t.recent = append(t.recent, now)
+		t.q.push(pr.EvictAt, evEviction, v, v.epoch)
+		fmt.Fprintf(t.log, "%s preempt %s for %s: %s (evict at %s)\n", now, pr.Victim, pr.Beneficiary, pr.Reason, pr.EvictAt)
+	}
+	for _, d := range p.Deferrals {
+		t.q.push(d.Until, evWake, nil, 0)
+		fmt.Fprintf(t.log, "%s defer %s until %s\n", now, d.Job, d.Until)
+	}
+	for _, pe := range p.Pending {
+		js := t.byID[pe.Job]
+		js.rec.LastReason = pe.Message
+		if pe.Code == model.ReasonNotBefore && pe.EstStart > now {
+			t.q.push(pe.EstStart, evWake, nil, 0)
+		}
+	}
+	return nil
+}
+
+// start puts a job on the nodes the plan chose and schedules its
+// completion after the work it has left.
+func (t *twin) start(js *jobState, st model.Start, now model.Time) {
+	if js.running { // a deployment scaling up: keep one allocation
+		js.alloc.Replicas = append(js.alloc.Replicas, st.Replicas...)
+		return
+	}
+	js.pending, js.running = false, true
+	js.alloc = model.Allocation{Job: js.job, Started: now, Replicas: st.Replicas}
+	js.epoch++
+	if js.rec.FirstStart == 0 {
+		js.rec.FirstStart = now
+	}
+	t.unclaim(js.job.ID)
+	t.running = append(t.running, js)
+	if js.job.RuntimeLimit > 0 {
+		t.q.push(now.Add(js.remaining), evCompletion, js, js.epoch)
+	}
+	caps := ""
+	if len(st.Replicas) > 0 && st.Replicas[0].PowerCapW > 0 {
+		caps = fmt.Sprintf(" capped at %d W", st.Replicas[0].PowerCapW)
+	}
+	fmt.Fprintf(t.log, "%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
+}
+
+func placements(rs []model.Placement) string {
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
+	}
+	return s
+}

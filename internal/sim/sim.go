@@ -1,0 +1,263 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Config is one simulation: a facility, a workload and the knobs of the
+// progress model.
+type Config struct {
+	Facility *model.Facility
+	// Jobs are the workload; each job's RuntimeLimit is also its true run
+	// time at full speed (traces give the measured duration).
+	Jobs []*model.Job
+	Grid []model.GridSeries
+	Seed int64
+	// CheckpointInterval is how often a running job saves its progress; a
+	// preempted job resumes from its last checkpoint. Default 1h.
+	CheckpointInterval model.Duration
+	// MaxPasses bounds the scheduling passes, as a guard; default 10M.
+	MaxPasses int
+	// OnPass, when set, sees every snapshot and the plan the core made
+	// for it (tests use it to check that the twin only applies the core's
+	// decisions).
+	OnPass func(snap *model.Snapshot, p *model.Plan)
+}
+
+// JobRecord is what happened to one job.
+type JobRecord struct {
+	Job            *model.Job
+	FirstStart     model.Time // 0 if it never started
+	End            model.Time // 0 if it never finished
+	Preemptions    int
+	LostGPUSeconds float64
+	LastReason     string // the core's reason the last time it waited
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Jobs   []JobRecord // in workload order
+	Passes int
+	End    model.Time // the last event
+}
+
+// jobState is a job in the twin.
+type jobState struct {
+	job       *model.Job
+	rec       *JobRecord
+	remaining model.Duration // work left at full speed
+	running   bool
+	pending   bool
+	alloc     model.Allocation
+	epoch     int
+}
+
+type twin struct {
+	cfg     Config
+	q       queue
+	log     io.Writer
+	byID    map[string]*jobState
+	pending []*jobState
+	running []*jobState
+	nodes   map[string]*model.NodeState
+	usage   map[string]*model.Usage
+	recent  []model.Time
+	res     *Result
+	gpus    map[string]int               // node → GPU count
+	claims  map[string][]model.Placement // beneficiary → GPUs claimed for it
+}
+
+// Run simulates cfg to the end and writes the event log to log (nil
+// discards it). It returns an error only for a bug: a plan that fails
+// plan.Verify, or a run that does not end.
+func Run(cfg Config, log io.Writer) (*Result, error) {
+	if cfg.Facility == nil {
+		return nil, errors.New("sim: no facility")
+	}
+	if cfg.CheckpointInterval <= 0 {
+		cfg.CheckpointInterval = model.Hour
+	}
+	if cfg.MaxPasses <= 0 {
+		cfg.MaxPasses = 10_000_000
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	t := &twin{cfg: cfg, log: log, byID: map[string]*jobState{}, nodes: map[string]*model.NodeState{},
+		usage: map[string]*model.Usage{}, res: &Result{Jobs: make([]JobRecord, len(cfg.Jobs))}}
+	t.gpus, t.claims = map[string]int{}, map[string][]model.Placement{}
+	for i := range cfg.Facility.Nodes {
+		t.gpus[cfg.Facility.Nodes[i].Name] = cfg.Facility.Nodes[i].GPUs
+	}
+	for i, j := range cfg.Jobs {
+		if _, dup := t.byID[j.ID]; dup {
+			return nil, fmt.Errorf("sim: job %s appears twice in the workload", j.ID)
+		}
+		t.res.Jobs[i].Job = j
+		js := &jobState{job: j, rec: &t.res.Jobs[i], remaining: j.RuntimeLimit}
+		t.byID[j.ID] = js
+		t.q.push(j.SubmitTime, evArrival, js, 0)
+	}
+	for !t.q.empty() {
+		now := t.q.peek()
+		for !t.q.empty() && t.q.peek() == now {
+			t.handle(t.q.pop(), now)
+		}
+		if err := t.pass(now); err != nil {
+			return t.res, err
+		}
+		t.res.End = now
+	}
+	for _, js := range t.pending {
+		fmt.Fprintf(t.log, "%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
+	}
+	return t.res, nil
+}
+
+func (t *twin) handle(e *event, now model.Time) {
+	js := e.job
+	switch e.kind {
+	case evArrival:
+		js.pending = true
+		t.pending = append(t.pending, js)
+		fmt.Fprintf(t.log, "%s arrive %s\n", now, js.job.ID)
+	case evCompletion:
+		if !js.running || e.epoch != js.epoch {
+			return
+		}
+		t.stop(js, now)
+		js.remaining = 0
+		js.rec.End = now
+		fmt.Fprintf(t.log, "%s complete %s\n", now, js.job.ID)
+	case evEviction:
+		if !js.running || e.epoch != js.epoch {
+			return
+		}
+		ran := now.Sub(js.alloc.Started)
+		saved := ran - ran%t.cfg.CheckpointInterval
+		lost := ran - saved
+		js.remaining = max(0, js.remaining-saved)
+		gpus := allocGPUs(&js.alloc)
+		js.rec.LostGPUSeconds += float64(gpus) * float64(lost)
+		js.rec.Preemptions++
+		for _, r := range js.alloc.Replicas {
+			t.claim(r, js.alloc.PreemptedFor)
+		}
+		t.stop(js, now)
+		js.pending = true
+		t.pending = append(t.pending, js)
+		fmt.Fprintf(t.log, "%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
+	case evWake:
+	}
+}
+
+// stop ends a running job's allocation and charges its usage.
+func (t *twin) stop(js *jobState, now model.Time) {
+	t.charge(js.job.Tenant, float64(allocGPUs(&js.alloc))*float64(now.Sub(js.alloc.Started)), now)
+	js.running = false
+	js.epoch++
+	for i, r := range t.running {
+		if r == js {
+			t.running = append(t.running[:i:i], t.running[i+1:]...)
+			break
+		}
+	}
+}
+
+func allocGPUs(a *model.Allocation) int {
+	n := 0
+	for _, r := range a.Replicas {
+		n += len(r.GPUs)
+	}
+	return n
+}
+
+// charge adds GPU-seconds to a tenant's usage, decayed the way the core
+// reads it.
+func (t *twin) charge(tenant string, gpuSeconds float64, now model.Time) {
+	u := t.usage[tenant]
+	if u == nil {
+		u = &model.Usage{Tenant: tenant, AsOf: now}
+		t.usage[tenant] = u
+	}
+	if hl := t.cfg.Facility.Policy.FairShareHalfLife; hl > 0 && now > u.AsOf {
+		u.GPUSeconds *= math.Exp2(-float64(now-u.AsOf) / float64(hl))
+	}
+	u.AsOf = now
+	u.GPUSeconds += gpuSeconds
+}
+
+// claim marks an evicted victim's GPUs as freed for the beneficiary, as
+// the live server does; the twin scrubs instantly, so they are clean.
+func (t *twin) claim(r model.Placement, beneficiary string) {
+	if beneficiary == "" {
+		return
+	}
+	st := t.state(r.Node)
+	for _, g := range r.GPUs {
+		if g < len(st.GPUs) {
+			st.GPUs[g] = model.GPUState{ClaimedBy: beneficiary}
+		}
+	}
+	t.claims[beneficiary] = append(t.claims[beneficiary], r)
+}
+
+// unclaim drops what was claimed for a job that has now started.
+func (t *twin) unclaim(job string) {
+	for _, r := range t.claims[job] {
+		st := t.state(r.Node)
+		for _, g := range r.GPUs {
+			if g < len(st.GPUs) && st.GPUs[g].ClaimedBy == job {
+				st.GPUs[g] = model.GPUState{}
+			}
+		}
+	}
+	delete(t.claims, job)
+}
+
+func (t *twin) state(node string) *model.NodeState {
+	st := t.nodes[node]
+	if st == nil {
+		st = &model.NodeState{Node: node, Condition: model.NodeUp, GPUs: make([]model.GPUState, max(0, t.gpus[node]))}
+		t.nodes[node] = st
+	}
+	return st
+}
+
+// snapshot is the twin's state as the core sees it.
+func (t *twin) snapshot(now model.Time) *model.Snapshot {
+	s := &model.Snapshot{Facility: t.cfg.Facility, Grid: t.cfg.Grid, Seed: t.cfg.Seed}
+	names := make([]string, 0, len(t.nodes))
+	for n := range t.nodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s.Nodes = append(s.Nodes, *t.nodes[n])
+	}
+	for _, js := range t.running {
+		a := js.alloc
+		ran := now.Sub(a.Started)
+		a.LastCheckpoint = a.Started.Add(ran - ran%t.cfg.CheckpointInterval)
+		s.Running = append(s.Running, a)
+	}
+	for _, js := range t.pending {
+		s.Pending = append(s.Pending, js.job)
+	}
+	tenants := make([]string, 0, len(t.usage))
+	for n := range t.usage {
+		tenants = append(tenants, n)
+	}
+	sort.Strings(tenants)
+	for _, n := range tenants {
+		s.Usage = append(s.Usage, *t.usage[n])
+	}
+	s.RecentPreemptions = append(s.RecentPreemptions, t.recent...)
+	return s
+}

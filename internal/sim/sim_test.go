@@ -1,0 +1,123 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched"
+	"github.com/carnot-dc/carnot/internal/workload"
+)
+
+const t0 model.Time = 1767225600 // 2026-01-01T00:00:00Z
+
+func facility(nodes int) *model.Facility {
+	f := &model.Facility{
+		GPUModels: map[string]model.GPUModel{"H100": {TDPWatts: 700, IdleWatts: 70, MinCapWatts: 200, MaxCapWatts: 700}},
+		Sites:     []model.Site{{ID: "par", Country: "FR", Jurisdictions: []string{"EU", "FR"}, PowerEnvelopeKW: 1000, PUE: 1.2}},
+		Tenants:   []model.Tenant{{Name: "acme"}, {Name: "beta"}},
+		PriorityClasses: []model.PriorityClass{
+			{Name: "high", Value: 100}, {Name: "normal", Value: 0, Preemptible: true}},
+		Policy: model.DefaultPolicy(),
+	}
+	f.Policy.Quotas = false
+	for i := 0; i < nodes; i++ {
+		f.Nodes = append(f.Nodes, model.Node{Name: fmt.Sprintf("n%d", i+1), Site: "par", GPUModel: "H100",
+			GPUs: 8, CPUs: 128, MemoryGiB: 1024, BaseWatts: 1000})
+	}
+	return f
+}
+
+func job(id, tenant, class string, replicas, gpus int, submit model.Time, run model.Duration) *model.Job {
+	return &model.Job{ID: id, Kind: model.KindJob, Tenant: tenant, PriorityClass: class, Replicas: replicas,
+		MinReplicas: replicas, GPUsPerReplica: gpus, RuntimeLimit: run, SubmitTime: submit,
+		Preemptible: class == "normal", CheckpointGrace: 5 * model.Minute,
+		Topology: model.Topology{Level: model.LevelSite}}
+}
+
+// TestEventLog is a golden event log: queueing, completion, backfill and
+// a preemption with resumption from the last checkpoint.
+func TestEventLog(t *testing.T) {
+	jobs := []*model.Job{
+		job("a1", "acme", "normal", 1, 8, t0, 2*model.Hour),
+		job("b1", "beta", "normal", 1, 8, t0, 90*model.Minute),
+		job("a2", "acme", "normal", 2, 8, t0+60, model.Hour),
+		job("h1", "beta", "high", 1, 8, t0.Add(40*model.Minute), 30*model.Minute),
+	}
+	var log bytes.Buffer
+	res, err := Run(Config{Facility: facility(2), Jobs: jobs, CheckpointInterval: 30 * model.Minute}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `2026-01-01T00:00:00Z arrive a1
+2026-01-01T00:00:00Z arrive b1
+2026-01-01T00:00:00Z start a1 on n1:[0 1 2 3 4 5 6 7]
+2026-01-01T00:00:00Z start b1 on n2:[0 1 2 3 4 5 6 7]
+2026-01-01T00:01:00Z arrive a2
+2026-01-01T00:40:00Z arrive h1
+2026-01-01T00:40:00Z preempt a1 for h1: priority 100 preempts 0 (evict at 2026-01-01T00:45:00Z)
+2026-01-01T00:45:00Z evict a1 (lost 15m0s of work; 1h30m0s left)
+2026-01-01T00:45:00Z start h1 on n1:[0 1 2 3 4 5 6 7]
+2026-01-01T01:15:00Z complete h1
+2026-01-01T01:15:00Z start a1 on n1:[0 1 2 3 4 5 6 7]
+2026-01-01T01:30:00Z complete b1
+2026-01-01T02:45:00Z complete a1
+2026-01-01T02:45:00Z start a2 on n1:[0 1 2 3 4 5 6 7] n2:[0 1 2 3 4 5 6 7]
+2026-01-01T03:45:00Z complete a2
+`
+	if d := cmp.Diff(want, log.String()); d != "" {
+		t.Errorf("event log (-want +got):\n%s", d)
+	}
+	if r := res.Jobs[0]; r.Preemptions != 1 || r.LostGPUSeconds != 8*15*60 || r.End != t0+2*3600+45*60 {
+		t.Errorf("a1 record %+v", r)
+	}
+}
+
+// TestTwinOnlyAppliesTheCore records every snapshot and plan of a run on
+// a generated workload, re-runs the core on each snapshot and requires
+// the same plan; and every start in the log comes from such a plan. A
+// twin that scheduled anything on its own would fail.
+func TestTwinOnlyAppliesTheCore(t *testing.T) {
+	fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2})
+	jobs := workload.Generate(fac, 300, 7, t0)
+	planned := 0
+	var log bytes.Buffer
+	cfg := Config{Facility: fac, Jobs: jobs, OnPass: func(snap *model.Snapshot, p *model.Plan) {
+		again := sched.Schedule(snap, p.Now)
+		if d := cmp.Diff(*p, again); d != "" {
+			t.Fatalf("plan at %s is not the core's (-applied +core):\n%s", p.Now, d)
+		}
+		planned += len(p.Starts)
+	}}
+	if _, err := Run(cfg, &log); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(log.String(), " start "); got != planned || planned == 0 {
+		t.Fatalf("%d starts in the log, %d in the core's plans", got, planned)
+	}
+}
+
+// TestDeterministic: the same inputs give the same event log and records.
+func TestDeterministic(t *testing.T) {
+	fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2})
+	run := func() (string, *Result) {
+		var log bytes.Buffer
+		res, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 300, 7, t0)}, &log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return log.String(), res
+	}
+	a, ra := run()
+	b, rb := run()
+	if a != b {
+		t.Fatal("two runs of the same inputs wrote different event logs")
+	}
+	if len(ra.Jobs) != len(rb.Jobs) || ra.Passes != rb.Passes || ra.End != rb.End {
+		t.Fatalf("results differ: %d/%d passes, end %s/%s", ra.Passes, rb.Passes, ra.End, rb.End)
+	}
+}
