@@ -66,7 +66,9 @@ func (t *twin) pass(now model.Time) error {
 // completion after the work it has left.
 func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	if js.running { // a deployment scaling up: keep one allocation
+		t.led.stopped(js, now)
 		js.alloc.Replicas = append(js.alloc.Replicas, st.Replicas...)
+		t.led.started(js, now)
 		return
 	}
 	js.pending, js.running = false, true
@@ -77,6 +79,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	}
 	t.unclaim(js.job.ID)
 	t.running = append(t.running, js)
+	t.led.started(js, now)
 	if js.job.RuntimeLimit > 0 {
 		t.q.push(now.Add(js.remaining), evCompletion, js, js.epoch)
 	}

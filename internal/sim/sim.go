@@ -24,6 +24,10 @@ type Config struct {
 	CheckpointInterval model.Duration
 	// MaxPasses bounds the scheduling passes, as a guard; default 10M.
 	MaxPasses int
+	// Utilization is the share of TDP a busy, uncapped GPU draws; default
+	// 0.8 (measured training peaks are ~76 % of an 8×H100 node's maximum,
+	// ../shared/data/hardware.md).
+	Utilization float64
 	// OnPass, when set, sees every snapshot and the plan the core made
 	// for it (tests use it to check that the twin only applies the core's
 	// decisions).
@@ -38,13 +42,24 @@ type JobRecord struct {
 	Preemptions    int
 	LostGPUSeconds float64
 	LastReason     string // the core's reason the last time it waited
+	Energy         Energy // what its GPUs and its share of its nodes drew
 }
 
 // Result is the outcome of a run.
 type Result struct {
-	Jobs   []JobRecord // in workload order
-	Passes int
-	End    model.Time // the last event
+	Jobs    []JobRecord // in workload order
+	Passes  int
+	Start   model.Time // the first event
+	End     model.Time // the last event
+	Sites   map[string]SiteEnergy
+	Tenants map[string]Energy
+}
+
+// SiteEnergy is a site's energy over the run: all of it, the part charged
+// to jobs and the rest (idle), and its highest IT draw.
+type SiteEnergy struct {
+	All, Jobs, Idle Energy
+	MaxITW          float64
 }
 
 // jobState is a job in the twin.
@@ -71,6 +86,7 @@ type twin struct {
 	res     *Result
 	gpus    map[string]int               // node → GPU count
 	claims  map[string][]model.Placement // beneficiary → GPUs claimed for it
+	led     *ledger
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -82,6 +98,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = model.Hour
+	}
+	if cfg.Utilization <= 0 || cfg.Utilization > 1 {
+		cfg.Utilization = 0.8
 	}
 	if cfg.MaxPasses <= 0 {
 		cfg.MaxPasses = 10_000_000
@@ -104,8 +123,13 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.byID[j.ID] = js
 		t.q.push(j.SubmitTime, evArrival, js, 0)
 	}
+	if !t.q.empty() {
+		t.res.Start = t.q.peek()
+	}
+	t.led = newLedger(t, t.res.Start)
 	for !t.q.empty() {
 		now := t.q.peek()
+		t.led.advance(now)
 		for !t.q.empty() && t.q.peek() == now {
 			t.handle(t.q.pop(), now)
 		}
@@ -114,8 +138,19 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		}
 		t.res.End = now
 	}
+	for _, js := range append([]*jobState(nil), t.running...) {
+		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
+	}
 	for _, js := range t.pending {
 		fmt.Fprintf(t.log, "%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
+	}
+	t.res.Sites, t.res.Tenants = map[string]SiteEnergy{}, map[string]Energy{}
+	for _, id := range t.led.ids {
+		si := t.led.sites[id]
+		t.res.Sites[id] = SiteEnergy{All: si.all, Jobs: si.jobs, Idle: si.idle, MaxITW: si.maxW}
+	}
+	for name, e := range t.led.tenants {
+		t.res.Tenants[name] = *e
 	}
 	return t.res, nil
 }
@@ -159,6 +194,7 @@ func (t *twin) handle(e *event, now model.Time) {
 
 // stop ends a running job's allocation and charges its usage.
 func (t *twin) stop(js *jobState, now model.Time) {
+	t.led.stopped(js, now)
 	t.charge(js.job.Tenant, float64(allocGPUs(&js.alloc))*float64(now.Sub(js.alloc.Started)), now)
 	js.running = false
 	js.epoch++

@@ -121,3 +121,56 @@ func TestDeterministic(t *testing.T) {
 		t.Fatalf("results differ: %d/%d passes, end %s/%s", ra.Passes, rb.Passes, ra.End, rb.End)
 	}
 }
+
+// TestEnergyConservation: on random workloads with real hourly prices,
+// jobs' energy (priced per job over its run) plus idle energy
+// (integrated event by event) equals the site's energy within 0.1 %, and
+// the site never exceeded its envelope.
+func TestEnergyConservation(t *testing.T) {
+	for seed := int64(1); seed <= 5; seed++ {
+		fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2, Seed: seed})
+		var grid []model.GridSeries
+		for _, s := range fac.Sites {
+			gs := model.GridSeries{Zone: s.GridZone}
+			for h := 0; h < 24*30; h++ {
+				gs.Hours = append(gs.Hours, model.GridHour{Start: t0 + model.Time(h*3600),
+					PriceEURMWh: float64(50 + (h*37+int(seed))%90 - 20), CarbonGkWh: float64(20 + (h*13)%60)})
+			}
+			grid = append(grid, gs)
+		}
+		res, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 200, seed, t0), Grid: grid}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, s := range res.Sites {
+			for _, f := range []struct {
+				name            string
+				all, jobs, idle float64
+			}{
+				{"IT kWh", s.All.ITkWh, s.Jobs.ITkWh, s.Idle.ITkWh},
+				{"facility kWh", s.All.FacilitykWh, s.Jobs.FacilitykWh, s.Idle.FacilitykWh},
+				{"cost", s.All.CostEUR, s.Jobs.CostEUR, s.Idle.CostEUR},
+				{"carbon", s.All.CarbonKg, s.Jobs.CarbonKg, s.Idle.CarbonKg},
+			} {
+				if diff := f.all - f.jobs - f.idle; abs(diff) > 0.001*abs(f.all)+1e-9 {
+					t.Errorf("seed %d site %s %s: all %.6f ≠ jobs %.6f + idle %.6f", seed, id, f.name, f.all, f.jobs, f.idle)
+				}
+			}
+			if s.All.ITkWh <= 0 || s.Jobs.ITkWh <= 0 {
+				t.Errorf("seed %d site %s: no energy (%+v)", seed, id, s)
+			}
+			for _, site := range fac.Sites {
+				if site.ID == id && s.MaxITW > site.PowerEnvelopeKW*1000*(1+1e-9) {
+					t.Errorf("seed %d site %s drew %.0f W, above its envelope %.0f kW", seed, id, s.MaxITW, site.PowerEnvelopeKW)
+				}
+			}
+		}
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,205 @@
+package sim
+
+import (
+	"math"
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// The energy ledger integrates power over virtual time. Between two
+// events nothing changes, so power is constant and energy is power ×
+// time; prices and carbon intensities change on the hour, so each
+// interval is cut at hour boundaries when priced.
+//
+// Power model (the same IT-load model the core uses for the envelope,
+// with utilisation): a busy GPU draws min(cap, TDP × Utilization) (TDP
+// when uncapped); a free GPU draws its idle power; every node draws its
+// base power. A job is charged its GPUs' power plus the share of its
+// nodes' base power that its GPUs are of the node's; everything else is
+// idle energy. So jobs' energy + idle energy = site IT energy, by
+// construction; facility energy is IT energy × the site's PUE.
+
+// Energy is an amount of energy with its cost and carbon.
+type Energy struct {
+	ITkWh       float64
+	FacilitykWh float64 // × PUE
+	CostEUR     float64
+	CarbonKg    float64
+}
+
+func (e *Energy) add(o Energy) {
+	e.ITkWh += o.ITkWh
+	e.FacilitykWh += o.FacilitykWh
+	e.CostEUR += o.CostEUR
+	e.CarbonKg += o.CarbonKg
+}
+
+type siteInfo struct {
+	pue      float64
+	grid     *model.GridSeries
+	staticW  float64 // base power of every node and idle power of every GPU
+	busyW    float64 // running jobs' draw above idle
+	chargedW float64 // what running jobs are charged (busy + shares)
+	all      Energy  // the whole site, integrated event by event
+	idle     Energy  // what no job is charged for, integrated event by event
+	jobs     Energy  // charged to jobs, priced per job over its run
+	maxW     float64
+}
+
+// ledger tracks who draws what between events. A running job's draw is
+// constant, so its energy is priced once, over its whole run, when it
+// stops; the sites are integrated event by event.
+type ledger struct {
+	t       *twin
+	last    model.Time
+	sites   map[string]*siteInfo
+	ids     []string // site IDs, sorted
+	nodes   map[string]*model.Node
+	jobs    map[*jobState]*jobPower
+	tenants map[string]*Energy
+}
+
+// jobPower is a running job's constant draw, by site.
+type jobPower struct {
+	since  model.Time
+	busy   map[string]float64 // above idle, what the site draws more
+	charge map[string]float64 // busy + its share of its nodes' idle and base power
+}
+
+func newLedger(t *twin, start model.Time) *ledger {
+	l := &ledger{t: t, last: start, sites: map[string]*siteInfo{}, nodes: map[string]*model.Node{},
+		jobs: map[*jobState]*jobPower{}, tenants: map[string]*Energy{}}
+	fac := t.cfg.Facility
+	zones := map[string]*model.GridSeries{}
+	for i := range t.cfg.Grid {
+		zones[t.cfg.Grid[i].Zone] = &t.cfg.Grid[i]
+	}
+	for _, s := range fac.Sites {
+		l.sites[s.ID] = &siteInfo{pue: math.Max(1, s.PUE), grid: zones[s.GridZone]}
+		l.ids = append(l.ids, s.ID)
+	}
+	sort.Strings(l.ids)
+	for i := range fac.Nodes {
+		n := &fac.Nodes[i]
+		l.nodes[n.Name] = n
+		if si := l.sites[n.Site]; si != nil {
+			si.staticW += n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
+		}
+	}
+	return l
+}
+
+// gpuWatts is the draw of one busy GPU of model m at cap (0 = uncapped).
+func (l *ledger) gpuWatts(m model.GPUModel, capW int) float64 {
+	w := float64(m.TDPWatts) * l.t.cfg.Utilization
+	if capW > 0 {
+		w = math.Min(w, float64(capW))
+	}
+	return math.Max(w, float64(m.IdleWatts))
+}
+
+// advance integrates every site's draw from the last event to now.
+func (l *ledger) advance(now model.Time) {
+	if now <= l.last {
+		return
+	}
+	for _, id := range l.ids {
+		si := l.sites[id]
+		w := si.staticW + si.busyW
+		si.maxW = math.Max(si.maxW, w)
+		si.all.add(l.price(si, w, l.last, now))
+		si.idle.add(l.price(si, w-si.chargedW, l.last, now))
+	}
+	l.last = now
+}
+
+func (l *ledger) started(js *jobState, now model.Time) {
+	jp := &jobPower{since: now, busy: map[string]float64{}, charge: map[string]float64{}}
+	fac := l.t.cfg.Facility
+	for _, r := range js.alloc.Replicas {
+		n := l.nodes[r.Node]
+		if n == nil {
+			continue
+		}
+		m := fac.GPUModels[n.GPUModel]
+		busy := float64(len(r.GPUs)) * (l.gpuWatts(m, r.PowerCapW) - float64(m.IdleWatts))
+		share := 0.0
+		if n.GPUs > 0 {
+			share = float64(len(r.GPUs)) / float64(n.GPUs) * (n.BaseWatts + float64(n.GPUs*m.IdleWatts))
+		}
+		jp.busy[n.Site] += busy
+		jp.charge[n.Site] += busy + share
+	}
+	for site, w := range jp.busy {
+		if si := l.sites[site]; si != nil {
+			si.busyW += w
+			si.chargedW += jp.charge[site]
+		}
+	}
+	l.jobs[js] = jp
+}
+
+func (l *ledger) stopped(js *jobState, now model.Time) {
+	jp := l.jobs[js]
+	if jp == nil {
+		return
+	}
+	delete(l.jobs, js)
+	sites := make([]string, 0, len(jp.charge))
+	for site := range jp.charge {
+		sites = append(sites, site)
+	}
+	sort.Strings(sites)
+	for _, site := range sites {
+		si := l.sites[site]
+		if si == nil {
+			continue
+		}
+		si.busyW -= jp.busy[site]
+		si.chargedW -= jp.charge[site]
+		e := l.price(si, jp.charge[site], jp.since, now)
+		js.rec.Energy.add(e)
+		si.jobs.add(e)
+		l.tenant(js.job.Tenant).add(e)
+	}
+}
+
+func (l *ledger) tenant(name string) *Energy {
+	e := l.tenants[name]
+	if e == nil {
+		e = &Energy{}
+		l.tenants[name] = e
+	}
+	return e
+}
+
+// price is the energy of w watts from a to b at a site, with its cost and
+// carbon from the site's hourly series (none without a series).
+func (l *ledger) price(si *siteInfo, w float64, a, b model.Time) Energy {
+	var e Energy
+	for t := a; t < b; {
+		end := min(b, (t/3600+1)*3600)
+		kwh := w * float64(end-t) / 3.6e6
+		e.ITkWh += kwh
+		f := kwh * si.pue
+		e.FacilitykWh += f
+		if h, ok := hourOf(si.grid, t); ok {
+			e.CostEUR += f / 1000 * h.PriceEURMWh
+			e.CarbonKg += f * h.CarbonGkWh / 1000
+		}
+		t = end
+	}
+	return e
+}
+
+func hourOf(gs *model.GridSeries, t model.Time) (model.GridHour, bool) {
+	if gs == nil || len(gs.Hours) == 0 || t < gs.Hours[0].Start {
+		return model.GridHour{}, false
+	}
+	i := int((t - gs.Hours[0].Start) / 3600)
+	if i >= len(gs.Hours) {
+		return model.GridHour{}, false
+	}
+	return gs.Hours[i], true
+}
