@@ -1,0 +1,22 @@
+// Package trace reads public GPU-cluster traces into Carnot's model for
+// the digital twin, and builds the facilities those traces are replayed
+// on.
+//
+// The Philly reader takes the per-job CSV derived from Microsoft's Philly
+// trace (Jeon et al., "Analysis of Large-Scale Multi-Tenant GPU Clusters
+// for DNN Training Workloads", USENIX ATC 2019; per-job derivation by the
+// Pollux authors, OSDI 2021; licensed CC-BY-4.0):
+//
+//	jobs, err := trace.LoadPhilly("philly.csv", trace.Options{Scale: 2})
+//
+// Each row becomes one gang (model.Job) whose RuntimeLimit is the trace's
+// run time; Options scale the arrival rate, cut a time window and sample
+// a deterministic subset. LoadVCNodes reads the per-VC node counts of the
+// Helios study (Hu et al., SC'21) and HeliosFacility turns them into the
+// replay setup of that study: every virtual cluster (VC) its own cluster
+// of 8-GPU nodes that only the VC's tenant may use.
+//
+// Malformed input yields an Errors list: every problem with its
+// file:line:column, the field, and what to do about it, at most
+// MaxErrors of them. The readers never panic (they are fuzzed).
+package trace

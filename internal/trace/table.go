@@ -1,0 +1,100 @@
+package trace
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+)
+
+// table reads a CSV file with a header row, reporting problems to a
+// collector with their line and column.
+type table struct {
+	cr     *csv.Reader
+	c      *collector
+	col    map[string]int // column index by header name
+	header int            // fields in the header
+}
+
+// openTable reads the header of r and checks that it names every column
+// of want (in any order; other columns are ignored). ok is false when the
+// rows cannot be read.
+func openTable(r io.Reader, c *collector, want []string) (t *table, ok bool) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1 // checked here, with a better message
+	hint := "the first line must be the header " + strings.Join(want, ",")
+	header, err := cr.Read()
+	switch {
+	case errors.Is(err, io.EOF):
+		c.add(1, 0, "", "empty file; %s", hint)
+		return nil, false
+	case err != nil:
+		addReadError(c, err)
+		return nil, false
+	}
+	t = &table{cr: cr, c: c, col: make(map[string]int, len(header)), header: len(header)}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if _, dup := t.col[h]; dup {
+			line, col := cr.FieldPos(i)
+			c.add(line, col, h, "column named twice in the header; keep one")
+			continue
+		}
+		t.col[h] = i
+	}
+	ok = true
+	for _, w := range want {
+		if _, found := t.col[w]; !found {
+			c.add(1, 0, w, "missing column; %s", hint)
+			ok = false
+		}
+	}
+	return t, ok && !c.full()
+}
+
+// next returns the next row with as many fields as the header, and its
+// line; rows with syntax errors or another number of fields are reported
+// and skipped. ok is false at the end of the input.
+func (t *table) next() (rec []string, line int, ok bool) {
+	for {
+		r, err := t.cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil, 0, false
+		}
+		if err != nil {
+			if !addReadError(t.c, err) {
+				return nil, 0, false // an IO error: the reader cannot go on
+			}
+			continue
+		}
+		l, _ := t.cr.FieldPos(0)
+		if len(r) != t.header {
+			t.c.add(l, 1, "", "row has %d fields, the header %d; every row needs one value per header column", len(r), t.header)
+			continue
+		}
+		return r, l, true
+	}
+}
+
+// pos is the line and column of the named field of the last row.
+func (t *table) pos(field string) (line, col int) { return t.cr.FieldPos(t.col[field]) }
+
+// addReadError reports an error of the CSV reader and whether it is a
+// syntax error, after which the reader can go on with the next row.
+func addReadError(c *collector, err error) bool {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		c.add(0, 0, "", "cannot read: %v", err)
+		return false
+	}
+	msg := pe.Err.Error()
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		msg = `a '"' inside an unquoted value; quote the whole value and double the '"' inside it`
+	case errors.Is(pe.Err, csv.ErrQuote):
+		msg = `a quoted value is not closed properly; end it with '"' right before the ',' or the line end, and double any '"' inside it`
+	}
+	c.add(pe.Line, pe.Column, "", "%s", msg)
+	return true
+}
