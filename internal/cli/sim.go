@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/grid"
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sim"
+	"github.com/carnot-dc/carnot/internal/trace"
+)
+
+type simOpts struct {
+	facility, workload, philly, vcNodes, out string
+	scale                                    float64
+	grid                                     []string
+	log                                      bool
+}
+
+func newSimCmd() *cobra.Command {
+	var o simOpts
+	cmd := &cobra.Command{
+		Use:   "sim (--facility FILE --workload FILE | --philly CSV --vc-nodes CSV) --out DIR",
+		Short: "Replay a workload on a virtual facility with the production scheduling core",
+		Long: `Runs the digital twin: a discrete-event replay in which every scheduling
+decision is made by the production core (sched.Schedule, checked by
+plan.Verify). Writes DIR/summary.json (jobs, JCT and waits, preemptions,
+energy, cost and carbon per site and tenant, envelope violations) and
+DIR/jobs.csv (one row per job), and with --log DIR/events.log.
+
+--philly replays the Microsoft Philly trace the way the Helios study did:
+each virtual cluster its own set of 8-GPU nodes sized by --vc-nodes, FIFO,
+no preemption or backfill; --scale shrinks or grows the clusters.
+
+Work in progress: the HTML report, carnot plan and the power-capping
+slowdown model come next.`,
+		Example: `  carnot sim --facility examples/small.yaml --workload examples/jobs-small-generated.jsonl --out out/
+  carnot sim --philly internal/trace/testdata/philly-sample.csv --vc-nodes ../shared/data/traces/philly-vc-nodes.csv --scale 0.5 --out out/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.facility, "facility", "", "facility description (YAML)")
+	f.StringVar(&o.workload, "workload", "", "job specs (YAML, JSON or JSONL)")
+	f.StringVar(&o.philly, "philly", "", "Philly per-job trace CSV (instead of --facility/--workload)")
+	f.StringVar(&o.vcNodes, "vc-nodes", "", "Philly VC sizes CSV (vc,node num), with --philly")
+	f.Float64Var(&o.scale, "scale", 1, "with --philly: scale every VC's node count")
+	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV; repeatable")
+	f.StringVar(&o.out, "out", "", "output directory")
+	f.BoolVar(&o.log, "log", false, "also write the event log to DIR/events.log")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func runSim(cmd *cobra.Command, o *simOpts) error {
+	fac, jobs, err := simInput(o)
+	if err != nil {
+		return err
+	}
+	var series []model.GridSeries
+	for _, g := range o.grid {
+		zone, path, ok := strings.Cut(g, "=")
+		if !ok || zone == "" || path == "" {
+			return usageError{fmt.Errorf("--grid %q: want ZONE=FILE", g)}
+		}
+		gs, err := grid.LoadFile(zone, path)
+		if err != nil {
+			return err
+		}
+		series = append(series, gs)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	var logw *bufio.Writer
+	if o.log {
+		lf, err := os.Create(filepath.Join(o.out, "events.log"))
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		logw = bufio.NewWriter(lf)
+		defer logw.Flush()
+	}
+	cfg := sim.Config{Facility: fac, Jobs: jobs, Grid: series}
+	var res *sim.Result
+	if logw != nil {
+		res, err = sim.Run(cfg, logw)
+	} else {
+		res, err = sim.Run(cfg, nil)
+	}
+	if err != nil {
+		return err
+	}
+	sum := sim.Summarize(fac, res)
+	if err := writeFile(filepath.Join(o.out, "summary.json"), func(w *bufio.Writer) error { return sim.WriteSummary(w, sum) }); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(o.out, "jobs.csv"), func(w *bufio.Writer) error { return sim.WriteJobsCSV(w, res) }); err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%d jobs: %d finished, %d never started; mean JCT %.0f s, mean wait %.0f s; %d preemptions; %d scheduling passes\n",
+		sum.Jobs, sum.Finished, sum.NeverStarted, sum.JCT.Mean, sum.Wait.Mean, sum.Preemptions, sum.Passes)
+	ids := make([]string, 0, len(sum.Sites))
+	for id := range sum.Sites {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		s := sum.Sites[id]
+		fmt.Fprintf(out, "site %s: %.3f MWh IT, %.3f MWh facility, %.2f EUR, %.4f tCO2e; peak %.1f of %.1f kW\n",
+			id, s.All.ITMWh, s.All.FacilityMWh, s.All.CostEUR, s.All.CarbonT, s.MaxITkW, s.EnvelopeKW)
+	}
+	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, "summary.json"), filepath.Join(o.out, "jobs.csv"))
+	return nil
+}
+
+func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
+	switch {
+	case o.philly != "":
+		if o.facility != "" || o.workload != "" {
+			return nil, nil, usageError{fmt.Errorf("--philly replaces --facility and --workload; give one or the other")}
+		}
+		if o.vcNodes == "" {
+			return nil, nil, usageError{fmt.Errorf("--philly needs --vc-nodes (the VC sizes, e.g. philly-vc-nodes.csv)")}
+		}
+		vcs, err := trace.LoadVCNodes(o.vcNodes)
+		if err != nil {
+			return nil, nil, err
+		}
+		fac := trace.HeliosFacility(vcs, o.scale, trace.FacilityOptions{})
+		jobs, err := trace.LoadPhilly(o.philly, trace.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		known := map[string]bool{}
+		for _, t := range fac.Tenants {
+			known[t.Name] = true
+		}
+		kept := jobs[:0]
+		for _, j := range jobs {
+			if known[j.Tenant] { // VCs without a size cannot be replayed
+				kept = append(kept, j)
+			}
+		}
+		return fac, kept, nil
+	case o.facility == "" || o.workload == "":
+		return nil, nil, usageError{fmt.Errorf("give --facility and --workload, or --philly and --vc-nodes")}
+	}
+	fac, err := facility.LoadFile(o.facility)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := jobspec.LoadFile(o.workload, fac)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fac, jobs, nil
+}
+
+func writeFile(path string, fn func(*bufio.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if err := fn(w); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
