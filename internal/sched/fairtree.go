@@ -151,11 +151,11 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		return n
 	}
 	for _, t := range l.tenants {
-		c := &cursor{t: t, fair: true, share: f.share(t.name)}
+		c := &cursor{t: t}
 		if c.head() == nil {
 			continue
 		}
-		leaf := &fsNode{name: t.name, share: c.share, cur: c, parent: root}
+		leaf := &fsNode{name: t.name, share: f.share(t.name), cur: c, parent: root}
 		if chain := f.chain[t.name]; len(chain) > 0 {
 			leaf.parent = node(chain[0], chain)
 		}

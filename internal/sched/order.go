@@ -32,10 +32,8 @@ type queue struct {
 
 // cursor walks one tenant's list for one pass.
 type cursor struct {
-	t     *qtenant
-	next  int
-	share *float64 // usage per weight; shared with the pass
-	fair  bool
+	t    *qtenant
+	next int
 }
 
 // head is the cursor's next job, skipping removed ones; nil at the end.

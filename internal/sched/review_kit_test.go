@@ -1,12 +1,10 @@
 package sched_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
@@ -86,10 +84,4 @@ func scheduleNoPanic(t *testing.T, snap *model.Snapshot, now model.Time) (p mode
 		}
 	}()
 	return sched.Schedule(snap, now), true
-}
-
-func planText(snap *model.Snapshot, p *model.Plan) string {
-	var b bytes.Buffer
-	_ = plan.WriteText(&b, snap, p)
-	return b.String()
 }

@@ -15,8 +15,6 @@ const (
 	evWake
 )
 
-var kindNames = [...]string{"arrive", "complete", "evict", "wake"}
-
 // event is something that happens at a virtual instant. epoch guards
 // completions and evictions that a later decision made stale.
 type event struct {

@@ -1,5 +1,7 @@
 package place
 
+import "slices"
+
 // capacity is how many of r's replicas node n can take now (≤ r.Replicas).
 func (c *Cluster) capacity(n int, r *Request) int {
 	nd := &c.Nodes[n]
@@ -44,16 +46,8 @@ func (c *Cluster) pickGPUs(n int, tenant string, count int) []int {
 			out = append(out, g)
 		}
 	}
-	sortInts(out)
+	slices.Sort(out)
 	return out
-}
-
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
 
 // Take allocates a slot for r's job and, when r is constrained by a
