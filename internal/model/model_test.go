@@ -47,3 +47,16 @@ func TestLevels(t *testing.T) {
 		t.Error("unknown level accepted")
 	}
 }
+
+func TestUsageAt(t *testing.T) {
+	u := Usage{GPUSeconds: 1000, AsOf: 100}
+	if got := u.At(100+Time(Day), Day); got != 500 {
+		t.Errorf("one half-life later: %g, want 500", got)
+	}
+	if got := u.At(50, Day); got != 1000 {
+		t.Errorf("before AsOf: %g", got)
+	}
+	if got := u.At(1e9, 0); got != 1000 {
+		t.Errorf("no half-life: %g", got)
+	}
+}

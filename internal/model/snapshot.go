@@ -1,5 +1,7 @@
 package model
 
+import "math"
+
 // NodeCondition is the administrative and health state of a node.
 type NodeCondition string
 
@@ -71,6 +73,16 @@ type Usage struct {
 	Tenant     string
 	GPUSeconds float64 // decayed to AsOf
 	AsOf       Time
+}
+
+// At is the usage decayed from AsOf to now with the given half-life
+// (unchanged for now ≤ AsOf or no half-life). The core and the twin both
+// read usage through it.
+func (u Usage) At(now Time, halfLife Duration) float64 {
+	if halfLife <= 0 || now <= u.AsOf {
+		return u.GPUSeconds
+	}
+	return u.GPUSeconds * math.Exp2(-float64(now-u.AsOf)/float64(halfLife))
 }
 
 // GridHour is one hour of a grid zone's price and carbon intensity.

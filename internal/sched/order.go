@@ -2,7 +2,6 @@ package sched
 
 import (
 	"container/heap"
-	"math"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -147,12 +146,4 @@ func (q *queue) next() (*model.Job, bool) {
 		}
 		heap.Init(&q.h)
 	}
-}
-
-// decay returns v decayed from asOf to now with the given half-life.
-func decay(v float64, asOf, now model.Time, halfLife model.Duration) float64 {
-	if halfLife <= 0 || now <= asOf {
-		return v
-	}
-	return v * math.Exp2(-float64(now-asOf)/float64(halfLife))
 }

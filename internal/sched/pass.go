@@ -164,7 +164,7 @@ func newPass(snap *model.Snapshot, now model.Time, static *place.Static, pending
 		if halfLife <= 0 {
 			continue
 		}
-		p.fs.charge(u.Tenant, decay(u.GPUSeconds, u.AsOf, now, halfLife)/float64(halfLife))
+		p.fs.charge(u.Tenant, u.At(now, halfLife)/float64(halfLife))
 	}
 	if p.pol.PreemptionRateLimit > 0 {
 		for _, t := range snap.RecentPreemptions {

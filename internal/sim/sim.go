@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -222,9 +221,7 @@ func (t *twin) charge(tenant string, gpuSeconds float64, now model.Time) {
 		u = &model.Usage{Tenant: tenant, AsOf: now}
 		t.usage[tenant] = u
 	}
-	if hl := t.cfg.Facility.Policy.FairShareHalfLife; hl > 0 && now > u.AsOf {
-		u.GPUSeconds *= math.Exp2(-float64(now-u.AsOf) / float64(hl))
-	}
+	u.GPUSeconds = u.At(now, t.cfg.Facility.Policy.FairShareHalfLife)
 	u.AsOf = now
 	u.GPUSeconds += gpuSeconds
 }
