@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/facility"
-	"github.com/carnot-dc/carnot/internal/grid"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
@@ -89,16 +87,8 @@ func runSchedule(cmd *cobra.Command, o *scheduleOpts) error {
 		}
 		st.Apply(snap)
 	}
-	for _, g := range o.grid {
-		zone, path, ok := strings.Cut(g, "=")
-		if !ok || zone == "" || path == "" {
-			return fmt.Errorf("--grid %q: want ZONE=FILE, e.g. FR=fr-2023-hourly.csv", g)
-		}
-		gs, err := grid.LoadFile(zone, path)
-		if err != nil {
-			return err
-		}
-		snap.Grid = append(snap.Grid, gs)
+	if snap.Grid, err = loadGrids(o.grid); err != nil {
+		return err
 	}
 	now, err := passTime(o.now, st, all)
 	if err != nil {

@@ -6,12 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/facility"
-	"github.com/carnot-dc/carnot/internal/grid"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sim"
@@ -65,17 +63,9 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if err != nil {
 		return err
 	}
-	var series []model.GridSeries
-	for _, g := range o.grid {
-		zone, path, ok := strings.Cut(g, "=")
-		if !ok || zone == "" || path == "" {
-			return usageError{fmt.Errorf("--grid %q: want ZONE=FILE", g)}
-		}
-		gs, err := grid.LoadFile(zone, path)
-		if err != nil {
-			return err
-		}
-		series = append(series, gs)
+	series, err := loadGrids(o.grid)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
