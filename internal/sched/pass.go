@@ -37,7 +37,6 @@ type pass struct {
 	lastTenantIdx int
 	lastModel     string
 	lastModelIdx  int
-	considered    []*model.Job // jobs with an entry in the plan, for Quick
 	maskIDs       map[string]int
 	allModels     []int
 	cpuFirst      []int // for replicas without GPUs: GPU-less nodes first
@@ -304,7 +303,6 @@ func (p *pass) modelsFor(j *model.Job) []int {
 func (p *pass) modelName(m int) string { return p.c.Models[m].Name }
 
 func (p *pass) pending(j *model.Job, v verdict, est model.Time) {
-	p.considered = append(p.considered, j)
 	p.plan.Pending = append(p.plan.Pending, model.Pending{Job: j.ID, Code: v.code, Message: v.msg, EstStart: est})
 }
 

@@ -47,7 +47,27 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	})
 	p.quick = depth > 0
 	p.plan.Partial = p.run(q, depth)
-	return p.finish(), p.considered
+	pl := p.finish()
+	return pl, planned(q, &pl)
+}
+
+// planned is the jobs a plan covers: those it starts or explains.
+func planned(q *Queue, pl *model.Plan) []*model.Job {
+	seen := make(map[string]bool, len(pl.Starts)+len(pl.Pending))
+	var out []*model.Job
+	add := func(id string) {
+		if j, ok := q.Get(id); ok && !seen[id] {
+			seen[id] = true
+			out = append(out, j)
+		}
+	}
+	for _, s := range pl.Starts {
+		add(s.Job)
+	}
+	for _, pe := range pl.Pending {
+		add(pe.Job)
+	}
+	return out
 }
 
 // run walks the queue and considers each job, at most limit jobs when

@@ -217,7 +217,6 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	}
 	st.PowerW = math.Round(st.PowerW)
 	p.plan.Starts = append(p.plan.Starts, st)
-	p.considered = append(p.considered, j)
 	p.startJobs = append(p.startJobs, j)
 	p.account(j, st.Replicas, 1)
 	p.started(j, st.Replicas)
