@@ -18,7 +18,11 @@ func (t *twin) pass(now model.Time) error {
 		return fmt.Errorf("sim: more than %d scheduling passes; the run does not end", t.cfg.MaxPasses)
 	}
 	snap := t.snapshot(now)
-	p := sched.Schedule(snap, now)
+	// Quick without a depth limit is exactly Schedule over the queue's
+	// jobs; the queue is kept between passes, and so is the facility's
+	// prepared view, instead of being rebuilt at every instant.
+	p, considered := sched.Quick(snap, t.queue, now, 0)
+	snap.Pending = considered
 	if err := plan.Verify(snap, &p); err != nil {
 		return fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", now, err)
 	}
@@ -30,6 +34,7 @@ func (t *twin) pass(now model.Time) error {
 		js := t.byID[st.Job]
 		t.start(js, st, now)
 		started[js.job.ID] = true
+		t.queue.Remove(js.job.ID)
 	}
 	if len(started) > 0 {
 		kept := t.pending[:0]

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched"
 )
 
 // Config is one simulation: a facility, a workload and the knobs of the
@@ -86,6 +87,8 @@ type twin struct {
 	gpus    map[string]int               // node → GPU count
 	claims  map[string][]model.Placement // beneficiary → GPUs claimed for it
 	led     *ledger
+	queue   *sched.Queue // the pending jobs, in the core's order
+	named   []string     // nodes with a state, sorted
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -110,6 +113,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	t := &twin{cfg: cfg, log: log, byID: map[string]*jobState{}, nodes: map[string]*model.NodeState{},
 		usage: map[string]*model.Usage{}, res: &Result{Jobs: make([]JobRecord, len(cfg.Jobs))}}
 	t.gpus, t.claims = map[string]int{}, map[string][]model.Placement{}
+	t.queue = sched.NewQueue(cfg.Facility, nil)
 	for i := range cfg.Facility.Nodes {
 		t.gpus[cfg.Facility.Nodes[i].Name] = cfg.Facility.Nodes[i].GPUs
 	}
@@ -160,6 +164,7 @@ func (t *twin) handle(e *event, now model.Time) {
 	case evArrival:
 		js.pending = true
 		t.pending = append(t.pending, js)
+		t.queue.Add(js.job)
 		fmt.Fprintf(t.log, "%s arrive %s\n", now, js.job.ID)
 	case evCompletion:
 		if !js.running || e.epoch != js.epoch {
@@ -186,6 +191,7 @@ func (t *twin) handle(e *event, now model.Time) {
 		t.stop(js, now)
 		js.pending = true
 		t.pending = append(t.pending, js)
+		t.queue.Add(js.job)
 		fmt.Fprintf(t.log, "%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
 	case evWake:
 	}
@@ -259,6 +265,10 @@ func (t *twin) state(node string) *model.NodeState {
 	if st == nil {
 		st = &model.NodeState{Node: node, Condition: model.NodeUp, GPUs: make([]model.GPUState, max(0, t.gpus[node]))}
 		t.nodes[node] = st
+		i := sort.SearchStrings(t.named, node)
+		t.named = append(t.named, "")
+		copy(t.named[i+1:], t.named[i:])
+		t.named[i] = node
 	}
 	return st
 }
@@ -266,12 +276,7 @@ func (t *twin) state(node string) *model.NodeState {
 // snapshot is the twin's state as the core sees it.
 func (t *twin) snapshot(now model.Time) *model.Snapshot {
 	s := &model.Snapshot{Facility: t.cfg.Facility, Grid: t.cfg.Grid, Seed: t.cfg.Seed}
-	names := make([]string, 0, len(t.nodes))
-	for n := range t.nodes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range t.named {
 		s.Nodes = append(s.Nodes, *t.nodes[n])
 	}
 	for _, js := range t.running {
@@ -279,9 +284,6 @@ func (t *twin) snapshot(now model.Time) *model.Snapshot {
 		ran := now.Sub(a.Started)
 		a.LastCheckpoint = a.Started.Add(ran - ran%t.cfg.CheckpointInterval)
 		s.Running = append(s.Running, a)
-	}
-	for _, js := range t.pending {
-		s.Pending = append(s.Pending, js.job)
 	}
 	tenants := make([]string, 0, len(t.usage))
 	for n := range t.usage {
