@@ -117,6 +117,9 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 	switch {
 	case o.philly != "":
+		if !(o.scale > 0) || o.scale > 1000 {
+			return nil, nil, usageError{fmt.Errorf("--scale %g: want a factor above 0 (e.g. 0.5 halves every VC)", o.scale)}
+		}
 		if o.facility != "" || o.workload != "" {
 			return nil, nil, usageError{fmt.Errorf("--philly replaces --facility and --workload; give one or the other")}
 		}

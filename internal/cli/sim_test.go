@@ -68,6 +68,7 @@ func TestSimPhillySample(t *testing.T) {
 		{"sim", "--out", dir},
 		{"sim", "--philly", sample, "--out", dir},
 		{"sim", "--philly", sample, "--vc-nodes", vc, "--facility", smallFacility, "--out", dir},
+		{"sim", "--philly", sample, "--vc-nodes", vc, "--scale", "0", "--out", dir},
 	} {
 		var outb, errb strings.Builder
 		if code := Main(bad, &outb, &errb); code != ExitUsage {
