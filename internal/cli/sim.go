@@ -135,17 +135,7 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		known := map[string]bool{}
-		for _, t := range fac.Tenants {
-			known[t.Name] = true
-		}
-		kept := jobs[:0]
-		for _, j := range jobs {
-			if known[j.Tenant] { // VCs without a size cannot be replayed
-				kept = append(kept, j)
-			}
-		}
-		return fac, kept, nil
+		return fac, trace.KnownTenants(fac, jobs), nil
 	case o.facility == "" || o.workload == "":
 		return nil, nil, usageError{fmt.Errorf("give --facility and --workload, or --philly and --vc-nodes")}
 	}

@@ -47,7 +47,13 @@ func RackPowerW(snap *model.Snapshot, p *model.Plan) map[string]float64 {
 }
 
 func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
-	draw := x.gpuDraw(snap, p)
+	return x.loadWhere(snap, p, nil)
+}
+
+// loadWhere is load over the nodes keep accepts (all when keep is nil);
+// sites, halls and racks without such nodes read zero.
+func (x *index) loadWhere(snap *model.Snapshot, p *model.Plan, keep func(*model.Node) bool) Load {
+	draw := x.gpuDraw(snap, p, keep)
 	l := Load{
 		Site: make(map[string]float64, len(x.fac.Sites)),
 		Hall: make(map[string]float64, len(x.fac.Halls)),
@@ -64,6 +70,9 @@ func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
 	}
 	for i := range x.fac.Nodes {
 		n := &x.fac.Nodes[i]
+		if keep != nil && !keep(n) {
+			continue
+		}
 		w := x.nodeW(n, draw[n.Name])
 		l.Site[n.Site] += w
 		l.Hall[n.Hall] += w
@@ -72,17 +81,17 @@ func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
 	return l
 }
 
-// nodeW is the formula of PowerW for one node; busy maps a held GPU index
-// to its draw.
-func (x *index) nodeW(n *model.Node, busy map[int]float64) float64 {
+// nodeW is the formula of PowerW for one node; busy[g] is the draw of GPU
+// g when a replica holds it and negative otherwise (nil: none held).
+func (x *index) nodeW(n *model.Node, busy []float64) float64 {
 	if x.condition(n.Name) == model.NodeDown {
 		return 0
 	}
 	m := x.models[n.GPUModel]
 	w := n.BaseWatts
 	for g := 0; g < n.GPUs; g++ {
-		if b, ok := busy[g]; ok {
-			w += b
+		if g < len(busy) && busy[g] >= 0 {
+			w += busy[g]
 		} else {
 			w += float64(m.IdleWatts)
 		}
@@ -90,27 +99,31 @@ func (x *index) nodeW(n *model.Node, busy map[int]float64) float64 {
 	return w
 }
 
-// gpuDraw maps node → GPU index → draw of every held GPU. Running
-// allocations come first; a GPU held twice (an invalid plan) counts once.
-func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string]map[int]float64 {
-	draw := make(map[string]map[int]float64)
+// gpuDraw maps node → draw of each GPU (negative: not held) on the nodes
+// keep accepts (all when nil). Running allocations come first; a GPU held
+// twice (an invalid plan) counts once.
+func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan, keep func(*model.Node) bool) map[string][]float64 {
+	draw := make(map[string][]float64)
 	add := func(pl model.Placement) {
 		n, ok := x.nodes[pl.Node]
-		if !ok {
+		if !ok || keep != nil && !keep(n) {
 			return
 		}
 		w := float64(x.models[n.GPUModel].TDPWatts)
 		if pl.PowerCapW > 0 {
 			w = float64(pl.PowerCapW)
 		}
-		m := draw[pl.Node]
-		if m == nil {
-			m = make(map[int]float64)
-			draw[pl.Node] = m
+		d := draw[pl.Node]
+		if d == nil {
+			d = make([]float64, n.GPUs)
+			for g := range d {
+				d[g] = -1
+			}
+			draw[pl.Node] = d
 		}
 		for _, g := range pl.GPUs {
-			if _, held := m[g]; !held && g >= 0 && g < n.GPUs {
-				m[g] = w
+			if g >= 0 && g < n.GPUs && d[g] < 0 {
+				d[g] = w
 			}
 		}
 	}

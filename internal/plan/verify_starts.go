@@ -43,11 +43,22 @@ func (v *verifier) starts() {
 		}
 		return u
 	}
+	// Only nodes where the plan starts something can break a per-node
+	// rule; running allocations elsewhere need not be folded in.
+	touched := make(map[string]bool)
+	for _, s := range v.p.Starts {
+		for _, pl := range s.Replicas {
+			touched[pl.Node] = true
+		}
+	}
 	for _, a := range v.snap.Running {
-		if a.Job == nil {
+		if a.Job == nil || len(touched) == 0 {
 			continue
 		}
 		for _, pl := range a.Replicas {
+			if !touched[pl.Node] {
+				continue
+			}
 			u := get(pl.Node)
 			for _, g := range pl.GPUs {
 				if _, held := u.gpus[g]; !held {
@@ -260,7 +271,10 @@ func (v *verifier) power() {
 			}
 		}
 	}
-	after, before := v.x.load(v.snap, v.p), v.x.load(v.snap, nil)
+	// Loads of the sites the plan touches are all that can change; halls
+	// and racks lie within one site.
+	inSite := func(n *model.Node) bool { _, ok := sites[n.Site]; return ok }
+	after, before := v.x.loadWhere(v.snap, v.p, inSite), v.x.loadWhere(v.snap, nil, inSite)
 	over := func(kind, id, job string, capKW float64, after, before map[string]float64) {
 		limit := capKW * 1000
 		if job != "" && capKW > 0 && after[id] > limit+1e-6 && after[id] > before[id]+1e-6 {

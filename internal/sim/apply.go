@@ -55,6 +55,10 @@ func (t *twin) pass(now model.Time) error {
 	}
 	for _, d := range p.Deferrals {
 		t.q.push(d.Until, evWake, nil, 0)
+		if js := t.byID[d.Job]; js != nil {
+			js.rec.Deferrals++
+			js.rec.DeferredUntil = d.Until
+		}
 		fmt.Fprintf(t.log, "%s defer %s until %s\n", now, d.Job, d.Until)
 	}
 	for _, pe := range p.Pending {

@@ -65,6 +65,8 @@ type jobPower struct {
 	since  model.Time
 	busy   map[string]float64 // above idle, what the site draws more
 	charge map[string]float64 // busy + its share of its nodes' idle and base power
+	gpus   map[string]int
+	capped bool
 }
 
 func newLedger(t *twin, start model.Time) *ledger {
@@ -115,7 +117,7 @@ func (l *ledger) advance(now model.Time) {
 }
 
 func (l *ledger) started(js *jobState, now model.Time) {
-	jp := &jobPower{since: now, busy: map[string]float64{}, charge: map[string]float64{}}
+	jp := &jobPower{since: now, busy: map[string]float64{}, charge: map[string]float64{}, gpus: map[string]int{}}
 	fac := l.t.cfg.Facility
 	for _, r := range js.alloc.Replicas {
 		n := l.nodes[r.Node]
@@ -130,6 +132,8 @@ func (l *ledger) started(js *jobState, now model.Time) {
 		}
 		jp.busy[n.Site] += busy
 		jp.charge[n.Site] += busy + share
+		jp.gpus[n.Site] += len(r.GPUs)
+		jp.capped = jp.capped || r.PowerCapW > 0
 	}
 	for site, w := range jp.busy {
 		if si := l.sites[site]; si != nil {
@@ -158,6 +162,10 @@ func (l *ledger) stopped(js *jobState, now model.Time) {
 		}
 		si.busyW -= jp.busy[site]
 		si.chargedW -= jp.charge[site]
+		if now > jp.since {
+			js.rec.Runs = append(js.rec.Runs, Stint{Site: site, Start: jp.since, End: now, GPUs: jp.gpus[site],
+				Capped: jp.capped, BusyW: jp.busy[site], ChargedW: jp.charge[site]})
+		}
 		e := l.price(si, jp.charge[site], jp.since, now)
 		js.rec.Energy.add(e)
 		si.jobs.add(e)

@@ -43,6 +43,23 @@ type JobRecord struct {
 	LostGPUSeconds float64
 	LastReason     string // the core's reason the last time it waited
 	Energy         Energy // what its GPUs and its share of its nodes drew
+	// Runs are the intervals it held GPUs, one per site and stretch of
+	// constant draw, in time order (a preempted job has several).
+	Runs []Stint
+	// Deferrals counts the passes that deferred it to a cheaper, cleaner
+	// hour; DeferredUntil is the last such hour.
+	Deferrals     int
+	DeferredUntil model.Time
+}
+
+// Stint is one stretch of a job on one site at constant draw.
+type Stint struct {
+	Site       string
+	Start, End model.Time
+	GPUs       int
+	Capped     bool    // its GPUs ran under a power cap
+	BusyW      float64 // what the site drew above idle for it (IT watts)
+	ChargedW   float64 // BusyW plus its share of its nodes' base and idle power
 }
 
 // Result is the outcome of a run.

@@ -137,3 +137,20 @@ func addVC(f *model.Facility, vc, tag string, n int, opt *FacilityOptions) {
 		})
 	}
 }
+
+// KnownTenants keeps the jobs whose tenant (VC) the facility has; a VC
+// without a size in the VC file cannot be replayed. It reuses jobs'
+// backing array.
+func KnownTenants(f *model.Facility, jobs []*model.Job) []*model.Job {
+	known := map[string]bool{}
+	for _, t := range f.Tenants {
+		known[t.Name] = true
+	}
+	kept := jobs[:0]
+	for _, j := range jobs {
+		if known[j.Tenant] {
+			kept = append(kept, j)
+		}
+	}
+	return kept
+}
