@@ -32,6 +32,12 @@ type Config struct {
 	// for it (tests use it to check that the twin only applies the core's
 	// decisions).
 	OnPass func(snap *model.Snapshot, p *model.Plan)
+	// OnProgress, when set, is called every ProgressEvery instants of
+	// virtual time handled and once at the end, with the virtual clock
+	// and how many jobs have finished (for a progress line; it must not
+	// change anything).
+	OnProgress    func(now model.Time, finished, total int)
+	ProgressEvery int // default 10,000
 }
 
 // JobRecord is what happened to one job.
@@ -91,21 +97,22 @@ type jobState struct {
 }
 
 type twin struct {
-	cfg     Config
-	q       queue
-	log     io.Writer
-	byID    map[string]*jobState
-	pending []*jobState
-	running []*jobState
-	nodes   map[string]*model.NodeState
-	usage   map[string]*model.Usage
-	recent  []model.Time
-	res     *Result
-	gpus    map[string]int               // node → GPU count
-	claims  map[string][]model.Placement // beneficiary → GPUs claimed for it
-	led     *ledger
-	queue   *sched.Queue // the pending jobs, in the core's order
-	named   []string     // nodes with a state, sorted
+	cfg      Config
+	q        queue
+	log      io.Writer
+	byID     map[string]*jobState
+	pending  []*jobState
+	running  []*jobState
+	nodes    map[string]*model.NodeState
+	usage    map[string]*model.Usage
+	recent   []model.Time
+	res      *Result
+	gpus     map[string]int               // node → GPU count
+	claims   map[string][]model.Placement // beneficiary → GPUs claimed for it
+	led      *ledger
+	queue    *sched.Queue // the pending jobs, in the core's order
+	named    []string     // nodes with a state, sorted
+	finished int
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -147,8 +154,15 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.res.Start = t.q.peek()
 	}
 	t.led = newLedger(t, t.res.Start)
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 10_000
+	}
+	instants := 0
 	for !t.q.empty() {
 		now := t.q.peek()
+		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
+			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
+		}
 		t.led.advance(now)
 		for !t.q.empty() && t.q.peek() == now {
 			t.handle(t.q.pop(), now)
@@ -157,6 +171,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 			return t.res, err
 		}
 		t.res.End = now
+	}
+	if cfg.OnProgress != nil {
+		cfg.OnProgress(t.res.End, t.finished, len(cfg.Jobs))
 	}
 	for _, js := range append([]*jobState(nil), t.running...) {
 		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
@@ -190,6 +207,7 @@ func (t *twin) handle(e *event, now model.Time) {
 		t.stop(js, now)
 		js.remaining = 0
 		js.rec.End = now
+		t.finished++
 		fmt.Fprintf(t.log, "%s complete %s\n", now, js.job.ID)
 	case evEviction:
 		if !js.running || e.epoch != js.epoch {
