@@ -181,11 +181,12 @@ func showTable(out io.Writer, s facility.Summary) error {
 		limit = fmt.Sprintf("%d per %s", pol.PreemptionRateLimit, pol.PreemptionWindow)
 	}
 	p("\nPOLICY\tSETTING\n")
+	p("order\t%s\n", pol.Order)
 	p("fair_share\t%s (half-life %s)\n", onOff(pol.FairShare), pol.FairShareHalfLife)
 	p("quotas\t%s\n", onOff(pol.Quotas))
 	p("preemption\t%s (rate limit %s)\n", onOff(pol.Preemption), limit)
 	p("reclaim\t%s\n", onOff(pol.Reclaim))
-	p("backfill\t%s (depth %d)\n", onOff(pol.Backfill), pol.BackfillDepth)
+	p("backfill\t%s (depth %d, reservation %s)\n", onOff(pol.Backfill), pol.BackfillDepth, onOff(pol.Reservation))
 	p("topology\t%s\n", onOff(pol.Topology))
 	p("power\t%s\n", onOff(pol.Power))
 	p("power_capping\t%s\n", onOff(pol.PowerCapping))

@@ -93,6 +93,7 @@ type PriorityInfo struct {
 
 // PolicyInfo is the policy with durations as text.
 type PolicyInfo struct {
+	Order               string  `json:"order"`
 	FairShare           bool    `json:"fair_share"`
 	FairShareHalfLife   string  `json:"fair_share_half_life"`
 	Quotas              bool    `json:"quotas"`
@@ -102,6 +103,7 @@ type PolicyInfo struct {
 	PreemptionWindow    string  `json:"preemption_window"`
 	Backfill            bool    `json:"backfill"`
 	BackfillDepth       int     `json:"backfill_depth"`
+	Reservation         bool    `json:"reservation"`
 	Topology            bool    `json:"topology"`
 	Power               bool    `json:"power"`
 	PowerCapping        bool    `json:"power_capping"`
@@ -199,6 +201,10 @@ func Summarize(f *model.Facility) Summary {
 		PreemptionWindow: p.PreemptionWindow.String(), Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
+		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation,
+	}
+	if p.Order != "" {
+		s.Policy.Order = string(p.Order)
 	}
 	return s
 }

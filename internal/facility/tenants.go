@@ -266,7 +266,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 	return out
 }
 
-var policyFields = []string{"fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
+var policyFields = []string{"order", "reservation", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
@@ -316,6 +316,20 @@ func (d *decoder) policyOf(root *object) (model.Policy, *object) {
 	}
 	if v, ok := o.integer("backfill_depth", 0, 1_000_000); ok {
 		p.BackfillDepth = v
+	}
+	if v, ok := o.boolean("reservation"); ok {
+		p.NoReservation = !v
+		if !p.Backfill && !v {
+			o.errf("reservation", "reservation: false only changes backfill; set backfill: true or remove the field")
+		}
+	}
+	if v, ok := o.str("order"); ok {
+		switch model.QueueOrder(v) {
+		case model.OrderFIFO, model.OrderShortestFirst:
+			p.Order = model.QueueOrder(v)
+		default:
+			o.errf("order", "unknown order %q; use fifo or shortest-first", v)
+		}
 	}
 	if v, ok := o.number("carbon_weight", 0, 1); ok {
 		p.CarbonWeight = v

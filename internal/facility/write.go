@@ -188,6 +188,12 @@ func (e *emitter) policy(p model.Policy) {
 	e.line(2, "preemption_rate_limit: "+flow(limit...))
 	e.line(2, "backfill: "+b(p.Backfill))
 	e.line(2, "backfill_depth: "+strconv.Itoa(p.BackfillDepth))
+	if p.Backfill && p.NoReservation {
+		e.line(2, "reservation: false")
+	}
+	if p.Order != "" {
+		e.line(2, "order: "+string(p.Order))
+	}
 	e.line(2, "topology: "+b(p.Topology))
 	e.line(2, "power: "+b(p.Power))
 	e.line(2, "power_capping: "+b(p.PowerCapping && p.Power))

@@ -126,8 +126,23 @@ type Cohort struct {
 	FairShareWeight float64
 }
 
+// QueueOrder is how a tenant's pending jobs (and, without fair share,
+// tenants' head jobs) are ordered within a priority level.
+type QueueOrder string
+
+const (
+	// OrderFIFO takes jobs by submit time, then ID (the default).
+	OrderFIFO QueueOrder = "fifo"
+	// OrderShortestFirst takes jobs by runtime limit, then submit time,
+	// then ID: shortest job first. With traces, whose runtime limit is
+	// the measured duration, it is the SJF oracle of scheduling studies.
+	OrderShortestFirst QueueOrder = "shortest-first"
+)
+
 // Policy says which scheduling policies are on and how they are tuned.
 type Policy struct {
+	// Order orders jobs within a priority level; "" means OrderFIFO.
+	Order               QueueOrder
 	FairShare           bool
 	FairShareHalfLife   Duration
 	Quotas              bool
@@ -137,12 +152,16 @@ type Policy struct {
 	PreemptionWindow    Duration // window of the rate limit
 	Backfill            bool
 	BackfillDepth       int // pending jobs that get an estimated start
-	Topology            bool
-	Power               bool
-	PowerCapping        bool // may start jobs power-capped to fit
-	Deferral            bool
-	CarbonWeight        float64 // weight of carbon vs price when deferring, 0..1
-	Sovereignty         bool    // always true in practice; kept for reporting
+	// NoReservation, with Backfill, gives the first blocked job no
+	// reservation: any later job that fits starts (greedy first fit, as
+	// in the Helios simulator; large jobs can starve).
+	NoReservation bool
+	Topology      bool
+	Power         bool
+	PowerCapping  bool // may start jobs power-capped to fit
+	Deferral      bool
+	CarbonWeight  float64 // weight of carbon vs price when deferring, 0..1
+	Sovereignty   bool    // always true in practice; kept for reporting
 }
 
 // DefaultPolicy is the policy a facility gets when it says nothing.

@@ -357,6 +357,9 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		p.block(j, &a.req)
 		return first, 0
 	}
+	if p.pol.NoReservation { // greedy first fit: nothing is held for j
+		return first, 0
+	}
 	if j.Kind == model.KindDeployment || p.estimates >= p.estimateDepth() {
 		return first, 0
 	}

@@ -110,8 +110,8 @@ func (h fsHeap) Less(i, j int) bool {
 	}
 	if a.cur != nil { // equal shares: the job submitted first, then its ID
 		ja, jb := a.cur.head(), b.cur.head()
-		if ja != nil && jb != nil && (ja.SubmitTime != jb.SubmitTime || ja.ID != jb.ID) {
-			return jobLess(ja, jb)
+		if ja != nil && jb != nil && ja.ID != jb.ID {
+			return a.cur.t.less(ja, jb)
 		}
 	}
 	return a.name < b.name

@@ -8,8 +8,8 @@ import (
 
 // queue yields a Queue's jobs in scheduling order: priority class value
 // (highest first); then, with fair share, the tenant with the lowest
-// usage per weight, and without it the tenant whose next job was
-// submitted first; then submit time, then ID. Usage changes as the pass
+// usage per weight, and without it the tenant whose next job comes first;
+// then the policy's job order (submit time and ID, or shortest first). Usage changes as the pass
 // starts jobs, so the next tenant is chosen lazily. The pass keeps its own
 // cursors and never changes the Queue.
 type queue struct {
@@ -55,8 +55,8 @@ func (h tenantHeap) Len() int { return len(h) }
 func (h tenantHeap) Less(i, j int) bool {
 	a, b := h[i], h[j]
 	ja, jb := a.head(), b.head()
-	if ja.SubmitTime != jb.SubmitTime || ja.ID != jb.ID {
-		return jobLess(ja, jb)
+	if ja.ID != jb.ID {
+		return a.t.less(ja, jb)
 	}
 	return a.t.name < b.t.name
 }
@@ -67,6 +67,15 @@ func (h *tenantHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// shortestFirst orders jobs by runtime limit (none: last), then as
+// jobLess.
+func shortestFirst(a, b *model.Job) bool {
+	if la, lb := limitOf(a), limitOf(b); la != lb {
+		return la < lb
+	}
+	return jobLess(a, b)
 }
 
 // jobLess orders jobs by submit time, then ID.

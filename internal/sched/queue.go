@@ -8,16 +8,17 @@ import (
 )
 
 // Queue holds pending jobs grouped the way a pass walks them: by priority
-// class value, then by tenant, each tenant's jobs sorted by submit time
-// and ID. Schedule builds one from the snapshot on every call. A driver
+// class value, then by tenant, each tenant's jobs in the policy's order
+// (submit time and ID, or shortest runtime limit first). Schedule builds one from the snapshot on every call. A driver
 // that wants fast event-driven passes keeps one between passes, updates
 // it with Add and Remove as jobs arrive, start or leave, and hands it to
 // Quick. A Queue is a plain value: no IO, no clock, no goroutines; it is
 // not safe for concurrent use.
 type Queue struct {
 	prio   map[string]int
-	levels []*qlevel             // highest value first
-	where  map[string]*model.Job // by ID; built on first Add, Remove or Get
+	less   func(a, b *model.Job) bool // the policy's order within a tenant
+	levels []*qlevel                  // highest value first
+	where  map[string]*model.Job      // by ID; built on first Add, Remove or Get
 	n      int
 	// static caches the facility-only part of the cluster view for Quick
 	// (rebuilt when the snapshot's facility pointer changes; a facility
@@ -34,6 +35,7 @@ type qlevel struct {
 // qtenant is one tenant's jobs at one priority; removed jobs leave nil
 // holes until the list is compacted.
 type qtenant struct {
+	less func(a, b *model.Job) bool
 	name string
 	jobs []*model.Job
 	live int
@@ -42,7 +44,10 @@ type qtenant struct {
 // NewQueue groups jobs for fac's priority classes (an unknown class counts
 // as value 0; the pass reports it as invalid).
 func NewQueue(fac *model.Facility, jobs []*model.Job) *Queue {
-	q := &Queue{prio: make(map[string]int, len(fac.PriorityClasses))}
+	q := &Queue{prio: make(map[string]int, len(fac.PriorityClasses)), less: jobLess}
+	if fac.Policy.Order == model.OrderShortestFirst {
+		q.less = shortestFirst
+	}
 	for _, c := range fac.PriorityClasses {
 		q.prio[c.Name] = c.Value
 	}
@@ -56,7 +61,7 @@ func NewQueue(fac *model.Facility, jobs []*model.Job) *Queue {
 	}
 	for _, l := range q.levels {
 		for _, t := range l.tenants {
-			sort.Slice(t.jobs, func(a, b int) bool { return jobLess(t.jobs[a], t.jobs[b]) })
+			sort.Slice(t.jobs, func(a, b int) bool { return q.less(t.jobs[a], t.jobs[b]) })
 		}
 	}
 	return q
@@ -74,7 +79,7 @@ func (q *Queue) tenant(j *model.Job) *qtenant {
 	l := q.levels[i]
 	t := l.index[j.Tenant]
 	if t == nil {
-		t = &qtenant{name: j.Tenant}
+		t = &qtenant{name: j.Tenant, less: q.less}
 		l.index[j.Tenant] = t
 		k := sort.Search(len(l.tenants), func(k int) bool { return l.tenants[k].name >= j.Tenant })
 		l.tenants = append(l.tenants, nil)
@@ -118,7 +123,7 @@ func (q *Queue) Add(j *model.Job) bool {
 		return false
 	}
 	t := q.tenant(j)
-	i := sort.Search(len(t.jobs), func(i int) bool { return t.jobs[i] != nil && !jobLess(t.jobs[i], j) })
+	i := sort.Search(len(t.jobs), func(i int) bool { return t.jobs[i] != nil && !q.less(t.jobs[i], j) })
 	for i < len(t.jobs) && t.jobs[i] == nil {
 		i++
 	}

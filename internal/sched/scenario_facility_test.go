@@ -283,6 +283,17 @@ func (w *world) policy(a *args) error {
 	if p.BackfillDepth, err = a.int("depth", p.BackfillDepth); err != nil {
 		return err
 	}
+	reserve := true
+	if reserve, err = a.bool("reservation", !p.NoReservation); err != nil {
+		return err
+	}
+	p.NoReservation = !reserve
+	switch o := model.QueueOrder(a.str("order", string(p.Order))); o {
+	case "", model.OrderFIFO, model.OrderShortestFirst:
+		p.Order = o
+	default:
+		return fmt.Errorf("order=%s: want fifo or shortest-first", o)
+	}
 	p.CarbonWeight, err = a.float("carbon", p.CarbonWeight)
 	return err
 }
