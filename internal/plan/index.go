@@ -2,42 +2,37 @@ package plan
 
 import "github.com/carnot-dc/carnot/internal/model"
 
-// index holds lookups over one snapshot. It never modifies the snapshot.
-type index struct {
-	fac     *model.Facility
-	nodes   map[string]*model.Node
-	states  map[string]*model.NodeState
-	sites   map[string]*model.Site
-	halls   map[string]*model.Hall
-	racks   map[string]*model.Rack
-	tenants map[string]*model.Tenant
-	models  map[string]model.GPUModel
-	pending map[string]*model.Job
-	running map[string][]*model.Allocation // by job ID; deployments may have several
+// facIndex holds the lookups over a facility; it never changes once
+// built, so a Checker shares it between calls (and goroutines).
+type facIndex struct {
+	fac       *model.Facility
+	nodes     map[string]*model.Node
+	sites     map[string]*model.Site
+	halls     map[string]*model.Hall
+	racks     map[string]*model.Rack
+	tenants   map[string]*model.Tenant
+	models    map[string]model.GPUModel
+	siteNodes map[string][]*model.Node // by site ID, in facility order
 }
 
-func newIndex(snap *model.Snapshot) *index {
-	fac := snap.Facility
+func newFacIndex(fac *model.Facility) *facIndex {
 	if fac == nil {
 		fac = &model.Facility{}
 	}
-	x := &index{
-		fac:     fac,
-		nodes:   make(map[string]*model.Node, len(fac.Nodes)),
-		states:  make(map[string]*model.NodeState, len(snap.Nodes)),
-		sites:   make(map[string]*model.Site, len(fac.Sites)),
-		halls:   make(map[string]*model.Hall, len(fac.Halls)),
-		racks:   make(map[string]*model.Rack, len(fac.Racks)),
-		tenants: make(map[string]*model.Tenant, len(fac.Tenants)),
-		models:  fac.GPUModels,
-		pending: make(map[string]*model.Job, len(snap.Pending)),
-		running: make(map[string][]*model.Allocation, len(snap.Running)),
+	x := &facIndex{
+		fac:       fac,
+		nodes:     make(map[string]*model.Node, len(fac.Nodes)),
+		sites:     make(map[string]*model.Site, len(fac.Sites)),
+		halls:     make(map[string]*model.Hall, len(fac.Halls)),
+		racks:     make(map[string]*model.Rack, len(fac.Racks)),
+		tenants:   make(map[string]*model.Tenant, len(fac.Tenants)),
+		models:    fac.GPUModels,
+		siteNodes: make(map[string][]*model.Node, len(fac.Sites)),
 	}
 	for i := range fac.Nodes {
-		x.nodes[fac.Nodes[i].Name] = &fac.Nodes[i]
-	}
-	for i := range snap.Nodes {
-		x.states[snap.Nodes[i].Node] = &snap.Nodes[i]
+		n := &fac.Nodes[i]
+		x.nodes[n.Name] = n
+		x.siteNodes[n.Site] = append(x.siteNodes[n.Site], n)
 	}
 	for i := range fac.Sites {
 		x.sites[fac.Sites[i].ID] = &fac.Sites[i]
@@ -51,18 +46,70 @@ func newIndex(snap *model.Snapshot) *index {
 	for i := range fac.Tenants {
 		x.tenants[fac.Tenants[i].Name] = &fac.Tenants[i]
 	}
+	return x
+}
+
+// index holds lookups over one snapshot. It never modifies the snapshot.
+type index struct {
+	*facIndex
+	snap     *model.Snapshot
+	states   map[string]*model.NodeState
+	pending  map[string]*model.Job
+	runIndex map[string][]*model.Allocation // by job ID, built on first use
+	scans    int                            // lookups done by scanning
+}
+
+func newIndex(snap *model.Snapshot) *index {
+	return newFacIndex(snap.Facility).index(snap)
+}
+
+// index returns the lookups over snap, a snapshot of x's facility.
+func (x *facIndex) index(snap *model.Snapshot) *index {
+	ix := &index{
+		facIndex: x,
+		snap:     snap,
+		states:   make(map[string]*model.NodeState, len(snap.Nodes)),
+		pending:  make(map[string]*model.Job, len(snap.Pending)),
+	}
+	for i := range snap.Nodes {
+		ix.states[snap.Nodes[i].Node] = &snap.Nodes[i]
+	}
 	for _, j := range snap.Pending {
 		if j != nil {
-			x.pending[j.ID] = j
+			ix.pending[j.ID] = j
 		}
 	}
-	for i := range snap.Running {
-		a := &snap.Running[i]
-		if a.Job != nil {
-			x.running[a.Job.ID] = append(x.running[a.Job.ID], a)
+	return ix
+}
+
+// runs reports whether job id has a running allocation. A few lookups
+// scan the allocations instead of indexing them all.
+func (x *index) runs(id string) bool {
+	if x.runIndex == nil && x.scans < 8 {
+		x.scans++
+		for i := range x.snap.Running {
+			if a := &x.snap.Running[i]; a.Job != nil && a.Job.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	return len(x.running(id)) > 0
+}
+
+// running returns the allocations of job id (deployments may have
+// several).
+func (x *index) running(id string) []*model.Allocation {
+	if x.runIndex == nil {
+		x.runIndex = make(map[string][]*model.Allocation, len(x.snap.Running))
+		for i := range x.snap.Running {
+			a := &x.snap.Running[i]
+			if a.Job != nil {
+				x.runIndex[a.Job.ID] = append(x.runIndex[a.Job.ID], a)
+			}
 		}
 	}
-	return x
+	return x.runIndex[id]
 }
 
 // condition returns a node's condition; nodes without a state are up.
@@ -86,7 +133,10 @@ func (x *index) job(id string) *model.Job {
 	if j, ok := x.pending[id]; ok {
 		return j
 	}
-	if as := x.running[id]; len(as) > 0 {
+	if !x.runs(id) {
+		return nil
+	}
+	if as := x.running(id); len(as) > 0 {
 		return as[0].Job
 	}
 	return nil
@@ -95,7 +145,7 @@ func (x *index) job(id string) *model.Job {
 // runningReplicas counts the replicas of job id that hold resources.
 func (x *index) runningReplicas(id string) int {
 	n := 0
-	for _, a := range x.running[id] {
+	for _, a := range x.running(id) {
 		n += len(a.Replicas)
 	}
 	return n

@@ -1,6 +1,10 @@
 package plan
 
-import "github.com/carnot-dc/carnot/internal/model"
+import (
+	"maps"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
 
 // Load is IT power in watts by site, hall and rack ID. Every site, hall
 // and rack of the facility has an entry, zero when nothing draws power.
@@ -47,13 +51,7 @@ func RackPowerW(snap *model.Snapshot, p *model.Plan) map[string]float64 {
 }
 
 func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
-	return x.loadWhere(snap, p, nil)
-}
-
-// loadWhere is load over the nodes keep accepts (all when keep is nil);
-// sites, halls and racks without such nodes read zero.
-func (x *index) loadWhere(snap *model.Snapshot, p *model.Plan, keep func(*model.Node) bool) Load {
-	draw := x.gpuDraw(snap, p, keep)
+	draw := x.gpuDraw(snap, p, nil)
 	l := Load{
 		Site: make(map[string]float64, len(x.fac.Sites)),
 		Hall: make(map[string]float64, len(x.fac.Halls)),
@@ -70,9 +68,6 @@ func (x *index) loadWhere(snap *model.Snapshot, p *model.Plan, keep func(*model.
 	}
 	for i := range x.fac.Nodes {
 		n := &x.fac.Nodes[i]
-		if keep != nil && !keep(n) {
-			continue
-		}
 		w := x.nodeW(n, draw[n.Name])
 		l.Site[n.Site] += w
 		l.Hall[n.Hall] += w
@@ -140,4 +135,59 @@ func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan, keep func(*model.No
 		}
 	}
 	return draw
+}
+
+// siteLoads is the load of the sites in touched (by ID), and of their
+// halls and racks, before and after the plan's starts. Only the nodes of
+// those sites are visited, and the starts are added to the load before
+// as differences, node by node.
+func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[string]string) (before, after Load) {
+	keep := func(n *model.Node) bool { _, ok := touched[n.Site]; return ok }
+	draw := x.gpuDraw(snap, nil, keep)
+	before = Load{Site: map[string]float64{}, Hall: map[string]float64{}, Rack: map[string]float64{}}
+	for id := range touched {
+		for _, n := range x.siteNodes[id] {
+			w := x.nodeW(n, draw[n.Name])
+			before.Site[n.Site] += w
+			before.Hall[n.Hall] += w
+			before.Rack[n.Rack] += w
+		}
+	}
+	after = Load{Site: maps.Clone(before.Site), Hall: maps.Clone(before.Hall), Rack: maps.Clone(before.Rack)}
+	changed := map[string][]float64{}
+	var order []*model.Node
+	for _, s := range p.Starts {
+		for _, pl := range s.Replicas {
+			n, ok := x.nodes[pl.Node]
+			if !ok || !keep(n) {
+				continue
+			}
+			d, seen := changed[n.Name]
+			if !seen {
+				d = make([]float64, n.GPUs)
+				for g := range d {
+					d[g] = -1
+				}
+				copy(d, draw[n.Name])
+				changed[n.Name] = d
+				order = append(order, n)
+			}
+			w := float64(x.models[n.GPUModel].TDPWatts)
+			if pl.PowerCapW > 0 {
+				w = float64(pl.PowerCapW)
+			}
+			for _, g := range pl.GPUs {
+				if g >= 0 && g < n.GPUs && d[g] < 0 {
+					d[g] = w
+				}
+			}
+		}
+	}
+	for _, n := range order {
+		delta := x.nodeW(n, changed[n.Name]) - x.nodeW(n, draw[n.Name])
+		after.Site[n.Site] += delta
+		after.Hall[n.Hall] += delta
+		after.Rack[n.Rack] += delta
+	}
+	return before, after
 }

@@ -66,7 +66,27 @@ import (
 //   - no estimated start (a pending entry's, when set, or a
 //     reservation's) lies before p.Now.
 func Verify(snap *model.Snapshot, p *model.Plan) error {
-	v := &verifier{snap: snap, p: p, x: newIndex(snap)}
+	return NewChecker(snap.Facility).Verify(snap, p)
+}
+
+// Checker is Verify for many snapshots of one facility: it keeps the
+// facility's lookups between calls, which a driver that verifies every
+// pass (the digital twin) would otherwise rebuild each time. It is
+// read-only once made, so goroutines may share it. The facility must not
+// be modified while the Checker is in use.
+type Checker struct{ x *facIndex }
+
+// NewChecker prepares the lookups over fac.
+func NewChecker(fac *model.Facility) *Checker { return &Checker{x: newFacIndex(fac)} }
+
+// Verify is the package's Verify; snapshots of another facility than the
+// Checker's are verified with fresh lookups.
+func (c *Checker) Verify(snap *model.Snapshot, p *model.Plan) error {
+	x := c.x
+	if snap.Facility != x.fac && !(snap.Facility == nil && len(x.fac.Nodes) == 0) {
+		x = newFacIndex(snap.Facility)
+	}
+	v := &verifier{snap: snap, p: p, x: x.index(snap)}
 	v.coverage()
 	v.starts()
 	v.preemptions()
@@ -112,7 +132,7 @@ func (v *verifier) coverage() {
 		switch {
 		case j == nil:
 			v.add(CodeUnknownJob, s.Job, "", -1, "start of a job that is neither pending nor running")
-		case j.Kind != model.KindDeployment && len(v.x.running[s.Job]) > 0:
+		case j.Kind != model.KindDeployment && v.x.runs(s.Job):
 			v.add(CodeRunning, s.Job, "", -1, "start of a job that is already running")
 		}
 	}
@@ -151,7 +171,7 @@ func (v *verifier) preemptions() {
 		v.add(CodePreemption, "", "", -1, "%d preemptions while preemption and reclaim are off", len(v.p.Preemptions))
 	}
 	for _, pr := range v.p.Preemptions {
-		as := v.x.running[pr.Victim]
+		as := v.x.running(pr.Victim)
 		switch {
 		case len(as) == 0:
 			v.add(CodePreemption, pr.Victim, "", -1, "victim is not running")

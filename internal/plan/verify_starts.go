@@ -273,8 +273,7 @@ func (v *verifier) power() {
 	}
 	// Loads of the sites the plan touches are all that can change; halls
 	// and racks lie within one site.
-	inSite := func(n *model.Node) bool { _, ok := sites[n.Site]; return ok }
-	after, before := v.x.loadWhere(v.snap, v.p, inSite), v.x.loadWhere(v.snap, nil, inSite)
+	before, after := v.x.siteLoads(v.snap, v.p, sites)
 	over := func(kind, id, job string, capKW float64, after, before map[string]float64) {
 		limit := capKW * 1000
 		if job != "" && capKW > 0 && after[id] > limit+1e-6 && after[id] > before[id]+1e-6 {

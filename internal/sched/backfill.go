@@ -273,14 +273,11 @@ func (p *pass) holdSpares(r *place.Request, slots []place.Slot, then *futureStat
 		}
 	}
 	for n, k := range gpus {
-		nd := &p.c.Nodes[n]
-		nd.Spare = max(0, then.gpus[n]-k)
-		nd.SpareCPU = max(0, then.cpus[n]-cpus[n])
-		nd.SpareMem = max(0, then.mem[n]-mem[n])
+		p.c.SetSpare(n, max(0, then.gpus[n]-k), max(0, then.cpus[n]-cpus[n]), max(0, then.mem[n]-mem[n]))
 	}
 	for pw, w := range addW {
 		if pw.LimitW > 0 {
-			pw.SpareW, pw.HasSpare = max(0, pw.LimitW-atT[pw]-w), true
+			p.c.SetPowerSpare(pw, max(0, pw.LimitW-atT[pw]-w))
 		}
 	}
 }

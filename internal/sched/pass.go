@@ -22,9 +22,9 @@ type pass struct {
 	fs      *fairShares // fair-share usage per weight, in GPUs
 	plan    model.Plan
 
-	running      map[string]*model.Allocation // by job ID
-	deployed     map[string]int               // running replicas of pending deployments
-	claimDirty   map[string]int               // GPUs freed for a job, still dirty
+	running      func(id string) *model.Allocation // by job ID; nil if not running
+	deployed     map[string]int                    // running replicas of pending deployments
+	claimDirty   map[string]int                    // GPUs freed for a job, still dirty
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
 	recentPreem  int
@@ -77,15 +77,16 @@ type verdict struct {
 	perJob bool
 }
 
-func newPass(snap *model.Snapshot, now model.Time, static *place.Static, pendingTenant func(string) (string, bool)) *pass {
+// newPass sets up a pass over snap. c is the cluster view of snap to
+// plan on (the pass changes it); nil builds one from static (nil: from
+// the facility).
+func newPass(snap *model.Snapshot, now model.Time, static *place.Static, c *place.Cluster, t *tally, pendingTenant func(string) (string, bool)) *pass {
 	fac := snap.Facility
 	p := &pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
 		tenants:    make(map[string]*model.Tenant, len(fac.Tenants)),
 		classes:    make(map[string]*model.PriorityClass, len(fac.PriorityClasses)),
 		fs:         newFairShares(fac),
-		running:    make(map[string]*model.Allocation, len(snap.Running)),
-		waitingFor: map[string][]*model.Allocation{},
 		deployed:   map[string]int{},
 		claimDirty: map[string]int{},
 		victims:    map[string]bool{},
@@ -105,11 +106,14 @@ func newPass(snap *model.Snapshot, now model.Time, static *place.Static, pending
 	for i := range fac.PriorityClasses {
 		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
 	}
-	if static == nil || static.Facility() != fac {
-		static = place.Prepare(fac)
+	if c == nil {
+		if static == nil || static.Facility() != fac {
+			static = place.Prepare(fac)
+		}
+		c = place.NewFrom(static, snap, pendingTenant)
 	}
-	p.c = place.NewFrom(static, snap, pendingTenant)
-	if p.pol.Power {
+	p.c = c
+	if p.pol.Power && len(p.c.MinGPUWatts) != len(p.c.Models) {
 		p.c.MinGPUWatts = make([]float64, len(p.c.Models))
 		for i, gm := range p.c.Models {
 			w := gm.TDPWatts
@@ -140,16 +144,24 @@ func newPass(snap *model.Snapshot, now model.Time, static *place.Static, pending
 	for i := range p.c.Nodes {
 		p.sensitive = p.sensitive || p.c.Nodes[i].Dirty > 0
 	}
-	for i := range snap.Running {
-		a := &snap.Running[i]
-		if a.Job == nil {
-			continue
+	if t == nil {
+		tt := tallyOf(snap, p.c)
+		t = &tt
+	}
+	p.running, p.waitingFor = t.running, t.waitingFor
+	// What running work holds, charged to quotas (exact integers, any
+	// order) and to fair shares once per tenant in facility order, so
+	// that a full and a quick pass add the same floats in the same order.
+	for k, g := range t.gpus {
+		if ti := p.q.Tenant(k.tenant); ti >= 0 && k.model >= 0 && g != 0 {
+			p.q.Add(ti, k.model, int64(g))
 		}
-		p.running[a.Job.ID] = a
-		if a.Terminating && a.PreemptedFor != "" {
-			p.waitingFor[a.PreemptedFor] = append(p.waitingFor[a.PreemptedFor], a)
+	}
+	p.quotaVer++
+	for i := range fac.Tenants {
+		if g := t.byTenant[fac.Tenants[i].Name]; g != 0 {
+			p.fs.charge(fac.Tenants[i].Name, float64(g))
 		}
-		p.account(a.Job, a.Replicas, 1)
 	}
 	for i := range snap.Nodes {
 		for _, gs := range snap.Nodes[i].GPUs {

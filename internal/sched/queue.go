@@ -24,6 +24,7 @@ type Queue struct {
 	// (rebuilt when the snapshot's facility pointer changes; a facility
 	// must not be modified in place).
 	static *place.Static
+	base   base // the cluster view of the last snapshot Quick saw
 }
 
 type qlevel struct {

@@ -142,3 +142,84 @@ func TestQuickIsAPrefixOfSchedule(t *testing.T) {
 		t.Fatal("no starts compared; the test exercises nothing")
 	}
 }
+
+// TestQuickKeepsItsViewAcrossPasses drives one Queue through a sequence of
+// snapshots as the twin and the live server do — starts applied, jobs
+// ending, victims evicted, arrivals, nodes changing condition — and checks
+// at every step that Quick, which keeps its cluster view between passes
+// and updates it by difference, plans exactly as a fresh Schedule.
+func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
+	steps, rebuilds, diffs := 0, 0, 0
+	for seed := uint64(0); seed < 120; seed++ {
+		snap, now := genSnapshot(seed)
+		rng := rand.New(rand.NewPCG(seed, 99))
+		cur := *snap
+		cur.Running = append([]model.Allocation(nil), snap.Running...)
+		queued := append([]*model.Job(nil), snap.Pending[:len(snap.Pending)/2]...)
+		later := snap.Pending[len(snap.Pending)/2:]
+		q := sched.NewQueue(snap.Facility, queued)
+		for step := 0; step < 12; step++ {
+			steps++
+			full := cur
+			full.Pending = append([]*model.Job(nil), queued...)
+			want := sched.Schedule(&full, now)
+			cur.Pending = nil
+			got, _ := sched.Quick(&cur, q, now, 0)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("seed %d step %d: Quick differs from Schedule (-schedule +quick):\n%s", seed, step, d)
+			}
+			// apply the plan
+			running := make([]model.Allocation, 0, len(cur.Running)+len(got.Starts))
+			victims := map[string]bool{}
+			for _, pr := range got.Preemptions {
+				victims[pr.Victim] = true
+			}
+			for _, a := range cur.Running {
+				switch {
+				case a.Terminating || rng.IntN(4) == 0: // evicted, or ended
+				case victims[a.Job.ID]:
+					a.Terminating = true
+					running = append(running, a)
+				default:
+					running = append(running, a)
+				}
+			}
+			started := map[string]bool{}
+			for _, s := range got.Starts {
+				started[s.Job] = true
+				q.Remove(s.Job)
+				for _, j := range queued {
+					if j.ID == s.Job {
+						running = append(running, model.Allocation{Job: j, Started: now, Replicas: s.Replicas})
+					}
+				}
+			}
+			kept := queued[:0]
+			for _, j := range queued {
+				if !started[j.ID] {
+					kept = append(kept, j)
+				}
+			}
+			queued = kept
+			cur.Running = running
+			if len(later) > 0 && rng.IntN(2) == 0 {
+				queued = append(queued, later[0])
+				q.Add(later[0])
+				later = later[1:]
+			}
+			if len(cur.Nodes) > 0 && rng.IntN(5) == 0 {
+				nodes := append([]model.NodeState(nil), cur.Nodes...)
+				i := rng.IntN(len(nodes))
+				nodes[i].Condition = []model.NodeCondition{model.NodeUp, model.NodeDraining, model.NodeDown}[rng.IntN(3)]
+				cur.Nodes = nodes
+			}
+			now = now.Add(model.Duration(rng.IntN(3600)))
+		}
+		r, d := sched.QueueSyncs(q)
+		rebuilds, diffs = rebuilds+r, diffs+d
+	}
+	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference", steps, rebuilds, diffs)
+	if diffs < steps/3 {
+		t.Fatalf("only %d of %d passes updated the view by difference; the test does not exercise it", diffs, steps)
+	}
+}

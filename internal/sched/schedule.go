@@ -14,7 +14,7 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 	if snap == nil || snap.Facility == nil {
 		return model.Plan{Now: now}
 	}
-	p := newPass(snap, now, nil, nil)
+	p := newPass(snap, now, nil, nil, nil, nil)
 	p.run(NewQueue(snap.Facility, snap.Pending), 0)
 	return p.finish()
 }
@@ -39,12 +39,18 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	if q.static == nil || q.static.Facility() != snap.Facility {
 		q.static = place.Prepare(snap.Facility) // kept for the next quick pass
 	}
-	p := newPass(snap, now, q.static, func(id string) (string, bool) {
+	pending := func(id string) (string, bool) {
 		if j, ok := q.Get(id); ok {
 			return j.Tenant, true
 		}
 		return "", false
-	})
+	}
+	// The view of the snapshot is kept in q and brought up to date by
+	// difference; the pass plans on it under an undo log, rolled back.
+	c, t := q.base.sync(q.static, snap, pending)
+	c.Begin()
+	defer c.Rollback()
+	p := newPass(snap, now, q.static, c, &t, pending)
 	p.quick = depth > 0
 	p.plan.Partial = p.run(q, depth)
 	pl := p.finish()
@@ -92,7 +98,7 @@ func (p *pass) run(src *Queue, limit int) bool {
 // consider decides one job: start it, defer it, preempt for it, reserve
 // for it, or say why it waits.
 func (p *pass) consider(j *model.Job) {
-	if a := p.running[j.ID]; a != nil {
+	if a := p.running(j.ID); a != nil {
 		if j.Kind != model.KindDeployment || a.Terminating {
 			p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)
 			return

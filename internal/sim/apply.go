@@ -23,7 +23,10 @@ func (t *twin) pass(now model.Time) error {
 	// prepared view, instead of being rebuilt at every instant.
 	p, considered := sched.Quick(snap, t.queue, now, 0)
 	snap.Pending = considered
-	if err := plan.Verify(snap, &p); err != nil {
+	if t.check == nil {
+		t.check = plan.NewChecker(t.cfg.Facility)
+	}
+	if err := t.check.Verify(snap, &p); err != nil {
 		return fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", now, err)
 	}
 	if t.cfg.OnPass != nil {

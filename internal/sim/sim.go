@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
@@ -30,7 +31,7 @@ type Config struct {
 	Utilization float64
 	// OnPass, when set, sees every snapshot and the plan the core made
 	// for it (tests use it to check that the twin only applies the core's
-	// decisions).
+	// decisions). Both are valid only during the call.
 	OnPass func(snap *model.Snapshot, p *model.Plan)
 	// OnProgress, when set, is called every ProgressEvery instants of
 	// virtual time handled and once at the end, with the virtual clock
@@ -112,6 +113,9 @@ type twin struct {
 	led      *ledger
 	queue    *sched.Queue // the pending jobs, in the core's order
 	named    []string     // nodes with a state, sorted
+	snap     model.Snapshot
+	check    *plan.Checker
+	tenants  []string // tenants with usage, sorted
 	finished int
 }
 
@@ -308,26 +312,35 @@ func (t *twin) state(node string) *model.NodeState {
 	return st
 }
 
-// snapshot is the twin's state as the core sees it.
+// snapshot is the twin's state as the core sees it. It reuses one
+// snapshot's slices from pass to pass: a snapshot is valid until the
+// next pass.
 func (t *twin) snapshot(now model.Time) *model.Snapshot {
-	s := &model.Snapshot{Facility: t.cfg.Facility, Grid: t.cfg.Grid, Seed: t.cfg.Seed}
+	s := &t.snap
+	s.Facility, s.Grid, s.Seed = t.cfg.Facility, t.cfg.Grid, t.cfg.Seed
+	s.Nodes = s.Nodes[:0]
 	for _, n := range t.named {
 		s.Nodes = append(s.Nodes, *t.nodes[n])
 	}
+	s.Running = s.Running[:0]
 	for _, js := range t.running {
 		a := js.alloc
 		ran := now.Sub(a.Started)
 		a.LastCheckpoint = a.Started.Add(ran - ran%t.cfg.CheckpointInterval)
 		s.Running = append(s.Running, a)
 	}
-	tenants := make([]string, 0, len(t.usage))
-	for n := range t.usage {
-		tenants = append(tenants, n)
+	if len(t.tenants) != len(t.usage) {
+		t.tenants = t.tenants[:0]
+		for n := range t.usage {
+			t.tenants = append(t.tenants, n)
+		}
+		sort.Strings(t.tenants)
 	}
-	sort.Strings(tenants)
-	for _, n := range tenants {
+	s.Usage = s.Usage[:0]
+	for _, n := range t.tenants {
 		s.Usage = append(s.Usage, *t.usage[n])
 	}
-	s.RecentPreemptions = append(s.RecentPreemptions, t.recent...)
+	s.RecentPreemptions = append(s.RecentPreemptions[:0], t.recent...)
+	s.Pending = nil
 	return s
 }

@@ -421,3 +421,50 @@ func (c *Cluster) buildGroups() {
 		}
 	}
 }
+
+// Retally recomputes node n's holders (count, owner, mixed tenants,
+// exclusivity) from the jobs holding it, one entry per placement, in the
+// order a fresh build would allocate them. Release cannot know whether
+// the jobs left on a node are of one tenant; a driver that keeps a
+// cluster between passes calls Retally after releasing on a shared node.
+func (c *Cluster) Retally(n int, jobs []*model.Job, exclTenant func(tenant string) bool) {
+	c.saveNode(n)
+	nd := &c.Nodes[n]
+	if nd.Up {
+		c.setBucket(n, false)
+	}
+	nd.Jobs, nd.Owner, nd.Mixed, nd.ExclTen, nd.ExclJob = 0, "", false, false, false
+	for _, j := range jobs {
+		switch {
+		case nd.Jobs == 0:
+			nd.Owner = j.Tenant
+		case nd.Owner != j.Tenant:
+			nd.Mixed = true
+		}
+		nd.Jobs++
+		nd.ExclTen = nd.ExclTen || exclTenant(j.Tenant)
+		nd.ExclJob = nd.ExclJob || j.ExclusiveNode
+	}
+	if nd.Up {
+		c.setBucket(n, true)
+	}
+}
+
+// Restrict marks free GPU g of node n dirty as its state gs says, as a
+// fresh build does: a driver that releases GPUs of a kept cluster calls
+// it for the released GPUs, since Release leaves them clean. Claims are
+// not considered (a kept cluster with claims is rebuilt instead).
+func (c *Cluster) Restrict(n, g int, gs model.GPUState) {
+	nd := &c.Nodes[n]
+	owner := restriction(gs, nil)
+	if owner == "" || g < 0 || g >= nd.NGPU || nd.Busy&(1<<g) != 0 || c.dirtyOwner(nd, g) != "" {
+		return
+	}
+	c.saveNode(n)
+	c.setBucket(n, false)
+	c.markDirty(nd, g, owner)
+	nd.Dirty++
+	if nd.Up {
+		c.setBucket(n, true)
+	}
+}

@@ -2,7 +2,10 @@ package place
 
 // An undo log makes what-if searches cheap: instead of cloning the whole
 // cluster, Begin starts recording every node and power change, and
-// Rollback restores them in reverse order. Logs do not nest.
+// Rollback restores them in reverse order. Logs nest: an inner Begin marks
+// the log, its Rollback undoes back to the mark and its Commit keeps the
+// changes for the outer Rollback. A driver that keeps one cluster between
+// scheduling passes opens the outermost log around each pass.
 
 type nodeUndo struct {
 	n     int
@@ -11,43 +14,63 @@ type nodeUndo struct {
 }
 
 type powerUndo struct {
-	p     *Power
-	load  float64
-	spare float64
+	p        *Power
+	load     float64
+	spare    float64
+	hasSpare bool
 }
+
+type undoMark struct{ nodes, power int }
 
 type undoLog struct {
 	nodes []nodeUndo
 	power []powerUndo
+	marks []undoMark // one per open Begin, innermost last
 }
 
-// Begin starts recording changes. It panics if a log is already open,
-// which would be a bug in the caller.
+// Begin starts recording changes, or marks the open log.
 func (c *Cluster) Begin() {
-	if c.undo != nil {
-		panic("place: nested Begin")
+	if c.undo == nil {
+		if c.spare == nil {
+			c.spare = &undoLog{}
+		}
+		c.undo = c.spare
+		c.undo.nodes, c.undo.power, c.undo.marks = c.undo.nodes[:0], c.undo.power[:0], c.undo.marks[:0]
 	}
-	if c.spare == nil {
-		c.spare = &undoLog{}
-	}
-	c.undo = c.spare
-	c.undo.nodes, c.undo.power = c.undo.nodes[:0], c.undo.power[:0]
+	c.undo.marks = append(c.undo.marks, undoMark{len(c.undo.nodes), len(c.undo.power)})
 }
 
-// Commit stops recording and keeps the changes.
-func (c *Cluster) Commit() { c.undo = nil }
-
-// Rollback restores the cluster as it was at Begin and stops recording.
-func (c *Cluster) Rollback() {
+// Commit keeps the changes since the matching Begin; the outermost Commit
+// stops recording.
+func (c *Cluster) Commit() {
 	u := c.undo
-	c.undo = nil
 	if u == nil {
 		return
 	}
-	for i := len(u.power) - 1; i >= 0; i-- {
-		u.power[i].p.LoadW, u.power[i].p.SpareW = u.power[i].load, u.power[i].spare
+	u.marks = u.marks[:len(u.marks)-1]
+	if len(u.marks) == 0 {
+		c.undo = nil
 	}
-	for i := len(u.nodes) - 1; i >= 0; i-- {
+}
+
+// Rollback restores the cluster as it was at the matching Begin; the
+// outermost Rollback stops recording.
+func (c *Cluster) Rollback() {
+	u := c.undo
+	if u == nil {
+		return
+	}
+	m := u.marks[len(u.marks)-1]
+	u.marks = u.marks[:len(u.marks)-1]
+	if len(u.marks) == 0 {
+		c.undo = nil
+	}
+	for i := len(u.power) - 1; i >= m.power; i-- {
+		e := &u.power[i]
+		e.p.LoadW, e.p.SpareW, e.p.HasSpare = e.load, e.spare, e.hasSpare
+	}
+	u.power = u.power[:m.power]
+	for i := len(u.nodes) - 1; i >= m.nodes; i-- {
 		e := u.nodes[i]
 		if c.Nodes[e.n].Up {
 			c.setBucket(e.n, false)
@@ -60,6 +83,7 @@ func (c *Cluster) Rollback() {
 			c.setBucket(e.n, true)
 		}
 	}
+	u.nodes = u.nodes[:m.nodes]
 }
 
 func (c *Cluster) saveNode(n int) {
@@ -83,6 +107,21 @@ func (c *Cluster) saveNode(n int) {
 
 func (c *Cluster) savePower(p *Power) {
 	if c.undo != nil {
-		c.undo.power = append(c.undo.power, powerUndo{p, p.LoadW, p.SpareW})
+		c.undo.power = append(c.undo.power, powerUndo{p, p.LoadW, p.SpareW, p.HasSpare})
 	}
+}
+
+// SetSpare sets what jobs running at a reservation's start may still take
+// of node n (GPUs, CPUs, memory), under the undo log.
+func (c *Cluster) SetSpare(n, gpus, cpus, mem int) {
+	c.saveNode(n)
+	nd := &c.Nodes[n]
+	nd.Spare, nd.SpareCPU, nd.SpareMem = gpus, cpus, mem
+}
+
+// SetPowerSpare sets what such jobs may add to container p, under the
+// undo log.
+func (c *Cluster) SetPowerSpare(p *Power, w float64) {
+	c.savePower(p)
+	p.SpareW, p.HasSpare = w, true
 }

@@ -50,3 +50,51 @@ func TestRollbackRestores(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedUndo: an inner Rollback restores the state at the inner
+// Begin; an inner Commit keeps its changes until the outer Rollback,
+// which restores the state at the outer Begin.
+func TestNestedUndo(t *testing.T) {
+	for seed := 0; seed < 50; seed++ {
+		rng := rand.New(rand.NewPCG(uint64(seed), 12))
+		c := New(randomSnapshot(rng), nil)
+		job := &model.Job{ID: "x", Tenant: "t1", CPUsPerReplica: 2, MemGiBPerReplica: 8}
+		mutate := func() {
+			for k := 0; k < 10; k++ {
+				n := rng.IntN(len(c.Nodes))
+				gpus := rng.Perm(c.Nodes[n].NGPU)[:rng.IntN(c.Nodes[n].NGPU+1)]
+				switch rng.IntN(3) {
+				case 0:
+					c.Alloc(n, gpus, job, 0, false)
+				case 1:
+					c.Release(n, gpus, job, 0)
+				default:
+					c.SetSpare(n, rng.IntN(4), rng.IntN(8), rng.IntN(64))
+					c.SetPowerSpare(&c.Sites[0], float64(rng.IntN(1000)))
+				}
+			}
+		}
+		before := c.Clone()
+		c.Begin()
+		mutate()
+		mid := c.Clone()
+		c.Begin()
+		mutate()
+		if rng.IntN(2) == 0 {
+			c.Rollback()
+			if d := cmp.Diff(mid, c, clusterCmp...); d != "" {
+				t.Fatalf("seed %d: inner rollback (-mid +after):\n%s", seed, d)
+			}
+		} else {
+			c.Commit()
+		}
+		mutate()
+		c.Rollback()
+		if d := cmp.Diff(before, c, clusterCmp...); d != "" {
+			t.Fatalf("seed %d: outer rollback (-before +after):\n%s", seed, d)
+		}
+		if c.undo != nil {
+			t.Fatalf("seed %d: the log stays open after the outermost rollback", seed)
+		}
+	}
+}

@@ -1,0 +1,311 @@
+package sched
+
+import (
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
+)
+
+// base is the cluster view of the last snapshot a Queue's Quick saw: the
+// facility with the snapshot's node states and running allocations, and
+// nothing of any pass. Between passes usually only a few allocations
+// change, so instead of building the view anew (every node, every
+// allocation) Quick brings it up to date by difference, runs the pass
+// under an undo log and rolls the pass back. Any change of node states,
+// a GPU claimed by a preemption, or a snapshot whose allocations
+// overlap, rebuilds it from scratch, as does a new facility.
+//
+// The view it gives equals a fresh build: allocations and releases are
+// exact (integer watts and counts), released GPUs get their dirty marks
+// back from the node states, and nodes whose holders changed are
+// retallied. It also keeps the GPUs running work holds per tenant and
+// model, which the pass charges to quotas and fair shares.
+type base struct {
+	static *place.Static
+	c      *place.Cluster
+	nodes  []model.NodeState // as applied, deep copy
+	state  map[int]int       // node index → its entry in nodes
+	held   map[*model.Job]*holding
+	byID   map[string]*holding
+	onNode map[int][]*holding // holders of each node, for retallies
+	excl   map[string]bool    // node-exclusive tenants
+	tally  tally
+	gen    uint32
+
+	rebuilds, diffs int // for tests
+	touched         []int
+}
+
+// holding is what one job holds in the view.
+type holding struct {
+	job   *model.Job
+	reps  []model.Placement // deep copy of its placements, all allocations
+	nodes []int             // node index of each of reps, -1 if unknown
+	gen   uint32            // the sync that last saw it
+	idx   int               // its (last) allocation in the synced snapshot
+}
+
+// tally is what running allocations hold, as a pass charges it: GPUs by
+// tenant and model (quotas), by tenant (fair share), and the terminating
+// victims by the job they make room for.
+type tally struct {
+	gpus       map[tenantModel]int
+	byTenant   map[string]int
+	waitingFor map[string][]*model.Allocation
+	running    func(id string) *model.Allocation
+}
+
+type tenantModel struct {
+	tenant string
+	model  int
+}
+
+// tallyOf computes the tally of snap on c from scratch (Schedule).
+func tallyOf(snap *model.Snapshot, c *place.Cluster) tally {
+	t := tally{gpus: map[tenantModel]int{}, byTenant: map[string]int{}, waitingFor: map[string][]*model.Allocation{}}
+	byID := make(map[string]*model.Allocation, len(snap.Running))
+	for i := range snap.Running {
+		a := &snap.Running[i]
+		if a.Job == nil {
+			continue
+		}
+		byID[a.Job.ID] = a
+		if a.Terminating && a.PreemptedFor != "" {
+			t.waitingFor[a.PreemptedFor] = append(t.waitingFor[a.PreemptedFor], a)
+		}
+		for _, r := range a.Replicas {
+			if n, ok := c.NodeIndex[r.Node]; ok {
+				t.add(a.Job.Tenant, c.Nodes[n].Model, len(r.GPUs))
+			}
+		}
+	}
+	t.running = func(id string) *model.Allocation { return byID[id] }
+	return t
+}
+
+func (t *tally) add(tenant string, m, gpus int) {
+	t.gpus[tenantModel{tenant, m}] += gpus
+	t.byTenant[tenant] += gpus
+}
+
+// sync returns the view of snap, up to date, and its tally.
+func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant func(string) (string, bool)) (*place.Cluster, tally) {
+	if b.c == nil || b.static != static || !sameNodes(b.nodes, snap.Nodes) || claimed(snap.Nodes) || !b.diff(snap) {
+		b.rebuild(static, snap, pendingTenant)
+	}
+	snapRunning := snap.Running
+	b.tally.running = func(id string) *model.Allocation {
+		if h := b.byID[id]; h != nil && h.idx < len(snapRunning) {
+			return &snapRunning[h.idx]
+		}
+		return nil
+	}
+	return b.c, b.tally
+}
+
+// diff applies the changes of snap.Running; false means the view must be
+// rebuilt (overlapping allocations).
+func (b *base) diff(snap *model.Snapshot) bool {
+	b.diffs++
+	b.gen++
+	b.touched = b.touched[:0]
+	clear(b.tally.waitingFor)
+	for i := range snap.Running {
+		a := &snap.Running[i]
+		if a.Job == nil {
+			continue
+		}
+		if a.Terminating && a.PreemptedFor != "" {
+			b.tally.waitingFor[a.PreemptedFor] = append(b.tally.waitingFor[a.PreemptedFor], a)
+		}
+		h := b.held[a.Job]
+		switch {
+		case h != nil && h.gen == b.gen: // another allocation of the same job
+		case h != nil && samePlacements(h.reps, a.Replicas):
+			h.gen, h.idx = b.gen, i
+			continue
+		case h != nil:
+			b.release(h)
+			h.reps, h.nodes = h.reps[:0], h.nodes[:0]
+		default:
+			if old := b.byID[a.Job.ID]; old != nil && old.job != a.Job { // same ID, new job value
+				if old.gen == b.gen {
+					return false // two job values with one ID in one snapshot
+				}
+				b.release(old)
+				delete(b.held, old.job)
+			}
+			h = &holding{job: a.Job}
+			b.held[a.Job] = h
+			b.byID[a.Job.ID] = h
+		}
+		h.gen, h.idx = b.gen, i
+		if !b.alloc(h, a.Replicas) {
+			return false
+		}
+	}
+	for j, h := range b.held {
+		if h.gen != b.gen {
+			b.release(h)
+			delete(b.held, j)
+			if b.byID[j.ID] == h {
+				delete(b.byID, j.ID)
+			}
+		}
+	}
+	for _, n := range b.touched {
+		b.c.Retally(n, b.jobsOn(n), b.exclTenant)
+	}
+	return true
+}
+
+func (b *base) exclTenant(t string) bool { return b.excl[t] }
+
+func (b *base) jobsOn(n int) []*model.Job {
+	var js []*model.Job
+	for _, h := range b.onNode[n] {
+		for _, m := range h.nodes {
+			if m == n { // one entry per placement, as the view counts them
+				js = append(js, h.job)
+			}
+		}
+	}
+	return js
+}
+
+func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant func(string) (string, bool)) {
+	fac := snap.Facility
+	b.rebuilds++
+	b.static = static
+	b.c = place.NewFrom(static, snap, pendingTenant)
+	b.nodes = b.nodes[:0]
+	b.state = make(map[int]int, len(snap.Nodes))
+	for _, st := range snap.Nodes {
+		st.GPUs = slices.Clone(st.GPUs)
+		if n, ok := b.c.NodeIndex[st.Node]; ok {
+			b.state[n] = len(b.nodes)
+		}
+		b.nodes = append(b.nodes, st)
+	}
+	b.excl = make(map[string]bool, len(fac.Tenants))
+	for i := range fac.Tenants {
+		if fac.Tenants[i].Exclusive == model.ExclusiveNode {
+			b.excl[fac.Tenants[i].Name] = true
+		}
+	}
+	b.held = make(map[*model.Job]*holding, len(snap.Running))
+	b.byID = make(map[string]*holding, len(snap.Running))
+	b.onNode = map[int][]*holding{}
+	b.tally = tally{gpus: map[tenantModel]int{}, byTenant: map[string]int{}, waitingFor: map[string][]*model.Allocation{}}
+	b.gen++
+	for i := range snap.Running {
+		a := &snap.Running[i]
+		if a.Job == nil {
+			continue
+		}
+		if a.Terminating && a.PreemptedFor != "" {
+			b.tally.waitingFor[a.PreemptedFor] = append(b.tally.waitingFor[a.PreemptedFor], a)
+		}
+		h := b.held[a.Job]
+		if h == nil {
+			h = &holding{job: a.Job}
+			b.held[a.Job] = h
+			b.byID[a.Job.ID] = h
+		}
+		h.gen, h.idx = b.gen, i
+		b.record(h, a.Replicas)
+	}
+}
+
+// record adds placements to h, its nodes' holders and the tally, without
+// touching the view (rebuild has them in it already).
+func (b *base) record(h *holding, reps []model.Placement) {
+	for _, r := range reps {
+		n, ok := b.c.NodeIndex[r.Node]
+		if !ok {
+			n = -1
+		}
+		r.GPUs = slices.Clone(r.GPUs)
+		h.reps = append(h.reps, r)
+		h.nodes = append(h.nodes, n)
+		if n >= 0 {
+			if !slices.Contains(b.onNode[n], h) {
+				b.onNode[n] = append(b.onNode[n], h)
+			}
+			b.tally.add(h.job.Tenant, b.c.Nodes[n].Model, len(r.GPUs))
+		}
+	}
+}
+
+// alloc adds a job's placements to the view; it reports false when a GPU
+// is already held (an overlapping snapshot, which only a rebuild
+// reproduces).
+func (b *base) alloc(h *holding, reps []model.Placement) bool {
+	for _, r := range reps {
+		n, ok := b.c.NodeIndex[r.Node]
+		if !ok {
+			continue
+		}
+		nd := &b.c.Nodes[n]
+		for _, g := range r.GPUs {
+			if g >= 0 && g < nd.NGPU && nd.Busy&(1<<g) != 0 {
+				return false
+			}
+		}
+		b.c.Alloc(n, r.GPUs, h.job, r.PowerCapW, b.excl[h.job.Tenant])
+		b.touched = append(b.touched, n)
+	}
+	b.record(h, reps)
+	return true
+}
+
+// release takes a job's placements out of the view.
+func (b *base) release(h *holding) {
+	for k, r := range h.reps {
+		n := h.nodes[k]
+		if n < 0 {
+			continue
+		}
+		b.c.Release(n, r.GPUs, h.job, r.PowerCapW)
+		b.touched = append(b.touched, n)
+		b.tally.add(h.job.Tenant, b.c.Nodes[n].Model, -len(r.GPUs))
+		if i, ok := b.state[n]; ok { // released GPUs are dirty again if their state says so
+			for _, g := range r.GPUs {
+				if g >= 0 && g < len(b.nodes[i].GPUs) {
+					b.c.Restrict(n, g, b.nodes[i].GPUs[g])
+				}
+			}
+		}
+		hs := b.onNode[n]
+		if i := slices.Index(hs, h); i >= 0 {
+			b.onNode[n] = slices.Delete(hs, i, i+1)
+		}
+	}
+}
+
+func samePlacements(a, b []model.Placement) bool {
+	return slices.EqualFunc(a, b, func(x, y model.Placement) bool {
+		return x.Node == y.Node && x.PowerCapW == y.PowerCapW && slices.Equal(x.GPUs, y.GPUs)
+	})
+}
+
+func sameNodes(a, b []model.NodeState) bool {
+	return slices.EqualFunc(a, b, func(x, y model.NodeState) bool {
+		return x.Node == y.Node && x.Condition == y.Condition && slices.Equal(x.GPUs, y.GPUs)
+	})
+}
+
+// claimed reports whether a GPU is claimed for a preemption's
+// beneficiary: whether the claim counts depends on the queue, so such
+// snapshots are built afresh.
+func claimed(nodes []model.NodeState) bool {
+	for i := range nodes {
+		for _, g := range nodes[i].GPUs {
+			if g.ClaimedBy != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
