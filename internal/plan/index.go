@@ -13,6 +13,7 @@ type facIndex struct {
 	tenants   map[string]*model.Tenant
 	models    map[string]model.GPUModel
 	siteNodes map[string][]*model.Node // by site ID, in facility order
+	nodeSite  map[string]int           // node name → index of its site in fac.Sites, -1 if none
 }
 
 func newFacIndex(fac *model.Facility) *facIndex {
@@ -28,11 +29,20 @@ func newFacIndex(fac *model.Facility) *facIndex {
 		tenants:   make(map[string]*model.Tenant, len(fac.Tenants)),
 		models:    fac.GPUModels,
 		siteNodes: make(map[string][]*model.Node, len(fac.Sites)),
+		nodeSite:  make(map[string]int, len(fac.Nodes)),
+	}
+	siteIdx := make(map[string]int, len(fac.Sites))
+	for i := range fac.Sites {
+		siteIdx[fac.Sites[i].ID] = i
 	}
 	for i := range fac.Nodes {
 		n := &fac.Nodes[i]
 		x.nodes[n.Name] = n
 		x.siteNodes[n.Site] = append(x.siteNodes[n.Site], n)
+		x.nodeSite[n.Name] = -1
+		if s, ok := siteIdx[n.Site]; ok {
+			x.nodeSite[n.Name] = s
+		}
 	}
 	for i := range fac.Sites {
 		x.sites[fac.Sites[i].ID] = &fac.Sites[i]

@@ -51,7 +51,7 @@ func RackPowerW(snap *model.Snapshot, p *model.Plan) map[string]float64 {
 }
 
 func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
-	draw := x.gpuDraw(snap, p, nil)
+	draw := x.gpuDraw(snap, p)
 	l := Load{
 		Site: make(map[string]float64, len(x.fac.Sites)),
 		Hall: make(map[string]float64, len(x.fac.Halls)),
@@ -94,14 +94,13 @@ func (x *index) nodeW(n *model.Node, busy []float64) float64 {
 	return w
 }
 
-// gpuDraw maps node → draw of each GPU (negative: not held) on the nodes
-// keep accepts (all when nil). Running allocations come first; a GPU held
+// gpuDraw maps node → draw of each GPU (negative: not held). Running allocations come first; a GPU held
 // twice (an invalid plan) counts once.
-func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan, keep func(*model.Node) bool) map[string][]float64 {
+func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string][]float64 {
 	draw := make(map[string][]float64)
 	add := func(pl model.Placement) {
 		n, ok := x.nodes[pl.Node]
-		if !ok || keep != nil && !keep(n) {
+		if !ok {
 			return
 		}
 		w := float64(x.models[n.GPUModel].TDPWatts)
@@ -142,8 +141,42 @@ func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan, keep func(*model.No
 // those sites are visited, and the starts are added to the load before
 // as differences, node by node.
 func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[string]string) (before, after Load) {
+	in := make([]bool, len(x.fac.Sites))
+	for i := range x.fac.Sites {
+		_, in[i] = touched[x.fac.Sites[i].ID]
+	}
 	keep := func(n *model.Node) bool { _, ok := touched[n.Site]; return ok }
-	draw := x.gpuDraw(snap, nil, keep)
+	// the draw of running work on the touched sites' nodes
+	draw := map[string][]float64{}
+	var arena []float64
+	for i := range snap.Running {
+		for _, pl := range snap.Running[i].Replicas {
+			if s, ok := x.nodeSite[pl.Node]; !ok || s < 0 || !in[s] {
+				continue
+			}
+			n := x.nodes[pl.Node]
+			d := draw[pl.Node]
+			if d == nil {
+				if len(arena) < n.GPUs {
+					arena = make([]float64, max(256, n.GPUs))
+				}
+				d, arena = arena[:n.GPUs:n.GPUs], arena[n.GPUs:]
+				for g := range d {
+					d[g] = -1
+				}
+				draw[pl.Node] = d
+			}
+			w := float64(x.models[n.GPUModel].TDPWatts)
+			if pl.PowerCapW > 0 {
+				w = float64(pl.PowerCapW)
+			}
+			for _, g := range pl.GPUs {
+				if g >= 0 && g < n.GPUs && d[g] < 0 {
+					d[g] = w
+				}
+			}
+		}
+	}
 	before = Load{Site: map[string]float64{}, Hall: map[string]float64{}, Rack: map[string]float64{}}
 	for id := range touched {
 		for _, n := range x.siteNodes[id] {

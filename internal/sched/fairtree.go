@@ -65,6 +65,26 @@ func newFairShares(fac *model.Facility) *fairShares {
 	return f
 }
 
+// clone returns fair shares with the same tree and weights and their own
+// usage cells (the tree and weights never change during a pass).
+func (f *fairShares) clone() *fairShares {
+	c := *f
+	cells := make([]float64, len(f.tenant)+len(f.cohort))
+	c.tenant = make(map[string]*float64, len(f.tenant))
+	for name, v := range f.tenant {
+		cells[0] = *v
+		c.tenant[name] = &cells[0]
+		cells = cells[1:]
+	}
+	c.cohort = make(map[string]*float64, len(f.cohort))
+	for name, v := range f.cohort {
+		cells[0] = *v
+		c.cohort[name] = &cells[0]
+		cells = cells[1:]
+	}
+	return &c
+}
+
 // charge adds gpus (GPU-equivalents of usage) to a tenant and its cohorts.
 func (f *fairShares) charge(tenant string, gpus float64) {
 	s := f.tenant[tenant]

@@ -77,16 +77,31 @@ type verdict struct {
 	perJob bool
 }
 
+// prepared is what a pass takes from the facility alone, kept by a Queue
+// between quick passes: the static cluster view and the quota and fair
+// share trees with zero usage (each pass clones them).
+type prepared struct {
+	static *place.Static
+	quota  *quota.Tree
+	fs     *fairShares
+}
+
 // newPass sets up a pass over snap. c is the cluster view of snap to
-// plan on (the pass changes it); nil builds one from static (nil: from
-// the facility).
-func newPass(snap *model.Snapshot, now model.Time, static *place.Static, c *place.Cluster, t *tally, pendingTenant func(string) (string, bool)) *pass {
+// plan on (the pass changes it); nil builds one from prep. t tallies the
+// running work (nil: from snap). prep nil prepares afresh.
+func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Cluster, t *tally, pendingTenant func(string) (string, bool)) *pass {
 	fac := snap.Facility
+	if prep == nil || prep.static == nil || prep.static.Facility() != fac {
+		prep = &prepared{static: place.Prepare(fac)}
+	}
+	if prep.fs == nil {
+		prep.fs = newFairShares(fac)
+	}
 	p := &pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
 		tenants:    make(map[string]*model.Tenant, len(fac.Tenants)),
 		classes:    make(map[string]*model.PriorityClass, len(fac.PriorityClasses)),
-		fs:         newFairShares(fac),
+		fs:         prep.fs.clone(),
 		deployed:   map[string]int{},
 		claimDirty: map[string]int{},
 		victims:    map[string]bool{},
@@ -107,10 +122,7 @@ func newPass(snap *model.Snapshot, now model.Time, static *place.Static, c *plac
 		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
 	}
 	if c == nil {
-		if static == nil || static.Facility() != fac {
-			static = place.Prepare(fac)
-		}
-		c = place.NewFrom(static, snap, pendingTenant)
+		c = place.NewFrom(prep.static, snap, pendingTenant)
 	}
 	p.c = c
 	if p.pol.Power && len(p.c.MinGPUWatts) != len(p.c.Models) {
@@ -127,7 +139,10 @@ func newPass(snap *model.Snapshot, now model.Time, static *place.Static, c *plac
 	for i, m := range p.c.Models {
 		models[i] = m.Name
 	}
-	p.q = quota.New(fac, models)
+	if prep.quota == nil {
+		prep.quota = quota.New(fac, models)
+	}
+	p.q = prep.quota.Clone()
 	for i := range models {
 		if i != p.c.CPUModel {
 			p.allModels = append(p.allModels, i)

@@ -4,7 +4,6 @@ import (
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
 // Queue holds pending jobs grouped the way a pass walks them: by priority
@@ -20,11 +19,11 @@ type Queue struct {
 	levels []*qlevel                  // highest value first
 	where  map[string]*model.Job      // by ID; built on first Add, Remove or Get
 	n      int
-	// static caches the facility-only part of the cluster view for Quick
-	// (rebuilt when the snapshot's facility pointer changes; a facility
-	// must not be modified in place).
-	static *place.Static
-	base   base // the cluster view of the last snapshot Quick saw
+	// prep caches the facility-only part of a pass for Quick (rebuilt
+	// when the snapshot's facility pointer changes; a facility must not
+	// be modified in place).
+	prep prepared
+	base base // the cluster view of the last snapshot Quick saw
 }
 
 type qlevel struct {

@@ -36,8 +36,8 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	if snap == nil || snap.Facility == nil || q == nil {
 		return model.Plan{Now: now}, nil
 	}
-	if q.static == nil || q.static.Facility() != snap.Facility {
-		q.static = place.Prepare(snap.Facility) // kept for the next quick pass
+	if q.prep.static == nil || q.prep.static.Facility() != snap.Facility {
+		q.prep = prepared{static: place.Prepare(snap.Facility)} // kept for the next quick pass
 	}
 	pending := func(id string) (string, bool) {
 		if j, ok := q.Get(id); ok {
@@ -47,10 +47,10 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	}
 	// The view of the snapshot is kept in q and brought up to date by
 	// difference; the pass plans on it under an undo log, rolled back.
-	c, t := q.base.sync(q.static, snap, pending)
+	c, t := q.base.sync(q.prep.static, snap, pending)
 	c.Begin()
 	defer c.Rollback()
-	p := newPass(snap, now, q.static, c, &t, pending)
+	p := newPass(snap, now, &q.prep, c, &t, pending)
 	p.quick = depth > 0
 	p.plan.Partial = p.run(q, depth)
 	pl := p.finish()

@@ -87,6 +87,21 @@ func New(fac *model.Facility, models []string) *Tree {
 	return t
 }
 
+// Clone returns an independent copy: the same quotas and its own copy of
+// the usage; everything else is shared, since only usage ever changes.
+func (t *Tree) Clone() *Tree {
+	c := *t
+	c.nodes = append([]node(nil), t.nodes...)
+	k := len(t.models)
+	usage := make([]int64, len(t.nodes)*k)
+	for i := range c.nodes {
+		u := usage[i*k : (i+1)*k : (i+1)*k]
+		copy(u, t.nodes[i].usage)
+		c.nodes[i].usage = u
+	}
+	return &c
+}
+
 // computeSubtree fills subtree quotas bottom-up; depth guards against
 // cycles that validation should already have rejected.
 func (t *Tree) computeSubtree(i, depth int) {
@@ -183,16 +198,6 @@ func (t *Tree) Root(i int) int {
 		i = t.nodes[i].parent
 	}
 	return i
-}
-
-// Clone returns an independent copy.
-func (t *Tree) Clone() *Tree {
-	c := &Tree{index: t.index, cohorts: t.cohorts, models: t.models, nodes: make([]node, len(t.nodes))}
-	copy(c.nodes, t.nodes)
-	for i := range c.nodes {
-		c.nodes[i].usage = append([]int64(nil), t.nodes[i].usage...)
-	}
-	return c
 }
 
 // Borrowed is how far tenant i's usage of model m exceeds its nominal
