@@ -12,6 +12,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/report"
 	"github.com/carnot-dc/carnot/internal/sim"
 	"github.com/carnot-dc/carnot/internal/trace"
 )
@@ -26,21 +27,31 @@ type simOpts struct {
 func newSimCmd() *cobra.Command {
 	var o simOpts
 	cmd := &cobra.Command{
-		Use:   "sim (--facility FILE --workload FILE | --philly CSV --vc-nodes CSV) --out DIR",
+		Use:   "sim [--facility FILE --workload FILE | --philly CSV --vc-nodes CSV] [--out DIR]",
 		Short: "Replay a workload on a virtual facility with the production scheduling core",
 		Long: `Runs the digital twin: a discrete-event replay in which every scheduling
 decision is made by the production core (sched.Schedule, checked by
-plan.Verify). Writes DIR/summary.json (jobs, JCT and waits, preemptions,
-energy, cost and carbon per site and tenant, envelope violations) and
-DIR/jobs.csv (one row per job), and with --log DIR/events.log.
+plan.Verify). Writes DIR/summary.json (jobs, JCT, waits and bounded
+slowdown, utilization and queue over time, preemptions, deadline misses,
+fair-share shares and Jain's index, power per site against its envelope,
+energy, cost and carbon per site and tenant and in total), DIR/jobs.csv
+(one row per job), DIR/report.html (the same as tables and charts, one
+self-contained page that opens offline) and with --log DIR/events.log.
+Every field is defined in docs/twin.md. On a terminal, or for more than
+50,000 jobs, a progress line on stderr follows the virtual clock.
+
+Without --facility/--workload or --philly it replays the bundled default:
+four days of the Microsoft Philly trace, moved into 2023, on a 320-GPU
+facility in France under France's 2023 hourly grid prices and carbon
+(--grid replaces them). DIR defaults to ./carnot-sim.
 
 --philly replays the Microsoft Philly trace the way the Helios study did:
 each virtual cluster its own set of 8-GPU nodes sized by --vc-nodes, FIFO,
 no preemption or backfill; --scale shrinks or grows the clusters.
 
-Work in progress: the HTML report, carnot plan and the power-capping
-slowdown model come next.`,
-		Example: `  carnot sim --facility examples/small.yaml --workload examples/jobs-small-generated.jsonl --out out/
+Work in progress: the power-capping slowdown model comes next.`,
+		Example: `  carnot sim
+  carnot sim --facility examples/small.yaml --workload examples/jobs-small-generated.jsonl --out out/
   carnot sim --philly internal/trace/testdata/philly-sample.csv --vc-nodes ../shared/data/traces/philly-vc-nodes.csv --scale 0.5 --out out/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &o) },
@@ -52,18 +63,13 @@ slowdown model come next.`,
 	f.StringVar(&o.vcNodes, "vc-nodes", "", "Philly VC sizes CSV (vc,node num), with --philly")
 	f.Float64Var(&o.scale, "scale", 1, "with --philly: scale every VC's node count")
 	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV; repeatable")
-	f.StringVar(&o.out, "out", "", "output directory")
+	f.StringVar(&o.out, "out", defaultSimOut, "output directory")
 	f.BoolVar(&o.log, "log", false, "also write the event log to DIR/events.log")
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 func runSim(cmd *cobra.Command, o *simOpts) error {
-	fac, jobs, err := simInput(o)
-	if err != nil {
-		return err
-	}
-	series, err := loadGrids(o.grid)
+	fac, jobs, series, err := simInputs(o)
 	if err != nil {
 		return err
 	}
@@ -81,11 +87,26 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 		defer logw.Flush()
 	}
 	cfg := sim.Config{Facility: fac, Jobs: jobs, Grid: series}
+	errw := cmd.ErrOrStderr()
+	progress := len(jobs) > 50_000
+	if f, ok := errw.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			progress = true
+		}
+	}
+	if progress {
+		cfg.OnProgress = func(now model.Time, finished, total int) {
+			fmt.Fprintf(errw, "\rsim: virtual time %s, %d of %d jobs finished ", now, finished, total)
+		}
+	}
 	var res *sim.Result
 	if logw != nil {
 		res, err = sim.Run(cfg, logw)
 	} else {
 		res, err = sim.Run(cfg, nil)
+	}
+	if progress {
+		fmt.Fprintln(errw)
 	}
 	if err != nil {
 		return err
@@ -95,6 +116,11 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 		return err
 	}
 	if err := writeFile(filepath.Join(o.out, "jobs.csv"), func(w *bufio.Writer) error { return sim.WriteJobsCSV(w, res) }); err != nil {
+		return err
+	}
+	html := filepath.Join(o.out, "report.html")
+	rin := report.Input{Facility: fac, Result: res, Summary: sum, Grid: series}
+	if err := writeFile(html, func(w *bufio.Writer) error { return report.Write(w, rin) }); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
@@ -111,6 +137,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			id, s.All.ITMWh, s.All.FacilityMWh, s.All.CostEUR, s.All.CarbonT, s.MaxITkW, s.EnvelopeKW)
 	}
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, "summary.json"), filepath.Join(o.out, "jobs.csv"))
+	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
 }
 

@@ -1,0 +1,233 @@
+package report
+
+import (
+	"html/template"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Chart is the frame of a chart: titles, axes, size and decorations.
+// Zero values pick defaults; every chart is one self-contained <svg>.
+type Chart struct {
+	Title          string
+	XLabel, YLabel string
+	XTime          bool // x values are Unix seconds; ticks are UTC dates
+	LogX           bool // x on a log scale (values ≤ 0 sit at the left edge)
+	// XFrom..XTo and YFrom..YTo fix a range; when From == To the range
+	// comes from the data (y starts at 0 unless a value is negative).
+	XFrom, XTo    float64
+	YFrom, YTo    float64
+	Width, Height int // pixels; default 720×260
+	Bands         []Band
+	BandLabel     string // legend entry of the bands
+	Rules         []Rule
+}
+
+// Series is one line of a LineChart.
+type Series struct {
+	Name  string
+	X, Y  []float64
+	Step  bool   // each value holds until the next x (the last to the right edge)
+	Dash  bool   // dashed line
+	Color string // a palette name (blue, red, green, orange, purple, brown, teal); "" takes the next
+}
+
+// Band shades the x range [From, To] (e.g. when deferred work ran).
+type Band struct{ From, To float64 }
+
+// Rule is a horizontal reference line (e.g. a power envelope).
+type Rule struct {
+	Y     float64
+	Label string
+}
+
+var palette = []string{"#1f6fb4", "#d1492e", "#2e9c4a", "#e08a14", "#7b52ab", "#8c564b", "#1aa3a3"}
+
+const (
+	marginL, marginR, marginT, marginB = 64, 24, 48, 46
+	bandFill                           = "#f2c14e"
+)
+
+// canvas is a chart being drawn.
+type canvas struct {
+	b      strings.Builder
+	c      Chart
+	w, h   int
+	x, y   scale
+	legend []legendItem
+}
+
+type legendItem struct {
+	name, color string
+	band, dash  bool
+}
+
+func newCanvas(c Chart) *canvas {
+	cv := &canvas{c: c, w: c.Width, h: c.Height}
+	if cv.w <= 0 {
+		cv.w = 720
+	}
+	if cv.h <= 0 {
+		cv.h = 260
+	}
+	return cv
+}
+
+func (cv *canvas) left() float64   { return marginL }
+func (cv *canvas) right() float64  { return float64(cv.w - marginR) }
+func (cv *canvas) top() float64    { return marginT }
+func (cv *canvas) bottom() float64 { return float64(cv.h - marginB) }
+
+// text writes escaped text at (x, y) with extra attributes.
+func (cv *canvas) text(x, y float64, attrs, s string) {
+	cv.b.WriteString(`<text x="` + px(x) + `" y="` + px(y) + `"` + attrs + `>` + template.HTMLEscapeString(s) + "</text>\n")
+}
+
+// open starts the svg and draws the title.
+func (cv *canvas) open() {
+	w, h := itoa(cv.w), itoa(cv.h)
+	title := template.HTMLEscapeString(cv.c.Title)
+	cv.b.WriteString(`<svg class="chart" width="` + w + `" height="` + h + `" viewBox="0 0 ` + w + " " + h +
+		`" role="img" aria-label="` + title + `">` + "\n<title>" + title + "</title>\n")
+	cv.text(cv.left(), 20, ` class="title"`, cv.c.Title)
+}
+
+// yAxis sets the y scale over [lo, hi] (widened to round ticks unless
+// fixed) and draws its grid and labels.
+func (cv *canvas) yAxis(lo, hi float64) {
+	var ticks []float64
+	if cv.c.YTo > cv.c.YFrom {
+		lo, hi = cv.c.YFrom, cv.c.YTo
+		_, _, ticks = niceRange(lo, hi, 5)
+	} else {
+		lo, hi, ticks = niceRange(lo, hi, 5)
+	}
+	cv.y = newScale(lo, hi, cv.bottom(), cv.top(), false)
+	for _, t := range ticks {
+		if t < lo-1e-9 || t > hi+1e-9 {
+			continue
+		}
+		y := px(cv.y.at(t))
+		cv.b.WriteString(`<line class="grid" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + y + `" y2="` + y + "\"/>\n")
+		cv.text(cv.left()-6, cv.y.at(t)+4, ` class="tick" text-anchor="end"`, Num(t))
+	}
+	cv.text(14, (cv.top()+cv.bottom())/2, ` class="label" text-anchor="middle" transform="rotate(-90 14 `+
+		px((cv.top()+cv.bottom())/2)+`)"`, cv.c.YLabel)
+}
+
+// xAxis sets the x scale over [lo, hi] and draws its ticks and label.
+func (cv *canvas) xAxis(lo, hi float64) {
+	if cv.c.XTo > cv.c.XFrom {
+		lo, hi = cv.c.XFrom, cv.c.XTo
+	}
+	var ticks []float64
+	layout := ""
+	switch {
+	case cv.c.LogX:
+		lo, hi = math.Max(lo, 1e-9), math.Max(hi, lo*10)
+		lo, hi = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi)))
+		ticks = logTicks(lo, hi)
+	case cv.c.XTime:
+		if !(hi > lo) {
+			hi = lo + 3600
+		}
+		ticks, layout = timeTicks(lo, hi, 8)
+	case cv.c.XTo > cv.c.XFrom:
+		_, _, ticks = niceRange(lo, hi, 6)
+	default:
+		lo, hi, ticks = niceRange(lo, hi, 6)
+	}
+	cv.x = newScale(lo, hi, cv.left(), cv.right(), cv.c.LogX)
+	b := px(cv.bottom())
+	cv.b.WriteString(`<line class="axis" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + b + `" y2="` + b + "\"/>\n")
+	for _, t := range ticks {
+		if t < lo || t > hi {
+			continue
+		}
+		label := Num(t)
+		if layout != "" {
+			label = timeLabel(t, layout)
+		}
+		x := cv.x.at(t)
+		cv.b.WriteString(`<line class="axis" x1="` + px(x) + `" x2="` + px(x) + `" y1="` + b + `" y2="` + px(cv.bottom()+4) + "\"/>\n")
+		cv.text(x, cv.bottom()+17, ` class="tick" text-anchor="middle"`, label)
+	}
+	cv.text((cv.left()+cv.right())/2, float64(cv.h)-8, ` class="label" text-anchor="middle"`, cv.c.XLabel)
+}
+
+// bands shades the chart's bands.
+func (cv *canvas) bands() {
+	for _, bd := range mergeBands(cv.c.Bands) {
+		x0, x1 := cv.x.at(bd.From), cv.x.at(bd.To)
+		if x1-x0 < 1 {
+			x1 = x0 + 1
+		}
+		cv.b.WriteString(`<rect class="band" x="` + px(x0) + `" y="` + px(cv.top()) + `" width="` + px(x1-x0) +
+			`" height="` + px(cv.bottom()-cv.top()) + `" fill="` + bandFill + "\"/>\n")
+	}
+	if len(cv.c.Bands) > 0 && cv.c.BandLabel != "" {
+		cv.legend = append(cv.legend, legendItem{name: cv.c.BandLabel, color: bandFill, band: true})
+	}
+}
+
+// rules draws the chart's rules.
+func (cv *canvas) rules() {
+	for _, r := range cv.c.Rules {
+		y := px(cv.y.at(r.Y))
+		cv.b.WriteString(`<line class="rule" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + y + `" y2="` + y + "\"/>\n")
+		ly := cv.y.at(r.Y) - 4
+		if ly < cv.top()+10 {
+			ly += 16 // under the line when it runs along the top
+		}
+		cv.text(cv.right()-4, ly, ` class="tick" text-anchor="end"`, r.Label)
+	}
+}
+
+// mergeBands sorts bands and merges those that overlap.
+func mergeBands(in []Band) []Band {
+	bs := append([]Band(nil), in...)
+	sort.Slice(bs, func(i, j int) bool { return bs[i].From < bs[j].From })
+	var out []Band
+	for _, b := range bs {
+		if n := len(out); n > 0 && b.From <= out[n-1].To {
+			out[n-1].To = math.Max(out[n-1].To, b.To)
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// close draws the legend and ends the svg.
+func (cv *canvas) close() template.HTML {
+	x := cv.right()
+	for i := len(cv.legend) - 1; i >= 0; i-- {
+		it := cv.legend[i]
+		x -= float64(7*len([]rune(it.name)) + 22)
+		switch {
+		case it.band:
+			cv.b.WriteString(`<rect x="` + px(x) + `" y="28" width="12" height="10" fill="` + it.color + "\"/>\n")
+		case it.dash:
+			cv.b.WriteString(`<line class="key dash" x1="` + px(x) + `" x2="` + px(x+12) + `" y1="33" y2="33" stroke="` + it.color + "\"/>\n")
+		default:
+			cv.b.WriteString(`<line class="key" x1="` + px(x) + `" x2="` + px(x+12) + `" y1="33" y2="33" stroke="` + it.color + "\"/>\n")
+		}
+		cv.text(x+16, 37, ` class="tick"`, it.name)
+	}
+	cv.b.WriteString("</svg>\n")
+	return template.HTML(cv.b.String()) // every text and attribute above is escaped or generated
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// color is the palette colour called name, or the i-th one.
+func color(name string, i int) string {
+	for k, n := range []string{"blue", "red", "green", "orange", "purple", "brown", "teal"} {
+		if name == n {
+			return palette[k]
+		}
+	}
+	return palette[i%len(palette)]
+}

@@ -1,0 +1,64 @@
+package report
+
+import "html/template"
+
+// The page is written so that it is also well-formed XML (every element
+// closed), which the tests check without an HTML parser.
+var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"value": value, "exact": exact, "human": human,
+	"pct": func(x float64) string { return value(100 * x) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>{{.Title}}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; color: #222; margin: 24px auto; max-width: 980px; padding: 0 16px; }
+h1 { font-size: 22px; margin-bottom: 4px; }
+h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+p.meta, p.note { color: #555; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+svg.chart { display: block; margin: 14px 0; background: #fff; }
+svg .title { font-size: 13px; font-weight: 600; fill: #222; }
+svg .tick { font-size: 11px; fill: #555; }
+svg .label { font-size: 12px; fill: #333; }
+svg .grid { stroke: #e6e6e6; }
+svg .axis { stroke: #888; }
+svg .rule { stroke: #000; stroke-dasharray: 6 4; }
+svg .band { opacity: 0.5; }
+svg .line, svg .key { fill: none; stroke-width: 1.6; }
+svg .dash { stroke-dasharray: 5 3; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p class="meta">{{with .Facility}}Facility {{.}}; {{end}}virtual time {{.Start}} to {{.End}}. Every figure is computed by
+<code>carnot sim</code> from this run alone; definitions are in docs/twin.md (section "summary.json").</p>
+
+<h2>Headline</h2>
+<table class="headline">
+<tr><th>metric</th><th>value</th><th>unit</th></tr>
+{{range .Headline}}<tr><th>{{.Label}}</th><td class="num" data-key="{{.Key}}" data-value="{{exact .Value}}">{{value .Value}}</td><td>{{.Unit}}{{if eq .Unit "s"}} {{human .Value}}{{end}}</td></tr>
+{{end}}</table>
+
+<h2>Tenants</h2>
+<table class="tenants">
+<tr><th>tenant</th><th>jobs</th><th>finished</th><th>wait mean, s</th><th>wait p95, s</th><th>GPU-h</th><th>weight</th><th>entitlement, %</th><th>share, %</th><th>share / entitlement</th><th>facility MWh</th><th>EUR</th><th>tCO2e</th></tr>
+{{range .Tenants}}<tr><th>{{.Name}}</th><td class="num">{{.Jobs}}</td><td class="num">{{.Finished}}</td><td class="num">{{value .Wait.Mean}}</td><td class="num">{{value .Wait.P95}}</td><td class="num">{{value .GPUHours}}</td><td class="num">{{value .Weight}}</td><td class="num">{{pct .Entitlement}}</td><td class="num">{{pct .Share}}</td><td class="num">{{value .ShareRatio}}</td><td class="num">{{value .FacilityMWh}}</td><td class="num">{{value .CostEUR}}</td><td class="num">{{value .CarbonT}}</td></tr>
+{{end}}</table>
+
+<h2>Sites</h2>
+<table class="sites">
+<tr><th>site</th><th>envelope, kW</th><th>static, kW</th><th>peak IT, kW</th><th>IT MWh</th><th>facility MWh</th><th>EUR</th><th>tCO2e</th></tr>
+{{range .Sites}}<tr><th>{{.ID}}</th><td class="num">{{value .EnvelopeKW}}</td><td class="num">{{value .StaticKW}}</td><td class="num">{{value .MaxITkW}}</td><td class="num">{{value .All.ITMWh}}</td><td class="num">{{value .All.FacilityMWh}}</td><td class="num">{{value .All.CostEUR}}</td><td class="num">{{value .All.CarbonT}}</td></tr>
+{{end}}</table>
+
+<h2>Charts</h2>
+{{range .Figures}}{{if .Note}}<p class="note">{{.Note}}</p>
+{{else}}{{.SVG}}{{end}}{{end}}
+</body>
+</html>
+`))
