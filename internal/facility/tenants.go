@@ -276,6 +276,11 @@ func (d *decoder) policyOf(root *object) (model.Policy, *object) {
 	if o == nil {
 		return p, nil
 	}
+	return applyPolicy(p, o), o
+}
+
+// applyPolicy applies the settings of a policy mapping to p.
+func applyPolicy(p model.Policy, o *object) model.Policy {
 	bools := []struct {
 		key string
 		dst *bool
@@ -334,7 +339,7 @@ func (d *decoder) policyOf(root *object) (model.Policy, *object) {
 	if v, ok := o.number("carbon_weight", 0, 1); ok {
 		p.CarbonWeight = v
 	}
-	return p, o
+	return p
 }
 
 // duration reads a duration such as "7d", "168h" or "30m" (the job-spec

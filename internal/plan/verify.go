@@ -56,8 +56,10 @@ import (
 //     holds) or by reclaim (with Policy.Reclaim and Policy.Quotas: another
 //     tenant in the same cohort tree, borrowing a model the victim holds
 //     that the beneficiary accepts and of which the beneficiary's tenant
-//     stays within nominal with the beneficiary's minimum need); borrowing
-//     is judged on the snapshot's running usage;
+//     stays within nominal with the beneficiary's minimum need); the
+//     victim's tenant borrows if it does with the running usage plus the
+//     plan's starts (the core judges borrowing as the pass goes), the
+//     beneficiary's room is judged on the running usage;
 //   - each deferral is of a pending job with a Deadline or an
 //     EarliestStart that does not start, ends after p.Now, and ends by
 //     Deadline − RuntimeLimit when the job has a deadline;

@@ -231,6 +231,11 @@ func TestVerifyVictims(t *testing.T) {
 			reclaim(s, p)
 			tenant(s, "beta").Quota["H100"] = model.Quota{Nominal: 4}
 		}, []string{"victim r1  -1"}},
+		{"reclaim from a tenant that borrows with the plan's starts", func(s *model.Snapshot, p *model.Plan) {
+			reclaim(s, p)
+			tenant(s, "beta").Quota["H100"] = model.Quota{Nominal: 4}
+			pending(s, "j1").Tenant = "beta" // j1 starts in the plan: beta borrows after it
+		}, nil},
 		{"reclaim across cohort trees", func(s *model.Snapshot, p *model.Plan) {
 			reclaim(s, p)
 			tenant(s, "acme").Cohort = ""

@@ -15,6 +15,7 @@ import (
 // of the plan's starts or preemptions.
 type quotas struct {
 	tree   *quota.Tree
+	after  *quota.Tree // tree with the plan's starts added, for victims
 	models []string       // index → GPU model name
 	index  map[string]int // GPU model name → index
 }
@@ -80,10 +81,25 @@ func sortedModels(by map[int]int64) []int {
 	return ms
 }
 
-// borrowing reports whether tenant ti uses more than its nominal quota
-// of model m.
-func (q *quotas) borrowing(ti, m int) bool {
-	return ti >= 0 && q.tree.Usage(ti, m) > q.tree.Nominal(ti, m)
+// borrowingAfter is borrowing with the plan's starts added: a pass that
+// started a tenant's borrowing jobs may reclaim from that tenant's older
+// ones in the same pass (the core judges borrowing as it goes, as Kueue
+// does), and the starts are the most the pass can have added.
+func (v *verifier) borrowingAfter(ti, m int) bool {
+	q := v.quotas()
+	if q.after == nil {
+		q.after = q.tree.Clone()
+		for _, s := range v.p.Starts {
+			if j := v.x.job(s.Job); j != nil {
+				if si := q.after.Tenant(j.Tenant); si >= 0 {
+					for mm, n := range q.byModel(v.x, s.Replicas) {
+						q.after.Add(si, mm, n)
+					}
+				}
+			}
+		}
+	}
+	return ti >= 0 && q.after.Usage(ti, m) > q.after.Nominal(ti, m)
 }
 
 // quota checks, with Policy.Quotas, that each start fits what its
@@ -137,8 +153,9 @@ func (v *verifier) priority(j *model.Job) int {
 }
 
 // victim checks why running job vj (allocations as) may be preempted for
-// pending job b; see Verify for the rules. Borrowing is judged on the
-// snapshot: running usage before the plan's starts and preemptions.
+// pending job b; see Verify for the rules. The victim's tenant borrows if
+// it does with the running usage and the plan's starts; the beneficiary's
+// room within nominal is judged on the running usage.
 func (v *verifier) victim(vj *model.Job, as []*model.Allocation, b *model.Job) {
 	pol := v.x.fac.Policy
 	q := v.quotas()
@@ -150,7 +167,7 @@ func (v *verifier) victim(vj *model.Job, as []*model.Allocation, b *model.Job) {
 	models := sortedModels(q.byModel(v.x, held))
 	borrower := false
 	for _, m := range models {
-		borrower = borrower || q.borrowing(vi, m)
+		borrower = borrower || v.borrowingAfter(vi, m)
 	}
 	vp, bp := v.priority(vj), v.priority(b)
 	same := vj.Tenant == b.Tenant
@@ -165,7 +182,7 @@ func (v *verifier) victim(vj *model.Job, as []*model.Allocation, b *model.Job) {
 	if pol.Reclaim && pol.Quotas && !same && shared {
 		need := int64(v.need(b))
 		for _, m := range models {
-			if q.borrowing(vi, m) && b.AcceptsModel(q.models[m]) &&
+			if v.borrowingAfter(vi, m) && b.AcceptsModel(q.models[m]) &&
 				q.tree.Usage(bi, m)+need <= q.tree.Nominal(bi, m) {
 				return
 			}

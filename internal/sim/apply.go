@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
@@ -92,14 +93,48 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	t.unclaim(js.job.ID)
 	t.running = append(t.running, js)
 	t.led.started(js, now)
+	js.speed = t.speedOf(js.job, st.Replicas)
 	if js.job.RuntimeLimit > 0 {
-		t.q.push(now.Add(js.remaining), evCompletion, js, js.epoch)
+		t.q.push(now.Add(model.Duration(math.Ceil(float64(js.remaining)/js.speed))), evCompletion, js, js.epoch)
 	}
 	caps := ""
 	if len(st.Replicas) > 0 && st.Replicas[0].PowerCapW > 0 {
 		caps = fmt.Sprintf(" capped at %d W", st.Replicas[0].PowerCapW)
 	}
+	if js.speed < 1 {
+		caps += fmt.Sprintf(" at %.3f speed", js.speed)
+	}
 	fmt.Fprintf(t.log, "%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
+}
+
+// speedOf is the share of full speed a job runs at on its placements:
+// the slowest GPU's under its power cap, less the spread slowdown for a
+// gang over more than one leaf. See Config.CapExponent.
+func (t *twin) speedOf(j *model.Job, reps []model.Placement) float64 {
+	speed := 1.0
+	leaves := map[string]bool{}
+	for _, r := range reps {
+		n := t.led.nodes[r.Node]
+		if n == nil {
+			continue
+		}
+		leaf := n.Leaf
+		if leaf == "" {
+			leaf = n.Rack
+		}
+		leaves[leaf] = true
+		if r.PowerCapW <= 0 || len(r.GPUs) == 0 {
+			continue
+		}
+		draw := float64(t.cfg.Facility.GPUModels[n.GPUModel].TDPWatts) * t.cfg.Utilization
+		if c := float64(r.PowerCapW); c < draw {
+			speed = math.Min(speed, math.Pow(c/draw, t.cfg.CapExponent))
+		}
+	}
+	if len(leaves) > 1 && j.Replicas > 1 {
+		speed *= 1 - t.cfg.SpreadSlowdown
+	}
+	return speed
 }
 
 func placements(rs []model.Placement) string {

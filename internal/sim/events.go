@@ -13,6 +13,8 @@ const (
 	evCompletion
 	evEviction
 	evWake
+	evFail   // a node fails (MTBF)
+	evRepair // a failed node comes back (MTTR)
 )
 
 // event is something that happens at a virtual instant. epoch guards
@@ -23,6 +25,7 @@ type event struct {
 	kind  eventKind
 	job   *jobState
 	epoch int
+	node  string // evFail, evRepair
 }
 
 type eventHeap []*event
@@ -43,19 +46,34 @@ func (h *eventHeap) Pop() any {
 	return e
 }
 
-// queue is the event heap with its sequence counter.
+// queue is the event heap with its sequence counter. work counts the
+// events other than node failures and repairs: when none is left the run
+// is over, whatever failures would still come.
 type queue struct {
-	h   eventHeap
-	seq uint64
+	h    eventHeap
+	seq  uint64
+	work int
 }
 
 func (q *queue) push(at model.Time, kind eventKind, js *jobState, epoch int) {
 	q.seq++
 	heap.Push(&q.h, &event{at: at, seq: q.seq, kind: kind, job: js, epoch: epoch})
+	q.work++
+}
+
+func (q *queue) pushNode(at model.Time, kind eventKind, node string) {
+	q.seq++
+	heap.Push(&q.h, &event{at: at, seq: q.seq, kind: kind, node: node})
 }
 
 func (q *queue) empty() bool { return len(q.h) == 0 }
 
 func (q *queue) peek() model.Time { return q.h[0].at }
 
-func (q *queue) pop() *event { return heap.Pop(&q.h).(*event) }
+func (q *queue) pop() *event {
+	e := heap.Pop(&q.h).(*event)
+	if e.kind != evFail && e.kind != evRepair {
+		q.work--
+	}
+	return e
+}

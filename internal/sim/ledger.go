@@ -211,3 +211,19 @@ func hourOf(gs *model.GridSeries, t model.Time) (model.GridHour, bool) {
 	}
 	return gs.Hours[i], true
 }
+
+// nodeDown and nodeUp take a failed node's base and idle power out of its
+// site's draw and put it back (a down node draws nothing, as in the
+// core's power formula); the jobs on it have stopped already.
+func (l *ledger) nodeDown(node string) { l.nodeStatic(node, -1) }
+func (l *ledger) nodeUp(node string)   { l.nodeStatic(node, 1) }
+
+func (l *ledger) nodeStatic(node string, sign float64) {
+	n := l.nodes[node]
+	if n == nil {
+		return
+	}
+	if si := l.sites[n.Site]; si != nil {
+		si.staticW += sign * (n.BaseWatts + float64(max(0, n.GPUs)*l.t.cfg.Facility.GPUModels[n.GPUModel].IdleWatts))
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -39,6 +41,21 @@ type Config struct {
 	// change anything).
 	OnProgress    func(now model.Time, finished, total int)
 	ProgressEvery int // default 10,000
+	// CapExponent shapes the power-capping slowdown: a GPU capped below
+	// its uncapped draw (TDP × Utilization) runs at (cap / draw) ^
+	// CapExponent of full speed, and a gang at its slowest GPU's speed.
+	// Default 0.5; 1 makes speed proportional to power (see docs/twin.md
+	// for the model and its sources).
+	CapExponent float64
+	// SpreadSlowdown is the share of speed a gang loses when its replicas
+	// span more than one leaf switch (0: none).
+	SpreadSlowdown float64
+	// MTBF, when above zero, makes every node fail after exponentially
+	// distributed times of mean MTBF (drawn from Seed); a failure kills
+	// the jobs on the node, which lose the work since their last
+	// checkpoint and queue again, and the node is down for an
+	// exponentially distributed time of mean MTTR (default 4h).
+	MTBF, MTTR model.Duration
 }
 
 // JobRecord is what happened to one job.
@@ -47,7 +64,8 @@ type JobRecord struct {
 	FirstStart     model.Time // 0 if it never started
 	End            model.Time // 0 if it never finished
 	Preemptions    int
-	LostGPUSeconds float64
+	Failures       int // times a node failure killed it
+	LostGPUSeconds float64 // GPU-seconds of work lost to preemptions and failures
 	LastReason     string // the core's reason the last time it waited
 	Energy         Energy // what its GPUs and its share of its nodes drew
 	// Runs are the intervals it held GPUs, one per site and stretch of
@@ -91,6 +109,7 @@ type jobState struct {
 	job       *model.Job
 	rec       *JobRecord
 	remaining model.Duration // work left at full speed
+	speed     float64        // share of full speed of the current run
 	running   bool
 	pending   bool
 	alloc     model.Allocation
@@ -117,6 +136,8 @@ type twin struct {
 	check    *plan.Checker
 	tenants  []string // tenants with usage, sorted
 	finished int
+	rng      *rand.Rand // node failures
+	down     int        // nodes failed and not yet repaired
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -134,6 +155,15 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	}
 	if cfg.MaxPasses <= 0 {
 		cfg.MaxPasses = 10_000_000
+	}
+	if cfg.CapExponent <= 0 {
+		cfg.CapExponent = 0.5
+	}
+	if cfg.MTTR <= 0 {
+		cfg.MTTR = 4 * model.Hour
+	}
+	if !(cfg.SpreadSlowdown >= 0 && cfg.SpreadSlowdown < 1) {
+		return nil, fmt.Errorf("sim: spread slowdown %g must lie in [0, 1)", cfg.SpreadSlowdown)
 	}
 	if log == nil {
 		log = io.Discard
@@ -158,11 +188,19 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.res.Start = t.q.peek()
 	}
 	t.led = newLedger(t, t.res.Start)
+	if cfg.MTBF > 0 {
+		t.rng = rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa11))
+		for i := range cfg.Facility.Nodes {
+			t.q.pushNode(t.res.Start.Add(t.draw(cfg.MTBF)), evFail, cfg.Facility.Nodes[i].Name)
+		}
+	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10_000
 	}
 	instants := 0
-	for !t.q.empty() {
+	// The run goes on while events of the workload are due, or jobs wait
+	// for failed nodes to come back.
+	for t.q.work > 0 || t.down > 0 && len(t.pending) > 0 {
 		now := t.q.peek()
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
 			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
@@ -217,23 +255,34 @@ func (t *twin) handle(e *event, now model.Time) {
 		if !js.running || e.epoch != js.epoch {
 			return
 		}
-		ran := now.Sub(js.alloc.Started)
-		saved := ran - ran%t.cfg.CheckpointInterval
-		lost := ran - saved
-		js.remaining = max(0, js.remaining-saved)
-		gpus := allocGPUs(&js.alloc)
-		js.rec.LostGPUSeconds += float64(gpus) * float64(lost)
 		js.rec.Preemptions++
 		for _, r := range js.alloc.Replicas {
 			t.claim(r, js.alloc.PreemptedFor)
 		}
-		t.stop(js, now)
-		js.pending = true
-		t.pending = append(t.pending, js)
-		t.queue.Add(js.job)
+		lost := t.interrupt(js, now)
 		fmt.Fprintf(t.log, "%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
 	case evWake:
+	case evFail:
+		t.fail(e.node, now)
+	case evRepair:
+		t.repair(e.node, now)
 	}
+}
+
+// interrupt stops a running job that has not finished, keeps the work up
+// to its last checkpoint and queues it again; it returns the wall time of
+// work lost.
+func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
+	ran := now.Sub(js.alloc.Started)
+	saved := ran - ran%t.cfg.CheckpointInterval
+	lost := ran - saved
+	js.remaining = max(0, js.remaining-model.Duration(math.Floor(float64(saved)*js.speed)))
+	js.rec.LostGPUSeconds += float64(allocGPUs(&js.alloc)) * float64(lost)
+	t.stop(js, now)
+	js.pending = true
+	t.pending = append(t.pending, js)
+	t.queue.Add(js.job)
+	return lost
 }
 
 // stop ends a running job's allocation and charges its usage.
@@ -343,4 +392,49 @@ func (t *twin) snapshot(now model.Time) *model.Snapshot {
 	s.RecentPreemptions = append(s.RecentPreemptions[:0], t.recent...)
 	s.Pending = nil
 	return s
+}
+
+// draw is an exponentially distributed duration of the given mean, at
+// least one second.
+func (t *twin) draw(mean model.Duration) model.Duration {
+	return max(1, model.Duration(t.rng.ExpFloat64()*float64(mean)))
+}
+
+// fail takes a node down: the jobs on it stop and queue again, and it
+// comes back after a repair.
+func (t *twin) fail(node string, now model.Time) {
+	st := t.state(node)
+	if st.Condition == model.NodeDown || t.q.work == 0 {
+		return
+	}
+	var hit []*jobState
+	for _, js := range t.running {
+		for _, r := range js.alloc.Replicas {
+			if r.Node == node {
+				hit = append(hit, js)
+				break
+			}
+		}
+	}
+	for _, js := range hit {
+		js.rec.Failures++
+		lost := t.interrupt(js, now)
+		fmt.Fprintf(t.log, "%s fail-kill %s on %s (lost %s of work; %s left)\n", now, js.job.ID, node, lost, js.remaining)
+	}
+	st.Condition = model.NodeDown
+	t.down++
+	t.led.nodeDown(node)
+	fmt.Fprintf(t.log, "%s node-fail %s\n", now, node)
+	t.q.pushNode(now.Add(t.draw(t.cfg.MTTR)), evRepair, node)
+}
+
+func (t *twin) repair(node string, now model.Time) {
+	st := t.state(node)
+	st.Condition = model.NodeUp
+	t.led.nodeUp(node)
+	fmt.Fprintf(t.log, "%s node-repair %s\n", now, node)
+	t.down--
+	if t.q.work > 0 { // once the workload is over, nodes only come back
+		t.q.pushNode(now.Add(t.draw(t.cfg.MTBF)), evFail, node)
+	}
 }

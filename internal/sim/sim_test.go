@@ -123,7 +123,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 // TestEnergyConservation: on random workloads with real hourly prices,
-// jobs' energy (priced per job over its run) plus idle energy
+// with and without node failures, jobs' energy (priced per job over its run) plus idle energy
 // (integrated event by event) equals the site's energy within 0.1 %, and
 // the site never exceeded its envelope.
 func TestEnergyConservation(t *testing.T) {
@@ -138,7 +138,11 @@ func TestEnergyConservation(t *testing.T) {
 			}
 			grid = append(grid, gs)
 		}
-		res, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 200, seed, t0), Grid: grid}, nil)
+		cfg := Config{Facility: fac, Jobs: workload.Generate(fac, 200, seed, t0), Grid: grid, Seed: seed}
+		if seed%2 == 0 { // node failures take nodes' power out and kill jobs midway
+			cfg.MTBF, cfg.MTTR = 2*model.Day, 3*model.Hour
+		}
+		res, err := Run(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
