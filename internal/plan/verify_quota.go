@@ -15,7 +15,7 @@ import (
 // of the plan's starts or preemptions.
 type quotas struct {
 	tree   *quota.Tree
-	after  *quota.Tree // tree with the plan's starts added, for victims
+	after  *quota.Tree    // tree with the plan's starts added, for victims
 	models []string       // index → GPU model name
 	index  map[string]int // GPU model name → index
 }

@@ -64,10 +64,10 @@ type JobRecord struct {
 	FirstStart     model.Time // 0 if it never started
 	End            model.Time // 0 if it never finished
 	Preemptions    int
-	Failures       int // times a node failure killed it
+	Failures       int     // times a node failure killed it
 	LostGPUSeconds float64 // GPU-seconds of work lost to preemptions and failures
-	LastReason     string // the core's reason the last time it waited
-	Energy         Energy // what its GPUs and its share of its nodes drew
+	LastReason     string  // the core's reason the last time it waited
+	Energy         Energy  // what its GPUs and its share of its nodes drew
 	// Runs are the intervals it held GPUs, one per site and stretch of
 	// constant draw, in time order (a preempted job has several).
 	Runs []Stint
