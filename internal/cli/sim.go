@@ -22,6 +22,7 @@ type simOpts struct {
 	scale                                    float64
 	grid                                     []string
 	log                                      bool
+	m                                        simModel
 }
 
 func newSimCmd() *cobra.Command {
@@ -49,10 +50,14 @@ facility in France under France's 2023 hourly grid prices and carbon
 each virtual cluster its own set of 8-GPU nodes sized by --vc-nodes, FIFO,
 no preemption or backfill; --scale shrinks or grows the clusters.
 
-Work in progress: the power-capping slowdown model comes next.`,
+--policy overrides policy settings (as in a facility's policy: section);
+--arrival-rate, --window and --sample shape any workload; --checkpoint,
+--cap-exponent, --spread-slowdown, --utilization, --mtbf and --mttr set the
+progress, power and failure model (docs/twin.md, "The model").`,
 		Example: `  carnot sim
   carnot sim --facility examples/small.yaml --workload examples/jobs-small-generated.jsonl --out out/
-  carnot sim --philly internal/trace/testdata/philly-sample.csv --vc-nodes ../shared/data/traces/philly-vc-nodes.csv --scale 0.5 --out out/`,
+  carnot sim --philly internal/trace/testdata/philly-sample.csv --vc-nodes ../shared/data/traces/philly-vc-nodes.csv --scale 0.5 --out out/
+  carnot sim --policy order=shortest-first --mtbf 30d --arrival-rate 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd, &o) },
 	}
@@ -65,6 +70,7 @@ Work in progress: the power-capping slowdown model comes next.`,
 	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV; repeatable")
 	f.StringVar(&o.out, "out", defaultSimOut, "output directory")
 	f.BoolVar(&o.log, "log", false, "also write the event log to DIR/events.log")
+	o.m.register(f)
 	return cmd
 }
 
@@ -73,6 +79,14 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if err != nil {
 		return err
 	}
+	if jobs, err = o.m.shape(jobs); err != nil {
+		return err
+	}
+	cfg, err := o.m.config(fac)
+	if err != nil {
+		return err
+	}
+	cfg.Jobs, cfg.Grid = jobs, series
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
@@ -86,7 +100,6 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 		logw = bufio.NewWriter(lf)
 		defer logw.Flush()
 	}
-	cfg := sim.Config{Facility: fac, Jobs: jobs, Grid: series}
 	errw := cmd.ErrOrStderr()
 	progress := len(jobs) > 50_000
 	if f, ok := errw.(*os.File); ok {

@@ -25,6 +25,7 @@ type Summary struct {
 	JCT            Quantiles                `json:"jct_seconds"`
 	Wait           Quantiles                `json:"wait_seconds"`
 	Preemptions    int                      `json:"preemptions"`
+	Failures       int                      `json:"node_failure_kills"`
 	LostGPUHours   float64                  `json:"lost_gpu_hours"`
 	Sites          map[string]SiteSummary   `json:"sites"`
 	Tenants        map[string]TenantSummary `json:"tenants"`
@@ -109,6 +110,7 @@ func Summarize(fac *model.Facility, r *Result) Summary {
 	waits := map[string][]float64{}
 	for _, j := range r.Jobs {
 		s.Preemptions += j.Preemptions
+		s.Failures += j.Failures
 		s.LostGPUHours += j.LostGPUSeconds / 3600
 		ts := s.Tenants[j.Job.Tenant]
 		ts.Jobs++
@@ -190,7 +192,7 @@ func WriteJobsCSV(w io.Writer, r *Result) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"job", "tenant", "gpus", "submit", "start", "end", "wait_s", "preemptions",
 		"lost_gpu_h", "it_kwh", "facility_kwh", "cost_eur", "carbon_kg", "last_reason",
-		"sites", "gpu_hours", "deferrals", "deadline", "missed_deadline"})
+		"sites", "gpu_hours", "deferrals", "deadline", "missed_deadline", "failures"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 	for _, j := range r.Jobs {
 		wait := ""
@@ -208,7 +210,7 @@ func WriteJobsCSV(w io.Writer, r *Result) error {
 		cw.Write([]string{j.Job.ID, j.Job.Tenant, strconv.Itoa(j.Job.TotalGPUs()), j.Job.SubmitTime.String(),
 			j.FirstStart.String(), j.End.String(), wait, strconv.Itoa(j.Preemptions), f(j.LostGPUSeconds / 3600),
 			f(j.Energy.ITkWh), f(j.Energy.FacilitykWh), f(j.Energy.CostEUR), f(j.Energy.CarbonKg), reason,
-			jobSites(&j), f(gpuSeconds(&j) / 3600), strconv.Itoa(j.Deferrals), deadline, missed})
+			jobSites(&j), f(gpuSeconds(&j) / 3600), strconv.Itoa(j.Deferrals), deadline, missed, strconv.Itoa(j.Failures)})
 	}
 	cw.Flush()
 	return cw.Error()

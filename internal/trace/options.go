@@ -144,3 +144,20 @@ func (o Options) apply(jobs []*model.Job, rows []int) []*model.Job {
 	})
 	return out
 }
+
+// Shape applies o's Window, Sample and Scale to jobs from any reader (a
+// Carnot job file, a generated workload), as the trace readers apply
+// them while reading: row numbers are positions in jobs. It returns the
+// kept jobs sorted by (SubmitTime, ID); jobs' submit times change in
+// place when Scale is not 1. The other options do not apply.
+func Shape(jobs []*model.Job, o Options) ([]*model.Job, error) {
+	o, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]int, len(jobs))
+	for i := range rows {
+		rows[i] = i + 1
+	}
+	return o.apply(append([]*model.Job(nil), jobs...), rows), nil
+}

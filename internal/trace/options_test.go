@@ -166,3 +166,29 @@ func TestSortedBySubmitThenID(t *testing.T) {
 		t.Errorf("order %s: want philly-10 right before philly-9", got)
 	}
 }
+
+// TestShape: Shape keeps a window and a sample of any jobs and scales
+// their arrivals the way the readers do.
+func TestShape(t *testing.T) {
+	var jobs []*model.Job
+	for i := 0; i < 100; i++ {
+		jobs = append(jobs, &model.Job{ID: fmt.Sprintf("j%03d", i), SubmitTime: model.Time(1000 + 60*i)})
+	}
+	out, err := Shape(jobs, Options{Window: Window{From: 1000 + 60*10, To: 1000 + 60*60}, Scale: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 50 || out[0].ID != "j010" || out[0].SubmitTime != 1600 || out[1].SubmitTime != 1630 {
+		t.Fatalf("window and scale: %d jobs, first %s at %d, second at %d", len(out), out[0].ID, out[0].SubmitTime, out[1].SubmitTime)
+	}
+	half, err := Shape(jobs, Options{Sample: Sample{Fraction: 0.5, Seed: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(half) < 30 || len(half) > 70 {
+		t.Fatalf("a half sample kept %d of 100", len(half))
+	}
+	if _, err := Shape(jobs, Options{Scale: -1}); err == nil {
+		t.Fatal("a negative scale was accepted")
+	}
+}

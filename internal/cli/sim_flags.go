@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sim"
+	"github.com/carnot-dc/carnot/internal/trace"
+)
+
+// simModel is what `carnot sim` takes beyond its inputs: policy overrides,
+// the workload's shaping and the twin's progress model.
+type simModel struct {
+	policy         []string
+	seed           int64
+	checkpoint     string
+	mtbf, mttr     string
+	capExp, spread float64
+	rate, sample   float64
+	window         string
+	utilization    float64
+}
+
+func (m *simModel) register(f *pflag.FlagSet) {
+	f.StringArrayVar(&m.policy, "policy", nil, "override a policy setting as key=value, keys as in the facility's policy: section (e.g. backfill=false, order=shortest-first); repeatable")
+	f.Int64Var(&m.seed, "seed", 1, "seed of every random choice (sampling, node failures)")
+	f.StringVar(&m.checkpoint, "checkpoint", "1h", "how often running jobs save progress; a preempted or failed job resumes from its last checkpoint")
+	f.Float64Var(&m.capExp, "cap-exponent", 0.5, "power-capping slowdown: a GPU capped below its uncapped draw runs at (cap/draw)^x of full speed")
+	f.Float64Var(&m.spread, "spread-slowdown", 0, "share of speed a gang loses when it spans more than one leaf switch, in [0, 1)")
+	f.Float64Var(&m.utilization, "utilization", 0.8, "share of TDP a busy, uncapped GPU draws, in (0, 1]")
+	f.StringVar(&m.mtbf, "mtbf", "", "mean time between failures of each node (e.g. 30d); none when empty")
+	f.StringVar(&m.mttr, "mttr", "4h", "mean time to repair a failed node, with --mtbf")
+	f.Float64Var(&m.rate, "arrival-rate", 1, "multiply the arrival rate (2 = twice as many jobs per hour); run times are kept")
+	f.StringVar(&m.window, "window", "", "keep the jobs submitted in FROM,TO (dates or RFC 3339 times, UTC, in the workload's own times; either side may be empty)")
+	f.Float64Var(&m.sample, "sample", 0, "keep a deterministic sample of this share of the jobs, in (0, 1] (with --seed)")
+}
+
+// options is the workload shaping as trace options.
+func (m *simModel) options() (trace.Options, error) {
+	o := trace.Options{Scale: m.rate, Sample: trace.Sample{Fraction: m.sample, Seed: uint64(m.seed)}}
+	if !(m.rate >= trace.MinScale && m.rate <= trace.MaxScale) {
+		return o, usageError{fmt.Errorf("--arrival-rate %g: want a factor from %g to %g", m.rate, trace.MinScale, trace.MaxScale)}
+	}
+	if !(m.sample >= 0 && m.sample <= 1) {
+		return o, usageError{fmt.Errorf("--sample %g: want a share in (0, 1]", m.sample)}
+	}
+	if m.window != "" {
+		from, to, ok := strings.Cut(m.window, ",")
+		if !ok {
+			return o, usageError{fmt.Errorf("--window %q: want FROM,TO, e.g. 2017-10-01,2017-10-08", m.window)}
+		}
+		var err error
+		if o.Window.From, err = parseWhen(from); err != nil {
+			return o, usageError{fmt.Errorf("--window: from: %w", err)}
+		}
+		if o.Window.To, err = parseWhen(to); err != nil {
+			return o, usageError{fmt.Errorf("--window: to: %w", err)}
+		}
+		if o.Window.To != 0 && o.Window.To <= o.Window.From {
+			return o, usageError{fmt.Errorf("--window %q: FROM must come before TO", m.window)}
+		}
+	}
+	return o, nil
+}
+
+// parseWhen reads a date (2017-10-01) or an RFC 3339 time; "" is open.
+func parseWhen(s string) (model.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return model.Time(t.Unix()), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is neither a date (2017-10-01) nor an RFC 3339 time (2017-10-01T12:00:00Z)", s)
+}
+
+// shape applies the window, sample and arrival rate to jobs read from a
+// file or bundled (the Philly reader applies them while reading).
+func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
+	o, err := m.options()
+	if err != nil {
+		return nil, err
+	}
+	if o.Scale == 1 && o.Window == (trace.Window{}) && o.Sample.Fraction == 0 {
+		return jobs, nil
+	}
+	return trace.Shape(jobs, o)
+}
+
+// config applies the policy overrides to fac and returns the twin's
+// progress model.
+func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
+	cfg := sim.Config{Facility: fac, Seed: m.seed, CapExponent: m.capExp, SpreadSlowdown: m.spread, Utilization: m.utilization}
+	pol, err := facility.OverridePolicy(fac.Policy, "--policy", m.policy)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	fac.Policy = pol
+	dur := func(flag, s string) (model.Duration, error) {
+		if s == "" {
+			return 0, nil
+		}
+		d, err := model.ParseDuration(s, 10*365*model.Day)
+		if err != nil {
+			return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
+		}
+		return d, nil
+	}
+	if cfg.CheckpointInterval, err = dur("checkpoint", m.checkpoint); err != nil {
+		return cfg, err
+	}
+	if cfg.MTBF, err = dur("mtbf", m.mtbf); err != nil {
+		return cfg, err
+	}
+	if cfg.MTTR, err = dur("mttr", m.mttr); err != nil {
+		return cfg, err
+	}
+	switch {
+	case !(m.capExp > 0 && m.capExp <= 4):
+		return cfg, usageError{fmt.Errorf("--cap-exponent %g: want a value in (0, 4]", m.capExp)}
+	case !(m.spread >= 0 && m.spread < 1):
+		return cfg, usageError{fmt.Errorf("--spread-slowdown %g: want a share in [0, 1)", m.spread)}
+	case !(m.utilization > 0 && m.utilization <= 1):
+		return cfg, usageError{fmt.Errorf("--utilization %g: want a share in (0, 1]", m.utilization)}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSimFlagErrors: bad model and shaping flags are usage errors that
+// name the flag, before anything runs.
+func TestSimFlagErrors(t *testing.T) {
+	work := filepath.Join("..", "..", "examples", "jobs-small-generated.jsonl")
+	for _, tc := range []struct {
+		flags []string
+		msg   string
+	}{
+		{[]string{"--policy", "order=lifo"}, `--policy:1: policy.order: unknown order "lifo"`},
+		{[]string{"--policy", "backfill"}, `want key=value`},
+		{[]string{"--arrival-rate", "0"}, "--arrival-rate 0"},
+		{[]string{"--sample", "2"}, "--sample 2"},
+		{[]string{"--window", "2026-01-02"}, "want FROM,TO"},
+		{[]string{"--window", "yesterday,"}, "--window: from:"},
+		{[]string{"--window", "2026-01-02,2026-01-01"}, "FROM must come before TO"},
+		{[]string{"--mtbf", "often"}, "--mtbf"},
+		{[]string{"--cap-exponent", "0"}, "--cap-exponent 0"},
+		{[]string{"--spread-slowdown", "1"}, "--spread-slowdown 1"},
+	} {
+		args := append([]string{"sim", "--facility", smallFacility, "--workload", work, "--out", t.TempDir()}, tc.flags...)
+		var out, errb bytes.Buffer
+		if got := Main(args, &out, &errb); got != ExitUsage || !strings.Contains(errb.String(), tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.flags, got, errb.String(), ExitUsage, tc.msg)
+		}
+	}
+}
+
+// TestSimFlagsApply: the policy override, the shaping and failures reach
+// the run.
+func TestSimFlagsApply(t *testing.T) {
+	work := filepath.Join("..", "..", "examples", "jobs-small-generated.jsonl")
+	out := t.TempDir()
+	text, err := runCLI(t, "sim", "--facility", smallFacility, "--workload", work, "--out", out,
+		"--sample", "0.5", "--mtbf", "12h", "--mttr", "1h", "--policy", "order=shortest-first", "--seed", "3")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	var sum struct {
+		Jobs     int
+		Failures int `json:"node_failure_kills"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Jobs < 60 || sum.Jobs > 140 || sum.Failures == 0 {
+		t.Fatalf("a half sample with 12h MTBF gave %d of 200 jobs and %d failure kills", sum.Jobs, sum.Failures)
+	}
+}
