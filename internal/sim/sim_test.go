@@ -101,24 +101,81 @@ func TestTwinOnlyAppliesTheCore(t *testing.T) {
 	}
 }
 
-// TestDeterministic: the same inputs give the same event log and records.
+// TestDeterministic: the same inputs and seed give byte-identical event
+// logs, summary.json and jobs.csv, with node failures and prices on.
 func TestDeterministic(t *testing.T) {
 	fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2})
-	run := func() (string, *Result) {
-		var log bytes.Buffer
-		res, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 300, 7, t0)}, &log)
+	grid := testGrid(fac, 1)
+	run := func() string {
+		var log, out bytes.Buffer
+		res, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 300, 7, t0), Grid: grid, Seed: 5,
+			MTBF: 3 * model.Day}, &log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return log.String(), res
+		if err := WriteSummary(&out, Summarize(fac, res)); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJobsCSV(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		return log.String() + out.String()
 	}
-	a, ra := run()
-	b, rb := run()
-	if a != b {
-		t.Fatal("two runs of the same inputs wrote different event logs")
+	if a, b := run(), run(); a != b {
+		t.Fatalf("two runs of the same inputs wrote different outputs:\n%s", cmp.Diff(a, b))
 	}
-	if len(ra.Jobs) != len(rb.Jobs) || ra.Passes != rb.Passes || ra.End != rb.End {
-		t.Fatalf("results differ: %d/%d passes, end %s/%s", ra.Passes, rb.Passes, ra.End, rb.End)
+}
+
+// testGrid is 30 days of made-up hourly prices and carbon for every zone
+// of fac, from t0.
+func testGrid(fac *model.Facility, seed int) []model.GridSeries {
+	var grid []model.GridSeries
+	for _, s := range fac.Sites {
+		gs := model.GridSeries{Zone: s.GridZone}
+		for h := 0; h < 24*30; h++ {
+			gs.Hours = append(gs.Hours, model.GridHour{Start: t0 + model.Time(h*3600),
+				PriceEURMWh: float64(50 + (h*37+seed)%90 - 20), CarbonGkWh: float64(20 + (h*13)%60)})
+		}
+		grid = append(grid, gs)
+	}
+	return grid
+}
+
+// TestDeferralMeetsFeasibleDeadlines: on a facility with room for every
+// job at any time, flexible jobs that the core defers to cheaper, cleaner
+// hours all still end by their deadlines.
+func TestDeferralMeetsFeasibleDeadlines(t *testing.T) {
+	deferred := 0
+	for seed := 1; seed <= 6; seed++ {
+		fac := facility(40)
+		fac.Sites[0].GridZone = "FR"
+		fac.Sites[0].PowerEnvelopeKW = 1000
+		fac.Policy.Deferral = true
+		grid := testGrid(fac, seed)
+		var jobs []*model.Job
+		for i := 0; i < 30; i++ {
+			run := model.Duration(1+(i*7+seed)%4) * model.Hour
+			slack := model.Duration((i*5+seed)%13) * model.Hour
+			j := job(fmt.Sprintf("f%02d", i), []string{"acme", "beta"}[i%2], "normal", 1, 8,
+				t0.Add(model.Duration(i*(97+seed))*model.Minute), run)
+			j.Deadline = j.SubmitTime.Add(run + slack)
+			jobs = append(jobs, j)
+		}
+		res, err := Run(Config{Facility: fac, Jobs: jobs, Grid: grid}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Jobs {
+			deferred += r.Deferrals
+			if r.End == 0 || r.End > r.Job.Deadline {
+				t.Errorf("seed %d: %s (submitted %s, %s of work) ended %s, after its deadline %s; deferred %d times",
+					seed, r.Job.ID, r.Job.SubmitTime, r.Job.RuntimeLimit, r.End, r.Job.Deadline, r.Deferrals)
+			}
+		}
+	}
+	t.Logf("%d deferrals", deferred)
+	if deferred == 0 {
+		t.Fatal("nothing was deferred; the test does not exercise deferral")
 	}
 }
 
@@ -129,15 +186,7 @@ func TestDeterministic(t *testing.T) {
 func TestEnergyConservation(t *testing.T) {
 	for seed := int64(1); seed <= 5; seed++ {
 		fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2, Seed: seed})
-		var grid []model.GridSeries
-		for _, s := range fac.Sites {
-			gs := model.GridSeries{Zone: s.GridZone}
-			for h := 0; h < 24*30; h++ {
-				gs.Hours = append(gs.Hours, model.GridHour{Start: t0 + model.Time(h*3600),
-					PriceEURMWh: float64(50 + (h*37+int(seed))%90 - 20), CarbonGkWh: float64(20 + (h*13)%60)})
-			}
-			grid = append(grid, gs)
-		}
+		grid := testGrid(fac, int(seed))
 		cfg := Config{Facility: fac, Jobs: workload.Generate(fac, 200, seed, t0), Grid: grid, Seed: seed}
 		if seed%2 == 0 { // node failures take nodes' power out and kill jobs midway
 			cfg.MTBF, cfg.MTTR = 2*model.Day, 3*model.Hour
