@@ -298,7 +298,7 @@ func cost(vs []victim) float64 {
 // cheaper victim that suffices on its own.
 func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []victim) []victim {
 	cands = p.eligible(t, a.model, cands)
-	n := sort.Search(len(cands), func(k int) bool { return p.fitsWithout(j, a, cands[:k+1]) })
+	n := firstFit(len(cands), func(k int) bool { return p.fitsWithout(j, a, cands[:k+1]) })
 	if n == len(cands) {
 		return nil
 	}
@@ -354,4 +354,27 @@ func (p *pass) evict(j *model.Job, vs []victim) {
 	p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
 		"preempting: evicting %s; starts after eviction at %s%s",
 		strings.Join(ids, ", "), last, scrub)}, last)
+}
+
+// firstFit is sort.Search(n, fits) for a monotone fits, found with fewer
+// and smaller probes when the answer is small: each probe of k releases
+// k+1 victims, and the cheapest few usually make room. One probe of the
+// whole set settles "no set fits"; otherwise it gallops from 0 and
+// bisects the last step.
+func firstFit(n int, fits func(k int) bool) int {
+	if n == 0 || !fits(n-1) {
+		return n
+	}
+	lo := 0
+	for step := 1; ; step *= 2 {
+		k := lo + step - 1
+		if k >= n-1 {
+			k = n - 1
+			return lo + sort.Search(k-lo, func(i int) bool { return fits(lo + i) })
+		}
+		if fits(k) {
+			return lo + sort.Search(k-lo, func(i int) bool { return fits(lo + i) })
+		}
+		lo = k + 1
+	}
 }
