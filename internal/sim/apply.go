@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
@@ -24,11 +23,8 @@ func (t *twin) pass(now model.Time) error {
 	// prepared view, instead of being rebuilt at every instant.
 	p, considered := sched.Quick(snap, t.queue, now, 0)
 	snap.Pending = considered
-	if t.check == nil {
-		t.check = plan.NewChecker(t.cfg.Facility)
-	}
-	if err := t.check.Verify(snap, &p); err != nil {
-		return fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", now, err)
+	if err := t.verify.submit(snap, &p); err != nil {
+		return err
 	}
 	if t.cfg.OnPass != nil {
 		t.cfg.OnPass(snap, &p)

@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
@@ -133,7 +132,7 @@ type twin struct {
 	queue    *sched.Queue // the pending jobs, in the core's order
 	named    []string     // nodes with a state, sorted
 	snap     model.Snapshot
-	check    *plan.Checker
+	verify   *verifier
 	tenants  []string // tenants with usage, sorted
 	finished int
 	rng      *rand.Rand // node failures
@@ -142,7 +141,8 @@ type twin struct {
 
 // Run simulates cfg to the end and writes the event log to log (nil
 // discards it). It returns an error only for a bug: a plan that fails
-// plan.Verify, or a run that does not end.
+// plan.Verify, or a run that does not end. Plans are verified on a second
+// goroutine, one pass behind.
 func Run(cfg Config, log io.Writer) (*Result, error) {
 	if cfg.Facility == nil {
 		return nil, errors.New("sim: no facility")
@@ -198,6 +198,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		cfg.ProgressEvery = 10_000
 	}
 	instants := 0
+	t.verify = newVerifier(cfg.Facility)
 	// The run goes on while events of the workload are due, or jobs wait
 	// for failed nodes to come back.
 	for t.q.work > 0 || t.down > 0 && len(t.pending) > 0 {
@@ -210,9 +211,13 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 			t.handle(t.q.pop(), now)
 		}
 		if err := t.pass(now); err != nil {
+			t.verify.close()
 			return t.res, err
 		}
 		t.res.End = now
+	}
+	if err := t.verify.close(); err != nil {
+		return t.res, err
 	}
 	if cfg.OnProgress != nil {
 		cfg.OnProgress(t.res.End, t.finished, len(cfg.Jobs))

@@ -1,0 +1,43 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// TestVerifierStopsTheRun: a plan that fails plan.Verify comes back as
+// the run's error, naming its pass, whether found by a later submit or by
+// close; valid plans pass.
+func TestVerifierStopsTheRun(t *testing.T) {
+	fac := facility(1)
+	j := job("j", "acme", "normal", 1, 8, t0, model.Hour)
+	snap := &model.Snapshot{Facility: fac, Pending: []*model.Job{j}}
+	good := model.Plan{Now: t0, Pending: []model.Pending{{Job: "j", Code: model.ReasonCapacity, Message: "capacity"}}}
+	bad := model.Plan{Now: t0 + 60, Starts: []model.Start{{Job: "j", Replicas: []model.Placement{{Node: "nowhere", GPUs: []int{0}}}}}}
+
+	v := newVerifier(fac)
+	if err := v.submit(snap, &good); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.close(); err != nil {
+		t.Fatalf("a valid plan failed: %v", err)
+	}
+
+	v = newVerifier(fac)
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		p := good
+		if i == 0 {
+			p = bad
+		}
+		err = v.submit(snap, &p)
+	}
+	if err == nil {
+		err = v.close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "2026-01-01T00:01:00Z fails verification") || !strings.Contains(err.Error(), "nowhere") {
+		t.Fatalf("got %v, want the failure of the plan at 00:01", err)
+	}
+}
