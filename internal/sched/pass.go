@@ -53,7 +53,7 @@ type pass struct {
 	holds         []hold
 	future        *place.Cluster        // reused by timelines
 	minVictimPrio []int                 // per model: lowest priority of a possible victim
-	byModel       [][]*model.Allocation // per model: possible victims
+	byModel       [][]vref // per model: possible victims
 	preemptScans  int
 	bounds        []int // release indices that end an instant
 	estimates     int

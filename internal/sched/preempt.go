@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,7 @@ const (
 
 type victim struct {
 	a    *model.Allocation
+	ti   int     // its tenant in the quota tree, -1 if none
 	gpus int64   // GPUs of the searched model the victim holds
 	lost float64 // GPU-seconds since the last checkpoint
 	prio int
@@ -80,13 +82,21 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 	return false, ""
 }
 
+// vref is a possible victim in the index of one GPU model: the
+// allocation, the GPUs of that model it holds and the sites they are on.
+type vref struct {
+	a     *model.Allocation
+	gpus  int64
+	sites []int
+}
+
 // victimIndex lists, per GPU model, the running allocations that could
 // ever be victims (preemptible, not terminating), built once per pass.
-func (p *pass) victimIndex() [][]*model.Allocation {
+func (p *pass) victimIndex() [][]vref {
 	if p.byModel != nil {
 		return p.byModel
 	}
-	p.byModel = make([][]*model.Allocation, len(p.c.Models))
+	p.byModel = make([][]vref, len(p.c.Models))
 	p.minVictimPrio = make([]int, len(p.c.Models))
 	for m := range p.minVictimPrio {
 		p.minVictimPrio[m] = int(^uint(0) >> 1)
@@ -96,15 +106,29 @@ func (p *pass) victimIndex() [][]*model.Allocation {
 		if a.Job == nil || a.Terminating || !a.Job.Preemptible {
 			continue
 		}
-		seen := map[int]bool{}
+		first := -1 // index in p.byModel[m] of this allocation's entry, by model
 		for _, r := range a.Replicas {
-			if n, ok := p.c.NodeIndex[r.Node]; ok {
-				if m := p.c.Nodes[n].Model; m >= 0 && !seen[m] {
-					seen[m] = true
-					p.byModel[m] = append(p.byModel[m], a)
-					p.minVictimPrio[m] = min(p.minVictimPrio[m], p.priority(a.Job))
-				}
+			n, ok := p.c.NodeIndex[r.Node]
+			if !ok {
+				continue
 			}
+			nd := &p.c.Nodes[n]
+			m := nd.Model
+			if m < 0 {
+				continue
+			}
+			l := p.byModel[m]
+			if first = len(l) - 1; first < 0 || l[first].a != a {
+				l = append(l, vref{a: a})
+				first = len(l) - 1
+				p.minVictimPrio[m] = min(p.minVictimPrio[m], p.priority(a.Job))
+			}
+			e := &l[first]
+			e.gpus += int64(len(r.GPUs))
+			if nd.Site >= 0 && !slices.Contains(e.sites, nd.Site) {
+				e.sites = append(e.sites, nd.Site)
+			}
+			p.byModel[m] = l
 		}
 	}
 	return p.byModel
@@ -139,7 +163,8 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 	ti := p.q.Tenant(t.Name)
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 	var out []victim
-	for _, a := range p.victimIndex()[m] {
+	for _, ref := range p.victimIndex()[m] {
+		a := ref.a
 		v := a.Job
 		if p.victims[v.ID] {
 			continue
@@ -158,7 +183,10 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		if !ok {
 			continue
 		}
-		gpus, held := p.heldOn(a, m, sites)
+		gpus, held := ref.gpus, sites == nil
+		for _, s := range ref.sites {
+			held = held || sites[s]
+		}
 		if !held {
 			continue
 		}
@@ -167,7 +195,7 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		for _, r := range a.Replicas {
 			all += len(r.GPUs)
 		}
-		out = append(out, victim{a: a, gpus: gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: vp})
+		out = append(out, victim{a: a, ti: p.q.Tenant(v.Tenant), gpus: gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: vp})
 	}
 	sort.Slice(out, func(x, y int) bool {
 		a, b := out[x], out[y]
@@ -183,23 +211,6 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		out = out[:maxVictimCandidates]
 	}
 	return out
-}
-
-// heldOn counts the GPUs of model m an allocation holds, and whether any
-// are on an allowed site.
-func (p *pass) heldOn(a *model.Allocation, m int, sites []bool) (int64, bool) {
-	var gpus int64
-	held := false
-	for _, r := range a.Replicas {
-		if n, ok := p.c.NodeIndex[r.Node]; ok {
-			nd := &p.c.Nodes[n]
-			if nd.Model == m {
-				gpus += int64(len(r.GPUs))
-				held = held || sites == nil || (nd.Site >= 0 && sites[nd.Site])
-			}
-		}
-	}
-	return gpus, held
 }
 
 // eligible drops, in order, cross-tenant victims whose tenant would no
@@ -239,26 +250,33 @@ func (p *pass) preemptRequest(j *model.Job, a *attempt) place.Request {
 // fitsWithout reports whether j fits on attempt a's model — quota,
 // placement and power — once the given victims are gone.
 func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
-	p.c.Begin()
-	defer p.c.Rollback()
+	// Quota first: it needs no cluster changes, and often settles it.
+	// Only the searched model's usage matters to the check, and victims
+	// come from that model's index, holding v.gpus of it.
 	for _, v := range vs {
-		p.quotaRelease(v.a, -1)
+		if v.ti >= 0 {
+			p.q.Add(v.ti, a.model, -v.gpus)
+		}
 	}
 	defer func() {
 		for _, v := range vs {
-			p.quotaRelease(v.a, 1)
+			if v.ti >= 0 {
+				p.q.Add(v.ti, a.model, v.gpus)
+			}
 		}
 	}()
+	ti := p.q.Tenant(j.Tenant)
+	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.q.Available(ti, a.model) < p.need(j) {
+		return false
+	}
+	p.c.Begin()
+	defer p.c.Rollback()
 	for _, v := range vs {
 		for _, r := range v.a.Replicas {
 			if n, ok := p.c.NodeIndex[r.Node]; ok {
 				p.c.Release(n, r.GPUs, v.a.Job, r.PowerCapW)
 			}
 		}
-	}
-	ti := p.q.Tenant(j.Tenant)
-	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.q.Available(ti, a.model) < p.need(j) {
-		return false
 	}
 	req := p.preemptRequest(j, a)
 	res := p.c.Find(&req)
@@ -267,22 +285,6 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 	}
 	_, _, ok := p.powerFor(j, a.model, res.Slots, false)
 	return ok
-}
-
-// quotaRelease adds (sign 1) or removes (sign -1) an allocation's GPUs
-// from its tenant's quota usage.
-func (p *pass) quotaRelease(a *model.Allocation, sign int64) {
-	ti := p.q.Tenant(a.Job.Tenant)
-	if ti < 0 {
-		return
-	}
-	for _, r := range a.Replicas {
-		if n, ok := p.c.NodeIndex[r.Node]; ok {
-			if m := p.c.Nodes[n].Model; m >= 0 {
-				p.q.Add(ti, m, sign*int64(len(r.GPUs)))
-			}
-		}
-	}
 }
 
 func cost(vs []victim) float64 {
