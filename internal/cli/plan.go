@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/bundled"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/scenario"
+)
+
+type planOpts struct {
+	out      string
+	parallel int
+	grid     []string
+	check    bool
+}
+
+func newPlanCmd() *cobra.Command {
+	var o planOpts
+	cmd := &cobra.Command{
+		Use:   "plan SCENARIOS.yaml [--out DIR] [--parallel N] [--grid ZONE=CSV]...",
+		Short: "Run what-if scenarios on the digital twin and compare them side by side",
+		Long: `Runs every scenario of a scenario set (policy variants × facility variants ×
+grid series, or an explicit list; format in docs/plan.md) on the digital twin,
+in parallel, and writes DIR/plan.json (each scenario's variants and headline
+metrics), DIR/plan.html (a self-contained table and bar charts) and each
+scenario's own DIR/<scenario>/summary.json and jobs.csv.
+
+Every file the set names is read and every scenario built before any runs.
+Results do not depend on --parallel. Grid zones named without a file: come
+from --grid, then from the series built into carnot (FR and DE, 2023).`,
+		Example: `  carnot plan examples/plan/policies.yaml --out out/policies
+  carnot plan examples/plan/energy.yaml --out out/energy --parallel 4
+  carnot plan examples/plan/grids.yaml --check`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlan(cmd, args[0], &o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.out, "out", "carnot-plan", "output directory")
+	f.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "scenarios run at once")
+	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV for zones named without file:; repeatable")
+	f.BoolVar(&o.check, "check", false, "check the set and build every scenario, run nothing")
+	return cmd
+}
+
+func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
+	if o.parallel < 1 {
+		return usageError{fmt.Errorf("--parallel %d: want at least 1", o.parallel)}
+	}
+	flags, err := loadGrids(o.grid)
+	if err != nil {
+		return err
+	}
+	set, err := scenario.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	cases, err := scenario.Prepare(set, scenario.Options{Grid: gridResolver(flags)})
+	if err != nil {
+		return err
+	}
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if o.check {
+		fmt.Fprintf(out, "%s: ok (%d scenarios)\n", path, len(cases))
+		return nil
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "running %d scenarios, %d at a time\n", len(cases), min(o.parallel, len(cases)))
+	// Ctrl-C starts no new scenario; those running finish, and the
+	// others are reported as not run.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	outcomes, runErr := scenario.Run(ctx, cases, scenario.RunOptions{
+		Parallel: o.parallel,
+		Finish:   scenario.ScenarioFiles(o.out),
+		Progress: func(done, total int, name string, err error) {
+			status := "done"
+			if err != nil {
+				status = "FAILED"
+			}
+			fmt.Fprintf(errOut, "[%d/%d] %s %s\n", done, total, name, status)
+		},
+	})
+	plan := scenario.NewPlan(set, outcomes)
+	jsonPath, htmlPath := filepath.Join(o.out, "plan.json"), filepath.Join(o.out, "plan.html")
+	if err := scenario.WriteFile(jsonPath, plan.WriteJSON); err != nil {
+		return err
+	}
+	if err := scenario.WriteFile(htmlPath, plan.WriteHTML); err != nil {
+		return err
+	}
+	printPlan(out, plan)
+	fmt.Fprintf(out, "wrote %s, %s and one directory per scenario\n", jsonPath, htmlPath)
+	return runErr
+}
+
+// gridResolver gives a zone's series from the --grid flags, then from
+// the bundled 2023 series.
+func gridResolver(flags []model.GridSeries) func(string) (model.GridSeries, error) {
+	return func(zone string) (model.GridSeries, error) {
+		for _, gs := range flags {
+			if gs.Zone == zone {
+				return gs, nil
+			}
+		}
+		gs, err := bundled.Grid(zone)
+		if err != nil {
+			return gs, fmt.Errorf("no series for zone %s: give file: in the set or --grid %s=CSV (%w)", zone, zone, err)
+		}
+		return gs, nil
+	}
+}
+
+// printPlan writes the headline of every scenario as a table.
+func printPlan(w io.Writer, p scenario.Plan) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tFINISHED\tMEAN JCT h\tP95 WAIT h\tUTIL\tGPU-h\tMWh\tCOST €\ttCO2e\tPEAK/ENV\tVIOL\tMISSED")
+	var failed []string
+	for _, s := range p.Scenarios {
+		m := s.Metrics
+		if s.Error != "" {
+			fmt.Fprintf(tw, "%s\tfailed\n", s.Name)
+			failed = append(failed, s.Name+": "+s.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.2f\t%.1f%%\t%.0f\t%.2f\t%.0f\t%.3f\t%.0f%%\t%d\t%d/%d\n", s.Name,
+			m.Finished, m.Jobs, m.JCTMeanS/3600, m.WaitP95S/3600, 100*m.Utilization, m.GPUHours, m.EnergyMWh,
+			m.CostEUR, m.CarbonT, 100*m.PeakOverEnvelope, m.EnvelopeViolations, m.DeadlineMisses, m.DeadlineJobs)
+	}
+	tw.Flush()
+	for _, f := range failed {
+		fmt.Fprintln(w, "failed:", f)
+	}
+}

@@ -1,0 +1,159 @@
+package scenario
+
+import (
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+// decoder reads values off a yamlin tree, reporting every problem to c.
+type decoder struct{ c *yamlin.Collector }
+
+// fields walks the mapping n: unknown and repeated keys are errors, each
+// known key goes to set. It reports false when n is not a mapping.
+func (d *decoder) fields(n *yamlin.Node, path, what string, known []string, set func(e yamlin.Entry)) bool {
+	if n.Kind != yamlin.KindMap {
+		d.c.Add(n.Line, path, "must be a mapping with the fields of %s (got %s)", what, n.Describe())
+		return false
+	}
+	seen := make(map[string]int, len(n.Entries))
+	for _, e := range n.Entries {
+		if !slices.Contains(known, e.Key) {
+			d.c.Add(e.Line, path, "unknown field %q; %s has %s", yamlin.Truncate(e.Key, 40), what, strings.Join(known, ", "))
+			continue
+		}
+		if first, dup := seen[e.Key]; dup {
+			d.c.Add(e.Line, join(path, e.Key), "given twice (first on line %d)", first)
+			continue
+		}
+		seen[e.Key] = e.Line
+		set(e)
+	}
+	return true
+}
+
+// named reads a mapping of name → variant, in file order. Names are
+// checked with validName; the mapping may not be empty.
+func (d *decoder) named(n *yamlin.Node, path string, each func(name string, line int, v *yamlin.Node)) {
+	if n.Kind != yamlin.KindMap || len(n.Entries) == 0 {
+		d.c.Add(n.Line, path, "must be a mapping of names to variants, e.g. %s: {base: {}} (got %s)", path, n.Describe())
+		return
+	}
+	seen := map[string]int{}
+	for _, e := range n.Entries {
+		p := join(path, e.Key)
+		if !validName.MatchString(e.Key) {
+			d.c.Add(e.Line, path, "name %q: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit", yamlin.Truncate(e.Key, 40))
+			continue
+		}
+		if first, dup := seen[e.Key]; dup {
+			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
+			continue
+		}
+		seen[e.Key] = e.Line
+		each(e.Key, e.Line, e.Val)
+	}
+}
+
+// validName is a variant or scenario name: it becomes a directory name.
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (d *decoder) str(v *yamlin.Node, path string) (string, bool) {
+	switch v.Kind {
+	case yamlin.KindMap, yamlin.KindSeq, yamlin.KindNull:
+		d.c.Add(v.Line, path, "must be a string (got %s)", v.Describe())
+		return "", false
+	}
+	if v.Text == "" || len(v.Text) > 4096 {
+		d.c.Add(v.Line, path, "must be a non-empty string of at most 4096 bytes")
+		return "", false
+	}
+	return v.Text, true
+}
+
+func (d *decoder) integer(v *yamlin.Node, path string, lo, hi int64) (int64, bool) {
+	if v.Kind != yamlin.KindInt {
+		d.c.Add(v.Line, path, "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
+		return 0, false
+	}
+	if v.Int < lo || v.Int > hi {
+		d.c.Add(v.Line, path, "must be from %d to %d (got %d)", lo, hi, v.Int)
+		return 0, false
+	}
+	return v.Int, true
+}
+
+// number accepts integers and decimals from lo to hi; open makes lo
+// itself invalid.
+func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64, open bool) (float64, bool) {
+	var f float64
+	switch v.Kind {
+	case yamlin.KindInt:
+		f = float64(v.Int)
+	case yamlin.KindFloat:
+		var err error
+		f, err = strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.c.Add(v.Line, path, "must be a number such as 0.8 or 1.25 (got %s)", v.Describe())
+			return 0, false
+		}
+	default:
+		d.c.Add(v.Line, path, "must be a number such as 0.8 or 1.25 (got %s)", v.Describe())
+		return 0, false
+	}
+	if f < lo || open && f == lo || f > hi {
+		op := "≥"
+		if open {
+			op = "above"
+		}
+		d.c.Add(v.Line, path, "must be %s %g and at most %g (got %g)", op, lo, hi, f)
+		return 0, false
+	}
+	return f, true
+}
+
+func (d *decoder) boolean(v *yamlin.Node, path string) (bool, bool) {
+	if v.Kind != yamlin.KindBool {
+		d.c.Add(v.Line, path, "must be true or false (got %s)", v.Describe())
+		return false, false
+	}
+	return v.Bool, true
+}
+
+// duration reads "90m", "4h", "2d" or integer seconds, up to a year.
+func (d *decoder) duration(v *yamlin.Node, path string) (model.Duration, bool) {
+	if v.Kind != yamlin.KindString && v.Kind != yamlin.KindInt {
+		d.c.Add(v.Line, path, `must be a duration such as "90m", "4h" or "2d" (got %s)`, v.Describe())
+		return 0, false
+	}
+	du, err := model.ParseDuration(v.Text, 365*model.Day)
+	if err != nil {
+		d.c.Add(v.Line, path, "%v", err)
+		return 0, false
+	}
+	return du, true
+}
+
+// timestamp reads an RFC 3339 time such as 2023-03-01T00:00:00Z.
+func (d *decoder) timestamp(v *yamlin.Node, path string) (model.Time, bool) {
+	if v.Kind == yamlin.KindString {
+		if t, err := time.Parse(time.RFC3339, v.Text); err == nil && t.Unix() > 0 && t.Year() < 10000 {
+			return model.TimeOf(t), true
+		}
+	}
+	d.c.Add(v.Line, path, "must be an RFC 3339 time after 1970 such as 2023-03-01T00:00:00Z (got %s)", v.Describe())
+	return 0, false
+}

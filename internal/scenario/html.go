@@ -1,0 +1,183 @@
+package scenario
+
+import (
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/carnot-dc/carnot/internal/report"
+)
+
+// column is one metric of the HTML table and, when chart is set, of a
+// bar chart. Values are shown in the unit after scale.
+type column struct {
+	key, label, unit string
+	get              func(Metrics) float64
+	scale            float64
+	chart            bool
+}
+
+var columns = []column{
+	{"finished", "jobs finished", "", func(m Metrics) float64 { return float64(m.Finished) }, 1, false},
+	{"jct_mean_s", "mean JCT", "h", func(m Metrics) float64 { return m.JCTMeanS }, 1.0 / 3600, true},
+	{"jct_p95_s", "p95 JCT", "h", func(m Metrics) float64 { return m.JCTP95S }, 1.0 / 3600, false},
+	{"wait_mean_s", "mean wait", "h", func(m Metrics) float64 { return m.WaitMeanS }, 1.0 / 3600, true},
+	{"wait_p95_s", "p95 wait", "h", func(m Metrics) float64 { return m.WaitP95S }, 1.0 / 3600, true},
+	{"utilization", "utilization", "%", func(m Metrics) float64 { return m.Utilization }, 100, true},
+	{"gpu_hours", "GPU-hours delivered", "GPU-h", func(m Metrics) float64 { return m.GPUHours }, 1, true},
+	{"gpu_hours_window", "GPU-hours while jobs arrive", "GPU-h", func(m Metrics) float64 { return m.GPUHoursWindow }, 1, true},
+	{"work_gpu_hours_window", "of which work at full speed", "GPU-h", func(m Metrics) float64 { return m.WorkGPUHoursWindow }, 1, true},
+	{"capped_gpu_hours", "of which capped", "GPU-h", func(m Metrics) float64 { return m.CappedGPUHours }, 1, false},
+	{"energy_mwh", "energy (facility)", "MWh", func(m Metrics) float64 { return m.EnergyMWh }, 1, true},
+	{"cost_eur", "energy cost", "€", func(m Metrics) float64 { return m.CostEUR }, 1, true},
+	{"carbon_tco2e", "carbon", "tCO2e", func(m Metrics) float64 { return m.CarbonT }, 1, true},
+	{"jobs_cost_eur", "cost charged to jobs", "€", func(m Metrics) float64 { return m.JobsCostEUR }, 1, false},
+	{"jobs_carbon_tco2e", "carbon charged to jobs", "tCO2e", func(m Metrics) float64 { return m.JobsCarbonT }, 1, true},
+	{"flex_cost_eur", "cost of flexible jobs", "€", func(m Metrics) float64 { return m.FlexCostEUR }, 1, true},
+	{"flex_carbon_tco2e", "carbon of flexible jobs", "tCO2e", func(m Metrics) float64 { return m.FlexCarbonT }, 1, true},
+	{"max_it_kw", "peak IT power", "kW", func(m Metrics) float64 { return m.MaxITkW }, 1, false},
+	{"envelope_kw", "envelope", "kW", func(m Metrics) float64 { return m.EnvelopeKW }, 1, false},
+	{"peak_over_envelope", "peak / envelope", "%", func(m Metrics) float64 { return m.PeakOverEnvelope }, 100, true},
+	{"envelope_violations", "envelope violations", "", func(m Metrics) float64 { return float64(m.EnvelopeViolations) }, 1, false},
+	{"deadline_misses", "deadline misses", "", func(m Metrics) float64 { return float64(m.DeadlineMisses) }, 1, true},
+	{"preemptions", "preemptions", "", func(m Metrics) float64 { return float64(m.Preemptions) }, 1, false},
+	{"jain_index", "Jain fairness", "", func(m Metrics) float64 { return m.JainIndex }, 1, true},
+}
+
+type htmlPage struct {
+	Title     string
+	Baseline  string
+	Variants  []htmlVariant
+	Header    []htmlHeader
+	Rows      []htmlRow
+	Charts    []template.HTML
+	HasErrors bool
+}
+
+type htmlVariant struct{ Axis, Name, Changes string }
+
+type htmlHeader struct{ Key, Label string }
+
+type htmlRow struct {
+	Name, Error string
+	Axes        [3]string
+	Cells       []htmlCell
+}
+
+type htmlCell struct {
+	Key, Value, Delta string
+	Exact             float64
+}
+
+// WriteHTML renders p as one self-contained page: the variants, a table
+// of scenarios × metrics (each with its change from the baseline) and a
+// bar chart per charted metric. It fetches nothing and depends only on p.
+func (p Plan) WriteHTML(w io.Writer) error {
+	pg := htmlPage{Title: p.Name, Baseline: p.Baseline}
+	for _, c := range columns {
+		label := c.label
+		if c.unit != "" {
+			label += ", " + c.unit
+		}
+		pg.Header = append(pg.Header, htmlHeader{c.key, label})
+	}
+	if pg.Title == "" {
+		pg.Title = "Carnot plan"
+	}
+	for _, a := range []struct {
+		axis string
+		vs   []VariantJSON
+	}{{"policy", p.Policies}, {"facility", p.Facilities}, {"grid", p.Grids}} {
+		for _, v := range a.vs {
+			pg.Variants = append(pg.Variants, htmlVariant{a.axis, v.Name, v.Changes})
+		}
+	}
+	var base *Metrics
+	for i := range p.Scenarios {
+		if p.Scenarios[i].Name == p.Baseline && p.Scenarios[i].Error == "" {
+			base = &p.Scenarios[i].Metrics
+		}
+	}
+	var names []string
+	for _, s := range p.Scenarios {
+		row := htmlRow{Name: s.Name, Error: s.Error, Axes: [3]string{s.Policy, s.Facility, s.Grid}}
+		pg.HasErrors = pg.HasErrors || s.Error != ""
+		for _, c := range columns {
+			v := c.get(s.Metrics) * c.scale
+			cell := htmlCell{Key: c.key, Value: cellText(v), Exact: c.get(s.Metrics)}
+			if base != nil && s.Name != p.Baseline {
+				cell.Delta = delta(v, c.get(*base)*c.scale)
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		pg.Rows = append(pg.Rows, row)
+		names = append(names, s.Name)
+	}
+	for _, c := range columns {
+		if !c.chart || len(p.Scenarios) == 0 {
+			continue
+		}
+		vals := make([]float64, len(p.Scenarios))
+		for i, s := range p.Scenarios {
+			vals[i] = c.get(s.Metrics) * c.scale
+		}
+		ch := report.Chart{Title: c.label, YLabel: c.unit}
+		if len(names) > 10 { // the chart writes the names slanted
+			ch.Height = 220 + 6*maxLen(names)
+		}
+		if c.key == "peak_over_envelope" {
+			ch.Rules = []report.Rule{{Y: 100, Label: "envelope"}}
+		}
+		pg.Charts = append(pg.Charts, report.BarChart(ch, names, report.Bars{Name: c.label, Values: vals}))
+	}
+	return planTemplate.Execute(w, pg)
+}
+
+// delta is v's change from base, as a signed percentage (or difference
+// when base is 0).
+func delta(v, base float64) string {
+	switch {
+	case v == base:
+		return "="
+	case base == 0:
+		return "+" + report.Num(v)
+	}
+	d := 100 * (v - base) / math.Abs(base)
+	s := strconv.FormatFloat(d, 'f', 1, 64) + "%"
+	if d > 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+// cellText shows a table value with the digits a comparison needs:
+// whole numbers from 100 on (with thin spaces between thousands), one
+// decimal from 10, else three significant digits.
+func cellText(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case a >= 100:
+		s := strconv.FormatFloat(math.Round(a), 'f', 0, 64)
+		for i := len(s) - 3; i > 0; i -= 3 {
+			s = s[:i] + "\u2009" + s[i:]
+		}
+		if v < 0 {
+			s = "-" + s
+		}
+		return s
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return report.Num(v)
+}
+
+func maxLen(names []string) int {
+	n := 0
+	for _, s := range names {
+		n = max(n, len(s))
+	}
+	return min(n, 40)
+}

@@ -1,0 +1,194 @@
+package scenario
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+// Limits that keep a mistaken or hostile file cheap.
+const (
+	maxFileSize  = 1 << 20
+	maxErrors    = 100
+	maxVariants  = 64
+	maxScenarios = 1024
+)
+
+var topKeys = []string{"name", "facility", "workload", "seed", "baseline", "max_passes", "policies", "facilities", "grids", "scenarios"}
+
+// LoadFile reads and checks the scenario-set file at path.
+func LoadFile(path string) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario set: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load decodes and checks a scenario-set file named name (paths in it
+// are relative to name's directory). On any problem it returns a
+// yamlin.ErrorList with every problem, sorted by line. It does not read
+// the files the set names; Prepare does.
+func Load(name string, data []byte) (s *Set, err error) {
+	c := &yamlin.Collector{File: name, Max: maxErrors}
+	defer func() {
+		if r := recover(); r != nil { // the YAML parser is third-party code
+			s, err = nil, yamlin.ErrorList{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
+		}
+	}()
+	if len(data) > maxFileSize {
+		return nil, yamlin.ErrorList{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
+	}
+	r := &yamlin.Reader{Errs: c, AliasNameLimit: 40}
+	docs := r.Docs(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(docs) == 0:
+		return nil, yamlin.ErrorList{{File: name, Msg: "empty scenario set; start with facility:, workload: and policies: (see docs/plan.md)"}}
+	case len(docs) > 1:
+		return nil, yamlin.ErrorList{{File: name, Line: r.Line(docs[1]), Msg: "a scenario set holds one YAML document; remove the second one (after ---)"}}
+	}
+	root := r.Convert(docs[0])
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	d := &decoder{c: c}
+	s = &Set{File: name}
+	d.set(s, root, filepath.Dir(name))
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (d *decoder) set(s *Set, root *yamlin.Node, dir string) {
+	top := map[string]yamlin.Entry{}
+	if !d.fields(root, "", "a scenario set", topKeys, func(e yamlin.Entry) { top[e.Key] = e }) {
+		return
+	}
+	if e, ok := top["name"]; ok {
+		s.Name, _ = d.str(e.Val, "name")
+	}
+	if e, ok := top["facility"]; ok {
+		if p, ok := d.str(e.Val, "facility"); ok {
+			s.Facility, s.facAt = resolve(dir, p), e.Val.Line
+		}
+	} else {
+		d.c.Add(root.Line, "", "missing facility: the base facility description, e.g. facility: lab.yaml")
+	}
+	if e, ok := top["workload"]; ok {
+		s.Workload = d.workload(e.Val, dir)
+	} else {
+		d.c.Add(root.Line, "", "missing workload: a job file (workload: {file: jobs.jsonl}) or generated jobs (workload: {generate: {jobs: 500, seed: 1, start: 2023-03-01T00:00:00Z}})")
+	}
+	if e, ok := top["seed"]; ok {
+		s.Seed, _ = d.integer(e.Val, "seed", -1<<53, 1<<53)
+	}
+	if e, ok := top["max_passes"]; ok {
+		n, _ := d.integer(e.Val, "max_passes", 1, 1_000_000_000)
+		s.MaxPasses = int(n)
+	}
+	d.axes(s, top, dir)
+	if e, ok := top["scenarios"]; ok {
+		d.explicit(s, e.Val)
+	} else {
+		s.cross()
+	}
+	if len(s.Scenarios) > maxScenarios {
+		d.c.Add(root.Line, "", "%d scenarios, more than %d; split the set", len(s.Scenarios), maxScenarios)
+	}
+	d.uniqueNames(s)
+	if e, ok := top["baseline"]; ok {
+		if b, ok := d.str(e.Val, "baseline"); ok {
+			s.Baseline = b
+			if s.index(b) < 0 {
+				d.c.Add(e.Val.Line, "baseline", "no scenario is named %q; the scenarios are %s", yamlin.Truncate(b, 40), s.names())
+			}
+		}
+	}
+}
+
+// axes reads policies, facilities and grids; an axis left out has one
+// variant that changes nothing.
+func (d *decoder) axes(s *Set, top map[string]yamlin.Entry, dir string) {
+	if e, ok := top["policies"]; ok {
+		d.named(e.Val, "policies", func(n string, l int, v *yamlin.Node) { s.Policies = append(s.Policies, d.policy(n, l, v)) })
+		d.bound(e.Val, "policies", len(s.Policies))
+	}
+	if e, ok := top["facilities"]; ok {
+		d.named(e.Val, "facilities", func(n string, l int, v *yamlin.Node) {
+			s.Facilities = append(s.Facilities, d.facilityVariant(n, l, v))
+		})
+		d.bound(e.Val, "facilities", len(s.Facilities))
+	}
+	if e, ok := top["grids"]; ok {
+		d.named(e.Val, "grids", func(n string, l int, v *yamlin.Node) { s.Grids = append(s.Grids, d.grid(n, l, v, dir)) })
+		d.bound(e.Val, "grids", len(s.Grids))
+	}
+	if len(s.Policies) == 0 {
+		s.Policies = []PolicyVariant{{Name: "facility-policy"}}
+	}
+	if len(s.Facilities) == 0 {
+		s.Facilities = []FacilityVariant{{Name: "base", GPUScale: 1}}
+	}
+	if len(s.Grids) == 0 {
+		s.Grids = []GridVariant{{Name: "own-zones"}}
+	}
+}
+
+func (d *decoder) bound(n *yamlin.Node, path string, got int) {
+	if got > maxVariants {
+		d.c.Add(n.Line, path, "%d variants, more than %d", got, maxVariants)
+	}
+}
+
+func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) FacilityVariant {
+	fv := FacilityVariant{Name: name, Line: line, GPUScale: 1}
+	if v.Kind == yamlin.KindNull {
+		return fv
+	}
+	path := "facilities." + name
+	d.fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction"}, func(e yamlin.Entry) {
+		switch e.Key {
+		case "gpu_scale":
+			if f, ok := d.number(e.Val, join(path, e.Key), 0, 16, true); ok {
+				fv.GPUScale = f
+			}
+		case "envelope_fraction":
+			fv.EnvelopeFraction, _ = d.number(e.Val, join(path, e.Key), 0, 4, true)
+		}
+	})
+	return fv
+}
+
+func (d *decoder) grid(name string, line int, v *yamlin.Node, dir string) GridVariant {
+	gv := GridVariant{Name: name, Line: line}
+	path := "grids." + name
+	d.fields(v, path, "a grid variant", []string{"zone", "file"}, func(e yamlin.Entry) {
+		switch e.Key {
+		case "zone":
+			gv.Zone, _ = d.str(e.Val, join(path, e.Key))
+		case "file":
+			if p, ok := d.str(e.Val, join(path, e.Key)); ok {
+				gv.File = resolve(dir, p)
+			}
+		}
+	})
+	if v.Kind == yamlin.KindMap && gv.Zone == "" && v.Get("zone") == nil {
+		d.c.Add(v.Line, path, "missing zone: the grid zone every site draws from, e.g. zone: FR")
+	}
+	return gv
+}
+
+// resolve makes a path in the file relative to the file's directory.
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

@@ -1,0 +1,134 @@
+package scenario
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+func TestLoadCrossProduct(t *testing.T) {
+	s, err := Load("dir/set.yaml", []byte(`
+name: demo
+facility: lab.yaml
+workload: {generate: {jobs: 10, seed: 1, start: 2023-03-01T00:00:00Z}}
+policies:
+  fifo: {fair_share: false, backfill: false}
+  default: {}
+facilities:
+  x1: {}
+  x1.25: {gpu_scale: 1.25, envelope_fraction: 0.8}
+grids:
+  FR: {zone: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range s.Scenarios {
+		a := s.Axes(sc)
+		got = append(got, sc.Name+"="+strings.Join(a[:], ","))
+	}
+	want := []string{"fifo+x1=fifo,x1,FR", "fifo+x1.25=fifo,x1.25,FR", "default+x1=default,x1,FR", "default+x1.25=default,x1.25,FR"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scenarios (-want +got):\n%s", diff)
+	}
+	if s.Facility != "dir/lab.yaml" || s.Workload.Generate.Jobs != 10 || s.Facilities[1].GPUScale != 1.25 || s.Facilities[1].EnvelopeFraction != 0.8 {
+		t.Errorf("decoded %+v", s)
+	}
+	if got := s.Policies[0].describe(); got != "fair_share=false backfill=false" {
+		t.Errorf("describe = %q", got)
+	}
+}
+
+func TestLoadExplicitAndDefaults(t *testing.T) {
+	s, err := Load("set.yaml", []byte(`
+facility: f.yaml
+workload: {file: jobs.jsonl}
+policies: {a: {}, b: {deferral: false}}
+scenarios:
+  - {policy: b}
+  - {name: first, policy: a}
+baseline: first
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range s.Scenarios {
+		a := s.Axes(sc)
+		got = append(got, sc.Name+"="+strings.Join(a[:], ","))
+	}
+	if diff := cmp.Diff([]string{"b=b,base,own-zones", "first=a,base,own-zones"}, got); diff != "" {
+		t.Errorf("scenarios (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoadErrors checks that every problem is reported as
+// file:line: field: message, all of them at once.
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"empty", ``, []string{"s.yaml: empty scenario set; start with facility:, workload: and policies: (see docs/plan.md)"}},
+		{"syntax", "facility: [", []string{"s.yaml:1: invalid YAML"}},
+		{"missing", "name: x\n", []string{"s.yaml:1: missing facility:", "s.yaml:1: missing workload:"}},
+		{"unknown", "facility: f\nworkload: {file: j}\npolicy: {}\n", []string{`s.yaml:3: unknown field "policy"; a scenario set has name, facility, workload`}},
+		{"workload", "facility: f\nworkload:\n  generate: {jobs: 0, start: 2023}\n  flexible: {share: 2}\n", []string{
+			"s.yaml:3: workload.generate.jobs: must be from 1 to 1000000 (got 0)",
+			"s.yaml:3: workload.generate.start: must be an RFC 3339 time",
+			"s.yaml:4: workload.flexible.share: must be ≥ 0 and at most 1 (got 2)",
+			"s.yaml:4: workload.flexible: missing slack:"}},
+		{"no source", "facility: f\nworkload: {shift_to: 2023-01-01T00:00:00Z}\n", []string{"s.yaml:2: workload: give at least one of file:, generate: and batch:"}},
+		{"batch", "facility: f\nworkload:\n  batch: {jobs: 3, every: 0s}\n", []string{
+			"s.yaml:3: workload.batch.every: must be above 0", "s.yaml:3: workload.batch: missing start:",
+			"s.yaml:3: workload.batch: missing runtime:", "s.yaml:3: workload.batch: missing gpus:", "s.yaml:3: workload.batch: missing tenants:"}},
+		{"policies", "facility: f\nworkload: {file: j}\npolicies:\n  fifo: {fair_share: nope, backfil: false}\n  bad name: {}\n  ok: {power: false, power_capping: true}\n", []string{
+			"s.yaml:4: policies.fifo.fair_share: must be true or false",
+			`s.yaml:4: policies.fifo.backfil: unknown field "backfil" (did you mean "backfill"?)`,
+			`s.yaml:5: policies: name "bad name": use 1–40 letters`,
+			"s.yaml:6: policies.ok: power_capping: power capping needs power accounting"}},
+		{"empty axis", "facility: f\nworkload: {file: j}\nfacilities: {}\n", []string{"s.yaml:3: facilities: must be a mapping of names to variants"}},
+		{"facilities", "facility: f\nworkload: {file: j}\nfacilities:\n  big: {gpu_scale: -1, envelope: 3}\n", []string{
+			"s.yaml:4: facilities.big.gpu_scale: must be above 0 and at most 16 (got -1)",
+			`s.yaml:4: facilities.big: unknown field "envelope"; a facility variant has gpu_scale, envelope_fraction`}},
+		{"grids", "facility: f\nworkload: {file: j}\ngrids:\n  FR: {file: x.csv}\n", []string{"s.yaml:4: grids.FR: missing zone:"}},
+		{"explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: c}\n  - {grid: own-zones}\n  - {policy: a}\n  - {policy: a}\n", []string{
+			`s.yaml:5: scenarios[0].policy: no variant named "c"; the set has a, b`,
+			"s.yaml:6: scenarios[1]: missing policy: the set has 2 policy variants; name one",
+			`s.yaml:8: scenarios: scenario name "a" is used twice (scenarios 0 and 1)`}},
+		{"baseline", "facility: f\nworkload: {file: j}\nbaseline: nobody\n", []string{`s.yaml:3: baseline: no scenario is named "nobody"; the scenarios are facility-policy`}},
+		{"two docs", "facility: f\n---\nfacility: g\n", []string{"s.yaml:3: a scenario set holds one YAML document"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("s.yaml", []byte(tc.in))
+			var list yamlin.ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("error %v (%T) is not a yamlin.ErrorList", err, err)
+			}
+			if len(list) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(list), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(list[i].Error(), w) {
+					t.Errorf("problem %d:\n got %s\nwant %s…", i, list[i].Error(), w)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadHostile feeds inputs that must give errors, never panics.
+func TestLoadHostile(t *testing.T) {
+	for _, in := range []string{"- 1\n- 2", "a: &x [*x]", "facility: {a: b}", "workload: 3", "policies: [a]",
+		"scenarios: {}", "grids: {FR: 3}", "facilities: {a: [1]}", strings.Repeat("[", 100), "\xff\xfe",
+		"workload: {generate: {jobs: 99999999999999999999999}}", "policies: {a: {carbon_weight: .nan}}"} {
+		if _, err := Load("h.yaml", []byte(in)); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}

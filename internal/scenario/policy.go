@@ -1,0 +1,117 @@
+package scenario
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+// setting is one policy override as written: a key of the facility
+// file's policy section and its value in YAML flow form.
+type setting struct {
+	Key, Value string
+	Line       int
+}
+
+func (s setting) String() string { return s.Key + "=" + s.Value }
+
+// policy reads a policy variant: a mapping of policy keys (those of a
+// facility file's policy: section, docs/facility.md) to values. They are
+// checked here, each on its own line and then together, by the facility
+// loader's own rules (facility.OverridePolicy).
+func (d *decoder) policy(name string, line int, v *yamlin.Node) PolicyVariant {
+	pv := PolicyVariant{Name: name, Line: line}
+	path := "policies." + name
+	if v.Kind == yamlin.KindNull {
+		return pv // {} or nothing: the facility's own policy
+	}
+	if v.Kind != yamlin.KindMap {
+		d.c.Add(v.Line, path, "must be a mapping of policy settings, e.g. {backfill: false} (got %s)", v.Describe())
+		return pv
+	}
+	seen := map[string]int{}
+	for _, e := range v.Entries {
+		p := join(path, e.Key)
+		if first, dup := seen[e.Key]; dup {
+			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
+			continue
+		}
+		seen[e.Key] = e.Line
+		s := setting{Key: e.Key, Value: flow(e.Val), Line: e.Line}
+		if _, err := facility.OverridePolicy(model.DefaultPolicy(), "", []string{s.String()}); err != nil {
+			d.c.Add(e.Line, p, "%s", policyMessage(err, false))
+			continue
+		}
+		pv.Set = append(pv.Set, s)
+	}
+	if len(pv.Set) == len(v.Entries) {
+		if _, err := facility.OverridePolicy(model.DefaultPolicy(), "", pv.settings()); err != nil {
+			d.c.Add(line, path, "%s", policyMessage(err, true))
+		}
+	}
+	return pv
+}
+
+// settings is the variant as OverridePolicy takes it.
+func (pv PolicyVariant) settings() []string {
+	out := make([]string, len(pv.Set))
+	for i, s := range pv.Set {
+		out[i] = s.String()
+	}
+	return out
+}
+
+// apply returns base with the variant's settings, applied as a facility
+// file's policy section is (turning power off turns capping off, and
+// preemption off turns reclaim off).
+func (pv PolicyVariant) apply(base model.Policy) (model.Policy, error) {
+	return facility.OverridePolicy(base, "policies."+pv.Name, pv.settings())
+}
+
+// policyMessage is the facility loader's message without its position
+// (the caller puts its own file, line and field in front); withField
+// keeps the setting the message is about.
+func policyMessage(err error, withField bool) string {
+	var list facility.Errors
+	if !errors.As(err, &list) || len(list) == 0 {
+		return err.Error()
+	}
+	msgs := make([]string, len(list))
+	for i, e := range list {
+		msgs[i] = e.Msg
+		if withField && e.Field != "" && e.Field != "policy" {
+			msgs[i] = strings.TrimPrefix(e.Field, "policy.") + ": " + e.Msg
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// flow writes a value back as YAML flow text: scalars as written,
+// strings quoted where YAML would read them otherwise, mappings and
+// lists in braces and brackets.
+func flow(n *yamlin.Node) string {
+	switch n.Kind {
+	case yamlin.KindMap:
+		parts := make([]string, len(n.Entries))
+		for i, e := range n.Entries {
+			parts[i] = e.Key + ": " + flow(e.Val)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case yamlin.KindSeq:
+		parts := make([]string, len(n.Items))
+		for i, it := range n.Items {
+			parts[i] = flow(it)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case yamlin.KindNull:
+		return "null"
+	case yamlin.KindString:
+		if n.Text == "" || strings.ContainsAny(n.Text, ":#{}[],&*!|>'\"%@`\n\r") {
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`).Replace(n.Text) + `"`
+		}
+	}
+	return n.Text
+}

@@ -1,0 +1,160 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/grid"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sim"
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+// Options are the inputs of Prepare that do not come from the file.
+type Options struct {
+	// Grid returns the series of a zone for a grid variant without a
+	// file: (the CLI asks its --grid flags, then the bundled series). nil
+	// makes such a variant an error; for the sites' own zones (no grids:
+	// in the file) a zone it cannot give simply has no series.
+	Grid func(zone string) (model.GridSeries, error)
+}
+
+// Case is one prepared scenario. Its sim.Config holds its own facility;
+// the jobs are shared between cases, and Run gives each run its own
+// copy of them when it starts (so only the running cases hold one). Grid
+// series are shared and only read.
+type Case struct {
+	Scenario Scenario
+	Axes     [3]string // policy, facility and grid variant names
+	Config   sim.Config
+}
+
+// Prepare reads the files the set names and builds every scenario. It
+// runs nothing, and returns an error when any scenario cannot be built,
+// so that a mistake in the last variant is reported before hours of
+// simulation rather than after.
+func Prepare(s *Set, opt Options) ([]Case, error) {
+	c := &yamlin.Collector{File: s.File, Max: maxErrors}
+	base, err := facility.LoadFile(s.Facility)
+	if err != nil {
+		c.Add(s.facAt, "facility", "%s", fileProblem(s.Facility, err))
+		return nil, c.Err()
+	}
+	jobs, err := s.Workload.jobs(base)
+	if err != nil {
+		c.Add(s.Workload.Line, "workload", "%v", err)
+		return nil, c.Err()
+	}
+	facs := make([]*model.Facility, len(s.Facilities))
+	for i, fv := range s.Facilities {
+		f, err := fv.apply(base)
+		if err != nil {
+			c.Add(fv.Line, "facilities."+fv.Name, "%v", err)
+			continue
+		}
+		facs[i] = f
+	}
+	grids := make([][]model.GridSeries, len(s.Grids))
+	for i, gv := range s.Grids {
+		grids[i] = gv.series(base, jobs, opt, c)
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	passes := s.MaxPasses
+	if passes == 0 {
+		passes = 200*len(jobs) + 10_000
+	}
+	cases := make([]Case, len(s.Scenarios))
+	for i, sc := range s.Scenarios {
+		f := clone(facs[sc.Facility])
+		pv := s.Policies[sc.Policy]
+		if f.Policy, err = pv.apply(f.Policy); err != nil {
+			c.Add(pv.Line, "policies."+pv.Name, "with facility %s: %s", s.Facilities[sc.Facility].Name, policyMessage(err, true))
+			continue
+		}
+		if z := s.Grids[sc.Grid].Zone; z != "" {
+			for k := range f.Sites {
+				f.Sites[k].GridZone = z
+			}
+		}
+		cases[i] = Case{Scenario: sc, Axes: s.Axes(sc),
+			Config: sim.Config{Facility: f, Jobs: jobs, Grid: grids[sc.Grid], Seed: s.Seed, MaxPasses: passes}}
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	return cases, nil
+}
+
+// series loads a grid variant's series and checks that it covers the
+// workload's submissions. Problems go to c.
+func (gv GridVariant) series(base *model.Facility, jobs []*model.Job, opt Options, c *yamlin.Collector) []model.GridSeries {
+	path := "grids." + gv.Name
+	if gv.Zone == "" { // the sites' own zones, where a series is known
+		zones := map[string]bool{}
+		for _, s := range base.Sites {
+			if s.GridZone != "" {
+				zones[s.GridZone] = true
+			}
+		}
+		var out []model.GridSeries
+		for _, z := range sortedKeys(zones) {
+			if opt.Grid == nil {
+				break
+			}
+			if gs, err := opt.Grid(z); err == nil && len(gs.Hours) > 0 {
+				out = append(out, gs)
+			}
+		}
+		return out
+	}
+	var gs model.GridSeries
+	var err error
+	switch {
+	case gv.File != "":
+		gs, err = grid.LoadFile(gv.Zone, gv.File)
+	case opt.Grid != nil:
+		gs, err = opt.Grid(gv.Zone)
+	default:
+		err = fmt.Errorf("no series for zone %s: give file: (an hourly CSV)", gv.Zone)
+	}
+	if err == nil && len(gs.Hours) == 0 {
+		err = fmt.Errorf("the series of zone %s has no hours", gv.Zone)
+	}
+	if err != nil {
+		c.Add(gv.Line, path, "%v", err)
+		return nil
+	}
+	first, last := span(jobs)
+	from, to := gs.Hours[0].Start, gs.Hours[len(gs.Hours)-1].Start+3600
+	if first < from || last >= to {
+		c.Add(gv.Line, path, "the workload is submitted from %s to %s but the %s series covers %s to %s; "+
+			"move the workload with workload.shift_to (e.g. shift_to: %s)", first, last, gv.Zone, from, to, from)
+		return nil
+	}
+	gs.Zone = gv.Zone
+	return []model.GridSeries{gs}
+}
+
+// fileProblem words a loader's error: a file that cannot be read by
+// its path, a file with problems by its own file:line list.
+func fileProblem(path string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("cannot read %s: %v", path, pe.Err)
+	}
+	return fmt.Sprintf("%s has problems:\n%v", path, err)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

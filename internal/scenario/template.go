@@ -1,0 +1,62 @@
+package scenario
+
+import (
+	"html/template"
+	"strconv"
+)
+
+// planTemplate is plan.html. Like the twin's report, the page has no
+// script, stylesheet, font or image from anywhere else, and every
+// element is closed so that it is also well-formed XML.
+var planTemplate = template.Must(template.New("plan").Funcs(template.FuncMap{
+	"exact": func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>{{.Title}}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; color: #222; margin: 24px; }
+h1 { font-size: 22px; margin-bottom: 4px; }
+h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+p.meta { color: #555; max-width: 980px; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+table.metrics th.m { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: 600; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num small { display: block; color: #777; }
+tr.base td, tr.base th { background: #f4f7fb; }
+td.err { color: #b00; }
+svg.chart { display: block; margin: 14px 0; background: #fff; }
+svg .title { font-size: 13px; font-weight: 600; fill: #222; }
+svg .tick { font-size: 11px; fill: #555; }
+svg .label { font-size: 12px; fill: #333; }
+svg .grid { stroke: #e6e6e6; }
+svg .axis { stroke: #888; }
+svg .rule { stroke: #000; stroke-dasharray: 6 4; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p class="meta">Each scenario is one run of the digital twin (<code>carnot plan</code>), every decision made by the
+production scheduling core. Under each value, its change from the baseline <b>{{.Baseline}}</b>. Metric
+definitions: docs/plan.md; each scenario's own summary.json and jobs.csv are in its directory.</p>
+
+<h2>Variants</h2>
+<table class="variants">
+<tr><th>axis</th><th>variant</th><th>changes</th></tr>
+{{range .Variants}}<tr><td>{{.Axis}}</td><th>{{.Name}}</th><td>{{.Changes}}</td></tr>
+{{end}}</table>
+
+<h2>Scenarios</h2>
+<table class="metrics">
+<tr><th>scenario</th><th>policy</th><th>facility</th><th>grid</th>{{range .Header}}<th class="m" data-key="{{.Key}}">{{.Label}}</th>{{end}}</tr>
+{{range .Rows}}<tr{{if eq .Name $.Baseline}} class="base"{{end}}><th>{{.Name}}</th><td>{{index .Axes 0}}</td><td>{{index .Axes 1}}</td><td>{{index .Axes 2}}</td>{{if .Error}}<td class="err" colspan="{{len $.Header}}">failed: {{.Error}}</td>{{else}}{{range .Cells}}<td class="num" data-key="{{.Key}}" data-value="{{exact .Exact}}">{{.Value}}{{with .Delta}}<small>{{.}}</small>{{end}}</td>{{end}}{{end}}</tr>
+{{end}}</table>
+
+<h2>Charts</h2>
+{{range .Charts}}{{.}}{{end}}
+</body>
+</html>
+`))

@@ -1,0 +1,208 @@
+package scenario
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// NameplateW is each site's nameplate IT power in watts: every node's
+// base power plus its GPUs at TDP.
+func NameplateW(f *model.Facility) map[string]float64 {
+	out := map[string]float64{}
+	for _, n := range f.Nodes {
+		out[n.Site] += nodeW(f, n, true)
+	}
+	return out
+}
+
+// nodeW is a node's draw with every GPU at TDP (busy) or idle.
+func nodeW(f *model.Facility, n model.Node, busy bool) float64 {
+	m := f.GPUModels[n.GPUModel]
+	per := m.IdleWatts
+	if busy {
+		per = m.TDPWatts
+	}
+	return n.BaseWatts + float64(max(0, n.GPUs)*per)
+}
+
+// apply returns a copy of base with the variant's equipment; base is not
+// modified. The error says why the variant cannot be built.
+func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
+	f := clone(base)
+	if fv.GPUScale != 1 && fv.GPUScale > 0 {
+		if err := scaleGPUs(f, fv.GPUScale); err != nil {
+			return nil, err
+		}
+	}
+	if fv.EnvelopeFraction > 0 {
+		plate := NameplateW(base)
+		for i := range f.Sites {
+			s := &f.Sites[i]
+			s.PowerEnvelopeKW = math.Round(fv.EnvelopeFraction*plate[s.ID]) / 1000
+			for h := range f.Halls {
+				if f.Halls[h].Site == s.ID && f.Halls[h].PowerCapKW > s.PowerEnvelopeKW {
+					f.Halls[h].PowerCapKW = s.PowerEnvelopeKW
+				}
+			}
+		}
+	}
+	idle := map[string]float64{}
+	for _, n := range f.Nodes {
+		idle[n.Site] += nodeW(f, n, false)
+	}
+	for _, s := range f.Sites {
+		if s.PowerEnvelopeKW > 0 && idle[s.ID] > s.PowerEnvelopeKW*1000 {
+			return nil, fmt.Errorf("site %s idles at %.1f kW, above its %.1f kW envelope; raise envelope_fraction or lower gpu_scale",
+				s.ID, idle[s.ID]/1000, s.PowerEnvelopeKW)
+		}
+	}
+	return f, nil
+}
+
+// clone copies everything a variant or a run could write to.
+func clone(f *model.Facility) *model.Facility {
+	c := *f
+	c.GPUModels = maps.Clone(f.GPUModels)
+	c.Sites = slices.Clone(f.Sites)
+	c.Halls = slices.Clone(f.Halls)
+	c.Racks = slices.Clone(f.Racks)
+	c.Nodes = slices.Clone(f.Nodes)
+	c.PriorityClasses = slices.Clone(f.PriorityClasses)
+	c.DataClasses = maps.Clone(f.DataClasses)
+	c.Tenants = slices.Clone(f.Tenants)
+	for i := range c.Tenants {
+		c.Tenants[i].Quota = maps.Clone(c.Tenants[i].Quota)
+	}
+	c.Cohorts = slices.Clone(f.Cohorts)
+	for i := range c.Cohorts {
+		c.Cohorts[i].Quota = maps.Clone(c.Cohorts[i].Quota)
+	}
+	return &c
+}
+
+// scaleGPUs multiplies the GPU nodes of every (site, model) group by s,
+// rounding to whole nodes: added nodes copy the group's nodes in turn
+// (each its own NVLink domain), removed ones are the group's last.
+// Racks and halls scale their power caps and cooling with their
+// nameplate; quotas scale with each model's GPUs.
+func scaleGPUs(f *model.Facility, s float64) error {
+	type key struct{ site, model string }
+	groups := map[key][]int{}
+	var order []key
+	for i, n := range f.Nodes {
+		if n.GPUs <= 0 {
+			continue
+		}
+		k := key{n.Site, n.GPUModel}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	before := gpusByModel(f)
+	rackW, hallW := powerBy(f)
+	names := map[string]bool{}
+	for _, n := range f.Nodes {
+		names[n.Name] = true
+	}
+	drop := map[int]bool{}
+	for _, k := range order {
+		idx := groups[k]
+		want := int(math.Round(float64(len(idx)) * s))
+		if want == 0 {
+			return fmt.Errorf("gpu_scale %g leaves site %s without %s nodes (it has %d)", s, k.site, k.model, len(idx))
+		}
+		for i := len(idx) - 1; i >= want; i-- {
+			drop[idx[i]] = true
+		}
+		for i := len(idx); i < want; i++ {
+			n := f.Nodes[idx[i%len(idx)]]
+			for c := 1; ; c++ {
+				name := n.Name + "-x" + strconv.Itoa(c)
+				if !names[name] {
+					n.Name, names[name] = name, true
+					break
+				}
+			}
+			n.NVLinkDomain = n.Name
+			f.Nodes = append(f.Nodes, n)
+		}
+	}
+	kept := make([]model.Node, 0, len(f.Nodes))
+	for i, n := range f.Nodes {
+		if !drop[i] {
+			kept = append(kept, n)
+		}
+	}
+	f.Nodes = kept
+	rackAfter, hallAfter := powerBy(f)
+	for i := range f.Racks {
+		r := &f.Racks[i]
+		if old := rackW[r.ID]; old > 0 {
+			r.PowerCapKW *= rackAfter[r.ID] / old
+			r.CoolingCapacityKW *= rackAfter[r.ID] / old
+		}
+	}
+	for i := range f.Halls {
+		h := &f.Halls[i]
+		if old := hallW[h.ID]; old > 0 {
+			h.PowerCapKW *= hallAfter[h.ID] / old
+			h.CoolingCapacityKW *= hallAfter[h.ID] / old
+		}
+	}
+	scaleQuotas(f, before, gpusByModel(f))
+	return nil
+}
+
+func gpusByModel(f *model.Facility) map[string]int {
+	out := map[string]int{}
+	for _, n := range f.Nodes {
+		out[n.GPUModel] += max(0, n.GPUs)
+	}
+	return out
+}
+
+func powerBy(f *model.Facility) (rack, hall map[string]float64) {
+	rack, hall = map[string]float64{}, map[string]float64{}
+	for _, n := range f.Nodes {
+		w := nodeW(f, n, true)
+		rack[n.Rack] += w
+		hall[n.Hall] += w
+	}
+	return rack, hall
+}
+
+// scaleQuotas scales every quota of a model by how its GPUs grew.
+func scaleQuotas(f *model.Facility, before, after map[string]int) {
+	scale := func(q map[string]model.Quota) {
+		for m, v := range q {
+			if before[m] == 0 {
+				continue
+			}
+			r := float64(after[m]) / float64(before[m])
+			v.Nominal = int(math.Floor(float64(v.Nominal)*r + 1e-9))
+			v.BorrowingLimit = scaled(v.BorrowingLimit, r)
+			v.LendingLimit = scaled(v.LendingLimit, r)
+			q[m] = v
+		}
+	}
+	for i := range f.Tenants {
+		scale(f.Tenants[i].Quota)
+	}
+	for i := range f.Cohorts {
+		scale(f.Cohorts[i].Quota)
+	}
+}
+
+func scaled(p *int, r float64) *int {
+	if p == nil {
+		return nil
+	}
+	v := int(math.Floor(float64(*p)*r + 1e-9))
+	return &v
+}

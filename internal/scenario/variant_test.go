@@ -1,0 +1,155 @@
+package scenario
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+func lab4(t *testing.T) *model.Facility {
+	t.Helper()
+	f, err := facility.LoadFile("testdata/lab4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestNameplate(t *testing.T) {
+	if got := NameplateW(lab4(t))["par1"]; got != 4*(2000+8*700) {
+		t.Errorf("nameplate %g W, want 30400", got)
+	}
+}
+
+func TestGPUScale(t *testing.T) {
+	base := lab4(t)
+	f, err := FacilityVariant{GPUScale: 1.25}.apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base.Nodes) != 4 || base.Racks[0].PowerCapKW != 30.4 {
+		t.Fatalf("the base facility changed: %d nodes, rack cap %g", len(base.Nodes), base.Racks[0].PowerCapKW)
+	}
+	if len(f.Nodes) != 5 || f.Nodes[4].Name != "h100-1-x1" || f.Nodes[4].NVLinkDomain != "h100-1-x1" || f.Nodes[4].Rack != base.Nodes[0].Rack {
+		t.Errorf("nodes %+v", f.Nodes)
+	}
+	if got := f.Racks[0].PowerCapKW; math.Abs(got-38) > 1e-9 {
+		t.Errorf("rack cap %g kW, want 38 (it grows with its nameplate)", got)
+	}
+	if f.Sites[0].PowerEnvelopeKW != 30.4 {
+		t.Errorf("site envelope %g kW, want the base's 30.4", f.Sites[0].PowerEnvelopeKW)
+	}
+	if q := f.Tenants[0].Quota["H100"].Nominal; q != 20 {
+		t.Errorf("lab-a nominal %d, want 16 × 40/32 = 20", q)
+	}
+	if base.Tenants[0].Quota["H100"].Nominal != 16 {
+		t.Error("the base quota changed")
+	}
+	small, err := FacilityVariant{GPUScale: 0.5}.apply(base)
+	if err != nil || len(small.Nodes) != 2 || small.Tenants[0].Quota["H100"].Nominal != 8 {
+		t.Errorf("gpu_scale 0.5: %v, %d nodes", err, len(small.Nodes))
+	}
+	if _, err := (FacilityVariant{GPUScale: 0.1}).apply(base); err == nil || !strings.Contains(err.Error(), "without H100 nodes") {
+		t.Errorf("gpu_scale 0.1: %v", err)
+	}
+}
+
+func TestEnvelopeFraction(t *testing.T) {
+	base := lab4(t)
+	f, err := FacilityVariant{GPUScale: 1.25, EnvelopeFraction: 0.7}.apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Sites[0].PowerEnvelopeKW; math.Abs(got-21.28) > 1e-9 {
+		t.Errorf("envelope %g kW, want 0.7 × the base nameplate 30.4 = 21.28", got)
+	}
+	_, err = FacilityVariant{GPUScale: 4, EnvelopeFraction: 0.2}.apply(base)
+	if err == nil || !strings.Contains(err.Error(), "idles at 41.2 kW, above its 6.1 kW envelope") {
+		t.Errorf("envelope below idle: %v", err)
+	}
+}
+
+func TestPolicyApply(t *testing.T) {
+	s, err := Load("s.yaml", []byte(`
+facility: f
+workload: {file: j}
+policies:
+  fifo: {fair_share: false, backfill: false, preemption: false, deferral: false, order: shortest-first}
+  lean: {power: false, carbon_weight: 1, fair_share_half_life: 3d, preemption_rate_limit: {max: 2, window: 1h}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo, err := s.Policies[0].apply(model.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fifo.FairShare || fifo.Backfill || fifo.Preemption || fifo.Reclaim || fifo.Deferral || !fifo.Power || fifo.Order != model.OrderShortestFirst {
+		t.Errorf("fifo: %+v", fifo)
+	}
+	lean, err := s.Policies[1].apply(model.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lean.Power || lean.PowerCapping || lean.CarbonWeight != 1 || lean.FairShareHalfLife != 3*model.Day || lean.PreemptionRateLimit != 2 {
+		t.Errorf("lean: %+v", lean)
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	s, err := Load("testdata/set.yaml", []byte(`
+facility: lab4.yaml
+workload:
+  batch: {jobs: 5, start: 2023-06-01T00:00:00Z, every: 1h, runtime: 2h, gpus: 8, tenants: [lab-a]}
+  shift_to: 2023-06-02T00:00:00Z
+policies: {a: {deferral: false}, b: {}}
+facilities: {x1: {}, x2: {gpu_scale: 2}}
+grids: {DE: {zone: DE, file: de.csv}, own: {zone: FR}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	de := fakeSeries("DE")
+	s.Grids[0].File = "" // use the resolver, so the test needs no data files
+	cases, err := Prepare(s, Options{Grid: func(z string) (model.GridSeries, error) {
+		if z == "DE" {
+			return de, nil
+		}
+		return model.GridSeries{}, errors.New("no " + z)
+	}})
+	var list yamlin.ErrorList
+	if !errors.As(err, &list) || len(list) != 1 || !strings.HasPrefix(list[0].Error(), "testdata/set.yaml:8: grids.own: no FR") {
+		t.Fatalf("want one error for the FR series, got %v", err)
+	}
+	s.Grids[1].File = "testdata/fr-sample.csv"
+	cases, err = Prepare(s, Options{Grid: func(string) (model.GridSeries, error) { return de, nil }})
+	if err == nil || !strings.Contains(err.Error(), "move the workload with workload.shift_to") {
+		t.Fatalf("want a coverage error for the short FR sample, got %v", err)
+	}
+	s.Grids = s.Grids[:1]
+	s.cross()
+	cases, err = Prepare(s, Options{Grid: func(string) (model.GridSeries, error) { return de, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 4 {
+		t.Fatalf("%d cases, want 4", len(cases))
+	}
+	c := cases[3] // b+x2
+	if c.Scenario.Name != "b+x2" || len(c.Config.Facility.Nodes) != 8 || !c.Config.Facility.Policy.Deferral ||
+		c.Config.Facility.Sites[0].GridZone != "DE" || c.Config.Grid[0].Zone != "DE" {
+		t.Errorf("case %s: %d nodes, policy %+v, zone %s", c.Scenario.Name, len(c.Config.Facility.Nodes), c.Config.Facility.Policy, c.Config.Facility.Sites[0].GridZone)
+	}
+	if cases[0].Config.Facility.Policy.Deferral || cases[0].Config.Facility == cases[2].Config.Facility {
+		t.Error("policy a not applied, or two cases share a facility")
+	}
+	j0 := cases[0].Config.Jobs[0]
+	if j0.SubmitTime != model.TimeOf(mustTime(t, "2023-06-02T00:00:00Z")) || j0.Deadline != 0 {
+		t.Errorf("jobs: first submit %s, deadline %s", j0.SubmitTime, j0.Deadline)
+	}
+}

@@ -1,0 +1,203 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/workload"
+)
+
+// jobs builds the workload on fac: the jobs of its sources (file, then
+// generate, then batch), then shift_to, then flexible. The facility is the base one; variants keep its tenants,
+// classes and models, so the jobs fit every variant.
+func (w WorkloadSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
+	var jobs []*model.Job
+	if w.File != "" {
+		js, err := jobspec.LoadFile(w.File, fac)
+		if err != nil {
+			return nil, errors.New(fileProblem(w.File, err))
+		}
+		jobs = append(jobs, js...)
+	}
+	if g := w.Generate; g != nil {
+		js := workload.Generate(fac, g.Jobs, g.Seed, g.Start)
+		if len(js) == 0 {
+			return nil, fmt.Errorf("workload.generate: no tenant of the facility can use a GPU, so no job can be generated")
+		}
+		if g.Load > 0 {
+			js = withLoad(js, fac, g.Start, g.Load)
+		}
+		jobs = append(jobs, js...)
+	}
+	if w.Batch != nil {
+		js, err := w.Batch.jobs(fac)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, js...)
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("workload: no jobs")
+	}
+	seen := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		if seen[j.ID] {
+			return nil, fmt.Errorf("workload: job id %s comes from two sources; give the file's jobs other ids than j0000001… (generate) and b1… (batch)", j.ID)
+		}
+		seen[j.ID] = true
+	}
+	out := make([]*model.Job, len(jobs))
+	for i, j := range jobs {
+		c := *j
+		out[i] = &c
+	}
+	if w.ShiftTo > 0 {
+		shift(out, w.ShiftTo)
+	}
+	if w.Flexible != nil {
+		w.Flexible.apply(out)
+	}
+	return out, nil
+}
+
+// jobs writes the batch as a job file and loads it back against fac, so
+// that a batch is checked and resolved exactly like a job file.
+func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
+	r := rand.New(rand.NewPCG(uint64(b.Seed), 0x5ca1ab1e))
+	jobs := make([]*model.Job, b.Jobs)
+	width := len(strconv.Itoa(b.Jobs))
+	for i := range jobs {
+		submit := b.Start.Add(model.Duration(i)*b.Every + model.Duration(r.Int64N(int64(b.Every))))
+		j := &model.Job{ID: fmt.Sprintf("b%0*d", width, i+1), Kind: model.KindJob, Tenant: b.Tenants[i%len(b.Tenants)],
+			PriorityClass: b.PriorityClass, Replicas: b.Replicas, GPUsPerReplica: b.GPUs, RuntimeLimit: b.Runtime,
+			SubmitTime: submit, Topology: model.Topology{Level: model.LevelSite}}
+		if b.Slack > 0 {
+			j.EarliestStart, j.Deadline = submit, submit.Add(b.Runtime+b.Slack)
+		}
+		jobs[i] = j
+	}
+	var buf bytes.Buffer
+	if err := jobspec.Write(&buf, jobs); err != nil {
+		return nil, fmt.Errorf("workload.batch: %w", err)
+	}
+	loaded, err := jobspec.Load("workload.batch.jsonl", buf.Bytes(), fac)
+	if err != nil {
+		return nil, fmt.Errorf("workload.batch does not fit the facility (the jobs as written out):\n%w", err)
+	}
+	return loaded, nil
+}
+
+// withLoad returns copies of jobs with their submissions spread out (or
+// packed) from start so that they offer load: the GPU-seconds of their
+// runtime limits over the facility's GPU-seconds between start and the
+// last submission. Windows move with their job.
+func withLoad(jobs []*model.Job, fac *model.Facility, start model.Time, load float64) []*model.Job {
+	var demand float64
+	for _, j := range jobs {
+		demand += float64(j.TotalGPUs()) * float64(j.RuntimeLimit)
+	}
+	_, last := span(jobs)
+	gpus := 0
+	for _, n := range fac.Nodes {
+		gpus += max(0, n.GPUs)
+	}
+	if last <= start || gpus == 0 || demand == 0 {
+		return jobs
+	}
+	factor := demand / (float64(gpus) * float64(last-start)) / load
+	out := make([]*model.Job, len(jobs))
+	for i, j := range jobs {
+		c := *j
+		d := start + model.Time(math.Round(float64(j.SubmitTime-start)*factor)) - j.SubmitTime
+		c.SubmitTime += d
+		if c.EarliestStart > 0 {
+			c.EarliestStart += d
+		}
+		if c.Deadline > 0 {
+			c.Deadline += d
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// shift moves every job's times by the same amount so that the first
+// submission lands at to; a job without a submit time gets to.
+func shift(jobs []*model.Job, to model.Time) {
+	first := model.Time(0)
+	for _, j := range jobs {
+		if j.SubmitTime > 0 && (first == 0 || j.SubmitTime < first) {
+			first = j.SubmitTime
+		}
+	}
+	if first == 0 {
+		for _, j := range jobs {
+			j.SubmitTime = to
+		}
+		return
+	}
+	d := to - first
+	for _, j := range jobs {
+		for _, t := range []*model.Time{&j.SubmitTime, &j.EarliestStart, &j.Deadline} {
+			if *t > 0 && *t < model.Forever {
+				*t += d
+			}
+		}
+		if j.SubmitTime == 0 {
+			j.SubmitTime = to
+		}
+	}
+}
+
+// apply gives the chosen gang jobs with a runtime limit and no deadline
+// a window of their runtime plus Slack from their submission.
+func (f *FlexibleSpec) apply(jobs []*model.Job) {
+	for _, j := range jobs {
+		if j.Kind != model.KindJob || j.RuntimeLimit <= 0 || j.Deadline > 0 || j.SubmitTime <= 0 {
+			continue
+		}
+		if unit(j.ID) >= f.Share {
+			continue
+		}
+		j.EarliestStart = max(j.EarliestStart, j.SubmitTime)
+		j.Deadline = j.EarliestStart.Add(j.RuntimeLimit + f.Slack)
+	}
+}
+
+// unit maps an ID to [0, 1) by a hash, so the choice of flexible jobs
+// does not depend on their order.
+func unit(id string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+// span is the first and last submission of jobs.
+func span(jobs []*model.Job) (first, last model.Time) {
+	for _, j := range jobs {
+		if first == 0 || j.SubmitTime < first {
+			first = j.SubmitTime
+		}
+		last = max(last, j.SubmitTime)
+	}
+	return first, last
+}
+
+// copyJobs gives a run its own job structs (slices inside stay shared
+// and read-only).
+func copyJobs(jobs []*model.Job) []*model.Job {
+	out := slices.Clone(jobs)
+	for i, j := range jobs {
+		c := *j
+		out[i] = &c
+	}
+	return out
+}
