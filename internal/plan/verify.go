@@ -23,7 +23,10 @@ import (
 //     site JurisdictionOK allows;
 //   - no start gets a dirty GPU unless the GPU's LastTenant is the job's
 //     tenant; a dirty GPU without a LastTenant is dirty for every tenant;
-//   - no start gets a GPU ClaimedBy a pending job of another tenant;
+//   - no start gets a GPU ClaimedBy another pending job that the plan
+//     does not start (a preemption frees GPUs for its beneficiary alone,
+//     not for its tenant's other jobs, so its victims cannot take them
+//     back; once the beneficiary starts, what it left is free);
 //   - a gang starts exactly Replicas placements of GPUsPerReplica GPUs; a
 //     deployment starts at least one and, with its running replicas, at
 //     least MinReplicas and at most Replicas;

@@ -381,10 +381,15 @@ func TestVerifyClaims(t *testing.T) {
 		{"claimed by a pending job of another tenant", func(s *model.Snapshot, _ *model.Plan) { claim(s, "j2") },
 			[]string{"claimed j1 n1 0"}},
 		{"claimed by a pending job of the same tenant", func(s *model.Snapshot, _ *model.Plan) {
-			claim(s, "j2")
+			claim(s, "j2") // the beneficiary alone: not its tenant's other jobs (its victims among them)
 			pending(s, "j2").Tenant = "acme"
-		}, nil},
+		}, []string{"claimed j1 n1 0"}},
 		{"claimed by the job itself", func(s *model.Snapshot, _ *model.Plan) { claim(s, "j1") }, nil},
+		{"claimed by a job the plan starts elsewhere", func(s *model.Snapshot, p *model.Plan) {
+			claim(s, "j2") // j2 starts on n2 in the same plan: what it left on n1 is free
+			p.Pending = nil
+			p.Starts = append(p.Starts, model.Start{Job: "j2", Replicas: []model.Placement{place("n2", 4, 5)}})
+		}, nil},
 		{"claim of a job no longer pending", func(s *model.Snapshot, _ *model.Plan) { claim(s, "gone") }, nil},
 		{"claimed and dirty after another tenant", func(s *model.Snapshot, _ *model.Plan) {
 			claim(s, "j1")

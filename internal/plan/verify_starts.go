@@ -170,7 +170,7 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 			u.gpus[g] = j.ID
 		}
 		st := v.x.gpuState(node.Name, g)
-		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.Tenant != j.Tenant {
+		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.ID != j.ID && !v.started[cj.ID] {
 			v.add(CodeClaimed, j.ID, node.Name, g, "claimed by pending job %s of tenant %s", cj.ID, cj.Tenant)
 		}
 		// A dirty GPU without a LastTenant is dirty for every tenant:

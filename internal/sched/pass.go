@@ -25,6 +25,7 @@ type pass struct {
 	running      func(id string) *model.Allocation // by job ID; nil if not running
 	deployed     map[string]int                    // running replicas of pending deployments
 	claimDirty   map[string]int                    // GPUs freed for a job, still dirty
+	claimed      map[string]bool                   // jobs some GPU is claimed for
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
 	recentPreem  int
@@ -51,9 +52,9 @@ type pass struct {
 
 	res           *reservation
 	holds         []hold
-	future        *place.Cluster        // reused by timelines
-	minVictimPrio []int                 // per model: lowest priority of a possible victim
-	byModel       [][]vref // per model: possible victims
+	future        *place.Cluster // reused by timelines
+	minVictimPrio []int          // per model: lowest priority of a possible victim
+	byModel       [][]vref       // per model: possible victims
 	preemptScans  int
 	bounds        []int // release indices that end an instant
 	estimates     int
@@ -104,6 +105,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		fs:         prep.fs.clone(),
 		deployed:   map[string]int{},
 		claimDirty: map[string]int{},
+		claimed:    map[string]bool{},
 		victims:    map[string]bool{},
 		siteSets:   map[siteKey]*siteSet{},
 		maskIDs:    map[string]int{},
@@ -182,6 +184,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		for _, gs := range snap.Nodes[i].GPUs {
 			if gs.ClaimedBy != "" && gs.Dirty {
 				p.claimDirty[gs.ClaimedBy]++
+			}
+			if gs.ClaimedBy != "" {
+				p.claimed[gs.ClaimedBy] = true
 			}
 		}
 	}

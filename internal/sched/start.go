@@ -15,6 +15,7 @@ import (
 // verdict is reused, re-rendered for the new size.
 type memoClass struct {
 	tenant      string // set only when the answer depends on the tenant
+	claim       string // the job's claim key, when GPUs are claimed for it
 	model       int
 	sites       int
 	level       int
@@ -36,7 +37,7 @@ func (p *pass) class(r *place.Request) memoClass {
 	k := memoClass{model: r.Model, sites: r.SitesID, level: r.Level, required: r.Required, sameNode: r.SameNode,
 		exclusive: r.ExclusiveNode, constrained: r.Constrained}
 	if r.TenantExcl || p.sensitive {
-		k.tenant = r.Tenant
+		k.tenant, k.claim = r.Tenant, r.Claim
 	}
 	return k
 }
@@ -92,6 +93,9 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 		Tenant: j.Tenant, TenantExcl: t.Exclusive == model.ExclusiveNode, ExclusiveNode: j.ExclusiveNode,
 		Job: j, Model: m, Sites: sites, SitesID: p.curSites, Replicas: j.Replicas, GPUs: j.GPUsPerReplica,
 		CPUs: j.CPUsPerReplica, Mem: j.MemGiBPerReplica, Level: place.NumLevels,
+	}
+	if p.claimed[j.ID] {
+		r.Claim = place.ClaimKey(j.ID)
 	}
 	if j.Kind == model.KindDeployment {
 		r.Replicas = 1
@@ -220,6 +224,16 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	p.startJobs = append(p.startJobs, j)
 	p.account(j, st.Replicas, 1)
 	p.started(j, st.Replicas)
+	if p.claimed[j.ID] {
+		// What a preemption freed for j and j did not take is free for
+		// the jobs after it; free capacity grew, so the failure memo,
+		// which assumes it only shrinks, starts over.
+		delete(p.claimed, j.ID)
+		if p.c.ReleaseClaim(place.ClaimKey(j.ID)) > 0 {
+			clear(p.memo)
+			clear(p.exact)
+		}
+	}
 }
 
 // started keeps the pass's own starts for later reservations.

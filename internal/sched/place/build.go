@@ -201,9 +201,16 @@ func ownerOf(gs model.GPUState) string {
 	return gs.LastTenant
 }
 
-// restriction is the only tenant that may use a free GPU ("" = anyone):
-// a GPU claimed by a pending job goes to that job's tenant once it is
-// clean of other tenants' work; a dirty GPU goes to its last tenant.
+// ClaimKey is the owner a GPU claimed for pending job id carries: only a
+// request whose Claim is that key may use it. It can equal no tenant name
+// (it starts with a control character).
+func ClaimKey(id string) string { return "\x02" + id }
+
+// restriction is who alone may use a free GPU ("" = anyone): a GPU
+// claimed by a pending job goes to that job only (ClaimKey), once it is
+// clean of other tenants' work — not to its tenant's other jobs, and so
+// not back to the victims it was taken from; a dirty GPU goes to its last
+// tenant.
 func restriction(gs model.GPUState, claimant func(string) (string, bool)) string {
 	if gs.ClaimedBy == "" || claimant == nil {
 		if gs.Dirty {
@@ -215,7 +222,7 @@ func restriction(gs model.GPUState, claimant func(string) (string, bool)) string
 		if gs.Dirty && ownerOf(gs) != y {
 			return Nobody
 		}
-		return y
+		return ClaimKey(gs.ClaimedBy)
 	}
 	if gs.Dirty {
 		return ownerOf(gs)
@@ -467,4 +474,36 @@ func (c *Cluster) Restrict(n, g int, gs model.GPUState) {
 	if nd.Up {
 		c.setBucket(n, true)
 	}
+}
+
+// ReleaseClaim makes the free GPUs claimed with key (ClaimKey of a job
+// that has now started) usable by anyone, under the undo log; it returns
+// how many it freed.
+func (c *Cluster) ReleaseClaim(key string) int {
+	if !c.anyDirty {
+		return 0
+	}
+	freed := 0
+	for n := range c.Nodes {
+		nd := &c.Nodes[n]
+		if nd.Dirty == 0 {
+			continue
+		}
+		for g := 0; g < nd.NGPU; g++ {
+			if nd.Busy&(1<<g) != 0 || c.dirty[nd.dirtyOff+g] != key {
+				continue
+			}
+			c.saveNode(n)
+			if nd.Up {
+				c.setBucket(n, false)
+			}
+			c.dirty[nd.dirtyOff+g] = ""
+			nd.Dirty--
+			if nd.Up {
+				c.setBucket(n, true)
+			}
+			freed++
+		}
+	}
+	return freed
 }

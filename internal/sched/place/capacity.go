@@ -7,7 +7,7 @@ func (c *Cluster) capacity(n int, r *Request) int {
 	nd := &c.Nodes[n]
 	k := r.Replicas
 	if r.GPUs > 0 {
-		u := c.Usable(n, r.Tenant)
+		u := c.UsableBy(n, r.Tenant, r.Claim)
 		if r.Constrained && nd.Spare >= 0 {
 			u = min(u, nd.Spare)
 		}
@@ -29,15 +29,21 @@ func (c *Cluster) capacity(n int, r *Request) int {
 	return max(k, 0)
 }
 
-// pickGPUs chooses count usable GPUs of node n for tenant: the tenant's
-// own dirty GPUs first, then clean ones, lowest index first.
-func (c *Cluster) pickGPUs(n int, tenant string, count int) []int {
+// pickGPUs chooses count usable GPUs of node n for r: those claimed for
+// its job first, then its tenant's own dirty GPUs, then clean ones,
+// lowest index first.
+func (c *Cluster) pickGPUs(n int, r *Request, count int) []int {
 	nd := &c.Nodes[n]
 	out := make([]int, 0, count)
 	if nd.Dirty > 0 {
-		for g := 0; g < nd.NGPU && len(out) < count; g++ {
-			if nd.Busy&(1<<g) == 0 && c.dirty[nd.dirtyOff+g] == tenant {
-				out = append(out, g)
+		for _, owner := range []string{r.Claim, r.Tenant} {
+			if owner == "" {
+				continue
+			}
+			for g := 0; g < nd.NGPU && len(out) < count; g++ {
+				if nd.Busy&(1<<g) == 0 && c.dirty[nd.dirtyOff+g] == owner {
+					out = append(out, g)
+				}
 			}
 		}
 	}

@@ -188,7 +188,11 @@ func (c *Cluster) DirtyOwner(n, g int) string {
 }
 
 // Usable is how many free GPUs of node n tenant may use.
-func (c *Cluster) Usable(n int, tenant string) int {
+func (c *Cluster) Usable(n int, tenant string) int { return c.UsableBy(n, tenant, "") }
+
+// UsableBy is how many free GPUs of node n a job of tenant with claim key
+// claim ("" for none) may use.
+func (c *Cluster) UsableBy(n int, tenant, claim string) int {
 	nd := &c.Nodes[n]
 	if nd.Dirty == 0 {
 		return nd.Free
@@ -196,7 +200,7 @@ func (c *Cluster) Usable(n int, tenant string) int {
 	u := 0
 	for g := 0; g < nd.NGPU; g++ {
 		if nd.Busy&(1<<g) == 0 {
-			if o := c.dirty[nd.dirtyOff+g]; o == "" || o == tenant {
+			if o := c.dirty[nd.dirtyOff+g]; o == "" || o == tenant || claim != "" && o == claim {
 				u++
 			}
 		}

@@ -5,7 +5,10 @@ import "github.com/carnot-dc/carnot/internal/model"
 // Request asks for room for Replicas replicas of GPUs GPUs each (plus CPUs
 // and memory) of one GPU model, for one tenant.
 type Request struct {
-	Tenant        string
+	Tenant string
+	// Claim is ClaimKey of the job asking when a preemption freed GPUs
+	// for it: only that job may use them ("" for every other request).
+	Claim         string
 	TenantExcl    bool // tenant never shares nodes
 	ExclusiveNode bool // the job wants whole nodes
 	Model         int

@@ -49,7 +49,7 @@ func (c *Cluster) Find(r *Request) Result {
 	}
 	if r.Replicas == 1 {
 		if n := c.findOne(r); n >= 0 {
-			return Result{Slots: []Slot{{Node: n, GPUs: c.pickGPUs(n, r.Tenant, r.GPUs)}}}
+			return Result{Slots: []Slot{{Node: n, GPUs: c.pickGPUs(n, r, r.GPUs)}}}
 		}
 		return c.diagnose(r)
 	}
@@ -144,7 +144,7 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 				continue
 			}
 			k := c.capacity(int(n), r)
-			free += c.Usable(int(n), r.Tenant)
+			free += c.UsableBy(int(n), r.Tenant, r.Claim)
 			if k > 0 {
 				out = append(out, cand{node: n, cap: int32(k)})
 				fit += k
@@ -171,7 +171,7 @@ func (c *Cluster) diagnose(r *Request) Result {
 				}
 				for g := 0; g < nd.NGPU; g++ {
 					o := c.dirty[nd.dirtyOff+g]
-					if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant {
+					if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant || r.Claim != "" && o == r.Claim {
 						continue
 					}
 					if job := c.ClaimOf(int(n), g); job != "" {
@@ -276,7 +276,7 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels
 		if si != sj {
 			return si > sj
 		}
-		ui, uj := c.Usable(int(in[i].node), r.Tenant), c.Usable(int(in[j].node), r.Tenant)
+		ui, uj := c.UsableBy(int(in[i].node), r.Tenant, r.Claim), c.UsableBy(int(in[j].node), r.Tenant, r.Claim)
 		if ui != uj {
 			return ui < uj
 		}
@@ -286,7 +286,7 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels
 	for _, x := range in {
 		n := int(x.node)
 		take := min(int(x.cap), r.Replicas-len(slots))
-		gpus := c.pickGPUs(n, r.Tenant, take*r.GPUs)
+		gpus := c.pickGPUs(n, r, take*r.GPUs)
 		for k := 0; k < take; k++ {
 			slots = append(slots, Slot{Node: n, GPUs: gpus[k*r.GPUs : (k+1)*r.GPUs]})
 		}
@@ -306,7 +306,7 @@ func (c *Cluster) findSameNode(r *Request) Result {
 		if int(x.cap) < r.Replicas {
 			continue
 		}
-		if best < 0 || c.Usable(int(x.node), r.Tenant) < c.Usable(best, r.Tenant) {
+		if best < 0 || c.UsableBy(int(x.node), r.Tenant, r.Claim) < c.UsableBy(best, r.Tenant, r.Claim) {
 			best = int(x.node)
 		}
 	}
@@ -319,7 +319,7 @@ func (c *Cluster) findSameNode(r *Request) Result {
 		}
 		return res
 	}
-	gpus := c.pickGPUs(best, r.Tenant, r.Replicas*r.GPUs)
+	gpus := c.pickGPUs(best, r, r.Replicas*r.GPUs)
 	slots := make([]Slot, r.Replicas)
 	for k := range slots {
 		slots[k] = Slot{Node: best, GPUs: gpus[k*r.GPUs : (k+1)*r.GPUs]}
