@@ -125,14 +125,6 @@ func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64, open bool)
 	return f, true
 }
 
-func (d *decoder) boolean(v *yamlin.Node, path string) (bool, bool) {
-	if v.Kind != yamlin.KindBool {
-		d.c.Add(v.Line, path, "must be true or false (got %s)", v.Describe())
-		return false, false
-	}
-	return v.Bool, true
-}
-
 // duration reads "90m", "4h", "2d" or integer seconds, up to a year.
 func (d *decoder) duration(v *yamlin.Node, path string) (model.Duration, bool) {
 	if v.Kind != yamlin.KindString && v.Kind != yamlin.KindInt {

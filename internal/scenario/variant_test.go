@@ -116,7 +116,7 @@ grids: {DE: {zone: DE, file: de.csv}, own: {zone: FR}}
 	}
 	de := fakeSeries("DE")
 	s.Grids[0].File = "" // use the resolver, so the test needs no data files
-	cases, err := Prepare(s, Options{Grid: func(z string) (model.GridSeries, error) {
+	_, err = Prepare(s, Options{Grid: func(z string) (model.GridSeries, error) {
 		if z == "DE" {
 			return de, nil
 		}
@@ -127,13 +127,13 @@ grids: {DE: {zone: DE, file: de.csv}, own: {zone: FR}}
 		t.Fatalf("want one error for the FR series, got %v", err)
 	}
 	s.Grids[1].File = "testdata/fr-sample.csv"
-	cases, err = Prepare(s, Options{Grid: func(string) (model.GridSeries, error) { return de, nil }})
+	_, err = Prepare(s, Options{Grid: func(string) (model.GridSeries, error) { return de, nil }})
 	if err == nil || !strings.Contains(err.Error(), "move the workload with workload.shift_to") {
 		t.Fatalf("want a coverage error for the short FR sample, got %v", err)
 	}
 	s.Grids = s.Grids[:1]
 	s.cross()
-	cases, err = Prepare(s, Options{Grid: func(string) (model.GridSeries, error) { return de, nil }})
+	cases, err := Prepare(s, Options{Grid: func(string) (model.GridSeries, error) { return de, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
