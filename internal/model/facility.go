@@ -153,8 +153,8 @@ type Policy struct {
 	Backfill            bool
 	BackfillDepth       int // pending jobs that get an estimated start
 	// NoReservation, with Backfill, gives the first blocked job no
-	// reservation: any later job that fits starts (greedy first fit, as
-	// in the Helios simulator; large jobs can starve).
+	// reservation: any later job that fits starts (greedy first fit;
+	// large jobs can starve).
 	NoReservation bool
 	Topology      bool
 	Power         bool
