@@ -27,6 +27,7 @@ type base struct {
 	nodes  []model.NodeState // as applied, deep copy
 	state  map[int]int       // node index → its entry in nodes
 	held   map[*model.Job]*holding
+	list   []*holding // every holding, for finding the ones that ended
 	byID   map[string]*holding
 	onNode map[int][]*holding // holders of each node, for retallies
 	excl   map[string]bool    // node-exclusive tenants
@@ -44,6 +45,34 @@ type holding struct {
 	nodes []int             // node index of each of reps, -1 if unknown
 	gen   uint32            // the sync that last saw it
 	idx   int               // its (last) allocation in the synced snapshot
+	src   []model.Placement // the snapshot's slice it was last compared with
+	pos   int               // its index in base.list
+}
+
+// add registers a new holding.
+func (b *base) add(h *holding) {
+	h.pos = len(b.list)
+	b.list = append(b.list, h)
+	b.held[h.job] = h
+	b.byID[h.job.ID] = h
+}
+
+// drop forgets a holding that has been released.
+func (b *base) drop(h *holding) {
+	last := b.list[len(b.list)-1]
+	b.list[h.pos], last.pos = last, h.pos
+	b.list[len(b.list)-1] = nil
+	b.list = b.list[:len(b.list)-1]
+	delete(b.held, h.job)
+	if b.byID[h.job.ID] == h {
+		delete(b.byID, h.job.ID)
+	}
+}
+
+// sameSlice reports whether two placement lists are the same slice:
+// an allocation handed to an earlier pass that has not been replaced.
+func sameSlice(a, b []model.Placement) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // tally is what running allocations hold, as a pass charges it: GPUs by
@@ -122,8 +151,9 @@ func (b *base) diff(snap *model.Snapshot) bool {
 		h := b.held[a.Job]
 		switch {
 		case h != nil && h.gen == b.gen: // another allocation of the same job
-		case h != nil && samePlacements(h.reps, a.Replicas):
-			h.gen, h.idx = b.gen, i
+			h.src = nil
+		case h != nil && (sameSlice(h.src, a.Replicas) || samePlacements(h.reps, a.Replicas)):
+			h.gen, h.idx, h.src = b.gen, i, a.Replicas
 			continue
 		case h != nil:
 			b.release(h)
@@ -134,25 +164,26 @@ func (b *base) diff(snap *model.Snapshot) bool {
 					return false // two job values with one ID in one snapshot
 				}
 				b.release(old)
-				delete(b.held, old.job)
+				b.drop(old)
 			}
 			h = &holding{job: a.Job}
-			b.held[a.Job] = h
-			b.byID[a.Job.ID] = h
+			b.add(h)
+		}
+		if h.gen != b.gen {
+			h.src = a.Replicas
 		}
 		h.gen, h.idx = b.gen, i
 		if !b.alloc(h, a.Replicas) {
 			return false
 		}
 	}
-	for j, h := range b.held {
-		if h.gen != b.gen {
+	for k := 0; k < len(b.list); {
+		if h := b.list[k]; h.gen != b.gen {
 			b.release(h)
-			delete(b.held, j)
-			if b.byID[j.ID] == h {
-				delete(b.byID, j.ID)
-			}
+			b.drop(h) // moves the last holding to k
+			continue
 		}
+		k++
 	}
 	for _, n := range b.touched {
 		b.c.Retally(n, b.jobsOn(n), b.exclTenant)
@@ -196,6 +227,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	}
 	b.held = make(map[*model.Job]*holding, len(snap.Running))
 	b.byID = make(map[string]*holding, len(snap.Running))
+	b.list = b.list[:0]
 	b.onNode = map[int][]*holding{}
 	b.tally = tally{gpus: map[tenantModel]int{}, byTenant: map[string]int{}, waitingFor: map[string][]*model.Allocation{}}
 	b.gen++
@@ -209,9 +241,10 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		}
 		h := b.held[a.Job]
 		if h == nil {
-			h = &holding{job: a.Job}
-			b.held[a.Job] = h
-			b.byID[a.Job.ID] = h
+			h = &holding{job: a.Job, src: a.Replicas}
+			b.add(h)
+		} else {
+			h.src = nil // two allocations: compare by content
 		}
 		h.gen, h.idx = b.gen, i
 		b.record(h, a.Replicas)

@@ -85,6 +85,7 @@ type prepared struct {
 	static *place.Static
 	quota  *quota.Tree
 	fs     *fairShares
+	qbuf   *quota.Tree // the last pass's tree, reused by the next
 }
 
 // newPass sets up a pass over snap. c is the cluster view of snap to
@@ -144,7 +145,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	if prep.quota == nil {
 		prep.quota = quota.New(fac, models)
 	}
-	p.q = prep.quota.Clone()
+	p.q = prep.quota.CloneInto(prep.qbuf) // the last pass's tree is done with
+	prep.qbuf = p.q
 	for i := range models {
 		if i != p.c.CPUModel {
 			p.allModels = append(p.allModels, i)

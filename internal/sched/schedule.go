@@ -32,6 +32,12 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 // they keep the reasons of the last full pass. With depth ≤ 0, or one at
 // least q.Len(), Quick gives the plan Schedule gives for a snapshot
 // whose Pending holds q's jobs.
+//
+// q keeps the cluster view of the last snapshot and updates it by
+// difference. An allocation whose Replicas is the very slice of an
+// earlier snapshot counts as unchanged, so a driver that changes an
+// allocation's placements must give it a new slice, never write into one
+// it has handed to Quick (placements are values).
 func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Plan, []*model.Job) {
 	if snap == nil || snap.Facility == nil || q == nil {
 		return model.Plan{Now: now}, nil

@@ -298,7 +298,9 @@ func (t *twin) stop(js *jobState, now model.Time) {
 	js.epoch++
 	for i, r := range t.running {
 		if r == js {
-			t.running = append(t.running[:i:i], t.running[i+1:]...)
+			copy(t.running[i:], t.running[i+1:]) // keeps the order: determinism
+			t.running[len(t.running)-1] = nil
+			t.running = t.running[:len(t.running)-1]
 			break
 		}
 	}

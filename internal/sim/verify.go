@@ -15,7 +15,8 @@ import (
 // snapshot it was made from, since the engine reuses its snapshot.
 type verifier struct {
 	check *plan.Checker
-	work  chan verifyJob
+	work  chan *verifyJob
+	free  chan *verifyJob // checked jobs, whose buffers the next copies reuse
 	done  chan error
 	err   error // first failure, once known
 }
@@ -25,16 +26,22 @@ type verifyJob struct {
 	plan model.Plan
 }
 
+const verifyQueue = 4
+
 func newVerifier(fac *model.Facility) *verifier {
-	v := &verifier{check: plan.NewChecker(fac), work: make(chan verifyJob, 4), done: make(chan error, 1)}
+	v := &verifier{check: plan.NewChecker(fac), work: make(chan *verifyJob, verifyQueue),
+		free: make(chan *verifyJob, verifyQueue+2), done: make(chan error, 1)}
 	go func() {
 		var first error
 		for j := range v.work {
-			if first != nil {
-				continue // drain
+			if first == nil {
+				if err := v.check.Verify(&j.snap, &j.plan); err != nil {
+					first = fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", j.plan.Now, err)
+				}
 			}
-			if err := v.check.Verify(&j.snap, &j.plan); err != nil {
-				first = fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", j.plan.Now, err)
+			select {
+			case v.free <- j:
+			default:
 			}
 		}
 		v.done <- first
@@ -53,7 +60,15 @@ func (v *verifier) submit(snap *model.Snapshot, p *model.Plan) error {
 		return err
 	default:
 	}
-	v.work <- verifyJob{snap: copySnapshot(snap), plan: *p}
+	var j *verifyJob
+	select {
+	case j = <-v.free:
+	default:
+		j = &verifyJob{}
+	}
+	copySnapshot(&j.snap, snap)
+	j.plan = *p
+	v.work <- j
 	return nil
 }
 
@@ -67,18 +82,18 @@ func (v *verifier) close() error {
 	return v.err
 }
 
-// copySnapshot copies what the engine changes after a pass: the slices it
-// reuses and the GPU states of its nodes. Jobs, placements' GPU lists and
-// the facility are never changed in place.
-func copySnapshot(s *model.Snapshot) model.Snapshot {
-	c := *s
-	c.Nodes = slices.Clone(s.Nodes)
-	for i := range c.Nodes {
-		c.Nodes[i].GPUs = slices.Clone(c.Nodes[i].GPUs)
+// copySnapshot copies into dst, reusing its slices, what the engine
+// changes after a pass: the slices it reuses and the GPU states of its
+// nodes. Jobs, placements and the facility are never changed in place.
+func copySnapshot(dst, s *model.Snapshot) {
+	nodes, running, usage, recent, pending := dst.Nodes, dst.Running, dst.Usage, dst.RecentPreemptions, dst.Pending
+	*dst = *s
+	dst.Nodes = append(nodes[:0], s.Nodes...)
+	for i := range dst.Nodes {
+		dst.Nodes[i].GPUs = slices.Clone(dst.Nodes[i].GPUs)
 	}
-	c.Running = slices.Clone(s.Running)
-	c.Usage = slices.Clone(s.Usage)
-	c.RecentPreemptions = slices.Clone(s.RecentPreemptions)
-	c.Pending = slices.Clone(s.Pending)
-	return c
+	dst.Running = append(running[:0], s.Running...)
+	dst.Usage = append(usage[:0], s.Usage...)
+	dst.RecentPreemptions = append(recent[:0], s.RecentPreemptions...)
+	dst.Pending = append(pending[:0], s.Pending...)
 }

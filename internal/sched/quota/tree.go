@@ -89,17 +89,33 @@ func New(fac *model.Facility, models []string) *Tree {
 
 // Clone returns an independent copy: the same quotas and its own copy of
 // the usage; everything else is shared, since only usage ever changes.
-func (t *Tree) Clone() *Tree {
-	c := *t
-	c.nodes = append([]node(nil), t.nodes...)
-	k := len(t.models)
-	usage := make([]int64, len(t.nodes)*k)
-	for i := range c.nodes {
-		u := usage[i*k : (i+1)*k : (i+1)*k]
-		copy(u, t.nodes[i].usage)
-		c.nodes[i].usage = u
+func (t *Tree) Clone() *Tree { return t.CloneInto(nil) }
+
+// CloneInto is Clone reusing dst's memory (dst may be nil); dst must not
+// be in use any more.
+func (t *Tree) CloneInto(dst *Tree) *Tree {
+	if dst == nil {
+		dst = &Tree{}
 	}
-	return &c
+	nodes := dst.nodes
+	var usage []int64
+	if len(nodes) == len(t.nodes) && len(nodes) > 0 && cap(nodes[0].usage) >= len(t.nodes)*len(t.models) {
+		usage = nodes[0].usage[:len(t.nodes)*len(t.models)]
+	} else {
+		usage = make([]int64, len(t.nodes)*len(t.models))
+	}
+	*dst = *t
+	dst.nodes = append(nodes[:0], t.nodes...)
+	k := len(t.models)
+	for i := range dst.nodes {
+		u := usage[i*k : (i+1)*k : (i+1)*k]
+		if i == 0 {
+			u = usage[:k:len(usage)] // the first keeps the whole buffer's capacity for reuse
+		}
+		copy(u, t.nodes[i].usage)
+		dst.nodes[i].usage = u
+	}
+	return dst
 }
 
 // computeSubtree fills subtree quotas bottom-up; depth guards against
