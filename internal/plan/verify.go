@@ -24,9 +24,10 @@ import (
 //   - no start gets a dirty GPU unless the GPU's LastTenant is the job's
 //     tenant; a dirty GPU without a LastTenant is dirty for every tenant;
 //   - no start gets a GPU ClaimedBy another pending job that the plan
-//     does not start (a preemption frees GPUs for its beneficiary alone,
-//     not for its tenant's other jobs, so its victims cannot take them
-//     back; once the beneficiary starts, what it left is free);
+//     leaves waiting for its preemption (code "preempting"): a preemption
+//     frees GPUs for its beneficiary alone, not for its tenant's other
+//     jobs, so its victims cannot take them back; once the beneficiary
+//     starts, or waits for anything else, the claim holds nothing;
 //   - a gang starts exactly Replicas placements of GPUsPerReplica GPUs; a
 //     deployment starts at least one and, with its running replicas, at
 //     least MinReplicas and at most Replicas;
@@ -119,6 +120,8 @@ type verifier struct {
 	errs    []*Violation
 	started map[string]bool // jobs with a start in p
 	q       *quotas         // the snapshot's quota tree, built on first use
+	// preempting: jobs pending as "preempting", built on first use
+	preempting map[string]bool
 }
 
 func (v *verifier) add(code Code, job, node string, gpu int, format string, args ...any) {

@@ -377,13 +377,21 @@ func TestVerifyClaims(t *testing.T) {
 	claim := func(s *model.Snapshot, by string) {
 		s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{ClaimedBy: by}}}}
 	}
+	// j2 waits for its preemption: its claims hold
+	preempting := func(p *model.Plan) { p.Pending[0].Code = model.ReasonPreempting }
 	runMutations(t, []mutation{
-		{"claimed by a pending job of another tenant", func(s *model.Snapshot, _ *model.Plan) { claim(s, "j2") },
-			[]string{"claimed j1 n1 0"}},
-		{"claimed by a pending job of the same tenant", func(s *model.Snapshot, _ *model.Plan) {
+		{"claimed by a pending job of another tenant", func(s *model.Snapshot, p *model.Plan) {
+			claim(s, "j2")
+			preempting(p)
+		}, []string{"claimed j1 n1 0"}},
+		{"claimed by a pending job of the same tenant", func(s *model.Snapshot, p *model.Plan) {
 			claim(s, "j2") // the beneficiary alone: not its tenant's other jobs (its victims among them)
 			pending(s, "j2").Tenant = "acme"
+			preempting(p)
 		}, []string{"claimed j1 n1 0"}},
+		{"claimed by a pending job the core gave up on", func(s *model.Snapshot, p *model.Plan) {
+			claim(s, "j2") // j2 waits for something else than its preemption: the claim holds nothing
+		}, nil},
 		{"claimed by the job itself", func(s *model.Snapshot, _ *model.Plan) { claim(s, "j1") }, nil},
 		{"claimed by a job the plan starts elsewhere", func(s *model.Snapshot, p *model.Plan) {
 			claim(s, "j2") // j2 starts on n2 in the same plan: what it left on n1 is free

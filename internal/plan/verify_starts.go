@@ -170,7 +170,7 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 			u.gpus[g] = j.ID
 		}
 		st := v.x.gpuState(node.Name, g)
-		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.ID != j.ID && !v.started[cj.ID] {
+		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.ID != j.ID && v.claimHolds(cj.ID) {
 			v.add(CodeClaimed, j.ID, node.Name, g, "claimed by pending job %s of tenant %s", cj.ID, cj.Tenant)
 		}
 		// A dirty GPU without a LastTenant is dirty for every tenant:
@@ -290,4 +290,24 @@ func (v *verifier) power() {
 	for _, r := range v.x.fac.Racks {
 		over("rack", r.ID, racks[r.ID], r.PowerCapKW, after.Rack, before.Rack)
 	}
+}
+
+// claimHolds reports whether GPUs claimed for pending job id are still
+// its alone in this plan: it does not start, and it waits for its
+// preemption (pending as "preempting"). A beneficiary that starts leaves
+// what it did not take, and one the core gave up on ("capacity", "power",
+// …) holds nothing.
+func (v *verifier) claimHolds(id string) bool {
+	if v.started[id] {
+		return false
+	}
+	if v.preempting == nil {
+		v.preempting = map[string]bool{}
+		for _, pe := range v.p.Pending {
+			if pe.Code == model.ReasonPreempting {
+				v.preempting[pe.Job] = true
+			}
+		}
+	}
+	return v.preempting[id]
 }

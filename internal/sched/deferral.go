@@ -20,7 +20,10 @@ func (p *pass) deferral(j *model.Job, sites []bool) (model.Time, string, bool) {
 	if !p.pol.Deferral || !j.Flexible() || j.RuntimeLimit <= 0 || len(p.snap.Grid) == 0 {
 		return 0, "", false
 	}
-	latest := j.Deadline - model.Time(j.RuntimeLimit)
+	// Deferral keeps clear of the urgency window before the latest start,
+	// so that a job whose chosen hour turns out busy still has an hour in
+	// which it goes first (see urgencyWindow).
+	latest := j.Deadline - model.Time(j.RuntimeLimit) - model.Time(urgencyWindow)
 	if latest <= p.now {
 		return 0, "", false
 	}

@@ -27,6 +27,34 @@ type queue struct {
 	// The tenant last popped goes back into the heap on the next call,
 	// after the caller has charged its start (if any) to its share.
 	repush *cursor
+	// Deadline jobs at their latest start (within urgencyWindow) go first
+	// in their level, by latest start; the walk skips them afterwards.
+	now    model.Time
+	urgent []*model.Job
+	ui     int
+	done   map[*model.Job]bool
+	// needRoot: the current level's fair-share tree is still to build.
+	needRoot bool
+}
+
+// urgencyWindow is how close to its latest start (deadline − runtime
+// limit) a job must be to go first in its priority level.
+const urgencyWindow = model.Hour
+
+// urgentOf lists level l's jobs whose latest start is at most
+// urgencyWindow away (or past), earliest first.
+func (q *queue) urgentOf(l *qlevel) []*model.Job {
+	q.urgent, q.ui = q.urgent[:0], 0
+	for _, j := range l.due {
+		if latestStart(j) > q.now.Add(urgencyWindow) {
+			break
+		}
+		q.urgent = append(q.urgent, j)
+	}
+	if len(q.urgent) > 0 && q.done == nil {
+		q.done = map[*model.Job]bool{}
+	}
+	return q.urgent
 }
 
 // cursor walks one tenant's list for one pass.
@@ -88,8 +116,8 @@ func jobLess(a, b *model.Job) bool {
 
 // walk starts a pass over src; fs holds the fair shares, charged by the
 // pass as it starts jobs.
-func walk(src *Queue, fair bool, fs *fairShares) *queue {
-	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs}
+func walk(src *Queue, fair bool, fs *fairShares, now model.Time) *queue {
+	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now}
 }
 
 // nextFair serves the current level's fair-share tree.
@@ -121,14 +149,32 @@ func (q *queue) next() (*model.Job, bool) {
 		q.repush = nil
 	}
 	for {
+		if q.ui < len(q.urgent) {
+			j := q.urgent[q.ui]
+			q.ui++
+			q.done[j] = true
+			return j, false
+		}
+		if q.needRoot {
+			q.root, q.needRoot = fairLevel(q.fs, q.levels[q.li]), false
+		}
 		if q.fair {
 			if j := q.nextFair(); j != nil {
+				if q.done[j] {
+					continue // served first as urgent
+				}
 				return j, false
 			}
 		} else if len(q.h) > 0 {
 			c := heap.Pop(&q.h).(*cursor)
 			j := c.head()
 			c.next++
+			if q.done[j] {
+				if c.head() != nil {
+					heap.Push(&q.h, c)
+				}
+				continue
+			}
 			q.repush = c
 			return j, false
 		}
@@ -142,8 +188,11 @@ func (q *queue) next() (*model.Job, bool) {
 		if q.li >= len(q.levels) {
 			return nil, false
 		}
+		q.urgentOf(q.levels[q.li])
 		if q.fair {
-			q.root = fairLevel(q.fs, q.levels[q.li])
+			// the level's fair-share tree is built once its urgent jobs
+			// are served, with the shares their starts changed
+			q.root, q.needRoot = nil, true
 			continue
 		}
 		q.h = q.h[:0]

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -30,6 +31,46 @@ type qlevel struct {
 	value   int
 	tenants []*qtenant // by name
 	index   map[string]*qtenant
+	// due holds the level's jobs with a deadline and a runtime limit, by
+	// latest start (then submit time and ID).
+	due []*model.Job
+}
+
+// latestStart is the last start that meets a job's deadline; 0 for jobs
+// without a deadline or runtime limit.
+func latestStart(j *model.Job) model.Time {
+	if j.Deadline <= 0 || j.RuntimeLimit <= 0 {
+		return 0
+	}
+	return j.Deadline - model.Time(j.RuntimeLimit)
+}
+
+func dueLess(a, b *model.Job) bool {
+	if la, lb := latestStart(a), latestStart(b); la != lb {
+		return la < lb
+	}
+	return jobLess(a, b)
+}
+
+// addDue puts j in its level's deadline list.
+func (l *qlevel) addDue(j *model.Job) {
+	if latestStart(j) == 0 {
+		return
+	}
+	i := sort.Search(len(l.due), func(i int) bool { return !dueLess(l.due[i], j) })
+	l.due = append(l.due, nil)
+	copy(l.due[i+1:], l.due[i:])
+	l.due[i] = j
+}
+
+// removeDue takes j out of the deadline list.
+func (l *qlevel) removeDue(j *model.Job) {
+	if latestStart(j) == 0 {
+		return
+	}
+	if i := slices.Index(l.due, j); i >= 0 {
+		l.due = slices.Delete(l.due, i, i+1)
+	}
 }
 
 // qtenant is one tenant's jobs at one priority; removed jobs leave nil
@@ -39,6 +80,18 @@ type qtenant struct {
 	name string
 	jobs []*model.Job
 	live int
+}
+
+// compact drops the holes removed jobs left.
+func (t *qtenant) compact() {
+	live := t.jobs[:0]
+	for _, x := range t.jobs {
+		if x != nil {
+			live = append(live, x)
+		}
+	}
+	clear(t.jobs[len(live):])
+	t.jobs = live
 }
 
 // NewQueue groups jobs for fac's priority classes (an unknown class counts
@@ -62,13 +115,19 @@ func NewQueue(fac *model.Facility, jobs []*model.Job) *Queue {
 	for _, l := range q.levels {
 		for _, t := range l.tenants {
 			sort.Slice(t.jobs, func(a, b int) bool { return q.less(t.jobs[a], t.jobs[b]) })
+			for _, j := range t.jobs {
+				if latestStart(j) != 0 {
+					l.due = append(l.due, j)
+				}
+			}
 		}
+		sort.Slice(l.due, func(a, b int) bool { return dueLess(l.due[a], l.due[b]) })
 	}
 	return q
 }
 
-// tenant returns (creating if needed) the list j belongs to.
-func (q *Queue) tenant(j *model.Job) *qtenant {
+// level returns (creating if needed) the priority level j belongs to.
+func (q *Queue) level(j *model.Job) *qlevel {
 	v := q.prio[j.PriorityClass]
 	i := sort.Search(len(q.levels), func(i int) bool { return q.levels[i].value <= v })
 	if i == len(q.levels) || q.levels[i].value != v {
@@ -76,7 +135,12 @@ func (q *Queue) tenant(j *model.Job) *qtenant {
 		copy(q.levels[i+1:], q.levels[i:])
 		q.levels[i] = &qlevel{value: v, index: map[string]*qtenant{}}
 	}
-	l := q.levels[i]
+	return q.levels[i]
+}
+
+// tenant returns (creating if needed) the list j belongs to.
+func (q *Queue) tenant(j *model.Job) *qtenant {
+	l := q.level(j)
 	t := l.index[j.Tenant]
 	if t == nil {
 		t = &qtenant{name: j.Tenant, less: q.less}
@@ -123,10 +187,10 @@ func (q *Queue) Add(j *model.Job) bool {
 		return false
 	}
 	t := q.tenant(j)
-	i := sort.Search(len(t.jobs), func(i int) bool { return t.jobs[i] != nil && !q.less(t.jobs[i], j) })
-	for i < len(t.jobs) && t.jobs[i] == nil {
-		i++
+	if t.live < len(t.jobs) { // holes would break the binary search's order
+		t.compact()
 	}
+	i := sort.Search(len(t.jobs), func(i int) bool { return !q.less(t.jobs[i], j) })
 	if i == len(t.jobs) {
 		t.jobs = append(t.jobs, j)
 	} else {
@@ -137,6 +201,7 @@ func (q *Queue) Add(j *model.Job) bool {
 	t.live++
 	q.n++
 	q.where[j.ID] = j
+	q.level(j).addDue(j)
 	return true
 }
 
@@ -149,6 +214,7 @@ func (q *Queue) Remove(id string) bool {
 		return false
 	}
 	delete(q.where, id)
+	q.level(j).removeDue(j)
 	t := q.tenant(j)
 	for i, x := range t.jobs {
 		if x == j {
@@ -159,14 +225,7 @@ func (q *Queue) Remove(id string) bool {
 	t.live--
 	q.n--
 	if t.live*2 < len(t.jobs) {
-		live := t.jobs[:0]
-		for _, x := range t.jobs {
-			if x != nil {
-				live = append(live, x)
-			}
-		}
-		clear(t.jobs[len(live):])
-		t.jobs = live
+		t.compact()
 	}
 	return true
 }

@@ -85,7 +85,7 @@ func planned(q *Queue, pl *model.Plan) []*model.Job {
 // run walks the queue and considers each job, at most limit jobs when
 // limit > 0. It reports whether it stopped before the end.
 func (p *pass) run(src *Queue, limit int) bool {
-	q := walk(src, p.pol.FairShare, p.fs)
+	q := walk(src, p.pol.FairShare, p.fs, p.now)
 	considered := 0
 	for j, second := q.next(); j != nil; j, second = q.next() {
 		if limit > 0 && considered >= limit {
@@ -97,6 +97,9 @@ func (p *pass) run(src *Queue, limit int) bool {
 		}
 		considered++
 		p.consider(j)
+		if p.claimed[j.ID] {
+			p.giveUpClaims(j)
+		}
 	}
 	return false
 }
@@ -265,4 +268,21 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// giveUpClaims frees the GPUs claimed for j when j did not start and is
+// not waiting for its preemption: a claim holds only while its
+// beneficiary is "preempting" (its victims are leaving, or the GPUs they
+// freed are being scrubbed). A beneficiary that cannot use them (power,
+// quota, work it may not preempt) would otherwise keep them idle.
+func (p *pass) giveUpClaims(j *model.Job) {
+	n := len(p.plan.Pending)
+	if n == 0 || p.plan.Pending[n-1].Job != j.ID || p.plan.Pending[n-1].Code == model.ReasonPreempting {
+		return
+	}
+	delete(p.claimed, j.ID)
+	if p.c.ReleaseClaim(place.ClaimKey(j.ID)) > 0 {
+		clear(p.memo) // free capacity grew
+		clear(p.exact)
+	}
 }

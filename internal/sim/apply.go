@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
@@ -47,7 +46,6 @@ func (t *twin) pass(now model.Time) error {
 		clear(t.pending[len(kept):])
 		t.pending = kept
 	}
-	t.expireClaims(now)
 	for _, pr := range p.Preemptions {
 		v := t.byID[pr.Victim]
 		v.alloc.Terminating, v.alloc.EvictAt, v.alloc.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
@@ -144,33 +142,4 @@ func placements(rs []model.Placement) string {
 		s += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
 	}
 	return s
-}
-
-// expireClaims drops the claims of beneficiaries that did not start in
-// the pass after all their victims were evicted. A claim gives the job a
-// preemption was for the first pick of the freed GPUs; if it still cannot
-// start (other work took the power it needed, or more capacity than the
-// victims freed), holding the GPUs idle for it would starve everyone
-// else, so they go back to the pool and the core may preempt again.
-func (t *twin) expireClaims(now model.Time) {
-	if len(t.claims) == 0 {
-		return
-	}
-	waiting := map[string]bool{}
-	for _, js := range t.running {
-		if js.alloc.Terminating && js.alloc.PreemptedFor != "" {
-			waiting[js.alloc.PreemptedFor] = true
-		}
-	}
-	var expired []string
-	for b := range t.claims {
-		if !waiting[b] {
-			expired = append(expired, b)
-		}
-	}
-	sort.Strings(expired)
-	for _, b := range expired {
-		t.unclaim(b)
-		fmt.Fprintf(t.log, "%s claim-expired %s (did not start on the GPUs freed for it)\n", now, b)
-	}
 }
