@@ -189,7 +189,7 @@ func showTable(out io.Writer, s facility.Summary) error {
 	p("backfill\t%s (depth %d, reservation %s)\n", onOff(pol.Backfill), pol.BackfillDepth, onOff(pol.Reservation))
 	p("topology\t%s\n", onOff(pol.Topology))
 	p("power\t%s\n", onOff(pol.Power))
-	p("power_capping\t%s\n", onOff(pol.PowerCapping))
+	p("power_capping\t%s (share of the envelope: %s)\n", onOff(pol.PowerCapping), onOff(pol.PowerShare))
 	p("deferral\t%s (carbon weight %g)\n", onOff(pol.Deferral), pol.CarbonWeight)
 	p("sovereignty\t%s\n", onOff(pol.Sovereignty))
 	return w.Flush()

@@ -162,6 +162,8 @@ cohorts:`
 		{"policy order and reservation", edit(t, "cohorts:", "policy:\n  order: lifo\n  backfill: false\n  reservation: false\ncohorts:"), []string{
 			`t.yaml:21: policy.order: unknown order "lifo"; use fifo or shortest-first`,
 			`t.yaml:23: policy.reservation: reservation: false only changes backfill; set backfill: true or remove the field`}},
+		{"power share without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_share: true\ncohorts:"), []string{
+			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"syntax error", "name: t\nsites: [\n", []string{
 			`t.yaml:2: YAML syntax error: sequence end token ']' not found`}},
 		{"empty", "# nothing\n", []string{

@@ -107,6 +107,7 @@ type PolicyInfo struct {
 	Topology            bool    `json:"topology"`
 	Power               bool    `json:"power"`
 	PowerCapping        bool    `json:"power_capping"`
+	PowerShare          bool    `json:"power_share"`
 	Deferral            bool    `json:"deferral"`
 	CarbonWeight        float64 `json:"carbon_weight"`
 	Sovereignty         bool    `json:"sovereignty"`
@@ -201,7 +202,7 @@ func Summarize(f *model.Facility) Summary {
 		PreemptionWindow: p.PreemptionWindow.String(), Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
-		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation,
+		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare,
 	}
 	if p.Order != "" {
 		s.Policy.Order = string(p.Order)

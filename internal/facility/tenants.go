@@ -266,7 +266,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 	return out
 }
 
-var policyFields = []string{"order", "reservation", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
+var policyFields = []string{"order", "reservation", "power_share", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
@@ -285,7 +285,8 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 		key string
 		dst *bool
 	}{{"fair_share", &p.FairShare}, {"quotas", &p.Quotas}, {"preemption", &p.Preemption}, {"reclaim", &p.Reclaim},
-		{"backfill", &p.Backfill}, {"topology", &p.Topology}, {"power", &p.Power}, {"power_capping", &p.PowerCapping}, {"deferral", &p.Deferral}}
+		{"backfill", &p.Backfill}, {"topology", &p.Topology}, {"power", &p.Power}, {"power_capping", &p.PowerCapping}, {"deferral", &p.Deferral},
+		{"power_share", &p.PowerShare}}
 	for _, b := range bools {
 		if v, ok := o.boolean(b.key); ok {
 			*b.dst = v
@@ -293,6 +294,10 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	}
 	if v, ok := o.boolean("sovereignty"); ok && !v {
 		o.errf("sovereignty", "sovereignty cannot be turned off: jobs never run outside their allowed jurisdictions; remove the field")
+	}
+	if p.PowerShare && (!p.PowerCapping || !p.Power) {
+		o.errf("power_share", "power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true")
+		p.PowerShare = false
 	}
 	if !p.Power && p.PowerCapping {
 		if o.has("power_capping") {

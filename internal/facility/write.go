@@ -197,6 +197,9 @@ func (e *emitter) policy(p model.Policy) {
 	e.line(2, "topology: "+b(p.Topology))
 	e.line(2, "power: "+b(p.Power))
 	e.line(2, "power_capping: "+b(p.PowerCapping && p.Power))
+	if p.PowerShare {
+		e.line(2, "power_share: true")
+	}
 	e.line(2, "deferral: "+b(p.Deferral))
 	e.line(2, "carbon_weight: "+e.num(p.CarbonWeight))
 }

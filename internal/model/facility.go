@@ -159,9 +159,15 @@ type Policy struct {
 	Topology      bool
 	Power         bool
 	PowerCapping  bool // may start jobs power-capped to fit
-	Deferral      bool
-	CarbonWeight  float64 // weight of carbon vs price when deferring, 0..1
-	Sovereignty   bool    // always true in practice; kept for reporting
+	// PowerShare, with PowerCapping, starts every GPU at most at its share
+	// of its site's envelope (the envelope less every node's base and
+	// idle power, divided among all the site's GPUs, plus idle), so that
+	// an oversubscribed site runs all its GPUs capped instead of some at
+	// TDP and the rest waiting for power.
+	PowerShare   bool
+	Deferral     bool
+	CarbonWeight float64 // weight of carbon vs price when deferring, 0..1
+	Sovereignty  bool    // always true in practice; kept for reporting
 }
 
 // DefaultPolicy is the policy a facility gets when it says nothing.

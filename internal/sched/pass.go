@@ -64,6 +64,7 @@ type pass struct {
 	relSortedN    int // releases[:relSortedN] are sorted
 	boundsStale   bool
 	startJobs     []*model.Job // parallel to plan.Starts
+	shares        []float64    // per site: even share of the envelope per GPU above idle (PowerShare)
 }
 
 // verdict is why a job did not start: a reason code and a message.

@@ -58,6 +58,13 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 			limit, worst = w, i
 		}
 	}
+	if p.pol.PowerShare && p.pol.PowerCapping && gm.CanCap() && len(slots) > 0 {
+		if s := p.c.Nodes[slots[0].Node].Site; s >= 0 {
+			if share, ok := p.siteShare(s); ok {
+				limit = min(limit, idle+share)
+			}
+		}
+	}
 	if limit >= float64(gm.TDPWatts) {
 		return 0, verdict{}, true
 	}
@@ -86,4 +93,34 @@ func megawatts(w float64) string {
 		return fmt.Sprintf("%.1f MW", w/1e6)
 	}
 	return fmt.Sprintf("%.1f kW", w/1e3)
+}
+
+// siteShare is, with Policy.PowerShare, the watts above idle each GPU of
+// site s gets when its envelope is split evenly: the envelope less every
+// node's base and idle power, over all the site's GPUs. ok is false for a
+// site without an envelope or GPUs.
+func (p *pass) siteShare(s int) (float64, bool) {
+	if p.shares == nil {
+		p.shares = make([]float64, len(p.c.Sites))
+		static := make([]float64, len(p.c.Sites))
+		gpus := make([]int, len(p.c.Sites))
+		for i := range p.c.Nodes {
+			nd := &p.c.Nodes[i]
+			if nd.Site < 0 {
+				continue
+			}
+			static[nd.Site] += nd.Spec.BaseWatts
+			if nd.Model >= 0 {
+				static[nd.Site] += float64(nd.NGPU * p.c.Models[nd.Model].IdleWatts)
+				gpus[nd.Site] += nd.NGPU
+			}
+		}
+		for i := range p.shares {
+			p.shares[i] = -1
+			if lim := p.c.Sites[i].LimitW; lim > 0 && gpus[i] > 0 {
+				p.shares[i] = max(0, lim-static[i]) / float64(gpus[i])
+			}
+		}
+	}
+	return p.shares[s], p.shares[s] >= 0
 }
