@@ -60,3 +60,6 @@ func benchGenerated(b *testing.B, n int) {
 }
 
 func BenchmarkGenerated3k(b *testing.B) { benchGenerated(b, 3000) }
+
+// BenchmarkGenerated30k is the same with ten times the jobs (minutes).
+func BenchmarkGenerated30k(b *testing.B) { benchGenerated(b, 30_000) }
