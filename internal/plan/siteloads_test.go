@@ -1,0 +1,61 @@
+package plan_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+)
+
+// TestSiteLoadsMatchPowerW: the differential load Verify computes for the
+// sites a plan touches equals the reference formula (PowerW) before and
+// after the plan, on random running work, caps, duplicate GPUs and down
+// nodes.
+func TestSiteLoadsMatchPowerW(t *testing.T) {
+	for seed := uint64(0); seed < 300; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		snap, p := fixture()
+		nodes := []string{"n1", "n2", "n3"}
+		snap.Running = nil
+		p.Starts = nil
+		place := func() model.Placement {
+			pl := model.Placement{Node: nodes[rng.IntN(3)]}
+			for g := 0; g < 8; g++ {
+				if rng.IntN(3) == 0 {
+					pl.GPUs = append(pl.GPUs, g)
+				}
+			}
+			if rng.IntN(2) == 0 {
+				pl.PowerCapW = 200 + rng.IntN(200)
+			}
+			return pl
+		}
+		for k := rng.IntN(6); k > 0; k-- {
+			snap.Running = append(snap.Running, model.Allocation{Job: job("r", "beta", 1, 1), Replicas: []model.Placement{place()}})
+		}
+		for k := rng.IntN(4); k > 0; k-- {
+			p.Starts = append(p.Starts, model.Start{Job: "j1", Replicas: []model.Placement{place()}})
+		}
+		if rng.IntN(3) == 0 {
+			snap.Nodes = []model.NodeState{{Node: nodes[rng.IntN(3)], Condition: model.NodeDown}}
+		}
+		before, after := plan.SiteLoads(snap, p, "par", "fra")
+		wantBefore, wantAfter := plan.PowerW(snap, nil), plan.PowerW(snap, p)
+		for _, c := range []struct {
+			name      string
+			got, want map[string]float64
+		}{
+			{"site before", before.Site, wantBefore.Site}, {"site after", after.Site, wantAfter.Site},
+			{"hall before", before.Hall, wantBefore.Hall}, {"hall after", after.Hall, wantAfter.Hall},
+			{"rack before", before.Rack, wantBefore.Rack}, {"rack after", after.Rack, wantAfter.Rack},
+		} {
+			for id, w := range c.want {
+				if math.Abs(c.got[id]-w) > 1e-6 {
+					t.Fatalf("seed %d: %s %s: %.3f W, PowerW says %.3f W", seed, c.name, id, c.got[id], w)
+				}
+			}
+		}
+	}
+}
