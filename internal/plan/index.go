@@ -14,12 +14,6 @@ type facIndex struct {
 	models    map[string]model.GPUModel
 	siteNodes map[string][]*model.Node // by site ID, in facility order
 	nodeSite  map[string]int           // node name → index of its site in fac.Sites, -1 if none
-	// static power (every node's base and idle GPUs) by site, hall, rack
-	// and node, and each site's halls and racks
-	static    map[string]float64 // keys "s:ID", "h:ID", "r:ID"
-	nodeIdle  map[string]float64
-	siteHalls map[string][]string
-	siteRacks map[string][]string
 }
 
 func newFacIndex(fac *model.Facility) *facIndex {
@@ -52,25 +46,6 @@ func newFacIndex(fac *model.Facility) *facIndex {
 	}
 	for i := range fac.Sites {
 		x.sites[fac.Sites[i].ID] = &fac.Sites[i]
-	}
-	x.static, x.nodeIdle = map[string]float64{}, make(map[string]float64, len(fac.Nodes))
-	x.siteHalls, x.siteRacks = map[string][]string{}, map[string][]string{}
-	hallSite := map[string]string{}
-	for _, h := range fac.Halls {
-		hallSite[h.ID] = h.Site
-		x.siteHalls[h.Site] = append(x.siteHalls[h.Site], h.ID)
-	}
-	for _, r := range fac.Racks {
-		s := hallSite[r.Hall]
-		x.siteRacks[s] = append(x.siteRacks[s], r.ID)
-	}
-	for i := range fac.Nodes {
-		n := &fac.Nodes[i]
-		w := n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
-		x.nodeIdle[n.Name] = w
-		x.static["s:"+n.Site] += w
-		x.static["h:"+n.Hall] += w
-		x.static["r:"+n.Rack] += w
 	}
 	for i := range fac.Halls {
 		x.halls[fac.Halls[i].ID] = &fac.Halls[i]

@@ -137,72 +137,90 @@ func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string][]float6
 }
 
 // siteLoads is the load of the sites in touched (by ID), and of their
-// halls and racks, before and after the plan's starts: the facility's
-// static power of those sites (prepared once), less the nodes that are
-// down, plus what running work and then the starts draw above idle on
-// them. Only running placements on those sites are visited.
+// halls and racks, before and after the plan's starts. Only the nodes of
+// those sites are visited, and the starts are added to the load before
+// as differences, node by node.
 func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[string]string) (before, after Load) {
-	before = Load{Site: map[string]float64{}, Hall: map[string]float64{}, Rack: map[string]float64{}}
-	for id := range touched {
-		before.Site[id] = x.static["s:"+id]
-		for _, h := range x.siteHalls[id] {
-			before.Hall[h] = x.static["h:"+h]
-		}
-		for _, r := range x.siteRacks[id] {
-			before.Rack[r] = x.static["r:"+r]
-		}
+	in := make([]bool, len(x.fac.Sites))
+	for i := range x.fac.Sites {
+		_, in[i] = touched[x.fac.Sites[i].ID]
 	}
-	onSite := func(node string) (*model.Node, bool) {
-		n, ok := x.nodes[node]
-		if !ok {
-			return nil, false
-		}
-		_, in := touched[n.Site]
-		return n, in
-	}
-	add := func(l Load, n *model.Node, w float64) {
-		l.Site[n.Site] += w
-		l.Hall[n.Hall] += w
-		l.Rack[n.Rack] += w
-	}
-	for i := range snap.Nodes {
-		if st := &snap.Nodes[i]; st.Condition == model.NodeDown {
-			if n, in := onSite(st.Node); in {
-				add(before, n, -x.nodeIdle[n.Name])
-			}
-		}
-	}
-	// busy: GPUs of each node already counted (a GPU held twice counts once)
-	busy := map[string]uint64{}
-	draw := func(l Load, pl model.Placement) {
-		n, in := onSite(pl.Node)
-		if !in || x.condition(n.Name) == model.NodeDown {
-			return
-		}
-		m := x.models[n.GPUModel]
-		w := float64(m.TDPWatts)
-		if pl.PowerCapW > 0 {
-			w = float64(pl.PowerCapW)
-		}
-		b := busy[pl.Node]
-		for _, g := range pl.GPUs {
-			if g >= 0 && g < n.GPUs && g < 64 && b&(1<<g) == 0 {
-				b |= 1 << g
-				add(l, n, w-float64(m.IdleWatts))
-			}
-		}
-		busy[pl.Node] = b
-	}
+	keep := func(n *model.Node) bool { _, ok := touched[n.Site]; return ok }
+	// the draw of running work on the touched sites' nodes
+	draw := map[string][]float64{}
+	var arena []float64
 	for i := range snap.Running {
 		for _, pl := range snap.Running[i].Replicas {
-			draw(before, pl)
+			if s, ok := x.nodeSite[pl.Node]; !ok || s < 0 || !in[s] {
+				continue
+			}
+			n := x.nodes[pl.Node]
+			d := draw[pl.Node]
+			if d == nil {
+				if len(arena) < n.GPUs {
+					arena = make([]float64, max(256, n.GPUs))
+				}
+				d, arena = arena[:n.GPUs:n.GPUs], arena[n.GPUs:]
+				for g := range d {
+					d[g] = -1
+				}
+				draw[pl.Node] = d
+			}
+			w := float64(x.models[n.GPUModel].TDPWatts)
+			if pl.PowerCapW > 0 {
+				w = float64(pl.PowerCapW)
+			}
+			for _, g := range pl.GPUs {
+				if g >= 0 && g < n.GPUs && d[g] < 0 {
+					d[g] = w
+				}
+			}
+		}
+	}
+	before = Load{Site: map[string]float64{}, Hall: map[string]float64{}, Rack: map[string]float64{}}
+	for id := range touched {
+		for _, n := range x.siteNodes[id] {
+			w := x.nodeW(n, draw[n.Name])
+			before.Site[n.Site] += w
+			before.Hall[n.Hall] += w
+			before.Rack[n.Rack] += w
 		}
 	}
 	after = Load{Site: maps.Clone(before.Site), Hall: maps.Clone(before.Hall), Rack: maps.Clone(before.Rack)}
+	changed := map[string][]float64{}
+	var order []*model.Node
 	for _, s := range p.Starts {
 		for _, pl := range s.Replicas {
-			draw(after, pl)
+			n, ok := x.nodes[pl.Node]
+			if !ok || !keep(n) {
+				continue
+			}
+			d, seen := changed[n.Name]
+			if !seen {
+				d = make([]float64, n.GPUs)
+				for g := range d {
+					d[g] = -1
+				}
+				copy(d, draw[n.Name])
+				changed[n.Name] = d
+				order = append(order, n)
+			}
+			w := float64(x.models[n.GPUModel].TDPWatts)
+			if pl.PowerCapW > 0 {
+				w = float64(pl.PowerCapW)
+			}
+			for _, g := range pl.GPUs {
+				if g >= 0 && g < n.GPUs && d[g] < 0 {
+					d[g] = w
+				}
+			}
 		}
+	}
+	for _, n := range order {
+		delta := x.nodeW(n, changed[n.Name]) - x.nodeW(n, draw[n.Name])
+		after.Site[n.Site] += delta
+		after.Hall[n.Hall] += delta
+		after.Rack[n.Rack] += delta
 	}
 	return before, after
 }
