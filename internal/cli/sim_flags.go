@@ -24,6 +24,8 @@ type simModel struct {
 	rate, sample   float64
 	window         string
 	utilization    float64
+	depth          int
+	fullEvery      string
 }
 
 func (m *simModel) register(f *pflag.FlagSet) {
@@ -38,6 +40,8 @@ func (m *simModel) register(f *pflag.FlagSet) {
 	f.Float64Var(&m.rate, "arrival-rate", 1, "multiply the arrival rate (2 = twice as many jobs per hour); run times are kept")
 	f.StringVar(&m.window, "window", "", "keep the jobs submitted in FROM,TO (dates or RFC 3339 times, UTC, in the workload's own times; either side may be empty)")
 	f.Float64Var(&m.sample, "sample", 0, "keep a deterministic sample of this share of the jobs, in (0, 1] (with --seed)")
+	f.IntVar(&m.depth, "pass-depth", 0, "between full passes, quick passes over the first N queued jobs only (0: every pass is a full one)")
+	f.StringVar(&m.fullEvery, "full-pass-every", "5m", "with --pass-depth, the longest virtual time between two full passes")
 }
 
 // options is the workload shaping as trace options.
@@ -123,6 +127,13 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 	if cfg.MTTR, err = dur("mttr", m.mttr); err != nil {
 		return cfg, err
 	}
+	if cfg.FullPassEvery, err = dur("full-pass-every", m.fullEvery); err != nil {
+		return cfg, err
+	}
+	if m.depth < 0 {
+		return cfg, usageError{fmt.Errorf("--pass-depth %d: want 0 (full passes) or a number of jobs", m.depth)}
+	}
+	cfg.PassDepth = m.depth
 	switch {
 	case !(m.capExp > 0 && m.capExp <= 4):
 		return cfg, usageError{fmt.Errorf("--cap-exponent %g: want a value in (0, 4]", m.capExp)}

@@ -27,6 +27,8 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--mtbf", "often"}, "--mtbf"},
 		{[]string{"--cap-exponent", "0"}, "--cap-exponent 0"},
 		{[]string{"--spread-slowdown", "1"}, "--spread-slowdown 1"},
+		{[]string{"--pass-depth", "-1"}, "--pass-depth -1"},
+		{[]string{"--pass-depth", "10", "--full-pass-every", "soon"}, "--full-pass-every"},
 	} {
 		args := append([]string{"sim", "--facility", smallFacility, "--workload", work, "--out", t.TempDir()}, tc.flags...)
 		var out, errb bytes.Buffer

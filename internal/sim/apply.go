@@ -21,7 +21,14 @@ func (t *twin) pass(now model.Time) error {
 	// Quick without a depth limit is exactly Schedule over the queue's
 	// jobs; the queue is kept between passes, and so is the facility's
 	// prepared view, instead of being rebuilt at every instant.
-	p, considered := sched.Quick(snap, t.queue, now, 0)
+	depth := 0
+	if t.cfg.PassDepth > 0 && now < t.nextFull {
+		depth = t.cfg.PassDepth
+	}
+	p, considered := sched.Quick(snap, t.queue, now, depth)
+	if depth == 0 {
+		t.nextFull = now.Add(t.cfg.FullPassEvery)
+	}
 	snap.Pending = considered
 	if err := t.verify.submit(snap, &p); err != nil {
 		return err

@@ -63,3 +63,18 @@ func BenchmarkGenerated3k(b *testing.B) { benchGenerated(b, 3000) }
 
 // BenchmarkGenerated30k is the same with ten times the jobs (minutes).
 func BenchmarkGenerated30k(b *testing.B) { benchGenerated(b, 30_000) }
+
+// BenchmarkGenerated30kDepth100 is BenchmarkGenerated30k with quick
+// passes of depth 100 between full passes at most 5 minutes apart.
+func BenchmarkGenerated30kDepth100(b *testing.B) {
+	fac := workload.GenerateFacility(workload.DefaultFacilityConfig())
+	jobs := workload.Generate(fac, 30_000, 1, t0)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := Run(Config{Facility: fac, Jobs: jobs, PassDepth: 100}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Passes), "passes")
+	}
+}

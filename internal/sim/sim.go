@@ -55,6 +55,14 @@ type Config struct {
 	// checkpoint and queue again, and the node is down for an
 	// exponentially distributed time of mean MTTR (default 4h).
 	MTBF, MTTR model.Duration
+	// PassDepth, when above zero, makes the passes between full passes
+	// quick ones over the first PassDepth jobs of the queue (sched.Quick
+	// with a depth, as Slurm's main scheduler between backfill cycles);
+	// a full pass runs at most FullPassEvery apart (default 5m). Jobs
+	// beyond the depth keep the reason of the last pass that saw them.
+	// 0 (the default) makes every pass a full one.
+	PassDepth     int
+	FullPassEvery model.Duration
 }
 
 // JobRecord is what happened to one job.
@@ -136,6 +144,7 @@ type twin struct {
 	tenants  []string // tenants with usage, sorted
 	finished int
 	rng      *rand.Rand // node failures
+	nextFull model.Time // with PassDepth: when the next full pass is due
 	down     int        // nodes failed and not yet repaired
 }
 
@@ -161,6 +170,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	}
 	if cfg.MTTR <= 0 {
 		cfg.MTTR = 4 * model.Hour
+	}
+	if cfg.FullPassEvery <= 0 {
+		cfg.FullPassEvery = 5 * model.Minute
 	}
 	if !(cfg.SpreadSlowdown >= 0 && cfg.SpreadSlowdown < 1) {
 		return nil, fmt.Errorf("sim: spread slowdown %g must lie in [0, 1)", cfg.SpreadSlowdown)
