@@ -3,7 +3,6 @@ package scenario
 import (
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,29 +14,6 @@ import (
 // decoder reads values off a yamlin tree, reporting every problem to c.
 type decoder struct{ c *yamlin.Collector }
 
-// fields walks the mapping n: unknown and repeated keys are errors, each
-// known key goes to set. It reports false when n is not a mapping.
-func (d *decoder) fields(n *yamlin.Node, path, what string, known []string, set func(e yamlin.Entry)) bool {
-	if n.Kind != yamlin.KindMap {
-		d.c.Add(n.Line, path, "must be a mapping with the fields of %s (got %s)", what, n.Describe())
-		return false
-	}
-	seen := make(map[string]int, len(n.Entries))
-	for _, e := range n.Entries {
-		if !slices.Contains(known, e.Key) {
-			d.c.Add(e.Line, path, "unknown field %q; %s has %s", yamlin.Truncate(e.Key, 40), what, strings.Join(known, ", "))
-			continue
-		}
-		if first, dup := seen[e.Key]; dup {
-			d.c.Add(e.Line, join(path, e.Key), "given twice (first on line %d)", first)
-			continue
-		}
-		seen[e.Key] = e.Line
-		set(e)
-	}
-	return true
-}
-
 // named reads a mapping of name → variant, in file order. Names are
 // checked with validName; the mapping may not be empty.
 func (d *decoder) named(n *yamlin.Node, path string, each func(name string, line int, v *yamlin.Node)) {
@@ -47,7 +23,7 @@ func (d *decoder) named(n *yamlin.Node, path string, each func(name string, line
 	}
 	seen := map[string]int{}
 	for _, e := range n.Entries {
-		p := join(path, e.Key)
+		p := yamlin.Join(path, e.Key)
 		if !validName.MatchString(e.Key) {
 			d.c.Add(e.Line, path, "name %q: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit", yamlin.Truncate(e.Key, 40))
 			continue
@@ -63,13 +39,6 @@ func (d *decoder) named(n *yamlin.Node, path string, each func(name string, line
 
 // validName is a variant or scenario name: it becomes a directory name.
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
 
 func (d *decoder) str(v *yamlin.Node, path string) (string, bool) {
 	switch v.Kind {

@@ -21,8 +21,8 @@ func (d *decoder) explicit(s *Set, n *yamlin.Node) {
 	for i, it := range n.Items {
 		path := "scenarios[" + strconv.Itoa(i) + "]"
 		sc := Scenario{Line: it.Line, Policy: -1, Facility: -1, Grid: -1}
-		ok := d.fields(it, path, "a scenario", []string{"name", "policy", "facility", "grid"}, func(e yamlin.Entry) {
-			p := join(path, e.Key)
+		ok := d.c.Fields(it, path, "a scenario", []string{"name", "policy", "facility", "grid"}, func(e yamlin.Entry) {
+			p := yamlin.Join(path, e.Key)
 			v, ok := d.str(e.Val, p)
 			if !ok {
 				return

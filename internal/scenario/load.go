@@ -68,7 +68,7 @@ func Load(name string, data []byte) (s *Set, err error) {
 
 func (d *decoder) set(s *Set, root *yamlin.Node, dir string) {
 	top := map[string]yamlin.Entry{}
-	if !d.fields(root, "", "a scenario set", topKeys, func(e yamlin.Entry) { top[e.Key] = e }) {
+	if !d.c.Fields(root, "", "a scenario set", topKeys, func(e yamlin.Entry) { top[e.Key] = e }) {
 		return
 	}
 	if e, ok := top["name"]; ok {
@@ -153,14 +153,14 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 		return fv
 	}
 	path := "facilities." + name
-	d.fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction"}, func(e yamlin.Entry) {
+	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction"}, func(e yamlin.Entry) {
 		switch e.Key {
 		case "gpu_scale":
-			if f, ok := d.number(e.Val, join(path, e.Key), 0, 16, true); ok {
+			if f, ok := d.number(e.Val, yamlin.Join(path, e.Key), 0, 16, true); ok {
 				fv.GPUScale = f
 			}
 		case "envelope_fraction":
-			fv.EnvelopeFraction, _ = d.number(e.Val, join(path, e.Key), 0, 4, true)
+			fv.EnvelopeFraction, _ = d.number(e.Val, yamlin.Join(path, e.Key), 0, 4, true)
 		}
 	})
 	return fv
@@ -169,12 +169,12 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 func (d *decoder) grid(name string, line int, v *yamlin.Node, dir string) GridVariant {
 	gv := GridVariant{Name: name, Line: line}
 	path := "grids." + name
-	d.fields(v, path, "a grid variant", []string{"zone", "file"}, func(e yamlin.Entry) {
+	d.c.Fields(v, path, "a grid variant", []string{"zone", "file"}, func(e yamlin.Entry) {
 		switch e.Key {
 		case "zone":
-			gv.Zone, _ = d.str(e.Val, join(path, e.Key))
+			gv.Zone, _ = d.str(e.Val, yamlin.Join(path, e.Key))
 		case "file":
-			if p, ok := d.str(e.Val, join(path, e.Key)); ok {
+			if p, ok := d.str(e.Val, yamlin.Join(path, e.Key)); ok {
 				gv.File = resolve(dir, p)
 			}
 		}

@@ -34,7 +34,7 @@ func (d *decoder) policy(name string, line int, v *yamlin.Node) PolicyVariant {
 	}
 	seen := map[string]int{}
 	for _, e := range v.Entries {
-		p := join(path, e.Key)
+		p := yamlin.Join(path, e.Key)
 		if first, dup := seen[e.Key]; dup {
 			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
 			continue

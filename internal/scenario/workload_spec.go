@@ -14,8 +14,8 @@ const maxJobs = 1_000_000
 func (d *decoder) workload(n *yamlin.Node, dir string) WorkloadSpec {
 	w := WorkloadSpec{Line: n.Line}
 	sources := 0
-	d.fields(n, "workload", "a workload", workloadKeys, func(e yamlin.Entry) {
-		p := join("workload", e.Key)
+	d.c.Fields(n, "workload", "a workload", workloadKeys, func(e yamlin.Entry) {
+		p := yamlin.Join("workload", e.Key)
 		switch e.Key {
 		case "file":
 			sources++
@@ -42,8 +42,8 @@ func (d *decoder) workload(n *yamlin.Node, dir string) WorkloadSpec {
 
 func (d *decoder) generate(n *yamlin.Node, path string) *GenerateSpec {
 	g := &GenerateSpec{Jobs: -1}
-	d.fields(n, path, "generated jobs", generateKeys, func(e yamlin.Entry) {
-		p := join(path, e.Key)
+	d.c.Fields(n, path, "generated jobs", generateKeys, func(e yamlin.Entry) {
+		p := yamlin.Join(path, e.Key)
 		switch e.Key {
 		case "jobs":
 			v, _ := d.integer(e.Val, p, 1, maxJobs)
@@ -65,8 +65,8 @@ func (d *decoder) generate(n *yamlin.Node, path string) *GenerateSpec {
 
 func (d *decoder) batch(n *yamlin.Node, path string) *BatchSpec {
 	b := &BatchSpec{Replicas: 1, PriorityClass: "normal"}
-	d.fields(n, path, "a batch of jobs", batchKeys, func(e yamlin.Entry) {
-		p := join(path, e.Key)
+	d.c.Fields(n, path, "a batch of jobs", batchKeys, func(e yamlin.Entry) {
+		p := yamlin.Join(path, e.Key)
 		switch e.Key {
 		case "jobs":
 			v, _ := d.integer(e.Val, p, 1, maxJobs)
@@ -112,8 +112,8 @@ func (d *decoder) batch(n *yamlin.Node, path string) *BatchSpec {
 
 func (d *decoder) flexible(n *yamlin.Node, path string) *FlexibleSpec {
 	f := &FlexibleSpec{Share: 1}
-	d.fields(n, path, "a flexibility rule", flexibleKeys, func(e yamlin.Entry) {
-		p := join(path, e.Key)
+	d.c.Fields(n, path, "a flexibility rule", flexibleKeys, func(e yamlin.Entry) {
+		p := yamlin.Join(path, e.Key)
 		switch e.Key {
 		case "share":
 			f.Share, _ = d.number(e.Val, p, 0, 1, false)

@@ -30,37 +30,6 @@ type decoder struct {
 	tooBig bool // items passed maxItems
 }
 
-// fields walks the mapping n: unknown and repeated keys are errors, each
-// known key goes to set. It reports false when n is not a mapping.
-func (d *decoder) fields(n *yamlin.Node, path, what string, known []string, set func(e yamlin.Entry)) bool {
-	if n.Kind != yamlin.KindMap {
-		d.c.Add(n.Line, path, "must be a mapping with the fields of %s (got %s)", what, n.Describe())
-		return false
-	}
-	seen := make(map[string]int, len(n.Entries))
-	for _, e := range n.Entries {
-		if !slices.Contains(known, e.Key) {
-			d.c.Add(e.Line, path, "unknown field %q; %s has %s", yamlin.Truncate(e.Key, 40), what, strings.Join(known, ", "))
-			continue
-		}
-		if first, dup := seen[e.Key]; dup {
-			d.c.Add(e.Line, join(path, e.Key), "given twice (first on line %d)", first)
-			continue
-		}
-		seen[e.Key] = e.Line
-		set(e)
-	}
-	return true
-}
-
-// join appends a field name to a path.
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // list returns the items of a list; null is the empty list.

@@ -163,7 +163,7 @@ func newLoader(c *yamlin.Collector, fac *model.Facility, jobs []*model.Job) *loa
 // pending jobs).
 func (l *loader) root(r *yamlin.Node) {
 	top := map[string]*yamlin.Node{}
-	ok := l.d.fields(r, "", "a state file", topFields, func(e yamlin.Entry) { top[e.Key] = e.Val })
+	ok := l.d.c.Fields(r, "", "a state file", topFields, func(e yamlin.Entry) { top[e.Key] = e.Val })
 	if !ok {
 		return
 	}

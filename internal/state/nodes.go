@@ -13,7 +13,7 @@ var (
 // nodeEntry decodes and checks one entry of nodes:.
 func (l *loader) nodeEntry(n *yamlin.Node, path string) {
 	vals := map[string]*yamlin.Node{}
-	if !l.d.fields(n, path, "a node state", nodeFields, func(e yamlin.Entry) { vals[e.Key] = e.Val }) {
+	if !l.d.c.Fields(n, path, "a node state", nodeFields, func(e yamlin.Entry) { vals[e.Key] = e.Val }) {
 		return
 	}
 	before := l.c.Count()
@@ -22,40 +22,40 @@ func (l *loader) nodeEntry(n *yamlin.Node, path string) {
 		l.c.Add(n.Line, path, "name is required; name a node of the facility")
 		return
 	}
-	name, ok := l.d.str(v, join(path, "name"))
+	name, ok := l.d.str(v, yamlin.Join(path, "name"))
 	if !ok {
 		return
 	}
 	ni, known := l.nodes[name]
 	if !known {
-		l.c.Add(v.Line, join(path, "name"), "unknown node %q; the facility's nodes are %s", yamlin.Truncate(name, 40), oneOf(l.names))
+		l.c.Add(v.Line, yamlin.Join(path, "name"), "unknown node %q; the facility's nodes are %s", yamlin.Truncate(name, 40), oneOf(l.names))
 		return
 	}
 	if first, dup := l.nodeAt[name]; dup {
-		l.c.Add(v.Line, join(path, "name"), "node %s is already listed on line %d; give each node one entry", name, first)
+		l.c.Add(v.Line, yamlin.Join(path, "name"), "node %s is already listed on line %d; give each node one entry", name, first)
 		return
 	}
 	l.nodeAt[name] = v.Line
 	count := l.fac.Nodes[ni].GPUs
 	ns := model.NodeState{Node: name, Condition: model.NodeUp}
 	if v := vals["condition"]; v != nil {
-		c, ok := l.d.str(v, join(path, "condition"))
+		c, ok := l.d.str(v, yamlin.Join(path, "condition"))
 		switch model.NodeCondition(c) {
 		case model.NodeUp, model.NodeDraining, model.NodeDown:
 			ns.Condition = model.NodeCondition(c)
 		default:
 			if ok {
-				l.c.Add(v.Line, join(path, "condition"), "must be up, draining or down (got %s)", v.Describe())
+				l.c.Add(v.Line, yamlin.Join(path, "condition"), "must be up, draining or down (got %s)", v.Describe())
 			}
 		}
 	}
 	var dirty, claimed []int
 	if v := vals["dirty_gpus"]; v != nil {
-		dirty, _ = l.d.gpuSet(v, join(path, "dirty_gpus"), name, count)
+		dirty, _ = l.d.gpuSet(v, yamlin.Join(path, "dirty_gpus"), name, count)
 	}
 	var tenant, claimer string
 	if v := vals["last_tenant"]; v != nil {
-		p := join(path, "last_tenant")
+		p := yamlin.Join(path, "last_tenant")
 		if t, ok := l.d.str(v, p); ok {
 			switch {
 			case l.ten[t] == nil:
@@ -68,14 +68,14 @@ func (l *loader) nodeEntry(n *yamlin.Node, path string) {
 		}
 	}
 	if v := vals["claimed_gpus"]; v != nil {
-		p := join(path, "claimed_gpus")
+		p := yamlin.Join(path, "claimed_gpus")
 		claimed, _ = l.d.gpuSet(v, p, name, count)
 		if vals["claimed_by"] == nil {
 			l.c.Add(v.Line, p, "needs claimed_by: the pending job the GPUs are held for")
 		}
 	}
 	if v := vals["claimed_by"]; v != nil {
-		p := join(path, "claimed_by")
+		p := yamlin.Join(path, "claimed_by")
 		if j := l.job(v, p); j != nil {
 			claimer = j.ID
 			l.refs = append(l.refs, ref{v.Line, p, j.ID})
@@ -113,19 +113,19 @@ func (l *loader) tenantNames() []string {
 // usageEntry decodes and checks one entry of usage:.
 func (l *loader) usageEntry(n *yamlin.Node, path string) {
 	vals := map[string]*yamlin.Node{}
-	if !l.d.fields(n, path, "a usage entry", usageFields, func(e yamlin.Entry) { vals[e.Key] = e.Val }) {
+	if !l.d.c.Fields(n, path, "a usage entry", usageFields, func(e yamlin.Entry) { vals[e.Key] = e.Val }) {
 		return
 	}
 	before := l.c.Count()
 	u := model.Usage{AsOf: l.st.Now}
 	if v := vals["tenant"]; v == nil {
 		l.c.Add(n.Line, path, "tenant is required")
-	} else if t, ok := l.d.str(v, join(path, "tenant")); ok {
+	} else if t, ok := l.d.str(v, yamlin.Join(path, "tenant")); ok {
 		switch first, dup := l.usageAt[t]; {
 		case l.ten[t] == nil:
-			l.c.Add(v.Line, join(path, "tenant"), "unknown tenant %q; the facility's tenants are %s", yamlin.Truncate(t, 40), oneOf(l.tenantNames()))
+			l.c.Add(v.Line, yamlin.Join(path, "tenant"), "unknown tenant %q; the facility's tenants are %s", yamlin.Truncate(t, 40), oneOf(l.tenantNames()))
 		case dup:
-			l.c.Add(v.Line, join(path, "tenant"), "tenant %s already has usage on line %d; give each tenant one entry", t, first)
+			l.c.Add(v.Line, yamlin.Join(path, "tenant"), "tenant %s already has usage on line %d; give each tenant one entry", t, first)
 		default:
 			l.usageAt[t] = v.Line
 			u.Tenant = t
@@ -133,13 +133,13 @@ func (l *loader) usageEntry(n *yamlin.Node, path string) {
 	}
 	if v := vals["gpu_hours"]; v == nil {
 		l.c.Add(n.Line, path, "gpu_hours is required: the tenant's GPU-hours, decayed to as_of")
-	} else if h, ok := l.d.number(v, join(path, "gpu_hours"), 0, maxGPUHrs); ok {
+	} else if h, ok := l.d.number(v, yamlin.Join(path, "gpu_hours"), 0, maxGPUHrs); ok {
 		u.GPUSeconds = h * 3600
 	}
 	if v := vals["as_of"]; v != nil {
-		if t, ok := l.d.timestamp(v, join(path, "as_of")); ok {
+		if t, ok := l.d.timestamp(v, yamlin.Join(path, "as_of")); ok {
 			u.AsOf = t
-			l.past(v.Line, join(path, "as_of"), t)
+			l.past(v.Line, yamlin.Join(path, "as_of"), t)
 		}
 	} else if l.st.Now == 0 {
 		l.c.Add(n.Line, path, "as_of is required when the file has no now:; give the time the usage was measured")

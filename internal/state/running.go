@@ -28,22 +28,22 @@ type runRaw struct {
 // runEntry decodes and checks one entry of running:.
 func (l *loader) runEntry(n *yamlin.Node, path string) {
 	r := &runRaw{path: path, line: n.Line, vals: map[string]*yamlin.Node{}}
-	if !l.d.fields(n, path, "a running job", runFields, func(e yamlin.Entry) { r.vals[e.Key] = e.Val }) {
+	if !l.d.c.Fields(n, path, "a running job", runFields, func(e yamlin.Entry) { r.vals[e.Key] = e.Val }) {
 		return
 	}
 	before := l.c.Count()
 	if v := r.vals["job"]; v == nil {
 		l.c.Add(n.Line, path, "job is required; name the running job by its id in the workload")
 	} else {
-		r.job = l.job(v, join(path, "job"))
+		r.job = l.job(v, yamlin.Join(path, "job"))
 	}
 	l.runTimes(r)
 	if v := r.vals["power_cap_w"]; v != nil {
-		c, _ := l.d.integer(v, join(path, "power_cap_w"), 1, maxCapW)
+		c, _ := l.d.integer(v, yamlin.Join(path, "power_cap_w"), 1, maxCapW)
 		r.capW = int(c)
 	}
 	if v := r.vals["preempted_for"]; v != nil {
-		p := join(path, "preempted_for")
+		p := yamlin.Join(path, "preempted_for")
 		if j := l.job(v, p); j != nil {
 			r.preemptedFor = j.ID
 			l.refs = append(l.refs, ref{v.Line, p, j.ID})
@@ -61,7 +61,7 @@ func (l *loader) runEntry(n *yamlin.Node, path string) {
 		return
 	}
 	if prev, dup := l.running[r.job.ID]; dup {
-		l.c.Add(r.vals["job"].Line, join(path, "job"), "job %q is already running (%s, line %d); list each job once, with all its replicas", r.job.ID, prev.path, prev.line)
+		l.c.Add(r.vals["job"].Line, yamlin.Join(path, "job"), "job %q is already running (%s, line %d); list each job once, with all its replicas", r.job.ID, prev.path, prev.line)
 		return
 	}
 	l.running[r.job.ID] = runAt{line: r.line, path: path, n: len(r.placements), term: r.terminating}
@@ -82,37 +82,37 @@ func (l *loader) runTimes(r *runRaw) {
 	p := r.path
 	if v := r.vals["started"]; v == nil {
 		l.c.Add(r.line, p, "started is required; give the time the job started (RFC 3339)")
-	} else if t, ok := l.d.timestamp(v, join(p, "started")); ok {
+	} else if t, ok := l.d.timestamp(v, yamlin.Join(p, "started")); ok {
 		r.started = t
-		l.past(v.Line, join(p, "started"), t)
+		l.past(v.Line, yamlin.Join(p, "started"), t)
 	}
 	if v := r.vals["last_checkpoint"]; v != nil {
-		if t, ok := l.d.timestamp(v, join(p, "last_checkpoint")); ok {
+		if t, ok := l.d.timestamp(v, yamlin.Join(p, "last_checkpoint")); ok {
 			r.ckpt = t
-			l.past(v.Line, join(p, "last_checkpoint"), t)
+			l.past(v.Line, yamlin.Join(p, "last_checkpoint"), t)
 			if r.started != 0 && t < r.started {
-				l.c.Add(v.Line, join(p, "last_checkpoint"), "%s is before started (%s); a job checkpoints after it starts", t, r.started)
+				l.c.Add(v.Line, yamlin.Join(p, "last_checkpoint"), "%s is before started (%s); a job checkpoints after it starts", t, r.started)
 			}
 		}
 	}
 	if v := r.vals["terminating"]; v != nil {
-		r.terminating, r.termGiven = l.d.boolean(v, join(p, "terminating"))
+		r.terminating, r.termGiven = l.d.boolean(v, yamlin.Join(p, "terminating"))
 	}
 	v := r.vals["evict_at"]
 	switch {
 	case v != nil:
-		t, ok := l.d.timestamp(v, join(p, "evict_at"))
+		t, ok := l.d.timestamp(v, yamlin.Join(p, "evict_at"))
 		switch {
 		case !ok:
 		case !r.terminating:
-			l.c.Add(v.Line, join(p, "evict_at"), "needs terminating: true (only a job under notice has an eviction time)")
+			l.c.Add(v.Line, yamlin.Join(p, "evict_at"), "needs terminating: true (only a job under notice has an eviction time)")
 		case r.started != 0 && t < r.started:
-			l.c.Add(v.Line, join(p, "evict_at"), "%s is before started (%s)", t, r.started)
+			l.c.Add(v.Line, yamlin.Join(p, "evict_at"), "%s is before started (%s)", t, r.started)
 		default:
 			r.evict = t
 		}
 	case r.terminating:
-		l.c.Add(r.vals["terminating"].Line, join(p, "terminating"), "needs evict_at: the time the job's notice runs out and it is evicted")
+		l.c.Add(r.vals["terminating"].Line, yamlin.Join(p, "terminating"), "needs evict_at: the time the job's notice runs out and it is evicted")
 	}
 }
 
@@ -121,7 +121,7 @@ func (l *loader) runTimes(r *runRaw) {
 // replica, on known nodes of a model the job accepts at a site it may
 // use, no GPU held twice, CPUs and memory within each node's.
 func (l *loader) placement(r *runRaw, v *yamlin.Node) {
-	path := join(r.path, "placement")
+	path := yamlin.Join(r.path, "placement")
 	items := []*yamlin.Node{v} // one replica may be written without brackets
 	if v.Kind != yamlin.KindString {
 		items = l.d.list(v, path, `"node:gpus" entries`)
@@ -220,7 +220,7 @@ func (l *loader) fits(j *model.Job, node *model.Node, pl *model.Placement, r *ru
 	}
 	if r.capW > 0 && j.GPUsPerReplica > 0 {
 		if err := capOK(l.fac.GPUModels[node.GPUModel], r.capW); err != nil {
-			l.c.Add(r.vals["power_cap_w"].Line, join(r.path, "power_cap_w"), "%v", err)
+			l.c.Add(r.vals["power_cap_w"].Line, yamlin.Join(r.path, "power_cap_w"), "%v", err)
 			ok = false
 		}
 	}

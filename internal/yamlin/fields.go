@@ -1,0 +1,38 @@
+package yamlin
+
+import (
+	"slices"
+	"strings"
+)
+
+// Fields walks the mapping n at path: unknown and repeated keys are
+// recorded in c, each known key goes to set. what names the mapping in
+// messages ("a node state"). It reports false when n is not a mapping.
+func (c *Collector) Fields(n *Node, path, what string, known []string, set func(e Entry)) bool {
+	if n.Kind != KindMap {
+		c.Add(n.Line, path, "must be a mapping with the fields of %s (got %s)", what, n.Describe())
+		return false
+	}
+	seen := make(map[string]int, len(n.Entries))
+	for _, e := range n.Entries {
+		if !slices.Contains(known, e.Key) {
+			c.Add(e.Line, path, "unknown field %q; %s has %s", Truncate(e.Key, 40), what, strings.Join(known, ", "))
+			continue
+		}
+		if first, dup := seen[e.Key]; dup {
+			c.Add(e.Line, Join(path, e.Key), "given twice (first on line %d)", first)
+			continue
+		}
+		seen[e.Key] = e.Line
+		set(e)
+	}
+	return true
+}
+
+// Join appends a field name to a dotted path ("" is the root).
+func Join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
