@@ -2,6 +2,21 @@ package report
 
 import "html/template"
 
+// ChartCSS styles the SVG charts of this package (the classes LineChart,
+// CDFChart and BarChart draw with); a page that shows them puts it in its
+// <style>.
+const ChartCSS = `svg.chart { display: block; margin: 14px 0; background: #fff; }
+svg .title { font-size: 13px; font-weight: 600; fill: #222; }
+svg .tick { font-size: 11px; fill: #555; }
+svg .label { font-size: 12px; fill: #333; }
+svg .grid { stroke: #e6e6e6; }
+svg .axis { stroke: #888; }
+svg .rule { stroke: #000; stroke-dasharray: 6 4; }
+svg .band { opacity: 0.5; }
+svg .line, svg .key { fill: none; stroke-width: 1.6; }
+svg .dash { stroke-dasharray: 5 3; }
+`
+
 // The page is written so that it is also well-formed XML (every element
 // closed), which the tests check without an HTML parser.
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
@@ -21,17 +36,7 @@ p.meta, p.note { color: #555; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-svg.chart { display: block; margin: 14px 0; background: #fff; }
-svg .title { font-size: 13px; font-weight: 600; fill: #222; }
-svg .tick { font-size: 11px; fill: #555; }
-svg .label { font-size: 12px; fill: #333; }
-svg .grid { stroke: #e6e6e6; }
-svg .axis { stroke: #888; }
-svg .rule { stroke: #000; stroke-dasharray: 6 4; }
-svg .band { opacity: 0.5; }
-svg .line, svg .key { fill: none; stroke-width: 1.6; }
-svg .dash { stroke-dasharray: 5 3; }
-</style>
+` + ChartCSS + `</style>
 </head>
 <body>
 <h1>{{.Title}}</h1>

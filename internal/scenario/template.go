@@ -3,6 +3,8 @@ package scenario
 import (
 	"html/template"
 	"strconv"
+
+	"github.com/carnot-dc/carnot/internal/report"
 )
 
 // planTemplate is plan.html. Like the twin's report, the page has no
@@ -28,14 +30,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 td.num small { display: block; color: #777; }
 tr.base td, tr.base th { background: #f4f7fb; }
 td.err { color: #b00; }
-svg.chart { display: block; margin: 14px 0; background: #fff; }
-svg .title { font-size: 13px; font-weight: 600; fill: #222; }
-svg .tick { font-size: 11px; fill: #555; }
-svg .label { font-size: 12px; fill: #333; }
-svg .grid { stroke: #e6e6e6; }
-svg .axis { stroke: #888; }
-svg .rule { stroke: #000; stroke-dasharray: 6 4; }
-</style>
+` + report.ChartCSS + `</style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
