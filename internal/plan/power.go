@@ -2,6 +2,7 @@ package plan
 
 import (
 	"maps"
+	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -94,46 +95,69 @@ func (x *index) nodeW(n *model.Node, busy []float64) float64 {
 	return w
 }
 
-// gpuDraw maps node → draw of each GPU (negative: not held). Running allocations come first; a GPU held
-// twice (an invalid plan) counts once.
+// gpuDraw maps node → draw of each GPU (negative: not held). Running
+// allocations come first; a GPU held twice (an invalid plan) counts once.
 func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string][]float64 {
-	draw := make(map[string][]float64)
-	add := func(pl model.Placement) {
-		n, ok := x.nodes[pl.Node]
-		if !ok {
-			return
-		}
-		w := float64(x.models[n.GPUModel].TDPWatts)
-		if pl.PowerCapW > 0 {
-			w = float64(pl.PowerCapW)
-		}
-		d := draw[pl.Node]
-		if d == nil {
-			d = make([]float64, n.GPUs)
-			for g := range d {
-				d[g] = -1
-			}
-			draw[pl.Node] = d
-		}
-		for _, g := range pl.GPUs {
-			if g >= 0 && g < n.GPUs && d[g] < 0 {
-				d[g] = w
-			}
-		}
-	}
+	g := gpuDraws{x: x, draw: map[string][]float64{}}
 	for _, a := range snap.Running {
-		for _, pl := range a.Replicas {
-			add(pl)
-		}
+		g.add(a.Replicas)
 	}
 	if p != nil {
 		for _, s := range p.Starts {
-			for _, pl := range s.Replicas {
-				add(pl)
+			g.add(s.Replicas)
+		}
+	}
+	return g.draw
+}
+
+// gpuDraws accumulates the draw of each held GPU by node, on the nodes
+// keep accepts (all when nil).
+type gpuDraws struct {
+	x     *index
+	keep  func(site int) bool
+	draw  map[string][]float64
+	arena []float64
+}
+
+func (g *gpuDraws) add(pls []model.Placement) {
+	for _, pl := range pls {
+		if g.keep != nil {
+			if s, ok := g.x.nodeSite[pl.Node]; !ok || !g.keep(s) {
+				continue
+			}
+		}
+		n, ok := g.x.nodes[pl.Node]
+		if !ok {
+			continue
+		}
+		d := g.draw[pl.Node]
+		if d == nil {
+			d = g.fresh(n.GPUs)
+			g.draw[pl.Node] = d
+		}
+		w := float64(g.x.models[n.GPUModel].TDPWatts)
+		if pl.PowerCapW > 0 {
+			w = float64(pl.PowerCapW)
+		}
+		for _, i := range pl.GPUs {
+			if i >= 0 && i < n.GPUs && d[i] < 0 {
+				d[i] = w
 			}
 		}
 	}
-	return draw
+}
+
+// fresh returns k GPUs' draws, none held, cut from a shared arena.
+func (g *gpuDraws) fresh(k int) []float64 {
+	if len(g.arena) < k {
+		g.arena = make([]float64, max(256, k))
+	}
+	d := g.arena[:k:k]
+	g.arena = g.arena[k:]
+	for i := range d {
+		d[i] = -1
+	}
+	return d
 }
 
 // siteLoads is the load of the sites in touched (by ID), and of their
@@ -145,79 +169,40 @@ func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[strin
 	for i := range x.fac.Sites {
 		_, in[i] = touched[x.fac.Sites[i].ID]
 	}
-	keep := func(n *model.Node) bool { _, ok := touched[n.Site]; return ok }
-	// the draw of running work on the touched sites' nodes
-	draw := map[string][]float64{}
-	var arena []float64
+	run := gpuDraws{x: x, keep: func(s int) bool { return s >= 0 && in[s] }, draw: map[string][]float64{}}
 	for i := range snap.Running {
-		for _, pl := range snap.Running[i].Replicas {
-			if s, ok := x.nodeSite[pl.Node]; !ok || s < 0 || !in[s] {
-				continue
-			}
-			n := x.nodes[pl.Node]
-			d := draw[pl.Node]
-			if d == nil {
-				if len(arena) < n.GPUs {
-					arena = make([]float64, max(256, n.GPUs))
-				}
-				d, arena = arena[:n.GPUs:n.GPUs], arena[n.GPUs:]
-				for g := range d {
-					d[g] = -1
-				}
-				draw[pl.Node] = d
-			}
-			w := float64(x.models[n.GPUModel].TDPWatts)
-			if pl.PowerCapW > 0 {
-				w = float64(pl.PowerCapW)
-			}
-			for _, g := range pl.GPUs {
-				if g >= 0 && g < n.GPUs && d[g] < 0 {
-					d[g] = w
-				}
-			}
-		}
+		run.add(snap.Running[i].Replicas)
 	}
 	before = Load{Site: map[string]float64{}, Hall: map[string]float64{}, Rack: map[string]float64{}}
 	for id := range touched {
 		for _, n := range x.siteNodes[id] {
-			w := x.nodeW(n, draw[n.Name])
+			w := x.nodeW(n, run.draw[n.Name])
 			before.Site[n.Site] += w
 			before.Hall[n.Hall] += w
 			before.Rack[n.Rack] += w
 		}
 	}
-	after = Load{Site: maps.Clone(before.Site), Hall: maps.Clone(before.Hall), Rack: maps.Clone(before.Rack)}
-	changed := map[string][]float64{}
-	var order []*model.Node
+	// the starts, on copies of the draws of the nodes they land on
+	starts := gpuDraws{x: x, keep: run.keep, draw: map[string][]float64{}}
 	for _, s := range p.Starts {
 		for _, pl := range s.Replicas {
-			n, ok := x.nodes[pl.Node]
-			if !ok || !keep(n) {
-				continue
-			}
-			d, seen := changed[n.Name]
-			if !seen {
-				d = make([]float64, n.GPUs)
-				for g := range d {
-					d[g] = -1
-				}
-				copy(d, draw[n.Name])
-				changed[n.Name] = d
-				order = append(order, n)
-			}
-			w := float64(x.models[n.GPUModel].TDPWatts)
-			if pl.PowerCapW > 0 {
-				w = float64(pl.PowerCapW)
-			}
-			for _, g := range pl.GPUs {
-				if g >= 0 && g < n.GPUs && d[g] < 0 {
-					d[g] = w
+			if _, seen := starts.draw[pl.Node]; !seen {
+				if d, held := run.draw[pl.Node]; held {
+					starts.draw[pl.Node] = append([]float64(nil), d...)
 				}
 			}
 		}
+		starts.add(s.Replicas)
 	}
-	for _, n := range order {
-		delta := x.nodeW(n, changed[n.Name]) - x.nodeW(n, draw[n.Name])
+	after = Load{Site: maps.Clone(before.Site), Hall: maps.Clone(before.Hall), Rack: maps.Clone(before.Rack)}
+	names := make([]string, 0, len(starts.draw))
+	for name := range starts.draw {
+		names = append(names, name)
+	}
+	sort.Strings(names) // a fixed order of float additions
+	for _, name := range names {
+		n := x.nodes[name]
+		delta := x.nodeW(n, starts.draw[name]) - x.nodeW(n, run.draw[name])
 		after.Site[n.Site] += delta
 		after.Hall[n.Hall] += delta
 		after.Rack[n.Rack] += delta
