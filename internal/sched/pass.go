@@ -64,7 +64,7 @@ type pass struct {
 	relSortedN    int // releases[:relSortedN] are sorted
 	boundsStale   bool
 	startJobs     []*model.Job // parallel to plan.Starts
-	shares        []float64    // per site: even share of the envelope per GPU above idle (PowerShare)
+	prep          *prepared
 }
 
 // verdict is why a job did not start: a reason code and a message.
@@ -87,6 +87,9 @@ type prepared struct {
 	quota  *quota.Tree
 	fs     *fairShares
 	qbuf   *quota.Tree // the last pass's tree, reused by the next
+	// shares: per site, the even share of its envelope per GPU above
+	// idle (Policy.PowerShare); facility-only, so computed once
+	shares []float64
 }
 
 // newPass sets up a pass over snap. c is the cluster view of snap to
@@ -115,6 +118,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		exact:      map[exactKey]verdict{},
 		quotaMsgs:  map[quotaMsgKey]string{},
 	}
+	p.prep = prep
 	p.plan.Now = now
 	p.lastTenantIdx, p.lastModelIdx = -2, -2
 	p.plan.Pending = make([]model.Pending, 0, len(snap.Pending))

@@ -100,8 +100,8 @@ func megawatts(w float64) string {
 // node's base and idle power, over all the site's GPUs. ok is false for a
 // site without an envelope or GPUs.
 func (p *pass) siteShare(s int) (float64, bool) {
-	if p.shares == nil {
-		p.shares = make([]float64, len(p.c.Sites))
+	if p.prep.shares == nil {
+		shares := make([]float64, len(p.c.Sites))
 		static := make([]float64, len(p.c.Sites))
 		gpus := make([]int, len(p.c.Sites))
 		for i := range p.c.Nodes {
@@ -115,12 +115,13 @@ func (p *pass) siteShare(s int) (float64, bool) {
 				gpus[nd.Site] += nd.NGPU
 			}
 		}
-		for i := range p.shares {
-			p.shares[i] = -1
+		for i := range shares {
+			shares[i] = -1
 			if lim := p.c.Sites[i].LimitW; lim > 0 && gpus[i] > 0 {
-				p.shares[i] = max(0, lim-static[i]) / float64(gpus[i])
+				shares[i] = max(0, lim-static[i]) / float64(gpus[i])
 			}
 		}
+		p.prep.shares = shares
 	}
-	return p.shares[s], p.shares[s] >= 0
+	return p.prep.shares[s], p.prep.shares[s] >= 0
 }
