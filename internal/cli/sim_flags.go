@@ -130,6 +130,15 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 	if cfg.FullPassEvery, err = dur("full-pass-every", m.fullEvery); err != nil {
 		return cfg, err
 	}
+	// zero would silently mean the default in sim.Config: say so instead
+	for _, d := range []struct {
+		flag string
+		v    model.Duration
+	}{{"checkpoint", cfg.CheckpointInterval}, {"mttr", cfg.MTTR}, {"full-pass-every", cfg.FullPassEvery}} {
+		if d.v <= 0 {
+			return cfg, usageError{fmt.Errorf("--%s: want a duration above zero, e.g. 1h", d.flag)}
+		}
+	}
 	if m.depth < 0 {
 		return cfg, usageError{fmt.Errorf("--pass-depth %d: want 0 (full passes) or a number of jobs", m.depth)}
 	}

@@ -28,6 +28,8 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--cap-exponent", "0"}, "--cap-exponent 0"},
 		{[]string{"--spread-slowdown", "1"}, "--spread-slowdown 1"},
 		{[]string{"--pass-depth", "-1"}, "--pass-depth -1"},
+		{[]string{"--checkpoint", "0"}, "--checkpoint: want a duration above zero"},
+		{[]string{"--mttr", "0s"}, "--mttr: want a duration above zero"},
 		{[]string{"--pass-depth", "10", "--full-pass-every", "soon"}, "--full-pass-every"},
 	} {
 		args := append([]string{"sim", "--facility", smallFacility, "--workload", work, "--out", t.TempDir()}, tc.flags...)
