@@ -100,9 +100,7 @@ func tallyOf(snap *model.Snapshot, c *place.Cluster) tally {
 			continue
 		}
 		byID[a.Job.ID] = a
-		if a.Terminating && a.PreemptedFor != "" {
-			t.waitingFor[a.PreemptedFor] = append(t.waitingFor[a.PreemptedFor], a)
-		}
+		t.noteWaiting(a)
 		for _, r := range a.Replicas {
 			if n, ok := c.NodeIndex[r.Node]; ok {
 				t.add(a.Job.Tenant, c.Nodes[n].Model, len(r.GPUs))
@@ -111,6 +109,13 @@ func tallyOf(snap *model.Snapshot, c *place.Cluster) tally {
 	}
 	t.running = func(id string) *model.Allocation { return byID[id] }
 	return t
+}
+
+// noteWaiting records a terminating victim under the job it makes room for.
+func (t *tally) noteWaiting(a *model.Allocation) {
+	if a.Terminating && a.PreemptedFor != "" {
+		t.waitingFor[a.PreemptedFor] = append(t.waitingFor[a.PreemptedFor], a)
+	}
 }
 
 func (t *tally) add(tenant string, m, gpus int) {
@@ -145,9 +150,7 @@ func (b *base) diff(snap *model.Snapshot) bool {
 		if a.Job == nil {
 			continue
 		}
-		if a.Terminating && a.PreemptedFor != "" {
-			b.tally.waitingFor[a.PreemptedFor] = append(b.tally.waitingFor[a.PreemptedFor], a)
-		}
+		b.tally.noteWaiting(a)
 		h := b.held[a.Job]
 		switch {
 		case h != nil && h.gen == b.gen: // another allocation of the same job
@@ -236,9 +239,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		if a.Job == nil {
 			continue
 		}
-		if a.Terminating && a.PreemptedFor != "" {
-			b.tally.waitingFor[a.PreemptedFor] = append(b.tally.waitingFor[a.PreemptedFor], a)
-		}
+		b.tally.noteWaiting(a)
 		h := b.held[a.Job]
 		if h == nil {
 			h = &holding{job: a.Job, src: a.Replicas}

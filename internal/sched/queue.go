@@ -68,7 +68,9 @@ func (l *qlevel) removeDue(j *model.Job) {
 	if latestStart(j) == 0 {
 		return
 	}
-	if i := slices.Index(l.due, j); i >= 0 {
+	// due is sorted by dueLess, a total order: j is where it would go
+	i := sort.Search(len(l.due), func(i int) bool { return !dueLess(l.due[i], j) })
+	if i < len(l.due) && l.due[i] == j {
 		l.due = slices.Delete(l.due, i, i+1)
 	}
 }
