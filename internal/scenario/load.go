@@ -87,10 +87,10 @@ func (d *decoder) set(s *Set, root *yamlin.Node, dir string) {
 		d.c.Add(root.Line, "", "missing workload: a job file (workload: {file: jobs.jsonl}) or generated jobs (workload: {generate: {jobs: 500, seed: 1, start: 2023-03-01T00:00:00Z}})")
 	}
 	if e, ok := top["seed"]; ok {
-		s.Seed, _ = d.integer(e.Val, "seed", -1<<53, 1<<53)
+		s.Seed, _ = d.c.Integer(e.Val, "seed", -1<<53, 1<<53)
 	}
 	if e, ok := top["max_passes"]; ok {
-		n, _ := d.integer(e.Val, "max_passes", 1, 1_000_000_000)
+		n, _ := d.c.Integer(e.Val, "max_passes", 1, 1_000_000_000)
 		s.MaxPasses = int(n)
 	}
 	d.axes(s, top, dir)

@@ -46,10 +46,10 @@ func (d *decoder) generate(n *yamlin.Node, path string) *GenerateSpec {
 		p := yamlin.Join(path, e.Key)
 		switch e.Key {
 		case "jobs":
-			v, _ := d.integer(e.Val, p, 1, maxJobs)
+			v, _ := d.c.Integer(e.Val, p, 1, maxJobs)
 			g.Jobs = int(v)
 		case "seed":
-			g.Seed, _ = d.integer(e.Val, p, -1<<53, 1<<53)
+			g.Seed, _ = d.c.Integer(e.Val, p, -1<<53, 1<<53)
 		case "start":
 			g.Start, _ = d.timestamp(e.Val, p)
 		case "load":
@@ -69,7 +69,7 @@ func (d *decoder) batch(n *yamlin.Node, path string) *BatchSpec {
 		p := yamlin.Join(path, e.Key)
 		switch e.Key {
 		case "jobs":
-			v, _ := d.integer(e.Val, p, 1, maxJobs)
+			v, _ := d.c.Integer(e.Val, p, 1, maxJobs)
 			b.Jobs = int(v)
 		case "start":
 			b.Start, _ = d.timestamp(e.Val, p)
@@ -87,17 +87,17 @@ func (d *decoder) batch(n *yamlin.Node, path string) *BatchSpec {
 				b.Slack = v
 			}
 		case "gpus":
-			v, _ := d.integer(e.Val, p, 1, 4096)
+			v, _ := d.c.Integer(e.Val, p, 1, 4096)
 			b.GPUs = int(v)
 		case "replicas":
-			v, _ := d.integer(e.Val, p, 1, 100_000)
+			v, _ := d.c.Integer(e.Val, p, 1, 100_000)
 			b.Replicas = int(v)
 		case "tenants":
 			b.Tenants = d.strings(e.Val, p)
 		case "priority_class":
 			b.PriorityClass, _ = d.str(e.Val, p)
 		case "seed":
-			b.Seed, _ = d.integer(e.Val, p, -1<<53, 1<<53)
+			b.Seed, _ = d.c.Integer(e.Val, p, -1<<53, 1<<53)
 		}
 	})
 	if n.Kind == yamlin.KindMap {

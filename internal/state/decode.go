@@ -70,18 +70,6 @@ func (d *decoder) str(v *yamlin.Node, path string) (string, bool) {
 	return v.Text, true
 }
 
-func (d *decoder) integer(v *yamlin.Node, path string, lo, hi int64) (int64, bool) {
-	if v.Kind != yamlin.KindInt {
-		d.c.Add(v.Line, path, "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
-		return 0, false
-	}
-	if v.Int < lo || v.Int > hi {
-		d.c.Add(v.Line, path, "must be from %d to %d (got %d)", lo, hi, v.Int)
-		return 0, false
-	}
-	return v.Int, true
-}
-
 // number accepts integers and decimals from lo to hi.
 func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64) (float64, bool) {
 	var f float64
@@ -171,7 +159,7 @@ func (d *decoder) gpuSet(v *yamlin.Node, path, nodeName string, count int) ([]in
 	out := make([]int, 0, len(items))
 	ok := true
 	for i, it := range items {
-		g, good := d.integer(it, index(path, i), 0, maxGPUIdx)
+		g, good := d.c.Integer(it, index(path, i), 0, maxGPUIdx)
 		switch {
 		case !good:
 			ok = false

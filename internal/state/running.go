@@ -39,7 +39,7 @@ func (l *loader) runEntry(n *yamlin.Node, path string) {
 	}
 	l.runTimes(r)
 	if v := r.vals["power_cap_w"]; v != nil {
-		c, _ := l.d.integer(v, yamlin.Join(path, "power_cap_w"), 1, maxCapW)
+		c, _ := l.d.c.Integer(v, yamlin.Join(path, "power_cap_w"), 1, maxCapW)
 		r.capW = int(c)
 	}
 	if v := r.vals["preempted_for"]; v != nil {

@@ -36,3 +36,17 @@ func Join(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// Integer reads a whole number from lo to hi at path, recording a problem
+// in c otherwise.
+func (c *Collector) Integer(v *Node, path string, lo, hi int64) (int64, bool) {
+	if v.Kind != KindInt {
+		c.Add(v.Line, path, "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
+		return 0, false
+	}
+	if v.Int < lo || v.Int > hi {
+		c.Add(v.Line, path, "must be from %d to %d (got %d)", lo, hi, v.Int)
+		return 0, false
+	}
+	return v.Int, true
+}
