@@ -73,6 +73,18 @@ type Job struct {
 	SubmitTime       Time
 	// Runtime fields used by drivers, not by the core.
 	Command []string
+	Env     map[string]string // added to the agent's environment
+	WorkDir string            // the replicas' working directory; "" = the agent's choice
+	Restart RestartPolicy
+}
+
+// RestartPolicy says what the live control plane does when an attempt of
+// a job fails (a replica exits non-zero or cannot start): the whole gang
+// is stopped, then either the job fails (the zero value, "never") or it
+// goes back to the queue, at most MaxRetries times.
+type RestartPolicy struct {
+	OnFailure  bool
+	MaxRetries int
 }
 
 // TotalGPUs is the GPUs the whole gang needs.

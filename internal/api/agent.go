@@ -1,0 +1,113 @@
+package api
+
+import "time"
+
+// Register is POST /v1/agent/register: a node agent announces its node.
+// Registering again (after an agent restart) updates the node.
+type Register struct {
+	Name      string    `json:"name"`
+	Site      string    `json:"site"`
+	Address   string    `json:"address"` // where the agent serves logs, http://host:port
+	CPUs      int       `json:"cpus"`
+	MemoryGiB int       `json:"memory_gib"`
+	GPUs      []GPUInfo `json:"gpus"`
+	FakeGPUs  bool      `json:"fake_gpus,omitempty"`
+	Version   string    `json:"version,omitempty"`
+	// Tasks are the tasks the agent still runs (after an agent restart,
+	// none; after a reconnection, those it kept).
+	Tasks []TaskStatus `json:"tasks,omitempty"`
+}
+
+// GPUInfo is one GPU of a node, as NVML (or the fake device set) reports it.
+type GPUInfo struct {
+	Index     int    `json:"index"`
+	UUID      string `json:"uuid"`
+	Model     string `json:"model"` // catalog name, e.g. H100
+	MemoryMiB int    `json:"memory_mib"`
+	// PowerLimitW is the current power limit; MinCapW..MaxCapW the range
+	// it may be set to.
+	PowerLimitW int `json:"power_limit_w,omitempty"`
+	MinCapW     int `json:"min_cap_w,omitempty"`
+	MaxCapW     int `json:"max_cap_w,omitempty"`
+}
+
+// Registered answers Register.
+type Registered struct {
+	Node string `json:"node"`
+	// HeartbeatSeconds is how often the agent must report; a node silent
+	// for HeartbeatTimeoutSeconds becomes not-ready.
+	HeartbeatSeconds        float64 `json:"heartbeat_seconds"`
+	HeartbeatTimeoutSeconds float64 `json:"heartbeat_timeout_seconds"`
+}
+
+// Heartbeat is POST /v1/agent/nodes/{name}/heartbeat: the agent's tasks
+// and GPU telemetry. The agent sends one at its interval and at once when
+// a task changes state.
+type Heartbeat struct {
+	Tasks []TaskStatus `json:"tasks"`
+	GPUs  []GPUSample  `json:"gpus"`
+}
+
+// TaskStatus is a task as the agent sees it.
+type TaskStatus struct {
+	Job     string `json:"job"`
+	Replica int    `json:"replica"`
+	Attempt int    `json:"attempt"`
+	// State is running, exited or failed (ReplicaRunning, …).
+	State     string     `json:"state"`
+	PID       int        `json:"pid,omitempty"`
+	ExitCode  *int       `json:"exit_code,omitempty"`
+	Signal    string     `json:"signal,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	// Stopping is set once the agent sent SIGTERM (cancel, preemption).
+	Stopping bool `json:"stopping,omitempty"`
+}
+
+// GPUSample is one GPU's telemetry at one instant.
+type GPUSample struct {
+	Index       int       `json:"index"`
+	Time        time.Time `json:"time"`
+	PowerW      float64   `json:"power_w"`
+	Utilization float64   `json:"utilization"` // percent, 0–100
+	MemUsedMiB  float64   `json:"mem_used_mib"`
+	TempC       float64   `json:"temp_c"`
+}
+
+// HeartbeatReply answers a heartbeat: the current assignments version, so
+// the agent knows whether to fetch them.
+type HeartbeatReply struct {
+	Version int64 `json:"version"`
+}
+
+// Assignments is GET /v1/agent/nodes/{name}/assignments: everything the
+// node should be running now. The agent starts what it does not run,
+// stops tasks marked Stop (SIGTERM, the grace, SIGKILL of the process
+// group) and kills, as orphans, tasks that are not listed at all.
+// With ?after=V&wait=30s the call waits until the version exceeds V.
+type Assignments struct {
+	Version int64  `json:"version"`
+	Tasks   []Task `json:"tasks"`
+}
+
+// Task is one replica to run.
+type Task struct {
+	Job     string            `json:"job"`
+	Tenant  string            `json:"tenant"`
+	Replica int               `json:"replica"`
+	Attempt int               `json:"attempt"`
+	Command []string          `json:"command"`
+	Env     map[string]string `json:"env"` // complete: CARNOT_*, WORLD_SIZE, RANK, MASTER_*, CUDA_VISIBLE_DEVICES
+	WorkDir string            `json:"workdir,omitempty"`
+	GPUs    []int             `json:"gpus"`
+	// PowerCapW is the power limit to set on the GPUs (0 = the default).
+	PowerCapW int `json:"power_cap_w,omitempty"`
+	// Stop asks the agent to stop the task: SIGTERM now, SIGKILL of the
+	// whole process group GraceSeconds later.
+	Stop         bool    `json:"stop,omitempty"`
+	GraceSeconds float64 `json:"grace_seconds"`
+	// Deadline, when set, is when the agent stops the task on its own
+	// (the job's runtime limit).
+	Deadline *time.Time `json:"deadline,omitempty"`
+}

@@ -1,0 +1,133 @@
+package api
+
+import "time"
+
+// Node conditions as the API shows them.
+const (
+	NodeReady    = "ready"
+	NodeDraining = "draining" // ready, takes no new work
+	NodeNotReady = "not-ready"
+)
+
+// Node is a registered node.
+type Node struct {
+	Name      string `json:"name"`
+	Site      string `json:"site"`
+	Address   string `json:"address,omitempty"` // the agent's own HTTP address (logs)
+	CPUs      int    `json:"cpus"`
+	MemoryGiB int    `json:"memory_gib"`
+	GPUModel  string `json:"gpu_model,omitempty"`
+	GPUs      int    `json:"gpus"`
+	GPUsUsed  int    `json:"gpus_used"`
+	// Condition is ready, draining or not-ready; Drained says an operator
+	// drained it (it stays drained when it becomes ready again).
+	Condition     string      `json:"condition"`
+	Drained       bool        `json:"drained"`
+	FakeGPUs      bool        `json:"fake_gpus,omitempty"`
+	Registered    time.Time   `json:"registered"`
+	LastHeartbeat time.Time   `json:"last_heartbeat"`
+	Telemetry     []GPUSample `json:"telemetry,omitempty"`
+	Jobs          []string    `json:"jobs,omitempty"`
+}
+
+// NodeList is GET /v1/nodes.
+type NodeList struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// Site is a site with its live power and capacity.
+type Site struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name,omitempty"`
+	Country         string   `json:"country,omitempty"`
+	Jurisdictions   []string `json:"jurisdictions"`
+	PowerEnvelopeKW float64  `json:"power_envelope_kw"`
+	PUE             float64  `json:"pue"`
+	// ITPowerKW is the GPUs' measured power plus the nodes' base power.
+	ITPowerKW float64 `json:"it_power_kw"`
+	Nodes     int     `json:"nodes"`
+	GPUs      int     `json:"gpus"`
+	GPUsUsed  int     `json:"gpus_used"`
+	// PriceEURMWh and CarbonGkWh are the grid's current hour, when the
+	// server has a grid series for the site's zone.
+	PriceEURMWh *float64 `json:"price_eur_mwh,omitempty"`
+	CarbonGkWh  *float64 `json:"carbon_g_kwh,omitempty"`
+}
+
+// SiteList is GET /v1/sites.
+type SiteList struct {
+	Sites []Site `json:"sites"`
+}
+
+// Tenant is a tenant with its quota and what it holds now.
+type Tenant struct {
+	Name          string         `json:"name"`
+	Cohort        string         `json:"cohort,omitempty"`
+	Jurisdictions []string       `json:"jurisdictions,omitempty"`
+	Quota         map[string]int `json:"quota,omitempty"`     // nominal GPUs by model
+	GPUsUsed      map[string]int `json:"gpus_used,omitempty"` // by model
+	Pending       int            `json:"pending"`
+	Running       int            `json:"running"`
+	Usage         Usage          `json:"usage"`
+}
+
+// TenantList is GET /v1/tenants.
+type TenantList struct {
+	Tenants []Tenant `json:"tenants"`
+}
+
+// UsageList is GET /v1/usage: consumption per tenant of every job that
+// ran (finished or not), and the total.
+type UsageList struct {
+	Tenants []TenantUsage `json:"tenants"`
+	Total   Usage         `json:"total"`
+}
+
+// TenantUsage is one tenant's line of UsageList.
+type TenantUsage struct {
+	Tenant string `json:"tenant"`
+	Jobs   int    `json:"jobs"`
+	Usage
+}
+
+// Plan is the plan of the last scheduling pass, as committed.
+type Plan struct {
+	Pass        time.Time     `json:"pass"`
+	DurationMS  float64       `json:"duration_ms"`
+	Starts      []PlanStart   `json:"starts"`
+	Preemptions []PlanPreempt `json:"preemptions"`
+	Deferrals   []PlanDefer   `json:"deferrals"`
+	Pending     []PlanPending `json:"pending"`
+	// Dropped lists starts the commit refused because the state changed
+	// during the pass (plan.Verify against the state at commit).
+	Dropped []string `json:"dropped,omitempty"`
+}
+
+// PlanStart is a job the pass started.
+type PlanStart struct {
+	Job      string    `json:"job"`
+	Replicas []Replica `json:"replicas"`
+}
+
+// PlanPreempt is a preemption the pass decided.
+type PlanPreempt struct {
+	Victim      string    `json:"victim"`
+	Beneficiary string    `json:"beneficiary"`
+	Reason      string    `json:"reason"`
+	EvictAt     time.Time `json:"evict_at"`
+}
+
+// PlanDefer is a deferral the pass decided.
+type PlanDefer struct {
+	Job    string    `json:"job"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
+}
+
+// PlanPending is a job the pass left pending, with the core's reason.
+type PlanPending struct {
+	Job      string     `json:"job"`
+	Code     string     `json:"code"`
+	Message  string     `json:"message"`
+	EstStart *time.Time `json:"est_start,omitempty"`
+}

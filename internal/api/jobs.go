@@ -1,0 +1,167 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Job states. A job is pending until the scheduler starts it, running
+// while its replicas run, preempting between a preemption notice and its
+// replicas' exit (it then returns to pending), cancelling between a cancel
+// and its replicas' exit; succeeded, failed and cancelled are final.
+const (
+	StatePending    = "pending"
+	StateRunning    = "running"
+	StatePreempting = "preempting"
+	StateCancelling = "cancelling"
+	StateSucceeded  = "succeeded"
+	StateFailed     = "failed"
+	StateCancelled  = "cancelled"
+)
+
+// Final reports whether a job in state s will not run again.
+func Final(s string) bool {
+	return s == StateSucceeded || s == StateFailed || s == StateCancelled
+}
+
+// Job is a job or deployment as the API shows it.
+type Job struct {
+	ID            string `json:"id"`
+	Kind          string `json:"kind"` // job | deployment
+	Tenant        string `json:"tenant"`
+	PriorityClass string `json:"priority_class"`
+	State         string `json:"state"`
+	// Spec is the job as submitted, after defaults, in the job file's
+	// JSON form (docs/jobspec.md).
+	Spec       json.RawMessage `json:"spec"`
+	SubmitTime time.Time       `json:"submit_time"`
+	// StartTime is when the current attempt started; EndTime when the
+	// job reached a final state.
+	StartTime *time.Time `json:"start_time,omitempty"`
+	EndTime   *time.Time `json:"end_time,omitempty"`
+	// Attempt counts starts: 1 for the first, one more for each restart
+	// after a failure or a preemption.
+	Attempt     int `json:"attempt"`
+	Restarts    int `json:"restarts"`    // restarts after failures, under the restart policy
+	Preemptions int `json:"preemptions"` // times the job was preempted
+	// ExitCode is the first non-zero exit code of the last attempt (0 when
+	// all replicas succeeded); absent while running.
+	ExitCode *int `json:"exit_code,omitempty"`
+	// Message says in one line why the job is in its state.
+	Message string `json:"message,omitempty"`
+	// Reason is the core's reason while the job is pending.
+	Reason   *Reason   `json:"reason,omitempty"`
+	Replicas []Replica `json:"replicas,omitempty"`
+	Usage    Usage     `json:"usage"`
+}
+
+// Reason is why a pending job waits, from the last scheduling pass.
+type Reason struct {
+	Code     string     `json:"code"`
+	Message  string     `json:"message"`
+	EstStart *time.Time `json:"est_start,omitempty"`
+	// Pass is when the pass that gave the reason ran.
+	Pass time.Time `json:"pass"`
+}
+
+// Replica states, as the agent reports them.
+const (
+	ReplicaAssigned = "assigned" // handed to the agent, not yet reported running
+	ReplicaRunning  = "running"
+	ReplicaExited   = "exited"
+	ReplicaFailed   = "failed" // could not be started (no such command, …)
+	ReplicaLost     = "lost"   // its node stopped reporting
+)
+
+// Replica is one replica of the current (or last) attempt.
+type Replica struct {
+	Index     int        `json:"index"`
+	Node      string     `json:"node"`
+	GPUs      []int      `json:"gpus"`
+	PowerCapW int        `json:"power_cap_w,omitempty"`
+	State     string     `json:"state"`
+	PID       int        `json:"pid,omitempty"`
+	ExitCode  *int       `json:"exit_code,omitempty"`
+	Signal    string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Error     string     `json:"error,omitempty"`
+}
+
+// Usage is what a job (or a tenant) consumed: GPU time and energy, with
+// its cost and carbon at the site's hourly price and carbon intensity.
+type Usage struct {
+	GPUSeconds float64 `json:"gpu_seconds"`
+	ITKWh      float64 `json:"it_kwh"`       // GPU energy measured by the agents
+	KWh        float64 `json:"facility_kwh"` // IT energy × the site's PUE
+	EUR        float64 `json:"eur"`
+	GCO2e      float64 `json:"gco2e"`
+}
+
+// Add adds u2 to u.
+func (u *Usage) Add(u2 Usage) {
+	u.GPUSeconds += u2.GPUSeconds
+	u.ITKWh += u2.ITKWh
+	u.KWh += u2.KWh
+	u.EUR += u2.EUR
+	u.GCO2e += u2.GCO2e
+}
+
+// JobList is one page of jobs. Next, when set, is the cursor of the next
+// page (the `after` query parameter).
+type JobList struct {
+	Jobs []Job  `json:"jobs"`
+	Next string `json:"next,omitempty"`
+}
+
+// Event is one thing that happened to a job (or a node), in the order the
+// server recorded it.
+type Event struct {
+	Seq     int64     `json:"seq"`
+	Time    time.Time `json:"time"`
+	Job     string    `json:"job,omitempty"`
+	Tenant  string    `json:"tenant,omitempty"`
+	Node    string    `json:"node,omitempty"`
+	Type    string    `json:"type"`
+	Message string    `json:"message"`
+}
+
+// Event types.
+const (
+	EventSubmitted  = "submitted"
+	EventStarted    = "started"    // the scheduler placed the job
+	EventRunning    = "running"    // every replica reported running
+	EventReplica    = "replica"    // a replica changed state
+	EventPreempt    = "preempt"    // a preemption notice
+	EventEvicted    = "evicted"    // a preempted job's replicas ended; back to pending
+	EventCheckpoint = "checkpoint" // the job acknowledged its checkpoint
+	EventRestart    = "restart"    // a failed attempt is retried
+	EventDeferred   = "deferred"
+	EventCancel     = "cancel"
+	EventFinished   = "finished" // succeeded, failed or cancelled
+	EventNode       = "node"     // a node registered, drained, went down…
+)
+
+// EventList is a page of events after a sequence number.
+type EventList struct {
+	Events []Event `json:"events"`
+}
+
+// Why is /v1/jobs/{id}/why: the job's state and, while it is pending,
+// the core's reason and estimated start, with the policy that applies.
+type Why struct {
+	Job      string     `json:"job"`
+	State    string     `json:"state"`
+	Reason   *Reason    `json:"reason,omitempty"`
+	Message  string     `json:"message"`
+	EstStart *time.Time `json:"est_start,omitempty"`
+	// Jurisdictions are the tags the job may run under and Sites the
+	// facility's sites that carry them.
+	Jurisdictions []string `json:"jurisdictions,omitempty"`
+	Sites         []string `json:"sites,omitempty"`
+}
+
+// CheckpointAck is the body of POST /v1/jobs/{id}/checkpoint; empty is fine.
+type CheckpointAck struct {
+	Message string `json:"message,omitempty"`
+}

@@ -1,0 +1,62 @@
+package api
+
+// Route is one operation of the API: a method and a path pattern in
+// net/http's ServeMux syntax ({name} for a path segment).
+type Route struct {
+	Method string
+	Path   string
+	// Op is the operation's name, its operationId in openapi.json.
+	Op string
+}
+
+// Routes is every operation the server serves. The server registers
+// exactly these (a test checks it) and openapi.json documents exactly
+// these (another test checks it).
+var Routes = []Route{
+	{"GET", "/healthz", "health"},
+	{"GET", "/readyz", "ready"},
+	{"GET", "/metrics", "metrics"},
+	{"GET", "/v1/openapi.json", "openapi"},
+
+	{"POST", "/v1/jobs", "submitJob"},
+	{"GET", "/v1/jobs", "listJobs"},
+	{"GET", "/v1/jobs/{id}", "getJob"},
+	{"POST", "/v1/jobs/{id}/cancel", "cancelJob"},
+	{"GET", "/v1/jobs/{id}/logs", "jobLogs"},
+	{"GET", "/v1/jobs/{id}/events", "jobEvents"},
+	{"GET", "/v1/jobs/{id}/why", "whyJob"},
+	{"POST", "/v1/jobs/{id}/checkpoint", "checkpointJob"},
+
+	{"POST", "/v1/deployments", "submitDeployment"},
+	{"GET", "/v1/deployments", "listDeployments"},
+	{"GET", "/v1/deployments/{id}", "getDeployment"},
+
+	{"GET", "/v1/nodes", "listNodes"},
+	{"GET", "/v1/nodes/{name}", "getNode"},
+	{"POST", "/v1/nodes/{name}/drain", "drainNode"},
+	{"POST", "/v1/nodes/{name}/undrain", "undrainNode"},
+
+	{"GET", "/v1/sites", "listSites"},
+	{"GET", "/v1/tenants", "listTenants"},
+	{"GET", "/v1/usage", "usage"},
+	{"GET", "/v1/plan", "lastPlan"},
+	{"GET", "/v1/events", "listEvents"},
+	{"GET", "/v1/watch", "watch"},
+
+	{"POST", "/v1/agent/register", "agentRegister"},
+	{"POST", "/v1/agent/nodes/{name}/heartbeat", "agentHeartbeat"},
+	{"GET", "/v1/agent/nodes/{name}/assignments", "agentAssignments"},
+}
+
+// Agent log server: the agent serves its tasks' output at this path on its
+// own address; the server's /v1/jobs/{id}/logs reads from it. Query:
+// job, replica, attempt, stream (stdout|stderr), follow (true|false),
+// offset (bytes to skip).
+const AgentLogsPath = "/logs"
+
+// Header names.
+const (
+	// IdempotencyKeyHeader makes a submission safe to retry: the same key
+	// returns the job the first submission created.
+	IdempotencyKeyHeader = "Idempotency-Key"
+)

@@ -1,0 +1,87 @@
+// Package store is the durable state of the live control plane: jobs,
+// their events and the registered nodes. The Store interface is sized to
+// what the server uses; store/sqlite implements it on an embedded SQLite
+// database and store/storetest is the conformance suite every backend
+// passes.
+//
+// A Store call returns only once its change is durable (committed and
+// synced), so the API acknowledges nothing it could lose. Backends group
+// concurrent commits so that many submissions share one sync.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// ErrNotFound is returned for a job or node that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned by CreateJob for a job ID already used.
+var ErrExists = errors.New("already exists")
+
+// Store is the control plane's durable state.
+type Store interface {
+	// CreateJob records a new job and its first event in one
+	// transaction. With a non-empty idempotency key, a key recorded
+	// before (for the same tenant) records nothing and returns the ID of
+	// the job that key created, with created false. A job ID already
+	// used gives ErrExists. The store assigns ev.Seq.
+	CreateJob(ctx context.Context, j *api.Job, key string, ev api.Event) (id string, created bool, err error)
+	// Update replaces the given jobs (which must exist) and appends the
+	// events, in one transaction. The store assigns the events' Seq.
+	Update(ctx context.Context, jobs []*api.Job, events []api.Event) error
+	// Job returns one job, or ErrNotFound.
+	Job(ctx context.Context, id string) (*api.Job, error)
+	// Jobs returns one page of jobs matching f, in submission order, and
+	// the cursor of the next page ("" on the last page).
+	Jobs(ctx context.Context, f JobFilter) ([]*api.Job, string, error)
+	// Active returns every job not in a final state, in submission order:
+	// what a server restarting reloads.
+	Active(ctx context.Context) ([]*api.Job, error)
+	// Events returns events in Seq order after f.After, of one job when
+	// f.Job is set.
+	Events(ctx context.Context, f EventFilter) ([]api.Event, error)
+	// Usage sums the usage of every job by tenant, tenants sorted by
+	// name.
+	Usage(ctx context.Context) ([]api.TenantUsage, error)
+	// PutNode creates or replaces a node.
+	PutNode(ctx context.Context, n *api.Node) error
+	// Nodes returns every node, sorted by name.
+	Nodes(ctx context.Context) ([]*api.Node, error)
+	// Close waits for commits in flight and closes the store.
+	Close() error
+}
+
+// JobFilter selects jobs. Empty fields match everything.
+type JobFilter struct {
+	Tenant        string
+	States        []string // any of
+	PriorityClass string
+	Kind          string
+	// After is the cursor returned with the previous page.
+	After string
+	// Limit is the page size; 0 means 100, and at most 1000 are returned.
+	Limit int
+}
+
+// EventFilter selects events.
+type EventFilter struct {
+	Job   string
+	After int64 // Seq
+	// Limit is at most this many events; 0 means 1000.
+	Limit int
+}
+
+// PageSize returns the effective page size of a limit.
+func PageSize(limit int) int {
+	switch {
+	case limit <= 0:
+		return 100
+	case limit > 1000:
+		return 1000
+	}
+	return limit
+}
