@@ -98,7 +98,7 @@ type Task struct {
 	Replica int               `json:"replica"`
 	Attempt int               `json:"attempt"`
 	Command []string          `json:"command"`
-	Env     map[string]string `json:"env"` // complete: CARNOT_*, WORLD_SIZE, RANK, MASTER_*, CUDA_VISIBLE_DEVICES
+	Env     map[string]string `json:"env"` // complete: CARNOT_*, WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, CUDA_VISIBLE_DEVICES
 	WorkDir string            `json:"workdir,omitempty"`
 	GPUs    []int             `json:"gpus"`
 	// PowerCapW is the power limit to set on the GPUs (0 = the default).

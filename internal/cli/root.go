@@ -72,6 +72,9 @@ func NewRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd(), newSimCmd(), newPlanCmd())
+	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd(), newSimCmd(), newPlanCmd(),
+		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newCancelCmd(),
+		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newUsageCmd(),
+		newDevCmd(), newServerCmd(), newAgentCmd())
 	return root
 }

@@ -53,6 +53,12 @@ func set(xs []string) map[string]bool {
 // defaultJurisdictions is what a site carries when its file says nothing:
 // its country, plus EU for member states.
 func defaultJurisdictions(country string) []string {
+	return DefaultJurisdictions(country)
+}
+
+// DefaultJurisdictions are the tags a site in country carries when its
+// file says nothing: the country, plus EU for member states.
+func DefaultJurisdictions(country string) []string {
 	if eu[country] {
 		return []string{"EU", country}
 	}

@@ -31,6 +31,10 @@ type classSpec struct {
 	class model.PriorityClass
 }
 
+// DefaultClasses are the priority classes of a facility whose file has
+// no priority_classes section: critical, high, normal and low.
+func DefaultClasses() []model.PriorityClass { return defaultClasses() }
+
 // defaultClasses are the priority classes of a facility whose file has
 // no priority_classes section.
 func defaultClasses() []model.PriorityClass {

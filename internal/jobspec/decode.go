@@ -36,6 +36,10 @@ const (
 	fExclusiveNode
 	fSubmitTime
 	fCommand
+	fEnv
+	fWorkDir
+	fRestart
+	fMaxRetries
 	numFields
 )
 
@@ -45,7 +49,7 @@ var fieldNames = [numFields]string{
 	"gpus", "gpu_model", "cpus", "memory_gib", "preemptible",
 	"checkpoint_grace", "runtime_limit", "jurisdictions", "data_class",
 	"earliest_start", "deadline", "topology", "exclusive_node",
-	"submit_time", "command",
+	"submit_time", "command", "env", "workdir", "restart", "max_retries",
 }
 
 var fieldByName = func() map[string]field {
@@ -194,6 +198,14 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 		j.SubmitTime = d.timestamp(v, p)
 	case fCommand:
 		j.Command = d.strList(v, p)
+	case fEnv:
+		j.Env = d.env(v, p)
+	case fWorkDir:
+		j.WorkDir = d.workdir(v, p)
+	case fRestart:
+		j.Restart.OnFailure = d.restart(v, p)
+	case fMaxRetries:
+		j.Restart.MaxRetries = int(d.integer(v, p, 0, maxRetries))
 	}
 }
 
@@ -207,6 +219,11 @@ func suggest(key string) string {
 		"name": "id", "args": "command", "grace": "checkpoint_grace",
 		"runtime": "runtime_limit", "walltime": "runtime_limit", "not_before": "earliest_start",
 		"exclusive": "exclusive_node", "submitted": "submit_time",
+		"environment": "env", "environ": "env", "variables": "env",
+		"work_dir": "workdir", "working_dir": "workdir", "workingdir": "workdir",
+		"cwd": "workdir", "dir": "workdir", "restart_policy": "restart",
+		"retries": "max_retries", "max_retry": "max_retries", "max_restarts": "max_retries",
+		"retry": "max_retries", "restarts": "max_retries",
 	}
 	if a, ok := aliases[k]; ok {
 		return fmt.Sprintf(" (did you mean %q?)", a)

@@ -11,7 +11,9 @@
 //     loads in seconds. For JSONL the line is the physical line.
 //   - decode.go maps the tree to model.Job field by field: unknown or
 //     repeated fields, wrong types and out-of-range numbers are errors
-//     naming the field path, e.g. "jobs[3].replicas".
+//     naming the field path, e.g. "jobs[3].replicas". runtime.go holds
+//     the fields only the live control plane reads: env, workdir,
+//     restart and max_retries.
 //   - validate.go assigns IDs and defaults, then checks each job on its
 //     own (window, kinds) and, when fac is non-nil, against the facility
 //     (tenant, class, GPU model, sizes, jurisdictions), resolving

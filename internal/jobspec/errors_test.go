@@ -2,6 +2,8 @@ package jobspec
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,7 +35,7 @@ func TestLoadErrors(t *testing.T) {
 		),
 		want: []string{
 			"jobs.yaml:8: jobs[1].replicas: must be ≥ 1 (got 0)",
-			`jobs.yaml:9: jobs[1]: unknown field "colour" (known fields: checkpoint_grace, command, cpus, data_class, deadline, earliest_start, exclusive_node, gpu_model, gpus, id, jurisdictions, kind, memory_gib, min_replicas, preemptible, priority_class, replicas, runtime_limit, submit_time, tenant, topology)`,
+			`jobs.yaml:9: jobs[1]: unknown field "colour" (known fields: checkpoint_grace, command, cpus, data_class, deadline, earliest_start, env, exclusive_node, gpu_model, gpus, id, jurisdictions, kind, max_retries, memory_gib, min_replicas, preemptible, priority_class, replicas, restart, runtime_limit, submit_time, tenant, topology, workdir)`,
 			`jobs.yaml:10: jobs[1]: unknown field "gpu" (did you mean "gpus"?)`,
 		},
 	}, {
@@ -113,6 +115,64 @@ func TestLoadErrors(t *testing.T) {
 			"w.yaml:8: jobs[7].earliest_start: must be after 1970-01-01T00:00:00Z and before year 10000 (got 0)",
 			"w.yaml:8: jobs[7].tenant: must not be empty",
 			"w.yaml:8: jobs[7].gpu_model[0]: must not be empty",
+		},
+	}, {
+		name: "runtime fields",
+		file: "rt.yaml",
+		data: lines(
+			"- id: a",
+			"  tenant: acme",
+			"  gpus: 1",
+			"  env:",
+			"    1BAD: x",
+			"    RANK: 0",
+			"    CARNOT_JOB: x",
+			"    EMPTY: ~",
+			"    LIST: [a]",
+			"    OK: fine",
+			"    bad-dash: x",
+			"  workdir: relative/dir",
+			"  restart: always",
+			"  max_retries: 101",
+			"- {id: b, tenant: acme, gpus: 1, max_retries: 2}",
+			"- {id: c, tenant: acme, gpus: 1, restart: never, max_retries: 2}",
+			"- {id: d, tenant: acme, gpus: 1, env: [A=1], workdir: 5, restart: true}",
+			"- {id: e, tenant: acme, gpus: 1, environment: {A: 1}, cwd: /x, retries: 2}",
+			"- {id: f, tenant: acme, gpus: 1, workdir: '', restart: on-failure, max_retries: -1}",
+		),
+		want: []string{
+			`rt.yaml:5: jobs[0].env: invalid variable name "1BAD": use letters, digits and '_', not starting with a digit`,
+			"rt.yaml:6: jobs[0].env: variable RANK is set by the control plane for every replica (reserved: WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, CUDA_VISIBLE_DEVICES and CARNOT_*)",
+			"rt.yaml:7: jobs[0].env: variable CARNOT_JOB: names starting with CARNOT_ are reserved for the control plane",
+			`rt.yaml:8: jobs[0].env.EMPTY: must be a string (got null); write "" for an empty value`,
+			"rt.yaml:9: jobs[0].env.LIST: must be a string, number or boolean (got a list)",
+			`rt.yaml:11: jobs[0].env: invalid variable name "bad-dash": use letters, digits and '_', not starting with a digit`,
+			`rt.yaml:12: jobs[0].workdir: must be an absolute path such as /home/me/run (got "relative/dir")`,
+			`rt.yaml:13: jobs[0].restart: must be never or on-failure (got "always")`,
+			"rt.yaml:14: jobs[0].max_retries: must be ≤ 100 (got 101)",
+			"rt.yaml:15: jobs[1].max_retries: applies only with restart: on-failure (restart is not set and defaults to never)",
+			"rt.yaml:16: jobs[2].max_retries: applies only with restart: on-failure (restart is never)",
+			"rt.yaml:17: jobs[3].env: must be a mapping of variable names to values, e.g. {NCCL_DEBUG: INFO} (got a list)",
+			"rt.yaml:17: jobs[3].workdir: must be an absolute path such as /home/me/run (got 5)",
+			"rt.yaml:17: jobs[3].restart: must be never or on-failure (got true)",
+			`rt.yaml:18: jobs[4]: unknown field "environment" (did you mean "env"?)`,
+			`rt.yaml:18: jobs[4]: unknown field "cwd" (did you mean "workdir"?)`,
+			`rt.yaml:18: jobs[4]: unknown field "retries" (did you mean "max_retries"?)`,
+			`rt.yaml:19: jobs[5].workdir: must be an absolute path such as /home/me/run (got "")`,
+			"rt.yaml:19: jobs[5].max_retries: must be ≥ 0 (got -1)",
+		},
+	}, {
+		name: "JSONL: runtime fields",
+		file: "rt.jsonl",
+		data: []byte(`{"id":"a","tenant":"acme","gpus":1,"env":{"A":"1","B":{"x":1},"A":"2"}}` + "\n" +
+			`{"id":"b","tenant":"acme","gpus":1,"env":{"WORLD_SIZE":"2","X":"a\u0000b"},"workdir":"/a\u0000"}` + "\n" +
+			`{"id":"c","tenant":"acme","gpus":1,"env":{` + manyEnv(40) + `,"V3":"dup"}}` + "\n"),
+		want: []string{
+			`rt.jsonl:1: invalid JSON: column 63: key "A" appears twice`,
+			"rt.jsonl:2: jobs[0].env: variable WORLD_SIZE is set by the control plane for every replica (reserved: WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, CUDA_VISIBLE_DEVICES and CARNOT_*)",
+			"rt.jsonl:2: jobs[0].env.X: must not contain a NUL character",
+			"rt.jsonl:2: jobs[0].workdir: must not contain a NUL character",
+			`rt.jsonl:3: invalid JSON: column 463: key "V3" appears twice`,
 		},
 	}, {
 		name: "facility checks",
@@ -206,6 +266,15 @@ func TestLoadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyEnv is n JSON members "V0":"0", "V1":"1", …
+func manyEnv(n int) string {
+	ms := make([]string, n)
+	for i := range ms {
+		ms[i] = fmt.Sprintf(`"V%d":"%d"`, i, i)
+	}
+	return strings.Join(ms, ",")
 }
 
 func TestErrorsAs(t *testing.T) {

@@ -28,6 +28,9 @@ func FuzzLoad(f *testing.F) {
 		lines("tenant: !!str 12", "gpus: 0x8", "runtime_limit: 1d", "topology: hall"),
 		lines("- {id: a, tenant: acme, gpus: 1, deadline: 2026-01-05T10:00:00Z, runtime_limit: 2h, earliest_start: 1767600000}"),
 		[]byte("\t- : -\n? [a]\n: b\n"),
+		lines("- {tenant: acme, gpus: 1, env: {A: 1, B: '', C: true, D: 1.5e3}, workdir: /x, restart: on-failure}",
+			"- {tenant: acme, gpus: 1, env: {RANK: 0, CARNOT_X: y, 9x: z}, restart: never, max_retries: 2}"),
+		lines("env:", "  PATH: /bin", "  E: ~", "workdir: /", "restart: on-failure", "max_retries: 100", "tenant: acme", "gpus: 0"),
 	} {
 		f.Add(s, false)
 	}
@@ -36,6 +39,8 @@ func FuzzLoad(f *testing.F) {
 		`{"id":"a\u00e9","tenant":"acme","gpus":1e3}`,
 		`{"a":[[[[[[1]]]]]],"b":-0.5E+2,"c":null,"d":true}`,
 		"{\"id\":\"\xff\"}\n[",
+		`{"id":"a","tenant":"acme","gpus":1,"env":{"A":"x","B":"","C":"a\u0000"},"workdir":"/w","restart":"on-failure","max_retries":0}`,
+		`{"tenant":"acme","gpus":1,"env":{"A":{"B":[1]},"A":2},"restart":"never","max_retries":3}` + "\n" + `{"tenant":"acme","gpus":1,"env":{}}`,
 	} {
 		f.Add([]byte(s), true)
 	}

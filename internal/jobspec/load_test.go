@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -59,6 +60,10 @@ func TestLoad(t *testing.T) {
 			"exclusive_node: true",
 			"submit_time: 2026-01-05T07:00:00+00:00",
 			"command: [python, train.py, --lr=3e-4]",
+			"env: {NCCL_DEBUG: INFO, OMP_NUM_THREADS: 8}",
+			"workdir: /scratch/train-1",
+			"restart: on-failure",
+			"max_retries: 5",
 		),
 		fac: testFacility(),
 		want: []*model.Job{job("train-1", "eu-lab", 8, func(j *model.Job) {
@@ -74,7 +79,54 @@ func TestLoad(t *testing.T) {
 			j.ExclusiveNode = true
 			j.SubmitTime = t0 - 3600
 			j.Command = []string{"python", "train.py", "--lr=3e-4"}
+			j.Env = map[string]string{"NCCL_DEBUG": "INFO", "OMP_NUM_THREADS": "8"}
+			j.WorkDir = "/scratch/train-1"
+			j.Restart = model.RestartPolicy{OnFailure: true, MaxRetries: 5}
 		})},
+	}, {
+		name: "runtime fields: scalars as written, default max_retries, empty env",
+		file: "rt.yaml",
+		data: lines(
+			"- id: a",
+			"  tenant: acme",
+			"  gpus: 1",
+			"  env:",
+			"    DEBUG: 1",
+			"    VERBOSE: true",
+			"    LR: 3.0e-4",
+			"    MODE: 0x10",
+			"    EMPTY: ''",
+			"    _lower_ok: 'a b'",
+			"  restart: on-failure",
+			"- {id: b, tenant: acme, gpus: 1, env: {}, restart: never}",
+			"- {id: c, tenant: acme, gpus: 1, env: ~, restart: on-failure, max_retries: 0}",
+		),
+		want: []*model.Job{
+			job("a", "acme", 1, func(j *model.Job) {
+				j.Env = map[string]string{"DEBUG": "1", "VERBOSE": "true", "LR": "3.0e-4", "MODE": "0x10", "EMPTY": "", "_lower_ok": "a b"}
+				j.Restart = model.RestartPolicy{OnFailure: true, MaxRetries: DefaultMaxRetries}
+			}),
+			job("b", "acme", 1),
+			job("c", "acme", 1, func(j *model.Job) { j.Restart.OnFailure = true }),
+		},
+	}, {
+		name: "JSONL: env object, many variables",
+		file: "env.jsonl",
+		data: []byte(`{"id":"a","tenant":"acme","gpus":1,"env":{"A":"x","B":2,"C":false},"workdir":"/w","restart":"on-failure","max_retries":1}` + "\n" +
+			`{"id":"b","tenant":"acme","gpus":1,"env":{` + manyEnv(40) + `}}` + "\n"),
+		want: []*model.Job{
+			job("a", "acme", 1, func(j *model.Job) {
+				j.Env = map[string]string{"A": "x", "B": "2", "C": "false"}
+				j.WorkDir = "/w"
+				j.Restart = model.RestartPolicy{OnFailure: true, MaxRetries: 1}
+			}),
+			job("b", "acme", 1, func(j *model.Job) {
+				j.Env = map[string]string{}
+				for i := range 40 {
+					j.Env[fmt.Sprintf("V%d", i)] = fmt.Sprint(i)
+				}
+			}),
+		},
 	}, {
 		name: "list, deployment, topology shorthand, explicit preemptible",
 		file: "list.yaml",

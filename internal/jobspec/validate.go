@@ -125,6 +125,7 @@ func defaults(s *spec, c *yamlin.Collector) {
 	case j.MinReplicas > j.Replicas:
 		c.Add(s.lineOf(fMinReplicas), s.fpath(fMinReplicas), "must be ≤ replicas (%d) (got %d)", j.Replicas, j.MinReplicas)
 	}
+	restartDefaults(s, c)
 }
 
 // checkJob runs the checks that need no facility.

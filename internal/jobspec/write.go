@@ -33,6 +33,12 @@ type wireJob struct {
 	ExclusiveNode   bool       `json:"exclusive_node,omitempty"`
 	SubmitTime      int64      `json:"submit_time,omitempty"`
 	Command         []string   `json:"command,omitempty"`
+	// Env is written with its keys sorted (encoding/json sorts map keys),
+	// so Write stays deterministic.
+	Env        map[string]string `json:"env,omitempty"`
+	WorkDir    string            `json:"workdir,omitempty"`
+	Restart    string            `json:"restart,omitempty"`
+	MaxRetries *int              `json:"max_retries,omitempty"` // with restart, even when 0
 }
 
 type wireTopo struct {
@@ -42,8 +48,9 @@ type wireTopo struct {
 
 // Write writes jobs as JSON Lines. Every job that Load accepted reads
 // back identical, with or without the facility: preemptible and the
-// priority class are always written out, kind only for deployments and
-// topology only when it is not the default {any, preferred}.
+// priority class are always written out, kind only for deployments,
+// topology only when it is not the default {site, preferred}, restart
+// and max_retries only for restart: on-failure.
 func Write(w io.Writer, jobs []*model.Job) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(bw)
@@ -82,7 +89,10 @@ func toWire(j *model.Job) *wireJob {
 		ExclusiveNode:   j.ExclusiveNode,
 		SubmitTime:      int64(j.SubmitTime),
 		Command:         j.Command,
+		Env:             j.Env,
+		WorkDir:         j.WorkDir,
 	}
+	w.Restart, w.MaxRetries = restartPolicy(j.Restart)
 	if j.Kind != model.KindJob {
 		w.Kind = j.Kind
 		w.MinReplicas = j.MinReplicas

@@ -28,9 +28,18 @@ var roundTripYAML = lines(
 	"  exclusive_node: true",
 	"  submit_time: 2026-01-05T07:00:00Z",
 	`  command: [python, "<train>.py", "a\"b", "é"]`,
+	"  env:",
+	"    ZETA: last",
+	"    ALPHA: 1",
+	`    QUOTED: "<a href=\"x\">&</a>\ttab"`,
+	"    EMPTY: ''",
+	"  workdir: /scratch/train-1",
+	"  restart: on-failure",
 	"- {id: serve, kind: deployment, tenant: acme, priority_class: high, replicas: 4, min_replicas: 2, gpus: 1, topology: node}",
 	"- {id: cpu, tenant: acme, gpus: 0, topology: {level: any, required: true}}",
 	"- {tenant: us-co, gpus: 4, preemptible: true}",
+	"- {id: retry0, tenant: acme, gpus: 1, restart: on-failure, max_retries: 0, workdir: /}",
+	"- {id: never, tenant: acme, gpus: 1, restart: never, env: {}}",
 )
 
 func TestWriteRoundTrip(t *testing.T) {
@@ -69,6 +78,28 @@ func TestWriteFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"id":"a","tenant":"acme","priority_class":"normal","replicas":1,"gpus":1,"preemptible":false,"runtime_limit":3600,"command":["<x>"]}` + "\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteRuntimeFields(t *testing.T) {
+	jobs, err := Load("rt.yaml", lines(
+		"- {id: a, tenant: acme, gpus: 1, env: {Z: 1, A: '<&>', M: x}, workdir: /w, restart: on-failure}",
+		"- {id: b, tenant: acme, gpus: 1, restart: on-failure, max_retries: 0}",
+		"- {id: c, tenant: acme, gpus: 1, restart: never}",
+	), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, jobs); err != nil {
+		t.Fatal(err)
+	}
+	const head = `"tenant":"acme","priority_class":"normal","replicas":1,"gpus":1,"preemptible":false`
+	want := `{"id":"a",` + head + `,"env":{"A":"<&>","M":"x","Z":"1"},"workdir":"/w","restart":"on-failure","max_retries":3}` + "\n" +
+		`{"id":"b",` + head + `,"restart":"on-failure","max_retries":0}` + "\n" +
+		`{"id":"c",` + head + `}` + "\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -1,0 +1,247 @@
+package agent
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// getLog fetches a task's log through the agent's handler.
+func getLog(t *testing.T, a *Agent, query string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", api.AgentLogsPath+"?"+query, nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestTwoReplicasEnvAndLogs(t *testing.T) {
+	t.Setenv("CARNOT_TEST_AGENT_ONLY", "from-agent")
+	t.Setenv("CARNOT_TEST_BOTH", "from-agent")
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	script := `echo "$CARNOT_JOB_ID $RANK $CARNOT_TEST_AGENT_ONLY $CARNOT_TEST_BOTH"; echo oops >&2; pwd`
+	var tasks []api.Task
+	for r := range 2 {
+		tasks = append(tasks, sh("j-1", r, script, map[string]string{
+			"CARNOT_JOB_ID": "j-1", "RANK": string(rune('0' + r)), "CARNOT_TEST_BOTH": "from-task"}))
+	}
+	srv.assign(tasks...)
+	for r := range 2 {
+		st := srv.waitStatus(t, "j-1", r, 1, ended)
+		if st.State != api.ReplicaExited || st.ExitCode == nil || *st.ExitCode != 0 || st.PID == 0 ||
+			st.StartedAt == nil || st.EndedAt == nil {
+			t.Errorf("replica %d: %+v, want exited 0 with PID and times", r, st)
+		}
+		code, out := getLog(t, a, "job=j-1&attempt=1&replica="+string(rune('0'+r)))
+		lines := strings.Split(out, "\n")
+		if want := "j-1 " + string(rune('0'+r)) + " from-agent from-task"; code != 200 || lines[0] != want {
+			t.Errorf("replica %d stdout = %d %q, want first line %q", r, code, out, want)
+		}
+		if len(lines) < 2 || !strings.HasPrefix(lines[1], a.cfg.DataDir) {
+			t.Errorf("replica %d ran in %q, want a directory under %s", r, lines[1], a.cfg.DataDir)
+		}
+		if _, out := getLog(t, a, "job=j-1&attempt=1&stream=stderr&replica="+string(rune('0'+r))); out != "oops\n" {
+			t.Errorf("replica %d stderr = %q", r, out)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, "logs", "j-1", "1", "0.stderr")); err != nil || string(b) != "oops\n" {
+		t.Errorf("stderr file = %q, %v", b, err)
+	}
+	reg := srv.registrations()[0]
+	if reg.Name != "n1" || reg.CPUs != 4 || len(reg.GPUs) != 2 || reg.GPUs[0].Model != "H100" ||
+		!reg.FakeGPUs || !strings.HasPrefix(reg.Address, "http://127.0.0.1:") {
+		t.Errorf("Register = %+v", reg)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	missing := sh("j-miss", 0, "", nil)
+	missing.Command = []string{"carnot-no-such-command-here"}
+	absent := sh("j-abs", 0, "", nil)
+	absent.Command = []string{"/nonexistent/carnot"}
+	badDir := sh("j-dir", 0, "true", nil)
+	badDir.WorkDir = "/nonexistent/dir"
+	srv.assign(sh("j-ok", 0, "exit 0", nil), sh("j-three", 0, "exit 3", nil),
+		sh("j-sig", 0, "kill -9 $$", nil), missing, absent, badDir)
+	for _, c := range []struct {
+		job, state, signal string
+		code               int
+		hasErr             bool
+	}{
+		{"j-ok", api.ReplicaExited, "", 0, false},
+		{"j-three", api.ReplicaExited, "", 3, false},
+		{"j-sig", api.ReplicaExited, "killed", 137, false},
+		{"j-miss", api.ReplicaFailed, "", 127, true},
+		{"j-abs", api.ReplicaFailed, "", 127, true},
+		{"j-dir", api.ReplicaFailed, "", 126, true},
+	} {
+		st := srv.waitStatus(t, c.job, 0, 1, ended)
+		if st.State != c.state || st.ExitCode == nil || *st.ExitCode != c.code || st.Signal != c.signal || (st.Error != "") != c.hasErr {
+			t.Errorf("%s: %+v (exit %v), want %s, exit %d, signal %q, error %v", c.job, st, deref(st.ExitCode), c.state, c.code, c.signal, c.hasErr)
+		}
+	}
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func TestStopTermThenKillsGroup(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	dir := t.TempDir()
+	env := map[string]string{"MARK": filepath.Join(dir, "mark"), "CHILD": filepath.Join(dir, "child")}
+	// The shell notes SIGTERM and carries on; its child ignores SIGTERM.
+	task := sh("j-stop", 0, `trap 'echo term > "$MARK"' TERM
+(trap '' TERM; exec sleep 30) &
+echo $! > "$CHILD"
+while :; do sleep 0.02; done`, env)
+	task.GraceSeconds = 0.3
+	srv.assign(task)
+	child := readPID(t, env["CHILD"])
+	srv.waitStatus(t, "j-stop", 0, 1, running)
+
+	task.Stop = true
+	stopAt := time.Now()
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-stop", 0, 1, ended)
+	if took := st.EndedAt.Sub(stopAt); took < 250*time.Millisecond {
+		t.Errorf("ended %v after the stop, before the 0.3 s grace", took)
+	}
+	if b, _ := os.ReadFile(env["MARK"]); string(b) != "term\n" {
+		t.Errorf("marker = %q: the task did not get SIGTERM", b)
+	}
+	if !st.Stopping || st.Signal != "killed" || deref(st.ExitCode) != 137 {
+		t.Errorf("status %+v (exit %v), want stopping, killed, 137", st, deref(st.ExitCode))
+	}
+	eventually(t, time.Second, func() bool { return gone(child) }, "child %d of the process group to die", child)
+}
+
+func TestOrphanKilled(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	task := sh("j-orphan", 0, `trap '' TERM; while :; do sleep 0.02; done`, nil)
+	task.GraceSeconds = 60 // an orphan gets none
+	srv.assign(task)
+	srv.waitStatus(t, "j-orphan", 0, 1, running)
+	srv.assign() // the server no longer knows it
+	st := srv.waitStatus(t, "j-orphan", 0, 1, ended)
+	if st.Signal != "killed" || !st.Stopping {
+		t.Errorf("orphan ended as %+v, want killed", st)
+	}
+	// Reported once it ended, then forgotten.
+	eventually(t, 2*time.Second, func() bool {
+		hbs := srv.heartbeats()
+		return len(hbs[len(hbs)-1].Tasks) == 0
+	}, "the orphan to leave the heartbeats")
+}
+
+func TestNeverStartedTwice(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	count := filepath.Join(t.TempDir(), "count")
+	task := sh("j-once", 0, `echo run >> "$COUNT"`, map[string]string{"COUNT": count})
+	for range 5 {
+		srv.assign(task)
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.waitStatus(t, "j-once", 0, 1, ended)
+	srv.assign(task)
+	srv.assign() // dropped: the agent forgets it once reported
+	eventually(t, 2*time.Second, func() bool {
+		hbs := srv.heartbeats()
+		return len(hbs[len(hbs)-1].Tasks) == 0
+	}, "the task to leave the heartbeats")
+	srv.assign(task) // listed again, stale
+	time.Sleep(200 * time.Millisecond)
+	if b, _ := os.ReadFile(count); string(b) != "run\n" {
+		t.Errorf("the task ran %d times, want once", strings.Count(string(b), "run"))
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	task := sh("j-late", 0, `while :; do sleep 0.02; done`, nil)
+	deadline := time.Now().Add(200 * time.Millisecond)
+	task.Deadline = &deadline
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-late", 0, 1, ended)
+	if st.Signal != "runtime-limit" || !st.Stopping || st.EndedAt.Before(deadline) {
+		t.Errorf("status %+v, want stopped at the deadline for runtime-limit", st)
+	}
+
+	past := time.Now().Add(-time.Second)
+	late := sh("j-past", 0, `exit 0`, nil)
+	late.Deadline = &past
+	srv.assign(task, late)
+	st = srv.waitStatus(t, "j-past", 0, 1, ended)
+	if st.Signal != "runtime-limit" || st.PID != 0 {
+		t.Errorf("past deadline: %+v, want not started, runtime-limit", st)
+	}
+}
+
+func TestFollowLogs(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	srv.assign(sh("j-log", 0, `echo one; sleep 0.3; echo two; sleep 0.3; echo three`, nil))
+	srv.waitStatus(t, "j-log", 0, 1, running)
+	resp, err := http.Get("http://" + a.Addr() + api.AgentLogsPath + "?job=j-log&replica=0&attempt=1&follow=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "one\n" {
+		t.Fatalf("first line %q, %v", buf, err)
+	}
+	if st, _ := srv.last("j-log", 0, 1); st.State != api.ReplicaRunning {
+		t.Errorf("first line came after the task ended: %+v", st)
+	}
+	rest, err := io.ReadAll(resp.Body) // ends when the task does
+	if err != nil || string(rest) != "two\nthree\n" {
+		t.Errorf("rest %q, %v", rest, err)
+	}
+	if st, _ := srv.last("j-log", 0, 1); st.State == api.ReplicaRunning {
+		// The stream ended with the process; the heartbeat may lag a little.
+		srv.waitStatus(t, "j-log", 0, 1, ended)
+	}
+	if code, out := getLog(t, a, "job=j-log&replica=0&attempt=1&offset=4"); code != 200 || out != "two\nthree\n" {
+		t.Errorf("offset 4: %d %q", code, out)
+	}
+}
+
+func TestLogErrors(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	for query, want := range map[string]int{
+		"job=nope&replica=0&attempt=1":                http.StatusNotFound,
+		"job=../..&replica=0&attempt=1":               http.StatusNotFound,
+		"replica=0&attempt=1":                         http.StatusBadRequest,
+		"job=j&replica=x&attempt=1":                   http.StatusBadRequest,
+		"job=j&replica=0":                             http.StatusBadRequest,
+		"job=j&replica=0&attempt=1&stream=both":       http.StatusBadRequest,
+		"job=j&replica=0&attempt=1&follow=maybe":      http.StatusBadRequest,
+		"job=j&replica=0&attempt=1&offset=-1":         http.StatusBadRequest,
+		"job=nope&replica=0&attempt=1&stream=stderr":  http.StatusNotFound,
+		"job=nope&replica=0&attempt=1&follow=1&x=yes": http.StatusNotFound,
+	} {
+		if code, body := getLog(t, a, query); code != want {
+			t.Errorf("%s: %d %q, want %d", query, code, body, want)
+		} else if code == http.StatusNotFound && !strings.Contains(body, "no ") {
+			t.Errorf("%s: 404 body %q does not say what is missing", query, body)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+// Package agent is Carnot's node agent: it runs the tasks the server
+// assigns to one node as real processes and reports on them.
+//
+// The loop:
+//
+//  1. Register the node (CPUs, memory, GPUs, the address of the agent's
+//     log server), retrying with backoff until the server answers.
+//  2. Two goroutines then run side by side. One long-polls Assignments
+//     (after the last version seen, waiting up to 30 s) and reconciles
+//     every answer with the tasks it runs. The other sends a Heartbeat
+//     (every task's status and a GPU sample) at the server's interval,
+//     and a few milliseconds after any task changes state.
+//  3. When the server answers 404 for the node (it restarted and forgot
+//     it), the agent registers again, listing the tasks it still runs.
+//     Other failures are retried; tasks keep running meanwhile.
+//
+// Reconciling: a listed task the agent has never started is started; a
+// listed task marked Stop gets SIGTERM, and SIGKILL of its whole process
+// group GraceSeconds later; a task past its Deadline is stopped the same
+// way and reported with Signal "runtime-limit"; a running task that is not
+// listed at all is an orphan and is stopped with zero grace. A (job,
+// replica, attempt) is never started twice by one agent process. A task
+// that ended is reported in every heartbeat until a heartbeat carrying
+// its end succeeded and the assignments no longer list it, so an exit is
+// never lost.
+//
+// Each task is a process in its own process group, with the agent's
+// environment plus Task.Env (Task.Env wins), its output in
+// DataDir/logs/<job>/<attempt>/<replica>.stdout and .stderr, which the
+// agent's HTTP log server serves at api.AgentLogsPath.
+//
+// Conventions:
+//
+//   - A command that cannot be started is reported failed with Error set,
+//     like a shell would: ExitCode 127 when the command was not found, 126
+//     when it was found but could not be run (permissions, bad work dir).
+//     The error is also written to the task's stderr log.
+//   - A process ended by a signal has Signal set to the signal's name
+//     ("killed", "terminated") and ExitCode 128 + the signal's number.
+//   - When a task's main process ends, what is left of its process group
+//     (background children) is killed with SIGKILL at once: a task's end
+//     frees its GPUs.
+//   - On shutdown (Run's context done) every task is stopped like a Stop,
+//     with its grace capped at Config.ShutdownGrace; Run waits for the
+//     processes to end, sends a last heartbeat, then stops the log server.
+package agent

@@ -1,0 +1,210 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/gpu"
+)
+
+// fakeServer is the control plane in memory: it records registrations and
+// heartbeats and long-polls assignments the test sets.
+type fakeServer struct {
+	mu       sync.Mutex
+	regs     []api.Register
+	regFails int // the next Register calls that fail
+	hbs      []api.Heartbeat
+	gone     bool // the next heartbeat answers 404 (a restarted server)
+	as       api.Assignments
+	changed  chan struct{}
+}
+
+func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{})} }
+
+func (s *fakeServer) Register(_ context.Context, r api.Register) (api.Registered, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.regFails > 0 {
+		s.regFails--
+		return api.Registered{}, errors.New("connection refused")
+	}
+	s.regs = append(s.regs, r)
+	return api.Registered{Node: r.Name, HeartbeatSeconds: 0.05, HeartbeatTimeoutSeconds: 1}, nil
+}
+
+func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat) (api.HeartbeatReply, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		s.gone = false
+		return api.HeartbeatReply{}, &api.Problem{Status: http.StatusNotFound, Detail: "no node " + node}
+	}
+	s.hbs = append(s.hbs, hb)
+	return api.HeartbeatReply{Version: s.as.Version}, nil
+}
+
+func (s *fakeServer) Assignments(ctx context.Context, _ string, after int64, wait time.Duration) (api.Assignments, error) {
+	timeout := time.After(wait)
+	for {
+		s.mu.Lock()
+		as, ch := s.as, s.changed
+		s.mu.Unlock()
+		if as.Version > after {
+			return as, nil
+		}
+		select {
+		case <-ctx.Done():
+			return api.Assignments{}, ctx.Err()
+		case <-ch:
+		case <-timeout:
+			return as, nil
+		}
+	}
+}
+
+// assign publishes a new version of the assignments.
+func (s *fakeServer) assign(tasks ...api.Task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.as = api.Assignments{Version: s.as.Version + 1, Tasks: tasks}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// last is the task's status in the latest heartbeat that carried it.
+func (s *fakeServer) last(job string, replica, attempt int) (api.TaskStatus, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.hbs) - 1; i >= 0; i-- {
+		for _, ts := range s.hbs[i].Tasks {
+			if ts.Job == job && ts.Replica == replica && ts.Attempt == attempt {
+				return ts, true
+			}
+		}
+	}
+	return api.TaskStatus{}, false
+}
+
+func (s *fakeServer) registrations() []api.Register {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]api.Register(nil), s.regs...)
+}
+
+func (s *fakeServer) heartbeats() []api.Heartbeat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]api.Heartbeat(nil), s.hbs...)
+}
+
+// waitStatus waits until the task's reported status satisfies ok.
+func (s *fakeServer) waitStatus(t *testing.T, job string, replica, attempt int, ok func(api.TaskStatus) bool) api.TaskStatus {
+	t.Helper()
+	var st api.TaskStatus
+	eventually(t, 3*time.Second, func() bool {
+		var found bool
+		st, found = s.last(job, replica, attempt)
+		return found && ok(st)
+	}, "status of %s/%d/%d: last %+v", job, replica, attempt, &st)
+	return st
+}
+
+func ended(st api.TaskStatus) bool { return st.State != api.ReplicaRunning }
+func running(st api.TaskStatus) bool {
+	return st.State == api.ReplicaRunning
+}
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t *testing.T, within time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	end := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for "+format, args...)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startAgent runs an agent with two fake H100s against srv until the test
+// ends.
+func startAgent(t *testing.T, srv Server, mods ...func(*Config)) *Agent {
+	t.Helper()
+	fake, err := gpu.NewFake(2, "H100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Name: "n1", Site: "lab", DataDir: t.TempDir(), Devices: fake, FakeGPUs: true,
+		CPUs: 4, MemoryGiB: 16, Heartbeat: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	a, err := New(cfg, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.retryMin, a.retryMax = 10*time.Millisecond, 50*time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	return a
+}
+
+// sh is a task running a /bin/sh script.
+func sh(job string, replica int, script string, env map[string]string) api.Task {
+	return api.Task{Job: job, Tenant: "acme", Replica: replica, Attempt: 1,
+		Command: []string{"/bin/sh", "-c", script}, Env: env, GraceSeconds: 1}
+}
+
+// gone reports whether the process pid no longer runs: it does not exist,
+// or it is a zombie nobody reaped (in a container without an init).
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return strings.HasPrefix(rest, "Z")
+}
+
+// readPID waits for a file holding a PID and reads it.
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	eventually(t, 3*time.Second, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	}, "a PID in %s", path)
+	return pid
+}

@@ -1,0 +1,134 @@
+package agent
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/gpu"
+)
+
+// gpuSample is GPU i in the latest heartbeat.
+func gpuSample(srv *fakeServer, i int) api.GPUSample {
+	hbs := srv.heartbeats()
+	if len(hbs) == 0 || len(hbs[len(hbs)-1].GPUs) <= i {
+		return api.GPUSample{}
+	}
+	return hbs[len(hbs)-1].GPUs[i]
+}
+
+func TestFakeGPUsBusyAndCapped(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv) // two H100s: idle 72 W, busy 560 W, cap 200–700 W
+	stop := filepath.Join(t.TempDir(), "stop")
+	task := sh("j-gpu", 0, `while [ ! -e "$STOP" ]; do sleep 0.02; done`, map[string]string{"STOP": stop})
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-gpu", 0, 1, running)
+	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 300 }, "GPU 1 busy under its 300 W cap: %+v", gpuSample(srv, 1))
+	if s := gpuSample(srv, 0); s.PowerW != 72 {
+		t.Errorf("GPU 0 = %+v, want idle at 72 W", s)
+	}
+	if lim := a.cfg.Devices.Info()[1].PowerLimitW; lim != 300 {
+		t.Errorf("GPU 1 limit %d W while capped, want 300", lim)
+	}
+
+	bad := sh("j-badcap", 0, `exit 0`, nil)
+	bad.GPUs, bad.PowerCapW = []int{0}, 50 // below the range: reported, runs anyway
+	srv.assign(task, bad)
+	st := srv.waitStatus(t, "j-badcap", 0, 1, ended)
+	if st.State != api.ReplicaExited || deref(st.ExitCode) != 0 || st.Error == "" {
+		t.Errorf("refused cap: %+v, want exited 0 with the cap error", st)
+	}
+
+	touch(t, stop)
+	srv.waitStatus(t, "j-gpu", 0, 1, ended)
+	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 72 }, "GPU 1 idle again")
+	if lim := a.cfg.Devices.Info()[1].PowerLimitW; lim != 700 {
+		t.Errorf("GPU 1 limit %d W after the task, want 700 restored", lim)
+	}
+}
+
+func TestReregisterWhenServerForgets(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	srv.assign(sh("j-keep", 0, `while :; do sleep 0.02; done`, nil))
+	srv.waitStatus(t, "j-keep", 0, 1, running)
+	srv.mu.Lock()
+	srv.gone = true
+	srv.mu.Unlock()
+	eventually(t, 2*time.Second, func() bool { return len(srv.registrations()) == 2 }, "a second registration")
+	reg := srv.registrations()[1]
+	if len(reg.Tasks) != 1 || reg.Tasks[0].Job != "j-keep" || reg.Tasks[0].State != api.ReplicaRunning {
+		t.Errorf("re-registration lists %+v, want the running task", reg.Tasks)
+	}
+	if st := srv.waitStatus(t, "j-keep", 0, 1, func(api.TaskStatus) bool { return true }); st.State != api.ReplicaRunning {
+		t.Errorf("task %+v after re-registering, want it still running", st)
+	}
+}
+
+func TestRegisterRetries(t *testing.T) {
+	srv := newFakeServer()
+	srv.regFails = 3
+	startAgent(t, srv)
+	eventually(t, 2*time.Second, func() bool { return len(srv.registrations()) == 1 }, "registration after failures")
+	eventually(t, 2*time.Second, func() bool { return len(srv.heartbeats()) > 0 }, "a heartbeat")
+}
+
+func TestShutdownStopsTasks(t *testing.T) {
+	srv := newFakeServer()
+	fake, err := gpu.NewFake(1, "H200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Name: "n2", DataDir: t.TempDir(), Devices: fake, CPUs: 1, MemoryGiB: 1,
+		ShutdownGrace: 100 * time.Millisecond}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	task := sh("j-long", 0, `trap '' TERM; while :; do sleep 0.02; done`, nil)
+	task.GraceSeconds = 3600 // capped at ShutdownGrace
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-long", 0, 1, running)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if !gone(st.PID) {
+		t.Errorf("task process %d still runs after shutdown", st.PID)
+	}
+	if last, _ := srv.last("j-long", 0, 1); last.State != api.ReplicaExited || last.Signal != "killed" {
+		t.Errorf("last heartbeat reports %+v, want the task killed", last)
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	srv := newFakeServer()
+	for name, cfg := range map[string]Config{
+		"no name":     {DataDir: t.TempDir()},
+		"no data dir": {Name: "n"},
+		"bad listen":  {Name: "n", DataDir: t.TempDir(), Listen: "not an address"},
+	} {
+		if _, err := New(cfg, srv); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	a, err := New(Config{Name: "n", DataDir: t.TempDir()}, srv) // detects the machine
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.ln.Close()
+	if a.cfg.CPUs <= 0 || a.cfg.MemoryGiB <= 0 || a.Addr() == "" {
+		t.Errorf("detected %d CPUs, %d GiB, address %q", a.cfg.CPUs, a.cfg.MemoryGiB, a.Addr())
+	}
+}

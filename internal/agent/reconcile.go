@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// taskKey names a task: one attempt of one replica of a job.
+type taskKey struct {
+	Job              string
+	Replica, Attempt int
+}
+
+func keyOf(t api.Task) taskKey { return taskKey{t.Job, t.Replica, t.Attempt} }
+
+// pollLoop long-polls the assignments and applies every answer. It
+// returns errReregister on a 404, nil when ctx is done.
+func (a *Agent) pollLoop(ctx context.Context) error {
+	wait := a.retryMin
+	failing := false
+	for ctx.Err() == nil {
+		select { // a kick from before this call is answered by the call
+		case <-a.kick:
+		default:
+		}
+		a.mu.Lock()
+		node, after := a.node, a.version
+		a.mu.Unlock()
+		began := time.Now()
+		as, kicked, err := a.fetch(ctx, node, after)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case kicked:
+			continue
+		case isNotFound(err):
+			return fmt.Errorf("assignments: %w: %w", errReregister, err)
+		case err != nil:
+			if !failing {
+				a.log.Warn("cannot fetch assignments; tasks keep running, retrying", "err", err)
+			}
+			failing = true
+			a.pause(ctx, wait)
+			wait = min(2*wait, a.retryMax)
+			continue
+		}
+		if failing {
+			a.log.Info("assignments reach the agent again")
+		}
+		failing, wait = false, a.retryMin
+		a.apply(as)
+		if as.Version == after && time.Since(began) < minPollGap {
+			a.pause(ctx, minPollGap-time.Since(began)) // a server that does not wait
+		}
+	}
+	return nil
+}
+
+// fetch is one long poll, cut short when a heartbeat reports a newer
+// version (kicked).
+func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assignments, bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, pollWait+callTimeout)
+	defer cancel()
+	var kicked atomic.Bool
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-a.kick:
+			kicked.Store(true)
+			cancel()
+		case <-stop:
+		}
+	})
+	as, err := a.srv.Assignments(cctx, node, after, pollWait)
+	close(stop)
+	wg.Wait()
+	return as, err != nil && kicked.Load(), err
+}
+
+// pause sleeps for d, or until ctx is done or a heartbeat kicks.
+func (a *Agent) pause(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-a.kick:
+	case <-timer.C:
+	}
+}
+
+// apply reconciles the tasks with the server's assignments.
+func (a *Agent) apply(as api.Assignments) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return
+	}
+	now := time.Now().UTC()
+	listed := make(map[taskKey]bool, len(as.Tasks))
+	for _, spec := range as.Tasks {
+		k := keyOf(spec)
+		if listed[k] {
+			continue // listed twice: the first wins
+		}
+		listed[k] = true
+		if t, ok := a.tasks[k]; ok {
+			a.updateLocked(t, spec)
+			continue
+		}
+		switch {
+		case a.started[k]:
+			// Ran, was reported and forgotten: never run it twice.
+		case spec.Stop:
+			a.refuseLocked(spec, now, "", "stopped before it started")
+		case spec.Deadline != nil && !now.Before(*spec.Deadline):
+			a.refuseLocked(spec, now, signalRuntimeLimit, "runtime limit reached before it started")
+		default:
+			a.startLocked(spec, now)
+		}
+	}
+	for k, t := range a.tasks {
+		switch {
+		case listed[k]:
+		case t.state == api.ReplicaRunning:
+			if !t.stopping {
+				a.log.Warn("task no longer assigned: killing it as an orphan", "task", t.name(), "pid", t.pid)
+			}
+			a.stopLocked(t, 0, reasonOrphan)
+		case t.reported:
+			delete(a.tasks, k)
+		}
+	}
+	a.listed = listed
+	a.version = as.Version
+}
+
+// updateLocked applies a new listing of a task the agent has: a Stop, a
+// changed deadline.
+func (a *Agent) updateLocked(t *task, spec api.Task) {
+	t.spec.Stop, t.spec.GraceSeconds, t.spec.Deadline = spec.Stop, spec.GraceSeconds, spec.Deadline
+	if t.state != api.ReplicaRunning {
+		return
+	}
+	if spec.Stop {
+		a.stopLocked(t, t.grace(), "stop")
+		return
+	}
+	a.armDeadlineLocked(t)
+}
+
+// refuseLocked records a task the agent will not start as exited.
+func (a *Agent) refuseLocked(spec api.Task, now time.Time, signal, why string) {
+	k := keyOf(spec)
+	a.started[k] = true
+	t := &task{key: k, spec: spec, state: api.ReplicaExited, signal: signal, stopping: spec.Stop,
+		endedAt: now, errs: []string{why}, done: make(chan struct{})}
+	close(t.done)
+	a.tasks[k] = t
+	a.log.Info("task not started", "task", t.name(), "why", why)
+	a.notify()
+}
+
+// statusesLocked is every task's status, in a stable order, and the keys
+// of those that ended.
+func (a *Agent) statusesLocked() ([]api.TaskStatus, []taskKey) {
+	out := make([]api.TaskStatus, 0, len(a.tasks))
+	var final []taskKey
+	for k, t := range a.tasks {
+		out = append(out, t.status())
+		if t.state != api.ReplicaRunning {
+			final = append(final, k)
+		}
+	}
+	slices.SortFunc(out, func(x, y api.TaskStatus) int {
+		return cmp.Or(cmp.Compare(x.Job, y.Job), cmp.Compare(x.Attempt, y.Attempt), cmp.Compare(x.Replica, y.Replica))
+	})
+	return out, final
+}

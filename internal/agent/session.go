@@ -1,0 +1,181 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// errReregister ends a session: the server answered 404 for the node.
+var errReregister = errors.New("the server does not know the node")
+
+// isNotFound reports whether err is the server's 404.
+func isNotFound(err error) bool {
+	var p *api.Problem
+	return errors.As(err, &p) && p.Status == http.StatusNotFound
+}
+
+// register announces the node, retrying with backoff until the server
+// answers or ctx is done.
+func (a *Agent) register(ctx context.Context) error {
+	wait := a.retryMin
+	for attempt := 1; ; attempt++ {
+		req := a.registration()
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		reg, err := a.srv.Register(cctx, req)
+		cancel()
+		if err == nil {
+			a.mu.Lock()
+			if reg.Node != "" {
+				a.node = reg.Node
+			}
+			if reg.HeartbeatSeconds > 0 {
+				a.interval = time.Duration(reg.HeartbeatSeconds * float64(time.Second))
+			}
+			a.version = 0 // fetch everything anew
+			interval := a.interval
+			a.mu.Unlock()
+			a.log.Info("registered with the server", "as", reg.Node, "heartbeat", interval,
+				"gpus", len(req.GPUs), "running", len(req.Tasks))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.log.Warn("cannot register with the server; retrying", "attempt", attempt, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, a.retryMax)
+	}
+}
+
+// registration is the node as Register describes it, with the tasks
+// still running.
+func (a *Agent) registration() api.Register {
+	r := api.Register{
+		Name: a.cfg.Name, Site: a.cfg.Site, Address: a.advertise,
+		CPUs: a.cfg.CPUs, MemoryGiB: a.cfg.MemoryGiB, GPUs: []api.GPUInfo{},
+		FakeGPUs: a.cfg.FakeGPUs, Version: a.cfg.Version,
+	}
+	if a.cfg.Devices != nil {
+		r.GPUs = a.cfg.Devices.Info()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	all, _ := a.statusesLocked()
+	for _, s := range all {
+		if s.State == api.ReplicaRunning {
+			r.Tasks = append(r.Tasks, s)
+		}
+	}
+	return r
+}
+
+// session runs the heartbeat and assignment loops until ctx is done or
+// the server forgets the node; it returns why it ended.
+func (a *Agent) session(ctx context.Context) error {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context) error{a.heartbeatLoop, a.pollLoop} {
+		wg.Go(func() {
+			if err := loop(sctx); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(sctx)
+}
+
+// heartbeatLoop sends a heartbeat at once, then at every interval and
+// shortly after any task changes state. It returns errReregister on a 404,
+// nil when ctx is done.
+func (a *Agent) heartbeatLoop(ctx context.Context) error {
+	a.mu.Lock()
+	interval := a.interval
+	a.mu.Unlock()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var soon <-chan time.Time
+	failing := false
+	send := true
+	for {
+		if send {
+			send = false
+			err := a.beat(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case isNotFound(err):
+				return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
+			case err != nil && !failing:
+				a.log.Warn("heartbeat failed; tasks keep running, retrying", "every", interval, "err", err)
+			case err != nil:
+				a.log.Debug("heartbeat failed again", "err", err)
+			case failing:
+				a.log.Info("heartbeats reach the server again")
+			}
+			failing = err != nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			send = true
+		case <-a.changed:
+			if soon == nil {
+				soon = time.After(debounce)
+			}
+		case <-soon:
+			soon = nil
+			tick.Reset(interval)
+			send = true
+		}
+	}
+}
+
+// beat sends one heartbeat. On success, ended tasks it carried are
+// marked reported (and dropped once the assignments no longer list them);
+// a newer assignments version wakes the poller.
+func (a *Agent) beat(ctx context.Context) error {
+	a.mu.Lock()
+	tasks, final := a.statusesLocked()
+	node, version := a.node, a.version
+	a.mu.Unlock()
+	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}}
+	if a.cfg.Devices != nil {
+		hb.GPUs = a.cfg.Devices.Sample(time.Now().UTC())
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	reply, err := a.srv.Heartbeat(cctx, node, hb)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	for _, k := range final {
+		if t, ok := a.tasks[k]; ok {
+			t.reported = true
+			if !a.listed[k] {
+				delete(a.tasks, k)
+			}
+		}
+	}
+	a.mu.Unlock()
+	if reply.Version > version {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}

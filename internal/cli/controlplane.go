@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/bundled"
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/server"
+	"github.com/carnot-dc/carnot/internal/store/sqlite"
+)
+
+// DefaultListen is where `carnot dev` and `carnot server` listen unless
+// told otherwise; the CLI's default server address points there.
+const DefaultListen = "127.0.0.1:7460"
+
+// serverOpts are the flags shared by `carnot server` and `carnot dev`.
+type serverOpts struct {
+	listen    string
+	dataDir   string
+	facility  string
+	site      string
+	country   string
+	grid      []string
+	heartbeat time.Duration
+	timeout   time.Duration
+	logLevel  string
+}
+
+func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
+	f := c.Flags()
+	f.StringVar(&o.listen, "listen", DefaultListen, "address of the API (host:port; port 0 picks a free one)")
+	f.StringVar(&o.dataDir, "data-dir", dataDir, "directory of the embedded SQLite store (carnot.db)")
+	f.StringVar(&o.facility, "facility", "", "facility file (docs/facility.md); without it, one site (--site, --country) that nodes join as they register")
+	f.StringVar(&o.site, "site", "local", "the site of the facility without --facility")
+	f.StringVar(&o.country, "country", "FR", "the site's country (ISO 3166-1 alpha-2) without --facility")
+	f.StringSliceVar(&o.grid, "grid", nil, "hourly grid CSV as ZONE=FILE (docs/twin.md), repeatable; without it, the bundled 2023 series of FR and DE moved to this year")
+	f.DurationVar(&o.heartbeat, "heartbeat", time.Second, "agents' heartbeat interval")
+	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func logger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// facilityOf is the facility a server runs: the file, or one site that
+// nodes join as they register. dynamic says whether unlisted nodes may
+// join.
+func (o *serverOpts) facilityOf() (*model.Facility, bool, error) {
+	if o.facility == "" {
+		if len(o.country) != 2 {
+			return nil, false, usageError{fmt.Errorf("--country: %q is not a two-letter country code", o.country)}
+		}
+		return server.DevFacility(o.site, o.country), true, nil
+	}
+	f, err := facility.LoadFile(o.facility)
+	return f, false, err
+}
+
+// gridOf reads the --grid series, or the bundled ones moved to the
+// current year (example prices and carbon for a development server).
+func (o *serverOpts) gridOf(now time.Time) ([]model.GridSeries, error) {
+	if len(o.grid) > 0 {
+		return loadGrids(o.grid)
+	}
+	var out []model.GridSeries
+	for _, z := range bundled.Zones() {
+		g, err := bundled.Grid(z)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, shiftToYear(g, now.Year()))
+	}
+	return out, nil
+}
+
+// shiftToYear moves a series by whole years so that it starts in year y,
+// keeping hour-of-year alignment.
+func shiftToYear(g model.GridSeries, y int) model.GridSeries {
+	if len(g.Hours) == 0 {
+		return g
+	}
+	from := time.Unix(int64(g.Hours[0].Start), 0).UTC()
+	d := model.DurationOf(time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Sub(time.Date(from.Year(), 1, 1, 0, 0, 0, 0, time.UTC)))
+	out := model.GridSeries{Zone: g.Zone, Hours: make([]model.GridHour, len(g.Hours))}
+	for i, h := range g.Hours {
+		h.Start = h.Start.Add(d)
+		out.Hours[i] = h
+	}
+	return out
+}
+
+// controlPlane is a running server: its store, its HTTP listener and its
+// loop.
+type controlPlane struct {
+	srv   *server.Server
+	store *sqlite.DB
+	ln    net.Listener
+	http  *http.Server
+	url   string
+}
+
+// startControlPlane opens the store, builds the server and starts
+// serving; the loop runs until ctx is done.
+func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*controlPlane, error) {
+	fac, dynamic, err := o.facilityOf()
+	if err != nil {
+		return nil, err
+	}
+	series, err := o.gridOf(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(o.dataDir, "carnot.db"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(ctx, server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
+		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("listening on %s: %w (another carnot running? choose --listen)", o.listen, err)
+	}
+	cp := &controlPlane{srv: srv, store: db, ln: ln, url: "http://" + ln.Addr().String(),
+		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	go cp.http.Serve(ln)
+	return cp, nil
+}
+
+// run runs the loop until ctx is done, then stops serving and closes
+// the store.
+func (cp *controlPlane) run(ctx context.Context) error {
+	err := cp.srv.Run(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cp.http.Shutdown(sctx)
+	if cerr := cp.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newServerCmd() *cobra.Command {
+	o := &serverOpts{}
+	c := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: API, scheduler loop and store",
+		Long: `Run the control plane: the API under /v1, the scheduler loop and the
+embedded SQLite store in --data-dir. Node agents ('carnot agent') register
+with it; the CLI talks to it. Stop it with Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logger(cmd.ErrOrStderr(), o.logLevel)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			cp, err := startControlPlane(ctx, o, log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "carnot server listening on %s (store %s)\n", cp.url, filepath.Join(o.dataDir, "carnot.db"))
+			return cp.run(ctx)
+		},
+	}
+	o.flags(c, "carnot-data")
+	return c
+}
+
+var errStopped = errors.New("stopped")

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newDevCmd() *cobra.Command {
+	so := &serverOpts{}
+	ao := &agentOpts{}
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a development control plane: server, embedded store and an agent for this machine",
+		Long: `Run the whole control plane in one process, the way 'nomad agent -dev'
+does: the API and scheduler loop, the embedded SQLite store in --data-dir,
+and a node agent for this machine that runs jobs as real processes. On a
+machine without NVIDIA GPUs the agent has 8 fake H100s (--fake-gpus,
+--gpu-model) so that GPU jobs can be tried. Energy is priced with the
+bundled 2023 French grid series moved to this year.
+
+In a second shell:
+
+  carnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'
+  carnot jobs --all
+  carnot logs JOB
+
+Stop it with Ctrl-C; its state stays in --data-dir.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logger(cmd.ErrOrStderr(), so.logLevel)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			ao.site, ao.dataDir = so.site, filepath.Join(so.dataDir, "agent")
+			if so.facility != "" && !cmd.Flags().Changed("site") {
+				return usageError{errors.New("--site: with --facility, name the facility's site this machine is in")}
+			}
+			// The server outlives the agent, so that the agent's last reports
+			// (its tasks stopped on Ctrl-C) reach it.
+			sctx, scancel := context.WithCancel(context.Background())
+			defer scancel()
+			cp, err := startControlPlane(sctx, so, log.With("component", "server"))
+			if err != nil {
+				return err
+			}
+			cpDone := make(chan error, 1)
+			go func() { cpDone <- cp.run(sctx) }()
+			a, devs, err := ao.newAgent(cp.url, log, true)
+			if err != nil {
+				scancel()
+				<-cpDone
+				return err
+			}
+			if devs != nil {
+				defer devs.Close()
+			}
+			agentDone := make(chan error, 1)
+			go func() { agentDone <- a.Run(ctx) }()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "carnot dev: server on %s, store %s, node %s in site %s\n",
+				cp.url, filepath.Join(so.dataDir, "carnot.db"), ao.name, so.site)
+			hint := ""
+			if cp.url != "http://"+DefaultListen {
+				hint = "CARNOT_ADDR=" + cp.url + " "
+			}
+			fmt.Fprintf(out, "try in another shell: %scarnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'\n", hint)
+			<-ctx.Done()
+			var aerr error
+			select {
+			case aerr = <-agentDone:
+			case <-time.After(30 * time.Second):
+				log.Warn("the agent did not stop within 30 s")
+			}
+			scancel()
+			err = <-cpDone
+			if err == nil && aerr != nil && !errors.Is(aerr, context.Canceled) {
+				err = aerr
+			}
+			return err
+		},
+	}
+	so.flags(c, "carnot-dev")
+	ao.flags(c, false)
+	return c
+}

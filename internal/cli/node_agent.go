@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/agent"
+	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/gpu"
+)
+
+// agentOpts are the flags of `carnot agent` (and the agent half of
+// `carnot dev`).
+type agentOpts struct {
+	name     string
+	site     string
+	dataDir  string
+	listen   string
+	fakeGPUs int
+	gpuModel string
+}
+
+func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
+	f := c.Flags()
+	host, _ := os.Hostname()
+	f.StringVar(&o.name, "name", host, "node name")
+	if withSite {
+		f.StringVar(&o.site, "site", "", "the site the node is in (required)")
+		f.StringVar(&o.dataDir, "data-dir", "carnot-agent", "directory of the tasks' logs and work directories")
+	}
+	f.StringVar(&o.listen, "agent-listen", "127.0.0.1:0", "address of the agent's log server")
+	f.IntVar(&o.fakeGPUs, "fake-gpus", -1, "use N fake GPUs instead of NVML (for machines without NVIDIA GPUs); -1: NVML when present")
+	f.StringVar(&o.gpuModel, "gpu-model", "H100", "model of the fake GPUs (a catalog name: A100, H100, H200, B200, …)")
+}
+
+// devices opens the node's GPUs: fake ones when asked, else NVML. With
+// fallback (carnot dev), a machine without NVML gets 8 fake GPUs.
+func (o *agentOpts) devices(log *slog.Logger, fallback bool) (gpu.Devices, bool, error) {
+	if o.fakeGPUs >= 0 {
+		f, err := gpu.NewFake(o.fakeGPUs, o.gpuModel)
+		return f, true, err
+	}
+	d, err := gpu.FromNVML(nvml.New())
+	if err == nil {
+		return d, false, nil
+	}
+	if !errors.Is(err, gpu.ErrNoNVML) {
+		return nil, false, err
+	}
+	if !fallback {
+		log.Info("no NVML on this machine: the node has no GPUs (use --fake-gpus N to try GPU jobs)", "err", err)
+		return nil, false, nil
+	}
+	log.Info("no NVML on this machine: using 8 fake GPUs (--fake-gpus to choose)", "model", o.gpuModel)
+	f, err := gpu.NewFake(8, o.gpuModel)
+	return f, true, err
+}
+
+// newAgent builds the agent of this machine for the server at addr.
+func (o *agentOpts) newAgent(addr string, log *slog.Logger, fallback bool) (*agent.Agent, gpu.Devices, error) {
+	if o.name == "" {
+		return nil, nil, usageError{errors.New("--name: the node needs a name")}
+	}
+	devs, fake, err := o.devices(log, fallback)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := client.New(addr)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen,
+		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent")}, cl)
+	if err != nil {
+		if devs != nil {
+			devs.Close()
+		}
+		return nil, nil, err
+	}
+	return a, devs, nil
+}
+
+func newAgentCmd() *cobra.Command {
+	o := &agentOpts{}
+	var addr, logLevel string
+	c := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the node agent: register this machine and run its tasks",
+		Long: `Run the node agent of this machine: it registers the node (name, site,
+CPUs, memory, GPUs from NVML or --fake-gpus) with the server, runs the
+replicas assigned to it as processes, captures their output and reports
+their exits and the GPUs' telemetry. Stop it with Ctrl-C: its tasks are
+stopped with their grace.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.site == "" {
+				return usageError{errors.New("--site is required: the site the node is in")}
+			}
+			log, err := logger(cmd.ErrOrStderr(), logLevel)
+			if err != nil {
+				return err
+			}
+			a, devs, err := o.newAgent(agentServerAddr(addr), log, false)
+			if err != nil {
+				return err
+			}
+			if devs != nil {
+				defer devs.Close()
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			fmt.Fprintf(cmd.OutOrStdout(), "carnot agent %s (site %s) serving logs on %s\n", o.name, o.site, a.Addr())
+			return a.Run(ctx)
+		},
+	}
+	o.flags(c, true)
+	c.Flags().StringVar(&addr, "server", "", "server address(es), comma-separated (default $CARNOT_ADDR or "+client.DefaultAddr+")")
+	c.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return c
+}
+
+// agentServerAddr is the --server flag, else $CARNOT_ADDR, else the default.
+func agentServerAddr(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv("CARNOT_ADDR"); env != "" {
+		return env
+	}
+	return client.DefaultAddr
+}

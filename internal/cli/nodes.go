@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+func newNodesCmd() *cobra.Command {
+	var r remote
+	cmd := &cobra.Command{
+		Use:   "nodes [-o table|json|yaml]",
+		Short: "List the nodes registered with the server",
+		Long: `Lists the nodes whose agents registered with a running Carnot server:
+their site, condition (ready, draining, not-ready), GPUs in use, GPU
+model, the time since their last heartbeat and the jobs they run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			l, err := c.ListNodes(ctxOf(cmd))
+			if err != nil {
+				return err
+			}
+			if r.output != outTable {
+				return printObject(cmd.OutOrStdout(), r.output, l)
+			}
+			return nodesTable(cmd.OutOrStdout(), time.Now(), l.Nodes)
+		},
+	}
+	r.addFlags(cmd)
+	return cmd
+}
+
+func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "NAME\tSITE\tCONDITION\tGPUS\tMODEL\tCPUS\tMEMORY\tHEARTBEAT\tJOBS")
+	for _, n := range nodes {
+		cond := n.Condition
+		if n.Drained && cond != api.NodeDraining {
+			cond += ",drained"
+		}
+		model := dash(n.GPUModel)
+		if n.FakeGPUs {
+			model += " (fake)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%d\t%dGi\t%s\t%s\n", n.Name, dash(n.Site), cond,
+			n.GPUsUsed, n.GPUs, model, n.CPUs, n.MemoryGiB, ago(now, n.LastHeartbeat),
+			trunc(dash(strings.Join(n.Jobs, ",")), 40))
+	}
+	return tw.Flush()
+}
+
+// newDrainCmd returns `carnot drain` (undrain false) or `carnot undrain`.
+func newDrainCmd(undrain bool) *cobra.Command {
+	var r remote
+	use, short, long, done := "drain", "Stop placing new work on nodes",
+		`Drains nodes: the scheduler places no new replica on them; what runs
+there keeps running. A drained node stays drained, across agent restarts,
+until undrained.`, "drained"
+	if undrain {
+		use, short, long, done = "undrain", "Let drained nodes take work again",
+			"Undrains nodes: the scheduler may place replicas on them again.", "undrained"
+	}
+	cmd := &cobra.Command{
+		Use:               use + " NODE…",
+		Short:             short,
+		Long:              long,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: r.completeNodes,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			op := c.Drain
+			if undrain {
+				op = c.Undrain
+			}
+			return eachNode(ctxOf(cmd), cmd, args, done, op)
+		},
+	}
+	r.addServerFlag(cmd)
+	return cmd
+}
+
+// eachNode applies op to every node named, reporting each; it fails if
+// any failed.
+func eachNode(ctx context.Context, cmd *cobra.Command, names []string, done string,
+	op func(context.Context, string) (*api.Node, error)) error {
+	var failed []string
+	for _, name := range names {
+		n, err := op(ctx, name)
+		if err != nil {
+			if len(names) == 1 {
+				return err
+			}
+			failed = append(failed, name)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", name, err)
+			continue
+		}
+		line := "node " + name + " " + done
+		if n.Condition != "" {
+			line += " (" + n.Condition + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), line)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d nodes failed: %s", len(failed), len(names), strings.Join(failed, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
+)
+
+// addrEnv names the environment variable that gives the server address
+// when --server is not set.
+const addrEnv = "CARNOT_ADDR"
+
+// remote is what every command that talks to a running server shares:
+// the --server flag and, for commands that print objects, -o.
+type remote struct {
+	server string
+	output string
+}
+
+// addServerFlag adds --server, defaulting to $CARNOT_ADDR, else
+// client.DefaultAddr.
+func (r *remote) addServerFlag(cmd *cobra.Command) {
+	def := os.Getenv(addrEnv)
+	if def == "" {
+		def = client.DefaultAddr
+	}
+	cmd.Flags().StringVar(&r.server, "server", def,
+		"Carnot server address (http://host:port or host:port; a comma-separated list is tried in order); $"+addrEnv+" sets the default")
+}
+
+// addFlags adds --server and -o.
+func (r *remote) addFlags(cmd *cobra.Command) {
+	r.addServerFlag(cmd)
+	addOutputFlag(cmd, &r.output)
+}
+
+// client checks -o (when the command has it) and returns a client of
+// the server.
+func (r *remote) client() (*client.Client, error) {
+	if r.output != "" {
+		if err := checkOutput(r.output); err != nil {
+			return nil, err
+		}
+	}
+	c, err := client.New(r.server, client.WithUserAgent("carnot/"+Version))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--server: %w", err)}
+	}
+	return c, nil
+}
+
+// completionTimeout bounds the server calls of shell completion, which
+// must answer quickly or not at all.
+const completionTimeout = 2 * time.Second
+
+// completeJobs completes job IDs from the server's job list; with
+// active, only jobs that are not final. It completes one argument unless
+// many is set.
+func (r *remote) completeJobs(active, many bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 && !many {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := client.New(r.server, client.WithTimeout(completionTimeout))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		o := client.ListOptions{Limit: 1000}
+		if active {
+			o.States = activeStates
+		}
+		jobs, err := c.AllJobs(ctxOf(cmd), o)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, j := range jobs {
+			if strings.HasPrefix(j.ID, toComplete) {
+				out = append(out, j.ID+"\t"+j.Tenant+" "+j.State)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeNodes completes node names.
+func (r *remote) completeNodes(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	c, err := client.New(r.server, client.WithTimeout(completionTimeout))
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	l, err := c.ListNodes(ctxOf(cmd))
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, n := range l.Nodes {
+		if strings.HasPrefix(n.Name, toComplete) {
+			out = append(out, n.Name+"\t"+n.Condition)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// activeStates are the states of jobs that are not final.
+var activeStates = []string{api.StatePending, api.StateRunning, api.StatePreempting, api.StateCancelling}
+
+// ctxOf is the command's context (cobra leaves it nil when run without
+// one).
+func ctxOf(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}

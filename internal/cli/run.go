@@ -1,0 +1,303 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+type runOpts struct {
+	remote
+	gpus, replicas, cpus, memGiB, maxRetries int
+	tenant, id, class, workdir, restart      string
+	kind, runtimeLimit, grace, key           string
+	gpuModels, env, jurisdictions            []string
+	preemptible, follow                      bool
+}
+
+func newRunCmd() *cobra.Command {
+	var o runOpts
+	cmd := &cobra.Command{
+		Use:   "run [flags] [--] COMMAND [ARGS…]",
+		Short: "Submit a command as a job, like srun",
+		Long: `Submits COMMAND as a job to a running Carnot server and prints its ID.
+Sizes are per replica. The replicas run in the current directory unless
+--workdir says otherwise (the directory must exist on the nodes), with
+the --env variables added to the environment the agent gives them.
+
+Flags go before COMMAND; everything from COMMAND on is the command's own
+(use -- when COMMAND itself starts with a dash). Unset flags are left
+out of the job, so the server applies the tenant's and the class's
+defaults. -f waits for the job to start, prints replica 0's output while
+it runs and exits non-zero when the job does not succeed.
+
+A submission that fails for want of a connection is retried with the
+same idempotency key, so it never creates two jobs; --idempotency-key
+makes that hold across invocations too.`,
+		Example: `  carnot run --gpus 8 --replicas 4 --tenant lab-a -- torchrun train.py --lr 3e-4
+  carnot run --gpus 1 --runtime-limit 2h --env HF_HOME=/data/hf -f python eval.py
+  carnot run --kind deployment --replicas 3 --gpus 1 vllm serve`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &o, args) },
+	}
+	o.addFlags(cmd)
+	f := cmd.Flags()
+	f.SetInterspersed(false) // flags after COMMAND are COMMAND's
+	f.IntVar(&o.gpus, "gpus", 0, "GPUs per replica")
+	f.IntVar(&o.replicas, "replicas", 1, "replicas (a job's start together; a deployment's independently)")
+	f.StringVar(&o.tenant, "tenant", "default", "the tenant that submits the job")
+	f.StringVar(&o.id, "id", "", "the job's ID (default: the server chooses one)")
+	f.StringVar(&o.class, "priority-class", "", "priority class (default: the server's, normal)")
+	f.StringSliceVar(&o.gpuModels, "gpu-model", nil, "acceptable GPU models, e.g. H100,H200 (default: any)")
+	f.IntVar(&o.cpus, "cpus", 0, "CPU cores per replica")
+	f.IntVar(&o.memGiB, "memory-gib", 0, "memory per replica, GiB")
+	f.StringArrayVar(&o.env, "env", nil, "environment variable K=V for the replicas, or K to pass this shell's value; repeatable")
+	f.StringVar(&o.workdir, "workdir", "", "the replicas' working directory (default: the current directory)")
+	f.StringVar(&o.restart, "restart", "", "what to do when an attempt fails: never or on-failure (default: the server's, never)")
+	f.IntVar(&o.maxRetries, "max-retries", 0, "with --restart on-failure, retry at most N times")
+	f.StringVar(&o.runtimeLimit, "runtime-limit", "", `stop the job after this long, e.g. "90m", "4h", "2d"`)
+	f.StringVar(&o.grace, "checkpoint-grace", "", `time the job needs to checkpoint after a preemption notice, e.g. "2m"`)
+	f.BoolVar(&o.preemptible, "preemptible", false, "whether the job may be preempted (default: the priority class's)")
+	f.StringArrayVar(&o.jurisdictions, "jurisdiction", nil, "a jurisdiction tag the job may run under, e.g. EU; repeatable")
+	f.StringVar(&o.kind, "kind", "job", "job (replicas start together) or deployment (independent replicas)")
+	f.BoolVarP(&o.follow, "follow", "f", false, "wait for the job, print replica 0's output and exit with the job's outcome")
+	f.StringVar(&o.key, "idempotency-key", "", "submission key: the same key returns the job it created (default: random)")
+	_ = cmd.RegisterFlagCompletionFunc("restart", cobra.FixedCompletions([]string{"never", "on-failure"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"job", "deployment"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagDirname("workdir")
+	return cmd
+}
+
+// runSpec is the job `carnot run` submits, in the job file's JSON form
+// (docs/jobspec.md). Fields left nil or empty are omitted so that the
+// server applies its defaults.
+type runSpec struct {
+	ID              string            `json:"id,omitempty"`
+	Kind            string            `json:"kind,omitempty"`
+	Tenant          string            `json:"tenant"`
+	PriorityClass   string            `json:"priority_class,omitempty"`
+	Replicas        *int              `json:"replicas,omitempty"`
+	GPUs            int               `json:"gpus"`
+	GPUModel        []string          `json:"gpu_model,omitempty"`
+	CPUs            *int              `json:"cpus,omitempty"`
+	MemoryGiB       *int              `json:"memory_gib,omitempty"`
+	Preemptible     *bool             `json:"preemptible,omitempty"`
+	CheckpointGrace *int64            `json:"checkpoint_grace,omitempty"`
+	RuntimeLimit    *int64            `json:"runtime_limit,omitempty"`
+	Jurisdictions   []string          `json:"jurisdictions,omitempty"`
+	Command         []string          `json:"command"`
+	Env             map[string]string `json:"env,omitempty"`
+	WorkDir         string            `json:"workdir,omitempty"`
+	Restart         string            `json:"restart,omitempty"`
+	MaxRetries      *int              `json:"max_retries,omitempty"`
+}
+
+// maxDuration bounds --runtime-limit and --checkpoint-grace, as the job
+// file does.
+const maxDuration = 100 * 365 * model.Day
+
+// buildRunSpec turns the flags into a job spec.
+func buildRunSpec(cmd *cobra.Command, o *runOpts, command []string) (*runSpec, error) {
+	changed := cmd.Flags().Changed
+	s := &runSpec{ID: o.id, Tenant: o.tenant, PriorityClass: o.class, GPUs: o.gpus, GPUModel: o.gpuModels,
+		Jurisdictions: o.jurisdictions, Command: command, Restart: o.restart}
+	if o.kind != "job" && o.kind != "deployment" {
+		return nil, usageError{fmt.Errorf("--kind %q: want job or deployment", o.kind)}
+	}
+	if o.kind == "deployment" {
+		s.Kind = o.kind
+	}
+	if o.restart != "" && o.restart != "never" && o.restart != "on-failure" {
+		return nil, usageError{fmt.Errorf("--restart %q: want never or on-failure", o.restart)}
+	}
+	for name, p := range map[string]**int{"replicas": &s.Replicas, "cpus": &s.CPUs, "memory-gib": &s.MemoryGiB, "max-retries": &s.MaxRetries} {
+		if changed(name) {
+			v, _ := cmd.Flags().GetInt(name)
+			*p = &v
+		}
+	}
+	if changed("preemptible") {
+		s.Preemptible = &o.preemptible
+	}
+	for _, d := range []struct {
+		flag, val string
+		p         **int64
+	}{{"runtime-limit", o.runtimeLimit, &s.RuntimeLimit}, {"checkpoint-grace", o.grace, &s.CheckpointGrace}} {
+		if d.val == "" {
+			continue
+		}
+		sec, err := model.ParseDuration(d.val, maxDuration)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--%s: %w", d.flag, err)}
+		}
+		v := int64(sec)
+		*d.p = &v
+	}
+	env, err := parseEnv(o.env)
+	if err != nil {
+		return nil, err
+	}
+	s.Env = env
+	s.WorkDir = o.workdir
+	if !changed("workdir") {
+		if s.WorkDir, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("the current directory, the job's default --workdir: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// parseEnv reads K=V pairs; a bare K takes this process's value.
+func parseEnv(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	env := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if k == "" || strings.ContainsAny(k, " \t\n") {
+			return nil, usageError{fmt.Errorf("--env %q: want NAME=VALUE or NAME", kv)}
+		}
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				return nil, usageError{fmt.Errorf("--env %s: not set in this shell; give NAME=VALUE", k)}
+			}
+		}
+		env[k] = v
+	}
+	return env, nil
+}
+
+func runRun(cmd *cobra.Command, o *runOpts, command []string) error {
+	spec, err := buildRunSpec(cmd, o, command)
+	if err != nil {
+		return err
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	key := o.key
+	if key == "" {
+		key = client.NewKey()
+	}
+	ctx := ctxOf(cmd)
+	submit := c.SubmitJob
+	if spec.Kind == "deployment" {
+		submit = c.SubmitDeployment
+	}
+	j, err := submit(ctx, body, key)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.output != outTable:
+		if err := printObject(cmd.OutOrStdout(), o.output, j); err != nil {
+			return err
+		}
+	case o.follow:
+		fmt.Fprintf(cmd.ErrOrStderr(), "submitted %s\n", j.ID)
+	default:
+		fmt.Fprintln(cmd.OutOrStdout(), j.ID)
+	}
+	if !o.follow {
+		return nil
+	}
+	return followJob(ctx, c, j.ID, cmd.OutOrStdout(), cmd.ErrOrStderr())
+}
+
+// pollInterval is how often `run -f` looks at a job that is not running.
+var pollInterval = time.Second
+
+// followJob waits for a job to run, copies replica 0's output of each
+// attempt to out while it runs and says on errw why the job waits. It
+// returns when the job is final: nil if it succeeded.
+func followJob(ctx context.Context, c *client.Client, id string, out, errw io.Writer) error {
+	streamed, said := 0, ""
+	for {
+		j, err := c.GetJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		final := api.Final(j.State)
+		if j.Attempt > streamed && len(j.Replicas) > 0 && j.State != api.StatePending {
+			err := copyStream(ctx, c, id, j, out)
+			switch {
+			case err == nil || final:
+				streamed = j.Attempt
+				continue // the job's state after its output ended
+			case client.IsNotFound(err) || client.StatusOf(err) == http.StatusConflict:
+				// No output yet: the agent has not started the replica.
+			default:
+				return err
+			}
+		}
+		if final {
+			return jobOutcome(j)
+		}
+		if msg := waitLine(j); msg != said {
+			fmt.Fprintln(errw, msg)
+			said = msg
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// copyStream copies replica 0's output of the job's attempt, following
+// it while the job is not final.
+func copyStream(ctx context.Context, c *client.Client, id string, j *api.Job, out io.Writer) error {
+	rc, err := c.Logs(ctx, id, client.LogOptions{Follow: !api.Final(j.State), Attempt: j.Attempt})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(out, rc); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("output of %s: %w", id, err)
+	}
+	return nil
+}
+
+// waitLine says what a job that does not run is waiting for.
+func waitLine(j *api.Job) string {
+	msg := j.ID + " is " + j.State
+	if r := reasonOf(j); r != "" {
+		msg += ": " + r
+	}
+	return msg
+}
+
+// jobOutcome is nil for a job that succeeded, else an error saying how it
+// ended.
+func jobOutcome(j *api.Job) error {
+	if j.State == api.StateSucceeded {
+		return nil
+	}
+	msg := "job " + j.ID + " " + j.State
+	if j.Message != "" {
+		msg += ": " + j.Message
+	}
+	if j.ExitCode != nil {
+		msg += fmt.Sprintf(" (exit code %d)", *j.ExitCode)
+	}
+	return errors.New(msg)
+}

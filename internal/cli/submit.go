@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
+
+type submitOpts struct {
+	remote
+	files []string
+}
+
+func newSubmitCmd() *cobra.Command {
+	var o submitOpts
+	cmd := &cobra.Command{
+		Use:   "submit -f FILE [-f FILE…] [-o table|json|yaml]",
+		Short: "Submit the jobs of job files",
+		Long: `Reads job files (docs/jobspec.md: YAML, JSON or JSON Lines) and submits
+every job in them to a running Carnot server, in order. The files are
+checked here first, so that a mistake is reported as file:line and
+nothing is submitted; the server then checks them against the facility
+(tenants, classes, GPU models, jurisdictions).
+
+Submission stops at the first job the server refuses, saying which jobs
+were already submitted. Each job carries an idempotency key, so a
+submission retried for want of a connection never creates two jobs.`,
+		Example: `  carnot submit -f jobs.yaml
+  carnot submit -f train.yaml -f eval.jsonl -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSubmit(cmd, &o) },
+	}
+	o.addFlags(cmd)
+	cmd.Flags().StringArrayVarP(&o.files, "file", "f", nil, "job file (YAML, JSON or JSONL); repeatable")
+	_ = cmd.MarkFlagRequired("file")
+	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json", "jsonl", "ndjson")
+	return cmd
+}
+
+// pendingJob is one job to submit: its JSON object and where it came
+// from.
+type pendingJob struct {
+	file string
+	n    int // from 1, in its file
+	id   string
+	kind string
+	body []byte
+}
+
+func runSubmit(cmd *cobra.Command, o *submitOpts) error {
+	var todo []pendingJob
+	for _, path := range o.files {
+		jobs, err := loadForSubmit(path, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		todo = append(todo, jobs...)
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	base := client.NewKey()
+	var done []*api.Job
+	defer func() {
+		if o.output != outTable && len(done) > 0 {
+			list := api.JobList{Jobs: make([]api.Job, len(done))}
+			for i, j := range done {
+				list.Jobs[i] = *j
+			}
+			_ = printObject(cmd.OutOrStdout(), o.output, list)
+		}
+	}()
+	for i, p := range todo {
+		submit := c.SubmitJob
+		if p.kind == string(model.KindDeployment) {
+			submit = c.SubmitDeployment
+		}
+		j, err := submit(ctxOf(cmd), p.body, base+"-"+strconv.Itoa(i))
+		if err != nil {
+			return submitError(p, err, done)
+		}
+		done = append(done, j)
+		if o.output == outTable {
+			fmt.Fprintf(cmd.OutOrStdout(), "submitted %s %s (%s)\n", kindWord(j.Kind, p.kind), j.ID, j.State)
+		}
+	}
+	return nil
+}
+
+func kindWord(kinds ...string) string {
+	for _, k := range kinds {
+		if k != "" {
+			return k
+		}
+	}
+	return "job"
+}
+
+// submitError says which job the server refused and which went before.
+func submitError(p pendingJob, err error, done []*api.Job) error {
+	ids := make([]string, len(done))
+	for i, j := range done {
+		ids[i] = j.ID
+	}
+	before := "nothing was submitted"
+	switch len(ids) {
+	case 0:
+	case 1:
+		before = "1 job was submitted before it: " + ids[0]
+	default:
+		before = fmt.Sprintf("%d jobs were submitted before it: %s", len(ids), strings.Join(ids, ", "))
+	}
+	return fmt.Errorf("%s (job %d of %s): %w\n%s", p.id, p.n, p.file, err, before)
+}
+
+// loadForSubmit loads a job file, checking it locally, and returns each
+// job's JSON object as jobspec.Write writes it, less what the server
+// must choose:
+//
+//   - Write always writes preemptible and priority_class; loaded without
+//     the facility, a job that sets neither holds false and "normal",
+//     which are not the server's defaults (the class's and the
+//     facility's). They are dropped from jobs whose file does not set
+//     them.
+//   - submit_time (set by traces for the twin) is the server's to record;
+//     it is dropped, with a warning on warn.
+func loadForSubmit(path string, warn io.Writer) ([]pendingJob, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read job file: %w", err)
+	}
+	jobs, err := jobspec.Load(path, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("%s: no jobs in the file", path)
+	}
+	var buf bytes.Buffer
+	if err := jobspec.Write(&buf, jobs); err != nil {
+		return nil, err
+	}
+	set := keysSet(path, data)
+	if len(set) != len(jobs) {
+		set = nil
+	}
+	out := make([]pendingJob, len(jobs))
+	submitTimes := 0
+	for i, line := range bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n")) {
+		drop := []string{"submit_time"}
+		for _, k := range []string{"preemptible", "priority_class"} {
+			if set != nil && !set[i][k] {
+				drop = append(drop, k)
+			}
+		}
+		if jobs[i].SubmitTime != 0 {
+			submitTimes++
+		}
+		body, err := dropKeys(line, drop...)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pendingJob{file: path, n: i + 1, id: jobs[i].ID, kind: string(jobs[i].Kind), body: body}
+	}
+	if submitTimes > 0 {
+		fmt.Fprintf(warn, "warning: %s: submit_time of %d jobs ignored: the server records when it accepts each job\n", path, submitTimes)
+	}
+	return out, nil
+}
+
+// dropKeys removes keys from a JSON object.
+func dropKeys(obj []byte, keys ...string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		delete(m, k)
+	}
+	return json.Marshal(m)
+}
+
+// keysSet returns, for each job of a job file in order, the field names
+// the file writes for it; nil when it cannot tell. The file has loaded
+// already, so it is well formed.
+func keysSet(path string, data []byte) (out []map[string]bool) {
+	defer func() {
+		if recover() != nil { // the third-party YAML parser
+			out = nil
+		}
+	}()
+	keys := func(n *yamlin.Node) {
+		m := map[string]bool{}
+		for _, e := range n.Entries {
+			m[e.Key] = true
+		}
+		out = append(out, m)
+	}
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".jsonl" || ext == ".ndjson" {
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			var m map[string]json.RawMessage
+			if json.Unmarshal(line, &m) != nil {
+				return nil
+			}
+			set := map[string]bool{}
+			for k := range m {
+				set[k] = true
+			}
+			out = append(out, set)
+		}
+		return out
+	}
+	r := &yamlin.Reader{Errs: &yamlin.Collector{File: path}}
+	for _, doc := range splitYAMLDocs(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
+		for _, body := range r.Docs(doc) {
+			root := r.Convert(body)
+			switch {
+			case root.Kind == yamlin.KindSeq:
+				for _, it := range root.Items {
+					keys(it)
+				}
+			case root.Kind == yamlin.KindMap && root.Get("jobs") != nil:
+				for _, it := range root.Get("jobs").Items {
+					keys(it)
+				}
+			case root.Kind == yamlin.KindMap:
+				keys(root)
+			}
+		}
+	}
+	return out
+}
+
+// splitYAMLDocs splits YAML on its "---" lines, as jobspec.Load does.
+func splitYAMLDocs(data []byte) [][]byte {
+	var docs [][]byte
+	start := 0
+	for pos := 0; pos < len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += pos + 1
+		}
+		l := data[pos:end]
+		if pos > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || strings.ContainsRune(" \t\r\n", rune(l[3]))) {
+			docs = append(docs, data[start:pos])
+			start = pos
+		}
+		pos = end
+	}
+	return append(docs, data[start:])
+}

@@ -1,0 +1,269 @@
+// Package client is the Go client of Carnot's HTTP API (internal/api): the
+// CLI's remote commands and the node agent talk to the server through it.
+//
+// A Client holds one or more server addresses. A call goes to the address
+// that answered last; when it cannot connect there it tries the next, so
+// that agents and the CLI can be given every server of a deployment.
+// Errors the server answers with are *api.Problem values (errors.As); a
+// server that cannot be reached at all gives an *UnreachableError whose
+// message says how to start or point at one.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultAddr is where `carnot dev` and `carnot server` listen unless told
+// otherwise.
+const DefaultAddr = "http://127.0.0.1:7460"
+
+// Client calls one Carnot server, or the first reachable of several. It is
+// safe for concurrent use.
+type Client struct {
+	addrs   []string // base URLs without a trailing slash
+	hc      *http.Client
+	timeout time.Duration
+	retries int           // SubmitJob's attempts after the first
+	backoff time.Duration // SubmitJob's first retry delay, doubled each time
+	agent   string        // User-Agent
+
+	mu   sync.Mutex
+	next int // index of the address to try first
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests through hc. hc should
+// have no Timeout: log streams and watches last as long as their context.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithTimeout bounds each call that is not a stream (default 30s). An
+// Assignments call waits its long-poll wait on top of it.
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// WithSubmitRetries sets how many times SubmitJob and SubmitDeployment
+// retry a submission that failed for want of a connection (default 4),
+// and the delay before the first retry (default 250ms, doubled each time).
+func WithSubmitRetries(n int, backoff time.Duration) Option {
+	return func(c *Client) { c.retries, c.backoff = n, backoff }
+}
+
+// WithUserAgent sets the User-Agent header, e.g. "carnot-agent/v1.2".
+func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
+
+// New returns a client of the server at addr: a base URL
+// (http://host:port, https://…), a bare host:port, or a comma-separated
+// list of either, tried in order. An empty addr means DefaultAddr.
+func New(addr string, opts ...Option) (*Client, error) {
+	addrs, err := ParseAddrs(addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		addrs:   addrs,
+		hc:      &http.Client{Transport: defaultTransport()},
+		timeout: 30 * time.Second,
+		retries: 4,
+		backoff: 250 * time.Millisecond,
+		agent:   "carnot-client",
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// defaultTransport is http.DefaultTransport with a short dial timeout, so
+// that failing over from a dead address takes seconds, not half a minute.
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return t
+}
+
+// ParseAddrs splits and normalises a comma-separated list of server
+// addresses into base URLs.
+func ParseAddrs(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return []string{DefaultAddr}, nil
+	}
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if !strings.Contains(a, "://") {
+			if strings.HasPrefix(a, ":") {
+				a = "127.0.0.1" + a
+			}
+			a = "http://" + a
+		}
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("server address %q: want http://host:port, https://host:port or host:port", a)
+		}
+		out = append(out, strings.TrimRight(a, "/"))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("server address %q: no address given", s)
+	}
+	return out, nil
+}
+
+// Addrs returns the client's server addresses as base URLs.
+func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
+
+// request is one call: a method, a path with its query, an optional JSON
+// body (kept as bytes so that it can be sent again to another address)
+// and headers.
+type request struct {
+	method string
+	path   string
+	query  url.Values
+	body   []byte
+	header http.Header
+}
+
+// send sends r to the first address that accepts a connection, starting
+// from the one that answered last, and returns the response whatever its
+// status. Only connection failures move on to the next address: once a
+// request may have reached a server it is not sent again.
+func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
+	c.mu.Lock()
+	first := c.next
+	c.mu.Unlock()
+	var causes []addrError
+	for i := range c.addrs {
+		k := (first + i) % len(c.addrs)
+		resp, err := c.sendTo(ctx, c.addrs[k], r)
+		if err == nil {
+			c.mu.Lock()
+			c.next = k
+			c.mu.Unlock()
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !isDialError(err) {
+			return nil, &TransportError{Addr: c.addrs[k], Err: err}
+		}
+		causes = append(causes, addrError{c.addrs[k], err})
+	}
+	return nil, &UnreachableError{Causes: causes}
+}
+
+func (c *Client) sendTo(ctx context.Context, base string, r *request) (*http.Response, error) {
+	u := base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	req.Header.Set("User-Agent", c.agent)
+	return c.hc.Do(req)
+}
+
+// call sends r with the client's timeout (plus extra) and decodes a
+// successful answer's JSON body into out (nil: the body is dropped).
+func (c *Client) call(ctx context.Context, r *request, extra time.Duration, out any) error {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout+extra)
+		defer cancel()
+	}
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := checkStatus(resp); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return &TransportError{Addr: origin(resp), Err: err}
+	}
+	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: cannot decode the server's answer: %w", r.method, r.path, err)
+	}
+	return nil
+}
+
+// stream sends r without the client's timeout and returns the body of a
+// successful answer for the caller to read and close.
+func (c *Client) stream(ctx context.Context, r *request) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStatus(resp); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// get is a GET without a body whose answer decodes into a T.
+func get[T any](ctx context.Context, c *Client, path string, q url.Values) (*T, error) {
+	var v T
+	if err := c.call(ctx, &request{method: http.MethodGet, path: path, query: q}, 0, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// post is call for a POST of in (nil: no body) as JSON.
+func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	r := &request{method: http.MethodPost, path: path}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("POST %s: %w", path, err)
+		}
+		r.body = b
+	}
+	return c.call(ctx, r, 0, out)
+}
+
+// origin is the base URL a response came from, for messages.
+func origin(resp *http.Response) string {
+	if resp.Request == nil || resp.Request.URL == nil {
+		return ""
+	}
+	u := *resp.Request.URL
+	return u.Scheme + "://" + u.Host
+}
+
+// seg escapes one path segment (a job ID or node name).
+func seg(s string) string { return url.PathEscape(s) }

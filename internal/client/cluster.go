@@ -1,0 +1,107 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// ListNodes returns every registered node (GET /v1/nodes).
+func (c *Client) ListNodes(ctx context.Context) (*api.NodeList, error) {
+	return get[api.NodeList](ctx, c, "/v1/nodes", nil)
+}
+
+// GetNode returns one node (GET /v1/nodes/{name}).
+func (c *Client) GetNode(ctx context.Context, name string) (*api.Node, error) {
+	return get[api.Node](ctx, c, "/v1/nodes/"+seg(name), nil)
+}
+
+// Drain stops new work from being placed on a node; what runs there keeps
+// running (POST /v1/nodes/{name}/drain). It returns the node as the
+// server answered it (its name only when the answer had no body).
+func (c *Client) Drain(ctx context.Context, name string) (*api.Node, error) {
+	return c.nodeOp(ctx, name, "drain")
+}
+
+// Undrain lets a drained node take work again (POST
+// /v1/nodes/{name}/undrain).
+func (c *Client) Undrain(ctx context.Context, name string) (*api.Node, error) {
+	return c.nodeOp(ctx, name, "undrain")
+}
+
+func (c *Client) nodeOp(ctx context.Context, name, op string) (*api.Node, error) {
+	n := api.Node{Name: name}
+	if err := c.post(ctx, "/v1/nodes/"+seg(name)+"/"+op, nil, &n); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// Sites returns the facility's sites with their live power and capacity
+// (GET /v1/sites).
+func (c *Client) Sites(ctx context.Context) (*api.SiteList, error) {
+	return get[api.SiteList](ctx, c, "/v1/sites", nil)
+}
+
+// Tenants returns the tenants with their quota and usage (GET
+// /v1/tenants).
+func (c *Client) Tenants(ctx context.Context) (*api.TenantList, error) {
+	return get[api.TenantList](ctx, c, "/v1/tenants", nil)
+}
+
+// Usage returns the consumption per tenant and the total (GET /v1/usage).
+func (c *Client) Usage(ctx context.Context) (*api.UsageList, error) {
+	return get[api.UsageList](ctx, c, "/v1/usage", nil)
+}
+
+// Plan returns the plan of the last scheduling pass (GET /v1/plan).
+func (c *Client) Plan(ctx context.Context) (*api.Plan, error) {
+	return get[api.Plan](ctx, c, "/v1/plan", nil)
+}
+
+// Health checks that the server is up (GET /healthz).
+func (c *Client) Health(ctx context.Context) error {
+	return c.call(ctx, &request{method: http.MethodGet, path: "/healthz"}, 0, nil)
+}
+
+// Ready checks that the server is ready to serve (GET /readyz).
+func (c *Client) Ready(ctx context.Context) error {
+	return c.call(ctx, &request{method: http.MethodGet, path: "/readyz"}, 0, nil)
+}
+
+// maxRaw bounds GetRaw's answer.
+const maxRaw = 64 << 20
+
+// GetRaw returns the body of a GET of path (e.g. "/metrics" or
+// "/v1/openapi.json") as it is.
+func (c *Client) GetRaw(ctx context.Context, path string) ([]byte, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	body, err := c.stream(ctx, &request{method: http.MethodGet, path: path, header: http.Header{"Accept": {"*/*"}}})
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, maxRaw+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if len(data) > maxRaw {
+		return nil, fmt.Errorf("GET %s: the answer is larger than %d MiB", path, maxRaw>>20)
+	}
+	return data, nil
+}
+
+// Metrics returns the server's Prometheus metrics (GET /metrics).
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) { return c.GetRaw(ctx, "/metrics") }
+
+// OpenAPI returns the API's OpenAPI document (GET /v1/openapi.json).
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	return c.GetRaw(ctx, "/v1/openapi.json")
+}

@@ -1,0 +1,165 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// UnreachableError says that no server address accepted a connection.
+// Unwrap gives the last address's cause (errors.Is(err,
+// syscall.ECONNREFUSED) works).
+type UnreachableError struct {
+	Causes []addrError
+}
+
+type addrError struct {
+	addr string
+	err  error
+}
+
+// Error says which servers could not be reached, why, and what to do.
+func (e *UnreachableError) Error() string {
+	const hint = ` (start one with "carnot dev", or point --server / CARNOT_ADDR at one)`
+	switch len(e.Causes) {
+	case 0:
+		return "cannot reach the Carnot server" + hint
+	case 1:
+		c := e.Causes[0]
+		return "cannot reach the Carnot server at " + c.addr + ": " + dialCause(c.err) + hint
+	}
+	parts := make([]string, len(e.Causes))
+	for i, c := range e.Causes {
+		parts[i] = c.addr + ": " + dialCause(c.err)
+	}
+	return "cannot reach any Carnot server (" + strings.Join(parts, "; ") + ")" + hint
+}
+
+// Unwrap returns the last cause.
+func (e *UnreachableError) Unwrap() error {
+	if len(e.Causes) == 0 {
+		return nil
+	}
+	return e.Causes[len(e.Causes)-1].err
+}
+
+// TransportError is a failure after the connection was made: the server
+// closed it, reset it or stopped answering. The request may have been
+// applied.
+type TransportError struct {
+	Addr string
+	Err  error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("the Carnot server at %s: %v", e.Addr, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// isDialError reports whether err happened before the request could reach
+// a server: the connection was refused, timed out or the name did not
+// resolve. Such a request is safe to send to another address.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// dialCause is a short, human form of a connection failure.
+func dialCause(err error) string {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return "no such host " + dns.Name
+		}
+		return dns.Error()
+	case errors.As(err, &ne) && ne.Timeout():
+		return "connection timed out"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+// IsNotFound reports whether err is the server's 404: no such job, node
+// or route.
+func IsNotFound(err error) bool { return StatusOf(err) == http.StatusNotFound }
+
+// IsConflict reports whether err is the server's 409, e.g. a job ID
+// already used.
+func IsConflict(err error) bool { return StatusOf(err) == http.StatusConflict }
+
+// StatusOf is the HTTP status of a problem the server answered with, 0
+// when err is not one.
+func StatusOf(err error) int {
+	var p *api.Problem
+	if errors.As(err, &p) {
+		return p.Status
+	}
+	return 0
+}
+
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 1 << 20
+
+// checkStatus returns nil for a successful answer, else the *api.Problem
+// it carries: the server's own problem document when it sent one, else one
+// made from the status and the start of the body (a proxy's error page).
+func checkStatus(resp *http.Response) error {
+	if resp.StatusCode < 400 {
+		return nil
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if ct == "application/problem+json" || ct == "application/json" || strings.HasSuffix(ct, "+json") {
+		var p api.Problem
+		if json.Unmarshal(data, &p) == nil && (p.Status != 0 || p.Title != "" || p.Detail != "" || len(p.Errors) > 0) {
+			if p.Status == 0 {
+				p.Status = resp.StatusCode
+			}
+			if p.Title == "" {
+				p.Title = http.StatusText(resp.StatusCode)
+			}
+			return &p
+		}
+	}
+	detail := fmt.Sprintf("the server at %s answered %s", origin(resp), resp.Status)
+	if s := snippet(data); s != "" {
+		detail += ": " + s
+	}
+	return &api.Problem{Type: "about:blank", Title: http.StatusText(resp.StatusCode), Status: resp.StatusCode, Detail: detail}
+}
+
+// snippet is the first line of a body, cut to 200 bytes, when it is text.
+func snippet(b []byte) string {
+	if !utf8.Valid(b) {
+		return ""
+	}
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
+}

@@ -1,0 +1,46 @@
+// Package gpu is the node agent's view of its GPUs: what they are (model,
+// memory, power-limit range), what they draw and how busy they are, and
+// setting their power limit.
+//
+// FromNVML reads real devices through NVIDIA's management library
+// (github.com/NVIDIA/go-nvml). NewFake builds a fake NVML library whose
+// devices report catalog figures, so a laptop can run an agent with GPUs;
+// the fake is read through the same FromNVML code as the real library.
+package gpu
+
+import (
+	"errors"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// Devices is a node's set of GPUs. Implementations are safe for concurrent
+// use.
+type Devices interface {
+	// Info describes each GPU, in index order.
+	Info() []api.GPUInfo
+	// Sample reads each GPU's telemetry, stamped with now.
+	Sample(now time.Time) []api.GPUSample
+	// SetPowerLimit sets GPU index's power limit in watts. The limit must
+	// lie in the GPU's MinCapW..MaxCapW range.
+	SetPowerLimit(index, watts int) error
+	// Close releases the library. The Devices must not be used after.
+	Close() error
+}
+
+// Busier is implemented by device sets whose telemetry follows the work
+// the agent runs on them (the fake): the agent marks a GPU busy while a
+// task holds it.
+type Busier interface {
+	SetBusy(index int, busy bool)
+}
+
+// ErrNoNVML means the NVIDIA management library could not be used: no
+// libnvidia-ml.so (no driver installed), or the library failed to
+// initialise. Run with fake GPUs to develop on a machine without GPUs.
+var ErrNoNVML = errors.New("NVML is not available")
+
+// ErrPowerLimit means a power limit was refused: outside the GPU's range,
+// capping not supported, or no such GPU.
+var ErrPowerLimit = errors.New("power limit refused")

@@ -1,0 +1,294 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// handleRegister admits a node: its place in the facility, and the tasks
+// its agent still runs (a replica the server thinks runs there and the
+// agent does not report is lost).
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var reg api.Register
+	if !decodeStrict(w, body, &reg) {
+		return
+	}
+	var errs []api.FieldError
+	if !nodeName.MatchString(reg.Name) {
+		errs = append(errs, api.FieldError{Field: "name", Message: "1–128 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	}
+	if reg.Site == "" {
+		errs = append(errs, api.FieldError{Field: "site", Message: "required: the site the node is in"})
+	}
+	if reg.Address != "" {
+		if u, err := url.Parse(reg.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, api.FieldError{Field: "address", Message: "must be an http(s)://host:port URL"})
+		}
+	}
+	gpuModel := ""
+	for i, g := range reg.GPUs {
+		if g.Index != i {
+			errs = append(errs, api.FieldError{Field: fmt.Sprintf("gpus[%d].index", i), Message: fmt.Sprintf("must be %d: GPUs are listed by index from 0", i)})
+		}
+		if i == 0 {
+			gpuModel = g.Model
+		} else if g.Model != gpuModel {
+			errs = append(errs, api.FieldError{Field: fmt.Sprintf("gpus[%d].model", i), Message: fmt.Sprintf("%q differs from gpus[0]'s %q: a node has one GPU model", g.Model, gpuModel)})
+		}
+	}
+	if len(errs) > 0 {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	doc := api.Node{Name: reg.Name, Site: reg.Site, Address: reg.Address, CPUs: reg.CPUs, MemoryGiB: reg.MemoryGiB,
+		GPUModel: gpuModel, GPUs: len(reg.GPUs), FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
+		Condition: api.NodeReady}
+	c := newChanges()
+	if err := s.admitNode(doc, true); err != nil {
+		if errors.Is(err, errRefused) {
+			s.log.Warn("node registration refused", "node", reg.Name, "site", reg.Site, "err", err)
+			c.events = append(c.events, api.Event{Node: reg.Name, Type: api.EventNode, Message: err.Error()})
+			s.commit(r.Context(), c)
+			problemf(w, http.StatusForbidden, "%v", err)
+			return
+		}
+		problemf(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	n := s.nodes[reg.Name]
+	c.node(n, api.EventNode, fmt.Sprintf("node %s registered in site %s: %d×%s, %d CPUs, %d GiB", reg.Name, reg.Site, len(reg.GPUs), or(gpuModel, "no GPU"), reg.CPUs, reg.MemoryGiB))
+	reported := map[string]bool{}
+	for _, t := range reg.Tasks {
+		reported[taskKey(t.Job, t.Replica, t.Attempt)] = true
+	}
+	for _, id := range n.jobIDs() {
+		js := s.jobs[id]
+		for i := range js.doc.Replicas {
+			rp := &js.doc.Replicas[i]
+			if rp.Node == reg.Name && rp.State == api.ReplicaRunning && !reported[taskKey(id, i, js.doc.Attempt)] {
+				rp.State, rp.EndedAt, rp.Error = api.ReplicaLost, ptrTime(now.UTC()), "its agent restarted without it"
+				s.replicaEnded(js, i, now, c)
+			}
+		}
+	}
+	s.taskReports(n, reg.Tasks, now, c)
+	c.bump(reg.Name)
+	c.kick = true
+	if err := s.commit(r.Context(), c); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Registered{Node: reg.Name, HeartbeatSeconds: s.cfg.Heartbeat.Seconds(),
+		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds()})
+}
+
+func taskKey(job string, replica, attempt int) string {
+	return job + "/" + strconv.Itoa(replica) + "/" + strconv.Itoa(attempt)
+}
+
+// handleHeartbeat records a node's task states and GPU telemetry.
+func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var hb api.Heartbeat
+	if !decodeStrict(w, body, &hb) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[name]
+	if n == nil || !n.registered {
+		problemf(w, http.StatusNotFound, "node %s is not registered; register first", name)
+		return
+	}
+	now := s.cfg.Now()
+	c := newChanges()
+	n.doc.LastHeartbeat = now.UTC()
+	if n.doc.Condition == api.NodeNotReady {
+		n.doc.Condition = api.NodeReady
+		c.node(n, api.EventNode, "node "+name+" is ready again")
+		c.kick = true
+	}
+	n.doc.Telemetry = hb.GPUs
+	s.integrate(n, hb.GPUs, now)
+	s.taskReports(n, hb.Tasks, now, c)
+	if err := s.commit(r.Context(), c); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version})
+}
+
+// taskReports applies an agent's task states to the replicas of the
+// current attempts; reports of other attempts are stale and ignored.
+// Caller holds mu.
+func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) {
+	for _, t := range tasks {
+		js := s.jobs[t.Job]
+		if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt || t.Replica < 0 || t.Replica >= len(js.doc.Replicas) {
+			continue
+		}
+		rp := &js.doc.Replicas[t.Replica]
+		if rp.Node != n.doc.Name || !live(rp) {
+			continue
+		}
+		switch t.State {
+		case api.ReplicaRunning:
+			if rp.State == api.ReplicaAssigned {
+				rp.State, rp.PID, rp.StartedAt = api.ReplicaRunning, t.PID, t.StartedAt
+				c.job(js, api.EventReplica, fmt.Sprintf("replica %d running on %s (pid %d)", t.Replica, n.doc.Name, t.PID))
+				if s.allRunning(js) {
+					c.job(js, api.EventRunning, "every replica is running")
+				}
+			}
+		case api.ReplicaExited, api.ReplicaFailed:
+			rp.State, rp.PID, rp.ExitCode, rp.Signal, rp.Error = t.State, t.PID, t.ExitCode, t.Signal, t.Error
+			rp.StartedAt, rp.EndedAt = t.StartedAt, t.EndedAt
+			if rp.EndedAt == nil {
+				rp.EndedAt = ptrTime(now.UTC())
+			}
+			s.replicaEnded(js, t.Replica, now, c)
+		}
+	}
+}
+
+func (s *Server) allRunning(js *jobState) bool {
+	for _, r := range js.doc.Replicas {
+		if r.State != api.ReplicaRunning {
+			return false
+		}
+	}
+	return true
+}
+
+// handleAssignments answers with the node's tasks, at once or, with
+// ?after=V&wait=D, when they differ from version V (at the latest after D).
+func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	after, ok := queryInt(w, r, "after", -1, -1, 1<<62)
+	if !ok {
+		return
+	}
+	wait := time.Duration(0)
+	if ws := r.URL.Query().Get("wait"); ws != "" {
+		d, err := time.ParseDuration(ws)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+				Errors: []api.FieldError{{Field: "wait", Message: "a duration from 0s to 5m, e.g. 30s"}}})
+			return
+		}
+		wait = d
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		n := s.nodes[name]
+		if n == nil || !n.registered {
+			s.mu.Unlock()
+			problemf(w, http.StatusNotFound, "node %s is not registered; register first", name)
+			return
+		}
+		if n.version != after || wait == 0 {
+			out := api.Assignments{Version: n.version, Tasks: s.tasksOf(n)}
+			s.mu.Unlock()
+			writeJSON(w, http.StatusOK, out)
+			return
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			wait = 0
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// tasksOf is everything node n should run. Caller holds mu.
+func (s *Server) tasksOf(n *nodeState) []api.Task {
+	tasks := []api.Task{}
+	for _, id := range n.jobIDs() {
+		js := s.jobs[id]
+		if js == nil || js.alloc == nil {
+			continue
+		}
+		for i, rp := range js.doc.Replicas {
+			if rp.Node == n.doc.Name && live(&rp) {
+				tasks = append(tasks, s.task(js, i))
+			}
+		}
+	}
+	return tasks
+}
+
+// task is replica i of js's attempt as its agent runs it, with the
+// environment of torchrun-style launchers.
+func (s *Server) task(js *jobState, i int) api.Task {
+	rp := js.doc.Replicas[i]
+	env := map[string]string{}
+	for k, v := range js.job.Env {
+		env[k] = v
+	}
+	gpus := make([]string, len(rp.GPUs))
+	for k, g := range rp.GPUs {
+		gpus[k] = strconv.Itoa(g)
+	}
+	master := "127.0.0.1"
+	if m := s.nodes[js.doc.Replicas[0].Node]; m != nil && m.doc.Address != "" {
+		if u, err := url.Parse(m.doc.Address); err == nil && u.Hostname() != "" {
+			master = u.Hostname()
+		}
+	}
+	env["CARNOT_JOB_ID"] = js.doc.ID
+	env["CARNOT_TENANT"] = js.doc.Tenant
+	env["CARNOT_REPLICA"] = strconv.Itoa(i)
+	env["CARNOT_ATTEMPT"] = strconv.Itoa(js.doc.Attempt)
+	env["WORLD_SIZE"] = strconv.Itoa(len(js.doc.Replicas))
+	env["RANK"] = strconv.Itoa(i)
+	env["LOCAL_RANK"] = "0" // one process per replica, the replica is its node's only rank
+	env["MASTER_ADDR"] = master
+	env["MASTER_PORT"] = strconv.Itoa(masterPort(js.doc.ID, js.doc.Attempt))
+	env["CUDA_VISIBLE_DEVICES"] = strings.Join(gpus, ",")
+	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: i, Attempt: js.doc.Attempt, Command: js.job.Command,
+		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
+		Stop: js.stop != stopNone, GraceSeconds: js.grace.Seconds()}
+	if js.job.RuntimeLimit > 0 && js.doc.StartTime != nil {
+		t.Deadline = ptrTime(js.doc.StartTime.Add(time.Duration(js.job.RuntimeLimit) * time.Second).UTC())
+	}
+	return t
+}
+
+// masterPort is the rendezvous port of a job's attempt: a port in
+// 20000–29999 derived from the job and attempt, so every replica computes
+// the same one without coordination.
+func masterPort(job string, attempt int) int {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", job, attempt)
+	return 20000 + int(h.Sum32()%10000)
+}

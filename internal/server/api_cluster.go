@@ -1,0 +1,196 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// nodeDoc is a node as the API shows it. Caller holds mu.
+func (s *Server) nodeDoc(n *nodeState) api.Node {
+	d := n.doc
+	d.Telemetry = slices.Clone(d.Telemetry)
+	d.Jobs = n.jobIDs()
+	d.GPUsUsed = 0
+	for _, id := range d.Jobs {
+		if js := s.jobs[id]; js != nil && js.alloc != nil {
+			for _, p := range js.alloc.Replicas {
+				if p.Node == n.doc.Name {
+					d.GPUsUsed += len(p.GPUs)
+				}
+			}
+		}
+	}
+	if !n.registered {
+		d.Condition = api.NodeNotReady
+	}
+	return d
+}
+
+func (s *Server) handleNodes(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	out := api.NodeList{Nodes: []api.Node{}}
+	for _, name := range s.nodeNames() {
+		out.Nodes = append(out.Nodes, s.nodeDoc(s.nodes[name]))
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleNode(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	s.mu.Lock()
+	n := s.nodes[name]
+	var d api.Node
+	if n != nil {
+		d = s.nodeDoc(n)
+	}
+	s.mu.Unlock()
+	if n == nil {
+		problemf(w, http.StatusNotFound, "no node %q", name)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// handleDrain drains a node (it keeps its work and takes nothing new) or
+// undrains it.
+func (s *Server) handleDrain(drain bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n := s.nodes[name]
+		if n == nil {
+			problemf(w, http.StatusNotFound, "no node %q", name)
+			return
+		}
+		c := newChanges()
+		if n.doc.Drained != drain {
+			n.doc.Drained = drain
+			verb := "drained: runs what it has, takes nothing new"
+			if !drain {
+				verb = "undrained: takes new work"
+			}
+			c.node(n, api.EventNode, "node "+name+" "+verb)
+			c.kick = true
+		}
+		if err := s.commit(r.Context(), c); err != nil {
+			s.fail(err)
+			problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.nodeDoc(n))
+	}
+}
+
+func (s *Server) handleSites(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	out := api.SiteList{Sites: []api.Site{}}
+	for i, st := range s.fac.Sites {
+		d := api.Site{ID: st.ID, Name: st.Name, Country: st.Country, Jurisdictions: st.Jurisdictions,
+			PowerEnvelopeKW: st.PowerEnvelopeKW, PUE: st.PUE}
+		for _, n := range s.nodes {
+			if n.siteIdx != i || !n.registered {
+				continue
+			}
+			nd := s.nodeDoc(n)
+			d.Nodes++
+			d.GPUs += nd.GPUs
+			d.GPUsUsed += nd.GPUsUsed
+			if nd.Condition != api.NodeNotReady {
+				w := n.node.BaseWatts
+				for _, g := range nd.Telemetry {
+					w += g.PowerW
+				}
+				d.ITPowerKW += w / 1000
+			}
+		}
+		if p, c, ok := s.gridAt(st.GridZone, now); ok {
+			d.PriceEURMWh, d.CarbonGkWh = &p, &c
+		}
+		out.Sites = append(out.Sites, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleTenants(w http.ResponseWriter, r *http.Request) {
+	usage, err := s.store.Usage(r.Context())
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading usage: %v", err)
+		return
+	}
+	byTenant := map[string]api.Usage{}
+	for _, u := range usage {
+		byTenant[u.Tenant] = u.Usage
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := api.TenantList{Tenants: []api.Tenant{}}
+	for _, t := range s.fac.Tenants {
+		d := api.Tenant{Name: t.Name, Cohort: t.Cohort, Jurisdictions: t.Jurisdictions, Usage: byTenant[t.Name]}
+		for m, q := range t.Quota {
+			if d.Quota == nil {
+				d.Quota = map[string]int{}
+			}
+			d.Quota[m] = q.Nominal
+		}
+		for _, js := range s.jobs {
+			if js.job.Tenant != t.Name {
+				continue
+			}
+			switch {
+			case js.doc.State == api.StatePending:
+				d.Pending++
+			case js.alloc != nil:
+				d.Running++
+				for _, p := range js.alloc.Replicas {
+					if n := s.nodes[p.Node]; n != nil && len(p.GPUs) > 0 {
+						if d.GPUsUsed == nil {
+							d.GPUsUsed = map[string]int{}
+						}
+						d.GPUsUsed[n.node.GPUModel] += len(p.GPUs)
+					}
+				}
+			}
+		}
+		out.Tenants = append(out.Tenants, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
+	usage, err := s.store.Usage(r.Context())
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading usage: %v", err)
+		return
+	}
+	out := api.UsageList{Tenants: usage}
+	if out.Tenants == nil {
+		out.Tenants = []api.TenantUsage{}
+	}
+	for _, u := range usage {
+		out.Total.Add(u.Usage)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handlePlan(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	p := s.lastPlan
+	s.mu.Unlock()
+	if p.Pass.IsZero() {
+		problemf(w, http.StatusNotFound, "no scheduling pass has run yet")
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+var errNoNode = errors.New("no such node")
+
+func nodeErr(name string) error { return fmt.Errorf("%w: %s", errNoNode, name) }

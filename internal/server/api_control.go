@@ -1,0 +1,211 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// handleCancel cancels a job: a pending job at once; a running one by
+// stopping its replicas (SIGTERM, its grace, SIGKILL), cancelled once they
+// all ended. Cancelling a job that is being cancelled changes nothing.
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	js := s.jobs[id]
+	if js == nil {
+		d, err := s.store.Job(r.Context(), id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			problemf(w, http.StatusNotFound, "no job %q", id)
+		case err != nil:
+			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+		default:
+			problemf(w, http.StatusConflict, "job %s already %s", id, d.State)
+		}
+		return
+	}
+	now := s.cfg.Now()
+	c := newChanges()
+	status := http.StatusAccepted
+	switch {
+	case js.alloc == nil:
+		s.finish(js, api.StateCancelled, "cancelled while pending", now, c)
+		status = http.StatusOK
+	case js.stop != stopCancel:
+		js.doc.State = api.StateCancelling
+		s.stopAttempt(js, stopCancel, "cancelled", s.graceOf(js.job), now, c)
+		c.job(js, api.EventCancel, fmt.Sprintf("stopping %d replicas (grace %s)", len(js.alloc.Replicas), s.graceOf(js.job)))
+	}
+	c.kick = true
+	if err := s.commit(r.Context(), c); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "the cancel could not be saved: %v", err)
+		return
+	}
+	writeJSON(w, status, js.doc)
+}
+
+// handleCheckpoint lets a preempted job say its checkpoint is saved: its
+// replicas are killed now instead of at the end of the grace.
+func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var ack api.CheckpointAck
+	if len(body) > 0 && !decodeStrict(w, body, &ack) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	js := s.jobs[id]
+	if js == nil {
+		problemf(w, http.StatusNotFound, "no active job %q", id)
+		return
+	}
+	if js.stop != stopPreempt {
+		problemf(w, http.StatusConflict, "job %s is %s, not being preempted: there is no checkpoint to acknowledge", id, js.doc.State)
+		return
+	}
+	now := s.cfg.Now()
+	c := newChanges()
+	s.stopAttempt(js, stopPreempt, js.stopMsg, 0, now, c)
+	c.job(js, api.EventCheckpoint, or(ack.Message, "checkpoint saved; stopping now"))
+	if err := s.commit(r.Context(), c); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, js.doc)
+}
+
+// handleWhy explains a job: the core's reason and estimated start while
+// it waits, and the jurisdictions and sites it may run in.
+func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d, err := s.jobDoc(r, id)
+	if errors.Is(err, store.ErrNotFound) {
+		problemf(w, http.StatusNotFound, "no job %q", id)
+		return
+	}
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+		return
+	}
+	why := api.Why{Job: id, State: d.State, Reason: d.Reason, Message: d.Message}
+	if d.Reason != nil {
+		why.Message, why.EstStart = d.Reason.Message, d.Reason.EstStart
+	}
+	var spec struct {
+		Jurisdictions []string `json:"jurisdictions"`
+	}
+	json.Unmarshal(d.Spec, &spec)
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	tags := spec.Jurisdictions
+	if len(tags) == 0 {
+		for _, t := range fac.Tenants {
+			if t.Name == d.Tenant {
+				tags = t.Jurisdictions
+			}
+		}
+	}
+	why.Jurisdictions = tags
+	for _, st := range fac.Sites {
+		if len(tags) == 0 || slices.ContainsFunc(tags, st.InJurisdiction) {
+			why.Sites = append(why.Sites, st.ID)
+		}
+	}
+	writeJSON(w, http.StatusOK, why)
+}
+
+func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := s.jobDoc(r, id); errors.Is(err, store.ErrNotFound) {
+		problemf(w, http.StatusNotFound, "no job %q", id)
+		return
+	}
+	s.events(w, r, id)
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) { s.events(w, r, "") }
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request, job string) {
+	after, ok := queryInt(w, r, "after", 0, 0, 1<<62)
+	if !ok {
+		return
+	}
+	limit, ok := queryInt(w, r, "limit", 1000, 1, 10000)
+	if !ok {
+		return
+	}
+	evs, err := s.store.Events(r.Context(), store.EventFilter{Job: job, After: after, Limit: int(limit)})
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading events: %v", err)
+		return
+	}
+	if evs == nil {
+		evs = []api.Event{}
+	}
+	writeJSON(w, http.StatusOK, api.EventList{Events: evs})
+}
+
+// handleWatch streams events as server-sent events until the client
+// leaves (or falls too far behind: then the stream ends and the client
+// catches up from /v1/events).
+func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		problemf(w, http.StatusInternalServerError, "streaming is not supported here")
+		return
+	}
+	ch, ok := s.watch.subscribe(r.URL.Query().Get("tenant"))
+	if !ok {
+		problemf(w, http.StatusServiceUnavailable, "the server is shutting down")
+		return
+	}
+	defer s.watch.unsubscribe(ch)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": watching\n\n")
+	fl.Flush()
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			b, _ := json.Marshal(ev)
+			if ev.Seq > 0 {
+				fmt.Fprintf(w, "id: %d\n", ev.Seq)
+			}
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b)
+		}
+		fl.Flush()
+	}
+}
+
+// forgetFinal drops a job in a final state from memory once it is
+// durable (the store answers for it from now on). Caller holds mu.
+func (s *Server) forgetFinal(js *jobState) {
+	if api.Final(js.doc.State) && js.alloc == nil {
+		delete(s.jobs, js.doc.ID)
+	}
+}

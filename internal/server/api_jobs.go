@@ -1,0 +1,245 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// newJobID is a random job ID: "j-" and 16 base32 characters (80 bits).
+func newJobID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "j-" + strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// handleSubmit accepts a job (or, for /v1/deployments, a deployment):
+// the body is one job in the job file's JSON form, checked by the same
+// loader as job files, against the facility. The job is durable before
+// the answer.
+func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+		if !ok {
+			return
+		}
+		key := r.Header.Get(api.IdempotencyKeyHeader)
+		if len(key) > 256 {
+			problemf(w, http.StatusBadRequest, "the %s header is longer than 256 characters", api.IdempotencyKeyHeader)
+			return
+		}
+		job, spec, prob := s.parseSpec(body, deployment)
+		if prob != nil {
+			writeProblem(w, prob)
+			return
+		}
+		now := s.cfg.Now().UTC()
+		job.SubmitTime = model.TimeOf(now)
+		doc := &api.Job{ID: job.ID, Kind: string(job.Kind), Tenant: job.Tenant, PriorityClass: job.PriorityClass,
+			State: api.StatePending, Spec: spec, SubmitTime: now, Message: "waiting for the next scheduling pass"}
+		ev := api.Event{Time: now, Job: job.ID, Tenant: job.Tenant, Type: api.EventSubmitted,
+			Message: fmt.Sprintf("%d×%d GPUs by %s", job.Replicas, job.GPUsPerReplica, job.Tenant)}
+		id, created, err := s.store.CreateJob(r.Context(), doc, key, ev)
+		switch {
+		case errors.Is(err, store.ErrExists):
+			problemf(w, http.StatusConflict, "a job with id %q exists; choose another id or leave it out", job.ID)
+			return
+		case err != nil:
+			s.log.Error("saving a submission", "err", err)
+			problemf(w, http.StatusServiceUnavailable, "the job could not be saved: %v", err)
+			return
+		case !created:
+			old, err := s.jobDoc(r, id)
+			if err != nil {
+				problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+				return
+			}
+			if !sameSpec(old.Spec, spec) {
+				problemf(w, http.StatusConflict, "the %s %q was used for job %s with another spec; use a new key for a new job",
+					api.IdempotencyKeyHeader, key, id)
+				return
+			}
+			writeJSON(w, http.StatusOK, old)
+			return
+		}
+		s.metrics.submissions.Inc()
+		s.mu.Lock()
+		s.jobs[job.ID] = &jobState{job: job, doc: *doc}
+		s.mu.Unlock()
+		s.watch.publish(ev)
+		s.Kick()
+		w.Header().Set("Location", "/v1/jobs/"+job.ID)
+		writeJSON(w, http.StatusCreated, doc)
+	}
+}
+
+// parseSpec reads one job from a request body with the job file loader,
+// giving it an ID when it has none; field errors become a problem.
+func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMessage, *api.Problem) {
+	bad := func(detail string, errs ...api.FieldError) *api.Problem {
+		return &api.Problem{Status: http.StatusBadRequest, Detail: detail, Errors: errs}
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, nil, bad("the body must be one job as a JSON object: " + err.Error())
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return nil, nil, bad("invalid JSON: " + err.Error())
+	}
+	line := compact.Bytes()
+	var extra []string
+	if _, ok := probe["id"]; !ok {
+		extra = append(extra, `"id":"`+newJobID()+`"`)
+	}
+	if deployment {
+		if k, ok := probe["kind"]; ok && string(k) != `"deployment"` {
+			return nil, nil, bad("a deployment's kind must be deployment", api.FieldError{Field: "kind", Message: "must be \"deployment\" on /v1/deployments; submit jobs to /v1/jobs"})
+		} else if !ok {
+			extra = append(extra, `"kind":"deployment"`)
+		}
+	}
+	if _, ok := probe["submit_time"]; ok {
+		return nil, nil, bad("the server sets the submit time", api.FieldError{Field: "submit_time", Message: "not accepted through the API: the server records when it accepts the job"})
+	}
+	if len(extra) > 0 {
+		sep := ","
+		if len(probe) == 0 {
+			sep = ""
+		}
+		line = append([]byte("{"+strings.Join(extra, ",")+sep), line[1:]...)
+	}
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	jobs, err := jobspec.Load("request.jsonl", line, fac)
+	if err != nil {
+		var list jobspec.ErrorList
+		if !errors.As(err, &list) {
+			return nil, nil, bad(err.Error())
+		}
+		p := bad("the job is not valid")
+		for _, e := range list {
+			f := strings.TrimPrefix(strings.TrimPrefix(e.Path, "jobs[0]"), ".")
+			p.Errors = append(p.Errors, api.FieldError{Field: f, Message: e.Msg})
+		}
+		return nil, nil, p
+	}
+	if j := jobs[0]; j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 {
+		return nil, nil, bad("the job is not valid", api.FieldError{Field: "gpus", Message: "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"})
+	}
+	if len(jobs[0].Command) == 0 {
+		return nil, nil, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})
+	}
+	var out bytes.Buffer
+	if err := jobspec.Write(&out, jobs); err != nil {
+		return nil, nil, &api.Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
+	}
+	return jobs[0], json.RawMessage(bytes.TrimSpace(out.Bytes())), nil
+}
+
+// jobDoc is a job as the API shows it: from memory while it is active
+// (its energy counters are fresher there), else from the store.
+func (s *Server) jobDoc(r *http.Request, id string) (*api.Job, error) {
+	s.mu.Lock()
+	if js := s.jobs[id]; js != nil {
+		d := js.doc
+		d.Replicas = slices.Clone(d.Replicas)
+		s.mu.Unlock()
+		return &d, nil
+	}
+	s.mu.Unlock()
+	return s.store.Job(r.Context(), id)
+}
+
+func (s *Server) handleGet(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		d, err := s.jobDoc(r, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && kind != "" && d.Kind != kind) {
+			problemf(w, http.StatusNotFound, "no %s %q", or(kind, "job"), id)
+			return
+		}
+		if err != nil {
+			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, d)
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *Server) handleList(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit, ok := queryInt(w, r, "limit", 100, 1, 1000)
+		if !ok {
+			return
+		}
+		f := store.JobFilter{Tenant: q.Get("tenant"), PriorityClass: q.Get("priority_class"), Kind: or(kind, q.Get("kind")),
+			After: q.Get("after"), Limit: int(limit)}
+		for _, st := range q["state"] {
+			for _, x := range strings.Split(st, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					f.States = append(f.States, x)
+				}
+			}
+		}
+		for _, st := range f.States {
+			if !slices.Contains([]string{api.StatePending, api.StateRunning, api.StatePreempting, api.StateCancelling,
+				api.StateSucceeded, api.StateFailed, api.StateCancelled}, st) {
+				writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+					Errors: []api.FieldError{{Field: "state", Message: fmt.Sprintf("unknown state %q", st)}}})
+				return
+			}
+		}
+		jobs, next, err := s.store.Jobs(r.Context(), f)
+		if err != nil {
+			problemf(w, http.StatusBadRequest, "listing jobs: %v", err)
+			return
+		}
+		out := api.JobList{Jobs: make([]api.Job, 0, len(jobs)), Next: next}
+		s.mu.Lock()
+		for _, j := range jobs {
+			if js := s.jobs[j.ID]; js != nil {
+				j = &js.doc
+			}
+			d := *j
+			d.Replicas = slices.Clone(d.Replicas)
+			out.Jobs = append(out.Jobs, d)
+		}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// sameSpec reports whether two stored specs describe the same job, but
+// for the ID (a retried submission without an ID gets a new one).
+func sameSpec(a, b json.RawMessage) bool {
+	var x, y map[string]any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	delete(x, "id")
+	delete(y, "id")
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return bytes.Equal(xb, yb)
+}

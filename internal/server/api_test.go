@@ -1,0 +1,281 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// listedFacility has two sites; node a1 is listed in site a.
+func listedFacility() *model.Facility {
+	f := DevFacility("a", "FR")
+	f.Sites = append(f.Sites, model.Site{ID: "b", Name: "b", Country: "DE", Jurisdictions: []string{"EU", "DE"}, PowerEnvelopeKW: 100, PUE: 1.3, GridZone: "DE"})
+	f.Halls = append(f.Halls, model.Hall{ID: "b-hall", Site: "b"})
+	f.Racks = []model.Rack{{ID: "ra", Hall: "a-hall"}}
+	f.Nodes = []model.Node{{Name: "a1", Site: "a", Hall: "a-hall", Rack: "ra", GPUModel: "H100", GPUs: 8, CPUs: 32, MemoryGiB: 256}}
+	return f
+}
+
+// A node listed in one site cannot register in another; with
+// DynamicNodes off, unlisted nodes are refused; both refusals are
+// recorded as node events.
+func TestRegistrationRefusals(t *testing.T) {
+	e := newEnv(t, listedFacility(), false)
+	var p api.Problem
+	reg := api.Register{Name: "a1", Site: "b", GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, &p); code != http.StatusForbidden || !strings.Contains(p.Detail, "site a") {
+		t.Fatalf("a1 claiming site b: %d %q", code, p.Detail)
+	}
+	if code := e.register("x9", "a", 8); code != http.StatusForbidden {
+		t.Fatalf("unlisted node: %d", code)
+	}
+	if code := e.register("a1", "nowhere", 8); code != http.StatusForbidden {
+		t.Fatalf("unknown site: %d", code)
+	}
+	if code := e.register("a1", "a", 4); code != 200 {
+		t.Fatalf("a1 in its own site: %d", code)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	refused := 0
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventNode && strings.Contains(ev.Message, "refused") {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d refusal events, want 3: %+v", refused, evs.Events)
+	}
+	// The agent's figures win over the file's: a1 has 4 GPUs now.
+	if got := e.s.fac.Nodes[0].GPUs; got != 4 {
+		t.Errorf("a1 has %d GPUs in the facility, want the 4 its agent reported", got)
+	}
+}
+
+// Bad registrations and heartbeats name the field.
+func TestAgentInputErrors(t *testing.T) {
+	e := newEnv(t, listedFacility(), true)
+	cases := []struct {
+		path, body string
+		status     int
+		field      string
+	}{
+		{"/v1/agent/register", `{"name":"a1","site":"a","gpus":[{"index":0,"model":"H100"},{"index":1,"model":"A100"}]}`, 400, "gpus[1].model"},
+		{"/v1/agent/register", `{"name":"-bad","site":"a"}`, 400, "name"},
+		{"/v1/agent/register", `{"name":"a1","site":"a","cpus":"many"}`, 400, "cpus"},
+		{"/v1/agent/register", `{"name":"a1","site":"a","colour":"blue"}`, 400, "colour"},
+		{"/v1/agent/register", `{"name":"a1","site":"a","address":"ftp://x"}`, 400, "address"},
+		{"/v1/agent/nodes/ghost/heartbeat", `{"tasks":[]}`, 404, ""},
+	}
+	for _, c := range cases {
+		var p api.Problem
+		code := e.do("POST", c.path, []byte(c.body), &p)
+		if code != c.status {
+			t.Errorf("%s %s: %d, want %d (%+v)", c.path, c.body, code, c.status, p)
+			continue
+		}
+		if c.field != "" && (len(p.Errors) == 0 || p.Errors[0].Field != c.field) {
+			t.Errorf("%s %s: errors %+v, want field %q", c.path, c.body, p.Errors, c.field)
+		}
+	}
+	req := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader("tenant=default"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	if w.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("form body: %d", w.Code)
+	}
+}
+
+// A restarted server reloads unfinished jobs; a node whose agent comes
+// back without a replica it ran loses it.
+func TestRestartReloadsState(t *testing.T) {
+	e := devEnv(t)
+	run := e.submit(spec(8, 1))
+	e.pass()
+	e.report("n1", running(run, 0, 1))
+	wait := e.submit(spec(8, 1))
+	done := e.submit(spec(0, 1, "cpus", 1))
+	e.pass()
+	// done could not start: the node's 8 GPUs are taken but CPUs are not.
+	e.report("n1", running(run, 0, 1), exited(done, 0, 1, 0))
+	if j := e.job(done); j.State != api.StateSucceeded {
+		t.Fatalf("cpu job: %s", j.State)
+	}
+	e.s.store.Close()
+
+	e2 := openEnv(t, e.dir, DevFacility("local", "FR"), true, e.clock)
+	if j := e2.job(run); j.State != api.StateRunning {
+		t.Fatalf("reloaded running job: %s", j.State)
+	}
+	if j := e2.job(wait); j.State != api.StatePending {
+		t.Fatalf("reloaded pending job: %s", j.State)
+	}
+	if j := e2.job(done); j.State != api.StateSucceeded {
+		t.Fatalf("finished job after restart: %s", j.State)
+	}
+	if _, ok := e2.s.jobs[done]; ok {
+		t.Errorf("a finished job was reloaded into memory")
+	}
+	// The agent restarted too and reports no task: the replica is lost.
+	if code := e2.register("n1", "local", 8); code != 200 {
+		t.Fatal(code)
+	}
+	if j := e2.job(run); j.State != api.StateFailed || j.Replicas[0].State != api.ReplicaLost {
+		t.Fatalf("running job whose agent forgot it: %s %+v", j.State, j.Replicas)
+	}
+	e2.pass()
+	if j := e2.job(wait); j.State != api.StateRunning {
+		t.Fatalf("the pending job did not start after the restart: %s %s", j.State, j.Message)
+	}
+}
+
+// Energy: power × time per GPU held by the job, × PUE, priced at the
+// grid's hour.
+func TestEnergyAccounting(t *testing.T) {
+	e := devEnv(t)
+	h := model.TimeOf(e.clock.now().Truncate(time.Hour))
+	e.s.cfg.Grid = []model.GridSeries{{Zone: "FR", Hours: []model.GridHour{{Start: h, PriceEURMWh: 100, CarbonGkWh: 50}}}}
+	id := e.submit(spec(2, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	gpus := e.job(id).Replicas[0].GPUs
+	beat := func(w float64) {
+		var samples []api.GPUSample
+		for g := range 8 {
+			samples = append(samples, api.GPUSample{Index: g, Time: e.clock.now(), PowerW: w})
+		}
+		e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{Tasks: []api.TaskStatus{running(id, 0, 1)}, GPUs: samples}, nil)
+	}
+	beat(500)
+	e.clock.add(time.Second)
+	beat(600) // 2 GPUs × 600 W × 1 s
+	e.clock.add(time.Second)
+	beat(700) // 2 GPUs × 700 W × 1 s
+	u := e.job(id).Usage
+	wantIT := 2 * (600.0 + 700.0) / 3600 / 1000
+	pue := 1.2
+	if diff := u.ITKWh - wantIT; diff > 1e-12 || diff < -1e-12 {
+		t.Errorf("IT energy %v kWh, want %v (GPUs %v)", u.ITKWh, wantIT, gpus)
+	}
+	if d := u.KWh - wantIT*pue; d > 1e-12 || d < -1e-12 {
+		t.Errorf("facility energy %v, want %v", u.KWh, wantIT*pue)
+	}
+	if d := u.EUR - wantIT*pue/1000*100; d > 1e-12 || d < -1e-12 {
+		t.Errorf("cost %v EUR, want %v", u.EUR, wantIT*pue/1000*100)
+	}
+	if d := u.GCO2e - wantIT*pue*50; d > 1e-9 || d < -1e-9 {
+		t.Errorf("carbon %v g, want %v", u.GCO2e, wantIT*pue*50)
+	}
+	// A gap in reports is not filled beyond three heartbeats.
+	e.clock.add(time.Hour)
+	beat(700)
+	if got, max := e.job(id).Usage.ITKWh-wantIT, 2*700*3.0/3600/1000; got > max+1e-12 {
+		t.Errorf("an hour without reports added %v kWh, at most %v", got, max)
+	}
+}
+
+// Concurrent submissions with one idempotency key make one job; the same
+// key with another spec is a conflict.
+func TestIdempotencyKey(t *testing.T) {
+	e := devEnv(t)
+	body, _ := json.Marshal(spec(1, 1))
+	ids := make([]string, 16)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader(string(body)))
+			req.Header.Set(api.IdempotencyKeyHeader, "k1")
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, req)
+			var j api.Job
+			json.Unmarshal(w.Body.Bytes(), &j)
+			ids[i] = fmt.Sprint(w.Code, " ", j.ID)
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, s := range ids {
+		created += strings.Count(s, "201 ")
+		if !strings.HasSuffix(s, strings.Fields(ids[0])[1]) {
+			t.Errorf("answers differ: %v", ids)
+			break
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d submissions created a job, want 1: %v", created, ids)
+	}
+	other, _ := json.Marshal(spec(2, 1))
+	req := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader(string(other)))
+	req.Header.Set(api.IdempotencyKeyHeader, "k1")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	if w.Code != http.StatusConflict {
+		t.Errorf("same key, other spec: %d %s", w.Code, w.Body)
+	}
+}
+
+// /v1/watch streams events as they happen.
+func TestWatch(t *testing.T) {
+	e := devEnv(t)
+	hs := httptest.NewServer(e.h)
+	defer hs.Close()
+	resp, err := http.Get(hs.URL + "/v1/watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	id := e.submit(spec(1, 1))
+	rd := bufio.NewReader(resp.Body)
+	deadline := time.AfterFunc(10*time.Second, func() { resp.Body.Close() })
+	defer deadline.Stop()
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before the submission event: %v", err)
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			var ev api.Event
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Job == id && ev.Type == api.EventSubmitted {
+				return
+			}
+		}
+	}
+}
+
+// /metrics exposes the queue, GPUs, pass latency and power.
+func TestMetrics(t *testing.T) {
+	e := devEnv(t)
+	e.submit(spec(8, 1))
+	e.submit(spec(8, 1))
+	e.pass()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	body, _ := io.ReadAll(w.Body)
+	for _, want := range []string{`carnot_queue_length{tenant="default"} 1`, `carnot_gpus{model="H100",site="local",state="used"} 8`,
+		`carnot_scheduling_pass_seconds_count 1`, `carnot_placements_total 1`, `carnot_submissions_total 2`,
+		`carnot_site_power_envelope_watts{site="local"} 100000`, `carnot_nodes{condition="ready",site="local"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// changes collects what one operation changed, to commit in one store
+// transaction and then announce: jobs and nodes to write, events to
+// append, nodes whose agents must fetch their assignments.
+type changes struct {
+	jobs   map[string]*jobState
+	nodes  map[string]*nodeState
+	events []api.Event
+	bumps  map[string]bool
+	kick   bool
+}
+
+func newChanges() *changes {
+	return &changes{jobs: map[string]*jobState{}, nodes: map[string]*nodeState{}, bumps: map[string]bool{}}
+}
+
+// job marks js changed and, with a type, records an event.
+func (c *changes) job(js *jobState, typ, msg string) {
+	c.jobs[js.doc.ID] = js
+	if typ != "" {
+		c.events = append(c.events, api.Event{Job: js.doc.ID, Tenant: js.doc.Tenant, Type: typ, Message: msg})
+	}
+}
+
+// node marks n changed and, with a type, records an event.
+func (c *changes) node(n *nodeState, typ, msg string) {
+	c.nodes[n.doc.Name] = n
+	if typ != "" {
+		c.events = append(c.events, api.Event{Node: n.doc.Name, Type: typ, Message: msg})
+	}
+}
+
+// bump marks a node's assignments changed.
+func (c *changes) bump(node string) { c.bumps[node] = true }
+
+func (c *changes) empty() bool {
+	return len(c.jobs) == 0 && len(c.nodes) == 0 && len(c.events) == 0 && len(c.bumps) == 0
+}
+
+// commit writes c in one transaction and then wakes the agents and the
+// watchers. Caller holds mu: nothing is announced before it is durable,
+// and no later change of the same job can be written before this one.
+func (s *Server) commit(ctx context.Context, c *changes) error {
+	if c.empty() {
+		if c.kick {
+			s.Kick()
+		}
+		return nil
+	}
+	now := s.cfg.Now().UTC()
+	for i := range c.events {
+		if c.events[i].Time.IsZero() {
+			c.events[i].Time = now
+		}
+	}
+	ids := make([]string, 0, len(c.jobs))
+	for id := range c.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	docs := make([]*api.Job, 0, len(ids))
+	for _, id := range ids {
+		d := c.jobs[id].doc
+		d.Replicas = slices.Clone(d.Replicas)
+		docs = append(docs, &d)
+	}
+	for _, name := range sortedKeys(c.nodes) {
+		d := c.nodes[name].doc
+		d.Telemetry, d.Jobs = nil, nil
+		if err := s.store.PutNode(ctx, &d); err != nil {
+			return fmt.Errorf("server: saving node %s: %w", name, err)
+		}
+	}
+	if len(docs) > 0 || len(c.events) > 0 {
+		if err := s.store.Update(ctx, docs, c.events); err != nil {
+			return fmt.Errorf("server: saving %d jobs and %d events: %w", len(docs), len(c.events), err)
+		}
+	}
+	for _, js := range c.jobs {
+		s.forgetFinal(js)
+	}
+	for _, name := range sortedKeys(c.bumps) {
+		s.bump(name)
+	}
+	for _, ev := range c.events {
+		s.watch.publish(ev)
+	}
+	if c.kick {
+		s.Kick()
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/facility"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// Config is the server's configuration; New fills in defaults.
+type Config struct {
+	// Facility is the facility the server schedules. Nodes it lists take
+	// their place in its topology when their agents register; other
+	// nodes may join a site it lists (DynamicNodes).
+	Facility *model.Facility
+	// DynamicNodes lets agents of nodes the facility does not list join
+	// one of its sites, each in a rack of its own.
+	DynamicNodes bool
+	Store        store.Store
+	// Grid holds hourly price and carbon series by zone, for the cost
+	// and carbon of energy and for deferral. Optional.
+	Grid []model.GridSeries
+
+	Heartbeat        time.Duration // agents' heartbeat interval (default 1 s)
+	HeartbeatTimeout time.Duration // silence before a node is not-ready (default 10 s)
+	// KillTimeout is the grace a cancelled or failed job's replicas get
+	// between SIGTERM and SIGKILL when the job has no checkpoint_grace
+	// (default 5 s).
+	KillTimeout time.Duration
+	// PassInterval is the longest time between two scheduling passes
+	// (default 5 s); events trigger passes sooner.
+	PassInterval time.Duration
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
+
+	Logger *slog.Logger
+	// Now is the wall clock; tests may replace it.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if c.Facility == nil {
+		return errors.New("server: no facility")
+	}
+	if c.Store == nil {
+		return errors.New("server: no store")
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 10 * time.Second
+	}
+	if c.KillTimeout <= 0 {
+		c.KillTimeout = 5 * time.Second
+	}
+	if c.PassInterval <= 0 {
+		c.PassInterval = 5 * time.Second
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// DevFacility is the facility of a development server: one site with the
+// given ID in country, no nodes until agents register (the server runs
+// with DynamicNodes), a tenant "default" and the default policy without
+// quotas.
+func DevFacility(site, country string) *model.Facility {
+	pol := model.DefaultPolicy()
+	pol.Quotas = false
+	return &model.Facility{
+		Name:      "dev",
+		GPUModels: facility.Catalog(),
+		Sites: []model.Site{{
+			ID: site, Name: "this machine", Country: country, Operator: "local",
+			Jurisdictions:   facility.DefaultJurisdictions(country),
+			PowerEnvelopeKW: 100, PUE: 1.2, GridZone: country,
+		}},
+		Halls:           []model.Hall{{ID: site + "-hall", Site: site, Cooling: model.CoolingAir}},
+		Tenants:         []model.Tenant{{Name: "default", FairShareWeight: 1}},
+		PriorityClasses: facility.DefaultClasses(),
+		Policy:          pol,
+	}
+}

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"sort"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// usageFlushEvery is how often running jobs' energy counters are written.
+const usageFlushEvery = 10 * time.Second
+
+// integrate adds one telemetry sample per GPU to the energy of the job
+// holding the GPU (idle GPUs count for the site, not for a job): power ×
+// the time since the GPU's previous sample, at most three heartbeats, so
+// a gap in reports is not filled with a guess. Facility energy is IT
+// energy × the site's PUE; cost and carbon use the site's grid hour.
+// Caller holds mu.
+func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time) {
+	holder := map[int]*jobState{}
+	for id := range n.jobs {
+		js := s.jobs[id]
+		if js == nil {
+			continue
+		}
+		for _, r := range js.doc.Replicas {
+			if r.Node == n.doc.Name && r.State == api.ReplicaRunning {
+				for _, g := range r.GPUs {
+					holder[g] = js
+				}
+			}
+		}
+	}
+	site := &s.fac.Sites[n.siteIdx]
+	price, carbon, ok := s.gridAt(site.GridZone, now)
+	maxGap := 3 * s.cfg.Heartbeat
+	for _, smp := range samples {
+		t := smp.Time
+		if t.IsZero() {
+			t = now
+		}
+		last, seen := n.lastSample[smp.Index]
+		n.lastSample[smp.Index] = t
+		if !seen {
+			continue
+		}
+		dt := t.Sub(last)
+		if dt <= 0 {
+			continue
+		}
+		dt = min(dt, maxGap)
+		itKWh := smp.PowerW * dt.Hours() / 1000
+		fkWh := itKWh * site.PUE
+		s.metrics.energy.WithLabelValues(site.ID).Add(fkWh)
+		js := holder[smp.Index]
+		if js == nil {
+			continue
+		}
+		u := &js.doc.Usage
+		u.ITKWh += itKWh
+		u.KWh += fkWh
+		if ok {
+			u.EUR += fkWh / 1000 * price
+			u.GCO2e += fkWh * carbon
+		}
+		js.usageDirty = true
+	}
+}
+
+// flushUsage writes the energy counters of running jobs at most every
+// usageFlushEvery. Caller holds mu.
+func (s *Server) flushUsage(now time.Time, c *changes) {
+	if now.Sub(s.lastFlush) < usageFlushEvery {
+		return
+	}
+	s.lastFlush = now
+	for _, js := range s.jobs {
+		if js.usageDirty {
+			js.usageDirty = false
+			c.job(js, "", "")
+		}
+	}
+}
+
+// gridAt is the price (EUR/MWh) and carbon intensity (g/kWh) of zone at
+// t, when a series covers it.
+func (s *Server) gridAt(zone string, t time.Time) (price, carbon float64, ok bool) {
+	at := model.TimeOf(t)
+	for _, g := range s.cfg.Grid {
+		if g.Zone != zone || len(g.Hours) == 0 {
+			continue
+		}
+		i := sort.Search(len(g.Hours), func(i int) bool { return g.Hours[i].Start > at }) - 1
+		if i < 0 || at >= g.Hours[i].Start.Add(model.Hour) {
+			return 0, 0, false
+		}
+		return g.Hours[i].PriceEURMWh, g.Hours[i].CarbonGkWh, true
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// startJob applies a plan's start: the attempt's replicas are assigned to
+// their nodes (a running deployment gains replicas).
+func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *changes) {
+	if js.alloc != nil && js.job.Kind == model.KindDeployment {
+		for _, p := range st.Replicas {
+			s.assign(js, p, len(js.doc.Replicas), c)
+		}
+		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
+		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s", len(st.Replicas), placements(st.Replicas)))
+		s.unclaim(js.doc.ID)
+		return
+	}
+	js.doc.Attempt++
+	js.doc.State = api.StateRunning
+	js.doc.StartTime = ptrTime(now)
+	js.doc.ExitCode = nil
+	js.doc.Reason = nil
+	js.doc.Message = "started on " + placements(st.Replicas)
+	js.doc.Replicas = nil
+	js.stop, js.stopMsg, js.exitMsg = stopNone, "", ""
+	js.alloc = &model.Allocation{Job: js.job, Started: model.TimeOf(now), Replicas: st.Replicas}
+	for i, p := range st.Replicas {
+		s.assign(js, p, i, c)
+	}
+	s.unclaim(js.doc.ID)
+	c.job(js, api.EventStarted, fmt.Sprintf("attempt %d on %s", js.doc.Attempt, placements(st.Replicas)))
+	s.metrics.placements.Add(float64(len(st.Replicas)))
+}
+
+func (s *Server) assign(js *jobState, p model.Placement, idx int, c *changes) {
+	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW, State: api.ReplicaAssigned})
+	if n := s.nodes[p.Node]; n != nil {
+		n.jobs[js.doc.ID] = true
+		for _, g := range p.GPUs {
+			if g < len(n.gpus) {
+				n.gpus[g] = model.GPUState{}
+			}
+		}
+	}
+	c.bump(p.Node)
+}
+
+// stopAttempt asks the agents to stop every live replica of js's
+// attempt: SIGTERM, then SIGKILL after grace. The allocation holds its
+// resources until they all report an end.
+func (s *Server) stopAttempt(js *jobState, why, msg string, grace time.Duration, now time.Time, c *changes) {
+	if js.stop != stopNone && js.grace <= grace {
+		return
+	}
+	if js.stop == stopNone || why == stopCancel {
+		js.stop, js.stopMsg = why, msg
+	}
+	js.grace = grace
+	js.alloc.Terminating = true
+	js.alloc.EvictAt = model.TimeOf(now.Add(grace))
+	for _, r := range js.doc.Replicas {
+		if live(&r) {
+			c.bump(r.Node)
+		}
+	}
+	c.job(js, "", "")
+}
+
+// replicaEnded reacts to replica i's end: the rest of a failed gang is
+// stopped; once no replica is live the attempt ends.
+func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
+	r := &js.doc.Replicas[i]
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d on %s %s", i, r.Node, replicaEnd(r)))
+	failed := r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0
+	if failed && js.exitMsg == "" {
+		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
+	}
+	for j := range js.doc.Replicas {
+		if live(&js.doc.Replicas[j]) {
+			if failed && js.stop == stopNone {
+				s.stopAttempt(js, stopFailure, js.exitMsg, s.cfg.KillTimeout, now, c)
+			}
+			return
+		}
+	}
+	s.attemptEnded(js, now, c)
+}
+
+func replicaEnd(r *api.Replica) string {
+	switch {
+	case r.State == api.ReplicaLost:
+		return "lost: " + r.Error
+	case r.State == api.ReplicaFailed:
+		return "failed to start: " + r.Error
+	case r.Signal != "":
+		return "ended by " + r.Signal
+	case r.ExitCode != nil:
+		return fmt.Sprintf("exited with code %d", *r.ExitCode)
+	}
+	return "ended"
+}
+
+// attemptEnded releases the attempt's resources and moves the job on:
+// back to the queue (preempted, or retried by its restart policy) or to
+// a final state.
+func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
+	a := js.alloc
+	gpus := 0
+	for _, p := range a.Replicas {
+		gpus += len(p.GPUs)
+		if n := s.nodes[p.Node]; n != nil {
+			delete(n.jobs, js.doc.ID)
+			if a.PreemptedFor != "" && js.stop == stopPreempt {
+				s.claim(n, p.GPUs, a.PreemptedFor)
+			}
+		}
+		c.bump(p.Node)
+	}
+	started := time.Unix(int64(a.Started), 0)
+	if js.doc.StartTime != nil {
+		started = *js.doc.StartTime
+	}
+	secs := now.Sub(started).Seconds()
+	if secs > 0 {
+		js.doc.Usage.GPUSeconds += float64(gpus) * secs
+		s.charge(js.job.Tenant, float64(gpus)*secs, model.TimeOf(now))
+	}
+	js.alloc = nil
+	code := 0
+	for _, r := range js.doc.Replicas {
+		if r.ExitCode != nil && *r.ExitCode != 0 && code == 0 {
+			code = *r.ExitCode
+		}
+		if r.State == api.ReplicaFailed || r.State == api.ReplicaLost {
+			if code == 0 {
+				code = -1
+			}
+		}
+	}
+	js.doc.ExitCode = ptrInt(code)
+	stop, runtimeLimit := js.stop, false
+	for _, r := range js.doc.Replicas {
+		runtimeLimit = runtimeLimit || r.Signal == "runtime-limit"
+	}
+	js.stop, js.grace = stopNone, 0
+	c.kick = true
+	switch {
+	case stop == stopCancel:
+		s.finish(js, api.StateCancelled, js.stopMsg, now, c)
+	case stop == stopPreempt:
+		js.doc.State = api.StatePending
+		js.doc.Message = js.stopMsg + "; back in the queue"
+		c.job(js, api.EventEvicted, js.doc.Message)
+	case runtimeLimit:
+		s.finish(js, api.StateFailed, "runtime limit reached", now, c)
+	case js.exitMsg != "":
+		if js.job.Restart.OnFailure && js.doc.Restarts < js.job.Restart.MaxRetries {
+			js.doc.Restarts++
+			js.doc.State = api.StatePending
+			js.doc.Message = fmt.Sprintf("%s; restart %d of %d", js.exitMsg, js.doc.Restarts, js.job.Restart.MaxRetries)
+			c.job(js, api.EventRestart, js.doc.Message)
+			return
+		}
+		s.finish(js, api.StateFailed, js.exitMsg, now, c)
+	default:
+		s.finish(js, api.StateSucceeded, "every replica exited with code 0", now, c)
+	}
+}
+
+// finish puts js in a final state.
+func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *changes) {
+	js.doc.State, js.doc.Message, js.doc.EndTime, js.doc.Reason = state, msg, ptrTime(now), nil
+	c.job(js, api.EventFinished, state+": "+msg)
+	s.unclaim(js.doc.ID)
+}
+
+// claim reserves a preempted victim's GPUs for the job it was preempted
+// for, as the core expects (model.GPUState.ClaimedBy).
+func (s *Server) claim(n *nodeState, gpus []int, beneficiary string) {
+	if b := s.jobs[beneficiary]; b == nil || !b.pending() {
+		return
+	}
+	for _, g := range gpus {
+		if g < len(n.gpus) {
+			n.gpus[g] = model.GPUState{ClaimedBy: beneficiary}
+		}
+	}
+}
+
+// unclaim drops the claims held for job.
+func (s *Server) unclaim(job string) {
+	for _, n := range s.nodes {
+		for g := range n.gpus {
+			if n.gpus[g].ClaimedBy == job {
+				n.gpus[g] = model.GPUState{}
+			}
+		}
+	}
+}
+
+// charge adds GPU-seconds to a tenant's fair-share history.
+func (s *Server) charge(tenant string, gpuSeconds float64, now model.Time) {
+	u := s.usage[tenant]
+	if u == nil {
+		u = &model.Usage{Tenant: tenant, AsOf: now}
+		s.usage[tenant] = u
+	}
+	u.GPUSeconds = u.At(now, s.fac.Policy.FairShareHalfLife) + gpuSeconds
+	u.AsOf = now
+}
+
+func placements(rs []model.Placement) string {
+	out := ""
+	for i, r := range rs {
+		if i > 0 {
+			out += " "
+		}
+		out += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
+	}
+	return out
+}

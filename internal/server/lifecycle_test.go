@@ -1,0 +1,241 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+func devEnv(t *testing.T) *env {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	return e
+}
+
+// A gang is handed to its node whole, with the launcher's environment,
+// and succeeds when every replica exits 0.
+func TestGangLifecycle(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(2, 2, "env", map[string]string{"A": "1"}))
+	e.pass()
+	tasks := e.tasks("n1")
+	if len(tasks) != 2 {
+		t.Fatalf("%d tasks, want 2: %+v", len(tasks), tasks)
+	}
+	for i, tk := range tasks {
+		want := map[string]string{"CARNOT_JOB_ID": id, "RANK": string(rune('0' + i)), "WORLD_SIZE": "2", "A": "1", "CARNOT_ATTEMPT": "1"}
+		for k, v := range want {
+			if tk.Env[k] != v {
+				t.Errorf("task %d: %s=%q, want %q", i, k, tk.Env[k], v)
+			}
+		}
+		if len(strings.Split(tk.Env["CUDA_VISIBLE_DEVICES"], ",")) != 2 || tk.Stop {
+			t.Errorf("task %d: %+v", i, tk)
+		}
+	}
+	if j := e.job(id); j.State != api.StateRunning || j.Attempt != 1 {
+		t.Fatalf("after the pass: %s attempt %d", j.State, j.Attempt)
+	}
+	e.report("n1", running(id, 0, 1), running(id, 1, 1))
+	e.clock.add(time.Minute)
+	e.report("n1", exited(id, 0, 1, 0), running(id, 1, 1))
+	if j := e.job(id); j.State != api.StateRunning {
+		t.Fatalf("one replica of two exited 0: job %s, want running", j.State)
+	}
+	e.report("n1", exited(id, 1, 1, 0))
+	j := e.job(id)
+	if j.State != api.StateSucceeded || j.ExitCode == nil || *j.ExitCode != 0 || j.EndTime == nil {
+		t.Fatalf("job %+v, want succeeded with exit code 0", j)
+	}
+	if want := 4 * 60.0; j.Usage.GPUSeconds != want {
+		t.Errorf("GPU-seconds %v, want %v", j.Usage.GPUSeconds, want)
+	}
+	if _, ok := e.s.jobs[id]; ok {
+		t.Errorf("a finished job stays in memory")
+	}
+	if n := len(e.tasks("n1")); n != 0 {
+		t.Errorf("%d tasks left on the node", n)
+	}
+}
+
+// A failing replica stops the rest of its gang; with restart on-failure
+// the job goes back to the queue and runs again as a new attempt.
+func TestGangFailsWholeAndRestarts(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 2, "restart", "on-failure", "max_retries", 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1), running(id, 1, 1))
+	e.report("n1", exited(id, 0, 1, 3), running(id, 1, 1))
+	tasks := e.tasks("n1")
+	if len(tasks) != 1 || !tasks[0].Stop || tasks[0].Replica != 1 || tasks[0].GraceSeconds != 5 {
+		t.Fatalf("after replica 0 failed, tasks %+v; want replica 1 stopping with 5 s grace", tasks)
+	}
+	term := 143
+	e.report("n1", api.TaskStatus{Job: id, Replica: 1, Attempt: 1, State: api.ReplicaExited, ExitCode: &term, Signal: "terminated"})
+	j := e.job(id)
+	if j.State != api.StatePending || j.Restarts != 1 || !strings.Contains(j.Message, "replica 0 exited with code 3") {
+		t.Fatalf("job %s restarts %d %q, want pending after its first restart", j.State, j.Restarts, j.Message)
+	}
+	e.pass()
+	if j := e.job(id); j.Attempt != 2 || j.State != api.StateRunning {
+		t.Fatalf("second attempt: %s attempt %d", j.State, j.Attempt)
+	}
+	// A stale report of attempt 1 changes nothing.
+	e.report("n1", exited(id, 0, 1, 0))
+	e.report("n1", exited(id, 0, 2, 1), exited(id, 1, 2, 1))
+	j = e.job(id)
+	if j.State != api.StateFailed || *j.ExitCode != 1 || j.Restarts != 1 {
+		t.Fatalf("job %s exit %v restarts %d, want failed after its one retry", j.State, j.ExitCode, j.Restarts)
+	}
+}
+
+// A node silent for the heartbeat timeout is not ready and its replicas
+// are lost: their gangs are handled whole.
+func TestSilentNodeLosesItsReplicas(t *testing.T) {
+	e := devEnv(t)
+	if code := e.register("n2", "local", 8); code != 200 {
+		t.Fatal(code)
+	}
+	id := e.submit(spec(8, 2))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.report("n2", running(id, 1, 1))
+	e.clock.add(6 * time.Second)
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(6 * time.Second)
+	e.pass() // n2 silent for 12 s > 10 s
+	var n api.Node
+	e.do("GET", "/v1/nodes/n2", nil, &n)
+	if n.Condition != api.NodeNotReady {
+		t.Fatalf("n2 is %s, want not-ready", n.Condition)
+	}
+	j := e.job(id)
+	if j.Replicas[1].State != api.ReplicaLost {
+		t.Fatalf("replica on n2: %+v", j.Replicas[1])
+	}
+	tasks := e.tasks("n1")
+	if len(tasks) != 1 || !tasks[0].Stop {
+		t.Fatalf("the gang's other replica is not stopped: %+v", tasks)
+	}
+	e.report("n1", exited(id, 0, 1, 143))
+	if j := e.job(id); j.State != api.StateFailed || !strings.Contains(j.Message, "lost") {
+		t.Fatalf("job %s %q, want failed: lost", j.State, j.Message)
+	}
+	// n2 comes back: ready again, and it runs nothing.
+	e.report("n2")
+	e.do("GET", "/v1/nodes/n2", nil, &n)
+	if n.Condition != api.NodeReady || len(e.tasks("n2")) != 0 {
+		t.Fatalf("n2 back: %s with %d tasks", n.Condition, len(e.tasks("n2")))
+	}
+}
+
+// Cancel: a pending job at once, a running one once its replicas ended.
+func TestCancel(t *testing.T) {
+	e := devEnv(t)
+	// Jobs submitted at one instant go in ID order.
+	run := e.submit(spec(8, 1, "checkpoint_grace", "30s", "id", "a-run"))
+	wait := e.submit(spec(8, 1, "id", "b-wait"))
+	e.pass()
+	var j api.Job
+	if code := e.do("POST", "/v1/jobs/"+wait+"/cancel", nil, &j); code != 200 || j.State != api.StateCancelled {
+		t.Fatalf("cancel pending: %d %s", code, j.State)
+	}
+	if code := e.do("POST", "/v1/jobs/"+run+"/cancel", nil, &j); code != http.StatusAccepted || j.State != api.StateCancelling {
+		t.Fatalf("cancel running: %d %s", code, j.State)
+	}
+	if tk := e.tasks("n1"); len(tk) != 1 || !tk[0].Stop || tk[0].GraceSeconds != 30 {
+		t.Fatalf("tasks %+v, want one stopping with the job's 30 s grace", tk)
+	}
+	e.report("n1", exited(run, 0, 1, 143))
+	if j := e.job(run); j.State != api.StateCancelled {
+		t.Fatalf("after the replica ended: %s", j.State)
+	}
+	var p api.Problem
+	if code := e.do("POST", "/v1/jobs/"+run+"/cancel", nil, &p); code != http.StatusConflict {
+		t.Fatalf("cancel a cancelled job: %d %+v", code, p)
+	}
+	if code := e.do("POST", "/v1/jobs/nope/cancel", nil, &p); code != http.StatusNotFound {
+		t.Fatalf("cancel an unknown job: %d", code)
+	}
+}
+
+// A higher-priority job preempts a lower one: the victim's tasks are
+// stopped with its checkpoint grace; acknowledging the checkpoint stops
+// them at once; once they ended the victim is pending again and the GPUs
+// are claimed for the job they were freed for.
+func TestPreemptionAndCheckpointAck(t *testing.T) {
+	e := devEnv(t)
+	victim := e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "60s"))
+	e.pass()
+	e.report("n1", running(victim, 0, 1))
+	boss := e.submit(spec(8, 1, "priority_class", "high"))
+	e.pass()
+	v := e.job(victim)
+	if v.State != api.StatePreempting || v.Preemptions != 1 {
+		t.Fatalf("victim %s preemptions %d: %s", v.State, v.Preemptions, e.job(boss).Message)
+	}
+	tk := e.tasks("n1")
+	if len(tk) != 1 || !tk[0].Stop || tk[0].GraceSeconds != 60 {
+		t.Fatalf("victim tasks %+v", tk)
+	}
+	var p api.Problem
+	if code := e.do("POST", "/v1/jobs/"+boss+"/checkpoint", nil, &p); code != http.StatusConflict {
+		t.Errorf("checkpoint of a job not preempted: %d", code)
+	}
+	if code := e.do("POST", "/v1/jobs/"+victim+"/checkpoint", api.CheckpointAck{Message: "saved step 1200"}, nil); code != http.StatusAccepted {
+		t.Fatalf("checkpoint ack: %d", code)
+	}
+	if tk := e.tasks("n1"); len(tk) != 1 || !tk[0].Stop || tk[0].GraceSeconds != 0 {
+		t.Fatalf("after the ack, tasks %+v; want grace 0", tk)
+	}
+	e.report("n1", api.TaskStatus{Job: victim, Replica: 0, Attempt: 1, State: api.ReplicaExited, Signal: "killed"})
+	if v := e.job(victim); v.State != api.StatePending {
+		t.Fatalf("evicted victim is %s", v.State)
+	}
+	for g, st := range e.s.nodes["n1"].gpus {
+		if st.ClaimedBy != boss {
+			t.Errorf("GPU %d claimed by %q, want %q", g, st.ClaimedBy, boss)
+		}
+	}
+	e.pass()
+	if b := e.job(boss); b.State != api.StateRunning {
+		t.Fatalf("beneficiary %s: %s", b.State, b.Message)
+	}
+	for g, st := range e.s.nodes["n1"].gpus {
+		if st.ClaimedBy != "" {
+			t.Errorf("GPU %d still claimed by %q after the beneficiary started", g, st.ClaimedBy)
+		}
+	}
+	if v := e.job(victim); v.State != api.StatePending || v.Reason == nil {
+		t.Fatalf("victim %s with reason %v", v.State, v.Reason)
+	}
+}
+
+// A drained node keeps its work and takes nothing new.
+func TestDrain(t *testing.T) {
+	e := devEnv(t)
+	a := e.submit(spec(4, 1))
+	e.pass()
+	var n api.Node
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, &n); code != 200 || !n.Drained {
+		t.Fatalf("drain: %d %+v", code, n)
+	}
+	b := e.submit(spec(4, 1))
+	e.pass()
+	if j := e.job(b); j.State != api.StatePending || j.Reason == nil {
+		t.Fatalf("job on a drained node: %s", j.State)
+	}
+	if j := e.job(a); j.State != api.StateRunning {
+		t.Fatalf("running job on the drained node: %s", j.State)
+	}
+	e.do("POST", "/v1/nodes/n1/undrain", nil, &n)
+	e.pass()
+	if j := e.job(b); j.State != api.StateRunning {
+		t.Fatalf("after undrain: %s (%s)", j.State, j.Message)
+	}
+}

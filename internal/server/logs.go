@@ -1,0 +1,144 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// handleLogs serves a replica's stdout or stderr, read from the agent of
+// the node it ran on; with follow=true the stream stays open until the
+// replica ends.
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	replica, ok := queryInt(w, r, "replica", 0, 0, 1<<20)
+	if !ok {
+		return
+	}
+	stream := or(q.Get("stream"), "stdout")
+	if stream != "stdout" && stream != "stderr" {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+			Errors: []api.FieldError{{Field: "stream", Message: "stdout or stderr"}}})
+		return
+	}
+	follow := q.Get("follow") == "true" || q.Get("follow") == "1"
+	d, err := s.jobDoc(r, id)
+	if errors.Is(err, store.ErrNotFound) {
+		problemf(w, http.StatusNotFound, "no job %q", id)
+		return
+	}
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+		return
+	}
+	attempt, ok := queryInt(w, r, "attempt", int64(d.Attempt), 1, 1<<20)
+	if !ok {
+		return
+	}
+	if d.Attempt == 0 {
+		problemf(w, http.StatusNotFound, "job %s has not started yet: no logs", id)
+		return
+	}
+	if int(replica) >= len(d.Replicas) {
+		problemf(w, http.StatusNotFound, "job %s has %d replicas", id, len(d.Replicas))
+		return
+	}
+	if d.Replicas[replica].State == api.ReplicaAssigned && int(attempt) == d.Attempt {
+		// Placed but not started yet: wait for the process (and its log
+		// file) so that `carnot logs -f` right after a submission works.
+		if d, err = s.waitStarted(r, id, int(replica)); err != nil {
+			problemf(w, http.StatusServiceUnavailable, "%v", err)
+			return
+		}
+		if int(replica) >= len(d.Replicas) {
+			problemf(w, http.StatusNotFound, "job %s has %d replicas", id, len(d.Replicas))
+			return
+		}
+	}
+	node := d.Replicas[replica].Node
+	s.mu.Lock()
+	addr := ""
+	if n := s.nodes[node]; n != nil {
+		addr = n.doc.Address
+	}
+	s.mu.Unlock()
+	if addr == "" {
+		problemf(w, http.StatusServiceUnavailable, "node %s of replica %d is not registered or serves no logs", node, replica)
+		return
+	}
+	u := fmt.Sprintf("%s%s?%s", addr, api.AgentLogsPath, url.Values{
+		"job": {id}, "replica": {strconv.FormatInt(replica, 10)}, "attempt": {strconv.FormatInt(attempt, 10)},
+		"stream": {stream}, "follow": {strconv.FormatBool(follow)}, "offset": {or(q.Get("offset"), "0")},
+	}.Encode())
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		problemf(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "the agent of node %s cannot be reached: %v", node, err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		status := http.StatusServiceUnavailable
+		if resp.StatusCode == http.StatusNotFound {
+			status = http.StatusNotFound
+		}
+		problemf(w, status, "node %s: %s", node, bytes.TrimSpace(msg))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// waitStarted waits (at most a minute) until replica of job id has left
+// the assigned state.
+func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job, error) {
+	t := time.NewTicker(25 * time.Millisecond)
+	defer t.Stop()
+	end := time.After(time.Minute)
+	for {
+		d, err := s.jobDoc(r, id)
+		if err != nil {
+			return nil, err
+		}
+		if replica >= len(d.Replicas) || d.Replicas[replica].State != api.ReplicaAssigned {
+			return d, nil
+		}
+		select {
+		case <-t.C:
+		case <-end:
+			return nil, fmt.Errorf("replica %d of job %s has not started within a minute", replica, id)
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+}

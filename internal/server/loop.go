@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+	"github.com/carnot-dc/carnot/internal/sched"
+)
+
+// pass is one turn of the scheduler loop (see the package doc).
+func (s *Server) pass(ctx context.Context) {
+	s.mu.Lock()
+	if s.failed != nil {
+		s.mu.Unlock()
+		return
+	}
+	now := s.cfg.Now()
+	c := newChanges()
+	s.checkSilentNodes(now, c)
+	s.flushUsage(now, c)
+	if err := s.commit(ctx, c); err != nil {
+		s.fail(err)
+		s.mu.Unlock()
+		return
+	}
+	snap := s.snapshot(now)
+	s.mu.Unlock()
+	if len(snap.Pending) == 0 {
+		return
+	}
+
+	t0 := time.Now()
+	p := sched.Schedule(snap, model.TimeOf(now))
+	took := time.Since(t0)
+	s.metrics.passSeconds.Observe(took.Seconds())
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.snapshot(s.cfg.Now())
+	dropped := s.holdingPart(&p, snap, cur)
+	c = newChanges()
+	s.apply(&p, now, c)
+	if err := s.commit(ctx, c); err != nil {
+		s.fail(err)
+		return
+	}
+	s.lastPlan = planDoc(&p, now, took, dropped)
+}
+
+// snapshot is the state as the core sees it. Caller holds mu.
+func (s *Server) snapshot(now time.Time) *model.Snapshot {
+	snap := &model.Snapshot{
+		Facility:          s.fac,
+		Nodes:             s.nodeStates(),
+		Grid:              s.cfg.Grid,
+		RecentPreemptions: slices.Clone(s.recent),
+	}
+	for _, id := range sortedKeys(s.jobs) {
+		js := s.jobs[id]
+		if js.alloc != nil {
+			a := *js.alloc
+			a.Replicas = slices.Clone(a.Replicas)
+			snap.Running = append(snap.Running, a)
+		}
+		if js.pending() {
+			snap.Pending = append(snap.Pending, js.job)
+		}
+	}
+	for _, t := range sortedKeys(s.usage) {
+		snap.Usage = append(snap.Usage, *s.usage[t])
+	}
+	return snap
+}
+
+// holdingPart trims p, computed on snap, to what still holds on cur, the
+// state at commit: entries of jobs no longer pending (cancelled during
+// the pass) go, then plan.Verify against cur drops each start or
+// preemption it finds a violation for. It returns the dropped jobs.
+func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string {
+	still := map[string]bool{}
+	for _, j := range cur.Pending {
+		still[j.ID] = true
+	}
+	var pending []*model.Job
+	for _, j := range snap.Pending {
+		if still[j.ID] {
+			pending = append(pending, j)
+		}
+	}
+	cur.Pending = pending
+	var dropped []string
+	keep := func(id string) bool { return still[id] }
+	p.Starts = slices.DeleteFunc(p.Starts, func(st model.Start) bool { return !keep(st.Job) })
+	p.Pending = slices.DeleteFunc(p.Pending, func(pe model.Pending) bool { return !keep(pe.Job) })
+	p.Deferrals = slices.DeleteFunc(p.Deferrals, func(d model.Deferral) bool { return !keep(d.Job) })
+	p.Reservations = slices.DeleteFunc(p.Reservations, func(r model.Reservation) bool { return !keep(r.Job) })
+	p.Preemptions = slices.DeleteFunc(p.Preemptions, func(pr model.Preemption) bool {
+		v := s.jobs[pr.Victim]
+		return !keep(pr.Beneficiary) || v == nil || v.alloc == nil || v.stop != stopNone
+	})
+	for range 3 {
+		err := plan.Verify(cur, p)
+		if err == nil {
+			return dropped
+		}
+		bad := map[string]bool{}
+		for _, v := range plan.Violations(err) {
+			bad[v.Job] = true
+		}
+		if len(bad) == 0 || bad[""] {
+			s.log.Error("plan does not hold at commit; dropping its starts and preemptions", "err", err)
+			for _, st := range p.Starts {
+				dropped = append(dropped, st.Job)
+			}
+			p.Starts, p.Preemptions = nil, nil
+			return dropped
+		}
+		s.log.Warn("plan entries no longer hold at commit", "err", err)
+		p.Starts = slices.DeleteFunc(p.Starts, func(st model.Start) bool {
+			if bad[st.Job] {
+				dropped = append(dropped, st.Job)
+				p.Pending = append(p.Pending, model.Pending{Job: st.Job, Code: model.ReasonCapacity, Message: "the state changed during the pass; next pass"})
+				return true
+			}
+			return false
+		})
+		p.Preemptions = slices.DeleteFunc(p.Preemptions, func(pr model.Preemption) bool { return bad[pr.Victim] || bad[pr.Beneficiary] })
+	}
+	return dropped
+}
+
+// apply commits a checked plan to memory, recording what changed in c.
+// Caller holds mu.
+func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
+	for _, st := range p.Starts {
+		if js := s.jobs[st.Job]; js != nil {
+			s.startJob(js, st, now, c)
+		}
+	}
+	for _, pr := range p.Preemptions {
+		v := s.jobs[pr.Victim]
+		if v == nil || v.alloc == nil {
+			continue
+		}
+		v.alloc.PreemptedFor = pr.Beneficiary
+		v.doc.State = api.StatePreempting
+		v.doc.Preemptions++
+		s.recent = append(s.recent, model.TimeOf(now))
+		msg := fmt.Sprintf("preempted for %s: %s", pr.Beneficiary, pr.Reason)
+		s.stopAttempt(v, stopPreempt, msg, s.graceOf(v.job), now, c)
+		v.alloc.EvictAt = pr.EvictAt
+		c.job(v, api.EventPreempt, msg)
+	}
+	s.pruneRecent(now)
+	wake := time.Time{}
+	later := func(t model.Time) {
+		w := time.Unix(int64(t), 0)
+		if t > 0 && t < model.Forever && w.After(now) && (wake.IsZero() || w.Before(wake)) {
+			wake = w
+		}
+	}
+	for _, d := range p.Deferrals {
+		later(d.Until)
+	}
+	for _, pe := range p.Pending {
+		js := s.jobs[pe.Job]
+		if js == nil || js.doc.State != api.StatePending {
+			continue
+		}
+		if pe.Code == model.ReasonNotBefore || pe.Code == model.ReasonDeferred {
+			later(pe.EstStart)
+		}
+		r := &api.Reason{Code: string(pe.Code), Message: pe.Message, Pass: now.UTC()}
+		if pe.EstStart > 0 && pe.EstStart < model.Forever {
+			r.EstStart = ptrTime(time.Unix(int64(pe.EstStart), 0).UTC())
+		}
+		old := js.doc.Reason
+		js.doc.Reason, js.doc.Message = r, r.Message
+		if old == nil || old.Code != r.Code || old.Message != r.Message {
+			typ := ""
+			if pe.Code == model.ReasonDeferred {
+				typ = api.EventDeferred
+			}
+			c.job(js, typ, r.Message)
+		}
+	}
+	s.wake = wake
+}
+
+// pruneRecent keeps the preemption times inside the rate-limit window.
+func (s *Server) pruneRecent(now time.Time) {
+	w := s.fac.Policy.PreemptionWindow
+	if w <= 0 {
+		w = model.Hour
+	}
+	cut := model.TimeOf(now) - model.Time(w)
+	s.recent = slices.DeleteFunc(s.recent, func(t model.Time) bool { return t < cut })
+}
+
+// fail stops trusting memory after a failed commit: the server is no
+// longer ready, and the loop leaves the state alone until restarted.
+func (s *Server) fail(err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Error("commit failed; the server stops scheduling until restarted", "err", err)
+	s.ready = false
+	s.failed = err
+}
+
+// planDoc is the API's view of a plan.
+func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string) api.Plan {
+	d := api.Plan{Pass: now.UTC(), DurationMS: float64(took.Microseconds()) / 1000, Dropped: dropped,
+		Starts: []api.PlanStart{}, Preemptions: []api.PlanPreempt{}, Deferrals: []api.PlanDefer{}, Pending: []api.PlanPending{}}
+	for _, st := range p.Starts {
+		ps := api.PlanStart{Job: st.Job}
+		for i, r := range st.Replicas {
+			ps.Replicas = append(ps.Replicas, api.Replica{Index: i, Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, State: api.ReplicaAssigned})
+		}
+		d.Starts = append(d.Starts, ps)
+	}
+	for _, pr := range p.Preemptions {
+		d.Preemptions = append(d.Preemptions, api.PlanPreempt{Victim: pr.Victim, Beneficiary: pr.Beneficiary, Reason: pr.Reason, EvictAt: time.Unix(int64(pr.EvictAt), 0).UTC()})
+	}
+	for _, df := range p.Deferrals {
+		d.Deferrals = append(d.Deferrals, api.PlanDefer{Job: df.Job, Until: time.Unix(int64(df.Until), 0).UTC(), Reason: df.Reason})
+	}
+	for _, pe := range p.Pending {
+		pp := api.PlanPending{Job: pe.Job, Code: string(pe.Code), Message: pe.Message}
+		if pe.EstStart > 0 && pe.EstStart < model.Forever {
+			pp.EstStart = ptrTime(time.Unix(int64(pe.EstStart), 0).UTC())
+		}
+		d.Pending = append(d.Pending, pp)
+	}
+	return d
+}

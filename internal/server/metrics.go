@@ -1,0 +1,100 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// metrics are the server's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	reg         *prometheus.Registry
+	queue       *prometheus.GaugeVec
+	gpus        *prometheus.GaugeVec
+	passSeconds prometheus.Histogram
+	placements  prometheus.Counter
+	submissions prometheus.Counter
+	itPower     *prometheus.GaugeVec
+	envelope    *prometheus.GaugeVec
+	energy      *prometheus.CounterVec
+	nodes       *prometheus.GaugeVec
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_queue_length",
+			Help: "Pending jobs per tenant at the last scheduling pass."}, []string{"tenant"}),
+		gpus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_gpus",
+			Help: "GPUs per site, model and state (used, free) at the last scheduling pass."}, []string{"site", "model", "state"}),
+		passSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "carnot_scheduling_pass_seconds",
+			Help:    "Time the scheduling core took per pass.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}),
+		placements: prometheus.NewCounter(prometheus.CounterOpts{Name: "carnot_placements_total",
+			Help: "Replicas placed by the scheduler."}),
+		submissions: prometheus.NewCounter(prometheus.CounterOpts{Name: "carnot_submissions_total",
+			Help: "Jobs accepted through the API."}),
+		itPower: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_site_it_power_watts",
+			Help: "Measured GPU power plus node base power per site."}, []string{"site"}),
+		envelope: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_site_power_envelope_watts",
+			Help: "The site's IT power envelope."}, []string{"site"}),
+		energy: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_kwh_total",
+			Help: "Facility energy (IT energy measured on the GPUs × PUE) per site."}, []string{"site"}),
+		nodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_nodes",
+			Help: "Registered nodes per site and condition."}, []string{"site", "condition"}),
+	}
+	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.nodes,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe sets the gauges from the state as it is now. The metrics
+// handler calls it before each scrape; caller holds mu.
+func (s *Server) observe() {
+	m := s.metrics
+	m.queue.Reset()
+	for _, js := range s.jobs {
+		if js.doc.State == api.StatePending {
+			m.queue.WithLabelValues(js.job.Tenant).Inc()
+		}
+	}
+	m.gpus.Reset()
+	for _, n := range s.nodes {
+		if !n.registered || n.doc.Condition == api.NodeNotReady || n.node.GPUs == 0 {
+			continue
+		}
+		u := min(s.nodeDoc(n).GPUsUsed, n.node.GPUs)
+		m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, "used").Add(float64(u))
+		m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, "free").Add(float64(n.node.GPUs - u))
+	}
+	for _, st := range s.fac.Sites {
+		m.envelope.WithLabelValues(st.ID).Set(st.PowerEnvelopeKW * 1000)
+	}
+	s.observeNodes()
+}
+
+// observeNodes sets the node and power gauges. Caller holds mu.
+func (s *Server) observeNodes() {
+	m := s.metrics
+	m.nodes.Reset()
+	power := map[string]float64{}
+	for _, n := range s.nodes {
+		if !n.registered {
+			continue
+		}
+		m.nodes.WithLabelValues(n.doc.Site, n.doc.Condition).Inc()
+		if n.doc.Condition == api.NodeNotReady {
+			continue
+		}
+		p := n.node.BaseWatts
+		for _, g := range n.doc.Telemetry {
+			p += g.PowerW
+		}
+		power[n.doc.Site] += p
+	}
+	m.itPower.Reset()
+	for site, p := range power {
+		m.itPower.WithLabelValues(site).Set(p)
+	}
+}

@@ -1,0 +1,169 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// errRefused marks a registration the facility does not allow.
+var errRefused = errors.New("registration refused")
+
+// admitNode registers (or re-registers) a node from its agent's report,
+// placing it in the facility: at its place when the facility lists it,
+// else — with DynamicNodes — in a rack of its own in its site's first
+// hall. A node claiming another site than the facility gives it is
+// refused. Caller holds mu (or is New).
+func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
+	n := s.nodes[doc.Name]
+	listed := -1
+	for i := range s.fac.Nodes {
+		if s.fac.Nodes[i].Name == doc.Name {
+			listed = i
+			break
+		}
+	}
+	if listed >= 0 && s.fac.Nodes[listed].Site != doc.Site {
+		return fmt.Errorf("%w: node %s is in site %s of the facility, not %s", errRefused, doc.Name, s.fac.Nodes[listed].Site, doc.Site)
+	}
+	site := -1
+	for i := range s.fac.Sites {
+		if s.fac.Sites[i].ID == doc.Site {
+			site = i
+		}
+	}
+	if site < 0 {
+		return fmt.Errorf("%w: no site %q in the facility (sites: %s)", errRefused, doc.Site, s.siteNames())
+	}
+	if listed < 0 && !s.cfg.DynamicNodes {
+		return fmt.Errorf("%w: node %s is not in the facility and the server does not admit other nodes", errRefused, doc.Name)
+	}
+	if doc.GPUs > 0 {
+		if _, ok := s.fac.GPUModels[doc.GPUModel]; !ok {
+			return fmt.Errorf("%w: GPU model %q of node %s is not in the facility's catalog", errRefused, doc.GPUModel, doc.Name)
+		}
+	}
+	mn := model.Node{Name: doc.Name, Site: doc.Site, GPUModel: doc.GPUModel, GPUs: doc.GPUs, CPUs: doc.CPUs, MemoryGiB: doc.MemoryGiB}
+	if listed >= 0 {
+		old := s.fac.Nodes[listed]
+		mn.Hall, mn.Rack, mn.NVLinkDomain, mn.Leaf, mn.Spine, mn.BaseWatts = old.Hall, old.Rack, old.NVLinkDomain, old.Leaf, old.Spine, old.BaseWatts
+		if old != mn {
+			s.log.Warn("node differs from the facility; using what its agent reports", "node", doc.Name,
+				"facility", fmt.Sprintf("%d×%s %d CPUs %d GiB", old.GPUs, old.GPUModel, old.CPUs, old.MemoryGiB),
+				"agent", fmt.Sprintf("%d×%s %d CPUs %d GiB", mn.GPUs, mn.GPUModel, mn.CPUs, mn.MemoryGiB))
+			s.setFacilityNode(listed, mn, nil)
+		}
+	} else {
+		hall := ""
+		for _, h := range s.fac.Halls {
+			if h.Site == doc.Site {
+				hall = h.ID
+				break
+			}
+		}
+		rack := model.Rack{ID: "rack-" + doc.Name, Hall: hall}
+		mn.Hall, mn.Rack, mn.NVLinkDomain, mn.Leaf = hall, rack.ID, doc.Name, "leaf-"+doc.Name
+		s.setFacilityNode(-1, mn, &rack)
+	}
+	if n == nil {
+		n = s.newNode(mn, doc)
+		n.version = s.cfg.Now().UnixNano()
+		s.nodes[doc.Name] = n
+	} else {
+		drained := n.doc.Drained
+		n.doc = doc
+		n.doc.Drained = drained
+		n.node = mn
+		n.siteIdx = site
+		if len(n.gpus) != mn.GPUs {
+			n.gpus = make([]model.GPUState, mn.GPUs)
+		}
+	}
+	n.siteIdx = site
+	n.registered = true
+	if fromAgent {
+		n.doc.Condition = api.NodeReady
+	}
+	return nil
+}
+
+// setFacilityNode replaces the facility by a copy with node i replaced
+// (i ≥ 0) or n and its rack added (i < 0). The core caches what it
+// derives from a facility by its address, so the facility is never
+// changed in place.
+func (s *Server) setFacilityNode(i int, n model.Node, rack *model.Rack) {
+	f := *s.fac
+	f.Nodes = slices.Clone(f.Nodes)
+	if i >= 0 {
+		f.Nodes[i] = n
+	} else {
+		f.Nodes = append(f.Nodes, n)
+	}
+	if rack != nil && rack.Hall != "" {
+		f.Racks = append(slices.Clone(f.Racks), *rack)
+	}
+	s.fac = &f
+}
+
+func (s *Server) siteNames() string {
+	var names []string
+	for _, st := range s.fac.Sites {
+		names = append(names, st.ID)
+	}
+	return fmt.Sprint(names)
+}
+
+// checkSilentNodes marks nodes silent for the heartbeat timeout
+// not-ready and their replicas lost. Caller holds mu.
+func (s *Server) checkSilentNodes(now time.Time, c *changes) {
+	for _, name := range s.nodeNames() {
+		n := s.nodes[name]
+		if !n.registered || n.doc.Condition == api.NodeNotReady || now.Sub(n.doc.LastHeartbeat) <= s.cfg.HeartbeatTimeout {
+			continue
+		}
+		n.doc.Condition = api.NodeNotReady
+		c.node(n, api.EventNode, fmt.Sprintf("node %s is not ready: no heartbeat for %s", name, now.Sub(n.doc.LastHeartbeat).Round(time.Second)))
+		s.loseReplicas(n, "its node stopped reporting", now, c)
+	}
+}
+
+// loseReplicas ends every live replica on n as lost.
+func (s *Server) loseReplicas(n *nodeState, why string, now time.Time, c *changes) {
+	for _, id := range n.jobIDs() {
+		js := s.jobs[id]
+		if js == nil {
+			continue
+		}
+		for i := range js.doc.Replicas {
+			r := &js.doc.Replicas[i]
+			if r.Node != n.doc.Name || !live(r) {
+				continue
+			}
+			r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now), why
+			s.replicaEnded(js, i, now, c)
+		}
+	}
+}
+
+func (s *Server) nodeNames() []string {
+	names := make([]string, 0, len(s.nodes))
+	for n := range s.nodes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// nodeStates is the snapshot's node runtime state, sorted by name.
+func (s *Server) nodeStates() []model.NodeState {
+	out := make([]model.NodeState, 0, len(s.nodes))
+	for _, name := range s.nodeNames() {
+		n := s.nodes[name]
+		out = append(out, model.NodeState{Node: name, Condition: n.condition(), GPUs: slices.Clone(n.gpus)})
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// documented maps "METHOD /path" to the statuses openapi.json gives it.
+var documented = sync.OnceValue(func() map[string]map[string]bool {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		panic(err)
+	}
+	out := map[string]map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			m := map[string]bool{}
+			for code := range op.Responses {
+				m[code] = true
+			}
+			out[strings.ToUpper(method)+" "+path] = m
+		}
+	}
+	return out
+})
+
+// checkDocumented fails the test when the server answered req with a
+// status its route's operation does not document, or when no route of
+// api.Routes matched.
+func checkDocumented(t *testing.T, mux *http.ServeMux, req *http.Request, status int) {
+	t.Helper()
+	_, pattern := mux.Handler(req)
+	if pattern == "/" {
+		t.Errorf("%s %s matched no route of api.Routes", req.Method, req.URL.Path)
+		return
+	}
+	if !documented()[pattern][strconv.Itoa(status)] {
+		t.Errorf("%s answered %d, which openapi.json does not document for it", pattern, status)
+	}
+}
+
+// Every route of api.Routes is served by its handler (not the fallback,
+// not a 405), and its answer to a bare request is a documented status.
+func TestEveryRouteIsServedAndDocumented(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	for _, rt := range api.Routes {
+		path := strings.NewReplacer("{id}", id, "{name}", "n1").Replace(rt.Path)
+		if rt.Op == "watch" {
+			continue // a stream; TestWatch covers it
+		}
+		req := httptest.NewRequest(rt.Method, path, nil)
+		w := httptest.NewRecorder()
+		e.s.mux.ServeHTTP(w, req)
+		if w.Code == http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: 405", rt.Method, path)
+		}
+		checkDocumented(t, e.s.mux, req, w.Code)
+	}
+}
+
+// The server serves the committed document.
+func TestServesItsOpenAPIDocument(t *testing.T) {
+	e := devEnv(t)
+	req := httptest.NewRequest("GET", "/v1/openapi.json", nil)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	if w.Code != 200 || w.Body.String() != string(api.OpenAPI) || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /v1/openapi.json: %d %s, %d bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+	}
+}

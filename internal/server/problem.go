@@ -1,0 +1,128 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// writeJSON writes v with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeProblem(w, &api.Problem{Status: http.StatusInternalServerError, Detail: "encoding the response: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// problemTitles are the titles of the problem types the API uses.
+var problemTitles = map[int]string{
+	http.StatusBadRequest:            "invalid request",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not found",
+	http.StatusMethodNotAllowed:      "method not allowed",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "request too large",
+	http.StatusUnsupportedMediaType:  "unsupported media type",
+	http.StatusInternalServerError:   "internal error",
+	http.StatusBadGateway:            "bad gateway",
+	http.StatusServiceUnavailable:    "unavailable",
+}
+
+// writeProblem writes an RFC 9457 problem document.
+func writeProblem(w http.ResponseWriter, p *api.Problem) {
+	if p.Title == "" {
+		p.Title = problemTitles[p.Status]
+	}
+	if p.Type == "" {
+		p.Type = api.ProblemType + strings.ReplaceAll(p.Title, " ", "-")
+	}
+	b, _ := json.Marshal(p)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	w.Write(append(b, '\n'))
+}
+
+func problemf(w http.ResponseWriter, status int, format string, args ...any) {
+	writeProblem(w, &api.Problem{Status: status, Detail: fmt.Sprintf(format, args...)})
+}
+
+// readBody reads a JSON request body of at most limit bytes. It writes
+// the problem and returns false when the body is too large, not JSON, or
+// of another media type.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			problemf(w, http.StatusUnsupportedMediaType, "the body must be application/json, not %q", ct)
+			return nil, false
+		}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		problemf(w, http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", limit)
+		return nil, false
+	case err != nil:
+		problemf(w, http.StatusBadRequest, "reading the body: %v", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeStrict decodes a JSON body into v, rejecting unknown fields,
+// trailing data and type mismatches with the field named.
+func decodeStrict(w http.ResponseWriter, b []byte, v any) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	err := d.Decode(v)
+	if err == nil && d.More() {
+		err = errors.New("data after the JSON value")
+	}
+	if err == nil {
+		return true
+	}
+	p := &api.Problem{Status: http.StatusBadRequest, Detail: "the body is not a valid request"}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		p.Errors = []api.FieldError{{Field: te.Field, Message: fmt.Sprintf("must be %s, not %s", te.Type, te.Value)}}
+	case errors.As(err, &se):
+		p.Detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		p.Errors = []api.FieldError{{Field: f, Message: "unknown field"}}
+	default:
+		p.Detail = err.Error()
+	}
+	writeProblem(w, p)
+	return false
+}
+
+// queryInt reads an integer query parameter in [lo, hi]; def when absent.
+func queryInt(w http.ResponseWriter, r *http.Request, name string, def, lo, hi int64) (int64, bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, true
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < lo || v > hi {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+			Errors: []api.FieldError{{Field: name, Message: fmt.Sprintf("must be an integer from %d to %d, not %q", lo, hi, s)}}})
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// handlers maps each operation of api.Routes to its handler.
+func (s *Server) handlers() map[string]http.HandlerFunc {
+	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	return map[string]http.HandlerFunc{
+		"health": func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) },
+		"ready":  s.handleReady,
+		"metrics": func(w http.ResponseWriter, r *http.Request) {
+			s.mu.Lock()
+			s.observe()
+			s.mu.Unlock()
+			metrics.ServeHTTP(w, r)
+		},
+		"openapi": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(api.OpenAPI)
+		},
+		"submitJob":        s.handleSubmit(false),
+		"listJobs":         s.handleList(""),
+		"getJob":           s.handleGet(""),
+		"cancelJob":        s.handleCancel,
+		"jobLogs":          s.handleLogs,
+		"jobEvents":        s.handleJobEvents,
+		"whyJob":           s.handleWhy,
+		"checkpointJob":    s.handleCheckpoint,
+		"submitDeployment": s.handleSubmit(true),
+		"listDeployments":  s.handleList("deployment"),
+		"getDeployment":    s.handleGet("deployment"),
+		"listNodes":        s.handleNodes,
+		"getNode":          s.handleNode,
+		"drainNode":        s.handleDrain(true),
+		"undrainNode":      s.handleDrain(false),
+		"listSites":        s.handleSites,
+		"listTenants":      s.handleTenants,
+		"usage":            s.handleUsage,
+		"lastPlan":         s.handlePlan,
+		"listEvents":       s.handleEvents,
+		"watch":            s.handleWatch,
+		"agentRegister":    s.handleRegister,
+		"agentHeartbeat":   s.handleHeartbeat,
+		"agentAssignments": s.handleAssignments,
+	}
+}
+
+// routes registers exactly api.Routes; anything else is a problem 404.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	hs := s.handlers()
+	for _, rt := range api.Routes {
+		h, ok := hs[rt.Op]
+		if !ok {
+			panic(fmt.Sprintf("server: no handler for %s %s (%s)", rt.Method, rt.Path, rt.Op))
+		}
+		mux.HandleFunc(rt.Method+" "+rt.Path, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problemf(w, http.StatusNotFound, "no route %s %s; see /v1/openapi.json", r.Method, r.URL.Path)
+	})
+	return mux
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	ready, failed := s.ready, s.failed
+	s.mu.Unlock()
+	switch {
+	case failed != nil:
+		problemf(w, http.StatusServiceUnavailable, "a commit failed; restart the server: %v", failed)
+	case !ready:
+		problemf(w, http.StatusServiceUnavailable, "the scheduler loop is not running yet")
+	default:
+		writeJSON(w, 200, map[string]string{"status": "ready"})
+	}
+}

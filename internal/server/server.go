@@ -1,0 +1,225 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// Server is the live control plane of one facility.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store store.Store
+
+	mu    sync.Mutex
+	fac   *model.Facility // replaced (never mutated) when a node joins
+	jobs  map[string]*jobState
+	nodes map[string]*nodeState
+	usage map[string]*model.Usage
+	// recent are the times of recent preemptions (the core's rate limit).
+	recent []model.Time
+	// changed is closed and replaced whenever some node's assignments
+	// change; long polls wait on it.
+	changed chan struct{}
+	// wake is when the loop must run at the latest (deferrals, not-before).
+	wake     time.Time
+	lastPlan api.Plan
+	ready    bool
+	// failed is set when a commit failed: memory may be ahead of the
+	// store, so the loop stops until the server is restarted.
+	failed    error
+	lastFlush time.Time
+
+	kick    chan struct{}
+	watch   *hub
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+// New builds a server and reloads the store's nodes and unfinished jobs.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, store: cfg.Store,
+		fac:     cfg.Facility,
+		jobs:    map[string]*jobState{},
+		nodes:   map[string]*nodeState{},
+		usage:   map[string]*model.Usage{},
+		changed: make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		watch:   newHub(),
+	}
+	s.metrics = newMetrics(s)
+	for i := range cfg.Facility.Nodes {
+		n := cfg.Facility.Nodes[i]
+		s.nodes[n.Name] = s.newNode(n, api.Node{Name: n.Name, Site: n.Site, GPUModel: n.GPUModel, GPUs: n.GPUs,
+			CPUs: n.CPUs, MemoryGiB: n.MemoryGiB, Condition: api.NodeNotReady})
+	}
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	s.mux = s.routes()
+	return s, nil
+}
+
+func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
+	si := 0
+	for i := range s.fac.Sites {
+		if s.fac.Sites[i].ID == n.Site {
+			si = i
+		}
+	}
+	return &nodeState{doc: doc, node: n, jobs: map[string]bool{}, gpus: make([]model.GPUState, n.GPUs),
+		lastSample: map[int]time.Time{}, siteIdx: si}
+}
+
+// reload restores nodes and unfinished jobs from the store. Nodes count
+// as heard from now, so that their agents have one heartbeat timeout to
+// report what they still run.
+func (s *Server) reload(ctx context.Context) error {
+	nodes, err := s.store.Nodes(ctx)
+	if err != nil {
+		return fmt.Errorf("server: reading nodes: %w", err)
+	}
+	now := s.cfg.Now()
+	for _, doc := range nodes {
+		doc.LastHeartbeat = now
+		if err := s.admitNode(*doc, false); err != nil {
+			s.log.Warn("stored node no longer fits the facility", "node", doc.Name, "err", err)
+		}
+	}
+	active, err := s.store.Active(ctx)
+	if err != nil {
+		return fmt.Errorf("server: reading jobs: %w", err)
+	}
+	for _, doc := range active {
+		js, err := jobFromDoc(doc)
+		if err != nil {
+			return fmt.Errorf("server: job %s in the store: %w", doc.ID, err)
+		}
+		s.jobs[js.doc.ID] = js
+		if js.doc.State != api.StatePending && len(js.doc.Replicas) > 0 {
+			s.restoreAlloc(js)
+		}
+	}
+	return nil
+}
+
+// jobFromDoc rebuilds a job's core view from its stored spec.
+func jobFromDoc(doc *api.Job) (*jobState, error) {
+	jobs, err := jobspec.Load(doc.ID+".jsonl", doc.Spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) != 1 {
+		return nil, fmt.Errorf("spec holds %d jobs", len(jobs))
+	}
+	j := jobs[0]
+	j.SubmitTime = model.TimeOf(doc.SubmitTime)
+	return &jobState{job: j, doc: *doc}, nil
+}
+
+// restoreAlloc gives a reloaded job its allocation back from its replicas.
+func (s *Server) restoreAlloc(js *jobState) {
+	a := &model.Allocation{Job: js.job}
+	if js.doc.StartTime != nil {
+		a.Started = model.TimeOf(*js.doc.StartTime)
+	}
+	for _, r := range js.doc.Replicas {
+		if !live(&r) {
+			continue
+		}
+		a.Replicas = append(a.Replicas, model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW})
+		if n := s.nodes[r.Node]; n != nil {
+			n.jobs[js.doc.ID] = true
+		}
+	}
+	js.alloc = a
+	switch js.doc.State {
+	case api.StatePreempting:
+		js.stop, js.grace = stopPreempt, s.graceOf(js.job)
+	case api.StateCancelling:
+		js.stop, js.grace = stopCancel, s.graceOf(js.job)
+	}
+	if js.stop != stopNone {
+		a.Terminating, a.EvictAt = true, model.TimeOf(s.cfg.Now().Add(js.grace))
+	}
+}
+
+// graceOf is the time a job's replicas get between SIGTERM and SIGKILL.
+func (s *Server) graceOf(j *model.Job) time.Duration {
+	if j.CheckpointGrace > 0 {
+		return time.Duration(j.CheckpointGrace) * time.Second
+	}
+	return s.cfg.KillTimeout
+}
+
+// Handler is the server's HTTP handler: the API, the agents' routes,
+// health and metrics.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Run runs the scheduler loop until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.ready = true
+	s.mu.Unlock()
+	s.Kick()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.watch.close()
+			return nil
+		case <-s.kick:
+		case <-t.C:
+		}
+		s.pass(ctx)
+		t.Reset(s.untilNextPass())
+	}
+}
+
+// Kick asks the loop for a pass soon.
+func (s *Server) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// untilNextPass is the wait before the next timed pass.
+func (s *Server) untilNextPass() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.cfg.PassInterval
+	if hb := s.cfg.HeartbeatTimeout / 2; hb < d {
+		d = hb
+	}
+	if !s.wake.IsZero() {
+		if w := s.wake.Sub(s.cfg.Now()); w < d {
+			d = max(w, 10*time.Millisecond)
+		}
+	}
+	return d
+}
+
+// bump marks a node's assignments changed and wakes its long polls.
+// Caller holds mu.
+func (s *Server) bump(node string) {
+	if n := s.nodes[node]; n != nil {
+		n.version++
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"slices"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Why an attempt is being stopped.
+const (
+	stopNone     = ""
+	stopCancel   = "cancel"
+	stopPreempt  = "preempt"
+	stopFailure  = "failure"  // a replica failed or was lost: the gang goes whole
+	stopFinished = "finished" // a deployment's replica or a gang member ended; the rest follow
+)
+
+// jobState is a job in memory: the core's view (job, alloc) and the
+// API's (doc). Guarded by Server.mu.
+type jobState struct {
+	job *model.Job
+	doc api.Job
+	// alloc is set while the job holds resources: from its start until
+	// every replica of the attempt has ended.
+	alloc *model.Allocation
+	stop  string // why the attempt is being stopped; "" while it runs
+	// grace is the SIGTERM→SIGKILL grace of the stop in progress.
+	grace time.Duration
+	// stopMsg says why, for the job's message once the attempt ended.
+	stopMsg string
+	// exitMsg is the first failure of the attempt.
+	exitMsg string
+	// usageDirty says the energy counters changed since the last write.
+	usageDirty bool
+}
+
+func (js *jobState) pending() bool {
+	if js.doc.State == api.StatePending {
+		return true
+	}
+	// A running deployment below its replica count stays in the queue:
+	// the core scales it up.
+	return js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning &&
+		js.stop == stopNone && js.alloc != nil && len(js.alloc.Replicas) < js.job.Replicas
+}
+
+// live reports whether replica r of the current attempt has not ended.
+func live(r *api.Replica) bool {
+	return r.State == api.ReplicaAssigned || r.State == api.ReplicaRunning
+}
+
+// nodeState is a registered (or facility-listed) node. Guarded by
+// Server.mu.
+type nodeState struct {
+	doc  api.Node
+	node model.Node // its place in the facility
+	// registered is false for a node of the facility file whose agent
+	// never registered.
+	registered bool
+	// version counts changes of the node's assignments.
+	version int64
+	// jobs holds the jobs with live replicas on the node.
+	jobs map[string]bool
+	// gpus is the model state of each GPU (claims).
+	gpus []model.GPUState
+	// lastSample is when each GPU's energy was last integrated.
+	lastSample map[int]time.Time
+	siteIdx    int
+}
+
+func (n *nodeState) condition() model.NodeCondition {
+	switch {
+	case !n.registered || n.doc.Condition == api.NodeNotReady:
+		return model.NodeDown
+	case n.doc.Drained:
+		return model.NodeDraining
+	}
+	return model.NodeUp
+}
+
+// jobIDs lists the node's jobs sorted.
+func (n *nodeState) jobIDs() []string {
+	ids := make([]string, 0, len(n.jobs))
+	for id := range n.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
+
+func ptrInt(i int) *int { return &i }

@@ -1,0 +1,176 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// files is a migrations directory holding the named files.
+func files(named map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{"migrations": {Mode: fs.ModeDir}}
+	for name, body := range named {
+		fsys["migrations/"+name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	return fsys
+}
+
+func TestEmbeddedMigrations(t *testing.T) {
+	ms, err := migrations(migrationFS)
+	if err != nil {
+		t.Fatalf("embedded migrations: %v", err)
+	}
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != len(entries) {
+		t.Fatalf("%d migrations of %d files", len(ms), len(entries))
+	}
+	for i, m := range ms {
+		if m.version != i+1 || strings.TrimSpace(m.sql) == "" {
+			t.Errorf("migration %d: %+v", i, m)
+		}
+	}
+}
+
+func TestMigrationsRejected(t *testing.T) {
+	ok := "CREATE TABLE t (x);"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"duplicate", map[string]string{"0001_a.sql": ok, "0001_b.sql": ok}, "same number"},
+		{"gap", map[string]string{"0001_a.sql": ok, "0003_c.sql": ok}, "expected number 0002"},
+		{"from zero", map[string]string{"0000_a.sql": ok}, "expected number 0001"},
+		{"no number", map[string]string{"init.sql": ok}, "not NNNN_name.sql"},
+		{"short number", map[string]string{"1_init.sql": ok}, "not NNNN_name.sql"},
+		{"dash", map[string]string{"0001-init.sql": ok}, "not NNNN_name.sql"},
+		{"upper case", map[string]string{"0001_Init.sql": ok}, "not NNNN_name.sql"},
+		{"extension", map[string]string{"0001_init.txt": ok}, "not NNNN_name.sql"},
+		{"letters", map[string]string{"abcd_init.sql": ok}, "not NNNN_name.sql"},
+		{"empty", map[string]string{}, "none found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := migrations(files(tc.files))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("migrations(%v) = %v, want an error saying %q", tc.files, err, tc.want)
+			}
+		})
+	}
+}
+
+// rawConn opens a connection to a new database file, without the store.
+func rawConn(t *testing.T) *sql.Conn {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "m.db"), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// schema returns the database's schema and recorded migrations.
+func schema(t *testing.T, conn *sql.Conn) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(), `
+		SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_schema
+		UNION ALL SELECT 'migration ' || version || ' ' || name FROM schema_migrations
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMigrateTwiceIsNoOp(t *testing.T) {
+	ctx := context.Background()
+	conn := rawConn(t)
+	if err := migrate(ctx, conn, migrationFS); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	first := schema(t, conn)
+	if err := migrate(ctx, conn, migrationFS); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	if diff := cmp.Diff(first, schema(t, conn)); diff != "" {
+		t.Errorf("second migrate changed the schema (-first +second):\n%s", diff)
+	}
+	ms, _ := migrations(migrationFS)
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != len(ms) {
+		t.Errorf("schema_migrations holds %d rows (%v), want %d", n, err, len(ms))
+	}
+}
+
+func TestMigrateAppliesOnlyNew(t *testing.T) {
+	ctx := context.Background()
+	conn := rawConn(t)
+	one := map[string]string{"0001_a.sql": "CREATE TABLE a (x);"} // fails if run twice
+	if err := migrate(ctx, conn, files(one)); err != nil {
+		t.Fatalf("migrate 1: %v", err)
+	}
+	one["0002_b.sql"] = "CREATE TABLE b (y); INSERT INTO b VALUES (1);"
+	if err := migrate(ctx, conn, files(one)); err != nil {
+		t.Fatalf("migrate 1, 2: %v", err)
+	}
+	var y int
+	if err := conn.QueryRowContext(ctx, "SELECT y FROM b").Scan(&y); err != nil || y != 1 {
+		t.Errorf("table b: %d, %v", y, err)
+	}
+
+	// A database newer than the program, or one that ran other
+	// migrations, is refused.
+	delete(one, "0002_b.sql")
+	if err := migrate(ctx, conn, files(one)); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("migrate with fewer migrations = %v, want a newer-schema error", err)
+	}
+	renamed := map[string]string{"0001_z.sql": "", "0002_b.sql": ""}
+	if err := migrate(ctx, conn, files(renamed)); err == nil {
+		t.Error("migrate with renamed migrations succeeded, want an error")
+	}
+}
+
+func TestMigrationFailsWhole(t *testing.T) {
+	ctx := context.Background()
+	conn := rawConn(t)
+	bad := map[string]string{
+		"0001_a.sql": "CREATE TABLE a (x);",
+		"0002_b.sql": "CREATE TABLE b (y); THIS IS NOT SQL;",
+	}
+	if err := migrate(ctx, conn, files(bad)); err == nil || !strings.Contains(err.Error(), "0002_b.sql") {
+		t.Fatalf("migrate = %v, want an error naming 0002_b.sql", err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'b'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("table b exists (%d, %v): the failed migration was not rolled back", n, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
+		t.Errorf("schema version %d (%v), want 1", n, err)
+	}
+}

@@ -1,0 +1,231 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// defaultEvents is the number of events Events returns when the filter
+// sets no limit.
+const defaultEvents = 1000
+
+// Job returns the job id, or store.ErrNotFound.
+func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
+	op := fmt.Sprintf("read job %q", id)
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	var doc, spec []byte
+	err := db.r.QueryRowContext(ctx, "SELECT doc, spec FROM jobs WHERE id = ?", id).Scan(&doc, &spec)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	j, err := decodeJob(doc, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return j, nil
+}
+
+// Jobs returns one page of the jobs matching f in submission order, and
+// the cursor of the next page: the last job's seq, as a decimal number.
+func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, error) {
+	const op = "list jobs"
+	if db.isClosed() {
+		return nil, "", fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	after, err := parseCursor(f.After)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	n := store.PageSize(f.Limit)
+	var q strings.Builder
+	q.WriteString("SELECT seq, doc, spec FROM jobs WHERE seq > ?")
+	args := []any{after}
+	for _, c := range []struct{ col, val string }{
+		{"tenant", f.Tenant}, {"priority_class", f.PriorityClass}, {"kind", f.Kind},
+	} {
+		if c.val != "" {
+			fmt.Fprintf(&q, " AND %s = ?", c.col)
+			args = append(args, c.val)
+		}
+	}
+	if len(f.States) > 0 {
+		q.WriteString(" AND state IN (?" + strings.Repeat(", ?", len(f.States)-1) + ")")
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	q.WriteString(" ORDER BY seq LIMIT ?")
+	args = append(args, n+1)
+	jobs, seqs, err := db.queryJobs(ctx, q.String(), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	if len(jobs) <= n {
+		return jobs, "", nil
+	}
+	return jobs[:n], strconv.FormatInt(seqs[n-1], 10), nil
+}
+
+// parseCursor parses a page cursor: "" or a job's seq.
+func parseCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	seq, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != s {
+		return 0, fmt.Errorf("malformed page cursor %q: pass the next value of the previous page", s)
+	}
+	return seq, nil
+}
+
+// Active returns every job not in a final state, in submission order.
+func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
+	const op = "list active jobs"
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	jobs, _, err := db.queryJobs(ctx, "SELECT seq, doc, spec FROM jobs WHERE active = 1 ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return jobs, nil
+}
+
+// queryJobs runs a query of seq, doc and spec and decodes the jobs.
+func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	jobs := []*api.Job{}
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		var doc, spec []byte
+		if err := rows.Scan(&seq, &doc, &spec); err != nil {
+			return nil, nil, err
+		}
+		j, err := decodeJob(doc, spec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("job at seq %d: %w", seq, err)
+		}
+		jobs = append(jobs, j)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return jobs, seqs, nil
+}
+
+// Events returns the events after f.After in Seq order, of job f.Job when
+// set, at most f.Limit (0: 1000).
+func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, error) {
+	const op = "list events"
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultEvents
+	}
+	q := "SELECT seq, time, job, tenant, node, type, message FROM events WHERE seq > ?"
+	args := []any{f.After}
+	if f.Job != "" {
+		q += " AND job = ?"
+		args = append(args, f.Job)
+	}
+	q += " ORDER BY seq LIMIT ?"
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	evs := []api.Event{}
+	for rows.Next() {
+		var ev api.Event
+		var t string
+		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if ev.Time, err = parseTime(t); err != nil {
+			return nil, fmt.Errorf("%s: event %d: %w", op, ev.Seq, err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return evs, nil
+}
+
+// Usage sums the usage of every job by tenant, tenants sorted by name.
+func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
+	const op = "sum usage"
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
+		TOTAL(it_kwh), TOTAL(kwh), TOTAL(eur), TOTAL(gco2e)
+		FROM jobs GROUP BY tenant ORDER BY tenant`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	us := []api.TenantUsage{}
+	for rows.Next() {
+		var u api.TenantUsage
+		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return us, nil
+}
+
+// Nodes returns every node, sorted by name.
+func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
+	const op = "list nodes"
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT name, doc FROM nodes ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	nodes := []*api.Node{}
+	for rows.Next() {
+		var name string
+		var doc []byte
+		if err := rows.Scan(&name, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		n, err := decodeNode(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: node %q: %w", op, name, err)
+		}
+		nodes = append(nodes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return nodes, nil
+}

@@ -1,0 +1,220 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// writeStmts are the committer's statements, prepared once on the writer
+// connection.
+type writeStmts struct {
+	begin, commit, rollback           *sql.Stmt
+	savepoint, rollbackTo, release    *sql.Stmt
+	insertJob, updateJob              *sql.Stmt
+	selectKey, insertKey, insertEvent *sql.Stmt
+	putNode                           *sql.Stmt
+}
+
+// jobCols are the columns a job row is written with, in the order of
+// jobRow.args.
+const jobCols = `tenant, kind, priority_class, state, active, submit_time,
+	gpu_seconds, it_kwh, kwh, eur, gco2e, doc, spec`
+
+// prepareWrites prepares the committer's statements on conn.
+func prepareWrites(ctx context.Context, conn *sql.Conn) (*writeStmts, error) {
+	ws := &writeStmts{}
+	for _, p := range []struct {
+		s   **sql.Stmt
+		sql string
+	}{
+		{&ws.begin, "BEGIN IMMEDIATE"},
+		{&ws.commit, "COMMIT"},
+		{&ws.rollback, "ROLLBACK"},
+		{&ws.savepoint, "SAVEPOINT request"},
+		{&ws.rollbackTo, "ROLLBACK TO request"},
+		{&ws.release, "RELEASE request"},
+		{&ws.insertJob, `INSERT INTO jobs (id, ` + jobCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`},
+		{&ws.updateJob, `UPDATE jobs SET (` + jobCols + `) =
+			(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`},
+		{&ws.selectKey, "SELECT job_id FROM idempotency WHERE tenant = ? AND key = ?"},
+		{&ws.insertKey, "INSERT INTO idempotency (tenant, key, job_id) VALUES (?, ?, ?)"},
+		{&ws.insertEvent, `INSERT INTO events (time, job, tenant, node, type, message)
+			VALUES (?, ?, ?, ?, ?, ?)`},
+		{&ws.putNode, `INSERT INTO nodes (name, doc) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET doc = excluded.doc`},
+	} {
+		s, err := conn.PrepareContext(ctx, p.sql)
+		if err != nil {
+			_ = ws.close()
+			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.s = s
+	}
+	return ws, nil
+}
+
+// close closes the statements prepared.
+func (ws *writeStmts) close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{ws.begin, ws.commit, ws.rollback, ws.savepoint, ws.rollbackTo,
+		ws.release, ws.insertJob, ws.updateJob, ws.selectKey, ws.insertKey, ws.insertEvent, ws.putNode} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CreateJob records j and its first event ev in one transaction. With a
+// non-empty key already recorded for j's tenant it records nothing and
+// returns the ID of the job that key created, with created false.
+func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev api.Event) (id string, created bool, err error) {
+	if j == nil || j.ID == "" {
+		return "", false, errors.New("create job: no job ID")
+	}
+	op := fmt.Sprintf("create job %q", j.ID)
+	row, err := encodeJob(j)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", op, err)
+	}
+	erow, err := encodeEvent(ev)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", op, err)
+	}
+	err = db.submit(ctx, op, func(w *writeStmts) error {
+		id, created, err = w.createJob(row, key, erow)
+		return err
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return id, created, nil
+}
+
+// createJob runs CreateJob's statements.
+func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, bool, error) {
+	ctx := context.Background()
+	if key != "" {
+		var id string
+		err := w.selectKey.QueryRowContext(ctx, row.tenant, key).Scan(&id)
+		if err == nil {
+			return id, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", false, fmt.Errorf("read idempotency key: %w", err)
+		}
+	}
+	res, err := w.insertJob.ExecContext(ctx, append([]any{row.id}, row.args()...)...)
+	if err != nil {
+		return "", false, fmt.Errorf("insert job: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", false, fmt.Errorf("insert job: %w", err)
+	} else if n == 0 {
+		return "", false, store.ErrExists
+	}
+	if key != "" {
+		if _, err := w.insertKey.ExecContext(ctx, row.tenant, key, row.id); err != nil {
+			return "", false, fmt.Errorf("record idempotency key: %w", err)
+		}
+	}
+	if _, err := w.appendEvent(ev); err != nil {
+		return "", false, err
+	}
+	return row.id, true, nil
+}
+
+// appendEvent inserts ev and returns the Seq it got.
+func (w *writeStmts) appendEvent(ev eventRow) (int64, error) {
+	res, err := w.insertEvent.ExecContext(context.Background(), ev.args()...)
+	if err != nil {
+		return 0, fmt.Errorf("append event: %w", err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("append event: %w", err)
+	}
+	return seq, nil
+}
+
+// Update replaces jobs, which must all exist, and appends events, in one
+// transaction; a job missing gives store.ErrNotFound and writes nothing.
+// Once the call succeeds, events[i].Seq holds the Seq each event got.
+func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) error {
+	const op = "update jobs"
+	rows := make([]jobRow, len(jobs))
+	for i, j := range jobs {
+		if j == nil || j.ID == "" {
+			return fmt.Errorf("%s: job %d has no ID", op, i)
+		}
+		var err error
+		if rows[i], err = encodeJob(j); err != nil {
+			return fmt.Errorf("%s: job %q: %w", op, j.ID, err)
+		}
+	}
+	erows := make([]eventRow, len(events))
+	for i, ev := range events {
+		var err error
+		if erows[i], err = encodeEvent(ev); err != nil {
+			return fmt.Errorf("%s: event %d: %w", op, i, err)
+		}
+	}
+	seqs := make([]int64, len(events))
+	err := db.submit(ctx, op, func(w *writeStmts) error {
+		return w.update(rows, erows, seqs)
+	})
+	if err != nil {
+		return err
+	}
+	for i, seq := range seqs {
+		events[i].Seq = seq
+	}
+	return nil
+}
+
+// update runs Update's statements, recording the events' Seq in seqs.
+func (w *writeStmts) update(rows []jobRow, events []eventRow, seqs []int64) error {
+	for _, row := range rows {
+		res, err := w.updateJob.ExecContext(context.Background(), append(row.args(), row.id)...)
+		if err != nil {
+			return fmt.Errorf("job %q: %w", row.id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("job %q: %w", row.id, err)
+		} else if n == 0 {
+			return fmt.Errorf("job %q: %w", row.id, store.ErrNotFound)
+		}
+	}
+	for i, ev := range events {
+		seq, err := w.appendEvent(ev)
+		if err != nil {
+			return err
+		}
+		seqs[i] = seq
+	}
+	return nil
+}
+
+// PutNode creates or replaces the node n.Name.
+func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
+	if n == nil || n.Name == "" {
+		return errors.New("put node: no node name")
+	}
+	name := n.Name
+	op := fmt.Sprintf("put node %q", name)
+	doc, err := encodeNode(n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return db.submit(ctx, op, func(w *writeStmts) error {
+		_, err := w.putNode.ExecContext(context.Background(), name, doc)
+		return err
+	})
+}

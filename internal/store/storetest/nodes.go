@@ -1,0 +1,63 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// fullNode is a node with every field set.
+func fullNode(name string) *api.Node {
+	cest := time.FixedZone("CEST", 2*3600)
+	return &api.Node{
+		Name: name, Site: "fra1", Address: "http://" + name + ":7070",
+		CPUs: 224, MemoryGiB: 2048, GPUModel: "H200", GPUs: 8, GPUsUsed: 4,
+		Condition: api.NodeReady, FakeGPUs: true,
+		Registered:    at(-time.Hour).In(cest),
+		LastHeartbeat: at(time.Second),
+		Telemetry: []api.GPUSample{
+			{Index: 0, Time: at(time.Second).In(cest), PowerW: 612.5, Utilization: 97, MemUsedMiB: 120000, TempC: 71},
+			{Index: 1, Time: at(time.Second), PowerW: 80.25},
+		},
+		Jobs: []string{"job-1", "job-2"},
+	}
+}
+
+func testNodes(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	s := fresh(t, newDB)
+	nodes, err := s.Nodes(ctx)
+	if err != nil || len(nodes) != 0 {
+		t.Fatalf("Nodes of an empty store = %v, %v; want none", nodes, err)
+	}
+	n1, n2, n3 := fullNode("n1"), &api.Node{Name: "n2", Condition: api.NodeNotReady}, fullNode("gpu-10")
+	for _, n := range []*api.Node{n2, n1, n3} {
+		if err := s.PutNode(ctx, n); err != nil {
+			t.Fatalf("PutNode(%s): %v", n.Name, err)
+		}
+	}
+	check := func(want ...*api.Node) {
+		t.Helper()
+		got, err := s.Nodes(ctx)
+		if err != nil {
+			t.Fatalf("Nodes: %v", err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("Nodes (-want +got):\n%s", diff)
+		}
+	}
+	check(n3, n1, n2)
+
+	// Replacing a node keeps one node of that name, with the new value.
+	n1b := fullNode("n1")
+	n1b.Condition, n1b.Drained, n1b.Telemetry, n1b.Jobs = api.NodeDraining, true, nil, nil
+	if err := s.PutNode(ctx, n1b); err != nil {
+		t.Fatalf("PutNode(n1 again): %v", err)
+	}
+	check(n3, n1b, n2)
+}
