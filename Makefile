@@ -1,7 +1,7 @@
 # The test command of the README: formatting, vet, every test.
-.PHONY: check fmt vet test race race-twin bench build
+.PHONY: check fmt vet test race race-twin race-live bench build
 
-check: fmt vet test race-twin
+check: fmt vet test race-twin race-live
 
 fmt:
 	@out="$$(gofmt -l .)"; \
@@ -20,6 +20,11 @@ race:
 # workers), under the race detector.
 race-twin:
 	go test -race ./internal/sim/ ./internal/scenario/
+
+# The live control plane's concurrent packages: server (handlers and the
+# loop), agent, the store's group commit, the client, the fake GPUs.
+race-live:
+	go test -race ./internal/server/ ./internal/agent/ ./internal/store/... ./internal/client/ ./internal/gpu/
 
 bench:
 	go test -run '^$$' -bench . -benchmem -count 6 ./internal/sched/ | tee bench.out

@@ -149,10 +149,10 @@ func (a *Agent) Addr() string { return a.ln.Addr().String() }
 // Handler is the log server: GET api.AgentLogsPath.
 func (a *Agent) Handler() http.Handler { return a.mux }
 
-// Run registers the node and runs it until ctx is done. Then it stops
-// every task (SIGTERM, the task's grace capped at Config.ShutdownGrace,
-// SIGKILL of the process group), waits for them, sends a last heartbeat
-// and stops the log server. It returns nil after a shutdown through ctx,
+// Run registers the node and runs it until ctx is done; call it once.
+// Then it stops every task (SIGTERM, the task's grace capped at
+// Config.ShutdownGrace, SIGKILL of the process group), waits for them,
+// sends a last heartbeat and stops the log server. It returns nil after a shutdown through ctx,
 // or the log server's error if that failed.
 func (a *Agent) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
@@ -170,13 +170,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	a.log.Info("agent starting", "logs", a.advertise, "data", a.cfg.DataDir)
 	registered := false
+	wait := a.retryMin
 	for a.register(rctx) == nil {
 		registered = true
+		began := time.Now()
 		err := a.session(rctx)
 		if rctx.Err() != nil {
 			break
 		}
 		a.log.Warn("the server no longer knows this node; registering again", "err", err)
+		if time.Since(began) > a.retryMax {
+			wait = a.retryMin
+			continue
+		}
+		select { // forgotten again at once: do not hammer the server
+		case <-rctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, a.retryMax)
 	}
 	a.shutdown(registered)
 	if err := <-serveErr; err != nil {
@@ -193,7 +204,7 @@ func (a *Agent) shutdown(registered bool) {
 	n := 0
 	for _, t := range a.tasks {
 		if t.state == api.ReplicaRunning {
-			a.stopLocked(t, min(t.grace(), a.cfg.ShutdownGrace), "shutdown")
+			a.stopLocked(t, min(t.grace(), a.cfg.ShutdownGrace), reasonShutdown)
 			n++
 		}
 	}

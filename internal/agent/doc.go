@@ -38,8 +38,14 @@
 //   - A process ended by a signal has Signal set to the signal's name
 //     ("killed", "terminated") and ExitCode 128 + the signal's number.
 //   - When a task's main process ends, what is left of its process group
-//     (background children) is killed with SIGKILL at once: a task's end
-//     frees its GPUs.
+//     (background children) is killed with SIGKILL at once, and the end is
+//     reported once no member of the group remains (reaped by their
+//     parent; at most 5 s later): an ended task holds nothing on its GPUs.
+//     EndedAt is when the main process ended. Processes that left the
+//     group (setsid, setpgid) are not followed.
+//   - A task's power cap is set on its GPUs before it starts and the
+//     limits the GPUs had when the agent started are restored when it
+//     ends. A cap the GPUs refuse is reported in Error; the task runs.
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.

@@ -54,11 +54,9 @@ func TestFakeGPUsBusyAndCapped(t *testing.T) {
 func TestReregisterWhenServerForgets(t *testing.T) {
 	srv := newFakeServer()
 	startAgent(t, srv)
-	srv.assign(sh("j-keep", 0, `while :; do sleep 0.02; done`, nil))
+	srv.assign(sh("j-keep", 0, `exec sleep 30`, nil))
 	srv.waitStatus(t, "j-keep", 0, 1, running)
-	srv.mu.Lock()
-	srv.gone = true
-	srv.mu.Unlock()
+	srv.set(func(s *fakeServer) { s.gone = true })
 	eventually(t, 2*time.Second, func() bool { return len(srv.registrations()) == 2 }, "a second registration")
 	reg := srv.registrations()[1]
 	if len(reg.Tasks) != 1 || reg.Tasks[0].Job != "j-keep" || reg.Tasks[0].State != api.ReplicaRunning {
@@ -91,10 +89,13 @@ func TestShutdownStopsTasks(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	task := sh("j-long", 0, `trap '' TERM; while :; do sleep 0.02; done`, nil)
+	ready := filepath.Join(t.TempDir(), "ready")
+	task := sh("j-long", 0, `trap '' TERM; echo $$ > "$READY"; exec sleep 30`,
+		map[string]string{"READY": ready})
 	task.GraceSeconds = 3600 // capped at ShutdownGrace
 	srv.assign(task)
-	st := srv.waitStatus(t, "j-long", 0, 1, running)
+	pid := readPID(t, ready)
+	srv.waitStatus(t, "j-long", 0, 1, running)
 	cancel()
 	select {
 	case err := <-done:
@@ -104,8 +105,8 @@ func TestShutdownStopsTasks(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Run did not return")
 	}
-	if !gone(st.PID) {
-		t.Errorf("task process %d still runs after shutdown", st.PID)
+	if !gone(pid) {
+		t.Errorf("task process %d still runs after shutdown", pid)
 	}
 	if last, _ := srv.last("j-long", 0, 1); last.State != api.ReplicaExited || last.Signal != "killed" {
 		t.Errorf("last heartbeat reports %+v, want the task killed", last)
@@ -131,4 +132,48 @@ func TestNewChecksConfig(t *testing.T) {
 	if a.cfg.CPUs <= 0 || a.cfg.MemoryGiB <= 0 || a.Addr() == "" {
 		t.Errorf("detected %d CPUs, %d GiB, address %q", a.cfg.CPUs, a.cfg.MemoryGiB, a.Addr())
 	}
+}
+
+// A state change is reported at once, not at the next interval.
+func TestHeartbeatOnChange(t *testing.T) {
+	srv := newFakeServer()
+	srv.interval = 30
+	startAgent(t, srv)
+	srv.assign(sh("j-quick", 0, `sleep 0.1`, nil))
+	st := srv.waitStatus(t, "j-quick", 0, 1, ended)
+	if st.State != api.ReplicaExited {
+		t.Errorf("status %+v", st)
+	}
+	if n := len(srv.heartbeats()); n > 5 {
+		t.Errorf("%d heartbeats for two changes", n)
+	}
+}
+
+// A task that ends while heartbeats fail, and that the server drops
+// meanwhile, is still reported once the server is back.
+func TestExitNotLost(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	stop := filepath.Join(t.TempDir(), "stop")
+	srv.assign(sh("j-lost", 0, `while [ ! -e "$STOP" ]; do sleep 0.02; done; exit 4`, map[string]string{"STOP": stop}))
+	srv.waitStatus(t, "j-lost", 0, 1, running)
+	srv.set(func(s *fakeServer) { s.down = true })
+	touch(t, stop)
+	eventually(t, 2*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		tk := a.tasks[taskKey{"j-lost", 0, 1}]
+		return tk != nil && tk.state == api.ReplicaExited
+	}, "the task to end")
+	srv.assign() // the server dropped it meanwhile
+	time.Sleep(150 * time.Millisecond)
+	srv.set(func(s *fakeServer) { s.down = false })
+	st := srv.waitStatus(t, "j-lost", 0, 1, ended)
+	if deref(st.ExitCode) != 4 {
+		t.Errorf("reported %+v, want exit 4", st)
+	}
+	eventually(t, 2*time.Second, func() bool {
+		hbs := srv.heartbeats()
+		return len(hbs[len(hbs)-1].Tasks) == 0
+	}, "the task to leave the heartbeats once reported")
 }

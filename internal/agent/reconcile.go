@@ -150,7 +150,7 @@ func (a *Agent) updateLocked(t *task, spec api.Task) {
 		return
 	}
 	if spec.Stop {
-		a.stopLocked(t, t.grace(), "stop")
+		a.stopLocked(t, t.grace(), reasonStop)
 		return
 	}
 	a.armDeadlineLocked(t)

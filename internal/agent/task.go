@@ -1,8 +1,8 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
-	"math"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -46,11 +46,18 @@ func (t *task) name() string {
 	return fmt.Sprintf("%s/%d/%d", t.key.Job, t.key.Replica, t.key.Attempt)
 }
 
-// grace is the task's grace between SIGTERM and SIGKILL.
+// maxGrace bounds a task's grace (and keeps the conversion in range).
+const maxGrace = 24 * time.Hour
+
+// grace is the task's grace between SIGTERM and SIGKILL: 0 when unset,
+// negative or NaN.
 func (t *task) grace() time.Duration {
 	g := t.spec.GraceSeconds
-	if !(g > 0) || math.IsInf(g, 0) {
+	switch {
+	case !(g > 0):
 		return 0
+	case g >= maxGrace.Seconds():
+		return maxGrace
 	}
 	return time.Duration(g * float64(time.Second))
 }
@@ -116,17 +123,21 @@ func (a *Agent) wait(t *task, cmd *exec.Cmd) {
 	defer a.procs.Done()
 	err := cmd.Wait()
 	now := time.Now().UTC()
-	_ = syscall.Kill(-t.pid, syscall.SIGKILL) // the group's leftovers; ESRCH when none
+	a.clearGroup(t)
 	a.mu.Lock()
 	t.state, t.endedAt = api.ReplicaExited, now
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+	var ws syscall.WaitStatus
+	if cmd.ProcessState != nil {
+		ws, _ = cmd.ProcessState.Sys().(syscall.WaitStatus)
+	}
+	if cmd.ProcessState != nil {
 		code := ws.ExitStatus()
 		if ws.Signaled() {
 			code = 128 + int(ws.Signal())
 			t.signal = ws.Signal().String()
 		}
 		t.exitCode = &code
-	} else if err != nil {
+	} else {
 		t.errs = append(t.errs, fmt.Sprintf("wait: %v", err))
 	}
 	if t.reason == signalRuntimeLimit {
@@ -150,6 +161,30 @@ func (a *Agent) wait(t *task, cmd *exec.Cmd) {
 		"signal", signal, "ran", now.Sub(t.startedAt).Round(time.Millisecond))
 }
 
+// groupGoneWait bounds how long the agent waits, after a task's main
+// process ended, for the rest of its process group to be gone.
+const groupGoneWait = 5 * time.Second
+
+// clearGroup kills what is left of the task's process group (its main
+// process has ended and been reaped) and waits until no member remains,
+// so that an ended task holds nothing on its GPUs. Members are gone once
+// their parent (init, usually) reaped them; after groupGoneWait the agent
+// gives up and reports the task ended anyway.
+func (a *Agent) clearGroup(t *task) {
+	deadline := time.Now().Add(groupGoneWait)
+	for {
+		if err := syscall.Kill(-t.pid, syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.log.Warn("processes of the task's group outlive SIGKILL; reporting it ended anyway",
+				"task", t.name(), "pgid", t.pid)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // stopLocked sends SIGTERM to the task's process group now and SIGKILL
 // after grace. Stopping a task already stopping only brings its SIGKILL
 // forward.
@@ -163,7 +198,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	}
 	if !t.stopping {
 		t.stopping, t.reason = true, why
-		if err := syscall.Kill(-t.pid, syscall.SIGTERM); err != nil {
+		if err := syscall.Kill(-t.pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "task", t.name(), "pid", t.pid, "err", err)
 		}
 		a.log.Info("stopping task", "task", t.name(), "pid", t.pid, "why", why, "grace", grace)

@@ -38,6 +38,7 @@ type serverOpts struct {
 	heartbeat time.Duration
 	timeout   time.Duration
 	logLevel  string
+	dynamic   bool // admit nodes the facility file does not list
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
@@ -72,7 +73,7 @@ func (o *serverOpts) facilityOf() (*model.Facility, bool, error) {
 		return server.DevFacility(o.site, o.country), true, nil
 	}
 	f, err := facility.LoadFile(o.facility)
-	return f, false, err
+	return f, o.dynamic, err
 }
 
 // gridOf reads the --grid series, or the bundled ones moved to the
@@ -193,6 +194,7 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 		},
 	}
 	o.flags(c, "carnot-data")
+	c.Flags().BoolVar(&o.dynamic, "dynamic-nodes", false, "with --facility, admit nodes it does not list into the sites they name (each in a rack of its own)")
 	return c
 }
 

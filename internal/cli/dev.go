@@ -87,6 +87,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 		},
 	}
 	so.flags(c, "carnot-dev")
+	so.dynamic = true // this machine joins the facility, listed or not
 	ao.flags(c, false)
 	return c
 }

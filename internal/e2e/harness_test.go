@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // dev is a running `carnot dev`.
 type dev struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	URL  string
 	Dir  string // its data directory
@@ -57,7 +57,7 @@ type dev struct {
 var serverLine = regexp.MustCompile(`server on (http://[0-9.:]+),`)
 
 // startDev starts `carnot dev` with 4 fake H100s and fast heartbeats.
-func startDev(t *testing.T, extra ...string) *dev {
+func startDev(t testing.TB, extra ...string) *dev {
 	t.Helper()
 	d := &dev{t: t, Dir: t.TempDir(), Work: t.TempDir(), done: make(chan struct{})}
 	args := append([]string{"dev", "--listen", "127.0.0.1:0", "--data-dir", d.Dir, "--fake-gpus", "4",

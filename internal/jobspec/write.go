@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -101,4 +102,18 @@ func toWire(j *model.Job) *wireJob {
 		w.Topology = &wireTopo{Level: j.Topology.Level.String(), Required: j.Topology.Required}
 	}
 	return w
+}
+
+// Marshal is one job as Write writes it, without the newline.
+func Marshal(j *model.Job) ([]byte, error) {
+	if j == nil {
+		return nil, fmt.Errorf("marshal job: nil")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(toWire(j)); err != nil {
+		return nil, fmt.Errorf("marshal job %s: %w", j.ID, err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
 }

@@ -75,7 +75,9 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		}
 		s.metrics.submissions.Inc()
 		s.mu.Lock()
-		s.jobs[job.ID] = &jobState{job: job, doc: *doc}
+		js := &jobState{job: job, doc: *doc}
+		s.jobs[job.ID] = js
+		s.requeue(js)
 		s.mu.Unlock()
 		s.watch.publish(ev)
 		s.Kick()
@@ -142,11 +144,11 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 	if len(jobs[0].Command) == 0 {
 		return nil, nil, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})
 	}
-	var out bytes.Buffer
-	if err := jobspec.Write(&out, jobs); err != nil {
+	out, err := jobspec.Marshal(jobs[0])
+	if err != nil {
 		return nil, nil, &api.Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
 	}
-	return jobs[0], json.RawMessage(bytes.TrimSpace(out.Bytes())), nil
+	return jobs[0], json.RawMessage(out), nil
 }
 
 // jobDoc is a job as the API shows it: from memory while it is active

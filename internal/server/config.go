@@ -33,6 +33,16 @@ type Config struct {
 	// PassInterval is the longest time between two scheduling passes
 	// (default 5 s); events trigger passes sooner.
 	PassInterval time.Duration
+	// PassDepth bounds the passes that events trigger to the first
+	// PassDepth jobs of the queue (sched.Quick, as Slurm's main scheduler
+	// does between backfill cycles; default 256). A full pass over every
+	// pending job runs at least every FullPassEvery (default 5 s).
+	PassDepth     int
+	FullPassEvery time.Duration
+	// PassGap is the least time between the end of a pass and the start
+	// of the next (default 10 ms): under a burst of submissions, passes
+	// take many jobs each instead of one.
+	PassGap time.Duration
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
 
@@ -59,6 +69,15 @@ func (c *Config) defaults() error {
 	}
 	if c.PassInterval <= 0 {
 		c.PassInterval = 5 * time.Second
+	}
+	if c.PassDepth <= 0 {
+		c.PassDepth = 256
+	}
+	if c.FullPassEvery <= 0 {
+		c.FullPassEvery = 5 * time.Second
+	}
+	if c.PassGap <= 0 {
+		c.PassGap = 10 * time.Millisecond
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20

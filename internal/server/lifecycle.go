@@ -18,6 +18,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
 		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s", len(st.Replicas), placements(st.Replicas)))
 		s.unclaim(js.doc.ID)
+		s.requeue(js)
 		return
 	}
 	js.doc.Attempt++
@@ -32,6 +33,8 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	for i, p := range st.Replicas {
 		s.assign(js, p, i, c)
 	}
+	s.running[js.doc.ID] = js
+	s.requeue(js)
 	s.unclaim(js.doc.ID)
 	c.job(js, api.EventStarted, fmt.Sprintf("attempt %d on %s", js.doc.Attempt, placements(st.Replicas)))
 	s.metrics.placements.Add(float64(len(st.Replicas)))
@@ -131,6 +134,8 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		s.charge(js.job.Tenant, float64(gpus)*secs, model.TimeOf(now))
 	}
 	js.alloc = nil
+	delete(s.running, js.doc.ID)
+	defer s.requeue(js)
 	code := 0
 	for _, r := range js.doc.Replicas {
 		if r.ExitCode != nil && *r.ExitCode != 0 && code == 0 {
@@ -175,6 +180,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 // finish puts js in a final state.
 func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *changes) {
 	js.doc.State, js.doc.Message, js.doc.EndTime, js.doc.Reason = state, msg, ptrTime(now), nil
+	s.requeue(js)
 	c.job(js, api.EventFinished, state+": "+msg)
 	s.unclaim(js.doc.ID)
 }

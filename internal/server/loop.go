@@ -29,16 +29,33 @@ func (s *Server) pass(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
-	snap := s.snapshot(now)
-	s.mu.Unlock()
-	if len(snap.Pending) == 0 {
+	for _, op := range s.queueOps {
+		if op.add != nil {
+			s.queue.Add(op.add)
+		} else {
+			s.queue.Remove(op.remove)
+		}
+	}
+	clear(s.queueOps)
+	s.queueOps = s.queueOps[:0]
+	if s.queue.Len() == 0 {
+		s.mu.Unlock()
 		return
 	}
+	depth := s.cfg.PassDepth
+	if !now.Before(s.nextFull) {
+		depth = 0
+		s.nextFull = now.Add(s.cfg.FullPassEvery)
+	}
+	snap := s.snapshot(now)
+	s.mu.Unlock()
 
+	// The queue is the loop's: the core walks it without the lock.
 	t0 := time.Now()
-	p := sched.Schedule(snap, model.TimeOf(now))
+	p, considered := sched.Quick(snap, s.queue, model.TimeOf(now), depth)
 	took := time.Since(t0)
 	s.metrics.passSeconds.Observe(took.Seconds())
+	snap.Pending = considered
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -53,7 +70,8 @@ func (s *Server) pass(ctx context.Context) {
 	s.lastPlan = planDoc(&p, now, took, dropped)
 }
 
-// snapshot is the state as the core sees it. Caller holds mu.
+// snapshot is the state as the core sees it, without pending jobs (the
+// loop's queue holds them). Caller holds mu.
 func (s *Server) snapshot(now time.Time) *model.Snapshot {
 	snap := &model.Snapshot{
 		Facility:          s.fac,
@@ -61,16 +79,8 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 		Grid:              s.cfg.Grid,
 		RecentPreemptions: slices.Clone(s.recent),
 	}
-	for _, id := range sortedKeys(s.jobs) {
-		js := s.jobs[id]
-		if js.alloc != nil {
-			a := *js.alloc
-			a.Replicas = slices.Clone(a.Replicas)
-			snap.Running = append(snap.Running, a)
-		}
-		if js.pending() {
-			snap.Pending = append(snap.Pending, js.job)
-		}
+	for _, id := range sortedKeys(s.running) {
+		snap.Running = append(snap.Running, *s.running[id].alloc)
 	}
 	for _, t := range sortedKeys(s.usage) {
 		snap.Usage = append(snap.Usage, *s.usage[t])
@@ -84,12 +94,10 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 // preemption it finds a violation for. It returns the dropped jobs.
 func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string {
 	still := map[string]bool{}
-	for _, j := range cur.Pending {
-		still[j.ID] = true
-	}
 	var pending []*model.Job
 	for _, j := range snap.Pending {
-		if still[j.ID] {
+		if js := s.jobs[j.ID]; js != nil && js.job == j && js.pending() {
+			still[j.ID] = true
 			pending = append(pending, j)
 		}
 	}
@@ -180,14 +188,13 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 		if pe.EstStart > 0 && pe.EstStart < model.Forever {
 			r.EstStart = ptrTime(time.Unix(int64(pe.EstStart), 0).UTC())
 		}
+		// Reasons live in memory: every pass recomputes them, and a
+		// restarted server has them again after its first pass. Only a
+		// deferral is recorded, as an event.
 		old := js.doc.Reason
 		js.doc.Reason, js.doc.Message = r, r.Message
-		if old == nil || old.Code != r.Code || old.Message != r.Message {
-			typ := ""
-			if pe.Code == model.ReasonDeferred {
-				typ = api.EventDeferred
-			}
-			c.job(js, typ, r.Message)
+		if pe.Code == model.ReasonDeferred && (old == nil || old.Code != r.Code || old.Message != r.Message) {
+			c.events = append(c.events, api.Event{Job: js.doc.ID, Tenant: js.doc.Tenant, Type: api.EventDeferred, Message: r.Message})
 		}
 	}
 	s.wake = wake

@@ -11,6 +11,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -23,7 +24,15 @@ type Server struct {
 	mu    sync.Mutex
 	fac   *model.Facility // replaced (never mutated) when a node joins
 	jobs  map[string]*jobState
-	nodes map[string]*nodeState
+	// running holds the jobs with an allocation (jobState.alloc).
+	running map[string]*jobState
+	// queueOps are the changes to the queue since the last pass: the
+	// loop owns the queue and applies them at the start of a pass, so
+	// that a pass never holds mu while it walks the queue.
+	queueOps []queueOp
+	queue    *sched.Queue // owned by the loop
+	nextFull time.Time    // when the next full pass is due
+	nodes    map[string]*nodeState
 	usage map[string]*model.Usage
 	// recent are the times of recent preemptions (the core's rate limit).
 	recent []model.Time
@@ -54,6 +63,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg: cfg, log: cfg.Logger, store: cfg.Store,
 		fac:     cfg.Facility,
 		jobs:    map[string]*jobState{},
+		running: map[string]*jobState{},
+		queue:   sched.NewQueue(cfg.Facility, nil),
 		nodes:   map[string]*nodeState{},
 		usage:   map[string]*model.Usage{},
 		changed: make(chan struct{}),
@@ -112,6 +123,7 @@ func (s *Server) reload(ctx context.Context) error {
 		if js.doc.State != api.StatePending && len(js.doc.Replicas) > 0 {
 			s.restoreAlloc(js)
 		}
+		s.requeue(js)
 	}
 	return nil
 }
@@ -146,6 +158,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 		}
 	}
 	js.alloc = a
+	s.running[js.doc.ID] = js
 	switch js.doc.State {
 	case api.StatePreempting:
 		js.stop, js.grace = stopPreempt, s.graceOf(js.job)
@@ -186,6 +199,10 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		s.pass(ctx)
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.cfg.PassGap):
+		}
 		t.Reset(s.untilNextPass())
 	}
 }
@@ -222,4 +239,26 @@ func (s *Server) bump(node string) {
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// queueOp is one change to the loop's queue.
+type queueOp struct {
+	add    *model.Job // queue it
+	remove string     // or take it out
+}
+
+// requeue makes the queue follow js: in it while js is pending (a
+// deployment below its replica count included), out of it otherwise.
+// The change reaches the queue at the next pass. Caller holds mu.
+func (s *Server) requeue(js *jobState) {
+	in := js.pending()
+	if in == js.queued {
+		return
+	}
+	js.queued = in
+	if in {
+		s.queueOps = append(s.queueOps, queueOp{add: js.job})
+	} else {
+		s.queueOps = append(s.queueOps, queueOp{remove: js.doc.ID})
+	}
 }

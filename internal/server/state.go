@@ -34,6 +34,9 @@ type jobState struct {
 	exitMsg string
 	// usageDirty says the energy counters changed since the last write.
 	usageDirty bool
+	// queued says the job is in the loop's queue (or will be at the
+	// next pass); see Server.requeue.
+	queued bool
 }
 
 func (js *jobState) pending() bool {

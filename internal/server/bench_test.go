@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store/sqlite"
+)
+
+// benchServer is a dev server with its loop running and one registered
+// 8-GPU node, on a real SQLite store in a temporary directory.
+func benchServer(b *testing.B) (*Server, *httptest.Server) {
+	b.Helper()
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "carnot.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	hs := httptest.NewServer(s.Handler())
+	b.Cleanup(func() { hs.Close(); cancel(); <-done; db.Close() })
+	reg := api.Register{Name: "n1", Site: "local", Address: "http://127.0.0.1:1", CPUs: 64, MemoryGiB: 512}
+	for i := range 8 {
+		reg.GPUs = append(reg.GPUs, api.GPUInfo{Index: i, Model: "H100"})
+	}
+	body, _ := json.Marshal(reg)
+	resp, err := http.Post(hs.URL+"/v1/agent/register", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("register: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	return s, hs
+}
+
+// benchSpec is a realistic submission: an 8-GPU job with a command,
+// environment and limits (all but the first wait: the node has 8 GPUs).
+func benchSpec(i int64) []byte {
+	return fmt.Appendf(nil, `{"tenant":"default","replicas":1,"gpus":8,"cpus":16,"memory_gib":128,`+
+		`"runtime_limit":"4h","checkpoint_grace":"2m","restart":"on-failure","max_retries":2,`+
+		`"env":{"RUN":"r%d","LR":"3e-4"},"workdir":"/work/runs","command":["torchrun","--nproc-per-node","8","train.py","--run","%d"]}`, i, i)
+}
+
+// BenchmarkSubmit measures durable submissions per second through the
+// HTTP API: 128 concurrent clients per core, each POST acknowledged only once its job
+// and event are committed to SQLite (group commit), while the scheduler
+// loop runs.
+func BenchmarkSubmit(b *testing.B) {
+	s, hs := benchServer(b)
+	db := s.store.(*sqlite.DB)
+	b0, r0 := db.BatchStats()
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	cl := &http.Client{Transport: tr}
+	var n atomic.Int64
+	b.SetParallelism(128) // 256 clients on 2 cores
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := cl.Post(hs.URL+"/v1/jobs", "application/json", bytes.NewReader(benchSpec(n.Add(1))))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if resp.StatusCode != http.StatusCreated {
+				b.Errorf("status %d", resp.StatusCode)
+			}
+			io.Copy(io.Discard, resp.Body) // so that the connection is reused
+			resp.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "submissions/s")
+	b1, r1 := db.BatchStats()
+	b.ReportMetric(float64(r1-r0)/float64(max(1, b1-b0)), "writes/commit")
+}
+
+// BenchmarkPendingMemory submits 100,000 jobs (that cannot start) and
+// reports the server's heap once they are all pending and a pass has
+// run over them.
+func BenchmarkPendingMemory(b *testing.B) {
+	const jobs = 100_000
+	for range b.N {
+		s, hs := benchServer(b)
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		cl := &http.Client{Transport: tr}
+		var next atomic.Int64
+		done := make(chan struct{})
+		for range 32 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for {
+					i := next.Add(1)
+					if i > jobs {
+						return
+					}
+					resp, err := cl.Post(hs.URL+"/v1/jobs", "application/json", bytes.NewReader(benchSpec(i)))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		for range 32 {
+			<-done
+		}
+		tr.CloseIdleConnections()
+		s.mu.Lock()
+		pending := len(s.jobs)
+		s.mu.Unlock()
+		if pending != jobs {
+			b.Fatalf("%d jobs in memory, want %d", pending, jobs)
+		}
+		t0 := time.Now()
+		s.pass(context.Background())
+		b.ReportMetric(time.Since(t0).Seconds(), "pass-s")
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+		b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MiB")
+	}
+}
