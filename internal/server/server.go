@@ -21,9 +21,9 @@ type Server struct {
 	log   *slog.Logger
 	store store.Store
 
-	mu    sync.Mutex
-	fac   *model.Facility // replaced (never mutated) when a node joins
-	jobs  map[string]*jobState
+	mu   sync.Mutex
+	fac  *model.Facility // replaced (never mutated) when a node joins
+	jobs map[string]*jobState
 	// running holds the jobs with an allocation (jobState.alloc).
 	running map[string]*jobState
 	// queueOps are the changes to the queue since the last pass: the
@@ -33,7 +33,7 @@ type Server struct {
 	queue    *sched.Queue // owned by the loop
 	nextFull time.Time    // when the next full pass is due
 	nodes    map[string]*nodeState
-	usage map[string]*model.Usage
+	usage    map[string]*model.Usage
 	// recent are the times of recent preemptions (the core's rate limit).
 	recent []model.Time
 	// changed is closed and replaced whenever some node's assignments
