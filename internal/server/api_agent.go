@@ -275,9 +275,15 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	env["MASTER_ADDR"] = master
 	env["MASTER_PORT"] = strconv.Itoa(masterPort(js.doc.ID, js.doc.Attempt))
 	env["CUDA_VISIBLE_DEVICES"] = strings.Join(gpus, ",")
+	// The grace is the stop's once one is asked for, else the job's, for
+	// the agent's own stops (its shutdown, the runtime limit).
+	grace := s.graceOf(js.job)
+	if js.stop != stopNone {
+		grace = js.grace
+	}
 	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: i, Attempt: js.doc.Attempt, Command: js.job.Command,
 		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
-		Stop: js.stop != stopNone, GraceSeconds: js.grace.Seconds()}
+		Stop: js.stop != stopNone, GraceSeconds: grace.Seconds()}
 	if js.job.RuntimeLimit > 0 && js.doc.StartTime != nil {
 		t.Deadline = ptrTime(js.doc.StartTime.Add(time.Duration(js.job.RuntimeLimit) * time.Second).UTC())
 	}

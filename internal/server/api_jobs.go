@@ -92,32 +92,45 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 	bad := func(detail string, errs ...api.FieldError) *api.Problem {
 		return &api.Problem{Status: http.StatusBadRequest, Detail: detail, Errors: errs}
 	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
-		return nil, nil, bad("the body must be one job as a JSON object: " + err.Error())
-	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, body); err != nil {
 		return nil, nil, bad("invalid JSON: " + err.Error())
 	}
 	line := compact.Bytes()
+	if len(line) < 2 || line[0] != '{' {
+		return nil, nil, bad("the body must be one job as a JSON object")
+	}
+	// The loader reports everything else; these are the API's own rules.
+	var probe struct {
+		ID         *json.RawMessage `json:"id"`
+		Kind       *json.RawMessage `json:"kind"`
+		SubmitTime *json.RawMessage `json:"submit_time"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		// Wrong types are the loader's to name; only the fields below matter.
+		probe.ID, probe.Kind, probe.SubmitTime = nil, nil, nil
+		var m map[string]json.RawMessage
+		if json.Unmarshal(line, &m) == nil {
+			probe.ID, probe.Kind, probe.SubmitTime = rawField(m, "id"), rawField(m, "kind"), rawField(m, "submit_time")
+		}
+	}
 	var extra []string
-	if _, ok := probe["id"]; !ok {
+	if probe.ID == nil {
 		extra = append(extra, `"id":"`+newJobID()+`"`)
 	}
 	if deployment {
-		if k, ok := probe["kind"]; ok && string(k) != `"deployment"` {
+		if probe.Kind != nil && string(*probe.Kind) != `"deployment"` {
 			return nil, nil, bad("a deployment's kind must be deployment", api.FieldError{Field: "kind", Message: "must be \"deployment\" on /v1/deployments; submit jobs to /v1/jobs"})
-		} else if !ok {
+		} else if probe.Kind == nil {
 			extra = append(extra, `"kind":"deployment"`)
 		}
 	}
-	if _, ok := probe["submit_time"]; ok {
+	if probe.SubmitTime != nil {
 		return nil, nil, bad("the server sets the submit time", api.FieldError{Field: "submit_time", Message: "not accepted through the API: the server records when it accepts the job"})
 	}
 	if len(extra) > 0 {
 		sep := ","
-		if len(probe) == 0 {
+		if string(line) == "{}" {
 			sep = ""
 		}
 		line = append([]byte("{"+strings.Join(extra, ",")+sep), line[1:]...)
@@ -244,4 +257,11 @@ func sameSpec(a, b json.RawMessage) bool {
 	xb, _ := json.Marshal(x)
 	yb, _ := json.Marshal(y)
 	return bytes.Equal(xb, yb)
+}
+
+func rawField(m map[string]json.RawMessage, k string) *json.RawMessage {
+	if v, ok := m[k]; ok {
+		return &v
+	}
+	return nil
 }

@@ -279,3 +279,35 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// The API's own rules on a submission: the server sets the submit time,
+// picks an ID when none is given, and /v1/deployments takes deployments.
+func TestSubmitRules(t *testing.T) {
+	e := devEnv(t)
+	var p api.Problem
+	if code := e.do("POST", "/v1/jobs", spec(1, 1, "submit_time", 1700000000), &p); code != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "submit_time" {
+		t.Errorf("submit_time: %d %+v", code, p)
+	}
+	if code := e.do("POST", "/v1/deployments", spec(1, 1, "kind", "job"), &p); code != 400 || p.Errors[0].Field != "kind" {
+		t.Errorf("a job on /v1/deployments: %d %+v", code, p)
+	}
+	var j api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 2), &j); code != 201 || j.Kind != "deployment" || !strings.HasPrefix(j.ID, "j-") {
+		t.Errorf("deployment: %d %+v", code, j)
+	}
+	if code := e.do("POST", "/v1/jobs", []byte(`{"tenant":"default","gpus":"two","command":["x"]}`), &p); code != 400 || p.Errors[0].Field != "gpus" {
+		t.Errorf("gpus as a string: %d %+v", code, p)
+	}
+	if code := e.do("POST", "/v1/jobs", []byte(`{"id":"a b","tenant":"default","gpus":1,"command":["x"]}`), &p); code != 400 || p.Errors[0].Field != "id" {
+		t.Errorf("id with a space: %d %+v", code, p)
+	}
+	if code := e.do("POST", "/v1/jobs", []byte(`"job"`), &p); code != 400 {
+		t.Errorf("a string body: %d", code)
+	}
+	if code := e.do("POST", "/v1/jobs", spec(1, 1, "id", "mine"), &j); code != 201 || j.ID != "mine" {
+		t.Errorf("own id: %d %s", code, j.ID)
+	}
+	if code := e.do("POST", "/v1/jobs", spec(1, 1, "id", "mine"), &p); code != 409 {
+		t.Errorf("id again: %d", code)
+	}
+}
