@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -31,6 +32,12 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	var errs []api.FieldError
 	if !nodeName.MatchString(reg.Name) {
 		errs = append(errs, api.FieldError{Field: "name", Message: "1–128 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	}
+	if reg.CPUs < 0 {
+		errs = append(errs, api.FieldError{Field: "cpus", Message: fmt.Sprintf("must be ≥ 0 (got %d)", reg.CPUs)})
+	}
+	if reg.MemoryGiB < 0 {
+		errs = append(errs, api.FieldError{Field: "memory_gib", Message: fmt.Sprintf("must be ≥ 0 (got %d)", reg.MemoryGiB)})
 	}
 	if reg.Site == "" {
 		errs = append(errs, api.FieldError{Field: "site", Message: "required: the site the node is in"})
@@ -123,6 +130,10 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusNotFound, "node %s is not registered; register first", name)
 		return
 	}
+	if errs := checkSamples(hb.GPUs, n.node.GPUs); len(errs) > 0 {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the heartbeat's telemetry is not valid", Errors: errs})
+		return
+	}
 	now := s.cfg.Now()
 	c := newChanges()
 	n.doc.LastHeartbeat = now.UTC()
@@ -159,6 +170,9 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 		case api.ReplicaRunning:
 			if rp.State == api.ReplicaAssigned {
 				rp.State, rp.PID, rp.StartedAt = api.ReplicaRunning, t.PID, t.StartedAt
+				if rp.StartedAt == nil {
+					rp.StartedAt = ptrTime(now.UTC())
+				}
 				c.job(js, api.EventReplica, fmt.Sprintf("replica %d running on %s (pid %d)", t.Replica, n.doc.Name, t.PID))
 				if s.allRunning(js) {
 					c.job(js, api.EventRunning, "every replica is running")
@@ -166,7 +180,10 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 			}
 		case api.ReplicaExited, api.ReplicaFailed:
 			rp.State, rp.PID, rp.ExitCode, rp.Signal, rp.Error = t.State, t.PID, t.ExitCode, t.Signal, t.Error
-			rp.StartedAt, rp.EndedAt = t.StartedAt, t.EndedAt
+			if t.StartedAt != nil {
+				rp.StartedAt = t.StartedAt
+			}
+			rp.EndedAt = t.EndedAt
 			if rp.EndedAt == nil {
 				rp.EndedAt = ptrTime(now.UTC())
 			}
@@ -297,4 +314,30 @@ func masterPort(job string, attempt int) int {
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%s/%d", job, attempt)
 	return 20000 + int(h.Sum32()%10000)
+}
+
+// checkSamples checks GPU telemetry: an index of one of the node's gpus
+// GPUs, at most once, and finite, non-negative readings.
+func checkSamples(samples []api.GPUSample, gpus int) []api.FieldError {
+	var errs []api.FieldError
+	seen := map[int]bool{}
+	for i, smp := range samples {
+		f := fmt.Sprintf("gpus[%d]", i)
+		switch {
+		case smp.Index < 0 || smp.Index >= gpus:
+			errs = append(errs, api.FieldError{Field: f + ".index", Message: fmt.Sprintf("the node has GPUs 0 to %d (got %d)", gpus-1, smp.Index)})
+		case seen[smp.Index]:
+			errs = append(errs, api.FieldError{Field: f + ".index", Message: fmt.Sprintf("GPU %d is reported twice", smp.Index)})
+		}
+		seen[smp.Index] = true
+		for _, v := range []struct {
+			name string
+			x    float64
+		}{{"power_w", smp.PowerW}, {"utilization", smp.Utilization}, {"mem_used_mib", smp.MemUsedMiB}, {"temp_c", smp.TempC}} {
+			if math.IsNaN(v.x) || math.IsInf(v.x, 0) || (v.x < 0 && v.name != "temp_c") {
+				errs = append(errs, api.FieldError{Field: f + "." + v.name, Message: fmt.Sprintf("must be a finite number ≥ 0 (got %v)", v.x)})
+			}
+		}
+	}
+	return errs
 }

@@ -39,7 +39,7 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			problemf(w, http.StatusBadRequest, "the %s header is longer than 256 characters", api.IdempotencyKeyHeader)
 			return
 		}
-		job, spec, prob := s.parseSpec(body, deployment)
+		job, spec, explicitID, prob := s.parseSpec(body, deployment)
 		if prob != nil {
 			writeProblem(w, prob)
 			return
@@ -50,7 +50,7 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			State: api.StatePending, Spec: spec, SubmitTime: now, Message: "waiting for the next scheduling pass"}
 		ev := api.Event{Time: now, Job: job.ID, Tenant: job.Tenant, Type: api.EventSubmitted,
 			Message: fmt.Sprintf("%d×%d GPUs by %s", job.Replicas, job.GPUsPerReplica, job.Tenant)}
-		id, created, err := s.store.CreateJob(r.Context(), doc, key, ev)
+		id, created, err := s.store.CreateJob(r.Context(), doc, key, &ev)
 		switch {
 		case errors.Is(err, store.ErrExists):
 			problemf(w, http.StatusConflict, "a job with id %q exists; choose another id or leave it out", job.ID)
@@ -65,7 +65,7 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 				problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
 				return
 			}
-			if !sameSpec(old.Spec, spec) {
+			if !sameSpec(old.Spec, spec) || (explicitID && old.ID != job.ID) {
 				problemf(w, http.StatusConflict, "the %s %q was used for job %s with another spec; use a new key for a new job",
 					api.IdempotencyKeyHeader, key, id)
 				return
@@ -88,17 +88,17 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 
 // parseSpec reads one job from a request body with the job file loader,
 // giving it an ID when it has none; field errors become a problem.
-func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMessage, *api.Problem) {
+func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMessage, bool, *api.Problem) {
 	bad := func(detail string, errs ...api.FieldError) *api.Problem {
 		return &api.Problem{Status: http.StatusBadRequest, Detail: detail, Errors: errs}
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, body); err != nil {
-		return nil, nil, bad("invalid JSON: " + err.Error())
+		return nil, nil, false, bad("invalid JSON: " + err.Error())
 	}
 	line := compact.Bytes()
 	if len(line) < 2 || line[0] != '{' {
-		return nil, nil, bad("the body must be one job as a JSON object")
+		return nil, nil, false, bad("the body must be one job as a JSON object")
 	}
 	// The loader reports everything else; these are the API's own rules.
 	var probe struct {
@@ -120,13 +120,13 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 	}
 	if deployment {
 		if probe.Kind != nil && string(*probe.Kind) != `"deployment"` {
-			return nil, nil, bad("a deployment's kind must be deployment", api.FieldError{Field: "kind", Message: "must be \"deployment\" on /v1/deployments; submit jobs to /v1/jobs"})
+			return nil, nil, false, bad("a deployment's kind must be deployment", api.FieldError{Field: "kind", Message: "must be \"deployment\" on /v1/deployments; submit jobs to /v1/jobs"})
 		} else if probe.Kind == nil {
 			extra = append(extra, `"kind":"deployment"`)
 		}
 	}
 	if probe.SubmitTime != nil {
-		return nil, nil, bad("the server sets the submit time", api.FieldError{Field: "submit_time", Message: "not accepted through the API: the server records when it accepts the job"})
+		return nil, nil, false, bad("the server sets the submit time", api.FieldError{Field: "submit_time", Message: "not accepted through the API: the server records when it accepts the job"})
 	}
 	if len(extra) > 0 {
 		sep := ","
@@ -142,26 +142,26 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 	if err != nil {
 		var list jobspec.ErrorList
 		if !errors.As(err, &list) {
-			return nil, nil, bad(err.Error())
+			return nil, nil, false, bad(err.Error())
 		}
 		p := bad("the job is not valid")
 		for _, e := range list {
 			f := strings.TrimPrefix(strings.TrimPrefix(e.Path, "jobs[0]"), ".")
 			p.Errors = append(p.Errors, api.FieldError{Field: f, Message: e.Msg})
 		}
-		return nil, nil, p
+		return nil, nil, false, p
 	}
 	if j := jobs[0]; j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 {
-		return nil, nil, bad("the job is not valid", api.FieldError{Field: "gpus", Message: "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"})
+		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "gpus", Message: "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"})
 	}
 	if len(jobs[0].Command) == 0 {
-		return nil, nil, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})
+		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})
 	}
 	out, err := jobspec.Marshal(jobs[0])
 	if err != nil {
-		return nil, nil, &api.Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
+		return nil, nil, false, &api.Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
 	}
-	return jobs[0], json.RawMessage(out), nil
+	return jobs[0], json.RawMessage(out), probe.ID != nil, nil
 }
 
 // jobDoc is a job as the API shows it: from memory while it is active
@@ -226,8 +226,13 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 			}
 		}
 		jobs, next, err := s.store.Jobs(r.Context(), f)
+		if errors.Is(err, store.ErrBadCursor) {
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+				Errors: []api.FieldError{{Field: "after", Message: err.Error()}}})
+			return
+		}
 		if err != nil {
-			problemf(w, http.StatusBadRequest, "listing jobs: %v", err)
+			problemf(w, http.StatusServiceUnavailable, "listing jobs: %v", err)
 			return
 		}
 		out := api.JobList{Jobs: make([]api.Job, 0, len(jobs)), Next: next}

@@ -41,14 +41,14 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 			t = now
 		}
 		last, seen := n.lastSample[smp.Index]
+		if seen && !t.After(last) {
+			continue // late or repeated: that time is counted
+		}
 		n.lastSample[smp.Index] = t
 		if !seen {
 			continue
 		}
 		dt := t.Sub(last)
-		if dt <= 0 {
-			continue
-		}
 		dt = min(dt, maxGap)
 		itKWh := smp.PowerW * dt.Hours() / 1000
 		fkWh := itKWh * site.PUE

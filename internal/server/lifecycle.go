@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -13,7 +14,7 @@ import (
 func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *changes) {
 	if js.alloc != nil && js.job.Kind == model.KindDeployment {
 		for _, p := range st.Replicas {
-			s.assign(js, p, len(js.doc.Replicas), c)
+			s.assign(js, p, len(js.doc.Replicas), now, c)
 		}
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
 		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s", len(st.Replicas), placements(st.Replicas)))
@@ -31,7 +32,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	js.stop, js.stopMsg, js.exitMsg = stopNone, "", ""
 	js.alloc = &model.Allocation{Job: js.job, Started: model.TimeOf(now), Replicas: st.Replicas}
 	for i, p := range st.Replicas {
-		s.assign(js, p, i, c)
+		s.assign(js, p, i, now, c)
 	}
 	s.running[js.doc.ID] = js
 	s.requeue(js)
@@ -40,7 +41,11 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	s.metrics.placements.Add(float64(len(st.Replicas)))
 }
 
-func (s *Server) assign(js *jobState, p model.Placement, idx int, c *changes) {
+func (s *Server) assign(js *jobState, p model.Placement, idx int, now time.Time, c *changes) {
+	if js.assigned == nil {
+		js.assigned = map[int]time.Time{}
+	}
+	js.assigned[idx] = now
 	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW, State: api.ReplicaAssigned})
 	if n := s.nodes[p.Node]; n != nil {
 		n.jobs[js.doc.ID] = true
@@ -57,11 +62,15 @@ func (s *Server) assign(js *jobState, p model.Placement, idx int, c *changes) {
 // attempt: SIGTERM, then SIGKILL after grace. The allocation holds its
 // resources until they all report an end.
 func (s *Server) stopAttempt(js *jobState, why, msg string, grace time.Duration, now time.Time, c *changes) {
-	if js.stop != stopNone && js.grace <= grace {
-		return
-	}
-	if js.stop == stopNone || why == stopCancel {
+	stopping := js.stop != stopNone
+	// A cancel wins over any other reason to stop; the first reason
+	// otherwise stays. A later stop may shorten the grace, never extend it.
+	if !stopping || why == stopCancel {
 		js.stop, js.stopMsg = why, msg
+	}
+	c.job(js, "", "")
+	if stopping && js.grace <= grace {
+		return
 	}
 	js.grace = grace
 	js.alloc.Terminating = true
@@ -80,18 +89,85 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
 	c.job(js, api.EventReplica, fmt.Sprintf("replica %d on %s %s", i, r.Node, replicaEnd(r)))
 	failed := r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0
-	if failed && js.exitMsg == "" {
+	deployment := js.job.Kind == model.KindDeployment
+	if failed && js.exitMsg == "" && !(deployment && js.stop == stopNone) {
 		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
 	}
 	for j := range js.doc.Replicas {
-		if live(&js.doc.Replicas[j]) {
-			if failed && js.stop == stopNone {
-				s.stopAttempt(js, stopFailure, js.exitMsg, s.cfg.KillTimeout, now, c)
-			}
-			return
+		if !live(&js.doc.Replicas[j]) {
+			continue
 		}
+		switch {
+		case deployment && js.stop == stopNone:
+			// A deployment's replicas are independent: the ended one
+			// frees its place, and the core starts another.
+			s.release(js, i, now, c)
+		case failed && js.stop == stopNone:
+			s.stopAttempt(js, stopFailure, js.exitMsg, s.cfg.KillTimeout, now, c)
+		}
+		return
+	}
+	if deployment && failed && js.exitMsg == "" {
+		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
 	}
 	s.attemptEnded(js, now, c)
+}
+
+// release takes ended replica i of a running deployment out of its
+// allocation (a new slice: the core keeps the old one).
+func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
+	r := &js.doc.Replicas[i]
+	a := js.alloc
+	reps := make([]model.Placement, 0, len(a.Replicas))
+	dropped := false
+	for _, p := range a.Replicas {
+		if !dropped && p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) {
+			dropped = true
+			continue
+		}
+		reps = append(reps, p)
+	}
+	a.Replicas = reps
+	if gs := replicaSeconds(js, r, now) * float64(len(r.GPUs)); gs > 0 {
+		js.doc.Usage.GPUSeconds += gs
+		s.charge(js.job.Tenant, gs, model.TimeOf(now))
+	}
+	js.released = append(js.released, i)
+	if n := s.nodes[r.Node]; n != nil && !slices.ContainsFunc(reps, func(p model.Placement) bool { return p.Node == r.Node }) {
+		delete(n.jobs, js.doc.ID)
+	}
+	c.bump(r.Node)
+	c.kick = true
+	s.requeue(js)
+}
+
+// gpuSeconds is the GPU time the attempt's replicas held, each from its
+// start (or the attempt's, when it never reported one) to its end (or
+// now); a deployment's released replicas were counted when released.
+func (s *Server) gpuSeconds(js *jobState, now time.Time) float64 {
+	total := 0.0
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if slices.Contains(js.released, i) {
+			continue
+		}
+		total += replicaSeconds(js, r, now) * float64(len(r.GPUs))
+	}
+	return total
+}
+
+func replicaSeconds(js *jobState, r *api.Replica, now time.Time) float64 {
+	start, end := js.doc.StartTime, now
+	if t, ok := js.assigned[r.Index]; ok {
+		start = &t
+	}
+	if r.EndedAt != nil {
+		end = *r.EndedAt
+	}
+	if start == nil || !end.After(*start) {
+		return 0
+	}
+	return end.Sub(*start).Seconds()
 }
 
 func replicaEnd(r *api.Replica) string {
@@ -113,9 +189,7 @@ func replicaEnd(r *api.Replica) string {
 // a final state.
 func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	a := js.alloc
-	gpus := 0
 	for _, p := range a.Replicas {
-		gpus += len(p.GPUs)
 		if n := s.nodes[p.Node]; n != nil {
 			delete(n.jobs, js.doc.ID)
 			if a.PreemptedFor != "" && js.stop == stopPreempt {
@@ -124,16 +198,11 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		}
 		c.bump(p.Node)
 	}
-	started := time.Unix(int64(a.Started), 0)
-	if js.doc.StartTime != nil {
-		started = *js.doc.StartTime
+	if gs := s.gpuSeconds(js, now); gs > 0 {
+		js.doc.Usage.GPUSeconds += gs
+		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
-	secs := now.Sub(started).Seconds()
-	if secs > 0 {
-		js.doc.Usage.GPUSeconds += float64(gpus) * secs
-		s.charge(js.job.Tenant, float64(gpus)*secs, model.TimeOf(now))
-	}
-	js.alloc = nil
+	js.alloc, js.released, js.assigned = nil, nil, nil
 	delete(s.running, js.doc.ID)
 	defer s.requeue(js)
 	code := 0

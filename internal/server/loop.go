@@ -39,6 +39,7 @@ func (s *Server) pass(ctx context.Context) {
 	clear(s.queueOps)
 	s.queueOps = s.queueOps[:0]
 	if s.queue.Len() == 0 {
+		s.wake = time.Time{}
 		s.mu.Unlock()
 		return
 	}

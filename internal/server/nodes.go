@@ -71,7 +71,6 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	}
 	if n == nil {
 		n = s.newNode(mn, doc)
-		n.version = s.cfg.Now().UnixNano()
 		s.nodes[doc.Name] = n
 	} else {
 		drained := n.doc.Drained

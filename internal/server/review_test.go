@@ -1,13 +1,23 @@
 package server
 
+// The TestRegression tests reproduce bugs a review found in the live
+// control plane; each comment says what went wrong before the fix.
+
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
 // restart closes e's store and opens a new server on the same directory
@@ -36,7 +46,7 @@ func exitedSig(job string, replica, attempt, code int, sig string) api.TaskStatu
 
 // Cancelling a gang that is already being stopped because a replica
 // failed must end it cancelled, not restart it under its restart policy.
-func TestBugCancelDuringFailureStopIsIgnored(t *testing.T) {
+func TestRegressionCancelDuringFailureStopIsIgnored(t *testing.T) {
 	e := devEnv(t)
 	id := e.submit(spec(1, 2, "restart", "on-failure", "max_retries", 3))
 	e.pass()
@@ -55,7 +65,7 @@ func TestBugCancelDuringFailureStopIsIgnored(t *testing.T) {
 
 // Cancelling a job that is being preempted must end it cancelled, not put
 // it back in the queue.
-func TestBugCancelDuringPreemptionRequeues(t *testing.T) {
+func TestRegressionCancelDuringPreemptionRequeues(t *testing.T) {
 	e := devEnv(t)
 	victim := e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "60s"))
 	e.pass()
@@ -77,7 +87,7 @@ func TestBugCancelDuringPreemptionRequeues(t *testing.T) {
 
 // A gang whose replica failed is being stopped; a server restart must
 // keep stopping it and must not forget the failure.
-func TestBugRestartForgetsFailureStop(t *testing.T) {
+func TestRegressionRestartForgetsFailureStop(t *testing.T) {
 	e := devEnv(t)
 	id := e.submit(spec(1, 2))
 	e.pass()
@@ -110,7 +120,7 @@ func derefInt(p *int) any {
 // every server process: after a restart it repeats a version the agent
 // already saw for other tasks, and the agent's long poll (?after=V)
 // sleeps through its new work.
-func TestBugAssignmentVersionReusedAfterRestart(t *testing.T) {
+func TestRegressionAssignmentVersionReusedAfterRestart(t *testing.T) {
 	e := newEnv(t, listedFacility(), false)
 	if code := e.register("a1", "a", 8); code != 200 {
 		t.Fatalf("register: %d", code)
@@ -131,7 +141,7 @@ func TestBugAssignmentVersionReusedAfterRestart(t *testing.T) {
 
 // A deployment that scaled up charges each replica from when it started,
 // not every replica from the deployment's first start.
-func TestBugDeploymentScaleUpOvercountsGPUSeconds(t *testing.T) {
+func TestRegressionDeploymentScaleUpOvercountsGPUSeconds(t *testing.T) {
 	e := devEnv(t)
 	var d api.Job
 	if code := e.do("POST", "/v1/deployments", spec(8, 2, "min_replicas", 1), &d); code != http.StatusCreated {
@@ -168,7 +178,7 @@ func TestBugDeploymentScaleUpOvercountsGPUSeconds(t *testing.T) {
 // A deployment replica that ended keeps holding its GPUs while the rest
 // of the deployment runs on: nothing runs on them, nothing else may use
 // them, and the deployment does not replace the replica.
-func TestBugDeploymentEndedReplicaHoldsGPUs(t *testing.T) {
+func TestRegressionDeploymentEndedReplicaHoldsGPUs(t *testing.T) {
 	e := devEnv(t)
 	var d api.Job
 	if code := e.do("POST", "/v1/deployments", spec(4, 2), &d); code != http.StatusCreated {
@@ -195,7 +205,7 @@ func TestBugDeploymentEndedReplicaHoldsGPUs(t *testing.T) {
 
 // A negative power sample in a heartbeat panics the handler (a Prometheus
 // counter cannot decrease) instead of being refused.
-func TestBugNegativePowerSamplePanics(t *testing.T) {
+func TestRegressionNegativePowerSamplePanics(t *testing.T) {
 	e := devEnv(t)
 	body := []byte(`{"tasks":[],"gpus":[{"index":0,"power_w":100}]}`)
 	neg := []byte(`{"tasks":[],"gpus":[{"index":0,"power_w":-100}]}`)
@@ -219,7 +229,7 @@ func TestBugNegativePowerSamplePanics(t *testing.T) {
 
 // A late (out-of-order) telemetry sample moves the GPU's last-sample time
 // backwards, so the next sample integrates the same interval again.
-func TestBugOutOfOrderSampleOvercountsEnergy(t *testing.T) {
+func TestRegressionOutOfOrderSampleOvercountsEnergy(t *testing.T) {
 	e := devEnv(t)
 	id := e.submit(spec(1, 1))
 	e.pass()
@@ -241,15 +251,15 @@ func TestBugOutOfOrderSampleOvercountsEnergy(t *testing.T) {
 	got := e.job(id).Usage.ITKWh
 	want := 2 * 1000.0 / 3600 / 1000 // 2 s at 1 kW
 	if got > want+1e-12 {
-		t.Errorf("IT energy %v kWh for 2 s at 1 kW, want %v: the late sample made the next one count %.0f s",
-			got, want, (got-want/2)*3600)
+		t.Errorf("IT energy %v kWh (%.0f s at 1 kW) for 2 s at 1 kW, want %v: after the late sample, the next one counted 3 s instead of 1",
+			got, got*3600, want)
 	}
 }
 
 // Telemetry samples for GPU indices the node does not have are kept
 // forever: an agent (or anyone, the routes have no auth) grows the
 // server's memory without bound.
-func TestBugTelemetryIndicesUnbounded(t *testing.T) {
+func TestRegressionTelemetryIndicesUnbounded(t *testing.T) {
 	e := devEnv(t)
 	for k := range 20 {
 		var samples []api.GPUSample
@@ -260,5 +270,349 @@ func TestBugTelemetryIndicesUnbounded(t *testing.T) {
 	}
 	if n := len(e.s.nodes["n1"].lastSample); n > 8 {
 		t.Errorf("node n1 has 8 GPUs but the server keeps last-sample times for %d indices", n)
+	}
+}
+
+// fuzzServer is a server on a fresh SQLite store for a fuzz target (one
+// per fuzz process: its iterations share it).
+func fuzzServer(tb testing.TB) *Server {
+	tb.Helper()
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "carnot.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// FuzzSubmit checks that any body submitted to /v1/jobs or
+// /v1/deployments is answered (no panic) with a documented status, a
+// problem document on error, and, when accepted, a job whose stored spec
+// reloads (as a restarted server reloads it) into the same job, of the
+// kind the route promises.
+func FuzzSubmit(f *testing.F) {
+	for _, s := range []string{
+		`{"tenant":"default","gpus":1,"command":["train"]}`,
+		`{"tenant":"default","gpus":2,"replicas":3,"min_replicas":1,"command":["serve"]}`,
+		`{"id":"mine","tenant":"default","gpus":1,"command":["x"],"env":{"A":"1"},"restart":"on-failure","max_retries":2}`,
+		`{"tenant":"default","gpus":0,"cpus":2,"memory_gib":4,"command":["x"],"runtime_limit":"1h","deadline":"2020-01-01T00:00:00Z"}`,
+		`{"tenant":"default","gpus":1,"command":["x"],"checkpoint_grace":"30s","priority_class":"low","preemptible":true}`,
+		`{"tenant":"default","gpus":1,"command":["x"],"topology":{"level":"node","required":true},"earliest_start":"2026-03-02T11:00:00Z"}`,
+		`{"kind":"deployment","tenant":"default","gpus":1,"command":["x"]}`,
+		`{"kind" : "deployment" ,"tenant":"default","gpus":1,"command":["x"]}`,
+		`{"kind":"job","tenant":"default","gpus":1,"command":["x"]}`,
+		`{"\u0069d":"esc","tenant":"default","gpus":1,"command":["x"]}`,
+		`{"tenant":"default","tenant":"other","gpus":1,"command":["x"]}`,
+		`{"submit_time":1,"tenant":"default","gpus":1,"command":["x"]}`,
+		`{}`, `null`, `[]`, `"x"`, `{"id":null}`, ` {"gpus":1} `, `{"gpus":1}{}`, "{\"id\":\"\xff\"}",
+		`{"tenant":"default","gpus":1e400,"command":["x"]}`,
+		`{"tenant":"default","gpus":-1,"replicas":-5,"command":[]}`,
+	} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	s := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, body []byte, deployment bool) {
+		path := "/v1/jobs"
+		if deployment {
+			path = "/v1/deployments"
+		}
+		req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		checkDocumented(t, s.mux, req, w.Code)
+		if w.Code != http.StatusCreated {
+			if w.Code >= 400 && w.Header().Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%s %q: %d with Content-Type %q, want a problem document", path, body, w.Code, w.Header().Get("Content-Type"))
+			}
+			return
+		}
+		var doc api.Job
+		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+			t.Fatalf("%s %q: 201 with %v", path, body, err)
+		}
+		if deployment && doc.Kind != "deployment" {
+			t.Fatalf("%s %q: created a %q", path, body, doc.Kind)
+		}
+		js, err := jobFromDoc(&doc)
+		if err != nil {
+			t.Fatalf("%s %q: accepted, but its stored spec %s does not reload: %v", path, body, doc.Spec, err)
+		}
+		reloaded := *js.job
+		reloaded.SubmitTime = 0 // the store keeps it beside the spec
+		again, err := jobspec.Marshal(&reloaded)
+		if err != nil || !sameJSON(again, doc.Spec) {
+			t.Fatalf("%s %q: spec %s reloads as %s (%v)", path, body, doc.Spec, again, err)
+		}
+		s.mu.Lock()
+		mem := s.jobs[doc.ID]
+		s.mu.Unlock()
+		if mem == nil || mem.job.ID != doc.ID || js.job.ID != doc.ID {
+			t.Fatalf("%s %q: job %s not in memory under its ID", path, body, doc.ID)
+		}
+	})
+}
+
+// sameJSON reports whether a and b are the same JSON value (the API's
+// encoder escapes what jobspec.Marshal leaves, e.g. "&").
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return bytes.Equal(xb, yb)
+}
+
+// A server restarted with a facility that no longer admits a node (here:
+// DynamicNodes turned off) keeps the jobs that ran there running forever:
+// the node is gone, so its replicas are never lost, and a cancel waits
+// forever for them to end.
+func TestRegressionNodeRefusedAtReloadStrandsJobs(t *testing.T) {
+	e := newEnv(t, listedFacility(), true)
+	if code := e.register("dyn", "a", 8); code != 200 {
+		t.Fatal(code)
+	}
+	id := e.submit(spec(8, 1))
+	e.pass()
+	if n := e.job(id).Replicas[0].Node; n != "dyn" {
+		t.Fatalf("job placed on %s, want dyn", n)
+	}
+	e.report("dyn", running(id, 0, 1))
+	e2 := e.restart(false) // dyn is refused now
+	if code := e2.register("a1", "a", 8); code != 200 {
+		t.Fatal(code)
+	}
+	var j api.Job
+	e2.do("POST", "/v1/jobs/"+id+"/cancel", nil, &j)
+	for range 10 {
+		e2.clock.add(time.Minute)
+		e2.report("a1")
+		e2.pass()
+	}
+	if j := e2.job(id); !api.Final(j.State) {
+		t.Errorf("job on a node the restarted server refused: still %q (replica %s) 10 minutes after a cancel, want it to end (cancelled)",
+			j.State, j.Replicas[0].State)
+	}
+}
+
+// When the store fails, several routes answer 503, which openapi.json
+// does not document for them, and listing jobs reports it as the
+// client's error (400).
+func TestRegressionStoreOutageStatusesUndocumented(t *testing.T) {
+	e := devEnv(t)
+	victim := e.submit(spec(8, 1, "priority_class", "low"))
+	e.pass()
+	e.report("n1", running(victim, 0, 1))
+	e.submit(spec(8, 1, "priority_class", "high"))
+	e.pass()
+	done := e.submit(spec(0, 1, "cpus", 1))
+	e.pass()
+	e.report("n1", exited(done, 0, 1, 0))
+	e.s.store.Close()
+	for _, p := range []string{"/v1/jobs/" + done, "/v1/deployments/" + done, "/v1/jobs/" + done + "/why",
+		"/v1/jobs/" + done + "/events", "/v1/events", "/v1/tenants", "/v1/usage"} {
+		e.do("GET", p, nil, nil) // checkDocumented reports the status
+	}
+	e.do("POST", "/v1/jobs/"+victim+"/checkpoint", nil, nil)
+	var p api.Problem
+	if code := e.do("GET", "/v1/jobs", nil, &p); code == http.StatusBadRequest {
+		t.Errorf("GET /v1/jobs with the store down: 400 %q; want 503 (the request is fine, the server is not)", p.Detail)
+	}
+}
+
+// The "submitted" event that /v1/watch streams has no sequence number
+// (the store assigned one to its own copy): the stream carries no "id:"
+// for it, and a client cannot line the stream up with /v1/events.
+func TestRegressionWatchSubmittedEventHasNoSeq(t *testing.T) {
+	e := devEnv(t)
+	ch, ok := e.s.watch.subscribe("")
+	if !ok {
+		t.Fatal("subscribe")
+	}
+	defer e.s.watch.unsubscribe(ch)
+	id := e.submit(spec(1, 1))
+	for {
+		select {
+		case ev := <-ch:
+			if ev.Job != id || ev.Type != api.EventSubmitted {
+				continue
+			}
+			var evs api.EventList
+			e.do("GET", "/v1/jobs/"+id+"/events", nil, &evs)
+			if ev.Seq == 0 {
+				t.Errorf("watched submitted event has seq 0; /v1/jobs/%s/events gives it seq %d", id, evs.Events[0].Seq)
+			}
+			return
+		case <-time.After(5 * time.Second):
+			t.Fatal("no submitted event")
+		}
+	}
+}
+
+// A pass over an empty queue leaves the wake-up time of an earlier plan
+// (a not-before job since cancelled); once it is past, the loop runs a
+// pass every 10 ms for as long as the queue stays empty.
+func TestRegressionStaleWakeSpinsLoop(t *testing.T) {
+	e := devEnv(t)
+	later := e.clock.now().Add(time.Hour).Format(time.RFC3339)
+	id := e.submit(spec(1, 1, "earliest_start", later))
+	e.pass()
+	if j := e.job(id); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != "not-before" {
+		t.Fatalf("job %s %+v, want pending not-before", j.State, j.Reason)
+	}
+	if code := e.do("POST", "/v1/jobs/"+id+"/cancel", nil, nil); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	e.pass() // the queue is empty now
+	e.clock.add(2 * time.Hour)
+	if d := e.s.untilNextPass(); d < time.Second {
+		t.Errorf("with nothing queued, the next pass is due in %v (a wake-up for a job cancelled an hour ago); want the timed interval (5 s)", d)
+	}
+}
+
+// A registration with negative cpus or memory_gib is accepted; the core
+// then keeps placing jobs on that node and plan.Verify keeps dropping the
+// start, so a job that fits on another node never starts.
+func TestRegressionNegativeNodeResourcesWedgeScheduling(t *testing.T) {
+	e := devEnv(t) // n1: 8 H100, 32 CPUs, 256 GiB
+	reg := api.Register{Name: "bad", Site: "local", CPUs: -1, MemoryGiB: -1,
+		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}, {Index: 1, Model: "H100"}}}
+	code := e.do("POST", "/v1/agent/register", reg, nil)
+	id := e.submit(spec(1, 1))
+	for range 5 {
+		e.clock.add(time.Second)
+		e.report("n1")
+		if code == 200 {
+			e.report("bad")
+		}
+		e.pass()
+	}
+	if j := e.job(id); j.State != api.StateRunning || code != 400 {
+		t.Errorf("registration with cpus -1, memory_gib -1 answered %d (want 400); a 1-GPU job then stays %s (%q) for 5 passes although n1 has 8 free GPUs",
+			code, j.State, j.Message)
+	}
+}
+
+// An idempotency key reused with an explicit, different job ID answers
+// 200 with the other job: the client asked for job "second" and is told
+// it exists, under the ID "first".
+func TestRegressionIdempotencyKeyIgnoresExplicitID(t *testing.T) {
+	e := devEnv(t)
+	post := func(id string) (int, api.Job) {
+		b, _ := json.Marshal(spec(1, 1, "id", id))
+		req := httptest.NewRequest("POST", "/v1/jobs", bytes.NewReader(b))
+		req.Header.Set(api.IdempotencyKeyHeader, "k1")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		var j api.Job
+		json.Unmarshal(w.Body.Bytes(), &j)
+		return w.Code, j
+	}
+	if code, _ := post("first"); code != http.StatusCreated {
+		t.Fatalf("first submission: %d", code)
+	}
+	code, j := post("second")
+	if code == http.StatusOK && j.ID != "second" {
+		t.Errorf("key k1 reused with id \"second\": %d with job %q; want 409 (the key names another job) or job \"second\"", code, j.ID)
+	}
+}
+
+// The loop, agents and API clients at once: under -race, this finds
+// unguarded state (it checks only that every job ends in a state the
+// API documents).
+func TestReviewConcurrentLoop(t *testing.T) {
+	e := devEnv(t)
+	if code := e.register("n2", "local", 8); code != 200 {
+		t.Fatal(code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.s.Run(ctx); close(done) }()
+	serve := func(method, path string, body any) []byte {
+		var rd *bytes.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		} else {
+			rd = bytes.NewReader(nil)
+		}
+		req := httptest.NewRequest(method, path, rd)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w.Body.Bytes()
+	}
+	var wg sync.WaitGroup
+	ids := make(chan string, 64)
+	for k := range 4 {
+		wg.Go(func() {
+			for i := range 8 {
+				var j api.Job
+				json.Unmarshal(serve("POST", "/v1/jobs", spec(1+(i+k)%4, 1+i%2, "priority_class", []string{"low", "normal", "high"}[i%3])), &j)
+				if j.ID != "" {
+					ids <- j.ID
+				}
+				if i%3 == 0 {
+					serve("POST", "/v1/deployments", spec(1, 2, "min_replicas", 1))
+				}
+			}
+		})
+	}
+	for _, node := range []string{"n1", "n2"} {
+		wg.Go(func() {
+			for range 40 {
+				var a api.Assignments
+				json.Unmarshal(serve("GET", "/v1/agent/nodes/"+node+"/assignments?after=-2&wait=1ms", nil), &a)
+				var sts []api.TaskStatus
+				for _, tk := range a.Tasks {
+					if tk.Stop || tk.Replica%2 == 0 {
+						sts = append(sts, exited(tk.Job, tk.Replica, tk.Attempt, 0))
+					} else {
+						sts = append(sts, running(tk.Job, tk.Replica, tk.Attempt))
+					}
+				}
+				serve("POST", "/v1/agent/nodes/"+node+"/heartbeat", api.Heartbeat{Tasks: sts,
+					GPUs: []api.GPUSample{{Index: 0, PowerW: 300}, {Index: 1, PowerW: 400}}})
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 40 {
+			select {
+			case id := <-ids:
+				serve("POST", "/v1/jobs/"+id+"/cancel", nil)
+				serve("POST", "/v1/jobs/"+id+"/checkpoint", nil)
+			default:
+			}
+			serve("GET", "/v1/jobs?limit=50", nil)
+			serve("GET", "/v1/nodes", nil)
+			serve("GET", "/v1/tenants", nil)
+			serve("GET", "/v1/sites", nil)
+			serve("GET", "/metrics", nil)
+			serve("GET", "/v1/plan", nil)
+			e.clock.add(100 * time.Millisecond)
+			time.Sleep(time.Millisecond)
+		}
+	})
+	wg.Wait()
+	cancel()
+	<-done
+	var list api.JobList
+	e.do("GET", "/v1/jobs?limit=1000", nil, &list)
+	for _, j := range list.Jobs {
+		switch j.State {
+		case api.StatePending, api.StateRunning, api.StatePreempting, api.StateCancelling,
+			api.StateSucceeded, api.StateFailed, api.StateCancelled:
+		default:
+			t.Errorf("job %s in state %q", j.ID, j.State)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,6 +86,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// versionBase starts every node's assignment version at a random number,
+// so that a restarted server never repeats a version an agent has seen
+// (agents wait for a version different from theirs).
+func versionBase() int64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) >> 2)
+}
+
 func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 	si := 0
 	for i := range s.fac.Sites {
@@ -92,7 +103,7 @@ func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 		}
 	}
 	return &nodeState{doc: doc, node: n, jobs: map[string]bool{}, gpus: make([]model.GPUState, n.GPUs),
-		lastSample: map[int]time.Time{}, siteIdx: si}
+		lastSample: map[int]time.Time{}, siteIdx: si, version: versionBase()}
 }
 
 // reload restores nodes and unfinished jobs from the store. Nodes count
@@ -125,7 +136,19 @@ func (s *Server) reload(ctx context.Context) error {
 		}
 		s.requeue(js)
 	}
-	return nil
+	// Replicas on nodes the facility no longer admits are lost.
+	c := newChanges()
+	for _, id := range sortedKeys(s.running) {
+		js := s.running[id]
+		for i := range js.doc.Replicas {
+			r := &js.doc.Replicas[i]
+			if n := s.nodes[r.Node]; live(r) && (n == nil || !n.registered) && js.alloc != nil {
+				r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now.UTC()), "its node is no longer in the facility"
+				s.replicaEnded(js, i, now, c)
+			}
+		}
+	}
+	return s.commit(ctx, c)
 }
 
 // jobFromDoc rebuilds a job's core view from its stored spec.
@@ -164,6 +187,17 @@ func (s *Server) restoreAlloc(js *jobState) {
 		js.stop, js.grace = stopPreempt, s.graceOf(js.job)
 	case api.StateCancelling:
 		js.stop, js.grace = stopCancel, s.graceOf(js.job)
+	}
+	// A gang whose replica failed was stopping the rest (deployments'
+	// replicas are independent).
+	for i, r := range js.doc.Replicas {
+		failed := !live(&r) && (r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0)
+		if failed && js.exitMsg == "" && js.job.Kind != model.KindDeployment {
+			js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(&r))
+			if js.stop == stopNone {
+				js.stop, js.grace, js.stopMsg = stopFailure, s.cfg.KillTimeout, js.exitMsg
+			}
+		}
 	}
 	if js.stop != stopNone {
 		a.Terminating, a.EvictAt = true, model.TimeOf(s.cfg.Now().Add(js.grace))

@@ -22,14 +22,19 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is returned by CreateJob for a job ID already used.
 var ErrExists = errors.New("already exists")
 
+// ErrBadCursor is returned by Jobs for an After that is not a cursor the
+// store returned.
+var ErrBadCursor = errors.New("malformed page cursor")
+
 // Store is the control plane's durable state.
 type Store interface {
 	// CreateJob records a new job and its first event in one
 	// transaction. With a non-empty idempotency key, a key recorded
 	// before (for the same tenant) records nothing and returns the ID of
 	// the job that key created, with created false. A job ID already
-	// used gives ErrExists. The store assigns ev.Seq.
-	CreateJob(ctx context.Context, j *api.Job, key string, ev api.Event) (id string, created bool, err error)
+	// used gives ErrExists. ev must not be nil; once a job is created,
+	// ev.Seq holds the sequence number the store gave the event.
+	CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error)
 	// Update replaces the given jobs (which must exist) and appends the
 	// events, in one transaction. The store assigns the events' Seq.
 	Update(ctx context.Context, jobs []*api.Job, events []api.Event) error

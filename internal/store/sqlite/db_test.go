@@ -35,8 +35,8 @@ func testJob(id string) *api.Job {
 }
 
 // submittedEvent is j's first event.
-func submittedEvent(j *api.Job) api.Event {
-	return api.Event{Time: j.SubmitTime, Job: j.ID, Tenant: j.Tenant, Type: api.EventSubmitted}
+func submittedEvent(j *api.Job) *api.Event {
+	return &api.Event{Time: j.SubmitTime, Job: j.ID, Tenant: j.Tenant, Type: api.EventSubmitted}
 }
 
 func TestPragmas(t *testing.T) {
@@ -159,7 +159,7 @@ func TestStrictCursor(t *testing.T) {
 	db := openTest(t)
 	for _, after := range []string{"+5", "05", " 5", "5 ", "-1", "1e3", "0x10", "99999999999999999999"} {
 		if _, _, err := db.Jobs(context.Background(), store.JobFilter{After: after}); err == nil ||
-			!strings.Contains(err.Error(), "malformed page cursor") {
+			!errors.Is(err, store.ErrBadCursor) {
 			t.Errorf("Jobs(after %q) = %v, want a malformed-cursor error", after, err)
 		}
 	}
@@ -173,12 +173,12 @@ func TestBadInput(t *testing.T) {
 	nan := testJob("nan")
 	nan.Usage.EUR = math.NaN()
 	for _, j := range []*api.Job{nil, {}, farFuture, nan} {
-		if _, _, err := db.CreateJob(ctx, j, "", api.Event{}); err == nil {
+		if _, _, err := db.CreateJob(ctx, j, "", &api.Event{}); err == nil {
 			t.Errorf("CreateJob(%+v) succeeded, want an error", j)
 		}
 	}
 	ok := testJob("ok")
-	if _, _, err := db.CreateJob(ctx, ok, "", api.Event{Time: farFuture.SubmitTime}); err == nil {
+	if _, _, err := db.CreateJob(ctx, ok, "", &api.Event{Time: farFuture.SubmitTime}); err == nil {
 		t.Error("CreateJob with an event in year 10000 succeeded")
 	}
 	if err := db.Update(ctx, []*api.Job{nil}, nil); err == nil {

@@ -85,7 +85,7 @@ func parseCursor(s string) (int64, error) {
 	}
 	seq, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != s {
-		return 0, fmt.Errorf("malformed page cursor %q: pass the next value of the previous page", s)
+		return 0, fmt.Errorf("%w %q: pass the next value of the previous page", store.ErrBadCursor, s)
 	}
 	return seq, nil
 }

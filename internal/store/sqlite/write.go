@@ -75,60 +75,68 @@ func (ws *writeStmts) close() error {
 // CreateJob records j and its first event ev in one transaction. With a
 // non-empty key already recorded for j's tenant it records nothing and
 // returns the ID of the job that key created, with created false.
-func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev api.Event) (id string, created bool, err error) {
+func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error) {
 	if j == nil || j.ID == "" {
 		return "", false, errors.New("create job: no job ID")
+	}
+	if ev == nil {
+		return "", false, errors.New("create job: no event")
 	}
 	op := fmt.Sprintf("create job %q", j.ID)
 	row, err := encodeJob(j)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
-	erow, err := encodeEvent(ev)
+	erow, err := encodeEvent(*ev)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
+	var seq int64
 	err = db.submit(ctx, op, func(w *writeStmts) error {
-		id, created, err = w.createJob(row, key, erow)
+		id, created, seq, err = w.createJob(row, key, erow)
 		return err
 	})
 	if err != nil {
 		return "", false, err
 	}
+	if created {
+		ev.Seq = seq
+	}
 	return id, created, nil
 }
 
-// createJob runs CreateJob's statements.
-func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, bool, error) {
+// createJob runs CreateJob's statements and returns the event's Seq.
+func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, bool, int64, error) {
 	ctx := context.Background()
 	if key != "" {
 		var id string
 		err := w.selectKey.QueryRowContext(ctx, row.tenant, key).Scan(&id)
 		if err == nil {
-			return id, false, nil
+			return id, false, 0, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return "", false, fmt.Errorf("read idempotency key: %w", err)
+			return "", false, 0, fmt.Errorf("read idempotency key: %w", err)
 		}
 	}
 	res, err := w.insertJob.ExecContext(ctx, append([]any{row.id}, row.args()...)...)
 	if err != nil {
-		return "", false, fmt.Errorf("insert job: %w", err)
+		return "", false, 0, fmt.Errorf("insert job: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return "", false, fmt.Errorf("insert job: %w", err)
+		return "", false, 0, fmt.Errorf("insert job: %w", err)
 	} else if n == 0 {
-		return "", false, store.ErrExists
+		return "", false, 0, store.ErrExists
 	}
 	if key != "" {
 		if _, err := w.insertKey.ExecContext(ctx, row.tenant, key, row.id); err != nil {
-			return "", false, fmt.Errorf("record idempotency key: %w", err)
+			return "", false, 0, fmt.Errorf("record idempotency key: %w", err)
 		}
 	}
-	if _, err := w.appendEvent(ev); err != nil {
-		return "", false, err
+	seq, err := w.appendEvent(ev)
+	if err != nil {
+		return "", false, 0, err
 	}
-	return row.id, true, nil
+	return row.id, true, seq, nil
 }
 
 // appendEvent inserts ev and returns the Seq it got.

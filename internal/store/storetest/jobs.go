@@ -95,7 +95,7 @@ func testCreateRecordsEvent(t *testing.T, newDB NewDB) {
 		}
 	}
 	got := allEvents(t, s)
-	want := []api.Event{submitted(a), submitted(b), submitted(c)}
+	want := []api.Event{*submitted(a), *submitted(b), *submitted(c)}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(api.Event{}, "Seq")); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
@@ -103,6 +103,15 @@ func testCreateRecordsEvent(t *testing.T, newDB NewDB) {
 	one, err := s.Events(ctx, store.EventFilter{Job: "b"})
 	if err != nil || len(one) != 1 || one[0].Job != "b" {
 		t.Errorf("Events(job b) = %+v, %v; want b's submitted event", one, err)
+	}
+	// The caller's event learns its Seq.
+	d := newJob("d", "acme", 4)
+	ev := submitted(d)
+	if _, created, err := s.CreateJob(ctx, d, "", ev); err != nil || !created {
+		t.Fatalf("CreateJob(d) = %v, %v", created, err)
+	}
+	if evs := allEvents(t, s); ev.Seq == 0 || evs[len(evs)-1].Seq != ev.Seq {
+		t.Errorf("CreateJob left ev.Seq = %d; the store gave it %d", ev.Seq, evs[len(evs)-1].Seq)
 	}
 }
 

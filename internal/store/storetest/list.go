@@ -155,7 +155,7 @@ func testEvents(t *testing.T, newDB NewDB) {
 	for i := range 3 {
 		j := newJob(fmt.Sprintf("j%d", i), "acme", i)
 		create(t, s, j)
-		want = append(want, submitted(j))
+		want = append(want, *submitted(j))
 	}
 	var more []api.Event
 	for i := range 20 {

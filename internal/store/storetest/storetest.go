@@ -135,8 +135,8 @@ func newJob(id, tenant string, i int, opts ...func(*api.Job)) *api.Job {
 }
 
 // submitted is the event CreateJob records with j.
-func submitted(j *api.Job) api.Event {
-	return api.Event{Time: j.SubmitTime, Job: j.ID, Tenant: j.Tenant, Type: api.EventSubmitted, Message: "submitted " + j.ID}
+func submitted(j *api.Job) *api.Event {
+	return &api.Event{Time: j.SubmitTime, Job: j.ID, Tenant: j.Tenant, Type: api.EventSubmitted, Message: "submitted " + j.ID}
 }
 
 // create creates j without an idempotency key and fails the test unless

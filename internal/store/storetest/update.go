@@ -67,7 +67,7 @@ func testUpdate(t *testing.T, newDB NewDB) {
 		t.Errorf("Usage (-want +got):\n%s", diff)
 	}
 	got := allEvents(t, s)
-	want := []api.Event{submitted(newJob("a", "acme", 0)), submitted(newJob("b", "beta", 1)), evs[0], evs[1]}
+	want := []api.Event{*submitted(newJob("a", "acme", 0)), *submitted(newJob("b", "beta", 1)), evs[0], evs[1]}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(api.Event{}, "Seq")); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
@@ -136,7 +136,7 @@ func testCancelledContext(t *testing.T, newDB NewDB) {
 	if _, _, err := s.CreateJob(ctx, j, "k", submitted(j)); !errors.Is(err, context.Canceled) {
 		t.Errorf("CreateJob = %v, want context.Canceled", err)
 	}
-	if err := s.Update(ctx, nil, []api.Event{submitted(j)}); !errors.Is(err, context.Canceled) {
+	if err := s.Update(ctx, nil, []api.Event{*submitted(j)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Update = %v, want context.Canceled", err)
 	}
 	if err := s.PutNode(ctx, &api.Node{Name: "n1"}); !errors.Is(err, context.Canceled) {
