@@ -118,8 +118,12 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 	if probe.ID == nil {
 		extra = append(extra, `"id":"`+newJobID()+`"`)
 	}
+	kind := ""
+	if probe.Kind != nil {
+		json.Unmarshal(*probe.Kind, &kind)
+	}
 	if deployment {
-		if probe.Kind != nil && string(*probe.Kind) != `"deployment"` {
+		if probe.Kind != nil && kind != "deployment" {
 			return nil, nil, false, bad("a deployment's kind must be deployment", api.FieldError{Field: "kind", Message: "must be \"deployment\" on /v1/deployments; submit jobs to /v1/jobs"})
 		} else if probe.Kind == nil {
 			extra = append(extra, `"kind":"deployment"`)
@@ -153,6 +157,10 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 	}
 	if j := jobs[0]; j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 {
 		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "gpus", Message: "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"})
+	}
+	if j := jobs[0]; j.Deadline > 0 && j.Deadline < model.TimeOf(s.cfg.Now()).Add(j.RuntimeLimit) {
+		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "deadline",
+			Message: fmt.Sprintf("%s is too soon: the job could not finish by then even if it started now (runtime_limit %s)", j.Deadline, j.RuntimeLimit)})
 	}
 	if len(jobs[0].Command) == 0 {
 		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})

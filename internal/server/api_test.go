@@ -311,3 +311,42 @@ func TestSubmitRules(t *testing.T) {
 		t.Errorf("id again: %d", code)
 	}
 }
+
+// A known path with another method is a 405 naming the methods it takes;
+// an unknown path a 404; both problem documents.
+func TestWrongMethodAndUnknownPath(t *testing.T) {
+	e := devEnv(t)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"DELETE", "/v1/jobs/x", 405, "GET"},
+		{"PUT", "/v1/jobs", 405, "POST, GET"},
+		{"GET", "/v1/nope", 404, ""},
+	} {
+		req := httptest.NewRequest(c.method, c.path, nil)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		if w.Code != c.status || w.Header().Get("Allow") != c.allow || w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d Allow %q %s", c.method, c.path, w.Code, w.Header().Get("Allow"), w.Header().Get("Content-Type"))
+		}
+	}
+}
+
+// A deadline the job cannot meet even if it started now is refused.
+func TestSubmitDeadlineTooSoon(t *testing.T) {
+	e := devEnv(t)
+	now := e.clock.now()
+	var p api.Problem
+	if code := e.do("POST", "/v1/jobs", spec(1, 1, "runtime_limit", "2h", "deadline", now.Add(time.Hour).Format(time.RFC3339)), &p); code != 400 || p.Errors[0].Field != "deadline" {
+		t.Errorf("deadline in 1 h for a 2 h job: %d %+v", code, p)
+	}
+	if code := e.do("POST", "/v1/jobs", spec(1, 1, "runtime_limit", "2h", "deadline", now.Add(3*time.Hour).Format(time.RFC3339)), nil); code != 201 {
+		t.Errorf("deadline in 3 h for a 2 h job: %d", code)
+	}
+	var j api.Job
+	if code := e.do("POST", "/v1/deployments", []byte(`{"tenant":"default","gpus":1,"kind":"deploym\u0065nt","command":["x"]}`), &j); code != 201 {
+		t.Errorf("an escaped kind: %d", code)
+	}
+}

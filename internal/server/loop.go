@@ -113,9 +113,17 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 		v := s.jobs[pr.Victim]
 		return !keep(pr.Beneficiary) || v == nil || v.alloc == nil || v.stop != stopNone
 	})
-	for range 3 {
+	for round := 0; ; round++ {
 		err := plan.Verify(cur, p)
 		if err == nil {
+			return dropped
+		}
+		if round == 3 {
+			s.log.Error("plan still does not hold at commit after dropping what failed; dropping its starts and preemptions", "err", err)
+			for _, st := range p.Starts {
+				dropped = append(dropped, st.Job)
+			}
+			p.Starts, p.Preemptions = nil, nil
 			return dropped
 		}
 		bad := map[string]bool{}
@@ -141,7 +149,6 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 		})
 		p.Preemptions = slices.DeleteFunc(p.Preemptions, func(pr model.Preemption) bool { return bad[pr.Victim] || bad[pr.Beneficiary] })
 	}
-	return dropped
 }
 
 // apply commits a checked plan to memory, recording what changed in c.

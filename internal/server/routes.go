@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -63,7 +64,22 @@ func (s *Server) routes() *http.ServeMux {
 		}
 		mux.HandleFunc(rt.Method+" "+rt.Path, h)
 	}
+	// A path of the API with another method is a 405 with the methods
+	// it takes; anything else a 404.
+	paths := http.NewServeMux()
+	allowed := map[string][]string{}
+	for _, rt := range api.Routes {
+		if allowed[rt.Path] == nil {
+			paths.HandleFunc(rt.Path, func(http.ResponseWriter, *http.Request) {})
+		}
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := paths.Handler(r); pattern != "" {
+			w.Header().Set("Allow", strings.Join(allowed[pattern], ", "))
+			problemf(w, http.StatusMethodNotAllowed, "%s %s: the path takes %s", r.Method, r.URL.Path, strings.Join(allowed[pattern], ", "))
+			return
+		}
 		problemf(w, http.StatusNotFound, "no route %s %s; see /v1/openapi.json", r.Method, r.URL.Path)
 	})
 	return mux

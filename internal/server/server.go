@@ -119,7 +119,11 @@ func (s *Server) reload(ctx context.Context) error {
 		doc.LastHeartbeat = now
 		if err := s.admitNode(*doc, false); err != nil {
 			s.log.Warn("stored node no longer fits the facility", "node", doc.Name, "err", err)
+			continue
 		}
+		// A facility node stored only because it was drained before its
+		// agent ever registered is still unregistered.
+		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
 	}
 	active, err := s.store.Active(ctx)
 	if err != nil {
