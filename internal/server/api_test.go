@@ -350,3 +350,24 @@ func TestSubmitDeadlineTooSoon(t *testing.T) {
 		t.Errorf("an escaped kind: %d", code)
 	}
 }
+
+// The fair-share history survives a restart.
+func TestFairShareSurvivesRestart(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(4, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(time.Hour)
+	e.report("n1", exited(id, 0, 1, 0))
+	before := *e.s.usage["default"]
+	if before.GPUSeconds != 4*3600 {
+		t.Fatalf("usage %+v, want 14400 GPU-seconds", before)
+	}
+	e.clock.add(usageFlushEvery)
+	e.pass() // saves it
+	e.s.store.Close()
+	e2 := openEnv(t, e.dir, DevFacility("local", "FR"), true, e.clock)
+	if got := e2.s.usage["default"]; got == nil || *got != before {
+		t.Fatalf("usage after a restart %+v, want %+v", got, before)
+	}
+}

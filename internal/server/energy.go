@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -75,6 +76,9 @@ func (s *Server) flushUsage(now time.Time, c *changes) {
 		return
 	}
 	s.lastFlush = now
+	if err := s.saveFairShare(context.Background()); err != nil {
+		s.log.Error("saving the fair-share history", "err", err)
+	}
 	for _, js := range s.jobs {
 		if js.usageDirty {
 			js.usageDirty = false
@@ -98,4 +102,21 @@ func (s *Server) gridAt(zone string, t time.Time) (price, carbon float64, ok boo
 		return g.Hours[i].PriceEURMWh, g.Hours[i].CarbonGkWh, true
 	}
 	return 0, 0, false
+}
+
+// saveFairShare saves the fair-share history when it changed. Caller
+// holds mu.
+func (s *Server) saveFairShare(ctx context.Context) error {
+	if !s.usageDirty {
+		return nil
+	}
+	us := make([]model.Usage, 0, len(s.usage))
+	for _, t := range sortedKeys(s.usage) {
+		us = append(us, *s.usage[t])
+	}
+	if err := s.store.SaveFairShare(ctx, us); err != nil {
+		return err
+	}
+	s.usageDirty = false
+	return nil
 }

@@ -287,6 +287,7 @@ func (s *Server) charge(tenant string, gpuSeconds float64, now model.Time) {
 	}
 	u.GPUSeconds = u.At(now, s.fac.Policy.FairShareHalfLife) + gpuSeconds
 	u.AsOf = now
+	s.usageDirty = true
 }
 
 func placements(rs []model.Placement) string {

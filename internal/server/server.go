@@ -49,6 +49,8 @@ type Server struct {
 	// store, so the loop stops until the server is restarted.
 	failed    error
 	lastFlush time.Time
+	// usageDirty says the fair-share history changed since it was saved.
+	usageDirty bool
 
 	kick    chan struct{}
 	watch   *hub
@@ -124,6 +126,13 @@ func (s *Server) reload(ctx context.Context) error {
 		// A facility node stored only because it was drained before its
 		// agent ever registered is still unregistered.
 		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
+	}
+	fs, err := s.store.FairShare(ctx)
+	if err != nil {
+		return fmt.Errorf("server: reading the fair-share history: %w", err)
+	}
+	for _, u := range fs {
+		s.usage[u.Tenant] = &u
 	}
 	active, err := s.store.Active(ctx)
 	if err != nil {
@@ -232,7 +241,9 @@ func (s *Server) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			s.watch.close()
-			return nil
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.saveFairShare(context.Background())
 		case <-s.kick:
 		case <-t.C:
 		}

@@ -14,6 +14,7 @@ import (
 	"errors"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // ErrNotFound is returned for a job or node that does not exist.
@@ -52,6 +53,11 @@ type Store interface {
 	// Usage sums the usage of every job by tenant, tenants sorted by
 	// name.
 	Usage(ctx context.Context) ([]api.TenantUsage, error)
+	// FairShare returns the tenants' fair-share usage history as last
+	// saved, sorted by tenant.
+	FairShare(ctx context.Context) ([]model.Usage, error)
+	// SaveFairShare replaces the saved fair-share history by u.
+	SaveFairShare(ctx context.Context, u []model.Usage) error
 	// PutNode creates or replaces a node.
 	PutNode(ctx context.Context, n *api.Node) error
 	// Nodes returns every node, sorted by name.

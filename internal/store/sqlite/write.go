@@ -18,6 +18,8 @@ type writeStmts struct {
 	insertJob, updateJob              *sql.Stmt
 	selectKey, insertKey, insertEvent *sql.Stmt
 	putNode                           *sql.Stmt
+	// conn is the writer connection, for statements run rarely.
+	conn *sql.Conn
 }
 
 // jobCols are the columns a job row is written with, in the order of
@@ -27,7 +29,7 @@ const jobCols = `tenant, kind, priority_class, state, active, submit_time,
 
 // prepareWrites prepares the committer's statements on conn.
 func prepareWrites(ctx context.Context, conn *sql.Conn) (*writeStmts, error) {
-	ws := &writeStmts{}
+	ws := &writeStmts{conn: conn}
 	for _, p := range []struct {
 		s   **sql.Stmt
 		sql string

@@ -61,6 +61,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"EventsDefaultLimit", testEventsDefaultLimit},
 		{"Usage", testUsage},
 		{"Nodes", testNodes},
+		{"FairShare", testFairShare},
 		{"Durability", testDurability},
 		{"CloseDrains", testCloseDrains},
 		{"Closed", testClosed},
@@ -82,7 +83,7 @@ func fresh(t *testing.T, newDB NewDB) store.Store {
 }
 
 // openStore opens a store with open and closes it when t ends, unless
-// the test closed it (with closeStore) before.
+// the test closed it before.
 func openStore(t *testing.T, open Open) store.Store {
 	t.Helper()
 	s := &closeOnce{Store: open(t)}

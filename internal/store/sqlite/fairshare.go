@@ -1,0 +1,60 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// FairShare returns the saved fair-share history, sorted by tenant.
+func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
+	const op = "read fair share"
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	out := []model.Usage{}
+	for rows.Next() {
+		var u model.Usage
+		var asOf int64
+		if err := rows.Scan(&u.Tenant, &u.GPUSeconds, &asOf); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		u.AsOf = model.Time(asOf)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// SaveFairShare replaces the saved fair-share history by us, in one
+// transaction.
+func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
+	const op = "save fair share"
+	for _, u := range us {
+		if u.Tenant == "" || math.IsNaN(u.GPUSeconds) || math.IsInf(u.GPUSeconds, 0) || u.GPUSeconds < 0 {
+			return fmt.Errorf("%s: tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", op, u.Tenant, u.GPUSeconds)
+		}
+	}
+	return db.submit(ctx, op, func(w *writeStmts) error {
+		c := context.Background()
+		if _, err := w.conn.ExecContext(c, "DELETE FROM fair_share"); err != nil {
+			return err
+		}
+		for _, u := range us {
+			if _, err := w.conn.ExecContext(c, "INSERT INTO fair_share (tenant, gpu_seconds, as_of) VALUES (?, ?, ?)",
+				u.Tenant, u.GPUSeconds, int64(u.AsOf)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
