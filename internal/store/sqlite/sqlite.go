@@ -150,6 +150,9 @@ func dsn(abs string, readOnly bool) string {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
+		// Statement journals of the per-request savepoints stay in memory
+		// instead of a temporary file (pwrite calls on every request).
+		q.Add("_pragma", "temp_store(MEMORY)")
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	return u.String()
