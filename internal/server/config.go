@@ -39,9 +39,10 @@ type Config struct {
 	// pending job runs at least every FullPassEvery (default 5 s).
 	PassDepth     int
 	FullPassEvery time.Duration
-	// PassGap is the least time between the end of a pass and the start
-	// of the next (default 10 ms): under a burst of submissions, passes
-	// take many jobs each instead of one.
+	// PassGap is the least time between the end of a pass that
+	// considered many jobs (32) and the start of the next (default
+	// 10 ms): under a burst of submissions, passes take many jobs each
+	// instead of one.
 	PassGap time.Duration
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64

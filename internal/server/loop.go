@@ -13,12 +13,18 @@ import (
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
-// pass is one turn of the scheduler loop (see the package doc).
-func (s *Server) pass(ctx context.Context) {
+// gapAfter is the number of jobs a pass must consider for the loop to
+// wait Config.PassGap before the next: a burst of submissions is taken in
+// batches, a lone submission at once.
+const gapAfter = 32
+
+// pass is one turn of the scheduler loop (see the package doc). It
+// returns the number of jobs it considered.
+func (s *Server) pass(ctx context.Context) int {
 	s.mu.Lock()
 	if s.failed != nil {
 		s.mu.Unlock()
-		return
+		return 0
 	}
 	now := s.cfg.Now()
 	c := newChanges()
@@ -27,7 +33,7 @@ func (s *Server) pass(ctx context.Context) {
 	if err := s.commit(ctx, c); err != nil {
 		s.fail(err)
 		s.mu.Unlock()
-		return
+		return 0
 	}
 	for _, op := range s.queueOps {
 		if op.add != nil {
@@ -41,7 +47,7 @@ func (s *Server) pass(ctx context.Context) {
 	if s.queue.Len() == 0 {
 		s.wake = time.Time{}
 		s.mu.Unlock()
-		return
+		return 0
 	}
 	depth := s.cfg.PassDepth
 	if !now.Before(s.nextFull) {
@@ -66,9 +72,10 @@ func (s *Server) pass(ctx context.Context) {
 	s.apply(&p, now, c)
 	if err := s.commit(ctx, c); err != nil {
 		s.fail(err)
-		return
+		return len(considered)
 	}
 	s.lastPlan = planDoc(&p, now, took, dropped)
+	return len(considered)
 }
 
 // snapshot is the state as the core sees it, without pending jobs (the

@@ -247,10 +247,11 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.kick:
 		case <-t.C:
 		}
-		s.pass(ctx)
-		select {
-		case <-ctx.Done():
-		case <-time.After(s.cfg.PassGap):
+		if s.pass(ctx) >= gapAfter {
+			select {
+			case <-ctx.Done():
+			case <-time.After(s.cfg.PassGap):
+			}
 		}
 		t.Reset(s.untilNextPass())
 	}
