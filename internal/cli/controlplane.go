@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -197,5 +196,3 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 	c.Flags().BoolVar(&o.dynamic, "dynamic-nodes", false, "with --facility, admit nodes it does not list into the sites they name (each in a rack of its own)")
 	return c
 }
-
-var errStopped = errors.New("stopped")

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 
@@ -190,7 +188,3 @@ func (s *Server) handlePlan(w http.ResponseWriter, _ *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, p)
 }
-
-var errNoNode = errors.New("no such node")
-
-func nodeErr(name string) error { return fmt.Errorf("%w: %s", errNoNode, name) }
