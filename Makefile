@@ -1,7 +1,7 @@
 # The test command of the README: formatting, vet, every test.
-.PHONY: check fmt vet test race race-twin race-live bench build
+.PHONY: check fmt vet test race race-twin race-live nocgo bench build
 
-check: fmt vet test race-twin race-live
+check: fmt vet test race-twin race-live nocgo
 
 fmt:
 	@out="$$(gofmt -l .)"; \
@@ -25,6 +25,12 @@ race-twin:
 # loop), agent, the store's group commit, the client, the fake GPUs.
 race-live:
 	go test -race ./internal/server/ ./internal/agent/ ./internal/store/... ./internal/client/ ./internal/gpu/
+
+# Without a C compiler (CGO_ENABLED=0) carnot still builds and runs, with
+# fake GPUs only: NVML (go-nvml) needs cgo.
+nocgo:
+	CGO_ENABLED=0 go build ./...
+	CGO_ENABLED=0 go test ./internal/gpu/ ./internal/agent/
 
 bench:
 	go test -run '^$$' -bench . -benchmem -count 6 ./internal/sched/ | tee bench.out

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/agent"
@@ -45,7 +44,7 @@ func (o *agentOpts) devices(log *slog.Logger, fallback bool) (gpu.Devices, bool,
 		f, err := gpu.NewFake(o.fakeGPUs, o.gpuModel)
 		return f, true, err
 	}
-	d, err := gpu.FromNVML(nvml.New())
+	d, err := gpu.OpenNVML()
 	if err == nil {
 		return d, false, nil
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 )
 
+const mib = 1 << 20
+
 // Devices is a node's set of GPUs. Implementations are safe for concurrent
 // use.
 type Devices interface {

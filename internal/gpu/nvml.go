@@ -1,3 +1,5 @@
+//go:build cgo
+
 package gpu
 
 import (
@@ -11,8 +13,6 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
-
-const mib = 1 << 20
 
 // nvmlDevices is Devices over an nvml.Interface: the real library or the
 // fake's mock.
@@ -152,3 +152,6 @@ func (d *nvmlDevices) Close() error {
 	}
 	return nil
 }
+
+// OpenNVML opens the machine's NVIDIA management library.
+func OpenNVML() (Devices, error) { return FromNVML(nvml.New()) }

@@ -1,0 +1,78 @@
+//go:build cgo
+
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
+)
+
+// open reads the fake library through FromNVML, as a real one is read.
+func (f *Fake) open() (Devices, error) { return FromNVML(f.library()) }
+
+// library is the fake nvml.Interface.
+func (f *Fake) library() nvml.Interface {
+	devs := make([]nvml.Device, len(f.gpus))
+	for i := range devs {
+		devs[i] = f.device(i)
+	}
+	return &mock.Interface{
+		InitFunc:           func() nvml.Return { return nvml.SUCCESS },
+		ShutdownFunc:       func() nvml.Return { return nvml.SUCCESS },
+		DeviceGetCountFunc: func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
+		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) {
+			if i < 0 || i >= len(devs) {
+				return nil, nvml.ERROR_INVALID_ARGUMENT
+			}
+			return devs[i], nvml.SUCCESS
+		},
+	}
+}
+
+// device is fake GPU i as an NVML device.
+func (f *Fake) device(i int) *mock.Device {
+	m := f.model
+	total := uint64(m.MemoryGiB) << 30
+	return &mock.Device{
+		GetIndexFunc: func() (int, nvml.Return) { return i, nvml.SUCCESS },
+		GetNameFunc:  func() (string, nvml.Return) { return deviceName(m.Name, m.Vendor), nvml.SUCCESS },
+		GetUUIDFunc: func() (string, nvml.Return) {
+			return fmt.Sprintf("GPU-fa4e0000-0000-4000-8000-%012d", i), nvml.SUCCESS
+		},
+		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
+			used := f.read(i).usedBytes
+			return nvml.Memory{Total: total, Used: used, Free: total - used}, nvml.SUCCESS
+		},
+		GetPowerUsageFunc: func() (uint32, nvml.Return) { return f.read(i).powerMW, nvml.SUCCESS },
+		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
+			r := f.read(i)
+			return nvml.Utilization{Gpu: r.util, Memory: r.util / 2}, nvml.SUCCESS
+		},
+		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) { return f.read(i).tempC, nvml.SUCCESS },
+		GetPowerManagementLimitFunc: func() (uint32, nvml.Return) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return uint32(f.gpus[i].limitW * 1000), nvml.SUCCESS
+		},
+		GetPowerManagementLimitConstraintsFunc: func() (uint32, uint32, nvml.Return) {
+			if !m.CanCap() {
+				return 0, 0, nvml.ERROR_NOT_SUPPORTED
+			}
+			return uint32(m.MinCapWatts * 1000), uint32(m.MaxCapWatts * 1000), nvml.SUCCESS
+		},
+		SetPowerManagementLimitFunc: func(mw uint32) nvml.Return {
+			if !m.CanCap() {
+				return nvml.ERROR_NOT_SUPPORTED
+			}
+			if int(mw) < m.MinCapWatts*1000 || int(mw) > m.MaxCapWatts*1000 {
+				return nvml.ERROR_INVALID_ARGUMENT
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.gpus[i].limitW = int(mw / 1000)
+			return nvml.SUCCESS
+		},
+	}
+}
