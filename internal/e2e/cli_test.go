@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// carnot runs the CLI against d and returns its stdout.
+func (d *dev) carnot(args ...string) (string, error) {
+	cmd := exec.Command(carnotBin, args...)
+	cmd.Env = append(cmd.Environ(), "CARNOT_ADDR="+d.URL)
+	cmd.Dir = d.Work
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), &cliError{err: ee, stderr: string(ee.Stderr)}
+	}
+	return string(out), err
+}
+
+type cliError struct {
+	err    error
+	stderr string
+}
+
+func (e *cliError) Error() string { return e.err.Error() + ": " + e.stderr }
+
+// The CLI as a user types it: run -f prints the job's output and exits
+// with its outcome; jobs, describe and logs find it.
+func TestCLIRunFollowJobsLogs(t *testing.T) {
+	d := startDev(t)
+	out, err := d.carnot("run", "-f", "--gpus", "1", "--", "sh", "-c", "echo hello from $CARNOT_JOB_ID; pwd")
+	if err != nil {
+		t.Fatalf("carnot run -f: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-2], "hello from j-") || lines[len(lines)-1] != d.Work {
+		t.Fatalf("carnot run -f printed %q; want the job's greeting and the working directory %s", out, d.Work)
+	}
+	id := strings.TrimPrefix(lines[len(lines)-2], "hello from ")
+	js, err := d.carnot("jobs", "-A", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list api.JobList
+	if err := json.Unmarshal([]byte(js), &list); err != nil {
+		t.Fatalf("carnot jobs -o json: %v\n%s", err, js)
+	}
+	if len(list.Jobs) != 1 || list.Jobs[0].ID != id || list.Jobs[0].State != api.StateSucceeded {
+		t.Fatalf("carnot jobs: %+v", list.Jobs)
+	}
+	logs, err := d.carnot("logs", id)
+	if err != nil || !strings.HasPrefix(logs, "hello from "+id+"\n") {
+		t.Errorf("carnot logs: %q, %v", logs, err)
+	}
+	desc, err := d.carnot("describe", id)
+	if err != nil || !strings.Contains(desc, "succeeded") || !strings.Contains(desc, "node-1") {
+		t.Errorf("carnot describe: %v\n%s", err, desc)
+	}
+	if _, err := d.carnot("run", "-f", "--gpus", "1", "--", "sh", "-c", "exit 4"); err == nil {
+		t.Errorf("carnot run -f of a failing job exited 0")
+	}
+}
+
+// The state survives a restart of carnot dev on the same data directory.
+func TestDevRestartKeepsJobs(t *testing.T) {
+	d := startDev(t)
+	done := d.submit(map[string]any{"id": "done", "gpus": 1, "command": sh("echo ok")})
+	d.waitState(done.ID, api.StateSucceeded, 20*time.Second)
+	waiting := d.submit(map[string]any{"id": "later", "gpus": 1, "earliest_start": time.Now().Add(time.Hour).Unix(), "command": sh("true")})
+	d.stop()
+	d2 := startDev(t, "--data-dir", d.Dir)
+	if j := d2.job(done.ID); j.State != api.StateSucceeded {
+		t.Errorf("after a restart, %s is %s", done.ID, j.State)
+	}
+	j := d2.job(waiting.ID)
+	if j.State != api.StatePending {
+		t.Fatalf("after a restart, %s is %s", waiting.ID, j.State)
+	}
+	d2.waitFor("the reloaded job's reason", 10*time.Second, func() bool {
+		j := d2.job(waiting.ID)
+		return j.Reason != nil && j.Reason.Code == "not-before"
+	})
+}
