@@ -286,7 +286,7 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	env["CARNOT_TENANT"] = js.doc.Tenant
 	env["CARNOT_REPLICA"] = strconv.Itoa(i)
 	env["CARNOT_ATTEMPT"] = strconv.Itoa(js.doc.Attempt)
-	env["WORLD_SIZE"] = strconv.Itoa(len(js.doc.Replicas))
+	env["WORLD_SIZE"] = strconv.Itoa(js.job.Replicas)
 	env["RANK"] = strconv.Itoa(i)
 	env["LOCAL_RANK"] = "0" // one process per replica, the replica is its node's only rank
 	env["MASTER_ADDR"] = master
