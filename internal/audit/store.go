@@ -1,0 +1,80 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Store keeps a log's entries and its stored hashes (tlog.StoredHashes).
+// The hashes of entry n go at indexes tlog.StoredHashIndex(0, n) onward,
+// right after those of entry n-1, so a store can keep them as a list. A
+// database store implements it inside the transaction that makes the
+// change being audited.
+type Store interface {
+	// ReadHashes returns the stored hashes at indexes, in order
+	// (tlog.HashReader).
+	ReadHashes(indexes []int64) ([]tlog.Hash, error)
+	// Size returns the number of entries stored.
+	Size() (int64, error)
+	// Append stores entry n's canonical encoding and its stored hashes,
+	// both or neither; n is always the current size.
+	Append(n int64, record []byte, hashes []tlog.Hash) error
+	// ReadRecords returns the canonical encodings of entries [from, to).
+	ReadRecords(from, to int64) ([][]byte, error)
+}
+
+// MemStore is a Store in memory, safe for concurrent use.
+type MemStore struct {
+	mu      sync.RWMutex
+	records [][]byte
+	hashes  []tlog.Hash
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore { return &MemStore{} }
+
+// ReadHashes implements Store.
+func (m *MemStore) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(m.hashes)) {
+			return nil, fmt.Errorf("stored hash %d: not in the log (%d stored)", x, len(m.hashes))
+		}
+		out[i] = m.hashes[x]
+	}
+	return out, nil
+}
+
+// Size implements Store.
+func (m *MemStore) Size() (int64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return int64(len(m.records)), nil
+}
+
+// Append implements Store.
+func (m *MemStore) Append(n int64, record []byte, hashes []tlog.Hash) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n != int64(len(m.records)) || tlog.StoredHashIndex(0, n) != int64(len(m.hashes)) {
+		return fmt.Errorf("append entry %d: the store holds %d", n, len(m.records))
+	}
+	m.records = append(m.records, slices.Clone(record))
+	m.hashes = append(m.hashes, hashes...)
+	return nil
+}
+
+// ReadRecords implements Store.
+func (m *MemStore) ReadRecords(from, to int64) ([][]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if from < 0 || from > to || to > int64(len(m.records)) {
+		return nil, fmt.Errorf("records [%d, %d): the store holds %d", from, to, len(m.records))
+	}
+	return slices.Clone(m.records[from:to]), nil
+}
