@@ -123,6 +123,7 @@ func (s *Server) handleTenants(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "reading usage: %v", err)
 		return
 	}
+	s.addLive(usage)
 	byTenant := map[string]api.Usage{}
 	for _, u := range usage {
 		byTenant[u.Tenant] = u.Usage
@@ -168,6 +169,7 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "reading usage: %v", err)
 		return
 	}
+	s.addLive(usage)
 	out := api.UsageList{Tenants: usage}
 	if out.Tenants == nil {
 		out.Tenants = []api.TenantUsage{}
@@ -176,6 +178,22 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 		out.Total.Add(u.Usage)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// addLive adds the running attempts' GPU time up to now to the stored
+// usage (which counts an attempt's GPU time when it ends; energy, cost
+// and carbon are stored every 10 s while it runs).
+func (s *Server) addLive(usage []api.TenantUsage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	live := map[string]float64{}
+	for _, js := range s.running {
+		live[js.job.Tenant] += s.gpuSeconds(js, now)
+	}
+	for i := range usage {
+		usage[i].GPUSeconds += live[usage[i].Tenant]
+	}
 }
 
 func (s *Server) handlePlan(w http.ResponseWriter, _ *http.Request) {

@@ -177,13 +177,23 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 func (s *Server) jobDoc(r *http.Request, id string) (*api.Job, error) {
 	s.mu.Lock()
 	if js := s.jobs[id]; js != nil {
-		d := js.doc
-		d.Replicas = slices.Clone(d.Replicas)
+		d := s.liveDoc(js)
 		s.mu.Unlock()
 		return &d, nil
 	}
 	s.mu.Unlock()
 	return s.store.Job(r.Context(), id)
+}
+
+// liveDoc is an active job as the API shows it: its GPU time includes the
+// running attempt up to now. Caller holds mu.
+func (s *Server) liveDoc(js *jobState) api.Job {
+	d := js.doc
+	d.Replicas = slices.Clone(d.Replicas)
+	if js.alloc != nil {
+		d.Usage.GPUSeconds += s.gpuSeconds(js, s.cfg.Now())
+	}
+	return d
 }
 
 func (s *Server) handleGet(kind string) http.HandlerFunc {
@@ -247,11 +257,10 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 		s.mu.Lock()
 		for _, j := range jobs {
 			if js := s.jobs[j.ID]; js != nil {
-				j = &js.doc
+				out.Jobs = append(out.Jobs, s.liveDoc(js))
+				continue
 			}
-			d := *j
-			d.Replicas = slices.Clone(d.Replicas)
-			out.Jobs = append(out.Jobs, d)
+			out.Jobs = append(out.Jobs, *j)
 		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)

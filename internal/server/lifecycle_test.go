@@ -239,3 +239,26 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("after undrain: %s (%s)", j.State, j.Message)
 	}
 }
+
+// A running job's GPU time shows as it accrues, in the job and in usage.
+func TestLiveGPUTime(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(2, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(30 * time.Minute)
+	if got := e.job(id).Usage.GPUSeconds; got != 2*1800 {
+		t.Errorf("running job's GPU-seconds %v, want 3600", got)
+	}
+	var u api.UsageList
+	e.do("GET", "/v1/usage", nil, &u)
+	if len(u.Tenants) != 1 || u.Tenants[0].GPUSeconds != 3600 || u.Total.GPUSeconds != 3600 {
+		t.Errorf("usage %+v, want 3600 GPU-seconds for default", u)
+	}
+	e.clock.add(30 * time.Minute)
+	e.report("n1", exited(id, 0, 1, 0))
+	e.do("GET", "/v1/usage", nil, &u)
+	if u.Total.GPUSeconds != 7200 || e.job(id).Usage.GPUSeconds != 7200 {
+		t.Errorf("after the end: usage %v, job %v; want 7200", u.Total.GPUSeconds, e.job(id).Usage.GPUSeconds)
+	}
+}
