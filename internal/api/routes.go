@@ -43,6 +43,9 @@ var Routes = []Route{
 	{"GET", "/v1/events", "listEvents"},
 	{"GET", "/v1/watch", "watch"},
 
+	{"GET", "/v1/audit/checkpoint", "auditCheckpoint"},
+	{"GET", "/v1/audit/export", "auditExport"},
+
 	{"POST", "/v1/agent/register", "agentRegister"},
 	{"POST", "/v1/agent/nodes/{name}/heartbeat", "agentHeartbeat"},
 	{"GET", "/v1/agent/nodes/{name}/assignments", "agentAssignments"},

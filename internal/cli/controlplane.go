@@ -2,18 +2,23 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/facility"
@@ -38,6 +43,7 @@ type serverOpts struct {
 	timeout   time.Duration
 	logLevel  string
 	dynamic   bool // admit nodes the facility file does not list
+	auditKey  string
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
@@ -51,6 +57,52 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Second, "agents' heartbeat interval")
 	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.auditKey, "audit-key", "", "signer key file of the audit log (carnot audit keygen); default: DATA-DIR/audit.key, made at the first start with its verifier key in DATA-DIR/audit.pub")
+}
+
+// auditSigner reads the audit signer key, or makes one in the data
+// directory at the first start.
+func (o *serverOpts) auditSigner(name string) (note.Signer, string, error) {
+	path := o.auditKey
+	if path == "" {
+		path = filepath.Join(o.dataDir, "audit.key")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			skey, vkey, err := note.GenerateKey(rand.Reader, auditKeyName(name))
+			if err != nil {
+				return nil, "", err
+			}
+			if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+				return nil, "", err
+			}
+			if err := writeNew(path, skey+"\n", 0o600); err != nil {
+				return nil, "", err
+			}
+			if err := os.WriteFile(filepath.Join(o.dataDir, "audit.pub"), []byte(vkey+"\n"), 0o644); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("--audit-key: %w", err)
+	}
+	s, err := note.NewSigner(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, "", fmt.Errorf("--audit-key %s: not a signer key: %w", path, err)
+	}
+	return s, path, nil
+}
+
+// auditKeyName is a key name from a facility name: letters, digits, '-',
+// '.' and '_' only.
+func auditKeyName(fac string) string {
+	b := []byte("carnot-" + fac)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
 }
 
 func logger(w io.Writer, level string) (*slog.Logger, error) {
@@ -129,12 +181,17 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	if err != nil {
 		return nil, err
 	}
+	signer, keyPath, err := o.auditSigner(fac.Name)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("audit log", "signer_key", keyPath, "verifier", signer.Name())
 	db, err := sqlite.Open(filepath.Join(o.dataDir, "carnot.db"))
 	if err != nil {
 		return nil, err
 	}
 	srv, err := server.New(ctx, server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
-		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log})
+		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer})
 	if err != nil {
 		db.Close()
 		return nil, err

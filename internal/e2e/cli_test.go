@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +88,27 @@ func TestDevRestartKeepsJobs(t *testing.T) {
 		j := d2.job(waiting.ID)
 		return j.Reason != nil && j.Reason.Code == "not-before"
 	})
+}
+
+// carnot dev keeps an audit log signed with the key it made in its data
+// directory; the CLI verifies the export offline.
+func TestDevAuditExportVerifies(t *testing.T) {
+	d := startDev(t)
+	j := d.submit(map[string]any{"gpus": 1, "command": sh("true")})
+	d.waitState(j.ID, api.StateSucceeded, 20*time.Second)
+	export, err := d.cl.GetRaw(context.Background(), "/v1/audit/export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d.Work, "audit.jsonl")
+	if err := os.WriteFile(path, export, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.carnot("audit", "verify", "--key", filepath.Join(d.Dir, "audit.pub"), path)
+	if err != nil || !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("carnot audit verify: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(export), j.ID) {
+		t.Errorf("the export does not mention job %s", j.ID)
+	}
 }

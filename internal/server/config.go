@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -46,6 +48,11 @@ type Config struct {
 	PassGap time.Duration
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
+
+	// AuditSigner signs the audit log's checkpoints (note.NewSigner of a
+	// key from `carnot audit keygen`); without one the audit routes
+	// answer 503.
+	AuditSigner note.Signer
 
 	Logger *slog.Logger
 	// Now is the wall clock; tests may replace it.

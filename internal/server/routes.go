@@ -47,6 +47,8 @@ func (s *Server) handlers() map[string]http.HandlerFunc {
 		"lastPlan":         s.handlePlan,
 		"listEvents":       s.handleEvents,
 		"watch":            s.handleWatch,
+		"auditCheckpoint":  s.handleAuditCheckpoint,
+		"auditExport":      s.handleAuditExport,
 		"agentRegister":    s.handleRegister,
 		"agentHeartbeat":   s.handleHeartbeat,
 		"agentAssignments": s.handleAssignments,

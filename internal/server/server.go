@@ -53,6 +53,7 @@ type Server struct {
 	usageDirty bool
 
 	kick    chan struct{}
+	audit   *auditor // nil without Config.AuditSigner
 	watch   *hub
 	metrics *metrics
 	mux     *http.ServeMux
@@ -76,6 +77,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		watch:   newHub(),
 	}
 	s.metrics = newMetrics(s)
+	if cfg.AuditSigner != nil {
+		a, err := newAuditor("carnot audit "+cfg.Facility.Name, cfg.AuditSigner)
+		if err != nil {
+			return nil, fmt.Errorf("server: audit log: %w", err)
+		}
+		s.audit = a
+	}
 	for i := range cfg.Facility.Nodes {
 		n := cfg.Facility.Nodes[i]
 		s.nodes[n.Name] = s.newNode(n, api.Node{Name: n.Name, Site: n.Site, GPUModel: n.GPUModel, GPUs: n.GPUs,

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/audit"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// auditor keeps the audit log: the store's events, in their order, as the
+// leaves of a Merkle tree (internal/audit). Every event is committed in
+// the same transaction as the change it records, so the log holds every
+// change; the tree is built from the events table, never from memory, so
+// it is the same after a restart and checkpoints signed before and after
+// are consistent.
+type auditor struct {
+	mu      sync.Mutex
+	log     *audit.Log
+	signer  note.Signer
+	lastSeq int64 // the last event in the tree
+}
+
+func newAuditor(origin string, signer note.Signer) (*auditor, error) {
+	l, err := audit.New(origin, audit.NewMemStore())
+	if err != nil {
+		return nil, err
+	}
+	return &auditor{log: l, signer: signer}, nil
+}
+
+// actorOf says who caused an event: the API (unauthenticated for now),
+// the scheduler, or a node's agent.
+func actorOf(ev api.Event) (kind, actor string) {
+	switch ev.Type {
+	case api.EventStarted, api.EventPreempt, api.EventDeferred, api.EventEvicted, api.EventRestart:
+		return audit.KindDecision, "scheduler"
+	case api.EventReplica, api.EventRunning:
+		return audit.KindAPI, "agent:" + ev.Node
+	}
+	return audit.KindAPI, "api"
+}
+
+// sync appends the events committed since the last sync, in store order.
+func (a *auditor) sync(ctx context.Context, st store.Store) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for {
+		evs, err := st.Events(ctx, store.EventFilter{After: a.lastSeq, Limit: 10000})
+		if err != nil {
+			return fmt.Errorf("audit: reading events: %w", err)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		entries := make([]audit.Entry, len(evs))
+		for i, ev := range evs {
+			kind, actor := actorOf(ev)
+			entries[i] = audit.Entry{Time: ev.Time, Kind: kind, Actor: actor, Tenant: ev.Tenant, Job: ev.Job,
+				Node: ev.Node, Action: ev.Type, Detail: ev.Message}
+		}
+		if _, err := a.log.Append(entries...); err != nil {
+			return err
+		}
+		a.lastSeq = evs[len(evs)-1].Seq
+	}
+}
+
+// handleAuditCheckpoint signs the log as it is now: a signed note (the
+// checkpoint a party keeps to check later exports against).
+func (s *Server) handleAuditCheckpoint(w http.ResponseWriter, r *http.Request) {
+	ck, ok := s.auditCheckpoint(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(ck.Note)
+}
+
+// handleAuditExport writes the whole log with a checkpoint of it, in the
+// format `carnot audit verify` reads.
+func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
+	ck, ok := s.auditCheckpoint(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if err := audit.Export(w, s.audit.log, []audit.Checkpoint{ck}); err != nil {
+		s.log.Error("audit export", "err", err)
+	}
+}
+
+func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.Checkpoint, bool) {
+	if s.audit == nil {
+		problemf(w, http.StatusServiceUnavailable, "this server has no audit signing key")
+		return audit.Checkpoint{}, false
+	}
+	if err := s.audit.sync(r.Context(), s.store); err != nil {
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
+		return audit.Checkpoint{}, false
+	}
+	s.audit.mu.Lock()
+	defer s.audit.mu.Unlock()
+	ck, err := s.audit.log.Checkpoint(s.audit.signer)
+	if err != nil {
+		problemf(w, http.StatusInternalServerError, "signing the audit checkpoint: %v", err)
+		return audit.Checkpoint{}, false
+	}
+	return ck, true
+}
