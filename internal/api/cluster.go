@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Node conditions as the API shows them.
 const (
@@ -130,4 +133,20 @@ type PlanPending struct {
 	Code     string     `json:"code"`
 	Message  string     `json:"message"`
 	EstStart *time.Time `json:"est_start,omitempty"`
+}
+
+// AuditEntries is GET /v1/audit/entries: the entries of one tenant (or
+// job) with their inclusion proofs in the tree the checkpoint signs, so
+// the tenant checks them without seeing anyone else's entries.
+type AuditEntries struct {
+	// Checkpoint is the signed note of the tree the proofs are for.
+	Checkpoint string       `json:"checkpoint"`
+	Entries    []AuditEntry `json:"entries"`
+}
+
+// AuditEntry is one entry in canonical form with its proof: the hashes
+// of tlog.RecordProof, base64.
+type AuditEntry struct {
+	Entry json.RawMessage `json:"entry"`
+	Proof []string        `json:"proof"`
 }

@@ -46,6 +46,8 @@ var goSchemas = map[string]reflect.Type{
 	"Tenant":         reflect.TypeFor[api.Tenant](),
 	"TenantList":     reflect.TypeFor[api.TenantList](),
 	"UsageList":      reflect.TypeFor[api.UsageList](),
+	"AuditEntries":   reflect.TypeFor[api.AuditEntries](),
+	"AuditEntry":     reflect.TypeFor[api.AuditEntry](),
 	"TenantUsage":    reflect.TypeFor[api.TenantUsage](),
 	"Plan":           reflect.TypeFor[api.Plan](),
 	"PlanStart":      reflect.TypeFor[api.PlanStart](),

@@ -45,6 +45,7 @@ var Routes = []Route{
 
 	{"GET", "/v1/audit/checkpoint", "auditCheckpoint"},
 	{"GET", "/v1/audit/export", "auditExport"},
+	{"GET", "/v1/audit/entries", "auditEntries"},
 
 	{"POST", "/v1/agent/register", "agentRegister"},
 	{"POST", "/v1/agent/nodes/{name}/heartbeat", "agentHeartbeat"},

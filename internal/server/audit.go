@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sync"
@@ -112,4 +113,48 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.
 		return audit.Checkpoint{}, false
 	}
 	return ck, true
+}
+
+// handleAuditEntries lists one tenant's entries (or one job's) with their
+// inclusion proofs in the tree a fresh checkpoint signs.
+func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
+	tenant, job := r.URL.Query().Get("tenant"), r.URL.Query().Get("job")
+	if tenant == "" && job == "" {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+			Errors: []api.FieldError{{Field: "tenant", Message: "give tenant or job: the entries of whom"}}})
+		return
+	}
+	ck, ok := s.auditCheckpoint(w, r)
+	if !ok {
+		return
+	}
+	s.audit.mu.Lock()
+	defer s.audit.mu.Unlock()
+	entries, err := s.audit.log.Entries(0, ck.Size)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
+	out := api.AuditEntries{Checkpoint: string(ck.Note), Entries: []api.AuditEntry{}}
+	for _, e := range entries {
+		if (tenant != "" && e.Tenant != tenant) || (job != "" && e.Job != job) {
+			continue
+		}
+		proof, err := s.audit.log.InclusionProof(e.Seq, ck.Size)
+		if err != nil {
+			problemf(w, http.StatusServiceUnavailable, "%v", err)
+			return
+		}
+		b, err := e.Canonical()
+		if err != nil {
+			problemf(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
+		ae := api.AuditEntry{Entry: b, Proof: make([]string, len(proof))}
+		for i, h := range proof {
+			ae.Proof[i] = base64.StdEncoding.EncodeToString(h[:])
+		}
+		out.Entries = append(out.Entries, ae)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

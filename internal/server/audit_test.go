@@ -3,13 +3,16 @@ package server
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/audit"
 )
 
@@ -73,6 +76,35 @@ func TestAuditLog(t *testing.T) {
 	for _, want := range []string{`"action":"submitted"`, `"action":"started","detail":"attempt 1`, `"actor":"scheduler"`, `"action":"finished"`} {
 		if !bytes.Contains(export, []byte(want)) {
 			t.Errorf("export lacks %s", want)
+		}
+	}
+	// The tenant's own entries, each proven in the signed tree.
+	var mine api.AuditEntries
+	if code := e.do("GET", "/v1/audit/entries?tenant=default", nil, &mine); code != 200 {
+		t.Fatalf("entries: %d", code)
+	}
+	if len(mine.Entries) < 5 {
+		t.Fatalf("%d entries of tenant default, want its job's events", len(mine.Entries))
+	}
+	for _, ae := range mine.Entries {
+		entry, err := audit.ParseEntry(ae.Entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if entry.Tenant != "default" {
+			t.Errorf("entry of tenant %q listed for default", entry.Tenant)
+		}
+		proof := make(tlog.RecordProof, len(ae.Proof))
+		for i, p := range ae.Proof {
+			b, _ := base64.StdEncoding.DecodeString(p)
+			copy(proof[i][:], b)
+		}
+		if _, err := audit.VerifyInclusion(entry, proof, []byte(mine.Checkpoint), verifier); err != nil {
+			t.Errorf("entry %d: %v", entry.Seq, err)
+		}
+		entry.Detail += "!"
+		if _, err := audit.VerifyInclusion(entry, proof, []byte(mine.Checkpoint), verifier); !errors.Is(err, audit.ErrNotIncluded) {
+			t.Errorf("a changed entry %d: %v, want ErrNotIncluded", entry.Seq, err)
 		}
 	}
 	tampered := bytes.Replace(export, []byte(`"action":"started"`), []byte(`"action":"startex"`), 1)

@@ -49,6 +49,7 @@ func (s *Server) handlers() map[string]http.HandlerFunc {
 		"watch":            s.handleWatch,
 		"auditCheckpoint":  s.handleAuditCheckpoint,
 		"auditExport":      s.handleAuditExport,
+		"auditEntries":     s.handleAuditEntries,
 		"agentRegister":    s.handleRegister,
 		"agentHeartbeat":   s.handleHeartbeat,
 		"agentAssignments": s.handleAssignments,
