@@ -44,8 +44,10 @@ type Job struct {
 	Attempt     int `json:"attempt"`
 	Restarts    int `json:"restarts"`    // restarts after failures, under the restart policy
 	Preemptions int `json:"preemptions"` // times the job was preempted
-	// ExitCode is the first non-zero exit code of the last attempt (0 when
-	// all replicas succeeded); absent while running.
+	// ExitCode is the exit code of the replica that failed the last
+	// attempt (-1 when it could not start or was lost; not those the
+	// control plane stopped after it), 0 when every replica succeeded;
+	// absent while running.
 	ExitCode *int `json:"exit_code,omitempty"`
 	// Message says in one line why the job is in its state.
 	Message string `json:"message,omitempty"`

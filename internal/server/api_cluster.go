@@ -22,8 +22,11 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 			}
 		}
 	}
-	if !n.registered {
+	switch {
+	case !n.registered:
 		d.Condition = api.NodeNotReady
+	case d.Drained && d.Condition == api.NodeReady:
+		d.Condition = api.NodeDraining
 	}
 	return d
 }

@@ -92,6 +92,7 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	deployment := js.job.Kind == model.KindDeployment
 	if failed && js.exitMsg == "" && !(deployment && js.stop == stopNone) {
 		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
+		js.exitCode = exitCodeOf(r)
 	}
 	for j := range js.doc.Replicas {
 		if !live(&js.doc.Replicas[j]) {
@@ -109,6 +110,7 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	}
 	if deployment && failed && js.exitMsg == "" {
 		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
+		js.exitCode = exitCodeOf(r)
 	}
 	s.attemptEnded(js, now, c)
 }
@@ -216,12 +218,15 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 			}
 		}
 	}
+	if js.exitMsg != "" {
+		code = js.exitCode // the replica that failed the attempt, not those stopped after it
+	}
 	js.doc.ExitCode = ptrInt(code)
 	stop, runtimeLimit := js.stop, false
 	for _, r := range js.doc.Replicas {
 		runtimeLimit = runtimeLimit || r.Signal == "runtime-limit"
 	}
-	js.stop, js.grace = stopNone, 0
+	js.stop, js.grace, js.exitCode = stopNone, 0, 0
 	c.kick = true
 	switch {
 	case stop == stopCancel:
@@ -299,4 +304,16 @@ func placements(rs []model.Placement) string {
 		out += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
 	}
 	return out
+}
+
+// exitCodeOf is an ended replica's exit code; -1 when it has none (it
+// could not start, or was lost with its node).
+func exitCodeOf(r *api.Replica) int {
+	if r.ExitCode != nil && r.State == api.ReplicaExited {
+		return *r.ExitCode
+	}
+	if r.ExitCode != nil && *r.ExitCode != 0 {
+		return *r.ExitCode
+	}
+	return -1
 }

@@ -214,7 +214,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 	for i, r := range js.doc.Replicas {
 		failed := !live(&r) && (r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0)
 		if failed && js.exitMsg == "" && js.job.Kind != model.KindDeployment {
-			js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(&r))
+			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", i, replicaEnd(&r)), exitCodeOf(&r)
 			if js.stop == stopNone {
 				js.stop, js.grace, js.stopMsg = stopFailure, s.cfg.KillTimeout, js.exitMsg
 			}

@@ -30,8 +30,10 @@ type jobState struct {
 	grace time.Duration
 	// stopMsg says why, for the job's message once the attempt ended.
 	stopMsg string
-	// exitMsg is the first failure of the attempt.
-	exitMsg string
+	// exitMsg is the first failure of the attempt and exitCode its
+	// replica's exit code (the job's, when the attempt ends).
+	exitMsg  string
+	exitCode int
 	// usageDirty says the energy counters changed since the last write.
 	usageDirty bool
 	// queued says the job is in the loop's queue (or will be at the
