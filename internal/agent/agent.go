@@ -83,7 +83,8 @@ type Agent struct {
 	mu       sync.Mutex
 	node     string // as the server named it
 	interval time.Duration
-	version  int64 // of the last assignments applied
+	siteTags []string // the jurisdictions of the node's site, as the server said at registration
+	version  int64    // of the last assignments applied
 	tasks    map[taskKey]*task
 	started  map[taskKey]bool // ever started (or refused): never again
 	listed   map[taskKey]bool // in the last assignments

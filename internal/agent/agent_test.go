@@ -255,3 +255,28 @@ func TestLogErrors(t *testing.T) {
 		}
 	}
 }
+
+// The agent checks a task's jurisdictions against its site's before it
+// starts it: a task its site may not run is refused, reported failed and
+// never started.
+func TestRefusesTaskOutsideItsJurisdiction(t *testing.T) {
+	srv := newFakeServer()
+	srv.tags = []string{"EU", "FR"}
+	startAgent(t, srv)
+	marker := filepath.Join(t.TempDir(), "ran")
+	us := sh("j-us", 0, `touch "$M"`, map[string]string{"M": marker})
+	us.Jurisdictions = []string{"US"}
+	eu := sh("j-eu", 0, `true`, nil)
+	eu.Jurisdictions = []string{"DE", "EU"}
+	srv.assign(us, eu)
+	st := srv.waitStatus(t, "j-us", 0, 1, ended)
+	if st.State != api.ReplicaFailed || !strings.Contains(st.Error, "refused") || !strings.Contains(st.Error, "US") {
+		t.Errorf("task for US on an EU/FR site: %+v, want failed, refused", st)
+	}
+	if st := srv.waitStatus(t, "j-eu", 0, 1, ended); st.State != api.ReplicaExited || st.ExitCode == nil || *st.ExitCode != 0 {
+		t.Errorf("task for EU: %+v, want it run", st)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the refused task ran")
+	}
+}

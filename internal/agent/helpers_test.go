@@ -27,6 +27,7 @@ type fakeServer struct {
 	gone     bool // the next heartbeat answers 404 (a restarted server)
 	down     bool // heartbeats fail (the server is unreachable)
 	interval float64
+	tags     []string // the site's jurisdictions it tells the agent
 	as       api.Assignments
 	changed  chan struct{}
 }
@@ -41,7 +42,7 @@ func (s *fakeServer) Register(_ context.Context, r api.Register) (api.Registered
 		return api.Registered{}, errors.New("connection refused")
 	}
 	s.regs = append(s.regs, r)
-	return api.Registered{Node: r.Name, HeartbeatSeconds: s.interval, HeartbeatTimeoutSeconds: 1}, nil
+	return api.Registered{Node: r.Name, HeartbeatSeconds: s.interval, HeartbeatTimeoutSeconds: 1, Jurisdictions: s.tags}, nil
 }
 
 func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat) (api.HeartbeatReply, error) {

@@ -122,6 +122,10 @@ func (a *Agent) apply(as api.Assignments) {
 			a.refuseLocked(spec, now, "", "stopped before it started")
 		case spec.Deadline != nil && !now.Before(*spec.Deadline):
 			a.refuseLocked(spec, now, signalRuntimeLimit, "runtime limit reached before it started")
+		case !a.inJurisdiction(spec):
+			a.refuseLocked(spec, now, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of the job's jurisdictions %v",
+				a.cfg.Site, a.siteTags, spec.Jurisdictions))
+			a.tasks[k].state = api.ReplicaFailed
 		default:
 			a.startLocked(spec, now)
 		}
@@ -154,6 +158,22 @@ func (a *Agent) updateLocked(t *task, spec api.Task) {
 		return
 	}
 	a.armDeadlineLocked(t)
+}
+
+// inJurisdiction reports whether the node's site carries one of the
+// task's jurisdictions (any site does when the task names none). The
+// server placed the task within them; this is the agent's own check, so
+// that a mistaken or forged assignment does not run. Caller holds mu.
+func (a *Agent) inJurisdiction(spec api.Task) bool {
+	if len(spec.Jurisdictions) == 0 {
+		return true
+	}
+	for _, j := range spec.Jurisdictions {
+		if slices.Contains(a.siteTags, j) {
+			return true
+		}
+	}
+	return false
 }
 
 // refuseLocked records a task the agent will not start as exited.

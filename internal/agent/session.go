@@ -37,6 +37,7 @@ func (a *Agent) register(ctx context.Context) error {
 			if reg.HeartbeatSeconds > 0 {
 				a.interval = time.Duration(reg.HeartbeatSeconds * float64(time.Second))
 			}
+			a.siteTags = reg.Jurisdictions
 			a.version = 0 // fetch everything anew
 			interval := a.interval
 			a.mu.Unlock()

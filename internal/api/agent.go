@@ -38,6 +38,9 @@ type Registered struct {
 	// for HeartbeatTimeoutSeconds becomes not-ready.
 	HeartbeatSeconds        float64 `json:"heartbeat_seconds"`
 	HeartbeatTimeoutSeconds float64 `json:"heartbeat_timeout_seconds"`
+	// Jurisdictions are the tags of the node's site: the agent refuses a
+	// task whose jurisdictions have none of them.
+	Jurisdictions []string `json:"jurisdictions,omitempty"`
 }
 
 // Heartbeat is POST /v1/agent/nodes/{name}/heartbeat: the agent's tasks
@@ -110,4 +113,7 @@ type Task struct {
 	// Deadline, when set, is when the agent stops the task on its own
 	// (the job's runtime limit).
 	Deadline *time.Time `json:"deadline,omitempty"`
+	// Jurisdictions are the tags the job may run under (empty: any); the
+	// agent checks them against its site's before it starts the task.
+	Jurisdictions []string `json:"jurisdictions,omitempty"`
 }

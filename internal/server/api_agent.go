@@ -105,7 +105,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Registered{Node: reg.Name, HeartbeatSeconds: s.cfg.Heartbeat.Seconds(),
-		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds()})
+		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds(), Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions})
 }
 
 func taskKey(job string, replica, attempt int) string {
@@ -301,6 +301,14 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: i, Attempt: js.doc.Attempt, Command: js.job.Command,
 		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
 		Stop: js.stop != stopNone, GraceSeconds: grace.Seconds()}
+	t.Jurisdictions = js.job.Jurisdictions
+	if len(t.Jurisdictions) == 0 {
+		for _, tn := range s.fac.Tenants {
+			if tn.Name == js.job.Tenant {
+				t.Jurisdictions = tn.Jurisdictions
+			}
+		}
+	}
 	if js.job.RuntimeLimit > 0 && js.doc.StartTime != nil {
 		t.Deadline = ptrTime(js.doc.StartTime.Add(time.Duration(js.job.RuntimeLimit) * time.Second).UTC())
 	}

@@ -371,3 +371,19 @@ func TestFairShareSurvivesRestart(t *testing.T) {
 		t.Fatalf("usage after a restart %+v, want %+v", got, before)
 	}
 }
+
+// The agent learns its site's jurisdictions at registration and each
+// task's, so that it can refuse what its site may not run.
+func TestJurisdictionsReachTheAgent(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	var reg api.Registered
+	body := api.Register{Name: "n1", Site: "local", CPUs: 8, MemoryGiB: 64, GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", body, &reg); code != 200 || strings.Join(reg.Jurisdictions, ",") != "EU,FR" {
+		t.Fatalf("register: %d %+v", code, reg)
+	}
+	e.submit(spec(1, 1, "jurisdictions", []string{"FR"}))
+	e.pass()
+	if tk := e.tasks("n1"); len(tk) != 1 || strings.Join(tk[0].Jurisdictions, ",") != "FR" {
+		t.Fatalf("tasks %+v, want one limited to FR", tk)
+	}
+}
