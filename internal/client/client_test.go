@@ -434,6 +434,12 @@ func TestOtherRoutes(t *testing.T) {
 	}
 	_, err = c.OpenAPI(ctx)
 	must(err)
+	_, err = c.AuditCheckpoint(ctx)
+	must(err)
+	_, err = c.AuditExport(ctx)
+	must(err)
+	_, err = c.AuditEntries(ctx, "t", "")
+	must(err)
 	// Every route of the table but the watch (TestWatch) and the
 	// agent's (TestAgentCalls) was called.
 	for _, r := range api.Routes {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -104,4 +105,29 @@ func (c *Client) Metrics(ctx context.Context) ([]byte, error) { return c.GetRaw(
 // OpenAPI returns the API's OpenAPI document (GET /v1/openapi.json).
 func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 	return c.GetRaw(ctx, "/v1/openapi.json")
+}
+
+// AuditCheckpoint returns a checkpoint of the audit log signed now (GET
+// /v1/audit/checkpoint): a signed note to keep for later checks.
+func (c *Client) AuditCheckpoint(ctx context.Context) ([]byte, error) {
+	return c.GetRaw(ctx, "/v1/audit/checkpoint")
+}
+
+// AuditExport returns the whole audit log with a checkpoint (GET
+// /v1/audit/export), in the format `carnot audit verify` reads.
+func (c *Client) AuditExport(ctx context.Context) ([]byte, error) {
+	return c.GetRaw(ctx, "/v1/audit/export")
+}
+
+// AuditEntries returns a tenant's (or, with tenant "", a job's) audit
+// entries with their inclusion proofs (GET /v1/audit/entries).
+func (c *Client) AuditEntries(ctx context.Context, tenant, job string) (*api.AuditEntries, error) {
+	q := url.Values{}
+	if tenant != "" {
+		q.Set("tenant", tenant)
+	}
+	if job != "" {
+		q.Set("job", job)
+	}
+	return get[api.AuditEntries](ctx, c, "/v1/audit/entries", q)
 }

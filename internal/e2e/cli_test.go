@@ -96,7 +96,7 @@ func TestDevAuditExportVerifies(t *testing.T) {
 	d := startDev(t)
 	j := d.submit(map[string]any{"gpus": 1, "command": sh("true")})
 	d.waitState(j.ID, api.StateSucceeded, 20*time.Second)
-	export, err := d.cl.GetRaw(context.Background(), "/v1/audit/export")
+	export, err := d.cl.AuditExport(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
