@@ -49,9 +49,12 @@ type dev struct {
 	Dir  string // its data directory
 	Work string // a directory for the tests' jobs
 	cl   *client.Client
-	mu   sync.Mutex
-	log  strings.Builder
-	done chan struct{}
+	// wrapped says carnot runs under a wrapper command (strace): signals
+	// go to carnot, the wrapper's child.
+	wrapped bool
+	mu      sync.Mutex
+	log     strings.Builder
+	done    chan struct{}
 }
 
 var serverLine = regexp.MustCompile(`server on (http://[0-9.:]+),`)
@@ -59,10 +62,19 @@ var serverLine = regexp.MustCompile(`server on (http://[0-9.:]+),`)
 // startDev starts `carnot dev` with 4 fake H100s and fast heartbeats.
 func startDev(t testing.TB, extra ...string) *dev {
 	t.Helper()
+	return startDevUnder(t, nil, extra...)
+}
+
+// startDevUnder starts `carnot dev` as startDev does, run by the command
+// wrapper (e.g. strace …) when one is given.
+func startDevUnder(t testing.TB, wrapper []string, extra ...string) *dev {
+	t.Helper()
 	d := &dev{t: t, Dir: t.TempDir(), Work: t.TempDir(), done: make(chan struct{})}
 	args := append([]string{"dev", "--listen", "127.0.0.1:0", "--data-dir", d.Dir, "--fake-gpus", "4",
 		"--heartbeat", "200ms", "--heartbeat-timeout", "3s", "--name", "node-1", "--log-level", "debug"}, extra...)
-	d.cmd = exec.Command(carnotBin, args...)
+	d.wrapped = len(wrapper) > 0
+	argv := append(append(append([]string{}, wrapper...), carnotBin), args...)
+	d.cmd = exec.Command(argv[0], argv[1:]...)
 	out, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +134,17 @@ func (d *dev) stop() {
 	if d.cmd.Process == nil || d.cmd.ProcessState != nil {
 		return
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	target := d.cmd.Process.Pid
+	if d.wrapped {
+		// The wrapper's child is carnot.
+		pid := d.cmd.Process.Pid
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				fmt.Sscan(f[0], &target)
+			}
+		}
+	}
+	syscall.Kill(target, syscall.SIGTERM)
 	exited := make(chan error, 1)
 	go func() { exited <- d.cmd.Wait() }()
 	select {
