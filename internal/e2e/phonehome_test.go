@@ -26,7 +26,8 @@ var ipPort = regexp.MustCompile(`sin6?_port=htons\((\d+)\)`)
 // to a DNS resolver.
 func TestNoPhoneHome(t *testing.T) {
 	if _, err := exec.LookPath("strace"); err != nil {
-		t.Fatalf("strace is needed for this test (apt-get install strace; .ci/run installs it): %v", err)
+		// .ci/run installs strace, so CI always runs this test.
+		t.Skipf("needs strace (apt-get install strace): %v", err)
 	}
 	trace := filepath.Join(t.TempDir(), "connect.trace")
 	d := startDevUnder(t, []string{"strace", "-f", "-qq", "-e", "trace=connect", "-o", trace})
