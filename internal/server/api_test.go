@@ -387,3 +387,31 @@ func TestJurisdictionsReachTheAgent(t *testing.T) {
 		t.Fatalf("tasks %+v, want one limited to FR", tk)
 	}
 }
+
+// A node that joined one site cannot move to another by registering again
+// (nor say so in heartbeats, which carry no site); the attempt is recorded
+// as an event, and so in the audit log.
+func TestNodeCannotChangeSite(t *testing.T) {
+	f := DevFacility("a", "FR")
+	f.Sites = append(f.Sites, model.Site{ID: "b", Name: "b", Country: "US", Jurisdictions: []string{"US"}, PowerEnvelopeKW: 100, PUE: 1.3})
+	f.Halls = append(f.Halls, model.Hall{ID: "b-hall", Site: "b"})
+	e := newEnv(t, f, true)
+	if code := e.register("n1", "a", 8); code != 200 {
+		t.Fatal(code)
+	}
+	var p api.Problem
+	reg := api.Register{Name: "n1", Site: "b", GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, &p); code != 403 || !strings.Contains(p.Detail, "site a") {
+		t.Fatalf("n1 moving to site b: %d %+v", code, p)
+	}
+	var n api.Node
+	e.do("GET", "/v1/nodes/n1", nil, &n)
+	if n.Site != "a" {
+		t.Errorf("n1 is in site %q after the refused move", n.Site)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	if last := evs.Events[len(evs.Events)-1]; last.Node != "n1" || !strings.Contains(last.Message, "refused") {
+		t.Errorf("last event %+v, want the refusal", last)
+	}
+}
