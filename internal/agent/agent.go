@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -138,6 +139,11 @@ func New(cfg Config, srv Server) (*Agent, error) {
 			a.baseLimits[g.Index] = g.PowerLimitW
 		}
 	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("agent: data directory: %w", err)
+	}
+	a.killLeftovers()
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)
 	a.httpSrv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}

@@ -103,6 +103,7 @@ func (a *Agent) startLocked(spec api.Task, now time.Time) {
 	t.state, t.pid, t.startedAt = api.ReplicaRunning, cmd.Process.Pid, now
 	a.holdGPUsLocked(t, true)
 	a.armDeadlineLocked(t)
+	a.saveGroupsLocked()
 	a.log.Info("task started", "task", t.name(), "pid", t.pid, "command", spec.Command, "gpus", spec.GPUs)
 	a.procs.Add(1)
 	go a.wait(t, cmd)
@@ -150,6 +151,7 @@ func (a *Agent) wait(t *task, cmd *exec.Cmd) {
 	}
 	a.holdGPUsLocked(t, false)
 	a.uncapLocked(t)
+	a.saveGroupsLocked()
 	close(t.done)
 	code, signal := -1, t.signal
 	if t.exitCode != nil {

@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// groupsFile, in the data directory, lists the process groups of the
+// tasks the agent runs, so that an agent started after a crash of the
+// previous one (SIGKILL, power loss of the agent alone) kills what it
+// left behind: the server's view wins, and it no longer assigns them.
+const groupsFile = "groups.json"
+
+// group is one task's process group, with its leader's start time (in
+// clock ticks since boot, /proc/PID/stat) so that a reused PID is never
+// taken for it.
+type group struct {
+	Task  string `json:"task"`
+	PGID  int    `json:"pgid"`
+	Start uint64 `json:"start"`
+}
+
+// saveGroupsLocked writes the running tasks' groups (atomically: a crash
+// leaves the old file or the new one). Caller holds mu.
+func (a *Agent) saveGroupsLocked() {
+	gs := []group{}
+	for _, t := range a.tasks {
+		if t.pid > 0 && t.endedAt.IsZero() {
+			if start, err := procStart(t.pid); err == nil {
+				gs = append(gs, group{Task: t.name(), PGID: t.pid, Start: start})
+			}
+		}
+	}
+	b, _ := json.Marshal(gs)
+	path := filepath.Join(a.cfg.DataDir, groupsFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		err = os.Rename(tmp, path)
+		if err != nil {
+			a.log.Warn("cannot record the tasks' process groups", "err", err)
+		}
+	}
+}
+
+// killLeftovers kills the process groups a previous agent recorded that
+// still run (same leader, same start time), and forgets them.
+func (a *Agent) killLeftovers() {
+	path := filepath.Join(a.cfg.DataDir, groupsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	var gs []group
+	if err == nil {
+		err = json.Unmarshal(b, &gs)
+	}
+	if err != nil {
+		a.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)
+	}
+	for _, g := range gs {
+		if start, err := procStart(g.PGID); err != nil || start != g.Start || g.PGID <= 1 {
+			continue // gone, or the PID now belongs to another process
+		}
+		a.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
+		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)
+	}
+	_ = os.Remove(path)
+}
+
+// procStart is a process's start time in clock ticks since boot, field
+// 22 of /proc/PID/stat.
+func procStart(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22 is the 20th after the name
+}

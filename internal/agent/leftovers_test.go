@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// spawnGroup starts `sleep 300` as the leader of its own process group.
+func spawnGroup(t *testing.T) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// An agent started after its predecessor died without stopping its tasks
+// kills the process groups the predecessor recorded — but never a process
+// that merely reuses a recorded PID.
+func TestKillsWhatAPreviousAgentLeft(t *testing.T) {
+	dir := t.TempDir()
+	left, other := spawnGroup(t), spawnGroup(t)
+	start, err := procStart(left.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := []group{{Task: "j/0/1", PGID: left.Process.Pid, Start: start},
+		{Task: "j/1/1", PGID: other.Process.Pid, Start: start + 12345}} // "reused" PID
+	b, _ := json.Marshal(gs)
+	if err := os.WriteFile(filepath.Join(dir, groupsFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startAgent(t, newFakeServer(), func(c *Config) { c.DataDir = dir })
+	done := make(chan error, 1)
+	go func() { done <- left.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the left-over task %d still runs", left.Process.Pid)
+	}
+	if err := syscall.Kill(other.Process.Pid, 0); err != nil {
+		t.Errorf("a process whose PID matched but whose start did not was killed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, groupsFile)); err == nil {
+		// The new agent rewrites it as its tasks start; none did.
+		b, _ := os.ReadFile(filepath.Join(dir, groupsFile))
+		t.Errorf("the old record is still there: %s", b)
+	}
+}
+
+// While a task runs, its group is recorded; once it ended, it is not.
+func TestRecordsRunningGroups(t *testing.T) {
+	dir := t.TempDir()
+	srv := newFakeServer()
+	startAgent(t, srv, func(c *Config) { c.DataDir = dir })
+	ready := filepath.Join(t.TempDir(), "ready")
+	srv.assign(sh("j-rec", 0, `echo $$ > "$READY"; exec sleep 30`, map[string]string{"READY": ready}))
+	pid := readPID(t, ready)
+	var gs []group
+	eventually(t, 2*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, groupsFile))
+		return json.Unmarshal(b, &gs) == nil && len(gs) == 1 && gs[0].PGID == pid
+	}, "the running task's group in %s", groupsFile)
+	srv.assign() // gone from the assignments: killed as an orphan
+	srv.waitStatus(t, "j-rec", 0, 1, ended)
+	eventually(t, 2*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, groupsFile))
+		return json.Unmarshal(b, &gs) == nil && len(gs) == 0
+	}, "no group recorded once the task ended")
+}
