@@ -1,0 +1,272 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// defaultEvents is the number of events Events returns when the filter
+// sets no limit.
+const defaultEvents = 1000
+
+// Job returns the job id, or store.ErrNotFound.
+func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
+	op := fmt.Sprintf("read job %q", id)
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	var doc, spec []byte
+	err = db.pool.QueryRow(ctx, "SELECT doc, spec FROM jobs WHERE id = $1", id).Scan(&doc, &spec)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	j, err := decodeJob(doc, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return j, nil
+}
+
+// Jobs returns one page of the jobs matching f in submission order, and
+// the cursor of the next page: the last job's seq, as a decimal number.
+func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, error) {
+	const op = "list jobs"
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, "", err
+	}
+	defer leave()
+	after, err := parseCursor(f.After)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	n := store.PageSize(f.Limit)
+	var q strings.Builder
+	q.WriteString("SELECT seq, doc, spec FROM jobs WHERE seq > $1")
+	args := []any{after}
+	for _, c := range []struct{ col, val string }{
+		{"tenant", f.Tenant}, {"priority_class", f.PriorityClass}, {"kind", f.Kind},
+	} {
+		if c.val != "" {
+			args = append(args, c.val)
+			fmt.Fprintf(&q, " AND %s = $%d", c.col, len(args))
+		}
+	}
+	if len(f.States) > 0 {
+		args = append(args, f.States)
+		fmt.Fprintf(&q, " AND state = ANY($%d)", len(args))
+	}
+	args = append(args, n+1)
+	fmt.Fprintf(&q, " ORDER BY seq LIMIT $%d", len(args))
+	jobs, seqs, err := db.queryJobs(ctx, q.String(), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	if len(jobs) <= n {
+		return jobs, "", nil
+	}
+	return jobs[:n], strconv.FormatInt(seqs[n-1], 10), nil
+}
+
+// parseCursor parses a page cursor: "" or a job's seq.
+func parseCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	seq, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != s {
+		return 0, fmt.Errorf("%w %q: pass the next value of the previous page", store.ErrBadCursor, s)
+	}
+	return seq, nil
+}
+
+// Active returns every job not in a final state, in submission order.
+func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
+	const op = "list active jobs"
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	jobs, _, err := db.queryJobs(ctx, "SELECT seq, doc, spec FROM jobs WHERE active ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return jobs, nil
+}
+
+// queryJobs runs a query of seq, doc and spec and decodes the jobs.
+func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	jobs := []*api.Job{}
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		var doc, spec []byte
+		if err := rows.Scan(&seq, &doc, &spec); err != nil {
+			return nil, nil, err
+		}
+		j, err := decodeJob(doc, spec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("job at seq %d: %w", seq, err)
+		}
+		jobs = append(jobs, j)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return jobs, seqs, nil
+}
+
+// Events returns the events after f.After in Seq order, of job f.Job when
+// set, at most f.Limit (0: 1000).
+func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, error) {
+	const op = "list events"
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultEvents
+	}
+	q := "SELECT seq, time, job, tenant, node, type, message FROM events WHERE seq > $1"
+	args := []any{f.After}
+	if f.Job != "" {
+		q += " AND job = $2"
+		args = append(args, f.Job)
+	}
+	args = append(args, limit)
+	q += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	evs := []api.Event{}
+	for rows.Next() {
+		var ev api.Event
+		var t string
+		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if ev.Time, err = parseTime(t); err != nil {
+			return nil, fmt.Errorf("%s: event %d: %w", op, ev.Seq, err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return evs, nil
+}
+
+// Usage sums the usage of every job by tenant, tenants sorted by name.
+func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
+	const op = "sum usage"
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	rows, err := db.pool.Query(ctx, `SELECT tenant, COUNT(*), COALESCE(SUM(gpu_seconds), 0),
+		COALESCE(SUM(it_kwh), 0), COALESCE(SUM(kwh), 0), COALESCE(SUM(eur), 0), COALESCE(SUM(gco2e), 0)
+		FROM jobs GROUP BY tenant ORDER BY tenant COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	us := []api.TenantUsage{}
+	for rows.Next() {
+		var u api.TenantUsage
+		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return us, nil
+}
+
+// Nodes returns every node, sorted by name.
+func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
+	const op = "list nodes"
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	rows, err := db.pool.Query(ctx, `SELECT name, doc FROM nodes ORDER BY name COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	nodes := []*api.Node{}
+	for rows.Next() {
+		var name string
+		var doc []byte
+		if err := rows.Scan(&name, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		n, err := decodeNode(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: node %q: %w", op, name, err)
+		}
+		nodes = append(nodes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return nodes, nil
+}
+
+// FairShare returns the saved fair-share history, sorted by tenant.
+func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
+	const op = "read fair share"
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	rows, err := db.pool.Query(ctx, `SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	out := []model.Usage{}
+	for rows.Next() {
+		var u model.Usage
+		var asOf int64
+		if err := rows.Scan(&u.Tenant, &u.GPUSeconds, &asOf); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		u.AsOf = model.Time(asOf)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}

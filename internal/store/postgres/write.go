@@ -1,0 +1,214 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// jobCols are the columns a job row is written with, in the order of
+// jobRow.args.
+const jobCols = `tenant, kind, priority_class, state, active, submit_time,
+	gpu_seconds, it_kwh, kwh, eur, gco2e, doc, spec`
+
+// SQL of the writes.
+const (
+	insertJob = `INSERT INTO jobs (id, ` + jobCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (id) DO NOTHING`
+	updateJob = `UPDATE jobs SET (` + jobCols + `) =
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $14`
+	insertKey = `INSERT INTO idempotency (tenant, key, job_id) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant, key) DO NOTHING`
+	selectKey   = "SELECT job_id FROM idempotency WHERE tenant = $1 AND key = $2"
+	insertEvent = `INSERT INTO events (time, job, tenant, node, type, message)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`
+	putNode = `INSERT INTO nodes (name, doc) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET doc = excluded.doc`
+)
+
+// CreateJob records j and its first event ev in one transaction. With a
+// non-empty key already recorded for j's tenant it records nothing and
+// returns the ID of the job that key created, with created false.
+func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error) {
+	if j == nil || j.ID == "" {
+		return "", false, errors.New("create job: no job ID")
+	}
+	if ev == nil {
+		return "", false, errors.New("create job: no event")
+	}
+	op := fmt.Sprintf("create job %q", j.ID)
+	row, err := encodeJob(j)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", op, err)
+	}
+	erow, err := encodeEvent(*ev)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", op, err)
+	}
+	var seq int64
+	err = db.write(ctx, op, func(tx pgx.Tx) error {
+		id, created, seq, err = createJob(ctx, tx, row, key, erow)
+		return err
+	})
+	if err != nil {
+		return "", false, err
+	}
+	if created {
+		ev.Seq = seq
+	}
+	return id, created, nil
+}
+
+// createJob runs CreateJob's statements and returns the event's Seq. The
+// key is inserted first: a concurrent call with the same key waits on its
+// row until this transaction ends, then reads the job it created.
+func createJob(ctx context.Context, tx pgx.Tx, row jobRow, key string, ev eventRow) (string, bool, int64, error) {
+	if key != "" {
+		tag, err := tx.Exec(ctx, insertKey, row.tenant, key, row.id)
+		if err != nil {
+			return "", false, 0, fmt.Errorf("record idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			var id string
+			if err := tx.QueryRow(ctx, selectKey, row.tenant, key).Scan(&id); err != nil {
+				return "", false, 0, fmt.Errorf("read idempotency key: %w", err)
+			}
+			return id, false, 0, nil
+		}
+	}
+	tag, err := tx.Exec(ctx, insertJob, append([]any{row.id}, row.args()...)...)
+	if err != nil {
+		return "", false, 0, fmt.Errorf("insert job: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return "", false, 0, store.ErrExists
+	}
+	if err := lockEvents(ctx, tx); err != nil {
+		return "", false, 0, err
+	}
+	seq, err := appendEvent(ctx, tx, ev)
+	if err != nil {
+		return "", false, 0, err
+	}
+	return row.id, true, seq, nil
+}
+
+// appendEvent inserts ev and returns the Seq it got. The caller holds the
+// events lock.
+func appendEvent(ctx context.Context, tx pgx.Tx, ev eventRow) (int64, error) {
+	var seq int64
+	if err := tx.QueryRow(ctx, insertEvent, ev.args()...).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("append event: %w", err)
+	}
+	return seq, nil
+}
+
+// Update replaces jobs, which must all exist, and appends events, in one
+// transaction; a job missing gives store.ErrNotFound and writes nothing.
+// Once the call succeeds, events[i].Seq holds the Seq each event got.
+func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) error {
+	const op = "update jobs"
+	rows := make([]jobRow, len(jobs))
+	for i, j := range jobs {
+		if j == nil || j.ID == "" {
+			return fmt.Errorf("%s: job %d has no ID", op, i)
+		}
+		var err error
+		if rows[i], err = encodeJob(j); err != nil {
+			return fmt.Errorf("%s: job %q: %w", op, j.ID, err)
+		}
+	}
+	erows := make([]eventRow, len(events))
+	for i, ev := range events {
+		var err error
+		if erows[i], err = encodeEvent(ev); err != nil {
+			return fmt.Errorf("%s: event %d: %w", op, i, err)
+		}
+	}
+	seqs := make([]int64, len(events))
+	err := db.write(ctx, op, func(tx pgx.Tx) error {
+		return update(ctx, tx, rows, erows, seqs)
+	})
+	if err != nil {
+		return err
+	}
+	for i, seq := range seqs {
+		events[i].Seq = seq
+	}
+	return nil
+}
+
+// update runs Update's statements, recording the events' Seq in seqs.
+func update(ctx context.Context, tx pgx.Tx, rows []jobRow, events []eventRow, seqs []int64) error {
+	for _, row := range rows {
+		tag, err := tx.Exec(ctx, updateJob, append(row.args(), row.id)...)
+		if err != nil {
+			return fmt.Errorf("job %q: %w", row.id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("job %q: %w", row.id, store.ErrNotFound)
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if err := lockEvents(ctx, tx); err != nil {
+		return err
+	}
+	for i, ev := range events {
+		seq, err := appendEvent(ctx, tx, ev)
+		if err != nil {
+			return err
+		}
+		seqs[i] = seq
+	}
+	return nil
+}
+
+// PutNode creates or replaces the node n.Name.
+func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
+	if n == nil || n.Name == "" {
+		return errors.New("put node: no node name")
+	}
+	name := n.Name
+	op := fmt.Sprintf("put node %q", name)
+	doc, err := encodeNode(n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return db.write(ctx, op, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, putNode, name, doc)
+		return err
+	})
+}
+
+// SaveFairShare replaces the saved fair-share history by us, in one
+// transaction.
+func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
+	const op = "save fair share"
+	for _, u := range us {
+		if u.Tenant == "" || math.IsNaN(u.GPUSeconds) || math.IsInf(u.GPUSeconds, 0) || u.GPUSeconds < 0 {
+			return fmt.Errorf("%s: tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", op, u.Tenant, u.GPUSeconds)
+		}
+	}
+	return db.write(ctx, op, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM fair_share"); err != nil {
+			return err
+		}
+		for _, u := range us {
+			if _, err := tx.Exec(ctx, "INSERT INTO fair_share (tenant, gpu_seconds, as_of) VALUES ($1, $2, $3)",
+				u.Tenant, u.GPUSeconds, int64(u.AsOf)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
