@@ -24,6 +24,8 @@ import (
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/server"
+	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/postgres"
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
@@ -44,6 +46,7 @@ type serverOpts struct {
 	logLevel  string
 	dynamic   bool // admit nodes the facility file does not list
 	auditKey  string
+	postgres  string // a PostgreSQL URL instead of the embedded store
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
@@ -164,7 +167,8 @@ func shiftToYear(g model.GridSeries, y int) model.GridSeries {
 // loop.
 type controlPlane struct {
 	srv   *server.Server
-	store *sqlite.DB
+	store store.Store
+	where string // the store, for humans
 	ln    net.Listener
 	http  *http.Server
 	url   string
@@ -186,7 +190,14 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		return nil, err
 	}
 	log.Info("audit log", "signer_key", keyPath, "verifier", signer.Name())
-	db, err := sqlite.Open(filepath.Join(o.dataDir, "carnot.db"))
+	var db store.Store
+	where := filepath.Join(o.dataDir, "carnot.db")
+	if o.postgres != "" {
+		db, err = postgres.Open(ctx, o.postgres)
+		where = "PostgreSQL"
+	} else {
+		db, err = sqlite.Open(where)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +212,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		db.Close()
 		return nil, fmt.Errorf("listening on %s: %w (another carnot running? choose --listen)", o.listen, err)
 	}
-	cp := &controlPlane{srv: srv, store: db, ln: ln, url: "http://" + ln.Addr().String(),
+	cp := &controlPlane{srv: srv, store: db, where: where, ln: ln, url: "http://" + ln.Addr().String(),
 		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go cp.http.Serve(ln)
 	return cp, nil
@@ -245,11 +256,12 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "carnot server listening on %s (store %s)\n", cp.url, filepath.Join(o.dataDir, "carnot.db"))
+			fmt.Fprintf(cmd.OutOrStdout(), "carnot server listening on %s (store %s)\n", cp.url, cp.where)
 			return cp.run(ctx)
 		},
 	}
 	o.flags(c, "carnot-data")
+	c.Flags().StringVar(&o.postgres, "postgres", "", "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to keep the state in, instead of the embedded SQLite store; --data-dir still holds the audit key")
 	c.Flags().BoolVar(&o.dynamic, "dynamic-nodes", false, "with --facility, admit nodes it does not list into the sites they name (each in a rack of its own)")
 	return c
 }
