@@ -72,19 +72,19 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 // row until this transaction ends, then reads the job it created.
 func createJob(ctx context.Context, tx pgx.Tx, row jobRow, key string, ev eventRow) (string, bool, int64, error) {
 	if key != "" {
-		tag, err := tx.Exec(ctx, insertKey, row.tenant, key, row.id)
+		tag, err := tx.Exec(ctx, insertKey, row.Tenant, key, row.ID)
 		if err != nil {
 			return "", false, 0, fmt.Errorf("record idempotency key: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
 			var id string
-			if err := tx.QueryRow(ctx, selectKey, row.tenant, key).Scan(&id); err != nil {
+			if err := tx.QueryRow(ctx, selectKey, row.Tenant, key).Scan(&id); err != nil {
 				return "", false, 0, fmt.Errorf("read idempotency key: %w", err)
 			}
 			return id, false, 0, nil
 		}
 	}
-	tag, err := tx.Exec(ctx, insertJob, append([]any{row.id}, row.args()...)...)
+	tag, err := tx.Exec(ctx, insertJob, append([]any{row.ID}, row.Args()...)...)
 	if err != nil {
 		return "", false, 0, fmt.Errorf("insert job: %w", err)
 	}
@@ -98,14 +98,14 @@ func createJob(ctx context.Context, tx pgx.Tx, row jobRow, key string, ev eventR
 	if err != nil {
 		return "", false, 0, err
 	}
-	return row.id, true, seq, nil
+	return row.ID, true, seq, nil
 }
 
 // appendEvent inserts ev and returns the Seq it got. The caller holds the
 // events lock.
 func appendEvent(ctx context.Context, tx pgx.Tx, ev eventRow) (int64, error) {
 	var seq int64
-	if err := tx.QueryRow(ctx, insertEvent, ev.args()...).Scan(&seq); err != nil {
+	if err := tx.QueryRow(ctx, insertEvent, ev.Args()...).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("append event: %w", err)
 	}
 	return seq, nil
@@ -149,12 +149,12 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) e
 // update runs Update's statements, recording the events' Seq in seqs.
 func update(ctx context.Context, tx pgx.Tx, rows []jobRow, events []eventRow, seqs []int64) error {
 	for _, row := range rows {
-		tag, err := tx.Exec(ctx, updateJob, append(row.args(), row.id)...)
+		tag, err := tx.Exec(ctx, updateJob, append(row.Args(), row.ID)...)
 		if err != nil {
-			return fmt.Errorf("job %q: %w", row.id, err)
+			return fmt.Errorf("job %q: %w", row.ID, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("job %q: %w", row.id, store.ErrNotFound)
+			return fmt.Errorf("job %q: %w", row.ID, store.ErrNotFound)
 		}
 	}
 	if len(events) == 0 {

@@ -59,7 +59,7 @@ func reportJobs(b *testing.B, db *DB, jobs int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(row.doc)+len(row.spec)), "B/job")
+	b.ReportMetric(float64(len(row.Doc)+len(row.Spec)), "B/job")
 }
 
 // BenchmarkCreateJob creates jobs one after another: one sync each.

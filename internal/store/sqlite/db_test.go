@@ -126,13 +126,13 @@ func TestColumnsMatchDoc(t *testing.T) {
 		t.Helper()
 		var r jobRow
 		err := db.r.QueryRowContext(ctx, `SELECT id, tenant, kind, priority_class, state, active, submit_time,
-			gpu_seconds, it_kwh, kwh, eur, gco2e, doc FROM jobs WHERE id = 'j'`).Scan(&r.id, &r.tenant, &r.kind,
-			&r.class, &r.state, &r.active, &r.submit, &r.usage.GPUSeconds, &r.usage.ITKWh, &r.usage.KWh,
-			&r.usage.EUR, &r.usage.GCO2e, &r.doc)
+			gpu_seconds, it_kwh, kwh, eur, gco2e, doc FROM jobs WHERE id = 'j'`).Scan(&r.ID, &r.Tenant, &r.Kind,
+			&r.Class, &r.State, &r.Active, &r.Submit, &r.Usage.GPUSeconds, &r.Usage.ITKWh, &r.Usage.KWh,
+			&r.Usage.EUR, &r.Usage.GCO2e, &r.Doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := decodeJob(r.doc, nil)
+		doc, err := decodeJob(r.Doc, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestColumnsMatchDoc(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want.doc, want.spec = r.doc, nil
+		want.Doc, want.Spec = r.Doc, nil
 		if diff := cmp.Diff(want, r, cmp.AllowUnexported(jobRow{})); diff != "" {
 			t.Errorf("columns disagree with the document (-doc +columns):\n%s", diff)
 		}

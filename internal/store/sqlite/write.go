@@ -112,7 +112,7 @@ func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, boo
 	ctx := context.Background()
 	if key != "" {
 		var id string
-		err := w.selectKey.QueryRowContext(ctx, row.tenant, key).Scan(&id)
+		err := w.selectKey.QueryRowContext(ctx, row.Tenant, key).Scan(&id)
 		if err == nil {
 			return id, false, 0, nil
 		}
@@ -120,7 +120,7 @@ func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, boo
 			return "", false, 0, fmt.Errorf("read idempotency key: %w", err)
 		}
 	}
-	res, err := w.insertJob.ExecContext(ctx, append([]any{row.id}, row.args()...)...)
+	res, err := w.insertJob.ExecContext(ctx, append([]any{row.ID}, row.Args()...)...)
 	if err != nil {
 		return "", false, 0, fmt.Errorf("insert job: %w", err)
 	}
@@ -130,7 +130,7 @@ func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, boo
 		return "", false, 0, store.ErrExists
 	}
 	if key != "" {
-		if _, err := w.insertKey.ExecContext(ctx, row.tenant, key, row.id); err != nil {
+		if _, err := w.insertKey.ExecContext(ctx, row.Tenant, key, row.ID); err != nil {
 			return "", false, 0, fmt.Errorf("record idempotency key: %w", err)
 		}
 	}
@@ -138,12 +138,12 @@ func (w *writeStmts) createJob(row jobRow, key string, ev eventRow) (string, boo
 	if err != nil {
 		return "", false, 0, err
 	}
-	return row.id, true, seq, nil
+	return row.ID, true, seq, nil
 }
 
 // appendEvent inserts ev and returns the Seq it got.
 func (w *writeStmts) appendEvent(ev eventRow) (int64, error) {
-	res, err := w.insertEvent.ExecContext(context.Background(), ev.args()...)
+	res, err := w.insertEvent.ExecContext(context.Background(), ev.Args()...)
 	if err != nil {
 		return 0, fmt.Errorf("append event: %w", err)
 	}
@@ -192,14 +192,14 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) e
 // update runs Update's statements, recording the events' Seq in seqs.
 func (w *writeStmts) update(rows []jobRow, events []eventRow, seqs []int64) error {
 	for _, row := range rows {
-		res, err := w.updateJob.ExecContext(context.Background(), append(row.args(), row.id)...)
+		res, err := w.updateJob.ExecContext(context.Background(), append(row.Args(), row.ID)...)
 		if err != nil {
-			return fmt.Errorf("job %q: %w", row.id, err)
+			return fmt.Errorf("job %q: %w", row.ID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("job %q: %w", row.id, err)
+			return fmt.Errorf("job %q: %w", row.ID, err)
 		} else if n == 0 {
-			return fmt.Errorf("job %q: %w", row.id, store.ErrNotFound)
+			return fmt.Errorf("job %q: %w", row.ID, store.ErrNotFound)
 		}
 	}
 	for i, ev := range events {

@@ -1,0 +1,173 @@
+// Package rows is how the stores encode jobs, nodes and events as rows:
+// JSON documents with their times in UTC, the spec verbatim, times as
+// sortable RFC 3339 text. The SQLite and PostgreSQL backends share it so
+// that they store the same bytes.
+package rows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// timeLayout is how times are stored: RFC 3339 in UTC with nine
+// fractional digits, so that they sort as text and round-trip exactly.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// FormatTime formats t in UTC with timeLayout. It fails for a year that
+// RFC 3339 cannot write.
+func FormatTime(t time.Time) (string, error) {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return "", fmt.Errorf("time %s: year outside 0000-9999", t)
+	}
+	return t.Format(timeLayout), nil
+}
+
+// ParseTime parses a time formatted by FormatTime.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// Job is a job as the jobs table stores it.
+type Job struct {
+	ID, Tenant, Kind, Class, State string
+	Active                         bool
+	Submit                         string
+	Usage                          api.Usage
+	Doc                            []byte // the job less its spec, as JSON
+	Spec                           []byte // the spec verbatim; nil for none
+}
+
+// args are the row's values in the order of jobCols.
+func (r Job) Args() []any {
+	var spec any // NULL
+	if len(r.Spec) > 0 {
+		spec = r.Spec
+	}
+	u := r.Usage
+	return []any{r.Tenant, r.Kind, r.Class, r.State, r.Active, r.Submit,
+		u.GPUSeconds, u.ITKWh, u.KWh, u.EUR, u.GCO2e, r.Doc, spec}
+}
+
+// EncodeJob encodes j as a row. The document holds j with its times in
+// UTC and without its spec, which the row keeps verbatim: encoding/json
+// would compact it, and the caller's bytes are what the store returns.
+func EncodeJob(j *api.Job) (Job, error) {
+	c := UTCJob(j)
+	c.Spec = nil
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return Job{}, fmt.Errorf("encode job: %w", err)
+	}
+	submit, err := FormatTime(j.SubmitTime)
+	if err != nil {
+		return Job{}, fmt.Errorf("encode job: submit time: %w", err)
+	}
+	return Job{
+		ID: j.ID, Tenant: j.Tenant, Kind: j.Kind, Class: j.PriorityClass, State: j.State,
+		Active: !api.Final(j.State), Submit: submit, Usage: j.Usage,
+		Doc: doc, Spec: append([]byte(nil), j.Spec...),
+	}, nil
+}
+
+// DecodeJob decodes a job from its document and its spec column.
+func DecodeJob(doc, spec []byte) (*api.Job, error) {
+	j := &api.Job{}
+	if err := json.Unmarshal(doc, j); err != nil {
+		return nil, fmt.Errorf("decode job: %w", err)
+	}
+	j.Spec = nil
+	if len(spec) > 0 {
+		j.Spec = json.RawMessage(spec)
+	}
+	return j, nil
+}
+
+// UTCJob returns a shallow copy of j with every time in UTC; it copies
+// what it changes and shares the rest.
+func UTCJob(j *api.Job) api.Job {
+	c := *j
+	c.SubmitTime = c.SubmitTime.UTC()
+	c.StartTime = utcPtr(c.StartTime)
+	c.EndTime = utcPtr(c.EndTime)
+	if c.Reason != nil {
+		r := *c.Reason
+		r.EstStart = utcPtr(r.EstStart)
+		r.Pass = r.Pass.UTC()
+		c.Reason = &r
+	}
+	if c.Replicas != nil {
+		reps := make([]api.Replica, len(c.Replicas))
+		for i, r := range c.Replicas {
+			r.StartedAt = utcPtr(r.StartedAt)
+			r.EndedAt = utcPtr(r.EndedAt)
+			reps[i] = r
+		}
+		c.Replicas = reps
+	}
+	return c
+}
+
+// utcPtr returns t in UTC, as a new pointer.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// EncodeNode encodes n, its times in UTC, as JSON.
+func EncodeNode(n *api.Node) ([]byte, error) {
+	c := *n
+	c.Registered = c.Registered.UTC()
+	c.LastHeartbeat = c.LastHeartbeat.UTC()
+	if c.Telemetry != nil {
+		tel := make([]api.GPUSample, len(c.Telemetry))
+		for i, s := range c.Telemetry {
+			s.Time = s.Time.UTC()
+			tel[i] = s
+		}
+		c.Telemetry = tel
+	}
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode node: %w", err)
+	}
+	return doc, nil
+}
+
+// DecodeNode decodes a node document.
+func DecodeNode(doc []byte) (*api.Node, error) {
+	n := &api.Node{}
+	if err := json.Unmarshal(doc, n); err != nil {
+		return nil, fmt.Errorf("decode node: %w", err)
+	}
+	return n, nil
+}
+
+// Event is an event as the events table stores it.
+type Event struct {
+	Time, Job, Tenant, Node, Type, Message string
+}
+
+// args are the row's values in the order of the insertEvent statement.
+func (r Event) Args() []any {
+	return []any{r.Time, r.Job, r.Tenant, r.Node, r.Type, r.Message}
+}
+
+// EncodeEvent encodes ev as a row; the store assigns its Seq.
+func EncodeEvent(ev api.Event) (Event, error) {
+	t, err := FormatTime(ev.Time)
+	if err != nil {
+		return Event{}, fmt.Errorf("encode event: %w", err)
+	}
+	return Event{Time: t, Job: ev.Job, Tenant: ev.Tenant, Node: ev.Node, Type: ev.Type, Message: ev.Message}, nil
+}
