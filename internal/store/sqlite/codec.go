@@ -9,7 +9,6 @@ type (
 )
 
 var (
-	formatTime  = rows.FormatTime
 	parseTime   = rows.ParseTime
 	encodeJob   = rows.EncodeJob
 	decodeJob   = rows.DecodeJob
