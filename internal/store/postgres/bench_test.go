@@ -5,9 +5,9 @@ package postgres
 //	CARNOT_TEST_POSTGRES=... go test -run '^$' -bench . -benchtime 2s ./internal/store/postgres/
 //
 // Both benchmarks write ~1 KB jobs (B/job) with the default
-// synchronous_commit (on). Every commit that appends events holds the
-// events lock through its WAL flush, so the rate is about the server's
-// flush rate whatever the number of callers.
+// synchronous_commit (on). The committer runs the calls waiting in one
+// transaction, so concurrent callers share one lock, commit and WAL flush;
+// the parallel rate is bound by the round trips of one connection.
 
 import (
 	"context"
@@ -62,7 +62,8 @@ func reportJobs(b *testing.B, jobs int64) {
 	b.ReportMetric(float64(len(row.Doc)+len(row.Spec)), "B/job")
 }
 
-// BenchmarkCreateJob creates jobs one after another: one commit each.
+// BenchmarkCreateJob creates jobs one after another: one batch, and so
+// one commit, each.
 func BenchmarkCreateJob(b *testing.B) {
 	db := openTest(b)
 	ctx := context.Background()
@@ -78,7 +79,7 @@ func BenchmarkCreateJob(b *testing.B) {
 }
 
 // BenchmarkCreateJobParallel creates jobs from 32 goroutines per CPU,
-// sharing the pool's connections.
+// whose calls the committer batches.
 func BenchmarkCreateJobParallel(b *testing.B) {
 	db := openTest(b)
 	ctx := context.Background()

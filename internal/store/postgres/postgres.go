@@ -1,12 +1,15 @@
 // Package postgres implements store.Store on a PostgreSQL database
 // through a pgx connection pool.
 //
-// Every write is one transaction, committed with the server's default
-// synchronous_commit (on): a call returns once its commit is flushed to
-// the server's WAL. PostgreSQL groups the flushes of concurrent commits
-// itself. Transactions that append events take a transaction-scoped
-// advisory lock (eventLockKey) just before inserting them, so that events
-// become visible in Seq order and a reader paging with Events.After never
+// Reads run on the pool. Writes go to one committer goroutine with its
+// own connection (commit.go): it takes every request waiting, runs them
+// in one transaction, each in its own savepoint so that a request that
+// fails is undone alone, commits once with the server's default
+// synchronous_commit (on) and then answers them all: a call returns once
+// its batch's commit is flushed to the server's WAL. Each batch takes a
+// transaction-scoped advisory lock (eventLockKey) before its first
+// request, so that events become visible in Seq order (even with several
+// stores on one database) and a reader paging with Events.After never
 // skips an event committed later with a smaller Seq.
 //
 // The schema lives in numbered migrations (migrations/NNNN_name.sql),
@@ -43,10 +46,17 @@ const (
 type DB struct {
 	pool *pgxpool.Pool
 
-	// mu guards closed. Every call holds it for reading while it runs,
-	// so that Close, which takes it for writing, waits for them.
+	// mu guards closed and sends on reqs. Every read holds it for
+	// reading while it runs, so that Close, which takes it for writing,
+	// waits for them.
 	mu     sync.RWMutex
 	closed bool
+	reqs   chan *request
+	done   chan struct{} // closed when the committer has stopped
+
+	// conn is the committer's connection, nil until its first batch or
+	// after one left it unusable. Only the committer uses it.
+	conn *pgx.Conn
 }
 
 var _ store.Store = (*DB)(nil)
@@ -74,11 +84,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &DB{pool: pool}, nil
+	db := &DB{pool: pool, reqs: make(chan *request, maxBatch), done: make(chan struct{})}
+	go db.commitLoop()
+	return db, nil
 }
 
-// Close waits for the calls in flight and closes the pool. Calls made
-// after Close return ErrClosed.
+// Close waits for the calls in flight, lets the committer commit every
+// write submitted before, and closes the connections. Calls made after
+// Close return ErrClosed.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -86,6 +99,8 @@ func (db *DB) Close() error {
 		return fmt.Errorf("close store: %w", ErrClosed)
 	}
 	db.closed = true
+	close(db.reqs)
+	<-db.done
 	db.pool.Close()
 	return nil
 }
@@ -101,26 +116,9 @@ func (db *DB) enter(op string) (func(), error) {
 	return db.mu.RUnlock, nil
 }
 
-// write runs fn in one transaction, committed when fn succeeds. op names
-// the operation in errors. A context already ended writes nothing.
-func (db *DB) write(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	leave, err := db.enter(op)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := pgx.BeginFunc(ctx, db.pool, fn); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
-}
-
-// lockEvents takes the events lock until tx ends.
-func lockEvents(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", eventLockKey); err != nil {
+// lockEvents takes the events lock until the transaction q runs in ends.
+func lockEvents(ctx context.Context, q querier) error {
+	if _, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", eventLockKey); err != nil {
 		return fmt.Errorf("lock events: %w", err)
 	}
 	return nil

@@ -20,14 +20,19 @@ const jobCols = `tenant, kind, priority_class, state, active, submit_time,
 
 // SQL of the writes.
 const (
-	insertJob = `INSERT INTO jobs (id, ` + jobCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT (id) DO NOTHING`
 	updateJob = `UPDATE jobs SET (` + jobCols + `) =
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $14`
 	insertKey = `INSERT INTO idempotency (tenant, key, job_id) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant, key) DO NOTHING`
-	selectKey   = "SELECT job_id FROM idempotency WHERE tenant = $1 AND key = $2"
+	selectKey = "SELECT job_id FROM idempotency WHERE tenant = $1 AND key = $2"
+	// insertJobEvent inserts a job ($1 its ID, $2-$14 jobRow.Args) and,
+	// only when the job is new, its event ($15-$20, as insertEvent), in
+	// one round trip: no row back means the job exists.
+	insertJobEvent = `WITH j AS (INSERT INTO jobs (id, ` + jobCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (id) DO NOTHING RETURNING id)
+		INSERT INTO events (time, job, tenant, node, type, message)
+		SELECT $15, $16, $17, $18, $19, $20 FROM j RETURNING seq`
 	insertEvent = `INSERT INTO events (time, job, tenant, node, type, message)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`
 	putNode = `INSERT INTO nodes (name, doc) VALUES ($1, $2)
@@ -54,8 +59,9 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
 	var seq int64
-	err = db.write(ctx, op, func(tx pgx.Tx) error {
-		id, created, seq, err = createJob(ctx, tx, row, key, erow)
+	err = db.write(ctx, op, func(ctx context.Context, q querier) error {
+		var err error
+		id, created, seq, err = createJob(ctx, q, row, key, erow)
 		return err
 	})
 	if err != nil {
@@ -69,8 +75,9 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 
 // createJob runs CreateJob's statements and returns the event's Seq. The
 // key is inserted first: a concurrent call with the same key waits on its
-// row until this transaction ends, then reads the job it created.
-func createJob(ctx context.Context, tx pgx.Tx, row jobRow, key string, ev eventRow) (string, bool, int64, error) {
+// row until this transaction ends, then reads the job it created. The
+// caller holds the events lock.
+func createJob(ctx context.Context, tx querier, row jobRow, key string, ev eventRow) (string, bool, int64, error) {
 	if key != "" {
 		tag, err := tx.Exec(ctx, insertKey, row.Tenant, key, row.ID)
 		if err != nil {
@@ -84,26 +91,21 @@ func createJob(ctx context.Context, tx pgx.Tx, row jobRow, key string, ev eventR
 			return id, false, 0, nil
 		}
 	}
-	tag, err := tx.Exec(ctx, insertJob, append([]any{row.ID}, row.Args()...)...)
-	if err != nil {
-		return "", false, 0, fmt.Errorf("insert job: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
+	args := append(append([]any{row.ID}, row.Args()...), ev.Args()...)
+	var seq int64
+	err := tx.QueryRow(ctx, insertJobEvent, args...).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, 0, store.ErrExists
 	}
-	if err := lockEvents(ctx, tx); err != nil {
-		return "", false, 0, err
-	}
-	seq, err := appendEvent(ctx, tx, ev)
 	if err != nil {
-		return "", false, 0, err
+		return "", false, 0, fmt.Errorf("insert job and event: %w", err)
 	}
 	return row.ID, true, seq, nil
 }
 
 // appendEvent inserts ev and returns the Seq it got. The caller holds the
 // events lock.
-func appendEvent(ctx context.Context, tx pgx.Tx, ev eventRow) (int64, error) {
+func appendEvent(ctx context.Context, tx querier, ev eventRow) (int64, error) {
 	var seq int64
 	if err := tx.QueryRow(ctx, insertEvent, ev.Args()...).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("append event: %w", err)
@@ -134,8 +136,8 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) e
 		}
 	}
 	seqs := make([]int64, len(events))
-	err := db.write(ctx, op, func(tx pgx.Tx) error {
-		return update(ctx, tx, rows, erows, seqs)
+	err := db.write(ctx, op, func(ctx context.Context, q querier) error {
+		return update(ctx, q, rows, erows, seqs)
 	})
 	if err != nil {
 		return err
@@ -147,7 +149,8 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) e
 }
 
 // update runs Update's statements, recording the events' Seq in seqs.
-func update(ctx context.Context, tx pgx.Tx, rows []jobRow, events []eventRow, seqs []int64) error {
+// The caller holds the events lock.
+func update(ctx context.Context, tx querier, rows []jobRow, events []eventRow, seqs []int64) error {
 	for _, row := range rows {
 		tag, err := tx.Exec(ctx, updateJob, append(row.Args(), row.ID)...)
 		if err != nil {
@@ -159,9 +162,6 @@ func update(ctx context.Context, tx pgx.Tx, rows []jobRow, events []eventRow, se
 	}
 	if len(events) == 0 {
 		return nil
-	}
-	if err := lockEvents(ctx, tx); err != nil {
-		return err
 	}
 	for i, ev := range events {
 		seq, err := appendEvent(ctx, tx, ev)
@@ -184,7 +184,7 @@ func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return db.write(ctx, op, func(tx pgx.Tx) error {
+	return db.write(ctx, op, func(ctx context.Context, tx querier) error {
 		_, err := tx.Exec(ctx, putNode, name, doc)
 		return err
 	})
@@ -199,7 +199,7 @@ func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
 			return fmt.Errorf("%s: tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", op, u.Tenant, u.GPUSeconds)
 		}
 	}
-	return db.write(ctx, op, func(tx pgx.Tx) error {
+	return db.write(ctx, op, func(ctx context.Context, tx querier) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM fair_share"); err != nil {
 			return err
 		}

@@ -1,0 +1,224 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// maxBatch is the most requests one transaction commits.
+const maxBatch = 512
+
+// querier runs statements: the committer's connection inside its batch's
+// transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// A request is one write call waiting for the committer.
+type request struct {
+	ctx context.Context
+	// apply runs the request's statements inside the batch's transaction
+	// (and the request's savepoint), which already holds the events
+	// lock. An error undoes the request alone.
+	apply func(ctx context.Context, q querier) error
+	state atomic.Int32 // queued, taken or abandoned
+	done  chan error   // the outcome, once the batch is committed
+}
+
+// Request states. The committer moves a queued request to taken before
+// it runs it, a caller whose context ends moves it to abandoned; whoever
+// moves it first decides, so a call that returns its context's error
+// wrote nothing.
+const (
+	queued int32 = iota
+	taken
+	abandoned
+)
+
+// write hands apply to the committer and waits until its batch is
+// committed. op names the operation in errors. A context already ended
+// writes nothing.
+func (db *DB) write(ctx context.Context, op string, apply func(ctx context.Context, q querier) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	r := &request{ctx: ctx, apply: apply, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	select {
+	case db.reqs <- r:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return fmt.Errorf("%s: %w", op, ctx.Err())
+	}
+	var err error
+	select {
+	case err = <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return fmt.Errorf("%s: %w", op, ctx.Err())
+		}
+		// The committer runs it now: its outcome is this call's.
+		err = <-r.done
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// commitLoop is the committer: it commits batches of requests until Close
+// closes the channel and every request sent before is answered.
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	batch := make([]*request, 0, maxBatch)
+	for r := range db.reqs {
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-db.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+		clear(batch)
+	}
+	if db.conn != nil {
+		_ = db.conn.Close(context.Background())
+		db.conn = nil
+	}
+}
+
+// runBatch runs the live requests of batch in one transaction, commits it
+// and answers each request.
+func (db *DB) runBatch(batch []*request) {
+	live := make([]*request, 0, len(batch))
+	for _, r := range batch {
+		if !r.state.CompareAndSwap(queued, taken) {
+			continue // abandoned: its caller has returned
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	errs := make([]error, len(live))
+	err := db.inTx(func(conn *pgx.Conn) error {
+		for i, r := range live {
+			var fatal error
+			errs[i], fatal = applyOne(conn, r)
+			if fatal != nil {
+				return fatal
+			}
+		}
+		return nil
+	})
+	for i, r := range live {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// inTx runs f in a transaction on the committer's connection, holding the
+// events lock, and commits it, or rolls it back when f fails. The lock is
+// taken once, before any request's savepoint, so that rolling a request
+// back never releases it.
+func (db *DB) inTx(f func(conn *pgx.Conn) error) error {
+	ctx := context.Background()
+	conn, err := db.connect(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		db.drop(conn)
+		return fmt.Errorf("begin: %w", err)
+	}
+	err = lockEvents(ctx, conn)
+	if err == nil {
+		_, err = conn.Exec(ctx, "SAVEPOINT request")
+	}
+	if err == nil {
+		err = f(conn)
+	}
+	if err == nil {
+		if _, err = conn.Exec(ctx, "COMMIT"); err == nil {
+			return nil
+		}
+		// The outcome of a failed COMMIT is unknown: start afresh.
+		db.drop(conn)
+		return fmt.Errorf("commit: %w", err)
+	}
+	if _, rbErr := conn.Exec(ctx, "ROLLBACK"); rbErr != nil {
+		db.drop(conn)
+		err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+	}
+	return err
+}
+
+// connect returns the committer's connection, opening it if need be.
+func (db *DB) connect(ctx context.Context) (*pgx.Conn, error) {
+	if db.conn != nil && !db.conn.IsClosed() {
+		return db.conn, nil
+	}
+	if db.conn != nil {
+		db.drop(db.conn)
+	}
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	db.conn = conn
+	return conn, nil
+}
+
+// drop closes the committer's connection, left in an unknown state; the
+// next batch opens another.
+func (db *DB) drop(conn *pgx.Conn) {
+	_ = conn.Close(context.Background())
+	if db.conn == conn {
+		db.conn = nil
+	}
+}
+
+// applyOne runs one request inside the savepoint "request", which inTx
+// sets before the first. A request that fails is rolled back to the
+// savepoint, which stays for the next; one that succeeds releases it and
+// sets it again, in the same round trip. The request's error is its own;
+// fatal is an error that leaves the transaction unusable.
+func applyOne(conn *pgx.Conn, r *request) (reqErr, fatal error) {
+	ctx := context.Background()
+	if reqErr = r.apply(ctx, conn); reqErr != nil {
+		if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT request"); err != nil {
+			return reqErr, errors.Join(reqErr, fmt.Errorf("rollback to savepoint: %w", err))
+		}
+		return reqErr, nil
+	}
+	// Without arguments, Exec sends both statements as one simple query.
+	if _, err := conn.Exec(ctx, "RELEASE SAVEPOINT request; SAVEPOINT request"); err != nil {
+		return nil, fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil, nil
+}
