@@ -5,11 +5,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"regexp"
-	"slices"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/carnot-dc/carnot/internal/store/schema"
 )
 
 // migrationFS holds the schema migrations, NNNN_name.sql, applied in
@@ -20,53 +19,10 @@ import (
 var migrationFS embed.FS
 
 // migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string // the file name
-	sql     string
-}
+type migration = schema.Migration
 
-// migrationName is a migration's file name: four digits, an underscore, a
-// lower-case name.
-var migrationName = regexp.MustCompile(`^([0-9]{4})_([a-z0-9_]+)\.sql$`)
-
-// migrations reads the migrations in fsys's migrations directory and
-// checks that they are numbered 1, 2, 3… without gaps or duplicates.
-func migrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil || e.IsDir() {
-			return nil, fmt.Errorf("migration %q: name is not NNNN_name.sql", e.Name())
-		}
-		v, err := strconv.Atoi(m[1])
-		if err != nil {
-			return nil, fmt.Errorf("migration %q: %w", e.Name(), err)
-		}
-		b, err := fs.ReadFile(fsys, "migrations/"+e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read migration %q: %w", e.Name(), err)
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if i > 0 && ms[i-1].version == m.version {
-			return nil, fmt.Errorf("migrations %q and %q have the same number", ms[i-1].name, m.name)
-		}
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %q: expected number %04d (numbers start at 1, without gaps)", m.name, i+1)
-		}
-	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("read migrations: none found")
-	}
-	return ms, nil
-}
+// migrations reads and checks the migrations of fsys (schema.Load).
+func migrations(fsys fs.FS) ([]migration, error) { return schema.Load(fsys) }
 
 // migrate applies to the database the migrations of fsys it lacks and
 // records them in schema_migrations, all in one transaction that holds
@@ -93,20 +49,16 @@ func migrate(ctx context.Context, conn *pgx.Conn, fsys fs.FS) error {
 		if err != nil {
 			return err
 		}
-		if len(have) > len(ms) {
-			return fmt.Errorf("schema version %d is newer than this program's (%d): run a newer carnot", len(have), len(ms))
+		todo, err := schema.Pending(have, ms)
+		if err != nil {
+			return err
 		}
-		for i, name := range have {
-			if name != ms[i].name {
-				return fmt.Errorf("schema migration %d was %q, this program's is %q", i+1, name, ms[i].name)
+		for _, m := range todo {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-		}
-		for _, m := range ms[len(have):] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
-			}
-			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-				return fmt.Errorf("migration %s: record: %w", m.name, err)
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+				return fmt.Errorf("migration %s: record: %w", m.Name, err)
 			}
 		}
 		return nil

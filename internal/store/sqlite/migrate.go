@@ -6,10 +6,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"regexp"
-	"slices"
-	"strconv"
 	"time"
+
+	"github.com/carnot-dc/carnot/internal/store/schema"
 )
 
 // migrationFS holds the schema migrations, NNNN_name.sql, applied in
@@ -20,53 +19,10 @@ import (
 var migrationFS embed.FS
 
 // migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string // the file name
-	sql     string
-}
+type migration = schema.Migration
 
-// migrationName is a migration's file name: four digits, an underscore, a
-// lower-case name.
-var migrationName = regexp.MustCompile(`^([0-9]{4})_([a-z0-9_]+)\.sql$`)
-
-// migrations reads the migrations in fsys's migrations directory and
-// checks that they are numbered 1, 2, 3… without gaps or duplicates.
-func migrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil || e.IsDir() {
-			return nil, fmt.Errorf("migration %q: name is not NNNN_name.sql", e.Name())
-		}
-		v, err := strconv.Atoi(m[1])
-		if err != nil {
-			return nil, fmt.Errorf("migration %q: %w", e.Name(), err)
-		}
-		b, err := fs.ReadFile(fsys, "migrations/"+e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read migration %q: %w", e.Name(), err)
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if i > 0 && ms[i-1].version == m.version {
-			return nil, fmt.Errorf("migrations %q and %q have the same number", ms[i-1].name, m.name)
-		}
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %q: expected number %04d (numbers start at 1, without gaps)", m.name, i+1)
-		}
-	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("read migrations: none found")
-	}
-	return ms, nil
-}
+// migrations reads and checks the migrations of fsys (schema.Load).
+func migrations(fsys fs.FS) ([]migration, error) { return schema.Load(fsys) }
 
 // migrate applies to the database the migrations of fsys it lacks, each
 // in its own transaction, and records them in schema_migrations.
@@ -87,15 +43,11 @@ func migrate(ctx context.Context, conn *sql.Conn, fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
-	if len(have) > len(ms) {
-		return fmt.Errorf("schema version %d is newer than this program's (%d): run a newer carnot", len(have), len(ms))
+	todo, err := schema.Pending(have, ms)
+	if err != nil {
+		return err
 	}
-	for i, name := range have {
-		if name != ms[i].name {
-			return fmt.Errorf("schema migration %d was %q, this program's is %q", i+1, name, ms[i].name)
-		}
-	}
-	for _, m := range ms[len(have):] {
+	for _, m := range todo {
 		if err := applyMigration(ctx, conn, m); err != nil {
 			return err
 		}
@@ -133,19 +85,19 @@ func applied(ctx context.Context, conn *sql.Conn) ([]string, error) {
 func applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migration %s: begin: %w", m.name, err)
+		return fmt.Errorf("migration %s: begin: %w", m.Name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	_, err = tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, now)
+	_, err = tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.Version, m.Name, now)
 	if err != nil {
-		return fmt.Errorf("migration %s: record: %w", m.name, err)
+		return fmt.Errorf("migration %s: record: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return fmt.Errorf("migration %s: commit: %w", m.Name, err)
 	}
 	return nil
 }
