@@ -270,11 +270,17 @@ func (s *Server) claim(n *nodeState, gpus []int, beneficiary string) {
 			n.gpus[g] = model.GPUState{ClaimedBy: beneficiary}
 		}
 	}
+	s.claims[beneficiary] = append(s.claims[beneficiary], n)
 }
 
 // unclaim drops the claims held for job.
 func (s *Server) unclaim(job string) {
-	for _, n := range s.nodes {
+	nodes, ok := s.claims[job]
+	if !ok {
+		return // the common case, on every start: nothing to scan
+	}
+	delete(s.claims, job)
+	for _, n := range nodes {
 		for g := range n.gpus {
 			if n.gpus[g].ClaimedBy == job {
 				n.gpus[g] = model.GPUState{}

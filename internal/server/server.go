@@ -36,6 +36,8 @@ type Server struct {
 	nextFull time.Time    // when the next full pass is due
 	nodes    map[string]*nodeState
 	usage    map[string]*model.Usage
+	// claims lists, per pending job, the nodes with GPUs claimed for it.
+	claims map[string][]*nodeState
 	// recent are the times of recent preemptions (the core's rate limit).
 	recent []model.Time
 	// changed is closed and replaced whenever some node's assignments
@@ -69,6 +71,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		fac:     cfg.Facility,
 		jobs:    map[string]*jobState{},
 		running: map[string]*jobState{},
+		claims:  map[string][]*nodeState{},
 		queue:   sched.NewQueue(cfg.Facility, nil),
 		nodes:   map[string]*nodeState{},
 		usage:   map[string]*model.Usage{},
