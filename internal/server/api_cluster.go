@@ -133,35 +133,37 @@ func (s *Server) handleTenants(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := api.TenantList{Tenants: []api.Tenant{}}
-	for _, t := range s.fac.Tenants {
-		d := api.Tenant{Name: t.Name, Cohort: t.Cohort, Jurisdictions: t.Jurisdictions, Usage: byTenant[t.Name]}
+	out := api.TenantList{Tenants: make([]api.Tenant, len(s.fac.Tenants))}
+	idx := make(map[string]*api.Tenant, len(s.fac.Tenants))
+	for i, t := range s.fac.Tenants {
+		d := &out.Tenants[i]
+		*d = api.Tenant{Name: t.Name, Cohort: t.Cohort, Jurisdictions: t.Jurisdictions, Usage: byTenant[t.Name]}
 		for m, q := range t.Quota {
 			if d.Quota == nil {
 				d.Quota = map[string]int{}
 			}
 			d.Quota[m] = q.Nominal
 		}
-		for _, js := range s.jobs {
-			if js.job.Tenant != t.Name {
-				continue
-			}
-			switch {
-			case js.doc.State == api.StatePending:
-				d.Pending++
-			case js.alloc != nil:
-				d.Running++
-				for _, p := range js.alloc.Replicas {
-					if n := s.nodes[p.Node]; n != nil && len(p.GPUs) > 0 {
-						if d.GPUsUsed == nil {
-							d.GPUsUsed = map[string]int{}
-						}
-						d.GPUsUsed[n.node.GPUModel] += len(p.GPUs)
+		idx[t.Name] = d
+	}
+	// One walk over the jobs for every tenant.
+	for _, js := range s.jobs {
+		d := idx[js.job.Tenant]
+		switch {
+		case d == nil:
+		case js.doc.State == api.StatePending:
+			d.Pending++
+		case js.alloc != nil:
+			d.Running++
+			for _, p := range js.alloc.Replicas {
+				if n := s.nodes[p.Node]; n != nil && len(p.GPUs) > 0 {
+					if d.GPUsUsed == nil {
+						d.GPUsUsed = map[string]int{}
 					}
+					d.GPUsUsed[n.node.GPUModel] += len(p.GPUs)
 				}
 			}
 		}
-		out.Tenants = append(out.Tenants, d)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

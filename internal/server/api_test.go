@@ -415,3 +415,16 @@ func TestNodeCannotChangeSite(t *testing.T) {
 		t.Errorf("last event %+v, want the refusal", last)
 	}
 }
+
+// /v1/tenants counts each tenant's pending and running jobs and GPUs.
+func TestTenants(t *testing.T) {
+	e := devEnv(t)
+	e.submit(spec(6, 1, "id", "a"))
+	e.submit(spec(6, 1, "id", "b"))
+	e.pass()
+	var tl api.TenantList
+	e.do("GET", "/v1/tenants", nil, &tl)
+	if len(tl.Tenants) != 1 || tl.Tenants[0].Pending != 1 || tl.Tenants[0].Running != 1 || tl.Tenants[0].GPUsUsed["H100"] != 6 {
+		t.Errorf("tenants %+v, want default with 1 pending, 1 running on 6 H100", tl.Tenants)
+	}
+}
