@@ -195,6 +195,9 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	if o.postgres != "" {
 		db, err = postgres.Open(ctx, o.postgres)
 		where = "PostgreSQL"
+		if err != nil {
+			err = fmt.Errorf("--postgres: %w", err)
+		}
 	} else {
 		db, err = sqlite.Open(where)
 	}
