@@ -4,17 +4,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 )
-
-// files is a migrations directory holding the named files.
-func files(named map[string]string) fstest.MapFS {
-	fsys := fstest.MapFS{"migrations": {Mode: fs.ModeDir}}
-	for name, body := range named {
-		fsys["migrations/"+name] = &fstest.MapFile{Data: []byte(body)}
-	}
-	return fsys
-}
 
 func TestEmbeddedMigrations(t *testing.T) {
 	ms, err := migrations(migrationFS)
