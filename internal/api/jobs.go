@@ -126,6 +126,9 @@ type Event struct {
 	Node    string    `json:"node,omitempty"`
 	Type    string    `json:"type"`
 	Message string    `json:"message"`
+	// Actor is who caused the event: the subject of the API credential
+	// that asked for it ("token:NAME", "node:NAME"), or "scheduler".
+	Actor string `json:"actor,omitempty"`
 }
 
 // Event types.

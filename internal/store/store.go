@@ -62,8 +62,36 @@ type Store interface {
 	PutNode(ctx context.Context, n *api.Node) error
 	// Nodes returns every node, sorted by name.
 	Nodes(ctx context.Context) ([]*api.Node, error)
+	// PutRecords creates or replaces records (a nil Doc deletes one; a
+	// record absent is no error) and appends the events, in one
+	// transaction. The store assigns the events' Seq.
+	PutRecords(ctx context.Context, recs []Record, events []api.Event) error
+	// Record returns the document of one record, or ErrNotFound.
+	Record(ctx context.Context, kind, key string) ([]byte, error)
+	// Records returns every record of a kind, sorted by key (bytewise).
+	Records(ctx context.Context, kind string) ([]Record, error)
 	// Close waits for commits in flight and closes the store.
 	Close() error
+}
+
+// Record is one of the control plane's own records: an API or join
+// token (as a keyed hash), an enrolled node, a sealed tenant secret, a
+// setting. The server owns the encoding of Doc.
+type Record struct {
+	Kind string
+	Key  string
+	Doc  []byte
+}
+
+// ValidRecord reports what is wrong with r's kind or key, or nil.
+func ValidRecord(r Record) error {
+	if r.Kind == "" || r.Key == "" {
+		return errors.New("record: empty kind or key")
+	}
+	if len(r.Kind) > 64 || len(r.Key) > 512 {
+		return errors.New("record: kind or key too long")
+	}
+	return nil
 }
 
 // JobFilter selects jobs. Empty fields match everything.

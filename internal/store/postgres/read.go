@@ -150,7 +150,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	if limit <= 0 {
 		limit = defaultEvents
 	}
-	q := "SELECT seq, time, job, tenant, node, type, message FROM events WHERE seq > $1"
+	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > $1"
 	args := []any{f.After}
 	if f.Job != "" {
 		q += " AND job = $2"
@@ -167,7 +167,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	for rows.Next() {
 		var ev api.Event
 		var t string
-		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message); err != nil {
+		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message, &ev.Actor); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		if ev.Time, err = parseTime(t); err != nil {

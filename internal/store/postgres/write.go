@@ -26,15 +26,15 @@ const (
 		ON CONFLICT (tenant, key) DO NOTHING`
 	selectKey = "SELECT job_id FROM idempotency WHERE tenant = $1 AND key = $2"
 	// insertJobEvent inserts a job ($1 its ID, $2-$14 jobRow.Args) and,
-	// only when the job is new, its event ($15-$20, as insertEvent), in
+	// only when the job is new, its event ($15-$21, as insertEvent), in
 	// one round trip: no row back means the job exists.
 	insertJobEvent = `WITH j AS (INSERT INTO jobs (id, ` + jobCols + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (id) DO NOTHING RETURNING id)
-		INSERT INTO events (time, job, tenant, node, type, message)
-		SELECT $15, $16, $17, $18, $19, $20 FROM j RETURNING seq`
-	insertEvent = `INSERT INTO events (time, job, tenant, node, type, message)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`
+		INSERT INTO events (time, job, tenant, node, type, message, actor)
+		SELECT $15, $16, $17, $18, $19, $20, $21 FROM j RETURNING seq`
+	insertEvent = `INSERT INTO events (time, job, tenant, node, type, message, actor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`
 	putNode = `INSERT INTO nodes (name, doc) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET doc = excluded.doc`
 )

@@ -155,12 +155,12 @@ func DecodeNode(doc []byte) (*api.Node, error) {
 
 // Event is an event as the events table stores it.
 type Event struct {
-	Time, Job, Tenant, Node, Type, Message string
+	Time, Job, Tenant, Node, Type, Message, Actor string
 }
 
 // args are the row's values in the order of the insertEvent statement.
 func (r Event) Args() []any {
-	return []any{r.Time, r.Job, r.Tenant, r.Node, r.Type, r.Message}
+	return []any{r.Time, r.Job, r.Tenant, r.Node, r.Type, r.Message, r.Actor}
 }
 
 // EncodeEvent encodes ev as a row; the store assigns its Seq.
@@ -169,5 +169,5 @@ func EncodeEvent(ev api.Event) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("encode event: %w", err)
 	}
-	return Event{Time: t, Job: ev.Job, Tenant: ev.Tenant, Node: ev.Node, Type: ev.Type, Message: ev.Message}, nil
+	return Event{Time: t, Job: ev.Job, Tenant: ev.Tenant, Node: ev.Node, Type: ev.Type, Message: ev.Message, Actor: ev.Actor}, nil
 }

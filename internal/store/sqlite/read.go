@@ -142,7 +142,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	if limit <= 0 {
 		limit = defaultEvents
 	}
-	q := "SELECT seq, time, job, tenant, node, type, message FROM events WHERE seq > ?"
+	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > ?"
 	args := []any{f.After}
 	if f.Job != "" {
 		q += " AND job = ?"
@@ -159,7 +159,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	for rows.Next() {
 		var ev api.Event
 		var t string
-		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message); err != nil {
+		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message, &ev.Actor); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		if ev.Time, err = parseTime(t); err != nil {

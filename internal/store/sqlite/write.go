@@ -47,8 +47,8 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*writeStmts, error) {
 			(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`},
 		{&ws.selectKey, "SELECT job_id FROM idempotency WHERE tenant = ? AND key = ?"},
 		{&ws.insertKey, "INSERT INTO idempotency (tenant, key, job_id) VALUES (?, ?, ?)"},
-		{&ws.insertEvent, `INSERT INTO events (time, job, tenant, node, type, message)
-			VALUES (?, ?, ?, ?, ?, ?)`},
+		{&ws.insertEvent, `INSERT INTO events (time, job, tenant, node, type, message, actor)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&ws.putNode, `INSERT INTO nodes (name, doc) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET doc = excluded.doc`},
 	} {

@@ -62,6 +62,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Usage", testUsage},
 		{"Nodes", testNodes},
 		{"FairShare", testFairShare},
+		{"Records", testRecords},
 		{"Durability", testDurability},
 		{"CloseDrains", testCloseDrains},
 		{"Closed", testClosed},

@@ -1,0 +1,106 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// PutRecords creates, replaces or (nil Doc) deletes records and appends
+// events, in one transaction.
+func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.Event) error {
+	const op = "put records"
+	for _, r := range recs {
+		if err := store.ValidRecord(r); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	erows := make([]eventRow, len(events))
+	for i, ev := range events {
+		var err error
+		if erows[i], err = encodeEvent(ev); err != nil {
+			return fmt.Errorf("%s: event %d: %w", op, i, err)
+		}
+	}
+	seqs := make([]int64, len(events))
+	err := db.write(ctx, op, func(ctx context.Context, tx querier) error {
+		for _, r := range recs {
+			var err error
+			if r.Doc == nil {
+				_, err = tx.Exec(ctx, "DELETE FROM records WHERE kind = $1 AND key = $2", r.Kind, r.Key)
+			} else {
+				_, err = tx.Exec(ctx, `INSERT INTO records (kind, key, doc) VALUES ($1, $2, $3)
+					ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc`, r.Kind, r.Key, r.Doc)
+			}
+			if err != nil {
+				return fmt.Errorf("record %s/%s: %w", r.Kind, r.Key, err)
+			}
+		}
+		for i, ev := range erows {
+			seq, err := appendEvent(ctx, tx, ev)
+			if err != nil {
+				return err
+			}
+			seqs[i] = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, seq := range seqs {
+		events[i].Seq = seq
+	}
+	return nil
+}
+
+// Record returns the document of one record, or store.ErrNotFound.
+func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
+	op := fmt.Sprintf("read record %s/%s", kind, key)
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	var doc []byte
+	err = db.pool.QueryRow(ctx, "SELECT doc FROM records WHERE kind = $1 AND key = $2", kind, key).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return doc, nil
+}
+
+// Records returns every record of a kind, sorted by key (bytewise).
+func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) {
+	op := "list records " + kind
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	rows, err := db.pool.Query(ctx, `SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	out := []store.Record{}
+	for rows.Next() {
+		r := store.Record{Kind: kind}
+		if err := rows.Scan(&r.Key, &r.Doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// PutRecords creates, replaces or (nil Doc) deletes records and appends
+// events, in one transaction.
+func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.Event) error {
+	const op = "put records"
+	for _, r := range recs {
+		if err := store.ValidRecord(r); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	erows := make([]eventRow, len(events))
+	for i, ev := range events {
+		var err error
+		if erows[i], err = encodeEvent(ev); err != nil {
+			return fmt.Errorf("%s: event %d: %w", op, i, err)
+		}
+	}
+	seqs := make([]int64, len(events))
+	err := db.submit(ctx, op, func(w *writeStmts) error {
+		c := context.Background()
+		for _, r := range recs {
+			var err error
+			if r.Doc == nil {
+				_, err = w.conn.ExecContext(c, "DELETE FROM records WHERE kind = ? AND key = ?", r.Kind, r.Key)
+			} else {
+				_, err = w.conn.ExecContext(c, `INSERT INTO records (kind, key, doc) VALUES (?, ?, ?)
+					ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc`, r.Kind, r.Key, r.Doc)
+			}
+			if err != nil {
+				return fmt.Errorf("record %s/%s: %w", r.Kind, r.Key, err)
+			}
+		}
+		for i, ev := range erows {
+			seq, err := w.appendEvent(ev)
+			if err != nil {
+				return err
+			}
+			seqs[i] = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, seq := range seqs {
+		events[i].Seq = seq
+	}
+	return nil
+}
+
+// Record returns the document of one record, or store.ErrNotFound.
+func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
+	op := fmt.Sprintf("read record %s/%s", kind, key)
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	var doc []byte
+	err := db.r.QueryRowContext(ctx, "SELECT doc FROM records WHERE kind = ? AND key = ?", kind, key).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return doc, nil
+}
+
+// Records returns every record of a kind, sorted by key.
+func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) {
+	op := "list records " + kind
+	if db.isClosed() {
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT key, doc FROM records WHERE kind = ? ORDER BY key", kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	out := []store.Record{}
+	for rows.Next() {
+		r := store.Record{Kind: kind}
+		if err := rows.Scan(&r.Key, &r.Doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
