@@ -65,6 +65,15 @@ var goSchemas = map[string]reflect.Type{
 	"Task":           reflect.TypeFor[api.Task](),
 	"Problem":        reflect.TypeFor[api.Problem](),
 	"FieldError":     reflect.TypeFor[api.FieldError](),
+	"TokenRequest":   reflect.TypeFor[api.TokenRequest](),
+	"Token":          reflect.TypeFor[api.Token](),
+	"TokenList":      reflect.TypeFor[api.TokenList](),
+	"WhoAmI":         reflect.TypeFor[api.WhoAmI](),
+	"Enroll":         reflect.TypeFor[api.Enroll](),
+	"Enrolled":       reflect.TypeFor[api.Enrolled](),
+	"SecretValue":    reflect.TypeFor[api.SecretValue](),
+	"Secret":         reflect.TypeFor[api.Secret](),
+	"SecretList":     reflect.TypeFor[api.SecretList](),
 }
 
 // requestOnly are the schemas of request bodies only. Elsewhere every
@@ -72,6 +81,7 @@ var goSchemas = map[string]reflect.Type{
 // what a client must send.
 var requestOnly = map[string]bool{
 	"Register": true, "GPUInfo": true, "Heartbeat": true, "TaskStatus": true, "CheckpointAck": true,
+	"TokenRequest": true, "Enroll": true, "SecretValue": true,
 }
 
 // otherSchemas have no type in this package: the job file's form.

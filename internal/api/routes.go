@@ -17,6 +17,7 @@ var Routes = []Route{
 	{"GET", "/readyz", "ready"},
 	{"GET", "/metrics", "metrics"},
 	{"GET", "/v1/openapi.json", "openapi"},
+	{"GET", "/v1/whoami", "whoami"},
 
 	{"POST", "/v1/jobs", "submitJob"},
 	{"GET", "/v1/jobs", "listJobs"},
@@ -47,6 +48,15 @@ var Routes = []Route{
 	{"GET", "/v1/audit/export", "auditExport"},
 	{"GET", "/v1/audit/entries", "auditEntries"},
 
+	{"POST", "/v1/tokens", "createToken"},
+	{"GET", "/v1/tokens", "listTokens"},
+	{"POST", "/v1/tokens/{id}/revoke", "revokeToken"},
+
+	{"GET", "/v1/secrets", "listSecrets"},
+	{"PUT", "/v1/secrets/{name}", "putSecret"},
+	{"DELETE", "/v1/secrets/{name}", "deleteSecret"},
+
+	{"POST", "/v1/agent/enroll", "agentEnroll"},
 	{"POST", "/v1/agent/register", "agentRegister"},
 	{"POST", "/v1/agent/nodes/{name}/heartbeat", "agentHeartbeat"},
 	{"GET", "/v1/agent/nodes/{name}/assignments", "agentAssignments"},

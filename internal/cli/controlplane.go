@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,18 +21,26 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/secrets"
 	"github.com/carnot-dc/carnot/internal/server"
 	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
-// DefaultListen is where `carnot dev` and `carnot server` listen unless
-// told otherwise; the CLI's default server address points there.
-const DefaultListen = "127.0.0.1:7460"
+// DefaultListen is where `carnot dev` and `carnot server` serve the
+// tenant API unless told otherwise, and DefaultAdminListen the operator
+// API; the CLI's default server addresses point there.
+const (
+	DefaultListen      = "127.0.0.1:7460"
+	DefaultAdminListen = "127.0.0.1:7461"
+)
 
 // serverOpts are the flags shared by `carnot server` and `carnot dev`.
 type serverOpts struct {
@@ -47,11 +56,24 @@ type serverOpts struct {
 	dynamic   bool // admit nodes the facility file does not list
 	auditKey  string
 	postgres  string // a PostgreSQL URL instead of the embedded store
+
+	adminListen string
+	tlsCert     string
+	tlsKey      string
+	tlsHosts    []string
+	tokenKey    string
+	secretsKey  string
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f := c.Flags()
-	f.StringVar(&o.listen, "listen", DefaultListen, "address of the API (host:port; port 0 picks a free one)")
+	f.StringVar(&o.listen, "listen", DefaultListen, "address of the tenant API (host:port; port 0 picks a free one)")
+	f.StringVar(&o.adminListen, "admin-listen", DefaultAdminListen, "address of the operator API: every route, incl. nodes, drain, metrics and the node agents' (host:port; port 0 picks a free one)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate (PEM) for both listeners; default: one of the built-in CA (DATA-DIR/tls) for this machine's names")
+	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
+	f.StringSliceVar(&o.tlsHosts, "tls-host", nil, "more DNS names or IPs for the built-in CA's server certificate, repeatable")
+	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same); default DATA-DIR/token.key, made at the first start")
+	f.StringVar(&o.secretsKey, "secrets-key", "", "key file of the tenant secrets' envelope encryption (docs/security.md); default DATA-DIR/secrets.key, made at the first start — keep it out of database backups")
 	f.StringVar(&o.dataDir, "data-dir", dataDir, "directory of the embedded SQLite store (carnot.db)")
 	f.StringVar(&o.facility, "facility", "", "facility file (docs/facility.md); without it, one site (--site, --country) that nodes join as they register")
 	f.StringVar(&o.site, "site", "local", "the site of the facility without --facility")
@@ -163,15 +185,23 @@ func shiftToYear(g model.GridSeries, y int) model.GridSeries {
 	return out
 }
 
-// controlPlane is a running server: its store, its HTTP listener and its
-// loop.
+// controlPlane is a running server: its store, its two HTTPS listeners
+// (tenant and operator) and its loop.
 type controlPlane struct {
-	srv   *server.Server
-	store store.Store
-	where string // the store, for humans
-	ln    net.Listener
-	http  *http.Server
-	url   string
+	srv      *server.Server
+	store    store.Store
+	where    string // the store, for humans
+	https    []*http.Server
+	url      string // the tenant API
+	adminURL string // the operator API
+	caFile   string // the built-in CA's certificate
+}
+
+// close stops serving at once.
+func (cp *controlPlane) close() {
+	for _, hs := range cp.https {
+		hs.Close()
+	}
 }
 
 // startControlPlane opens the store, builds the server and starts
@@ -204,21 +234,90 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.New(ctx, server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
-		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer})
+	sec, err := o.security()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.listen)
+	srv, err := server.New(ctx, server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
+		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer,
+		TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("listening on %s: %w (another carnot running? choose --listen)", o.listen, err)
+		return nil, err
 	}
-	cp := &controlPlane{srv: srv, store: db, where: where, ln: ln, url: "http://" + ln.Addr().String(),
-		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
-	go cp.http.Serve(ln)
+	cp := &controlPlane{srv: srv, store: db, where: where, caFile: sec.caFile}
+	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	adminTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.VerifyClientCertIfGiven)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	for _, l := range []struct {
+		addr, flag string
+		h          http.Handler
+		cfg        *tls.Config
+		url        *string
+	}{
+		{o.listen, "--listen", srv.TenantHandler(), tenantTLS, &cp.url},
+		{o.adminListen, "--admin-listen", srv.Handler(), adminTLS, &cp.adminURL},
+	} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			cp.close()
+			db.Close()
+			return nil, fmt.Errorf("listening on %s: %w (another carnot running? choose %s)", l.addr, err, l.flag)
+		}
+		hs := &http.Server{Handler: l.h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: l.cfg,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		cp.https = append(cp.https, hs)
+		*l.url = "https://" + ln.Addr().String()
+		go hs.Serve(tls.NewListener(ln, l.cfg))
+	}
 	return cp, nil
+}
+
+// securityFiles are a server's keys and certificates.
+type securityFiles struct {
+	tokenKey []byte
+	secrets  *secrets.KeyFile
+	ca       *pki.CA
+	caFile   string
+	cert     tls.Certificate
+}
+
+// security reads (or, at the first start, makes) the token key, the
+// secrets key, the built-in CA and the server certificate.
+func (o *serverOpts) security() (*securityFiles, error) {
+	var sf securityFiles
+	var err error
+	path := o.tokenKey
+	if path == "" {
+		path = filepath.Join(o.dataDir, tokenKeyFile)
+	}
+	if sf.tokenKey, err = loadOrCreateTokenKey(path); err != nil {
+		return nil, fmt.Errorf("--token-key: %w", err)
+	}
+	path = o.secretsKey
+	if path == "" {
+		path = filepath.Join(o.dataDir, secretsKeyFile)
+	}
+	if sf.secrets, err = loadOrCreateSecretsKey(path); err != nil {
+		return nil, fmt.Errorf("--secrets-key: %w", err)
+	}
+	dir := filepath.Join(o.dataDir, tlsDir)
+	if sf.ca, _, err = pki.LoadOrCreateCA(dir); err != nil {
+		return nil, fmt.Errorf("the built-in CA: %w", err)
+	}
+	sf.caFile = filepath.Join(dir, pki.CACertFile)
+	if sf.cert, err = serverTLS(o, sf.ca); err != nil {
+		return nil, err
+	}
+	return &sf, nil
 }
 
 // run runs the loop until ctx is done, then stops serving and closes
@@ -227,7 +326,9 @@ func (cp *controlPlane) run(ctx context.Context) error {
 	err := cp.srv.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cp.http.Shutdown(sctx)
+	for _, hs := range cp.https {
+		hs.Shutdown(sctx)
+	}
 	if cerr := cp.store.Close(); err == nil {
 		err = cerr
 	}
@@ -259,7 +360,13 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "carnot server listening on %s (store %s)\n", cp.url, cp.where)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "carnot server: tenant API on %s, operator API on %s (store %s, CA %s)\n", cp.url, cp.adminURL, cp.where, cp.caFile)
+			if err := cp.bootstrap(ctx, out); err != nil {
+				cp.close()
+				cp.store.Close()
+				return err
+			}
 			return cp.run(ctx)
 		},
 	}
@@ -267,4 +374,20 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 	c.Flags().StringVar(&o.postgres, "postgres", "", "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to keep the state in, instead of the embedded SQLite store; --data-dir still holds the audit key")
 	c.Flags().BoolVar(&o.dynamic, "dynamic-nodes", false, "with --facility, admit nodes it does not list into the sites they name (each in a rack of its own)")
 	return c
+}
+
+// bootstrap prints, once, an operator-admin token when the server has
+// none: the first credential of a new control plane. It is written to
+// out (the terminal), never to the log.
+func (cp *controlPlane) bootstrap(ctx context.Context, out io.Writer) error {
+	has, err := cp.srv.HasOperatorAdmin(ctx)
+	if err != nil || has {
+		return err
+	}
+	tok, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "bootstrap", Role: string(auth.OperatorAdmin)}, "server:bootstrap")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "bootstrap operator-admin token (shown once; keep it safe, make others with 'carnot token create' and revoke this one):\n\n  %s\n\n", tok.Secret)
+	return nil
 }

@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/agent"
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
 func newDevCmd() *cobra.Command {
@@ -52,7 +59,18 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 			}
 			cpDone := make(chan error, 1)
 			go func() { cpDone <- cp.run(sctx) }()
-			a, devs, err := ao.newAgent(cp.url, log, true)
+			devTok, err := cp.devToken(ctx, so.dataDir)
+			if err == nil {
+				// The agent of this machine enrolls like any other: a join
+				// token of the site for a certificate binding it there.
+				ao.ca = cp.caFile
+				ao.join, err = cp.joinToken(ctx, so.site)
+			}
+			var a *agent.Agent
+			var devs gpu.Devices
+			if err == nil {
+				a, devs, err = ao.newAgent(ctx, cp.adminURL, log, true)
+			}
 			if err != nil {
 				scancel()
 				<-cpDone
@@ -64,10 +82,12 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 			agentDone := make(chan error, 1)
 			go func() { agentDone <- a.Run(ctx) }()
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "carnot dev: server on %s, store %s, node %s in site %s\n",
-				cp.url, filepath.Join(so.dataDir, "carnot.db"), ao.name, so.site)
+			fmt.Fprintf(out, "carnot dev: server on %s (operator API %s), store %s, node %s in site %s\n",
+				cp.url, cp.adminURL, filepath.Join(so.dataDir, "carnot.db"), ao.name, so.site)
+			fmt.Fprintf(out, "development token (operator-admin, in %s; the CLI uses it from this directory):\n  %s\n",
+				filepath.Join(so.dataDir, devTokenFile), devTok)
 			hint := ""
-			if cp.url != "http://"+DefaultListen {
+			if cp.url != "https://"+DefaultListen {
 				hint = "CARNOT_ADDR=" + cp.url + " "
 			}
 			fmt.Fprintf(out, "try in another shell: %scarnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'\n", hint)
@@ -90,4 +110,35 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 	so.dynamic = true // this machine joins the facility, listed or not
 	ao.flags(c, false)
 	return c
+}
+
+// devToken is carnot dev's operator-admin token: the one in the data
+// directory while it still holds, else a new one written there (0600).
+func (cp *controlPlane) devToken(ctx context.Context, dataDir string) (string, error) {
+	path := filepath.Join(dataDir, devTokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(b))
+		if p, ok := cp.srv.Authenticates(ctx, tok); ok && p.Role == auth.OperatorAdmin {
+			return tok, nil
+		}
+	}
+	tok, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "dev", Role: string(auth.OperatorAdmin)}, "dev")
+	if err != nil {
+		return "", err
+	}
+	os.Remove(path)
+	if err := writeNew(path, tok.Secret+"\n", 0o600); err != nil {
+		return "", err
+	}
+	return tok.Secret, nil
+}
+
+// joinToken is a short-lived join token for this machine's agent, unless
+// the node already has a certificate (then none is needed).
+func (cp *controlPlane) joinToken(ctx context.Context, site string) (string, error) {
+	tok, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "dev-join", Role: string(auth.Join), Site: site, TTLSeconds: 600}, "dev")
+	if err != nil {
+		return "", err
+	}
+	return tok.Secret, nil
 }

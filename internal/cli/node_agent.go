@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/agent"
 	"github.com/carnot-dc/carnot/internal/client"
 	"github.com/carnot-dc/carnot/internal/gpu"
+	"github.com/carnot-dc/carnot/internal/pki"
 )
 
 // agentOpts are the flags of `carnot agent` (and the agent half of
@@ -22,6 +24,8 @@ type agentOpts struct {
 	listen   string
 	fakeGPUs int
 	gpuModel string
+	join     string // join token, to enroll when the node has no certificate
+	ca       string // CA file to trust the server with
 }
 
 func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
@@ -29,8 +33,10 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 	host, _ := os.Hostname()
 	f.StringVar(&o.name, "name", host, "node name")
 	if withSite {
-		f.StringVar(&o.site, "site", "", "the site the node is in (required)")
-		f.StringVar(&o.dataDir, "data-dir", "carnot-agent", "directory of the tasks' logs and work directories")
+		f.StringVar(&o.site, "site", "", "the site the node is in; default: its certificate's (the join token's site)")
+		f.StringVar(&o.dataDir, "data-dir", "carnot-agent", "directory of the node's certificate and key, the tasks' logs and work directories")
+		f.StringVar(&o.join, "join-token", os.Getenv("CARNOT_JOIN_TOKEN"), "join token to enroll with when the node has no valid certificate in --data-dir (carnot token create --role join --site SITE); default $CARNOT_JOIN_TOKEN")
+		f.StringVar(&o.ca, "ca", os.Getenv(caEnv), "CA certificate (PEM) to trust the server with; default $CARNOT_CA, else the one saved at enrollment")
 	}
 	f.StringVar(&o.listen, "agent-listen", "127.0.0.1:0", "address of the agent's log server")
 	f.IntVar(&o.fakeGPUs, "fake-gpus", -1, "use N fake GPUs instead of NVML (for machines without NVIDIA GPUs); -1: NVML when present")
@@ -60,17 +66,30 @@ func (o *agentOpts) devices(log *slog.Logger, fallback bool) (gpu.Devices, bool,
 	return f, true, err
 }
 
-// newAgent builds the agent of this machine for the server at addr.
-func (o *agentOpts) newAgent(addr string, log *slog.Logger, fallback bool) (*agent.Agent, gpu.Devices, error) {
+// newAgent builds the agent of this machine for the server at addr (its
+// operator API), enrolling the node first when it has no certificate.
+func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger, fallback bool) (*agent.Agent, gpu.Devices, error) {
 	if o.name == "" {
 		return nil, nil, usageError{errors.New("--name: the node needs a name")}
+	}
+	cert, roots, site, err := enrollNode(ctx, addr, o.dataDir, o.name, o.join, o.ca)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.site == "" {
+		o.site = site
+	} else if o.site != site {
+		return nil, nil, usageError{fmt.Errorf("--site %s: the node's certificate binds it to site %s", o.site, site)}
 	}
 	devs, fake, err := o.devices(log, fallback)
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := client.New(addr)
+	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version))
 	if err != nil {
+		if devs != nil {
+			devs.Close()
+		}
 		return nil, nil, usageError{err}
 	}
 	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen,
@@ -97,39 +116,37 @@ their exits and the GPUs' telemetry. Stop it with Ctrl-C: its tasks are
 stopped with their grace.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.site == "" {
-				return usageError{errors.New("--site is required: the site the node is in")}
-			}
 			log, err := logger(cmd.ErrOrStderr(), logLevel)
 			if err != nil {
 				return err
 			}
-			a, devs, err := o.newAgent(agentServerAddr(addr), log, false)
+			ctx, stop := signalContext()
+			defer stop()
+			a, devs, err := o.newAgent(ctx, agentServerAddr(addr), log, false)
 			if err != nil {
 				return err
 			}
 			if devs != nil {
 				defer devs.Close()
 			}
-			ctx, stop := signalContext()
-			defer stop()
 			fmt.Fprintf(cmd.OutOrStdout(), "carnot agent %s (site %s) serving logs on %s\n", o.name, o.site, a.Addr())
 			return a.Run(ctx)
 		},
 	}
 	o.flags(c, true)
-	c.Flags().StringVar(&addr, "server", "", "server address(es), comma-separated (default $CARNOT_ADDR or "+client.DefaultAddr+")")
+	c.Flags().StringVar(&addr, "server", "", "the server's operator API address(es), comma-separated (default $CARNOT_ADMIN_ADDR or "+client.DefaultAdminAddr+")")
 	c.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return c
 }
 
-// agentServerAddr is the --server flag, else $CARNOT_ADDR, else the default.
+// agentServerAddr is the --server flag, else $CARNOT_ADMIN_ADDR, else
+// the default operator API.
 func agentServerAddr(flag string) string {
 	if flag != "" {
 		return flag
 	}
-	if env := os.Getenv("CARNOT_ADDR"); env != "" {
+	if env := os.Getenv(adminAddrEnv); env != "" {
 		return env
 	}
-	return client.DefaultAddr
+	return client.DefaultAdminAddr
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func newNodesCmd() *cobra.Command {
-	var r remote
+	r := remote{admin: true}
 	cmd := &cobra.Command{
 		Use:   "nodes [-o table|json|yaml]",
 		Short: "List the nodes registered with the server",
@@ -62,7 +62,7 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 
 // newDrainCmd returns `carnot drain` (undrain false) or `carnot undrain`.
 func newDrainCmd(undrain bool) *cobra.Command {
-	var r remote
+	r := remote{admin: true}
 	use, short, long, done := "drain", "Stop placing new work on nodes",
 		`Drains nodes: the scheduler places no new replica on them; what runs
 there keeps running. A drained node stays drained, across agent restarts,

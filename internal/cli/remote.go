@@ -13,26 +13,49 @@ import (
 	"github.com/carnot-dc/carnot/internal/client"
 )
 
-// addrEnv names the environment variable that gives the server address
-// when --server is not set.
-const addrEnv = "CARNOT_ADDR"
+// addrEnv names the environment variable that gives the server's tenant
+// API address when --server is not set, and adminAddrEnv its operator
+// API's (for the operator commands: nodes, drain, undrain, token).
+const (
+	addrEnv      = "CARNOT_ADDR"
+	adminAddrEnv = "CARNOT_ADMIN_ADDR"
+)
 
 // remote is what every command that talks to a running server shares:
 // the --server flag and, for commands that print objects, -o.
 type remote struct {
 	server string
 	output string
+	token  string
+	ca     string
+	// admin: the command uses the operator API.
+	admin bool
 }
 
 // addServerFlag adds --server, defaulting to $CARNOT_ADDR, else
-// client.DefaultAddr.
+// client.DefaultAddr (for operator commands $CARNOT_ADMIN_ADDR, else
+// client.DefaultAdminAddr), and the credentials' flags.
 func (r *remote) addServerFlag(cmd *cobra.Command) {
-	def := os.Getenv(addrEnv)
-	if def == "" {
-		def = client.DefaultAddr
+	env, def, what := addrEnv, client.DefaultAddr, "tenant"
+	if r.admin {
+		env, def, what = adminAddrEnv, client.DefaultAdminAddr, "operator"
+	}
+	if v := os.Getenv(env); v != "" {
+		def = v
 	}
 	cmd.Flags().StringVar(&r.server, "server", def,
-		"Carnot server address (http://host:port or host:port; a comma-separated list is tried in order); $"+addrEnv+" sets the default")
+		"Carnot server's "+what+" API address (https://host:port or host:port; a comma-separated list is tried in order); $"+env+" sets the default")
+	cmd.Flags().StringVar(&r.token, "token", "", "API token; default $"+tokenEnv+", else carnot dev's (carnot-dev/token)")
+	cmd.Flags().StringVar(&r.ca, "ca", "", "CA certificate (PEM) to trust the server with; default $"+caEnv+", else carnot dev's (carnot-dev/tls/ca.crt), else the system's")
+}
+
+// clientOptions are the options of a client of r's server.
+func (r *remote) clientOptions(extra ...client.Option) ([]client.Option, error) {
+	cr, err := cliCredentials(r.token, r.ca)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--ca: %w", err)}
+	}
+	return append(cr.options(), extra...), nil
 }
 
 // addFlags adds --server and -o.
@@ -49,7 +72,11 @@ func (r *remote) client() (*client.Client, error) {
 			return nil, err
 		}
 	}
-	c, err := client.New(r.server, client.WithUserAgent("carnot/"+Version))
+	opts, err := r.clientOptions(client.WithUserAgent("carnot/" + Version))
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(r.server, opts...)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--server: %w", err)}
 	}
@@ -68,7 +95,11 @@ func (r *remote) completeJobs(active, many bool) cobra.CompletionFunc {
 		if len(args) > 0 && !many {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		c, err := client.New(r.server, client.WithTimeout(completionTimeout))
+		opts, err := r.clientOptions(client.WithTimeout(completionTimeout))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := client.New(r.server, opts...)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -92,7 +123,11 @@ func (r *remote) completeJobs(active, many bool) cobra.CompletionFunc {
 
 // completeNodes completes node names.
 func (r *remote) completeNodes(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	c, err := client.New(r.server, client.WithTimeout(completionTimeout))
+	opts, err := r.clientOptions(client.WithTimeout(completionTimeout))
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	c, err := client.New(r.server, opts...)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

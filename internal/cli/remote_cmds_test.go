@@ -534,13 +534,13 @@ func deadServer(t *testing.T) string {
 
 func TestUnreachableServer(t *testing.T) {
 	addr := deadServer(t)
-	want := "error: cannot reach the Carnot server at http://" + addr +
+	want := "error: cannot reach the Carnot server at https://" + addr +
 		": connection refused (start one with \"carnot dev\", or point --server / CARNOT_ADDR at one)\n"
 	code, _, errs := carnot("jobs", "--server", addr)
 	if code != ExitFailure || errs != want {
 		t.Errorf("--server: exit %d, stderr %q\nwant %q", code, errs, want)
 	}
-	t.Setenv("CARNOT_ADDR", "http://"+addr)
+	t.Setenv("CARNOT_ADMIN_ADDR", "https://"+addr)
 	code, _, errs = carnot("nodes")
 	if code != ExitFailure || errs != want {
 		t.Errorf("CARNOT_ADDR: exit %d, stderr %q\nwant %q", code, errs, want)

@@ -12,6 +12,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,9 +24,12 @@ import (
 	"time"
 )
 
-// DefaultAddr is where `carnot dev` and `carnot server` listen unless told
-// otherwise.
-const DefaultAddr = "http://127.0.0.1:7460"
+// DefaultAddr is where `carnot dev` and `carnot server` serve the tenant
+// API unless told otherwise, and DefaultAdminAddr the operator API.
+const (
+	DefaultAddr      = "https://127.0.0.1:7460"
+	DefaultAdminAddr = "https://127.0.0.1:7461"
+)
 
 // Client calls one Carnot server, or the first reachable of several. It is
 // safe for concurrent use.
@@ -36,6 +40,7 @@ type Client struct {
 	retries int           // SubmitJob's attempts after the first
 	backoff time.Duration // SubmitJob's first retry delay, doubled each time
 	agent   string        // User-Agent
+	token   string        // bearer token, if any
 
 	mu   sync.Mutex
 	next int // index of the address to try first
@@ -57,6 +62,20 @@ func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = 
 // and the delay before the first retry (default 250ms, doubled each time).
 func WithSubmitRetries(n int, backoff time.Duration) Option {
 	return func(c *Client) { c.retries, c.backoff = n, backoff }
+}
+
+// WithToken makes every request carry the API token tok (Authorization:
+// Bearer).
+func WithToken(tok string) Option { return func(c *Client) { c.token = tok } }
+
+// WithTLS makes the client's connections use cfg (the CA to trust, and a
+// client certificate for node agents).
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *Client) {
+		t := defaultTransport().(*http.Transport)
+		t.TLSClientConfig = cfg
+		c.hc = &http.Client{Transport: t}
+	}
 }
 
 // WithUserAgent sets the User-Agent header, e.g. "carnot-agent/v1.2".
@@ -108,7 +127,7 @@ func ParseAddrs(s string) ([]string, error) {
 			if strings.HasPrefix(a, ":") {
 				a = "127.0.0.1" + a
 			}
-			a = "http://" + a
+			a = "https://" + a
 		}
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -188,6 +207,9 @@ func (c *Client) sendTo(ctx context.Context, base string, r *request) (*http.Res
 		req.Header.Set("Accept", "application/json")
 	}
 	req.Header.Set("User-Agent", c.agent)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	return c.hc.Do(req)
 }
 

@@ -57,10 +57,10 @@ func TestParseAddrs(t *testing.T) {
 		err  bool
 	}{
 		{"", []string{DefaultAddr}, false},
-		{"localhost:7460", []string{"http://localhost:7460"}, false},
-		{":8080", []string{"http://127.0.0.1:8080"}, false},
+		{"localhost:7460", []string{"https://localhost:7460"}, false},
+		{":8080", []string{"https://127.0.0.1:8080"}, false},
 		{"https://carnot.example/", []string{"https://carnot.example"}, false},
-		{"a:1, http://b:2 ,", []string{"http://a:1", "http://b:2"}, false},
+		{"a:1, http://b:2 ,", []string{"https://a:1", "http://b:2"}, false},
 		{"ftp://x", nil, true},
 		{",", nil, true},
 		{"http://a:1/?x=1", nil, true},
@@ -440,6 +440,19 @@ func TestOtherRoutes(t *testing.T) {
 	must(err)
 	_, err = c.AuditEntries(ctx, "t", "")
 	must(err)
+	_, err = c.WhoAmI(ctx)
+	must(err)
+	_, err = c.CreateToken(ctx, api.TokenRequest{Name: "x", Role: "member", Tenant: "t"})
+	must(err)
+	_, err = c.ListTokens(ctx)
+	must(err)
+	_, err = c.RevokeToken(ctx, "a")
+	must(err)
+	_, err = c.ListSecrets(ctx, "t")
+	must(err)
+	_, err = c.PutSecret(ctx, "n1", api.SecretValue{Value: "v"})
+	must(err)
+	must(c.DeleteSecret(ctx, "t", "n1"))
 	// Every route of the table but the watch (TestWatch) and the
 	// agent's (TestAgentCalls) was called.
 	for _, r := range api.Routes {

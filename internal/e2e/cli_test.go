@@ -16,7 +16,7 @@ import (
 // carnot runs the CLI against d and returns its stdout.
 func (d *dev) carnot(args ...string) (string, error) {
 	cmd := exec.Command(carnotBin, args...)
-	cmd.Env = append(cmd.Environ(), "CARNOT_ADDR="+d.URL)
+	cmd.Env = append(cmd.Environ(), d.env()...)
 	cmd.Dir = d.Work
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok {

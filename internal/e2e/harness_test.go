@@ -3,9 +3,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/pki"
 )
 
 // carnotBin is the binary the tests run, built once by TestMain.
@@ -45,8 +48,11 @@ func TestMain(m *testing.M) {
 type dev struct {
 	t    testing.TB
 	cmd  *exec.Cmd
-	URL  string
-	Dir  string // its data directory
+	URL      string // the tenant API
+	AdminURL string // the operator API
+	Token    string // the development token (operator-admin)
+	CA       string // the file of the CA that signed the server's certificate
+	Dir      string // its data directory
 	Work string // a directory for the tests' jobs
 	cl   *client.Client
 	// wrapped says carnot runs under a wrapper command (strace): signals
@@ -57,7 +63,7 @@ type dev struct {
 	done    chan struct{}
 }
 
-var serverLine = regexp.MustCompile(`server on (http://[0-9.:]+),`)
+var serverLine = regexp.MustCompile(`server on (https://[0-9.:]+) \(operator API (https://[0-9.:]+)\),`)
 
 // startDev starts `carnot dev` with 4 fake H100s and fast heartbeats.
 func startDev(t testing.TB, extra ...string) *dev {
@@ -70,8 +76,13 @@ func startDev(t testing.TB, extra ...string) *dev {
 func startDevUnder(t testing.TB, wrapper []string, extra ...string) *dev {
 	t.Helper()
 	d := &dev{t: t, Dir: t.TempDir(), Work: t.TempDir(), done: make(chan struct{})}
-	args := append([]string{"dev", "--listen", "127.0.0.1:0", "--data-dir", d.Dir, "--fake-gpus", "4",
+	args := append([]string{"dev", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", d.Dir, "--fake-gpus", "4",
 		"--heartbeat", "200ms", "--heartbeat-timeout", "3s", "--name", "node-1", "--log-level", "debug"}, extra...)
+	for i, a := range extra { // a later --data-dir wins: the files are there
+		if a == "--data-dir" && i+1 < len(extra) {
+			d.Dir = extra[i+1]
+		}
+	}
 	d.wrapped = len(wrapper) > 0
 	argv := append(append(append([]string{}, wrapper...), carnotBin), args...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
@@ -83,25 +94,31 @@ func startDevUnder(t testing.TB, wrapper []string, extra ...string) *dev {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	urls := make(chan string, 1)
+	urls := make(chan []string, 1)
 	go func() {
 		defer close(d.done)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			d.record([]byte(sc.Text() + "\n"))
 			if m := serverLine.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
+				urls <- m[1:]
 			}
 		}
 		io.Copy(io.Discard, out)
 	}()
 	t.Cleanup(d.stop)
 	select {
-	case d.URL = <-urls:
+	case u := <-urls:
+		d.URL, d.AdminURL = u[0], u[1]
 	case <-time.After(30 * time.Second):
 		t.Fatalf("carnot dev did not print its address within 30 s:\n%s", d.output())
 	}
-	d.cl, err = client.New(d.URL)
+	tok, err := os.ReadFile(filepath.Join(d.Dir, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Token, d.CA = strings.TrimSpace(string(tok)), filepath.Join(d.Dir, "tls", "ca.crt")
+	d.cl, err = client.New(d.AdminURL, client.WithToken(d.Token), client.WithTLS(d.tlsConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +127,20 @@ func startDevUnder(t testing.TB, wrapper []string, extra ...string) *dev {
 		return err == nil && len(nl.Nodes) == 1 && nl.Nodes[0].Condition == api.NodeReady
 	})
 	return d
+}
+
+// tlsConfig trusts the dev server's CA.
+func (d *dev) tlsConfig() *tls.Config {
+	pool, err := pki.LoadPool(d.CA)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return pki.ClientConfig(pool, nil)
+}
+
+// env is what the CLI needs to reach the dev server.
+func (d *dev) env() []string {
+	return []string{"CARNOT_ADDR=" + d.URL, "CARNOT_ADMIN_ADDR=" + d.AdminURL, "CARNOT_TOKEN=" + d.Token, "CARNOT_CA=" + d.CA}
 }
 
 type writerFunc func([]byte)
@@ -231,3 +262,15 @@ func (d *dev) readFile(name string) string {
 
 // alive reports whether a process exists.
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// post sends an authenticated POST to the tenant API.
+func (d *dev) post(path, body string) (*http.Response, error) {
+	req, err := http.NewRequest("POST", d.URL+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+d.Token)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: d.tlsConfig()}}
+	return hc.Do(req)
+}

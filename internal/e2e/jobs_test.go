@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -269,7 +267,7 @@ func TestInvalidSubmissions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, err := http.Post(d.URL+"/v1/jobs", "application/json", bytes.NewReader([]byte(c.body)))
+			resp, err := d.post("/v1/jobs", c.body)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 )
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -60,6 +61,19 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
+		return
+	}
+	if p := principalOf(r); reg.Name != p.Node || reg.Site != p.Site {
+		// The certificate binds the node to its site: a node claiming
+		// another name or site is refused, and the attempt audited.
+		msg := fmt.Sprintf("node %s of site %s (by its certificate) claimed to be node %s in site %s: refused", p.Node, p.Site, reg.Name, reg.Site)
+		s.log.Warn("node identity mismatch", "cert_node", p.Node, "cert_site", p.Site, "claimed_node", reg.Name, "claimed_site", reg.Site)
+		s.mu.Lock()
+		c := newChanges()
+		c.events = append(c.events, api.Event{Node: p.Node, Type: api.EventNode, Message: msg, Actor: p.Subject})
+		s.commit(r.Context(), c)
+		s.mu.Unlock()
+		problemf(w, http.StatusForbidden, "%s", msg)
 		return
 	}
 	s.mu.Lock()
@@ -115,6 +129,9 @@ func taskKey(job string, replica, attempt int) string {
 // handleHeartbeat records a node's task states and GPU telemetry.
 func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if !ownNode(w, r, name) {
+		return
+	}
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
 	if !ok {
 		return
@@ -205,6 +222,9 @@ func (s *Server) allRunning(js *jobState) bool {
 // ?after=V&wait=D, when they differ from version V (at the latest after D).
 func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if !ownNode(w, r, name) {
+		return
+	}
 	after, ok := queryInt(w, r, "after", -1, -1, 1<<62)
 	if !ok {
 		return
@@ -348,4 +368,13 @@ func checkSamples(samples []api.GPUSample, gpus int) []api.FieldError {
 		}
 	}
 	return errs
+}
+
+// ownNode checks that a node agent's request is about its own node.
+func ownNode(w http.ResponseWriter, r *http.Request, name string) bool {
+	if p := principalOf(r); p.Node != name {
+		problemf(w, http.StatusForbidden, "%v: node %s may not act for node %s", auth.ErrDenied, p.Node, name)
+		return false
+	}
+	return true
 }

@@ -70,6 +70,7 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 			return
 		}
 		c := newChanges()
+		c.actor = principalOf(r).Subject
 		if n.doc.Drained != drain {
 			n.doc.Drained = drain
 			verb := "drained: runs what it has, takes nothing new"
@@ -133,10 +134,21 @@ func (s *Server) handleTenants(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := api.TenantList{Tenants: make([]api.Tenant, len(s.fac.Tenants))}
+	p := principalOf(r)
+	out := api.TenantList{Tenants: make([]api.Tenant, 0, len(s.fac.Tenants))}
 	idx := make(map[string]*api.Tenant, len(s.fac.Tenants))
-	for i, t := range s.fac.Tenants {
+	for _, t := range s.fac.Tenants {
+		if p.Sees(t.Name) {
+			out.Tenants = append(out.Tenants, api.Tenant{})
+		}
+	}
+	i := 0
+	for _, t := range s.fac.Tenants {
+		if !p.Sees(t.Name) {
+			continue
+		}
 		d := &out.Tenants[i]
+		i++
 		*d = api.Tenant{Name: t.Name, Cohort: t.Cohort, Jurisdictions: t.Jurisdictions, Usage: byTenant[t.Name]}
 		for m, q := range t.Quota {
 			if d.Quota == nil {
@@ -175,12 +187,13 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.addLive(usage)
-	out := api.UsageList{Tenants: usage}
-	if out.Tenants == nil {
-		out.Tenants = []api.TenantUsage{}
-	}
+	p := principalOf(r)
+	out := api.UsageList{Tenants: []api.TenantUsage{}}
 	for _, u := range usage {
-		out.Total.Add(u.Usage)
+		if p.Sees(u.Tenant) {
+			out.Tenants = append(out.Tenants, u)
+			out.Total.Add(u.Usage)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

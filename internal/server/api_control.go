@@ -27,13 +27,17 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 			problemf(w, http.StatusNotFound, "no job %q", id)
 		case err != nil:
 			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
-		default:
+		case allow(w, r, "cancelJob", d.Tenant, fmt.Sprintf("no job %q", id)):
 			problemf(w, http.StatusConflict, "job %s already %s", id, d.State)
 		}
 		return
 	}
+	if !allow(w, r, "cancelJob", js.doc.Tenant, fmt.Sprintf("no job %q", id)) {
+		return
+	}
 	now := s.cfg.Now()
 	c := newChanges()
+	c.actor = principalOf(r).Subject
 	status := http.StatusAccepted
 	switch {
 	case js.alloc == nil:
@@ -68,8 +72,10 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	js := s.jobs[id]
-	if js == nil {
-		problemf(w, http.StatusNotFound, "no active job %q", id)
+	if js == nil || !allow(w, r, "checkpointJob", js.doc.Tenant, fmt.Sprintf("no active job %q", id)) {
+		if js == nil {
+			problemf(w, http.StatusNotFound, "no active job %q", id)
+		}
 		return
 	}
 	if js.stop != stopPreempt {
@@ -78,6 +84,7 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.cfg.Now()
 	c := newChanges()
+	c.actor = principalOf(r).Subject
 	s.stopAttempt(js, stopPreempt, js.stopMsg, 0, now, c)
 	c.job(js, api.EventCheckpoint, or(ack.Message, "checkpoint saved; stopping now"))
 	if err := s.commit(r.Context(), c); err != nil {
@@ -99,6 +106,9 @@ func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+		return
+	}
+	if !allow(w, r, "whyJob", d.Tenant, fmt.Sprintf("no job %q", id)) {
 		return
 	}
 	why := api.Why{Job: id, State: d.State, Reason: d.Reason, Message: d.Message}
@@ -131,8 +141,16 @@ func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, err := s.jobDoc(r, id); errors.Is(err, store.ErrNotFound) {
+	d, err := s.jobDoc(r, id)
+	if errors.Is(err, store.ErrNotFound) {
 		problemf(w, http.StatusNotFound, "no job %q", id)
+		return
+	}
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+		return
+	}
+	if !allow(w, r, "jobEvents", d.Tenant, fmt.Sprintf("no job %q", id)) {
 		return
 	}
 	s.events(w, r, id)
@@ -154,10 +172,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, job string) {
 		problemf(w, http.StatusServiceUnavailable, "reading events: %v", err)
 		return
 	}
-	if evs == nil {
-		evs = []api.Event{}
+	p := principalOf(r)
+	out := make([]api.Event, 0, len(evs))
+	for _, ev := range evs {
+		if p.Sees(ev.Tenant) {
+			out = append(out, ev)
+		}
 	}
-	writeJSON(w, http.StatusOK, api.EventList{Events: evs})
+	writeJSON(w, http.StatusOK, api.EventList{Events: out})
 }
 
 // handleWatch streams events as server-sent events until the client
@@ -169,7 +191,11 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusInternalServerError, "streaming is not supported here")
 		return
 	}
-	ch, ok := s.watch.subscribe(r.URL.Query().Get("tenant"))
+	tenant, ok := scopeTenant(w, r, r.URL.Query().Get("tenant"))
+	if !ok {
+		return
+	}
+	ch, ok := s.watch.subscribe(tenant)
 	if !ok {
 		problemf(w, http.StatusServiceUnavailable, "the server is shutting down")
 		return

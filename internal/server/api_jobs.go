@@ -39,16 +39,23 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			problemf(w, http.StatusBadRequest, "the %s header is longer than 256 characters", api.IdempotencyKeyHeader)
 			return
 		}
-		job, spec, explicitID, prob := s.parseSpec(body, deployment)
+		job, spec, explicitID, prob := s.parseSpec(body, deployment, principalOf(r).Tenant)
 		if prob != nil {
 			writeProblem(w, prob)
+			return
+		}
+		op := "submitJob"
+		if deployment {
+			op = "submitDeployment"
+		}
+		if !allow(w, r, op, job.Tenant, "") {
 			return
 		}
 		now := s.cfg.Now().UTC()
 		job.SubmitTime = model.TimeOf(now)
 		doc := &api.Job{ID: job.ID, Kind: string(job.Kind), Tenant: job.Tenant, PriorityClass: job.PriorityClass,
 			State: api.StatePending, Spec: spec, SubmitTime: now, Message: "waiting for the next scheduling pass"}
-		ev := api.Event{Time: now, Job: job.ID, Tenant: job.Tenant, Type: api.EventSubmitted,
+		ev := api.Event{Time: now, Job: job.ID, Tenant: job.Tenant, Type: api.EventSubmitted, Actor: principalOf(r).Subject,
 			Message: fmt.Sprintf("%d×%d GPUs by %s", job.Replicas, job.GPUsPerReplica, job.Tenant)}
 		id, created, err := s.store.CreateJob(r.Context(), doc, key, &ev)
 		switch {
@@ -87,8 +94,9 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 }
 
 // parseSpec reads one job from a request body with the job file loader,
-// giving it an ID when it has none; field errors become a problem.
-func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMessage, bool, *api.Problem) {
+// giving it an ID when it has none, and the tenant when it has none
+// (for a caller limited to one tenant); field errors become a problem.
+func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.Job, json.RawMessage, bool, *api.Problem) {
 	bad := func(detail string, errs ...api.FieldError) *api.Problem {
 		return &api.Problem{Status: http.StatusBadRequest, Detail: detail, Errors: errs}
 	}
@@ -105,18 +113,24 @@ func (s *Server) parseSpec(body []byte, deployment bool) (*model.Job, json.RawMe
 		ID         *json.RawMessage `json:"id"`
 		Kind       *json.RawMessage `json:"kind"`
 		SubmitTime *json.RawMessage `json:"submit_time"`
+		Tenant     *json.RawMessage `json:"tenant"`
 	}
 	if err := json.Unmarshal(line, &probe); err != nil {
 		// Wrong types are the loader's to name; only the fields below matter.
-		probe.ID, probe.Kind, probe.SubmitTime = nil, nil, nil
+		probe.ID, probe.Kind, probe.SubmitTime, probe.Tenant = nil, nil, nil, nil
 		var m map[string]json.RawMessage
 		if json.Unmarshal(line, &m) == nil {
 			probe.ID, probe.Kind, probe.SubmitTime = rawField(m, "id"), rawField(m, "kind"), rawField(m, "submit_time")
+			probe.Tenant = rawField(m, "tenant")
 		}
 	}
 	var extra []string
 	if probe.ID == nil {
 		extra = append(extra, `"id":"`+newJobID()+`"`)
+	}
+	if probe.Tenant == nil && tenant != "" {
+		t, _ := json.Marshal(tenant)
+		extra = append(extra, `"tenant":`+string(t))
 	}
 	kind := ""
 	if probe.Kind != nil {
@@ -208,6 +222,9 @@ func (s *Server) handleGet(kind string) http.HandlerFunc {
 			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
 			return
 		}
+		if !allow(w, r, "getJob", d.Tenant, fmt.Sprintf("no %s %q", or(kind, "job"), id)) {
+			return
+		}
 		writeJSON(w, http.StatusOK, d)
 	}
 }
@@ -226,7 +243,11 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		f := store.JobFilter{Tenant: q.Get("tenant"), PriorityClass: q.Get("priority_class"), Kind: or(kind, q.Get("kind")),
+		tenant, ok := scopeTenant(w, r, q.Get("tenant"))
+		if !ok {
+			return
+		}
+		f := store.JobFilter{Tenant: tenant, PriorityClass: q.Get("priority_class"), Kind: or(kind, q.Get("kind")),
 			After: q.Get("after"), Limit: int(limit)}
 		for _, st := range q["state"] {
 			for _, x := range strings.Split(st, ",") {

@@ -35,9 +35,12 @@ func newAuditor(origin string, signer note.Signer) (*auditor, error) {
 	return &auditor{log: l, signer: signer}, nil
 }
 
-// actorOf says who caused an event: the API (unauthenticated for now),
-// the scheduler, or a node's agent.
+// actorOf says who caused an event: the API caller the event records,
+// else the scheduler, or a node's agent.
 func actorOf(ev api.Event) (kind, actor string) {
+	if ev.Actor != "" {
+		return audit.KindAPI, ev.Actor
+	}
 	switch ev.Type {
 	case api.EventStarted, api.EventPreempt, api.EventDeferred, api.EventEvicted, api.EventRestart:
 		return audit.KindDecision, "scheduler"
@@ -119,6 +122,10 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.
 // inclusion proofs in the tree a fresh checkpoint signs.
 func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 	tenant, job := r.URL.Query().Get("tenant"), r.URL.Query().Get("job")
+	tenant, ok := scopeTenant(w, r, tenant)
+	if !ok {
+		return
+	}
 	if tenant == "" && job == "" {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
 			Errors: []api.FieldError{{Field: "tenant", Message: "give tenant or job: the entries of whom"}}})

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,14 +27,24 @@ func benchServer(b *testing.B) (*Server, *httptest.Server) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db})
+	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, TokenKey: testTokenKey})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
-	hs := httptest.NewServer(s.Handler())
+	// Every request carries credentials, checked as in production: the
+	// node's verified certificate on its routes, a bearer token elsewhere.
+	tok := tokenFor(b, s, "member", "default")
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/agent/") {
+			r = asNode(b, r, "local", "n1")
+		} else {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		s.Handler().ServeHTTP(w, r)
+	}))
 	b.Cleanup(func() { hs.Close(); cancel(); <-done; db.Close() })
 	reg := api.Register{Name: "n1", Site: "local", Address: "http://127.0.0.1:1", CPUs: 64, MemoryGiB: 512}
 	for i := range 8 {
@@ -142,5 +153,21 @@ func BenchmarkPendingMemory(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 		b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MiB")
+	}
+}
+
+// BenchmarkAuthenticate is what authentication adds to every request: a
+// bearer token looked up in the cache and its HMAC checked (compare with
+// BenchmarkSubmit's time per submission).
+func BenchmarkAuthenticate(b *testing.B) {
+	s, _ := benchServer(b)
+	req := httptest.NewRequest("POST", "/v1/jobs", nil)
+	req.Header.Set("Authorization", "Bearer "+tokenFor(b, s, "member", "default"))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := s.authenticate(req)
+		if err != nil || p.Role != "member" {
+			b.Fatal(p, err)
+		}
 	}
 }

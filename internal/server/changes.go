@@ -17,6 +17,9 @@ type changes struct {
 	events []api.Event
 	bumps  map[string]bool
 	kick   bool
+	// actor is who asked for the change (an API caller's subject); the
+	// events without one are recorded with it.
+	actor string
 }
 
 func newChanges() *changes {
@@ -60,6 +63,9 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 	for i := range c.events {
 		if c.events[i].Time.IsZero() {
 			c.events[i].Time = now
+		}
+		if c.events[i].Actor == "" {
+			c.events[i].Actor = c.actor
 		}
 	}
 	ids := make([]string, 0, len(c.jobs))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/secrets"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -54,6 +55,19 @@ type Config struct {
 	// answer 503.
 	AuditSigner note.Signer
 
+	// TokenKey keys the hashes of API tokens (at least 32 bytes; every
+	// replica of a deployment needs the same). Required.
+	TokenKey []byte
+	// CA, when set, signs the certificates of nodes that enroll with a
+	// join token (POST /v1/agent/enroll); NodeCertTTL is their life
+	// (default 90 days).
+	CA          NodeSigner
+	NodeCertTTL time.Duration
+	// Secrets wraps the data keys of tenant secrets (envelope
+	// encryption; a key file or a KMS). Without it the secret routes
+	// answer 503.
+	Secrets secrets.KeyWrapper
+
 	Logger *slog.Logger
 	// Now is the wall clock; tests may replace it.
 	Now func() time.Time
@@ -90,6 +104,12 @@ func (c *Config) defaults() error {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if len(c.TokenKey) < 32 {
+		return errors.New("server: no token key (Config.TokenKey, at least 32 bytes)")
+	}
+	if c.NodeCertTTL <= 0 {
+		c.NodeCertTTL = 90 * 24 * time.Hour
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +117,13 @@ func (c *Config) defaults() error {
 		c.Now = time.Now
 	}
 	return nil
+}
+
+// NodeSigner signs a node's certificate request, binding the node to its
+// site (pki.CA implements it).
+type NodeSigner interface {
+	SignNode(csrPEM []byte, site, node string, ttl time.Duration) ([]byte, error)
+	CertPEM() []byte
 }
 
 // DevFacility is the facility of a development server: one site with the

@@ -43,6 +43,7 @@ type env struct {
 	clock *clock
 	dir   string
 	h     http.Handler
+	sites map[string]string // node → the site it registered in
 }
 
 func newEnv(t *testing.T, fac *model.Facility, dynamic bool) *env {
@@ -59,12 +60,27 @@ func openEnv(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *c
 	}
 	t.Cleanup(func() { db.Close() })
 	s, err := New(context.Background(), Config{Facility: fac, DynamicNodes: dynamic, Store: db, Now: clk.now,
-		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second})
+		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.ready = true
-	return &env{t: t, s: s, clock: clk, dir: dir, h: s.Handler()}
+	e := &env{t: t, s: s, clock: clk, dir: dir, sites: map[string]string{}}
+	tokenFor(t, s, "operator-admin", "") // minted first: its event comes before the test's
+	// Requests without credentials get those of an operator-admin, or of
+	// the node an agent route names.
+	e.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && r.TLS == nil {
+			var b []byte
+			if r.Body != nil {
+				b, _ = io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(b))
+			}
+			r = e.credentials(r, b)
+		}
+		s.Handler().ServeHTTP(w, r)
+	})
+	return e
 }
 
 // do sends a request to the handler and decodes a JSON answer into out
@@ -72,8 +88,10 @@ func openEnv(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *c
 func (e *env) do(method, path string, body any, out any) int {
 	e.t.Helper()
 	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, ok := body.([]byte)
+		var ok bool
+		b, ok = body.([]byte)
 		if !ok {
 			b, _ = json.Marshal(body)
 		}

@@ -40,6 +40,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
 		return
 	}
+	if !allow(w, r, "jobLogs", d.Tenant, fmt.Sprintf("no job %q", id)) {
+		return
+	}
 	attempt, ok := queryInt(w, r, "attempt", int64(d.Attempt), 1, 1<<20)
 	if !ok {
 		return

@@ -283,7 +283,7 @@ func fuzzServer(tb testing.TB) *Server {
 	}
 	tb.Cleanup(func() { db.Close() })
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now})
+	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now, TokenKey: testTokenKey})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func FuzzSubmit(f *testing.F) {
 		if deployment {
 			path = "/v1/deployments"
 		}
-		req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		req := asAdmin(t, s, httptest.NewRequest("POST", path, bytes.NewReader(body)))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		s.Handler().ServeHTTP(w, req)

@@ -8,10 +8,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 )
 
-// handlers maps each operation of api.Routes to its handler.
-func (s *Server) handlers() map[string]http.HandlerFunc {
+// handlers maps each operation of api.Routes to its handler; listener
+// names the listener ("operator" or "tenant").
+func (s *Server) handlers(listener string) map[string]http.HandlerFunc {
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	return map[string]http.HandlerFunc{
 		"health": func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) },
@@ -26,6 +28,14 @@ func (s *Server) handlers() map[string]http.HandlerFunc {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(api.OpenAPI)
 		},
+		"whoami":           s.handleWhoAmI(listener),
+		"createToken":      s.handleCreateToken,
+		"listTokens":       s.handleListTokens,
+		"revokeToken":      s.handleRevokeToken,
+		"listSecrets":      s.handleListSecrets,
+		"putSecret":        s.handlePutSecret,
+		"deleteSecret":     s.handleDeleteSecret,
+		"agentEnroll":      s.handleEnroll,
 		"submitJob":        s.handleSubmit(false),
 		"listJobs":         s.handleList(""),
 		"getJob":           s.handleGet(""),
@@ -56,16 +66,31 @@ func (s *Server) handlers() map[string]http.HandlerFunc {
 	}
 }
 
-// routes registers exactly api.Routes; anything else is a problem 404.
-func (s *Server) routes() *http.ServeMux {
+// routes registers exactly api.Routes (on the tenant listener, all but
+// the operator-only ones), each behind s.guard; anything else is a
+// problem 404.
+func (s *Server) routes(operator bool) *http.ServeMux {
 	mux := http.NewServeMux()
-	hs := s.handlers()
+	listener := "tenant"
+	if operator {
+		listener = "operator"
+	}
+	hs := s.handlers(listener)
 	for _, rt := range api.Routes {
 		h, ok := hs[rt.Op]
 		if !ok {
 			panic(fmt.Sprintf("server: no handler for %s %s (%s)", rt.Method, rt.Path, rt.Op))
 		}
-		mux.HandleFunc(rt.Method+" "+rt.Path, h)
+		op := rt.Op
+		if !operator && auth.AdminOnly(rt.Op) {
+			// Every authenticated caller gets the same 404, whatever its
+			// role: "health" is of class auth.Authenticated.
+			op = "health"
+			h = func(w http.ResponseWriter, r *http.Request) {
+				problemf(w, http.StatusNotFound, "%s %s is served on the operator listener only", r.Method, r.URL.Path)
+			}
+		}
+		mux.HandleFunc(rt.Method+" "+rt.Path, s.guard(op, h))
 	}
 	// A path of the API with another method is a 405 with the methods
 	// it takes; anything else a 404.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
@@ -56,9 +57,12 @@ type Server struct {
 
 	kick    chan struct{}
 	audit   *auditor // nil without Config.AuditSigner
+	hasher  *auth.Hasher
+	tokens  tokens
 	watch   *hub
 	metrics *metrics
-	mux     *http.ServeMux
+	mux     *http.ServeMux // the operator listener's: every route
+	tenant  *http.ServeMux // the tenant listener's: no operator-only route
 }
 
 // New builds a server and reloads the store's nodes and unfinished jobs.
@@ -80,6 +84,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		watch:   newHub(),
 	}
 	s.metrics = newMetrics(s)
+	h, err := auth.NewHasher(cfg.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.hasher, s.tokens.m = h, map[string]cachedToken{}
 	if cfg.AuditSigner != nil {
 		a, err := newAuditor("carnot audit "+cfg.Facility.Name, cfg.AuditSigner)
 		if err != nil {
@@ -95,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
-	s.mux = s.routes()
+	s.mux, s.tenant = s.routes(true), s.routes(false)
 	return s, nil
 }
 
@@ -236,9 +245,14 @@ func (s *Server) graceOf(j *model.Job) time.Duration {
 	return s.cfg.KillTimeout
 }
 
-// Handler is the server's HTTP handler: the API, the agents' routes,
-// health and metrics.
+// Handler serves the operator listener: every route of the API, the
+// agents' routes, health and metrics, each behind authentication.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// TenantHandler serves the tenant API: every route but the operator-only
+// ones (nodes, drain, metrics, the plan, the agents' routes), which it
+// answers 404 pointing at the operator listener.
+func (s *Server) TenantHandler() http.Handler { return s.tenant }
 
 // Run runs the scheduler loop until ctx is done.
 func (s *Server) Run(ctx context.Context) error {

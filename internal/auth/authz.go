@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Principal is who a request comes from, as its credential proves.
+type Principal struct {
+	// Subject names the credential: "token:NAME" or "node:NAME". It is
+	// the actor of the audit entries the request causes.
+	Subject string
+	Role    Role
+	// Tenant limits a tenant-scoped principal to one tenant; "" is
+	// facility-wide.
+	Tenant string
+	// Site is a join token's site, and a node's (from its certificate).
+	Site string
+	// Node is a node principal's node name.
+	Node string
+}
+
+// Sees reports whether p may see the things of tenant (a job, its logs,
+// events, usage, audit entries). Things of no tenant ("") are the
+// facility's: only facility-wide principals see them.
+func (p Principal) Sees(tenant string) bool { return p.Tenant == "" || p.Tenant == tenant }
+
+// Class is the kind of access an operation needs.
+type Class int
+
+// Classes of operation.
+const (
+	// Authenticated: any principal (health, readiness, the API
+	// description, whoami).
+	Authenticated Class = iota
+	// TenantRead: reading jobs, logs, events, usage of a tenant.
+	TenantRead
+	// TenantWrite: submitting work for a tenant.
+	TenantWrite
+	// JobControl: cancelling a job or acknowledging its checkpoint.
+	JobControl
+	// ClusterRead: nodes, metrics, the scheduler's plan.
+	ClusterRead
+	// ClusterWrite: draining and undraining nodes.
+	ClusterWrite
+	// AuditRead: checkpoints and entries with inclusion proofs.
+	AuditRead
+	// AuditExport: the whole log.
+	AuditExport
+	// TokenAdmin: creating, listing and revoking tokens.
+	TokenAdmin
+	// SecretRead: listing a tenant's secret names (never values).
+	SecretRead
+	// SecretWrite: setting and deleting a tenant's secrets.
+	SecretWrite
+	// NodeAgent: a node agent's own routes.
+	NodeAgent
+	// Enroll: turning a join token into a node certificate.
+	Enroll
+)
+
+// Ops maps each operation of api.Routes to its class. A test fails when
+// a route has no entry.
+var Ops = map[string]Class{
+	"health": Authenticated, "ready": Authenticated, "openapi": Authenticated, "whoami": Authenticated,
+	"metrics": ClusterRead, "lastPlan": ClusterRead, "listNodes": ClusterRead, "getNode": ClusterRead,
+	"drainNode": ClusterWrite, "undrainNode": ClusterWrite,
+
+	"submitJob": TenantWrite, "submitDeployment": TenantWrite,
+	"cancelJob": JobControl, "checkpointJob": JobControl,
+	"listJobs": TenantRead, "getJob": TenantRead, "jobLogs": TenantRead, "jobEvents": TenantRead,
+	"whyJob": TenantRead, "listDeployments": TenantRead, "getDeployment": TenantRead,
+	"listSites": TenantRead, "listTenants": TenantRead, "usage": TenantRead,
+	"listEvents": TenantRead, "watch": TenantRead,
+
+	"auditCheckpoint": AuditRead, "auditEntries": AuditRead, "auditExport": AuditExport,
+
+	"createToken": TokenAdmin, "listTokens": TokenAdmin, "revokeToken": TokenAdmin,
+	"listSecrets": SecretRead, "putSecret": SecretWrite, "deleteSecret": SecretWrite,
+
+	"agentRegister": NodeAgent, "agentHeartbeat": NodeAgent, "agentAssignments": NodeAgent,
+	"agentEnroll": Enroll,
+}
+
+// AdminOnly reports whether op is served only on the operator listener:
+// the facility's own operations and the node agents' routes.
+func AdminOnly(op string) bool {
+	switch Ops[op] {
+	case ClusterRead, ClusterWrite, NodeAgent, Enroll:
+		return true
+	}
+	return false
+}
+
+// ErrDenied is wrapped by every refusal of Authorize.
+var ErrDenied = errors.New("permission denied")
+
+// ErrNotVisible is wrapped by a refusal because the thing belongs to a
+// tenant the principal does not see: the server answers as if it did not
+// exist.
+var ErrNotVisible = errors.New("not visible")
+
+// allowed lists, per class, the roles that may use it (on the things of
+// tenants they see).
+var allowed = map[Class][]Role{
+	TenantRead:   {OperatorAdmin, Operator, TenantAdmin, Member, Viewer},
+	TenantWrite:  {OperatorAdmin, TenantAdmin, Member},
+	JobControl:   {OperatorAdmin, Operator, TenantAdmin, Member},
+	ClusterRead:  {OperatorAdmin, Operator, Viewer},
+	ClusterWrite: {OperatorAdmin, Operator},
+	AuditRead:    {OperatorAdmin, Auditor, TenantAdmin, Member, Viewer},
+	AuditExport:  {OperatorAdmin, Auditor},
+	TokenAdmin:   {OperatorAdmin, TenantAdmin},
+	SecretRead:   {OperatorAdmin, TenantAdmin, Member},
+	SecretWrite:  {OperatorAdmin, TenantAdmin},
+	NodeAgent:    {Node},
+	Enroll:       {Join},
+}
+
+// Authorize decides whether p may perform op on the things of tenant
+// ("" for an operation on no one tenant's things, or on a list the
+// handler then filters with Sees). It is the only place that decides.
+func Authorize(p Principal, op, tenant string) error {
+	class, ok := Ops[op]
+	if !ok {
+		return fmt.Errorf("%w: operation %q has no access rule", ErrDenied, op)
+	}
+	if class == Authenticated {
+		return nil
+	}
+	ok = false
+	for _, r := range allowed[class] {
+		ok = ok || r == p.Role
+	}
+	if !ok {
+		return fmt.Errorf("%w: role %s may not %s", ErrDenied, p.Role, op)
+	}
+	switch class {
+	case ClusterRead:
+		if p.Tenant != "" { // a tenant's viewer
+			return fmt.Errorf("%w: a viewer of tenant %s may not %s", ErrDenied, p.Tenant, op)
+		}
+	case AuditExport:
+		if p.Tenant != "" {
+			return fmt.Errorf("%w: an auditor of tenant %s reads its entries, not the whole log", ErrDenied, p.Tenant)
+		}
+	case NodeAgent, Enroll:
+		return nil // the handler checks the node and site against the path and body
+	}
+	if tenant != "" && !p.Sees(tenant) {
+		return fmt.Errorf("%w: %w: tenant %s", ErrDenied, ErrNotVisible, tenant)
+	}
+	return nil
+}
+
+// CanGrant reports whether p may create a token of role r for tenant:
+// an operator-admin any, a tenant-admin only its own tenant's roles.
+func CanGrant(p Principal, r Role, tenant string) error {
+	switch {
+	case p.Role == OperatorAdmin:
+		return nil
+	case p.Role == TenantAdmin && r.MayHaveTenant() && tenant == p.Tenant:
+		return nil
+	case p.Role == TenantAdmin:
+		return fmt.Errorf("%w: a tenant-admin grants roles of its own tenant %s only (tenant-admin, member, viewer, auditor)", ErrDenied, p.Tenant)
+	}
+	return fmt.Errorf("%w: role %s may not create tokens", ErrDenied, p.Role)
+}

@@ -1,0 +1,29 @@
+// Package auth is who may do what through Carnot's API: credentials
+// (API tokens, join tokens), the principals they stand for, and the one
+// authorization function every request goes through.
+//
+// A token is "carnot_" + a public ID + "_" + a 256-bit random secret. It
+// is shown once, when it is created; the server keeps only the ID and an
+// HMAC-SHA256 of the secret under the server's token key, so a copy of the
+// database (or a backup) holds nothing that authenticates. Tokens carry a
+// role, a tenant for tenant-scoped roles, an optional expiry, and can be
+// revoked.
+//
+// Roles:
+//
+//	operator-admin  everything, every tenant; the only role that mints
+//	                operator tokens and join tokens
+//	operator        runs the facility: nodes, drain, metrics, the plan;
+//	                reads every tenant's jobs and cancels them
+//	tenant-admin    a tenant's jobs, tokens and secrets
+//	member          submits and controls its tenant's jobs
+//	viewer          reads its tenant's jobs (facility-wide without a tenant)
+//	auditor         reads the audit log (its tenant's entries, or all)
+//	join            a join token: enrolls one node in its site, nothing else
+//	node            a node agent, from its certificate: its own routes only
+//
+// Authorize decides every request from the operation's Class (Ops maps
+// each operation of api.Routes to one) and the tenant of what it touches.
+// Operations whose class is operator-only are served only on the
+// operator listener (AdminOnly).
+package auth

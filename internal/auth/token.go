@@ -1,0 +1,104 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+)
+
+// tokenPrefix starts every token, so that secret scanners can find
+// leaked ones.
+const tokenPrefix = "carnot_"
+
+// Token is a token as the server stores it: no secret, only its keyed
+// hash.
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Tenant    string    `json:"tenant,omitempty"`
+	Site      string    `json:"site,omitempty"`
+	Hash      []byte    `json:"hash"` // HMAC-SHA256(key, secret)
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"created_by"`
+	Expires   time.Time `json:"expires,omitzero"`
+	Revoked   time.Time `json:"revoked,omitzero"`
+}
+
+// Valid reports why the token does not authenticate at now, or nil.
+func (t *Token) Valid(now time.Time) error {
+	switch {
+	case !t.Revoked.IsZero():
+		return errors.New("the token was revoked")
+	case !t.Expires.IsZero() && !now.Before(t.Expires):
+		return errors.New("the token expired")
+	}
+	return nil
+}
+
+// Hasher hashes token secrets under the server's token key.
+type Hasher struct{ key []byte }
+
+// NewHasher returns a hasher with key, which must be at least 32 bytes.
+func NewHasher(key []byte) (*Hasher, error) {
+	if len(key) < 32 {
+		return nil, errors.New("token key: need at least 32 bytes")
+	}
+	return &Hasher{key: append([]byte(nil), key...)}, nil
+}
+
+func (h *Hasher) sum(id, secret string) []byte {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(secret))
+	return m.Sum(nil)
+}
+
+// Mint makes a new token's ID and secret: it returns the text to hand
+// to its holder once, and the record's ID and hash.
+func (h *Hasher) Mint() (text, id string, hash []byte) {
+	var idb [8]byte
+	var sec [32]byte // 256 bits
+	rand.Read(idb[:])
+	rand.Read(sec[:])
+	id = hex.EncodeToString(idb[:])
+	secret := base64.RawURLEncoding.EncodeToString(sec[:])
+	return tokenPrefix + id + "_" + secret, id, h.sum(id, secret)
+}
+
+// Match reports whether the secret of text matches the stored hash.
+func (h *Hasher) Match(text string, stored []byte) bool {
+	id, secret, err := Parse(text)
+	if err != nil {
+		return false
+	}
+	return hmac.Equal(h.sum(id, secret), stored)
+}
+
+// ErrMalformed is returned by Parse for text that is not a token.
+var ErrMalformed = errors.New("not a Carnot token")
+
+// Parse splits a token's text into its ID and secret.
+func Parse(text string) (id, secret string, err error) {
+	rest, ok := strings.CutPrefix(text, tokenPrefix)
+	if !ok {
+		return "", "", ErrMalformed
+	}
+	id, secret, ok = strings.Cut(rest, "_")
+	if !ok || len(id) != 16 || len(secret) != 43 {
+		return "", "", ErrMalformed
+	}
+	if _, err := hex.DecodeString(id); err != nil || strings.ToLower(id) != id {
+		return "", "", ErrMalformed
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(secret); err != nil || len(b) != 32 {
+		return "", "", ErrMalformed
+	}
+	return id, secret, nil
+}

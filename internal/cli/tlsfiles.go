@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/secrets"
+)
+
+// Files of a server's data directory.
+const (
+	tokenKeyFile   = "token.key"   // the key of the API tokens' hashes
+	secretsKeyFile = "secrets.key" // the key-encryption keys of tenant secrets
+	devTokenFile   = "token"       // carnot dev's development token
+	tlsDir         = "tls"         // the built-in CA (ca.crt, ca.key)
+)
+
+// loadOrCreateTokenKey reads the token key (64 hex digits) at path, or
+// makes one there when it does not exist.
+func loadOrCreateTokenKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, 32)
+		rand.Read(key)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := writeNew(path, hex.EncodeToString(key)+"\n", 0o600); err != nil {
+			return nil, fmt.Errorf("token key %s: %w", path, err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("token key: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) < 32 {
+		return nil, fmt.Errorf("token key %s: want at least 64 hexadecimal digits (32 bytes)", path)
+	}
+	return key, nil
+}
+
+// loadOrCreateSecretsKey reads the secrets key file at path, or makes
+// one there when it does not exist.
+func loadOrCreateSecretsKey(path string) (*secrets.KeyFile, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if _, err := secrets.GenerateKeyFile(path); err != nil {
+			return nil, err
+		}
+	}
+	return secrets.LoadKeyFile(path)
+}
+
+// serverTLS is the certificate the listeners serve: the operator's
+// files, or one of the built-in CA for this machine's names.
+func serverTLS(o *serverOpts, ca *pki.CA) (tls.Certificate, error) {
+	if o.tlsCert != "" || o.tlsKey != "" {
+		if o.tlsCert == "" || o.tlsKey == "" {
+			return tls.Certificate{}, usageError{errors.New("--tls-cert and --tls-key go together")}
+		}
+		return pki.LoadKeyPair(o.tlsCert, o.tlsKey)
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		hosts = append(hosts, h)
+	}
+	for _, l := range []string{o.listen, o.adminListen} {
+		if h, _, err := net.SplitHostPort(l); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+			hosts = append(hosts, h)
+		}
+	}
+	hosts = append(hosts, o.tlsHosts...)
+	seen := map[string]bool{}
+	var uniq []string
+	for _, h := range hosts {
+		if !seen[h] {
+			seen[h] = true
+			uniq = append(uniq, h)
+		}
+	}
+	return ca.IssueServer(uniq, 365*24*time.Hour)
+}
+
+// credentials are what a command needs to talk to a server: a token and
+// the CA to trust.
+type credentials struct {
+	token string
+	roots *x509.CertPool
+}
+
+// Environment variables of the CLI's credentials.
+const (
+	tokenEnv = "CARNOT_TOKEN"
+	caEnv    = "CARNOT_CA"
+)
+
+// cliCredentials finds the CLI's credentials: the token from --token,
+// $CARNOT_TOKEN or carnot dev's token file (carnot-dev/token under the
+// working directory), the CA from --ca, $CARNOT_CA or carnot dev's
+// (carnot-dev/tls/ca.crt); without a CA file, the system's roots.
+func cliCredentials(tokenFlag, caFlag string) (credentials, error) {
+	var c credentials
+	c.token = strings.TrimSpace(tokenFlag)
+	if c.token == "" {
+		c.token = strings.TrimSpace(os.Getenv(tokenEnv))
+	}
+	if c.token == "" {
+		if b, err := os.ReadFile(filepath.Join("carnot-dev", devTokenFile)); err == nil {
+			c.token = strings.TrimSpace(string(b))
+		}
+	}
+	caFile := caFlag
+	if caFile == "" {
+		caFile = os.Getenv(caEnv)
+	}
+	if caFile == "" {
+		if p := filepath.Join("carnot-dev", tlsDir, pki.CACertFile); fileExists(p) {
+			caFile = p
+		}
+	}
+	if caFile != "" {
+		pool, err := pki.LoadPool(caFile)
+		if err != nil {
+			return c, err
+		}
+		c.roots = pool
+	}
+	return c, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// options are the client options of c.
+func (c credentials) options() []client.Option {
+	opts := []client.Option{client.WithTLS(pki.ClientConfig(c.roots, nil))}
+	if c.token != "" {
+		opts = append(opts, client.WithToken(c.token))
+	}
+	return opts
+}
+
+// enrollNode gives the agent of node a certificate: the one in dir when
+// it holds for at least a third of its life, else a new one from the
+// server at addr in exchange for joinToken. It returns the certificate,
+// the CA pool to trust the server with, and the node's site.
+func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) (tls.Certificate, *x509.CertPool, string, error) {
+	if caFile == "" && fileExists(filepath.Join(dir, pki.CACertFile)) {
+		caFile = filepath.Join(dir, pki.CACertFile)
+	}
+	var roots *x509.CertPool
+	if caFile != "" {
+		p, err := pki.LoadPool(caFile)
+		if err != nil {
+			return tls.Certificate{}, nil, "", err
+		}
+		roots = p
+	}
+	cert, err := pki.LoadNode(dir)
+	if err == nil {
+		site, name, ierr := pki.NodeIdentity(cert.Leaf)
+		life := cert.Leaf.NotAfter.Sub(cert.Leaf.NotBefore)
+		if ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3) {
+			return cert, roots, site, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return tls.Certificate{}, nil, "", err
+	}
+	if joinToken == "" {
+		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: give --join-token (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
+	}
+	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, nil)), client.WithToken(joinToken), client.WithUserAgent("carnot-agent/"+Version))
+	if err != nil {
+		return tls.Certificate{}, nil, "", usageError{err}
+	}
+	key, err := pki.NewNodeKey()
+	if err != nil {
+		return tls.Certificate{}, nil, "", err
+	}
+	csr, err := pki.NodeCSR(key, node)
+	if err != nil {
+		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("--name: %w", err)}
+	}
+	got, err := cl.Enroll(ctx, api.Enroll{Node: node, CSR: string(csr)})
+	if err != nil {
+		return tls.Certificate{}, nil, "", fmt.Errorf("enrolling node %s: %w", node, err)
+	}
+	if err := pki.SaveNode(dir, key, []byte(got.Certificate)); err != nil {
+		return tls.Certificate{}, nil, "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, pki.CACertFile), []byte(got.CA), 0o644); err != nil {
+		return tls.Certificate{}, nil, "", err
+	}
+	cert, err = pki.LoadNode(dir)
+	if err != nil {
+		return tls.Certificate{}, nil, "", err
+	}
+	site, name, err := pki.NodeIdentity(cert.Leaf)
+	if err != nil || name != node {
+		return tls.Certificate{}, nil, "", fmt.Errorf("the server's certificate names node %q, not %q", name, node)
+	}
+	if roots == nil {
+		roots = x509.NewCertPool()
+		roots.AppendCertsFromPEM([]byte(got.CA))
+	}
+	return cert, roots, site, nil
+}

@@ -1,0 +1,100 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Files of a node's credentials directory.
+const (
+	NodeKeyFile  = "node.key"
+	NodeCertFile = "node.crt"
+)
+
+// NewNodeKey makes a new ECDSA P-256 private key.
+func NewNodeKey() (*ecdsa.PrivateKey, error) {
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+}
+
+// NodeCSR makes a certificate signing request, in PEM, whose subject is
+// only the common name node. It asks for nothing else: the CA decides the
+// site (see SignNode).
+func NodeCSR(key crypto.Signer, node string) ([]byte, error) {
+	if err := CheckName(node); err != nil {
+		return nil, fmt.Errorf("node CSR: %w", err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader,
+		&x509.CertificateRequest{Subject: pkix.Name{CommonName: node}}, key)
+	if err != nil {
+		return nil, fmt.Errorf("node CSR: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: pemCSR, Bytes: der}), nil
+}
+
+// SaveNode writes a node's key and certificate to dir (created with mode
+// 0700 if missing): node.key with mode 0600, then node.crt, each
+// atomically, replacing older ones. It first checks that certPEM is one
+// certificate for key that carries a node identity.
+//
+// Renewing with the same key (NodeCSR on the loaded key) never leaves a
+// mismatched pair; after a crash between the two writes of a new key,
+// LoadNode reports the mismatch and the node enrolls again.
+func SaveNode(dir string, key crypto.Signer, certPEM []byte) error {
+	cert, err := parseCertPEM(certPEM)
+	if err != nil {
+		return fmt.Errorf("save node certificate: %w", err)
+	}
+	if !samePublicKey(key, cert.PublicKey) {
+		return fmt.Errorf("save node certificate: the certificate is not for this key")
+	}
+	if _, _, err := NodeIdentity(cert); err != nil {
+		return fmt.Errorf("save node certificate: %w", err)
+	}
+	keyPEM, err := encodeKeyPEM(key)
+	if err != nil {
+		return fmt.Errorf("save node key: %w", err)
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return fmt.Errorf("save node certificate: %w", err)
+	}
+	if err := writeFile(filepath.Join(dir, NodeKeyFile), keyPEM, keyMode, true); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, NodeCertFile), certPEM, certMode, true)
+}
+
+// LoadNode reads a node's key and certificate from dir, ready for
+// ClientConfig; Leaf is set. When the node has not enrolled yet the error
+// wraps fs.ErrNotExist. It refuses a key file that group or others can
+// read and a certificate that is not for the key.
+func LoadNode(dir string) (tls.Certificate, error) {
+	keyPath, certPath := filepath.Join(dir, NodeKeyFile), filepath.Join(dir, NodeCertFile)
+	cert, _, err := readCertFile(certPath)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := readKeyFile(keyPath)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if !samePublicKey(key, cert.PublicKey) {
+		return tls.Certificate{}, fmt.Errorf("load node certificate: %s is not for the key in %s; enroll the node again", certPath, keyPath)
+	}
+	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}, nil
+}
+
+// ExpiresWithin reports whether cert is no longer valid at now+d: time to
+// renew it. A common choice of d is a third of the lifetime.
+func ExpiresWithin(cert *x509.Certificate, now time.Time, d time.Duration) bool {
+	return !now.Add(d).Before(cert.NotAfter)
+}

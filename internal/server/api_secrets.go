@@ -1,0 +1,141 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/secrets"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// EventSecret is the type of the events that record a secret being set or
+// deleted (its name, never its value).
+const EventSecret = "secret"
+
+// secretName is a secret's name.
+var secretName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// sealedSecret is a secret as the store keeps it: the envelope-encrypted
+// value (internal/secrets), bound to its tenant and name.
+type sealedSecret struct {
+	Updated time.Time `json:"updated"`
+	Sealed  []byte    `json:"sealed"`
+}
+
+// secretAAD binds a sealed value to its tenant and name: a value copied
+// under another name or tenant does not open.
+func secretAAD(tenant, name string) []byte {
+	return []byte("carnot/tenant/" + tenant + "/secret/" + name)
+}
+
+// secretTenant is the tenant a secrets request is about: the query's (or
+// body's) or the caller's own; "" after an answer.
+func secretTenant(w http.ResponseWriter, r *http.Request, op, asked string) string {
+	p := principalOf(r)
+	t := asked
+	if t == "" {
+		t = p.Tenant
+	}
+	if t == "" {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+			Errors: []api.FieldError{{Field: "tenant", Message: "give the tenant whose secrets these are"}}})
+		return ""
+	}
+	if !allow(w, r, op, t, "") {
+		return ""
+	}
+	return t
+}
+
+func (s *Server) secretsReady(w http.ResponseWriter) bool {
+	if s.cfg.Secrets == nil {
+		problemf(w, http.StatusServiceUnavailable, "this server has no secrets key (carnot server --secrets-key-file)")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handlePutSecret(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !secretName.MatchString(name) {
+		problemf(w, http.StatusBadRequest, "secret name %q: 1 to 128 letters, digits, '.', '_' or '-'", name)
+		return
+	}
+	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var v api.SecretValue
+	if !decodeStrict(w, body, &v) {
+		return
+	}
+	tenant := secretTenant(w, r, "putSecret", v.Tenant)
+	if tenant == "" || !s.secretsReady(w) {
+		return
+	}
+	blob, err := secrets.Seal(r.Context(), s.cfg.Secrets, []byte(v.Value), secretAAD(tenant, name))
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "sealing the secret: %v", err)
+		return
+	}
+	now := s.cfg.Now().UTC()
+	doc, _ := json.Marshal(sealedSecret{Updated: now, Sealed: blob})
+	ev := api.Event{Time: now, Tenant: tenant, Type: EventSecret, Actor: principalOf(r).Subject,
+		Message: fmt.Sprintf("set secret %s", name)}
+	if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recSecret, Key: tenant + "/" + name, Doc: doc}}, []api.Event{ev}); err != nil {
+		problemf(w, http.StatusServiceUnavailable, "saving the secret: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Secret{Tenant: tenant, Name: name, Updated: now})
+}
+
+func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	tenant := secretTenant(w, r, "deleteSecret", r.URL.Query().Get("tenant"))
+	if tenant == "" {
+		return
+	}
+	key := tenant + "/" + name
+	if _, err := s.store.Record(r.Context(), recSecret, key); err != nil {
+		problemf(w, http.StatusNotFound, "no secret %q of tenant %s", name, tenant)
+		return
+	}
+	ev := api.Event{Time: s.cfg.Now().UTC(), Tenant: tenant, Type: EventSecret, Actor: principalOf(r).Subject,
+		Message: fmt.Sprintf("deleted secret %s", name)}
+	if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recSecret, Key: key}}, []api.Event{ev}); err != nil {
+		problemf(w, http.StatusServiceUnavailable, "deleting the secret: %v", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleListSecrets(w http.ResponseWriter, r *http.Request) {
+	tenant := secretTenant(w, r, "listSecrets", r.URL.Query().Get("tenant"))
+	if tenant == "" {
+		return
+	}
+	recs, err := s.store.Records(r.Context(), recSecret)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading secrets: %v", err)
+		return
+	}
+	out := api.SecretList{Secrets: []api.Secret{}}
+	for _, rec := range recs {
+		name, ok := strings.CutPrefix(rec.Key, tenant+"/")
+		if !ok {
+			continue
+		}
+		var sec sealedSecret
+		if err := json.Unmarshal(rec.Doc, &sec); err != nil {
+			problemf(w, http.StatusInternalServerError, "secret %s: %v", rec.Key, err)
+			return
+		}
+		out.Secrets = append(out.Secrets, api.Secret{Tenant: tenant, Name: name, Updated: sec.Updated})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

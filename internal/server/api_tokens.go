@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// EventToken is the type of the events that record a token's creation
+// and revocation (never its secret).
+const EventToken = "token"
+
+// defaultJoinTTL is a join token's life when the request gives none.
+const defaultJoinTTL = 24 * time.Hour
+
+// MintToken creates a token as by asks (by is the actor recorded in the
+// audit log) and returns it with its secret, which is not kept.
+func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string) (api.Token, error) {
+	role := auth.Role(req.Role)
+	if !auth.ValidName(req.Name) {
+		return api.Token{}, fmt.Errorf("name %q: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", req.Name)
+	}
+	if err := auth.CheckGrant(role, req.Tenant, req.Site); err != nil {
+		return api.Token{}, err
+	}
+	if req.TTLSeconds < 0 {
+		return api.Token{}, errors.New("ttl_seconds: must not be negative")
+	}
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	if req.Tenant != "" && !slices.ContainsFunc(fac.Tenants, func(t model.Tenant) bool { return t.Name == req.Tenant }) {
+		return api.Token{}, fmt.Errorf("tenant %q: not a tenant of the facility", req.Tenant)
+	}
+	if req.Site != "" && !slices.ContainsFunc(fac.Sites, func(st model.Site) bool { return st.ID == req.Site }) {
+		return api.Token{}, fmt.Errorf("site %q: not a site of the facility", req.Site)
+	}
+	now := s.cfg.Now().UTC()
+	text, id, hash := s.hasher.Mint()
+	tok := auth.Token{ID: id, Name: req.Name, Role: role, Tenant: req.Tenant, Site: req.Site, Hash: hash,
+		Created: now, CreatedBy: by}
+	ttl := time.Duration(req.TTLSeconds) * time.Second
+	if ttl == 0 && role == auth.Join {
+		ttl = defaultJoinTTL
+	}
+	if ttl > 0 {
+		tok.Expires = now.Add(ttl)
+	}
+	doc, err := json.Marshal(tok)
+	if err != nil {
+		return api.Token{}, err
+	}
+	ev := api.Event{Time: now, Tenant: tok.Tenant, Type: EventToken, Actor: by,
+		Message: fmt.Sprintf("created token %s (id %s, role %s%s)", tok.Name, tok.ID, tok.Role, scopeText(tok))}
+	if err := s.store.PutRecords(ctx, []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
+		return api.Token{}, fmt.Errorf("saving the token: %w", err)
+	}
+	out := tokenDoc(&tok)
+	out.Secret = text
+	return out, nil
+}
+
+func scopeText(t auth.Token) string {
+	switch {
+	case t.Tenant != "":
+		return ", tenant " + t.Tenant
+	case t.Site != "":
+		return ", site " + t.Site
+	}
+	return ""
+}
+
+func tokenDoc(t *auth.Token) api.Token {
+	d := api.Token{ID: t.ID, Name: t.Name, Role: string(t.Role), Tenant: t.Tenant, Site: t.Site,
+		Created: t.Created, CreatedBy: t.CreatedBy}
+	if !t.Expires.IsZero() {
+		e := t.Expires
+		d.Expires = &e
+	}
+	if !t.Revoked.IsZero() {
+		r := t.Revoked
+		d.Revoked = &r
+	}
+	return d
+}
+
+// HasOperatorAdmin reports whether some operator-admin token holds now:
+// a server without one prints a bootstrap token at its start.
+func (s *Server) HasOperatorAdmin(ctx context.Context) (bool, error) {
+	toks, err := s.allTokens(ctx)
+	if err != nil {
+		return false, err
+	}
+	now := s.cfg.Now()
+	for _, t := range toks {
+		if t.Role == auth.OperatorAdmin && t.Valid(now) == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Authenticates reports whether text is a token that holds now, and the
+// principal it stands for.
+func (s *Server) Authenticates(ctx context.Context, text string) (auth.Principal, bool) {
+	r, _ := http.NewRequestWithContext(ctx, "GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+text)
+	p, err := s.authenticate(r)
+	return p, err == nil
+}
+
+func (s *Server) allTokens(ctx context.Context) ([]*auth.Token, error) {
+	recs, err := s.store.Records(ctx, recToken)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*auth.Token, 0, len(recs))
+	for _, rec := range recs {
+		t := new(auth.Token)
+		if err := json.Unmarshal(rec.Doc, t); err != nil {
+			return nil, fmt.Errorf("token %s: %w", rec.Key, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var req api.TokenRequest
+	if !decodeStrict(w, body, &req) {
+		return
+	}
+	p := principalOf(r)
+	if err := auth.CanGrant(p, auth.Role(req.Role), req.Tenant); err != nil {
+		problemf(w, http.StatusForbidden, "%v", err)
+		return
+	}
+	tok, err := s.MintToken(r.Context(), req, p.Subject)
+	if err != nil {
+		problemf(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, tok)
+}
+
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
+	toks, err := s.allTokens(r.Context())
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading tokens: %v", err)
+		return
+	}
+	p := principalOf(r)
+	out := api.TokenList{Tokens: []api.Token{}}
+	for _, t := range toks {
+		if p.Role == auth.OperatorAdmin || (t.Tenant != "" && t.Tenant == p.Tenant) {
+			out.Tokens = append(out.Tokens, tokenDoc(t))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	p := principalOf(r)
+	doc, err := s.store.Record(r.Context(), recToken, id)
+	if errors.Is(err, store.ErrNotFound) {
+		problemf(w, http.StatusNotFound, "no token %q", id)
+		return
+	}
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading token: %v", err)
+		return
+	}
+	var t auth.Token
+	if err := json.Unmarshal(doc, &t); err != nil {
+		problemf(w, http.StatusInternalServerError, "token %s: %v", id, err)
+		return
+	}
+	if p.Role != auth.OperatorAdmin && (t.Tenant == "" || t.Tenant != p.Tenant) {
+		problemf(w, http.StatusNotFound, "no token %q", id)
+		return
+	}
+	if t.Revoked.IsZero() {
+		now := s.cfg.Now().UTC()
+		t.Revoked = now
+		doc, _ = json.Marshal(t)
+		ev := api.Event{Time: now, Tenant: t.Tenant, Type: EventToken, Actor: p.Subject,
+			Message: fmt.Sprintf("revoked token %s (id %s)", t.Name, t.ID)}
+		if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
+			problemf(w, http.StatusServiceUnavailable, "saving the revocation: %v", err)
+			return
+		}
+		s.forgetToken(id)
+	}
+	writeJSON(w, http.StatusOK, tokenDoc(&t))
+}

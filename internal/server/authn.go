@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// Record kinds the server keeps in the store.
+const (
+	recToken  = "token"  // auth.Token by ID
+	recSecret = "secret" // sealed secret by tenant/name
+)
+
+// tokenCacheTTL is how long a token read from the store is trusted
+// without reading it again: a token revoked through another replica stops
+// working here within it (at once through this one).
+const tokenCacheTTL = 5 * time.Second
+
+// tokens caches the store's token records.
+type tokens struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	tok  *auth.Token
+	read time.Time
+}
+
+type principalKey struct{}
+
+// principalOf is the principal the request was authenticated as.
+func principalOf(r *http.Request) auth.Principal {
+	p, _ := r.Context().Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+// errUnauthenticated is a request without a credential that holds.
+type errUnauthenticated struct{ why string }
+
+func (e errUnauthenticated) Error() string { return e.why }
+
+// authenticate says who sent r: a node agent by its verified client
+// certificate, anyone else by a bearer token.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	if site, node, err := pki.PeerIdentity(r.TLS); err == nil {
+		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return auth.Principal{}, errUnauthenticated{"no credentials: send Authorization: Bearer TOKEN (carnot dev prints one; see docs/security.md)"}
+	}
+	scheme, text, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return auth.Principal{}, errUnauthenticated{"the Authorization header must be Bearer TOKEN"}
+	}
+	id, _, err := auth.Parse(strings.TrimSpace(text))
+	if err != nil {
+		return auth.Principal{}, errUnauthenticated{"the bearer token is not a Carnot token"}
+	}
+	tok, err := s.token(r.Context(), id)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if tok == nil || !s.hasher.Match(strings.TrimSpace(text), tok.Hash) {
+		return auth.Principal{}, errUnauthenticated{"unknown token"}
+	}
+	if err := tok.Valid(s.cfg.Now()); err != nil {
+		return auth.Principal{}, errUnauthenticated{err.Error()}
+	}
+	return auth.Principal{Subject: "token:" + tok.Name, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site}, nil
+}
+
+// token returns the token record id (nil when there is none), from the
+// cache when it was read recently.
+func (s *Server) token(ctx context.Context, id string) (*auth.Token, error) {
+	now := time.Now()
+	s.tokens.mu.Lock()
+	c, ok := s.tokens.m[id]
+	s.tokens.mu.Unlock()
+	if ok && now.Sub(c.read) < tokenCacheTTL {
+		return c.tok, nil
+	}
+	doc, err := s.store.Record(ctx, recToken, id)
+	var tok *auth.Token
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("reading token: %w", err)
+	default:
+		tok = new(auth.Token)
+		if err := json.Unmarshal(doc, tok); err != nil {
+			return nil, fmt.Errorf("token %s: %w", id, err)
+		}
+	}
+	s.tokens.mu.Lock()
+	if len(s.tokens.m) > 100_000 { // unknown IDs must not grow it without end
+		clear(s.tokens.m)
+	}
+	s.tokens.m[id] = cachedToken{tok: tok, read: now}
+	s.tokens.mu.Unlock()
+	return tok, nil
+}
+
+// forgetToken drops a changed token from the cache.
+func (s *Server) forgetToken(id string) {
+	s.tokens.mu.Lock()
+	delete(s.tokens.m, id)
+	s.tokens.mu.Unlock()
+}
+
+// guard authenticates every request to op and checks that the
+// principal's role may perform it at all; handlers check the tenant of
+// what they touch with s.allow.
+func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		var unauth errUnauthenticated
+		switch {
+		case errors.As(err, &unauth):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carnot"`)
+			problemf(w, http.StatusUnauthorized, "%s", unauth.why)
+			return
+		case err != nil:
+			problemf(w, http.StatusServiceUnavailable, "authentication: %v", err)
+			return
+		}
+		if err := auth.Authorize(p, op, ""); err != nil {
+			problemf(w, http.StatusForbidden, "%v", err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// allow checks that the request's principal may perform op on a thing
+// of tenant; when not, it answers (404 for a thing the principal may not
+// see, as if it did not exist; 403 else) and returns false.
+func allow(w http.ResponseWriter, r *http.Request, op, tenant, notFound string) bool {
+	err := auth.Authorize(principalOf(r), op, tenant)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, auth.ErrNotVisible) && notFound != "":
+		problemf(w, http.StatusNotFound, "%s", notFound)
+	default:
+		problemf(w, http.StatusForbidden, "%v", err)
+	}
+	return false
+}
+
+// scopeTenant is the tenant a listing is limited to: the principal's own
+// when it has one (asking for another is an error), else the query's.
+func scopeTenant(w http.ResponseWriter, r *http.Request, asked string) (string, bool) {
+	p := principalOf(r)
+	if p.Tenant == "" || asked == p.Tenant {
+		return asked, true
+	}
+	if asked == "" {
+		return p.Tenant, true
+	}
+	problemf(w, http.StatusForbidden, "%v: %s sees tenant %s only", auth.ErrDenied, p.Subject, p.Tenant)
+	return "", false
+}
+
+func (s *Server) handleWhoAmI(listener string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r)
+		writeJSON(w, http.StatusOK, api.WhoAmI{Subject: p.Subject, Role: string(p.Role), Tenant: p.Tenant,
+			Site: p.Site, Node: p.Node, Listener: listener})
+	}
+}
