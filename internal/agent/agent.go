@@ -85,12 +85,15 @@ type Agent struct {
 	node     string // as the server named it
 	interval time.Duration
 	siteTags []string // the jurisdictions of the node's site, as the server said at registration
-	version  int64    // of the last assignments applied
-	tasks    map[taskKey]*task
-	started  map[taskKey]bool // ever started (or refused): never again
-	listed   map[taskKey]bool // in the last assignments
-	gpuUse   map[int]int      // tasks holding each GPU
-	closing  bool
+	// logsToken is the bearer token the log server requires, from the
+	// server at registration; until then it serves no logs.
+	logsToken string
+	version   int64 // of the last assignments applied
+	tasks     map[taskKey]*task
+	started   map[taskKey]bool // ever started (or refused): never again
+	listed    map[taskKey]bool // in the last assignments
+	gpuUse    map[int]int      // tasks holding each GPU
+	closing   bool
 }
 
 // New checks cfg, detects what it leaves to detection and opens the log

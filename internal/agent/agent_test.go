@@ -17,7 +17,9 @@ import (
 func getLog(t *testing.T, a *Agent, query string) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", api.AgentLogsPath+"?"+query, nil))
+	req := httptest.NewRequest("GET", api.AgentLogsPath+"?"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+testLogsToken)
+	a.Handler().ServeHTTP(rec, req)
 	return rec.Code, rec.Body.String()
 }
 
@@ -208,7 +210,9 @@ func TestFollowLogs(t *testing.T) {
 	a := startAgent(t, srv)
 	srv.assign(sh("j-log", 0, `echo one; sleep 0.3; echo two; sleep 0.3; echo three`, nil))
 	srv.waitStatus(t, "j-log", 0, 1, running)
-	resp, err := http.Get("http://" + a.Addr() + api.AgentLogsPath + "?job=j-log&replica=0&attempt=1&follow=true")
+	req, _ := http.NewRequest("GET", "http://"+a.Addr()+api.AgentLogsPath+"?job=j-log&replica=0&attempt=1&follow=true", nil)
+	req.Header.Set("Authorization", "Bearer "+testLogsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +240,11 @@ func TestFollowLogs(t *testing.T) {
 func TestLogErrors(t *testing.T) {
 	srv := newFakeServer()
 	a := startAgent(t, srv)
+	eventually(t, 5*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.logsToken != ""
+	}, "the agent registered (it has the logs token)")
 	for query, want := range map[string]int{
 		"job=nope&replica=0&attempt=1":                http.StatusNotFound,
 		"job=../..&replica=0&attempt=1":               http.StatusNotFound,
@@ -278,5 +287,28 @@ func TestRefusesTaskOutsideItsJurisdiction(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("the refused task ran")
+	}
+}
+
+// The log server answers only the bearer of the token the server gave at
+// registration.
+func TestLogsNeedTheServersToken(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	srv.assign(sh("j-sec", 0, `echo secret-output`, nil))
+	srv.waitStatus(t, "j-sec", 0, 1, ended)
+	for _, h := range []string{"", "Bearer ", "Bearer wrong", "Basic " + testLogsToken, testLogsToken} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", api.AgentLogsPath+"?job=j-sec&replica=0&attempt=1", nil)
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+		a.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized || strings.Contains(rec.Body.String(), "secret-output") {
+			t.Errorf("Authorization %q: %d %q, want 401 without the log", h, rec.Code, rec.Body.String())
+		}
+	}
+	if code, body := getLog(t, a, "job=j-sec&replica=0&attempt=1"); code != 200 || !strings.Contains(body, "secret-output") {
+		t.Errorf("with the token: %d %q", code, body)
 	}
 }

@@ -42,7 +42,8 @@ func (s *fakeServer) Register(_ context.Context, r api.Register) (api.Registered
 		return api.Registered{}, errors.New("connection refused")
 	}
 	s.regs = append(s.regs, r)
-	return api.Registered{Node: r.Name, HeartbeatSeconds: s.interval, HeartbeatTimeoutSeconds: 1, Jurisdictions: s.tags}, nil
+	return api.Registered{Node: r.Name, HeartbeatSeconds: s.interval, HeartbeatTimeoutSeconds: 1, Jurisdictions: s.tags,
+		LogsToken: testLogsToken}, nil
 }
 
 func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat) (api.HeartbeatReply, error) {
@@ -212,3 +213,6 @@ func readPID(t *testing.T, path string) int {
 	}, "a PID in %s", path)
 	return pid
 }
+
+// testLogsToken is the log server's token the fake server hands out.
+const testLogsToken = "logs-secret"

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,6 +61,14 @@ func parseLogQuery(r *http.Request) (logQuery, error) {
 // it keeps sending what the task writes until the task has ended and all
 // of the file is sent, or the client goes away.
 func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	want := a.logsToken
+	a.mu.Unlock()
+	got, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if want == "" || !bearer || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		http.Error(w, "the log server answers the Carnot server only (Authorization: Bearer, the token the server gave at registration)", http.StatusUnauthorized)
+		return
+	}
 	lq, err := parseLogQuery(r)
 	if err != nil {
 		http.Error(w, "bad log request: "+err.Error(), http.StatusBadRequest)

@@ -38,6 +38,7 @@ func (a *Agent) register(ctx context.Context) error {
 				a.interval = time.Duration(reg.HeartbeatSeconds * float64(time.Second))
 			}
 			a.siteTags = reg.Jurisdictions
+			a.logsToken = reg.LogsToken
 			a.version = 0 // fetch everything anew
 			interval := a.interval
 			a.mu.Unlock()

@@ -41,6 +41,9 @@ type Registered struct {
 	// Jurisdictions are the tags of the node's site: the agent refuses a
 	// task whose jurisdictions have none of them.
 	Jurisdictions []string `json:"jurisdictions,omitempty"`
+	// LogsToken is the bearer token the server presents to the agent's
+	// log server: the agent serves logs to its holder only.
+	LogsToken string `json:"logs_token,omitempty"`
 }
 
 // Heartbeat is POST /v1/agent/nodes/{name}/heartbeat: the agent's tasks

@@ -75,6 +75,6 @@ func NewRoot() *cobra.Command {
 	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd(), newSimCmd(), newPlanCmd(),
 		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newCancelCmd(),
 		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newUsageCmd(),
-		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd())
+		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd(), newTokenCmd(), newWhoAmICmd())
 	return root
 }

@@ -119,7 +119,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Registered{Node: reg.Name, HeartbeatSeconds: s.cfg.Heartbeat.Seconds(),
-		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds(), Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions})
+		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds(), Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions,
+		LogsToken: s.logsToken(reg.Name)})
 }
 
 func taskKey(job string, replica, attempt int) string {
@@ -145,6 +146,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	n := s.nodes[name]
 	if n == nil || !n.registered {
 		problemf(w, http.StatusNotFound, "node %s is not registered; register first", name)
+		return
+	}
+	if !s.ownSite(w, r, n) {
 		return
 	}
 	if errs := checkSamples(hb.GPUs, n.node.GPUs); len(errs) > 0 {
@@ -247,6 +251,10 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 		if n == nil || !n.registered {
 			s.mu.Unlock()
 			problemf(w, http.StatusNotFound, "node %s is not registered; register first", name)
+			return
+		}
+		if !s.ownSite(w, r, n) {
+			s.mu.Unlock()
 			return
 		}
 		if n.version != after || wait == 0 {
@@ -368,6 +376,18 @@ func checkSamples(samples []api.GPUSample, gpus int) []api.FieldError {
 		}
 	}
 	return errs
+}
+
+// ownSite checks that a node agent's certificate is of the site its node
+// is in: a certificate binds a name and a site, and the same name in
+// another site is another node. Caller holds mu.
+func (s *Server) ownSite(w http.ResponseWriter, r *http.Request, n *nodeState) bool {
+	if p := principalOf(r); p.Site != n.doc.Site {
+		s.log.Warn("node certificate of another site", "node", n.doc.Name, "site", n.doc.Site, "cert_site", p.Site)
+		problemf(w, http.StatusForbidden, "%v: node %s is in site %s, not in the certificate's site %s", auth.ErrDenied, n.doc.Name, n.doc.Site, p.Site)
+		return false
+	}
+	return true
 }
 
 // ownNode checks that a node agent's request is about its own node.

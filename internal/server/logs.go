@@ -2,6 +2,9 @@ package server
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +90,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
+	req.Header.Set("Authorization", "Bearer "+s.logsToken(node))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		problemf(w, http.StatusServiceUnavailable, "the agent of node %s cannot be reached: %v", node, err)
@@ -144,4 +148,14 @@ func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job,
 			return nil, r.Context().Err()
 		}
 	}
+}
+
+// logsToken is the secret the server shows node's log server: derived
+// from the token key, so that every replica and restart of the server
+// knows it without storing it; the agent learns it when it registers
+// (over its mutually authenticated connection).
+func (s *Server) logsToken(node string) string {
+	m := hmac.New(sha256.New, s.cfg.TokenKey)
+	m.Write([]byte("carnot agent logs\x00" + node))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+func newTokenCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Create, list and revoke API tokens and join tokens",
+		Long: `API tokens authenticate people and programs (role operator-admin,
+operator, tenant-admin, member, viewer or auditor; tenant roles for one
+tenant); join tokens (role join) let node agents of one site enroll. A
+token's secret is shown once, at creation: the server keeps only a keyed
+hash of it. See docs/security.md.`,
+	}
+	cmd.AddCommand(newTokenCreateCmd(), newTokenListCmd(), newTokenRevokeCmd())
+	return cmd
+}
+
+func newTokenCreateCmd() *cobra.Command {
+	r := remote{admin: true}
+	var req api.TokenRequest
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "create NAME --role ROLE [--tenant T | --site S] [--ttl D]",
+		Short: "Create a token and print its secret (shown once)",
+		Example: `  carnot token create alice --role member --tenant climate --ttl 720h
+  carnot token create rack-12 --role join --site paris-1 --ttl 1h`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ttl < 0 {
+				return usageError{fmt.Errorf("--ttl: must not be negative")}
+			}
+			req.Name, req.TTLSeconds = args[0], int64(ttl/time.Second)
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			tok, err := c.CreateToken(ctxOf(cmd), req)
+			if err != nil {
+				return err
+			}
+			if r.output != outTable {
+				return printObject(cmd.OutOrStdout(), r.output, tok)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", tok.Secret)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %s (id %s, role %s) created; the line above is its secret, shown only now\n", tok.Name, tok.ID, tok.Role)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&req.Role, "role", "", "operator-admin, operator, tenant-admin, member, viewer, auditor or join (required)")
+	cmd.Flags().StringVar(&req.Tenant, "tenant", "", "the tenant of a tenant role")
+	cmd.Flags().StringVar(&req.Site, "site", "", "the site of a join token")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "life of the token (0: no expiry; join tokens 24h)")
+	cmd.MarkFlagRequired("role")
+	r.addFlags(cmd)
+	return cmd
+}
+
+func newTokenListCmd() *cobra.Command {
+	r := remote{admin: true}
+	cmd := &cobra.Command{
+		Use:   "list [-o table|json|yaml]",
+		Short: "List the tokens you may see (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			l, err := c.ListTokens(ctxOf(cmd))
+			if err != nil {
+				return err
+			}
+			if r.output != outTable {
+				return printObject(cmd.OutOrStdout(), r.output, l)
+			}
+			return tokenTable(cmd.OutOrStdout(), l.Tokens)
+		},
+	}
+	r.addFlags(cmd)
+	return cmd
+}
+
+func tokenTable(w io.Writer, toks []api.Token) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tSCOPE\tCREATED\tEXPIRES\tSTATE")
+	for _, t := range toks {
+		scope := t.Tenant
+		if t.Site != "" {
+			scope = "site " + t.Site
+		}
+		expires, state := "never", "active"
+		if t.Expires != nil {
+			expires = t.Expires.Format(time.RFC3339)
+			if !time.Now().Before(*t.Expires) {
+				state = "expired"
+			}
+		}
+		if t.Revoked != nil {
+			state = "revoked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, or(scope, "-"),
+			t.Created.Format(time.RFC3339), expires, state)
+	}
+	return tw.Flush()
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func newTokenRevokeCmd() *cobra.Command {
+	r := remote{admin: true}
+	cmd := &cobra.Command{
+		Use:   "revoke ID…",
+		Short: "Revoke tokens: they stop working at once",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			for _, id := range args {
+				t, err := c.RevokeToken(ctxOf(cmd), id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked %s (%s)\n", t.ID, t.Name)
+			}
+			return nil
+		},
+	}
+	r.addServerFlag(cmd)
+	return cmd
+}
+
+func newWhoAmICmd() *cobra.Command {
+	var r remote
+	cmd := &cobra.Command{
+		Use:   "whoami",
+		Short: "Show who your credentials say you are",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			p, err := c.WhoAmI(ctxOf(cmd))
+			if err != nil {
+				return err
+			}
+			if r.output != outTable {
+				return printObject(cmd.OutOrStdout(), r.output, p)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: role %s", p.Subject, p.Role)
+			if p.Tenant != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), ", tenant %s", p.Tenant)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), " (%s listener)\n", p.Listener)
+			return nil
+		},
+	}
+	r.addFlags(cmd)
+	return cmd
+}
