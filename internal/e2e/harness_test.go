@@ -46,15 +46,15 @@ func TestMain(m *testing.M) {
 
 // dev is a running `carnot dev`.
 type dev struct {
-	t    testing.TB
-	cmd  *exec.Cmd
+	t        testing.TB
+	cmd      *exec.Cmd
 	URL      string // the tenant API
 	AdminURL string // the operator API
 	Token    string // the development token (operator-admin)
 	CA       string // the file of the CA that signed the server's certificate
 	Dir      string // its data directory
-	Work string // a directory for the tests' jobs
-	cl   *client.Client
+	Work     string // a directory for the tests' jobs
+	cl       *client.Client
 	// wrapped says carnot runs under a wrapper command (strace): signals
 	// go to carnot, the wrapper's child.
 	wrapped bool
