@@ -63,6 +63,9 @@ type serverOpts struct {
 	tlsHosts    []string
 	tokenKey    string
 	secretsKey  string
+
+	auditRetention time.Duration
+	retentionWhy   string
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
@@ -82,6 +85,8 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Second, "agents' heartbeat interval")
 	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&o.auditRetention, "audit-retention", server.MinAuditRetention, "how long audit entries are kept at least (Carnot deletes none today); below 180 days only with --audit-retention-override")
+	f.StringVar(&o.retentionWhy, "audit-retention-override", "", "the reason for an --audit-retention below 180 days, recorded in the audit log at every start")
 	f.StringVar(&o.auditKey, "audit-key", "", "signer key file of the audit log (carnot audit keygen); default: DATA-DIR/audit.key, made at the first start with its verifier key in DATA-DIR/audit.pub")
 }
 
@@ -241,7 +246,8 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	}
 	srv, err := server.New(ctx, server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
 		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer,
-		TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets})
+		TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets,
+		AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy})
 	if err != nil {
 		db.Close()
 		return nil, err

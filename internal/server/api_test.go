@@ -2,11 +2,13 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
 // listedFacility has two sites; node a1 is listed in site a.
@@ -426,5 +430,36 @@ func TestTenants(t *testing.T) {
 	e.do("GET", "/v1/tenants", nil, &tl)
 	if len(tl.Tenants) != 1 || tl.Tenants[0].Pending != 1 || tl.Tenants[0].Running != 1 || tl.Tenants[0].GPUsUsed["H100"] != 6 {
 		t.Errorf("tenants %+v, want default with 1 pending, 1 running on 6 H100", tl.Tenants)
+	}
+}
+
+// The audit retention cannot go below 180 days without an override, and
+// the override is recorded in the audit log with its reason.
+func TestAuditRetentionOverride(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := Config{Facility: DevFacility("local", "FR"), Store: db, TokenKey: testTokenKey, AuditRetention: 30 * 24 * time.Hour}
+	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "180-day minimum") {
+		t.Fatalf("30-day retention without an override: %v", err)
+	}
+	cfg.AuditRetentionOverride = "test cluster, no regulated work"
+	if _, err := New(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Events(context.Background(), store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Type != EventAuditPolicy || !strings.Contains(evs[0].Message, "test cluster, no regulated work") || evs[0].Actor != "server:config" {
+		t.Errorf("events %+v, want the override recorded with its reason", evs)
+	}
+	cfg.AuditRetention, cfg.AuditRetentionOverride = 0, ""
+	s, err := New(context.Background(), cfg)
+	if err != nil || s.cfg.AuditRetention != MinAuditRetention {
+		t.Errorf("default retention: %v, %v", s.cfg.AuditRetention, err)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -55,6 +56,14 @@ type Config struct {
 	// answer 503.
 	AuditSigner note.Signer
 
+	// AuditRetention is how long audit entries are kept at least
+	// (default and minimum MinAuditRetention). Carnot deletes no audit
+	// entry today, so every entry is kept; the setting bounds any future
+	// pruning. A value below the minimum needs AuditRetentionOverride, a
+	// reason, which is recorded in the audit log at every start.
+	AuditRetention         time.Duration
+	AuditRetentionOverride string
+
 	// TokenKey keys the hashes of API tokens (at least 32 bytes; every
 	// replica of a deployment needs the same). Required.
 	TokenKey []byte
@@ -104,6 +113,13 @@ func (c *Config) defaults() error {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = MinAuditRetention
+	}
+	if c.AuditRetention < MinAuditRetention && c.AuditRetentionOverride == "" {
+		return fmt.Errorf("server: audit retention %s is below the %d-day minimum: give an override with its reason (--audit-retention-override), which the audit log records",
+			c.AuditRetention, int(MinAuditRetention.Hours()/24))
+	}
 	if len(c.TokenKey) < 32 {
 		return errors.New("server: no token key (Config.TokenKey, at least 32 bytes)")
 	}
@@ -118,6 +134,10 @@ func (c *Config) defaults() error {
 	}
 	return nil
 }
+
+// MinAuditRetention is the shortest audit retention allowed without an
+// explicit override: 180 days.
+const MinAuditRetention = 180 * 24 * time.Hour
 
 // NodeSigner signs a node's certificate request, binding the node to its
 // site (pki.CA implements it).

@@ -105,8 +105,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.mux, s.tenant = s.routes(true), s.routes(false)
+	if cfg.AuditRetention < MinAuditRetention {
+		ev := api.Event{Time: cfg.Now().UTC(), Type: EventAuditPolicy, Actor: "server:config",
+			Message: fmt.Sprintf("audit retention set to %s, below the %s minimum, by override: %s", cfg.AuditRetention, MinAuditRetention, cfg.AuditRetentionOverride)}
+		if err := s.store.PutRecords(ctx, nil, []api.Event{ev}); err != nil {
+			return nil, fmt.Errorf("server: recording the audit retention override: %w", err)
+		}
+		s.log.Warn("audit retention below the minimum, by override", "retention", cfg.AuditRetention, "reason", cfg.AuditRetentionOverride)
+	}
 	return s, nil
 }
+
+// EventAuditPolicy is the type of the event that records an audit
+// retention below the minimum.
+const EventAuditPolicy = "audit-policy"
 
 // versionBase starts every node's assignment version at a random number,
 // so that a restarted server never repeats a version an agent has seen
