@@ -16,12 +16,17 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
 // benchServer is a dev server with its loop running and one registered
 // 8-GPU node, on a real SQLite store in a temporary directory.
-func benchServer(b *testing.B) (*Server, *httptest.Server) {
+func benchServer(b *testing.B) (*Server, *httptest.Server) { return benchServerTLS(b, false) }
+
+// benchServerTLS is benchServer, served over TLS 1.3 (the CA's
+// certificate, as carnot server does) when withTLS is set.
+func benchServerTLS(b *testing.B, withTLS bool) (*Server, *httptest.Server) {
 	b.Helper()
 	db, err := sqlite.Open(filepath.Join(b.TempDir(), "carnot.db"))
 	if err != nil {
@@ -37,7 +42,7 @@ func benchServer(b *testing.B) (*Server, *httptest.Server) {
 	// Every request carries credentials, checked as in production: the
 	// node's verified certificate on its routes, a bearer token elsewhere.
 	tok := tokenFor(b, s, "member", "default")
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/agent/") {
 			r = asNode(b, r, "local", "n1")
 		} else {
@@ -45,13 +50,25 @@ func benchServer(b *testing.B) (*Server, *httptest.Server) {
 		}
 		s.Handler().ServeHTTP(w, r)
 	}))
+	if withTLS {
+		cert, err := testCA(b).IssueServer([]string{"127.0.0.1"}, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if hs.TLS, err = pki.ServerConfig(cert, testCA(b).Pool(), pki.NoClientCert); err != nil {
+			b.Fatal(err)
+		}
+		hs.StartTLS()
+	} else {
+		hs.Start()
+	}
 	b.Cleanup(func() { hs.Close(); cancel(); <-done; db.Close() })
 	reg := api.Register{Name: "n1", Site: "local", Address: "http://127.0.0.1:1", CPUs: 64, MemoryGiB: 512}
 	for i := range 8 {
 		reg.GPUs = append(reg.GPUs, api.GPUInfo{Index: i, Model: "H100"})
 	}
 	body, _ := json.Marshal(reg)
-	resp, err := http.Post(hs.URL+"/v1/agent/register", "application/json", bytes.NewReader(body))
+	resp, err := benchClient(b, hs, 1).Post(hs.URL+"/v1/agent/register", "application/json", bytes.NewReader(body))
 	if err != nil || resp.StatusCode != 200 {
 		b.Fatalf("register: %v %v", err, resp)
 	}
@@ -71,12 +88,26 @@ func benchSpec(i int64) []byte {
 // HTTP API: 128 concurrent clients per core, each POST acknowledged only once its job
 // and event are committed to SQLite (group commit), while the scheduler
 // loop runs.
-func BenchmarkSubmit(b *testing.B) {
-	s, hs := benchServer(b)
+func BenchmarkSubmit(b *testing.B) { benchSubmit(b, false) }
+
+// BenchmarkSubmitTLS is BenchmarkSubmit over TLS 1.3, as carnot server
+// serves.
+func BenchmarkSubmitTLS(b *testing.B) { benchSubmit(b, true) }
+
+// benchClient is an HTTP client of hs keeping up to conns connections.
+func benchClient(b *testing.B, hs *httptest.Server, conns int) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns}
+	if hs.TLS != nil {
+		tr.TLSClientConfig = pki.ClientConfig(testCA(b).Pool(), nil)
+	}
+	return &http.Client{Transport: tr}
+}
+
+func benchSubmit(b *testing.B, withTLS bool) {
+	s, hs := benchServerTLS(b, withTLS)
 	db := s.store.(*sqlite.DB)
 	b0, r0 := db.BatchStats()
-	tr := &http.Transport{MaxIdleConnsPerHost: 256}
-	cl := &http.Client{Transport: tr}
+	cl := benchClient(b, hs, 256)
 	var n atomic.Int64
 	b.SetParallelism(128) // 256 clients on 2 cores
 	b.ResetTimer()
