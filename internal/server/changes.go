@@ -79,17 +79,16 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 		d.Replicas = slices.Clone(d.Replicas)
 		docs = append(docs, &d)
 	}
+	nodes := make([]*api.Node, 0, len(c.nodes))
 	for _, name := range sortedKeys(c.nodes) {
 		d := c.nodes[name].doc
 		d.Telemetry, d.Jobs = nil, nil
-		if err := s.store.PutNode(ctx, &d); err != nil {
-			return fmt.Errorf("server: saving node %s: %w", name, err)
-		}
+		nodes = append(nodes, &d)
 	}
-	if len(docs) > 0 || len(c.events) > 0 {
-		if err := s.store.Update(ctx, docs, c.events); err != nil {
-			return fmt.Errorf("server: saving %d jobs and %d events: %w", len(docs), len(c.events), err)
-		}
+	// Jobs, nodes and the events that record their change: one
+	// transaction, so the audit log holds every change and only those.
+	if err := s.store.Update(ctx, docs, c.events, nodes...); err != nil {
+		return fmt.Errorf("server: saving %d jobs, %d nodes and %d events: %w", len(docs), len(nodes), len(c.events), err)
 	}
 	for _, js := range c.jobs {
 		s.forgetFinal(js)

@@ -36,9 +36,10 @@ type Store interface {
 	// used gives ErrExists. ev must not be nil; once a job is created,
 	// ev.Seq holds the sequence number the store gave the event.
 	CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error)
-	// Update replaces the given jobs (which must exist) and appends the
-	// events, in one transaction. The store assigns the events' Seq.
-	Update(ctx context.Context, jobs []*api.Job, events []api.Event) error
+	// Update replaces the given jobs (which must exist), creates or
+	// replaces the nodes and appends the events, in one transaction. The
+	// store assigns the events' Seq.
+	Update(ctx context.Context, jobs []*api.Job, events []api.Event, nodes ...*api.Node) error
 	// Job returns one job, or ErrNotFound.
 	Job(ctx context.Context, id string) (*api.Job, error)
 	// Jobs returns one page of jobs matching f, in submission order, and

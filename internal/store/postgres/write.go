@@ -116,7 +116,7 @@ func appendEvent(ctx context.Context, tx querier, ev eventRow) (int64, error) {
 // Update replaces jobs, which must all exist, and appends events, in one
 // transaction; a job missing gives store.ErrNotFound and writes nothing.
 // Once the call succeeds, events[i].Seq holds the Seq each event got.
-func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) error {
+func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, nodes ...*api.Node) error {
 	const op = "update jobs"
 	rows := make([]jobRow, len(jobs))
 	for i, j := range jobs {
@@ -135,8 +135,23 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) e
 			return fmt.Errorf("%s: event %d: %w", op, i, err)
 		}
 	}
+	ndocs := make([][]byte, len(nodes))
+	for i, n := range nodes {
+		if n == nil || n.Name == "" {
+			return fmt.Errorf("%s: node %d has no name", op, i)
+		}
+		var err error
+		if ndocs[i], err = encodeNode(n); err != nil {
+			return fmt.Errorf("%s: node %q: %w", op, n.Name, err)
+		}
+	}
 	seqs := make([]int64, len(events))
 	err := db.write(ctx, op, func(ctx context.Context, q querier) error {
+		for i, doc := range ndocs {
+			if _, err := q.Exec(ctx, putNode, nodes[i].Name, doc); err != nil {
+				return fmt.Errorf("node %q: %w", nodes[i].Name, err)
+			}
+		}
 		return update(ctx, q, rows, erows, seqs)
 	})
 	if err != nil {

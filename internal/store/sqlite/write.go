@@ -157,7 +157,7 @@ func (w *writeStmts) appendEvent(ev eventRow) (int64, error) {
 // Update replaces jobs, which must all exist, and appends events, in one
 // transaction; a job missing gives store.ErrNotFound and writes nothing.
 // Once the call succeeds, events[i].Seq holds the Seq each event got.
-func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) error {
+func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, nodes ...*api.Node) error {
 	const op = "update jobs"
 	rows := make([]jobRow, len(jobs))
 	for i, j := range jobs {
@@ -176,8 +176,17 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event) e
 			return fmt.Errorf("%s: event %d: %w", op, i, err)
 		}
 	}
+	ndocs, err := encodeNodes(nodes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	seqs := make([]int64, len(events))
-	err := db.submit(ctx, op, func(w *writeStmts) error {
+	err = db.submit(ctx, op, func(w *writeStmts) error {
+		for i, doc := range ndocs {
+			if _, err := w.putNode.ExecContext(context.Background(), nodes[i].Name, doc); err != nil {
+				return fmt.Errorf("node %q: %w", nodes[i].Name, err)
+			}
+		}
 		return w.update(rows, erows, seqs)
 	})
 	if err != nil {
@@ -210,6 +219,21 @@ func (w *writeStmts) update(rows []jobRow, events []eventRow, seqs []int64) erro
 		seqs[i] = seq
 	}
 	return nil
+}
+
+// encodeNodes encodes the nodes Update writes.
+func encodeNodes(nodes []*api.Node) ([][]byte, error) {
+	docs := make([][]byte, len(nodes))
+	for i, n := range nodes {
+		if n == nil || n.Name == "" {
+			return nil, fmt.Errorf("node %d has no name", i)
+		}
+		var err error
+		if docs[i], err = encodeNode(n); err != nil {
+			return nil, fmt.Errorf("node %q: %w", n.Name, err)
+		}
+	}
+	return docs, nil
 }
 
 // PutNode creates or replaces the node n.Name.

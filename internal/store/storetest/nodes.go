@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // fullNode is a node with every field set.
@@ -60,4 +62,33 @@ func testNodes(t *testing.T, newDB NewDB) {
 		t.Fatalf("PutNode(n1 again): %v", err)
 	}
 	check(n3, n1b, n2)
+}
+
+// testUpdateNodes: Update writes nodes with jobs and events in one
+// transaction: when a job is missing, neither the node nor the event is
+// written.
+func testUpdateNodes(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	s := fresh(t, newDB)
+	ev := []api.Event{{Time: at(0), Node: "n1", Type: api.EventNode, Message: "node n1 drained", Actor: "token:ops"}}
+	if err := s.Update(ctx, nil, ev, &api.Node{Name: "n1", Site: "s", Drained: true}); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := s.Nodes(ctx)
+	if err != nil || len(nodes) != 1 || !nodes[0].Drained {
+		t.Fatalf("nodes after Update = %+v, %v; want n1 drained", nodes, err)
+	}
+	bad := []api.Event{{Time: at(1), Node: "n2", Type: api.EventNode, Message: "n2 joined"}}
+	err = s.Update(ctx, []*api.Job{newJob("missing", "a", 1)}, bad, &api.Node{Name: "n2", Site: "s"})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Update with a missing job: %v, want ErrNotFound", err)
+	}
+	nodes, _ = s.Nodes(ctx)
+	evs, _ := s.Events(ctx, store.EventFilter{})
+	if len(nodes) != 1 || len(evs) != 1 {
+		t.Errorf("after a failed Update: %d nodes, %d events; want the first node and event only", len(nodes), len(evs))
+	}
+	if err := s.Update(ctx, nil, nil, &api.Node{}); err == nil {
+		t.Errorf("Update with a node without a name succeeded")
+	}
 }

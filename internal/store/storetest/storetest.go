@@ -63,6 +63,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Nodes", testNodes},
 		{"FairShare", testFairShare},
 		{"Records", testRecords},
+		{"UpdateNodes", testUpdateNodes},
 		{"Durability", testDurability},
 		{"CloseDrains", testCloseDrains},
 		{"Closed", testClosed},
