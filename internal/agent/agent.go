@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,7 +43,11 @@ type Config struct {
 	// Listen is the address of the agent's log server; default
 	// "127.0.0.1:0". A wildcard host is advertised as the machine's host
 	// name.
-	Listen   string
+	Listen string
+	// TLS, when set, makes the log server speak TLS with its
+	// certificate (the node's: the server checks the node's identity);
+	// it is then advertised as https://.
+	TLS      *tls.Config
 	FakeGPUs bool   // reported in Register
 	Version  string // the agent's version, reported in Register
 	Logger   *slog.Logger
@@ -129,7 +134,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 	}
 	a := &Agent{
 		cfg: cfg, srv: srv, log: cfg.Logger.With("node", cfg.Name), ln: ln,
-		advertise:  advertiseURL(ln.Addr()),
+		advertise:  advertiseURL(ln.Addr(), cfg.TLS != nil),
 		baseLimits: map[int]int{},
 		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second,
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
@@ -150,6 +155,9 @@ func New(cfg Config, srv Server) (*Agent, error) {
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)
 	a.httpSrv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+	if cfg.TLS != nil {
+		a.ln = tls.NewListener(a.ln, cfg.TLS)
+	}
 	return a, nil
 }
 

@@ -61,15 +61,19 @@ func memTotalGiB(r io.Reader) (int, error) {
 
 // advertiseURL is the log server's URL for the server to reach: the
 // listening address, with a wildcard host replaced by the host name.
-func advertiseURL(addr net.Addr) string {
+func advertiseURL(addr net.Addr, withTLS bool) string {
+	scheme := "http://"
+	if withTLS {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return scheme + addr.String()
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		if name, err := os.Hostname(); err == nil && name != "" {
 			host = name
 		}
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }

@@ -75,8 +75,11 @@ func TestAdvertiseURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := advertiseURL(tcp); got != want {
+		if got := advertiseURL(tcp, false); got != want {
 			t.Errorf("advertiseURL(%s) = %q, want %q", addr, got, want)
+		}
+		if got, want := advertiseURL(tcp, true), "https://"+strings.TrimPrefix(want, "http://"); got != want {
+			t.Errorf("advertiseURL(%s, TLS) = %q, want %q", addr, got, want)
 		}
 	}
 }

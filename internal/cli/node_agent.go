@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,7 +93,8 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 		}
 		return nil, nil, usageError{err}
 	}
-	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen,
+	logsTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: logsTLS,
 		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent")}, cl)
 	if err != nil {
 		if devs != nil {

@@ -102,9 +102,12 @@ func (ca *CA) SignNode(csrPEM []byte, site, node string, ttl time.Duration) (cer
 		return nil, fmt.Errorf("sign node certificate: %w: the CSR is for node %q, the join is for node %q", ErrNodeMismatch, cn, node)
 	}
 	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: node},
-		URIs:        []*url.URL{uri},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		Subject: pkix.Name{CommonName: node},
+		URIs:    []*url.URL{uri},
+		// ClientAuth for the agent's calls to the server; ServerAuth for
+		// the agent's log server, which the server reaches with
+		// NodeServerConfig (the node's identity, not a host name).
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
 	}
 	der, _, err := ca.sign(tmpl, csr.PublicKey, ttl)
 	if err != nil {

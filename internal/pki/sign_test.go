@@ -61,7 +61,7 @@ func TestSignNode(t *testing.T) {
 	if got := cert.URIs[0].String(); got != "carnot://node/par1/gpu-001" || len(cert.URIs) != 1 {
 		t.Errorf("URIs %v", cert.URIs)
 	}
-	if cert.IsCA || len(cert.ExtKeyUsage) != 1 || cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
+	if cert.IsCA || len(cert.ExtKeyUsage) != 2 || cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth || cert.ExtKeyUsage[1] != x509.ExtKeyUsageServerAuth {
 		t.Errorf("IsCA %v, ExtKeyUsage %v", cert.IsCA, cert.ExtKeyUsage)
 	}
 	if !samePublicKey(key, cert.PublicKey) || cert.Subject.CommonName != "gpu-001" {
@@ -111,7 +111,7 @@ func TestSignNodeIgnoresClaims(t *testing.T) {
 	if len(cert.URIs) != 1 || len(cert.DNSNames)+len(cert.IPAddresses)+len(cert.EmailAddresses) != 0 {
 		t.Errorf("SANs leaked from the CSR: %v %v %v %v", cert.URIs, cert.DNSNames, cert.IPAddresses, cert.EmailAddresses)
 	}
-	if cert.IsCA || len(cert.ExtKeyUsage) != 1 || cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
+	if cert.IsCA || len(cert.ExtKeyUsage) != 2 || cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth || cert.ExtKeyUsage[1] != x509.ExtKeyUsageServerAuth {
 		t.Errorf("powers leaked from the CSR: IsCA %v, ExtKeyUsage %v", cert.IsCA, cert.ExtKeyUsage)
 	}
 }

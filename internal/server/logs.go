@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -72,9 +74,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	node := d.Replicas[replica].Node
 	s.mu.Lock()
-	addr := ""
+	addr, site := "", ""
 	if n := s.nodes[node]; n != nil {
-		addr = n.doc.Address
+		addr, site = n.doc.Address, n.doc.Site
 	}
 	s.mu.Unlock()
 	if addr == "" {
@@ -91,7 +93,18 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header.Set("Authorization", "Bearer "+s.logsToken(node))
-	resp, err := http.DefaultClient.Do(req)
+	hc := http.DefaultClient
+	if strings.HasPrefix(addr, "https://") {
+		if s.cfg.CA == nil {
+			problemf(w, http.StatusServiceUnavailable, "node %s serves logs over TLS and this server has no CA to check it", node)
+			return
+		}
+		// The node's certificate must name this node in its site: the
+		// logs token goes to that node only.
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: pki.NodeServerConfig(s.caPool, site, node)}}
+		defer hc.CloseIdleConnections()
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		problemf(w, http.StatusServiceUnavailable, "the agent of node %s cannot be reached: %v", node, err)
 		return

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -59,6 +61,7 @@ type Server struct {
 	audit   *auditor // nil without Config.AuditSigner
 	hasher  *auth.Hasher
 	tokens  tokens
+	caPool  *x509.CertPool // Config.CA's, to check nodes' log servers
 	watch   *hub
 	metrics *metrics
 	mux     *http.ServeMux // the operator listener's: every route
@@ -89,6 +92,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.hasher, s.tokens.m = h, map[string]cachedToken{}
+	if cfg.CA != nil {
+		s.caPool = x509.NewCertPool()
+		if !s.caPool.AppendCertsFromPEM(cfg.CA.CertPEM()) {
+			return nil, errors.New("server: the CA's certificate is not PEM")
+		}
+	}
 	if cfg.AuditSigner != nil {
 		a, err := newAuditor("carnot audit "+cfg.Facility.Name, cfg.AuditSigner)
 		if err != nil {
