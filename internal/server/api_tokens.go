@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -22,6 +23,10 @@ const EventToken = "token"
 // defaultJoinTTL is a join token's life when the request gives none.
 const defaultJoinTTL = 24 * time.Hour
 
+// maxTTLSeconds is the longest life a token may ask for: the longest
+// time.Duration (292 years).
+const maxTTLSeconds = int64(math.MaxInt64 / time.Second)
+
 // MintToken creates a token as by asks (by is the actor recorded in the
 // audit log) and returns it with its secret, which is not kept.
 func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string) (api.Token, error) {
@@ -32,8 +37,10 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 	if err := auth.CheckGrant(role, req.Tenant, req.Site); err != nil {
 		return api.Token{}, err
 	}
-	if req.TTLSeconds < 0 {
-		return api.Token{}, errors.New("ttl_seconds: must not be negative")
+	if req.TTLSeconds < 0 || req.TTLSeconds > maxTTLSeconds {
+		// Above the maximum, the duration would overflow: a token asked
+		// to expire would never, or at once.
+		return api.Token{}, fmt.Errorf("ttl_seconds: from 0 to %d", maxTTLSeconds)
 	}
 	s.mu.Lock()
 	fac := s.fac

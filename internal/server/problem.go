@@ -29,6 +29,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // problemTitles are the titles of the problem types the API uses.
 var problemTitles = map[int]string{
 	http.StatusBadRequest:            "invalid request",
+	http.StatusUnauthorized:          "unauthorized",
 	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not found",
 	http.StatusMethodNotAllowed:      "method not allowed",
@@ -88,7 +89,8 @@ func decodeStrict(w http.ResponseWriter, b []byte, v any) bool {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	err := d.Decode(v)
-	if err == nil && d.More() {
+	// Not d.More: it is false before a stray '}' or ']'.
+	if err == nil && len(bytes.TrimLeft(b[d.InputOffset():], " \t\r\n")) > 0 {
 		err = errors.New("data after the JSON value")
 	}
 	if err == nil {
