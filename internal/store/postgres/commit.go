@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // maxBatch is the most requests one transaction commits.
@@ -210,7 +212,13 @@ func (db *DB) drop(conn *pgx.Conn) {
 // fatal is an error that leaves the transaction unusable.
 func applyOne(conn *pgx.Conn, r *request) (reqErr, fatal error) {
 	ctx := context.Background()
-	if reqErr = r.apply(ctx, conn); reqErr != nil {
+	if epoch, ok := store.FenceOf(r.ctx); ok {
+		reqErr = checkFence(ctx, conn, epoch)
+	}
+	if reqErr == nil {
+		reqErr = r.apply(ctx, conn)
+	}
+	if reqErr != nil {
 		if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT request"); err != nil {
 			return reqErr, errors.Join(reqErr, fmt.Errorf("rollback to savepoint: %w", err))
 		}

@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// Campaign takes or renews the leader lease for holder (a replica's
+// name), valid for ttl, and returns the lease: it is holder's when
+// lease.Holder == holder. Taking the lease from another holder (whose
+// lease expired) increments the epoch; renewing keeps it.
+func (db *DB) Campaign(ctx context.Context, holder, address string, ttl time.Duration) (store.Lease, error) {
+	const op = "campaign"
+	leave, err := db.enter(op)
+	if err != nil {
+		return store.Lease{}, err
+	}
+	defer leave()
+	var l store.Lease
+	err = db.pool.QueryRow(ctx, `UPDATE leader SET
+			epoch = CASE WHEN holder = $1 AND expires > now() THEN epoch ELSE epoch + 1 END,
+			holder = $1, address = $2, expires = now() + $3::interval
+		WHERE id = 1 AND (holder = $1 OR expires <= now())
+		RETURNING holder, address, epoch`, holder, address, fmt.Sprintf("%d milliseconds", ttl.Milliseconds())).
+		Scan(&l.Holder, &l.Address, &l.Epoch)
+	if err == nil {
+		l.Valid = true
+		return l, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return store.Lease{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return db.Lease(ctx)
+}
+
+// Lease reads the lease as it is.
+func (db *DB) Lease(ctx context.Context) (store.Lease, error) {
+	const op = "read the lease"
+	leave, err := db.enter(op)
+	if err != nil {
+		return store.Lease{}, err
+	}
+	defer leave()
+	var l store.Lease
+	err = db.pool.QueryRow(ctx, `SELECT holder, address, epoch, expires > now() FROM leader WHERE id = 1`).
+		Scan(&l.Holder, &l.Address, &l.Epoch, &l.Valid)
+	if err != nil {
+		return store.Lease{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return l, nil
+}
+
+// Resign gives the lease up if holder has it, so that another replica
+// takes over at once instead of after the lease expires.
+func (db *DB) Resign(ctx context.Context, holder string) error {
+	leave, err := db.enter("resign")
+	if err != nil {
+		return err
+	}
+	defer leave()
+	_, err = db.pool.Exec(ctx, `UPDATE leader SET expires = '-infinity' WHERE id = 1 AND holder = $1`, holder)
+	return err
+}
+
+// checkFence fails with store.ErrFenced unless epoch is the leader
+// epoch. It locks the lease row until the transaction ends, so that no
+// replica can take the lease (a new epoch) between the check and the
+// commit.
+func checkFence(ctx context.Context, q querier, epoch int64) error {
+	var cur int64
+	if err := q.QueryRow(ctx, `SELECT epoch FROM leader WHERE id = 1 FOR SHARE`).Scan(&cur); err != nil {
+		return fmt.Errorf("check the leader epoch: %w", err)
+	}
+	if cur != epoch {
+		return fmt.Errorf("%w (epoch %d, the leader's is %d)", store.ErrFenced, epoch, cur)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// Two replicas on one database: one holds the lease, the other cannot
+// take it until it expires; then the epoch grows and the deposed leader's
+// fenced writes are refused by the database, never applied.
+func TestLeaseAndFencing(t *testing.T) {
+	u := newSchema(t)
+	ctx := context.Background()
+	open := func() *DB {
+		db, err := Open(ctx, poolURL(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := open(), open()
+	la, err := a.Campaign(ctx, "a", "https://a:7461", 300*time.Millisecond)
+	if err != nil || la.Holder != "a" || la.Epoch != 1 {
+		t.Fatalf("a's campaign: %+v, %v; want a holding epoch 1", la, err)
+	}
+	if lb, err := b.Campaign(ctx, "b", "https://b:7461", time.Second); err != nil || lb.Holder != "a" || lb.Address != "https://a:7461" {
+		t.Fatalf("b's campaign while a holds: %+v, %v; want a's lease", lb, err)
+	}
+	if la2, err := a.Campaign(ctx, "a", "https://a:7461", 300*time.Millisecond); err != nil || la2.Epoch != 1 {
+		t.Fatalf("a's renewal: %+v, %v; want the same epoch", la2, err)
+	}
+	fenced := store.WithFence(ctx, la.Epoch)
+	ev := func(msg string) []api.Event {
+		return []api.Event{{Time: time.Now(), Type: api.EventNode, Message: msg}}
+	}
+	if err := a.Update(fenced, nil, ev("a while leader")); err != nil {
+		t.Fatalf("a's fenced write while leader: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond) // a's lease expires
+	lb, err := b.Campaign(ctx, "b", "https://b:7461", time.Second)
+	if err != nil || lb.Holder != "b" || lb.Epoch != 2 {
+		t.Fatalf("b's campaign after a's lease expired: %+v, %v; want b at epoch 2", lb, err)
+	}
+	err = a.Update(fenced, nil, ev("a deposed"))
+	if !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("the deposed leader's write: %v, want ErrFenced", err)
+	}
+	if _, _, err := a.CreateJob(fenced, &api.Job{ID: "j", Tenant: "t", Kind: "job", PriorityClass: "p", State: api.StatePending, SubmitTime: time.Now()},
+		"", &api.Event{Time: time.Now(), Job: "j", Tenant: "t", Type: api.EventSubmitted}); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("the deposed leader's CreateJob: %v, want ErrFenced", err)
+	}
+	if err := b.Update(store.WithFence(ctx, lb.Epoch), nil, ev("b leader")); err != nil {
+		t.Fatalf("the new leader's write: %v", err)
+	}
+	if err := a.Update(ctx, nil, ev("unfenced")); err != nil { // API writes of any replica
+		t.Fatalf("an unfenced write: %v", err)
+	}
+	evs, err := b.Events(ctx, store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Message)
+	}
+	if len(got) != 3 || got[0] != "a while leader" || got[1] != "b leader" || got[2] != "unfenced" {
+		t.Errorf("events %q: the deposed leader's writes must be absent", got)
+	}
+	if err := b.Resign(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if la, err := a.Campaign(ctx, "a", "https://a:7461", time.Second); err != nil || la.Holder != "a" || la.Epoch != 3 {
+		t.Errorf("a's campaign after b resigned: %+v, %v; want a at epoch 3", la, err)
+	}
+}
