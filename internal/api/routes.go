@@ -73,4 +73,8 @@ const (
 	// IdempotencyKeyHeader makes a submission safe to retry: the same key
 	// returns the job the first submission created.
 	IdempotencyKeyHeader = "Idempotency-Key"
+	// StandbyHeader marks the 503 of a replica that is not the leader and
+	// cannot serve the request (a node agent's): the client tries the
+	// next server address. Its value is the leader's address, if known.
+	StandbyHeader = "Carnot-Standby"
 )

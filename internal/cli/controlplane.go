@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,6 +67,9 @@ type serverOpts struct {
 
 	auditRetention time.Duration
 	retentionWhy   string
+
+	replicaName string
+	leaseTTL    time.Duration
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
@@ -190,103 +194,6 @@ func shiftToYear(g model.GridSeries, y int) model.GridSeries {
 	return out
 }
 
-// controlPlane is a running server: its store, its two HTTPS listeners
-// (tenant and operator) and its loop.
-type controlPlane struct {
-	srv      *server.Server
-	store    store.Store
-	where    string // the store, for humans
-	https    []*http.Server
-	url      string // the tenant API
-	adminURL string // the operator API
-	caFile   string // the built-in CA's certificate
-}
-
-// close stops serving at once.
-func (cp *controlPlane) close() {
-	for _, hs := range cp.https {
-		hs.Close()
-	}
-}
-
-// startControlPlane opens the store, builds the server and starts
-// serving; the loop runs until ctx is done.
-func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*controlPlane, error) {
-	fac, dynamic, err := o.facilityOf()
-	if err != nil {
-		return nil, err
-	}
-	series, err := o.gridOf(time.Now())
-	if err != nil {
-		return nil, err
-	}
-	signer, keyPath, err := o.auditSigner(fac.Name)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("audit log", "signer_key", keyPath, "verifier", signer.Name())
-	var db store.Store
-	where := filepath.Join(o.dataDir, "carnot.db")
-	if o.postgres != "" {
-		db, err = postgres.Open(ctx, o.postgres)
-		where = "PostgreSQL"
-		if err != nil {
-			err = fmt.Errorf("--postgres: %w", err)
-		}
-	} else {
-		db, err = sqlite.Open(where)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sec, err := o.security()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	srv, err := server.New(ctx, server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
-		Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer,
-		TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets,
-		AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	cp := &controlPlane{srv: srv, store: db, where: where, caFile: sec.caFile}
-	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	adminTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.VerifyClientCertIfGiven)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	for _, l := range []struct {
-		addr, flag string
-		h          http.Handler
-		cfg        *tls.Config
-		url        *string
-	}{
-		{o.listen, "--listen", srv.TenantHandler(), tenantTLS, &cp.url},
-		{o.adminListen, "--admin-listen", srv.Handler(), adminTLS, &cp.adminURL},
-	} {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			cp.close()
-			db.Close()
-			return nil, fmt.Errorf("listening on %s: %w (another carnot running? choose %s)", l.addr, err, l.flag)
-		}
-		hs := &http.Server{Handler: l.h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: l.cfg,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		cp.https = append(cp.https, hs)
-		*l.url = "https://" + ln.Addr().String()
-		go hs.Serve(tls.NewListener(ln, l.cfg))
-	}
-	return cp, nil
-}
-
 // securityFiles are a server's keys and certificates.
 type securityFiles struct {
 	tokenKey []byte
@@ -326,10 +233,147 @@ func (o *serverOpts) security() (*securityFiles, error) {
 	return &sf, nil
 }
 
-// run runs the loop until ctx is done, then stops serving and closes
-// the store.
-func (cp *controlPlane) run(ctx context.Context) error {
-	err := cp.srv.Run(ctx)
+// controlPlane is a running server: its store, its two HTTPS listeners
+// (tenant and operator) and its loop. With PostgreSQL it is one replica
+// of several: it serves both listeners at once, forwarding requests to
+// the leader while it is not the leader itself (replica.go).
+type controlPlane struct {
+	srv      *server.Server // nil while a standby
+	cfg      server.Config  // the server's, but for its store when a replica
+	store    store.Store
+	where    string // the store, for humans
+	https    []*http.Server
+	url      string // the tenant API
+	adminURL string // the operator API
+	caFile   string // the built-in CA's certificate
+	log      *slog.Logger
+
+	// replica: the leader election on PostgreSQL; nil with SQLite.
+	replica *replica
+	// tenantH and adminH serve the listeners: the server's handlers, or
+	// the standby's until this replica leads.
+	tenantH, adminH atomic.Pointer[http.Handler]
+}
+
+// close stops serving at once.
+func (cp *controlPlane) close() {
+	for _, hs := range cp.https {
+		hs.Close()
+	}
+}
+
+// startControlPlane opens the store and starts serving: with SQLite the
+// server at once; with PostgreSQL as a standby replica until run wins the
+// leadership.
+func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*controlPlane, error) {
+	fac, dynamic, err := o.facilityOf()
+	if err != nil {
+		return nil, err
+	}
+	series, err := o.gridOf(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	signer, keyPath, err := o.auditSigner(fac.Name)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("audit log", "signer_key", keyPath, "verifier", signer.Name())
+	var db store.Store
+	var pg *postgres.DB
+	where := filepath.Join(o.dataDir, "carnot.db")
+	if o.postgres != "" {
+		pg, err = postgres.Open(ctx, o.postgres)
+		db, where = pg, "PostgreSQL"
+		if err != nil {
+			err = fmt.Errorf("--postgres: %w", err)
+		}
+	} else {
+		db, err = sqlite.Open(where)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sec, err := o.security()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cp := &controlPlane{store: db, where: where, caFile: sec.caFile, log: log,
+		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
+			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer,
+			TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets,
+			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy}}
+	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	adminTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.VerifyClientCertIfGiven)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	for _, l := range []struct {
+		addr, flag string
+		h          *atomic.Pointer[http.Handler]
+		cfg        *tls.Config
+		url        *string
+	}{
+		{o.listen, "--listen", &cp.tenantH, tenantTLS, &cp.url},
+		{o.adminListen, "--admin-listen", &cp.adminH, adminTLS, &cp.adminURL},
+	} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			cp.close()
+			db.Close()
+			return nil, fmt.Errorf("listening on %s: %w (another carnot running? choose %s)", l.addr, err, l.flag)
+		}
+		h := l.h
+		hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, TLSConfig: l.cfg,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+			Handler:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) })}
+		cp.https = append(cp.https, hs)
+		*l.url = "https://" + ln.Addr().String()
+		go hs.Serve(tls.NewListener(ln, l.cfg))
+	}
+	if pg == nil {
+		if err := cp.lead(ctx, db); err != nil {
+			cp.close()
+			db.Close()
+			return nil, err
+		}
+		return cp, nil
+	}
+	cp.replica = newReplica(o, pg, cp, sec.ca.Pool())
+	return cp, nil
+}
+
+// lead builds the server on st and serves its handlers.
+func (cp *controlPlane) lead(ctx context.Context, st store.Store) error {
+	cfg := cp.cfg
+	cfg.Store = st
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cp.srv = srv
+	th, ah := srv.TenantHandler(), srv.Handler()
+	cp.tenantH.Store(&th)
+	cp.adminH.Store(&ah)
+	return nil
+}
+
+// run runs the loop until ctx is done (a replica: campaigns, and runs
+// the loop while it leads), then stops serving and closes the store.
+// onLeader runs once the server runs (at once with SQLite).
+func (cp *controlPlane) run(ctx context.Context, onLeader func(context.Context) error) error {
+	var err error
+	if cp.replica != nil {
+		err = cp.replica.run(ctx, onLeader)
+	} else if err = onLeader(ctx); err == nil {
+		err = cp.srv.Run(ctx)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, hs := range cp.https {
@@ -368,16 +412,13 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "carnot server: tenant API on %s, operator API on %s (store %s, CA %s)\n", cp.url, cp.adminURL, cp.where, cp.caFile)
-			if err := cp.bootstrap(ctx, out); err != nil {
-				cp.close()
-				cp.store.Close()
-				return err
-			}
-			return cp.run(ctx)
+			return cp.run(ctx, func(ctx context.Context) error { return cp.bootstrap(ctx, out) })
 		},
 	}
 	o.flags(c, "carnot-data")
 	c.Flags().StringVar(&o.postgres, "postgres", "", "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to keep the state in, instead of the embedded SQLite store; --data-dir still holds the audit key")
+	c.Flags().StringVar(&o.replicaName, "replica-name", "", "with --postgres, this replica's name in the leader lease (default HOST-PID)")
+	c.Flags().DurationVar(&o.leaseTTL, "lease-ttl", 5*time.Second, "with --postgres, the leader lease: a leader silent this long is replaced, renewed every third of it")
 	c.Flags().BoolVar(&o.dynamic, "dynamic-nodes", false, "with --facility, admit nodes it does not list into the sites they name (each in a rack of its own)")
 	return c
 }

@@ -58,7 +58,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 				return err
 			}
 			cpDone := make(chan error, 1)
-			go func() { cpDone <- cp.run(sctx) }()
+			go func() { cpDone <- cp.run(sctx, func(context.Context) error { return nil }) }()
 			devTok, err := cp.devToken(ctx, so.dataDir)
 			if err == nil {
 				// The agent of this machine enrolls like any other: a join

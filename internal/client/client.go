@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
 )
 
 // DefaultAddr is where `carnot dev` and `carnot server` serve the tenant
@@ -157,17 +159,30 @@ type request struct {
 
 // send sends r to the first address that accepts a connection, starting
 // from the one that answered last, and returns the response whatever its
-// status. Only connection failures move on to the next address: once a
-// request may have reached a server it is not sent again.
+// status. Only connection failures, and standby replicas (which answer
+// 503 with api.StandbyHeader without acting on the request), move on to
+// the next address: once a request may have reached a server that acts on
+// it, it is not sent again.
 func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 	c.mu.Lock()
 	first := c.next
 	c.mu.Unlock()
 	var causes []addrError
+	var standby *http.Response
 	for i := range c.addrs {
 		k := (first + i) % len(c.addrs)
 		resp, err := c.sendTo(ctx, c.addrs[k], r)
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(api.StandbyHeader) != "" && i < len(c.addrs)-1 {
+			if standby != nil {
+				standby.Body.Close()
+			}
+			standby = resp
+			continue
+		}
 		if err == nil {
+			if standby != nil {
+				standby.Body.Close()
+			}
 			c.mu.Lock()
 			c.next = k
 			c.mu.Unlock()
@@ -180,6 +195,9 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			return nil, &TransportError{Addr: c.addrs[k], Err: err}
 		}
 		causes = append(causes, addrError{c.addrs[k], err})
+	}
+	if standby != nil {
+		return standby, nil
 	}
 	return nil, &UnreachableError{Causes: causes}
 }

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // ErrFenced is returned for a write whose fencing token is not the
@@ -31,4 +34,34 @@ type Lease struct {
 	Address string // the holder's operator API
 	Epoch   int64
 	Valid   bool // not expired
+}
+
+// Fenced returns s with every write made under the fencing token epoch
+// (WithFence): the writes of a leader that was deposed fail instead of
+// landing after its successor's.
+func Fenced(s Store, epoch int64) Store { return fenced{s, epoch} }
+
+type fenced struct {
+	Store
+	epoch int64
+}
+
+func (f fenced) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (string, bool, error) {
+	return f.Store.CreateJob(WithFence(ctx, f.epoch), j, key, ev)
+}
+
+func (f fenced) Update(ctx context.Context, jobs []*api.Job, events []api.Event, nodes ...*api.Node) error {
+	return f.Store.Update(WithFence(ctx, f.epoch), jobs, events, nodes...)
+}
+
+func (f fenced) SaveFairShare(ctx context.Context, u []model.Usage) error {
+	return f.Store.SaveFairShare(WithFence(ctx, f.epoch), u)
+}
+
+func (f fenced) PutNode(ctx context.Context, n *api.Node) error {
+	return f.Store.PutNode(WithFence(ctx, f.epoch), n)
+}
+
+func (f fenced) PutRecords(ctx context.Context, recs []Record, events []api.Event) error {
+	return f.Store.PutRecords(WithFence(ctx, f.epoch), recs, events)
 }

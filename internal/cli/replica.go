@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/postgres"
+)
+
+// replica is one `carnot server` of several on one PostgreSQL database.
+// Exactly one, the holder of the lease, runs the scheduler loop; every
+// replica serves the API: a standby forwards each request to the leader's
+// same listener (the leader authenticates it), and answers the node
+// agents' routes 503 with api.StandbyHeader so that agents, which hold a
+// client certificate the standby cannot forward, move to the next
+// address. Every write of the leader carries its epoch as a fencing
+// token: a leader that lost the lease cannot commit; it stops (exits
+// with an error) and its process manager starts it again as a standby.
+type replica struct {
+	name  string
+	ttl   time.Duration
+	db    *postgres.DB
+	cp    *controlPlane
+	roots *x509.CertPool
+
+	mu     sync.Mutex
+	lease  store.Lease
+	read   time.Time
+	tenant *httputil.ReverseProxy
+	admin  *httputil.ReverseProxy
+}
+
+func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.CertPool) *replica {
+	r := &replica{name: o.replicaName, ttl: o.leaseTTL, db: db, cp: cp, roots: roots}
+	if r.name == "" {
+		host, _ := os.Hostname()
+		r.name = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	tr := &http.Transport{TLSClientConfig: pki.ClientConfig(roots, nil), MaxIdleConnsPerHost: 64}
+	proxy := func(operator bool) *httputil.ReverseProxy {
+		return &httputil.ReverseProxy{
+			Transport: tr,
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				if u := r.leaderURL(operator); u != nil {
+					pr.SetURL(u)
+					pr.Out.Host = u.Host
+				}
+			},
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+				standby(w, "", fmt.Sprintf("the leader cannot be reached: %v", err))
+			},
+			FlushInterval: -1, // log follows and watch streams
+		}
+	}
+	r.tenant, r.admin = proxy(false), proxy(true)
+	th, ah := r.handler(false), r.handler(true)
+	cp.tenantH.Store(&th)
+	cp.adminH.Store(&ah)
+	return r
+}
+
+// address is what the lease records of this replica: its tenant and
+// operator API.
+func (r *replica) address() string { return r.cp.url + " " + r.cp.adminURL }
+
+// leaderURL is the leader's tenant or operator API, nil when there is no
+// valid lease of another replica.
+func (r *replica) leaderURL(operator bool) *url.URL {
+	r.mu.Lock()
+	l := r.lease
+	r.mu.Unlock()
+	if !l.Valid || l.Holder == r.name {
+		return nil
+	}
+	t, a, _ := strings.Cut(l.Address, " ")
+	raw := t
+	if operator {
+		raw = a
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	return u
+}
+
+// handler is the standby's handler of one listener.
+func (r *replica) handler(operator bool) http.Handler {
+	proxy := r.tenant
+	if operator {
+		proxy = r.admin
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		u := r.leaderURL(operator)
+		switch {
+		case u == nil:
+			standby(w, "", "no leader yet: a replica takes the lease within "+r.ttl.String())
+		case strings.HasPrefix(req.URL.Path, "/v1/agent/"):
+			standby(w, u.String(), "this replica is a standby; node agents talk to the leader at "+u.String())
+		default:
+			proxy.ServeHTTP(w, req)
+		}
+	})
+}
+
+// standby answers 503 with api.StandbyHeader: the client tries the next
+// address.
+func standby(w http.ResponseWriter, leader, msg string) {
+	w.Header().Set(api.StandbyHeader, or(leader, "unknown"))
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, `{"type":"urn:carnot:problem:unavailable","title":"service unavailable","status":503,"detail":%q}`, msg)
+}
+
+// errLostLease stops a replica that was the leader and lost the lease.
+var errLostLease = errors.New("this replica lost the leadership")
+
+// run campaigns every third of the lease until ctx is done; once it wins
+// it builds the server (reloading the state from the database) under the
+// lease's epoch, runs onLeader and the loop, and keeps renewing. A
+// renewal that fails for longer than the lease, or finds another holder,
+// stops everything with errLostLease.
+func (r *replica) run(ctx context.Context, onLeader func(context.Context) error) error {
+	tick := time.NewTicker(r.ttl / 3)
+	defer tick.Stop()
+	var loopDone chan error
+	var lastRenew time.Time
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	for {
+		l, err := r.db.Campaign(ctx, r.name, r.address(), r.ttl)
+		now := time.Now()
+		if err == nil {
+			r.mu.Lock()
+			r.lease, r.read = l, now
+			r.mu.Unlock()
+		}
+		leading := loopDone != nil
+		switch {
+		case err == nil && l.Holder == r.name && !leading:
+			r.cp.log.Info("this replica leads", "replica", r.name, "epoch", l.Epoch)
+			if err := r.cp.lead(lctx, store.Fenced(r.db, l.Epoch)); err != nil {
+				r.db.Resign(context.Background(), r.name)
+				return err
+			}
+			if err := onLeader(lctx); err != nil {
+				r.db.Resign(context.Background(), r.name)
+				return err
+			}
+			loopDone = make(chan error, 1)
+			go func() { loopDone <- r.cp.srv.Run(lctx) }()
+			lastRenew = now
+		case err == nil && l.Holder == r.name:
+			lastRenew = now
+		case leading && err == nil:
+			stop()
+			<-loopDone
+			return fmt.Errorf("%w: %s holds it now (epoch %d)", errLostLease, l.Holder, l.Epoch)
+		case leading && now.Sub(lastRenew) > r.ttl:
+			stop()
+			<-loopDone
+			return fmt.Errorf("%w: cannot renew the lease: %v", errLostLease, err)
+		case err != nil:
+			r.cp.log.Warn("campaign", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			if loopDone != nil {
+				err := <-loopDone
+				r.db.Resign(context.Background(), r.name)
+				return err
+			}
+			return nil
+		case err := <-loopDone:
+			r.db.Resign(context.Background(), r.name)
+			return err
+		case <-tick.C:
+		}
+	}
+}
