@@ -26,9 +26,10 @@ func getLog(t *testing.T, a *Agent, query string) (int, string) {
 func TestTwoReplicasEnvAndLogs(t *testing.T) {
 	t.Setenv("CARNOT_TEST_AGENT_ONLY", "from-agent")
 	t.Setenv("CARNOT_TEST_BOTH", "from-agent")
+	t.Setenv("CARNOT_JOIN_TOKEN", "carnot_join_secret") // the agent's credentials are not the task's
 	srv := newFakeServer()
 	a := startAgent(t, srv)
-	script := `echo "$CARNOT_JOB_ID $RANK $CARNOT_TEST_AGENT_ONLY $CARNOT_TEST_BOTH"; echo oops >&2; pwd`
+	script := `echo "$CARNOT_JOB_ID $RANK $CARNOT_TEST_AGENT_ONLY $CARNOT_TEST_BOTH$CARNOT_JOIN_TOKEN"; echo oops >&2; pwd`
 	var tasks []api.Task
 	for r := range 2 {
 		tasks = append(tasks, sh("j-1", r, script, map[string]string{

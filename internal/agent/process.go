@@ -32,14 +32,16 @@ func (a *Agent) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
 		return nil, nil, errors.New("the task has no command")
 	}
 	k := keyOf(spec)
-	if err := os.MkdirAll(filepath.Dir(a.logPath(k, "stdout")), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(a.logPath(k, "stdout")), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("log directory: %w", err)
 	}
-	stdout, err := os.OpenFile(a.logPath(k, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	// Logs are readable by the agent's user only: they may hold a
+	// tenant's data.
+	stdout, err := os.OpenFile(a.logPath(k, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log file: %w", err)
 	}
-	stderr, err := os.OpenFile(a.logPath(k, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	stderr, err := os.OpenFile(a.logPath(k, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		stdout.Close()
 		return nil, nil, fmt.Errorf("log file: %w", err)
@@ -58,7 +60,7 @@ func (a *Agent) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
 			return nil, nil, fmt.Errorf("work directory: %w", err)
 		}
 	}
-	env := mergeEnv(os.Environ(), spec.Env)
+	env := mergeEnv(taskBaseEnv(), spec.Env)
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Path, cmd.Err = lookPath(spec.Command[0], env)
 	cmd.Env, cmd.Dir = env, dir
@@ -92,6 +94,19 @@ func sanitize(s string) string {
 }
 
 // mergeEnv is base with over's variables set; over wins.
+// credentialEnv are the agent's credentials that may be in its
+// environment: tasks never inherit them.
+var credentialEnv = []string{"CARNOT_TOKEN", "CARNOT_JOIN_TOKEN"}
+
+// taskBaseEnv is the agent's environment without its credentials: what
+// tasks inherit.
+func taskBaseEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(credentialEnv, name)
+	})
+}
+
 func mergeEnv(base []string, over map[string]string) []string {
 	out := make([]string, 0, len(base)+len(over))
 	for _, kv := range base {

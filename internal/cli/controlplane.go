@@ -105,7 +105,7 @@ func (o *serverOpts) auditSigner(name string) (note.Signer, string, error) {
 			if err != nil {
 				return nil, "", err
 			}
-			if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+			if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 				return nil, "", err
 			}
 			if err := writeNew(path, skey+"\n", 0o600); err != nil {

@@ -83,6 +83,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		GPUModel: gpuModel, GPUs: len(reg.GPUs), FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
 		Condition: api.NodeReady}
 	c := newChanges()
+	c.actor = principalOf(r).Subject
 	if err := s.admitNode(doc, true); err != nil {
 		if errors.Is(err, errRefused) {
 			s.log.Warn("node registration refused", "node", reg.Name, "site", reg.Site, "err", err)
@@ -157,6 +158,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.cfg.Now()
 	c := newChanges()
+	c.actor = principalOf(r).Subject
 	n.doc.LastHeartbeat = now.UTC()
 	if n.doc.Condition == api.NodeNotReady {
 		n.doc.Condition = api.NodeReady

@@ -131,3 +131,47 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("after the restart: size %d (before %d)", res2.Size, res.Size)
 	}
 }
+
+// Every event records who caused it: the token that submitted, cancelled
+// or drained, the node that registered and reported, the scheduler that
+// placed; and the audit entries carry the same actors.
+func TestEventActors(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	if code := e.do("POST", "/v1/jobs/"+id+"/cancel", nil, nil); code != 202 {
+		t.Fatalf("cancel: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain: %d", code)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	want := map[string]string{
+		api.EventSubmitted: "token:operator-admin",
+		api.EventStarted:   "",
+		api.EventRunning:   "node:n1",
+		api.EventCancel:    "token:operator-admin",
+	}
+	seen := map[string]bool{}
+	for _, ev := range evs.Events {
+		if a, ok := want[ev.Type]; ok && ev.Job == id {
+			seen[ev.Type] = true
+			if ev.Actor != a {
+				t.Errorf("%s event by %q, want %q", ev.Type, ev.Actor, a)
+			}
+		}
+		if ev.Type == api.EventNode && strings.Contains(ev.Message, "registered") && ev.Actor != "node:n1" {
+			t.Errorf("registration by %q, want node:n1", ev.Actor)
+		}
+		if ev.Type == api.EventNode && strings.Contains(ev.Message, "drained") && ev.Actor != "token:operator-admin" {
+			t.Errorf("drain by %q, want token:operator-admin", ev.Actor)
+		}
+	}
+	for typ := range want {
+		if !seen[typ] {
+			t.Errorf("no %s event of %s: %+v", typ, id, evs.Events)
+		}
+	}
+}
