@@ -24,7 +24,7 @@ func newAuditCmd() *cobra.Command {
 whose roots are signed (docs/audit.md). These commands make a signing
 key, write a sample export, and verify an export offline.`,
 	}
-	cmd.AddCommand(newAuditKeygenCmd(), newAuditVerifyCmd(), newAuditDemoCmd())
+	cmd.AddCommand(newAuditKeygenCmd(), newAuditVerifyCmd(), newAuditDemoCmd(), newAuditExportCmd())
 	return cmd
 }
 

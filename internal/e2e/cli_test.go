@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -96,12 +95,12 @@ func TestDevAuditExportVerifies(t *testing.T) {
 	d := startDev(t)
 	j := d.submit(map[string]any{"gpus": 1, "command": sh("true")})
 	d.waitState(j.ID, api.StateSucceeded, 20*time.Second)
-	export, err := d.cl.AuditExport(context.Background())
-	if err != nil {
+	if _, err := d.carnot("audit", "export", "-o", "audit.jsonl"); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(d.Work, "audit.jsonl")
-	if err := os.WriteFile(path, export, 0o644); err != nil {
+	export, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := d.carnot("audit", "verify", "--key", filepath.Join(d.Dir, "audit.pub"), path)
@@ -110,5 +109,9 @@ func TestDevAuditExportVerifies(t *testing.T) {
 	}
 	if !strings.Contains(string(export), j.ID) {
 		t.Errorf("the export does not mention job %s", j.ID)
+	}
+	mine, err := d.carnot("audit", "export", "--job", j.ID)
+	if err != nil || !strings.Contains(mine, `"proof"`) {
+		t.Errorf("carnot audit export --job: %v\n%.400s", err, mine)
 	}
 }

@@ -20,7 +20,9 @@
 //     the CSR is the expected one, and otherwise ignores everything the
 //     CSR claims: subject fields, SANs, extensions. It writes the identity
 //     the CA decided into the certificate as exactly one URI SAN,
-//     carnot://node/<site>/<node>, with ExtKeyUsage ClientAuth only.
+//     carnot://node/<site>/<node>, with ExtKeyUsage ClientAuth (its calls
+//     to the server) and ServerAuth (its log server, which the server
+//     reaches by identity with NodeServerConfig, never by host name).
 //  4. The agent stores the key and certificate (SaveNode) and from then on
 //     connects with mutual TLS (ClientConfig).
 //
@@ -46,9 +48,9 @@
 // LoadPool) for its listeners and keep the CA for node enrollment only.
 //
 // Server certificates (CA.IssueServer) carry ExtKeyUsage ServerAuth only
-// and exactly the host names and IP addresses the caller lists. Node
-// certificates carry ClientAuth only, so neither kind can stand in for the
-// other.
+// and exactly the host names and IP addresses the caller lists, and no
+// node identity, so they cannot stand in for a node. Node certificates
+// name no host, so they cannot stand in for a server reached by name.
 //
 // All TLS configurations require TLS 1.3. ServerConfig refuses a client
 // certificate mode without a CA pool, because crypto/tls would otherwise
