@@ -216,3 +216,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A token record whose grant was changed without the key (a database
+// writer widening it) no longer authenticates.
+func TestVerifyBindsTheGrant(t *testing.T) {
+	h, _ := NewHasher([]byte(strings.Repeat("k", 32)))
+	text, id, _ := h.Mint()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 5, time.UTC)
+	tok := Token{ID: id, Name: "alice", Role: Member, Tenant: "a", Created: now, Expires: now.Add(time.Hour)}
+	var err error
+	if tok.Hash, err = h.Sum(text, &tok); err != nil {
+		t.Fatal(err)
+	}
+	if !h.Verify(text, &tok) {
+		t.Fatal("the token does not verify")
+	}
+	for name, change := range map[string]func(*Token){
+		"role":    func(t *Token) { t.Role = OperatorAdmin },
+		"tenant":  func(t *Token) { t.Tenant = "b" },
+		"site":    func(t *Token) { t.Site = "x" },
+		"expiry":  func(t *Token) { t.Expires = t.Expires.Add(time.Hour) },
+		"no exp":  func(t *Token) { t.Expires = time.Time{} },
+		"name":    func(t *Token) { t.Name = "bob" },
+		"created": func(t *Token) { t.Created = t.Created.Add(time.Nanosecond) },
+	} {
+		c := tok
+		change(&c)
+		if h.Verify(text, &c) {
+			t.Errorf("a token with its %s changed still verifies", name)
+		}
+	}
+	other, _, _ := h.Mint()
+	if h.Verify(other, &tok) {
+		t.Errorf("another token's text verifies")
+	}
+}

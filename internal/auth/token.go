@@ -23,7 +23,7 @@ type Token struct {
 	Role      Role      `json:"role"`
 	Tenant    string    `json:"tenant,omitempty"`
 	Site      string    `json:"site,omitempty"`
-	Hash      []byte    `json:"hash"` // HMAC-SHA256(key, secret)
+	Hash      []byte    `json:"hash"` // Hasher.Sum: the secret and the grant, keyed
 	Created   time.Time `json:"created"`
 	CreatedBy string    `json:"created_by"`
 	Expires   time.Time `json:"expires,omitzero"`
@@ -72,13 +72,43 @@ func (h *Hasher) Mint() (text, id string, hash []byte) {
 	return tokenPrefix + id + "_" + secret, id, h.sum(id, secret)
 }
 
-// Match reports whether the secret of text matches the stored hash.
+// Match reports whether the secret of text matches the stored hash of
+// Mint.
 func (h *Hasher) Match(text string, stored []byte) bool {
 	id, secret, err := Parse(text)
 	if err != nil {
 		return false
 	}
 	return hmac.Equal(h.sum(id, secret), stored)
+}
+
+// Sum is the hash a token record keeps: an HMAC of its secret and of what
+// it grants (ID, name, role, tenant, site, creation, expiry), so that
+// whoever can write the database but lacks the key cannot widen a token
+// (another role, tenant or site, a later expiry) without it failing to
+// authenticate. Revocation is not covered: it only takes power away.
+func (h *Hasher) Sum(text string, t *Token) ([]byte, error) {
+	id, secret, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if id != t.ID {
+		return nil, errors.New("the token's text is of another ID")
+	}
+	m := hmac.New(sha256.New, h.key)
+	for _, f := range []string{"carnot token v1", id, secret, t.Name, string(t.Role), t.Tenant, t.Site,
+		t.Created.UTC().Format(time.RFC3339Nano), t.Expires.UTC().Format(time.RFC3339Nano)} {
+		m.Write([]byte(f))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil), nil
+}
+
+// Verify reports whether text is the token t records, with the grant it
+// was created with.
+func (h *Hasher) Verify(text string, t *Token) bool {
+	sum, err := h.Sum(text, t)
+	return err == nil && hmac.Equal(sum, t.Hash)
 }
 
 // ErrMalformed is returned by Parse for text that is not a token.

@@ -52,8 +52,8 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 		return api.Token{}, fmt.Errorf("site %q: not a site of the facility", req.Site)
 	}
 	now := s.cfg.Now().UTC()
-	text, id, hash := s.hasher.Mint()
-	tok := auth.Token{ID: id, Name: req.Name, Role: role, Tenant: req.Tenant, Site: req.Site, Hash: hash,
+	text, id, _ := s.hasher.Mint()
+	tok := auth.Token{ID: id, Name: req.Name, Role: role, Tenant: req.Tenant, Site: req.Site,
 		Created: now, CreatedBy: by}
 	ttl := time.Duration(req.TTLSeconds) * time.Second
 	if ttl == 0 && role == auth.Join {
@@ -61,6 +61,10 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 	}
 	if ttl > 0 {
 		tok.Expires = now.Add(ttl)
+	}
+	var err error
+	if tok.Hash, err = s.hasher.Sum(text, &tok); err != nil {
+		return api.Token{}, err
 	}
 	doc, err := json.Marshal(tok)
 	if err != nil {

@@ -73,7 +73,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	if tok == nil || !s.hasher.Match(strings.TrimSpace(text), tok.Hash) {
+	if tok == nil || !s.hasher.Verify(strings.TrimSpace(text), tok) {
 		return auth.Principal{}, errUnauthenticated{"unknown token"}
 	}
 	if err := tok.Valid(s.cfg.Now()); err != nil {
