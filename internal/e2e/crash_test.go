@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
+)
+
+// freePort is a loopback address free now (to restart a server on the
+// same address).
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// crashServer is a `carnot server` on SQLite that the test kills with
+// SIGKILL and starts again on the same data directory and addresses.
+type crashServer struct {
+	t                  *testing.T
+	dir, listen, admin string
+	cmd                *exec.Cmd
+	token              chan string
+	mu                 sync.Mutex
+	out                strings.Builder
+}
+
+func (s *crashServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(carnotBin, "server", "--data-dir", s.dir, "--listen", s.listen, "--admin-listen", s.admin,
+		"--heartbeat", "200ms", "--heartbeat-timeout", "5s", "--log-level", "debug")
+	stdout, _ := s.cmd.StdoutPipe()
+	s.cmd.Stderr = writerFunc(func(p []byte) { s.mu.Lock(); s.out.Write(p); s.mu.Unlock() })
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "carnot_") {
+				s.token <- l
+			}
+			s.mu.Lock()
+			s.out.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+}
+
+func (s *crashServer) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+}
+
+// The server is killed with SIGKILL at random moments, eight times,
+// while clients submit continuously and an agent runs the jobs; after
+// each restart on the same data directory the state converges: every
+// submission the API acknowledged exists and succeeds, no job is started
+// twice and no replica runs twice.
+func TestCrashDuringSubmissions(t *testing.T) {
+	s := &crashServer{t: t, dir: t.TempDir(), listen: freePort(t), admin: freePort(t), token: make(chan string, 1)}
+	s.start()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.kill()
+		}
+		if t.Failed() {
+			s.mu.Lock()
+			t.Logf("server output:\n%s", s.out.String())
+			s.mu.Unlock()
+		}
+	})
+	var tok string
+	select {
+	case tok = <-s.token:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no bootstrap token")
+	}
+	d := &dev{t: t, CA: filepath.Join(s.dir, "tls", "ca.crt"), Token: tok}
+	cl, err := client.New("https://"+s.listen, client.WithToken(tok), client.WithTLS(d.tlsConfig()), client.WithSubmitRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := client.New("https://"+s.admin, client.WithToken(tok), client.WithTLS(d.tlsConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	join, err := ops.CreateToken(ctx, api.TokenRequest{Name: "rack", Role: "join", Site: "local", TTLSeconds: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	runs := filepath.Join(work, "runs.log")
+	agent := exec.Command(carnotBin, "agent", "--server", "https://"+s.admin, "--ca", d.CA, "--join-token", join.Secret,
+		"--name", "node-1", "--data-dir", filepath.Join(work, "agent"), "--fake-gpus", "8")
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Signal(syscall.SIGTERM); agent.Wait() })
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("c%d-%d", w, i)
+				spec := fmt.Appendf(nil, `{"id":%q,"tenant":"default","gpus":1,"command":["sh","-c","echo \"$CARNOT_JOB_ID $CARNOT_REPLICA $CARNOT_ATTEMPT\" >> %s"]}`, id, runs)
+				for {
+					// The same key after a failure: the job is created once.
+					_, err := cl.SubmitJob(ctx, spec, "key-"+id)
+					if err == nil {
+						mu.Lock()
+						acked[id] = true
+						mu.Unlock()
+						break
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+			}
+		})
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 8 {
+		time.Sleep(time.Duration(200+r.IntN(600)) * time.Millisecond)
+		s.kill()
+		time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
+		s.start()
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	n := len(acked)
+	mu.Unlock()
+	if n < 20 {
+		t.Fatalf("only %d submissions acknowledged: the test exercised too little", n)
+	}
+	end := time.Now().Add(60 * time.Second)
+	for id := range acked {
+		for {
+			j, err := cl.GetJob(ctx, id)
+			if err == nil && api.Final(j.State) {
+				if j.State != api.StateSucceeded || j.Attempt != 1 {
+					t.Errorf("job %s: %s after %d attempts, want succeeded at the first", id, j.State, j.Attempt)
+				}
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("job %s (acknowledged) not final in time: %+v, %v", id, j, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		evs, err := cl.Events(ctx, id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		started := 0
+		for _, e := range evs.Events {
+			if e.Type == api.EventStarted {
+				started++
+			}
+		}
+		if started != 1 {
+			t.Errorf("job %s started %d times", id, started)
+		}
+	}
+	b, _ := os.ReadFile(runs)
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		seen[l]++
+	}
+	for l, c := range seen {
+		if c > 1 {
+			t.Errorf("replica %q ran %d times", l, c)
+		}
+	}
+	t.Logf("%d submissions acknowledged across 8 SIGKILLs; %d replicas ran, none twice", n, len(seen))
+}
