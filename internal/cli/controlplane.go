@@ -364,6 +364,32 @@ func (cp *controlPlane) lead(ctx context.Context, st store.Store) error {
 	return nil
 }
 
+// runRecovering runs the server's loop until ctx is done; when a commit
+// fails (the database went away, the disk is full) it builds the server
+// again from the store, retrying with backoff until the store answers,
+// so that the control plane recovers without an operator.
+func (cp *controlPlane) runRecovering(ctx context.Context, st store.Store) error {
+	for {
+		err := cp.srv.Run(ctx)
+		if !errors.Is(err, server.ErrCommitFailed) || ctx.Err() != nil {
+			return err
+		}
+		backoff := 100 * time.Millisecond
+		for {
+			cp.log.Warn("reloading the state from the store after a failed commit", "err", err)
+			if err = cp.lead(ctx, st); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+}
+
 // run runs the loop until ctx is done (a replica: campaigns, and runs
 // the loop while it leads), then stops serving and closes the store.
 // onLeader runs once the server runs (at once with SQLite).
@@ -372,7 +398,7 @@ func (cp *controlPlane) run(ctx context.Context, onLeader func(context.Context) 
 	if cp.replica != nil {
 		err = cp.replica.run(ctx, onLeader)
 	} else if err = onLeader(ctx); err == nil {
-		err = cp.srv.Run(ctx)
+		err = cp.runRecovering(ctx, cp.store)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -161,7 +161,8 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 				return err
 			}
 			loopDone = make(chan error, 1)
-			go func() { loopDone <- r.cp.srv.Run(lctx) }()
+			st := store.Fenced(r.db, l.Epoch)
+			go func() { loopDone <- r.cp.runRecovering(lctx, st) }()
 			lastRenew = now
 		case err == nil && l.Holder == r.name:
 			lastRenew = now

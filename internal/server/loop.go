@@ -231,7 +231,7 @@ func (s *Server) fail(err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	s.log.Error("commit failed; the server stops scheduling until restarted", "err", err)
+	s.log.Error("commit failed; the server stops scheduling and reloads from the store", "err", err)
 	s.ready = false
 	s.failed = err
 }

@@ -125,6 +125,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// ErrCommitFailed is returned by Run when a commit failed (the database
+// went away, a disk filled up): the server's memory may be ahead of the
+// store, so it stops; a new server built from the store takes over.
+var ErrCommitFailed = errors.New("server: a commit failed")
+
 // EventAuditPolicy is the type of the event that records an audit
 // retention below the minimum.
 const EventAuditPolicy = "audit-policy"
@@ -298,6 +303,15 @@ func (s *Server) Run(ctx context.Context) error {
 			case <-ctx.Done():
 			case <-time.After(s.cfg.PassGap):
 			}
+		}
+		s.mu.Lock()
+		failed := s.failed
+		s.mu.Unlock()
+		if failed != nil {
+			// Memory may be ahead of the store: the caller builds a new
+			// server from the store (New) and runs that one.
+			s.watch.close()
+			return fmt.Errorf("%w: %v", ErrCommitFailed, failed)
 		}
 		t.Reset(s.untilNextPass())
 	}
