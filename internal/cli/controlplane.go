@@ -374,6 +374,7 @@ func (cp *controlPlane) runRecovering(ctx context.Context, st store.Store) error
 		if !errors.Is(err, server.ErrCommitFailed) || ctx.Err() != nil {
 			return err
 		}
+		cp.srv.Retire() // its handlers serve until the new server's replace them
 		backoff := 100 * time.Millisecond
 		for {
 			cp.log.Warn("reloading the state from the store after a failed commit", "err", err)

@@ -77,20 +77,39 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 					api.IdempotencyKeyHeader, key, id)
 				return
 			}
+			// The first submission may have been committed while its
+			// answer was lost (the database dropped the connection after
+			// the commit): the job is in the store, not yet in memory.
+			if old.State == api.StatePending {
+				if js, err := jobFromDoc(old); err == nil {
+					s.mu.Lock()
+					s.adopt(js)
+					s.mu.Unlock()
+					s.Kick()
+				}
+			}
 			writeJSON(w, http.StatusOK, old)
 			return
 		}
 		s.metrics.submissions.Inc()
 		s.mu.Lock()
-		js := &jobState{job: job, doc: *doc}
-		s.jobs[job.ID] = js
-		s.requeue(js)
+		s.adopt(&jobState{job: job, doc: *doc})
 		s.mu.Unlock()
 		s.watch.publish(ev)
 		s.Kick()
 		w.Header().Set("Location", "/v1/jobs/"+job.ID)
 		writeJSON(w, http.StatusCreated, doc)
 	}
+}
+
+// adopt puts a pending job the store holds into memory and the queue,
+// unless it is there already. Caller holds mu.
+func (s *Server) adopt(js *jobState) {
+	if _, ok := s.jobs[js.doc.ID]; ok {
+		return
+	}
+	s.jobs[js.doc.ID] = js
+	s.requeue(js)
 }
 
 // parseSpec reads one job from a request body with the job file loader,

@@ -140,6 +140,18 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 			problemf(w, http.StatusForbidden, "%v", err)
 			return
 		}
+		if r.Method != http.MethodGet {
+			// A change made while the server retires could land in the
+			// store after its successor loaded it: none is accepted.
+			s.gate.RLock()
+			defer s.gate.RUnlock()
+			if s.retired {
+				w.Header().Set(api.StandbyHeader, "reloading")
+				w.Header().Set("Retry-After", "1")
+				problemf(w, http.StatusServiceUnavailable, "the server is reloading its state from the store; retry")
+				return
+			}
+		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
 }
@@ -180,4 +192,13 @@ func (s *Server) handleWhoAmI(listener string) http.HandlerFunc {
 		writeJSON(w, http.StatusOK, api.WhoAmI{Subject: p.Subject, Role: string(p.Role), Tenant: p.Tenant,
 			Site: p.Site, Node: p.Node, Listener: listener})
 	}
+}
+
+// Retire makes the server refuse every change from now on, once the
+// changes in flight are done: a server that replaces this one (New on the
+// same store) then loads all of them.
+func (s *Server) Retire() {
+	s.gate.Lock()
+	s.retired = true
+	s.gate.Unlock()
 }

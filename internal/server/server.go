@@ -57,11 +57,15 @@ type Server struct {
 	// usageDirty says the fair-share history changed since it was saved.
 	usageDirty bool
 
-	kick    chan struct{}
-	audit   *auditor // nil without Config.AuditSigner
-	hasher  *auth.Hasher
-	tokens  tokens
-	caPool  *x509.CertPool // Config.CA's, to check nodes' log servers
+	kick   chan struct{}
+	audit  *auditor // nil without Config.AuditSigner
+	hasher *auth.Hasher
+	tokens tokens
+	caPool *x509.CertPool // Config.CA's, to check nodes' log servers
+	// gate is held (read) by every request that changes something, and
+	// (write) by Retire; retired refuses changes.
+	gate    sync.RWMutex
+	retired bool
 	watch   *hub
 	metrics *metrics
 	mux     *http.ServeMux // the operator listener's: every route
