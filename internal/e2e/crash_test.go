@@ -122,7 +122,7 @@ func TestCrashDuringSubmissions(t *testing.T) {
 	acked := map[string]bool{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range 4 {
+	for w := range 2 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
