@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -15,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/postgres"
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
@@ -32,6 +38,12 @@ func benchServerTLS(b *testing.B, withTLS bool) (*Server, *httptest.Server) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return benchServerOn(b, db, withTLS)
+}
+
+// benchServerOn is benchServerTLS on the store db.
+func benchServerOn(b *testing.B, db store.Store, withTLS bool) (*Server, *httptest.Server) {
+	b.Helper()
 	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, TokenKey: testTokenKey})
 	if err != nil {
 		b.Fatal(err)
@@ -107,6 +119,42 @@ func benchSubmit(b *testing.B, withTLS bool) {
 	s, hs := benchServerTLS(b, withTLS)
 	db := s.store.(*sqlite.DB)
 	b0, r0 := db.BatchStats()
+	submitLoad(b, hs)
+	b1, r1 := db.BatchStats()
+	b.ReportMetric(float64(r1-r0)/float64(max(1, b1-b0)), "writes/commit")
+}
+
+// BenchmarkSubmitPostgres is BenchmarkSubmitTLS on PostgreSQL (a fresh
+// schema of $CARNOT_TEST_POSTGRES; skipped without it).
+func BenchmarkSubmitPostgres(b *testing.B) {
+	base := os.Getenv("CARNOT_TEST_POSTGRES")
+	if base == "" {
+		b.Skip("CARNOT_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); conn.Close(ctx) })
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, hs := benchServerOn(b, db, true)
+	submitLoad(b, hs)
+}
+
+// submitLoad posts b.N submissions from 256 concurrent clients.
+func submitLoad(b *testing.B, hs *httptest.Server) {
 	cl := benchClient(b, hs, 256)
 	var n atomic.Int64
 	b.SetParallelism(128) // 256 clients on 2 cores
@@ -127,8 +175,6 @@ func benchSubmit(b *testing.B, withTLS bool) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "submissions/s")
-	b1, r1 := db.BatchStats()
-	b.ReportMetric(float64(r1-r0)/float64(max(1, b1-b0)), "writes/commit")
 }
 
 // BenchmarkPendingMemory submits 100,000 jobs (that cannot start) and
