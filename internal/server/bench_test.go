@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
@@ -231,6 +232,20 @@ func BenchmarkPendingMemory(b *testing.B) {
 		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 		b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MiB")
 	}
+}
+
+// BenchmarkSubmitNoAuth is BenchmarkSubmit with the submission handler
+// called without authentication or authorization (the principal a member
+// token gives, set directly): the baseline of authentication's cost.
+func BenchmarkSubmitNoAuth(b *testing.B) {
+	s, _ := benchServerTLS(b, false)
+	h := s.handlers("operator")["submitJob"]
+	p := auth.Principal{Subject: "token:bench", Role: auth.Member, Tenant: "default"}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}))
+	b.Cleanup(hs.Close)
+	submitLoad(b, hs)
 }
 
 // BenchmarkAuthenticate is what authentication adds to every request: a
