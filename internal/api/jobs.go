@@ -143,8 +143,12 @@ const (
 	EventRestart    = "restart"    // a failed attempt is retried
 	EventDeferred   = "deferred"
 	EventCancel     = "cancel"
-	EventFinished   = "finished" // succeeded, failed or cancelled
-	EventNode       = "node"     // a node registered, drained, went down…
+	EventFinished   = "finished"     // succeeded, failed or cancelled
+	EventNode       = "node"         // a node registered, drained, went down…
+	EventRejected   = "rejected"     // a submission refused: invalid, or not allowed
+	EventToken      = "token"        // a token created or revoked
+	EventSecret     = "secret"       // a tenant secret set or deleted
+	EventPolicy     = "audit-policy" // an audit retention below the minimum, by override
 )
 
 // EventList is a page of events after a sequence number.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -41,6 +42,7 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		}
 		job, spec, explicitID, prob := s.parseSpec(body, deployment, principalOf(r).Tenant)
 		if prob != nil {
+			s.recordRejection(r, principalOf(r).Tenant, prob)
 			writeProblem(w, prob)
 			return
 		}
@@ -48,7 +50,10 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		if deployment {
 			op = "submitDeployment"
 		}
-		if !allow(w, r, op, job.Tenant, "") {
+		if err := auth.Authorize(principalOf(r), op, job.Tenant); err != nil {
+			prob := &api.Problem{Status: http.StatusForbidden, Detail: err.Error()}
+			s.recordRejection(r, job.Tenant, prob)
+			writeProblem(w, prob)
 			return
 		}
 		now := s.cfg.Now().UTC()
@@ -99,6 +104,25 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		s.Kick()
 		w.Header().Set("Location", "/v1/jobs/"+job.ID)
 		writeJSON(w, http.StatusCreated, doc)
+	}
+}
+
+// recordRejection appends a rejected event for a refused submission: a
+// decision of the control plane, audited like the others. The body is not
+// recorded (it may hold secrets in its env), only the reasons.
+func (s *Server) recordRejection(r *http.Request, tenant string, p *api.Problem) {
+	msg := p.Detail
+	for _, e := range p.Errors {
+		msg += "; " + e.Field + ": " + e.Message
+	}
+	if len(msg) > 1000 {
+		msg = msg[:1000]
+	}
+	msg = strings.ToValidUTF8(msg, "?")
+	ev := api.Event{Time: s.cfg.Now().UTC(), Tenant: tenant, Type: api.EventRejected, Actor: principalOf(r).Subject,
+		Message: fmt.Sprintf("submission refused (%d): %s", p.Status, msg)}
+	if err := s.store.PutRecords(r.Context(), nil, []api.Event{ev}); err != nil {
+		s.log.Warn("recording a refused submission", "err", err)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 // EventSecret is the type of the events that record a secret being set or
 // deleted (its name, never its value).
-const EventSecret = "secret"
+const EventSecret = api.EventSecret
 
 // secretName is a secret's name.
 var secretName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)

@@ -18,7 +18,7 @@ import (
 
 // EventToken is the type of the events that record a token's creation
 // and revocation (never its secret).
-const EventToken = "token"
+const EventToken = api.EventToken
 
 // defaultJoinTTL is a join token's life when the request gives none.
 const defaultJoinTTL = 24 * time.Hour

@@ -175,3 +175,22 @@ func TestEventActors(t *testing.T) {
 		}
 	}
 }
+
+// A refused submission is a decision too: it is recorded, with who asked
+// and why, but not its body.
+func TestRejectedSubmissionIsAudited(t *testing.T) {
+	e := devEnv(t)
+	var p api.Problem
+	if code := e.do("POST", "/v1/jobs", map[string]any{"tenant": "default", "gpus": 64, "command": []string{"x"}, "env": map[string]string{"K": "v3ry-s3cret"}}, &p); code != 400 {
+		t.Fatalf("an impossible job: %d", code)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	last := evs.Events[len(evs.Events)-1]
+	if last.Type != api.EventRejected || last.Actor != "token:operator-admin" || !strings.Contains(last.Message, "gpus") {
+		t.Errorf("last event %+v, want the rejection with its actor and reason", last)
+	}
+	if strings.Contains(last.Message, "v3ry-s3cret") {
+		t.Errorf("the rejection records the body: %q", last.Message)
+	}
+}

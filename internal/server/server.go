@@ -136,7 +136,7 @@ var ErrCommitFailed = errors.New("server: a commit failed")
 
 // EventAuditPolicy is the type of the event that records an audit
 // retention below the minimum.
-const EventAuditPolicy = "audit-policy"
+const EventAuditPolicy = api.EventPolicy
 
 // versionBase starts every node's assignment version at a random number,
 // so that a restarted server never repeats a version an agent has seen
