@@ -107,6 +107,7 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 
 func newAgentCmd() *cobra.Command {
 	o := &agentOpts{}
+	fo := &fleetOpts{}
 	var addr, logLevel string
 	c := &cobra.Command{
 		Use:   "agent",
@@ -115,7 +116,16 @@ func newAgentCmd() *cobra.Command {
 CPUs, memory, GPUs from NVML or --fake-gpus) with the server, runs the
 replicas assigned to it as processes, captures their output and reports
 their exits and the GPUs' telemetry. Stop it with Ctrl-C: its tasks are
-stopped with their grace.`,
+stopped with their grace.
+
+With --fleet N --fake it runs N virtual nodes in this process instead
+(PREFIX-0000…, each enrolled with its own certificate in
+--data-dir/<node>/), whose tasks only pretend to run: for FAKE_DURATION
+in their environment, else N seconds of a "sleep N" command, else until
+the job's runtime limit, else --fake-duration (0: until stopped); then
+they exit 0, or FAKE_EXIT. Nothing is executed.`,
+		Example: `  carnot agent --fleet 1000 --fake --fake-gpus 8 --server https://cp:7461 --ca ca.crt \
+      --join-token $JOIN --data-dir fleet --site local`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger(cmd.ErrOrStderr(), logLevel)
@@ -124,6 +134,9 @@ stopped with their grace.`,
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if fo.active(cmd) {
+				return runFleet(ctx, cmd, fo, o, agentServerAddr(addr), log)
+			}
 			a, devs, err := o.newAgent(ctx, agentServerAddr(addr), log, false)
 			if err != nil {
 				return err
@@ -136,6 +149,7 @@ stopped with their grace.`,
 		},
 	}
 	o.flags(c, true)
+	fo.flags(c)
 	c.Flags().StringVar(&addr, "server", "", "the server's operator API address(es), comma-separated (default $CARNOT_ADMIN_ADDR or "+client.DefaultAdminAddr+")")
 	c.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return c

@@ -1,0 +1,143 @@
+package fleet
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/pki"
+)
+
+// ErrNoJoinToken means a node has no valid certificate and the fleet was
+// given no join token to enroll it with.
+var ErrNoJoinToken = errors.New("no join token")
+
+// enroller gives the fleet's nodes their certificates, as the single
+// agent does: the one in DataDir/<node>/ when it is valid for at least a
+// third of its life, else a new one from the server for the join token.
+type enroller struct {
+	cfg   *Config
+	roots *x509.CertPool
+
+	once sync.Once
+	cl   *client.Client // with the join token, made at the first enrollment
+	err  error
+
+	mu     sync.Mutex
+	caPEM  []byte // the CA the server answered with, saved in DataDir once
+	caSave bool
+}
+
+// certificate is node's certificate and its site.
+func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificate, string, error) {
+	dir := filepath.Join(e.cfg.DataDir, node)
+	cert, err := pki.LoadNode(dir)
+	if err == nil {
+		site, name, ierr := pki.NodeIdentity(cert.Leaf)
+		life := cert.Leaf.NotAfter.Sub(cert.Leaf.NotBefore)
+		if ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3) {
+			return cert, site, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return tls.Certificate{}, "", err
+	}
+	if e.cfg.JoinToken == "" {
+		return tls.Certificate{}, "", fmt.Errorf("node %s has no valid certificate in %s: %w (an operator makes one with: carnot token create --role join --site SITE)",
+			node, dir, ErrNoJoinToken)
+	}
+	e.once.Do(func() {
+		e.cl, e.err = client.New(e.cfg.Server, client.WithTLS(pki.ClientConfig(e.roots, nil)),
+			client.WithToken(e.cfg.JoinToken), client.WithUserAgent(userAgent(e.cfg.Version)))
+	})
+	if e.err != nil {
+		return tls.Certificate{}, "", e.err
+	}
+	key, err := pki.NewNodeKey()
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	csr, err := pki.NodeCSR(key, node)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	got, err := e.cl.Enroll(ctx, api.Enroll{Node: node, CSR: string(csr)})
+	if err != nil {
+		return tls.Certificate{}, "", fmt.Errorf("enrolling node %s: %w", node, err)
+	}
+	if err := pki.SaveNode(dir, key, []byte(got.Certificate)); err != nil {
+		return tls.Certificate{}, "", err
+	}
+	if err := e.saveCA([]byte(got.CA)); err != nil {
+		return tls.Certificate{}, "", err
+	}
+	if cert, err = pki.LoadNode(dir); err != nil {
+		return tls.Certificate{}, "", err
+	}
+	site, name, err := pki.NodeIdentity(cert.Leaf)
+	if err != nil || name != node {
+		return tls.Certificate{}, "", fmt.Errorf("the server's certificate names node %q, not %q", name, node)
+	}
+	return cert, site, nil
+}
+
+// saveCA writes the CA the server answered an enrollment with to
+// DataDir/ca.crt, once, so that a restarted fleet trusts the server
+// without --ca.
+func (e *enroller) saveCA(pem []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.caSave {
+		return nil
+	}
+	e.caSave, e.caPEM = true, pem
+	return os.WriteFile(filepath.Join(e.cfg.DataDir, pki.CACertFile), pem, 0o644)
+}
+
+// serverRoots are the CAs to trust the server with after enrollment:
+// Config.Roots, else DataDir/ca.crt (saved at enrollment), else the
+// system's.
+func (e *enroller) serverRoots() (*x509.CertPool, error) {
+	if e.roots != nil {
+		return e.roots, nil
+	}
+	e.mu.Lock()
+	pem := e.caPEM
+	e.mu.Unlock()
+	if pem != nil {
+		p := x509.NewCertPool()
+		if !p.AppendCertsFromPEM(pem) {
+			return nil, errors.New("the server's CA certificate from the enrollment is not PEM")
+		}
+		return p, nil
+	}
+	return nil, nil
+}
+
+// fleetRoots are the CAs to trust the server with before any enrollment:
+// Config.Roots, else DataDir/ca.crt when present, else nil (the system's).
+func fleetRoots(cfg *Config) (*x509.CertPool, error) {
+	if cfg.Roots != nil {
+		return cfg.Roots, nil
+	}
+	p := filepath.Join(cfg.DataDir, pki.CACertFile)
+	if _, err := os.Stat(p); err == nil {
+		return pki.LoadPool(p)
+	}
+	return nil, nil
+}
+
+func userAgent(version string) string {
+	if version == "" {
+		return "carnot-fleet"
+	}
+	return "carnot-fleet/" + version
+}
