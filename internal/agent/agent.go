@@ -32,7 +32,7 @@ type Config struct {
 	Name string // node name; required
 	Site string
 	// DataDir holds the tasks' logs (DataDir/logs) and their default work
-	// directories (DataDir/work); required.
+	// directories (DataDir/work); required unless Runtime is set.
 	DataDir string
 	// Devices are the node's GPUs; nil for a node without GPUs. The agent
 	// does not close them.
@@ -42,7 +42,7 @@ type Config struct {
 	CPUs, MemoryGiB int
 	// Listen is the address of the agent's log server; default
 	// "127.0.0.1:0". A wildcard host is advertised as the machine's host
-	// name.
+	// name. There is no log server when Runtime is set.
 	Listen string
 	// TLS, when set, makes the log server speak TLS with its
 	// certificate (the node's: the server checks the node's identity);
@@ -57,6 +57,20 @@ type Config struct {
 	// ShutdownGrace caps each task's grace when the agent shuts down;
 	// default 10 s.
 	ShutdownGrace time.Duration
+
+	// Runtime executes the tasks; nil runs them as processes, their
+	// output in DataDir/logs, served by the agent's log server. Another
+	// Runtime's tasks have no logs: the agent then opens no listener and
+	// registers no address.
+	Runtime Runtime
+	// NextBeat is when the heartbeat after the one sent at last is due;
+	// nil: one interval later. (A fleet of virtual nodes spreads its
+	// nodes' heartbeats over the interval with it.)
+	NextBeat func(last time.Time, interval time.Duration) time.Time
+	// OnTaskChange, when set, is called with a task's status each time it
+	// starts, ends, fails to start or is refused. It is called with the
+	// agent's lock held: it must be quick and must not call the agent.
+	OnTaskChange func(api.TaskStatus)
 }
 
 // Timing of the agent's calls.
@@ -66,16 +80,18 @@ const (
 	pollWait             = 30 * time.Second // the long-poll's wait
 	callTimeout          = 15 * time.Second // beyond the wait, for any call
 	debounce             = 5 * time.Millisecond
-	minPollGap           = time.Second // between unchanged answers
+	minPollGap           = time.Second     // between unchanged answers
+	kickGrace            = 2 * time.Second // a long poll still out this long after a heartbeat saw a newer version is cut short
 )
 
 // Agent runs one node's tasks. Create it with New and start it with Run.
 type Agent struct {
 	cfg        Config
 	srv        Server
+	rt         Runtime
 	log        *slog.Logger
-	ln         net.Listener
-	advertise  string // http://host:port of the log server
+	ln         net.Listener // the log server's; nil without one
+	advertise  string       // http://host:port of the log server
 	httpSrv    *http.Server
 	mux        *http.ServeMux
 	baseLimits map[int]int // each GPU's power limit when the agent started
@@ -94,6 +110,7 @@ type Agent struct {
 	// server at registration; until then it serves no logs.
 	logsToken string
 	version   int64 // of the last assignments applied
+	seen      int64 // the newest version a heartbeat's reply carried
 	tasks     map[taskKey]*task
 	started   map[taskKey]bool // ever started (or refused): never again
 	listed    map[taskKey]bool // in the last assignments
@@ -101,13 +118,14 @@ type Agent struct {
 	closing   bool
 }
 
-// New checks cfg, detects what it leaves to detection and opens the log
-// server's listener (so Addr is known at once). Call Run to start.
+// New checks cfg, detects what it leaves to detection and, for tasks run
+// as processes, opens the log server's listener (so Addr is known at
+// once). Call Run to start.
 func New(cfg Config, srv Server) (*Agent, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("agent: the node needs a name")
 	}
-	if cfg.DataDir == "" {
+	if cfg.DataDir == "" && cfg.Runtime == nil {
 		return nil, errors.New("agent: a data directory is required (for task logs)")
 	}
 	if srv == nil {
@@ -125,46 +143,68 @@ func New(cfg Config, srv Server) (*Agent, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
+	if cfg.NextBeat == nil {
+		cfg.NextBeat = everyInterval
+	}
 	if err := detect(&cfg); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("agent: log server: %w", err)
-	}
 	a := &Agent{
-		cfg: cfg, srv: srv, log: cfg.Logger.With("node", cfg.Name), ln: ln,
-		advertise:  advertiseURL(ln.Addr(), cfg.TLS != nil),
+		cfg: cfg, srv: srv, rt: cfg.Runtime, log: cfg.Logger.With("node", cfg.Name),
 		baseLimits: map[int]int{},
 		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second,
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
-		gpuUse: map[int]int{},
+		gpuUse: map[int]int{}, mux: http.NewServeMux(),
 	}
 	if cfg.Devices != nil {
 		for _, g := range cfg.Devices.Info() {
 			a.baseLimits[g.Index] = g.PowerLimitW
 		}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("agent: data directory: %w", err)
-	}
-	a.killLeftovers()
-	a.mux = http.NewServeMux()
-	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)
-	a.httpSrv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
-	if cfg.TLS != nil {
-		a.ln = tls.NewListener(a.ln, cfg.TLS)
+	if a.rt == nil {
+		if err := a.openProcesses(); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
 
-// Addr is the log server's listening address, host:port.
-func (a *Agent) Addr() string { return a.ln.Addr().String() }
+// openProcesses sets up the default runtime: the data directory, the
+// log server's listener, and the end of what a previous agent left
+// running.
+func (a *Agent) openProcesses() error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("agent: log server: %w", err)
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		ln.Close()
+		return fmt.Errorf("agent: data directory: %w", err)
+	}
+	p := newProcesses(a.cfg.DataDir, a.log)
+	p.killLeftovers()
+	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)
+	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)
+	a.httpSrv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+	if a.cfg.TLS != nil {
+		a.ln = tls.NewListener(a.ln, a.cfg.TLS)
+	}
+	return nil
+}
 
-// Handler is the log server: GET api.AgentLogsPath.
+// Addr is the log server's listening address, host:port; "" without a
+// log server.
+func (a *Agent) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Handler is the log server: GET api.AgentLogsPath (nothing without a log
+// server).
 func (a *Agent) Handler() http.Handler { return a.mux }
 
 // Run registers the node and runs it until ctx is done; call it once.
@@ -176,16 +216,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	serveErr := make(chan error, 1)
-	go func() {
-		err := a.httpSrv.Serve(a.ln)
-		if !errors.Is(err, http.ErrServerClosed) {
-			err = fmt.Errorf("agent: log server: %w", err)
-			cancel(err)
-		} else {
-			err = nil
-		}
-		serveErr <- err
-	}()
+	if a.httpSrv == nil {
+		serveErr <- nil
+	} else {
+		go func() {
+			err := a.httpSrv.Serve(a.ln)
+			if !errors.Is(err, http.ErrServerClosed) {
+				err = fmt.Errorf("agent: log server: %w", err)
+				cancel(err)
+			} else {
+				err = nil
+			}
+			serveErr <- err
+		}()
+	}
 	a.log.Info("agent starting", "logs", a.advertise, "data", a.cfg.DataDir)
 	registered := false
 	wait := a.retryMin
@@ -238,10 +282,12 @@ func (a *Agent) shutdown(registered bool) {
 		}
 		cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := a.httpSrv.Shutdown(ctx); err != nil {
-		a.httpSrv.Close()
+	if a.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := a.httpSrv.Shutdown(ctx); err != nil {
+			a.httpSrv.Close()
+		}
 	}
 	a.log.Info("agent stopped")
 }

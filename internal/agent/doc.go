@@ -24,10 +24,23 @@
 // its end succeeded and the assignments no longer list it, so an exit is
 // never lost.
 //
-// Each task is a process in its own process group, with the agent's
+// How a task is executed is a Runtime's (runtime.go): Start gives a
+// Process that takes signals and tells, by Wait, how it ended. By default
+// each task is a process in its own process group, with the agent's
 // environment plus Task.Env (Task.Env wins), its output in
 // DataDir/logs/<job>/<attempt>/<replica>.stdout and .stderr, which the
-// agent's HTTP log server serves at api.AgentLogsPath.
+// agent's HTTP log server serves at api.AgentLogsPath. internal/fleet
+// runs many agents in one process with a fake Runtime whose tasks are
+// timers: one implementation of the protocol, the work faked, as a
+// kubelet over a fake container runtime. An agent with another Runtime
+// serves no logs and registers no address.
+//
+// A long poll is cut short (the heartbeat's "kick") only when a heartbeat
+// saw a version newer than the one the poll waits past and the poll's
+// answer is still missing 2 s later: the server answers the poll itself
+// as soon as the assignments change, and cancelling an HTTP/1.1 request
+// closes its connection, so the usual race where a heartbeat's reply
+// overtakes the poll's answer costs no reconnect.
 //
 // Conventions:
 //

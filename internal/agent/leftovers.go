@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,32 +30,42 @@ type group struct {
 	Start uint64 `json:"start"`
 }
 
-// saveGroupsLocked writes the running tasks' groups (atomically: a crash
-// leaves the old file or the new one). Caller holds mu.
-func (a *Agent) saveGroupsLocked() {
-	gs := []group{}
-	for _, t := range a.tasks {
-		if t.pid > 0 && t.endedAt.IsZero() {
-			if start, err := procStart(t.pid); err == nil {
-				gs = append(gs, group{Task: t.name(), PGID: t.pid, Start: start})
-			}
+// track records (running) or forgets the task's group and writes the
+// running groups to the file, atomically: a crash leaves the old file or
+// the new one.
+func (r *processes) track(pgid int, task string, running bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if running {
+		start, err := procStart(pgid)
+		if err != nil {
+			return // already gone
 		}
+		r.groups[pgid] = group{Task: task, PGID: pgid, Start: start}
+	} else if _, ok := r.groups[pgid]; ok {
+		delete(r.groups, pgid)
+	} else {
+		return
+	}
+	gs := slices.SortedFunc(maps.Values(r.groups), func(x, y group) int { return cmp.Compare(x.PGID, y.PGID) })
+	if gs == nil {
+		gs = []group{}
 	}
 	b, _ := json.Marshal(gs)
-	path := filepath.Join(a.cfg.DataDir, groupsFile)
+	path := filepath.Join(r.dataDir, groupsFile)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err == nil {
 		err = os.Rename(tmp, path)
 		if err != nil {
-			a.log.Warn("cannot record the tasks' process groups", "err", err)
+			r.log.Warn("cannot record the tasks' process groups", "err", err)
 		}
 	}
 }
 
 // killLeftovers kills the process groups a previous agent recorded that
 // still run (same leader, same start time), and forgets them.
-func (a *Agent) killLeftovers() {
-	path := filepath.Join(a.cfg.DataDir, groupsFile)
+func (r *processes) killLeftovers() {
+	path := filepath.Join(r.dataDir, groupsFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
@@ -62,13 +75,13 @@ func (a *Agent) killLeftovers() {
 		err = json.Unmarshal(b, &gs)
 	}
 	if err != nil {
-		a.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)
+		r.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)
 	}
 	for _, g := range gs {
 		if start, err := procStart(g.PGID); err != nil || start != g.Start || g.PGID <= 1 {
 			continue // gone, or the PID now belongs to another process
 		}
-		a.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
+		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
 		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)
 	}
 	_ = os.Remove(path)

@@ -75,7 +75,7 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := lq.key
-	f, err := os.Open(a.logPath(k, lq.stream))
+	f, err := os.Open(logPath(a.cfg.DataDir, k, lq.stream))
 	if errors.Is(err, fs.ErrNotExist) {
 		http.Error(w, fmt.Sprintf("no %s log for job %s replica %d attempt %d on node %s",
 			lq.stream, k.Job, k.Replica, k.Attempt, a.cfg.Name), http.StatusNotFound)

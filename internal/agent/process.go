@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -11,10 +12,105 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
+
+// processes is the default Runtime: each task is a process in a process
+// group of its own, with its output in DataDir/logs and its work
+// directory under DataDir/work. It records the groups it runs in
+// DataDir/groups.json (see leftovers.go).
+type processes struct {
+	dataDir string
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	groups map[int]group // the running tasks' groups, by ID
+}
+
+func newProcesses(dataDir string, log *slog.Logger) *processes {
+	return &processes{dataDir: dataDir, log: log, groups: map[int]group{}}
+}
+
+// Start starts the task's process. The reason it could not start is also
+// written to its stderr log.
+func (r *processes) Start(spec api.Task) (Process, error) {
+	cmd, logs, err := r.command(spec)
+	if err != nil {
+		return nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err)}
+	}
+	defer logs.close()
+	if err := cmd.Start(); err != nil {
+		code := 126
+		if isNotFoundErr(err) {
+			code = 127
+		}
+		fmt.Fprintf(logs.stderr, "carnot: cannot start %q: %v\n", spec.Command, err)
+		return nil, &StartError{Code: code, Err: fmt.Errorf("start: %w", err)}
+	}
+	p := &process{r: r, cmd: cmd, name: keyOf(spec).String()}
+	r.track(p.PID(), p.name, true)
+	return p, nil
+}
+
+// process is a task's process, the leader of its group.
+type process struct {
+	r    *processes
+	cmd  *exec.Cmd
+	name string
+}
+
+func (p *process) PID() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process group.
+func (p *process) Signal(sig syscall.Signal) error { return syscall.Kill(-p.PID(), sig) }
+
+// Wait waits for the process to end, then kills what is left of its
+// group.
+func (p *process) Wait() Exit {
+	err := p.cmd.Wait()
+	x := Exit{At: time.Now().UTC()}
+	p.clearGroup()
+	p.r.track(p.PID(), p.name, false)
+	st := p.cmd.ProcessState
+	if st == nil {
+		x.Err = err
+		return x
+	}
+	ws, _ := st.Sys().(syscall.WaitStatus)
+	x.Code = ws.ExitStatus()
+	if ws.Signaled() {
+		x.Code, x.Signal = 128+int(ws.Signal()), ws.Signal().String()
+	}
+	return x
+}
+
+// groupGoneWait bounds how long the agent waits, after a task's main
+// process ended, for the rest of its process group to be gone.
+const groupGoneWait = 5 * time.Second
+
+// clearGroup kills what is left of the task's process group (its main
+// process has ended and been reaped) and waits until no member remains,
+// so that an ended task holds nothing on its GPUs. Members are gone once
+// their parent (init, usually) reaped them; after groupGoneWait the agent
+// gives up and reports the task ended anyway.
+func (p *process) clearGroup() {
+	deadline := time.Now().Add(groupGoneWait)
+	for {
+		if err := p.Signal(syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.r.log.Warn("processes of the task's group outlive SIGKILL; reporting it ended anyway",
+				"task", p.name, "pgid", p.PID())
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // logFiles are a task's output files, open for the process to inherit.
 type logFiles struct{ stdout, stderr *os.File }
@@ -27,21 +123,21 @@ func (l *logFiles) close() {
 
 // command prepares a task's process: its log files, work directory,
 // environment and executable, in a process group of its own.
-func (a *Agent) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
+func (r *processes) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
 	if len(spec.Command) == 0 || spec.Command[0] == "" {
 		return nil, nil, errors.New("the task has no command")
 	}
 	k := keyOf(spec)
-	if err := os.MkdirAll(filepath.Dir(a.logPath(k, "stdout")), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(logPath(r.dataDir, k, "stdout")), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("log directory: %w", err)
 	}
 	// Logs are readable by the agent's user only: they may hold a
 	// tenant's data.
-	stdout, err := os.OpenFile(a.logPath(k, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	stdout, err := os.OpenFile(logPath(r.dataDir, k, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log file: %w", err)
 	}
-	stderr, err := os.OpenFile(a.logPath(k, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	stderr, err := os.OpenFile(logPath(r.dataDir, k, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		stdout.Close()
 		return nil, nil, fmt.Errorf("log file: %w", err)
@@ -54,7 +150,7 @@ func (a *Agent) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
 			return nil, nil, fmt.Errorf("work directory %s: not a directory (%v)", dir, err)
 		}
 	} else {
-		dir = filepath.Join(a.cfg.DataDir, "work", sanitize(k.Job), strconv.Itoa(k.Attempt), strconv.Itoa(k.Replica))
+		dir = filepath.Join(r.dataDir, "work", sanitize(k.Job), strconv.Itoa(k.Attempt), strconv.Itoa(k.Replica))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			logs.close()
 			return nil, nil, fmt.Errorf("work directory: %w", err)
@@ -71,8 +167,8 @@ func (a *Agent) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
 
 // logPath is where a task's stream (stdout or stderr) is written:
 // DataDir/logs/<job>/<attempt>/<replica>.<stream>.
-func (a *Agent) logPath(k taskKey, stream string) string {
-	return filepath.Join(a.cfg.DataDir, "logs", sanitize(k.Job), strconv.Itoa(k.Attempt),
+func logPath(dataDir string, k taskKey, stream string) string {
+	return filepath.Join(dataDir, "logs", sanitize(k.Job), strconv.Itoa(k.Attempt),
 		strconv.Itoa(k.Replica)+"."+stream)
 }
 

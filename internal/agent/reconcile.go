@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -19,6 +18,8 @@ type taskKey struct {
 }
 
 func keyOf(t api.Task) taskKey { return taskKey{t.Job, t.Replica, t.Attempt} }
+
+func (k taskKey) String() string { return fmt.Sprintf("%s/%d/%d", k.Job, k.Replica, k.Attempt) }
 
 // pollLoop long-polls the assignments and applies every answer. It
 // returns errReregister on a 404, nil when ctx is done.
@@ -63,18 +64,35 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 	return nil
 }
 
-// fetch is one long poll, cut short when a heartbeat reports a newer
-// version (kicked).
+// fetch is one long poll. The server answers it as soon as the node's
+// assignments change; when a heartbeat has seen a version newer than
+// after and the answer still has not come kickGrace later, the call is
+// cut short (kicked). The grace spares the connection (cancelling an
+// HTTP/1.1 request closes it) in the usual race where the heartbeat's
+// reply overtakes the poll's answer; a kick about a version the poll
+// already waits past is ignored.
 func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assignments, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, pollWait+callTimeout)
 	defer cancel()
-	var kicked atomic.Bool
+	var kicked bool
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		for newer := false; !newer; {
+			select {
+			case <-a.kick:
+			case <-stop:
+				return
+			}
+			a.mu.Lock()
+			newer = a.seen > after
+			a.mu.Unlock()
+		}
+		t := time.NewTimer(kickGrace)
+		defer t.Stop()
 		select {
-		case <-a.kick:
-			kicked.Store(true)
+		case <-t.C:
+			kicked = true
 			cancel()
 		case <-stop:
 		}
@@ -82,7 +100,7 @@ func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assign
 	as, err := a.srv.Assignments(cctx, node, after, pollWait)
 	close(stop)
 	wg.Wait()
-	return as, err != nil && kicked.Load(), err
+	return as, err != nil && kicked, err
 }
 
 // pause sleeps for d, or until ctx is done or a heartbeat kicks.
@@ -119,13 +137,12 @@ func (a *Agent) apply(as api.Assignments) {
 		case a.started[k]:
 			// Ran, was reported and forgotten: never run it twice.
 		case spec.Stop:
-			a.refuseLocked(spec, now, "", "stopped before it started")
+			a.refuseLocked(spec, now, api.ReplicaExited, "", "stopped before it started")
 		case spec.Deadline != nil && !now.Before(*spec.Deadline):
-			a.refuseLocked(spec, now, signalRuntimeLimit, "runtime limit reached before it started")
+			a.refuseLocked(spec, now, api.ReplicaExited, signalRuntimeLimit, "runtime limit reached before it started")
 		case !a.inJurisdiction(spec):
-			a.refuseLocked(spec, now, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of the job's jurisdictions %v",
+			a.refuseLocked(spec, now, api.ReplicaFailed, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of the job's jurisdictions %v",
 				a.cfg.Site, a.siteTags, spec.Jurisdictions))
-			a.tasks[k].state = api.ReplicaFailed
 		default:
 			a.startLocked(spec, now)
 		}
@@ -176,14 +193,16 @@ func (a *Agent) inJurisdiction(spec api.Task) bool {
 	return false
 }
 
-// refuseLocked records a task the agent will not start as exited.
-func (a *Agent) refuseLocked(spec api.Task, now time.Time, signal, why string) {
+// refuseLocked records a task the agent will not start as ended, in
+// state (api.ReplicaExited or ReplicaFailed).
+func (a *Agent) refuseLocked(spec api.Task, now time.Time, state, signal, why string) {
 	k := keyOf(spec)
 	a.started[k] = true
-	t := &task{key: k, spec: spec, state: api.ReplicaExited, signal: signal, stopping: spec.Stop,
+	t := &task{key: k, spec: spec, state: state, signal: signal, stopping: spec.Stop,
 		endedAt: now, errs: []string{why}, done: make(chan struct{})}
 	close(t.done)
 	a.tasks[k] = t
+	a.changedLocked(t)
 	a.log.Info("task not started", "task", t.name(), "why", why)
 	a.notify()
 }

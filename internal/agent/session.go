@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -39,7 +40,7 @@ func (a *Agent) register(ctx context.Context) error {
 			}
 			a.siteTags = reg.Jurisdictions
 			a.logsToken = reg.LogsToken
-			a.version = 0 // fetch everything anew
+			a.version, a.seen = 0, 0 // fetch everything anew
 			interval := a.interval
 			a.mu.Unlock()
 			a.log.Info("registered with the server", "as", reg.Node, "heartbeat", interval,
@@ -49,7 +50,11 @@ func (a *Agent) register(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		a.log.Warn("cannot register with the server; retrying", "attempt", attempt, "in", wait, "err", err)
+		level := slog.LevelWarn // once; then Info, which a fleet of agents keeps quiet
+		if attempt > 1 {
+			level = slog.LevelInfo
+		}
+		a.log.Log(ctx, level, "cannot register with the server; retrying", "attempt", attempt, "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -98,52 +103,52 @@ func (a *Agent) session(ctx context.Context) error {
 	return context.Cause(sctx)
 }
 
-// heartbeatLoop sends a heartbeat at once, then at every interval and
-// shortly after any task changes state. It returns errReregister on a 404,
-// nil when ctx is done.
+// heartbeatLoop sends a heartbeat at once, then when Config.NextBeat
+// says (every interval by default) and shortly after any task changes
+// state. It returns errReregister on a 404, nil when ctx is done.
 func (a *Agent) heartbeatLoop(ctx context.Context) error {
 	a.mu.Lock()
 	interval := a.interval
 	a.mu.Unlock()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	var soon <-chan time.Time
 	failing := false
-	send := true
 	for {
-		if send {
-			send = false
-			err := a.beat(ctx)
-			switch {
-			case ctx.Err() != nil:
-				return nil
-			case isNotFound(err):
-				return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
-			case err != nil && !failing:
-				a.log.Warn("heartbeat failed; tasks keep running, retrying", "every", interval, "err", err)
-			case err != nil:
-				a.log.Debug("heartbeat failed again", "err", err)
-			case failing:
-				a.log.Info("heartbeats reach the server again")
-			}
-			failing = err != nil
-		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
-			send = true
+		case <-timer.C:
 		case <-a.changed:
 			if soon == nil {
 				soon = time.After(debounce)
 			}
+			continue
 		case <-soon:
 			soon = nil
-			tick.Reset(interval)
-			send = true
 		}
+		began := time.Now()
+		timer.Reset(time.Until(a.cfg.NextBeat(began, interval)))
+		err := a.beat(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case isNotFound(err):
+			return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
+		case err != nil && !failing:
+			a.log.Warn("heartbeat failed; tasks keep running, retrying", "every", interval, "err", err)
+		case err != nil:
+			a.log.Debug("heartbeat failed again", "err", err)
+		case failing:
+			a.log.Info("heartbeats reach the server again")
+		}
+		failing = err != nil
 	}
 }
+
+// everyInterval is the default Config.NextBeat: one interval after the
+// last heartbeat.
+func everyInterval(last time.Time, interval time.Duration) time.Time { return last.Add(interval) }
 
 // beat sends one heartbeat. On success, ended tasks it carried are
 // marked reported (and dropped once the assignments no longer list them);
@@ -171,6 +176,9 @@ func (a *Agent) beat(ctx context.Context) error {
 				delete(a.tasks, k)
 			}
 		}
+	}
+	if reply.Version > version {
+		a.seen = max(a.seen, reply.Version)
 	}
 	a.mu.Unlock()
 	if reply.Version > version {

@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -19,14 +18,15 @@ const (
 	signalRuntimeLimit = "runtime-limit" // also the reason
 )
 
-// task is one process the agent started (or refused to start). The
-// agent's mutex guards it.
+// task is one task the agent started (or refused to start). The agent's
+// mutex guards it.
 type task struct {
 	key  taskKey
 	spec api.Task
+	proc Process // nil when it did not start
 
 	state              string // api.ReplicaRunning, ReplicaExited, ReplicaFailed
-	pid                int    // also the process group's ID
+	pid                int    // the process group's ID; 0 for a task that is no process
 	exitCode           *int
 	signal             string
 	startedAt, endedAt time.Time
@@ -42,9 +42,7 @@ type task struct {
 	reported           bool          // a heartbeat carried its end
 }
 
-func (t *task) name() string {
-	return fmt.Sprintf("%s/%d/%d", t.key.Job, t.key.Replica, t.key.Attempt)
-}
+func (t *task) name() string { return t.key.String() }
 
 // maxGrace bounds a task's grace (and keeps the conversion in range).
 const maxGrace = 24 * time.Hour
@@ -77,36 +75,31 @@ func (t *task) status() api.TaskStatus {
 	return s
 }
 
-// startLocked starts a task's process. A task that cannot start is
-// recorded as failed.
+// startLocked starts a task through the runtime. A task that cannot
+// start is recorded as failed.
 func (a *Agent) startLocked(spec api.Task, now time.Time) {
 	k := keyOf(spec)
 	t := &task{key: k, spec: spec, done: make(chan struct{})}
 	a.tasks[k], a.started[k] = t, true
 	defer a.notify()
-	cmd, logs, err := a.command(spec)
-	if err != nil {
-		a.failLocked(t, now, 126, fmt.Errorf("prepare: %w", err))
-		return
-	}
-	defer logs.close()
 	a.capLocked(t)
-	if err := cmd.Start(); err != nil {
+	p, err := a.rt.Start(spec)
+	if err != nil {
 		code := 126
-		if isNotFoundErr(err) {
-			code = 127
+		var se *StartError
+		if errors.As(err, &se) {
+			code = se.Code
 		}
-		fmt.Fprintf(logs.stderr, "carnot: cannot start %q: %v\n", spec.Command, err)
-		a.failLocked(t, now, code, fmt.Errorf("start: %w", err))
+		a.failLocked(t, now, code, err)
 		return
 	}
-	t.state, t.pid, t.startedAt = api.ReplicaRunning, cmd.Process.Pid, now
+	t.state, t.proc, t.pid, t.startedAt = api.ReplicaRunning, p, p.PID(), now
 	a.holdGPUsLocked(t, true)
 	a.armDeadlineLocked(t)
-	a.saveGroupsLocked()
+	a.changedLocked(t)
 	a.log.Info("task started", "task", t.name(), "pid", t.pid, "command", spec.Command, "gpus", spec.GPUs)
 	a.procs.Add(1)
-	go a.wait(t, cmd)
+	go a.wait(t)
 }
 
 // failLocked records a task that could not start.
@@ -115,31 +108,24 @@ func (a *Agent) failLocked(t *task, now time.Time, code int, err error) {
 	t.errs = append(t.errs, err.Error())
 	a.uncapLocked(t)
 	close(t.done)
+	a.changedLocked(t)
 	a.log.Warn("task failed to start", "task", t.name(), "exit_code", code, "err", err)
 }
 
-// wait waits for the task's process to end, kills what is left of its
-// process group and records the end.
-func (a *Agent) wait(t *task, cmd *exec.Cmd) {
+// wait waits for the task to end and records the end.
+func (a *Agent) wait(t *task) {
 	defer a.procs.Done()
-	err := cmd.Wait()
-	now := time.Now().UTC()
-	a.clearGroup(t)
-	a.mu.Lock()
-	t.state, t.endedAt = api.ReplicaExited, now
-	var ws syscall.WaitStatus
-	if cmd.ProcessState != nil {
-		ws, _ = cmd.ProcessState.Sys().(syscall.WaitStatus)
+	x := t.proc.Wait()
+	if x.At.IsZero() {
+		x.At = time.Now().UTC()
 	}
-	if cmd.ProcessState != nil {
-		code := ws.ExitStatus()
-		if ws.Signaled() {
-			code = 128 + int(ws.Signal())
-			t.signal = ws.Signal().String()
-		}
-		t.exitCode = &code
+	a.mu.Lock()
+	t.state, t.endedAt = api.ReplicaExited, x.At
+	if x.Err != nil {
+		t.errs = append(t.errs, fmt.Sprintf("wait: %v", x.Err))
 	} else {
-		t.errs = append(t.errs, fmt.Sprintf("wait: %v", err))
+		code := x.Code
+		t.exitCode, t.signal = &code, x.Signal
 	}
 	if t.reason == signalRuntimeLimit {
 		t.signal = signalRuntimeLimit
@@ -151,8 +137,8 @@ func (a *Agent) wait(t *task, cmd *exec.Cmd) {
 	}
 	a.holdGPUsLocked(t, false)
 	a.uncapLocked(t)
-	a.saveGroupsLocked()
 	close(t.done)
+	a.changedLocked(t)
 	code, signal := -1, t.signal
 	if t.exitCode != nil {
 		code = *t.exitCode
@@ -160,36 +146,18 @@ func (a *Agent) wait(t *task, cmd *exec.Cmd) {
 	a.mu.Unlock()
 	a.notify()
 	a.log.Info("task ended", "task", t.name(), "pid", t.pid, "exit_code", code,
-		"signal", signal, "ran", now.Sub(t.startedAt).Round(time.Millisecond))
+		"signal", signal, "ran", x.At.Sub(t.startedAt).Round(time.Millisecond))
 }
 
-// groupGoneWait bounds how long the agent waits, after a task's main
-// process ended, for the rest of its process group to be gone.
-const groupGoneWait = 5 * time.Second
-
-// clearGroup kills what is left of the task's process group (its main
-// process has ended and been reaped) and waits until no member remains,
-// so that an ended task holds nothing on its GPUs. Members are gone once
-// their parent (init, usually) reaped them; after groupGoneWait the agent
-// gives up and reports the task ended anyway.
-func (a *Agent) clearGroup(t *task) {
-	deadline := time.Now().Add(groupGoneWait)
-	for {
-		if err := syscall.Kill(-t.pid, syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
-			return
-		}
-		if time.Now().After(deadline) {
-			a.log.Warn("processes of the task's group outlive SIGKILL; reporting it ended anyway",
-				"task", t.name(), "pgid", t.pid)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+// changedLocked tells Config.OnTaskChange of the task's new state.
+func (a *Agent) changedLocked(t *task) {
+	if a.cfg.OnTaskChange != nil {
+		a.cfg.OnTaskChange(t.status())
 	}
 }
 
-// stopLocked sends SIGTERM to the task's process group now and SIGKILL
-// after grace. Stopping a task already stopping only brings its SIGKILL
-// forward.
+// stopLocked sends SIGTERM to the task now and SIGKILL after grace.
+// Stopping a task already stopping only brings its SIGKILL forward.
 func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	if t.state != api.ReplicaRunning {
 		return
@@ -200,7 +168,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	}
 	if !t.stopping {
 		t.stopping, t.reason = true, why
-		if err := syscall.Kill(-t.pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err := t.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "task", t.name(), "pid", t.pid, "err", err)
 		}
 		a.log.Info("stopping task", "task", t.name(), "pid", t.pid, "why", why, "grace", grace)
@@ -215,13 +183,13 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 		defer a.mu.Unlock()
 		if t.state == api.ReplicaRunning {
 			a.log.Info("grace over: killing the task's process group", "task", t.name(), "pid", t.pid)
-			_ = syscall.Kill(-t.pid, syscall.SIGKILL)
+			_ = t.proc.Signal(syscall.SIGKILL)
 		}
 	})
 }
 
 // armDeadlineLocked (re)sets the timer that stops the task at its
-// deadline.
+// deadline, unless the task ends there on its own (a DeadlineEnder).
 func (a *Agent) armDeadlineLocked(t *task) {
 	var d time.Time
 	if t.spec.Deadline != nil {
@@ -234,6 +202,9 @@ func (a *Agent) armDeadlineLocked(t *task) {
 	if t.deadlineTimer != nil {
 		t.deadlineTimer.Stop()
 		t.deadlineTimer = nil
+	}
+	if e, ok := t.proc.(DeadlineEnder); ok && e.EndAt(d) {
+		return
 	}
 	if d.IsZero() {
 		return

@@ -4,7 +4,10 @@
 // real site (a thousand nodes) from one machine (`carnot agent --fleet N
 // --fake`).
 //
-// The loop of each virtual node is the real agent's (internal/agent):
+// Each virtual node is a real agent (internal/agent's Agent: the same
+// registration, heartbeats, long poll and reconciling, see its package
+// doc) with a fake Runtime, whose tasks are timers, and fake GPUs. What
+// the fleet adds:
 //
 //  1. Certificates, before anything runs (New): each node PREFIX-0000,
 //     PREFIX-0001, … loads its key and certificate from DataDir/<node>/,
@@ -13,28 +16,19 @@
 //     `carnot agent --data-dir DataDir/<node>` would. At most Parallel
 //     enrollments run at once; the server's CA is saved in
 //     DataDir/ca.crt.
-//  2. Register (at most Parallel at once), over mTLS with the node's
-//     certificate, as FakeGPUs nodes with GPUs GPUs of one model.
-//  3. Two goroutines per node: one long-polls Assignments and reconciles
-//     every answer; the other sends a Heartbeat (every task's status and
-//     the GPUs' fake telemetry) at the server's interval and shortly
-//     after a task changes state. The nodes' heartbeat times are spread
-//     evenly over the interval. A 404 makes the node register again.
-//
-// Each node has its own HTTP transport (its connections carry its
-// certificate), of at most two connections: the long poll's and the
-// heartbeats' (the server speaks HTTP/1.1). A long poll is cut short
-// only when a heartbeat saw a version newer than the one it waits past
-// and its answer is still missing 2 s later, so connections are not
-// closed in the race where a heartbeat's reply overtakes the poll's.
-// Nothing is executed: a task is a timer.
-//
-// Reconciling is the real agent's: a listed task never started is
-// started; one marked Stop, or no longer listed (an orphan), is stopped;
-// a task past its Deadline is stopped with Signal "runtime-limit". A
-// (job, replica, attempt) is never started twice. An ended task is
-// reported until a heartbeat carrying its end succeeded and the
-// assignments no longer list it.
+//  2. At most Parallel first registrations at once, over mTLS with the
+//     node's certificate, as FakeGPUs nodes with GPUs GPUs of one model
+//     (UUIDs unique in the fleet). A node registers no address: it serves
+//     no logs.
+//  3. Heartbeat slots: the nodes' heartbeat times are spread evenly over
+//     the interval (Config.NextBeat of the agent), so a thousand nodes
+//     do not heartbeat in lockstep; a task's change is still reported
+//     shortly after it happens.
+//  4. Each node has its own HTTP transport (its connections carry its
+//     certificate), of at most two connections: the long poll's and the
+//     heartbeats' (the server speaks HTTP/1.1).
+//  5. The fleet's figures (Stats), and the nodes' logs: what an agent
+//     logs at Info of one node or task is Debug in a fleet.
 //
 // A fake task runs for a duration decided from its spec alone (decide,
 // in run.go), then exits with exit code 0:
@@ -56,7 +50,9 @@
 // preemption, an orphan, the fleet's shutdown) ends at once, as a process
 // killed by SIGTERM: exit code 143, Signal "terminated"; its grace is
 // not waited. A run cut short by the deadline ends with exit code 143 and
-// Signal "runtime-limit". A fake task has no PID (0) and no logs.
+// Signal "runtime-limit" (the agent stops it there). A fake task has no
+// PID (0) and no logs. A task's power cap is set on its fake GPUs, whose
+// telemetry follows it.
 //
 // When Run's context is done every node stops its running tasks, sends a
 // last heartbeat (at most 2 s) and Run returns.

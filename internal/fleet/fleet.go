@@ -10,25 +10,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/agent"
 	"github.com/carnot-dc/carnot/internal/client"
 	"github.com/carnot-dc/carnot/internal/facility"
-	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/pki"
 )
-
-// Server is the control plane as a virtual node uses it (the real
-// agent's calls). internal/client's *Client implements it. A call about a
-// node the server does not know fails with an *api.Problem of Status 404.
-type Server interface {
-	Register(ctx context.Context, r api.Register) (api.Registered, error)
-	Heartbeat(ctx context.Context, node string, hb api.Heartbeat) (api.HeartbeatReply, error)
-	Assignments(ctx context.Context, node string, after int64, wait time.Duration) (api.Assignments, error)
-}
 
 // Config is a fleet's configuration. Zero values take the defaults
 // noted.
@@ -130,15 +121,12 @@ type Fleet struct {
 	log   *slog.Logger
 	site  string    // the nodes' site, from their certificates
 	t0    time.Time // origin of the heartbeat slots
-	nodes []*node
+	names []string
+	nodes []*agent.Agent
+	srvs  []*nodeServer
 	trs   []*http.Transport
 	stats counters
 	ready chan struct{} // closed once every node registered
-}
-
-// counters are the fleet's running figures.
-type counters struct {
-	registered, started, running, succeeded, failed, heartbeats, errors, dials atomic.Int64
 }
 
 // Stats are a fleet's figures since it started.
@@ -157,7 +145,7 @@ type Stats struct {
 // Stats returns the fleet's figures.
 func (f *Fleet) Stats() Stats {
 	return Stats{Nodes: len(f.nodes), Registered: f.stats.registered.Load(), Started: f.stats.started.Load(),
-		Running: f.stats.running.Load(), Succeeded: f.stats.succeeded.Load(), Failed: f.stats.failed.Load(),
+		Running: f.stats.running.Load(), Succeeded: f.stats.succeeded.Load(), Failed: f.stats.failures.Load(),
 		Heartbeats: f.stats.heartbeats.Load(), Errors: f.stats.errors.Load(), Dials: f.stats.dials.Load()}
 }
 
@@ -168,13 +156,7 @@ func (f *Fleet) Ready() <-chan struct{} { return f.ready }
 func (f *Fleet) Site() string { return f.site }
 
 // Nodes are the names of the fleet's nodes.
-func (f *Fleet) Nodes() []string {
-	out := make([]string, len(f.nodes))
-	for i, n := range f.nodes {
-		out[i] = n.name
-	}
-	return out
-}
+func (f *Fleet) Nodes() []string { return slices.Clone(f.names) }
 
 // New checks cfg and gives every node its certificate: the one in
 // DataDir/<node>/, or a new one from the server for cfg.JoinToken (at
@@ -223,8 +205,13 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
-		f.trs = append(f.trs, tr)
-		f.nodes = append(f.nodes, f.newNode(i, cl, gm))
+		srv := &nodeServer{Server: cl, stats: &f.stats}
+		n, err := f.newNode(i, srv, gm)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+		f.trs, f.srvs = append(f.trs, tr), append(f.srvs, srv)
+		f.names, f.nodes = append(f.names, nodeName(cfg.Prefix, i)), append(f.nodes, n)
 	}
 	return f, nil
 }
@@ -249,9 +236,10 @@ func transport(cfg *tls.Config, dials *atomic.Int64) *http.Transport {
 }
 
 // Run runs every node until ctx is done: each registers (at most
-// Parallel at once), then heartbeats and long-polls its assignments like
-// the real agent. When ctx is done every node stops its running tasks,
-// sends a last heartbeat and Run returns nil. Call it once.
+// Parallel first registrations at once), then heartbeats and long-polls
+// its assignments: each node is an agent.Agent. When ctx is done every
+// node stops its running tasks, sends a last heartbeat and Run returns
+// nil. Call it once.
 func (f *Fleet) Run(ctx context.Context) error {
 	f.t0 = time.Now()
 	began := f.t0
@@ -266,8 +254,21 @@ func (f *Fleet) Run(ctx context.Context) error {
 		}
 	}
 	var wg sync.WaitGroup
-	for _, n := range f.nodes {
-		wg.Go(func() { n.run(ctx, slots, registered) })
+	for i, n := range f.nodes {
+		wg.Go(func() {
+			select { // a slot until the node first registered
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			var once sync.Once
+			free := func() { once.Do(func() { <-slots }) }
+			defer free()
+			f.srvs[i].registered = func() { free(); registered() }
+			if err := n.Run(ctx); err != nil {
+				f.log.Error("fleet node failed", "node", f.names[i], "err", err)
+			}
+		})
 	}
 	if f.cfg.ReportEvery > 0 {
 		wg.Go(func() { f.report(ctx) })
@@ -295,22 +296,6 @@ func (f *Fleet) report(ctx context.Context) {
 		f.log.Info("fleet", "nodes", s.Nodes, "registered", s.Registered, "running", s.Running, "succeeded", s.Succeeded,
 			"failed", s.Failed, "heartbeats", s.Heartbeats, "errors", s.Errors, "connections", s.Dials)
 	}
-}
-
-func (f *Fleet) newNode(i int, srv Server, gm model.GPUModel) *node {
-	n := &node{f: f, idx: i, name: nodeName(f.cfg.Prefix, i), srv: srv, model: gm,
-		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
-		interval: f.cfg.Heartbeat, tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
-		busy: make([]int, f.cfg.GPUs), gpus: make([]api.GPUInfo, f.cfg.GPUs)}
-	n.log = f.log.With("node", n.name)
-	for g := range n.gpus {
-		n.gpus[g] = api.GPUInfo{Index: g, UUID: fmt.Sprintf("GPU-fa4e%04x-%04x-4000-8000-%012d", g, i%0x10000, i),
-			Model: gm.Name, MemoryMiB: gm.MemoryGiB << 10, PowerLimitW: gm.TDPWatts}
-		if gm.CanCap() {
-			n.gpus[g].MinCapW, n.gpus[g].MaxCapW = gm.MinCapWatts, gm.MaxCapWatts
-		}
-	}
-	return n
 }
 
 // slot is node i's next heartbeat time after now: the fleet's nodes

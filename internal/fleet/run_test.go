@@ -1,11 +1,14 @@
 package fleet
 
 import (
+	"errors"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/carnot-dc/carnot/internal/agent"
 	"github.com/carnot-dc/carnot/internal/api"
 )
 
@@ -47,38 +50,54 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// A task's run ends at its end or, when that comes later, at its
-// deadline, stopped.
-func TestTaskNext(t *testing.T) {
-	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	early, late := t0.Add(time.Second), t0.Add(time.Hour)
-	for _, tc := range []struct {
-		name       string
-		run        fakeRun
-		deadline   *time.Time
-		at         time.Time
-		atDeadline bool
-		ok         bool
-	}{
-		{"duration", fakeRun{Duration: time.Minute}, nil, t0.Add(time.Minute), false, true},
-		{"duration within the limit", fakeRun{Duration: time.Minute}, &late, t0.Add(time.Minute), false, true},
-		{"duration past the limit", fakeRun{Duration: time.Minute}, &early, early, true, true},
-		{"until the deadline", fakeRun{UntilDeadline: true}, &early, early, false, true},
-		{"forever", fakeRun{Forever: true}, nil, time.Time{}, false, false},
-		{"forever, limited", fakeRun{Forever: true}, &late, late, true, true},
-	} {
-		tk := &task{run: tc.run, deadline: tc.deadline, startedAt: t0}
-		at, atDeadline, ok := tk.next()
-		if !at.Equal(tc.at) || atDeadline != tc.atDeadline || ok != tc.ok {
-			t.Errorf("%s: next = %v, %v, %v; want %v, %v, %v", tc.name, at, atDeadline, ok, tc.at, tc.atDeadline, tc.ok)
+// A fake task ends after its run with its exit code, or, when its run is
+// the runtime limit, at the deadline it is told; a signal ends it at once
+// as it ends a process.
+func TestFakeTask(t *testing.T) {
+	start := func(env map[string]string, deadline *time.Time) *fakeTask {
+		t.Helper()
+		p, err := fakeRuntime{}.Start(api.Task{Command: []string{"train"}, Env: env, Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
 		}
+		return p.(*fakeTask)
+	}
+	began := time.Now()
+	if x := start(map[string]string{EnvDuration: "50ms", EnvExit: "3"}, nil).Wait(); x.Code != 3 || x.Signal != "" || x.At.Sub(began) < 50*time.Millisecond {
+		t.Errorf("a 50 ms run ended %+v after %s, want exit code 3 after 50 ms", x, x.At.Sub(began))
+	}
+	if tk := start(map[string]string{EnvDuration: "1h"}, nil); tk.EndAt(time.Now()) {
+		t.Error("a run of its own length ends at the deadline by itself: the agent would not stop it there")
+	}
+	far := time.Now().Add(time.Hour)
+	tk := start(nil, &far)
+	if !tk.EndAt(time.Now().Add(30 * time.Millisecond)) {
+		t.Fatal("a run until the runtime limit does not end at the deadline")
+	}
+	if x := tk.Wait(); x.Code != 0 || x.Signal != "" {
+		t.Errorf("a run until the deadline ended %+v, want exit code 0", x)
+	}
+	if err := tk.Signal(syscall.SIGTERM); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("SIGTERM to an ended task: %v, want ESRCH", err)
+	}
+	tk = start(map[string]string{EnvDuration: "infinity"}, nil)
+	if err := tk.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if x := tk.Wait(); x.Code != 143 || x.Signal != "terminated" {
+		t.Errorf("a stopped task ended %+v, want 143 terminated", x)
+	}
+	if _, err := (fakeRuntime{}).Start(api.Task{Env: map[string]string{EnvExit: "x"}}); err == nil {
+		t.Error("a task with a bad FAKE_EXIT started")
+	} else if se := (*agent.StartError)(nil); !errors.As(err, &se) || se.Code != 126 {
+		t.Errorf("a task with a bad FAKE_EXIT: %v, want exit code 126", err)
 	}
 }
 
 // The nodes' heartbeat slots spread evenly over the interval and come
 // once per interval.
 func TestSlotsSpread(t *testing.T) {
-	f := &Fleet{t0: time.Unix(1000, 0), nodes: make([]*node, 4)}
+	f := &Fleet{t0: time.Unix(1000, 0), nodes: make([]*agent.Agent, 4)}
 	iv := time.Second
 	now := f.t0.Add(10*time.Second + 100*time.Millisecond)
 	var got []time.Duration

@@ -1,0 +1,60 @@
+package agent
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// Runtime is how the agent executes a task. The agent decides what runs
+// and when (reconciling the server's assignments) and stops tasks with
+// signals; a Runtime starts the work and tells when it ended. The default
+// runs each task as a process in its own process group, its output in the
+// data directory; internal/fleet's fake makes a task a timer.
+type Runtime interface {
+	// Start starts the task. An error means it did not start: a
+	// *StartError carries the exit code to report.
+	Start(spec api.Task) (Process, error)
+}
+
+// Process is one started task.
+type Process interface {
+	// PID is the ID of the task's process group, 0 for a task that is no
+	// process.
+	PID() int
+	// Signal sends sig (SIGTERM, then SIGKILL once the grace is over) to
+	// all of the task. A task that already ended may answer ESRCH.
+	Signal(sig syscall.Signal) error
+	// Wait blocks until the task has ended and nothing of it is left
+	// running; the agent calls it once.
+	Wait() Exit
+}
+
+// Exit is how a task ended.
+type Exit struct {
+	At     time.Time // when its main process ended
+	Code   int       // exit code; 128 + N for a task killed by signal N
+	Signal string    // the signal's name ("terminated", "killed") when one ended it
+	Err    error     // waiting failed: Code and Signal are unknown
+}
+
+// StartError is a task that could not start, with the exit code to
+// report as a shell would: 127 when the command was not found, 126 when
+// it could not be run.
+type StartError struct {
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// DeadlineEnder is a Process that ends normally, on its own, at the
+// task's deadline (internal/fleet's fake task whose planned run is its
+// job's runtime limit). EndAt tells it the deadline (zero: none) and
+// reports whether it ends there; when it does, the agent does not stop it
+// at the deadline with Signal "runtime-limit".
+type DeadlineEnder interface {
+	EndAt(deadline time.Time) bool
+}
