@@ -1,19 +1,27 @@
 package plan
 
-import "github.com/carnot-dc/carnot/internal/model"
+import (
+	"sync"
 
-// facIndex holds the lookups over a facility; it never changes once
-// built, so a Checker shares it between calls (and goroutines).
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// facIndex holds the lookups over a facility; they never change once
+// built, so a Checker shares them between calls (and goroutines). Only
+// the node cache of runNodes changes, under its mutex.
 type facIndex struct {
-	fac       *model.Facility
-	nodes     map[string]*model.Node
-	sites     map[string]*model.Site
-	halls     map[string]*model.Hall
-	racks     map[string]*model.Rack
-	tenants   map[string]*model.Tenant
-	models    map[string]model.GPUModel
-	siteNodes map[string][]*model.Node // by site ID, in facility order
-	nodeSite  map[string]int           // node name → index of its site in fac.Sites, -1 if none
+	fac     *model.Facility
+	nodes   map[string]*model.Node
+	sites   map[string]*model.Site
+	halls   map[string]*model.Hall
+	racks   map[string]*model.Rack
+	tenants map[string]*model.Tenant
+	models  map[string]model.GPUModel
+	once    sync.Once
+	t       *facTables // see tab
+	cacheMu sync.Mutex
+	cache   *nodeCache // see runNodes
+	spare   *nodeCache
 }
 
 func newFacIndex(fac *model.Facility) *facIndex {
@@ -21,28 +29,17 @@ func newFacIndex(fac *model.Facility) *facIndex {
 		fac = &model.Facility{}
 	}
 	x := &facIndex{
-		fac:       fac,
-		nodes:     make(map[string]*model.Node, len(fac.Nodes)),
-		sites:     make(map[string]*model.Site, len(fac.Sites)),
-		halls:     make(map[string]*model.Hall, len(fac.Halls)),
-		racks:     make(map[string]*model.Rack, len(fac.Racks)),
-		tenants:   make(map[string]*model.Tenant, len(fac.Tenants)),
-		models:    fac.GPUModels,
-		siteNodes: make(map[string][]*model.Node, len(fac.Sites)),
-		nodeSite:  make(map[string]int, len(fac.Nodes)),
-	}
-	siteIdx := make(map[string]int, len(fac.Sites))
-	for i := range fac.Sites {
-		siteIdx[fac.Sites[i].ID] = i
+		fac:     fac,
+		nodes:   make(map[string]*model.Node, len(fac.Nodes)),
+		sites:   make(map[string]*model.Site, len(fac.Sites)),
+		halls:   make(map[string]*model.Hall, len(fac.Halls)),
+		racks:   make(map[string]*model.Rack, len(fac.Racks)),
+		tenants: make(map[string]*model.Tenant, len(fac.Tenants)),
+		models:  fac.GPUModels,
 	}
 	for i := range fac.Nodes {
 		n := &fac.Nodes[i]
 		x.nodes[n.Name] = n
-		x.siteNodes[n.Site] = append(x.siteNodes[n.Site], n)
-		x.nodeSite[n.Name] = -1
-		if s, ok := siteIdx[n.Site]; ok {
-			x.nodeSite[n.Name] = s
-		}
 	}
 	for i := range fac.Sites {
 		x.sites[fac.Sites[i].ID] = &fac.Sites[i]
@@ -62,11 +59,13 @@ func newFacIndex(fac *model.Facility) *facIndex {
 // index holds lookups over one snapshot. It never modifies the snapshot.
 type index struct {
 	*facIndex
-	snap     *model.Snapshot
-	states   map[string]*model.NodeState
-	pending  map[string]*model.Job
-	runIndex map[string][]*model.Allocation // by job ID, built on first use
-	scans    int                            // lookups done by scanning
+	snap      *model.Snapshot
+	states    map[string]*model.NodeState
+	pending   map[string]*model.Job
+	runIndex  map[string][]*model.Allocation // by job ID, built on first use
+	scans     int                            // lookups done by scanning
+	sc        *loadScratch                   // working memory, see scratch
+	nodesDone bool                           // sc.runNode is filled
 }
 
 func newIndex(snap *model.Snapshot) *index {

@@ -1,9 +1,6 @@
 package plan
 
 import (
-	"maps"
-	"sort"
-
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
@@ -110,22 +107,15 @@ func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string][]float6
 	return g.draw
 }
 
-// gpuDraws accumulates the draw of each held GPU by node, on the nodes
-// keep accepts (all when nil).
+// gpuDraws accumulates the draw of each held GPU by node.
 type gpuDraws struct {
 	x     *index
-	keep  func(site int) bool
 	draw  map[string][]float64
 	arena []float64
 }
 
 func (g *gpuDraws) add(pls []model.Placement) {
 	for _, pl := range pls {
-		if g.keep != nil {
-			if s, ok := g.x.nodeSite[pl.Node]; !ok || !g.keep(s) {
-				continue
-			}
-		}
 		n, ok := g.x.nodes[pl.Node]
 		if !ok {
 			continue
@@ -158,54 +148,4 @@ func (g *gpuDraws) fresh(k int) []float64 {
 		d[i] = -1
 	}
 	return d
-}
-
-// siteLoads is the load of the sites in touched (by ID), and of their
-// halls and racks, before and after the plan's starts. Only the nodes of
-// those sites are visited, and the starts are added to the load before
-// as differences, node by node.
-func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[string]string) (before, after Load) {
-	in := make([]bool, len(x.fac.Sites))
-	for i := range x.fac.Sites {
-		_, in[i] = touched[x.fac.Sites[i].ID]
-	}
-	run := gpuDraws{x: x, keep: func(s int) bool { return s >= 0 && in[s] }, draw: map[string][]float64{}}
-	for i := range snap.Running {
-		run.add(snap.Running[i].Replicas)
-	}
-	before = Load{Site: map[string]float64{}, Hall: map[string]float64{}, Rack: map[string]float64{}}
-	for id := range touched {
-		for _, n := range x.siteNodes[id] {
-			w := x.nodeW(n, run.draw[n.Name])
-			before.Site[n.Site] += w
-			before.Hall[n.Hall] += w
-			before.Rack[n.Rack] += w
-		}
-	}
-	// the starts, on copies of the draws of the nodes they land on
-	starts := gpuDraws{x: x, keep: run.keep, draw: map[string][]float64{}}
-	for _, s := range p.Starts {
-		for _, pl := range s.Replicas {
-			if _, seen := starts.draw[pl.Node]; !seen {
-				if d, held := run.draw[pl.Node]; held {
-					starts.draw[pl.Node] = append([]float64(nil), d...)
-				}
-			}
-		}
-		starts.add(s.Replicas)
-	}
-	after = Load{Site: maps.Clone(before.Site), Hall: maps.Clone(before.Hall), Rack: maps.Clone(before.Rack)}
-	names := make([]string, 0, len(starts.draw))
-	for name := range starts.draw {
-		names = append(names, name)
-	}
-	sort.Strings(names) // a fixed order of float additions
-	for _, name := range names {
-		n := x.nodes[name]
-		delta := x.nodeW(n, starts.draw[name]) - x.nodeW(n, run.draw[name])
-		after.Site[n.Site] += delta
-		after.Hall[n.Hall] += delta
-		after.Rack[n.Rack] += delta
-	}
-	return before, after
 }

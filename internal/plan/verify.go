@@ -77,9 +77,12 @@ func Verify(snap *model.Snapshot, p *model.Plan) error {
 
 // Checker is Verify for many snapshots of one facility: it keeps the
 // facility's lookups between calls, which a driver that verifies every
-// pass (the digital twin) would otherwise rebuild each time. It is
-// read-only once made, so goroutines may share it. The facility must not
-// be modified while the Checker is in use.
+// pass (the digital twin) would otherwise rebuild each time, and the node
+// of each running placement of the last snapshot it checked, by
+// placement slice: as for sched.Quick, a driver that changes an
+// allocation's placements gives it a new slice and never writes into one
+// it has handed over. Goroutines may share a Checker. The facility must
+// not be modified while the Checker is in use.
 type Checker struct{ x *facIndex }
 
 // NewChecker prepares the lookups over fac.
@@ -93,6 +96,7 @@ func (c *Checker) Verify(snap *model.Snapshot, p *model.Plan) error {
 		x = newFacIndex(snap.Facility)
 	}
 	v := &verifier{snap: snap, p: p, x: x.index(snap)}
+	defer v.x.release()
 	v.coverage()
 	v.starts()
 	v.preemptions()

@@ -20,28 +20,16 @@ type quotas struct {
 	index  map[string]int // GPU model name → index
 }
 
-// newQuotas builds the tree over every GPU model the facility names,
-// in the catalog or on a node, sorted by name.
+// newQuotas is the tree over every GPU model the facility names, in the
+// catalog or on a node, sorted by name, with the running usage.
 func (x *index) newQuotas(snap *model.Snapshot) *quotas {
-	set := map[string]bool{}
-	for name := range x.fac.GPUModels {
-		set[name] = true
-	}
-	for i := range x.fac.Nodes {
-		if m := x.fac.Nodes[i].GPUModel; m != "" {
-			set[m] = true
-		}
-	}
-	q := &quotas{index: make(map[string]int, len(set))}
-	for name := range set {
-		q.models = append(q.models, name)
-	}
-	sort.Strings(q.models)
-	for i, name := range q.models {
-		q.index[name] = i
-	}
-	q.tree = quota.New(x.fac, q.models)
-	for _, a := range snap.Running {
+	t := x.tab()
+	q := &quotas{models: t.qmodels, index: t.qindex, tree: t.qtree.Clone()}
+	nodes := x.runNodes()
+	for i := range snap.Running {
+		a := &snap.Running[i]
+		idx := nodes[:len(a.Replicas)]
+		nodes = nodes[len(a.Replicas):]
 		if a.Job == nil {
 			continue
 		}
@@ -49,8 +37,10 @@ func (x *index) newQuotas(snap *model.Snapshot) *quotas {
 		if ti < 0 {
 			continue
 		}
-		for m, n := range q.byModel(x, a.Replicas) {
-			q.tree.Add(ti, m, n)
+		for k, pl := range a.Replicas {
+			if n := idx[k]; n >= 0 && len(pl.GPUs) > 0 && t.qmodel[n] >= 0 {
+				q.tree.Add(ti, int(t.qmodel[n]), int64(len(pl.GPUs)))
+			}
 		}
 	}
 	return q

@@ -44,30 +44,43 @@ func (v *verifier) starts() {
 		return u
 	}
 	// Only nodes where the plan starts something can break a per-node
-	// rule; running allocations elsewhere need not be folded in.
-	touched := make(map[string]bool)
-	for _, s := range v.p.Starts {
-		for _, pl := range s.Replicas {
-			touched[pl.Node] = true
-		}
-	}
-	for _, a := range v.snap.Running {
-		if a.Job == nil || len(touched) == 0 {
-			continue
-		}
-		for _, pl := range a.Replicas {
-			if !touched[pl.Node] {
-				continue
-			}
-			u := get(pl.Node)
-			for _, g := range pl.GPUs {
-				if _, held := u.gpus[g]; !held {
-					u.gpus[g] = a.Job.ID
+	// rule; running allocations elsewhere need not be folded in. Known
+	// nodes are told by index, unknown names by name.
+	if len(v.p.Starts) > 0 {
+		t, sc := v.x.tab(), v.x.scratch()
+		var unknown map[string]bool
+		for _, s := range v.p.Starts {
+			for _, pl := range s.Replicas {
+				if n := t.nodeOf(pl.Node); n >= 0 {
+					sc.start[n] = sc.gen
+				} else {
+					if unknown == nil {
+						unknown = map[string]bool{}
+					}
+					unknown[pl.Node] = true
 				}
 			}
-			u.cpus += a.Job.CPUsPerReplica
-			u.mem += a.Job.MemGiBPerReplica
-			u.hold(a.Job, false)
+		}
+		nodes := v.x.runNodes()
+		k := 0
+		for i := range v.snap.Running {
+			a := &v.snap.Running[i]
+			for _, pl := range a.Replicas {
+				n := nodes[k]
+				k++
+				if a.Job == nil || (n >= 0 && sc.start[n] != sc.gen) || (n < 0 && !unknown[pl.Node]) {
+					continue
+				}
+				u := get(pl.Node)
+				for _, g := range pl.GPUs {
+					if _, held := u.gpus[g]; !held {
+						u.gpus[g] = a.Job.ID
+					}
+				}
+				u.cpus += a.Job.CPUsPerReplica
+				u.mem += a.Job.MemGiBPerReplica
+				u.hold(a.Job, false)
+			}
 		}
 	}
 	for _, s := range v.p.Starts {
@@ -244,52 +257,6 @@ func (v *verifier) exclusive(node string, u *nodeUse) {
 func (v *verifier) nodeExclusive(tenant string) bool {
 	t := v.x.tenants[tenant]
 	return t != nil && t.Exclusive == model.ExclusiveNode
-}
-
-// power checks site envelopes and hall and rack caps where starts land:
-// a plan may not raise a load above its limit. A load that is already
-// over (a tightened envelope) is no violation as long as the plan adds
-// nothing to it, e.g. with CPU-only starts.
-func (v *verifier) power() {
-	if !v.x.fac.Policy.Power || len(v.p.Starts) == 0 {
-		return
-	}
-	// Where the plan starts something, by site, hall and rack, with the
-	// first job that does, for the message.
-	sites, halls, racks := map[string]string{}, map[string]string{}, map[string]string{}
-	first := func(m map[string]string, key, job string) {
-		if _, ok := m[key]; !ok {
-			m[key] = job
-		}
-	}
-	for _, s := range v.p.Starts {
-		for _, pl := range s.Replicas {
-			if n, ok := v.x.nodes[pl.Node]; ok {
-				first(sites, n.Site, s.Job)
-				first(halls, n.Hall, s.Job)
-				first(racks, n.Rack, s.Job)
-			}
-		}
-	}
-	// Loads of the sites the plan touches are all that can change; halls
-	// and racks lie within one site.
-	before, after := v.x.siteLoads(v.snap, v.p, sites)
-	over := func(kind, id, job string, capKW float64, after, before map[string]float64) {
-		limit := capKW * 1000
-		if job != "" && capKW > 0 && after[id] > limit+1e-6 && after[id] > before[id]+1e-6 {
-			v.add(CodePower, job, "", -1, "%s %s would draw %.0f W (%.0f W before the plan), limit %.0f W",
-				kind, id, after[id], before[id], limit)
-		}
-	}
-	for _, s := range v.x.fac.Sites {
-		over("site", s.ID, sites[s.ID], s.PowerEnvelopeKW, after.Site, before.Site)
-	}
-	for _, h := range v.x.fac.Halls {
-		over("hall", h.ID, halls[h.ID], h.PowerCapKW, after.Hall, before.Hall)
-	}
-	for _, r := range v.x.fac.Racks {
-		over("rack", r.ID, racks[r.ID], r.PowerCapKW, after.Rack, before.Rack)
-	}
 }
 
 // claimHolds reports whether GPUs claimed for pending job id are still

@@ -35,6 +35,7 @@ type release struct {
 	at   model.Time
 	job  *model.Job
 	reps []model.Placement
+	idx  int // the allocation's index in the snapshot; -1 for a start
 }
 
 func (p *pass) buildReleases() {
@@ -42,22 +43,22 @@ func (p *pass) buildReleases() {
 	for i := range p.snap.Running {
 		a := &p.snap.Running[i]
 		if a.Job != nil {
-			p.addRelease(a.Job, a.Replicas, a.End())
+			p.addRelease(a.Job, a.Replicas, a.End(), i)
 		}
 	}
 	for i, st := range p.plan.Starts {
 		if j := p.startJobs[i]; j.RuntimeLimit > 0 {
-			p.addRelease(j, st.Replicas, p.now.Add(j.RuntimeLimit))
+			p.addRelease(j, st.Replicas, p.now.Add(j.RuntimeLimit), -1)
 		}
 	}
 }
 
-func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time) {
+func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time, idx int) {
 	if at >= model.Forever {
 		return
 	}
 	at = max(at, p.now) // an overdue job is expected to end any moment
-	p.releases = append(p.releases, release{at: at, job: j, reps: reps})
+	p.releases = append(p.releases, release{at: at, job: j, reps: reps, idx: idx})
 	p.boundsStale = true
 }
 
@@ -99,26 +100,33 @@ func (p *pass) sortReleases() {
 	}
 }
 
-// timeline is a copy of the cluster moved forward in time by applying
-// releases in order; what-if probes go further ahead under an undo log.
+// timeline is the cluster moved forward in time by applying releases in
+// order, under an undo log; what-if probes go further ahead under a
+// nested one.
 type timeline struct {
 	p   *pass
 	c   *place.Cluster
 	cur int // releases[:cur] are applied
 }
 
+// newTimeline starts a timeline on the pass's cluster itself, under an
+// undo log (no copy of every node): the caller ends it with
+// p.c.Rollback, and reads p.c for nothing else meanwhile.
 func (p *pass) newTimeline() *timeline {
-	if p.future == nil {
-		p.future = &place.Cluster{}
-	}
-	p.c.CopyTo(p.future)
-	return &timeline{p: p, c: p.future}
+	p.c.BeginFuture()
+	return &timeline{p: p, c: p.c}
 }
 
 func (t *timeline) apply(from, to int) {
 	for _, r := range t.p.releases[from:to] {
-		for _, pl := range r.reps {
-			if n, ok := t.c.NodeIndex[pl.Node]; ok {
+		for k, pl := range r.reps {
+			n, ok := 0, false
+			if r.idx >= 0 {
+				n, ok = t.p.tally.nodeAt(t.c, r.idx, k, pl.Node)
+			} else {
+				n, ok = t.c.NodeIndex[pl.Node]
+			}
+			if ok {
 				t.c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
 			}
 		}
@@ -168,6 +176,7 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 		return 0, nil, nil, false
 	}
 	tl := p.newTimeline()
+	defer p.c.Rollback()
 	fits := func(c *place.Cluster) bool { res := c.Find(&req); return res.OK() }
 	// gallop: base does not fit (or is -1, now); hi fits
 	base, hi, step := -1, -1, 1
@@ -399,9 +408,19 @@ func (p *pass) block(j *model.Job, r *place.Request) {
 }
 
 // strictCheck removes pools held by an earlier blocked job from r's
-// sites (backfill off). It fails when nothing is left.
+// sites (backfill off). It fails when nothing is left. Answers are kept
+// for the pass by model, allowed sites and how many pools are held
+// (holds only grow during a pass).
 func (p *pass) strictCheck(j *model.Job, r *place.Request) (verdict, bool) {
 	if len(p.strictBlock) == 0 {
+		return verdict{}, true
+	}
+	k := strictKey{model: r.Model, sites: r.SitesID, held: len(p.strictBlock)}
+	if a, ok := p.strictMemo[k]; ok {
+		if !a.ok {
+			return a.v, false
+		}
+		r.Sites, r.SitesID = a.sites, a.id
 		return verdict{}, true
 	}
 	sites := make([]bool, len(p.fac.Sites))
@@ -420,11 +439,24 @@ func (p *pass) strictCheck(j *model.Job, r *place.Request) (verdict, bool) {
 		sites[pool.Site], any = true, true
 	}
 	if !any {
-		return verdict{code: model.ReasonPriority, msg: fmt.Sprintf(
-			"priority: waiting behind job %s (backfill is off)", blocker)}, false
+		v := verdict{code: model.ReasonPriority, msg: fmt.Sprintf(
+			"priority: waiting behind job %s (backfill is off)", blocker)}
+		p.strictMemo[k] = strictAnswer{v: v}
+		return v, false
 	}
 	r.Sites, r.SitesID = sites, p.maskID(sites)
+	p.strictMemo[k] = strictAnswer{ok: true, sites: r.Sites, id: r.SitesID}
 	return verdict{}, true
+}
+
+// strictKey and strictAnswer are strictCheck's memo.
+type strictKey struct{ model, sites, held int }
+
+type strictAnswer struct {
+	ok    bool
+	v     verdict
+	sites []bool // read only once handed out
+	id    int
 }
 
 // estimateDepth is how many blocked jobs get an estimated start: the

@@ -12,9 +12,13 @@ import (
 // nothing of any pass. Between passes usually only a few allocations
 // change, so instead of building the view anew (every node, every
 // allocation) Quick brings it up to date by difference, runs the pass
-// under an undo log and rolls the pass back. Any change of node states,
-// a GPU claimed by a preemption, or a snapshot whose allocations
-// overlap, rebuilds it from scratch, as does a new facility.
+// under an undo log and rolls the pass back. Allocations are compared in
+// the snapshot's order (drivers keep a stable order, so that is mostly a
+// pointer comparison each); GPUs whose state changed, and GPUs claimed by
+// a preemption (whether a claim counts depends on the queue), get their
+// restrictions set anew (place.Cluster.SetState). A change of a node's
+// condition, a node listed twice, or a snapshot whose allocations
+// overlap rebuilds the view from scratch, as does a new facility.
 //
 // The view it gives equals a fresh build: allocations and releases are
 // exact (integer watts and counts), released GPUs get their dirty marks
@@ -28,6 +32,12 @@ type base struct {
 	state  map[int]int       // node index → its entry in nodes
 	held   map[*model.Job]*holding
 	list   []*holding // every holding, for finding the ones that ended
+	// order is the holding of each allocation of the last synced
+	// snapshot, by index (nil for an allocation without a job). Drivers
+	// keep their allocations in a stable order, so diff walks the new
+	// snapshot against it and needs the map only where they differ.
+	order  []*holding
+	next   []*holding // order being built, swapped with it
 	byID   map[string]*holding
 	onNode map[int][]*holding // holders of each node, for retallies
 	excl   map[string]bool    // node-exclusive tenants
@@ -36,6 +46,7 @@ type base struct {
 
 	rebuilds, diffs int // for tests
 	touched         []int
+	jobsBuf         []*model.Job
 }
 
 // holding is what one job holds in the view.
@@ -47,6 +58,7 @@ type holding struct {
 	idx   int               // its (last) allocation in the synced snapshot
 	src   []model.Placement // the snapshot's slice it was last compared with
 	pos   int               // its index in base.list
+	ord   int               // its (last) index in base.order
 }
 
 // add registers a new holding.
@@ -83,6 +95,22 @@ type tally struct {
 	byTenant   map[string]int
 	waitingFor map[string][]*model.Allocation
 	running    func(id string) *model.Allocation
+	// order is the holding of each of the snapshot's allocations (kept
+	// views only): their placements' node indices, without lookups
+	order []*holding
+}
+
+// nodeAt is the node index of placement k of allocation i of the
+// snapshot, from the kept view when it has them; ok is false for an
+// unknown node.
+func (t *tally) nodeAt(c *place.Cluster, i, k int, name string) (int, bool) {
+	if i < len(t.order) {
+		if h := t.order[i]; h != nil && h.src != nil && k < len(h.nodes) {
+			return h.nodes[k], h.nodes[k] >= 0
+		}
+	}
+	n, ok := c.NodeIndex[name]
+	return n, ok
 }
 
 type tenantModel struct {
@@ -125,10 +153,21 @@ func (t *tally) add(tenant string, m, gpus int) {
 
 // sync returns the view of snap, up to date, and its tally.
 func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant func(string) (string, bool)) (*place.Cluster, tally) {
-	if b.c == nil || b.static != static || !sameNodes(b.nodes, snap.Nodes) || claimed(snap.Nodes) || !b.diff(snap) {
+	if b.c == nil || b.static != static {
 		b.rebuild(static, snap, pendingTenant)
+	} else if restate, ok := b.restate(snap.Nodes); !ok || !b.diff(snap) {
+		b.rebuild(static, snap, pendingTenant)
+	} else {
+		for _, n := range restate {
+			var gpus []model.GPUState // a node no longer listed is clean
+			if i, ok := b.state[n]; ok {
+				gpus = b.nodes[i].GPUs
+			}
+			b.c.SetState(n, gpus, pendingTenant)
+		}
 	}
 	snapRunning := snap.Running
+	b.tally.order = b.order
 	b.tally.running = func(id string) *model.Allocation {
 		if h := b.byID[id]; h != nil && h.idx < len(snapRunning) {
 			return &snapRunning[h.idx]
@@ -145,18 +184,40 @@ func (b *base) diff(snap *model.Snapshot) bool {
 	b.gen++
 	b.touched = b.touched[:0]
 	clear(b.tally.waitingFor)
+	next := b.next[:0]
+	defer func() { b.order, b.next = next, b.order[:0] }() // the view's order is next's
+	k := 0                                                 // cursor into b.order: the holding expected next
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
+			next = append(next, nil)
 			continue
 		}
 		b.tally.noteWaiting(a)
+		// The fast path: the same job, unchanged, where the last snapshot
+		// had it (or after holdings that have left). It is the case of
+		// the switch below that keeps a holding as it is.
+		if k < len(b.order) {
+			if h := b.order[k]; h != nil && h.job == a.Job && h.gen != b.gen && sameSlice(h.src, a.Replicas) {
+				h.gen, h.idx, h.ord = b.gen, i, len(next)
+				next = append(next, h)
+				k++
+				continue
+			}
+		}
 		h := b.held[a.Job]
+		if h != nil && h.ord >= k && h.ord < len(b.order) && b.order[h.ord] == h {
+			k = h.ord + 1 // the ones in between have left or moved
+		}
+		if h != nil {
+			h.ord = len(next)
+		}
 		switch {
 		case h != nil && h.gen == b.gen: // another allocation of the same job
 			h.src = nil
 		case h != nil && (sameSlice(h.src, a.Replicas) || samePlacements(h.reps, a.Replicas)):
 			h.gen, h.idx, h.src = b.gen, i, a.Replicas
+			next = append(next, h)
 			continue
 		case h != nil:
 			b.release(h)
@@ -169,9 +230,10 @@ func (b *base) diff(snap *model.Snapshot) bool {
 				b.release(old)
 				b.drop(old)
 			}
-			h = &holding{job: a.Job}
+			h = &holding{job: a.Job, ord: len(next)}
 			b.add(h)
 		}
+		next = append(next, h)
 		if h.gen != b.gen {
 			h.src = a.Replicas
 		}
@@ -196,8 +258,11 @@ func (b *base) diff(snap *model.Snapshot) bool {
 
 func (b *base) exclTenant(t string) bool { return b.excl[t] }
 
+// jobsOn lists the jobs holding node n, in a buffer reused by the next
+// call (Retally reads it at once).
 func (b *base) jobsOn(n int) []*model.Job {
-	var js []*model.Job
+	js := b.jobsBuf[:0]
+	defer func() { b.jobsBuf = js[:0] }()
 	for _, h := range b.onNode[n] {
 		for _, m := range h.nodes {
 			if m == n { // one entry per placement, as the view counts them
@@ -231,12 +296,14 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.held = make(map[*model.Job]*holding, len(snap.Running))
 	b.byID = make(map[string]*holding, len(snap.Running))
 	b.list = b.list[:0]
+	b.order = b.order[:0]
 	b.onNode = map[int][]*holding{}
 	b.tally = tally{gpus: map[tenantModel]int{}, byTenant: map[string]int{}, waitingFor: map[string][]*model.Allocation{}}
 	b.gen++
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
+			b.order = append(b.order, nil)
 			continue
 		}
 		b.tally.noteWaiting(a)
@@ -247,7 +314,8 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		} else {
 			h.src = nil // two allocations: compare by content
 		}
-		h.gen, h.idx = b.gen, i
+		h.gen, h.idx, h.ord = b.gen, i, len(b.order)
+		b.order = append(b.order, h)
 		b.record(h, a.Replicas)
 	}
 }
@@ -316,6 +384,80 @@ func (b *base) release(h *holding) {
 			b.onNode[n] = slices.Delete(hs, i, i+1)
 		}
 	}
+}
+
+// restate brings the kept node states up to the snapshot's and returns
+// the nodes whose GPU restrictions must be set anew: those whose GPU
+// states changed, and those with claims (whether a claim counts depends
+// on the queue). False means the view must be rebuilt: a node's
+// condition changed, or a node is listed twice.
+func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
+	if sameNodes(b.nodes, nodes) {
+		if !claimed(nodes) {
+			return nil, true
+		}
+		var out []int
+		for i := range b.nodes {
+			if n, ok := b.c.NodeIndex[b.nodes[i].Node]; ok && claimed(b.nodes[i:i+1]) {
+				out = append(out, n)
+			}
+		}
+		return out, true
+	}
+	old := make(map[string]*model.NodeState, len(b.nodes))
+	for i := range b.nodes {
+		old[b.nodes[i].Node] = &b.nodes[i]
+	}
+	up := func(c model.NodeCondition) model.NodeCondition {
+		if c == "" {
+			return model.NodeUp
+		}
+		return c
+	}
+	var out []int
+	seen := make(map[string]bool, len(nodes))
+	for i := range nodes {
+		st := &nodes[i]
+		if seen[st.Node] {
+			return nil, false
+		}
+		seen[st.Node] = true
+		n, known := b.c.NodeIndex[st.Node]
+		o := old[st.Node]
+		cond := model.NodeUp
+		var gpus []model.GPUState
+		if o != nil {
+			cond, gpus = up(o.Condition), o.GPUs
+		}
+		if up(st.Condition) != cond {
+			return nil, false
+		}
+		if known && (!slices.Equal(gpus, st.GPUs) || claimed(nodes[i:i+1])) {
+			out = append(out, n)
+		}
+	}
+	for i := range b.nodes {
+		o := &b.nodes[i]
+		if seen[o.Node] {
+			continue
+		}
+		if up(o.Condition) != model.NodeUp {
+			return nil, false
+		}
+		if n, ok := b.c.NodeIndex[o.Node]; ok && slices.ContainsFunc(o.GPUs, func(g model.GPUState) bool { return g != model.GPUState{} }) {
+			out = append(out, n)
+		}
+	}
+	b.nodes = b.nodes[:0]
+	clear(b.state)
+	for _, st := range nodes {
+		st.GPUs = slices.Clone(st.GPUs)
+		if n, ok := b.c.NodeIndex[st.Node]; ok {
+			b.state[n] = len(b.nodes)
+		}
+		b.nodes = append(b.nodes, st)
+	}
+	return out, true
 }
 
 func samePlacements(a, b []model.Placement) bool {

@@ -16,25 +16,32 @@ import (
 // heap and the path is fixed up after the job is charged.
 
 // fairShares holds the normalised usage of every tenant and cohort and
-// the cohort tree, for one pass.
+// the cohort tree, for one pass. The tree, the weights and the index of
+// each usage cell are the facility's and shared between clones; each
+// clone has its own cells.
 type fairShares struct {
-	tenant  map[string]*float64 // usage / weight, in GPUs
-	cohort  map[string]*float64
-	weight  map[string]float64 // tenants' weights
-	cweight map[string]float64 // cohorts' weights
-	parent  map[string]string  // tenant or "cohort\x00name" → parent cohort
+	tenant  map[string]int      // tenant → its cell in cells
+	cohort  map[string]int      // cohort → its cell in cells
+	cells   []float64           // usage / weight, in GPUs
+	extra   map[string]*float64 // unknown tenants met by share (own)
+	weight  map[string]float64  // tenants' weights
+	cweight map[string]float64  // cohorts' weights
+	parent  map[string]string   // tenant or "cohort\x00name" → parent cohort
 	chain   map[string][]string
 }
 
 func newFairShares(fac *model.Facility) *fairShares {
-	f := &fairShares{tenant: map[string]*float64{}, cohort: map[string]*float64{},
+	f := &fairShares{tenant: map[string]int{}, cohort: map[string]int{},
 		weight: map[string]float64{}, cweight: map[string]float64{}, parent: map[string]string{},
 		chain: map[string][]string{}}
 	cparent := map[string]string{}
 	fixed := map[string]float64{}
 	for _, c := range fac.Cohorts {
 		cparent[c.Name] = c.Parent
-		f.cohort[c.Name] = new(float64)
+		if _, dup := f.cohort[c.Name]; !dup {
+			f.cohort[c.Name] = len(f.cells)
+			f.cells = append(f.cells, 0)
+		}
 		if c.FairShareWeight > 0 {
 			fixed[c.Name] = c.FairShareWeight
 		}
@@ -46,7 +53,10 @@ func newFairShares(fac *model.Facility) *fairShares {
 			w = 1
 		}
 		f.weight[t.Name] = w
-		f.tenant[t.Name] = new(float64)
+		if _, dup := f.tenant[t.Name]; !dup {
+			f.tenant[t.Name] = len(f.cells)
+			f.cells = append(f.cells, 0)
+		}
 		var chain []string
 		seen := map[string]bool{}
 		for c := t.Cohort; c != "" && !seen[c]; c = cparent[c] {
@@ -67,45 +77,65 @@ func newFairShares(fac *model.Facility) *fairShares {
 
 // clone returns fair shares with the same tree and weights and their own
 // usage cells (the tree and weights never change during a pass).
-func (f *fairShares) clone() *fairShares {
-	c := *f
-	cells := make([]float64, len(f.tenant)+len(f.cohort))
-	c.tenant = make(map[string]*float64, len(f.tenant))
-	for name, v := range f.tenant {
-		cells[0] = *v
-		c.tenant[name] = &cells[0]
-		cells = cells[1:]
+func (f *fairShares) clone() *fairShares { return f.cloneInto(nil) }
+
+// cloneInto is clone reusing dst, an earlier clone of f that is done
+// with.
+func (f *fairShares) cloneInto(dst *fairShares) *fairShares {
+	if dst == nil {
+		dst = &fairShares{}
 	}
-	c.cohort = make(map[string]*float64, len(f.cohort))
-	for name, v := range f.cohort {
-		cells[0] = *v
-		c.cohort[name] = &cells[0]
-		cells = cells[1:]
+	cells, extra := dst.cells, dst.extra
+	*dst = *f
+	dst.cells = append(cells[:0], f.cells...)
+	dst.extra = nil
+	if len(f.extra) > 0 || len(extra) > 0 {
+		clear(extra)
+		if extra == nil {
+			extra = map[string]*float64{}
+		}
+		for name, v := range f.extra {
+			x := *v
+			extra[name] = &x
+		}
+		dst.extra = extra
 	}
-	return &c
+	return dst
 }
 
 // charge adds gpus (GPU-equivalents of usage) to a tenant and its cohorts.
 func (f *fairShares) charge(tenant string, gpus float64) {
-	s := f.tenant[tenant]
-	if s == nil {
+	i, ok := f.tenant[tenant]
+	if !ok {
+		if s := f.extra[tenant]; s != nil { // as a known tenant without a weight
+			*s += gpus / f.weight[tenant]
+		}
 		return
 	}
-	*s += gpus / f.weight[tenant]
+	f.cells[i] += gpus / f.weight[tenant]
 	for _, c := range f.chain[tenant] {
-		*f.cohort[c] += gpus / f.cweight[c]
+		f.cells[f.cohort[c]] += gpus / f.cweight[c]
 	}
 }
 
 // share is a tenant's normalised usage (0 for unknown tenants).
 func (f *fairShares) share(tenant string) *float64 {
-	if s := f.tenant[tenant]; s != nil {
+	if i, ok := f.tenant[tenant]; ok {
+		return &f.cells[i]
+	}
+	if s := f.extra[tenant]; s != nil {
 		return s
 	}
 	s := new(float64)
-	f.tenant[tenant] = s
+	if f.extra == nil {
+		f.extra = map[string]*float64{}
+	}
+	f.extra[tenant] = s
 	return s
 }
+
+// cohortShare is a cohort's normalised usage.
+func (f *fairShares) cohortShare(c string) *float64 { return &f.cells[f.cohort[c]] }
 
 // fsNode is a cohort or a tenant in one priority level's tree.
 type fsNode struct {
@@ -161,7 +191,7 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		if n := cohorts[c]; n != nil {
 			return n
 		}
-		n := &fsNode{name: c, share: f.cohort[c]}
+		n := &fsNode{name: c, share: f.cohortShare(c)}
 		cohorts[c] = n
 		n.parent = root
 		if len(chain) > 1 {
@@ -170,12 +200,16 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		heap.Push(&n.parent.kids, n)
 		return n
 	}
-	for _, t := range l.tenants {
-		c := &cursor{t: t}
+	cs := make([]cursor, len(l.tenants)) // one allocation for the level
+	leaves := make([]fsNode, len(l.tenants))
+	for i, t := range l.tenants {
+		cs[i] = cursor{t: t}
+		c := &cs[i]
 		if c.head() == nil {
 			continue
 		}
-		leaf := &fsNode{name: t.name, share: f.share(t.name), cur: c, parent: root}
+		leaf := &leaves[i]
+		*leaf = fsNode{name: t.name, share: f.share(t.name), cur: c, parent: root}
 		if chain := f.chain[t.name]; len(chain) > 0 {
 			leaf.parent = node(chain[0], chain)
 		}

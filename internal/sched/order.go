@@ -196,9 +196,11 @@ func (q *queue) next() (*model.Job, bool) {
 			continue
 		}
 		q.h = q.h[:0]
-		for _, t := range q.levels[q.li].tenants {
-			c := &cursor{t: t}
-			if c.head() != nil {
+		ts := q.levels[q.li].tenants
+		cs := make([]cursor, len(ts)) // one allocation for the level
+		for i, t := range ts {
+			cs[i] = cursor{t: t}
+			if c := &cs[i]; c.head() != nil {
 				q.h = append(q.h, c)
 			}
 		}

@@ -44,27 +44,28 @@ type pass struct {
 	oneModel      []int
 	sensitive     bool // placement answers depend on the tenant
 	curSites      int  // site-set id of the job being considered
+	lastSites     lastSites
 	memo          map[memoClass][]failure
 	exact         map[exactKey]verdict
 	poolOf        []bool // model index → some pool has it
-	quotaVer      int    // bumped whenever quota usage changes
 	quotaMsgs     map[quotaMsgKey]string
 
 	res           *reservation
 	holds         []hold
-	future        *place.Cluster // reused by timelines
-	minVictimPrio []int          // per model: lowest priority of a possible victim
-	byModel       [][]vref       // per model: possible victims
+	minVictimPrio []int    // per model: lowest priority of a possible victim
+	byModel       [][]vref // per model: possible victims
 	preemptScans  int
 	bounds        []int // release indices that end an instant
 	estimates     int
 	strictBlock   map[int]string // pool → blocking job when backfill is off
-	releases      []release      // lazily built
+	strictMemo    map[strictKey]strictAnswer
+	releases      []release // lazily built
 	relBuilt      bool
 	relSortedN    int // releases[:relSortedN] are sorted
 	boundsStale   bool
 	startJobs     []*model.Job // parallel to plan.Starts
 	prep          *prepared
+	tally         *tally // what running work holds, and where
 }
 
 // verdict is why a job did not start: a reason code and a message.
@@ -90,6 +91,24 @@ type prepared struct {
 	// shares: per site, the even share of its envelope per GPU above
 	// idle (Policy.PowerShare); facility-only, so computed once
 	shares []float64
+	// tenants and classes by name, facility-only
+	tenants map[string]*model.Tenant
+	classes map[string]*model.PriorityClass
+	// quotaMsgs keeps quota messages by what they say (see quotaMessage)
+	quotaMsgs map[quotaMsgKey]string
+	// last is the previous pass, done with: the next one clears and
+	// reuses its maps and fair-share cells instead of allocating them
+	last *pass
+}
+
+// reuse returns m emptied, or a new map when there is none or m grew
+// large (clearing costs what a map once held).
+func reuse[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil || len(m) > 256 {
+		return map[K]V{}
+	}
+	clear(m)
+	return m
 }
 
 // newPass sets up a pass over snap. c is the cluster view of snap to
@@ -103,32 +122,47 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	if prep.fs == nil {
 		prep.fs = newFairShares(fac)
 	}
-	p := &pass{
+	if prep.tenants == nil {
+		prep.tenants = make(map[string]*model.Tenant, len(fac.Tenants))
+		for i := range fac.Tenants {
+			t := &fac.Tenants[i]
+			prep.tenants[t.Name] = t
+		}
+		prep.classes = make(map[string]*model.PriorityClass, len(fac.PriorityClasses))
+		for i := range fac.PriorityClasses {
+			prep.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
+		}
+	}
+	if prep.quotaMsgs == nil {
+		prep.quotaMsgs = map[quotaMsgKey]string{}
+	}
+	last := prep.last
+	if last == nil {
+		last = &pass{}
+	}
+	prep.last = nil // the pass being set up takes its maps and memory
+	p := last
+	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
-		tenants:    make(map[string]*model.Tenant, len(fac.Tenants)),
-		classes:    make(map[string]*model.PriorityClass, len(fac.PriorityClasses)),
-		fs:         prep.fs.clone(),
-		deployed:   map[string]int{},
-		claimDirty: map[string]int{},
-		claimed:    map[string]bool{},
-		victims:    map[string]bool{},
-		siteSets:   map[siteKey]*siteSet{},
-		maskIDs:    map[string]int{},
-		memo:       map[memoClass][]failure{},
-		exact:      map[exactKey]verdict{},
-		quotaMsgs:  map[quotaMsgKey]string{},
+		tenants:    prep.tenants,
+		classes:    prep.classes,
+		fs:         prep.fs.cloneInto(last.fs),
+		deployed:   reuse(last.deployed),
+		claimDirty: reuse(last.claimDirty),
+		claimed:    reuse(last.claimed),
+		victims:    reuse(last.victims),
+		siteSets:   reuse(last.siteSets),
+		maskIDs:    reuse(last.maskIDs),
+		memo:       reuse(last.memo),
+		exact:      reuse(last.exact),
+		quotaMsgs:  prep.quotaMsgs,
+		attBuf:     last.attBuf[:0],
+		strictMemo: reuse(last.strictMemo),
 	}
 	p.prep = prep
 	p.plan.Now = now
 	p.lastTenantIdx, p.lastModelIdx = -2, -2
 	p.plan.Pending = make([]model.Pending, 0, len(snap.Pending))
-	for i := range fac.Tenants {
-		t := &fac.Tenants[i]
-		p.tenants[t.Name] = t
-	}
-	for i := range fac.PriorityClasses {
-		p.classes[fac.PriorityClasses[i].Name] = &fac.PriorityClasses[i]
-	}
 	if c == nil {
 		c = place.NewFrom(prep.static, snap, pendingTenant)
 	}
@@ -165,14 +199,14 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	for i := range p.c.Pools {
 		p.poolOf[p.c.Pools[i].Model] = true
 	}
-	for i := range p.c.Nodes {
-		p.sensitive = p.sensitive || p.c.Nodes[i].Dirty > 0
+	for i := 0; i < len(p.c.Nodes) && p.c.MaybeDirty() && !p.sensitive; i++ {
+		p.sensitive = p.c.Nodes[i].Dirty > 0
 	}
 	if t == nil {
 		tt := tallyOf(snap, p.c)
 		t = &tt
 	}
-	p.running, p.waitingFor = t.running, t.waitingFor
+	p.running, p.waitingFor, p.tally = t.running, t.waitingFor, t
 	// What running work holds, charged to quotas (exact integers, any
 	// order) and to fair shares once per tenant in facility order, so
 	// that a full and a quick pass add the same floats in the same order.
@@ -181,7 +215,6 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 			p.q.Add(ti, k.model, int64(g))
 		}
 	}
-	p.quotaVer++
 	for i := range fac.Tenants {
 		if g := t.byTenant[fac.Tenants[i].Name]; g != 0 {
 			p.fs.charge(fac.Tenants[i].Name, float64(g))
@@ -220,7 +253,6 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 // account adds (sign 1) or removes (sign -1) a job's placements from the
 // quota tree and the tenant's fair-share usage.
 func (p *pass) account(j *model.Job, reps []model.Placement, sign int) {
-	p.quotaVer++
 	ti := p.q.Tenant(j.Tenant)
 	for _, r := range reps {
 		n, ok := p.c.NodeIndex[r.Node]
@@ -256,6 +288,32 @@ type siteSet struct {
 type siteKey struct{ tenant, job, class string }
 
 func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
+	// the walk meets runs of one tenant's jobs, which often share their
+	// jurisdiction list: remember the last answer by identity
+	last := &p.lastSites
+	if last.set != nil && last.tenant == t && last.class == j.DataClass && sameStrings(last.jur, j.Jurisdictions) {
+		return last.set
+	}
+	s := p.sitesForKey(t, j)
+	*last = lastSites{tenant: t, class: j.DataClass, jur: j.Jurisdictions, set: s}
+	return s
+}
+
+// lastSites is sitesFor's one-entry cache.
+type lastSites struct {
+	tenant *model.Tenant
+	class  string
+	jur    []string
+	set    *siteSet
+}
+
+// sameStrings reports whether a and b are the same slice (and so have
+// the same content).
+func sameStrings(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+func (p *pass) sitesForKey(t *model.Tenant, j *model.Job) *siteSet {
 	key := siteKey{tenant: t.Name, class: j.DataClass}
 	switch len(j.Jurisdictions) {
 	case 0:

@@ -12,7 +12,9 @@ import (
 
 // Bounds on the preemption work of one pass: searches (what-if runs on a
 // job that has candidates), candidate scans, candidates per search and
-// single-victim alternatives tried per search.
+// single-victim alternatives tried per search. A job that needs more
+// than its quota could give it with nothing running is not searched for
+// and counts against none of them (beyondQuota).
 const (
 	maxPreemptSearches  = 64
 	maxPreemptScans     = 1024
@@ -53,7 +55,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 	}
 	for i := range atts {
 		a := &atts[i]
-		if (!a.v.capacity && a.v.code != model.ReasonQuota) || a.v.code == model.ReasonBackfill {
+		if (!a.v.capacity && a.v.code != model.ReasonQuota) || a.v.code == model.ReasonBackfill || p.beyondQuota(j, a.model) {
 			continue
 		}
 		if !p.mayHaveVictims(t, j, a.model) || p.preemptScans >= maxPreemptScans {
@@ -82,6 +84,19 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 	return false, ""
 }
 
+// beyondQuota reports whether j needs more of model m than its tenant's
+// quota could give it even if nothing ran: no set of victims can make
+// room, so the search is skipped and does not count against the bounds
+// (fitsWithout would reject every set on quota; usage only lowers what
+// the tree makes available).
+func (p *pass) beyondQuota(j *model.Job, m int) bool {
+	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
+		return false
+	}
+	ti := p.prep.quota.Tenant(j.Tenant)
+	return ti >= 0 && p.prep.quota.Available(ti, m) < p.need(j)
+}
+
 // vref is a possible victim in the index of one GPU model: the
 // allocation, the GPUs of that model it holds and the sites they are on.
 type vref struct {
@@ -107,8 +122,8 @@ func (p *pass) victimIndex() [][]vref {
 			continue
 		}
 		first := -1 // index in p.byModel[m] of this allocation's entry, by model
-		for _, r := range a.Replicas {
-			n, ok := p.c.NodeIndex[r.Node]
+		for k, r := range a.Replicas {
+			n, ok := p.tally.nodeAt(p.c, i, k, r.Node)
 			if !ok {
 				continue
 			}

@@ -213,6 +213,51 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 				nodes[i].Condition = []model.NodeCondition{model.NodeUp, model.NodeDraining, model.NodeDown}[rng.IntN(3)]
 				cur.Nodes = nodes
 			}
+			if fac := cur.Facility; len(fac.Nodes) > 0 && rng.IntN(3) > 0 {
+				// a GPU's state changes: dirty, claimed for a queued (or
+				// gone) job, or clean again; the node's state may come
+				// or go from the list
+				nd := &fac.Nodes[rng.IntN(len(fac.Nodes))]
+				nodes := make([]model.NodeState, 0, len(cur.Nodes)+1)
+				at := -1
+				for _, st := range cur.Nodes {
+					if st.Node == nd.Name {
+						at = len(nodes)
+					}
+					st.GPUs = append([]model.GPUState(nil), st.GPUs...)
+					nodes = append(nodes, st)
+				}
+				if at < 0 {
+					at = len(nodes)
+					nodes = append(nodes, model.NodeState{Node: nd.Name})
+				}
+				st := &nodes[at]
+				if g := rng.IntN(max(1, nd.GPUs)); nd.GPUs > 0 {
+					for len(st.GPUs) <= g {
+						st.GPUs = append(st.GPUs, model.GPUState{})
+					}
+					var gs model.GPUState
+					switch rng.IntN(4) {
+					case 0:
+						gs = model.GPUState{Dirty: true}
+						if rng.IntN(2) == 0 {
+							gs.LastTenant = fac.Tenants[rng.IntN(len(fac.Tenants))].Name
+						}
+					case 1:
+						if len(queued) > 0 {
+							gs.ClaimedBy = queued[rng.IntN(len(queued))].ID
+						}
+					case 2:
+						gs.ClaimedBy = "gone"
+						gs.Dirty = rng.IntN(2) == 0
+					}
+					st.GPUs[g] = gs
+				}
+				if rng.IntN(3) == 0 && st.Condition == "" { // a plain state leaves the list
+					nodes = append(nodes[:at], nodes[at+1:]...)
+				}
+				cur.Nodes = nodes
+			}
 			now = now.Add(model.Duration(rng.IntN(3600)))
 		}
 		r, d := sched.QueueSyncs(q)

@@ -20,19 +20,27 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int) (verdict, bool) 
 	return verdict{code: model.ReasonQuota, msg: p.quotaMessage(ti, t.Name, m, need)}, false
 }
 
+// quotaMsgKey is what a quota message says: besides the facility's
+// fixed quotas, the tenant's usage and what its cohort lends it.
 type quotaMsgKey struct {
-	ver, tenant, model int
-	need               int64
+	tenant, model int
+	need, usage   int64
+	fromCohort    int64
 }
 
 // quotaMessage reads like
 // "quota: tenant acme uses 64/64 H200 (nominal), needs 16, cohort lends 0".
+// Messages are kept between the passes of a Queue (a job that waits on
+// quota gets the same words while the usage stays the same).
 func (p *pass) quotaMessage(ti int, tenant string, m int, need int64) string {
-	k := quotaMsgKey{p.quotaVer, ti, m, need}
+	k := quotaMsgKey{tenant: ti, model: m, need: need, usage: p.q.Usage(ti, m)}
+	if p.q.Parent(ti) != "" {
+		k.fromCohort = p.q.FromCohort(ti, m)
+	}
 	if msg, ok := p.quotaMsgs[k]; ok {
 		return msg
 	}
-	if len(p.quotaMsgs) > 1<<16 {
+	if len(p.quotaMsgs) > 1<<14 {
 		clear(p.quotaMsgs)
 	}
 	msg := p.formatQuota(ti, tenant, m, need)

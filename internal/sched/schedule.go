@@ -60,6 +60,7 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	p.quick = depth > 0
 	p.plan.Partial = p.run(q, depth)
 	pl := p.finish()
+	q.prep.last = p // its maps serve the next pass
 	return pl, planned(q, &pl)
 }
 
@@ -228,21 +229,19 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 		if !p.hasPool(m) {
 			continue
 		}
-		a := attempt{model: m, req: p.request(t, j, m, sites)}
+		atts = append(atts, attempt{model: m, req: p.request(t, j, m, sites)}) // kept if it fails
+		a := &atts[len(atts)-1]
 		if v, ok := p.quotaCheck(t, j, m); !ok {
 			a.v = v
-			atts = append(atts, a)
 			continue
 		}
 		if v, ok := p.strictCheck(j, &a.req); !ok {
 			a.v = v
-			atts = append(atts, a)
 			continue
 		}
-		if p.place(j, &a, tags) {
+		if p.place(j, a, tags) {
 			return verdict{}, nil
 		}
-		atts = append(atts, a)
 	}
 	if len(atts) == 0 {
 		return verdict{code: model.ReasonCapacity, msg: fmt.Sprintf(

@@ -239,6 +239,6 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 // started keeps the pass's own starts for later reservations.
 func (p *pass) started(j *model.Job, reps []model.Placement) {
 	if p.relBuilt && j.RuntimeLimit > 0 {
-		p.addRelease(j, reps, p.now.Add(j.RuntimeLimit))
+		p.addRelease(j, reps, p.now.Add(j.RuntimeLimit), -1)
 	}
 }

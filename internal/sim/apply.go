@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -56,9 +57,10 @@ func (t *twin) pass(now model.Time) error {
 	for _, pr := range p.Preemptions {
 		v := t.byID[pr.Victim]
 		v.alloc.Terminating, v.alloc.EvictAt, v.alloc.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
+		t.setAlloc(v)
 		t.recent = append(t.recent, now)
 		t.q.push(pr.EvictAt, evEviction, v, v.epoch)
-		fmt.Fprintf(t.log, "%s preempt %s for %s: %s (evict at %s)\n", now, pr.Victim, pr.Beneficiary, pr.Reason, pr.EvictAt)
+		t.logf("%s preempt %s for %s: %s (evict at %s)\n", now, pr.Victim, pr.Beneficiary, pr.Reason, pr.EvictAt)
 	}
 	for _, d := range p.Deferrals {
 		t.q.push(d.Until, evWake, nil, 0)
@@ -66,7 +68,7 @@ func (t *twin) pass(now model.Time) error {
 			js.rec.Deferrals++
 			js.rec.DeferredUntil = d.Until
 		}
-		fmt.Fprintf(t.log, "%s defer %s until %s\n", now, d.Job, d.Until)
+		t.logf("%s defer %s until %s\n", now, d.Job, d.Until)
 	}
 	for _, pe := range p.Pending {
 		js := t.byID[pe.Job]
@@ -81,9 +83,11 @@ func (t *twin) pass(now model.Time) error {
 // start puts a job on the nodes the plan chose and schedules its
 // completion after the work it has left.
 func (t *twin) start(js *jobState, st model.Start, now model.Time) {
+	t.use(st.Replicas)
 	if js.running { // a deployment scaling up: keep one allocation
 		t.led.stopped(js, now)
 		js.alloc.Replicas = append(js.alloc.Replicas, st.Replicas...)
+		t.setAlloc(js)
 		t.led.started(js, now)
 		return
 	}
@@ -95,10 +99,14 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	}
 	t.unclaim(js.job.ID)
 	t.running = append(t.running, js)
+	t.allocs = append(t.allocs, js.alloc)
 	t.led.started(js, now)
 	js.speed = t.speedOf(js.job, st.Replicas)
 	if js.job.RuntimeLimit > 0 {
 		t.q.push(now.Add(model.Duration(math.Ceil(float64(js.remaining)/js.speed))), evCompletion, js, js.epoch)
+	}
+	if t.log == io.Discard {
+		return
 	}
 	caps := ""
 	if len(st.Replicas) > 0 && st.Replicas[0].PowerCapW > 0 {
@@ -107,7 +115,25 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	if js.speed < 1 {
 		caps += fmt.Sprintf(" at %.3f speed", js.speed)
 	}
-	fmt.Fprintf(t.log, "%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
+	t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
+}
+
+// use clears the state of the GPUs a start takes, as the live server
+// does when it assigns a replica: a claim ends when its GPU is next used,
+// by its beneficiary or by anyone the core gave it to.
+func (t *twin) use(reps []model.Placement) {
+	for _, r := range reps {
+		st := t.nodes[r.Node]
+		if st == nil {
+			continue // no state: up and clean
+		}
+		for _, g := range r.GPUs {
+			if g >= 0 && g < len(st.GPUs) {
+				st.GPUs[g] = model.GPUState{}
+			}
+		}
+		t.noted(r.Node)
+	}
 }
 
 // speedOf is the share of full speed a job runs at on its placements:

@@ -63,10 +63,27 @@ type ledger struct {
 // jobPower is a running job's constant draw, by site.
 type jobPower struct {
 	since  model.Time
-	busy   map[string]float64 // above idle, what the site draws more
-	charge map[string]float64 // busy + its share of its nodes' idle and base power
-	gpus   map[string]int
+	sites  []siteDraw // by site ID
 	capped bool
+}
+
+// siteDraw is what a running job draws at one site.
+type siteDraw struct {
+	site   string
+	busy   float64 // above idle, what the site draws more
+	charge float64 // busy + its share of its nodes' idle and base power
+	gpus   int
+}
+
+// at returns the job's entry for site, adding it if needed.
+func (jp *jobPower) at(site string) *siteDraw {
+	for i := range jp.sites {
+		if jp.sites[i].site == site {
+			return &jp.sites[i]
+		}
+	}
+	jp.sites = append(jp.sites, siteDraw{site: site})
+	return &jp.sites[len(jp.sites)-1]
 }
 
 func newLedger(t *twin, start model.Time) *ledger {
@@ -117,7 +134,7 @@ func (l *ledger) advance(now model.Time) {
 }
 
 func (l *ledger) started(js *jobState, now model.Time) {
-	jp := &jobPower{since: now, busy: map[string]float64{}, charge: map[string]float64{}, gpus: map[string]int{}}
+	jp := &jobPower{since: now}
 	fac := l.t.cfg.Facility
 	for _, r := range js.alloc.Replicas {
 		n := l.nodes[r.Node]
@@ -130,15 +147,19 @@ func (l *ledger) started(js *jobState, now model.Time) {
 		if n.GPUs > 0 {
 			share = float64(len(r.GPUs)) / float64(n.GPUs) * (n.BaseWatts + float64(n.GPUs*m.IdleWatts))
 		}
-		jp.busy[n.Site] += busy
-		jp.charge[n.Site] += busy + share
-		jp.gpus[n.Site] += len(r.GPUs)
+		d := jp.at(n.Site)
+		d.busy += busy
+		d.charge += busy + share
+		d.gpus += len(r.GPUs)
 		jp.capped = jp.capped || r.PowerCapW > 0
 	}
-	for site, w := range jp.busy {
-		if si := l.sites[site]; si != nil {
-			si.busyW += w
-			si.chargedW += jp.charge[site]
+	if len(jp.sites) > 1 {
+		sort.Slice(jp.sites, func(a, b int) bool { return jp.sites[a].site < jp.sites[b].site })
+	}
+	for _, d := range jp.sites {
+		if si := l.sites[d.site]; si != nil {
+			si.busyW += d.busy
+			si.chargedW += d.charge
 		}
 	}
 	l.jobs[js] = jp
@@ -150,23 +171,18 @@ func (l *ledger) stopped(js *jobState, now model.Time) {
 		return
 	}
 	delete(l.jobs, js)
-	sites := make([]string, 0, len(jp.charge))
-	for site := range jp.charge {
-		sites = append(sites, site)
-	}
-	sort.Strings(sites)
-	for _, site := range sites {
-		si := l.sites[site]
+	for _, d := range jp.sites { // by site ID
+		si := l.sites[d.site]
 		if si == nil {
 			continue
 		}
-		si.busyW -= jp.busy[site]
-		si.chargedW -= jp.charge[site]
+		si.busyW -= d.busy
+		si.chargedW -= d.charge
 		if now > jp.since {
-			js.rec.Runs = append(js.rec.Runs, Stint{Site: site, Start: jp.since, End: now, GPUs: jp.gpus[site],
-				Capped: jp.capped, BusyW: jp.busy[site], ChargedW: jp.charge[site]})
+			js.rec.Runs = append(js.rec.Runs, Stint{Site: d.site, Start: jp.since, End: now, GPUs: d.gpus,
+				Capped: jp.capped, BusyW: d.busy, ChargedW: d.charge})
 		}
-		e := l.price(si, jp.charge[site], jp.since, now)
+		e := l.price(si, d.charge, jp.since, now)
 		js.rec.Energy.add(e)
 		si.jobs.add(e)
 		l.tenant(js.job.Tenant).add(e)

@@ -6,7 +6,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
@@ -130,6 +132,7 @@ type twin struct {
 	byID     map[string]*jobState
 	pending  []*jobState
 	running  []*jobState
+	allocs   []model.Allocation // the allocations of running, in its order: the snapshot's
 	nodes    map[string]*model.NodeState
 	usage    map[string]*model.Usage
 	recent   []model.Time
@@ -151,7 +154,7 @@ type twin struct {
 // Run simulates cfg to the end and writes the event log to log (nil
 // discards it). It returns an error only for a bug: a plan that fails
 // plan.Verify, or a run that does not end. Plans are verified on a second
-// goroutine, one pass behind.
+// goroutine, in batches of a few passes behind the engine.
 func Run(cfg Config, log io.Writer) (*Result, error) {
 	if cfg.Facility == nil {
 		return nil, errors.New("sim: no facility")
@@ -238,7 +241,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
 	}
 	for _, js := range t.pending {
-		fmt.Fprintf(t.log, "%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
+		t.logf("%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
 	}
 	t.res.Sites, t.res.Tenants = map[string]SiteEnergy{}, map[string]Energy{}
 	for _, id := range t.led.ids {
@@ -258,7 +261,7 @@ func (t *twin) handle(e *event, now model.Time) {
 		js.pending = true
 		t.pending = append(t.pending, js)
 		t.queue.Add(js.job)
-		fmt.Fprintf(t.log, "%s arrive %s\n", now, js.job.ID)
+		t.logf("%s arrive %s\n", now, js.job.ID)
 	case evCompletion:
 		if !js.running || e.epoch != js.epoch {
 			return
@@ -267,7 +270,7 @@ func (t *twin) handle(e *event, now model.Time) {
 		js.remaining = 0
 		js.rec.End = now
 		t.finished++
-		fmt.Fprintf(t.log, "%s complete %s\n", now, js.job.ID)
+		t.logf("%s complete %s\n", now, js.job.ID)
 	case evEviction:
 		if !js.running || e.epoch != js.epoch {
 			return
@@ -277,12 +280,20 @@ func (t *twin) handle(e *event, now model.Time) {
 			t.claim(r, js.alloc.PreemptedFor)
 		}
 		lost := t.interrupt(js, now)
-		fmt.Fprintf(t.log, "%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
+		t.logf("%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
 	case evWake:
 	case evFail:
 		t.fail(e.node, now)
 	case evRepair:
 		t.repair(e.node, now)
+	}
+}
+
+// logf writes a line of the event log; a run without a log skips the
+// formatting.
+func (t *twin) logf(format string, args ...any) {
+	if t.log != io.Discard {
+		fmt.Fprintf(t.log, format, args...)
 	}
 }
 
@@ -308,13 +319,27 @@ func (t *twin) stop(js *jobState, now model.Time) {
 	t.charge(js.job.Tenant, float64(allocGPUs(&js.alloc))*float64(now.Sub(js.alloc.Started)), now)
 	js.running = false
 	js.epoch++
+	if i := t.runningIndex(js); i >= 0 {
+		t.running = slices.Delete(t.running, i, i+1) // keeps the order: determinism
+		t.allocs = slices.Delete(t.allocs, i, i+1)
+	}
+}
+
+// runningIndex is js's index in t.running (and t.allocs), -1 if none.
+func (t *twin) runningIndex(js *jobState) int {
 	for i, r := range t.running {
 		if r == js {
-			copy(t.running[i:], t.running[i+1:]) // keeps the order: determinism
-			t.running[len(t.running)-1] = nil
-			t.running = t.running[:len(t.running)-1]
-			break
+			return i
 		}
+	}
+	return -1
+}
+
+// setAlloc makes the snapshot's copy of a running job's allocation its
+// current one (after a change to js.alloc).
+func (t *twin) setAlloc(js *jobState) {
+	if i := t.runningIndex(js); i >= 0 {
+		t.allocs[i] = js.alloc
 	}
 }
 
@@ -340,9 +365,10 @@ func (t *twin) charge(tenant string, gpuSeconds float64, now model.Time) {
 }
 
 // claim marks an evicted victim's GPUs as freed for the beneficiary, as
-// the live server does; the twin scrubs instantly, so they are clean.
+// the live server does (only for a beneficiary still pending); the twin
+// scrubs instantly, so they are clean.
 func (t *twin) claim(r model.Placement, beneficiary string) {
-	if beneficiary == "" {
+	if b := t.byID[beneficiary]; beneficiary == "" || b == nil || !b.pending {
 		return
 	}
 	st := t.state(r.Node)
@@ -351,6 +377,7 @@ func (t *twin) claim(r model.Placement, beneficiary string) {
 			st.GPUs[g] = model.GPUState{ClaimedBy: beneficiary}
 		}
 	}
+	t.noted(r.Node)
 	t.claims[beneficiary] = append(t.claims[beneficiary], r)
 }
 
@@ -363,6 +390,7 @@ func (t *twin) unclaim(job string) {
 				st.GPUs[g] = model.GPUState{}
 			}
 		}
+		t.noted(r.Node)
 	}
 	delete(t.claims, job)
 }
@@ -372,12 +400,26 @@ func (t *twin) state(node string) *model.NodeState {
 	if st == nil {
 		st = &model.NodeState{Node: node, Condition: model.NodeUp, GPUs: make([]model.GPUState, max(0, t.gpus[node]))}
 		t.nodes[node] = st
-		i := sort.SearchStrings(t.named, node)
-		t.named = append(t.named, "")
-		copy(t.named[i+1:], t.named[i:])
-		t.named[i] = node
 	}
 	return st
+}
+
+// noted updates whether node is among the named nodes, those whose state
+// the snapshot lists: the ones down or with a GPU claimed. A node up and
+// clean is left out, as the core reads a missing state the same way.
+func (t *twin) noted(node string) {
+	st := t.nodes[node]
+	plain := st == nil || st.Condition == model.NodeUp
+	for g := 0; plain && g < len(st.GPUs); g++ {
+		plain = st.GPUs[g] == model.GPUState{}
+	}
+	i, listed := sort.Find(len(t.named), func(i int) int { return strings.Compare(node, t.named[i]) })
+	switch {
+	case plain && listed:
+		t.named = slices.Delete(t.named, i, i+1)
+	case !plain && !listed:
+		t.named = slices.Insert(t.named, i, node)
+	}
 }
 
 // snapshot is the twin's state as the core sees it. It reuses one
@@ -390,12 +432,11 @@ func (t *twin) snapshot(now model.Time) *model.Snapshot {
 	for _, n := range t.named {
 		s.Nodes = append(s.Nodes, *t.nodes[n])
 	}
-	s.Running = s.Running[:0]
-	for _, js := range t.running {
-		a := js.alloc
+	s.Running = t.allocs // kept in step with t.running as jobs start and stop
+	for i := range s.Running {
+		a := &s.Running[i]
 		ran := now.Sub(a.Started)
 		a.LastCheckpoint = a.Started.Add(ran - ran%t.cfg.CheckpointInterval)
-		s.Running = append(s.Running, a)
 	}
 	if len(t.tenants) != len(t.usage) {
 		t.tenants = t.tenants[:0]
@@ -438,20 +479,22 @@ func (t *twin) fail(node string, now model.Time) {
 	for _, js := range hit {
 		js.rec.Failures++
 		lost := t.interrupt(js, now)
-		fmt.Fprintf(t.log, "%s fail-kill %s on %s (lost %s of work; %s left)\n", now, js.job.ID, node, lost, js.remaining)
+		t.logf("%s fail-kill %s on %s (lost %s of work; %s left)\n", now, js.job.ID, node, lost, js.remaining)
 	}
 	st.Condition = model.NodeDown
+	t.noted(node)
 	t.down++
 	t.led.nodeDown(node)
-	fmt.Fprintf(t.log, "%s node-fail %s\n", now, node)
+	t.logf("%s node-fail %s\n", now, node)
 	t.q.pushNode(now.Add(t.draw(t.cfg.MTTR)), evRepair, node)
 }
 
 func (t *twin) repair(node string, now model.Time) {
 	st := t.state(node)
 	st.Condition = model.NodeUp
+	t.noted(node)
 	t.led.nodeUp(node)
-	fmt.Fprintf(t.log, "%s node-repair %s\n", now, node)
+	t.logf("%s node-repair %s\n", now, node)
 	t.down--
 	if t.q.work > 0 { // once the workload is over, nodes only come back
 		t.q.pushNode(now.Add(t.draw(t.cfg.MTBF)), evFail, node)

@@ -3,22 +3,28 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
 )
 
 // verifier checks every plan the core makes with plan.Verify, on a second
-// goroutine one pass behind the engine: applying a plan does not wait for
-// its check, and the run still stops at the first plan that fails (the
-// error names that pass). Each plan is checked against a copy of the
-// snapshot it was made from, since the engine reuses its snapshot.
+// goroutine behind the engine: applying a plan does not wait for its
+// check, and the run still stops at the first plan that fails (the error
+// names that pass). Each plan is checked against a copy of the snapshot
+// it was made from, since the engine reuses its snapshot; copies go over
+// in batches, so that the goroutines wake up once per batch, not per pass.
 type verifier struct {
-	check *plan.Checker
-	work  chan *verifyJob
-	free  chan *verifyJob // checked jobs, whose buffers the next copies reuse
-	done  chan error
-	err   error // first failure, once known
+	check  *plan.Checker
+	work   chan *verifyBatch
+	free   chan *verifyBatch // checked batches, whose buffers the next copies reuse
+	done   chan error
+	cur    *verifyBatch // being filled
+	err    error        // first failure, once known
+	closed bool
+	// failed holds the first failure as soon as the checker finds it
+	failed atomic.Pointer[error]
 }
 
 type verifyJob struct {
@@ -26,21 +32,34 @@ type verifyJob struct {
 	plan model.Plan
 }
 
-const verifyQueue = 4
+// verifyBatch is up to verifyBatchSize plans, in pass order.
+type verifyBatch struct {
+	jobs []verifyJob
+	n    int
+}
+
+const (
+	verifyQueue     = 4
+	verifyBatchSize = 16
+)
 
 func newVerifier(fac *model.Facility) *verifier {
-	v := &verifier{check: plan.NewChecker(fac), work: make(chan *verifyJob, verifyQueue),
-		free: make(chan *verifyJob, verifyQueue+2), done: make(chan error, 1)}
+	v := &verifier{check: plan.NewChecker(fac), work: make(chan *verifyBatch, verifyQueue),
+		free: make(chan *verifyBatch, verifyQueue+2), done: make(chan error, 1), cur: &verifyBatch{}}
+	work := v.work
 	go func() {
 		var first error
-		for j := range v.work {
-			if first == nil {
+		for b := range work {
+			for i := 0; i < b.n && first == nil; i++ {
+				j := &b.jobs[i]
 				if err := v.check.Verify(&j.snap, &j.plan); err != nil {
 					first = fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", j.plan.Now, err)
+					v.failed.Store(&first)
 				}
 			}
+			b.n = 0
 			select {
-			case v.free <- j:
+			case v.free <- b:
 			default:
 			}
 		}
@@ -54,31 +73,42 @@ func (v *verifier) submit(snap *model.Snapshot, p *model.Plan) error {
 	if v.err != nil {
 		return v.err
 	}
-	select {
-	case err := <-v.done: // the checker stopped early: only after a failure
-		v.err = err
-		return err
-	default:
+	if err := v.failed.Load(); err != nil {
+		v.err = *err
+		return v.err
 	}
-	var j *verifyJob
-	select {
-	case j = <-v.free:
-	default:
-		j = &verifyJob{}
+	b := v.cur
+	if b.n == len(b.jobs) {
+		b.jobs = append(b.jobs, verifyJob{})
 	}
+	j := &b.jobs[b.n]
+	b.n++
 	copySnapshot(&j.snap, snap)
 	j.plan = *p
-	v.work <- j
+	if b.n == verifyBatchSize {
+		v.work <- b
+		select {
+		case v.cur = <-v.free:
+		default:
+			v.cur = &verifyBatch{}
+		}
+	}
 	return nil
 }
 
 // close waits for every queued check and returns the first failure.
 func (v *verifier) close() error {
-	if v.err != nil {
+	if v.closed {
 		return v.err
 	}
+	if v.cur.n > 0 && v.err == nil {
+		v.work <- v.cur
+	}
 	close(v.work)
-	v.err = <-v.done
+	v.closed = true
+	if err := <-v.done; v.err == nil {
+		v.err = err
+	}
 	return v.err
 }
 

@@ -69,6 +69,7 @@ func Prepare(fac *model.Facility) *Static {
 		return g
 	}
 	c.Nodes = make([]Node, len(fac.Nodes))
+	off := 0 // each node's GPUs have a slot in the per-GPU arrays (dirty, claim)
 	for i := range fac.Nodes {
 		spec := &fac.Nodes[i]
 		m, ok := c.ModelIndex[spec.GPUModel]
@@ -80,7 +81,8 @@ func Prepare(fac *model.Facility) *Static {
 		}
 		nd := Node{Spec: spec, Site: idx(siteIdx, spec.Site), Hall: idx(hallIdx, spec.Hall),
 			Rack: idx(rackIdx, spec.Rack), Model: m, Up: true, NGPU: max(0, min(spec.GPUs, 64)),
-			FreeCPU: spec.CPUs, FreeMem: spec.MemoryGiB, Spare: -1, dirtyOff: i * 64, Pool: -1}
+			FreeCPU: spec.CPUs, FreeMem: spec.MemoryGiB, Spare: -1, dirtyOff: off, Pool: -1}
+		off += nd.NGPU
 		nd.Free = nd.NGPU
 		nvl, leaf := spec.NVLinkDomain, spec.Leaf
 		if nvl == "" {
@@ -231,10 +233,11 @@ func restriction(gs model.GPUState, claimant func(string) (string, bool)) string
 }
 
 // markClaim records the job a preemption freed GPU g of nd for (kept
-// for reasons only; it never changes during a pass).
+// for reasons only; it never changes during a pass; SetState changes it
+// between passes).
 func (c *Cluster) markClaim(nd *Node, g int, job string) {
 	if c.claim == nil {
-		c.claim = make([]string, len(c.Fac.Nodes)*64)
+		c.claim = make([]string, c.gpuSlots())
 	}
 	c.claim[nd.dirtyOff+g] = job
 }
@@ -249,7 +252,7 @@ func (c *Cluster) ClaimOf(n, g int) string {
 
 func (c *Cluster) markDirty(nd *Node, g int, tenant string) {
 	if c.dirty == nil {
-		c.dirty = make([]string, len(c.Fac.Nodes)*64)
+		c.dirty = make([]string, c.gpuSlots())
 	}
 	c.anyDirty = true
 	c.dirty[nd.dirtyOff+g] = tenant
@@ -476,6 +479,47 @@ func (c *Cluster) Restrict(n, g int, gs model.GPUState) {
 	}
 }
 
+// SetState makes node n's GPU restrictions (dirty, claimed) those a
+// fresh build from a node state with these GPU states would give; the
+// node's condition is left as it is. A driver that keeps a cluster
+// between passes calls it for the nodes whose GPU states changed, and for
+// those with claims (whether a claim counts depends on claimant). It is
+// not for what-if searches: claims are not undone by Rollback.
+func (c *Cluster) SetState(n int, gpus []model.GPUState, claimant func(string) (string, bool)) {
+	nd := &c.Nodes[n]
+	c.saveNode(n)
+	for g := 0; g < nd.NGPU; g++ {
+		var gs model.GPUState
+		if g < len(gpus) {
+			gs = gpus[g]
+		}
+		owner := restriction(gs, claimant)
+		claim := ""
+		if owner != "" && gs.ClaimedBy != "" && claimant != nil {
+			if _, pending := claimant(gs.ClaimedBy); pending {
+				claim = gs.ClaimedBy
+			}
+		}
+		if c.ClaimOf(n, g) != claim {
+			c.markClaim(nd, g, claim)
+		}
+		if nd.Busy&(1<<g) != 0 {
+			continue // held: a build marks it, then the allocation clears it
+		}
+		switch cur := c.dirtyOwner(nd, g); {
+		case cur == owner:
+		case owner == "":
+			c.dirty[nd.dirtyOff+g] = ""
+			nd.Dirty--
+		case cur == "":
+			c.markDirty(nd, g, owner)
+			nd.Dirty++
+		default:
+			c.dirty[nd.dirtyOff+g] = owner
+		}
+	}
+}
+
 // ReleaseClaim makes the free GPUs claimed with key (ClaimKey of a job
 // that has now started) usable by anyone, under the undo log; it returns
 // how many it freed.
@@ -506,4 +550,13 @@ func (c *Cluster) ReleaseClaim(key string) int {
 		}
 	}
 	return freed
+}
+
+// gpuSlots is the length of the per-GPU arrays: every node's GPUs.
+func (c *Cluster) gpuSlots() int {
+	if len(c.Nodes) == 0 {
+		return 0
+	}
+	last := &c.Nodes[len(c.Nodes)-1]
+	return last.dirtyOff + last.NGPU
 }

@@ -109,10 +109,11 @@ type Cluster struct {
 	// add under the policy (lowest cap minus idle); 0 disables stranding.
 	MinGPUWatts []float64
 	dirty       []string // per node GPU: tenant that left it dirty, "" clean
-	claim       []string // per node GPU: job a preemption freed it for (read-only)
+	claim       []string // per node GPU: job a preemption freed it for
 	anyDirty    bool
 	undo        *undoLog
-	spare       *undoLog // reused between Begin calls
+	spare       *undoLog   // reused between Begin calls
+	sums        *groupSums // findGang's working memory, never shared by copies
 }
 
 // CopyTo makes dst an independent copy of c, reusing dst's buffers.
@@ -121,9 +122,9 @@ func (c *Cluster) CopyTo(dst *Cluster) {
 		*dst = *c.Clone()
 		return
 	}
-	pools, sites, halls, racks, nodes, dirty, spare := dst.Pools, dst.Sites, dst.Halls, dst.Racks, dst.Nodes, dst.dirty, dst.spare
+	pools, sites, halls, racks, nodes, dirty, spare, sums := dst.Pools, dst.Sites, dst.Halls, dst.Racks, dst.Nodes, dst.dirty, dst.spare, dst.sums
 	*dst = *c
-	dst.undo, dst.spare = nil, spare
+	dst.undo, dst.spare, dst.sums = nil, spare, sums
 	dst.Sites = append(sites[:0], c.Sites...)
 	dst.Halls = append(halls[:0], c.Halls...)
 	dst.Racks = append(racks[:0], c.Racks...)
@@ -131,6 +132,9 @@ func (c *Cluster) CopyTo(dst *Cluster) {
 	dst.dirty = append(dirty[:0], c.dirty...)
 	if c.dirty == nil {
 		dst.dirty = nil
+	}
+	if c.claim != nil { // SetState changes claims in place: copies keep their own
+		dst.claim = append([]string(nil), c.claim...)
 	}
 	dst.Pools = pools
 	for i, p := range c.Pools {
@@ -164,9 +168,12 @@ func (c *Cluster) Clone() *Cluster {
 	d.Sites = append([]Power(nil), c.Sites...)
 	d.Halls = append([]Power(nil), c.Halls...)
 	d.Racks = append([]Power(nil), c.Racks...)
-	d.undo, d.spare = nil, nil
+	d.undo, d.spare, d.sums = nil, nil, nil
 	d.Nodes = append([]Node(nil), c.Nodes...)
 	d.dirty = append([]string(nil), c.dirty...)
+	if c.claim != nil {
+		d.claim = append([]string(nil), c.claim...)
+	}
 	d.Pools = make([]Pool, len(c.Pools))
 	for i, p := range c.Pools {
 		d.Pools[i] = p
@@ -178,6 +185,10 @@ func (c *Cluster) Clone() *Cluster {
 	d.unstrand()
 	return &d
 }
+
+// MaybeDirty reports whether some GPU may be dirty (or claimed); false
+// means no node has a dirty free GPU.
+func (c *Cluster) MaybeDirty() bool { return c.anyDirty }
 
 // DirtyOwner returns the tenant that left GPU g of node n dirty, or "".
 func (c *Cluster) DirtyOwner(n, g int) string {

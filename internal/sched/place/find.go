@@ -227,17 +227,24 @@ func (c *Cluster) findGang(r *Request) Result {
 	if fit < r.Replicas {
 		return c.diagnose(r)
 	}
-	var sums [NumLevels]map[int32]int
+	gs := c.groupSums()
+	defer gs.reset()
+	sums := &gs.sum
 	bestL, best, bestSize, bestSum := -1, int32(-1), 0, 0
 	for l := 0; l < NumLevels; l++ {
-		sums[l] = make(map[int32]int)
 		for _, x := range cands {
-			sums[l][c.Nodes[x.node].Group[l]] += int(x.cap)
+			g := c.Nodes[x.node].Group[l]
+			if !gs.seen[l][g] {
+				gs.seen[l][g] = true
+				gs.touched[l] = append(gs.touched[l], g)
+			}
+			sums[l][g] += int(x.cap)
 		}
 		if r.Required && r.Level < NumLevels && !c.Nested[l][r.Level] {
 			continue
 		}
-		for g, s := range sums[l] {
+		for _, g := range gs.touched[l] {
+			s := sums[l][g]
 			if s < r.Replicas {
 				continue
 			}
@@ -263,7 +270,7 @@ func (c *Cluster) findGang(r *Request) Result {
 // fill takes replicas from the candidates in group g of level l (all
 // candidates when l < 0): nodes of the NVLink domain with the most room
 // first, then the nodes with the fewest usable GPUs (best fit).
-func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums [NumLevels]map[int32]int) []Slot {
+func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums *[NumLevels][]int) []Slot {
 	in := make([]cand, 0, len(cands))
 	for _, x := range cands {
 		if l < 0 || c.Nodes[x.node].Group[l] == g {
@@ -325,4 +332,35 @@ func (c *Cluster) findSameNode(r *Request) Result {
 		slots[k] = Slot{Node: best, GPUs: gpus[k*r.GPUs : (k+1)*r.GPUs]}
 	}
 	return Result{Slots: slots}
+}
+
+// groupSums is findGang's working memory: per level, the capacity of
+// the candidates in each group, and the groups it has touched.
+type groupSums struct {
+	sum     [NumLevels][]int
+	seen    [NumLevels][]bool
+	touched [NumLevels][]int32
+}
+
+// groupSums returns the cluster's own working memory for findGang (a
+// copy of a cluster gets its own).
+func (c *Cluster) groupSums() *groupSums {
+	if c.sums == nil {
+		c.sums = &groupSums{}
+		for l := range c.sums.sum {
+			c.sums.sum[l] = make([]int, len(c.GroupNames[l]))
+			c.sums.seen[l] = make([]bool, len(c.GroupNames[l]))
+		}
+	}
+	return c.sums
+}
+
+// reset zeroes what the last use touched.
+func (gs *groupSums) reset() {
+	for l := range gs.touched {
+		for _, g := range gs.touched[l] {
+			gs.sum[l][g], gs.seen[l][g] = 0, false
+		}
+		gs.touched[l] = gs.touched[l][:0]
+	}
 }

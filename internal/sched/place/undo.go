@@ -40,6 +40,22 @@ func (c *Cluster) Begin() {
 	c.undo.marks = append(c.undo.marks, undoMark{len(c.undo.nodes), len(c.undo.power)})
 }
 
+// BeginFuture is Begin for a look ahead in time: stranded nodes come
+// back into the buckets, under the log, as in a copy (where power comes
+// back as jobs end).
+func (c *Cluster) BeginFuture() {
+	c.Begin()
+	for i := range c.Nodes {
+		if nd := &c.Nodes[i]; nd.Stranded {
+			c.saveNode(i)
+			nd.Stranded = false
+			if nd.Up {
+				c.setBucket(i, true)
+			}
+		}
+	}
+}
+
 // Commit keeps the changes since the matching Begin; the outermost Commit
 // stops recording.
 func (c *Cluster) Commit() {

@@ -1,0 +1,337 @@
+package plan
+
+import (
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Differential loads: the load of a site, hall or rack before a plan is
+// its draw with every node up and idle (kept in the facTables), less the
+// nodes that are down, plus what each held GPU draws above idle; the
+// plan's starts add what each GPU they take draws above idle. So a check
+// visits the running placements and the starts once, and no node that
+// nothing holds; the result is PowerW's (watts are whole numbers in
+// practice, so the order of the additions does not matter).
+
+// containers are the loads of one kind of container (sites, halls or
+// racks) that a check looks at, by index.
+type containers struct {
+	before, after []float64
+	first         []string // the first job the plan starts in it, "" if none
+	marked        []int32  // the containers looked at
+	in            []bool
+}
+
+func (c *containers) reset(n int) {
+	for _, i := range c.marked {
+		c.in[i], c.first[i] = false, ""
+	}
+	c.marked = c.marked[:0]
+	if len(c.in) != n {
+		c.before, c.after = make([]float64, n), make([]float64, n)
+		c.first, c.in = make([]string, n), make([]bool, n)
+	}
+}
+
+// mark adds container i (if any), starting from its static draw.
+func (c *containers) mark(i int32, static []float64, job string) {
+	if i < 0 {
+		return
+	}
+	if !c.in[i] {
+		c.in[i] = true
+		c.marked = append(c.marked, i)
+		c.before[i], c.after[i] = static[i], static[i]
+	}
+	if c.first[i] == "" {
+		c.first[i] = job
+	}
+}
+
+// add adds w to container i's load before (and so after) the plan.
+func (c *containers) add(i int32, w float64) {
+	if i >= 0 && c.in[i] {
+		c.before[i] += w
+		c.after[i] += w
+	}
+}
+
+// addAfter adds w to container i's load after the plan.
+func (c *containers) addAfter(i int32, w float64) {
+	if i >= 0 && c.in[i] {
+		c.after[i] += w
+	}
+}
+
+// loadScratch is the working memory of one load computation; a Checker
+// shared between goroutines hands each call its own (facTables.scratch).
+type loadScratch struct {
+	held  []uint32 // per GPU: = gen when a running placement holds it
+	taken []uint32 // per GPU: = gen when a start took it
+	down  []uint32 // per node: = gen when the node is down
+	start []uint32 // per node: = gen when a start lands on it
+	gen   uint32
+	// runNode is the node index of each placement of the snapshot's
+	// running allocations, in order (-1: unknown); see index.runNodes
+	runNode []int32
+	site    containers
+	hall    containers
+	rack    containers
+}
+
+func (t *facTables) getScratch() *loadScratch {
+	sc, _ := t.scratch.Get().(*loadScratch)
+	if sc == nil {
+		sc = &loadScratch{held: make([]uint32, t.gpus), taken: make([]uint32, t.gpus),
+			down: make([]uint32, len(t.base)), start: make([]uint32, len(t.base))}
+	}
+	if sc.gen++; sc.gen == 0 { // wrapped: forget every stamp
+		clear(sc.held)
+		clear(sc.taken)
+		clear(sc.down)
+		clear(sc.start)
+		sc.gen = 1
+	}
+	sc.runNode = sc.runNode[:0]
+	sc.site.reset(len(t.siteW))
+	sc.hall.reset(len(t.hallW))
+	sc.rack.reset(len(t.rackW))
+	return sc
+}
+
+// markStarts marks the containers the plan's starts land in, with the
+// first job that starts in each.
+func (x *index) markStarts(t *facTables, sc *loadScratch, p *model.Plan) {
+	for _, s := range p.Starts {
+		for _, pl := range s.Replicas {
+			if n := t.nodeOf(pl.Node); n >= 0 {
+				sc.site.mark(t.site[n], t.siteW, s.Job)
+				sc.hall.mark(t.hall[n], t.hallW, s.Job)
+				sc.rack.mark(t.rack[n], t.rackW, s.Job)
+			}
+		}
+	}
+}
+
+// fold computes the marked containers' loads before and after the plan.
+// Only nodes of marked sites count, as halls and racks lie within one
+// site.
+func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *model.Plan) {
+	for i := range snap.Nodes {
+		st := &snap.Nodes[i]
+		if st.Condition != model.NodeDown || x.states[st.Node] != st {
+			continue // up, or not the entry that counts (as in condition)
+		}
+		n := t.nodeOf(st.Node)
+		if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] {
+			continue
+		}
+		sc.down[n] = sc.gen
+		sc.site.add(t.site[n], -t.base[n])
+		sc.hall.add(t.hall[n], -t.base[n])
+		sc.rack.add(t.rack[n], -t.base[n])
+	}
+	nodes := x.fac.Nodes
+	hold := func(pls []model.Placement, idx []int32, stamp []uint32, add func(c *containers, i int32, w float64)) {
+		for k, pl := range pls {
+			if len(pl.GPUs) == 0 {
+				continue
+			}
+			n := -1
+			if idx != nil {
+				n = int(idx[k])
+			} else {
+				n = t.nodeOf(pl.Node)
+			}
+			if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] || sc.down[n] == sc.gen {
+				continue
+			}
+			w := t.tdp[n]
+			if pl.PowerCapW > 0 {
+				w = float64(pl.PowerCapW)
+			}
+			w -= t.idle[n]
+			at := int(t.gpuAt[n])
+			for _, g := range pl.GPUs {
+				// a GPU held twice (an invalid plan) counts once, the
+				// running allocations first
+				if g < 0 || g >= nodes[n].GPUs || sc.held[at+g] == sc.gen || sc.taken[at+g] == sc.gen {
+					continue
+				}
+				stamp[at+g] = sc.gen
+				add(&sc.site, t.site[n], w)
+				add(&sc.hall, t.hall[n], w)
+				add(&sc.rack, t.rack[n], w)
+			}
+		}
+	}
+	idx := x.runNodes()
+	for i := range snap.Running {
+		reps := snap.Running[i].Replicas
+		hold(reps, idx[:len(reps)], sc.held, (*containers).add)
+		idx = idx[len(reps):]
+	}
+	if p != nil {
+		for _, s := range p.Starts {
+			hold(s.Replicas, nil, sc.taken, (*containers).addAfter)
+		}
+	}
+}
+
+// toLoad returns the marked containers' loads as maps by ID.
+func (c *containers) toLoad(ids func(int32) string) (before, after map[string]float64) {
+	before, after = map[string]float64{}, map[string]float64{}
+	for _, i := range c.marked {
+		before[ids(i)], after[ids(i)] = c.before[i], c.after[i]
+	}
+	return before, after
+}
+
+// siteLoads is the load of the sites in touched (by ID), and of their
+// halls and racks, before and after the plan's starts.
+func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[string]string) (before, after Load) {
+	t := x.tab()
+	sc := x.scratch()
+	defer x.release()
+	for i := range x.fac.Nodes {
+		n := &x.fac.Nodes[i]
+		if _, ok := touched[n.Site]; ok && t.site[i] >= 0 {
+			sc.site.mark(t.site[i], t.siteW, "")
+			sc.hall.mark(t.hall[i], t.hallW, "")
+			sc.rack.mark(t.rack[i], t.rackW, "")
+		}
+	}
+	x.fold(t, sc, snap, p)
+	before.Site, after.Site = sc.site.toLoad(func(i int32) string { return x.fac.Sites[i].ID })
+	before.Hall, after.Hall = sc.hall.toLoad(func(i int32) string { return x.fac.Halls[i].ID })
+	before.Rack, after.Rack = sc.rack.toLoad(func(i int32) string { return x.fac.Racks[i].ID })
+	return before, after
+}
+
+// power checks site envelopes and hall and rack caps where starts land:
+// a plan may not raise a load above its limit. A load that is already
+// over (a tightened envelope) is no violation as long as the plan adds
+// nothing to it, e.g. with CPU-only starts.
+func (v *verifier) power() {
+	if !v.x.fac.Policy.Power || len(v.p.Starts) == 0 {
+		return
+	}
+	t, sc := v.x.tab(), v.x.scratch()
+	v.x.markStarts(t, sc, v.p)
+	v.x.fold(t, sc, v.snap, v.p)
+	fac := v.x.fac
+	check := func(kind string, c *containers, id func(int32) string, capKW func(int32) float64) {
+		slices.Sort(c.marked) // facility order
+		for _, i := range c.marked {
+			limit, job := capKW(i)*1000, c.first[i]
+			if job != "" && limit > 0 && c.after[i] > limit+1e-6 && c.after[i] > c.before[i]+1e-6 {
+				v.add(CodePower, job, "", -1, "%s %s would draw %.0f W (%.0f W before the plan), limit %.0f W",
+					kind, id(i), c.after[i], c.before[i], limit)
+			}
+		}
+	}
+	check("site", &sc.site, func(i int32) string { return fac.Sites[i].ID }, func(i int32) float64 { return fac.Sites[i].PowerEnvelopeKW })
+	check("hall", &sc.hall, func(i int32) string { return fac.Halls[i].ID }, func(i int32) float64 { return fac.Halls[i].PowerCapKW })
+	check("rack", &sc.rack, func(i int32) string { return fac.Racks[i].ID }, func(i int32) float64 { return fac.Racks[i].PowerCapKW })
+}
+
+// scratch returns this check's working memory, taken on first use from
+// the facility's pool; release gives it back.
+func (x *index) scratch() *loadScratch {
+	if x.sc == nil {
+		x.sc = x.tab().getScratch()
+	}
+	return x.sc
+}
+
+func (x *index) release() {
+	if x.sc != nil {
+		x.tab().scratch.Put(x.sc)
+		x.sc, x.nodesDone = nil, false
+	}
+}
+
+// runNodes is the node index of every placement of the snapshot's
+// running allocations, flattened in order (-1 for an unknown node):
+// the checks that fold running work in look each name up once. A
+// Checker remembers the answer for the allocations of its last snapshot,
+// by their placement slices (placements are values: a driver gives a
+// changed allocation a new slice), so that a driver checking one pass
+// after another looks up only what changed.
+func (x *index) runNodes() []int32 {
+	sc := x.scratch()
+	if x.nodesDone {
+		return sc.runNode
+	}
+	x.nodesDone = true
+	t := x.tab()
+	last, next := x.facIndex.takeNodeCache()
+	next.reps, next.off = next.reps[:0], next.off[:0]
+	k := 0 // cursor into last: the allocation expected next
+	for i := range x.snap.Running {
+		reps := x.snap.Running[i].Replicas
+		var first *model.Placement
+		if len(reps) > 0 {
+			first = &reps[0]
+		}
+		at := len(sc.runNode)
+		next.reps = append(next.reps, repsKey{first, len(reps)})
+		next.off = append(next.off, int32(at))
+		if first != nil && last != nil {
+			// the same allocation where the last snapshot had it, or a
+			// few further on (the ones between have ended)
+			for d := 0; d < 4 && k+d < len(last.reps); d++ {
+				if last.reps[k+d] == (repsKey{first, len(reps)}) {
+					o := last.off[k+d]
+					sc.runNode = append(sc.runNode, last.nodes[o:o+int32(len(reps))]...)
+					k += d + 1
+					break
+				}
+			}
+			if len(sc.runNode) > at {
+				continue
+			}
+		}
+		for _, pl := range reps {
+			sc.runNode = append(sc.runNode, int32(t.nodeOf(pl.Node)))
+		}
+	}
+	next.nodes = append(next.nodes[:0], sc.runNode...)
+	x.facIndex.putNodeCache(next, last)
+	return sc.runNode
+}
+
+// nodeCache is runNodes' answer for one snapshot.
+type nodeCache struct {
+	reps  []repsKey // each allocation's placements
+	off   []int32   // where each allocation's node indices start in nodes
+	nodes []int32
+}
+
+// repsKey names a placement slice: its first element and its length.
+type repsKey struct {
+	first *model.Placement
+	n     int
+}
+
+// takeNodeCache takes the cache of the last snapshot (nil if none, or
+// while another goroutine uses it) and one to fill for this one.
+func (x *facIndex) takeNodeCache() (last, next *nodeCache) {
+	x.cacheMu.Lock()
+	defer x.cacheMu.Unlock()
+	last, next = x.cache, x.spare
+	x.cache, x.spare = nil, nil
+	if next == nil {
+		next = &nodeCache{}
+	}
+	return last, next
+}
+
+// putNodeCache keeps c as the last snapshot's cache and spare's memory
+// for the next.
+func (x *facIndex) putNodeCache(c, spare *nodeCache) {
+	x.cacheMu.Lock()
+	defer x.cacheMu.Unlock()
+	x.cache, x.spare = c, spare
+}
