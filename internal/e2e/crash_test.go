@@ -22,7 +22,7 @@ import (
 
 // freePort is a loopback address free now (to restart a server on the
 // same address).
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
