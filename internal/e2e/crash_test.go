@@ -66,17 +66,56 @@ func (s *crashServer) start() {
 	}()
 }
 
-func (s *crashServer) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
+// load is clients submitting jobs until stopped.
+type load struct {
+	mu    sync.Mutex
+	acked []string
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
-// The server is killed with SIGKILL at random moments, eight times,
-// while clients submit continuously and an agent runs the jobs; after
-// each restart on the same data directory the state converges: every
-// submission the API acknowledged exists and succeeds, no job is started
-// twice and no replica runs twice.
-func TestCrashDuringSubmissions(t *testing.T) {
+// submitContinuously starts two clients submitting jobs PREFIXw-i (spec
+// makes the body), each retried with its idempotency key until it is
+// acknowledged.
+func submitContinuously(cl *client.Client, prefix string, spec func(id string) []byte) *load {
+	l := &load{done: make(chan struct{})}
+	for w := range 2 {
+		l.wg.Go(func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("%s%d-%d", prefix, w, i)
+				for {
+					select {
+					case <-l.done:
+						return
+					default:
+					}
+					// The same key after a failure: the job is created once.
+					if _, err := cl.SubmitJob(context.Background(), spec(id), "key-"+id); err == nil {
+						l.mu.Lock()
+						l.acked = append(l.acked, id)
+						l.mu.Unlock()
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return l
+}
+
+// stop stops the clients and returns the IDs of the acknowledged jobs.
+func (l *load) stop() []string {
+	close(l.done)
+	l.wg.Wait()
+	return l.acked
+}
+
+// startCrashServer starts a crashServer on fresh directories and
+// addresses, stopped (and its output logged if t failed) when t ends, and
+// returns it with its bootstrap token.
+func startCrashServer(t *testing.T) (*crashServer, string) {
+	t.Helper()
 	s := &crashServer{t: t, dir: t.TempDir(), listen: freePort(t), admin: freePort(t), token: make(chan string, 1)}
 	s.start()
 	t.Cleanup(func() {
@@ -89,12 +128,27 @@ func TestCrashDuringSubmissions(t *testing.T) {
 			s.mu.Unlock()
 		}
 	})
-	var tok string
 	select {
-	case tok = <-s.token:
+	case tok := <-s.token:
+		return s, tok
 	case <-time.After(30 * time.Second):
 		t.Fatal("no bootstrap token")
 	}
+	return nil, ""
+}
+
+func (s *crashServer) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+}
+
+// The server is killed with SIGKILL at random moments, eight times,
+// while clients submit continuously and an agent runs the jobs; after
+// each restart on the same data directory the state converges: every
+// submission the API acknowledged exists and succeeds, no job is started
+// twice and no replica runs twice.
+func TestCrashDuringSubmissions(t *testing.T) {
+	s, tok := startCrashServer(t)
 	d := &dev{t: t, CA: filepath.Join(s.dir, "tls", "ca.crt"), Token: tok}
 	cl, err := client.New("https://"+s.listen, client.WithToken(tok), client.WithTLS(d.tlsConfig()), client.WithSubmitRetries(0, 0))
 	if err != nil {
@@ -118,38 +172,9 @@ func TestCrashDuringSubmissions(t *testing.T) {
 	}
 	t.Cleanup(func() { agent.Process.Signal(syscall.SIGTERM); agent.Wait() })
 
-	var mu sync.Mutex
-	acked := map[string]bool{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("c%d-%d", w, i)
-				spec := fmt.Appendf(nil, `{"id":%q,"tenant":"default","gpus":1,"command":["sh","-c","echo \"$CARNOT_JOB_ID $CARNOT_REPLICA $CARNOT_ATTEMPT\" >> %s"]}`, id, runs)
-				for {
-					// The same key after a failure: the job is created once.
-					_, err := cl.SubmitJob(ctx, spec, "key-"+id)
-					if err == nil {
-						mu.Lock()
-						acked[id] = true
-						mu.Unlock()
-						break
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(20 * time.Millisecond):
-					}
-				}
-			}
-		})
-	}
+	load := submitContinuously(cl, "c", func(id string) []byte {
+		return fmt.Appendf(nil, `{"id":%q,"tenant":"default","gpus":1,"command":["sh","-c","echo \"$CARNOT_JOB_ID $CARNOT_REPLICA $CARNOT_ATTEMPT\" >> %s"]}`, id, runs)
+	})
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 8 {
 		time.Sleep(time.Duration(200+r.IntN(600)) * time.Millisecond)
@@ -158,16 +183,13 @@ func TestCrashDuringSubmissions(t *testing.T) {
 		s.start()
 	}
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	mu.Lock()
+	acked := load.stop()
 	n := len(acked)
-	mu.Unlock()
 	if n < 20 {
 		t.Fatalf("only %d submissions acknowledged: the test exercised too little", n)
 	}
 	end := time.Now().Add(60 * time.Second)
-	for id := range acked {
+	for _, id := range acked {
 		for {
 			j, err := cl.GetJob(ctx, id)
 			if err == nil && api.Final(j.State) {
@@ -181,18 +203,8 @@ func TestCrashDuringSubmissions(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		evs, err := cl.Events(ctx, id, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		started := 0
-		for _, e := range evs.Events {
-			if e.Type == api.EventStarted {
-				started++
-			}
-		}
-		if started != 1 {
-			t.Errorf("job %s started %d times", id, started)
+		if n := startedEvents(t, cl, id); n != 1 {
+			t.Errorf("job %s started %d times", id, n)
 		}
 	}
 	b, _ := os.ReadFile(runs)

@@ -29,30 +29,15 @@ type faultCluster struct {
 
 func newFaultCluster(t *testing.T, nodes int) *faultCluster {
 	t.Helper()
-	s := &crashServer{t: t, dir: t.TempDir(), listen: freePort(t), admin: freePort(t), token: make(chan string, 1)}
-	s.start()
+	s, tok := startCrashServer(t)
 	f := &faultCluster{t: t, srv: s, work: t.TempDir(), agents: map[string]*exec.Cmd{}}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the server's: cleanups run last first
 		for _, a := range f.agents {
 			a.Process.Signal(syscall.SIGCONT)
 			a.Process.Signal(syscall.SIGTERM)
 			a.Wait()
 		}
-		if s.cmd.ProcessState == nil {
-			s.kill()
-		}
-		if t.Failed() {
-			s.mu.Lock()
-			t.Logf("server output:\n%s", s.out.String())
-			s.mu.Unlock()
-		}
 	})
-	var tok string
-	select {
-	case tok = <-s.token:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no bootstrap token")
-	}
 	d := &dev{t: t, CA: filepath.Join(s.dir, "tls", "ca.crt"), Token: tok}
 	var err error
 	if f.cl, err = client.New("https://"+s.listen, client.WithToken(tok), client.WithTLS(d.tlsConfig())); err != nil {

@@ -227,18 +227,8 @@ func TestHAFailover(t *testing.T) {
 	if err != nil || j.State != api.StateRunning || j.Attempt != 1 {
 		t.Errorf("the long job after the failover: %+v, %v; want still running, attempt 1", j, err)
 	}
-	evs, err := after.Events(ctx, long.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := 0
-	for _, e := range evs.Events {
-		if e.Type == api.EventStarted {
-			started++
-		}
-	}
-	if started != 1 {
-		t.Errorf("the long job was started %d times, want once", started)
+	if n := startedEvents(t, after, long.ID); n != 1 {
+		t.Errorf("the long job was started %d times, want once", n)
 	}
 	b, _ := os.ReadFile(pidFile)
 	if n := len(strings.Fields(string(b))); n != 1 {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,37 +90,14 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
-	var mu sync.Mutex
-	var acked []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("p%d-%d", w, i)
-				spec := fmt.Appendf(nil, `{"id":%q,"tenant":"default","gpus":1,"command":["true"]}`, id)
-				if _, err := cl.SubmitJob(ctx, spec, "k-"+id); err == nil {
-					mu.Lock()
-					acked = append(acked, id)
-					mu.Unlock()
-				} else {
-					time.Sleep(50 * time.Millisecond)
-					i-- // the same job again, with its key
-				}
-			}
-		})
-	}
+	load := submitContinuously(cl, "p", func(id string) []byte {
+		return fmt.Appendf(nil, `{"id":%q,"tenant":"default","gpus":1,"command":["true"]}`, id)
+	})
 	time.Sleep(time.Second)
 	restart()
 	restarted := time.Now()
 	time.Sleep(1500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	acked := load.stop()
 	if len(acked) < 10 {
 		t.Fatalf("only %d submissions acknowledged", len(acked))
 	}
