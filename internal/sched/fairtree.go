@@ -75,12 +75,9 @@ func newFairShares(fac *model.Facility) *fairShares {
 	return f
 }
 
-// clone returns fair shares with the same tree and weights and their own
-// usage cells (the tree and weights never change during a pass).
-func (f *fairShares) clone() *fairShares { return f.cloneInto(nil) }
-
-// cloneInto is clone reusing dst, an earlier clone of f that is done
-// with.
+// cloneInto returns fair shares with the same tree and weights and their
+// own usage cells (the tree and weights never change during a pass),
+// reusing dst (nil, or an earlier clone of f that is done with).
 func (f *fairShares) cloneInto(dst *fairShares) *fairShares {
 	if dst == nil {
 		dst = &fairShares{}
