@@ -83,7 +83,6 @@ func (t *twin) pass(now model.Time) error {
 // start puts a job on the nodes the plan chose and schedules its
 // completion after the work it has left.
 func (t *twin) start(js *jobState, st model.Start, now model.Time) {
-	t.use(st.Replicas)
 	if js.running { // a deployment scaling up: keep one allocation
 		t.led.stopped(js, now)
 		js.alloc.Replicas = append(js.alloc.Replicas, st.Replicas...)
@@ -116,24 +115,6 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		caps += fmt.Sprintf(" at %.3f speed", js.speed)
 	}
 	t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
-}
-
-// use clears the state of the GPUs a start takes, as the live server
-// does when it assigns a replica: a claim ends when its GPU is next used,
-// by its beneficiary or by anyone the core gave it to.
-func (t *twin) use(reps []model.Placement) {
-	for _, r := range reps {
-		st := t.nodes[r.Node]
-		if st == nil {
-			continue // no state: up and clean
-		}
-		for _, g := range r.GPUs {
-			if g >= 0 && g < len(st.GPUs) {
-				st.GPUs[g] = model.GPUState{}
-			}
-		}
-		t.noted(r.Node)
-	}
 }
 
 // speedOf is the share of full speed a job runs at on its placements:
