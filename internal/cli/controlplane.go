@@ -266,6 +266,12 @@ func (cp *controlPlane) close() {
 // server at once; with PostgreSQL as a standby replica until run wins the
 // leadership.
 func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*controlPlane, error) {
+	if o.auditRetention < 0 {
+		return nil, usageError{fmt.Errorf("--audit-retention %s: must not be negative", o.auditRetention)}
+	}
+	if o.postgres != "" && o.leaseTTL < 300*time.Millisecond {
+		return nil, usageError{fmt.Errorf("--lease-ttl %s: at least 300ms (renewed every third of it)", o.leaseTTL)}
+	}
 	fac, dynamic, err := o.facilityOf()
 	if err != nil {
 		return nil, err

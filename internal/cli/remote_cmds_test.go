@@ -570,3 +570,20 @@ func TestShellJoin(t *testing.T) {
 		t.Errorf("shellJoin: %s, want %s", got, want)
 	}
 }
+
+// Server flags out of range are usage errors naming the flag, not panics.
+func TestServerFlagsOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"server", "--data-dir", dir, "--postgres", "postgres://127.0.0.1:1/x", "--lease-ttl", "0s"}, "--lease-ttl"},
+		{[]string{"server", "--data-dir", dir, "--audit-retention", "-1h"}, "--audit-retention"},
+	} {
+		code, _, errs := carnot(c.args...)
+		if code != ExitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("carnot %v: exit %d, stderr %q; want a usage error naming %s", c.args, code, errs, c.want)
+		}
+	}
+}
