@@ -9,10 +9,12 @@ type (
 )
 
 var (
-	parseTime   = rows.ParseTime
-	encodeJob   = rows.EncodeJob
-	decodeJob   = rows.DecodeJob
-	encodeNode  = rows.EncodeNode
-	decodeNode  = rows.DecodeNode
-	encodeEvent = rows.EncodeEvent
+	parseTime    = rows.ParseTime
+	encodeJob    = rows.EncodeJob
+	decodeJob    = rows.DecodeJob
+	encodeNode   = rows.EncodeNode
+	decodeNode   = rows.DecodeNode
+	encodeEvent  = rows.EncodeEvent
+	encodeEvents = rows.EncodeEvents
+	encodeNodes  = rows.EncodeNodes
 )

@@ -20,15 +20,12 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	erows := make([]eventRow, len(events))
-	for i, ev := range events {
-		var err error
-		if erows[i], err = encodeEvent(ev); err != nil {
-			return fmt.Errorf("%s: event %d: %w", op, i, err)
-		}
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
-	err := db.write(ctx, op, func(ctx context.Context, tx querier) error {
+	err = db.write(ctx, op, func(ctx context.Context, tx querier) error {
 		for _, r := range recs {
 			var err error
 			if r.Doc == nil {

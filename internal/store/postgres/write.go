@@ -128,25 +128,16 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, n
 			return fmt.Errorf("%s: job %q: %w", op, j.ID, err)
 		}
 	}
-	erows := make([]eventRow, len(events))
-	for i, ev := range events {
-		var err error
-		if erows[i], err = encodeEvent(ev); err != nil {
-			return fmt.Errorf("%s: event %d: %w", op, i, err)
-		}
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	ndocs := make([][]byte, len(nodes))
-	for i, n := range nodes {
-		if n == nil || n.Name == "" {
-			return fmt.Errorf("%s: node %d has no name", op, i)
-		}
-		var err error
-		if ndocs[i], err = encodeNode(n); err != nil {
-			return fmt.Errorf("%s: node %q: %w", op, n.Name, err)
-		}
+	ndocs, err := encodeNodes(nodes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
-	err := db.write(ctx, op, func(ctx context.Context, q querier) error {
+	err = db.write(ctx, op, func(ctx context.Context, q querier) error {
 		for i, doc := range ndocs {
 			if _, err := q.Exec(ctx, putNode, nodes[i].Name, doc); err != nil {
 				return fmt.Errorf("node %q: %w", nodes[i].Name, err)

@@ -171,3 +171,31 @@ func EncodeEvent(ev api.Event) (Event, error) {
 	}
 	return Event{Time: t, Job: ev.Job, Tenant: ev.Tenant, Node: ev.Node, Type: ev.Type, Message: ev.Message, Actor: ev.Actor}, nil
 }
+
+// EncodeEvents encodes the events of one write; an error names the
+// event's index.
+func EncodeEvents(events []api.Event) ([]Event, error) {
+	out := make([]Event, len(events))
+	for i, ev := range events {
+		var err error
+		if out[i], err = EncodeEvent(ev); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// EncodeNodes encodes the nodes of one write; an error names the node.
+func EncodeNodes(nodes []*api.Node) ([][]byte, error) {
+	docs := make([][]byte, len(nodes))
+	for i, n := range nodes {
+		if n == nil || n.Name == "" {
+			return nil, fmt.Errorf("node %d has no name", i)
+		}
+		var err error
+		if docs[i], err = EncodeNode(n); err != nil {
+			return nil, fmt.Errorf("node %q: %w", n.Name, err)
+		}
+	}
+	return docs, nil
+}

@@ -19,15 +19,12 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	erows := make([]eventRow, len(events))
-	for i, ev := range events {
-		var err error
-		if erows[i], err = encodeEvent(ev); err != nil {
-			return fmt.Errorf("%s: event %d: %w", op, i, err)
-		}
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
-	err := db.submit(ctx, op, func(w *writeStmts) error {
+	err = db.submit(ctx, op, func(w *writeStmts) error {
 		c := context.Background()
 		for _, r := range recs {
 			var err error

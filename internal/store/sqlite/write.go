@@ -169,12 +169,9 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, n
 			return fmt.Errorf("%s: job %q: %w", op, j.ID, err)
 		}
 	}
-	erows := make([]eventRow, len(events))
-	for i, ev := range events {
-		var err error
-		if erows[i], err = encodeEvent(ev); err != nil {
-			return fmt.Errorf("%s: event %d: %w", op, i, err)
-		}
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	ndocs, err := encodeNodes(nodes)
 	if err != nil {
@@ -219,21 +216,6 @@ func (w *writeStmts) update(rows []jobRow, events []eventRow, seqs []int64) erro
 		seqs[i] = seq
 	}
 	return nil
-}
-
-// encodeNodes encodes the nodes Update writes.
-func encodeNodes(nodes []*api.Node) ([][]byte, error) {
-	docs := make([][]byte, len(nodes))
-	for i, n := range nodes {
-		if n == nil || n.Name == "" {
-			return nil, fmt.Errorf("node %d has no name", i)
-		}
-		var err error
-		if docs[i], err = encodeNode(n); err != nil {
-			return nil, fmt.Errorf("node %q: %w", n.Name, err)
-		}
-	}
-	return docs, nil
 }
 
 // PutNode creates or replaces the node n.Name.
