@@ -99,10 +99,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			problemf(w, http.StatusServiceUnavailable, "node %s serves logs over TLS and this server has no CA to check it", node)
 			return
 		}
-		// The node's certificate must name this node in its site: the
-		// logs token goes to that node only.
-		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: pki.NodeServerConfig(s.caPool, site, node)}}
-		defer hc.CloseIdleConnections()
+		hc = s.nodeClient(site, node)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -171,4 +168,19 @@ func (s *Server) logsToken(node string) string {
 	m := hmac.New(sha256.New, s.cfg.TokenKey)
 	m.Write([]byte("carnot agent logs\x00" + node))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// nodeClient is the HTTP client for node's log server, kept per node so
+// that log fetches reuse their TLS connections: the node's certificate
+// must name this node in its site, so the logs token goes to that node
+// only.
+func (s *Server) nodeClient(site, node string) *http.Client {
+	key := site + "/" + node
+	if c, ok := s.nodeClients.Load(key); ok {
+		return c.(*http.Client)
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.NodeServerConfig(s.caPool, site, node),
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
+	actual, _ := s.nodeClients.LoadOrStore(key, c)
+	return actual.(*http.Client)
 }

@@ -62,6 +62,8 @@ type Server struct {
 	hasher *auth.Hasher
 	tokens tokens
 	caPool *x509.CertPool // Config.CA's, to check nodes' log servers
+	// nodeClients holds an *http.Client per "site/node" log server.
+	nodeClients sync.Map
 	// gate is held (read) by every request that changes something, and
 	// (write) by Retire; retired refuses changes.
 	gate    sync.RWMutex
