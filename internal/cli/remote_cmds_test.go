@@ -580,6 +580,7 @@ func TestServerFlagsOutOfRange(t *testing.T) {
 	}{
 		{[]string{"server", "--data-dir", dir, "--postgres", "postgres://127.0.0.1:1/x", "--lease-ttl", "0s"}, "--lease-ttl"},
 		{[]string{"server", "--data-dir", dir, "--audit-retention", "-1h"}, "--audit-retention"},
+		{[]string{"server", "--data-dir", dir, "--tls-host", "bad host!", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, "--tls-host"},
 	} {
 		code, _, errs := carnot(c.args...)
 		if code != ExitUsage || !strings.Contains(errs, c.want) {

@@ -75,7 +75,11 @@ func serverTLS(o *serverOpts, ca *pki.CA) (tls.Certificate, error) {
 		if o.tlsCert == "" || o.tlsKey == "" {
 			return tls.Certificate{}, usageError{errors.New("--tls-cert and --tls-key go together")}
 		}
-		return pki.LoadKeyPair(o.tlsCert, o.tlsKey)
+		cert, err := pki.LoadKeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		return cert, nil
 	}
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
@@ -95,7 +99,11 @@ func serverTLS(o *serverOpts, ca *pki.CA) (tls.Certificate, error) {
 			uniq = append(uniq, h)
 		}
 	}
-	return ca.IssueServer(uniq, 365*24*time.Hour)
+	cert, err := ca.IssueServer(uniq, 365*24*time.Hour)
+	if err != nil {
+		return tls.Certificate{}, usageError{fmt.Errorf("--tls-host: %w", err)}
+	}
+	return cert, nil
 }
 
 // credentials are what a command needs to talk to a server: a token and
