@@ -62,9 +62,12 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 			devTok, err := cp.devToken(ctx, so.dataDir)
 			if err == nil {
 				// The agent of this machine enrolls like any other: a join
-				// token of the site for a certificate binding it there.
+				// token of the site for a certificate binding it there (once:
+				// later starts use the certificate in its data directory).
 				ao.ca = cp.caFile
-				ao.join, err = cp.joinToken(ctx, so.site)
+				if _, _, ok, _ := nodeCertificate(ao.dataDir, ao.name); !ok {
+					ao.join, err = cp.joinToken(ctx, so.site)
+				}
 			}
 			var a *agent.Agent
 			var devs gpu.Devices
@@ -133,8 +136,7 @@ func (cp *controlPlane) devToken(ctx context.Context, dataDir string) (string, e
 	return tok.Secret, nil
 }
 
-// joinToken is a short-lived join token for this machine's agent, unless
-// the node already has a certificate (then none is needed).
+// joinToken is a short-lived join token for this machine's agent.
 func (cp *controlPlane) joinToken(ctx context.Context, site string) (string, error) {
 	tok, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "dev-join", Role: string(auth.Join), Site: site, TTLSeconds: 600}, "dev")
 	if err != nil {

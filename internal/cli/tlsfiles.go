@@ -167,6 +167,22 @@ func (c credentials) options() []client.Option {
 	return opts
 }
 
+// nodeCertificate is node's certificate in dir and its site, with ok
+// set when it names node and holds for at least a third of its life more
+// (else the node enrolls again).
+func nodeCertificate(dir, node string) (cert tls.Certificate, site string, ok bool, err error) {
+	cert, err = pki.LoadNode(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cert, "", false, nil
+	}
+	if err != nil {
+		return cert, "", false, err
+	}
+	site, name, ierr := pki.NodeIdentity(cert.Leaf)
+	life := cert.Leaf.NotAfter.Sub(cert.Leaf.NotBefore)
+	return cert, site, ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3), nil
+}
+
 // enrollNode gives the agent of node a certificate: the one in dir when
 // it holds for at least a third of its life, else a new one from the
 // server at addr in exchange for joinToken. It returns the certificate,
@@ -183,15 +199,12 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 		}
 		roots = p
 	}
-	cert, err := pki.LoadNode(dir)
-	if err == nil {
-		site, name, ierr := pki.NodeIdentity(cert.Leaf)
-		life := cert.Leaf.NotAfter.Sub(cert.Leaf.NotBefore)
-		if ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3) {
-			return cert, roots, site, nil
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	cert, site, ok, err := nodeCertificate(dir, node)
+	if err != nil {
 		return tls.Certificate{}, nil, "", err
+	}
+	if ok {
+		return cert, roots, site, nil
 	}
 	if joinToken == "" {
 		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: give --join-token (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
