@@ -64,6 +64,7 @@ type pass struct {
 	relSortedN    int // releases[:relSortedN] are sorted
 	boundsStale   bool
 	startJobs     []*model.Job // parallel to plan.Starts
+	parked        []*model.Job // found hopeless (pass.hopeless): for Quick to park
 	prep          *prepared
 	tally         *tally // what running work holds, and where
 }

@@ -20,6 +20,9 @@ type Queue struct {
 	levels []*qlevel                  // highest value first
 	where  map[string]*model.Job      // by ID; built on first Add, Remove or Get
 	n      int
+	// parked are queued jobs left out of the walk: they can never start
+	// under the facility's quotas (see Quick). They count in Len.
+	parked map[string]*model.Job
 	// prep caches the facility-only part of a pass for Quick (rebuilt
 	// when the snapshot's facility pointer changes; a facility must not
 	// be modified in place).
@@ -188,6 +191,49 @@ func (q *Queue) Add(j *model.Job) bool {
 	if j == nil || q.where[j.ID] != nil {
 		return false
 	}
+	q.list(j)
+	q.n++
+	q.where[j.ID] = j
+	return true
+}
+
+// Remove drops the job with the given ID; it reports whether it was
+// queued.
+func (q *Queue) Remove(id string) bool {
+	q.index()
+	j := q.where[id]
+	if j == nil {
+		return false
+	}
+	delete(q.where, id)
+	if q.parked[id] != nil {
+		delete(q.parked, id)
+		q.n--
+		return true
+	}
+	q.unlist(j)
+	q.n--
+	return true
+}
+
+// unlist takes j out of the lists a pass walks.
+func (q *Queue) unlist(j *model.Job) {
+	q.level(j).removeDue(j)
+	t := q.tenant(j)
+	for i, x := range t.jobs {
+		if x == j {
+			t.jobs[i] = nil
+			break
+		}
+	}
+	t.live--
+	if t.live*2 < len(t.jobs) {
+		t.compact()
+	}
+}
+
+// list puts j, which where already holds, in the lists a pass walks.
+func (q *Queue) list(j *model.Job) {
 	t := q.tenant(j)
 	if t.live < len(t.jobs) { // holes would break the binary search's order
 		t.compact()
@@ -201,33 +247,30 @@ func (q *Queue) Add(j *model.Job) bool {
 		t.jobs[i] = j
 	}
 	t.live++
-	q.n++
-	q.where[j.ID] = j
 	q.level(j).addDue(j)
-	return true
 }
 
-// Remove drops the job with the given ID; it reports whether it was
-// queued.
-func (q *Queue) Remove(id string) bool {
+// park leaves a queued job out of the walk (it stays queued).
+func (q *Queue) park(j *model.Job) {
 	q.index()
-	j := q.where[id]
-	if j == nil {
-		return false
+	if q.where[j.ID] != j || q.parked[j.ID] != nil {
+		return
 	}
-	delete(q.where, id)
-	q.level(j).removeDue(j)
-	t := q.tenant(j)
-	for i, x := range t.jobs {
-		if x == j {
-			t.jobs[i] = nil
-			break
-		}
+	if q.parked == nil {
+		q.parked = map[string]*model.Job{}
 	}
-	t.live--
-	q.n--
-	if t.live*2 < len(t.jobs) {
-		t.compact()
-	}
-	return true
+	q.unlist(j)
+	q.parked[j.ID] = j
 }
+
+// unparkAll puts every parked job back in the walk.
+func (q *Queue) unparkAll() {
+	for _, j := range q.parked {
+		q.list(j) // the lists are ordered by job, not by arrival
+	}
+	clear(q.parked)
+}
+
+// Parked is the number of queued jobs left out of the walk because they
+// can never start under the facility's quotas.
+func (q *Queue) Parked() int { return len(q.parked) }

@@ -98,3 +98,40 @@ func (p *pass) need(j *model.Job) int64 {
 func (p *pass) deployNeed(j *model.Job) int {
 	return max(1, min(j.MinReplicas, j.Replicas)-p.deployed[j.ID])
 }
+
+// hopeless reports whether j can never start under the facility's
+// quotas: for every GPU model it accepts that the facility has, it needs
+// more than its tenant's quota tree could give it with nothing running at
+// all (nominal quotas, cohorts and borrowing limits are the facility's).
+// The verdict depends on the facility and the job alone, never on the
+// cluster's state, so a Queue may park the job (Queue.park). Deployments
+// are left out: what they need depends on the replicas running.
+func (p *pass) hopeless(j *model.Job) (verdict, bool) {
+	if !p.pol.Quotas || j.Kind == model.KindDeployment || j.GPUsPerReplica == 0 {
+		return verdict{}, false
+	}
+	ti := p.prep.quota.Tenant(j.Tenant)
+	if ti < 0 {
+		return verdict{}, false
+	}
+	need := p.need(j)
+	best, bestModel := int64(-1), -1
+	for _, m := range p.modelsFor(j) {
+		if !p.hasPool(m) {
+			continue
+		}
+		avail := p.prep.quota.Available(ti, m)
+		if avail >= need {
+			return verdict{}, false
+		}
+		if avail > best {
+			best, bestModel = avail, m
+		}
+	}
+	if bestModel < 0 {
+		return verdict{}, false
+	}
+	return verdict{code: model.ReasonQuota, msg: fmt.Sprintf(
+		"quota: needs %d GPUs; tenant %s's quota gives it at most %d %s even with nothing running (nominal quota, cohort and borrowing limit), so it waits until the quotas change",
+		need, j.Tenant, best, p.modelName(bestModel))}, true
+}

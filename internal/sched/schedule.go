@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -31,7 +32,13 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 // considered. plan.Partial says whether jobs were left unconsidered;
 // they keep the reasons of the last full pass. With depth ≤ 0, or one at
 // least q.Len(), Quick gives the plan Schedule gives for a snapshot
-// whose Pending holds q's jobs.
+// whose Pending holds q's jobs, less the jobs q has parked: a job that
+// can never start under the facility's quotas (it needs more GPUs than
+// its tenant's quota tree gives with nothing running) is explained by
+// the pass that first meets it and then left out of q's walks, its
+// reason unchanged, until q sees another facility or the job is
+// removed. Such a job changes nothing else in a pass, so leaving it out
+// changes no other decision.
 //
 // q keeps the cluster view of the last snapshot and updates it by
 // difference. An allocation whose Replicas is the very slice of an
@@ -43,6 +50,7 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 		return model.Plan{Now: now}, nil
 	}
 	if q.prep.static == nil || q.prep.static.Facility() != snap.Facility {
+		q.unparkAll()                                           // another facility: its quotas may let them start
 		q.prep = prepared{static: place.Prepare(snap.Facility)} // kept for the next quick pass
 	}
 	pending := func(id string) (string, bool) {
@@ -59,6 +67,10 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	p := newPass(snap, now, &q.prep, c, &t, pending)
 	p.quick = depth > 0
 	p.plan.Partial = p.run(q, depth)
+	for _, j := range p.parked {
+		q.park(j) // explained once; the next passes leave it out
+	}
+	p.parked = p.parked[:0]
 	pl := p.finish()
 	q.prep.last = p // its maps serve the next pass
 	return pl, planned(q, &pl)
@@ -86,6 +98,7 @@ func planned(q *Queue, pl *model.Plan) []*model.Job {
 // run walks the queue and considers each job, at most limit jobs when
 // limit > 0. It reports whether it stopped before the end.
 func (p *pass) run(src *Queue, limit int) bool {
+	p.voidHopelessClaims(src)
 	q := walk(src, p.pol.FairShare, p.fs, p.now)
 	considered := 0
 	for j, second := q.next(); j != nil; j, second = q.next() {
@@ -118,6 +131,11 @@ func (p *pass) consider(j *model.Job) {
 	t := p.tenants[j.Tenant]
 	if v, ok := p.validate(t, j); !ok {
 		p.pending(j, v, 0)
+		return
+	}
+	if v, ok := p.hopeless(j); ok {
+		p.pending(j, v, 0)
+		p.parked = append(p.parked, j)
 		return
 	}
 	if j.EarliestStart > p.now {
@@ -267,6 +285,36 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// voidHopelessClaims frees, before the walk, the GPUs claimed for queued
+// jobs that can never start (pass.hopeless): such a claim would keep GPUs
+// idle for nothing. Freeing them first, rather than where the walk meets
+// the job, makes a pass that leaves parked jobs out (Quick) decide as one
+// that walks them.
+func (p *pass) voidHopelessClaims(src *Queue) {
+	if len(p.claimed) == 0 {
+		return
+	}
+	var void []string
+	for id := range p.claimed {
+		if j, ok := src.Get(id); ok {
+			if _, valid := p.validate(p.tenants[j.Tenant], j); !valid {
+				continue
+			}
+			if _, hopeless := p.hopeless(j); hopeless {
+				void = append(void, id)
+			}
+		}
+	}
+	slices.Sort(void) // the same releases in the same order on every run
+	for _, id := range void {
+		delete(p.claimed, id)
+		if p.c.ReleaseClaim(place.ClaimKey(id)) > 0 {
+			clear(p.memo)
+			clear(p.exact)
+		}
+	}
 }
 
 // giveUpClaims frees the GPUs claimed for j when j did not start and is

@@ -11,7 +11,7 @@ import (
 
 // pass runs the core once at now and applies its plan.
 func (t *twin) pass(now model.Time) error {
-	if len(t.pending) == 0 {
+	if t.npending == 0 {
 		return nil
 	}
 	t.res.Passes++
@@ -37,22 +37,11 @@ func (t *twin) pass(now model.Time) error {
 	if t.cfg.OnPass != nil {
 		t.cfg.OnPass(snap, &p)
 	}
-	started := map[string]bool{}
 	for _, st := range p.Starts {
 		js := t.byID[st.Job]
 		t.start(js, st, now)
-		started[js.job.ID] = true
+		t.dequeue(js)
 		t.queue.Remove(js.job.ID)
-	}
-	if len(started) > 0 {
-		kept := t.pending[:0]
-		for _, js := range t.pending {
-			if !started[js.job.ID] {
-				kept = append(kept, js)
-			}
-		}
-		clear(t.pending[len(kept):])
-		t.pending = kept
 	}
 	for _, pr := range p.Preemptions {
 		v := t.byID[pr.Victim]

@@ -123,6 +123,38 @@ type jobState struct {
 	pending   bool
 	alloc     model.Allocation
 	epoch     int
+	queued    bool  // in the twin's queue (a running deployment may be too)
+	queuedAt  int64 // its place in the order jobs were queued
+}
+
+// enqueue counts js among the queued jobs, after those queued before.
+func (t *twin) enqueue(js *jobState) {
+	if js.queued { // a deployment already waiting for more replicas
+		return
+	}
+	t.queueSeq++
+	js.queued, js.queuedAt = true, t.queueSeq
+	t.npending++
+}
+
+// dequeue takes a started job out of the queued ones.
+func (t *twin) dequeue(js *jobState) {
+	if js.queued {
+		js.queued = false
+		t.npending--
+	}
+}
+
+// queued lists the jobs still queued, in the order they were queued.
+func (t *twin) queued() []*jobState {
+	var out []*jobState
+	for _, js := range t.byID {
+		if js.queued {
+			out = append(out, js)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].queuedAt < out[b].queuedAt })
+	return out
 }
 
 type twin struct {
@@ -130,7 +162,8 @@ type twin struct {
 	q        queue
 	log      io.Writer
 	byID     map[string]*jobState
-	pending  []*jobState
+	npending int   // jobs queued: arrived or interrupted, not started since
+	queueSeq int64 // numbers jobs in the order they were queued
 	running  []*jobState
 	allocs   []model.Allocation // the allocations of running, in its order: the snapshot's
 	nodes    map[string]*model.NodeState
@@ -216,7 +249,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	t.verify = newVerifier(cfg.Facility)
 	// The run goes on while events of the workload are due, or jobs wait
 	// for failed nodes to come back.
-	for t.q.work > 0 || t.down > 0 && len(t.pending) > 0 {
+	for t.q.work > 0 || t.down > 0 && t.npending > 0 {
 		now := t.q.peek()
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
 			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
@@ -240,7 +273,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	for _, js := range append([]*jobState(nil), t.running...) {
 		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
 	}
-	for _, js := range t.pending {
+	for _, js := range t.queued() {
 		t.logf("%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
 	}
 	t.res.Sites, t.res.Tenants = map[string]SiteEnergy{}, map[string]Energy{}
@@ -259,7 +292,7 @@ func (t *twin) handle(e *event, now model.Time) {
 	switch e.kind {
 	case evArrival:
 		js.pending = true
-		t.pending = append(t.pending, js)
+		t.enqueue(js)
 		t.queue.Add(js.job)
 		t.logf("%s arrive %s\n", now, js.job.ID)
 	case evCompletion:
@@ -308,7 +341,7 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 	js.rec.LostGPUSeconds += float64(allocGPUs(&js.alloc)) * float64(lost)
 	t.stop(js, now)
 	js.pending = true
-	t.pending = append(t.pending, js)
+	t.enqueue(js)
 	t.queue.Add(js.job)
 	return lost
 }
