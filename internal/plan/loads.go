@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/quota"
 )
 
 // Differential loads: the load of a site, hall or rack before a plan is
@@ -78,6 +79,9 @@ type loadScratch struct {
 	site    containers
 	hall    containers
 	rack    containers
+	// qtrees are the quota check's trees (snapshot, after the plan's
+	// starts, running check), reused from check to check
+	qtrees [3]*quota.Tree
 }
 
 func (t *facTables) getScratch() *loadScratch {

@@ -24,7 +24,9 @@ type quotas struct {
 // catalog or on a node, sorted by name, with the running usage.
 func (x *index) newQuotas(snap *model.Snapshot) *quotas {
 	t := x.tab()
-	q := &quotas{models: t.qmodels, index: t.qindex, tree: t.qtree.Clone()}
+	sc := x.scratch()
+	sc.qtrees[0] = t.qtree.CloneInto(sc.qtrees[0])
+	q := &quotas{models: t.qmodels, index: t.qindex, tree: sc.qtrees[0]}
 	nodes := x.runNodes()
 	for i := range snap.Running {
 		a := &snap.Running[i]
@@ -78,7 +80,9 @@ func sortedModels(by map[int]int64) []int {
 func (v *verifier) borrowingAfter(ti, m int) bool {
 	q := v.quotas()
 	if q.after == nil {
-		q.after = q.tree.Clone()
+		sc := v.x.scratch()
+		sc.qtrees[1] = q.tree.CloneInto(sc.qtrees[1])
+		q.after = sc.qtrees[1]
 		for _, s := range v.p.Starts {
 			if j := v.x.job(s.Job); j != nil {
 				if si := q.after.Tenant(j.Tenant); si >= 0 {
@@ -102,7 +106,9 @@ func (v *verifier) quota() {
 		return
 	}
 	q := v.quotas()
-	t := q.tree.Clone()
+	sc := v.x.scratch()
+	sc.qtrees[2] = q.tree.CloneInto(sc.qtrees[2])
+	t := sc.qtrees[2]
 	for _, s := range v.p.Starts {
 		j := v.x.job(s.Job)
 		if j == nil {

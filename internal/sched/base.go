@@ -59,6 +59,10 @@ type holding struct {
 	src   []model.Placement // the snapshot's slice it was last compared with
 	pos   int               // its index in base.list
 	ord   int               // its (last) index in base.order
+	// victim is what the allocation whose placements are vsrc holds per
+	// GPU model, as the victim index lists it (see pass.victimIndex)
+	victim []vshape
+	vsrc   []model.Placement
 }
 
 // add registers a new holding.

@@ -28,6 +28,14 @@ type fairShares struct {
 	cweight map[string]float64  // cohorts' weights
 	parent  map[string]string   // tenant or "cohort\x00name" → parent cohort
 	chain   map[string][]string
+	path    map[string][]fsStep // tenant → the cells charge adds to, its own first
+}
+
+// fsStep is one cell a tenant's usage is added to, and the weight it is
+// divided by there.
+type fsStep struct {
+	cell   int
+	weight float64
 }
 
 func newFairShares(fac *model.Facility) *fairShares {
@@ -72,6 +80,14 @@ func newFairShares(fac *model.Facility) *fairShares {
 	for c, w := range fixed {
 		f.cweight[c] = w
 	}
+	f.path = make(map[string][]fsStep, len(f.tenant))
+	for name, i := range f.tenant {
+		path := []fsStep{{cell: i, weight: f.weight[name]}}
+		for _, c := range f.chain[name] {
+			path = append(path, fsStep{cell: f.cohort[c], weight: f.cweight[c]})
+		}
+		f.path[name] = path
+	}
 	return f
 }
 
@@ -102,16 +118,15 @@ func (f *fairShares) cloneInto(dst *fairShares) *fairShares {
 
 // charge adds gpus (GPU-equivalents of usage) to a tenant and its cohorts.
 func (f *fairShares) charge(tenant string, gpus float64) {
-	i, ok := f.tenant[tenant]
+	path, ok := f.path[tenant]
 	if !ok {
 		if s := f.extra[tenant]; s != nil { // as a known tenant without a weight
 			*s += gpus / f.weight[tenant]
 		}
 		return
 	}
-	f.cells[i] += gpus / f.weight[tenant]
-	for _, c := range f.chain[tenant] {
-		f.cells[f.cohort[c]] += gpus / f.cweight[c]
+	for _, st := range path {
+		f.cells[st.cell] += gpus / st.weight
 	}
 }
 
@@ -197,15 +212,23 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		heap.Push(&n.parent.kids, n)
 		return n
 	}
-	cs := make([]cursor, len(l.tenants)) // one allocation for the level
-	leaves := make([]fsNode, len(l.tenants))
-	for i, t := range l.tenants {
-		cs[i] = cursor{t: t}
-		c := &cs[i]
-		if c.head() == nil {
+	n := 0
+	for _, t := range l.tenants {
+		if t.live > 0 {
+			n++
+		}
+	}
+	cs := make([]cursor, n) // one allocation for the level's tenants with jobs
+	leaves := make([]fsNode, n)
+	i := 0
+	for _, t := range l.tenants {
+		if t.live == 0 {
 			continue
 		}
+		cs[i] = cursor{t: t}
+		c := &cs[i]
 		leaf := &leaves[i]
+		i++
 		*leaf = fsNode{name: t.name, share: f.share(t.name), cur: c, parent: root}
 		if chain := f.chain[t.name]; len(chain) > 0 {
 			leaf.parent = node(chain[0], chain)

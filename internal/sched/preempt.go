@@ -107,6 +107,9 @@ type vref struct {
 
 // victimIndex lists, per GPU model, the running allocations that could
 // ever be victims (preemptible, not terminating), built once per pass.
+// What each allocation holds per model is kept between the passes of a
+// Queue with the allocation's holding, so a pass visits allocations, not
+// every placement.
 func (p *pass) victimIndex() [][]vref {
 	if p.byModel != nil {
 		return p.byModel
@@ -116,37 +119,73 @@ func (p *pass) victimIndex() [][]vref {
 	for m := range p.minVictimPrio {
 		p.minVictimPrio[m] = int(^uint(0) >> 1)
 	}
+	var scratch []vshape
 	for i := range p.snap.Running {
 		a := &p.snap.Running[i]
 		if a.Job == nil || a.Terminating || !a.Job.Preemptible {
 			continue
 		}
-		first := -1 // index in p.byModel[m] of this allocation's entry, by model
-		for k, r := range a.Replicas {
-			n, ok := p.tally.nodeAt(p.c, i, k, r.Node)
-			if !ok {
-				continue
-			}
-			nd := &p.c.Nodes[n]
-			m := nd.Model
-			if m < 0 {
-				continue
-			}
-			l := p.byModel[m]
-			if first = len(l) - 1; first < 0 || l[first].a != a {
-				l = append(l, vref{a: a})
-				first = len(l) - 1
-				p.minVictimPrio[m] = min(p.minVictimPrio[m], p.priority(a.Job))
-			}
-			e := &l[first]
-			e.gpus += int64(len(r.GPUs))
-			if nd.Site >= 0 && !slices.Contains(e.sites, nd.Site) {
-				e.sites = append(e.sites, nd.Site)
-			}
-			p.byModel[m] = l
+		var shape []vshape
+		var h *holding
+		if i < len(p.tally.order) {
+			h = p.tally.order[i]
+		}
+		switch {
+		case h != nil && h.vsrc != nil && sameSlice(h.vsrc, a.Replicas):
+			shape = h.victim
+		case h != nil && h.src != nil && sameSlice(h.src, a.Replicas):
+			h.victim, h.vsrc = p.shapeOf(i, a, nil), a.Replicas
+			shape = h.victim
+		default:
+			scratch = p.shapeOf(i, a, scratch[:0])
+			shape = scratch
+		}
+		prio := p.priority(a.Job)
+		for _, sh := range shape {
+			p.byModel[sh.model] = append(p.byModel[sh.model], vref{a: a, gpus: sh.gpus, sites: sh.sites})
+			p.minVictimPrio[sh.model] = min(p.minVictimPrio[sh.model], prio)
 		}
 	}
 	return p.byModel
+}
+
+// vshape is what one allocation holds of one GPU model: the GPUs and the
+// sites they are on, in the order its placements meet them.
+type vshape struct {
+	model int
+	gpus  int64
+	sites []int
+}
+
+// shapeOf appends to out what allocation i, a, holds per GPU model, in
+// the order its placements meet the models.
+func (p *pass) shapeOf(i int, a *model.Allocation, out []vshape) []vshape {
+	for k, r := range a.Replicas {
+		n, ok := p.tally.nodeAt(p.c, i, k, r.Node)
+		if !ok {
+			continue
+		}
+		nd := &p.c.Nodes[n]
+		if nd.Model < 0 {
+			continue
+		}
+		e := -1
+		for x := range out {
+			if out[x].model == nd.Model {
+				e = x
+				break
+			}
+		}
+		if e < 0 {
+			out = append(out, vshape{model: nd.Model})
+			e = len(out) - 1
+		}
+		out[e].gpus += int64(len(r.GPUs))
+		if nd.Site >= 0 && !slices.Contains(out[e].sites, nd.Site) {
+			out[e].sites = append(out[e].sites, nd.Site)
+		}
+	}
+	return out
 }
 
 // mayHaveVictims is a cheap necessary condition for victimCandidates.

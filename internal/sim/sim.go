@@ -482,6 +482,12 @@ func (t *twin) snapshot(now model.Time) *model.Snapshot {
 	for _, n := range t.tenants {
 		s.Usage = append(s.Usage, *t.usage[n])
 	}
+	// Preemptions older than the rate limit's window never count again
+	// (the clock only moves on), as the live server forgets them.
+	if w := t.cfg.Facility.Policy.PreemptionWindow; len(t.recent) > 0 {
+		i := sort.Search(len(t.recent), func(i int) bool { return now.Sub(t.recent[i]) < w })
+		t.recent = append(t.recent[:0], t.recent[i:]...)
+	}
 	s.RecentPreemptions = append(s.RecentPreemptions[:0], t.recent...)
 	s.Pending = nil
 	return s
