@@ -151,7 +151,10 @@ func BenchmarkSubmitPostgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	_, hs := benchServerOn(b, db, true)
+	b0, r0, _ := db.BatchStats()
 	submitLoad(b, hs)
+	b1, r1, _ := db.BatchStats()
+	b.ReportMetric(float64(r1-r0)/float64(max(1, b1-b0)), "writes/commit")
 }
 
 // submitLoad posts b.N submissions from 256 concurrent clients.

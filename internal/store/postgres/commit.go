@@ -20,15 +20,19 @@ const maxBatch = 512
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
+
+// An applyFunc runs a request's statements inside the batch's
+// transaction (and the request's savepoint), which already holds the
+// events lock. An error undoes the request alone.
+type applyFunc func(ctx context.Context, q querier) error
 
 // A request is one write call waiting for the committer.
 type request struct {
-	ctx context.Context
-	// apply runs the request's statements inside the batch's transaction
-	// (and the request's savepoint), which already holds the events
-	// lock. An error undoes the request alone.
-	apply func(ctx context.Context, q querier) error
+	ctx   context.Context
+	pipe  pipeFunc     // the request's statements, pipelined with the batch's
+	apply applyFunc    // the request alone, in its savepoint
 	state atomic.Int32 // queued, taken or abandoned
 	done  chan error   // the outcome, once the batch is committed
 }
@@ -43,14 +47,19 @@ const (
 	abandoned
 )
 
-// write hands apply to the committer and waits until its batch is
-// committed. op names the operation in errors. A context already ended
-// writes nothing.
-func (db *DB) write(ctx context.Context, op string, apply func(ctx context.Context, q querier) error) error {
+// write hands a request to the committer and waits until its batch is
+// committed. op names the operation in errors. pipe queues the request's
+// statements (pipeline.go); apply, when not nil, is how the request runs
+// alone if its batch must run request by request, which otherwise sends
+// pipe's statements alone. A context already ended writes nothing.
+func (db *DB) write(ctx context.Context, op string, pipe pipeFunc, apply applyFunc) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	r := &request{ctx: ctx, apply: apply, done: make(chan error, 1)}
+	if apply == nil {
+		apply = alone(pipe)
+	}
+	r := &request{ctx: ctx, pipe: pipe, apply: apply, done: make(chan error, 1)}
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
@@ -124,8 +133,28 @@ func (db *DB) runBatch(batch []*request) {
 	if len(live) == 0 {
 		return
 	}
+	db.batches.Add(1)
+	db.requests.Add(int64(len(live)))
 	errs := make([]error, len(live))
-	err := db.inTx(func(conn *pgx.Conn) error {
+	run := db.runPiped
+	if db.savepointsOnly {
+		run = db.runSavepoints
+	}
+	err := run(live, errs)
+	for i, r := range live {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// runSavepoints runs live in one transaction, request by request, each in
+// its savepoint (applyOne), and commits it, recording each request's
+// error in errs. It returns an error of the whole batch.
+func (db *DB) runSavepoints(live []*request, errs []error) error {
+	return db.inTx(func(conn *pgx.Conn) error {
 		for i, r := range live {
 			var fatal error
 			errs[i], fatal = applyOne(conn, r)
@@ -135,13 +164,6 @@ func (db *DB) runBatch(batch []*request) {
 		}
 		return nil
 	})
-	for i, r := range live {
-		if err != nil {
-			r.done <- err
-		} else {
-			r.done <- errs[i]
-		}
-	}
 }
 
 // inTx runs f in a transaction on the committer's connection, holding the
@@ -158,7 +180,9 @@ func (db *DB) inTx(f func(conn *pgx.Conn) error) error {
 		db.drop(conn)
 		return fmt.Errorf("begin: %w", err)
 	}
-	err = lockEvents(ctx, conn)
+	if _, err = conn.Exec(ctx, lockEvents, eventLockKey); err != nil {
+		err = fmt.Errorf("lock events: %w", err)
+	}
 	if err == nil {
 		_, err = conn.Exec(ctx, "SAVEPOINT request")
 	}

@@ -68,15 +68,24 @@ func (db *DB) Resign(ctx context.Context, holder string) error {
 	return err
 }
 
+// selectEpoch reads the leader epoch and locks the lease row until the
+// transaction ends, so that no replica can take the lease (a new epoch)
+// between the check and the commit.
+const selectEpoch = "SELECT epoch FROM leader WHERE id = 1 FOR SHARE"
+
 // checkFence fails with store.ErrFenced unless epoch is the leader
-// epoch. It locks the lease row until the transaction ends, so that no
-// replica can take the lease (a new epoch) between the check and the
-// commit.
+// epoch, which it reads with selectEpoch.
 func checkFence(ctx context.Context, q querier, epoch int64) error {
 	var cur int64
-	if err := q.QueryRow(ctx, `SELECT epoch FROM leader WHERE id = 1 FOR SHARE`).Scan(&cur); err != nil {
+	if err := q.QueryRow(ctx, selectEpoch).Scan(&cur); err != nil {
 		return fmt.Errorf("check the leader epoch: %w", err)
 	}
+	return fenceError(epoch, cur)
+}
+
+// fenceError is store.ErrFenced unless epoch, a write's fencing token, is
+// cur, the leader epoch.
+func fenceError(epoch, cur int64) error {
 	if cur != epoch {
 		return fmt.Errorf("%w (epoch %d, the leader's is %d)", store.ErrFenced, epoch, cur)
 	}

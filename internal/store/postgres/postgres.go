@@ -2,15 +2,22 @@
 // through a pgx connection pool.
 //
 // Reads run on the pool. Writes go to one committer goroutine with its
-// own connection (commit.go): it takes every request waiting, runs them
-// in one transaction, each in its own savepoint so that a request that
-// fails is undone alone, commits once with the server's default
+// own connection (commit.go): it takes every request waiting and runs
+// them in one transaction, commits once with the server's default
 // synchronous_commit (on) and then answers them all: a call returns once
-// its batch's commit is flushed to the server's WAL. Each batch takes a
-// transaction-scoped advisory lock (eventLockKey) before its first
-// request, so that events become visible in Seq order (even with several
-// stores on one database) and a reader paging with Events.After never
-// skips an event committed later with a smaller Seq.
+// its batch's commit is flushed to the server's WAL. The transaction
+// costs two round trips (pipeline.go): one carries BEGIN, the events lock,
+// the leader epoch when a request is fenced and every request's
+// statements (a job submission is one statement), pipelined; the other
+// COMMIT. When one of those statements fails, or a fenced request's epoch
+// is stale, the transaction is rolled back and the batch runs again
+// request by request, each in its own savepoint, so that the request
+// fails alone. Each batch takes a transaction-scoped advisory lock
+// (eventLockKey) before its first request, so that events become visible
+// in Seq order (even with several stores on one database) and a reader
+// paging with Events.After never skips an event committed later with a
+// smaller Seq; it also makes the writes of stores sharing a database take
+// turns.
 //
 // The schema lives in numbered migrations (migrations/NNNN_name.sql),
 // embedded in the binary and applied in order when the store opens, in
@@ -24,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,6 +65,13 @@ type DB struct {
 	// conn is the committer's connection, nil until its first batch or
 	// after one left it unusable. Only the committer uses it.
 	conn *pgx.Conn
+
+	// The committer's counts (BatchStats): transactions, the requests
+	// they carried, and the batches run again request by request.
+	batches, requests, redone atomic.Int64
+	// savepointsOnly makes the committer run every batch request by
+	// request; tests set it before the first write.
+	savepointsOnly bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -116,10 +131,14 @@ func (db *DB) enter(op string) (func(), error) {
 	return db.mu.RUnlock, nil
 }
 
-// lockEvents takes the events lock until the transaction q runs in ends.
-func lockEvents(ctx context.Context, q querier) error {
-	if _, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", eventLockKey); err != nil {
-		return fmt.Errorf("lock events: %w", err)
-	}
-	return nil
+// lockEvents takes the events lock ($1: eventLockKey) until the
+// transaction ends.
+const lockEvents = "SELECT pg_advisory_xact_lock($1)"
+
+// BatchStats returns how many write transactions the store has run, how
+// many requests they carried (requests/batches is the mean number of calls
+// that shared one commit) and how many of the batches ran again request
+// by request, after one of their statements failed.
+func (db *DB) BatchStats() (batches, requests, redone int64) {
+	return db.batches.Load(), db.requests.Load(), db.redone.Load()
 }

@@ -25,28 +25,26 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
-	err = db.write(ctx, op, func(ctx context.Context, tx querier) error {
+	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
 		for _, r := range recs {
-			var err error
+			var qq *pgx.QueuedQuery
 			if r.Doc == nil {
-				_, err = tx.Exec(ctx, "DELETE FROM records WHERE kind = $1 AND key = $2", r.Kind, r.Key)
+				qq = b.Queue("DELETE FROM records WHERE kind = $1 AND key = $2", r.Kind, r.Key)
 			} else {
-				_, err = tx.Exec(ctx, `INSERT INTO records (kind, key, doc) VALUES ($1, $2, $3)
+				qq = b.Queue(`INSERT INTO records (kind, key, doc) VALUES ($1, $2, $3)
 					ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc`, r.Kind, r.Key, r.Doc)
 			}
-			if err != nil {
-				return fmt.Errorf("record %s/%s: %w", r.Kind, r.Key, err)
+			qq.Fn = func(br pgx.BatchResults) error {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("record %s/%s: %w", r.Kind, r.Key, err)
+				}
+				return nil
 			}
 		}
 		for i, ev := range erows {
-			seq, err := appendEvent(ctx, tx, ev)
-			if err != nil {
-				return err
-			}
-			seqs[i] = seq
+			queueEvent(b, ev, &seqs[i])
 		}
-		return nil
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,21 @@ const (
 		ON CONFLICT (id) DO NOTHING RETURNING id)
 		INSERT INTO events (time, job, tenant, node, type, message, actor)
 		SELECT $15, $16, $17, $18, $19, $20, $21 FROM j RETURNING seq`
+	// createJobEvent is CreateJob in one statement ($1-$21 as
+	// insertJobEvent, $22 the key, '' for none): it records the key and,
+	// only when it is new (or none), the job and, only when the job is
+	// new, its event. It returns the event's Seq (NULL unless created),
+	// whether it recorded the key and the job ID the key had before.
+	createJobEvent = `WITH k AS (INSERT INTO idempotency (tenant, key, job_id)
+			SELECT $2, $22, $1 WHERE $22 <> '' ON CONFLICT (tenant, key) DO NOTHING RETURNING 1),
+		j AS (INSERT INTO jobs (id, ` + jobCols + `)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+			WHERE $22 = '' OR EXISTS (SELECT FROM k)
+			ON CONFLICT (id) DO NOTHING RETURNING id),
+		e AS (INSERT INTO events (time, job, tenant, node, type, message, actor)
+			SELECT $15, $16, $17, $18, $19, $20, $21 FROM j RETURNING seq)
+		SELECT (SELECT seq FROM e), EXISTS (SELECT FROM k),
+			(SELECT job_id FROM idempotency WHERE tenant = $2 AND key = $22)`
 	insertEvent = `INSERT INTO events (time, job, tenant, node, type, message, actor)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`
 	putNode = `INSERT INTO nodes (name, doc) VALUES ($1, $2)
@@ -59,12 +74,36 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
 	var seq int64
-	err = db.write(ctx, op, func(ctx context.Context, q querier) error {
+	pipe := func(b *pgx.Batch, own *error) {
+		args := append(append(append([]any{row.ID}, row.Args()...), erow.Args()...), key)
+		b.Queue(createJobEvent, args...).Fn = func(br pgx.BatchResults) error {
+			var s *int64
+			var keyNew bool
+			var keyJob *string
+			if err := br.QueryRow().Scan(&s, &keyNew, &keyJob); err != nil {
+				return fmt.Errorf("insert job and event: %w", err)
+			}
+			switch {
+			case s != nil:
+				id, created, seq = row.ID, true, *s
+			case keyJob != nil && !keyNew:
+				id, created = *keyJob, false
+			case key == "":
+				*own = store.ErrExists
+			default:
+				// The ID is taken, or the key was recorded by a
+				// transaction this statement could not see.
+				return errors.New("neither created nor found by its key")
+			}
+			return nil
+		}
+	}
+	apply := func(ctx context.Context, q querier) error {
 		var err error
 		id, created, seq, err = createJob(ctx, q, row, key, erow)
 		return err
-	})
-	if err != nil {
+	}
+	if err := db.write(ctx, op, pipe, apply); err != nil {
 		return "", false, err
 	}
 	if created {
@@ -73,10 +112,11 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 	return id, created, nil
 }
 
-// createJob runs CreateJob's statements and returns the event's Seq. The
-// key is inserted first: a concurrent call with the same key waits on its
-// row until this transaction ends, then reads the job it created. The
-// caller holds the events lock.
+// createJob is CreateJob run alone, in its savepoint, statement by
+// statement, when createJobEvent could not decide: it returns the event's
+// Seq. The key is inserted first: a concurrent call with the same key
+// waits on its row until this transaction ends, then reads the job it
+// created. The caller holds the events lock.
 func createJob(ctx context.Context, tx querier, row jobRow, key string, ev eventRow) (string, bool, int64, error) {
 	if key != "" {
 		tag, err := tx.Exec(ctx, insertKey, row.Tenant, key, row.ID)
@@ -103,16 +143,6 @@ func createJob(ctx context.Context, tx querier, row jobRow, key string, ev event
 	return row.ID, true, seq, nil
 }
 
-// appendEvent inserts ev and returns the Seq it got. The caller holds the
-// events lock.
-func appendEvent(ctx context.Context, tx querier, ev eventRow) (int64, error) {
-	var seq int64
-	if err := tx.QueryRow(ctx, insertEvent, ev.Args()...).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("append event: %w", err)
-	}
-	return seq, nil
-}
-
 // Update replaces jobs, which must all exist, and appends events, in one
 // transaction; a job missing gives store.ErrNotFound and writes nothing.
 // Once the call succeeds, events[i].Seq holds the Seq each event got.
@@ -137,14 +167,26 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, n
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
-	err = db.write(ctx, op, func(ctx context.Context, q querier) error {
+	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
 		for i, doc := range ndocs {
-			if _, err := q.Exec(ctx, putNode, nodes[i].Name, doc); err != nil {
-				return fmt.Errorf("node %q: %w", nodes[i].Name, err)
+			queueNode(b, nodes[i].Name, doc)
+		}
+		for _, row := range rows {
+			b.Queue(updateJob, append(row.Args(), row.ID)...).Fn = func(br pgx.BatchResults) error {
+				tag, err := br.Exec()
+				if err == nil && tag.RowsAffected() == 0 {
+					err = store.ErrNotFound
+				}
+				if err != nil {
+					return fmt.Errorf("job %q: %w", row.ID, err)
+				}
+				return nil
 			}
 		}
-		return update(ctx, q, rows, erows, seqs)
-	})
+		for i, ev := range erows {
+			queueEvent(b, ev, &seqs[i])
+		}
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -154,29 +196,14 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, n
 	return nil
 }
 
-// update runs Update's statements, recording the events' Seq in seqs.
-// The caller holds the events lock.
-func update(ctx context.Context, tx querier, rows []jobRow, events []eventRow, seqs []int64) error {
-	for _, row := range rows {
-		tag, err := tx.Exec(ctx, updateJob, append(row.Args(), row.ID)...)
-		if err != nil {
-			return fmt.Errorf("job %q: %w", row.ID, err)
+// queueNode queues the creation or replacement of the node name.
+func queueNode(b *pgx.Batch, name string, doc []byte) {
+	b.Queue(putNode, name, doc).Fn = func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("node %q: %w", name, err)
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("job %q: %w", row.ID, store.ErrNotFound)
-		}
-	}
-	if len(events) == 0 {
 		return nil
 	}
-	for i, ev := range events {
-		seq, err := appendEvent(ctx, tx, ev)
-		if err != nil {
-			return err
-		}
-		seqs[i] = seq
-	}
-	return nil
 }
 
 // PutNode creates or replaces the node n.Name.
@@ -190,10 +217,7 @@ func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return db.write(ctx, op, func(ctx context.Context, tx querier) error {
-		_, err := tx.Exec(ctx, putNode, name, doc)
-		return err
-	})
+	return db.write(ctx, op, func(b *pgx.Batch, _ *error) { queueNode(b, name, doc) }, nil)
 }
 
 // SaveFairShare replaces the saved fair-share history by us, in one
@@ -205,16 +229,11 @@ func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
 			return fmt.Errorf("%s: tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", op, u.Tenant, u.GPUSeconds)
 		}
 	}
-	return db.write(ctx, op, func(ctx context.Context, tx querier) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM fair_share"); err != nil {
-			return err
-		}
+	return db.write(ctx, op, func(b *pgx.Batch, _ *error) {
+		b.Queue("DELETE FROM fair_share")
 		for _, u := range us {
-			if _, err := tx.Exec(ctx, "INSERT INTO fair_share (tenant, gpu_seconds, as_of) VALUES ($1, $2, $3)",
-				u.Tenant, u.GPUSeconds, int64(u.AsOf)); err != nil {
-				return err
-			}
+			b.Queue("INSERT INTO fair_share (tenant, gpu_seconds, as_of) VALUES ($1, $2, $3)",
+				u.Tenant, u.GPUSeconds, int64(u.AsOf))
 		}
-		return nil
-	})
+	}, nil)
 }
