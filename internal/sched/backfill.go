@@ -171,6 +171,7 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	}
 	p.sortReleases()
 	req.Constrained = false
+	req.Probe = true // only whether it fits at each instant
 	bounds := p.bounds
 	if len(bounds) == 0 {
 		return 0, nil, nil, false

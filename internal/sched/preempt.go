@@ -333,6 +333,7 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 		}
 	}
 	req := p.preemptRequest(j, a)
+	req.Probe = true
 	res := p.c.Find(&req)
 	if !res.OK() {
 		return false

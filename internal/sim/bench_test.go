@@ -81,3 +81,4 @@ func BenchmarkGenerated1M(b *testing.B) { benchGenerated(b, 1_000_000, 0) }
 // 5 minutes apart (Config.PassDepth).
 func BenchmarkGenerated30kDepth100(b *testing.B)  { benchGenerated(b, 30_000, 100) }
 func BenchmarkGenerated100kDepth100(b *testing.B) { benchGenerated(b, 100_000, 100) }
+func BenchmarkGenerated1MDepth100(b *testing.B)   { benchGenerated(b, 1_000_000, 100) }

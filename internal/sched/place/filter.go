@@ -29,6 +29,9 @@ type Request struct {
 	// Constrained: the job would still run at the reservation's start,
 	// so it may use only reserved nodes' spare GPUs.
 	Constrained bool
+	// Probe: the caller only asks whether the request fits; a failed
+	// Find returns an empty Result without working out why.
+	Probe bool
 }
 
 // Filter names, used in reasons.

@@ -51,6 +51,9 @@ func (c *Cluster) Find(r *Request) Result {
 		if n := c.findOne(r); n >= 0 {
 			return Result{Slots: []Slot{{Node: n, GPUs: c.pickGPUs(n, r, r.GPUs)}}}
 		}
+		if r.Probe {
+			return Result{}
+		}
 		return c.diagnose(r)
 	}
 	return c.findGang(r)
@@ -225,6 +228,9 @@ func (c *Cluster) largest(r *Request, cands []cand, res *Result) {
 func (c *Cluster) findGang(r *Request) Result {
 	cands, fit, free := c.candidates(r, nil)
 	if fit < r.Replicas {
+		if r.Probe {
+			return Result{}
+		}
 		return c.diagnose(r)
 	}
 	gs := c.groupSums()
@@ -263,7 +269,9 @@ func (c *Cluster) findGang(r *Request) Result {
 		return Result{Slots: c.fill(r, cands, -1, 0, sums)}
 	}
 	res := Result{Fit: fit, FreeGPUs: free}
-	c.largest(r, cands, &res)
+	if !r.Probe {
+		c.largest(r, cands, &res)
+	}
 	return res
 }
 
