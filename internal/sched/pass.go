@@ -200,8 +200,12 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	for i := range p.c.Pools {
 		p.poolOf[p.c.Pools[i].Model] = true
 	}
-	for i := 0; i < len(p.c.Nodes) && p.c.MaybeDirty() && !p.sensitive; i++ {
-		p.sensitive = p.c.Nodes[i].Dirty > 0
+	// Free GPUs are dirty (or claimed) only where a node state says so,
+	// so the listed nodes are the ones to look at, not every node.
+	for i := 0; i < len(snap.Nodes) && p.c.MaybeDirty() && !p.sensitive; i++ {
+		if n, ok := p.c.NodeIndex[snap.Nodes[i].Node]; ok {
+			p.sensitive = p.c.Nodes[n].Dirty > 0
+		}
 	}
 	if t == nil {
 		tt := tallyOf(snap, p.c)
@@ -221,13 +225,15 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 			p.fs.charge(fac.Tenants[i].Name, float64(g))
 		}
 	}
+	lastClaim := "" // a node's GPUs are mostly claimed for one job
 	for i := range snap.Nodes {
 		for _, gs := range snap.Nodes[i].GPUs {
 			if gs.ClaimedBy != "" && gs.Dirty {
 				p.claimDirty[gs.ClaimedBy]++
 			}
-			if gs.ClaimedBy != "" {
+			if gs.ClaimedBy != "" && gs.ClaimedBy != lastClaim {
 				p.claimed[gs.ClaimedBy] = true
+				lastClaim = gs.ClaimedBy
 			}
 		}
 	}
