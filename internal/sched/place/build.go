@@ -488,16 +488,21 @@ func (c *Cluster) Restrict(n, g int, gs model.GPUState) {
 func (c *Cluster) SetState(n int, gpus []model.GPUState, claimant func(string) (string, bool)) {
 	nd := &c.Nodes[n]
 	c.saveNode(n)
+	// a node's GPUs mostly share one state: work it out once per run
+	var prev model.GPUState
+	owner, claim, known := "", "", false
 	for g := 0; g < nd.NGPU; g++ {
 		var gs model.GPUState
 		if g < len(gpus) {
 			gs = gpus[g]
 		}
-		owner := restriction(gs, claimant)
-		claim := ""
-		if owner != "" && gs.ClaimedBy != "" && claimant != nil {
-			if _, pending := claimant(gs.ClaimedBy); pending {
-				claim = gs.ClaimedBy
+		if !known || gs != prev {
+			prev, known = gs, true
+			owner, claim = restriction(gs, claimant), ""
+			if owner != "" && gs.ClaimedBy != "" && claimant != nil {
+				if _, pending := claimant(gs.ClaimedBy); pending {
+					claim = gs.ClaimedBy
+				}
 			}
 		}
 		if c.ClaimOf(n, g) != claim {
