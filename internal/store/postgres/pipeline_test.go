@@ -15,27 +15,12 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
-	"github.com/carnot-dc/carnot/internal/store/storetest"
 )
 
 // The conformance suite again, every batch run request by request, each
 // in its savepoint: the way a batch runs again when one of its
 // statements fails.
-func TestConformanceSavepoints(t *testing.T) {
-	testServer(t)
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T) storetest.Open {
-		u := newSchema(t)
-		return func(t *testing.T) store.Store {
-			db, err := Open(context.Background(), poolURL(u))
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			db.savepointsOnly = true
-			return db
-		}
-	})
-}
+func TestConformanceSavepoints(t *testing.T) { conformance(t, true) }
 
 // testJob is a pending job of tenant t.
 func testJob(id string) *api.Job {

@@ -86,7 +86,11 @@ func openTest(tb testing.TB) *DB {
 	return db
 }
 
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformance(t, false) }
+
+// conformance runs the store's conformance suite, with every batch run
+// request by request in its savepoint when savepointsOnly is set.
+func conformance(t *testing.T, savepointsOnly bool) {
 	testServer(t)
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.Open {
@@ -96,6 +100,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
+			db.savepointsOnly = savepointsOnly
 			return db
 		}
 	})
