@@ -52,7 +52,7 @@ func (t *twin) pass(now model.Time) error {
 		t.logf("%s preempt %s for %s: %s (evict at %s)\n", now, pr.Victim, pr.Beneficiary, pr.Reason, pr.EvictAt)
 	}
 	for _, d := range p.Deferrals {
-		t.q.push(d.Until, evWake, nil, 0)
+		t.wake(d.Until)
 		if js := t.byID[d.Job]; js != nil {
 			js.rec.Deferrals++
 			js.rec.DeferredUntil = d.Until
@@ -63,7 +63,7 @@ func (t *twin) pass(now model.Time) error {
 		js := t.byID[pe.Job]
 		js.rec.LastReason = pe.Message
 		if pe.Code == model.ReasonNotBefore && pe.EstStart > now {
-			t.q.push(pe.EstStart, evWake, nil, 0)
+			t.wake(pe.EstStart)
 		}
 	}
 	return nil
@@ -145,4 +145,18 @@ func placements(rs []model.Placement) string {
 		s += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
 	}
 	return s
+}
+
+// wake makes sure a pass runs at the given instant: one wake-up per
+// instant, however many passes ask for it (a job deferred or not yet
+// startable is explained again by every pass until then).
+func (t *twin) wake(at model.Time) {
+	if t.wakes[at] {
+		return
+	}
+	if t.wakes == nil {
+		t.wakes = map[model.Time]bool{}
+	}
+	t.wakes[at] = true
+	t.q.push(at, evWake, nil, 0)
 }

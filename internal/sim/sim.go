@@ -179,9 +179,10 @@ type twin struct {
 	verify   *verifier
 	tenants  []string // tenants with usage, sorted
 	finished int
-	rng      *rand.Rand // node failures
-	nextFull model.Time // with PassDepth: when the next full pass is due
-	down     int        // nodes failed and not yet repaired
+	rng      *rand.Rand          // node failures
+	nextFull model.Time          // with PassDepth: when the next full pass is due
+	down     int                 // nodes failed and not yet repaired
+	wakes    map[model.Time]bool // instants a wake-up is queued for
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -315,6 +316,7 @@ func (t *twin) handle(e *event, now model.Time) {
 		lost := t.interrupt(js, now)
 		t.logf("%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
 	case evWake:
+		delete(t.wakes, now)
 	case evFail:
 		t.fail(e.node, now)
 	case evRepair:
