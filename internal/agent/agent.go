@@ -110,7 +110,7 @@ type Agent struct {
 	// server at registration; until then it serves no logs.
 	logsToken string
 	version   int64 // of the last assignments applied
-	seen      int64 // the newest version a heartbeat's reply carried
+	seen      int64 // a heartbeat's reply's version other than version; 0 once assignments are applied
 	tasks     map[taskKey]*task
 	started   map[taskKey]bool // ever started (or refused): never again
 	listed    map[taskKey]bool // in the last assignments

@@ -36,8 +36,9 @@
 // serves no logs and registers no address.
 //
 // A long poll is cut short (the heartbeat's "kick") only when a heartbeat
-// saw a version newer than the one the poll waits past and the poll's
-// answer is still missing 2 s later: the server answers the poll itself
+// saw a version other than the one the poll waits past (newer, or of a
+// server rebuilt from its store, whose versions start afresh) and the
+// poll's answer is still missing 2 s later: the server answers the poll itself
 // as soon as the assignments change, and cancelling an HTTP/1.1 request
 // closes its connection, so the usual race where a heartbeat's reply
 // overtakes the poll's answer costs no reconnect.

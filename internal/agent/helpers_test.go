@@ -66,7 +66,7 @@ func (s *fakeServer) Assignments(ctx context.Context, _ string, after int64, wai
 		s.mu.Lock()
 		as, ch := s.as, s.changed
 		s.mu.Unlock()
-		if as.Version > after {
+		if as.Version != after {
 			return as, nil
 		}
 		select {
@@ -92,6 +92,16 @@ func (s *fakeServer) assign(tasks ...api.Task) {
 	defer s.mu.Unlock()
 	s.as = api.Assignments{Version: s.as.Version + 1, Tasks: tasks}
 	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// rebuild replaces the server by one built from its store: the same
+// node, assignments numbered afresh from base, and the long polls the
+// replaced server held never answered.
+func (s *fakeServer) rebuild(base int64, tasks ...api.Task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.as = api.Assignments{Version: base, Tasks: tasks}
 	s.changed = make(chan struct{})
 }
 

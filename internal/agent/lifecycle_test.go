@@ -177,3 +177,23 @@ func TestExitNotLost(t *testing.T) {
 		return len(hbs[len(hbs)-1].Tasks) == 0
 	}, "the task to leave the heartbeats once reported")
 }
+
+// A server rebuilt from its store (after a failed commit) keeps the node
+// registered, numbers its assignments afresh from a random base, here
+// below the agent's version, and never answers the long poll the replaced
+// server held: the first heartbeat that sees the other version has the
+// poll cut short, and the new assignments run within seconds, not after
+// the poll's 30 s wait.
+func TestPollFollowsARebuiltServer(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	srv.set(func(s *fakeServer) { s.as.Version = 1000 })
+	srv.assign(sh("j-before", 0, `exit 0`, nil))
+	srv.waitStatus(t, "j-before", 0, 1, ended)
+	began := time.Now()
+	srv.rebuild(7, sh("j-after", 0, `exit 0`, nil))
+	srv.waitStatus(t, "j-after", 0, 1, ended)
+	if d := time.Since(began); d > kickGrace+time.Second {
+		t.Errorf("the rebuilt server's task ended %s after the rebuild, want within %s", d, kickGrace+time.Second)
+	}
+}

@@ -65,12 +65,13 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 }
 
 // fetch is one long poll. The server answers it as soon as the node's
-// assignments change; when a heartbeat has seen a version newer than
+// assignments change; when a heartbeat has seen a version other than
 // after and the answer still has not come kickGrace later, the call is
-// cut short (kicked). The grace spares the connection (cancelling an
-// HTTP/1.1 request closes it) in the usual race where the heartbeat's
-// reply overtakes the poll's answer; a kick about a version the poll
-// already waits past is ignored.
+// cut short (kicked): the poll may be waiting on a server that was
+// replaced (rebuilt from the store) and will never answer it. The grace
+// spares the connection (cancelling an HTTP/1.1 request closes it) in the
+// usual race where the heartbeat's reply overtakes the poll's answer; a
+// kick about the version the poll already waits past is ignored.
 func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assignments, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, pollWait+callTimeout)
 	defer cancel()
@@ -85,7 +86,7 @@ func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assign
 				return
 			}
 			a.mu.Lock()
-			newer = a.seen > after
+			newer = a.seen != 0 && a.seen != after
 			a.mu.Unlock()
 		}
 		t := time.NewTimer(kickGrace)
@@ -160,7 +161,7 @@ func (a *Agent) apply(as api.Assignments) {
 		}
 	}
 	a.listed = listed
-	a.version = as.Version
+	a.version, a.seen = as.Version, 0
 }
 
 // updateLocked applies a new listing of a task the agent has: a Stop, a

@@ -152,7 +152,10 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 
 // beat sends one heartbeat. On success, ended tasks it carried are
 // marked reported (and dropped once the assignments no longer list them);
-// a newer assignments version wakes the poller.
+// an assignments version other than the agent's wakes the poller. Other,
+// not newer: a server rebuilt from its store (after a failed commit, a
+// change of leader) numbers its versions afresh, from a random base, while
+// the node stays registered.
 func (a *Agent) beat(ctx context.Context) error {
 	a.mu.Lock()
 	tasks, final := a.statusesLocked()
@@ -177,11 +180,14 @@ func (a *Agent) beat(ctx context.Context) error {
 			}
 		}
 	}
-	if reply.Version > version {
-		a.seen = max(a.seen, reply.Version)
+	// A reply to a heartbeat sent before the poller applied a newer
+	// version says nothing about that one.
+	differs := reply.Version != version && a.version == version
+	if differs {
+		a.seen = reply.Version
 	}
 	a.mu.Unlock()
-	if reply.Version > version {
+	if differs {
 		select {
 		case a.kick <- struct{}{}:
 		default:

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,11 +87,19 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 	work := t.TempDir()
 	agent := exec.Command(carnotBin, "agent", "--server", r.admin, "--ca", d.CA, "--join-token", join.Secret,
-		"--name", "node-1", "--data-dir", filepath.Join(work, "agent"), "--fake-gpus", "8")
+		"--name", "node-1", "--data-dir", filepath.Join(work, "agent"), "--fake-gpus", "8", "--log-level", "debug")
+	var agentLog syncBuffer
+	agent.Stdout, agent.Stderr = &agentLog, &agentLog
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	t.Cleanup(func() {
+		agent.Process.Kill()
+		agent.Wait()
+		if t.Failed() {
+			t.Logf("agent output:\n%s", agentLog.String())
+		}
+	})
 	load := submitContinuously(cl, "p", func(id string) []byte {
 		return fmt.Appendf(nil, `{"id":%q,"tenant":"default","gpus":1,"command":["true"]}`, id)
 	})
@@ -114,5 +124,24 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	t.Logf("%d submissions acknowledged around a PostgreSQL restart; all succeeded", len(acked))
+	t.Logf("%d submissions acknowledged around a PostgreSQL restart; all succeeded %s after it", len(acked), time.Since(restarted).Round(100*time.Millisecond))
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's stdout and stderr
+// together.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

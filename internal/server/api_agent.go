@@ -259,6 +259,13 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 			s.mu.Unlock()
 			return
 		}
+		if s.failed != nil {
+			// Memory may be ahead of the store (see fail): starts and
+			// ends the successor will not know of.
+			s.mu.Unlock()
+			reloading(w)
+			return
+		}
 		if n.version != after || wait == 0 {
 			out := api.Assignments{Version: n.version, Tasks: s.tasksOf(n)}
 			s.mu.Unlock()

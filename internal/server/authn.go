@@ -146,14 +146,20 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 			s.gate.RLock()
 			defer s.gate.RUnlock()
 			if s.retired {
-				w.Header().Set(api.StandbyHeader, "reloading")
-				w.Header().Set("Retry-After", "1")
-				problemf(w, http.StatusServiceUnavailable, "the server is reloading its state from the store; retry")
+				reloading(w)
 				return
 			}
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// reloading answers a request the server may not serve because a commit
+// failed: its successor, being built from the store, will.
+func reloading(w http.ResponseWriter) {
+	w.Header().Set(api.StandbyHeader, "reloading")
+	w.Header().Set("Retry-After", "1")
+	problemf(w, http.StatusServiceUnavailable, "the server is reloading its state from the store; retry")
 }
 
 // allow checks that the request's principal may perform op on a thing

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -49,10 +51,23 @@ func (c *changes) empty() bool {
 	return len(c.jobs) == 0 && len(c.nodes) == 0 && len(c.events) == 0 && len(c.bumps) == 0
 }
 
+// commitTimeout bounds one commit; a commit that takes longer fails.
+const commitTimeout = 30 * time.Second
+
+// errStale refuses a change once a commit failed (see Server.fail).
+var errStale = errors.New("server: an earlier commit failed; the state is being reloaded from the store")
+
 // commit writes c in one transaction and then wakes the agents and the
 // watchers. Caller holds mu: nothing is announced before it is durable,
 // and no later change of the same job can be written before this one.
+// Once a commit failed it refuses every change, even an empty one:
+// memory may hold what the store does not (after a replica's exit failed
+// to commit, the next report of that exit changes nothing in memory), and
+// no answer may say it is saved.
 func (s *Server) commit(ctx context.Context, c *changes) error {
+	if s.failed != nil {
+		return fmt.Errorf("%w (%v)", errStale, s.failed)
+	}
 	if c.empty() {
 		if c.kick {
 			s.Kick()
@@ -87,7 +102,12 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 	}
 	// Jobs, nodes and the events that record their change: one
 	// transaction, so the audit log holds every change and only those.
-	if err := s.store.Update(ctx, docs, c.events, nodes...); err != nil {
+	// Memory holds the change already, so the write must not end with
+	// the caller (a client hanging up): it is bounded by commitTimeout
+	// instead, and a write that fails or times out retires the server.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := s.store.Update(wctx, docs, c.events, nodes...); err != nil {
 		return fmt.Errorf("server: saving %d jobs, %d nodes and %d events: %w", len(docs), len(nodes), len(c.events), err)
 	}
 	for _, js := range c.jobs {

@@ -64,6 +64,12 @@ func openEnv(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *c
 	if err != nil {
 		t.Fatal(err)
 	}
+	return envOf(t, s, dir, clk)
+}
+
+// envOf is an env around s.
+func envOf(t *testing.T, s *Server, dir string, clk *clock) *env {
+	t.Helper()
 	s.ready = true
 	e := &env{t: t, s: s, clock: clk, dir: dir, sites: map[string]string{}}
 	tokenFor(t, s, "operator-admin", "") // minted first: its event comes before the test's
@@ -110,6 +116,18 @@ func (e *env) do(method, path string, body any, out any) int {
 		}
 	}
 	return w.Code
+}
+
+// raw sends a request to the handler and returns its answer, whatever
+// its status.
+func (e *env) raw(method, path string, body []byte) *httptest.ResponseRecorder {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, httptest.NewRequest(method, path, rd))
+	return w
 }
 
 // register registers a node with n fake H100s.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -225,15 +224,24 @@ func (s *Server) pruneRecent(now time.Time) {
 	s.recent = slices.DeleteFunc(s.recent, func(t model.Time) bool { return t < cut })
 }
 
-// fail stops trusting memory after a failed commit: the server is no
-// longer ready, and the loop leaves the state alone until restarted.
+// fail stops trusting memory after a failed commit: memory may be ahead
+// of the store, and what the server's successor loads from the store must
+// be all it ever acknowledged. From now on the server is not ready, the
+// loop leaves the state alone and returns ErrCommitFailed (it is woken for
+// that), commit refuses every change (an agent's report the server took
+// into memory only is answered 503, so the agent reports it again to the
+// successor) and handleAssignments answers no agent from memory (the long
+// polls waiting are woken to hear so). Caller holds mu.
 func (s *Server) fail(err error) {
-	if errors.Is(err, context.Canceled) {
+	if s.failed != nil {
 		return
 	}
 	s.log.Error("commit failed; the server stops scheduling and reloads from the store", "err", err)
 	s.ready = false
 	s.failed = err
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.Kick()
 }
 
 // planDoc is the API's view of a plan.
