@@ -272,7 +272,7 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
-		ch := s.changed
+		ch := n.waitChange()
 		s.mu.Unlock()
 		select {
 		case <-ch:

@@ -239,8 +239,9 @@ func (s *Server) fail(err error) {
 	s.log.Error("commit failed; the server stops scheduling and reloads from the store", "err", err)
 	s.ready = false
 	s.failed = err
-	close(s.changed)
-	s.changed = make(chan struct{})
+	for _, n := range s.nodes {
+		n.wake() // their polls hear that nothing is answered from memory
+	}
 	s.Kick()
 }
 

@@ -43,9 +43,6 @@ type Server struct {
 	claims map[string][]*nodeState
 	// recent are the times of recent preemptions (the core's rate limit).
 	recent []model.Time
-	// changed is closed and replaced whenever some node's assignments
-	// change; long polls wait on it.
-	changed chan struct{}
 	// wake is when the loop must run at the latest (deferrals, not-before).
 	wake     time.Time
 	lastPlan api.Plan
@@ -88,7 +85,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		queue:   sched.NewQueue(cfg.Facility, nil),
 		nodes:   map[string]*nodeState{},
 		usage:   map[string]*model.Usage{},
-		changed: make(chan struct{}),
 		kick:    make(chan struct{}, 1),
 		watch:   newHub(),
 	}
@@ -347,14 +343,14 @@ func (s *Server) untilNextPass() time.Duration {
 	return d
 }
 
-// bump marks a node's assignments changed and wakes its long polls.
+// bump marks a node's assignments changed and wakes its long polls (and
+// only its: with a thousand agents polling, a change wakes one).
 // Caller holds mu.
 func (s *Server) bump(node string) {
 	if n := s.nodes[node]; n != nil {
 		n.version++
+		n.wake()
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
 }
 
 // queueOp is one change to the loop's queue.

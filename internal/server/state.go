@@ -73,6 +73,9 @@ type nodeState struct {
 	registered bool
 	// version counts changes of the node's assignments.
 	version int64
+	// changed, when set, is closed at the next change of version: the
+	// node's long polls wait on it (made by the first poll that waits).
+	changed chan struct{}
 	// jobs holds the jobs with live replicas on the node.
 	jobs map[string]bool
 	// gpus is the model state of each GPU (claims).
@@ -105,3 +108,19 @@ func (n *nodeState) jobIDs() []string {
 func ptrTime(t time.Time) *time.Time { return &t }
 
 func ptrInt(i int) *int { return &i }
+
+// wake ends the node's long polls' waits.
+func (n *nodeState) wake() {
+	if n.changed != nil {
+		close(n.changed)
+		n.changed = nil
+	}
+}
+
+// waitChange is what the node's long polls wait on until its next change.
+func (n *nodeState) waitChange() <-chan struct{} {
+	if n.changed == nil {
+		n.changed = make(chan struct{})
+	}
+	return n.changed
+}
