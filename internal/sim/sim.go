@@ -358,6 +358,7 @@ func (t *twin) stop(js *jobState, now model.Time) {
 		t.running = slices.Delete(t.running, i, i+1) // keeps the order: determinism
 		t.allocs = slices.Delete(t.allocs, i, i+1)
 	}
+	js.alloc = model.Allocation{} // a gang's placements are large: let them go
 }
 
 // runningIndex is js's index in t.running (and t.allocs), -1 if none.
