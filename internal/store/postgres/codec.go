@@ -16,5 +16,5 @@ var (
 	decodeNode   = rows.DecodeNode
 	encodeEvent  = rows.EncodeEvent
 	encodeEvents = rows.EncodeEvents
-	encodeNodes  = rows.EncodeNodes
+	encodeUpdate = rows.EncodeUpdate
 )

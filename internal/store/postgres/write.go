@@ -148,30 +148,16 @@ func createJob(ctx context.Context, tx querier, row jobRow, key string, ev event
 // Once the call succeeds, events[i].Seq holds the Seq each event got.
 func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, nodes ...*api.Node) error {
 	const op = "update jobs"
-	rows := make([]jobRow, len(jobs))
-	for i, j := range jobs {
-		if j == nil || j.ID == "" {
-			return fmt.Errorf("%s: job %d has no ID", op, i)
-		}
-		var err error
-		if rows[i], err = encodeJob(j); err != nil {
-			return fmt.Errorf("%s: job %q: %w", op, j.ID, err)
-		}
-	}
-	erows, err := encodeEvents(events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	ndocs, err := encodeNodes(nodes)
+	u, err := encodeUpdate(jobs, events, nodes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
 	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
-		for i, doc := range ndocs {
+		for i, doc := range u.Nodes {
 			queueNode(b, nodes[i].Name, doc)
 		}
-		for _, row := range rows {
+		for _, row := range u.Jobs {
 			b.Queue(updateJob, append(row.Args(), row.ID)...).Fn = func(br pgx.BatchResults) error {
 				tag, err := br.Exec()
 				if err == nil && tag.RowsAffected() == 0 {
@@ -183,7 +169,7 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, n
 				return nil
 			}
 		}
-		for i, ev := range erows {
+		for i, ev := range u.Events {
 			queueEvent(b, ev, &seqs[i])
 		}
 	}, nil)

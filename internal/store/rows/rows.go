@@ -199,3 +199,33 @@ func EncodeNodes(nodes []*api.Node) ([][]byte, error) {
 	}
 	return docs, nil
 }
+
+// Update is one Store.Update call encoded: its jobs, events and nodes.
+type Update struct {
+	Jobs   []Job
+	Events []Event
+	Nodes  [][]byte
+}
+
+// EncodeUpdate encodes the arguments of Store.Update; an error names the
+// job, event or node that could not be encoded.
+func EncodeUpdate(jobs []*api.Job, events []api.Event, nodes []*api.Node) (Update, error) {
+	u := Update{Jobs: make([]Job, len(jobs))}
+	for i, j := range jobs {
+		if j == nil || j.ID == "" {
+			return Update{}, fmt.Errorf("job %d has no ID", i)
+		}
+		var err error
+		if u.Jobs[i], err = EncodeJob(j); err != nil {
+			return Update{}, fmt.Errorf("job %q: %w", j.ID, err)
+		}
+	}
+	var err error
+	if u.Events, err = EncodeEvents(events); err != nil {
+		return Update{}, err
+	}
+	if u.Nodes, err = EncodeNodes(nodes); err != nil {
+		return Update{}, err
+	}
+	return u, nil
+}

@@ -159,32 +159,18 @@ func (w *writeStmts) appendEvent(ev eventRow) (int64, error) {
 // Once the call succeeds, events[i].Seq holds the Seq each event got.
 func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, nodes ...*api.Node) error {
 	const op = "update jobs"
-	rows := make([]jobRow, len(jobs))
-	for i, j := range jobs {
-		if j == nil || j.ID == "" {
-			return fmt.Errorf("%s: job %d has no ID", op, i)
-		}
-		var err error
-		if rows[i], err = encodeJob(j); err != nil {
-			return fmt.Errorf("%s: job %q: %w", op, j.ID, err)
-		}
-	}
-	erows, err := encodeEvents(events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	ndocs, err := encodeNodes(nodes)
+	u, err := encodeUpdate(jobs, events, nodes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	seqs := make([]int64, len(events))
 	err = db.submit(ctx, op, func(w *writeStmts) error {
-		for i, doc := range ndocs {
+		for i, doc := range u.Nodes {
 			if _, err := w.putNode.ExecContext(context.Background(), nodes[i].Name, doc); err != nil {
 				return fmt.Errorf("node %q: %w", nodes[i].Name, err)
 			}
 		}
-		return w.update(rows, erows, seqs)
+		return w.update(u.Jobs, u.Events, seqs)
 	})
 	if err != nil {
 		return err
