@@ -11,6 +11,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/agent"
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/gpu"
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
@@ -19,7 +20,7 @@ import (
 // through srv, which counts for the fleet's figures.
 func (f *Fleet) newNode(i int, srv *nodeServer, gm model.GPUModel) (*agent.Agent, error) {
 	return agent.New(agent.Config{
-		Name: nodeName(f.cfg.Prefix, i), Site: f.site, Devices: newFakeGPUs(i, f.cfg.GPUs, gm), FakeGPUs: true,
+		Name: nodeName(f.cfg.Prefix, i), Site: f.site, Devices: gpu.NewFakeOf(f.cfg.GPUs, gm, i), FakeGPUs: true,
 		CPUs: f.cfg.CPUs, MemoryGiB: f.cfg.MemoryGiB, Version: f.cfg.Version, Heartbeat: f.cfg.Heartbeat,
 		Logger:       slog.New(quiet{f.log.Handler()}),
 		Runtime:      fakeRuntime{def: f.cfg.DefaultDuration},

@@ -26,6 +26,7 @@ type Fake struct {
 	Devices // FromNVML over the fake library
 
 	model model.GPUModel
+	node  int // in UUIDs, when above zero (NewFakeOf)
 	mu    sync.Mutex
 	gpus  []fakeGPU
 }

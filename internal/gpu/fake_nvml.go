@@ -3,8 +3,6 @@
 package gpu
 
 import (
-	"fmt"
-
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 )
@@ -39,7 +37,7 @@ func (f *Fake) device(i int) *mock.Device {
 		GetIndexFunc: func() (int, nvml.Return) { return i, nvml.SUCCESS },
 		GetNameFunc:  func() (string, nvml.Return) { return deviceName(m.Name, m.Vendor), nvml.SUCCESS },
 		GetUUIDFunc: func() (string, nvml.Return) {
-			return fmt.Sprintf("GPU-fa4e0000-0000-4000-8000-%012d", i), nvml.SUCCESS
+			return f.uuid(i), nvml.SUCCESS
 		},
 		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
 			used := f.read(i).usedBytes
