@@ -45,26 +45,29 @@ func BenchmarkPhilly(b *testing.B) {
 // benchGenerated replays n generated jobs on the benchmark facility
 // (10,000 nodes × 8 GPUs, 200 tenants), with quick passes of the given
 // depth between full passes (0: every pass a full one). Besides time and
-// allocations it reports the passes and peak-MiB, the most memory the Go
-// runtime held from the operating system during the replay (sampled
-// every 1,000 instants; the jobs and facility included).
+// allocations it reports the passes, jobs/pass (the jobs the core
+// considered, on average) and peak-MiB, the most memory the Go runtime
+// held from the operating system during the replay (sampled every 1,000
+// instants; the jobs and facility included).
 func benchGenerated(b *testing.B, n, depth int) {
 	fac := workload.GenerateFacility(workload.DefaultFacilityConfig())
 	jobs := workload.Generate(fac, n, 1, t0)
 	b.ReportAllocs()
 	for b.Loop() {
-		peak := uint64(0)
+		peak, walked := uint64(0), 0
 		sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
 		res, err := Run(Config{Facility: fac, Jobs: jobs, PassDepth: depth, ProgressEvery: 1000,
 			OnProgress: func(model.Time, int, int) {
 				metrics.Read(sample)
 				peak = max(peak, sample[0].Value.Uint64())
-			}}, nil)
+			},
+			OnPass: func(snap *model.Snapshot, _ *model.Plan) { walked += len(snap.Pending) }}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(res.Passes), "passes")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+		b.ReportMetric(float64(walked)/float64(max(res.Passes, 1)), "jobs/pass")
 	}
 }
 
