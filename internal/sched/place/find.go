@@ -1,6 +1,9 @@
 package place
 
-import "sort"
+import (
+	"math/bits"
+	"sort"
+)
 
 // Slot is one replica's node and GPUs.
 type Slot struct {
@@ -133,7 +136,14 @@ func (c *Cluster) maybeStrand(n int) {
 }
 
 // candidates lists eligible nodes with their capacity, in index order.
+// Counting rejections visits every node of the model; otherwise pools
+// outside r's sites are skipped (the sovereignty filter rejects all their
+// nodes) and, for GPU replicas, so are nodes known to have no free GPU
+// (bucket 0), which can neither take a replica nor add usable GPUs.
 func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit, free int) {
+	if rejected == nil && r.GPUs > 0 {
+		return c.candidatesFree(r)
+	}
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model {
@@ -151,6 +161,37 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 			if k > 0 {
 				out = append(out, cand{node: n, cap: int32(k)})
 				fit += k
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].node < out[j].node })
+	return out, fit, free
+}
+
+// candidatesFree is candidates without rejections for GPU replicas.
+func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
+			continue
+		}
+		for w, full := range pool.Buckets[0] {
+			word := ^full
+			if rest := len(pool.Nodes) - w*64; rest < 64 {
+				word &= 1<<rest - 1
+			}
+			for word != 0 {
+				n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
+				word &= word - 1
+				if c.nodeFilter(n, r) != "" {
+					continue
+				}
+				k := c.capacity(n, r)
+				free += c.UsableBy(n, r.Tenant, r.Claim)
+				if k > 0 {
+					out = append(out, cand{node: int32(n), cap: int32(k)})
+					fit += k
+				}
 			}
 		}
 	}
