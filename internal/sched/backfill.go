@@ -179,8 +179,21 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	tl := p.newTimeline()
 	defer p.c.Rollback()
 	fits := func(c *place.Cluster) bool { res := c.Find(&req); return res.OK() }
-	// gallop: base does not fit (or is -1, now); hi fits
+	// gallop: base does not fit (or is -1, now); hi fits. Boundaries
+	// before the first at which the pools could hold the GPUs asked for
+	// cannot fit: the gallop starts there.
 	base, hi, step := -1, -1, 1
+	first := 0
+	if gpuBound {
+		first = p.firstEnoughGPUs(&req, bounds)
+	}
+	switch {
+	case first == len(bounds):
+		return 0, nil, nil, false
+	case first > 0:
+		tl.advance(bounds[first-1])
+		base = first - 1
+	}
 	for {
 		i := min(base+step, len(bounds)-1)
 		if tl.probe(bounds[i], 0, 0, fits) {
@@ -223,6 +236,56 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 		}
 	}
 	return 0, nil, nil, false
+}
+
+// gpuBound lets earliest skip boundaries with too few free GPUs; a test
+// turns it off to check that it changes no plan.
+var gpuBound = true
+
+// firstEnoughGPUs is the index of the first release boundary at which
+// the pools of req's model on its sites have at least as many free GPUs
+// as req asks for (len(bounds) when none has). Counting a release's GPUs
+// whether or not they are still held, and free GPUs on nodes req could
+// not use, only errs towards "enough", so no boundary before it fits.
+func (p *pass) firstEnoughGPUs(req *place.Request, bounds []int) int {
+	need := req.Replicas * req.GPUs
+	if need <= 0 {
+		return 0
+	}
+	in := p.poolIn[:0]
+	free := 0
+	for i := range p.c.Pools {
+		pool := &p.c.Pools[i]
+		ok := pool.Model == req.Model && (req.Sites == nil || req.Sites[pool.Site])
+		in = append(in, ok)
+		if ok {
+			free += pool.Free
+		}
+	}
+	p.poolIn = in
+	k := 0
+	for b, end := range bounds {
+		for ; k < end; k++ {
+			r := &p.releases[k]
+			for i, pl := range r.reps {
+				n, ok := 0, false
+				if r.idx >= 0 {
+					n, ok = p.tally.nodeAt(p.c, r.idx, i, pl.Node)
+				} else {
+					n, ok = p.c.NodeIndex[pl.Node]
+				}
+				if ok {
+					if pool := p.c.Nodes[n].Pool; pool >= 0 && in[pool] {
+						free += len(pl.GPUs)
+					}
+				}
+			}
+		}
+		if free >= need {
+			return b
+		}
+	}
+	return len(bounds)
 }
 
 // futureState is what a reservation needs to know of the cluster at its

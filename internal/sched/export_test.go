@@ -3,3 +3,6 @@ package sched
 // QueueSyncs reports how often Quick rebuilt q's cluster view and how
 // often it brought it up to date by difference.
 func QueueSyncs(q *Queue) (rebuilds, diffs int) { return q.base.rebuilds, q.base.diffs }
+
+// SetGPUBound turns earliest's free-GPU bound on or off.
+func SetGPUBound(on bool) { gpuBound = on }

@@ -33,6 +33,7 @@ type pass struct {
 
 	siteSets      map[siteKey]*siteSet
 	attBuf        []attempt // reused by tryModels
+	poolIn        []bool    // reused by firstEnoughGPUs
 	quick         bool      // a Quick pass with a depth
 	lastTenant    string    // one-entry lookup caches for the walk
 	lastTenantIdx int
@@ -158,6 +159,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		exact:      reuse(last.exact),
 		quotaMsgs:  prep.quotaMsgs,
 		attBuf:     last.attBuf[:0],
+		poolIn:     last.poolIn,
 		strictMemo: reuse(last.strictMemo),
 	}
 	p.prep = prep

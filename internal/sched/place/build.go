@@ -316,6 +316,7 @@ func (c *Cluster) buildPools() {
 		nd.Pool = int32(p)
 		nd.Pos = int32(len(c.Pools[p].Nodes))
 		c.Pools[p].Nodes = append(c.Pools[p].Nodes, int32(i))
+		c.Pools[p].Free += nd.Free
 	}
 	for p := range c.Pools {
 		pool := &c.Pools[p]
@@ -346,6 +347,9 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 		}
 		nd.Busy |= 1 << g
 		nd.Free--
+		if nd.Pool >= 0 {
+			c.Pools[nd.Pool].Free--
+		}
 		if c.anyDirty && c.dirty[nd.dirtyOff+g] != "" {
 			c.dirty[nd.dirtyOff+g] = ""
 			nd.Dirty--
@@ -386,6 +390,9 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 		}
 		nd.Busy &^= 1 << g
 		nd.Free++
+		if nd.Pool >= 0 {
+			c.Pools[nd.Pool].Free++
+		}
 		if nd.Model >= 0 {
 			c.addLoad(nd, float64(c.Models[nd.Model].IdleWatts)-c.GPUWatts(nd.Model, capW))
 		}

@@ -83,6 +83,9 @@ type Pool struct {
 	Site, Model int
 	Nodes       []int32    // node indices, ascending
 	Buckets     [][]uint64 // Buckets[k]: bitset over Nodes of nodes with k free GPUs
+	// Free is the free GPUs of the pool's nodes, up or not, dirty or
+	// clean: no request gets more GPUs of the pool than that.
+	Free int
 }
 
 // Cluster is the mutable free-capacity view of a facility. Clone it for

@@ -91,6 +91,9 @@ func (c *Cluster) Rollback() {
 		if c.Nodes[e.n].Up {
 			c.setBucket(e.n, false)
 		}
+		if pl := e.node.Pool; pl >= 0 {
+			c.Pools[pl].Free += e.node.Free - c.Nodes[e.n].Free
+		}
 		c.Nodes[e.n] = e.node
 		if len(e.dirty) > 0 {
 			copy(c.dirty[e.node.dirtyOff:e.node.dirtyOff+len(e.dirty)], e.dirty)

@@ -27,6 +27,7 @@ func TestRollbackRestores(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 11))
 		snap := randomSnapshot(rng)
 		c := New(snap, nil)
+		checkPoolFree(t, c)
 		before := c.Clone()
 		var dst Cluster
 		c.CopyTo(&dst)
@@ -44,9 +45,25 @@ func TestRollbackRestores(t *testing.T) {
 				c.Release(n, gpus, job, 0)
 			}
 		}
+		checkPoolFree(t, c)
 		c.Rollback()
 		if d := cmp.Diff(before, c, clusterCmp...); d != "" {
 			t.Fatalf("seed %d: rollback left differences (-before +after):\n%s", seed, d)
+		}
+		checkPoolFree(t, c)
+	}
+}
+
+// checkPoolFree: every pool's Free is the sum of its nodes' free GPUs.
+func checkPoolFree(t *testing.T, c *Cluster) {
+	t.Helper()
+	for p := range c.Pools {
+		sum := 0
+		for _, n := range c.Pools[p].Nodes {
+			sum += c.Nodes[n].Free
+		}
+		if sum != c.Pools[p].Free {
+			t.Fatalf("pool %d: Free = %d, its nodes have %d free GPUs", p, c.Pools[p].Free, sum)
 		}
 	}
 }

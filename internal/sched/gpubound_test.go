@@ -1,0 +1,40 @@
+package sched_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/sched"
+)
+
+// TestGPUBoundChangesNoPlan: estimates that skip the release boundaries
+// with too few free GPUs (firstEnoughGPUs) give the plans of estimates
+// that probe them.
+func TestGPUBoundChangesNoPlan(t *testing.T) {
+	seeds := 300
+	if testing.Short() {
+		seeds = 60
+	}
+	reservations, estimates := 0, 0
+	for seed := uint64(0); seed < uint64(seeds); seed++ {
+		snap, now := genSnapshot(seed)
+		sched.SetGPUBound(false)
+		want := sched.Schedule(snap, now)
+		sched.SetGPUBound(true)
+		got := sched.Schedule(snap, now)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("seed %d: the GPU bound changed the plan (-probing +bounded):\n%s", seed, d)
+		}
+		reservations += len(got.Reservations)
+		for _, pe := range got.Pending {
+			if pe.EstStart > now {
+				estimates++
+			}
+		}
+	}
+	if reservations == 0 || estimates == 0 {
+		t.Fatalf("the snapshots exercised no estimate (%d reservations, %d estimated starts)", reservations, estimates)
+	}
+	t.Logf("%d reservations, %d estimated starts", reservations, estimates)
+}
