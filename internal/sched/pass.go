@@ -26,6 +26,7 @@ type pass struct {
 	deployed     map[string]int                    // running replicas of pending deployments
 	claimDirty   map[string]int                    // GPUs freed for a job, still dirty
 	claimed      map[string]bool                   // jobs some GPU is claimed for
+	claimNodes   map[string][]int                  // and the nodes of those GPUs
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
 	recentPreem  int
@@ -152,6 +153,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		deployed:   reuse(last.deployed),
 		claimDirty: reuse(last.claimDirty),
 		claimed:    reuse(last.claimed),
+		claimNodes: reuse(last.claimNodes),
 		victims:    reuse(last.victims),
 		siteSets:   reuse(last.siteSets),
 		maskIDs:    reuse(last.maskIDs),
@@ -227,8 +229,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 			p.fs.charge(fac.Tenants[i].Name, float64(g))
 		}
 	}
-	lastClaim := "" // a node's GPUs are mostly claimed for one job
 	for i := range snap.Nodes {
+		lastClaim := "" // a node's GPUs are mostly claimed for one job
 		for _, gs := range snap.Nodes[i].GPUs {
 			if gs.ClaimedBy != "" && gs.Dirty {
 				p.claimDirty[gs.ClaimedBy]++
@@ -236,6 +238,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 			if gs.ClaimedBy != "" && gs.ClaimedBy != lastClaim {
 				p.claimed[gs.ClaimedBy] = true
 				lastClaim = gs.ClaimedBy
+				if n, ok := p.c.NodeIndex[snap.Nodes[i].Node]; ok {
+					p.claimNodes[lastClaim] = append(p.claimNodes[lastClaim], n)
+				}
 			}
 		}
 	}

@@ -309,11 +309,7 @@ func (p *pass) voidHopelessClaims(src *Queue) {
 	}
 	slices.Sort(void) // the same releases in the same order on every run
 	for _, id := range void {
-		delete(p.claimed, id)
-		if p.c.ReleaseClaim(place.ClaimKey(id)) > 0 {
-			clear(p.memo)
-			clear(p.exact)
-		}
+		p.releaseClaim(id)
 	}
 }
 
@@ -327,9 +323,5 @@ func (p *pass) giveUpClaims(j *model.Job) {
 	if n == 0 || p.plan.Pending[n-1].Job != j.ID || p.plan.Pending[n-1].Code == model.ReasonPreempting {
 		return
 	}
-	delete(p.claimed, j.ID)
-	if p.c.ReleaseClaim(place.ClaimKey(j.ID)) > 0 {
-		clear(p.memo) // free capacity grew
-		clear(p.exact)
-	}
+	p.releaseClaim(j.ID)
 }

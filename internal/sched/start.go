@@ -226,13 +226,19 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	p.started(j, st.Replicas)
 	if p.claimed[j.ID] {
 		// What a preemption freed for j and j did not take is free for
-		// the jobs after it; free capacity grew, so the failure memo,
-		// which assumes it only shrinks, starts over.
-		delete(p.claimed, j.ID)
-		if p.c.ReleaseClaim(place.ClaimKey(j.ID)) > 0 {
-			clear(p.memo)
-			clear(p.exact)
-		}
+		// the jobs after it.
+		p.releaseClaim(j.ID)
+	}
+}
+
+// releaseClaim makes the GPUs claimed for job id usable by anyone. Free
+// capacity grows, so the failure memo, which assumes it only shrinks,
+// starts over.
+func (p *pass) releaseClaim(id string) {
+	delete(p.claimed, id)
+	if p.c.ReleaseClaim(place.ClaimKey(id), p.claimNodes[id]) > 0 {
+		clear(p.memo)
+		clear(p.exact)
 	}
 }
 

@@ -533,33 +533,42 @@ func (c *Cluster) SetState(n int, gpus []model.GPUState, claimant func(string) (
 }
 
 // ReleaseClaim makes the free GPUs claimed with key (ClaimKey of a job
-// that has now started) usable by anyone, under the undo log; it returns
-// how many it freed.
-func (c *Cluster) ReleaseClaim(key string) int {
+// that has now started) on the given nodes (those whose GPU states name
+// the job) usable by anyone, under the undo log; it returns how many it
+// freed.
+func (c *Cluster) ReleaseClaim(key string, nodes []int) int {
 	if !c.anyDirty {
 		return 0
 	}
 	freed := 0
-	for n := range c.Nodes {
-		nd := &c.Nodes[n]
-		if nd.Dirty == 0 {
+	for _, n := range nodes {
+		if n >= 0 && n < len(c.Nodes) {
+			freed += c.releaseClaim(n, key)
+		}
+	}
+	return freed
+}
+
+func (c *Cluster) releaseClaim(n int, key string) int {
+	nd := &c.Nodes[n]
+	if nd.Dirty == 0 {
+		return 0
+	}
+	freed := 0
+	for g := 0; g < nd.NGPU; g++ {
+		if nd.Busy&(1<<g) != 0 || c.dirty[nd.dirtyOff+g] != key {
 			continue
 		}
-		for g := 0; g < nd.NGPU; g++ {
-			if nd.Busy&(1<<g) != 0 || c.dirty[nd.dirtyOff+g] != key {
-				continue
-			}
-			c.saveNode(n)
-			if nd.Up {
-				c.setBucket(n, false)
-			}
-			c.dirty[nd.dirtyOff+g] = ""
-			nd.Dirty--
-			if nd.Up {
-				c.setBucket(n, true)
-			}
-			freed++
+		c.saveNode(n)
+		if nd.Up {
+			c.setBucket(n, false)
 		}
+		c.dirty[nd.dirtyOff+g] = ""
+		nd.Dirty--
+		if nd.Up {
+			c.setBucket(n, true)
+		}
+		freed++
 	}
 	return freed
 }
