@@ -52,23 +52,24 @@ type pass struct {
 	poolOf        []bool // model index → some pool has it
 	quotaMsgs     map[quotaMsgKey]string
 
-	res           *reservation
-	holds         []hold
-	minVictimPrio []int    // per model: lowest priority of a possible victim
-	byModel       [][]vref // per model: possible victims
-	preemptScans  int
-	bounds        []int // release indices that end an instant
-	estimates     int
-	strictBlock   map[int]string // pool → blocking job when backfill is off
-	strictMemo    map[strictKey]strictAnswer
-	releases      []release // lazily built
-	relBuilt      bool
-	relSortedN    int // releases[:relSortedN] are sorted
-	boundsStale   bool
-	startJobs     []*model.Job // parallel to plan.Starts
-	parked        []*model.Job // found hopeless (pass.hopeless): for Quick to park
-	prep          *prepared
-	tally         *tally // what running work holds, and where
+	res            *reservation
+	holds          []hold
+	minVictimPrio  []int    // per model: lowest priority of a possible victim
+	byModel        [][]vref // per model: possible victims
+	victimsIndexed bool     // byModel and minVictimPrio are this pass's
+	preemptScans   int
+	bounds         []int // release indices that end an instant
+	estimates      int
+	strictBlock    map[int]string // pool → blocking job when backfill is off
+	strictMemo     map[strictKey]strictAnswer
+	releases       []release // lazily built
+	relBuilt       bool
+	relSortedN     int // releases[:relSortedN] are sorted
+	boundsStale    bool
+	startJobs      []*model.Job // parallel to plan.Starts
+	parked         []*model.Job // found hopeless (pass.hopeless): for Quick to park
+	prep           *prepared
+	tally          *tally // what running work holds, and where
 }
 
 // verdict is why a job did not start: a reason code and a message.
@@ -147,22 +148,24 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	p := last
 	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
-		tenants:    prep.tenants,
-		classes:    prep.classes,
-		fs:         prep.fs.cloneInto(last.fs),
-		deployed:   reuse(last.deployed),
-		claimDirty: reuse(last.claimDirty),
-		claimed:    reuse(last.claimed),
-		claimNodes: reuse(last.claimNodes),
-		victims:    reuse(last.victims),
-		siteSets:   reuse(last.siteSets),
-		maskIDs:    reuse(last.maskIDs),
-		memo:       reuse(last.memo),
-		exact:      reuse(last.exact),
-		quotaMsgs:  prep.quotaMsgs,
-		attBuf:     last.attBuf[:0],
-		poolIn:     last.poolIn,
-		strictMemo: reuse(last.strictMemo),
+		tenants:       prep.tenants,
+		classes:       prep.classes,
+		fs:            prep.fs.cloneInto(last.fs),
+		deployed:      reuse(last.deployed),
+		claimDirty:    reuse(last.claimDirty),
+		claimed:       reuse(last.claimed),
+		claimNodes:    reuse(last.claimNodes),
+		victims:       reuse(last.victims),
+		siteSets:      reuse(last.siteSets),
+		maskIDs:       reuse(last.maskIDs),
+		memo:          reuse(last.memo),
+		exact:         reuse(last.exact),
+		quotaMsgs:     prep.quotaMsgs,
+		attBuf:        last.attBuf[:0],
+		poolIn:        last.poolIn,
+		byModel:       last.byModel,
+		minVictimPrio: last.minVictimPrio,
+		strictMemo:    reuse(last.strictMemo),
 	}
 	p.prep = prep
 	p.plan.Now = now

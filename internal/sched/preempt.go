@@ -111,11 +111,17 @@ type vref struct {
 // Queue with the allocation's holding, so a pass visits allocations, not
 // every placement.
 func (p *pass) victimIndex() [][]vref {
-	if p.byModel != nil {
+	if p.victimsIndexed {
 		return p.byModel
 	}
-	p.byModel = make([][]vref, len(p.c.Models))
-	p.minVictimPrio = make([]int, len(p.c.Models))
+	p.victimsIndexed = true
+	if len(p.byModel) != len(p.c.Models) { // else the last pass's, emptied
+		p.byModel = make([][]vref, len(p.c.Models))
+		p.minVictimPrio = make([]int, len(p.c.Models))
+	}
+	for m := range p.byModel {
+		p.byModel[m] = p.byModel[m][:0]
+	}
 	for m := range p.minVictimPrio {
 		p.minVictimPrio[m] = int(^uint(0) >> 1)
 	}

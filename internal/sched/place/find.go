@@ -144,6 +144,8 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 	if rejected == nil && r.GPUs > 0 {
 		return c.candidatesFree(r)
 	}
+	out = c.groupSums().cands[:0]
+	defer func() { c.sums.cands = out }()
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model {
@@ -170,6 +172,8 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 
 // candidatesFree is candidates without rejections for GPU replicas.
 func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
+	out = c.groupSums().cands[:0]
+	defer func() { c.sums.cands = out }()
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
@@ -320,7 +324,9 @@ func (c *Cluster) findGang(r *Request) Result {
 // candidates when l < 0): nodes of the NVLink domain with the most room
 // first, then the nodes with the fewest usable GPUs (best fit).
 func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums *[NumLevels][]int) []Slot {
-	in := make([]cand, 0, len(cands))
+	gs := c.groupSums()
+	in := gs.in[:0]
+	defer func() { gs.in = in[:0] }()
 	for _, x := range cands {
 		if l < 0 || c.Nodes[x.node].Group[l] == g {
 			in = append(in, x)
@@ -389,10 +395,13 @@ type groupSums struct {
 	sum     [NumLevels][]int
 	seen    [NumLevels][]bool
 	touched [NumLevels][]int32
+	// cands is the last candidates list (valid until the next call), in
+	// fill's buffer
+	cands, in []cand
 }
 
-// groupSums returns the cluster's own working memory for findGang (a
-// copy of a cluster gets its own).
+// groupSums returns the cluster's own working memory for Find (a copy of
+// a cluster gets its own).
 func (c *Cluster) groupSums() *groupSums {
 	if c.sums == nil {
 		c.sums = &groupSums{}
