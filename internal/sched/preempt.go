@@ -103,6 +103,9 @@ type vref struct {
 	a     *model.Allocation
 	gpus  int64
 	sites []int
+	ti    int // its tenant in the quota tree, -1 if none
+	root  int // that tenant's root, -1 if none
+	prio  int
 }
 
 // victimIndex lists, per GPU model, the running allocations that could
@@ -147,8 +150,12 @@ func (p *pass) victimIndex() [][]vref {
 			shape = scratch
 		}
 		prio := p.priority(a.Job)
+		ti, root := p.q.Tenant(a.Job.Tenant), -1
+		if ti >= 0 {
+			root = p.q.Root(ti)
+		}
 		for _, sh := range shape {
-			p.byModel[sh.model] = append(p.byModel[sh.model], vref{a: a, gpus: sh.gpus, sites: sh.sites})
+			p.byModel[sh.model] = append(p.byModel[sh.model], vref{a: a, gpus: sh.gpus, sites: sh.sites, ti: ti, root: root, prio: prio})
 			p.minVictimPrio[sh.model] = min(p.minVictimPrio[sh.model], prio)
 		}
 	}
@@ -212,33 +219,30 @@ func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 	return ti >= 0 && p.q.Usage(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
 }
 
-// borrowing: tenant's usage of m exceeds its nominal quota.
-func (p *pass) borrowing(tenant string, m int) bool {
-	ti := p.q.Tenant(tenant)
-	return ti >= 0 && p.q.Usage(ti, m) > p.q.Nominal(ti, m)
-}
-
 func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {
 	prio := p.priority(j)
-	ti := p.q.Tenant(t.Name)
+	ti, root := p.q.Tenant(t.Name), -1
+	if ti >= 0 {
+		root = p.q.Root(ti)
+	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 	var out []victim
 	for _, ref := range p.victimIndex()[m] {
 		a := ref.a
 		v := a.Job
-		if p.victims[v.ID] {
+		if len(p.victims) > 0 && p.victims[v.ID] {
 			continue
 		}
-		vp := p.priority(v)
+		vp := ref.prio
 		lower := p.pol.Preemption && vp < prio
 		ok := false
 		switch {
 		case v.Tenant == t.Name || !p.pol.Quotas:
 			ok = lower
 		default:
-			vi := p.q.Tenant(v.Tenant)
-			shared := vi >= 0 && ti >= 0 && p.q.Root(vi) == p.q.Root(ti)
-			ok = shared && p.borrowing(v.Tenant, m) && (lower || reclaim)
+			vi := ref.ti
+			shared := vi >= 0 && ti >= 0 && ref.root == root
+			ok = shared && p.q.Usage(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim)
 		}
 		if !ok {
 			continue
@@ -255,7 +259,7 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		for _, r := range a.Replicas {
 			all += len(r.GPUs)
 		}
-		out = append(out, victim{a: a, ti: p.q.Tenant(v.Tenant), gpus: gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: vp})
+		out = append(out, victim{a: a, ti: ref.ti, gpus: gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: vp})
 	}
 	sort.Slice(out, func(x, y int) bool {
 		a, b := out[x], out[y]
