@@ -8,20 +8,20 @@ import (
 
 // facIndex holds the lookups over a facility; they never change once
 // built, so a Checker shares them between calls (and goroutines). Only
-// the node cache of runNodes changes, under its mutex.
+// the kept state changes, one check at a time (takeKept).
 type facIndex struct {
-	fac     *model.Facility
-	nodes   map[string]*model.Node
-	sites   map[string]*model.Site
-	halls   map[string]*model.Hall
-	racks   map[string]*model.Rack
-	tenants map[string]*model.Tenant
-	models  map[string]model.GPUModel
-	once    sync.Once
-	t       *facTables // see tab
-	cacheMu sync.Mutex
-	cache   *nodeCache // see runNodes
-	spare   *nodeCache
+	fac      *model.Facility
+	nodes    map[string]*model.Node
+	sites    map[string]*model.Site
+	halls    map[string]*model.Hall
+	racks    map[string]*model.Rack
+	tenants  map[string]*model.Tenant
+	models   map[string]model.GPUModel
+	once     sync.Once
+	t        *facTables // see tab
+	keptMu   sync.Mutex
+	kept     *kept // the last snapshot's running work; nil while a check holds it
+	keptMade bool
 }
 
 func newFacIndex(fac *model.Facility) *facIndex {
@@ -66,6 +66,8 @@ type index struct {
 	scans     int                            // lookups done by scanning
 	sc        *loadScratch                   // working memory, see scratch
 	nodesDone bool                           // sc.runNode is filled
+	keep      bool                           // may use the Checker's kept state
+	k         *kept                          // the kept state, up to date with snap; nil if not held
 }
 
 func newIndex(snap *model.Snapshot) *index {

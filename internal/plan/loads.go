@@ -120,8 +120,22 @@ func (x *index) markStarts(t *facTables, sc *loadScratch, p *model.Plan) {
 
 // fold computes the marked containers' loads before and after the plan.
 // Only nodes of marked sites count, as halls and racks lie within one
-// site.
+// site. The running placements come from the Checker's kept loads when
+// they stand for this computation, else each is folded in.
 func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *model.Plan) {
+	var k *kept
+	if x.runNodes(); x.k != nil && x.k.loadsOK() {
+		k = x.k
+		for _, i := range sc.site.marked {
+			sc.site.add(i, float64(k.siteW[i]))
+		}
+		for _, i := range sc.hall.marked {
+			sc.hall.add(i, float64(k.hallW[i]))
+		}
+		for _, i := range sc.rack.marked {
+			sc.rack.add(i, float64(k.rackW[i]))
+		}
+	}
 	for i := range snap.Nodes {
 		st := &snap.Nodes[i]
 		if st.Condition != model.NodeDown || x.states[st.Node] != st {
@@ -132,19 +146,23 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			continue
 		}
 		sc.down[n] = sc.gen
-		sc.site.add(t.site[n], -t.base[n])
-		sc.hall.add(t.hall[n], -t.base[n])
-		sc.rack.add(t.rack[n], -t.base[n])
+		w := t.base[n]
+		if k != nil { // the kept loads count its held GPUs, a down node draws nothing
+			w += float64(k.nodeW[n])
+		}
+		sc.site.add(t.site[n], -w)
+		sc.hall.add(t.hall[n], -w)
+		sc.rack.add(t.rack[n], -w)
 	}
 	nodes := x.fac.Nodes
 	hold := func(pls []model.Placement, idx []int32, stamp []uint32, add func(c *containers, i int32, w float64)) {
-		for k, pl := range pls {
+		for r, pl := range pls {
 			if len(pl.GPUs) == 0 {
 				continue
 			}
 			n := -1
 			if idx != nil {
-				n = int(idx[k])
+				n = int(idx[r])
 			} else {
 				n = t.nodeOf(pl.Node)
 			}
@@ -160,7 +178,8 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			for _, g := range pl.GPUs {
 				// a GPU held twice (an invalid plan) counts once, the
 				// running allocations first
-				if g < 0 || g >= nodes[n].GPUs || sc.held[at+g] == sc.gen || sc.taken[at+g] == sc.gen {
+				if g < 0 || g >= nodes[n].GPUs || sc.held[at+g] == sc.gen || sc.taken[at+g] == sc.gen ||
+					(k != nil && k.held[at+g] > 0) {
 					continue
 				}
 				stamp[at+g] = sc.gen
@@ -170,11 +189,13 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			}
 		}
 	}
-	idx := x.runNodes()
-	for i := range snap.Running {
-		reps := snap.Running[i].Replicas
-		hold(reps, idx[:len(reps)], sc.held, (*containers).add)
-		idx = idx[len(reps):]
+	if k == nil {
+		idx := sc.runNode
+		for i := range snap.Running {
+			reps := snap.Running[i].Replicas
+			hold(reps, idx[:len(reps)], sc.held, (*containers).add)
+			idx = idx[len(reps):]
+		}
 	}
 	if p != nil {
 		for _, s := range p.Starts {
@@ -250,6 +271,10 @@ func (x *index) scratch() *loadScratch {
 }
 
 func (x *index) release() {
+	if x.k != nil {
+		x.facIndex.putKept(x.k)
+		x.k = nil
+	}
 	if x.sc != nil {
 		x.tab().scratch.Put(x.sc)
 		x.sc, x.nodesDone = nil, false
@@ -259,10 +284,8 @@ func (x *index) release() {
 // runNodes is the node index of every placement of the snapshot's
 // running allocations, flattened in order (-1 for an unknown node):
 // the checks that fold running work in look each name up once. A
-// Checker remembers the answer for the allocations of its last snapshot,
-// by their placement slices (placements are values: a driver gives a
-// changed allocation a new slice), so that a driver checking one pass
-// after another looks up only what changed.
+// Checker's check takes them from its kept state, brought up to date
+// with the snapshot (see kept), so that it looks up only what changed.
 func (x *index) runNodes() []int32 {
 	sc := x.scratch()
 	if x.nodesDone {
@@ -270,72 +293,17 @@ func (x *index) runNodes() []int32 {
 	}
 	x.nodesDone = true
 	t := x.tab()
-	last, next := x.facIndex.takeNodeCache()
-	next.reps, next.off = next.reps[:0], next.off[:0]
-	k := 0 // cursor into last: the allocation expected next
+	if x.keep {
+		if k := x.facIndex.takeKept(); k != nil {
+			sc.runNode = k.update(t, x.fac, x.snap, sc.runNode)
+			x.k = k // only once up to date: a panic in update loses it
+			return sc.runNode
+		}
+	}
 	for i := range x.snap.Running {
-		reps := x.snap.Running[i].Replicas
-		var first *model.Placement
-		if len(reps) > 0 {
-			first = &reps[0]
-		}
-		at := len(sc.runNode)
-		next.reps = append(next.reps, repsKey{first, len(reps)})
-		next.off = append(next.off, int32(at))
-		if first != nil && last != nil {
-			// the same allocation where the last snapshot had it, or a
-			// few further on (the ones between have ended)
-			for d := 0; d < 4 && k+d < len(last.reps); d++ {
-				if last.reps[k+d] == (repsKey{first, len(reps)}) {
-					o := last.off[k+d]
-					sc.runNode = append(sc.runNode, last.nodes[o:o+int32(len(reps))]...)
-					k += d + 1
-					break
-				}
-			}
-			if len(sc.runNode) > at {
-				continue
-			}
-		}
-		for _, pl := range reps {
+		for _, pl := range x.snap.Running[i].Replicas {
 			sc.runNode = append(sc.runNode, int32(t.nodeOf(pl.Node)))
 		}
 	}
-	next.nodes = append(next.nodes[:0], sc.runNode...)
-	x.facIndex.putNodeCache(next, last)
 	return sc.runNode
-}
-
-// nodeCache is runNodes' answer for one snapshot.
-type nodeCache struct {
-	reps  []repsKey // each allocation's placements
-	off   []int32   // where each allocation's node indices start in nodes
-	nodes []int32
-}
-
-// repsKey names a placement slice: its first element and its length.
-type repsKey struct {
-	first *model.Placement
-	n     int
-}
-
-// takeNodeCache takes the cache of the last snapshot (nil if none, or
-// while another goroutine uses it) and one to fill for this one.
-func (x *facIndex) takeNodeCache() (last, next *nodeCache) {
-	x.cacheMu.Lock()
-	defer x.cacheMu.Unlock()
-	last, next = x.cache, x.spare
-	x.cache, x.spare = nil, nil
-	if next == nil {
-		next = &nodeCache{}
-	}
-	return last, next
-}
-
-// putNodeCache keeps c as the last snapshot's cache and spare's memory
-// for the next.
-func (x *facIndex) putNodeCache(c, spare *nodeCache) {
-	x.cacheMu.Lock()
-	defer x.cacheMu.Unlock()
-	x.cache, x.spare = c, spare
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"math"
 	"sort"
 	"sync"
 
@@ -30,6 +31,11 @@ type facTables struct {
 	qmodel  []int32
 	qtree   *quota.Tree
 	scratch sync.Pool // *loadScratch
+	// keepLoads: a Checker may keep the loads by difference (see kept):
+	// the watts are whole and small enough that fold adds them exactly,
+	// and every hall's and rack's nodes lie in one site, so that a
+	// container fold looks at has all its nodes folded in.
+	keepLoads bool
 }
 
 func (x *facIndex) tab() *facTables {
@@ -111,7 +117,47 @@ func buildTables(fac *model.Facility) *facTables {
 		}
 	}
 	t.qtree = quota.New(fac, t.qmodels)
+	t.keepLoads = exactLoads(fac, t.gpus) && nested(t.site, t.hall, len(fac.Halls)) && nested(t.site, t.rack, len(fac.Racks))
 	return t
+}
+
+// exactLoads reports whether every partial sum fold makes is a whole
+// number of watts below 2^53, given GPU caps below exactW: base watts
+// whole, GPU watts below exactW, and at most 2^26 GPUs.
+func exactLoads(fac *model.Facility, gpus int) bool {
+	for _, m := range fac.GPUModels {
+		if max(m.TDPWatts, m.IdleWatts) >= exactW || min(m.TDPWatts, m.IdleWatts) <= -exactW {
+			return false
+		}
+	}
+	sum := 0.0
+	for i := range fac.Nodes {
+		b := fac.Nodes[i].BaseWatts
+		if b != math.Trunc(b) || math.Abs(b) > 1<<50 {
+			return false
+		}
+		sum += math.Abs(b)
+	}
+	return sum <= 1<<50 && gpus <= 1<<26
+}
+
+// nested reports whether the nodes of each container (by in, per node)
+// lie in one site (or all in none).
+func nested(site, in []int32, n int) bool {
+	of := make([]int32, n)
+	for i := range of {
+		of[i] = -2 // no node yet
+	}
+	for nd, c := range in {
+		switch {
+		case c < 0:
+		case of[c] == -2:
+			of[c] = site[nd]
+		case of[c] != site[nd]:
+			return false
+		}
+	}
+	return true
 }
 
 // nodeOf returns the index of the named node, or -1.

@@ -72,17 +72,20 @@ import (
 //   - no estimated start (a pending entry's, when set, or a
 //     reservation's) lies before p.Now.
 func Verify(snap *model.Snapshot, p *model.Plan) error {
-	return NewChecker(snap.Facility).Verify(snap, p)
+	return verify(newFacIndex(snap.Facility).index(snap), p)
 }
 
 // Checker is Verify for many snapshots of one facility: it keeps the
 // facility's lookups between calls, which a driver that verifies every
-// pass (the digital twin) would otherwise rebuild each time, and the node
-// of each running placement of the last snapshot it checked, by
-// placement slice: as for sched.Quick, a driver that changes an
-// allocation's placements gives it a new slice and never writes into one
-// it has handed over. Goroutines may share a Checker. The facility must
-// not be modified while the Checker is in use.
+// pass (the digital twin) would otherwise rebuild each time, and what
+// the power and quota checks fold in of the running allocations of the
+// last snapshot it checked (the node of each placement, the loads, the
+// quota usage), brought up to date by difference, allocation by
+// allocation: as for sched.Quick, a driver that changes an allocation's
+// placements gives it a new slice and never writes into one it has
+// handed over. Goroutines may share a Checker (one check at a time uses
+// what it keeps, the others work it out in full). The facility must not
+// be modified while the Checker is in use.
 type Checker struct{ x *facIndex }
 
 // NewChecker prepares the lookups over fac.
@@ -91,11 +94,16 @@ func NewChecker(fac *model.Facility) *Checker { return &Checker{x: newFacIndex(f
 // Verify is the package's Verify; snapshots of another facility than the
 // Checker's are verified with fresh lookups.
 func (c *Checker) Verify(snap *model.Snapshot, p *model.Plan) error {
-	x := c.x
-	if snap.Facility != x.fac && !(snap.Facility == nil && len(x.fac.Nodes) == 0) {
-		x = newFacIndex(snap.Facility)
+	if snap.Facility != c.x.fac && !(snap.Facility == nil && len(c.x.fac.Nodes) == 0) {
+		return Verify(snap, p)
 	}
-	v := &verifier{snap: snap, p: p, x: x.index(snap)}
+	ix := c.x.index(snap)
+	ix.keep = true
+	return verify(ix, p)
+}
+
+func verify(ix *index, p *model.Plan) error {
+	v := &verifier{snap: ix.snap, p: p, x: ix}
 	defer v.x.release()
 	v.coverage()
 	v.starts()
