@@ -91,70 +91,6 @@ func sameSlice(a, b []model.Placement) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// tally is what running allocations hold, as a pass charges it: GPUs by
-// tenant and model (quotas), by tenant (fair share), and the terminating
-// victims by the job they make room for.
-type tally struct {
-	gpus       map[tenantModel]int
-	byTenant   map[string]int
-	waitingFor map[string][]*model.Allocation
-	running    func(id string) *model.Allocation
-	// order is the holding of each of the snapshot's allocations (kept
-	// views only): their placements' node indices, without lookups
-	order []*holding
-}
-
-// nodeAt is the node index of placement k of allocation i of the
-// snapshot, from the kept view when it has them; ok is false for an
-// unknown node.
-func (t *tally) nodeAt(c *place.Cluster, i, k int, name string) (int, bool) {
-	if i < len(t.order) {
-		if h := t.order[i]; h != nil && h.src != nil && k < len(h.nodes) {
-			return h.nodes[k], h.nodes[k] >= 0
-		}
-	}
-	n, ok := c.NodeIndex[name]
-	return n, ok
-}
-
-type tenantModel struct {
-	tenant string
-	model  int
-}
-
-// tallyOf computes the tally of snap on c from scratch (Schedule).
-func tallyOf(snap *model.Snapshot, c *place.Cluster) tally {
-	t := tally{gpus: map[tenantModel]int{}, byTenant: map[string]int{}, waitingFor: map[string][]*model.Allocation{}}
-	byID := make(map[string]*model.Allocation, len(snap.Running))
-	for i := range snap.Running {
-		a := &snap.Running[i]
-		if a.Job == nil {
-			continue
-		}
-		byID[a.Job.ID] = a
-		t.noteWaiting(a)
-		for _, r := range a.Replicas {
-			if n, ok := c.NodeIndex[r.Node]; ok {
-				t.add(a.Job.Tenant, c.Nodes[n].Model, len(r.GPUs))
-			}
-		}
-	}
-	t.running = func(id string) *model.Allocation { return byID[id] }
-	return t
-}
-
-// noteWaiting records a terminating victim under the job it makes room for.
-func (t *tally) noteWaiting(a *model.Allocation) {
-	if a.Terminating && a.PreemptedFor != "" {
-		t.waitingFor[a.PreemptedFor] = append(t.waitingFor[a.PreemptedFor], a)
-	}
-}
-
-func (t *tally) add(tenant string, m, gpus int) {
-	t.gpus[tenantModel{tenant, m}] += gpus
-	t.byTenant[tenant] += gpus
-}
-
 // sync returns the view of snap, up to date, and its tally.
 func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant func(string) (string, bool)) (*place.Cluster, tally) {
 	if b.c == nil || b.static != static {
@@ -302,7 +238,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.list = b.list[:0]
 	b.order = b.order[:0]
 	b.onNode = map[int][]*holding{}
-	b.tally = tally{gpus: map[tenantModel]int{}, byTenant: map[string]int{}, waitingFor: map[string][]*model.Allocation{}}
+	b.tally = newTally(fac, len(b.c.Models))
 	b.gen++
 	for i := range snap.Running {
 		a := &snap.Running[i]
@@ -327,6 +263,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 // record adds placements to h, its nodes' holders and the tally, without
 // touching the view (rebuild has them in it already).
 func (b *base) record(h *holding, reps []model.Placement) {
+	o := b.tally.ordinal(h.job.Tenant)
 	for _, r := range reps {
 		n, ok := b.c.NodeIndex[r.Node]
 		if !ok {
@@ -339,7 +276,7 @@ func (b *base) record(h *holding, reps []model.Placement) {
 			if !slices.Contains(b.onNode[n], h) {
 				b.onNode[n] = append(b.onNode[n], h)
 			}
-			b.tally.add(h.job.Tenant, b.c.Nodes[n].Model, len(r.GPUs))
+			b.tally.add(o, b.c.Nodes[n].Model, len(r.GPUs))
 		}
 	}
 }
@@ -368,6 +305,7 @@ func (b *base) alloc(h *holding, reps []model.Placement) bool {
 
 // release takes a job's placements out of the view.
 func (b *base) release(h *holding) {
+	o := b.tally.ordinal(h.job.Tenant)
 	for k, r := range h.reps {
 		n := h.nodes[k]
 		if n < 0 {
@@ -375,7 +313,7 @@ func (b *base) release(h *holding) {
 		}
 		b.c.Release(n, r.GPUs, h.job, r.PowerCapW)
 		b.touched = append(b.touched, n)
-		b.tally.add(h.job.Tenant, b.c.Nodes[n].Model, -len(r.GPUs))
+		b.tally.add(o, b.c.Nodes[n].Model, -len(r.GPUs))
 		if i, ok := b.state[n]; ok { // released GPUs are dirty again if their state says so
 			for _, g := range r.GPUs {
 				if g >= 0 && g < len(b.nodes[i].GPUs) {

@@ -100,6 +100,10 @@ type prepared struct {
 	classes map[string]*model.PriorityClass
 	// quotaMsgs keeps quota messages by what they say (see quotaMessage)
 	quotaMsgs map[quotaMsgKey]string
+	// treeIdx is the quota tree's index of each tenant ordinal of
+	// treeOrds (a tally's numbering)
+	treeOrds *tenantOrds
+	treeIdx  []int
 	// last is the previous pass, done with: the next one clears and
 	// reuses its maps and fair-share cells instead of allocating them
 	last *pass
@@ -222,13 +226,25 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	// What running work holds, charged to quotas (exact integers, any
 	// order) and to fair shares once per tenant in facility order, so
 	// that a full and a quick pass add the same floats in the same order.
-	for k, g := range t.gpus {
-		if ti := p.q.Tenant(k.tenant); ti >= 0 && k.model >= 0 && g != 0 {
-			p.q.Add(ti, k.model, int64(g))
+	if prep.treeOrds != t.ords { // the quota tree's index of each ordinal
+		prep.treeOrds = t.ords
+		prep.treeIdx = make([]int, len(fac.Tenants))
+		for i := range fac.Tenants {
+			prep.treeIdx[i] = p.q.Tenant(fac.Tenants[i].Name)
+		}
+	}
+	for o, ti := range prep.treeIdx {
+		if ti < 0 {
+			continue
+		}
+		for m, g := range t.gpus[o*t.models : (o+1)*t.models] {
+			if g != 0 {
+				p.q.Add(ti, m, int64(g))
+			}
 		}
 	}
 	for i := range fac.Tenants {
-		if g := t.byTenant[fac.Tenants[i].Name]; g != 0 {
+		if g := t.byTenant[t.ords.canon[i]]; g != 0 {
 			p.fs.charge(fac.Tenants[i].Name, float64(g))
 		}
 	}
