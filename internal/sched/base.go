@@ -63,6 +63,8 @@ type holding struct {
 	// GPU model, as the victim index lists it (see pass.victimIndex)
 	victim []vshape
 	vsrc   []model.Placement
+	who    victimWho // its job's tenant, root and priority, once whoOK
+	whoOK  bool
 }
 
 // add registers a new holding.

@@ -103,9 +103,7 @@ type vref struct {
 	a     *model.Allocation
 	gpus  int64
 	sites []int
-	ti    int // its tenant in the quota tree, -1 if none
-	root  int // that tenant's root, -1 if none
-	prio  int
+	victimWho
 }
 
 // victimIndex lists, per GPU model, the running allocations that could
@@ -149,17 +147,36 @@ func (p *pass) victimIndex() [][]vref {
 			scratch = p.shapeOf(i, a, scratch[:0])
 			shape = scratch
 		}
-		prio := p.priority(a.Job)
-		ti, root := p.q.Tenant(a.Job.Tenant), -1
-		if ti >= 0 {
-			root = p.q.Root(ti)
+		var who victimWho
+		switch {
+		case h != nil && h.whoOK:
+			who = h.who
+		case h != nil:
+			h.who, h.whoOK = p.victimWho(a.Job), true
+			who = h.who
+		default:
+			who = p.victimWho(a.Job)
 		}
 		for _, sh := range shape {
-			p.byModel[sh.model] = append(p.byModel[sh.model], vref{a: a, gpus: sh.gpus, sites: sh.sites, ti: ti, root: root, prio: prio})
-			p.minVictimPrio[sh.model] = min(p.minVictimPrio[sh.model], prio)
+			p.byModel[sh.model] = append(p.byModel[sh.model], vref{a: a, gpus: sh.gpus, sites: sh.sites, victimWho: who})
+			p.minVictimPrio[sh.model] = min(p.minVictimPrio[sh.model], who.prio)
 		}
 	}
 	return p.byModel
+}
+
+// victimWho is what a possible victim's job is to the pass: its tenant
+// and that tenant's root in the quota tree (-1 if none) and its priority.
+// It depends on the job and the facility only, so a kept holding keeps
+// it.
+type victimWho struct{ ti, root, prio int }
+
+func (p *pass) victimWho(j *model.Job) victimWho {
+	w := victimWho{ti: p.q.Tenant(j.Tenant), root: -1, prio: p.priority(j)}
+	if w.ti >= 0 {
+		w.root = p.q.Root(w.ti)
+	}
+	return w
 }
 
 // vshape is what one allocation holds of one GPU model: the GPUs and the
