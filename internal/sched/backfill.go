@@ -178,13 +178,24 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	}
 	tl := p.newTimeline()
 	defer p.c.Rollback()
-	fits := func(c *place.Cluster) bool { res := c.Find(&req); return res.OK() }
+	// Without holds, the instant found is tried again below exactly as
+	// the search probed it: the search keeps what its last fit found.
+	fitK, fitSlots, fitThen := -1, []place.Slot(nil), (*futureState)(nil)
+	probeAt := func(k int) bool {
+		return tl.probe(k, 0, 0, func(c *place.Cluster) bool {
+			res := c.Find(&req)
+			if res.OK() && len(p.holds) == 0 {
+				fitK, fitSlots, fitThen = k, res.Slots, capture(c, res.Slots, tenant)
+			}
+			return res.OK()
+		})
+	}
 	// gallop: base does not fit (or is -1, now); hi fits. Boundaries
 	// before the first at which the pools could hold the GPUs asked for
 	// cannot fit: the gallop starts there.
 	base, hi, step := -1, -1, 1
 	first := 0
-	if gpuBound {
+	if shortcuts {
 		first = p.firstEnoughGPUs(&req, bounds)
 	}
 	switch {
@@ -196,7 +207,7 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	}
 	for {
 		i := min(base+step, len(bounds)-1)
-		if tl.probe(bounds[i], 0, 0, fits) {
+		if probeAt(bounds[i]) {
 			hi = i
 			break
 		}
@@ -209,12 +220,15 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	lo := base + 1
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if tl.probe(bounds[mid], 0, 0, fits) {
+		if probeAt(bounds[mid]) {
 			hi = mid
 		} else {
 			tl.advance(bounds[mid])
 			lo = mid + 1
 		}
+	}
+	if shortcuts && fitK == bounds[hi] {
+		return p.releases[bounds[hi]-1].at, fitSlots, fitThen, true
 	}
 	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
 	var slots []place.Slot
@@ -238,9 +252,10 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	return 0, nil, nil, false
 }
 
-// gpuBound lets earliest skip boundaries with too few free GPUs; a test
-// turns it off to check that it changes no plan.
-var gpuBound = true
+// shortcuts lets earliest skip boundaries with too few free GPUs and
+// reuse its search's last fit; a test turns it off to check that
+// neither changes a plan.
+var shortcuts = true
 
 // firstEnoughGPUs is the index of the first release boundary at which
 // the pools of req's model on its sites have at least as many free GPUs

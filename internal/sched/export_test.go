@@ -4,5 +4,5 @@ package sched
 // often it brought it up to date by difference.
 func QueueSyncs(q *Queue) (rebuilds, diffs int) { return q.base.rebuilds, q.base.diffs }
 
-// SetGPUBound turns earliest's free-GPU bound on or off.
-func SetGPUBound(on bool) { gpuBound = on }
+// SetShortcuts turns earliest's shortcuts on or off.
+func SetShortcuts(on bool) { shortcuts = on }

@@ -8,10 +8,11 @@ import (
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
-// TestGPUBoundChangesNoPlan: estimates that skip the release boundaries
-// with too few free GPUs (firstEnoughGPUs) give the plans of estimates
-// that probe them.
-func TestGPUBoundChangesNoPlan(t *testing.T) {
+// TestShortcutsChangeNoPlan: estimates that skip the release boundaries
+// with too few free GPUs (firstEnoughGPUs) and reuse their search's last
+// fit give the plans of estimates that probe every boundary and probe
+// the fit again.
+func TestShortcutsChangeNoPlan(t *testing.T) {
 	seeds := 300
 	if testing.Short() {
 		seeds = 60
@@ -19,12 +20,12 @@ func TestGPUBoundChangesNoPlan(t *testing.T) {
 	reservations, estimates := 0, 0
 	for seed := uint64(0); seed < uint64(seeds); seed++ {
 		snap, now := genSnapshot(seed)
-		sched.SetGPUBound(false)
+		sched.SetShortcuts(false)
 		want := sched.Schedule(snap, now)
-		sched.SetGPUBound(true)
+		sched.SetShortcuts(true)
 		got := sched.Schedule(snap, now)
 		if d := cmp.Diff(want, got); d != "" {
-			t.Fatalf("seed %d: the GPU bound changed the plan (-probing +bounded):\n%s", seed, d)
+			t.Fatalf("seed %d: the shortcuts changed the plan (-without +with):\n%s", seed, d)
 		}
 		reservations += len(got.Reservations)
 		for _, pe := range got.Pending {
