@@ -46,6 +46,13 @@ const (
 // FilterNames lists the filters in the order reasons name them.
 var FilterNames = [...]string{FilterNodeState, FilterModel, FilterSovereignty, FilterExclusive, FilterPower}
 
+// Indices of FilterNames, for counting without a lookup.
+const (
+	nodeStateFilter = iota
+	_
+	sovereigntyFilter
+)
+
 // Rejections counts nodes rejected per filter, indexed like FilterNames.
 type Rejections [len(FilterNames)]int
 

@@ -46,3 +46,11 @@ func TestPowerHeadroom(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterIndices: the constants diagnose counts with name the filters
+// nodeFilter returns.
+func TestFilterIndices(t *testing.T) {
+	if FilterNames[nodeStateFilter] != FilterNodeState || FilterNames[sovereigntyFilter] != FilterSovereignty {
+		t.Fatalf("filter indices out of step with FilterNames %v", FilterNames)
+	}
+}

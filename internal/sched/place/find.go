@@ -2,6 +2,7 @@ package place
 
 import (
 	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -151,6 +152,17 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 		if pool.Model != r.Model {
 			continue
 		}
+		if r.Sites != nil && !r.Sites[pool.Site] && rejected != nil {
+			// what nodeFilter says of every node of the pool
+			for _, n := range pool.Nodes {
+				if c.Nodes[n].Up {
+					rejected[sovereigntyFilter]++
+				} else {
+					rejected[nodeStateFilter]++
+				}
+			}
+			continue
+		}
 		for _, n := range pool.Nodes {
 			if f := c.nodeFilter(int(n), r); f != "" {
 				if rejected != nil {
@@ -166,7 +178,7 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].node < out[j].node })
+	sortCands(out)
 	return out, fit, free
 }
 
@@ -199,9 +211,19 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].node < out[j].node })
+	sortCands(out)
 	return out, fit, free
 }
+
+// sortCands puts candidates in node order; pools list their nodes in
+// order and usually follow each other, so it is mostly a check.
+func sortCands(cs []cand) {
+	if !slices.IsSortedFunc(cs, cmpCand) {
+		slices.SortFunc(cs, cmpCand)
+	}
+}
+
+func cmpCand(a, b cand) int { return int(a.node) - int(b.node) }
 
 func (c *Cluster) diagnose(r *Request) Result {
 	var res Result
