@@ -163,9 +163,9 @@ func (t *timeline) probe(k int, at, end model.Time, f func(c *place.Cluster) boo
 // that fits, then a binary search narrows it. Holds (the estimated runs
 // of jobs queued ahead) only delay a start, so from that instant it steps
 // through later release and hold-end instants (at most maxHoldSteps).
-// It returns the time, the placement, and how many GPUs each node of the
-// placement has usable then.
-func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.Slot, *futureState, bool) {
+// It returns the time, the placement, and, when wantThen (a reservation
+// needs it), how many GPUs each node of the placement has usable then.
+func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.Time, []place.Slot, *futureState, bool) {
 	if !p.relBuilt {
 		p.buildReleases()
 	}
@@ -178,14 +178,14 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 	}
 	tl := p.newTimeline()
 	defer p.c.Rollback()
-	// Without holds, the instant found is tried again below exactly as
-	// the search probed it: the search keeps what its last fit found.
-	fitK, fitSlots, fitThen := -1, []place.Slot(nil), (*futureState)(nil)
+	// Without holds, the instant found would be tried again below
+	// exactly as the search probed it: the search keeps its last fit.
+	fitK, fitSlots := -1, []place.Slot(nil)
 	probeAt := func(k int) bool {
 		return tl.probe(k, 0, 0, func(c *place.Cluster) bool {
 			res := c.Find(&req)
 			if res.OK() && len(p.holds) == 0 {
-				fitK, fitSlots, fitThen = k, res.Slots, capture(c, res.Slots, tenant)
+				fitK, fitSlots = k, res.Slots
 			}
 			return res.OK()
 		})
@@ -228,7 +228,12 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 		}
 	}
 	if shortcuts && fitK == bounds[hi] {
-		return p.releases[bounds[hi]-1].at, fitSlots, fitThen, true
+		var then *futureState
+		if wantThen {
+			tl.advance(fitK)
+			then = capture(p.c, fitSlots, tenant)
+		}
+		return p.releases[fitK-1].at, fitSlots, then, true
 	}
 	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
 	var slots []place.Slot
@@ -237,7 +242,7 @@ func (p *pass) earliest(req place.Request, tenant string) (model.Time, []place.S
 		return tl.probe(k, at, end(at), func(c *place.Cluster) bool {
 			res := c.Find(&req)
 			slots = res.Slots
-			if res.OK() {
+			if res.OK() && wantThen {
 				then = capture(c, slots, tenant)
 			}
 			return res.OK()
@@ -450,7 +455,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 	}
 	p.estimates++
 	a.req.Job = j
-	at, slots, then, ok := p.earliest(a.req, j.Tenant)
+	at, slots, then, ok := p.earliest(a.req, j.Tenant, p.res == nil)
 	if !ok {
 		return first, 0
 	}
