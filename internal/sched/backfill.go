@@ -231,7 +231,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 		var then *futureState
 		if wantThen {
 			tl.advance(fitK)
-			then = capture(p.c, fitSlots, tenant)
+			then = p.capture(p.c, fitSlots, tenant)
 		}
 		return p.releases[fitK-1].at, fitSlots, then, true
 	}
@@ -243,7 +243,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			res := c.Find(&req)
 			slots = res.Slots
 			if res.OK() && wantThen {
-				then = capture(c, slots, tenant)
+				then = p.capture(c, slots, tenant)
 			}
 			return res.OK()
 		})
@@ -316,9 +316,34 @@ type futureState struct {
 	siteW, hallW, rackW map[int]float64 // load by container index
 }
 
-func capture(c *place.Cluster, slots []place.Slot, tenant string) *futureState {
-	f := &futureState{gpus: map[int]int{}, cpus: map[int]int{}, mem: map[int]int{},
-		siteW: map[int]float64{}, hallW: map[int]float64{}, rackW: map[int]float64{}}
+// backfillScratch is memory a reservation's bookkeeping reuses, pass
+// after pass: capture's future state and holdSpares' sums.
+type backfillScratch struct {
+	then            futureState
+	gpus, cpus, mem map[int]int
+	addW, atT       map[*place.Power]float64
+}
+
+func (p *pass) scratchMaps() *backfillScratch {
+	if p.scratch == nil {
+		p.scratch = &backfillScratch{then: futureState{gpus: map[int]int{}, cpus: map[int]int{}, mem: map[int]int{},
+			siteW: map[int]float64{}, hallW: map[int]float64{}, rackW: map[int]float64{}},
+			gpus: map[int]int{}, cpus: map[int]int{}, mem: map[int]int{},
+			addW: map[*place.Power]float64{}, atT: map[*place.Power]float64{}}
+	}
+	return p.scratch
+}
+
+// capture is the future state of the nodes of slots on c; it is valid
+// until the next capture of the pass or the next pass.
+func (p *pass) capture(c *place.Cluster, slots []place.Slot, tenant string) *futureState {
+	f := &p.scratchMaps().then
+	clear(f.gpus)
+	clear(f.cpus)
+	clear(f.mem)
+	clear(f.siteW)
+	clear(f.hallW)
+	clear(f.rackW)
 	for _, s := range slots {
 		nd := &c.Nodes[s.Node]
 		f.gpus[s.Node] = c.Usable(s.Node, tenant)
@@ -341,9 +366,13 @@ func capture(c *place.Cluster, slots []place.Slot, tenant string) *futureState {
 // in each site, hall and rack it uses the power left at the start once
 // the reserved job runs at TDP.
 func (p *pass) holdSpares(r *place.Request, slots []place.Slot, then *futureState) {
-	gpus, cpus, mem := map[int]int{}, map[int]int{}, map[int]int{}
-	addW := map[*place.Power]float64{}
-	atT := map[*place.Power]float64{}
+	sc := p.scratchMaps()
+	gpus, cpus, mem, addW, atT := sc.gpus, sc.cpus, sc.mem, sc.addW, sc.atT
+	clear(gpus)
+	clear(cpus)
+	clear(mem)
+	clear(addW)
+	clear(atT)
 	gm := p.c.Models[r.Model]
 	perGPU := float64(gm.TDPWatts - gm.IdleWatts)
 	for _, s := range slots {

@@ -63,6 +63,7 @@ type pass struct {
 	strictBlock    map[int]string // pool → blocking job when backfill is off
 	strictMemo     map[strictKey]strictAnswer
 	releases       []release // lazily built
+	scratch        *backfillScratch
 	relBuilt       bool
 	relSortedN     int // releases[:relSortedN] are sorted
 	boundsStale    bool
@@ -169,6 +170,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		poolIn:        last.poolIn,
 		byModel:       last.byModel,
 		minVictimPrio: last.minVictimPrio,
+		releases:      last.releases[:0],
+		bounds:        last.bounds[:0],
+		scratch:       last.scratch,
 		strictMemo:    reuse(last.strictMemo),
 	}
 	p.prep = prep
