@@ -29,6 +29,7 @@ type base struct {
 	static *place.Static
 	c      *place.Cluster
 	nodes  []model.NodeState // as applied, deep copy
+	spare  []model.NodeState // the copy before, whose memory restate reuses
 	state  map[int]int       // node index → its entry in nodes
 	held   map[*model.Job]*holding
 	list   []*holding // every holding, for finding the ones that ended
@@ -392,15 +393,22 @@ func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
 			out = append(out, n)
 		}
 	}
-	b.nodes = b.nodes[:0]
+	// Copy the states into the spare buffer (the one before last, whose
+	// GPU slices nothing reads any more) and keep the last as the spare.
+	next := b.spare[:0]
 	clear(b.state)
-	for _, st := range nodes {
-		st.GPUs = slices.Clone(st.GPUs)
-		if n, ok := b.c.NodeIndex[st.Node]; ok {
-			b.state[n] = len(b.nodes)
+	for i, st := range nodes {
+		var buf []model.GPUState
+		if i < len(b.spare) {
+			buf = b.spare[i].GPUs[:0] // read before next[i] overwrites it
 		}
-		b.nodes = append(b.nodes, st)
+		st.GPUs = append(buf, st.GPUs...)
+		if n, ok := b.c.NodeIndex[st.Node]; ok {
+			b.state[n] = len(next)
+		}
+		next = append(next, st)
 	}
+	b.nodes, b.spare = next, b.nodes
 	return out, true
 }
 
