@@ -29,6 +29,7 @@ type fairShares struct {
 	parent  map[string]string   // tenant or "cohort\x00name" → parent cohort
 	chain   map[string][]string
 	path    map[string][]fsStep // tenant → the cells charge adds to, its own first
+	pathAt  [][]fsStep          // the same by index in Facility.Tenants
 }
 
 // fsStep is one cell a tenant's usage is added to, and the weight it is
@@ -88,6 +89,10 @@ func newFairShares(fac *model.Facility) *fairShares {
 		}
 		f.path[name] = path
 	}
+	f.pathAt = make([][]fsStep, len(fac.Tenants))
+	for i := range fac.Tenants {
+		f.pathAt[i] = f.path[fac.Tenants[i].Name]
+	}
 	return f
 }
 
@@ -123,6 +128,17 @@ func (f *fairShares) charge(tenant string, gpus float64) {
 		if s := f.extra[tenant]; s != nil { // as a known tenant without a weight
 			*s += gpus / f.weight[tenant]
 		}
+		return
+	}
+	for _, st := range path {
+		f.cells[st.cell] += gpus / st.weight
+	}
+}
+
+// chargePath is charge along a path looked up before (nil: by name).
+func (f *fairShares) chargePath(path []fsStep, tenant string, gpus float64) {
+	if path == nil {
+		f.charge(tenant, gpus)
 		return
 	}
 	for _, st := range path {

@@ -105,9 +105,31 @@ type prepared struct {
 	// treeOrds (a tally's numbering)
 	treeOrds *tenantOrds
 	treeIdx  []int
+	// usageOf and usagePath: the fair-share path of each tenant of the
+	// last snapshot's usage list (see usagePaths)
+	usageOf   []string
+	usagePath [][]fsStep
 	// last is the previous pass, done with: the next one clears and
 	// reuses its maps and fair-share cells instead of allocating them
 	last *pass
+}
+
+// usagePaths returns the fair-share path of each entry of us (nil for a
+// tenant without one), kept while drivers send the same tenants in the
+// same order, as they do pass after pass.
+func (prep *prepared) usagePaths(fs *fairShares, us []model.Usage) [][]fsStep {
+	same := len(us) == len(prep.usageOf)
+	for i := 0; same && i < len(us); i++ {
+		same = us[i].Tenant == prep.usageOf[i]
+	}
+	if !same {
+		prep.usageOf, prep.usagePath = prep.usageOf[:0], prep.usagePath[:0]
+		for _, u := range us {
+			prep.usageOf = append(prep.usageOf, u.Tenant)
+			prep.usagePath = append(prep.usagePath, fs.path[u.Tenant])
+		}
+	}
+	return prep.usagePath
 }
 
 // reuse returns m emptied, or a new map when there is none or m grew
@@ -249,7 +271,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	}
 	for i := range fac.Tenants {
 		if g := t.byTenant[t.ords.canon[i]]; g != 0 {
-			p.fs.charge(fac.Tenants[i].Name, float64(g))
+			p.fs.chargePath(p.fs.pathAt[i], fac.Tenants[i].Name, float64(g))
 		}
 	}
 	for i := range snap.Nodes {
@@ -268,11 +290,11 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		}
 	}
 	halfLife := p.pol.FairShareHalfLife
-	for _, u := range snap.Usage {
-		if halfLife <= 0 {
-			continue
+	if halfLife > 0 {
+		paths := prep.usagePaths(p.fs, snap.Usage)
+		for i, u := range snap.Usage {
+			p.fs.chargePath(paths[i], u.Tenant, u.At(now, halfLife)/float64(halfLife))
 		}
-		p.fs.charge(u.Tenant, u.At(now, halfLife)/float64(halfLife))
 	}
 	if p.pol.PreemptionRateLimit > 0 {
 		for _, t := range snap.RecentPreemptions {
