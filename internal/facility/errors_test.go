@@ -164,6 +164,8 @@ cohorts:`
 			`t.yaml:23: policy.reservation: reservation: false only changes backfill; set backfill: true or remove the field`}},
 		{"power share without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_share: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
+		{"cap below idle", edit(t, "cohorts:", "gpu_models:\n  H100: {min_cap_watts: 50}\ncohorts:"), []string{
+			`t.yaml:21: gpu_models.H100.min_cap_watts: min cap 50 W is below the idle draw 72 W: a capped busy GPU cannot draw less than an idle one; set min_cap_watts >= idle_watts (0 turns capping off)`}},
 		{"syntax error", "name: t\nsites: [\n", []string{
 			`t.yaml:2: YAML syntax error: sequence end token ']' not found`}},
 		{"empty", "# nothing\n", []string{

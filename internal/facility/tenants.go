@@ -112,6 +112,9 @@ func (d *decoder) applyGPUModel(s *gpuModelSpec, base model.GPUModel, builtin bo
 	if m.IdleWatts > m.TDPWatts {
 		o.errf("idle_watts", "idle draw %d W is above TDP %d W", m.IdleWatts, m.TDPWatts)
 	}
+	if m.MinCapWatts > 0 && m.MinCapWatts < m.IdleWatts {
+		o.errf("min_cap_watts", "min cap %d W is below the idle draw %d W: a capped busy GPU cannot draw less than an idle one; set min_cap_watts >= idle_watts (0 turns capping off)", m.MinCapWatts, m.IdleWatts)
+	}
 	if m.MinCapWatts > 0 && m.MaxCapWatts < m.MinCapWatts {
 		o.errf("max_cap_watts", "max cap %d W is below min cap %d W; set max_cap_watts >= min_cap_watts (min 0 turns capping off)", m.MaxCapWatts, m.MinCapWatts)
 	}

@@ -159,8 +159,9 @@ func (t *timeline) probe(k int, at, end model.Time, f func(c *place.Cluster) boo
 
 // earliest finds the first instant at which req fits as running jobs
 // release their resources, and the placement then. Without holds fit is
-// monotone in time: a galloping search finds the first release boundary
-// that fits, then a binary search narrows it. Holds (the estimated runs
+// monotone in time (unless a GPU capped below its idle draw ends, which
+// raises the load; valid facilities have none): a galloping search finds
+// the first release boundary that fits, then a binary search narrows it. Holds (the estimated runs
 // of jobs queued ahead) only delay a start, so from that instant it steps
 // through later release and hold-end instants (at most maxHoldSteps).
 // It returns the time, the placement, and, when wantThen (a reservation
@@ -192,10 +193,10 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	}
 	// gallop: base does not fit (or is -1, now); hi fits. Boundaries
 	// before the first at which the pools could hold the GPUs asked for
-	// cannot fit: the gallop starts there.
+	// cannot fit: where fit is monotone, the gallop starts there.
 	base, hi, step := -1, -1, 1
 	first := 0
-	if shortcuts {
+	if shortcuts && !p.prep.capBelowIdle && p.tally.lowCaps == 0 {
 		first = p.firstEnoughGPUs(&req, bounds)
 	}
 	switch {

@@ -280,6 +280,7 @@ func (b *base) record(h *holding, reps []model.Placement) {
 				b.onNode[n] = append(b.onNode[n], h)
 			}
 			b.tally.add(o, b.c.Nodes[n].Model, len(r.GPUs))
+			b.tally.noteCap(b.c, n, r.PowerCapW, 1)
 		}
 	}
 }
@@ -317,6 +318,7 @@ func (b *base) release(h *holding) {
 		b.c.Release(n, r.GPUs, h.job, r.PowerCapW)
 		b.touched = append(b.touched, n)
 		b.tally.add(o, b.c.Nodes[n].Model, -len(r.GPUs))
+		b.tally.noteCap(b.c, n, r.PowerCapW, -1)
 		if i, ok := b.state[n]; ok { // released GPUs are dirty again if their state says so
 			for _, g := range r.GPUs {
 				if g >= 0 && g < len(b.nodes[i].GPUs) {

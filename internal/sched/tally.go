@@ -13,10 +13,13 @@ import (
 // facility does not know are charged nothing (no quota or fair share
 // would read them).
 type tally struct {
-	ords       *tenantOrds
-	models     int
-	gpus       []int // by ordinal × models + model
-	byTenant   []int // by ordinal, every model
+	ords     *tenantOrds
+	models   int
+	gpus     []int // by ordinal × models + model
+	byTenant []int // by ordinal, every model
+	// lowCaps counts placements capped below their GPUs' idle draw: their
+	// end raises the load, so free room is not monotone in time
+	lowCaps    int
 	waitingFor map[string][]*model.Allocation
 	running    func(id string) *model.Allocation
 	// order is the holding of each of the snapshot's allocations (kept
@@ -69,6 +72,14 @@ func (t *tally) add(o, m, gpus int) {
 	}
 }
 
+// noteCap counts (sign 1) or uncounts (-1) a placement on node n at cap
+// capW if the cap is below the idle draw of the node's GPUs.
+func (t *tally) noteCap(c *place.Cluster, n, capW, sign int) {
+	if m := c.Nodes[n].Model; capW > 0 && m >= 0 && capW < c.Models[m].IdleWatts {
+		t.lowCaps += sign
+	}
+}
+
 // nodeAt is the node index of placement k of allocation i of the
 // snapshot, from the kept view when it has them; ok is false for an
 // unknown node.
@@ -97,6 +108,7 @@ func tallyOf(snap *model.Snapshot, c *place.Cluster) tally {
 		for _, r := range a.Replicas {
 			if n, ok := c.NodeIndex[r.Node]; ok {
 				t.add(o, c.Nodes[n].Model, len(r.GPUs))
+				t.noteCap(c, n, r.PowerCapW, 1)
 			}
 		}
 	}
