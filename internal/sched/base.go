@@ -42,8 +42,12 @@ type base struct {
 	byID   map[string]*holding
 	onNode map[int][]*holding // holders of each node, for retallies
 	excl   map[string]bool    // node-exclusive tenants
-	tally  tally
-	gen    uint32
+	// fragile: the snapshot last rebuilt from lists a node twice or holds
+	// a GPU twice, which only a fresh build reads as Schedule does; the
+	// view is rebuilt until a snapshot is clean again
+	fragile bool
+	tally   tally
+	gen     uint32
 
 	rebuilds, diffs int // for tests
 	touched         []int
@@ -96,7 +100,7 @@ func sameSlice(a, b []model.Placement) bool {
 
 // sync returns the view of snap, up to date, and its tally.
 func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant func(string) (string, bool)) (*place.Cluster, tally) {
-	if b.c == nil || b.static != static {
+	if b.c == nil || b.static != static || b.fragile {
 		b.rebuild(static, snap, pendingTenant)
 	} else if restate, ok := b.restate(snap.Nodes); !ok || !b.diff(snap) {
 		b.rebuild(static, snap, pendingTenant)
@@ -223,9 +227,12 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.c = place.NewFrom(static, snap, pendingTenant)
 	b.nodes = b.nodes[:0]
 	b.state = make(map[int]int, len(snap.Nodes))
+	b.fragile = false
 	for _, st := range snap.Nodes {
 		st.GPUs = slices.Clone(st.GPUs)
 		if n, ok := b.c.NodeIndex[st.Node]; ok {
+			_, twice := b.state[n]
+			b.fragile = b.fragile || twice
 			b.state[n] = len(b.nodes)
 		}
 		b.nodes = append(b.nodes, st)
@@ -261,6 +268,31 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		b.order = append(b.order, h)
 		b.record(h, a.Replicas)
 	}
+	b.fragile = b.fragile || overlaps(b.c, snap.Running)
+}
+
+// overlaps reports whether two placements of snap's running allocations
+// hold the same GPU.
+func overlaps(c *place.Cluster, running []model.Allocation) bool {
+	held := map[int]uint64{}
+	for i := range running {
+		for _, r := range running[i].Replicas {
+			n, ok := c.NodeIndex[r.Node]
+			if !ok {
+				continue
+			}
+			for _, g := range r.GPUs {
+				if g < 0 || g >= 64 {
+					continue
+				}
+				if held[n]&(1<<g) != 0 {
+					return true
+				}
+				held[n] |= 1 << g
+			}
+		}
+	}
+	return false
 }
 
 // record adds placements to h, its nodes' holders and the tally, without
