@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
@@ -11,7 +12,7 @@ import (
 
 // pass runs the core once at now and applies its plan.
 func (t *twin) pass(now model.Time) error {
-	if t.npending == 0 {
+	if len(t.waiting) == 0 {
 		return nil
 	}
 	t.res.Passes++
@@ -26,19 +27,23 @@ func (t *twin) pass(now model.Time) error {
 	if t.cfg.PassDepth > 0 && now < t.nextFull {
 		depth = t.cfg.PassDepth
 	}
-	p, considered := sched.Quick(snap, t.queue, now, depth)
+	var considered []*model.Job
+	t.plan, considered = sched.Quick(snap, t.queue, now, depth)
+	p := &t.plan
 	if depth == 0 {
 		t.nextFull = now.Add(t.cfg.FullPassEvery)
 	}
 	snap.Pending = considered
-	if err := t.verify.submit(snap, &p); err != nil {
+	if err := t.verify.submit(snap, p, delta{running: t.run.allocs.log, usage: t.usage.log}); err != nil {
 		return err
 	}
+	t.run.allocs.taken()
+	t.usage.taken()
 	if t.cfg.OnPass != nil {
-		t.cfg.OnPass(snap, &p)
+		t.cfg.OnPass(snap, p)
 	}
 	for _, st := range p.Starts {
-		js := t.byID[st.Job]
+		js := t.waiting[st.Job]
 		t.start(js, st, now)
 		t.dequeue(js)
 		t.queue.Remove(js.job.ID)
@@ -46,7 +51,7 @@ func (t *twin) pass(now model.Time) error {
 	for _, pr := range p.Preemptions {
 		v := t.byID[pr.Victim]
 		v.alloc.Terminating, v.alloc.EvictAt, v.alloc.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
-		t.setAlloc(v)
+		t.run.update(v)
 		t.recent = append(t.recent, now)
 		t.q.push(pr.EvictAt, evEviction, v, v.epoch)
 		t.logf("%s preempt %s for %s: %s (evict at %s)\n", now, pr.Victim, pr.Beneficiary, pr.Reason, pr.EvictAt)
@@ -60,7 +65,7 @@ func (t *twin) pass(now model.Time) error {
 		t.logf("%s defer %s until %s\n", now, d.Job, d.Until)
 	}
 	for _, pe := range p.Pending {
-		js := t.byID[pe.Job]
+		js := t.waiting[pe.Job]
 		js.rec.LastReason = pe.Message
 		if pe.Code == model.ReasonNotBefore && pe.EstStart > now {
 			t.wake(pe.EstStart)
@@ -74,8 +79,10 @@ func (t *twin) pass(now model.Time) error {
 func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	if js.running { // a deployment scaling up: keep one allocation
 		t.led.stopped(js, now)
-		js.alloc.Replicas = append(js.alloc.Replicas, st.Replicas...)
-		t.setAlloc(js)
+		// A new slice: the core, the checker and the verifier's copies
+		// tell a changed allocation by it, and hold the old one.
+		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
+		t.run.update(js)
 		t.led.started(js, now)
 		return
 	}
@@ -86,8 +93,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		js.rec.FirstStart = now
 	}
 	t.unclaim(js.job.ID)
-	t.running = append(t.running, js)
-	t.allocs = append(t.allocs, js.alloc)
+	t.run.add(js)
 	t.led.started(js, now)
 	js.speed = t.speedOf(js.job, st.Replicas)
 	if js.job.RuntimeLimit > 0 {
@@ -111,7 +117,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 // gang over more than one leaf. See Config.CapExponent.
 func (t *twin) speedOf(j *model.Job, reps []model.Placement) float64 {
 	speed := 1.0
-	leaves := map[string]bool{}
+	first, seen, spread := "", false, false // the first leaf; whether another differs
 	for _, r := range reps {
 		n := t.led.nodes[r.Node]
 		if n == nil {
@@ -121,7 +127,10 @@ func (t *twin) speedOf(j *model.Job, reps []model.Placement) float64 {
 		if leaf == "" {
 			leaf = n.Rack
 		}
-		leaves[leaf] = true
+		if !seen {
+			first, seen = leaf, true
+		}
+		spread = spread || leaf != first
 		if r.PowerCapW <= 0 || len(r.GPUs) == 0 {
 			continue
 		}
@@ -130,7 +139,7 @@ func (t *twin) speedOf(j *model.Job, reps []model.Placement) float64 {
 			speed = math.Min(speed, math.Pow(c/draw, t.cfg.CapExponent))
 		}
 	}
-	if len(leaves) > 1 && j.Replicas > 1 {
+	if spread && j.Replicas > 1 {
 		speed *= 1 - t.cfg.SpreadSlowdown
 	}
 	return speed

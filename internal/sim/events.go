@@ -1,7 +1,8 @@
 package sim
 
 import (
-	"container/heap"
+	"cmp"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -28,52 +29,125 @@ type event struct {
 	node  string // evFail, evRepair
 }
 
-type eventHeap []*event
-
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+// before orders events by time, then by the order they were queued: a
+// total order, so the events come out the same whatever the heap's shape.
+func (e event) before(o event) bool {
+	if e.at != o.at {
+		return e.at < o.at
 	}
-	return h[i].seq < h[j].seq
-}
-func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(*event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+	return e.seq < o.seq
 }
 
-// queue is the event heap with its sequence counter. work counts the
+// queue is the events to come: the workload's arrivals, all known at the
+// start, sorted once and kept out of the heap, and a heap of the events
+// the run makes, with its sequence counter. Without the arrivals the heap
+// holds about what runs and waits, not the whole workload (a million jobs
+// would make every pop sift through twenty levels). work counts the
 // events other than node failures and repairs: when none is left the run
 // is over, whatever failures would still come.
 type queue struct {
-	h    eventHeap
-	seq  uint64
-	work int
+	arrivals []arrival // by time, then workload order
+	next     int       // arrivals[next:] are to come
+	h        heapOf[event]
+	seq      uint64
+	work     int
+}
+
+// arrival is a job of the workload and when it arrives.
+type arrival struct {
+	at model.Time
+	js *jobState
+}
+
+// arrive queues the workload's arrivals, given in workload order, before
+// any other event. An arrival comes before the other events of its
+// instant, as if each were queued first (and numbered so).
+func (q *queue) arrive(as []arrival) {
+	slices.SortStableFunc(as, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
+	q.arrivals, q.next = as, 0
+	q.work += len(as)
+}
+
+// arriving reports whether the next event is an arrival.
+func (q *queue) arriving() bool {
+	return q.next < len(q.arrivals) && (len(q.h) == 0 || q.arrivals[q.next].at <= q.h[0].at)
 }
 
 func (q *queue) push(at model.Time, kind eventKind, js *jobState, epoch int) {
 	q.seq++
-	heap.Push(&q.h, &event{at: at, seq: q.seq, kind: kind, job: js, epoch: epoch})
+	q.h.push(event{at: at, seq: q.seq, kind: kind, job: js, epoch: epoch})
 	q.work++
 }
 
 func (q *queue) pushNode(at model.Time, kind eventKind, node string) {
 	q.seq++
-	heap.Push(&q.h, &event{at: at, seq: q.seq, kind: kind, node: node})
+	q.h.push(event{at: at, seq: q.seq, kind: kind, node: node})
 }
 
-func (q *queue) empty() bool { return len(q.h) == 0 }
+func (q *queue) empty() bool { return q.next == len(q.arrivals) && len(q.h) == 0 }
 
-func (q *queue) peek() model.Time { return q.h[0].at }
+func (q *queue) peek() model.Time {
+	if q.arriving() {
+		return q.arrivals[q.next].at
+	}
+	return q.h[0].at
+}
 
-func (q *queue) pop() *event {
-	e := heap.Pop(&q.h).(*event)
+func (q *queue) pop() event {
+	if q.arriving() {
+		a := q.arrivals[q.next]
+		q.next++
+		q.work--
+		return event{at: a.at, kind: evArrival, job: a.js}
+	}
+	e := q.h.pop()
 	if e.kind != evFail && e.kind != evRepair {
 		q.work--
 	}
 	return e
+}
+
+// heapOf is a binary min-heap of values ordered by their before method.
+// It holds values rather than pointers, so that sifting compares what
+// lies in the slice and a push allocates nothing once the slice has grown
+// (container/heap would box every value in an interface).
+type heapOf[T interface{ before(T) bool }] []T
+
+func (h *heapOf[T]) push(x T) {
+	s := append(*h, x)
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s[i].before(s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+	*h = s
+}
+
+// pop removes and returns the least value; h must not be empty.
+func (h *heapOf[T]) pop() T {
+	s := *h
+	top, n := s[0], len(s)-1
+	s[0] = s[n]
+	var zero T
+	s[n] = zero // keep no pointer in the spare capacity
+	s = s[:n]
+	for i := 0; ; {
+		m := i
+		if l := 2*i + 1; l < n && s[l].before(s[m]) {
+			m = l
+		}
+		if r := 2*i + 2; r < n && s[r].before(s[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }

@@ -125,33 +125,35 @@ type jobState struct {
 	epoch     int
 	queued    bool  // in the twin's queue (a running deployment may be too)
 	queuedAt  int64 // its place in the order jobs were queued
+	runSeq    int64 // its place in the order running jobs started
 }
 
 // enqueue counts js among the queued jobs, after those queued before.
+// The queued jobs are the core's queue: the jobs a plan starts or
+// explains are looked up among them, in a map the size of the queue
+// rather than of the workload (byID).
 func (t *twin) enqueue(js *jobState) {
 	if js.queued { // a deployment already waiting for more replicas
 		return
 	}
 	t.queueSeq++
 	js.queued, js.queuedAt = true, t.queueSeq
-	t.npending++
+	t.waiting[js.job.ID] = js
 }
 
 // dequeue takes a started job out of the queued ones.
 func (t *twin) dequeue(js *jobState) {
 	if js.queued {
 		js.queued = false
-		t.npending--
+		delete(t.waiting, js.job.ID)
 	}
 }
 
 // queued lists the jobs still queued, in the order they were queued.
 func (t *twin) queued() []*jobState {
 	var out []*jobState
-	for _, js := range t.byID {
-		if js.queued {
-			out = append(out, js)
-		}
+	for _, js := range t.waiting {
+		out = append(out, js)
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].queuedAt < out[b].queuedAt })
 	return out
@@ -162,12 +164,12 @@ type twin struct {
 	q        queue
 	log      io.Writer
 	byID     map[string]*jobState
-	npending int   // jobs queued: arrived or interrupted, not started since
-	queueSeq int64 // numbers jobs in the order they were queued
-	running  []*jobState
-	allocs   []model.Allocation // the allocations of running, in its order: the snapshot's
+	waiting  map[string]*jobState // jobs queued: arrived or interrupted, not started since
+	queueSeq int64                // numbers jobs in the order they were queued
+	run      runningList          // the running jobs, in the snapshot's order
 	nodes    map[string]*model.NodeState
-	usage    map[string]*model.Usage
+	usage    logged[model.Usage] // by tenant, sorted: the snapshot's
+	usageAt  map[string]int      // tenant → index in usage.s
 	recent   []model.Time
 	res      *Result
 	gpus     map[string]int               // node → GPU count
@@ -175,9 +177,10 @@ type twin struct {
 	led      *ledger
 	queue    *sched.Queue // the pending jobs, in the core's order
 	named    []string     // nodes with a state, sorted
+	relist   bool         // a node's state changed: the snapshot lists them anew
 	snap     model.Snapshot
+	plan     model.Plan // the last pass's (a field: handed on by pointer, it would escape)
 	verify   *verifier
-	tenants  []string // tenants with usage, sorted
 	finished int
 	rng      *rand.Rand          // node failures
 	nextFull model.Time          // with PassDepth: when the next full pass is due
@@ -218,12 +221,15 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		log = io.Discard
 	}
 	t := &twin{cfg: cfg, log: log, byID: map[string]*jobState{}, nodes: map[string]*model.NodeState{},
-		usage: map[string]*model.Usage{}, res: &Result{Jobs: make([]JobRecord, len(cfg.Jobs))}}
+		usageAt: map[string]int{}, res: &Result{Jobs: make([]JobRecord, len(cfg.Jobs))}}
+	t.waiting = map[string]*jobState{}
+	t.run.every = cfg.CheckpointInterval
 	t.gpus, t.claims = map[string]int{}, map[string][]model.Placement{}
 	t.queue = sched.NewQueue(cfg.Facility, nil)
 	for i := range cfg.Facility.Nodes {
 		t.gpus[cfg.Facility.Nodes[i].Name] = cfg.Facility.Nodes[i].GPUs
 	}
+	arrivals := make([]arrival, len(cfg.Jobs))
 	for i, j := range cfg.Jobs {
 		if _, dup := t.byID[j.ID]; dup {
 			return nil, fmt.Errorf("sim: job %s appears twice in the workload", j.ID)
@@ -231,8 +237,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.res.Jobs[i].Job = j
 		js := &jobState{job: j, rec: &t.res.Jobs[i], remaining: j.RuntimeLimit}
 		t.byID[j.ID] = js
-		t.q.push(j.SubmitTime, evArrival, js, 0)
+		arrivals[i] = arrival{j.SubmitTime, js}
 	}
+	t.q.arrive(arrivals)
 	if !t.q.empty() {
 		t.res.Start = t.q.peek()
 	}
@@ -250,7 +257,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	t.verify = newVerifier(cfg.Facility)
 	// The run goes on while events of the workload are due, or jobs wait
 	// for failed nodes to come back.
-	for t.q.work > 0 || t.down > 0 && t.npending > 0 {
+	for t.q.work > 0 || t.down > 0 && len(t.waiting) > 0 {
 		now := t.q.peek()
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
 			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
@@ -271,7 +278,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	if cfg.OnProgress != nil {
 		cfg.OnProgress(t.res.End, t.finished, len(cfg.Jobs))
 	}
-	for _, js := range append([]*jobState(nil), t.running...) {
+	for _, js := range append([]*jobState(nil), t.run.jobs...) {
 		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
 	}
 	for _, js := range t.queued() {
@@ -288,7 +295,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	return t.res, nil
 }
 
-func (t *twin) handle(e *event, now model.Time) {
+func (t *twin) handle(e event, now model.Time) {
 	js := e.job
 	switch e.kind {
 	case evArrival:
@@ -354,29 +361,8 @@ func (t *twin) stop(js *jobState, now model.Time) {
 	t.charge(js.job.Tenant, float64(allocGPUs(&js.alloc))*float64(now.Sub(js.alloc.Started)), now)
 	js.running = false
 	js.epoch++
-	if i := t.runningIndex(js); i >= 0 {
-		t.running = slices.Delete(t.running, i, i+1) // keeps the order: determinism
-		t.allocs = slices.Delete(t.allocs, i, i+1)
-	}
+	t.run.remove(js)
 	js.alloc = model.Allocation{} // a gang's placements are large: let them go
-}
-
-// runningIndex is js's index in t.running (and t.allocs), -1 if none.
-func (t *twin) runningIndex(js *jobState) int {
-	for i, r := range t.running {
-		if r == js {
-			return i
-		}
-	}
-	return -1
-}
-
-// setAlloc makes the snapshot's copy of a running job's allocation its
-// current one (after a change to js.alloc).
-func (t *twin) setAlloc(js *jobState) {
-	if i := t.runningIndex(js); i >= 0 {
-		t.allocs[i] = js.alloc
-	}
 }
 
 func allocGPUs(a *model.Allocation) int {
@@ -390,24 +376,36 @@ func allocGPUs(a *model.Allocation) int {
 // charge adds GPU-seconds to a tenant's usage, decayed the way the core
 // reads it.
 func (t *twin) charge(tenant string, gpuSeconds float64, now model.Time) {
-	u := t.usage[tenant]
-	if u == nil {
-		u = &model.Usage{Tenant: tenant, AsOf: now}
-		t.usage[tenant] = u
+	i, ok := t.usageAt[tenant]
+	if !ok { // a new tenant: rare, so the index is renumbered from there
+		i, _ = slices.BinarySearchFunc(t.usage.s, tenant, func(u model.Usage, name string) int {
+			return strings.Compare(u.Tenant, name)
+		})
+		t.usage.insert(i, model.Usage{Tenant: tenant, AsOf: now})
+		for k := i; k < len(t.usage.s); k++ {
+			t.usageAt[t.usage.s[k].Tenant] = k
+		}
 	}
+	u := t.usage.s[i]
 	u.GPUSeconds = u.At(now, t.cfg.Facility.Policy.FairShareHalfLife)
 	u.AsOf = now
 	u.GPUSeconds += gpuSeconds
+	t.usage.set(i, u)
 }
 
 // claim marks an evicted victim's GPUs as freed for the beneficiary, as
 // the live server does (only for a beneficiary still pending); the twin
 // scrubs instantly, so they are clean.
+//
+// A node's GPU states are copied before a change (here and in unclaim):
+// snapshots, and the verifier's copies of them, share the slices, so the
+// twin never writes into one it has listed.
 func (t *twin) claim(r model.Placement, beneficiary string) {
 	if b := t.byID[beneficiary]; beneficiary == "" || b == nil || !b.pending {
 		return
 	}
 	st := t.state(r.Node)
+	st.GPUs = slices.Clone(st.GPUs)
 	for _, g := range r.GPUs {
 		if g < len(st.GPUs) {
 			st.GPUs[g] = model.GPUState{ClaimedBy: beneficiary}
@@ -421,6 +419,7 @@ func (t *twin) claim(r model.Placement, beneficiary string) {
 func (t *twin) unclaim(job string) {
 	for _, r := range t.claims[job] {
 		st := t.state(r.Node)
+		st.GPUs = slices.Clone(st.GPUs)
 		for _, g := range r.GPUs {
 			if g < len(st.GPUs) && st.GPUs[g].ClaimedBy == job {
 				st.GPUs[g] = model.GPUState{}
@@ -444,6 +443,7 @@ func (t *twin) state(node string) *model.NodeState {
 // the snapshot lists: the ones down or with a GPU claimed. A node up and
 // clean is left out, as the core reads a missing state the same way.
 func (t *twin) noted(node string) {
+	t.relist = true
 	st := t.nodes[node]
 	plain := st == nil || st.Condition == model.NodeUp
 	for g := 0; plain && g < len(st.GPUs); g++ {
@@ -459,32 +459,22 @@ func (t *twin) noted(node string) {
 }
 
 // snapshot is the twin's state as the core sees it. It reuses one
-// snapshot's slices from pass to pass: a snapshot is valid until the
-// next pass.
+// snapshot's slices from pass to pass, and shares the twin's running
+// allocations and usage: a snapshot is valid until the next pass. Only
+// what changed since the last pass is brought up to date.
 func (t *twin) snapshot(now model.Time) *model.Snapshot {
 	s := &t.snap
 	s.Facility, s.Grid, s.Seed = t.cfg.Facility, t.cfg.Grid, t.cfg.Seed
-	s.Nodes = s.Nodes[:0]
-	for _, n := range t.named {
-		s.Nodes = append(s.Nodes, *t.nodes[n])
-	}
-	s.Running = t.allocs // kept in step with t.running as jobs start and stop
-	for i := range s.Running {
-		a := &s.Running[i]
-		ran := now.Sub(a.Started)
-		a.LastCheckpoint = a.Started.Add(ran - ran%t.cfg.CheckpointInterval)
-	}
-	if len(t.tenants) != len(t.usage) {
-		t.tenants = t.tenants[:0]
-		for n := range t.usage {
-			t.tenants = append(t.tenants, n)
+	if t.relist {
+		s.Nodes = s.Nodes[:0]
+		for _, n := range t.named {
+			s.Nodes = append(s.Nodes, *t.nodes[n])
 		}
-		sort.Strings(t.tenants)
+		t.relist = false
 	}
-	s.Usage = s.Usage[:0]
-	for _, n := range t.tenants {
-		s.Usage = append(s.Usage, *t.usage[n])
-	}
+	t.run.advance(now)
+	s.Running = t.run.allocs.s
+	s.Usage = t.usage.s
 	// Preemptions older than the rate limit's window never count again
 	// (the clock only moves on), as the live server forgets them.
 	if w := t.cfg.Facility.Policy.PreemptionWindow; len(t.recent) > 0 {
@@ -510,7 +500,7 @@ func (t *twin) fail(node string, now model.Time) {
 		return
 	}
 	var hit []*jobState
-	for _, js := range t.running {
+	for _, js := range t.run.jobs {
 		for _, r := range js.alloc.Replicas {
 			if r.Node == node {
 				hit = append(hit, js)

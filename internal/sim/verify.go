@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"slices"
 	"sync/atomic"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -15,6 +14,9 @@ import (
 // names that pass). Each plan is checked against a copy of the snapshot
 // it was made from, since the engine reuses its snapshot; copies go over
 // in batches, so that the goroutines wake up once per batch, not per pass.
+// The running allocations and the usage are not copied: the engine sends
+// their changes since the previous pass (a delta), and the goroutine
+// replays them on its own copies.
 type verifier struct {
 	check  *plan.Checker
 	work   chan *verifyBatch
@@ -28,8 +30,16 @@ type verifier struct {
 }
 
 type verifyJob struct {
-	snap model.Snapshot
-	plan model.Plan
+	snap  model.Snapshot // without Running and Usage, which delta brings up to date
+	delta delta
+	plan  model.Plan
+}
+
+// delta is the changes to a snapshot's running allocations and usage
+// since the previous pass's.
+type delta struct {
+	running []change[model.Allocation]
+	usage   []change[model.Usage]
 }
 
 // verifyBatch is up to verifyBatchSize plans, in pass order.
@@ -49,13 +59,18 @@ func newVerifier(fac *model.Facility) *verifier {
 	work := v.work
 	go func() {
 		var first error
+		var running []model.Allocation // the engine's, as of the pass checked
+		var usage []model.Usage
 		for b := range work {
 			for i := 0; i < b.n && first == nil; i++ {
 				j := &b.jobs[i]
+				running, usage = replay(running, j.delta.running), replay(usage, j.delta.usage)
+				j.snap.Running, j.snap.Usage = running, usage
 				if err := v.check.Verify(&j.snap, &j.plan); err != nil {
 					first = fmt.Errorf("sim: the core's plan at %s fails verification (a bug): %w", j.plan.Now, err)
 					v.failed.Store(&first)
 				}
+				j.snap.Running, j.snap.Usage = nil, nil
 			}
 			b.n = 0
 			select {
@@ -69,7 +84,9 @@ func newVerifier(fac *model.Facility) *verifier {
 }
 
 // submit queues a plan for checking; it reports a failure found so far.
-func (v *verifier) submit(snap *model.Snapshot, p *model.Plan) error {
+// d is the changes to snap.Running and snap.Usage since the snapshot of
+// the previous submit (since empty ones, for the first); submit copies it.
+func (v *verifier) submit(snap *model.Snapshot, p *model.Plan, d delta) error {
 	if v.err != nil {
 		return v.err
 	}
@@ -84,6 +101,8 @@ func (v *verifier) submit(snap *model.Snapshot, p *model.Plan) error {
 	j := &b.jobs[b.n]
 	b.n++
 	copySnapshot(&j.snap, snap)
+	j.delta.running = append(j.delta.running[:0], d.running...)
+	j.delta.usage = append(j.delta.usage[:0], d.usage...)
 	j.plan = *p
 	if b.n == verifyBatchSize {
 		v.work <- b
@@ -113,17 +132,14 @@ func (v *verifier) close() error {
 }
 
 // copySnapshot copies into dst, reusing its slices, what the engine
-// changes after a pass: the slices it reuses and the GPU states of its
-// nodes. Jobs, placements and the facility are never changed in place.
+// changes after a pass: the slices it reuses. Jobs, placements, nodes'
+// GPU states and the facility are never changed in place; Running and
+// Usage are left out (the verifier rebuilds them).
 func copySnapshot(dst, s *model.Snapshot) {
-	nodes, running, usage, recent, pending := dst.Nodes, dst.Running, dst.Usage, dst.RecentPreemptions, dst.Pending
+	nodes, recent, pending := dst.Nodes, dst.RecentPreemptions, dst.Pending
 	*dst = *s
 	dst.Nodes = append(nodes[:0], s.Nodes...)
-	for i := range dst.Nodes {
-		dst.Nodes[i].GPUs = slices.Clone(dst.Nodes[i].GPUs)
-	}
-	dst.Running = append(running[:0], s.Running...)
-	dst.Usage = append(usage[:0], s.Usage...)
+	dst.Running, dst.Usage = nil, nil
 	dst.RecentPreemptions = append(recent[:0], s.RecentPreemptions...)
 	dst.Pending = append(pending[:0], s.Pending...)
 }

@@ -18,7 +18,7 @@ func TestVerifierStopsTheRun(t *testing.T) {
 	bad := model.Plan{Now: t0 + 60, Starts: []model.Start{{Job: "j", Replicas: []model.Placement{{Node: "nowhere", GPUs: []int{0}}}}}}
 
 	v := newVerifier(fac)
-	if err := v.submit(snap, &good); err != nil {
+	if err := v.submit(snap, &good, delta{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := v.close(); err != nil {
@@ -32,7 +32,7 @@ func TestVerifierStopsTheRun(t *testing.T) {
 		if i == 0 {
 			p = bad
 		}
-		err = v.submit(snap, &p)
+		err = v.submit(snap, &p, delta{})
 	}
 	if err == nil {
 		err = v.close()
