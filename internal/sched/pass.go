@@ -101,7 +101,8 @@ type prepared struct {
 	classes map[string]*model.PriorityClass
 	// quotaMsgs keeps quota messages by what they say (see quotaMessage)
 	quotaMsgs map[quotaMsgKey]string
-	// capBelowIdle: a GPU model may be capped below its idle draw
+	// capBelowIdle: a busy GPU of some model may draw less than an idle
+	// one (capped below idle, or a TDP below idle: files reject both)
 	capBelowIdle bool
 	// treeIdx is the quota tree's index of each tenant ordinal of
 	// treeOrds (a tally's numbering)
@@ -156,8 +157,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		prep.fs = newFairShares(fac)
 	}
 	if prep.tenants == nil {
-		for _, gm := range fac.GPUModels { // a GPU capped below idle draws less busy than idle
-			prep.capBelowIdle = prep.capBelowIdle || gm.CanCap() && gm.MinCapWatts < gm.IdleWatts
+		for _, gm := range fac.GPUModels { // a GPU capped below idle (or a TDP below it) draws less busy than idle
+			prep.capBelowIdle = prep.capBelowIdle || gm.CanCap() && gm.MinCapWatts < gm.IdleWatts || gm.TDPWatts < gm.IdleWatts
 		}
 		prep.tenants = make(map[string]*model.Tenant, len(fac.Tenants))
 		for i := range fac.Tenants {
