@@ -31,6 +31,7 @@ type checkpoint struct {
 	seq int64
 }
 
+//lint:ignore U1000 called through heapOf's type constraint, which staticcheck does not follow
 func (c checkpoint) before(o checkpoint) bool { return c.at < o.at }
 
 // add appends a job that has just started (its allocation's Started).
