@@ -1,6 +1,7 @@
 package sched_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -163,21 +164,8 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 		parked := map[string]bool{} // explained as hopeless by an earlier Quick
 		for step := 0; step < 12; step++ {
 			steps++
-			full := cur
-			full.Pending = append([]*model.Job(nil), queued...)
-			want := sched.Schedule(&full, now)
-			want.Pending = slices.DeleteFunc(want.Pending, func(pe model.Pending) bool { return parked[pe.Job] })
-			cur.Pending = nil
-			got, _ := sched.Quick(&cur, q, now, 0)
-			if d := cmp.Diff(want, got); d != "" {
-				t.Fatalf("seed %d step %d: Quick differs from Schedule, less the jobs it parked (-schedule +quick):\n%s", seed, step, d)
-			}
-			for _, pe := range got.Pending {
-				if strings.Contains(pe.Message, "even with nothing running") {
-					parked[pe.Job] = true
-					parkings++
-				}
-			}
+			got, n := quickMatchesSchedule(t, &cur, q, queued, now, parked, fmt.Sprintf("seed %d step %d", seed, step))
+			parkings += n
 			if q.Parked() != len(parked) {
 				t.Fatalf("seed %d step %d: queue parks %d jobs, the passes explained %d as hopeless", seed, step, q.Parked(), len(parked))
 			}
@@ -283,4 +271,30 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 	if parkings == 0 {
 		t.Fatal("no job was parked; the test does not exercise parking")
 	}
+}
+
+// quickMatchesSchedule runs one Quick pass (depth 0) over q on cur and
+// fails the test unless it equals a fresh Schedule of cur with queued
+// pending, less the jobs earlier passes parked. It adds the jobs this
+// pass explains as hopeless to parked and returns the plan and how many
+// it added.
+func quickMatchesSchedule(t *testing.T, cur *model.Snapshot, q *sched.Queue, queued []*model.Job, now model.Time, parked map[string]bool, where string) (model.Plan, int) {
+	t.Helper()
+	full := *cur
+	full.Pending = append([]*model.Job(nil), queued...)
+	want := sched.Schedule(&full, now)
+	want.Pending = slices.DeleteFunc(want.Pending, func(pe model.Pending) bool { return parked[pe.Job] })
+	cur.Pending = nil
+	got, _ := sched.Quick(cur, q, now, 0)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("%s: Quick differs from Schedule, less the jobs it parked (-schedule +quick):\n%s", where, d)
+	}
+	n := 0
+	for _, pe := range got.Pending {
+		if strings.Contains(pe.Message, "even with nothing running") && !parked[pe.Job] {
+			parked[pe.Job] = true
+			n++
+		}
+	}
+	return got, n
 }

@@ -3,11 +3,7 @@ package sched_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
@@ -268,20 +264,7 @@ func TestReview2QuickMatchesScheduleStressed(t *testing.T) {
 		parked := map[string]bool{}
 		for step := 0; step < 10; step++ {
 			steps++
-			full := cur
-			full.Pending = append([]*model.Job(nil), queued...)
-			want := sched.Schedule(&full, now)
-			want.Pending = slices.DeleteFunc(want.Pending, func(pe model.Pending) bool { return parked[pe.Job] })
-			cur.Pending = nil
-			got, _ := sched.Quick(&cur, q, now, 0)
-			if d := cmp.Diff(want, got); d != "" {
-				t.Fatalf("seed %d step %d: Quick differs from Schedule (-schedule +quick):\n%s", seed, step, d)
-			}
-			for _, pe := range got.Pending {
-				if strings.Contains(pe.Message, "even with nothing running") {
-					parked[pe.Job] = true
-				}
-			}
+			got, _ := quickMatchesSchedule(t, &cur, q, queued, now, parked, fmt.Sprintf("seed %d step %d", seed, step))
 			queued = r2Evolve(rng, &cur, got, queued, q, &later)
 			if step%4 == 3 {
 				// another facility value: tenants in another order, a
