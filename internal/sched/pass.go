@@ -25,8 +25,7 @@ type pass struct {
 	running      func(id string) *model.Allocation // by job ID; nil if not running
 	deployed     map[string]int                    // running replicas of pending deployments
 	claimDirty   map[string]int                    // GPUs freed for a job, still dirty
-	claimed      map[string]bool                   // jobs some GPU is claimed for
-	claimNodes   map[string][]int                  // and the nodes of those GPUs
+	claimed      map[string][]int                  // jobs some GPU is claimed for: the nodes of those GPUs
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
 	recentPreem  int
@@ -187,7 +186,6 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		deployed:      reuse(last.deployed),
 		claimDirty:    reuse(last.claimDirty),
 		claimed:       reuse(last.claimed),
-		claimNodes:    reuse(last.claimNodes),
 		victims:       reuse(last.victims),
 		siteSets:      reuse(last.siteSets),
 		maskIDs:       reuse(last.maskIDs),
@@ -287,11 +285,12 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 				p.claimDirty[gs.ClaimedBy]++
 			}
 			if gs.ClaimedBy != "" && gs.ClaimedBy != lastClaim {
-				p.claimed[gs.ClaimedBy] = true
 				lastClaim = gs.ClaimedBy
+				nodes := p.claimed[lastClaim] // kept even empty: a claim on an unknown node still counts
 				if n, ok := p.c.NodeIndex[snap.Nodes[i].Node]; ok {
-					p.claimNodes[lastClaim] = append(p.claimNodes[lastClaim], n)
+					nodes = append(nodes, n)
 				}
+				p.claimed[lastClaim] = nodes
 			}
 		}
 	}

@@ -111,7 +111,7 @@ func (p *pass) run(src *Queue, limit int) bool {
 		}
 		considered++
 		p.consider(j)
-		if p.claimed[j.ID] {
+		if p.isClaimed(j.ID) {
 			p.giveUpClaims(j)
 		}
 	}

@@ -94,7 +94,7 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 		Job: j, Model: m, Sites: sites, SitesID: p.curSites, Replicas: j.Replicas, GPUs: j.GPUsPerReplica,
 		CPUs: j.CPUsPerReplica, Mem: j.MemGiBPerReplica, Level: place.NumLevels,
 	}
-	if p.claimed[j.ID] {
+	if p.isClaimed(j.ID) {
 		r.Claim = place.ClaimKey(j.ID)
 	}
 	if j.Kind == model.KindDeployment {
@@ -224,19 +224,26 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	p.startJobs = append(p.startJobs, j)
 	p.account(j, st.Replicas, 1)
 	p.started(j, st.Replicas)
-	if p.claimed[j.ID] {
+	if p.isClaimed(j.ID) {
 		// What a preemption freed for j and j did not take is free for
 		// the jobs after it.
 		p.releaseClaim(j.ID)
 	}
 }
 
+// isClaimed reports whether some GPU is claimed for job id.
+func (p *pass) isClaimed(id string) bool {
+	_, ok := p.claimed[id]
+	return ok
+}
+
 // releaseClaim makes the GPUs claimed for job id usable by anyone. Free
 // capacity grows, so the failure memo, which assumes it only shrinks,
 // starts over.
 func (p *pass) releaseClaim(id string) {
+	nodes := p.claimed[id]
 	delete(p.claimed, id)
-	if p.c.ReleaseClaim(place.ClaimKey(id), p.claimNodes[id]) > 0 {
+	if p.c.ReleaseClaim(place.ClaimKey(id), nodes) > 0 {
 		clear(p.memo)
 		clear(p.exact)
 	}
