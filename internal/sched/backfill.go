@@ -118,19 +118,24 @@ func (p *pass) newTimeline() *timeline {
 }
 
 func (t *timeline) apply(from, to int) {
-	for _, r := range t.p.releases[from:to] {
+	for i := range t.p.releases[from:to] {
+		r := &t.p.releases[from+i]
 		for k, pl := range r.reps {
-			n, ok := 0, false
-			if r.idx >= 0 {
-				n, ok = t.p.tally.nodeAt(t.c, r.idx, k, pl.Node)
-			} else {
-				n, ok = t.c.NodeIndex[pl.Node]
-			}
-			if ok {
+			if n, ok := t.p.releaseNode(r, k); ok {
 				t.c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
 			}
 		}
 	}
+}
+
+// releaseNode is the node index of placement k of release r; ok is false
+// for an unknown node.
+func (p *pass) releaseNode(r *release, k int) (int, bool) {
+	if r.idx >= 0 {
+		return p.tally.nodeAt(p.c, r.idx, k, r.reps[k].Node)
+	}
+	n, ok := p.c.NodeIndex[r.reps[k].Node]
+	return n, ok
 }
 
 // advance applies releases up to k for good.
@@ -289,13 +294,7 @@ func (p *pass) firstEnoughGPUs(req *place.Request, bounds []int) int {
 		for ; k < end; k++ {
 			r := &p.releases[k]
 			for i, pl := range r.reps {
-				n, ok := 0, false
-				if r.idx >= 0 {
-					n, ok = p.tally.nodeAt(p.c, r.idx, i, pl.Node)
-				} else {
-					n, ok = p.c.NodeIndex[pl.Node]
-				}
-				if ok {
+				if n, ok := p.releaseNode(r, i); ok {
 					if pool := p.c.Nodes[n].Pool; pool >= 0 && in[pool] {
 						free += len(pl.GPUs)
 					}
