@@ -170,16 +170,23 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 				}
 				continue
 			}
-			k := c.capacity(int(n), r)
-			free += c.UsableBy(int(n), r.Tenant, r.Claim)
-			if k > 0 {
-				out = append(out, cand{node: n, cap: int32(k)})
-				fit += k
-			}
+			out = c.addCand(out, int(n), r, &fit, &free)
 		}
 	}
 	sortCands(out)
 	return out, fit, free
+}
+
+// addCand counts what eligible node n offers r: its usable GPUs in free,
+// and, if it can take a replica, its capacity in fit and the node in out.
+func (c *Cluster) addCand(out []cand, n int, r *Request, fit, free *int) []cand {
+	k := c.capacity(n, r)
+	*free += c.UsableBy(n, r.Tenant, r.Claim)
+	if k > 0 {
+		out = append(out, cand{node: int32(n), cap: int32(k)})
+		*fit += k
+	}
+	return out
 }
 
 // candidatesFree is candidates without rejections for GPU replicas.
@@ -199,14 +206,8 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 			for word != 0 {
 				n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
 				word &= word - 1
-				if c.nodeFilter(n, r) != "" {
-					continue
-				}
-				k := c.capacity(n, r)
-				free += c.UsableBy(n, r.Tenant, r.Claim)
-				if k > 0 {
-					out = append(out, cand{node: int32(n), cap: int32(k)})
-					fit += k
+				if c.nodeFilter(n, r) == "" {
+					out = c.addCand(out, n, r, &fit, &free)
 				}
 			}
 		}
@@ -417,8 +418,8 @@ type groupSums struct {
 	sum     [NumLevels][]int
 	seen    [NumLevels][]bool
 	touched [NumLevels][]int32
-	// cands is the last candidates list (valid until the next call), in
-	// fill's buffer
+	// cands holds the last candidate list (valid until the next one is
+	// made); in is fill's working list
 	cands, in []cand
 }
 
