@@ -103,10 +103,6 @@ type prepared struct {
 	// capBelowIdle: a busy GPU of some model may draw less than an idle
 	// one (capped below idle, or a TDP below idle: files reject both)
 	capBelowIdle bool
-	// treeIdx is the quota tree's index of each tenant ordinal of
-	// treeOrds (a tally's numbering)
-	treeOrds *tenantOrds
-	treeIdx  []int
 	// usageOf and usagePath: the fair-share path of each tenant of the
 	// last snapshot's usage list (see usagePaths)
 	usageOf   []string
@@ -256,14 +252,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	// What running work holds, charged to quotas (exact integers, any
 	// order) and to fair shares once per tenant in facility order, so
 	// that a full and a quick pass add the same floats in the same order.
-	if prep.treeOrds != t.ords { // the quota tree's index of each ordinal
-		prep.treeOrds = t.ords
-		prep.treeIdx = make([]int, len(fac.Tenants))
-		for i := range fac.Tenants {
-			prep.treeIdx[i] = p.q.Tenant(fac.Tenants[i].Name)
-		}
-	}
-	for o, ti := range prep.treeIdx {
+	for o, ti := range t.ords.treeIndex(p.q, fac) {
 		if ti < 0 {
 			continue
 		}

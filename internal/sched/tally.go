@@ -3,6 +3,7 @@ package sched
 import (
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
+	"github.com/carnot-dc/carnot/internal/sched/quota"
 )
 
 // tally is what running allocations hold, as a pass charges it: GPUs by
@@ -32,6 +33,19 @@ type tally struct {
 type tenantOrds struct {
 	of    map[string]int
 	canon []int // per Facility.Tenants entry: its name's ordinal
+	tree  []int // per ordinal: the tenant's index in the quota tree (treeIndex)
+}
+
+// treeIndex is, per ordinal, the tenant's index in q (-1 if none), found
+// once: every pass's tree is a clone of the facility's.
+func (o *tenantOrds) treeIndex(q *quota.Tree, fac *model.Facility) []int {
+	if o.tree == nil {
+		o.tree = make([]int, len(fac.Tenants))
+		for i := range fac.Tenants {
+			o.tree[i] = q.Tenant(fac.Tenants[i].Name)
+		}
+	}
+	return o.tree
 }
 
 func newTenantOrds(fac *model.Facility) *tenantOrds {
