@@ -35,11 +35,17 @@ type release struct {
 	at   model.Time
 	job  *model.Job
 	reps []model.Placement
-	idx  int // the allocation's index in the snapshot; -1 for a start
+	idx  int      // the allocation's index in the snapshot; -1 for a start or a kept one
+	h    *holding // a kept release's holding, whose nodes it uses
 }
 
+// buildReleases lists the releases of the running allocations and of
+// the pass's starts so far; later starts add theirs (addRelease).
 func (p *pass) buildReleases() {
 	p.relBuilt = true
+	if p.keptReleases() {
+		return
+	}
 	for i := range p.snap.Running {
 		a := &p.snap.Running[i]
 		if a.Job != nil {
@@ -131,6 +137,10 @@ func (t *timeline) apply(from, to int) {
 // releaseNode is the node index of placement k of release r; ok is false
 // for an unknown node.
 func (p *pass) releaseNode(r *release, k int) (int, bool) {
+	if r.h != nil {
+		n := r.h.nodes[k]
+		return n, n >= 0
+	}
 	if r.idx >= 0 {
 		return p.tally.nodeAt(p.c, r.idx, k, r.reps[k].Node)
 	}

@@ -24,7 +24,9 @@ import (
 // exact (integer watts and counts), released GPUs get their dirty marks
 // back from the node states, and nodes whose holders changed are
 // retallied. It also keeps the GPUs running work holds per tenant and
-// model, which the pass charges to quotas and fair shares.
+// model, which the pass charges to quotas and fair shares, and notes
+// the holdings that changed for the victim index and the release list
+// it keeps (see kept).
 type base struct {
 	static *place.Static
 	c      *place.Cluster
@@ -46,8 +48,13 @@ type base struct {
 	// a GPU twice, which only a fresh build reads as Schedule does; the
 	// view is rebuilt until a snapshot is clean again
 	fragile bool
-	tally   tally
-	gen     uint32
+	// unique: every allocation of the snapshot with a job has a holding
+	// of its own (no job listed twice, no two jobs with one ID), which
+	// the victim index and releases kept need
+	unique bool
+	kept   kept
+	tally  tally
+	gen    uint32
 
 	rebuilds, diffs int // for tests
 	touched         []int
@@ -64,12 +71,17 @@ type holding struct {
 	src   []model.Placement // the snapshot's slice it was last compared with
 	pos   int               // its index in base.list
 	ord   int               // its (last) index in base.order
-	// victim is what the allocation whose placements are vsrc holds per
-	// GPU model, as the victim index lists it (see pass.victimIndex)
-	victim []vshape
-	vsrc   []model.Placement
-	who    victimWho // its job's tenant, root and priority, once whoOK
-	whoOK  bool
+	who   victimWho         // its job's tenant, root and priority, once whoOK
+	whoOK bool
+	// what the kept victim index and releases read of the allocation
+	// besides its placements (see kept), and gone once it has ended
+	term             bool
+	evictAt, started model.Time
+	gone             bool
+	vat              []vslot    // its entries in the kept victim index
+	rIn              bool       // it has a kept release, at rAt
+	rAt              model.Time // its kept release's key with its job ID
+	vmark, rmark     uint32     // the last application of notes that met it
 }
 
 // add registers a new holding.
@@ -134,6 +146,7 @@ func (b *base) diff(snap *model.Snapshot) bool {
 	next := b.next[:0]
 	defer func() { b.order, b.next = next, b.order[:0] }() // the view's order is next's
 	k := 0                                                 // cursor into b.order: the holding expected next
+	multi, lastOrd := false, -1                            // a holding met twice; the last one's place before
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
@@ -148,7 +161,11 @@ func (b *base) diff(snap *model.Snapshot) bool {
 			if h := b.order[k]; h != nil && h.job == a.Job && h.gen != b.gen && sameSlice(h.src, a.Replicas) {
 				h.gen, h.idx, h.ord = b.gen, i, len(next)
 				next = append(next, h)
+				lastOrd = k
 				k++
+				if !h.sees(a) {
+					b.observe(h, a)
+				}
 				continue
 			}
 		}
@@ -156,15 +173,25 @@ func (b *base) diff(snap *model.Snapshot) bool {
 		if h != nil && h.ord >= k && h.ord < len(b.order) && b.order[h.ord] == h {
 			k = h.ord + 1 // the ones in between have left or moved
 		}
+		if h != nil && h.gen != b.gen {
+			if h.ord < lastOrd { // the kept victim index is in the old order
+				b.kept.vOK = false
+			}
+			lastOrd = h.ord
+		}
 		if h != nil {
 			h.ord = len(next)
 		}
 		switch {
 		case h != nil && h.gen == b.gen: // another allocation of the same job
 			h.src = nil
+			multi = true
 		case h != nil && (sameSlice(h.src, a.Replicas) || samePlacements(h.reps, a.Replicas)):
 			h.gen, h.idx, h.src = b.gen, i, a.Replicas
 			next = append(next, h)
+			if !h.sees(a) {
+				b.observe(h, a)
+			}
 			continue
 		case h != nil:
 			b.release(h)
@@ -176,6 +203,7 @@ func (b *base) diff(snap *model.Snapshot) bool {
 				}
 				b.release(old)
 				b.drop(old)
+				b.gone(old)
 			}
 			h = &holding{job: a.Job, ord: len(next)}
 			b.add(h)
@@ -188,14 +216,19 @@ func (b *base) diff(snap *model.Snapshot) bool {
 		if !b.alloc(h, a.Replicas) {
 			return false
 		}
+		b.observe(h, a)
 	}
 	for k := 0; k < len(b.list); {
 		if h := b.list[k]; h.gen != b.gen {
 			b.release(h)
 			b.drop(h) // moves the last holding to k
+			b.gone(h)
 			continue
 		}
 		k++
+	}
+	if b.unique = !multi && len(b.byID) == len(b.list); !b.unique {
+		b.kept.reset()
 	}
 	for _, n := range b.touched {
 		b.c.Retally(n, b.jobsOn(n), b.exclTenant)
@@ -250,6 +283,8 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.onNode = map[int][]*holding{}
 	b.tally = newTally(fac, len(b.c.Models))
 	b.gen++
+	b.kept.reset()
+	multi := false
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if a.Job == nil {
@@ -263,10 +298,15 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 			b.add(h)
 		} else {
 			h.src = nil // two allocations: compare by content
+			multi = true
 		}
 		h.gen, h.idx, h.ord = b.gen, i, len(b.order)
 		b.order = append(b.order, h)
 		b.record(h, a.Replicas)
+		h.term, h.evictAt, h.started = a.Terminating, a.EvictAt, a.Started
+	}
+	if b.unique = !multi && len(b.byID) == len(b.list); !b.unique {
+		b.kept.reset()
 	}
 	b.fragile = b.fragile || overlaps(b.c, snap.Running)
 }

@@ -55,7 +55,13 @@ type pass struct {
 	holds          []hold
 	minVictimPrio  []int    // per model: lowest priority of a possible victim
 	byModel        [][]vref // per model: possible victims
-	victimsIndexed bool     // byModel and minVictimPrio are this pass's
+	victimsIndexed bool     // vIdx and vMin are this pass's
+	vIdx           [][]vref // per model: possible victims, byModel or kept's
+	vMin           []int    // per model: lowest priority in vIdx
+	vLive          []int    // per model: entries of vIdx less holes (nil: all are)
+	kept           *base    // the Queue's view, whose kept index and releases serve
+	relShared      bool     // releases is kept's list, not to be written
+	relOwn         []release
 	preemptScans   int
 	bounds         []int // release indices that end an instant
 	estimates      int

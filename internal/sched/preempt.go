@@ -100,22 +100,57 @@ func (p *pass) beyondQuota(j *model.Job, m int) bool {
 // vref is a possible victim in the index of one GPU model: the
 // allocation, the GPUs of that model it holds and the sites they are on.
 type vref struct {
-	a     *model.Allocation
+	a     *model.Allocation // nil in a Queue's kept index: h's allocation
+	h     *holding          // in a kept index; nil there for a hole
 	gpus  int64
 	sites []int
 	victimWho
 }
 
 // victimIndex lists, per GPU model, the running allocations that could
-// ever be victims (preemptible, not terminating), built once per pass.
-// What each allocation holds per model is kept between the passes of a
-// Queue with the allocation's holding, so a pass visits allocations, not
-// every placement.
+// ever be victims (preemptible, not terminating), in snapshot order. A
+// Queue's view keeps the index between passes and updates it by
+// difference (see kept), so a pass visits what changed, not every
+// allocation; entries whose allocation left are holes (vref.hole) to
+// skip. Without a kept index (Schedule, or a snapshot that lists a job
+// twice) the pass builds its own.
 func (p *pass) victimIndex() [][]vref {
 	if p.victimsIndexed {
-		return p.byModel
+		return p.vIdx
 	}
 	p.victimsIndexed = true
+	if p.kept != nil {
+		if idx, mins, live, ok := p.kept.victimIndex(p.victimWho); ok {
+			p.vIdx, p.vMin, p.vLive = idx, mins, live
+			return idx
+		}
+	}
+	p.vIdx, p.vMin, p.vLive = p.ownVictimIndex(), p.minVictimPrio, nil
+	return p.vIdx
+}
+
+// hole reports whether a kept index's entry is a hole.
+func (r *vref) hole() bool { return r.a == nil && r.h == nil }
+
+// alloc is the entry's allocation in the pass's snapshot.
+func (p *pass) alloc(r *vref) *model.Allocation {
+	if r.a != nil {
+		return r.a
+	}
+	return &p.snap.Running[r.h.idx]
+}
+
+// victimCount is how many entries the index has for model m.
+func (p *pass) victimCount(m int) int {
+	idx := p.victimIndex()
+	if p.vLive != nil {
+		return p.vLive[m]
+	}
+	return len(idx[m])
+}
+
+// ownVictimIndex builds the pass's own index in p.byModel.
+func (p *pass) ownVictimIndex() [][]vref {
 	if len(p.byModel) != len(p.c.Models) { // else the last pass's, emptied
 		p.byModel = make([][]vref, len(p.c.Models))
 		p.minVictimPrio = make([]int, len(p.c.Models))
@@ -132,21 +167,11 @@ func (p *pass) victimIndex() [][]vref {
 		if a.Job == nil || a.Terminating || !a.Job.Preemptible {
 			continue
 		}
-		var shape []vshape
 		var h *holding
 		if i < len(p.tally.order) {
 			h = p.tally.order[i]
 		}
-		switch {
-		case h != nil && h.vsrc != nil && sameSlice(h.vsrc, a.Replicas):
-			shape = h.victim
-		case h != nil && h.src != nil && sameSlice(h.src, a.Replicas):
-			h.victim, h.vsrc = p.shapeOf(i, a, nil), a.Replicas
-			shape = h.victim
-		default:
-			scratch = p.shapeOf(i, a, scratch[:0])
-			shape = scratch
-		}
+		scratch = p.shapeOf(i, a, scratch[:0])
 		var who victimWho
 		switch {
 		case h != nil && h.whoOK:
@@ -157,7 +182,7 @@ func (p *pass) victimIndex() [][]vref {
 		default:
 			who = p.victimWho(a.Job)
 		}
-		for _, sh := range shape {
+		for _, sh := range scratch {
 			p.byModel[sh.model] = append(p.byModel[sh.model], vref{a: a, gpus: sh.gpus, sites: sh.sites, victimWho: who})
 			p.minVictimPrio[sh.model] = min(p.minVictimPrio[sh.model], who.prio)
 		}
@@ -220,11 +245,10 @@ func (p *pass) shapeOf(i int, a *model.Allocation, out []vshape) []vshape {
 
 // mayHaveVictims is a cheap necessary condition for victimCandidates.
 func (p *pass) mayHaveVictims(t *model.Tenant, j *model.Job, m int) bool {
-	idx := p.victimIndex()
-	if len(idx[m]) == 0 {
+	if p.victimCount(m) == 0 {
 		return false
 	}
-	if p.pol.Preemption && p.priority(j) > p.minVictimPrio[m] {
+	if p.pol.Preemption && p.priority(j) > p.vMin[m] {
 		return true
 	}
 	return p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
@@ -244,8 +268,12 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 	var out []victim
-	for _, ref := range p.victimIndex()[m] {
-		a := ref.a
+	for i := range p.victimIndex()[m] {
+		ref := &p.vIdx[m][i]
+		if ref.hole() {
+			continue
+		}
+		a := p.alloc(ref)
 		v := a.Job
 		if len(p.victims) > 0 && p.victims[v.ID] {
 			continue

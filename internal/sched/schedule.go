@@ -66,12 +66,14 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	defer c.Rollback()
 	p := newPass(snap, now, &q.prep, c, &t, pending)
 	p.quick = depth > 0
+	p.kept = &q.base
 	p.plan.Partial = p.run(q, depth)
 	for _, j := range p.parked {
 		q.park(j) // explained once; the next passes leave it out
 	}
 	p.parked = p.parked[:0]
 	pl := p.finish()
+	p.unshareReleases()
 	q.prep.last = p // its maps serve the next pass
 	return pl, planned(q, &pl)
 }
