@@ -67,6 +67,7 @@ type index struct {
 	sc        *loadScratch                   // working memory, see scratch
 	nodesDone bool                           // sc.runNode is filled
 	keep      bool                           // may use the Checker's kept state
+	synced    bool                           // keptState was asked
 	k         *kept                          // the kept state, up to date with snap; nil if not held
 }
 
@@ -94,8 +95,12 @@ func (x *facIndex) index(snap *model.Snapshot) *index {
 }
 
 // runs reports whether job id has a running allocation. A few lookups
-// scan the allocations instead of indexing them all.
+// scan the allocations instead of indexing them all, unless the Checker
+// keeps them by job.
 func (x *index) runs(id string) bool {
+	if k := x.keptState(); k != nil {
+		return k.runs(x.snap, id)
+	}
 	if x.runIndex == nil && x.scans < 8 {
 		x.scans++
 		for i := range x.snap.Running {
@@ -109,8 +114,11 @@ func (x *index) runs(id string) bool {
 }
 
 // running returns the allocations of job id (deployments may have
-// several).
+// several), in snapshot order.
 func (x *index) running(id string) []*model.Allocation {
+	if k := x.keptState(); k != nil {
+		return k.running(x.snap, id)
+	}
 	if x.runIndex == nil {
 		x.runIndex = make(map[string][]*model.Allocation, len(x.snap.Running))
 		for i := range x.snap.Running {

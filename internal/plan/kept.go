@@ -17,14 +17,19 @@ import (
 // over. Any other snapshot is still checked right, at the cost of
 // removing what it lacks and adding what it brings.
 //
-// It holds, by allocation: each placement's node index; by GPU, how many
-// running placements hold it; by node and by site, hall and rack, what
-// the held GPUs draw above idle; and the quota tree with the running
-// usage. Watts are kept as integers (GPU watts are whole), so a sum does
-// not depend on the order of the additions and subtractions that made
-// it. Its loads stand for the full computation (fold) only when no GPU is
-// held twice (the first holder's draw would count) and every cap is
-// within exactW; see loadsOK.
+// It holds, by allocation: each placement's node index; by node, which
+// running placements lie on it, and by job ID, which allocations run it
+// (what the start checks and the lookups of running jobs read, in
+// snapshot order, instead of scanning every allocation); by GPU, how
+// many running placements hold it; by node and by site, hall and rack,
+// what the held GPUs draw above idle; and the quota tree with the
+// running usage. Watts are kept as integers (GPU watts are whole), so a
+// sum does not depend on the order of the additions and subtractions
+// that made it. Its loads stand for the full computation (fold) only when
+// no GPU is held twice (the first holder's draw would count) and every
+// cap is within exactW; see loadsOK. What it keeps by node and by job
+// needs no such condition: a check reads the placements and jobs
+// themselves through it (see kept_nodes.go).
 type kept struct {
 	slots   []keptAlloc
 	free    []int32                    // unused slots
@@ -35,6 +40,14 @@ type kept struct {
 	gen     uint32                     // the update under way, stamped on the slots it finds
 
 	tree *quota.Tree // quota tree with the running usage
+
+	// Occupancy, for the start checks and the running lookups (see
+	// kept_nodes.go): by node, the running placements on it of
+	// allocations with a job; by job ID, its slots; and the snapshot
+	// index of each allocation with a job but no placements.
+	onNode [][]nodeRef
+	byJob  map[string][]int32
+	bare   []int32
 
 	// Loads, only where the power check needs them and the facility's
 	// tables allow them (keepLoads).
@@ -54,6 +67,7 @@ type keptAlloc struct {
 	job   *model.Job
 	nodes []int32 // node index of each placement, -1 if unknown
 	pos   int32   // index in kept.order
+	at    int32   // index in the snapshot's Running
 	seen  uint32  // kept.gen of the last update that found it
 }
 
@@ -64,7 +78,8 @@ type keptAlloc struct {
 const exactW = 1 << 24
 
 func newKept(t *facTables, fac *model.Facility) *kept {
-	k := &kept{byFirst: map[*model.Placement]int32{}, tree: t.qtree.Clone(), loadOn: t.keepLoads && fac.Policy.Power}
+	k := &kept{byFirst: map[*model.Placement]int32{}, tree: t.qtree.Clone(), loadOn: t.keepLoads && fac.Policy.Power,
+		onNode: make([][]nodeRef, len(fac.Nodes)), byJob: map[string][]int32{}}
 	if k.loadOn {
 		k.held, k.nodeW = make([]int32, t.gpus), make([]int64, len(fac.Nodes))
 		k.siteW, k.hallW, k.rackW = make([]int64, len(fac.Sites)), make([]int64, len(fac.Halls)), make([]int64, len(fac.Racks))
@@ -81,13 +96,12 @@ func (k *kept) same(s int32, a *model.Allocation) bool {
 	return o.seen != k.gen && len(o.reps) == len(a.Replicas) && &o.reps[0] == &a.Replicas[0] && o.job == a.Job
 }
 
-// update brings k to snap's running allocations and appends each
-// placement's node index to runNode, in snapshot order. Allocations are
+// update brings k to snap's running allocations. Allocations are
 // matched in order (most stay where they were, a few end or start) and,
 // where that fails, by their first placement; those left unmatched were
 // removed. Removals go first, so that a GPU one allocation hands to
 // another is never counted as held twice.
-func (k *kept) update(t *facTables, fac *model.Facility, snap *model.Snapshot, runNode []int32) []int32 {
+func (k *kept) update(t *facTables, fac *model.Facility, snap *model.Snapshot) {
 	if k.gen++; k.gen == 0 { // wrapped: forget every stamp
 		for i := range k.slots {
 			k.slots[i].seen = 0
@@ -95,11 +109,14 @@ func (k *kept) update(t *facTables, fac *model.Facility, snap *model.Snapshot, r
 		k.gen = 1
 	}
 	next, c := k.spare[:0], 0 // c: the slot of k.order expected next
-	k.added = k.added[:0]
+	k.added, k.bare = k.added[:0], k.bare[:0]
 	for i := range snap.Running {
 		a := &snap.Running[i]
 		if len(a.Replicas) == 0 {
-			continue // holds nothing
+			if a.Job != nil { // holds nothing, but runs
+				k.bare = append(k.bare, int32(i))
+			}
+			continue
 		}
 		s := int32(-1)
 		if c < len(k.order) && k.same(k.order[c], a) {
@@ -114,9 +131,8 @@ func (k *kept) update(t *facTables, fac *model.Facility, snap *model.Snapshot, r
 			k.added = append(k.added, s)
 		}
 		o := &k.slots[s]
-		o.seen, o.pos = k.gen, int32(len(next))
+		o.seen, o.pos, o.at = k.gen, int32(len(next)), int32(i)
 		next = append(next, s)
-		runNode = append(runNode, o.nodes...)
 	}
 	for _, s := range k.order {
 		if o := &k.slots[s]; o.seen != k.gen {
@@ -133,7 +149,6 @@ func (k *kept) update(t *facTables, fac *model.Facility, snap *model.Snapshot, r
 		k.byFirst[&k.slots[s].reps[0]] = s
 	}
 	k.order, k.spare = next, k.order
-	return runNode
 }
 
 // slot records allocation a in a free slot and returns it.
@@ -153,10 +168,11 @@ func (k *kept) slot(t *facTables, a *model.Allocation) int32 {
 	return s
 }
 
-// apply adds (sign +1) or removes (-1) slot s's usage and loads, as
-// newQuotas and fold count them.
+// apply adds (sign +1) or removes (-1) slot s's occupancy, usage and
+// loads, as starts, newQuotas and fold count them.
 func (k *kept) apply(t *facTables, fac *model.Facility, s int32, sign int) {
 	o := &k.slots[s]
+	k.occupy(s, sign)
 	if o.job != nil {
 		if ti := k.tree.Tenant(o.job.Tenant); ti >= 0 {
 			for i, pl := range o.reps {

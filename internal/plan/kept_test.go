@@ -14,8 +14,9 @@ import (
 
 // keptFacility has two sites of four nodes (4 GPUs each), two halls per
 // site and a rack per hall, all with tight power limits, and three
-// tenants in a cohort with borrowing and lending limits: power and quota
-// violations come up often.
+// tenants in a cohort with borrowing and lending limits and a
+// node-exclusive one: power, quota and per-node violations come up
+// often.
 func keptFacility() *model.Facility {
 	fac := &model.Facility{
 		Name:      "kept",
@@ -28,7 +29,7 @@ func keptFacility() *model.Facility {
 		Tenants: []model.Tenant{
 			{Name: "acme", Cohort: "c", Quota: map[string]model.Quota{"H100": {Nominal: 6, BorrowingLimit: ptr(2)}, "A100": {Nominal: 4}}},
 			{Name: "beta", Cohort: "c", Quota: map[string]model.Quota{"H100": {Nominal: 4, LendingLimit: ptr(1)}, "A100": {Nominal: 6}}},
-			{Name: "solo", Quota: quotas(3, 3)},
+			{Name: "solo", Quota: quotas(3, 3), Exclusive: model.ExclusiveNode},
 		},
 		PriorityClasses: []model.PriorityClass{{Name: "low", Value: 10}, {Name: "high", Value: 100}},
 		Policy:          model.DefaultPolicy(),
@@ -68,6 +69,8 @@ func (g *keptGen) job(tenant string) *model.Job {
 	j.PriorityClass = []string{"low", "high"}[g.rng.IntN(2)]
 	j.Preemptible = g.rng.IntN(4) > 0
 	j.CheckpointGrace = model.Minute
+	j.CPUsPerReplica, j.MemGiBPerReplica = 8*(1+g.rng.IntN(4)), 64*(1+g.rng.IntN(4))
+	j.ExclusiveNode = g.rng.IntN(10) == 0
 	if g.rng.IntN(4) == 0 {
 		j.Kind, j.Replicas = model.KindDeployment, 3
 	}
@@ -237,6 +240,9 @@ func (g *keptGen) plan(snap *model.Snapshot) *model.Plan {
 // what a fresh Checker keeps of the same snapshot.
 func TestCheckerKeepsByDifference(t *testing.T) {
 	seen := map[string]int{}
+	// kinds of violation the sequences must bring up, each often
+	kinds := []string{"would draw", "may use only", "preempted for", "held by job",
+		"CPUs requested", "memory requested", "exclusive-node", "node-exclusive"}
 	for seed := uint64(0); seed < 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		g := &keptGen{rng: rng, fac: keptFacility(), down: map[string]bool{}}
@@ -274,7 +280,7 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 			if got != want {
 				t.Fatalf("seed %d step %d: the Checker says\n%s\nVerify says\n%s", seed, step, got, want)
 			}
-			for _, s := range []string{"would draw", "may use only", "preempted for", "held by job"} {
+			for _, s := range kinds {
 				if strings.Contains(want, s) {
 					seen[s]++
 				}
@@ -293,7 +299,7 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 		}
 	}
 	t.Logf("steps with: %v", seen)
-	for _, s := range []string{"would draw", "may use only", "preempted for", "held by job", "kept loads", "full loads"} {
+	for _, s := range append(kinds, "kept loads", "full loads") {
 		if seen[s] < 20 {
 			t.Errorf("%q came up %d times; the sequences do not exercise it", s, seen[s])
 		}

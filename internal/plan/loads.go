@@ -76,9 +76,13 @@ type loadScratch struct {
 	// runNode is the node index of each placement of the snapshot's
 	// running allocations, in order (-1: unknown); see index.runNodes
 	runNode []int32
-	site    containers
-	hall    containers
-	rack    containers
+	// nodes and refs: the nodes a plan starts on and the running
+	// placements there (see occupancy)
+	nodes []int32
+	refs  []nodeRef
+	site  containers
+	hall  containers
+	rack  containers
 	// qtrees are the quota check's trees (snapshot, after the plan's
 	// starts, running check), reused from check to check
 	qtrees [3]*quota.Tree
@@ -124,8 +128,8 @@ func (x *index) markStarts(t *facTables, sc *loadScratch, p *model.Plan) {
 // they stand for this computation, else each is folded in.
 func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *model.Plan) {
 	var k *kept
-	if x.runNodes(); x.k != nil && x.k.loadsOK() {
-		k = x.k
+	if kk := x.keptState(); kk != nil && kk.loadsOK() {
+		k = kk
 		for _, i := range sc.site.marked {
 			sc.site.add(i, float64(k.siteW[i]))
 		}
@@ -190,7 +194,7 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 		}
 	}
 	if k == nil {
-		idx := sc.runNode
+		idx := x.runNodes()
 		for i := range snap.Running {
 			reps := snap.Running[i].Replicas
 			hold(reps, idx[:len(reps)], sc.held, (*containers).add)
@@ -275,31 +279,46 @@ func (x *index) release() {
 		x.facIndex.putKept(x.k)
 		x.k = nil
 	}
+	x.synced = false
 	if x.sc != nil {
 		x.tab().scratch.Put(x.sc)
 		x.sc, x.nodesDone = nil, false
 	}
 }
 
+// keptState returns the Checker's kept state, brought up to date with
+// the snapshot on first use (see kept); nil when the check works in full:
+// a plain Verify, or another goroutine holds the kept state.
+func (x *index) keptState() *kept {
+	if !x.keep || x.synced {
+		return x.k
+	}
+	x.synced = true
+	if k := x.facIndex.takeKept(); k != nil {
+		k.update(x.tab(), x.fac, x.snap)
+		x.k = k // only once up to date: a panic in update loses it
+	}
+	return x.k
+}
+
 // runNodes is the node index of every placement of the snapshot's
 // running allocations, flattened in order (-1 for an unknown node):
 // the checks that fold running work in look each name up once. A
-// Checker's check takes them from its kept state, brought up to date
-// with the snapshot (see kept), so that it looks up only what changed.
+// Checker's check takes them from its kept state, so that it looks up
+// only what changed; the checks it keeps enough for do not ask.
 func (x *index) runNodes() []int32 {
 	sc := x.scratch()
 	if x.nodesDone {
 		return sc.runNode
 	}
 	x.nodesDone = true
-	t := x.tab()
-	if x.keep {
-		if k := x.facIndex.takeKept(); k != nil {
-			sc.runNode = k.update(t, x.fac, x.snap, sc.runNode)
-			x.k = k // only once up to date: a panic in update loses it
-			return sc.runNode
+	if k := x.keptState(); k != nil {
+		for _, s := range k.order {
+			sc.runNode = append(sc.runNode, k.slots[s].nodes...)
 		}
+		return sc.runNode
 	}
+	t := x.tab()
 	for i := range x.snap.Running {
 		for _, pl := range x.snap.Running[i].Replicas {
 			sc.runNode = append(sc.runNode, int32(t.nodeOf(pl.Node)))

@@ -78,12 +78,15 @@ func Verify(snap *model.Snapshot, p *model.Plan) error {
 // Checker is Verify for many snapshots of one facility: it keeps the
 // facility's lookups between calls, which a driver that verifies every
 // pass (the digital twin) would otherwise rebuild each time, and what
-// the power and quota checks fold in of the running allocations of the
-// last snapshot it checked (the node of each placement, the loads, the
-// quota usage), brought up to date by difference, allocation by
-// allocation: as for sched.Quick, a driver that changes an allocation's
-// placements gives it a new slice and never writes into one it has
-// handed over. Goroutines may share a Checker (one check at a time uses
+// the checks fold in of the running allocations of the last snapshot it
+// checked (the node of each placement, the running placements on each
+// node, the allocations of each job, the loads, the quota usage),
+// brought up to date by difference, allocation by allocation: as for
+// sched.Quick, a driver that changes an allocation's placements gives it
+// a new slice and never writes into one it has handed over, and never
+// changes a job in place. So a check folds in the plan and what
+// changed; an unchanged allocation costs it a pointer comparison.
+// Goroutines may share a Checker (one check at a time uses
 // what it keeps, the others work it out in full). The facility must not
 // be modified while the Checker is in use.
 type Checker struct{ x *facIndex }

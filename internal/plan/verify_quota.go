@@ -25,11 +25,11 @@ type quotas struct {
 func (x *index) newQuotas(snap *model.Snapshot) *quotas {
 	t := x.tab()
 	sc := x.scratch()
-	nodes := x.runNodes()
-	if x.k != nil { // the Checker keeps the running usage
-		sc.qtrees[0] = x.k.tree.CloneInto(sc.qtrees[0])
+	if k := x.keptState(); k != nil { // the Checker keeps the running usage
+		sc.qtrees[0] = k.tree.CloneInto(sc.qtrees[0])
 		return &quotas{models: t.qmodels, index: t.qindex, tree: sc.qtrees[0]}
 	}
+	nodes := x.runNodes()
 	sc.qtrees[0] = t.qtree.CloneInto(sc.qtrees[0])
 	q := &quotas{models: t.qmodels, index: t.qindex, tree: sc.qtrees[0]}
 	for i := range snap.Running {

@@ -22,6 +22,19 @@ type nodeUse struct {
 	starts  bool     // the plan starts something here
 }
 
+// run records running job j's placement pl: a GPU held twice stays the
+// first holder's.
+func (u *nodeUse) run(j *model.Job, pl *model.Placement) {
+	for _, g := range pl.GPUs {
+		if _, held := u.gpus[g]; !held {
+			u.gpus[g] = j.ID
+		}
+	}
+	u.cpus += j.CPUsPerReplica
+	u.mem += j.MemGiBPerReplica
+	u.hold(j, false)
+}
+
 func (u *nodeUse) hold(j *model.Job, started bool) {
 	for _, h := range u.holders {
 		if h.job.ID == j.ID {
@@ -43,45 +56,8 @@ func (v *verifier) starts() {
 		}
 		return u
 	}
-	// Only nodes where the plan starts something can break a per-node
-	// rule; running allocations elsewhere need not be folded in. Known
-	// nodes are told by index, unknown names by name.
 	if len(v.p.Starts) > 0 {
-		t, sc := v.x.tab(), v.x.scratch()
-		var unknown map[string]bool
-		for _, s := range v.p.Starts {
-			for _, pl := range s.Replicas {
-				if n := t.nodeOf(pl.Node); n >= 0 {
-					sc.start[n] = sc.gen
-				} else {
-					if unknown == nil {
-						unknown = map[string]bool{}
-					}
-					unknown[pl.Node] = true
-				}
-			}
-		}
-		nodes := v.x.runNodes()
-		k := 0
-		for i := range v.snap.Running {
-			a := &v.snap.Running[i]
-			for _, pl := range a.Replicas {
-				n := nodes[k]
-				k++
-				if a.Job == nil || (n >= 0 && sc.start[n] != sc.gen) || (n < 0 && !unknown[pl.Node]) {
-					continue
-				}
-				u := get(pl.Node)
-				for _, g := range pl.GPUs {
-					if _, held := u.gpus[g]; !held {
-						u.gpus[g] = a.Job.ID
-					}
-				}
-				u.cpus += a.Job.CPUsPerReplica
-				u.mem += a.Job.MemGiBPerReplica
-				u.hold(a.Job, false)
-			}
-		}
+		v.occupancy(get)
 	}
 	for _, s := range v.p.Starts {
 		j := v.x.job(s.Job)
