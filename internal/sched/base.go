@@ -53,10 +53,12 @@ type base struct {
 	// the victim index and releases kept need
 	unique bool
 	kept   kept
+	seen   claimsSeen // claimants of each node as its last SetState read them
 	tally  tally
 	gen    uint32
 
 	rebuilds, diffs int // for tests
+	claimSkips      int // claimed nodes whose restrictions sync left as they were (for tests)
 	touched         []int
 	jobsBuf         []*model.Job
 }
@@ -114,15 +116,25 @@ func sameSlice(a, b []model.Placement) bool {
 func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant func(string) (string, bool)) (*place.Cluster, tally) {
 	if b.c == nil || b.static != static || b.fragile {
 		b.rebuild(static, snap, pendingTenant)
-	} else if restate, ok := b.restate(snap.Nodes); !ok || !b.diff(snap) {
+	} else if changed, claimed, ok := b.restate(snap.Nodes); !ok || !b.diff(snap) {
 		b.rebuild(static, snap, pendingTenant)
 	} else {
-		for _, n := range restate {
-			var gpus []model.GPUState // a node no longer listed is clean
-			if i, ok := b.state[n]; ok {
-				gpus = b.nodes[i].GPUs
+		for _, n := range b.touched {
+			delete(b.seen.byNode, n) // its Busy bits changed: set it anew
+		}
+		for k, list := range [2][]int{changed, claimed} {
+			for _, n := range list {
+				var gpus []model.GPUState // a node no longer listed is clean
+				if i, ok := b.state[n]; ok {
+					gpus = b.nodes[i].GPUs
+				}
+				if k == 1 && b.seen.same(n, gpus, pendingTenant) {
+					b.claimSkips++
+					continue
+				}
+				b.c.SetState(n, gpus, pendingTenant)
+				b.seen.note(n, gpus, pendingTenant)
 			}
-			b.c.SetState(n, gpus, pendingTenant)
 		}
 	}
 	snapRunning := snap.Running
@@ -284,6 +296,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.tally = newTally(fac, len(b.c.Models))
 	b.gen++
 	b.kept.reset()
+	b.seen.reset()
 	multi := false
 	for i := range snap.Running {
 		a := &snap.Running[i]
@@ -406,22 +419,21 @@ func (b *base) release(h *holding) {
 }
 
 // restate brings the kept node states up to the snapshot's and returns
-// the nodes whose GPU restrictions must be set anew: those whose GPU
-// states changed, and those with claims (whether a claim counts depends
-// on the queue). False means the view must be rebuilt: a node's
-// condition changed, or a node is listed twice.
-func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
+// the nodes whose GPU restrictions may have to be set anew: those whose
+// GPU states changed, and those with unchanged claims (whether a claim
+// counts depends on the queue). False means the view must be rebuilt: a
+// node's condition changed, or a node is listed twice.
+func (b *base) restate(nodes []model.NodeState) (changed, claimedOnly []int, ok bool) {
 	if sameNodes(b.nodes, nodes) {
 		if !claimed(nodes) {
-			return nil, true
+			return nil, nil, true
 		}
-		var out []int
 		for i := range b.nodes {
 			if n, ok := b.c.NodeIndex[b.nodes[i].Node]; ok && claimed(b.nodes[i:i+1]) {
-				out = append(out, n)
+				claimedOnly = append(claimedOnly, n)
 			}
 		}
-		return out, true
+		return nil, claimedOnly, true
 	}
 	old := make(map[string]*model.NodeState, len(b.nodes))
 	for i := range b.nodes {
@@ -433,12 +445,11 @@ func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
 		}
 		return c
 	}
-	var out []int
 	seen := make(map[string]bool, len(nodes))
 	for i := range nodes {
 		st := &nodes[i]
 		if seen[st.Node] {
-			return nil, false
+			return nil, nil, false
 		}
 		seen[st.Node] = true
 		n, known := b.c.NodeIndex[st.Node]
@@ -449,10 +460,14 @@ func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
 			cond, gpus = up(o.Condition), o.GPUs
 		}
 		if up(st.Condition) != cond {
-			return nil, false
+			return nil, nil, false
 		}
-		if known && (!slices.Equal(gpus, st.GPUs) || claimed(nodes[i:i+1])) {
-			out = append(out, n)
+		switch {
+		case !known:
+		case !slices.Equal(gpus, st.GPUs):
+			changed = append(changed, n)
+		case claimed(nodes[i : i+1]):
+			claimedOnly = append(claimedOnly, n)
 		}
 	}
 	for i := range b.nodes {
@@ -461,10 +476,10 @@ func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
 			continue
 		}
 		if up(o.Condition) != model.NodeUp {
-			return nil, false
+			return nil, nil, false
 		}
 		if n, ok := b.c.NodeIndex[o.Node]; ok && slices.ContainsFunc(o.GPUs, func(g model.GPUState) bool { return g != model.GPUState{} }) {
-			out = append(out, n)
+			changed = append(changed, n)
 		}
 	}
 	// Copy the states into the spare buffer (the one before last, whose
@@ -483,7 +498,7 @@ func (b *base) restate(nodes []model.NodeState) ([]int, bool) {
 		next = append(next, st)
 	}
 	b.nodes, b.spare = next, b.nodes
-	return out, true
+	return changed, claimedOnly, true
 }
 
 func samePlacements(a, b []model.Placement) bool {

@@ -4,5 +4,9 @@ package sched
 // often it brought it up to date by difference.
 func QueueSyncs(q *Queue) (rebuilds, diffs int) { return q.base.rebuilds, q.base.diffs }
 
+// QueueClaimSkips is how many times a sync found a claimed node's
+// restrictions still right (claimsSeen).
+func QueueClaimSkips(q *Queue) int { return q.base.claimSkips }
+
 // SetShortcuts turns earliest's shortcuts on or off.
 func SetShortcuts(on bool) { shortcuts = on }

@@ -152,7 +152,7 @@ func TestQuickIsAPrefixOfSchedule(t *testing.T) {
 // at every step that Quick, which keeps its cluster view between passes
 // and updates it by difference, plans exactly as a fresh Schedule.
 func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
-	steps, rebuilds, diffs, parkings := 0, 0, 0, 0
+	steps, rebuilds, diffs, parkings, skips := 0, 0, 0, 0, 0
 	for seed := uint64(0); seed < 120; seed++ {
 		snap, now := genSnapshot(seed)
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -262,9 +262,13 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 			now = now.Add(model.Duration(rng.IntN(3600)))
 		}
 		r, d := sched.QueueSyncs(q)
-		rebuilds, diffs = rebuilds+r, diffs+d
+		rebuilds, diffs, skips = rebuilds+r, diffs+d, skips+sched.QueueClaimSkips(q)
 	}
-	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked", steps, rebuilds, diffs, parkings)
+	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were",
+		steps, rebuilds, diffs, parkings, skips)
+	if skips == 0 {
+		t.Fatal("no sync left a claimed node as it was; the test does not exercise claimsSeen")
+	}
 	if diffs < steps/3 {
 		t.Fatalf("only %d of %d passes updated the view by difference; the test does not exercise it", diffs, steps)
 	}
