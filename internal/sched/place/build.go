@@ -559,16 +559,18 @@ func (c *Cluster) releaseClaim(n int, key string) int {
 		if nd.Busy&(1<<g) != 0 || c.dirty[nd.dirtyOff+g] != key {
 			continue
 		}
-		c.saveNode(n)
-		if nd.Up {
-			c.setBucket(n, false)
+		if freed == 0 { // the node is saved once, before its first change
+			c.saveNode(n)
+			if nd.Up {
+				c.setBucket(n, false)
+			}
 		}
 		c.dirty[nd.dirtyOff+g] = ""
 		nd.Dirty--
-		if nd.Up {
-			c.setBucket(n, true)
-		}
 		freed++
+	}
+	if freed > 0 && nd.Up {
+		c.setBucket(n, true)
 	}
 	return freed
 }
