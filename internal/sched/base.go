@@ -54,8 +54,12 @@ type base struct {
 	unique bool
 	kept   kept
 	seen   claimsSeen // claimants of each node as its last SetState read them
-	tally  tally
-	gen    uint32
+	// claims are what the kept node states say of claims, read again
+	// when the states change (claimsStale)
+	claims      nodeClaims
+	claimsStale bool
+	tally       tally
+	gen         uint32
 
 	rebuilds, diffs int // for tests
 	claimSkips      int // claimed nodes whose restrictions sync left as they were (for tests)
@@ -137,6 +141,13 @@ func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant fu
 			}
 		}
 	}
+	if b.claimsStale {
+		clear(b.claims.nodes)
+		clear(b.claims.dirty)
+		b.claims.read(b.nodes, b.c.NodeIndex)
+		b.claimsStale = false
+	}
+	b.tally.claims = &b.claims
 	snapRunning := snap.Running
 	b.tally.order = b.order
 	b.tally.running = func(id string) *model.Allocation {
@@ -297,6 +308,10 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.gen++
 	b.kept.reset()
 	b.seen.reset()
+	b.claimsStale = true
+	if b.claims.nodes == nil {
+		b.claims = nodeClaims{nodes: map[string][]int{}, dirty: map[string]int{}}
+	}
 	multi := false
 	for i := range snap.Running {
 		a := &snap.Running[i]
@@ -498,6 +513,7 @@ func (b *base) restate(nodes []model.NodeState) (changed, claimedOnly []int, ok 
 		next = append(next, st)
 	}
 	b.nodes, b.spare = next, b.nodes
+	b.claimsStale = true
 	return changed, claimedOnly, true
 }
 

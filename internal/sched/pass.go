@@ -273,21 +273,10 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 			p.fs.chargePath(p.fs.pathAt[i], fac.Tenants[i].Name, float64(g))
 		}
 	}
-	for i := range snap.Nodes {
-		lastClaim := "" // a node's GPUs are mostly claimed for one job
-		for _, gs := range snap.Nodes[i].GPUs {
-			if gs.ClaimedBy != "" && gs.Dirty {
-				p.claimDirty[gs.ClaimedBy]++
-			}
-			if gs.ClaimedBy != "" && gs.ClaimedBy != lastClaim {
-				lastClaim = gs.ClaimedBy
-				nodes := p.claimed[lastClaim] // kept even empty: a claim on an unknown node still counts
-				if n, ok := p.c.NodeIndex[snap.Nodes[i].Node]; ok {
-					nodes = append(nodes, n)
-				}
-				p.claimed[lastClaim] = nodes
-			}
-		}
+	if t.claims != nil { // a kept view's, read when its node states changed
+		t.claims.copyTo(p.claimed, p.claimDirty)
+	} else {
+		(&nodeClaims{nodes: p.claimed, dirty: p.claimDirty}).read(snap.Nodes, p.c.NodeIndex)
 	}
 	halfLife := p.pol.FairShareHalfLife
 	if halfLife > 0 {

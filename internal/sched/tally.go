@@ -26,6 +26,9 @@ type tally struct {
 	// order is the holding of each of the snapshot's allocations (kept
 	// views only): their placements' node indices, without lookups
 	order []*holding
+	// claims are the claims of the snapshot's node states (kept views
+	// only; nil: the pass reads them from the snapshot)
+	claims *nodeClaims
 }
 
 // tenantOrds numbers a facility's tenants: a name's ordinal is the index
