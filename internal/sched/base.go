@@ -32,9 +32,16 @@ type base struct {
 	c      *place.Cluster
 	nodes  []model.NodeState // as applied, deep copy
 	spare  []model.NodeState // the copy before, whose memory restate reuses
-	state  map[int]int       // node index → its entry in nodes
-	held   map[*model.Job]*holding
-	list   []*holding // every holding, for finding the ones that ended
+	// src is, per entry of nodes, the snapshot's GPU slice it was copied
+	// from (its first element), so that an unchanged list is told by
+	// identity; claimed lists the known nodes with a claim (when
+	// claimedOK), found once per list
+	src       []*model.GPUState
+	claimed   []int
+	claimedOK bool
+	state     map[int]int // node index → its entry in nodes
+	held      map[*model.Job]*holding
+	list      []*holding // every holding, for finding the ones that ended
 	// order is the holding of each allocation of the last synced
 	// snapshot, by index (nil for an allocation without a job). Drivers
 	// keep their allocations in a stable order, so diff walks the new
@@ -283,8 +290,10 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.c = place.NewFrom(static, snap, pendingTenant)
 	b.nodes = b.nodes[:0]
 	b.state = make(map[int]int, len(snap.Nodes))
-	b.fragile = false
+	b.fragile, b.claimedOK = false, false
+	b.src = b.src[:0]
 	for _, st := range snap.Nodes {
+		b.src = append(b.src, gpuData(st.GPUs))
 		st.GPUs = slices.Clone(st.GPUs)
 		if n, ok := b.c.NodeIndex[st.Node]; ok {
 			_, twice := b.state[n]
@@ -439,16 +448,16 @@ func (b *base) release(h *holding) {
 // counts depends on the queue). False means the view must be rebuilt: a
 // node's condition changed, or a node is listed twice.
 func (b *base) restate(nodes []model.NodeState) (changed, claimedOnly []int, ok bool) {
-	if sameNodes(b.nodes, nodes) {
-		if !claimed(nodes) {
-			return nil, nil, true
-		}
-		for i := range b.nodes {
-			if n, ok := b.c.NodeIndex[b.nodes[i].Node]; ok && claimed(b.nodes[i:i+1]) {
-				claimedOnly = append(claimedOnly, n)
+	if b.sameNodes(nodes) {
+		if !b.claimedOK { // the known claimed nodes, found once per list
+			b.claimedOK, b.claimed = true, b.claimed[:0]
+			for i := range b.nodes {
+				if n, ok := b.c.NodeIndex[b.nodes[i].Node]; ok && claimed(b.nodes[i:i+1]) {
+					b.claimed = append(b.claimed, n)
+				}
 			}
 		}
-		return nil, claimedOnly, true
+		return nil, b.claimed, true
 	}
 	old := make(map[string]*model.NodeState, len(b.nodes))
 	for i := range b.nodes {
@@ -501,11 +510,13 @@ func (b *base) restate(nodes []model.NodeState) (changed, claimedOnly []int, ok 
 	// GPU slices nothing reads any more) and keep the last as the spare.
 	next := b.spare[:0]
 	clear(b.state)
+	b.src = b.src[:0]
 	for i, st := range nodes {
 		var buf []model.GPUState
 		if i < len(b.spare) {
 			buf = b.spare[i].GPUs[:0] // read before next[i] overwrites it
 		}
+		b.src = append(b.src, gpuData(st.GPUs))
 		st.GPUs = append(buf, st.GPUs...)
 		if n, ok := b.c.NodeIndex[st.Node]; ok {
 			b.state[n] = len(next)
@@ -513,7 +524,7 @@ func (b *base) restate(nodes []model.NodeState) (changed, claimedOnly []int, ok 
 		next = append(next, st)
 	}
 	b.nodes, b.spare = next, b.nodes
-	b.claimsStale = true
+	b.claimsStale, b.claimedOK = true, false
 	return changed, claimedOnly, true
 }
 
@@ -523,10 +534,35 @@ func samePlacements(a, b []model.Placement) bool {
 	})
 }
 
-func sameNodes(a, b []model.NodeState) bool {
-	return slices.EqualFunc(a, b, func(x, y model.NodeState) bool {
-		return x.Node == y.Node && x.Condition == y.Condition && slices.Equal(x.GPUs, y.GPUs)
-	})
+// sameNodes reports whether the snapshot lists the node states the view
+// keeps. A state whose GPUs is the very slice the kept copy was made
+// from counts as unchanged without comparing its GPUs: drivers never
+// write into a slice they have handed to Quick (see Quick).
+func (b *base) sameNodes(nodes []model.NodeState) bool {
+	if len(nodes) != len(b.nodes) {
+		return false
+	}
+	for i := range nodes {
+		x, y := &b.nodes[i], &nodes[i]
+		if x.Node != y.Node || x.Condition != y.Condition || len(x.GPUs) != len(y.GPUs) {
+			return false
+		}
+		if p := gpuData(y.GPUs); p != nil && i < len(b.src) && b.src[i] == p {
+			continue
+		}
+		if !slices.Equal(x.GPUs, y.GPUs) {
+			return false
+		}
+	}
+	return true
+}
+
+// gpuData is the first element of a node's GPU states, nil for none.
+func gpuData(gpus []model.GPUState) *model.GPUState {
+	if len(gpus) == 0 {
+		return nil
+	}
+	return &gpus[0]
 }
 
 // claimed reports whether a GPU is claimed for a preemption's

@@ -44,7 +44,10 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 // difference. An allocation whose Replicas is the very slice of an
 // earlier snapshot counts as unchanged, so a driver that changes an
 // allocation's placements must give it a new slice, never write into one
-// it has handed to Quick (placements are values).
+// it has handed to Quick (placements are values). Likewise a node state
+// whose GPUs is the very slice of the last snapshot's entry for it
+// counts as unchanged: a driver changes a node's GPU states in a new
+// slice.
 func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Plan, []*model.Job) {
 	if snap == nil || snap.Facility == nil || q == nil {
 		return model.Plan{Now: now}, nil
