@@ -130,23 +130,7 @@ func (b *base) sync(static *place.Static, snap *model.Snapshot, pendingTenant fu
 	} else if changed, claimed, ok := b.restate(snap.Nodes); !ok || !b.diff(snap) {
 		b.rebuild(static, snap, pendingTenant)
 	} else {
-		for _, n := range b.touched {
-			delete(b.seen.byNode, n) // its Busy bits changed: set it anew
-		}
-		for k, list := range [2][]int{changed, claimed} {
-			for _, n := range list {
-				var gpus []model.GPUState // a node no longer listed is clean
-				if i, ok := b.state[n]; ok {
-					gpus = b.nodes[i].GPUs
-				}
-				if k == 1 && b.seen.same(n, gpus, pendingTenant) {
-					b.claimSkips++
-					continue
-				}
-				b.c.SetState(n, gpus, pendingTenant)
-				b.seen.note(n, gpus, pendingTenant)
-			}
-		}
+		b.setStates(changed, claimed, pendingTenant)
 	}
 	if b.claimsStale {
 		clear(b.claims.nodes)
