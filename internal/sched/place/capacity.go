@@ -4,10 +4,15 @@ import "slices"
 
 // capacity is how many of r's replicas node n can take now (≤ r.Replicas).
 func (c *Cluster) capacity(n int, r *Request) int {
+	return c.capacityOf(n, r, c.UsableBy(n, r.Tenant, r.Claim))
+}
+
+// capacityOf is capacity given the GPUs of node n usable by r
+// (UsableBy), when the caller has counted them already.
+func (c *Cluster) capacityOf(n int, r *Request, u int) int {
 	nd := &c.Nodes[n]
 	k := r.Replicas
 	if r.GPUs > 0 {
-		u := c.UsableBy(n, r.Tenant, r.Claim)
 		if r.Constrained && nd.Spare >= 0 {
 			u = min(u, nd.Spare)
 		}

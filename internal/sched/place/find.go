@@ -180,8 +180,9 @@ func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit,
 // addCand counts what eligible node n offers r: its usable GPUs in free,
 // and, if it can take a replica, its capacity in fit and the node in out.
 func (c *Cluster) addCand(out []cand, n int, r *Request, fit, free *int) []cand {
-	k := c.capacity(n, r)
-	*free += c.UsableBy(n, r.Tenant, r.Claim)
+	u := c.UsableBy(n, r.Tenant, r.Claim)
+	k := c.capacityOf(n, r, u)
+	*free += u
 	if k > 0 {
 		out = append(out, cand{node: int32(n), cap: int32(k)})
 		*fit += k
