@@ -3,6 +3,7 @@ package sched
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
@@ -238,14 +239,28 @@ func (p *pass) isClaimed(id string) bool {
 }
 
 // releaseClaim makes the GPUs claimed for job id usable by anyone. Free
-// capacity grows, so the failure memo, which assumes it only shrinks,
-// starts over.
+// capacity grows on those nodes, so the failures the memo keeps for
+// their GPU models, which assume it only shrinks, are forgotten; other
+// models' questions never look at these nodes (and a claim holds no
+// power), so theirs stand.
 func (p *pass) releaseClaim(id string) {
 	nodes := p.claimed[id]
 	delete(p.claimed, id)
-	if p.c.ReleaseClaim(place.ClaimKey(id), nodes) > 0 {
-		clear(p.memo)
-		clear(p.exact)
+	if p.c.ReleaseClaim(place.ClaimKey(id), nodes) == 0 {
+		return
+	}
+	freed := func(m int) bool {
+		return slices.ContainsFunc(nodes, func(n int) bool { return p.c.Nodes[n].Model == m })
+	}
+	for k := range p.memo {
+		if freed(k.model) {
+			delete(p.memo, k)
+		}
+	}
+	for k := range p.exact {
+		if freed(k.model) {
+			delete(p.exact, k)
+		}
 	}
 }
 
