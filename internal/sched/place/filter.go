@@ -60,6 +60,7 @@ func (r *Rejections) add(f string) {
 	for i, n := range FilterNames {
 		if n == f {
 			r[i]++
+			return
 		}
 	}
 }

@@ -137,40 +137,25 @@ func (c *Cluster) maybeStrand(n int) {
 }
 
 // candidates lists eligible nodes with their capacity, in index order.
-// Counting rejections visits every node of the model; otherwise pools
-// outside r's sites are skipped (the sovereignty filter rejects all their
-// nodes) and, for GPU replicas, so are nodes known to have no free GPU
-// (bucket 0), which can neither take a replica nor add usable GPUs.
-func (c *Cluster) candidates(r *Request, rejected *Rejections) (out []cand, fit, free int) {
-	if rejected == nil && r.GPUs > 0 {
+// Pools outside r's sites are skipped (the sovereignty filter rejects
+// all their nodes) and, for GPU replicas, so are nodes known to have no
+// free GPU (bucket 0), which can neither take a replica nor add usable
+// GPUs. diagnose counts rejections.
+func (c *Cluster) candidates(r *Request) (out []cand, fit, free int) {
+	if r.GPUs > 0 {
 		return c.candidatesFree(r)
 	}
 	out = c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
 	for p := range c.Pools {
 		pool := &c.Pools[p]
-		if pool.Model != r.Model {
-			continue
-		}
-		if r.Sites != nil && !r.Sites[pool.Site] && rejected != nil {
-			// what nodeFilter says of every node of the pool
-			for _, n := range pool.Nodes {
-				if c.Nodes[n].Up {
-					rejected[sovereigntyFilter]++
-				} else {
-					rejected[nodeStateFilter]++
-				}
-			}
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
 			continue
 		}
 		for _, n := range pool.Nodes {
-			if f := c.nodeFilter(int(n), r); f != "" {
-				if rejected != nil {
-					rejected.add(f)
-				}
-				continue
+			if c.nodeFilter(int(n), r) == "" {
+				out = c.addCand(out, int(n), r, &fit, &free)
 			}
-			out = c.addCand(out, int(n), r, &fit, &free)
 		}
 	}
 	sortCands(out)
@@ -229,37 +214,58 @@ func cmpCand(a, b cand) int { return int(a.node) - int(b.node) }
 
 func (c *Cluster) diagnose(r *Request) Result {
 	var res Result
-	cands, fit, free := c.candidates(r, &res.Rejected)
-	res.Fit, res.FreeGPUs = fit, free
-	if c.anyDirty {
-		for p := range c.Pools {
-			if c.Pools[p].Model != r.Model {
+	out := c.groupSums().cands[:0]
+	defer func() { c.sums.cands = out }()
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		if pool.Model != r.Model {
+			continue
+		}
+		if r.Sites != nil && !r.Sites[pool.Site] {
+			// what nodeFilter says of every node of the pool
+			for _, n := range pool.Nodes {
+				if c.Nodes[n].Up {
+					res.Rejected[sovereigntyFilter]++
+				} else {
+					res.Rejected[nodeStateFilter]++
+				}
+			}
+			continue
+		}
+		for _, n := range pool.Nodes {
+			if f := c.nodeFilter(int(n), r); f != "" {
+				res.Rejected.add(f)
 				continue
 			}
-			for _, n := range c.Pools[p].Nodes {
-				nd := &c.Nodes[n]
-				if nd.Dirty == 0 || c.nodeFilter(int(n), r) != "" {
-					continue
-				}
-				for g := 0; g < nd.NGPU; g++ {
-					o := c.dirty[nd.dirtyOff+g]
-					if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant || r.Claim != "" && o == r.Claim {
-						continue
-					}
-					if job := c.ClaimOf(int(n), g); job != "" {
-						res.Claimed++
-						if res.ClaimedBy == "" {
-							res.ClaimedBy = job
-						}
-					} else {
-						res.DirtyOther++
-					}
-				}
+			out = c.addCand(out, int(n), r, &res.Fit, &res.FreeGPUs)
+			if c.anyDirty && c.Nodes[n].Dirty > 0 {
+				c.countRestricted(int(n), r, &res)
 			}
 		}
 	}
-	c.largest(r, cands, &res)
+	sortCands(out)
+	c.largest(r, out, &res)
 	return res
+}
+
+// countRestricted counts the free GPUs of eligible node n that r may not
+// use: claimed for another job, or dirty from another tenant.
+func (c *Cluster) countRestricted(n int, r *Request, res *Result) {
+	nd := &c.Nodes[n]
+	for g := 0; g < nd.NGPU; g++ {
+		o := c.dirty[nd.dirtyOff+g]
+		if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant || r.Claim != "" && o == r.Claim {
+			continue
+		}
+		if job := c.ClaimOf(n, g); job != "" {
+			res.Claimed++
+			if res.ClaimedBy == "" {
+				res.ClaimedBy = job
+			}
+		} else {
+			res.DirtyOther++
+		}
+	}
 }
 
 // largest fills the biggest group at the required level (or the node
@@ -295,7 +301,7 @@ func (c *Cluster) largest(r *Request, cands []cand, res *Result) {
 // levels whose groups nest inside one group of that level. A gang whose
 // topology is "any" may, as a last resort, spread across sites.
 func (c *Cluster) findGang(r *Request) Result {
-	cands, fit, free := c.candidates(r, nil)
+	cands, fit, free := c.candidates(r)
 	if fit < r.Replicas {
 		if r.Probe {
 			return Result{}
@@ -386,7 +392,7 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums *[NumLevel
 // findSameNode puts every replica on one node: the eligible node with
 // room for all of them and the fewest usable GPUs (best fit).
 func (c *Cluster) findSameNode(r *Request) Result {
-	cands, fit, free := c.candidates(r, nil)
+	cands, fit, free := c.candidates(r)
 	best := -1
 	for _, x := range cands {
 		if int(x.cap) < r.Replicas {

@@ -3,6 +3,7 @@ package place
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -68,6 +69,71 @@ func review2SlowCandidates(c *Cluster, r *Request) (out []cand, fit, free int) {
 	return out, fit, free
 }
 
+// review2SlowDiagnose is diagnose the slow way: every node of the
+// model's pools through nodeFilter for the rejections and candidates,
+// then every node again for the GPUs restricted to others.
+func review2SlowDiagnose(c *Cluster, r *Request) Result {
+	var res Result
+	var cands []cand
+	for p := range c.Pools {
+		if c.Pools[p].Model != r.Model {
+			continue
+		}
+		for _, n := range c.Pools[p].Nodes {
+			if f := c.nodeFilter(int(n), r); f != "" {
+				for i, name := range FilterNames {
+					if name == f {
+						res.Rejected[i]++
+					}
+				}
+				continue
+			}
+			k := c.capacity(int(n), r)
+			res.FreeGPUs += c.UsableBy(int(n), r.Tenant, r.Claim)
+			if k > 0 {
+				cands = append(cands, cand{node: n, cap: int32(k)})
+				res.Fit += k
+			}
+		}
+	}
+	for p := range c.Pools {
+		if c.Pools[p].Model != r.Model {
+			continue
+		}
+		for _, n := range c.Pools[p].Nodes {
+			nd := &c.Nodes[n]
+			if nd.Dirty == 0 || c.nodeFilter(int(n), r) != "" {
+				continue
+			}
+			for g := 0; g < nd.NGPU; g++ {
+				o := c.dirty[nd.dirtyOff+g]
+				if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant || r.Claim != "" && o == r.Claim {
+					continue
+				}
+				if job := c.ClaimOf(int(n), g); job != "" {
+					res.Claimed++
+					if res.ClaimedBy == "" {
+						res.ClaimedBy = job
+					}
+				} else {
+					res.DirtyOther++
+				}
+			}
+		}
+	}
+	slices.SortFunc(cands, cmpCand)
+	c.largest(r, cands, &res)
+	return res
+}
+
+func review2CheckDiagnose(t *testing.T, what string, c *Cluster, r *Request) {
+	t.Helper()
+	got, want := c.diagnose(r), review2SlowDiagnose(c, r)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: diagnose %+v, the slow way %+v (request %+v)", what, got, want, *r)
+	}
+}
+
 func review2Request(rng *rand.Rand, c *Cluster, tenants []string) *Request {
 	r := &Request{Tenant: tenants[rng.IntN(len(tenants))], Model: rng.IntN(len(c.Models)),
 		Replicas: 1 + rng.IntN(6), GPUs: rng.IntN(9), CPUs: rng.IntN(16), Mem: rng.IntN(128),
@@ -100,7 +166,7 @@ func review2CheckCandidates(t *testing.T, what string, c *Cluster, r *Request) {
 	if r.GPUs <= 0 {
 		return
 	}
-	got, gfit, gfree := c.candidates(r, nil)
+	got, gfit, gfree := c.candidates(r)
 	got = slices.Clone(got)
 	want, wfit, wfree := review2SlowCandidates(c, r)
 	if !slices.Equal(got, want) || gfit != wfit || gfree != wfree {
@@ -208,6 +274,7 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 				op = "find"
 				r := review2Request(rng, c, tenants)
 				review2CheckCandidates(t, what("candidates", i), c, r)
+				review2CheckDiagnose(t, what("diagnose", i), c, r)
 				c.Find(r)
 			case 10:
 				op = "retally"
