@@ -51,9 +51,10 @@ type base struct {
 	byID   map[string]*holding
 	onNode map[int][]*holding // holders of each node, for retallies
 	excl   map[string]bool    // node-exclusive tenants
-	// fragile: the snapshot last rebuilt from lists a node twice or holds
-	// a GPU twice, which only a fresh build reads as Schedule does; the
-	// view is rebuilt until a snapshot is clean again
+	// fragile: the last snapshot lists a node twice, holds a GPU twice,
+	// lists a job twice or two jobs with one ID, which only a fresh build
+	// reads as Schedule does; the view is rebuilt until a snapshot is
+	// clean again
 	fragile bool
 	// unique: every allocation of the snapshot with a job has a holding
 	// of its own (no job listed twice, no two jobs with one ID), which
@@ -243,6 +244,7 @@ func (b *base) diff(snap *model.Snapshot) bool {
 	}
 	if b.unique = !multi && len(b.byID) == len(b.list); !b.unique {
 		b.kept.reset()
+		b.fragile = true // see rebuild
 	}
 	for _, n := range b.touched {
 		b.c.Retally(n, b.jobsOn(n), b.exclTenant)
@@ -287,10 +289,8 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		b.nodes = append(b.nodes, st)
 	}
 	b.excl = make(map[string]bool, len(fac.Tenants))
-	for i := range fac.Tenants {
-		if fac.Tenants[i].Exclusive == model.ExclusiveNode {
-			b.excl[fac.Tenants[i].Name] = true
-		}
+	for i := range fac.Tenants { // a name listed twice: the last entry counts, as in a fresh build
+		b.excl[fac.Tenants[i].Name] = fac.Tenants[i].Exclusive == model.ExclusiveNode
 	}
 	b.held = make(map[*model.Job]*holding, len(snap.Running))
 	b.byID = make(map[string]*holding, len(snap.Running))
@@ -327,7 +327,12 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		h.term, h.evictAt, h.started = a.Terminating, a.EvictAt, a.Started
 	}
 	if b.unique = !multi && len(b.byID) == len(b.list); !b.unique {
+		// A job listed twice, or two jobs with one ID: the holdings by
+		// ID cannot follow such a snapshot's changes (one leaving would
+		// take the other's entry), so the view is rebuilt until it is
+		// clean, as for a node listed twice.
 		b.kept.reset()
+		b.fragile = true
 	}
 	b.fragile = b.fragile || overlaps(b.c, snap.Running)
 }
