@@ -63,7 +63,9 @@ type pass struct {
 	relShared      bool     // releases is kept's list, not to be written
 	relOwn         []release
 	preemptScans   int
-	bounds         []int // release indices that end an instant
+	matched        []*vref      // reused by matchVictims
+	removed        []tenantGPUs // reused by eligible
+	bounds         []int        // release indices that end an instant
 	estimates      int
 	strictBlock    map[int]string // pool → blocking job when backfill is off
 	strictMemo     map[strictKey]strictAnswer
@@ -197,6 +199,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		attBuf:        last.attBuf[:0],
 		poolIn:        last.poolIn,
 		byModel:       last.byModel,
+		matched:       last.matched[:0],
+		removed:       last.removed[:0],
 		minVictimPrio: last.minVictimPrio,
 		releases:      last.releases[:0],
 		bounds:        last.bounds[:0],

@@ -62,15 +62,18 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			continue
 		}
 		p.preemptScans++
-		cands := p.victimCandidates(t, j, a.model, a.req.Sites)
-		if len(cands) == 0 {
+		refs := p.matchVictims(t, j, a.model, a.req.Sites)
+		if len(refs) == 0 {
 			continue
 		}
 		if p.preemptTries >= maxPreemptSearches {
 			return false, ""
 		}
 		p.preemptTries++
-		chosen := p.victimSet(t, j, a, cands)
+		if p.quotaBars(j, a.model, refs) {
+			continue // victimSet would find no set
+		}
+		chosen := p.victimSet(t, j, a, p.victimList(refs))
 		if chosen == nil {
 			continue
 		}
@@ -243,7 +246,8 @@ func (p *pass) shapeOf(i int, a *model.Allocation, out []vshape) []vshape {
 	return out
 }
 
-// mayHaveVictims is a cheap necessary condition for victimCandidates.
+// mayHaveVictims is a cheap necessary condition for matchVictims to
+// find any.
 func (p *pass) mayHaveVictims(t *model.Tenant, j *model.Job, m int) bool {
 	if p.victimCount(m) == 0 {
 		return false
@@ -260,51 +264,102 @@ func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 	return ti >= 0 && p.q.Usage(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
 }
 
-func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {
+// matchVictims lists, in p.matched and in index order, the entries of
+// model m's victim index that j may preempt (see preempt) on its sites.
+// It reads the index's entries first and an allocation only for the
+// entries they let through, or to compare tenant names when j's tenant
+// is not in the quota tree.
+func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) []*vref {
 	prio := p.priority(j)
 	ti, root := p.q.Tenant(t.Name), -1
 	if ti >= 0 {
 		root = p.q.Root(ti)
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
-	var out []victim
-	for i := range p.victimIndex()[m] {
-		ref := &p.vIdx[m][i]
-		if ref.hole() {
+	out := p.matched[:0]
+	idx := p.victimIndex()[m]
+	for i := range idx {
+		ref := &idx[i]
+		lower := p.pol.Preemption && ref.prio < prio
+		if ref.hole() || !lower && !reclaim {
 			continue
 		}
-		a := p.alloc(ref)
-		v := a.Job
-		if len(p.victims) > 0 && p.victims[v.ID] {
-			continue
-		}
-		vp := ref.prio
-		lower := p.pol.Preemption && vp < prio
-		ok := false
+		// Same tenant (or no quotas): only lower priorities. Another
+		// tenant under j's root that borrows: lower priorities, or any
+		// when j reclaims. Tenant indices differ when names do.
+		same := !p.pol.Quotas
 		switch {
-		case v.Tenant == t.Name || !p.pol.Quotas:
-			ok = lower
-		default:
-			vi := ref.ti
-			shared := vi >= 0 && ti >= 0 && ref.root == root
-			ok = shared && p.q.Usage(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim)
+		case same:
+		case ti >= 0:
+			same = ref.ti == ti
+		case ref.ti < 0:
+			same = p.alloc(ref).Job.Tenant == t.Name
 		}
-		if !ok {
+		if same && !lower {
 			continue
 		}
-		gpus, held := ref.gpus, sites == nil
+		if !same && (ti < 0 || ref.ti < 0 || ref.root != root || p.q.Usage(ref.ti, m) <= p.q.Nominal(ref.ti, m)) {
+			continue
+		}
+		held := sites == nil
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if !held {
+		if !held || len(p.victims) > 0 && p.victims[p.alloc(ref).Job.ID] {
 			continue
 		}
+		out = append(out, ref)
+	}
+	p.matched = out
+	return out
+}
+
+// quotaBars reports whether j's quota keeps it off model m even with
+// every matched victim gone; then victimSet finds no set, since its
+// every trial removes only some of them (the cheapest eligible ones)
+// and a tenant's available quota never grows with usage anywhere in
+// its tree (quota.Tree.Available). Most searches of a busy cluster end
+// here, before their candidates are costed and sorted.
+func (p *pass) quotaBars(j *model.Job, m int, refs []*vref) bool {
+	ti := p.q.Tenant(j.Tenant)
+	if !quotaShortcut || !p.pol.Quotas || ti < 0 || j.GPUsPerReplica == 0 {
+		return false
+	}
+	need := p.need(j)
+	if p.q.Available(ti, m) >= need {
+		return false // with nothing removed
+	}
+	for _, r := range refs {
+		if r.ti >= 0 {
+			p.q.Add(r.ti, m, -r.gpus)
+		}
+	}
+	bars := p.q.Available(ti, m) < need
+	for _, r := range refs {
+		if r.ti >= 0 {
+			p.q.Add(r.ti, m, r.gpus)
+		}
+	}
+	return bars
+}
+
+// quotaShortcut lets preempt skip the searches quotaBars settles; tests
+// turn it off to compare.
+var quotaShortcut = true
+
+// victimList is the candidates of the matched entries refs: cheapest
+// first (GPU-time lost since the last checkpoint, then priority, then
+// job ID), at most maxVictimCandidates.
+func (p *pass) victimList(refs []*vref) []victim {
+	out := make([]victim, 0, len(refs))
+	for _, ref := range refs {
+		a := p.alloc(ref)
 		since := max(a.LastCheckpoint, a.Started)
 		all := 0
 		for _, r := range a.Replicas {
 			all += len(r.GPUs)
 		}
-		out = append(out, victim{a: a, ti: ref.ti, gpus: gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: vp})
+		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: ref.prio})
 	}
 	sort.Slice(out, func(x, y int) bool {
 		a, b := out[x], out[y]
@@ -323,25 +378,44 @@ func (p *pass) victimCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 }
 
 // eligible drops, in order, cross-tenant victims whose tenant would no
-// longer be borrowing after the victims before them are gone.
+// longer be borrowing after the victims before them are gone. It
+// returns cands itself when it drops none.
 func (p *pass) eligible(t *model.Tenant, m int, cands []victim) []victim {
 	if !p.pol.Quotas {
 		return cands
 	}
-	removed := map[string]int64{}
-	out := cands[:0:0]
-	for _, v := range cands {
-		vt := v.a.Job.Tenant
-		if vt != t.Name {
-			vi := p.q.Tenant(vt)
-			if vi < 0 || p.q.Usage(vi, m)-removed[vt] <= p.q.Nominal(vi, m) {
-				continue
+	removed := p.removed[:0] // per cross-tenant victims' tenant
+	var out []victim         // nil until a victim is dropped
+	for k, v := range cands {
+		keep := true
+		if v.a.Job.Tenant != t.Name {
+			x := slices.IndexFunc(removed, func(r tenantGPUs) bool { return r.ti == v.ti })
+			if x < 0 && v.ti >= 0 {
+				removed, x = append(removed, tenantGPUs{ti: v.ti}), len(removed)
+			}
+			keep = x >= 0 && p.q.Usage(v.ti, m)-removed[x].gpus > p.q.Nominal(v.ti, m)
+			if keep {
+				removed[x].gpus += v.gpus
 			}
 		}
-		removed[vt] += v.gpus
-		out = append(out, v)
+		switch {
+		case !keep && out == nil:
+			out = append(make([]victim, 0, len(cands)-1), cands[:k]...)
+		case keep && out != nil:
+			out = append(out, v)
+		}
+	}
+	p.removed = removed
+	if out == nil {
+		return cands
 	}
 	return out
+}
+
+// tenantGPUs is GPUs of tenant ti (an index in the quota tree).
+type tenantGPUs struct {
+	ti   int
+	gpus int64
 }
 
 // request is the placement question a preemption must answer: the whole

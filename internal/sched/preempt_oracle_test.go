@@ -1,0 +1,126 @@
+package sched
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// CheckVictimSearch compares, for every pending job of snap and every
+// GPU model, the search's candidates (victimList of matchVictims) with
+// oracleCandidates, and checks that victimSet finds no set wherever
+// quotaBars settles a search. It does so on a fresh pass and on a pass
+// that has run (its starts use quota, its evictions are no candidates
+// any more). It reports the searches that had candidates and how many
+// of them quotaBars settled.
+func CheckVictimSearch(snap *model.Snapshot, now model.Time) (searches, barred int, err error) {
+	for _, run := range []bool{false, true} {
+		p := newPass(snap, now, nil, nil, nil, nil)
+		if run {
+			p.run(NewQueue(snap.Facility, snap.Pending), 0)
+		}
+		for _, j := range snap.Pending {
+			t := p.tenants[j.Tenant]
+			if _, ok := p.validate(t, j); !ok {
+				continue
+			}
+			ss := p.sitesFor(t, j)
+			if !ss.ok {
+				continue
+			}
+			p.curSites = ss.id
+			for _, m := range p.allModels {
+				want := p.oracleCandidates(t, j, m, ss.mask)
+				refs := p.matchVictims(t, j, m, ss.mask)
+				got := p.victimList(refs)
+				if !reflect.DeepEqual(want, got) && len(want)+len(got) > 0 {
+					return searches, barred, fmt.Errorf("job %s, model %d (ran %v): candidates %s, oracle %s", j.ID, m, run, victimIDs(got), victimIDs(want))
+				}
+				if len(got) == 0 {
+					continue
+				}
+				searches++
+				if !p.quotaBars(j, m, refs) {
+					continue
+				}
+				barred++
+				a := attempt{model: m, req: p.request(t, j, m, ss.mask)}
+				if set := p.victimSet(t, j, &a, got); set != nil {
+					return searches, barred, fmt.Errorf("job %s, model %d (ran %v): quota bars the search, but victims %s make room", j.ID, m, run, victimIDs(set))
+				}
+			}
+		}
+	}
+	return searches, barred, nil
+}
+
+func victimIDs(vs []victim) []string {
+	var ids []string
+	for _, v := range vs {
+		ids = append(ids, v.a.Job.ID)
+	}
+	return ids
+}
+
+// oracleCandidates is the candidate scan as it was before matchVictims:
+// every entry of the index, each allocation read, tenants compared by
+// name.
+func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {
+	prio := p.priority(j)
+	ti, root := p.q.Tenant(t.Name), -1
+	if ti >= 0 {
+		root = p.q.Root(ti)
+	}
+	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
+	var out []victim
+	for i := range p.victimIndex()[m] {
+		ref := &p.vIdx[m][i]
+		if ref.hole() {
+			continue
+		}
+		a := p.alloc(ref)
+		v := a.Job
+		if p.victims[v.ID] {
+			continue
+		}
+		lower := p.pol.Preemption && ref.prio < prio
+		ok := false
+		switch {
+		case v.Tenant == t.Name || !p.pol.Quotas:
+			ok = lower
+		default:
+			vi := ref.ti
+			shared := vi >= 0 && ti >= 0 && ref.root == root
+			ok = shared && p.q.Usage(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim)
+		}
+		held := sites == nil
+		for _, s := range ref.sites {
+			held = held || sites[s]
+		}
+		if !ok || !held {
+			continue
+		}
+		since := max(a.LastCheckpoint, a.Started)
+		all := 0
+		for _, r := range a.Replicas {
+			all += len(r.GPUs)
+		}
+		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: ref.prio})
+	}
+	sort.Slice(out, func(x, y int) bool {
+		a, b := out[x], out[y]
+		if a.lost != b.lost {
+			return a.lost < b.lost
+		}
+		if a.prio != b.prio {
+			return a.prio < b.prio
+		}
+		return a.a.Job.ID < b.a.Job.ID
+	})
+	return out[:min(len(out), maxVictimCandidates)]
+}
+
+// SetQuotaShortcut turns preempt's quotaBars shortcut on or off.
+func SetQuotaShortcut(on bool) { quotaShortcut = on }
