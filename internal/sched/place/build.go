@@ -278,6 +278,12 @@ func (c *Cluster) dirtyOwner(nd *Node, g int) string {
 }
 
 func (c *Cluster) addLoad(nd *Node, w float64) {
+	c.saveLoads(nd)
+	c.addLoadSaved(nd, w)
+}
+
+// saveLoads records the load of nd's site, hall and rack in the undo log.
+func (c *Cluster) saveLoads(nd *Node) {
 	if c.undo != nil {
 		if nd.Site >= 0 {
 			c.savePower(&c.Sites[nd.Site])
@@ -289,6 +295,11 @@ func (c *Cluster) addLoad(nd *Node, w float64) {
 			c.savePower(&c.Racks[nd.Rack])
 		}
 	}
+}
+
+// addLoadSaved is addLoad once saveLoads has recorded the loads since
+// the innermost Begin (a later record would restore nothing older).
+func (c *Cluster) addLoadSaved(nd *Node, w float64) {
 	if nd.Site >= 0 {
 		c.Sites[nd.Site].LoadW += w
 	}
@@ -377,13 +388,17 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 // Release returns gpus of node n held by job at cap capW. The GPUs stay
 // clean: the core releases only in what-if searches, where the same
 // tenant's work is the one being evicted.
+//
+// Under an undo log it records the node without its GPUs' restrictions,
+// which it leaves alone, and each container's load once, not per GPU.
 func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
-	c.saveNode(n)
+	c.saveNodeOnly(n)
 	nd := &c.Nodes[n]
 	if nd.Up {
 		c.setBucket(n, false)
 	}
 	nd.Stranded = false
+	saved := false
 	for _, g := range gpus {
 		if g < 0 || g >= nd.NGPU || nd.Busy&(1<<g) == 0 {
 			continue
@@ -394,7 +409,12 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 			c.Pools[nd.Pool].Free++
 		}
 		if nd.Model >= 0 {
-			c.addLoad(nd, float64(c.Models[nd.Model].IdleWatts)-c.GPUWatts(nd.Model, capW))
+			if !saved {
+				c.saveLoads(nd)
+				saved = true
+			}
+			// one GPU at a time, as the loads' sums always were
+			c.addLoadSaved(nd, float64(c.Models[nd.Model].IdleWatts)-c.GPUWatts(nd.Model, capW))
 		}
 	}
 	nd.FreeCPU += job.CPUsPerReplica

@@ -47,7 +47,7 @@ func (c *Cluster) BeginFuture() {
 	c.Begin()
 	for i := range c.Nodes {
 		if nd := &c.Nodes[i]; nd.Stranded {
-			c.saveNode(i)
+			c.saveNodeOnly(i)
 			nd.Stranded = false
 			if nd.Up {
 				c.setBucket(i, true)
@@ -87,7 +87,7 @@ func (c *Cluster) Rollback() {
 	}
 	u.power = u.power[:m.power]
 	for i := len(u.nodes) - 1; i >= m.nodes; i-- {
-		e := u.nodes[i]
+		e := &u.nodes[i]
 		if c.Nodes[e.n].Up {
 			c.setBucket(e.n, false)
 		}
@@ -106,8 +106,21 @@ func (c *Cluster) Rollback() {
 }
 
 func (c *Cluster) saveNode(n int) {
+	if e := c.pushNode(n); e != nil && c.anyDirty {
+		nd := &c.Nodes[n]
+		e.dirty = append(e.dirty, c.dirty[nd.dirtyOff:nd.dirtyOff+nd.NGPU]...)
+	}
+}
+
+// saveNodeOnly is saveNode for a change that leaves the node's GPU
+// restrictions (dirty owners) alone: every change to them saves the
+// node first, so an earlier record need not restore them.
+func (c *Cluster) saveNodeOnly(n int) { c.pushNode(n) }
+
+// pushNode records node n without its restrictions; nil when no log is open.
+func (c *Cluster) pushNode(n int) *nodeUndo {
 	if c.undo == nil {
-		return
+		return nil
 	}
 	nd := &c.Nodes[n]
 	u := c.undo
@@ -119,9 +132,7 @@ func (c *Cluster) saveNode(n int) {
 	e := &u.nodes[len(u.nodes)-1]
 	e.n, e.node = n, *nd
 	e.dirty = e.dirty[:0]
-	if c.anyDirty {
-		e.dirty = append(e.dirty, c.dirty[nd.dirtyOff:nd.dirtyOff+nd.NGPU]...)
-	}
+	return e
 }
 
 func (c *Cluster) savePower(p *Power) {
