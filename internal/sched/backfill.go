@@ -106,72 +106,6 @@ func (p *pass) sortReleases() {
 	}
 }
 
-// timeline is the cluster moved forward in time by applying releases in
-// order, under an undo log; what-if probes go further ahead under a
-// nested one.
-type timeline struct {
-	p   *pass
-	c   *place.Cluster
-	cur int // releases[:cur] are applied
-}
-
-// newTimeline starts a timeline on the pass's cluster itself, under an
-// undo log (no copy of every node): the caller ends it with
-// p.c.Rollback, and reads p.c for nothing else meanwhile.
-func (p *pass) newTimeline() *timeline {
-	p.c.BeginFuture()
-	return &timeline{p: p, c: p.c}
-}
-
-func (t *timeline) apply(from, to int) {
-	for i := range t.p.releases[from:to] {
-		r := &t.p.releases[from+i]
-		for k, pl := range r.reps {
-			if n, ok := t.p.releaseNode(r, k); ok {
-				t.c.Release(n, pl.GPUs, r.job, pl.PowerCapW)
-			}
-		}
-	}
-}
-
-// releaseNode is the node index of placement k of release r; ok is false
-// for an unknown node.
-func (p *pass) releaseNode(r *release, k int) (int, bool) {
-	if r.h != nil {
-		n := r.h.nodes[k]
-		return n, n >= 0
-	}
-	if r.idx >= 0 {
-		return p.tally.nodeAt(p.c, r.idx, k, r.reps[k].Node)
-	}
-	n, ok := p.c.NodeIndex[r.reps[k].Node]
-	return n, ok
-}
-
-// advance applies releases up to k for good.
-func (t *timeline) advance(k int) {
-	if k > t.cur {
-		t.apply(t.cur, k)
-		t.cur = k
-	}
-}
-
-// probe applies releases up to k (k ≥ cur) and holds overlapping
-// [at, end) in a what-if, runs f, and rolls back.
-func (t *timeline) probe(k int, at, end model.Time, f func(c *place.Cluster) bool) bool {
-	t.c.Begin()
-	defer t.c.Rollback()
-	t.apply(t.cur, max(k, t.cur))
-	for _, h := range t.p.holds {
-		if h.start < end && h.end > at {
-			for _, s := range h.slots {
-				t.c.Alloc(s.Node, s.GPUs, h.job, 0, false)
-			}
-		}
-	}
-	return f(t.c)
-}
-
 // earliest finds the first instant at which req fits as running jobs
 // release their resources, and the placement then. Without holds fit is
 // monotone in time (unless a GPU capped below its idle draw ends, which
@@ -192,13 +126,19 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	if len(bounds) == 0 {
 		return 0, nil, nil, false
 	}
-	tl := p.newTimeline()
+	var need []bool
+	if shortcuts {
+		need = p.neededParts(&req)
+	}
+	tl := p.newTimeline(need)
 	defer p.c.Rollback()
 	// Without holds, the instant found would be tried again below
 	// exactly as the search probed it: the search keeps its last fit.
 	fitK, fitSlots := -1, []place.Slot(nil)
+	// a failed probe leaves its releases applied: the search goes on
+	// from there
 	probeAt := func(k int) bool {
-		return tl.probe(k, 0, 0, func(c *place.Cluster) bool {
+		return tl.probe(k, 0, 0, shortcuts, func(c *place.Cluster) bool {
 			res := c.Find(&req)
 			if res.OK() && len(p.holds) == 0 {
 				fitK, fitSlots = k, res.Slots
@@ -255,7 +195,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	var slots []place.Slot
 	var then *futureState
 	try := func(k int, at model.Time) bool {
-		return tl.probe(k, at, end(at), func(c *place.Cluster) bool {
+		return tl.probe(k, at, end(at), false, func(c *place.Cluster) bool {
 			res := c.Find(&req)
 			slots = res.Slots
 			if res.OK() && wantThen {
@@ -273,9 +213,10 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	return 0, nil, nil, false
 }
 
-// shortcuts lets earliest skip boundaries with too few free GPUs and
-// reuse its search's last fit; a test turns it off to check that
-// neither changes a plan.
+// shortcuts lets earliest skip boundaries with too few free GPUs,
+// reuse its search's last fit, keep the releases a failed probe applied
+// and leave out releases in power parts its request cannot use; a test
+// turns it off to check that none changes a plan.
 var shortcuts = true
 
 // firstEnoughGPUs is the index of the first release boundary at which

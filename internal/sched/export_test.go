@@ -1,5 +1,10 @@
 package sched
 
+import (
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
+)
+
 // QueueSyncs reports how often Quick rebuilt q's cluster view and how
 // often it brought it up to date by difference.
 func QueueSyncs(q *Queue) (rebuilds, diffs int) { return q.base.rebuilds, q.base.diffs }
@@ -10,3 +15,6 @@ func QueueClaimSkips(q *Queue) int { return q.base.claimSkips }
 
 // SetShortcuts turns earliest's shortcuts on or off.
 func SetShortcuts(on bool) { shortcuts = on }
+
+// PowerParts is the power part of each node of snap's facility.
+func PowerParts(snap *model.Snapshot) []int32 { return newPowerParts(place.New(snap, nil)).node }

@@ -34,6 +34,7 @@ type pass struct {
 	siteSets      map[siteKey]*siteSet
 	attBuf        []attempt // reused by tryModels
 	poolIn        []bool    // reused by firstEnoughGPUs
+	partNeed      []bool    // reused by neededParts
 	quick         bool      // a Quick pass with a depth
 	lastTenant    string    // one-entry lookup caches for the walk
 	lastTenantIdx int
@@ -115,6 +116,8 @@ type prepared struct {
 	// last snapshot's usage list (see usagePaths)
 	usageOf   []string
 	usagePath [][]fsStep
+	// parts: the facility's nodes grouped by shared power containers
+	parts *powerParts
 	// last is the previous pass, done with: the next one clears and
 	// reuses its maps and fair-share cells instead of allocating them
 	last *pass
@@ -198,6 +201,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		quotaMsgs:     prep.quotaMsgs,
 		attBuf:        last.attBuf[:0],
 		poolIn:        last.poolIn,
+		partNeed:      last.partNeed,
 		byModel:       last.byModel,
 		matched:       last.matched[:0],
 		removed:       last.removed[:0],

@@ -1,17 +1,21 @@
 package sched_test
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
 // TestShortcutsChangeNoPlan: estimates that skip the release boundaries
-// with too few free GPUs (firstEnoughGPUs) and reuse their search's last
-// fit give the plans of estimates that probe every boundary and probe
-// the fit again.
+// with too few free GPUs (firstEnoughGPUs), reuse their search's last
+// fit, keep the releases a failed probe applied and leave out the
+// releases of power parts their request cannot use give the plans of
+// estimates that probe every boundary, probe the fit again, apply each
+// release again after a failed probe and apply every release.
 func TestShortcutsChangeNoPlan(t *testing.T) {
 	seeds := 300
 	if testing.Short() {
@@ -69,4 +73,54 @@ func TestVictimSearchShortcuts(t *testing.T) {
 		t.Fatalf("of %d searches with candidates quota barred %d: the snapshots do not exercise both sides", searches, barred)
 	}
 	t.Logf("%d searches with candidates, %d barred by quota", searches, barred)
+}
+
+// TestPowerParts: two nodes are in one power part exactly when a chain
+// of nodes, each sharing a site, hall or rack with the next, joins them
+// (a naive closure), also with halls moved across sites.
+func TestPowerParts(t *testing.T) {
+	for seed := uint64(0); seed < 60; seed++ {
+		snap, _ := genSnapshot(seed)
+		f := snap.Facility
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for range rng.IntN(3) { // a node in another site's hall
+			f.Nodes[rng.IntN(len(f.Nodes))].Hall = f.Halls[rng.IntN(len(f.Halls))].ID
+		}
+		got := sched.PowerParts(snap)
+		known := map[string]bool{}
+		for _, s := range f.Sites {
+			known["s:"+s.ID] = true
+		}
+		for _, h := range f.Halls {
+			known["h:"+h.ID] = true
+		}
+		for _, r := range f.Racks {
+			known["r:"+r.ID] = true
+		}
+		shares := func(a, b *model.Node) bool {
+			return a.Site == b.Site && known["s:"+a.Site] || a.Hall == b.Hall && known["h:"+a.Hall] ||
+				a.Rack == b.Rack && known["r:"+a.Rack]
+		}
+		label := make([]int, len(f.Nodes))
+		for i := range label {
+			label[i] = i
+		}
+		for changed := true; changed; {
+			changed = false
+			for i := range f.Nodes {
+				for j := range f.Nodes {
+					if label[j] < label[i] && shares(&f.Nodes[i], &f.Nodes[j]) {
+						label[i], changed = label[j], true
+					}
+				}
+			}
+		}
+		for i := range f.Nodes {
+			for j := range f.Nodes {
+				if (label[i] == label[j]) != (got[i] == got[j]) {
+					t.Fatalf("seed %d: nodes %s and %s: one part %v, want %v", seed, f.Nodes[i].Name, f.Nodes[j].Name, got[i] == got[j], label[i] == label[j])
+				}
+			}
+		}
+	}
 }
