@@ -126,8 +126,7 @@ func newPowerParts(c *place.Cluster) *powerParts {
 	for i := range up {
 		up[i] = int32(i)
 	}
-	var root func(i int32) int32
-	root = func(i int32) int32 {
+	root := func(i int32) int32 {
 		for up[i] != i {
 			up[i] = up[up[i]]
 			i = up[i]
