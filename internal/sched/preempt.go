@@ -38,8 +38,9 @@ type victim struct {
 //   - across tenants, only tenants that borrow beyond their nominal quota
 //     in j's quota tree can lose work: lower-priority jobs of theirs
 //     (Policy.Preemption), or any of theirs when j's tenant stays within
-//     its own nominal quota (reclaim, Policy.Reclaim); a borrower is never
-//     pushed below its nominal quota by more than its last victim. With
+//     its own nominal quota (reclaim, Policy.Reclaim); by reclaim a
+//     borrower is never pushed below its nominal quota by more than its
+//     last victim, by priority alone not at all (see eligible). With
 //     quotas off, any lower-priority preemptible job may be preempted.
 //
 // Victims are whole jobs; non-preemptible work is never chosen. The set
@@ -378,12 +379,17 @@ func (p *pass) victimList(refs []*vref) []victim {
 }
 
 // eligible drops, in order, cross-tenant victims whose tenant would no
-// longer be borrowing after the victims before them are gone. It
-// returns cands itself when it drops none.
-func (p *pass) eligible(t *model.Tenant, m int, cands []victim) []victim {
+// longer be borrowing after the victims before them are gone and, unless
+// j reclaims (its tenant stays within nominal), those whose eviction
+// would push their tenant below its nominal quota: by priority alone a
+// borrower loses only what it borrows. (Pushed below, it would take the
+// GPUs back by reclaim, and two jobs could evict each other for ever.)
+// It returns cands itself when it drops none.
+func (p *pass) eligible(t *model.Tenant, j *model.Job, m int, cands []victim) []victim {
 	if !p.pol.Quotas {
 		return cands
 	}
+	reclaim := p.pol.Reclaim && p.withinNominal(t, j, m)
 	removed := p.removed[:0] // per cross-tenant victims' tenant
 	var out []victim         // nil until a victim is dropped
 	for k, v := range cands {
@@ -393,7 +399,11 @@ func (p *pass) eligible(t *model.Tenant, m int, cands []victim) []victim {
 			if x < 0 && v.ti >= 0 {
 				removed, x = append(removed, tenantGPUs{ti: v.ti}), len(removed)
 			}
-			keep = x >= 0 && p.q.Usage(v.ti, m)-removed[x].gpus > p.q.Nominal(v.ti, m)
+			keep = false
+			if x >= 0 {
+				left, nominal := p.q.Usage(v.ti, m)-removed[x].gpus, p.q.Nominal(v.ti, m)
+				keep = left > nominal && (reclaim || left-v.gpus >= nominal)
+			}
 			if keep {
 				removed[x].gpus += v.gpus
 			}
@@ -483,7 +493,7 @@ func cost(vs []victim) float64 {
 // victim (most expensive first) that is not needed, and prefers a single
 // cheaper victim that suffices on its own.
 func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []victim) []victim {
-	cands = p.eligible(t, a.model, cands)
+	cands = p.eligible(t, j, a.model, cands)
 	n := firstFit(len(cands), func(k int) bool { return p.fitsWithout(j, a, cands[:k+1]) })
 	if n == len(cands) {
 		return nil
@@ -491,7 +501,7 @@ func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []vict
 	set := append([]victim(nil), cands[:n+1]...)
 	for i := len(set) - 1; i >= 0 && len(set) > 1; i-- {
 		trial := append(append([]victim(nil), set[:i]...), set[i+1:]...)
-		if len(p.eligible(t, a.model, trial)) == len(trial) && p.fitsWithout(j, a, trial) {
+		if len(p.eligible(t, j, a.model, trial)) == len(trial) && p.fitsWithout(j, a, trial) {
 			set = trial
 		}
 	}
