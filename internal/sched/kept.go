@@ -108,19 +108,7 @@ func (b *base) shape(h *holding) []vshape {
 		if n < 0 {
 			continue
 		}
-		nd := &b.c.Nodes[n]
-		if nd.Model < 0 {
-			continue
-		}
-		e := slices.IndexFunc(out, func(s vshape) bool { return s.model == nd.Model })
-		if e < 0 {
-			out = append(out, vshape{model: nd.Model})
-			e = len(out) - 1
-		}
-		out[e].gpus += int64(len(r.GPUs))
-		if nd.Site >= 0 && !slices.Contains(out[e].sites, nd.Site) {
-			out[e].sites = append(out[e].sites, nd.Site)
-		}
+		out = addShape(out, &b.c.Nodes[n], len(r.GPUs))
 	}
 	return out
 }

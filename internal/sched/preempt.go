@@ -224,25 +224,25 @@ func (p *pass) shapeOf(i int, a *model.Allocation, out []vshape) []vshape {
 		if !ok {
 			continue
 		}
-		nd := &p.c.Nodes[n]
-		if nd.Model < 0 {
-			continue
-		}
-		e := -1
-		for x := range out {
-			if out[x].model == nd.Model {
-				e = x
-				break
-			}
-		}
-		if e < 0 {
-			out = append(out, vshape{model: nd.Model})
-			e = len(out) - 1
-		}
-		out[e].gpus += int64(len(r.GPUs))
-		if nd.Site >= 0 && !slices.Contains(out[e].sites, nd.Site) {
-			out[e].sites = append(out[e].sites, nd.Site)
-		}
+		out = addShape(out, &p.c.Nodes[n], len(r.GPUs))
+	}
+	return out
+}
+
+// addShape adds gpus GPUs on node nd to out, the per-model shape of an
+// allocation (in the order its placements meet the models).
+func addShape(out []vshape, nd *place.Node, gpus int) []vshape {
+	if nd.Model < 0 {
+		return out
+	}
+	e := slices.IndexFunc(out, func(s vshape) bool { return s.model == nd.Model })
+	if e < 0 {
+		out = append(out, vshape{model: nd.Model})
+		e = len(out) - 1
+	}
+	out[e].gpus += int64(gpus)
+	if nd.Site >= 0 && !slices.Contains(out[e].sites, nd.Site) {
+		out[e].sites = append(out[e].sites, nd.Site)
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package sched
 import (
 	"fmt"
 	"reflect"
-	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -74,7 +73,7 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		root = p.q.Root(ti)
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
-	var out []victim
+	var refs []*vref
 	for i := range p.victimIndex()[m] {
 		ref := &p.vIdx[m][i]
 		if ref.hole() {
@@ -99,27 +98,11 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if !ok || !held {
-			continue
+		if ok && held {
+			refs = append(refs, ref)
 		}
-		since := max(a.LastCheckpoint, a.Started)
-		all := 0
-		for _, r := range a.Replicas {
-			all += len(r.GPUs)
-		}
-		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: ref.prio})
 	}
-	sort.Slice(out, func(x, y int) bool {
-		a, b := out[x], out[y]
-		if a.lost != b.lost {
-			return a.lost < b.lost
-		}
-		if a.prio != b.prio {
-			return a.prio < b.prio
-		}
-		return a.a.Job.ID < b.a.Job.ID
-	})
-	return out[:min(len(out), maxVictimCandidates)]
+	return p.victimList(refs) // the order and the bound are not what changed
 }
 
 // SetQuotaShortcut turns preempt's quotaBars shortcut on or off.
