@@ -26,13 +26,7 @@ func TestKeptIndexAndReleasesMatchFresh(t *testing.T) {
 	}
 	steps, compared, scaled, moved, builds, updates := 0, 0, 0, 0, 0, 0
 	for seed := uint64(0); seed < uint64(seeds); seed++ {
-		snap, now := r2Stress(seed)
-		rng := rand.New(rand.NewPCG(seed, 31337))
-		cur := *snap
-		cur.Running = append([]model.Allocation(nil), snap.Running...)
-		queued := append([]*model.Job(nil), snap.Pending[:len(snap.Pending)/2]...)
-		later := append([]*model.Job(nil), snap.Pending[len(snap.Pending)/2:]...)
-		q := sched.NewQueue(snap.Facility, queued)
+		cur, now, rng, queued, later, q := r2Begin(seed, 31337)
 		parked := map[string]bool{}
 		for step := 0; step < 12; step++ {
 			steps++

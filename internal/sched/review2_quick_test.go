@@ -238,6 +238,18 @@ func r2Evolve(rng *rand.Rand, cur *model.Snapshot, got model.Plan, queued []*mod
 	return queued
 }
 
+// r2Begin starts a stressed sequence (r2Stress): the snapshot to evolve,
+// its time, a random source salted per test, half the pending jobs
+// queued and the other half to arrive later, and the driver's queue.
+func r2Begin(seed, salt uint64) (model.Snapshot, model.Time, *rand.Rand, []*model.Job, []*model.Job, *sched.Queue) {
+	snap, now := r2Stress(seed)
+	cur := *snap
+	cur.Running = append([]model.Allocation(nil), snap.Running...)
+	queued := append([]*model.Job(nil), snap.Pending[:len(snap.Pending)/2]...)
+	later := append([]*model.Job(nil), snap.Pending[len(snap.Pending)/2:]...)
+	return cur, now, rand.New(rand.NewPCG(seed, salt)), queued, later, sched.NewQueue(snap.Facility, queued)
+}
+
 // TestReview2QuickMatchesScheduleStressed is TestQuickKeepsItsViewAcrossPasses
 // over stressed snapshots (r2Stress: pools over 64 nodes, GPU-less nodes,
 // a node of an unknown model, a running job of an unknown tenant,
@@ -254,13 +266,7 @@ func TestReview2QuickMatchesScheduleStressed(t *testing.T) {
 	}
 	steps, swaps := 0, 0
 	for seed := uint64(0); seed < uint64(seeds); seed++ {
-		snap, now := r2Stress(seed)
-		rng := rand.New(rand.NewPCG(seed, 4242))
-		cur := *snap
-		cur.Running = append([]model.Allocation(nil), snap.Running...)
-		queued := append([]*model.Job(nil), snap.Pending[:len(snap.Pending)/2]...)
-		later := append([]*model.Job(nil), snap.Pending[len(snap.Pending)/2:]...)
-		q := sched.NewQueue(snap.Facility, queued)
+		cur, now, rng, queued, later, q := r2Begin(seed, 4242)
 		parked := map[string]bool{}
 		for step := 0; step < 10; step++ {
 			steps++
