@@ -56,12 +56,8 @@ type base struct {
 	// reads as Schedule does; the view is rebuilt until a snapshot is
 	// clean again
 	fragile bool
-	// unique: every allocation of the snapshot with a job has a holding
-	// of its own (no job listed twice, no two jobs with one ID), which
-	// the victim index and releases kept need
-	unique bool
-	kept   kept
-	seen   claimsSeen // claimants of each node as its last SetState read them
+	kept    kept       // only while the view is not fragile: see kept
+	seen    claimsSeen // claimants of each node as its last SetState read them
 	// claims are what the kept node states say of claims, read again
 	// when the states change (claimsStale)
 	claims      nodeClaims
@@ -242,7 +238,7 @@ func (b *base) diff(snap *model.Snapshot) bool {
 		}
 		k++
 	}
-	if b.unique = !multi && len(b.byID) == len(b.list); !b.unique {
+	if multi || len(b.byID) != len(b.list) {
 		b.kept.reset()
 		b.fragile = true // see rebuild
 	}
@@ -326,7 +322,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 		b.record(h, a.Replicas)
 		h.term, h.evictAt, h.started = a.Terminating, a.EvictAt, a.Started
 	}
-	if b.unique = !multi && len(b.byID) == len(b.list); !b.unique {
+	if multi || len(b.byID) != len(b.list) {
 		// A job listed twice, or two jobs with one ID: the holdings by
 		// ID cannot follow such a snapshot's changes (one leaving would
 		// take the other's entry), so the view is rebuilt until it is

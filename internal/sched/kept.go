@@ -20,9 +20,10 @@ import (
 // first: a few changes cost a few updates, not a pass over everything
 // running. They are built anew when a note cannot be applied exactly
 // (holdings of the snapshot in another relative order, too many
-// notes), after a rebuild of the view, and not kept at all while an
-// allocation's holding is not its own (a job listed twice, two jobs
-// with one ID): passes then build their own, as Schedule does.
+// notes), after a rebuild of the view, and not kept at all while the
+// view is fragile (among others, an allocation's holding is not its own:
+// a job listed twice, two jobs with one ID): passes then build their
+// own, as Schedule does.
 type kept struct {
 	// victims, per GPU model, in the order of the snapshot's
 	// allocations; an entry whose allocation left is a hole (a nil
@@ -119,7 +120,7 @@ func (b *base) shape(h *holding) []vshape {
 // the pass (pass.victimWho), kept with its holding.
 func (b *base) victimIndex(who func(*model.Job) victimWho) (idx [][]vref, minPrio, live []int, ok bool) {
 	k := &b.kept
-	if !b.unique {
+	if b.fragile {
 		return nil, nil, nil, false
 	}
 	whoOf := func(h *holding) victimWho {
@@ -296,7 +297,7 @@ func keptRelease(h *holding, end model.Time) release {
 // end and job ID; false when the view keeps none.
 func (b *base) releaseList() ([]release, bool) {
 	k := &b.kept
-	if !b.unique {
+	if b.fragile {
 		return nil, false
 	}
 	if k.rOK && len(k.rNotes) > 0 {

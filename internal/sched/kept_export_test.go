@@ -13,7 +13,7 @@ import (
 // none (so the pass builds its own), and the first difference.
 func KeptMatchesFresh(q *Queue, snap *model.Snapshot, now model.Time) (bool, error) {
 	b := &q.base
-	if b.c == nil || !b.unique {
+	if b.c == nil || b.fragile {
 		return false, nil
 	}
 	t := b.tally
@@ -29,7 +29,7 @@ func KeptMatchesFresh(q *Queue, snap *model.Snapshot, now model.Time) (bool, err
 
 	idx, mins, live, ok := b.victimIndex(p.victimWho)
 	if !ok {
-		return false, fmt.Errorf("the view keeps no victim index though its holdings are unique")
+		return false, fmt.Errorf("the view keeps no victim index though it is not fragile")
 	}
 	fresh := p.ownVictimIndex()
 	for m := range fresh {

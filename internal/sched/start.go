@@ -249,16 +249,19 @@ func (p *pass) releaseClaim(id string) {
 	if p.c.ReleaseClaim(place.ClaimKey(id), nodes) == 0 {
 		return
 	}
-	freed := func(m int) bool {
-		return slices.ContainsFunc(nodes, func(n int) bool { return p.c.Nodes[n].Model == m })
+	var models []int // of the nodes the claim held: mostly one
+	for _, n := range nodes {
+		if m := p.c.Nodes[n].Model; !slices.Contains(models, m) {
+			models = append(models, m)
+		}
 	}
 	for k := range p.memo {
-		if freed(k.model) {
+		if slices.Contains(models, k.model) {
 			delete(p.memo, k)
 		}
 	}
 	for k := range p.exact {
-		if freed(k.model) {
+		if slices.Contains(models, k.model) {
 			delete(p.exact, k)
 		}
 	}
