@@ -206,6 +206,9 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	}
 	for _, st := range p.steps(bounds, hi) {
 		tl.advance(st.k)
+		if shortcuts && !p.roomUnderHolds(&req, st.at, end(st.at)) {
+			continue // certain to fail: no probe
+		}
 		if try(st.k, st.at) {
 			return st.at, slots, then, true
 		}

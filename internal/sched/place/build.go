@@ -345,13 +345,15 @@ func (c *Cluster) buildPools() {
 }
 
 // Alloc records that job holds gpus of node n at power cap capW. GPUs out
-// of range or already held are skipped.
+// of range or already held are skipped. Under an undo log it records each
+// container's load once, not per GPU.
 func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant bool) {
 	c.saveNode(n)
 	nd := &c.Nodes[n]
 	if nd.Up {
 		c.setBucket(n, false)
 	}
+	saved := false
 	for _, g := range gpus {
 		if g < 0 || g >= nd.NGPU || nd.Busy&(1<<g) != 0 {
 			continue
@@ -366,7 +368,12 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 			nd.Dirty--
 		}
 		if nd.Model >= 0 {
-			c.addLoad(nd, c.GPUWatts(nd.Model, capW)-float64(c.Models[nd.Model].IdleWatts))
+			if !saved {
+				c.saveLoads(nd)
+				saved = true
+			}
+			// one GPU at a time, as the loads' sums always were
+			c.addLoadSaved(nd, c.GPUWatts(nd.Model, capW)-float64(c.Models[nd.Model].IdleWatts))
 		}
 	}
 	nd.FreeCPU -= job.CPUsPerReplica
