@@ -23,6 +23,7 @@ type hold struct {
 	start, end model.Time
 	job        *model.Job
 	slots      []place.Slot
+	masks      []heldGPUs // slots by node, for roomUnderHolds
 }
 
 // maxHoldSteps bounds the instants an estimate tries after the first
@@ -442,7 +443,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 	if !ok {
 		return first, 0
 	}
-	p.holds = append(p.holds, hold{start: at, end: at.Add(limitOf(j)), job: j, slots: slots})
+	p.holds = append(p.holds, hold{start: at, end: at.Add(limitOf(j)), job: j, slots: slots, masks: heldMasks(p.c, slots)})
 	if p.res != nil {
 		return first, at
 	}

@@ -7,6 +7,33 @@ import (
 	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
+// heldGPUs is what a hold would take of one node, as probe applies it
+// with Alloc: the GPUs in range, and the watts each adds at TDP.
+type heldGPUs struct {
+	node int32
+	gpus uint64
+	w    float64
+}
+
+// heldMasks is the GPUs slots would take, node by node.
+func heldMasks(c *place.Cluster, slots []place.Slot) []heldGPUs {
+	out := make([]heldGPUs, 0, len(slots))
+	for _, s := range slots {
+		nd := &c.Nodes[s.Node]
+		m := heldGPUs{node: int32(s.Node)}
+		for _, g := range s.GPUs {
+			if g >= 0 && g < nd.NGPU {
+				m.gpus |= 1 << g
+			}
+		}
+		if nd.Model >= 0 {
+			m.w = c.GPUWatts(nd.Model, 0) - float64(c.Models[nd.Model].IdleWatts)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // holdRoom is scratch memory for roomUnderHolds, kept from pass to pass:
 // by node the GPUs the holds would take, by site, hall and rack the watts
 // they would add, and the indices touched, to clear them again.
@@ -20,8 +47,9 @@ type holdRoom struct {
 
 // powerSlack is how far beyond a container's headroom roomUnderHolds
 // still counts a node as possibly powered. It adds the holds' watts in
-// another order than the probe does; the rounding that can differ is
-// some 1e-8 W per addition at tens of megawatts, far below 1 W.
+// another order than the probe does (a node's GPUs at once, not one by
+// one); the rounding that can differ is some 1e-8 W per addition at tens
+// of megawatts, far below 1 W.
 const powerSlack = 1.0
 
 // roomUnderHolds reports whether req may fit on the timeline's cluster at
@@ -44,20 +72,18 @@ func (p *pass) roomUnderHolds(req *place.Request, at, end model.Time) bool {
 		if h.start >= end || h.end <= at {
 			continue
 		}
-		for _, s := range h.slots {
-			nd := &c.Nodes[s.Node]
-			for _, gpu := range s.GPUs {
-				if gpu < 0 || gpu >= nd.NGPU || (nd.Busy|hr.taken[s.Node])&(1<<gpu) != 0 {
-					continue // Alloc skips a GPU already taken
-				}
-				m := uint64(1) << gpu
-				if hr.taken[s.Node] == 0 {
-					hr.nodes = append(hr.nodes, int32(s.Node))
-				}
-				hr.taken[s.Node] |= m
-				if nd.Model >= 0 {
-					hr.addW(nd, c.GPUWatts(nd.Model, 0)-float64(c.Models[nd.Model].IdleWatts))
-				}
+		for _, m := range h.masks {
+			nd := &c.Nodes[m.node]
+			gpus := m.gpus &^ (nd.Busy | hr.taken[m.node]) // Alloc skips a GPU already taken
+			if gpus == 0 {
+				continue
+			}
+			if hr.taken[m.node] == 0 {
+				hr.nodes = append(hr.nodes, m.node)
+			}
+			hr.taken[m.node] |= gpus
+			if m.w != 0 {
+				hr.addW(nd, float64(bits.OnesCount64(gpus))*m.w)
 			}
 		}
 	}

@@ -124,3 +124,23 @@ func TestPowerParts(t *testing.T) {
 		}
 	}
 }
+
+// TestRoomUnderHolds: the step search's count of the room the holds
+// leave never rules out an instant at which the probe, holds applied,
+// finds a placement, for holds on free and busy GPUs, requests of any
+// size and power headrooms near the limit; and it does rule some out.
+func TestRoomUnderHolds(t *testing.T) {
+	checks, ruledOut := 0, 0
+	for seed := uint64(0); seed < 200; seed++ {
+		snap, now := genSnapshot(seed)
+		c, r, wrong := sched.CheckRoomUnderHolds(snap, now, seed)
+		if wrong != "" {
+			t.Fatalf("seed %d: %s", seed, wrong)
+		}
+		checks, ruledOut = checks+c, ruledOut+r
+	}
+	if ruledOut == 0 || ruledOut == checks {
+		t.Fatalf("%d of %d instants ruled out: the draws do not exercise both sides", ruledOut, checks)
+	}
+	t.Logf("%d of %d instants ruled out", ruledOut, checks)
+}
