@@ -46,24 +46,24 @@ const (
 // FilterNames lists the filters in the order reasons name them.
 var FilterNames = [...]string{FilterNodeState, FilterModel, FilterSovereignty, FilterExclusive, FilterPower}
 
-// Indices of FilterNames, for counting without a lookup.
+// filter is what nodeFilter answers: an index of FilterNames, or
+// passed; a number, so that counting and comparing need no string.
+type filter int8
+
+// The filters, indexed like FilterNames.
 const (
-	nodeStateFilter = iota
-	_
+	nodeStateFilter filter = iota
+	modelFilter
 	sovereigntyFilter
+	exclusiveFilter
+	powerFilter
+	passed filter = -1
 )
 
 // Rejections counts nodes rejected per filter, indexed like FilterNames.
 type Rejections [len(FilterNames)]int
 
-func (r *Rejections) add(f string) {
-	for i, n := range FilterNames {
-		if n == f {
-			r[i]++
-			return
-		}
-	}
-}
+func (r *Rejections) add(f filter) { r[f]++ }
 
 // Of returns the count for filter f.
 func (r *Rejections) Of(f string) int {
@@ -76,19 +76,19 @@ func (r *Rejections) Of(f string) int {
 }
 
 // nodeFilter reports which filter, if any, rejects node n for r.
-func (c *Cluster) nodeFilter(n int, r *Request) string {
+func (c *Cluster) nodeFilter(n int, r *Request) filter {
 	nd := &c.Nodes[n]
 	switch {
 	case !nd.Up:
-		return FilterNodeState
+		return nodeStateFilter
 	case nd.Model != r.Model:
-		return FilterModel
+		return modelFilter
 	case r.Sites != nil && (nd.Site < 0 || !r.Sites[nd.Site]):
-		return FilterSovereignty
+		return sovereigntyFilter
 	case !exclusiveOK(nd, r):
-		return FilterExclusive
+		return exclusiveFilter
 	case !c.powerOK(nd, r.MinWattsPerReplica, r.Constrained):
-		return FilterPower
+		return powerFilter
 	}
-	return ""
+	return passed
 }

@@ -28,7 +28,7 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 		}
 		for _, n := range c.Pools[p].Nodes {
 			nd := &c.Nodes[n]
-			if c.nodeFilter(int(n), r) != FilterPower {
+			if c.nodeFilter(int(n), r) != powerFilter {
 				continue
 			}
 			for _, x := range []struct {

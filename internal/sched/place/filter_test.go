@@ -50,7 +50,9 @@ func TestPowerHeadroom(t *testing.T) {
 // TestFilterIndices: the constants diagnose counts with name the filters
 // nodeFilter returns.
 func TestFilterIndices(t *testing.T) {
-	if FilterNames[nodeStateFilter] != FilterNodeState || FilterNames[sovereigntyFilter] != FilterSovereignty {
+	if FilterNames[nodeStateFilter] != FilterNodeState || FilterNames[modelFilter] != FilterModel ||
+		FilterNames[sovereigntyFilter] != FilterSovereignty || FilterNames[exclusiveFilter] != FilterExclusive ||
+		FilterNames[powerFilter] != FilterPower {
 		t.Fatalf("filter indices out of step with FilterNames %v", FilterNames)
 	}
 }

@@ -79,10 +79,10 @@ func (c *Cluster) findOne(r *Request) int {
 			}
 			c.forEachInBucket(p, k, func(n int) bool {
 				f := c.nodeFilter(n, r)
-				if f == FilterPower {
+				if f == powerFilter {
 					c.maybeStrand(n)
 				}
-				if f == "" && c.capacity(n, r) >= 1 {
+				if f == passed && c.capacity(n, r) >= 1 {
 					if best < 0 || n < best {
 						best = n
 					}
@@ -109,7 +109,7 @@ func (c *Cluster) findOneScan(r *Request) int {
 		}
 		for _, n32 := range pool.Nodes {
 			n := int(n32)
-			if c.nodeFilter(n, r) != "" || c.capacity(n, r) < 1 {
+			if c.nodeFilter(n, r) != passed || c.capacity(n, r) < 1 {
 				continue
 			}
 			if best < 0 || c.Nodes[n].Free < c.Nodes[best].Free || (c.Nodes[n].Free == c.Nodes[best].Free && n < best) {
@@ -153,7 +153,7 @@ func (c *Cluster) candidates(r *Request) (out []cand, fit, free int) {
 			continue
 		}
 		for _, n := range pool.Nodes {
-			if c.nodeFilter(int(n), r) == "" {
+			if c.nodeFilter(int(n), r) == passed {
 				out = c.addCand(out, int(n), r, &fit, &free)
 			}
 		}
@@ -192,7 +192,7 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 			for word != 0 {
 				n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
 				word &= word - 1
-				if c.nodeFilter(n, r) == "" {
+				if c.nodeFilter(n, r) == passed {
 					out = c.addCand(out, n, r, &fit, &free)
 				}
 			}
@@ -233,7 +233,7 @@ func (c *Cluster) diagnose(r *Request) Result {
 			continue
 		}
 		for _, n := range pool.Nodes {
-			if f := c.nodeFilter(int(n), r); f != "" {
+			if f := c.nodeFilter(int(n), r); f != passed {
 				res.Rejected.add(f)
 				continue
 			}

@@ -54,7 +54,7 @@ func review2SlowCandidates(c *Cluster, r *Request) (out []cand, fit, free int) {
 			continue
 		}
 		for _, n := range pool.Nodes {
-			if c.nodeFilter(int(n), r) != "" {
+			if c.nodeFilter(int(n), r) != passed {
 				continue
 			}
 			k := c.capacity(int(n), r)
@@ -80,12 +80,8 @@ func review2SlowDiagnose(c *Cluster, r *Request) Result {
 			continue
 		}
 		for _, n := range c.Pools[p].Nodes {
-			if f := c.nodeFilter(int(n), r); f != "" {
-				for i, name := range FilterNames {
-					if name == f {
-						res.Rejected[i]++
-					}
-				}
+			if f := c.nodeFilter(int(n), r); f != passed {
+				res.Rejected[f]++
 				continue
 			}
 			k := c.capacity(int(n), r)
@@ -102,7 +98,7 @@ func review2SlowDiagnose(c *Cluster, r *Request) Result {
 		}
 		for _, n := range c.Pools[p].Nodes {
 			nd := &c.Nodes[n]
-			if nd.Dirty == 0 || c.nodeFilter(int(n), r) != "" {
+			if nd.Dirty == 0 || c.nodeFilter(int(n), r) != passed {
 				continue
 			}
 			for g := 0; g < nd.NGPU; g++ {
