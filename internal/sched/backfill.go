@@ -264,27 +264,50 @@ func (p *pass) firstEnoughGPUs(req *place.Request, bounds []int) int {
 }
 
 // futureState is what a reservation needs to know of the cluster at its
-// start: per node of the placement the usable GPUs, CPUs and memory, and
-// the power load of the containers it touches.
+// start, slot by slot of the placement (slots on one node read alike):
+// the node's usable GPUs, CPUs and memory, and the power load of its
+// site, hall and rack.
 type futureState struct {
-	gpus, cpus, mem     map[int]int
-	siteW, hallW, rackW map[int]float64 // load by container index
+	slots []slotThen
+}
+
+type slotThen struct {
+	gpus, cpus, mem     int
+	siteW, hallW, rackW float64
 }
 
 // backfillScratch is memory a reservation's bookkeeping reuses, pass
-// after pass: capture's future state and holdSpares' sums.
+// after pass: capture's future state and holdSpares' sums, by node and
+// by container index, with the indices touched.
 type backfillScratch struct {
-	then            futureState
-	gpus, cpus, mem map[int]int
-	addW, atT       map[*place.Power]float64
+	then                futureState
+	nodes               []spareSum
+	touched             []int32
+	site, hall, rack    []powerSum
+	sites, halls, racks []int32
+}
+
+// spareSum is what a reservation takes of one node; then is the node's
+// captured state.
+type spareSum struct {
+	on              bool
+	gpus, cpus, mem int
+	then            *slotThen
+}
+
+// powerSum is what a reservation adds to one container at TDP, and the
+// container's load at the start.
+type powerSum struct {
+	on       bool
+	addW, at float64
 }
 
 func (p *pass) scratchMaps() *backfillScratch {
-	if p.scratch == nil {
-		p.scratch = &backfillScratch{then: futureState{gpus: map[int]int{}, cpus: map[int]int{}, mem: map[int]int{},
-			siteW: map[int]float64{}, hallW: map[int]float64{}, rackW: map[int]float64{}},
-			gpus: map[int]int{}, cpus: map[int]int{}, mem: map[int]int{},
-			addW: map[*place.Power]float64{}, atT: map[*place.Power]float64{}}
+	c := p.c
+	if sc := p.scratch; sc == nil || len(sc.nodes) != len(c.Nodes) || len(sc.site) != len(c.Sites) ||
+		len(sc.hall) != len(c.Halls) || len(sc.rack) != len(c.Racks) {
+		p.scratch = &backfillScratch{nodes: make([]spareSum, len(c.Nodes)),
+			site: make([]powerSum, len(c.Sites)), hall: make([]powerSum, len(c.Halls)), rack: make([]powerSum, len(c.Racks))}
 	}
 	return p.scratch
 }
@@ -293,25 +316,20 @@ func (p *pass) scratchMaps() *backfillScratch {
 // until the next capture of the pass or the next pass.
 func (p *pass) capture(c *place.Cluster, slots []place.Slot, tenant string) *futureState {
 	f := &p.scratchMaps().then
-	clear(f.gpus)
-	clear(f.cpus)
-	clear(f.mem)
-	clear(f.siteW)
-	clear(f.hallW)
-	clear(f.rackW)
+	f.slots = f.slots[:0]
 	for _, s := range slots {
 		nd := &c.Nodes[s.Node]
-		f.gpus[s.Node] = c.Usable(s.Node, tenant)
-		f.cpus[s.Node], f.mem[s.Node] = nd.FreeCPU, nd.FreeMem
+		t := slotThen{gpus: c.Usable(s.Node, tenant), cpus: nd.FreeCPU, mem: nd.FreeMem}
 		if nd.Site >= 0 {
-			f.siteW[nd.Site] = c.Sites[nd.Site].LoadW
+			t.siteW = c.Sites[nd.Site].LoadW
 		}
 		if nd.Hall >= 0 {
-			f.hallW[nd.Hall] = c.Halls[nd.Hall].LoadW
+			t.hallW = c.Halls[nd.Hall].LoadW
 		}
 		if nd.Rack >= 0 {
-			f.rackW[nd.Rack] = c.Racks[nd.Rack].LoadW
+			t.rackW = c.Racks[nd.Rack].LoadW
 		}
+		f.slots = append(f.slots, t)
 	}
 	return f
 }
@@ -322,41 +340,54 @@ func (p *pass) capture(c *place.Cluster, slots []place.Slot, tenant string) *fut
 // the reserved job runs at TDP.
 func (p *pass) holdSpares(r *place.Request, slots []place.Slot, then *futureState) {
 	sc := p.scratchMaps()
-	gpus, cpus, mem, addW, atT := sc.gpus, sc.cpus, sc.mem, sc.addW, sc.atT
-	clear(gpus)
-	clear(cpus)
-	clear(mem)
-	clear(addW)
-	clear(atT)
 	gm := p.c.Models[r.Model]
 	perGPU := float64(gm.TDPWatts - gm.IdleWatts)
-	for _, s := range slots {
-		gpus[s.Node] += len(s.GPUs)
-		cpus[s.Node] += r.CPUs
-		mem[s.Node] += r.Mem
+	add := func(sums []powerSum, list *[]int32, i int, w, at float64) {
+		if i < 0 {
+			return
+		}
+		if !sums[i].on {
+			sums[i] = powerSum{on: true}
+			*list = append(*list, int32(i))
+		}
+		sums[i].addW += w
+		sums[i].at = at
+	}
+	for i, s := range slots {
+		t := &then.slots[i]
+		ns := &sc.nodes[s.Node]
+		if !ns.on {
+			*ns = spareSum{on: true}
+			sc.touched = append(sc.touched, int32(s.Node))
+		}
+		ns.gpus += len(s.GPUs)
+		ns.cpus += r.CPUs
+		ns.mem += r.Mem
+		ns.then = t
 		nd := &p.c.Nodes[s.Node]
 		w := float64(len(s.GPUs)) * perGPU
-		if nd.Site >= 0 {
-			addW[&p.c.Sites[nd.Site]] += w
-			atT[&p.c.Sites[nd.Site]] = then.siteW[nd.Site]
-		}
-		if nd.Hall >= 0 {
-			addW[&p.c.Halls[nd.Hall]] += w
-			atT[&p.c.Halls[nd.Hall]] = then.hallW[nd.Hall]
-		}
-		if nd.Rack >= 0 {
-			addW[&p.c.Racks[nd.Rack]] += w
-			atT[&p.c.Racks[nd.Rack]] = then.rackW[nd.Rack]
-		}
+		add(sc.site, &sc.sites, nd.Site, w, t.siteW)
+		add(sc.hall, &sc.halls, nd.Hall, w, t.hallW)
+		add(sc.rack, &sc.racks, nd.Rack, w, t.rackW)
 	}
-	for n, k := range gpus {
-		p.c.SetSpare(n, max(0, then.gpus[n]-k), max(0, then.cpus[n]-cpus[n]), max(0, then.mem[n]-mem[n]))
+	for _, n := range sc.touched {
+		ns := &sc.nodes[n]
+		p.c.SetSpare(int(n), max(0, ns.then.gpus-ns.gpus), max(0, ns.then.cpus-ns.cpus), max(0, ns.then.mem-ns.mem))
+		*ns = spareSum{}
 	}
-	for pw, w := range addW {
-		if pw.LimitW > 0 {
-			p.c.SetPowerSpare(pw, max(0, pw.LimitW-atT[pw]-w))
+	sc.touched = sc.touched[:0]
+	spare := func(pw []place.Power, sums []powerSum, list []int32) []int32 {
+		for _, i := range list {
+			if ps := &sums[i]; pw[i].LimitW > 0 {
+				p.c.SetPowerSpare(&pw[i], max(0, pw[i].LimitW-ps.at-ps.addW))
+			}
+			sums[i] = powerSum{}
 		}
+		return list[:0]
 	}
+	sc.sites = spare(p.c.Sites, sc.site, sc.sites)
+	sc.halls = spare(p.c.Halls, sc.hall, sc.halls)
+	sc.racks = spare(p.c.Racks, sc.rack, sc.racks)
 }
 
 type step struct {
