@@ -140,6 +140,9 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	// from there
 	probeAt := func(k int) bool {
 		return tl.probe(k, 0, 0, shortcuts, func(c *place.Cluster) bool {
+			if shortcuts && !p.roomUnderHolds(&req, nil, 0, 0) {
+				return false // certain: too few powered GPUs
+			}
 			res := c.Find(&req)
 			if res.OK() && len(p.holds) == 0 {
 				fitK, fitSlots = k, res.Slots
@@ -207,7 +210,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	}
 	for _, st := range p.steps(bounds, hi) {
 		tl.advance(st.k)
-		if shortcuts && !p.roomUnderHolds(&req, st.at, end(st.at)) {
+		if shortcuts && !p.roomUnderHolds(&req, p.holds, st.at, end(st.at)) {
 			continue // certain to fail: no probe
 		}
 		if try(st.k, st.at) {
@@ -218,9 +221,11 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 }
 
 // shortcuts lets earliest skip boundaries with too few free GPUs,
-// reuse its search's last fit, keep the releases a failed probe applied
-// and leave out releases in power parts its request cannot use; a test
-// turns it off to check that none changes a plan.
+// reuse its search's last fit, keep the releases a failed probe applied,
+// leave out releases in power parts its request cannot use and rule out,
+// without a Find, instants where too few GPUs with power are left
+// (roomUnderHolds); a test turns it off to check that none changes a
+// plan.
 var shortcuts = true
 
 // firstEnoughGPUs is the index of the first release boundary at which

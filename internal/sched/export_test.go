@@ -63,7 +63,7 @@ func CheckRoomUnderHolds(snap *model.Snapshot, now model.Time, seed uint64) (che
 		}
 		at := now.Add(model.Duration(rng.IntN(12)) * hour)
 		end := at.Add(model.Duration(1+rng.IntN(6)) * hour)
-		room := p.roomUnderHolds(&req, at, end)
+		room := p.roomUnderHolds(&req, p.holds, at, end)
 		tl := p.newTimeline(nil)
 		fits := tl.probe(0, at, end, false, func(c *place.Cluster) bool { r := c.Find(&req); return r.OK() })
 		c.Rollback()

@@ -53,14 +53,14 @@ type holdRoom struct {
 const powerSlack = 1.0
 
 // roomUnderHolds reports whether req may fit on the timeline's cluster at
-// at once the holds overlapping [at, end) are applied, as probe would
-// apply them: it counts, on each node of req's pools that is up and whose
+// at once those of holds overlapping [at, end) are applied, as probe
+// would apply them (none: nil): it counts, on each node of req's pools that is up and whose
 // site, hall and rack would still have the request's minimum watts of
 // headroom, how many replicas its free GPUs left by the holds could take,
 // and answers false only when they are fewer than req's replicas. Every
 // other constraint is left to Find, so false is certain and true is a
-// maybe; the step search probes only the maybes. It changes nothing.
-func (p *pass) roomUnderHolds(req *place.Request, at, end model.Time) bool {
+// maybe; earliest probes only the maybes. It changes nothing.
+func (p *pass) roomUnderHolds(req *place.Request, holds []hold, at, end model.Time) bool {
 	g := req.GPUs
 	if g <= 0 || req.Replicas <= 0 {
 		return true
@@ -68,7 +68,7 @@ func (p *pass) roomUnderHolds(req *place.Request, at, end model.Time) bool {
 	c := p.c
 	hr := p.holdRoomScratch()
 	defer hr.reset()
-	for _, h := range p.holds {
+	for _, h := range holds {
 		if h.start >= end || h.end <= at {
 			continue
 		}

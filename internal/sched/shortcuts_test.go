@@ -12,8 +12,9 @@ import (
 
 // TestShortcutsChangeNoPlan: estimates that skip the release boundaries
 // with too few free GPUs (firstEnoughGPUs), reuse their search's last
-// fit, keep the releases a failed probe applied and leave out the
-// releases of power parts their request cannot use give the plans of
+// fit, keep the releases a failed probe applied, leave out the
+// releases of power parts their request cannot use and rule out instants
+// with too little room (roomUnderHolds) give the plans of
 // estimates that probe every boundary, probe the fit again, apply each
 // release again after a failed probe and apply every release.
 func TestShortcutsChangeNoPlan(t *testing.T) {
