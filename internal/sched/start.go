@@ -162,22 +162,15 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 		a.v = p.deploymentVerdict(j, a, need, 0, v)
 		return false
 	}
-	var slots []place.Slot
-	var fail verdict
-	p.c.Begin()
-	for len(slots) < want {
-		res := p.c.Find(&a.req)
-		if !res.OK() {
-			fail = p.placementVerdict(j, &a.req, &res, tags)
-			if len(slots) == 0 {
-				p.remember(&a.req, fail)
-			}
-			break
+	slots, fail := p.deploySlots(j, a, want, 0, tags)
+	if n := len(slots); n > 0 && n < need {
+		if w := p.capFloor(a.model); w > 0 {
+			// Taken at full power, the first replicas left too little
+			// for the minimum; it may still fit capped, as a gang would
+			// (and as the preemption search judges it: fitsWithout).
+			slots, fail = p.deploySlots(j, a, need, w, tags)
 		}
-		p.c.Take(res.Slots[0].Node, res.Slots[0].GPUs, &a.req, 0)
-		slots = append(slots, res.Slots[0])
 	}
-	p.c.Rollback()
 	for ; len(slots) >= need; slots = slots[:len(slots)-1] {
 		capW, v, ok := p.powerFor(j, a.model, slots, a.req.Constrained)
 		if ok {
@@ -193,6 +186,41 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	}
 	a.v = p.deploymentVerdict(j, a, need, len(slots), fail)
 	return false
+}
+
+// deploySlots finds room for up to n replicas of deployment j, one at a
+// time, each taken (within an undo scope) at capW watts per GPU (0: its
+// TDP) so that the next one sees the power the others leave. fail says
+// why the next replica did not fit, if one did not.
+func (p *pass) deploySlots(j *model.Job, a *attempt, n, capW int, tags []string) ([]place.Slot, verdict) {
+	var slots []place.Slot
+	var fail verdict
+	p.c.Begin()
+	defer p.c.Rollback()
+	for len(slots) < n {
+		res := p.c.Find(&a.req)
+		if !res.OK() {
+			fail = p.placementVerdict(j, &a.req, &res, tags)
+			if len(slots) == 0 {
+				p.remember(&a.req, fail)
+			}
+			break
+		}
+		p.c.Take(res.Slots[0].Node, res.Slots[0].GPUs, &a.req, capW)
+		slots = append(slots, res.Slots[0])
+	}
+	return slots, fail
+}
+
+// capFloor is the lowest cap a start on model m may get, when power
+// capping could make room (0 otherwise): what a replica's placement
+// already counts as the least it draws (Request.MinWattsPerReplica).
+func (p *pass) capFloor(m int) int {
+	gm := p.c.Models[m]
+	if !p.pol.Power || !p.pol.PowerCapping || !gm.CanCap() || gm.MinCapWatts >= gm.TDPWatts {
+		return 0
+	}
+	return gm.MinCapWatts
 }
 
 // deploymentVerdict explains a deployment that could not place its
