@@ -505,6 +505,12 @@ func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []vict
 			set = trial
 		}
 	}
+	if p.fitsWithout(j, a, nil) {
+		// j fits with no victim at all: what kept it from starting is
+		// not what fitsWithout judges (it failed for a reason the
+		// search does not model), so no eviction is sure to help it.
+		return nil
+	}
 	if len(set) > 1 {
 		best := cost(set)
 		for k, v := range cands {

@@ -3,6 +3,8 @@ package sched
 import (
 	"sort"
 	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // TestFirstFit: firstFit answers as sort.Search for every monotone
@@ -24,5 +26,39 @@ func TestFirstFit(t *testing.T) {
 				t.Fatalf("n=%d first=%d: the whole range was probed %d times", n, first, whole)
 			}
 		}
+	}
+}
+
+// TestVictimSetNeedsAVictim: a job that fits with no victim gone gets no
+// victim set. preempt searches only after the job failed to start; when
+// its what-if says it fits without evicting anyone, the failure is one
+// the what-if does not see, and no eviction is sure to cure it. The
+// search used to pick the cheapest candidate anyway (it never tried the
+// empty set), wherever that candidate ran: a deployment that placed its
+// replicas at full power failed on power, fitted capped in the what-if,
+// and evicted a job on another node, again and again (docs/plan.md,
+// "Preemption storms").
+func TestVictimSetNeedsAVictim(t *testing.T) {
+	f := smallFacility(4)
+	lo := job("lo", "acme", "normal", 1, 4)
+	hi := job("hi", "acme", "high", 1, 8)
+	snap := &model.Snapshot{Facility: f,
+		Running: []model.Allocation{{Job: lo, Started: 0, Replicas: []model.Placement{{Node: "n1", GPUs: []int{0, 1, 2, 3}}}}},
+		Pending: []*model.Job{hi}}
+	p := newPass(snap, 1000, nil, nil, nil, nil)
+	tn := p.tenants[hi.Tenant]
+	ss := p.sitesFor(tn, hi)
+	p.curSites = ss.id
+	m := p.allModels[0]
+	a := attempt{model: m, req: p.request(tn, hi, m, ss.mask)}
+	cands := p.victimList(p.matchVictims(tn, hi, m, ss.mask))
+	if len(cands) != 1 {
+		t.Fatalf("want lo as the one candidate, got %v", victimIDs(cands))
+	}
+	if !p.fitsWithout(hi, &a, cands) {
+		t.Fatal("hi should fit with lo gone")
+	}
+	if set := p.victimSet(tn, hi, &a, cands); set != nil {
+		t.Errorf("hi fits on n2 with nobody evicted, yet the search evicts %v", victimIDs(set))
 	}
 }
