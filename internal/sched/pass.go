@@ -54,14 +54,16 @@ type pass struct {
 
 	res            *reservation
 	holds          []hold
-	minVictimPrio  []int    // per model: lowest priority of a possible victim
-	byModel        [][]vref // per model: possible victims
-	victimsIndexed bool     // vIdx and vMin are this pass's
-	vIdx           [][]vref // per model: possible victims, byModel or kept's
-	vMin           []int    // per model: lowest priority in vIdx
-	vLive          []int    // per model: entries of vIdx less holes (nil: all are)
-	kept           *base    // the Queue's view, whose kept index and releases serve
-	relShared      bool     // releases is kept's list, not to be written
+	held           []heldForJob // room held for jobs waiting for their victims
+	heldQuota      []quotaHold  // and their quota
+	minVictimPrio  []int        // per model: lowest priority of a possible victim
+	byModel        [][]vref     // per model: possible victims
+	victimsIndexed bool         // vIdx and vMin are this pass's
+	vIdx           [][]vref     // per model: possible victims, byModel or kept's
+	vMin           []int        // per model: lowest priority in vIdx
+	vLive          []int        // per model: entries of vIdx less holes (nil: all are)
+	kept           *base        // the Queue's view, whose kept index and releases serve
+	relShared      bool         // releases is kept's list, not to be written
 	relOwn         []release
 	preemptScans   int
 	matched        []*vref      // reused by matchVictims
@@ -211,6 +213,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		releases:      last.releases[:0],
 		bounds:        last.bounds[:0],
 		scratch:       last.scratch,
+		held:          last.held[:0],
+		heldQuota:     last.heldQuota[:0],
 		strictMemo:    reuse(last.strictMemo),
 	}
 	p.prep = prep

@@ -83,6 +83,11 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 				len(chosen), max(0, lim-p.recentPreem), p.pol.PreemptionWindow)
 		}
 		p.evict(j, chosen)
+		gone := make([]*model.Allocation, len(chosen))
+		for k, v := range chosen {
+			gone[k] = v.a
+		}
+		p.holdRoom(j, a, gone)
 		return true, ""
 	}
 	return false, ""
@@ -459,7 +464,7 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 		}
 	}()
 	ti := p.q.Tenant(j.Tenant)
-	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.q.Available(ti, a.model) < p.need(j) {
+	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.available(ti, a.model) < p.need(j) {
 		return false
 	}
 	p.c.Begin()

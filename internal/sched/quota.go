@@ -14,8 +14,13 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int) (verdict, bool) 
 	}
 	ti := p.q.Tenant(t.Name)
 	need := p.need(j)
-	if ti < 0 || p.q.Available(ti, m) >= need {
+	if ti < 0 || p.available(ti, m) >= need {
 		return verdict{}, true
+	}
+	if note := p.heldQuotaNote(ti, m); note != "" {
+		p.chargeHeld(1) // the words say what the decision saw
+		defer p.chargeHeld(-1)
+		return verdict{code: model.ReasonQuota, msg: p.quotaMessage(ti, t.Name, m, need) + note}, false
 	}
 	return verdict{code: model.ReasonQuota, msg: p.quotaMessage(ti, t.Name, m, need)}, false
 }

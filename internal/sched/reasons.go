@@ -80,6 +80,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 	}
 	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(&res.Rejected)
 	claimed, claimedBy := res.Claimed, res.ClaimedBy
+	held, heldFor := p.heldFrom(r)
 	render := func(r *place.Request) string {
 		msg := fmt.Sprintf("capacity: needs %s %s in %s; %d usable free on eligible nodes",
 			shape(r.Replicas, r.GPUs), name, where, free)
@@ -88,6 +89,9 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		}
 		if claimed > 0 {
 			msg += fmt.Sprintf("; %d more are claimed by job %s", claimed, claimedBy)
+		}
+		if held > 0 {
+			msg += fmt.Sprintf("; %d more are held for job %s, which waits for its preemption victims", held, heldFor)
 		}
 		if dirty > 0 {
 			msg += fmt.Sprintf("; %d more are dirty from another tenant, awaiting scrub", dirty)

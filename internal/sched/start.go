@@ -156,7 +156,7 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	want, need := j.Replicas-p.deployed[j.ID], p.deployNeed(j)
 	if ti := p.q.Tenant(j.Tenant); p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 {
-		want = min(want, int(p.q.Available(ti, a.model)/int64(j.GPUsPerReplica)))
+		want = min(want, int(p.available(ti, a.model)/int64(j.GPUsPerReplica)))
 	}
 	if v, ok := p.recall(&a.req); ok {
 		a.v = p.deploymentVerdict(j, a, need, 0, v)

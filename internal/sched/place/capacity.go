@@ -107,3 +107,14 @@ func (c *Cluster) rack(nd *Node) *Power {
 	}
 	return &c.Racks[nd.Rack]
 }
+
+// HoldPower adds w watts (when positive) to the load of node n's site,
+// hall and rack, under the undo log like Take: power kept for a job
+// that has not started yet (the core holds the room of a job waiting
+// for its preemption victims). No GPU, CPU or memory changes.
+func (c *Cluster) HoldPower(n int, w float64) {
+	if w <= 0 || n < 0 || n >= len(c.Nodes) {
+		return
+	}
+	c.addLoad(&c.Nodes[n], w)
+}

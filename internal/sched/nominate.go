@@ -1,0 +1,224 @@
+package sched
+
+import (
+	"fmt"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
+)
+
+// A job that waits for its preemption victims to leave keeps, for the
+// rest of the pass, the room it will start in once they have left, as
+// Kubernetes counts a preemptor on its nominated node when it places
+// lower-priority pods. Only the victims' own GPUs are claimed for it
+// (GPUState.ClaimedBy); without the hold, the free GPUs its placement
+// also needs went to the jobs after it — its victims first of all,
+// queued again — and it preempted them again once the others had left,
+// over and over (docs/plan.md, "Preemption storms").
+
+// holdForVictims holds j's room while it waits for the allocations gone
+// to leave: on the first of its models where the placement the
+// preemption search judges (victims gone, power included) exists.
+func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone []*model.Allocation) {
+	for _, m := range p.modelsFor(j) {
+		if !p.hasPool(m) {
+			continue
+		}
+		a := attempt{model: m, req: p.request(t, j, m, sites)}
+		if p.holdRoom(j, &a, gone) {
+			return
+		}
+	}
+}
+
+// holdRoom finds where j goes on attempt a's model once the allocations
+// gone have left — the placement and power cap fitsWithout judges — and
+// takes for j, in the pass's view, what of it is free now: GPUs (those
+// already claimed for j included, whose CPUs, memory and power a claim
+// does not keep), CPUs, memory and power; it also holds the power j will
+// draw on the GPUs its victims still hold beyond what they draw there (a
+// gang may count on the watts of victims elsewhere on its site, which
+// must not go to the jobs after it once those have left), and j's quota
+// (holdQuota). The GPUs its victims still hold are claimed for j when
+// freed. (A replica that shares a node with a victim has its CPUs and
+// memory counted twice until then, which only keeps more room for j.)
+// The hold ends with the pass's view; estimates see it end after j's
+// runtime limit from its victims' last eviction. It reports whether it
+// found a placement.
+func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation) bool {
+	req := p.preemptRequest(j, a)
+	req.Constrained = a.req.Constrained // the request j will start with
+	req.Probe = true
+	p.c.Begin()
+	last := p.now
+	for _, v := range gone {
+		p.releaseAlloc(v)
+		last = max(last, v.EvictAt)
+	}
+	res := p.c.Find(&req)
+	capW, ok := 0, res.OK()
+	if ok {
+		capW, _, ok = p.powerFor(j, a.model, res.Slots, req.Constrained)
+	}
+	p.c.Rollback()
+	if !ok {
+		return false
+	}
+	var held []model.Placement
+	victimW := p.victimWatts(gone)
+	jw := p.c.GPUWatts(a.model, capW)
+	for _, s := range res.Slots {
+		nd := &p.c.Nodes[s.Node]
+		free := make([]int, 0, len(s.GPUs))
+		extra := 0.0 // what j will draw on its victims' GPUs beyond them
+		for _, g := range s.GPUs {
+			if nd.Busy&(1<<g) == 0 {
+				free = append(free, g)
+			} else if vw, ok := victimW[gpuAt{s.Node, g}]; ok && jw > vw {
+				extra += jw - vw
+			}
+		}
+		p.c.HoldPower(s.Node, extra)
+		if len(free) == 0 && len(s.GPUs) > 0 {
+			continue // on a victim's GPUs, CPUs and memory
+		}
+		p.c.Take(s.Node, free, &req, capW)
+		p.held = append(p.held, heldForJob{job: j.ID, node: s.Node, gpus: len(free)})
+		held = append(held, model.Placement{Node: nd.Spec.Name, GPUs: free, PowerCapW: capW})
+	}
+	p.holdQuota(j, a.model, gone)
+	if len(held) > 0 && j.RuntimeLimit > 0 {
+		if !p.relBuilt {
+			p.buildReleases()
+		}
+		p.addRelease(j, held, last.Add(j.RuntimeLimit), -1)
+	}
+	return true
+}
+
+// holdQuota keeps for j the quota it will use of model m less what its
+// victims among gone still hold there, whatever their tenant: that much
+// comes back to the quota tree when they leave, and is charged to them
+// until then. Later starts of the pass see the quota as it will be once
+// j has started, at least in j's cohort tree (pass.available); its
+// victims, queued again, would otherwise start on the quota their
+// eviction gave back, and j, still short of it, would evict them again.
+// The hold is not usage: who borrows, and so who may be preempted, is
+// judged without it, as plan.Verify judges.
+func (p *pass) holdQuota(j *model.Job, m int, gone []*model.Allocation) {
+	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
+		return
+	}
+	ti := p.q.Tenant(j.Tenant)
+	if ti < 0 {
+		return
+	}
+	add := p.need(j)
+	for _, v := range gone {
+		for _, r := range v.Replicas {
+			if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model == m {
+				add -= int64(len(r.GPUs))
+			}
+		}
+	}
+	if add > 0 {
+		p.heldQuota = append(p.heldQuota, quotaHold{ti: ti, model: m, gpus: add, job: j.ID})
+	}
+}
+
+// quotaHold is quota kept for a job that waits for its victims.
+type quotaHold struct {
+	ti, model int
+	gpus      int64
+	job       string
+}
+
+// available is what tenant ti may still start of model m: its quota
+// tree's answer with the quota held for jobs waiting for their victims
+// counted as used.
+func (p *pass) available(ti, m int) int64 {
+	if len(p.heldQuota) == 0 {
+		return p.q.Available(ti, m)
+	}
+	p.chargeHeld(1)
+	defer p.chargeHeld(-1)
+	return p.q.Available(ti, m)
+}
+
+// chargeHeld adds (sign 1) or takes back (-1) the held quota in the
+// pass's tree; usage is exact, so the pair leaves it as it was.
+func (p *pass) chargeHeld(sign int64) {
+	for _, h := range p.heldQuota {
+		p.q.Add(h.ti, h.model, sign*h.gpus)
+	}
+}
+
+// heldQuotaNote names quota held in tenant ti's tree on model m, for a
+// quota reason ("" when none is).
+func (p *pass) heldQuotaNote(ti, m int) string {
+	root, n, job := p.q.Root(ti), int64(0), ""
+	for _, h := range p.heldQuota {
+		if h.model == m && p.q.Root(h.ti) == root {
+			if n == 0 {
+				job = h.job
+			}
+			n += h.gpus
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (counting %d held for job %s, which waits for its preemption victims)", n, job)
+}
+
+// gpuAt is GPU g of node n.
+type gpuAt struct{ n, g int }
+
+// victimWatts is what each GPU of the allocations gone draws now.
+func (p *pass) victimWatts(gone []*model.Allocation) map[gpuAt]float64 {
+	out := map[gpuAt]float64{}
+	for _, v := range gone {
+		for _, r := range v.Replicas {
+			n, ok := p.c.NodeIndex[r.Node]
+			if !ok || p.c.Nodes[n].Model < 0 {
+				continue
+			}
+			w := p.c.GPUWatts(p.c.Nodes[n].Model, r.PowerCapW)
+			for _, g := range r.GPUs {
+				out[gpuAt{n, g}] = w
+			}
+		}
+	}
+	return out
+}
+
+// releaseAlloc gives back, in the pass's view, what allocation a holds.
+func (p *pass) releaseAlloc(a *model.Allocation) {
+	for _, r := range a.Replicas {
+		if n, ok := p.c.NodeIndex[r.Node]; ok {
+			p.c.Release(n, r.GPUs, a.Job, r.PowerCapW)
+		}
+	}
+}
+
+// heldForJob is GPUs of a node held for a job that waits for its victims.
+type heldForJob struct {
+	job        string
+	node, gpus int
+}
+
+// heldFrom counts the GPUs held on nodes request r could otherwise use
+// (its model, its sites, up) and names the first job they are held for.
+func (p *pass) heldFrom(r *place.Request) (gpus int, job string) {
+	for _, h := range p.held {
+		nd := &p.c.Nodes[h.node]
+		if nd.Model != r.Model || !nd.Up || r.Sites != nil && (nd.Site < 0 || !r.Sites[nd.Site]) {
+			continue
+		}
+		if gpus == 0 {
+			job = h.job
+		}
+		gpus += h.gpus
+	}
+	return gpus, job
+}
