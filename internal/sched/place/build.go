@@ -328,6 +328,7 @@ func (c *Cluster) buildPools() {
 		nd.Pos = int32(len(c.Pools[p].Nodes))
 		c.Pools[p].Nodes = append(c.Pools[p].Nodes, int32(i))
 		c.Pools[p].Free += nd.Free
+		c.Pools[p].MaxGPUs = max(c.Pools[p].MaxGPUs, nd.NGPU)
 	}
 	for p := range c.Pools {
 		pool := &c.Pools[p]

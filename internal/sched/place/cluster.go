@@ -86,6 +86,8 @@ type Pool struct {
 	// Free is the free GPUs of the pool's nodes, up or not, dirty or
 	// clean: no request gets more GPUs of the pool than that.
 	Free int
+	// MaxGPUs is the most GPUs one of its nodes has.
+	MaxGPUs int
 }
 
 // Cluster is the mutable free-capacity view of a facility. Clone it for

@@ -136,6 +136,32 @@ func (c *Cluster) maybeStrand(n int) {
 	nd.Stranded = true
 }
 
+// gangBound is at least the replicas of r (GPUs > 0) the candidates
+// could take, read off the buckets without a walk: a node in bucket k
+// takes at most k/GPUs, a node in none (down, stranded, held by an
+// exclusive job) at most MaxGPUs/GPUs.
+func (c *Cluster) gangBound(r *Request) int {
+	bound := 0
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
+			continue
+		}
+		top := min(pool.MaxGPUs, len(pool.Buckets)-1)
+		bucketed := 0
+		for k := 0; k <= top; k++ {
+			n := 0
+			for _, w := range pool.Buckets[k] {
+				n += bits.OnesCount64(w)
+			}
+			bucketed += n
+			bound += n * (k / r.GPUs)
+		}
+		bound += (len(pool.Nodes) - bucketed) * (pool.MaxGPUs / r.GPUs)
+	}
+	return bound
+}
+
 // candidates lists eligible nodes with their capacity, in index order.
 // Pools outside r's sites are skipped (the sovereignty filter rejects
 // all their nodes) and, for GPU replicas, so are nodes known to have no
@@ -301,6 +327,13 @@ func (c *Cluster) largest(r *Request, cands []cand, res *Result) {
 // levels whose groups nest inside one group of that level. A gang whose
 // topology is "any" may, as a last resort, spread across sites.
 func (c *Cluster) findGang(r *Request) Result {
+	if r.GPUs > 0 && c.gangBound(r) < r.Replicas {
+		// the candidates could not take them: no need to list them
+		if r.Probe {
+			return Result{}
+		}
+		return c.diagnose(r)
+	}
 	cands, fit, free := c.candidates(r)
 	if fit < r.Replicas {
 		if r.Probe {

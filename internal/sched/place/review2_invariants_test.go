@@ -169,6 +169,9 @@ func review2CheckCandidates(t *testing.T, what string, c *Cluster, r *Request) {
 		t.Fatalf("%s: candidatesFree %+v fit %d free %d, a full scan %+v fit %d free %d (request %+v)",
 			what, got, gfit, gfree, want, wfit, wfree, *r)
 	}
+	if b := c.gangBound(r); b < gfit {
+		t.Fatalf("%s: gangBound %d below the candidates' %d replicas (request %+v)", what, b, gfit, *r)
+	}
 }
 
 // review2Snapshot is randomSnapshot with power limits (so that Find
