@@ -34,15 +34,15 @@ func heldMasks(c *place.Cluster, slots []place.Slot) []heldGPUs {
 	return out
 }
 
-// holdRoom is scratch memory for roomUnderHolds, kept from pass to pass:
+// roomScratch is memory roomUnderHolds reuses, kept from pass to pass:
 // by node the GPUs the holds would take, by site, hall and rack the watts
 // they would add, and the indices touched, to clear them again.
-type holdRoom struct {
-	taken                []uint64
-	nodes                []int32
-	siteW, hallW, rackW  []float64
-	sites, halls, racks  []int32
-	siteOn, hallOn, rack []bool
+type roomScratch struct {
+	taken                  []uint64
+	nodes                  []int32
+	siteW, hallW, rackW    []float64
+	sites, halls, racks    []int32
+	siteOn, hallOn, rackOn []bool
 }
 
 // powerSlack is how far beyond a container's headroom roomUnderHolds
@@ -54,9 +54,9 @@ const powerSlack = 1.0
 
 // roomUnderHolds reports whether req may fit on the timeline's cluster at
 // at once those of holds overlapping [at, end) are applied, as probe
-// would apply them (none: nil): it counts, on each node of req's pools that is up and whose
-// site, hall and rack would still have the request's minimum watts of
-// headroom, how many replicas its free GPUs left by the holds could take,
+// would apply them (none: nil): it counts, on each node of req's pools
+// that is up and whose site, hall and rack would still have the
+// request's minimum watts of headroom, how many replicas its free GPUs left by the holds could take,
 // and answers false only when they are fewer than req's replicas. Every
 // other constraint is left to Find, so false is certain and true is a
 // maybe; earliest probes only the maybes. It changes nothing.
@@ -66,7 +66,7 @@ func (p *pass) roomUnderHolds(req *place.Request, holds []hold, at, end model.Ti
 		return true
 	}
 	c := p.c
-	hr := p.holdRoomScratch()
+	hr := p.roomScratch()
 	defer hr.reset()
 	for _, h := range holds {
 		if h.start >= end || h.end <= at {
@@ -117,22 +117,22 @@ func (p *pass) roomUnderHolds(req *place.Request, holds []hold, at, end model.Ti
 	return false
 }
 
-func (p *pass) holdRoomScratch() *holdRoom {
+func (p *pass) roomScratch() *roomScratch {
 	c := p.c
-	hr := p.prep.holdRoom
+	hr := p.prep.room
 	if hr == nil || len(hr.taken) != len(c.Nodes) || len(hr.siteW) != len(c.Sites) ||
 		len(hr.hallW) != len(c.Halls) || len(hr.rackW) != len(c.Racks) {
-		hr = &holdRoom{taken: make([]uint64, len(c.Nodes)),
+		hr = &roomScratch{taken: make([]uint64, len(c.Nodes)),
 			siteW: make([]float64, len(c.Sites)), siteOn: make([]bool, len(c.Sites)),
 			hallW: make([]float64, len(c.Halls)), hallOn: make([]bool, len(c.Halls)),
-			rackW: make([]float64, len(c.Racks)), rack: make([]bool, len(c.Racks))}
-		p.prep.holdRoom = hr
+			rackW: make([]float64, len(c.Racks)), rackOn: make([]bool, len(c.Racks))}
+		p.prep.room = hr
 	}
 	return hr
 }
 
 // addW adds w to the containers of nd.
-func (hr *holdRoom) addW(nd *place.Node, w float64) {
+func (hr *roomScratch) addW(nd *place.Node, w float64) {
 	add := func(i int, sum []float64, on []bool, list *[]int32) {
 		if i < 0 {
 			return
@@ -145,11 +145,11 @@ func (hr *holdRoom) addW(nd *place.Node, w float64) {
 	}
 	add(nd.Site, hr.siteW, hr.siteOn, &hr.sites)
 	add(nd.Hall, hr.hallW, hr.hallOn, &hr.halls)
-	add(nd.Rack, hr.rackW, hr.rack, &hr.racks)
+	add(nd.Rack, hr.rackW, hr.rackOn, &hr.racks)
 }
 
 // reset clears what the last call touched.
-func (hr *holdRoom) reset() {
+func (hr *roomScratch) reset() {
 	for _, n := range hr.nodes {
 		hr.taken[n] = 0
 	}
@@ -162,5 +162,5 @@ func (hr *holdRoom) reset() {
 	hr.nodes = hr.nodes[:0]
 	hr.sites = clearW(hr.sites, hr.siteW, hr.siteOn)
 	hr.halls = clearW(hr.halls, hr.hallW, hr.hallOn)
-	hr.racks = clearW(hr.racks, hr.rackW, hr.rack)
+	hr.racks = clearW(hr.racks, hr.rackW, hr.rackOn)
 }

@@ -120,8 +120,8 @@ type prepared struct {
 	usagePath [][]fsStep
 	// parts: the facility's nodes grouped by shared power containers
 	parts *powerParts
-	// holdRoom: roomUnderHolds' scratch, sized to the facility
-	holdRoom *holdRoom
+	// room: roomUnderHolds' scratch, sized to the facility
+	room *roomScratch
 	// last is the previous pass, done with: the next one clears and
 	// reuses its maps and fair-share cells instead of allocating them
 	last *pass
