@@ -228,11 +228,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	if p.pol.Power && len(p.c.MinGPUWatts) != len(p.c.Models) {
 		p.c.MinGPUWatts = make([]float64, len(p.c.Models))
 		for i, gm := range p.c.Models {
-			w := gm.TDPWatts
-			if p.pol.PowerCapping && gm.CanCap() {
-				w = gm.MinCapWatts
-			}
-			p.c.MinGPUWatts[i] = float64(max(0, w-gm.IdleWatts))
+			p.c.MinGPUWatts[i] = float64(max(0, p.leastWatts(gm)-gm.IdleWatts))
 		}
 	}
 	models := make([]string, len(p.c.Models))

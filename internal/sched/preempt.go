@@ -470,11 +470,7 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 	p.c.Begin()
 	defer p.c.Rollback()
 	for _, v := range vs {
-		for _, r := range v.a.Replicas {
-			if n, ok := p.c.NodeIndex[r.Node]; ok {
-				p.c.Release(n, r.GPUs, v.a.Job, r.PowerCapW)
-			}
-		}
+		p.releaseAlloc(v.a)
 	}
 	req := p.preemptRequest(j, a)
 	req.Probe = true

@@ -113,11 +113,7 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 	}
 	if p.pol.Power {
 		gm := p.c.Models[m]
-		w := gm.TDPWatts
-		if p.pol.PowerCapping && gm.CanCap() {
-			w = gm.MinCapWatts
-		}
-		r.MinWattsPerReplica = float64(j.GPUsPerReplica * max(0, w-gm.IdleWatts))
+		r.MinWattsPerReplica = float64(j.GPUsPerReplica * max(0, p.leastWatts(gm)-gm.IdleWatts))
 	}
 	if p.res != nil {
 		r.Constrained = j.RuntimeLimit <= 0 || p.now.Add(j.RuntimeLimit) > p.res.start
@@ -217,10 +213,19 @@ func (p *pass) deploySlots(j *model.Job, a *attempt, n, capW int, tags []string)
 // already counts as the least it draws (Request.MinWattsPerReplica).
 func (p *pass) capFloor(m int) int {
 	gm := p.c.Models[m]
-	if !p.pol.Power || !p.pol.PowerCapping || !gm.CanCap() || gm.MinCapWatts >= gm.TDPWatts {
-		return 0
+	if w := p.leastWatts(gm); p.pol.Power && w < gm.TDPWatts {
+		return w
 	}
-	return gm.MinCapWatts
+	return 0
+}
+
+// leastWatts is the least a GPU of model gm draws busy under the policy:
+// its lowest cap when power capping may cap it, else its TDP.
+func (p *pass) leastWatts(gm model.GPUModel) int {
+	if p.pol.PowerCapping && gm.CanCap() {
+		return gm.MinCapWatts
+	}
+	return gm.TDPWatts
 }
 
 // deploymentVerdict explains a deployment that could not place its
