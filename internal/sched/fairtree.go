@@ -210,20 +210,25 @@ func (h *fsHeap) Pop() any {
 	return x
 }
 
-// fairLevel builds the tree of the tenants with jobs at one level.
+// fairLevel builds the tree of the tenants with jobs at one level. A
+// tenant's cohorts are found by their usage cells (its path), in a slice
+// rather than a map: the tree is built at every pass.
 func fairLevel(f *fairShares, l *qlevel) *fsNode {
 	root := &fsNode{name: "", share: new(float64)}
-	cohorts := map[string]*fsNode{}
-	var node func(c string, chain []string) *fsNode
-	node = func(c string, chain []string) *fsNode {
-		if n := cohorts[c]; n != nil {
+	var cohorts []*fsNode // by cell; made when a tenant has a cohort
+	// node is the cohort at path[k] (named chain[k-1]), made with its
+	// parents when first met.
+	var node func(path []fsStep, chain []string, k int) *fsNode
+	node = func(path []fsStep, chain []string, k int) *fsNode {
+		cell := path[k].cell
+		if n := cohorts[cell]; n != nil {
 			return n
 		}
-		n := &fsNode{name: c, share: f.cohortShare(c)}
-		cohorts[c] = n
+		n := &fsNode{name: chain[k-1], share: &f.cells[cell]}
+		cohorts[cell] = n
 		n.parent = root
-		if len(chain) > 1 {
-			n.parent = node(chain[1], chain[1:])
+		if k+1 < len(path) {
+			n.parent = node(path, chain, k+1)
 		}
 		heap.Push(&n.parent.kids, n)
 		return n
@@ -245,9 +250,19 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		c := &cs[i]
 		leaf := &leaves[i]
 		i++
-		*leaf = fsNode{name: t.name, share: f.share(t.name), cur: c, parent: root}
-		if chain := f.chain[t.name]; len(chain) > 0 {
-			leaf.parent = node(chain[0], chain)
+		*leaf = fsNode{name: t.name, cur: c, parent: root}
+		path, known := f.path[t.name]
+		if !known {
+			leaf.share = f.share(t.name)
+			heap.Push(&root.kids, leaf)
+			continue
+		}
+		leaf.share = &f.cells[path[0].cell]
+		if len(path) > 1 {
+			if cohorts == nil {
+				cohorts = make([]*fsNode, len(f.cells))
+			}
+			leaf.parent = node(path, f.chain[t.name], 1)
 		}
 		heap.Push(&leaf.parent.kids, leaf)
 	}
