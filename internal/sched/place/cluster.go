@@ -116,9 +116,13 @@ type Cluster struct {
 	dirty       []string // per node GPU: tenant that left it dirty, "" clean
 	claim       []string // per node GPU: job a preemption freed it for
 	anyDirty    bool
-	undo        *undoLog
-	spare       *undoLog   // reused between Begin calls
-	sums        *groupSums // findGang's working memory, never shared by copies
+	// stranded lists the nodes that may be stranded (and some that no
+	// longer are, or twice): a look ahead in time brings them back
+	// without a walk over every node.
+	stranded []int32
+	undo     *undoLog
+	spare    *undoLog   // reused between Begin calls
+	sums     *groupSums // findGang's working memory, never shared by copies
 }
 
 // CopyTo makes dst an independent copy of c, reusing dst's buffers.
@@ -130,6 +134,7 @@ func (c *Cluster) CopyTo(dst *Cluster) {
 	pools, sites, halls, racks, nodes, dirty, spare, sums := dst.Pools, dst.Sites, dst.Halls, dst.Racks, dst.Nodes, dst.dirty, dst.spare, dst.sums
 	*dst = *c
 	dst.undo, dst.spare, dst.sums = nil, spare, sums
+	dst.stranded = nil // unstrand below leaves none; the list is c's
 	dst.Sites = append(sites[:0], c.Sites...)
 	dst.Halls = append(halls[:0], c.Halls...)
 	dst.Racks = append(racks[:0], c.Racks...)
@@ -173,7 +178,7 @@ func (c *Cluster) Clone() *Cluster {
 	d.Sites = append([]Power(nil), c.Sites...)
 	d.Halls = append([]Power(nil), c.Halls...)
 	d.Racks = append([]Power(nil), c.Racks...)
-	d.undo, d.spare, d.sums = nil, nil, nil
+	d.undo, d.spare, d.sums, d.stranded = nil, nil, nil, nil
 	d.Nodes = append([]Node(nil), c.Nodes...)
 	d.dirty = append([]string(nil), c.dirty...)
 	if c.claim != nil {

@@ -32,6 +32,10 @@ type Request struct {
 	// Probe: the caller only asks whether the request fits; a failed
 	// Find returns an empty Result without working out why.
 	Probe bool
+	// Exists: the caller only asks whether the request fits and needs
+	// no placement; a successful Find returns empty, non-nil Slots
+	// without choosing nodes and GPUs.
+	Exists bool
 }
 
 // Filter names, used in reasons.

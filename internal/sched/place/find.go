@@ -53,6 +53,9 @@ func (c *Cluster) Find(r *Request) Result {
 	}
 	if r.Replicas == 1 {
 		if n := c.findOne(r); n >= 0 {
+			if r.Exists {
+				return Result{Slots: []Slot{}}
+			}
 			return Result{Slots: []Slot{{Node: n, GPUs: c.pickGPUs(n, r, r.GPUs)}}}
 		}
 		if r.Probe {
@@ -134,6 +137,22 @@ func (c *Cluster) maybeStrand(n int) {
 	c.saveNode(n)
 	c.setBucket(n, false)
 	nd.Stranded = true
+	c.noteStranded(n)
+}
+
+// noteStranded adds node n, just stranded, to the list BeginFuture
+// reads. The list is rebuilt from the nodes when stale entries (nodes a
+// release brought back) make it long.
+func (c *Cluster) noteStranded(n int) {
+	if len(c.stranded) >= 2*len(c.Nodes)+64 {
+		c.stranded = c.stranded[:0]
+		for i := range c.Nodes {
+			if c.Nodes[i].Stranded && i != n {
+				c.stranded = append(c.stranded, int32(i))
+			}
+		}
+	}
+	c.stranded = append(c.stranded, int32(n))
 }
 
 // gangBound is at least the replicas of r (GPUs > 0) the candidates
@@ -370,6 +389,9 @@ func (c *Cluster) findGang(r *Request) Result {
 			}
 		}
 	}
+	if (bestL >= 0 || !r.Required && r.Level >= NumLevels) && r.Exists {
+		return Result{Slots: []Slot{}}
+	}
 	if bestL >= 0 {
 		return Result{Slots: c.fill(r, cands, bestL, best, sums)}
 	}
@@ -443,6 +465,9 @@ func (c *Cluster) findSameNode(r *Request) Result {
 			}
 		}
 		return res
+	}
+	if r.Exists {
+		return Result{Slots: []Slot{}}
 	}
 	gpus := c.pickGPUs(best, r, r.Replicas*r.GPUs)
 	slots := make([]Slot, r.Replicas)

@@ -21,9 +21,15 @@ import (
 
 // review2CheckView: bucket k holds exactly the up, unstranded nodes
 // without an exclusive job that have k free GPUs; Pool.Free is the sum of
-// its nodes' free GPUs.
+// its nodes' free GPUs; every stranded node is on the list BeginFuture
+// reads.
 func review2CheckView(t *testing.T, what string, c *Cluster) {
 	t.Helper()
+	for n := range c.Nodes {
+		if c.Nodes[n].Stranded && !slices.Contains(c.stranded, int32(n)) {
+			t.Fatalf("%s: node %d is stranded but not listed (%v)", what, n, c.stranded)
+		}
+	}
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		sum := 0
@@ -274,7 +280,12 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 				r := review2Request(rng, c, tenants)
 				review2CheckCandidates(t, what("candidates", i), c, r)
 				review2CheckDiagnose(t, what("diagnose", i), c, r)
-				c.Find(r)
+				res := c.Find(r)
+				ex := *r
+				ex.Exists = true
+				if got := c.Find(&ex); got.OK() != res.OK() || got.OK() && len(got.Slots) != 0 {
+					t.Fatalf("%s: Find with Exists answers %v, Find %v", what("exists", i), got, res)
+				}
 			case 10:
 				op = "retally"
 				var js []*model.Job

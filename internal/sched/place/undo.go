@@ -45,15 +45,16 @@ func (c *Cluster) Begin() {
 // back as jobs end).
 func (c *Cluster) BeginFuture() {
 	c.Begin()
-	for i := range c.Nodes {
+	for _, i := range c.stranded {
 		if nd := &c.Nodes[i]; nd.Stranded {
-			c.saveNodeOnly(i)
+			c.saveNodeOnly(int(i))
 			nd.Stranded = false
 			if nd.Up {
-				c.setBucket(i, true)
+				c.setBucket(int(i), true)
 			}
 		}
 	}
+	c.stranded = c.stranded[:0] // none is now; Rollback lists them again
 }
 
 // Commit keeps the changes since the matching Begin; the outermost Commit
@@ -93,6 +94,9 @@ func (c *Cluster) Rollback() {
 		}
 		if pl := e.node.Pool; pl >= 0 {
 			c.Pools[pl].Free += e.node.Free - c.Nodes[e.n].Free
+		}
+		if e.node.Stranded && !c.Nodes[e.n].Stranded {
+			c.stranded = append(c.stranded, int32(e.n))
 		}
 		c.Nodes[e.n] = e.node
 		if len(e.dirty) > 0 {
