@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -134,8 +135,12 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	tl := p.newTimeline(need)
 	defer p.c.Rollback()
 	// Without holds, the instant found would be tried again below
-	// exactly as the search probed it: the search keeps its last fit.
-	fitK, fitSlots := -1, []place.Slot(nil)
+	// exactly as the search probed it: the search keeps its last fit,
+	// and places the job there once, at the end. Its probes only ask
+	// whether the job fits (Exists).
+	fitK := -1
+	exists := req
+	exists.Exists = true
 	// a failed probe leaves its releases applied: the search goes on
 	// from there
 	probeAt := func(k int) bool {
@@ -143,9 +148,9 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			if shortcuts && !p.roomUnderHolds(&req, nil, 0, 0) {
 				return false // certain: too few powered GPUs
 			}
-			res := c.Find(&req)
+			res := c.Find(&exists)
 			if res.OK() && len(p.holds) == 0 {
-				fitK, fitSlots = k, res.Slots
+				fitK = k
 			}
 			return res.OK()
 		})
@@ -188,12 +193,14 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 		}
 	}
 	if shortcuts && fitK == bounds[hi] {
+		// the cluster as the probe at fitK saw it (no holds)
+		tl.advance(fitK)
+		res := p.c.Find(&req)
 		var then *futureState
 		if wantThen {
-			tl.advance(fitK)
-			then = p.capture(p.c, fitSlots, tenant)
+			then = p.capture(p.c, res.Slots, tenant)
 		}
-		return p.releases[fitK-1].at, fitSlots, then, true
+		return p.releases[fitK-1].at, res.Slots, then, true
 	}
 	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
 	var slots []place.Slot
@@ -484,16 +491,13 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		return first, at
 	}
 	p.res = &reservation{job: j.ID, start: at}
-	reserved := map[int]int{}
-	var names []string
+	names := make([]string, 0, len(slots))
 	for _, s := range slots {
-		if reserved[s.Node] == 0 {
-			names = append(names, p.c.Nodes[s.Node].Spec.Name)
-		}
-		reserved[s.Node] += len(s.GPUs)
+		names = append(names, p.c.Nodes[s.Node].Spec.Name)
 	}
 	p.holdSpares(&a.req, slots, then)
-	sort.Strings(names)
+	slices.Sort(names)
+	names = slices.Compact(names) // a node with several replicas is named once
 	p.plan.Reservations = append(p.plan.Reservations, model.Reservation{Job: j.ID, Nodes: names, EstStart: at})
 	first.msg += fmt.Sprintf("; reserved %d node(s) from ~%s", len(names), at.Clock())
 	return first, at

@@ -20,6 +20,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 	if r.Constrained && p.res != nil {
 		free := *r
 		free.Constrained = false
+		free.Probe, free.Exists = true, true
 		if fr := p.c.Find(&free); fr.OK() {
 			res := p.res
 			render := func(r *place.Request) string {
@@ -35,6 +36,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 	if r.MinWattsPerReplica > 0 && res.Rejected.Of(place.FilterPower) > 0 {
 		free := *r
 		free.MinWattsPerReplica = 0
+		free.Probe, free.Exists = true, true
 		if fr := p.c.Find(&free); fr.OK() {
 			if kind, pw, ok := p.c.PowerBlock(r); ok {
 				id, load, limit := pw.ID, pw.LoadW, pw.LimitW
