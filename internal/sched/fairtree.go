@@ -210,12 +210,35 @@ func (h *fsHeap) Pop() any {
 	return x
 }
 
+// fsMem is the memory fair-share trees are built in, reused from level
+// to level and from pass to pass: a level's tree is done with (its last
+// leaf settled) before the next one is built, and a Queue serves one
+// pass at a time.
+type fsMem struct {
+	root    fsNode
+	zero    float64
+	cursors []cursor
+	leaves  []fsNode
+	inner   []fsNode  // cohorts' nodes, taken in order
+	cohorts []*fsNode // by cell: the cohort's node in the tree being built
+}
+
 // fairLevel builds the tree of the tenants with jobs at one level. A
 // tenant's cohorts are found by their usage cells (its path), in a slice
 // rather than a map: the tree is built at every pass.
-func fairLevel(f *fairShares, l *qlevel) *fsNode {
-	root := &fsNode{name: "", share: new(float64)}
-	var cohorts []*fsNode // by cell; made when a tenant has a cohort
+func (m *fsMem) fairLevel(f *fairShares, l *qlevel) *fsNode {
+	m.zero = 0
+	root := &m.root
+	*root = fsNode{name: "", share: &m.zero, kids: root.kids[:0]}
+	m.inner = m.inner[:0]
+	if cap(m.inner) < len(f.cells) { // never grows while the tree is built
+		m.inner = make([]fsNode, 0, len(f.cells))
+	}
+	if cap(m.cohorts) < len(f.cells) {
+		m.cohorts = make([]*fsNode, len(f.cells))
+	}
+	cohorts := m.cohorts[:len(f.cells)]
+	clear(cohorts)
 	// node is the cohort at path[k] (named chain[k-1]), made with its
 	// parents when first met.
 	var node func(path []fsStep, chain []string, k int) *fsNode
@@ -224,7 +247,9 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		if n := cohorts[cell]; n != nil {
 			return n
 		}
-		n := &fsNode{name: chain[k-1], share: &f.cells[cell]}
+		m.inner = m.inner[:len(m.inner)+1]
+		n := &m.inner[len(m.inner)-1]
+		*n = fsNode{name: chain[k-1], share: &f.cells[cell], kids: n.kids[:0]}
 		cohorts[cell] = n
 		n.parent = root
 		if k+1 < len(path) {
@@ -239,8 +264,11 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 			n++
 		}
 	}
-	cs := make([]cursor, n) // one allocation for the level's tenants with jobs
-	leaves := make([]fsNode, n)
+	// one allocation for the level's tenants with jobs, kept for the next
+	if cap(m.cursors) < n {
+		m.cursors, m.leaves = make([]cursor, n), make([]fsNode, n)
+	}
+	cs, leaves := m.cursors[:n], m.leaves[:n]
 	i := 0
 	for _, t := range l.tenants {
 		if t.live == 0 {
@@ -259,9 +287,6 @@ func fairLevel(f *fairShares, l *qlevel) *fsNode {
 		}
 		leaf.share = &f.cells[path[0].cell]
 		if len(path) > 1 {
-			if cohorts == nil {
-				cohorts = make([]*fsNode, len(f.cells))
-			}
 			leaf.parent = node(path, f.chain[t.name], 1)
 		}
 		heap.Push(&leaf.parent.kids, leaf)

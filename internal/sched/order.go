@@ -35,6 +35,7 @@ type queue struct {
 	done   map[*model.Job]bool
 	// needRoot: the current level's fair-share tree is still to build.
 	needRoot bool
+	fsm      *fsMem // where the trees are built
 }
 
 // urgencyWindow is how close to its latest start (deadline − runtime
@@ -117,7 +118,7 @@ func jobLess(a, b *model.Job) bool {
 // walk starts a pass over src; fs holds the fair shares, charged by the
 // pass as it starts jobs.
 func walk(src *Queue, fair bool, fs *fairShares, now model.Time) *queue {
-	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now}
+	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm}
 }
 
 // nextFair serves the current level's fair-share tree.
@@ -156,7 +157,7 @@ func (q *queue) next() (*model.Job, bool) {
 			return j, false
 		}
 		if q.needRoot {
-			q.root, q.needRoot = fairLevel(q.fs, q.levels[q.li]), false
+			q.root, q.needRoot = q.fsm.fairLevel(q.fs, q.levels[q.li]), false
 		}
 		if q.fair {
 			if j := q.nextFair(); j != nil {

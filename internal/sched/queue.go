@@ -27,7 +27,8 @@ type Queue struct {
 	// when the snapshot's facility pointer changes; a facility must not
 	// be modified in place).
 	prep prepared
-	base base // the cluster view of the last snapshot Quick saw
+	base base  // the cluster view of the last snapshot Quick saw
+	fsm  fsMem // the memory passes build fair-share trees in
 }
 
 type qlevel struct {
