@@ -23,8 +23,8 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 	kinds := map[*Power]string{}
 	var order []*Power
 	for p := range c.Pools {
-		if c.Pools[p].Model != r.Model {
-			continue
+		if pl := &c.Pools[p]; pl.Model != r.Model || r.Sites != nil && (pl.Site < 0 || !r.Sites[pl.Site]) {
+			continue // its nodes fail an earlier filter (model, sovereignty)
 		}
 		for _, n := range c.Pools[p].Nodes {
 			nd := &c.Nodes[n]

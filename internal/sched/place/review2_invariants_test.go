@@ -280,6 +280,12 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 				r := review2Request(rng, c, tenants)
 				review2CheckCandidates(t, what("candidates", i), c, r)
 				review2CheckDiagnose(t, what("diagnose", i), c, r)
+				if k1, p1, ok1 := c.PowerBlock(r); true {
+					k2, p2, ok2 := review2SlowPowerBlock(c, r)
+					if k1 != k2 || p1 != p2 || ok1 != ok2 {
+						t.Fatalf("%s: PowerBlock answers %s %p %v, a walk over every pool %s %p %v", what("power-block", i), k1, p1, ok1, k2, p2, ok2)
+					}
+				}
 				res := c.Find(r)
 				ex := *r
 				ex.Exists = true
@@ -358,4 +364,48 @@ func (c *Cluster) anyStranded() bool {
 		}
 	}
 	return false
+}
+
+// review2SlowPowerBlock is PowerBlock as it was before it skipped the
+// pools of sites the request may not use: every pool of the model.
+func review2SlowPowerBlock(c *Cluster, r *Request) (string, *Power, bool) {
+	count := map[*Power]int{}
+	kinds := map[*Power]string{}
+	var order []*Power
+	for p := range c.Pools {
+		if c.Pools[p].Model != r.Model {
+			continue
+		}
+		for _, n := range c.Pools[p].Nodes {
+			nd := &c.Nodes[n]
+			if c.nodeFilter(int(n), r) != powerFilter {
+				continue
+			}
+			for _, x := range []struct {
+				k string
+				i int
+				l []Power
+			}{{"site", nd.Site, c.Sites}, {"hall", nd.Hall, c.Halls}, {"rack", nd.Rack, c.Racks}} {
+				if x.i >= 0 && x.l[x.i].HeadroomFor(r.Constrained) < r.MinWattsPerReplica {
+					pw := &x.l[x.i]
+					if count[pw] == 0 {
+						order = append(order, pw)
+						kinds[pw] = x.k
+					}
+					count[pw]++
+					break
+				}
+			}
+		}
+	}
+	var best *Power
+	for _, pw := range order {
+		if best == nil || count[pw] > count[best] {
+			best = pw
+		}
+	}
+	if best != nil {
+		return kinds[best], best, true
+	}
+	return "", nil, false
 }
