@@ -65,7 +65,7 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation) bool
 		return false
 	}
 	var held []model.Placement
-	victimW := p.victimWatts(gone)
+	victimW := p.victimWatts(gone, res.Slots)
 	jw := p.c.GPUWatts(a.model, capW)
 	for _, s := range res.Slots {
 		nd := &p.c.Nodes[s.Node]
@@ -174,13 +174,19 @@ func (p *pass) heldQuotaNote(ti, m int) string {
 // gpuAt is GPU g of node n.
 type gpuAt struct{ n, g int }
 
-// victimWatts is what each GPU of the allocations gone draws now.
-func (p *pass) victimWatts(gone []*model.Allocation) map[gpuAt]float64 {
+// victimWatts is what each GPU of the allocations gone draws now, on
+// the nodes of slots (the only ones holdRoom reads: a gang evicted for a
+// small job has most of its GPUs elsewhere).
+func (p *pass) victimWatts(gone []*model.Allocation, slots []place.Slot) map[gpuAt]float64 {
+	on := make(map[int]bool, len(slots))
+	for _, s := range slots {
+		on[s.Node] = true
+	}
 	out := map[gpuAt]float64{}
 	for _, v := range gone {
 		for _, r := range v.Replicas {
 			n, ok := p.c.NodeIndex[r.Node]
-			if !ok || p.c.Nodes[n].Model < 0 {
+			if !ok || !on[n] || p.c.Nodes[n].Model < 0 {
 				continue
 			}
 			w := p.c.GPUWatts(p.c.Nodes[n].Model, r.PowerCapW)
