@@ -125,6 +125,43 @@ type prepared struct {
 	// last is the previous pass, done with: the next one clears and
 	// reuses its maps and fair-share cells instead of allocating them
 	last *pass
+	// charged: quota with the running work's GPUs charged as of the last
+	// pass, chargedGPUs what they were by tree node × model, and cur the
+	// same for this pass (see chargedQuota)
+	charged          *quota.Tree
+	chargedGPUs, cur []int64
+}
+
+// chargedQuota is the facility's quota tree with the GPUs running work
+// holds (tally t) charged. It is kept between passes and brought up to
+// date by what changed for each tenant and model: the tree's usage is
+// exact integers and depends only on what each tenant ends with (a
+// cohort's usage is what its members use beyond what they keep for
+// themselves), not on the order of additions, so this is the tree the
+// additions from nothing would give.
+func (prep *prepared) chargedQuota(t *tally, fac *model.Facility) *quota.Tree {
+	n := prep.quota.Len() * t.models
+	if prep.charged == nil || len(prep.chargedGPUs) != n {
+		prep.charged = prep.quota.Clone()
+		prep.chargedGPUs, prep.cur = make([]int64, n), make([]int64, n)
+	}
+	cur := prep.cur
+	clear(cur)
+	for o, ti := range t.ords.treeIndex(prep.charged, fac) {
+		if ti < 0 {
+			continue
+		}
+		for m, g := range t.gpus[o*t.models : (o+1)*t.models] {
+			cur[ti*t.models+m] += int64(g)
+		}
+	}
+	for k, g := range cur {
+		if d := g - prep.chargedGPUs[k]; d != 0 {
+			prep.charged.Add(k/t.models, k%t.models, d)
+		}
+	}
+	prep.chargedGPUs, prep.cur = cur, prep.chargedGPUs
+	return prep.charged
 }
 
 // usagePaths returns the fair-share path of each entry of us (nil for a
@@ -238,8 +275,6 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	if prep.quota == nil {
 		prep.quota = quota.New(fac, models)
 	}
-	p.q = prep.quota.CloneInto(prep.qbuf) // the last pass's tree is done with
-	prep.qbuf = p.q
 	for i := range models {
 		if i != p.c.CPUModel {
 			p.allModels = append(p.allModels, i)
@@ -265,19 +300,12 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		t = &tt
 	}
 	p.running, p.waitingFor, p.tally = t.running, t.waitingFor, t
-	// What running work holds, charged to quotas (exact integers, any
-	// order) and to fair shares once per tenant in facility order, so
-	// that a full and a quick pass add the same floats in the same order.
-	for o, ti := range t.ords.treeIndex(p.q, fac) {
-		if ti < 0 {
-			continue
-		}
-		for m, g := range t.gpus[o*t.models : (o+1)*t.models] {
-			if g != 0 {
-				p.q.Add(ti, m, int64(g))
-			}
-		}
-	}
+	// What running work holds, charged to quotas (exact integers: see
+	// chargedQuota) and to fair shares once per tenant in facility order,
+	// so that a full and a quick pass add the same floats in the same
+	// order.
+	p.q = prep.chargedQuota(t, fac).CloneInto(prep.qbuf) // the last pass's tree is done with
+	prep.qbuf = p.q
 	for i := range fac.Tenants {
 		if g := t.byTenant[t.ords.canon[i]]; g != 0 {
 			p.fs.chargePath(p.fs.pathAt[i], fac.Tenants[i].Name, float64(g))

@@ -24,6 +24,8 @@ type Tree struct {
 	index   map[string]int // tenants
 	cohorts map[string]int
 	models  []string
+	flat    []int64 // every node's usage, node after node
+	from    *Tree   // the tree this one was last cloned from
 }
 
 // New builds the tree of fac. models lists GPU model names in the order
@@ -34,7 +36,7 @@ func New(fac *model.Facility, models []string) *Tree {
 		n := node{name: name, parent: -1, tenant: tenant}
 		k := len(models)
 		n.nominal, n.borrow, n.lend = make([]int64, k), make([]int64, k), make([]int64, k)
-		n.subtree, n.usage = make([]int64, k), make([]int64, k)
+		n.subtree = make([]int64, k)
 		for i, m := range models {
 			qq, ok := q[m]
 			n.borrow[i], n.lend[i] = unlimited, unlimited
@@ -79,6 +81,11 @@ func New(fac *model.Facility, models []string) *Tree {
 	for i := range fac.Tenants {
 		link(t.index[fac.Tenants[i].Name], fac.Tenants[i].Cohort)
 	}
+	k := len(models)
+	t.flat = make([]int64, len(t.nodes)*k)
+	for i := range t.nodes {
+		t.nodes[i].usage = t.flat[i*k : (i+1)*k : (i+1)*k]
+	}
 	for i := range t.nodes {
 		if t.nodes[i].parent < 0 {
 			t.computeSubtree(i, 0)
@@ -87,33 +94,36 @@ func New(fac *model.Facility, models []string) *Tree {
 	return t
 }
 
+// Len is the number of nodes (tenants and cohorts); a node's index is
+// below it.
+func (t *Tree) Len() int { return len(t.nodes) }
+
 // Clone returns an independent copy: the same quotas and its own copy of
 // the usage; everything else is shared, since only usage ever changes.
 func (t *Tree) Clone() *Tree { return t.CloneInto(nil) }
 
 // CloneInto is Clone reusing dst's memory (dst may be nil); dst must not
-// be in use any more.
+// be in use any more. A dst last cloned from t only has its usage copied.
 func (t *Tree) CloneInto(dst *Tree) *Tree {
+	if dst != nil && dst.from == t && len(dst.flat) == len(t.flat) {
+		copy(dst.flat, t.flat)
+		return dst
+	}
 	if dst == nil {
 		dst = &Tree{}
 	}
-	nodes := dst.nodes
-	var usage []int64
-	if len(nodes) == len(t.nodes) && len(nodes) > 0 && cap(nodes[0].usage) >= len(t.nodes)*len(t.models) {
-		usage = nodes[0].usage[:len(t.nodes)*len(t.models)]
-	} else {
-		usage = make([]int64, len(t.nodes)*len(t.models))
+	nodes, usage := dst.nodes, dst.flat
+	if cap(usage) < len(t.flat) {
+		usage = make([]int64, len(t.flat))
 	}
+	usage = usage[:len(t.flat)]
+	copy(usage, t.flat)
 	*dst = *t
+	dst.flat, dst.from = usage, t
 	dst.nodes = append(nodes[:0], t.nodes...)
 	k := len(t.models)
 	for i := range dst.nodes {
-		u := usage[i*k : (i+1)*k : (i+1)*k]
-		if i == 0 {
-			u = usage[:k:len(usage)] // the first keeps the whole buffer's capacity for reuse
-		}
-		copy(u, t.nodes[i].usage)
-		dst.nodes[i].usage = u
+		dst.nodes[i].usage = usage[i*k : (i+1)*k : (i+1)*k]
 	}
 	return dst
 }

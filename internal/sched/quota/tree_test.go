@@ -273,3 +273,57 @@ func TestTreeGreedyFillNeverExceedsTree(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeStateDependsOnlyOnUsage: a tree brought from one usage vector
+// to another by the differences (the way a pass's kept tree follows the
+// running work) equals a fresh tree given the second vector, whatever
+// came before; and CloneInto into a tree last cloned from the same
+// source (which copies only usage) equals a fresh Clone.
+func TestTreeStateDependsOnlyOnUsage(t *testing.T) {
+	const none = -1
+	fac := &model.Facility{
+		Cohorts: []model.Cohort{
+			{Name: "root", Quota: q(3)}, {Name: "x", Parent: "root", Quota: q(1, 4, 2)}, {Name: "y", Parent: "root"},
+		},
+		Tenants: []model.Tenant{
+			{Name: "a", Cohort: "x", Quota: q(4, 2, 1)}, {Name: "b", Cohort: "x", Quota: q(4, none, 3)},
+			{Name: "c", Cohort: "y", Quota: q(8, 5)}, {Name: "d", Cohort: "y", Quota: q(2, none, 0)},
+			{Name: "e", Quota: q(6)},
+		},
+	}
+	names := []string{"a", "b", "c", "d", "e"}
+	state := func(tr *Tree) map[string][3]int64 {
+		out := map[string][3]int64{}
+		for i := range tr.nodes {
+			out[tr.nodes[i].name] = [3]int64{tr.Usage(i, 0), tr.Available(i, 0), tr.FromCohort(i, 0)}
+		}
+		return out
+	}
+	base := New(fac, []string{"H100"})
+	kept := base.Clone()
+	var clone *Tree
+	last := make([]int64, len(names))
+	rng := rand.New(rand.NewSource(7))
+	for step := 0; step < 500; step++ {
+		next := make([]int64, len(names))
+		for i := range next {
+			next[i] = int64(rng.Intn(12))
+		}
+		for _, i := range rng.Perm(len(names)) { // any order
+			kept.Add(kept.Tenant(names[i]), 0, next[i]-last[i])
+		}
+		last = next
+		fresh := base.Clone()
+		for i, n := range names {
+			fresh.Add(fresh.Tenant(n), 0, next[i])
+		}
+		if diff := cmp.Diff(state(fresh), state(kept)); diff != "" {
+			t.Fatalf("step %d: the tree followed by differences differs from a fresh one (-fresh +kept):\n%s", step, diff)
+		}
+		clone = kept.CloneInto(clone)
+		if diff := cmp.Diff(state(kept.Clone()), state(clone)); diff != "" {
+			t.Fatalf("step %d: CloneInto a tree cloned from the same source differs from Clone (-clone +into):\n%s", step, diff)
+		}
+		clone.Add(clone.Tenant("a"), 0, 5) // the pass's own starts: never seen by kept
+	}
+}
