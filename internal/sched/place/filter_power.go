@@ -26,8 +26,22 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 		if pl := &c.Pools[p]; pl.Model != r.Model || r.Sites != nil && (pl.Site < 0 || !r.Sites[pl.Site]) {
 			continue // its nodes fail an earlier filter (model, sovereignty)
 		}
+		site := &c.Sites[c.Pools[p].Site]
+		// When the site itself cannot take a replica, every node of the
+		// pool that passes the filters before power is kept out by it.
+		short := c.PowerOn && r.MinWattsPerReplica > 0 && site.HeadroomFor(r.Constrained) < r.MinWattsPerReplica
 		for _, n := range c.Pools[p].Nodes {
 			nd := &c.Nodes[n]
+			if short {
+				if nd.Up && exclusiveOK(nd, r) {
+					if count[site] == 0 {
+						order = append(order, site)
+						kinds[site] = "site"
+					}
+					count[site]++
+				}
+				continue
+			}
 			if c.nodeFilter(int(n), r) != powerFilter {
 				continue
 			}
