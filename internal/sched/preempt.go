@@ -22,6 +22,52 @@ const (
 	maxSingleTries      = 32
 )
 
+// Bounds on whom a job may preempt, so that an eviction never costs far
+// more than it gains (docs/plan.md, "Large gangs evicted for small
+// jobs"). Ordered by GPU-time since their last checkpoint alone, a
+// 1,024-GPU gang that checkpointed minutes ago was the cheapest victim
+// for a 1-GPU job: it lost its grace period's work and then waited,
+// often for hours, to be placed again, while the GPUs it freed beyond
+// the need went to others.
+//
+//   - maxVictimRatio: a victim may hold at most this many times the
+//     GPUs the job needs of the searched model (one node's 8 GPUs for a
+//     1-GPU job, a 1,024-GPU gang for a 128-GPU one): as Kueue, free
+//     just enough rather than whatever is cheapest. A job that only much
+//     larger work could make room for waits for it to end, whatever its
+//     priority.
+//   - minRunBeforeReclaim: reclaim (a victim of the job's priority or
+//     above, taken only because its tenant borrows) spares a job that
+//     started or restarted less than this long ago, as Slurm's
+//     PreemptExemptTime does any job. Such a victim, queued again, ranks
+//     ahead of its beneficiary and may restart on the quota its eviction
+//     gave back; having run minutes, it was the cheapest victim again,
+//     and the pair could turn over every minute or two. Reclaim restores
+//     shares over hours and can wait; preemption for priority is not
+//     delayed (its victims rank after their beneficiary).
+const (
+	maxVictimRatio      = 8
+	minRunBeforeReclaim = 30 * model.Minute
+)
+
+// proportionate reports whether a job that needs need GPUs of a model
+// may preempt an allocation that holds gpus of them and started at
+// started, at now; lower says whether the allocation's priority is below
+// the job's (else only reclaim could take it). A job that needs no GPUs
+// is not bounded by the ratio.
+func proportionate(need, gpus int64, lower bool, started, now model.Time) bool {
+	if need > 0 && gpus > maxVictimRatio*need {
+		return false
+	}
+	return lower || now.Sub(started) >= minRunBeforeReclaim
+}
+
+// noteSpared ends the reason of a job that could have preempted only
+// work that proportionate spares.
+var noteSpared = fmt.Sprintf("; preemption spares the work it could evict "+
+	"(more than %d times the GPUs this job needs, or, by reclaim, started less than %s ago)",
+	maxVictimRatio, minRunBeforeReclaim)
+
 type victim struct {
 	a    *model.Allocation
 	ti   int     // its tenant in the quota tree, -1 if none
@@ -43,9 +89,10 @@ type victim struct {
 //     last victim, by priority alone not at all (see eligible). With
 //     quotas off, any lower-priority preemptible job may be preempted.
 //
-// Victims are whole jobs; non-preemptible work is never chosen. The set
-// is grown cheapest-first (GPU-time lost since each victim's last
-// checkpoint) until j fits — quota, placement and power — then pruned of
+// Victims are whole jobs; non-preemptible work is never chosen, nor work
+// far larger than j needs, nor, by reclaim, work just started
+// (proportionate). The set is grown cheapest-first (GPU-time lost since
+// each victim's last checkpoint) until j fits — quota, placement and power — then pruned of
 // victims it does not need; a single cheaper victim that suffices wins.
 // On success the victims get a notice now and are evicted after their
 // checkpoint grace; j waits for them. The second result is a note for
@@ -54,6 +101,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 	if !(p.pol.Preemption || p.pol.Reclaim) || len(atts) == 0 {
 		return false, ""
 	}
+	note := ""
 	for i := range atts {
 		a := &atts[i]
 		if (!a.v.capacity && a.v.code != model.ReasonQuota) || a.v.code == model.ReasonBackfill || p.beyondQuota(j, a.model) {
@@ -63,12 +111,15 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			continue
 		}
 		p.preemptScans++
-		refs := p.matchVictims(t, j, a.model, a.req.Sites)
+		refs, spared := p.matchVictims(t, j, a.model, a.req.Sites)
 		if len(refs) == 0 {
+			if spared {
+				note = noteSpared
+			}
 			continue
 		}
 		if p.preemptTries >= maxPreemptSearches {
-			return false, ""
+			return false, note
 		}
 		p.preemptTries++
 		if p.quotaBars(j, a.model, refs) {
@@ -90,7 +141,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		p.holdRoom(j, a, gone)
 		return true, ""
 	}
-	return false, ""
+	return false, note
 }
 
 // beyondQuota reports whether j needs more of model m than its tenant's
@@ -271,17 +322,20 @@ func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 }
 
 // matchVictims lists, in p.matched and in index order, the entries of
-// model m's victim index that j may preempt (see preempt) on its sites.
+// model m's victim index that j may preempt (see preempt) on its sites
+// and that are proportionate to it; spared says whether it left out any
+// that were not.
 // It reads the index's entries first and an allocation only for the
 // entries they let through, or to compare tenant names when j's tenant
 // is not in the quota tree.
-func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) []*vref {
+func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) (refs []*vref, spared bool) {
 	prio := p.priority(j)
 	ti, root := p.q.Tenant(t.Name), -1
 	if ti >= 0 {
 		root = p.q.Root(ti)
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
+	need := p.need(j)
 	out := p.matched[:0]
 	idx := p.victimIndex()[m]
 	for i := range idx {
@@ -314,10 +368,14 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		if !held || len(p.victims) > 0 && p.victims[p.alloc(ref).Job.ID] {
 			continue
 		}
+		if !proportionate(need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
+			spared = true
+			continue
+		}
 		out = append(out, ref)
 	}
 	p.matched = out
-	return out
+	return out, spared
 }
 
 // quotaBars reports whether j's quota keeps it off model m even with

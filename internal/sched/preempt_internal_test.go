@@ -51,7 +51,8 @@ func TestVictimSetNeedsAVictim(t *testing.T) {
 	p.curSites = ss.id
 	m := p.allModels[0]
 	a := attempt{model: m, req: p.request(tn, hi, m, ss.mask)}
-	cands := p.victimList(p.matchVictims(tn, hi, m, ss.mask))
+	refs, _ := p.matchVictims(tn, hi, m, ss.mask)
+	cands := p.victimList(refs)
 	if len(cands) != 1 {
 		t.Fatalf("want lo as the one candidate, got %v", victimIDs(cands))
 	}
@@ -60,5 +61,37 @@ func TestVictimSetNeedsAVictim(t *testing.T) {
 	}
 	if set := p.victimSet(tn, hi, &a, cands); set != nil {
 		t.Errorf("hi fits on n2 with nobody evicted, yet the search evicts %v", victimIDs(set))
+	}
+}
+
+// TestProportionate: a victim may hold at most maxVictimRatio times the
+// GPUs the job needs (a job that needs none is not bounded by it), and
+// one taken by reclaim alone must have run minRunBeforeReclaim.
+func TestProportionate(t *testing.T) {
+	const now = model.Time(100_000)
+	long := now - model.Time(3*model.Hour)
+	edge := now - model.Time(minRunBeforeReclaim)
+	for _, c := range []struct {
+		need, gpus int64
+		lower      bool
+		started    model.Time
+		want       bool
+	}{
+		{1, 8, true, long, true},
+		{1, 9, true, long, false},
+		{1, 1024, true, long, false},
+		{128, 1024, false, long, true},
+		{128, 1032, true, long, false},
+		{0, 1024, true, long, true},
+		{8, 8, true, now, true},
+		{8, 8, false, edge, true},
+		{8, 8, false, edge + 1, false},
+		{8, 8, false, now, false},
+		{1, 9, false, edge, false},
+	} {
+		if got := proportionate(c.need, c.gpus, c.lower, c.started, now); got != c.want {
+			t.Errorf("proportionate(need %d, gpus %d, lower %v, ran %s) = %v, want %v",
+				c.need, c.gpus, c.lower, now.Sub(c.started), got, c.want)
+		}
 	}
 }

@@ -32,7 +32,7 @@ func CheckVictimSearch(snap *model.Snapshot, now model.Time) (searches, barred i
 			p.curSites = ss.id
 			for _, m := range p.allModels {
 				want := p.oracleCandidates(t, j, m, ss.mask)
-				refs := p.matchVictims(t, j, m, ss.mask)
+				refs, _ := p.matchVictims(t, j, m, ss.mask)
 				got := p.victimList(refs)
 				if !reflect.DeepEqual(want, got) && len(want)+len(got) > 0 {
 					return searches, barred, fmt.Errorf("job %s, model %d (ran %v): candidates %s, oracle %s", j.ID, m, run, victimIDs(got), victimIDs(want))
@@ -65,7 +65,7 @@ func victimIDs(vs []victim) []string {
 
 // oracleCandidates is the candidate scan as it was before matchVictims:
 // every entry of the index, each allocation read, tenants compared by
-// name.
+// name, then the bounds of proportionate.
 func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {
 	prio := p.priority(j)
 	ti, root := p.q.Tenant(t.Name), -1
@@ -98,7 +98,7 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if ok && held {
+		if ok && held && proportionate(p.need(j), ref.gpus, lower, a.Started, p.now) {
 			refs = append(refs, ref)
 		}
 	}
