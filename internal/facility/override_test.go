@@ -17,6 +17,14 @@ func TestOverridePolicy(t *testing.T) {
 		p.FairShareHalfLife != 3*model.Day || p.PreemptionRateLimit != 4 || p.PreemptionWindow != 2*model.Hour {
 		t.Fatalf("overrides not applied: %+v", p)
 	}
+	if p, err := OverridePolicy(model.DefaultPolicy(), "--policy", []string{"victim_ratio=16", "reclaim_min_run=2h"}); err != nil ||
+		p.VictimRatio != 16 || p.ReclaimMinRun != 2*model.Hour {
+		t.Fatalf("preemption bounds not applied: %+v, %v", p, err)
+	}
+	if p, err := OverridePolicy(model.DefaultPolicy(), "--policy", []string{"victim_ratio=0", "reclaim_min_run=0"}); err != nil ||
+		p.VictimRatio != 0 || p.ReclaimMinRun != 0 {
+		t.Fatalf("preemption bounds not turned off: %+v, %v", p, err)
+	}
 	base := model.DefaultPolicy()
 	base.Deferral = false
 	if p, _ := OverridePolicy(base, "--policy", []string{"quotas=false"}); p.Deferral || p.Quotas {
@@ -31,6 +39,8 @@ func TestOverridePolicy(t *testing.T) {
 		{[]string{"backfil=false"}, `--policy:1: policy.backfil: unknown field`},
 		{[]string{"carbon_weight=2"}, `--policy:1: policy.carbon_weight:`},
 		{[]string{"sovereignty=false"}, `sovereignty cannot be turned off`},
+		{[]string{"victim_ratio=-1"}, `--policy:1: policy.victim_ratio:`},
+		{[]string{"reclaim_min_run=soon"}, `--policy:1: policy.reclaim_min_run: "soon" is not a duration`},
 	} {
 		_, err := OverridePolicy(model.DefaultPolicy(), "--policy", tc.settings)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

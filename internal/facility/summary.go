@@ -101,6 +101,8 @@ type PolicyInfo struct {
 	Reclaim             bool    `json:"reclaim"`
 	PreemptionRateLimit int     `json:"preemption_rate_limit"`
 	PreemptionWindow    string  `json:"preemption_window"`
+	VictimRatio         int     `json:"victim_ratio"`
+	ReclaimMinRun       string  `json:"reclaim_min_run"`
 	Backfill            bool    `json:"backfill"`
 	BackfillDepth       int     `json:"backfill_depth"`
 	Reservation         bool    `json:"reservation"`
@@ -199,7 +201,8 @@ func Summarize(f *model.Facility) Summary {
 	s.Policy = PolicyInfo{
 		FairShare: p.FairShare, FairShareHalfLife: p.FairShareHalfLife.String(), Quotas: p.Quotas,
 		Preemption: p.Preemption, Reclaim: p.Reclaim, PreemptionRateLimit: p.PreemptionRateLimit,
-		PreemptionWindow: p.PreemptionWindow.String(), Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
+		PreemptionWindow: p.PreemptionWindow.String(), VictimRatio: p.VictimRatio, ReclaimMinRun: p.ReclaimMinRun.String(),
+		Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
 		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare,

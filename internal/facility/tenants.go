@@ -274,6 +274,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 }
 
 var policyFields = []string{"order", "reservation", "power_share", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
+	"victim_ratio", "reclaim_min_run",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
@@ -331,6 +332,12 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 			p.PreemptionWindow = v
 		}
 	}
+	if v, ok := o.integer("victim_ratio", 0, 1_000_000); ok {
+		p.VictimRatio = v
+	}
+	if v, ok := o.durationOrZero("reclaim_min_run"); ok {
+		p.ReclaimMinRun = v
+	}
 	if v, ok := o.integer("backfill_depth", 0, 1_000_000); ok {
 		p.BackfillDepth = v
 	}
@@ -352,6 +359,16 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 		p.CarbonWeight = v
 	}
 	return p
+}
+
+// durationOrZero is duration that also takes 0 (written "0" or "0s").
+func (o *object) durationOrZero(key string) (model.Duration, bool) {
+	if s, ok := o.str(key); ok {
+		if d, err := model.ParseDuration(s, 100*365*model.Day); err == nil && d == 0 {
+			return 0, true
+		}
+	}
+	return o.duration(key)
 }
 
 // duration reads a duration such as "7d", "168h" or "30m" (the job-spec

@@ -186,6 +186,8 @@ func (e *emitter) policy(p model.Policy) {
 		limit = append(limit, "window", p.PreemptionWindow.String())
 	}
 	e.line(2, "preemption_rate_limit: "+flow(limit...))
+	e.line(2, "victim_ratio: "+strconv.Itoa(p.VictimRatio))
+	e.line(2, "reclaim_min_run: "+p.ReclaimMinRun.String())
 	e.line(2, "backfill: "+b(p.Backfill))
 	e.line(2, "backfill_depth: "+strconv.Itoa(p.BackfillDepth))
 	if p.Backfill && p.NoReservation {

@@ -150,8 +150,14 @@ type Policy struct {
 	Reclaim             bool     // tenants under nominal may preempt borrowers
 	PreemptionRateLimit int      // max victims per window; 0 = unlimited
 	PreemptionWindow    Duration // window of the rate limit
-	Backfill            bool
-	BackfillDepth       int // pending jobs that get an estimated start
+	// VictimRatio bounds a preemption victim to this many times the GPUs
+	// its beneficiary needs of the model (0: no bound).
+	VictimRatio int
+	// ReclaimMinRun: reclaim spares work that started or restarted less
+	// than this long ago (0: none is spared).
+	ReclaimMinRun Duration
+	Backfill      bool
+	BackfillDepth int // pending jobs that get an estimated start
 	// NoReservation, with Backfill, gives the first blocked job no
 	// reservation: any later job that fits starts (greedy first fit;
 	// large jobs can starve).
@@ -180,6 +186,8 @@ func DefaultPolicy() Policy {
 		Reclaim:             true,
 		PreemptionRateLimit: 0,
 		PreemptionWindow:    Hour,
+		VictimRatio:         8,
+		ReclaimMinRun:       30 * Minute,
 		Backfill:            true,
 		BackfillDepth:       16,
 		Topology:            true,

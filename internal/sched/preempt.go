@@ -28,45 +28,50 @@ const (
 // 1,024-GPU gang that checkpointed minutes ago was the cheapest victim
 // for a 1-GPU job: it lost its grace period's work and then waited,
 // often for hours, to be placed again, while the GPUs it freed beyond
-// the need went to others.
+// the need went to others. Both are facility policy (defaults in
+// model.DefaultPolicy):
 //
-//   - maxVictimRatio: a victim may hold at most this many times the
-//     GPUs the job needs of the searched model (one node's 8 GPUs for a
-//     1-GPU job, a 1,024-GPU gang for a 128-GPU one): as Kueue, free
-//     just enough rather than whatever is cheapest. A job that only much
-//     larger work could make room for waits for it to end, whatever its
-//     priority.
-//   - minRunBeforeReclaim: reclaim (a victim of the job's priority or
-//     above, taken only because its tenant borrows) spares a job that
-//     started or restarted less than this long ago, as Slurm's
-//     PreemptExemptTime does any job. Such a victim, queued again, ranks
-//     ahead of its beneficiary and may restart on the quota its eviction
-//     gave back; having run minutes, it was the cheapest victim again,
-//     and the pair could turn over every minute or two. Reclaim restores
-//     shares over hours and can wait; preemption for priority is not
-//     delayed (its victims rank after their beneficiary).
-const (
-	maxVictimRatio      = 8
-	minRunBeforeReclaim = 30 * model.Minute
-)
+//   - Policy.VictimRatio (victim_ratio, 8): a victim may hold at most
+//     this many times the GPUs the job needs of the searched model (one
+//     node's 8 GPUs for a 1-GPU job, a 1,024-GPU gang for a 128-GPU
+//     one): as Kueue, free just enough rather than whatever is cheapest.
+//     A job that only much larger work could make room for waits for it
+//     to end, whatever its priority.
+//   - Policy.ReclaimMinRun (reclaim_min_run, 30m): reclaim (a victim of
+//     the job's priority or above, taken only because its tenant
+//     borrows) spares a job that started or restarted less than this
+//     long ago, as Slurm's PreemptExemptTime does any job. Such a victim,
+//     queued again, ranks ahead of its beneficiary and may restart on the
+//     quota its eviction gave back; having run minutes, it was the
+//     cheapest victim again, and the pair could turn over every minute or
+//     two. Reclaim restores shares over hours and can wait; preemption
+//     for priority is not delayed (its victims rank after their
+//     beneficiary).
 
-// proportionate reports whether a job that needs need GPUs of a model
-// may preempt an allocation that holds gpus of them and started at
-// started, at now; lower says whether the allocation's priority is below
-// the job's (else only reclaim could take it). A job that needs no GPUs
-// is not bounded by the ratio.
-func proportionate(need, gpus int64, lower bool, started, now model.Time) bool {
-	if need > 0 && gpus > maxVictimRatio*need {
+// proportionate reports whether, under policy pol, a job that needs need
+// GPUs of a model may preempt an allocation that holds gpus of them and
+// started at started, at now; lower says whether the allocation's
+// priority is below the job's (else only reclaim could take it). A job
+// that needs no GPUs is not bounded by the ratio.
+func proportionate(pol *model.Policy, need, gpus int64, lower bool, started, now model.Time) bool {
+	if r := int64(pol.VictimRatio); r > 0 && need > 0 && gpus > r*need {
 		return false
 	}
-	return lower || now.Sub(started) >= minRunBeforeReclaim
+	return lower || now.Sub(started) >= pol.ReclaimMinRun
 }
 
 // noteSpared ends the reason of a job that could have preempted only
 // work that proportionate spares.
-var noteSpared = fmt.Sprintf("; preemption spares the work it could evict "+
-	"(more than %d times the GPUs this job needs, or, by reclaim, started less than %s ago)",
-	maxVictimRatio, minRunBeforeReclaim)
+func noteSpared(pol *model.Policy) string {
+	var why []string
+	if pol.VictimRatio > 0 {
+		why = append(why, fmt.Sprintf("more than %d times the GPUs this job needs", pol.VictimRatio))
+	}
+	if pol.ReclaimMinRun > 0 {
+		why = append(why, fmt.Sprintf("by reclaim, started less than %s ago", pol.ReclaimMinRun))
+	}
+	return "; preemption spares the work it could evict (" + strings.Join(why, ", or, ") + ")"
+}
 
 type victim struct {
 	a    *model.Allocation
@@ -114,7 +119,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		refs, spared := p.matchVictims(t, j, a.model, a.req.Sites)
 		if len(refs) == 0 {
 			if spared {
-				note = noteSpared
+				note = noteSpared(&p.pol)
 			}
 			continue
 		}
@@ -368,7 +373,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		if !held || len(p.victims) > 0 && p.victims[p.alloc(ref).Job.ID] {
 			continue
 		}
-		if !proportionate(need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
+		if !proportionate(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
 			spared = true
 			continue
 		}

@@ -64,13 +64,15 @@ func TestVictimSetNeedsAVictim(t *testing.T) {
 	}
 }
 
-// TestProportionate: a victim may hold at most maxVictimRatio times the
-// GPUs the job needs (a job that needs none is not bounded by it), and
-// one taken by reclaim alone must have run minRunBeforeReclaim.
+// TestProportionate: a victim may hold at most Policy.VictimRatio times
+// the GPUs the job needs (a job that needs none is not bounded by it),
+// and one taken by reclaim alone must have run Policy.ReclaimMinRun
+// (the defaults, 8 and 30m); 0 turns either bound off.
 func TestProportionate(t *testing.T) {
 	const now = model.Time(100_000)
+	pol := model.DefaultPolicy()
 	long := now - model.Time(3*model.Hour)
-	edge := now - model.Time(minRunBeforeReclaim)
+	edge := now - model.Time(pol.ReclaimMinRun)
 	for _, c := range []struct {
 		need, gpus int64
 		lower      bool
@@ -89,9 +91,21 @@ func TestProportionate(t *testing.T) {
 		{8, 8, false, now, false},
 		{1, 9, false, edge, false},
 	} {
-		if got := proportionate(c.need, c.gpus, c.lower, c.started, now); got != c.want {
+		if got := proportionate(&pol, c.need, c.gpus, c.lower, c.started, now); got != c.want {
 			t.Errorf("proportionate(need %d, gpus %d, lower %v, ran %s) = %v, want %v",
 				c.need, c.gpus, c.lower, now.Sub(c.started), got, c.want)
 		}
+	}
+	off := pol
+	off.VictimRatio, off.ReclaimMinRun = 0, 0
+	if !proportionate(&off, 1, 4096, false, now, now) {
+		t.Error("with both bounds off, a just-started 4,096-GPU victim is spared for a 1-GPU job")
+	}
+	if got, want := noteSpared(&pol), "; preemption spares the work it could evict (more than 8 times the GPUs this job needs, or, by reclaim, started less than 30m0s ago)"; got != want {
+		t.Errorf("noteSpared = %q, want %q", got, want)
+	}
+	off.VictimRatio = 16
+	if got, want := noteSpared(&off), "; preemption spares the work it could evict (more than 16 times the GPUs this job needs)"; got != want {
+		t.Errorf("noteSpared = %q, want %q", got, want)
 	}
 }

@@ -255,7 +255,9 @@ func (w *world) policy(a *args) error {
 	if all, err := a.bool("all", true); err != nil {
 		return err
 	} else if !all {
-		*p = model.Policy{PreemptionWindow: model.Hour, FairShareHalfLife: 7 * model.Day, BackfillDepth: 16, Sovereignty: true}
+		d := model.DefaultPolicy() // its tunings; the switches are off
+		*p = model.Policy{PreemptionWindow: d.PreemptionWindow, FairShareHalfLife: d.FairShareHalfLife, BackfillDepth: d.BackfillDepth,
+			VictimRatio: d.VictimRatio, ReclaimMinRun: d.ReclaimMinRun, Sovereignty: true}
 	}
 	bools := []struct {
 		key string
@@ -281,6 +283,12 @@ func (w *world) policy(a *args) error {
 		return err
 	}
 	if p.BackfillDepth, err = a.int("depth", p.BackfillDepth); err != nil {
+		return err
+	}
+	if p.VictimRatio, err = a.int("victimratio", p.VictimRatio); err != nil {
+		return err
+	}
+	if p.ReclaimMinRun, err = a.dur("reclaimminrun", p.ReclaimMinRun); err != nil {
 		return err
 	}
 	reserve := true
