@@ -60,6 +60,17 @@ func proportionate(pol *model.Policy, need, gpus int64, lower bool, started, now
 	return lower || now.Sub(started) >= pol.ReclaimMinRun
 }
 
+// ratioNeed is the need a victim's size is compared with: j's GPUs, or
+// 0 (no bound) when j is within urgencyWindow of the latest start that
+// meets its deadline — such a job goes first in its priority level, and
+// a deadline is a promise the ratio must not break for it.
+func (p *pass) ratioNeed(j *model.Job) int64 {
+	if ls := latestStart(j); ls > 0 && ls <= p.now.Add(urgencyWindow) {
+		return 0
+	}
+	return p.need(j)
+}
+
 // noteSpared ends the reason of a job that could have preempted only
 // work that proportionate spares.
 func noteSpared(pol *model.Policy) string {
@@ -340,7 +351,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		root = p.q.Root(ti)
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
-	need := p.need(j)
+	need := p.ratioNeed(j)
 	out := p.matched[:0]
 	idx := p.victimIndex()[m]
 	for i := range idx {

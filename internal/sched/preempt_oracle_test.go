@@ -98,7 +98,7 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if ok && held && proportionate(&p.pol, p.need(j), ref.gpus, lower, a.Started, p.now) {
+		if ok && held && proportionate(&p.pol, p.ratioNeed(j), ref.gpus, lower, a.Started, p.now) {
 			refs = append(refs, ref)
 		}
 	}
