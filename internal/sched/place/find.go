@@ -181,20 +181,17 @@ func (c *Cluster) gangBound(r *Request) int {
 	return bound
 }
 
-// candidates lists eligible nodes that can take a replica, with their
-// capacity, in index order, and the replicas they take in all (fit).
+// candidates lists eligible nodes with their capacity, in index order.
 // Pools outside r's sites are skipped (the sovereignty filter rejects
-// all their nodes) and, for GPU replicas, so are nodes known to have
-// fewer free GPUs than a replica needs (the buckets below r.GPUs),
-// which cannot take one. diagnose counts rejections; usableFree the
-// usable GPUs.
-func (c *Cluster) candidates(r *Request) (out []cand, fit int) {
+// all their nodes) and, for GPU replicas, so are nodes known to have no
+// free GPU (bucket 0), which can neither take a replica nor add usable
+// GPUs. diagnose counts rejections.
+func (c *Cluster) candidates(r *Request) (out []cand, fit, free int) {
 	if r.GPUs > 0 {
 		return c.candidatesFree(r)
 	}
 	out = c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
-	free := 0
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
@@ -207,25 +204,7 @@ func (c *Cluster) candidates(r *Request) (out []cand, fit int) {
 		}
 	}
 	sortCands(out)
-	return out, fit
-}
-
-// usableFree is the GPUs usable by r on the nodes eligible for it, free
-// or not enough for a replica (what a reason quotes).
-func (c *Cluster) usableFree(r *Request) int {
-	free := 0
-	for p := range c.Pools {
-		pool := &c.Pools[p]
-		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
-			continue
-		}
-		for _, n := range pool.Nodes {
-			if c.Nodes[n].Free > 0 && c.nodeFilter(int(n), r) == passed {
-				free += c.UsableBy(int(n), r.Tenant, r.Claim)
-			}
-		}
-	}
-	return free
+	return out, fit, free
 }
 
 // addCand counts what eligible node n offers r: its usable GPUs in free,
@@ -241,29 +220,17 @@ func (c *Cluster) addCand(out []cand, n int, r *Request, fit, free *int) []cand 
 	return out
 }
 
-// candidatesFree is candidates for GPU replicas: it walks the nodes in
-// the buckets of at least r.GPUs free GPUs and those in none (down,
-// stranded, held by an exclusive job), which nodeFilter judges.
-func (c *Cluster) candidatesFree(r *Request) (out []cand, fit int) {
+// candidatesFree is candidates without rejections for GPU replicas.
+func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	out = c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
-	free := 0
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
 			continue
 		}
-		top := min(pool.MaxGPUs, len(pool.Buckets)-1)
-		for w := range pool.Buckets[0] {
-			var enough, any uint64
-			for k := 0; k <= top; k++ {
-				b := pool.Buckets[k][w]
-				any |= b
-				if k >= r.GPUs {
-					enough |= b
-				}
-			}
-			word := enough | ^any
+		for w, full := range pool.Buckets[0] {
+			word := ^full
 			if rest := len(pool.Nodes) - w*64; rest < 64 {
 				word &= 1<<rest - 1
 			}
@@ -277,7 +244,7 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit int) {
 		}
 	}
 	sortCands(out)
-	return out, fit
+	return out, fit, free
 }
 
 // sortCands puts candidates in node order; pools list their nodes in
@@ -386,7 +353,7 @@ func (c *Cluster) findGang(r *Request) Result {
 		}
 		return c.diagnose(r)
 	}
-	cands, fit := c.candidates(r)
+	cands, fit, free := c.candidates(r)
 	if fit < r.Replicas {
 		if r.Probe {
 			return Result{}
@@ -431,9 +398,8 @@ func (c *Cluster) findGang(r *Request) Result {
 	if !r.Required && r.Level >= NumLevels {
 		return Result{Slots: c.fill(r, cands, -1, 0, sums)}
 	}
-	res := Result{Fit: fit}
+	res := Result{Fit: fit, FreeGPUs: free}
 	if !r.Probe {
-		res.FreeGPUs = c.usableFree(r)
 		c.largest(r, cands, &res)
 	}
 	return res
@@ -481,7 +447,7 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums *[NumLevel
 // findSameNode puts every replica on one node: the eligible node with
 // room for all of them and the fewest usable GPUs (best fit).
 func (c *Cluster) findSameNode(r *Request) Result {
-	cands, fit := c.candidates(r)
+	cands, fit, free := c.candidates(r)
 	best := -1
 	for _, x := range cands {
 		if int(x.cap) < r.Replicas {
@@ -492,7 +458,7 @@ func (c *Cluster) findSameNode(r *Request) Result {
 		}
 	}
 	if best < 0 {
-		res := Result{Fit: fit, FreeGPUs: c.usableFree(r)}
+		res := Result{Fit: fit, FreeGPUs: free}
 		for _, x := range cands {
 			if int(x.cap) > res.Largest {
 				res.Largest, res.LargestGroup = int(x.cap), c.Nodes[x.node].Spec.Name

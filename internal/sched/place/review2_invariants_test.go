@@ -168,8 +168,7 @@ func review2CheckCandidates(t *testing.T, what string, c *Cluster, r *Request) {
 	if r.GPUs <= 0 {
 		return
 	}
-	got, gfit := c.candidates(r)
-	gfree := c.usableFree(r)
+	got, gfit, gfree := c.candidates(r)
 	got = slices.Clone(got)
 	want, wfit, wfree := review2SlowCandidates(c, r)
 	if !slices.Equal(got, want) || gfit != wfit || gfree != wfree {
