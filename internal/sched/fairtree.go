@@ -162,9 +162,6 @@ func (f *fairShares) share(tenant string) *float64 {
 	return s
 }
 
-// cohortShare is a cohort's normalised usage.
-func (f *fairShares) cohortShare(c string) *float64 { return &f.cells[f.cohort[c]] }
-
 // fsNode is a cohort or a tenant in one priority level's tree.
 type fsNode struct {
 	name   string
