@@ -172,11 +172,11 @@ func TestTreeKueueCohorts(t *testing.T) {
 	}
 }
 
-// TestTreeAddUndo: every Add undone in reverse order restores every
-// tenant's Available and usage, and +d then −d is a no-op at any point.
-func TestTreeAddUndo(t *testing.T) {
+// nestedCohorts is a facility of two cohorts under a root cohort, with
+// lending and borrowing limits, and a tenant of its own; and its tenants.
+func nestedCohorts() (*model.Facility, []string) {
 	const none = -1
-	fac := &model.Facility{
+	return &model.Facility{
 		Cohorts: []model.Cohort{
 			{Name: "root", Quota: q(3)}, {Name: "x", Parent: "root", Quota: q(1, 4, 2)}, {Name: "y", Parent: "root"},
 		},
@@ -185,8 +185,13 @@ func TestTreeAddUndo(t *testing.T) {
 			{Name: "c", Cohort: "y", Quota: q(8, 5)}, {Name: "d", Cohort: "y", Quota: q(2, none, 0)},
 			{Name: "e", Quota: q(6)},
 		},
-	}
-	names := []string{"a", "b", "c", "d", "e"}
+	}, []string{"a", "b", "c", "d", "e"}
+}
+
+// TestTreeAddUndo: every Add undone in reverse order restores every
+// tenant's Available and usage, and +d then −d is a no-op at any point.
+func TestTreeAddUndo(t *testing.T) {
+	fac, names := nestedCohorts()
 	tr := New(fac, []string{"H100"})
 	state := func() map[string][2]int64 {
 		out := map[string][2]int64{}
@@ -280,18 +285,7 @@ func TestTreeGreedyFillNeverExceedsTree(t *testing.T) {
 // came before; and CloneInto into a tree last cloned from the same
 // source (which copies only usage) equals a fresh Clone.
 func TestTreeStateDependsOnlyOnUsage(t *testing.T) {
-	const none = -1
-	fac := &model.Facility{
-		Cohorts: []model.Cohort{
-			{Name: "root", Quota: q(3)}, {Name: "x", Parent: "root", Quota: q(1, 4, 2)}, {Name: "y", Parent: "root"},
-		},
-		Tenants: []model.Tenant{
-			{Name: "a", Cohort: "x", Quota: q(4, 2, 1)}, {Name: "b", Cohort: "x", Quota: q(4, none, 3)},
-			{Name: "c", Cohort: "y", Quota: q(8, 5)}, {Name: "d", Cohort: "y", Quota: q(2, none, 0)},
-			{Name: "e", Quota: q(6)},
-		},
-	}
-	names := []string{"a", "b", "c", "d", "e"}
+	fac, names := nestedCohorts()
 	state := func(tr *Tree) map[string][3]int64 {
 		out := map[string][3]int64{}
 		for i := range tr.nodes {
