@@ -184,8 +184,16 @@ func showTable(out io.Writer, s facility.Summary) error {
 	p("order\t%s\n", pol.Order)
 	p("fair_share\t%s (half-life %s)\n", onOff(pol.FairShare), pol.FairShareHalfLife)
 	p("quotas\t%s\n", onOff(pol.Quotas))
-	p("preemption\t%s (rate limit %s)\n", onOff(pol.Preemption), limit)
-	p("reclaim\t%s\n", onOff(pol.Reclaim))
+	ratio := "none"
+	if pol.VictimRatio > 0 {
+		ratio = fmt.Sprintf("%d× its need", pol.VictimRatio)
+	}
+	p("preemption\t%s (rate limit %s; largest victim %s)\n", onOff(pol.Preemption), limit, ratio)
+	spares := "work younger than " + pol.ReclaimMinRun
+	if pol.ReclaimMinRun == "0s" {
+		spares = "no running work"
+	}
+	p("reclaim\t%s (spares %s)\n", onOff(pol.Reclaim), spares)
 	p("backfill\t%s (depth %d, reservation %s)\n", onOff(pol.Backfill), pol.BackfillDepth, onOff(pol.Reservation))
 	p("topology\t%s\n", onOff(pol.Topology))
 	p("power\t%s\n", onOff(pol.Power))

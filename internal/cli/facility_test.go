@@ -68,7 +68,8 @@ func TestFacilityShow(t *testing.T) {
 		if err != nil {
 			t.Fatalf("show %s: %v", name, err)
 		}
-		for _, s := range []string{"SITE", "GPU MODEL", "TENANT", "PRIORITY CLASS", "POLICY", "H100"} {
+		for _, s := range []string{"SITE", "GPU MODEL", "TENANT", "PRIORITY CLASS", "POLICY", "H100",
+			"largest victim 8× its need", "spares work younger than 30m0s"} {
 			if !strings.Contains(out, s) {
 				t.Errorf("show %s: output lacks %q:\n%s", name, s, out)
 			}
