@@ -29,9 +29,12 @@ sites: [{id: s, country: FR, operator: o, power_envelope_kw: 1, pue: 1.1, halls:
 func TestHostileInputs(t *testing.T) {
 	for name, y := range hostile {
 		t.Run(name, func(t *testing.T) {
+			// A guard against blow-ups (each input loads in under two
+			// seconds), not a speed test: generous enough for a loaded
+			// machine (22 s was seen with two benchmarks running beside).
 			start := time.Now()
 			_, err := Load("h.yaml", []byte(y))
-			if d := time.Since(start); d > 10*time.Second {
+			if d := time.Since(start); d > 60*time.Second {
 				t.Errorf("took %v", d)
 			}
 			var errs Errors
