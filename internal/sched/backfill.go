@@ -193,14 +193,16 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 		}
 	}
 	if shortcuts && fitK == bounds[hi] {
-		// the cluster as the probe at fitK saw it (no holds)
+		// the cluster as the probe at fitK saw it (no holds), so the
+		// job fits; should it not, the steps below try again
 		tl.advance(fitK)
-		res := p.c.Find(&req)
-		var then *futureState
-		if wantThen {
-			then = p.capture(p.c, res.Slots, tenant)
+		if res := p.c.Find(&req); res.OK() {
+			var then *futureState
+			if wantThen {
+				then = p.capture(p.c, res.Slots, tenant)
+			}
+			return p.releases[fitK-1].at, res.Slots, then, true
 		}
-		return p.releases[fitK-1].at, res.Slots, then, true
 	}
 	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
 	var slots []place.Slot
