@@ -22,23 +22,27 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 	count := map[*Power]int{}
 	kinds := map[*Power]string{}
 	var order []*Power
+	blocks := func(pw *Power, kind string) { // one more node kept out by pw
+		if count[pw] == 0 {
+			order = append(order, pw)
+			kinds[pw] = kind
+		}
+		count[pw]++
+	}
 	for p := range c.Pools {
-		if pl := &c.Pools[p]; pl.Model != r.Model || r.Sites != nil && (pl.Site < 0 || !r.Sites[pl.Site]) {
+		pl := &c.Pools[p]
+		if pl.Model != r.Model || r.Sites != nil && (pl.Site < 0 || !r.Sites[pl.Site]) {
 			continue // its nodes fail an earlier filter (model, sovereignty)
 		}
-		site := &c.Sites[c.Pools[p].Site]
+		site := &c.Sites[pl.Site]
 		// When the site itself cannot take a replica, every node of the
 		// pool that passes the filters before power is kept out by it.
 		short := c.PowerOn && r.MinWattsPerReplica > 0 && site.HeadroomFor(r.Constrained) < r.MinWattsPerReplica
-		for _, n := range c.Pools[p].Nodes {
+		for _, n := range pl.Nodes {
 			nd := &c.Nodes[n]
 			if short {
 				if nd.Up && exclusiveOK(nd, r) {
-					if count[site] == 0 {
-						order = append(order, site)
-						kinds[site] = "site"
-					}
-					count[site]++
+					blocks(site, "site")
 				}
 				continue
 			}
@@ -51,12 +55,7 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 				l []Power
 			}{{"site", nd.Site, c.Sites}, {"hall", nd.Hall, c.Halls}, {"rack", nd.Rack, c.Racks}} {
 				if x.i >= 0 && x.l[x.i].HeadroomFor(r.Constrained) < r.MinWattsPerReplica {
-					pw := &x.l[x.i]
-					if count[pw] == 0 {
-						order = append(order, pw)
-						kinds[pw] = x.k
-					}
-					count[pw]++
+					blocks(&x.l[x.i], x.k)
 					break
 				}
 			}

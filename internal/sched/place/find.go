@@ -389,14 +389,12 @@ func (c *Cluster) findGang(r *Request) Result {
 			}
 		}
 	}
-	if (bestL >= 0 || !r.Required && r.Level >= NumLevels) && r.Exists {
-		return Result{Slots: []Slot{}}
-	}
-	if bestL >= 0 {
+	// a group fits, or, as a last resort, all the candidates (bestL < 0)
+	if bestL >= 0 || !r.Required && r.Level >= NumLevels {
+		if r.Exists {
+			return Result{Slots: []Slot{}}
+		}
 		return Result{Slots: c.fill(r, cands, bestL, best, sums)}
-	}
-	if !r.Required && r.Level >= NumLevels {
-		return Result{Slots: c.fill(r, cands, -1, 0, sums)}
 	}
 	res := Result{Fit: fit, FreeGPUs: free}
 	if !r.Probe {
