@@ -40,7 +40,8 @@ func TestOverridePolicy(t *testing.T) {
 		{[]string{"carbon_weight=2"}, `--policy:1: policy.carbon_weight:`},
 		{[]string{"sovereignty=false"}, `sovereignty cannot be turned off`},
 		{[]string{"victim_ratio=-1"}, `--policy:1: policy.victim_ratio:`},
-		{[]string{"reclaim_min_run=soon"}, `--policy:1: policy.reclaim_min_run: "soon" is not a duration`},
+		{[]string{"reclaim_min_run=soon"}, `--policy:1: policy.reclaim_min_run: "soon" is not a duration; write e.g. 30m, 2h or 1d, or 0 to turn it off`},
+		{[]string{"reclaim_min_run=-5m"}, `--policy:1: policy.reclaim_min_run: "-5m" is not a duration`},
 	} {
 		_, err := OverridePolicy(model.DefaultPolicy(), "--policy", tc.settings)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -361,14 +361,19 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	return p
 }
 
-// durationOrZero is duration that also takes 0 (written "0" or "0s").
+// durationOrZero is duration that also takes 0 (written "0" or "0s"),
+// for a setting that 0 turns off.
 func (o *object) durationOrZero(key string) (model.Duration, bool) {
-	if s, ok := o.str(key); ok {
-		if d, err := model.ParseDuration(s, 100*365*model.Day); err == nil && d == 0 {
-			return 0, true
-		}
+	s, ok := o.str(key)
+	if !ok {
+		return 0, false
 	}
-	return o.duration(key)
+	d, err := model.ParseDuration(s, 100*365*model.Day)
+	if err != nil || d < 0 {
+		o.errf(key, "%q is not a duration; write e.g. 30m, 2h or 1d, or 0 to turn it off", s)
+		return 0, false
+	}
+	return d, true
 }
 
 // duration reads a duration such as "7d", "168h" or "30m" (the job-spec
