@@ -17,15 +17,16 @@ import (
 // over and over (docs/plan.md, "Preemption storms").
 
 // holdForVictims holds j's room while it waits for the allocations gone
-// to leave: on the first of its models where the placement the
-// preemption search judges (victims gone, power included) exists.
-func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone []*model.Allocation) {
+// to leave, the last at evicted: on the first of its models where the
+// placement the preemption search judges (victims gone, power included)
+// exists.
+func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone []*model.Allocation, evicted model.Time) {
 	for _, m := range p.modelsFor(j) {
 		if !p.hasPool(m) {
 			continue
 		}
 		a := attempt{model: m, req: p.request(t, j, m, sites)}
-		if p.holdRoom(j, &a, gone) {
+		if p.holdRoom(j, &a, gone, evicted) {
 			return
 		}
 	}
@@ -43,17 +44,16 @@ func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone 
 // freed. (A replica that shares a node with a victim has its CPUs and
 // memory counted twice until then, which only keeps more room for j.)
 // The hold ends with the pass's view; estimates see it end after j's
-// runtime limit from its victims' last eviction. It reports whether it
-// found a placement.
-func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation) bool {
+// runtime limit from its victims' last eviction, evicted (the pass that
+// chooses them knows it before their allocations say so). It reports
+// whether it found a placement.
+func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evicted model.Time) bool {
 	req := p.preemptRequest(j, a)
 	req.Constrained = a.req.Constrained // the request j will start with
 	req.Probe = true
 	p.c.Begin()
-	last := p.now
 	for _, v := range gone {
 		p.releaseAlloc(v)
-		last = max(last, v.EvictAt)
 	}
 	res := p.c.Find(&req)
 	capW, ok := 0, res.OK()
@@ -91,7 +91,7 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation) bool
 		if !p.relBuilt {
 			p.buildReleases()
 		}
-		p.addRelease(j, held, last.Add(j.RuntimeLimit), -1)
+		p.addRelease(j, held, max(p.now, evicted).Add(j.RuntimeLimit), -1)
 	}
 	return true
 }

@@ -149,12 +149,12 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			return false, fmt.Sprintf("; preemption would evict %d job(s) but the rate limit allows %d more in %s",
 				len(chosen), max(0, lim-p.recentPreem), p.pol.PreemptionWindow)
 		}
-		p.evict(j, chosen)
+		evicted := p.evict(j, chosen)
 		gone := make([]*model.Allocation, len(chosen))
 		for k, v := range chosen {
 			gone[k] = v.a
 		}
-		p.holdRoom(j, a, gone)
+		p.holdRoom(j, a, gone, evicted)
 		return true, ""
 	}
 	return false, note
@@ -600,7 +600,9 @@ func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []vict
 	return set
 }
 
-func (p *pass) evict(j *model.Job, vs []victim) {
+// evict gives vs notice to leave for j, and says when the last of them
+// is evicted.
+func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 	var ids []string
 	last := p.now
 	for _, v := range vs {
@@ -631,6 +633,7 @@ func (p *pass) evict(j *model.Job, vs []victim) {
 	p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
 		"preempting: evicting %s; starts after eviction at %s%s",
 		strings.Join(ids, ", "), last, scrub)}, last)
+	return last
 }
 
 // firstFit is sort.Search(n, fits) for a monotone fits, found with fewer

@@ -171,7 +171,7 @@ func (p *pass) consider(j *model.Job) {
 		for _, a := range ws {
 			last = max(last, a.EvictAt)
 		}
-		p.holdForVictims(t, j, sites, ws)
+		p.holdForVictims(t, j, sites, ws, last)
 		p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
 			"preempting: waiting for %d preempted job(s) to exit (by %s)", len(ws), last)}, last)
 		return
