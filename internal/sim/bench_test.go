@@ -102,13 +102,22 @@ func BenchmarkGenerated1MFirst250kDepth100(b *testing.B) { benchQuarter(b, 0) }
 // but the jobs and arrivals of the part the first quarter does not show.
 func BenchmarkGenerated1MLast250kDepth100(b *testing.B) { benchQuarter(b, 3) }
 
+// BenchmarkGenerated1MSlice750kDepth100 replays jobs 750,000–800,000 of
+// the million-job workload, from an empty cluster: half a minute, for
+// comparing two builds side by side (benchmarks.md, seventh round).
+func BenchmarkGenerated1MSlice750kDepth100(b *testing.B) { benchSlice(b, 750_000, 800_000) }
+
 // benchQuarter replays quarter k (0–3, by submit time) of the million
 // generated jobs with quick passes of depth 100.
-func benchQuarter(b *testing.B, k int) {
+func benchQuarter(b *testing.B, k int) { benchSlice(b, k*250_000, (k+1)*250_000) }
+
+// benchSlice replays jobs [from, to) (by submit time) of the million
+// generated jobs with quick passes of depth 100.
+func benchSlice(b *testing.B, from, to int) {
 	fac := workload.GenerateFacility(workload.DefaultFacilityConfig())
 	jobs := workload.Generate(fac, 1_000_000, 1, t0)
 	if !slices.IsSortedFunc(jobs, func(x, y *model.Job) int { return cmp.Compare(x.SubmitTime, y.SubmitTime) }) {
 		b.Fatal("generated jobs are not in submit order")
 	}
-	benchJobs(b, fac, jobs[k*250_000:(k+1)*250_000], 100)
+	benchJobs(b, fac, jobs[from:to], 100)
 }
