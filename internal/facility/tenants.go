@@ -361,31 +361,28 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	return p
 }
 
+// duration reads a duration such as "7d", "168h" or "30m" (the job-spec
+// syntax, model.ParseDuration) of at least 1s.
+func (o *object) duration(key string) (model.Duration, bool) {
+	return o.durationFrom(key, 1, "is not a duration of at least 1s; write e.g. 7d, 168h, 90m or 30s")
+}
+
 // durationOrZero is duration that also takes 0 (written "0" or "0s"),
 // for a setting that 0 turns off.
 func (o *object) durationOrZero(key string) (model.Duration, bool) {
-	s, ok := o.str(key)
-	if !ok {
-		return 0, false
-	}
-	d, err := model.ParseDuration(s, 100*365*model.Day)
-	if err != nil || d < 0 {
-		o.errf(key, "%q is not a duration; write e.g. 30m, 2h or 1d, or 0 to turn it off", s)
-		return 0, false
-	}
-	return d, true
+	return o.durationFrom(key, 0, "is not a duration; write e.g. 30m, 2h or 1d, or 0 to turn it off")
 }
 
-// duration reads a duration such as "7d", "168h" or "30m" (the job-spec
-// syntax, model.ParseDuration).
-func (o *object) duration(key string) (model.Duration, bool) {
+// durationFrom reads a duration of at least least, or reports the value
+// and why with the key.
+func (o *object) durationFrom(key string, least model.Duration, why string) (model.Duration, bool) {
 	s, ok := o.str(key)
 	if !ok {
 		return 0, false
 	}
 	d, err := model.ParseDuration(s, 100*365*model.Day)
-	if err != nil || d < 1 {
-		o.errf(key, "%q is not a duration of at least 1s; write e.g. 7d, 168h, 90m or 30s", s)
+	if err != nil || d < least {
+		o.errf(key, "%q %s", s, why)
 		return 0, false
 	}
 	return d, true
