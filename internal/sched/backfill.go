@@ -160,23 +160,53 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	// cannot fit: where fit is monotone, the gallop starts there.
 	base, hi, step := -1, -1, 1
 	first := 0
-	if shortcuts && !p.prep.capBelowIdle && p.tally.lowCaps == 0 {
+	monotone := shortcuts && !p.prep.capBelowIdle && p.tally.lowCaps == 0
+	if monotone {
 		first = p.firstEnoughGPUs(&req, bounds)
 	}
 	switch {
 	case first == len(bounds):
+		p.noteHint(req.Job, model.Forever)
 		return 0, nil, nil, false
 	case first > 0:
 		tl.advance(bounds[first-1])
 		base = first - 1
 	}
-	for {
+	// Where fit is monotone, the last estimate of the job is where to
+	// look first: the first boundary that fits is the one that fits
+	// while the one before does not, however it was found.
+	if h := p.hintBound(req.Job, bounds); monotone && h > base {
+		p.prep.hints.used++
+		if h-1 > base {
+			if probeAt(bounds[h-1]) {
+				hi = h - 1
+			} else {
+				tl.advance(bounds[h-1])
+				base = h - 1
+			}
+		}
+		if hi < 0 {
+			if probeAt(bounds[h]) {
+				hi = h
+				p.prep.hints.right++
+			} else if h == len(bounds)-1 {
+				p.prep.hints.right++ // fits at no boundary
+				p.noteHint(req.Job, model.Forever)
+				return 0, nil, nil, false
+			} else {
+				tl.advance(bounds[h])
+				base = h
+			}
+		}
+	}
+	for hi < 0 {
 		i := min(base+step, len(bounds)-1)
 		if probeAt(bounds[i]) {
 			hi = i
 			break
 		}
 		if i == len(bounds)-1 {
+			p.noteHint(req.Job, model.Forever)
 			return 0, nil, nil, false
 		}
 		tl.advance(bounds[i])
@@ -192,6 +222,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			lo = mid + 1
 		}
 	}
+	p.noteHint(req.Job, p.releases[bounds[hi]-1].at)
 	if shortcuts && fitK == bounds[hi] {
 		// the cluster as the probe at fitK saw it (no holds), so the
 		// job fits; should it not, the steps below try again

@@ -16,6 +16,10 @@ func QueueSyncs(q *Queue) (rebuilds, diffs int) { return q.base.rebuilds, q.base
 // restrictions still right (claimsSeen).
 func QueueClaimSkips(q *Queue) int { return q.base.claimSkips }
 
+// QueueHints reports how many estimates on q's passes started from a
+// hint, and how many of those hints pointed at the first fit.
+func QueueHints(q *Queue) (used, right int) { return q.prep.hints.used, q.prep.hints.right }
+
 // SetShortcuts turns earliest's shortcuts on or off.
 func SetShortcuts(on bool) { shortcuts = on }
 

@@ -130,6 +130,8 @@ type prepared struct {
 	// same for this pass (see chargedQuota)
 	charged          *quota.Tree
 	chargedGPUs, cur []int64
+	// hints: where each estimate of the last pass first found room
+	hints hints
 }
 
 // chargedQuota is the facility's quota tree with the GPUs running work
@@ -225,6 +227,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		last = &pass{}
 	}
 	prep.last = nil // the pass being set up takes its maps and memory
+	prep.hints.turn()
 	p := last
 	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,

@@ -150,9 +150,11 @@ func TestQuickIsAPrefixOfSchedule(t *testing.T) {
 // snapshots as the twin and the live server do — starts applied, jobs
 // ending, victims evicted, arrivals, nodes changing condition — and checks
 // at every step that Quick, which keeps its cluster view between passes
-// and updates it by difference, plans exactly as a fresh Schedule.
+// and updates it by difference, and starts its estimates' searches from
+// where the last pass found room (hint.go), plans exactly as a fresh
+// Schedule.
 func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
-	steps, rebuilds, diffs, parkings, skips := 0, 0, 0, 0, 0
+	steps, rebuilds, diffs, parkings, skips, hinted, right := 0, 0, 0, 0, 0, 0, 0
 	for seed := uint64(0); seed < 120; seed++ {
 		snap, now := genSnapshot(seed)
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -263,9 +265,14 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 		}
 		r, d := sched.QueueSyncs(q)
 		rebuilds, diffs, skips = rebuilds+r, diffs+d, skips+sched.QueueClaimSkips(q)
+		u, h := sched.QueueHints(q)
+		hinted, right = hinted+u, right+h
 	}
-	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were",
-		steps, rebuilds, diffs, parkings, skips)
+	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were, %d estimates from a hint (%d of them right)",
+		steps, rebuilds, diffs, parkings, skips, hinted, right)
+	if right == 0 || hinted-right == 0 {
+		t.Fatalf("estimates from a hint: %d right, %d stale; the test exercises both or neither", right, hinted-right)
+	}
 	if skips == 0 {
 		t.Fatal("no sync left a claimed node as it was; the test does not exercise claimsSeen")
 	}
