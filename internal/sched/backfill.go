@@ -515,7 +515,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 	}
 	p.estimates++
 	a.req.Job = j
-	at, slots, then, ok := p.earliest(a.req, j.Tenant, p.res == nil)
+	at, slots, then, ok := p.estimate(a.req, j.Tenant, p.res == nil)
 	if !ok {
 		return first, 0
 	}

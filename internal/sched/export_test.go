@@ -20,6 +20,13 @@ func QueueClaimSkips(q *Queue) int { return q.base.claimSkips }
 // hint, and how many of those hints pointed at the first fit.
 func QueueHints(q *Queue) (used, right int) { return q.prep.hints.used, q.prep.hints.right }
 
+// QueueMemoHits is how many estimates q's passes took from the memo.
+func QueueMemoHits(q *Queue) int { return q.prep.memos.hits }
+
+// SetCheckMemo makes every estimate taken from the memo be made again and
+// compared; a difference panics.
+func SetCheckMemo(on bool) { checkMemo = on }
+
 // SetShortcuts turns earliest's shortcuts on or off.
 func SetShortcuts(on bool) { shortcuts = on }
 

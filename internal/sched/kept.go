@@ -84,6 +84,9 @@ func (h *holding) sees(a *model.Allocation) bool {
 func (b *base) observe(h *holding, a *model.Allocation) {
 	h.term, h.evictAt, h.started = a.Terminating, a.EvictAt, a.Started
 	b.kept.note(h, len(b.list))
+	for _, n := range h.nodes { // its release may have moved: see place/version.go
+		b.c.Touch(n)
+	}
 }
 
 // gone notes a holding that ended.

@@ -132,6 +132,8 @@ type prepared struct {
 	chargedGPUs, cur []int64
 	// hints: where each estimate of the last pass first found room
 	hints hints
+	// memos: the reservations' estimates kept between passes (estmemo.go)
+	memos estMemos
 }
 
 // chargedQuota is the facility's quota tree with the GPUs running work
@@ -228,6 +230,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	}
 	prep.last = nil // the pass being set up takes its maps and memory
 	prep.hints.turn()
+	prep.memos.turn()
 	p := last
 	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,

@@ -150,11 +150,14 @@ func TestQuickIsAPrefixOfSchedule(t *testing.T) {
 // snapshots as the twin and the live server do — starts applied, jobs
 // ending, victims evicted, arrivals, nodes changing condition — and checks
 // at every step that Quick, which keeps its cluster view between passes
-// and updates it by difference, and starts its estimates' searches from
-// where the last pass found room (hint.go), plans exactly as a fresh
-// Schedule.
+// and updates it by difference, starts its estimates' searches from
+// where the last pass found room (hint.go) and keeps the reservation's
+// estimate while nothing it reads changes (estmemo.go, each kept answer
+// made again and compared here), plans exactly as a fresh Schedule.
 func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
-	steps, rebuilds, diffs, parkings, skips, hinted, right := 0, 0, 0, 0, 0, 0, 0
+	sched.SetCheckMemo(true)
+	defer sched.SetCheckMemo(false)
+	steps, rebuilds, diffs, parkings, skips, hinted, right, memo := 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := uint64(0); seed < 120; seed++ {
 		snap, now := genSnapshot(seed)
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -267,9 +270,13 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 		rebuilds, diffs, skips = rebuilds+r, diffs+d, skips+sched.QueueClaimSkips(q)
 		u, h := sched.QueueHints(q)
 		hinted, right = hinted+u, right+h
+		memo += sched.QueueMemoHits(q)
 	}
-	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were, %d estimates from a hint (%d of them right)",
-		steps, rebuilds, diffs, parkings, skips, hinted, right)
+	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were, %d estimates from a hint (%d of them right), %d from the memo",
+		steps, rebuilds, diffs, parkings, skips, hinted, right, memo)
+	if memo == 0 {
+		t.Fatal("no estimate came from the memo; the test does not exercise it")
+	}
 	if right == 0 || hinted-right == 0 {
 		t.Fatalf("estimates from a hint: %d right, %d stale; the test exercises both or neither", right, hinted-right)
 	}

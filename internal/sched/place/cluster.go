@@ -58,6 +58,7 @@ type Power struct {
 	// to a container the reserved job needs; valid when HasSpare.
 	SpareW   float64
 	HasSpare bool
+	site     int // its site (itself for a site); -1: several or none
 }
 
 // HeadroomFor is the headroom for a request: constrained requests also
@@ -121,8 +122,12 @@ type Cluster struct {
 	// without a walk over every node.
 	stranded []int32
 	undo     *undoLog
-	spare    *undoLog   // reused between Begin calls
-	sums     *groupSums // findGang's working memory, never shared by copies
+	spare    *undoLog // reused between Begin calls
+	// uid, ver and clock: see version.go
+	uid   uint64
+	ver   []uint64
+	clock uint64
+	sums  *groupSums // findGang's working memory, never shared by copies
 }
 
 // CopyTo makes dst an independent copy of c, reusing dst's buffers.
@@ -156,6 +161,7 @@ func (c *Cluster) CopyTo(dst *Cluster) {
 		}
 	}
 	dst.unstrand()
+	dst.renumber()
 }
 
 // unstrand puts stranded nodes back in the buckets; a copy moves through
@@ -193,6 +199,7 @@ func (c *Cluster) Clone() *Cluster {
 		}
 	}
 	d.unstrand()
+	d.renumber()
 	return &d
 }
 

@@ -67,6 +67,9 @@ func (c *Cluster) Commit() {
 	u.marks = u.marks[:len(u.marks)-1]
 	if len(u.marks) == 0 {
 		c.undo = nil
+		if len(u.nodes) > 0 || len(u.power) > 0 {
+			c.bump(-1) // the log's changes stay: see version.go
+		}
 	}
 }
 
@@ -124,6 +127,7 @@ func (c *Cluster) saveNodeOnly(n int) { c.pushNode(n) }
 // pushNode records node n without its restrictions; nil when no log is open.
 func (c *Cluster) pushNode(n int) *nodeUndo {
 	if c.undo == nil {
+		c.changed(c.Nodes[n].Site)
 		return nil
 	}
 	nd := &c.Nodes[n]
@@ -140,9 +144,11 @@ func (c *Cluster) pushNode(n int) *nodeUndo {
 }
 
 func (c *Cluster) savePower(p *Power) {
-	if c.undo != nil {
-		c.undo.power = append(c.undo.power, powerUndo{p, p.LoadW, p.SpareW, p.HasSpare})
+	if c.undo == nil {
+		c.changed(p.site)
+		return
 	}
+	c.undo.power = append(c.undo.power, powerUndo{p, p.LoadW, p.SpareW, p.HasSpare})
 }
 
 // SetSpare sets what jobs running at a reservation's start may still take

@@ -1,0 +1,77 @@
+package sched_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched"
+)
+
+// TestKeptEstimateSeesChanges: a reservation's estimate kept from the
+// last pass serves the next while nothing it reads changed, and is made
+// again when something did without a node changing in the view (a
+// running job's eviction set) or changed in the pass itself (a job that
+// starts before it): each pass plans as a fresh Schedule.
+func TestKeptEstimateSeesChanges(t *testing.T) {
+	fac := newFacility()
+	fac.Sites = []model.Site{{ID: "fr", Jurisdictions: []string{"EU"}}}
+	fac.Tenants = []model.Tenant{{Name: "a", FairShareWeight: 1, PriorityClasses: []string{"high", "normal"},
+		Quota: map[string]model.Quota{"H100": quota(20, 0, -1)}},
+		{Name: "b", FairShareWeight: 1, PriorityClasses: []string{"normal"}, Quota: map[string]model.Quota{"H100": quota(16, 0, -1)}}}
+	fac.PriorityClasses = []model.PriorityClass{{Name: "high", Value: 100}, {Name: "normal", Value: 50}}
+	fac.Nodes = []model.Node{makeNode("n1", "fr").Obj(), makeNode("n2", "fr").Obj()}
+	r1 := makeJob("r1", "b").Gang(1, 4).Class("normal", false).Limit(2 * model.Hour).Obj()
+	r2 := makeJob("r2", "b").Gang(1, 8).Class("normal", false).Limit(4 * model.Hour).Obj()
+	big := makeJob("big", "a").Gang(2, 8).Class("normal", false).Limit(model.Hour).Submit(t0).Obj()
+	small := makeJob("small", "a").Gang(1, 4).Class("high", false).Limit(10 * model.Hour).Submit(t0).Obj()
+	running := func() []model.Allocation {
+		return []model.Allocation{
+			allocation(r1, t0, model.Placement{Node: "n1", GPUs: gpuRange(0, 4)}),
+			allocation(r2, t0, model.Placement{Node: "n2", GPUs: gpuRange(0, 8)}),
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(s *model.Snapshot, q *sched.Queue) []*model.Job
+		want   string // the reservation's start in the second pass
+		kept   bool   // the second pass takes the first's estimate
+	}{
+		{"nothing read changed", func(s *model.Snapshot, q *sched.Queue) []*model.Job {
+			return []*model.Job{big}
+		}, t0.Add(4 * model.Hour).Clock(), true},
+		{"eviction set", func(s *model.Snapshot, q *sched.Queue) []*model.Job {
+			s.Running[1].Terminating, s.Running[1].EvictAt = true, t0.Add(20*model.Minute)
+			return []*model.Job{big}
+		}, t0.Add(2 * model.Hour).Clock(), false},
+		{"a start before it", func(s *model.Snapshot, q *sched.Queue) []*model.Job {
+			q.Add(small)
+			return []*model.Job{big, small}
+		}, t0.Add(15*model.Minute + 10*model.Hour).Clock(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := &model.Snapshot{Facility: fac, Running: running()}
+			q := sched.NewQueue(fac, []*model.Job{big})
+			first, _ := quickMatchesSchedule(t, snap, q, []*model.Job{big}, t0.Add(10*model.Minute), map[string]bool{}, "first pass")
+			if len(first.Reservations) != 1 || first.Reservations[0].EstStart != t0.Add(4*model.Hour) {
+				t.Fatalf("first pass reserves %+v (%+v), want big from %s", first.Reservations, first.Pending, t0.Add(4*model.Hour).Clock())
+			}
+			snap = &model.Snapshot{Facility: fac, Running: running()}
+			queued := tc.change(snap, q)
+			second, _ := quickMatchesSchedule(t, snap, q, queued, t0.Add(15*model.Minute), map[string]bool{}, "second pass")
+			msg := ""
+			for _, pe := range second.Pending {
+				if pe.Job == "big" {
+					msg = pe.Message
+				}
+			}
+			if !strings.Contains(msg, fmt.Sprintf("from ~%s", tc.want)) {
+				t.Fatalf("second pass: big %q, want its reservation from ~%s", msg, tc.want)
+			}
+			if hits := sched.QueueMemoHits(q); hits != map[bool]int{true: 1}[tc.kept] {
+				t.Fatalf("%d estimates kept from the first pass, want %v", hits, tc.kept)
+			}
+		})
+	}
+}
