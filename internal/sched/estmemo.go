@@ -23,11 +23,9 @@ import (
 
 // estMemo is one kept estimate.
 type estMemo struct {
-	uid    uint64
-	key    reqKey
-	sites  []bool   // the request's allowed sites (nil: all)
-	domain []bool   // the sites it reads
-	vers   []uint64 // their versions
+	key   reqKey
+	sites []bool // the request's allowed sites (nil: all)
+	read  stamp  // the sites it reads
 	// valid while now lies in [from, until): until is the first release
 	// on the domain's nodes not due at from
 	from, until model.Time
@@ -99,17 +97,8 @@ func (p *pass) estimate(req place.Request, tenant string, wantThen bool) (model.
 		return at, e.slots, then, e.ok
 	}
 	at, slots, then, ok := p.earliest(req, tenant, wantThen)
-	e := &estMemo{uid: p.c.UID(), key: key, domain: domain, from: p.now, until: p.firstRelease(domain),
-		at: at, atNow: ok && at == p.now, ok: ok, slots: slots}
-	if req.Sites != nil {
-		e.sites = slices.Clone(req.Sites)
-	}
-	e.vers = make([]uint64, len(domain))
-	for s, in := range domain {
-		if in {
-			e.vers[s] = p.c.Version(s)
-		}
-	}
+	e := &estMemo{key: key, sites: slices.Clone(req.Sites), read: p.stampOf(domain), from: p.now,
+		until: p.firstRelease(domain), at: at, atNow: ok && at == p.now, ok: ok, slots: slots}
 	if then != nil {
 		e.then = slices.Clone(then.slots)
 	}
@@ -119,12 +108,39 @@ func (p *pass) estimate(req place.Request, tenant string, wantThen bool) (model.
 
 // memoHolds reports whether e answers req now.
 func (p *pass) memoHolds(e *estMemo, key reqKey, req *place.Request, domain []bool) bool {
-	if e.uid != p.c.UID() || e.key != key || p.now < e.from || p.now >= e.until ||
-		!slices.Equal(e.sites, req.Sites) || !slices.Equal(e.domain, domain) {
+	return e.key == key && p.now >= e.from && p.now < e.until && sameSites(e.sites, req.Sites) && p.unchanged(e.read, domain)
+}
+
+// sameSites reports whether two allowed-site masks say the same (nil:
+// every site).
+func sameSites(a, b []bool) bool { return (a == nil) == (b == nil) && slices.Equal(a, b) }
+
+// stamp is what a kept answer read: a cluster view and the versions of
+// the sites in domain.
+type stamp struct {
+	uid    uint64
+	domain []bool
+	vers   []uint64
+}
+
+func (p *pass) stampOf(domain []bool) stamp {
+	st := stamp{uid: p.c.UID(), domain: domain, vers: make([]uint64, len(domain))}
+	for s, in := range domain {
+		if in {
+			st.vers[s] = p.c.Version(s)
+		}
+	}
+	return st
+}
+
+// unchanged reports whether st read domain on this view and none of its
+// sites has changed since.
+func (p *pass) unchanged(st stamp, domain []bool) bool {
+	if st.uid != p.c.UID() || !slices.Equal(st.domain, domain) {
 		return false
 	}
 	for s, in := range domain {
-		if in && e.vers[s] != p.c.Version(s) {
+		if in && st.vers[s] != p.c.Version(s) {
 			return false
 		}
 	}

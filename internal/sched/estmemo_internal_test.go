@@ -9,8 +9,9 @@ import (
 )
 
 // TestMemoKeyCoversRequest: every field of a placement request is in
-// the memo's key, compared apart or set by earliest itself; a new field
-// fails here until estmemo.go says which.
+// the memos' keys, compared apart or set by earliest itself, and every
+// field of a placement result is compared by sameResult; a new field
+// fails here until estmemo.go and findmemo.go say which.
 func TestMemoKeyCoversRequest(t *testing.T) {
 	known := []string{"Tenant", "Claim", "TenantExcl", "ExclusiveNode", "Model", "Replicas", "GPUs", "CPUs", "Mem",
 		"Level", "Required", "SameNode", "MinWattsPerReplica", "Job", // reqKey
@@ -26,5 +27,18 @@ func TestMemoKeyCoversRequest(t *testing.T) {
 	}
 	if rt.NumField() != len(known) {
 		t.Errorf("place.Request has %d fields, the memo knows %d", rt.NumField(), len(known))
+	}
+}
+
+func TestSameResultCoversResult(t *testing.T) {
+	known := []string{"Slots", "Fit", "FreeGPUs", "Largest", "LargestGroup", "Rejected", "DirtyOther", "Claimed", "ClaimedBy"}
+	rt := reflect.TypeFor[place.Result]()
+	for i := range rt.NumField() {
+		if name := rt.Field(i).Name; !slices.Contains(known, name) {
+			t.Errorf("place.Result.%s is not compared by sameResult (findmemo.go)", name)
+		}
+	}
+	if rt.NumField() != len(known) {
+		t.Errorf("place.Result has %d fields, sameResult knows %d", rt.NumField(), len(known))
 	}
 }

@@ -23,6 +23,9 @@ func QueueHints(q *Queue) (used, right int) { return q.prep.hints.used, q.prep.h
 // QueueMemoHits is how many estimates q's passes took from the memo.
 func QueueMemoHits(q *Queue) int { return q.prep.memos.hits }
 
+// QueueFindHits is how many gang placements q's passes took from the memo.
+func QueueFindHits(q *Queue) int { return q.prep.finds.hits }
+
 // SetCheckMemo makes every estimate taken from the memo be made again and
 // compared; a difference panics.
 func SetCheckMemo(on bool) { checkMemo = on }

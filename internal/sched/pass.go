@@ -134,6 +134,8 @@ type prepared struct {
 	hints hints
 	// memos: the reservations' estimates kept between passes (estmemo.go)
 	memos estMemos
+	// finds: gangs' placements kept between passes (findmemo.go)
+	finds findMemos
 }
 
 // chargedQuota is the facility's quota tree with the GPUs running work
@@ -231,6 +233,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	prep.last = nil // the pass being set up takes its maps and memory
 	prep.hints.turn()
 	prep.memos.turn()
+	prep.finds.turn()
 	p := last
 	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,

@@ -131,7 +131,7 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 		a.v = v
 		return false
 	}
-	res := p.c.Find(&a.req)
+	res := p.find(&a.req)
 	if !res.OK() {
 		a.v = p.placementVerdict(j, &a.req, &res, tags)
 		p.remember(&a.req, a.v)

@@ -57,6 +57,10 @@ func (c *Cluster) ChangedIn(sites []bool) bool {
 	return false
 }
 
+// InWhatIf reports whether a what-if is open inside the outermost undo
+// log (a pass's own).
+func (c *Cluster) InWhatIf() bool { return c.undo != nil && len(c.undo.marks) > 1 }
+
 // changed counts a change on site s (every site when s < 0) unless an
 // undo log is open.
 func (c *Cluster) changed(s int) {
