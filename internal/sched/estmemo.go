@@ -57,11 +57,9 @@ func keyOf(r *place.Request) reqKey {
 // estMemos are the Queue's kept estimates: a pass reads the last pass's
 // and writes its own.
 type estMemos struct {
-	last, next map[*model.Job]*estMemo
-	hits       int // for tests
+	perJob[*estMemo]
+	hits int // for tests
 }
-
-func (m *estMemos) turn() { m.last, m.next = m.next, reuse(m.last) }
 
 // checkMemo makes every estimate taken from the memo be made again and
 // compared (a test turns it on).
@@ -77,8 +75,8 @@ func (p *pass) estimate(req place.Request, tenant string, wantThen bool) (model.
 	if p.c.ChangedIn(domain) { // the pass changed a site it reads
 		return p.earliest(req, tenant, wantThen)
 	}
-	if e := p.prep.memos.last[req.Job]; e != nil && p.memoHolds(e, key, &req, domain) {
-		p.prep.memos.next[req.Job] = e
+	if e, _ := p.prep.memos.get(req.Job); e != nil && p.memoHolds(e, key, &req, domain) {
+		p.prep.memos.put(req.Job, e)
 		p.prep.memos.hits++
 		at := e.at
 		if e.atNow {
@@ -102,7 +100,7 @@ func (p *pass) estimate(req place.Request, tenant string, wantThen bool) (model.
 	if then != nil {
 		e.then = slices.Clone(then.slots)
 	}
-	p.prep.memos.next[req.Job] = e
+	p.prep.memos.put(req.Job, e)
 	return at, slots, then, ok
 }
 

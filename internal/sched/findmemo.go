@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
@@ -34,11 +33,9 @@ type findKey struct {
 // findMemos are the Queue's kept answers, by job: a pass reads the last
 // pass's and writes its own.
 type findMemos struct {
-	last, next map[*model.Job]*findMemo
-	hits       int // for tests
+	perJob[*findMemo]
+	hits int // for tests
 }
-
-func (m *findMemos) turn() { m.last, m.next = m.next, reuse(m.last) }
 
 // find is Find, through the memo for a gang on a kept view at the top of
 // a pass (no what-if open but the pass's own).
@@ -53,8 +50,8 @@ func (p *pass) find(r *place.Request) place.Result {
 	k := keyOf(r)
 	k.job = nil
 	key := findKey{req: k, constrained: r.Constrained, probe: r.Probe, exists: r.Exists}
-	if e := p.prep.finds.last[r.Job]; e != nil && e.key == key && sameSites(e.sites, r.Sites) && p.unchanged(e.read, domain) {
-		p.prep.finds.next[r.Job] = e
+	if e, _ := p.prep.finds.get(r.Job); e != nil && e.key == key && sameSites(e.sites, r.Sites) && p.unchanged(e.read, domain) {
+		p.prep.finds.put(r.Job, e)
 		p.prep.finds.hits++
 		res := e.res
 		res.Slots = cloneSlots(e.res.Slots)
@@ -68,7 +65,7 @@ func (p *pass) find(r *place.Request) place.Result {
 	res := p.c.Find(r)
 	e := &findMemo{key: key, sites: slices.Clone(r.Sites), read: p.stampOf(domain), res: res}
 	e.res.Slots = cloneSlots(res.Slots)
-	p.prep.finds.next[r.Job] = e
+	p.prep.finds.put(r.Job, e)
 	return res
 }
 

@@ -17,21 +17,16 @@ import (
 // hints are kept by the Queue between passes: a pass reads the last
 // pass's and writes its own.
 type hints struct {
-	last, next map[*model.Job]model.Time
+	perJob[model.Time]
 	// for tests: hints read, and those that pointed at the first fit
 	used, right int
-}
-
-// turn makes the hints written so far the ones to read.
-func (h *hints) turn() {
-	h.last, h.next = h.next, reuse(h.last)
 }
 
 // hintBound is the index of the first boundary at or after the release
 // instant at which j's last estimate first fitted (the last boundary for
 // a job that fitted at none); -1 without a hint.
 func (p *pass) hintBound(j *model.Job, bounds []int) int {
-	at, ok := p.prep.hints.last[j]
+	at, ok := p.prep.hints.get(j)
 	if !ok || j == nil {
 		return -1
 	}
@@ -42,7 +37,7 @@ func (p *pass) hintBound(j *model.Job, bounds []int) int {
 // noteHint records where j's estimate first fitted (model.Forever: at
 // no boundary).
 func (p *pass) noteHint(j *model.Job, at model.Time) {
-	if j != nil && p.prep.hints.next != nil {
-		p.prep.hints.next[j] = at
+	if j != nil {
+		p.prep.hints.put(j, at)
 	}
 }

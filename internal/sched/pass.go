@@ -136,6 +136,15 @@ type prepared struct {
 	memos estMemos
 	// finds: gangs' placements kept between passes (findmemo.go)
 	finds findMemos
+	// notBefore: the not-before reasons of the last pass, by job
+	notBefore perJob[notBefore]
+}
+
+// notBefore is a job's not-before reason and the earliest start it
+// names.
+type notBefore struct {
+	at  model.Time
+	msg string
 }
 
 // chargedQuota is the facility's quota tree with the GPUs running work
@@ -234,6 +243,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	prep.hints.turn()
 	prep.memos.turn()
 	prep.finds.turn()
+	prep.notBefore.turn()
 	p := last
 	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,

@@ -144,8 +144,12 @@ func (p *pass) consider(j *model.Job) {
 		return
 	}
 	if j.EarliestStart > p.now {
-		p.pending(j, verdict{code: model.ReasonNotBefore,
-			msg: fmt.Sprintf("not-before: earliest start %s", j.EarliestStart)}, j.EarliestStart)
+		nb, ok := p.prep.notBefore.get(j)
+		if !ok || nb.at != j.EarliestStart {
+			nb = notBefore{j.EarliestStart, fmt.Sprintf("not-before: earliest start %s", j.EarliestStart)}
+		}
+		p.prep.notBefore.put(j, nb)
+		p.pending(j, verdict{code: model.ReasonNotBefore, msg: nb.msg}, j.EarliestStart)
 		return
 	}
 	ss := p.sitesFor(t, j)
