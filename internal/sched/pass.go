@@ -40,6 +40,9 @@ type pass struct {
 	lastTenantIdx int
 	lastModel     string
 	lastModelIdx  int
+	lastClass     string // and for priority
+	lastPrio      int
+	lastClassOK   bool
 	maskIDs       map[string]int
 	allModels     []int
 	cpuFirst      []int // for replicas without GPUs: GPU-less nodes first
@@ -358,7 +361,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 // account adds (sign 1) or removes (sign -1) a job's placements from the
 // quota tree and the tenant's fair-share usage.
 func (p *pass) account(j *model.Job, reps []model.Placement, sign int) {
-	ti := p.q.Tenant(j.Tenant)
+	ti := p.tenantIndex(j.Tenant)
 	for _, r := range reps {
 		n, ok := p.c.NodeIndex[r.Node]
 		if !ok {
@@ -373,10 +376,13 @@ func (p *pass) account(j *model.Job, reps []model.Placement, sign int) {
 }
 
 func (p *pass) priority(j *model.Job) int {
-	if c := p.classes[j.PriorityClass]; c != nil {
-		return c.Value
+	if j.PriorityClass != p.lastClass || !p.lastClassOK {
+		p.lastClass, p.lastClassOK, p.lastPrio = j.PriorityClass, true, 0
+		if c := p.classes[j.PriorityClass]; c != nil {
+			p.lastPrio = c.Value
+		}
 	}
-	return 0
+	return p.lastPrio
 }
 
 // siteSet is an allowed-site mask with its tags and a small id used in

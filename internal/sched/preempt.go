@@ -169,7 +169,7 @@ func (p *pass) beyondQuota(j *model.Job, m int) bool {
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return false
 	}
-	ti := p.prep.quota.Tenant(j.Tenant)
+	ti := p.tenantIndex(j.Tenant)
 	return ti >= 0 && p.prep.quota.Available(ti, m) < p.need(j)
 }
 
@@ -333,7 +333,7 @@ func (p *pass) mayHaveVictims(t *model.Tenant, j *model.Job, m int) bool {
 
 // withinNominal: j's tenant stays within its nominal quota of m with j.
 func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
-	ti := p.q.Tenant(t.Name)
+	ti := p.tenantIndex(t.Name)
 	return ti >= 0 && p.q.Usage(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
 }
 
@@ -346,7 +346,7 @@ func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 // is not in the quota tree.
 func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) (refs []*vref, spared bool) {
 	prio := p.priority(j)
-	ti, root := p.q.Tenant(t.Name), -1
+	ti, root := p.tenantIndex(t.Name), -1
 	if ti >= 0 {
 		root = p.q.Root(ti)
 	}

@@ -12,7 +12,7 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int) (verdict, bool) 
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return verdict{}, true
 	}
-	ti := p.q.Tenant(t.Name)
+	ti := p.tenantIndex(t.Name)
 	need := p.need(j)
 	if ti < 0 || p.available(ti, m) >= need {
 		return verdict{}, true
@@ -68,17 +68,23 @@ func (p *pass) formatQuota(ti int, tenant string, m int, need int64) string {
 	return msg
 }
 
+// tenantIndex is the quota trees' index of a tenant (p.q and
+// p.prep.quota number tenants alike). The walk meets runs of one
+// tenant's jobs: the last lookup is remembered.
+func (p *pass) tenantIndex(name string) int {
+	if name != p.lastTenant || p.lastTenantIdx < -1 {
+		p.lastTenant, p.lastTenantIdx = name, p.q.Tenant(name)
+	}
+	return p.lastTenantIdx
+}
+
 // wouldBorrow reports whether starting j on its preferred model would
 // take its tenant beyond its nominal quota.
 func (p *pass) wouldBorrow(j *model.Job) bool {
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return false
 	}
-	// the walk meets runs of one tenant's jobs: remember the last lookup
-	if j.Tenant != p.lastTenant || p.lastTenantIdx < -1 {
-		p.lastTenant, p.lastTenantIdx = j.Tenant, p.q.Tenant(j.Tenant)
-	}
-	ti := p.lastTenantIdx
+	ti := p.tenantIndex(j.Tenant)
 	if ti < 0 {
 		return false
 	}
@@ -115,7 +121,7 @@ func (p *pass) hopeless(j *model.Job) (verdict, bool) {
 	if !p.pol.Quotas || j.Kind == model.KindDeployment || j.GPUsPerReplica == 0 {
 		return verdict{}, false
 	}
-	ti := p.prep.quota.Tenant(j.Tenant)
+	ti := p.tenantIndex(j.Tenant) // the trees share their indices
 	if ti < 0 {
 		return verdict{}, false
 	}
