@@ -68,6 +68,21 @@ func checkPoolFree(t *testing.T, c *Cluster) {
 	}
 }
 
+// randomChange makes one change on a random node of c: an allocation
+// or a release of random GPUs, or what other does to the node.
+func randomChange(c *Cluster, rng *rand.Rand, job *model.Job, other func(n int)) {
+	n := rng.IntN(len(c.Nodes))
+	gpus := rng.Perm(c.Nodes[n].NGPU)[:rng.IntN(c.Nodes[n].NGPU+1)]
+	switch rng.IntN(3) {
+	case 0:
+		c.Alloc(n, gpus, job, 0, false)
+	case 1:
+		c.Release(n, gpus, job, 0)
+	default:
+		other(n)
+	}
+}
+
 // TestNestedUndo: an inner Rollback restores the state at the inner
 // Begin; an inner Commit keeps its changes until the outer Rollback,
 // which restores the state at the outer Begin.
@@ -78,17 +93,10 @@ func TestNestedUndo(t *testing.T) {
 		job := &model.Job{ID: "x", Tenant: "t1", CPUsPerReplica: 2, MemGiBPerReplica: 8}
 		mutate := func() {
 			for k := 0; k < 10; k++ {
-				n := rng.IntN(len(c.Nodes))
-				gpus := rng.Perm(c.Nodes[n].NGPU)[:rng.IntN(c.Nodes[n].NGPU+1)]
-				switch rng.IntN(3) {
-				case 0:
-					c.Alloc(n, gpus, job, 0, false)
-				case 1:
-					c.Release(n, gpus, job, 0)
-				default:
+				randomChange(c, rng, job, func(n int) {
 					c.SetSpare(n, rng.IntN(4), rng.IntN(8), rng.IntN(64))
 					c.SetPowerSpare(&c.Sites[0], float64(rng.IntN(1000)))
-				}
+				})
 			}
 		}
 		before := c.Clone()

@@ -66,16 +66,7 @@ func TestVersionsTellChanges(t *testing.T) {
 				c.Begin()
 			}
 			for k := rng.IntN(3); k > 0; k-- {
-				n := rng.IntN(len(c.Nodes))
-				gpus := rng.Perm(c.Nodes[n].NGPU)[:rng.IntN(c.Nodes[n].NGPU+1)]
-				switch rng.IntN(3) {
-				case 0:
-					c.Alloc(n, gpus, job, 0, false)
-				case 1:
-					c.Release(n, gpus, job, 0)
-				default:
-					c.HoldPower(n, float64(1+rng.IntN(500)))
-				}
+				randomChange(c, rng, job, func(n int) { c.HoldPower(n, float64(1+rng.IntN(500))) })
 			}
 			for s := range c.Sites {
 				same := cmp.Equal(before[s], stateOf(c, s), opt)
