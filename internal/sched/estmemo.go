@@ -145,10 +145,18 @@ func (p *pass) unchanged(st stamp, domain []bool) bool {
 	return true
 }
 
-// domainOf is the sites a request reads: those it may use that have a
-// pool of its model.
+// domainOf is the sites a request's estimate reads: those it may use
+// that have a pool of its model, or every site when a hall or rack spans
+// sites (the estimate then reads the power, and so the releases, of
+// nodes on other sites).
 func (p *pass) domainOf(r *place.Request) []bool {
 	d := make([]bool, len(p.c.Sites))
+	if p.c.SpansSites() {
+		for s := range d {
+			d[s] = true
+		}
+		return d
+	}
 	for i := range p.c.Pools {
 		if pool := &p.c.Pools[i]; pool.Model == r.Model && (r.Sites == nil || r.Sites[pool.Site]) {
 			d[pool.Site] = true

@@ -75,3 +75,43 @@ func TestKeptEstimateSeesChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestKeptEstimateSpanningHall: with a hall across two sites, a job on
+// one site waits for power that a job on the other gives back; its kept
+// estimate is made again when that job's release moves (its eviction
+// set) or comes due (overdue, the same snapshot later).
+func TestKeptEstimateSpanningHall(t *testing.T) {
+	fac := newFacility()
+	fac.Sites = []model.Site{{ID: "fr", Jurisdictions: []string{"EU"}}, {ID: "de", Jurisdictions: []string{"EU"}}}
+	fac.Halls = []model.Hall{{ID: "h", Site: "fr", PowerCapKW: 6.0}}
+	fac.Tenants = []model.Tenant{
+		{Name: "a", FairShareWeight: 1, PriorityClasses: []string{"normal"}, Quota: map[string]model.Quota{"H100": quota(16, 0, -1)}},
+		{Name: "b", FairShareWeight: 1, PriorityClasses: []string{"normal"}, Quota: map[string]model.Quota{"A100": quota(16, 0, -1)}}}
+	fac.PriorityClasses = []model.PriorityClass{{Name: "normal", Value: 50}}
+	fac.Nodes = []model.Node{makeNode("n1", "fr").Place("h", "fr-r1").Obj(), makeNode("m1", "de").Model("A100", 8).Place("h", "de-r1").Obj()}
+	x := makeJob("x", "b").Models("A100").Gang(1, 8).Class("normal", false).Limit(model.Hour).Obj()
+	big := makeJob("big", "a").Models("H100").Gang(1, 8).Class("normal", false).Limit(model.Hour).Submit(t0).Obj()
+	for _, tc := range []struct {
+		name  string
+		evict bool
+		at    model.Time
+	}{
+		{"eviction set", true, t0.Add(15 * model.Minute)},
+		{"release come due", false, t0.Add(2 * model.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := sched.NewQueue(fac, []*model.Job{big})
+			a := allocation(x, t0, model.Placement{Node: "m1", GPUs: gpuRange(0, 8)})
+			first, _ := quickMatchesSchedule(t, &model.Snapshot{Facility: fac, Running: []model.Allocation{a}}, q,
+				[]*model.Job{big}, t0.Add(10*model.Minute), map[string]bool{}, "first pass")
+			if len(first.Reservations) != 1 {
+				t.Fatalf("first pass reserves %+v; the test needs big to wait for x's power", first.Reservations)
+			}
+			if tc.evict {
+				a.Terminating, a.EvictAt = true, t0.Add(20*model.Minute)
+			}
+			quickMatchesSchedule(t, &model.Snapshot{Facility: fac, Running: []model.Allocation{a}}, q,
+				[]*model.Job{big}, tc.at, map[string]bool{}, "second pass")
+		})
+	}
+}

@@ -285,13 +285,8 @@ func (c *Cluster) addLoad(nd *Node, w float64) {
 
 // saveLoads records the load of nd's site, hall and rack in the undo log.
 func (c *Cluster) saveLoads(nd *Node) {
-	if c.undo == nil { // a hall or rack of several sites changes them all
-		spans := nd.Hall >= 0 && c.Halls[nd.Hall].site != nd.Site || nd.Rack >= 0 && c.Racks[nd.Rack].site != nd.Site
-		if spans {
-			c.changed(-1)
-		} else {
-			c.changed(nd.Site)
-		}
+	if c.undo == nil {
+		c.changed(c.siteOf(nd))
 	}
 	if c.undo != nil {
 		if nd.Site >= 0 {

@@ -127,6 +127,7 @@ type Cluster struct {
 	uid   uint64
 	ver   []uint64
 	clock uint64
+	spans bool       // a hall or rack holds nodes of several sites
 	sums  *groupSums // findGang's working memory, never shared by copies
 }
 

@@ -29,12 +29,28 @@ func (c *Cluster) Version(s int) uint64 {
 }
 
 // Touch counts a change on node n's site that the view does not hold
-// itself (say, a running job's expected end moved).
+// itself (say, a running job's expected end moved); on every site when
+// the node's hall or rack spans sites.
 func (c *Cluster) Touch(n int) {
 	if n >= 0 && n < len(c.Nodes) {
-		c.changed(c.Nodes[n].Site)
+		c.changed(c.siteOf(&c.Nodes[n]))
 	}
 }
+
+// siteOf is the site a change of nd counts on: its own, or every site
+// (-1) when its hall or rack spans sites, since a change of its load
+// changes theirs.
+func (c *Cluster) siteOf(nd *Node) int {
+	if nd.Hall >= 0 && c.Halls[nd.Hall].site != nd.Site || nd.Rack >= 0 && c.Racks[nd.Rack].site != nd.Site {
+		return -1
+	}
+	return nd.Site
+}
+
+// SpansSites reports whether some hall or rack holds nodes of more than
+// one site: then what a request on one site reads of power depends on
+// the others.
+func (c *Cluster) SpansSites() bool { return c.spans }
 
 // ChangedIn reports whether the open undo log holds a change of a node
 // or power container of a site in sites (nil: of any site).
@@ -97,13 +113,14 @@ func (c *Cluster) powerSites() {
 	for i := range c.Sites {
 		c.Sites[i].site = i
 	}
+	c.spans = false
 	set := func(pw []Power, i, s int, seen []bool) {
 		switch {
 		case i < 0:
 		case !seen[i]:
 			pw[i].site, seen[i] = s, true
 		case pw[i].site != s:
-			pw[i].site = -1
+			pw[i].site, c.spans = -1, true
 		}
 	}
 	halls, racks := make([]bool, len(c.Halls)), make([]bool, len(c.Racks))

@@ -54,6 +54,13 @@ func TestVersionsTellChanges(t *testing.T) {
 			}
 		}
 		c := New(snap, nil)
+		sites := map[string]bool{}
+		for _, n := range snap.Facility.Nodes {
+			sites[n.Site] = true
+		}
+		if want := seed%2 == 1 && len(sites) > 1; c.SpansSites() != want {
+			t.Fatalf("seed %d: SpansSites %v, want %v", seed, c.SpansSites(), want)
+		}
 		job := &model.Job{ID: "x", Tenant: "t1", CPUsPerReplica: 2, MemGiBPerReplica: 8}
 		for step := 0; step < 20; step++ {
 			before := make([]siteState, len(c.Sites))
