@@ -141,6 +141,8 @@ type prepared struct {
 	finds findMemos
 	// notBefore: the not-before reasons of the last pass, by job
 	notBefore perJob[notBefore]
+	// pending: how many pending entries the last pass's plan had
+	pending int
 }
 
 // notBefore is a job's not-before reason and the earliest start it
@@ -279,7 +281,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	p.prep = prep
 	p.plan.Now = now
 	p.lastTenantIdx, p.lastModelIdx = -2, -2
-	p.plan.Pending = make([]model.Pending, 0, len(snap.Pending))
+	// a Quick pass's snapshot lists no pending jobs: the last pass's
+	// count is the size to expect
+	p.plan.Pending = make([]model.Pending, 0, max(len(snap.Pending), prep.pending))
 	if c == nil {
 		c = place.NewFrom(prep.static, snap, pendingTenant)
 	}

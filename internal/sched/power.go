@@ -24,17 +24,18 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 		kind string
 		gpus int
 	}
-	var uses []use
-	idx := map[*place.Power]int{}
+	var buf [8]use // a gang's slots mostly share a few containers
+	uses := buf[:0]
 	add := func(pw *place.Power, kind string, n int) {
 		if pw.LimitW <= 0 && !(constrained && pw.HasSpare) {
 			return
 		}
-		if i, ok := idx[pw]; ok {
-			uses[i].gpus += n
-			return
+		for i := range uses {
+			if uses[i].pw == pw {
+				uses[i].gpus += n
+				return
+			}
 		}
-		idx[pw] = len(uses)
 		uses = append(uses, use{pw, kind, n})
 	}
 	for _, s := range slots {

@@ -76,6 +76,7 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	}
 	p.parked = p.parked[:0]
 	pl := p.finish()
+	q.prep.pending = len(pl.Pending)
 	p.unshareReleases()
 	q.prep.last = p // its maps serve the next pass
 	return pl, planned(q, &pl)
