@@ -114,15 +114,14 @@ func (p *pass) memoHolds(e *estMemo, key reqKey, req *place.Request, domain []bo
 func sameSites(a, b []bool) bool { return (a == nil) == (b == nil) && slices.Equal(a, b) }
 
 // stamp is what a kept answer read: a cluster view and the versions of
-// the sites in domain.
+// the sites of its domain (which its key and the view decide).
 type stamp struct {
-	uid    uint64
-	domain []bool
-	vers   []uint64
+	uid  uint64
+	vers []uint64 // by site; 0 outside the domain
 }
 
 func (p *pass) stampOf(domain []bool) stamp {
-	st := stamp{uid: p.c.UID(), domain: domain, vers: make([]uint64, len(domain))}
+	st := stamp{uid: p.c.UID(), vers: make([]uint64, len(domain))}
 	for s, in := range domain {
 		if in {
 			st.vers[s] = p.c.Version(s)
@@ -134,7 +133,7 @@ func (p *pass) stampOf(domain []bool) stamp {
 // unchanged reports whether st read domain on this view and none of its
 // sites has changed since.
 func (p *pass) unchanged(st stamp, domain []bool) bool {
-	if st.uid != p.c.UID() || !slices.Equal(st.domain, domain) {
+	if st.uid != p.c.UID() || len(st.vers) != len(domain) {
 		return false
 	}
 	for s, in := range domain {
@@ -198,9 +197,7 @@ func (p *pass) checkEstimate(e *estMemo, req place.Request, tenant string) {
 	if then != nil {
 		got = then.slots
 	}
-	if at != want || ok != e.ok || !slices.EqualFunc(slots, e.slots, func(a, b place.Slot) bool {
-		return a.Node == b.Node && slices.Equal(a.GPUs, b.GPUs)
-	}) || !slices.Equal(got, kept) {
+	if at != want || ok != e.ok || !sameSlots(slots, e.slots) || !slices.Equal(got, kept) {
 		panic(fmt.Sprintf("sched: kept estimate of %s differs: at %d ok %v slots %v, made again at %d ok %v slots %v",
 			req.Job.ID, want, e.ok, e.slots, at, ok, slots))
 	}

@@ -98,7 +98,11 @@ func sameResult(a, b place.Result) bool {
 		a.Rejected != b.Rejected || a.DirtyOther != b.DirtyOther || a.Claimed != b.Claimed || a.ClaimedBy != b.ClaimedBy {
 		return false
 	}
-	return (sa == nil) == (sb == nil) && slices.EqualFunc(sa, sb, func(x, y place.Slot) bool {
-		return x.Node == y.Node && slices.Equal(x.GPUs, y.GPUs)
-	})
+	return (sa == nil) == (sb == nil) && sameSlots(sa, sb)
+}
+
+// sameSlots reports whether two placements take the same GPUs of the
+// same nodes, slot by slot.
+func sameSlots(a, b []place.Slot) bool {
+	return slices.EqualFunc(a, b, func(x, y place.Slot) bool { return x.Node == y.Node && slices.Equal(x.GPUs, y.GPUs) })
 }

@@ -27,7 +27,7 @@ type hints struct {
 // a job that fitted at none); -1 without a hint.
 func (p *pass) hintBound(j *model.Job, bounds []int) int {
 	at, ok := p.prep.hints.get(j)
-	if !ok || j == nil {
+	if !ok {
 		return -1
 	}
 	b := sort.Search(len(bounds), func(b int) bool { return p.releases[bounds[b]-1].at >= at })
@@ -36,8 +36,4 @@ func (p *pass) hintBound(j *model.Job, bounds []int) int {
 
 // noteHint records where j's estimate first fitted (model.Forever: at
 // no boundary).
-func (p *pass) noteHint(j *model.Job, at model.Time) {
-	if j != nil {
-		p.prep.hints.put(j, at)
-	}
-}
+func (p *pass) noteHint(j *model.Job, at model.Time) { p.prep.hints.put(j, at) }

@@ -17,8 +17,5 @@ func (m *perJob[V]) get(j *model.Job) (V, bool) {
 	return v, ok
 }
 
-func (m *perJob[V]) put(j *model.Job, v V) {
-	if m.next != nil {
-		m.next[j] = v
-	}
-}
+// put keeps v for the next pass; a pass has turned the maps first.
+func (m *perJob[V]) put(j *model.Job, v V) { m.next[j] = v }
