@@ -107,6 +107,11 @@ func BenchmarkGenerated1MLast250kDepth100(b *testing.B) { benchQuarter(b, 3) }
 // comparing two builds side by side (benchmarks.md, seventh round).
 func BenchmarkGenerated1MSlice750kDepth100(b *testing.B) { benchSlice(b, 750_000, 800_000) }
 
+// BenchmarkGenerated1MSlice400kDepth100 is the same for jobs
+// 400,000–450,000, a stretch nearer the replay's steady state (eighth
+// round).
+func BenchmarkGenerated1MSlice400kDepth100(b *testing.B) { benchSlice(b, 400_000, 450_000) }
+
 // benchQuarter replays quarter k (0–3, by submit time) of the million
 // generated jobs with quick passes of depth 100.
 func benchQuarter(b *testing.B, k int) { benchSlice(b, k*250_000, (k+1)*250_000) }
