@@ -361,12 +361,21 @@ func overlaps(c *place.Cluster, running []model.Allocation) bool {
 // touching the view (rebuild has them in it already).
 func (b *base) record(h *holding, reps []model.Placement) {
 	o := b.tally.ordinal(h.job.Tenant)
+	total := 0
+	for _, r := range reps {
+		total += len(r.GPUs)
+	}
+	gpus := make([]int, 0, total) // one array for every placement's copy
 	for _, r := range reps {
 		n, ok := b.c.NodeIndex[r.Node]
 		if !ok {
 			n = -1
 		}
-		r.GPUs = slices.Clone(r.GPUs)
+		if r.GPUs != nil {
+			from := len(gpus)
+			gpus = append(gpus, r.GPUs...)
+			r.GPUs = gpus[from:len(gpus):len(gpus)]
+		}
 		h.reps = append(h.reps, r)
 		h.nodes = append(h.nodes, n)
 		if n >= 0 {

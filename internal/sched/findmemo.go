@@ -86,8 +86,15 @@ func cloneSlots(slots []place.Slot) []place.Slot {
 		return nil
 	}
 	out := make([]place.Slot, len(slots))
+	n := 0
+	for _, s := range slots {
+		n += len(s.GPUs)
+	}
+	gpus := make([]int, 0, n) // one array for every slot's GPUs
 	for i, s := range slots {
-		out[i] = place.Slot{Node: s.Node, GPUs: slices.Clone(s.GPUs)}
+		from := len(gpus)
+		gpus = append(gpus, s.GPUs...)
+		out[i] = place.Slot{Node: s.Node, GPUs: gpus[from:len(gpus):len(gpus)]}
 	}
 	return out
 }

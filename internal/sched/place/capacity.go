@@ -38,8 +38,14 @@ func (c *Cluster) capacityOf(n int, r *Request, u int) int {
 // its job first, then its tenant's own dirty GPUs, then clean ones,
 // lowest index first.
 func (c *Cluster) pickGPUs(n int, r *Request, count int) []int {
+	return c.appendGPUs(make([]int, 0, count), n, r, count)
+}
+
+// appendGPUs is pickGPUs appending to out.
+func (c *Cluster) appendGPUs(out []int, n int, r *Request, count int) []int {
 	nd := &c.Nodes[n]
-	out := make([]int, 0, count)
+	from := len(out)
+	count += from
 	if nd.Dirty > 0 {
 		for _, owner := range []string{r.Claim, r.Tenant} {
 			if owner == "" {
@@ -57,7 +63,7 @@ func (c *Cluster) pickGPUs(n int, r *Request, count int) []int {
 			out = append(out, g)
 		}
 	}
-	slices.Sort(out)
+	slices.Sort(out[from:])
 	return out
 }
 

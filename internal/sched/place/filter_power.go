@@ -19,16 +19,26 @@ func (c *Cluster) sitePowerOK(s int, w float64, constrained bool) bool {
 // keeps the most nodes that would otherwise take a replica of r from
 // doing so; ok is false when power excludes no node.
 func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
-	count := map[*Power]int{}
-	kinds := map[*Power]string{}
-	var order []*Power
-	blocks := func(pw *Power, kind string) { // one more node kept out by pw
-		if count[pw] == 0 {
-			order = append(order, pw)
-			kinds[pw] = kind
-		}
-		count[pw]++
+	// Containers are numbered sites, then halls, then racks; count is
+	// the cluster's working memory, zero again on return.
+	gs := c.groupSums()
+	if n := len(c.Sites) + len(c.Halls) + len(c.Racks); len(gs.blocked) != n {
+		gs.blocked = make([]int, n)
 	}
+	count, order := gs.blocked, gs.blockOrder[:0]
+	defer func() {
+		for _, id := range order {
+			count[id] = 0
+		}
+		gs.blockOrder = order[:0]
+	}()
+	blocks := func(id int) { // one more node kept out by container id
+		if count[id] == 0 {
+			order = append(order, id)
+		}
+		count[id]++
+	}
+	hall0, rack0 := len(c.Sites), len(c.Sites)+len(c.Halls)
 	for p := range c.Pools {
 		pl := &c.Pools[p]
 		if pl.Model != r.Model || r.Sites != nil && (pl.Site < 0 || !r.Sites[pl.Site]) {
@@ -42,33 +52,36 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 			nd := &c.Nodes[n]
 			if short {
 				if nd.Up && exclusiveOK(nd, r) {
-					blocks(site, "site")
+					blocks(pl.Site)
 				}
 				continue
 			}
 			if c.nodeFilter(int(n), r) != powerFilter {
 				continue
 			}
-			for _, x := range []struct {
-				k string
-				i int
-				l []Power
-			}{{"site", nd.Site, c.Sites}, {"hall", nd.Hall, c.Halls}, {"rack", nd.Rack, c.Racks}} {
-				if x.i >= 0 && x.l[x.i].HeadroomFor(r.Constrained) < r.MinWattsPerReplica {
-					blocks(&x.l[x.i], x.k)
-					break
-				}
+			switch w := r.MinWattsPerReplica; {
+			case nd.Site >= 0 && c.Sites[nd.Site].HeadroomFor(r.Constrained) < w:
+				blocks(nd.Site)
+			case nd.Hall >= 0 && c.Halls[nd.Hall].HeadroomFor(r.Constrained) < w:
+				blocks(hall0 + nd.Hall)
+			case nd.Rack >= 0 && c.Racks[nd.Rack].HeadroomFor(r.Constrained) < w:
+				blocks(rack0 + nd.Rack)
 			}
 		}
 	}
-	var best *Power
-	for _, pw := range order {
-		if best == nil || count[pw] > count[best] {
-			best = pw
+	best := -1
+	for _, id := range order {
+		if best < 0 || count[id] > count[best] {
+			best = id
 		}
 	}
-	if best != nil {
-		return kinds[best], best, true
+	switch {
+	case best < 0:
+		return "", nil, false
+	case best < hall0:
+		return "site", &c.Sites[best], true
+	case best < rack0:
+		return "hall", &c.Halls[best-hall0], true
 	}
-	return "", nil, false
+	return "rack", &c.Racks[best-rack0], true
 }

@@ -1,9 +1,9 @@
 package place
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
-	"sort"
 )
 
 // Slot is one replica's node and GPUs.
@@ -18,7 +18,8 @@ type Result struct {
 	Slots []Slot
 	// Fit is how many replicas fit on eligible nodes in total.
 	Fit int
-	// FreeGPUs is the usable free GPUs on eligible nodes.
+	// FreeGPUs is the usable free GPUs on eligible nodes (a probe's may
+	// leave out nodes with too few for a replica).
 	FreeGPUs int
 	// Largest is the most replicas that fit in one group at the required
 	// level, and LargestGroup its name.
@@ -163,7 +164,8 @@ func (c *Cluster) gangBound(r *Request) int {
 	bound := 0
 	for p := range c.Pools {
 		pool := &c.Pools[p]
-		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
+			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
 			continue
 		}
 		top := min(pool.MaxGPUs, len(pool.Buckets)-1)
@@ -183,9 +185,9 @@ func (c *Cluster) gangBound(r *Request) int {
 
 // candidates lists eligible nodes with their capacity, in index order.
 // Pools outside r's sites are skipped (the sovereignty filter rejects
-// all their nodes) and, for GPU replicas, so are nodes known to have no
-// free GPU (bucket 0), which can neither take a replica nor add usable
-// GPUs. diagnose counts rejections.
+// all their nodes) and, for GPU replicas, so are nodes with too few free
+// GPUs for a replica (see candidatesFree: free then leaves out what they
+// add, freeBelow). diagnose counts rejections.
 func (c *Cluster) candidates(r *Request) (out []cand, fit, free int) {
 	if r.GPUs > 0 {
 		return c.candidatesFree(r)
@@ -220,17 +222,28 @@ func (c *Cluster) addCand(out []cand, n int, r *Request, fit, free *int) []cand 
 	return out
 }
 
-// candidatesFree is candidates without rejections for GPU replicas.
+// candidatesFree is candidates without rejections for GPU replicas. It
+// walks only the nodes that could take a replica: those with at least
+// r.GPUs free, and those in no bucket. A node with fewer free GPUs
+// (buckets 1 to r.GPUs-1) has no usable room for a replica, since usable
+// GPUs are free ones, so it only adds to free: what those nodes add is
+// left to freeBelow, for the callers that report free.
 func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	out = c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
 	for p := range c.Pools {
 		pool := &c.Pools[p]
-		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) {
-			continue
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
+			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
+			continue // the power filter would reject every node of the pool
 		}
-		for w, full := range pool.Buckets[0] {
-			word := ^full
+		low := min(r.GPUs, len(pool.Buckets))
+		for w := range pool.Buckets[0] {
+			var skip uint64
+			for k := 0; k < low; k++ {
+				skip |= pool.Buckets[k][w]
+			}
+			word := ^skip
 			if rest := len(pool.Nodes) - w*64; rest < 64 {
 				word &= 1<<rest - 1
 			}
@@ -245,6 +258,34 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	}
 	sortCands(out)
 	return out, fit, free
+}
+
+// freeBelow is the usable free GPUs, for r, of the eligible nodes that
+// candidatesFree leaves out for having fewer than r.GPUs free.
+func (c *Cluster) freeBelow(r *Request) int {
+	free := 0
+	if r.GPUs <= 1 {
+		return 0
+	}
+	for p := range c.Pools {
+		pool := &c.Pools[p]
+		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
+			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
+			continue
+		}
+		for k := 1; k < min(r.GPUs, len(pool.Buckets)); k++ {
+			for w, word := range pool.Buckets[k] {
+				for word != 0 {
+					n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
+					word &= word - 1
+					if c.nodeFilter(n, r) == passed {
+						free += c.UsableBy(n, r.Tenant, r.Claim)
+					}
+				}
+			}
+		}
+	}
+	return free
 }
 
 // sortCands puts candidates in node order; pools list their nodes in
@@ -398,7 +439,8 @@ func (c *Cluster) findGang(r *Request) Result {
 	}
 	res := Result{Fit: fit, FreeGPUs: free}
 	if !r.Probe {
-		c.largest(r, cands, &res)
+		c.largest(r, cands, &res) // before freeBelow, which lists no candidates
+		res.FreeGPUs += c.freeBelow(r)
 	}
 	return res
 }
@@ -412,34 +454,43 @@ func (c *Cluster) fill(r *Request, cands []cand, l int, g int32, sums *[NumLevel
 	defer func() { gs.in = in[:0] }()
 	for _, x := range cands {
 		if l < 0 || c.Nodes[x.node].Group[l] == g {
-			in = append(in, x)
+			nd := &c.Nodes[x.node]
+			in = append(in, keyedCand{cand: x, domain: sums[0][nd.Group[0]], usable: c.UsableBy(int(x.node), r.Tenant, r.Claim)})
 		}
 	}
-	domain := func(x cand) int { return sums[0][c.Nodes[x.node].Group[0]] }
-	sort.SliceStable(in, func(i, j int) bool {
-		si, sj := domain(in[i]), domain(in[j])
-		if si != sj {
-			return si > sj
+	// The node index decides ties, so the order is total: any sort gives it.
+	slices.SortFunc(in, func(a, b keyedCand) int {
+		if a.domain != b.domain {
+			return cmp.Compare(b.domain, a.domain)
 		}
-		ui, uj := c.UsableBy(int(in[i].node), r.Tenant, r.Claim), c.UsableBy(int(in[j].node), r.Tenant, r.Claim)
-		if ui != uj {
-			return ui < uj
+		if a.usable != b.usable {
+			return cmp.Compare(a.usable, b.usable)
 		}
-		return in[i].node < in[j].node
+		return cmp.Compare(a.node, b.node)
 	})
 	slots := make([]Slot, 0, r.Replicas)
+	gpus := make([]int, 0, r.Replicas*r.GPUs) // one array for every slot's GPUs
 	for _, x := range in {
 		n := int(x.node)
 		take := min(int(x.cap), r.Replicas-len(slots))
-		gpus := c.pickGPUs(n, r, take*r.GPUs)
+		from := len(gpus)
+		gpus = c.appendGPUs(gpus, n, r, take*r.GPUs)
 		for k := 0; k < take; k++ {
-			slots = append(slots, Slot{Node: n, GPUs: gpus[k*r.GPUs : (k+1)*r.GPUs]})
+			lo, hi := from+k*r.GPUs, from+(k+1)*r.GPUs
+			slots = append(slots, Slot{Node: n, GPUs: gpus[lo:hi:hi]})
 		}
 		if len(slots) == r.Replicas {
 			break
 		}
 	}
 	return slots
+}
+
+// keyedCand is a candidate with fill's sort keys: the free capacity of
+// its NVLink domain and its usable GPUs.
+type keyedCand struct {
+	cand
+	domain, usable int
 }
 
 // findSameNode puts every replica on one node: the eligible node with
@@ -456,7 +507,7 @@ func (c *Cluster) findSameNode(r *Request) Result {
 		}
 	}
 	if best < 0 {
-		res := Result{Fit: fit, FreeGPUs: free}
+		res := Result{Fit: fit, FreeGPUs: free + c.freeBelow(r)}
 		for _, x := range cands {
 			if int(x.cap) > res.Largest {
 				res.Largest, res.LargestGroup = int(x.cap), c.Nodes[x.node].Spec.Name
@@ -483,7 +534,11 @@ type groupSums struct {
 	touched [NumLevels][]int32
 	// cands holds the last candidate list (valid until the next one is
 	// made); in is fill's working list
-	cands, in []cand
+	cands []cand
+	in    []keyedCand
+	// blocked counts the nodes each container keeps out (PowerBlock)
+	blocked    []int
+	blockOrder []int
 }
 
 // groupSums returns the cluster's own working memory for Find (a copy of

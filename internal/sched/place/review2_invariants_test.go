@@ -170,10 +170,11 @@ func review2CheckCandidates(t *testing.T, what string, c *Cluster, r *Request) {
 	}
 	got, gfit, gfree := c.candidates(r)
 	got = slices.Clone(got)
+	below := c.freeBelow(r) // what the walk leaves out of free
 	want, wfit, wfree := review2SlowCandidates(c, r)
-	if !slices.Equal(got, want) || gfit != wfit || gfree != wfree {
-		t.Fatalf("%s: candidatesFree %+v fit %d free %d, a full scan %+v fit %d free %d (request %+v)",
-			what, got, gfit, gfree, want, wfit, wfree, *r)
+	if !slices.Equal(got, want) || gfit != wfit || gfree+below != wfree {
+		t.Fatalf("%s: candidatesFree %+v fit %d free %d+%d, a full scan %+v fit %d free %d (request %+v)",
+			what, got, gfit, gfree, below, want, wfit, wfree, *r)
 	}
 	if b := c.gangBound(r); b < gfit {
 		t.Fatalf("%s: gangBound %d below the candidates' %d replicas (request %+v)", what, b, gfit, *r)
@@ -287,6 +288,9 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 					}
 				}
 				res := c.Find(r)
+				if _, _, free := review2SlowCandidates(c, r); !res.OK() && !r.Probe && res.FreeGPUs != free {
+					t.Fatalf("%s: Find found no room and %d usable free GPUs, a full scan %d (request %+v)", what("find", i), res.FreeGPUs, free, *r)
+				}
 				ex := *r
 				ex.Exists = true
 				if got := c.Find(&ex); got.OK() != res.OK() || got.OK() && len(got.Slots) != 0 {
