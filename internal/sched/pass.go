@@ -130,9 +130,11 @@ type prepared struct {
 	last *pass
 	// charged: quota with the running work's GPUs charged as of the last
 	// pass, chargedGPUs what they were by tree node × model, and cur the
-	// same for this pass (see chargedQuota)
+	// same for this pass; chargedBy is the changes of the tally they
+	// follow (see chargedQuota)
 	charged          *quota.Tree
 	chargedGPUs, cur []int64
+	chargedBy        *changedOrds
 	// hints: where each estimate of the last pass first found room
 	hints hints
 	// memos: the reservations' estimates kept between passes (estmemo.go)
@@ -159,12 +161,35 @@ type notBefore struct {
 // cohort's usage is what its members use beyond what they keep for
 // themselves), not on the order of additions, so this is the tree the
 // additions from nothing would give.
+//
+// A kept view's tally lives from pass to pass and lists the tenants whose
+// GPUs changed since the last pass read it: only theirs are compared.
 func (prep *prepared) chargedQuota(t *tally, fac *model.Facility) *quota.Tree {
 	n := prep.quota.Len() * t.models
 	if prep.charged == nil || len(prep.chargedGPUs) != n {
 		prep.charged = prep.quota.Clone()
 		prep.chargedGPUs, prep.cur = make([]int64, n), make([]int64, n)
+		prep.chargedBy = nil
 	}
+	defer t.changed.reset()
+	if prep.chargedBy == t.changed {
+		tree := t.ords.treeIndex(prep.charged, fac)
+		for _, o := range t.changed.list {
+			ti := tree[o]
+			if ti < 0 {
+				continue
+			}
+			for m, g := range t.gpus[o*t.models : (o+1)*t.models] {
+				k := ti*t.models + m
+				if d := int64(g) - prep.chargedGPUs[k]; d != 0 {
+					prep.charged.Add(ti, m, d)
+					prep.chargedGPUs[k] = int64(g)
+				}
+			}
+		}
+		return prep.charged
+	}
+	prep.chargedBy = t.changed
 	cur := prep.cur
 	clear(cur)
 	for o, ti := range t.ords.treeIndex(prep.charged, fac) {

@@ -18,6 +18,9 @@ type tally struct {
 	models   int
 	gpus     []int // by ordinal × models + model
 	byTenant []int // by ordinal, every model
+	// changed lists the ordinals whose GPUs changed since chargedQuota
+	// last read them; copies of the tally share it
+	changed *changedOrds
 	// lowCaps counts placements capped below their GPUs' idle draw: their
 	// end raises the load, so free room is not monotone in time
 	lowCaps    int
@@ -66,7 +69,28 @@ func newTenantOrds(fac *model.Facility) *tenantOrds {
 
 func newTally(fac *model.Facility, models int) tally {
 	return tally{ords: newTenantOrds(fac), models: models, gpus: make([]int, len(fac.Tenants)*models),
-		byTenant: make([]int, len(fac.Tenants)), waitingFor: map[string][]*model.Allocation{}}
+		byTenant: make([]int, len(fac.Tenants)), waitingFor: map[string][]*model.Allocation{},
+		changed: &changedOrds{on: make([]bool, len(fac.Tenants))}}
+}
+
+// changedOrds is a set of tenant ordinals, listed in the order first met.
+type changedOrds struct {
+	on   []bool
+	list []int
+}
+
+func (c *changedOrds) mark(o int) {
+	if !c.on[o] {
+		c.on[o] = true
+		c.list = append(c.list, o)
+	}
+}
+
+func (c *changedOrds) reset() {
+	for _, o := range c.list {
+		c.on[o] = false
+	}
+	c.list = c.list[:0]
 }
 
 // ordinal is tenant's ordinal, -1 for a tenant the facility lacks.
@@ -86,6 +110,7 @@ func (t *tally) add(o, m, gpus int) {
 	t.byTenant[o] += gpus
 	if m >= 0 {
 		t.gpus[o*t.models+m] += gpus
+		t.changed.mark(o)
 	}
 }
 
