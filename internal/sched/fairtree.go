@@ -218,6 +218,7 @@ type fsMem struct {
 	leaves  []fsNode
 	inner   []fsNode  // cohorts' nodes, taken in order
 	cohorts []*fsNode // by cell: the cohort's node in the tree being built
+	set     []int     // the cells of cohorts set, to clear for the next tree
 }
 
 // fairLevel builds the tree of the tenants with jobs at one level. A
@@ -232,10 +233,13 @@ func (m *fsMem) fairLevel(f *fairShares, l *qlevel) *fsNode {
 		m.inner = make([]fsNode, 0, len(f.cells))
 	}
 	if cap(m.cohorts) < len(f.cells) {
-		m.cohorts = make([]*fsNode, len(f.cells))
+		m.cohorts, m.set = make([]*fsNode, len(f.cells)), m.set[:0]
 	}
+	for _, c := range m.set {
+		m.cohorts[c] = nil
+	}
+	m.set = m.set[:0]
 	cohorts := m.cohorts[:len(f.cells)]
-	clear(cohorts)
 	// node is the cohort at path[k] (named chain[k-1]), made with its
 	// parents when first met.
 	var node func(path []fsStep, chain []string, k int) *fsNode
@@ -248,6 +252,7 @@ func (m *fsMem) fairLevel(f *fairShares, l *qlevel) *fsNode {
 		n := &m.inner[len(m.inner)-1]
 		*n = fsNode{name: chain[k-1], share: &f.cells[cell], kids: n.kids[:0]}
 		cohorts[cell] = n
+		m.set = append(m.set, cell)
 		n.parent = root
 		if k+1 < len(path) {
 			n.parent = node(path, chain, k+1)

@@ -145,7 +145,18 @@ type prepared struct {
 	notBefore perJob[notBefore]
 	// pending: how many pending entries the last pass's plan had
 	pending int
+	// siteSets and maskIDs: the allowed sites of each tenant, data class
+	// and job jurisdictions, and the names of site masks, which the
+	// facility decides; kept from pass to pass (emptied between passes
+	// when large, never during one: a mask's name must not change while
+	// a pass's memos use it)
+	siteSets map[siteKey]*siteSet
+	maskIDs  map[string]int
 }
+
+// maxKeptSiteSets bounds the site sets and mask names kept between
+// passes.
+const maxKeptSiteSets = 4096
 
 // notBefore is a job's not-before reason and the earliest start it
 // names.
@@ -265,6 +276,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	if prep.quotaMsgs == nil {
 		prep.quotaMsgs = map[quotaMsgKey]string{}
 	}
+	if prep.siteSets == nil || len(prep.siteSets) > maxKeptSiteSets || len(prep.maskIDs) > maxKeptSiteSets {
+		prep.siteSets, prep.maskIDs = map[siteKey]*siteSet{}, map[string]int{}
+	}
 	last := prep.last
 	if last == nil {
 		last = &pass{}
@@ -284,8 +298,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		claimDirty:    reuse(last.claimDirty),
 		claimed:       reuse(last.claimed),
 		victims:       reuse(last.victims),
-		siteSets:      reuse(last.siteSets),
-		maskIDs:       reuse(last.maskIDs),
+		siteSets:      prep.siteSets,
+		maskIDs:       prep.maskIDs,
 		memo:          reuse(last.memo),
 		exact:         reuse(last.exact),
 		quotaMsgs:     prep.quotaMsgs,
