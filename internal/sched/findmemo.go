@@ -53,8 +53,7 @@ func (p *pass) find(r *place.Request) place.Result {
 	if e, _ := p.prep.finds.get(r.Job); e != nil && e.key == key && sameSites(e.sites, r.Sites) && p.unchanged(e.read, domain) {
 		p.prep.finds.put(r.Job, e)
 		p.prep.finds.hits++
-		res := e.res
-		res.Slots = cloneSlots(e.res.Slots)
+		res := e.res // slots are shared: nothing writes into a placement found
 		if checkMemo {
 			if got := p.c.Find(r); !sameResult(got, res) {
 				panic(fmt.Sprintf("sched: kept placement of %s differs: %+v, found again %+v", r.Job.ID, res, got))
@@ -64,7 +63,6 @@ func (p *pass) find(r *place.Request) place.Result {
 	}
 	res := p.c.Find(r)
 	e := &findMemo{key: key, sites: slices.Clone(r.Sites), read: p.stampOf(domain), res: res}
-	e.res.Slots = cloneSlots(res.Slots)
 	p.prep.finds.put(r.Job, e)
 	return res
 }
@@ -78,25 +76,6 @@ func (p *pass) modelSites(m int) []bool {
 		}
 	}
 	return d
-}
-
-// cloneSlots copies slots, GPU lists included (nil stays nil: no room).
-func cloneSlots(slots []place.Slot) []place.Slot {
-	if slots == nil {
-		return nil
-	}
-	out := make([]place.Slot, len(slots))
-	n := 0
-	for _, s := range slots {
-		n += len(s.GPUs)
-	}
-	gpus := make([]int, 0, n) // one array for every slot's GPUs
-	for i, s := range slots {
-		from := len(gpus)
-		gpus = append(gpus, s.GPUs...)
-		out[i] = place.Slot{Node: s.Node, GPUs: gpus[from:len(gpus):len(gpus)]}
-	}
-	return out
 }
 
 func sameResult(a, b place.Result) bool {

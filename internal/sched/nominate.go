@@ -178,11 +178,16 @@ type gpuAt struct{ n, g int }
 // the nodes of slots (the only ones holdRoom reads: a gang evicted for a
 // small job has most of its GPUs elsewhere).
 func (p *pass) victimWatts(gone []*model.Allocation, slots []place.Slot) map[gpuAt]float64 {
-	on := make(map[int]bool, len(slots))
+	sc := p.scratchMaps()
+	if sc.victimOn == nil {
+		sc.victimOn, sc.victimW = map[int]bool{}, map[gpuAt]float64{}
+	}
+	on, out := sc.victimOn, sc.victimW
+	clear(on)
+	clear(out)
 	for _, s := range slots {
 		on[s.Node] = true
 	}
-	out := map[gpuAt]float64{}
 	for _, v := range gone {
 		for _, r := range v.Replicas {
 			n, ok := p.c.NodeIndex[r.Node]

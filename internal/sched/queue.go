@@ -27,8 +27,9 @@ type Queue struct {
 	// when the snapshot's facility pointer changes; a facility must not
 	// be modified in place).
 	prep prepared
-	base base  // the cluster view of the last snapshot Quick saw
-	fsm  fsMem // the memory passes build fair-share trees in
+	base base            // the cluster view of the last snapshot Quick saw
+	fsm  fsMem           // the memory passes build fair-share trees in
+	seen map[string]bool // planned's, emptied after each use
 }
 
 type qlevel struct {
