@@ -49,8 +49,8 @@ type base struct {
 	order  []*holding
 	next   []*holding // order being built, swapped with it
 	byID   map[string]*holding
-	onNode map[int][]*holding // holders of each node, for retallies
-	excl   map[string]bool    // node-exclusive tenants
+	onNode [][]*holding    // holders of each node (by index), for retallies
+	excl   map[string]bool // node-exclusive tenants
 	// fragile: the last snapshot lists a node twice, holds a GPU twice,
 	// lists a job twice or two jobs with one ID, which only a fresh build
 	// reads as Schedule does; the view is rebuilt until a snapshot is
@@ -292,7 +292,7 @@ func (b *base) rebuild(static *place.Static, snap *model.Snapshot, pendingTenant
 	b.byID = make(map[string]*holding, len(snap.Running))
 	b.list = b.list[:0]
 	b.order = b.order[:0]
-	b.onNode = map[int][]*holding{}
+	b.onNode = make([][]*holding, len(b.c.Nodes))
 	b.tally = newTally(fac, len(b.c.Models))
 	b.gen++
 	b.kept.reset()
