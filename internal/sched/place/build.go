@@ -143,6 +143,9 @@ func NewFrom(st *Static, snap *model.Snapshot, pendingTenant func(id string) (st
 		if st.Condition != "" && st.Condition != model.NodeUp && nd.Up {
 			c.setBucket(n, false)
 			nd.Up = false
+			if nd.Pool >= 0 {
+				c.Pools[nd.Pool].Down++
+			}
 			if st.Condition == model.NodeDown {
 				c.removeIdleLoad(nd)
 			}

@@ -89,6 +89,9 @@ type Pool struct {
 	Free int
 	// MaxGPUs is the most GPUs one of its nodes has.
 	MaxGPUs int
+	// Down is how many of its nodes are not up (fixed for a view: a
+	// node's condition changes only with a new view).
+	Down int
 }
 
 // Cluster is the mutable free-capacity view of a facility. Clone it for

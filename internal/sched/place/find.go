@@ -309,13 +309,8 @@ func (c *Cluster) diagnose(r *Request) Result {
 		}
 		if r.Sites != nil && !r.Sites[pool.Site] {
 			// what nodeFilter says of every node of the pool
-			for _, n := range pool.Nodes {
-				if c.Nodes[n].Up {
-					res.Rejected[sovereigntyFilter]++
-				} else {
-					res.Rejected[nodeStateFilter]++
-				}
-			}
+			res.Rejected[sovereigntyFilter] += len(pool.Nodes) - pool.Down
+			res.Rejected[nodeStateFilter] += pool.Down
 			continue
 		}
 		for _, n := range pool.Nodes {
