@@ -18,8 +18,7 @@ type Result struct {
 	Slots []Slot
 	// Fit is how many replicas fit on eligible nodes in total.
 	Fit int
-	// FreeGPUs is the usable free GPUs on eligible nodes (a probe's may
-	// leave out nodes with too few for a replica).
+	// FreeGPUs is the usable free GPUs on eligible nodes.
 	FreeGPUs int
 	// Largest is the most replicas that fit in one group at the required
 	// level, and LargestGroup its name.
@@ -185,9 +184,9 @@ func (c *Cluster) gangBound(r *Request) int {
 
 // candidates lists eligible nodes with their capacity, in index order.
 // Pools outside r's sites are skipped (the sovereignty filter rejects
-// all their nodes) and, for GPU replicas, so are nodes with too few free
-// GPUs for a replica (see candidatesFree: free then leaves out what they
-// add, freeBelow). diagnose counts rejections.
+// all their nodes) and, for GPU replicas, so are nodes known to have no
+// free GPU (bucket 0), which can neither take a replica nor add usable
+// GPUs. diagnose counts rejections.
 func (c *Cluster) candidates(r *Request) (out []cand, fit, free int) {
 	if r.GPUs > 0 {
 		return c.candidatesFree(r)
@@ -222,12 +221,9 @@ func (c *Cluster) addCand(out []cand, n int, r *Request, fit, free *int) []cand 
 	return out
 }
 
-// candidatesFree is candidates without rejections for GPU replicas. It
-// walks only the nodes that could take a replica: those with at least
-// r.GPUs free, and those in no bucket. A node with fewer free GPUs
-// (buckets 1 to r.GPUs-1) has no usable room for a replica, since usable
-// GPUs are free ones, so it only adds to free: what those nodes add is
-// left to freeBelow, for the callers that report free.
+// candidatesFree is candidates without rejections for GPU replicas; it
+// skips the pools whose site cannot power a replica, as the power filter
+// would reject each of their nodes.
 func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	out = c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
@@ -235,15 +231,10 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
 			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
-			continue // the power filter would reject every node of the pool
+			continue
 		}
-		low := min(r.GPUs, len(pool.Buckets))
-		for w := range pool.Buckets[0] {
-			var skip uint64
-			for k := 0; k < low; k++ {
-				skip |= pool.Buckets[k][w]
-			}
-			word := ^skip
+		for w, full := range pool.Buckets[0] {
+			word := ^full
 			if rest := len(pool.Nodes) - w*64; rest < 64 {
 				word &= 1<<rest - 1
 			}
@@ -258,34 +249,6 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	}
 	sortCands(out)
 	return out, fit, free
-}
-
-// freeBelow is the usable free GPUs, for r, of the eligible nodes that
-// candidatesFree leaves out for having fewer than r.GPUs free.
-func (c *Cluster) freeBelow(r *Request) int {
-	free := 0
-	if r.GPUs <= 1 {
-		return 0
-	}
-	for p := range c.Pools {
-		pool := &c.Pools[p]
-		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
-			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
-			continue
-		}
-		for k := 1; k < min(r.GPUs, len(pool.Buckets)); k++ {
-			for w, word := range pool.Buckets[k] {
-				for word != 0 {
-					n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
-					word &= word - 1
-					if c.nodeFilter(n, r) == passed {
-						free += c.UsableBy(n, r.Tenant, r.Claim)
-					}
-				}
-			}
-		}
-	}
-	return free
 }
 
 // sortCands puts candidates in node order; pools list their nodes in
@@ -434,8 +397,7 @@ func (c *Cluster) findGang(r *Request) Result {
 	}
 	res := Result{Fit: fit, FreeGPUs: free}
 	if !r.Probe {
-		c.largest(r, cands, &res) // before freeBelow, which lists no candidates
-		res.FreeGPUs += c.freeBelow(r)
+		c.largest(r, cands, &res)
 	}
 	return res
 }
@@ -502,7 +464,7 @@ func (c *Cluster) findSameNode(r *Request) Result {
 		}
 	}
 	if best < 0 {
-		res := Result{Fit: fit, FreeGPUs: free + c.freeBelow(r)}
+		res := Result{Fit: fit, FreeGPUs: free}
 		for _, x := range cands {
 			if int(x.cap) > res.Largest {
 				res.Largest, res.LargestGroup = int(x.cap), c.Nodes[x.node].Spec.Name
