@@ -83,6 +83,22 @@ func (x *facIndex) index(snap *model.Snapshot) *index {
 		states:   make(map[string]*model.NodeState, len(snap.Nodes)),
 		pending:  make(map[string]*model.Job, len(snap.Pending)),
 	}
+	return ix.fill()
+}
+
+// checkIndex is index for a check: its maps come from the working
+// memory it holds until release, and go back with it.
+func (x *facIndex) checkIndex(snap *model.Snapshot) *index {
+	ix := &index{facIndex: x, snap: snap}
+	sc := ix.scratch()
+	sc.maps.reset()
+	ix.states, ix.pending = sc.maps.states, sc.maps.pending
+	return ix.fill()
+}
+
+// fill indexes the snapshot's node states and pending jobs.
+func (ix *index) fill() *index {
+	snap := ix.snap
 	for i := range snap.Nodes {
 		ix.states[snap.Nodes[i].Node] = &snap.Nodes[i]
 	}

@@ -86,6 +86,34 @@ type loadScratch struct {
 	// qtrees are the quota check's trees (snapshot, after the plan's
 	// starts, running check), reused from check to check
 	qtrees [3]*quota.Tree
+	// the maps of a check (checkIndex, coverage), emptied for the next
+	maps checkMaps
+}
+
+// checkMaps are the lookups a check builds by job and node name.
+type checkMaps struct {
+	pending      map[string]*model.Job
+	states       map[string]*model.NodeState
+	starts, pend map[string]int
+	started      map[string]bool
+}
+
+// reset empties the maps, or drops one that grew large: clearing costs
+// what a map once held, at every check after.
+func (m *checkMaps) reset() {
+	m.pending = resetMap(m.pending)
+	m.states = resetMap(m.states)
+	m.starts = resetMap(m.starts)
+	m.pend = resetMap(m.pend)
+	m.started = resetMap(m.started)
+}
+
+func resetMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil || len(m) > 4096 {
+		return map[K]V{}
+	}
+	clear(m)
+	return m
 }
 
 func (t *facTables) getScratch() *loadScratch {

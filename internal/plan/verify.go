@@ -72,7 +72,7 @@ import (
 //   - no estimated start (a pending entry's, when set, or a
 //     reservation's) lies before p.Now.
 func Verify(snap *model.Snapshot, p *model.Plan) error {
-	return verify(newFacIndex(snap.Facility).index(snap), p)
+	return verify(newFacIndex(snap.Facility).checkIndex(snap), p)
 }
 
 // Checker is Verify for many snapshots of one facility: it keeps the
@@ -100,7 +100,7 @@ func (c *Checker) Verify(snap *model.Snapshot, p *model.Plan) error {
 	if snap.Facility != c.x.fac && !(snap.Facility == nil && len(c.x.fac.Nodes) == 0) {
 		return Verify(snap, p)
 	}
-	ix := c.x.index(snap)
+	ix := c.x.checkIndex(snap)
 	ix.keep = true
 	return verify(ix, p)
 }
@@ -145,9 +145,9 @@ func (v *verifier) add(code Code, job, node string, gpu int, format string, args
 
 // coverage checks that the plan accounts for each pending job once.
 func (v *verifier) coverage() {
-	starts := map[string]int{}
-	pend := map[string]int{}
-	v.started = map[string]bool{}
+	m := &v.x.scratch().maps // emptied by checkIndex
+	starts, pend := m.starts, m.pend
+	v.started = m.started
 	for _, s := range v.p.Starts {
 		starts[s.Job]++
 		v.started[s.Job] = true

@@ -15,7 +15,7 @@ type holder struct {
 // nodeUse is what running allocations and the plan's starts put on one
 // node.
 type nodeUse struct {
-	gpus    map[int]string // GPU index → holding job
+	gpus    []gpuHolder // the GPUs held, in order of arrival
 	cpus    int
 	mem     int
 	holders []holder // in order of arrival, one per job
@@ -26,13 +26,30 @@ type nodeUse struct {
 // first holder's.
 func (u *nodeUse) run(j *model.Job, pl *model.Placement) {
 	for _, g := range pl.GPUs {
-		if _, held := u.gpus[g]; !held {
-			u.gpus[g] = j.ID
+		if _, held := u.heldBy(g); !held {
+			u.gpus = append(u.gpus, gpuHolder{g, j.ID})
 		}
 	}
 	u.cpus += j.CPUsPerReplica
 	u.mem += j.MemGiBPerReplica
 	u.hold(j, false)
+}
+
+// gpuHolder is a GPU of a node and the job holding it.
+type gpuHolder struct {
+	gpu int
+	job string
+}
+
+// heldBy is the job holding GPU g, if one does (a node has a few GPUs:
+// a walk beats a map).
+func (u *nodeUse) heldBy(g int) (string, bool) {
+	for _, h := range u.gpus {
+		if h.gpu == g {
+			return h.job, true
+		}
+	}
+	return "", false
 }
 
 func (u *nodeUse) hold(j *model.Job, started bool) {
@@ -51,7 +68,7 @@ func (v *verifier) starts() {
 	get := func(n string) *nodeUse {
 		u := use[n]
 		if u == nil {
-			u = &nodeUse{gpus: map[int]string{}}
+			u = &nodeUse{}
 			use[n] = u
 		}
 		return u
@@ -153,10 +170,10 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 			continue
 		}
 		seen[g] = true
-		if other, held := u.gpus[g]; held {
+		if other, held := u.heldBy(g); held {
 			v.add(CodeGPUConflict, j.ID, node.Name, g, "already held by job %s", other)
 		} else {
-			u.gpus[g] = j.ID
+			u.gpus = append(u.gpus, gpuHolder{g, j.ID})
 		}
 		st := v.x.gpuState(node.Name, g)
 		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.ID != j.ID && v.claimHolds(cj.ID) {
