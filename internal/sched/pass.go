@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -439,7 +440,13 @@ type siteSet struct {
 
 // sitesFor returns the sites a job may use (sovereignty); the answer is
 // cached per tenant and job jurisdiction list.
-type siteKey struct{ tenant, job, class string }
+// siteKey names what decides a job's allowed sites: its tenant, data
+// class and jurisdictions (job: the one tag, or each tag after its
+// length, so that no two lists share a name; n: how many).
+type siteKey struct {
+	tenant, job, class string
+	n                  int
+}
 
 func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
 	// the walk meets runs of one tenant's jobs, which often share their
@@ -468,13 +475,19 @@ func sameStrings(a, b []string) bool {
 }
 
 func (p *pass) sitesForKey(t *model.Tenant, j *model.Job) *siteSet {
-	key := siteKey{tenant: t.Name, class: j.DataClass}
+	key := siteKey{tenant: t.Name, class: j.DataClass, n: len(j.Jurisdictions)}
 	switch len(j.Jurisdictions) {
 	case 0:
 	case 1:
 		key.job = j.Jurisdictions[0]
 	default:
-		key.job = strings.Join(j.Jurisdictions, ",")
+		var b strings.Builder
+		for _, tag := range j.Jurisdictions {
+			b.WriteString(strconv.Itoa(len(tag)))
+			b.WriteByte(':')
+			b.WriteString(tag)
+		}
+		key.job = b.String()
 	}
 	if s, ok := p.siteSets[key]; ok {
 		return s

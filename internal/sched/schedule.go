@@ -47,7 +47,9 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 // it has handed to Quick (placements are values). Likewise a node state
 // whose GPUs is the very slice of the last snapshot's entry for it
 // counts as unchanged: a driver changes a node's GPU states in a new
-// slice.
+// slice. The plan's placements share their GPU lists with answers q
+// keeps for the next passes: a driver reads them or copies them, and
+// never writes into them.
 func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Plan, []*model.Job) {
 	if snap == nil || snap.Facility == nil || q == nil {
 		return model.Plan{Now: now}, nil
