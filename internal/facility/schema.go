@@ -66,10 +66,7 @@ type groupSpec struct {
 	spine        string
 }
 
-var (
-	identRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-	tagRE   = regexp.MustCompile(`^[A-Z][A-Z0-9_-]{0,31}$`)
-)
+var identRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 const identHint = "use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 63 characters)"
 
@@ -120,7 +117,7 @@ func (o *object) tags(key string) (tags []string, present bool) {
 	for i, t := range list {
 		path := fmt.Sprintf("%s[%d]", o.sub(key), i)
 		switch {
-		case !tagRE.MatchString(t):
+		case !model.IsJurisdictionTag(t):
 			o.d.errf(lines[i], path, "%q is not a jurisdiction tag; tags are non-empty upper-case words such as EU, FR or US-GOV", t)
 		case seen[t]:
 			o.d.errf(lines[i], path, "tag %q is listed twice", t)

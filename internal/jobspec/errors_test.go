@@ -117,6 +117,18 @@ func TestLoadErrors(t *testing.T) {
 			"w.yaml:8: jobs[7].gpu_model[0]: must not be empty",
 		},
 	}, {
+		name: "jurisdiction tags",
+		file: "j.yaml",
+		data: lines(
+			"- {id: a, tenant: acme, gpus: 1, jurisdictions: [EU, 'FR,DE']}",
+			"- {id: b, tenant: acme, gpus: 1, jurisdictions: [fr, US-GOV, '']}",
+		),
+		want: []string{
+			`j.yaml:1: jobs[0].jurisdictions[1]: "FR,DE" is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry`,
+			`j.yaml:2: jobs[1].jurisdictions[0]: "fr" is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry`,
+			"j.yaml:2: jobs[1].jurisdictions[2]: must not be empty",
+		},
+	}, {
 		name: "runtime fields",
 		file: "rt.yaml",
 		data: lines(

@@ -152,8 +152,12 @@ func checkJob(s *spec, c *yamlin.Collector) {
 			l = j.Jurisdictions
 		}
 		for i, v := range l {
-			if v == "" {
+			switch {
+			case v == "":
 				c.Add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
+			case f == fJurisdictions && !model.IsJurisdictionTag(v):
+				c.Add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i),
+					"%q is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry", v)
 			}
 		}
 	}

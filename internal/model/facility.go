@@ -216,3 +216,21 @@ type Facility struct {
 	DataClasses map[string][]string
 	Policy      Policy
 }
+
+// IsJurisdictionTag reports whether t is a jurisdiction tag: an
+// upper-case word of at most 32 letters, digits, '_' and '-', starting
+// with a letter (EU, FR, US-GOV). Facility files and job specs accept
+// only such tags.
+func IsJurisdictionTag(t string) bool {
+	if len(t) == 0 || len(t) > 32 || t[0] < 'A' || t[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -60,3 +60,15 @@ func TestUsageAt(t *testing.T) {
 		t.Errorf("no half-life: %g", got)
 	}
 }
+
+func TestIsJurisdictionTag(t *testing.T) {
+	for tag, want := range map[string]bool{
+		"EU": true, "FR": true, "US-GOV": true, "A_1": true, "X": true,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345": true, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456": false,
+		"": false, "fr": false, "Fr": false, "1EU": false, "-EU": false, "FR,DE": false, "FR DE": false, "É": false,
+	} {
+		if got := IsJurisdictionTag(tag); got != want {
+			t.Errorf("IsJurisdictionTag(%q) = %v, want %v", tag, got, want)
+		}
+	}
+}
