@@ -362,16 +362,21 @@ func (c *Cluster) findGang(r *Request) Result {
 	gs := c.groupSums()
 	defer gs.reset()
 	sums := &gs.sum
-	bestL, best, bestSize, bestSum := -1, int32(-1), 0, 0
-	for l := 0; l < NumLevels; l++ {
-		for _, x := range cands {
-			g := c.Nodes[x.node].Group[l]
-			if !gs.seen[l][g] {
-				gs.seen[l][g] = true
+	// Each candidate's capacity is added to its group at every level in
+	// one read of the node; a group's sum is 0 until its first candidate
+	// (a candidate has room for a replica).
+	for _, x := range cands {
+		grp, k := &c.Nodes[x.node].Group, int(x.cap)
+		for l := range grp {
+			g := grp[l]
+			if sums[l][g] == 0 {
 				gs.touched[l] = append(gs.touched[l], g)
 			}
-			sums[l][g] += int(x.cap)
+			sums[l][g] += k
 		}
+	}
+	bestL, best, bestSize, bestSum := -1, int32(-1), 0, 0
+	for l := 0; l < NumLevels; l++ {
 		if r.Required && r.Level < NumLevels && !c.Nested[l][r.Level] {
 			continue
 		}
@@ -487,7 +492,6 @@ func (c *Cluster) findSameNode(r *Request) Result {
 // the candidates in each group, and the groups it has touched.
 type groupSums struct {
 	sum     [NumLevels][]int
-	seen    [NumLevels][]bool
 	touched [NumLevels][]int32
 	// cands holds the last candidate list (valid until the next one is
 	// made); in is fill's working list
@@ -505,7 +509,6 @@ func (c *Cluster) groupSums() *groupSums {
 		c.sums = &groupSums{}
 		for l := range c.sums.sum {
 			c.sums.sum[l] = make([]int, len(c.GroupNames[l]))
-			c.sums.seen[l] = make([]bool, len(c.GroupNames[l]))
 		}
 	}
 	return c.sums
@@ -515,7 +518,7 @@ func (c *Cluster) groupSums() *groupSums {
 func (gs *groupSums) reset() {
 	for l := range gs.touched {
 		for _, g := range gs.touched[l] {
-			gs.sum[l][g], gs.seen[l][g] = 0, false
+			gs.sum[l][g] = 0
 		}
 		gs.touched[l] = gs.touched[l][:0]
 	}
