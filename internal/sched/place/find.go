@@ -241,7 +241,7 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 			for word != 0 {
 				n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
 				word &= word - 1
-				if c.nodeFilter(n, r) == passed {
+				if c.poolNodeOK(&c.Nodes[n], r) {
 					out = c.addCand(out, n, r, &fit, &free)
 				}
 			}
@@ -249,6 +249,22 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	}
 	sortCands(out)
 	return out, fit, free
+}
+
+// poolNodeOK is nodeFilter(n, r) == passed for a node of a pool of r's
+// model on a site r allows and whose power takes a replica: what is
+// left to check is the node's condition, exclusivity, and the power of
+// its hall and rack.
+func (c *Cluster) poolNodeOK(nd *Node, r *Request) bool {
+	if !nd.Up || !exclusiveOK(nd, r) {
+		return false
+	}
+	w := r.MinWattsPerReplica
+	if !c.PowerOn || w <= 0 {
+		return true
+	}
+	return (nd.Hall < 0 || c.Halls[nd.Hall].HeadroomFor(r.Constrained) >= w) &&
+		(nd.Rack < 0 || c.Racks[nd.Rack].HeadroomFor(r.Constrained) >= w)
 }
 
 // sortCands puts candidates in node order; pools list their nodes in

@@ -180,8 +180,8 @@ func review2CheckCandidates(t *testing.T, what string, c *Cluster, r *Request) {
 	}
 }
 
-// review2Snapshot is randomSnapshot with power limits (so that Find
-// strands nodes), a big pool (over one bitset word), claims for a
+// review2Snapshot is randomSnapshot with power limits on sites, a hall
+// and racks (so that Find strands nodes), a big pool (over one bitset word), claims for a
 // pending job, and GPU-less nodes.
 func review2Snapshot(rng *rand.Rand) *model.Snapshot {
 	snap := randomSnapshot(rng)
@@ -192,8 +192,21 @@ func review2Snapshot(rng *rand.Rand) *model.Snapshot {
 			f.Sites[i].PowerEnvelopeKW = float64(5 + rng.IntN(60))
 		}
 	}
-	f.Halls = append(f.Halls, model.Hall{ID: "s0/h0", Site: "s0"}, model.Hall{ID: "s0/h1", Site: "s0", PowerCapKW: float64(10 + rng.IntN(30))})
+	hallCap := 0.0 // uncapped half the time, so that racks decide
 	if rng.IntN(2) == 0 {
+		hallCap = float64(10 + rng.IntN(30))
+	}
+	f.Halls = append(f.Halls, model.Hall{ID: "s0/h0", Site: "s0"}, model.Hall{ID: "s0/h1", Site: "s0", PowerCapKW: hallCap})
+	if rng.IntN(2) == 0 {
+		// the big pool's racks, some capped, so that a rack's power
+		// refuses nodes its hall and site would take
+		for k := range 4 {
+			cap := 0.0
+			if rng.IntN(2) == 0 {
+				cap = float64(10 + rng.IntN(120))
+			}
+			f.Racks = append(f.Racks, model.Rack{ID: fmt.Sprintf("s0/h1/r%d", k), Hall: "s0/h1", PowerCapKW: cap})
+		}
 		for i := range 60 + rng.IntN(80) {
 			name := fmt.Sprintf("big%03d", i)
 			f.Nodes = append(f.Nodes, model.Node{Name: name, Site: "s0", Hall: "s0/h1", Rack: fmt.Sprintf("s0/h1/r%d", i%4),
