@@ -438,8 +438,6 @@ type siteSet struct {
 	ok   bool
 }
 
-// sitesFor returns the sites a job may use (sovereignty); the answer is
-// cached per tenant and job jurisdiction list.
 // siteKey names what decides a job's allowed sites: its tenant, data
 // class and jurisdictions (job: the one tag, or each tag after its
 // length, so that no two lists share a name; n: how many).
@@ -448,6 +446,8 @@ type siteKey struct {
 	n                  int
 }
 
+// sitesFor returns the sites a job may use (sovereignty); the answer is
+// kept by siteKey from pass to pass (prepared.siteSets).
 func (p *pass) sitesFor(t *model.Tenant, j *model.Job) *siteSet {
 	// the walk meets runs of one tenant's jobs, which often share their
 	// jurisdiction list: remember the last answer by identity
