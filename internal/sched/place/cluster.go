@@ -131,7 +131,7 @@ type Cluster struct {
 	ver   []uint64
 	clock uint64
 	spans bool       // a hall or rack holds nodes of several sites
-	sums  *groupSums // findGang's working memory, never shared by copies
+	sums  *groupSums // Find's and PowerBlock's working memory, never shared by copies
 }
 
 // CopyTo makes dst an independent copy of c, reusing dst's buffers.

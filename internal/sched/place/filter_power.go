@@ -5,8 +5,16 @@ func (c *Cluster) powerOK(nd *Node, w float64, constrained bool) bool {
 	if !c.PowerOn || w <= 0 {
 		return true
 	}
-	return (nd.Site < 0 || c.Sites[nd.Site].HeadroomFor(constrained) >= w) &&
-		(nd.Hall < 0 || c.Halls[nd.Hall].HeadroomFor(constrained) >= w) &&
+	return (nd.Site < 0 || c.Sites[nd.Site].HeadroomFor(constrained) >= w) && c.hallRackPowerOK(nd, w, constrained)
+}
+
+// hallRackPowerOK: the node's hall and rack can take at least w more
+// watts (its site being known to).
+func (c *Cluster) hallRackPowerOK(nd *Node, w float64, constrained bool) bool {
+	if !c.PowerOn || w <= 0 {
+		return true
+	}
+	return (nd.Hall < 0 || c.Halls[nd.Hall].HeadroomFor(constrained) >= w) &&
 		(nd.Rack < 0 || c.Racks[nd.Rack].HeadroomFor(constrained) >= w)
 }
 
@@ -59,9 +67,8 @@ func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
 			if c.nodeFilter(int(n), r) != powerFilter {
 				continue
 			}
+			// the site takes a replica (not short): its hall or rack refuses
 			switch w := r.MinWattsPerReplica; {
-			case nd.Site >= 0 && c.Sites[nd.Site].HeadroomFor(r.Constrained) < w:
-				blocks(nd.Site)
 			case nd.Hall >= 0 && c.Halls[nd.Hall].HeadroomFor(r.Constrained) < w:
 				blocks(hall0 + nd.Hall)
 			case nd.Rack >= 0 && c.Racks[nd.Rack].HeadroomFor(r.Constrained) < w:

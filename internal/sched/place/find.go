@@ -76,8 +76,7 @@ func (c *Cluster) findOne(r *Request) int {
 		best := -1
 		for p := range c.Pools {
 			pool := &c.Pools[p]
-			if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) || k >= len(pool.Buckets) ||
-				!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
+			if k >= len(pool.Buckets) || !c.poolServes(pool, r) {
 				continue
 			}
 			c.forEachInBucket(p, k, func(n int) bool {
@@ -163,8 +162,7 @@ func (c *Cluster) gangBound(r *Request) int {
 	bound := 0
 	for p := range c.Pools {
 		pool := &c.Pools[p]
-		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
-			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
+		if !c.poolServes(pool, r) {
 			continue
 		}
 		top := min(pool.MaxGPUs, len(pool.Buckets)-1)
@@ -221,16 +219,14 @@ func (c *Cluster) addCand(out []cand, n int, r *Request, fit, free *int) []cand 
 	return out
 }
 
-// candidatesFree is candidates without rejections for GPU replicas; it
-// skips the pools whose site cannot power a replica, as the power filter
-// would reject each of their nodes.
+// candidatesFree is candidates without rejections for GPU replicas, from
+// the pools that serve r.
 func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	out = c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
 	for p := range c.Pools {
 		pool := &c.Pools[p]
-		if pool.Model != r.Model || (r.Sites != nil && !r.Sites[pool.Site]) ||
-			!c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained) {
+		if !c.poolServes(pool, r) {
 			continue
 		}
 		for w, full := range pool.Buckets[0] {
@@ -251,20 +247,19 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 	return out, fit, free
 }
 
-// poolNodeOK is nodeFilter(n, r) == passed for a node of a pool of r's
-// model on a site r allows and whose power takes a replica: what is
-// left to check is the node's condition, exclusivity, and the power of
-// its hall and rack.
+// poolServes reports whether pool may hold a replica of r as far as the
+// pool decides: its model is r's, its site one r allows and able to
+// power a replica (else the power filter rejects each of its nodes).
+func (c *Cluster) poolServes(pool *Pool, r *Request) bool {
+	return pool.Model == r.Model && (r.Sites == nil || r.Sites[pool.Site]) &&
+		c.sitePowerOK(pool.Site, r.MinWattsPerReplica, r.Constrained)
+}
+
+// poolNodeOK is nodeFilter(n, r) == passed for a node of a pool that
+// serves r: what is left to check is the node's condition, exclusivity,
+// and the power of its hall and rack.
 func (c *Cluster) poolNodeOK(nd *Node, r *Request) bool {
-	if !nd.Up || !exclusiveOK(nd, r) {
-		return false
-	}
-	w := r.MinWattsPerReplica
-	if !c.PowerOn || w <= 0 {
-		return true
-	}
-	return (nd.Hall < 0 || c.Halls[nd.Hall].HeadroomFor(r.Constrained) >= w) &&
-		(nd.Rack < 0 || c.Racks[nd.Rack].HeadroomFor(r.Constrained) >= w)
+	return nd.Up && exclusiveOK(nd, r) && c.hallRackPowerOK(nd, r.MinWattsPerReplica, r.Constrained)
 }
 
 // sortCands puts candidates in node order; pools list their nodes in
@@ -504,8 +499,9 @@ func (c *Cluster) findSameNode(r *Request) Result {
 	return Result{Slots: slots}
 }
 
-// groupSums is findGang's working memory: per level, the capacity of
-// the candidates in each group, and the groups it has touched.
+// groupSums is Find's working memory: for findGang, per level, the
+// capacity of the candidates in each group and the groups it has
+// touched; the candidate lists; and PowerBlock's counts.
 type groupSums struct {
 	sum     [NumLevels][]int
 	touched [NumLevels][]int32
