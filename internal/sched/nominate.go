@@ -179,12 +179,8 @@ type gpuAt struct{ n, g int }
 // small job has most of its GPUs elsewhere).
 func (p *pass) victimWatts(gone []*model.Allocation, slots []place.Slot) map[gpuAt]float64 {
 	sc := p.scratchMaps()
-	if sc.victimOn == nil {
-		sc.victimOn, sc.victimW = map[int]bool{}, map[gpuAt]float64{}
-	}
+	sc.victimOn, sc.victimW = reuse(sc.victimOn), reuse(sc.victimW)
 	on, out := sc.victimOn, sc.victimW
-	clear(on)
-	clear(out)
 	for _, s := range slots {
 		on[s.Node] = true
 	}

@@ -29,7 +29,7 @@ type Queue struct {
 	prep prepared
 	base base            // the cluster view of the last snapshot Quick saw
 	fsm  fsMem           // the memory passes build fair-share trees in
-	seen map[string]bool // planned's, emptied after each use
+	seen map[string]bool // planned's, reused
 }
 
 type qlevel struct {

@@ -86,17 +86,8 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 
 // planned is the jobs a plan covers: those it starts or explains.
 func planned(q *Queue, pl *model.Plan) []*model.Job {
-	if q.seen == nil {
-		q.seen = make(map[string]bool, len(pl.Starts)+len(pl.Pending))
-	}
+	q.seen = reuse(q.seen)
 	seen := q.seen
-	defer func() {
-		if len(seen) > 4096 {
-			q.seen = nil // clearing would cost what the map once held, at every pass
-		} else {
-			clear(seen)
-		}
-	}()
 	out := make([]*model.Job, 0, len(pl.Starts)+len(pl.Pending))
 	add := func(id string) {
 		if j, ok := q.Get(id); ok && !seen[id] {
