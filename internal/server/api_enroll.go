@@ -52,6 +52,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		}
 		problemf(w, status, "%s", msg)
 	}
+	s.enrollMu.Lock() // until the enrollment is recorded (or refused)
+	defer s.enrollMu.Unlock()
 	s.mu.Lock()
 	listedSite := ""
 	for _, n := range s.fac.Nodes {

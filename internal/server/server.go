@@ -26,6 +26,11 @@ type Server struct {
 	log   *slog.Logger
 	store store.Store
 
+	// enrollMu makes an enrollment's check of the name's site and its
+	// record one step: two join tokens of different sites enrolling one
+	// new name at once must not both get a certificate.
+	enrollMu sync.Mutex
+
 	mu   sync.Mutex
 	fac  *model.Facility // replaced (never mutated) when a node joins
 	jobs map[string]*jobState
