@@ -278,10 +278,20 @@ func TestRefusesTaskOutsideItsJurisdiction(t *testing.T) {
 	us.Jurisdictions = []string{"US"}
 	eu := sh("j-eu", 0, `true`, nil)
 	eu.Jurisdictions = []string{"DE", "EU"}
-	srv.assign(us, eu)
+	// the job's tags are carried, its tenant's or its data class's not
+	tenant := sh("j-tenant", 0, `touch "$M"`, map[string]string{"M": marker})
+	tenant.Jurisdictions, tenant.TenantJurisdictions = []string{"EU"}, []string{"DE"}
+	class := sh("j-class", 0, `touch "$M"`, map[string]string{"M": marker})
+	class.TenantJurisdictions, class.DataClassJurisdictions = []string{"EU"}, []string{"CH"}
+	srv.assign(us, eu, tenant, class)
 	st := srv.waitStatus(t, "j-us", 0, 1, ended)
 	if st.State != api.ReplicaFailed || !strings.Contains(st.Error, "refused") || !strings.Contains(st.Error, "US") {
 		t.Errorf("task for US on an EU/FR site: %+v, want failed, refused", st)
+	}
+	for job, want := range map[string]string{"j-tenant": "tenant's jurisdictions [DE]", "j-class": "data class's jurisdictions [CH]"} {
+		if st := srv.waitStatus(t, job, 0, 1, ended); st.State != api.ReplicaFailed || !strings.Contains(st.Error, want) {
+			t.Errorf("%s on an EU/FR site: %+v, want failed, naming %s", job, st, want)
+		}
 	}
 	if st := srv.waitStatus(t, "j-eu", 0, 1, ended); st.State != api.ReplicaExited || st.ExitCode == nil || *st.ExitCode != 0 {
 		t.Errorf("task for EU: %+v, want it run", st)

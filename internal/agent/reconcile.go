@@ -141,9 +141,9 @@ func (a *Agent) apply(as api.Assignments) {
 			a.refuseLocked(spec, now, api.ReplicaExited, "", "stopped before it started")
 		case spec.Deadline != nil && !now.Before(*spec.Deadline):
 			a.refuseLocked(spec, now, api.ReplicaExited, signalRuntimeLimit, "runtime limit reached before it started")
-		case !a.inJurisdiction(spec):
-			a.refuseLocked(spec, now, api.ReplicaFailed, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of the job's jurisdictions %v",
-				a.cfg.Site, a.siteTags, spec.Jurisdictions))
+		case a.outOfJurisdiction(spec) != "":
+			a.refuseLocked(spec, now, api.ReplicaFailed, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of %s",
+				a.cfg.Site, a.siteTags, a.outOfJurisdiction(spec)))
 		default:
 			a.startLocked(spec, now)
 		}
@@ -178,20 +178,25 @@ func (a *Agent) updateLocked(t *task, spec api.Task) {
 	a.armDeadlineLocked(t)
 }
 
-// inJurisdiction reports whether the node's site carries one of the
-// task's jurisdictions (any site does when the task names none). The
-// server placed the task within them; this is the agent's own check, so
-// that a mistaken or forged assignment does not run. Caller holds mu.
-func (a *Agent) inJurisdiction(spec api.Task) bool {
-	if len(spec.Jurisdictions) == 0 {
-		return true
-	}
-	for _, j := range spec.Jurisdictions {
-		if slices.Contains(a.siteTags, j) {
-			return true
+// outOfJurisdiction names the task's list of jurisdictions (the job's,
+// its tenant's or its data class's) of which the node's site carries
+// none; "" when the site carries one of each list that is not empty.
+// The server placed the task within them; this is the agent's own check,
+// so that a mistaken or forged assignment does not run. Caller holds mu.
+func (a *Agent) outOfJurisdiction(spec api.Task) string {
+	for _, l := range []struct {
+		whose string
+		tags  []string
+	}{
+		{"the job's jurisdictions", spec.Jurisdictions},
+		{"its tenant's jurisdictions", spec.TenantJurisdictions},
+		{"its data class's jurisdictions", spec.DataClassJurisdictions},
+	} {
+		if len(l.tags) > 0 && !slices.ContainsFunc(l.tags, func(t string) bool { return slices.Contains(a.siteTags, t) }) {
+			return fmt.Sprintf("%s %v", l.whose, l.tags)
 		}
 	}
-	return false
+	return ""
 }
 
 // refuseLocked records a task the agent will not start as ended, in

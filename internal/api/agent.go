@@ -116,7 +116,12 @@ type Task struct {
 	// Deadline, when set, is when the agent stops the task on its own
 	// (the job's runtime limit).
 	Deadline *time.Time `json:"deadline,omitempty"`
-	// Jurisdictions are the tags the job may run under (empty: any); the
-	// agent checks them against its site's before it starts the task.
-	Jurisdictions []string `json:"jurisdictions,omitempty"`
+	// Jurisdictions are the tags the job may run under, TenantJurisdictions
+	// its tenant's and DataClassJurisdictions those of its data class
+	// (each empty: any). Before it starts the task the agent checks that
+	// its site carries one tag of each list that is not empty, the rule
+	// the server placed it by (plan.SiteAllowed).
+	Jurisdictions          []string `json:"jurisdictions,omitempty"`
+	TenantJurisdictions    []string `json:"tenant_jurisdictions,omitempty"`
+	DataClassJurisdictions []string `json:"data_class_jurisdictions,omitempty"`
 }

@@ -165,7 +165,8 @@ type Why struct {
 	Message  string     `json:"message"`
 	EstStart *time.Time `json:"est_start,omitempty"`
 	// Jurisdictions are the tags the job may run under and Sites the
-	// facility's sites that carry them.
+	// facility's sites it may run on: those carrying one of its tenant's,
+	// one of its own and one of its data class's tags.
 	Jurisdictions []string `json:"jurisdictions,omitempty"`
 	Sites         []string `json:"sites,omitempty"`
 }

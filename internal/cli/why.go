@@ -20,7 +20,8 @@ func newWhyCmd() *cobra.Command {
 that is the scheduling core's reason from the last pass (quota, capacity,
 power, topology, jurisdiction, a deferral to cheaper or cleaner hours…)
 and, where the core can tell, when it expects the job to start; with the
-jurisdictions the job may run under and the sites that carry them.`,
+jurisdictions the job may run under and the sites it may run on (those
+its tenant's, its own and its data class's tags all allow).`,
 		Example:           `  carnot why train-1`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: r.completeJobs(true, false),

@@ -339,13 +339,12 @@ func (s *Server) task(js *jobState, i int) api.Task {
 		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
 		Stop: js.stop != stopNone, GraceSeconds: grace.Seconds()}
 	t.Jurisdictions = js.job.Jurisdictions
-	if len(t.Jurisdictions) == 0 {
-		for _, tn := range s.fac.Tenants {
-			if tn.Name == js.job.Tenant {
-				t.Jurisdictions = tn.Jurisdictions
-			}
+	for _, tn := range s.fac.Tenants {
+		if tn.Name == js.job.Tenant {
+			t.TenantJurisdictions = tn.Jurisdictions
 		}
 	}
+	t.DataClassJurisdictions = s.fac.DataClasses[js.job.DataClass]
 	if js.job.RuntimeLimit > 0 && js.doc.StartTime != nil {
 		t.Deadline = ptrTime(js.doc.StartTime.Add(time.Duration(js.job.RuntimeLimit) * time.Second).UTC())
 	}

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -117,23 +118,28 @@ func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
 	}
 	var spec struct {
 		Jurisdictions []string `json:"jurisdictions"`
+		DataClass     string   `json:"data_class"`
 	}
 	json.Unmarshal(d.Spec, &spec)
 	s.mu.Lock()
 	fac := s.fac
 	s.mu.Unlock()
-	tags := spec.Jurisdictions
-	if len(tags) == 0 {
-		for _, t := range fac.Tenants {
-			if t.Name == d.Tenant {
-				tags = t.Jurisdictions
-			}
+	var tenant *model.Tenant
+	for i := range fac.Tenants {
+		if fac.Tenants[i].Name == d.Tenant {
+			tenant = &fac.Tenants[i]
 		}
 	}
-	why.Jurisdictions = tags
-	for _, st := range fac.Sites {
-		if len(tags) == 0 || slices.ContainsFunc(tags, st.InJurisdiction) {
-			why.Sites = append(why.Sites, st.ID)
+	why.Jurisdictions = spec.Jurisdictions
+	if len(why.Jurisdictions) == 0 && tenant != nil {
+		why.Jurisdictions = tenant.Jurisdictions
+	}
+	// the sites the core may place it on: the tenant's, the job's and
+	// the data class's tags all apply
+	job := &model.Job{Tenant: d.Tenant, Jurisdictions: spec.Jurisdictions, DataClass: spec.DataClass}
+	for i := range fac.Sites {
+		if plan.SiteAllowed(fac, tenant, job, &fac.Sites[i]) {
+			why.Sites = append(why.Sites, fac.Sites[i].ID)
 		}
 	}
 	writeJSON(w, http.StatusOK, why)

@@ -392,6 +392,60 @@ func TestJurisdictionsReachTheAgent(t *testing.T) {
 	}
 }
 
+// The tenant's and the data class's jurisdictions reach the agent too, so
+// that its check applies the whole rule the server placed by.
+func TestTenantAndDataClassJurisdictionsReachTheAgent(t *testing.T) {
+	f := DevFacility("local", "FR")
+	f.Tenants[0].Jurisdictions = []string{"EU"}
+	f.DataClasses = map[string][]string{"health": {"FR"}}
+	e := newEnv(t, f, true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatal(code)
+	}
+	e.submit(spec(1, 1, "data_class", "health"))
+	e.pass()
+	tk := e.tasks("n1")
+	if len(tk) != 1 || len(tk[0].Jurisdictions) != 0 || strings.Join(tk[0].TenantJurisdictions, ",") != "EU" ||
+		strings.Join(tk[0].DataClassJurisdictions, ",") != "FR" {
+		t.Fatalf("tasks %+v, want the job's (none), the tenant's (EU) and the data class's (FR) jurisdictions", tk)
+	}
+}
+
+// why lists the sites the core may use: those carrying one of the
+// tenant's, one of the job's and one of the data class's tags, not only
+// the job's.
+func TestWhyListsTheSitesEveryRuleAllows(t *testing.T) {
+	f := DevFacility("s1", "FR")
+	f.Sites[0].Jurisdictions = []string{"EU", "FR", "DE"}
+	for _, s := range []struct{ id, country string }{{"s2", "DE"}, {"s3", "FR"}} {
+		f.Sites = append(f.Sites, model.Site{ID: s.id, Name: s.id, Country: s.country,
+			Jurisdictions: []string{"EU", s.country}, PowerEnvelopeKW: 100, PUE: 1.3})
+		f.Halls = append(f.Halls, model.Hall{ID: s.id + "-hall", Site: s.id})
+	}
+	f.Tenants[0].Jurisdictions = []string{"FR"}
+	f.DataClasses = map[string][]string{"health": {"DE"}}
+	e := newEnv(t, f, true)
+	for _, n := range []string{"s1", "s2", "s3"} {
+		if code := e.register("n-"+n, n, 8); code != 200 {
+			t.Fatalf("registering a node in %s: %d", n, code)
+		}
+	}
+	for _, c := range []struct {
+		extra []any
+		want  string
+	}{
+		{nil, "s1,s3"}, // the tenant's FR
+		{[]any{"jurisdictions", []string{"DE"}}, "s1"}, // DE and the tenant's FR: s1 only (s2 is DE, not FR)
+		{[]any{"data_class", "health"}, "s1"},          // the class's DE and the tenant's FR
+	} {
+		id := e.submit(spec(1, 1, c.extra...))
+		var why api.Why
+		if code := e.do("GET", "/v1/jobs/"+id+"/why", nil, &why); code != 200 || strings.Join(why.Sites, ",") != c.want {
+			t.Errorf("why of a job with %v: %d, sites %v, want %s", c.extra, code, why.Sites, c.want)
+		}
+	}
+}
+
 // A node that joined one site cannot move to another by registering again
 // (nor say so in heartbeats, which carry no site); the attempt is recorded
 // as an event, and so in the audit log.
