@@ -70,7 +70,6 @@ func (c *containers) addAfter(i int32, w float64) {
 type loadScratch struct {
 	held  []uint32 // per GPU: = gen when a running placement holds it
 	taken []uint32 // per GPU: = gen when a start took it
-	down  []uint32 // per node: = gen when the node is down
 	start []uint32 // per node: = gen when a start lands on it
 	gen   uint32
 	// runNode is the node index of each placement of the snapshot's
@@ -120,12 +119,11 @@ func (t *facTables) getScratch() *loadScratch {
 	sc, _ := t.scratch.Get().(*loadScratch)
 	if sc == nil {
 		sc = &loadScratch{held: make([]uint32, t.gpus), taken: make([]uint32, t.gpus),
-			down: make([]uint32, len(t.base)), start: make([]uint32, len(t.base))}
+			start: make([]uint32, len(t.base))}
 	}
 	if sc.gen++; sc.gen == 0 { // wrapped: forget every stamp
 		clear(sc.held)
 		clear(sc.taken)
-		clear(sc.down)
 		clear(sc.start)
 		sc.gen = 1
 	}
@@ -168,24 +166,6 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			sc.rack.add(i, float64(k.rackW[i]))
 		}
 	}
-	for i := range snap.Nodes {
-		st := &snap.Nodes[i]
-		if st.Condition != model.NodeDown || x.states[st.Node] != st {
-			continue // up, or not the entry that counts (as in condition)
-		}
-		n := t.nodeOf(st.Node)
-		if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] {
-			continue
-		}
-		sc.down[n] = sc.gen
-		w := t.base[n]
-		if k != nil { // the kept loads count its held GPUs, a down node draws nothing
-			w += float64(k.nodeW[n])
-		}
-		sc.site.add(t.site[n], -w)
-		sc.hall.add(t.hall[n], -w)
-		sc.rack.add(t.rack[n], -w)
-	}
 	nodes := x.fac.Nodes
 	hold := func(pls []model.Placement, idx []int32, stamp []uint32, add func(c *containers, i int32, w float64)) {
 		for r, pl := range pls {
@@ -198,7 +178,7 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			} else {
 				n = t.nodeOf(pl.Node)
 			}
-			if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] || sc.down[n] == sc.gen {
+			if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] {
 				continue
 			}
 			w := t.tdp[n]

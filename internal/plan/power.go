@@ -18,12 +18,15 @@ type Load struct {
 //
 // The formula, shared by Verify, the core and the drivers:
 //
-//	load(node) = 0                                    if the node is down
-//	           = BaseWatts + Σ_gpu draw(gpu)          otherwise
+//	load(node) = BaseWatts + Σ_gpu draw(gpu)          whatever its condition
 //	draw(gpu)  = IdleWatts of the node's model        if no replica holds it
 //	           = PowerCapW of the holding placement   if that is > 0
 //	           = TDPWatts of the node's model         otherwise
 //
+// A node that is down counts too: it comes back (a repair, an agent that
+// registers again, a partition that heals) drawing at least its base and
+// idle power without the core having a say, so that share stays
+// reserved, as the facility validator's idle-draw check assumes.
 // A site's, hall's or rack's load is the sum over its nodes. A node whose
 // GPU model is missing from the catalog draws only its BaseWatts. The
 // envelope a site's load is compared with is PowerEnvelopeKW × 1000; halls
@@ -77,9 +80,6 @@ func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
 // nodeW is the formula of PowerW for one node; busy[g] is the draw of GPU
 // g when a replica holds it and negative otherwise (nil: none held).
 func (x *index) nodeW(n *model.Node, busy []float64) float64 {
-	if x.condition(n.Name) == model.NodeDown {
-		return 0
-	}
 	m := x.models[n.GPUModel]
 	w := n.BaseWatts
 	for g := 0; g < n.GPUs; g++ {

@@ -26,13 +26,14 @@ func TestPowerW(t *testing.T) {
 	if got := plan.SitePowerW(snap, p)["par"]; got != wantPar {
 		t.Errorf("SitePowerW[par] = %v, want %v", got, wantPar)
 	}
-	// A down node draws nothing; a draining one still does.
+	// A down node counts as it would draw up (it comes back, or is only
+	// out of touch, without the core having a say); a draining one too.
 	snap.Nodes = []model.NodeState{{Node: "n2", Condition: model.NodeDown}, {Node: "n3", Condition: model.NodeDraining}}
 	got := plan.PowerW(snap, nil)
-	if got.Site["par"] != 1560 || got.Site["fra"] != 1400 {
-		t.Errorf("with n2 down, n3 draining: par %v fra %v, want 1560 1400", got.Site["par"], got.Site["fra"])
+	if got.Site["par"] != 1560+4080 || got.Site["fra"] != 1400 {
+		t.Errorf("with n2 down, n3 draining: par %v fra %v, want 5640 1400", got.Site["par"], got.Site["fra"])
 	}
-	if h, r := plan.HallPowerW(snap, nil), plan.RackPowerW(snap, nil); h["par-h1"] != 1560 || r["fra-r1"] != 1400 {
+	if h, r := plan.HallPowerW(snap, nil), plan.RackPowerW(snap, nil); h["par-h1"] != 1560+4080 || r["fra-r1"] != 1400 {
 		t.Errorf("hall/rack loads %v %v", h, r)
 	}
 }

@@ -146,9 +146,6 @@ func NewFrom(st *Static, snap *model.Snapshot, pendingTenant func(id string) (st
 			if nd.Pool >= 0 {
 				c.Pools[nd.Pool].Down++
 			}
-			if st.Condition == model.NodeDown {
-				c.removeIdleLoad(nd)
-			}
 		}
 		for g, gs := range st.GPUs {
 			if g >= nd.NGPU {
@@ -270,8 +267,7 @@ func (c *Cluster) idleLoad(nd *Node) float64 {
 	return w
 }
 
-func (c *Cluster) addIdleLoad(nd *Node)    { c.addLoad(nd, c.idleLoad(nd)) }
-func (c *Cluster) removeIdleLoad(nd *Node) { c.addLoad(nd, -c.idleLoad(nd)) }
+func (c *Cluster) addIdleLoad(nd *Node) { c.addLoad(nd, c.idleLoad(nd)) }
 
 // dirtyOwner is the restriction already recorded on GPU g of nd.
 func (c *Cluster) dirtyOwner(nd *Node, g int) string {
