@@ -1,7 +1,9 @@
 package sched
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
@@ -15,6 +17,46 @@ import (
 // also needs went to the jobs after it — its victims first of all,
 // queued again — and it preempted them again once the others had left,
 // over and over (docs/plan.md, "Preemption storms").
+//
+// Such a job is also served before every priority level (beneficiaries),
+// with the jobs whose victims' GPUs are claimed for them: a hold taken
+// at its turn in the walk would come after the jobs before it, and a
+// reclaim can evict a borrower of a higher priority than the job that
+// reclaims, whose victim, queued again at its higher priority, took back
+// the quota and GPUs its eviction had freed before the job's turn, and
+// was evicted again once its grace had passed, over and over.
+
+// beneficiaries lists the queued jobs some preemption is for that have
+// not started yet: those whose victims are still leaving and those that
+// GPUs freed by an eviction are claimed for; by priority class value
+// (highest first), then submit time and ID.
+func (p *pass) beneficiaries(src *Queue) []*model.Job {
+	var out []*model.Job
+	add := func(id string) {
+		if j, ok := src.Get(id); ok && !slices.Contains(out, j) {
+			out = append(out, j)
+		}
+	}
+	for id := range p.waitingFor {
+		add(id)
+	}
+	for id := range p.claimed {
+		add(id)
+	}
+	slices.SortFunc(out, func(a, b *model.Job) int {
+		if va, vb := src.prio[a.PriorityClass], src.prio[b.PriorityClass]; va != vb {
+			return cmp.Compare(vb, va)
+		}
+		if jobLess(a, b) {
+			return -1
+		}
+		if jobLess(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
 
 // holdForVictims holds j's room while it waits for the allocations gone
 // to leave, the last at evicted: on the first of its models where the

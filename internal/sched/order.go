@@ -20,6 +20,11 @@ type queue struct {
 	fs     *fairShares
 	root   *fsNode // fair share: this level's tree
 	leaf   *fsNode // fair share: the tenant last served
+	// Jobs served before every level: those whose preemption victims
+	// are still leaving or whose freed GPUs are claimed for them (see
+	// pass.beneficiaries); the walk skips them afterwards.
+	first []*model.Job
+	fi    int
 	// Jobs postponed to the end of their priority level (those that
 	// would borrow quota) and the cursor of that second round.
 	later []*model.Job
@@ -150,9 +155,21 @@ func (q *queue) next() (*model.Job, bool) {
 		q.repush = nil
 	}
 	for {
+		if q.fi < len(q.first) {
+			j := q.first[q.fi]
+			q.fi++
+			if q.done == nil {
+				q.done = map[*model.Job]bool{}
+			}
+			q.done[j] = true
+			return j, true // its quota is what its victims give back: never postponed
+		}
 		if q.ui < len(q.urgent) {
 			j := q.urgent[q.ui]
 			q.ui++
+			if q.done[j] {
+				continue // served first as a beneficiary
+			}
 			q.done[j] = true
 			return j, false
 		}

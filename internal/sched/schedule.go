@@ -109,6 +109,7 @@ func planned(q *Queue, pl *model.Plan) []*model.Job {
 func (p *pass) run(src *Queue, limit int) bool {
 	p.voidHopelessClaims(src)
 	q := walk(src, p.pol.FairShare, p.fs, p.now)
+	q.first = p.beneficiaries(src)
 	considered := 0
 	for j, second := q.next(); j != nil; j, second = q.next() {
 		if limit > 0 && considered >= limit {
