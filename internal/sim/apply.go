@@ -45,8 +45,10 @@ func (t *twin) pass(now model.Time) error {
 	for _, st := range p.Starts {
 		js := t.waiting[st.Job]
 		t.start(js, st, now)
-		t.dequeue(js)
-		t.queue.Remove(js.job.ID)
+		if !t.scalesUp(js) {
+			t.dequeue(js)
+			t.queue.Remove(js.job.ID)
+		}
 	}
 	for _, pr := range p.Preemptions {
 		v := t.byID[pr.Victim]
@@ -78,12 +80,14 @@ func (t *twin) pass(now model.Time) error {
 // completion after the work it has left.
 func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	if js.running { // a deployment scaling up: keep one allocation
+		t.unclaim(js.job.ID)
 		t.led.stopped(js, now)
 		// A new slice: the core, the checker and the verifier's copies
 		// tell a changed allocation by it, and hold the old one.
 		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
 		t.run.update(js)
 		t.led.started(js, now)
+		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))
 		return
 	}
 	js.pending, js.running = false, true
@@ -102,14 +106,26 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	if t.log == io.Discard {
 		return
 	}
-	caps := ""
-	if len(st.Replicas) > 0 && st.Replicas[0].PowerCapW > 0 {
-		caps = fmt.Sprintf(" capped at %d W", st.Replicas[0].PowerCapW)
-	}
+	caps := capNote(st)
 	if js.speed < 1 {
 		caps += fmt.Sprintf(" at %.3f speed", js.speed)
 	}
 	t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
+}
+
+// capNote is the event log's note of a start's power cap.
+func capNote(st model.Start) string {
+	if len(st.Replicas) > 0 && st.Replicas[0].PowerCapW > 0 {
+		return fmt.Sprintf(" capped at %d W", st.Replicas[0].PowerCapW)
+	}
+	return ""
+}
+
+// scalesUp reports whether js is a deployment running fewer replicas
+// than it asks for: as on the live server, it stays queued, and the core
+// scales it up when room appears.
+func (t *twin) scalesUp(js *jobState) bool {
+	return js.running && js.job.Kind == model.KindDeployment && len(js.alloc.Replicas) < js.job.Replicas
 }
 
 // speedOf is the share of full speed a job runs at on its placements:

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -34,5 +36,37 @@ func TestRepairsKeepTheEnvelope(t *testing.T) {
 	}
 	if w, env := res.Sites["par"].MaxITW, f.Sites[0].PowerEnvelopeKW*1000; w > env+1e-6 {
 		t.Fatalf("the site drew %.0f W, above its %.0f W envelope", w, env)
+	}
+}
+
+// TestDeploymentScalesUp: a deployment that starts with fewer replicas
+// than it asks for stays queued on the live server, and the core scales
+// it up when room appears (its energy and its site's draw grow with
+// it). The twin took it out of its queue at its first start, so it ran
+// one replica for its whole life: here d started one of two replicas
+// beside j1 and never got n1 when j1 ended.
+func TestDeploymentScalesUp(t *testing.T) {
+	j1 := job("j1", "acme", "normal", 1, 8, t0, model.Hour)
+	d := job("d", "beta", "normal", 2, 8, t0+1, 3*model.Hour)
+	d.Kind, d.MinReplicas, d.Topology = model.KindDeployment, 1, model.Topology{Level: model.LevelAny}
+	var log bytes.Buffer
+	res, err := Run(Config{Facility: facility(2), Jobs: []*model.Job{j1, d}}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "2026-01-01T01:00:00Z start d on n1:") {
+		t.Fatalf("d was not scaled up when j1 ended:\n%s", log.String())
+	}
+	r := res.Jobs[1]
+	if r.End != t0+1+3*3600 || r.FirstStart != t0+1 {
+		t.Errorf("d's record: start %s end %s", r.FirstStart, r.End)
+	}
+	// one replica for the first hour, two for the last two
+	held := 0.0
+	for _, st := range r.Runs {
+		held += float64(st.GPUs) * float64(st.End-st.Start)
+	}
+	if want := float64(8*(3600-1) + 16*(2*3600+1)); held != want {
+		t.Errorf("d held %.0f GPU-seconds, want %.0f", held, want)
 	}
 }

@@ -282,6 +282,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
 	}
 	for _, js := range t.queued() {
+		if js.running {
+			continue // a deployment that did not reach its replica count
+		}
 		t.logf("%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
 	}
 	t.res.Sites, t.res.Tenants = map[string]SiteEnergy{}, map[string]Energy{}
@@ -357,6 +360,10 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 
 // stop ends a running job's allocation and charges its usage.
 func (t *twin) stop(js *jobState, now model.Time) {
+	if js.queued { // a deployment waiting to scale up
+		t.dequeue(js)
+		t.queue.Remove(js.job.ID)
+	}
 	t.led.stopped(js, now)
 	t.charge(js.job.Tenant, float64(allocGPUs(&js.alloc))*float64(now.Sub(js.alloc.Started)), now)
 	js.running = false
@@ -401,7 +408,7 @@ func (t *twin) charge(tenant string, gpuSeconds float64, now model.Time) {
 // snapshots, and the verifier's copies of them, share the slices, so the
 // twin never writes into one it has listed.
 func (t *twin) claim(r model.Placement, beneficiary string) {
-	if b := t.byID[beneficiary]; beneficiary == "" || b == nil || !b.pending {
+	if b := t.byID[beneficiary]; beneficiary == "" || b == nil || !b.queued {
 		return
 	}
 	st := t.state(r.Node)
