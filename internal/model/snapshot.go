@@ -10,6 +10,11 @@ const (
 	NodeUp       NodeCondition = "up"
 	NodeDraining NodeCondition = "draining" // runs what it has, takes nothing new
 	NodeDown     NodeCondition = "down"
+	// NodeUnreachable: the driver has lost touch with the node (a
+	// partition). It takes nothing new and may still run what it ran, so
+	// its power counts at nameplate: its base power and every GPU at TDP,
+	// whatever the snapshot says runs on it.
+	NodeUnreachable NodeCondition = "unreachable"
 )
 
 // GPUState is the part of a GPU's state the core needs beyond allocation.

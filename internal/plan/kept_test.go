@@ -189,7 +189,11 @@ func (g *keptGen) step(running []model.Allocation) ([]model.Allocation, []model.
 	var states []model.NodeState
 	for _, n := range g.nodes {
 		if g.down[n] {
-			states = append(states, model.NodeState{Node: n, Condition: model.NodeDown})
+			cond := model.NodeDown
+			if len(n)%2 == 0 { // some nodes go silent instead: nameplate
+				cond = model.NodeUnreachable
+			}
+			states = append(states, model.NodeState{Node: n, Condition: cond})
 			if g.rng.IntN(8) == 0 { // a later entry counts
 				states = append(states, model.NodeState{Node: n, Condition: model.NodeUp})
 			}

@@ -71,7 +71,10 @@ type loadScratch struct {
 	held  []uint32 // per GPU: = gen when a running placement holds it
 	taken []uint32 // per GPU: = gen when a start took it
 	start []uint32 // per node: = gen when a start lands on it
-	gen   uint32
+	// unreach: per node, = gen when the node is unreachable (it counts at
+	// nameplate, whatever holds its GPUs)
+	unreach []uint32
+	gen     uint32
 	// runNode is the node index of each placement of the snapshot's
 	// running allocations, in order (-1: unknown); see index.runNodes
 	runNode []int32
@@ -119,12 +122,13 @@ func (t *facTables) getScratch() *loadScratch {
 	sc, _ := t.scratch.Get().(*loadScratch)
 	if sc == nil {
 		sc = &loadScratch{held: make([]uint32, t.gpus), taken: make([]uint32, t.gpus),
-			start: make([]uint32, len(t.base))}
+			start: make([]uint32, len(t.base)), unreach: make([]uint32, len(t.base))}
 	}
 	if sc.gen++; sc.gen == 0 { // wrapped: forget every stamp
 		clear(sc.held)
 		clear(sc.taken)
 		clear(sc.start)
+		clear(sc.unreach)
 		sc.gen = 1
 	}
 	sc.runNode = sc.runNode[:0]
@@ -153,8 +157,29 @@ func (x *index) markStarts(t *facTables, sc *loadScratch, p *model.Plan) {
 // site. The running placements come from the Checker's kept loads when
 // they stand for this computation, else each is folded in.
 func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *model.Plan) {
+	// An unreachable node counts at nameplate: its base and idle power
+	// (in the tables) plus every GPU's TDP above idle, and nothing more
+	// for what holds its GPUs. The kept loads count held GPUs, so they
+	// are not used while one is in a marked site.
+	unreach := false
+	for i := range snap.Nodes {
+		st := &snap.Nodes[i]
+		if st.Condition != model.NodeUnreachable || x.states[st.Node] != st {
+			continue // reachable, or not the entry that counts (as in condition)
+		}
+		n := t.nodeOf(st.Node)
+		if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] || sc.unreach[n] == sc.gen {
+			continue
+		}
+		sc.unreach[n] = sc.gen
+		unreach = true
+		w := float64(x.fac.Nodes[n].GPUs) * (t.tdp[n] - t.idle[n])
+		sc.site.add(t.site[n], w)
+		sc.hall.add(t.hall[n], w)
+		sc.rack.add(t.rack[n], w)
+	}
 	var k *kept
-	if kk := x.keptState(); kk != nil && kk.loadsOK() {
+	if kk := x.keptState(); kk != nil && kk.loadsOK() && !unreach {
 		k = kk
 		for _, i := range sc.site.marked {
 			sc.site.add(i, float64(k.siteW[i]))
@@ -178,7 +203,7 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			} else {
 				n = t.nodeOf(pl.Node)
 			}
-			if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] {
+			if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] || sc.unreach[n] == sc.gen {
 				continue
 			}
 			w := t.tdp[n]

@@ -19,10 +19,13 @@ type Load struct {
 // The formula, shared by Verify, the core and the drivers:
 //
 //	load(node) = BaseWatts + Σ_gpu draw(gpu)          whatever its condition
-//	draw(gpu)  = IdleWatts of the node's model        if no replica holds it
+//	draw(gpu)  = TDPWatts of the node's model         if the node is unreachable
+//	           = IdleWatts of the node's model        if no replica holds it
 //	           = PowerCapW of the holding placement   if that is > 0
 //	           = TDPWatts of the node's model         otherwise
 //
+// An unreachable node (model.NodeUnreachable: a partition) may still run
+// what it ran, whatever the snapshot says, so it counts at nameplate.
 // A node that is down counts too: it comes back (a repair, an agent that
 // registers again, a partition that heals) drawing at least its base and
 // idle power without the core having a say, so that share stays
@@ -82,6 +85,9 @@ func (x *index) load(snap *model.Snapshot, p *model.Plan) Load {
 func (x *index) nodeW(n *model.Node, busy []float64) float64 {
 	m := x.models[n.GPUModel]
 	w := n.BaseWatts
+	if x.condition(n.Name) == model.NodeUnreachable {
+		return w + float64(n.GPUs)*float64(m.TDPWatts)
+	}
 	for g := 0; g < n.GPUs; g++ {
 		if g < len(busy) && busy[g] >= 0 {
 			w += busy[g]

@@ -26,7 +26,7 @@ func heldMasks(c *place.Cluster, slots []place.Slot) []heldGPUs {
 				m.gpus |= 1 << g
 			}
 		}
-		if nd.Model >= 0 {
+		if nd.Model >= 0 && !nd.Nameplate { // a nameplate node's GPUs already count at TDP
 			m.w = c.GPUWatts(nd.Model, 0) - float64(c.Models[nd.Model].IdleWatts)
 		}
 		out = append(out, m)
@@ -82,7 +82,7 @@ func (p *pass) roomUnderHolds(req *place.Request, holds []hold, at, end model.Ti
 				hr.nodes = append(hr.nodes, m.node)
 			}
 			hr.taken[m.node] |= gpus
-			if m.w != 0 {
+			if m.w != 0 && !nd.Nameplate { // Alloc adds no load there
 				hr.addW(nd, float64(bits.OnesCount64(gpus))*m.w)
 			}
 		}

@@ -154,6 +154,8 @@ func (g *gen) states() {
 			st.Condition = model.NodeDraining
 		case x < 0.13:
 			st.Condition = model.NodeDown
+		case x < 0.16:
+			st.Condition = model.NodeUnreachable
 		}
 		if g.chance(0.15) {
 			st.GPUs = make([]model.GPUState, n.GPUs)

@@ -217,7 +217,7 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 			if len(cur.Nodes) > 0 && rng.IntN(5) == 0 {
 				nodes := append([]model.NodeState(nil), cur.Nodes...)
 				i := rng.IntN(len(nodes))
-				nodes[i].Condition = []model.NodeCondition{model.NodeUp, model.NodeDraining, model.NodeDown}[rng.IntN(3)]
+				nodes[i].Condition = []model.NodeCondition{model.NodeUp, model.NodeDraining, model.NodeDown, model.NodeUnreachable}[rng.IntN(4)]
 				cur.Nodes = nodes
 			}
 			if fac := cur.Facility; len(fac.Nodes) > 0 && rng.IntN(3) > 0 {

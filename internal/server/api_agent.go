@@ -168,12 +168,36 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
 	s.taskReports(n, hb.Tasks, now, c)
+	if n.orphans && !runsUnassigned(s, n, hb.Tasks) {
+		n.orphans = false // its agent has stopped what it runs unassigned
+		c.kick = true
+	}
 	if err := s.commit(r.Context(), c); err != nil {
 		s.fail(err)
 		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version})
+}
+
+// runsUnassigned reports whether tasks, a heartbeat of n's agent, has one
+// running that is not a live replica of a current attempt on n: one lost
+// while n was silent, which its agent kills once it has its assignments.
+// Caller holds mu.
+func runsUnassigned(s *Server, n *nodeState, tasks []api.TaskStatus) bool {
+	for _, t := range tasks {
+		if t.State != api.ReplicaRunning {
+			continue
+		}
+		js := s.jobs[t.Job]
+		if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt || t.Replica < 0 || t.Replica >= len(js.doc.Replicas) {
+			return true
+		}
+		if rp := &js.doc.Replicas[t.Replica]; rp.Node != n.doc.Name || !live(rp) {
+			return true
+		}
+	}
+	return false
 }
 
 // taskReports applies an agent's task states to the replicas of the

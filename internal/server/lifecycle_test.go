@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 func devEnv(t *testing.T) *env {
@@ -260,5 +261,51 @@ func TestLiveGPUTime(t *testing.T) {
 	e.do("GET", "/v1/usage", nil, &u)
 	if u.Total.GPUSeconds != 7200 || e.job(id).Usage.GPUSeconds != 7200 {
 		t.Errorf("after the end: usage %v, job %v; want 7200", u.Total.GPUSeconds, e.job(id).Usage.GPUSeconds)
+	}
+}
+
+// A node that goes silent while it runs replicas may still run them: the
+// snapshot calls it unreachable (the core counts it at nameplate and
+// places nothing on it) until its agent reports that it runs none of
+// them any more; a node silent with nothing to run is only down.
+func TestSilentNodeWithWorkIsUnreachable(t *testing.T) {
+	e := devEnv(t)
+	for _, n := range []string{"n2", "n3"} {
+		if code := e.register(n, "local", 8); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	id := e.submit(spec(8, 1))
+	e.pass()
+	node := e.job(id).Replicas[0].Node
+	e.report(node, running(id, 0, 1))
+	e.clock.add(12 * time.Second) // every node silent for 12 s > 10 s
+	e.pass()
+	condition := func(name string) model.NodeCondition {
+		e.s.mu.Lock()
+		defer e.s.mu.Unlock()
+		for _, st := range e.s.nodeStates() {
+			if st.Node == name {
+				return st.Condition
+			}
+		}
+		return ""
+	}
+	if c := condition(node); c != model.NodeUnreachable {
+		t.Fatalf("%s went silent running %s: %s, want unreachable", node, id, c)
+	}
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if c := condition(n); n != node && c != model.NodeDown {
+			t.Errorf("%s went silent with nothing to run: %s, want down", n, c)
+		}
+	}
+	// Back, it still runs the lost replica until its agent kills it.
+	e.report(node, running(id, 0, 1))
+	if c := condition(node); c != model.NodeUnreachable {
+		t.Fatalf("%s back, still running the lost replica: %s, want unreachable", node, c)
+	}
+	e.report(node)
+	if c := condition(node); c != model.NodeUp {
+		t.Fatalf("%s back, running nothing: %s, want up", node, c)
 	}
 }

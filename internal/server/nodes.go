@@ -86,6 +86,7 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	n.registered = true
 	if fromAgent {
 		n.doc.Condition = api.NodeReady
+		n.orphans = false // its agent kills what it is not assigned
 	}
 	return nil
 }
@@ -125,7 +126,12 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 			continue
 		}
 		n.doc.Condition = api.NodeNotReady
-		c.node(n, api.EventNode, fmt.Sprintf("node %s is not ready: no heartbeat for %s", name, now.Sub(n.doc.LastHeartbeat).Round(time.Second)))
+		n.orphans = len(n.jobs) > 0 // lost below, but it may still run them
+		msg := fmt.Sprintf("node %s is not ready: no heartbeat for %s", name, now.Sub(n.doc.LastHeartbeat).Round(time.Second))
+		if n.orphans {
+			msg += fmt.Sprintf("; it may still run the replicas of %d job(s) it had, so its power counts at nameplate until its agent reports them stopped", len(n.jobs))
+		}
+		c.node(n, api.EventNode, msg)
 		s.loseReplicas(n, "its node stopped reporting", now, c)
 	}
 }

@@ -179,6 +179,9 @@ func (s *Server) reload(ctx context.Context) error {
 		// A facility node stored only because it was drained before its
 		// agent ever registered is still unregistered.
 		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
+		// Whether a silent node ran work when it went silent is not
+		// stored: it may, until it is heard from.
+		s.nodes[doc.Name].orphans = doc.Condition == api.NodeNotReady
 	}
 	fs, err := s.store.FairShare(ctx)
 	if err != nil {

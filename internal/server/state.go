@@ -83,10 +83,17 @@ type nodeState struct {
 	// lastSample is when each GPU's energy was last integrated.
 	lastSample map[int]time.Time
 	siteIdx    int
+	// orphans: the node went silent while it ran live replicas, which
+	// were lost; until its agent reports that it runs none of them any
+	// more it may still run them, so the core counts it at nameplate and
+	// places nothing on it (model.NodeUnreachable).
+	orphans bool
 }
 
 func (n *nodeState) condition() model.NodeCondition {
 	switch {
+	case n.registered && n.orphans:
+		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady:
 		return model.NodeDown
 	case n.doc.Drained:

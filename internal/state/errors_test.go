@@ -65,7 +65,7 @@ func TestLoadErrors(t *testing.T) {
 		{"node twice", "nodes:\n  - {name: h100-1}\n  - {name: h100-1, condition: down}\n",
 			[]string{`s.yaml:3: nodes[1].name: node h100-1 is already listed on line 2; give each node one entry`}},
 		{"bad condition", "nodes:\n  - {name: h100-1, condition: off}\n",
-			[]string{`s.yaml:2: nodes[0].condition: must be up, draining or down (got "off")`}},
+			[]string{`s.yaml:2: nodes[0].condition: must be up, draining, down or unreachable (got "off")`}},
 		{"last tenant alone", "nodes:\n  - {name: h100-1, last_tenant: lab-a}\n",
 			[]string{`s.yaml:2: nodes[0].last_tenant: applies to dirty_gpus; list the GPUs the tenant left dirty, or drop last_tenant`}},
 		{"dirty GPU out of range", "nodes:\n  - name: h100-1\n    dirty_gpus: [1, 8, 1]\n", []string{

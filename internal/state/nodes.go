@@ -41,11 +41,11 @@ func (l *loader) nodeEntry(n *yamlin.Node, path string) {
 	if v := vals["condition"]; v != nil {
 		c, ok := l.d.str(v, yamlin.Join(path, "condition"))
 		switch model.NodeCondition(c) {
-		case model.NodeUp, model.NodeDraining, model.NodeDown:
+		case model.NodeUp, model.NodeDraining, model.NodeDown, model.NodeUnreachable:
 			ns.Condition = model.NodeCondition(c)
 		default:
 			if ok {
-				l.c.Add(v.Line, yamlin.Join(path, "condition"), "must be up, draining or down (got %s)", v.Describe())
+				l.c.Add(v.Line, yamlin.Join(path, "condition"), "must be up, draining, down or unreachable (got %s)", v.Describe())
 			}
 		}
 	}

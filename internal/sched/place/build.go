@@ -147,6 +147,11 @@ func NewFrom(st *Static, snap *model.Snapshot, pendingTenant func(id string) (st
 				c.Pools[nd.Pool].Down++
 			}
 		}
+		if st.Condition == model.NodeUnreachable && !nd.Nameplate && nd.Model >= 0 {
+			// every GPU at TDP (allocations come after the node states)
+			nd.Nameplate = true
+			c.addLoad(nd, float64(nd.NGPU)*(c.GPUWatts(nd.Model, 0)-float64(c.Models[nd.Model].IdleWatts)))
+		}
 		for g, gs := range st.GPUs {
 			if g >= nd.NGPU {
 				break
@@ -371,7 +376,7 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 			c.dirty[nd.dirtyOff+g] = ""
 			nd.Dirty--
 		}
-		if nd.Model >= 0 {
+		if nd.Model >= 0 && !nd.Nameplate {
 			if !saved {
 				c.saveLoads(nd)
 				saved = true
@@ -419,7 +424,7 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 		if nd.Pool >= 0 {
 			c.Pools[nd.Pool].Free++
 		}
-		if nd.Model >= 0 {
+		if nd.Model >= 0 && !nd.Nameplate {
 			if !saved {
 				c.saveLoads(nd)
 				saved = true

@@ -14,26 +14,30 @@ const NumLevels = len(Levels)
 
 // Node is the scheduling view of one node.
 type Node struct {
-	Spec    *model.Node
-	Site    int
-	Hall    int
-	Rack    int
-	Model   int // index into Cluster.Models; -1 for GPU-less nodes
-	Group   [NumLevels]int32
-	Pool    int32 // (site, model) pool
-	Pos     int32 // position within the pool
-	Up      bool
-	Busy    uint64 // bit i set: GPU i allocated
-	NGPU    int
-	Free    int // GPUs not allocated (clean or dirty)
-	Dirty   int // free GPUs still dirty
-	FreeCPU int
-	FreeMem int
-	Jobs    int    // allocations on the node
-	Owner   string // tenant of the allocations if only one, "" if none
-	Mixed   bool   // allocations of more than one tenant
-	ExclTen bool   // a node-exclusive tenant holds it
-	ExclJob bool   // an exclusive-node job holds it
+	Spec  *model.Node
+	Site  int
+	Hall  int
+	Rack  int
+	Model int // index into Cluster.Models; -1 for GPU-less nodes
+	Group [NumLevels]int32
+	Pool  int32 // (site, model) pool
+	Pos   int32 // position within the pool
+	Up    bool
+	// Nameplate: the node is unreachable (model.NodeUnreachable): its
+	// GPUs count at TDP in the loads whatever runs on them, so allocating
+	// or releasing them changes no load.
+	Nameplate bool
+	Busy      uint64 // bit i set: GPU i allocated
+	NGPU      int
+	Free      int // GPUs not allocated (clean or dirty)
+	Dirty     int // free GPUs still dirty
+	FreeCPU   int
+	FreeMem   int
+	Jobs      int    // allocations on the node
+	Owner     string // tenant of the allocations if only one, "" if none
+	Mixed     bool   // allocations of more than one tenant
+	ExclTen   bool   // a node-exclusive tenant holds it
+	ExclJob   bool   // an exclusive-node job holds it
 	// Reservation spares: what jobs still running at the reservation's
 	// start may take of a reserved node. Spare is -1 on unreserved nodes.
 	Spare    int

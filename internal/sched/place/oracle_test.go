@@ -145,7 +145,7 @@ func randomSnapshot(rng *rand.Rand) *model.Snapshot {
 		n := &f.Nodes[i]
 		st := model.NodeState{Node: n.Name, Condition: model.NodeUp, GPUs: make([]model.GPUState, n.GPUs)}
 		if rng.IntN(10) == 0 {
-			st.Condition = []model.NodeCondition{model.NodeDraining, model.NodeDown}[rng.IntN(2)]
+			st.Condition = []model.NodeCondition{model.NodeDraining, model.NodeDown, model.NodeUnreachable}[rng.IntN(3)]
 		}
 		perm := rng.Perm(n.GPUs)
 		used := rng.IntN(n.GPUs + 1)
