@@ -39,9 +39,7 @@ func review2LowCapSnapshot() (*model.Snapshot, model.Time) {
 	f.Policy.Preemption = false
 	f.Policy.Reclaim = false
 	f.Policy.Quotas = false
-	f.Sites = []model.Site{{ID: "s1", Name: "s1", Country: "FR", Jurisdictions: []string{"EU"}, PUE: 1.2, GridZone: "FR", PowerEnvelopeKW: 13}}
-	f.Halls = []model.Hall{{ID: "s1-h1", Site: "s1", Cooling: model.CoolingLiquid}}
-	f.Racks = []model.Rack{{ID: "s1-r1", Hall: "s1-h1", Cooling: model.CoolingLiquid}}
+	oneSite(f, 13)
 	f.Nodes = []model.Node{
 		makeNode("A", "s1").Model("H100", 8).Obj(),
 		makeNode("B", "s1").Model("A100", 8).Obj(),

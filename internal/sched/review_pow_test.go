@@ -17,9 +17,7 @@ func downNodeSnapshot() (*model.Snapshot, model.Time) {
 	f.Policy.PowerCapping = false
 	f.Policy.Deferral = false
 	f.Policy.Quotas = false
-	f.Sites = []model.Site{{ID: "s1", Name: "s1", Country: "FR", Jurisdictions: []string{"EU"}, PUE: 1.2, GridZone: "FR", PowerEnvelopeKW: 5.0}}
-	f.Halls = []model.Hall{{ID: "s1-h1", Site: "s1", Cooling: model.CoolingLiquid}}
-	f.Racks = []model.Rack{{ID: "s1-r1", Hall: "s1-h1", Cooling: model.CoolingLiquid}}
+	oneSite(f, 5.0)
 	f.Nodes = []model.Node{makeNode("A", "s1").Obj(), makeNode("B", "s1").Obj()}
 	f.Tenants = []model.Tenant{{Name: "t1", FairShareWeight: 1}}
 	f.PriorityClasses = []model.PriorityClass{{Name: "normal", Value: 50}}

@@ -38,6 +38,14 @@ type nodeW struct{ model.Node }
 
 // makeNode returns an 8×H100 node with its own NVLink domain in the
 // site's first hall and rack.
+// oneSite gives f one site, s1 (FR, tagged EU), of the given envelope,
+// with one hall and one rack, both uncapped.
+func oneSite(f *model.Facility, envelopeKW float64) {
+	f.Sites = []model.Site{{ID: "s1", Name: "s1", Country: "FR", Jurisdictions: []string{"EU"}, PUE: 1.2, GridZone: "FR", PowerEnvelopeKW: envelopeKW}}
+	f.Halls = []model.Hall{{ID: "s1-h1", Site: "s1", Cooling: model.CoolingLiquid}}
+	f.Racks = []model.Rack{{ID: "s1-r1", Hall: "s1-h1", Cooling: model.CoolingLiquid}}
+}
+
 func makeNode(name, site string) *nodeW {
 	return &nodeW{model.Node{
 		Name: name, Site: site, Hall: site + "-h1", Rack: site + "-r1", NVLinkDomain: name,
