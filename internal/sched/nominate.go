@@ -29,11 +29,13 @@ import (
 // beneficiaries lists the queued jobs some preemption is for that have
 // not started yet: those whose victims are still leaving and those that
 // GPUs freed by an eviction are claimed for; by priority class value
-// (highest first), then submit time and ID.
+// (highest first), then submit time and ID. Parked jobs stay out: they
+// can never start, and a Queue's walks leave them out (their victims
+// still leaving change nothing: a hopeless job holds nothing).
 func (p *pass) beneficiaries(src *Queue) []*model.Job {
 	var out []*model.Job
 	add := func(id string) {
-		if j, ok := src.Get(id); ok && !slices.Contains(out, j) {
+		if j, ok := src.Get(id); ok && src.parked[id] == nil && !slices.Contains(out, j) {
 			out = append(out, j)
 		}
 	}
