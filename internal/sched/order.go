@@ -23,8 +23,9 @@ type queue struct {
 	// Jobs served before every level: those whose preemption victims
 	// are still leaving or whose freed GPUs are claimed for them (see
 	// pass.beneficiaries); the walk skips them afterwards.
-	first []*model.Job
-	fi    int
+	first   []*model.Job
+	fi      int
+	inFirst bool // the job last returned was served from first
 	// Jobs postponed to the end of their priority level (those that
 	// would borrow quota) and the cursor of that second round.
 	later []*model.Job
@@ -79,6 +80,10 @@ func (c *cursor) head() *model.Job {
 	}
 	return c.t.jobs[c.next]
 }
+
+// retry puts j, served first as a beneficiary, back at its own turn in
+// the walk (its level is still to come: the first round precedes them).
+func (q *queue) retry(j *model.Job) { delete(q.done, j) }
 
 // postpone moves j to the second round of the current priority level.
 func (q *queue) postpone(j *model.Job) { q.later = append(q.later, j) }
@@ -154,6 +159,7 @@ func (q *queue) next() (*model.Job, bool) {
 		}
 		q.repush = nil
 	}
+	q.inFirst = false
 	for {
 		if q.fi < len(q.first) {
 			j := q.first[q.fi]
@@ -162,6 +168,7 @@ func (q *queue) next() (*model.Job, bool) {
 				q.done = map[*model.Job]bool{}
 			}
 			q.done[j] = true
+			q.inFirst = true
 			return j, true // its quota is what its victims give back: never postponed
 		}
 		if q.ui < len(q.urgent) {

@@ -83,6 +83,10 @@ type pass struct {
 	boundsStale    bool
 	startJobs      []*model.Job // parallel to plan.Starts
 	parked         []*model.Job // found hopeless (pass.hopeless): for Quick to park
+	// inFirst: the job considered is served before every level as a
+	// beneficiary; retry: it found it can neither start nor wait for
+	// its preemption, so it goes back to its own turn (see run).
+	inFirst, retry bool
 	prep           *prepared
 	tally          *tally // what running work holds, and where
 }

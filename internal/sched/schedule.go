@@ -120,7 +120,19 @@ func (p *pass) run(src *Queue, limit int) bool {
 			continue
 		}
 		considered++
+		p.inFirst = q.inFirst
 		p.consider(j)
+		p.inFirst = false
+		if p.retry {
+			// Served first for a claim it cannot use: the claim is given
+			// up, and the job waits at its own turn, so that it takes no
+			// reservation or strict hold ahead of a higher priority.
+			p.retry = false
+			p.releaseClaim(j.ID)
+			q.retry(j)
+			considered--
+			continue
+		}
 		if p.isClaimed(j.ID) {
 			p.giveUpClaims(j)
 		}
@@ -196,6 +208,10 @@ func (p *pass) consider(j *model.Job) {
 	}
 	ok, note := p.preempt(t, j, attempts)
 	if ok {
+		return
+	}
+	if p.inFirst {
+		p.retry = true // back to its own turn (see run)
 		return
 	}
 	first.msg += note
