@@ -8,8 +8,9 @@ import (
 )
 
 // Differential loads: the load of a site, hall or rack before a plan is
-// its draw with every node up and idle (kept in the facTables), less the
-// nodes that are down, plus what each held GPU draws above idle; the
+// its draw with every node up and idle (kept in the facTables; a down
+// node counts so too), plus every GPU of an unreachable node at TDP above
+// idle, plus what each other held GPU draws above idle; the
 // plan's starts add what each GPU they take draws above idle. So a check
 // visits the running placements and the starts once, and no node that
 // nothing holds; the result is PowerW's (watts are whole numbers in
