@@ -112,6 +112,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.taskReports(n, reg.Tasks, now, c)
+	if n.orphans && !runsUnassigned(s, n, reg.Tasks) {
+		n.orphans = false // it registers running nothing it lost
+	}
 	c.bump(reg.Name)
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {

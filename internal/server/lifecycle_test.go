@@ -309,3 +309,35 @@ func TestSilentNodeWithWorkIsUnreachable(t *testing.T) {
 		t.Fatalf("%s back, running nothing: %s, want up", node, c)
 	}
 }
+
+// An agent that registers again while it still runs a replica the node
+// lost when it went silent keeps the node unreachable until it reports
+// that replica stopped.
+func TestRegisteringAgainWithLostWorkStaysUnreachable(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(8, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(12 * time.Second)
+	e.pass()
+	condition := func() model.NodeCondition {
+		e.s.mu.Lock()
+		defer e.s.mu.Unlock()
+		return e.s.nodes["n1"].condition()
+	}
+	if c := condition(); c != model.NodeUnreachable {
+		t.Fatalf("n1 went silent running %s: %s, want unreachable", id, c)
+	}
+	if code := e.register("n1", "local", 8, running(id, 0, 1)); code != 200 {
+		t.Fatal(code)
+	}
+	if c := condition(); c != model.NodeUnreachable {
+		t.Fatalf("n1 registered again, still running the lost replica: %s, want unreachable", c)
+	}
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatal(code)
+	}
+	if c := condition(); c != model.NodeUp {
+		t.Fatalf("n1 registered again running nothing: %s, want up", c)
+	}
+}

@@ -86,7 +86,6 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	n.registered = true
 	if fromAgent {
 		n.doc.Condition = api.NodeReady
-		n.orphans = false // its agent kills what it is not assigned
 	}
 	return nil
 }
