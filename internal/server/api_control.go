@@ -190,7 +190,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, job string) {
 
 // handleWatch streams events as server-sent events until the client
 // leaves (or falls too far behind: then the stream ends and the client
-// catches up from /v1/events).
+// catches up from /v1/events), or its token is revoked or expires.
 func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -219,9 +219,12 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
+			if !s.stillHolds(r) {
+				return
+			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case ev, ok := <-ch:
-			if !ok {
+			if !ok || !s.stillHolds(r) {
 				return
 			}
 			b, _ := json.Marshal(ev)

@@ -113,6 +113,15 @@ func (s *Server) token(ctx context.Context, id string) (*auth.Token, error) {
 	return tok, nil
 }
 
+// stillHolds reports whether the credential r was authenticated with
+// still authenticates the same principal. A stream (watch, a followed
+// log) checks it before it sends more, so that a token revoked or
+// expired while the stream is open stops it as it stops new requests.
+func (s *Server) stillHolds(r *http.Request) bool {
+	p, err := s.authenticate(r)
+	return err == nil && p == principalOf(r)
+}
+
 // forgetToken drops a changed token from the cache.
 func (s *Server) forgetToken(id string) {
 	s.tokens.mu.Lock()

@@ -123,6 +123,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
+			if !s.stillHolds(r) {
+				return // revoked or expired while following
+			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return
 			}

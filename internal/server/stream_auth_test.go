@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// watchAs opens /v1/watch on hs with tok and returns its reader, past
+// the stream's first line.
+func watchAs(t *testing.T, hs *httptest.Server, tok string) *bufio.Reader {
+	t.Helper()
+	req, _ := http.NewRequest("GET", hs.URL+"/v1/watch", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/v1/watch: %d", resp.StatusCode)
+	}
+	deadline := time.AfterFunc(10*time.Second, func() { resp.Body.Close() })
+	t.Cleanup(func() { deadline.Stop() })
+	rd := bufio.NewReader(resp.Body)
+	if line, err := rd.ReadString('\n'); err != nil || !strings.HasPrefix(line, ": watching") {
+		t.Fatalf("stream starts with %q, %v", line, err)
+	}
+	return rd
+}
+
+// streamedJob reads the stream until it ends and reports whether an
+// event of job went through.
+func streamedJob(rd *bufio.Reader, job string) bool {
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		if strings.HasPrefix(line, "data: ") && strings.Contains(line, `"job":"`+job+`"`) {
+			return true
+		}
+	}
+}
+
+// A watch stream opened with a token that is then revoked carries
+// nothing more: revocation takes effect at once on this server, streams
+// included.
+func TestWatchEndsWhenTokenRevoked(t *testing.T) {
+	e := secEnv(t)
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close) // after the stream's own cleanups
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "watcher", Role: "member", Tenant: "a"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := watchAs(t, hs, tok.Secret)
+	if code := e.do("POST", "/v1/tokens/"+tok.ID+"/revoke", nil, nil); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	ja := e.submit(jobOf("a"))
+	if streamedJob(rd, ja) {
+		t.Errorf("a revoked token's watch stream carried job %s, submitted after the revocation", ja)
+	}
+}
+
+// Nor does a stream outlive its token's expiry.
+func TestWatchEndsWhenTokenExpires(t *testing.T) {
+	e := secEnv(t)
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close) // after the stream's own cleanups
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "watcher", Role: "member", Tenant: "a", TTLSeconds: 60}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := watchAs(t, hs, tok.Secret)
+	e.clock.add(2 * time.Minute)
+	ja := e.submit(jobOf("a"))
+	if streamedJob(rd, ja) {
+		t.Errorf("an expired token's watch stream carried job %s", ja)
+	}
+}
+
+// A followed log stops at its token's revocation: what the replica
+// writes after it does not reach the revoked token.
+func TestFollowedLogEndsWhenTokenRevoked(t *testing.T) {
+	e := devEnv(t)
+	more := make(chan struct{})
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fl := w.(http.Flusher)
+		io.WriteString(w, "before\n")
+		fl.Flush()
+		select {
+		case <-more:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "after\n")
+		fl.Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(agentLogs.Close)
+	reg := api.Register{Name: "n1", Site: "local", Address: agentLogs.URL, CPUs: 32, MemoryGiB: 256,
+		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
+		t.Fatalf("register: %d", code)
+	}
+	id := e.submit(spec(1, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close)
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "reader", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", hs.URL+"/v1/jobs/"+id+"/logs?follow=true", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.Secret)
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("logs: %d %s", resp.StatusCode, b)
+	}
+	deadline := time.AfterFunc(10*time.Second, func() { resp.Body.Close() })
+	t.Cleanup(func() { deadline.Stop() })
+	rd := bufio.NewReader(resp.Body)
+	if line, err := rd.ReadString('\n'); line != "before\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	if code := e.do("POST", "/v1/tokens/"+tok.ID+"/revoke", nil, nil); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	close(more)
+	if line, _ := rd.ReadString('\n'); line != "" {
+		t.Errorf("a revoked token's followed log went on with %q", line)
+	}
+}
