@@ -31,6 +31,9 @@ const tokenCacheTTL = 5 * time.Second
 type tokens struct {
 	mu sync.Mutex
 	m  map[string]cachedToken
+	// gen counts forgetToken calls: a record read from the store while
+	// one ran may predate the change, and is not cached.
+	gen uint64
 }
 
 type cachedToken struct {
@@ -88,6 +91,7 @@ func (s *Server) token(ctx context.Context, id string) (*auth.Token, error) {
 	now := time.Now()
 	s.tokens.mu.Lock()
 	c, ok := s.tokens.m[id]
+	gen := s.tokens.gen
 	s.tokens.mu.Unlock()
 	if ok && now.Sub(c.read) < tokenCacheTTL {
 		return c.tok, nil
@@ -105,11 +109,16 @@ func (s *Server) token(ctx context.Context, id string) (*auth.Token, error) {
 		}
 	}
 	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	if s.tokens.gen != gen {
+		// A token changed while this one was read (a revocation, through
+		// this server): the record may be older than the change.
+		return tok, nil
+	}
 	if len(s.tokens.m) > 100_000 { // unknown IDs must not grow it without end
 		clear(s.tokens.m)
 	}
 	s.tokens.m[id] = cachedToken{tok: tok, read: now}
-	s.tokens.mu.Unlock()
 	return tok, nil
 }
 
@@ -126,6 +135,7 @@ func (s *Server) stillHolds(r *http.Request) bool {
 func (s *Server) forgetToken(id string) {
 	s.tokens.mu.Lock()
 	delete(s.tokens.m, id)
+	s.tokens.gen++
 	s.tokens.mu.Unlock()
 }
 

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // watchAs opens /v1/watch on hs with tok and returns its reader, past
@@ -145,5 +147,59 @@ func TestFollowedLogEndsWhenTokenRevoked(t *testing.T) {
 	close(more)
 	if line, _ := rd.ReadString('\n'); line != "" {
 		t.Errorf("a revoked token's followed log went on with %q", line)
+	}
+}
+
+// slowTokenStore answers the first read of one token record with what
+// it held then, but only once release is closed: a request that read the
+// record just before a revocation and returns after it.
+type slowTokenStore struct {
+	store.Store
+	id      string
+	once    sync.Once
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (s *slowTokenStore) Record(ctx context.Context, kind, key string) ([]byte, error) {
+	doc, err := s.Store.Record(ctx, kind, key)
+	if kind == recToken && key == s.id {
+		first := false
+		s.once.Do(func() { first = true })
+		if first {
+			close(s.reading)
+			<-s.release
+		}
+	}
+	return doc, err
+}
+
+// A token record read before its revocation and cached after it must not
+// bring the token back: revocation takes effect at once on this server.
+func TestRevocationNotUndoneByAReadInFlight(t *testing.T) {
+	e := devEnv(t)
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "m", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowTokenStore{Store: e.s.store, id: tok.ID, reading: make(chan struct{}), release: make(chan struct{})}
+	e.s.store = slow
+	whoami := func() int {
+		req := httptest.NewRequest("GET", "/v1/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Secret)
+		w := httptest.NewRecorder()
+		e.s.Handler().ServeHTTP(w, req)
+		return w.Code
+	}
+	inFlight := make(chan int)
+	go func() { inFlight <- whoami() }()
+	<-slow.reading
+	if code := e.do("POST", "/v1/tokens/"+tok.ID+"/revoke", nil, nil); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	close(slow.release)
+	<-inFlight // began before the revocation: either answer is right
+	if code := whoami(); code != http.StatusUnauthorized {
+		t.Errorf("the revoked token after a read in flight during the revocation: %d, want 401", code)
 	}
 }
