@@ -42,6 +42,9 @@ func (t *twin) pass(now model.Time) error {
 	if t.cfg.OnPass != nil {
 		t.cfg.OnPass(snap, p)
 	}
+	if len(p.Starts) > 0 || len(p.Preemptions) > 0 {
+		t.happen(now)
+	}
 	for _, st := range p.Starts {
 		js := t.waiting[st.Job]
 		t.start(js, st, now)

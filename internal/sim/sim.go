@@ -182,6 +182,7 @@ type twin struct {
 	plan     model.Plan // the last pass's (a field: handed on by pointer, it would escape)
 	verify   *verifier
 	finished int
+	live     bool                // something changed at the current instant
 	rng      *rand.Rand          // node failures
 	nextFull model.Time          // with PassDepth: when the next full pass is due
 	down     int                 // nodes failed and not yet repaired
@@ -262,15 +263,21 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
 			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
 		}
-		t.led.advance(now)
+		t.live = false
 		for !t.q.empty() && t.q.peek() == now {
-			t.handle(t.q.pop(), now)
+			e := t.q.pop()
+			if !t.moot(e) {
+				t.happen(now)
+			}
+			t.handle(e, now)
 		}
 		if err := t.pass(now); err != nil {
 			t.verify.close()
 			return t.res, err
 		}
-		t.res.End = now
+		if t.live {
+			t.res.End = now
+		}
 	}
 	if err := t.verify.close(); err != nil {
 		return t.res, err
@@ -296,6 +303,36 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.res.Tenants[name] = *e
 	}
 	return t.res, nil
+}
+
+// moot reports whether an event changes nothing: a completion or an
+// eviction that a later decision made stale, a wake-up (the pass it
+// brings about may still change something), or a node failure once the
+// workload is over.
+func (t *twin) moot(e event) bool {
+	switch e.kind {
+	case evCompletion, evEviction:
+		return !e.job.running || e.epoch != e.job.epoch
+	case evWake:
+		return true
+	case evFail:
+		return t.q.work == 0
+	}
+	return false
+}
+
+// happen marks the instant now as one where something changes: the
+// ledger integrates the draw up to it, and the run lasts at least until
+// it. An instant where nothing changes (only moot events, and a pass
+// that starts and preempts nothing) is not one of the run's: counted,
+// a stale eviction or wake-up after the last completion would stretch
+// the run's end, and with it the idle energy and the span that
+// utilization is measured over.
+func (t *twin) happen(now model.Time) {
+	if !t.live {
+		t.led.advance(now)
+		t.live = true
+	}
 }
 
 func (t *twin) handle(e event, now model.Time) {

@@ -1,0 +1,64 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/bundled"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// TestStaleEventsDoNotStretchTheRun: a job preempted with notice that
+// completes before its eviction leaves a stale eviction behind. The run
+// ends with its last real event (h's completion), not at the stale
+// eviction: the facility was busy the whole run and drew no idle energy.
+func TestStaleEventsDoNotStretchTheRun(t *testing.T) {
+	fac := facility(1)
+	jobs := []*model.Job{
+		job("a", "acme", "normal", 1, 8, t0, model.Hour),      // preempted at 00:58:20, evict at 01:03:20
+		job("h", "beta", "high", 1, 8, t0+3500, model.Minute), // starts when a completes at 01:00
+	}
+	r, err := Run(Config{Facility: fac, Jobs: jobs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Jobs[0].End != t0+3600 || r.Jobs[1].End != t0+3660 {
+		t.Fatalf("a ended %s, h %s; the scenario changed", r.Jobs[0].End, r.Jobs[1].End)
+	}
+	if r.End != t0+3660 {
+		t.Errorf("the run ends %s, want %s (h's completion, the last event that did anything)", r.End, t0+3660)
+	}
+	s := Summarize(fac, r)
+	if s.UtilizationMean != 1 || s.Sites["par"].Idle.ITMWh != 0 {
+		t.Errorf("utilization %g, idle %g MWh; want 1 and 0: every GPU was busy from start to end",
+			s.UtilizationMean, s.Sites["par"].Idle.ITMWh)
+	}
+}
+
+// TestRunEndsWithTheLastJob: on the bundled workload, where jobs are
+// capped, preempted and restarted at another speed (their first
+// completion goes stale, in one case ten days after the last job ends),
+// the run ends when the last job ends.
+func TestRunEndsWithTheLastJob(t *testing.T) {
+	fac, err := bundled.Facility()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := bundled.Jobs(fac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(Config{Facility: fac, Jobs: jobs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := model.Time(0)
+	for _, j := range r.Jobs {
+		if j.End == 0 {
+			t.Fatalf("%s did not finish; the test needs a workload that does", j.Job.ID)
+		}
+		last = max(last, j.End)
+	}
+	if r.End != last {
+		t.Errorf("the run ends %s, %s after the last job", r.End, r.End.Sub(last))
+	}
+}
