@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"math"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/workload"
 )
 
 // TestStaleEventsDoNotStretchTheRun: a job preempted with notice that
@@ -60,5 +62,39 @@ func TestRunEndsWithTheLastJob(t *testing.T) {
 	}
 	if r.End != last {
 		t.Errorf("the run ends %s, %s after the last job", r.End, r.End.Sub(last))
+	}
+}
+
+// TestTimelinePowerWithNodeFailures: with node failures, the timeline's
+// site power leaves out the nodes that are down, as the ledger does, so
+// that its highest window is the summary's max_it_kw.
+func TestTimelinePowerWithNodeFailures(t *testing.T) {
+	for seed := int64(1); seed <= 4; seed++ {
+		fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 20, Sites: 1, Tenants: 3, Cohorts: 1})
+		r, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 150, 3, t0), Seed: seed,
+			MTBF: 12 * model.Hour, MTTR: 2 * model.Hour}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := Summarize(fac, r)
+		for id, p := range SitePower(fac, r) {
+			if led := r.Sites[id].MaxITW; math.Abs(p.Peak()-led) > 1e-6*led {
+				t.Errorf("seed %d site %s: power series peaks at %.1f W, the ledger measured %.1f W", seed, id, p.Peak(), led)
+			}
+			kwh := 0.0 // the series integrates to the ledger's IT energy
+			for i, w := range p.Watts {
+				next := p.End
+				if i+1 < len(p.Times) {
+					next = p.Times[i+1]
+				}
+				kwh += w * float64(next-p.Times[i]) / 3.6e6
+			}
+			if led := r.Sites[id].All.ITkWh; math.Abs(kwh-led) > 1e-6*led {
+				t.Errorf("seed %d site %s: power series integrates to %.3f kWh, the ledger to %.3f kWh", seed, id, kwh, led)
+			}
+			if got := maxOf(s.Timeline.SitePowerKW[id]); got != s.Sites[id].MaxITkW {
+				t.Errorf("seed %d site %s: timeline peaks at %g kW, summary says %g", seed, id, got, s.Sites[id].MaxITkW)
+			}
+		}
 	}
 }

@@ -231,15 +231,34 @@ func hourOf(gs *model.GridSeries, t model.Time) (model.GridHour, bool) {
 // nodeDown and nodeUp take a failed node's base and idle power out of its
 // site's draw and put it back (a down node draws nothing, as in the
 // core's power formula); the jobs on it have stopped already.
-func (l *ledger) nodeDown(node string) { l.nodeStatic(node, -1) }
-func (l *ledger) nodeUp(node string)   { l.nodeStatic(node, 1) }
+// Each outage is recorded in the result, for the power series rebuilt
+// from it (SitePower).
+func (l *ledger) nodeDown(node string, now model.Time) {
+	if n, w := l.nodeStatic(node, -1); n != nil {
+		l.t.res.Outages = append(l.t.res.Outages, Outage{Node: node, Site: n.Site, Start: now, StaticW: w})
+	}
+}
 
-func (l *ledger) nodeStatic(node string, sign float64) {
+func (l *ledger) nodeUp(node string, now model.Time) {
+	l.nodeStatic(node, 1)
+	for i := len(l.t.res.Outages) - 1; i >= 0; i-- {
+		if o := &l.t.res.Outages[i]; o.Node == node && o.End == 0 {
+			o.End = now
+			break
+		}
+	}
+}
+
+// nodeStatic adds sign × the node's base and idle power to its site's
+// draw, and returns the node and that power.
+func (l *ledger) nodeStatic(node string, sign float64) (*model.Node, float64) {
 	n := l.nodes[node]
 	if n == nil {
-		return
+		return nil, 0
 	}
+	w := n.BaseWatts + float64(max(0, n.GPUs)*l.t.cfg.Facility.GPUModels[n.GPUModel].IdleWatts)
 	if si := l.sites[n.Site]; si != nil {
-		si.staticW += sign * (n.BaseWatts + float64(max(0, n.GPUs)*l.t.cfg.Facility.GPUModels[n.GPUModel].IdleWatts))
+		si.staticW += sign * w
 	}
+	return n, w
 }

@@ -220,7 +220,8 @@ func DeadlineMisses(r *Result) (withDeadline, missed int) {
 // PowerSeries is a site's IT draw over [Start, End) as a step function:
 // Watts[i] from Times[i] until Times[i+1] (the last one until End). It is
 // rebuilt from the jobs' stints: the static draw (every node's base power
-// and every GPU's idle power) plus the BusyW of every stint running.
+// and every GPU's idle power) plus the BusyW of every stint running, less
+// the static draw of the nodes down (Result.Outages).
 type PowerSeries struct {
 	StaticW float64
 	Times   []model.Time
@@ -272,6 +273,11 @@ func SitePower(fac *model.Facility, r *Result) map[string]PowerSeries {
 			if a < b {
 				deltas[s.Site] = append(deltas[s.Site], delta{a, s.BusyW}, delta{b, -s.BusyW})
 			}
+		}
+	}
+	for _, o := range r.Outages {
+		if a, b := max(o.Start, r.Start), min(o.End, r.End); a < b {
+			deltas[o.Site] = append(deltas[o.Site], delta{a, -o.StaticW}, delta{b, o.StaticW})
 		}
 	}
 	out := map[string]PowerSeries{}

@@ -104,6 +104,16 @@ type Result struct {
 	End     model.Time // the last event
 	Sites   map[string]SiteEnergy
 	Tenants map[string]Energy
+	// Outages are the stretches nodes were down (Config.MTBF), in the
+	// order they began; one still down at the end ends with the run.
+	Outages []Outage
+}
+
+// Outage is a node down: its site did not draw its base and idle power.
+type Outage struct {
+	Node, Site string
+	Start, End model.Time
+	StaticW    float64 // the node's base power and its GPUs' idle power
 }
 
 // SiteEnergy is a site's energy over the run: all of it, the part charged
@@ -293,6 +303,11 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 			continue // a deployment that did not reach its replica count
 		}
 		t.logf("%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
+	}
+	for i := range t.res.Outages {
+		if o := &t.res.Outages[i]; o.End == 0 {
+			o.End = max(o.Start, t.res.End) // still down when the run ended
+		}
 	}
 	t.res.Sites, t.res.Tenants = map[string]SiteEnergy{}, map[string]Energy{}
 	for _, id := range t.led.ids {
@@ -560,7 +575,7 @@ func (t *twin) fail(node string, now model.Time) {
 	st.Condition = model.NodeDown
 	t.noted(node)
 	t.down++
-	t.led.nodeDown(node)
+	t.led.nodeDown(node, now)
 	t.logf("%s node-fail %s\n", now, node)
 	t.q.pushNode(now.Add(t.draw(t.cfg.MTTR)), evRepair, node)
 }
@@ -569,7 +584,7 @@ func (t *twin) repair(node string, now model.Time) {
 	st := t.state(node)
 	st.Condition = model.NodeUp
 	t.noted(node)
-	t.led.nodeUp(node)
+	t.led.nodeUp(node, now)
 	t.logf("%s node-repair %s\n", now, node)
 	t.down--
 	if t.q.work > 0 { // once the workload is over, nodes only come back
