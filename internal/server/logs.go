@@ -93,7 +93,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header.Set("Authorization", "Bearer "+s.logsToken(node))
-	hc := http.DefaultClient
+	hc := plainLogClient
 	if strings.HasPrefix(addr, "https://") {
 		if s.cfg.CA == nil {
 			problemf(w, http.StatusServiceUnavailable, "node %s serves logs over TLS and this server has no CA to check it", node)
@@ -177,13 +177,23 @@ func (s *Server) logsToken(node string) string {
 // that log fetches reuse their TLS connections: the node's certificate
 // must name this node in its site, so the logs token goes to that node
 // only.
+// noRedirect makes a client answer a redirect with the redirect itself:
+// a node's log server that redirects elsewhere (another address of the
+// control plane's network, say) is not followed, and the tenant gets an
+// error, not what that address serves.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// plainLogClient fetches logs from agents that serve them over plain
+// HTTP (development, fake fleets), without following redirects.
+var plainLogClient = &http.Client{CheckRedirect: noRedirect}
+
 func (s *Server) nodeClient(site, node string) *http.Client {
 	key := site + "/" + node
 	if c, ok := s.nodeClients.Load(key); ok {
 		return c.(*http.Client)
 	}
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.NodeServerConfig(s.caPool, site, node),
-		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}, CheckRedirect: noRedirect}
 	actual, _ := s.nodeClients.LoadOrStore(key, c)
 	return actual.(*http.Client)
 }

@@ -203,3 +203,30 @@ func TestRevocationNotUndoneByAReadInFlight(t *testing.T) {
 		t.Errorf("the revoked token after a read in flight during the revocation: %d, want 401", code)
 	}
 }
+
+// The server does not follow a redirect from a node's log server: a
+// node could otherwise point it at any address of the control plane's
+// network and have the tenant read the answer.
+func TestLogsDoNotFollowRedirects(t *testing.T) {
+	e := devEnv(t)
+	secret := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "internal-secret\n")
+	}))
+	t.Cleanup(secret.Close)
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, secret.URL, http.StatusFound)
+	}))
+	t.Cleanup(agentLogs.Close)
+	reg := api.Register{Name: "n1", Site: "local", Address: agentLogs.URL, CPUs: 32, MemoryGiB: 256,
+		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
+		t.Fatalf("register: %d", code)
+	}
+	id := e.submit(spec(1, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil)
+	if w.Code == http.StatusOK || strings.Contains(w.Body.String(), "internal-secret") {
+		t.Fatalf("logs through a redirecting node: %d %q", w.Code, w.Body.String())
+	}
+}
