@@ -99,7 +99,7 @@ func Headline(s sim.Summary) []Row {
 		{"gpu_hours", "GPU-hours delivered", s.GPUHours, "GPU-h"},
 		{"jain_index", "Jain's index of share / entitlement", s.JainIndex, ""},
 		{"preemptions", "preemptions", float64(s.Preemptions), ""},
-		{"lost_gpu_hours", "GPU-hours lost to preemption", s.LostGPUHours, "GPU-h"},
+		{"lost_gpu_hours", "GPU-hours lost to preemptions and node failures", s.LostGPUHours, "GPU-h"},
 		{"total.it_mwh", "IT energy", s.Total.ITMWh, "MWh"},
 		{"total.facility_mwh", "facility energy (× PUE)", s.Total.FacilityMWh, "MWh"},
 		{"total.cost_eur", "energy cost", s.Total.CostEUR, "EUR"},

@@ -88,6 +88,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		// A new slice: the core, the checker and the verifier's copies
 		// tell a changed allocation by it, and hold the old one.
 		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
+		js.scaled = append(js.scaled, gpusAt{now, allocGPUs(&model.Allocation{Replicas: st.Replicas})})
 		t.run.update(js)
 		t.led.started(js, now)
 		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))

@@ -70,3 +70,28 @@ func TestDeploymentScalesUp(t *testing.T) {
 		t.Errorf("d held %.0f GPU-seconds, want %.0f", held, want)
 	}
 }
+
+// A deployment that scaled up is charged, in its tenant's fair-share
+// usage, each replica's GPUs from when that replica started, not all of
+// them from the first start.
+func TestScaledDeploymentUsage(t *testing.T) {
+	j1 := job("j1", "acme", "normal", 1, 8, t0, model.Hour)
+	d := job("d", "beta", "normal", 2, 8, t0+1, 3*model.Hour)
+	d.Kind, d.MinReplicas, d.Topology = model.KindDeployment, 1, model.Topology{Level: model.LevelAny}
+	later := job("j2", "acme", "normal", 1, 8, t0+5*3600, model.Hour)
+	var usage float64
+	_, err := Run(Config{Facility: facility(2), Jobs: []*model.Job{j1, d, later}, OnPass: func(s *model.Snapshot, _ *model.Plan) {
+		for _, u := range s.Usage {
+			if u.Tenant == "beta" {
+				usage = u.GPUSeconds
+			}
+		}
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// one replica for 3 h, the second from j1's end (t0+1h) to d's end
+	if want := float64(8*3*3600 + 8*(2*3600+1)); usage != want {
+		t.Fatalf("beta's usage after d: %.0f GPU-seconds, want %.0f", usage, want)
+	}
+}

@@ -136,6 +136,28 @@ type jobState struct {
 	queued    bool  // in the twin's queue (a running deployment may be too)
 	queuedAt  int64 // its place in the order jobs were queued
 	runSeq    int64 // its place in the order running jobs started
+	// scaled lists a deployment's scale-ups of the current run (when,
+	// and how many GPUs): its replicas held GPUs from different times,
+	// which its usage and its lost work count apart (heldSince).
+	scaled []gpusAt
+}
+
+// gpusAt is GPUs a run added at an instant.
+type gpusAt struct {
+	at   model.Time
+	gpus int
+}
+
+// heldSince sums GPU × seconds of js's current run from when each of
+// its GPUs was taken, or from from when that is later.
+func (js *jobState) heldSince(from, now model.Time) float64 {
+	added := 0
+	s := 0.0
+	for _, a := range js.scaled {
+		added += a.gpus
+		s += float64(a.gpus) * float64(now.Sub(max(a.at, from)))
+	}
+	return s + float64(allocGPUs(&js.alloc)-added)*float64(now.Sub(max(js.alloc.Started, from)))
 }
 
 // enqueue counts js among the queued jobs, after those queued before.
@@ -402,7 +424,7 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 	saved := ran - ran%t.cfg.CheckpointInterval
 	lost := ran - saved
 	js.remaining = max(0, js.remaining-model.Duration(math.Floor(float64(saved)*js.speed)))
-	js.rec.LostGPUSeconds += float64(allocGPUs(&js.alloc)) * float64(lost)
+	js.rec.LostGPUSeconds += js.heldSince(js.alloc.Started.Add(saved), now)
 	t.stop(js, now)
 	js.pending = true
 	t.enqueue(js)
@@ -417,8 +439,9 @@ func (t *twin) stop(js *jobState, now model.Time) {
 		t.queue.Remove(js.job.ID)
 	}
 	t.led.stopped(js, now)
-	t.charge(js.job.Tenant, float64(allocGPUs(&js.alloc))*float64(now.Sub(js.alloc.Started)), now)
+	t.charge(js.job.Tenant, js.heldSince(js.alloc.Started, now), now)
 	js.running = false
+	js.scaled = js.scaled[:0]
 	js.epoch++
 	t.run.remove(js)
 	js.alloc = model.Allocation{} // a gang's placements are large: let them go
