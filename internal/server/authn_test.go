@@ -20,13 +20,7 @@ func TestTokenRecordTamperedInTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whoami := func() int {
-		req := httptest.NewRequest("GET", "/v1/whoami", nil)
-		req.Header.Set("Authorization", "Bearer "+tok.Secret)
-		w := httptest.NewRecorder()
-		e.s.Handler().ServeHTTP(w, req)
-		return w.Code
-	}
+	whoami := func() int { return whoamiCode(e, tok.Secret) }
 	if code := whoami(); code != 200 {
 		t.Fatalf("the member token: %d", code)
 	}
@@ -45,4 +39,13 @@ func TestTokenRecordTamperedInTheStore(t *testing.T) {
 	if code := whoami(); code != 401 {
 		t.Errorf("the token rewritten to operator-admin in the store: %d, want 401", code)
 	}
+}
+
+// whoamiCode is the status of GET /v1/whoami with bearer secret.
+func whoamiCode(e *env, secret string) int {
+	req := httptest.NewRequest("GET", "/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	w := httptest.NewRecorder()
+	e.s.Handler().ServeHTTP(w, req)
+	return w.Code
 }

@@ -109,14 +109,7 @@ func TestFollowedLogEndsWhenTokenRevoked(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(agentLogs.Close)
-	reg := api.Register{Name: "n1", Site: "local", Address: agentLogs.URL, CPUs: 32, MemoryGiB: 256,
-		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
-	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
-		t.Fatalf("register: %d", code)
-	}
-	id := e.submit(spec(1, 1))
-	e.pass()
-	e.report("n1", running(id, 0, 1))
+	id := runningWithLogsAt(t, e, agentLogs.URL)
 
 	hs := httptest.NewServer(e.s.Handler())
 	t.Cleanup(hs.Close)
@@ -184,13 +177,7 @@ func TestRevocationNotUndoneByAReadInFlight(t *testing.T) {
 	}
 	slow := &slowTokenStore{Store: e.s.store, id: tok.ID, reading: make(chan struct{}), release: make(chan struct{})}
 	e.s.store = slow
-	whoami := func() int {
-		req := httptest.NewRequest("GET", "/v1/whoami", nil)
-		req.Header.Set("Authorization", "Bearer "+tok.Secret)
-		w := httptest.NewRecorder()
-		e.s.Handler().ServeHTTP(w, req)
-		return w.Code
-	}
+	whoami := func() int { return whoamiCode(e, tok.Secret) }
 	inFlight := make(chan int)
 	go func() { inFlight <- whoami() }()
 	<-slow.reading
@@ -217,7 +204,18 @@ func TestLogsDoNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, secret.URL, http.StatusFound)
 	}))
 	t.Cleanup(agentLogs.Close)
-	reg := api.Register{Name: "n1", Site: "local", Address: agentLogs.URL, CPUs: 32, MemoryGiB: 256,
+	id := runningWithLogsAt(t, e, agentLogs.URL)
+	w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil)
+	if w.Code == http.StatusOK || strings.Contains(w.Body.String(), "internal-secret") {
+		t.Fatalf("logs through a redirecting node: %d %q", w.Code, w.Body.String())
+	}
+}
+
+// runningWithLogsAt registers n1 with its log server at addr and has a
+// one-GPU job running there; it returns the job's ID.
+func runningWithLogsAt(t *testing.T, e *env, addr string) string {
+	t.Helper()
+	reg := api.Register{Name: "n1", Site: "local", Address: addr, CPUs: 32, MemoryGiB: 256,
 		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
 	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
 		t.Fatalf("register: %d", code)
@@ -225,8 +223,5 @@ func TestLogsDoNotFollowRedirects(t *testing.T) {
 	id := e.submit(spec(1, 1))
 	e.pass()
 	e.report("n1", running(id, 0, 1))
-	w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil)
-	if w.Code == http.StatusOK || strings.Contains(w.Body.String(), "internal-secret") {
-		t.Fatalf("logs through a redirecting node: %d %q", w.Code, w.Body.String())
-	}
+	return id
 }
