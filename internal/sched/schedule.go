@@ -124,11 +124,13 @@ func (p *pass) run(src *Queue, limit int) bool {
 		p.consider(j)
 		p.inFirst = false
 		if p.retry {
-			// Served first for a claim it cannot use: the claim is given
-			// up, and the job waits at its own turn, so that it takes no
-			// reservation or strict hold ahead of a higher priority.
+			// Served first for a claim it cannot use: the job waits at
+			// its own turn, so that it takes no reservation or strict hold
+			// ahead of a higher priority. Its claim stays until then, as
+			// before beneficiaries went first: there it may preempt again
+			// (pending "preempting", whose claim plan.Verify counts as
+			// held) or give the claim up (giveUpClaims).
 			p.retry = false
-			p.releaseClaim(j.ID)
 			q.retry(j)
 			considered--
 			continue
