@@ -149,6 +149,9 @@ const (
 	EventToken      = "token"        // a token created or revoked
 	EventSecret     = "secret"       // a tenant secret set or deleted
 	EventPolicy     = "audit-policy" // an audit retention below the minimum, by override
+	// EventSovereignty: at a start of the server, a running job found in
+	// sites its facility's policy no longer allows for it.
+	EventSovereignty = "sovereignty"
 )
 
 // EventList is a page of events after a sequence number.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -339,5 +340,37 @@ func TestRegisteringAgainWithLostWorkStaysUnreachable(t *testing.T) {
 	}
 	if c := condition(); c != model.NodeUp {
 		t.Fatalf("n1 registered again running nothing: %s, want up", c)
+	}
+}
+
+// A running job found, at a restart, in a site its facility's policy no
+// longer allows (here its tenant was narrowed to DE; the site is FR)
+// runs on, and an event records it.
+func TestRestartFlagsRunningWorkOutsideItsPolicy(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(2, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.s.store.Close()
+	fac := DevFacility("local", "FR")
+	fac.Tenants[0].Jurisdictions = []string{"DE"}
+	e2 := openEnv(t, e.dir, fac, true, e.clock)
+	if j := e2.job(id); j.State != api.StateRunning {
+		t.Fatalf("after the restart: %s, want running", j.State)
+	}
+	var evs api.EventList
+	e2.do("GET", "/v1/jobs/"+id+"/events", nil, &evs)
+	if !slices.ContainsFunc(evs.Events, func(ev api.Event) bool {
+		return ev.Type == api.EventSovereignty && strings.Contains(ev.Message, "site local")
+	}) {
+		t.Fatalf("no sovereignty event for %s: %+v", id, evs.Events)
+	}
+	// The same job under the old policy raises nothing.
+	e2.s.store.Close()
+	e3 := openEnv(t, e.dir, DevFacility("local", "FR"), true, e.clock)
+	var again api.EventList
+	e3.do("GET", "/v1/jobs/"+id+"/events", nil, &again)
+	if n := len(again.Events) - len(evs.Events); n != 0 {
+		t.Errorf("a restart under a policy that allows the job added %d event(s)", n)
 	}
 }

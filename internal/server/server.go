@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
 	"github.com/carnot-dc/carnot/internal/store"
 )
@@ -217,7 +220,47 @@ func (s *Server) reload(ctx context.Context) error {
 			}
 		}
 	}
+	s.flagOutOfPolicy(c)
 	return s.commit(ctx, c)
+}
+
+// flagOutOfPolicy records, for each running job with a replica in a site
+// the facility's policy no longer allows for it (a tenant's or a data
+// class's jurisdictions narrowed, a site's tags changed since it
+// started), an event saying so: such work keeps running, as Kubernetes
+// keeps a pod whose affinity no longer matches, but the audit log shows
+// it and an operator can cancel it. Caller holds mu or has the server to
+// itself.
+func (s *Server) flagOutOfPolicy(c *changes) {
+	for _, id := range sortedKeys(s.running) {
+		js := s.running[id]
+		if js.alloc == nil {
+			continue
+		}
+		var tenant *model.Tenant
+		for i := range s.fac.Tenants {
+			if s.fac.Tenants[i].Name == js.job.Tenant {
+				tenant = &s.fac.Tenants[i]
+			}
+		}
+		var out []string
+		for i := range js.doc.Replicas {
+			r := &js.doc.Replicas[i]
+			n := s.nodes[r.Node]
+			if !live(r) || n == nil || n.siteIdx < 0 || n.siteIdx >= len(s.fac.Sites) {
+				continue
+			}
+			site := &s.fac.Sites[n.siteIdx]
+			if !plan.SiteAllowed(s.fac, tenant, js.job, site) && !slices.Contains(out, site.ID) {
+				out = append(out, site.ID)
+			}
+		}
+		if len(out) > 0 {
+			c.job(js, api.EventSovereignty, fmt.Sprintf("runs in site %s, which the facility's policy no longer allows for it "+
+				"(its tenant's, its own or its data class's jurisdictions); it runs on until it ends or is cancelled", strings.Join(out, ", ")))
+			s.log.Warn("a running job is outside the sites its policy allows", "job", id, "sites", out)
+		}
+	}
 }
 
 // jobFromDoc rebuilds a job's core view from its stored spec.
