@@ -217,6 +217,16 @@ type Facility struct {
 	Policy      Policy
 }
 
+// Tenant returns the tenant named name, nil when the facility has none.
+func (f *Facility) Tenant(name string) *Tenant {
+	for i := range f.Tenants {
+		if f.Tenants[i].Name == name {
+			return &f.Tenants[i]
+		}
+	}
+	return nil
+}
+
 // IsJurisdictionTag reports whether t is a jurisdiction tag: an
 // upper-case word of at most 32 letters, digits, '_' and '-', starting
 // with a letter (EU, FR, US-GOV). Facility files and job specs accept

@@ -112,9 +112,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.taskReports(n, reg.Tasks, now, c)
-	if n.orphans && !runsUnassigned(s, n, reg.Tasks) {
-		n.orphans = false // it registers running nothing it lost
-	}
+	s.forgetOrphans(n, reg.Tasks)
 	c.bump(reg.Name)
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {
@@ -171,9 +169,8 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
 	s.taskReports(n, hb.Tasks, now, c)
-	if n.orphans && !runsUnassigned(s, n, hb.Tasks) {
-		n.orphans = false // its agent has stopped what it runs unassigned
-		c.kick = true
+	if s.forgetOrphans(n, hb.Tasks) {
+		c.kick = true // its nameplate reserve is freed
 	}
 	if err := s.commit(r.Context(), c); err != nil {
 		s.fail(err)
@@ -183,24 +180,36 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version})
 }
 
-// runsUnassigned reports whether tasks, a heartbeat of n's agent, has one
-// running that is not a live replica of a current attempt on n: one lost
-// while n was silent, which its agent kills once it has its assignments.
-// Caller holds mu.
-func runsUnassigned(s *Server, n *nodeState, tasks []api.TaskStatus) bool {
+// forgetOrphans clears n's orphans (see nodeState) once tasks, what its
+// agent reports at a heartbeat or a registration, runs nothing that is
+// not a live replica on n: the replicas lost while n was silent, which
+// its agent kills once it has its assignments, have stopped. It reports
+// whether it cleared them. Caller holds mu.
+func (s *Server) forgetOrphans(n *nodeState, tasks []api.TaskStatus) bool {
+	if !n.orphans {
+		return false
+	}
 	for _, t := range tasks {
-		if t.State != api.ReplicaRunning {
-			continue
-		}
-		js := s.jobs[t.Job]
-		if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt || t.Replica < 0 || t.Replica >= len(js.doc.Replicas) {
-			return true
-		}
-		if rp := &js.doc.Replicas[t.Replica]; rp.Node != n.doc.Name || !live(rp) {
-			return true
+		if _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
+			return false
 		}
 	}
-	return false
+	n.orphans = false
+	return true
+}
+
+// reported is the job and the live replica on n of the current attempt
+// that task report t is about; rp is nil for any other report (an
+// earlier attempt, a replica lost or moved, a job gone). Caller holds mu.
+func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, rp *api.Replica) {
+	js = s.jobs[t.Job]
+	if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt || t.Replica < 0 || t.Replica >= len(js.doc.Replicas) {
+		return nil, nil
+	}
+	if rp = &js.doc.Replicas[t.Replica]; rp.Node != n.doc.Name || !live(rp) {
+		return nil, nil
+	}
+	return js, rp
 }
 
 // taskReports applies an agent's task states to the replicas of the
@@ -208,12 +217,8 @@ func runsUnassigned(s *Server, n *nodeState, tasks []api.TaskStatus) bool {
 // Caller holds mu.
 func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) {
 	for _, t := range tasks {
-		js := s.jobs[t.Job]
-		if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt || t.Replica < 0 || t.Replica >= len(js.doc.Replicas) {
-			continue
-		}
-		rp := &js.doc.Replicas[t.Replica]
-		if rp.Node != n.doc.Name || !live(rp) {
+		js, rp := s.reported(n, t)
+		if rp == nil {
 			continue
 		}
 		switch t.State {
@@ -366,10 +371,8 @@ func (s *Server) task(js *jobState, i int) api.Task {
 		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
 		Stop: js.stop != stopNone, GraceSeconds: grace.Seconds()}
 	t.Jurisdictions = js.job.Jurisdictions
-	for _, tn := range s.fac.Tenants {
-		if tn.Name == js.job.Tenant {
-			t.TenantJurisdictions = tn.Jurisdictions
-		}
+	if tn := s.fac.Tenant(js.job.Tenant); tn != nil {
+		t.TenantJurisdictions = tn.Jurisdictions
 	}
 	t.DataClassJurisdictions = s.fac.DataClasses[js.job.DataClass]
 	if js.job.RuntimeLimit > 0 && js.doc.StartTime != nil {

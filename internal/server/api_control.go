@@ -124,12 +124,7 @@ func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	fac := s.fac
 	s.mu.Unlock()
-	var tenant *model.Tenant
-	for i := range fac.Tenants {
-		if fac.Tenants[i].Name == d.Tenant {
-			tenant = &fac.Tenants[i]
-		}
-	}
+	tenant := fac.Tenant(d.Tenant)
 	why.Jurisdictions = spec.Jurisdictions
 	if len(why.Jurisdictions) == 0 && tenant != nil {
 		why.Jurisdictions = tenant.Jurisdictions

@@ -237,12 +237,7 @@ func (s *Server) flagOutOfPolicy(c *changes) {
 		if js.alloc == nil {
 			continue
 		}
-		var tenant *model.Tenant
-		for i := range s.fac.Tenants {
-			if s.fac.Tenants[i].Name == js.job.Tenant {
-				tenant = &s.fac.Tenants[i]
-			}
-		}
+		tenant := s.fac.Tenant(js.job.Tenant)
 		var out []string
 		for i := range js.doc.Replicas {
 			r := &js.doc.Replicas[i]
