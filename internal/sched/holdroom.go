@@ -82,7 +82,7 @@ func (p *pass) roomUnderHolds(req *place.Request, holds []hold, at, end model.Ti
 				hr.nodes = append(hr.nodes, m.node)
 			}
 			hr.taken[m.node] |= gpus
-			if m.w != 0 && !nd.Nameplate { // Alloc adds no load there
+			if m.w != 0 { // 0 on a nameplate node, where Alloc adds no load
 				hr.addW(nd, float64(bits.OnesCount64(gpus))*m.w)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
@@ -45,17 +46,9 @@ func (p *pass) beneficiaries(src *Queue) []*model.Job {
 	for id := range p.claimed {
 		add(id)
 	}
-	slices.SortFunc(out, func(a, b *model.Job) int {
-		if va, vb := src.prio[a.PriorityClass], src.prio[b.PriorityClass]; va != vb {
-			return cmp.Compare(vb, va)
-		}
-		if jobLess(a, b) {
-			return -1
-		}
-		if jobLess(b, a) {
-			return 1
-		}
-		return 0
+	slices.SortFunc(out, func(a, b *model.Job) int { // jobLess within a class
+		return cmp.Or(cmp.Compare(src.prio[b.PriorityClass], src.prio[a.PriorityClass]),
+			cmp.Compare(a.SubmitTime, b.SubmitTime), strings.Compare(a.ID, b.ID))
 	})
 	return out
 }

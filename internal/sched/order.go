@@ -23,9 +23,8 @@ type queue struct {
 	// Jobs served before every level: those whose preemption victims
 	// are still leaving or whose freed GPUs are claimed for them (see
 	// pass.beneficiaries); the walk skips them afterwards.
-	first   []*model.Job
-	fi      int
-	inFirst bool // the job last returned was served from first
+	first []*model.Job
+	fi    int
 	// Jobs postponed to the end of their priority level (those that
 	// would borrow quota) and the cursor of that second round.
 	later []*model.Job
@@ -80,6 +79,10 @@ func (c *cursor) head() *model.Job {
 	}
 	return c.t.jobs[c.next]
 }
+
+// inFirst reports whether the job last returned was served from first:
+// the walk reaches the first level (li 0) only once first is done.
+func (q *queue) inFirst() bool { return q.li < 0 }
 
 // retry puts j, served first as a beneficiary, back at its own turn in
 // the walk (its level is still to come: the first round precedes them).
@@ -159,7 +162,6 @@ func (q *queue) next() (*model.Job, bool) {
 		}
 		q.repush = nil
 	}
-	q.inFirst = false
 	for {
 		if q.fi < len(q.first) {
 			j := q.first[q.fi]
@@ -168,7 +170,6 @@ func (q *queue) next() (*model.Job, bool) {
 				q.done = map[*model.Job]bool{}
 			}
 			q.done[j] = true
-			q.inFirst = true
 			return j, true // its quota is what its victims give back: never postponed
 		}
 		if q.ui < len(q.urgent) {

@@ -120,7 +120,7 @@ func (p *pass) run(src *Queue, limit int) bool {
 			continue
 		}
 		considered++
-		p.inFirst = q.inFirst
+		p.inFirst = q.inFirst()
 		p.consider(j)
 		p.inFirst = false
 		if p.retry {
