@@ -50,7 +50,6 @@ func (t *twin) pass(now model.Time) error {
 		t.start(js, st, now)
 		if !t.scalesUp(js) {
 			t.dequeue(js)
-			t.queue.Remove(js.job.ID)
 		}
 	}
 	for _, pr := range p.Preemptions {
@@ -88,7 +87,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		// A new slice: the core, the checker and the verifier's copies
 		// tell a changed allocation by it, and hold the old one.
 		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
-		js.scaled = append(js.scaled, gpusAt{now, allocGPUs(&model.Allocation{Replicas: st.Replicas})})
+		js.scaled = append(js.scaled, gpusAt{now, placedGPUs(st.Replicas)})
 		t.run.update(js)
 		t.led.started(js, now)
 		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))

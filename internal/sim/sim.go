@@ -160,10 +160,10 @@ func (js *jobState) heldSince(from, now model.Time) float64 {
 	return s + float64(allocGPUs(&js.alloc)-added)*float64(now.Sub(max(js.alloc.Started, from)))
 }
 
-// enqueue counts js among the queued jobs, after those queued before.
-// The queued jobs are the core's queue: the jobs a plan starts or
-// explains are looked up among them, in a map the size of the queue
-// rather than of the workload (byID).
+// enqueue counts js among the queued jobs, after those queued before,
+// and adds it to the core's Queue. The queued jobs are the core's queue:
+// the jobs a plan starts or explains are looked up among them, in a map
+// the size of the queue rather than of the workload (byID).
 func (t *twin) enqueue(js *jobState) {
 	if js.queued { // a deployment already waiting for more replicas
 		return
@@ -171,13 +171,15 @@ func (t *twin) enqueue(js *jobState) {
 	t.queueSeq++
 	js.queued, js.queuedAt = true, t.queueSeq
 	t.waiting[js.job.ID] = js
+	t.queue.Add(js.job)
 }
 
-// dequeue takes a started job out of the queued ones.
+// dequeue takes a job out of the queued ones and the core's Queue.
 func (t *twin) dequeue(js *jobState) {
 	if js.queued {
 		js.queued = false
 		delete(t.waiting, js.job.ID)
+		t.queue.Remove(js.job.ID)
 	}
 }
 
@@ -378,7 +380,6 @@ func (t *twin) handle(e event, now model.Time) {
 	case evArrival:
 		js.pending = true
 		t.enqueue(js)
-		t.queue.Add(js.job)
 		t.logf("%s arrive %s\n", now, js.job.ID)
 	case evCompletion:
 		if !js.running || e.epoch != js.epoch {
@@ -428,16 +429,12 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 	t.stop(js, now)
 	js.pending = true
 	t.enqueue(js)
-	t.queue.Add(js.job)
 	return lost
 }
 
 // stop ends a running job's allocation and charges its usage.
 func (t *twin) stop(js *jobState, now model.Time) {
-	if js.queued { // a deployment waiting to scale up
-		t.dequeue(js)
-		t.queue.Remove(js.job.ID)
-	}
+	t.dequeue(js) // a deployment waiting to scale up
 	t.led.stopped(js, now)
 	t.charge(js.job.Tenant, js.heldSince(js.alloc.Started, now), now)
 	js.running = false
@@ -447,9 +444,12 @@ func (t *twin) stop(js *jobState, now model.Time) {
 	js.alloc = model.Allocation{} // a gang's placements are large: let them go
 }
 
-func allocGPUs(a *model.Allocation) int {
+func allocGPUs(a *model.Allocation) int { return placedGPUs(a.Replicas) }
+
+// placedGPUs counts the GPUs of placements.
+func placedGPUs(rs []model.Placement) int {
 	n := 0
-	for _, r := range a.Replicas {
+	for _, r := range rs {
 		n += len(r.GPUs)
 	}
 	return n
