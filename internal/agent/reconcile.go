@@ -134,6 +134,7 @@ func (a *Agent) apply(as api.Assignments) {
 			a.updateLocked(t, spec)
 			continue
 		}
+		out := a.outOfJurisdiction(spec)
 		switch {
 		case a.started[k]:
 			// Ran, was reported and forgotten: never run it twice.
@@ -141,9 +142,9 @@ func (a *Agent) apply(as api.Assignments) {
 			a.refuseLocked(spec, now, api.ReplicaExited, "", "stopped before it started")
 		case spec.Deadline != nil && !now.Before(*spec.Deadline):
 			a.refuseLocked(spec, now, api.ReplicaExited, signalRuntimeLimit, "runtime limit reached before it started")
-		case a.outOfJurisdiction(spec) != "":
+		case out != "":
 			a.refuseLocked(spec, now, api.ReplicaFailed, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of %s",
-				a.cfg.Site, a.siteTags, a.outOfJurisdiction(spec)))
+				a.cfg.Site, a.siteTags, out))
 		default:
 			a.startLocked(spec, now)
 		}
