@@ -148,6 +148,13 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 		s := sum.Sites[id]
 		fmt.Fprintf(out, "site %s: %.3f MWh IT, %.3f MWh facility, %.2f EUR, %.4f tCO2e; peak %.1f of %.1f kW\n",
 			id, s.All.ITMWh, s.All.FacilityMWh, s.All.CostEUR, s.All.CarbonT, s.MaxITkW, s.EnvelopeKW)
+		switch u := s.All.UnpricedMWh; {
+		case u > 0 && u >= s.All.FacilityMWh:
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: no grid series covers site %s during the run: its cost and carbon are 0 (--grid ZONE=CSV)\n", id)
+		case u > 0:
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: site %s drew %.3f MWh (%.1f %% of its facility energy) in hours its grid series does not hold: its cost and carbon leave them out\n",
+				id, u, 100*u/s.All.FacilityMWh)
+		}
 	}
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, "summary.json"), filepath.Join(o.out, "jobs.csv"))
 	fmt.Fprintf(out, "report: %s\n", html)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,9 @@ func TestSimSmallExample(t *testing.T) {
 	if sum.Jobs != 200 || sum.Finished == 0 || sum.Finished+sum.NeverStarted > sum.Jobs || sum.Violations != 0 ||
 		!(sum.Utilization > 0 && sum.Jain > 0) || sum.Timeline.Points == 0 || len(sum.Timeline.Queue) != sum.Timeline.Points {
 		t.Errorf("summary %+v", sum)
+	}
+	if !strings.Contains(text, "note: no grid series covers site par1 during the run") {
+		t.Errorf("no note that the run has no prices or carbon:\n%s", text)
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	if want := "report: " + filepath.Join(out, "report.html"); lines[len(lines)-1] != want {
@@ -100,5 +104,44 @@ func TestSimPhillySample(t *testing.T) {
 		if code := Main(bad, &outb, &errb); code != ExitUsage {
 			t.Errorf("carnot %v: exit %d (%s), want %d", bad, code, errb.String(), ExitUsage)
 		}
+	}
+}
+
+// TestSimWarnsOfPartialGrid: a grid series that ends during the run
+// makes the CLI say how much energy its cost and carbon leave out.
+func TestSimWarnsOfPartialGrid(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "fr.csv")
+	rows := "datetime_utc,ci_direct_gco2_per_kwh,ci_lca_gco2_per_kwh,low_carbon_pct,renewable_pct,ci_estimated,price_eur_per_mwh,price_flag\n"
+	for h := 0; h < 6; h++ { // 2026-01-01, 00:00 to 06:00: the run goes on for days
+		rows += fmt.Sprintf("2026-01-01T%02d:00:00Z,30,50,90,40,0,80,\n", h)
+	}
+	if err := os.WriteFile(csv, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	work := filepath.Join("..", "..", "examples", "jobs-small-generated.jsonl")
+	text, err := runCLI(t, "sim", "--facility", smallFacility, "--workload", work, "--out", out, "--grid", "FR="+csv)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if !strings.Contains(text, "warning: site par1 drew ") || !strings.Contains(text, "in hours its grid series does not hold") {
+		t.Errorf("no warning that the series ends during the run:\n%s", text)
+	}
+	var sum struct {
+		Total struct {
+			Facility float64 `json:"facility_mwh"`
+			Unpriced float64 `json:"unpriced_mwh"`
+			Cost     float64 `json:"cost_eur"`
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if !(sum.Total.Unpriced > 0 && sum.Total.Unpriced < sum.Total.Facility && sum.Total.Cost > 0) {
+		t.Errorf("summary total %+v: want part of the energy unpriced and some cost", sum.Total)
 	}
 }

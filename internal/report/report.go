@@ -211,8 +211,28 @@ func gridFigures(fac *model.Facility, r *sim.Result, grid []model.GridSeries) []
 		c.Title, c.YLabel = "Grid zone "+z+": carbon intensity, with deferred work shaded", "gCO2e/kWh"
 		cc := LineChart(c, Series{Name: "carbon", X: x, Y: carbon, Step: true, Color: "green"})
 		figs = append(figs, Figure{SVG: pc}, Figure{SVG: cc})
+		if note := uncovered(r, zoneOf, z); note != "" {
+			figs = append(figs, Figure{Note: note})
+		}
 	}
 	return figs
+}
+
+// uncovered says how much energy the sites of zone z drew in hours
+// that its series does not hold ("" when none): cost and carbon leave
+// it out, and the charts above end where the series does.
+func uncovered(r *sim.Result, zoneOf map[string]string, z string) string {
+	var kwh, all float64
+	for id, e := range r.Sites {
+		if zoneOf[id] == z {
+			kwh, all = kwh+e.All.UnpricedkWh, all+e.All.FacilitykWh
+		}
+	}
+	if kwh <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("Grid zone %s: the series does not cover the whole run; %s MWh (%s %% of the facility energy of its sites) "+
+		"were drawn in hours it does not hold and are left out of cost and carbon.", z, Num(kwh/1000), Num(100*kwh/all))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -31,6 +31,7 @@ type Metrics struct {
 	ITMWh               float64 `json:"it_mwh"`
 	CostEUR             float64 `json:"cost_eur"`
 	CarbonT             float64 `json:"carbon_tco2e"`
+	UnpricedMWh         float64 `json:"unpriced_mwh"`
 	JobsCostEUR         float64 `json:"jobs_cost_eur"`
 	JobsCarbonT         float64 `json:"jobs_carbon_tco2e"`
 	MaxITkW             float64 `json:"max_it_kw"`
@@ -56,6 +57,7 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 		BoundedSlowdownMean: s.BoundedSlowdown.Mean, MakespanS: float64(r.End - r.Start),
 		Utilization: s.UtilizationMean, GPUHours: s.GPUHours,
 		EnergyMWh: s.Total.FacilityMWh, ITMWh: s.Total.ITMWh, CostEUR: s.Total.CostEUR, CarbonT: s.Total.CarbonT,
+		UnpricedMWh:        s.Total.UnpricedMWh,
 		EnvelopeViolations: s.EnvelopeBreach, DeadlineJobs: s.DeadlineJobs, DeadlineMisses: s.DeadlineMisses,
 		Preemptions: s.Preemptions, LostGPUHours: s.LostGPUHours, JainIndex: s.JainIndex}
 	plate := NameplateW(fac)

@@ -26,6 +26,10 @@ type Energy struct {
 	FacilitykWh float64 // × PUE
 	CostEUR     float64
 	CarbonKg    float64
+	// UnpricedkWh is the part of FacilitykWh drawn in hours that the
+	// site's grid series does not hold (all of it without a series):
+	// CostEUR and CarbonKg leave it out.
+	UnpricedkWh float64
 }
 
 func (e *Energy) add(o Energy) {
@@ -33,6 +37,7 @@ func (e *Energy) add(o Energy) {
 	e.FacilitykWh += o.FacilitykWh
 	e.CostEUR += o.CostEUR
 	e.CarbonKg += o.CarbonKg
+	e.UnpricedkWh += o.UnpricedkWh
 }
 
 type siteInfo struct {
@@ -211,6 +216,8 @@ func (l *ledger) price(si *siteInfo, w float64, a, b model.Time) Energy {
 		if h, ok := hourOf(si.grid, t); ok {
 			e.CostEUR += f / 1000 * h.PriceEURMWh
 			e.CarbonKg += f * h.CarbonGkWh / 1000
+		} else {
+			e.UnpricedkWh += f
 		}
 		t = end
 	}

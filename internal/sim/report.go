@@ -93,11 +93,14 @@ type EnergyJSON struct {
 	FacilityMWh float64 `json:"facility_mwh"`
 	CostEUR     float64 `json:"cost_eur"`
 	CarbonT     float64 `json:"carbon_tco2e"`
+	// UnpricedMWh is the facility energy drawn outside the hours of the
+	// site's grid series: cost and carbon leave it out.
+	UnpricedMWh float64 `json:"unpriced_mwh"`
 }
 
 func energyJSON(e Energy) EnergyJSON {
 	return EnergyJSON{ITMWh: round(e.ITkWh / 1000), FacilityMWh: round(e.FacilitykWh / 1000),
-		CostEUR: round(e.CostEUR), CarbonT: round(e.CarbonKg / 1000)}
+		CostEUR: round(e.CostEUR), CarbonT: round(e.CarbonKg / 1000), UnpricedMWh: round(e.UnpricedkWh / 1000)}
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }

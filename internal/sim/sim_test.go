@@ -204,6 +204,7 @@ func TestEnergyConservation(t *testing.T) {
 				{"facility kWh", s.All.FacilitykWh, s.Jobs.FacilitykWh, s.Idle.FacilitykWh},
 				{"cost", s.All.CostEUR, s.Jobs.CostEUR, s.Idle.CostEUR},
 				{"carbon", s.All.CarbonKg, s.Jobs.CarbonKg, s.Idle.CarbonKg},
+				{"unpriced kWh", s.All.UnpricedkWh, s.Jobs.UnpricedkWh, s.Idle.UnpricedkWh},
 			} {
 				if diff := f.all - f.jobs - f.idle; abs(diff) > 0.001*abs(f.all)+1e-9 {
 					t.Errorf("seed %d site %s %s: all %.6f ≠ jobs %.6f + idle %.6f", seed, id, f.name, f.all, f.jobs, f.idle)

@@ -1,0 +1,53 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sim"
+)
+
+// TestPartialGridNote: a run longer than its grid series gets a note
+// under the zone's charts saying how much energy cost and carbon leave
+// out; a run the series covers gets none.
+func TestPartialGridNote(t *testing.T) {
+	in := run(t)
+	page := func(in Input) string {
+		var b bytes.Buffer
+		if err := Write(&b, in); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	const note = "the series does not cover the whole run"
+	if in.Summary.Total.UnpricedMWh != 0 {
+		t.Fatalf("the full series leaves %.3f MWh unpriced", in.Summary.Total.UnpricedMWh)
+	}
+	if strings.Contains(page(in), note) {
+		t.Error("a run inside its series got the partial-coverage note")
+	}
+	for i := range in.Grid { // keep the first two days of each zone
+		in.Grid[i].Hours = in.Grid[i].Hours[:48]
+	}
+	res, err := sim.Run(sim.Config{Facility: in.Facility, Jobs: jobsOf(in.Result), Grid: in.Grid}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Result, in.Summary = res, sim.Summarize(in.Facility, res)
+	if in.Summary.Total.UnpricedMWh <= 0 {
+		t.Fatal("two days of series left nothing unpriced: the run is too short to test")
+	}
+	if got := strings.Count(page(in), note); got != len(in.Grid) {
+		t.Errorf("%d partial-coverage notes, want one per zone (%d)", got, len(in.Grid))
+	}
+}
+
+func jobsOf(r *sim.Result) []*model.Job {
+	jobs := make([]*model.Job, len(r.Jobs))
+	for i := range r.Jobs {
+		jobs[i] = r.Jobs[i].Job
+	}
+	return jobs
+}
