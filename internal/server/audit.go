@@ -51,6 +51,8 @@ func actorOf(ev api.Event) (kind, actor string) {
 }
 
 // sync appends the events committed since the last sync, in store order.
+// On an error the tree holds the events before the one that failed, and
+// the next sync retries from there.
 func (a *auditor) sync(ctx context.Context, st store.Store) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -68,10 +70,16 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 			entries[i] = audit.Entry{Time: ev.Time, Kind: kind, Actor: actor, Tenant: ev.Tenant, Job: ev.Job,
 				Node: ev.Node, Action: ev.Type, Detail: ev.Message}
 		}
-		if _, err := a.log.Append(entries...); err != nil {
-			return err
+		// Append keeps the entries before one that fails: the tree then
+		// holds the events up to the last of them, and the next sync
+		// starts after it, so that no event is a leaf twice.
+		done, err := a.log.Append(entries...)
+		if len(done) > 0 {
+			a.lastSeq = evs[len(done)-1].Seq
 		}
-		a.lastSeq = evs[len(evs)-1].Seq
+		if err != nil {
+			return fmt.Errorf("audit: event %d: %w", evs[len(done)].Seq, err)
+		}
 	}
 }
 
