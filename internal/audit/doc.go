@@ -20,9 +20,11 @@
 // the C2SP tlog-checkpoint layout. Whoever keeps a checkpoint can later
 // prove that the log was only ever appended to: Verify recomputes every
 // signed root from the entries and checks the export against the
-// checkpoint it is given, and a tenant holding one entry checks it with
+// checkpoint it is given, and without the export VerifyConsistency checks
+// a newer checkpoint against it with a proof from Log.ConsistencyProof
+// (hashes only). A tenant holding one entry checks it with
 // VerifyInclusion against a signed checkpoint without seeing anyone
-// else's entries.
+// else's entries. EncodeHashes and DecodeHashes carry proofs in the API.
 //
 // Storage stays behind Store, four methods a database can implement in
 // the same transaction as the change being audited; MemStore is the
