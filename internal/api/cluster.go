@@ -150,3 +150,16 @@ type AuditEntry struct {
 	Entry json.RawMessage `json:"entry"`
 	Proof []string        `json:"proof"`
 }
+
+// AuditConsistency is GET /v1/audit/consistency: the proof that the tree
+// of size Old (which a checkpoint the caller kept signs) is a prefix of
+// the tree the checkpoint signs, so that the caller checks that the log
+// only grew since, with hashes only (audit.VerifyConsistency).
+type AuditConsistency struct {
+	// Checkpoint is the signed note of the newer tree.
+	Checkpoint string `json:"checkpoint"`
+	// Old is the size of the older tree.
+	Old int64 `json:"old"`
+	// Proof is the hashes of tlog.TreeProof, base64.
+	Proof []string `json:"proof"`
+}

@@ -47,6 +47,7 @@ var Routes = []Route{
 	{"GET", "/v1/audit/checkpoint", "auditCheckpoint"},
 	{"GET", "/v1/audit/export", "auditExport"},
 	{"GET", "/v1/audit/entries", "auditEntries"},
+	{"GET", "/v1/audit/consistency", "auditConsistency"},
 
 	{"POST", "/v1/tokens", "createToken"},
 	{"GET", "/v1/tokens", "listTokens"},

@@ -43,7 +43,8 @@ const (
 	ClusterRead
 	// ClusterWrite: draining and undraining nodes.
 	ClusterWrite
-	// AuditRead: checkpoints and entries with inclusion proofs.
+	// AuditRead: checkpoints, entries with inclusion proofs and
+	// consistency proofs.
 	AuditRead
 	// AuditExport: the whole log.
 	AuditExport
@@ -73,7 +74,8 @@ var Ops = map[string]Class{
 	"listSites": TenantRead, "listTenants": TenantRead, "usage": TenantRead,
 	"listEvents": TenantRead, "watch": TenantRead,
 
-	"auditCheckpoint": AuditRead, "auditEntries": AuditRead, "auditExport": AuditExport,
+	"auditCheckpoint": AuditRead, "auditEntries": AuditRead, "auditConsistency": AuditRead,
+	"auditExport": AuditExport,
 
 	"createToken": TokenAdmin, "listTokens": TokenAdmin, "revokeToken": TokenAdmin,
 	"listSecrets": SecretRead, "putSecret": SecretWrite, "deleteSecret": SecretWrite,

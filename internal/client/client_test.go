@@ -365,6 +365,11 @@ func TestOtherRoutes(t *testing.T) {
 	c, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		seen[r.Method+" "+r.URL.EscapedPath()] = true
 		switch r.URL.Path {
+		case "/v1/audit/consistency":
+			if q := r.URL.RawQuery; q != "new=9&old=3" {
+				t.Errorf("GET /v1/audit/consistency?%s, want old=3 and new=9", q)
+			}
+			writeJSON(w, 200, map[string]any{})
 		case "/metrics":
 			_, _ = io.WriteString(w, "carnot_up 1\n")
 		case "/v1/nodes/n1/drain":
@@ -439,6 +444,8 @@ func TestOtherRoutes(t *testing.T) {
 	_, err = c.AuditExport(ctx)
 	must(err)
 	_, err = c.AuditEntries(ctx, "t", "")
+	must(err)
+	_, err = c.AuditConsistency(ctx, 3, 9)
 	must(err)
 	_, err = c.WhoAmI(ctx)
 	must(err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -130,4 +131,16 @@ func (c *Client) AuditEntries(ctx context.Context, tenant, job string) (*api.Aud
 		q.Set("job", job)
 	}
 	return get[api.AuditEntries](ctx, c, "/v1/audit/entries", q)
+}
+
+// AuditConsistency returns the proof that the audit log's tree of size
+// oldSize (a checkpoint kept earlier) is a prefix of its tree of size
+// newSize (0: the log now), with a checkpoint of that tree (GET
+// /v1/audit/consistency). audit.VerifyConsistency checks it.
+func (c *Client) AuditConsistency(ctx context.Context, oldSize, newSize int64) (*api.AuditConsistency, error) {
+	q := url.Values{"old": {strconv.FormatInt(oldSize, 10)}}
+	if newSize != 0 {
+		q.Set("new", strconv.FormatInt(newSize, 10))
+	}
+	return get[api.AuditConsistency](ctx, c, "/v1/audit/consistency", q)
 }

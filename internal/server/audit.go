@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/audit"
@@ -165,11 +167,89 @@ func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 			problemf(w, http.StatusInternalServerError, "%v", err)
 			return
 		}
-		ae := api.AuditEntry{Entry: b, Proof: make([]string, len(proof))}
-		for i, h := range proof {
-			ae.Proof[i] = base64.StdEncoding.EncodeToString(h[:])
-		}
-		out.Entries = append(out.Entries, ae)
+		out.Entries = append(out.Entries, api.AuditEntry{Entry: b, Proof: audit.EncodeHashes(proof)})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// handleAuditConsistency proves that the tree of size old (a checkpoint
+// the caller kept) is a prefix of the tree of size new, by default the
+// one a fresh checkpoint signs, and returns the proof with a checkpoint
+// of that tree. It reveals hashes only, so any reader of the log may ask.
+func (s *Server) handleAuditConsistency(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var errs []api.FieldError
+	oldSize, err := treeSize(q.Get("old"), true)
+	if err != nil {
+		errs = append(errs, api.FieldError{Field: "old", Message: err.Error()})
+	}
+	newSize, err := treeSize(q.Get("new"), false)
+	if err != nil {
+		errs = append(errs, api.FieldError{Field: "new", Message: err.Error()})
+	}
+	if errs == nil && newSize > 0 && oldSize > newSize {
+		errs = append(errs, api.FieldError{Field: "old", Message: fmt.Sprintf("tree size %d is beyond new (%d): want old <= new", oldSize, newSize)})
+	}
+	if errs != nil {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter", Errors: errs})
+		return
+	}
+	ck, ok := s.auditCheckpoint(w, r)
+	if !ok {
+		return
+	}
+	s.audit.mu.Lock()
+	defer s.audit.mu.Unlock()
+	switch {
+	case newSize > ck.Size:
+		badSize(w, "new", fmt.Sprintf("tree size %d is beyond the log's %d entries", newSize, ck.Size))
+		return
+	case oldSize > ck.Size:
+		badSize(w, "old", fmt.Sprintf("tree size %d is beyond the log's %d entries: a checkpoint of a larger tree "+
+			"is of this log rolled back, or of another log", oldSize, ck.Size))
+		return
+	case newSize > 0 && newSize < ck.Size:
+		if ck, err = s.audit.signAt(newSize); err != nil {
+			problemf(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
+	}
+	proof, err := s.audit.log.ConsistencyProof(oldSize, ck.Size)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.AuditConsistency{Checkpoint: string(ck.Note), Old: oldSize, Proof: audit.EncodeHashes(proof)})
+}
+
+// badSize writes the 400 of a tree size parameter.
+func badSize(w http.ResponseWriter, field, msg string) {
+	writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+		Errors: []api.FieldError{{Field: field, Message: msg}}})
+}
+
+// treeSize reads a tree size parameter: 0 when it is absent and not
+// required.
+func treeSize(v string, required bool) (int64, error) {
+	if v == "" {
+		if required {
+			return 0, errors.New("required: the tree size of the checkpoint you kept")
+		}
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("want a tree size, a whole number of 1 or more, not %q", v)
+	}
+	return n, nil
+}
+
+// signAt signs the tree of the log's first n entries (its root is the
+// same at every later size of the log). The caller holds a.mu.
+func (a *auditor) signAt(n int64) (audit.Checkpoint, error) {
+	h, err := a.log.TreeHash(n)
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	return audit.SignCheckpoint(a.log.Origin(), tlog.Tree{N: n, Hash: h}, a.signer)
 }

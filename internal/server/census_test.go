@@ -71,6 +71,7 @@ var census = map[string]string{
 	"listEvents":       "++ ++ ++ ++ ++ ++ -- -- -- --",
 	"auditCheckpoint":  "++ -- ++ ++ ++ ++ ++ ++ -- --",
 	"auditEntries":     "++ -- +- +- +- ++ +- ++ -- --",
+	"auditConsistency": "++ -- ++ ++ ++ ++ ++ ++ -- --",
 	"auditExport":      "++ -- -- -- -- -- -- ++ -- --",
 	"createToken":      "++ -- +- -- -- -- -- -- -- --",
 	"listTokens":       "++ -- ++ -- -- -- -- -- -- --",
@@ -270,6 +271,8 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		body = jobOf(tenant)
 	case "listJobs", "listDeployments", "watch", "auditEntries", "listSecrets":
 		path += "?tenant=" + tenant
+	case "auditConsistency":
+		path += "?old=1"
 	case "getNode", "drainNode", "undrainNode", "agentAssignments":
 		sub("{name}", "n1")
 	case "agentHeartbeat":

@@ -60,6 +60,7 @@ func (s *Server) handlers(listener string) map[string]http.HandlerFunc {
 		"auditCheckpoint":  s.handleAuditCheckpoint,
 		"auditExport":      s.handleAuditExport,
 		"auditEntries":     s.handleAuditEntries,
+		"auditConsistency": s.handleAuditConsistency,
 		"agentRegister":    s.handleRegister,
 		"agentHeartbeat":   s.handleHeartbeat,
 		"agentAssignments": s.handleAssignments,
