@@ -19,12 +19,15 @@ import (
 func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Keys for, samples of and offline verification of the tamper-evident audit log",
+		Short: "Keys for, samples of and verification of the tamper-evident audit log",
 		Long: `The audit log records API calls and scheduling decisions in a Merkle tree
 whose roots are signed (docs/audit.md). These commands make a signing
-key, write a sample export, and verify an export offline.`,
+key, write a sample export, verify an export offline, fetch an export or
+a tenant's entries, and check that a server's log only grew since a
+checkpoint you kept.`,
 	}
-	cmd.AddCommand(newAuditKeygenCmd(), newAuditVerifyCmd(), newAuditDemoCmd(), newAuditExportCmd())
+	cmd.AddCommand(newAuditKeygenCmd(), newAuditVerifyCmd(), newAuditDemoCmd(), newAuditExportCmd(),
+		newAuditConsistencyCmd())
 	return cmd
 }
 

@@ -81,6 +81,8 @@ func TestAuditUsage(t *testing.T) {
 		{"audit", "verify", "--key", "k"},
 		{"audit", "demo", "--key", "k"},
 		{"audit", "demo", "--key", "k", "-o", "x", "--entries", "0"},
+		{"audit", "consistency", "--checkpoint", "last.note"},
+		{"audit", "consistency", "--key", filepath.Join(dir, "missing.pub")},
 	} {
 		if code, _, errOut := mainOut(args...); code != ExitUsage {
 			t.Errorf("%q: exit %d, want %d: %s", args, code, ExitUsage, errOut)

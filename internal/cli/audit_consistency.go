@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/carnot-dc/carnot/internal/audit"
+	"github.com/carnot-dc/carnot/internal/client"
+)
+
+func newAuditConsistencyCmd() *cobra.Command {
+	var r remote
+	var key, checkpoint, save string
+	cmd := &cobra.Command{
+		Use:   "consistency --key VERIFIER_KEY_OR_FILE [--checkpoint FILE] [--save FILE]",
+		Short: "Check that the server's audit log only grew since a checkpoint you kept",
+		Long: `Fetches a checkpoint of the server's audit log signed now and the proof
+that the tree a checkpoint kept earlier (--checkpoint) signs is a prefix of
+it, and checks both with the verifier key: nothing the kept checkpoint covers
+was changed, removed or reordered since. The proof holds hashes only, so a
+tenant's credentials do. Without --checkpoint, only the new checkpoint's
+signature is checked. --save writes the new checkpoint once checked, to pass
+as --checkpoint next time. Prints "ok: …", or what is wrong (a forked history,
+a rolled-back log, another key, another log) and then exits 1.`,
+		Example: `  carnot audit consistency --key carnot-paris.pub --save last.note
+  carnot audit consistency --key carnot-paris.pub --checkpoint last.note --save last.note`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if key == "" {
+				return usageError{errors.New("--key: the verifier key (or a file holding it) is required")}
+			}
+			v, err := loadVerifier(key)
+			if err != nil {
+				return err
+			}
+			var kept *audit.Checkpoint
+			if checkpoint != "" {
+				b, err := os.ReadFile(checkpoint)
+				if err != nil {
+					return fmt.Errorf("--checkpoint: %w", err)
+				}
+				ck, err := audit.OpenCheckpoint(b, v)
+				if err != nil {
+					return fmt.Errorf("--checkpoint %s: %w", checkpoint, err)
+				}
+				kept = &ck
+			}
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			now, err := extends(ctxOf(cmd), c, v, kept)
+			if err != nil {
+				if kept == nil {
+					return err
+				}
+				return fmt.Errorf("the server's audit log against %s: %w", checkpoint, err)
+			}
+			if save != "" {
+				if err := os.WriteFile(save, now.Note, 0o644); err != nil {
+					return fmt.Errorf("--save: %w", err)
+				}
+			}
+			out := cmd.OutOrStdout()
+			if kept == nil {
+				fmt.Fprintf(out, "ok: tree size %d, root %s (%s), signed by %s\n", now.Size, now.Root, now.Origin, v.Name())
+				return nil
+			}
+			fmt.Fprintf(out, "ok: tree size %d, root %s (%s), extends tree size %d of %s\n",
+				now.Size, now.Root, now.Origin, kept.Size, checkpoint)
+			return nil
+		},
+	}
+	r.addServerFlag(cmd)
+	f := cmd.Flags()
+	f.StringVar(&key, "key", "", "the verifier key (NAME+HASH+KEY), or a file holding it")
+	f.StringVar(&checkpoint, "checkpoint", "", "a signed checkpoint kept from an earlier check (or from 'carnot audit verify --save')")
+	f.StringVar(&save, "save", "", "write the server's new checkpoint to this file once checked")
+	return cmd
+}
+
+// extends fetches a checkpoint of the server's log signed now and, when
+// kept is set, the proof that kept's tree is a prefix of it, and checks
+// both with v. It returns the new checkpoint.
+func extends(ctx context.Context, c *client.Client, v note.Verifier, kept *audit.Checkpoint) (audit.Checkpoint, error) {
+	if kept == nil || kept.Size == 0 {
+		now, err := checkpointNow(ctx, c, v)
+		if err == nil && kept != nil {
+			err = audit.VerifyConsistency(*kept, now, nil)
+		}
+		return now, err
+	}
+	res, err := c.AuditConsistency(ctx, kept.Size, 0)
+	if client.StatusOf(err) == http.StatusBadRequest {
+		// The server refuses a tree size beyond its log's: its own
+		// signed checkpoint shows the rollback.
+		if now, nowErr := checkpointNow(ctx, c, v); nowErr == nil && now.Size < kept.Size {
+			return audit.Checkpoint{}, audit.VerifyConsistency(*kept, now, nil)
+		}
+	}
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	now, err := audit.OpenCheckpoint([]byte(res.Checkpoint), v)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("the server's checkpoint: %w", err)
+	}
+	if res.Old != kept.Size {
+		return audit.Checkpoint{}, fmt.Errorf("%w: a proof from tree size %d, not %d", audit.ErrMalformed, res.Old, kept.Size)
+	}
+	proof, err := audit.DecodeHashes(res.Proof)
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	if err := audit.VerifyConsistency(*kept, now, proof); err != nil {
+		return audit.Checkpoint{}, err
+	}
+	return now, nil
+}
+
+// checkpointNow fetches a checkpoint of the server's log signed now and
+// opens it with v.
+func checkpointNow(ctx context.Context, c *client.Client, v note.Verifier) (audit.Checkpoint, error) {
+	b, err := c.AuditCheckpoint(ctx)
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	now, err := audit.OpenCheckpoint(b, v)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("the server's checkpoint: %w", err)
+	}
+	return now, nil
+}
