@@ -24,8 +24,13 @@ type Node struct {
 	GPUsUsed  int    `json:"gpus_used"`
 	// Condition is ready, draining or not-ready; Drained says an operator
 	// drained it (it stays drained when it becomes ready again).
-	Condition     string      `json:"condition"`
-	Drained       bool        `json:"drained"`
+	Condition string `json:"condition"`
+	Drained   bool   `json:"drained"`
+	// Fenced says an operator declared the node out of service (powered
+	// off, nothing runs there): it takes no work, whatever its condition,
+	// and its lost replicas count as stopped, until an operator unfences
+	// it.
+	Fenced        bool        `json:"fenced"`
 	FakeGPUs      bool        `json:"fake_gpus,omitempty"`
 	Registered    time.Time   `json:"registered"`
 	LastHeartbeat time.Time   `json:"last_heartbeat"`

@@ -36,6 +36,8 @@ var Routes = []Route{
 	{"GET", "/v1/nodes/{name}", "getNode"},
 	{"POST", "/v1/nodes/{name}/drain", "drainNode"},
 	{"POST", "/v1/nodes/{name}/undrain", "undrainNode"},
+	{"POST", "/v1/nodes/{name}/fence", "fenceNode"},
+	{"POST", "/v1/nodes/{name}/unfence", "unfenceNode"},
 
 	{"GET", "/v1/sites", "listSites"},
 	{"GET", "/v1/tenants", "listTenants"},

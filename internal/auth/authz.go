@@ -43,6 +43,10 @@ const (
 	ClusterRead
 	// ClusterWrite: draining and undraining nodes.
 	ClusterWrite
+	// NodeFence: fencing and unfencing nodes, an operator-admin's word
+	// that a node is off: it frees the power the node's lost replicas
+	// kept reserved, so a wrong one can overdraw a site.
+	NodeFence
 	// AuditRead: checkpoints, entries with inclusion proofs and
 	// consistency proofs.
 	AuditRead
@@ -66,6 +70,7 @@ var Ops = map[string]Class{
 	"health": Authenticated, "ready": Authenticated, "openapi": Authenticated, "whoami": Authenticated,
 	"metrics": ClusterRead, "lastPlan": ClusterRead, "listNodes": ClusterRead, "getNode": ClusterRead,
 	"drainNode": ClusterWrite, "undrainNode": ClusterWrite,
+	"fenceNode": NodeFence, "unfenceNode": NodeFence,
 
 	"submitJob": TenantWrite, "submitDeployment": TenantWrite,
 	"cancelJob": JobControl, "checkpointJob": JobControl,
@@ -88,7 +93,7 @@ var Ops = map[string]Class{
 // the facility's own operations and the node agents' routes.
 func AdminOnly(op string) bool {
 	switch Ops[op] {
-	case ClusterRead, ClusterWrite, NodeAgent, Enroll:
+	case ClusterRead, ClusterWrite, NodeFence, NodeAgent, Enroll:
 		return true
 	}
 	return false
@@ -110,6 +115,7 @@ var allowed = map[Class][]Role{
 	JobControl:   {OperatorAdmin, Operator, TenantAdmin, Member},
 	ClusterRead:  {OperatorAdmin, Operator, Viewer},
 	ClusterWrite: {OperatorAdmin, Operator},
+	NodeFence:    {OperatorAdmin},
 	AuditRead:    {OperatorAdmin, Auditor, TenantAdmin, Member, Viewer},
 	AuditExport:  {OperatorAdmin, Auditor},
 	TokenAdmin:   {OperatorAdmin, TenantAdmin},
@@ -133,6 +139,9 @@ func Authorize(p Principal, op, tenant string) error {
 	ok = false
 	for _, r := range allowed[class] {
 		ok = ok || r == p.Role
+	}
+	if !ok && class == NodeFence {
+		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences or unfences a node", ErrDenied, p.Role, op)
 	}
 	if !ok {
 		return fmt.Errorf("%w: role %s may not %s", ErrDenied, p.Role, op)

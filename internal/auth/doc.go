@@ -12,7 +12,8 @@
 // Roles:
 //
 //	operator-admin  everything, every tenant; the only role that mints
-//	                operator tokens and join tokens
+//	                operator tokens and join tokens, and that fences
+//	                nodes (declares them off)
 //	operator        runs the facility: nodes, drain, metrics, the plan;
 //	                reads every tenant's jobs and cancels them
 //	tenant-admin    a tenant's jobs, tokens and secrets

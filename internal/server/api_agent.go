@@ -96,7 +96,11 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.nodes[reg.Name]
-	c.node(n, api.EventNode, fmt.Sprintf("node %s registered in site %s: %d×%s, %d CPUs, %d GiB", reg.Name, reg.Site, len(reg.GPUs), or(gpuModel, "no GPU"), reg.CPUs, reg.MemoryGiB))
+	msg := fmt.Sprintf("node %s registered in site %s: %d×%s, %d CPUs, %d GiB", reg.Name, reg.Site, len(reg.GPUs), or(gpuModel, "no GPU"), reg.CPUs, reg.MemoryGiB)
+	if n.doc.Fenced {
+		msg += "; it is fenced: it takes no work until an operator unfences it"
+	}
+	c.node(n, api.EventNode, msg)
 	reported := map[string]bool{}
 	for _, t := range reg.Tasks {
 		reported[taskKey(t.Job, t.Replica, t.Attempt)] = true
@@ -112,7 +116,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.taskReports(n, reg.Tasks, now, c)
-	s.forgetOrphans(n, reg.Tasks)
+	s.orphansReport(n, reg.Tasks, c)
 	c.bump(reg.Name)
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {
@@ -163,14 +167,18 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	n.doc.LastHeartbeat = now.UTC()
 	if n.doc.Condition == api.NodeNotReady {
 		n.doc.Condition = api.NodeReady
-		c.node(n, api.EventNode, "node "+name+" is ready again")
+		msg := "node " + name + " is ready again"
+		if n.doc.Fenced {
+			msg += "; it is fenced: it takes no work until an operator unfences it"
+		}
+		c.node(n, api.EventNode, msg)
 		c.kick = true
 	}
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
 	s.taskReports(n, hb.Tasks, now, c)
-	if s.forgetOrphans(n, hb.Tasks) {
-		c.kick = true // its nameplate reserve is freed
+	if s.orphansReport(n, hb.Tasks, c) {
+		c.kick = true // its nameplate reserve changed
 	}
 	if err := s.commit(r.Context(), c); err != nil {
 		s.fail(err)
@@ -178,6 +186,16 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version})
+}
+
+// orphansReport applies what n's agent reports running to n's orphans:
+// forgetOrphans, or fencedReport for a fenced node. It reports whether
+// they changed. Caller holds mu.
+func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
+	if n.doc.Fenced {
+		return s.fencedReport(n, tasks, c)
+	}
+	return s.forgetOrphans(n, tasks)
 }
 
 // forgetOrphans clears n's orphans (see nodeState) once tasks, what its

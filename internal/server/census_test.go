@@ -53,6 +53,8 @@ var census = map[string]string{
 	"getNode":          "++ ++ -- -- -- ++ -- -- -- --",
 	"drainNode":        "++ ++ -- -- -- -- -- -- -- --",
 	"undrainNode":      "++ ++ -- -- -- -- -- -- -- --",
+	"fenceNode":        "++ -- -- -- -- -- -- -- -- --",
+	"unfenceNode":      "++ -- -- -- -- -- -- -- -- --",
 	"submitJob":        "++ -- +- +- -- -- -- -- -- --",
 	"submitDeployment": "++ -- +- +- -- -- -- -- -- --",
 	"cancelJob":        "++ ++ +h +h -- -- -- -- -- --",
@@ -273,7 +275,7 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		path += "?tenant=" + tenant
 	case "auditConsistency":
 		path += "?old=1"
-	case "getNode", "drainNode", "undrainNode", "agentAssignments":
+	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "agentAssignments":
 		sub("{name}", "n1")
 	case "agentHeartbeat":
 		sub("{name}", "n1")

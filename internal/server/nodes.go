@@ -73,9 +73,9 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 		n = s.newNode(mn, doc)
 		s.nodes[doc.Name] = n
 	} else {
-		drained := n.doc.Drained
+		drained, fenced := n.doc.Drained, n.doc.Fenced
 		n.doc = doc
-		n.doc.Drained = drained
+		n.doc.Drained, n.doc.Fenced = drained, fenced
 		n.node = mn
 		n.siteIdx = site
 		if len(n.gpus) != mn.GPUs {

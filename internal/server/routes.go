@@ -51,6 +51,8 @@ func (s *Server) handlers(listener string) map[string]http.HandlerFunc {
 		"getNode":          s.handleNode,
 		"drainNode":        s.handleDrain(true),
 		"undrainNode":      s.handleDrain(false),
+		"fenceNode":        s.handleFence(true),
+		"unfenceNode":      s.handleFence(false),
 		"listSites":        s.handleSites,
 		"listTenants":      s.handleTenants,
 		"usage":            s.handleUsage,

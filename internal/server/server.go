@@ -183,8 +183,9 @@ func (s *Server) reload(ctx context.Context) error {
 		// agent ever registered is still unregistered.
 		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
 		// Whether a silent node ran work when it went silent is not
-		// stored: it may, until it is heard from.
-		s.nodes[doc.Name].orphans = doc.Condition == api.NodeNotReady
+		// stored: it may, until it is heard from, unless an operator
+		// fenced it.
+		s.nodes[doc.Name].orphans = doc.Condition == api.NodeNotReady && !doc.Fenced
 	}
 	fs, err := s.store.FairShare(ctx)
 	if err != nil {

@@ -86,15 +86,18 @@ type nodeState struct {
 	// orphans: the node went silent while it ran live replicas, which
 	// were lost; until its agent reports that it runs none of them any
 	// more it may still run them, so the core counts it at nameplate and
-	// places nothing on it (model.NodeUnreachable).
+	// places nothing on it (model.NodeUnreachable). Fencing the node
+	// clears it (fence.go).
 	orphans bool
 }
 
+// condition is the node's condition for the core: a fenced node is down
+// (unreachable while its agent reports tasks running).
 func (n *nodeState) condition() model.NodeCondition {
 	switch {
 	case n.registered && n.orphans:
 		return model.NodeUnreachable
-	case !n.registered || n.doc.Condition == api.NodeNotReady:
+	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
 	case n.doc.Drained:
 		return model.NodeDraining

@@ -57,7 +57,7 @@ func testNodes(t *testing.T, newDB NewDB) {
 
 	// Replacing a node keeps one node of that name, with the new value.
 	n1b := fullNode("n1")
-	n1b.Condition, n1b.Drained, n1b.Telemetry, n1b.Jobs = api.NodeDraining, true, nil, nil
+	n1b.Condition, n1b.Drained, n1b.Fenced, n1b.Telemetry, n1b.Jobs = api.NodeDraining, true, true, nil, nil
 	if err := s.PutNode(ctx, n1b); err != nil {
 		t.Fatalf("PutNode(n1 again): %v", err)
 	}

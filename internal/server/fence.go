@@ -1,0 +1,103 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// Fencing is an operator-admin's word that a node is out of service:
+// powered off or isolated, running nothing (Kubernetes' out-of-service
+// taint). The server cannot tell a node that is off from one cut off
+// that still runs its lost replicas; it counts the latter at nameplate
+// (nodeState.orphans) until its agent reports them stopped. Fencing ends
+// that wait: the lost replicas count as stopped, so the node counts as a
+// down one (base and idle power reserved), and its live replicas, if it
+// had any, are lost. A fenced node takes no work, whatever its agent
+// says, until an operator unfences it: a node that flaps back does not
+// silently undo an operator's confirmation, and the operator decides when
+// the node is trusted again.
+//
+// An agent of a fenced node may still report running tasks (the node was
+// not off after all). None is assigned — a fenced node has no live
+// replica — so the agent stops them, as it stops any task it was not
+// assigned; the node stays fenced but, while its agent reports them, it
+// counts at nameplate again (they draw power), and an event says so.
+
+// handleFence fences a node (fence true) or unfences it.
+func (s *Server) handleFence(fence bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n := s.nodes[name]
+		if n == nil {
+			problemf(w, http.StatusNotFound, "no node %q", name)
+			return
+		}
+		c := newChanges()
+		c.actor = principalOf(r).Subject
+		switch {
+		case fence:
+			s.fence(n, s.cfg.Now(), c)
+		case n.doc.Fenced:
+			n.doc.Fenced = false
+			c.node(n, api.EventNode, "node "+name+" unfenced: it takes work again when it is ready")
+			c.kick = true
+		}
+		if err := s.commit(r.Context(), c); err != nil {
+			s.fail(err)
+			problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.nodeDoc(n))
+	}
+}
+
+// fence marks n fenced: its live replicas are lost and those it may still
+// run since it went silent count as stopped. Fencing a fenced node again
+// only confirms that what it reported running since has stopped. Caller
+// holds mu.
+func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
+	if n.doc.Fenced && !n.orphans {
+		return
+	}
+	name := n.doc.Name
+	msg := "node " + name + " fenced: an operator confirmed it is out of service; it takes no work until unfenced"
+	if n.doc.Fenced {
+		msg = "node " + name + " fenced again: an operator confirmed it is out of service"
+	}
+	if n.orphans {
+		msg += "; what it may still have run counts as stopped: its power counts as a down node's, not at nameplate"
+	}
+	if k := len(n.jobs); k > 0 {
+		msg += fmt.Sprintf("; the replicas of %d job(s) on it are lost", k)
+	}
+	n.doc.Fenced, n.orphans = true, false
+	c.node(n, api.EventNode, msg)
+	s.loseReplicas(n, "its node was fenced: an operator declared it out of service", now, c)
+	c.bump(name)
+	c.kick = true
+}
+
+// fencedReport applies to fenced node n what its agent reports running
+// (see Fencing above): while it reports a task running, n counts at
+// nameplate (orphans); it records an event when that starts. It reports
+// whether n's orphans changed. Caller holds mu.
+func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
+	k := 0
+	for _, t := range tasks {
+		if _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
+			k++
+		}
+	}
+	was := n.orphans
+	n.orphans = k > 0
+	if n.orphans && !was {
+		c.node(n, api.EventNode, fmt.Sprintf("node %s is fenced but its agent reports %d task(s) running that it was not assigned: "+
+			"its agent stops them; until it reports none, its power counts at nameplate; it stays fenced", n.doc.Name, k))
+	}
+	return n.orphans != was
+}
