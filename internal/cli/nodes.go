@@ -19,7 +19,8 @@ func newNodesCmd() *cobra.Command {
 		Use:   "nodes [-o table|json|yaml]",
 		Short: "List the nodes registered with the server",
 		Long: `Lists the nodes whose agents registered with a running Carnot server:
-their site, condition (ready, draining, not-ready), GPUs in use, GPU
+their site, condition (ready, draining, not-ready; ",drained" and
+",fenced" when an operator drained or fenced them), GPUs in use, GPU
 model, the time since their last heartbeat and the jobs they run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,6 +49,9 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 		cond := n.Condition
 		if n.Drained && cond != api.NodeDraining {
 			cond += ",drained"
+		}
+		if n.Fenced {
+			cond += ",fenced"
 		}
 		model := dash(n.GPUModel)
 		if n.FakeGPUs {

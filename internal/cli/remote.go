@@ -15,7 +15,8 @@ import (
 
 // addrEnv names the environment variable that gives the server's tenant
 // API address when --server is not set, and adminAddrEnv its operator
-// API's (for the operator commands: nodes, drain, undrain, token).
+// API's (for the operator commands: nodes, drain, undrain, fence, unfence,
+// token).
 const (
 	addrEnv      = "CARNOT_ADDR"
 	adminAddrEnv = "CARNOT_ADMIN_ADDR"

@@ -422,6 +422,10 @@ func TestOtherRoutes(t *testing.T) {
 	}
 	_, err = c.Undrain(ctx, "n1")
 	must(err)
+	_, err = c.Fence(ctx, "n1")
+	must(err)
+	_, err = c.Unfence(ctx, "n1")
+	must(err)
 	_, err = c.Sites(ctx)
 	must(err)
 	_, err = c.Tenants(ctx)

@@ -34,6 +34,18 @@ func (c *Client) Undrain(ctx context.Context, name string) (*api.Node, error) {
 	return c.nodeOp(ctx, name, "undrain")
 }
 
+// Fence declares a node out of service — powered off, running nothing —
+// (POST /v1/nodes/{name}/fence; operator-admin only): its lost replicas
+// count as stopped, and it takes no work until unfenced.
+func (c *Client) Fence(ctx context.Context, name string) (*api.Node, error) {
+	return c.nodeOp(ctx, name, "fence")
+}
+
+// Unfence ends a node's fence (POST /v1/nodes/{name}/unfence).
+func (c *Client) Unfence(ctx context.Context, name string) (*api.Node, error) {
+	return c.nodeOp(ctx, name, "unfence")
+}
+
 func (c *Client) nodeOp(ctx context.Context, name, op string) (*api.Node, error) {
 	n := api.Node{Name: name}
 	if err := c.post(ctx, "/v1/nodes/"+seg(name)+"/"+op, nil, &n); err != nil {

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// fenceServer answers fence and unfence as the server does: 404 for a
+// node other than n1 or n2, 403 for a token other than "admin".
+func fenceServer(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	op := func(fenced bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			name := r.PathValue("name")
+			switch {
+			case r.Header.Get("Authorization") != "Bearer admin":
+				problem(w, 403, "permission denied: role operator may not fenceNode: only an operator-admin fences or unfences a node")
+			case name != "n1" && name != "n2":
+				problem(w, 404, `no node "`+name+`"`)
+			default:
+				reply(w, 200, api.Node{Name: name, Condition: api.NodeNotReady, Fenced: fenced, GPUs: 8})
+			}
+		}
+	}
+	mux.HandleFunc("POST /v1/nodes/{name}/fence", op(true))
+	mux.HandleFunc("POST /v1/nodes/{name}/unfence", op(false))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestFenceCmd(t *testing.T) {
+	srv := fenceServer(t)
+	for _, c := range []struct {
+		args              []string
+		code              int
+		stdout, stderrHas string
+	}{
+		{[]string{"fence", "--token", "admin", "n1", "n2"}, 0,
+			"node n1 fenced (not-ready, 0/8 GPUs in use)\nnode n2 fenced (not-ready, 0/8 GPUs in use)\n", ""},
+		{[]string{"unfence", "--token", "admin", "n1"}, 0, "node n1 unfenced (not-ready, 0/8 GPUs in use)\n", ""},
+		{[]string{"fence", "--token", "admin", "n1", "nope"}, ExitFailure, "node n1 fenced (not-ready, 0/8 GPUs in use)\n",
+			"nope: no node \"nope\"\nerror: 1 of 2 nodes failed: nope"},
+		{[]string{"fence", "--token", "ops", "n1"}, ExitFailure, "", "only an operator-admin fences or unfences a node"},
+	} {
+		code, out, errs := carnot(append(c.args, "--server", srv.URL)...)
+		if code != c.code || out != c.stdout || !strings.Contains(errs, c.stderrHas) {
+			t.Errorf("carnot %s: exit %d, stdout %q, stderr %q; want %d, %q, stderr with %q",
+				strings.Join(c.args, " "), code, out, errs, c.code, c.stdout, c.stderrHas)
+		}
+	}
+}
+
+func TestNodesTableShowsFence(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	err := nodesTable(&b, now, []api.Node{
+		{Name: "n1", Site: "paris", Condition: api.NodeNotReady, Fenced: true, GPUModel: "H100", GPUs: 8, LastHeartbeat: now.Add(-time.Hour)},
+		{Name: "n2", Site: "paris", Condition: api.NodeDraining, Fenced: true, Drained: true, GPUModel: "H100", GPUs: 8, LastHeartbeat: now},
+	})
+	want := []string{"n1    paris  not-ready,fenced ", "n2    paris  draining,fenced "}
+	for _, w := range want {
+		if err != nil || !strings.Contains(b.String(), w) {
+			t.Errorf("nodes table (err %v):\n%s\nwant a line with %q", err, b.String(), w)
+		}
+	}
+}
