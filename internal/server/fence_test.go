@@ -238,3 +238,29 @@ func TestFenceRefusals(t *testing.T) {
 		t.Fatalf("n1 fenced by a refused request: %+v", n)
 	}
 }
+
+// A fenced node that goes silent while its agent reported a task running
+// may still run it: it counts at nameplate until an operator fences it
+// again.
+func TestFencedNodeSilentWithWork(t *testing.T) {
+	e := devEnv(t)
+	id := silentWithWork(t, e)
+	nameplate, down := e.nodePowerW("n1")
+	e.do("POST", "/v1/nodes/n1/fence", nil, nil)
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(12 * time.Second)
+	e.pass()
+	if c, w := e.condition("n1"), e.sitePowerW("local"); c != model.NodeUnreachable || w != nameplate {
+		t.Fatalf("fenced n1 silent after reporting a task: %s at %v W, want unreachable at %v W", c, w, nameplate)
+	}
+	var n api.Node
+	if code := e.do("POST", "/v1/nodes/n1/fence", nil, &n); code != 200 || !n.Fenced {
+		t.Fatalf("fence again: %d %+v", code, n)
+	}
+	if c, w := e.condition("n1"), e.sitePowerW("local"); c != model.NodeDown || w != down {
+		t.Fatalf("n1 fenced again: %s at %v W, want down at %v W", c, w, down)
+	}
+	if evs := e.nodeEvents("n1", "node n1 fenced again"); len(evs) != 1 || evs[0].Actor != "token:operator-admin" {
+		t.Errorf("events %+v, want one fence again by token:operator-admin", evs)
+	}
+}

@@ -374,3 +374,24 @@ func TestRestartFlagsRunningWorkOutsideItsPolicy(t *testing.T) {
 		t.Errorf("a restart under a policy that allows the job added %d event(s)", n)
 	}
 }
+
+// A node back from silence that still runs a replica it lost, and goes
+// silent again before it reports that replica stopped, may still run it:
+// it stays unreachable.
+func TestSilentAgainWithLostWorkStaysUnreachable(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(8, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(12 * time.Second)
+	e.pass()
+	e.report("n1", running(id, 0, 1)) // back, still running it
+	if c := e.condition("n1"); c != model.NodeUnreachable {
+		t.Fatalf("n1 back, still running the lost replica: %s, want unreachable", c)
+	}
+	e.clock.add(12 * time.Second)
+	e.pass()
+	if c := e.condition("n1"); c != model.NodeUnreachable {
+		t.Fatalf("n1 silent again before it stopped the lost replica: %s, want unreachable", c)
+	}
+}

@@ -125,11 +125,14 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 			continue
 		}
 		n.doc.Condition = api.NodeNotReady
-		n.orphans = len(n.jobs) > 0 // lost below, but it may still run them
 		msg := fmt.Sprintf("node %s is not ready: no heartbeat for %s", name, now.Sub(n.doc.LastHeartbeat).Round(time.Second))
-		if n.orphans {
+		switch {
+		case len(n.jobs) > 0: // lost below, but it may still run them
 			msg += fmt.Sprintf("; it may still run the replicas of %d job(s) it had, so its power counts at nameplate until its agent reports them stopped", len(n.jobs))
+		case n.orphans: // it still reported running what it was not assigned
+			msg += "; it may still run tasks it last reported running, so its power counts at nameplate until its agent reports them stopped"
 		}
+		n.orphans = n.orphans || len(n.jobs) > 0
 		c.node(n, api.EventNode, msg)
 		s.loseReplicas(n, "its node stopped reporting", now, c)
 	}
