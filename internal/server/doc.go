@@ -6,8 +6,8 @@
 // # The loop
 //
 // Everything that can change what should run — a submission, a cancel, a
-// replica's exit, a node registering, draining or going silent, a timer —
-// kicks the loop. One pass:
+// replica's exit, a node registering, draining, being fenced or going
+// silent, a timer — kicks the loop. One pass:
 //
 //  1. under the state lock, take a snapshot (facility, node states,
 //     running allocations, pending jobs, usage, grid);
@@ -32,7 +32,9 @@
 // stopping what is marked Stop, killing what is not listed), and
 // heartbeats its tasks' states and its GPUs' telemetry. A node silent for
 // the heartbeat timeout becomes not-ready; its replicas are lost and their
-// jobs handled whole, by their restart policy.
+// jobs handled whole, by their restart policy. A node silent while it ran
+// replicas may still run them: the core counts it at nameplate until its
+// agent reports them stopped, or until an operator fences it (fence.go).
 //
 // # Store
 //
