@@ -25,6 +25,7 @@ type faultCluster struct {
 	join    string
 	work    string
 	agents  map[string]*exec.Cmd
+	cli     *dev // for running the carnot CLI against the server
 }
 
 func newFaultCluster(t *testing.T, nodes int) *faultCluster {
@@ -38,7 +39,9 @@ func newFaultCluster(t *testing.T, nodes int) *faultCluster {
 			a.Wait()
 		}
 	})
-	d := &dev{t: t, CA: filepath.Join(s.dir, "tls", "ca.crt"), Token: tok}
+	d := &dev{t: t, CA: filepath.Join(s.dir, "tls", "ca.crt"), Token: tok,
+		URL: "https://" + s.listen, AdminURL: "https://" + s.admin, Work: f.work}
+	f.cli = d
 	var err error
 	if f.cl, err = client.New("https://"+s.listen, client.WithToken(tok), client.WithTLS(d.tlsConfig())); err != nil {
 		t.Fatal(err)
