@@ -69,7 +69,10 @@ func (c *Cluster) Find(r *Request) Result {
 // findOne is best fit for a single replica: the eligible node with the
 // fewest free GPUs that still fits, lowest index on ties.
 func (c *Cluster) findOne(r *Request) int {
-	if r.GPUs <= 0 {
+	if r.GPUs <= 0 || r.MinWattsPerReplica <= 0 && len(c.stranded) > 0 {
+		// Without GPUs, or without power to find (a power reason's
+		// probe), a stranded node is as good as any: the buckets leave
+		// stranded nodes out.
 		return c.findOneScan(r)
 	}
 	for k := r.GPUs; k <= 64; k++ {
@@ -101,7 +104,7 @@ func (c *Cluster) findOne(r *Request) int {
 }
 
 // findOneScan is best fit without the buckets, for replicas without
-// GPUs (which stranded nodes can still take).
+// GPUs or power (which stranded nodes can still take).
 func (c *Cluster) findOneScan(r *Request) int {
 	best := -1
 	for p := range c.Pools {

@@ -300,6 +300,16 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 					}
 				}
 				res := c.Find(r)
+				if q := *r; q.Replicas == 1 && q.GPUs > 0 {
+					// the same without power, as a power reason's probe asks
+					// after the search that stranded nodes: a node stranded
+					// for power is as good as any
+					q.MinWattsPerReplica = 0
+					got := c.Find(&q)
+					if cands, _, _ := review2SlowCandidates(c, &q); got.OK() != (len(cands) > 0) {
+						t.Fatalf("%s: Find of one replica without power answers %v, %d nodes fit (request %+v)", what("find-one", i), got.OK(), len(cands), q)
+					}
+				}
 				if _, _, free := review2SlowCandidates(c, r); !res.OK() && !r.Probe && res.FreeGPUs != free {
 					t.Fatalf("%s: Find found no room and %d usable free GPUs, a full scan %d (request %+v)", what("find", i), res.FreeGPUs, free, *r)
 				}
