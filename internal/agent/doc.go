@@ -55,8 +55,13 @@
 //     (background children) is killed with SIGKILL at once, and the end is
 //     reported once no member of the group remains (reaped by their
 //     parent; at most 5 s later): an ended task holds nothing on its GPUs.
-//     EndedAt is when the main process ended. Processes that left the
-//     group (setsid, setpgid) are not followed.
+//     EndedAt is when the main process ended.
+//   - Processes that left the task's group (setsid, setpgid: torchrun's
+//     workers) are found by CARNOT_TASK_MARK, a random value in the
+//     environment of all of the task's processes (marks.go): SIGTERM
+//     goes to the group only (the main process may pass it on), SIGKILL
+//     and the end of the main process also kill them. A process that
+//     cleared its environment, or runs as another user, is not followed.
 //   - A task's power cap is set on its GPUs before it starts and the
 //     limits the GPUs had when the agent started are restored when it
 //     ends. A cap the GPUs refuse is reported in Error; the task runs.

@@ -38,7 +38,8 @@ func newProcesses(dataDir string, log *slog.Logger) *processes {
 // Start starts the task's process. The reason it could not start is also
 // written to its stderr log.
 func (r *processes) Start(spec api.Task) (Process, error) {
-	cmd, logs, err := r.command(spec)
+	mark := newMark()
+	cmd, logs, err := r.command(spec, mark)
 	if err != nil {
 		return nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err)}
 	}
@@ -51,7 +52,7 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		fmt.Fprintf(logs.stderr, "carnot: cannot start %q: %v\n", spec.Command, err)
 		return nil, &StartError{Code: code, Err: fmt.Errorf("start: %w", err)}
 	}
-	p := &process{r: r, cmd: cmd, name: keyOf(spec).String()}
+	p := &process{r: r, cmd: cmd, name: keyOf(spec).String(), mark: mark}
 	r.track(p.PID(), p.name, true)
 	return p, nil
 }
@@ -61,12 +62,22 @@ type process struct {
 	r    *processes
 	cmd  *exec.Cmd
 	name string
+	mark string // in the environment of all of the task's processes (marks.go)
 }
 
 func (p *process) PID() int { return p.cmd.Process.Pid }
 
-// Signal sends sig to the process group.
-func (p *process) Signal(sig syscall.Signal) error { return syscall.Kill(-p.PID(), sig) }
+// Signal sends sig to the process group. SIGKILL also goes to the task's
+// processes that left the group; SIGTERM does not: the main process
+// passes it on to those it started elsewhere (torchrun does), which would
+// otherwise get it twice.
+func (p *process) Signal(sig syscall.Signal) error {
+	err := syscall.Kill(-p.PID(), sig)
+	if sig == syscall.SIGKILL && killMarked(p.mark) > 0 {
+		return nil
+	}
+	return err
+}
 
 // Wait waits for the process to end, then kills what is left of its
 // group.
@@ -93,14 +104,16 @@ func (p *process) Wait() Exit {
 const groupGoneWait = 5 * time.Second
 
 // clearGroup kills what is left of the task's process group (its main
-// process has ended and been reaped) and waits until no member remains,
-// so that an ended task holds nothing on its GPUs. Members are gone once
-// their parent (init, usually) reaped them; after groupGoneWait the agent
-// gives up and reports the task ended anyway.
+// process has ended and been reaped) and of its processes that left the
+// group, and waits until none remains, so that an ended task holds
+// nothing on its GPUs. Members of the group are gone once their parent
+// (init, usually) reaped them, the others once they are zombies; after
+// groupGoneWait the agent gives up and reports the task ended anyway.
 func (p *process) clearGroup() {
 	deadline := time.Now().Add(groupGoneWait)
 	for {
-		if err := p.Signal(syscall.SIGKILL); errors.Is(err, syscall.ESRCH) {
+		err := syscall.Kill(-p.PID(), syscall.SIGKILL)
+		if n := killMarked(p.mark); n == 0 && errors.Is(err, syscall.ESRCH) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -122,8 +135,9 @@ func (l *logFiles) close() {
 }
 
 // command prepares a task's process: its log files, work directory,
-// environment and executable, in a process group of its own.
-func (r *processes) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
+// environment (with the task's mark, which the task cannot set) and
+// executable, in a process group of its own.
+func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, error) {
 	if len(spec.Command) == 0 || spec.Command[0] == "" {
 		return nil, nil, errors.New("the task has no command")
 	}
@@ -156,7 +170,9 @@ func (r *processes) command(spec api.Task) (*exec.Cmd, *logFiles, error) {
 			return nil, nil, fmt.Errorf("work directory: %w", err)
 		}
 	}
-	env := mergeEnv(taskBaseEnv(), spec.Env)
+	env := append(slices.DeleteFunc(mergeEnv(taskBaseEnv(), spec.Env), func(kv string) bool {
+		return strings.HasPrefix(kv, markEnv+"=")
+	}), mark)
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Path, cmd.Err = lookPath(spec.Command[0], env)
 	cmd.Env, cmd.Dir = env, dir
