@@ -13,27 +13,30 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
-// groupsFile, in the data directory, lists the process groups of the
-// tasks the agent runs, so that an agent started after a crash of the
-// previous one (SIGKILL, power loss of the agent alone) kills what it
+// groupsFile, in the data directory, lists the process groups and marks
+// of the tasks the agent runs, so that an agent started after a crash of
+// the previous one (SIGKILL, power loss of the agent alone) kills what it
 // left behind: the server's view wins, and it no longer assigns them.
 const groupsFile = "groups.json"
 
 // group is one task's process group, with its leader's start time (in
 // clock ticks since boot, /proc/PID/stat) so that a reused PID is never
-// taken for it.
+// taken for it, and the task's mark (marks.go), which finds its
+// processes once the leader is gone or out of the group.
 type group struct {
 	Task  string `json:"task"`
 	PGID  int    `json:"pgid"`
 	Start uint64 `json:"start"`
+	Mark  string `json:"mark,omitempty"`
 }
 
 // track records (running) or forgets the task's group and writes the
 // running groups to the file, atomically: a crash leaves the old file or
 // the new one.
-func (r *processes) track(pgid int, task string, running bool) {
+func (r *processes) track(pgid int, task, mark string, running bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if running {
@@ -41,7 +44,7 @@ func (r *processes) track(pgid int, task string, running bool) {
 		if err != nil {
 			return // already gone
 		}
-		r.groups[pgid] = group{Task: task, PGID: pgid, Start: start}
+		r.groups[pgid] = group{Task: task, PGID: pgid, Start: start, Mark: mark}
 	} else if _, ok := r.groups[pgid]; ok {
 		delete(r.groups, pgid)
 	} else {
@@ -63,7 +66,9 @@ func (r *processes) track(pgid int, task string, running bool) {
 }
 
 // killLeftovers kills the process groups a previous agent recorded that
-// still run (same leader, same start time), and forgets them.
+// still run (same leader, same start time) and every process carrying a
+// recorded mark, the leader gone or not; it waits (groupGoneWait at most)
+// until none of those is left, and forgets them.
 func (r *processes) killLeftovers() {
 	path := filepath.Join(r.dataDir, groupsFile)
 	b, err := os.ReadFile(path)
@@ -77,12 +82,27 @@ func (r *processes) killLeftovers() {
 	if err != nil {
 		r.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)
 	}
+	var marks []string
 	for _, g := range gs {
+		if g.Mark != "" {
+			marks = append(marks, g.Mark)
+		}
 		if start, err := procStart(g.PGID); err != nil || start != g.Start || g.PGID <= 1 {
 			continue // gone, or the PID now belongs to another process
 		}
 		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
 		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)
+	}
+	n := killMarked(marks...)
+	if n > 0 {
+		r.log.Warn("killing the processes of its tasks a previous agent left running", "processes", n)
+	}
+	for deadline := time.Now().Add(groupGoneWait); n > 0; n = killMarked(marks...) {
+		if time.Now().After(deadline) {
+			r.log.Warn("processes a previous agent left outlive SIGKILL", "processes", n)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	_ = os.Remove(path)
 }

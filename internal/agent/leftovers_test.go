@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,4 +76,30 @@ func TestRecordsRunningGroups(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(dir, groupsFile))
 		return json.Unmarshal(b, &gs) == nil && len(gs) == 0
 	}, "no group recorded once the task ended")
+}
+
+// A previous agent's task whose main process had ended when that agent
+// died still had processes running, in its group and out of it: the
+// next agent kills them too.
+func TestKillsLeftoversOfAnEndedMainProcess(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := newProcesses(dir, slog.New(slog.DiscardHandler))
+	task := sh("j-left", 0, `sleep 300 &
+echo $! > "$PIDS/child"
+setsid sleep 300 &
+echo $! > "$PIDS/escaped"
+exit 0`, map[string]string{"PIDS": pids})
+	p, err := r.Start(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, escaped := readPID(t, filepath.Join(pids, "child")), readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(child); _ = killPID(escaped) })
+	// The agent dies as the main process ends: it is reaped (by init,
+	// here by the test) and nothing clears its group or its record.
+	_ = p.(*process).cmd.Wait()
+
+	newProcesses(dir, slog.New(slog.DiscardHandler)).killLeftovers()
+	eventually(t, 5*time.Second, func() bool { return !alive(child) && !alive(escaped) },
+		"the previous task's processes %d (its group) and %d (left it) to be killed", child, escaped)
 }

@@ -13,9 +13,9 @@ import (
 // that leaves the task's process group (setsid, setpgid: torchrun starts
 // each worker in a session of its own) keeps its environment, so the
 // agent still finds it, through /proc/PID/environ, to kill it with the
-// rest of the task. The value is random:
-// no other process carries it, whatever PIDs are reused. A process that
-// clears its environment is not found.
+// rest of the task, and after a crash of the agent (leftovers.go). The
+// value is random: no other process carries it, whatever PIDs are
+// reused. A process that clears its environment is not found.
 const markEnv = "CARNOT_TASK_MARK"
 
 // newMark is a fresh mark, as the "NAME=value" environment entry.

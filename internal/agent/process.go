@@ -53,7 +53,7 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		return nil, &StartError{Code: code, Err: fmt.Errorf("start: %w", err)}
 	}
 	p := &process{r: r, cmd: cmd, name: keyOf(spec).String(), mark: mark}
-	r.track(p.PID(), p.name, true)
+	r.track(p.PID(), p.name, p.mark, true)
 	return p, nil
 }
 
@@ -85,7 +85,7 @@ func (p *process) Wait() Exit {
 	err := p.cmd.Wait()
 	x := Exit{At: time.Now().UTC()}
 	p.clearGroup()
-	p.r.track(p.PID(), p.name, false)
+	p.r.track(p.PID(), p.name, "", false)
 	st := p.cmd.ProcessState
 	if st == nil {
 		x.Err = err
