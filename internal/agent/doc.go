@@ -11,7 +11,8 @@
 //     (every task's status and a GPU sample) at the server's interval,
 //     and a few milliseconds after any task changes state.
 //  3. When the server answers 404 for the node (it restarted and forgot
-//     it), the agent registers again, listing the tasks it still runs.
+//     it), the agent registers again, listing the tasks it still runs
+//     and the ends it has not reported yet.
 //     Other failures are retried; tasks keep running meanwhile.
 //
 // Reconciling: a listed task the agent has never started is started; a

@@ -197,3 +197,31 @@ func TestPollFollowsARebuiltServer(t *testing.T) {
 		t.Errorf("the rebuilt server's task ended %s after the rebuild, want within %s", d, kickGrace+time.Second)
 	}
 }
+
+// A task that ended while heartbeats failed is in the registration the
+// agent sends when the server then answers 404, with its exit: the
+// server counts lost every replica it believed running there that the
+// registration does not carry, and the exit, reported later, would no
+// longer count.
+func TestRegistrationCarriesUnreportedExits(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	stop := filepath.Join(t.TempDir(), "stop")
+	srv.assign(sh("j-end", 0, `while [ ! -e "$STOP" ]; do sleep 0.02; done; exit 4`, map[string]string{"STOP": stop}))
+	srv.waitStatus(t, "j-end", 0, 1, running)
+	srv.set(func(s *fakeServer) { s.down = true })
+	touch(t, stop)
+	eventually(t, 2*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		tk := a.tasks[taskKey{"j-end", 0, 1}]
+		return tk != nil && tk.state == api.ReplicaExited
+	}, "the task to end")
+	srv.set(func(s *fakeServer) { s.down, s.gone = false, true })
+	eventually(t, 2*time.Second, func() bool { return len(srv.registrations()) == 2 }, "a second registration")
+	reg := srv.registrations()[1]
+	if len(reg.Tasks) != 1 || reg.Tasks[0].Job != "j-end" || reg.Tasks[0].State != api.ReplicaExited ||
+		deref(reg.Tasks[0].ExitCode) != 4 {
+		t.Errorf("the registration lists %+v, want j-end exited 4", reg.Tasks)
+	}
+}

@@ -44,7 +44,7 @@ func (a *Agent) register(ctx context.Context) error {
 			interval := a.interval
 			a.mu.Unlock()
 			a.log.Info("registered with the server", "as", reg.Node, "heartbeat", interval,
-				"gpus", len(req.GPUs), "running", len(req.Tasks))
+				"gpus", len(req.GPUs), "tasks", len(req.Tasks))
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -64,8 +64,11 @@ func (a *Agent) register(ctx context.Context) error {
 	}
 }
 
-// registration is the node as Register describes it, with the tasks
-// still running.
+// registration is the node as Register describes it, with its tasks:
+// those running and those whose end no heartbeat has carried yet (the
+// server counts lost a replica it believed running there that the
+// registration does not carry, and a later report of its end would not
+// count).
 func (a *Agent) registration() api.Register {
 	r := api.Register{
 		Name: a.cfg.Name, Site: a.cfg.Site, Address: a.advertise,
@@ -77,12 +80,7 @@ func (a *Agent) registration() api.Register {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	all, _ := a.statusesLocked()
-	for _, s := range all {
-		if s.State == api.ReplicaRunning {
-			r.Tasks = append(r.Tasks, s)
-		}
-	}
+	r.Tasks, _ = a.statusesLocked()
 	return r
 }
 

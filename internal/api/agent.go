@@ -13,7 +13,8 @@ type Register struct {
 	GPUs      []GPUInfo `json:"gpus"`
 	FakeGPUs  bool      `json:"fake_gpus,omitempty"`
 	Version   string    `json:"version,omitempty"`
-	// Tasks are the tasks the agent still runs (after an agent restart,
+	// Tasks are the tasks the agent still runs and those that ended
+	// that it still reports in its heartbeats (after an agent restart,
 	// none; after a reconnection, those it kept).
 	Tasks []TaskStatus `json:"tasks,omitempty"`
 }
