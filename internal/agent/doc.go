@@ -55,7 +55,9 @@
 //   - When a task's main process ends, what is left of its process group
 //     (background children) is killed with SIGKILL at once, and the end is
 //     reported once no member of the group remains (reaped by their
-//     parent; at most 5 s later): an ended task holds nothing on its GPUs.
+//     parent, which is the agent when it is PID 1 of a container or a
+//     child subreaper; at most 5 s later): an ended task holds nothing on
+//     its GPUs.
 //     EndedAt is when the main process ended.
 //   - Processes that left the task's group (setsid, setpgid: torchrun's
 //     workers) are found by CARNOT_TASK_MARK, a random value in the

@@ -65,6 +65,15 @@ func (r *processes) track(pgid int, task, mark string, running bool) {
 	}
 }
 
+// leads reports whether pid leads the group of a running task (a PID
+// reused since the agent killed the process it was).
+func (r *processes) leads(pid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.groups[pid]
+	return ok
+}
+
 // killLeftovers kills the process groups a previous agent recorded that
 // still run (same leader, same start time) and every process carrying a
 // recorded mark, the leader gone or not; it waits (groupGoneWait at most)
@@ -93,11 +102,11 @@ func (r *processes) killLeftovers() {
 		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
 		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)
 	}
-	n := killMarked(marks...)
+	n := len(killMarked(marks...))
 	if n > 0 {
 		r.log.Warn("killing the processes of its tasks a previous agent left running", "processes", n)
 	}
-	for deadline := time.Now().Add(groupGoneWait); n > 0; n = killMarked(marks...) {
+	for deadline := time.Now().Add(groupGoneWait); n > 0; n = len(killMarked(marks...)) {
 		if time.Now().After(deadline) {
 			r.log.Warn("processes a previous agent left outlive SIGKILL", "processes", n)
 			break

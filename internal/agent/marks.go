@@ -68,13 +68,13 @@ func hasMark(kv []byte, marks []string) bool {
 }
 
 // killMarked sends SIGKILL to every live process carrying one of marks
-// and reports how many it killed.
-func killMarked(marks ...string) int {
-	n := 0
+// and returns those it killed.
+func killMarked(marks ...string) []int {
+	var out []int
 	for _, pid := range marked(marks...) {
 		if syscall.Kill(pid, syscall.SIGKILL) == nil {
-			n++
+			out = append(out, pid)
 		}
 	}
-	return n
+	return out
 }

@@ -3,10 +3,13 @@ package agent
 import (
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // alive reports whether process pid exists and is not a zombie: a
@@ -92,4 +95,46 @@ func TestTaskCannotSetItsMark(t *testing.T) {
 	if len(got) != 1 || got[0] != mark || mark == newMark() {
 		t.Errorf("marks in the environment %q, want only %q (and a fresh one each time)", got, mark)
 	}
+}
+
+// subreaperEnv runs TestReapsWhatItInherits's body in a child test
+// process that is a child subreaper, as an agent that is PID 1 of a
+// container is: orphans are reparented to it, not to init.
+const subreaperEnv = "CARNOT_TEST_SUBREAPER"
+
+const prSetChildSubreaper = 36 // PR_SET_CHILD_SUBREAPER, linux/prctl.h
+
+// An agent that inherits the orphans of its tasks (PID 1 of a container,
+// or a child subreaper) reaps those it killed: no zombie is left, and
+// the end is reported at once rather than after the 5 s bound.
+func TestReapsWhatItInherits(t *testing.T) {
+	if os.Getenv(subreaperEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReapsWhatItInherits$", "-test.v")
+		cmd.Env = append(os.Environ(), subreaperEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("in a subreaper: %v\n%s", err, out)
+		}
+		return
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+		t.Skipf("cannot become a child subreaper: %v", e)
+	}
+	srv := newFakeServer()
+	startAgent(t, srv)
+	pids := t.TempDir()
+	srv.assign(sh("j-reap", 0, `sleep 300 &
+echo $! > "$PIDS/child"
+setsid sleep 300 &
+echo $! > "$PIDS/escaped"
+exit 0`, map[string]string{"PIDS": pids}))
+	child, escaped := readPID(t, filepath.Join(pids, "child")), readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(child); _ = killPID(escaped) })
+	began := time.Now()
+	srv.waitStatus(t, "j-reap", 0, 1, ended)
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("the end was reported %s after the main process ended", took.Round(time.Millisecond))
+	}
+	eventually(t, time.Second, func() bool { return gone(child) && gone(escaped) },
+		"the task's processes %d and %d to be reaped, not left as zombies", child, escaped)
 }

@@ -73,7 +73,7 @@ func (p *process) PID() int { return p.cmd.Process.Pid }
 // otherwise get it twice.
 func (p *process) Signal(sig syscall.Signal) error {
 	err := syscall.Kill(-p.PID(), sig)
-	if sig == syscall.SIGKILL && killMarked(p.mark) > 0 {
+	if sig == syscall.SIGKILL && len(killMarked(p.mark)) > 0 {
 		return nil
 	}
 	return err
@@ -107,13 +107,19 @@ const groupGoneWait = 5 * time.Second
 // process has ended and been reaped) and of its processes that left the
 // group, and waits until none remains, so that an ended task holds
 // nothing on its GPUs. Members of the group are gone once their parent
-// (init, usually) reaped them, the others once they are zombies; after
-// groupGoneWait the agent gives up and reports the task ended anyway.
+// reaped them, the others once they are zombies; after groupGoneWait the
+// agent gives up and reports the task ended anyway. Their parent is init,
+// usually, or the agent itself when it is PID 1 (of a container) or a
+// child subreaper: it then reaps those it killed.
 func (p *process) clearGroup() {
 	deadline := time.Now().Add(groupGoneWait)
+	var killed []int // that left the group
 	for {
+		p.reap(killed)
 		err := syscall.Kill(-p.PID(), syscall.SIGKILL)
-		if n := killMarked(p.mark); n == 0 && errors.Is(err, syscall.ESRCH) {
+		left := killMarked(p.mark)
+		killed = append(killed, left...)
+		if len(left) == 0 && errors.Is(err, syscall.ESRCH) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -122,6 +128,24 @@ func (p *process) clearGroup() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reap reaps, without waiting, the agent's children among the ended
+// task's processes: its group's members and those in killed. The task's
+// main process is already reaped (by Wait), and another task's is never
+// among them.
+func (p *process) reap(killed []int) {
+	var ws syscall.WaitStatus
+	for {
+		if pid, err := syscall.Wait4(-p.PID(), &ws, syscall.WNOHANG, nil); pid <= 0 || err != nil {
+			break
+		}
+	}
+	for _, pid := range killed {
+		if !p.r.leads(pid) {
+			_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+		}
 	}
 }
 
