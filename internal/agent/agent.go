@@ -163,6 +163,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 			a.baseLimits[g.Index] = g.PowerLimitW
 		}
 	}
+	a.undoCaps()
 	if a.rt == nil {
 		if err := a.openProcesses(); err != nil {
 			return nil, err

@@ -68,6 +68,9 @@
 //   - A task's power cap is set on its GPUs before it starts and the
 //     limits the GPUs had when the agent started are restored when it
 //     ends. A cap the GPUs refuse is reported in Error; the task runs.
+//     While a GPU is capped, its limit before the cap is recorded in
+//     DataDir/caps.json: an agent started after a crash of the previous
+//     one restores it (caps.go).
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.

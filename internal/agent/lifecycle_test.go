@@ -225,3 +225,31 @@ func TestRegistrationCarriesUnreportedExits(t *testing.T) {
 		t.Errorf("the registration lists %+v, want j-end exited 4", reg.Tasks)
 	}
 }
+
+// An agent that died while a task's power cap was set leaves the GPU
+// capped: the next agent on its data directory puts back the limit the
+// GPU had before the cap, and takes that one, not the cap, as the limit
+// to restore after its own tasks.
+func TestCapOfADeadAgentUndone(t *testing.T) {
+	srv := newFakeServer()
+	dir := t.TempDir()
+	a := startAgent(t, srv, func(c *Config) { c.DataDir = dir }) // two H100s, 700 W
+	task := sh("j-cap", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-cap", 0, 1, running)
+	if lim := a.cfg.Devices.Info()[1].PowerLimitW; lim != 300 {
+		t.Fatalf("GPU 1 limit %d W while capped, want 300", lim)
+	}
+	// The agent dies there (it is never told to stop), and another starts
+	// on its data directory and GPUs.
+	b, err := New(Config{Name: "n1", DataDir: dir, Devices: a.cfg.Devices, CPUs: 1, MemoryGiB: 1}, newFakeServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.ln.Close()
+	if lim := b.cfg.Devices.Info()[1].PowerLimitW; lim != 700 || b.baseLimits[1] != 700 {
+		t.Errorf("after the restart GPU 1's limit is %d W, to be restored to %d W; want 700 W for both",
+			lim, b.baseLimits[1])
+	}
+}

@@ -246,6 +246,7 @@ func (a *Agent) capLocked(t *task) {
 		return
 	}
 	t.capped = true
+	a.recordCapsLocked() // before the cap: a crash in between leaves nothing to undo
 	for _, g := range t.spec.GPUs {
 		if err := a.cfg.Devices.SetPowerLimit(g, w); err != nil {
 			t.errs = append(t.errs, fmt.Sprintf("power cap: %v", err))
@@ -270,4 +271,5 @@ func (a *Agent) uncapLocked(t *task) {
 			a.log.Warn("cannot restore GPU power limit", "gpu", g, "watts", base, "err", err)
 		}
 	}
+	a.recordCapsLocked()
 }
