@@ -141,6 +141,17 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	fitK := -1
 	exists := req
 	exists.Exists = true
+	// Find weighs each replica's power on its own node; a gang's start
+	// also needs the power of all its replicas together (powerFor), and
+	// so does its estimate.
+	gangPower := p.pol.Power && req.GPUs > 0 && req.Replicas > 1
+	powered := func(slots []place.Slot) bool {
+		if !gangPower {
+			return true
+		}
+		_, _, ok := p.powerFor(req.Job, req.Model, slots, false)
+		return ok
+	}
 	// a failed probe leaves its releases applied: the search goes on
 	// from there
 	probeAt := func(k int) bool {
@@ -149,10 +160,15 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 				return false // certain: too few powered GPUs
 			}
 			res := c.Find(&exists)
-			if res.OK() && len(p.holds) == 0 {
+			ok := res.OK()
+			if ok && gangPower {
+				full := c.Find(&req)
+				ok = full.OK() && powered(full.Slots)
+			}
+			if ok && len(p.holds) == 0 {
 				fitK = k
 			}
-			return res.OK()
+			return ok
 		})
 	}
 	// gallop: base does not fit (or is -1, now); hi fits. Boundaries
@@ -227,7 +243,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 		// the cluster as the probe at fitK saw it (no holds), so the
 		// job fits; should it not, the steps below try again
 		tl.advance(fitK)
-		if res := p.c.Find(&req); res.OK() {
+		if res := p.c.Find(&req); res.OK() && powered(res.Slots) {
 			var then *futureState
 			if wantThen {
 				then = p.capture(p.c, res.Slots, tenant)
@@ -242,10 +258,11 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 		return tl.probe(k, at, end(at), false, func(c *place.Cluster) bool {
 			res := c.Find(&req)
 			slots = res.Slots
-			if res.OK() && wantThen {
+			ok := res.OK() && powered(slots)
+			if ok && wantThen {
 				then = p.capture(c, slots, tenant)
 			}
-			return res.OK()
+			return ok
 		})
 	}
 	for _, st := range p.steps(bounds, hi) {
