@@ -83,7 +83,10 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 		how = fmt.Sprintf(" even capped at %d W/GPU", gm.MinCapWatts)
 	}
 	after := u.pw.LoadW + float64(u.gpus)*(per-idle)
-	return 0, verdict{code: model.ReasonPower, capacity: false, msg: fmt.Sprintf(
+	// Like a placement blocked by power, this is one that a
+	// reservation (or, in strict order, the pools held) and preemption
+	// can cure.
+	return 0, verdict{code: model.ReasonPower, capacity: true, msg: fmt.Sprintf(
 		"power: starting would raise %s %s IT load to %s of %s%s",
 		u.kind, u.pw.ID, megawatts(after), megawatts(u.pw.LimitW), how)}, false
 }
