@@ -75,6 +75,12 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 			return c, verdict{}, true
 		}
 	}
+	if constrained && p.res != nil {
+		if _, _, ok := p.powerFor(j, m, slots, false); ok {
+			// what keeps it is the power the reservation needs then
+			return 0, p.backfillVerdict(j), false
+		}
+	}
 	u := uses[worst]
 	per := float64(gm.TDPWatts)
 	how := ""

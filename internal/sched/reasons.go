@@ -22,15 +22,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		free.Constrained = false
 		free.Probe, free.Exists = true, true
 		if fr := p.c.Find(&free); fr.OK() {
-			res := p.res
-			render := func(r *place.Request) string {
-				why := "this job's runtime limit ends after that"
-				if r.Job != nil && r.Job.RuntimeLimit <= 0 {
-					why = "this job has no runtime limit"
-				}
-				return fmt.Sprintf("backfill: reserved for job %s (starts ~%s); %s", res.job, res.start.Clock(), why)
-			}
-			return verdict{code: model.ReasonBackfill, capacity: true, msg: render(r), render: render, perJob: true}
+			return p.backfillVerdict(r.Job)
 		}
 	}
 	if r.MinWattsPerReplica > 0 && res.Rejected.Of(place.FilterPower) > 0 {
@@ -104,6 +96,20 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		return msg
 	}
 	return verdict{code: model.ReasonCapacity, capacity: true, msg: render(r), render: render}
+}
+
+// backfillVerdict says that job j, which would still run at the
+// reservation's start, would fit but for what the reservation keeps.
+func (p *pass) backfillVerdict(j *model.Job) verdict {
+	res := p.res
+	render := func(r *place.Request) string {
+		why := "this job's runtime limit ends after that"
+		if r.Job != nil && r.Job.RuntimeLimit <= 0 {
+			why = "this job has no runtime limit"
+		}
+		return fmt.Sprintf("backfill: reserved for job %s (starts ~%s); %s", res.job, res.start.Clock(), why)
+	}
+	return verdict{code: model.ReasonBackfill, capacity: true, msg: render(&place.Request{Job: j}), render: render, perJob: true}
 }
 
 // freeElsewhere lists the jurisdictions of disallowed sites where a
