@@ -438,7 +438,11 @@ func (p *pass) holdSpares(r *place.Request, slots []place.Slot, then *futureStat
 	}
 	for _, n := range sc.touched {
 		ns := &sc.nodes[n]
-		p.c.SetSpare(int(n), max(0, ns.then.gpus-ns.gpus), max(0, ns.then.cpus-ns.cpus), max(0, ns.then.mem-ns.mem))
+		gpus, cpus, mem := max(0, ns.then.gpus-ns.gpus), max(0, ns.then.cpus-ns.cpus), max(0, ns.then.mem-ns.mem)
+		if r.ExclusiveNode {
+			gpus, cpus, mem = 0, 0, 0 // it needs the node to itself then
+		}
+		p.c.SetSpare(int(n), gpus, cpus, mem, r.Tenant, r.TenantExcl)
 		*ns = spareSum{}
 	}
 	sc.touched = sc.touched[:0]

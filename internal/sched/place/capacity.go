@@ -11,6 +11,9 @@ func (c *Cluster) capacity(n int, r *Request) int {
 // (UsableBy), when the caller has counted them already.
 func (c *Cluster) capacityOf(n int, r *Request, u int) int {
 	nd := &c.Nodes[n]
+	if r.Constrained && nd.Spare >= 0 && !spareShareable(nd, r) {
+		return 0
+	}
 	k := r.Replicas
 	if r.GPUs > 0 {
 		if r.Constrained && nd.Spare >= 0 {
@@ -32,6 +35,16 @@ func (c *Cluster) capacityOf(n int, r *Request, u int) int {
 		k = 0
 	}
 	return max(k, 0)
+}
+
+// spareShareable reports whether r, which would still run at the
+// reservation's start, may take spares of reserved node nd: the reserved
+// job must still be able to join it then. A job that wants the node to
+// itself would keep it out, and so would a node-exclusive tenant's job
+// beside another tenant's. (A reserved job that wants whole nodes leaves
+// no spares: see the reservation's holdSpares.)
+func spareShareable(nd *Node, r *Request) bool {
+	return !r.ExclusiveNode && (r.Tenant == nd.ResTenant || !r.TenantExcl && !nd.ResTenantExcl)
 }
 
 // pickGPUs chooses count usable GPUs of node n for r: those claimed for

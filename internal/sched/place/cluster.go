@@ -43,6 +43,12 @@ type Node struct {
 	Spare    int
 	SpareCPU int
 	SpareMem int
+	// ResTenant is the reserved job's tenant on a reserved node, and
+	// ResTenantExcl whether that tenant is node-exclusive: a job still
+	// running at the start may share the node with it only as
+	// exclusivity allows (spareShareable).
+	ResTenant     string
+	ResTenantExcl bool
 	// Stranded: the node's site, hall or rack cannot power even one more
 	// GPU at the lowest cap; it is left out of the buckets until a
 	// release on it (or a copy of the cluster) looks again.

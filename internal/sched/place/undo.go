@@ -152,11 +152,13 @@ func (c *Cluster) savePower(p *Power) {
 }
 
 // SetSpare sets what jobs running at a reservation's start may still take
-// of node n (GPUs, CPUs, memory), under the undo log.
-func (c *Cluster) SetSpare(n, gpus, cpus, mem int) {
+// of node n (GPUs, CPUs, memory), and the reserved job's tenant there and
+// whether it is node-exclusive, under the undo log.
+func (c *Cluster) SetSpare(n, gpus, cpus, mem int, tenant string, tenantExcl bool) {
 	c.saveNode(n)
 	nd := &c.Nodes[n]
 	nd.Spare, nd.SpareCPU, nd.SpareMem = gpus, cpus, mem
+	nd.ResTenant, nd.ResTenantExcl = tenant, tenantExcl
 }
 
 // SetPowerSpare sets what such jobs may add to container p, under the

@@ -94,7 +94,7 @@ func TestNestedUndo(t *testing.T) {
 		mutate := func() {
 			for k := 0; k < 10; k++ {
 				randomChange(c, rng, job, func(n int) {
-					c.SetSpare(n, rng.IntN(4), rng.IntN(8), rng.IntN(64))
+					c.SetSpare(n, rng.IntN(4), rng.IntN(8), rng.IntN(64), []string{"t0", "t1", "t2"}[rng.IntN(3)], rng.IntN(2) == 0)
 					c.SetPowerSpare(&c.Sites[0], float64(rng.IntN(1000)))
 				})
 			}
