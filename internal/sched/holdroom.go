@@ -2,6 +2,7 @@ package sched
 
 import (
 	"math/bits"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/place"
@@ -32,6 +33,91 @@ func heldMasks(c *place.Cluster, slots []place.Slot) []heldGPUs {
 		out = append(out, m)
 	}
 	return out
+}
+
+// rehold keeps the estimated runs (holds) off GPUs g of node n that a
+// start of this pass took until end: a hold that begins before end and
+// chose some of them (a job backfilled on the reservation's spare takes
+// the lowest free GPUs, as the estimate did) moves to other GPUs of the
+// node that are free by its start and that no overlapping hold chose.
+// Left on them, the hold took less of the node in the probes of later
+// estimates (Alloc skips a GPU already taken) and those found room it
+// needs. A hold that finds no other GPU stays as it is.
+func (p *pass) rehold(end model.Time, n int, gpus []int) {
+	nd := &p.c.Nodes[n]
+	var took uint64
+	for _, g := range gpus {
+		if g >= 0 && g < nd.NGPU {
+			took |= 1 << g
+		}
+	}
+	for hi := range p.holds {
+		h := &p.holds[hi]
+		if h.start >= end || took == 0 {
+			continue
+		}
+		var mine uint64 // the GPUs h chose on n
+		for _, m := range h.masks {
+			if int(m.node) == n {
+				mine |= m.gpus
+			}
+		}
+		if mine&took == 0 {
+			continue
+		}
+		spare := p.freeBy(n, h.start) &^ took
+		for k := range p.holds { // none another overlapping hold chose, nor h's own
+			if o := &p.holds[k]; o.start < h.end && o.end > h.start {
+				for _, m := range o.masks {
+					if int(m.node) == n {
+						spare &^= m.gpus
+					}
+				}
+			}
+		}
+		slots := make([]place.Slot, len(h.slots)) // the estimate's slots may be shared
+		for i, s := range h.slots {
+			slots[i] = place.Slot{Node: s.Node, GPUs: append([]int(nil), s.GPUs...)}
+			if s.Node != n {
+				continue
+			}
+			for x, g := range slots[i].GPUs {
+				if g >= 0 && g < 64 && took&(1<<g) != 0 && spare != 0 {
+					ng := bits.TrailingZeros64(spare)
+					spare &^= 1 << ng
+					slots[i].GPUs[x] = ng
+				}
+			}
+			slices.Sort(slots[i].GPUs)
+		}
+		h.slots, h.masks = slots, heldMasks(p.c, slots)
+	}
+}
+
+// freeBy is the GPUs of node n free now or released by at.
+func (p *pass) freeBy(n int, at model.Time) uint64 {
+	nd := &p.c.Nodes[n]
+	all := uint64(1)<<nd.NGPU - 1
+	if nd.NGPU >= 64 {
+		all = ^uint64(0)
+	}
+	free := all &^ nd.Busy
+	for i := range p.releases {
+		r := &p.releases[i]
+		if r.at > at {
+			continue
+		}
+		for k, pl := range r.reps {
+			if m, ok := p.releaseNode(r, k); ok && m == n {
+				for _, g := range pl.GPUs {
+					if g >= 0 && g < nd.NGPU {
+						free |= 1 << g
+					}
+				}
+			}
+		}
+	}
+	return free
 }
 
 // roomScratch is memory roomUnderHolds reuses, kept from pass to pass:

@@ -120,6 +120,13 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 			continue // on a victim's GPUs, CPUs and memory
 		}
 		p.c.Take(s.Node, free, &req, capW)
+		if len(p.holds) > 0 {
+			end := model.Forever
+			if j.RuntimeLimit > 0 {
+				end = max(p.now, evicted).Add(j.RuntimeLimit)
+			}
+			p.rehold(end, s.Node, free)
+		}
 		p.held = append(p.held, heldForJob{job: j.ID, node: s.Node, gpus: len(free)})
 		held = append(held, model.Placement{Node: nd.Spec.Name, GPUs: free, PowerCapW: capW})
 	}

@@ -247,8 +247,15 @@ func (p *pass) deploymentVerdict(j *model.Job, a *attempt, need, fit int, fail v
 func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	st := model.Start{Job: j.ID, Replicas: make([]model.Placement, len(slots))}
 	gm := p.c.Models[a.model]
+	end := model.Forever
+	if j.RuntimeLimit > 0 {
+		end = p.now.Add(j.RuntimeLimit)
+	}
 	for i, s := range slots {
 		p.c.Take(s.Node, s.GPUs, &a.req, capW)
+		if len(p.holds) > 0 {
+			p.rehold(end, s.Node, s.GPUs)
+		}
 		nd := &p.c.Nodes[s.Node]
 		st.Replicas[i] = model.Placement{Node: nd.Spec.Name, GPUs: s.GPUs, PowerCapW: capW}
 		st.PowerW += float64(len(s.GPUs)) * (p.c.GPUWatts(a.model, capW) - float64(gm.IdleWatts))
