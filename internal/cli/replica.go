@@ -131,13 +131,16 @@ var errLostLease = errors.New("this replica lost the leadership")
 // run campaigns every third of the lease until ctx is done; once it wins
 // it builds the server (reloading the state from the database) under the
 // lease's epoch, runs onLeader and the loop, and keeps renewing. A
-// renewal that fails for longer than the lease, or finds another holder,
-// stops everything with errLostLease.
+// renewal that fails for longer than the lease, finds another holder, or
+// comes after the lease expired (the lease is taken again at a new
+// epoch, under which the running server cannot write), stops everything
+// with errLostLease.
 func (r *replica) run(ctx context.Context, onLeader func(context.Context) error) error {
 	tick := time.NewTicker(r.ttl / 3)
 	defer tick.Stop()
 	var loopDone chan error
 	var lastRenew time.Time
+	var epoch int64 // the fencing token of the server this replica runs
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
 	for {
@@ -163,7 +166,16 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 			loopDone = make(chan error, 1)
 			st := store.Fenced(r.db, l.Epoch)
 			go func() { loopDone <- r.cp.runRecovering(lctx, st) }()
-			lastRenew = now
+			lastRenew, epoch = now, l.Epoch
+		case leading && err == nil && l.Holder == r.name && l.Epoch != epoch:
+			// The renewal came after the lease had expired: it took the
+			// lease afresh, at a new epoch that fences every write of the
+			// server running under the old one. Give the lease up and stop,
+			// as when another replica takes it.
+			stop()
+			<-loopDone
+			r.db.Resign(context.Background(), r.name)
+			return fmt.Errorf("%w: its lease expired before it was renewed (epoch %d, now %d)", errLostLease, epoch, l.Epoch)
 		case err == nil && l.Holder == r.name:
 			lastRenew = now
 		case leading && err == nil:
