@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -204,6 +206,16 @@ func (db *DB) inTx(f func(conn *pgx.Conn) error) error {
 	return err
 }
 
+// stalledTxTimeout is how long the database lets the committer's
+// transaction wait for its next statement (its COMMIT, between the two
+// round trips) before it ends the session and rolls the transaction back:
+// a leader paused or cut off mid-transaction holds the lease row (the
+// fencing check locks it FOR SHARE) and the events lock, which would
+// otherwise keep every standby from taking the lease, and every store
+// from writing, until the leader resumes or its TCP connection times out.
+// The URL's idle_in_transaction_session_timeout, when set, wins.
+const stalledTxTimeout = 5 * time.Second
+
 // connect returns the committer's connection, opening it if need be.
 func (db *DB) connect(ctx context.Context) (*pgx.Conn, error) {
 	if db.conn != nil && !db.conn.IsClosed() {
@@ -212,7 +224,12 @@ func (db *DB) connect(ctx context.Context) (*pgx.Conn, error) {
 	if db.conn != nil {
 		db.drop(db.conn)
 	}
-	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	cfg := db.pool.Config().ConnConfig.Copy()
+	const idleParam = "idle_in_transaction_session_timeout"
+	if _, ok := cfg.RuntimeParams[idleParam]; !ok {
+		cfg.RuntimeParams[idleParam] = strconv.FormatInt(stalledTxTimeout.Milliseconds(), 10)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

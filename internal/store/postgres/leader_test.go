@@ -3,8 +3,11 @@ package postgres
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -77,5 +80,75 @@ func TestLeaseAndFencing(t *testing.T) {
 	}
 	if la, err := a.Campaign(ctx, "a", "https://a:7461", time.Second); err != nil || la.Holder != "a" || la.Epoch != 3 {
 		t.Errorf("a's campaign after b resigned: %+v, %v; want a at epoch 3", la, err)
+	}
+}
+
+// A leader stalled between the statements of its batch and the COMMIT (a
+// SIGSTOP, a frozen VM, a long pause; or cut off from the database, which
+// the server cannot tell apart) holds the lease row, which its fencing
+// check locks FOR SHARE, and the events lock. The database must end that
+// transaction, so that a standby takes the lease and writes after the
+// lease expired, instead of waiting for the stalled leader to resume.
+func TestStalledLeaderDoesNotBlockFailover(t *testing.T) {
+	u := newSchema(t)
+	ctx := context.Background()
+	open := func() *DB {
+		db, err := Open(ctx, poolURL(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := open(), open()
+	la, err := a.Campaign(ctx, "a", "https://a:7461", 300*time.Millisecond)
+	if err != nil || la.Holder != "a" {
+		t.Fatalf("a's campaign: %+v, %v", la, err)
+	}
+	// a's committer stalls once its batch's statements have run: its
+	// transaction is open, idle, holding the locks.
+	stalled, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- a.write(store.WithFence(ctx, la.Epoch), "stall", func(b *pgx.Batch, _ *error) {
+			queueEvent(b, eventRow{Time: "2026-03-14T09:00:00.000000000Z", Message: "stalled"}, new(int64))
+			b.Queue("SELECT 1").Fn = func(br pgx.BatchResults) error {
+				_, err := br.Exec()
+				once.Do(func() { close(stalled) })
+				<-resume
+				return err
+			}
+		}, nil)
+	}()
+	<-stalled
+	defer close(resume)
+	time.Sleep(400 * time.Millisecond) // a's lease expires
+
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	lb, err := b.Campaign(cctx, "b", "https://b:7461", time.Second)
+	if err != nil || lb.Holder != "b" || lb.Epoch != la.Epoch+1 {
+		t.Fatalf("b's campaign while a is stalled: %+v, %v after %s; want b at epoch %d",
+			lb, err, time.Since(t0).Round(time.Millisecond), la.Epoch+1)
+	}
+	if err := b.Update(store.WithFence(cctx, lb.Epoch), nil,
+		[]api.Event{{Time: time.Now(), Type: api.EventNode, Message: "b leader"}}); err != nil {
+		t.Fatalf("the new leader's write: %v", err)
+	}
+	t.Logf("b took the lease %s after a stalled", time.Since(t0).Round(time.Millisecond))
+	resume <- struct{}{}
+	if err := <-wrote; err == nil {
+		t.Errorf("a's stalled write succeeded after b took the lease")
+	}
+	evs, err := b.Events(ctx, store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Message == "stalled" {
+			t.Errorf("the stalled leader's write was applied: %+v", e)
+		}
 	}
 }

@@ -17,7 +17,10 @@
 // in Seq order (even with several stores on one database) and a reader
 // paging with Events.After never skips an event committed later with a
 // smaller Seq; it also makes the writes of stores sharing a database take
-// turns.
+// turns. The committer's session has an idle_in_transaction_session_timeout
+// (stalledTxTimeout): a committer stalled inside its transaction (a paused
+// process, a lost network) is cut off by the database, which releases its
+// locks, the lease row's included.
 //
 // The schema lives in numbered migrations (migrations/NNNN_name.sql),
 // embedded in the binary and applied in order when the store opens, in
