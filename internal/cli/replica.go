@@ -125,12 +125,25 @@ func standby(w http.ResponseWriter, leader, msg string) {
 	fmt.Fprintf(w, `{"type":"urn:carnot:problem:unavailable","title":"service unavailable","status":503,"detail":%q}`, msg)
 }
 
+// lead builds the server on st (reloading the state from the database),
+// runs onLeader and then the loop, until ctx is done.
+func (r *replica) lead(ctx context.Context, st store.Store, onLeader func(context.Context) error) error {
+	if err := r.cp.lead(ctx, st); err != nil {
+		return err
+	}
+	if err := onLeader(ctx); err != nil {
+		return err
+	}
+	return r.cp.runRecovering(ctx, st)
+}
+
 // errLostLease stops a replica that was the leader and lost the lease.
 var errLostLease = errors.New("this replica lost the leadership")
 
 // run campaigns every third of the lease until ctx is done; once it wins
 // it builds the server (reloading the state from the database) under the
-// lease's epoch, runs onLeader and the loop, and keeps renewing. A
+// lease's epoch, runs onLeader and the loop (lead), and keeps renewing,
+// from the start: the server may take longer than the lease to build. A
 // renewal that fails for longer than the lease, finds another holder, or
 // comes after the lease expired (the lease is taken again at a new
 // epoch, under which the running server cannot write), stops everything
@@ -155,17 +168,11 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 		switch {
 		case err == nil && l.Holder == r.name && !leading:
 			r.cp.log.Info("this replica leads", "replica", r.name, "epoch", l.Epoch)
-			if err := r.cp.lead(lctx, store.Fenced(r.db, l.Epoch)); err != nil {
-				r.db.Resign(context.Background(), r.name)
-				return err
-			}
-			if err := onLeader(lctx); err != nil {
-				r.db.Resign(context.Background(), r.name)
-				return err
-			}
+			// The server reloads the whole state, which may take longer
+			// than the lease: this loop goes on renewing meanwhile.
 			loopDone = make(chan error, 1)
 			st := store.Fenced(r.db, l.Epoch)
-			go func() { loopDone <- r.cp.runRecovering(lctx, st) }()
+			go func() { loopDone <- r.lead(lctx, st, onLeader) }()
 			lastRenew, epoch = now, l.Epoch
 		case leading && err == nil && l.Holder == r.name && l.Epoch != epoch:
 			// The renewal came after the lease had expired: it took the

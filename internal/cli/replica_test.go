@@ -67,6 +67,13 @@ type testReplica struct {
 
 func startTestReplica(t *testing.T, db, name string, ttl time.Duration) *testReplica {
 	t.Helper()
+	return startTestReplicaWith(t, db, name, ttl, func(context.Context) error { return nil })
+}
+
+// startTestReplicaWith starts a replica whose run calls onLeader once it
+// leads.
+func startTestReplicaWith(t *testing.T, db, name string, ttl time.Duration, onLeader func(context.Context) error) *testReplica {
+	t.Helper()
 	o := &serverOpts{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(),
 		site: "local", country: "FR", heartbeat: time.Second, timeout: 10 * time.Second,
 		logLevel: "error", auditRetention: server.MinAuditRetention, postgres: db + "&pool_max_conns=4",
@@ -81,7 +88,7 @@ func startTestReplica(t *testing.T, db, name string, ttl time.Duration) *testRep
 	r := &testReplica{cp: cp, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.err = cp.run(ctx, func(context.Context) error { return nil })
+		r.err = cp.run(ctx, onLeader)
 	}()
 	t.Cleanup(func() {
 		stop()
@@ -154,5 +161,45 @@ func TestLeaderRenewingAtANewEpochStops(t *testing.T) {
 	}
 	if h, _, v := leaseRow(t, conn); h == "a" && v {
 		t.Errorf("the stopped leader still holds the lease: another replica must take it at once")
+	}
+}
+
+// Becoming the leader takes a while: the server reloads the whole state
+// from the database (server.New) and the bootstrap runs. The lease must
+// be renewed meanwhile, or a state that takes longer than the lease to
+// load would never let any replica lead: its lease would lapse before its
+// loop ran, every time.
+func TestLeaderKeepsItsLeaseWhileItsServerLoads(t *testing.T) {
+	db := pgSchema(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	const ttl = 600 * time.Millisecond
+	loaded := make(chan struct{})
+	a := startTestReplicaWith(t, db, "a", ttl, func(ctx context.Context) error {
+		defer close(loaded)
+		select { // a slow start: three leases
+		case <-time.After(3 * ttl):
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	epoch := waitLease(t, conn, "a", 10*time.Second)
+	select {
+	case <-loaded:
+	case <-a.done:
+		t.Fatalf("the replica stopped while it started to lead: %v", a.err)
+	}
+	select {
+	case <-a.done:
+		t.Fatalf("the replica stopped after a start longer than its lease: %v", a.err)
+	case <-time.After(2 * ttl):
+	}
+	if h, e, v := leaseRow(t, conn); h != "a" || e != epoch || !v {
+		t.Errorf("the lease is %s's at epoch %d (valid %v); want a's at epoch %d, renewed while it started",
+			h, e, v, epoch)
 	}
 }
