@@ -65,9 +65,7 @@ func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.Ce
 		}
 	}
 	r.tenant, r.admin = proxy(false), proxy(true)
-	th, ah := r.handler(false), r.handler(true)
-	cp.tenantH.Store(&th)
-	cp.adminH.Store(&ah)
+	r.standby()
 	return r
 }
 
@@ -143,21 +141,50 @@ var errLostLease = errors.New("this replica lost the leadership")
 // run campaigns every third of the lease until ctx is done; once it wins
 // it builds the server (reloading the state from the database) under the
 // lease's epoch, runs onLeader and the loop (lead), and keeps renewing,
-// from the start: the server may take longer than the lease to build. A
-// renewal that fails for longer than the lease, finds another holder, or
-// comes after the lease expired (the lease is taken again at a new
-// epoch, under which the running server cannot write), stops everything
-// with errLostLease.
+// from the start: the server may take longer than the lease to build.
+//
+// Leading stops with errLostLease when another replica holds the lease,
+// when a renewal comes after the lease expired (the lease is taken again
+// at a new epoch, under which the running server cannot write), and when
+// no renewal succeeded for a lease: each renewal is bounded by the time
+// left, and a lease counts from when its renewal was sent, so that the
+// leader stops no later than the database lets a standby take over, even
+// cut off from the database. Its listeners answer as a standby's at once,
+// before the loop is stopped.
 func (r *replica) run(ctx context.Context, onLeader func(context.Context) error) error {
 	tick := time.NewTicker(r.ttl / 3)
 	defer tick.Stop()
-	var loopDone chan error
-	var lastRenew time.Time
-	var epoch int64 // the fencing token of the server this replica runs
+	expiry := time.NewTimer(r.ttl) // the leader's lease, as far as it knows
+	defer expiry.Stop()
+	var (
+		loopDone  chan error // non-nil once this replica leads
+		lastRenew time.Time  // when the last renewal that kept the lease was sent
+		epoch     int64      // the fencing token of the server this replica runs
+	)
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// lose stops leading: no request is answered as the leader's from
+	// now on, then the server's loop stops.
+	lose := func(resign bool, why error) error {
+		r.cp.log.Warn("this replica stops leading", "replica", r.name, "epoch", epoch, "err", why)
+		r.standby()
+		stop()
+		<-loopDone
+		r.standby() // the server may have been built meanwhile
+		if resign {
+			r.resign()
+		}
+		return fmt.Errorf("%w: %v", errLostLease, why)
+	}
 	for {
-		l, err := r.db.Campaign(ctx, r.name, r.address(), r.ttl)
+		sent := time.Now()
+		wait := r.ttl
+		if loopDone != nil {
+			wait = lastRenew.Add(r.ttl).Sub(sent)
+		}
+		cctx, cancel := context.WithTimeout(ctx, wait)
+		l, err := r.db.Campaign(cctx, r.name, r.address(), r.ttl)
+		cancel()
 		now := time.Now()
 		if err == nil {
 			r.mu.Lock()
@@ -173,41 +200,58 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 			loopDone = make(chan error, 1)
 			st := store.Fenced(r.db, l.Epoch)
 			go func() { loopDone <- r.lead(lctx, st, onLeader) }()
-			lastRenew, epoch = now, l.Epoch
+			lastRenew, epoch = sent, l.Epoch
 		case leading && err == nil && l.Holder == r.name && l.Epoch != epoch:
 			// The renewal came after the lease had expired: it took the
 			// lease afresh, at a new epoch that fences every write of the
 			// server running under the old one. Give the lease up and stop,
 			// as when another replica takes it.
-			stop()
-			<-loopDone
-			r.db.Resign(context.Background(), r.name)
-			return fmt.Errorf("%w: its lease expired before it was renewed (epoch %d, now %d)", errLostLease, epoch, l.Epoch)
+			return lose(true, fmt.Errorf("its lease expired before it was renewed (epoch %d, now %d)", epoch, l.Epoch))
 		case err == nil && l.Holder == r.name:
-			lastRenew = now
+			lastRenew = sent
 		case leading && err == nil:
-			stop()
-			<-loopDone
-			return fmt.Errorf("%w: %s holds it now (epoch %d)", errLostLease, l.Holder, l.Epoch)
-		case leading && now.Sub(lastRenew) > r.ttl:
-			stop()
-			<-loopDone
-			return fmt.Errorf("%w: cannot renew the lease: %v", errLostLease, err)
+			return lose(false, fmt.Errorf("%s holds it now (epoch %d)", l.Holder, l.Epoch))
+		case leading && !now.Before(lastRenew.Add(r.ttl)):
+			return lose(false, fmt.Errorf("cannot renew the lease: %v", err))
 		case err != nil:
 			r.cp.log.Warn("campaign", "err", err)
+		}
+		var expired <-chan time.Time
+		if loopDone != nil {
+			expiry.Reset(time.Until(lastRenew.Add(r.ttl)))
+			expired = expiry.C
 		}
 		select {
 		case <-ctx.Done():
 			if loopDone != nil {
 				err := <-loopDone
-				r.db.Resign(context.Background(), r.name)
+				r.resign()
 				return err
 			}
 			return nil
 		case err := <-loopDone:
-			r.db.Resign(context.Background(), r.name)
+			r.resign()
 			return err
+		case <-expired:
+			return lose(false, fmt.Errorf("no renewal succeeded within the lease (%s)", r.ttl))
 		case <-tick.C:
 		}
 	}
+}
+
+// standby makes the listeners answer as a standby's: forwarded to the
+// leader, the node agents' routes 503.
+func (r *replica) standby() {
+	th, ah := r.handler(false), r.handler(true)
+	r.cp.tenantH.Store(&th)
+	r.cp.adminH.Store(&ah)
+}
+
+// resign gives the lease up, if this replica holds it, so that another
+// takes over at once; it waits one lease at most (the database may be
+// out of reach).
+func (r *replica) resign() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.ttl)
+	defer cancel()
+	r.db.Resign(ctx, r.name)
 }

@@ -3,17 +3,24 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/server"
 )
 
@@ -202,4 +209,183 @@ func TestLeaderKeepsItsLeaseWhileItsServerLoads(t *testing.T) {
 		t.Errorf("the lease is %s's at epoch %d (valid %v); want a's at epoch %d, renewed while it started",
 			h, e, v, epoch)
 	}
+}
+
+// freezer is a TCP proxy to a PostgreSQL server that can stop relaying
+// bytes while keeping the connections open: the database as a replica
+// cut off from it by the network sees it, with no reset and no error.
+type freezer struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	frozen chan struct{} // open while frozen; nil while relaying
+	conns  []net.Conn
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, target: target}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			f.mu.Lock()
+			f.conns = append(f.conns, c, s)
+			f.mu.Unlock()
+			go f.relay(c, s)
+			go f.relay(s, c)
+		}
+	}()
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *freezer) relay(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		f.mu.Lock()
+		frozen := f.frozen
+		f.mu.Unlock()
+		if frozen != nil {
+			<-frozen
+		}
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+	}
+}
+
+// freeze stops relaying, until close.
+func (f *freezer) freeze() {
+	f.mu.Lock()
+	if f.frozen == nil {
+		f.frozen = make(chan struct{})
+	}
+	f.mu.Unlock()
+}
+
+// close closes the proxy and every connection through it.
+func (f *freezer) close() {
+	f.ln.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+	if f.frozen != nil {
+		close(f.frozen)
+		f.frozen = nil
+	}
+}
+
+// through returns db, a PostgreSQL URL, with its host and port f's.
+func (f *freezer) through(t *testing.T, db string) string {
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = f.ln.Addr().String()
+	return u.String()
+}
+
+// agentRoute asks replica r's operator API for a node agent's route
+// (without a client certificate): a leader refuses the caller, a standby
+// answers 503 with api.StandbyHeader; a replica that stopped refuses the
+// connection.
+func agentRoute(t *testing.T, r *testReplica) (leader bool, answer string) {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := c.Get(r.cp.adminURL + "/v1/agent/nodes/n1/assignments")
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return false, "stopped"
+	case err != nil:
+		return true, err.Error() // no answer: not known to have stopped
+	}
+	resp.Body.Close()
+	sb := resp.Header.Get(api.StandbyHeader)
+	return resp.StatusCode != http.StatusServiceUnavailable || sb == "",
+		fmt.Sprintf("%d, %s %q", resp.StatusCode, api.StandbyHeader, sb)
+}
+
+// A leader cut off from the database (no reset, no error: its calls just
+// hang) cannot renew its lease; a standby takes the lease once it
+// expires. The deposed leader must stop acting as the leader then, at the
+// latest one lease after its last renewal: its writes are fenced, but
+// while it answers its node agents from memory they stay with it, their
+// nodes look silent to the new leader, which starts their work again
+// elsewhere.
+func TestLeaderCutOffFromTheDatabaseStepsDown(t *testing.T) {
+	db := pgSchema(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	const ttl = 600 * time.Millisecond
+	f := newFreezer(t, mustHost(t, db))
+	a := startTestReplica(t, f.through(t, db), "a", ttl)
+	t.Cleanup(f.close) // before a's cleanup: a stops once its connections fail
+	waitLease(t, conn, "a", 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // a's server runs
+	if leader, answer := agentRoute(t, a); !leader {
+		t.Fatalf("the leader answers an agent's route as a standby: %s", answer)
+	}
+
+	f.freeze()
+	t0 := time.Now()
+	b := startTestReplica(t, db, "b", ttl)
+	waitLease(t, conn, "b", 10*time.Second)
+	t.Logf("b leads %s after a was cut off", time.Since(t0).Round(time.Millisecond))
+	for {
+		leader, answer := agentRoute(t, a)
+		if !leader {
+			t.Logf("a stopped acting as the leader %s after it was cut off (%s)", time.Since(t0).Round(time.Millisecond), answer)
+			break
+		}
+		if time.Since(t0) > 5*time.Second {
+			t.Fatalf("a, cut off from the database %s ago and deposed, still answers the agents as the leader (%s)",
+				time.Since(t0).Round(time.Millisecond), answer)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for { // b's server is built
+		leader, answer := agentRoute(t, b)
+		if leader {
+			break
+		}
+		if time.Since(t0) > 10*time.Second {
+			t.Fatalf("the new leader still answers an agent's route as a standby: %s", answer)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// mustHost is the host:port of a PostgreSQL URL.
+func mustHost(t *testing.T, db string) string {
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
 }
