@@ -142,7 +142,9 @@ func (db *DB) runBatch(batch []*request) {
 	if db.savepointsOnly {
 		run = db.runSavepoints
 	}
-	err := run(live, errs)
+	ctx, cancel := context.WithDeadline(context.Background(), batchDeadline(live))
+	defer cancel()
+	err := run(ctx, live, errs)
 	for i, r := range live {
 		if err != nil {
 			r.done <- err
@@ -152,14 +154,39 @@ func (db *DB) runBatch(batch []*request) {
 	}
 }
 
+// maxBatchTime bounds a batch none of whose requests has a deadline.
+const maxBatchTime = 30 * time.Second
+
+// batchDeadline is when the committer gives a batch up: once the last of
+// its requests' deadlines has passed (no caller waits for it any more),
+// and at most maxBatchTime from now. A batch given up fails all its
+// requests, and its connection is closed, which rolls it back unless its
+// COMMIT was sent (then its outcome is unknown, as for any failed
+// COMMIT). A request's cancellation is not a deadline: a write is not
+// tied to the call that made it (a client hanging up).
+func batchDeadline(live []*request) time.Time {
+	limit := time.Now().Add(maxBatchTime)
+	var last time.Time
+	for _, r := range live {
+		d, ok := r.ctx.Deadline()
+		if !ok || d.After(limit) {
+			return limit
+		}
+		if d.After(last) {
+			last = d
+		}
+	}
+	return last
+}
+
 // runSavepoints runs live in one transaction, request by request, each in
 // its savepoint (applyOne), and commits it, recording each request's
 // error in errs. It returns an error of the whole batch.
-func (db *DB) runSavepoints(live []*request, errs []error) error {
-	return db.inTx(func(conn *pgx.Conn) error {
+func (db *DB) runSavepoints(ctx context.Context, live []*request, errs []error) error {
+	return db.inTx(ctx, func(conn *pgx.Conn) error {
 		for i, r := range live {
 			var fatal error
-			errs[i], fatal = applyOne(conn, r)
+			errs[i], fatal = applyOne(ctx, conn, r)
 			if fatal != nil {
 				return fatal
 			}
@@ -172,8 +199,7 @@ func (db *DB) runSavepoints(live []*request, errs []error) error {
 // events lock, and commits it, or rolls it back when f fails. The lock is
 // taken once, before any request's savepoint, so that rolling a request
 // back never releases it.
-func (db *DB) inTx(f func(conn *pgx.Conn) error) error {
-	ctx := context.Background()
+func (db *DB) inTx(ctx context.Context, f func(conn *pgx.Conn) error) error {
 	conn, err := db.connect(ctx)
 	if err != nil {
 		return err
@@ -251,8 +277,7 @@ func (db *DB) drop(conn *pgx.Conn) {
 // savepoint, which stays for the next; one that succeeds releases it and
 // sets it again, in the same round trip. The request's error is its own;
 // fatal is an error that leaves the transaction unusable.
-func applyOne(conn *pgx.Conn, r *request) (reqErr, fatal error) {
-	ctx := context.Background()
+func applyOne(ctx context.Context, conn *pgx.Conn, r *request) (reqErr, fatal error) {
 	if epoch, ok := store.FenceOf(r.ctx); ok {
 		reqErr = checkFence(ctx, conn, epoch)
 	}

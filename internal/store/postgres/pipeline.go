@@ -24,10 +24,10 @@ type pipeFunc func(b *pgx.Batch, own *error)
 // request's) go in one round trip, and commits it in a second, recording
 // each request's error in errs. When a statement fails or a request's
 // fencing token is not the leader epoch, it rolls back and runs the batch
-// again with runSavepoints, so that the request fails alone. It returns
-// an error of the whole batch.
-func (db *DB) runPiped(live []*request, errs []error) error {
-	ctx := context.Background()
+// again with runSavepoints, so that the request fails alone, unless ctx
+// has ended (batchDeadline): the batch is given up. It returns an error
+// of the whole batch.
+func (db *DB) runPiped(ctx context.Context, live []*request, errs []error) error {
 	conn, err := db.connect(ctx)
 	if err != nil {
 		return err
@@ -57,9 +57,12 @@ func (db *DB) runPiped(live []*request, errs []error) error {
 		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
 			db.drop(conn)
 		}
+		if ctx.Err() != nil {
+			return err // the batch is given up (batchDeadline)
+		}
 		db.redone.Add(1)
 		clear(errs)
-		return db.runSavepoints(live, errs)
+		return db.runSavepoints(ctx, live, errs)
 	}
 	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 		// The outcome of a failed COMMIT is unknown: start afresh.

@@ -20,7 +20,10 @@
 // turns. The committer's session has an idle_in_transaction_session_timeout
 // (stalledTxTimeout): a committer stalled inside its transaction (a paused
 // process, a lost network) is cut off by the database, which releases its
-// locks, the lease row's included.
+// locks, the lease row's included. A batch that cannot finish (a lock it
+// waits for, a connection that hangs) is given up once the last of its
+// callers' deadlines has passed, after 30 s at most (batchDeadline): its
+// calls fail instead of waiting for the database.
 //
 // The schema lives in numbered migrations (migrations/NNNN_name.sql),
 // embedded in the binary and applied in order when the store opens, in
