@@ -60,7 +60,16 @@ type DB struct {
 	// beforeBatch, when set (by tests, before the first write), runs in
 	// the committer before each batch.
 	beforeBatch func()
+
+	// lock holds PATH.lock while the database is open: two servers
+	// writing one SQLite file would both act as the only one.
+	lock *os.File
 }
+
+// ErrInUse is returned by Open when another process (or another Open in
+// this one) has the database open. SQLite serves one server; several
+// servers share a PostgreSQL database (docs/reliability.md).
+var ErrInUse = errors.New("the database is in use by another carnot process: one server per SQLite database (run several on PostgreSQL)")
 
 var _ store.Store = (*DB)(nil)
 
@@ -77,13 +86,19 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{path: abs, reqs: make(chan *request, maxBatch), done: make(chan struct{})}
+	lock, err := lockFile(abs + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db := &DB{path: abs, reqs: make(chan *request, maxBatch), done: make(chan struct{}), lock: lock}
 	if err := db.openWriter(); err != nil {
+		db.unlock()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
 		_ = db.closeWriter()
+		db.unlock()
 		return nil, fmt.Errorf("open store %s: readers: %w", path, err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -171,10 +186,19 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	<-db.done
 	err := errors.Join(db.closeWriter(), db.r.Close())
+	db.unlock()
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil
+}
+
+// unlock lets another process open the database.
+func (db *DB) unlock() {
+	if db.lock != nil {
+		_ = db.lock.Close() // closing the file drops its flock
+		db.lock = nil
+	}
 }
 
 // closeWriter closes the write statements and the writer connection.
