@@ -2,11 +2,12 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/client"
 )
 
 // newFenceCmd returns `carnot fence` (unfence false) or `carnot unfence`.
 func newFenceCmd(unfence bool) *cobra.Command {
-	r := remote{admin: true}
 	use, short, long, done := "fence", "Declare nodes out of service (powered off, running nothing)",
 		`Fences nodes: you confirm that each is powered off or isolated and runs
 nothing. Use it for a node that went silent while it ran work and will not
@@ -27,24 +28,10 @@ recorded with who asked for it.`, "fenced"
 			`Unfences nodes: the server treats them by their condition again; a
 ready node takes work, a silent one counts as down.`, "unfenced"
 	}
-	cmd := &cobra.Command{
-		Use:               use + " NODE…",
-		Short:             short,
-		Long:              long,
-		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: r.completeNodes,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			op := c.Fence
-			if unfence {
-				op = c.Unfence
-			}
-			return eachNode(ctxOf(cmd), cmd, args, done, op)
-		},
-	}
-	r.addServerFlag(cmd)
-	return cmd
+	return nodeOpCmd(use, short, long, done, func(c *client.Client) nodeOp {
+		if unfence {
+			return c.Unfence
+		}
+		return c.Fence
+	})
 }

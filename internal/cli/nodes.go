@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
 )
 
 func newNodesCmd() *cobra.Command {
@@ -66,7 +67,6 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 
 // newDrainCmd returns `carnot drain` (undrain false) or `carnot undrain`.
 func newDrainCmd(undrain bool) *cobra.Command {
-	r := remote{admin: true}
 	use, short, long, done := "drain", "Stop placing new work on nodes",
 		`Drains nodes: the scheduler places no new replica on them; what runs
 there keeps running. A drained node stays drained, across agent restarts,
@@ -75,6 +75,21 @@ until undrained.`, "drained"
 		use, short, long, done = "undrain", "Let drained nodes take work again",
 			"Undrains nodes: the scheduler may place replicas on them again.", "undrained"
 	}
+	return nodeOpCmd(use, short, long, done, func(c *client.Client) nodeOp {
+		if undrain {
+			return c.Undrain
+		}
+		return c.Drain
+	})
+}
+
+// nodeOp changes one node through the API and returns it.
+type nodeOp func(context.Context, string) (*api.Node, error)
+
+// nodeOpCmd is a command that applies the operation opOf picks to every
+// node named on the operator API (drain, fence and their undoing).
+func nodeOpCmd(use, short, long, done string, opOf func(*client.Client) nodeOp) *cobra.Command {
+	r := remote{admin: true}
 	cmd := &cobra.Command{
 		Use:               use + " NODE…",
 		Short:             short,
@@ -86,11 +101,7 @@ until undrained.`, "drained"
 			if err != nil {
 				return err
 			}
-			op := c.Drain
-			if undrain {
-				op = c.Undrain
-			}
-			return eachNode(ctxOf(cmd), cmd, args, done, op)
+			return eachNode(ctxOf(cmd), cmd, args, done, opOf(c))
 		},
 	}
 	r.addServerFlag(cmd)

@@ -60,6 +60,24 @@ func (s *Server) handleNode(w http.ResponseWriter, r *http.Request) {
 // handleDrain drains a node (it keeps its work and takes nothing new) or
 // undrains it.
 func (s *Server) handleDrain(drain bool) http.HandlerFunc {
+	return s.nodeChange(func(n *nodeState, c *changes) {
+		if n.doc.Drained == drain {
+			return
+		}
+		n.doc.Drained = drain
+		verb := "drained: runs what it has, takes nothing new"
+		if !drain {
+			verb = "undrained: takes new work"
+		}
+		c.node(n, api.EventNode, "node "+n.doc.Name+" "+verb)
+		c.kick = true
+	})
+}
+
+// nodeChange serves an operator's change to the node the path names:
+// change records it in c (with the caller as its actor) under mu, and
+// the node as it then is is the answer once the change is committed.
+func (s *Server) nodeChange(change func(n *nodeState, c *changes)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		s.mu.Lock()
@@ -71,15 +89,7 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 		}
 		c := newChanges()
 		c.actor = principalOf(r).Subject
-		if n.doc.Drained != drain {
-			n.doc.Drained = drain
-			verb := "drained: runs what it has, takes nothing new"
-			if !drain {
-				verb = "undrained: takes new work"
-			}
-			c.node(n, api.EventNode, "node "+name+" "+verb)
-			c.kick = true
-		}
+		change(n, c)
 		if err := s.commit(r.Context(), c); err != nil {
 			s.fail(err)
 			problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)

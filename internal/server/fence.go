@@ -28,32 +28,16 @@ import (
 
 // handleFence fences a node (fence true) or unfences it.
 func (s *Server) handleFence(fence bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		n := s.nodes[name]
-		if n == nil {
-			problemf(w, http.StatusNotFound, "no node %q", name)
-			return
-		}
-		c := newChanges()
-		c.actor = principalOf(r).Subject
+	return s.nodeChange(func(n *nodeState, c *changes) {
 		switch {
 		case fence:
 			s.fence(n, s.cfg.Now(), c)
 		case n.doc.Fenced:
 			n.doc.Fenced = false
-			c.node(n, api.EventNode, "node "+name+" unfenced: it takes work again when it is ready")
+			c.node(n, api.EventNode, "node "+n.doc.Name+" unfenced: it takes work again when it is ready")
 			c.kick = true
 		}
-		if err := s.commit(r.Context(), c); err != nil {
-			s.fail(err)
-			problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.nodeDoc(n))
-	}
+	})
 }
 
 // fence marks n fenced: its live replicas are lost and those it may still
