@@ -143,11 +143,7 @@ func waitLease(t *testing.T, conn *pgx.Conn, holder string, within time.Duration
 func TestLeaderRenewingAtANewEpochStops(t *testing.T) {
 	db := pgSchema(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgConn(t, db)
 	a := startTestReplica(t, db, "a", 600*time.Millisecond)
 	epoch := waitLease(t, conn, "a", 10*time.Second)
 	time.Sleep(300 * time.Millisecond) // the server is built and its loop runs
@@ -178,12 +174,7 @@ func TestLeaderRenewingAtANewEpochStops(t *testing.T) {
 // loop ran, every time.
 func TestLeaderKeepsItsLeaseWhileItsServerLoads(t *testing.T) {
 	db := pgSchema(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgConn(t, db)
 	const ttl = 600 * time.Millisecond
 	loaded := make(chan struct{})
 	a := startTestReplicaWith(t, db, "a", ttl, func(ctx context.Context) error {
@@ -336,12 +327,7 @@ func agentRoute(t *testing.T, r *testReplica) (leader bool, answer string) {
 // elsewhere.
 func TestLeaderCutOffFromTheDatabaseStepsDown(t *testing.T) {
 	db := pgSchema(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgConn(t, db)
 	const ttl = 600 * time.Millisecond
 	f := newFreezer(t, mustHost(t, db))
 	a := startTestReplica(t, f.through(t, db), "a", ttl)
@@ -388,4 +374,15 @@ func mustHost(t *testing.T, db string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+// pgConn is a connection to db of its own, closed when the test ends.
+func pgConn(t *testing.T, db string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
