@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,12 +30,21 @@ import (
 // address. Every write of the leader carries its epoch as a fencing
 // token: a leader that lost the lease cannot commit; it stops (exits
 // with an error) and its process manager starts it again as a standby.
+//
+// The lease holder is this process, not its --replica-name: holder is the
+// name and a random instance ID drawn at start, so that two processes with
+// one name (a hung process and its restart, a unit copied to two
+// machines) are two holders. The second waits for the lease as any
+// standby, or takes an expired one at a new epoch, which fences the
+// first's writes. Were the name the holder, the second's campaign would
+// renew the first's lease: both would lead, at one epoch, which fencing
+// cannot tell apart.
 type replica struct {
-	name  string
-	ttl   time.Duration
-	db    *postgres.DB
-	cp    *controlPlane
-	roots *x509.CertPool
+	holder string // this process in the lease: holderOf(--replica-name, instance)
+	ttl    time.Duration
+	db     *postgres.DB
+	cp     *controlPlane
+	roots  *x509.CertPool
 
 	mu     sync.Mutex
 	lease  store.Lease
@@ -43,11 +54,12 @@ type replica struct {
 }
 
 func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.CertPool) *replica {
-	r := &replica{name: o.replicaName, ttl: o.leaseTTL, db: db, cp: cp, roots: roots}
-	if r.name == "" {
+	name := o.replicaName
+	if name == "" {
 		host, _ := os.Hostname()
-		r.name = fmt.Sprintf("%s-%d", host, os.Getpid())
+		name = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
+	r := &replica{holder: holderOf(name, newInstance()), ttl: o.leaseTTL, db: db, cp: cp, roots: roots}
 	tr := &http.Transport{TLSClientConfig: pki.ClientConfig(roots, nil), MaxIdleConnsPerHost: 64}
 	proxy := func(operator bool) *httputil.ReverseProxy {
 		return &httputil.ReverseProxy{
@@ -69,6 +81,19 @@ func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.Ce
 	return r
 }
 
+// holderOf is the lease holder of replica name in the process whose
+// instance ID is instance, as the lease records it and logs show it:
+// "cp-1 (instance 3f9c2a7be0d14f55)". An older version records the bare
+// name, which is never a holder of this one.
+func holderOf(name, instance string) string { return name + " (instance " + instance + ")" }
+
+// newInstance draws a process's instance ID: 64 random bits, in hex.
+func newInstance() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // address is what the lease records of this replica: its tenant and
 // operator API.
 func (r *replica) address() string { return r.cp.url + " " + r.cp.adminURL }
@@ -79,7 +104,7 @@ func (r *replica) leaderURL(operator bool) *url.URL {
 	r.mu.Lock()
 	l := r.lease
 	r.mu.Unlock()
-	if !l.Valid || l.Holder == r.name {
+	if !l.Valid || l.Holder == r.holder {
 		return nil
 	}
 	t, a, _ := strings.Cut(l.Address, " ")
@@ -152,6 +177,7 @@ var errLostLease = errors.New("this replica lost the leadership")
 // cut off from the database. Its listeners answer as a standby's at once,
 // before the loop is stopped.
 func (r *replica) run(ctx context.Context, onLeader func(context.Context) error) error {
+	r.cp.log.Info("this replica campaigns for the leader lease", "replica", r.holder, "lease", r.ttl)
 	tick := time.NewTicker(r.ttl / 3)
 	defer tick.Stop()
 	expiry := time.NewTimer(r.ttl) // the leader's lease, as far as it knows
@@ -166,7 +192,7 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 	// lose stops leading: no request is answered as the leader's from
 	// now on, then the server's loop stops.
 	lose := func(resign bool, why error) error {
-		r.cp.log.Warn("this replica stops leading", "replica", r.name, "epoch", epoch, "err", why)
+		r.cp.log.Warn("this replica stops leading", "replica", r.holder, "epoch", epoch, "err", why)
 		r.standby()
 		stop()
 		<-loopDone
@@ -183,7 +209,7 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 			wait = lastRenew.Add(r.ttl).Sub(sent)
 		}
 		cctx, cancel := context.WithTimeout(ctx, wait)
-		l, err := r.db.Campaign(cctx, r.name, r.address(), r.ttl)
+		l, err := r.db.Campaign(cctx, r.holder, r.address(), r.ttl)
 		cancel()
 		now := time.Now()
 		if err == nil {
@@ -193,28 +219,28 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 		}
 		leading := loopDone != nil
 		switch {
-		case err == nil && l.Holder == r.name && !leading:
-			r.cp.log.Info("this replica leads", "replica", r.name, "epoch", l.Epoch)
+		case err == nil && l.Holder == r.holder && !leading:
+			r.cp.log.Info("this replica leads", "replica", r.holder, "epoch", l.Epoch)
 			// The server reloads the whole state, which may take longer
 			// than the lease: this loop goes on renewing meanwhile.
 			loopDone = make(chan error, 1)
 			st := store.Fenced(r.db, l.Epoch)
 			go func() { loopDone <- r.lead(lctx, st, onLeader) }()
 			lastRenew, epoch = sent, l.Epoch
-		case leading && err == nil && l.Holder == r.name && l.Epoch != epoch:
+		case leading && err == nil && l.Holder == r.holder && l.Epoch != epoch:
 			// The renewal came after the lease had expired: it took the
 			// lease afresh, at a new epoch that fences every write of the
 			// server running under the old one. Give the lease up and stop,
 			// as when another replica takes it.
 			return lose(true, fmt.Errorf("its lease expired before it was renewed (epoch %d, now %d)", epoch, l.Epoch))
-		case err == nil && l.Holder == r.name:
+		case err == nil && l.Holder == r.holder:
 			lastRenew = sent
 		case leading && err == nil:
 			return lose(false, fmt.Errorf("%s holds it now (epoch %d)", l.Holder, l.Epoch))
 		case leading && !now.Before(lastRenew.Add(r.ttl)):
 			return lose(false, fmt.Errorf("cannot renew the lease: %v", err))
 		case err != nil:
-			r.cp.log.Warn("campaign", "err", err)
+			r.cp.log.Warn("campaign", "replica", r.holder, "err", err)
 		}
 		var expired <-chan time.Time
 		if loopDone != nil {
@@ -253,5 +279,5 @@ func (r *replica) standby() {
 func (r *replica) resign() {
 	ctx, cancel := context.WithTimeout(context.Background(), r.ttl)
 	defer cancel()
-	r.db.Resign(ctx, r.name)
+	r.db.Resign(ctx, r.holder)
 }

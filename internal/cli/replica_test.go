@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -64,12 +65,16 @@ func pgSchema(t *testing.T) string {
 	return u.String()
 }
 
-// testReplica is one `carnot server --postgres` replica in this process,
-// its run loop started; done is closed once run returned err.
+// testReplica is one `carnot server --postgres` replica in this process;
+// once its run loop is started, done is closed when run returned err.
 type testReplica struct {
 	cp   *controlPlane
+	ctx  context.Context
+	stop context.CancelFunc // stops the replica cleanly
 	done chan struct{}
 	err  error
+
+	running bool // run was called
 }
 
 func startTestReplica(t *testing.T, db, name string, ttl time.Duration) *testReplica {
@@ -80,6 +85,15 @@ func startTestReplica(t *testing.T, db, name string, ttl time.Duration) *testRep
 // startTestReplicaWith starts a replica whose run calls onLeader once it
 // leads.
 func startTestReplicaWith(t *testing.T, db, name string, ttl time.Duration, onLeader func(context.Context) error) *testReplica {
+	t.Helper()
+	r := newTestReplica(t, db, name, ttl)
+	r.run(onLeader)
+	return r
+}
+
+// newTestReplica starts a replica's listeners, as a standby; it does not
+// campaign until run.
+func newTestReplica(t *testing.T, db, name string, ttl time.Duration) *testReplica {
 	t.Helper()
 	o := &serverOpts{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(),
 		site: "local", country: "FR", heartbeat: time.Second, timeout: 10 * time.Second,
@@ -92,13 +106,14 @@ func startTestReplicaWith(t *testing.T, db, name string, ttl time.Duration, onLe
 		stop()
 		t.Fatal(err)
 	}
-	r := &testReplica{cp: cp, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		r.err = cp.run(ctx, onLeader)
-	}()
+	r := &testReplica{cp: cp, ctx: ctx, stop: stop, done: make(chan struct{})}
 	t.Cleanup(func() {
 		stop()
+		if !r.running {
+			cp.close()
+			cp.store.Close()
+			return
+		}
 		select {
 		case <-r.done:
 		case <-time.After(30 * time.Second):
@@ -106,6 +121,16 @@ func startTestReplicaWith(t *testing.T, db, name string, ttl time.Duration, onLe
 		}
 	})
 	return r
+}
+
+// run starts r's run loop (campaigns, leads), which calls onLeader once
+// it leads.
+func (r *testReplica) run(onLeader func(context.Context) error) {
+	r.running = true
+	go func() {
+		defer close(r.done)
+		r.err = r.cp.run(r.ctx, onLeader)
+	}()
 }
 
 // leaseRow reads the lease row as it is.
@@ -118,20 +143,29 @@ func leaseRow(t *testing.T, conn *pgx.Conn) (holder string, epoch int64, valid b
 	return holder, epoch, valid
 }
 
-// waitLease waits until the lease is holder's, and returns its epoch.
-func waitLease(t *testing.T, conn *pgx.Conn, holder string, within time.Duration) int64 {
+// waitLease waits until the lease is a valid one of a replica named name,
+// and returns its epoch.
+func waitLease(t *testing.T, conn *pgx.Conn, name string, within time.Duration) int64 {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		h, e, v := leaseRow(t, conn)
-		if h == holder && v {
+		if holderName(h) == name && v {
 			return e
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the lease is %s's (epoch %d, valid %v) after %s; want %s's", h, e, v, within, holder)
+			t.Fatalf("the lease is %s's (epoch %d, valid %v) after %s; want %s's", h, e, v, within, name)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// holderName is the replica name of a lease holder: the holder is the
+// name and the process's instance, "cp-1 (instance 3f9c…)", or the bare
+// name as an older version records it.
+func holderName(holder string) string {
+	name, _, _ := strings.Cut(holder, " (instance ")
+	return name
 }
 
 // A leader whose renewal lands after its lease expired (the database was
@@ -162,7 +196,7 @@ func TestLeaderRenewingAtANewEpochStops(t *testing.T) {
 		t.Fatalf("the leader still runs 5s after its lease lapsed; the lease is %s's at epoch %d (valid %v), its server writes under epoch %d",
 			h, e, v, epoch)
 	}
-	if h, _, v := leaseRow(t, conn); h == "a" && v {
+	if h, _, v := leaseRow(t, conn); holderName(h) == "a" && v {
 		t.Errorf("the stopped leader still holds the lease: another replica must take it at once")
 	}
 }
@@ -196,7 +230,7 @@ func TestLeaderKeepsItsLeaseWhileItsServerLoads(t *testing.T) {
 		t.Fatalf("the replica stopped after a start longer than its lease: %v", a.err)
 	case <-time.After(2 * ttl):
 	}
-	if h, e, v := leaseRow(t, conn); h != "a" || e != epoch || !v {
+	if h, e, v := leaseRow(t, conn); holderName(h) != "a" || e != epoch || !v {
 		t.Errorf("the lease is %s's at epoch %d (valid %v); want a's at epoch %d, renewed while it started",
 			h, e, v, epoch)
 	}

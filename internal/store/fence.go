@@ -30,7 +30,7 @@ func FenceOf(ctx context.Context) (int64, bool) {
 
 // Lease is who holds the leadership.
 type Lease struct {
-	Holder  string
+	Holder  string // the holding process: its replica's name and instance ID
 	Address string // the holder's operator API
 	Epoch   int64
 	Valid   bool // not expired

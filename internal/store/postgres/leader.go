@@ -11,10 +11,13 @@ import (
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
-// Campaign takes or renews the leader lease for holder (a replica's
-// name), valid for ttl, and returns the lease: it is holder's when
-// lease.Holder == holder. Taking the lease from another holder (whose
-// lease expired) increments the epoch; renewing keeps it.
+// Campaign takes or renews the leader lease for holder, valid for ttl,
+// and returns the lease: it is holder's when lease.Holder == holder.
+// Taking the lease from another holder (whose lease expired) increments
+// the epoch; renewing keeps it. A holder must name one process (a
+// replica's name and its instance ID, see cli): two processes campaigning
+// as one holder renew each other's lease and share its epoch, which
+// fencing cannot tell apart.
 func (db *DB) Campaign(ctx context.Context, holder, address string, ttl time.Duration) (store.Lease, error) {
 	const op = "campaign"
 	leave, err := db.enter(op)
