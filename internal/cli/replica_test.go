@@ -409,14 +409,3 @@ func mustHost(t *testing.T, db string) string {
 	}
 	return u.Host
 }
-
-// pgConn is a connection to db of its own, closed when the test ends.
-func pgConn(t *testing.T, db string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
