@@ -57,6 +57,9 @@ type Config struct {
 	// ShutdownGrace caps each task's grace when the agent shuts down;
 	// default 10 s.
 	ShutdownGrace time.Duration
+	// Retention bounds the tasks' logs and work directories in DataDir
+	// (retention.go); without effect with another Runtime.
+	Retention Retention
 
 	// Runtime executes the tasks; nil runs them as processes, their
 	// output in DataDir/logs, served by the agent's log server. Another
@@ -96,7 +99,8 @@ type Agent struct {
 	mux        *http.ServeMux
 	baseLimits map[int]int // each GPU's power limit when the agent started
 
-	retryMin, retryMax time.Duration // backoff of failed calls
+	retryMin, retryMax time.Duration           // backoff of failed calls
+	diskUsed           func() (float64, error) // percent used of DataDir's file system
 
 	changed chan struct{} // a task changed state (capacity 1)
 	kick    chan struct{} // a heartbeat saw newer assignments (capacity 1)
@@ -146,6 +150,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 	if cfg.NextBeat == nil {
 		cfg.NextBeat = everyInterval
 	}
+	cfg.Retention = cfg.Retention.withDefaults()
 	if err := detect(&cfg); err != nil {
 		return nil, err
 	}
@@ -157,6 +162,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
 		gpuUse: map[int]int{}, mux: http.NewServeMux(),
+		diskUsed: func() (float64, error) { return diskUsage(cfg.DataDir) },
 	}
 	if cfg.Devices != nil {
 		for _, g := range cfg.Devices.Info() {
@@ -184,7 +190,7 @@ func (a *Agent) openProcesses() error {
 		ln.Close()
 		return fmt.Errorf("agent: data directory: %w", err)
 	}
-	p := newProcesses(a.cfg.DataDir, a.log)
+	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
 	p.killLeftovers()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)
 	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)
@@ -232,6 +238,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	a.log.Info("agent starting", "logs", a.advertise, "data", a.cfg.DataDir)
+	var collector sync.WaitGroup
+	if _, ok := a.rt.(*processes); ok {
+		collector.Go(func() { a.collectLoop(rctx) })
+	}
 	registered := false
 	wait := a.retryMin
 	for a.register(rctx) == nil {
@@ -253,6 +263,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		wait = min(2*wait, a.retryMax)
 	}
 	a.shutdown(registered)
+	cancel(nil)
+	collector.Wait()
 	if err := <-serveErr; err != nil {
 		return err
 	}

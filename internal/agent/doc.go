@@ -28,9 +28,12 @@
 // How a task is executed is a Runtime's (runtime.go): Start gives a
 // Process that takes signals and tells, by Wait, how it ended. By default
 // each task is a process in its own process group, with the agent's
-// environment plus Task.Env (Task.Env wins), its output in
-// DataDir/logs/<job>/<attempt>/<replica>.stdout and .stderr, which the
-// agent's HTTP log server serves at api.AgentLogsPath. internal/fleet
+// environment plus Task.Env (Task.Env wins), its output piped to
+// DataDir/logs/<job>/<attempt>/<replica>.stdout and .stderr and rotated
+// there at Retention.LogMaxBytes (tasklog.go), which the agent's HTTP log
+// server serves at api.AgentLogsPath. Every Retention.Interval the
+// agent deletes the logs and default work directories of finished tasks
+// beyond its Retention limits (retention.go). internal/fleet
 // runs many agents in one process with a fake Runtime whose tasks are
 // timers: one implementation of the protocol, the work faked, as a
 // kubelet over a fake container runtime. An agent with another Runtime

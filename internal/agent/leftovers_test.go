@@ -83,7 +83,7 @@ func TestRecordsRunningGroups(t *testing.T) {
 // next agent kills them too.
 func TestKillsLeftoversOfAnEndedMainProcess(t *testing.T) {
 	dir, pids := t.TempDir(), t.TempDir()
-	r := newProcesses(dir, slog.New(slog.DiscardHandler))
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
 	task := sh("j-left", 0, `sleep 300 &
 echo $! > "$PIDS/child"
 setsid sleep 300 &
@@ -99,7 +99,7 @@ exit 0`, map[string]string{"PIDS": pids})
 	// here by the test) and nothing clears its group or its record.
 	_ = p.(*process).cmd.Wait()
 
-	newProcesses(dir, slog.New(slog.DiscardHandler)).killLeftovers()
+	newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
 	eventually(t, 5*time.Second, func() bool { return !alive(child) && !alive(escaped) },
 		"the previous task's processes %d (its group) and %d (left it) to be killed", child, escaped)
 }

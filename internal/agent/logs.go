@@ -4,13 +4,13 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
 )
 
 // followEvery is how often a followed log is checked for new bytes.
@@ -59,7 +59,9 @@ func parseLogQuery(r *http.Request) (logQuery, error) {
 
 // serveLogs streams a task's stdout or stderr from offset. With follow,
 // it keeps sending what the task writes until the task has ended and all
-// of the file is sent, or the client goes away.
+// of the file is sent, or the client goes away. Offsets are those of the
+// whole output; what rotation dropped (tasklog.go) is skipped, and
+// api.LogDroppedHeader says how much of the beginning that is.
 func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	want := a.logsToken
@@ -75,7 +77,10 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := lq.key
-	f, err := os.Open(logPath(a.cfg.DataDir, k, lq.stream))
+	// First whether the agent tracks the task: if it does, its start is
+	// over, and the view opened next is of the stream being written.
+	done, tracked := a.taskDone(k)
+	view, err := a.openLog(k, lq.stream)
 	if errors.Is(err, fs.ErrNotExist) {
 		http.Error(w, fmt.Sprintf("no %s log for job %s replica %d attempt %d on node %s",
 			lq.stream, k.Job, k.Replica, k.Attempt, a.cfg.Name), http.StatusNotFound)
@@ -86,31 +91,43 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read the log", http.StatusInternalServerError)
 		return
 	}
-	defer f.Close()
-	if _, err := f.Seek(lq.offset, io.SeekStart); err != nil {
-		http.Error(w, "bad offset: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	done, tracked := a.taskDone(k)
+	defer func() { view.close() }()
 	follow := lq.follow && tracked
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	if view.dropped > 0 {
+		h.Set(api.LogDroppedHeader, strconv.FormatInt(view.dropped, 10))
+	}
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	tick := time.NewTicker(followEvery)
 	defer tick.Stop()
+	pos := lq.offset
 	for {
 		ended := !follow || isClosed(done) // before the copy: what was written before the end is sent
-		n, err := io.Copy(w, f)
-		if err != nil {
+		if view.stale() {
+			// Rotated: read the rest of the files held, then what the
+			// stream's files are now (what was dropped meanwhile is
+			// skipped).
+			if pos, err = view.copyFrom(w, pos); err != nil {
+				return
+			}
+			view.close()
+			if view, err = a.openLog(k, lq.stream); err != nil {
+				view = &logView{}
+				return
+			}
+		}
+		from := pos
+		if pos, err = view.copyFrom(w, pos); err != nil {
 			return // the client went away
 		}
-		if n > 0 {
+		if pos > from {
 			_ = rc.Flush()
 		}
-		if ended {
+		if ended { // the writer had finished: the view was its last
 			return
 		}
 		select {
@@ -119,6 +136,15 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 		}
 	}
+}
+
+// openLog opens what is kept of a task's stream.
+func (a *Agent) openLog(k taskKey, stream string) (*logView, error) {
+	p, ok := a.rt.(*processes)
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return p.openLog(k, stream)
 }
 
 func isClosed(c <-chan struct{}) bool {

@@ -79,7 +79,7 @@ func killPID(pid int) error {
 // processes killed with its own) nor inherit the agent's.
 func TestTaskCannotSetItsMark(t *testing.T) {
 	t.Setenv(markEnv, "agents-own")
-	r := newProcesses(t.TempDir(), slog.New(slog.DiscardHandler))
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.DiscardHandler))
 	mark := newMark()
 	cmd, logs, err := r.command(sh("j-mark", 0, "true", map[string]string{markEnv: "forged"}), mark)
 	if err != nil {

@@ -20,19 +20,33 @@ import (
 )
 
 // processes is the default Runtime: each task is a process in a process
-// group of its own, with its output in DataDir/logs and its work
-// directory under DataDir/work. It records the groups it runs in
+// group of its own, with its output in DataDir/logs (tasklog.go) and its
+// work directory under DataDir/work. It records the groups it runs in
 // DataDir/groups.json (see leftovers.go).
 type processes struct {
 	dataDir string
+	logMax  int64 // bytes of a log file before it is rotated; 0: never
 	log     *slog.Logger
 
 	mu     sync.Mutex
 	groups map[int]group // the running tasks' groups, by ID
+
+	liveMu sync.Mutex
+	live   map[string]*streamLog // the streams being written, by path
 }
 
-func newProcesses(dataDir string, log *slog.Logger) *processes {
-	return &processes{dataDir: dataDir, log: log, groups: map[int]group{}}
+func newProcesses(dataDir string, logMax int64, log *slog.Logger) *processes {
+	return &processes{dataDir: dataDir, logMax: logMax, log: log, groups: map[int]group{}, live: map[string]*streamLog{}}
+}
+
+// openLog opens what is kept of a task's stream (stdout or stderr); it is
+// fs.ErrNotExist when there is nothing.
+func (r *processes) openLog(k taskKey, stream string) (*logView, error) {
+	path := logPath(r.dataDir, k, stream)
+	r.liveMu.Lock()
+	src := r.live[path]
+	r.liveMu.Unlock()
+	return openView(path, src)
 }
 
 // Start starts the task's process. The reason it could not start is also
@@ -43,16 +57,17 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 	if err != nil {
 		return nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err)}
 	}
-	defer logs.close()
 	if err := cmd.Start(); err != nil {
 		code := 126
 		if isNotFoundErr(err) {
 			code = 127
 		}
-		fmt.Fprintf(logs.stderr, "carnot: cannot start %q: %v\n", spec.Command, err)
+		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: %v\n", spec.Command, err))
+		logs.close()
 		return nil, &StartError{Code: code, Err: fmt.Errorf("start: %w", err)}
 	}
-	p := &process{r: r, cmd: cmd, name: keyOf(spec).String(), mark: mark}
+	logs.run(r)
+	p := &process{r: r, cmd: cmd, name: keyOf(spec).String(), mark: mark, logs: logs}
 	r.track(p.PID(), p.name, p.mark, true)
 	return p, nil
 }
@@ -63,6 +78,7 @@ type process struct {
 	cmd  *exec.Cmd
 	name string
 	mark string // in the environment of all of the task's processes (marks.go)
+	logs *logFiles
 }
 
 func (p *process) PID() int { return p.cmd.Process.Pid }
@@ -85,6 +101,7 @@ func (p *process) Wait() Exit {
 	err := p.cmd.Wait()
 	x := Exit{At: time.Now().UTC()}
 	p.clearGroup()
+	p.logs.finish(p.r)
 	p.r.track(p.PID(), p.name, "", false)
 	st := p.cmd.ProcessState
 	if st == nil {
@@ -149,13 +166,64 @@ func (p *process) reap(killed []int) {
 	}
 }
 
-// logFiles are a task's output files, open for the process to inherit.
-type logFiles struct{ stdout, stderr *os.File }
+// logFiles are a task's output streams, and the write ends of their
+// pipes for the process to inherit.
+type logFiles struct {
+	stdout, stderr *streamLog
+	wout, werr     *os.File
+}
 
-// close closes the agent's copies; the process keeps its own.
+func (r *processes) openLogFiles(k taskKey) (*logFiles, error) {
+	if err := os.MkdirAll(filepath.Dir(logPath(r.dataDir, k, "stdout")), 0o700); err != nil {
+		return nil, fmt.Errorf("log directory: %w", err)
+	}
+	// Logs are readable by the agent's user only: they may hold a
+	// tenant's data.
+	stdout, wout, err := newStreamLog(logPath(r.dataDir, k, "stdout"), r.logMax, r.log)
+	if err != nil {
+		return nil, err
+	}
+	stderr, werr, err := newStreamLog(logPath(r.dataDir, k, "stderr"), r.logMax, r.log)
+	if err != nil {
+		wout.Close()
+		stdout.close()
+		return nil, err
+	}
+	return &logFiles{stdout: stdout, stderr: stderr, wout: wout, werr: werr}, nil
+}
+
+// run closes the agent's copies of the write ends (the process has its
+// own) and copies the streams to their files.
+func (l *logFiles) run(r *processes) {
+	l.wout.Close()
+	l.werr.Close()
+	r.liveMu.Lock()
+	for _, s := range []*streamLog{l.stdout, l.stderr} {
+		r.live[s.path] = s
+		go s.run()
+	}
+	r.liveMu.Unlock()
+}
+
+// finish waits until the task's output is written (logDrain at most).
+func (l *logFiles) finish(r *processes) {
+	for _, s := range []*streamLog{l.stdout, l.stderr} {
+		s.drainFor(logDrain)
+	}
+	for _, s := range []*streamLog{l.stdout, l.stderr} {
+		<-s.done
+		r.liveMu.Lock()
+		delete(r.live, s.path)
+		r.liveMu.Unlock()
+	}
+}
+
+// close ends streams that were never run (the process did not start).
 func (l *logFiles) close() {
-	l.stdout.Close()
-	l.stderr.Close()
+	l.wout.Close()
+	l.werr.Close()
+	l.stdout.close()
+	l.stderr.close()
 }
 
 // command prepares a task's process: its log files, work directory,
@@ -166,21 +234,10 @@ func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, e
 		return nil, nil, errors.New("the task has no command")
 	}
 	k := keyOf(spec)
-	if err := os.MkdirAll(filepath.Dir(logPath(r.dataDir, k, "stdout")), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("log directory: %w", err)
-	}
-	// Logs are readable by the agent's user only: they may hold a
-	// tenant's data.
-	stdout, err := os.OpenFile(logPath(r.dataDir, k, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	logs, err := r.openLogFiles(k)
 	if err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, nil, err
 	}
-	stderr, err := os.OpenFile(logPath(r.dataDir, k, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		stdout.Close()
-		return nil, nil, fmt.Errorf("log file: %w", err)
-	}
-	logs := &logFiles{stdout, stderr}
 	dir := spec.WorkDir
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -200,7 +257,7 @@ func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, e
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Path, cmd.Err = lookPath(spec.Command[0], env)
 	cmd.Env, cmd.Dir = env, dir
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Stdout, cmd.Stderr = logs.wout, logs.werr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd, logs, nil
 }

@@ -80,4 +80,9 @@ const (
 	// cannot serve the request (a node agent's): the client tries the
 	// next server address. Its value is the leader's address, if known.
 	StandbyHeader = "Carnot-Standby"
+	// LogDroppedHeader, on a log's answer (the agent's and the server's),
+	// is how many bytes of the beginning of the replica's output its node
+	// no longer keeps (the agent's --task-log-max-mib): the body starts
+	// at that offset at the earliest. Absent when nothing was dropped.
+	LogDroppedHeader = "Carnot-Log-Dropped"
 )

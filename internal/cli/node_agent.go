@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,50 @@ type agentOpts struct {
 	gpuModel string
 	join     string // join token, to enroll when the node has no certificate
 	ca       string // CA file to trust the server with
+	keep     keepOpts
+}
+
+// keepOpts bound the tasks' data the agent keeps (agent.Retention).
+type keepOpts struct {
+	maxTasks    int
+	maxAge      time.Duration
+	diskPercent float64
+	interval    time.Duration
+	logMaxMiB   int64
+}
+
+func (k *keepOpts) flags(c *cobra.Command) {
+	f := c.Flags()
+	f.IntVar(&k.maxTasks, "gc-max-tasks", agent.DefaultMaxTasks, "finished tasks whose logs and work directories the agent keeps, the newest; -1: no limit")
+	f.DurationVar(&k.maxAge, "gc-max-age", agent.DefaultMaxAge, "how long a finished task's logs and work directory are kept after its job's last task on the node ended; negative: no limit")
+	f.Float64Var(&k.diskPercent, "gc-disk-percent", agent.DefaultDiskPercent, "usage of the --data-dir file system (percent) above which finished tasks' data is deleted, oldest first; -1: no limit")
+	f.DurationVar(&k.interval, "gc-interval", agent.DefaultGCInterval, "how often the finished tasks' data is checked against the --gc-* limits")
+	f.Int64Var(&k.logMaxMiB, "task-log-max-mib", agent.DefaultLogMaxBytes>>20, "size (MiB) at which a task's stdout or stderr file is rotated: at most twice this is kept of each, the end; -1: no limit")
+}
+
+// retention checks the flags and makes them the agent's Retention.
+func (k *keepOpts) retention() (agent.Retention, error) {
+	for _, z := range []struct {
+		name string
+		zero bool
+	}{{"--gc-max-tasks", k.maxTasks == 0}, {"--gc-max-age", k.maxAge == 0}, {"--gc-disk-percent", k.diskPercent == 0},
+		{"--task-log-max-mib", k.logMaxMiB == 0}} {
+		if z.zero {
+			return agent.Retention{}, usageError{fmt.Errorf("%s 0: give a limit, or -1 for none", z.name)}
+		}
+	}
+	if k.interval <= 0 {
+		return agent.Retention{}, usageError{fmt.Errorf("--gc-interval %s: want a positive duration", k.interval)}
+	}
+	if k.logMaxMiB > 1<<30 {
+		return agent.Retention{}, usageError{fmt.Errorf("--task-log-max-mib %d: at most %d", k.logMaxMiB, 1<<30)}
+	}
+	r := agent.Retention{MaxTasks: k.maxTasks, MaxAge: k.maxAge, DiskPercent: k.diskPercent, Interval: k.interval,
+		LogMaxBytes: k.logMaxMiB << 20}
+	if k.logMaxMiB < 0 {
+		r.LogMaxBytes = -1
+	}
+	return r, nil
 }
 
 func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
@@ -42,6 +87,7 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 	f.StringVar(&o.listen, "agent-listen", "127.0.0.1:0", "address of the agent's log server")
 	f.IntVar(&o.fakeGPUs, "fake-gpus", -1, "use N fake GPUs instead of NVML (for machines without NVIDIA GPUs); -1: NVML when present")
 	f.StringVar(&o.gpuModel, "gpu-model", "H100", "model of the fake GPUs (a catalog name: A100, H100, H200, B200, …)")
+	o.keep.flags(c)
 }
 
 // devices opens the node's GPUs: fake ones when asked, else NVML. With
@@ -73,6 +119,10 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	if o.name == "" {
 		return nil, nil, usageError{errors.New("--name: the node needs a name")}
 	}
+	keep, err := o.keep.retention()
+	if err != nil {
+		return nil, nil, err
+	}
 	cert, roots, site, err := enrollNode(ctx, addr, o.dataDir, o.name, o.join, o.ca)
 	if err != nil {
 		return nil, nil, err
@@ -95,7 +145,7 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	}
 	logsTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
 	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: logsTLS,
-		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent")}, cl)
+		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep}, cl)
 	if err != nil {
 		if devs != nil {
 			devs.Close()

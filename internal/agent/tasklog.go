@@ -1,0 +1,289 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A task's stdout and stderr reach the agent through pipes, and the agent
+// writes each to its log file, DataDir/logs/<job>/<attempt>/<replica>.<stream>
+// (as dockerd's json-file driver does, so that the agent can rotate it).
+// When the file reaches the size limit it becomes <stream>.1, the
+// previous .1 is dropped and a new file begins: of each stream at most
+// twice the limit is kept, the end of the output. <stream>.dropped holds
+// how many bytes of the beginning are gone, once some are, so that
+// offsets stay those of the whole output and the log server can say what
+// it no longer has.
+
+// Suffixes of a stream's files besides the current one.
+const (
+	prevSuffix    = ".1"
+	droppedSuffix = ".dropped"
+	newSuffix     = ".new" // a rotation's new file, until it takes the current one's name
+)
+
+// logDrain bounds how long, once a task's processes are gone, the agent
+// still reads its output: what is in the pipes is read at once, and a
+// process that escaped the task (no mark, another group) and holds the
+// pipe open is not waited for.
+const logDrain = 2 * time.Second
+
+// streamLog writes one stream of a running task to its file, rotating it
+// at max bytes (0: never).
+type streamLog struct {
+	path string
+	max  int64
+	log  *slog.Logger
+	pipe *os.File      // the agent's end; the task writes to the other
+	done chan struct{} // closed once the pipe is drained and the file closed
+
+	mu      sync.Mutex
+	f       *os.File
+	size    int64 // of the current file
+	prev    int64 // of path.1; 0: there is none
+	dropped int64 // bytes of the output before the first file kept
+	gen     int   // rotations so far
+	failing bool  // the last write or rotation failed (logged once)
+}
+
+// newStreamLog creates (empties) the stream's file, removes what an
+// earlier run of the same task left of it and opens the pipe. The
+// caller gives the write end to the task and closes its own copy.
+func newStreamLog(path string, max int64, log *slog.Logger) (*streamLog, *os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	for _, s := range []string{prevSuffix, droppedSuffix, newSuffix} {
+		_ = os.Remove(path + s)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("log pipe: %w", err)
+	}
+	return &streamLog{path: path, max: max, log: log, pipe: r, done: make(chan struct{}), f: f}, w, nil
+}
+
+// run copies the pipe to the file until every writer is gone (or
+// drainFor's time passed), then closes the file, its modification time the
+// task's end.
+func (l *streamLog) run() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := l.pipe.Read(buf)
+		if n > 0 {
+			l.write(buf[:n])
+		}
+		if err != nil {
+			break
+		}
+	}
+	l.close()
+}
+
+// drainFor has run end once the pipe's writers are gone or d passed,
+// whichever is first: what is in the pipe is read at once.
+func (l *streamLog) drainFor(d time.Duration) {
+	_ = l.pipe.SetReadDeadline(time.Now().Add(d))
+}
+
+// close ends the stream: the pipe and the file are closed and the file's
+// modification time says when (the task's end, for retention).
+func (l *streamLog) close() {
+	l.pipe.Close()
+	l.mu.Lock()
+	l.f.Close()
+	now := time.Now()
+	_ = os.Chtimes(l.path, now, now)
+	l.mu.Unlock()
+	close(l.done)
+}
+
+// write appends b to the stream, rotating the file as it reaches max.
+// A failure (a full disk) loses the bytes, not the task: the pipe is
+// still read.
+func (l *streamLog) write(b []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(b) > 0 {
+		n := len(b)
+		if l.max > 0 {
+			if l.size >= l.max {
+				if err := l.rotateLocked(); err != nil {
+					l.warnLocked("cannot rotate a task's log; it grows past its limit", err)
+				}
+			}
+			if l.size < l.max {
+				n = int(min(int64(n), l.max-l.size))
+			}
+		}
+		w, err := l.f.Write(b[:n])
+		l.size += int64(w)
+		if err != nil {
+			l.warnLocked("cannot write a task's log; its output is lost until writes succeed again", err)
+			return
+		}
+		l.failing = false
+		b = b[n:]
+	}
+}
+
+func (l *streamLog) warnLocked(msg string, err error) {
+	if !l.failing {
+		l.log.Warn(msg, "file", l.path, "err", err)
+	}
+	l.failing = true
+}
+
+// rotateLocked makes the current file the previous one (dropping the
+// previous) and starts an empty one. Readers take their view under the
+// lock, so they never see the files half rotated.
+func (l *streamLog) rotateLocked() error {
+	f, err := os.OpenFile(l.path+newSuffix, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	dropped := l.dropped + l.prev
+	if dropped != l.dropped {
+		if err := os.WriteFile(l.path+droppedSuffix, []byte(strconv.FormatInt(dropped, 10)+"\n"), 0o600); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := os.Rename(l.path, l.path+prevSuffix); err != nil {
+		f.Close()
+		return err
+	}
+	if err := os.Rename(l.path+newSuffix, l.path); err != nil {
+		// The current file is gone: keep writing to the previous one.
+		f.Close()
+		return err
+	}
+	l.f.Close()
+	l.f, l.dropped, l.prev, l.size = f, dropped, l.size, 0
+	l.gen++
+	return nil
+}
+
+// rotations is how many times the stream was rotated.
+func (l *streamLog) rotations() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+// logView is what was kept of a stream when it was opened, its files open
+// in order: reading them goes on while the stream is rotated.
+type logView struct {
+	segs    []segment
+	dropped int64      // bytes of the output before segs[0]
+	src     *streamLog // the running task's stream; nil: files no one writes
+	gen     int        // src's rotations when the view was opened
+}
+
+// segment is one file of a view.
+type segment struct {
+	f    *os.File
+	base int64 // offset in the whole output of its first byte
+	end  int64 // offset past its last byte; -1: the current file, growing
+}
+
+// openView opens what is kept of the stream at path, written by src (nil
+// once no one writes it). It is fs.ErrNotExist when nothing is.
+func openView(path string, src *streamLog) (*logView, error) {
+	if src == nil {
+		return openFinishedView(path)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	v := &logView{dropped: src.dropped, src: src, gen: src.gen}
+	if src.prev > 0 {
+		f, err := os.Open(path + prevSuffix)
+		if err != nil {
+			return nil, err
+		}
+		v.segs = append(v.segs, segment{f: f, base: src.dropped, end: src.dropped + src.prev})
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		v.close()
+		return nil, err
+	}
+	v.segs = append(v.segs, segment{f: f, base: src.dropped + src.prev, end: -1})
+	return v, nil
+}
+
+// openFinishedView opens the files of a stream no one writes any more.
+func openFinishedView(path string) (*logView, error) {
+	v := &logView{}
+	if b, err := os.ReadFile(path + droppedSuffix); err == nil {
+		v.dropped, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		v.dropped = max(v.dropped, 0)
+	}
+	base := v.dropped
+	for _, p := range []string{path + prevSuffix, path} {
+		f, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			v.close()
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			v.close()
+			return nil, err
+		}
+		v.segs = append(v.segs, segment{f: f, base: base, end: base + st.Size()})
+		base += st.Size()
+	}
+	if len(v.segs) == 0 {
+		return nil, fs.ErrNotExist
+	}
+	return v, nil
+}
+
+// stale reports whether the stream was rotated since the view was
+// opened: once read to its end, the view must be opened again.
+func (v *logView) stale() bool { return v.src != nil && v.src.rotations() != v.gen }
+
+func (v *logView) close() {
+	for _, s := range v.segs {
+		s.f.Close()
+	}
+}
+
+// copyFrom writes the output from offset pos (skipping what was dropped)
+// to w and returns the offset it reached.
+func (v *logView) copyFrom(w io.Writer, pos int64) (int64, error) {
+	for _, s := range v.segs {
+		if s.end >= 0 && pos >= s.end {
+			continue
+		}
+		pos = max(pos, s.base)
+		if _, err := s.f.Seek(pos-s.base, io.SeekStart); err != nil {
+			return pos, err
+		}
+		var r io.Reader = s.f
+		if s.end >= 0 {
+			r = io.LimitReader(s.f, s.end-pos)
+		}
+		n, err := io.Copy(w, r)
+		pos += n
+		if err != nil {
+			return pos, err
+		}
+	}
+	return pos, nil
+}

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/agent"
+)
+
+// The --gc-* and --task-log-max-mib flags make the agent's Retention:
+// the defaults, -1 for no limit, and 0 refused (it would read as "the
+// default" to the agent).
+func TestAgentRetentionFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want agent.Retention
+		bad  bool
+	}{
+		{nil, agent.Retention{MaxTasks: 100, MaxAge: 7 * 24 * time.Hour, DiskPercent: 90, Interval: time.Minute, LogMaxBytes: 64 << 20}, false},
+		{[]string{"--gc-max-tasks", "-1", "--gc-max-age", "-1s", "--gc-disk-percent", "-1", "--task-log-max-mib", "-1", "--gc-interval", "10s"},
+			agent.Retention{MaxTasks: -1, MaxAge: -time.Second, DiskPercent: -1, Interval: 10 * time.Second, LogMaxBytes: -1}, false},
+		{[]string{"--gc-max-tasks", "3", "--gc-max-age", "2h", "--task-log-max-mib", "1"},
+			agent.Retention{MaxTasks: 3, MaxAge: 2 * time.Hour, DiskPercent: 90, Interval: time.Minute, LogMaxBytes: 1 << 20}, false},
+		{[]string{"--gc-max-tasks", "0"}, agent.Retention{}, true},
+		{[]string{"--gc-max-age", "0s"}, agent.Retention{}, true},
+		{[]string{"--task-log-max-mib", "0"}, agent.Retention{}, true},
+		{[]string{"--gc-interval", "0s"}, agent.Retention{}, true},
+	} {
+		var k keepOpts
+		c := &cobra.Command{}
+		k.flags(c)
+		if err := c.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		got, err := k.retention()
+		var ue usageError
+		if tc.bad != errors.As(err, &ue) {
+			t.Errorf("%v: error %v, want a usage error: %v", tc.args, err, tc.bad)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", tc.args, diff)
+		}
+	}
+}
