@@ -61,6 +61,9 @@ func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOpti
 		return err
 	}
 	defer rc.Close()
+	if rc.Dropped > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "carnot: the first %d bytes of this output are no longer kept on its node (--task-log-max-mib); what follows is the end\n", rc.Dropped)
+	}
 	if _, err := io.Copy(cmd.OutOrStdout(), rc); err != nil {
 		return fmt.Errorf("logs of %s: %w", id, err)
 	}

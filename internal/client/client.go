@@ -263,6 +263,15 @@ func (c *Client) call(ctx context.Context, r *request, extra time.Duration, out 
 // stream sends r without the client's timeout and returns the body of a
 // successful answer for the caller to read and close.
 func (c *Client) stream(ctx context.Context, r *request) (io.ReadCloser, error) {
+	resp, err := c.streamResponse(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// streamResponse is stream with the response's header.
+func (c *Client) streamResponse(ctx context.Context, r *request) (*http.Response, error) {
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return nil, err
@@ -271,7 +280,7 @@ func (c *Client) stream(ctx context.Context, r *request) (io.ReadCloser, error) 
 		resp.Body.Close()
 		return nil, err
 	}
-	return resp.Body, nil
+	return resp, nil
 }
 
 // get is a GET without a body whose answer decodes into a T.

@@ -273,6 +273,7 @@ func TestLogs(t *testing.T) {
 		if got := r.URL.RawQuery; got != "attempt=2&follow=true&replica=3&stream=stderr" {
 			t.Errorf("query %q", got)
 		}
+		w.Header().Set(api.LogDroppedHeader, "42")
 		_, _ = io.WriteString(w, "line 1\nline 2\n")
 	})
 	rc, err := c.Logs(context.Background(), "j 1", LogOptions{Replica: 3, Stream: "stderr", Follow: true, Attempt: 2})
@@ -281,8 +282,8 @@ func TestLogs(t *testing.T) {
 	}
 	defer rc.Close()
 	b, _ := io.ReadAll(rc)
-	if string(b) != "line 1\nline 2\n" {
-		t.Errorf("logs %q", b)
+	if string(b) != "line 1\nline 2\n" || rc.Dropped != 42 {
+		t.Errorf("logs %q, dropped %d; want 42 dropped", b, rc.Dropped)
 	}
 }
 

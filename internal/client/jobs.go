@@ -171,9 +171,17 @@ type LogOptions struct {
 	Attempt int    // 0: the current (or last) attempt
 }
 
+// LogStream is a replica's output.
+type LogStream struct {
+	io.ReadCloser
+	// Dropped is how many bytes of the beginning of the output its node
+	// no longer keeps (api.LogDroppedHeader): the stream starts there.
+	Dropped int64
+}
+
 // Logs returns a replica's output (GET /v1/jobs/{id}/logs). The caller
 // closes it; with Follow it ends when the replica does or ctx ends.
-func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
+func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (*LogStream, error) {
 	q := url.Values{"replica": {strconv.Itoa(o.Replica)}}
 	if o.Stream != "" {
 		q.Set("stream", o.Stream)
@@ -184,8 +192,16 @@ func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadClos
 	if o.Attempt > 0 {
 		q.Set("attempt", strconv.Itoa(o.Attempt))
 	}
-	return c.stream(ctx, &request{method: http.MethodGet, path: "/v1/jobs/" + seg(id) + "/logs", query: q,
+	resp, err := c.streamResponse(ctx, &request{method: http.MethodGet, path: "/v1/jobs/" + seg(id) + "/logs", query: q,
 		header: http.Header{"Accept": {"text/plain, */*"}}})
+	if err != nil {
+		return nil, err
+	}
+	ls := &LogStream{ReadCloser: resp.Body}
+	if n, err := strconv.ParseInt(resp.Header.Get(api.LogDroppedHeader), 10, 64); err == nil && n > 0 {
+		ls.Dropped = n
+	}
+	return ls, nil
 }
 
 // Events returns a job's events after sequence number after (GET

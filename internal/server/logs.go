@@ -21,7 +21,7 @@ import (
 
 // handleLogs serves a replica's stdout or stderr, read from the agent of
 // the node it ran on; with follow=true the stream stays open until the
-// replica ends.
+// replica ends. The agent's api.LogDroppedHeader is passed on.
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	q := r.URL.Query()
@@ -117,6 +117,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if n, err := strconv.ParseInt(resp.Header.Get(api.LogDroppedHeader), 10, 64); err == nil && n > 0 {
+		w.Header().Set(api.LogDroppedHeader, strconv.FormatInt(n, 10)) // the node keeps the end only
+	}
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
 	buf := make([]byte, 32<<10)

@@ -211,6 +211,22 @@ func TestLogsDoNotFollowRedirects(t *testing.T) {
 	}
 }
 
+// The server passes on what the node's agent says of the output it no
+// longer keeps (the beginning of a rotated log).
+func TestLogsPassOnWhatWasDropped(t *testing.T) {
+	e := devEnv(t)
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(api.LogDroppedHeader, "4096")
+		io.WriteString(w, "the end\n")
+	}))
+	t.Cleanup(agentLogs.Close)
+	id := runningWithLogsAt(t, e, agentLogs.URL)
+	w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil)
+	if w.Code != http.StatusOK || w.Body.String() != "the end\n" || w.Header().Get(api.LogDroppedHeader) != "4096" {
+		t.Errorf("logs: %d %q, %s %q; want the body and 4096", w.Code, w.Body.String(), api.LogDroppedHeader, w.Header().Get(api.LogDroppedHeader))
+	}
+}
+
 // runningWithLogsAt registers n1 with its log server at addr and has a
 // one-GPU job running there; it returns the job's ID.
 func runningWithLogsAt(t *testing.T, e *env, addr string) string {
