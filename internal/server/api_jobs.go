@@ -99,8 +99,14 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		s.metrics.submissions.Inc()
 		s.mu.Lock()
 		s.adopt(&jobState{job: job, doc: *doc})
-		s.mu.Unlock()
+		// Published under mu, as the loop publishes its changes: a pass,
+		// which needs mu to start the job, cannot tell watchers of the
+		// start before they hear of the submission.
 		s.watch.publish(ev)
+		s.mu.Unlock()
+		if s.afterAdopt != nil {
+			s.afterAdopt()
+		}
 		s.Kick()
 		w.Header().Set("Location", "/v1/jobs/"+job.ID)
 		writeJSON(w, http.StatusCreated, doc)

@@ -29,6 +29,10 @@ type Server struct {
 	log   *slog.Logger
 	store store.Store
 
+	// afterAdopt, when set (by tests), runs once a submission is in
+	// memory and mu is released.
+	afterAdopt func()
+
 	// enrollMu makes an enrollment's check of the name's site and its
 	// record one step: two join tokens of different sites enrolling one
 	// new name at once must not both get a certificate.
