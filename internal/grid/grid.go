@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -108,8 +109,10 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 			c   string
 			dst *float64
 		}{{ColCarbon, &h.CarbonGkWh}, {ColPrice, &h.PriceEURMWh}} {
+			// NaN and ±Inf parse but are no price or intensity: they
+			// would poison every total priced with them
 			v, err := strconv.ParseFloat(field(p.c), 64)
-			if err != nil {
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				return gs, &Error{File: name, Line: line, Column: p.c, Msg: fmt.Sprintf("%q is not a number", field(p.c))}
 			}
 			*p.dst = v

@@ -2,6 +2,7 @@ package grid
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,11 @@ func TestReadErrors(t *testing.T) {
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01,1,2\n", "x.csv:2: datetime_utc:"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,x,2\n", "x.csv:2: ci_direct_gco2_per_kwh: \"x\" is not a number"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T03:00:00Z,1,2\n", "x.csv:3: datetime_utc: hour"},
+		// non-finite values: a NaN price made the twin fail to write
+		// summary.json after the whole run ("json: unsupported value")
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,NaN\n", "x.csv:2: price_eur_per_mwh: \"NaN\" is not a number"},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,+Inf,2\n", "x.csv:3: ci_direct_gco2_per_kwh: \"+Inf\" is not a number"},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,-infinity,2\n", "x.csv:2: ci_direct_gco2_per_kwh: \"-infinity\" is not a number"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
@@ -59,6 +65,13 @@ func FuzzRead(f *testing.F) {
 		gs, err := Read("Z", "f.csv", strings.NewReader(in))
 		if err == nil && len(gs.Hours) == 0 {
 			t.Fatal("no error and no hours")
+		}
+		for _, h := range gs.Hours {
+			for _, v := range []float64{h.CarbonGkWh, h.PriceEURMWh} {
+				if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+					t.Fatalf("non-finite value accepted: %+v", h)
+				}
+			}
 		}
 		var ge *Error
 		if err != nil && !errors.As(err, &ge) {
