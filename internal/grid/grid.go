@@ -75,6 +75,7 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 			return gs, &Error{File: name, Line: 1, Column: c, Msg: "missing column"}
 		}
 	}
+	prevLine := 0 // line of the last hour kept
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -120,13 +121,16 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 		if n := len(gs.Hours); n > 0 {
 			prev := gs.Hours[n-1].Start
 			switch {
+			case h.Start == prev && h == gs.Hours[n-1]:
+				continue // the same row repeated: nothing is lost
 			case h.Start == prev:
-				continue // a repeated hour (e.g. a DST duplicate): keep the first
+				return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("hour %s repeats line %d with other values; keep one row per hour", h.Start, prevLine)}
 			case h.Start != prev+3600:
 				return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("hour %s does not follow %s; the series must be consecutive and sorted", h.Start, prev)}
 			}
 		}
 		gs.Hours = append(gs.Hours, h)
+		prevLine = line
 	}
 	if len(gs.Hours) == 0 {
 		return gs, &Error{File: name, Line: 1, Msg: "no rows"}

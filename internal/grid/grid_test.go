@@ -11,7 +11,7 @@ import (
 
 func TestReadSmall(t *testing.T) {
 	in := "datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n" +
-		"2023-01-01T00:00:00Z,35.34,-0.1\n2023-01-01T01:00:00Z,36.53,-1.33\n2023-01-01T01:00:00Z,99,99\n"
+		"2023-01-01T00:00:00Z,35.34,-0.1\n2023-01-01T01:00:00Z,36.53,-1.33\n2023-01-01T01:00:00Z,36.53,-1.33\n"
 	gs, err := Read("FR", "x.csv", strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +28,9 @@ func TestReadErrors(t *testing.T) {
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01,1,2\n", "x.csv:2: datetime_utc:"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,x,2\n", "x.csv:2: ci_direct_gco2_per_kwh: \"x\" is not a number"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T03:00:00Z,1,2\n", "x.csv:3: datetime_utc: hour"},
+		// a repeated hour with other values: keeping the first dropped
+		// the second silently
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,1,2\n2023-01-01T01:00:00Z,99,99\n", "x.csv:4: datetime_utc: hour 2023-01-01T01:00:00Z repeats line 3 with other values"},
 		// non-finite values: a NaN price made the twin fail to write
 		// summary.json after the whole run ("json: unsupported value")
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,NaN\n", "x.csv:2: price_eur_per_mwh: \"NaN\" is not a number"},
