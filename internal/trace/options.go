@@ -28,7 +28,8 @@ const (
 type Options struct {
 	// Scale multiplies the arrival rate: submit times are compressed
 	// towards the first arrival (of the jobs in Window) by 1/Scale, and
-	// rounded down to the second. Run times are not scaled. 0 means 1;
+	// rounded down to the second; a job's EarliestStart and Deadline,
+	// where set, move with its submit time. Run times are not scaled. 0 means 1;
 	// a value in (0, 1) spreads arrivals out. At least MinScale, at most
 	// MaxScale.
 	Scale float64
@@ -135,8 +136,15 @@ func (o Options) apply(jobs []*model.Job, rows []int) []*model.Job {
 	}
 	clear(jobs[len(out):])
 	if o.Scale != 1 {
+		// a job's earliest start and deadline move with its submit time,
+		// so that its window keeps its place and length
 		for _, j := range out {
-			j.SubmitTime = anchor + model.Time(math.Floor(float64(j.SubmitTime-anchor)/o.Scale))
+			d := anchor + model.Time(math.Floor(float64(j.SubmitTime-anchor)/o.Scale)) - j.SubmitTime
+			for _, t := range []*model.Time{&j.SubmitTime, &j.EarliestStart, &j.Deadline} {
+				if *t > 0 && *t < model.Forever {
+					*t += d
+				}
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b *model.Job) int {

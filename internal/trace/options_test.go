@@ -192,3 +192,36 @@ func TestShape(t *testing.T) {
 		t.Fatal("a negative scale was accepted")
 	}
 }
+
+// TestShapeMovesWindows: Scale moves a job's earliest start and deadline
+// with its submit time. It moved the submit time alone, so at
+// --arrival-rate 0.25 every deadline job of examples/small.yaml's
+// workload was submitted after its deadline and missed it (22 of 22).
+func TestShapeMovesWindows(t *testing.T) {
+	for _, tc := range []struct {
+		scale                      float64
+		submit, earliest, deadline model.Time
+	}{
+		{0.5, 5000, 5600, 11000},
+		{2, 2000, 2600, 8000},
+		{1, 3000, 3600, 9000},
+	} {
+		jobs := []*model.Job{
+			{ID: "a", SubmitTime: 1000},
+			{ID: "b", SubmitTime: 3000, EarliestStart: 3600, Deadline: 9000},
+			{ID: "c", SubmitTime: 3000, Deadline: model.Forever},
+		}
+		out, err := Shape(jobs, Options{Scale: tc.scale, Window: Window{To: 1 << 40}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, c := out[1], out[2]
+		if b.SubmitTime != tc.submit || b.EarliestStart != tc.earliest || b.Deadline != tc.deadline {
+			t.Errorf("scale %g: b submit %d, earliest %d, deadline %d; want %d, %d, %d",
+				tc.scale, b.SubmitTime, b.EarliestStart, b.Deadline, tc.submit, tc.earliest, tc.deadline)
+		}
+		if c.EarliestStart != 0 || c.Deadline != model.Forever {
+			t.Errorf("scale %g: c earliest %d, deadline %d; an unset earliest start and a Forever deadline stay", tc.scale, c.EarliestStart, c.Deadline)
+		}
+	}
+}
