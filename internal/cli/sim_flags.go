@@ -96,7 +96,23 @@ func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
 	if o.Scale == 1 && o.Window == (trace.Window{}) && o.Sample.Fraction == 0 {
 		return jobs, nil
 	}
-	return trace.Shape(jobs, o)
+	out, err := trace.Shape(jobs, o)
+	if err != nil || len(out) > 0 || len(jobs) == 0 {
+		return out, err
+	}
+	// nothing kept: say so rather than run an empty twin
+	first, last := model.Forever, model.Time(0)
+	for _, j := range jobs {
+		first, last = min(first, j.SubmitTime), max(last, j.SubmitTime)
+	}
+	var what []string
+	if m.window != "" {
+		what = append(what, "--window "+m.window)
+	}
+	if m.sample > 0 {
+		what = append(what, fmt.Sprintf("--sample %g", m.sample))
+	}
+	return nil, usageError{fmt.Errorf("%s keeps none of the %d jobs (submitted from %s to %s)", strings.Join(what, " with "), len(jobs), first, last)}
 }
 
 // config applies the policy overrides to fac and returns the twin's

@@ -24,6 +24,9 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--window", "2026-01-02"}, "want FROM,TO"},
 		{[]string{"--window", "yesterday,"}, "--window: from:"},
 		{[]string{"--window", "2026-01-02,2026-01-01"}, "FROM must come before TO"},
+		// a window or sample that keeps no job ran an empty twin and
+		// wrote zero figures without a word
+		{[]string{"--window", "2030-01-01,"}, "--window 2030-01-01, keeps none of the 200 jobs (submitted from 2026-01-01T"},
 		{[]string{"--mtbf", "often"}, "--mtbf"},
 		{[]string{"--cap-exponent", "0"}, "--cap-exponent 0"},
 		{[]string{"--spread-slowdown", "1"}, "--spread-slowdown 1"},
