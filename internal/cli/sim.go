@@ -3,9 +3,12 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +26,7 @@ type simOpts struct {
 	grid                                     []string
 	log                                      bool
 	m                                        simModel
+	notes                                    []string // said on stderr before the run
 }
 
 func newSimCmd() *cobra.Command {
@@ -78,6 +82,9 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	fac, jobs, series, err := simInputs(o)
 	if err != nil {
 		return err
+	}
+	for _, n := range o.notes {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note: "+n)
 	}
 	if jobs, err = o.m.shape(jobs); err != nil {
 		return err
@@ -182,7 +189,20 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return fac, trace.KnownTenants(fac, jobs), nil
+		all := len(jobs)
+		missing := map[string]bool{}
+		for _, j := range jobs {
+			missing[j.Tenant] = true
+		}
+		jobs = trace.KnownTenants(fac, jobs)
+		if left := all - len(jobs); left > 0 {
+			for _, t := range fac.Tenants {
+				delete(missing, t.Name)
+			}
+			o.notes = append(o.notes, fmt.Sprintf("%d of %d jobs left out: their VCs (%s) have no size in %s",
+				left, all, strings.Join(slices.Sorted(maps.Keys(missing)), ", "), o.vcNodes))
+		}
+		return fac, jobs, nil
 	case o.facility == "" || o.workload == "":
 		return nil, nil, usageError{fmt.Errorf("give --facility and --workload, or --philly and --vc-nodes")}
 	}

@@ -94,6 +94,22 @@ func TestSimPhillySample(t *testing.T) {
 	if !strings.Contains(text, "finished") || !strings.Contains(text, "wrote ") || !strings.Contains(text, "report: ") {
 		t.Errorf("output:\n%s", text)
 	}
+	if strings.Contains(text, "left out") {
+		t.Errorf("every VC has a size, yet jobs were left out:\n%s", text)
+	}
+	// Without the sizes of ee9e8c and ed69ec, their 8 jobs are left out,
+	// and the run says so.
+	short := filepath.Join(dir, "vc-short.csv")
+	if err := os.WriteFile(short, []byte("vc,node num\n6214e9,64\n7f04ca,32\n11cb48,16\nb436b2,64\ne13805,16\n103959,8\n2869ce,16\n0e4a51,32\n6c71a0,32\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text, err = runCLI(t, "sim", "--philly", sample, "--vc-nodes", short, "--scale", "0.25", "--out", dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if want := "note: 8 of 300 jobs left out: their VCs (ed69ec, ee9e8c) have no size in " + short; !strings.Contains(text, want) {
+		t.Errorf("no note of the jobs left out (want %q):\n%s", want, text)
+	}
 	for _, bad := range [][]string{
 		{"sim", "--facility", smallFacility, "--out", dir}, // a facility without a workload
 		{"sim", "--philly", sample, "--out", dir},
