@@ -197,7 +197,7 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	case fSubmitTime:
 		j.SubmitTime = d.timestamp(v, p)
 	case fCommand:
-		j.Command = d.strList(v, p)
+		j.Command = d.command(v, p)
 	case fEnv:
 		j.Env = d.env(v, p)
 	case fWorkDir:

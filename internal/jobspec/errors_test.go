@@ -266,6 +266,18 @@ func TestLoadErrors(t *testing.T) {
 			"j.jsonl:6: invalid JSON: column 11: unexpected end of line, expected ',' or '}'",
 			`j.jsonl:7: jobs[2].id: duplicate id "a": already used by jobs[0] on line 1`,
 		},
+	}, {
+		// The agent execs the argv: an empty program or a NUL byte can
+		// only fail there, after the job was accepted and placed.
+		name: "command the agent cannot exec",
+		file: "cmd.jsonl",
+		data: []byte(`{"id":"a","tenant":"acme","gpus":1,"command":[""]}` + "\n" +
+			`{"id":"b","tenant":"acme","gpus":1,"command":["python","a\u0000b"]}` + "\n" +
+			`{"id":"c","tenant":"acme","gpus":1,"command":["sh","-c",""]}` + "\n"),
+		want: []string{
+			"cmd.jsonl:1: jobs[0].command[0]: must not be empty: it is the program to run",
+			"cmd.jsonl:2: jobs[1].command[1]: must not contain a NUL character",
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

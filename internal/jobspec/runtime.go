@@ -116,6 +116,26 @@ func (d *decoder) envValue(v *yamlin.Node, p fieldPath) (string, bool) {
 	return "", false
 }
 
+// command decodes the argv the agent execs: its program may not be
+// empty, and no argument may hold a NUL (exec refuses both, which would
+// only show once the job was placed).
+func (d *decoder) command(v *yamlin.Node, p fieldPath) []string {
+	argv := d.strList(v, p)
+	for i, a := range argv {
+		it, ip := v, p
+		if v.Kind == yamlin.KindSeq {
+			it, ip = v.Items[i], p.elem(i)
+		}
+		switch {
+		case i == 0 && it.Kind == yamlin.KindString && it.Text == "":
+			d.c.Add(it.Line, ip.String(), "must not be empty: it is the program to run")
+		case strings.IndexByte(a, 0) >= 0:
+			d.c.Add(it.Line, ip.String(), "must not contain a NUL character")
+		}
+	}
+	return argv
+}
+
 // workdir accepts an absolute path.
 func (d *decoder) workdir(v *yamlin.Node, p fieldPath) string {
 	switch {
