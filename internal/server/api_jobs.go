@@ -158,20 +158,13 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		return nil, nil, false, bad("the body must be one job as a JSON object")
 	}
 	// The loader reports everything else; these are the API's own rules.
-	var probe struct {
-		ID         *json.RawMessage `json:"id"`
-		Kind       *json.RawMessage `json:"kind"`
-		SubmitTime *json.RawMessage `json:"submit_time"`
-		Tenant     *json.RawMessage `json:"tenant"`
-	}
-	if err := json.Unmarshal(line, &probe); err != nil {
-		// Wrong types are the loader's to name; only the fields below matter.
-		probe.ID, probe.Kind, probe.SubmitTime, probe.Tenant = nil, nil, nil, nil
-		var m map[string]json.RawMessage
-		if json.Unmarshal(line, &m) == nil {
-			probe.ID, probe.Kind, probe.SubmitTime = rawField(m, "id"), rawField(m, "kind"), rawField(m, "submit_time")
-			probe.Tenant = rawField(m, "tenant")
-		}
+	// Presence is read off a map: a field given as null is present (the
+	// loader names it), not absent (filled in, then a duplicate key).
+	var probe struct{ ID, Kind, SubmitTime, Tenant *json.RawMessage }
+	var m map[string]json.RawMessage
+	if json.Unmarshal(line, &m) == nil {
+		probe.ID, probe.Kind, probe.SubmitTime = rawField(m, "id"), rawField(m, "kind"), rawField(m, "submit_time")
+		probe.Tenant = rawField(m, "tenant")
 	}
 	var extra []string
 	if probe.ID == nil {

@@ -616,3 +616,30 @@ func TestReviewConcurrentLoop(t *testing.T) {
 		}
 	}
 }
+
+// A field the API fills in when it is absent (id; tenant for a caller of
+// one tenant) but that the body gives as null is the body's mistake,
+// named as such: it used to be answered "key \"id\" appears twice" under
+// no field, of a key the body wrote once.
+func TestRegressionNullFieldBlamedAsDuplicate(t *testing.T) {
+	e := devEnv(t)
+	member := tokenFor(t, e.s, "member", "default")
+	for _, c := range []struct {
+		body, field, token string
+	}{
+		{`{"id":null,"tenant":"default","gpus":1,"command":["x"]}`, "id", ""},
+		{`{"tenant":null,"gpus":1,"command":["x"]}`, "tenant", member},
+	} {
+		req := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader(c.body))
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		var p api.Problem
+		json.Unmarshal(w.Body.Bytes(), &p)
+		if w.Code != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != c.field || strings.Contains(p.Errors[0].Message, "twice") {
+			t.Errorf("%s: %d %s; want 400 naming field %s", c.body, w.Code, w.Body, c.field)
+		}
+	}
+}
