@@ -164,6 +164,9 @@ type request struct {
 // the next address: once a request may have reached a server that acts on
 // it, it is not sent again.
 func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
+	if err := checkSegments(r.path); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	first := c.next
 	c.mu.Unlock()
@@ -316,3 +319,17 @@ func origin(resp *http.Response) string {
 
 // seg escapes one path segment (a job ID or node name).
 func seg(s string) string { return url.PathEscape(s) }
+
+// checkSegments refuses a path with an empty, "." or ".." segment: an ID
+// or name given as "", "." or "..". The server's router would clean such
+// a path and redirect to another route (GET /v1/jobs/. to the job
+// list), which the client would follow and decode as the wrong thing.
+// No ID or name of the API is one of these.
+func checkSegments(path string) error {
+	for _, s := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+		if s == "" || s == "." || s == ".." {
+			return fmt.Errorf("%s: an ID or name must not be empty, \".\" or \"..\"", path)
+		}
+	}
+	return nil
+}

@@ -490,3 +490,31 @@ type agentServer interface {
 }
 
 var _ agentServer = (*Client)(nil)
+
+// An ID or name that is not one path segment ("", ".", "..") is refused
+// before anything is sent: the server's router would clean the path and
+// redirect, and GetJob(".") answered the job list, decoded as an empty
+// job, with no error.
+func TestDotSegmentIDsRefused(t *testing.T) {
+	// The server's routes, on a ServeMux as the server's are.
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, api.Job{ID: r.PathValue("id"), State: "running"})
+	})
+	mux.HandleFunc("GET /v1/jobs", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, api.JobList{}) })
+	mux.HandleFunc("GET /v1/nodes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, api.NodeList{}) })
+	sent := 0
+	c, _ := serve(t, func(w http.ResponseWriter, r *http.Request) { sent++; mux.ServeHTTP(w, r) })
+	ctx := context.Background()
+	for _, id := range []string{"", ".", ".."} {
+		if j, err := c.GetJob(ctx, id); err == nil {
+			t.Errorf("GetJob(%q) = %+v, nil; want an error", id, j)
+		}
+		if n, err := c.GetNode(ctx, id); err == nil {
+			t.Errorf("GetNode(%q) = %+v, nil; want an error", id, n)
+		}
+	}
+	if sent > 0 {
+		t.Errorf("%d requests reached the server", sent)
+	}
+}
