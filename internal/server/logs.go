@@ -29,6 +29,10 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	offset, ok := queryInt(w, r, "offset", 0, 0, 1<<62)
+	if !ok {
+		return
+	}
 	stream := or(q.Get("stream"), "stdout")
 	if stream != "stdout" && stream != "stderr" {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
@@ -85,7 +89,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	u := fmt.Sprintf("%s%s?%s", addr, api.AgentLogsPath, url.Values{
 		"job": {id}, "replica": {strconv.FormatInt(replica, 10)}, "attempt": {strconv.FormatInt(attempt, 10)},
-		"stream": {stream}, "follow": {strconv.FormatBool(follow)}, "offset": {or(q.Get("offset"), "0")},
+		"stream": {stream}, "follow": {strconv.FormatBool(follow)}, "offset": {strconv.FormatInt(offset, 10)},
 	}.Encode())
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u, nil)
 	if err != nil {

@@ -241,3 +241,22 @@ func runningWithLogsAt(t *testing.T, e *env, addr string) string {
 	e.report("n1", running(id, 0, 1))
 	return id
 }
+
+// A malformed offset is the caller's mistake, answered 400 naming it,
+// not forwarded to the node, whose refusal came back as 503 (the
+// server unavailable).
+func TestLogsBadOffsetIsTheCallers(t *testing.T) {
+	e := devEnv(t)
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// as the agent answers (internal/agent/logs.go)
+		http.Error(w, "offset \""+r.URL.Query().Get("offset")+"\": want a byte count", http.StatusBadRequest)
+	}))
+	t.Cleanup(agentLogs.Close)
+	id := runningWithLogsAt(t, e, agentLogs.URL)
+	for _, off := range []string{"abc", "-1"} {
+		w := e.raw("GET", "/v1/jobs/"+id+"/logs?offset="+off, nil)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"field":"offset"`) {
+			t.Errorf("offset=%s: %d %s; want 400 naming offset", off, w.Code, w.Body)
+		}
+	}
+}
