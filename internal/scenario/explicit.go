@@ -92,16 +92,22 @@ func (d *decoder) pick(line int, path, name string, n int, nameOf func(int) stri
 	return -1
 }
 
-// uniqueNames reports two scenarios with one name (they would share an
-// output directory).
+// uniqueNames reports two scenarios with one name, or with names that
+// differ only in case: either way they would share an output directory
+// (on a case-insensitive file system for the second).
 func (d *decoder) uniqueNames(s *Set) {
 	seen := map[string]int{}
 	for i, sc := range s.Scenarios {
-		if j, dup := seen[sc.Name]; dup {
+		key := strings.ToLower(sc.Name)
+		j, dup := seen[key]
+		switch {
+		case !dup:
+			seen[key] = i
+		case s.Scenarios[j].Name == sc.Name:
 			d.c.Add(sc.Line, "scenarios", "scenario name %q is used twice (scenarios %d and %d); give one a name:", sc.Name, j, i)
-			continue
+		default:
+			d.c.Add(sc.Line, "scenarios", "scenario names %q and %q differ only in case: they would share an output directory on a case-insensitive file system; rename one", s.Scenarios[j].Name, sc.Name)
 		}
-		seen[sc.Name] = i
 	}
 }
 

@@ -101,6 +101,10 @@ func TestLoadErrors(t *testing.T) {
 			`s.yaml:5: scenarios[0].policy: no variant named "c"; the set has a, b`,
 			"s.yaml:6: scenarios[1]: missing policy: the set has 2 policy variants; name one",
 			`s.yaml:8: scenarios: scenario name "a" is used twice (scenarios 0 and 1)`}},
+		{"case cross", "facility: f\nworkload: {file: j}\npolicies: {Fast: {}, fast: {}}\n", []string{
+			`s.yaml: scenarios: scenario names "Fast" and "fast" differ only in case`}},
+		{"case explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: a, name: Run}\n  - {policy: b, name: run}\n", []string{
+			`s.yaml:6: scenarios: scenario names "Run" and "run" differ only in case`}},
 		{"baseline", "facility: f\nworkload: {file: j}\nbaseline: nobody\n", []string{`s.yaml:3: baseline: no scenario is named "nobody"; the scenarios are facility-policy`}},
 		{"two docs", "facility: f\n---\nfacility: g\n", []string{"s.yaml:3: a scenario set holds one YAML document"}},
 	} {
