@@ -140,10 +140,18 @@ func (o Options) apply(jobs []*model.Job, rows []int) []*model.Job {
 		// so that its window keeps its place and length
 		for _, j := range out {
 			d := anchor + model.Time(math.Floor(float64(j.SubmitTime-anchor)/o.Scale)) - j.SubmitTime
-			for _, t := range []*model.Time{&j.SubmitTime, &j.EarliestStart, &j.Deadline} {
-				if *t > 0 && *t < model.Forever {
-					*t += d
+			j.SubmitTime += d
+			// a time before the submit time can fall to 0 ("unset") or
+			// below: an earliest start then becomes the submit time (the
+			// job could start on submit and still can), a deadline 1 (it
+			// was past and still is)
+			if j.EarliestStart > 0 {
+				if j.EarliestStart += d; j.EarliestStart <= 0 {
+					j.EarliestStart = j.SubmitTime
 				}
+			}
+			if j.Deadline > 0 && j.Deadline < model.Forever {
+				j.Deadline = max(j.Deadline+d, 1)
 			}
 		}
 	}

@@ -225,3 +225,24 @@ func TestShapeMovesWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestShapeKeepsTimesPositive: an earliest start (or a deadline) before
+// the submit time moved with it to 0 or below when Scale compressed
+// arrivals, and 0 means "unset" while a negative time is no time at all.
+// An earliest start that would fall to 0 or below becomes the new submit
+// time (the job could start on submit before, and still can); a deadline
+// that would becomes 1 (it was already past and still is).
+func TestShapeKeepsTimesPositive(t *testing.T) {
+	jobs := []*model.Job{
+		{ID: "a", SubmitTime: 1000},
+		{ID: "b", SubmitTime: 100000, EarliestStart: 10, Deadline: 50000},
+	}
+	out, err := Shape(jobs, Options{Scale: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := out[1]
+	if b.SubmitTime != 1990 || b.EarliestStart != b.SubmitTime || b.Deadline != 1 {
+		t.Errorf("b submit %d, earliest %d, deadline %d; want 1990, 1990, 1", b.SubmitTime, b.EarliestStart, b.Deadline)
+	}
+}
