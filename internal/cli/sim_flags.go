@@ -65,7 +65,10 @@ func (m *simModel) options() (trace.Options, error) {
 		if o.Window.To, err = parseWhen(to); err != nil {
 			return o, usageError{fmt.Errorf("--window: to: %w", err)}
 		}
-		if o.Window.To != 0 && o.Window.To <= o.Window.From {
+		// To 0 is open to trace.Window, so an explicit TO at the epoch
+		// is checked here (an explicit FROM at the epoch is the same as
+		// an open one: submit times are after it)
+		if strings.TrimSpace(to) != "" && o.Window.To <= o.Window.From {
 			return o, usageError{fmt.Errorf("--window %q: FROM must come before TO", m.window)}
 		}
 	}
@@ -80,6 +83,9 @@ func parseWhen(s string) (model.Time, error) {
 	}
 	for _, layout := range []string{time.DateOnly, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if t.Unix() < 0 {
+				return 0, fmt.Errorf("%s is before 1970-01-01: workload times start there", s)
+			}
 			return model.Time(t.Unix()), nil
 		}
 	}

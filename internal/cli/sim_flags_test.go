@@ -24,6 +24,12 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--window", "2026-01-02"}, "want FROM,TO"},
 		{[]string{"--window", "yesterday,"}, "--window: from:"},
 		{[]string{"--window", "2026-01-02,2026-01-01"}, "FROM must come before TO"},
+		// time 0 means "no bound" to trace.Window, so an explicit TO of
+		// 1970-01-01 kept every job after FROM instead of none, and a
+		// time before 1970 failed inside the trace options unnamed
+		{[]string{"--window", "2026-01-02,1970-01-01"}, "FROM must come before TO"},
+		{[]string{"--window", ",1970-01-01"}, "FROM must come before TO"},
+		{[]string{"--window", "1969-12-31,2026-01-01"}, "--window: from: 1969-12-31 is before 1970-01-01"},
 		// a window or sample that keeps no job ran an empty twin and
 		// wrote zero figures without a word
 		{[]string{"--window", "2030-01-01,"}, "--window 2030-01-01, keeps none of the 200 jobs (submitted from 2026-01-01T"},
