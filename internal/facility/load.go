@@ -1,6 +1,7 @@
 package facility
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -43,6 +44,9 @@ func Load(name string, data []byte) (f *model.Facility, err error) {
 	if len(data) > maxFileSize {
 		return nil, Errors{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
 	}
+	// a byte-order mark (Windows editors write one) is no part of the
+	// first key
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	file, perr := parser.ParseBytes(data, 0)
 	if perr != nil {
 		return nil, Errors{syntaxError(name, perr)}

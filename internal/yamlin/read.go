@@ -1,6 +1,7 @@
 package yamlin
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 
@@ -29,7 +30,9 @@ type Reader struct {
 // each document that holds more than comments, in order. A syntax error
 // is reported as "invalid YAML: ..." on its line, and Docs returns nil.
 func (r *Reader) Docs(data []byte) []ast.Node {
-	f, err := parser.ParseBytes(data, 0)
+	// a byte-order mark (Windows editors write one) is no part of the
+	// first key
+	f, err := parser.ParseBytes(bytes.TrimPrefix(data, []byte("\ufeff")), 0)
 	if err != nil {
 		line := syntaxLine(err)
 		if line > 0 {

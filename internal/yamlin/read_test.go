@@ -65,6 +65,12 @@ func TestReader(t *testing.T) {
 			wantTrees: []string{"{a@1=1:integer@1 b@2=x:string@2 c@3=true:boolean@3 d@4=1.5:number@4 e@5=null:null@5 f@6=7:string@6 g@7=18446744073709551615:number@7}"},
 		},
 		{
+			// a byte-order mark made the first key "\ufeffa"
+			name:      "byte-order mark",
+			src:       "\ufeffa: 1\n",
+			wantTrees: []string{"{a@1=1:integer@1}"},
+		},
+		{
 			name:      "anchors, aliases and merge keys; own keys win",
 			src:       "base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\nlist: [*b]\n",
 			wantTrees: []string{"{base@1={x@1=1:integer@1 y@1=2:integer@1} use@2={y@4=3:integer@4 x@1=1:integer@1} list@5=[{x@1=1:integer@1 y@1=2:integer@1}]}"},
