@@ -1,12 +1,16 @@
 package facility
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 )
 
 // maxAliasHops bounds alias and merge-key resolution so that a cyclic or
@@ -358,9 +362,24 @@ func (o *object) number(key string, lo, hi float64) (float64, bool) {
 		}
 	case *ast.FloatNode:
 		x = v.Value
-	default:
-		o.errf(key, "must be a number, not %s", kindOf(v))
+	case *ast.InfinityNode, *ast.NanNode:
+		text, _ := scalarText(v)
+		o.errf(key, "%s is not a finite number", text)
 		return 0, false
+	default:
+		// the parser leaves YAML 1.2 floats without a dot (1e3) and
+		// integers beyond uint64 as plain strings
+		f, ok := plainFloat(v)
+		if !ok {
+			o.errf(key, "must be a number, not %s", kindOf(v))
+			return 0, false
+		}
+		if math.IsInf(f, 0) {
+			text, _ := scalarText(v)
+			o.errf(key, "%s is beyond any usable number", text)
+			return 0, false
+		}
+		x = f
 	}
 	if math.IsNaN(x) || x < lo || x > hi {
 		o.errf(key, "%g is out of range; use a value from %g to %g", x, lo, hi)
@@ -486,4 +505,22 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// yamlFloat is the YAML 1.2 core schema's finite float.
+var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// plainFloat reads an unquoted string node that YAML 1.2 takes for a
+// number; a value beyond float64 reads as ±Inf, which the caller's
+// bounds refuse.
+func plainFloat(n ast.Node) (float64, bool) {
+	s, ok := n.(*ast.StringNode)
+	if !ok || s.Token == nil || s.Token.Type != token.StringType || !yamlFloat.MatchString(s.Value) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s.Value, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false
+	}
+	return f, true
 }
