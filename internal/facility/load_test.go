@@ -203,9 +203,9 @@ func TestDefaults(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	// paris.yaml (1,725 nodes) and a range of 99,999 names are left to
-	// the unit tests: seeded with them, each execution took seconds and
-	// the fuzzer barely ran (18 executions in 60 s).
+	// paris.yaml (1,725 nodes) is left to the unit tests: seeded with
+	// it, each mutation took seconds and the fuzzer barely ran (18
+	// executions in 60 s).
 	for _, name := range []string{"small.yaml"} {
 		data, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
 		if err != nil {
