@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -104,6 +105,10 @@ func decodeStrict(w http.ResponseWriter, b []byte, v any) bool {
 		p.Errors = []api.FieldError{{Field: te.Field, Message: fmt.Sprintf("must be %s, not %s", te.Type, te.Value)}}
 	case errors.As(err, &se):
 		p.Detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
+	case errors.Is(err, io.EOF):
+		p.Detail = "empty body: want a JSON object" + fieldsOf(v)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		p.Detail = "the JSON body ends before its value does: want a JSON object" + fieldsOf(v)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		p.Errors = []api.FieldError{{Field: f, Message: "unknown field"}}
@@ -112,6 +117,30 @@ func decodeStrict(w http.ResponseWriter, b []byte, v any) bool {
 	}
 	writeProblem(w, p)
 	return false
+}
+
+// fieldsOf names the JSON fields of the struct v points to, for a
+// problem that says what a body should hold: " with fields a, b".
+func fieldsOf(v any) string {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return ""
+	}
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		names = append(names, or(name, f.Name))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " with fields " + strings.Join(names, ", ")
 }
 
 // queryInt reads an integer query parameter in [lo, hi]; def when absent.
