@@ -138,7 +138,10 @@ func (c *Client) AllJobs(ctx context.Context, o ListOptions) ([]api.Job, error) 
 }
 
 // ListDeployments returns one page of deployments (GET /v1/deployments).
+// o.Kind is ignored: the route lists deployments only, and refuses a
+// kind parameter.
 func (c *Client) ListDeployments(ctx context.Context, o ListOptions) (*api.JobList, error) {
+	o.Kind = ""
 	return get[api.JobList](ctx, c, "/v1/deployments", o.query())
 }
 

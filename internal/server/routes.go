@@ -85,6 +85,7 @@ func (s *Server) routes(operator bool) *http.ServeMux {
 			panic(fmt.Sprintf("server: no handler for %s %s (%s)", rt.Method, rt.Path, rt.Op))
 		}
 		op := rt.Op
+		h = knownQuery(op, h)
 		if !operator && auth.AdminOnly(rt.Op) {
 			// Every authenticated caller gets the same 404, whatever its
 			// role: "health" is of class auth.Authenticated.

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A query parameter a route does not take is refused, named, with the
+// ones it takes: a misspelt filter would otherwise answer as if none
+// were given.
+func TestUnknownQueryParametersAreRefused(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	for _, tc := range []struct{ path, param, takes string }{
+		{"/v1/events?since=abc", "since", "after, limit"},
+		{"/v1/usage?from=2026-01-01", "from", "no query parameters"},
+		{"/v1/jobs?tenat=acme", "tenat", "tenant"},
+		{"/v1/jobs/" + id + "/logs?atempt=1", "atempt", "attempt"},
+	} {
+		w := e.raw("GET", tc.path, nil)
+		got := w.Body.String()
+		if w.Code != 400 || !strings.Contains(got, `"field":"`+tc.param+`"`) || !strings.Contains(got, tc.takes) {
+			t.Errorf("GET %s: %d %s; want 400 naming %s and listing %s", tc.path, w.Code, got, tc.param, tc.takes)
+		}
+	}
+	// Every route, whatever it is.
+	for _, rt := range api.Routes {
+		if rt.Op == "agentEnroll" {
+			continue // the test's credentials may not enroll: 403 comes first
+		}
+		path := strings.NewReplacer("{id}", id, "{name}", "n1").Replace(rt.Path) + "?bogus=1"
+		req := httptest.NewRequest(rt.Method, path, nil)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"field":"bogus"`) {
+			t.Errorf("%s %s: %d %s; want 400 naming bogus", rt.Method, path, w.Code, w.Body)
+		}
+		checkDocumented(t, e.s.mux, req, w.Code)
+	}
+}
