@@ -54,7 +54,20 @@ type Job struct {
 	// Reason is the core's reason while the job is pending.
 	Reason   *Reason   `json:"reason,omitempty"`
 	Replicas []Replica `json:"replicas,omitempty"`
-	Usage    Usage     `json:"usage"`
+	// PastAttempts names the nodes of the last MaxPastAttempts earlier
+	// attempts, so that their logs are read where they ran.
+	PastAttempts []PastAttempt `json:"past_attempts,omitempty"`
+	Usage        Usage         `json:"usage"`
+}
+
+// MaxPastAttempts is how many earlier attempts a job keeps the nodes of.
+const MaxPastAttempts = 16
+
+// PastAttempt is where an earlier attempt of a job ran.
+type PastAttempt struct {
+	Attempt int `json:"attempt"`
+	// Nodes are the nodes of its replicas, by replica index.
+	Nodes []string `json:"nodes"`
 }
 
 // Reason is why a pending job waits, from the last scheduling pass.

@@ -33,6 +33,7 @@ var goSchemas = map[string]reflect.Type{
 	"Job":              reflect.TypeFor[api.Job](),
 	"Reason":           reflect.TypeFor[api.Reason](),
 	"Replica":          reflect.TypeFor[api.Replica](),
+	"PastAttempt":      reflect.TypeFor[api.PastAttempt](),
 	"Usage":            reflect.TypeFor[api.Usage](),
 	"JobList":          reflect.TypeFor[api.JobList](),
 	"Event":            reflect.TypeFor[api.Event](),

@@ -22,6 +22,16 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 		s.requeue(js)
 		return
 	}
+	if js.doc.Attempt > 0 && len(js.doc.Replicas) > 0 {
+		past := api.PastAttempt{Attempt: js.doc.Attempt}
+		for _, r := range js.doc.Replicas {
+			past.Nodes = append(past.Nodes, r.Node)
+		}
+		js.doc.PastAttempts = append(js.doc.PastAttempts, past)
+		if n := len(js.doc.PastAttempts); n > api.MaxPastAttempts {
+			js.doc.PastAttempts = slices.Clone(js.doc.PastAttempts[n-api.MaxPastAttempts:])
+		}
+	}
 	js.doc.Attempt++
 	js.doc.State = api.StateRunning
 	js.doc.StartTime = ptrTime(now)

@@ -77,6 +77,17 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	node := d.Replicas[replica].Node
+	if int(attempt) > d.Attempt {
+		problemf(w, http.StatusNotFound, "job %s has had %d attempts, not %d", id, d.Attempt, attempt)
+		return
+	}
+	if int(attempt) != d.Attempt {
+		if node = pastNode(d, int(attempt), int(replica)); node == "" {
+			problemf(w, http.StatusNotFound, "job %s: the node replica %d of attempt %d ran on is not known (the server keeps the last %d attempts); its logs, if any, are on that node",
+				id, replica, attempt, api.MaxPastAttempts)
+			return
+		}
+	}
 	s.mu.Lock()
 	addr, site := "", ""
 	if n := s.nodes[node]; n != nil {
@@ -144,6 +155,17 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// pastNode is the node replica of an earlier attempt of d ran on; ""
+// when d does not say.
+func pastNode(d *api.Job, attempt, replica int) string {
+	for _, p := range d.PastAttempts {
+		if p.Attempt == attempt && replica < len(p.Nodes) {
+			return p.Nodes[replica]
+		}
+	}
+	return ""
 }
 
 // waitStarted waits (at most a minute) until replica of job id has left

@@ -260,3 +260,52 @@ func TestLogsBadOffsetIsTheCallers(t *testing.T) {
 		}
 	}
 }
+
+// The logs of an earlier attempt come from the node that ran it, not
+// from the node of the current attempt.
+func TestLogsOfAnEarlierAttemptComeFromItsNode(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	logsOf := func(node string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, node+" attempt "+r.URL.Query().Get("attempt")+"\n")
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	reg := api.Register{Name: "n1", Site: "local", Address: logsOf("n1"), CPUs: 32, MemoryGiB: 256,
+		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
+		t.Fatalf("register n1: %d", code)
+	}
+	id := e.submit(spec(1, 1, "restart", "on-failure", "max_retries", 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.report("n1", exited(id, 0, 1, 3))
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain n1: %d", code)
+	}
+	reg = api.Register{Name: "n2", Site: "local", Address: logsOf("n2"), CPUs: 32, MemoryGiB: 256,
+		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
+		t.Fatalf("register n2: %d", code)
+	}
+	e.pass()
+	if j := e.job(id); j.Attempt != 2 || j.Replicas[0].Node != "n2" {
+		t.Fatalf("second attempt: attempt %d on %+v; want 2 on n2", j.Attempt, j.Replicas)
+	}
+	e.report("n2", running(id, 0, 2))
+	for q, want := range map[string]string{"?attempt=1": "n1 attempt 1\n", "?attempt=2": "n2 attempt 2\n", "": "n2 attempt 2\n"} {
+		w := e.raw("GET", "/v1/jobs/"+id+"/logs"+q, nil)
+		if w.Code != 200 || w.Body.String() != want {
+			t.Errorf("logs%s: %d %q; want %q", q, w.Code, w.Body.String(), want)
+		}
+	}
+	// An attempt the server kept no node for is a clear 404.
+	e.s.mu.Lock()
+	e.s.jobs[id].doc.PastAttempts = nil
+	e.s.mu.Unlock()
+	w := e.raw("GET", "/v1/jobs/"+id+"/logs?attempt=1", nil)
+	if w.Code != 404 || !strings.Contains(w.Body.String(), "attempt 1") {
+		t.Errorf("logs of an attempt of unknown node: %d %s; want 404 saying so", w.Code, w.Body)
+	}
+}
