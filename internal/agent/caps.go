@@ -40,12 +40,7 @@ func (a *Agent) recordCapsLocked() {
 		return
 	}
 	b, _ := json.Marshal(capped)
-	tmp := path + ".tmp"
-	err := os.WriteFile(tmp, b, 0o600)
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := replaceFile(path, b); err != nil {
 		a.log.Warn("cannot record the GPUs' power limits", "err", err)
 	}
 }

@@ -55,14 +55,19 @@ func (r *processes) track(pgid int, task, mark string, running bool) {
 		gs = []group{}
 	}
 	b, _ := json.Marshal(gs)
-	path := filepath.Join(r.dataDir, groupsFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		err = os.Rename(tmp, path)
-		if err != nil {
-			r.log.Warn("cannot record the tasks' process groups", "err", err)
-		}
+	if err := replaceFile(filepath.Join(r.dataDir, groupsFile), b); err != nil {
+		r.log.Warn("cannot record the tasks' process groups", "err", err)
 	}
+}
+
+// replaceFile writes b to path through a file beside it and a rename, so
+// that a crash leaves the old content or the new, never a part.
+func replaceFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // leads reports whether pid leads the group of a running task (a PID
