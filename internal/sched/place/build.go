@@ -449,11 +449,11 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 
 // unstrandNear puts back in the buckets the stranded nodes that share a
 // site, hall or rack with nd, whose release just gave that container
-// power back: left out, single replicas would not see them (a
-// preemption search found no room on a node whose rack its victims'
-// eviction powered, and evicted more, or nobody). Under the undo log;
-// the list keeps the nodes still stranded (Rollback lists again those
-// it strands again).
+// power back (every stranded node when nd is nil: a look ahead in time):
+// left out, single replicas would not see them (a preemption search
+// found no room on a node whose rack its victims' eviction powered, and
+// evicted more, or nobody). Under the undo log; the list keeps the
+// nodes still stranded (Rollback lists again those it strands again).
 func (c *Cluster) unstrandNear(nd *Node) {
 	kept := c.stranded[:0]
 	for _, i := range c.stranded {
@@ -461,7 +461,7 @@ func (c *Cluster) unstrandNear(nd *Node) {
 		if !m.Stranded {
 			continue
 		}
-		if !(m.Site >= 0 && m.Site == nd.Site || m.Hall >= 0 && m.Hall == nd.Hall || m.Rack >= 0 && m.Rack == nd.Rack) {
+		if nd != nil && !(m.Site >= 0 && m.Site == nd.Site || m.Hall >= 0 && m.Hall == nd.Hall || m.Rack >= 0 && m.Rack == nd.Rack) {
 			kept = append(kept, i)
 			continue
 		}

@@ -51,7 +51,8 @@ type Node struct {
 	ResTenantExcl bool
 	// Stranded: the node's site, hall or rack cannot power even one more
 	// GPU at the lowest cap; it is left out of the buckets until a
-	// release on it (or a copy of the cluster) looks again.
+	// release in its site, hall or rack, a look ahead in time or a copy
+	// of the cluster looks again.
 	Stranded bool
 	dirtyOff int // offset into Cluster.dirty
 }

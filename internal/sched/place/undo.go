@@ -45,16 +45,7 @@ func (c *Cluster) Begin() {
 // back as jobs end).
 func (c *Cluster) BeginFuture() {
 	c.Begin()
-	for _, i := range c.stranded {
-		if nd := &c.Nodes[i]; nd.Stranded {
-			c.saveNodeOnly(int(i))
-			nd.Stranded = false
-			if nd.Up {
-				c.setBucket(int(i), true)
-			}
-		}
-	}
-	c.stranded = c.stranded[:0] // none is now; Rollback lists them again
+	c.unstrandNear(nil) // none is now; Rollback lists them again
 }
 
 // Commit keeps the changes since the matching Begin; the outermost Commit
