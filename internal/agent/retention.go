@@ -194,21 +194,17 @@ func (a *Agent) collect(now time.Time) error {
 // their jobs.
 func (a *Agent) heldLocked() (map[dataKey]bool, map[string]bool) {
 	held, active := map[dataKey]bool{}, map[string]bool{}
-	for _, ks := range [][]taskKey{mapKeys(a.tasks), mapKeys(a.listed)} {
-		for _, k := range ks {
-			held[dataKeyOf(k)] = true
-			active[sanitize(k.Job)] = true
-		}
+	hold := func(k taskKey) {
+		held[dataKeyOf(k)] = true
+		active[sanitize(k.Job)] = true
+	}
+	for k := range a.tasks {
+		hold(k)
+	}
+	for k := range a.listed {
+		hold(k)
 	}
 	return held, active
-}
-
-func mapKeys[V any](m map[taskKey]V) []taskKey {
-	out := make([]taskKey, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // discard moves a task's data to the trash (the i-th of this
