@@ -162,6 +162,8 @@ cohorts:`
 		{"policy order and reservation", edit(t, "cohorts:", "policy:\n  order: lifo\n  backfill: false\n  reservation: false\ncohorts:"), []string{
 			`t.yaml:21: policy.order: unknown order "lifo"; use fifo or shortest-first`,
 			`t.yaml:23: policy.reservation: reservation: false only changes backfill; set backfill: true or remove the field`}},
+		{"outside jurisdiction action", edit(t, "cohorts:", "policy:\n  outside_jurisdiction: evict\ncohorts:"), []string{
+			`t.yaml:21: policy.outside_jurisdiction: unknown action "evict"; use flag (record it, let it run) or requeue (stop it and queue it again)`}},
 		{"power share without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_share: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"cap below idle", edit(t, "cohorts:", "gpu_models:\n  H100: {min_cap_watts: 50}\ncohorts:"), []string{

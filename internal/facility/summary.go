@@ -113,6 +113,8 @@ type PolicyInfo struct {
 	Deferral            bool    `json:"deferral"`
 	CarbonWeight        float64 `json:"carbon_weight"`
 	Sovereignty         bool    `json:"sovereignty"`
+	// OutsideJurisdiction is flag or requeue (model.Policy.Outside).
+	OutsideJurisdiction string `json:"outside_jurisdiction"`
 }
 
 // Summarize computes a facility's summary.
@@ -206,6 +208,10 @@ func Summarize(f *model.Facility) Summary {
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
 		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare,
+		OutsideJurisdiction: string(model.OutsideFlag),
+	}
+	if p.Outside != "" {
+		s.Policy.OutsideJurisdiction = string(p.Outside)
 	}
 	if p.Order != "" {
 		s.Policy.Order = string(p.Order)

@@ -275,7 +275,8 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 
 var policyFields = []string{"order", "reservation", "power_share", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"victim_ratio", "reclaim_min_run",
-	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty"}
+	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty",
+	"outside_jurisdiction"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
 func (d *decoder) policyOf(root *object) (model.Policy, *object) {
@@ -357,6 +358,16 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	}
 	if v, ok := o.number("carbon_weight", 0, 1); ok {
 		p.CarbonWeight = v
+	}
+	if v, ok := o.str("outside_jurisdiction"); ok {
+		switch model.OutsideAction(v) {
+		case model.OutsideFlag:
+			p.Outside = ""
+		case model.OutsideRequeue:
+			p.Outside = model.OutsideRequeue
+		default:
+			o.errf("outside_jurisdiction", "unknown action %q; use flag (record it, let it run) or requeue (stop it and queue it again)", v)
+		}
 	}
 	return p
 }

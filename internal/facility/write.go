@@ -204,6 +204,9 @@ func (e *emitter) policy(p model.Policy) {
 	}
 	e.line(2, "deferral: "+b(p.Deferral))
 	e.line(2, "carbon_weight: "+e.num(p.CarbonWeight))
+	if p.Outside == model.OutsideRequeue {
+		e.line(2, "outside_jurisdiction: requeue")
+	}
 }
 
 // num formats x so that it parses back to the same float64.

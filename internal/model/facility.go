@@ -174,7 +174,23 @@ type Policy struct {
 	Deferral     bool
 	CarbonWeight float64 // weight of carbon vs price when deferring, 0..1
 	Sovereignty  bool    // always true in practice; kept for reporting
+	// Outside is what the live server does with running work it finds
+	// outside the jurisdictions its policy allows when it starts (the
+	// facility file narrowed a tenant's or a data class's jurisdictions,
+	// or changed a site's tags): "" (OutsideFlag) records an event and
+	// lets it run; OutsideRequeue stops it like a preemption and queues
+	// it again. The core never places work outside in the first place.
+	Outside OutsideAction
 }
+
+// OutsideAction is Policy.Outside.
+type OutsideAction string
+
+// The actions on running work found outside its allowed jurisdictions.
+const (
+	OutsideFlag    OutsideAction = "flag"
+	OutsideRequeue OutsideAction = "requeue"
+)
 
 // DefaultPolicy is the policy a facility gets when it says nothing.
 func DefaultPolicy() Policy {

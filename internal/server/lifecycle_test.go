@@ -375,6 +375,60 @@ func TestRestartFlagsRunningWorkOutsideItsPolicy(t *testing.T) {
 	}
 }
 
+// Under outside_jurisdiction: requeue, a restart under a narrowed
+// policy stops work found outside it like a preemption victim (its
+// checkpoint grace, then back in the queue), and the core starts it
+// again only where it is allowed.
+func TestRestartRequeuesRunningWorkOutsideItsPolicy(t *testing.T) {
+	twoSites := func() *model.Facility {
+		fac := DevFacility("fr", "FR")
+		fac.Sites = append(fac.Sites, model.Site{ID: "de", Name: "Frankfurt", Country: "DE", Operator: "local",
+			Jurisdictions: []string{"EU", "DE"}, PowerEnvelopeKW: 100, PUE: 1.2, GridZone: "DE"})
+		fac.Halls = append(fac.Halls, model.Hall{ID: "de-hall", Site: "de", Cooling: model.CoolingAir})
+		return fac
+	}
+	e := newEnv(t, twoSites(), true)
+	if code := e.register("n2", "de", 8); code != 200 {
+		t.Fatalf("register n2: %d", code)
+	}
+	id := e.submit(spec(8, 1, "checkpoint_grace", "90s"))
+	e.pass()
+	e.report("n2", running(id, 0, 1))
+	if code := e.register("n1", "fr", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	e.s.store.Close()
+
+	fac := twoSites()
+	fac.Tenants[0].Jurisdictions = []string{"FR"}
+	fac.Policy.Outside = model.OutsideRequeue
+	e2 := openEnv(t, e.dir, fac, true, e.clock)
+	j := e2.job(id)
+	if j.State != api.StatePreempting || !strings.Contains(j.Message, "requeued: ran in site de") {
+		t.Fatalf("after the restart: %s %q, want preempting, requeued", j.State, j.Message)
+	}
+	tk := e2.tasks("n2")
+	if len(tk) != 1 || !tk[0].Stop || tk[0].GraceSeconds != 90 {
+		t.Fatalf("tasks of n2 %+v, want the replica stopped with its 90 s grace", tk)
+	}
+	e2.report("n2", api.TaskStatus{Job: id, Replica: 0, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"})
+	if j := e2.job(id); j.State != api.StatePending {
+		t.Fatalf("stopped: %s %q, want pending", j.State, j.Message)
+	}
+	e2.pass()
+	j = e2.job(id)
+	if j.State != api.StateRunning || len(j.Replicas) != 1 || j.Replicas[0].Node != "n1" {
+		t.Fatalf("restarted: %s on %+v, want running on n1 (fr): %s", j.State, j.Replicas, j.Message)
+	}
+	var evs api.EventList
+	e2.do("GET", "/v1/jobs/"+id+"/events", nil, &evs)
+	if !slices.ContainsFunc(evs.Events, func(ev api.Event) bool {
+		return ev.Type == api.EventSovereignty && strings.Contains(ev.Message, "outside_jurisdiction: requeue")
+	}) {
+		t.Fatalf("no sovereignty event for %s: %+v", id, evs.Events)
+	}
+}
+
 // A node back from silence that still runs a replica it lost, and goes
 // silent again before it reports that replica stopped, may still run it:
 // it stays unreachable.

@@ -225,42 +225,64 @@ func (s *Server) reload(ctx context.Context) error {
 			}
 		}
 	}
-	s.flagOutOfPolicy(c)
+	s.flagOutOfPolicy(now, c)
 	return s.commit(ctx, c)
 }
 
-// flagOutOfPolicy records, for each running job with a replica in a site
-// the facility's policy no longer allows for it (a tenant's or a data
+// flagOutOfPolicy finds each running job with a replica in a site the
+// facility's policy no longer allows for it (a tenant's or a data
 // class's jurisdictions narrowed, a site's tags changed since it
-// started), an event saying so: such work keeps running, as Kubernetes
-// keeps a pod whose affinity no longer matches, but the audit log shows
-// it and an operator can cancel it. Caller holds mu or has the server to
+// started) and records an event saying so, for the audit log. What then
+// happens is the policy's (model.Policy.Outside): by default the work
+// keeps running, as Kubernetes keeps a pod whose affinity no longer
+// matches, and an operator may cancel it; with "requeue" it is stopped
+// like a preemption victim (SIGTERM, its checkpoint grace, SIGKILL) and
+// queued again, and the core places it only where it is allowed. Work
+// already stopping is only flagged. Caller holds mu or has the server to
 // itself.
-func (s *Server) flagOutOfPolicy(c *changes) {
+func (s *Server) flagOutOfPolicy(now time.Time, c *changes) {
 	for _, id := range sortedKeys(s.running) {
 		js := s.running[id]
 		if js.alloc == nil {
 			continue
 		}
-		tenant := s.fac.Tenant(js.job.Tenant)
-		var out []string
-		for i := range js.doc.Replicas {
-			r := &js.doc.Replicas[i]
-			n := s.nodes[r.Node]
-			if !live(r) || n == nil || n.siteIdx < 0 || n.siteIdx >= len(s.fac.Sites) {
-				continue
-			}
-			site := &s.fac.Sites[n.siteIdx]
-			if !plan.SiteAllowed(s.fac, tenant, js.job, site) && !slices.Contains(out, site.ID) {
-				out = append(out, site.ID)
-			}
+		out := s.sitesOutOfPolicy(js)
+		if len(out) == 0 {
+			continue
 		}
-		if len(out) > 0 {
+		sites := strings.Join(out, ", ")
+		if s.fac.Policy.Outside != model.OutsideRequeue || js.stop != stopNone {
 			c.job(js, api.EventSovereignty, fmt.Sprintf("runs in site %s, which the facility's policy no longer allows for it "+
-				"(its tenant's, its own or its data class's jurisdictions); it runs on until it ends or is cancelled", strings.Join(out, ", ")))
+				"(its tenant's, its own or its data class's jurisdictions); it runs on until it ends or is cancelled", sites))
 			s.log.Warn("a running job is outside the sites its policy allows", "job", id, "sites", out)
+			continue
+		}
+		msg := fmt.Sprintf("requeued: ran in site %s, which the facility's policy no longer allows for it "+
+			"(its tenant's, its own or its data class's jurisdictions; policy outside_jurisdiction: requeue)", sites)
+		js.doc.State, js.doc.Message = api.StatePreempting, msg
+		s.stopAttempt(js, stopPreempt, msg, s.graceOf(js.job), now, c)
+		c.job(js, api.EventSovereignty, msg)
+		s.log.Warn("stopping a running job outside the sites its policy allows, to queue it again", "job", id, "sites", out)
+	}
+}
+
+// sitesOutOfPolicy lists the sites of js's live replicas that the
+// facility's policy does not allow for it, each once.
+func (s *Server) sitesOutOfPolicy(js *jobState) []string {
+	tenant := s.fac.Tenant(js.job.Tenant)
+	var out []string
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		n := s.nodes[r.Node]
+		if !live(r) || n == nil || n.siteIdx < 0 || n.siteIdx >= len(s.fac.Sites) {
+			continue
+		}
+		site := &s.fac.Sites[n.siteIdx]
+		if !plan.SiteAllowed(s.fac, tenant, js.job, site) && !slices.Contains(out, site.ID) {
+			out = append(out, site.ID)
 		}
 	}
+	return out
 }
 
 // jobFromDoc rebuilds a job's core view from its stored spec.
