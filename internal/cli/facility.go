@@ -199,7 +199,7 @@ func showTable(out io.Writer, s facility.Summary) error {
 	p("power\t%s\n", onOff(pol.Power))
 	p("power_capping\t%s (share of the envelope: %s)\n", onOff(pol.PowerCapping), onOff(pol.PowerShare))
 	p("deferral\t%s (carbon weight %g)\n", onOff(pol.Deferral), pol.CarbonWeight)
-	p("sovereignty\t%s\n", onOff(pol.Sovereignty))
+	p("sovereignty\t%s (running work found outside: %s)\n", onOff(pol.Sovereignty), pol.OutsideJurisdiction)
 	return w.Flush()
 }
 

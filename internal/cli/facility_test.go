@@ -69,7 +69,7 @@ func TestFacilityShow(t *testing.T) {
 			t.Fatalf("show %s: %v", name, err)
 		}
 		for _, s := range []string{"SITE", "GPU MODEL", "TENANT", "PRIORITY CLASS", "POLICY", "H100",
-			"largest victim 8× its need", "spares work younger than 30m0s"} {
+			"largest victim 8× its need", "spares work younger than 30m0s", "running work found outside: flag"} {
 			if !strings.Contains(out, s) {
 				t.Errorf("show %s: output lacks %q:\n%s", name, s, out)
 			}
