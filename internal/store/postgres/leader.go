@@ -39,22 +39,35 @@ func (db *DB) Campaign(ctx context.Context, holder, address string, ttl time.Dur
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return store.Lease{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return db.Lease(ctx)
+	if testHookCampaignLost != nil {
+		testHookCampaignLost()
+	}
+	// Read under the call's own entry: entering again would wait behind
+	// a Close that waits for this call, for ever.
+	return db.lease(ctx)
 }
+
+// testHookCampaignLost, when set by a test, runs when a campaign finds
+// the lease held by another, before it reads the lease.
+var testHookCampaignLost func()
 
 // Lease reads the lease as it is.
 func (db *DB) Lease(ctx context.Context) (store.Lease, error) {
-	const op = "read the lease"
-	leave, err := db.enter(op)
+	leave, err := db.enter("read the lease")
 	if err != nil {
 		return store.Lease{}, err
 	}
 	defer leave()
+	return db.lease(ctx)
+}
+
+// lease is Lease for a caller that has entered.
+func (db *DB) lease(ctx context.Context) (store.Lease, error) {
 	var l store.Lease
-	err = db.pool.QueryRow(ctx, `SELECT holder, address, epoch, expires > now() FROM leader WHERE id = 1`).
+	err := db.pool.QueryRow(ctx, `SELECT holder, address, epoch, expires > now() FROM leader WHERE id = 1`).
 		Scan(&l.Holder, &l.Address, &l.Epoch, &l.Valid)
 	if err != nil {
-		return store.Lease{}, fmt.Errorf("%s: %w", op, err)
+		return store.Lease{}, fmt.Errorf("read the lease: %w", err)
 	}
 	return l, nil
 }

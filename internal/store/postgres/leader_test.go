@@ -152,3 +152,48 @@ func TestStalledLeaderDoesNotBlockFailover(t *testing.T) {
 		}
 	}
 }
+
+// A standby's campaign that finds the lease held reads it without
+// entering the store again: entered twice, it waited behind a Close
+// that waited for it, and the process never stopped.
+func TestCloseDuringALostCampaign(t *testing.T) {
+	u := newSchema(t)
+	ctx := context.Background()
+	a, err := Open(ctx, poolURL(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Campaign(ctx, "a", "https://a:7461", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, poolURL(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	testHookCampaignLost = func() {
+		go func() { closed <- b.Close() }()
+		// Let Close reach the lock it waits on behind this campaign.
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer func() { testHookCampaignLost = nil }()
+	campaign := make(chan error, 1)
+	go func() {
+		l, err := b.Campaign(ctx, "b", "https://b:7461", time.Minute)
+		if err == nil && l.Holder != "a" {
+			err = errors.New("b took a held lease: " + l.Holder)
+		}
+		campaign <- err
+	}()
+	for name, ch := range map[string]chan error{"campaign": campaign, "close": closed} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still blocked after 10 s: the campaign and Close wait for each other", name)
+		}
+	}
+}
