@@ -1,16 +1,14 @@
 package facility
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/token"
+
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // maxAliasHops bounds alias and merge-key resolution so that a cyclic or
@@ -324,20 +322,30 @@ func (o *object) integer(key string, lo, hi int) (int, bool) {
 		return 0, false
 	}
 	v := o.byKey[key].value
-	n, ok := v.(*ast.IntegerNode)
-	if !ok {
-		o.errf(key, "must be a whole number, not %s", kindOf(v))
-		return 0, false
-	}
 	var x int64
-	switch iv := n.Value.(type) {
-	case int64:
-		x = iv
-	case uint64:
-		x = math.MaxInt64
-		if iv <= math.MaxInt64 {
+	n, ok := v.(*ast.IntegerNode)
+	if ok {
+		switch iv := n.Value.(type) {
+		case int64:
+			x = iv
+		case uint64:
+			ok = iv <= math.MaxInt64
 			x = int64(iv)
 		}
+	}
+	if !ok {
+		switch v.(type) {
+		case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		default:
+			if _, num := yamlin.PlainFloat(v); !num {
+				o.errf(key, "must be a whole number, not %s", kindOf(v))
+				return 0, false
+			}
+		}
+		// a float, .inf, 1e3 or an integer beyond int64: say which
+		text, _ := scalarText(v)
+		o.errf(key, "%s", yamlin.IntegerProblem(text, int64(lo), int64(hi)))
+		return 0, false
 	}
 	if x < int64(lo) || x > int64(hi) {
 		o.errf(key, "%d is out of range; use a value from %d to %d", x, lo, hi)
@@ -369,7 +377,7 @@ func (o *object) number(key string, lo, hi float64) (float64, bool) {
 	default:
 		// the parser leaves YAML 1.2 floats without a dot (1e3) and
 		// integers beyond uint64 as plain strings
-		f, ok := plainFloat(v)
+		f, ok := yamlin.PlainFloat(v)
 		if !ok {
 			o.errf(key, "must be a number, not %s", kindOf(v))
 			return 0, false
@@ -505,22 +513,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// yamlFloat is the YAML 1.2 core schema's finite float.
-var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
-
-// plainFloat reads an unquoted string node that YAML 1.2 takes for a
-// number; a value beyond float64 reads as ±Inf, which the caller's
-// bounds refuse.
-func plainFloat(n ast.Node) (float64, bool) {
-	s, ok := n.(*ast.StringNode)
-	if !ok || s.Token == nil || s.Token.Type != token.StringType || !yamlFloat.MatchString(s.Value) {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(s.Value, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, false
-	}
-	return f, true
 }

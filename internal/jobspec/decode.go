@@ -250,6 +250,10 @@ func (d *decoder) str(v *yamlin.Node, p fieldPath) string {
 }
 
 func (d *decoder) integer(v *yamlin.Node, p fieldPath, lo, hi int64) int64 {
+	if v.Kind == yamlin.KindFloat { // 1.5, 1e3, .inf, beyond int64
+		d.c.Add(v.Line, p.String(), "%s", yamlin.IntegerProblem(v.Text, lo, hi))
+		return lo
+	}
 	if v.Kind != yamlin.KindInt {
 		d.c.Add(v.Line, p.String(), "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
 		return lo
@@ -305,6 +309,10 @@ func (d *decoder) duration(v *yamlin.Node, p fieldPath) model.Duration {
 	if v.Kind == yamlin.KindInt {
 		return model.Duration(d.integer(v, p, 0, int64(maxDuration)))
 	}
+	if v.Kind == yamlin.KindFloat {
+		d.c.Add(v.Line, p.String(), `%s seconds, or a duration such as "90m", "4h" or "2d"`, yamlin.IntegerProblem(v.Text, 0, int64(maxDuration)))
+		return 0
+	}
 	if v.Kind != yamlin.KindString {
 		d.c.Add(v.Line, p.String(), `must be a duration such as "90m", "4h", "2d" or integer seconds (got %s)`, v.Describe())
 		return 0
@@ -327,6 +335,9 @@ func (d *decoder) timestamp(v *yamlin.Node, p fieldPath) model.Time {
 	switch v.Kind {
 	case yamlin.KindInt:
 		t = v.Int
+	case yamlin.KindFloat:
+		d.c.Add(v.Line, p.String(), `%s Unix seconds, or an RFC 3339 time such as "2026-01-05T08:00:00Z"`, yamlin.IntegerProblem(v.Text, 1, maxTime))
+		return 0
 	case yamlin.KindString:
 		var err error
 		if t, err = parseTime(v.Text); err != nil {

@@ -67,8 +67,8 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:8: jobs[0].topology: unknown field "size" (topology has level and required)`,
 			"t.yaml:9: jobs[0].command: must be a list of strings (got a mapping)",
 			`t.yaml:10: jobs[0].kind: must be job or deployment (got "batch")`,
-			"t.yaml:11: jobs[0].cpus: must be an integer from 0 to 1048576 (got 1.5)",
-			"t.yaml:12: jobs[0].memory_gib: must be an integer from 0 to 1073741824 (got \"99999999999999999999\")",
+			"t.yaml:11: jobs[0].cpus: 1.5 is not a whole number; use a whole number from 0 to 1048576",
+			"t.yaml:12: jobs[0].memory_gib: 99999999999999999999 is out of range; use a whole number from 0 to 1073741824",
 		},
 	}, {
 		name: "required fields, bad and duplicate ids",

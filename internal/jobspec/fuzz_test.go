@@ -31,6 +31,9 @@ func FuzzLoad(f *testing.F) {
 		lines("- {tenant: acme, gpus: 1, env: {A: 1, B: '', C: true, D: 1.5e3}, workdir: /x, restart: on-failure}",
 			"- {tenant: acme, gpus: 1, env: {RANK: 0, CARNOT_X: y, 9x: z}, restart: never, max_retries: 2}"),
 		lines("env:", "  PATH: /bin", "  E: ~", "workdir: /", "restart: on-failure", "max_retries: 100", "tenant: acme", "gpus: 0"),
+		// numbers that are no whole number where one is due
+		lines("- {tenant: acme, gpus: 1e3, replicas: .inf, cpus: 99999999999999999999, memory_gib: 9223372036854775808}",
+			"- {tenant: acme, gpus: 8.0, runtime_limit: 1.5, checkpoint_grace: .nan, earliest_start: 1.7e9, deadline: 1e400}"),
 	} {
 		f.Add(s, false)
 	}
@@ -41,6 +44,7 @@ func FuzzLoad(f *testing.F) {
 		"{\"id\":\"\xff\"}\n[",
 		`{"id":"a","tenant":"acme","gpus":1,"env":{"A":"x","B":"","C":"a\u0000"},"workdir":"/w","restart":"on-failure","max_retries":0}`,
 		`{"tenant":"acme","gpus":1,"env":{"A":{"B":[1]},"A":2},"restart":"never","max_retries":3}` + "\n" + `{"tenant":"acme","gpus":1,"env":{}}`,
+		`{"tenant":"acme","gpus":1e3,"replicas":1.5,"runtime_limit":1e400,"cpus":99999999999999999999,"submit_time":1.7E9}`,
 	} {
 		f.Add([]byte(s), true)
 	}

@@ -1,10 +1,7 @@
 package scenario
 
 import (
-	"math"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -56,18 +53,12 @@ func (d *decoder) str(v *yamlin.Node, path string) (string, bool) {
 // number accepts integers and decimals from lo to hi; open makes lo
 // itself invalid.
 func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64, open bool) (float64, bool) {
-	var f float64
-	switch v.Kind {
-	case yamlin.KindInt:
-		f = float64(v.Int)
-	case yamlin.KindFloat:
-		var err error
-		f, err = strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.c.Add(v.Line, path, "must be a number such as 0.8 or 1.25 (got %s)", v.Describe())
-			return 0, false
-		}
-	default:
+	f, problem := yamlin.Float(v)
+	switch {
+	case problem != "": // .inf, 1e400
+		d.c.Add(v.Line, path, "%s; use a number such as 0.8 or 1.25", problem)
+		return 0, false
+	case v.Kind != yamlin.KindInt && v.Kind != yamlin.KindFloat:
 		d.c.Add(v.Line, path, "must be a number such as 0.8 or 1.25 (got %s)", v.Describe())
 		return 0, false
 	}
@@ -82,13 +73,21 @@ func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64, open bool)
 	return f, true
 }
 
+// maxDuration bounds every duration of a scenario set: a year.
+const maxDuration = 365 * model.Day
+
 // duration reads "90m", "4h", "2d" or integer seconds, up to a year.
 func (d *decoder) duration(v *yamlin.Node, path string) (model.Duration, bool) {
-	if v.Kind != yamlin.KindString && v.Kind != yamlin.KindInt {
+	switch v.Kind {
+	case yamlin.KindString, yamlin.KindInt:
+	case yamlin.KindFloat: // 1e3, 1.5, .inf
+		d.c.Add(v.Line, path, `%s seconds, or a duration such as "90m", "4h" or "2d"`, yamlin.IntegerProblem(v.Text, 0, int64(maxDuration)))
+		return 0, false
+	default:
 		d.c.Add(v.Line, path, `must be a duration such as "90m", "4h" or "2d" (got %s)`, v.Describe())
 		return 0, false
 	}
-	du, err := model.ParseDuration(v.Text, 365*model.Day)
+	du, err := model.ParseDuration(v.Text, maxDuration)
 	if err != nil {
 		d.c.Add(v.Line, path, "%v", err)
 		return 0, false

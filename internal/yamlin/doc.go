@@ -1,5 +1,6 @@
 // Package yamlin reads YAML input with line-numbered errors. It holds
-// what the input loaders (internal/jobspec, internal/state) share:
+// what the input loaders (internal/jobspec, internal/state,
+// internal/scenario) share:
 //
 //   - Error, List and Collector: one problem in a file as
 //     "file:line: path: message", every problem of a file sorted by line
@@ -8,6 +9,10 @@
 //     Reader, which builds it from goccy/go-yaml's AST, resolving
 //     anchors, aliases and merge keys and bounding nesting so that
 //     hostile input yields errors, not crashes.
+//   - One reading of numbers for every loader (internal/facility too):
+//     PlainFloat takes 1e3 for the YAML 1.2 number it is, Float and
+//     IntegerProblem name what is wrong with .inf, 1.5 where a whole
+//     number is due, or a value beyond int64 or float64.
 //
 // The loaders decode their own schemas from the tree and word their own
 // messages; this package knows nothing of jobs or clusters.

@@ -38,9 +38,15 @@ func Join(path, key string) string {
 }
 
 // Integer reads a whole number from lo to hi at path, recording a problem
-// in c otherwise.
+// in c otherwise; a number that is not one is named as IntegerProblem
+// says.
 func (c *Collector) Integer(v *Node, path string, lo, hi int64) (int64, bool) {
-	if v.Kind != KindInt {
+	switch v.Kind {
+	case KindInt:
+	case KindFloat:
+		c.Add(v.Line, path, "%s", IntegerProblem(v.Text, lo, hi))
+		return 0, false
+	default:
 		c.Add(v.Line, path, "must be an integer from %d to %d (got %s)", lo, hi, v.Describe())
 		return 0, false
 	}

@@ -123,6 +123,9 @@ func (y *conv) node(n ast.Node, depth int) *Node {
 	case *ast.NullNode:
 		return &Node{Kind: KindNull, Line: line, Text: "null"}
 	case *ast.StringNode:
+		if _, ok := PlainFloat(n); ok { // 1e3: a number in YAML 1.2
+			return &Node{Kind: KindFloat, Line: line, Text: n.Value}
+		}
 		return &Node{Kind: KindString, Line: line, Text: n.Value}
 	case *ast.LiteralNode:
 		s := ""
