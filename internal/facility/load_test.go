@@ -222,9 +222,12 @@ func FuzzLoad(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	// numbers that are no whole number where one is due
+	// numbers that are no whole number where one is due, sets with a
+	// repeated item
 	for _, r := range [][2]string{{"gpus: 8", "gpus: 1e3"}, {"gpus: 8", "gpus: .inf"}, {"cpus: 64", "cpus: 9223372036854775808"},
-		{"nominal: 16", "nominal: 99999999999999999999"}, {"memory_gib: 512", "memory_gib: 5.12e2"}, {"pue: 1.2", "pue: 12e-1"}} {
+		{"nominal: 16", "nominal: 99999999999999999999"}, {"memory_gib: 512", "memory_gib: 5.12e2"}, {"pue: 1.2", "pue: 12e-1"},
+		{"    cohort: c1\n", "    cohort: c1\n    priority_classes: [high, low, high]\n    jurisdictions: [FR, FR]\n"},
+		{"country: FR", "country: FR\n    jurisdictions: [EU, FR, EU]"}} {
 		f.Add([]byte(strings.Replace(base, r[0], r[1], 1)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

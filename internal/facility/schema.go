@@ -129,6 +129,27 @@ func (o *object) tags(key string) (tags []string, present bool) {
 	return tags, true
 }
 
+// set reads a list of strings in which order means nothing, refusing a
+// repeated item as tags does; what names the items in the message
+// ("priority class"). Repeats are left out of the result.
+func (o *object) set(key, what string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, it := range o.list(key, false) {
+		s, ok := scalarText(it.node)
+		switch {
+		case !ok:
+			o.d.errf(it.line, it.path, "must be a string, not %s", kindOf(it.node))
+		case seen[s]:
+			o.d.errf(it.line, it.path, "%s %q is listed twice", what, s)
+		default:
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (o *object) cooling(key string, def model.Cooling) model.Cooling {
 	s, ok := o.str(key)
 	if !ok {

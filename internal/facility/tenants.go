@@ -184,7 +184,7 @@ func (d *decoder) tenants(root *object) []*tenantSpec {
 			}
 		}
 		t.tenant.Jurisdictions, _ = o.tags("jurisdictions")
-		t.tenant.PriorityClasses, _ = o.strList("priority_classes", false)
+		t.tenant.PriorityClasses = o.set("priority_classes", "priority class")
 		t.tenant.Exclusive = model.ExclusiveGPU
 		if s, ok := o.str("exclusive"); ok {
 			switch x := model.Exclusivity(s); x {
