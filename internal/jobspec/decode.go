@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,7 +118,12 @@ func (s *spec) has(f field) bool { return s.at[f] > 0 }
 func (s *spec) fpath(f field) string { return s.path() + "." + fieldNames[f] }
 
 // decoder reads values off the node tree into a spec.
-type decoder struct{ c *yamlin.Collector }
+type decoder struct {
+	c *yamlin.Collector
+	// stored drops a set's repeated items instead of refusing them
+	// (Reload).
+	stored bool
+}
 
 // job decodes the mapping n into a spec with defaults applied.
 func (d *decoder) job(n *yamlin.Node, idx int) *spec {
@@ -171,7 +177,7 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	case fGPUs:
 		j.GPUsPerReplica = int(d.integer(v, p, 0, maxGPUs))
 	case fGPUModel:
-		j.GPUModels = d.strList(v, p)
+		j.GPUModels = d.set(v, p, "GPU model")
 	case fCPUs:
 		j.CPUsPerReplica = int(d.integer(v, p, 0, maxCPUs))
 	case fMemory:
@@ -183,7 +189,7 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	case fRuntimeLimit:
 		j.RuntimeLimit = d.duration(v, p)
 	case fJurisdictions:
-		j.Jurisdictions = d.strList(v, p)
+		j.Jurisdictions = d.set(v, p, "tag")
 	case fDataClass:
 		j.DataClass = d.str(v, p)
 	case fEarliestStart:
@@ -301,6 +307,42 @@ func (d *decoder) strList(v *yamlin.Node, p fieldPath) []string {
 		out[i] = d.str(it, p.elem(i))
 	}
 	return out
+}
+
+// set is strList for a list whose order means nothing: an item given
+// twice is refused on its own line, naming it (what says what it is, e.g.
+// "GPU model"), or dropped when the decoder reads stored specs. Lists are
+// short; a long one is checked with a map so that no line costs
+// quadratic time.
+func (d *decoder) set(v *yamlin.Node, p fieldPath, what string) []string {
+	list := d.strList(v, p)
+	if v.Kind != yamlin.KindSeq || len(list) < 2 {
+		return list
+	}
+	var seen map[string]bool
+	if len(list) > linearKeys {
+		seen = make(map[string]bool, len(list))
+	}
+	var kept []string // stored: the items once each
+	for i, s := range list {
+		dup := false
+		if seen != nil {
+			dup, seen[s] = seen[s], true
+		} else {
+			dup = slices.Contains(list[:i], s)
+		}
+		dup = dup && s != "" // an empty item has its own message
+		switch {
+		case d.stored && !dup:
+			kept = append(kept, s)
+		case dup && !d.stored:
+			d.c.Add(v.Items[i].Line, p.elem(i).String(), "%s %q is listed twice", what, yamlin.Truncate(s, 40))
+		}
+	}
+	if d.stored {
+		return kept
+	}
+	return list // the items keep their positions, which later messages name
 }
 
 // duration accepts integer seconds or a Go duration string, optionally

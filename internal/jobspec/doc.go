@@ -24,4 +24,6 @@
 // reachable with errors.As. Load never panics.
 //
 // Write(w, jobs) emits JSON Lines that Load reads back to identical jobs.
+// Reload reads what an earlier version wrote, keeping what that version
+// accepted and Load now refuses (a set naming an item twice).
 package jobspec

@@ -12,7 +12,7 @@ import (
 
 // FuzzLoad checks that Load never panics, that every error names the
 // file (and a line within it, when it has one), and that whatever loads
-// survives Write and a second Load unchanged.
+// survives Write and a second Load, or a Reload, unchanged.
 func FuzzLoad(f *testing.F) {
 	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "jobs-*.yaml"))
 	for _, p := range examples {
@@ -34,6 +34,9 @@ func FuzzLoad(f *testing.F) {
 		// numbers that are no whole number where one is due
 		lines("- {tenant: acme, gpus: 1e3, replicas: .inf, cpus: 99999999999999999999, memory_gib: 9223372036854775808}",
 			"- {tenant: acme, gpus: 8.0, runtime_limit: 1.5, checkpoint_grace: .nan, earliest_start: 1.7e9, deadline: 1e400}"),
+		// sets with a repeated item
+		lines("- {tenant: eu-lab, gpus: 1, gpu_model: [H100, H200, H100], jurisdictions: [EU, FR, EU]}",
+			"- tenant: acme", "  gpus: 1", "  gpu_model:", "    - H100", "    - H100", "  command: [x, x]"),
 	} {
 		f.Add(s, false)
 	}
@@ -45,6 +48,7 @@ func FuzzLoad(f *testing.F) {
 		`{"id":"a","tenant":"acme","gpus":1,"env":{"A":"x","B":"","C":"a\u0000"},"workdir":"/w","restart":"on-failure","max_retries":0}`,
 		`{"tenant":"acme","gpus":1,"env":{"A":{"B":[1]},"A":2},"restart":"never","max_retries":3}` + "\n" + `{"tenant":"acme","gpus":1,"env":{}}`,
 		`{"tenant":"acme","gpus":1e3,"replicas":1.5,"runtime_limit":1e400,"cpus":99999999999999999999,"submit_time":1.7E9}`,
+		`{"tenant":"eu-lab","gpus":1,"gpu_model":["H200","H200"],"jurisdictions":["FR","FR",""]}`,
 	} {
 		f.Add([]byte(s), true)
 	}
@@ -79,6 +83,14 @@ func FuzzLoad(f *testing.F) {
 		}
 		if diff := cmp.Diff(jobs, back); diff != "" {
 			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+		// the server reads its stored specs with Reload, no facility
+		stored, err := Reload("stored.jsonl", buf.Bytes())
+		if err != nil {
+			t.Fatalf("Reload of written jobs: %v\n%s", err, buf.String())
+		}
+		if diff := cmp.Diff(jobs, stored); diff != "" {
+			t.Fatalf("Reload (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -28,9 +28,22 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // priority class. On any problem Load returns no jobs and an ErrorList
 // holding every problem, sorted by line.
 func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
+	return load(name, data, fac, false)
+}
+
+// Reload decodes jobs this program wrote earlier (Write, Marshal), as
+// Load without a facility does, but keeps what earlier versions accepted
+// and Load now refuses: a gpu_model or jurisdictions list naming an item
+// twice reads with each item once. The server reads its stored specs
+// with it, so that such a job does not stop a restart.
+func Reload(name string, data []byte) ([]*model.Job, error) {
+	return load(name, data, nil, true)
+}
+
+func load(name string, data []byte, fac *model.Facility, stored bool) ([]*model.Job, error) {
 	c := &yamlin.Collector{File: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
-	col := &collector{d: &decoder{c: c}}
+	col := &collector{d: &decoder{c: c, stored: stored}}
 	if isJSONL(name) {
 		readJSONL(data, c, col.root) // line by line: no tree outlives its line
 	} else {

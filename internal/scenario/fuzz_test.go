@@ -22,6 +22,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("facility: f\nworkload: {generate: {jobs: 1e3, seed: .inf, start: 2023-03-01T00:00:00Z, load: 1e-1}}\n" +
 		"facilities: {a: {gpu_scale: .nan, envelope_fraction: 1e400}}\npolicies: {a: {backfill_depth: 9223372036854775808}}\nmax_passes: 1.5\n"))
 	f.Add([]byte("facility: f\nworkload: {batch: {jobs: 3, start: 2023-03-01T00:00:00Z, every: 1e3, runtime: .inf, gpus: 8.0, tenants: [a]}}\n"))
+	f.Add([]byte("facility: f\nworkload: {batch: {jobs: 3, start: 2023-03-01T00:00:00Z, every: 1h, runtime: 4h, gpus: 8, tenants: [a, a, b]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := Load("set.yaml", data)
 		if err != nil && !strings.Contains(err.Error(), "set.yaml") {

@@ -51,3 +51,17 @@ func TestNumberForms(t *testing.T) {
 
 // in puts s in place of format's %s.
 func in(format, s string) string { return strings.Replace(format, "%s", s, 1) }
+
+// TestBatchTenantsRepeat: a batch's tenants take turns, so a tenant
+// named twice takes two turns; unlike the sets of job and facility
+// files, the list keeps its repeats.
+func TestBatchTenantsRepeat(t *testing.T) {
+	s, err := Load("s.yaml", []byte("facility: f\n"+in(
+		"workload: {batch: {jobs: 3, start: 2023-03-01T00:00:00Z, every: 1h, runtime: 4h, gpus: 8, %s}}", "tenants: [a, a, b]")+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "a", "b"}, s.Workload.Batch.Tenants); diff != "" {
+		t.Errorf("tenants (-want +got):\n%s", diff)
+	}
+}

@@ -285,9 +285,10 @@ func (s *Server) sitesOutOfPolicy(js *jobState) []string {
 	return out
 }
 
-// jobFromDoc rebuilds a job's core view from its stored spec.
+// jobFromDoc rebuilds a job's core view from its stored spec, as an
+// earlier version may have stored it (jobspec.Reload).
 func jobFromDoc(doc *api.Job) (*jobState, error) {
-	jobs, err := jobspec.Load(doc.ID+".jsonl", doc.Spec, nil)
+	jobs, err := jobspec.Reload(doc.ID+".jsonl", doc.Spec)
 	if err != nil {
 		return nil, err
 	}
