@@ -164,7 +164,7 @@ func eventually(t *testing.T, within time.Duration, cond func() bool, format str
 // ends.
 func startAgent(t *testing.T, srv Server, mods ...func(*Config)) *Agent {
 	t.Helper()
-	fake, err := gpu.NewFake(2, "H100")
+	fake, err := gpu.NewFake(2, "H100", "n1")
 	if err != nil {
 		t.Fatal(err)
 	}

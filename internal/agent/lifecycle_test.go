@@ -77,7 +77,7 @@ func TestRegisterRetries(t *testing.T) {
 
 func TestShutdownStopsTasks(t *testing.T) {
 	srv := newFakeServer()
-	fake, err := gpu.NewFake(1, "H200")
+	fake, err := gpu.NewFake(1, "H200", "n2")
 	if err != nil {
 		t.Fatal(err)
 	}

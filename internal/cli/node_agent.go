@@ -94,7 +94,7 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 // fallback (carnot dev), a machine without NVML gets 8 fake GPUs.
 func (o *agentOpts) devices(log *slog.Logger, fallback bool) (gpu.Devices, bool, error) {
 	if o.fakeGPUs >= 0 {
-		f, err := gpu.NewFake(o.fakeGPUs, o.gpuModel)
+		f, err := gpu.NewFake(o.fakeGPUs, o.gpuModel, o.name)
 		return f, true, err
 	}
 	d, err := gpu.OpenNVML()
@@ -109,7 +109,7 @@ func (o *agentOpts) devices(log *slog.Logger, fallback bool) (gpu.Devices, bool,
 		return nil, false, nil
 	}
 	log.Info("no NVML on this machine: using 8 fake GPUs (--fake-gpus to choose)", "model", o.gpuModel)
-	f, err := gpu.NewFake(8, o.gpuModel)
+	f, err := gpu.NewFake(8, o.gpuModel, o.name)
 	return f, true, err
 }
 

@@ -19,8 +19,9 @@ import (
 // runtime and fake GPUs, heartbeating in its slot, and calling the server
 // through srv, which counts for the fleet's figures.
 func (f *Fleet) newNode(i int, srv *nodeServer, gm model.GPUModel) (*agent.Agent, error) {
+	name := nodeName(f.cfg.Prefix, i)
 	return agent.New(agent.Config{
-		Name: nodeName(f.cfg.Prefix, i), Site: f.site, Devices: gpu.NewFakeOf(f.cfg.GPUs, gm, i), FakeGPUs: true,
+		Name: name, Site: f.site, Devices: gpu.NewFakeOf(f.cfg.GPUs, gm, name), FakeGPUs: true,
 		CPUs: f.cfg.CPUs, MemoryGiB: f.cfg.MemoryGiB, Version: f.cfg.Version, Heartbeat: f.cfg.Heartbeat,
 		Logger:       slog.New(quiet{f.log.Handler()}),
 		Runtime:      fakeRuntime{def: f.cfg.DefaultDuration},

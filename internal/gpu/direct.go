@@ -8,25 +8,14 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
-// NewFakeOf returns n fake GPUs of model m that read their figures
+// NewFakeOf returns n fake GPUs of model m for the node named node (their
+// UUIDs derive from it, as NewFake's do) that read their figures
 // directly, without go-nvml's mock (which records every call: too heavy
-// for the thousands of nodes of a fake fleet). node, when above zero,
-// goes into the UUIDs so that they are unique across a fleet's nodes.
-func NewFakeOf(n int, m model.GPUModel, node int) *Fake {
-	f := &Fake{model: m, gpus: make([]fakeGPU, max(0, n)), node: node}
-	for i := range f.gpus {
-		f.gpus[i].limitW = m.TDPWatts
-	}
+// for the thousands of nodes of a fake fleet).
+func NewFakeOf(n int, m model.GPUModel, node string) *Fake {
+	f := idleFake(n, m, node)
 	f.Devices = directFake{f}
 	return f
-}
-
-// uuid is GPU i's UUID.
-func (f *Fake) uuid(i int) string {
-	if f.node > 0 {
-		return fmt.Sprintf("GPU-fa4e%04x-%04x-4000-8000-%012d", i, f.node%0x10000, f.node)
-	}
-	return fmt.Sprintf("GPU-fa4e0000-0000-4000-8000-%012d", i)
 }
 
 // directFake is Devices over a Fake's readings, with the units and
@@ -40,7 +29,7 @@ func (d directFake) Info() []api.GPUInfo {
 		f.mu.Lock()
 		limit := f.gpus[i].limitW
 		f.mu.Unlock()
-		out[i] = api.GPUInfo{Index: i, UUID: f.uuid(i), Model: m.Name,
+		out[i] = api.GPUInfo{Index: i, UUID: f.uuids[i], Model: m.Name,
 			MemoryMiB: m.MemoryGiB << 10, PowerLimitW: limit}
 		if m.CanCap() {
 			out[i].MinCapW, out[i].MaxCapW = m.MinCapWatts, m.MaxCapWatts

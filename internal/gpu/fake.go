@@ -1,8 +1,10 @@
 package gpu
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -12,8 +14,9 @@ import (
 
 // Fake is a set of identical fake GPUs of one catalog model: a fake NVML
 // library (go-nvml's mock) read through FromNVML, or, in a build without
-// cgo (go-nvml needs it), the same figures read directly. Its telemetry is
-// deterministic:
+// cgo (go-nvml needs it), the same figures read directly. Its UUIDs have
+// the form of real ones and derive from the node's name (fakeUUID). Its
+// telemetry is deterministic:
 //
 //   - idle: the model's IdleWatts, 0 % utilisation, 0 MiB used;
 //   - busy (SetBusy): 80 % of TDP capped at the power limit, 80 %
@@ -26,7 +29,7 @@ type Fake struct {
 	Devices // FromNVML over the fake library
 
 	model model.GPUModel
-	node  int // in UUIDs, when above zero (NewFakeOf)
+	uuids []string // by index: fakeUUID of the node's name
 	mu    sync.Mutex
 	gpus  []fakeGPU
 }
@@ -36,9 +39,10 @@ type fakeGPU struct {
 	limitW int
 }
 
-// NewFake returns n fake GPUs of the catalog model (H100, H200, …). An
+// NewFake returns n fake GPUs of the catalog model (H100, H200, …) for
+// the node named node, which their UUIDs derive from (see fakeUUID). An
 // unknown model is an error that lists the known ones.
-func NewFake(n int, modelName string) (*Fake, error) {
+func NewFake(n int, modelName, node string) (*Fake, error) {
 	cat := facility.Catalog()
 	m, ok := cat[modelName]
 	if !ok {
@@ -52,16 +56,34 @@ func NewFake(n int, modelName string) (*Fake, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("gpu: %d fake GPUs: the count must not be negative", n)
 	}
-	f := &Fake{model: m, gpus: make([]fakeGPU, n)}
-	for i := range f.gpus {
-		f.gpus[i].limitW = m.TDPWatts
-	}
+	f := idleFake(n, m, node)
 	d, err := f.open()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: fake NVML: %w", err)
 	}
 	f.Devices = d
 	return f, nil
+}
+
+// idleFake is n idle fake GPUs of model m, at their TDP, for the node
+// named node; its Devices are still to be set.
+func idleFake(n int, m model.GPUModel, node string) *Fake {
+	f := &Fake{model: m, gpus: make([]fakeGPU, max(0, n)), uuids: make([]string, max(0, n))}
+	for i := range f.gpus {
+		f.gpus[i].limitW = m.TDPWatts
+		f.uuids[i] = fakeUUID(node, i)
+	}
+	return f
+}
+
+// fakeUUID is the UUID of fake GPU i of the node named node, in the form
+// NVML gives a real GPU's ("GPU-" and 16 bytes as 8-4-4-4-12 hex digits):
+// the first bytes of SHA-256 of the name and the index. A fake GPU keeps
+// its UUID across restarts of its agent, and differs from the node's
+// other GPUs and, but for a hash collision, from every other node's.
+func fakeUUID(node string, i int) string {
+	h := sha256.Sum256([]byte(node + "/" + strconv.Itoa(i)))
+	return fmt.Sprintf("GPU-%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 // SetBusy marks GPU index busy (a task holds it) or idle. An index out of

@@ -36,9 +36,7 @@ func (f *Fake) device(i int) *mock.Device {
 	return &mock.Device{
 		GetIndexFunc: func() (int, nvml.Return) { return i, nvml.SUCCESS },
 		GetNameFunc:  func() (string, nvml.Return) { return deviceName(m.Name, m.Vendor), nvml.SUCCESS },
-		GetUUIDFunc: func() (string, nvml.Return) {
-			return f.uuid(i), nvml.SUCCESS
-		},
+		GetUUIDFunc:  func() (string, nvml.Return) { return f.uuids[i], nvml.SUCCESS },
 		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
 			used := f.read(i).usedBytes
 			return nvml.Memory{Total: total, Used: used, Free: total - used}, nvml.SUCCESS

@@ -15,7 +15,7 @@ import (
 
 func newFake(t *testing.T, n int, model string) *Fake {
 	t.Helper()
-	f, err := NewFake(n, model)
+	f, err := NewFake(n, model, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestSetPowerLimit(t *testing.T) {
 }
 
 func TestNewFakeUnknownModel(t *testing.T) {
-	_, err := NewFake(2, "H900")
+	_, err := NewFake(2, "H900", "n1")
 	if err == nil || !strings.Contains(err.Error(), "H100, H200") {
 		t.Fatalf("NewFake(H900) = %v, want an error listing the known models", err)
 	}
