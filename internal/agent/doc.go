@@ -3,8 +3,10 @@
 //
 // The loop:
 //
-//  1. Register the node (CPUs, memory, GPUs, the address of the agent's
-//     log server), retrying with backoff until the server answers.
+//  1. Register the node (CPUs, memory, GPUs with their NVML index and
+//     UUID, the address of the agent's log server), retrying with
+//     backoff until the server answers. The server names a task's GPUs
+//     by those UUIDs in its CUDA_VISIBLE_DEVICES.
 //  2. Two goroutines then run side by side. One long-polls Assignments
 //     (after the last version seen, waiting up to 30 s) and reconciles
 //     every answer with the tasks it runs. The other sends a Heartbeat

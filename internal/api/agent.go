@@ -21,7 +21,9 @@ type Register struct {
 
 // GPUInfo is one GPU of a node, as NVML (or the fake device set) reports it.
 type GPUInfo struct {
-	Index     int    `json:"index"`
+	Index int `json:"index"` // NVML's
+	// UUID is NVML's (GPU-…): the server names the GPU by it in a task's
+	// CUDA_VISIBLE_DEVICES. Every GPU of a registration has one or none.
 	UUID      string `json:"uuid"`
 	Model     string `json:"model"` // catalog name, e.g. H100
 	MemoryMiB int    `json:"memory_mib"`

@@ -21,7 +21,12 @@ type Node struct {
 	MemoryGiB int    `json:"memory_gib"`
 	GPUModel  string `json:"gpu_model,omitempty"`
 	GPUs      int    `json:"gpus"`
-	GPUsUsed  int    `json:"gpus_used"`
+	// GPUUUIDs are the GPUs' UUIDs by index, as its agent's NVML reported
+	// them at registration: a task's CUDA_VISIBLE_DEVICES names its GPUs
+	// by them. Empty when the agent reported none (the tasks then get
+	// indices in PCI bus order).
+	GPUUUIDs []string `json:"gpu_uuids,omitempty"`
+	GPUsUsed int      `json:"gpus_used"`
 	// Condition is ready, draining or not-ready; Drained says an operator
 	// drained it (it stays drained when it becomes ready again).
 	Condition string `json:"condition"`

@@ -27,7 +27,8 @@ func newDevCmd() *cobra.Command {
 does: the API and scheduler loop, the embedded SQLite store in --data-dir,
 and a node agent for this machine that runs jobs as real processes. On a
 machine without NVIDIA GPUs the agent has 8 fake H100s (--fake-gpus,
---gpu-model) so that GPU jobs can be tried. Energy is priced with the
+--gpu-model) so that GPU jobs can be tried; a task's CUDA_VISIBLE_DEVICES
+names its GPUs by UUID, as with real ones. Energy is priced with the
 bundled 2023 French grid series moved to this year.
 
 In a second shell:

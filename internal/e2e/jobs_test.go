@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
 // envOf parses a file written by `env`.
@@ -37,6 +39,24 @@ func TestGangRunsTogetherWithItsEnvironment(t *testing.T) {
 	got := d.waitState(j.ID, api.StateSucceeded, 30*time.Second)
 	if len(got.Replicas) != 2 || got.Attempt != 1 {
 		t.Fatalf("replicas %+v, attempt %d", got.Replicas, got.Attempt)
+	}
+	// The UUIDs the agent's fake NVML reports for node-1's 4 GPUs, by
+	// index: the node shows them, and each process sees those of exactly
+	// the GPUs its replica holds.
+	fake, err := gpu.NewFake(4, "H100", "node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uuids []string
+	for _, g := range fake.Info() {
+		uuids = append(uuids, g.UUID)
+	}
+	n, err := d.cl.GetNode(context.Background(), "node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(n.GPUUUIDs, uuids) {
+		t.Errorf("node-1's gpu_uuids: %v, want its agent's %v", n.GPUUUIDs, uuids)
 	}
 	gpus := map[string]bool{}
 	for rank := range 2 {
@@ -64,22 +84,21 @@ func TestGangRunsTogetherWithItsEnvironment(t *testing.T) {
 			}
 			gpus[g] = true
 		}
-		if want := got.Replicas[rank].GPUs; cvd != joinInts(want) {
-			t.Errorf("replica %d: CUDA_VISIBLE_DEVICES=%q, but the job's replica holds %v", rank, cvd, want)
+		var ids []string
+		for _, g := range got.Replicas[rank].GPUs {
+			ids = append(ids, uuids[g])
+		}
+		if cvd != strings.Join(ids, ",") {
+			t.Errorf("replica %d: CUDA_VISIBLE_DEVICES=%q, but the job's replica holds GPUs %v: %q", rank, cvd, got.Replicas[rank].GPUs, ids)
+		}
+		if o, ok := env["CUDA_DEVICE_ORDER"]; ok {
+			t.Errorf("replica %d: CUDA_DEVICE_ORDER=%q set although its GPUs are named by UUID", rank, o)
 		}
 	}
 	e0, e1 := envOf(d.readFile("env.0")), envOf(d.readFile("env.1"))
 	if e0["MASTER_PORT"] != e1["MASTER_PORT"] || e0["MASTER_ADDR"] != e1["MASTER_ADDR"] {
 		t.Errorf("replicas disagree on the rendezvous: %s:%s vs %s:%s", e0["MASTER_ADDR"], e0["MASTER_PORT"], e1["MASTER_ADDR"], e1["MASTER_PORT"])
 	}
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
 }
 
 // Logs can be followed while the job runs; the stream ends with it.

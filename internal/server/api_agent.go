@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -59,6 +58,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, api.FieldError{Field: fmt.Sprintf("gpus[%d].model", i), Message: fmt.Sprintf("%q differs from gpus[0]'s %q: a node has one GPU model", g.Model, gpuModel)})
 		}
 	}
+	uuids, uerrs := checkUUIDs(reg.GPUs)
+	errs = append(errs, uerrs...)
 	if len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
 		return
@@ -80,7 +81,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
 	doc := api.Node{Name: reg.Name, Site: reg.Site, Address: reg.Address, CPUs: reg.CPUs, MemoryGiB: reg.MemoryGiB,
-		GPUModel: gpuModel, GPUs: len(reg.GPUs), FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
+		GPUModel: gpuModel, GPUs: len(reg.GPUs), GPUUUIDs: uuids, FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
 		Condition: api.NodeReady}
 	c := newChanges()
 	c.actor = principalOf(r).Subject
@@ -359,10 +360,6 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	for k, v := range js.job.Env {
 		env[k] = v
 	}
-	gpus := make([]string, len(rp.GPUs))
-	for k, g := range rp.GPUs {
-		gpus[k] = strconv.Itoa(g)
-	}
 	master := "127.0.0.1"
 	if m := s.nodes[js.doc.Replicas[0].Node]; m != nil && m.doc.Address != "" {
 		if u, err := url.Parse(m.doc.Address); err == nil && u.Hostname() != "" {
@@ -378,7 +375,11 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	env["LOCAL_RANK"] = "0" // one process per replica, the replica is its node's only rank
 	env["MASTER_ADDR"] = master
 	env["MASTER_PORT"] = strconv.Itoa(masterPort(js.doc.ID, js.doc.Attempt))
-	env["CUDA_VISIBLE_DEVICES"] = strings.Join(gpus, ",")
+	var uuids []string
+	if n := s.nodes[rp.Node]; n != nil && len(n.doc.GPUUUIDs) == n.doc.GPUs {
+		uuids = n.doc.GPUUUIDs
+	}
+	setVisibleDevices(env, rp.GPUs, uuids)
 	// The grace is the stop's once one is asked for, else the job's, for
 	// the agent's own stops (its shutdown, the runtime limit).
 	grace := s.graceOf(js.job)

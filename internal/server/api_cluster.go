@@ -11,6 +11,7 @@ import (
 func (s *Server) nodeDoc(n *nodeState) api.Node {
 	d := n.doc
 	d.Telemetry = slices.Clone(d.Telemetry)
+	d.GPUUUIDs = slices.Clone(d.GPUUUIDs)
 	d.Jobs = n.jobIDs()
 	d.GPUsUsed = 0
 	for _, id := range d.Jobs {

@@ -19,6 +19,10 @@ func fullNode(name string) *api.Node {
 	return &api.Node{
 		Name: name, Site: "fra1", Address: "http://" + name + ":7070",
 		CPUs: 224, MemoryGiB: 2048, GPUModel: "H200", GPUs: 8, GPUsUsed: 4,
+		GPUUUIDs: []string{"GPU-5a9d3a1e-8f4e-b3c2-1d3a-7e9f0b2c4d6e", "GPU-0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5",
+			"GPU-11111111-2222-3333-4444-555555555555", "GPU-66666666-7777-8888-9999-aaaaaaaaaaaa",
+			"GPU-bbbbbbbb-cccc-dddd-eeee-ffffffffffff", "GPU-01234567-89ab-cdef-0123-456789abcdef",
+			"GPU-fedcba98-7654-3210-fedc-ba9876543210", "GPU-a1b2c3d4-e5f6-a7b8-c9d0-e1f2a3b4c5d6"},
 		Condition: api.NodeReady, FakeGPUs: true,
 		Registered:    at(-time.Hour).In(cest),
 		LastHeartbeat: at(time.Second),
