@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -60,8 +61,11 @@ func parseLogQuery(r *http.Request) (logQuery, error) {
 // serveLogs streams a task's stdout or stderr from offset. With follow,
 // it keeps sending what the task writes until the task has ended and all
 // of the file is sent, or the client goes away. Offsets are those of the
-// whole output; what rotation dropped (tasklog.go) is skipped, and
-// api.LogDroppedHeader says how much of the beginning that is.
+// whole output: what rotation dropped (tasklog.go) before the offset
+// asked is skipped, and api.LogDroppedHeader says how much of the
+// beginning that is; what it dropped after the reader's position, a
+// reader that fell behind, is replaced by a gap line (gapLine) where it
+// was.
 func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	want := a.logsToken
@@ -104,14 +108,16 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	tick := time.NewTicker(followEvery)
 	defer tick.Stop()
-	pos := lq.offset
+	out := &lineWriter{w: w, nl: true}
+	pos := max(lq.offset, view.dropped) // the header said what is gone before
 	for {
 		ended := !follow || isClosed(done) // before the copy: what was written before the end is sent
+		from := pos
 		if view.stale() {
 			// Rotated: read the rest of the files held, then what the
-			// stream's files are now (what was dropped meanwhile is
-			// skipped).
-			if pos, err = view.copyFrom(w, pos); err != nil {
+			// stream's files are now; what was dropped meanwhile is a
+			// gap line.
+			if pos, err = view.copyFrom(out, pos); err != nil {
 				return
 			}
 			view.close()
@@ -119,9 +125,14 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 				view = &logView{}
 				return
 			}
+			if pos < view.dropped {
+				if err = out.gap(lq.stream, pos, view.dropped); err != nil {
+					return
+				}
+				pos = view.dropped
+			}
 		}
-		from := pos
-		if pos, err = view.copyFrom(w, pos); err != nil {
+		if pos, err = view.copyFrom(out, pos); err != nil {
 			return // the client went away
 		}
 		if pos > from {
@@ -136,6 +147,40 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 		}
 	}
+}
+
+// gapLine is the line that stands for bytes [from, to) of a stream that
+// rotation dropped before a reader got them. It is not part of the
+// output: offsets do not count it, and to is where the output goes on.
+func gapLine(stream string, from, to int64) string {
+	return fmt.Sprintf("[carnot: %d bytes of %s were dropped by log rotation; the output goes on at byte %d]\n",
+		to-from, stream, to)
+}
+
+// lineWriter passes a log on and remembers whether what it passed ends
+// a line, so that a gap line starts on a line of its own.
+type lineWriter struct {
+	w  io.Writer
+	nl bool // nothing written yet, or the last byte was a newline
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	n, err := l.w.Write(b)
+	if n > 0 {
+		l.nl = b[n-1] == '\n'
+	}
+	return n, err
+}
+
+// gap writes the gap line of bytes [from, to) of stream, after a newline
+// when the output before it ends mid-line.
+func (l *lineWriter) gap(stream string, from, to int64) error {
+	line := gapLine(stream, from, to)
+	if !l.nl {
+		line = "\n" + line
+	}
+	_, err := io.WriteString(l, line)
+	return err
 }
 
 // openLog opens what is kept of a task's stream.

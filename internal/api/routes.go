@@ -68,7 +68,9 @@ var Routes = []Route{
 // Agent log server: the agent serves its tasks' output at this path on its
 // own address; the server's /v1/jobs/{id}/logs reads from it. Query:
 // job, replica, attempt, stream (stdout|stderr), follow (true|false),
-// offset (bytes to skip).
+// offset (bytes to skip). Where rotation dropped bytes a follower had
+// not read yet, the answer has a line of its own, "[carnot: N bytes of
+// STREAM were dropped by log rotation; the output goes on at byte M]".
 const AgentLogsPath = "/logs"
 
 // Header names.
