@@ -98,6 +98,15 @@ type HeartbeatReply struct {
 type Assignments struct {
 	Version int64  `json:"version"`
 	Tasks   []Task `json:"tasks"`
+	// UnfinishedJobs are the jobs not in a final state (pending or
+	// running) that have had a replica on the node, in this attempt or an
+	// earlier one: the agent keeps the logs and work directories of their
+	// ended replicas there past its count and age limits (its disk limit
+	// may still take them). A job leaves the list, and the node's version
+	// changes, when it finishes. Always sent, empty or not; an agent
+	// that gets none (null, absent: an older server) keeps only the
+	// tasks listed.
+	UnfinishedJobs []string `json:"unfinished_jobs"`
 }
 
 // Task is one replica to run.

@@ -318,7 +318,7 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if n.version != after || wait == 0 {
-			out := api.Assignments{Version: n.version, Tasks: s.tasksOf(n)}
+			out := api.Assignments{Version: n.version, Tasks: s.tasksOf(n), UnfinishedJobs: sortedSet(n.unfinished)}
 			s.mu.Unlock()
 			writeJSON(w, http.StatusOK, out)
 			return

@@ -57,6 +57,7 @@ func (s *Server) assign(js *jobState, p model.Placement, idx int, now time.Time,
 	}
 	js.assigned[idx] = now
 	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW, State: api.ReplicaAssigned})
+	s.ranOn(js, p.Node)
 	if n := s.nodes[p.Node]; n != nil {
 		n.jobs[js.doc.ID] = true
 		for _, g := range p.GPUs {
@@ -261,12 +262,35 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	}
 }
 
-// finish puts js in a final state.
+// finish puts js in a final state. The nodes it ran on no longer list it
+// as unfinished: their agents' limits apply to its data from now.
 func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *changes) {
 	js.doc.State, js.doc.Message, js.doc.EndTime, js.doc.Reason = state, msg, ptrTime(now), nil
 	s.requeue(js)
 	c.job(js, api.EventFinished, state+": "+msg)
 	s.unclaim(js.doc.ID)
+	for node := range js.ranOn {
+		if n := s.nodes[node]; n != nil {
+			delete(n.unfinished, js.doc.ID)
+		}
+		c.bump(node)
+	}
+	js.ranOn = nil
+}
+
+// ranOn records that js has had a replica on node: until js finishes,
+// the node's assignments list it as unfinished, and its agent keeps the
+// data of the job's ended replicas there.
+func (s *Server) ranOn(js *jobState, node string) {
+	n := s.nodes[node]
+	if n == nil || api.Final(js.doc.State) {
+		return
+	}
+	if js.ranOn == nil {
+		js.ranOn = map[string]bool{}
+	}
+	js.ranOn[node] = true
+	n.unfinished[js.doc.ID] = true
 }
 
 // claim reserves a preempted victim's GPUs for the job it was preempted

@@ -164,7 +164,7 @@ func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 			si = i
 		}
 	}
-	return &nodeState{doc: doc, node: n, jobs: map[string]bool{}, gpus: make([]model.GPUState, n.GPUs),
+	return &nodeState{doc: doc, node: n, jobs: map[string]bool{}, unfinished: map[string]bool{}, gpus: make([]model.GPUState, n.GPUs),
 		lastSample: map[int]time.Time{}, siteIdx: si, version: versionBase()}
 }
 
@@ -208,6 +208,7 @@ func (s *Server) reload(ctx context.Context) error {
 			return fmt.Errorf("server: job %s in the store: %w", doc.ID, err)
 		}
 		s.jobs[js.doc.ID] = js
+		s.restoreRanOn(js)
 		if js.doc.State != api.StatePending && len(js.doc.Replicas) > 0 {
 			s.restoreAlloc(js)
 		}
@@ -298,6 +299,20 @@ func jobFromDoc(doc *api.Job) (*jobState, error) {
 	j := jobs[0]
 	j.SubmitTime = model.TimeOf(doc.SubmitTime)
 	return &jobState{job: j, doc: *doc}, nil
+}
+
+// restoreRanOn gives a reloaded job the nodes it had replicas on, as far
+// as its document says: those of its last attempt and of the earlier
+// ones it keeps (api.MaxPastAttempts).
+func (s *Server) restoreRanOn(js *jobState) {
+	for _, r := range js.doc.Replicas {
+		s.ranOn(js, r.Node)
+	}
+	for _, p := range js.doc.PastAttempts {
+		for _, node := range p.Nodes {
+			s.ranOn(js, node)
+		}
+	}
 }
 
 // restoreAlloc gives a reloaded job its allocation back from its replicas.

@@ -46,6 +46,9 @@ type jobState struct {
 	// they are held from then (not kept across a server restart, when the
 	// attempt's start stands in).
 	assigned map[int]time.Time
+	// ranOn holds the nodes the job has had a replica on, whose
+	// nodeState.unfinished lists it until it finishes (lifecycle.go).
+	ranOn map[string]bool
 }
 
 func (js *jobState) pending() bool {
@@ -78,6 +81,9 @@ type nodeState struct {
 	changed chan struct{}
 	// jobs holds the jobs with live replicas on the node.
 	jobs map[string]bool
+	// unfinished holds the jobs not finished that have had a replica on
+	// the node (api.Assignments.UnfinishedJobs).
+	unfinished map[string]bool
 	// gpus is the model state of each GPU (claims).
 	gpus []model.GPUState
 	// lastSample is when each GPU's energy was last integrated.
@@ -106,9 +112,12 @@ func (n *nodeState) condition() model.NodeCondition {
 }
 
 // jobIDs lists the node's jobs sorted.
-func (n *nodeState) jobIDs() []string {
-	ids := make([]string, 0, len(n.jobs))
-	for id := range n.jobs {
+func (n *nodeState) jobIDs() []string { return sortedSet(n.jobs) }
+
+// sortedSet is the keys of set, sorted.
+func sortedSet(set map[string]bool) []string {
+	ids := make([]string, 0, len(set))
+	for id := range set {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
