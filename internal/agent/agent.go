@@ -118,8 +118,11 @@ type Agent struct {
 	tasks     map[taskKey]*task
 	started   map[taskKey]bool // ever started (or refused): never again
 	listed    map[taskKey]bool // in the last assignments
-	gpuUse    map[int]int      // tasks holding each GPU
-	closing   bool
+	// unfinished holds the jobs (sanitized names) the last assignments
+	// said are not finished; nil when they did not say (an older server).
+	unfinished map[string]bool
+	gpuUse     map[int]int // tasks holding each GPU
+	closing    bool
 }
 
 // New checks cfg, detects what it leaves to detection and, for tasks run

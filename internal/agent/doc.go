@@ -35,7 +35,8 @@
 // there at Retention.LogMaxBytes (tasklog.go), which the agent's HTTP log
 // server serves at api.AgentLogsPath. Every Retention.Interval the
 // agent deletes the logs and default work directories of finished tasks
-// beyond its Retention limits (retention.go). internal/fleet
+// beyond its Retention limits (retention.go), sparing, but for the disk
+// limit, those of the jobs the assignments name unfinished. internal/fleet
 // runs many agents in one process with a fake Runtime whose tasks are
 // timers: one implementation of the protocol, the work faked, as a
 // kubelet over a fake container runtime. An agent with another Runtime

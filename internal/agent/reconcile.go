@@ -162,6 +162,13 @@ func (a *Agent) apply(as api.Assignments) {
 		}
 	}
 	a.listed = listed
+	a.unfinished = nil
+	if as.UnfinishedJobs != nil {
+		a.unfinished = make(map[string]bool, len(as.UnfinishedJobs))
+		for _, job := range as.UnfinishedJobs {
+			a.unfinished[sanitize(job)] = true
+		}
+	}
 	a.version, a.seen = as.Version, 0
 }
 

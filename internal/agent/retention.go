@@ -20,24 +20,29 @@ import (
 // Zero values take the defaults noted; a negative value is no limit.
 //
 // The data of a task the agent runs, whose end it has not reported yet,
-// or that the server still lists, is never deleted. The rest is ranked
-// by its job's last activity on the node (now while the job has such a
-// task here, else the end of its last task here), then by its own end:
-// a job's finished tasks age together from the job's last end, so that
-// the logs of a gang's replica that ended early, or of an earlier
-// attempt, are kept while the job runs on. Deleted are the tasks ranked
-// beyond MaxTasks, those whose job's last activity is older than MaxAge,
-// and, oldest first, as many as it takes to bring the file system of the
-// data directory under DiskPercent.
+// or that the server still lists, is never deleted. That of a finished
+// task of a job the server says is not finished
+// (api.Assignments.UnfinishedJobs: it runs on elsewhere, or waits to run
+// again) is deleted only by DiskPercent, after all the rest. The rest is
+// ranked by its job's last activity on the node (now while the job has a
+// task here that is never deleted, else the end of its last task here),
+// then by its own end: a job's finished tasks age together from the
+// job's last end, so that the logs of a gang's replica that ended early,
+// or of an earlier attempt, are kept while the job runs on. Deleted are
+// the tasks ranked beyond MaxTasks, those whose job's last activity is
+// older than MaxAge, and, oldest first, as many as it takes to bring the
+// file system of the data directory under DiskPercent.
 type Retention struct {
 	// MaxTasks is how many finished tasks' data is kept at most, the
-	// newest; default 100.
+	// newest, besides that of unfinished jobs; default 100.
 	MaxTasks int
 	// MaxAge is how long a finished task's data is kept after its job's
-	// last end on the node; default 7 days.
+	// last end on the node, once the server no longer names the job
+	// unfinished; default 7 days.
 	MaxAge time.Duration
 	// DiskPercent is the usage of the data directory's file system above
-	// which finished tasks' data is deleted, oldest first; default 90.
+	// which finished tasks' data is deleted, oldest first, that of
+	// unfinished jobs last; default 90.
 	DiskPercent float64
 	// Interval is how often the data is checked; default 1 minute.
 	Interval time.Duration
@@ -91,9 +96,10 @@ func dataKeyOf(k taskKey) dataKey {
 
 // retentionPlan is the pure part of the collection: of found, less the
 // tasks in held, what to delete now (beyond the count, past the age) and
-// the rest in the order to delete while the disk is too full. active
-// holds the jobs with a held task.
-func retentionPlan(found []taskData, held map[dataKey]bool, active map[string]bool, now time.Time, r Retention) (expired, byDisk []taskData) {
+// the rest in the order to delete while the disk is too full, the tasks
+// of the jobs in unfinished last (neither counted nor aged). active holds
+// the jobs with a held task.
+func retentionPlan(found []taskData, held map[dataKey]bool, active, unfinished map[string]bool, now time.Time, r Retention) (expired, byDisk []taskData) {
 	last := map[string]time.Time{}
 	var cands []taskData
 	for _, d := range found {
@@ -101,7 +107,7 @@ func retentionPlan(found []taskData, held map[dataKey]bool, active map[string]bo
 			continue
 		}
 		cands = append(cands, d)
-		if active[d.key.job] {
+		if active[d.key.job] || unfinished[d.key.job] {
 			last[d.key.job] = now
 		} else if d.end.After(last[d.key.job]) {
 			last[d.key.job] = d.end
@@ -112,15 +118,22 @@ func retentionPlan(found []taskData, held map[dataKey]bool, active map[string]bo
 			cmp.Compare(x.key.job, y.key.job), cmp.Compare(x.key.attempt, y.key.attempt),
 			cmp.Compare(x.key.replica, y.key.replica))
 	})
-	for i, d := range cands {
-		if r.MaxTasks >= 0 && i >= r.MaxTasks || r.MaxAge >= 0 && now.Sub(last[d.key.job]) > r.MaxAge {
+	var spared []taskData // of unfinished jobs
+	counted := 0
+	for _, d := range cands {
+		switch {
+		case unfinished[d.key.job]:
+			spared = append(spared, d)
+		case r.MaxTasks >= 0 && counted >= r.MaxTasks || r.MaxAge >= 0 && now.Sub(last[d.key.job]) > r.MaxAge:
 			expired = append(expired, d)
-		} else {
+		default:
 			byDisk = append(byDisk, d)
+			counted++
 		}
 	}
 	slices.Reverse(byDisk)
-	return expired, byDisk
+	slices.Reverse(spared)
+	return expired, append(byDisk, spared...)
 }
 
 // collectLoop deletes finished tasks' data every Retention.Interval until
@@ -160,9 +173,10 @@ func (a *Agent) collect(now time.Time) error {
 	}
 	a.mu.Lock()
 	held, active := a.heldLocked()
+	unfinished := a.unfinished // replaced, never changed
 	a.mu.Unlock()
 	ret := a.cfg.Retention
-	expired, byDisk := retentionPlan(found, held, active, now, ret)
+	expired, byDisk := retentionPlan(found, held, active, unfinished, now, ret)
 	n := 0
 	for _, d := range expired {
 		if a.discard(root, d, n) {
@@ -178,8 +192,15 @@ func (a *Agent) collect(now time.Time) error {
 		if used <= ret.DiskPercent {
 			break
 		}
-		if a.discard(root, byDisk[0], n) {
+		d := byDisk[0]
+		if a.discard(root, d, n) {
 			n++
+			if unfinished[d.key.job] {
+				a.log.Warn("the data directory's disk is fuller than --gc-disk-percent: deleted the logs and work directory "+
+					"of a finished task whose job is not finished",
+					"job", d.key.job, "attempt", d.key.attempt, "replica", d.key.replica,
+					"disk_percent", fmt.Sprintf("%.1f", used), "limit", ret.DiskPercent)
+			}
 		}
 	}
 	if n > 0 {

@@ -406,18 +406,23 @@ func TestRetentionPlan(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		r             Retention
+		unfinished    map[string]bool
 		expired, disk []string
 	}{
-		{"no limits", Retention{MaxTasks: -1, MaxAge: -1},
+		{"no limits", Retention{MaxTasks: -1, MaxAge: -1}, nil,
 			nil, []string{"old/0", "mid/0", "late/0", "late/1", "new/0", "gang/0"}},
-		{"age", Retention{MaxTasks: -1, MaxAge: 60 * time.Hour},
+		{"age", Retention{MaxTasks: -1, MaxAge: 60 * time.Hour}, nil,
 			[]string{"old/0"}, []string{"mid/0", "late/0", "late/1", "new/0", "gang/0"}},
-		{"count", Retention{MaxTasks: 3, MaxAge: -1},
+		{"count", Retention{MaxTasks: 3, MaxAge: -1}, nil,
 			[]string{"late/0", "mid/0", "old/0"}, []string{"late/1", "new/0", "gang/0"}},
-		{"both", Retention{MaxTasks: 4, MaxAge: 24 * time.Hour},
+		{"both", Retention{MaxTasks: 4, MaxAge: 24 * time.Hour}, nil,
 			[]string{"mid/0", "old/0"}, []string{"late/0", "late/1", "new/0", "gang/0"}},
+		// Unfinished jobs' tasks are neither counted nor aged, and the
+		// disk limit takes them last, oldest first.
+		{"unfinished", Retention{MaxTasks: 2, MaxAge: 24 * time.Hour}, map[string]bool{"old": true, "late": true},
+			[]string{"mid/0"}, []string{"new/0", "gang/0", "old/0", "late/0", "late/1"}},
 	} {
-		expired, disk := retentionPlan(found, held, active, now, tc.r)
+		expired, disk := retentionPlan(found, held, active, tc.unfinished, now, tc.r)
 		if diff := cmp.Diff(tc.expired, names(expired)); diff != "" {
 			t.Errorf("%s: expired (-want +got):\n%s", tc.name, diff)
 		}

@@ -42,9 +42,9 @@ type keepOpts struct {
 
 func (k *keepOpts) flags(c *cobra.Command) {
 	f := c.Flags()
-	f.IntVar(&k.maxTasks, "gc-max-tasks", agent.DefaultMaxTasks, "finished tasks whose logs and work directories the agent keeps, the newest; -1: no limit")
-	f.DurationVar(&k.maxAge, "gc-max-age", agent.DefaultMaxAge, "how long a finished task's logs and work directory are kept after its job's last task on the node ended; negative: no limit")
-	f.Float64Var(&k.diskPercent, "gc-disk-percent", agent.DefaultDiskPercent, "usage of the --data-dir file system (percent) above which finished tasks' data is deleted, oldest first; -1: no limit")
+	f.IntVar(&k.maxTasks, "gc-max-tasks", agent.DefaultMaxTasks, "finished tasks whose logs and work directories the agent keeps, the newest, besides those of jobs the server says are unfinished; -1: no limit")
+	f.DurationVar(&k.maxAge, "gc-max-age", agent.DefaultMaxAge, "how long a finished task's logs and work directory are kept after its job's last task on the node ended (not while the server says the job is unfinished); negative: no limit")
+	f.Float64Var(&k.diskPercent, "gc-disk-percent", agent.DefaultDiskPercent, "usage of the --data-dir file system (percent) above which finished tasks' data is deleted, oldest first, that of unfinished jobs last; -1: no limit")
 	f.DurationVar(&k.interval, "gc-interval", agent.DefaultGCInterval, "how often the finished tasks' data is checked against the --gc-* limits")
 	f.Int64Var(&k.logMaxMiB, "task-log-max-mib", agent.DefaultLogMaxBytes>>20, "size (MiB) at which a task's stdout or stderr file is rotated: at most twice this is kept of each, the end; -1: no limit")
 }

@@ -25,13 +25,16 @@ type faultCluster struct {
 	join    string
 	work    string
 	agents  map[string]*exec.Cmd
-	cli     *dev // for running the carnot CLI against the server
+	cli     *dev     // for running the carnot CLI against the server
+	flags   []string // more flags of every `carnot agent`
 }
 
-func newFaultCluster(t *testing.T, nodes int) *faultCluster {
+// newFaultCluster starts the server and nodes agents, named node-1 to
+// node-N, with the flags given besides those every agent gets.
+func newFaultCluster(t *testing.T, nodes int, agentFlags ...string) *faultCluster {
 	t.Helper()
 	s, tok := startCrashServer(t)
-	f := &faultCluster{t: t, srv: s, work: t.TempDir(), agents: map[string]*exec.Cmd{}}
+	f := &faultCluster{t: t, srv: s, work: t.TempDir(), agents: map[string]*exec.Cmd{}, flags: agentFlags}
 	t.Cleanup(func() { // before the server's: cleanups run last first
 		for _, a := range f.agents {
 			a.Process.Signal(syscall.SIGCONT)
@@ -67,6 +70,7 @@ func (f *faultCluster) startAgent(name string) {
 	f.t.Helper()
 	a := exec.Command(carnotBin, "agent", "--server", "https://"+f.srv.admin, "--ca", f.srv.dir+"/tls/ca.crt",
 		"--join-token", f.join, "--name", name, "--data-dir", filepath.Join(f.work, name), "--fake-gpus", "2")
+	a.Args = append(a.Args, f.flags...)
 	if err := a.Start(); err != nil {
 		f.t.Fatal(err)
 	}
