@@ -80,6 +80,9 @@ type spec struct {
 	line int              // where the job starts
 	at   [numFields]int32 // line of each field given; 0 = absent
 	bad  [numFields]bool  // the field's value was rejected
+	// lines of the items of gpu_model and jurisdictions, when written
+	// one per line (a block list); nil otherwise
+	modelLines, tagLines []int32
 }
 
 // path is the job's path in messages, e.g. "jobs[3]".
@@ -103,6 +106,32 @@ func (p fieldPath) String() string {
 		s += "[" + strconv.Itoa(p.i) + "]"
 	}
 	return s
+}
+
+// itemLine returns the line of item i of gpu_model or jurisdictions,
+// or the field's line when the items' lines are not known.
+func (s *spec) itemLine(f field, i int) int {
+	lines := s.modelLines
+	if f == fJurisdictions {
+		lines = s.tagLines
+	}
+	if i < len(lines) && lines[i] > 0 {
+		return int(lines[i])
+	}
+	return s.lineOf(f)
+}
+
+// itemLines lists the lines of a list's items; nil when they are all on
+// the list's own line (a flow list, or JSONL), which the field names.
+func itemLines(v *yamlin.Node) []int32 {
+	if v.Kind != yamlin.KindSeq || !slices.ContainsFunc(v.Items, func(it *yamlin.Node) bool { return it.Line != v.Line }) {
+		return nil
+	}
+	out := make([]int32, len(v.Items))
+	for i, it := range v.Items {
+		out[i] = int32(it.Line)
+	}
+	return out
 }
 
 // lineOf returns the line of field f, or the job's line when absent.
@@ -178,6 +207,9 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 		j.GPUsPerReplica = int(d.integer(v, p, 0, maxGPUs))
 	case fGPUModel:
 		j.GPUModels = d.set(v, p, "GPU model")
+		if !d.stored {
+			s.modelLines = itemLines(v)
+		}
 	case fCPUs:
 		j.CPUsPerReplica = int(d.integer(v, p, 0, maxCPUs))
 	case fMemory:
@@ -190,6 +222,9 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 		j.RuntimeLimit = d.duration(v, p)
 	case fJurisdictions:
 		j.Jurisdictions = d.set(v, p, "tag")
+		if !d.stored {
+			s.tagLines = itemLines(v)
+		}
 	case fDataClass:
 		j.DataClass = d.str(v, p)
 	case fEarliestStart:

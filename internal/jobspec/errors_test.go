@@ -129,6 +129,24 @@ func TestLoadErrors(t *testing.T) {
 			"j.yaml:2: jobs[1].jurisdictions[2]: must not be empty",
 		},
 	}, {
+		name: "block list items on their own lines",
+		file: "b.yaml",
+		data: lines(
+			"- id: a",
+			"  tenant: acme",
+			"  gpus: 1",
+			"  gpu_model:",
+			"    - H100",
+			"    - ''",
+			"  jurisdictions:",
+			"    - EU",
+			"    - fr",
+		),
+		want: []string{
+			"b.yaml:6: jobs[0].gpu_model[1]: must not be empty",
+			`b.yaml:9: jobs[0].jurisdictions[1]: "fr" is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry`,
+		},
+	}, {
 		name: "runtime fields",
 		file: "rt.yaml",
 		data: lines(

@@ -154,9 +154,9 @@ func checkJob(s *spec, c *yamlin.Collector) {
 		for i, v := range l {
 			switch {
 			case v == "":
-				c.Add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
+				c.Add(s.itemLine(f, i), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
 			case f == fJurisdictions && !model.IsJurisdictionTag(v):
-				c.Add(s.lineOf(f), fmt.Sprintf("%s[%d]", s.fpath(f), i),
+				c.Add(s.itemLine(f, i), fmt.Sprintf("%s[%d]", s.fpath(f), i),
 					"%q is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry", v)
 			}
 		}
@@ -299,7 +299,7 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 	ok := true
 	for i, m := range j.GPUModels {
 		if _, known := fi.fac.GPUModels[m]; !known && m != "" {
-			c.Add(s.lineOf(fGPUModel), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (the facility has %s)", yamlin.Truncate(m, 40), names(fi.fac.GPUModels))
+			c.Add(s.itemLine(fGPUModel, i), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (the facility has %s)", yamlin.Truncate(m, 40), names(fi.fac.GPUModels))
 			ok = false
 		}
 	}
