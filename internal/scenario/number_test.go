@@ -37,6 +37,7 @@ func TestNumberForms(t *testing.T) {
 		{"workload: {file: j}\npolicies: {a: {backfill_depth: 1e3}}", "s.yaml:3: policies.a.backfill_depth: 1e3 is written as a decimal number; write 1000"},
 		{"workload: {file: j}\npolicies: {a: {victim_ratio: 9223372036854775808}}", "s.yaml:3: policies.a.victim_ratio: 9223372036854775808 is out of range; use a whole number from 0 to 1000000"},
 		{"workload: {file: j}\npolicies: {a: {carbon_weight: .inf}}", "s.yaml:3: policies.a.carbon_weight: .inf is not a finite number"},
+		{"workload: {file: j}\npolicies: {a: {preemption_rate_limit: {max: -1}}}", "s.yaml:3: policies.a.preemption_rate_limit.max: -1 is out of range; use a value from 0 to 1000000"},
 	} {
 		_, err := Load("s.yaml", []byte("facility: f\n"+tc.line+"\n"))
 		got := ""

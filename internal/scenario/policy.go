@@ -42,7 +42,7 @@ func (d *decoder) policy(name string, line int, v *yamlin.Node) PolicyVariant {
 		seen[e.Key] = e.Line
 		s := setting{Key: e.Key, Value: flow(e.Val), Line: e.Line}
 		if _, err := facility.OverridePolicy(model.DefaultPolicy(), "", []string{s.String()}); err != nil {
-			d.c.Add(e.Line, p, "%s", policyMessage(err, false))
+			d.c.Add(e.Line, path+"."+policyField(err, e.Key), "%s", policyMessage(err, false))
 			continue
 		}
 		pv.Set = append(pv.Set, s)
@@ -87,6 +87,19 @@ func policyMessage(err error, withField bool) string {
 		}
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// policyField is the setting an error of the facility loader is about,
+// below "policy.": the key, or the sub-field of it the error names (such
+// as preemption_rate_limit.max).
+func policyField(err error, key string) string {
+	var list facility.Errors
+	if errors.As(err, &list) && len(list) > 0 {
+		if f, ok := strings.CutPrefix(list[0].Field, "policy."); ok && strings.HasPrefix(f, key+".") {
+			return f
+		}
+	}
+	return key
 }
 
 // flow writes a value back as YAML flow text: scalars as written,
