@@ -77,10 +77,9 @@ func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64) (float64, 
 	case yamlin.KindInt:
 		f = float64(v.Int)
 	case yamlin.KindFloat:
-		var err error
-		f, err = strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.c.Add(v.Line, path, "must be a number such as 12 or 3.5 (got %s)", v.Describe())
+		var problem string
+		if f, problem = yamlin.Float(v); problem != "" {
+			d.c.Add(v.Line, path, "%s", problem)
 			return 0, false
 		}
 	default:

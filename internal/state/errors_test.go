@@ -81,6 +81,9 @@ func TestLoadErrors(t *testing.T) {
 			`s.yaml:2: usage[0]: as_of is required when the file has no now:; give the time the usage was measured`,
 			`s.yaml:3: usage[1].gpu_hours: must be a number such as 12 or 3.5 (got "x")`,
 			`s.yaml:4: usage[2].tenant: tenant lab-a already has usage on line 3; give each tenant one entry`}},
+		{"usage numbers", "usage:\n  - {tenant: lab-a, gpu_hours: .inf, as_of: 1}\n  - {tenant: lab-b, gpu_hours: 1e3, as_of: 1}\n  - {tenant: interns, gpu_hours: 1e999, as_of: 1}\n", []string{
+			`s.yaml:2: usage[0].gpu_hours: .inf is not a finite number`,
+			`s.yaml:4: usage[2].gpu_hours: 1e999 is beyond any usable number`}},
 		{"preemption times", "recent_preemptions: [2026-01-05T11:00:00.5Z, 0]\n", []string{
 			`s.yaml:1: recent_preemptions[0]: must be whole seconds (got "2026-01-05T11:00:00.5Z")`,
 			`s.yaml:1: recent_preemptions[1]: must be after 1970-01-01T00:00:00Z and before year 10000 (got 0)`}},
