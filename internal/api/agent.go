@@ -15,7 +15,8 @@ type Register struct {
 	Version   string    `json:"version,omitempty"`
 	// Tasks are the tasks the agent still runs and those that ended
 	// that it still reports in its heartbeats (after an agent restart,
-	// none; after a reconnection, those it kept).
+	// those the previous agent started, lost; after a reconnection,
+	// those it kept).
 	Tasks []TaskStatus `json:"tasks,omitempty"`
 }
 
@@ -62,7 +63,9 @@ type TaskStatus struct {
 	Job     string `json:"job"`
 	Replica int    `json:"replica"`
 	Attempt int    `json:"attempt"`
-	// State is running, exited or failed (ReplicaRunning, …).
+	// State is running, exited, failed or lost (ReplicaRunning, …): lost
+	// when the node's previous agent started the task and died, and the
+	// reporting agent killed what was left of it.
 	State     string     `json:"state"`
 	PID       int        `json:"pid,omitempty"`
 	ExitCode  *int       `json:"exit_code,omitempty"`

@@ -85,7 +85,7 @@ const (
 	ReplicaRunning  = "running"
 	ReplicaExited   = "exited"
 	ReplicaFailed   = "failed" // could not be started (no such command, …)
-	ReplicaLost     = "lost"   // its node stopped reporting
+	ReplicaLost     = "lost"   // its node stopped reporting, or its agent died after starting it
 )
 
 // Replica is one replica of the current (or last) attempt.

@@ -231,8 +231,9 @@ func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, rp *api
 	return js, rp
 }
 
-// taskReports applies an agent's task states to the replicas of the
-// current attempts; reports of other attempts are stale and ignored.
+// taskReports applies an agent's task states (running, exited, failed,
+// lost) to the replicas of the current attempts; reports of other
+// attempts are stale and ignored.
 // Caller holds mu.
 func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) {
 	for _, t := range tasks {
@@ -252,8 +253,14 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 					c.job(js, api.EventRunning, "every replica is running")
 				}
 			}
-		case api.ReplicaExited, api.ReplicaFailed:
-			rp.State, rp.PID, rp.ExitCode, rp.Signal, rp.Error = t.State, t.PID, t.ExitCode, t.Signal, t.Error
+		case api.ReplicaExited, api.ReplicaFailed, api.ReplicaLost:
+			// Lost: the node's agent died after it started the replica
+			// and killed what was left of it; it ends the attempt as a
+			// replica lost with its node does.
+			rp.State, rp.ExitCode, rp.Signal, rp.Error = t.State, t.ExitCode, t.Signal, t.Error
+			if t.PID != 0 { // a lost replica's report has none: keep the one reported running
+				rp.PID = t.PID
+			}
 			if t.StartedAt != nil {
 				rp.StartedAt = t.StartedAt
 			}

@@ -449,3 +449,41 @@ func TestSilentAgainWithLostWorkStaysUnreachable(t *testing.T) {
 		t.Fatalf("n1 silent again before it stopped the lost replica: %s, want unreachable", c)
 	}
 }
+
+// An agent reports lost a replica whose process it lost: the node's
+// previous agent died after starting it, whether it reported the start
+// (replica 0, running) or not (replica 1, still assigned). Its gang is
+// stopped whole and the job retried by its restart policy, as for a
+// replica lost with its node; the replicas are not handed out again in
+// that attempt.
+func TestAgentReportsReplicasLost(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(2, 3, "restart", "on-failure", "max_retries", 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1), running(id, 2, 1))
+	why := "the node's agent died while it ran"
+	lost := func(replica int) api.TaskStatus {
+		return api.TaskStatus{Job: id, Replica: replica, Attempt: 1, State: api.ReplicaLost, Error: why}
+	}
+	if code := e.register("n1", "local", 8, lost(0), lost(1), running(id, 2, 1)); code != 200 {
+		t.Fatal(code)
+	}
+	j := e.job(id)
+	for _, i := range []int{0, 1} {
+		if r := j.Replicas[i]; r.State != api.ReplicaLost || r.Error != why {
+			t.Errorf("replica %d: %s %q, want lost: %s", i, r.State, r.Error, why)
+		}
+	}
+	tasks := e.tasks("n1")
+	if len(tasks) != 1 || tasks[0].Replica != 2 || !tasks[0].Stop {
+		t.Fatalf("tasks %+v, want replica 2 alone, stopping", tasks)
+	}
+	e.report("n1", exited(id, 2, 1, 143))
+	if j := e.job(id); j.State != api.StatePending || j.Restarts != 1 || !strings.Contains(j.Message, "lost: "+why) {
+		t.Fatalf("job %s restarts %d %q, want pending after its first restart, the replica lost", j.State, j.Restarts, j.Message)
+	}
+	e.pass()
+	if j := e.job(id); j.Attempt != 2 || len(e.tasks("n1")) != 3 {
+		t.Fatalf("second attempt: %s attempt %d, %d tasks", j.State, j.Attempt, len(e.tasks("n1")))
+	}
+}
