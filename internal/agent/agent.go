@@ -178,6 +178,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 			return nil, err
 		}
 	}
+	a.loadStarted()
 	return a, nil
 }
 
@@ -295,6 +296,8 @@ func (a *Agent) shutdown(registered bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := a.beat(ctx); err != nil {
 			a.log.Warn("last heartbeat failed", "err", err)
+		} else {
+			a.forgetReported()
 		}
 		cancel()
 	}

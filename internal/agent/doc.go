@@ -22,10 +22,12 @@
 // group GraceSeconds later; a task past its Deadline is stopped the same
 // way and reported with Signal "runtime-limit"; a running task that is not
 // listed at all is an orphan and is stopped with zero grace. A (job,
-// replica, attempt) is never started twice by one agent process. A task
-// that ended is reported in every heartbeat until a heartbeat carrying
-// its end succeeded and the assignments no longer list it, so an exit is
-// never lost.
+// replica, attempt) is never started twice on a node: not by one agent
+// process, nor by the next one after a crash, which reports "lost" every
+// task the dead one recorded as started (started.go). A task that ended
+// is reported in every heartbeat until a heartbeat carrying its end
+// succeeded and the assignments no longer list it, so an exit is never
+// lost.
 //
 // How a task is executed is a Runtime's (runtime.go): Start gives a
 // Process that takes signals and tells, by Wait, how it ended. By default
@@ -71,6 +73,14 @@
 //     goes to the group only (the main process may pass it on), SIGKILL
 //     and the end of the main process also kill them. A process that
 //     cleared its environment, or runs as another user, is not followed.
+//   - An agent killed (SIGKILL, a crash) leaves its tasks behind. Before
+//     a task's process starts, the agent records the task in
+//     DataDir/started.json (synced to disk) and its mark in
+//     DataDir/groups.json. The next agent on the data directory kills
+//     every process a recorded group or mark finds (leftovers.go), then
+//     reports each recorded task lost (Error says why) until the
+//     assignments no longer list it, and never starts it: the server
+//     ends its attempt whole, as for a replica lost with its node.
 //   - A task's power cap is set on its GPUs before it starts and the
 //     limits the GPUs had when the agent started are restored when it
 //     ends. A cap the GPUs refuse is reported in Error; the task runs.

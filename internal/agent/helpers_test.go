@@ -30,6 +30,7 @@ type fakeServer struct {
 	tags     []string // the site's jurisdictions it tells the agent
 	as       api.Assignments
 	changed  chan struct{}
+	polled   int64 // the version the latest Assignments call waited past
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -61,6 +62,7 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 }
 
 func (s *fakeServer) Assignments(ctx context.Context, _ string, after int64, wait time.Duration) (api.Assignments, error) {
+	s.set(func(s *fakeServer) { s.polled = after })
 	timeout := time.After(wait)
 	for {
 		s.mu.Lock()

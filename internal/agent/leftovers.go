@@ -25,7 +25,9 @@ const groupsFile = "groups.json"
 // group is one task's process group, with its leader's start time (in
 // clock ticks since boot, /proc/PID/stat) so that a reused PID is never
 // taken for it, and the task's mark (marks.go), which finds its
-// processes once the leader is gone or out of the group.
+// processes once the leader is gone or out of the group. It is recorded
+// before the process starts, with PGID 0 until it has: an agent killed
+// as its task's process starts leaves the mark, which finds the process.
 type group struct {
 	Task  string `json:"task"`
 	PGID  int    `json:"pgid"`
@@ -33,31 +35,47 @@ type group struct {
 	Mark  string `json:"mark,omitempty"`
 }
 
-// track records (running) or forgets the task's group and writes the
-// running groups to the file, atomically: a crash leaves the old file or
-// the new one.
-func (r *processes) track(pgid int, task, mark string, running bool) {
+// track records the task's group: before its process starts (pgid 0,
+// the mark alone) and once it has. It writes the groups to the file,
+// atomically: a crash leaves the old file or the new one. An error means
+// the file could not be written: a process started then could outlive a
+// crash of the agent unseen.
+func (r *processes) track(task, mark string, pgid int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if running {
-		start, err := procStart(pgid)
-		if err != nil {
-			return // already gone
+	g := group{Task: task, Mark: mark}
+	if pgid > 0 {
+		if start, err := procStart(pgid); err == nil { // else gone already: the mark finds what is left
+			g.PGID, g.Start = pgid, start
 		}
-		r.groups[pgid] = group{Task: task, PGID: pgid, Start: start, Mark: mark}
-	} else if _, ok := r.groups[pgid]; ok {
-		delete(r.groups, pgid)
-	} else {
+	}
+	r.groups[mark] = g
+	return r.writeGroupsLocked()
+}
+
+// untrack forgets the task's group, of which nothing runs any more.
+func (r *processes) untrack(mark string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.groups[mark]; !ok {
 		return
 	}
-	gs := slices.SortedFunc(maps.Values(r.groups), func(x, y group) int { return cmp.Compare(x.PGID, y.PGID) })
+	delete(r.groups, mark)
+	if err := r.writeGroupsLocked(); err != nil {
+		r.log.Warn("cannot record the tasks' process groups", "err", err)
+	}
+}
+
+// writeGroupsLocked writes the groups to the file. Caller holds mu.
+func (r *processes) writeGroupsLocked() error {
+	gs := slices.SortedFunc(maps.Values(r.groups), func(x, y group) int {
+		return cmp.Or(cmp.Compare(x.PGID, y.PGID), cmp.Compare(x.Mark, y.Mark))
+	})
 	if gs == nil {
 		gs = []group{}
 	}
 	b, _ := json.Marshal(gs)
-	if err := replaceFile(filepath.Join(r.dataDir, groupsFile), b); err != nil {
-		r.log.Warn("cannot record the tasks' process groups", "err", err)
-	}
+	return replaceFile(filepath.Join(r.dataDir, groupsFile), b)
 }
 
 // replaceFile writes b to path through a file beside it and a rename, so
@@ -75,14 +93,18 @@ func replaceFile(path string, b []byte) error {
 func (r *processes) leads(pid int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.groups[pid]
-	return ok
+	for _, g := range r.groups {
+		if g.PGID == pid {
+			return true
+		}
+	}
+	return false
 }
 
 // killLeftovers kills the process groups a previous agent recorded that
 // still run (same leader, same start time) and every process carrying a
-// recorded mark, the leader gone or not; it waits (groupGoneWait at most)
-// until none of those is left, and forgets them.
+// recorded mark, the leader gone (or never recorded) or not; it waits
+// (groupGoneWait at most) until none of those is left, and forgets them.
 func (r *processes) killLeftovers() {
 	path := filepath.Join(r.dataDir, groupsFile)
 	b, err := os.ReadFile(path)

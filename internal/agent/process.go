@@ -29,14 +29,19 @@ type processes struct {
 	log     *slog.Logger
 
 	mu     sync.Mutex
-	groups map[int]group // the running tasks' groups, by ID
+	groups map[string]group // the running tasks' groups, by mark
 
 	liveMu sync.Mutex
 	live   map[string]*streamLog // the streams being written, by path
+
+	// afterExec, a test hook, runs right after a task's process started
+	// and before anything else: the crash tests kill the agent there.
+	// Nil outside tests.
+	afterExec func()
 }
 
 func newProcesses(dataDir string, logMax int64, log *slog.Logger) *processes {
-	return &processes{dataDir: dataDir, logMax: logMax, log: log, groups: map[int]group{}, live: map[string]*streamLog{}}
+	return &processes{dataDir: dataDir, logMax: logMax, log: log, groups: map[string]group{}, live: map[string]*streamLog{}}
 }
 
 // openLog opens what is kept of a task's stream (stdout or stderr); it is
@@ -49,26 +54,39 @@ func (r *processes) openLog(k taskKey, stream string) (*logView, error) {
 	return openView(path, src)
 }
 
-// Start starts the task's process. The reason it could not start is also
-// written to its stderr log.
+// Start starts the task's process. Its mark is recorded before
+// (leftovers.go); the reason it could not start is also written to its
+// stderr log.
 func (r *processes) Start(spec api.Task) (Process, error) {
-	mark := newMark()
+	mark, name := newMark(), keyOf(spec).String()
 	cmd, logs, err := r.command(spec, mark)
 	if err != nil {
 		return nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err)}
+	}
+	fail := func(code int, err error) (Process, error) {
+		r.untrack(mark)
+		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: %v\n", spec.Command, err))
+		logs.close()
+		return nil, &StartError{Code: code, Err: err}
+	}
+	if err := r.track(name, mark, 0); err != nil {
+		return fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err))
 	}
 	if err := cmd.Start(); err != nil {
 		code := 126
 		if isNotFoundErr(err) {
 			code = 127
 		}
-		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: %v\n", spec.Command, err))
-		logs.close()
-		return nil, &StartError{Code: code, Err: fmt.Errorf("start: %w", err)}
+		return fail(code, fmt.Errorf("start: %w", err))
+	}
+	if r.afterExec != nil {
+		r.afterExec()
 	}
 	logs.run(r)
-	p := &process{r: r, cmd: cmd, name: keyOf(spec).String(), mark: mark, logs: logs}
-	r.track(p.PID(), p.name, p.mark, true)
+	p := &process{r: r, cmd: cmd, name: name, mark: mark, logs: logs}
+	if err := r.track(name, mark, p.PID()); err != nil {
+		r.log.Warn("cannot record the tasks' process groups", "err", err) // its mark is: it is found
+	}
 	return p, nil
 }
 
@@ -102,7 +120,7 @@ func (p *process) Wait() Exit {
 	x := Exit{At: time.Now().UTC()}
 	p.clearGroup()
 	p.logs.finish(p.r)
-	p.r.track(p.PID(), p.name, "", false)
+	p.r.untrack(p.mark)
 	st := p.cmd.ProcessState
 	if st == nil {
 		x.Err = err

@@ -13,8 +13,9 @@ import (
 
 // taskKey names a task: one attempt of one replica of a job.
 type taskKey struct {
-	Job              string
-	Replica, Attempt int
+	Job     string `json:"job"`
+	Replica int    `json:"replica"`
+	Attempt int    `json:"attempt"`
 }
 
 func keyOf(t api.Task) taskKey { return taskKey{t.Job, t.Replica, t.Attempt} }
@@ -123,6 +124,7 @@ func (a *Agent) apply(as api.Assignments) {
 		return
 	}
 	now := time.Now().UTC()
+	var starts []api.Task
 	listed := make(map[taskKey]bool, len(as.Tasks))
 	for _, spec := range as.Tasks {
 		k := keyOf(spec)
@@ -146,9 +148,11 @@ func (a *Agent) apply(as api.Assignments) {
 			a.refuseLocked(spec, now, api.ReplicaFailed, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of %s",
 				a.cfg.Site, a.siteTags, out))
 		default:
-			a.startLocked(spec, now)
+			starts = append(starts, spec)
 		}
 	}
+	a.startLocked(starts, now)
+	var forget []taskKey
 	for k, t := range a.tasks {
 		switch {
 		case listed[k]:
@@ -158,9 +162,10 @@ func (a *Agent) apply(as api.Assignments) {
 			}
 			a.stopLocked(t, 0, reasonOrphan)
 		case t.reported:
-			delete(a.tasks, k)
+			forget = append(forget, k)
 		}
 	}
+	a.forgetLocked(forget...)
 	a.listed = listed
 	a.unfinished = nil
 	if as.UnfinishedJobs != nil {

@@ -170,14 +170,16 @@ func (a *Agent) beat(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
+	var forget []taskKey
 	for _, k := range final {
 		if t, ok := a.tasks[k]; ok {
 			t.reported = true
 			if !a.listed[k] {
-				delete(a.tasks, k)
+				forget = append(forget, k)
 			}
 		}
 	}
+	a.forgetLocked(forget...)
 	// A reply to a heartbeat sent before the poller applied a newer
 	// version says nothing about that one.
 	differs := reply.Version != version && a.version == version

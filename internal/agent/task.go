@@ -40,6 +40,7 @@ type task struct {
 	capped             bool          // the agent set its GPUs' power limit
 	done               chan struct{} // closed when it ended
 	reported           bool          // a heartbeat carried its end
+	recorded           bool          // listed in startedFile (started.go)
 }
 
 func (t *task) name() string { return t.key.String() }
@@ -75,13 +76,35 @@ func (t *task) status() api.TaskStatus {
 	return s
 }
 
-// startLocked starts a task through the runtime. A task that cannot
-// start is recorded as failed.
-func (a *Agent) startLocked(spec api.Task, now time.Time) {
-	k := keyOf(spec)
-	t := &task{key: k, spec: spec, done: make(chan struct{})}
-	a.tasks[k], a.started[k] = t, true
+// startLocked starts tasks through the runtime once startedFile records
+// them (one write for all). A task that cannot start is recorded as
+// failed.
+func (a *Agent) startLocked(specs []api.Task, now time.Time) {
+	if len(specs) == 0 {
+		return
+	}
 	defer a.notify()
+	ts := make([]*task, len(specs))
+	for i, spec := range specs {
+		k := keyOf(spec)
+		ts[i] = &task{key: k, spec: spec, done: make(chan struct{}), recorded: true}
+		a.tasks[k], a.started[k] = ts[i], true
+	}
+	if err := a.recordStartedLocked(); err != nil {
+		for _, t := range ts {
+			t.recorded = false
+			a.failLocked(t, now, 126, fmt.Errorf("record its start in %s: %w", startedFile, err))
+		}
+		return
+	}
+	for _, t := range ts {
+		a.startOneLocked(t, now)
+	}
+}
+
+// startOneLocked starts a recorded task.
+func (a *Agent) startOneLocked(t *task, now time.Time) {
+	spec := t.spec
 	a.capLocked(t)
 	p, err := a.rt.Start(spec)
 	if err != nil {
