@@ -123,6 +123,10 @@ type Agent struct {
 	unfinished map[string]bool
 	gpuUse     map[int]int // tasks holding each GPU
 	closing    bool
+	// stopAfterDisconnect is the server's (Registered), and
+	// disconnectTimer fires that long after its last answer (disconnect.go)
+	stopAfterDisconnect time.Duration
+	disconnectTimer     *time.Timer
 }
 
 // New checks cfg, detects what it leaves to detection and, for tasks run
@@ -280,6 +284,9 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) shutdown(registered bool) {
 	a.mu.Lock()
 	a.closing = true
+	if a.disconnectTimer != nil {
+		a.disconnectTimer.Stop()
+	}
 	n := 0
 	for _, t := range a.tasks {
 		if t.state == api.ReplicaRunning {

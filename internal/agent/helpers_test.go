@@ -31,6 +31,8 @@ type fakeServer struct {
 	as       api.Assignments
 	changed  chan struct{}
 	polled   int64 // the version the latest Assignments call waited past
+	// stopAfter is the stop-after-disconnect it tells the agent (seconds)
+	stopAfter float64
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -44,7 +46,7 @@ func (s *fakeServer) Register(_ context.Context, r api.Register) (api.Registered
 	}
 	s.regs = append(s.regs, r)
 	return api.Registered{Node: r.Name, HeartbeatSeconds: s.interval, HeartbeatTimeoutSeconds: 1, Jurisdictions: s.tags,
-		LogsToken: testLogsToken}, nil
+		LogsToken: testLogsToken, StopAfterDisconnectSeconds: s.stopAfter}, nil
 }
 
 func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat) (api.HeartbeatReply, error) {

@@ -40,6 +40,8 @@ func (a *Agent) register(ctx context.Context) error {
 			}
 			a.siteTags = reg.Jurisdictions
 			a.logsToken = reg.LogsToken
+			a.stopAfterDisconnect = secondsOf(reg.StopAfterDisconnectSeconds)
+			a.contactLocked()
 			a.version, a.seen = 0, 0 // fetch everything anew
 			interval := a.interval
 			a.mu.Unlock()
@@ -170,6 +172,7 @@ func (a *Agent) beat(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
+	a.contactLocked()
 	var forget []taskKey
 	for _, k := range final {
 		if t, ok := a.tasks[k]; ok {

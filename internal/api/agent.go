@@ -42,6 +42,11 @@ type Registered struct {
 	// for HeartbeatTimeoutSeconds becomes not-ready.
 	HeartbeatSeconds        float64 `json:"heartbeat_seconds"`
 	HeartbeatTimeoutSeconds float64 `json:"heartbeat_timeout_seconds"`
+	// StopAfterDisconnectSeconds, when above zero, is how long the agent
+	// may go without a heartbeat the server answered before it stops its
+	// tasks (SIGTERM, each task's grace, SIGKILL): the server counts a
+	// silent node's replicas lost only once that is done. 0: tasks run on.
+	StopAfterDisconnectSeconds float64 `json:"stop_after_disconnect_seconds,omitempty"`
 	// Jurisdictions are the tags of the node's site: the agent refuses a
 	// task whose jurisdictions have none of them.
 	Jurisdictions []string `json:"jurisdictions,omitempty"`

@@ -53,10 +53,12 @@ type serverOpts struct {
 	grid      []string
 	heartbeat time.Duration
 	timeout   time.Duration
-	logLevel  string
-	dynamic   bool // admit nodes the facility file does not list
-	auditKey  string
-	postgres  string // a PostgreSQL URL instead of the embedded store
+	// stopAfterDisconnect: server.Config.StopAfterDisconnect
+	stopAfterDisconnect time.Duration
+	logLevel            string
+	dynamic             bool // admit nodes the facility file does not list
+	auditKey            string
+	postgres            string // a PostgreSQL URL instead of the embedded store
 
 	adminListen string
 	tlsCert     string
@@ -88,6 +90,7 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringSliceVar(&o.grid, "grid", nil, "hourly grid CSV as ZONE=FILE (docs/twin.md), repeatable; without it, the bundled 2023 series of FR and DE moved to this year")
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Second, "agents' heartbeat interval")
 	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost")
+	f.DurationVar(&o.stopAfterDisconnect, "stop-after-disconnect", 0, "agents stop their tasks after this long without the server, and a silent node's replicas count as lost only once they have (no replica runs twice in a partition); at least --heartbeat-timeout, 0 = off (docs/reliability.md)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.auditRetention, "audit-retention", server.MinAuditRetention, "how long audit entries are kept at least (Carnot deletes none today); below 180 days only with --audit-retention-override")
 	f.StringVar(&o.retentionWhy, "audit-retention-override", "", "the reason for an --audit-retention below 180 days, recorded in the audit log at every start")
@@ -307,7 +310,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	}
 	cp := &controlPlane{store: db, where: where, caFile: sec.caFile, log: log,
 		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
-			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, Logger: log, AuditSigner: signer,
+			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, StopAfterDisconnect: o.stopAfterDisconnect, Logger: log, AuditSigner: signer,
 			TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets,
 			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy}}
 	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)

@@ -126,8 +126,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Registered{Node: reg.Name, HeartbeatSeconds: s.cfg.Heartbeat.Seconds(),
-		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds(), Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions,
-		LogsToken: s.logsToken(reg.Name)})
+		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds(), StopAfterDisconnectSeconds: s.cfg.StopAfterDisconnect.Seconds(),
+		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions,
+		LogsToken:     s.logsToken(reg.Name)})
 }
 
 func taskKey(job string, replica, attempt int) string {
@@ -166,6 +167,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	c := newChanges()
 	c.actor = principalOf(r).Subject
 	n.doc.LastHeartbeat = now.UTC()
+	n.loseAt = time.Time{} // heard from: its report says what still runs
 	if n.doc.Condition == api.NodeNotReady {
 		n.doc.Condition = api.NodeReady
 		msg := "node " + name + " is ready again"

@@ -30,6 +30,17 @@ type Config struct {
 
 	Heartbeat        time.Duration // agents' heartbeat interval (default 1 s)
 	HeartbeatTimeout time.Duration // silence before a node is not-ready (default 10 s)
+	// StopAfterDisconnect, when above zero, makes agents stop their tasks
+	// once they have not reached the server for this long (sent to them
+	// at registration), and makes the server wait for that before it
+	// counts a silent node's replicas lost: this long after the node's
+	// last heartbeat, plus the tasks' grace and a margin. The next attempt
+	// of a job whose node was cut off then starts only once the agent has
+	// stopped the last one, so a partition no longer runs a replica twice.
+	// It must be at least HeartbeatTimeout; 0 (the default) leaves tasks
+	// running through any loss of the server, and the server counts the
+	// replicas lost at HeartbeatTimeout.
+	StopAfterDisconnect time.Duration
 	// KillTimeout is the grace a cancelled or failed job's replicas get
 	// between SIGTERM and SIGKILL when the job has no checkpoint_grace
 	// (default 5 s).
@@ -97,6 +108,10 @@ func (c *Config) defaults() error {
 	}
 	if c.KillTimeout <= 0 {
 		c.KillTimeout = 5 * time.Second
+	}
+	if c.StopAfterDisconnect < 0 || c.StopAfterDisconnect > 0 && c.StopAfterDisconnect < c.HeartbeatTimeout {
+		return fmt.Errorf("server: stop after disconnect %s is below the heartbeat timeout %s: agents would stop their work before the server notices they are gone; use 0 (off) or at least %s",
+			c.StopAfterDisconnect, c.HeartbeatTimeout, c.HeartbeatTimeout)
 	}
 	if c.PassInterval <= 0 {
 		c.PassInterval = 5 * time.Second

@@ -86,6 +86,7 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	n.registered = true
 	if fromAgent {
 		n.doc.Condition = api.NodeReady
+		n.loseAt = time.Time{}
 	}
 	return nil
 }
@@ -117,10 +118,16 @@ func (s *Server) siteNames() string {
 }
 
 // checkSilentNodes marks nodes silent for the heartbeat timeout
-// not-ready and their replicas lost. Caller holds mu.
+// not-ready and their replicas lost: at once, or, with
+// Config.StopAfterDisconnect, once their agents have stopped them
+// (loseAt). Caller holds mu.
 func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 	for _, name := range s.nodeNames() {
 		n := s.nodes[name]
+		if !n.loseAt.IsZero() && !now.Before(n.loseAt) {
+			n.loseAt = time.Time{}
+			s.loseReplicas(n, fmt.Sprintf("its node stopped reporting, and its agent stopped it after %s without the server", s.cfg.StopAfterDisconnect), now, c)
+		}
 		if !n.registered || n.doc.Condition == api.NodeNotReady || now.Sub(n.doc.LastHeartbeat) <= s.cfg.HeartbeatTimeout {
 			continue
 		}
@@ -133,9 +140,40 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 			msg += "; it may still run tasks it last reported running, so its power counts at nameplate until its agent reports them stopped"
 		}
 		n.orphans = n.orphans || len(n.jobs) > 0
+		if at := s.stoppedBy(n); at.After(now) {
+			n.loseAt = at
+			msg += fmt.Sprintf("; its agent stops them after %s without the server, and they count as lost at %s", s.cfg.StopAfterDisconnect, at.UTC().Format(time.RFC3339))
+			c.node(n, api.EventNode, msg)
+			continue
+		}
 		c.node(n, api.EventNode, msg)
 		s.loseReplicas(n, "its node stopped reporting", now, c)
 	}
+}
+
+// disconnectMargin covers, in stoppedBy, the heartbeat's round trip
+// (the agent counts from the answer, the server from the request), the
+// agent's timer and a process's exit after SIGKILL.
+const disconnectMargin = 2 * time.Second
+
+// stoppedBy is when silent node n's agent has stopped every replica it
+// runs, under Config.StopAfterDisconnect: its last heartbeat, plus that,
+// plus the longest grace among its jobs, plus a margin; zero when the
+// setting is off or the node runs nothing. Caller holds mu.
+func (s *Server) stoppedBy(n *nodeState) time.Time {
+	if s.cfg.StopAfterDisconnect <= 0 || len(n.jobs) == 0 {
+		return time.Time{}
+	}
+	grace := s.cfg.KillTimeout
+	for id := range n.jobs {
+		if js := s.jobs[id]; js != nil {
+			grace = max(grace, s.graceOf(js.job))
+			if js.stop != stopNone {
+				grace = max(grace, js.grace)
+			}
+		}
+	}
+	return n.doc.LastHeartbeat.Add(s.cfg.StopAfterDisconnect + grace + s.cfg.Heartbeat + disconnectMargin)
 }
 
 // loseReplicas ends every live replica on n as lost.

@@ -95,6 +95,10 @@ type nodeState struct {
 	// places nothing on it (model.NodeUnreachable). Fencing the node
 	// clears it (fence.go).
 	orphans bool
+	// loseAt: the node went silent with Config.StopAfterDisconnect set;
+	// its live replicas are lost at loseAt, once its agent has stopped
+	// them (zero: nothing waits).
+	loseAt time.Time
 }
 
 // condition is the node's condition for the core: a fenced node is down

@@ -1,0 +1,70 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// reasonDisconnect is why a task is stopped once the agent has gone
+// without the server for the server's StopAfterDisconnect.
+const reasonDisconnect = "disconnect"
+
+// contactLocked notes that the server answered (a registration or a
+// heartbeat) and (re)arms the disconnect timer: after the server's
+// StopAfterDisconnect without another answer, stopDisconnected stops
+// every task. The server counts a silent node's replicas lost only after
+// that time plus their grace, so their next attempts never overlap
+// these. Without the setting the timer is off and tasks run on.
+func (a *Agent) contactLocked() {
+	d := a.stopAfterDisconnect
+	switch {
+	case d <= 0:
+		if a.disconnectTimer != nil {
+			a.disconnectTimer.Stop()
+			a.disconnectTimer = nil
+		}
+	case a.disconnectTimer == nil:
+		a.disconnectTimer = time.AfterFunc(d, a.stopDisconnected)
+	default:
+		a.disconnectTimer.Reset(d)
+	}
+}
+
+// stopDisconnected stops every running task: the server has not
+// answered for StopAfterDisconnect. Each task gets its grace before
+// SIGKILL and its end carries why.
+func (a *Agent) stopDisconnected() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return
+	}
+	why := fmt.Sprintf("stopped by its agent: no heartbeat answered for %s (the server's stop-after-disconnect)", a.stopAfterDisconnect)
+	n := 0
+	for _, t := range a.tasks {
+		if t.state != api.ReplicaRunning || t.stopping {
+			continue
+		}
+		t.errs = append(t.errs, why)
+		a.stopLocked(t, t.grace(), reasonDisconnect)
+		n++
+	}
+	if n > 0 {
+		a.log.Warn("the server has not answered for the stop-after-disconnect time: stopping every task, as it will count them lost",
+			"after", a.stopAfterDisconnect, "tasks", n)
+	}
+}
+
+// secondsOf converts a server's seconds to a duration: 0 for a value
+// not above zero (or NaN), capped at a day.
+func secondsOf(s float64) time.Duration {
+	switch {
+	case !(s > 0):
+		return 0
+	case s >= (24 * time.Hour).Seconds():
+		return 24 * time.Hour
+	}
+	return time.Duration(s * float64(time.Second))
+}
