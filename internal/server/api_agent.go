@@ -127,8 +127,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, api.Registered{Node: reg.Name, HeartbeatSeconds: s.cfg.Heartbeat.Seconds(),
 		HeartbeatTimeoutSeconds: s.cfg.HeartbeatTimeout.Seconds(), StopAfterDisconnectSeconds: s.cfg.StopAfterDisconnect.Seconds(),
-		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions,
-		LogsToken:     s.logsToken(reg.Name)})
+		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions, LogsToken: s.logsToken(reg.Name)})
 }
 
 func taskKey(job string, replica, attempt int) string {
