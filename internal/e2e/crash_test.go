@@ -41,12 +41,14 @@ type crashServer struct {
 	token              chan string
 	mu                 sync.Mutex
 	out                strings.Builder
+	flags              []string // more flags of carnot server
 }
 
 func (s *crashServer) start() {
 	s.t.Helper()
 	s.cmd = exec.Command(carnotBin, "server", "--data-dir", s.dir, "--listen", s.listen, "--admin-listen", s.admin,
 		"--heartbeat", "200ms", "--heartbeat-timeout", "5s", "--log-level", "debug")
+	s.cmd.Args = append(s.cmd.Args, s.flags...)
 	stdout, _ := s.cmd.StdoutPipe()
 	s.cmd.Stderr = writerFunc(func(p []byte) { s.mu.Lock(); s.out.Write(p); s.mu.Unlock() })
 	if err := s.cmd.Start(); err != nil {
@@ -114,9 +116,9 @@ func (l *load) stop() []string {
 // startCrashServer starts a crashServer on fresh directories and
 // addresses, stopped (and its output logged if t failed) when t ends, and
 // returns it with its bootstrap token.
-func startCrashServer(t *testing.T) (*crashServer, string) {
+func startCrashServer(t *testing.T, flags ...string) (*crashServer, string) {
 	t.Helper()
-	s := &crashServer{t: t, dir: t.TempDir(), listen: freePort(t), admin: freePort(t), token: make(chan string, 1)}
+	s := &crashServer{t: t, dir: t.TempDir(), listen: freePort(t), admin: freePort(t), token: make(chan string, 1), flags: flags}
 	s.start()
 	t.Cleanup(func() {
 		if s.cmd.ProcessState == nil {

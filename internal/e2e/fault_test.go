@@ -33,7 +33,13 @@ type faultCluster struct {
 // node-N, with the flags given besides those every agent gets.
 func newFaultCluster(t *testing.T, nodes int, agentFlags ...string) *faultCluster {
 	t.Helper()
-	s, tok := startCrashServer(t)
+	return newFaultClusterOf(t, nil, nodes, agentFlags...)
+}
+
+// newFaultClusterOf is newFaultCluster with more flags of carnot server.
+func newFaultClusterOf(t *testing.T, serverFlags []string, nodes int, agentFlags ...string) *faultCluster {
+	t.Helper()
+	s, tok := startCrashServer(t, serverFlags...)
 	f := &faultCluster{t: t, srv: s, work: t.TempDir(), agents: map[string]*exec.Cmd{}, flags: agentFlags}
 	t.Cleanup(func() { // before the server's: cleanups run last first
 		for _, a := range f.agents {
@@ -66,9 +72,13 @@ func newFaultCluster(t *testing.T, nodes int, agentFlags ...string) *faultCluste
 	return f
 }
 
-func (f *faultCluster) startAgent(name string) {
+func (f *faultCluster) startAgent(name string) { f.startAgentVia(name, f.srv.admin) }
+
+// startAgentVia starts an agent that reaches the server at addr (a proxy
+// of its admin listener).
+func (f *faultCluster) startAgentVia(name, addr string) {
 	f.t.Helper()
-	a := exec.Command(carnotBin, "agent", "--server", "https://"+f.srv.admin, "--ca", f.srv.dir+"/tls/ca.crt",
+	a := exec.Command(carnotBin, "agent", "--server", "https://"+addr, "--ca", f.srv.dir+"/tls/ca.crt",
 		"--join-token", f.join, "--name", name, "--data-dir", filepath.Join(f.work, name), "--fake-gpus", "2")
 	a.Args = append(a.Args, f.flags...)
 	if err := a.Start(); err != nil {

@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// cutProxy relays TCP connections to a target until cut: then it closes
+// every connection and refuses new ones, as a network partition between
+// an agent and the server would look to both.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	cut    bool
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.partition() })
+	go p.serve()
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+// partition closes every relayed connection and refuses new ones.
+func (p *cutProxy) partition() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// With carnot server --stop-after-disconnect, a node cut off from the
+// server by a partition (its agent alive, its task running) stops its
+// task on its own, and the job's next attempt starts on another node only
+// after that task has ended: the replica never runs twice. (Without the
+// setting, TestPartitionedAgentKillsItsOrphan shows both running.)
+func TestPartitionedNodeStopsItsWorkBeforeTheNextAttempt(t *testing.T) {
+	f := newFaultClusterOf(t, []string{"--stop-after-disconnect", "6s"}, 0)
+	proxy := newCutProxy(t, f.srv.admin)
+	f.startAgentVia("node-1", proxy.addr())
+	f.wait("node-1 ready", 20*time.Second, func() bool { return f.condition("node-1") == api.NodeReady })
+	script := `trap 'date +%s%N > ` + f.work + `/part-$CARNOT_ATTEMPT.end; exit 143' TERM; ` +
+		`date +%s%N > ` + f.work + `/part-$CARNOT_ATTEMPT.start; echo $$ > ` + f.work + `/part-$CARNOT_ATTEMPT.pid; ` +
+		`while :; do sleep 0.1; done`
+	spec := fmt.Sprintf(`{"id":"part","tenant":"default","gpus":2,"restart":"on-failure","max_retries":2,"command":["sh","-c",%q]}`, script)
+	if _, err := f.cl.SubmitJob(context.Background(), []byte(spec), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.wait("the job running on node-1", 20*time.Second, func() bool {
+		j := f.job("part")
+		return j.State == api.StateRunning && j.Replicas[0].Node == "node-1" && j.Replicas[0].State == api.ReplicaRunning
+	})
+	first := f.pid("part-1.pid")
+	f.startAgent("node-2")
+	f.wait("node-2 ready", 20*time.Second, func() bool { return f.condition("node-2") == api.NodeReady })
+
+	cut := time.Now()
+	proxy.partition()
+	f.wait("the second attempt running on node-2", 60*time.Second, func() bool {
+		j := f.job("part")
+		return j.State == api.StateRunning && j.Attempt == 2 && j.Replicas[0].Node == "node-2"
+	})
+	f.wait("the second attempt's process", 10*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(f.work, "part-2.start"))
+		return err == nil
+	})
+	waitGone(t, "the cut-off node's task", first, 5*time.Second)
+	end1, start2 := stamp(t, f.work, "part-1.end"), stamp(t, f.work, "part-2.start")
+	t.Logf("partition at 0; first attempt stopped at %s, second started at %s",
+		end1.Sub(cut).Round(time.Millisecond), start2.Sub(cut).Round(time.Millisecond))
+	if !end1.Before(start2) {
+		t.Fatalf("the second attempt started %s before the first ended: the replica ran twice", end1.Sub(start2))
+	}
+	if end1.Sub(cut) < 5*time.Second {
+		t.Errorf("the first attempt was stopped %s after the partition, before the 6 s", end1.Sub(cut))
+	}
+}
+
+// stamp reads a time a task wrote with date +%s%N.
+func stamp(t *testing.T, dir, name string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("no %s: %v", name, err)
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return time.Unix(0, ns)
+}
