@@ -29,9 +29,13 @@ type Chart struct {
 type Series struct {
 	Name  string
 	X, Y  []float64
-	Step  bool   // each value holds until the next x (the last to the right edge)
+	Step  bool   // each value holds until the next x (the last to the right edge, or StepEnd)
 	Dash  bool   // dashed line
 	Color string // a palette name (blue, red, green, orange, purple, brown, teal); "" takes the next
+	// StepEnd, with Step, is where the last value ends when that is
+	// before the right edge: a series that stops before the chart does.
+	// At or before the last x it is ignored.
+	StepEnd float64
 }
 
 // Band shades the x range [From, To] (e.g. when deferred work ran).

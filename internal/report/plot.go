@@ -56,9 +56,11 @@ func LineChart(c Chart, series ...Series) template.HTML {
 func (cv *canvas) path(s Series) string {
 	n := min(len(s.X), len(s.Y))
 	xs, ys := make([]float64, 0, n), make([]float64, 0, n)
+	last := math.Inf(-1) // the last x drawn, in data units
 	for i := range n {
 		if finite(s.X[i]) && finite(s.Y[i]) {
 			xs, ys = append(xs, cv.x.at(s.X[i])), append(ys, cv.y.at(s.Y[i]))
+			last = s.X[i]
 		}
 	}
 	if len(xs) == 0 {
@@ -75,7 +77,11 @@ func (cv *canvas) path(s Series) string {
 		}
 	}
 	if s.Step {
-		b.WriteString("H" + px(cv.right()))
+		end := cv.right()
+		if s.StepEnd > last {
+			end = cv.x.at(s.StepEnd) // clamped to the right edge
+		}
+		b.WriteString("H" + px(end))
 	}
 	return b.String()
 }

@@ -206,10 +206,11 @@ func gridFigures(fac *model.Facility, r *sim.Result, grid []model.GridSeries) []
 		}
 		c := Chart{XTime: true, XFrom: float64(r.Start), XTo: float64(r.End), XLabel: "time (UTC)",
 			Bands: bands[z], BandLabel: "deferred jobs running"}
+		until := x[len(x)-1] + 3600 // the lines stop where the series does
 		c.Title, c.YLabel = "Grid zone "+z+": day-ahead price, with deferred work shaded", "EUR/MWh"
-		pc := LineChart(c, Series{Name: "price", X: x, Y: price, Step: true, Color: "purple"})
+		pc := LineChart(c, Series{Name: "price", X: x, Y: price, Step: true, StepEnd: until, Color: "purple"})
 		c.Title, c.YLabel = "Grid zone "+z+": carbon intensity, with deferred work shaded", "gCO2e/kWh"
-		cc := LineChart(c, Series{Name: "carbon", X: x, Y: carbon, Step: true, Color: "green"})
+		cc := LineChart(c, Series{Name: "carbon", X: x, Y: carbon, Step: true, StepEnd: until, Color: "green"})
 		figs = append(figs, Figure{SVG: pc}, Figure{SVG: cc})
 		if note := uncovered(r, zoneOf, z); note != "" {
 			figs = append(figs, Figure{Note: note})

@@ -51,3 +51,44 @@ func jobsOf(r *sim.Result) []*model.Job {
 	}
 	return jobs
 }
+
+// TestGridChartEndsWithItsSeries: a zone's price and carbon lines stop
+// at the end of the last hour the series holds; drawn on to the right
+// edge, they showed a price and an intensity for hours the series does
+// not hold (and that cost and carbon leave out).
+func TestGridChartEndsWithItsSeries(t *testing.T) {
+	in := run(t)
+	for i := range in.Grid { // keep the first two days of each zone
+		in.Grid[i].Hours = in.Grid[i].Hours[:48]
+	}
+	res, err := sim.Run(sim.Config{Facility: in.Facility, Jobs: jobsOf(in.Result), Grid: in.Grid}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Result, in.Summary = res, sim.Summarize(in.Facility, res)
+	end := in.Grid[0].Hours[47].Start + 3600
+	if end >= res.End {
+		t.Fatalf("the series ends at %s, after the run (%s): nothing to test", end, res.End)
+	}
+	want := px(newScale(float64(res.Start), float64(res.End), marginL, 720-marginR, false).at(float64(end)))
+	var b bytes.Buffer
+	if err := Write(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	charts := 0
+	for _, svg := range strings.Split(b.String(), "<svg")[1:] {
+		if svg = svg[:strings.Index(svg, "</svg>")]; !strings.Contains(svg, "Grid zone ") {
+			continue
+		}
+		charts++
+		d := svg[strings.Index(svg, `<path class="line"`):]
+		d = d[strings.Index(d, ` d="`)+4:]
+		d = d[:strings.Index(d, `"`)]
+		if got := d[strings.LastIndex(d, "H")+1:]; got != want {
+			t.Errorf("a grid line ends at x = %s px, want %s (the end of the series' last hour, %s)", got, want, end)
+		}
+	}
+	if charts != 2*len(in.Grid) {
+		t.Errorf("%d grid charts, want %d", charts, 2*len(in.Grid))
+	}
+}
