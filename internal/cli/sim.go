@@ -210,7 +210,7 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := jobspec.LoadFile(o.workload, fac)
+	jobs, err := jobspec.LoadFileToReplay(o.workload, fac)
 	if err != nil {
 		return nil, nil, err
 	}

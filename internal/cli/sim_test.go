@@ -161,3 +161,24 @@ func TestSimWarnsOfPartialGrid(t *testing.T) {
 		t.Errorf("summary total %+v: want part of the energy unpriced and some cost", sum.Total)
 	}
 }
+
+// TestSimNeedsSubmitTimes: a job file whose jobs have no submit_time
+// replayed them at time 0, which the outputs read as "never": the jobs
+// ran but summary.json counted them as never started, none finished.
+// The twin refuses such a file, naming file, line and field.
+func TestSimNeedsSubmitTimes(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "jobs.jsonl")
+	data := `{"id":"a","tenant":"lab-a","gpus":1,"runtime_limit":"1h","submit_time":"2026-01-05T08:00:00Z"}` + "\n" +
+		`{"id":"b","tenant":"lab-a","gpus":1,"runtime_limit":"1h"}` + "\n"
+	if err := os.WriteFile(work, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text, err := runCLI(t, "sim", "--facility", smallFacility, "--workload", work, "--out", filepath.Join(dir, "out"))
+	if want := work + ":2: jobs[1].submit_time: is required"; err == nil || !strings.Contains(text+err.Error(), want) {
+		t.Fatalf("sim: %v\n%s\nwant an error %s…", err, text, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "summary.json")); err == nil {
+		t.Error("summary.json was written for a workload the twin cannot replay")
+	}
+}

@@ -22,13 +22,25 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 	return Load(path, data, fac)
 }
 
+// LoadFileToReplay is LoadFile for a replay on the digital twin, which
+// submits each job at its submit_time: a job without one is an error too
+// (the twin would submit it at time 0, which its results read as
+// "never").
+func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read job file: %w", err)
+	}
+	return load(path, data, fac, mode{replay: true})
+}
+
 // Load decodes the jobs in data. name is used for messages, to pick the
 // format (see LoadFile) and for automatic IDs. When fac is non-nil the
 // jobs are also checked against it and Preemptible is resolved from the
 // priority class. On any problem Load returns no jobs and an ErrorList
 // holding every problem, sorted by line.
 func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
-	return load(name, data, fac, false)
+	return load(name, data, fac, mode{})
 }
 
 // Reload decodes jobs this program wrote earlier (Write, Marshal), as
@@ -37,13 +49,19 @@ func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
 // twice reads with each item once. The server reads its stored specs
 // with it, so that such a job does not stop a restart.
 func Reload(name string, data []byte) ([]*model.Job, error) {
-	return load(name, data, nil, true)
+	return load(name, data, nil, mode{stored: true})
 }
 
-func load(name string, data []byte, fac *model.Facility, stored bool) ([]*model.Job, error) {
+// mode is what a caller of load asks beyond the file format.
+type mode struct {
+	stored bool // Reload: keep what earlier versions accepted
+	replay bool // LoadFileToReplay: every job needs submit_time
+}
+
+func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, error) {
 	c := &yamlin.Collector{File: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
-	col := &collector{d: &decoder{c: c, stored: stored}}
+	col := &collector{d: &decoder{c: c, stored: m.stored}}
 	if isJSONL(name) {
 		readJSONL(data, c, col.root) // line by line: no tree outlives its line
 	} else {
@@ -54,6 +72,9 @@ func load(name string, data []byte, fac *model.Facility, stored bool) ([]*model.
 	// Jobs that decoded are checked even when others did not, so that
 	// one pass shows as many problems as it can.
 	finish(name, col.specs, fac, c)
+	if m.replay {
+		needSubmitTimes(col.specs, c)
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

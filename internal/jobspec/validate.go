@@ -37,6 +37,16 @@ func finish(name string, specs []*spec, fac *model.Facility, c *yamlin.Collector
 	}
 }
 
+// needSubmitTimes reports every job without submit_time, for a replay.
+func needSubmitTimes(specs []*spec, c *yamlin.Collector) {
+	for _, s := range specs {
+		if !s.has(fSubmitTime) {
+			c.Add(s.line, s.fpath(fSubmitTime), "is required to replay the job on the digital twin, which submits it then "+
+				`(an RFC 3339 time such as "2026-01-05T08:00:00Z", or Unix seconds)`)
+		}
+	}
+}
+
 // assignIDs gives jobs without an id "<file-base>-<n>" (n is the job's
 // position in the file, from 1), checks the format and rejects duplicates.
 func assignIDs(name string, specs []*spec, c *yamlin.Collector) {

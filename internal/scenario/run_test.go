@@ -197,3 +197,23 @@ func TestWorkloadSources(t *testing.T) {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }
+
+// TestWorkloadFileNeedsSubmitTimes: the jobs of a file without
+// submit_time arrived at time 0, which the outputs read as "never" (the
+// jobs ran, plan.json counted none finished). Without shift_to, which
+// gives them its time, each is an error naming file, line and field.
+func TestWorkloadFileNeedsSubmitTimes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	if err := os.WriteFile(path, []byte(`{"id":"a","tenant":"lab-a","gpus":1,"runtime_limit":"1h"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := WorkloadSpec{File: path}
+	if _, err := w.jobs(lab4(t)); err == nil || !strings.Contains(err.Error(), path+":1: jobs[0].submit_time: is required") {
+		t.Fatalf("a job without submit_time: %v", err)
+	}
+	w.ShiftTo = 1672531200
+	jobs, err := w.jobs(lab4(t))
+	if err != nil || len(jobs) != 1 || jobs[0].SubmitTime != w.ShiftTo {
+		t.Fatalf("with shift_to: %v, %v", jobs, err)
+	}
+}

@@ -21,7 +21,11 @@ import (
 func (w WorkloadSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 	var jobs []*model.Job
 	if w.File != "" {
-		js, err := jobspec.LoadFile(w.File, fac)
+		load := jobspec.LoadFileToReplay // every job needs its submit time
+		if w.ShiftTo > 0 {
+			load = jobspec.LoadFile // shift_to gives it to a job without one
+		}
+		js, err := load(w.File, fac)
 		if err != nil {
 			return nil, errors.New(fileProblem(w.File, err))
 		}

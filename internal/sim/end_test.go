@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/bundled"
@@ -96,5 +97,16 @@ func TestTimelinePowerWithNodeFailures(t *testing.T) {
 				t.Errorf("seed %d site %s: timeline peaks at %g kW, summary says %g", seed, id, got, s.Sites[id].MaxITkW)
 			}
 		}
+	}
+}
+
+// TestJobWithoutSubmitTime: a job without a submit time would arrive at
+// time 0, which the results read as "never": it ran, but counted as
+// never started and not finished. Run refuses it.
+func TestJobWithoutSubmitTime(t *testing.T) {
+	jobs := []*model.Job{job("a", "acme", "normal", 1, 8, t0, 60), job("b", "acme", "normal", 1, 8, 0, 60)}
+	_, err := Run(Config{Facility: facility(1), Jobs: jobs}, nil)
+	if err == nil || !strings.Contains(err.Error(), "job b has no submit time") {
+		t.Fatalf("Run: %v, want an error naming job b", err)
 	}
 }

@@ -269,6 +269,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		if _, dup := t.byID[j.ID]; dup {
 			return nil, fmt.Errorf("sim: job %s appears twice in the workload", j.ID)
 		}
+		if j.SubmitTime <= 0 { // time 0 is "never" in the results
+			return nil, fmt.Errorf("sim: job %s has no submit time; the twin submits each job at its SubmitTime", j.ID)
+		}
 		t.res.Jobs[i].Job = j
 		js := &jobState{job: j, rec: &t.res.Jobs[i], remaining: j.RuntimeLimit}
 		t.byID[j.ID] = js
