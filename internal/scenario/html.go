@@ -140,6 +140,8 @@ func delta(v, base float64) string {
 	switch {
 	case v == base:
 		return "="
+	case base == 0 && v < 0:
+		return report.Num(v)
 	case base == 0:
 		return "+" + report.Num(v)
 	}

@@ -11,7 +11,9 @@ func TestCellTextAndDelta(t *testing.T) {
 	for _, tc := range []struct {
 		v, base float64
 		want    string
-	}{{90, 100, "-10.0%"}, {110, 100, "+10.0%"}, {5, 5, "="}, {3, 0, "+3"}, {-3, -2, "-50.0%"}} {
+	}{{90, 100, "-10.0%"}, {110, 100, "+10.0%"}, {5, 5, "="}, {3, 0, "+3"}, {-3, -2, "-50.0%"},
+		// a cost below a baseline of 0 (negative day-ahead prices) read "+-3"
+		{-3, 0, "-3"}} {
 		if got := delta(tc.v, tc.base); got != tc.want {
 			t.Errorf("delta(%g, %g) = %q, want %q", tc.v, tc.base, got, tc.want)
 		}
