@@ -166,6 +166,13 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		probe.ID, probe.Kind, probe.SubmitTime = rawField(m, "id"), rawField(m, "kind"), rawField(m, "submit_time")
 		probe.Tenant = rawField(m, "tenant")
 	}
+	if otherTenant(probe.Tenant, tenant) {
+		// Before the loader: its answers about another tenant's job (no
+		// such tenant, the facility's tenants, that tenant's rules)
+		// are not the caller's to read.
+		return nil, nil, false, &api.Problem{Status: http.StatusForbidden,
+			Detail: fmt.Sprintf("%v: the job is of another tenant; this token submits jobs of tenant %s only", auth.ErrDenied, tenant)}
+	}
 	var extra []string
 	if probe.ID == nil {
 		extra = append(extra, `"id":"`+newJobID()+`"`)
@@ -342,6 +349,15 @@ func sameSpec(a, b json.RawMessage) bool {
 	xb, _ := json.Marshal(x)
 	yb, _ := json.Marshal(y)
 	return bytes.Equal(xb, yb)
+}
+
+// otherTenant reports whether a job's tenant field names a tenant other
+// than mine, the caller's ("" for a facility-wide caller, who may name
+// any). A field that is not a string (null, a number) is the loader's to
+// refuse.
+func otherTenant(field *json.RawMessage, mine string) bool {
+	var t string
+	return mine != "" && field != nil && bytes.HasPrefix(*field, []byte(`"`)) && json.Unmarshal(*field, &t) == nil && t != mine
 }
 
 func rawField(m map[string]json.RawMessage, k string) *json.RawMessage {

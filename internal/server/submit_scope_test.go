@@ -1,0 +1,43 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A tenant-scoped caller submitting for another tenant, existing or not,
+// gets the same 403 and learns nothing of the facility's other tenants:
+// not their names (the loader's "unknown tenant" lists them), nor
+// whether one exists, nor what the loader would say of a job of theirs
+// (their priority classes, their jurisdictions). The refusal is recorded
+// under the caller's tenant, not shown to the other.
+func TestSubmitForAnotherTenantRevealsNothing(t *testing.T) {
+	e := secEnv(t)
+	mem := withBearer(tokenFor(t, e.s, "member", "a"))
+	for _, body := range []map[string]any{
+		jobOf("nosuch"),
+		jobOf("b"),
+		spec(1, 1, "tenant", "b", "priority_class", "nosuch"),
+		spec(1, 1, "tenant", "b", "jurisdictions", []string{"US"}),
+	} {
+		code, b := e.doWith(mem, "POST", "/v1/jobs", body, nil)
+		if code != http.StatusForbidden {
+			t.Errorf("a member of a submitting %v: %d %s, want 403", body, code, b)
+		}
+		for _, other := range []string{"default", "tenant b", "b,", ", b"} {
+			if strings.Contains(string(b), other) {
+				t.Errorf("a member of a submitting %v is told %q: %s", body, other, b)
+			}
+		}
+	}
+	var evs api.EventList
+	e.doWith(withBearer(tokenFor(t, e.s, "member", "b")), "GET", "/v1/events", nil, &evs)
+	for _, ev := range evs.Events {
+		if strings.Contains(ev.Actor, "member-a") {
+			t.Errorf("b's events show a's refused submission: %+v", ev)
+		}
+	}
+}
