@@ -168,12 +168,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, job string) {
 	if !ok {
 		return
 	}
-	evs, err := s.store.Events(r.Context(), store.EventFilter{Job: job, After: after, Limit: int(limit)})
+	// The store keeps a tenant's events only, before the limit: a page
+	// filled with others' events and filtered here would be empty, and
+	// its reader would stop there.
+	p := principalOf(r)
+	evs, err := s.store.Events(r.Context(), store.EventFilter{Job: job, Tenant: p.Tenant, After: after, Limit: int(limit)})
 	if err != nil {
 		problemf(w, http.StatusServiceUnavailable, "reading events: %v", err)
 		return
 	}
-	p := principalOf(r)
 	out := make([]api.Event, 0, len(evs))
 	for _, ev := range evs {
 		if p.Sees(ev.Tenant) {

@@ -109,8 +109,11 @@ type JobFilter struct {
 
 // EventFilter selects events.
 type EventFilter struct {
-	Job   string
-	After int64 // Seq
+	Job string
+	// Tenant keeps the events of one tenant; "" keeps every event
+	// (those of no tenant included).
+	Tenant string
+	After  int64 // Seq
 	// Limit is at most this many events; 0 means 1000.
 	Limit int
 }

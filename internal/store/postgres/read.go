@@ -153,8 +153,12 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > $1"
 	args := []any{f.After}
 	if f.Job != "" {
-		q += " AND job = $2"
 		args = append(args, f.Job)
+		q += fmt.Sprintf(" AND job = $%d", len(args))
+	}
+	if f.Tenant != "" {
+		args = append(args, f.Tenant)
+		q += fmt.Sprintf(" AND tenant = $%d", len(args))
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))

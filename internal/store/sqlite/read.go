@@ -148,6 +148,10 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 		q += " AND job = ?"
 		args = append(args, f.Job)
 	}
+	if f.Tenant != "" {
+		q += " AND tenant = ?"
+		args = append(args, f.Tenant)
+	}
 	q += " ORDER BY seq LIMIT ?"
 	args = append(args, limit)
 	rows, err := db.r.QueryContext(ctx, q, args...)

@@ -160,9 +160,12 @@ func testEvents(t *testing.T, newDB NewDB) {
 	var more []api.Event
 	for i := range 20 {
 		ev := api.Event{Time: at(time.Duration(i) * time.Minute), Type: api.EventReplica, Message: fmt.Sprint("event ", i)}
-		if i%4 == 3 {
+		switch {
+		case i%4 == 3:
 			ev.Node, ev.Type = "n1", api.EventNode
-		} else {
+		case i%5 == 2:
+			ev.Job, ev.Tenant = "z0", "zeta"
+		default:
 			ev.Job, ev.Tenant = fmt.Sprintf("j%d", i%3), "acme"
 		}
 		more = append(more, ev)
@@ -181,7 +184,8 @@ func testEvents(t *testing.T, newDB NewDB) {
 	filter := func(f store.EventFilter) []api.Event {
 		var out []api.Event
 		for _, ev := range all {
-			if ev.Seq > f.After && (f.Job == "" || ev.Job == f.Job) && (f.Limit == 0 || len(out) < f.Limit) {
+			if ev.Seq > f.After && (f.Job == "" || ev.Job == f.Job) && (f.Tenant == "" || ev.Tenant == f.Tenant) &&
+				(f.Limit == 0 || len(out) < f.Limit) {
 				out = append(out, ev)
 			}
 		}
@@ -197,6 +201,11 @@ func testEvents(t *testing.T, newDB NewDB) {
 		{Limit: 5},
 		{Limit: 1, After: all[3].Seq},
 		{Job: "j0", After: all[1].Seq, Limit: 3},
+		{Tenant: "acme"},
+		{Tenant: "zeta", After: all[5].Seq},
+		{Tenant: "acme", After: all[3].Seq, Limit: 4},
+		{Tenant: "acme", Job: "z0"},
+		{Tenant: "missing"},
 	} {
 		got, err := s.Events(ctx, f)
 		if err != nil {
