@@ -210,7 +210,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": watching\n\n")
 	fl.Flush()
-	tick := time.NewTicker(15 * time.Second)
+	tick := time.NewTicker(s.streamCheck)
 	defer tick.Stop()
 	for {
 		select {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -102,7 +103,14 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		"job": {id}, "replica": {strconv.FormatInt(replica, 10)}, "attempt": {strconv.FormatInt(attempt, 10)},
 		"stream": {stream}, "follow": {strconv.FormatBool(follow)}, "offset": {strconv.FormatInt(offset, 10)},
 	}.Encode())
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u, nil)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	if follow {
+		// Output may not come for hours: a revoked or expired token's
+		// stream ends without waiting for it.
+		go s.whileHolds(ctx, r, cancel)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		problemf(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -153,6 +161,24 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			return
+		}
+	}
+}
+
+// whileHolds calls stop once the credentials of r no longer hold,
+// checking every streamCheck until ctx is done.
+func (s *Server) whileHolds(ctx context.Context, r *http.Request, stop func()) {
+	t := time.NewTicker(s.streamCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !s.stillHolds(r) {
+				stop()
+				return
+			}
 		}
 	}
 }

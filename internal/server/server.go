@@ -78,9 +78,12 @@ type Server struct {
 	gate    sync.RWMutex
 	retired bool
 	watch   *hub
-	metrics *metrics
-	mux     *http.ServeMux // the operator listener's: every route
-	tenant  *http.ServeMux // the tenant listener's: no operator-only route
+	// streamCheck is how often a stream (a watch, a followed log) with
+	// nothing to send checks that its credentials still hold.
+	streamCheck time.Duration
+	metrics     *metrics
+	mux         *http.ServeMux // the operator listener's: every route
+	tenant      *http.ServeMux // the tenant listener's: no operator-only route
 }
 
 // New builds a server and reloads the store's nodes and unfinished jobs.
@@ -99,6 +102,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		usage:   map[string]*model.Usage{},
 		kick:    make(chan struct{}, 1),
 		watch:   newHub(),
+
+		streamCheck: 15 * time.Second,
 	}
 	s.metrics = newMetrics(s)
 	h, err := auth.NewHasher(cfg.TokenKey)

@@ -309,3 +309,53 @@ func TestLogsOfAnEarlierAttemptComeFromItsNode(t *testing.T) {
 		t.Errorf("logs of an attempt of unknown node: %d %s; want 404 saying so", w.Code, w.Body)
 	}
 }
+
+// A followed log that has nothing to send ends at its token's revocation
+// too, as a watch does at its next keep-alive: it does not wait for the
+// replica's next output, and it lets go of the node's log server.
+func TestIdleFollowedLogEndsWhenTokenRevoked(t *testing.T) {
+	e := devEnv(t)
+	e.s.streamCheck = 20 * time.Millisecond
+	upstreamDone := make(chan struct{})
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "before\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // a replica that writes nothing more
+		close(upstreamDone)
+	}))
+	t.Cleanup(agentLogs.Close)
+	id := runningWithLogsAt(t, e, agentLogs.URL)
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close)
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "reader", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", hs.URL+"/v1/jobs/"+id+"/logs?follow=true", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.Secret)
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	rd := bufio.NewReader(resp.Body)
+	if line, err := rd.ReadString('\n'); resp.StatusCode != http.StatusOK || line != "before\n" {
+		t.Fatalf("logs: %d, first line %q, %v", resp.StatusCode, line, err)
+	}
+	if code := e.do("POST", "/v1/tokens/"+tok.ID+"/revoke", nil, nil); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := rd.ReadString('\n'); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		resp.Body.Close()
+		t.Fatal("a revoked token's idle followed log was still open 5 s after the revocation")
+	}
+	select {
+	case <-upstreamDone:
+	case <-time.After(5 * time.Second):
+		t.Error("the server still holds the node's log stream 5 s after the revocation")
+	}
+}
