@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -199,9 +200,15 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ch, ok := s.watch.subscribe(tenant)
-	if !ok {
-		problemf(w, http.StatusServiceUnavailable, "the server is shutting down")
+	ch, err := s.watch.subscribe(tenant, watchHolder(principalOf(r)), s.cfg.MaxWatches)
+	switch {
+	case errors.Is(err, errTooManyWatch):
+		w.Header().Set("Retry-After", "15")
+		problemf(w, http.StatusTooManyRequests, "%v: %s holds %d open, the most it may; close one (its tokens together, for a tenant)",
+			err, watchHolder(principalOf(r)), s.cfg.MaxWatches)
+		return
+	case err != nil:
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
 		return
 	}
 	defer s.watch.unsubscribe(ch)
@@ -233,6 +240,16 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		}
 		fl.Flush()
 	}
+}
+
+// watchHolder is whose count of watch streams a principal's counts
+// against: its tenant's (a tenant-admin mints as many tokens as it
+// likes), else its own.
+func watchHolder(p auth.Principal) string {
+	if p.Tenant != "" {
+		return "tenant " + p.Tenant
+	}
+	return p.Subject
 }
 
 // forgetFinal drops a job in a final state from memory once it is

@@ -61,6 +61,10 @@ type Config struct {
 	PassGap time.Duration
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxWatches limits the watch streams (GET /v1/watch) open at once
+	// for one tenant, all its tokens together, and for each
+	// facility-wide token (default 64): each holds a buffer of events.
+	MaxWatches int
 
 	// AuditSigner signs the audit log's checkpoints (note.NewSigner of a
 	// key from `carnot audit keygen`); without one the audit routes
@@ -127,6 +131,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxWatches <= 0 {
+		c.MaxWatches = 64
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = MinAuditRetention

@@ -37,6 +37,7 @@ var problemTitles = map[int]string{
 	http.StatusConflict:              "conflict",
 	http.StatusRequestEntityTooLarge: "request too large",
 	http.StatusUnsupportedMediaType:  "unsupported media type",
+	http.StatusTooManyRequests:       "too many requests",
 	http.StatusInternalServerError:   "internal error",
 	http.StatusBadGateway:            "bad gateway",
 	http.StatusServiceUnavailable:    "unavailable",

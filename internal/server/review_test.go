@@ -433,9 +433,9 @@ func TestRegressionStoreOutageStatusesUndocumented(t *testing.T) {
 // for it, and a client cannot line the stream up with /v1/events.
 func TestRegressionWatchSubmittedEventHasNoSeq(t *testing.T) {
 	e := devEnv(t)
-	ch, ok := e.s.watch.subscribe("")
-	if !ok {
-		t.Fatal("subscribe")
+	ch, err := e.s.watch.subscribe("", "test", 1)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer e.s.watch.unsubscribe(ch)
 	id := e.submit(spec(1, 1))

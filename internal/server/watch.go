@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -8,49 +9,79 @@ import (
 
 // hub fans events out to watchers (GET /v1/watch). A watcher that falls
 // behind by more than its buffer is dropped: its stream ends and the
-// client reconnects and catches up from /v1/events.
+// client reconnects and catches up from /v1/events. Each holder (a
+// tenant, or a facility-wide token) has at most a given number of
+// watchers at once.
 type hub struct {
 	mu     sync.Mutex
-	subs   map[chan api.Event]string // channel → tenant filter ("" = all)
+	subs   map[chan api.Event]watcher
+	held   map[string]int // holder → its watchers
 	closed bool
+}
+
+// watcher is what a subscription is for and whose it is.
+type watcher struct {
+	tenant string // "" = all
+	holder string
 }
 
 const watchBuffer = 1024
 
-func newHub() *hub { return &hub{subs: map[chan api.Event]string{}} }
+// Why subscribe refuses a watcher.
+var (
+	errHubClosed    = errors.New("the server is shutting down")
+	errTooManyWatch = errors.New("too many watch streams")
+)
 
-func (h *hub) subscribe(tenant string) (chan api.Event, bool) {
+func newHub() *hub { return &hub{subs: map[chan api.Event]watcher{}, held: map[string]int{}} }
+
+// subscribe adds a watcher of tenant's events ("" for all) for holder,
+// unless holder has max already.
+func (h *hub) subscribe(tenant, holder string, max int) (chan api.Event, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return nil, false
+	switch {
+	case h.closed:
+		return nil, errHubClosed
+	case h.held[holder] >= max:
+		return nil, errTooManyWatch
 	}
 	ch := make(chan api.Event, watchBuffer)
-	h.subs[ch] = tenant
-	return ch, true
+	h.subs[ch] = watcher{tenant: tenant, holder: holder}
+	h.held[holder]++
+	return ch, nil
 }
 
 func (h *hub) unsubscribe(ch chan api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.subs[ch]; ok {
-		delete(h.subs, ch)
-		close(ch)
+	h.drop(ch)
+}
+
+// drop ends a watcher, if it is still there. Caller holds mu.
+func (h *hub) drop(ch chan api.Event) {
+	w, ok := h.subs[ch]
+	if !ok {
+		return
+	}
+	delete(h.subs, ch)
+	close(ch)
+	if h.held[w.holder]--; h.held[w.holder] <= 0 {
+		delete(h.held, w.holder)
 	}
 }
 
 func (h *hub) publish(ev api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch, tenant := range h.subs {
-		if tenant != "" && ev.Tenant != tenant {
+	for ch, w := range h.subs {
+		if w.tenant != "" && ev.Tenant != w.tenant {
 			continue
 		}
 		select {
 		case ch <- ev:
 		default:
-			delete(h.subs, ch)
-			close(ch)
+			h.drop(ch)
 		}
 	}
 }
@@ -60,7 +91,6 @@ func (h *hub) close() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for ch := range h.subs {
-		delete(h.subs, ch)
-		close(ch)
+		h.drop(ch)
 	}
 }

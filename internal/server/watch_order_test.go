@@ -13,9 +13,9 @@ import (
 // release of the server's lock and its return, where the loop may run.
 func TestWatchHearsSubmissionBeforeStart(t *testing.T) {
 	e := devEnv(t)
-	ch, ok := e.s.watch.subscribe("")
-	if !ok {
-		t.Fatal("subscribe")
+	ch, err := e.s.watch.subscribe("", "test", 1)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer e.s.watch.unsubscribe(ch)
 	e.s.afterAdopt = e.pass
