@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -179,11 +180,41 @@ func TestJobsCSV(t *testing.T) {
 		row        int
 		name, want string
 	}{
-		{1, "sites", "par"}, {1, "gpu_hours", "0.400"}, {1, "wait_s", "0"}, {3, "sites", ""}, {3, "wait_s", ""},
+		{1, "sites", "par"}, {1, "gpu_hours", "0.400000"}, {1, "wait_s", "0"}, {3, "sites", ""}, {3, "wait_s", ""},
 		{4, "deadline", (t0 + 144).String()}, {4, "missed_deadline", "true"}, {1, "missed_deadline", ""},
 	} {
 		if got := rows[c.row][col[c.name]]; got != c.want {
 			t.Errorf("row %d %s = %q, want %q", c.row, c.name, got, c.want)
 		}
+	}
+}
+
+// A column of jobs.csv adds up to the jobs' total within the rounding of
+// its rows, even for short jobs' small costs.
+func TestJobsCSVColumnsAddUp(t *testing.T) {
+	res := handResult()
+	var want float64
+	for i := range res.Jobs {
+		res.Jobs[i].Energy.CostEUR = 0.00043 * float64(i+1) // a 10-minute GPU's order
+		want += res.Jobs[i].Energy.CostEUR
+	}
+	var b bytes.Buffer
+	if err := WriteJobsCSV(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got float64
+	for _, row := range rows[1:] {
+		v, err := strconv.ParseFloat(row[11], 64) // cost_eur
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += v
+	}
+	if math.Abs(got-want) > 5e-7*float64(len(res.Jobs)) {
+		t.Errorf("cost_eur adds up to %v, the jobs' cost is %v", got, want)
 	}
 }
