@@ -174,10 +174,17 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 		v.doc.State = api.StatePreempting
 		v.doc.Preemptions++
 		s.recent = append(s.recent, model.TimeOf(now))
-		msg := fmt.Sprintf("preempted for %s: %s", pr.Beneficiary, pr.Reason)
+		full := fmt.Sprintf("preempted for %s: %s", pr.Beneficiary, pr.Reason)
+		msg := s.ownView(v.doc.Tenant, full)
 		s.stopAttempt(v, stopPreempt, msg, s.graceOf(v.job), now, c)
 		v.alloc.EvictAt = pr.EvictAt
 		c.job(v, api.EventPreempt, msg)
+		if b := s.jobs[pr.Beneficiary]; b != nil && b.doc.Tenant != v.doc.Tenant {
+			// who preempted whom across tenants, for operators and the
+			// audit log: an event of neither tenant
+			c.events = append(c.events, api.Event{Type: api.EventPreempt, Message: fmt.Sprintf(
+				"job %s of tenant %s preempted for job %s of tenant %s: %s", v.doc.ID, v.doc.Tenant, b.doc.ID, b.doc.Tenant, pr.Reason)})
+		}
 	}
 	s.pruneRecent(now)
 	wake := time.Time{}
@@ -198,7 +205,7 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 		if pe.Code == model.ReasonNotBefore || pe.Code == model.ReasonDeferred {
 			later(pe.EstStart)
 		}
-		r := &api.Reason{Code: string(pe.Code), Message: pe.Message, Pass: now.UTC()}
+		r := &api.Reason{Code: string(pe.Code), Message: s.ownView(js.doc.Tenant, pe.Message), Pass: now.UTC()}
 		if pe.EstStart > 0 && pe.EstStart < model.Forever {
 			r.EstStart = ptrTime(time.Unix(int64(pe.EstStart), 0).UTC())
 		}
