@@ -65,6 +65,10 @@ type Config struct {
 	// for one tenant, all its tokens together, and for each
 	// facility-wide token (default 64): each holds a buffer of events.
 	MaxWatches int
+	// MaxFollows limits, in the same way, the followed logs (GET
+	// /v1/jobs/{id}/logs?follow=true) open at once (default 64): each
+	// holds a connection to a node's agent.
+	MaxFollows int
 
 	// AuditSigner signs the audit log's checkpoints (note.NewSigner of a
 	// key from `carnot audit keygen`); without one the audit routes
@@ -131,6 +135,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxFollows <= 0 {
+		c.MaxFollows = 64
 	}
 	if c.MaxWatches <= 0 {
 		c.MaxWatches = 64

@@ -78,6 +78,7 @@ type Server struct {
 	gate    sync.RWMutex
 	retired bool
 	watch   *hub
+	follows streamCounts // followed logs open, by holder
 	// streamCheck is how often a stream (a watch, a followed log) with
 	// nothing to send checks that its credentials still hold.
 	streamCheck time.Duration

@@ -359,3 +359,70 @@ func TestIdleFollowedLogEndsWhenTokenRevoked(t *testing.T) {
 		t.Error("the server still holds the node's log stream 5 s after the revocation")
 	}
 }
+
+// Followed logs hold a connection to a node's agent each: a tenant (all
+// its tokens together) may hold MaxFollows open at once, and gets 429
+// beyond that until one closes; a plain read is not counted.
+func TestFollowedLogsPerTenantAreBounded(t *testing.T) {
+	e := devEnv(t)
+	e.s.cfg.MaxFollows = 2
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "line\n")
+		w.(http.Flusher).Flush()
+		if r.URL.Query().Get("follow") == "true" {
+			<-r.Context().Done()
+		}
+	}))
+	t.Cleanup(agentLogs.Close)
+	id := runningWithLogsAt(t, e, agentLogs.URL)
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close)
+	open := func(secret, query string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", hs.URL+"/v1/jobs/"+id+"/logs"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := hs.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var secrets []string
+	for _, name := range []string{"r1", "r2", "r3"} {
+		tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: name, Role: "member", Tenant: "default"}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, tok.Secret)
+	}
+	first, second := open(secrets[0], "?follow=true"), open(secrets[1], "?follow=true")
+	for _, r := range []*http.Response{first, second} {
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("a followed log within the bound: %d", r.StatusCode)
+		}
+	}
+	third := open(secrets[2], "?follow=true")
+	third.Body.Close()
+	if third.StatusCode != http.StatusTooManyRequests || third.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third followed log of one tenant: %d, want 429 with Retry-After", third.StatusCode)
+	}
+	if plain := open(secrets[2], ""); plain.StatusCode != http.StatusOK {
+		t.Fatalf("a plain read beside two followed logs: %d", plain.StatusCode)
+	} else {
+		plain.Body.Close()
+	}
+	first.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := open(secrets[2], "?follow=true")
+		r.Body.Close()
+		if r.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after one closed, a new followed log still gets %d", r.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	second.Body.Close()
+}
