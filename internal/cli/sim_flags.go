@@ -26,6 +26,7 @@ type simModel struct {
 	utilization    float64
 	depth          int
 	fullEvery      string
+	passEvery      string
 }
 
 func (m *simModel) register(f *pflag.FlagSet) {
@@ -42,6 +43,7 @@ func (m *simModel) register(f *pflag.FlagSet) {
 	f.Float64Var(&m.sample, "sample", 0, "keep a deterministic sample of this share of the jobs, in (0, 1] (with --seed)")
 	f.IntVar(&m.depth, "pass-depth", 0, "between full passes, quick passes over the first N queued jobs only (0: every pass is a full one)")
 	f.StringVar(&m.fullEvery, "full-pass-every", "5m", "with --pass-depth, the longest virtual time between two full passes")
+	f.StringVar(&m.passEvery, "pass-every", "", "the least virtual time between two passes (e.g. 5m): fewer passes on long traces, jobs start up to that much later; default a pass at every event, as the live server")
 }
 
 // options is the workload shaping as trace options.
@@ -150,6 +152,9 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 		return cfg, err
 	}
 	if cfg.FullPassEvery, err = dur("full-pass-every", m.fullEvery); err != nil {
+		return cfg, err
+	}
+	if cfg.PassEvery, err = dur("pass-every", m.passEvery); err != nil {
 		return cfg, err
 	}
 	// zero would silently mean the default in sim.Config: say so instead

@@ -16,6 +16,7 @@ func (t *twin) pass(now model.Time) error {
 		return nil
 	}
 	t.res.Passes++
+	t.lastPass = now
 	if t.res.Passes > t.cfg.MaxPasses {
 		return fmt.Errorf("sim: more than %d scheduling passes; the run does not end", t.cfg.MaxPasses)
 	}

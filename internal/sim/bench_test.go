@@ -58,11 +58,16 @@ func benchGenerated(b *testing.B, n, depth int) {
 
 // benchJobs replays jobs on fac as benchGenerated describes.
 func benchJobs(b *testing.B, fac *model.Facility, jobs []*model.Job, depth int) {
+	benchJobsEvery(b, fac, jobs, depth, 0)
+}
+
+// benchJobsEvery is benchJobs with Config.PassEvery.
+func benchJobsEvery(b *testing.B, fac *model.Facility, jobs []*model.Job, depth int, every model.Duration) {
 	b.ReportAllocs()
 	for b.Loop() {
 		peak, walked := uint64(0), 0
 		sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
-		res, err := Run(Config{Facility: fac, Jobs: jobs, PassDepth: depth, ProgressEvery: 1000,
+		res, err := Run(Config{Facility: fac, Jobs: jobs, PassDepth: depth, PassEvery: every, ProgressEvery: 1000,
 			OnProgress: func(model.Time, int, int) {
 				metrics.Read(sample)
 				peak = max(peak, sample[0].Value.Uint64())
@@ -112,17 +117,34 @@ func BenchmarkGenerated1MSlice750kDepth100(b *testing.B) { benchSlice(b, 750_000
 // round).
 func BenchmarkGenerated1MSlice400kDepth100(b *testing.B) { benchSlice(b, 400_000, 450_000) }
 
+// BenchmarkGenerated1MSlice400kPassEvery1m and …5m replay the same jobs
+// with passes at least 1 and 5 minutes of virtual time apart
+// (Config.PassEvery, twelfth round).
+func BenchmarkGenerated1MSlice400kPassEvery1m(b *testing.B) {
+	benchSliceEvery(b, 400_000, 450_000, model.Minute)
+}
+func BenchmarkGenerated1MSlice400kPassEvery5m(b *testing.B) {
+	benchSliceEvery(b, 400_000, 450_000, 5*model.Minute)
+}
+
+// BenchmarkGenerated1MPassEvery5m is BenchmarkGenerated1MDepth100 with
+// passes at least 5 minutes apart.
+func BenchmarkGenerated1MPassEvery5m(b *testing.B) { benchSliceEvery(b, 0, 1_000_000, 5*model.Minute) }
+
 // benchQuarter replays quarter k (0–3, by submit time) of the million
 // generated jobs with quick passes of depth 100.
 func benchQuarter(b *testing.B, k int) { benchSlice(b, k*250_000, (k+1)*250_000) }
 
 // benchSlice replays jobs [from, to) (by submit time) of the million
 // generated jobs with quick passes of depth 100.
-func benchSlice(b *testing.B, from, to int) {
+func benchSlice(b *testing.B, from, to int) { benchSliceEvery(b, from, to, 0) }
+
+// benchSliceEvery is benchSlice with Config.PassEvery.
+func benchSliceEvery(b *testing.B, from, to int, every model.Duration) {
 	fac := workload.GenerateFacility(workload.DefaultFacilityConfig())
 	jobs := workload.Generate(fac, 1_000_000, 1, t0)
 	if !slices.IsSortedFunc(jobs, func(x, y *model.Job) int { return cmp.Compare(x.SubmitTime, y.SubmitTime) }) {
 		b.Fatal("generated jobs are not in submit order")
 	}
-	benchJobs(b, fac, jobs[from:to], 100)
+	benchJobsEvery(b, fac, jobs[from:to], 100, every)
 }

@@ -191,6 +191,9 @@ func TestEnergyConservation(t *testing.T) {
 		if seed%2 == 0 { // node failures take nodes' power out and kill jobs midway
 			cfg.MTBF, cfg.MTTR = 2*model.Day, 3*model.Hour
 		}
+		if seed >= 4 { // events between passes
+			cfg.PassEvery = model.Duration(seed) * 7 * model.Minute
+		}
 		res, err := Run(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
