@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -185,71 +183,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, job string) {
 		}
 	}
 	writeJSON(w, http.StatusOK, api.EventList{Events: out})
-}
-
-// handleWatch streams events as server-sent events until the client
-// leaves (or falls too far behind: then the stream ends and the client
-// catches up from /v1/events), or its token is revoked or expires.
-func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		problemf(w, http.StatusInternalServerError, "streaming is not supported here")
-		return
-	}
-	tenant, ok := scopeTenant(w, r, r.URL.Query().Get("tenant"))
-	if !ok {
-		return
-	}
-	ch, err := s.watch.subscribe(tenant, watchHolder(principalOf(r)), s.cfg.MaxWatches)
-	switch {
-	case errors.Is(err, errTooManyWatch):
-		w.Header().Set("Retry-After", "15")
-		problemf(w, http.StatusTooManyRequests, "%v: %s holds %d open, the most it may; close one (its tokens together, for a tenant)",
-			err, watchHolder(principalOf(r)), s.cfg.MaxWatches)
-		return
-	case err != nil:
-		problemf(w, http.StatusServiceUnavailable, "%v", err)
-		return
-	}
-	defer s.watch.unsubscribe(ch)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": watching\n\n")
-	fl.Flush()
-	tick := time.NewTicker(s.streamCheck)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-			if !s.stillHolds(r) {
-				return
-			}
-			fmt.Fprint(w, ": keep-alive\n\n")
-		case ev, ok := <-ch:
-			if !ok || !s.stillHolds(r) {
-				return
-			}
-			b, _ := json.Marshal(ev)
-			if ev.Seq > 0 {
-				fmt.Fprintf(w, "id: %d\n", ev.Seq)
-			}
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b)
-		}
-		fl.Flush()
-	}
-}
-
-// watchHolder is whose count of watch streams a principal's counts
-// against: its tenant's (a tenant-admin mints as many tokens as it
-// likes), else its own.
-func watchHolder(p auth.Principal) string {
-	if p.Tenant != "" {
-		return "tenant " + p.Tenant
-	}
-	return p.Subject
 }
 
 // forgetFinal drops a job in a final state from memory once it is

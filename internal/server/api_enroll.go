@@ -47,7 +47,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
 	refuse := func(status int, msg string) {
 		ev := api.Event{Time: s.cfg.Now().UTC(), Node: req.Node, Type: api.EventNode, Actor: p.Subject, Message: msg}
-		if err := s.store.PutRecords(r.Context(), nil, []api.Event{ev}); err != nil {
+		if err := s.putRecords(r.Context(), nil, []api.Event{ev}); err != nil {
 			s.log.Error("recording a refused enrollment", "err", err)
 		}
 		problemf(w, status, "%s", msg)
@@ -89,7 +89,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	rec, _ := json.Marshal(enrolledNode{Site: p.Site, Enrolled: now, By: p.Subject})
 	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: p.Subject,
 		Message: fmt.Sprintf("node %s enrolled in site %s", req.Node, p.Site)}
-	if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: rec}}, []api.Event{ev}); err != nil {
+	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: rec}}, []api.Event{ev}); err != nil {
 		problemf(w, http.StatusServiceUnavailable, "saving the enrollment: %v", err)
 		return
 	}

@@ -62,7 +62,14 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			State: api.StatePending, Spec: spec, SubmitTime: now, Message: "waiting for the next scheduling pass"}
 		ev := api.Event{Time: now, Job: job.ID, Tenant: job.Tenant, Type: api.EventSubmitted, Actor: principalOf(r).Subject,
 			Message: fmt.Sprintf("%d×%d GPUs by %s", job.Replicas, job.GPUsPerReplica, job.Tenant)}
+		wr := s.watch.begin()
+		defer wr.failed(true) // should CreateJob panic; a no-op once ended
 		id, created, err := s.store.CreateJob(r.Context(), doc, key, &ev)
+		if err == nil && created {
+			wr.done([]api.Event{ev})
+		} else {
+			wr.failed(err != nil && maybeSaved(r.Context(), err))
+		}
 		switch {
 		case errors.Is(err, store.ErrExists):
 			problemf(w, http.StatusConflict, "a job with id %q exists; choose another id or leave it out", job.ID)
@@ -97,12 +104,10 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			return
 		}
 		s.metrics.submissions.Inc()
+		// Watchers hear of the submission before its start: the start,
+		// committed after the job is adopted, has a higher seq.
 		s.mu.Lock()
 		s.adopt(&jobState{job: job, doc: *doc})
-		// Published under mu, as the loop publishes its changes: a pass,
-		// which needs mu to start the job, cannot tell watchers of the
-		// start before they hear of the submission.
-		s.watch.publish(ev)
 		s.mu.Unlock()
 		if s.afterAdopt != nil {
 			s.afterAdopt()
@@ -127,7 +132,7 @@ func (s *Server) recordRejection(r *http.Request, tenant string, p *api.Problem)
 	msg = strings.ToValidUTF8(msg, "?")
 	ev := api.Event{Time: s.cfg.Now().UTC(), Tenant: tenant, Type: api.EventRejected, Actor: principalOf(r).Subject,
 		Message: fmt.Sprintf("submission refused (%d): %s", p.Status, msg)}
-	if err := s.store.PutRecords(r.Context(), nil, []api.Event{ev}); err != nil {
+	if err := s.putRecords(r.Context(), nil, []api.Event{ev}); err != nil {
 		s.log.Warn("recording a refused submission", "err", err)
 	}
 }

@@ -87,7 +87,7 @@ func (s *Server) handlePutSecret(w http.ResponseWriter, r *http.Request) {
 	doc, _ := json.Marshal(sealedSecret{Updated: now, Sealed: blob})
 	ev := api.Event{Time: now, Tenant: tenant, Type: EventSecret, Actor: principalOf(r).Subject,
 		Message: fmt.Sprintf("set secret %s", name)}
-	if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recSecret, Key: tenant + "/" + name, Doc: doc}}, []api.Event{ev}); err != nil {
+	if err := s.putRecords(r.Context(), []store.Record{{Kind: recSecret, Key: tenant + "/" + name, Doc: doc}}, []api.Event{ev}); err != nil {
 		problemf(w, http.StatusServiceUnavailable, "saving the secret: %v", err)
 		return
 	}
@@ -107,7 +107,7 @@ func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := api.Event{Time: s.cfg.Now().UTC(), Tenant: tenant, Type: EventSecret, Actor: principalOf(r).Subject,
 		Message: fmt.Sprintf("deleted secret %s", name)}
-	if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recSecret, Key: key}}, []api.Event{ev}); err != nil {
+	if err := s.putRecords(r.Context(), []store.Record{{Kind: recSecret, Key: key}}, []api.Event{ev}); err != nil {
 		problemf(w, http.StatusServiceUnavailable, "deleting the secret: %v", err)
 		return
 	}

@@ -72,7 +72,7 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 	}
 	ev := api.Event{Time: now, Tenant: tok.Tenant, Type: EventToken, Actor: by,
 		Message: fmt.Sprintf("created token %s (id %s, role %s%s)", tok.Name, tok.ID, tok.Role, scopeText(tok))}
-	if err := s.store.PutRecords(ctx, []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
+	if err := s.putRecords(ctx, []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
 		return api.Token{}, fmt.Errorf("saving the token: %w", err)
 	}
 	out := tokenDoc(&tok)
@@ -210,7 +210,7 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		doc, _ = json.Marshal(t)
 		ev := api.Event{Time: now, Tenant: t.Tenant, Type: EventToken, Actor: p.Subject,
 			Message: fmt.Sprintf("revoked token %s (id %s)", t.Name, t.ID)}
-		if err := s.store.PutRecords(r.Context(), []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
+		if err := s.putRecords(r.Context(), []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
 			problemf(w, http.StatusServiceUnavailable, "saving the revocation: %v", err)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // changes collects what one operation changed, to commit in one store
@@ -57,9 +58,10 @@ const commitTimeout = 30 * time.Second
 // errStale refuses a change once a commit failed (see Server.fail).
 var errStale = errors.New("server: an earlier commit failed; the state is being reloaded from the store")
 
-// commit writes c in one transaction and then wakes the agents and the
-// watchers. Caller holds mu: nothing is announced before it is durable,
-// and no later change of the same job can be written before this one.
+// commit writes c in one transaction and then wakes the agents and hands
+// the events to the watchers (who get them in seq order: watch.go).
+// Caller holds mu: nothing is announced before it is durable, and no
+// later change of the same job can be written before this one.
 // Once a commit failed it refuses every change, even an empty one:
 // memory may hold what the store does not (after a replica's exit failed
 // to commit, the next report of that exit changes nothing in memory), and
@@ -107,7 +109,10 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 	// instead, and a write that fails or times out retires the server.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
+	wr := s.watch.begin()
+	defer wr.failed(true) // should Update panic; a no-op once ended
 	if err := s.store.Update(wctx, docs, c.events, nodes...); err != nil {
+		wr.failed(true) // the server fails (its caller calls fail)
 		return fmt.Errorf("server: saving %d jobs, %d nodes and %d events: %w", len(docs), len(nodes), len(c.events), err)
 	}
 	for _, js := range c.jobs {
@@ -116,9 +121,7 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 	for _, name := range sortedKeys(c.bumps) {
 		s.bump(name)
 	}
-	for _, ev := range c.events {
-		s.watch.publish(ev)
-	}
+	wr.done(c.events)
 	if c.kick {
 		s.Kick()
 	}
@@ -132,4 +135,27 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// putRecords writes recs and evs in one transaction (store.PutRecords)
+// and hands evs to the watchers once they are durable.
+func (s *Server) putRecords(ctx context.Context, recs []store.Record, evs []api.Event) error {
+	wr := s.watch.begin()
+	defer wr.failed(true) // should PutRecords panic; a no-op once ended
+	if err := s.store.PutRecords(ctx, recs, evs); err != nil {
+		wr.failed(maybeSaved(ctx, err))
+		return err
+	}
+	wr.done(evs)
+	return nil
+}
+
+// maybeSaved reports whether a store call that failed with err may have
+// committed all the same: unless the store refused it (ErrExists) or its
+// caller went away first (the stores write nothing for a call that
+// returns its own context's cancellation; a deadline may come during
+// the commit).
+func maybeSaved(ctx context.Context, err error) bool {
+	canceled := errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled)
+	return !errors.Is(err, store.ErrExists) && !canceled
 }

@@ -36,6 +36,14 @@
 // replicas may still run them: the core counts it at nameplate until its
 // agent reports them stopped, or until an operator fences it (fence.go).
 //
+// # Watchers
+//
+// Every event reaches GET /v1/watch once durable, in seq order with none
+// left out, though submissions commit without the state lock (watch.go):
+// each store call that records events is tracked from before the call,
+// and an event waits until no call in flight can take a smaller seq. A
+// watcher that reconnects with after= gets the stored events first.
+//
 // # Store
 //
 // The server keeps the live state in memory and every change in the

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.AuditRetention < MinAuditRetention {
 		ev := api.Event{Time: cfg.Now().UTC(), Type: EventAuditPolicy, Actor: "server:config",
 			Message: fmt.Sprintf("audit retention set to %s, below the %s minimum, by override: %s", cfg.AuditRetention, MinAuditRetention, cfg.AuditRetentionOverride)}
-		if err := s.store.PutRecords(ctx, nil, []api.Event{ev}); err != nil {
+		if err := s.putRecords(ctx, nil, []api.Event{ev}); err != nil {
 			return nil, fmt.Errorf("server: recording the audit retention override: %w", err)
 		}
 		s.log.Warn("audit retention below the minimum, by override", "retention", cfg.AuditRetention, "reason", cfg.AuditRetentionOverride)
