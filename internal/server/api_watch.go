@@ -38,7 +38,8 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Subscribed before the replay reads the store: an event committed
-	// after that read comes on ch.
+	// after that read comes on ch. A resumed stream counts against its
+	// holder's streams from here, through its replay.
 	holder := watchHolder(principalOf(r))
 	ch, err := s.watch.subscribe(tenant, holder, s.cfg.MaxWatches)
 	switch {

@@ -36,11 +36,13 @@ import (
 // same way: its stream ends and the client resumes with after=.
 //
 // Each holder (a tenant, or a facility-wide token) has at most a given
-// number of watchers at once.
+// number of streams at once. A stream counts from subscribe until its
+// handler lets go of it (unsubscribe), replay included, even once the
+// hub dropped it: a handler still writing a long replay holds its place.
 type hub struct {
 	mu      sync.Mutex
-	subs    map[chan api.Event]watcher
-	holders map[string]int // holder → its watchers
+	subs    map[chan api.Event]*watcher
+	holders map[string]int // holder → its streams not let go yet
 	closed  bool
 
 	// open are the writes in flight in the order they began (ended ones
@@ -61,10 +63,12 @@ type hub struct {
 	lossy, mend uint64
 }
 
-// watcher is what a subscription is for and whose it is.
+// watcher is one stream, from subscribe until unsubscribe: what it is
+// for, whose it is, and whether the hub dropped it (closed its channel).
 type watcher struct {
-	tenant string // "" = all
-	holder string
+	tenant  string // "" = all
+	holder  string
+	dropped bool
 }
 
 const (
@@ -81,7 +85,7 @@ var (
 )
 
 func newHub() *hub {
-	return &hub{subs: map[chan api.Event]watcher{}, holders: map[string]int{}, maxHeld: maxHeld}
+	return &hub{subs: map[chan api.Event]*watcher{}, holders: map[string]int{}, maxHeld: maxHeld}
 }
 
 // A write is one store call that records events, tracked by the hub
@@ -186,7 +190,7 @@ func (h *hub) breakLocked() {
 // full is dropped. Caller holds h.mu.
 func (h *hub) fanOut(ev api.Event) {
 	for ch, w := range h.subs {
-		if w.tenant != "" && ev.Tenant != w.tenant {
+		if w.dropped || w.tenant != "" && ev.Tenant != w.tenant {
 			continue
 		}
 		select {
@@ -197,16 +201,12 @@ func (h *hub) fanOut(ev api.Event) {
 	}
 }
 
-// drop ends a watcher, if it is still there. Caller holds h.mu.
+// drop ends a stream, if the hub still sends to it: its channel closes.
+// It counts against its holder until unsubscribe. Caller holds h.mu.
 func (h *hub) drop(ch chan api.Event) {
-	w, ok := h.subs[ch]
-	if !ok {
-		return
-	}
-	delete(h.subs, ch)
-	close(ch)
-	if h.holders[w.holder]--; h.holders[w.holder] <= 0 {
-		delete(h.holders, w.holder)
+	if w, ok := h.subs[ch]; ok && !w.dropped {
+		w.dropped = true
+		close(ch)
 	}
 }
 
@@ -219,7 +219,7 @@ func (h *hub) dropAll() {
 
 // subscribe opens a stream of the events of tenant (all for ""), from
 // the next event let go on, for holder, unless holder has limit open
-// already.
+// already. The caller lets go of it with unsubscribe.
 func (h *hub) subscribe(tenant, holder string, limit int) (chan api.Event, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -232,15 +232,25 @@ func (h *hub) subscribe(tenant, holder string, limit int) (chan api.Event, error
 		return nil, errTooManyWatch
 	}
 	ch := make(chan api.Event, watchBuffer)
-	h.subs[ch] = watcher{tenant: tenant, holder: holder}
+	h.subs[ch] = &watcher{tenant: tenant, holder: holder}
 	h.holders[holder]++
 	return ch, nil
 }
 
+// unsubscribe ends the stream of ch, if the hub did not, and frees its
+// place among its holder's.
 func (h *hub) unsubscribe(ch chan api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	w, ok := h.subs[ch]
+	if !ok {
+		return
+	}
 	h.drop(ch)
+	delete(h.subs, ch)
+	if h.holders[w.holder]--; h.holders[w.holder] <= 0 {
+		delete(h.holders, w.holder)
+	}
 }
 
 func (h *hub) close() {

@@ -235,3 +235,34 @@ func hubRun(t *testing.T, seed uint64) {
 		}
 	}
 }
+
+// A stream counts against its holder from subscribe until its handler
+// lets go of it: one the hub dropped (a full buffer, a break) may still
+// be writing a replay, so it keeps its place until unsubscribe.
+func TestHubCountsAStreamUntilLetGo(t *testing.T) {
+	h := newHub()
+	ch, err := h.subscribe("", "tenant a", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.subscribe("a", "tenant a", 1); !errors.Is(err, errTooManyWatch) {
+		t.Fatalf("a second stream of a holder with a limit of 1: %v, want errTooManyWatch", err)
+	}
+	if _, err := h.subscribe("", "operator", 1); err != nil {
+		t.Fatalf("another holder's stream: %v", err)
+	}
+	for seq := range int64(watchBuffer + 1) { // more than ch holds: the hub drops it
+		h.begin().done(evSeqs(seq + 1))
+	}
+	if evs, closed := drain(ch); !closed || len(evs) != watchBuffer {
+		t.Fatalf("after %d events the stream carried %d, closed %v; want %d and closed", watchBuffer+1, len(evs), closed, watchBuffer)
+	}
+	if _, err := h.subscribe("", "tenant a", 1); !errors.Is(err, errTooManyWatch) {
+		t.Fatalf("a stream of a holder whose dropped stream is not let go: %v, want errTooManyWatch", err)
+	}
+	h.unsubscribe(ch)
+	h.unsubscribe(ch) // a no-op
+	if _, err := h.subscribe("", "tenant a", 1); err != nil {
+		t.Fatalf("a stream of a holder whose one stream was let go: %v", err)
+	}
+}
