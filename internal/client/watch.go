@@ -26,8 +26,14 @@ type EventStream struct {
 
 // Watch opens the server's live event stream (GET /v1/watch). Read it
 // with Next and close it when done; it also ends with ctx.
-func (c *Client) Watch(ctx context.Context) (*EventStream, error) {
-	body, err := c.stream(ctx, &request{method: http.MethodGet, path: "/v1/watch",
+func (c *Client) Watch(ctx context.Context) (*EventStream, error) { return c.WatchAfter(ctx, 0) }
+
+// WatchAfter opens the live event stream from the event after sequence
+// number after (0: from now): the server first sends the stored events
+// after it, then the new ones, in seq order with none left out, so a
+// stream that ended is resumed without loss with the last seq read.
+func (c *Client) WatchAfter(ctx context.Context, after int64) (*EventStream, error) {
+	body, err := c.stream(ctx, &request{method: http.MethodGet, path: "/v1/watch", query: afterQuery(after),
 		header: http.Header{"Accept": {"text/event-stream"}, "Cache-Control": {"no-cache"}}})
 	if err != nil {
 		return nil, err
