@@ -106,7 +106,9 @@ func (d *decoder) set(s *Set, root *yamlin.Node, dir string) {
 	if e, ok := top["baseline"]; ok {
 		if b, ok := d.str(e.Val, "baseline"); ok {
 			s.Baseline = b
-			if s.index(b) < 0 {
+			// With no scenario left, the scenarios' own errors say why;
+			// a baseline error would only list none.
+			if s.index(b) < 0 && len(s.Scenarios) > 0 {
 				d.c.Add(e.Val.Line, "baseline", "no scenario is named %q; the scenarios are %s", yamlin.Truncate(b, 40), s.names())
 			}
 		}

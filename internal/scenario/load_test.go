@@ -106,6 +106,8 @@ func TestLoadErrors(t *testing.T) {
 		{"case explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: a, name: Run}\n  - {policy: b, name: run}\n", []string{
 			`s.yaml:6: scenarios: scenario names "Run" and "run" differ only in case`}},
 		{"baseline", "facility: f\nworkload: {file: j}\nbaseline: nobody\n", []string{`s.yaml:3: baseline: no scenario is named "nobody"; the scenarios are facility-policy`}},
+		{"baseline of a bad scenario", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {name: ref}\nbaseline: ref\n", []string{
+			"s.yaml:5: scenarios[0]: missing policy: the set has 2 policy variants; name one"}},
 		{"two docs", "facility: f\n---\nfacility: g\n", []string{"s.yaml:3: a scenario set holds one YAML document"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
