@@ -16,8 +16,17 @@ import (
 // registered.
 func disconnectEnv(t *testing.T, d time.Duration) *env {
 	t.Helper()
-	dir := t.TempDir()
-	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := openDisconnectEnv(t, t.TempDir(), &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}, d)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	return e
+}
+
+// openDisconnectEnv is a server with StopAfterDisconnect d on the store
+// in dir (a new one, or one a server before it left).
+func openDisconnectEnv(t *testing.T, dir string, clk *clock, d time.Duration) *env {
+	t.Helper()
 	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -29,11 +38,7 @@ func disconnectEnv(t *testing.T, d time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := envOf(t, s, dir, clk)
-	if code := e.register("n1", "local", 8); code != 200 {
-		t.Fatalf("register n1: %d", code)
-	}
-	return e
+	return envOf(t, s, dir, clk)
 }
 
 // With StopAfterDisconnect, a silent node is not ready at the heartbeat
@@ -128,5 +133,41 @@ func TestStopAfterDisconnectBelowTheHeartbeatTimeout(t *testing.T) {
 		StopAfterDisconnect: 5 * time.Second, TokenKey: testTokenKey})
 	if err == nil || !strings.Contains(err.Error(), "below the heartbeat timeout") {
 		t.Fatalf("New with 5 s under a 10 s timeout: %v", err)
+	}
+}
+
+// A server that takes over (a restart, a new leader) while a silent
+// node's replicas wait to count as lost still counts them lost: from
+// when it read the store, as it cannot know the node's last heartbeat,
+// after the setting, the grace, an interval and the margin. The node was
+// stored not ready, and the successor had nothing that would ever lose
+// them: they stayed running, their GPUs held, until the node came back.
+func TestSilentNodeLosesItsReplicasAfterARestart(t *testing.T) {
+	e := disconnectEnv(t, 30*time.Second)
+	id := e.submit(spec(8, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	e.clock.add(12 * time.Second)
+	e.pass()
+	if c := e.condition("n1"); c != model.NodeUnreachable {
+		t.Fatalf("n1 silent for 12 s is %s, want unreachable", c)
+	}
+	e.s.store.Close()
+	e = openDisconnectEnv(t, e.dir, e.clock, 30*time.Second)
+	lost := 30*time.Second + 5*time.Second + time.Second + disconnectMargin // from the restart
+	for elapsed := 4 * time.Second; ; elapsed += 4 * time.Second {
+		e.clock.add(4 * time.Second)
+		e.pass()
+		j := e.job(id)
+		if elapsed < lost {
+			if j.State != api.StateRunning || j.Replicas[0].State != api.ReplicaRunning {
+				t.Fatalf("%s after the restart: %s, replica %s; want it running until %s", elapsed, j.State, j.Replicas[0].State, lost)
+			}
+			continue
+		}
+		if j.Replicas[0].State != api.ReplicaLost || j.State != api.StateFailed {
+			t.Fatalf("%s after the restart, past %s: %s, replica %s (%s); want it lost", elapsed, lost, j.State, j.Replicas[0].State, j.Replicas[0].Error)
+		}
+		break
 	}
 }

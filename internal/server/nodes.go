@@ -151,6 +151,28 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 	}
 }
 
+// stillSilent, at reload, takes over the wait of each node stored not
+// ready with live replicas: its predecessor was waiting, under
+// Config.StopAfterDisconnect, for its agent to stop them (loseAt is not
+// stored). Nodes count as heard from at reload, so they count as lost
+// at stoppedBy from now, never before the agent stopped them; with the
+// setting now off, at once, as checkSilentNodes would. Caller has the
+// server to itself.
+func (s *Server) stillSilent(now time.Time, c *changes) {
+	for _, name := range s.nodeNames() {
+		n := s.nodes[name]
+		if !n.registered || n.doc.Condition != api.NodeNotReady || n.doc.Fenced || len(n.jobs) == 0 {
+			continue
+		}
+		if at := s.stoppedBy(n); at.After(now) {
+			n.loseAt = at
+			s.log.Info("a node silent before the restart keeps its replicas until its agent has stopped them", "node", name, "lost_at", at)
+			continue
+		}
+		s.loseReplicas(n, "its node stopped reporting", now, c)
+	}
+}
+
 // disconnectMargin covers, in stoppedBy, the heartbeat's round trip
 // (the agent counts from the answer, the server from the request), the
 // agent's timer and a process's exit after SIGKILL.

@@ -232,6 +232,7 @@ func (s *Server) reload(ctx context.Context) error {
 			}
 		}
 	}
+	s.stillSilent(now, c)
 	s.flagOutOfPolicy(now, c)
 	return s.commit(ctx, c)
 }
