@@ -11,25 +11,31 @@ import (
 // without the server for the server's StopAfterDisconnect.
 const reasonDisconnect = "disconnect"
 
-// contactLocked notes that the server answered (a registration or a
-// heartbeat) and (re)arms the disconnect timer: after the server's
-// StopAfterDisconnect without another answer, stopDisconnected stops
-// every task. The server counts a silent node's replicas lost only after
-// that time plus their grace, so their next attempts never overlap
-// these. Without the setting the timer is off and tasks run on.
-func (a *Agent) contactLocked() {
+// contactLocked notes that the server answered a call (a registration
+// or a heartbeat) sent at sent, and (re)arms the disconnect timer: after
+// the server's StopAfterDisconnect from sent without another answer,
+// stopDisconnected stops every task. The server counts a silent node's
+// replicas lost only after that time, from when it recorded the call,
+// plus their grace, so their next attempts never overlap these. It is
+// counted from the call, not its answer: an answer that took long (a
+// slow commit, a congested network) must not move the agent's stop past
+// the server's count; an answer that took the whole setting stops the
+// tasks at once. Without the setting the timer is off and tasks run on.
+func (a *Agent) contactLocked(sent time.Time) {
 	d := a.stopAfterDisconnect
-	switch {
-	case d <= 0:
+	if d <= 0 {
 		if a.disconnectTimer != nil {
 			a.disconnectTimer.Stop()
 			a.disconnectTimer = nil
 		}
-	case a.disconnectTimer == nil:
-		a.disconnectTimer = time.AfterFunc(d, a.stopDisconnected)
-	default:
-		a.disconnectTimer.Reset(d)
+		return
 	}
+	left := max(d-time.Since(sent), 0)
+	if a.disconnectTimer == nil {
+		a.disconnectTimer = time.AfterFunc(left, a.stopDisconnected)
+		return
+	}
+	a.disconnectTimer.Reset(left)
 }
 
 // stopDisconnected stops every running task: the server has not

@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,5 +64,58 @@ func TestDisconnectedAgentStopsItsTasks(t *testing.T) {
 				t.Fatalf("the stopped task reports %+v, want exited with why", st)
 			}
 		})
+	}
+}
+
+// slowAnswers answers each heartbeat late: the server records it when the
+// request arrives (its commit, the answer's way back take the rest).
+type slowAnswers struct {
+	*fakeServer
+	delay time.Duration
+	mu    sync.Mutex
+	heard time.Time // when the server last recorded a heartbeat
+}
+
+func (s *slowAnswers) Heartbeat(ctx context.Context, node string, hb api.Heartbeat) (api.HeartbeatReply, error) {
+	at := time.Now()
+	reply, err := s.fakeServer.Heartbeat(ctx, node, hb)
+	if err == nil {
+		s.mu.Lock()
+		s.heard = at
+		s.mu.Unlock()
+	}
+	time.Sleep(s.delay)
+	return reply, err
+}
+
+// The server counts a silent node's replicas lost from the time it
+// recorded the node's last heartbeat, so the agent counts its
+// stop-after-disconnect from when it sent the heartbeat, not from the
+// answer: an answer that takes long (a slow commit, a congested network)
+// does not push the agent's stop past the server's count. Counting from
+// the answer, the task here was stopped a full answer's delay late.
+func TestDisconnectCountsFromTheHeartbeatSent(t *testing.T) {
+	srv := &slowAnswers{fakeServer: newFakeServer(), delay: time.Second}
+	srv.stopAfter = 2
+	startAgent(t, srv)
+	dir := t.TempDir()
+	ready, termed := filepath.Join(dir, "ready"), filepath.Join(dir, "termed")
+	srv.assign(sh("j1", 0, `trap 'echo $$ > "$TERMED"; exit 143' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`,
+		map[string]string{"READY": ready, "TERMED": termed}))
+	readPID(t, ready)
+	time.Sleep(1500 * time.Millisecond) // answers take 1 s: the task runs on
+	if _, err := os.Stat(termed); err == nil {
+		t.Fatal("the task was stopped while every heartbeat was answered")
+	}
+	srv.set(func(s *fakeServer) { s.down = true })
+	readPID(t, termed)
+	stopped := time.Now()
+	srv.mu.Lock()
+	heard := srv.heard
+	srv.mu.Unlock()
+	// 2 s after the heartbeat the server heard last, and some slack
+	// (counting from its answer is 3 s)
+	if late := stopped.Sub(heard); late > 2500*time.Millisecond {
+		t.Fatalf("the task was stopped %s after the server last heard from the agent, past the 2 s stop-after-disconnect", late)
 	}
 }

@@ -27,6 +27,7 @@ func (a *Agent) register(ctx context.Context) error {
 	wait := a.retryMin
 	for attempt := 1; ; attempt++ {
 		req := a.registration()
+		sent := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		reg, err := a.srv.Register(cctx, req)
 		cancel()
@@ -41,7 +42,7 @@ func (a *Agent) register(ctx context.Context) error {
 			a.siteTags = reg.Jurisdictions
 			a.logsToken = reg.LogsToken
 			a.stopAfterDisconnect = secondsOf(reg.StopAfterDisconnectSeconds)
-			a.contactLocked()
+			a.contactLocked(sent)
 			a.version, a.seen = 0, 0 // fetch everything anew
 			interval := a.interval
 			a.mu.Unlock()
@@ -167,12 +168,13 @@ func (a *Agent) beat(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	sent := time.Now()
 	reply, err := a.srv.Heartbeat(cctx, node, hb)
 	if err != nil {
 		return err
 	}
 	a.mu.Lock()
-	a.contactLocked()
+	a.contactLocked(sent)
 	var forget []taskKey
 	for _, k := range final {
 		if t, ok := a.tasks[k]; ok {

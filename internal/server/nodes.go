@@ -173,9 +173,9 @@ func (s *Server) stillSilent(now time.Time, c *changes) {
 	}
 }
 
-// disconnectMargin covers, in stoppedBy, the heartbeat's round trip
-// (the agent counts from the answer, the server from the request), the
-// agent's timer and a process's exit after SIGKILL.
+// disconnectMargin covers, in stoppedBy, the agent's timer and a
+// process's exit after SIGKILL (the agent counts from when it sent its
+// last answered heartbeat, which is before the server recorded it).
 const disconnectMargin = 2 * time.Second
 
 // stoppedBy is when silent node n's agent has stopped every replica it
