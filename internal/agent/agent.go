@@ -124,9 +124,14 @@ type Agent struct {
 	gpuUse     map[int]int // tasks holding each GPU
 	closing    bool
 	// stopAfterDisconnect is the server's (Registered), and
-	// disconnectTimer fires that long after its last answer (disconnect.go)
+	// disconnectTimer fires that long after its last answered call
+	// (disconnect.go); disconnected is set from then until the next
+	// answer, and held when assignments listed tasks it did not start
+	// meanwhile; lastAs are the assignments last applied.
 	stopAfterDisconnect time.Duration
 	disconnectTimer     *time.Timer
+	disconnected, held  bool
+	lastAs              api.Assignments
 }
 
 // New checks cfg, detects what it leaves to detection and, for tasks run

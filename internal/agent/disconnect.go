@@ -47,6 +47,7 @@ func (a *Agent) stopDisconnected() {
 	if a.closing {
 		return
 	}
+	a.disconnected = true
 	why := fmt.Sprintf("stopped by its agent: no heartbeat answered for %s (the server's stop-after-disconnect)", a.stopAfterDisconnect)
 	n := 0
 	for _, t := range a.tasks {
@@ -60,6 +61,23 @@ func (a *Agent) stopDisconnected() {
 	if n > 0 {
 		a.log.Warn("the server has not answered for the stop-after-disconnect time: stopping every task, as it will count them lost",
 			"after", a.stopAfterDisconnect, "tasks", n)
+	}
+}
+
+// reconnectedLocked follows a heartbeat answered with assignments
+// version v after the agent stopped its tasks for the disconnect: the
+// tasks it held back start now when the assignments it holds are v (the
+// server had not counted them lost when it answered); otherwise the
+// poller fetches v, which starts those still listed. Caller holds mu.
+func (a *Agent) reconnectedLocked(v int64) {
+	if !a.disconnected {
+		return
+	}
+	a.disconnected = false
+	if a.held && a.version == v {
+		a.held = false
+		a.log.Info("the server answers again: starting the tasks held back while it did not")
+		a.applyLocked(a.lastAs)
 	}
 }
 

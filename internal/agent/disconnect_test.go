@@ -119,3 +119,26 @@ func TestDisconnectCountsFromTheHeartbeatSent(t *testing.T) {
 		t.Fatalf("the task was stopped %s after the server last heard from the agent, past the 2 s stop-after-disconnect", late)
 	}
 }
+
+// Once it has stopped its tasks for the stop-after-disconnect, an agent
+// starts none until a heartbeat is answered again, even one its
+// assignments still list (they reach it while its heartbeats do not): the
+// server may already count it lost and start its next attempt elsewhere.
+// It starts once the server has heard from it, from assignments as
+// current as the heartbeat's answer.
+func TestDisconnectedAgentStartsNothing(t *testing.T) {
+	srv := newFakeServer()
+	srv.stopAfter = 0.6
+	startAgent(t, srv)
+	srv.set(func(s *fakeServer) { s.down = true })
+	time.Sleep(time.Second) // past the 0.6 s
+	ready := filepath.Join(t.TempDir(), "ready")
+	srv.assign(sh("j1", 0, `echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready}))
+	time.Sleep(700 * time.Millisecond)
+	if _, err := os.Stat(ready); err == nil {
+		t.Fatal("the agent started a task while no heartbeat had been answered for the stop-after-disconnect")
+	}
+	srv.set(func(s *fakeServer) { s.down = false })
+	readPID(t, ready)
+	srv.waitStatus(t, "j1", 0, 1, running)
+}

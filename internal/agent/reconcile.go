@@ -120,9 +120,15 @@ func (a *Agent) pause(ctx context.Context, d time.Duration) {
 func (a *Agent) apply(as api.Assignments) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.applyLocked(as)
+}
+
+// applyLocked is apply; caller holds mu.
+func (a *Agent) applyLocked(as api.Assignments) {
 	if a.closing {
 		return
 	}
+	a.lastAs, a.held = as, false
 	now := time.Now().UTC()
 	var starts []api.Task
 	listed := make(map[taskKey]bool, len(as.Tasks))
@@ -147,6 +153,10 @@ func (a *Agent) apply(as api.Assignments) {
 		case out != "":
 			a.refuseLocked(spec, now, api.ReplicaFailed, "", fmt.Sprintf("refused by the node's agent: its site %s carries %v, none of %s",
 				a.cfg.Site, a.siteTags, out))
+		case a.disconnected:
+			// The server may count it lost already: started once
+			// it has heard from the agent again (reconnectedLocked).
+			a.held = true
 		default:
 			starts = append(starts, spec)
 		}

@@ -43,6 +43,7 @@ func (a *Agent) register(ctx context.Context) error {
 			a.logsToken = reg.LogsToken
 			a.stopAfterDisconnect = secondsOf(reg.StopAfterDisconnectSeconds)
 			a.contactLocked(sent)
+			a.disconnected, a.held = false, false
 			a.version, a.seen = 0, 0 // fetch everything anew
 			interval := a.interval
 			a.mu.Unlock()
@@ -175,6 +176,7 @@ func (a *Agent) beat(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.contactLocked(sent)
+	a.reconnectedLocked(reply.Version)
 	var forget []taskKey
 	for _, k := range final {
 		if t, ok := a.tasks[k]; ok {
