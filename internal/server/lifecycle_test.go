@@ -487,3 +487,54 @@ func TestAgentReportsReplicasLost(t *testing.T) {
 		t.Fatalf("second attempt: %s attempt %d, %d tasks", j.State, j.Attempt, len(e.tasks("n1")))
 	}
 }
+
+// A job the policy requeued, whose replica has not stopped when the
+// server restarts again, still says why once it is back in the queue:
+// the stop's reason is read back with the job, not lost with memory (the
+// job said only "; back in the queue", and so did its eviction's event);
+// a cancel read back likewise ends as cancelled with its reason.
+func TestStopReasonSurvivesARestart(t *testing.T) {
+	twoSites := func() *model.Facility {
+		fac := DevFacility("fr", "FR")
+		fac.Sites = append(fac.Sites, model.Site{ID: "de", Name: "Frankfurt", Country: "DE", Operator: "local",
+			Jurisdictions: []string{"EU", "DE"}, PowerEnvelopeKW: 100, PUE: 1.2, GridZone: "DE"})
+		fac.Halls = append(fac.Halls, model.Hall{ID: "de-hall", Site: "de", Cooling: model.CoolingAir})
+		return fac
+	}
+	e := newEnv(t, twoSites(), true)
+	if code := e.register("n2", "de", 8); code != 200 {
+		t.Fatalf("register n2: %d", code)
+	}
+	moved := e.submit(spec(4, 1))
+	cancelled := e.submit(spec(4, 1))
+	e.pass()
+	e.report("n2", running(moved, 0, 1), running(cancelled, 0, 1))
+	if code := e.do("POST", "/v1/jobs/"+cancelled+"/cancel", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("cancel: %d", code)
+	}
+	e.s.store.Close()
+	fac := twoSites()
+	fac.Tenants[0].Jurisdictions = []string{"FR"}
+	fac.Policy.Outside = model.OutsideRequeue
+	e = openEnv(t, e.dir, fac, true, e.clock)
+	if j := e.job(moved); j.State != api.StatePreempting {
+		t.Fatalf("after the first restart: %s %q, want preempting", j.State, j.Message)
+	}
+	e.s.store.Close()
+	e = openEnv(t, e.dir, fac, true, e.clock)
+	e.report("n2", api.TaskStatus{Job: moved, Replica: 0, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"},
+		api.TaskStatus{Job: cancelled, Replica: 0, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"})
+	if j := e.job(moved); j.State != api.StatePending || !strings.HasPrefix(j.Message, "requeued: ran in site de") {
+		t.Errorf("requeued job once stopped: %s %q, want pending, saying why", j.State, j.Message)
+	}
+	if j := e.job(cancelled); j.State != api.StateCancelled || j.Message != "cancelled" {
+		t.Errorf("cancelled job once stopped: %s %q, want cancelled, saying so", j.State, j.Message)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+moved+"/events", nil, &evs)
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventEvicted && !strings.HasPrefix(ev.Message, "requeued: ") {
+			t.Errorf("eviction event %q does not say why", ev.Message)
+		}
+	}
+}

@@ -176,6 +176,7 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 		s.recent = append(s.recent, model.TimeOf(now))
 		full := fmt.Sprintf("preempted for %s: %s", pr.Beneficiary, pr.Reason)
 		msg := s.ownView(v.doc.Tenant, full)
+		v.doc.Message = msg // read back as the stop's reason after a restart
 		s.stopAttempt(v, stopPreempt, msg, s.graceOf(v.job), now, c)
 		v.alloc.EvictAt = pr.EvictAt
 		c.job(v, api.EventPreempt, msg)

@@ -339,11 +339,13 @@ func (s *Server) restoreAlloc(js *jobState) {
 	}
 	js.alloc = a
 	s.running[js.doc.ID] = js
+	// The stop's reason is the job's message while it stops (a
+	// preemption's or the policy's requeue; a cancel's is fixed).
 	switch js.doc.State {
 	case api.StatePreempting:
-		js.stop, js.grace = stopPreempt, s.graceOf(js.job)
+		js.stop, js.grace, js.stopMsg = stopPreempt, s.graceOf(js.job), js.doc.Message
 	case api.StateCancelling:
-		js.stop, js.grace = stopCancel, s.graceOf(js.job)
+		js.stop, js.grace, js.stopMsg = stopCancel, s.graceOf(js.job), "cancelled"
 	}
 	// A gang whose replica failed was stopping the rest (deployments'
 	// replicas are independent).
