@@ -186,9 +186,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, job string) {
 }
 
 // forgetFinal drops a job in a final state from memory once it is
-// durable (the store answers for it from now on). Caller holds mu.
+// durable (the store answers for it from now on). Until the next pass
+// begins, s.gone keeps its tenant: the pass under way may name it in
+// another job's reason, which ownView rewrites by its tenant. Caller
+// holds mu.
 func (s *Server) forgetFinal(js *jobState) {
 	if api.Final(js.doc.State) && js.alloc == nil {
 		delete(s.jobs, js.doc.ID)
+		if s.gone == nil {
+			s.gone = map[string]string{}
+		}
+		s.gone[js.doc.ID] = js.doc.Tenant
 	}
 }

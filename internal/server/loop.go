@@ -26,6 +26,7 @@ func (s *Server) pass(ctx context.Context) int {
 		return 0
 	}
 	now := s.cfg.Now()
+	clear(s.gone) // this pass names none of them (forgetFinal)
 	c := newChanges()
 	s.checkSilentNodes(now, c)
 	s.flushUsage(now, c)

@@ -33,6 +33,20 @@ func TestPreemptionNamesNoOtherTenant(t *testing.T) {
 	if s := seen.String(); strings.Contains(s, bid) || strings.Contains(s, `tenant a `) || !strings.Contains(s, "preempted for a job of another tenant") {
 		t.Errorf("b's view of its preempted job names %s or tenant a, or lacks the neutral words:\n%s", bid, s)
 	}
+	// a's view of its job, waiting for the eviction ("preempting:
+	// evicting JOB, …"), names no job of b's either
+	ma := withBearer(tokenFor(t, e.s, "member", "a"))
+	var aSeen strings.Builder
+	for _, path := range []string{"/v1/jobs/" + bid, "/v1/jobs/" + bid + "/events", "/v1/jobs/" + bid + "/why"} {
+		code, body := e.doWith(ma, "GET", path, nil, nil)
+		if code != 200 {
+			t.Fatalf("GET %s as a member of a: %d", path, code)
+		}
+		aSeen.WriteString(string(body))
+	}
+	if s := aSeen.String(); strings.Contains(s, vid) || !strings.Contains(s, "evicting a job of another tenant") {
+		t.Errorf("a's view of its job names %s, b's job, or lacks the neutral words:\n%s", vid, s)
+	}
 	var found bool
 	_, body := e.doWith(withBearer(tokenFor(t, e.s, "operator", "")), "GET", "/v1/events", nil, nil)
 	found = strings.Contains(string(body), "job "+vid+" of tenant b preempted for job "+bid+" of tenant a")
@@ -44,6 +58,18 @@ func TestPreemptionNamesNoOtherTenant(t *testing.T) {
 func TestOwnView(t *testing.T) {
 	e := secEnv(t)
 	ja, jb := e.submit(jobOf("a")), e.submit(jobOf("b"))
+	dotted := jobOf("a")
+	dotted["id"] = "a-secret."
+	e.submit(dotted)
+	word := jobOf("a")
+	word["id"] = "job"
+	e.submit(word)
+	// a job of a cancelled during the pass that names it: the pass
+	// applies its plan once the job is gone from memory
+	gone := e.submit(jobOf("a"))
+	if code := e.do("POST", "/v1/jobs/"+gone+"/cancel", nil, nil); code != 200 {
+		t.Fatalf("cancel %s: %d", gone, code)
+	}
 	e.s.mu.Lock()
 	defer e.s.mu.Unlock()
 	for _, c := range []struct{ in, want string }{
@@ -57,6 +83,14 @@ func TestOwnView(t *testing.T) {
 		{"job " + ja + ".", "a job of another tenant."},
 		{"subjob " + ja, "subjob " + ja}, // not the word "job"
 		{"tenant nosuch", "tenant nosuch"},
+		// lists of victims
+		{"preempting: evicting " + ja + ", " + jb + "; starts after eviction at 10",
+			"preempting: evicting a job of another tenant, " + jb + "; starts after eviction at 10"},
+		{"preempting: evicting " + jb + ", " + ja + "; starts", "preempting: evicting " + jb + ", a job of another tenant; starts"},
+		// an ID that ends with a dot, or that is a word of the text
+		{"backfill: reserved for job a-secret. (starts ~10:00)", "backfill: reserved for a job of another tenant (starts ~10:00)"},
+		{"capacity: 2 more are held for job " + ja + ", which waits", "capacity: 2 more are held for a job of another tenant, which waits"},
+		{"backfill: reserved for job " + gone + " (starts ~10:00)", "backfill: reserved for a job of another tenant (starts ~10:00)"},
 	} {
 		if got := e.s.ownView("b", c.in); got != c.want {
 			t.Errorf("ownView(b, %q)\n got %q\nwant %q", c.in, got, c.want)

@@ -41,6 +41,9 @@ type Server struct {
 	mu   sync.Mutex
 	fac  *model.Facility // replaced (never mutated) when a node joins
 	jobs map[string]*jobState
+	// gone holds the tenant of each job forgotten (forgetFinal) since
+	// the pass under way began, for ownView (redact.go).
+	gone map[string]string
 	// running holds the jobs with an allocation (jobState.alloc).
 	running map[string]*jobState
 	// queueOps are the changes to the queue since the last pass: the
