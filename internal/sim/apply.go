@@ -76,6 +76,13 @@ func (t *twin) pass(now model.Time) error {
 			t.wake(pe.EstStart)
 		}
 	}
+	// Jobs beyond a quick pass's depth wait for the next full pass,
+	// due at nextFull: when nothing happens before then, a wake-up
+	// brings it, or a run whose events are over would end with them
+	// never considered.
+	if depth > 0 && len(t.waiting) > 0 && (t.q.empty() || t.q.peek() > t.nextFull) {
+		t.wake(t.nextFull)
+	}
 	return nil
 }
 
