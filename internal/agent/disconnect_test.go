@@ -142,3 +142,23 @@ func TestDisconnectedAgentStartsNothing(t *testing.T) {
 	readPID(t, ready)
 	srv.waitStatus(t, "j1", 0, 1, running)
 }
+
+// The agent takes the stop-after-disconnect from every heartbeat's
+// answer, not only from its registration: a server restarted with the
+// setting changed (or a new leader configured otherwise) is not
+// registered with again, and an agent that kept the old value would run
+// its tasks past the time the server counts them lost.
+func TestDisconnectSettingFollowsTheServer(t *testing.T) {
+	srv := newFakeServer() // registers with the setting off
+	startAgent(t, srv)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	srv.assign(sh("j1", 0, `echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready}))
+	pid := readPID(t, ready)
+	on := 0.6
+	srv.set(func(s *fakeServer) { s.hbStopAfter = &on }) // the server restarted with it on
+	n := len(srv.heartbeats())
+	eventually(t, 2*time.Second, func() bool { return len(srv.heartbeats()) > n+2 }, "heartbeats answered with the setting")
+	srv.set(func(s *fakeServer) { s.down = true })
+	eventually(t, 5*time.Second, func() bool { return gone(pid) }, "the task to stop 0.6 s into the outage")
+}

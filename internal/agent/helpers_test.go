@@ -31,8 +31,11 @@ type fakeServer struct {
 	as       api.Assignments
 	changed  chan struct{}
 	polled   int64 // the version the latest Assignments call waited past
-	// stopAfter is the stop-after-disconnect it tells the agent (seconds)
-	stopAfter float64
+	// stopAfter is the stop-after-disconnect it tells the agent at
+	// registration (seconds); hbStopAfter, when set, in every heartbeat's
+	// answer
+	stopAfter   float64
+	hbStopAfter *float64
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -60,7 +63,11 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 		return api.HeartbeatReply{}, &api.Problem{Status: http.StatusNotFound, Detail: "no node " + node}
 	}
 	s.hbs = append(s.hbs, hb)
-	return api.HeartbeatReply{Version: s.as.Version}, nil
+	reply := api.HeartbeatReply{Version: s.as.Version}
+	if s.hbStopAfter != nil {
+		reply.StopAfterDisconnectSeconds = s.hbStopAfter
+	}
+	return reply, nil
 }
 
 func (s *fakeServer) Assignments(ctx context.Context, _ string, after int64, wait time.Duration) (api.Assignments, error) {

@@ -175,6 +175,9 @@ func (a *Agent) beat(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
+	if d := reply.StopAfterDisconnectSeconds; d != nil {
+		a.stopAfterDisconnect = secondsOf(*d) // the server's now (a restart may change it)
+	}
 	a.contactLocked(sent)
 	a.reconnectedLocked(reply.Version)
 	var forget []taskKey

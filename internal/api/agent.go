@@ -96,6 +96,11 @@ type GPUSample struct {
 // the agent knows whether to fetch them.
 type HeartbeatReply struct {
 	Version int64 `json:"version"`
+	// StopAfterDisconnectSeconds is the server's, as in Registered: the
+	// agent takes it from every answer, so that a server restarted with
+	// another setting (or a new leader) reaches agents registered
+	// before. Absent (an older server): the agent keeps its value.
+	StopAfterDisconnectSeconds *float64 `json:"stop_after_disconnect_seconds,omitempty"`
 }
 
 // Assignments is GET /v1/agent/nodes/{name}/assignments: everything the

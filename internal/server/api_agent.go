@@ -187,7 +187,8 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version})
+	d := s.cfg.StopAfterDisconnect.Seconds()
+	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version, StopAfterDisconnectSeconds: &d})
 }
 
 // orphansReport applies what n's agent reports running to n's orphans:

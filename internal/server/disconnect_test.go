@@ -171,3 +171,25 @@ func TestSilentNodeLosesItsReplicasAfterARestart(t *testing.T) {
 		break
 	}
 }
+
+// Every heartbeat's answer carries the stop-after-disconnect: agents
+// learn it at registration, which a restarted server (or a new leader)
+// configured otherwise does not ask of them again.
+func TestHeartbeatCarriesStopAfterDisconnect(t *testing.T) {
+	e := devEnv(t) // the setting off
+	beat := func(e *env) *float64 {
+		var reply api.HeartbeatReply
+		if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{}, &reply); code != 200 {
+			t.Fatalf("heartbeat: %d", code)
+		}
+		return reply.StopAfterDisconnectSeconds
+	}
+	if d := beat(e); d == nil || *d != 0 {
+		t.Fatalf("the setting off: the answer carries %v, want 0", d)
+	}
+	e.s.store.Close()
+	e = openDisconnectEnv(t, e.dir, e.clock, 30*time.Second)
+	if d := beat(e); d == nil || *d != 30 {
+		t.Fatalf("after a restart with 30 s: the answer carries %v, want 30", d)
+	}
+}
