@@ -109,7 +109,7 @@ type Agent struct {
 	mu       sync.Mutex
 	node     string // as the server named it
 	interval time.Duration
-	siteTags []string // the jurisdictions of the node's site, as the server said at registration
+	siteTags []string // the jurisdictions of the node's site, as the server last said (registration, heartbeat)
 	// logsToken is the bearer token the log server requires, from the
 	// server at registration; until then it serves no logs.
 	logsToken string

@@ -301,6 +301,27 @@ func TestRefusesTaskOutsideItsJurisdiction(t *testing.T) {
 	}
 }
 
+// The agent checks tasks against its site's jurisdictions as the server
+// says them now: every heartbeat's answer carries them. A server
+// restarted with the site's tags changed is not registered with again;
+// an agent that kept the tags of its registration refused the tasks the
+// server placed there by the new ones (they failed, and their jobs with
+// them), and would run those the old ones allowed.
+func TestSiteTagsFollowTheServer(t *testing.T) {
+	srv := newFakeServer()
+	srv.tags = []string{"EU", "FR"}
+	startAgent(t, srv)
+	srv.set(func(s *fakeServer) { s.hbTags = []string{"EU", "FR", "SEC"} }) // the facility file gave the site SEC
+	n := len(srv.heartbeats())
+	eventually(t, 2*time.Second, func() bool { return len(srv.heartbeats()) > n+2 }, "heartbeats answered with the new tags")
+	sec := sh("j-sec", 0, `true`, nil)
+	sec.Jurisdictions = []string{"SEC"}
+	srv.assign(sec)
+	if st := srv.waitStatus(t, "j-sec", 0, 1, ended); st.State != api.ReplicaExited || st.ExitCode == nil || *st.ExitCode != 0 {
+		t.Errorf("task for SEC on a site the server now says carries SEC: %+v, want it run", st)
+	}
+}
+
 // The log server answers only the bearer of the token the server gave at
 // registration.
 func TestLogsNeedTheServersToken(t *testing.T) {

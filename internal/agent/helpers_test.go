@@ -36,6 +36,9 @@ type fakeServer struct {
 	// answer
 	stopAfter   float64
 	hbStopAfter *float64
+	// hbTags, when set, are the site's jurisdictions every heartbeat's
+	// answer carries
+	hbTags []string
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -67,6 +70,7 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 	if s.hbStopAfter != nil {
 		reply.StopAfterDisconnectSeconds = s.hbStopAfter
 	}
+	reply.Jurisdictions = s.hbTags
 	return reply, nil
 }
 

@@ -175,8 +175,13 @@ func (a *Agent) beat(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
+	// The server's settings as they are now: a restart may change them
+	// and is not registered with again.
 	if d := reply.StopAfterDisconnectSeconds; d != nil {
-		a.stopAfterDisconnect = secondsOf(*d) // the server's now (a restart may change it)
+		a.stopAfterDisconnect = secondsOf(*d)
+	}
+	if reply.Jurisdictions != nil {
+		a.siteTags = reply.Jurisdictions
 	}
 	a.contactLocked(sent)
 	a.reconnectedLocked(reply.Version)

@@ -101,6 +101,10 @@ type HeartbeatReply struct {
 	// another setting (or a new leader) reaches agents registered
 	// before. Absent (an older server): the agent keeps its value.
 	StopAfterDisconnectSeconds *float64 `json:"stop_after_disconnect_seconds,omitempty"`
+	// Jurisdictions are the tags of the node's site, as in Registered,
+	// for the same reason. Absent (an older server): the agent keeps
+	// those of its registration.
+	Jurisdictions []string `json:"jurisdictions,omitempty"`
 }
 
 // Assignments is GET /v1/agent/nodes/{name}/assignments: everything the

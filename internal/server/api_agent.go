@@ -188,7 +188,8 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := s.cfg.StopAfterDisconnect.Seconds()
-	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version, StopAfterDisconnectSeconds: &d})
+	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version, StopAfterDisconnectSeconds: &d,
+		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions})
 }
 
 // orphansReport applies what n's agent reports running to n's orphans:

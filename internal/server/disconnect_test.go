@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +192,23 @@ func TestHeartbeatCarriesStopAfterDisconnect(t *testing.T) {
 	e = openDisconnectEnv(t, e.dir, e.clock, 30*time.Second)
 	if d := beat(e); d == nil || *d != 30 {
 		t.Fatalf("after a restart with 30 s: the answer carries %v, want 30", d)
+	}
+}
+
+// Every heartbeat's answer carries the site's jurisdictions too: the
+// agent checks tasks against them, and a server restarted with the
+// site's tags changed is not registered with again.
+func TestHeartbeatCarriesTheSitesJurisdictions(t *testing.T) {
+	e := devEnv(t)
+	e.s.store.Close()
+	fac := DevFacility("local", "FR")
+	fac.Sites[0].Jurisdictions = append(fac.Sites[0].Jurisdictions, "SEC")
+	e = openEnv(t, e.dir, fac, true, e.clock)
+	var reply api.HeartbeatReply
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{}, &reply); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if !slices.Contains(reply.Jurisdictions, "SEC") {
+		t.Fatalf("after a restart that gave the site SEC, the answer carries %v", reply.Jurisdictions)
 	}
 }
