@@ -536,5 +536,9 @@ func TestStopReasonSurvivesARestart(t *testing.T) {
 		if ev.Type == api.EventEvicted && !strings.HasPrefix(ev.Message, "requeued: ") {
 			t.Errorf("eviction event %q does not say why", ev.Message)
 		}
+		// the second restart found it outside its policy, stopping
+		if ev.Type == api.EventSovereignty && strings.Contains(ev.Message, "runs on") {
+			t.Errorf("sovereignty event %q says a job being stopped runs on", ev.Message)
+		}
 	}
 }

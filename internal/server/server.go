@@ -263,8 +263,13 @@ func (s *Server) flagOutOfPolicy(now time.Time, c *changes) {
 		}
 		sites := strings.Join(out, ", ")
 		if s.fac.Policy.Outside != model.OutsideRequeue || js.stop != stopNone {
+			then := "it runs on until it ends or is cancelled"
+			if js.stop != stopNone {
+				then = "it is being stopped already: " + map[string]string{stopPreempt: "preempted or requeued",
+					stopCancel: "cancelled", stopFailure: "a replica failed or was lost"}[js.stop]
+			}
 			c.job(js, api.EventSovereignty, fmt.Sprintf("runs in site %s, which the facility's policy no longer allows for it "+
-				"(its tenant's, its own or its data class's jurisdictions); it runs on until it ends or is cancelled", sites))
+				"(its tenant's, its own or its data class's jurisdictions); %s", sites, then))
 			s.log.Warn("a running job is outside the sites its policy allows", "job", id, "sites", out)
 			continue
 		}
