@@ -79,8 +79,9 @@ func (t *twin) pass(now model.Time) error {
 	// Jobs beyond a quick pass's depth wait for the next full pass,
 	// due at nextFull: when nothing happens before then, a wake-up
 	// brings it, or a run whose events are over would end with them
-	// never considered.
-	if depth > 0 && len(t.waiting) > 0 && (t.q.empty() || t.q.peek() > t.nextFull) {
+	// never considered. (A quick pass that saw every waiting job
+	// decided what a full one would.)
+	if depth > 0 && len(considered) < len(t.waiting) && (t.q.empty() || t.q.peek() > t.nextFull) {
 		t.wake(t.nextFull)
 	}
 	return nil
