@@ -7,9 +7,6 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
-// maxNodes bounds the nodes of one facility.
-const maxNodes = 500_000
-
 // builder flattens the decoded spec into a model.Facility and remembers,
 // for every hall, rack and node it makes, the spec it came from, so that
 // the checks after it can name lines.
@@ -20,10 +17,6 @@ type builder struct {
 	hallAt []*hallSpec
 	rackAt []*rackSpec
 	nodeAt []nodeOrigin
-	full   bool // maxNodes reached
-	// expanded counts racks and node names made, valid or not, so that
-	// ranges multiplied by ranges cannot run for ever.
-	expanded int
 	// equipmentBad is set when sites, halls, racks or nodes had errors;
 	// checks of quotas against capacity are then skipped, since the
 	// capacity they would compare with is wrong.
@@ -36,6 +29,13 @@ type nodeOrigin struct {
 }
 
 func (b *builder) build(spec *fileSpec) {
+	racks, nodes, ok := b.size(spec)
+	if ok {
+		b.f.Racks = make([]model.Rack, 0, racks)
+		b.rackAt = make([]*rackSpec, 0, racks)
+		b.f.Nodes = make([]model.Node, 0, nodes)
+		b.nodeAt = make([]nodeOrigin, 0, nodes)
+	}
 	siteLine := map[string]int{}
 	for _, s := range spec.sites {
 		if s.site.ID != "" {
@@ -58,7 +58,9 @@ func (b *builder) build(spec *fileSpec) {
 			h.hall.Site = s.site.ID
 			b.f.Halls = append(b.f.Halls, h.hall)
 			b.hallAt = append(b.hallAt, h)
-			b.racks(s, h)
+			if ok {
+				b.racks(s, h)
+			}
 		}
 	}
 }
@@ -70,14 +72,12 @@ func (b *builder) racks(s *siteSpec, h *hallSpec) {
 			continue
 		}
 		vars := map[string]string{"site": s.site.ID, "hall": h.id}
-		ids, err := expandTemplate(r.pattern, vars)
+		pt, err := compileTemplate(r.pattern, vars)
 		if err != nil {
 			r.at.errf("id", "%v", err)
 			continue
 		}
-		if b.full || !b.budget(r.at, "id", len(ids)) {
-			return
-		}
+		ids := pt.expand()
 		if len(ids) > 1 {
 			for _, g := range r.groups {
 				for i, p := range g.patterns {
@@ -88,7 +88,7 @@ func (b *builder) racks(s *siteSpec, h *hallSpec) {
 			}
 		}
 		for _, id := range ids {
-			if !identRE.MatchString(id) {
+			if !validIdent(id) {
 				r.at.errf("id", "rack id %q is not a valid name; %s", id, identHint)
 				continue
 			}
@@ -113,33 +113,23 @@ func (b *builder) racks(s *siteSpec, h *hallSpec) {
 func (b *builder) nodes(r *rackSpec, rack model.Rack, vars map[string]string) {
 	nvl, leaf := 0, 0
 	for _, g := range r.groups {
-		if b.full {
-			return
-		}
 		var names []string
 		var lines []int
 		for i, p := range g.patterns {
-			xs, err := expandTemplate(p, vars)
+			pt, err := compileTemplate(p, vars)
 			if err != nil {
 				b.d.errf(g.patternLines[i], g.at.sub("names"), "%v", err)
 				continue
 			}
-			if !b.budget(g.at, "names", len(xs)) {
-				return
-			}
-			for _, x := range xs {
-				if !identRE.MatchString(x) {
+			b.d.named += pt.n
+			for _, x := range pt.expand() {
+				if !validIdent(x) {
 					b.d.errf(g.patternLines[i], g.at.sub("names"), "node name %q is not valid; %s", x, identHint)
 					continue
 				}
 				names = append(names, x)
 				lines = append(lines, g.patternLines[i])
 			}
-		}
-		if len(b.f.Nodes)+len(names) > maxNodes {
-			g.at.errf("names", "the facility would have more than %d nodes; split it into several facilities", maxNodes)
-			b.full = true
-			return
 		}
 		nvlNames := b.topology(g, "nvlink_domain", g.nvlDomain, g.nvlSize, "{site}/{hall}/{rack}-nvl{n}", &nvl, names, vars)
 		leafNames := b.topology(g, "leaf", g.leaf, g.perLeaf, "{site}/{hall}/{rack}-leaf{n}", &leaf, names, vars)
@@ -166,20 +156,6 @@ func (b *builder) nodes(r *rackSpec, rack model.Rack, vars map[string]string) {
 			b.nodeAt = append(b.nodeAt, nodeOrigin{group: g, line: lines[i]})
 		}
 	}
-}
-
-// budget counts n more racks or names; past maxNodes+maxExpand in all it
-// records an error and stops the expansion.
-func (b *builder) budget(at *object, key string, n int) bool {
-	b.expanded += n
-	if b.expanded <= maxNodes+maxExpand {
-		return true
-	}
-	if !b.full {
-		at.errf(key, "the facility expands to more than %d racks and nodes; split it into several facilities", maxNodes)
-	}
-	b.full = true
-	return false
 }
 
 // topology names the NVLink domain or leaf of each node of a group: one
@@ -234,11 +210,11 @@ func (b *builder) one(g *groupSpec, key, tmpl string, vars map[string]string) st
 	return s
 }
 
-// expandTemplate substitutes placeholders, then expands ranges.
-func expandTemplate(p string, vars map[string]string) ([]string, error) {
+// compileTemplate substitutes placeholders, then parses ranges.
+func compileTemplate(p string, vars map[string]string) (pattern, error) {
 	s, err := substitute(p, vars)
 	if err != nil {
-		return nil, err
+		return pattern{}, err
 	}
-	return expandPattern(s)
+	return parsePattern(s)
 }

@@ -29,8 +29,8 @@ type decoder struct {
 	errs    Errors
 	dropped int // problems beyond maxCollected
 	anchors map[string]ast.Node
-	values  int  // mappings and list items decoded
-	tooBig  bool // values passed maxValues
+	work
+	tooBig bool // values passed maxValues
 }
 
 func (d *decoder) errf(line int, field, format string, args ...any) {

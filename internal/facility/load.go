@@ -35,21 +35,34 @@ func LoadFile(path string) (*model.Facility, error) {
 // Load parses, validates and flattens a facility description. name is
 // the file name used in error messages. On failure it returns Errors
 // holding every problem found, sorted by line.
-func Load(name string, data []byte) (f *model.Facility, err error) {
+func Load(name string, data []byte) (*model.Facility, error) {
+	f, _, err := load(name, data)
+	return f, err
+}
+
+// work is what one load spent. The limits keep each count in proportion
+// to the file; the tests of hostile files assert on it.
+type work struct {
+	values int // mappings and list items decoded (see maxValues)
+	named  int // node names made from ranges
+	steps  int // steps of the checks that walk cohorts and sites
+}
+
+func load(name string, data []byte) (f *model.Facility, w work, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, Errors{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
 		}
 	}()
 	if len(data) > maxFileSize {
-		return nil, Errors{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
+		return nil, w, Errors{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
 	}
 	// a byte-order mark (Windows editors write one) is no part of the
 	// first key
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	file, perr := parser.ParseBytes(data, 0)
 	if perr != nil {
-		return nil, Errors{syntaxError(name, perr)}
+		return nil, w, Errors{syntaxError(name, perr)}
 	}
 	var bodies []ast.Node
 	for _, doc := range file.Docs {
@@ -59,17 +72,17 @@ func Load(name string, data []byte) (f *model.Facility, err error) {
 	}
 	switch {
 	case len(bodies) == 0:
-		return nil, Errors{{File: name, Msg: "empty facility description; start with name: and sites: (see docs/facility.md)"}}
+		return nil, w, Errors{{File: name, Msg: "empty facility description; start with name: and sites: (see docs/facility.md)"}}
 	case len(bodies) > 1:
-		return nil, Errors{{File: name, Line: lineOf(bodies[1]), Msg: "a facility file holds one YAML document; remove the second one (after ---)"}}
+		return nil, w, Errors{{File: name, Line: lineOf(bodies[1]), Msg: "a facility file holds one YAML document; remove the second one (after ---)"}}
 	}
 	d := &decoder{file: name}
 	d.collectAnchors(bodies[0])
 	f = d.facility(bodies[0])
 	if len(d.errs) > 0 {
-		return nil, finish(name, d.errs, d.dropped)
+		return nil, d.work, finish(name, d.errs, d.dropped)
 	}
-	return f, nil
+	return f, d.work, nil
 }
 
 func (d *decoder) facility(body ast.Node) *model.Facility {

@@ -20,33 +20,78 @@ const maxExpand = 100_000
 //
 // A pattern without brackets is a single name.
 func expandPattern(p string) ([]string, error) {
-	out := []string{""}
+	pt, err := parsePattern(p)
+	if err != nil {
+		return nil, err
+	}
+	return pt.expand(), nil
+}
+
+// pattern is a parsed name pattern: it knows how many names it makes
+// before making them, so that callers can refuse a pattern that would
+// take them past a limit without spending the memory first.
+type pattern struct {
+	parts []patternPart
+	n     int // names it expands to, at most maxExpand
+}
+
+// patternPart is literal text, or the items of one bracket when spans is
+// not nil.
+type patternPart struct {
+	lit   string
+	spans []span
+}
+
+// span is one item of a bracket: lo to hi, padded to width digits.
+type span struct{ lo, hi, width int }
+
+// parsePattern checks a pattern and counts its names.
+func parsePattern(p string) (pattern, error) {
+	pt := pattern{n: 1}
 	for rest := p; rest != ""; {
 		open := strings.IndexAny(rest, "[]")
 		if open < 0 {
-			out = appendAll(out, []string{rest})
+			pt.parts = append(pt.parts, patternPart{lit: rest})
 			break
 		}
 		if rest[open] == ']' {
-			return nil, fmt.Errorf("%q has a ']' without a '['; write ranges as name[1-4] or name[1,3,5-7]", p)
+			return pattern{}, fmt.Errorf("%q has a ']' without a '['; write ranges as name[1-4] or name[1,3,5-7]", p)
 		}
 		closing := strings.IndexAny(rest[open+1:], "[]")
 		if closing < 0 || rest[open+1+closing] == '[' {
-			return nil, fmt.Errorf("%q has a '[' that is not closed; write ranges as name[1-4] or name[1,3,5-7]", p)
+			return pattern{}, fmt.Errorf("%q has a '[' that is not closed; write ranges as name[1-4] or name[1,3,5-7]", p)
 		}
-		body := rest[open+1 : open+1+closing]
-		nums, err := expandRange(body)
+		spans, n, err := parseRange(rest[open+1 : open+1+closing])
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w", p, err)
+			return pattern{}, fmt.Errorf("%q: %w", p, err)
 		}
-		if len(out)*len(nums) > maxExpand {
-			return nil, fmt.Errorf("%q expands to more than %d names; split it into smaller groups", p, maxExpand)
+		if pt.n*n > maxExpand {
+			return pattern{}, fmt.Errorf("%q expands to more than %d names; split it into smaller groups", p, maxExpand)
 		}
-		out = appendAll(out, []string{rest[:open]})
-		out = appendAll(out, nums)
+		pt.n *= n
+		pt.parts = append(pt.parts, patternPart{lit: rest[:open]}, patternPart{spans: spans})
 		rest = rest[open+1+closing+1:]
 	}
-	return out, nil
+	return pt, nil
+}
+
+// expand makes the names, leftmost range outermost.
+func (pt pattern) expand() []string {
+	out := []string{""}
+	for _, part := range pt.parts {
+		if part.spans == nil {
+			out = appendAll(out, []string{part.lit})
+			continue
+		}
+		var nums []string
+		for _, s := range part.spans {
+			for i := s.lo; i <= s.hi; i++ {
+				nums = append(nums, fmt.Sprintf("%0*d", s.width, i))
+			}
+		}
+		out = appendAll(out, nums)
+	}
+	return out
 }
 
 // appendAll returns every prefix followed by every suffix.
@@ -60,12 +105,14 @@ func appendAll(prefixes, suffixes []string) []string {
 	return out
 }
 
-// expandRange expands the inside of one bracket: "001-128" or "1-3,7".
-func expandRange(body string) ([]string, error) {
+// parseRange reads the inside of one bracket, "001-128" or "1-3,7", and
+// counts its items.
+func parseRange(body string) ([]span, int, error) {
 	if body == "" {
-		return nil, fmt.Errorf("empty range []; write e.g. [1-4]")
+		return nil, 0, fmt.Errorf("empty range []; write e.g. [1-4]")
 	}
-	var out []string
+	var out []span
+	n := 0
 	for part := range strings.SplitSeq(body, ",") {
 		loS, hiS, isRange := strings.Cut(part, "-")
 		if !isRange {
@@ -74,23 +121,22 @@ func expandRange(body string) ([]string, error) {
 		lo, err1 := parseBound(loS)
 		hi, err2 := parseBound(hiS)
 		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("bad range item %q; use numbers like 7 or 001-128", part)
+			return nil, 0, fmt.Errorf("bad range item %q; use numbers like 7 or 001-128", part)
 		}
 		if lo > hi {
-			return nil, fmt.Errorf("range %q runs backwards; write the lower bound first", part)
+			return nil, 0, fmt.Errorf("range %q runs backwards; write the lower bound first", part)
 		}
-		if hi-lo >= maxExpand || len(out)+hi-lo+1 > maxExpand {
-			return nil, fmt.Errorf("range %q has more than %d items; split it", part, maxExpand)
+		if hi-lo >= maxExpand || n+hi-lo+1 > maxExpand {
+			return nil, 0, fmt.Errorf("range %q has more than %d items; split it", part, maxExpand)
 		}
 		width := 0
 		if len(loS) > 1 && loS[0] == '0' {
 			width = len(loS)
 		}
-		for i := lo; i <= hi; i++ {
-			out = append(out, fmt.Sprintf("%0*d", width, i))
-		}
+		out = append(out, span{lo, hi, width})
+		n += hi - lo + 1
 	}
-	return out, nil
+	return out, n, nil
 }
 
 func parseBound(s string) (int, error) {

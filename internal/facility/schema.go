@@ -3,7 +3,6 @@ package facility
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -66,7 +65,24 @@ type groupSpec struct {
 	spine        string
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+// validIdent reports whether s is a name: a letter or digit, then up to
+// 62 letters, digits, '.', '_' or '-' (a loop, not a regular expression:
+// it runs once for every node name).
+func validIdent(s string) bool {
+	if s == "" || len(s) > 63 || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 const identHint = "use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 63 characters)"
 
@@ -76,7 +92,7 @@ const maxKW = 1e7
 // ident reads a required identifier.
 func (o *object) ident(key, hint string) string {
 	s := o.reqStr(key, hint)
-	if s != "" && !identRE.MatchString(s) {
+	if s != "" && !validIdent(s) {
 		o.errf(key, "%q is not a valid name; %s", s, identHint)
 	}
 	return s

@@ -57,7 +57,7 @@ func (d *decoder) gpuModels(root *object) []*gpuModelSpec {
 	for _, name := range e.keys {
 		f := e.byKey[name]
 		o := d.object(f.value, f.line, e.sub(name), gpuModelFields...)
-		if !identRE.MatchString(name) {
+		if !validIdent(name) {
 			d.errf(f.line, e.sub(name), "%q is not a valid GPU model name; %s", name, identHint)
 			continue
 		}

@@ -1,0 +1,114 @@
+package facility
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Files that once took seconds, minutes or gigabytes to load. Each test
+// asserts the error and a bound on the work done (work), never the wall
+// time, so that a loaded machine cannot make it flaky.
+
+// site wraps racks in a valid site and hall.
+func site(racks string) string {
+	return "name: t\nsites: [{id: s, country: FR, operator: o, power_envelope_kw: 1e7, pue: 1.1, halls: [{id: h, racks: [" + racks + "]}]}]\n"
+}
+
+// group is a node group of H100 nodes named by pattern.
+func group(pattern string) string {
+	return "{names: '" + pattern + "', gpu_model: H100, gpus: 8, cpus: 1, memory_gib: 1, base_watts: 1}"
+}
+
+// wantErr loads y and checks that one error says want on line, at field.
+func wantErr(t *testing.T, y string, line int, field, want string) work {
+	t.Helper()
+	_, w, err := load("h.yaml", []byte(y))
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v, want Errors", err)
+	}
+	for _, e := range errs {
+		if e.Line == line && e.Field == field && strings.Contains(e.Msg, want) {
+			return w
+		}
+	}
+	if len(errs) > 5 {
+		errs = errs[:5]
+	}
+	t.Fatalf("no error %d: %s: %q among:\n%v", line, field, want, errs)
+	return w
+}
+
+func TestNodeLimit(t *testing.T) {
+	names := "sites[0].halls[0].racks[0].nodes[0].names"
+	for _, tt := range []struct {
+		name, y, field, want string
+	}{
+		// once 12 s: 600,000 names were made before the budget stopped
+		{"ranges times ranges", site("{id: 'r[1-99999]', nodes: [" + group("{rack}-n[1-99999]") + "]}"),
+			names, "more than 200000 nodes, the limit (these names make 99999 in each of 99999 racks)"},
+		// a fuzz seed: 3 × 99,999 names, 3.4 s a run under the fuzzer
+		{"three racks", site("{id: 'r[1-3]', nodes: [{names: 'n[1-99999]'}]}"),
+			names, "more than 200000 nodes, the limit (these names make 99999 in each of 3 racks)"},
+		{"many entries", site(strings.Repeat("{id: 'r[1-9]', nodes: ["+group("{rack}-n[1-10000]")+"]}, ", 3)),
+			"sites[0].halls[0].racks[2].nodes[0].names", "more than 200000 nodes, the limit (these names make 10000 in each of 9 racks)"},
+		{"many groups", site("{id: r, nodes: [" + strings.Repeat(group("n[1-99999]")+", ", 3) + "]}"),
+			"sites[0].halls[0].racks[0].nodes[2].names", "more than 200000 nodes"},
+		{"many names", site("{id: r, nodes: [{names: [" + strings.Repeat("'n[1-99999]', ", 3) + "]}]}"),
+			names, "more than 200000 nodes"},
+		{"racks", site(strings.Repeat("{id: 'r[1-99999]'}, ", 3)),
+			"sites[0].halls[0].racks[2].id", "more than 200000 racks, the limit"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := wantErr(t, tt.y, 2, tt.field, tt.want)
+			if w.named != 0 {
+				t.Errorf("%d names made, want none: the file is refused before", w.named)
+			}
+		})
+	}
+}
+
+func TestNodeLimitHolds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes 200,000 nodes")
+	}
+	// exactly the limit loads, and makes each name once
+	y := site(fmt.Sprintf("{id: 'r[1-%d]', nodes: [%s]}", maxNodes/100, group("{rack}-n[1-100]")))
+	f, w, err := load("h.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Nodes) != maxNodes || w.named != maxNodes {
+		t.Errorf("%d nodes, %d names made; want %d of each", len(f.Nodes), w.named, maxNodes)
+	}
+	y = site(fmt.Sprintf("{id: 'r[1-%d]', nodes: [%s]}, {id: x, nodes: [%s]}", maxNodes/100, group("{rack}-n[1-100]"), group("x1")))
+	wantErr(t, y, 2, "sites[0].halls[0].racks[1].nodes[0].names", "more than 200000 nodes")
+}
+
+// TestValidIdent checks the name check, a loop run once per node, against
+// the regular expression it replaced.
+func TestValidIdent(t *testing.T) {
+	oracle := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+	cases := []string{"", "a", "A9", "-a", ".a", "_a", "a-b.c_d", "a b", "a/b", "é", "a\n", "a]", strings.Repeat("a", 63), strings.Repeat("a", 64)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "aZ09._-/ [\n\xff"
+	for range 20000 {
+		b := make([]byte, rng.IntN(70))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(4) > 0 {
+				b[i] = 'a'
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := validIdent(s), oracle.MatchString(s); got != want {
+			t.Errorf("validIdent(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package facility
+
+// maxNodes and maxRacks bound the equipment of one facility: 200,000
+// nodes is 800,000 GPUs in four-GPU trays, several times the largest
+// sites built, and a small file that asks for more (n[1-99999] in a
+// thousand racks) is refused before a name is made.
+const (
+	maxNodes = 200_000
+	maxRacks = maxNodes
+)
+
+// size counts the racks and nodes spec describes without making them. At
+// the rack entry or node group that takes the facility past maxRacks or
+// maxNodes it records an error and reports false; the racks are then not
+// built at all. A pattern with an error counts 0 here and is reported
+// when the racks are built.
+func (b *builder) size(spec *fileSpec) (racks, nodes int, ok bool) {
+	for _, s := range spec.sites {
+		for _, h := range s.halls {
+			for _, r := range h.racks {
+				if r.pattern == "" {
+					continue
+				}
+				vars := map[string]string{"site": s.site.ID, "hall": h.id}
+				ids, err := compileTemplate(r.pattern, vars)
+				if err != nil {
+					continue
+				}
+				racks += ids.n
+				if racks > maxRacks {
+					r.at.errf("id", "the facility would have more than %d racks, the limit; split it into several facilities", maxRacks)
+					return 0, 0, false
+				}
+				// every rack of the entry holds as many nodes: a rack
+				// id has no brackets, so {rack} adds no range
+				vars["rack"] = "r"
+				for _, g := range r.groups {
+					each := 0
+					for _, p := range g.patterns {
+						if pt, err := compileTemplate(p, vars); err == nil && each <= maxNodes {
+							each += pt.n
+						}
+					}
+					// each <= maxNodes+maxExpand and ids.n <= maxExpand,
+					// so the product cannot overflow
+					if each > maxNodes || nodes+ids.n*each > maxNodes {
+						g.at.errf("names", "the facility would have more than %d nodes, the limit (these names make %d in each of %d racks); split it into several facilities", maxNodes, each, ids.n)
+						return 0, 0, false
+					}
+					nodes += ids.n * each
+				}
+			}
+		}
+	}
+	return racks, nodes, true
+}
