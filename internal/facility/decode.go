@@ -195,7 +195,7 @@ func (d *decoder) object(n ast.Node, line int, path string, known ...string) *ob
 		return nil
 	}
 	o := &object{d: d, path: path, line: lineOr(m, line), byKey: map[string]*field{}}
-	o.add(m, 0)
+	o.add(m, 0, map[*ast.MappingNode]bool{m: true})
 	for _, k := range o.keys {
 		if len(known) > 0 && !slices.Contains(known, k) {
 			f := o.byKey[k]
@@ -206,8 +206,11 @@ func (d *decoder) object(n ast.Node, line int, path string, known ...string) *ob
 }
 
 // add adds the entries of m, explicit keys first, then those brought in
-// by merge keys ("<<: *anchor") unless already present.
-func (o *object) add(m *ast.MappingNode, depth int) {
+// by merge keys ("<<: *anchor") unless already present. merged holds the
+// mappings already added: merging one twice adds nothing, and skipping
+// it keeps merge keys that repeat an anchor ("<<: [*a, *a, *a]", nested)
+// from multiplying the work.
+func (o *object) add(m *ast.MappingNode, depth int, merged map[*ast.MappingNode]bool) {
 	var merges []*ast.MappingValueNode
 	for _, mv := range m.Values {
 		if mv == nil || mv.Key == nil {
@@ -242,13 +245,23 @@ func (o *object) add(m *ast.MappingNode, depth int) {
 		} else if src != nil {
 			maps = []ast.Node{src}
 		}
+		if !o.d.spend(len(maps), line) {
+			return
+		}
 		for _, x := range maps {
 			mm, ok := o.d.resolve(x, line, o.path).(*ast.MappingNode)
 			if !ok {
 				o.d.errf(line, o.path, "a merge key (<<) must refer to a mapping or a list of mappings")
 				continue
 			}
-			o.add(mm, depth+1)
+			if merged[mm] {
+				continue
+			}
+			merged[mm] = true
+			if !o.d.spend(len(mm.Values), line) {
+				return
+			}
+			o.add(mm, depth+1, merged)
 		}
 	}
 }

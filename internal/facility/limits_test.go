@@ -112,3 +112,17 @@ func TestValidIdent(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeKeysRepeated(t *testing.T) {
+	// each level merges the one below ten times: once 10^11 merges
+	var b strings.Builder
+	b.WriteString("a0: &a0 {x: 1}\n")
+	for i := 1; i <= 11; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d {<<: [%s]}\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	b.WriteString(site("{id: r, nodes: [{<<: *a11, names: n1, cpus: 1, memory_gib: 1, base_watts: 1}]}"))
+	w := wantErr(t, b.String(), 1, "sites[0].halls[0].racks[0].nodes[0].x", `unknown field "x"`)
+	if w.values > 200 {
+		t.Errorf("%d values decoded, want each merged mapping once", w.values)
+	}
+}
