@@ -126,3 +126,24 @@ func TestMergeKeysRepeated(t *testing.T) {
 		t.Errorf("%d values decoded, want each merged mapping once", w.values)
 	}
 }
+
+func TestCohortChain(t *testing.T) {
+	// c0 -> c1 -> ... -> c5000 and a cycle of 5,000 beside it: each walk
+	// up once cost its whole chain (n²/2 steps; 20,000 cohorts ran for
+	// minutes)
+	const n = 5000
+	var b strings.Builder
+	b.WriteString(site("{id: r, nodes: [" + group("n1") + "]}"))
+	b.WriteString("cohorts:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: c%d, parent: c%d}\n", i, i+1)
+	}
+	fmt.Fprintf(&b, "  - {name: c%d}\n", n)
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: x%d, parent: x%d}\n", i, (i+1)%n)
+	}
+	w := wantErr(t, b.String(), n+5, "cohorts[5001].parent", "cohorts form a cycle: x0 -> x1 -> x2")
+	if w.steps > 3*n {
+		t.Errorf("%d steps for %d cohorts, want each walked once", w.steps, 2*n+1)
+	}
+}

@@ -252,25 +252,26 @@ func (b *builder) checkCohorts(spec *fileSpec) {
 			c.at.errf("parent", "cohort %q is not defined; defined: %s", p, sortedKeys(byName))
 		}
 	}
-	inCycle := map[string]bool{}
+	// Walk up from each cohort until a root, a cycle, or a cohort an
+	// earlier walk passed: all above that one are known, so each cohort
+	// is walked once and a chain of n parents costs n steps, not n².
+	walked := map[string]bool{}
 	for _, c := range spec.cohorts {
-		if inCycle[c.cohort.Name] {
-			continue
-		}
 		var chain []string
 		pos := map[string]int{}
-		for cur := c; cur != nil && !inCycle[cur.cohort.Name]; cur = byName[cur.cohort.Parent] {
+		for cur := c; cur != nil && !walked[cur.cohort.Name]; cur = byName[cur.cohort.Parent] {
+			b.d.steps++
 			if i, loop := pos[cur.cohort.Name]; loop {
 				cycle := append(chain[i:], cur.cohort.Name)
-				for _, n := range cycle {
-					inCycle[n] = true
-				}
 				first := byName[cycle[0]]
 				first.at.errf("parent", "cohorts form a cycle: %s; make one of them a root by removing its parent", strings.Join(cycle, " -> "))
 				break
 			}
 			pos[cur.cohort.Name] = len(chain)
 			chain = append(chain, cur.cohort.Name)
+		}
+		for _, n := range chain {
+			walked[n] = true
 		}
 	}
 }
