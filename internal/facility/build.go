@@ -17,6 +17,8 @@ type builder struct {
 	hallAt []*hallSpec
 	rackAt []*rackSpec
 	nodeAt []nodeOrigin
+	// modelList is knownModels of the facility's models, built once
+	modelList func() string
 	// equipmentBad is set when sites, halls, racks or nodes had errors;
 	// checks of quotas against capacity are then skipped, since the
 	// capacity they would compare with is wrong.

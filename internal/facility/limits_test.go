@@ -24,7 +24,7 @@ func group(pattern string) string {
 }
 
 // wantErr loads y and checks that one error says want on line, at field.
-func wantErr(t *testing.T, y string, line int, field, want string) work {
+func wantErr(t *testing.T, y string, line int, field, want string) (work, Errors) {
 	t.Helper()
 	_, w, err := load("h.yaml", []byte(y))
 	var errs Errors
@@ -33,14 +33,14 @@ func wantErr(t *testing.T, y string, line int, field, want string) work {
 	}
 	for _, e := range errs {
 		if e.Line == line && e.Field == field && strings.Contains(e.Msg, want) {
-			return w
+			return w, errs
 		}
 	}
 	if len(errs) > 5 {
 		errs = errs[:5]
 	}
 	t.Fatalf("no error %d: %s: %q among:\n%v", line, field, want, errs)
-	return w
+	return w, nil
 }
 
 func TestNodeLimit(t *testing.T) {
@@ -64,7 +64,7 @@ func TestNodeLimit(t *testing.T) {
 			"sites[0].halls[0].racks[2].id", "more than 200000 racks, the limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			w := wantErr(t, tt.y, 2, tt.field, tt.want)
+			w, _ := wantErr(t, tt.y, 2, tt.field, tt.want)
 			if w.named != 0 {
 				t.Errorf("%d names made, want none: the file is refused before", w.named)
 			}
@@ -121,7 +121,7 @@ func TestMergeKeysRepeated(t *testing.T) {
 		fmt.Fprintf(&b, "a%d: &a%d {<<: [%s]}\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
 	}
 	b.WriteString(site("{id: r, nodes: [{<<: *a11, names: n1, cpus: 1, memory_gib: 1, base_watts: 1}]}"))
-	w := wantErr(t, b.String(), 1, "sites[0].halls[0].racks[0].nodes[0].x", `unknown field "x"`)
+	w, _ := wantErr(t, b.String(), 1, "sites[0].halls[0].racks[0].nodes[0].x", `unknown field "x"`)
 	if w.values > 200 {
 		t.Errorf("%d values decoded, want each merged mapping once", w.values)
 	}
@@ -142,8 +142,49 @@ func TestCohortChain(t *testing.T) {
 	for i := range n {
 		fmt.Fprintf(&b, "  - {name: x%d, parent: x%d}\n", i, (i+1)%n)
 	}
-	w := wantErr(t, b.String(), n+5, "cohorts[5001].parent", "cohorts form a cycle: x0 -> x1 -> x2")
+	w, _ := wantErr(t, b.String(), n+5, "cohorts[5001].parent", "cohorts form a cycle: x0 -> x1 -> x2")
 	if w.steps > 3*n {
 		t.Errorf("%d steps for %d cohorts, want each walked once", w.steps, 2*n+1)
+	}
+}
+
+func TestListsInMessages(t *testing.T) {
+	// n names defined, n references to undefined ones: each message
+	// listed all n, so the check cost n² and wrote n² bytes of errors
+	const n = 3000
+	each := func(format string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, format, i)
+		}
+		return b.String()
+	}
+	nodes := site("{id: r, nodes: [" + group("n1") + "]}")
+	for _, tt := range []struct {
+		name, y string
+		line    int
+		field   string
+		want    string
+	}{
+		{"cohorts of tenants", nodes + "cohorts:\n" + each("  - {name: c%d}\n") + "tenants:\n" + each("  - {name: t%d, cohort: x}\n"),
+			n + 5, "tenants[0].cohort", `cohort "x" is not defined; add it under cohorts or fix the name (defined: c0, c1, c10, c100, c1000, c1001, c1002, c1003, c1004, c1005, c1006, c1007, c1008, c1009, c101, c1010, c1011, c1012, c1013, c1014 and 2980 more)`},
+		{"parents", nodes + "cohorts:\n" + each("  - {name: c%d, parent: x}\n"),
+			4, "cohorts[0].parent", `cohort "x" is not defined; defined: c0, c1, c10, c100, c1000, c1001, c1002, c1003, c1004, c1005, c1006, c1007, c1008, c1009, c101, c1010, c1011, c1012, c1013, c1014 and 2980 more`},
+		{"priority classes", nodes + "priority_classes:\n" + each("  - {name: p%d, value: 1}\n") + "tenants:\n" + each("  - {name: t%d, priority_classes: [x]}\n"),
+			n + 5, "tenants[0].priority_classes", `priority class "x" is not defined; defined: p0, p1, p10, p100, p1000, p1001, p1002, p1003, p1004, p1005, p1006, p1007, p1008, p1009, p101, p1010, p1011, p1012, p1013, p1014 and 2980 more`},
+		{"jurisdictions", strings.Replace(nodes, "country: FR,", "country: FR, jurisdictions: [FR"+each(", J%d")+"],", 1) + "tenants:\n" + each("  - {name: t%d, jurisdictions: [X]}\n"),
+			4, "tenants[0].jurisdictions", `no site carries jurisdiction "X", so the tenant could run nowhere there; sites carry: FR, J0, J1, J10, J100, J1000, J1001, J1002, J1003, J1004, J1005, J1006, J1007, J1008, J1009, J101, J1010, J1011, J1012, J1013 and 2981 more`},
+		{"GPU models", "gpu_models:\n" + each("  M%d: {vendor: v, memory_gib: 1, tdp_watts: 1, idle_watts: 1, bf16_tflops: 1}\n") +
+			site("{id: r, nodes: ["+strings.TrimSuffix(each("{names: n%d, gpu_model: X, gpus: 1, cpus: 1, memory_gib: 1, base_watts: 1}, "), ", ")+"]}"),
+			n + 3, "sites[0].halls[0].racks[0].nodes[0].gpu_model", `unknown GPU model "X"; known models: A100, B200, GB200, GB300, H100, H200, M0, M1, M10, M100, M1000, M1001, M1002, M1003, M1004, M1005, M1006, M1007, M1008, M1009 and 2987 more (define new ones under gpu_models)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := wantErr(t, tt.y, tt.line, tt.field, tt.want)
+			for _, e := range errs {
+				if len(e.Msg) > 1000 {
+					t.Fatalf("%d-byte message, want lists cut at %d names: %.300s…", len(e.Msg), maxListed, e.Msg)
+				}
+			}
+		})
 	}
 }

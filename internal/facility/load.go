@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -126,7 +127,7 @@ func (d *decoder) facility(body ast.Node) *model.Facility {
 		}
 		f.DataClasses[c.name] = c.tags
 	}
-	b := &builder{d: d, f: f}
+	b := &builder{d: d, f: f, modelList: sync.OnceValue(func() string { return knownModels(models) })}
 	before = len(d.errs)
 	b.build(spec)
 	b.checkNodes(models)

@@ -2,7 +2,6 @@ package facility
 
 import (
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -122,12 +121,7 @@ func (d *decoder) applyGPUModel(s *gpuModelSpec, base model.GPUModel, builtin bo
 }
 
 func knownModels(m map[string]model.GPUModel) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return sortedKeys(m)
 }
 
 // quota reads a quota mapping: {MODEL: {nominal, borrowing_limit, lending_limit}}.

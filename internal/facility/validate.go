@@ -1,8 +1,10 @@
 package facility
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -36,7 +38,7 @@ func (b *builder) checkNodes(models map[string]model.GPUModel) {
 		seen[n.Name] = i
 		if _, ok := models[n.GPUModel]; n.GPUModel != "" && !ok && !badModel[at.group] {
 			badModel[at.group] = true
-			at.group.at.errf("gpu_model", "unknown GPU model %q; known models: %s (define new ones under gpu_models)", n.GPUModel, knownModels(models))
+			at.group.at.errf("gpu_model", "unknown GPU model %q; known models: %s (define new ones under gpu_models)", n.GPUModel, b.modelList())
 		}
 		conflict := func(kind, key, why string) {
 			if !reported[kind+key] {
@@ -158,7 +160,7 @@ func (b *builder) checkQuota(q map[string]model.Quota, at map[string]*object, ta
 	for m, x := range q {
 		o := at[m]
 		if _, ok := b.f.GPUModels[m]; !ok {
-			b.d.errf(o.line, o.path, "unknown GPU model %q; known models: %s", m, knownModels(b.f.GPUModels))
+			b.d.errf(o.line, o.path, "unknown GPU model %q; known models: %s", m, b.modelList())
 			continue
 		}
 		if b.equipmentBad {
@@ -186,6 +188,10 @@ func (b *builder) checkTenants(spec *fileSpec, classes map[string]bool) {
 	for _, c := range spec.cohorts {
 		cohorts[c.cohort.Name] = true
 	}
+	// each list is built once, by the first message that needs it
+	cohortList := sync.OnceValue(func() string { return sortedKeys(cohorts) })
+	carriedList := sync.OnceValue(func() string { return sortedKeys(carried) })
+	classList := sync.OnceValue(func() string { return sortedKeys(classes) })
 	seen := map[string]int{}
 	for _, t := range spec.tenants {
 		name := t.tenant.Name
@@ -194,16 +200,16 @@ func (b *builder) checkTenants(spec *fileSpec, classes map[string]bool) {
 		}
 		seen[name] = t.at.lineOf("name")
 		if c := t.tenant.Cohort; c != "" && !cohorts[c] {
-			t.at.errf("cohort", "cohort %q is not defined; add it under cohorts or fix the name (defined: %s)", c, sortedKeys(cohorts))
+			t.at.errf("cohort", "cohort %q is not defined; add it under cohorts or fix the name (defined: %s)", c, cohortList())
 		}
 		for _, j := range t.tenant.Jurisdictions {
 			if !carried[j] && !b.equipmentBad {
-				t.at.errf("jurisdictions", "no site carries jurisdiction %q, so the tenant could run nowhere there; sites carry: %s", j, sortedKeys(carried))
+				t.at.errf("jurisdictions", "no site carries jurisdiction %q, so the tenant could run nowhere there; sites carry: %s", j, carriedList())
 			}
 		}
 		for _, pc := range t.tenant.PriorityClasses {
 			if !classes[pc] {
-				t.at.errf("priority_classes", "priority class %q is not defined; defined: %s", pc, sortedKeys(classes))
+				t.at.errf("priority_classes", "priority class %q is not defined; defined: %s", pc, classList())
 			}
 		}
 		b.checkQuota(t.tenant.Quota, t.quotaAt, t.tenant.Jurisdictions)
@@ -216,7 +222,7 @@ func (b *builder) checkTenants(spec *fileSpec, classes map[string]bool) {
 		seen[c.name] = c.at.lineOf("name")
 		for _, j := range c.tags {
 			if !carried[j] && !b.equipmentBad {
-				c.at.errf("jurisdictions", "no site carries jurisdiction %q, so data of class %q could live nowhere there; sites carry: %s", j, c.name, sortedKeys(carried))
+				c.at.errf("jurisdictions", "no site carries jurisdiction %q, so data of class %q could live nowhere there; sites carry: %s", j, c.name, carriedList())
 			}
 		}
 	}
@@ -247,9 +253,10 @@ func (b *builder) checkCohorts(spec *fileSpec) {
 		byName[name] = c
 		b.checkQuota(c.cohort.Quota, c.quotaAt, nil)
 	}
+	cohortList := sync.OnceValue(func() string { return sortedKeys(byName) })
 	for _, c := range spec.cohorts {
 		if p := c.cohort.Parent; p != "" && byName[p] == nil {
-			c.at.errf("parent", "cohort %q is not defined; defined: %s", p, sortedKeys(byName))
+			c.at.errf("parent", "cohort %q is not defined; defined: %s", p, cohortList())
 		}
 	}
 	// Walk up from each cohort until a root, a cycle, or a cohort an
@@ -276,14 +283,27 @@ func (b *builder) checkCohorts(spec *fileSpec) {
 	}
 }
 
+// maxListed bounds the names a message lists.
+const maxListed = 20
+
+// sortedKeys lists the keys of m for a message: sorted, at most
+// maxListed, then how many more.
 func sortedKeys[V any](m map[string]V) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
-	if len(keys) == 0 {
+	return listNames(keys)
+}
+
+// listNames sorts names and lists at most maxListed of them.
+func listNames(names []string) string {
+	if len(names) == 0 {
 		return "none"
 	}
-	return strings.Join(keys, ", ")
+	slices.Sort(names)
+	if len(names) > maxListed {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	}
+	return strings.Join(names, ", ")
 }
