@@ -19,6 +19,7 @@ type builder struct {
 	nodeAt []nodeOrigin
 	// modelList is knownModels of the facility's models, built once
 	modelList func() string
+	caps      *capacityIndex // built by the first quota check
 	// equipmentBad is set when sites, halls, racks or nodes had errors;
 	// checks of quotas against capacity are then skipped, since the
 	// capacity they would compare with is wrong.

@@ -188,3 +188,40 @@ func TestListsInMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestQuotaChecks(t *testing.T) {
+	// each quota added up all the nodes: tenants × nodes steps
+	const tenants = 2000
+	var b strings.Builder
+	b.WriteString(site("{id: 'r[1-200]', nodes: [" + group("{rack}-n[1-100]") + "]}"))
+	b.WriteString("tenants:\n")
+	for i := range tenants {
+		fmt.Fprintf(&b, "  - {name: t%d, jurisdictions: [FR], quota: {H100: {nominal: 8}}}\n", i)
+	}
+	b.WriteString("cohorts:\n")
+	for i := range tenants {
+		fmt.Fprintf(&b, "  - {name: c%d, quota: {H100: {nominal: 8}}}\n", i)
+	}
+	f, w, err := load("h.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Nodes) != 20000 || len(f.Tenants) != tenants {
+		t.Fatalf("%d nodes, %d tenants", len(f.Nodes), len(f.Tenants))
+	}
+	if w.steps > 2*tenants {
+		t.Errorf("%d steps for %d quotas, want about one each", w.steps, 2*tenants)
+	}
+}
+
+func TestSiteLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: t\nsites:\n")
+	for i := range maxSites + 1 {
+		fmt.Fprintf(&b, "  - {id: s%d, country: FR, operator: o, power_envelope_kw: 1, pue: 1.1, halls: [{id: h, racks: [{id: r, nodes: [{names: n%d, cpus: 1, memory_gib: 1, base_watts: 1}]}]}]}\n", i, i)
+	}
+	w, _ := wantErr(t, b.String(), maxSites+3, "sites[1000]", "more than 1000 sites, the limit")
+	if w.named != 0 {
+		t.Errorf("%d names made, want none", w.named)
+	}
+}

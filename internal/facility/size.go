@@ -1,20 +1,28 @@
 package facility
 
-// maxNodes and maxRacks bound the equipment of one facility: 200,000
-// nodes is 800,000 GPUs in four-GPU trays, several times the largest
-// sites built, and a small file that asks for more (n[1-99999] in a
-// thousand racks) is refused before a name is made.
+// maxNodes, maxRacks and maxSites bound the equipment of one facility:
+// 200,000 nodes is 800,000 GPUs in four-GPU trays, several times the
+// largest sites built, and a small file that asks for more (n[1-99999]
+// in a thousand racks) is refused before a name is made. The quota
+// checks visit the sites carrying a tenant's jurisdictions, so sites are
+// bounded too: an operator has tens.
 const (
 	maxNodes = 200_000
 	maxRacks = maxNodes
+	maxSites = 1000
 )
 
-// size counts the racks and nodes spec describes without making them. At
-// the rack entry or node group that takes the facility past maxRacks or
-// maxNodes it records an error and reports false; the racks are then not
-// built at all. A pattern with an error counts 0 here and is reported
+// size counts the sites, racks and nodes spec describes without making
+// them. At the site, rack entry or node group that takes the facility
+// past a limit it records an error and reports false; the racks are then
+// not built at all. A pattern with an error counts 0 here and is reported
 // when the racks are built.
 func (b *builder) size(spec *fileSpec) (racks, nodes int, ok bool) {
+	if len(spec.sites) > maxSites {
+		at := spec.sites[maxSites].at
+		b.d.errf(at.line, at.path, "the facility would have more than %d sites, the limit; split it into several facilities", maxSites)
+		return 0, 0, false
+	}
 	for _, s := range spec.sites {
 		for _, h := range s.halls {
 			for _, r := range h.racks {

@@ -89,11 +89,17 @@ func (b *builder) checkPower(models map[string]model.GPUModel) {
 			m.m[m.key] = draw{x.idle + d.idle, x.nameplate + d.nameplate}
 		}
 	}
+	envelope := make(map[string]float64, len(b.f.Sites))
+	for _, s := range b.f.Sites {
+		if _, dup := envelope[s.ID]; !dup {
+			envelope[s.ID] = s.PowerEnvelopeKW
+		}
+	}
 	hallCap := map[string]float64{}
 	for i, h := range b.f.Halls {
 		hallCap[h.ID] = h.PowerCapKW
 		at := b.hallAt[i].at
-		env := b.f.Sites[b.siteIndex(h.Site)].PowerEnvelopeKW
+		env := envelope[h.Site]
 		if h.PowerCapKW > 0 && env > 0 && h.PowerCapKW > env {
 			at.errf("power_cap_kw", "hall cap %g kW is above the site's power envelope %g kW; lower it to at most %g", h.PowerCapKW, env, env)
 		}
@@ -134,26 +140,6 @@ func (b *builder) checkBudget(at *object, what string, capKW, coolKW float64, d 
 	if limit > coolKW {
 		at.errf("cooling_capacity_kw", "%s: cooling capacity %g kW is below its %s %.1f kW; every watt drawn becomes heat, so raise cooling_capacity_kw or set power_cap_kw <= %g", what, coolKW, of, limit, coolKW)
 	}
-}
-
-func (b *builder) siteIndex(id string) int {
-	return slices.IndexFunc(b.f.Sites, func(s model.Site) bool { return s.ID == id })
-}
-
-// capacity is the GPUs of model m at sites carrying any of tags (all
-// sites when tags is empty).
-func (b *builder) capacity(m string, tags []string) int {
-	allowed := map[string]bool{}
-	for _, s := range b.f.Sites {
-		allowed[s.ID] = len(tags) == 0 || slices.ContainsFunc(tags, s.InJurisdiction)
-	}
-	total := 0
-	for _, n := range b.f.Nodes {
-		if n.GPUModel == m && allowed[n.Site] {
-			total += n.GPUs
-		}
-	}
-	return total
 }
 
 func (b *builder) checkQuota(q map[string]model.Quota, at map[string]*object, tags []string) {
