@@ -50,18 +50,18 @@ func TestNodeLimit(t *testing.T) {
 	}{
 		// once 12 s: 600,000 names were made before the budget stopped
 		{"ranges times ranges", site("{id: 'r[1-99999]', nodes: [" + group("{rack}-n[1-99999]") + "]}"),
-			names, "more than 200000 nodes, the limit (these names make 99999 in each of 99999 racks)"},
+			names, "more than 100000 nodes, the limit (these names make 99999 in each of 99999 racks)"},
 		// a fuzz seed: 3 × 99,999 names, 3.4 s a run under the fuzzer
 		{"three racks", site("{id: 'r[1-3]', nodes: [{names: 'n[1-99999]'}]}"),
-			names, "more than 200000 nodes, the limit (these names make 99999 in each of 3 racks)"},
+			names, "more than 100000 nodes, the limit (these names make 99999 in each of 3 racks)"},
 		{"many entries", site(strings.Repeat("{id: 'r[1-9]', nodes: ["+group("{rack}-n[1-10000]")+"]}, ", 3)),
-			"sites[0].halls[0].racks[2].nodes[0].names", "more than 200000 nodes, the limit (these names make 10000 in each of 9 racks)"},
+			"sites[0].halls[0].racks[1].nodes[0].names", "more than 100000 nodes, the limit (these names make 10000 in each of 9 racks)"},
 		{"many groups", site("{id: r, nodes: [" + strings.Repeat(group("n[1-99999]")+", ", 3) + "]}"),
-			"sites[0].halls[0].racks[0].nodes[2].names", "more than 200000 nodes"},
+			"sites[0].halls[0].racks[0].nodes[1].names", "more than 100000 nodes"},
 		{"many names", site("{id: r, nodes: [{names: [" + strings.Repeat("'n[1-99999]', ", 3) + "]}]}"),
-			names, "more than 200000 nodes"},
+			names, "more than 100000 nodes"},
 		{"racks", site(strings.Repeat("{id: 'r[1-99999]'}, ", 3)),
-			"sites[0].halls[0].racks[2].id", "more than 200000 racks, the limit"},
+			"sites[0].halls[0].racks[1].id", "more than 100000 racks, the limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w, _ := wantErr(t, tt.y, 2, tt.field, tt.want)
@@ -74,7 +74,7 @@ func TestNodeLimit(t *testing.T) {
 
 func TestNodeLimitHolds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("makes 200,000 nodes")
+		t.Skip("makes 100,000 nodes")
 	}
 	// exactly the limit loads, and makes each name once
 	y := site(fmt.Sprintf("{id: 'r[1-%d]', nodes: [%s]}", maxNodes/100, group("{rack}-n[1-100]")))
@@ -86,7 +86,7 @@ func TestNodeLimitHolds(t *testing.T) {
 		t.Errorf("%d nodes, %d names made; want %d of each", len(f.Nodes), w.named, maxNodes)
 	}
 	y = site(fmt.Sprintf("{id: 'r[1-%d]', nodes: [%s]}, {id: x, nodes: [%s]}", maxNodes/100, group("{rack}-n[1-100]"), group("x1")))
-	wantErr(t, y, 2, "sites[0].halls[0].racks[1].nodes[0].names", "more than 200000 nodes")
+	wantErr(t, y, 2, "sites[0].halls[0].racks[1].nodes[0].names", "more than 100000 nodes")
 }
 
 // TestValidIdent checks the name check, a loop run once per node, against
