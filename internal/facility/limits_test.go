@@ -174,7 +174,7 @@ func TestListsInMessages(t *testing.T) {
 			n + 5, "tenants[0].priority_classes", `priority class "x" is not defined; defined: p0, p1, p10, p100, p1000, p1001, p1002, p1003, p1004, p1005, p1006, p1007, p1008, p1009, p101, p1010, p1011, p1012, p1013, p1014 and 2980 more`},
 		{"jurisdictions", strings.Replace(nodes, "country: FR,", "country: FR, jurisdictions: [FR"+each(", J%d")+"],", 1) + "tenants:\n" + each("  - {name: t%d, jurisdictions: [X]}\n"),
 			4, "tenants[0].jurisdictions", `no site carries jurisdiction "X", so the tenant could run nowhere there; sites carry: FR, J0, J1, J10, J100, J1000, J1001, J1002, J1003, J1004, J1005, J1006, J1007, J1008, J1009, J101, J1010, J1011, J1012, J1013 and 2981 more`},
-		{"GPU models", "gpu_models:\n" + each("  M%d: {vendor: v, memory_gib: 1, tdp_watts: 1, idle_watts: 1, bf16_tflops: 1}\n") +
+		{"GPU models", "gpu_models: {" + each("M%d: {vendor: v, memory_gib: 1, tdp_watts: 1, idle_watts: 1, bf16_tflops: 1},\n") + "}\n" +
 			site("{id: r, nodes: ["+strings.TrimSuffix(each("{names: n%d, gpu_model: X, gpus: 1, cpus: 1, memory_gib: 1, base_watts: 1}, "), ", ")+"]}"),
 			n + 3, "sites[0].halls[0].racks[0].nodes[0].gpu_model", `unknown GPU model "X"; known models: A100, B200, GB200, GB300, H100, H200, M0, M1, M10, M100, M1000, M1001, M1002, M1003, M1004, M1005, M1006, M1007, M1008, M1009 and 2987 more (define new ones under gpu_models)`},
 	} {
@@ -223,5 +223,54 @@ func TestSiteLimit(t *testing.T) {
 	w, _ := wantErr(t, b.String(), maxSites+3, "sites[1000]", "more than 1000 sites, the limit")
 	if w.named != 0 {
 		t.Errorf("%d names made, want none", w.named)
+	}
+}
+
+func TestYAMLShapeLimits(t *testing.T) {
+	keys := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "  M%d: {tdp_watts: 1}\n", i)
+		}
+		return b.String()
+	}
+	for _, tt := range []struct {
+		name, y string
+		line    int
+		want    string
+	}{
+		// 20,000 brackets: 1.2 s and 640 MB in the parser; 100,000 ran
+		// for 80 s and 15 GB
+		{"flow nesting", "name: t\nx: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n",
+			2, "nesting deeper than 32 levels, the limit"},
+		{"block nesting", "name: t\nx:\n" + func() string {
+			var b strings.Builder
+			for i := range 40 {
+				b.WriteString(strings.Repeat(" ", i+1) + "- \n")
+			}
+			return b.String()
+		}(), 34, "nesting deeper than 32 levels, the limit"},
+		{"dashes", "name: t\nx:\n" + strings.Repeat("- ", 100) + "v\n", 3, "nesting deeper than 32 levels"},
+		// 10,000 keys in one mapping: 1.8 s; 40,000: 32 s
+		{"keys", "name: t\ngpu_models:\n" + keys(20000), 259, "a mapping with more than 256 keys, the limit"},
+		// 4 MB of brackets made 4 million tokens: 3 s and 1.1 GB
+		// before the parser began
+		{"marks", "name: t\nx: [" + strings.Repeat("1,", maxMarks/2) + "1]\n", 2, "more than 5000000 words and marks, the limit"},
+		{"brackets", "name: t\nx:\n" + strings.Repeat("[]\n", maxMarks/2) + "]\n", maxMarks / 2, "more than 5000000 words and marks, the limit"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, errs := wantErr(t, tt.y, tt.line, "", tt.want)
+			if len(errs) != 1 || w.values != 0 {
+				t.Errorf("%d errors, %d values decoded: want the file refused before it is parsed", len(errs), w.values)
+			}
+		})
+	}
+	// the limits themselves pass
+	y := "name: t\ngpu_models:\n" + keys(maxKeys) + "x: " + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + "\n"
+	_, errs := wantErr(t, y, 1, "sites", "missing required field")
+	for _, e := range errs {
+		if strings.Contains(e.Msg, "the limit") {
+			t.Errorf("at the limits: %v", e)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
@@ -17,8 +18,9 @@ import (
 // maxErrors bounds the problems reported for one file.
 const maxErrors = 200
 
-// maxFileSize bounds the size of a facility description.
-const maxFileSize = 32 << 20
+// maxFileSize bounds the size of a facility description; the
+// 100,000-node benchmark facility (see maxNodes) is 7 MB.
+const maxFileSize = 16 << 20
 
 var topFields = []string{"name", "gpu_models", "sites", "tenants", "cohorts", "priority_classes", "data_classes", "policy"}
 
@@ -61,7 +63,14 @@ func load(name string, data []byte) (f *model.Facility, w work, err error) {
 	// a byte-order mark (Windows editors write one) is no part of the
 	// first key
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	file, perr := parser.ParseBytes(data, 0)
+	if line, over := marksOver(data, maxMarks); over {
+		return nil, w, Errors{{File: name, Line: line, Msg: fmt.Sprintf("the file has more than %d words and marks, the limit (the 100,000-node benchmark facility has 1.1 million); split it into several facilities", maxMarks)}}
+	}
+	tokens := lexer.Tokenize(string(data))
+	if e := checkShape(name, tokens); e != nil {
+		return nil, w, Errors{e}
+	}
+	file, perr := parser.Parse(tokens, 0)
 	if perr != nil {
 		return nil, w, Errors{syntaxError(name, perr)}
 	}
