@@ -213,8 +213,23 @@ func (b *builder) one(g *groupSpec, key, tmpl string, vars map[string]string) st
 	return s
 }
 
-// compileTemplate substitutes placeholders, then parses ranges.
+// compileTemplate substitutes placeholders, then parses ranges. A
+// placeholder inside a range is refused: it would make the number of
+// names depend on the rack (n[1-{rack}]), which size could not count.
 func compileTemplate(p string, vars map[string]string) (pattern, error) {
+	if open := strings.IndexByte(p, '['); open >= 0 {
+		inRange := false
+		for _, c := range []byte(p[open:]) {
+			switch {
+			case c == '[':
+				inRange = true
+			case c == ']':
+				inRange = false
+			case c == '{' && inRange:
+				return pattern{}, fmt.Errorf("%q puts a placeholder inside a range; a range holds numbers, e.g. {rack}-n[1-4]", p)
+			}
+		}
+	}
 	s, err := substitute(p, vars)
 	if err != nil {
 		return pattern{}, err

@@ -18,8 +18,8 @@ const (
 // size counts the sites, racks and nodes spec describes without making
 // them. At the site, rack entry or node group that takes the facility
 // past a limit it records an error and reports false; the racks are then
-// not built at all. A pattern with an error counts 0 here and is reported
-// when the racks are built.
+// not built at all. Errors in patterns are reported when the racks are
+// built.
 func (b *builder) size(spec *fileSpec) (racks, nodes int, ok bool) {
 	if len(spec.sites) > maxSites {
 		at := spec.sites[maxSites].at
@@ -43,15 +43,24 @@ func (b *builder) size(spec *fileSpec) (racks, nodes int, ok bool) {
 					return 0, 0, false
 				}
 				// every rack of the entry holds as many nodes: a rack
-				// id has no brackets, so {rack} adds no range
+				// id has no brackets, and compileTemplate refuses
+				// {rack} inside one, so the id changes no range
 				vars["rack"] = "r"
 				for _, g := range r.groups {
+					// a pattern with an error, and a group without
+					// names, count as one node: they are checked in
+					// every rack all the same
 					each := 0
 					for _, p := range g.patterns {
-						if pt, err := compileTemplate(p, vars); err == nil && each <= maxNodes {
-							each += pt.n
+						n := 1
+						if pt, err := compileTemplate(p, vars); err == nil {
+							n = pt.n
+						}
+						if each <= maxNodes {
+							each += n
 						}
 					}
+					each = max(each, 1)
 					// each <= maxNodes+maxExpand and ids.n <= maxExpand,
 					// so the product cannot overflow
 					if each > maxNodes || nodes+ids.n*each > maxNodes {
