@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // builder flattens the decoded spec into a model.Facility and remembers,
@@ -61,11 +62,19 @@ func (b *builder) build(spec *fileSpec) {
 			h.hall.Site = s.site.ID
 			b.f.Halls = append(b.f.Halls, h.hall)
 			b.hallAt = append(b.hallAt, h)
-			if ok {
+			if ok && buildable(s, h) {
 				b.racks(s, h)
 			}
 		}
 	}
+}
+
+// buildable reports whether the racks of a hall can be built: its and
+// its site's ids, wrong ones already reported, go into every rack's and
+// node's names, so a long wrong one would be copied a hundred thousand
+// times.
+func buildable(s *siteSpec, h *hallSpec) bool {
+	return validIdent(s.site.ID) && validIdent(h.id)
 }
 
 func (b *builder) racks(s *siteSpec, h *hallSpec) {
@@ -92,7 +101,7 @@ func (b *builder) racks(s *siteSpec, h *hallSpec) {
 		}
 		for _, id := range ids {
 			if !validIdent(id) {
-				r.at.errf("id", "rack id %q is not a valid name; %s", id, identHint)
+				r.at.errf("id", "rack id %q is not a valid name; %s", yamlin.Truncate(id, 80), identHint)
 				continue
 			}
 			if first, dup := rackLine[id]; dup {
@@ -127,7 +136,7 @@ func (b *builder) nodes(r *rackSpec, rack model.Rack, vars map[string]string) {
 			b.d.named += pt.n
 			for _, x := range pt.expand() {
 				if !validIdent(x) {
-					b.d.errf(g.patternLines[i], g.at.sub("names"), "node name %q is not valid; %s", x, identHint)
+					b.d.errf(g.patternLines[i], g.at.sub("names"), "node name %q is not valid; %s", yamlin.Truncate(x, 80), identHint)
 					continue
 				}
 				names = append(names, x)

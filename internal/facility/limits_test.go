@@ -282,3 +282,36 @@ func TestYAMLShapeLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestLongNames(t *testing.T) {
+	// a long pattern, template or id is copied into every rack: 100 kB
+	// over 99,999 racks took 30 to 60 s and 10 to 40 GB
+	long := strings.Repeat("x", 10000)
+	for _, tt := range []struct {
+		name, y, field, want string
+		named                int // names made: none but for the spine
+	}{
+		{"pattern", site("{id: 'r[1-999]', nodes: [" + group("{rack}"+long) + "]}"),
+			"sites[0].halls[0].racks[0].nodes[0].names", "a pattern of 10006 characters, more than 256, the limit", 0},
+		{"spine", site("{id: 'r[1-999]', nodes: [{names: '{rack}', spine: '{rack}" + long + "'}]}"),
+			"sites[0].halls[0].racks[0].nodes[0].spine", "10006 characters, more than 256, the limit", 999},
+		{"rack id", site("{id: 'r[1-999]" + long + "', nodes: [" + group("{rack}") + "]}"),
+			"sites[0].halls[0].racks[0].id", "10008 characters, more than 256, the limit", 0},
+		{"site id", strings.Replace(site("{id: 'r[1-999]', nodes: ["+group("{rack}-{site}")+"]}"), "id: s,", "id: s"+long+",", 1),
+			"sites[0].id", `"sxxxxxxxxx`, 0},
+		{"hall id", strings.Replace(site("{id: 'r[1-999]', nodes: ["+group("{rack}-{hall}")+"]}"), "id: h,", "id: h"+long+",", 1),
+			"sites[0].halls[0].id", `is not a valid name`, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, errs := wantErr(t, tt.y, 2, tt.field, tt.want)
+			if w.named != tt.named {
+				t.Errorf("%d names made, want %d", w.named, tt.named)
+			}
+			for _, e := range errs {
+				if len(e.Msg) > 300 {
+					t.Errorf("a %d-byte message: %.100s…", len(e.Msg), e.Msg)
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // The spec types hold a decoded file before expansion. Each keeps the
@@ -93,7 +94,23 @@ const maxKW = 1e7
 func (o *object) ident(key, hint string) string {
 	s := o.reqStr(key, hint)
 	if s != "" && !validIdent(s) {
-		o.errf(key, "%q is not a valid name; %s", s, identHint)
+		o.errf(key, "%q is not a valid name; %s", yamlin.Truncate(s, 80), identHint)
+	}
+	return s
+}
+
+// maxTemplate bounds a name pattern or topology template: each is
+// substituted, and a pattern expanded, once for every rack of its entry,
+// so its length is multiplied by up to maxRacks.
+const maxTemplate = 256
+
+// template reads an optional pattern or template of at most maxTemplate
+// characters; a longer one is an error and reads as absent.
+func (o *object) template(key string) string {
+	s, _ := o.str(key)
+	if len(s) > maxTemplate {
+		o.errf(key, "%d characters, more than %d, the limit", len(s), maxTemplate)
+		return ""
 	}
 	return s
 }
@@ -296,7 +313,11 @@ func (d *decoder) hall(o *object) *hallSpec {
 
 func (d *decoder) rack(o *object, hallCooling model.Cooling) *rackSpec {
 	r := &rackSpec{at: o}
-	r.pattern = o.reqStr("id", "give the rack an id unique within its hall, e.g. r01, or a range such as r[01-48] for identical racks")
+	if o.has("id") {
+		r.pattern = o.template("id")
+	} else {
+		o.missing("id", "give the rack an id unique within its hall, e.g. r01, or a range such as r[01-48] for identical racks")
+	}
 	r.rack.PowerCapKW, _ = o.power("power_cap_kw")
 	r.rack.Cooling = o.cooling("cooling", hallCooling)
 	r.rack.CoolingCapacityKW, _ = o.power("cooling_capacity_kw")
@@ -315,7 +336,14 @@ func (d *decoder) group(o *object) *groupSpec {
 	if !o.has("names") {
 		o.missing("names", "name the nodes, e.g. gpu[001-128] or [a1, a2]")
 	}
-	g.patterns, g.patternLines = o.strList("names", true)
+	patterns, lines := o.strList("names", true)
+	for i, p := range patterns {
+		if len(p) > maxTemplate {
+			d.errf(lines[i], o.sub("names"), "a pattern of %d characters, more than %d, the limit; a name has at most 63", len(p), maxTemplate)
+			continue
+		}
+		g.patterns, g.patternLines = append(g.patterns, p), append(g.patternLines, lines[i])
+	}
 	g.node.GPUModel, _ = o.str("gpu_model")
 	gpus, gpusOK := o.integer("gpus", 0, 1024)
 	g.node.GPUs = gpus
@@ -340,11 +368,11 @@ func (d *decoder) group(o *object) *groupSpec {
 	if g.node.GPUModel != "" && gpus == 0 && (gpusOK || !o.has("gpus")) {
 		o.errf("gpus", "gpu_model %s is set but gpus is 0; set the GPUs per node, or drop gpu_model for CPU-only nodes", g.node.GPUModel)
 	}
-	g.nvlDomain, _ = o.str("nvlink_domain")
+	g.nvlDomain = o.template("nvlink_domain")
 	g.nvlSize, _ = o.integer("nvlink_domain_size", 1, maxExpand)
-	g.leaf, _ = o.str("leaf")
+	g.leaf = o.template("leaf")
 	g.perLeaf, _ = o.integer("nodes_per_leaf", 1, maxExpand)
-	g.spine, _ = o.str("spine")
+	g.spine = o.template("spine")
 	if g.nvlSize > 0 && g.nvlDomain != "" && !strings.Contains(g.nvlDomain, "{n}") {
 		o.errf("nvlink_domain", "%q names one domain, but nvlink_domain_size splits the group into several; put {n} in the name or drop one of the two", g.nvlDomain)
 	}

@@ -28,6 +28,9 @@ func (b *builder) size(spec *fileSpec) (racks, nodes int, ok bool) {
 	}
 	for _, s := range spec.sites {
 		for _, h := range s.halls {
+			if !buildable(s, h) {
+				continue
+			}
 			for _, r := range h.racks {
 				if r.pattern == "" {
 					continue
