@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -38,7 +39,28 @@ func (d *decoder) errf(line int, field, format string, args ...any) {
 		d.dropped++
 		return
 	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s, maxQuoted)
+		}
+	}
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// maxQuoted bounds the text a message quotes from the file: an alias
+// can put one long string in many messages.
+const maxQuoted = 1000
+
+// clip cuts s to at most n bytes, at a character boundary, marking the
+// cut with "…". It reads no more of s than it keeps.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // spend counts n decoded values and reports whether the budget allows
@@ -50,10 +72,15 @@ func (d *decoder) spend(n, line int) bool {
 	}
 	if !d.tooBig {
 		d.tooBig = true
-		d.errf(line, "", "the file expands (through aliases) to more than %d values; write it out with fewer aliases", maxValues)
+		d.errf(line, "", "the file expands (through aliases) to more than %d values (a long string counts one for every %d bytes); write it out with fewer aliases", maxValues, bytesPerValue)
 	}
 	return false
 }
+
+// bytesPerValue is what a string counts against maxValues: every use of
+// a string costs its length (a map lookup, a comparison), and an alias
+// can use one long string many times.
+const bytesPerValue = 64
 
 // collectAnchors records every anchor of the document by name; a later
 // anchor of the same name replaces an earlier one.
@@ -92,6 +119,9 @@ func (d *decoder) resolve(n ast.Node, line int, path string) ast.Node {
 			}
 			n = target
 		default:
+			if text, ok := scalarText(n); ok && len(text) >= bytesPerValue {
+				d.spend(len(text)/bytesPerValue, lineOr(n, line))
+			}
 			return n
 		}
 	}
@@ -274,8 +304,10 @@ func (o *object) value(n ast.Node, line int, key string) ast.Node {
 	return n
 }
 
-// sub is the path of a child field.
+// sub is the path of a child field. A long key is cut: the path is
+// copied into every field below it.
 func (o *object) sub(key string) string {
+	key = clip(key, 80)
 	if o.path == "" {
 		return key
 	}

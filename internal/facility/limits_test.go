@@ -315,3 +315,37 @@ func TestLongNames(t *testing.T) {
 		})
 	}
 }
+
+func TestLongStrings(t *testing.T) {
+	// one long string, used by a thousand tenants through an alias: each
+	// use hashed, compared and quoted it (2 MB took 27 to 34 s and 6 to
+	// 15 GB)
+	long := strings.Repeat("x", 200_000)
+	tenants := func(format string) string {
+		var b strings.Builder
+		b.WriteString("tenants:\n")
+		for i := range 1000 {
+			fmt.Fprintf(&b, format, i)
+		}
+		return b.String()
+	}
+	nodes := site("{id: r, nodes: [" + group("n1") + "]}")
+	for _, tt := range []struct{ name, y string }{
+		{"value", "x: &s '" + long + "'\n" + nodes + tenants("  - {name: t%d, cohort: *s}\n")},
+		{"key", "x: &q {'" + long + "': {nominal: 1}}\n" + nodes + tenants("  - {name: t%d, quota: *q}\n")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, errs := wantErr(t, tt.y, 1, "", "the file expands (through aliases) to more than 2000000 values (a long string counts one for every 64 bytes)")
+			if w.values > maxValues+len(long) {
+				t.Errorf("%d values, want the budget to stop the decoding", w.values)
+			}
+			size := 0
+			for _, e := range errs {
+				size += len(e.Error())
+			}
+			if size > 1<<20 {
+				t.Errorf("%d bytes of errors, want long strings cut", size)
+			}
+		})
+	}
+}

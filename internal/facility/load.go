@@ -165,10 +165,10 @@ type yamlError interface {
 }
 
 func syntaxError(name string, err error) *Error {
-	e := &Error{File: name, Msg: "YAML syntax error: " + err.Error()}
+	e := &Error{File: name, Msg: "YAML syntax error: " + clip(err.Error(), maxQuoted)}
 	var ye yamlError
 	if errors.As(err, &ye) {
-		e.Msg = "YAML syntax error: " + ye.GetMessage()
+		e.Msg = "YAML syntax error: " + clip(ye.GetMessage(), maxQuoted)
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			e.Line = tk.Position.Line
 		}
