@@ -64,16 +64,17 @@ func clip(s string, n int) string {
 }
 
 // spend counts n decoded values and reports whether the budget allows
-// them.
+// them; once it does not, it allows nothing more.
 func (d *decoder) spend(n, line int) bool {
+	if d.tooBig {
+		return false
+	}
 	d.values += n
 	if d.values <= maxValues {
 		return true
 	}
-	if !d.tooBig {
-		d.tooBig = true
-		d.errf(line, "", "the file expands (through aliases) to more than %d values (a long string counts one for every %d bytes); write it out with fewer aliases", maxValues, bytesPerValue)
-	}
+	d.tooBig = true
+	d.errf(line, "", "the file expands (through aliases) to more than %d values (a long string counts one for every %d bytes); write it out with fewer aliases", maxValues, bytesPerValue)
 	return false
 }
 
