@@ -128,9 +128,19 @@ func (b *builder) nodes(r *rackSpec, rack model.Rack, vars map[string]string) {
 		var names []string
 		var lines []int
 		for i, p := range g.patterns {
+			if g.badPattern != nil && g.badPattern[i] {
+				continue
+			}
 			pt, err := compileTemplate(p, vars)
 			if err != nil {
+				// a rack id has no brackets and may not stand in a
+				// range, so the pattern is as wrong in every rack of
+				// the entry: say so once
 				b.d.errf(g.patternLines[i], g.at.sub("names"), "%v", err)
+				if g.badPattern == nil {
+					g.badPattern = make([]bool, len(g.patterns))
+				}
+				g.badPattern[i] = true
 				continue
 			}
 			b.d.named += pt.n

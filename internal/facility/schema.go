@@ -58,6 +58,7 @@ type groupSpec struct {
 	at           *object
 	patterns     []string
 	patternLines []int
+	badPattern   []bool     // found wrong in the entry's first rack, skipped in the others
 	node         model.Node // template
 	nvlDomain    string     // name or template; "" = default
 	nvlSize      int        // nodes per NVLink domain; 0 = not set
