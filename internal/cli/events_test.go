@@ -140,7 +140,7 @@ func TestEventsCommand(t *testing.T) {
 	submit("three")
 	waitFor("job three")
 	es.stop()
-	es = openEventsServer(t, dir, es.addr)
+	openEventsServer(t, dir, es.addr) // the same address: the follower reconnects
 	submit("four") // the client retries the address until the server is back
 	waitFor("job four")
 	cancel()
