@@ -141,7 +141,7 @@ func TestEventsCommand(t *testing.T) {
 	waitFor("job three")
 	es.stop()
 	openEventsServer(t, dir, es.addr) // the same address: the follower reconnects
-	submit("four") // the client retries the address until the server is back
+	submit("four")                    // the client retries the address until the server is back
 	waitFor("job four")
 	cancel()
 	if err := <-done; err != nil {
