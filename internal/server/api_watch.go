@@ -44,9 +44,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	ch, err := s.watch.subscribe(tenant, holder, s.cfg.MaxWatches)
 	switch {
 	case errors.Is(err, errTooManyWatch):
-		w.Header().Set("Retry-After", "15")
-		problemf(w, http.StatusTooManyRequests, "%v: %s holds %d open, the most it may; close one (its tokens together, for a tenant)",
-			err, holder, s.cfg.MaxWatches)
+		tooManyStreams(w, "watch streams", holder, s.cfg.MaxWatches)
 		return
 	case errors.Is(err, errResync):
 		w.Header().Set("Retry-After", "1")

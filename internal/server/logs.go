@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -105,11 +104,10 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		"stream": {stream}, "follow": {strconv.FormatBool(follow)}, "offset": {strconv.FormatInt(offset, 10)},
 	}.Encode())
 	if follow {
-		release, ok := s.follows.take(watchHolder(principalOf(r)), s.cfg.MaxFollows)
+		holder := watchHolder(principalOf(r))
+		release, ok := s.follows.take(holder, s.cfg.MaxFollows)
 		if !ok {
-			w.Header().Set("Retry-After", "15")
-			problemf(w, http.StatusTooManyRequests, "too many followed logs: %s holds %d open, the most it may; close one (its tokens together, for a tenant)",
-				watchHolder(principalOf(r)), s.cfg.MaxFollows)
+			tooManyStreams(w, "followed logs", holder, s.cfg.MaxFollows)
 			return
 		}
 		defer release()
@@ -262,31 +260,4 @@ func (s *Server) nodeClient(site, node string) *http.Client {
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}, CheckRedirect: noRedirect}
 	actual, _ := s.nodeClients.LoadOrStore(key, c)
 	return actual.(*http.Client)
-}
-
-// streamCounts counts the streams each holder (watchHolder) has open.
-type streamCounts struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-// take opens a stream for holder if it has fewer than most open; the
-// caller calls release when the stream ends.
-func (c *streamCounts) take(holder string, most int) (release func(), ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n[holder] >= most {
-		return nil, false
-	}
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	c.n[holder]++
-	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.n[holder]--; c.n[holder] <= 0 {
-			delete(c.n, holder)
-		}
-	}, true
 }

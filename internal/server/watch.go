@@ -42,7 +42,7 @@ import (
 type hub struct {
 	mu      sync.Mutex
 	subs    map[chan api.Event]*watcher
-	holders map[string]int // holder → its streams not let go yet
+	holders streamCounts // holder → its streams not let go yet
 	closed  bool
 
 	// open are the writes in flight in the order they began (ended ones
@@ -67,7 +67,7 @@ type hub struct {
 // for, whose it is, and whether the hub dropped it (closed its channel).
 type watcher struct {
 	tenant  string // "" = all
-	holder  string
+	release func() // frees its place among its holder's streams
 	dropped bool
 }
 
@@ -85,7 +85,7 @@ var (
 )
 
 func newHub() *hub {
-	return &hub{subs: map[chan api.Event]*watcher{}, holders: map[string]int{}, maxHeld: maxHeld}
+	return &hub{subs: map[chan api.Event]*watcher{}, maxHeld: maxHeld}
 }
 
 // A write is one store call that records events, tracked by the hub
@@ -228,12 +228,13 @@ func (h *hub) subscribe(tenant, holder string, limit int) (chan api.Event, error
 		return nil, errHubClosed
 	case h.broken:
 		return nil, errResync
-	case h.holders[holder] >= limit:
+	}
+	release, ok := h.holders.take(holder, limit)
+	if !ok {
 		return nil, errTooManyWatch
 	}
 	ch := make(chan api.Event, watchBuffer)
-	h.subs[ch] = &watcher{tenant: tenant, holder: holder}
-	h.holders[holder]++
+	h.subs[ch] = &watcher{tenant: tenant, release: release}
 	return ch, nil
 }
 
@@ -248,9 +249,7 @@ func (h *hub) unsubscribe(ch chan api.Event) {
 	}
 	h.drop(ch)
 	delete(h.subs, ch)
-	if h.holders[w.holder]--; h.holders[w.holder] <= 0 {
-		delete(h.holders, w.holder)
-	}
+	w.release()
 }
 
 func (h *hub) close() {
