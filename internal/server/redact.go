@@ -1,6 +1,9 @@
 package server
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // A job's message and events belong to its tenant, who reads them: they
 // must name no other tenant and no job of another (docs/security.md,
@@ -11,14 +14,18 @@ import "strings"
 // (operator-only) and, for a preemption across tenants, a facility-wide
 // event keep the full text.
 
-// references are the words after which the core names a job (job, for,
-// evicting: a list "X, Y") or a tenant (tenant, borrower).
-var references = []struct {
+// reference is a word after which the core names a job or a tenant,
+// and what ownView writes in place of another tenant's.
+type reference struct {
 	word   string
 	tenant bool // names a tenant, not a job
 	list   bool // names one or more, separated by ", "
 	other  string
-}{
+}
+
+// references are the words after which the core names a job (job, for,
+// evicting: a list "X, Y") or a tenant (tenant, borrower).
+var references = []reference{
 	{"job ", false, false, "a job of another tenant"},
 	{"for ", false, false, "for a job of another tenant"},
 	{"evicting ", false, true, "a job of another tenant"},
@@ -31,8 +38,7 @@ var references = []struct {
 // T" or "borrower T" where T is another tenant of the facility, is
 // rewritten. Caller holds mu.
 func (s *Server) ownView(tenant, msg string) string {
-	if !strings.Contains(msg, "job ") && !strings.Contains(msg, "for ") && !strings.Contains(msg, "evicting ") &&
-		!strings.Contains(msg, "tenant ") && !strings.Contains(msg, "borrower ") {
+	if !slices.ContainsFunc(references, func(r reference) bool { return strings.Contains(msg, r.word) }) {
 		return msg
 	}
 	var b strings.Builder
