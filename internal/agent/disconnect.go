@@ -82,13 +82,14 @@ func (a *Agent) reconnectedLocked(v int64) {
 }
 
 // secondsOf converts a server's seconds to a duration: 0 for a value
-// not above zero (or NaN), capped at a day.
+// not above zero (or NaN), capped at maxGrace (which keeps the
+// conversion in range).
 func secondsOf(s float64) time.Duration {
 	switch {
 	case !(s > 0):
 		return 0
-	case s >= (24 * time.Hour).Seconds():
-		return 24 * time.Hour
+	case s >= maxGrace.Seconds():
+		return maxGrace
 	}
 	return time.Duration(s * float64(time.Second))
 }

@@ -50,16 +50,7 @@ const maxGrace = 24 * time.Hour
 
 // grace is the task's grace between SIGTERM and SIGKILL: 0 when unset,
 // negative or NaN.
-func (t *task) grace() time.Duration {
-	g := t.spec.GraceSeconds
-	switch {
-	case !(g > 0):
-		return 0
-	case g >= maxGrace.Seconds():
-		return maxGrace
-	}
-	return time.Duration(g * float64(time.Second))
-}
+func (t *task) grace() time.Duration { return secondsOf(t.spec.GraceSeconds) }
 
 func (t *task) status() api.TaskStatus {
 	s := api.TaskStatus{Job: t.key.Job, Replica: t.key.Replica, Attempt: t.key.Attempt,
