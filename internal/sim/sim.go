@@ -318,18 +318,11 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 			}
 			t.handle(e, now)
 		}
-		if t.cfg.PassEvery > 0 && t.res.Passes > 0 && now < t.lastPass.Add(t.cfg.PassEvery) {
-			if len(t.waiting) > 0 {
-				t.wake(t.lastPass.Add(t.cfg.PassEvery)) // the pass this instant would have had
+		if t.passDue(now) {
+			if err := t.pass(now); err != nil {
+				t.verify.close()
+				return t.res, err
 			}
-			if t.live {
-				t.res.End = now
-			}
-			continue
-		}
-		if err := t.pass(now); err != nil {
-			t.verify.close()
-			return t.res, err
 		}
 		if t.live {
 			t.res.End = now
@@ -364,6 +357,20 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.res.Tenants[name] = *e
 	}
 	return t.res, nil
+}
+
+// passDue reports whether a pass may run at now (Config.PassEvery);
+// when it may not, a wake-up brings the pass this instant would have had
+// once it may.
+func (t *twin) passDue(now model.Time) bool {
+	next := t.lastPass.Add(t.cfg.PassEvery)
+	if t.cfg.PassEvery <= 0 || t.res.Passes == 0 || now >= next {
+		return true
+	}
+	if len(t.waiting) > 0 {
+		t.wake(next)
+	}
+	return false
 }
 
 // moot reports whether an event changes nothing: a completion or an
