@@ -28,18 +28,7 @@ func disconnectEnv(t *testing.T, d time.Duration) *env {
 // in dir (a new one, or one a server before it left).
 func openDisconnectEnv(t *testing.T, dir string, clk *clock, d time.Duration) *env {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second,
-		StopAfterDisconnect: d, TokenKey: testTokenKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return envOf(t, s, dir, clk)
+	return openEnv(t, dir, DevFacility("local", "FR"), true, clk, func(c *Config) { c.StopAfterDisconnect = d })
 }
 
 // With StopAfterDisconnect, a silent node is not ready at the heartbeat

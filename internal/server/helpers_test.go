@@ -52,15 +52,19 @@ func newEnv(t *testing.T, fac *model.Facility, dynamic bool) *env {
 	return openEnv(t, dir, fac, dynamic, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)})
 }
 
-func openEnv(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *clock) *env {
+func openEnv(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *clock, mods ...func(*Config)) *env {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := New(context.Background(), Config{Facility: fac, DynamicNodes: dynamic, Store: db, Now: clk.now,
-		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
+	cfg := Config{Facility: fac, DynamicNodes: dynamic, Store: db, Now: clk.now,
+		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	s, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
