@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,45 +14,17 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/server"
-	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
-// auditServer is a real server on the SQLite database in dir whose audit
-// log signer signs; its tenant listener is served at addr. stop closes
-// both.
-type auditServer struct {
-	s    *server.Server
-	addr string
-	stop func()
-}
-
-func openAuditServer(t *testing.T, dir string, signer note.Signer) *auditServer {
+// openAuditServer is a tenantServer on the database in dir whose audit
+// log signer signs.
+func openAuditServer(t *testing.T, dir string, signer note.Signer) *tenantServer {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(context.Background(), server.Config{Facility: server.DevFacility("local", "FR"), Store: db,
-		AuditSigner: signer, TokenKey: bytes.Repeat([]byte{7}, 32)})
-	if err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.TenantHandler())
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			srv.Close()
-			db.Close()
-		}
-	}
-	t.Cleanup(stop)
-	return &auditServer{s: s, addr: srv.URL, stop: stop}
+	return openTenantServer(t, dir, "", server.Config{AuditSigner: signer})
 }
 
 // grow appends n entries to the server's log: tokens minted.
-func (a *auditServer) grow(t *testing.T, prefix string, n int) {
+func (a *tenantServer) grow(t *testing.T, prefix string, n int) {
 	t.Helper()
 	for i := range n {
 		req := api.TokenRequest{Name: fmt.Sprintf("%s%d", prefix, i), Role: "viewer", Tenant: "default"}
@@ -108,8 +79,8 @@ func TestAuditConsistencyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(a *auditServer, key string, args ...string) (int, string, string) {
-		return mainOut(append([]string{"audit", "consistency", "--server", a.addr, "--token", tok.Secret, "--key", key}, args...)...)
+	check := func(a *tenantServer, key string, args ...string) (int, string, string) {
+		return mainOut(append([]string{"audit", "consistency", "--server", a.url, "--token", tok.Secret, "--key", key}, args...)...)
 	}
 	a.grow(t, "a", 3)
 	code, out, errOut := check(a, vkey, "--save", first)
@@ -136,7 +107,7 @@ func TestAuditConsistencyCommand(t *testing.T) {
 	restored := openAuditServer(t, backup, signer)
 	for _, c := range []struct {
 		name   string
-		a      *auditServer
+		a      *tenantServer
 		key    string
 		grow   int
 		errOut string

@@ -17,32 +17,41 @@ import (
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
-// eventsServer is a real server on the SQLite database in dir, its
-// tenant listener on addr ("" for any port); stop closes it.
-type eventsServer struct {
+// tenantServer is a real server on the SQLite database in dir, its
+// tenant listener at url; stop closes it.
+type tenantServer struct {
 	s    *server.Server
-	addr string
+	url  string
 	stop func()
 }
 
-func openEventsServer(t *testing.T, dir, addr string) *eventsServer {
+// openTenantServer opens a server with cfg (the dev facility and a test
+// token key unless set) on the store in dir, listening on listen
+// (host:port; "" for any port).
+func openTenantServer(t *testing.T, dir, listen string, cfg server.Config) *tenantServer {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(context.Background(), server.Config{Facility: server.DevFacility("local", "FR"), Store: db,
-		DynamicNodes: true, TokenKey: bytes.Repeat([]byte{7}, 32)})
+	cfg.Store = db
+	if cfg.Facility == nil {
+		cfg.Facility = server.DevFacility("local", "FR")
+	}
+	if cfg.TokenKey == nil {
+		cfg.TokenKey = bytes.Repeat([]byte{7}, 32)
+	}
+	s, err := server.New(context.Background(), cfg)
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
 	}
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	if listen == "" {
+		listen = "127.0.0.1:0"
 	}
 	var ln net.Listener
 	for range 50 { // the port of a server just stopped may take a moment
-		if ln, err = net.Listen("tcp", addr); err == nil {
+		if ln, err = net.Listen("tcp", listen); err == nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -61,7 +70,7 @@ func openEventsServer(t *testing.T, dir, addr string) *eventsServer {
 		})
 	}
 	t.Cleanup(stop)
-	return &eventsServer{s: s, addr: ln.Addr().String(), stop: stop}
+	return &tenantServer{s: s, url: "http://" + ln.Addr().String(), stop: stop}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.
@@ -87,12 +96,12 @@ func (b *syncBuffer) String() string {
 // server, with none missed or repeated.
 func TestEventsCommand(t *testing.T) {
 	dir := t.TempDir()
-	es := openEventsServer(t, dir, "")
+	es := openTenantServer(t, dir, "", server.Config{DynamicNodes: true})
 	tok, err := es.s.MintToken(context.Background(), api.TokenRequest{Name: "m", Role: "member", Tenant: "default"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New("http://"+es.addr, client.WithToken(tok.Secret))
+	c, err := client.New(es.url, client.WithToken(tok.Secret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +113,7 @@ func TestEventsCommand(t *testing.T) {
 	}
 	submit("one")
 	submit("two")
-	flags := []string{"--server", "http://" + es.addr, "--token", tok.Secret}
+	flags := []string{"--server", es.url, "--token", tok.Secret}
 	code, out, errOut := mainOut(append([]string{"events"}, flags...)...)
 	if code != 0 || !strings.Contains(out, "submitted  job one: ") || !strings.Contains(out, "submitted  job two: ") {
 		t.Fatalf("carnot events: exit %d\n%s%s", code, out, errOut)
@@ -140,8 +149,8 @@ func TestEventsCommand(t *testing.T) {
 	submit("three")
 	waitFor("job three")
 	es.stop()
-	openEventsServer(t, dir, es.addr) // the same address: the follower reconnects
-	submit("four")                    // the client retries the address until the server is back
+	openTenantServer(t, dir, strings.TrimPrefix(es.url, "http://"), server.Config{DynamicNodes: true}) // the same address
+	submit("four")                                                                                     // the client retries the address until the server is back
 	waitFor("job four")
 	cancel()
 	if err := <-done; err != nil {
