@@ -40,7 +40,7 @@ func (a *Agent) recordCapsLocked() {
 		return
 	}
 	b, _ := json.Marshal(capped)
-	if err := replaceFile(path, b); err != nil {
+	if err := replaceFile(path, b, false); err != nil {
 		a.log.Warn("cannot record the GPUs' power limits", "err", err)
 	}
 }

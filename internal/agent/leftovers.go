@@ -75,17 +75,38 @@ func (r *processes) writeGroupsLocked() error {
 		gs = []group{}
 	}
 	b, _ := json.Marshal(gs)
-	return replaceFile(filepath.Join(r.dataDir, groupsFile), b)
+	return replaceFile(filepath.Join(r.dataDir, groupsFile), b, false)
 }
 
 // replaceFile writes b to path through a file beside it and a rename, so
-// that a crash leaves the old content or the new, never a part.
-func replaceFile(path string, b []byte) error {
+// that a crash leaves the old content or the new, never a part. With
+// sync it also syncs the file and its directory: the content survives a
+// power loss once it returned.
+func replaceFile(path string, b []byte, sync bool) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(b)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil || !sync {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // leads reports whether pid leads the group of a running task (a PID

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,7 +54,7 @@ func (a *Agent) recordStartedLocked() error {
 		return cmp.Or(cmp.Compare(x.Job, y.Job), cmp.Compare(x.Attempt, y.Attempt), cmp.Compare(x.Replica, y.Replica))
 	})
 	b, _ := json.Marshal(keys)
-	return syncFile(path, b)
+	return replaceFile(path, b, true)
 }
 
 // forgetLocked drops ended tasks the agent need not report any more and
@@ -107,35 +106,6 @@ func (a *Agent) loadStarted() {
 		a.changedLocked(t)
 		a.log.Warn("a previous agent started the task and died: reporting it lost", "task", t.name())
 	}
-}
-
-// syncFile writes b to path as replaceFile does, and syncs the file and
-// its directory: the content survives a power loss once it returned.
-func syncFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // forgetReported forgets every task whose end a heartbeat carried, as
