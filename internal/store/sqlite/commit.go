@@ -12,9 +12,10 @@ type request struct {
 	ctx context.Context
 	// apply runs the request's statements inside the batch's transaction
 	// (and the request's savepoint). An error undoes the request alone.
-	apply func(w *writeStmts) error
-	state atomic.Int32 // queued, taken or abandoned
-	done  chan error   // the outcome, once the batch is committed
+	apply    func(w *writeStmts) error
+	state    atomic.Int32 // queued, taken or abandoned
+	done     chan error   // the outcome, once the batch is committed
+	answered bool         // done holds the outcome (guarded by db.stall.mu)
 }
 
 // Request states. The committer moves a queued request to taken before
@@ -39,12 +40,19 @@ func (db *DB) submit(ctx context.Context, op string, apply func(w *writeStmts) e
 		db.mu.RUnlock()
 		return fmt.Errorf("%s: %w", op, ErrClosed)
 	}
+	if db.stall.overdue() {
+		db.mu.RUnlock()
+		return fmt.Errorf("%s: %w", op, errStalledQueued)
+	}
 	select {
 	case db.reqs <- r:
 		db.mu.RUnlock()
 	case <-ctx.Done():
 		db.mu.RUnlock()
 		return fmt.Errorf("%s: %w", op, ctx.Err())
+	case <-db.stall.signal():
+		db.mu.RUnlock()
+		return fmt.Errorf("%s: %w", op, errStalledQueued)
 	}
 	var err error
 	select {
@@ -53,8 +61,14 @@ func (db *DB) submit(ctx context.Context, op string, apply func(w *writeStmts) e
 		if r.state.CompareAndSwap(queued, abandoned) {
 			return fmt.Errorf("%s: %w", op, ctx.Err())
 		}
-		// The committer runs it now: its outcome is this call's.
-		err = <-r.done
+		// The committer runs it now: its outcome is this call's, until
+		// the deadline.
+		err = db.awaitTaken(ctx, r)
+	case <-db.stall.signal():
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return fmt.Errorf("%s: %w", op, errStalledQueued)
+		}
+		err = db.awaitTaken(ctx, r)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -98,7 +112,7 @@ func (db *DB) runBatch(batch []*request) {
 			continue // abandoned: its caller has returned
 		}
 		if err := r.ctx.Err(); err != nil {
-			r.done <- err
+			db.stall.answer([]*request{r}, nil, err)
 			continue
 		}
 		live = append(live, r)
@@ -119,13 +133,7 @@ func (db *DB) runBatch(batch []*request) {
 		}
 		return nil
 	})
-	for i, r := range live {
-		if err != nil {
-			r.done <- err
-		} else {
-			r.done <- errs[i]
-		}
-	}
+	db.stall.answer(live, errs, err)
 }
 
 // inTx runs f in a write transaction and commits it, or rolls it back
@@ -140,6 +148,9 @@ func (db *DB) inTx(f func() error) error {
 	}
 	err := f()
 	if err == nil {
+		if db.beforeCommit != nil {
+			db.beforeCommit()
+		}
 		_, err = db.ws.commit.ExecContext(ctx)
 		if err == nil {
 			return nil

@@ -11,8 +11,8 @@ import (
 // FairShare returns the saved fair-share history, sorted by tenant.
 func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
 	const op = "read fair share"
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	rows, err := db.r.QueryContext(ctx, "SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant")
 	if err != nil {

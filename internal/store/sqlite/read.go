@@ -19,8 +19,8 @@ const defaultEvents = 1000
 // Job returns the job id, or store.ErrNotFound.
 func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
 	op := fmt.Sprintf("read job %q", id)
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var doc, spec []byte
 	err := db.r.QueryRowContext(ctx, "SELECT doc, spec FROM jobs WHERE id = ?", id).Scan(&doc, &spec)
@@ -41,8 +41,8 @@ func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
 // the cursor of the next page: the last job's seq, as a decimal number.
 func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, error) {
 	const op = "list jobs"
-	if db.isClosed() {
-		return nil, "", fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	after, err := parseCursor(f.After)
 	if err != nil {
@@ -93,8 +93,8 @@ func parseCursor(s string) (int64, error) {
 // Active returns every job not in a final state, in submission order.
 func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
 	const op = "list active jobs"
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	jobs, _, err := db.queryJobs(ctx, "SELECT seq, doc, spec FROM jobs WHERE active = 1 ORDER BY seq")
 	if err != nil {
@@ -135,8 +135,8 @@ func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job,
 // set, at most f.Limit (0: 1000).
 func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, error) {
 	const op = "list events"
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -180,8 +180,8 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 // Usage sums the usage of every job by tenant, tenants sorted by name.
 func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 	const op = "sum usage"
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
 		TOTAL(it_kwh), TOTAL(kwh), TOTAL(eur), TOTAL(gco2e)
@@ -207,8 +207,8 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 // Nodes returns every node, sorted by name.
 func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
 	const op = "list nodes"
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	rows, err := db.r.QueryContext(ctx, "SELECT name, doc FROM nodes ORDER BY name")
 	if err != nil {

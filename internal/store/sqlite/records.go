@@ -59,8 +59,8 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 // Record returns the document of one record, or store.ErrNotFound.
 func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
 	op := fmt.Sprintf("read record %s/%s", kind, key)
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var doc []byte
 	err := db.r.QueryRowContext(ctx, "SELECT doc FROM records WHERE kind = ? AND key = ?", kind, key).Scan(&doc)
@@ -76,8 +76,8 @@ func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
 // Records returns every record of a kind, sorted by key.
 func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) {
 	op := "list records " + kind
-	if db.isClosed() {
-		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	rows, err := db.r.QueryContext(ctx, "SELECT key, doc FROM records WHERE kind = ? ORDER BY key", kind)
 	if err != nil {

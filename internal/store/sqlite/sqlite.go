@@ -34,6 +34,12 @@ import (
 // ErrClosed is returned by every call made after Close.
 var ErrClosed = errors.New("store is closed")
 
+// ErrStalled is returned by a write still running at its deadline (a
+// disk that stopped answering: its outcome is unknown), and by every
+// call made while it runs on: what the store holds is known again only
+// once it ends (stall.go).
+var ErrStalled = errors.New("a write did not finish by its deadline (a stalled disk?); the store answers again once it ends")
+
 // maxBatch is the most requests one transaction commits.
 const maxBatch = 512
 
@@ -57,9 +63,12 @@ type DB struct {
 	batches  atomic.Int64 // transactions committed or attempted
 	requests atomic.Int64 // requests they carried
 
-	// beforeBatch, when set (by tests, before the first write), runs in
-	// the committer before each batch.
-	beforeBatch func()
+	// beforeBatch and beforeCommit, when set (by tests, before the first
+	// write), run in the committer before each batch and before each
+	// COMMIT.
+	beforeBatch, beforeCommit func()
+
+	stall stall // a write past its deadline
 
 	// lock holds PATH.lock while the database is open: two servers
 	// writing one SQLite file would both act as the only one.
@@ -214,9 +223,17 @@ func (db *DB) closeWriter() error {
 	return errors.Join(errs...)
 }
 
-// isClosed reports whether Close was called.
-func (db *DB) isClosed() bool {
+// usable is ErrClosed after Close, ErrStalled while a write runs past
+// its deadline, else nil: every call checks it first.
+func (db *DB) usable() error {
 	db.mu.RLock()
-	defer db.mu.RUnlock()
-	return db.closed
+	closed := db.closed
+	db.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if db.stall.overdue() {
+		return ErrStalled
+	}
+	return nil
 }
