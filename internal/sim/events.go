@@ -45,8 +45,9 @@ func (e event) before(o event) bool {
 // the run makes, with its sequence counter. Without the arrivals the heap
 // holds about what runs and waits, not the whole workload (a million jobs
 // would make every pop sift through twenty levels). work counts the
-// events other than node failures and repairs: when none is left the run
-// is over, whatever failures would still come.
+// events other than node failures and repairs, less those a later
+// decision made stale (queue.stale): when none is left the run is over,
+// whatever failures would still come.
 type queue struct {
 	arrivals []arrival // by time, then workload order
 	next     int       // arrivals[next:] are to come
@@ -79,6 +80,19 @@ func (q *queue) push(at model.Time, kind eventKind, js *jobState, epoch int) {
 	q.seq++
 	q.h.push(event{at: at, seq: q.seq, kind: kind, job: js, epoch: epoch})
 	q.work++
+	if js != nil {
+		js.events++
+	}
+}
+
+// stale stops counting the events of js's current run as work: the run
+// ended, so its completion and eviction will change nothing. Counted, a
+// completion that a restart at another speed left days after the last
+// job kept the run going, and node failures with it (each failure and
+// repair an instant of the run, with its idle energy).
+func (q *queue) stale(js *jobState) {
+	q.work -= js.events
+	js.events = 0
 }
 
 func (q *queue) pushNode(at model.Time, kind eventKind, node string) {
@@ -103,8 +117,13 @@ func (q *queue) pop() event {
 		return event{at: a.at, kind: evArrival, job: a.js}
 	}
 	e := q.h.pop()
-	if e.kind != evFail && e.kind != evRepair {
+	switch {
+	case e.kind == evFail || e.kind == evRepair:
+	case e.job == nil:
 		q.work--
+	case e.epoch == e.job.epoch: // not stale: still counted
+		q.work--
+		e.job.events--
 	}
 	return e
 }

@@ -142,6 +142,7 @@ type jobState struct {
 	pending   bool
 	alloc     model.Allocation
 	epoch     int
+	events    int   // its completion and eviction of this epoch still in the queue
 	queued    bool  // in the twin's queue (a running deployment may be too)
 	queuedAt  int64 // its place in the order jobs were queued
 	runSeq    int64 // its place in the order running jobs started
@@ -469,6 +470,7 @@ func (t *twin) stop(js *jobState, now model.Time) {
 	js.running = false
 	js.scaled = js.scaled[:0]
 	js.epoch++
+	t.q.stale(js)
 	t.run.remove(js)
 	js.alloc = model.Allocation{} // a gang's placements are large: let them go
 }
