@@ -40,7 +40,7 @@ func (m *simModel) register(f *pflag.FlagSet) {
 	f.StringVar(&m.mttr, "mttr", "4h", "mean time to repair a failed node, with --mtbf")
 	f.Float64Var(&m.rate, "arrival-rate", 1, "multiply the arrival rate (2 = twice as many jobs per hour); run times are kept")
 	f.StringVar(&m.window, "window", "", "keep the jobs submitted in FROM,TO (dates or RFC 3339 times, UTC, in the workload's own times; either side may be empty)")
-	f.Float64Var(&m.sample, "sample", 0, "keep a deterministic sample of this share of the jobs, in (0, 1] (with --seed)")
+	f.Float64Var(&m.sample, "sample", 1, "keep a deterministic sample of this share of the jobs, in (0, 1] (with --seed)")
 	f.IntVar(&m.depth, "pass-depth", 0, "between full passes, quick passes over the first N queued jobs only (0: every pass is a full one)")
 	f.StringVar(&m.fullEvery, "full-pass-every", "5m", "with --pass-depth, the longest virtual time between two full passes")
 	f.StringVar(&m.passEvery, "pass-every", "", "the least virtual time between two passes (e.g. 5m): fewer passes on long traces, jobs start up to that much later; default a pass at every event, as the live server")
@@ -52,7 +52,7 @@ func (m *simModel) options() (trace.Options, error) {
 	if !(m.rate >= trace.MinScale && m.rate <= trace.MaxScale) {
 		return o, usageError{fmt.Errorf("--arrival-rate %g: want a factor from %g to %g", m.rate, trace.MinScale, trace.MaxScale)}
 	}
-	if !(m.sample >= 0 && m.sample <= 1) {
+	if !(m.sample > 0 && m.sample <= 1) { // 1, the default, keeps every job
 		return o, usageError{fmt.Errorf("--sample %g: want a share in (0, 1]", m.sample)}
 	}
 	if m.window != "" {
@@ -101,7 +101,7 @@ func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Scale == 1 && o.Window == (trace.Window{}) && o.Sample.Fraction == 0 {
+	if o.Scale == 1 && o.Window == (trace.Window{}) && o.Sample.Fraction == 1 {
 		return jobs, nil
 	}
 	out, err := trace.Shape(jobs, o)
@@ -117,7 +117,7 @@ func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
 	if m.window != "" {
 		what = append(what, "--window "+m.window)
 	}
-	if m.sample > 0 {
+	if m.sample < 1 {
 		what = append(what, fmt.Sprintf("--sample %g", m.sample))
 	}
 	return nil, usageError{fmt.Errorf("%s keeps none of the %d jobs (submitted from %s to %s)", strings.Join(what, " with "), len(jobs), first, last)}

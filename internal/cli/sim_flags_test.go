@@ -21,6 +21,8 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--policy", "backfill"}, `want key=value`},
 		{[]string{"--arrival-rate", "0"}, "--arrival-rate 0"},
 		{[]string{"--sample", "2"}, "--sample 2"},
+		// 0 was the flag's unset value, so --sample 0 ran every job
+		{[]string{"--sample", "0"}, "--sample 0: want a share in (0, 1]"},
 		{[]string{"--window", "2026-01-02"}, "want FROM,TO"},
 		{[]string{"--window", "yesterday,"}, "--window: from:"},
 		{[]string{"--window", "2026-01-02,2026-01-01"}, "FROM must come before TO"},
