@@ -48,7 +48,8 @@ Every field is defined in docs/twin.md. On a terminal, or for more than
 Without --facility/--workload or --philly it replays the bundled default:
 four days of the Microsoft Philly trace, moved into 2023, on a 320-GPU
 facility in France under France's 2023 hourly grid prices and carbon
-(--grid replaces them). DIR defaults to ./carnot-sim.
+(--grid replaces them). DIR defaults to ./carnot-sim. A --grid series
+must be for a zone a site draws from (its grid_zone; FR here).
 
 --philly replays the Microsoft Philly trace the way the Helios study did:
 each virtual cluster its own set of 8-GPU nodes sized by --vc-nodes, FIFO,

@@ -1,6 +1,11 @@
 package cli
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
 	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -52,6 +57,9 @@ func simInputs(o *simOpts) (*model.Facility, []*model.Job, []model.GridSeries, e
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		if err := gridZonesUsed(fac, o.grid); err != nil {
+			return nil, nil, nil, err
+		}
 		series, err := loadGrids(o.grid)
 		if err != nil {
 			return nil, nil, nil, err
@@ -63,9 +71,36 @@ func simInputs(o *simOpts) (*model.Facility, []*model.Job, []model.GridSeries, e
 		return nil, nil, nil, err
 	}
 	if len(o.grid) > 0 {
+		if err := gridZonesUsed(fac, o.grid); err != nil {
+			return nil, nil, nil, err
+		}
 		if series, err = loadGrids(o.grid); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 	return fac, jobs, series, nil
+}
+
+// gridZonesUsed checks that every --grid ZONE=CSV names a zone a site of
+// fac draws from: a series for another zone would be dropped, and the
+// run priced at nothing, without a word.
+func gridZonesUsed(fac *model.Facility, specs []string) error {
+	zones := map[string]bool{}
+	for _, s := range fac.Sites {
+		if s.GridZone != "" {
+			zones[s.GridZone] = true
+		}
+	}
+	for _, g := range specs {
+		zone, _, ok := strings.Cut(g, "=")
+		if !ok || zones[zone] {
+			continue // loadGrids says what is wrong with the flag
+		}
+		have := "its sites have no grid zone"
+		if len(zones) > 0 {
+			have = "its sites' zones: " + strings.Join(slices.Sorted(maps.Keys(zones)), ", ")
+		}
+		return usageError{fmt.Errorf("--grid %s: no site of the facility draws from zone %s (%s)", g, zone, have)}
+	}
+	return nil
 }

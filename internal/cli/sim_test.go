@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -180,5 +181,34 @@ func TestSimNeedsSubmitTimes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "summary.json")); err == nil {
 		t.Error("summary.json was written for a workload the twin cannot replay")
+	}
+}
+
+// TestSimGridZoneUnused: a --grid series for a zone no site draws from
+// was dropped without a word (the bundled run with --grid DE=… cost 0
+// EUR: its site is in FR, and --grid replaces the bundled series). It is
+// a usage error naming the zone and the facility's zones.
+func TestSimGridZoneUnused(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "de.csv")
+	rows := "datetime_utc,ci_direct_gco2_per_kwh,ci_lca_gco2_per_kwh,low_carbon_pct,renewable_pct,ci_estimated,price_eur_per_mwh,price_flag\n" +
+		"2026-01-01T00:00:00Z,300,400,50,40,0,80,\n"
+	if err := os.WriteFile(csv, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join("..", "..", "examples", "jobs-small-generated.jsonl")
+	for _, args := range [][]string{
+		{"--facility", smallFacility, "--workload", work},
+		{}, // the bundled default
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		args = append([]string{"sim", "--out", out, "--grid", "DE=" + csv}, args...)
+		var outb, errb bytes.Buffer
+		want := "--grid DE=" + csv + ": no site of the facility draws from zone DE (its sites' zones: FR)"
+		if code := Main(args, &outb, &errb); code != ExitUsage || !strings.Contains(errb.String(), want) {
+			t.Errorf("carnot %v: exit %d, stderr %q; want exit %d and %q", args, code, errb.String(), ExitUsage, want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("carnot %v: wrote %s", args, out)
+		}
 	}
 }
