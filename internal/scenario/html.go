@@ -16,33 +16,34 @@ type column struct {
 	get              func(Metrics) float64
 	scale            float64
 	chart            bool
+	count            bool // a whole number, shown without decimals
 }
 
 var columns = []column{
-	{"finished", "jobs finished", "", func(m Metrics) float64 { return float64(m.Finished) }, 1, false},
-	{"jct_mean_s", "mean JCT", "h", func(m Metrics) float64 { return m.JCTMeanS }, 1.0 / 3600, true},
-	{"jct_p95_s", "p95 JCT", "h", func(m Metrics) float64 { return m.JCTP95S }, 1.0 / 3600, false},
-	{"wait_mean_s", "mean wait", "h", func(m Metrics) float64 { return m.WaitMeanS }, 1.0 / 3600, true},
-	{"wait_p95_s", "p95 wait", "h", func(m Metrics) float64 { return m.WaitP95S }, 1.0 / 3600, true},
-	{"utilization", "utilization", "%", func(m Metrics) float64 { return m.Utilization }, 100, true},
-	{"gpu_hours", "GPU-hours delivered", "GPU-h", func(m Metrics) float64 { return m.GPUHours }, 1, true},
-	{"gpu_hours_window", "GPU-hours while jobs arrive", "GPU-h", func(m Metrics) float64 { return m.GPUHoursWindow }, 1, true},
-	{"work_gpu_hours_window", "of which work at full speed", "GPU-h", func(m Metrics) float64 { return m.WorkGPUHoursWindow }, 1, true},
-	{"capped_gpu_hours", "of which capped", "GPU-h", func(m Metrics) float64 { return m.CappedGPUHours }, 1, false},
-	{"energy_mwh", "energy (facility)", "MWh", func(m Metrics) float64 { return m.EnergyMWh }, 1, true},
-	{"cost_eur", "energy cost", "€", func(m Metrics) float64 { return m.CostEUR }, 1, true},
-	{"carbon_tco2e", "carbon", "tCO2e", func(m Metrics) float64 { return m.CarbonT }, 1, true},
-	{"jobs_cost_eur", "cost charged to jobs", "€", func(m Metrics) float64 { return m.JobsCostEUR }, 1, false},
-	{"jobs_carbon_tco2e", "carbon charged to jobs", "tCO2e", func(m Metrics) float64 { return m.JobsCarbonT }, 1, true},
-	{"flex_cost_eur", "cost of flexible jobs", "€", func(m Metrics) float64 { return m.FlexCostEUR }, 1, true},
-	{"flex_carbon_tco2e", "carbon of flexible jobs", "tCO2e", func(m Metrics) float64 { return m.FlexCarbonT }, 1, true},
-	{"max_it_kw", "peak IT power", "kW", func(m Metrics) float64 { return m.MaxITkW }, 1, false},
-	{"envelope_kw", "envelope", "kW", func(m Metrics) float64 { return m.EnvelopeKW }, 1, false},
-	{"peak_over_envelope", "peak / envelope", "%", func(m Metrics) float64 { return m.PeakOverEnvelope }, 100, true},
-	{"envelope_violations", "envelope violations", "", func(m Metrics) float64 { return float64(m.EnvelopeViolations) }, 1, false},
-	{"deadline_misses", "deadline misses", "", func(m Metrics) float64 { return float64(m.DeadlineMisses) }, 1, true},
-	{"preemptions", "preemptions", "", func(m Metrics) float64 { return float64(m.Preemptions) }, 1, false},
-	{"jain_index", "Jain fairness", "", func(m Metrics) float64 { return m.JainIndex }, 1, true},
+	{"finished", "jobs finished", "", func(m Metrics) float64 { return float64(m.Finished) }, 1, false, true},
+	{"jct_mean_s", "mean JCT", "h", func(m Metrics) float64 { return m.JCTMeanS }, 1.0 / 3600, true, false},
+	{"jct_p95_s", "p95 JCT", "h", func(m Metrics) float64 { return m.JCTP95S }, 1.0 / 3600, false, false},
+	{"wait_mean_s", "mean wait", "h", func(m Metrics) float64 { return m.WaitMeanS }, 1.0 / 3600, true, false},
+	{"wait_p95_s", "p95 wait", "h", func(m Metrics) float64 { return m.WaitP95S }, 1.0 / 3600, true, false},
+	{"utilization", "utilization", "%", func(m Metrics) float64 { return m.Utilization }, 100, true, false},
+	{"gpu_hours", "GPU-hours delivered", "GPU-h", func(m Metrics) float64 { return m.GPUHours }, 1, true, false},
+	{"gpu_hours_window", "GPU-hours while jobs arrive", "GPU-h", func(m Metrics) float64 { return m.GPUHoursWindow }, 1, true, false},
+	{"work_gpu_hours_window", "of which work at full speed", "GPU-h", func(m Metrics) float64 { return m.WorkGPUHoursWindow }, 1, true, false},
+	{"capped_gpu_hours", "of which capped", "GPU-h", func(m Metrics) float64 { return m.CappedGPUHours }, 1, false, false},
+	{"energy_mwh", "energy (facility)", "MWh", func(m Metrics) float64 { return m.EnergyMWh }, 1, true, false},
+	{"cost_eur", "energy cost", "€", func(m Metrics) float64 { return m.CostEUR }, 1, true, false},
+	{"carbon_tco2e", "carbon", "tCO2e", func(m Metrics) float64 { return m.CarbonT }, 1, true, false},
+	{"jobs_cost_eur", "cost charged to jobs", "€", func(m Metrics) float64 { return m.JobsCostEUR }, 1, false, false},
+	{"jobs_carbon_tco2e", "carbon charged to jobs", "tCO2e", func(m Metrics) float64 { return m.JobsCarbonT }, 1, true, false},
+	{"flex_cost_eur", "cost of flexible jobs", "€", func(m Metrics) float64 { return m.FlexCostEUR }, 1, true, false},
+	{"flex_carbon_tco2e", "carbon of flexible jobs", "tCO2e", func(m Metrics) float64 { return m.FlexCarbonT }, 1, true, false},
+	{"max_it_kw", "peak IT power", "kW", func(m Metrics) float64 { return m.MaxITkW }, 1, false, false},
+	{"envelope_kw", "envelope", "kW", func(m Metrics) float64 { return m.EnvelopeKW }, 1, false, false},
+	{"peak_over_envelope", "peak / envelope", "%", func(m Metrics) float64 { return m.PeakOverEnvelope }, 100, true, false},
+	{"envelope_violations", "envelope violations", "", func(m Metrics) float64 { return float64(m.EnvelopeViolations) }, 1, false, true},
+	{"deadline_misses", "deadline misses", "", func(m Metrics) float64 { return float64(m.DeadlineMisses) }, 1, true, true},
+	{"preemptions", "preemptions", "", func(m Metrics) float64 { return float64(m.Preemptions) }, 1, false, true},
+	{"jain_index", "Jain fairness", "", func(m Metrics) float64 { return m.JainIndex }, 1, true, false},
 }
 
 type htmlPage struct {
@@ -105,7 +106,7 @@ func (p Plan) WriteHTML(w io.Writer) error {
 		pg.HasErrors = pg.HasErrors || s.Error != ""
 		for _, c := range columns {
 			v := c.get(s.Metrics) * c.scale
-			cell := htmlCell{Key: c.key, Value: cellText(v), Exact: c.get(s.Metrics)}
+			cell := htmlCell{Key: c.key, Value: cellText(v, c.count), Exact: c.get(s.Metrics)}
 			if base != nil && s.Name != p.Baseline {
 				cell.Delta = delta(v, c.get(*base)*c.scale)
 			}
@@ -154,26 +155,32 @@ func delta(v, base float64) string {
 }
 
 // cellText shows a table value with the digits a comparison needs:
-// whole numbers from 100 on (with thin spaces between thousands), one
-// decimal from 10, else three significant digits.
-func cellText(v float64) string {
+// whole numbers from 100 on, and for counts (with thin spaces between
+// thousands), one decimal from 10, else three significant digits, the
+// trailing zeros kept so that a column's values line up (2.00 beside
+// 6.46, not 2).
+func cellText(v float64, count bool) string {
 	a := math.Abs(v)
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return strconv.FormatFloat(v, 'f', -1, 64)
-	case a >= 100:
+	case a >= 100 || count:
 		s := strconv.FormatFloat(math.Round(a), 'f', 0, 64)
 		for i := len(s) - 3; i > 0; i -= 3 {
 			s = s[:i] + "\u2009" + s[i:]
 		}
-		if v < 0 {
+		if v < 0 && s != "0" {
 			s = "-" + s
 		}
 		return s
 	case a >= 10:
 		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a == 0:
+		return "0"
+	case a < 1:
+		return strconv.FormatFloat(v, 'f', min(6, 2-int(math.Floor(math.Log10(a)))), 64)
 	}
-	return report.Num(v)
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 func maxLen(names []string) int {

@@ -1,10 +1,14 @@
 package scenario
 
-import "testing"
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
 
 func TestCellTextAndDelta(t *testing.T) {
 	for v, want := range map[float64]string{278784: "278\u2009784", -1234.4: "-1\u2009234", 100: "100", 25.04: "25.0", 0.8526: "0.853", 0: "0"} {
-		if got := cellText(v); got != want {
+		if got := cellText(v, false); got != want {
 			t.Errorf("cellText(%g) = %q, want %q", v, got, want)
 		}
 	}
@@ -16,6 +20,29 @@ func TestCellTextAndDelta(t *testing.T) {
 		{-3, 0, "-3"}} {
 		if got := delta(tc.v, tc.base); got != tc.want {
 			t.Errorf("delta(%g, %g) = %q, want %q", tc.v, tc.base, got, tc.want)
+		}
+	}
+}
+
+// TestHTMLCellDigits: counts from 10 to 99 read "52.0" (preemptions,
+// deadline misses), and three significant digits lost their trailing
+// zeros, so 1.996785 tCO2e read "2" beside "22.0" and "6.46". Counts
+// are whole numbers, and values below 10 keep three significant digits.
+func TestHTMLCellDigits(t *testing.T) {
+	m := Metrics{Finished: 40, Preemptions: 52, DeadlineMisses: 17, EnvelopeViolations: 1, FlexCarbonT: 1.996785, CarbonT: 0.5, JainIndex: 0.9}
+	p := Plan{Name: "digits", Baseline: "a", Scenarios: []ScenarioSummary{{Name: "a", Metrics: m}}}
+	var h strings.Builder
+	if err := p.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"finished": "40", "preemptions": "52", "deadline_misses": "17", "envelope_violations": "1",
+		"flex_carbon_tco2e": "2.00", "carbon_tco2e": "0.500", "jain_index": "0.900",
+	} {
+		re := regexp.MustCompile(`data-key="` + key + `" data-value="[^"]*">([^<]*)<`)
+		got := re.FindStringSubmatch(h.String())
+		if got == nil || got[1] != want {
+			t.Errorf("%s: cell %q, want %q", key, got, want)
 		}
 	}
 }
