@@ -156,9 +156,28 @@ func (cv *canvas) xAxis(lo, hi float64) {
 		}
 		x := cv.x.at(t)
 		cv.b.WriteString(`<line class="axis" x1="` + px(x) + `" x2="` + px(x) + `" y1="` + b + `" y2="` + px(cv.bottom()+4) + "\"/>\n")
-		cv.text(x, cv.bottom()+17, ` class="tick" text-anchor="middle"`, label)
+		cv.tickLabel(x, cv.bottom()+17, label)
 	}
 	cv.text((cv.left()+cv.right())/2, float64(cv.h)-8, ` class="label" text-anchor="middle"`, cv.c.XLabel)
+}
+
+// tickCharW is a generous width of a tick label's character (11 px
+// digits and dashes are narrower), to keep labels inside the chart.
+const tickCharW = 7.0
+
+// tickLabel writes an x tick's label centred under it, or, where half of
+// it would stick out of the chart (a date at the axis's right end), flush
+// with the chart's edge.
+func (cv *canvas) tickLabel(x, y float64, label string) {
+	half := tickCharW * float64(len(label)) / 2
+	switch {
+	case x+half > float64(cv.w)-2:
+		cv.text(float64(cv.w)-2, y, ` class="tick" text-anchor="end"`, label)
+	case x-half < 2:
+		cv.text(2, y, ` class="tick" text-anchor="start"`, label)
+	default:
+		cv.text(x, y, ` class="tick" text-anchor="middle"`, label)
+	}
 }
 
 // bands shades the chart's bands.

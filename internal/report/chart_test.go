@@ -3,8 +3,11 @@ package report
 import (
 	"bytes"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -101,5 +104,36 @@ func TestChartsAreDeterministic(t *testing.T) {
 	}
 	if got := mergeBands([]Band{{3, 4}, {0, 1}, {0.5, 2}}); !cmp.Equal(got, []Band{{0, 2}, {3, 4}}) {
 		t.Errorf("mergeBands = %v", got)
+	}
+}
+
+// TestTickLabelsInsideTheChart: a date tick at the right end of the x
+// axis was centred on it, so half of "2023-03-24" fell outside the svg
+// (clipped in every time chart of a run that ends on a tick). Every
+// tick label lies inside the chart, its width taken at 7 px a character
+// (11 px digits are narrower).
+func TestTickLabelsInsideTheChart(t *testing.T) {
+	lo := float64(time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC).Unix())
+	hi := float64(time.Date(2023, 3, 24, 0, 0, 0, 0, time.UTC).Unix())
+	svg := string(LineChart(Chart{XTime: true}, Series{X: []float64{lo, hi}, Y: []float64{1, 2}}))
+	re := regexp.MustCompile(`<text x="([0-9.]+)" y="[0-9.]+" class="tick"( text-anchor="(\w+)")?>([^<]*)</text>`)
+	n := 0
+	for _, m := range re.FindAllStringSubmatch(svg, -1) {
+		x, _ := strconv.ParseFloat(m[1], 64)
+		w := 7 * float64(len(m[4]))
+		from, to := x, x+w // text-anchor start
+		switch m[3] {
+		case "middle":
+			from, to = x-w/2, x+w/2
+		case "end":
+			from, to = x-w, x
+		}
+		if from < 0 || to > 720 {
+			t.Errorf("tick %q spans x %.0f to %.0f, outside the chart's 0 to 720", m[4], from, to)
+		}
+		n++
+	}
+	if !strings.Contains(svg, ">2023-03-24</text>") || n < 5 {
+		t.Fatalf("%d tick labels, want the last on 2023-03-24:\n%s", n, svg)
 	}
 }
