@@ -150,7 +150,7 @@ func figures(in Input) []Figure {
 		site := s.Sites[id]
 		var rules []Rule
 		if site.EnvelopeKW > 0 {
-			rules = append(rules, Rule{Y: site.EnvelopeKW, Label: "envelope " + Num(site.EnvelopeKW) + " kW"})
+			rules = append(rules, Rule{Y: site.EnvelopeKW, Label: "envelope " + value(site.EnvelopeKW) + " kW"})
 		}
 		figs = append(figs, Figure{SVG: LineChart(Chart{Title: "Site " + id + ": IT power (highest in each " + step + ") vs envelope",
 			XTime: true, XFrom: start, XTo: end, YLabel: "kW", XLabel: "time (UTC)", Rules: rules},

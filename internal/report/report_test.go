@@ -173,3 +173,22 @@ func TestEscaping(t *testing.T) {
 	}
 	parse(t, page.Bytes())
 }
+
+// TestEnvelopeLabelExact: the power chart's envelope rule read
+// "envelope 122 kW" for a site whose envelope is 121.6 kW (the site
+// table beside it says 121.6): three significant digits are for axis
+// ticks, not for a configured limit.
+func TestEnvelopeLabelExact(t *testing.T) {
+	in := run(t)
+	for id, s := range in.Summary.Sites {
+		s.EnvelopeKW = 121.6
+		in.Summary.Sites[id] = s
+	}
+	var page bytes.Buffer
+	if err := Write(&page, in); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(page.String(), ">envelope 121.6 kW<"); got != len(in.Summary.Sites) {
+		t.Errorf("%d power charts label the envelope 121.6 kW, want %d", got, len(in.Summary.Sites))
+	}
+}
