@@ -3,10 +3,13 @@ package cli
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -63,8 +66,12 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 	if err != nil {
 		return err
 	}
-	cases, err := scenario.Prepare(set, scenario.Options{Grid: gridResolver(flags)})
+	asked := map[string]bool{}
+	cases, err := scenario.Prepare(set, scenario.Options{Grid: gridResolver(flags, asked)})
 	if err != nil {
+		return err
+	}
+	if err := gridFlagsTaken(o.grid, asked); err != nil {
 		return err
 	}
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -105,9 +112,10 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 }
 
 // gridResolver gives a zone's series from the --grid flags, then from
-// the bundled 2023 series.
-func gridResolver(flags []model.GridSeries) func(string) (model.GridSeries, error) {
+// the bundled 2023 series, and notes in asked the zones asked for.
+func gridResolver(flags []model.GridSeries, asked map[string]bool) func(string) (model.GridSeries, error) {
 	return func(zone string) (model.GridSeries, error) {
+		asked[zone] = true
 		for _, gs := range flags {
 			if gs.Zone == zone {
 				return gs, nil
@@ -119,6 +127,24 @@ func gridResolver(flags []model.GridSeries) func(string) (model.GridSeries, erro
 		}
 		return gs, nil
 	}
+}
+
+// gridFlagsTaken checks that the set took every --grid series: one for
+// a zone it does not take from --grid (a zone no grid names, or one
+// whose grid has its own file:) would be dropped without a word.
+func gridFlagsTaken(specs []string, asked map[string]bool) error {
+	for _, g := range specs {
+		zone, _, _ := strings.Cut(g, "=")
+		if asked[zone] {
+			continue
+		}
+		have := "it takes none"
+		if len(asked) > 0 {
+			have = "it takes zones: " + strings.Join(slices.Sorted(maps.Keys(asked)), ", ")
+		}
+		return usageError{fmt.Errorf("--grid %s: the set takes no series of zone %s from --grid (%s)", g, zone, have)}
+	}
+	return nil
 }
 
 // printPlan writes the headline of every scenario as a table.

@@ -112,3 +112,22 @@ func TestPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanGridZoneUnused: a --grid series for a zone the set does not
+// take from --grid (policies.yaml prices every site in FR from the
+// built-in series) was dropped without a word. It is a usage error.
+func TestPlanGridZoneUnused(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "de.csv")
+	rows := "datetime_utc,ci_direct_gco2_per_kwh,ci_lca_gco2_per_kwh,low_carbon_pct,renewable_pct,ci_estimated,price_eur_per_mwh,price_flag\n" +
+		"2023-03-01T00:00:00Z,300,400,50,40,0,80,\n"
+	if err := os.WriteFile(csv, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set := filepath.Join("..", "..", "examples", "plan", "policies.yaml")
+	args := []string{"plan", set, "--check", "--grid", "DE=" + csv}
+	var outb, errb strings.Builder
+	want := "--grid DE=" + csv + ": the set takes no series of zone DE from --grid (it takes zones: FR)"
+	if code := Main(args, &outb, &errb); code != ExitUsage || !strings.Contains(errb.String(), want) {
+		t.Errorf("carnot %v: exit %d, stderr %q; want exit %d and %q", args, code, errb.String(), ExitUsage, want)
+	}
+}
