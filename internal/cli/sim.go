@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -98,6 +100,14 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
+	// DIR holds this run's files only: an earlier run's would read as
+	// this one's (its events.log beside a run without --log, or its
+	// summary.json after a run that failed).
+	for _, name := range simOutputs {
+		if err := os.Remove(filepath.Join(o.out, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	var logw *bufio.Writer
 	if o.log {
 		lf, err := os.Create(filepath.Join(o.out, "events.log"))
@@ -168,6 +178,9 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
 }
+
+// simOutputs are the files `carnot sim` writes into DIR.
+var simOutputs = []string{"summary.json", "jobs.csv", "report.html", "events.log"}
 
 func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 	switch {

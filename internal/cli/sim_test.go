@@ -212,3 +212,24 @@ func TestSimGridZoneUnused(t *testing.T) {
 		}
 	}
 }
+
+// TestSimOutputsAreTheRunsOwn: a run without --log into the directory of
+// an earlier run with --log left that run's events.log beside its own
+// summary.json, as if it were its log. A run removes the outputs of an
+// earlier one before it starts.
+func TestSimOutputsAreTheRunsOwn(t *testing.T) {
+	out := t.TempDir()
+	work := filepath.Join("..", "..", "examples", "jobs-small-generated.jsonl")
+	if text, err := runCLI(t, "sim", "--facility", smallFacility, "--workload", work, "--out", out, "--log"); err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if _, err := os.Stat(filepath.Join(out, "events.log")); err != nil {
+		t.Fatal(err)
+	}
+	if text, err := runCLI(t, "sim", "--facility", smallFacility, "--workload", work, "--out", out, "--sample", "0.5"); err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if _, err := os.Stat(filepath.Join(out, "events.log")); err == nil {
+		t.Error("the second run, without --log, left the first run's events.log")
+	}
+}
