@@ -137,3 +137,26 @@ func TestTickLabelsInsideTheChart(t *testing.T) {
 		t.Fatalf("%d tick labels, want the last on 2023-03-24:\n%s", n, svg)
 	}
 }
+
+// TestEmptyChartAxes: with nothing to draw (a run where no job
+// finished, or one without duration) the JCT CDF's log axis ran from
+// 1e-9 to 1 and labelled its ticks "0", and a time axis started at
+// 1970-01-01 ("01-01 00:00") instead of the run's start.
+func TestEmptyChartAxes(t *testing.T) {
+	ticks := func(svg string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`class="tick" text-anchor="(?:middle|start|end)">([^<]*)</text>`).FindAllStringSubmatch(svg, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	cdf := string(CDFChart(Chart{Title: "JCT", LogX: true}, Sample{Name: "JCT"}))
+	if n := strings.Count(cdf, `>0</text>`); n != 1 { // the y axis's 0
+		t.Errorf("the empty log axis labels ticks 0: %v", ticks(cdf))
+	}
+	start := float64(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC).Unix())
+	line := string(LineChart(Chart{Title: "power", XTime: true, XFrom: start, XTo: start}, Series{Name: "IT draw"}))
+	if !strings.Contains(line, ">01-05 08:00</text>") || strings.Contains(line, ">01-01 00:00</text>") {
+		t.Errorf("the time axis of a run without duration at 2026-01-05T08:00 has ticks %v", ticks(line))
+	}
+}

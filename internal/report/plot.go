@@ -26,8 +26,15 @@ func LineChart(c Chart, series ...Series) template.HTML {
 	for _, r := range c.Rules {
 		ylo, yhi = math.Min(ylo, r.Y), math.Max(yhi, r.Y)
 	}
-	if math.IsInf(xlo, 0) {
-		xlo, xhi = 0, 1
+	if math.IsInf(xlo, 0) { // nothing to draw: an axis that still reads right
+		switch {
+		case c.LogX:
+			xlo, xhi = 1, 10
+		case c.XTime && c.XFrom > 0:
+			xlo, xhi = c.XFrom, c.XFrom // xAxis widens it to an hour
+		default:
+			xlo, xhi = 0, 1
+		}
 	}
 	if math.IsInf(yhi, 0) {
 		yhi = 1
