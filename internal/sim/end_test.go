@@ -121,3 +121,20 @@ func TestJobWithoutSubmitTime(t *testing.T) {
 		t.Fatalf("Run: %v, want an error naming job b", err)
 	}
 }
+
+// TestPassLimitMessage: a run stopped by MaxPasses said "the run does
+// not end", also when the limit was only too low for the workload (a
+// scenario set's max_passes: 600 for 1,000 jobs). The error says where
+// the run was and that the limit can be raised.
+func TestPassLimitMessage(t *testing.T) {
+	jobs := []*model.Job{
+		job("a", "acme", "normal", 1, 8, t0, model.Hour),
+		job("b", "acme", "normal", 1, 8, t0+60, model.Hour),
+		job("c", "acme", "normal", 1, 8, t0+120, model.Hour),
+	}
+	_, err := Run(Config{Facility: facility(1), Jobs: jobs, MaxPasses: 2}, nil)
+	want := "sim: more than 2 scheduling passes at 2026-01-01T00:02:00Z, 0 of 3 jobs finished: the limit guards against runs that never end; raise it (max_passes in a scenario set) if this one should"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Run: %v\nwant %s", err, want)
+	}
+}
