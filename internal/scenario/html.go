@@ -100,7 +100,8 @@ func (p Plan) WriteHTML(w io.Writer) error {
 			base = &p.Scenarios[i].Metrics
 		}
 	}
-	var names []string
+	var names []string // of the scenarios that ran: a failed one's zero metrics are no values
+	var ran []ScenarioSummary
 	for _, s := range p.Scenarios {
 		row := htmlRow{Name: s.Name, Error: s.Error, Axes: [3]string{s.Policy, s.Facility, s.Grid}}
 		pg.HasErrors = pg.HasErrors || s.Error != ""
@@ -113,14 +114,16 @@ func (p Plan) WriteHTML(w io.Writer) error {
 			row.Cells = append(row.Cells, cell)
 		}
 		pg.Rows = append(pg.Rows, row)
-		names = append(names, s.Name)
+		if s.Error == "" {
+			names, ran = append(names, s.Name), append(ran, s)
+		}
 	}
 	for _, c := range columns {
-		if !c.chart || len(p.Scenarios) == 0 {
+		if !c.chart || len(ran) == 0 {
 			continue
 		}
-		vals := make([]float64, len(p.Scenarios))
-		for i, s := range p.Scenarios {
+		vals := make([]float64, len(ran))
+		for i, s := range ran {
 			vals[i] = c.get(s.Metrics) * c.scale
 		}
 		ch := report.Chart{Title: c.label, YLabel: c.unit}

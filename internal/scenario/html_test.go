@@ -46,3 +46,24 @@ func TestHTMLCellDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLChartsLeaveOutFailed: a failed scenario has zero metrics, and
+// its bar in every chart read as a real 0 (the cheapest energy cost, no
+// wait). The charts leave failed scenarios out; the table marks them.
+func TestHTMLChartsLeaveOutFailed(t *testing.T) {
+	p := Plan{Name: "failed", Baseline: "ok", Scenarios: []ScenarioSummary{
+		{Name: "ok", Metrics: Metrics{Finished: 10, CostEUR: 100, JCTMeanS: 3600}},
+		{Name: "broken", Error: "sim: more than 5 scheduling passes"},
+	}}
+	var h strings.Builder
+	if err := p.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	page := h.String()
+	if n := strings.Count(page, ">broken</text>"); n != 0 {
+		t.Errorf("the failed scenario is a category of %d charts", n)
+	}
+	if !strings.Contains(page, ">ok</text>") || !strings.Contains(page, "failed: sim: more than 5 scheduling passes") {
+		t.Errorf("the page lost the scenario that ran or the failure:\n%s", page)
+	}
+}
