@@ -82,6 +82,19 @@ progress, power and failure model (docs/twin.md, "The model").`,
 }
 
 func runSim(cmd *cobra.Command, o *simOpts) error {
+	// a flag that only applies with another would be ignored without it
+	for _, d := range []struct {
+		flag, needs string
+		has         bool
+	}{
+		{"scale", "philly", o.philly != ""},
+		{"mttr", "mtbf", o.m.mtbf != ""},
+		{"full-pass-every", "pass-depth", o.m.depth > 0},
+	} {
+		if cmd.Flags().Changed(d.flag) && !d.has {
+			return usageError{fmt.Errorf("--%s applies with --%s only", d.flag, d.needs)}
+		}
+	}
 	fac, jobs, series, err := simInputs(o)
 	if err != nil {
 		return err

@@ -40,8 +40,13 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--spread-slowdown", "1"}, "--spread-slowdown 1"},
 		{[]string{"--pass-depth", "-1"}, "--pass-depth -1"},
 		{[]string{"--checkpoint", "0"}, "--checkpoint: want a duration above zero"},
-		{[]string{"--mttr", "0s"}, "--mttr: want a duration above zero"},
+		{[]string{"--mtbf", "1d", "--mttr", "0s"}, "--mttr: want a duration above zero"},
 		{[]string{"--pass-depth", "10", "--full-pass-every", "soon"}, "--full-pass-every"},
+		// flags that only apply with another were ignored without it:
+		// --scale 0.5 replayed the workload on the full facility
+		{[]string{"--scale", "0.5"}, "--scale applies with --philly only"},
+		{[]string{"--mttr", "1h"}, "--mttr applies with --mtbf only"},
+		{[]string{"--full-pass-every", "10m"}, "--full-pass-every applies with --pass-depth only"},
 	} {
 		args := append([]string{"sim", "--facility", smallFacility, "--workload", work, "--out", t.TempDir()}, tc.flags...)
 		var out, errb bytes.Buffer
