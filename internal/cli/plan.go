@@ -107,8 +107,26 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 		return err
 	}
 	printPlan(out, plan)
-	fmt.Fprintf(out, "wrote %s, %s and one directory per scenario\n", jsonPath, htmlPath)
+	fmt.Fprintf(out, "wrote %s, %s and %s\n", jsonPath, htmlPath, scenarioDirs(outcomes))
 	return runErr
+}
+
+// scenarioDirs says which scenarios have a directory of their own: those
+// that ran to the end.
+func scenarioDirs(outcomes []scenario.Outcome) string {
+	failed := 0
+	for _, o := range outcomes {
+		if o.Err != nil {
+			failed++
+		}
+	}
+	switch {
+	case failed == 0:
+		return "one directory per scenario"
+	case failed == len(outcomes):
+		return "no scenario directory (every scenario failed)"
+	}
+	return fmt.Sprintf("one directory per scenario that ran (%d of %d failed)", failed, len(outcomes))
 }
 
 // gridResolver gives a zone's series from the --grid flags, then from

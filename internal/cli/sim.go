@@ -209,12 +209,12 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		}
 		vcs, err := trace.LoadVCNodes(o.vcNodes)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--vc-nodes: %w", err)
 		}
 		fac := trace.HeliosFacility(vcs, o.scale, trace.FacilityOptions{})
 		jobs, err := trace.LoadPhilly(o.philly, trace.Options{})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--philly: %w", err)
 		}
 		all := len(jobs)
 		missing := map[string]bool{}

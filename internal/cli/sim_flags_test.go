@@ -81,3 +81,24 @@ func TestSimFlagsApply(t *testing.T) {
 		t.Fatalf("a half sample with 12h MTBF gave %d of 200 jobs and %d failure kills", sum.Jobs, sum.Failures)
 	}
 }
+
+// A trace file that cannot be read is named with its flag.
+func TestSimPhillyFilesNamed(t *testing.T) {
+	dir := t.TempDir()
+	vc := filepath.Join(dir, "vc.csv")
+	if err := os.WriteFile(vc, []byte("vc,node num\n6214e9,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		philly, vc, msg string
+	}{
+		{filepath.Join(dir, "missing.csv"), vc, "--philly: open "},
+		{filepath.Join(dir, "missing.csv"), filepath.Join(dir, "none.csv"), "--vc-nodes: open "},
+	} {
+		var out, errb bytes.Buffer
+		got := Main([]string{"sim", "--philly", tc.philly, "--vc-nodes", tc.vc, "--out", t.TempDir()}, &out, &errb)
+		if got == 0 || !strings.Contains(errb.String(), tc.msg) {
+			t.Errorf("--philly %s --vc-nodes %s: exit %d, stderr %q; want a failure naming %q", tc.philly, tc.vc, got, errb.String(), tc.msg)
+		}
+	}
+}

@@ -150,6 +150,12 @@ func delta(v, base float64) string {
 		return "+" + report.Num(v)
 	}
 	d := 100 * (v - base) / math.Abs(base)
+	if math.Abs(d) < 0.05 { // would read "0.0%" or "-0.0%": a change all the same
+		if d > 0 {
+			return "+<0.1%"
+		}
+		return "-<0.1%"
+	}
 	s := strconv.FormatFloat(d, 'f', 1, 64) + "%"
 	if d > 0 {
 		s = "+" + s

@@ -17,7 +17,9 @@ func TestCellTextAndDelta(t *testing.T) {
 		want    string
 	}{{90, 100, "-10.0%"}, {110, 100, "+10.0%"}, {5, 5, "="}, {3, 0, "+3"}, {-3, -2, "-50.0%"},
 		// a cost below a baseline of 0 (negative day-ahead prices) read "+-3"
-		{-3, 0, "-3"}} {
+		{-3, 0, "-3"},
+		// a change too small for one decimal read "-0.0%"
+		{99.99, 100, "-<0.1%"}, {100.01, 100, "+<0.1%"}} {
 		if got := delta(tc.v, tc.base); got != tc.want {
 			t.Errorf("delta(%g, %g) = %q, want %q", tc.v, tc.base, got, tc.want)
 		}
