@@ -4,23 +4,39 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // maxErrors bounds the problems reported for one file.
 const maxErrors = 200
 
-// maxFileSize bounds the size of a facility description; the
-// 100,000-node benchmark facility (see maxNodes) is 7 MB.
-const maxFileSize = 16 << 20
+// Limits on the YAML itself, checked before the parser builds its syntax
+// tree (see internal/yamlin's Limits; docs/facility.md#limits).
+const (
+	// maxFileSize bounds the size of a facility description; the
+	// 100,000-node benchmark facility (see maxNodes) is 7 MB.
+	maxFileSize = 16 << 20
+	// maxMarks bounds the words and marks of a file, about the parser's
+	// tokens: the 100,000-node benchmark facility has 1.1 million,
+	// written with one node group per node 4 million.
+	maxMarks = 5_000_000
+	// maxDepth bounds nesting, as the other loaders do; a facility
+	// file nests about 10 deep.
+	maxDepth = yamlin.MaxDepth
+	// maxKeys bounds the keys of one block mapping; a facility file's
+	// have tens. At 1,000 keys the parser took twice as long as at 100.
+	maxKeys = 256
+)
+
+// limits are the facility's limits on the YAML.
+var limits = yamlin.Limits{Bytes: maxFileSize, Marks: maxMarks, Depth: maxDepth, Keys: maxKeys, Advice: "split it into several facilities"}
 
 var topFields = []string{"name", "gpu_models", "sites", "tenants", "cohorts", "priority_classes", "data_classes", "policy"}
 
@@ -28,8 +44,12 @@ var topFields = []string{"name", "gpu_models", "sites", "tenants", "cohorts", "p
 // path. Validation problems come back as Errors; a file that cannot be
 // read comes back as the wrapped IO error.
 func LoadFile(path string) (*model.Facility, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := limits.ReadFile(path)
+	var tooBig yamlin.ErrorList
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, Errors{{File: path, Msg: tooBig[0].Msg}}
+	case err != nil:
 		return nil, fmt.Errorf("facility: %w", err)
 	}
 	return Load(path, data)
@@ -57,18 +77,11 @@ func load(name string, data []byte) (f *model.Facility, w work, err error) {
 			f, err = nil, Errors{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
 		}
 	}()
-	if len(data) > maxFileSize {
-		return nil, w, Errors{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
-	}
 	// a byte-order mark (Windows editors write one) is no part of the
 	// first key
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	if line, over := marksOver(data, maxMarks); over {
-		return nil, w, Errors{{File: name, Line: line, Msg: fmt.Sprintf("the file has more than %d words and marks, the limit (the 100,000-node benchmark facility has 1.1 million); split it into several facilities", maxMarks)}}
-	}
-	tokens := lexer.Tokenize(string(data))
-	if e := checkShape(name, tokens); e != nil {
-		return nil, w, Errors{e}
+	tokens, line, problem := limits.Tokens(bytes.TrimPrefix(data, []byte("\ufeff")))
+	if problem != "" {
+		return nil, w, Errors{{File: name, Line: line, Msg: problem}}
 	}
 	file, perr := parser.Parse(tokens, 0)
 	if perr != nil {

@@ -344,6 +344,9 @@ func (d *decoder) strList(v *yamlin.Node, p fieldPath) []string {
 	return out
 }
 
+// linearItems is how long a set may be before set checks it with a map.
+const linearItems = 32
+
 // set is strList for a list whose order means nothing: an item given
 // twice is refused on its own line, naming it (what says what it is, e.g.
 // "GPU model"), or dropped when the decoder reads stored specs. Lists are
@@ -355,7 +358,7 @@ func (d *decoder) set(v *yamlin.Node, p fieldPath, what string) []string {
 		return list
 	}
 	var seen map[string]bool
-	if len(list) > linearKeys {
+	if len(list) > linearItems {
 		seen = make(map[string]bool, len(list))
 	}
 	var kept []string // stored: the items once each

@@ -217,7 +217,7 @@ func (s *jsonScanner) object(depth int) (*yamlin.Node, error) {
 		s.pos++
 		return n, nil
 	}
-	var seen keySet
+	var seen yamlin.KeySet
 	for {
 		s.space()
 		if s.pos >= len(s.b) || s.b[s.pos] != '"' {
@@ -237,7 +237,7 @@ func (s *jsonScanner) object(depth int) (*yamlin.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if seen.add(n, key) {
+		if seen.Add(n, key) {
 			return nil, &jsonError{col: keyCol, msg: fmt.Sprintf("key %q appears twice", yamlin.Truncate(key, 40))}
 		}
 		n.Entries = append(n.Entries, yamlin.Entry{Key: key, Line: s.line, Val: v})
@@ -255,33 +255,6 @@ func (s *jsonScanner) object(depth int) (*yamlin.Node, error) {
 			return nil, s.fail("unexpected %s, expected ',' or '}'", s.what())
 		}
 	}
-}
-
-// keySet finds repeated keys of one object: by a scan of its entries
-// while they are few (a job's dozen fields), by a map once they are many
-// (a large env), so that no line costs quadratic time.
-type keySet map[string]struct{}
-
-// linearKeys is how many entries an object may have before keySet
-// switches to a map.
-const linearKeys = 32
-
-// add reports whether key is already in n, then notes it.
-func (ks *keySet) add(n *yamlin.Node, key string) bool {
-	if *ks == nil && len(n.Entries) < linearKeys {
-		return n.Get(key) != nil
-	}
-	if *ks == nil {
-		*ks = make(keySet, 2*len(n.Entries))
-		for _, e := range n.Entries {
-			(*ks)[e.Key] = struct{}{}
-		}
-	}
-	if _, dup := (*ks)[key]; dup {
-		return true
-	}
-	(*ks)[key] = struct{}{}
-	return false
 }
 
 func (s *jsonScanner) array(depth int) (*yamlin.Node, error) {

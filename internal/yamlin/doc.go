@@ -9,6 +9,13 @@
 //     Reader, which builds it from goccy/go-yaml's AST, resolving
 //     anchors, aliases and merge keys and bounding nesting so that
 //     hostile input yields errors, not crashes.
+//   - Limits: what one input may cost, counted, never timed: its bytes
+//     (ReadFile refuses a file by its size before reading it), its words
+//     and marks (the parser's tokens), its nesting and the keys of a
+//     block mapping, all checked before the parser builds its syntax
+//     tree, whose cost grows faster than the input; and the values a
+//     document expands to through aliases and merge keys (Budget), which
+//     Convert counts. Each loader, internal/facility too, sets its own.
 //   - One reading of numbers for every loader (internal/facility too):
 //     PlainFloat takes 1e3 for the YAML 1.2 number it is, Float and
 //     IntegerProblem name what is wrong with .inf, 1.5 where a whole

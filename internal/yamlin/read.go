@@ -21,24 +21,42 @@ type Reader struct {
 	Errs   *Collector
 	Offset int // lines before the data in its file, added to every line
 
+	// Limits bound the cost of each call of Docs (Bytes, Marks, Depth,
+	// Keys) and of Convert (Values); the zero value sets none.
+	Limits Limits
+
 	// AliasNameLimit cuts the name of an undefined alias in its message
 	// (see Truncate); 0 shows it in full.
 	AliasNameLimit int
+
+	// Work is what the calls so far cost, for the tests of hostile
+	// input.
+	Work Work
+}
+
+// Work is what reading cost: counted, so that a test can bound it
+// where a timing would be flaky.
+type Work struct {
+	Tokens int // tokens the parser was given; 0 when the input was refused before
+	Values int // values counted against Limits.Values (see Budget)
 }
 
 // Docs parses data (YAML, which includes JSON) and returns the body of
 // each document that holds more than comments, in order. A syntax error
-// is reported as "invalid YAML: ..." on its line, and Docs returns nil.
+// is reported as "invalid YAML: ..." on its line, an input beyond
+// r.Limits as the limit it passes, and Docs returns nil.
 func (r *Reader) Docs(data []byte) []ast.Node {
 	// a byte-order mark (Windows editors write one) is no part of the
 	// first key
-	f, err := parser.ParseBytes(bytes.TrimPrefix(data, []byte("\ufeff")), 0)
+	tokens, line, problem := r.Limits.Tokens(bytes.TrimPrefix(data, []byte("\ufeff")))
+	if problem != "" {
+		r.Errs.Add(r.fileLine(line), "", "%s", problem)
+		return nil
+	}
+	r.Work.Tokens += len(tokens)
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
-		line := syntaxLine(err)
-		if line > 0 {
-			line += r.Offset
-		}
-		r.Errs.Add(line, "", "invalid YAML: %s", syntaxMessage(err))
+		r.Errs.Add(r.fileLine(syntaxLine(err)), "", "invalid YAML: %s", syntaxMessage(err))
 		return nil
 	}
 	var bodies []ast.Node
@@ -53,6 +71,15 @@ func (r *Reader) Docs(data []byte) []ast.Node {
 		bodies = append(bodies, d.Body)
 	}
 	return bodies
+}
+
+// fileLine turns a line of the data into a line of its file; 0 (the
+// whole input) stays 0.
+func (r *Reader) fileLine(line int) int {
+	if line > 0 {
+		return line + r.Offset
+	}
+	return 0
 }
 
 // syntaxLine digs the line out of a goccy/go-yaml error.
@@ -74,12 +101,7 @@ func syntaxMessage(err error) string {
 
 // Line is n's line in the whole file, 0 if unknown. A mapping's line is
 // that of its first key.
-func (r *Reader) Line(n ast.Node) int {
-	if l := lineOf(n); l > 0 {
-		return l + r.Offset
-	}
-	return 0
-}
+func (r *Reader) Line(n ast.Node) int { return r.fileLine(lineOf(n)) }
 
 func lineOf(n ast.Node) int {
 	if n == nil {
@@ -96,15 +118,58 @@ func lineOf(n ast.Node) int {
 
 // Convert turns one document body (from Docs) into a Node tree. Anchors
 // are those of the document; an alias must follow its anchor.
+//
+// An alias shares its anchor's node, so the tree costs no more than the
+// document; but a loader walks the anchor's values again at each alias,
+// so they are counted against r.Limits.Values at each one. A document
+// that passes the limit is reported on the line where it does and
+// converts to null, so that nothing of it is decoded; after that line
+// every alias reads as null, so that converting the rest costs no more
+// than the rest.
 func (r *Reader) Convert(body ast.Node) *Node {
-	c := &conv{r: r, anchors: map[string]*Node{}}
-	return c.node(body, 0)
+	c := &conv{r: r, anchors: map[string]anchor{}, budget: Budget{Limit: r.Limits.Values}}
+	n := c.node(body, 0)
+	r.Work.Values += c.budget.Spent
+	if c.over {
+		return &Node{Kind: KindNull, Line: n.Line}
+	}
+	return n
 }
 
 // conv converts one document.
 type conv struct {
 	r       *Reader
-	anchors map[string]*Node
+	anchors map[string]anchor
+	budget  Budget
+	over    bool // the budget's refusal is reported
+}
+
+// anchor is a converted anchored value and the values it counts.
+type anchor struct {
+	n      *Node
+	values int
+}
+
+// spend counts n values read at line, reporting the first refusal.
+func (y *conv) spend(n, line int) bool {
+	if y.budget.Spend(n) {
+		return true
+	}
+	if !y.over {
+		y.over = true
+		y.add(line, "%s", y.r.Limits.ValuesProblem())
+	}
+	return false
+}
+
+// made counts a node just built (see Limits.Values).
+func (y *conv) made(n *Node) *Node {
+	cost := 1
+	if n.Kind != KindMap && n.Kind != KindSeq {
+		cost = Cost(n.Text)
+	}
+	y.spend(cost, n.Line)
+	return n
 }
 
 func (y *conv) add(line int, format string, args ...any) {
@@ -119,26 +184,26 @@ func (y *conv) node(n ast.Node, depth int) *Node {
 	}
 	switch n := n.(type) {
 	case nil:
-		return &Node{Kind: KindNull}
+		return y.made(&Node{Kind: KindNull})
 	case *ast.NullNode:
-		return &Node{Kind: KindNull, Line: line, Text: "null"}
+		return y.made(&Node{Kind: KindNull, Line: line, Text: "null"})
 	case *ast.StringNode:
 		if _, ok := PlainFloat(n); ok { // 1e3: a number in YAML 1.2
-			return &Node{Kind: KindFloat, Line: line, Text: n.Value}
+			return y.made(&Node{Kind: KindFloat, Line: line, Text: n.Value})
 		}
-		return &Node{Kind: KindString, Line: line, Text: n.Value}
+		return y.made(&Node{Kind: KindString, Line: line, Text: n.Value})
 	case *ast.LiteralNode:
 		s := ""
 		if n.Value != nil {
 			s = n.Value.Value
 		}
-		return &Node{Kind: KindString, Line: line, Text: s}
+		return y.made(&Node{Kind: KindString, Line: line, Text: s})
 	case *ast.IntegerNode:
-		return integer(n, line)
+		return y.made(integer(n, line))
 	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		return &Node{Kind: KindFloat, Line: line, Text: tokenText(n)}
+		return y.made(&Node{Kind: KindFloat, Line: line, Text: tokenText(n)})
 	case *ast.BoolNode:
-		return &Node{Kind: KindBool, Line: line, Text: strconv.FormatBool(n.Value), Bool: n.Value}
+		return y.made(&Node{Kind: KindBool, Line: line, Text: strconv.FormatBool(n.Value), Bool: n.Value})
 	case *ast.TagNode:
 		v := y.node(n.Value, depth+1)
 		if n.Start != nil && n.Start.Value == "!!str" && v.Kind != KindMap && v.Kind != KindSeq && v.Kind != KindNull {
@@ -146,26 +211,16 @@ func (y *conv) node(n ast.Node, depth int) *Node {
 		}
 		return v
 	case *ast.AnchorNode:
+		before := y.budget.Spent
 		v := y.node(n.Value, depth+1)
 		if n.Name != nil && n.Name.GetToken() != nil {
-			y.anchors[n.Name.GetToken().Value] = v
+			y.anchors[n.Name.GetToken().Value] = anchor{n: v, values: y.budget.Spent - before}
 		}
 		return v
 	case *ast.AliasNode:
-		name := ""
-		if n.Value != nil && n.Value.GetToken() != nil {
-			name = n.Value.GetToken().Value
-		}
-		if v, ok := y.anchors[name]; ok {
-			return v
-		}
-		if y.r.AliasNameLimit > 0 {
-			name = Truncate(name, y.r.AliasNameLimit)
-		}
-		y.add(line, "alias *%s names no anchor defined above it", name)
-		return &Node{Kind: KindNull, Line: line}
+		return y.alias(n, line)
 	case *ast.SequenceNode:
-		out := &Node{Kind: KindSeq, Line: line, Items: make([]*Node, 0, len(n.Values))}
+		out := y.made(&Node{Kind: KindSeq, Line: line, Items: make([]*Node, 0, len(n.Values))})
 		for _, v := range n.Values {
 			out.Items = append(out.Items, y.node(v, depth+1))
 		}
@@ -180,6 +235,27 @@ func (y *conv) node(n ast.Node, depth int) *Node {
 		y.add(line, "unsupported YAML construct %s", n.Type())
 		return &Node{Kind: KindNull, Line: line}
 	}
+}
+
+// alias returns the node of the anchor n names, counting its values
+// again; null once the document is over its budget.
+func (y *conv) alias(n *ast.AliasNode, line int) *Node {
+	name := ""
+	if n.Value != nil && n.Value.GetToken() != nil {
+		name = n.Value.GetToken().Value
+	}
+	a, ok := y.anchors[name]
+	if !ok {
+		if y.r.AliasNameLimit > 0 {
+			name = Truncate(name, y.r.AliasNameLimit)
+		}
+		y.add(line, "alias *%s names no anchor defined above it", name)
+		return &Node{Kind: KindNull, Line: line}
+	}
+	if !y.spend(a.values, line) {
+		return &Node{Kind: KindNull, Line: line}
+	}
+	return a.n
 }
 
 // integer converts an integer; one beyond int64 is a number.
@@ -208,9 +284,10 @@ func tokenText(n ast.Node) string {
 }
 
 // mapping converts key/value pairs. Merge keys (<<: *defaults) add the
-// merged mapping's entries that the mapping does not set itself.
+// merged mapping's entries that the mapping does not set itself; of two
+// merged mappings that set a key, the first wins.
 func (y *conv) mapping(line int, kvs []*ast.MappingValueNode, depth int) *Node {
-	out := &Node{Kind: KindMap, Line: line, Entries: make([]Entry, 0, len(kvs))}
+	out := y.made(&Node{Kind: KindMap, Line: line, Entries: make([]Entry, 0, len(kvs))})
 	var merged []Entry
 	for _, kv := range kvs {
 		if kv == nil {
@@ -232,15 +309,21 @@ func (y *conv) mapping(line int, kvs []*ast.MappingValueNode, depth int) *Node {
 		}
 		out.Entries = append(out.Entries, Entry{Key: k.Text, Line: k.Line, Val: v})
 	}
+	var seen KeySet
 	for _, e := range merged {
-		if out.Get(e.Key) == nil {
+		if !seen.Add(out, e.Key) {
 			out.Entries = append(out.Entries, e)
 		}
 	}
 	return out
 }
 
+// mergeEntries lists the entries a merge key's value v adds. Their
+// values were counted with v's aliases.
 func (y *conv) mergeEntries(v *Node, line int) []Entry {
+	if y.over { // the document reads as null: reported already
+		return nil
+	}
 	switch v.Kind {
 	case KindMap:
 		return v.Entries

@@ -126,6 +126,13 @@ func TestReader(t *testing.T) {
 			wantTrees: []string{strings.Repeat("[", MaxDepth+1) + ":null@1" + strings.Repeat("]", MaxDepth+1)},
 			wantErrs:  []string{"f.yaml:1: nesting deeper than 32 levels"},
 		},
+		{
+			// with limits, before the parser builds its syntax tree
+			name:     "nesting, limited",
+			r:        Reader{Limits: Limits{Depth: MaxDepth}, Offset: 2},
+			src:      "a: 1\nb: " + strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2) + "\n",
+			wantErrs: []string{"f.yaml:4: nesting deeper than 32 levels, the limit; the YAML parser's time grows with the square of the depth"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			trees, errs := read(tc.r, tc.src)

@@ -81,3 +81,33 @@ func Truncate(s string, max int) string {
 	}
 	return fmt.Sprintf("%s…", string(r[:max]))
 }
+
+// KeySet finds the repeated keys of one mapping as its entries are
+// added: by a scan of the entries while they are few (a job's dozen
+// fields), by a map once they are many (a large env, a merged mapping
+// of thousands of keys), so that no mapping costs quadratic time. The
+// zero value is ready to use.
+type KeySet map[string]struct{}
+
+// linearKeys is how many entries a mapping may have before KeySet
+// switches to a map.
+const linearKeys = 32
+
+// Add reports whether key is already a key of n, then notes it; the
+// caller appends the entry to n when it is not.
+func (ks *KeySet) Add(n *Node, key string) bool {
+	if *ks == nil && len(n.Entries) < linearKeys {
+		return n.Get(key) != nil
+	}
+	if *ks == nil {
+		*ks = make(KeySet, 2*len(n.Entries))
+		for _, e := range n.Entries {
+			(*ks)[e.Key] = struct{}{}
+		}
+	}
+	if _, dup := (*ks)[key]; dup {
+		return true
+	}
+	(*ks)[key] = struct{}{}
+	return false
+}

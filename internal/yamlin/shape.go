@@ -1,31 +1,19 @@
-package facility
+package yamlin
 
 import (
 	"fmt"
 
 	"github.com/goccy/go-yaml/token"
-
-	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
-// Limits on the YAML itself, checked before the parser builds its syntax
-// tree, since the parser's cost is not proportional to the file: its
-// memory grows with its tokens (about 250 bytes each, so a file of
-// brackets costs 250 times its size), its time with the square of a
-// block mapping's keys (10,000 keys in one mapping took 2 s) and with the
-// square of the nesting depth (20,000 brackets took 1 s and 640 MB).
-const (
-	// maxMarks bounds the words and marks of a file (see marksOver),
-	// about the parser's tokens: the 100,000-node benchmark facility
-	// has 1.1 million, written with one node group per node 4 million.
-	maxMarks = 5_000_000
-	// maxDepth bounds nesting, as the other loaders do; a facility
-	// file nests about 10 deep.
-	maxDepth = yamlin.MaxDepth
-	// maxKeys bounds the keys of one block mapping; a facility file's
-	// have tens. At 1,000 keys the parser took twice as long as at 100.
-	maxKeys = 256
-)
+// The parser's cost is not proportional to its input: its memory grows
+// with its tokens (about 250 bytes each, so a file of brackets costs 250
+// times its size), its time with the square of a block mapping's keys
+// (10,000 keys in one mapping took 2 s) and with the square of the
+// nesting depth (20,000 brackets took 1 s and 640 MB). So the words and
+// marks of the input are counted before any token is made, and the
+// depth and keys are read off the tokens before the parser builds its
+// syntax tree.
 
 // marksOver reports the line on which data passes limit words and marks.
 // A word is a run of characters other than blanks, ':' and the flow
@@ -86,16 +74,6 @@ type blockLevel struct {
 	col  int
 	seq  bool // a block sequence; else a block mapping
 	keys int  // keys so far, for a mapping
-}
-
-// checkShape checks the nesting depth and the keys of each block mapping
-// of a token stream, returning the first problem.
-func checkShape(name string, tokens token.Tokens) *Error {
-	s := shape{depthLimit: maxDepth, keysLimit: maxKeys}
-	if line, msg := s.walk(tokens); msg != "" {
-		return &Error{File: name, Line: line, Msg: msg}
-	}
-	return nil
 }
 
 // walk follows tokens until a limit is passed, returning the line and
@@ -184,7 +162,7 @@ func (s *shape) key(col int) string {
 		t.keys++
 		s.widest = max(s.widest, t.keys)
 		if t.keys > s.keysLimit {
-			return fmt.Sprintf("a mapping with more than %d keys, the limit; the YAML parser's time grows with the square of a mapping's keys", s.keysLimit)
+			return fmt.Sprintf("a mapping with more than %d keys, the limit; the YAML parser's time grows with the square of a mapping's keys (a flow mapping {...} has no such cost)", s.keysLimit)
 		}
 		return ""
 	}
@@ -197,7 +175,7 @@ func (s *shape) depthProblem() string {
 	d := len(s.open) + s.flow
 	s.deepest = max(s.deepest, d)
 	if d > s.depthLimit {
-		return fmt.Sprintf("nesting deeper than %d levels, the limit; a facility file nests about 10 deep", s.depthLimit)
+		return fmt.Sprintf("nesting deeper than %d levels, the limit; the YAML parser's time grows with the square of the depth", s.depthLimit)
 	}
 	return ""
 }

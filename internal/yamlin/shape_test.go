@@ -1,4 +1,4 @@
-package facility
+package yamlin
 
 import (
 	"fmt"
@@ -68,8 +68,8 @@ func walkShape(y string) shape {
 }
 
 // TestShapeOracle checks the token walk against the syntax tree on the
-// facility files of the repository and on YAML written every way the
-// parser reads it. The walk may count a level more (a sequence at its
+// YAML files of the repository (facilities, jobs, states, scenario sets)
+// and on YAML written every way the parser reads it. The walk may count a level more (a sequence at its
 // key's column is a level of its own to it), never less.
 func TestShapeOracle(t *testing.T) {
 	inputs := map[string]string{
@@ -96,7 +96,11 @@ func TestShapeOracle(t *testing.T) {
 		}(),
 		"list of groups": "racks:\n  - id: r\n    nodes:\n      - names: a\n        gpus: 1\n      - names: b\n        gpus: 2\n        cpus: 3\n  - id: s\n",
 	}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
+	var files []string
+	for _, dir := range []string{"", "plan", "live"} {
+		more, _ := filepath.Glob(filepath.Join("..", "..", "examples", dir, "*.yaml"))
+		files = append(files, more...)
+	}
 	files = append(files, filepath.Join("..", "bundled", "data", "facility.yaml"), filepath.Join("..", "scenario", "testdata", "lab4.yaml"))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
