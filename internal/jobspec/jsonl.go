@@ -24,6 +24,9 @@ type jsonScanner struct {
 	used   int
 	top    []yamlin.Entry // the entries of each line's top-level object
 	intern map[string]string
+	// budget counts the values of the line against lineLimits.Values,
+	// which bounds the nodes a line makes
+	budget yamlin.Budget
 }
 
 // maxInterned bounds the intern table; later strings are not added.
@@ -34,6 +37,11 @@ func newJSONScanner() *jsonScanner {
 }
 
 func (s *jsonScanner) node(n yamlin.Node) *yamlin.Node {
+	cost := 1
+	if n.Kind != yamlin.KindMap && n.Kind != yamlin.KindSeq {
+		cost = yamlin.Cost(n.Text)
+	}
+	s.budget.Spend(cost)
 	if s.used == len(s.slab) {
 		s.slab = make([]yamlin.Node, max(64, 2*len(s.slab)))
 		s.used = 0
@@ -127,11 +135,20 @@ type jsonError struct {
 
 func (e *jsonError) Error() string { return fmt.Sprintf("column %d: %s", e.col, e.msg) }
 
+// overError is a line beyond lineLimits.Values.
+type overError struct{}
+
+func (*overError) Error() string { return "too many values" }
+
 // parseLine parses one complete JSON value from b. The nodes it returns
 // are valid until the next call.
 func (s *jsonScanner) parseLine(b []byte, line int) (*yamlin.Node, error) {
 	s.b, s.pos, s.line, s.used = b, 0, line, 0
+	s.budget = yamlin.Budget{Limit: lineLimits.Values}
 	n, err := s.value(0)
+	if s.budget.Over() {
+		return nil, &overError{}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +183,11 @@ func (s *jsonScanner) space() {
 }
 
 func (s *jsonScanner) value(depth int) (*yamlin.Node, error) {
-	if depth > yamlin.MaxDepth {
-		return nil, s.fail("nesting deeper than %d levels", yamlin.MaxDepth)
+	if s.budget.Over() {
+		return nil, &overError{}
+	}
+	if depth > lineLimits.Depth {
+		return nil, s.fail("nesting deeper than %d levels, the limit", lineLimits.Depth)
 	}
 	s.space()
 	if s.pos >= len(s.b) {
@@ -228,6 +248,7 @@ func (s *jsonScanner) object(depth int) (*yamlin.Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.budget.Spend(yamlin.Cost(key))
 		s.space()
 		if s.pos >= len(s.b) || s.b[s.pos] != ':' {
 			return nil, s.fail("unexpected %s, expected ':'", s.what())

@@ -2,8 +2,8 @@ package jobspec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,11 +11,32 @@ import (
 	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
+// Limits on the input, so that a small or hostile file is refused
+// instead of taking minutes or gigabytes (internal/yamlin's Limits;
+// docs/jobspec.md#limits has the measurements behind them). A workload
+// can be large, so the YAML limits are per document (a file holds as
+// many as it likes, split by ---) and the JSON Lines ones per line; the
+// whole file is bounded only far above any workload, so that reading it
+// into memory cannot exhaust it.
+var (
+	// fileLimits: 1,000,000 jobs from carnot workload generate --bench
+	// are 313 MB of JSON Lines, which load in 16 s and 1.4 GB.
+	fileLimits = yamlin.Limits{Bytes: 1 << 30, Advice: "split the workload into several files"}
+	// docLimits are the facility's (internal/facility): 50,000 of those
+	// jobs as one YAML list are 15.8 MB, which load in 19 to 21 s and 1.9 GB.
+	docLimits = yamlin.Limits{Bytes: 16 << 20, Marks: 5_000_000, Depth: yamlin.MaxDepth, Keys: 256, Values: 10_000_000,
+		What: "the document", Advice: "split the jobs into several documents (---) or write them as JSON Lines"}
+	// lineLimits: the largest job the field limits allow (4,096
+	// command arguments of 1,024 bytes, 256 env variables of 32 KiB) is
+	// 12.6 MB and 201,745 values (TestJSONLLimits).
+	lineLimits = yamlin.Limits{Bytes: 16 << 20, Depth: yamlin.MaxDepth, Values: 1 << 20, What: "the line"}
+)
+
 // LoadFile reads a job file and decodes it with Load. The format follows
 // the extension: .jsonl and .ndjson are JSON Lines, anything else is YAML
 // (which includes JSON).
 func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileLimits.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read job file: %w", err)
 	}
@@ -27,11 +48,12 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // (the twin would submit it at time 0, which its results read as
 // "never").
 func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileLimits.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read job file: %w", err)
 	}
-	return load(path, data, fac, mode{replay: true})
+	jobs, _, err := load(path, data, fac, mode{replay: true})
+	return jobs, err
 }
 
 // Load decodes the jobs in data. name is used for messages, to pick the
@@ -40,7 +62,8 @@ func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
 // priority class. On any problem Load returns no jobs and an ErrorList
 // holding every problem, sorted by line.
 func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
-	return load(name, data, fac, mode{})
+	jobs, _, err := load(name, data, fac, mode{})
+	return jobs, err
 }
 
 // Reload decodes jobs this program wrote earlier (Write, Marshal), as
@@ -49,7 +72,8 @@ func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
 // twice reads with each item once. The server reads its stored specs
 // with it, so that such a job does not stop a restart.
 func Reload(name string, data []byte) ([]*model.Job, error) {
-	return load(name, data, nil, mode{stored: true})
+	jobs, _, err := load(name, data, nil, mode{stored: true})
+	return jobs, err
 }
 
 // mode is what a caller of load asks beyond the file format.
@@ -58,14 +82,22 @@ type mode struct {
 	replay bool // LoadFileToReplay: every job needs submit_time
 }
 
-func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, error) {
+// load is Load, Reload and LoadFileToReplay; it also returns what
+// reading the file cost, for the tests of hostile input.
+func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, yamlin.Work, error) {
+	var w yamlin.Work
+	if len(data) > fileLimits.Bytes {
+		return nil, w, ErrorList{{File: name, Msg: fileLimits.SizeProblem(int64(len(data)))}}
+	}
 	c := &yamlin.Collector{File: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
 	col := &collector{d: &decoder{c: c, stored: m.stored}}
 	if isJSONL(name) {
-		readJSONL(data, c, col.root) // line by line: no tree outlives its line
+		w = readJSONL(data, c, col.root) // line by line: no tree outlives its line
 	} else {
-		for _, r := range readYAML(data, c) {
+		var roots []*yamlin.Node
+		roots, w = readYAML(data, c)
+		for _, r := range roots {
 			col.root(r)
 		}
 	}
@@ -76,7 +108,7 @@ func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, 
 		needSubmitTimes(col.specs, c)
 	}
 	if err := c.Err(); err != nil {
-		return nil, err
+		return nil, w, err
 	}
 	slab := make([]model.Job, len(col.specs)) // lets the specs go
 	jobs := make([]*model.Job, len(col.specs))
@@ -84,7 +116,7 @@ func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, 
 		slab[i] = s.job
 		jobs[i] = &slab[i]
 	}
-	return jobs, nil
+	return jobs, w, nil
 }
 
 func isJSONL(name string) bool {
@@ -98,13 +130,15 @@ func isJSONL(name string) bool {
 // goccy/go-yaml v1.19 silently drops every document after an empty one,
 // and a marker at column 0 always starts a document in YAML, so the split
 // is exact. It also lets a syntax error in one document leave the others
-// checked.
-func readYAML(data []byte, c *yamlin.Collector) []*yamlin.Node {
-	var roots []*yamlin.Node
+// checked, and bounds each document on its own (docLimits).
+func readYAML(data []byte, c *yamlin.Collector) (roots []*yamlin.Node, w yamlin.Work) {
 	for _, ch := range splitDocs(data) {
-		roots = append(roots, readYAMLDoc(ch.data, ch.offset, c)...)
+		r := &yamlin.Reader{Errs: c, Offset: ch.offset, Limits: docLimits}
+		roots = append(roots, readYAMLDoc(r, ch.data)...)
+		w.Tokens += r.Work.Tokens
+		w.Values += r.Work.Values
 	}
-	return roots
+	return roots, w
 }
 
 type chunk struct {
@@ -132,16 +166,15 @@ func splitDocs(data []byte) []chunk {
 	return append(out, chunk{data[start:], startLine})
 }
 
-func readYAMLDoc(data []byte, offset int, c *yamlin.Collector) (roots []*yamlin.Node) {
+func readYAMLDoc(r *yamlin.Reader, data []byte) (roots []*yamlin.Node) {
 	defer func() {
 		// The parser is third-party code; a panic on hostile input
 		// becomes an error, never a crash.
-		if r := recover(); r != nil {
+		if p := recover(); p != nil {
 			roots = nil
-			c.Add(offset+1, "", "YAML parser failed: %v", r)
+			r.Errs.Add(r.Offset+1, "", "YAML parser failed: %v", p)
 		}
 	}()
-	r := &yamlin.Reader{Errs: c, Offset: offset}
 	for _, body := range r.Docs(data) {
 		roots = append(roots, r.Convert(body))
 	}
@@ -149,8 +182,8 @@ func readYAMLDoc(data []byte, offset int, c *yamlin.Collector) (roots []*yamlin.
 }
 
 // readJSONL parses one JSON value per non-blank line and hands each job
-// object to emit.
-func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) {
+// object to emit. Each line is bounded on its own (lineLimits).
+func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) (w yamlin.Work) {
 	sc := newJSONScanner()
 	for line := 1; len(data) > 0; line++ {
 		l := data
@@ -162,8 +195,18 @@ func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) {
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
+		if len(l) > lineLimits.Bytes {
+			c.Add(line, "", "%s", lineLimits.SizeProblem(int64(len(l))))
+			continue
+		}
 		n, err := sc.parseLine(l, line)
-		if err != nil {
+		w.Values += sc.budget.Spent
+		var over *overError
+		switch {
+		case errors.As(err, &over):
+			c.Add(line, "", "%s", lineLimits.ValuesProblem())
+			continue
+		case err != nil:
 			c.Add(line, "", "invalid JSON: %v", err)
 			continue
 		}
@@ -173,6 +216,7 @@ func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) {
 		}
 		emit(n)
 	}
+	return w
 }
 
 // collector turns documents into specs, numbering jobs across them.
