@@ -16,18 +16,16 @@ import (
 const (
 	maxStrLen  = 1024
 	maxListLen = 100_000
-	maxItems   = 1_000_000     // list items decoded in all, aliases counted each time
 	maxTime    = 253402300799  // 9999-12-31T23:59:59Z
 	maxGPUHrs  = 1e12          // usage beyond this is a typo
 	maxCapW    = 1_000_000     // power caps beyond this are a typo
 	maxGPUIdx  = math.MaxInt32 // GPU indices are checked against the node later
 )
 
-// decoder reads values off the node tree, reporting every problem.
+// decoder reads values off the node tree, reporting every problem. What
+// aliases make it read again is bounded by limits.Values.
 type decoder struct {
-	c      *yamlin.Collector
-	items  int  // list items decoded so far
-	tooBig bool // items passed maxItems
+	c *yamlin.Collector
 }
 
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
@@ -44,14 +42,6 @@ func (d *decoder) list(v *yamlin.Node, path, what string) []*yamlin.Node {
 	}
 	if len(v.Items) > maxListLen {
 		d.c.Add(v.Line, path, "more than %d entries", maxListLen)
-		return nil
-	}
-	d.items += len(v.Items)
-	if d.items > maxItems {
-		if !d.tooBig {
-			d.tooBig = true
-			d.c.Add(v.Line, path, "the file expands (through aliases) to more than %d list entries; write it out with fewer aliases", maxItems)
-		}
 		return nil
 	}
 	return v.Items

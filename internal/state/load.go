@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
-// maxFileSize bounds the size of a state file.
-const maxFileSize = 64 << 20
+// limits bound the YAML of a state file, so that a small or hostile file
+// is refused instead of taking minutes or gigabytes (internal/yamlin's
+// Limits; docs/state.md#limits). A state file lists what runs on a
+// facility, which has at most 100,000 nodes: every node listed and
+// running a job of its own is 19.6 MB, 3.9 million tokens and 1.9
+// million values (TestLimitsHold).
+var limits = yamlin.Limits{Bytes: 64 << 20, Marks: 5_000_000, Depth: yamlin.MaxDepth, Keys: 256, Values: 5_000_000}
 
 // maxErrors bounds the problems reported for one file.
 const maxErrors = 200
@@ -21,7 +25,7 @@ var topFields = []string{"now", "nodes", "running", "usage", "recent_preemptions
 
 // LoadFile reads the state file at path and decodes it with Load.
 func LoadFile(path string, fac *model.Facility, jobs []*model.Job) (*State, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read state file: %w", err)
 	}
@@ -33,9 +37,16 @@ func LoadFile(path string, fac *model.Facility, jobs []*model.Job) (*State, erro
 // entries name them by ID. name is used in messages. On any problem Load
 // returns no state and an ErrorList holding every problem, sorted by
 // line. When the file gives now:, Load also runs CheckAt with it.
-func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st *State, err error) {
+func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (*State, error) {
+	st, _, err := load(name, data, fac, jobs)
+	return st, err
+}
+
+// load is Load; it also returns what reading the YAML cost, for the
+// tests of hostile input.
+func load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st *State, w yamlin.Work, err error) {
 	if fac == nil {
-		return nil, errors.New("state: a facility is needed to check a state file")
+		return nil, w, errors.New("state: a facility is needed to check a state file")
 	}
 	c := &yamlin.Collector{File: name, Max: maxErrors}
 	defer func() {
@@ -43,13 +54,12 @@ func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st 
 			st, err = nil, ErrorList{{File: name, Msg: fmt.Sprintf("internal error while reading the file (%v); please report it with the file", r)}}
 		}
 	}()
-	if len(data) > maxFileSize {
-		return nil, ErrorList{{File: name, Msg: fmt.Sprintf("file is %d bytes, above the %d limit", len(data), maxFileSize)}}
-	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
-	root := parse(data, c)
+	r := &yamlin.Reader{Errs: c, Limits: limits, AliasNameLimit: 40}
+	root := parse(r, data)
+	w = r.Work
 	if err := c.Err(); err != nil {
-		return nil, err
+		return nil, w, err
 	}
 	l := newLoader(c, fac, jobs)
 	l.st.file = name
@@ -60,29 +70,29 @@ func Load(name string, data []byte, fac *model.Facility, jobs []*model.Job) (st 
 		l.root(root)
 	}
 	if err := c.Err(); err != nil {
-		return nil, err
+		return nil, w, err
 	}
 	l.finish()
 	if l.st.Now != 0 {
 		if err := l.st.CheckAt(l.st.Now); err != nil {
-			return nil, err
+			return nil, w, err
 		}
 	}
-	return l.st, nil
+	return l.st, w, nil
 }
 
-// parse reads data as one YAML document. It returns nil, after recording
-// the problem, when the document cannot be read.
-func parse(data []byte, c *yamlin.Collector) (root *yamlin.Node) {
+// parse reads data as one YAML document with r. It returns nil, after
+// recording the problem, when the document cannot be read.
+func parse(r *yamlin.Reader, data []byte) (root *yamlin.Node) {
+	c := r.Errs
 	defer func() {
 		// The parser is third-party code; a panic on hostile input
 		// becomes an error, never a crash.
-		if r := recover(); r != nil {
+		if p := recover(); p != nil {
 			root = nil
-			c.Add(0, "", "YAML parser failed: %v", r)
+			c.Add(0, "", "YAML parser failed: %v", p)
 		}
 	}()
-	r := &yamlin.Reader{Errs: c, AliasNameLimit: 40}
 	docs := r.Docs(data)
 	if len(docs) == 0 {
 		return nil
