@@ -365,6 +365,9 @@ func TestSubmitFiles(t *testing.T) {
 	if len(jobs) != 2 || len(deps) != 1 {
 		t.Fatalf("%d jobs, %d deployments submitted", len(jobs), len(deps))
 	}
+	if strings.Contains(string(deps[0].body), "preemptible") || strings.Contains(string(deps[0].body), "priority_class") {
+		t.Errorf("JSON Lines deployment %s: want neither preemptible nor priority_class, which its line does not set", deps[0].body)
+	}
 	if strings.Contains(string(deps[0].body), "submit_time") || errs != "warning: "+l+": submit_time of 1 jobs ignored: the server records when it accepts each job\n" {
 		t.Errorf("submit_time: body %s, stderr %q", deps[0].body, errs)
 	}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,7 +14,6 @@ import (
 	"github.com/carnot-dc/carnot/internal/client"
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 type submitOpts struct {
@@ -139,11 +136,7 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 //   - submit_time (set by traces for the twin) is the server's to record;
 //     it is dropped, with a warning on warn.
 func loadForSubmit(path string, warn io.Writer) ([]pendingJob, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read job file: %w", err)
-	}
-	jobs, err := jobspec.Load(path, data, nil)
+	jobs, given, err := jobspec.LoadFileGiven(path)
 	if err != nil {
 		return nil, err
 	}
@@ -154,16 +147,12 @@ func loadForSubmit(path string, warn io.Writer) ([]pendingJob, error) {
 	if err := jobspec.Write(&buf, jobs); err != nil {
 		return nil, err
 	}
-	set := keysSet(path, data)
-	if len(set) != len(jobs) {
-		set = nil
-	}
 	out := make([]pendingJob, len(jobs))
 	submitTimes := 0
 	for i, line := range bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n")) {
 		drop := []string{"submit_time"}
 		for _, k := range []string{"preemptible", "priority_class"} {
-			if set != nil && !set[i][k] {
+			if !given[i].Has(k) {
 				drop = append(drop, k)
 			}
 		}
@@ -192,79 +181,4 @@ func dropKeys(obj []byte, keys ...string) ([]byte, error) {
 		delete(m, k)
 	}
 	return json.Marshal(m)
-}
-
-// keysSet returns, for each job of a job file in order, the field names
-// the file writes for it; nil when it cannot tell. The file has loaded
-// already, so it is well formed.
-func keysSet(path string, data []byte) (out []map[string]bool) {
-	defer func() {
-		if recover() != nil { // the third-party YAML parser
-			out = nil
-		}
-	}()
-	keys := func(n *yamlin.Node) {
-		m := map[string]bool{}
-		for _, e := range n.Entries {
-			m[e.Key] = true
-		}
-		out = append(out, m)
-	}
-	if ext := strings.ToLower(filepath.Ext(path)); ext == ".jsonl" || ext == ".ndjson" {
-		for _, line := range bytes.Split(data, []byte("\n")) {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			var m map[string]json.RawMessage
-			if json.Unmarshal(line, &m) != nil {
-				return nil
-			}
-			set := map[string]bool{}
-			for k := range m {
-				set[k] = true
-			}
-			out = append(out, set)
-		}
-		return out
-	}
-	r := &yamlin.Reader{Errs: &yamlin.Collector{File: path}}
-	for _, doc := range splitYAMLDocs(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
-		for _, body := range r.Docs(doc) {
-			root := r.Convert(body)
-			switch {
-			case root.Kind == yamlin.KindSeq:
-				for _, it := range root.Items {
-					keys(it)
-				}
-			case root.Kind == yamlin.KindMap && root.Get("jobs") != nil:
-				for _, it := range root.Get("jobs").Items {
-					keys(it)
-				}
-			case root.Kind == yamlin.KindMap:
-				keys(root)
-			}
-		}
-	}
-	return out
-}
-
-// splitYAMLDocs splits YAML on its "---" lines, as jobspec.Load does.
-func splitYAMLDocs(data []byte) [][]byte {
-	var docs [][]byte
-	start := 0
-	for pos := 0; pos < len(data); {
-		end := bytes.IndexByte(data[pos:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += pos + 1
-		}
-		l := data[pos:end]
-		if pos > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || strings.ContainsRune(" \t\r\n", rune(l[3]))) {
-			docs = append(docs, data[start:pos])
-			start = pos
-		}
-		pos = end
-	}
-	return append(docs, data[start:])
 }

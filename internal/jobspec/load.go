@@ -56,6 +56,28 @@ func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
 	return jobs, err
 }
 
+// Given says which fields a job file wrote for one job.
+type Given struct{ at [numFields]int32 }
+
+// Has reports whether the file wrote the job's field name (a key of the
+// job format: "preemptible", "priority_class", …).
+func (g Given) Has(name string) bool {
+	f, ok := fieldByName[name]
+	return ok && g.at[f] != 0
+}
+
+// LoadFileGiven is LoadFile, without a facility, that also returns, for
+// each job, the fields its file wrote: `carnot submit` leaves the others
+// to the server's defaults.
+func LoadFileGiven(path string) ([]*model.Job, []Given, error) {
+	data, err := fileLimits.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read job file: %w", err)
+	}
+	jobs, given, _, err := loadGiven(path, data, nil, mode{})
+	return jobs, given, err
+}
+
 // Load decodes the jobs in data. name is used for messages, to pick the
 // format (see LoadFile) and for automatic IDs. When fac is non-nil the
 // jobs are also checked against it and Preemptible is resolved from the
@@ -85,9 +107,15 @@ type mode struct {
 // load is Load, Reload and LoadFileToReplay; it also returns what
 // reading the file cost, for the tests of hostile input.
 func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, yamlin.Work, error) {
+	jobs, _, w, err := loadGiven(name, data, fac, m)
+	return jobs, w, err
+}
+
+// loadGiven is load that also returns the fields each job's file wrote.
+func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, []Given, yamlin.Work, error) {
 	var w yamlin.Work
 	if len(data) > fileLimits.Bytes {
-		return nil, w, ErrorList{{File: name, Msg: fileLimits.SizeProblem(int64(len(data)))}}
+		return nil, nil, w, ErrorList{{File: name, Msg: fileLimits.SizeProblem(int64(len(data)))}}
 	}
 	c := &yamlin.Collector{File: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
@@ -108,15 +136,17 @@ func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, 
 		needSubmitTimes(col.specs, c)
 	}
 	if err := c.Err(); err != nil {
-		return nil, w, err
+		return nil, nil, w, err
 	}
 	slab := make([]model.Job, len(col.specs)) // lets the specs go
 	jobs := make([]*model.Job, len(col.specs))
+	given := make([]Given, len(col.specs))
 	for i, s := range col.specs {
 		slab[i] = s.job
 		jobs[i] = &slab[i]
+		given[i] = Given{s.at}
 	}
-	return jobs, w, nil
+	return jobs, given, w, nil
 }
 
 func isJSONL(name string) bool {
