@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,12 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/gpu"
+	"github.com/carnot-dc/carnot/internal/pki"
 )
+
+// devDataDir is carnot dev's default --data-dir, where the CLI looks for
+// its token and CA.
+const devDataDir = "carnot-dev"
 
 func newDevCmd() *cobra.Command {
 	so := &serverOpts{}
@@ -85,16 +91,8 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 			}
 			agentDone := make(chan error, 1)
 			go func() { agentDone <- a.Run(ctx) }()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "carnot dev: server on %s (operator API %s), store %s, node %s in site %s\n",
-				cp.url, cp.adminURL, filepath.Join(so.dataDir, "carnot.db"), ao.name, so.site)
-			fmt.Fprintf(out, "development token (operator-admin, in %s; the CLI uses it from this directory):\n  %s\n",
-				filepath.Join(so.dataDir, devTokenFile), devTok)
-			hint := ""
-			if cp.url != "https://"+DefaultListen {
-				hint = "CARNOT_ADDR=" + cp.url + " "
-			}
-			fmt.Fprintf(out, "try in another shell: %scarnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'\n", hint)
+			devBanner(cmd.OutOrStdout(), devInfo{url: cp.url, adminURL: cp.adminURL, dataDir: so.dataDir,
+				node: ao.name, site: so.site, token: devTok})
 			<-ctx.Done()
 			var aerr error
 			select {
@@ -110,7 +108,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 			return err
 		},
 	}
-	so.flags(c, "carnot-dev")
+	so.flags(c, devDataDir)
 	so.dynamic = true // this machine joins the facility, listed or not
 	ao.flags(c, false)
 	return c
@@ -144,4 +142,44 @@ func (cp *controlPlane) joinToken(ctx context.Context, site string) (string, err
 		return "", err
 	}
 	return tok.Secret, nil
+}
+
+// devInfo is what carnot dev tells its user at the start.
+type devInfo struct {
+	url, adminURL, dataDir, node, site, token string
+}
+
+// devBanner says where carnot dev serves and how to point the CLI at it.
+// The CLI finds the token and the CA by itself only in ./carnot-dev, so
+// for another --data-dir (or other ports) the banner gives the
+// environment that does, instead of a first command that fails.
+func devBanner(out io.Writer, d devInfo) {
+	fmt.Fprintf(out, "carnot dev: server on %s (operator API %s), store %s, node %s in site %s\n",
+		d.url, d.adminURL, filepath.Join(d.dataDir, "carnot.db"), d.node, d.site)
+	tokenFile := filepath.Join(d.dataDir, devTokenFile)
+	var env []string
+	if d.url != "https://"+DefaultListen {
+		env = append(env, addrEnv+"="+shellJoin([]string{d.url}))
+	}
+	if d.adminURL != "https://"+DefaultAdminListen {
+		env = append(env, adminAddrEnv+"="+shellJoin([]string{d.adminURL}))
+	}
+	if filepath.Clean(d.dataDir) != devDataDir {
+		dir := d.dataDir
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		tokenFile = filepath.Join(dir, devTokenFile)
+		env = append(env, caEnv+"="+shellJoin([]string{filepath.Join(dir, tlsDir, pki.CACertFile)}),
+			tokenEnv+"=$(cat "+shellJoin([]string{tokenFile})+")")
+		fmt.Fprintf(out, "development token (operator-admin, in %s):\n  %s\n", tokenFile, d.token)
+	} else {
+		fmt.Fprintf(out, "development token (operator-admin, in %s; the CLI uses it from this directory):\n  %s\n", tokenFile, d.token)
+	}
+	const try = "carnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'"
+	if len(env) == 0 {
+		fmt.Fprintf(out, "try in another shell: %s\n", try)
+		return
+	}
+	fmt.Fprintf(out, "try in another shell:\n  export %s\n  %s\n", strings.Join(env, " "), try)
 }

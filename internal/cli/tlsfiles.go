@@ -130,7 +130,7 @@ func cliCredentials(tokenFlag, caFlag string) (credentials, error) {
 		c.token = strings.TrimSpace(os.Getenv(tokenEnv))
 	}
 	if c.token == "" {
-		if b, err := os.ReadFile(filepath.Join("carnot-dev", devTokenFile)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(devDataDir, devTokenFile)); err == nil {
 			c.token = strings.TrimSpace(string(b))
 		}
 	}
@@ -139,7 +139,7 @@ func cliCredentials(tokenFlag, caFlag string) (credentials, error) {
 		caFile = os.Getenv(caEnv)
 	}
 	if caFile == "" {
-		if p := filepath.Join("carnot-dev", tlsDir, pki.CACertFile); fileExists(p) {
+		if p := filepath.Join(devDataDir, tlsDir, pki.CACertFile); fileExists(p) {
 			caFile = p
 		}
 	}

@@ -518,3 +518,30 @@ func TestDotSegmentIDsRefused(t *testing.T) {
 		t.Errorf("%d requests reached the server", sent)
 	}
 }
+
+// A server whose certificate the client does not trust is a mistake of
+// the client's configuration: the error says so and what to pass, not
+// the request URL and the x509 error alone.
+func TestUntrustedCertificate(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, api.JobList{})
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListJobs(context.Background(), ListOptions{})
+	if err == nil {
+		t.Fatal("no error from a server with an untrusted certificate")
+	}
+	want := "the Carnot server at " + srv.URL + ": its TLS certificate is not signed by a CA this client trusts; " +
+		"give the server's CA certificate with --ca or CARNOT_CA (carnot dev's is DATA-DIR/tls/ca.crt)"
+	if got := err.Error(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Errorf("%v is not a *TransportError", err)
+	}
+}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ type TransportError struct {
 }
 
 func (e *TransportError) Error() string {
+	var ua x509.UnknownAuthorityError
+	if errors.As(e.Err, &ua) {
+		return fmt.Sprintf("the Carnot server at %s: its TLS certificate is not signed by a CA this client trusts; "+
+			"give the server's CA certificate with --ca or CARNOT_CA (carnot dev's is DATA-DIR/tls/ca.crt)", e.Addr)
+	}
 	return fmt.Sprintf("the Carnot server at %s: %v", e.Addr, e.Err)
 }
 
