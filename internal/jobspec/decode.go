@@ -250,31 +250,83 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	}
 }
 
-// suggest returns a hint for a misspelt key, e.g. ` (did you mean "gpus"?)`.
+// fieldAliases are names other schedulers and habits give job fields.
+var fieldAliases = map[string]string{
+	"gpu": "gpus", "gpus_per_replica": "gpus", "gpu_models": "gpu_model",
+	"model": "gpu_model", "priority": "priority_class", "memory": "memory_gib",
+	"mem_gib": "memory_gib", "cpu": "cpus", "jurisdiction": "jurisdictions",
+	"name": "id", "args": "command", "grace": "checkpoint_grace",
+	"runtime": "runtime_limit", "walltime": "runtime_limit", "not_before": "earliest_start",
+	"exclusive": "exclusive_node", "submitted": "submit_time",
+	"environment": "env", "environ": "env", "variables": "env",
+	"work_dir": "workdir", "working_dir": "workdir", "workingdir": "workdir",
+	"cwd": "workdir", "dir": "workdir", "restart_policy": "restart",
+	"retries": "max_retries", "max_retry": "max_retries", "max_restarts": "max_retries",
+	"retry": "max_retries", "restarts": "max_retries",
+}
+
+// suggest returns a hint for a misspelt key, e.g. ` (did you mean "gpus"?)`:
+// a known alias, the field it spells in another case, or the field (or
+// alias) within two edits of it; else the list of fields.
 func suggest(key string) string {
 	k := strings.ToLower(strings.ReplaceAll(key, "-", "_"))
-	aliases := map[string]string{
-		"gpu": "gpus", "gpus_per_replica": "gpus", "gpu_models": "gpu_model",
-		"model": "gpu_model", "priority": "priority_class", "memory": "memory_gib",
-		"mem_gib": "memory_gib", "cpu": "cpus", "jurisdiction": "jurisdictions",
-		"name": "id", "args": "command", "grace": "checkpoint_grace",
-		"runtime": "runtime_limit", "walltime": "runtime_limit", "not_before": "earliest_start",
-		"exclusive": "exclusive_node", "submitted": "submit_time",
-		"environment": "env", "environ": "env", "variables": "env",
-		"work_dir": "workdir", "working_dir": "workdir", "workingdir": "workdir",
-		"cwd": "workdir", "dir": "workdir", "restart_policy": "restart",
-		"retries": "max_retries", "max_retry": "max_retries", "max_restarts": "max_retries",
-		"retry": "max_retries", "restarts": "max_retries",
-	}
-	if a, ok := aliases[k]; ok {
+	if a, ok := fieldAliases[k]; ok {
 		return fmt.Sprintf(" (did you mean %q?)", a)
 	}
 	if _, ok := fieldByName[k]; ok {
 		return fmt.Sprintf(" (did you mean %q?)", k)
 	}
+	best, dist := "", 3
+	if len(k) <= 4 {
+		dist = 2 // one edit turns a short word into too many others
+	}
+	consider := func(cand, field string) {
+		if d := typoDistance(k, cand); d < dist || d == dist && field < best {
+			best, dist = field, d
+		}
+	}
+	for _, f := range fieldNames {
+		consider(f, f)
+	}
+	for a, f := range fieldAliases {
+		consider(a, f)
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
 	names := append([]string(nil), fieldNames[:]...)
 	sort.Strings(names)
 	return " (known fields: " + strings.Join(names, ", ") + ")"
+}
+
+// typoDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of neighbours, one edit
+// each. Keys longer than 64 bytes are not compared.
+func typoDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+c)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 func (d *decoder) str(v *yamlin.Node, p fieldPath) string {

@@ -39,6 +39,31 @@ func TestLoadErrors(t *testing.T) {
 			`jobs.yaml:10: jobs[1]: unknown field "gpu" (did you mean "gpus"?)`,
 		},
 	}, {
+		// Misspellings a hand would make: a letter missing, doubled,
+		// swapped or wrong.
+		name: "misspelt fields",
+		file: "typo.yaml",
+		data: lines(
+			"- tenat: acme",
+			"  gpus: 1",
+			"  comand: [sleep, 1]",
+			"  replicsa: 2",
+			"  priorty_class: high",
+			"  runtime_limt: 1h",
+			"  Memory_GiB: 4",
+			"  enviroment: {A: b}",
+		),
+		want: []string{
+			`typo.yaml:1: jobs[0]: unknown field "tenat" (did you mean "tenant"?)`,
+			"typo.yaml:1: jobs[0].tenant: is required",
+			`typo.yaml:3: jobs[0]: unknown field "comand" (did you mean "command"?)`,
+			`typo.yaml:4: jobs[0]: unknown field "replicsa" (did you mean "replicas"?)`,
+			`typo.yaml:5: jobs[0]: unknown field "priorty_class" (did you mean "priority_class"?)`,
+			`typo.yaml:6: jobs[0]: unknown field "runtime_limt" (did you mean "runtime_limit"?)`,
+			`typo.yaml:7: jobs[0]: unknown field "Memory_GiB" (did you mean "memory_gib"?)`,
+			`typo.yaml:8: jobs[0]: unknown field "enviroment" (did you mean "env"?)`,
+		},
+	}, {
 		name: "types",
 		file: "t.yaml",
 		data: lines(
