@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +23,7 @@ func newEventsCmd() *cobra.Command {
 		follow bool
 	)
 	cmd := &cobra.Command{
-		Use:   "events [JOB] [--after SEQ] [-f] [-o table|json]",
+		Use:   "events [JOB] [--after SEQ] [-f] [-o table|json|yaml]",
 		Short: "Print the server's events, or a job's, and follow new ones",
 		Long: `Prints the events a running Carnot server recorded — submissions,
 starts, preemptions, deferrals, replicas' ends, node changes, tokens — that
@@ -35,16 +34,14 @@ With JOB, only that job's. --after SEQ starts after a sequence number.
 -f keeps printing new events as they happen (GET /v1/watch) until
 interrupted; when the stream ends (a restart or a failover of the server,
 a watcher that fell behind) it reconnects from the last event printed, so
-none is missed or printed twice. -o json prints one JSON object a line.`,
+none is missed or printed twice. -o json prints one JSON object a line,
+-o yaml one YAML document (led by ---) an event.`,
 		Example: `  carnot events
   carnot events train-1 -f
   carnot events --after 1200 -o json | jq .`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: r.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if r.output == outYAML {
-				return usageError{errors.New("-o yaml: events print as a table or JSON lines (-o json)")}
-			}
 			if after < 0 {
 				return usageError{fmt.Errorf("--after %d: want a sequence number, 0 or more", after)}
 			}
@@ -62,7 +59,7 @@ none is missed or printed twice. -o json prints one JSON object a line.`,
 				ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
 				defer stop()
 			}
-			p := &eventPrinter{w: cmd.OutOrStdout(), json: r.output == outJSON}
+			p := &eventPrinter{w: cmd.OutOrStdout(), format: r.output}
 			last, err := printEvents(ctx, c, p, job, after)
 			if err != nil || !follow {
 				return err
@@ -146,20 +143,27 @@ func followEvents(ctx context.Context, c *client.Client, p *eventPrinter, job st
 	}
 }
 
-// eventPrinter prints events one a line: as text, or as JSON objects.
+// eventPrinter prints events one a line as text (format "" or table),
+// as JSON objects one a line, or as YAML documents.
 type eventPrinter struct {
-	w    io.Writer
-	json bool
+	w      io.Writer
+	format string
 }
 
 func (p *eventPrinter) print(ev api.Event) error {
-	if p.json {
+	switch p.format {
+	case outJSON:
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(p.w, "%s\n", b)
 		return err
+	case outYAML:
+		if _, err := io.WriteString(p.w, "---\n"); err != nil {
+			return err
+		}
+		return printObject(p.w, outYAML, ev)
 	}
 	var about []string
 	if ev.Job != "" {

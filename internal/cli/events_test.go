@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/client"
@@ -121,6 +125,25 @@ func TestEventsCommand(t *testing.T) {
 	code, out, _ = mainOut(append([]string{"events", "two", "-o", "json"}, flags...)...)
 	if code != 0 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, `{"seq":`) || !strings.Contains(out, `"job":"two"`) {
 		t.Fatalf("carnot events two -o json: exit %d\n%s", code, out)
+	}
+	// -o yaml, which --help offers like -o json: one YAML document an
+	// event, with the fields of the JSON form.
+	code, yout, errOut := mainOut(append([]string{"events", "two", "-o", "yaml"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("carnot events two -o yaml: exit %d\n%s%s", code, yout, errOut)
+	}
+	var fromJSON, fromYAML map[string]any
+	if err := json.Unmarshal([]byte(out), &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(yout, "---\n") {
+		t.Errorf("-o yaml does not start a document:\n%s", yout)
+	}
+	if err := yaml.Unmarshal([]byte(yout), &fromYAML); err != nil {
+		t.Fatalf("-o yaml: %v\n%s", err, yout)
+	}
+	if fmt.Sprint(fromJSON) != fmt.Sprint(fromYAML) {
+		t.Errorf("-o yaml and -o json differ:\n%v\n%v", fromYAML, fromJSON)
 	}
 	all, err := c.AllEvents(context.Background(), 0)
 	if err != nil {
