@@ -28,7 +28,7 @@ default replica 0 of the current (or last) attempt; -f keeps following
 the output until the replica ends.`,
 		Example: `  carnot logs train-1
   carnot logs -f --replica 3 --stderr train-1`,
-		Args:              cobra.ExactArgs(1),
+		Args:              argsNamed("JOB", 1, 1),
 		ValidArgsFunction: o.completeJobs(false, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.replica < 0 || o.attempt < 0 {

@@ -33,10 +33,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.Execute(); err != nil {
+	if cmd, err := root.ExecuteC(); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		if isUsage(err) {
-			fmt.Fprintln(stderr, "run 'carnot --help' (or 'carnot COMMAND --help') for usage")
+			if cmd != nil && cmd != root {
+				fmt.Fprintf(stderr, "run '%s --help' for usage\n", cmd.CommandPath())
+			} else {
+				fmt.Fprintln(stderr, "run 'carnot --help' (or 'carnot COMMAND --help') for usage")
+			}
 			return ExitUsage
 		}
 		return ExitFailure
@@ -60,6 +64,30 @@ func isUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// argsNamed checks a command's argument count, between lo and hi (-1:
+// no limit), and names what is missing or extra by what (e.g. "JOB"),
+// with the command's usage line.
+func argsNamed(what string, lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		usage := cmd.CommandPath() + strings.TrimPrefix(cmd.Use, cmd.Name())
+		switch {
+		case len(args) < lo:
+			return usageError{fmt.Errorf("%s needs %s: %s", cmd.CommandPath(), what, usage)}
+		case hi >= 0 && len(args) > hi:
+			n := "one"
+			if hi != 1 {
+				n = fmt.Sprint(hi)
+			}
+			if hi != lo {
+				n = "at most " + n
+			}
+			return usageError{fmt.Errorf("%s takes %s %s, got %d arguments (%s): %s",
+				cmd.CommandPath(), n, what, len(args), strings.Join(args, " "), usage)}
+		}
+		return nil
+	}
 }
 
 // NewRoot returns the root command with every subcommand attached.

@@ -49,7 +49,7 @@ makes that hold across invocations too.`,
 		Example: `  carnot run --gpus 8 --replicas 4 --tenant lab-a -- torchrun train.py --lr 3e-4
   carnot run --gpus 1 --runtime-limit 2h --env HF_HOME=/data/hf -f python eval.py
   carnot run --kind deployment --replicas 3 --gpus 1 vllm serve`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsNamed("COMMAND", 1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &o, args) },
 	}
 	o.addFlags(cmd)

@@ -23,7 +23,7 @@ and, where the core can tell, when it expects the job to start; with the
 jurisdictions the job may run under and the sites it may run on (those
 its tenant's, its own and its data class's tags all allow).`,
 		Example:           `  carnot why train-1`,
-		Args:              cobra.ExactArgs(1),
+		Args:              argsNamed("JOB", 1, 1),
 		ValidArgsFunction: r.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()
