@@ -328,11 +328,29 @@ func TestSubmitLocalErrorSendsNothing(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	writeTestFile(t, good, "{id: a, tenant: lab-a, gpus: 1}\n")
+	writeTestFile(t, good, "{id: a, tenant: lab-a, gpus: 1, command: [x]}\n")
 	writeTestFile(t, bad, "- id: b\n  tenant: lab-a\n  gpu: 2\n")
 	code, _, errs := carnot("submit", "--server", f.srv.URL, "-f", good, "-f", bad)
 	if code != ExitFailure || !strings.Contains(errs, bad+":3: jobs[0]: unknown field \"gpu\"") {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	if len(f.reqs) != 0 {
+		t.Errorf("the server got %d requests", len(f.reqs))
+	}
+}
+
+// A job the server would refuse whatever the facility (no command, no
+// resources) stops the submission before anything is sent, with its line,
+// not after the jobs above it.
+func TestSubmitRunnableCheckedLocally(t *testing.T) {
+	f := newFake(t)
+	path := filepath.Join(t.TempDir(), "jobs.yaml")
+	writeTestFile(t, path, "- {id: a, tenant: lab-a, gpus: 1, command: [x]}\n- {id: b, tenant: lab-a, gpus: 1}\n- {id: c, tenant: lab-a, gpus: 0, command: [x]}\n")
+	code, out, errs := carnot("submit", "--server", f.srv.URL, "-f", path)
+	want := "error: " + path + ":2: jobs[1].command: is required to submit: the argv the node agent runs, e.g. [python, train.py]\n" +
+		path + ":3: jobs[2].gpus: a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib\n"
+	if code != ExitFailure || errs != want || out != "" {
+		t.Errorf("exit %d, stdout %q\nstderr %q\nwant   %q", code, out, errs, want)
 	}
 	if len(f.reqs) != 0 {
 		t.Errorf("the server got %d requests", len(f.reqs))
@@ -351,8 +369,8 @@ func TestSubmitFiles(t *testing.T) {
 	dir := t.TempDir()
 	y := filepath.Join(dir, "train.yaml")
 	l := filepath.Join(dir, "serve.jsonl")
-	writeTestFile(t, y, "- {tenant: lab-a, gpus: 1, command: [python, a.py]}\n- {id: b, tenant: lab-a, gpus: 2, preemptible: false, priority_class: high}\n")
-	writeTestFile(t, l, `{"id":"s","kind":"deployment","tenant":"lab-b","replicas":2,"gpus":1,"submit_time":1767228038}`+"\n")
+	writeTestFile(t, y, "- {tenant: lab-a, gpus: 1, command: [python, a.py]}\n- id: b\n  tenant: lab-a\n  gpus: 2\n  preemptible: false\n  priority_class: high\n  command: [b]\n")
+	writeTestFile(t, l, `{"id":"s","kind":"deployment","tenant":"lab-b","replicas":2,"gpus":1,"submit_time":1767228038,"command":["s"]}`+"\n")
 	code, out, errs := carnot("submit", "--server", f.srv.URL, "-f", y, "-f", l)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -390,7 +408,7 @@ func TestSubmitFiles(t *testing.T) {
 	f2.submitFail = 2
 	code, out, errs = carnot("submit", "--server", f2.srv.URL, "-f", y, "-f", l)
 	wantErr := "warning: " + l + ": submit_time of 1 jobs ignored: the server records when it accepts each job\n" +
-		"error: b (job 2 of " + y + "): the job is invalid\n  tenant: unknown tenant \"nobody\"\n1 job was submitted before it: train-1\n"
+		"error: " + y + ":2: b (job 2 of the file): the job is invalid\n  " + y + ":3: tenant: unknown tenant \"nobody\"\n1 job was submitted before it: train-1\n"
 	if code != ExitFailure || errs != wantErr || out != "submitted job train-1 (pending)\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q\nwant stderr %q", code, out, errs, wantErr)
 	}

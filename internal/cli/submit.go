@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -29,8 +30,10 @@ func newSubmitCmd() *cobra.Command {
 		Long: `Reads job files (docs/jobspec.md: YAML, JSON or JSON Lines) and submits
 every job in them to a running Carnot server, in order. The files are
 checked here first, so that a mistake is reported as file:line and
-nothing is submitted; the server then checks them against the facility
-(tenants, classes, GPU models, jurisdictions).
+nothing is submitted (every job needs a command, and GPUs, CPUs or
+memory); the server then checks them against the facility (tenants,
+classes, GPU models, jurisdictions), and its refusal is reported at the
+lines of the fields it names.
 
 Submission stops at the first job the server refuses, saying which jobs
 were already submitted. Each job carries an idempotency key, so a
@@ -50,11 +53,12 @@ submission retried for want of a connection never creates two jobs.`,
 // pendingJob is one job to submit: its JSON object and where it came
 // from.
 type pendingJob struct {
-	file string
-	n    int // from 1, in its file
-	id   string
-	kind string
-	body []byte
+	file  string
+	n     int // from 1, in its file
+	given jobspec.Given
+	id    string
+	kind  string
+	body  []byte
 }
 
 func runSubmit(cmd *cobra.Command, o *submitOpts) error {
@@ -107,7 +111,8 @@ func kindWord(kinds ...string) string {
 	return "job"
 }
 
-// submitError says which job the server refused and which went before.
+// submitError says which job the server refused, where in its file the
+// fields it names are, and which jobs went before.
 func submitError(p pendingJob, err error, done []*api.Job) error {
 	ids := make([]string, len(done))
 	for i, j := range done {
@@ -121,8 +126,35 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 	default:
 		before = fmt.Sprintf("%d jobs were submitted before it: %s", len(ids), strings.Join(ids, ", "))
 	}
-	return fmt.Errorf("%s (job %d of %s): %w\n%s", p.id, p.n, p.file, err, before)
+	var prob *api.Problem
+	if !errors.As(err, &prob) || len(prob.Errors) == 0 {
+		return fmt.Errorf("%s:%d: %s (job %d of the file): %w\n%s", p.file, p.given.Line(""), p.id, p.n, err, before)
+	}
+	var b strings.Builder
+	detail := prob.Detail
+	if detail == "" {
+		detail = fmt.Sprintf("%s (%d)", prob.Title, prob.Status)
+	}
+	fmt.Fprintf(&b, "%s:%d: %s (job %d of the file): %s", p.file, p.given.Line(""), p.id, p.n, detail)
+	for _, e := range prob.Errors {
+		field := e.Field
+		if i := strings.IndexAny(field, "[."); i >= 0 {
+			field = field[:i]
+		}
+		fmt.Fprintf(&b, "\n  %s:%d: %s: %s", p.file, p.given.Line(field), e.Field, e.Message)
+	}
+	b.WriteString("\n" + before)
+	return &wrapped{msg: b.String(), err: err}
 }
+
+// wrapped is an error with its own message that still unwraps to err.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // loadForSubmit loads a job file, checking it locally, and returns each
 // job's JSON object as jobspec.Write writes it, less what the server
@@ -136,7 +168,7 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 //   - submit_time (set by traces for the twin) is the server's to record;
 //     it is dropped, with a warning on warn.
 func loadForSubmit(path string, warn io.Writer) ([]pendingJob, error) {
-	jobs, given, err := jobspec.LoadFileGiven(path)
+	jobs, given, err := jobspec.LoadFileToSubmit(path)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +195,7 @@ func loadForSubmit(path string, warn io.Writer) ([]pendingJob, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = pendingJob{file: path, n: i + 1, id: jobs[i].ID, kind: string(jobs[i].Kind), body: body}
+		out[i] = pendingJob{file: path, n: i + 1, given: given[i], id: jobs[i].ID, kind: string(jobs[i].Kind), body: body}
 	}
 	if submitTimes > 0 {
 		fmt.Fprintf(warn, "warning: %s: submit_time of %d jobs ignored: the server records when it accepts each job\n", path, submitTimes)

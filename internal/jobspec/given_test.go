@@ -3,6 +3,7 @@ package jobspec
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,42 @@ func TestLoadFileGiven(t *testing.T) {
 				t.Errorf("%s job %d: preemptible %v, priority_class %v, tenant %v, nonsense %v; want %+v", name, i,
 					g.Has("preemptible"), g.Has("priority_class"), g.Has("tenant"), g.Has("nonsense"), want)
 			}
+		}
+	}
+}
+
+// LoadFileToSubmit refuses, each on its line, the jobs the live control
+// plane cannot run, and Given.Line finds a field's line for the errors
+// the server reports by field.
+func TestLoadFileToSubmit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub.yaml")
+	body := "jobs:\n" +
+		"  - id: ok\n    tenant: a\n    gpus: 1\n    command: [true]\n" + // lines 2-5
+		"  - id: nocmd\n    tenant: a\n    gpus: 1\n" + // lines 6-8
+		"  - id: nothing\n    tenant: a\n    gpus: 0\n    command: [true]\n" // lines 9-12
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := LoadFileToSubmit(path)
+	want := path + ":6: jobs[1].command: is required to submit: the argv the node agent runs, e.g. [python, train.py]\n" +
+		path + ":11: jobs[2].gpus: a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	if _, _, err := LoadFileGiven(path); err != nil {
+		t.Errorf("LoadFileGiven, which schedule and the twin use, refuses them: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(body[:strings.Index(body, "  - id: nocmd")]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, given, err := LoadFileToSubmit(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, line := range map[string]int{"command": 5, "gpus": 4, "gpu_model": 2, "nonsense": 2} {
+		if got := given[0].Line(name); got != line {
+			t.Errorf("Line(%q) = %d, want %d", name, got, line)
 		}
 	}
 }

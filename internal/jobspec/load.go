@@ -57,7 +57,19 @@ func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
 }
 
 // Given says which fields a job file wrote for one job.
-type Given struct{ at [numFields]int32 }
+type Given struct {
+	at   [numFields]int32
+	line int32
+}
+
+// Line is the line the file wrote the job's field name on, else the line
+// the job starts on; an unknown name gives the job's line too.
+func (g Given) Line(name string) int {
+	if f, ok := fieldByName[name]; ok && g.at[f] != 0 {
+		return int(g.at[f])
+	}
+	return int(g.line)
+}
 
 // Has reports whether the file wrote the job's field name (a key of the
 // job format: "preemptible", "priority_class", …).
@@ -75,6 +87,19 @@ func LoadFileGiven(path string) ([]*model.Job, []Given, error) {
 		return nil, nil, fmt.Errorf("read job file: %w", err)
 	}
 	jobs, given, _, err := loadGiven(path, data, nil, mode{})
+	return jobs, given, err
+}
+
+// LoadFileToSubmit is LoadFileGiven for `carnot submit`: it also refuses,
+// with their lines, what the live control plane refuses of any job (no
+// command; no GPUs, CPUs or memory), so that such a job stops the
+// submission before anything is sent instead of after the jobs above it.
+func LoadFileToSubmit(path string) ([]*model.Job, []Given, error) {
+	data, err := fileLimits.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read job file: %w", err)
+	}
+	jobs, given, _, err := loadGiven(path, data, nil, mode{submit: true})
 	return jobs, given, err
 }
 
@@ -102,6 +127,7 @@ func Reload(name string, data []byte) ([]*model.Job, error) {
 type mode struct {
 	stored bool // Reload: keep what earlier versions accepted
 	replay bool // LoadFileToReplay: every job needs submit_time
+	submit bool // LoadFileToSubmit: every job needs what the server does
 }
 
 // load is Load, Reload and LoadFileToReplay; it also returns what
@@ -135,6 +161,9 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	if m.replay {
 		needSubmitTimes(col.specs, c)
 	}
+	if m.submit {
+		needRunnable(col.specs, c)
+	}
 	if err := c.Err(); err != nil {
 		return nil, nil, w, err
 	}
@@ -144,7 +173,7 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	for i, s := range col.specs {
 		slab[i] = s.job
 		jobs[i] = &slab[i]
-		given[i] = Given{s.at}
+		given[i] = Given{at: s.at, line: int32(s.line)}
 	}
 	return jobs, given, w, nil
 }

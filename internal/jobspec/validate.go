@@ -47,6 +47,20 @@ func needSubmitTimes(specs []*spec, c *yamlin.Collector) {
 	}
 }
 
+// needRunnable reports every job the live control plane could not run:
+// one without a command, or whose replicas ask for nothing.
+func needRunnable(specs []*spec, c *yamlin.Collector) {
+	for _, s := range specs {
+		if !s.has(fCommand) {
+			c.Add(s.line, s.fpath(fCommand), "is required to submit: the argv the node agent runs, e.g. [python, train.py]")
+		}
+		j := &s.job
+		if j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 && !s.bad[fGPUs] {
+			c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib")
+		}
+	}
+}
+
 // assignIDs gives jobs without an id "<file-base>-<n>" (n is the job's
 // position in the file, from 1), checks the format and rejects duplicates.
 func assignIDs(name string, specs []*spec, c *yamlin.Collector) {
