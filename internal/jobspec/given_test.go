@@ -7,19 +7,19 @@ import (
 	"testing"
 )
 
-// LoadFileGiven names the fields each job's file wrote, in YAML (one
+// LoadFileToSubmit names the fields each job's file wrote, in YAML (one
 // document or several) and in JSON Lines alike.
-func TestLoadFileGiven(t *testing.T) {
+func TestLoadFileToSubmitGiven(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
-		"jobs.yaml":  "- {tenant: a, gpus: 1}\n- {tenant: a, gpus: 1, preemptible: false}\n---\ntenant: a\ngpus: 1\npriority_class: high\n",
-		"jobs.jsonl": `{"tenant":"a","gpus":1}` + "\n" + `{"tenant":"a","gpus":1,"preemptible":false}` + "\n" + `{"tenant":"a","gpus":1,"priority_class":"high"}` + "\n",
+		"jobs.yaml":  "- {tenant: a, gpus: 1, command: [x]}\n- {tenant: a, gpus: 1, command: [x], preemptible: false}\n---\ntenant: a\ngpus: 1\ncommand: [x]\npriority_class: high\n",
+		"jobs.jsonl": `{"tenant":"a","gpus":1,"command":["x"]}` + "\n" + `{"tenant":"a","gpus":1,"command":["x"],"preemptible":false}` + "\n" + `{"tenant":"a","gpus":1,"command":["x"],"priority_class":"high"}` + "\n",
 	} {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		jobs, given, err := LoadFileGiven(path)
+		jobs, given, err := LoadFileToSubmit(path)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -55,8 +55,8 @@ func TestLoadFileToSubmit(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
-	if _, _, err := LoadFileGiven(path); err != nil {
-		t.Errorf("LoadFileGiven, which schedule and the twin use, refuses them: %v", err)
+	if _, err := LoadFile(path, nil); err != nil {
+		t.Errorf("LoadFile, which schedule and the twin use, refuses them: %v", err)
 	}
 	if err := os.WriteFile(path, []byte(body[:strings.Index(body, "  - id: nocmd")]), 0o644); err != nil {
 		t.Fatal(err)

@@ -78,19 +78,9 @@ func (g Given) Has(name string) bool {
 	return ok && g.at[f] != 0
 }
 
-// LoadFileGiven is LoadFile, without a facility, that also returns, for
-// each job, the fields its file wrote: `carnot submit` leaves the others
-// to the server's defaults.
-func LoadFileGiven(path string) ([]*model.Job, []Given, error) {
-	data, err := fileLimits.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read job file: %w", err)
-	}
-	jobs, given, _, err := loadGiven(path, data, nil, mode{})
-	return jobs, given, err
-}
-
-// LoadFileToSubmit is LoadFileGiven for `carnot submit`: it also refuses,
+// LoadFileToSubmit is LoadFile for `carnot submit`, without a facility.
+// It also returns, for each job, the fields its file wrote (the server
+// chooses the others), and it refuses,
 // with their lines, what the live control plane refuses of any job (no
 // command; no GPUs, CPUs or memory), so that such a job stops the
 // submission before anything is sent instead of after the jobs above it.
