@@ -73,7 +73,8 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 	if est != nil {
 		fmt.Fprintf(&b, "estimated start: %s\n", clock(now, est))
 	} else if y.State == api.StatePending {
-		b.WriteString("estimated start: unknown\n")
+		// say why, or the line reads as a fault of the tool
+		b.WriteString("estimated start: unknown (none found from the runtime limits of the work ahead: work without a runtime_limit counts as running for ever, and only the first backfill_depth blocked jobs are estimated)\n")
 	}
 	if y.Reason != nil && !y.Reason.Pass.IsZero() {
 		fmt.Fprintf(&b, "as of the scheduling pass %s\n", ago(now, y.Reason.Pass))
