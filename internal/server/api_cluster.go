@@ -23,13 +23,21 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 			}
 		}
 	}
+	d.Condition = n.apiCondition()
+	return d
+}
+
+// apiCondition is the node's condition as the API shows it: a drained
+// ready node is draining, a node not registered (since a restart) is not
+// ready.
+func (n *nodeState) apiCondition() string {
 	switch {
 	case !n.registered:
-		d.Condition = api.NodeNotReady
-	case d.Drained && d.Condition == api.NodeReady:
-		d.Condition = api.NodeDraining
+		return api.NodeNotReady
+	case n.doc.Drained && n.doc.Condition == api.NodeReady:
+		return api.NodeDraining
 	}
-	return d
+	return n.doc.Condition
 }
 
 func (s *Server) handleNodes(w http.ResponseWriter, _ *http.Request) {

@@ -25,9 +25,9 @@ func newMetrics(s *Server) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_queue_length",
-			Help: "Pending jobs per tenant at the last scheduling pass."}, []string{"tenant"}),
+			Help: "Pending jobs per tenant of the facility (0 when none)."}, []string{"tenant"}),
 		gpus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_gpus",
-			Help: "GPUs per site, model and state (used, free) at the last scheduling pass."}, []string{"site", "model", "state"}),
+			Help: "GPUs of the ready and draining nodes per site, model and state (used, free)."}, []string{"site", "model", "state"}),
 		passSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "carnot_scheduling_pass_seconds",
 			Help:    "Time the scheduling core took per pass.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}),
@@ -42,7 +42,7 @@ func newMetrics(s *Server) *metrics {
 		energy: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_kwh_total",
 			Help: "Facility energy (IT energy measured on the GPUs × PUE) per site."}, []string{"site"}),
 		nodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_nodes",
-			Help: "Registered nodes per site and condition."}, []string{"site", "condition"}),
+			Help: "Registered nodes per site and condition (ready, draining, not-ready; 0 when none)."}, []string{"site", "condition"}),
 	}
 	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.nodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -54,6 +54,9 @@ func newMetrics(s *Server) *metrics {
 func (s *Server) observe() {
 	m := s.metrics
 	m.queue.Reset()
+	for _, t := range s.fac.Tenants {
+		m.queue.WithLabelValues(t.Name) // 0, not absent, when nothing waits
+	}
 	for _, js := range s.jobs {
 		if js.doc.State == api.StatePending {
 			m.queue.WithLabelValues(js.job.Tenant).Inc()
@@ -74,16 +77,28 @@ func (s *Server) observe() {
 	s.observeNodes()
 }
 
-// observeNodes sets the node and power gauges. Caller holds mu.
+// nodeConditions are the values of carnot_nodes' condition label.
+var nodeConditions = []string{api.NodeReady, api.NodeDraining, api.NodeNotReady}
+
+// observeNodes sets the node and power gauges: every site of the facility
+// has each condition and its power, 0 when no node is in it, so that an
+// alert on a series sees 0 rather than a series gone. Conditions are
+// those of GET /v1/nodes (a drained node is draining). Caller holds mu.
 func (s *Server) observeNodes() {
 	m := s.metrics
 	m.nodes.Reset()
 	power := map[string]float64{}
+	for _, st := range s.fac.Sites {
+		for _, c := range nodeConditions {
+			m.nodes.WithLabelValues(st.ID, c)
+		}
+		power[st.ID] = 0
+	}
 	for _, n := range s.nodes {
 		if !n.registered {
 			continue
 		}
-		m.nodes.WithLabelValues(n.doc.Site, n.doc.Condition).Inc()
+		m.nodes.WithLabelValues(n.doc.Site, n.apiCondition()).Inc()
 		if n.doc.Condition == api.NodeNotReady {
 			continue
 		}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scrape returns the body of /metrics.
+func (e *env) scrape() string {
+	e.t.Helper()
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(w.Body)
+	return string(b)
+}
+
+// carnot_nodes counts a drained node as draining, as `carnot nodes` and
+// GET /v1/nodes show it, not as ready: a dashboard of ready nodes must
+// not count nodes that take no work.
+func TestMetricsNodeConditionDraining(t *testing.T) {
+	e := devEnv(t)
+	if code := e.register("n2", "local", 8); code != 200 {
+		t.Fatalf("register n2: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n2/drain", nil, nil); code != 200 {
+		t.Fatalf("drain: %d", code)
+	}
+	body := e.scrape()
+	for _, want := range []string{`carnot_nodes{condition="ready",site="local"} 1`, `carnot_nodes{condition="draining",site="local"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// Series of known label values stay, at 0, when nothing is in them: an
+// alert on carnot_nodes{condition="ready"} < N, or on a tenant's queue,
+// must see 0, not a series that vanished.
+func TestMetricsZeroSeries(t *testing.T) {
+	e := devEnv(t)
+	body := e.scrape()
+	for _, want := range []string{`carnot_queue_length{tenant="default"} 0`,
+		`carnot_nodes{condition="not-ready",site="local"} 0`, `carnot_nodes{condition="draining",site="local"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("with nothing pending and every node ready, /metrics lacks %s", want)
+		}
+	}
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain: %d", code)
+	}
+	if body = e.scrape(); !strings.Contains(body, `carnot_nodes{condition="ready",site="local"} 0`) {
+		t.Errorf("with the only node drained, /metrics lacks carnot_nodes{condition=\"ready\",site=\"local\"} 0")
+	}
+	e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second)
+	e.pass()
+	body = e.scrape()
+	for _, want := range []string{`carnot_nodes{condition="not-ready",site="local"} 1`, `carnot_site_it_power_watts{site="local"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("with the only node silent, /metrics lacks %s", want)
+		}
+	}
+}
