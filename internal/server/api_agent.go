@@ -327,6 +327,11 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 			reloading(w)
 			return
 		}
+		if s.stopped {
+			s.mu.Unlock()
+			stopping(w)
+			return
+		}
 		if n.version != after || wait == 0 {
 			out := api.Assignments{Version: n.version, Tasks: s.tasksOf(n), UnfinishedJobs: sortedSet(n.unfinished)}
 			s.mu.Unlock()

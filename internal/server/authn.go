@@ -181,6 +181,15 @@ func reloading(w http.ResponseWriter) {
 	problemf(w, http.StatusServiceUnavailable, "the server is reloading its state from the store; retry")
 }
 
+// stopping answers an agent's long poll on a server that is stopping:
+// its agent moves to another replica, or retries this one once it is
+// back.
+func stopping(w http.ResponseWriter) {
+	w.Header().Set(api.StandbyHeader, "stopping")
+	w.Header().Set("Retry-After", "1")
+	problemf(w, http.StatusServiceUnavailable, "the server is stopping; retry")
+}
+
 // allow checks that the request's principal may perform op on a thing
 // of tenant; when not, it answers (404 for a thing the principal may not
 // see, as if it did not exist; 403 else) and returns false.

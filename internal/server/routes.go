@@ -119,11 +119,13 @@ func (s *Server) routes(operator bool) *http.ServeMux {
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	ready, failed := s.ready, s.failed
+	ready, failed, stopped := s.ready, s.failed, s.stopped
 	s.mu.Unlock()
 	switch {
 	case failed != nil:
-		problemf(w, http.StatusServiceUnavailable, "a commit failed; restart the server: %v", failed)
+		problemf(w, http.StatusServiceUnavailable, "a commit failed; the state is being reloaded from the store: %v", failed)
+	case stopped:
+		problemf(w, http.StatusServiceUnavailable, "the server is stopping")
 	case !ready:
 		problemf(w, http.StatusServiceUnavailable, "the scheduler loop is not running yet")
 	default:

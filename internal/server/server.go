@@ -64,7 +64,12 @@ type Server struct {
 	ready    bool
 	// failed is set when a commit failed: memory may be ahead of the
 	// store, so the loop stops until the server is restarted.
-	failed    error
+	failed error
+	// stopped is set when the loop stopped (the process is stopping):
+	// the agents' long polls end and new ones are answered as a
+	// standby's, so that the listeners' graceful shutdown need not wait
+	// for them.
+	stopped   bool
 	lastFlush time.Time
 	// usageDirty says the fair-share history changed since it was saved.
 	usageDirty bool
@@ -402,6 +407,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.watch.close()
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			s.stop()
 			return s.saveFairShare(context.Background())
 		case <-s.kick:
 		case <-t.C:
@@ -422,6 +428,16 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("%w: %v", ErrCommitFailed, failed)
 		}
 		t.Reset(s.untilNextPass())
+	}
+}
+
+// stop marks the server stopped: not ready, and the agents' long polls
+// are woken to hear so (handleAssignments). Caller holds mu.
+func (s *Server) stop() {
+	s.ready = false
+	s.stopped = true
+	for _, n := range s.nodes {
+		n.wake()
 	}
 }
 
