@@ -90,4 +90,6 @@
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.
+//     The tasks it stopped so are reported lost, however they exited: the
+//     job did not finish (a checkpoint saved on SIGTERM exits 0).
 package agent

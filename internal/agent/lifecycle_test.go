@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,8 +109,8 @@ func TestShutdownStopsTasks(t *testing.T) {
 	if !gone(pid) {
 		t.Errorf("task process %d still runs after shutdown", pid)
 	}
-	if last, _ := srv.last("j-long", 0, 1); last.State != api.ReplicaExited || last.Signal != "killed" {
-		t.Errorf("last heartbeat reports %+v, want the task killed", last)
+	if last, _ := srv.last("j-long", 0, 1); last.State != api.ReplicaLost || last.Signal != "killed" {
+		t.Errorf("last heartbeat reports %+v, want the task lost, killed", last)
 	}
 }
 
@@ -251,5 +252,40 @@ func TestCapOfADeadAgentUndone(t *testing.T) {
 	if lim := b.cfg.Devices.Info()[1].PowerLimitW; lim != 700 || b.baseLimits[1] != 700 {
 		t.Errorf("after the restart GPU 1's limit is %d W, to be restored to %d W; want 700 W for both",
 			lim, b.baseLimits[1])
+	}
+}
+
+// A task the agent stops because the agent itself stops is reported lost,
+// whatever its exit code: a training job that saves a checkpoint on
+// SIGTERM and exits 0 did not finish, and the server must not count it
+// succeeded, but end the attempt as for a node lost (its restart policy).
+func TestShutdownReportsTasksLost(t *testing.T) {
+	srv := newFakeServer()
+	fake, err := gpu.NewFake(1, "H200", "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Name: "n2", DataDir: t.TempDir(), Devices: fake, CPUs: 1, MemoryGiB: 1,
+		ShutdownGrace: 5 * time.Second}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	ready := filepath.Join(t.TempDir(), "ready")
+	task := sh("j-ckpt", 0, `trap 'exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.1; done`,
+		map[string]string{"READY": ready})
+	task.GraceSeconds = 5
+	srv.assign(task)
+	readPID(t, ready)
+	srv.waitStatus(t, "j-ckpt", 0, 1, running)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	last, _ := srv.last("j-ckpt", 0, 1)
+	if last.State != api.ReplicaLost || last.ExitCode == nil || *last.ExitCode != 0 || !strings.Contains(last.Error, "agent") {
+		t.Errorf("last heartbeat reports %+v, want the task lost (exit code 0, the agent's shutdown as its error)", last)
 	}
 }

@@ -25,7 +25,7 @@ type task struct {
 	spec api.Task
 	proc Process // nil when it did not start
 
-	state              string // api.ReplicaRunning, ReplicaExited, ReplicaFailed
+	state              string // api.ReplicaRunning, ReplicaExited, ReplicaFailed, ReplicaLost (stopped by the agent's shutdown)
 	pid                int    // the process group's ID; 0 for a task that is no process
 	exitCode           *int
 	signal             string
@@ -141,8 +141,15 @@ func (a *Agent) wait(t *task) {
 		code := x.Code
 		t.exitCode, t.signal = &code, x.Signal
 	}
-	if t.reason == signalRuntimeLimit {
+	switch t.reason {
+	case signalRuntimeLimit:
 		t.signal = signalRuntimeLimit
+	case reasonShutdown:
+		// It did not end by itself, nor because the server asked: however
+		// it exited (a checkpoint saved on SIGTERM, exit 0), the job did
+		// not finish. Lost, the server ends the attempt as for a node lost.
+		t.state = api.ReplicaLost
+		t.errs = append(t.errs, "its node's agent stopped it while shutting down")
 	}
 	for _, timer := range []*time.Timer{t.killTimer, t.deadlineTimer} {
 		if timer != nil {
