@@ -275,6 +275,9 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	if o.postgres != "" && o.leaseTTL < 300*time.Millisecond {
 		return nil, usageError{fmt.Errorf("--lease-ttl %s: at least 300ms (renewed every third of it)", o.leaseTTL)}
 	}
+	if d := o.stopAfterDisconnect; d < 0 || d > 0 && o.timeout > 0 && d < o.timeout {
+		return nil, usageError{fmt.Errorf("--stop-after-disconnect %s: 0 (off) or at least --heartbeat-timeout (%s): agents would stop their work before the server notices they are gone", d, o.timeout)}
+	}
 	fac, dynamic, err := o.facilityOf()
 	if err != nil {
 		return nil, err

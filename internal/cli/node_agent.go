@@ -63,6 +63,9 @@ func (k *keepOpts) retention() (agent.Retention, error) {
 	if k.interval <= 0 {
 		return agent.Retention{}, usageError{fmt.Errorf("--gc-interval %s: want a positive duration", k.interval)}
 	}
+	if k.diskPercent > 100 || k.diskPercent < 0 && k.diskPercent != -1 {
+		return agent.Retention{}, usageError{fmt.Errorf("--gc-disk-percent %g: a share of the disk from 0 to 100, or -1 for none", k.diskPercent)}
+	}
 	if k.logMaxMiB > 1<<30 {
 		return agent.Retention{}, usageError{fmt.Errorf("--task-log-max-mib %d: at most %d", k.logMaxMiB, 1<<30)}
 	}
@@ -136,7 +139,7 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version))
+	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
 	if err != nil {
 		if devs != nil {
 			devs.Close()

@@ -29,6 +29,9 @@ func TestAgentRetentionFlags(t *testing.T) {
 		{[]string{"--gc-max-age", "0s"}, agent.Retention{}, true},
 		{[]string{"--task-log-max-mib", "0"}, agent.Retention{}, true},
 		{[]string{"--gc-interval", "0s"}, agent.Retention{}, true},
+		// a share of the disk that can never be reached, or none
+		{[]string{"--gc-disk-percent", "150"}, agent.Retention{}, true},
+		{[]string{"--gc-disk-percent", "-5"}, agent.Retention{}, true},
 	} {
 		var k keepOpts
 		c := &cobra.Command{}

@@ -56,7 +56,11 @@ func (r *remote) clientOptions(extra ...client.Option) ([]client.Option, error) 
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--ca: %w", err)}
 	}
-	return append(cr.options(), extra...), nil
+	env := addrEnv
+	if r.admin {
+		env = adminAddrEnv
+	}
+	return append(append(cr.options(), client.WithAddrEnv(env)), extra...), nil
 }
 
 // addFlags adds --server and -o.

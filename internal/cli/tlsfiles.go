@@ -209,7 +209,7 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	if joinToken == "" {
 		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: give --join-token (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
 	}
-	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, nil)), client.WithToken(joinToken), client.WithUserAgent("carnot-agent/"+Version))
+	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, nil)), client.WithToken(joinToken), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
 	if err != nil {
 		return tls.Certificate{}, nil, "", usageError{err}
 	}

@@ -43,6 +43,7 @@ type Client struct {
 	backoff time.Duration // SubmitJob's first retry delay, doubled each time
 	agent   string        // User-Agent
 	token   string        // bearer token, if any
+	addrEnv string        // what sets the address, named when no server answers
 
 	mu   sync.Mutex
 	next int // index of the address to try first
@@ -79,6 +80,10 @@ func WithTLS(cfg *tls.Config) Option {
 		c.hc = &http.Client{Transport: t}
 	}
 }
+
+// WithAddrEnv names the environment variable that sets the address
+// (default CARNOT_ADDR), for the error when no server answers.
+func WithAddrEnv(name string) Option { return func(c *Client) { c.addrEnv = name } }
 
 // WithUserAgent sets the User-Agent header, e.g. "carnot-agent/v1.2".
 func WithUserAgent(ua string) Option { return func(c *Client) { c.agent = ua } }
@@ -202,7 +207,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 	if standby != nil {
 		return standby, nil
 	}
-	return nil, &UnreachableError{Causes: causes}
+	return nil, &UnreachableError{Causes: causes, Env: c.addrEnv}
 }
 
 func (c *Client) sendTo(ctx context.Context, base string, r *request) (*http.Response, error) {

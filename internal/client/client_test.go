@@ -235,6 +235,15 @@ func TestUnreachable(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("%v does not wrap ECONNREFUSED", err)
 	}
+	// agents and operators' commands read their address elsewhere
+	c, err = New(addr, WithAddrEnv("CARNOT_ADMIN_ADDR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListNodes(context.Background())
+	if err == nil || !strings.HasSuffix(err.Error(), `point --server / CARNOT_ADMIN_ADDR at one)`) {
+		t.Errorf("with WithAddrEnv: %v", err)
+	}
 }
 
 func TestFailover(t *testing.T) {

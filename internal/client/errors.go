@@ -21,6 +21,7 @@ import (
 // syscall.ECONNREFUSED) works).
 type UnreachableError struct {
 	Causes []addrError
+	Env    string // the variable that sets the address; "" for CARNOT_ADDR
 }
 
 type addrError struct {
@@ -30,7 +31,11 @@ type addrError struct {
 
 // Error says which servers could not be reached, why, and what to do.
 func (e *UnreachableError) Error() string {
-	const hint = ` (start one with "carnot dev", or point --server / CARNOT_ADDR at one)`
+	env := e.Env
+	if env == "" {
+		env = "CARNOT_ADDR"
+	}
+	hint := ` (start one with "carnot dev", or point --server / ` + env + ` at one)`
 	switch len(e.Causes) {
 	case 0:
 		return "cannot reach the Carnot server" + hint
