@@ -288,4 +288,12 @@ func TestShutdownReportsTasksLost(t *testing.T) {
 	if last.State != api.ReplicaLost || last.ExitCode == nil || *last.ExitCode != 0 || !strings.Contains(last.Error, "agent") {
 		t.Errorf("last heartbeat reports %+v, want the task lost (exit code 0, the agent's shutdown as its error)", last)
 	}
+	// and says the agent leaves, so that the server puts nothing new on
+	// its node meanwhile
+	srv.mu.Lock()
+	hbs := append([]api.Heartbeat(nil), srv.hbs...)
+	srv.mu.Unlock()
+	if len(hbs) == 0 || !hbs[len(hbs)-1].Leaving {
+		t.Errorf("the last of %d heartbeats does not say the agent is leaving", len(hbs))
+	}
 }

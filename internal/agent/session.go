@@ -161,9 +161,9 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 func (a *Agent) beat(ctx context.Context) error {
 	a.mu.Lock()
 	tasks, final := a.statusesLocked()
-	node, version := a.node, a.version
+	node, version, leaving := a.node, a.version, a.closing
 	a.mu.Unlock()
-	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}}
+	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving}
 	if a.cfg.Devices != nil {
 		hb.GPUs = a.cfg.Devices.Sample(time.Now().UTC())
 	}

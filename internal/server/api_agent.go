@@ -167,7 +167,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	c.actor = principalOf(r).Subject
 	n.doc.LastHeartbeat = now.UTC()
 	n.loseAt = time.Time{} // heard from: its report says what still runs
-	if n.doc.Condition == api.NodeNotReady {
+	if n.doc.Condition == api.NodeNotReady && !hb.Leaving {
 		n.doc.Condition = api.NodeReady
 		msg := "node " + name + " is ready again"
 		if n.doc.Fenced {
@@ -179,6 +179,13 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
 	s.taskReports(n, hb.Tasks, now, c)
+	if hb.Leaving && n.doc.Condition != api.NodeNotReady {
+		// Its agent is shutting down: what it stopped is reported above;
+		// nothing new goes there until it registers or beats again.
+		n.doc.Condition = api.NodeNotReady
+		c.node(n, api.EventNode, "node "+name+" is not ready: its agent is shutting down")
+		c.kick = true
+	}
 	if s.orphansReport(n, hb.Tasks, c) {
 		c.kick = true // its nameplate reserve changed
 	}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// An agent that shuts down says so in its last heartbeat: its node is
+// not ready at once, so the next attempt of the task it stopped goes to
+// another node instead of back to the one whose agent is leaving (where
+// it was lost again at the heartbeat timeout, spending a second retry).
+// Its next heartbeat, once it is back, makes the node ready again.
+func TestLeavingAgentsNodeTakesNoNewWork(t *testing.T) {
+	e := devEnv(t)
+	if code := e.register("n2", "local", 8); code != 200 {
+		t.Fatalf("register n2: %d", code)
+	}
+	id := e.submit(spec(8, 1, "restart", "on-failure", "max_retries", 2))
+	e.pass()
+	node := "n1"
+	if len(e.tasks(node)) == 0 {
+		node = "n2"
+	}
+	other := map[string]string{"n1": "n2", "n2": "n1"}[node]
+	e.report(node, running(id, 0, 1))
+
+	lost := api.TaskStatus{Job: id, Replica: 0, Attempt: 1, State: api.ReplicaLost, Error: "its node's agent stopped it while shutting down"}
+	if code := e.do("POST", "/v1/agent/nodes/"+node+"/heartbeat", api.Heartbeat{Tasks: []api.TaskStatus{lost}, Leaving: true}, nil); code != 200 {
+		t.Fatalf("last heartbeat: %d", code)
+	}
+	if c := e.apiCondition(node); c != api.NodeNotReady {
+		t.Errorf("%s after its agent's last heartbeat: %s, want not ready", node, c)
+	}
+	if evs := e.nodeEvents(node, "its agent is shutting down"); len(evs) != 1 {
+		t.Errorf("%d events saying %s's agent is shutting down, want 1", len(evs), node)
+	}
+	e.pass()
+	if ts := e.tasks(other); len(ts) != 1 || ts[0].Job != id || ts[0].Attempt != 2 {
+		t.Errorf("tasks of %s after the pass: %+v, want %s's attempt 2 there", other, ts, id)
+	}
+	if ts := e.tasks(node); len(ts) != 0 {
+		t.Errorf("tasks of %s, whose agent left: %+v, want none", node, ts)
+	}
+	e.report(node) // back
+	if c := e.apiCondition(node); c != api.NodeReady {
+		t.Errorf("%s once its agent beats again: %s, want ready", node, c)
+	}
+}
+
+// apiCondition is node name's condition as the API shows it.
+func (e *env) apiCondition(name string) string {
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
+	return e.s.nodes[name].doc.Condition
+}
