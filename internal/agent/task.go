@@ -111,7 +111,9 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 	a.holdGPUsLocked(t, true)
 	a.armDeadlineLocked(t)
 	a.changedLocked(t)
-	a.log.Info("task started", "task", t.name(), "pid", t.pid, "command", spec.Command, "gpus", spec.GPUs)
+	// The program alone at info: arguments may carry secrets.
+	a.log.Info("task started", "task", t.name(), "pid", t.pid, "program", program(spec.Command), "gpus", spec.GPUs)
+	a.log.Debug("task command", "task", t.name(), "command", spec.Command)
 	a.procs.Add(1)
 	go a.wait(t)
 }
@@ -293,4 +295,12 @@ func (a *Agent) uncapLocked(t *task) {
 		}
 	}
 	a.recordCapsLocked()
+}
+
+// program is the program a command runs, its first word ("" for none).
+func program(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	return argv[0]
 }

@@ -62,7 +62,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return auth.Principal{}, errUnauthenticated{"no credentials: send Authorization: Bearer TOKEN (carnot dev prints one; see docs/security.md)"}
+		return auth.Principal{}, errUnauthenticated{"no credentials: send Authorization: Bearer TOKEN (the CLI's --token or CARNOT_TOKEN; carnot dev prints one; see docs/security.md)"}
 	}
 	scheme, text, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

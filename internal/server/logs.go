@@ -79,7 +79,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	node := d.Replicas[replica].Node
 	if int(attempt) > d.Attempt {
-		problemf(w, http.StatusNotFound, "job %s has had %d attempts, not %d", id, d.Attempt, attempt)
+		n := fmt.Sprintf("%d attempts", d.Attempt)
+		if d.Attempt == 1 {
+			n = "1 attempt"
+		}
+		problemf(w, http.StatusNotFound, "job %s has had %s, not %d", id, n, attempt)
 		return
 	}
 	if int(attempt) != d.Attempt {

@@ -280,6 +280,10 @@ func TestLogsOfAnEarlierAttemptComeFromItsNode(t *testing.T) {
 	id := e.submit(spec(1, 1, "restart", "on-failure", "max_retries", 1))
 	e.pass()
 	e.report("n1", running(id, 0, 1))
+	// it read "has had 1 attempts"
+	if w := e.raw("GET", "/v1/jobs/"+id+"/logs?attempt=9", nil); w.Code != 404 || !strings.Contains(w.Body.String(), "has had 1 attempt, not 9") {
+		t.Errorf("logs?attempt=9 of a first attempt: %d %s; want 404 saying it has had 1 attempt", w.Code, w.Body)
+	}
 	e.report("n1", exited(id, 0, 1, 3))
 	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
 		t.Fatalf("drain n1: %d", code)
@@ -299,6 +303,11 @@ func TestLogsOfAnEarlierAttemptComeFromItsNode(t *testing.T) {
 		if w.Code != 200 || w.Body.String() != want {
 			t.Errorf("logs%s: %d %q; want %q", q, w.Code, w.Body.String(), want)
 		}
+	}
+	// An attempt there has not been is a 404 that counts them in words
+	w9 := e.raw("GET", "/v1/jobs/"+id+"/logs?attempt=9", nil)
+	if w9.Code != 404 || !strings.Contains(w9.Body.String(), "has had 2 attempts, not 9") {
+		t.Errorf("logs?attempt=9: %d %s; want 404 saying it has had 2 attempts", w9.Code, w9.Body)
 	}
 	// An attempt the server kept no node for is a clear 404.
 	e.s.mu.Lock()
