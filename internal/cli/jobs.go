@@ -96,6 +96,19 @@ func runJobs(cmd *cobra.Command, o *jobsOpts) error {
 	if o.output != outTable {
 		return printObject(cmd.OutOrStdout(), o.output, api.JobList{Jobs: jobs})
 	}
+	if len(jobs) == 0 {
+		// a header alone reads as a fault; say what was listed, on
+		// stderr, as kubectl does ("No resources found")
+		what := "no active jobs (--all lists finished ones too)"
+		if len(o.states) > 0 || o.all {
+			what = "no jobs"
+		}
+		if o.tenant != "" || len(o.states) > 0 || o.class != "" || o.kind != "" {
+			what += " match the filters"
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), what)
+		return nil
+	}
 	return jobsTable(cmd.OutOrStdout(), time.Now(), jobs)
 }
 

@@ -614,3 +614,21 @@ func TestServerFlagsOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// An empty list says so, on stderr, instead of a header alone.
+func TestJobsEmpty(t *testing.T) {
+	f := newFake(t)
+	f.jobs = nil
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no active jobs (--all lists finished ones too)\n"},
+		{[]string{"--all", "--tenant", "lab-z"}, "no jobs match the filters\n"},
+	} {
+		code, out, errs := carnot(append([]string{"jobs", "--server", f.srv.URL}, tc.args...)...)
+		if code != 0 || out != "" || errs != tc.want {
+			t.Errorf("jobs %v: exit %d, stdout %q, stderr %q; want stderr %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
