@@ -451,7 +451,16 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "carnot server: tenant API on %s, operator API on %s (store %s, CA %s)\n", cp.url, cp.adminURL, cp.where, cp.caFile)
-			return cp.run(ctx, func(ctx context.Context) error { return cp.bootstrap(ctx, out) })
+			// the log too, for a server under a supervisor whose stdout
+			// nobody reads
+			log.Info("serving", "version", Version, "tenant_api", cp.url, "operator_api", cp.adminURL, "store", cp.where)
+			err = cp.run(ctx, func(ctx context.Context) error { return cp.bootstrap(ctx, out) })
+			if err != nil {
+				log.Error("stopped", "err", err)
+			} else {
+				log.Info("stopped")
+			}
+			return err
 		},
 	}
 	o.flags(c, "carnot-data")
