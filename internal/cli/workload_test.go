@@ -74,7 +74,7 @@ func TestWorkloadValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs = workloadCLI("workload", "validate", "--facility", small, example, bad)
-	want := bad + ":3: jobs[0].gpus: 16 GPUs per replica, but any node has at most 8; split the work into more replicas\n"
+	want := bad + ":3: jobs[0].gpus: 16 GPUs per replica, but no node has more than 8; split the work into more replicas\n"
 	if code != 1 || !strings.HasSuffix(out, want) || !strings.Contains(errs, "1 of 2 job files invalid") {
 		t.Errorf("validate bad file: exit %d\nout: %s\nerr: %s", code, out, errs)
 	}

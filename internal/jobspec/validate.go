@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -323,7 +324,14 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 	ok := true
 	for i, m := range j.GPUModels {
 		if _, known := fi.fac.GPUModels[m]; !known && m != "" {
-			c.Add(s.itemLine(fGPUModel, i), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (the facility has %s)", yamlin.Truncate(m, 40), names(fi.fac.GPUModels))
+			hint := "the facility has " + names(fi.fac.GPUModels)
+			for _, name := range slices.Sorted(maps.Keys(fi.fac.GPUModels)) {
+				if strings.EqualFold(name, m) {
+					hint = fmt.Sprintf("did you mean %q? model names are case-sensitive", name)
+					break
+				}
+			}
+			c.Add(s.itemLine(fGPUModel, i), fmt.Sprintf("%s[%d]", s.fpath(fGPUModel), i), "unknown GPU model %q (%s)", yamlin.Truncate(m, 40), hint)
 			ok = false
 		}
 	}
@@ -335,24 +343,24 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 		maxG, maxC, maxM = max(maxG, fi.maxGPUs[m]), max(maxC, fi.maxCPUs[m]), max(maxM, fi.maxMem[m])
 		total += fi.total[m]
 	}
-	which := "any node"
+	which := "no node"
 	if len(j.GPUModels) > 0 {
-		which = "any " + strings.Join(j.GPUModels, "/") + " node"
+		which = "no " + strings.Join(j.GPUModels, "/") + " node"
 	}
 	switch {
 	case maxG == 0:
 		c.Add(s.lineOf(fGPUModel), s.fpath(fGPUModel), "no node of the facility has GPU model %s", strings.Join(models, " or "))
 		return
 	case j.GPUsPerReplica > maxG:
-		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has at most %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
+		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has more than %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
 	case j.GPUsPerReplica*j.MinReplicas > total:
 		c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
 	}
 	if maxC > 0 && j.CPUsPerReplica > maxC {
-		c.Add(s.lineOf(fCPUs), s.fpath(fCPUs), "%d CPUs per replica, but %s has at most %d", j.CPUsPerReplica, which, maxC)
+		c.Add(s.lineOf(fCPUs), s.fpath(fCPUs), "%d CPUs per replica, but %s has more than %d", j.CPUsPerReplica, which, maxC)
 	}
 	if maxM > 0 && j.MemGiBPerReplica > maxM {
-		c.Add(s.lineOf(fMemory), s.fpath(fMemory), "%d GiB per replica, but %s has at most %d", j.MemGiBPerReplica, which, maxM)
+		c.Add(s.lineOf(fMemory), s.fpath(fMemory), "%d GiB per replica, but %s has more than %d", j.MemGiBPerReplica, which, maxM)
 	}
 }
 
