@@ -302,11 +302,17 @@ func TestRunFollow(t *testing.T) {
 		msg   string
 	}{
 		{api.StateSucceeded, 0, ""},
-		{api.StateFailed, ExitFailure, "error: job a failed: exit 3 (exit code 3)"},
+		// the job's exit code passes on, as srun's does
+		{api.StateFailed, 3, "error: job a failed: exit 3 (exit code 3)"},
+		// and is not said twice ("exited with code 3 (exit code 3)")
+		{api.StateFailed, 3, "error: job a failed: replica 0 exited with code 3\n"},
 	} {
 		f := newFake(t)
 		f.jobs = sampleJobs()[:1]
 		f.jobs[0].Message = "exit 3"
+		if strings.Contains(tc.msg, "exited with") {
+			f.jobs[0].Message = "replica 0 exited with code 3"
+		}
 		if tc.final == api.StateFailed {
 			three := 3
 			f.jobs[0].ExitCode = &three

@@ -43,10 +43,24 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			return ExitUsage
 		}
+		var ex exitError
+		if errors.As(err, &ex) {
+			return ex.code
+		}
 		return ExitFailure
 	}
 	return 0
 }
+
+// exitError is a failure that exits with its own code: `run -f` passes
+// the job's on.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
 
 // isUsage tells command-line mistakes from failures. Cobra reports some
 // of them (unknown commands, missing required flags, argument counts) as

@@ -41,7 +41,8 @@ Flags go before COMMAND; everything from COMMAND on is the command's own
 (use -- when COMMAND itself starts with a dash). Unset flags are left
 out of the job, so the server applies the tenant's and the class's
 defaults. -f waits for the job to start, prints replica 0's output while
-it runs and exits non-zero when the job does not succeed.
+it runs and exits non-zero when the job does not succeed: with the
+job's exit code when it failed with one (1 to 255), else 1.
 
 A submission that fails for want of a connection is retried with the
 same idempotency key, so it never creates two jobs; --idempotency-key
@@ -296,8 +297,14 @@ func jobOutcome(j *api.Job) error {
 	if j.Message != "" {
 		msg += ": " + j.Message
 	}
+	code := ExitFailure
 	if j.ExitCode != nil {
-		msg += fmt.Sprintf(" (exit code %d)", *j.ExitCode)
+		if c := fmt.Sprintf("code %d", *j.ExitCode); !strings.Contains(j.Message, c) {
+			msg += " (exit " + c + ")"
+		}
+		if *j.ExitCode > 0 && *j.ExitCode < 256 {
+			code = *j.ExitCode // as srun and docker run pass it on
+		}
 	}
-	return errors.New(msg)
+	return exitError{code, errors.New(msg)}
 }
