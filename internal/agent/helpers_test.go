@@ -241,3 +241,27 @@ func readPID(t *testing.T, path string) int {
 
 // testLogsToken is the log server's token the fake server hands out.
 const testLogsToken = "logs-secret"
+
+// runGPUAgent runs an agent on cfg, with one fake H200, 1 CPU and 1 GiB and
+// a data directory of its own unless cfg says otherwise, against srv;
+// done yields Run's error once ctx is cancelled.
+func runGPUAgent(t *testing.T, srv *fakeServer, cfg Config) (cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	fake, err := gpu.NewFake(1, "H200", cfg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Devices = fake
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	cfg.CPUs, cfg.MemoryGiB = max(cfg.CPUs, 1), max(cfg.MemoryGiB, 1)
+	a, err := New(cfg, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := make(chan error, 1)
+	go func() { ch <- a.Run(ctx) }()
+	return cancel, ch
+}

@@ -1,14 +1,12 @@
 package agent
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
 // gpuSample is GPU i in the latest heartbeat.
@@ -78,18 +76,7 @@ func TestRegisterRetries(t *testing.T) {
 
 func TestShutdownStopsTasks(t *testing.T) {
 	srv := newFakeServer()
-	fake, err := gpu.NewFake(1, "H200", "n2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Config{Name: "n2", DataDir: t.TempDir(), Devices: fake, CPUs: 1, MemoryGiB: 1,
-		ShutdownGrace: 100 * time.Millisecond}, srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	cancel, done := runGPUAgent(t, srv, Config{Name: "n2", ShutdownGrace: 100 * time.Millisecond})
 	ready := filepath.Join(t.TempDir(), "ready")
 	task := sh("j-long", 0, `trap '' TERM; echo $$ > "$READY"; exec sleep 30`,
 		map[string]string{"READY": ready})
@@ -261,18 +248,7 @@ func TestCapOfADeadAgentUndone(t *testing.T) {
 // succeeded, but end the attempt as for a node lost (its restart policy).
 func TestShutdownReportsTasksLost(t *testing.T) {
 	srv := newFakeServer()
-	fake, err := gpu.NewFake(1, "H200", "n2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Config{Name: "n2", DataDir: t.TempDir(), Devices: fake, CPUs: 1, MemoryGiB: 1,
-		ShutdownGrace: 5 * time.Second}, srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	cancel, done := runGPUAgent(t, srv, Config{Name: "n2", ShutdownGrace: 5 * time.Second})
 	ready := filepath.Join(t.TempDir(), "ready")
 	task := sh("j-ckpt", 0, `trap 'exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.1; done`,
 		map[string]string{"READY": ready})

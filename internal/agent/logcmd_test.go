@@ -1,14 +1,11 @@
 package agent
 
 import (
-	"context"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
 // The agent's info log names a task's program, not its arguments, which
@@ -17,18 +14,8 @@ func TestTaskLogLeavesArgumentsToDebug(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		var out syncBuffer
 		srv := newFakeServer()
-		fake, err := gpu.NewFake(1, "H200", "n3")
-		if err != nil {
-			t.Fatal(err)
-		}
 		log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: level}))
-		a, err := New(Config{Name: "n3", DataDir: t.TempDir(), Devices: fake, CPUs: 1, MemoryGiB: 1, Logger: log}, srv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
+		cancel, done := runGPUAgent(t, srv, Config{Name: "n3", Logger: log})
 		ready := filepath.Join(t.TempDir(), "ready")
 		srv.assign(sh("j-secret", 0, `echo $$ > "$READY"; sleep 30 # hunter2`, map[string]string{"READY": ready}))
 		readPID(t, ready)
