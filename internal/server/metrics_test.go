@@ -29,7 +29,9 @@ func TestMetricsNodeConditionDraining(t *testing.T) {
 		t.Fatalf("drain: %d", code)
 	}
 	body := e.scrape()
-	for _, want := range []string{`carnot_nodes{condition="ready",site="local"} 1`, `carnot_nodes{condition="draining",site="local"} 1`} {
+	for _, want := range []string{`carnot_nodes{condition="ready",site="local"} 1`, `carnot_nodes{condition="draining",site="local"} 1`,
+		// the drained node's idle GPUs are not free: nothing may start there
+		`carnot_gpus{model="H100",site="local",state="free"} 8`, `carnot_gpus{model="H100",site="local",state="unschedulable"} 8`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
