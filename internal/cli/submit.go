@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -19,7 +20,8 @@ import (
 
 type submitOpts struct {
 	remote
-	files []string
+	files        []string
+	skipExisting bool
 }
 
 func newSubmitCmd() *cobra.Command {
@@ -37,14 +39,19 @@ lines of the fields it names.
 
 Submission stops at the first job the server refuses, saying which jobs
 were already submitted. Each job carries an idempotency key, so a
-submission retried for want of a connection never creates two jobs.`,
+submission retried for want of a connection never creates two jobs.
+After a submission that stopped part way, --skip-existing submits the
+file again, passing over the jobs whose IDs exist already (it does not
+compare their specs).`,
 		Example: `  carnot submit -f jobs.yaml
-  carnot submit -f train.yaml -f eval.jsonl -o json`,
+  carnot submit -f train.yaml -f eval.jsonl -o json
+  carnot submit -f sweep.yaml --skip-existing   # after a submission that stopped part way`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSubmit(cmd, &o) },
 	}
 	o.addFlags(cmd)
 	cmd.Flags().StringArrayVarP(&o.files, "file", "f", nil, "job file (YAML, JSON or JSONL); repeatable")
+	cmd.Flags().BoolVar(&o.skipExisting, "skip-existing", false, "pass over jobs whose id exists already on the server, instead of stopping there")
 	_ = cmd.MarkFlagRequired("file")
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json", "jsonl", "ndjson")
 	return cmd
@@ -91,6 +98,10 @@ func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 			submit = c.SubmitDeployment
 		}
 		j, err := submit(ctxOf(cmd), p.body, base+"-"+strconv.Itoa(i))
+		if err != nil && o.skipExisting && exists(cmd, c, p.id, err) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "skipped %s %s: it exists already\n", kindWord(p.kind), p.id)
+			continue
+		}
 		if err != nil {
 			return submitError(p, err, done)
 		}
@@ -100,6 +111,17 @@ func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 		}
 	}
 	return nil
+}
+
+// exists reports whether err refused job id because a job of that id
+// exists: a conflict, and the job is there to read.
+func exists(cmd *cobra.Command, c *client.Client, id string, err error) bool {
+	var p *api.Problem
+	if id == "" || !errors.As(err, &p) || p.Status != http.StatusConflict {
+		return false
+	}
+	_, gerr := c.GetJob(ctxOf(cmd), id)
+	return gerr == nil
 }
 
 func kindWord(kinds ...string) string {

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/server"
+)
+
+// After a submission that stopped part way, --skip-existing submits the
+// file again past the jobs that exist; without it the first of them
+// stops the submission, as before.
+func TestSubmitSkipExisting(t *testing.T) {
+	ts := openTenantServer(t, t.TempDir(), "", server.Config{DynamicNodes: true})
+	tok, err := ts.s.MintToken(context.Background(), api.TokenRequest{Name: "m", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first, all := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "all.yaml")
+	a := "- {id: sw-a, tenant: default, gpus: 0, cpus: 1, command: [train]}\n"
+	writeTestFile(t, first, a)
+	writeTestFile(t, all, a+"- {id: sw-b, tenant: default, gpus: 0, cpus: 1, command: [train]}\n")
+	args := func(extra ...string) []string {
+		return append([]string{"submit", "--server", ts.url, "--token", tok.Secret}, extra...)
+	}
+	if code, _, errs := carnot(args("-f", first)...); code != 0 {
+		t.Fatalf("first submission: exit %d: %s", code, errs)
+	}
+	if code, _, errs := carnot(args("-f", all)...); code == 0 || !strings.Contains(errs, `a job with id "sw-a" exists`) {
+		t.Errorf("again without --skip-existing: exit %d, stderr %q; want a failure at sw-a", code, errs)
+	}
+	code, out, errs := carnot(args("-f", all, "--skip-existing")...)
+	if code != 0 || out != "submitted job sw-b (pending)\n" || errs != "skipped job sw-a: it exists already\n" {
+		t.Errorf("--skip-existing: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
