@@ -336,8 +336,12 @@ func TestSubmitLocalErrorSendsNothing(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	writeTestFile(t, good, "{id: a, tenant: lab-a, gpus: 1, command: [x]}\n")
 	writeTestFile(t, bad, "- id: b\n  tenant: lab-a\n  gpu: 2\n")
-	code, _, errs := carnot("submit", "--server", f.srv.URL, "-f", good, "-f", bad)
-	if code != ExitFailure || !strings.Contains(errs, bad+":3: jobs[0]: unknown field \"gpu\"") {
+	bad2 := filepath.Join(dir, "bad2.yaml")
+	writeTestFile(t, bad2, "- {id: c, tenant: lab-a, gpus: 1}\n")
+	code, _, errs := carnot("submit", "--server", f.srv.URL, "-f", good, "-f", bad, "-f", bad2)
+	// every file's mistakes at once, not the first file's alone
+	if code != ExitFailure || !strings.Contains(errs, bad+":3: jobs[0]: unknown field \"gpu\"") ||
+		!strings.Contains(errs, bad2+":1: jobs[0].command: is required to submit") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 	if len(f.reqs) != 0 {

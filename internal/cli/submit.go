@@ -70,12 +70,17 @@ type pendingJob struct {
 
 func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 	var todo []pendingJob
+	var errs []error // every file is checked before anything is sent
 	for _, path := range o.files {
 		jobs, err := loadForSubmit(path, cmd.ErrOrStderr())
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		todo = append(todo, jobs...)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	c, err := o.client()
 	if err != nil {
