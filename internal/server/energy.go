@@ -54,6 +54,7 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 		itKWh := smp.PowerW * dt.Hours() / 1000
 		fkWh := itKWh * site.PUE
 		s.metrics.energy.WithLabelValues(site.ID).Add(fkWh)
+		s.metrics.joules.WithLabelValues(site.ID).Add(fkWh * 3.6e6)
 		js := holder[smp.Index]
 		if js == nil {
 			continue

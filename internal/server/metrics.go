@@ -17,7 +17,8 @@ type metrics struct {
 	submissions prometheus.Counter
 	itPower     *prometheus.GaugeVec
 	envelope    *prometheus.GaugeVec
-	energy      *prometheus.CounterVec
+	energy      *prometheus.CounterVec // kWh, deprecated
+	joules      *prometheus.CounterVec
 	nodes       *prometheus.GaugeVec
 }
 
@@ -40,11 +41,13 @@ func newMetrics(s *Server) *metrics {
 		envelope: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_site_power_envelope_watts",
 			Help: "The site's IT power envelope."}, []string{"site"}),
 		energy: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_kwh_total",
+			Help: "Facility energy in kWh per site; deprecated, carnot_energy_joules_total is the same in the base unit."}, []string{"site"}),
+		joules: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_joules_total",
 			Help: "Facility energy (IT energy measured on the GPUs × PUE) per site."}, []string{"site"}),
 		nodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_nodes",
 			Help: "Registered nodes per site and condition (ready, draining, not-ready; 0 when none)."}, []string{"site", "condition"}),
 	}
-	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.nodes,
+	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.nodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

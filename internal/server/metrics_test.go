@@ -1,11 +1,14 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
 )
 
 // scrape returns the body of /metrics.
@@ -62,6 +65,29 @@ func TestMetricsZeroSeries(t *testing.T) {
 	for _, want := range []string{`carnot_nodes{condition="not-ready",site="local"} 1`, `carnot_site_it_power_watts{site="local"} 0`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("with the only node silent, /metrics lacks %s", want)
+		}
+	}
+}
+
+// Facility energy is counted in joules, Prometheus's base unit, beside
+// the kWh counter kept for dashboards that read it.
+func TestMetricsEnergyInJoules(t *testing.T) {
+	e := devEnv(t)
+	t0 := e.clock.now()
+	for i, at := range []time.Time{t0, t0.Add(time.Second)} {
+		hb := api.Heartbeat{GPUs: []api.GPUSample{{Index: 0, Time: at, PowerW: 500}}}
+		if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", hb, nil); code != 200 {
+			t.Fatalf("heartbeat %d: %d", i, code)
+		}
+	}
+	pue := e.s.fac.Sites[0].PUE
+	body := e.scrape()
+	for _, want := range []string{
+		fmt.Sprintf("carnot_energy_joules_total{site=\"local\"} %g", 500*pue),
+		fmt.Sprintf("carnot_energy_kwh_total{site=\"local\"} %g", 500*pue/3.6e6),
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }
