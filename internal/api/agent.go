@@ -61,9 +61,9 @@ type Registered struct {
 type Heartbeat struct {
 	Tasks []TaskStatus `json:"tasks"`
 	GPUs  []GPUSample  `json:"gpus"`
-	// Leaving is set by an agent that is shutting down: the server marks
-	// its node not ready at once, so that no new work (a stopped task's
-	// next attempt among it) is placed there until the agent is back.
+	// Leaving is set by an agent that is shutting down: its node takes no
+	// new work (a stopped task's next attempt among it), as a drained
+	// node, until a heartbeat or registration without it.
 	Leaving bool `json:"leaving,omitempty"`
 }
 

@@ -167,7 +167,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	c.actor = principalOf(r).Subject
 	n.doc.LastHeartbeat = now.UTC()
 	n.loseAt = time.Time{} // heard from: its report says what still runs
-	if n.doc.Condition == api.NodeNotReady && !hb.Leaving {
+	if n.doc.Condition == api.NodeNotReady {
 		n.doc.Condition = api.NodeReady
 		msg := "node " + name + " is ready again"
 		if n.doc.Fenced {
@@ -179,11 +179,17 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
 	s.taskReports(n, hb.Tasks, now, c)
-	if hb.Leaving && n.doc.Condition != api.NodeNotReady {
-		// Its agent is shutting down: what it stopped is reported above;
-		// nothing new goes there until it registers or beats again.
-		n.doc.Condition = api.NodeNotReady
-		c.node(n, api.EventNode, "node "+name+" is not ready: its agent is shutting down")
+	if hb.Leaving != n.leaving {
+		// Its agent is shutting down: it runs what it has, as its agent
+		// stops it, and takes nothing new, as a drained node; once its
+		// heartbeats stop, the heartbeat timeout applies as to any node
+		// (so that a replica whose end it never reported is lost then).
+		n.leaving = hb.Leaving
+		msg := "node " + name + "'s agent is shutting down: the node takes no new work"
+		if !hb.Leaving {
+			msg = "node " + name + "'s agent is back: the node takes work again"
+		}
+		c.node(n, api.EventNode, msg)
 		c.kick = true
 	}
 	if s.orphansReport(n, hb.Tasks, c) {

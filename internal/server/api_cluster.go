@@ -28,13 +28,13 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 }
 
 // apiCondition is the node's condition as the API shows it: a drained
-// ready node is draining, a node not registered (since a restart) is not
+// ready node, or one whose agent is leaving, is draining, a node not registered (since a restart) is not
 // ready.
 func (n *nodeState) apiCondition() string {
 	switch {
 	case !n.registered:
 		return api.NodeNotReady
-	case n.doc.Drained && n.doc.Condition == api.NodeReady:
+	case (n.doc.Drained || n.leaving) && n.doc.Condition == api.NodeReady:
 		return api.NodeDraining
 	}
 	return n.doc.Condition

@@ -2,15 +2,18 @@ package server
 
 import (
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
 
-// An agent that shuts down says so in its last heartbeat: its node is
-// not ready at once, so the next attempt of the task it stopped goes to
-// another node instead of back to the one whose agent is leaving (where
-// it was lost again at the heartbeat timeout, spending a second retry).
-// Its next heartbeat, once it is back, makes the node ready again.
+// An agent that shuts down says so in its heartbeats: its node takes no
+// new work at once (draining), so the next attempt of the task it stopped
+// goes to another node instead of back to the one whose agent is leaving
+// (where it was lost again at the heartbeat timeout, spending a second
+// retry). Once its heartbeats stop, the timeout applies as to any node;
+// its next heartbeat without the flag, once it is back, makes the node
+// take work again.
 func TestLeavingAgentsNodeTakesNoNewWork(t *testing.T) {
 	e := devEnv(t)
 	if code := e.register("n2", "local", 8); code != 200 {
@@ -29,10 +32,10 @@ func TestLeavingAgentsNodeTakesNoNewWork(t *testing.T) {
 	if code := e.do("POST", "/v1/agent/nodes/"+node+"/heartbeat", api.Heartbeat{Tasks: []api.TaskStatus{lost}, Leaving: true}, nil); code != 200 {
 		t.Fatalf("last heartbeat: %d", code)
 	}
-	if c := e.apiCondition(node); c != api.NodeNotReady {
-		t.Errorf("%s after its agent's last heartbeat: %s, want not ready", node, c)
+	if c := e.apiCondition(node); c != api.NodeDraining {
+		t.Errorf("%s after its agent's last heartbeat: %s, want draining", node, c)
 	}
-	if evs := e.nodeEvents(node, "its agent is shutting down"); len(evs) != 1 {
+	if evs := e.nodeEvents(node, "agent is shutting down"); len(evs) != 1 {
 		t.Errorf("%d events saying %s's agent is shutting down, want 1", len(evs), node)
 	}
 	e.pass()
@@ -48,9 +51,33 @@ func TestLeavingAgentsNodeTakesNoNewWork(t *testing.T) {
 	}
 }
 
+// A leaving agent that dies before its last heartbeat (killed while its
+// tasks stop) leaves its node to the heartbeat timeout, as any silent
+// node: the replicas it never reported ended are lost then, not kept
+// running for ever on a node marked out of service.
+func TestLeavingAgentsSilenceStillLosesItsReplicas(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	stopping := running(id, 0, 1)
+	stopping.Stopping = true
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{Tasks: []api.TaskStatus{stopping}, Leaving: true}, nil); code != 200 {
+		t.Fatalf("heartbeat while leaving: %d", code)
+	}
+	e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second) // then SIGKILL: no more heartbeats
+	e.pass()
+	if c := e.apiCondition("n1"); c != api.NodeNotReady {
+		t.Errorf("n1 silent past the timeout: %s, want not-ready", c)
+	}
+	if j := e.job(id); j.State == api.StateRunning {
+		t.Errorf("job %s on the silent node: %s, want its replica lost", id, j.State)
+	}
+}
+
 // apiCondition is node name's condition as the API shows it.
 func (e *env) apiCondition(name string) string {
 	e.s.mu.Lock()
 	defer e.s.mu.Unlock()
-	return e.s.nodes[name].doc.Condition
+	return e.s.nodes[name].apiCondition()
 }

@@ -87,6 +87,7 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	if fromAgent {
 		n.doc.Condition = api.NodeReady
 		n.loseAt = time.Time{}
+		n.leaving = false // a new agent: it says so again if it leaves
 	}
 	return nil
 }

@@ -99,6 +99,11 @@ type nodeState struct {
 	// its live replicas are lost at loseAt, once its agent has stopped
 	// them (zero: nothing waits).
 	loseAt time.Time
+	// leaving: its agent said, in its last heartbeat, that it is shutting
+	// down; like a drained node it runs what it has and takes nothing new,
+	// until its agent beats or registers without saying so (memory only:
+	// after a restart the heartbeat timeout applies, as it always does).
+	leaving bool
 }
 
 // condition is the node's condition for the core: a fenced node is down
@@ -109,7 +114,7 @@ func (n *nodeState) condition() model.NodeCondition {
 		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
-	case n.doc.Drained:
+	case n.doc.Drained || n.leaving:
 		return model.NodeDraining
 	}
 	return model.NodeUp
