@@ -299,11 +299,33 @@ func (a *Agent) shutdown(registered bool) {
 			n++
 		}
 	}
+	every := a.interval
 	a.mu.Unlock()
 	if n > 0 {
 		a.log.Info("stopping tasks before exiting", "tasks", n)
 	}
-	a.procs.Wait()
+	stopped := make(chan struct{})
+	go func() { a.procs.Wait(); close(stopped) }()
+	if registered {
+		// Heartbeats go on while the tasks stop, saying the agent leaves:
+		// the server drains the node at once (nothing new is placed where
+		// it would never start), and does not count it silent meanwhile.
+		a.leavingBeat()
+		if every <= 0 {
+			every = time.Second
+		}
+		tick := time.NewTicker(every)
+		for waiting := true; waiting; {
+			select {
+			case <-stopped:
+				waiting = false
+			case <-tick.C:
+				a.leavingBeat()
+			}
+		}
+		tick.Stop()
+	}
+	<-stopped
 	if registered {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := a.beat(ctx); err != nil {
@@ -321,6 +343,16 @@ func (a *Agent) shutdown(registered bool) {
 		}
 	}
 	a.log.Info("agent stopped")
+}
+
+// leavingBeat sends one heartbeat while the agent shuts down (closing
+// makes it say so); a failure is the last heartbeat's to report.
+func (a *Agent) leavingBeat() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := a.beat(ctx); err != nil {
+		a.log.Debug("heartbeat while stopping tasks failed", "err", err)
+	}
 }
 
 // notify wakes the heartbeat loop: a task changed state.

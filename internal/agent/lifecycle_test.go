@@ -273,3 +273,35 @@ func TestShutdownReportsTasksLost(t *testing.T) {
 		t.Errorf("the last of %d heartbeats does not say the agent is leaving", len(hbs))
 	}
 }
+
+// While its tasks stop, a shutting-down agent goes on beating and says it
+// leaves from the first of those heartbeats: the server drains its node
+// at once, instead of placing work there during the grace that the agent,
+// its assignments no longer polled, would never start.
+func TestShutdownSaysLeavingWhileTasksStop(t *testing.T) {
+	srv := newFakeServer()
+	cancel, done := runGPUAgent(t, srv, Config{Name: "n2", ShutdownGrace: 5 * time.Second, Heartbeat: 100 * time.Millisecond})
+	ready := filepath.Join(t.TempDir(), "ready")
+	task := sh("j-slow", 0, `trap 'sleep 1; exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.1; done`,
+		map[string]string{"READY": ready})
+	task.GraceSeconds = 5
+	srv.assign(task)
+	readPID(t, ready)
+	srv.waitStatus(t, "j-slow", 0, 1, running)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	srv.mu.Lock()
+	hbs := append([]api.Heartbeat(nil), srv.hbs...)
+	srv.mu.Unlock()
+	during := 0
+	for _, hb := range hbs {
+		if hb.Leaving && len(hb.Tasks) > 0 && hb.Tasks[0].State == api.ReplicaRunning {
+			during++
+		}
+	}
+	if during == 0 {
+		t.Errorf("no heartbeat said the agent leaves while its task stopped (%d heartbeats)", len(hbs))
+	}
+}
