@@ -16,6 +16,7 @@ type request struct {
 	state    atomic.Int32 // queued, taken or abandoned
 	done     chan error   // the outcome, once the batch is committed
 	answered bool         // done holds the outcome (guarded by db.stall.mu)
+	running  bool         // in a batch that runs (guarded by db.stall.mu)
 }
 
 // Request states. The committer moves a queued request to taken before
@@ -111,9 +112,8 @@ func (db *DB) runBatch(batch []*request) {
 		if !r.state.CompareAndSwap(queued, taken) {
 			continue // abandoned: its caller has returned
 		}
-		if err := r.ctx.Err(); err != nil {
-			db.stall.answer([]*request{r}, nil, err)
-			continue
+		if !db.stall.start(r) {
+			continue // its context ended first: answered with its error
 		}
 		live = append(live, r)
 	}

@@ -48,13 +48,31 @@ func (s *stall) signal() <-chan struct{} {
 	return s.alarm
 }
 
-// giveUp marks the store overdue for r, whose deadline has passed,
-// unless r was answered meanwhile: then it reports true and r.done holds
-// its outcome.
-func (s *stall) giveUp(r *request) (answered bool) {
+// start decides, for a request the committer has taken, whether it runs
+// in the batch (true) or is answered with its context's error, which has
+// ended (false). Decided under the lock that giveUp takes, so that a
+// caller whose deadline passed knows which.
+func (s *stall) start(r *request) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.answered {
+	if err := r.ctx.Err(); err != nil {
+		r.answered = true
+		r.done <- err
+		return false
+	}
+	r.running = true
+	return true
+}
+
+// giveUp marks the store overdue for r, whose deadline has passed, when
+// r runs in a batch that has not ended. It reports true, and marks
+// nothing, when r's outcome is in r.done or is about to be: answered
+// already, or not yet started, when the committer will find its context
+// ended (a deadline passed in the queue is no stall).
+func (s *stall) giveUp(r *request) (outcome bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.answered || !r.running {
 		return true
 	}
 	if !s.late {

@@ -95,3 +95,37 @@ func TestStalledCommitFailsAtItsDeadline(t *testing.T) {
 		t.Errorf("a write once the commit ended: %v", err)
 	}
 }
+
+// A deadline that passes while a write waits in the queue is no stall:
+// the committer, taking it, answers it with its context's error, and the
+// store is not marked overdue (every other writer and reader would fail
+// for it). Only a write whose batch runs past its deadline is.
+func TestDeadlineInTheQueueIsNoStall(t *testing.T) {
+	var s stall
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // its deadline passed before the committer took it
+	queued := &request{ctx: ctx, done: make(chan error, 1)}
+	if !s.giveUp(queued) || s.overdue() {
+		t.Errorf("a taken write not yet started: giveUp says no outcome is coming, or the store is overdue (%v)", s.overdue())
+	}
+	if s.start(queued) || !errors.Is(<-queued.done, context.Canceled) {
+		t.Error("the committer ran a write whose context had ended, or did not answer it with the context's error")
+	}
+	running := &request{ctx: context.Background(), done: make(chan error, 1)}
+	if !s.start(running) {
+		t.Fatal("a live write was not started")
+	}
+	alarm := s.signal()
+	if s.giveUp(running) || !s.overdue() {
+		t.Error("a write running past its deadline did not make the store overdue")
+	}
+	select {
+	case <-alarm:
+	default:
+		t.Error("the alarm did not go off")
+	}
+	s.answer([]*request{running}, nil, nil)
+	if s.overdue() || !running.answered {
+		t.Error("the store is still overdue once the write was answered")
+	}
+}
