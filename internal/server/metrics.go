@@ -66,6 +66,13 @@ func (s *Server) observe() {
 		}
 	}
 	m.gpus.Reset()
+	for _, n := range s.nodes { // 0, not absent, for a model of a site with none free
+		if n.node.GPUs > 0 {
+			for _, state := range gpuStates {
+				m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, state)
+			}
+		}
+	}
 	for _, n := range s.nodes {
 		if !n.registered || n.doc.Condition == api.NodeNotReady || n.node.GPUs == 0 {
 			continue
@@ -83,6 +90,9 @@ func (s *Server) observe() {
 	}
 	s.observeNodes()
 }
+
+// gpuStates are the values of carnot_gpus' state label.
+var gpuStates = []string{"used", "free", "unschedulable"}
 
 // nodeConditions are the values of carnot_nodes' condition label.
 var nodeConditions = []string{api.NodeReady, api.NodeDraining, api.NodeNotReady}

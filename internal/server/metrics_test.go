@@ -56,8 +56,11 @@ func TestMetricsZeroSeries(t *testing.T) {
 	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
 		t.Fatalf("drain: %d", code)
 	}
-	if body = e.scrape(); !strings.Contains(body, `carnot_nodes{condition="ready",site="local"} 0`) {
-		t.Errorf("with the only node drained, /metrics lacks carnot_nodes{condition=\"ready\",site=\"local\"} 0")
+	body = e.scrape()
+	for _, want := range []string{`carnot_nodes{condition="ready",site="local"} 0`, `carnot_gpus{model="H100",site="local",state="free"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("with the only node drained, /metrics lacks %s", want)
+		}
 	}
 	e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second)
 	e.pass()
