@@ -57,13 +57,13 @@ func TestSameNameReplicaTakesAStalledLeaseAtANewEpoch(t *testing.T) {
 	conn := pgConn(t, db)
 	const ttl = time.Second
 	f := newFreezer(t, mustHost(t, db))
-	a := startTestReplica(t, f.through(t, db), "cp-1", ttl)
-	t.Cleanup(f.close) // before a's cleanup: a stops once its connections fail
+	a := startTestReplica(t, through(t, f, db), "cp-1", ttl)
+	t.Cleanup(f.Close) // before a's cleanup: a stops once its connections fail
 	epoch := waitLease(t, conn, "cp-1", 10*time.Second)
 	waitLeading(t, a, "the first cp-1", 10*time.Second)
 
 	b := newTestReplica(t, db, "cp-1", ttl) // built: it campaigns at once
-	f.freeze()
+	f.Freeze()
 	var expires time.Time // the stalled leader's lease, as the database counts it
 	if err := conn.QueryRow(context.Background(), "SELECT expires FROM leader").Scan(&expires); err != nil {
 		t.Fatal(err)

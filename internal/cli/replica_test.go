@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/nettest"
 	"github.com/carnot-dc/carnot/internal/server"
 )
 
@@ -236,98 +235,27 @@ func TestLeaderKeepsItsLeaseWhileItsServerLoads(t *testing.T) {
 	}
 }
 
-// freezer is a TCP proxy to a PostgreSQL server that can stop relaying
-// bytes while keeping the connections open: the database as a replica
-// cut off from it by the network sees it, with no reset and no error.
-type freezer struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	frozen chan struct{} // open while frozen; nil while relaying
-	conns  []net.Conn
-}
-
-func newFreezer(t *testing.T, target string) *freezer {
+// newFreezer relays TCP connections to a PostgreSQL server until the
+// test freezes it: it then stops passing bytes while keeping the
+// connections open, as the database of a replica cut off from it by the
+// network sees it, with no reset and no error.
+func newFreezer(t *testing.T, target string) *nettest.Relay {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := nettest.NewRelay(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &freezer{ln: ln, target: target}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			f.mu.Lock()
-			f.conns = append(f.conns, c, s)
-			f.mu.Unlock()
-			go f.relay(c, s)
-			go f.relay(s, c)
-		}
-	}()
-	t.Cleanup(f.close)
-	return f
+	t.Cleanup(r.Close)
+	return r
 }
 
-func (f *freezer) relay(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		f.mu.Lock()
-		frozen := f.frozen
-		f.mu.Unlock()
-		if frozen != nil {
-			<-frozen
-		}
-		if n > 0 {
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			dst.Close()
-			return
-		}
-	}
-}
-
-// freeze stops relaying, until close.
-func (f *freezer) freeze() {
-	f.mu.Lock()
-	if f.frozen == nil {
-		f.frozen = make(chan struct{})
-	}
-	f.mu.Unlock()
-}
-
-// close closes the proxy and every connection through it.
-func (f *freezer) close() {
-	f.ln.Close()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.conns {
-		c.Close()
-	}
-	if f.frozen != nil {
-		close(f.frozen)
-		f.frozen = nil
-	}
-}
-
-// through returns db, a PostgreSQL URL, with its host and port f's.
-func (f *freezer) through(t *testing.T, db string) string {
+// through returns db, a PostgreSQL URL, with its host and port r's.
+func through(t *testing.T, r *nettest.Relay, db string) string {
 	u, err := url.Parse(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Host = f.ln.Addr().String()
+	u.Host = r.Addr()
 	return u.String()
 }
 
@@ -364,15 +292,15 @@ func TestLeaderCutOffFromTheDatabaseStepsDown(t *testing.T) {
 	conn := pgConn(t, db)
 	const ttl = 600 * time.Millisecond
 	f := newFreezer(t, mustHost(t, db))
-	a := startTestReplica(t, f.through(t, db), "a", ttl)
-	t.Cleanup(f.close) // before a's cleanup: a stops once its connections fail
+	a := startTestReplica(t, through(t, f, db), "a", ttl)
+	t.Cleanup(f.Close) // before a's cleanup: a stops once its connections fail
 	waitLease(t, conn, "a", 10*time.Second)
 	time.Sleep(300 * time.Millisecond) // a's server runs
 	if leader, answer := agentRoute(t, a); !leader {
 		t.Fatalf("the leader answers an agent's route as a standby: %s", answer)
 	}
 
-	f.freeze()
+	f.Freeze()
 	t0 := time.Now()
 	b := startTestReplica(t, db, "b", ttl)
 	waitLease(t, conn, "b", 10*time.Second)

@@ -3,78 +3,27 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/nettest"
 )
 
-// cutProxy relays TCP connections to a target until cut: then it closes
-// every connection and refuses new ones, as a network partition between
-// an agent and the server would look to both.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	cut    bool
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
+// newCutRelay relays TCP connections to target until cut, as a network
+// partition between an agent and the server would look to both.
+func newCutRelay(t *testing.T, target string) *nettest.Relay {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := nettest.NewRelay(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.partition() })
-	go p.serve()
-	return p
-}
-
-func (p *cutProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *cutProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}
-}
-
-// partition closes every relayed connection and refuses new ones.
-func (p *cutProxy) partition() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
+	t.Cleanup(r.Close)
+	return r
 }
 
 // With carnot server --stop-after-disconnect, a node cut off from the
@@ -84,8 +33,8 @@ func (p *cutProxy) partition() {
 // setting, TestPartitionedAgentKillsItsOrphan shows both running.)
 func TestPartitionedNodeStopsItsWorkBeforeTheNextAttempt(t *testing.T) {
 	f := newFaultClusterOf(t, []string{"--stop-after-disconnect", "6s"}, 0)
-	proxy := newCutProxy(t, f.srv.admin)
-	f.startAgentVia("node-1", proxy.addr())
+	proxy := newCutRelay(t, f.srv.admin)
+	f.startAgentVia("node-1", proxy.Addr())
 	f.wait("node-1 ready", 20*time.Second, func() bool { return f.condition("node-1") == api.NodeReady })
 	script := `trap 'date +%s%N > ` + f.work + `/part-$CARNOT_ATTEMPT.end; exit 143' TERM; ` +
 		`date +%s%N > ` + f.work + `/part-$CARNOT_ATTEMPT.start; echo $$ > ` + f.work + `/part-$CARNOT_ATTEMPT.pid; ` +
@@ -103,7 +52,7 @@ func TestPartitionedNodeStopsItsWorkBeforeTheNextAttempt(t *testing.T) {
 	f.wait("node-2 ready", 20*time.Second, func() bool { return f.condition("node-2") == api.NodeReady })
 
 	cut := time.Now()
-	proxy.partition()
+	proxy.Cut()
 	f.wait("the second attempt running on node-2", 60*time.Second, func() bool {
 		j := f.job("part")
 		return j.State == api.StateRunning && j.Attempt == 2 && j.Replicas[0].Node == "node-2"
