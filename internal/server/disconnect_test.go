@@ -93,14 +93,7 @@ func TestSilentNodeLosesItsReplicasOnceItsAgentStopsThem(t *testing.T) {
 // its report says what still runs.
 func TestNodeBackBeforeItsAgentStoppedItsWork(t *testing.T) {
 	e := disconnectEnv(t, 30*time.Second)
-	id := e.submit(spec(8, 1))
-	e.pass()
-	e.report("n1", running(id, 0, 1))
-	e.clock.add(12 * time.Second)
-	e.pass()
-	if c := e.condition("n1"); c != model.NodeUnreachable {
-		t.Fatalf("n1 silent for 12 s is %s, want unreachable", c)
-	}
+	id := silentWithWork(t, e)
 	e.clock.add(10 * time.Second)
 	e.report("n1", running(id, 0, 1)) // back after 22 s, still running it
 	for range 10 {
@@ -134,14 +127,7 @@ func TestStopAfterDisconnectBelowTheHeartbeatTimeout(t *testing.T) {
 // them: they stayed running, their GPUs held, until the node came back.
 func TestSilentNodeLosesItsReplicasAfterARestart(t *testing.T) {
 	e := disconnectEnv(t, 30*time.Second)
-	id := e.submit(spec(8, 1))
-	e.pass()
-	e.report("n1", running(id, 0, 1))
-	e.clock.add(12 * time.Second)
-	e.pass()
-	if c := e.condition("n1"); c != model.NodeUnreachable {
-		t.Fatalf("n1 silent for 12 s is %s, want unreachable", c)
-	}
+	id := silentWithWork(t, e)
 	e.s.store.Close()
 	e = openDisconnectEnv(t, e.dir, e.clock, 30*time.Second)
 	lost := 30*time.Second + 5*time.Second + time.Second + disconnectMargin // from the restart

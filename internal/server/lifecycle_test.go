@@ -380,13 +380,6 @@ func TestRestartFlagsRunningWorkOutsideItsPolicy(t *testing.T) {
 // checkpoint grace, then back in the queue), and the core starts it
 // again only where it is allowed.
 func TestRestartRequeuesRunningWorkOutsideItsPolicy(t *testing.T) {
-	twoSites := func() *model.Facility {
-		fac := DevFacility("fr", "FR")
-		fac.Sites = append(fac.Sites, model.Site{ID: "de", Name: "Frankfurt", Country: "DE", Operator: "local",
-			Jurisdictions: []string{"EU", "DE"}, PowerEnvelopeKW: 100, PUE: 1.2, GridZone: "DE"})
-		fac.Halls = append(fac.Halls, model.Hall{ID: "de-hall", Site: "de", Cooling: model.CoolingAir})
-		return fac
-	}
 	e := newEnv(t, twoSites(), true)
 	if code := e.register("n2", "de", 8); code != 200 {
 		t.Fatalf("register n2: %d", code)
@@ -494,13 +487,6 @@ func TestAgentReportsReplicasLost(t *testing.T) {
 // job said only "; back in the queue", and so did its eviction's event);
 // a cancel read back likewise ends as cancelled with its reason.
 func TestStopReasonSurvivesARestart(t *testing.T) {
-	twoSites := func() *model.Facility {
-		fac := DevFacility("fr", "FR")
-		fac.Sites = append(fac.Sites, model.Site{ID: "de", Name: "Frankfurt", Country: "DE", Operator: "local",
-			Jurisdictions: []string{"EU", "DE"}, PowerEnvelopeKW: 100, PUE: 1.2, GridZone: "DE"})
-		fac.Halls = append(fac.Halls, model.Hall{ID: "de-hall", Site: "de", Cooling: model.CoolingAir})
-		return fac
-	}
 	e := newEnv(t, twoSites(), true)
 	if code := e.register("n2", "de", 8); code != 200 {
 		t.Fatalf("register n2: %d", code)
@@ -541,4 +527,14 @@ func TestStopReasonSurvivesARestart(t *testing.T) {
 			t.Errorf("sovereignty event %q says a job being stopped runs on", ev.Message)
 		}
 	}
+}
+
+// twoSites is the dev facility with a site fr (France) and a second
+// site de (Germany).
+func twoSites() *model.Facility {
+	fac := DevFacility("fr", "FR")
+	fac.Sites = append(fac.Sites, model.Site{ID: "de", Name: "Frankfurt", Country: "DE", Operator: "local",
+		Jurisdictions: []string{"EU", "DE"}, PowerEnvelopeKW: 100, PUE: 1.2, GridZone: "DE"})
+	fac.Halls = append(fac.Halls, model.Hall{ID: "de-hall", Site: "de", Cooling: model.CoolingAir})
+	return fac
 }

@@ -111,19 +111,7 @@ func TestFollowedLogEndsWhenTokenRevoked(t *testing.T) {
 	t.Cleanup(agentLogs.Close)
 	id := runningWithLogsAt(t, e, agentLogs.URL)
 
-	hs := httptest.NewServer(e.s.Handler())
-	t.Cleanup(hs.Close)
-	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "reader", Role: "member", Tenant: "default"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("GET", hs.URL+"/v1/jobs/"+id+"/logs?follow=true", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.Secret)
-	resp, err := hs.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
+	resp, tok := followAsMember(t, e, id)
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("logs: %d %s", resp.StatusCode, b)
@@ -334,19 +322,7 @@ func TestIdleFollowedLogEndsWhenTokenRevoked(t *testing.T) {
 	}))
 	t.Cleanup(agentLogs.Close)
 	id := runningWithLogsAt(t, e, agentLogs.URL)
-	hs := httptest.NewServer(e.s.Handler())
-	t.Cleanup(hs.Close)
-	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "reader", Role: "member", Tenant: "default"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("GET", hs.URL+"/v1/jobs/"+id+"/logs?follow=true", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.Secret)
-	resp, err := hs.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
+	resp, tok := followAsMember(t, e, id)
 	rd := bufio.NewReader(resp.Body)
 	if line, err := rd.ReadString('\n'); resp.StatusCode != http.StatusOK || line != "before\n" {
 		t.Fatalf("logs: %d, first line %q, %v", resp.StatusCode, line, err)
@@ -434,4 +410,24 @@ func TestFollowedLogsPerTenantAreBounded(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	second.Body.Close()
+}
+
+// followAsMember follows job id's log through the server with a new
+// member token of tenant default, which it returns with the response.
+func followAsMember(t *testing.T, e *env, id string) (*http.Response, api.Token) {
+	t.Helper()
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close)
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "reader", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", hs.URL+"/v1/jobs/"+id+"/logs?follow=true", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.Secret)
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp, tok
 }
