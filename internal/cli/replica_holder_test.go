@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/nettest"
 	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
@@ -56,7 +57,7 @@ func TestSameNameReplicaTakesAStalledLeaseAtANewEpoch(t *testing.T) {
 	db := pgSchema(t)
 	conn := pgConn(t, db)
 	const ttl = time.Second
-	f := newFreezer(t, mustHost(t, db))
+	f := nettest.Start(t, mustHost(t, db)) // frozen below: the database as a replica cut off from it sees it
 	a := startTestReplica(t, through(t, f, db), "cp-1", ttl)
 	t.Cleanup(f.Close) // before a's cleanup: a stops once its connections fail
 	epoch := waitLease(t, conn, "cp-1", 10*time.Second)

@@ -235,20 +235,6 @@ func TestLeaderKeepsItsLeaseWhileItsServerLoads(t *testing.T) {
 	}
 }
 
-// newFreezer relays TCP connections to a PostgreSQL server until the
-// test freezes it: it then stops passing bytes while keeping the
-// connections open, as the database of a replica cut off from it by the
-// network sees it, with no reset and no error.
-func newFreezer(t *testing.T, target string) *nettest.Relay {
-	t.Helper()
-	r, err := nettest.NewRelay(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	return r
-}
-
 // through returns db, a PostgreSQL URL, with its host and port r's.
 func through(t *testing.T, r *nettest.Relay, db string) string {
 	u, err := url.Parse(db)
@@ -291,7 +277,7 @@ func TestLeaderCutOffFromTheDatabaseStepsDown(t *testing.T) {
 	db := pgSchema(t)
 	conn := pgConn(t, db)
 	const ttl = 600 * time.Millisecond
-	f := newFreezer(t, mustHost(t, db))
+	f := nettest.Start(t, mustHost(t, db)) // frozen below: the database as a replica cut off from it sees it
 	a := startTestReplica(t, through(t, f, db), "a", ttl)
 	t.Cleanup(f.Close) // before a's cleanup: a stops once its connections fail
 	waitLease(t, conn, "a", 10*time.Second)

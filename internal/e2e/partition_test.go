@@ -14,18 +14,6 @@ import (
 	"github.com/carnot-dc/carnot/internal/nettest"
 )
 
-// newCutRelay relays TCP connections to target until cut, as a network
-// partition between an agent and the server would look to both.
-func newCutRelay(t *testing.T, target string) *nettest.Relay {
-	t.Helper()
-	r, err := nettest.NewRelay(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	return r
-}
-
 // With carnot server --stop-after-disconnect, a node cut off from the
 // server by a partition (its agent alive, its task running) stops its
 // task on its own, and the job's next attempt starts on another node only
@@ -33,7 +21,7 @@ func newCutRelay(t *testing.T, target string) *nettest.Relay {
 // setting, TestPartitionedAgentKillsItsOrphan shows both running.)
 func TestPartitionedNodeStopsItsWorkBeforeTheNextAttempt(t *testing.T) {
 	f := newFaultClusterOf(t, []string{"--stop-after-disconnect", "6s"}, 0)
-	proxy := newCutRelay(t, f.srv.admin)
+	proxy := nettest.Start(t, f.srv.admin) // cut below: a partition both sides see
 	f.startAgentVia("node-1", proxy.Addr())
 	f.wait("node-1 ready", 20*time.Second, func() bool { return f.condition("node-1") == api.NodeReady })
 	script := `trap 'date +%s%N > ` + f.work + `/part-$CARNOT_ATTEMPT.end; exit 143' TERM; ` +

@@ -6,6 +6,7 @@ package nettest
 import (
 	"net"
 	"sync"
+	"testing"
 )
 
 // Relay passes TCP connections on to a target until it is cut (every
@@ -32,6 +33,18 @@ func NewRelay(target string) (*Relay, error) {
 	r := &Relay{ln: ln, target: target}
 	go r.serve()
 	return r, nil
+}
+
+// Start is NewRelay for a test: it fails t when the relay cannot listen,
+// and closes the relay when t ends.
+func Start(t testing.TB, target string) *Relay {
+	t.Helper()
+	r, err := NewRelay(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
 }
 
 // Addr is the relay's address, host:port.
