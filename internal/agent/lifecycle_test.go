@@ -248,29 +248,15 @@ func TestCapOfADeadAgentUndone(t *testing.T) {
 // succeeded, but end the attempt as for a node lost (its restart policy).
 func TestShutdownReportsTasksLost(t *testing.T) {
 	srv := newFakeServer()
-	cancel, done := runGPUAgent(t, srv, Config{Name: "n2", ShutdownGrace: 5 * time.Second})
-	ready := filepath.Join(t.TempDir(), "ready")
-	task := sh("j-ckpt", 0, `trap 'exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.1; done`,
-		map[string]string{"READY": ready})
-	task.GraceSeconds = 5
-	srv.assign(task)
-	readPID(t, ready)
-	srv.waitStatus(t, "j-ckpt", 0, 1, running)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
-	}
+	shutDownRunning(t, srv, Config{Name: "n2", ShutdownGrace: 5 * time.Second}, "j-ckpt", "exit 0")
 	last, _ := srv.last("j-ckpt", 0, 1)
 	if last.State != api.ReplicaLost || last.ExitCode == nil || *last.ExitCode != 0 || !strings.Contains(last.Error, "agent") {
 		t.Errorf("last heartbeat reports %+v, want the task lost (exit code 0, the agent's shutdown as its error)", last)
 	}
 	// and says the agent leaves, so that the server puts nothing new on
 	// its node meanwhile
-	srv.mu.Lock()
-	hbs := append([]api.Heartbeat(nil), srv.hbs...)
-	srv.mu.Unlock()
-	if len(hbs) == 0 || !hbs[len(hbs)-1].Leaving {
-		t.Errorf("the last of %d heartbeats does not say the agent is leaving", len(hbs))
+	if hbs := srv.heartbeats(); len(hbs) == 0 || !hbs[len(hbs)-1].Leaving {
+		t.Errorf("the last of %d heartbeats does not say the agent is leaving", len(srv.heartbeats()))
 	}
 }
 
@@ -280,21 +266,8 @@ func TestShutdownReportsTasksLost(t *testing.T) {
 // its assignments no longer polled, would never start.
 func TestShutdownSaysLeavingWhileTasksStop(t *testing.T) {
 	srv := newFakeServer()
-	cancel, done := runGPUAgent(t, srv, Config{Name: "n2", ShutdownGrace: 5 * time.Second, Heartbeat: 100 * time.Millisecond})
-	ready := filepath.Join(t.TempDir(), "ready")
-	task := sh("j-slow", 0, `trap 'sleep 1; exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.1; done`,
-		map[string]string{"READY": ready})
-	task.GraceSeconds = 5
-	srv.assign(task)
-	readPID(t, ready)
-	srv.waitStatus(t, "j-slow", 0, 1, running)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
-	}
-	srv.mu.Lock()
-	hbs := append([]api.Heartbeat(nil), srv.hbs...)
-	srv.mu.Unlock()
+	shutDownRunning(t, srv, Config{Name: "n2", ShutdownGrace: 5 * time.Second, Heartbeat: 100 * time.Millisecond}, "j-slow", "sleep 1; exit 0")
+	hbs := srv.heartbeats()
 	during := 0
 	for _, hb := range hbs {
 		if hb.Leaving && len(hb.Tasks) > 0 && hb.Tasks[0].State == api.ReplicaRunning {
@@ -303,5 +276,24 @@ func TestShutdownSaysLeavingWhileTasksStop(t *testing.T) {
 	}
 	if during == 0 {
 		t.Errorf("no heartbeat said the agent leaves while its task stopped (%d heartbeats)", len(hbs))
+	}
+}
+
+// shutDownRunning runs an agent on cfg with one task of job id (grace
+// 5 s) that runs onTerm when it gets SIGTERM, and shuts the agent down
+// once the task runs.
+func shutDownRunning(t *testing.T, srv *fakeServer, cfg Config, id, onTerm string) {
+	t.Helper()
+	cancel, done := runGPUAgent(t, srv, cfg)
+	ready := filepath.Join(t.TempDir(), "ready")
+	task := sh(id, 0, `trap '`+onTerm+`' TERM; echo $$ > "$READY"; while :; do sleep 0.1; done`,
+		map[string]string{"READY": ready})
+	task.GraceSeconds = 5
+	srv.assign(task)
+	readPID(t, ready)
+	srv.waitStatus(t, id, 0, 1, running)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
 	}
 }
