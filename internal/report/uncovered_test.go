@@ -28,7 +28,20 @@ func TestPartialGridNote(t *testing.T) {
 	if strings.Contains(page(in), note) {
 		t.Error("a run inside its series got the partial-coverage note")
 	}
-	for i := range in.Grid { // keep the first two days of each zone
+	rerunOnTwoDays(t, &in)
+	if in.Summary.Total.UnpricedMWh <= 0 {
+		t.Fatal("two days of series left nothing unpriced: the run is too short to test")
+	}
+	if got := strings.Count(page(in), note); got != len(in.Grid) {
+		t.Errorf("%d partial-coverage notes, want one per zone (%d)", got, len(in.Grid))
+	}
+}
+
+// rerunOnTwoDays replays in's jobs again with the first two days of each
+// zone's series alone.
+func rerunOnTwoDays(t *testing.T, in *Input) {
+	t.Helper()
+	for i := range in.Grid {
 		in.Grid[i].Hours = in.Grid[i].Hours[:48]
 	}
 	res, err := sim.Run(sim.Config{Facility: in.Facility, Jobs: jobsOf(in.Result), Grid: in.Grid}, nil)
@@ -36,12 +49,6 @@ func TestPartialGridNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.Result, in.Summary = res, sim.Summarize(in.Facility, res)
-	if in.Summary.Total.UnpricedMWh <= 0 {
-		t.Fatal("two days of series left nothing unpriced: the run is too short to test")
-	}
-	if got := strings.Count(page(in), note); got != len(in.Grid) {
-		t.Errorf("%d partial-coverage notes, want one per zone (%d)", got, len(in.Grid))
-	}
 }
 
 func jobsOf(r *sim.Result) []*model.Job {
@@ -58,14 +65,8 @@ func jobsOf(r *sim.Result) []*model.Job {
 // not hold (and that cost and carbon leave out).
 func TestGridChartEndsWithItsSeries(t *testing.T) {
 	in := run(t)
-	for i := range in.Grid { // keep the first two days of each zone
-		in.Grid[i].Hours = in.Grid[i].Hours[:48]
-	}
-	res, err := sim.Run(sim.Config{Facility: in.Facility, Jobs: jobsOf(in.Result), Grid: in.Grid}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Result, in.Summary = res, sim.Summarize(in.Facility, res)
+	rerunOnTwoDays(t, &in)
+	res := in.Result
 	end := in.Grid[0].Hours[47].Start + 3600
 	if end >= res.End {
 		t.Fatalf("the series ends at %s, after the run (%s): nothing to test", end, res.End)
