@@ -36,11 +36,8 @@ var (
 // the extension: .jsonl and .ndjson are JSON Lines, anything else is YAML
 // (which includes JSON).
 func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
-	data, err := fileLimits.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read job file: %w", err)
-	}
-	return Load(path, data, fac)
+	jobs, _, err := loadFile(path, fac, mode{})
+	return jobs, err
 }
 
 // LoadFileToReplay is LoadFile for a replay on the digital twin, which
@@ -48,11 +45,7 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // (the twin would submit it at time 0, which its results read as
 // "never").
 func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
-	data, err := fileLimits.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read job file: %w", err)
-	}
-	jobs, _, err := load(path, data, fac, mode{replay: true})
+	jobs, _, err := loadFile(path, fac, mode{replay: true})
 	return jobs, err
 }
 
@@ -85,11 +78,17 @@ func (g Given) Has(name string) bool {
 // command; no GPUs, CPUs or memory), so that such a job stops the
 // submission before anything is sent instead of after the jobs above it.
 func LoadFileToSubmit(path string) ([]*model.Job, []Given, error) {
+	return loadFile(path, nil, mode{submit: true})
+}
+
+// loadFile reads the job file at path, within fileLimits, and decodes
+// it as m asks.
+func loadFile(path string, fac *model.Facility, m mode) ([]*model.Job, []Given, error) {
 	data, err := fileLimits.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read job file: %w", err)
 	}
-	jobs, given, _, err := loadGiven(path, data, nil, mode{submit: true})
+	jobs, given, _, err := loadGiven(path, data, fac, m)
 	return jobs, given, err
 }
 
@@ -120,8 +119,8 @@ type mode struct {
 	submit bool // LoadFileToSubmit: every job needs what the server does
 }
 
-// load is Load, Reload and LoadFileToReplay; it also returns what
-// reading the file cost, for the tests of hostile input.
+// load is Load and Reload; it also returns what reading the file cost,
+// for the tests of hostile input.
 func load(name string, data []byte, fac *model.Facility, m mode) ([]*model.Job, yamlin.Work, error) {
 	jobs, _, w, err := loadGiven(name, data, fac, m)
 	return jobs, w, err
