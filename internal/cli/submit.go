@@ -153,16 +153,17 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 	default:
 		before = fmt.Sprintf("%d jobs were submitted before it: %s", len(ids), strings.Join(ids, ", "))
 	}
+	head := fmt.Sprintf("%s:%d: %s (job %d of the file): ", p.file, p.given.Line(""), p.id, p.n)
 	var prob *api.Problem
 	if !errors.As(err, &prob) || len(prob.Errors) == 0 {
-		return fmt.Errorf("%s:%d: %s (job %d of the file): %w\n%s", p.file, p.given.Line(""), p.id, p.n, err, before)
+		return fmt.Errorf("%s%w\n%s", head, err, before)
 	}
 	var b strings.Builder
 	detail := prob.Detail
 	if detail == "" {
 		detail = fmt.Sprintf("%s (%d)", prob.Title, prob.Status)
 	}
-	fmt.Fprintf(&b, "%s:%d: %s (job %d of the file): %s", p.file, p.given.Line(""), p.id, p.n, detail)
+	b.WriteString(head + detail)
 	for _, e := range prob.Errors {
 		field := e.Field
 		if i := strings.IndexAny(field, "[."); i >= 0 {
