@@ -66,15 +66,14 @@ func (s *Server) observe() {
 		}
 	}
 	m.gpus.Reset()
-	for _, n := range s.nodes { // 0, not absent, for a model of a site with none free
-		if n.node.GPUs > 0 {
-			for _, state := range gpuStates {
-				m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, state)
-			}
-		}
-	}
 	for _, n := range s.nodes {
-		if !n.registered || n.doc.Condition == api.NodeNotReady || n.node.GPUs == 0 {
+		if n.node.GPUs == 0 {
+			continue
+		}
+		for _, state := range gpuStates { // 0, not absent, for a model of a site with none free
+			m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, state)
+		}
+		if !n.registered || n.doc.Condition == api.NodeNotReady {
 			continue
 		}
 		u := min(s.nodeDoc(n).GPUsUsed, n.node.GPUs)
