@@ -170,7 +170,10 @@ type Policy struct {
 	// idle power, divided among all the site's GPUs, plus idle), so that
 	// an oversubscribed site runs all its GPUs capped instead of some at
 	// TDP and the rest waiting for power.
-	PowerShare   bool
+	PowerShare bool
+	// PowerRecap, with PowerCapping, raises the caps of running capped
+	// jobs when a pass leaves power that no start took (Plan.Recaps).
+	PowerRecap   bool
 	Deferral     bool
 	CarbonWeight float64 // weight of carbon vs price when deferring, 0..1
 	Sovereignty  bool    // always true in practice; kept for reporting
@@ -209,6 +212,7 @@ func DefaultPolicy() Policy {
 		Topology:            true,
 		Power:               true,
 		PowerCapping:        true,
+		PowerRecap:          true,
 		Deferral:            true,
 		CarbonWeight:        0.5,
 		Sovereignty:         true,

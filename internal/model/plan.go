@@ -27,6 +27,17 @@ type Deferral struct {
 	Reason string
 }
 
+// Recap raises the power cap of a running job's GPUs into headroom the
+// pass left: every replica runs at PowerCapW from now on (0 = uncapped,
+// the model's TDP). A recap never lowers a replica's cap: PowerCapW is 0
+// or at least every replica's current cap.
+type Recap struct {
+	Job       string
+	PowerCapW int
+	// PowerW is the site IT power the recap adds, as the core estimated it.
+	PowerW float64
+}
+
 // Reservation holds resources for a blocked job at its estimated start.
 type Reservation struct {
 	Job      string
@@ -73,4 +84,7 @@ type Plan struct {
 	Deferrals    []Deferral
 	Reservations []Reservation
 	Pending      []Pending
+	// Recaps raise the caps of running jobs, after every start of the
+	// pass (Policy.PowerCapping).
+	Recaps []Recap
 }
