@@ -110,6 +110,7 @@ type PolicyInfo struct {
 	Power               bool    `json:"power"`
 	PowerCapping        bool    `json:"power_capping"`
 	PowerShare          bool    `json:"power_share"`
+	PowerRecap          bool    `json:"power_recap"`
 	Deferral            bool    `json:"deferral"`
 	CarbonWeight        float64 `json:"carbon_weight"`
 	Sovereignty         bool    `json:"sovereignty"`
@@ -207,7 +208,7 @@ func Summarize(f *model.Facility) Summary {
 		Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
-		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare,
+		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare, PowerRecap: p.PowerRecap && p.PowerCapping && p.Power,
 		OutsideJurisdiction: string(model.OutsideFlag),
 	}
 	if p.Outside != "" {

@@ -267,7 +267,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 	return out
 }
 
-var policyFields = []string{"order", "reservation", "power_share", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
+var policyFields = []string{"order", "reservation", "power_share", "power_recap", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"victim_ratio", "reclaim_min_run",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty",
 	"outside_jurisdiction"}
@@ -289,7 +289,7 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 		dst *bool
 	}{{"fair_share", &p.FairShare}, {"quotas", &p.Quotas}, {"preemption", &p.Preemption}, {"reclaim", &p.Reclaim},
 		{"backfill", &p.Backfill}, {"topology", &p.Topology}, {"power", &p.Power}, {"power_capping", &p.PowerCapping}, {"deferral", &p.Deferral},
-		{"power_share", &p.PowerShare}}
+		{"power_share", &p.PowerShare}, {"power_recap", &p.PowerRecap}}
 	for _, b := range bools {
 		if v, ok := o.boolean(b.key); ok {
 			*b.dst = v
@@ -301,6 +301,12 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	if p.PowerShare && (!p.PowerCapping || !p.Power) {
 		o.errf("power_share", "power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true")
 		p.PowerShare = false
+	}
+	if p.PowerRecap && (!p.PowerCapping || !p.Power) {
+		if o.has("power_recap") {
+			o.errf("power_recap", "power_recap raises the caps of running capped jobs; it needs power: true and power_capping: true")
+		}
+		p.PowerRecap = false
 	}
 	if !p.Power && p.PowerCapping {
 		if o.has("power_capping") {

@@ -202,6 +202,9 @@ func (e *emitter) policy(p model.Policy) {
 	if p.PowerShare {
 		e.line(2, "power_share: true")
 	}
+	if p.PowerCapping && p.Power && !p.PowerRecap {
+		e.line(2, "power_recap: false")
+	}
 	e.line(2, "deferral: "+b(p.Deferral))
 	e.line(2, "carbon_weight: "+e.num(p.CarbonWeight))
 	if p.Outside == model.OutsideRequeue {
