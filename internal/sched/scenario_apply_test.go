@@ -89,6 +89,16 @@ func (w *world) apply(*args) error {
 		}
 		w.recent = append(w.recent, pr.NoticeAt)
 	}
+	for _, rc := range p.Recaps {
+		for i := range w.running {
+			if al := &w.running[i]; al.Job.ID == rc.Job {
+				al.Replicas = clonePlacements(al.Replicas) // a new slice: the Queue's view tells changes by it
+				for k := range al.Replicas {
+					al.Replicas[k].PowerCapW = rc.PowerCapW
+				}
+			}
+		}
+	}
 	w.last = nil
 	return nil
 }

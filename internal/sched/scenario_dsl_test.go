@@ -25,7 +25,7 @@ import (
 //	cohort NAME parent=P quota=... borrow=... lend=... weight=W (fair-share weight; default: its tenants' sum)
 //	class NAME value=100 preemptible=yes|no
 //	policy all=off fairshare=on halflife=7d quotas= preemption= reclaim= rate=N window=1h backfill= depth=N
-//	       topology= power= capping= share= deferral= carbon=0.5 sovereignty=
+//	       topology= power= capping= share= recap= deferral= carbon=0.5 sovereignty=
 //	       reservation= order=fifo|shortest-first
 //
 // Defaults: nodes are 8×H100, 128 CPUs, 1 TiB, 800 W base, each its own
@@ -56,7 +56,8 @@ import (
 //	dirty NODE gpus=0-3 tenant=T | scrub NODE [gpus=0-3]
 //	finish JOB [dirty=yes]                  remove a running job, optionally leaving its GPUs dirty
 //	cancel JOB                              remove a pending job
-//	apply                                   starts of the last plan run from its time; victims get notices
+//	apply                                   starts of the last plan run from its time; victims get notices;
+//	                                        recaps set their jobs' caps
 //	evict [dirty=yes]                       terminating jobs past EvictAt stop and go back to pending
 //	schedule [now=T]                        run the core; the expected plan follows after ----
 type world struct {

@@ -17,6 +17,7 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 	}
 	p := newPass(snap, now, nil, nil, nil, nil)
 	p.run(NewQueue(snap.Facility, snap.Pending), 0)
+	p.recap()
 	return p.finish()
 }
 
@@ -73,6 +74,7 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	p.quick = depth > 0
 	p.kept = &q.base
 	p.plan.Partial = p.run(q, depth)
+	p.recap()
 	for _, j := range p.parked {
 		q.park(j) // explained once; the next passes leave it out
 	}

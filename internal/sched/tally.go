@@ -23,7 +23,10 @@ type tally struct {
 	changed *changedOrds
 	// lowCaps counts placements capped below their GPUs' idle draw: their
 	// end raises the load, so free room is not monotone in time
-	lowCaps    int
+	lowCaps int
+	// capped counts capped placements: a pass looks for jobs to recap
+	// only when there are some
+	capped     int
 	waitingFor map[string][]*model.Allocation
 	running    func(id string) *model.Allocation
 	// order is the holding of each of the snapshot's allocations (kept
@@ -115,8 +118,12 @@ func (t *tally) add(o, m, gpus int) {
 }
 
 // noteCap counts (sign 1) or uncounts (-1) a placement on node n at cap
-// capW if the cap is below the idle draw of the node's GPUs.
+// capW if it is capped, and apart if the cap is below the idle draw of
+// the node's GPUs.
 func (t *tally) noteCap(c *place.Cluster, n, capW, sign int) {
+	if capW > 0 {
+		t.capped += sign
+	}
 	if m := c.Nodes[n].Model; capW > 0 && m >= 0 && capW < c.Models[m].IdleWatts {
 		t.lowCaps += sign
 	}

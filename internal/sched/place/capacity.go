@@ -106,6 +106,28 @@ func (c *Cluster) Take(n int, gpus []int, r *Request, capW int) {
 	}
 }
 
+// Recap raises the cap of gpus GPUs running on node n from oldCap to
+// newCap (0 = uncapped): the loads of the node's site, hall and rack
+// grow by the difference, and so does what the reservation's spares
+// have given, as for a constrained start. It is undone by Rollback like
+// Alloc. A node counted at nameplate is left alone: its load already
+// counts every GPU at TDP.
+func (c *Cluster) Recap(n, gpus, oldCap, newCap int) {
+	nd := &c.Nodes[n]
+	if nd.Model < 0 || nd.Nameplate || gpus <= 0 {
+		return
+	}
+	w := float64(gpus) * (c.GPUWatts(nd.Model, newCap) - c.GPUWatts(nd.Model, oldCap))
+	c.saveLoads(nd)
+	c.addLoadSaved(nd, w)
+	for _, pw := range []*Power{c.site(nd), c.hall(nd), c.rack(nd)} {
+		if pw != nil && pw.HasSpare {
+			c.savePower(pw)
+			pw.SpareW -= w
+		}
+	}
+}
+
 func (c *Cluster) site(nd *Node) *Power {
 	if nd.Site < 0 {
 		return nil
