@@ -61,7 +61,7 @@ func TestSimSmallExample(t *testing.T) {
 	if n := strings.Count(string(rows), "\n"); n != 201 {
 		t.Errorf("jobs.csv has %d lines, want a header and 200 rows", n)
 	}
-	if header, _, _ := strings.Cut(string(rows), "\n"); !strings.HasSuffix(header, ",last_reason,sites,gpu_hours,deferrals,deadline,missed_deadline,failures") {
+	if header, _, _ := strings.Cut(string(rows), "\n"); !strings.HasSuffix(header, ",last_reason,sites,gpu_hours,deferrals,deadline,missed_deadline,failures,recaps") {
 		t.Errorf("jobs.csv header %q", header)
 	}
 	if log, _ := os.ReadFile(filepath.Join(out, "events.log")); !strings.Contains(string(log), " start ") {

@@ -12,9 +12,10 @@ import (
 
 // pass runs the core once at now and applies its plan.
 func (t *twin) pass(now model.Time) error {
-	if len(t.waiting) == 0 {
+	if len(t.waiting) == 0 && !t.mayRecap() {
 		return nil
 	}
+	t.freed = false
 	t.res.Passes++
 	t.lastPass = now
 	if t.res.Passes > t.cfg.MaxPasses {
@@ -62,6 +63,12 @@ func (t *twin) pass(now model.Time) error {
 		t.q.push(pr.EvictAt, evEviction, v, v.epoch)
 		t.logf("%s preempt %s for %s: %s (evict at %s)\n", now, pr.Victim, pr.Beneficiary, pr.Reason, pr.EvictAt)
 	}
+	if len(p.Recaps) > 0 {
+		t.happen(now)
+	}
+	for _, rc := range p.Recaps {
+		t.recap(t.byID[rc.Job], rc.PowerCapW, now)
+	}
 	for _, d := range p.Deferrals {
 		t.wake(d.Until)
 		if js := t.byID[d.Job]; js != nil {
@@ -98,6 +105,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		// tell a changed allocation by it, and hold the old one.
 		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
 		js.scaled = append(js.scaled, gpusAt{now, placedGPUs(st.Replicas)})
+		t.setCapped(js, anyCapped(js.alloc.Replicas))
 		t.run.update(js)
 		t.led.started(js, now)
 		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))
@@ -113,6 +121,8 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	t.run.add(js)
 	t.led.started(js, now)
 	js.speed = t.speedOf(js.job, st.Replicas)
+	js.paces = append(js.paces[:0], pace{at: now, speed: js.speed})
+	t.setCapped(js, anyCapped(st.Replicas))
 	if js.job.RuntimeLimit > 0 {
 		t.q.push(now.Add(model.Duration(math.Ceil(float64(js.remaining)/js.speed))), evCompletion, js, js.epoch)
 	}
@@ -124,6 +134,57 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		caps += fmt.Sprintf(" at %.3f speed", js.speed)
 	}
 	t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
+}
+
+// mayRecap reports whether a pass with no job waiting may still change
+// something: jobs run capped, power was freed since the last pass, and
+// the policy raises caps.
+func (t *twin) mayRecap() bool {
+	pol := &t.cfg.Facility.Policy
+	return t.freed && t.capped > 0 && pol.Power && pol.PowerCapping && pol.PowerRecap
+}
+
+// recap runs a job's replicas at a new cap from now (0 = uncapped): its
+// draw and its speed change, and with it when it completes.
+func (t *twin) recap(js *jobState, capW int, now model.Time) {
+	t.led.stopped(js, now)
+	// A new slice: the core, the checker and the verifier's copies tell
+	// a changed allocation by it.
+	reps := slices.Clone(js.alloc.Replicas)
+	for i := range reps {
+		reps[i].PowerCapW = capW
+	}
+	js.alloc.Replicas = reps
+	t.run.update(js)
+	t.led.started(js, now)
+	t.setCapped(js, capW > 0)
+	done := js.workBy(now)
+	js.speed = t.speedOf(js.job, reps)
+	js.paces = append(js.paces, pace{at: now, speed: js.speed, done: done})
+	js.rec.Recaps++
+	if js.job.RuntimeLimit > 0 {
+		t.q.stale(js) // the completion due at the old speed
+		js.epoch++
+		left := math.Max(0, float64(js.remaining)-done)
+		t.q.push(now.Add(model.Duration(math.Ceil(left/js.speed))), evCompletion, js, js.epoch)
+	}
+	if t.log == io.Discard {
+		return
+	}
+	what := "TDP"
+	if capW > 0 {
+		what = fmt.Sprintf("%d W", capW)
+	}
+	t.logf("%s recap %s to %s at %.3f speed\n", now, js.job.ID, what, js.speed)
+}
+
+func anyCapped(rs []model.Placement) bool {
+	for _, r := range rs {
+		if r.PowerCapW > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // capNote is the event log's note of a start's power cap.

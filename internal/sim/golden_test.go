@@ -42,6 +42,15 @@ var goldenRuns = []struct {
 			job("j2", "beta", "normal", 1, 8, t0.Add(model.Minute), 2*model.Hour),
 		}}
 	}},
+	{"capped_recap", func() Config {
+		fac := facility(2)
+		fac.Sites[0].PowerEnvelopeKW = 10 // as capped_start; j2's cap is raised once j1 ends
+		fac.Policy.PowerRecap = true
+		return Config{Facility: fac, Jobs: []*model.Job{
+			job("j1", "acme", "normal", 1, 8, t0, 2*model.Hour),
+			job("j2", "beta", "normal", 1, 8, t0.Add(model.Minute), 2*model.Hour),
+		}}
+	}},
 	{"node_failures", func() Config {
 		fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 6, Sites: 1, Tenants: 2, Cohorts: 1, Seed: 4})
 		return Config{Facility: fac, Jobs: workload.Generate(fac, 25, 4, t0), Seed: 9,

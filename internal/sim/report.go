@@ -39,6 +39,8 @@ type Summary struct {
 	DeadlineMisses  int        `json:"deadline_misses"`
 	JainIndex       float64    `json:"jain_index"`
 	Timeline        Timeline   `json:"timeline"`
+	// Recaps counts the raises of running jobs' power caps (power_recap).
+	Recaps int `json:"recaps"`
 }
 
 // Timeline is the run on a fixed grid of windows [t_i, t_i + step) with
@@ -113,6 +115,7 @@ func Summarize(fac *model.Facility, r *Result) Summary {
 	waits := map[string][]float64{}
 	for _, j := range r.Jobs {
 		s.Preemptions += j.Preemptions
+		s.Recaps += j.Recaps
 		s.Failures += j.Failures
 		s.LostGPUHours += j.LostGPUSeconds / 3600
 		ts := s.Tenants[j.Job.Tenant]
@@ -195,7 +198,7 @@ func WriteJobsCSV(w io.Writer, r *Result) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"job", "tenant", "gpus", "submit", "start", "end", "wait_s", "preemptions",
 		"lost_gpu_h", "it_kwh", "facility_kwh", "cost_eur", "carbon_kg", "last_reason",
-		"sites", "gpu_hours", "deferrals", "deadline", "missed_deadline", "failures"})
+		"sites", "gpu_hours", "deferrals", "deadline", "missed_deadline", "failures", "recaps"})
 	// six decimals: each row is within 5e-7 of its unit, so a column
 	// summed over a million rows stays within 0.5 of summary.json's total
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) }
@@ -215,7 +218,8 @@ func WriteJobsCSV(w io.Writer, r *Result) error {
 		cw.Write([]string{j.Job.ID, j.Job.Tenant, strconv.Itoa(j.Job.TotalGPUs()), j.Job.SubmitTime.String(),
 			j.FirstStart.String(), j.End.String(), wait, strconv.Itoa(j.Preemptions), f(j.LostGPUSeconds / 3600),
 			f(j.Energy.ITkWh), f(j.Energy.FacilitykWh), f(j.Energy.CostEUR), f(j.Energy.CarbonKg), reason,
-			jobSites(&j), f(gpuSeconds(&j) / 3600), strconv.Itoa(j.Deferrals), deadline, missed, strconv.Itoa(j.Failures)})
+			jobSites(&j), f(gpuSeconds(&j) / 3600), strconv.Itoa(j.Deferrals), deadline, missed, strconv.Itoa(j.Failures),
+			strconv.Itoa(j.Recaps)})
 	}
 	cw.Flush()
 	return cw.Error()

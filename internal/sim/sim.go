@@ -82,6 +82,7 @@ type JobRecord struct {
 	FirstStart     model.Time // 0 if it never started
 	End            model.Time // 0 if it never finished
 	Preemptions    int
+	Recaps         int     // times the core raised its power cap while it ran
 	Failures       int     // times a node failure killed it
 	LostGPUSeconds float64 // GPU-seconds of work lost to preemptions and failures
 	LastReason     string  // the core's reason the last time it waited
@@ -136,20 +137,54 @@ type SiteEnergy struct {
 type jobState struct {
 	job       *model.Job
 	rec       *JobRecord
-	remaining model.Duration // work left at full speed
-	speed     float64        // share of full speed of the current run
-	running   bool
-	pending   bool
-	alloc     model.Allocation
-	epoch     int
-	events    int   // its completion and eviction of this epoch still in the queue
-	queued    bool  // in the twin's queue (a running deployment may be too)
-	queuedAt  int64 // its place in the order jobs were queued
-	runSeq    int64 // its place in the order running jobs started
+	remaining model.Duration // work left at full speed when the current run started
+	speed     float64        // share of full speed of the current run, now
+	// paces are the current run's stretches at one speed: a recap
+	// changes the speed mid-run (see workBy)
+	paces    []pace
+	capped   bool // running with a capped replica (twin.capped)
+	running  bool
+	pending  bool
+	alloc    model.Allocation
+	epoch    int
+	events   int   // its completion and eviction of this epoch still in the queue
+	queued   bool  // in the twin's queue (a running deployment may be too)
+	queuedAt int64 // its place in the order jobs were queued
+	runSeq   int64 // its place in the order running jobs started
 	// scaled lists a deployment's scale-ups of the current run (when,
 	// and how many GPUs): its replicas held GPUs from different times,
 	// which its usage and its lost work count apart (heldSince).
 	scaled []gpusAt
+}
+
+// setCapped records whether running job js has a capped replica.
+func (t *twin) setCapped(js *jobState, capped bool) {
+	if capped != js.capped {
+		js.capped = capped
+		if capped {
+			t.capped++
+		} else {
+			t.capped--
+		}
+	}
+}
+
+// pace is a stretch of a run at one speed from at, with done seconds of
+// full-speed work behind it.
+type pace struct {
+	at    model.Time
+	speed float64
+	done  float64
+}
+
+// workBy is the full-speed work the current run has done by at.
+func (js *jobState) workBy(at model.Time) float64 {
+	for i := len(js.paces) - 1; i >= 0; i-- {
+		if p := js.paces[i]; p.at <= at {
+			return p.done + float64(at-p.at)*p.speed
+		}
+	}
+	return 0
 }
 
 // gpusAt is GPUs a run added at an instant.
@@ -215,6 +250,11 @@ type twin struct {
 	usage    logged[model.Usage] // by tenant, sorted: the snapshot's
 	usageAt  map[string]int      // tenant → index in usage.s
 	recent   []model.Time
+	// capped counts the running jobs with a capped replica; freed says
+	// that a job stopped since the last pass: a pass then runs even with
+	// no job waiting, so that the core may raise their caps
+	capped   int
+	freed    bool
 	res      *Result
 	gpus     map[string]int               // node → GPU count
 	claims   map[string][]model.Placement // beneficiary → GPUs claimed for it
@@ -368,7 +408,7 @@ func (t *twin) passDue(now model.Time) bool {
 	if t.cfg.PassEvery <= 0 || t.res.Passes == 0 || now >= next {
 		return true
 	}
-	if len(t.waiting) > 0 {
+	if len(t.waiting) > 0 || t.mayRecap() {
 		t.wake(next)
 	}
 	return false
@@ -454,7 +494,7 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 	ran := now.Sub(js.alloc.Started)
 	saved := ran - ran%t.cfg.CheckpointInterval
 	lost := ran - saved
-	js.remaining = max(0, js.remaining-model.Duration(math.Floor(float64(saved)*js.speed)))
+	js.remaining = max(0, js.remaining-model.Duration(math.Floor(js.workBy(js.alloc.Started.Add(saved)))))
 	js.rec.LostGPUSeconds += js.heldSince(js.alloc.Started.Add(saved), now)
 	t.stop(js, now)
 	js.pending = true
@@ -468,6 +508,8 @@ func (t *twin) stop(js *jobState, now model.Time) {
 	t.led.stopped(js, now)
 	t.charge(js.job.Tenant, js.heldSince(js.alloc.Started, now), now)
 	js.running = false
+	t.setCapped(js, false)
+	t.freed = true
 	js.scaled = js.scaled[:0]
 	js.epoch++
 	t.q.stale(js)

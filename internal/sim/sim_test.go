@@ -184,6 +184,12 @@ func TestDeferralMeetsFeasibleDeadlines(t *testing.T) {
 // (integrated event by event) equals the site's energy within 0.1 %, and
 // the site never exceeded its envelope.
 func TestEnergyConservation(t *testing.T) {
+	recaps := 0
+	defer func() {
+		if recaps == 0 && !t.Failed() {
+			t.Error("no run raised a cap: the recap runs test nothing")
+		}
+	}()
 	for seed := int64(1); seed <= 5; seed++ {
 		fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2, Seed: seed})
 		grid := testGrid(fac, int(seed))
@@ -194,10 +200,12 @@ func TestEnergyConservation(t *testing.T) {
 		if seed >= 4 { // events between passes
 			cfg.PassEvery = model.Duration(seed) * 7 * model.Minute
 		}
+		fac.Policy.PowerRecap = seed%2 == 1 // caps raised mid-run: draws change in a stint
 		res, err := Run(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		recaps += Summarize(fac, res).Recaps
 		for id, s := range res.Sites {
 			for _, f := range []struct {
 				name            string
