@@ -13,10 +13,11 @@ import (
 // TestCheckerAcrossSnapshots: a Checker that verifies one snapshot after
 // another, keeping what it learnt of the last one's running placements,
 // answers every time as a fresh Verify does, while allocations end,
-// start (with new slices), stay (with the same slices) and are reordered.
+// start (with new slices), stay (with the same slices) and are reordered,
+// and plans recap some of them.
 func TestCheckerAcrossSnapshots(t *testing.T) {
 	nodes := []string{"n1", "n2", "n3", "nowhere"}
-	powerSeen := 0
+	powerSeen, recapSeen := 0, 0
 	for seed := uint64(0); seed < 200; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		snap, p := fixture()
@@ -55,20 +56,28 @@ func TestCheckerAcrossSnapshots(t *testing.T) {
 			}
 			running = next
 			snap.Running = append([]model.Allocation(nil), running...)
-			p.Starts = nil
+			p.Starts, p.Recaps = nil, nil
 			for k := rng.IntN(3); k > 0; k-- {
 				p.Starts = append(p.Starts, model.Start{Job: "j1", Replicas: []model.Placement{place(), place()}})
+			}
+			for _, a := range running {
+				if rng.IntN(3) == 0 {
+					p.Recaps = append(p.Recaps, model.Recap{Job: a.Job.ID, PowerCapW: []int{0, 0, 450, 600}[rng.IntN(4)]})
+				}
 			}
 			want, got := fmt.Sprint(plan.Verify(snap, p)), fmt.Sprint(chk.Verify(snap, p))
 			if strings.Contains(want, "would draw") {
 				powerSeen++
+			}
+			if strings.Contains(want, "recaps raise caps") {
+				recapSeen++
 			}
 			if got != want {
 				t.Fatalf("seed %d step %d: the Checker says\n%s\nVerify says\n%s", seed, step, got, want)
 			}
 		}
 	}
-	if powerSeen == 0 {
-		t.Fatal("no power violation came up; the test does not exercise the loads")
+	if powerSeen == 0 || recapSeen == 0 {
+		t.Fatalf("%d power violations, %d of recaps came up; the test does not exercise the loads", powerSeen, recapSeen)
 	}
 }

@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -101,7 +102,7 @@ func (g *keptGen) placements(gpus int, held map[string]map[int]bool) []model.Pla
 			}
 		}
 		switch g.rng.IntN(10) {
-		case 0:
+		case 0, 2, 3: // capped, or out of range: for starts and for recaps to raise
 			pl.PowerCapW = 100 + g.rng.IntN(600)
 		case 1:
 			if g.rng.IntN(5) == 0 {
@@ -233,7 +234,45 @@ func (g *keptGen) plan(snap *model.Snapshot) *model.Plan {
 			p.Preemptions = append(p.Preemptions, pr)
 		}
 	}
+	g.recaps(snap, p)
 	return p
+}
+
+// wildRecaps reports whether p recaps a job beyond what the kept loads
+// add exactly.
+func wildRecaps(p *model.Plan) bool {
+	for _, r := range p.Recaps {
+		if r.PowerCapW >= 1<<24 {
+			return true
+		}
+	}
+	return false
+}
+
+// recaps adds recaps of some running jobs to p: mostly raising capped
+// replicas, at times lowering, out of range, beyond what the kept loads
+// add exactly, of a job the plan preempts, or twice.
+func (g *keptGen) recaps(snap *model.Snapshot, p *model.Plan) {
+	for _, a := range snap.Running {
+		if a.Job == nil || g.rng.IntN(3) > 0 {
+			continue
+		}
+		r := model.Recap{Job: a.Job.ID}
+		switch g.rng.IntN(12) {
+		case 0, 1, 2, 3:
+			r.PowerCapW = 0
+		case 4:
+			r.PowerCapW = 150 + g.rng.IntN(600)
+		case 5: // beyond what the kept loads add exactly
+			r.PowerCapW = []int{1 << 30, 1<<53 + 1, math.MaxInt}[g.rng.IntN(3)]
+		default:
+			r.PowerCapW = 300 + g.rng.IntN(400)
+		}
+		p.Recaps = append(p.Recaps, r)
+		if g.rng.IntN(20) == 0 {
+			p.Recaps = append(p.Recaps, model.Recap{Job: a.Job.ID, PowerCapW: g.rng.IntN(700)})
+		}
+	}
 }
 
 // TestCheckerKeepsByDifference drives Checkers through long sequences of
@@ -246,7 +285,8 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 	seen := map[string]int{}
 	// kinds of violation the sequences must bring up, each often
 	kinds := []string{"would draw", "may use only", "preempted for", "held by job",
-		"CPUs requested", "memory requested", "exclusive-node", "node-exclusive"}
+		"CPUs requested", "memory requested", "exclusive-node", "node-exclusive",
+		"recaps raise caps", "recap to power cap", "a recap only raises", "raises no replica", "recapped twice"}
 	for seed := uint64(0); seed < 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		g := &keptGen{rng: rng, fac: keptFacility(), down: map[string]bool{}}
@@ -296,6 +336,9 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 				}
 				if used {
 					seen["kept loads"]++
+					if strings.Contains(want, "recaps raise caps") && !wildRecaps(p) {
+						seen["kept loads, recaps"]++
+					}
 				} else {
 					seen["full loads"]++
 				}
@@ -303,7 +346,7 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 		}
 	}
 	t.Logf("steps with: %v", seen)
-	for _, s := range append(kinds, "kept loads", "full loads") {
+	for _, s := range append(kinds, "kept loads", "full loads", "kept loads, recaps") {
 		if seen[s] < 20 {
 			t.Errorf("%q came up %d times; the sequences do not exercise it", s, seen[s])
 		}

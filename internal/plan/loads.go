@@ -14,53 +14,81 @@ import (
 // plan's starts add what each GPU they take draws above idle. So a check
 // visits the running placements and the starts once, and no node that
 // nothing holds; the result is PowerW's (watts are whole numbers in
-// practice, so the order of the additions does not matter).
+// practice, so the order of the additions does not matter). The plan's
+// recaps then add, for each GPU a recapped placement is counted for,
+// the difference between its new draw and its old.
 
 // containers are the loads of one kind of container (sites, halls or
-// racks) that a check looks at, by index.
+// racks) that a check looks at, by index: before the plan, with its
+// starts, and after (with its recaps too).
 type containers struct {
-	before, after []float64
-	first         []string // the first job the plan starts in it, "" if none
-	marked        []int32  // the containers looked at
-	in            []bool
+	before, starts, after []float64
+	first                 []string // the first job the plan starts in it, "" if none
+	recap                 []string // the first job the plan recaps a GPU of in it to more watts, "" if none
+	marked                []int32  // the containers looked at
+	in                    []bool
 }
 
 func (c *containers) reset(n int) {
 	for _, i := range c.marked {
-		c.in[i], c.first[i] = false, ""
+		c.in[i], c.first[i], c.recap[i] = false, "", ""
 	}
 	c.marked = c.marked[:0]
 	if len(c.in) != n {
-		c.before, c.after = make([]float64, n), make([]float64, n)
-		c.first, c.in = make([]string, n), make([]bool, n)
+		c.before, c.starts, c.after = make([]float64, n), make([]float64, n), make([]float64, n)
+		c.first, c.recap, c.in = make([]string, n), make([]string, n), make([]bool, n)
 	}
 }
 
-// mark adds container i (if any), starting from its static draw.
+// mark adds container i (if any), starting from its static draw, with
+// job as the first start in it.
 func (c *containers) mark(i int32, static []float64, job string) {
+	if c.look(i, static) && c.first[i] == "" {
+		c.first[i] = job
+	}
+}
+
+// markRecap adds container i (if any), with job as the first recap that
+// raises a GPU's draw in it.
+func (c *containers) markRecap(i int32, static []float64, job string) {
+	if c.look(i, static) && c.recap[i] == "" {
+		c.recap[i] = job
+	}
+}
+
+// look adds container i (if any), starting from its static draw, and
+// reports whether there is one.
+func (c *containers) look(i int32, static []float64) bool {
 	if i < 0 {
-		return
+		return false
 	}
 	if !c.in[i] {
 		c.in[i] = true
 		c.marked = append(c.marked, i)
-		c.before[i], c.after[i] = static[i], static[i]
+		c.before[i], c.starts[i], c.after[i] = static[i], static[i], static[i]
 	}
-	if c.first[i] == "" {
-		c.first[i] = job
-	}
+	return true
 }
 
 // add adds w to container i's load before (and so after) the plan.
 func (c *containers) add(i int32, w float64) {
 	if i >= 0 && c.in[i] {
 		c.before[i] += w
+		c.starts[i] += w
 		c.after[i] += w
 	}
 }
 
-// addAfter adds w to container i's load after the plan.
-func (c *containers) addAfter(i int32, w float64) {
+// addStart adds w to container i's load with the plan's starts.
+func (c *containers) addStart(i int32, w float64) {
+	if i >= 0 && c.in[i] {
+		c.starts[i] += w
+		c.after[i] += w
+	}
+}
+
+// addRecap adds w to container i's load after the plan's recaps.
+func (c *containers) addRecap(i int32, w float64) {
 	if i >= 0 && c.in[i] {
 		c.after[i] += w
 	}
@@ -158,6 +186,10 @@ func (x *index) markStarts(t *facTables, sc *loadScratch, p *model.Plan) {
 // site. The running placements come from the Checker's kept loads when
 // they stand for this computation, else each is folded in.
 func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *model.Plan) {
+	var recaps map[string]int
+	if p != nil {
+		recaps = recapCaps(p)
+	}
 	// An unreachable node counts at nameplate: its base and idle power
 	// (in the tables) plus every GPU's TDP above idle, and nothing more
 	// for what holds its GPUs. The kept loads count held GPUs, so they
@@ -180,7 +212,7 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 		sc.rack.add(t.rack[n], w)
 	}
 	var k *kept
-	if kk := x.keptState(); kk != nil && kk.loadsOK() && !unreach {
+	if kk := x.keptState(); kk != nil && kk.loadsOK() && !unreach && exactRecaps(recaps) {
 		k = kk
 		for _, i := range sc.site.marked {
 			sc.site.add(i, float64(k.siteW[i]))
@@ -191,9 +223,12 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 		for _, i := range sc.rack.marked {
 			sc.rack.add(i, float64(k.rackW[i]))
 		}
+		x.keptRecaps(t, sc, p, recaps)
 	}
 	nodes := x.fac.Nodes
-	hold := func(pls []model.Placement, idx []int32, stamp []uint32, add func(c *containers, i int32, w float64)) {
+	// hold folds in placements pls; with recapped, each GPU counted for
+	// them draws rcap's watts after the plan.
+	hold := func(pls []model.Placement, idx []int32, stamp []uint32, add func(c *containers, i int32, w float64), rcap int, recapped bool) {
 		for r, pl := range pls {
 			if len(pl.GPUs) == 0 {
 				continue
@@ -207,9 +242,10 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 			if n < 0 || t.site[n] < 0 || !sc.site.in[t.site[n]] || sc.unreach[n] == sc.gen {
 				continue
 			}
-			w := t.tdp[n]
-			if pl.PowerCapW > 0 {
-				w = float64(pl.PowerCapW)
+			w := capW(pl.PowerCapW, t.tdp[n])
+			d := 0.0
+			if recapped {
+				d = capW(rcap, t.tdp[n]) - w
 			}
 			w -= t.idle[n]
 			at := int(t.gpuAt[n])
@@ -224,20 +260,29 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 				add(&sc.site, t.site[n], w)
 				add(&sc.hall, t.hall[n], w)
 				add(&sc.rack, t.rack[n], w)
+				if d != 0 {
+					sc.site.addRecap(t.site[n], d)
+					sc.hall.addRecap(t.hall[n], d)
+					sc.rack.addRecap(t.rack[n], d)
+				}
 			}
 		}
 	}
 	if k == nil {
 		idx := x.runNodes()
 		for i := range snap.Running {
-			reps := snap.Running[i].Replicas
-			hold(reps, idx[:len(reps)], sc.held, (*containers).add)
-			idx = idx[len(reps):]
+			a := &snap.Running[i]
+			rcap, recapped := 0, false
+			if recaps != nil && a.Job != nil {
+				rcap, recapped = recaps[a.Job.ID]
+			}
+			hold(a.Replicas, idx[:len(a.Replicas)], sc.held, (*containers).add, rcap, recapped)
+			idx = idx[len(a.Replicas):]
 		}
 	}
 	if p != nil {
 		for _, s := range p.Starts {
-			hold(s.Replicas, nil, sc.taken, (*containers).addAfter)
+			hold(s.Replicas, nil, sc.taken, (*containers).addStart, 0, false)
 		}
 	}
 }
@@ -252,7 +297,7 @@ func (c *containers) toLoad(ids func(int32) string) (before, after map[string]fl
 }
 
 // siteLoads is the load of the sites in touched (by ID), and of their
-// halls and racks, before and after the plan's starts.
+// halls and racks, before and after the plan's starts and recaps.
 func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[string]string) (before, after Load) {
 	t := x.tab()
 	sc := x.scratch()
@@ -272,25 +317,37 @@ func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[strin
 	return before, after
 }
 
-// power checks site envelopes and hall and rack caps where starts land:
-// a plan may not raise a load above its limit. A load that is already
-// over (a tightened envelope) is no violation as long as the plan adds
-// nothing to it, e.g. with CPU-only starts.
+// power checks site envelopes and hall and rack caps where starts land
+// and where recaps raise a running GPU's draw: a plan may not raise a
+// load above its limit. A load that is already over (a tightened
+// envelope) is no violation as long as the plan adds nothing to it, e.g.
+// with CPU-only starts. Recaps come after every start of the pass: a
+// load the starts take over is the first start's fault there, and one
+// the recaps then add to (or take over) the first recap's that raises a
+// GPU there.
 func (v *verifier) power() {
-	if !v.x.fac.Policy.Power || len(v.p.Starts) == 0 {
+	if !v.x.fac.Policy.Power || len(v.p.Starts)+len(v.p.Recaps) == 0 {
 		return
 	}
 	t, sc := v.x.tab(), v.x.scratch()
 	v.x.markStarts(t, sc, v.p)
+	v.x.markRecaps(t, sc, v.p)
 	v.x.fold(t, sc, v.snap, v.p)
 	fac := v.x.fac
 	check := func(kind string, c *containers, id func(int32) string, capKW func(int32) float64) {
 		slices.Sort(c.marked) // facility order
 		for _, i := range c.marked {
-			limit, job := capKW(i)*1000, c.first[i]
-			if job != "" && limit > 0 && c.after[i] > limit+1e-6 && c.after[i] > c.before[i]+1e-6 {
+			limit := capKW(i) * 1000
+			if limit <= 0 {
+				continue
+			}
+			if job := c.first[i]; job != "" && c.starts[i] > limit+1e-6 && c.starts[i] > c.before[i]+1e-6 {
 				v.add(CodePower, job, "", -1, "%s %s would draw %.0f W (%.0f W before the plan), limit %.0f W",
-					kind, id(i), c.after[i], c.before[i], limit)
+					kind, id(i), c.starts[i], c.before[i], limit)
+			}
+			if job := c.recap[i]; job != "" && c.after[i] > limit+1e-6 && c.after[i] > c.starts[i]+1e-6 {
+				v.add(CodePower, job, "", -1, "%s %s would draw %.0f W once the plan's recaps raise caps (%.0f W before them), limit %.0f W",
+					kind, id(i), c.after[i], c.starts[i], limit)
 			}
 		}
 	}

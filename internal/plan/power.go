@@ -14,7 +14,8 @@ type Load struct {
 
 // PowerW returns the IT load of the facility once the plan's starts run
 // alongside every running allocation (terminating ones included: they
-// hold their GPUs until eviction). A nil plan gives the current load.
+// hold their GPUs until eviction), and its recaps have raised the caps
+// of the jobs they name. A nil plan gives the current load.
 //
 // The formula, shared by Verify, the core and the drivers:
 //
@@ -23,6 +24,10 @@ type Load struct {
 //	           = IdleWatts of the node's model        if no replica holds it
 //	           = PowerCapW of the holding placement   if that is > 0
 //	           = TDPWatts of the node's model         otherwise
+//
+// where the holding placement's PowerCapW is, for a running job the plan
+// recaps, the PowerCapW of its (first) recap: every replica of the job
+// runs at that cap, or uncapped when it is 0.
 //
 // An unreachable node (model.NodeUnreachable: a partition) may still run
 // what it ran, whatever the snapshot says, so it counts at nameplate.
@@ -102,12 +107,17 @@ func (x *index) nodeW(n *model.Node, busy []float64) float64 {
 // allocations come first; a GPU held twice (an invalid plan) counts once.
 func (x *index) gpuDraw(snap *model.Snapshot, p *model.Plan) map[string][]float64 {
 	g := gpuDraws{x: x, draw: map[string][]float64{}}
+	recaps := recapCaps(p)
 	for _, a := range snap.Running {
-		g.add(a.Replicas)
+		rcap, recapped := 0, false
+		if a.Job != nil {
+			rcap, recapped = recaps[a.Job.ID]
+		}
+		g.add(a.Replicas, rcap, recapped)
 	}
 	if p != nil {
 		for _, s := range p.Starts {
-			g.add(s.Replicas)
+			g.add(s.Replicas, 0, false)
 		}
 	}
 	return g.draw
@@ -120,7 +130,9 @@ type gpuDraws struct {
 	arena []float64
 }
 
-func (g *gpuDraws) add(pls []model.Placement) {
+// add records the draw of placements pls; with recapped, they draw
+// rcap's watts (a plan's recap) instead of their own cap's.
+func (g *gpuDraws) add(pls []model.Placement, rcap int, recapped bool) {
 	for _, pl := range pls {
 		n, ok := g.x.nodes[pl.Node]
 		if !ok {
@@ -131,10 +143,11 @@ func (g *gpuDraws) add(pls []model.Placement) {
 			d = g.fresh(n.GPUs)
 			g.draw[pl.Node] = d
 		}
-		w := float64(g.x.models[n.GPUModel].TDPWatts)
-		if pl.PowerCapW > 0 {
-			w = float64(pl.PowerCapW)
+		c := pl.PowerCapW
+		if recapped {
+			c = rcap
 		}
+		w := capW(c, float64(g.x.models[n.GPUModel].TDPWatts))
 		for _, i := range pl.GPUs {
 			if i >= 0 && i < n.GPUs && d[i] < 0 {
 				d[i] = w

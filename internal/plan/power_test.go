@@ -26,6 +26,23 @@ func TestPowerW(t *testing.T) {
 	if got := plan.SitePowerW(snap, p)["par"]; got != wantPar {
 		t.Errorf("SitePowerW[par] = %v, want %v", got, wantPar)
 	}
+	// A recap of r1 (running uncapped on n2:0-3) from a cap of 300 W to
+	// 500 W: those GPUs draw 500 W after the plan, not 300 W; a second
+	// recap of r1 does not count.
+	running(snap, "r1").Replicas[0].PowerCapW = 300
+	p.Recaps = []model.Recap{{Job: "r1", PowerCapW: 500}, {Job: "r1", PowerCapW: 0}}
+	if got, want := plan.SitePowerW(snap, p)["par"], wantPar-4080+1000+4*500+4*70; got != want {
+		t.Errorf("SitePowerW[par] with a recap to 500 W = %v, want %v", got, want)
+	}
+	if got, want := plan.SitePowerW(snap, nil)["par"], 1560+1000+4*300+4*70.0; got != want {
+		t.Errorf("SitePowerW[par] before the plan = %v, want %v", got, want)
+	}
+	p.Recaps[0].PowerCapW = 0
+	if got := plan.SitePowerW(snap, p)["par"]; got != wantPar {
+		t.Errorf("SitePowerW[par] with a recap to uncapped = %v, want %v", got, wantPar)
+	}
+	running(snap, "r1").Replicas[0].PowerCapW = 0
+	p.Recaps = nil
 	// A down node counts as it would draw up (it comes back, or is only
 	// out of touch, without the core having a say); a draining one too.
 	snap.Nodes = []model.NodeState{{Node: "n2", Condition: model.NodeDown}, {Node: "n3", Condition: model.NodeDraining}}

@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -11,8 +12,8 @@ import (
 
 // TestSiteLoadsMatchPowerW: the differential load Verify computes for the
 // sites a plan touches equals the reference formula (PowerW) before and
-// after the plan, on random running work, caps, duplicate GPUs and down
-// nodes.
+// after the plan, on random running work, caps, recaps, duplicate GPUs
+// and down nodes.
 func TestSiteLoadsMatchPowerW(t *testing.T) {
 	for seed := uint64(0); seed < 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 5))
@@ -33,10 +34,14 @@ func TestSiteLoadsMatchPowerW(t *testing.T) {
 			return pl
 		}
 		for k := rng.IntN(6); k > 0; k-- {
-			snap.Running = append(snap.Running, model.Allocation{Job: job("r", "beta", 1, 1), Replicas: []model.Placement{place()}})
+			id := fmt.Sprintf("r%d", rng.IntN(4)) // at times a job with two allocations
+			snap.Running = append(snap.Running, model.Allocation{Job: job(id, "beta", 1, 1), Replicas: []model.Placement{place()}})
 		}
 		for k := rng.IntN(4); k > 0; k-- {
 			p.Starts = append(p.Starts, model.Start{Job: "j1", Replicas: []model.Placement{place()}})
+		}
+		for k := rng.IntN(4); k > 0; k-- { // recaps, valid or not: the loads count the first of each job
+			p.Recaps = append(p.Recaps, model.Recap{Job: fmt.Sprintf("r%d", rng.IntN(5)), PowerCapW: []int{0, 250, 450, 700}[rng.IntN(4)]})
 		}
 		if rng.IntN(3) == 0 {
 			snap.Nodes = []model.NodeState{{Node: nodes[rng.IntN(3)], Condition: model.NodeDown}}

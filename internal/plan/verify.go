@@ -42,7 +42,9 @@ import (
 //   - with Policy.Power, the plan raises no site, hall or rack load above
 //     its envelope or cap (see PowerW; a load already over may stay over
 //     if the plan adds nothing to it), and every PowerCapW lies in the
-//     model's [MinCapWatts, MaxCapWatts];
+//     model's [MinCapWatts, MaxCapWatts]; the starts are judged first
+//     and the recaps on top of them, each violation naming the first
+//     start, or the first recap raising a GPU, in the site, hall or rack;
 //   - with Policy.Quotas, each start, taken in plan order on top of all
 //     running allocations (terminating ones included), fits what the
 //     quota tree (cohorts with nominal, borrowing and lending limits)
@@ -64,6 +66,13 @@ import (
 //     victim's tenant borrows if it does with the running usage plus the
 //     plan's starts (the core judges borrowing as the pass goes), the
 //     beneficiary's room is judged on the running usage;
+//   - each recap is allowed by Policy.Power, PowerCapping and PowerRecap,
+//     and is of a running job that is not terminating, that the plan
+//     neither starts (a deployment's scale-up) nor preempts, and that no
+//     other recap names; its PowerCapW is 0 (uncapped) or within the
+//     settable range of every replica's GPU model, which must be able to
+//     cap; it lowers no replica (what a GPU may draw, its cap or TDP when
+//     uncapped, never falls) and raises at least one;
 //   - each deferral is of a pending job with a Deadline or an
 //     EarliestStart that does not start, ends after p.Now, and ends by
 //     Deadline − RuntimeLimit when the job has a deadline;
@@ -111,6 +120,7 @@ func verify(ix *index, p *model.Plan) error {
 	v.coverage()
 	v.starts()
 	v.preemptions()
+	v.recaps()
 	v.deferrals()
 	v.reservations()
 	v.estimates()

@@ -1,0 +1,121 @@
+package plan
+
+import (
+	"strconv"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// recaps checks the plan's recaps, each on its own: the policy allows
+// them; the job runs, is not terminating, and the plan neither starts
+// nor preempts it nor recaps it again; its cap suits every replica's GPU
+// model and raises at least one replica's cap, lowering none. What the
+// recaps add to the loads is checked by power, with the starts.
+func (v *verifier) recaps() {
+	if len(v.p.Recaps) == 0 {
+		return
+	}
+	off := recapPolicyOff(v.x.fac.Policy)
+	victims := make(map[string]bool, len(v.p.Preemptions))
+	for _, pr := range v.p.Preemptions {
+		victims[pr.Victim] = true
+	}
+	seen := make(map[string]bool, len(v.p.Recaps))
+	for _, r := range v.p.Recaps {
+		if off != "" {
+			v.add(CodeRecap, r.Job, "", -1, "recap while the policy's %s is off (recaps need power, power_capping and power_recap)", off)
+		}
+		as := v.x.running(r.Job)
+		switch {
+		case len(as) == 0:
+			if _, ok := v.x.pending[r.Job]; ok {
+				v.add(CodeRecap, r.Job, "", -1, "recap of a job that is pending, not running")
+			} else {
+				v.add(CodeRecap, r.Job, "", -1, "recap of a job that is not running")
+			}
+			continue
+		case seen[r.Job]:
+			v.add(CodeRecap, r.Job, "", -1, "recapped twice")
+			continue
+		}
+		seen[r.Job] = true
+		for _, a := range as {
+			if a.Terminating {
+				v.add(CodeRecap, r.Job, "", -1, "recap of a job that is terminating (evict at %s)", a.EvictAt)
+				break
+			}
+		}
+		if v.started[r.Job] {
+			v.add(CodeRecap, r.Job, "", -1, "recap of a job that the plan also starts")
+		}
+		if victims[r.Job] {
+			v.add(CodeRecap, r.Job, "", -1, "recap of a job that the plan preempts")
+		}
+		v.recapReplicas(r, as)
+	}
+}
+
+// recapPolicyOff names the first policy setting that recaps need and
+// pol lacks, "" when it allows them.
+func recapPolicyOff(pol model.Policy) string {
+	switch {
+	case !pol.Power:
+		return "power"
+	case !pol.PowerCapping:
+		return "power_capping"
+	case !pol.PowerRecap:
+		return "power_recap"
+	}
+	return ""
+}
+
+// recapReplicas checks recap r against the running replicas of its job
+// (allocations as): a cap other than 0 within every replica's GPU model's
+// settable range, no replica lowered (what a GPU may draw: its cap, or
+// TDP when uncapped), one raised at least. Replicas without GPUs, or on a
+// node the facility lacks, have no cap to raise.
+func (v *verifier) recapReplicas(r model.Recap, as []*model.Allocation) {
+	badCap, raised, lowered := false, 0, 0
+	var firstLow string
+	var lowFrom, lowTo float64
+	for _, a := range as {
+		for _, pl := range a.Replicas {
+			node, ok := v.x.nodes[pl.Node]
+			if !ok || len(pl.GPUs) == 0 {
+				continue
+			}
+			m := v.x.models[node.GPUModel]
+			if r.PowerCapW != 0 && !badCap && (!m.CanCap() || r.PowerCapW < m.MinCapWatts || r.PowerCapW > m.MaxCapWatts) {
+				badCap = true // once per recap: the cap is one number
+				v.add(CodePowerCap, r.Job, node.Name, -1, "recap to power cap %d W outside %s's range [%d, %d] W",
+					r.PowerCapW, node.GPUModel, m.MinCapWatts, m.MaxCapWatts)
+			}
+			tdp := float64(m.TDPWatts)
+			from, to := capW(pl.PowerCapW, tdp), capW(r.PowerCapW, tdp)
+			switch {
+			case to > from:
+				raised++
+			case to < from:
+				if lowered == 0 {
+					firstLow, lowFrom, lowTo = node.Name, from, to
+				}
+				lowered++
+			}
+		}
+	}
+	switch {
+	case lowered > 0:
+		v.add(CodeRecap, r.Job, firstLow, -1, "recap to %s lowers %d replica(s), the first from %.0f W to %.0f W; a recap only raises caps",
+			capText(r.PowerCapW), lowered, lowFrom, lowTo)
+	case raised == 0:
+		v.add(CodeRecap, r.Job, "", -1, "recap to %s raises no replica's cap (each may draw that much already)", capText(r.PowerCapW))
+	}
+}
+
+// capText is a cap as a violation names it.
+func capText(w int) string {
+	if w == 0 {
+		return "uncapped"
+	}
+	return strconv.Itoa(w) + " W"
+}
