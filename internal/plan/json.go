@@ -18,6 +18,7 @@ type (
 		Now          string            `json:"now"`
 		Partial      bool              `json:"partial"`
 		Starts       []startJSON       `json:"starts"`
+		Recaps       []recapJSON       `json:"recaps"`
 		Preemptions  []preemptionJSON  `json:"preemptions"`
 		Deferrals    []deferralJSON    `json:"deferrals"`
 		Reservations []reservationJSON `json:"reservations"`
@@ -32,6 +33,11 @@ type (
 		Node      string `json:"node"`
 		GPUs      []int  `json:"gpus"`
 		PowerCapW int    `json:"power_cap_w"`
+	}
+	recapJSON struct {
+		Job       string  `json:"job"`
+		PowerCapW int     `json:"power_cap_w"`
+		PowerW    float64 `json:"power_w"`
 	}
 	preemptionJSON struct {
 		Victim         string  `json:"victim"`
@@ -66,6 +72,7 @@ func WriteJSON(w io.Writer, p *model.Plan) error {
 		Now:          timeJSON(p.Now),
 		Partial:      p.Partial,
 		Starts:       []startJSON{},
+		Recaps:       []recapJSON{},
 		Preemptions:  []preemptionJSON{},
 		Deferrals:    []deferralJSON{},
 		Reservations: []reservationJSON{},
@@ -78,6 +85,9 @@ func WriteJSON(w io.Writer, p *model.Plan) error {
 			sj.Replicas = append(sj.Replicas, placementJSON{Node: pl.Node, GPUs: gpus, PowerCapW: pl.PowerCapW})
 		}
 		out.Starts = append(out.Starts, sj)
+	}
+	for _, r := range p.Recaps {
+		out.Recaps = append(out.Recaps, recapJSON{Job: r.Job, PowerCapW: r.PowerCapW, PowerW: r.PowerW})
 	}
 	for _, pr := range p.Preemptions {
 		out.Preemptions = append(out.Preemptions, preemptionJSON{

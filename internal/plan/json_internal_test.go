@@ -16,7 +16,8 @@ import (
 func TestWriteJSONStreamsLikeTheEncoder(t *testing.T) {
 	base := model.Plan{Now: 1767225600, Partial: true,
 		Starts:       []model.Start{{Job: "s1", Replicas: []model.Placement{{Node: "n1", GPUs: []int{0, 1}, PowerCapW: 450}}, PowerW: 1260}},
-		Reservations: []model.Reservation{{Job: "r1", Nodes: []string{"n2"}, EstStart: 1767229200}}}
+		Reservations: []model.Reservation{{Job: "r1", Nodes: []string{"n2"}, EstStart: 1767229200}},
+		Recaps:       []model.Recap{{Job: "c1", PowerCapW: 550, PowerW: 1200}, {Job: "c2", PowerW: 2400}}}
 	var pending []model.Pending
 	for i := 0; i < 7; i++ {
 		pending = append(pending, model.Pending{Job: fmt.Sprintf("j%d", i), Code: model.ReasonQuota,
@@ -30,7 +31,7 @@ func TestWriteJSONStreamsLikeTheEncoder(t *testing.T) {
 			t.Fatal(err)
 		}
 		// the oracle: the whole DTO through one indented encoder
-		out := planJSON{Now: timeJSON(p.Now), Partial: p.Partial, Starts: []startJSON{},
+		out := planJSON{Now: timeJSON(p.Now), Partial: p.Partial, Starts: []startJSON{}, Recaps: []recapJSON{},
 			Preemptions: []preemptionJSON{}, Deferrals: []deferralJSON{}, Reservations: []reservationJSON{}, Pending: []pendingJSON{}}
 		for _, s := range p.Starts {
 			sj := startJSON{Job: s.Job, PowerW: s.PowerW}
@@ -38,6 +39,9 @@ func TestWriteJSONStreamsLikeTheEncoder(t *testing.T) {
 				sj.Replicas = append(sj.Replicas, placementJSON{Node: pl.Node, GPUs: pl.GPUs, PowerCapW: pl.PowerCapW})
 			}
 			out.Starts = append(out.Starts, sj)
+		}
+		for _, r := range p.Recaps {
+			out.Recaps = append(out.Recaps, recapJSON{Job: r.Job, PowerCapW: r.PowerCapW, PowerW: r.PowerW})
 		}
 		for _, r := range p.Reservations {
 			out.Reservations = append(out.Reservations, reservationJSON{Job: r.Job, Nodes: r.Nodes, EstStart: timeJSON(r.EstStart)})

@@ -13,10 +13,11 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
-// WriteText renders p as aligned text tables: STARTS, PREEMPTIONS,
-// DEFERRALS, RESERVATIONS and PENDING (an empty section is left out),
-// then one summary line with the counts and each site's IT power after
-// the plan against its envelope. Rows keep the plan's order and times are
+// WriteText renders p as aligned text tables: STARTS, RECAPS,
+// PREEMPTIONS, DEFERRALS, RESERVATIONS and PENDING (an empty section is
+// left out), then one summary line with the counts (recaps only when
+// there are some) and each site's IT power after the plan against its
+// envelope. Rows keep the plan's order and times are
 // RFC 3339 UTC, so equal plans render to equal bytes. The output has no
 // blank lines; golden files rely on that.
 //
@@ -60,6 +61,9 @@ func tables(x *index, p *model.Plan) []table {
 	return []table{
 		{"STARTS", []string{"JOB", "TENANT", "REPLICAS", "PLACEMENT", "POWER CAP"}, len(p.Starts), func(i int, c *cells) {
 			startRow(c, x, &p.Starts[i])
+		}},
+		{"RECAPS", []string{"JOB", "TENANT", "FROM", "POWER CAP"}, len(p.Recaps), func(i int, c *cells) {
+			recapRow(c, x, &p.Recaps[i])
 		}},
 		{"PREEMPTIONS", []string{"VICTIM", "FOR", "NOTICE", "EVICT", "LOST GPU-H", "REASON"}, len(p.Preemptions), func(i int, c *cells) {
 			pr := &p.Preemptions[i]
@@ -121,23 +125,54 @@ func startRow(c *cells, x *index, s *model.Start) {
 		c.buf = appendGPUList(c.buf, pl.GPUs)
 	}
 	c.end()
+	c.buf = appendCaps(c.buf, s.Replicas)
+	c.end()
+}
+
+// appendCaps appends the caps of replicas pls: one when they all run
+// under the same, else each in turn, comma-separated; "-" for none.
+func appendCaps(b []byte, pls []model.Placement) []byte {
 	uniform := true
-	for _, pl := range s.Replicas {
-		uniform = uniform && capOf(pl) == capOf(s.Replicas[0])
+	for _, pl := range pls {
+		uniform = uniform && capOf(pl) == capOf(pls[0])
 	}
 	switch {
-	case len(s.Replicas) == 0:
-		c.buf = append(c.buf, '-')
+	case len(pls) == 0:
+		b = append(b, '-')
 	case uniform:
-		c.buf = appendCap(c.buf, s.Replicas[0])
+		b = appendCap(b, pls[0])
 	default:
-		for i, pl := range s.Replicas {
+		for i, pl := range pls {
 			if i > 0 {
-				c.buf = append(c.buf, ',')
+				b = append(b, ',')
 			}
-			c.buf = appendCap(c.buf, pl)
+			b = appendCap(b, pl)
 		}
 	}
+	return b
+}
+
+// recapRow renders a recap: the job, its tenant, the caps its running
+// replicas have now ("?" when it does not run) and the cap it gets.
+func recapRow(c *cells, x *index, r *model.Recap) {
+	tenant := "?"
+	if j := x.job(r.Job); j != nil {
+		tenant = j.Tenant
+	}
+	c.str(r.Job)
+	c.str(tenant)
+	as := x.running(r.Job)
+	var from []model.Placement
+	for _, a := range as {
+		from = append(from, a.Replicas...)
+	}
+	if len(as) == 0 {
+		c.buf = append(c.buf, '?')
+	} else {
+		c.buf = appendCaps(c.buf, from)
+	}
+	c.end()
+	c.buf = appendCap(c.buf, model.Placement{PowerCapW: r.PowerCapW})
 	c.end()
 }
 
@@ -309,6 +344,9 @@ func summary(x *index, snap *model.Snapshot, p *model.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "summary: %d started (%d GPUs), %d pending, %d preempted, %d deferred",
 		len(p.Starts), gpus, len(p.Pending), len(p.Preemptions), len(p.Deferrals))
+	if len(p.Recaps) > 0 {
+		fmt.Fprintf(&b, ", %d recapped", len(p.Recaps))
+	}
 	load := x.load(snap, p)
 	for _, s := range x.fac.Sites {
 		env := "-"

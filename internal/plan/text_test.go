@@ -25,6 +25,12 @@ func fullPlan() (*model.Snapshot, *model.Plan) {
 	p.Deferrals = []model.Deferral{{Job: "j2", Until: t0 + 7200, Reason: "cheaper at 02:00"}}
 	p.Reservations = []model.Reservation{{Job: "j2", Nodes: []string{"n2"}, EstStart: t0 + 600}}
 	p.Pending[0].EstStart = t0 + 600
+	// r2 runs on fra's n3 (A100: TDP 400 W, idle 50 W) under two caps;
+	// the plan uncaps it.
+	r2 := job("r2", "beta", 2, 2)
+	snap.Running = append(snap.Running, model.Allocation{Job: r2, Started: t0 - 600, Replicas: []model.Placement{
+		{Node: "n3", GPUs: []int{0, 1}, PowerCapW: 200}, {Node: "n3", GPUs: []int{2, 3}, PowerCapW: 300}}})
+	p.Recaps = []model.Recap{{Job: "r2", PowerCapW: 0, PowerW: 2*200 + 2*100}}
 	return snap, p
 }
 
@@ -38,6 +44,9 @@ func TestWriteText(t *testing.T) {
 		"STARTS",
 		"  JOB  TENANT  REPLICAS  PLACEMENT      POWER CAP",
 		"  j1   acme    2         n1:0-3 n1:4-7  -,450W",
+		"RECAPS",
+		"  JOB  TENANT  FROM       POWER CAP",
+		"  r2   beta    200W,300W  -",
 		"PREEMPTIONS",
 		"  VICTIM  FOR  NOTICE                EVICT                 LOST GPU-H  REASON",
 		"  r1      j2   2026-01-01T00:00:00Z  2026-01-01T00:10:00Z  2.00        priority",
@@ -50,8 +59,9 @@ func TestWriteText(t *testing.T) {
 		"PENDING",
 		"  JOB  CODE      EST START             MESSAGE",
 		"  j2   priority  2026-01-01T00:10:00Z  behind j1",
-		// par: n1 1000 + 4×700 + 4×450, n2 4080 (see TestPowerW).
-		"summary: 1 started (8 GPUs), 1 pending, 1 preempted, 1 deferred; par 9.7/40.0 kW; fra 1.4/- kW",
+		// par: n1 1000 + 4×700 + 4×450, n2 4080 (see TestPowerW); fra:
+		// n3 1000 + 4×400 (r2, uncapped) + 4×50.
+		"summary: 1 started (8 GPUs), 1 pending, 1 preempted, 1 deferred, 1 recapped; par 9.7/40.0 kW; fra 2.8/- kW",
 		"",
 	}, "\n")
 	if diff := cmp.Diff(want, b.String()); diff != "" {
@@ -99,6 +109,13 @@ func TestWriteJSON(t *testing.T) {
       "power_w": 5000
     }
   ],
+  "recaps": [
+    {
+      "job": "r2",
+      "power_cap_w": 0,
+      "power_w": 600
+    }
+  ],
   "preemptions": [
     {
       "victim": "r1",
@@ -144,6 +161,9 @@ func TestWriteJSON(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "null") {
 		t.Errorf("empty plan has null lists:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), `"recaps": [],`) {
+		t.Errorf("empty plan without an empty recaps list:\n%s", b.String())
 	}
 }
 
@@ -262,6 +282,34 @@ func writeTextOracle(w io.Writer, snap *model.Snapshot, p *model.Plan) {
 		}
 		return []string{s.Job, tenant(s.Job), strconv.Itoa(len(s.Replicas)), strings.Join(places, " "), capText}
 	})
+	capText := func(caps []string) string {
+		if len(caps) == 0 {
+			return "-"
+		}
+		for _, c := range caps {
+			if c != caps[0] {
+				return strings.Join(caps, ",")
+			}
+		}
+		return caps[0]
+	}
+	section("RECAPS", "JOB\tTENANT\tFROM\tPOWER CAP", len(p.Recaps), func(i int) []string {
+		r := p.Recaps[i]
+		var from []string
+		fromText := "?"
+		for _, a := range snap.Running {
+			if a.Job.ID == r.Job {
+				fromText = ""
+				for _, pl := range a.Replicas {
+					from = append(from, oracleCap(pl.PowerCapW))
+				}
+			}
+		}
+		if fromText == "" {
+			fromText = capText(from)
+		}
+		return []string{r.Job, tenant(r.Job), fromText, oracleCap(r.PowerCapW)}
+	})
 	section("PREEMPTIONS", "VICTIM\tFOR\tNOTICE\tEVICT\tLOST GPU-H\tREASON", len(p.Preemptions), func(i int) []string {
 		pr := p.Preemptions[i]
 		return []string{pr.Victim, dash(pr.Beneficiary), pr.NoticeAt.String(), pr.EvictAt.String(),
@@ -280,6 +328,14 @@ func writeTextOracle(w io.Writer, snap *model.Snapshot, p *model.Plan) {
 		return []string{pe.Job, string(pe.Code), pe.EstStart.String(), dash(pe.Message)}
 	})
 	tw.Flush()
+}
+
+// oracleCap is a cap as the tables show it.
+func oracleCap(w int) string {
+	if w > 0 {
+		return strconv.Itoa(w) + "W"
+	}
+	return "-"
 }
 
 // oracleGPUList lists every index, then folds ascending runs of three
@@ -333,6 +389,15 @@ func TestWriteTextOracle(t *testing.T) {
 				s.Replicas = append(s.Replicas, pl)
 			}
 			p.Starts = append(p.Starts, s)
+		}
+		for range rng.IntN(3) {
+			p.Recaps = append(p.Recaps, model.Recap{Job: []string{"r1", "r1", "j1", word(odd)}[rng.IntN(4)],
+				PowerCapW: []int{0, -1, 450, 700}[rng.IntN(4)]})
+		}
+		if rng.IntN(2) == 0 { // r1 split in two replicas, capped or not
+			r := &snap.Running[0]
+			r.Replicas = []model.Placement{{Node: "n2", GPUs: []int{0, 1}, PowerCapW: []int{0, 300}[rng.IntN(2)]},
+				{Node: "n2", GPUs: []int{2, 3}, PowerCapW: []int{0, 300}[rng.IntN(2)]}}
 		}
 		for range rng.IntN(3) {
 			p.Preemptions = append(p.Preemptions, model.Preemption{Victim: word(odd), Beneficiary: word(odd), Reason: word(odd),
