@@ -202,8 +202,8 @@ func (e *emitter) policy(p model.Policy) {
 	if p.PowerShare {
 		e.line(2, "power_share: true")
 	}
-	if p.PowerCapping && p.Power && !p.PowerRecap {
-		e.line(2, "power_recap: false")
+	if p.PowerRecap && p.PowerCapping && p.Power {
+		e.line(2, "power_recap: true")
 	}
 	e.line(2, "deferral: "+b(p.Deferral))
 	e.line(2, "carbon_weight: "+e.num(p.CarbonWeight))

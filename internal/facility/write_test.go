@@ -220,14 +220,14 @@ type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
-func TestWritePowerRecapOff(t *testing.T) {
+func TestWritePowerRecap(t *testing.T) {
 	f := oddFacility()
-	f.Policy.PowerCapping, f.Policy.PowerRecap = true, false
+	f.Policy.PowerCapping, f.Policy.PowerRecap = true, true
 	g, text := roundTrip(t, f)
 	if diff := cmp.Diff(f, g); diff != "" {
 		t.Errorf("loaded back (-want +got):\n%s\n%s", diff, text)
 	}
-	if !bytes.Contains(text, []byte("power_recap: false")) {
-		t.Errorf("output lacks power_recap: false:\n%s", text)
+	if !bytes.Contains(text, []byte("power_recap: true")) {
+		t.Errorf("output lacks power_recap: true:\n%s", text)
 	}
 }

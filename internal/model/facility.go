@@ -172,7 +172,9 @@ type Policy struct {
 	// TDP and the rest waiting for power.
 	PowerShare bool
 	// PowerRecap, with PowerCapping, raises the caps of running capped
-	// jobs when a pass leaves power that no start took (Plan.Recaps).
+	// jobs when a pass leaves power that no start took and no job waits
+	// (Plan.Recaps). Off by default: caps are never lowered again, so
+	// power given to running jobs is kept from work that arrives later.
 	PowerRecap   bool
 	Deferral     bool
 	CarbonWeight float64 // weight of carbon vs price when deferring, 0..1
@@ -212,7 +214,6 @@ func DefaultPolicy() Policy {
 		Topology:            true,
 		Power:               true,
 		PowerCapping:        true,
-		PowerRecap:          true,
 		Deferral:            true,
 		CarbonWeight:        0.5,
 		Sovereignty:         true,

@@ -63,6 +63,7 @@ func fixture() (*model.Snapshot, *model.Plan) {
 		PriorityClasses: []model.PriorityClass{{Name: "low", Value: 10}, {Name: "high", Value: 100}},
 		Policy:          model.DefaultPolicy(),
 	}
+	fac.Policy.PowerRecap = true // off by default; the recap tests need it
 	r1 := job("r1", "beta", 1, 4)
 	r1.PriorityClass = "low"
 	r1.Preemptible = true

@@ -36,6 +36,7 @@ func keptFacility() *model.Facility {
 		Policy:          model.DefaultPolicy(),
 	}
 	fac.Policy.Power, fac.Policy.Quotas, fac.Policy.Preemption, fac.Policy.Reclaim = true, true, true, true
+	fac.Policy.PowerRecap = true
 	for s, site := range []string{"par", "fra"} {
 		gm := []string{"H100", "A100"}[s]
 		for h := 1; h <= 2; h++ {

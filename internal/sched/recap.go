@@ -9,13 +9,15 @@ import (
 	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
-// Raising the caps of running jobs. A job started capped keeps its cap
-// until a pass finds power that no start of the pass took: then, after
-// every start, the pass raises it as far as every site, hall and rack
-// its replicas draw from allows, within the reservation's spare (like a
-// backfilled start, it must not delay the reserved job), and with
-// power_share within the GPU's share of its site. Jobs of higher
-// priority go first, then those running longest, then by ID.
+// Raising the caps of running jobs (Policy.PowerRecap). A job started
+// capped keeps its cap until a pass leaves power that no start took and
+// no job waits (a quick pass that saw every waiting job started them
+// all): then the pass raises it as far as every site, hall and rack its
+// replicas draw from allows, and with power_share within the GPU's share
+// of its site. Jobs of higher priority go first, then those running
+// longest, then by ID. Caps are never lowered, so power given to a
+// running job stays with it until it ends: work arriving later finds
+// less, which is why the policy is off by default (docs/scheduling.md).
 //
 // A recap raises every replica to one cap, never below the highest cap
 // a replica has now, and only by a step worth an NVML call and an event:
@@ -36,6 +38,9 @@ type recapFor struct {
 func (p *pass) recap() {
 	if !p.pol.Power || !p.pol.PowerCapping || !p.pol.PowerRecap || p.tally == nil || p.tally.capped == 0 {
 		return
+	}
+	if p.plan.Partial || len(p.plan.Pending) > 0 {
+		return // power is wanted: caps are never lowered, so a recap would keep it from the queue
 	}
 	var cands []recapFor
 	for i := range p.snap.Running {

@@ -203,9 +203,10 @@ func TestRecapSkipsASmallStep(t *testing.T) {
 	}
 }
 
-func TestRecapKeepsTheReservationsPower(t *testing.T) {
-	// big, a gang of two 8-GPU replicas, waits for a to end at +1h;
-	// what b's recap takes must not delay it.
+func TestRecapWaitsWhileWorkWaits(t *testing.T) {
+	// big, a gang of two 8-GPU replicas, waits for a to end at +1h: no
+	// cap is raised while it waits, since a raised cap is not lowered
+	// again.
 	lines := func(recap string, big bool) []string {
 		l := []string{
 			"site par country=FR jur=EU,FR envelope_kw=13",
@@ -232,9 +233,7 @@ func TestRecapKeepsTheReservationsPower(t *testing.T) {
 	if len(alone.Recaps) != 1 || alone.Recaps[0].PowerCapW <= 300 {
 		t.Fatalf("without big, recaps %q, want b raised", recapsText(alone.Recaps))
 	}
-	if len(on.Recaps) == 1 && on.Recaps[0].PowerCapW >= alone.Recaps[0].PowerCapW {
-		t.Errorf("b raised as far with big waiting (%q) as without (%q): the recap took the reservation's power",
-			recapsText(on.Recaps), recapsText(alone.Recaps))
+	if len(on.Recaps) != 0 {
+		t.Errorf("b raised (%q) while big waits", recapsText(on.Recaps))
 	}
-	t.Logf("recaps with big waiting: %q; big at %s", recapsText(on.Recaps), on.Pending[0].Message)
 }
