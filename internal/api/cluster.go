@@ -111,6 +111,9 @@ type Plan struct {
 	Preemptions []PlanPreempt `json:"preemptions"`
 	Deferrals   []PlanDefer   `json:"deferrals"`
 	Pending     []PlanPending `json:"pending"`
+	// Recaps are the running jobs whose power caps the pass raised,
+	// after its starts (an older server's plan has none).
+	Recaps []PlanRecap `json:"recaps"`
 	// Dropped lists starts the commit refused because the state changed
 	// during the pass (plan.Verify against the state at commit).
 	Dropped []string `json:"dropped,omitempty"`
@@ -143,6 +146,16 @@ type PlanPending struct {
 	Code     string     `json:"code"`
 	Message  string     `json:"message"`
 	EstStart *time.Time `json:"est_start,omitempty"`
+}
+
+// PlanRecap is a running job whose power cap the pass raised: every
+// replica runs at PowerCapW from now on (0: uncapped, its GPUs' own
+// limit). A recap never lowers a replica's cap.
+type PlanRecap struct {
+	Job       string `json:"job"`
+	PowerCapW int    `json:"power_cap_w"`
+	// PowerW is the site IT power the recap adds, as the core estimated it.
+	PowerW float64 `json:"power_w"`
 }
 
 // AuditEntries is GET /v1/audit/entries: the entries of one tenant (or

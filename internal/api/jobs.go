@@ -93,7 +93,7 @@ type Replica struct {
 	Index     int        `json:"index"`
 	Node      string     `json:"node"`
 	GPUs      []int      `json:"gpus"`
-	PowerCapW int        `json:"power_cap_w,omitempty"`
+	PowerCapW int        `json:"power_cap_w,omitempty"` // raised by a recap while it runs, never lowered
 	State     string     `json:"state"`
 	PID       int        `json:"pid,omitempty"`
 	ExitCode  *int       `json:"exit_code,omitempty"`
@@ -165,6 +165,9 @@ const (
 	// EventSovereignty: at a start of the server, a running job found in
 	// sites its facility's policy no longer allows for it.
 	EventSovereignty = "sovereignty"
+	// EventRecap: the scheduler raised (or lifted) the power cap of a
+	// running job's replicas, into power a pass left free.
+	EventRecap = "recap"
 )
 
 // EventList is a page of events after a sequence number.

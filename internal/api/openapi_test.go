@@ -56,6 +56,7 @@ var goSchemas = map[string]reflect.Type{
 	"PlanPreempt":      reflect.TypeFor[api.PlanPreempt](),
 	"PlanDefer":        reflect.TypeFor[api.PlanDefer](),
 	"PlanPending":      reflect.TypeFor[api.PlanPending](),
+	"PlanRecap":        reflect.TypeFor[api.PlanRecap](),
 	"Register":         reflect.TypeFor[api.Register](),
 	"GPUInfo":          reflect.TypeFor[api.GPUInfo](),
 	"Registered":       reflect.TypeFor[api.Registered](),
