@@ -13,11 +13,19 @@
 //     running allocations, pending jobs, usage, grid);
 //  2. outside the lock, call sched.Schedule(snapshot, now);
 //  3. under the lock again, drop from the plan what the world made moot
-//     meanwhile (a job cancelled during the pass), check the plan with
-//     plan.Verify against the state as it is now, and drop the starts
-//     and preemptions that no longer hold;
+//     meanwhile (a job cancelled during the pass, a recap of a job that
+//     no longer runs or that the plan preempts), check the plan with
+//     plan.Verify against the state as it is now, and drop the starts,
+//     preemptions and recaps that no longer hold;
 //  4. commit what holds in one store transaction (durable), then apply
 //     it to memory and wake the agents of the nodes it touches.
+//
+// A pass runs while jobs wait, and also, with an empty queue, while a
+// running job is power-capped and the policy lets passes raise caps
+// (model.Policy.PowerRecap): the power a job's end frees then reaches
+// the jobs started capped (recap.go). A recap changes the caps of the
+// job's replicas in its document, and the agents set the new limit on
+// the GPUs.
 //
 // No scheduling decision is made anywhere else: the agent protocol only
 // reports what happened (a replica started, exited), and the state

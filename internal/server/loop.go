@@ -9,7 +9,6 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
-	"github.com/carnot-dc/carnot/internal/sched"
 )
 
 // gapAfter is the number of jobs a pass must consider for the loop to
@@ -44,7 +43,7 @@ func (s *Server) pass(ctx context.Context) int {
 	}
 	clear(s.queueOps)
 	s.queueOps = s.queueOps[:0]
-	if s.queue.Len() == 0 {
+	if s.queue.Len() == 0 && !s.mayRecap() {
 		s.wake = time.Time{}
 		s.mu.Unlock()
 		return 0
@@ -59,7 +58,7 @@ func (s *Server) pass(ctx context.Context) int {
 
 	// The queue is the loop's: the core walks it without the lock.
 	t0 := time.Now()
-	p, considered := sched.Quick(snap, s.queue, model.TimeOf(now), depth)
+	p, considered := s.schedule(snap, s.queue, model.TimeOf(now), depth)
 	took := time.Since(t0)
 	s.metrics.passSeconds.Observe(took.Seconds())
 	snap.Pending = considered
@@ -98,8 +97,10 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 
 // holdingPart trims p, computed on snap, to what still holds on cur, the
 // state at commit: entries of jobs no longer pending (cancelled during
-// the pass) go, then plan.Verify against cur drops each start or
-// preemption it finds a violation for. It returns the dropped jobs.
+// the pass) go, and recaps that no longer hold (recapHolds: a job that
+// ended, is being stopped or is a victim of p, a recap that raises no
+// cap); then plan.Verify against cur drops each start, preemption or
+// recap it finds a violation for. It returns the dropped starts' jobs.
 func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string {
 	still := map[string]bool{}
 	var pending []*model.Job
@@ -120,17 +121,22 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 		v := s.jobs[pr.Victim]
 		return !keep(pr.Beneficiary) || v == nil || v.alloc == nil || v.stop != stopNone
 	})
+	victims := map[string]bool{}
+	for _, pr := range p.Preemptions {
+		victims[pr.Victim] = true
+	}
+	p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool { return !s.recapHolds(rc, victims) })
 	for round := 0; ; round++ {
 		err := plan.Verify(cur, p)
 		if err == nil {
 			return dropped
 		}
 		if round == 3 {
-			s.log.Error("plan still does not hold at commit after dropping what failed; dropping its starts and preemptions", "err", err)
+			s.log.Error("plan still does not hold at commit after dropping what failed; dropping its starts, preemptions and recaps", "err", err)
 			for _, st := range p.Starts {
 				dropped = append(dropped, st.Job)
 			}
-			p.Starts, p.Preemptions = nil, nil
+			p.Starts, p.Preemptions, p.Recaps = nil, nil, nil
 			return dropped
 		}
 		bad := map[string]bool{}
@@ -138,11 +144,11 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 			bad[v.Job] = true
 		}
 		if len(bad) == 0 || bad[""] {
-			s.log.Error("plan does not hold at commit; dropping its starts and preemptions", "err", err)
+			s.log.Error("plan does not hold at commit; dropping its starts, preemptions and recaps", "err", err)
 			for _, st := range p.Starts {
 				dropped = append(dropped, st.Job)
 			}
-			p.Starts, p.Preemptions = nil, nil
+			p.Starts, p.Preemptions, p.Recaps = nil, nil, nil
 			return dropped
 		}
 		s.log.Warn("plan entries no longer hold at commit", "err", err)
@@ -155,6 +161,7 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 			return false
 		})
 		p.Preemptions = slices.DeleteFunc(p.Preemptions, func(pr model.Preemption) bool { return bad[pr.Victim] || bad[pr.Beneficiary] })
+		p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool { return bad[rc.Job] })
 	}
 }
 
@@ -189,6 +196,8 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 		}
 	}
 	s.pruneRecent(now)
+	// Recaps come after every start of the pass, into the power it left.
+	p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool { return !s.recapJob(rc, c) })
 	wake := time.Time{}
 	later := func(t model.Time) {
 		w := time.Unix(int64(t), 0)
@@ -257,7 +266,8 @@ func (s *Server) fail(err error) {
 // planDoc is the API's view of a plan.
 func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string) api.Plan {
 	d := api.Plan{Pass: now.UTC(), DurationMS: float64(took.Microseconds()) / 1000, Dropped: dropped,
-		Starts: []api.PlanStart{}, Preemptions: []api.PlanPreempt{}, Deferrals: []api.PlanDefer{}, Pending: []api.PlanPending{}}
+		Starts: []api.PlanStart{}, Preemptions: []api.PlanPreempt{}, Deferrals: []api.PlanDefer{}, Pending: []api.PlanPending{},
+		Recaps: []api.PlanRecap{}}
 	for _, st := range p.Starts {
 		ps := api.PlanStart{Job: st.Job}
 		for i, r := range st.Replicas {
@@ -270,6 +280,9 @@ func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string)
 	}
 	for _, df := range p.Deferrals {
 		d.Deferrals = append(d.Deferrals, api.PlanDefer{Job: df.Job, Until: time.Unix(int64(df.Until), 0).UTC(), Reason: df.Reason})
+	}
+	for _, rc := range p.Recaps {
+		d.Recaps = append(d.Recaps, api.PlanRecap{Job: rc.Job, PowerCapW: rc.PowerCapW, PowerW: rc.PowerW})
 	}
 	for _, pe := range p.Pending {
 		pp := api.PlanPending{Job: pe.Job, Code: string(pe.Code), Message: pe.Message}

@@ -32,6 +32,9 @@ type Server struct {
 	// afterAdopt, when set (by tests), runs once a submission is in
 	// memory and mu is released.
 	afterAdopt func()
+	// schedule is the core's pass, sched.Quick; tests wrap it to add
+	// entries to its plans.
+	schedule func(*model.Snapshot, *sched.Queue, model.Time, int) (model.Plan, []*model.Job)
 
 	// enrollMu makes an enrollment's check of the name's site and its
 	// record one step: two join tokens of different sites enrolling one
@@ -112,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		kick:    make(chan struct{}, 1),
 		watch:   newHub(),
 
+		schedule:    sched.Quick,
 		streamCheck: 15 * time.Second,
 	}
 	s.metrics = newMetrics(s)

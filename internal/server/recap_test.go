@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/audit"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched"
+)
+
+// recapEnv is a node n1 of 8 H100s (no base power) in a site whose 4.8
+// kW envelope fits a 4-GPU job at TDP (2.8 kW, and 288 W for the other
+// four GPUs idle) and a second one only capped (at most 500 W a GPU).
+func recapEnv(t *testing.T) *env {
+	t.Helper()
+	fac := DevFacility("local", "FR")
+	fac.Sites[0].PowerEnvelopeKW = 4.8
+	e := newEnv(t, fac, true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	return e
+}
+
+// withRecaps makes the next passes' plans carry recaps: the core's
+// plan, its own recaps replaced by those recaps returns for it.
+func (e *env) withRecaps(recaps func(p *model.Plan) []model.Recap) {
+	e.s.schedule = func(snap *model.Snapshot, q *sched.Queue, now model.Time, depth int) (model.Plan, []*model.Job) {
+		p, considered := sched.Quick(snap, q, now, depth)
+		p.Recaps = recaps(&p)
+		return p, considered
+	}
+}
+
+// startCapped starts job a at TDP and then job b, which the envelope
+// lets start only capped, and reports both running. It returns b's cap.
+func startCapped(e *env, b map[string]any) (a, bID string, capW int) {
+	e.t.Helper()
+	a = e.submit(spec(4, 1))
+	e.pass()
+	bID = e.submit(b)
+	e.pass()
+	ja, jb := e.job(a), e.job(bID)
+	if ja.State != api.StateRunning || ja.Replicas[0].PowerCapW != 0 || jb.State != api.StateRunning {
+		e.t.Fatalf("a %s cap %v, b %s: want both running, a uncapped", ja.State, ja.Replicas, jb.State)
+	}
+	capW = jb.Replicas[0].PowerCapW
+	if capW <= 0 || capW >= 700 {
+		e.t.Fatalf("b's cap %d W, want it capped below the H100's 700 W", capW)
+	}
+	e.report("n1", running(a, 0, 1), running(bID, 0, 1))
+	return a, bID, capW
+}
+
+// taskOf is the task of job's replica 0 in n1's assignments.
+func (e *env) taskOf(job string) api.Task {
+	e.t.Helper()
+	for _, tk := range e.tasks("n1") {
+		if tk.Job == job && tk.Replica == 0 {
+			return tk
+		}
+	}
+	e.t.Fatalf("no task of %s on n1: %+v", job, e.tasks("n1"))
+	return api.Task{}
+}
+
+// recapEvents are the recap events of job.
+func (e *env) recapEvents(job string) []api.Event {
+	e.t.Helper()
+	var evs api.EventList
+	if code := e.do("GET", "/v1/jobs/"+job+"/events", nil, &evs); code != 200 {
+		e.t.Fatalf("events of %s: %d", job, code)
+	}
+	var out []api.Event
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventRecap {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (e *env) version(node string) int64 {
+	e.t.Helper()
+	var as api.Assignments
+	if code := e.do("GET", "/v1/agent/nodes/"+node+"/assignments", nil, &as); code != 200 {
+		e.t.Fatalf("assignments of %s: %d", node, code)
+	}
+	return as.Version
+}
+
+// A plan's recap raises the cap of every replica of a running job: in
+// the job's stored document, with an event, in the task its agent
+// fetches (its assignments' version changes, waking its long poll), in
+// the plan the server shows, and in the snapshot the next pass and a
+// restarted server see. A recap to 0 lifts the cap.
+func TestRecapRaisesRunningJobsCap(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1))
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	recap := model.Recap{Job: b, PowerCapW: 650, PowerW: 4 * float64(650-capW)}
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{recap} })
+	v := e.version("n1")
+	e.pass() // the queue is empty: the pass runs for the capped job alone
+
+	j := e.job(b)
+	if len(j.Replicas) != 1 || j.Replicas[0].PowerCapW != 650 || j.Replicas[0].State != api.ReplicaRunning {
+		t.Fatalf("b's replicas %+v after the recap, want running at 650 W", j.Replicas)
+	}
+	if stored, err := e.s.store.Job(context.Background(), b); err != nil || stored.Replicas[0].PowerCapW != 650 {
+		t.Fatalf("stored b: %v, err %v; want its replica at 650 W", stored, err)
+	}
+	evs := e.recapEvents(b)
+	if len(evs) != 1 || !strings.Contains(evs[0].Message, "power cap raised to 650 W") || evs[0].Tenant != "default" {
+		t.Errorf("recap events %+v, want one saying the cap was raised to 650 W", evs)
+	}
+	if tk := e.taskOf(b); tk.PowerCapW != 650 {
+		t.Errorf("b's task has power_cap_w %d, want 650", tk.PowerCapW)
+	}
+	if e.version("n1") == v {
+		t.Errorf("n1's assignments version did not change: its agent is not woken")
+	}
+	var p api.Plan
+	if code := e.do("GET", "/v1/plan", nil, &p); code != 200 || len(p.Recaps) != 1 || p.Recaps[0] != (api.PlanRecap{Job: b, PowerCapW: 650, PowerW: recap.PowerW}) {
+		t.Errorf("GET /v1/plan: %d, recaps %+v; want b's to 650 W", code, p.Recaps)
+	}
+	if got := snapshotCaps(e.s, b); len(got) != 1 || got[0] != 650 {
+		t.Errorf("the next pass sees b's caps %v, want [650]", got)
+	}
+	// A restarted server reads the raised cap from the store.
+	s2, err := New(context.Background(), e.s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotCaps(s2, b); len(got) != 1 || got[0] != 650 {
+		t.Errorf("a server reloaded from the store sees b's caps %v, want [650]", got)
+	}
+
+	// Lifted: the task asks for no cap (its GPUs' own limit).
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 0, PowerW: 4 * 50}} })
+	e.pass()
+	if j := e.job(b); j.Replicas[0].PowerCapW != 0 {
+		t.Errorf("b's replica %+v after the cap was lifted, want no cap", j.Replicas[0])
+	}
+	if tk := e.taskOf(b); tk.PowerCapW != 0 {
+		t.Errorf("b's task has power_cap_w %d after the cap was lifted, want 0", tk.PowerCapW)
+	}
+	if evs := e.recapEvents(b); len(evs) != 2 || !strings.Contains(evs[1].Message, "power cap lifted") {
+		t.Errorf("recap events %+v, want the second saying the cap was lifted", evs)
+	}
+	if got := snapshotCaps(e.s, b); len(got) != 1 || got[0] != 0 {
+		t.Errorf("the next pass sees b's caps %v, want [0]", got)
+	}
+
+	// An uncapped job has no cap to raise: a recap of it changes nothing.
+	// (A job that waits for b's GPUs makes the pass run.)
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 600}} })
+	e.submit(spec(8, 1))
+	v = e.version("n1")
+	e.pass()
+	if j := e.job(b); j.Replicas[0].PowerCapW != 0 || len(e.recapEvents(b)) != 2 || e.version("n1") != v {
+		t.Errorf("a recap of an uncapped job to 600 W: replica %+v, %d recap events, version moved %v; want nothing changed",
+			j.Replicas[0], len(e.recapEvents(b)), e.version("n1") != v)
+	}
+	if code := e.do("GET", "/v1/plan", nil, &p); code != 200 || len(p.Pending) != 1 || len(p.Recaps) != 0 {
+		t.Errorf("GET /v1/plan after a recap that changed nothing: pending %+v, recaps %+v; want the waiting job and no recap", p.Pending, p.Recaps)
+	}
+}
+
+// snapshotCaps is the caps of job's placements in the snapshot the
+// core gets.
+func snapshotCaps(s *Server, job string) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int
+	for _, a := range s.snapshot(s.cfg.Now()).Running {
+		if a.Job.ID == job {
+			for _, p := range a.Replicas {
+				out = append(out, p.PowerCapW)
+			}
+		}
+	}
+	return out
+}
+
+// A recap never lowers a cap: a recap below a replica's cap leaves it.
+func TestRecapNeverLowers(t *testing.T) {
+	e := recapEnv(t)
+	_, b, capW := startCapped(e, spec(4, 1))
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: capW - 100}} })
+	e.pass() // the queue is empty: the pass runs for the capped job alone
+	if j := e.job(b); j.Replicas[0].PowerCapW != capW || len(e.recapEvents(b)) != 0 {
+		t.Errorf("a recap below b's %d W cap: replica %+v, recap events %+v; want nothing changed", capW, j.Replicas[0], e.recapEvents(b))
+	}
+	var p api.Plan
+	if e.do("GET", "/v1/plan", nil, &p); len(p.Starts) != 0 || len(p.Recaps) != 0 {
+		t.Errorf("the plan of the pass with the recap below b's cap: %+v, want no start and no recap", p)
+	}
+}
+
+// Recaps go through the loop's filtering at commit: a recap of a job
+// that no longer runs, of one being stopped (cancelled), or of a victim
+// of the same plan is dropped.
+func TestRecapDroppedAtCommit(t *testing.T) {
+	e := recapEnv(t)
+	_, b, capW := startCapped(e, spec(4, 1, "priority_class", "low"))
+	ghost := "j-ghost"
+	e.withRecaps(func(p *model.Plan) []model.Recap {
+		return []model.Recap{{Job: ghost, PowerCapW: 650}, {Job: b, PowerCapW: 650, PowerW: 4 * float64(650-capW)}}
+	})
+	// A job of a higher class takes the whole node: a and b are its
+	// victims, and b's recap in the same plan is dropped.
+	c := e.submit(spec(8, 1, "priority_class", "high"))
+	e.pass()
+	if jb := e.job(b); jb.State != api.StatePreempting || jb.Replicas[0].PowerCapW != capW {
+		t.Fatalf("b %s with replica %+v; want it preempted for %s, its cap %d W kept", jb.State, jb.Replicas[0], c, capW)
+	}
+	if len(e.recapEvents(b)) != 0 {
+		t.Errorf("b, preempted, got recap events %+v", e.recapEvents(b))
+	}
+	var p api.Plan
+	if e.do("GET", "/v1/plan", nil, &p); len(p.Preemptions) == 0 || len(p.Recaps) != 0 {
+		t.Errorf("plan %+v, want preemptions and no recap", p)
+	}
+
+	// Being stopped: a cancelled job's recap is dropped too.
+	e2 := recapEnv(t)
+	_, b2, capW2 := startCapped(e2, spec(4, 1))
+	if code := e2.do("POST", "/v1/jobs/"+b2+"/cancel", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("cancel %s: %d", b2, code)
+	}
+	e2.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b2, PowerCapW: 650}} })
+	e2.submit(spec(8, 1)) // waits: the pass runs
+	e2.pass()
+	if j := e2.job(b2); j.Replicas[0].PowerCapW != capW2 || len(e2.recapEvents(b2)) != 0 {
+		t.Errorf("cancelling b: replica %+v, recap events %+v; want its %d W cap kept", j.Replicas[0], e2.recapEvents(b2), capW2)
+	}
+}
+
+// The audit log records a recap as the scheduler's decision.
+func TestRecapIsADecision(t *testing.T) {
+	if kind, actor := actorOf(api.Event{Type: api.EventRecap, Job: "j"}); kind != audit.KindDecision || actor != "scheduler" {
+		t.Errorf("a recap event is audited as %s by %s, want a decision of the scheduler", kind, actor)
+	}
+}
+
+// coreRecaps reports whether the core, on the server's state now, would
+// raise job's cap: false while the core emits no recaps.
+func coreRecaps(s *Server, job string) bool {
+	s.mu.Lock()
+	now := s.cfg.Now()
+	snap := s.snapshot(now)
+	s.mu.Unlock()
+	p := sched.Schedule(snap, model.TimeOf(now))
+	return slices.ContainsFunc(p.Recaps, func(rc model.Recap) bool { return rc.Job == job })
+}
+
+// With the real core: a job started capped because another held the
+// site's power has its cap raised by the pass that follows the other
+// job's end, though nothing waits in the queue, and its agent is told.
+func TestRecapAfterOtherJobEnds(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1))
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	if !coreRecaps(e.s, b) {
+		t.Skip("the core (internal/sched) emits no recap for a capped job with power to spare yet")
+	}
+	e.pass()
+	j := e.job(b)
+	if w := j.Replicas[0].PowerCapW; w != 0 && w <= capW {
+		t.Fatalf("b's cap %d W after a's end freed 2.8 kW, want it raised above %d W", w, capW)
+	}
+	if tk := e.taskOf(b); tk.PowerCapW != j.Replicas[0].PowerCapW {
+		t.Errorf("b's task asks for %d W, its replica has %d W", tk.PowerCapW, j.Replicas[0].PowerCapW)
+	}
+	if evs := e.recapEvents(b); len(evs) != 1 {
+		t.Errorf("recap events of b: %+v, want one", evs)
+	}
+}
