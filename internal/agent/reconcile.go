@@ -188,12 +188,13 @@ func (a *Agent) applyLocked(as api.Assignments) {
 }
 
 // updateLocked applies a new listing of a task the agent has: a Stop, a
-// changed deadline.
+// changed deadline, a raised power cap.
 func (a *Agent) updateLocked(t *task, spec api.Task) {
 	t.spec.Stop, t.spec.GraceSeconds, t.spec.Deadline = spec.Stop, spec.GraceSeconds, spec.Deadline
 	if t.state != api.ReplicaRunning {
 		return
 	}
+	a.recapLocked(t, spec.PowerCapW)
 	if spec.Stop {
 		a.stopLocked(t, t.grace(), reasonStop)
 		return

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -295,6 +296,57 @@ func (a *Agent) uncapLocked(t *task) {
 		}
 	}
 	a.recordCapsLocked()
+}
+
+// recapLocked applies a running task's new power cap w, which the
+// server raised while it runs (a recap): the new limit on its GPUs, or,
+// at 0, the limit they had when the agent started, unless another capped
+// task holds them. As at the start, the cap is recorded (caps.json)
+// before it is set and failures go to the task's Error; the task runs on.
+func (a *Agent) recapLocked(t *task, w int) {
+	old := t.spec.PowerCapW
+	if w == old || len(t.spec.GPUs) == 0 {
+		return
+	}
+	t.spec.PowerCapW = w
+	if w > 0 {
+		a.capLocked(t)
+	} else {
+		a.liftLocked(t)
+	}
+	a.log.Info("task's power cap changed", "task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
+}
+
+// liftLocked lifts a running task's cap: its GPUs get back the limit
+// they had when the agent started, but for those another capped task
+// holds.
+func (a *Agent) liftLocked(t *task) {
+	if !t.capped {
+		return
+	}
+	t.capped = false
+	for _, g := range t.spec.GPUs {
+		base, ok := a.baseLimits[g]
+		if !ok || base <= 0 || a.cappedByOtherLocked(t, g) {
+			continue
+		}
+		if err := a.cfg.Devices.SetPowerLimit(g, base); err != nil {
+			t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
+			a.log.Warn("cannot restore GPU power limit", "task", t.name(), "gpu", g, "watts", base, "err", err)
+		}
+	}
+	a.recordCapsLocked()
+}
+
+// cappedByOtherLocked reports whether a running task other than t that
+// capped its GPUs holds GPU g.
+func (a *Agent) cappedByOtherLocked(t *task, g int) bool {
+	for _, u := range a.tasks {
+		if u != t && u.capped && u.state == api.ReplicaRunning && slices.Contains(u.spec.GPUs, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // program is the program a command runs, its first word ("" for none).

@@ -1,0 +1,115 @@
+package agent
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// limitOf is GPU i's power limit as the fake NVML has it.
+func limitOf(a *Agent, i int) int { return a.cfg.Devices.Info()[i].PowerLimitW }
+
+// recordedCaps is caps.json: the limit to restore of each capped GPU.
+func recordedCaps(t *testing.T, a *Agent) map[int]int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, capsFile))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	var m map[int]int
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// When the server raises a running task's power cap (a recap), the agent
+// sets the new limit on the task's GPUs, the task running on; a recap to
+// 0 lifts the cap: the GPUs get back the limit they had when the agent
+// started, and no cap is left recorded for a successor to undo.
+func TestRecapSetsTheNewLimit(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv) // two H100s at 700 W, cap range 200–700 W
+	task := sh("j-recap", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	pid := srv.waitStatus(t, "j-recap", 0, 1, running).PID
+	if lim := limitOf(a, 1); lim != 300 {
+		t.Fatalf("GPU 1 limit %d W, want the task's 300 W cap", lim)
+	}
+
+	task.PowerCapW = 500
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 500 }, "GPU 1 at the raised 500 W cap (it is at %d W)", limitOf(a, 1))
+	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 500 }, "GPU 1 busy under its 500 W cap: %+v", gpuSample(srv, 1))
+	if got := recordedCaps(t, a); got[1] != 700 {
+		t.Errorf("caps.json %v while GPU 1 is capped, want 700 W to restore", got)
+	}
+	if limitOf(a, 0) != 700 {
+		t.Errorf("GPU 0, not the task's, has limit %d W, want 700", limitOf(a, 0))
+	}
+
+	task.PowerCapW = 0
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 700 }, "GPU 1 back at 700 W once the cap is lifted (it is at %d W)", limitOf(a, 1))
+	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 560 }, "GPU 1 busy uncapped: %+v", gpuSample(srv, 1))
+	if got := recordedCaps(t, a); got != nil {
+		t.Errorf("caps.json %v once no GPU is capped, want none", got)
+	}
+	st, _ := srv.last("j-recap", 0, 1)
+	if st.State != api.ReplicaRunning || st.PID != pid || st.Error != "" {
+		t.Errorf("the task after its recaps: %+v, want it still running as pid %d, no error", st, pid)
+	}
+}
+
+// A recap the GPU refuses is reported in the task's error, as a cap
+// refused at the start is; the task runs on.
+func TestRecapRefusedIsReported(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	task := sh("j-refused", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{0}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-refused", 0, 1, running)
+	task.PowerCapW = 800 // above the H100's 700 W
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-refused", 0, 1, func(st api.TaskStatus) bool { return st.Error != "" })
+	if st.State != api.ReplicaRunning || !strings.Contains(st.Error, "power cap") || !strings.Contains(st.Error, "800 W") {
+		t.Errorf("the task after a refused recap: %+v, want it running, its error naming the 800 W cap", st)
+	}
+	if lim := limitOf(a, 0); lim != 300 {
+		t.Errorf("GPU 0 limit %d W after the refused recap, want the 300 W it had", lim)
+	}
+}
+
+// Lifting one task's cap leaves a GPU another capped task holds at its
+// cap (two tasks on one GPU: an orphan still stopping beside the task
+// that replaces it).
+func TestRecapLiftKeepsAnotherTasksCap(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	x := sh("j-x", 0, `exec sleep 30`, nil)
+	x.GPUs, x.PowerCapW = []int{0, 1}, 300
+	y := sh("j-y", 0, `exec sleep 30`, nil)
+	y.GPUs, y.PowerCapW = []int{1}, 300
+	srv.assign(x, y)
+	srv.waitStatus(t, "j-x", 0, 1, running)
+	srv.waitStatus(t, "j-y", 0, 1, running)
+	x.PowerCapW = 0
+	srv.assign(x, y)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 0) == 700 }, "GPU 0, x's alone, back at 700 W (it is at %d W)", limitOf(a, 0))
+	if lim := limitOf(a, 1); lim != 300 {
+		t.Errorf("GPU 1, which capped y holds too, has limit %d W after x's cap was lifted; want y's 300 W", lim)
+	}
+	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
+		t.Errorf("caps.json %v, want GPU 1 alone (y's), 700 W to restore", got)
+	}
+}
