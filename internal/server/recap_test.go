@@ -282,3 +282,41 @@ func TestRecapAfterOtherJobEnds(t *testing.T) {
 		t.Errorf("recap events of b: %+v, want one", evs)
 	}
 }
+
+// With nothing queued the loop runs the core only while a running job is
+// capped and the policy recaps.
+func TestEmptyQueuePassOnlyForRecaps(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		recap     bool
+		end       string // which job ends: "a" leaves b capped, "b" leaves none
+		wantCalls int
+	}{
+		{"capped job, recaps on", true, "a", 1},
+		{"capped job, recaps off", false, "a", 0},
+		{"no capped job", true, "b", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fac := DevFacility("local", "FR")
+			fac.Sites[0].PowerEnvelopeKW = 4.8
+			fac.Policy.PowerRecap = c.recap
+			e := newEnv(t, fac, true)
+			e.register("n1", "local", 8)
+			a, b, _ := startCapped(e, spec(4, 1))
+			if c.end == "a" {
+				e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+			} else {
+				e.report("n1", running(a, 0, 1), exited(b, 0, 1, 0))
+			}
+			calls := 0
+			e.s.schedule = func(snap *model.Snapshot, q *sched.Queue, now model.Time, depth int) (model.Plan, []*model.Job) {
+				calls++
+				return sched.Quick(snap, q, now, depth)
+			}
+			e.pass()
+			if calls != c.wantCalls {
+				t.Errorf("the pass ran the core %d times, want %d", calls, c.wantCalls)
+			}
+		})
+	}
+}
