@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +19,7 @@ func recapEnv(t *testing.T) *env {
 	t.Helper()
 	fac := DevFacility("local", "FR")
 	fac.Sites[0].PowerEnvelopeKW = 4.8
+	fac.Policy.PowerRecap = true
 	e := newEnv(t, fac, true)
 	if code := e.register("n1", "local", 8); code != 200 {
 		t.Fatalf("register: %d", code)
@@ -249,17 +249,6 @@ func TestRecapIsADecision(t *testing.T) {
 	}
 }
 
-// coreRecaps reports whether the core, on the server's state now, would
-// raise job's cap: false while the core emits no recaps.
-func coreRecaps(s *Server, job string) bool {
-	s.mu.Lock()
-	now := s.cfg.Now()
-	snap := s.snapshot(now)
-	s.mu.Unlock()
-	p := sched.Schedule(snap, model.TimeOf(now))
-	return slices.ContainsFunc(p.Recaps, func(rc model.Recap) bool { return rc.Job == job })
-}
-
 // With the real core: a job started capped because another held the
 // site's power has its cap raised by the pass that follows the other
 // job's end, though nothing waits in the queue, and its agent is told.
@@ -267,9 +256,6 @@ func TestRecapAfterOtherJobEnds(t *testing.T) {
 	e := recapEnv(t)
 	a, b, capW := startCapped(e, spec(4, 1))
 	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
-	if !coreRecaps(e.s, b) {
-		t.Skip("the core (internal/sched) emits no recap for a capped job with power to spare yet")
-	}
 	e.pass()
 	j := e.job(b)
 	if w := j.Replicas[0].PowerCapW; w != 0 && w <= capW {
@@ -299,6 +285,7 @@ func TestEmptyQueuePassOnlyForRecaps(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			fac := DevFacility("local", "FR")
 			fac.Sites[0].PowerEnvelopeKW = 4.8
+			fac.Policy.PowerRecap = true
 			fac.Policy.PowerRecap = c.recap
 			e := newEnv(t, fac, true)
 			e.register("n1", "local", 8)
