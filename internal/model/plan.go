@@ -27,14 +27,16 @@ type Deferral struct {
 	Reason string
 }
 
-// Recap raises the power cap of a running job's GPUs into headroom the
-// pass left: every replica runs at PowerCapW from now on (0 = uncapped,
-// the model's TDP). A recap never lowers a replica's cap: PowerCapW is 0
-// or at least every replica's current cap.
+// Recap changes the power cap of a running job's GPUs: every replica
+// runs at PowerCapW from now on (0 = uncapped, the model's TDP). Raised,
+// a replica runs on power lent to it (Placement.StartCapW keeps the cap
+// it started with); lowered, it gives lent power back for the pass's
+// starts, never below its own cap (Placement.OwnCapW).
 type Recap struct {
 	Job       string
 	PowerCapW int
-	// PowerW is the site IT power the recap adds, as the core estimated it.
+	// PowerW is the site IT power the recap adds (below 0: frees), as the
+	// core estimated it.
 	PowerW float64
 }
 

@@ -46,6 +46,20 @@ type Placement struct {
 	Node      string
 	GPUs      []int
 	PowerCapW int
+	// StartCapW, when above 0, is the cap the replica started with, which
+	// a recap (Plan.Recaps) has raised since: the power between it and
+	// PowerCapW is lent, and a later pass may take it back by lowering
+	// the cap again, never below StartCapW. 0: nothing is lent.
+	StartCapW int
+}
+
+// OwnCapW is the cap a replica is entitled to: its start cap when a
+// recap raised it, else its cap (0 = uncapped).
+func (pl *Placement) OwnCapW() int {
+	if pl.StartCapW > 0 {
+		return pl.StartCapW
+	}
+	return pl.PowerCapW
 }
 
 // Allocation is a running job and where it runs.
