@@ -88,7 +88,8 @@ type pass struct {
 	// its preemption, so it goes back to its own turn (see run).
 	inFirst, retry bool
 	prep           *prepared
-	tally          *tally // what running work holds, and where
+	tally          *tally   // what running work holds, and where
+	lending        *lending // loans taken back before planning (recap.go)
 }
 
 // verdict is why a job did not start: a reason code and a message.

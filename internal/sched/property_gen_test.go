@@ -62,6 +62,7 @@ func (g *gen) facility() {
 		g.site(siteSpecs[i])
 	}
 	g.tenants()
+	p.PowerRecap = p.Power && p.PowerCapping && g.chance(0.5)
 	if g.chance(0.5) {
 		f.DataClasses = map[string][]string{"health": {"FR"}, "personal": {"EU"}}
 	}
@@ -269,6 +270,12 @@ func (g *gen) tryRunning(j *model.Job) {
 		if g.chance(0.2) && j.GPUsPerReplica > 0 {
 			m := gpuCatalog[n.GPUModel]
 			pl.PowerCapW = m.MinCapWatts + g.r.IntN(m.MaxCapWatts-m.MinCapWatts+1)
+			if f.Policy.PowerRecap && g.chance(0.4) { // raised since it started: power lent over its own cap
+				pl.StartCapW = pl.PowerCapW
+				if pl.PowerCapW = pl.StartCapW + g.r.IntN(m.MaxCapWatts-pl.StartCapW+1); pl.PowerCapW == pl.StartCapW {
+					pl.PowerCapW = 0 // lifted
+				}
+			}
 		}
 		if used[n.Name] == nil {
 			used[n.Name] = map[int]bool{}

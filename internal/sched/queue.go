@@ -30,6 +30,9 @@ type Queue struct {
 	base base            // the cluster view of the last snapshot Quick saw
 	fsm  fsMem           // the memory passes build fair-share trees in
 	seen map[string]bool // planned's, reused
+	// recalls are the placements at their own caps the last pass planned
+	// lent jobs on (recap.go)
+	recalls recalls
 }
 
 type qlevel struct {

@@ -237,3 +237,71 @@ func TestRecapWaitsWhileWorkWaits(t *testing.T) {
 		t.Errorf("b raised (%q) while big waits", recapsText(on.Recaps))
 	}
 }
+
+func TestLentPowerIsTakenBackForAStart(t *testing.T) {
+	// b runs lifted to TDP on power lent over its own 300 W; c needs it.
+	w := recapWorld(t,
+		"site par country=FR jur=EU,FR envelope_kw=13",
+		"nodes n[1-3] site=par",
+		"tenant acme",
+		"policy all=off power=on capping=on recap=on",
+		"running b tenant=acme on=n2:0-7@0/300 limit=4h",
+		"job c tenant=acme gpus=8 limit=4h",
+	)
+	_, p := recapPlan(t, w)
+	if len(p.Starts) != 1 || p.Starts[0].Job != "c" || p.Starts[0].Replicas[0].PowerCapW != 0 {
+		t.Fatalf("starts %+v, want c at TDP on b's lent power", p.Starts)
+	}
+	if len(p.Recaps) != 1 || p.Recaps[0].Job != "b" {
+		t.Fatalf("recaps %q, want b lowered", recapsText(p.Recaps))
+	}
+	if c := p.Recaps[0].PowerCapW; c < 300 || c >= 700 || c == 0 {
+		t.Errorf("b recapped to %d W, want lowered to between its own 300 W and 700 W", c)
+	}
+	if p.Recaps[0].PowerW >= 0 {
+		t.Errorf("lowering b adds %.0f W, want a negative figure", p.Recaps[0].PowerW)
+	}
+	if load := sitePowerW(t, w, "par"); load > 13000 {
+		t.Errorf("site load %.1f W over the 13 kW envelope", load)
+	}
+	// Once applied, nothing changes at the next pass: no trading of watts.
+	if _, p := recapPlan(t, w); len(p.Recaps) != 0 || len(p.Starts) != 0 {
+		t.Errorf("the pass after: starts %+v, recaps %q, want none", p.Starts, recapsText(p.Recaps))
+	}
+}
+
+func TestLentPowerStaysWhileNoStartNeedsIt(t *testing.T) {
+	// c waits for GPUs, not power: b keeps its loan.
+	w := recapWorld(t,
+		"site par country=FR jur=EU,FR envelope_kw=40",
+		"nodes n[1-2] site=par",
+		"tenant acme",
+		"policy all=off power=on capping=on recap=on",
+		"running a tenant=acme on=n1:0-7 limit=4h",
+		"running b tenant=acme on=n2:0-7@0/300 limit=4h",
+		"job c tenant=acme gpus=8 limit=4h",
+	)
+	if _, p := recapPlan(t, w); len(p.Recaps) != 0 || len(p.Starts) != 0 {
+		t.Errorf("starts %+v, recaps %q, want none", p.Starts, recapsText(p.Recaps))
+	}
+}
+
+func TestPreemptedJobGivesItsLoanBack(t *testing.T) {
+	w := recapWorld(t,
+		"site par country=FR jur=EU,FR envelope_kw=40",
+		"nodes n1 site=par",
+		"tenant acme",
+		"class high value=100 preemptible=no",
+		"class low value=10 preemptible=yes",
+		"policy all=off power=on capping=on recap=on preemption=on",
+		"running b tenant=acme class=low on=n1:0-7@0/300 limit=4h grace=5m",
+		"job h tenant=acme class=high gpus=8 limit=1h",
+	)
+	_, p := recapPlan(t, w)
+	if len(p.Preemptions) != 1 || p.Preemptions[0].Victim != "b" {
+		t.Fatalf("preemptions %+v, want b", p.Preemptions)
+	}
+	if got := recapsText(p.Recaps); got != "b@300 " {
+		t.Errorf("recaps %q, want b back at its own cap (b@300)", got)
+	}
+}

@@ -94,7 +94,11 @@ func (w *world) apply(*args) error {
 			if al := &w.running[i]; al.Job.ID == rc.Job {
 				al.Replicas = clonePlacements(al.Replicas) // a new slice: the Queue's view tells changes by it
 				for k := range al.Replicas {
-					al.Replicas[k].PowerCapW = rc.PowerCapW
+					r := &al.Replicas[k]
+					if r.StartCapW == 0 {
+						r.StartCapW = r.PowerCapW // its own cap, kept while power is lent
+					}
+					r.PowerCapW = rc.PowerCapW
 				}
 			}
 		}

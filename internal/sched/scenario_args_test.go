@@ -229,8 +229,14 @@ func parsePlacement(s string) (model.Placement, error) {
 	}
 	pl := model.Placement{Node: node, GPUs: g}
 	if hasCap {
+		capW, own, lent := strings.Cut(capW, "/") // @650/300: 650 W, of which 350 W lent over its own 300 W
 		if pl.PowerCapW, err = strconv.Atoi(strings.TrimSuffix(capW, "W")); err != nil {
 			return model.Placement{}, fmt.Errorf("bad power cap in %q", s)
+		}
+		if lent {
+			if pl.StartCapW, err = strconv.Atoi(strings.TrimSuffix(own, "W")); err != nil || pl.StartCapW <= 0 {
+				return model.Placement{}, fmt.Errorf("bad own power cap in %q", s)
+			}
 		}
 	}
 	return pl, nil

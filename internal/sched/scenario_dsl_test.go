@@ -39,7 +39,8 @@ import (
 //	    exclusive=yes submit=T earliest=T deadline=T
 //	deployment ID ...                       (job with kind=deployment)
 //	running ID on=n1:0-7 on=n2:0-7@450 started=-1h checkpoint=-10m terminating=yes evict=+5m for=J
-//	    (plus the job keys; replicas and gpus follow the on= placements; @W is a power cap)
+//	    (plus the job keys; replicas and gpus follow the on= placements; @W is a power cap,
+//	    @W/OWN one raised by a recap over the OWN cap the replica started with)
 //	usage TENANT gpu_hours=100 asof=T
 //	grid ZONE from=T prices=50,40,90 carbons=30,20,60   (hourly)
 //	preempted at=-10m,-20m                  (earlier preemptions, for the rate limit)

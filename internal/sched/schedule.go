@@ -15,7 +15,18 @@ func Schedule(snap *model.Snapshot, now model.Time) model.Plan {
 	if snap == nil || snap.Facility == nil {
 		return model.Plan{Now: now}
 	}
+	var queued map[string]bool
+	snap, l := recall(snap, &recalls{}, func(id string) bool {
+		if queued == nil {
+			queued = make(map[string]bool, len(snap.Pending))
+			for _, j := range snap.Pending {
+				queued[j.ID] = true
+			}
+		}
+		return queued[id]
+	})
 	p := newPass(snap, now, nil, nil, nil, nil)
+	p.lending = l
 	p.run(NewQueue(snap.Facility, snap.Pending), 0)
 	p.recap()
 	return p.finish()
@@ -65,12 +76,16 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 		}
 		return "", false
 	}
+	// Loans are taken back before planning: the pass plans on lent jobs
+	// at their own caps (recap.go).
+	snap, l := recall(snap, &q.recalls, func(id string) bool { _, ok := q.Get(id); return ok })
 	// The view of the snapshot is kept in q and brought up to date by
 	// difference; the pass plans on it under an undo log, rolled back.
 	c, t := q.base.sync(q.prep.static, snap, pending)
 	c.Begin()
 	defer c.Rollback()
 	p := newPass(snap, now, &q.prep, c, &t, pending)
+	p.lending = l
 	p.quick = depth > 0
 	p.kept = &q.base
 	p.plan.Partial = p.run(q, depth)

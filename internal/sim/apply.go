@@ -144,14 +144,18 @@ func (t *twin) mayRecap() bool {
 	return t.freed && t.capped > 0 && pol.Power && pol.PowerCapping && pol.PowerRecap
 }
 
-// recap runs a job's replicas at a new cap from now (0 = uncapped): its
-// draw and its speed change, and with it when it completes.
+// recap runs a job's replicas at a new cap from now (0 = uncapped),
+// raised on lent power or lowered to give it back: its draw and its
+// speed change, and with it when it completes.
 func (t *twin) recap(js *jobState, capW int, now model.Time) {
 	t.led.stopped(js, now)
 	// A new slice: the core, the checker and the verifier's copies tell
 	// a changed allocation by it.
 	reps := slices.Clone(js.alloc.Replicas)
 	for i := range reps {
+		if reps[i].StartCapW == 0 {
+			reps[i].StartCapW = reps[i].PowerCapW // its own cap, kept while power is lent
+		}
 		reps[i].PowerCapW = capW
 	}
 	js.alloc.Replicas = reps
