@@ -121,6 +121,24 @@ func (g *keptGen) placements(gpus int, held map[string]map[int]bool) []model.Pla
 	return out
 }
 
+// lend makes some of running placements pls run on power lent by an
+// earlier recap: started below their cap (or uncapped, TDP), at times
+// at a start cap no recap would leave (above the cap, out of range).
+func (g *keptGen) lend(pls []model.Placement) {
+	for i := range pls {
+		pl := &pls[i]
+		switch {
+		case g.rng.IntN(3) > 0:
+		case g.rng.IntN(15) == 0:
+			pl.StartCapW = []int{50, 800, 1 << 30}[g.rng.IntN(3)]
+		case pl.PowerCapW == 0:
+			pl.StartCapW = 100 + g.rng.IntN(300)
+		case pl.PowerCapW > 101:
+			pl.StartCapW = 100 + g.rng.IntN(pl.PowerCapW-100)
+		}
+	}
+}
+
 // step returns the next snapshot's running allocations and node states.
 func (g *keptGen) step(running []model.Allocation) ([]model.Allocation, []model.NodeState) {
 	held := map[string]map[int]bool{}
@@ -164,6 +182,7 @@ func (g *keptGen) step(running []model.Allocation) ([]model.Allocation, []model.
 			j = next[0].Job
 		}
 		a := model.Allocation{Job: j, Started: t0 - 60, Replicas: g.placements(j.GPUsPerReplica, held)}
+		g.lend(a.Replicas)
 		if g.rng.IntN(30) == 0 {
 			a.Job = nil
 		}
@@ -251,14 +270,20 @@ func wildRecaps(p *model.Plan) bool {
 }
 
 // recaps adds recaps of some running jobs to p: mostly raising capped
-// replicas, at times lowering, out of range, beyond what the kept loads
-// add exactly, of a job the plan preempts, or twice.
+// replicas, lowering those on lent power (to the cap they started with,
+// or below), at times out of range, beyond what the kept loads add
+// exactly, of a job the plan preempts, or twice.
 func (g *keptGen) recaps(snap *model.Snapshot, p *model.Plan) {
 	for _, a := range snap.Running {
 		if a.Job == nil || g.rng.IntN(3) > 0 {
 			continue
 		}
 		r := model.Recap{Job: a.Job.ID}
+		if own := maxStartCap(&a); own > 0 && own < 1<<20 && g.rng.IntN(2) == 0 { // give lent power back
+			r.PowerCapW = own + []int{0, 0, 0, 50, -50}[g.rng.IntN(5)]
+			p.Recaps = append(p.Recaps, r)
+			continue
+		}
 		switch g.rng.IntN(12) {
 		case 0, 1, 2, 3:
 			r.PowerCapW = 0
@@ -287,7 +312,7 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 	// kinds of violation the sequences must bring up, each often
 	kinds := []string{"would draw", "may use only", "preempted for", "held by job",
 		"CPUs requested", "memory requested", "exclusive-node", "node-exclusive",
-		"recaps raise caps", "recap to power cap", "a recap only raises", "raises no replica", "recapped twice"}
+		"recaps raise caps", "recap to power cap", "it started with", "which no recap raised", "changes no replica", "recapped twice"}
 	for seed := uint64(0); seed < 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		g := &keptGen{rng: rng, fac: keptFacility(), down: map[string]bool{}}
@@ -325,6 +350,10 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 			if got != want {
 				t.Fatalf("seed %d step %d: the Checker says\n%s\nVerify says\n%s", seed, step, got, want)
 			}
+			byLowering := fitsByLowering(snap, p) // a start fits only on power a recap gives back
+			if byLowering {
+				seen["fits by lowering"]++
+			}
 			for _, s := range kinds {
 				if strings.Contains(want, s) {
 					seen[s]++
@@ -340,6 +369,9 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 					if strings.Contains(want, "recaps raise caps") && !wildRecaps(p) {
 						seen["kept loads, recaps"]++
 					}
+					if byLowering && !wildRecaps(p) {
+						seen["kept loads, fits by lowering"]++
+					}
 				} else {
 					seen["full loads"]++
 				}
@@ -347,7 +379,7 @@ func TestCheckerKeepsByDifference(t *testing.T) {
 		}
 	}
 	t.Logf("steps with: %v", seen)
-	for _, s := range append(kinds, "kept loads", "full loads", "kept loads, recaps") {
+	for _, s := range append(kinds, "fits by lowering", "kept loads", "full loads", "kept loads, recaps", "kept loads, fits by lowering") {
 		if seen[s] < 20 {
 			t.Errorf("%q came up %d times; the sequences do not exercise it", s, seen[s])
 		}

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+	"math"
 	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -16,14 +18,16 @@ import (
 // nothing holds; the result is PowerW's (watts are whole numbers in
 // practice, so the order of the additions does not matter). The plan's
 // recaps then add, for each GPU a recapped placement is counted for,
-// the difference between its new draw and its old.
+// the difference between its new draw and its old (below 0 where a
+// recap lowers a cap).
 
 // containers are the loads of one kind of container (sites, halls or
-// racks) that a check looks at, by index: before the plan, with its
-// starts, and after (with its recaps too).
+// racks) that a check looks at, by index: before the plan and after it
+// (its starts and recaps), and how much of after the recaps that raise
+// caps add.
 type containers struct {
-	before, starts, after []float64
-	first                 []string // the first job the plan starts in it, "" if none
+	before, after, raised []float64
+	first                 []string // the first job the plan starts on a GPU in it, "" if none
 	recap                 []string // the first job the plan recaps a GPU of in it to more watts, "" if none
 	marked                []int32  // the containers looked at
 	in                    []bool
@@ -35,13 +39,13 @@ func (c *containers) reset(n int) {
 	}
 	c.marked = c.marked[:0]
 	if len(c.in) != n {
-		c.before, c.starts, c.after = make([]float64, n), make([]float64, n), make([]float64, n)
+		c.before, c.after, c.raised = make([]float64, n), make([]float64, n), make([]float64, n)
 		c.first, c.recap, c.in = make([]string, n), make([]string, n), make([]bool, n)
 	}
 }
 
 // mark adds container i (if any), starting from its static draw, with
-// job as the first start in it.
+// job (unless "") as the first start in it.
 func (c *containers) mark(i int32, static []float64, job string) {
 	if c.look(i, static) && c.first[i] == "" {
 		c.first[i] = job
@@ -65,7 +69,7 @@ func (c *containers) look(i int32, static []float64) bool {
 	if !c.in[i] {
 		c.in[i] = true
 		c.marked = append(c.marked, i)
-		c.before[i], c.starts[i], c.after[i] = static[i], static[i], static[i]
+		c.before[i], c.after[i], c.raised[i] = static[i], static[i], 0
 	}
 	return true
 }
@@ -74,23 +78,26 @@ func (c *containers) look(i int32, static []float64) bool {
 func (c *containers) add(i int32, w float64) {
 	if i >= 0 && c.in[i] {
 		c.before[i] += w
-		c.starts[i] += w
 		c.after[i] += w
 	}
 }
 
-// addStart adds w to container i's load with the plan's starts.
-func (c *containers) addStart(i int32, w float64) {
+// addAfter adds w to container i's load after the plan: what a start
+// adds.
+func (c *containers) addAfter(i int32, w float64) {
 	if i >= 0 && c.in[i] {
-		c.starts[i] += w
 		c.after[i] += w
 	}
 }
 
-// addRecap adds w to container i's load after the plan's recaps.
-func (c *containers) addRecap(i int32, w float64) {
+// addRecap adds d to container i's load after the plan: what a recap
+// adds, or below 0 gives back.
+func (c *containers) addRecap(i int32, d float64) {
 	if i >= 0 && c.in[i] {
-		c.after[i] += w
+		c.after[i] += d
+		if d > 0 {
+			c.raised[i] += d
+		}
 	}
 }
 
@@ -168,14 +175,19 @@ func (t *facTables) getScratch() *loadScratch {
 }
 
 // markStarts marks the containers the plan's starts land in, with the
-// first job that starts in each.
+// first job that starts on a GPU in each (a replica without GPUs adds
+// nothing to the loads, so it is at fault for none).
 func (x *index) markStarts(t *facTables, sc *loadScratch, p *model.Plan) {
 	for _, s := range p.Starts {
 		for _, pl := range s.Replicas {
 			if n := t.nodeOf(pl.Node); n >= 0 {
-				sc.site.mark(t.site[n], t.siteW, s.Job)
-				sc.hall.mark(t.hall[n], t.hallW, s.Job)
-				sc.rack.mark(t.rack[n], t.rackW, s.Job)
+				job := s.Job
+				if len(pl.GPUs) == 0 {
+					job = ""
+				}
+				sc.site.mark(t.site[n], t.siteW, job)
+				sc.hall.mark(t.hall[n], t.hallW, job)
+				sc.rack.mark(t.rack[n], t.rackW, job)
 			}
 		}
 	}
@@ -282,7 +294,7 @@ func (x *index) fold(t *facTables, sc *loadScratch, snap *model.Snapshot, p *mod
 	}
 	if p != nil {
 		for _, s := range p.Starts {
-			hold(s.Replicas, nil, sc.taken, (*containers).addStart, 0, false)
+			hold(s.Replicas, nil, sc.taken, (*containers).addAfter, 0, false)
 		}
 	}
 }
@@ -318,13 +330,15 @@ func (x *index) siteLoads(snap *model.Snapshot, p *model.Plan, touched map[strin
 }
 
 // power checks site envelopes and hall and rack caps where starts land
-// and where recaps raise a running GPU's draw: a plan may not raise a
-// load above its limit. A load that is already over (a tightened
-// envelope) is no violation as long as the plan adds nothing to it, e.g.
-// with CPU-only starts. Recaps come after every start of the pass: a
-// load the starts take over is the first start's fault there, and one
-// the recaps then add to (or take over) the first recap's that raises a
-// GPU there.
+// and where recaps raise a running GPU's draw, on the loads once the
+// plan has run: every start, and every running allocation at its cap
+// after the plan's recaps, raised or lowered. So a start may use power
+// that a recap of the same plan gives back. A plan may not take a load
+// above its limit; a load that is already over (a tightened envelope) is
+// no violation as long as the plan does not add to it, on balance. One
+// violation per container: the first start's on a GPU there when the
+// starts go over with only the recaps that give power back, else the
+// first recap's that raises a GPU's draw there.
 func (v *verifier) power() {
 	if !v.x.fac.Policy.Power || len(v.p.Starts)+len(v.p.Recaps) == 0 {
 		return
@@ -338,22 +352,33 @@ func (v *verifier) power() {
 		slices.Sort(c.marked) // facility order
 		for _, i := range c.marked {
 			limit := capKW(i) * 1000
-			if limit <= 0 {
+			if limit <= 0 || !over(c.after[i], c.before[i], limit) {
 				continue
 			}
-			if job := c.first[i]; job != "" && c.starts[i] > limit+1e-6 && c.starts[i] > c.before[i]+1e-6 {
-				v.add(CodePower, job, "", -1, "%s %s would draw %.0f W (%.0f W before the plan), limit %.0f W",
-					kind, id(i), c.starts[i], c.before[i], limit)
-			}
-			if job := c.recap[i]; job != "" && c.after[i] > limit+1e-6 && c.after[i] > c.starts[i]+1e-6 {
-				v.add(CodePower, job, "", -1, "%s %s would draw %.0f W once the plan's recaps raise caps (%.0f W before them), limit %.0f W",
-					kind, id(i), c.after[i], c.starts[i], limit)
+			switch start := c.after[i] - c.raised[i]; {
+			case c.first[i] != "" && (c.recap[i] == "" || over(start, c.before[i], limit)):
+				v.add(CodePower, c.first[i], "", -1, "%s %s would draw %.0f W (%.0f W before the plan), limit %.0f W",
+					kind, id(i), c.after[i], c.before[i], limit)
+			case c.recap[i] != "":
+				without := ""
+				if math.Abs(start-c.before[i]) > 1e-6 { // starts or lowerings there too
+					without = fmt.Sprintf("%.0f W without the raises, ", start)
+				}
+				v.add(CodePower, c.recap[i], "", -1, "%s %s would draw %.0f W once the plan's recaps raise caps (%s%.0f W before the plan), limit %.0f W",
+					kind, id(i), c.after[i], without, c.before[i], limit)
 			}
 		}
 	}
 	check("site", &sc.site, func(i int32) string { return fac.Sites[i].ID }, func(i int32) float64 { return fac.Sites[i].PowerEnvelopeKW })
 	check("hall", &sc.hall, func(i int32) string { return fac.Halls[i].ID }, func(i int32) float64 { return fac.Halls[i].PowerCapKW })
 	check("rack", &sc.rack, func(i int32) string { return fac.Racks[i].ID }, func(i int32) float64 { return fac.Racks[i].PowerCapKW })
+}
+
+// over reports whether a plan takes a load to w watts against limit: above
+// it, and above the load before the plan (a load already over may stay
+// over, as long as the plan adds nothing to it on balance).
+func over(w, before, limit float64) bool {
+	return w > limit+1e-6 && w > before+1e-6
 }
 
 // scratch returns this check's working memory, taken on first use from

@@ -14,8 +14,9 @@ type Load struct {
 
 // PowerW returns the IT load of the facility once the plan's starts run
 // alongside every running allocation (terminating ones included: they
-// hold their GPUs until eviction), and its recaps have raised the caps
-// of the jobs they name. A nil plan gives the current load.
+// hold their GPUs until eviction), and its recaps have changed the caps
+// of the jobs they name (raised, or lowered to give lent power back). A
+// nil plan gives the current load.
 //
 // The formula, shared by Verify, the core and the drivers:
 //
@@ -27,7 +28,8 @@ type Load struct {
 //
 // where the holding placement's PowerCapW is, for a running job the plan
 // recaps, the PowerCapW of its (first) recap: every replica of the job
-// runs at that cap, or uncapped when it is 0.
+// runs at that cap, or uncapped when it is 0, whether that raises or
+// lowers what it draws (Placement.StartCapW plays no part).
 //
 // An unreachable node (model.NodeUnreachable: a partition) may still run
 // what it ran, whatever the snapshot says, so it counts at nameplate.

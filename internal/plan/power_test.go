@@ -41,7 +41,17 @@ func TestPowerW(t *testing.T) {
 	if got := plan.SitePowerW(snap, p)["par"]; got != wantPar {
 		t.Errorf("SitePowerW[par] with a recap to uncapped = %v, want %v", got, wantPar)
 	}
-	running(snap, "r1").Replicas[0].PowerCapW = 0
+	// r1 at 600 W on power lent to it (it started at 300 W), given back:
+	// its GPUs draw 300 W after the plan.
+	running(snap, "r1").Replicas[0].PowerCapW, running(snap, "r1").Replicas[0].StartCapW = 600, 300
+	p.Recaps = []model.Recap{{Job: "r1", PowerCapW: 300}}
+	if got, want := plan.SitePowerW(snap, p)["par"], wantPar-4080+1000+4*300+4*70; got != want {
+		t.Errorf("SitePowerW[par] with a recap lowering to 300 W = %v, want %v", got, want)
+	}
+	if got, want := plan.SitePowerW(snap, nil)["par"], 1560+1000+4*600+4*70.0; got != want {
+		t.Errorf("SitePowerW[par] before the lowering = %v, want %v", got, want)
+	}
+	running(snap, "r1").Replicas[0].PowerCapW, running(snap, "r1").Replicas[0].StartCapW = 0, 0
 	p.Recaps = nil
 	// A down node counts as it would draw up (it comes back, or is only
 	// out of touch, without the core having a say); a draining one too.

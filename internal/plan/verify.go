@@ -40,11 +40,15 @@ import (
 //   - an ExclusiveNode job shares no node with another job, and a tenant
 //     with Exclusive "node" shares no node with another tenant;
 //   - with Policy.Power, the plan raises no site, hall or rack load above
-//     its envelope or cap (see PowerW; a load already over may stay over
-//     if the plan adds nothing to it), and every PowerCapW lies in the
-//     model's [MinCapWatts, MaxCapWatts]; the starts are judged first
-//     and the recaps on top of them, each violation naming the first
-//     start, or the first recap raising a GPU, in the site, hall or rack;
+//     its envelope or cap once all of it has run: every start, and every
+//     running allocation at its cap after the recaps, raised or lowered
+//     (see PowerW), so that a start may use power a recap of the same
+//     plan gives back; a load already over may stay over if it ends no
+//     higher than before the plan; and every PowerCapW lies in the
+//     model's [MinCapWatts, MaxCapWatts]. A violation names the first
+//     start on a GPU in the site, hall or rack when the starts go over
+//     with only the recaps that lower caps, else the first recap that
+//     raises a GPU's draw there;
 //   - with Policy.Quotas, each start, taken in plan order on top of all
 //     running allocations (terminating ones included), fits what the
 //     quota tree (cohorts with nominal, borrowing and lending limits)
@@ -71,8 +75,12 @@ import (
 //     neither starts (a deployment's scale-up) nor preempts, and that no
 //     other recap names; its PowerCapW is 0 (uncapped) or within the
 //     settable range of every replica's GPU model, which must be able to
-//     cap; it lowers no replica (what a GPU may draw, its cap or TDP when
-//     uncapped, never falls) and raises at least one;
+//     cap; it changes at least one replica's cap and lowers none below
+//     the replica's own (Placement.OwnCapW: the cap it started with when
+//     a recap raised it since, else its cap), comparing what a GPU may
+//     draw (its cap, or TDP when uncapped): a recap gives back power lent
+//     to a replica, never more, so a replica no recap raised cannot be
+//     lowered;
 //   - each deferral is of a pending job with a Deadline or an
 //     EarliestStart that does not start, ends after p.Now, and ends by
 //     Deadline − RuntimeLimit when the job has a deadline;

@@ -9,8 +9,10 @@ import (
 // recaps checks the plan's recaps, each on its own: the policy allows
 // them; the job runs, is not terminating, and the plan neither starts
 // nor preempts it nor recaps it again; its cap suits every replica's GPU
-// model and raises at least one replica's cap, lowering none. What the
-// recaps add to the loads is checked by power, with the starts.
+// model, changes at least one replica's cap and lowers none below the
+// replica's own (power lent by an earlier recap may be given back, no
+// more). What the recaps change in the loads is checked by power, with
+// the starts.
 func (v *verifier) recaps() {
 	if len(v.p.Recaps) == 0 {
 		return
@@ -71,13 +73,16 @@ func recapPolicyOff(pol model.Policy) string {
 
 // recapReplicas checks recap r against the running replicas of its job
 // (allocations as): a cap other than 0 within every replica's GPU model's
-// settable range, no replica lowered (what a GPU may draw: its cap, or
-// TDP when uncapped), one raised at least. Replicas without GPUs, or on a
-// node the facility lacks, have no cap to raise.
+// settable range; no replica lowered below its own cap (OwnCapW: the cap
+// it started with when a recap raised it, else its cap), comparing what a
+// GPU may draw (a cap, or TDP when uncapped), so that a recap gives back
+// only power lent to a replica; and one replica changed at least.
+// Replicas without GPUs, or on a node the facility lacks, have no cap to
+// change.
 func (v *verifier) recapReplicas(r model.Recap, as []*model.Allocation) {
-	badCap, raised, lowered := false, 0, 0
-	var firstLow string
-	var lowFrom, lowTo float64
+	badCap, changed, low := false, 0, 0
+	var first model.Placement
+	var firstTDP float64
 	for _, a := range as {
 		for _, pl := range a.Replicas {
 			node, ok := v.x.nodes[pl.Node]
@@ -91,25 +96,41 @@ func (v *verifier) recapReplicas(r model.Recap, as []*model.Allocation) {
 					r.PowerCapW, node.GPUModel, m.MinCapWatts, m.MaxCapWatts)
 			}
 			tdp := float64(m.TDPWatts)
-			from, to := capW(pl.PowerCapW, tdp), capW(r.PowerCapW, tdp)
-			switch {
-			case to > from:
-				raised++
-			case to < from:
-				if lowered == 0 {
-					firstLow, lowFrom, lowTo = node.Name, from, to
+			to := capW(r.PowerCapW, tdp)
+			if to != capW(pl.PowerCapW, tdp) {
+				changed++
+			}
+			if to < capW(pl.OwnCapW(), tdp) {
+				if low == 0 {
+					first, firstTDP = pl, tdp
 				}
-				lowered++
+				low++
 			}
 		}
 	}
 	switch {
-	case lowered > 0:
-		v.add(CodeRecap, r.Job, firstLow, -1, "recap to %s lowers %d replica(s), the first from %.0f W to %.0f W; a recap only raises caps",
-			capText(r.PowerCapW), lowered, lowFrom, lowTo)
-	case raised == 0:
-		v.add(CodeRecap, r.Job, "", -1, "recap to %s raises no replica's cap (each may draw that much already)", capText(r.PowerCapW))
+	case low > 0:
+		more := ""
+		if low > 1 {
+			more = " (" + strconv.Itoa(low) + " replicas lowered so)"
+		}
+		v.add(CodeRecap, r.Job, first.Node, -1, "recap to %s lowers the replica on %s below %s%s",
+			capText(r.PowerCapW), first.Node, ownText(first, firstTDP), more)
+	case changed == 0:
+		v.add(CodeRecap, r.Job, "", -1, "recap to %s changes no replica's cap (each may draw that much already)", capText(r.PowerCapW))
 	}
+}
+
+// ownText names the own cap of pl, a replica on a GPU of tdp watts, as a
+// refused lowering names it.
+func ownText(pl model.Placement, tdp float64) string {
+	switch {
+	case pl.StartCapW > 0:
+		return "the " + strconv.Itoa(pl.StartCapW) + " W it started with"
+	case pl.PowerCapW > 0:
+		return "its " + strconv.Itoa(pl.PowerCapW) + " W cap, which no recap raised: it has no lent power to give back"
+	}
+	return "its TDP (" + strconv.FormatFloat(tdp, 'f', 0, 64) + " W, uncapped), which no recap raised: it has no lent power to give back"
 }
 
 // capText is a cap as a violation names it.

@@ -28,7 +28,7 @@ const (
 	CodeExclusive   Code = "exclusive"    // exclusive job or tenant shares a node
 	CodePower       Code = "power"        // site, hall or rack power exceeded
 	CodePowerCap    Code = "power-cap"    // power cap (of a start or a recap) outside the model's range
-	CodeRecap       Code = "recap"        // recap of a job not running, or terminating, started or preempted; twice; policy off; lowers a cap or raises none
+	CodeRecap       Code = "recap"        // recap of a job not running, or terminating, started or preempted; twice; policy off; lowers a cap below a replica's own, or changes none
 	CodeQuota       Code = "quota"        // start takes a tenant beyond its available quota
 	CodeTopology    Code = "topology"     // gang outside one group of its required level
 	CodeSiteSpan    Code = "site-span"    // gang across sites without topology "any"
