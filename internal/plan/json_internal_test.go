@@ -17,7 +17,7 @@ func TestWriteJSONStreamsLikeTheEncoder(t *testing.T) {
 	base := model.Plan{Now: 1767225600, Partial: true,
 		Starts:       []model.Start{{Job: "s1", Replicas: []model.Placement{{Node: "n1", GPUs: []int{0, 1}, PowerCapW: 450}}, PowerW: 1260}},
 		Reservations: []model.Reservation{{Job: "r1", Nodes: []string{"n2"}, EstStart: 1767229200}},
-		Recaps:       []model.Recap{{Job: "c1", PowerCapW: 550, PowerW: 1200}, {Job: "c2", PowerW: 2400}}}
+		Recaps:       []model.Recap{{Job: "c1", PowerCapW: 550, PowerW: 1200}, {Job: "c2", PowerW: 2400}, {Job: "c3", PowerCapW: 300, PowerW: -1400}}}
 	var pending []model.Pending
 	for i := 0; i < 7; i++ {
 		pending = append(pending, model.Pending{Job: fmt.Sprintf("j%d", i), Code: model.ReasonQuota,

@@ -153,7 +153,9 @@ func appendCaps(b []byte, pls []model.Placement) []byte {
 }
 
 // recapRow renders a recap: the job, its tenant, the caps its running
-// replicas have now ("?" when it does not run) and the cap it gets.
+// replicas have now ("?" when it does not run), followed, when some run
+// on power a recap lent them, by their own caps, the lowest a recap may
+// give them ("650W (own 300W)"), and the cap it gets.
 func recapRow(c *cells, x *index, r *model.Recap) {
 	tenant := "?"
 	if j := x.job(r.Job); j != nil {
@@ -163,13 +165,25 @@ func recapRow(c *cells, x *index, r *model.Recap) {
 	c.str(tenant)
 	as := x.running(r.Job)
 	var from []model.Placement
+	lent := false
 	for _, a := range as {
 		from = append(from, a.Replicas...)
+		for _, pl := range a.Replicas {
+			lent = lent || pl.StartCapW > 0
+		}
 	}
 	if len(as) == 0 {
 		c.buf = append(c.buf, '?')
 	} else {
 		c.buf = appendCaps(c.buf, from)
+	}
+	if lent {
+		own := make([]model.Placement, len(from))
+		for i := range from {
+			own[i].PowerCapW = from[i].OwnCapW()
+		}
+		c.buf = append(c.buf, " (own "...)
+		c.buf = append(appendCaps(c.buf, own), ')')
 	}
 	c.end()
 	c.buf = appendCap(c.buf, model.Placement{PowerCapW: r.PowerCapW})

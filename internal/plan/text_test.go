@@ -69,6 +69,33 @@ func TestWriteText(t *testing.T) {
 	}
 }
 
+// TestWriteTextLent: a recap of replicas on lent power shows, after the
+// caps they run at, the caps they started with (their own, the lowest a
+// recap may give them).
+func TestWriteTextLent(t *testing.T) {
+	snap, p := fullPlan()
+	p.Starts, p.Preemptions, p.Deferrals, p.Reservations, p.Pending = nil, nil, nil, nil, nil
+	snap.Running[0].Replicas = []model.Placement{{Node: "n2", GPUs: []int{0, 1, 2, 3}, PowerCapW: 650, StartCapW: 300}}
+	r2 := &snap.Running[1]
+	r2.Replicas[0].StartCapW, r2.Replicas[1].PowerCapW = 150, 0 // 200W (own 150W), uncapped never raised
+	p.Recaps = []model.Recap{{Job: "r1", PowerCapW: 300, PowerW: -1400}, {Job: "r2", PowerCapW: 0, PowerW: 800}}
+	var b bytes.Buffer
+	if err := plan.WriteText(&b, snap, p); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"RECAPS",
+		"  JOB  TENANT  FROM                 POWER CAP",
+		"  r1   beta    650W (own 300W)      300W",
+		"  r2   beta    200W,- (own 150W,-)  -",
+		"",
+	}, "\n")
+	got := b.String()[:strings.LastIndex(b.String(), "summary: ")]
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("WriteText (-want +got):\n%s", diff)
+	}
+}
+
 func TestWriteTextEmpty(t *testing.T) {
 	snap, _ := fixture()
 	var b bytes.Buffer
@@ -295,18 +322,24 @@ func writeTextOracle(w io.Writer, snap *model.Snapshot, p *model.Plan) {
 	}
 	section("RECAPS", "JOB\tTENANT\tFROM\tPOWER CAP", len(p.Recaps), func(i int) []string {
 		r := p.Recaps[i]
-		var from []string
+		var from, own []string
+		lent := false
 		fromText := "?"
 		for _, a := range snap.Running {
 			if a.Job.ID == r.Job {
 				fromText = ""
 				for _, pl := range a.Replicas {
 					from = append(from, oracleCap(pl.PowerCapW))
+					own = append(own, oracleCap(pl.OwnCapW()))
+					lent = lent || pl.StartCapW > 0
 				}
 			}
 		}
 		if fromText == "" {
 			fromText = capText(from)
+			if lent {
+				fromText += " (own " + capText(own) + ")"
+			}
 		}
 		return []string{r.Job, tenant(r.Job), fromText, oracleCap(r.PowerCapW)}
 	})
@@ -398,6 +431,9 @@ func TestWriteTextOracle(t *testing.T) {
 			r := &snap.Running[0]
 			r.Replicas = []model.Placement{{Node: "n2", GPUs: []int{0, 1}, PowerCapW: []int{0, 300}[rng.IntN(2)]},
 				{Node: "n2", GPUs: []int{2, 3}, PowerCapW: []int{0, 300}[rng.IntN(2)]}}
+		}
+		for i := range snap.Running[0].Replicas { // on lent power, at times
+			snap.Running[0].Replicas[i].StartCapW = []int{0, 0, 200, 300, -1}[rng.IntN(5)]
 		}
 		for range rng.IntN(3) {
 			p.Preemptions = append(p.Preemptions, model.Preemption{Victim: word(odd), Beneficiary: word(odd), Reason: word(odd),
