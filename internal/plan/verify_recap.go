@@ -8,7 +8,7 @@ import (
 
 // recaps checks the plan's recaps, each on its own: the policy allows
 // them; the job runs, is not terminating, and the plan neither starts
-// nor preempts it nor recaps it again; its cap suits every replica's GPU
+// it, nor raises it while preempting it, nor recaps it again; its cap suits every replica's GPU
 // model, changes at least one replica's cap and lowers none below the
 // replica's own (power lent by an earlier recap may be given back, no
 // more). What the recaps change in the loads is checked by power, with
@@ -50,11 +50,29 @@ func (v *verifier) recaps() {
 		if v.started[r.Job] {
 			v.add(CodeRecap, r.Job, "", -1, "recap of a job that the plan also starts")
 		}
-		if victims[r.Job] {
-			v.add(CodeRecap, r.Job, "", -1, "recap of a job that the plan preempts")
+		if victims[r.Job] && v.raisesAny(r, as) {
+			// lowering is allowed: a victim gives its lent power back
+			// at its notice, not at its eviction
+			v.add(CodeRecap, r.Job, "", -1, "recap raising a job that the plan preempts")
 		}
 		v.recapReplicas(r, as)
 	}
+}
+
+// raisesAny reports whether recap r raises some replica of allocations
+// as.
+func (v *verifier) raisesAny(r model.Recap, as []*model.Allocation) bool {
+	for _, a := range as {
+		for _, pl := range a.Replicas {
+			if node, ok := v.x.nodes[pl.Node]; ok && len(pl.GPUs) > 0 {
+				tdp := float64(v.x.models[node.GPUModel].TDPWatts)
+				if capW(r.PowerCapW, tdp) > capW(pl.PowerCapW, tdp) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // recapPolicyOff names the first policy setting that recaps need and

@@ -105,6 +105,14 @@ func TestVerifyRecapJob(t *testing.T) {
 		{"preempted in the same plan", then(r1At300(450), func(_ *model.Snapshot, p *model.Plan) {
 			p.Preemptions = []model.Preemption{{Victim: "r1", Beneficiary: "j2", NoticeAt: t0, EvictAt: t0.Add(10 * model.Minute)}}
 		}), []string{"recap r1  -1"}},
+		{"preempted in the same plan, giving its lent power back", func(s *model.Snapshot, p *model.Plan) {
+			r := running(s, "r1")
+			for i := range r.Replicas {
+				r.Replicas[i].PowerCapW, r.Replicas[i].StartCapW = 600, 300
+			}
+			recap(p, "r1", 300)
+			p.Preemptions = []model.Preemption{{Victim: "r1", Beneficiary: "j2", NoticeAt: t0, EvictAt: t0.Add(10 * model.Minute)}}
+		}, nil},
 		{"scaled up in the same plan", then(r1At300(450), func(s *model.Snapshot, p *model.Plan) {
 			r := running(s, "r1").Job
 			r.Kind, r.Replicas = model.KindDeployment, 2

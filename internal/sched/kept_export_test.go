@@ -17,6 +17,9 @@ func KeptMatchesFresh(q *Queue, snap *model.Snapshot, now model.Time) (bool, err
 		return false, nil
 	}
 	t := b.tally
+	// the view is of the snapshot with loans taken back, as Quick plans
+	keep := q.recalls
+	snap, _ = recall(snap, &keep, func(id string) bool { _, ok := q.Get(id); return ok })
 	b.c.Begin()
 	defer b.c.Rollback()
 	p := newPass(snap, now, &q.prep, b.c, &t, func(id string) (string, bool) {

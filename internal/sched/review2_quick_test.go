@@ -186,8 +186,9 @@ func r2Evolve(rng *rand.Rand, cur *model.Snapshot, got model.Plan, queued []*mod
 	queued = kept
 	cur.Running = running
 	if len(*later) > 0 && rng.IntN(2) == 0 {
-		queued = append(queued, (*later)[0])
-		q.Add((*later)[0])
+		if q.Add((*later)[0]) { // not when a job of that ID is queued already
+			queued = append(queued, (*later)[0])
+		}
 		*later = (*later)[1:]
 	}
 	fac := cur.Facility

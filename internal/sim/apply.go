@@ -166,11 +166,14 @@ func (t *twin) recap(js *jobState, capW int, now model.Time) {
 	js.speed = t.speedOf(js.job, reps)
 	js.paces = append(js.paces, pace{at: now, speed: js.speed, done: done})
 	js.rec.Recaps++
+	t.q.stale(js) // the completion due at the old speed, and a victim's eviction
+	js.epoch++
 	if js.job.RuntimeLimit > 0 {
-		t.q.stale(js) // the completion due at the old speed
-		js.epoch++
 		left := math.Max(0, float64(js.remaining)-done)
 		t.q.push(now.Add(model.Duration(math.Ceil(left/js.speed))), evCompletion, js, js.epoch)
+	}
+	if js.alloc.Terminating { // a victim giving its lent power back: still evicted then
+		t.q.push(js.alloc.EvictAt, evEviction, js, js.epoch)
 	}
 	if t.log == io.Discard {
 		return

@@ -44,11 +44,12 @@ var goldenRuns = []struct {
 	}},
 	{"capped_recap", func() Config {
 		fac := facility(2)
-		fac.Sites[0].PowerEnvelopeKW = 10 // as capped_start; j2's cap is raised once j1 ends
-		fac.Policy.PowerRecap = true
+		fac.Sites[0].PowerEnvelopeKW = 10 // as capped_start; j2's cap is raised once j1 ends,
+		fac.Policy.PowerRecap = true      // and lowered again when j3 needs the power
 		return Config{Facility: fac, Jobs: []*model.Job{
 			job("j1", "acme", "normal", 1, 8, t0, 2*model.Hour),
 			job("j2", "beta", "normal", 1, 8, t0.Add(model.Minute), 2*model.Hour),
+			job("j3", "acme", "normal", 1, 8, t0.Add(130*model.Minute), model.Hour),
 		}}
 	}},
 	{"node_failures", func() Config {
