@@ -171,10 +171,11 @@ type Policy struct {
 	// an oversubscribed site runs all its GPUs capped instead of some at
 	// TDP and the rest waiting for power.
 	PowerShare bool
-	// PowerRecap, with PowerCapping, raises the caps of running capped
-	// jobs when a pass leaves power that no start took and no job waits
-	// (Plan.Recaps). Off by default: caps are never lowered again, so
-	// power given to running jobs is kept from work that arrives later.
+	// PowerRecap, with PowerCapping, lends the power a pass leaves to
+	// running jobs that started capped (Plan.Recaps raise their caps)
+	// and takes it back for starts (recaps lower them again, never below
+	// the cap each started with). Off by default: it trades energy for
+	// time and sends many cap changes to the nodes (docs/scheduling.md).
 	PowerRecap   bool
 	Deferral     bool
 	CarbonWeight float64 // weight of carbon vs price when deferring, 0..1
