@@ -141,11 +141,12 @@ type Task struct {
 	WorkDir string            `json:"workdir,omitempty"`
 	GPUs    []int             `json:"gpus"`
 	// PowerCapW is the power limit to set on the GPUs (0 = the default:
-	// the limit they had when the agent started). It may rise while the
-	// task runs (the scheduler's recap, never a cut): the agent sets the
-	// new limit on the task's GPUs, or restores their own when it drops
-	// to 0. An agent older than recaps ignores the change and keeps the
-	// cap the task started with.
+	// the limit they had when the agent started). It may change while the
+	// task runs (the scheduler's recap): rise on lent power and fall back,
+	// never below the cap the task started with. The agent sets the new
+	// limit on the task's GPUs, or restores their own when it becomes 0.
+	// An agent older than recaps ignores the change and keeps the cap the
+	// task started with: never above what the server counts.
 	PowerCapW int `json:"power_cap_w,omitempty"`
 	// Stop asks the agent to stop the task: SIGTERM now, SIGKILL of the
 	// whole process group GraceSeconds later.

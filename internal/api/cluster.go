@@ -111,8 +111,9 @@ type Plan struct {
 	Preemptions []PlanPreempt `json:"preemptions"`
 	Deferrals   []PlanDefer   `json:"deferrals"`
 	Pending     []PlanPending `json:"pending"`
-	// Recaps are the running jobs whose power caps the pass raised,
-	// after its starts (an older server's plan has none).
+	// Recaps are the running jobs whose power caps the pass changed:
+	// raised into power it left free, or lowered to give lent power back
+	// for its starts (an older server's plan has none).
 	Recaps []PlanRecap `json:"recaps"`
 	// Dropped lists starts the commit refused because the state changed
 	// during the pass (plan.Verify against the state at commit).
@@ -148,13 +149,15 @@ type PlanPending struct {
 	EstStart *time.Time `json:"est_start,omitempty"`
 }
 
-// PlanRecap is a running job whose power cap the pass raised: every
+// PlanRecap is a running job whose power cap the pass changed: every
 // replica runs at PowerCapW from now on (0: uncapped, its GPUs' own
-// limit). A recap never lowers a replica's cap.
+// limit). Raised, the replicas run on lent power; lowered, they give it
+// back, never below the cap each started with (Replica.StartPowerCapW).
 type PlanRecap struct {
 	Job       string `json:"job"`
 	PowerCapW int    `json:"power_cap_w"`
-	// PowerW is the site IT power the recap adds, as the core estimated it.
+	// PowerW is the site IT power the recap adds (below 0: frees), as
+	// the core estimated it.
 	PowerW float64 `json:"power_w"`
 }
 

@@ -90,17 +90,23 @@ const (
 
 // Replica is one replica of the current (or last) attempt.
 type Replica struct {
-	Index     int        `json:"index"`
-	Node      string     `json:"node"`
-	GPUs      []int      `json:"gpus"`
-	PowerCapW int        `json:"power_cap_w,omitempty"` // raised by a recap while it runs, never lowered
-	State     string     `json:"state"`
-	PID       int        `json:"pid,omitempty"`
-	ExitCode  *int       `json:"exit_code,omitempty"`
-	Signal    string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	EndedAt   *time.Time `json:"ended_at,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	Index int    `json:"index"`
+	Node  string `json:"node"`
+	GPUs  []int  `json:"gpus"`
+	// PowerCapW is the limit on its GPUs (0: their own). A recap may
+	// raise it while the replica runs, lending it power, and lower it
+	// again to take the loan back, never below StartPowerCapW.
+	PowerCapW int `json:"power_cap_w,omitempty"`
+	// StartPowerCapW, set once a recap raised the replica's cap, is the
+	// cap it started with: its own, which a recap never lowers it below.
+	StartPowerCapW int        `json:"start_power_cap_w,omitempty"`
+	State          string     `json:"state"`
+	PID            int        `json:"pid,omitempty"`
+	ExitCode       *int       `json:"exit_code,omitempty"`
+	Signal         string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
+	StartedAt      *time.Time `json:"started_at,omitempty"`
+	EndedAt        *time.Time `json:"ended_at,omitempty"`
+	Error          string     `json:"error,omitempty"`
 }
 
 // Usage is what a job (or a tenant) consumed: GPU time and energy, with
@@ -165,8 +171,9 @@ const (
 	// EventSovereignty: at a start of the server, a running job found in
 	// sites its facility's policy no longer allows for it.
 	EventSovereignty = "sovereignty"
-	// EventRecap: the scheduler raised (or lifted) the power cap of a
-	// running job's replicas, into power a pass left free.
+	// EventRecap: the scheduler changed the power cap of a running job's
+	// replicas: raised (or lifted) it into power a pass left free, or
+	// lowered it to take that lent power back.
 	EventRecap = "recap"
 )
 
