@@ -23,7 +23,9 @@
 // A pass runs while jobs wait, and also, with an empty queue, while a
 // running job is power-capped and the policy lets passes raise caps
 // (model.Policy.PowerRecap): the power a job's end frees then reaches
-// the jobs started capped (recap.go). A recap changes the caps of the
+// the jobs started capped (recap.go). That power is lent: a later pass
+// may lower the cap again, never below the cap the job started with, so
+// that its starts get the power back. A recap changes the caps of the
 // job's replicas in its document, and the agents set the new limit on
 // the GPUs.
 //

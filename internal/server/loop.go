@@ -98,9 +98,11 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 // holdingPart trims p, computed on snap, to what still holds on cur, the
 // state at commit: entries of jobs no longer pending (cancelled during
 // the pass) go, and recaps that no longer hold (recapHolds: a job that
-// ended, is being stopped or is a victim of p, a recap that raises no
-// cap); then plan.Verify against cur drops each start, preemption or
-// recap it finds a violation for. It returns the dropped starts' jobs.
+// ended, is being stopped or is a victim of p, a recap that changes no
+// cap or would take a replica below its own); then plan.Verify against
+// cur drops each start, preemption or recap it finds a violation for (a
+// start that needed the power a dropped recap would have given back
+// goes in the next round). It returns the dropped starts' jobs.
 func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string {
 	still := map[string]bool{}
 	var pending []*model.Job
@@ -196,7 +198,9 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 		}
 	}
 	s.pruneRecent(now)
-	// Recaps come after every start of the pass, into the power it left.
+	// Recaps: raised into the power the pass's starts left, or lowered to
+	// give lent power back to them. One commit holds both, and wakes the
+	// agents of the starts' nodes and of the recapped jobs' together.
 	p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool { return !s.recapJob(rc, c) })
 	wake := time.Time{}
 	later := func(t model.Time) {

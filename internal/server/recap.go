@@ -1,93 +1,151 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
-// A recap (model.Recap) raises the power cap of a running job's
-// replicas into power a pass left free. The server applies it like a
-// start: the replicas' caps change in the job's document, committed
-// with the plan's other changes and an event, and the agents of their
-// nodes are woken to fetch their tasks, whose PowerCapW the agent
-// compares with the cap it set (internal/agent). The allocation the
-// core sees gets the new caps in a new slice: the core keeps the
-// slices it was handed and tells a change by identity.
+// A recap (model.Recap) changes the power cap of a running job's
+// replicas: it raises it into power a pass left free, lending the
+// replicas that power, or lowers it to take lent power back for the
+// pass's starts, never below the cap a replica started with (its own:
+// api.Replica.StartPowerCapW once a recap raised it). The server
+// applies it like a start: the replicas' caps change in the job's
+// document, committed with the plan's other changes and an event, and
+// the agents of their nodes are woken to fetch their tasks, whose
+// PowerCapW the agent compares with the cap it set (internal/agent).
+// Those agents are woken by the same commit as the agents of the
+// pass's starts: a lower cap is there for the lowered job's agents from
+// the moment the start it makes room for is there for the starting
+// job's (on one node, in the same answer), but nothing orders two
+// agents' fetches (docs/operations.md, item 7). The
+// allocation the core sees gets the new caps in a new slice: the core
+// keeps the slices it was handed and tells a change by identity.
 
-// raisedCap is what recap cap w makes of a replica's cap old, and
-// whether it changes it: a recap raises a cap (to w, or lifts it with
-// w = 0) and never lowers one, nor caps an uncapped replica.
-func raisedCap(old, w int) (int, bool) {
-	switch {
-	case old <= 0 || w < 0:
-		return old, false
-	case w == 0:
-		return 0, true
-	case w > old:
-		return w, true
+// recapped is what recap cap w makes of a replica's cap capW and start
+// cap startW (0: never raised): the new cap and start cap, whether the
+// cap changes, and whether w is below the replica's own cap (its start
+// cap, or its cap when never raised; an uncapped one's is its GPUs' own
+// limit), which no recap may lower it to. A raise keeps the cap the
+// replica had as its start cap, the first time; a lowering keeps it.
+func recapped(capW, startW, w int) (newCap, newStart int, changed, below bool) {
+	own := capW
+	if startW > 0 {
+		own = startW
 	}
-	return old, false
+	switch {
+	case w == capW:
+		return capW, startW, false, false
+	case w < 0 || own == 0 || (w > 0 && w < own):
+		return capW, startW, false, true
+	case startW == 0:
+		startW = capW
+	}
+	return w, startW, true, false
 }
 
 // recapHolds reports whether recap rc still applies at commit: its job
 // runs and is not being stopped, the plan does not preempt it (victims),
-// and rc raises the cap of one of its live replicas. Caller holds mu.
+// and rc changes the cap of one of its live replicas without taking one
+// below its own cap. A recap below a replica's own cap is the core's
+// mistake (plan.Verify refuses it too): it is logged. Caller holds mu.
 func (s *Server) recapHolds(rc model.Recap, victims map[string]bool) bool {
 	js := s.running[rc.Job]
 	if js == nil || js.alloc == nil || js.stop != stopNone || victims[rc.Job] {
 		return false
 	}
-	return slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool {
-		_, ok := raisedCap(r.PowerCapW, rc.PowerCapW)
-		return ok && live(&r)
-	})
+	changes := false
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if !live(r) {
+			continue
+		}
+		_, _, changed, below := recapped(r.PowerCapW, r.StartPowerCapW, rc.PowerCapW)
+		if below {
+			s.log.Error("recap dropped: it would take a replica below its own cap", "job", rc.Job, "replica", r.Index, "node", r.Node,
+				"cap_w", rc.PowerCapW, "replica_cap_w", r.PowerCapW, "start_cap_w", r.StartPowerCapW)
+			return false
+		}
+		changes = changes || changed
+	}
+	return changes
 }
 
 // recapJob applies recap rc to its job's live replicas and records an
-// event; it reports whether it changed a cap. Caller holds mu.
+// event; it reports whether it changed a cap. A replica rc would take
+// below its own cap keeps its cap (recapHolds dropped such a recap).
+// Caller holds mu.
 func (s *Server) recapJob(rc model.Recap, c *changes) bool {
 	js := s.running[rc.Job]
 	if js == nil || js.alloc == nil {
 		return false
 	}
-	lo, hi := 0, 0 // the caps raised
+	var was []int // the caps changed
 	for i := range js.doc.Replicas {
 		r := &js.doc.Replicas[i]
-		w, ok := raisedCap(r.PowerCapW, rc.PowerCapW)
+		w, start, ok, _ := recapped(r.PowerCapW, r.StartPowerCapW, rc.PowerCapW)
 		if !ok || !live(r) {
 			continue
 		}
-		if lo == 0 || r.PowerCapW < lo {
-			lo = r.PowerCapW
-		}
-		hi = max(hi, r.PowerCapW)
-		r.PowerCapW = w
+		was = append(was, r.PowerCapW)
+		r.PowerCapW, r.StartPowerCapW = w, start
 		c.bump(r.Node)
 	}
-	if hi == 0 {
+	if len(was) == 0 {
 		return false
 	}
 	reps := slices.Clone(js.alloc.Replicas)
 	for i := range reps {
-		reps[i].PowerCapW, _ = raisedCap(reps[i].PowerCapW, rc.PowerCapW)
+		p := &reps[i]
+		if w, start, ok, _ := recapped(p.PowerCapW, p.StartCapW, rc.PowerCapW); ok {
+			p.PowerCapW, p.StartCapW = w, start
+		}
 	}
 	js.alloc.Replicas = reps
-	was := fmt.Sprintf("%d W", lo)
-	if hi != lo {
-		was = fmt.Sprintf("%d–%d W", lo, hi)
-	}
-	msg := fmt.Sprintf("power cap raised to %d W (was %s)", rc.PowerCapW, was)
-	if rc.PowerCapW == 0 {
-		msg = fmt.Sprintf("power cap lifted (was %s): its GPUs run at their own limit", was)
-	}
-	c.job(js, api.EventRecap, msg)
+	c.job(js, api.EventRecap, recapMessage(rc.PowerCapW, was))
 	return true
 }
 
-// mayRecap reports whether a pass may raise a running job's cap: the
+// recapMessage is the event of a recap to cap w (0: uncapped) of
+// replicas whose caps were was: raised, lifted, lowered, or, replicas
+// on both sides of w, set.
+func recapMessage(w int, was []int) string {
+	watts := func(w int) int { // uncapped is the most
+		if w == 0 {
+			return math.MaxInt
+		}
+		return w
+	}
+	text := func(w int) string {
+		if w == 0 {
+			return "uncapped"
+		}
+		return fmt.Sprintf("%d W", w)
+	}
+	lo := slices.MinFunc(was, func(x, y int) int { return cmp.Compare(watts(x), watts(y)) })
+	hi := slices.MaxFunc(was, func(x, y int) int { return cmp.Compare(watts(x), watts(y)) })
+	from := text(lo)
+	if hi != lo {
+		from += "–" + text(hi)
+	}
+	switch {
+	case w == 0:
+		return fmt.Sprintf("power cap lifted (was %s): its GPUs run at their own limit", from)
+	case watts(hi) < w:
+		return fmt.Sprintf("power cap raised to %d W (was %s)", w, from)
+	case watts(lo) > w:
+		return fmt.Sprintf("power cap lowered to %d W (was %s): lent power taken back", w, from)
+	}
+	return fmt.Sprintf("power cap set to %d W (was %s): lent power raised on some replicas, taken back on others", w, from)
+}
+
+// mayRecap reports whether a pass with an empty queue may raise a
+// running job's cap (lowering one is for the starts of waiting jobs): the
 // policy recaps, and a running job that is not being stopped has a
 // capped replica. The loop runs the core for it even with an empty
 // queue, so that power a job's end freed reaches the jobs capped

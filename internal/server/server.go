@@ -349,7 +349,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 		if !live(&r) {
 			continue
 		}
-		a.Replicas = append(a.Replicas, model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW})
+		a.Replicas = append(a.Replicas, model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, StartCapW: r.StartPowerCapW})
 		if n := s.nodes[r.Node]; n != nil {
 			n.jobs[js.doc.ID] = true
 		}
