@@ -83,7 +83,9 @@
 //     ends its attempt whole, as for a replica lost with its node.
 //   - A task's power cap is set on its GPUs before it starts and the
 //     limits the GPUs had when the agent started are restored when it
-//     ends. A cap the GPUs refuse is reported in Error; the task runs.
+//     ends. A cap the server changes while the task runs (a recap:
+//     raised, lowered back, lifted) is set likewise. A cap the GPUs
+//     refuse is reported in Error; the task runs.
 //     While a GPU is capped, its limit before the cap is recorded in
 //     DataDir/caps.json: an agent started after a crash of the previous
 //     one restores it (caps.go).

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,73 @@ func TestRecapLiftKeepsAnotherTasksCap(t *testing.T) {
 	}
 	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
 		t.Errorf("caps.json %v, want GPU 1 alone (y's), 700 W to restore", got)
+	}
+}
+
+// A recap may lower a running task's cap again, taking back power lent
+// to it by an earlier raise: the agent sets the lower limit on the
+// task's GPUs, which draw less, the GPUs' own limit staying recorded in
+// caps.json. A task whose cap was lifted gets one again, recorded in
+// caps.json as a cap set at the start is.
+func TestRecapLowersTheLimit(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv) // two H100s at 700 W, cap range 200–700 W
+	task := sh("j-lower", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	pid := srv.waitStatus(t, "j-lower", 0, 1, running).PID
+	task.PowerCapW = 500
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 500 }, "GPU 1 at the raised 500 W cap (it is at %d W)", limitOf(a, 1))
+
+	task.PowerCapW = 400
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 400 }, "GPU 1 at the lowered 400 W cap (it is at %d W)", limitOf(a, 1))
+	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 400 }, "GPU 1 busy under its 400 W cap: %+v", gpuSample(srv, 1))
+	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
+		t.Errorf("caps.json %v after the cap was lowered, want GPU 1's 700 W to restore", got)
+	}
+
+	task.PowerCapW = 0
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 700 }, "GPU 1 back at 700 W once the cap is lifted (it is at %d W)", limitOf(a, 1))
+	task.PowerCapW = 300
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 300 }, "GPU 1 at 300 W, lowered from its own limit (it is at %d W)", limitOf(a, 1))
+	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 300 }, "GPU 1 busy under its 300 W cap: %+v", gpuSample(srv, 1))
+	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
+		t.Errorf("caps.json %v once the lifted cap was lowered again, want GPU 1's 700 W to restore", got)
+	}
+	st, _ := srv.last("j-lower", 0, 1)
+	if st.State != api.ReplicaRunning || st.PID != pid || st.Error != "" {
+		t.Errorf("the task after its recaps: %+v, want it still running as pid %d, no error", st, pid)
+	}
+}
+
+// A lower cap the GPU refuses leaves it at the higher limit, drawing
+// power the scheduler may have given another job: the agent reports it
+// in the task's error and logs it as an error.
+func TestRecapLoweringRefusedIsAnError(t *testing.T) {
+	srv := newFakeServer()
+	var logs syncBuffer
+	a := startAgent(t, srv, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	task := sh("j-keep", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{0}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-keep", 0, 1, running)
+	task.PowerCapW = 600
+	srv.assign(task)
+	eventually(t, 2*time.Second, func() bool { return limitOf(a, 0) == 600 }, "GPU 0 at the raised 600 W cap (it is at %d W)", limitOf(a, 0))
+	task.PowerCapW = 150 // below the H100's 200 W
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-keep", 0, 1, func(st api.TaskStatus) bool { return st.Error != "" })
+	if st.State != api.ReplicaRunning || !strings.Contains(st.Error, "150 W") {
+		t.Errorf("the task after a refused lowering: %+v, want it running, its error naming the 150 W cap", st)
+	}
+	if lim := limitOf(a, 0); lim != 600 {
+		t.Errorf("GPU 0 limit %d W after the refused lowering, want the 600 W it had", lim)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "above its task's lowered cap") {
+		t.Errorf("agent logs %q, want an error saying the GPU stays above its task's lowered cap", got)
 	}
 }

@@ -188,7 +188,8 @@ func (a *Agent) applyLocked(as api.Assignments) {
 }
 
 // updateLocked applies a new listing of a task the agent has: a Stop, a
-// changed deadline, a raised power cap.
+// changed deadline, a changed power cap (a recap: raised, or lowered
+// back).
 func (a *Agent) updateLocked(t *task, spec api.Task) {
 	t.spec.Stop, t.spec.GraceSeconds, t.spec.Deadline = spec.Stop, spec.GraceSeconds, spec.Deadline
 	if t.state != api.ReplicaRunning {

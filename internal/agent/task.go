@@ -258,25 +258,29 @@ func (a *Agent) holdGPUsLocked(t *task, hold bool) {
 	}
 }
 
-// capLocked sets the task's power cap on its GPUs. Failures go to the
-// task's Error; the task runs anyway.
-func (a *Agent) capLocked(t *task) {
+// capLocked sets the task's power cap on its GPUs and reports whether
+// every GPU took it. Failures go to the task's Error; the task runs
+// anyway.
+func (a *Agent) capLocked(t *task) bool {
 	w := t.spec.PowerCapW
 	if w <= 0 || len(t.spec.GPUs) == 0 {
-		return
+		return true
 	}
 	if a.cfg.Devices == nil {
 		t.errs = append(t.errs, fmt.Sprintf("power cap %d W: the node has no GPUs", w))
-		return
+		return false
 	}
 	t.capped = true
 	a.recordCapsLocked() // before the cap: a crash in between leaves nothing to undo
+	ok := true
 	for _, g := range t.spec.GPUs {
 		if err := a.cfg.Devices.SetPowerLimit(g, w); err != nil {
+			ok = false
 			t.errs = append(t.errs, fmt.Sprintf("power cap: %v", err))
 			a.log.Warn("cannot cap GPU power", "task", t.name(), "gpu", g, "watts", w, "err", err)
 		}
 	}
+	return ok
 }
 
 // uncapLocked puts the power limit of a capped task's GPUs back to what
@@ -299,20 +303,28 @@ func (a *Agent) uncapLocked(t *task) {
 }
 
 // recapLocked applies a running task's new power cap w, which the
-// server raised while it runs (a recap): the new limit on its GPUs, or,
-// at 0, the limit they had when the agent started, unless another capped
-// task holds them. As at the start, the cap is recorded (caps.json)
-// before it is set and failures go to the task's Error; the task runs on.
+// server changed while it runs (a recap): raised on power lent to the
+// task, or lowered to take that power back, never below the cap the
+// task started with. The new limit goes on its GPUs, or, at 0, the limit
+// they had when the agent started, unless another capped task holds
+// them. As at the start, the cap is recorded (caps.json) before it is
+// set and failures go to the task's Error; the task runs on. A lower cap
+// a GPU refuses is logged as an error: the GPU keeps the higher limit,
+// and may draw power the scheduler gave another job.
 func (a *Agent) recapLocked(t *task, w int) {
 	old := t.spec.PowerCapW
 	if w == old || len(t.spec.GPUs) == 0 {
 		return
 	}
 	t.spec.PowerCapW = w
-	if w > 0 {
-		a.capLocked(t)
-	} else {
+	if w == 0 {
 		a.liftLocked(t)
+	} else if !a.capLocked(t) {
+		if old == 0 || w < old {
+			a.log.Error("GPU power limit stays above its task's lowered cap: its GPUs may draw power the scheduler gave another job",
+				"task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
+		}
+		return
 	}
 	a.log.Info("task's power cap changed", "task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
 }
