@@ -86,7 +86,8 @@ type Plan struct {
 	Deferrals    []Deferral
 	Reservations []Reservation
 	Pending      []Pending
-	// Recaps raise the caps of running jobs, after every start of the
-	// pass (Policy.PowerCapping).
+	// Recaps change the caps of running jobs (Policy.PowerRecap): raised
+	// on power the pass left after its starts, lowered where its starts
+	// took lent power back. One per job, in job ID order.
 	Recaps []Recap
 }
