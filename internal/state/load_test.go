@@ -89,7 +89,7 @@ func TestLoadExample(t *testing.T) {
 
 // TestLoadFeatures covers what the example does not: a partly running
 // deployment, a terminating job preempted for another, claims, power
-// caps, Unix times, usage defaulting to now.
+// caps (one raised on lent power), Unix times, usage defaulting to now.
 func TestLoadFeatures(t *testing.T) {
 	fac, jobs := fixture(t)
 	src := lines(
@@ -99,6 +99,7 @@ func TestLoadFeatures(t *testing.T) {
 		"    started: 2026-01-05T10:00:00Z",
 		"    placement: h100-3:7",
 		"    power_cap_w: 500",
+		"    start_power_cap_w: 300",
 		"  - job: lab-b-pretrain",
 		"    started: 2026-01-05T06:00:00Z",
 		`    placement: ["h100-1:0-7", "h100-2:0-3,4-7"]`,
@@ -123,7 +124,7 @@ func TestLoadFeatures(t *testing.T) {
 	if !a.Terminating || a.EvictAt != at("2026-01-05T12:10:00Z") || a.PreemptedFor != "lab-a-finetune" {
 		t.Errorf("terminating allocation: %+v", a)
 	}
-	if c := st.Running[0].Replicas[0]; c.PowerCapW != 500 || c.Node != "h100-3" || !cmp.Equal(c.GPUs, []int{7}) {
+	if c := st.Running[0].Replicas[0]; c.PowerCapW != 500 || c.StartCapW != 300 || c.Node != "h100-3" || !cmp.Equal(c.GPUs, []int{7}) {
 		t.Errorf("chat replica: %+v", c)
 	}
 	if p := st.Running[2].Replicas[0]; p.Node != "h100-4" || len(p.GPUs) != 0 {

@@ -10,7 +10,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
-var runFields = []string{"job", "started", "last_checkpoint", "placement", "power_cap_w", "terminating", "evict_at", "preempted_for"}
+var runFields = []string{"job", "started", "last_checkpoint", "placement", "power_cap_w", "start_power_cap_w", "terminating", "evict_at", "preempted_for"}
 
 // runRaw is one running entry as written, with the line of each value.
 type runRaw struct {
@@ -20,7 +20,7 @@ type runRaw struct {
 	vals                   map[string]*yamlin.Node
 	started, ckpt, evict   model.Time
 	terminating, termGiven bool
-	capW                   int
+	capW, startW           int
 	preemptedFor           string
 	placements             []model.Placement
 }
@@ -41,6 +41,16 @@ func (l *loader) runEntry(n *yamlin.Node, path string) {
 	if v := r.vals["power_cap_w"]; v != nil {
 		c, _ := l.d.c.Integer(v, yamlin.Join(path, "power_cap_w"), 1, maxCapW)
 		r.capW = int(c)
+	}
+	if v := r.vals["start_power_cap_w"]; v != nil {
+		c, _ := l.d.c.Integer(v, yamlin.Join(path, "start_power_cap_w"), 1, maxCapW)
+		r.startW = int(c)
+		switch {
+		case r.startW > 0 && r.capW > 0 && r.capW < r.startW:
+			l.c.Add(v.Line, yamlin.Join(path, "start_power_cap_w"), "%d W is above power_cap_w (%d W): a recap only lends power above the cap a job started with", r.startW, r.capW)
+		case r.startW > 0 && r.capW == r.startW:
+			l.c.Add(v.Line, yamlin.Join(path, "start_power_cap_w"), "equals power_cap_w: drop it (nothing is lent)")
+		}
 	}
 	if v := r.vals["preempted_for"]; v != nil {
 		p := yamlin.Join(path, "preempted_for")
@@ -69,7 +79,7 @@ func (l *loader) runEntry(n *yamlin.Node, path string) {
 		return
 	}
 	for i := range r.placements {
-		r.placements[i].PowerCapW = r.capW
+		r.placements[i].PowerCapW, r.placements[i].StartCapW = r.capW, r.startW
 	}
 	l.st.Running = append(l.st.Running, model.Allocation{
 		Job: r.job, Started: r.started, LastCheckpoint: r.ckpt, Replicas: r.placements,
@@ -221,6 +231,12 @@ func (l *loader) fits(j *model.Job, node *model.Node, pl *model.Placement, r *ru
 	if r.capW > 0 && j.GPUsPerReplica > 0 {
 		if err := capOK(l.fac.GPUModels[node.GPUModel], r.capW); err != nil {
 			l.c.Add(r.vals["power_cap_w"].Line, yamlin.Join(r.path, "power_cap_w"), "%v", err)
+			ok = false
+		}
+	}
+	if r.startW > 0 && j.GPUsPerReplica > 0 {
+		if err := capOK(l.fac.GPUModels[node.GPUModel], r.startW); err != nil {
+			l.c.Add(r.vals["start_power_cap_w"].Line, yamlin.Join(r.path, "start_power_cap_w"), "%v", err)
 			ok = false
 		}
 	}
