@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,34 +24,10 @@ var lendFacility = strings.Replace(recapFacility, "power_envelope_kw: 5.8", "pow
 // started with, never below it: b runs on, not preempted, its agent sets
 // the lower limit on its fake GPUs, which draw less.
 func TestLentPowerTakenBack(t *testing.T) {
-	dir := t.TempDir()
-	facFile := filepath.Join(dir, "facility.yaml")
-	if err := os.WriteFile(facFile, []byte(lendFacility), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDev(t, "--facility", facFile, "--site", "s1", "--fake-gpus", "8")
-	waitFor := func(name string) string {
-		return `while [ ! -e ` + name + ` ]; do sleep 0.05; done`
-	}
-	stop := func(name string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(d.Work, name), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a := d.submit(map[string]any{"gpus": 2, "command": sh(waitFor("a.stop"))})
-	d.waitState(a.ID, api.StateRunning, 20*time.Second)
-	b := d.submit(map[string]any{"gpus": 4, "command": sh(waitFor("b.stop"))})
-	jb := d.waitState(b.ID, api.StateRunning, 20*time.Second)
-	if ja := d.job(a.ID); ja.Replicas[0].PowerCapW != 0 {
-		t.Fatalf("a started capped at %d W, want it at TDP", ja.Replicas[0].PowerCapW)
-	}
-	own, gpu := jb.Replicas[0].PowerCapW, jb.Replicas[0].GPUs[0]
-	if own <= 0 || own >= 560 {
-		t.Fatalf("b started with cap %d W, want it capped below the 560 W a busy fake H100 draws", own)
-	}
+	d, a, b := startCappedPair(t, lendFacility, 2)
+	own, gpu := b.Replicas[0].PowerCapW, b.Replicas[0].GPUs[0]
 
-	stop("a.stop")
+	d.touch("a.stop")
 	d.waitState(a.ID, api.StateSucceeded, 20*time.Second)
 	d.waitFor("b's cap raised", 20*time.Second, func() bool {
 		r := d.job(b.ID).Replicas[0]
@@ -64,7 +38,7 @@ func TestLentPowerTakenBack(t *testing.T) {
 	}
 	d.waitFor("b's GPU to draw more on lent power", 10*time.Second, func() bool { return d.gpuPower(gpu) > float64(own) })
 
-	c := d.submit(map[string]any{"gpus": 4, "command": sh(waitFor("c.stop"))})
+	c := d.submit(map[string]any{"gpus": 4, "command": sh(untilFile("c.stop"))})
 	jc := d.waitState(c.ID, api.StateRunning, 20*time.Second)
 	rb := d.job(b.ID).Replicas[0]
 	if d.job(b.ID).State != api.StateRunning || rb.PowerCapW == 0 || rb.PowerCapW < own || rb.StartPowerCapW != own {
@@ -96,8 +70,8 @@ func TestLentPowerTakenBack(t *testing.T) {
 			t.Errorf("%s's replica %+v, want no error", j, r)
 		}
 	}
-	stop("b.stop")
-	stop("c.stop")
+	d.touch("b.stop")
+	d.touch("c.stop")
 	d.waitState(b.ID, api.StateSucceeded, 20*time.Second)
 	d.waitState(c.ID, api.StateSucceeded, 20*time.Second)
 }

@@ -64,32 +64,12 @@ func (d *dev) gpuPower(i int) float64 {
 // ends: the server's pass recaps it (an event says so), and the agent
 // sets the new limit on its fake GPUs, which draw more.
 func TestPowerRecapEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	facFile := filepath.Join(dir, "facility.yaml")
-	if err := os.WriteFile(facFile, []byte(recapFacility), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDev(t, "--facility", facFile, "--site", "s1", "--fake-gpus", "8")
-	waitFor := func(name string) string {
-		return `while [ ! -e ` + name + ` ]; do sleep 0.05; done`
-	}
-	a := d.submit(map[string]any{"gpus": 4, "command": sh(waitFor("a.stop"))})
-	d.waitState(a.ID, api.StateRunning, 20*time.Second)
-	b := d.submit(map[string]any{"gpus": 4, "command": sh(waitFor("b.stop"))})
-	jb := d.waitState(b.ID, api.StateRunning, 20*time.Second)
-	if ja := d.job(a.ID); ja.Replicas[0].PowerCapW != 0 {
-		t.Fatalf("a started capped at %d W, want it at TDP", ja.Replicas[0].PowerCapW)
-	}
-	capW, gpu := jb.Replicas[0].PowerCapW, jb.Replicas[0].GPUs[0]
-	if capW <= 0 || capW >= 700 {
-		t.Fatalf("b started with cap %d W, want it capped below 700 W", capW)
-	}
+	d, a, b := startCappedPair(t, recapFacility, 4)
+	capW, gpu := b.Replicas[0].PowerCapW, b.Replicas[0].GPUs[0]
 	// A busy fake H100 draws 560 W, or its limit when that is lower.
 	d.waitFor("b's GPU to draw its cap", 10*time.Second, func() bool { return d.gpuPower(gpu) == float64(min(560, capW)) })
 
-	if err := os.WriteFile(filepath.Join(d.Work, "a.stop"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	d.touch("a.stop")
 	d.waitState(a.ID, api.StateSucceeded, 20*time.Second)
 	var raised int
 	d.waitFor("b's cap raised", 20*time.Second, func() bool {
@@ -117,8 +97,41 @@ func TestPowerRecapEndToEnd(t *testing.T) {
 	if j := d.job(b.ID); j.State != api.StateRunning || j.Replicas[0].Error != "" {
 		t.Errorf("b after its recap: %s, replica %+v; want it running on, no error", j.State, j.Replicas[0])
 	}
-	if err := os.WriteFile(filepath.Join(d.Work, "b.stop"), nil, 0o644); err != nil {
+	d.touch("b.stop")
+	d.waitState(b.ID, api.StateSucceeded, 20*time.Second)
+}
+
+// startCappedPair starts carnot dev on the facility YAML fac and in it
+// job a on gpusA GPUs, which must start at TDP, then b on 4 GPUs, which
+// must start capped; each runs until the file a.stop or b.stop appears
+// in d.Work (see touch).
+func startCappedPair(t *testing.T, fac string, gpusA int) (d *dev, a, b *api.Job) {
+	t.Helper()
+	facFile := filepath.Join(t.TempDir(), "facility.yaml")
+	if err := os.WriteFile(facFile, []byte(fac), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.waitState(b.ID, api.StateSucceeded, 20*time.Second)
+	d = startDev(t, "--facility", facFile, "--site", "s1", "--fake-gpus", "8")
+	a = d.waitState(d.submit(map[string]any{"gpus": gpusA, "command": sh(untilFile("a.stop"))}).ID, api.StateRunning, 20*time.Second)
+	b = d.waitState(d.submit(map[string]any{"gpus": 4, "command": sh(untilFile("b.stop"))}).ID, api.StateRunning, 20*time.Second)
+	if ja := d.job(a.ID); ja.Replicas[0].PowerCapW != 0 {
+		t.Fatalf("a started capped at %d W, want it at TDP", ja.Replicas[0].PowerCapW)
+	}
+	if w := b.Replicas[0].PowerCapW; w <= 0 || w >= 560 {
+		t.Fatalf("b started with cap %d W, want it capped below the 560 W a busy fake H100 draws", w)
+	}
+	return d, a, b
+}
+
+// untilFile is a shell loop that waits for file name in its directory.
+func untilFile(name string) string {
+	return `while [ ! -e ` + name + ` ]; do sleep 0.05; done`
+}
+
+// touch creates file name in d.Work, ending a job that waits for it.
+func (d *dev) touch(name string) {
+	d.t.Helper()
+	if err := os.WriteFile(filepath.Join(d.Work, name), nil, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
 }
