@@ -68,15 +68,18 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		}
 		return verdict{code: model.ReasonTopology, capacity: true, msg: render(r), render: render}
 	}
-	where := "any site"
-	if len(tags) > 0 {
-		where = setString(tags)
+	where := " in any site"
+	switch {
+	case len(tags) > 0:
+		where = " in " + setString(tags)
+	case len(p.c.Sites) == 1:
+		where = "" // the facility has no other
 	}
 	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(&res.Rejected)
 	claimed, claimedBy := res.Claimed, res.ClaimedBy
 	held, heldFor := p.heldFrom(r)
 	render := func(r *place.Request) string {
-		msg := fmt.Sprintf("capacity: needs %s %s in %s; %d usable free on eligible nodes",
+		msg := fmt.Sprintf("capacity: needs %s %s%s; %d usable free on eligible nodes",
 			shape(r.Replicas, r.GPUs), name, where, free)
 		if r.GPUs > 0 && free >= r.Replicas*r.GPUs {
 			msg += fmt.Sprintf(", but not %d together on a node with %d CPUs and %d GiB free", r.GPUs, r.CPUs, r.Mem)
