@@ -195,6 +195,59 @@ type Why struct {
 	// one of its own and one of its data class's tags.
 	Jurisdictions []string `json:"jurisdictions,omitempty"`
 	Sites         []string `json:"sites,omitempty"`
+	// GPUs, for a pending job that asks for GPUs, are the GPUs it could
+	// use and what holds them; nil otherwise.
+	GPUs *WhyGPUs `json:"gpus,omitempty"`
+}
+
+// WhyGPUs are the GPUs a pending job could use — those of its GPU models
+// (any model when it names none) on the sites it may run on — as the
+// server holds them now: Total = Free + Unavailable + OwnGPUs +
+// Others.GPUs.
+type WhyGPUs struct {
+	// Models are the GPU models counted: the job's, or, when it names
+	// none, those of the nodes on its sites.
+	Models []string `json:"models,omitempty"`
+	Total  int      `json:"total"`
+	// Free GPUs are held by no running job, on nodes that are up. A free
+	// GPU may still be kept from the job: dirty with another tenant's
+	// work, or claimed for a job a preemption freed it for.
+	Free int `json:"free"`
+	// Unavailable GPUs are held by no running job, on nodes that take
+	// nothing new: draining, down, unreachable or never registered.
+	Unavailable int `json:"unavailable"`
+	// Own are the running jobs of the job's tenant that hold some of
+	// these GPUs, at most 10, the soonest to end first (those without an
+	// expected end last); OwnMore counts the rest, and OwnGPUs are the
+	// GPUs they all hold.
+	Own     []WhyHolder `json:"own,omitempty"`
+	OwnMore int         `json:"own_more"`
+	OwnGPUs int         `json:"own_gpus"`
+	// Others are the other tenants' running jobs that hold some of them:
+	// figures only, never a job's ID, name or tenant.
+	Others WhyOthers `json:"others"`
+}
+
+// WhyHolder is a job of the asking job's tenant that holds GPUs it could
+// use.
+type WhyHolder struct {
+	Job string `json:"job"`
+	// GPUs are the GPUs it holds among those counted.
+	GPUs int `json:"gpus"`
+	// EndsAt is when it is expected to release them: its start plus its
+	// runtime limit, or the end of the grace of a stop under way; nil
+	// without a runtime limit.
+	EndsAt *time.Time `json:"ends_at,omitempty"`
+}
+
+// WhyOthers sums up the other tenants' jobs that hold GPUs a pending job
+// could use.
+type WhyOthers struct {
+	Jobs int `json:"jobs"`
+	GPUs int `json:"gpus"`
+	// FirstEnd is the earliest expected end among them (see
+	// WhyHolder.EndsAt); nil when none has one.
+	FirstEnd *time.Time `json:"first_end,omitempty"`
 }
 
 // CheckpointAck is the body of POST /v1/jobs/{id}/checkpoint; empty is fine.

@@ -136,6 +136,11 @@ func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
 			why.Sites = append(why.Sites, fac.Sites[i].ID)
 		}
 	}
+	s.mu.Lock()
+	if js := s.jobs[id]; js != nil {
+		why.GPUs = s.whyGPUs(js, why.Sites)
+	}
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, why)
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -45,12 +46,15 @@ type leakRun struct {
 	seen     map[string]int    // form → instances operators saw
 	across   map[string]int    // form → instances naming another tenant or its job
 	leaks    map[string]string // tenant and place → what it read there
+	// whys counts the why answers that sum up GPUs held by other
+	// tenants' jobs ("others") and that name the tenant's own ("own").
+	whys map[string]int
 }
 
 func newLeakRun(t *testing.T, seed uint64, fac *model.Facility) *leakRun {
 	t.Helper()
 	r := &leakRun{t: t, rng: rand.New(rand.NewPCG(seed, 0x1ea4)), owner: map[string]string{},
-		seen: map[string]int{}, across: map[string]int{}, leaks: map[string]string{}}
+		seen: map[string]int{}, across: map[string]int{}, leaks: map[string]string{}, whys: map[string]int{}}
 	r.use(newEnv(t, fac, true))
 	for i, site := range leakSites {
 		name := fmt.Sprintf("node-%d", i+1)
@@ -307,6 +311,15 @@ func (r *leakRun) read(tenant, path string, out any) int {
 	code, body := r.e.doWith(r.cred[tenant], "GET", path, nil, out)
 	where, _, _ := strings.Cut(path, "?")
 	r.scan(tenant, "GET "+leakJobRE.ReplaceAllString(where, "{id}"), body)
+	var why api.Why
+	if strings.HasSuffix(where, "/why") && json.Unmarshal(body, &why) == nil && why.GPUs != nil {
+		if why.GPUs.Others.Jobs > 0 {
+			r.whys["others"]++
+		}
+		if len(why.GPUs.Own) > 0 {
+			r.whys["own"]++
+		}
+	}
 	return code
 }
 

@@ -16,7 +16,8 @@ import (
 // TestTenantViewsNameNoOtherTenant is a property over random
 // multi-tenant workloads (docs/security.md, "Tenant scoping"): whatever
 // the scheduler says about a job, what a tenant reads through the API
-// (job lists, a job, its events and why, the event pages, the watch
+// (job lists, a job, its events and why — the GPUs a pending job could
+// use and what holds them included —, the event pages, the watch
 // stream, every other GET a tenant may call) names no job and no tenant
 // but the reader's own. Job IDs ("jid-alpha-0007") and tenant names
 // ("tnt-alpha") are such that a regular expression finds each one in
@@ -29,7 +30,7 @@ import (
 // provoking nothing. Each seed provokes every form; -leak.seeds=N runs
 // N workloads.
 func TestTenantViewsNameNoOtherTenant(t *testing.T) {
-	seen, across := map[string]int{}, map[string]int{}
+	seen, across, whys := map[string]int{}, map[string]int{}, map[string]int{}
 	var leaks []string
 	for seed := range uint64(*leakSeeds) {
 		for _, backfill := range []bool{true, false} {
@@ -49,6 +50,9 @@ func TestTenantViewsNameNoOtherTenant(t *testing.T) {
 			for k, v := range r.across {
 				across[k] += v
 			}
+			for k, v := range r.whys {
+				whys[k] += v
+			}
 			for _, l := range r.leaks {
 				leaks = append(leaks, fmt.Sprintf("seed %d, backfill %v: %s", seed, backfill, l))
 			}
@@ -57,6 +61,14 @@ func TestTenantViewsNameNoOtherTenant(t *testing.T) {
 	slices.Sort(leaks)
 	for _, l := range leaks {
 		t.Error(l)
+	}
+	// the why of a pending job sums up the GPUs other tenants' jobs
+	// hold, and names the tenant's own: the scan read both
+	for _, k := range []string{"others", "own"} {
+		t.Logf("why answers with GPUs held by %-6s jobs: %5d", k, whys[k])
+		if whys[k] == 0 {
+			t.Errorf("no why answer read showed GPUs held by %s jobs", k)
+		}
 	}
 	for _, f := range leakForms {
 		t.Logf("%-62s seen %5d, naming another tenant or its job %5d", f.name, seen[f.name], across[f.name])
