@@ -57,7 +57,9 @@ func newFake(t *testing.T) *fakeServer {
 		est := time.Now().Add(20 * time.Minute)
 		reply(w, 200, api.Why{Job: r.PathValue("id"), State: api.StatePending, Message: "waiting",
 			Reason:   &api.Reason{Code: "quota", Message: "quota of tenant lab-a exhausted, 64/64 H100 in use"},
-			EstStart: &est, Jurisdictions: []string{"EU"}, Sites: []string{"paris", "lyon"}})
+			EstStart: &est, Jurisdictions: []string{"EU"}, Sites: []string{"paris", "lyon"},
+			GPUs: &api.WhyGPUs{Models: []string{"H100"}, Total: 64, Own: []api.WhyHolder{{Job: "a", GPUs: 8}}, OwnGPUs: 8,
+				Others: api.WhyOthers{Jobs: 7, GPUs: 56, FirstEnd: &est}}})
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "step 1 loss 2.3\nstep 2 loss 1.9\n")
@@ -504,7 +506,8 @@ func TestWhy(t *testing.T) {
 	f := newFake(t)
 	code, out, errs := carnot("why", "--server", f.srv.URL, "b")
 	if code != 0 || !strings.HasPrefix(out, "b is pending: quota of tenant lab-a exhausted, 64/64 H100 in use [quota]\n  waiting\nestimated start: ") ||
-		!strings.Contains(out, "(in 20m)\n") || !strings.HasSuffix(out, "jurisdictions: EU\nsites: paris, lyon\n") {
+		!strings.Contains(out, "(in 20m)\n") || !strings.HasSuffix(out, "jurisdictions: EU\nsites: paris, lyon\nGPUs it may use: 64 H100 on paris, lyon, 0 free\n"+
+		"  your job holds 8 (a: 8, no runtime limit); 7 jobs of other tenants hold 56, the first expected to end in 20m\n") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }

@@ -21,8 +21,18 @@ that is the scheduling core's reason from the last pass (quota, capacity,
 power, topology, jurisdiction, a deferral to cheaper or cleaner hours…)
 and, where the core can tell, when it expects the job to start; with the
 jurisdictions the job may run under and the sites it may run on (those
-its tenant's, its own and its data class's tags all allow).`,
-		Example:           `  carnot why train-1`,
+its tenant's, its own and its data class's tags all allow).
+
+For a pending job that asks for GPUs it also counts the GPUs it could use
+(its models on those sites), how many are free, and what holds the rest:
+your tenant's jobs by name, with when each is expected to end (its start
+plus its runtime limit), and the other tenants' jobs only as figures —
+how many, how many GPUs, when the first is expected to end.`,
+		Example: `  carnot why train-1
+  # train-1 is pending: capacity: needs 2×8 H100; 0 usable free on eligible nodes [capacity]
+  # …
+  # GPUs it may use: 64 H100 on par1, 8 free
+  #   your jobs hold 16 (train-3: 8, ends in 2h; eval-1: 8, no runtime limit); 6 jobs of other tenants hold 40, the first expected to end in 1h10m`,
 		Args:              argsNamed("JOB", 1, 1),
 		ValidArgsFunction: r.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -85,6 +95,76 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 	if len(y.Sites) > 0 {
 		fmt.Fprintf(&b, "sites: %s\n", strings.Join(y.Sites, ", "))
 	}
+	if y.GPUs != nil {
+		writeWhyGPUs(&b, now, y.GPUs, y.Sites)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeWhyGPUs writes the GPUs a pending job could use and what holds
+// them, in a line or two:
+//
+//	GPUs it may use: 64 H100 on par1, 8 free
+//	  your jobs hold 16 (train-3: 8, ends in 2h; eval-1: 8, no runtime limit); 6 jobs of other tenants hold 40, the first expected to end in 1h10m
+func writeWhyGPUs(b *strings.Builder, now time.Time, g *api.WhyGPUs, sites []string) {
+	models, where := "GPU", "no site"
+	if len(g.Models) > 0 {
+		models = strings.Join(g.Models, " or ")
+	}
+	if len(sites) > 0 {
+		where = strings.Join(sites, ", ")
+	}
+	if g.Total == 0 {
+		fmt.Fprintf(b, "GPUs it may use: none (no %s on %s)\n", models, where)
+		return
+	}
+	fmt.Fprintf(b, "GPUs it may use: %d %s on %s, %d free", g.Total, models, where, g.Free)
+	if g.Unavailable > 0 {
+		fmt.Fprintf(b, ", %d idle on nodes that take nothing new (draining or down)", g.Unavailable)
+	}
+	b.WriteByte('\n')
+	var held []string
+	if g.OwnGPUs > 0 {
+		var jobs []string
+		for _, h := range g.Own {
+			jobs = append(jobs, fmt.Sprintf("%s: %d, %s", h.Job, h.GPUs, endsIn(now, h.EndsAt)))
+		}
+		if g.OwnMore > 0 {
+			jobs = append(jobs, plural(g.OwnMore, "more job"))
+		}
+		verb := "your jobs hold"
+		if len(g.Own)+g.OwnMore == 1 {
+			verb = "your job holds"
+		}
+		held = append(held, fmt.Sprintf("%s %d (%s)", verb, g.OwnGPUs, strings.Join(jobs, "; ")))
+	}
+	if o := g.Others; o.Jobs > 0 {
+		first := "without a runtime limit"
+		if o.FirstEnd != nil {
+			first = "expected to end " + ago(now, *o.FirstEnd)
+		}
+		if o.Jobs == 1 {
+			held = append(held, fmt.Sprintf("1 job of another tenant holds %d, %s", o.GPUs, first))
+		} else {
+			if o.FirstEnd != nil {
+				first = "the first " + first
+			} else {
+				first = "none with a runtime limit"
+			}
+			held = append(held, fmt.Sprintf("%d jobs of other tenants hold %d, %s", o.Jobs, o.GPUs, first))
+		}
+	}
+	if len(held) > 0 {
+		fmt.Fprintf(b, "  %s\n", strings.Join(held, "; "))
+	}
+}
+
+// endsIn says when a job is expected to release its GPUs: "ends in 2h",
+// "ends 1m ago" (it is being stopped), "no runtime limit".
+func endsIn(now time.Time, t *time.Time) string {
+	if t == nil {
+		return "no runtime limit"
+	}
+	return "ends " + ago(now, *t)
 }
