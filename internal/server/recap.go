@@ -49,14 +49,31 @@ func recapped(capW, startW, w int) (newCap, newStart int, changed, below bool) {
 	return w, startW, true, false
 }
 
+// recapRaises reports whether rc raises a live replica of js: a
+// higher cap, or lifted (0) from a cap.
+func (s *Server) recapRaises(js *jobState, rc model.Recap) bool {
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if live(r) && r.PowerCapW > 0 && (rc.PowerCapW == 0 || rc.PowerCapW > r.PowerCapW) {
+			return true
+		}
+	}
+	return false
+}
+
 // recapHolds reports whether recap rc still applies at commit: its job
-// runs and is not being stopped, the plan does not preempt it (victims),
+// runs and is not being stopped, the plan preempts it (victims) only if
+// rc gives lent power back (the core lowers a victim to its own cap in
+// the plan that preempts it, and may start other work on that power),
 // and rc changes the cap of one of its live replicas without taking one
 // below its own cap. A recap below a replica's own cap is the core's
 // mistake (plan.Verify refuses it too): it is logged. Caller holds mu.
 func (s *Server) recapHolds(rc model.Recap, victims map[string]bool) bool {
 	js := s.running[rc.Job]
-	if js == nil || js.alloc == nil || js.stop != stopNone || victims[rc.Job] {
+	if js == nil || js.alloc == nil || js.stop != stopNone {
+		return false
+	}
+	if victims[rc.Job] && s.recapRaises(js, rc) {
 		return false
 	}
 	changes := false

@@ -479,3 +479,29 @@ func TestEmptyQueuePassOnlyForRecaps(t *testing.T) {
 		})
 	}
 }
+
+// With the real core: a job on lent power that the pass preempts gives
+// the loan back in the same plan, and the server applies that lowering
+// (it used to drop every recap of a victim, and with it any start the
+// core had made on the power).
+func TestPreemptedJobGivesItsLoanBack(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1, "priority_class", "low"))
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	e.pass()
+	if r := e.job(b).Replicas[0]; (r.PowerCapW != 0 && r.PowerCapW <= capW) || r.StartPowerCapW != capW {
+		t.Fatalf("b after a's end: replica %+v, want it raised over its own %d W", r, capW)
+	}
+	e.submit(spec(8, 1, "priority_class", "high")) // takes the whole node: b is its victim
+	e.pass()
+	jb := e.job(b)
+	if jb.State != api.StatePreempting {
+		t.Fatalf("b %s, want it preempted", jb.State)
+	}
+	if r := jb.Replicas[0]; r.PowerCapW != capW {
+		t.Errorf("b preempted with replica %+v, want its cap back at its own %d W", r, capW)
+	}
+	if tk := e.taskOf(b); tk.PowerCapW != capW {
+		t.Errorf("b's task asks for %d W, want %d W", tk.PowerCapW, capW)
+	}
+}
