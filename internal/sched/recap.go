@@ -218,7 +218,8 @@ func (p *pass) giveBack(i int) {
 	p.emitRecap(a, p.runsAt(i), a.Replicas[0].PowerCapW)
 }
 
-// emitRecap adds a recap of a from cap now to cap to, if they differ.
+// emitRecap adds a recap of a from cap now to cap to, if the GPUs' draw
+// differs (a cap at TDP draws what no cap does).
 func (p *pass) emitRecap(a *model.Allocation, now, to int) {
 	if now == to {
 		return
@@ -229,6 +230,9 @@ func (p *pass) emitRecap(a *model.Allocation, now, to int) {
 			m := int(p.c.Nodes[n].Model)
 			added += float64(len(r.GPUs)) * (p.c.GPUWatts(m, to) - p.c.GPUWatts(m, now))
 		}
+	}
+	if added == 0 {
+		return
 	}
 	p.plan.Recaps = append(p.plan.Recaps, model.Recap{Job: a.Job.ID, PowerCapW: to, PowerW: added})
 }
@@ -269,10 +273,10 @@ func (p *pass) lendTo(i int) {
 	switch {
 	case eff(to) < eff(now):
 		// starts took lent power back (or less is left): lower to what fits
-	case to == 0 && now != 0, float64(eff(to)-eff(now)) >= recapStep*float64(gm.TDPWatts):
+	case eff(to) > eff(now) && (to == 0 || float64(eff(to)-eff(now)) >= recapStep*float64(gm.TDPWatts)):
 		// lift the cap, or a raise worth making
 	default:
-		to = now // keep what it has
+		to = now // keep what it has (a cap at TDP is as good as none)
 	}
 	if eff(to) < eff(own) {
 		to = own // the containers were over before the pass: nothing to lend

@@ -167,6 +167,12 @@ func TestRecapLeavesAlone(t *testing.T) {
 			"running a tenant=acme on=n1:0-7@400 limit=4h", "drain n1"}},
 		{"a replica already at TDP", []string{"policy all=off power=on capping=on recap=on",
 			"running a tenant=acme on=n1:0-7@400 on=n2:0-7 limit=4h"}},
+		{"capped at TDP", []string{"policy all=off power=on capping=on recap=on",
+			"running a tenant=acme on=n1:0-7@700 limit=4h"}},
+		{"lifted from a cap at TDP, preempted", []string{"policy all=off power=on capping=on recap=on preemption=on",
+			"class high value=100 preemptible=no", "class low value=10 preemptible=yes",
+			"running a tenant=acme class=low on=n1:0-7@0/700 on=n2:0-7@0/700 on=n3:0-7@0/700 limit=4h",
+			"job h tenant=acme class=high gpus=8 limit=1h"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := recapWorld(t, append(slicesClone(base), tc.lines...)...)
