@@ -121,7 +121,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	t.run.add(js)
 	t.led.started(js, now)
 	js.speed = t.speedOf(js.job, st.Replicas)
-	js.paces = append(js.paces[:0], pace{at: now, speed: js.speed})
+	js.paces = js.paces[:0] // one pace, at js.speed from the start, until a recap
 	t.setCapped(js, anyCapped(st.Replicas))
 	if js.job.RuntimeLimit > 0 {
 		t.q.push(now.Add(model.Duration(math.Ceil(float64(js.remaining)/js.speed))), evCompletion, js, js.epoch)
@@ -163,6 +163,9 @@ func (t *twin) recap(js *jobState, capW int, now model.Time) {
 	t.led.started(js, now)
 	t.setCapped(js, capW > 0)
 	done := js.workBy(now)
+	if len(js.paces) == 0 {
+		js.paces = append(js.paces, pace{at: js.alloc.Started, speed: js.speed})
+	}
 	js.speed = t.speedOf(js.job, reps)
 	js.paces = append(js.paces, pace{at: now, speed: js.speed, done: done})
 	js.rec.Recaps++

@@ -39,7 +39,8 @@ type Summary struct {
 	DeadlineMisses  int        `json:"deadline_misses"`
 	JainIndex       float64    `json:"jain_index"`
 	Timeline        Timeline   `json:"timeline"`
-	// Recaps counts the raises of running jobs' power caps (power_recap).
+	// Recaps counts the changes of running jobs' power caps, raises and
+	// lowerings (power_recap).
 	Recaps int `json:"recaps"`
 }
 

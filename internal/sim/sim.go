@@ -139,8 +139,8 @@ type jobState struct {
 	rec       *JobRecord
 	remaining model.Duration // work left at full speed when the current run started
 	speed     float64        // share of full speed of the current run, now
-	// paces are the current run's stretches at one speed: a recap
-	// changes the speed mid-run (see workBy)
+	// paces are the current run's stretches at one speed once a recap
+	// changed its speed (see workBy); none before
 	paces    []pace
 	capped   bool // running with a capped replica (twin.capped)
 	running  bool
@@ -179,6 +179,9 @@ type pace struct {
 
 // workBy is the full-speed work the current run has done by at.
 func (js *jobState) workBy(at model.Time) float64 {
+	if len(js.paces) == 0 { // no recap: one speed since the start
+		return float64(at-js.alloc.Started) * js.speed
+	}
 	for i := len(js.paces) - 1; i >= 0; i-- {
 		if p := js.paces[i]; p.at <= at {
 			return p.done + float64(at-p.at)*p.speed
