@@ -143,10 +143,13 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	exists.Exists = true
 	// Find weighs each replica's power on its own node; a gang's start
 	// also needs the power of all its replicas together (powerFor), and
-	// so does its estimate.
-	gangPower := p.pol.Power && req.GPUs > 0 && req.Replicas > 1
+	// so does its estimate; so does any start of a model that a site's
+	// power share bars (shareBars). Else the estimate would find room
+	// the start never gets, at the first release anywhere: an instant
+	// outside what the kept estimate watches (estmemo.go).
+	checkPower := p.pol.Power && req.GPUs > 0 && (req.Replicas > 1 || p.shareBars(req.Model))
 	powered := func(slots []place.Slot) bool {
-		if !gangPower {
+		if !checkPower {
 			return true
 		}
 		_, _, ok := p.powerFor(req.Job, req.Model, slots, false)
@@ -161,7 +164,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			}
 			res := c.Find(&exists)
 			ok := res.OK()
-			if ok && gangPower {
+			if ok && checkPower {
 				full := c.Find(&req)
 				ok = full.OK() && powered(full.Slots)
 			}

@@ -20,6 +20,10 @@ import (
 // on them has come due since. Releases already due are expected now, at
 // either pass's now: the same releases, in the same order (by job ID),
 // so an estimate that found room once they are in finds it "now" again.
+// All this holds as long as the estimate finds room only where the start
+// would (earliest checks what powerFor checks beyond Find): room the
+// start never gets would be found at the first release anywhere, on a
+// site outside the domain too.
 
 // estMemo is one kept estimate.
 type estMemo struct {

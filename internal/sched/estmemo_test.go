@@ -115,3 +115,36 @@ func TestKeptEstimateSpanningHall(t *testing.T) {
 		})
 	}
 }
+
+// TestKeptEstimateShareBarsSite: with power share, a site whose
+// envelope leaves each GPU less than its lowest cap above idle can start
+// nothing on that model, whatever else runs. The estimate of such a job
+// used to take the placement's word (the power filter sees headroom
+// enough) at the first release anywhere, here x's on the other site:
+// an estimated start the job never gets, which the kept estimate then
+// served after it had passed (x overdue), where a fresh pass estimated
+// it at now. The estimate now checks the share as the start does: none.
+func TestKeptEstimateShareBarsSite(t *testing.T) {
+	fac := newFacility()
+	fac.Policy.PowerShare = true
+	// fr: 2.0 kW less 800 W base and 8×70 W idle is 80 W per GPU above
+	// idle, a cap of 150 W below the H100's lowest, 200 W
+	fac.Sites = []model.Site{{ID: "fr", Jurisdictions: []string{"EU"}, PowerEnvelopeKW: 2.0}, {ID: "de", Jurisdictions: []string{"EU"}}}
+	fac.Tenants = []model.Tenant{
+		{Name: "a", FairShareWeight: 1, PriorityClasses: []string{"normal"}, Quota: map[string]model.Quota{"H100": quota(16, 0, -1)}},
+		{Name: "b", FairShareWeight: 1, PriorityClasses: []string{"normal"}, Quota: map[string]model.Quota{"A100": quota(16, 0, -1)}}}
+	fac.PriorityClasses = []model.PriorityClass{{Name: "normal", Value: 50}}
+	fac.Nodes = []model.Node{makeNode("n1", "fr").Obj(), makeNode("m1", "de").Model("A100", 8).Obj()}
+	x := makeJob("x", "b").Models("A100").Gang(1, 8).Class("normal", false).Limit(model.Hour).Obj()
+	one := makeJob("one", "a").Models("H100").Class("normal", false).Limit(model.Hour).Submit(t0).Obj()
+	a := allocation(x, t0, model.Placement{Node: "m1", GPUs: gpuRange(0, 8)})
+	q := sched.NewQueue(fac, []*model.Job{one})
+	for _, now := range []model.Time{t0.Add(10 * model.Minute), t0.Add(2 * model.Hour)} {
+		plan, _ := quickMatchesSchedule(t, &model.Snapshot{Facility: fac, Running: []model.Allocation{a}}, q,
+			[]*model.Job{one}, now, map[string]bool{}, fmt.Sprintf("pass at %s", now.Clock()))
+		if len(plan.Starts) != 0 || len(plan.Reservations) != 0 || len(plan.Pending) != 1 || plan.Pending[0].EstStart != 0 {
+			t.Fatalf("pass at %s: starts %+v, reservations %+v, pending %+v; want one pending with no estimate",
+				now.Clock(), plan.Starts, plan.Reservations, plan.Pending)
+		}
+	}
+}

@@ -66,14 +66,8 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 			}
 		}
 	}
-	if limit >= float64(gm.TDPWatts) {
-		return 0, verdict{}, true
-	}
-	if p.pol.PowerCapping && gm.CanCap() {
-		c := min(int(math.Floor(limit)), gm.MaxCapWatts, gm.TDPWatts)
-		if c >= gm.MinCapWatts {
-			return c, verdict{}, true
-		}
+	if c, ok := p.capUnder(gm, limit); ok {
+		return c, verdict{}, true
 	}
 	if constrained && p.res != nil {
 		if _, _, ok := p.powerFor(j, m, slots, false); ok {
@@ -95,6 +89,40 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 	return 0, verdict{code: model.ReasonPower, capacity: true, msg: fmt.Sprintf(
 		"power: starting would raise %s %s IT load to %s of %s%s",
 		u.kind, u.pw.ID, megawatts(after), megawatts(u.pw.LimitW), how)}, false
+}
+
+// capUnder is the cap of a start whose GPUs may each draw at most
+// limit watts: 0 (uncapped) when that is TDP or more, else the highest
+// settable cap within it; ok is false when no cap is that low.
+func (p *pass) capUnder(gm model.GPUModel, limit float64) (capW int, ok bool) {
+	if limit >= float64(gm.TDPWatts) {
+		return 0, true
+	}
+	if p.pol.PowerCapping && gm.CanCap() {
+		if c := min(int(math.Floor(limit)), gm.MaxCapWatts, gm.TDPWatts); c >= gm.MinCapWatts {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// shareBars reports whether, with Policy.PowerShare, the share of some
+// site is too small for any cap of model m: powerFor refuses every start
+// of m there whatever the loads, which the placement's power filter
+// (headroom for the lowest cap) does not see.
+func (p *pass) shareBars(m int) bool {
+	if !p.pol.PowerShare || !p.pol.PowerCapping || !p.c.Models[m].CanCap() {
+		return false
+	}
+	gm := p.c.Models[m]
+	for s := range p.c.Sites {
+		if share, ok := p.siteShare(s); ok {
+			if _, fits := p.capUnder(gm, float64(gm.IdleWatts)+share); !fits {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // megawatts formats watts as "30.6 MW" or "850.0 kW".
