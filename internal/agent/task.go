@@ -286,20 +286,7 @@ func (a *Agent) capLocked(t *task) bool {
 // uncapLocked puts the power limit of a capped task's GPUs back to what
 // it was when the agent started, unless another capped task holds them.
 func (a *Agent) uncapLocked(t *task) {
-	if !t.capped {
-		return
-	}
-	t.capped = false
-	for _, g := range t.spec.GPUs {
-		base, ok := a.baseLimits[g]
-		if !ok || base <= 0 || a.gpuUse[g] > 0 {
-			continue
-		}
-		if err := a.cfg.Devices.SetPowerLimit(g, base); err != nil {
-			a.log.Warn("cannot restore GPU power limit", "gpu", g, "watts", base, "err", err)
-		}
-	}
-	a.recordCapsLocked()
+	a.restoreLocked(t, func(g int) bool { return a.gpuUse[g] > 0 }, false)
 }
 
 // recapLocked applies a running task's new power cap w, which the
@@ -333,17 +320,26 @@ func (a *Agent) recapLocked(t *task, w int) {
 // they had when the agent started, but for those another capped task
 // holds.
 func (a *Agent) liftLocked(t *task) {
+	a.restoreLocked(t, func(g int) bool { return a.cappedByOtherLocked(t, g) }, true)
+}
+
+// restoreLocked gives capped task t's GPUs back the limit they had when
+// the agent started, but for those held reports; a task that runs on
+// (running) also gets a failure in its error.
+func (a *Agent) restoreLocked(t *task, held func(g int) bool, running bool) {
 	if !t.capped {
 		return
 	}
 	t.capped = false
 	for _, g := range t.spec.GPUs {
 		base, ok := a.baseLimits[g]
-		if !ok || base <= 0 || a.cappedByOtherLocked(t, g) {
+		if !ok || base <= 0 || held(g) {
 			continue
 		}
 		if err := a.cfg.Devices.SetPowerLimit(g, base); err != nil {
-			t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
+			if running {
+				t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
+			}
 			a.log.Warn("cannot restore GPU power limit", "task", t.name(), "gpu", g, "watts", base, "err", err)
 		}
 	}

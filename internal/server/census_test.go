@@ -151,13 +151,7 @@ func TestCensusCoversRoutes(t *testing.T) {
 // enrollments and a secrets key; node n1 is registered in site x.
 func secEnv(t *testing.T) *env {
 	t.Helper()
-	fac := DevFacility("x", "FR")
-	y := fac.Sites[0]
-	y.ID, y.Country, y.GridZone, y.Jurisdictions = "y", "DE", "DE", facility.DefaultJurisdictions("DE")
-	fac.Sites = append(fac.Sites, y)
-	fac.Halls = append(fac.Halls, model.Hall{ID: "y-hall", Site: "y", Cooling: model.CoolingAir})
-	fac.Tenants = append(fac.Tenants, model.Tenant{Name: "a", FairShareWeight: 1}, model.Tenant{Name: "b", FairShareWeight: 1})
-	e := newEnv(t, fac, true)
+	e := newEnv(t, twoSitesAB(), true)
 	signer, _ := auditKeys(t)
 	a, err := newAuditor("carnot audit census", signer)
 	if err != nil {
@@ -170,6 +164,18 @@ func secEnv(t *testing.T) *env {
 		t.Fatalf("register n1: %d", code)
 	}
 	return e
+}
+
+// twoSitesAB is the development facility with site x in France and a
+// site y in Germany, and tenants a and b beside default.
+func twoSitesAB() *model.Facility {
+	fac := DevFacility("x", "FR")
+	y := fac.Sites[0]
+	y.ID, y.Country, y.GridZone, y.Jurisdictions = "y", "DE", "DE", facility.DefaultJurisdictions("DE")
+	fac.Sites = append(fac.Sites, y)
+	fac.Halls = append(fac.Halls, model.Hall{ID: "y-hall", Site: "y", Cooling: model.CoolingAir})
+	fac.Tenants = append(fac.Tenants, model.Tenant{Name: "a", FairShareWeight: 1}, model.Tenant{Name: "b", FairShareWeight: 1})
+	return fac
 }
 
 // testSecretsKey is a secrets key file held in memory.

@@ -9,8 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/facility"
-	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // whyGPUsEnv is a facility of two sites, x (FR: n1, n2 and n3 of 8 H100,
@@ -18,13 +16,7 @@ import (
 // drained.
 func whyGPUsEnv(t *testing.T) *env {
 	t.Helper()
-	fac := DevFacility("x", "FR")
-	y := fac.Sites[0]
-	y.ID, y.Country, y.GridZone, y.Jurisdictions = "y", "DE", "DE", facility.DefaultJurisdictions("DE")
-	fac.Sites = append(fac.Sites, y)
-	fac.Halls = append(fac.Halls, model.Hall{ID: "y-hall", Site: "y", Cooling: model.CoolingAir})
-	fac.Tenants = append(fac.Tenants, model.Tenant{Name: "a", FairShareWeight: 1}, model.Tenant{Name: "b", FairShareWeight: 1})
-	e := newEnv(t, fac, true)
+	e := newEnv(t, twoSitesAB(), true)
 	for _, n := range []struct{ name, site string }{{"n1", "x"}, {"n2", "x"}, {"n3", "x"}, {"n4", "y"}} {
 		if code := e.register(n.name, n.site, 8); code != http.StatusOK {
 			t.Fatalf("register %s: %d", n.name, code)
