@@ -127,6 +127,10 @@ func eachNode(ctx context.Context, cmd *cobra.Command, names []string, done stri
 		if n.Condition != "" {
 			line += " (" + n.Condition + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
 		}
+		if done == "undrained" && n.Condition == api.NodeDraining {
+			// undrained, yet draining: its agent said it is shutting down
+			line += "; its agent is shutting down: it takes new work once the agent is back"
+		}
 		fmt.Fprintln(cmd.OutOrStdout(), line)
 	}
 	if len(failed) > 0 {

@@ -75,7 +75,11 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 		}
 		n.doc.Drained = drain
 		verb := "drained: runs what it has, takes nothing new"
-		if !drain {
+		switch {
+		case !drain && n.leaving:
+			// it still shows draining: its agent said it is leaving
+			verb = "undrained: takes new work once its agent, now shutting down, is back"
+		case !drain:
 			verb = "undrained: takes new work"
 		}
 		c.node(n, api.EventNode, "node "+n.doc.Name+" "+verb)

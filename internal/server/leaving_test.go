@@ -81,3 +81,28 @@ func (e *env) apiCondition(name string) string {
 	defer e.s.mu.Unlock()
 	return e.s.nodes[name].apiCondition()
 }
+
+// Undraining a node whose agent is leaving succeeds, and the event says
+// why it still shows draining: it takes new work once its agent is back.
+func TestUndrainLeavingNodeSaysWhenItTakesWork(t *testing.T) {
+	e := devEnv(t)
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain: %d", code)
+	}
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{Leaving: true}, nil); code != 200 {
+		t.Fatalf("leaving heartbeat: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/undrain", nil, nil); code != 200 {
+		t.Fatalf("undrain: %d", code)
+	}
+	if c := e.apiCondition("n1"); c != api.NodeDraining {
+		t.Errorf("n1 undrained while its agent leaves: %s, want still draining", c)
+	}
+	if evs := e.nodeEvents("n1", "once its agent, now shutting down, is back"); len(evs) != 1 {
+		t.Errorf("%d undrain events saying when n1 takes work again, want 1", len(evs))
+	}
+	e.report("n1") // back
+	if c := e.apiCondition("n1"); c != api.NodeReady {
+		t.Errorf("n1 once its agent beats again: %s, want ready", c)
+	}
+}
