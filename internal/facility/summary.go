@@ -208,7 +208,7 @@ func Summarize(f *model.Facility) Summary {
 		Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
-		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare, PowerRecap: p.PowerRecap && p.PowerCapping && p.Power,
+		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare, PowerRecap: p.Lends(),
 		OutsideJurisdiction: string(model.OutsideFlag),
 	}
 	if p.Outside != "" {

@@ -202,7 +202,7 @@ func (e *emitter) policy(p model.Policy) {
 	if p.PowerShare {
 		e.line(2, "power_share: true")
 	}
-	if p.PowerRecap && p.PowerCapping && p.Power {
+	if p.Lends() {
 		e.line(2, "power_recap: true")
 	}
 	e.line(2, "deferral: "+b(p.Deferral))

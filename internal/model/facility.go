@@ -189,6 +189,10 @@ type Policy struct {
 	Outside OutsideAction
 }
 
+// Lends reports whether passes lend power to running capped jobs:
+// PowerRecap, with power accounting and capping on.
+func (p *Policy) Lends() bool { return p.Power && p.PowerCapping && p.PowerRecap }
+
 // OutsideAction is Policy.Outside.
 type OutsideAction string
 

@@ -53,6 +53,16 @@ type Placement struct {
 	StartCapW int
 }
 
+// AnyCapped reports whether some replica of rs runs under a power cap.
+func AnyCapped(rs []Placement) bool {
+	for _, r := range rs {
+		if r.PowerCapW > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // OwnCapW is the cap a replica is entitled to: its start cap when a
 // recap raised it, else its cap (0 = uncapped).
 func (pl *Placement) OwnCapW() int {

@@ -19,36 +19,10 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 		return 0, verdict{}, true
 	}
 	gm := p.c.Models[m]
-	type use struct {
-		pw   *place.Power
-		kind string
-		gpus int
-	}
-	var buf [8]use // a gang's slots mostly share a few containers
-	uses := buf[:0]
-	add := func(pw *place.Power, kind string, n int) {
-		if pw.LimitW <= 0 && !(constrained && pw.HasSpare) {
-			return
-		}
-		for i := range uses {
-			if uses[i].pw == pw {
-				uses[i].gpus += n
-				return
-			}
-		}
-		uses = append(uses, use{pw, kind, n})
-	}
+	var buf [8]powerUse // a gang's slots mostly share a few containers
+	uses := powerUses(buf[:0])
 	for _, s := range slots {
-		nd := &p.c.Nodes[s.Node]
-		if nd.Site >= 0 {
-			add(&p.c.Sites[nd.Site], "site", len(s.GPUs))
-		}
-		if nd.Hall >= 0 {
-			add(&p.c.Halls[nd.Hall], "hall", len(s.GPUs))
-		}
-		if nd.Rack >= 0 {
-			add(&p.c.Racks[nd.Rack], "rack", len(s.GPUs))
-		}
+		uses = uses.addNode(p.c, &p.c.Nodes[s.Node], len(s.GPUs), 0, constrained)
 	}
 	idle := float64(gm.IdleWatts)
 	limit := math.Inf(1) // highest per-GPU watts every container allows
@@ -123,6 +97,47 @@ func (p *pass) shareBars(m int) bool {
 		}
 	}
 	return false
+}
+
+// powerUse is what a start or a recap asks of one site, hall or rack:
+// its GPUs there, and the watts they draw now (a recap's).
+type powerUse struct {
+	pw   *place.Power
+	kind string
+	gpus int
+	w    float64
+}
+
+// powerUses sums by container the GPUs of the nodes added.
+type powerUses []powerUse
+
+// addNode adds gpus GPUs drawing w watts on node nd to its site, hall and
+// rack, those with a limit (or, constrained, the reservation's spare).
+func (us powerUses) addNode(c *place.Cluster, nd *place.Node, gpus int, w float64, constrained bool) powerUses {
+	if nd.Site >= 0 {
+		us = us.add(&c.Sites[nd.Site], "site", gpus, w, constrained)
+	}
+	if nd.Hall >= 0 {
+		us = us.add(&c.Halls[nd.Hall], "hall", gpus, w, constrained)
+	}
+	if nd.Rack >= 0 {
+		us = us.add(&c.Racks[nd.Rack], "rack", gpus, w, constrained)
+	}
+	return us
+}
+
+func (us powerUses) add(pw *place.Power, kind string, gpus int, w float64, constrained bool) powerUses {
+	if pw.LimitW <= 0 && !(constrained && pw.HasSpare) {
+		return us
+	}
+	for i := range us {
+		if u := &us[i]; u.pw == pw {
+			u.gpus += gpus
+			u.w += w
+			return us
+		}
+	}
+	return append(us, powerUse{pw, kind, gpus, w})
 }
 
 // megawatts formats watts as "30.6 MW" or "850.0 kW".

@@ -2,11 +2,9 @@ package sched
 
 import (
 	"cmp"
-	"math"
 	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
 // Lending power to running jobs (Policy.PowerRecap). A job started capped
@@ -55,8 +53,7 @@ type recalls map[*model.Placement][]model.Placement
 // and what it took back (nil when there is nothing lent or the policy
 // does not lend). pending tells queued jobs (a deployment scaling up).
 func recall(snap *model.Snapshot, keep *recalls, pending func(id string) bool) (*model.Snapshot, *lending) {
-	pol := &snap.Facility.Policy
-	if !pol.Power || !pol.PowerCapping || !pol.PowerRecap {
+	if !snap.Facility.Policy.Lends() {
 		return snap, nil
 	}
 	var l *lending
@@ -71,7 +68,7 @@ func recall(snap *model.Snapshot, keep *recalls, pending func(id string) bool) (
 			down = downNodes(snap)
 			l = &lending{orig: snap, recalled: make([]bool, len(snap.Running))}
 		}
-		if !recallable(a, snap.Facility, down) || pending(a.Job.ID) {
+		if !recallable(a, down) || pending(a.Job.ID) {
 			continue
 		}
 		key := &a.Replicas[0]
@@ -122,7 +119,7 @@ func downNodes(snap *model.Snapshot) map[string]bool {
 // recallable reports whether a pass may change a's cap: it runs, not
 // being evicted, on nodes that are up, every replica capped at one own
 // cap.
-func recallable(a *model.Allocation, fac *model.Facility, down map[string]bool) bool {
+func recallable(a *model.Allocation, down map[string]bool) bool {
 	if a.Job == nil || a.Terminating || len(a.Replicas) == 0 {
 		return false
 	}
@@ -144,29 +141,25 @@ type recapFor struct {
 // recap adds the pass's recaps to the plan: the power left lent again,
 // loans taken back where starts used them.
 func (p *pass) recap() {
-	pol := &p.pol
-	if !pol.Power || !pol.PowerCapping || !pol.PowerRecap || p.tally == nil || p.tally.capped == 0 {
+	if !p.pol.Lends() || p.tally == nil || p.tally.capped == 0 {
 		return
 	}
 	started := map[string]bool{}
 	for _, st := range p.plan.Starts {
 		started[st.Job] = true // a deployment scaling up: its new replicas have their own cap
 	}
-	var down map[string]bool
 	var cands []recapFor
 	for i := range p.snap.Running {
 		a := &p.snap.Running[i]
-		if a.Job == nil || !anyCapped(a.Replicas) {
+		if a.Job == nil || !model.AnyCapped(a.Replicas) {
 			continue
 		}
 		if p.victims[a.Job.ID] {
 			p.giveBack(i) // preempted: its loan ends now
 			continue
 		}
-		if down == nil {
-			down = downNodes(p.snap)
-		}
-		if started[a.Job.ID] || !recallable(a, p.fac, down) {
+		if started[a.Job.ID] || !recallable(a, nil) { // lendTo reads the nodes' conditions in the view
+
 			continue
 		}
 		cands = append(cands, recapFor{i, p.priority(a.Job)})
@@ -188,15 +181,6 @@ func (p *pass) recap() {
 		// in the order of the snapshot's jobs by ID, whatever the order of lending
 		slices.SortFunc(p.plan.Recaps, func(x, y model.Recap) int { return cmp.Compare(x.Job, y.Job) })
 	}
-}
-
-func anyCapped(rs []model.Placement) bool {
-	for _, r := range rs {
-		if r.PowerCapW > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // runsAt is the cap running allocation i runs at now, outside the pass's
@@ -263,23 +247,17 @@ func (p *pass) lendTo(i int) {
 		p.giveBack(i)
 		return
 	}
-	to := p.fitCap(a, nodes, m)
-	eff := func(c int) int {
-		if c <= 0 {
-			return gm.TDPWatts
-		}
-		return c
-	}
+	to, ok := p.fitCap(a, nodes, m)
+	eff := func(c int) float64 { return p.c.GPUWatts(m, c) } // a cap at TDP is as good as none
 	switch {
+	case !ok || eff(to) < eff(own):
+		to = own // the containers were over before the pass: nothing to lend
 	case eff(to) < eff(now):
 		// starts took lent power back (or less is left): lower to what fits
-	case eff(to) > eff(now) && (to == 0 || float64(eff(to)-eff(now)) >= recapStep*float64(gm.TDPWatts)):
+	case eff(to) > eff(now) && (to == 0 || eff(to)-eff(now) >= recapStep*float64(gm.TDPWatts)):
 		// lift the cap, or a raise worth making
 	default:
-		to = now // keep what it has (a cap at TDP is as good as none)
-	}
-	if eff(to) < eff(own) {
-		to = own // the containers were over before the pass: nothing to lend
+		to = now // keep what it has
 	}
 	if to != own {
 		for k, r := range a.Replicas {
@@ -290,54 +268,26 @@ func (p *pass) lendTo(i int) {
 }
 
 // fitCap is the highest cap (0: uncapped) that allocation a, planned at
-// its own cap on nodes of model m, may run at in the pass's view.
-func (p *pass) fitCap(a *model.Allocation, nodes []int, m int) int {
+// its own cap on nodes of model m, may run at in the pass's view; ok is
+// false when no settable cap fits (its containers were over already).
+func (p *pass) fitCap(a *model.Allocation, nodes []int, m int) (capW int, ok bool) {
 	gm := p.c.Models[m]
 	// Per container, with every replica at cap C the load grows by
 	// Σ gpus × (C − own): it fits while C ≤ (headroom + Σ gpus × own) / Σ gpus.
-	type use struct {
-		pw   *place.Power
-		now  float64
-		gpus int
-	}
-	var buf [8]use
-	uses := buf[:0]
-	add := func(pw *place.Power, now float64, gpus int) {
-		for i := range uses {
-			if uses[i].pw == pw {
-				uses[i].now += now
-				uses[i].gpus += gpus
-				return
-			}
-		}
-		uses = append(uses, use{pw, now, gpus})
-	}
+	var buf [8]powerUse
+	uses := powerUses(buf[:0])
 	limit := float64(gm.TDPWatts)
 	for k, r := range a.Replicas {
 		nd := &p.c.Nodes[nodes[k]]
-		now := float64(len(r.GPUs)) * p.c.GPUWatts(m, r.PowerCapW)
-		if nd.Site >= 0 {
-			add(&p.c.Sites[nd.Site], now, len(r.GPUs))
-			if p.pol.PowerShare {
-				if share, ok := p.siteShare(int(nd.Site)); ok {
-					limit = min(limit, float64(gm.IdleWatts)+share)
-				}
+		uses = uses.addNode(p.c, nd, len(r.GPUs), float64(len(r.GPUs))*p.c.GPUWatts(m, r.PowerCapW), true)
+		if p.pol.PowerShare && nd.Site >= 0 {
+			if share, ok := p.siteShare(int(nd.Site)); ok {
+				limit = min(limit, float64(gm.IdleWatts)+share)
 			}
-		}
-		if nd.Hall >= 0 {
-			add(&p.c.Halls[nd.Hall], now, len(r.GPUs))
-		}
-		if nd.Rack >= 0 {
-			add(&p.c.Racks[nd.Rack], now, len(r.GPUs))
 		}
 	}
 	for _, u := range uses {
-		if u.pw.LimitW > 0 || u.pw.HasSpare {
-			limit = min(limit, (u.pw.HeadroomFor(true)+u.now)/float64(u.gpus))
-		}
+		limit = min(limit, (u.pw.HeadroomFor(true)+u.w)/float64(u.gpus))
 	}
-	if limit >= float64(gm.TDPWatts) {
-		return 0
-	}
-	return max(1, min(int(math.Floor(limit)), gm.MaxCapWatts))
+	return p.capUnder(gm, limit)
 }

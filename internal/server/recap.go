@@ -168,17 +168,12 @@ func recapMessage(w int, was []int) string {
 // queue, so that power a job's end freed reaches the jobs capped
 // before. Caller holds mu.
 func (s *Server) mayRecap() bool {
-	if pol := s.fac.Policy; !pol.PowerCapping || !pol.PowerRecap {
+	if !s.fac.Policy.Lends() {
 		return false
 	}
 	for _, js := range s.running {
-		if js.alloc == nil || js.stop != stopNone {
-			continue
-		}
-		for _, p := range js.alloc.Replicas {
-			if p.PowerCapW > 0 {
-				return true
-			}
+		if js.alloc != nil && js.stop == stopNone && model.AnyCapped(js.alloc.Replicas) {
+			return true
 		}
 	}
 	return false

@@ -105,7 +105,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		// tell a changed allocation by it, and hold the old one.
 		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
 		js.scaled = append(js.scaled, gpusAt{now, placedGPUs(st.Replicas)})
-		t.setCapped(js, anyCapped(js.alloc.Replicas))
+		t.setCapped(js, model.AnyCapped(js.alloc.Replicas))
 		t.run.update(js)
 		t.led.started(js, now)
 		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))
@@ -122,7 +122,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	t.led.started(js, now)
 	js.speed = t.speedOf(js.job, st.Replicas)
 	js.paces = js.paces[:0] // one pace, at js.speed from the start, until a recap
-	t.setCapped(js, anyCapped(st.Replicas))
+	t.setCapped(js, model.AnyCapped(st.Replicas))
 	if js.job.RuntimeLimit > 0 {
 		t.q.push(now.Add(model.Duration(math.Ceil(float64(js.remaining)/js.speed))), evCompletion, js, js.epoch)
 	}
@@ -140,8 +140,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 // something: jobs run capped, power was freed since the last pass, and
 // the policy raises caps.
 func (t *twin) mayRecap() bool {
-	pol := &t.cfg.Facility.Policy
-	return t.freed && t.capped > 0 && pol.Power && pol.PowerCapping && pol.PowerRecap
+	return t.freed && t.capped > 0 && t.cfg.Facility.Policy.Lends()
 }
 
 // recap runs a job's replicas at a new cap from now (0 = uncapped),
@@ -186,15 +185,6 @@ func (t *twin) recap(js *jobState, capW int, now model.Time) {
 		what = fmt.Sprintf("%d W", capW)
 	}
 	t.logf("%s recap %s to %s at %.3f speed\n", now, js.job.ID, what, js.speed)
-}
-
-func anyCapped(rs []model.Placement) bool {
-	for _, r := range rs {
-		if r.PowerCapW > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // capNote is the event log's note of a start's power cap.
