@@ -63,6 +63,20 @@ func AnyCapped(rs []Placement) bool {
 	return false
 }
 
+// Recapped is pl under a recap to cap w (0 = uncapped): raised, it
+// keeps the cap it started with as StartCapW, the first time; lowered,
+// StartCapW stays.
+func (pl Placement) Recapped(w int) Placement {
+	if w == pl.PowerCapW {
+		return pl
+	}
+	if pl.StartCapW == 0 {
+		pl.StartCapW = pl.PowerCapW
+	}
+	pl.PowerCapW = w
+	return pl
+}
+
 // OwnCapW is the cap a replica is entitled to: its start cap when a
 // recap raised it, else its cap (0 = uncapped).
 func (pl *Placement) OwnCapW() int {

@@ -94,11 +94,7 @@ func (w *world) apply(*args) error {
 			if al := &w.running[i]; al.Job.ID == rc.Job {
 				al.Replicas = clonePlacements(al.Replicas) // a new slice: the Queue's view tells changes by it
 				for k := range al.Replicas {
-					r := &al.Replicas[k]
-					if r.StartCapW == 0 {
-						r.StartCapW = r.PowerCapW // its own cap, kept while power is lent
-					}
-					r.PowerCapW = rc.PowerCapW
+					al.Replicas[k] = al.Replicas[k].Recapped(rc.PowerCapW)
 				}
 			}
 		}

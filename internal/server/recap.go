@@ -34,19 +34,16 @@ import (
 // limit), which no recap may lower it to. A raise keeps the cap the
 // replica had as its start cap, the first time; a lowering keeps it.
 func recapped(capW, startW, w int) (newCap, newStart int, changed, below bool) {
-	own := capW
-	if startW > 0 {
-		own = startW
-	}
+	pl := model.Placement{PowerCapW: capW, StartCapW: startW}
+	own := pl.OwnCapW()
 	switch {
 	case w == capW:
 		return capW, startW, false, false
 	case w < 0 || own == 0 || (w > 0 && w < own):
 		return capW, startW, false, true
-	case startW == 0:
-		startW = capW
 	}
-	return w, startW, true, false
+	pl = pl.Recapped(w)
+	return pl.PowerCapW, pl.StartCapW, true, false
 }
 
 // recapRaises reports whether rc raises a live replica of js: a

@@ -100,14 +100,8 @@ func (t *twin) pass(now model.Time) error {
 func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	if js.running { // a deployment scaling up: keep one allocation
 		t.unclaim(js.job.ID)
-		t.led.stopped(js, now)
-		// A new slice: the core, the checker and the verifier's copies
-		// tell a changed allocation by it, and hold the old one.
-		js.alloc.Replicas = slices.Concat(js.alloc.Replicas, st.Replicas)
 		js.scaled = append(js.scaled, gpusAt{now, placedGPUs(st.Replicas)})
-		t.setCapped(js, model.AnyCapped(js.alloc.Replicas))
-		t.run.update(js)
-		t.led.started(js, now)
+		t.replace(js, slices.Concat(js.alloc.Replicas, st.Replicas), now)
 		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))
 		return
 	}
@@ -136,6 +130,18 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), caps)
 }
 
+// replace gives running job js the placements reps from now: its stint
+// at the old draw ends and one at the new draw begins. reps must be a new
+// slice: the core, the checker and the verifier's copies tell a changed
+// allocation by it, and hold the old one.
+func (t *twin) replace(js *jobState, reps []model.Placement, now model.Time) {
+	t.led.stopped(js, now)
+	js.alloc.Replicas = reps
+	t.setCapped(js, model.AnyCapped(reps))
+	t.run.update(js)
+	t.led.started(js, now)
+}
+
 // mayRecap reports whether a pass with no job waiting may still change
 // something: jobs run capped, power was freed since the last pass, and
 // the policy raises caps.
@@ -147,20 +153,11 @@ func (t *twin) mayRecap() bool {
 // raised on lent power or lowered to give it back: its draw and its
 // speed change, and with it when it completes.
 func (t *twin) recap(js *jobState, capW int, now model.Time) {
-	t.led.stopped(js, now)
-	// A new slice: the core, the checker and the verifier's copies tell
-	// a changed allocation by it.
-	reps := slices.Clone(js.alloc.Replicas)
-	for i := range reps {
-		if reps[i].StartCapW == 0 {
-			reps[i].StartCapW = reps[i].PowerCapW // its own cap, kept while power is lent
-		}
-		reps[i].PowerCapW = capW
+	reps := make([]model.Placement, len(js.alloc.Replicas))
+	for i, r := range js.alloc.Replicas {
+		reps[i] = r.Recapped(capW)
 	}
-	js.alloc.Replicas = reps
-	t.run.update(js)
-	t.led.started(js, now)
-	t.setCapped(js, capW > 0)
+	t.replace(js, reps, now)
 	done := js.workBy(now)
 	if len(js.paces) == 0 {
 		js.paces = append(js.paces, pace{at: js.alloc.Started, speed: js.speed})
