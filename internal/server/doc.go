@@ -20,9 +20,9 @@
 //  4. commit what holds in one store transaction (durable), then apply
 //     it to memory and wake the agents of the nodes it touches.
 //
-// A pass runs while jobs wait, and also, with an empty queue, while a
-// running job is power-capped and the policy lets passes raise caps
-// (model.Policy.PowerRecap): the power a job's end frees then reaches
+// A pass runs while jobs wait, and also, with an empty queue, after a
+// job's end while a running job is power-capped and the policy lends
+// power (model.Policy.Lends): the power that end frees then reaches
 // the jobs started capped (recap.go). That power is lent: a later pass
 // may lower the cap again, never below the cap the job started with, so
 // that its starts get the power back. A recap changes the caps of the

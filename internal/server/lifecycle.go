@@ -217,6 +217,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	}
 	js.alloc, js.released, js.assigned = nil, nil, nil
 	delete(s.running, js.doc.ID)
+	s.freed = true
 	defer s.requeue(js)
 	code := 0
 	for _, r := range js.doc.Replicas {

@@ -48,6 +48,7 @@ func (s *Server) pass(ctx context.Context) int {
 		s.mu.Unlock()
 		return 0
 	}
+	s.freed = false
 	depth := s.cfg.PassDepth
 	if !now.Before(s.nextFull) {
 		depth = 0

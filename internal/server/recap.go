@@ -160,12 +160,12 @@ func recapMessage(w int, was []int) string {
 
 // mayRecap reports whether a pass with an empty queue may raise a
 // running job's cap (lowering one is for the starts of waiting jobs): the
-// policy recaps, and a running job that is not being stopped has a
-// capped replica. The loop runs the core for it even with an empty
-// queue, so that power a job's end freed reaches the jobs capped
-// before. Caller holds mu.
+// policy recaps, a job ended since the last pass, and a running job that
+// is not being stopped has a capped replica. The loop runs the core for
+// it even with an empty queue, so that power a job's end freed reaches
+// the jobs capped before. Caller holds mu.
 func (s *Server) mayRecap() bool {
-	if !s.fac.Policy.Lends() {
+	if !s.freed || !s.fac.Policy.Lends() {
 		return false
 	}
 	for _, js := range s.running {

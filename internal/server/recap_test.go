@@ -40,6 +40,15 @@ func (e *env) withRecaps(recaps func(p *model.Plan) []model.Recap) {
 	}
 }
 
+// passFreed runs a pass as after a job's end, which frees power: with
+// an empty queue it runs the core for the capped jobs alone (mayRecap).
+func (e *env) passFreed() {
+	e.s.mu.Lock()
+	e.s.freed = true
+	e.s.mu.Unlock()
+	e.pass()
+}
+
 // startCapped starts job a at TDP and then job b, which the envelope
 // lets start only capped, and reports both running. It returns b's cap.
 func startCapped(e *env, b map[string]any) (a, bID string, capW int) {
@@ -149,7 +158,7 @@ func TestRecapRaisesRunningJobsCap(t *testing.T) {
 
 	// Lifted: the task asks for no cap (its GPUs' own limit).
 	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 0, PowerW: 4 * 50}} })
-	e.pass()
+	e.passFreed()
 	if j := e.job(b); j.Replicas[0].PowerCapW != 0 || j.Replicas[0].StartPowerCapW != capW {
 		t.Errorf("b's replica %+v after the cap was lifted, want no cap, started at %d W", j.Replicas[0], capW)
 	}
@@ -318,7 +327,7 @@ func TestRecapNeverBelowOwnCap(t *testing.T) {
 		t.Helper()
 		from := len(logs.Bytes())
 		e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: job, PowerCapW: w}} })
-		e.pass() // the queue is empty: the pass runs for the capped job alone
+		e.passFreed() // the queue is empty: the pass runs for the capped job alone
 		if got := string(logs.Bytes()[from:]); !strings.Contains(got, "below its own cap") || !strings.Contains(got, job) {
 			t.Errorf("a recap of %s to %d W: logs %q, want a line saying it was dropped, below the replica's own cap", job, w, got)
 		}
@@ -457,7 +466,6 @@ func TestEmptyQueuePassOnlyForRecaps(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			fac := DevFacility("local", "FR")
 			fac.Sites[0].PowerEnvelopeKW = 4.8
-			fac.Policy.PowerRecap = true
 			fac.Policy.PowerRecap = c.recap
 			e := newEnv(t, fac, true)
 			e.register("n1", "local", 8)
@@ -475,6 +483,10 @@ func TestEmptyQueuePassOnlyForRecaps(t *testing.T) {
 			e.pass()
 			if calls != c.wantCalls {
 				t.Errorf("the pass ran the core %d times, want %d", calls, c.wantCalls)
+			}
+			e.pass() // nothing ended since: nothing to lend
+			if calls != c.wantCalls {
+				t.Errorf("the next pass, with no job ended since, ran the core: %d calls, want %d", calls, c.wantCalls)
 			}
 		})
 	}

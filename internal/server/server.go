@@ -49,6 +49,9 @@ type Server struct {
 	gone map[string]string
 	// running holds the jobs with an allocation (jobState.alloc).
 	running map[string]*jobState
+	// freed: a job left running since the last pass, freeing power that
+	// a pass with an empty queue may lend (mayRecap)
+	freed bool
 	// queueOps are the changes to the queue since the last pass: the
 	// loop owns the queue and applies them at the start of a pass, so
 	// that a pass never holds mu while it walks the queue.
