@@ -108,12 +108,8 @@ func tables(x *index, p *model.Plan) []table {
 }
 
 func startRow(c *cells, x *index, s *model.Start) {
-	tenant := "?"
-	if j := x.job(s.Job); j != nil {
-		tenant = j.Tenant
-	}
 	c.str(s.Job)
-	c.str(tenant)
+	c.str(tenantText(x, s.Job))
 	c.buf = strconv.AppendInt(c.buf, int64(len(s.Replicas)), 10)
 	c.end()
 	for i, pl := range s.Replicas {
@@ -127,6 +123,15 @@ func startRow(c *cells, x *index, s *model.Start) {
 	c.end()
 	c.buf = appendCaps(c.buf, s.Replicas)
 	c.end()
+}
+
+// tenantText is the tenant of job id as a table shows it: "?" when
+// the snapshot lacks the job.
+func tenantText(x *index, id string) string {
+	if j := x.job(id); j != nil {
+		return j.Tenant
+	}
+	return "?"
 }
 
 // appendCaps appends the caps of replicas pls: one when they all run
@@ -157,12 +162,8 @@ func appendCaps(b []byte, pls []model.Placement) []byte {
 // on power a recap lent them, by their own caps, the lowest a recap may
 // give them ("650W (own 300W)"), and the cap it gets.
 func recapRow(c *cells, x *index, r *model.Recap) {
-	tenant := "?"
-	if j := x.job(r.Job); j != nil {
-		tenant = j.Tenant
-	}
 	c.str(r.Job)
-	c.str(tenant)
+	c.str(tenantText(x, r.Job))
 	as := x.running(r.Job)
 	var from []model.Placement
 	lent := false
