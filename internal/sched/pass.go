@@ -76,7 +76,8 @@ type pass struct {
 	estimates      int
 	strictBlock    map[int]string // pool → blocking job when backfill is off
 	strictMemo     map[strictKey]strictAnswer
-	releases       []release // lazily built
+	shareMemo      map[strictKey]strictAnswer // shareCheck's; nil until used
+	releases       []release                  // lazily built
 	scratch        *backfillScratch
 	relBuilt       bool
 	relSortedN     int // releases[:relSortedN] are sorted
@@ -113,8 +114,10 @@ type prepared struct {
 	fs     *fairShares
 	qbuf   *quota.Tree // the last pass's tree, reused by the next
 	// shares: per site, the even share of its envelope per GPU above
-	// idle (Policy.PowerShare); facility-only, so computed once
+	// idle (Policy.PowerShare); barred: per model, the sites where that
+	// share is below every cap (nil: none); facility-only, so computed once
 	shares []float64
+	barred [][]bool
 	// tenants and classes by name, facility-only
 	tenants map[string]*model.Tenant
 	classes map[string]*model.PriorityClass
@@ -322,6 +325,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		held:          last.held[:0],
 		heldQuota:     last.heldQuota[:0],
 		strictMemo:    reuse(last.strictMemo),
+	}
+	if last.shareMemo != nil {
+		p.shareMemo = reuse(last.shareMemo)
 	}
 	p.prep = prep
 	p.plan.Now = now

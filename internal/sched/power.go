@@ -80,25 +80,6 @@ func (p *pass) capUnder(gm model.GPUModel, limit float64) (capW int, ok bool) {
 	return 0, false
 }
 
-// shareBars reports whether, with Policy.PowerShare, the share of some
-// site is too small for any cap of model m: powerFor refuses every start
-// of m there whatever the loads, which the placement's power filter
-// (headroom for the lowest cap) does not see.
-func (p *pass) shareBars(m int) bool {
-	if !p.pol.PowerShare || !p.pol.PowerCapping || !p.c.Models[m].CanCap() {
-		return false
-	}
-	gm := p.c.Models[m]
-	for s := range p.c.Sites {
-		if share, ok := p.siteShare(s); ok {
-			if _, fits := p.capUnder(gm, float64(gm.IdleWatts)+share); !fits {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // powerUse is what a start or a recap asks of one site, hall or rack:
 // its GPUs there, and the watts they draw now (a recap's).
 type powerUse struct {
@@ -146,35 +127,4 @@ func megawatts(w float64) string {
 		return fmt.Sprintf("%.1f MW", w/1e6)
 	}
 	return fmt.Sprintf("%.1f kW", w/1e3)
-}
-
-// siteShare is, with Policy.PowerShare, the watts above idle each GPU of
-// site s gets when its envelope is split evenly: the envelope less every
-// node's base and idle power, over all the site's GPUs. ok is false for a
-// site without an envelope or GPUs.
-func (p *pass) siteShare(s int) (float64, bool) {
-	if p.prep.shares == nil {
-		shares := make([]float64, len(p.c.Sites))
-		static := make([]float64, len(p.c.Sites))
-		gpus := make([]int, len(p.c.Sites))
-		for i := range p.c.Nodes {
-			nd := &p.c.Nodes[i]
-			if nd.Site < 0 {
-				continue
-			}
-			static[nd.Site] += nd.Spec.BaseWatts
-			if nd.Model >= 0 {
-				static[nd.Site] += float64(nd.NGPU * p.c.Models[nd.Model].IdleWatts)
-				gpus[nd.Site] += nd.NGPU
-			}
-		}
-		for i := range shares {
-			shares[i] = -1
-			if lim := p.c.Sites[i].LimitW; lim > 0 && gpus[i] > 0 {
-				shares[i] = max(0, lim-static[i]) / float64(gpus[i])
-			}
-		}
-		p.prep.shares = shares
-	}
-	return p.prep.shares[s], p.prep.shares[s] >= 0
 }

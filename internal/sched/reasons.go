@@ -116,12 +116,15 @@ func (p *pass) backfillVerdict(j *model.Job) verdict {
 }
 
 // freeElsewhere lists the jurisdictions of disallowed sites where a
-// replica of r would fit on free GPUs of its model.
+// replica of r would fit on free GPUs of its model. Sites where the power
+// share bars the model (shareCheck) are left out: that, not sovereignty,
+// keeps the job from them.
 func (p *pass) freeElsewhere(r *place.Request) []string {
 	seen := map[string]bool{}
+	barred := p.barredSites(r.Model)
 	for pi := range p.c.Pools {
 		pool := &p.c.Pools[pi]
-		if pool.Model != r.Model || r.Sites[pool.Site] {
+		if pool.Model != r.Model || r.Sites[pool.Site] || barred != nil && barred[pool.Site] {
 			continue
 		}
 		for _, n := range pool.Nodes {

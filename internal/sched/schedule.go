@@ -303,6 +303,10 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 			a.v = v
 			continue
 		}
+		if v, ok := p.shareCheck(&a.req); !ok {
+			a.v = v
+			continue
+		}
 		if v, ok := p.strictCheck(j, &a.req); !ok {
 			a.v = v
 			continue
