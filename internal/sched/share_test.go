@@ -47,8 +47,8 @@ func TestShareBarredEverywhereSaysShare(t *testing.T) {
 		t.Fatalf("starts %+v, reservations %+v, pending %+v; want one pending, no reservation", plan.Starts, plan.Reservations, plan.Pending)
 	}
 	p := plan.Pending[0]
-	if p.Code != model.ReasonPower || !strings.Contains(p.Message, "share") || !strings.Contains(p.Message, "fr") {
-		t.Fatalf("pending %+v; want a power reason naming fr's share", p)
+	if p.Code != model.ReasonPower || p.EstStart != 0 || !strings.Contains(p.Message, "share") || !strings.Contains(p.Message, "fr") {
+		t.Fatalf("pending %+v; want a power reason naming fr's share, no estimate", p)
 	}
 	t.Logf("reason: %s", p.Message)
 }
