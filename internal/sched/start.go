@@ -110,6 +110,10 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 		if j.Topology.Level == model.LevelNode {
 			r.Level, r.Required, r.SameNode = 0, false, j.Topology.Required && j.Kind != model.KindDeployment
 		}
+	} else if j.Topology.Level != model.LevelAny {
+		// without topology-aware placement no level is required, but
+		// only a gang of topology "any" may span sites
+		r.Level = place.NumLevels - 1
 	}
 	if p.pol.Power {
 		gm := p.c.Models[m]
