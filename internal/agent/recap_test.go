@@ -182,3 +182,33 @@ func TestRecapLoweringRefusedIsAnError(t *testing.T) {
 		t.Errorf("agent logs %q, want an error saying the GPU stays above its task's lowered cap", got)
 	}
 }
+
+// The agent reports the limit in force on a running task's GPUs
+// (power_cap_w) and sends it at once when a recap changes it, not at
+// its next heartbeat: the server holds a start that counts on a lowering
+// until it hears. A refused lowering keeps reporting the higher limit.
+func TestRecapReportsTheLimitAtOnce(t *testing.T) {
+	srv := newFakeServer()
+	srv.interval = 30 // no heartbeat on the clock during the test
+	startAgent(t, srv)
+	task := sh("j-report", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	capIs := func(w int) func(api.TaskStatus) bool {
+		return func(st api.TaskStatus) bool {
+			return st.State == api.ReplicaRunning && st.PowerCapW != nil && *st.PowerCapW == w
+		}
+	}
+	srv.waitStatus(t, "j-report", 0, 1, capIs(300))
+	for _, w := range []int{500, 400, 0, 250} {
+		task.PowerCapW = w
+		srv.assign(task)
+		srv.waitStatus(t, "j-report", 0, 1, capIs(w))
+	}
+	task.PowerCapW = 150 // below the H100's 200 W: refused
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-report", 0, 1, func(st api.TaskStatus) bool { return st.Error != "" })
+	if st.PowerCapW == nil || *st.PowerCapW != 250 {
+		t.Errorf("after a refused lowering the task reports %+v, want the 250 W still in force", st)
+	}
+}

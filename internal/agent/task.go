@@ -39,6 +39,7 @@ type task struct {
 	deadline           time.Time
 	deadlineTimer      *time.Timer
 	capped             bool          // the agent set its GPUs' power limit
+	capSet             int           // the limit in force on its GPUs, as reported (0: their own)
 	done               chan struct{} // closed when it ended
 	reported           bool          // a heartbeat carried its end
 	recorded           bool          // listed in startedFile (started.go)
@@ -57,6 +58,10 @@ func (t *task) status() api.TaskStatus {
 	s := api.TaskStatus{Job: t.key.Job, Replica: t.key.Replica, Attempt: t.key.Attempt,
 		State: t.state, PID: t.pid, ExitCode: t.exitCode, Signal: t.signal,
 		Error: strings.Join(t.errs, "; "), Stopping: t.stopping}
+	if t.state == api.ReplicaRunning {
+		w := t.capSet
+		s.PowerCapW = &w
+	}
 	if !t.startedAt.IsZero() {
 		at := t.startedAt
 		s.StartedAt = &at
@@ -97,7 +102,9 @@ func (a *Agent) startLocked(specs []api.Task, now time.Time) {
 // startOneLocked starts a recorded task.
 func (a *Agent) startOneLocked(t *task, now time.Time) {
 	spec := t.spec
-	a.capLocked(t)
+	if a.capLocked(t) {
+		t.capSet = spec.PowerCapW
+	}
 	p, err := a.rt.Start(spec)
 	if err != nil {
 		code := 126
@@ -297,22 +304,29 @@ func (a *Agent) uncapLocked(t *task) {
 // them. As at the start, the cap is recorded (caps.json) before it is
 // set and failures go to the task's Error; the task runs on. A lower cap
 // a GPU refuses is logged as an error: the GPU keeps the higher limit,
-// and may draw power the scheduler gave another job.
+// and may draw power the scheduler gave another job. The limit now in
+// force goes to the server at once (a heartbeat): a start that counts on
+// the power a lowering frees waits for it (the server's capwait.go).
 func (a *Agent) recapLocked(t *task, w int) {
 	old := t.spec.PowerCapW
 	if w == old || len(t.spec.GPUs) == 0 {
 		return
 	}
 	t.spec.PowerCapW = w
+	defer a.notify()
 	if w == 0 {
 		a.liftLocked(t)
+		t.capSet = 0
 	} else if !a.capLocked(t) {
 		if old == 0 || w < old {
 			a.log.Error("GPU power limit stays above its task's lowered cap: its GPUs may draw power the scheduler gave another job",
 				"task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
+		} else {
+			t.capSet = w // some GPUs may have taken the higher limit
 		}
 		return
 	}
+	t.capSet = w
 	a.log.Info("task's power cap changed", "task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
 }
 

@@ -84,6 +84,12 @@ type TaskStatus struct {
 	Error     string     `json:"error,omitempty"`
 	// Stopping is set once the agent sent SIGTERM (cancel, preemption).
 	Stopping bool `json:"stopping,omitempty"`
+	// PowerCapW, for a running task, is the power limit the agent has
+	// set on its GPUs, in watts: the task's cap once every GPU took it
+	// (0: the GPUs' own limit). Absent from agents older than this
+	// field. The server waits for it after lowering a cap (a recap)
+	// before it hands out a start that counts on the power freed.
+	PowerCapW *int `json:"power_cap_w,omitempty"`
 }
 
 // GPUSample is one GPU's telemetry at one instant.

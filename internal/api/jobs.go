@@ -175,6 +175,10 @@ const (
 	// replicas: raised (or lifted) it into power a pass left free, or
 	// lowered it to take that lent power back.
 	EventRecap = "recap"
+	// EventPowerHold: a start's replicas are held from their agents
+	// until the agents of the jobs whose lent power it takes report the
+	// lower caps set, and then handed out.
+	EventPowerHold = "power-hold"
 )
 
 // EventList is a page of events after a sequence number.

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +72,94 @@ func TestLentPowerTakenBack(t *testing.T) {
 		if r := d.job(j).Replicas[0]; r.Error != "" {
 			t.Errorf("%s's replica %+v, want no error", j, r)
 		}
+	}
+	d.touch("b.stop")
+	d.touch("c.stop")
+	d.waitState(b.ID, api.StateSucceeded, 20*time.Second)
+	d.waitState(c.ID, api.StateSucceeded, 20*time.Second)
+}
+
+// lendTwoNodes: two nodes of two H100s (100 W of base power each) in a
+// 2.4 kW site. A 2-GPU job at TDP (1.4 kW) leaves a second one 400 W a
+// GPU on the other node; once the first ends the second may draw TDP,
+// and a third 2-GPU job then starts at TDP only on the power taken back
+// from the second, down to 400 W, on another node.
+const lendTwoNodes = `name: lend-two-nodes
+sites:
+  - id: local
+    name: two-node site
+    country: FR
+    operator: e2e
+    power_envelope_kw: 2.4
+    pue: 1.2
+    grid_zone: FR
+    halls:
+      - id: h1
+        cooling: liquid
+        racks:
+          - id: r1
+            nodes:
+              - names: node-[1-2]
+                gpu_model: H100
+                gpus: 2
+                cpus: 16
+                memory_gib: 64
+                base_watts: 100
+tenants:
+  - name: default
+policy:
+  quotas: false
+  power_recap: true
+`
+
+// TestStartOnLentPowerWaitsForTheOtherAgent: with real agents on two
+// nodes, a job started on power taken back from a job on the other node
+// is held from its agent until that job's agent has set the lower limit
+// (its power-hold events), and only then runs: its replica's running
+// event comes after the release.
+func TestStartOnLentPowerWaitsForTheOtherAgent(t *testing.T) {
+	facFile := filepath.Join(t.TempDir(), "facility.yaml")
+	if err := os.WriteFile(facFile, []byte(lendTwoNodes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := newFaultClusterOf(t, []string{"--facility", facFile}, 2)
+	d := f.cli
+	d.cl = f.cl
+	a := d.waitState(d.submit(map[string]any{"gpus": 2, "command": sh(untilFile("a.stop"))}).ID, api.StateRunning, 20*time.Second)
+	b := d.waitState(d.submit(map[string]any{"gpus": 2, "command": sh(untilFile("b.stop"))}).ID, api.StateRunning, 20*time.Second)
+	if a.Replicas[0].PowerCapW != 0 || b.Replicas[0].PowerCapW != 400 || a.Replicas[0].Node == b.Replicas[0].Node {
+		t.Fatalf("a %+v, b %+v; want a at TDP and b at 400 W on the other node", a.Replicas, b.Replicas)
+	}
+	d.touch("a.stop")
+	d.waitState(a.ID, api.StateSucceeded, 20*time.Second)
+	d.waitFor("b's cap lifted", 20*time.Second, func() bool { return d.job(b.ID).Replicas[0].PowerCapW == 0 })
+
+	c := d.submit(map[string]any{"gpus": 2, "command": sh(untilFile("c.stop"))})
+	jc := d.waitState(c.ID, api.StateRunning, 20*time.Second)
+	if jc.Replicas[0].Node == b.Replicas[0].Node || d.job(b.ID).Replicas[0].PowerCapW != 400 {
+		t.Fatalf("c %+v, b %+v; want c on a's node and b lowered to 400 W", jc.Replicas, d.job(b.ID).Replicas)
+	}
+	var evs *api.EventList
+	d.waitFor("c's replica running", 20*time.Second, func() bool {
+		var err error
+		if evs, err = f.cl.Events(context.Background(), c.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(evs.Events, func(ev api.Event) bool { return ev.Type == api.EventReplica && strings.Contains(ev.Message, "running") })
+	})
+	var order []string
+	for _, ev := range evs.Events {
+		switch {
+		case ev.Type == api.EventPowerHold && strings.Contains(ev.Message, "held"):
+			order = append(order, "held")
+		case ev.Type == api.EventPowerHold:
+			order = append(order, "handed")
+		case ev.Type == api.EventReplica && strings.Contains(ev.Message, "running"):
+			order = append(order, "running")
+		}
+	}
+	if !slices.Equal(order, []string{"held", "handed", "running"}) {
+		t.Errorf("c's events in order %v, want held, handed, running: %+v", order, evs.Events)
 	}
 	d.touch("b.stop")
 	d.touch("c.stop")

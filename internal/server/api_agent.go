@@ -259,6 +259,11 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 		}
 		switch t.State {
 		case api.ReplicaRunning:
+			if t.PowerCapW == nil {
+				js.capReported(t.Replica, -1)
+			} else {
+				js.capReported(t.Replica, *t.PowerCapW)
+			}
 			if rp.State == api.ReplicaAssigned {
 				rp.State, rp.PID, rp.StartedAt = api.ReplicaRunning, t.PID, t.StartedAt
 				if rp.StartedAt == nil {
@@ -372,7 +377,7 @@ func (s *Server) tasksOf(n *nodeState) []api.Task {
 			continue
 		}
 		for i, rp := range js.doc.Replicas {
-			if rp.Node == n.doc.Name && live(&rp) {
+			if rp.Node == n.doc.Name && live(&rp) && !js.heldBack(rp.Index) {
 				tasks = append(tasks, s.task(js, i))
 			}
 		}

@@ -44,7 +44,7 @@ func actorOf(ev api.Event) (kind, actor string) {
 		return audit.KindAPI, ev.Actor
 	}
 	switch ev.Type {
-	case api.EventStarted, api.EventPreempt, api.EventDeferred, api.EventEvicted, api.EventRestart, api.EventRecap:
+	case api.EventStarted, api.EventPreempt, api.EventDeferred, api.EventEvicted, api.EventRestart, api.EventRecap, api.EventPowerHold:
 		return audit.KindDecision, "scheduler"
 	case api.EventReplica, api.EventRunning:
 		return audit.KindAPI, "agent:" + ev.Node

@@ -70,6 +70,7 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 	if s.failed != nil {
 		return fmt.Errorf("%w (%v)", errStale, s.failed)
 	}
+	s.settleWaits(c) // whatever changed may end a held start's wait
 	if c.empty() {
 		if c.kick {
 			s.Kick()

@@ -202,7 +202,22 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 	// Recaps: raised into the power the pass's starts left, or lowered to
 	// give lent power back to them. One commit holds both, and wakes the
 	// agents of the starts' nodes and of the recapped jobs' together.
-	p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool { return !s.recapJob(rc, c) })
+	var lows []capWait
+	p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool {
+		l := s.lowerings(rc) // before it applies
+		if !s.recapJob(rc, c) {
+			return true
+		}
+		lows = append(lows, l...)
+		return false
+	})
+	// Starts on power the recaps take back wait for the lower limits
+	// (capwait.go).
+	for _, st := range p.Starts {
+		if js := s.jobs[st.Job]; js != nil && js.alloc != nil {
+			s.holdForLowerings(js, st, lows, c)
+		}
+	}
 	wake := time.Time{}
 	later := func(t model.Time) {
 		w := time.Unix(int64(t), 0)

@@ -20,10 +20,9 @@ import (
 // the agents of their nodes are woken to fetch their tasks, whose
 // PowerCapW the agent compares with the cap it set (internal/agent).
 // Those agents are woken by the same commit as the agents of the
-// pass's starts: a lower cap is there for the lowered job's agents from
-// the moment the start it makes room for is there for the starting
-// job's (on one node, in the same answer), but nothing orders two
-// agents' fetches (docs/operations.md, item 7). The
+// pass's starts; on one node one answer carries both, and a start on
+// another node is held until the lowered job's agent reports the lower
+// limit set (capwait.go). The
 // allocation the core sees gets the new caps in a new slice: the core
 // keeps the slices it was handed and tells a change by identity.
 
@@ -108,6 +107,7 @@ func (s *Server) recapJob(rc model.Recap, c *changes) bool {
 		}
 		was = append(was, r.PowerCapW)
 		r.PowerCapW, r.StartPowerCapW = w, start
+		delete(js.capsSet, r.Index) // the limit set before is no answer to this one
 		c.bump(r.Node)
 	}
 	if len(was) == 0 {

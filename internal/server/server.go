@@ -49,6 +49,9 @@ type Server struct {
 	gone map[string]string
 	// running holds the jobs with an allocation (jobState.alloc).
 	running map[string]*jobState
+	// waiting holds the running jobs with replicas held until lent
+	// power is taken back (capwait.go).
+	waiting map[string]*jobState
 	// freed: a job left running since the last pass, freeing power that
 	// a pass with an empty queue may lend (mayRecap)
 	freed bool
@@ -111,6 +114,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		fac:     cfg.Facility,
 		jobs:    map[string]*jobState{},
 		running: map[string]*jobState{},
+		waiting: map[string]*jobState{},
 		claims:  map[string][]*nodeState{},
 		queue:   sched.NewQueue(cfg.Facility, nil),
 		nodes:   map[string]*nodeState{},

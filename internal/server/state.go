@@ -49,6 +49,13 @@ type jobState struct {
 	// ranOn holds the nodes the job has had a replica on, whose
 	// nodeState.unfinished lists it until it finishes (lifecycle.go).
 	ranOn map[string]bool
+	// held are the replicas of the attempt kept from their agents until
+	// the lowerings in waits are done; capsSet, per replica, the power
+	// limit its agent reported set since its cap last changed (-1: an
+	// agent too old to say). See capwait.go.
+	held    map[int]bool
+	waits   []capWait
+	capsSet map[int]int
 }
 
 func (js *jobState) pending() bool {

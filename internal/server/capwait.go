@@ -1,0 +1,185 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// A pass may start a job on power it takes back from running jobs: a
+// recap lowers their caps to the caps they started with (recap.go), and
+// the start counts on the watts that frees. On one node the agent orders
+// the two: one answer carries both, and it sets the lower limit before
+// it starts the new task. On two nodes nothing would: the new task could
+// draw before the other agent had set the lower limit, and the site
+// could pass its envelope for as long as that agent took.
+//
+// So the server holds such a start's replicas back from their agents
+// (tasksOf leaves them out) until every lowering it waits for is done:
+// the lowered replica's agent reports a limit at or below the new cap
+// (api.TaskStatus.PowerCapW), or an agent too old to report one reports
+// the task (it never raised a cap, so the task draws at most the cap it
+// started with, which no lowering goes below), or the lowered replica
+// ended (lost with a silent node: once that node's agent reports that it
+// runs none of what it lost, or the node is fenced), or a later recap
+// raised it again (the pass that did counted the held start as running). A start waits only for lowerings on other
+// nodes that share a power container (site, hall, rack) with one of its
+// replicas' nodes. The holds live in memory: a server restarted, or a
+// new leader, hands the held replicas out at once.
+
+// capWait is one lowering a held start waits for: replica replica of
+// job job, on node node, lowered to capW watts.
+type capWait struct {
+	job     string
+	replica int
+	node    string
+	capW    int
+}
+
+// lowerings lists the live replicas that recap rc lowers: a lower cap,
+// or a cap where there was none. Caller holds mu, before rc is applied.
+func (s *Server) lowerings(rc model.Recap) []capWait {
+	js := s.running[rc.Job]
+	if js == nil || rc.PowerCapW <= 0 {
+		return nil
+	}
+	var out []capWait
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if live(r) && (r.PowerCapW == 0 || rc.PowerCapW < r.PowerCapW) {
+			out = append(out, capWait{job: rc.Job, replica: r.Index, node: r.Node, capW: rc.PowerCapW})
+		}
+	}
+	return out
+}
+
+// holdForLowerings holds the replicas of start st, just applied to js,
+// that must wait for lowerings lows, and records why on the job. Caller
+// holds mu.
+func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []capWait, c *changes) {
+	if len(lows) == 0 {
+		return
+	}
+	nodes := map[string]bool{}
+	for _, p := range st.Replicas {
+		nodes[p.Node] = true
+	}
+	var waits []capWait
+	for _, lw := range lows {
+		if lw.job == js.doc.ID || len(nodes) == 1 && nodes[lw.node] {
+			continue // the same node's agent orders the two
+		}
+		for n := range nodes {
+			if s.sharePower(n, lw.node) {
+				waits = append(waits, lw)
+				break
+			}
+		}
+	}
+	if len(waits) == 0 {
+		return
+	}
+	if js.held == nil {
+		js.held = map[int]bool{}
+	}
+	first := len(js.doc.Replicas) - len(st.Replicas) // startJob appended them
+	for i := first; i < len(js.doc.Replicas); i++ {
+		js.held[js.doc.Replicas[i].Index] = true
+	}
+	js.waits = append(js.waits, waits...)
+	s.waiting[js.doc.ID] = js
+	c.job(js, api.EventPowerHold, "replicas held until lent power is taken back: "+waitList(waits))
+}
+
+// waitList names lowerings for an event: "job b on n2 to 300 W, …".
+func waitList(ws []capWait) string {
+	parts := make([]string, 0, len(ws))
+	for _, w := range ws {
+		p := fmt.Sprintf("job %s on %s to %d W", w.job, w.node, w.capW)
+		if !slices.Contains(parts, p) { // a job's replicas on one node
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sharePower reports whether nodes a and b draw from a common site,
+// hall or rack (an unknown node shares with every node).
+func (s *Server) sharePower(a, b string) bool {
+	na, nb := s.nodes[a], s.nodes[b]
+	if na == nil || nb == nil {
+		return true
+	}
+	x, y := na.node, nb.node
+	return x.Site == y.Site || x.Hall != "" && x.Hall == y.Hall || x.Rack != "" && x.Rack == y.Rack
+}
+
+// capReported records the power limit an agent reports set on a running
+// replica: w, or -1 from an agent too old to report one.
+func (js *jobState) capReported(replica, w int) {
+	if js.capsSet == nil {
+		js.capsSet = map[int]int{}
+	}
+	js.capsSet[replica] = w
+}
+
+// settleWaits ends the waits that are done and hands out the replicas
+// of starts that wait for nothing more, waking their agents. Every
+// commit calls it, since any change may end a wait. Caller holds mu.
+func (s *Server) settleWaits(c *changes) {
+	for id, js := range s.waiting {
+		if js.alloc == nil || s.jobs[id] != js {
+			delete(s.waiting, id)
+			continue
+		}
+		js.waits = slices.DeleteFunc(js.waits, s.lowered)
+		if len(js.waits) > 0 && js.stop == stopNone {
+			continue
+		}
+		// stopping: the agents get the held replicas marked Stop and
+		// report them ended without starting them
+		for i := range js.doc.Replicas {
+			if r := &js.doc.Replicas[i]; js.held[r.Index] {
+				c.bump(r.Node)
+			}
+		}
+		if js.stop == stopNone {
+			c.job(js, api.EventPowerHold, "lent power taken back: replicas handed to their nodes")
+		}
+		js.held, js.waits = nil, nil
+		delete(s.waiting, id)
+	}
+}
+
+// lowered reports whether lowering w is done (see the top of the file).
+func (s *Server) lowered(w capWait) bool {
+	if n := s.nodes[w.node]; n != nil && n.orphans {
+		// its replicas were lost when it went silent, but it may run
+		// them on, at the higher limit, until its agent is heard from
+		return false
+	}
+	js := s.running[w.job]
+	if js == nil || js.alloc == nil {
+		return true
+	}
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if r.Index != w.replica {
+			continue
+		}
+		if !live(r) || r.PowerCapW == 0 || r.PowerCapW > w.capW {
+			return true
+		}
+		set, ok := js.capsSet[w.replica]
+		return ok && (set < 0 || set > 0 && set <= w.capW)
+	}
+	return true
+}
+
+// heldBack reports whether replica i of js is held from its agent.
+func (js *jobState) heldBack(i int) bool {
+	return js.held[i] && js.stop == stopNone
+}

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// lentAcrossNodes sets up a start on power lent on another node: nodes
+// n1 and n2 of 8 H100s in one site of 8.8 kW. Job a (8 GPUs, TDP) runs
+// on n1, so b (8 GPUs) starts on n2 capped at 400 W; a ends and b's cap
+// is lifted into the power a left. Job c (8 GPUs) then starts on n1 at
+// TDP, on the power the same pass takes back from b, lowered to 400 W
+// on n2. It returns b and c.
+func lentAcrossNodes(t *testing.T) (e *env, b, c string) {
+	t.Helper()
+	fac := DevFacility("local", "FR")
+	fac.Sites[0].PowerEnvelopeKW = 8.8
+	fac.Policy.PowerRecap = true
+	e = newEnv(t, fac, true)
+	for _, n := range []string{"n1", "n2"} {
+		if code := e.register(n, "local", 8); code != 200 {
+			t.Fatalf("register %s: %d", n, code)
+		}
+	}
+	a := e.submit(spec(8, 1))
+	e.pass()
+	b = e.submit(spec(8, 1))
+	e.pass()
+	ja, jb := e.job(a), e.job(b)
+	if ja.Replicas[0].Node != "n1" || ja.Replicas[0].PowerCapW != 0 || jb.Replicas[0].Node != "n2" || jb.Replicas[0].PowerCapW != 400 {
+		t.Fatalf("a %+v, b %+v; want a on n1 uncapped, b on n2 at 400 W", ja.Replicas, jb.Replicas)
+	}
+	e.report("n1", withCap(running(a, 0, 1), 0))
+	e.report("n2", withCap(running(b, 0, 1), 400))
+	e.report("n1", exited(a, 0, 1, 0))
+	e.passFreed()
+	if r := e.job(b).Replicas[0]; r.PowerCapW != 0 {
+		t.Fatalf("b %+v after a's end; want its cap lifted", r)
+	}
+	e.report("n2", withCap(running(b, 0, 1), 0))
+	c = e.submit(spec(8, 1))
+	e.pass()
+	jb, jc := e.job(b), e.job(c)
+	if jc.State != api.StateRunning || jc.Replicas[0].Node != "n1" || jb.Replicas[0].PowerCapW != 400 {
+		t.Fatalf("c %s %+v, b %+v; want c started on n1 and b lowered to 400 W", jc.State, jc.Replicas, jb.Replicas)
+	}
+	return e, b, c
+}
+
+func withCap(st api.TaskStatus, w int) api.TaskStatus {
+	st.PowerCapW = &w
+	return st
+}
+
+func (e *env) listed(node, job string) bool {
+	e.t.Helper()
+	return slices.ContainsFunc(e.tasks(node), func(tk api.Task) bool { return tk.Job == job })
+}
+
+func (e *env) eventsOf(job, typ string) []string {
+	e.t.Helper()
+	var evs api.EventList
+	if code := e.do("GET", "/v1/jobs/"+job+"/events", nil, &evs); code != 200 {
+		e.t.Fatalf("events of %s: %d", job, code)
+	}
+	var out []string
+	for _, ev := range evs.Events {
+		if ev.Type == typ {
+			out = append(out, ev.Message)
+		}
+	}
+	return out
+}
+
+// A start on power taken back from a job on another node reaches its
+// agent only once that job's agent reports the lower limit set: not
+// while it reports the old one, at once when it reports the new one.
+func TestStartWaitsForLoweringOnAnotherNode(t *testing.T) {
+	e, b, c := lentAcrossNodes(t)
+	if e.listed("n1", c) {
+		t.Fatalf("n1's tasks list c before b's lower cap is set: %+v", e.tasks("n1"))
+	}
+	if tk := e.tasks("n2"); len(tk) != 1 || tk[0].PowerCapW != 400 {
+		t.Fatalf("n2's tasks %+v; want b's at 400 W", tk)
+	}
+	if evs := e.eventsOf(c, api.EventPowerHold); len(evs) != 1 || !strings.Contains(evs[0], "job "+b+" on n2 to 400 W") {
+		t.Fatalf("c's power-hold events %q; want one naming b on n2", evs)
+	}
+	e.report("n2", withCap(running(b, 0, 1), 0)) // not applied yet
+	e.pass()
+	if e.listed("n1", c) {
+		t.Fatalf("n1's tasks list c while b's agent reports no lower limit")
+	}
+	v := e.version("n1")
+	e.report("n2", withCap(running(b, 0, 1), 400))
+	if !e.listed("n1", c) {
+		t.Fatalf("n1's tasks %+v once b's limit is set; want c's", e.tasks("n1"))
+	}
+	if e.version("n1") == v {
+		t.Errorf("n1's assignments version unchanged: its agent's long poll would not wake")
+	}
+	if evs := e.eventsOf(c, api.EventPowerHold); len(evs) != 2 || !strings.Contains(evs[1], "handed to their nodes") {
+		t.Errorf("c's power-hold events %q; want the release second", evs)
+	}
+}
+
+// The hold ends without a report of the new limit when it is no longer
+// needed or cannot come: the lowered job ended, or its agent is too old
+// to report limits (it never raised the cap, so the task draws at most
+// the cap it started with).
+func TestStartHoldEnds(t *testing.T) {
+	for name, report := range map[string]func(e *env, b string){
+		"lowered job ended": func(e *env, b string) { e.report("n2", exited(b, 0, 1, 0)) },
+		"old agent":         func(e *env, b string) { e.report("n2", running(b, 0, 1)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, b, c := lentAcrossNodes(t)
+			report(e, b)
+			if !e.listed("n1", c) {
+				t.Fatalf("n1's tasks %+v; want c's", e.tasks("n1"))
+			}
+		})
+	}
+}
+
+// A held start that is cancelled goes to its agent marked Stop, so the
+// agent reports it ended without starting it and the job's GPUs free.
+func TestHeldStartCancelled(t *testing.T) {
+	e, _, c := lentAcrossNodes(t)
+	if code := e.do("POST", "/v1/jobs/"+c+"/cancel", nil, nil); code != 202 {
+		t.Fatalf("cancel: %d", code)
+	}
+	i := slices.IndexFunc(e.tasks("n1"), func(tk api.Task) bool { return tk.Job == c })
+	if i < 0 || !e.tasks("n1")[i].Stop {
+		t.Fatalf("n1's tasks %+v after the cancel; want c's marked stop", e.tasks("n1"))
+	}
+	e.report("n1", exited(c, 0, 1, 0))
+	if j := e.job(c); j.State != api.StateCancelled {
+		t.Errorf("c %s, want cancelled", j.State)
+	}
+}
+
+// A lowered job's node that goes silent may run its replicas on at the
+// raised limit, lost or not: the start stays held until that node's
+// agent is heard from again, running none of them.
+func TestHeldStartWaitsForSilentNode(t *testing.T) {
+	e, b, c := lentAcrossNodes(t)
+	e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second)
+	e.report("n1") // n1 keeps in touch; n2 is silent
+	e.pass()
+	if r := e.job(b).Replicas[0]; r.State != api.ReplicaLost {
+		t.Fatalf("b's replica %+v once n2 is silent; want it lost", r)
+	}
+	if e.listed("n1", c) {
+		t.Fatalf("n1's tasks list c while n2, silent, may still run b at the raised limit")
+	}
+	if code := e.register("n2", "local", 8); code != 200 {
+		t.Fatalf("register n2 again: %d", code)
+	}
+	if !e.listed("n1", c) {
+		t.Errorf("n1's tasks %+v once n2's agent reports it runs nothing; want c's", e.tasks("n1"))
+	}
+}
