@@ -447,6 +447,7 @@ type siteSet struct {
 	tags []string
 	id   int
 	ok   bool
+	room map[roomKey]int // neverFits' counts
 }
 
 // siteKey names what decides a job's allowed sites: its tenant, data

@@ -41,8 +41,18 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		}
 	}
 	if r.Sites != nil && res.Fit < r.Replicas {
+		if held, ok := p.neverFits(j, r); !ok {
+			// no reservation or preemption cures it: not curable
+			return verdict{code: model.ReasonCapacity, msg: fmt.Sprintf(
+				"capacity: needs %s %s; the sites it may use (%s) can hold %d such replica(s)%s at most",
+				shape(r.Replicas, r.GPUs), name, setString(tags), held, oneSite(r))}
+		}
 		if elsewhere := p.freeElsewhere(r); len(elsewhere) > 0 {
 			msg := fmt.Sprintf("sovereignty: allowed %s; free %s only in %s", setString(tags), name, setString(elsewhere))
+			if res.FreeGPUs > 0 {
+				msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free, too few; more are free in %s",
+					setString(tags), res.FreeGPUs, name, setString(elsewhere))
+			}
 			return verdict{code: model.ReasonSovereignty, capacity: true, msg: msg}
 		}
 	}
@@ -113,6 +123,60 @@ func (p *pass) backfillVerdict(j *model.Job) verdict {
 		return fmt.Sprintf("backfill: reserved for job %s (starts ~%s); %s", res.job, res.start.Clock(), why)
 	}
 	return verdict{code: model.ReasonBackfill, capacity: true, msg: render(&place.Request{Job: j}), render: render, perJob: true}
+}
+
+// neverFits reports how many replicas of request r the nodes of the
+// sites job j may use (sovereignty: not r's sites, which a pass may
+// narrow for a while) could hold with nothing running, GPUs only and in
+// one site unless r may span sites, and whether that is enough. The
+// count depends on the facility alone and is kept with the site set.
+func (p *pass) neverFits(j *model.Job, r *place.Request) (held int, ok bool) {
+	ss := p.sitesFor(p.tenants[j.Tenant], j)
+	if r.GPUs == 0 || ss.mask == nil {
+		return 0, true
+	}
+	span := r.Level >= place.NumLevels && !r.Required
+	k := roomKey{model: r.Model, gpus: r.GPUs, span: span}
+	held, known := ss.room[k]
+	if !known {
+		perSite := make([]int, len(p.c.Sites))
+		for pi := range p.c.Pools {
+			pool := &p.c.Pools[pi]
+			if pool.Model != r.Model || !ss.mask[pool.Site] {
+				continue
+			}
+			for _, n := range pool.Nodes {
+				perSite[pool.Site] += p.c.Nodes[n].NGPU / r.GPUs
+			}
+		}
+		for _, k := range perSite {
+			if span {
+				held += k
+			} else {
+				held = max(held, k)
+			}
+		}
+		if ss.room == nil {
+			ss.room = map[roomKey]int{}
+		}
+		ss.room[k] = held
+	}
+	return held, held >= r.Replicas
+}
+
+// roomKey is what neverFits counts for a site set: replicas of gpus GPUs
+// of a model, in one site or spread.
+type roomKey struct {
+	model, gpus int
+	span        bool
+}
+
+// oneSite says, for a reason, that r's replicas must share a site.
+func oneSite(r *place.Request) string {
+	if r.Replicas > 1 && (r.Level < place.NumLevels || r.Required) {
+		return " in one site"
+	}
+	return ""
 }
 
 // freeElsewhere lists the jurisdictions of disallowed sites where a
