@@ -357,7 +357,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 	for i := range idx {
 		ref := &idx[i]
 		lower := p.pol.Preemption && ref.prio < prio
-		if ref.hole() || !lower && !reclaim {
+		if ref.hole() || !lower && !(reclaim && ref.gpus > 0) { // reclaim takes back GPUs only
 			continue
 		}
 		// Same tenant (or no quotas): only lower priorities. Another
@@ -611,7 +611,7 @@ func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 		last = max(last, evictAt)
 		reason := fmt.Sprintf("priority %d preempts %d", p.priority(j), v.prio)
 		switch {
-		case vj.Tenant != j.Tenant && v.prio >= p.priority(j):
+		case vj.Tenant != j.Tenant && (v.prio >= p.priority(j) || !p.pol.Preemption):
 			reason = fmt.Sprintf("reclaim: tenant %s takes back its nominal quota from borrower %s", j.Tenant, vj.Tenant)
 		case vj.Tenant != j.Tenant && p.pol.Quotas:
 			reason += fmt.Sprintf(" (tenant %s borrows beyond its nominal quota)", vj.Tenant)
@@ -626,7 +626,7 @@ func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 	p.recentPreem += len(vs)
 	scrub := ""
 	for _, v := range vs {
-		if v.a.Job.Tenant != j.Tenant {
+		if v.a.Job.Tenant != j.Tenant && v.a.Job.GPUsPerReplica > 0 {
 			scrub = " and the scrub of GPUs another tenant used"
 		}
 	}
