@@ -118,14 +118,14 @@ func downNodes(snap *model.Snapshot) map[string]bool {
 
 // recallable reports whether a pass may change a's cap: it runs, not
 // being evicted, on nodes that are up, every replica capped at one own
-// cap.
+// cap and running at one cap (recall and lendTo read replica 0's).
 func recallable(a *model.Allocation, down map[string]bool) bool {
 	if a.Job == nil || a.Terminating || len(a.Replicas) == 0 {
 		return false
 	}
-	own := a.Replicas[0].OwnCapW()
+	own, cur := a.Replicas[0].OwnCapW(), a.Replicas[0].PowerCapW
 	for _, r := range a.Replicas {
-		if len(r.GPUs) == 0 || down[r.Node] || r.OwnCapW() != own || own <= 0 {
+		if len(r.GPUs) == 0 || down[r.Node] || r.OwnCapW() != own || own <= 0 || r.PowerCapW != cur {
 			return false
 		}
 	}
