@@ -37,6 +37,7 @@ func gpulessReclaim(preemption bool) (*model.Snapshot, model.Time) {
 		Pending: []*model.Job{ajob},
 	}, now
 }
+
 // Reclaim takes back borrowed GPUs: it evicts no GPU-less job, which
 // gives back none (found by a harder property generator; plan.Verify
 // refused such a plan). Priority preemption may still take it.
