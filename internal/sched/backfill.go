@@ -517,7 +517,11 @@ func limitOf(j *model.Job) model.Duration {
 }
 
 // reserveOrEstimate gives the first capacity-blocked job a reservation
-// (EASY backfill) and the next BackfillDepth ones an estimated start.
+// (EASY backfill) and the next ones an estimated start, BackfillDepth
+// estimates in all. A quick pass stops once the reservation is made,
+// since the other jobs' estimates come from full passes; an estimate
+// that finds no start does not make the reservation, so both passes
+// give it to the same job.
 // With backfill off, a blocked job instead blocks its pools for every
 // later job (strict order).
 func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (verdict, model.Time) {
@@ -538,7 +542,7 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 	if p.pol.NoReservation { // greedy first fit: nothing is held for j
 		return first, 0
 	}
-	if j.Kind == model.KindDeployment || p.estimates >= p.estimateDepth() {
+	if j.Kind == model.KindDeployment || p.estimates >= max(1, p.pol.BackfillDepth) || p.quick && p.res != nil {
 		return first, 0
 	}
 	p.estimates++
@@ -628,12 +632,3 @@ type strictAnswer struct {
 	id    int
 }
 
-// estimateDepth is how many blocked jobs get an estimated start: the
-// policy's backfill depth in a full pass; in a quick pass only the
-// reservation, since the other jobs' estimates come from full passes.
-func (p *pass) estimateDepth() int {
-	if p.quick {
-		return 1
-	}
-	return max(1, p.pol.BackfillDepth)
-}
