@@ -148,12 +148,17 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	// the start never gets, at the first release anywhere: an instant
 	// outside what the kept estimate watches (estmemo.go).
 	checkPower := p.pol.Power && req.GPUs > 0 && (req.Replicas > 1 || p.shareBars(req.Model))
-	powered := func(slots []place.Slot) bool {
-		if !checkPower {
-			return true
+	// powered is the placement res, or another one poweredGang finds,
+	// if it has the power
+	powered := func(res place.Result) ([]place.Slot, bool) {
+		if !res.OK() {
+			return nil, false
 		}
-		_, _, ok := p.powerFor(req.Job, req.Model, slots, false)
-		return ok
+		if !checkPower {
+			return res.Slots, true
+		}
+		got, _, _, ok := p.poweredGang(&req, res, false)
+		return got.Slots, ok
 	}
 	// a failed probe leaves its releases applied: the search goes on
 	// from there
@@ -166,7 +171,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			ok := res.OK()
 			if ok && checkPower {
 				full := c.Find(&req)
-				ok = full.OK() && powered(full.Slots)
+				_, ok = powered(full)
 			}
 			if ok && len(p.holds) == 0 {
 				fitK = k
@@ -246,12 +251,12 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 		// the cluster as the probe at fitK saw it (no holds), so the
 		// job fits; should it not, the steps below try again
 		tl.advance(fitK)
-		if res := p.c.Find(&req); res.OK() && powered(res.Slots) {
+		if slots, ok := powered(p.c.Find(&req)); ok {
 			var then *futureState
 			if wantThen {
-				then = p.capture(p.c, res.Slots, tenant)
+				then = p.capture(p.c, slots, tenant)
 			}
-			return p.releases[fitK-1].at, res.Slots, then, true
+			return p.releases[fitK-1].at, slots, then, true
 		}
 	}
 	end := func(at model.Time) model.Time { return at.Add(limitOf(req.Job)) }
@@ -259,9 +264,8 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	var then *futureState
 	try := func(k int, at model.Time) bool {
 		return tl.probe(k, at, end(at), false, func(c *place.Cluster) bool {
-			res := c.Find(&req)
-			slots = res.Slots
-			ok := res.OK() && powered(slots)
+			var ok bool
+			slots, ok = powered(c.Find(&req))
 			if ok && wantThen {
 				then = p.capture(c, slots, tenant)
 			}
@@ -631,4 +635,3 @@ type strictAnswer struct {
 	sites []bool // read only once handed out
 	id    int
 }
-

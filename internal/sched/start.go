@@ -141,7 +141,7 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 		p.remember(&a.req, a.v)
 		return false
 	}
-	capW, v, ok := p.powerFor(j, a.model, res.Slots, a.req.Constrained)
+	res, capW, v, ok := p.poweredGang(&a.req, res, a.req.Constrained)
 	if !ok {
 		a.v = v
 		p.remember(&a.req, v)
@@ -149,6 +149,46 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 	}
 	p.commit(j, a, res.Slots, capW)
 	return true
+}
+
+// poweredGang checks the power of placement res for request r
+// (powerFor). Find weighs each replica's power on its own node, not a
+// gang's together: when the sites of the group Find chose lack the
+// power for the whole gang, it tries again without them, so that a site
+// with the room and the power is not passed over (and so that whether a
+// gang fits grows with what is free, as estimates assume). The verdict
+// is the first placement's.
+func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool) (place.Result, int, verdict, bool) {
+	capW, v, ok := p.powerFor(r.Job, r.Model, res.Slots, constrained)
+	if ok || r.Replicas < 2 || len(p.c.Sites) < 2 || r.Job == nil {
+		return res, capW, v, ok
+	}
+	// a site whose headroom is below the gang's least power (every
+	// replica at the lowest cap) is no use: no Find there
+	least := float64(r.Replicas) * r.MinWattsPerReplica
+	sites := make([]bool, len(p.c.Sites))
+	for s := range sites {
+		sites[s] = (r.Sites == nil || r.Sites[s]) && p.c.Sites[s].HeadroomFor(constrained) >= least
+	}
+	retry := *r
+	for got := res; ; {
+		for _, sl := range got.Slots {
+			if s := p.c.Nodes[sl.Node].Site; s >= 0 {
+				sites[s] = false
+			}
+		}
+		if !slices.Contains(sites, true) {
+			return res, 0, v, false
+		}
+		retry.Sites = slices.Clone(sites)
+		retry.SitesID = p.maskID(retry.Sites)
+		if got = p.c.Find(&retry); !got.OK() {
+			return res, 0, v, false
+		}
+		if w, _, ok := p.powerFor(r.Job, r.Model, got.Slots, constrained); ok {
+			return got, w, verdict{}, true
+		}
+	}
 }
 
 // placeDeployment places up to Replicas independent replicas, starting
