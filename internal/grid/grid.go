@@ -1,10 +1,12 @@
 // Package grid reads hourly electricity-grid series (carbon intensity and
 // day-ahead price) into model.GridSeries. The CSV format is the one of
 // the reference data: a header naming at least datetime_utc,
-// ci_direct_gco2_per_kwh and price_eur_per_mwh, one row per hour.
+// ci_direct_gco2_per_kwh and price_eur_per_mwh (a UTF-8 byte-order mark
+// before it is skipped), one row per hour.
 package grid
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -53,7 +55,11 @@ func LoadFile(zone, path string) (model.GridSeries, error) {
 // consecutive (the core indexes them by offset).
 func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 	gs := model.GridSeries{Zone: zone}
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3) // a UTF-8 byte-order mark, as spreadsheet tools write: not part of the header
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {

@@ -21,6 +21,23 @@ func TestReadSmall(t *testing.T) {
 	}
 }
 
+// TestReadBOM: a file saved with a UTF-8 byte-order mark (as some
+// spreadsheet tools write CSV) was refused with "datetime_utc: missing
+// column", the mark being read as part of the first header. The other
+// readers of carnot skip it; so does this one.
+func TestReadBOM(t *testing.T) {
+	in := "\ufeffdatetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,35.34,-0.1\n"
+	gs, err := Read("FR", "x.csv", strings.NewReader(in))
+	if err != nil || len(gs.Hours) != 1 || gs.Hours[0].CarbonGkWh != 35.34 {
+		t.Fatalf("Read with a BOM: %+v, %v", gs.Hours, err)
+	}
+	// a bad value still names its line: the mark shifts no line
+	_, err = Read("FR", "x.csv", strings.NewReader("\ufeffdatetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,x,1\n"))
+	if want := "x.csv:2: ci_direct_gco2_per_kwh:"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("bad value after a BOM: %v, want %q…", err, want)
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "x.csv:1: empty file"},
