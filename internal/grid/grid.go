@@ -2,7 +2,8 @@
 // day-ahead price) into model.GridSeries. The CSV format is the one of
 // the reference data: a header naming at least datetime_utc,
 // ci_direct_gco2_per_kwh and price_eur_per_mwh (a UTF-8 byte-order mark
-// before it is skipped), one row per hour.
+// before it is skipped), one row per consecutive hour. Prices may be
+// negative, carbon intensities may not.
 package grid
 
 import (
@@ -123,6 +124,11 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 				return gs, &Error{File: name, Line: line, Column: p.c, Msg: fmt.Sprintf("%q is not a number", field(p.c))}
 			}
 			*p.dst = v
+		}
+		// a day-ahead price may be negative (markets clear below zero
+		// in sunny, windy hours); an emission intensity may not
+		if h.CarbonGkWh < 0 {
+			return gs, &Error{File: name, Line: line, Column: ColCarbon, Msg: fmt.Sprintf("%s is negative; want gCO2e/kWh of 0 or more", field(ColCarbon))}
 		}
 		if n := len(gs.Hours); n > 0 {
 			prev := gs.Hours[n-1].Start

@@ -53,6 +53,10 @@ func TestReadErrors(t *testing.T) {
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,NaN\n", "x.csv:2: price_eur_per_mwh: \"NaN\" is not a number"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,+Inf,2\n", "x.csv:3: ci_direct_gco2_per_kwh: \"+Inf\" is not a number"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,-infinity,2\n", "x.csv:2: ci_direct_gco2_per_kwh: \"-infinity\" is not a number"},
+		// a negative intensity was accepted and made deferral seek the
+		// hour with "negative" emissions; prices may be negative
+		// (day-ahead markets clear below zero), carbon may not
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,-3.5,2\n", "x.csv:3: ci_direct_gco2_per_kwh: -3.5 is negative; want gCO2e/kWh of 0 or more"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
@@ -87,6 +91,9 @@ func FuzzRead(f *testing.F) {
 			t.Fatal("no error and no hours")
 		}
 		for _, h := range gs.Hours {
+			if err == nil && h.CarbonGkWh < 0 {
+				t.Fatalf("negative carbon intensity accepted: %+v", h)
+			}
 			for _, v := range []float64{h.CarbonGkWh, h.PriceEURMWh} {
 				if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
 					t.Fatalf("non-finite value accepted: %+v", h)
