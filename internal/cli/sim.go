@@ -49,9 +49,12 @@ Every field is defined in docs/twin.md. On a terminal, or for more than
 
 Without --facility/--workload or --philly it replays the bundled default:
 four days of the Microsoft Philly trace, moved into 2023, on a 320-GPU
-facility in France under France's 2023 hourly grid prices and carbon
-(--grid replaces them). DIR defaults to ./carnot-sim. A --grid series
-must be for a zone a site draws from (its grid_zone; FR here).
+facility in France under France's 2023 hourly grid prices and carbon.
+DIR defaults to ./carnot-sim.
+
+Each site is priced with the series of its grid_zone: --grid ZONE=CSV,
+else the one built into carnot (FR and DE, 2023), as carnot plan does.
+A --grid series must be for a zone a site draws from.
 
 --philly replays the Microsoft Philly trace the way the Helios study did:
 each virtual cluster its own set of 8-GPU nodes sized by --vc-nodes, FIFO,
@@ -74,7 +77,7 @@ progress, power and failure model (docs/twin.md, "The model").`,
 	f.StringVar(&o.philly, "philly", "", "Philly per-job trace CSV (instead of --facility/--workload)")
 	f.StringVar(&o.vcNodes, "vc-nodes", "", "Philly VC sizes CSV (vc,node num), with --philly")
 	f.Float64Var(&o.scale, "scale", 1, "with --philly: scale every VC's node count")
-	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV; repeatable")
+	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV, in place of the zone's built-in one; repeatable")
 	f.StringVar(&o.out, "out", defaultSimOut, "output directory")
 	f.BoolVar(&o.log, "log", false, "also write the event log to DIR/events.log")
 	o.m.register(f)
@@ -181,7 +184,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			id, s.All.ITMWh, s.All.FacilityMWh, s.All.CostEUR, s.All.CarbonT, s.MaxITkW, s.EnvelopeKW)
 		switch u := s.All.UnpricedMWh; {
 		case u > 0 && u >= s.All.FacilityMWh:
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: no grid series covers site %s during the run: its cost and carbon are 0 (--grid ZONE=CSV)\n", id)
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: no grid series covers site %s during the run: %s\n", id, unpricedWhy(fac, id, series))
 		case u > 0:
 			fmt.Fprintf(cmd.ErrOrStderr(), "warning: site %s drew %.3f MWh (%.1f %% of its facility energy) in hours its grid series does not hold: its cost and carbon leave them out\n",
 				id, u, 100*u/s.All.FacilityMWh)
@@ -190,6 +193,27 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, "summary.json"), filepath.Join(o.out, "jobs.csv"))
 	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
+}
+
+// unpricedWhy says why no hour of site id's run is priced, and what
+// would price it.
+func unpricedWhy(fac *model.Facility, id string, series []model.GridSeries) string {
+	zone := ""
+	for _, s := range fac.Sites {
+		if s.ID == id {
+			zone = s.GridZone
+		}
+	}
+	if zone == "" {
+		return "it has no grid_zone, so its cost and carbon are 0"
+	}
+	for _, gs := range series {
+		if gs.Zone == zone && len(gs.Hours) > 0 {
+			return fmt.Sprintf("the series of zone %s covers %s to %s, so its cost and carbon are 0 (--grid %s=CSV for the run's hours)",
+				zone, gs.Hours[0].Start, gs.Hours[len(gs.Hours)-1].Start.Add(model.Hour), zone)
+		}
+	}
+	return fmt.Sprintf("zone %s has no built-in series, so its cost and carbon are 0 (--grid %s=CSV)", zone, zone)
 }
 
 // simOutputs are the files `carnot sim` writes into DIR.

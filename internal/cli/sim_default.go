@@ -14,32 +14,19 @@ import (
 const defaultSimOut = "carnot-sim"
 
 // defaultSimInput is the scenario of `carnot sim` without input flags,
-// embedded in the binary (internal/bundled): a facility in France, four
-// days of the Philly trace moved into 2023, and the grid series of the
-// zones the facility's sites use (FR).
-func defaultSimInput() (*model.Facility, []*model.Job, []model.GridSeries, error) {
+// embedded in the binary (internal/bundled): a facility in France and
+// four days of the Philly trace moved into 2023. Its site draws from
+// zone FR, which siteGrids prices with the built-in series.
+func defaultSimInput() (*model.Facility, []*model.Job, error) {
 	fac, err := bundled.Facility()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	jobs, err := bundled.Jobs(fac)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	var series []model.GridSeries
-	seen := map[string]bool{}
-	for _, s := range fac.Sites {
-		if s.GridZone == "" || seen[s.GridZone] {
-			continue
-		}
-		seen[s.GridZone] = true
-		gs, err := bundled.Grid(s.GridZone)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		series = append(series, gs)
-	}
-	return fac, jobs, series, nil
+	return fac, jobs, nil
 }
 
 // noInput reports whether the command line names no input, so that the
@@ -48,37 +35,58 @@ func (o *simOpts) noInput() bool {
 	return o.facility == "" && o.workload == "" && o.philly == "" && o.vcNodes == ""
 }
 
-// simInputs picks what a run replays: simInput's files and the --grid
-// series, or without input flags the bundled default, whose grid series
-// --grid replaces.
+// simInputs picks what a run replays: simInput's files or, without
+// input flags, the bundled default; and the grid series of its sites'
+// zones (siteGrids).
 func simInputs(o *simOpts) (*model.Facility, []*model.Job, []model.GridSeries, error) {
-	if !o.noInput() {
-		fac, jobs, err := simInput(o)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := gridZonesUsed(fac, o.grid); err != nil {
-			return nil, nil, nil, err
-		}
-		series, err := loadGrids(o.grid)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return fac, jobs, series, nil
+	var fac *model.Facility
+	var jobs []*model.Job
+	var err error
+	if o.noInput() {
+		fac, jobs, err = defaultSimInput()
+	} else {
+		fac, jobs, err = simInput(o)
 	}
-	fac, jobs, series, err := defaultSimInput()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if len(o.grid) > 0 {
-		if err := gridZonesUsed(fac, o.grid); err != nil {
-			return nil, nil, nil, err
-		}
-		if series, err = loadGrids(o.grid); err != nil {
-			return nil, nil, nil, err
-		}
+	if err := gridZonesUsed(fac, o.grid); err != nil {
+		return nil, nil, nil, err
+	}
+	flags, err := loadGrids(o.grid)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	series, err := siteGrids(fac, flags)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	return fac, jobs, series, nil
+}
+
+// siteGrids gives every zone a site of fac draws from its series: the
+// --grid one, else the 2023 one built into carnot (bundled.Zones), as
+// carnot plan does. A zone with neither has none: its sites cost
+// nothing and emit nothing, and the run says so.
+func siteGrids(fac *model.Facility, flags []model.GridSeries) ([]model.GridSeries, error) {
+	out := slices.Clone(flags)
+	have := map[string]bool{}
+	for _, gs := range flags {
+		have[gs.Zone] = true
+	}
+	for _, s := range fac.Sites {
+		z := s.GridZone
+		if z == "" || have[z] || !slices.Contains(bundled.Zones(), z) {
+			continue
+		}
+		gs, err := bundled.Grid(z)
+		if err != nil {
+			return nil, err
+		}
+		have[z] = true
+		out = append(out, gs)
+	}
+	return out, nil
 }
 
 // gridZonesUsed checks that every --grid ZONE=CSV names a zone a site of
