@@ -55,6 +55,9 @@ from --grid, then from the series built into carnot (FR and DE, 2023).`,
 }
 
 func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
+	if err := outDir("--out", o.out); err != nil {
+		return err
+	}
 	if o.parallel < 1 {
 		return usageError{fmt.Errorf("--parallel %d: want at least 1", o.parallel)}
 	}

@@ -85,6 +85,9 @@ progress, power and failure model (docs/twin.md, "The model").`,
 }
 
 func runSim(cmd *cobra.Command, o *simOpts) error {
+	if err := outDir("--out", o.out); err != nil {
+		return err
+	}
 	// a flag that only applies with another would be ignored without it
 	for _, d := range []struct {
 		flag, needs string
@@ -218,6 +221,15 @@ func unpricedWhy(fac *model.Facility, id string, series []model.GridSeries) stri
 
 // simOutputs are the files `carnot sim` writes into DIR.
 var simOutputs = []string{"summary.json", "jobs.csv", "report.html", "events.log"}
+
+// outDir refuses an empty or blank output directory, which would fail
+// later as "mkdir : no such file or directory".
+func outDir(flag, dir string) error {
+	if strings.TrimSpace(dir) == "" {
+		return usageError{fmt.Errorf("%s %q: want a directory, e.g. %s out", flag, dir, flag)}
+	}
+	return nil
+}
 
 func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 	switch {
