@@ -84,10 +84,19 @@ progress, power and failure model (docs/twin.md, "The model").`,
 	return cmd
 }
 
+// runSim runs the twin into o.out, which holds this run's files only:
+// an earlier run's would read as this one's (its events.log beside a
+// run without --log, or its summary.json after a run that failed).
 func runSim(cmd *cobra.Command, o *simOpts) error {
 	if err := outDir("--out", o.out); err != nil {
 		return err
 	}
+	return ownOutputs(o.out, simOutputs, func() error { return simulate(cmd, o) })
+}
+
+// simulate checks the flags, loads the inputs, runs the twin and writes
+// its outputs into o.out.
+func simulate(cmd *cobra.Command, o *simOpts) error {
 	// a flag that only applies with another would be ignored without it
 	for _, d := range []struct {
 		flag, needs string
@@ -118,14 +127,6 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	cfg.Jobs, cfg.Grid = jobs, series
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
-	}
-	// DIR holds this run's files only: an earlier run's would read as
-	// this one's (its events.log beside a run without --log, or its
-	// summary.json after a run that failed).
-	for _, name := range simOutputs {
-		if err := os.Remove(filepath.Join(o.out, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
 	}
 	var logw *bufio.Writer
 	if o.log {
@@ -227,6 +228,36 @@ var simOutputs = []string{"summary.json", "jobs.csv", "report.html", "events.log
 func outDir(flag, dir string) error {
 	if strings.TrimSpace(dir) == "" {
 		return usageError{fmt.Errorf("%s %q: want a directory, e.g. %s out", flag, dir, flag)}
+	}
+	return nil
+}
+
+// ownOutputs runs fn, which writes the files names into dir, so that
+// dir holds none of them from before fn runs, whatever fn checks first,
+// and none after fn fails, whatever it wrote.
+func ownOutputs(dir string, names []string, fn func() error) error {
+	if err := removeOutputs(dir, names); err != nil {
+		return err
+	}
+	err := fn()
+	if err != nil {
+		if rerr := removeOutputs(dir, names); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+// removeOutputs removes the files names from dir, those that are there.
+// A dir that is not there, or not a directory, holds none.
+func removeOutputs(dir string, names []string) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil // MkdirAll says what is wrong with it, if anything
+	}
+	for _, name := range names {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }
