@@ -30,7 +30,7 @@ type simModel struct {
 }
 
 func (m *simModel) register(f *pflag.FlagSet) {
-	f.StringArrayVar(&m.policy, "policy", nil, "override a policy setting as key=value, keys as in the facility's policy: section (e.g. backfill=false, order=shortest-first); repeatable")
+	f.StringArrayVar(&m.policy, "policy", nil, "override a policy setting as key=value, keys as in the facility's policy: section (e.g. backfill=false, order=shortest-first); repeatable, each key once")
 	f.Int64Var(&m.seed, "seed", 1, "seed of every random choice (sampling, node failures)")
 	f.StringVar(&m.checkpoint, "checkpoint", "1h", "how often running jobs save progress; a preempted or failed job resumes from its last checkpoint")
 	f.Float64Var(&m.capExp, "cap-exponent", 0.5, "power-capping slowdown: a GPU capped below its uncapped draw runs at (cap/draw)^x of full speed")
@@ -127,6 +127,9 @@ func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
 // progress model.
 func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 	cfg := sim.Config{Facility: fac, Seed: m.seed, CapExponent: m.capExp, SpreadSlowdown: m.spread, Utilization: m.utilization}
+	if err := keysOnce("--policy", m.policy); err != nil {
+		return cfg, err
+	}
 	pol, err := facility.OverridePolicy(fac.Policy, "--policy", m.policy)
 	if err != nil {
 		return cfg, usageError{err}
@@ -179,4 +182,23 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 		return cfg, usageError{fmt.Errorf("--utilization %g: want a share in (0, 1]", m.utilization)}
 	}
 	return cfg, nil
+}
+
+// keysOnce refuses a key given twice in key=value flags, as --grid
+// refuses a zone given twice: which value was meant is not for carnot
+// to guess. A setting without a key is left to the flag's reader.
+func keysOnce(flag string, settings []string) error {
+	seen := map[string]string{}
+	for _, s := range settings {
+		k, _, ok := strings.Cut(s, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			continue
+		}
+		if prev, dup := seen[k]; dup {
+			return usageError{fmt.Errorf("%s %q: key %s is given twice (%s %q); give each key once", flag, s, k, flag, prev)}
+		}
+		seen[k] = s
+	}
+	return nil
 }

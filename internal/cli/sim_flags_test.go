@@ -19,6 +19,9 @@ func TestSimFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--policy", "order=lifo"}, `--policy:1: policy.order: unknown order "lifo"`},
 		{[]string{"--policy", "backfill"}, `want key=value`},
+		// a key given twice failed as "settings [...] do not read as
+		// key=value pairs", naming neither the key nor the flags
+		{[]string{"--policy", "order=fifo", "--policy", "backfill=false", "--policy", " order = shortest-first"}, "--policy \" order = shortest-first\": key order is given twice (--policy \"order=fifo\"); give each key once"},
 		{[]string{"--arrival-rate", "0"}, "--arrival-rate 0"},
 		{[]string{"--sample", "2"}, "--sample 2"},
 		// 0 was the flag's unset value, so --sample 0 ran every job
