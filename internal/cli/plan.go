@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -85,6 +86,9 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
+	if err := removeScenarioOutputs(o.out, cases); err != nil {
+		return err
+	}
 	fmt.Fprintf(errOut, "running %d scenarios, %d at a time\n", len(cases), min(o.parallel, len(cases)))
 	// Ctrl-C starts no new scenario; those running finish, and the
 	// others are reported as not run.
@@ -112,6 +116,62 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 	printPlan(out, plan)
 	fmt.Fprintf(out, "wrote %s, %s and %s\n", jsonPath, htmlPath, scenarioDirs(outcomes))
 	return runErr
+}
+
+// scenarioOutputs are the files `carnot plan` writes into the folder
+// of each scenario (scenario.ScenarioFiles).
+var scenarioOutputs = []string{"summary.json", "jobs.csv"}
+
+// removeScenarioOutputs clears dir of earlier runs' scenario outputs, so
+// that it holds this run's only: a folder of a scenario the set no
+// longer has would read as part of this plan, and one of a scenario
+// that fails or is not run this time as its result. It removes the
+// files of scenarioOutputs from the folder of every scenario the
+// earlier dir/plan.json lists and of every case, and then those folders
+// if they are empty: folders and files of anyone else stay.
+func removeScenarioOutputs(dir string, cases []scenario.Case) error {
+	names := earlierScenarios(dir)
+	for _, c := range cases {
+		names = append(names, c.Scenario.Name)
+	}
+	for _, name := range names {
+		// a name from a plan.json edited by hand may not be one
+		// folder below dir
+		if !filepath.IsLocal(name) || filepath.Base(name) != name {
+			continue
+		}
+		d := filepath.Join(dir, name)
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := removeOutputs(d, scenarioOutputs); err != nil {
+			return err
+		}
+		os.Remove(d) // only when empty: what else is there stays
+	}
+	return nil
+}
+
+// earlierScenarios lists the scenarios of dir/plan.json, none when it
+// is missing or does not read as a plan.
+func earlierScenarios(dir string) []string {
+	data, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	if err != nil {
+		return nil
+	}
+	var p struct {
+		Scenarios []struct {
+			Name string `json:"name"`
+		} `json:"scenarios"`
+	}
+	if json.Unmarshal(data, &p) != nil {
+		return nil
+	}
+	var names []string
+	for _, s := range p.Scenarios {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 // scenarioDirs says which scenarios have a directory of their own: those
