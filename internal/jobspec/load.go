@@ -43,7 +43,8 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // LoadFileToReplay is LoadFile for a replay on the digital twin, which
 // submits each job at its submit_time: a job without one is an error too
 // (the twin would submit it at time 0, which its results read as
-// "never").
+// "never"), and so is one whose replicas ask for no GPUs, CPUs or memory
+// even when fac is nil (the twin would never start it).
 func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
 	jobs, _, err := loadFile(path, fac, mode{replay: true})
 	return jobs, err
@@ -94,8 +95,9 @@ func loadFile(path string, fac *model.Facility, m mode) ([]*model.Job, []Given, 
 
 // Load decodes the jobs in data. name is used for messages, to pick the
 // format (see LoadFile) and for automatic IDs. When fac is non-nil the
-// jobs are also checked against it and Preemptible is resolved from the
-// priority class. On any problem Load returns no jobs and an ErrorList
+// jobs are also checked against it (a job whose replicas ask for no
+// GPUs, CPUs or memory, which no facility runs, is an error then) and
+// Preemptible is resolved from the priority class. On any problem Load returns no jobs and an ErrorList
 // holding every problem, sorted by line.
 func Load(name string, data []byte, fac *model.Facility) ([]*model.Job, error) {
 	jobs, _, err := load(name, data, fac, mode{})
@@ -150,8 +152,14 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	if m.replay {
 		needSubmitTimes(col.specs, c)
 	}
-	if m.submit {
+	switch {
+	case m.submit:
 		needRunnable(col.specs, c)
+	case m.replay || fac != nil:
+		// a job that is to run, on the twin or on this facility
+		for _, s := range col.specs {
+			needResources(s, c)
+		}
 	}
 	if err := c.Err(); err != nil {
 		return nil, nil, w, err

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // TestLoadFileToReplay: the twin needs every job's submit time; a job
@@ -28,5 +32,42 @@ func TestLoadFileToReplay(t *testing.T) {
 	}
 	if jobs, err := LoadFileToReplay(path, nil); err != nil || len(jobs) != 1 || jobs[0].SubmitTime != t0 {
 		t.Fatalf("LoadFileToReplay of a job with a submit time: %v, %v", jobs, err)
+	}
+}
+
+// TestLoadRefusesEmptyReplicas: a replica that asks for no GPUs, CPUs or
+// memory never starts (the core marks it invalid), so the twin's loader
+// and any load against a facility refuse it with its line and field; a
+// load without a facility or a replay, which checks the format only,
+// still takes it.
+func TestLoadRefusesEmptyReplicas(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.yaml")
+	data := lines(
+		"- {id: a, tenant: acme, gpus: 1, submit_time: 2026-01-05T08:00:00Z}",
+		"- {id: cpu, tenant: acme, gpus: 0, cpus: 2, submit_time: 2026-01-05T08:00:00Z}",
+		"- id: nothing",
+		"  tenant: acme",
+		"  gpus: 0",
+		"  submit_time: 2026-01-05T08:00:00Z",
+	)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{path + ":5: jobs[2].gpus: a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"}
+	for _, tt := range []struct {
+		name string
+		load func() ([]*model.Job, error)
+	}{
+		{"LoadFileToReplay", func() ([]*model.Job, error) { return LoadFileToReplay(path, nil) }},
+		{"LoadFileToReplay with a facility", func() ([]*model.Job, error) { return LoadFileToReplay(path, testFacility()) }},
+		{"LoadFile with a facility", func() ([]*model.Job, error) { return LoadFile(path, testFacility()) }},
+	} {
+		jobs, err := tt.load()
+		if diff := cmp.Diff(want, errLines(t, err)); diff != "" || jobs != nil {
+			t.Errorf("%s: %d jobs, errors (-want +got):\n%s", tt.name, len(jobs), diff)
+		}
+	}
+	if jobs, err := LoadFile(path, nil); err != nil || len(jobs) != 3 {
+		t.Errorf("LoadFile without a facility: %d jobs, %v; want the 3 jobs", len(jobs), err)
 	}
 }

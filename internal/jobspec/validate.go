@@ -55,10 +55,17 @@ func needRunnable(specs []*spec, c *yamlin.Collector) {
 		if !s.has(fCommand) {
 			c.Add(s.line, s.fpath(fCommand), "is required to submit: the argv the node agent runs, e.g. [python, train.py]")
 		}
-		j := &s.job
-		if j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 && !s.bad[fGPUs] {
-			c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib")
-		}
+		needResources(s, c)
+	}
+}
+
+// needResources reports a job whose replicas ask for no GPUs, CPUs or
+// memory: the scheduler never starts one (its reason is invalid), on
+// the live control plane or on the twin.
+func needResources(s *spec, c *yamlin.Collector) {
+	j := &s.job
+	if j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 && !s.bad[fGPUs] {
+		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib")
 	}
 }
 

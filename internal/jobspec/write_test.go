@@ -36,7 +36,7 @@ var roundTripYAML = lines(
 	"  workdir: /scratch/train-1",
 	"  restart: on-failure",
 	"- {id: serve, kind: deployment, tenant: acme, priority_class: high, replicas: 4, min_replicas: 2, gpus: 1, topology: node}",
-	"- {id: cpu, tenant: acme, gpus: 0, topology: {level: any, required: true}}",
+	"- {id: cpu, tenant: acme, gpus: 0, cpus: 2, topology: {level: any, required: true}}",
 	"- {tenant: us-co, gpus: 4, preemptible: true}",
 	"- {id: retry0, tenant: acme, gpus: 1, restart: on-failure, max_retries: 0, workdir: /}",
 	"- {id: never, tenant: acme, gpus: 1, restart: never, env: {}}",
