@@ -14,7 +14,10 @@
 // a deterministic subset. LoadVCNodes reads the per-VC node counts of the
 // Helios study (Hu et al., SC'21) and HeliosFacility turns them into the
 // replay setup of that study: every virtual cluster (VC) its own cluster
-// of 8-GPU nodes that only the VC's tenant may use.
+// of 8-GPU nodes that only the VC's tenant may use. Replayable then drops,
+// with a note for the user, the jobs such a facility cannot replay: those
+// of a VC without a size and those wider than their VC, which would never
+// start and, with backfill off, would block their VC for ever.
 //
 // Malformed input yields an Errors list: every problem with its
 // file:line:column, the field, and what to do about it, at most

@@ -140,7 +140,7 @@ func addVC(f *model.Facility, vc, tag string, n int, opt *FacilityOptions) {
 
 // KnownTenants keeps the jobs whose tenant (VC) the facility has; a VC
 // without a size in the VC file cannot be replayed. It reuses jobs'
-// backing array.
+// backing array. Replayable also drops the jobs too wide for their VC.
 func KnownTenants(f *model.Facility, jobs []*model.Job) []*model.Job {
 	known := map[string]bool{}
 	for _, t := range f.Tenants {

@@ -1,0 +1,189 @@
+package trace
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Unfit is what Fitting left out of one tenant's jobs.
+type Unfit struct {
+	Tenant  string
+	Jobs    int // jobs left out
+	MaxGPUs int // GPUs of the widest of them
+	GPUs    int // GPUs at the sites the tenant may use
+}
+
+// Fitting keeps the jobs that f could start with nothing else running:
+// the nodes at the sites both the job's tenant and the job may use, of a
+// GPU model the job accepts, can hold all its replicas (MinReplicas of a
+// deployment) at once, each on one node with the GPUs, CPUs and memory
+// it asks for. A topology requirement is not considered (Philly jobs
+// have none). A job that does not fit never starts, and where backfill
+// is off, as in HeliosFacility, it holds back every later job of its
+// VC for ever. Jobs of a tenant f does not have are kept: KnownTenants
+// drops those.
+//
+// It reuses jobs' backing array and returns what it left out, one Unfit
+// per tenant, sorted by tenant (nil when it kept every job).
+func Fitting(f *model.Facility, jobs []*model.Job) ([]*model.Job, []Unfit) {
+	c := newFitCheck(f)
+	unfit := map[string]*Unfit{}
+	kept := jobs[:0]
+	for _, j := range jobs {
+		if c.fits(j) {
+			kept = append(kept, j)
+			continue
+		}
+		u := unfit[j.Tenant]
+		if u == nil {
+			u = &Unfit{Tenant: j.Tenant, GPUs: c.tenantGPUs(j.Tenant)}
+			unfit[j.Tenant] = u
+		}
+		u.Jobs++
+		u.MaxGPUs = max(u.MaxGPUs, j.TotalGPUs())
+	}
+	clear(jobs[len(kept):])
+	var out []Unfit
+	for _, t := range slices.Sorted(maps.Keys(unfit)) {
+		out = append(out, *unfit[t])
+	}
+	return kept, out
+}
+
+// Replayable keeps the jobs that the facility HeliosFacility built can
+// replay: it drops the jobs of VCs without a size (KnownTenants) and
+// those that could never start on their VC (Fitting). notes says what
+// it dropped, one line per reason, ready to show the user; vcFile, the
+// VC sizes file, is named in them. notes is nil when every job is kept.
+// It reuses jobs' backing array.
+func Replayable(f *model.Facility, jobs []*model.Job, vcFile string) (kept []*model.Job, notes []string) {
+	all := len(jobs)
+	unsized := map[string]bool{}
+	for _, j := range jobs {
+		unsized[j.Tenant] = true
+	}
+	for _, t := range f.Tenants {
+		delete(unsized, t.Name)
+	}
+	kept = KnownTenants(f, jobs)
+	if left := all - len(kept); left > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d jobs left out: their VCs (%s) have no size in %s",
+			left, all, strings.Join(slices.Sorted(maps.Keys(unsized)), ", "), vcFile))
+	}
+	kept, unfit := Fitting(f, kept)
+	if len(unfit) > 0 {
+		left, parts := 0, make([]string, 0, len(unfit))
+		for _, u := range unfit {
+			left += u.Jobs
+			jobs := "1 job of"
+			if u.Jobs > 1 {
+				jobs = fmt.Sprintf("%d jobs of up to", u.Jobs)
+			}
+			parts = append(parts, fmt.Sprintf("%s: %s %d GPUs, the VC has %d", u.Tenant, jobs, u.MaxGPUs, u.GPUs))
+		}
+		if len(parts) > maxNoteVCs {
+			parts = append(parts[:maxNoteVCs], fmt.Sprintf("and %d more VCs", len(unfit)-maxNoteVCs))
+		}
+		notes = append(notes, fmt.Sprintf("%d of %d jobs left out: they need more than their VC can ever give them, so they would never start (%s)",
+			left, all, strings.Join(parts, "; ")))
+	}
+	return kept, notes
+}
+
+// maxNoteVCs bounds the VCs a note of Replayable names one by one.
+const maxNoteVCs = 12
+
+// fitCheck answers Fitting's question for one facility, remembering the
+// answer for each tenant and shape of job (a trace has few shapes).
+type fitCheck struct {
+	f       *model.Facility
+	tenants map[string]*model.Tenant
+	memo    map[fitKey]bool
+}
+
+// fitKey is what decides whether a job fits.
+type fitKey struct {
+	tenant, models, tags string
+	replicas, gpus, cpus int
+	memGiB               int
+}
+
+func newFitCheck(f *model.Facility) *fitCheck {
+	c := &fitCheck{f: f, tenants: map[string]*model.Tenant{}, memo: map[fitKey]bool{}}
+	for i := range f.Tenants {
+		c.tenants[f.Tenants[i].Name] = &f.Tenants[i]
+	}
+	return c
+}
+
+func (c *fitCheck) fits(j *model.Job) bool {
+	t := c.tenants[j.Tenant]
+	if t == nil {
+		return true
+	}
+	need := j.Replicas
+	if j.Kind == model.KindDeployment {
+		need = min(max(j.MinReplicas, 1), j.Replicas)
+	}
+	k := fitKey{tenant: j.Tenant, models: strings.Join(j.GPUModels, "\x00"), tags: strings.Join(j.Jurisdictions, "\x00"),
+		replicas: need, gpus: j.GPUsPerReplica, cpus: j.CPUsPerReplica, memGiB: j.MemGiBPerReplica}
+	if ok, known := c.memo[k]; known {
+		return ok
+	}
+	allowed := c.sites(t, j.Jurisdictions)
+	slots := 0
+	for i := range c.f.Nodes {
+		n := &c.f.Nodes[i]
+		if !allowed[n.Site] || len(j.GPUModels) > 0 && !slices.Contains(j.GPUModels, n.GPUModel) {
+			continue
+		}
+		slots += replicasOn(n, j)
+		if slots >= need {
+			break
+		}
+	}
+	c.memo[k] = slots >= need
+	return slots >= need
+}
+
+// replicasOn is how many replicas of j node n holds when empty.
+func replicasOn(n *model.Node, j *model.Job) int {
+	r := n.GPUs + n.CPUs + n.MemoryGiB + 1 // bounded by any resource asked for
+	for _, p := range [][2]int{{n.GPUs, j.GPUsPerReplica}, {n.CPUs, j.CPUsPerReplica}, {n.MemoryGiB, j.MemGiBPerReplica}} {
+		if p[1] > 0 {
+			r = min(r, p[0]/p[1])
+		}
+	}
+	return r
+}
+
+// sites is the IDs of the sites tenant t may use, narrowed to those in
+// one of tags when there are any.
+func (c *fitCheck) sites(t *model.Tenant, tags []string) map[string]bool {
+	in := func(s *model.Site, tags []string) bool {
+		return len(tags) == 0 || slices.ContainsFunc(tags, s.InJurisdiction)
+	}
+	out := map[string]bool{}
+	for i := range c.f.Sites {
+		if s := &c.f.Sites[i]; in(s, t.Jurisdictions) && in(s, tags) {
+			out[s.ID] = true
+		}
+	}
+	return out
+}
+
+// tenantGPUs is the GPUs at the sites tenant name may use.
+func (c *fitCheck) tenantGPUs(name string) int {
+	allowed := c.sites(c.tenants[name], nil)
+	gpus := 0
+	for _, n := range c.f.Nodes {
+		if allowed[n.Site] {
+			gpus += n.GPUs
+		}
+	}
+	return gpus
+}
