@@ -9,6 +9,10 @@
 // jurisdiction restrictions that the facility can satisfy. The same
 // facility, n, seed and start always give the same jobs; randomness comes
 // from a math/rand/v2 source seeded from seed, never the global source.
+// Generate is the benchmarks' workload and keeps jobs that their
+// tenant's quotas can never run (about 2 % on the benchmark facility).
+// GenerateRunnable, for `carnot workload generate`, sizes every job so
+// that the facility could run it with nothing else running.
 //
 // GenerateFacility(cfg) builds the benchmark facility: by default 10,000
 // nodes × 8 GPUs in four countries, NVLink-72 halls, leaves, spines, power

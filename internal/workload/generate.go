@@ -36,7 +36,12 @@ var dataClasses = []string{"public", "internal", "confidential", "personal"}
 // tenant of fac can use any GPU. Jobs are numbered j0000001… in submit
 // order; slices may be shared between jobs and must not be modified.
 func Generate(fac *model.Facility, n int, seed int64, start model.Time) []*model.Job {
-	ps := profiles(fac)
+	return generate(fac, n, seed, start, nil)
+}
+
+// generate is Generate, with sizes capped by quotas when it is non-nil.
+func generate(fac *model.Facility, n int, seed int64, start model.Time, quotas *quotaBound) []*model.Job {
+	ps := profiles(fac, quotas)
 	if n <= 0 || len(ps) == 0 {
 		return nil
 	}
@@ -163,7 +168,7 @@ func (g *gen) job(j *model.Job) {
 // small is a single-replica job of 1–8 GPUs.
 func (g *gen) small(j *model.Job, o *option) {
 	j.Replicas = 1
-	j.GPUsPerReplica = min([]int{1, 1, 1, 2, 2, 4, 8}[g.r.IntN(7)], o.gpn)
+	j.GPUsPerReplica = min([]int{1, 1, 1, 2, 2, 4, 8}[g.r.IntN(7)], o.gpn, o.most)
 	j.RuntimeLimit = g.runtime(45*model.Minute, 1.4)
 	j.CheckpointGrace = model.Duration(30 * (1 + g.r.IntN(10)))
 	j.ExclusiveNode = j.GPUsPerReplica == o.gpn && g.r.Float64() < 0.2
@@ -172,14 +177,16 @@ func (g *gen) small(j *model.Job, o *option) {
 }
 
 // gang is a job of lo–hi GPUs (powers of two) on whole nodes, capped at
-// what the tenant's sites have of the model.
+// the option's most (what the tenant's sites have of the model, or its
+// quota): one replica of fewer GPUs when that is less than a node.
 func (g *gen) gang(j *model.Job, o *option, lo, hi int, median model.Duration) {
 	steps := int(math.Log2(float64(hi/lo))) + 1
-	total := min(lo<<g.r.IntN(steps), o.capacity)
-	j.GPUsPerReplica = o.gpn
-	j.Replicas = max(1, (total+o.gpn-1)/o.gpn)
-	if j.Replicas*o.gpn > o.capacity {
-		j.Replicas = o.capacity / o.gpn
+	total := min(lo<<g.r.IntN(steps), o.most)
+	per := min(o.gpn, o.most)
+	j.GPUsPerReplica = per
+	j.Replicas = max(1, (total+per-1)/per)
+	if j.Replicas*per > o.most {
+		j.Replicas = o.most / per
 	}
 	j.RuntimeLimit = g.runtime(median, 1.0)
 	j.CheckpointGrace = model.Duration(60 * (2 + g.r.IntN(14)))
@@ -233,8 +240,8 @@ func (g *gen) deployment(j *model.Job, o *option) {
 	j.Kind = model.KindDeployment
 	j.Replicas = 1 + g.r.IntN(16)
 	j.MinReplicas = (j.Replicas + 1) / 2
-	j.GPUsPerReplica = min([]int{1, 2, 4, 8}[g.r.IntN(4)], o.gpn)
-	for j.Replicas*j.GPUsPerReplica > o.capacity && j.Replicas > 1 {
+	j.GPUsPerReplica = min([]int{1, 2, 4, 8}[g.r.IntN(4)], o.gpn, o.most)
+	for j.Replicas*j.GPUsPerReplica > o.most && j.Replicas > 1 {
 		j.Replicas--
 		j.MinReplicas = min(j.MinReplicas, j.Replicas)
 	}

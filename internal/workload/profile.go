@@ -13,6 +13,7 @@ type option struct {
 	model      string
 	gpn        int // GPUs of the largest node
 	capacity   int // GPUs in the tenant's sites
+	most       int // most GPUs one job may ask for: capacity, or less under quotas
 	cpusPerGPU int // what every node of the model can give per GPU
 	memPerGPU  int
 	nvlGPUs    int        // GPUs of the largest NVLink domain
@@ -30,8 +31,10 @@ type profile struct {
 }
 
 // profiles precomputes every tenant's options. Tenants with no usable
-// GPU model are left out.
-func profiles(fac *model.Facility) []profile {
+// GPU model are left out. With a non-nil quotas, an option's most is
+// also at most what the tenant's quota tree gives it of the model with
+// nothing running, and a model it gives none of is not an option.
+func profiles(fac *model.Facility, quotas *quotaBound) []profile {
 	perSite := siteOptions(fac)
 	var out []profile
 	for i := range fac.Tenants {
@@ -51,6 +54,9 @@ func profiles(fac *model.Facility) []profile {
 		}
 		if len(p.options) == 0 {
 			p.options = all // no quota: may still borrow
+		}
+		if quotas != nil {
+			p.options = quotas.cap(t.Name, p.options)
 		}
 		if len(p.options) > 0 {
 			out = append(out, p)
@@ -128,6 +134,7 @@ func tenantOptions(fac *model.Facility, perSite []map[string]*option, js []strin
 			o.tags = append(o.tags, []string{t})
 		}
 		o.models = []string{m}
+		o.most = o.capacity
 		out = append(out, o)
 	}
 	return out
