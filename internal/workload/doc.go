@@ -11,8 +11,10 @@
 // from a math/rand/v2 source seeded from seed, never the global source.
 // Generate is the benchmarks' workload and keeps jobs that their
 // tenant's quotas can never run (about 2 % on the benchmark facility).
-// GenerateRunnable, for `carnot workload generate`, sizes every job so
-// that the facility could run it with nothing else running.
+// GenerateRunnable, for `carnot workload generate`, makes every job one
+// the facility could run with nothing else running: within its tenant's
+// quotas, with a data class and jurisdictions that leave it nodes of its
+// GPU model.
 //
 // GenerateFacility(cfg) builds the benchmark facility: by default 10,000
 // nodes × 8 GPUs in four countries, NVLink-72 halls, leaves, spines, power

@@ -39,13 +39,16 @@ func Generate(fac *model.Facility, n int, seed int64, start model.Time) []*model
 	return generate(fac, n, seed, start, nil)
 }
 
-// generate is Generate, with sizes capped by quotas when it is non-nil.
-func generate(fac *model.Facility, n int, seed int64, start model.Time, quotas *quotaBound) []*model.Job {
-	ps := profiles(fac, quotas)
+// generate is Generate, holding the jobs to lim when it is non-nil.
+func generate(fac *model.Facility, n int, seed int64, start model.Time, lim *limits) []*model.Job {
+	ps := profiles(fac, lim)
 	if n <= 0 || len(ps) == 0 {
 		return nil
 	}
 	g := &gen{r: rng(seed, 2), ps: ps, pick: newPicker(ps), classes: dataClasses}
+	if lim != nil {
+		g.sites = lim.sites
+	}
 	if len(fac.DataClasses) > 0 { // the facility's own classifications
 		g.classes = make([]string, 0, len(fac.DataClasses))
 		for c := range fac.DataClasses {
@@ -127,7 +130,8 @@ type gen struct {
 	r       *rand.Rand
 	ps      []profile
 	pick    picker
-	classes []string // data classes to draw from
+	classes []string   // data classes to draw from
+	sites   *siteIndex // GenerateRunnable: where jobs may run; nil for Generate
 }
 
 func (g *gen) job(j *model.Job) {
@@ -162,6 +166,9 @@ func (g *gen) job(j *model.Job) {
 	}
 	if g.r.Float64() < 0.3 {
 		j.DataClass = g.classes[g.r.IntN(len(g.classes))]
+	}
+	if g.sites != nil {
+		g.sites.settle(j, p.jurisdictions)
 	}
 }
 

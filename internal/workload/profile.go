@@ -24,22 +24,23 @@ type option struct {
 
 // profile is what Generate needs to know about one tenant.
 type profile struct {
-	name    string
-	classes []*model.PriorityClass
-	options []option
-	weight  float64 // share of submissions
+	name          string
+	jurisdictions []string // the tenant's
+	classes       []*model.PriorityClass
+	options       []option
+	weight        float64 // share of submissions
 }
 
 // profiles precomputes every tenant's options. Tenants with no usable
-// GPU model are left out. With a non-nil quotas, an option's most is
-// also at most what the tenant's quota tree gives it of the model with
+// GPU model are left out. With quotas in lim, an option's most is also
+// at most what the tenant's quota tree gives it of the model with
 // nothing running, and a model it gives none of is not an option.
-func profiles(fac *model.Facility, quotas *quotaBound) []profile {
+func profiles(fac *model.Facility, lim *limits) []profile {
 	perSite := siteOptions(fac)
 	var out []profile
 	for i := range fac.Tenants {
 		t := &fac.Tenants[i]
-		p := profile{name: t.Name, weight: 1}
+		p := profile{name: t.Name, jurisdictions: t.Jurisdictions, weight: 1}
 		for j := range fac.PriorityClasses {
 			if pc := &fac.PriorityClasses[j]; len(t.PriorityClasses) == 0 || slices.Contains(t.PriorityClasses, pc.Name) {
 				p.classes = append(p.classes, pc)
@@ -55,8 +56,8 @@ func profiles(fac *model.Facility, quotas *quotaBound) []profile {
 		if len(p.options) == 0 {
 			p.options = all // no quota: may still borrow
 		}
-		if quotas != nil {
-			p.options = quotas.cap(t.Name, p.options)
+		if lim != nil && lim.quotas != nil {
+			p.options = lim.quotas.cap(t.Name, p.options)
 		}
 		if len(p.options) > 0 {
 			out = append(out, p)

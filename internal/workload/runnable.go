@@ -1,28 +1,47 @@
 package workload
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/quota"
 )
 
 // GenerateRunnable is Generate for a workload whose every job fac could
-// run with nothing else running. When fac's policy has quotas on, each
-// job is sized within what its tenant's quota tree could give it of its
-// GPU model with nothing running (its nominal quota plus what its
-// borrowing limit lets it take from its cohort): the bound by which the
-// scheduling core calls a job hopeless ("quota gives it at most … even
-// with nothing running"), computed by the core's own quota tree. A
-// deployment is capped with all its replicas; a tenant whose quotas give
-// it no GPU it could use gets no jobs. Sizes are otherwise drawn as
-// Generate draws them, and without quotas the jobs are Generate's.
+// run with nothing else running:
+//
+//   - When fac's policy has quotas on, each job is sized within what its
+//     tenant's quota tree could give it of its GPU model with nothing
+//     running (its nominal quota plus what its borrowing limit lets it
+//     take from its cohort): the bound by which the scheduling core calls
+//     a job hopeless ("quota gives it at most … even with nothing
+//     running"), computed by the core's own quota tree. A deployment is
+//     capped with all its replicas; a tenant whose quotas give it no GPU
+//     it could use gets no jobs.
+//   - A job's data class and jurisdictions leave it sites with enough
+//     nodes of its GPU model: Generate draws them apart from the model,
+//     so a job may get a class only sites without its model may hold.
+//     Such a class is dropped, and then, if need be, such a narrowing.
+//
+// Everything else is drawn as Generate draws it, and a job Generate
+// makes that is already runnable this way comes out the same when no
+// quota caps any job.
 //
 // `carnot workload generate` is meant to use it. Generate stays as it
 // is: it is the benchmarks' workload, whose figures depend on it.
 func GenerateRunnable(fac *model.Facility, n int, seed int64, start model.Time) []*model.Job {
-	if !fac.Policy.Quotas {
-		return Generate(fac, n, seed, start)
+	lim := &limits{sites: newSiteIndex(fac)}
+	if fac.Policy.Quotas {
+		lim.quotas = newQuotaBound(fac)
 	}
-	return generate(fac, n, seed, start, newQuotaBound(fac))
+	return generate(fac, n, seed, start, lim)
+}
+
+// limits is what GenerateRunnable holds the jobs to.
+type limits struct {
+	quotas *quotaBound // nil without quotas
+	sites  *siteIndex
 }
 
 // quotaBound is the most of each GPU model each tenant may use with
@@ -67,4 +86,82 @@ func (b *quotaBound) cap(tenant string, opts []option) []option {
 		}
 	}
 	return out
+}
+
+// siteIndex says whether a job's replicas fit, all at once, the nodes of
+// its GPU model at the sites its tenant, its jurisdictions and its data
+// class allow (a site must carry one tag of each list that has any, as
+// the core's sovereignty filter requires).
+type siteIndex struct {
+	fac   *model.Facility
+	nodes map[string][]int  // GPUs of each node, by GPU model
+	sites map[string][]int  // index in fac.Sites of each node, by GPU model
+	memo  map[siteKey]int64 // replica slots
+}
+
+type siteKey struct {
+	model, tenant, job, class string
+	gpus                      int
+}
+
+func newSiteIndex(fac *model.Facility) *siteIndex {
+	idx := map[string]int{}
+	for i, s := range fac.Sites {
+		idx[s.ID] = i
+	}
+	x := &siteIndex{fac: fac, nodes: map[string][]int{}, sites: map[string][]int{}, memo: map[siteKey]int64{}}
+	for _, n := range fac.Nodes {
+		if si, ok := idx[n.Site]; ok && n.GPUs > 0 {
+			x.nodes[n.GPUModel] = append(x.nodes[n.GPUModel], n.GPUs)
+			x.sites[n.GPUModel] = append(x.sites[n.GPUModel], si)
+		}
+	}
+	return x
+}
+
+// settle drops j's data class, and then its jurisdictions, while its
+// replicas do not fit where they leave it to run; tenant is the
+// jurisdictions of j's tenant. CPUs and memory never bind: the
+// generator sizes them by the least any node of the model has per GPU.
+func (x *siteIndex) settle(j *model.Job, tenant []string) {
+	if len(j.GPUModels) != 1 || j.GPUsPerReplica == 0 {
+		return
+	}
+	for _, drop := range []func(){func() { j.DataClass = "" }, func() { j.Jurisdictions = nil }} {
+		if x.slots(j, tenant) >= int64(j.Replicas) {
+			return
+		}
+		drop()
+	}
+}
+
+// slots is how many replicas of j the nodes it may use hold at once.
+func (x *siteIndex) slots(j *model.Job, tenant []string) int64 {
+	class := x.fac.DataClasses[j.DataClass]
+	k := siteKey{model: j.GPUModels[0], tenant: strings.Join(tenant, ","), job: strings.Join(j.Jurisdictions, ","),
+		class: strings.Join(class, ","), gpus: j.GPUsPerReplica}
+	if n, ok := x.memo[k]; ok {
+		return n
+	}
+	var n int64
+	allowed := map[int]bool{}
+	for i, g := range x.nodes[k.model] {
+		si := x.sites[k.model][i]
+		ok, seen := allowed[si]
+		if !seen {
+			s := &x.fac.Sites[si]
+			ok = carries(s, tenant) && carries(s, j.Jurisdictions) && carries(s, class)
+			allowed[si] = ok
+		}
+		if ok {
+			n += int64(g / j.GPUsPerReplica)
+		}
+	}
+	x.memo[k] = n
+	return n
+}
+
+// carries reports whether s carries one of tags, or tags is empty.
+func carries(s *model.Site, tags []string) bool {
+	return len(tags) == 0 || slices.ContainsFunc(tags, s.InJurisdiction)
 }

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,16 +13,19 @@ import (
 	"github.com/carnot-dc/carnot/internal/sched"
 )
 
-// quotaBlocked returns the jobs the core keeps waiting on quota when each
-// is alone on the empty facility: their tenant's quota tree can never
-// give them what they need.
-func quotaBlocked(fac *model.Facility, jobs []*model.Job) []string {
+// unstartable returns "id: reason" for each job that does not start
+// when it is alone on the empty facility at its earliest start, with
+// the core's reason when the code is one of codes (any when none given).
+func unstartable(fac *model.Facility, jobs []*model.Job, codes ...model.ReasonCode) []string {
 	var out []string
 	for _, j := range jobs {
 		now := max(j.SubmitTime, j.EarliestStart)
 		p := sched.Schedule(&model.Snapshot{Facility: fac, Pending: []*model.Job{j}}, now)
+		if len(p.Starts) == 1 {
+			continue
+		}
 		for _, w := range p.Pending {
-			if w.Code == model.ReasonQuota {
+			if len(codes) == 0 || slices.Contains(codes, w.Code) {
 				out = append(out, j.ID+": "+w.Message)
 			}
 		}
@@ -61,15 +65,15 @@ func TestGenerateRunnableQuotas(t *testing.T) {
 		{"three tenants, six nodes", GenerateFacility(FacilityConfig{Nodes: 6, Sites: 1, Tenants: 3, Cohorts: 1, Seed: 2}), 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if n := len(quotaBlocked(tt.fac, Generate(tt.fac, 1000, tt.seed, start))); n == 0 {
+			if n := len(unstartable(tt.fac, Generate(tt.fac, 1000, tt.seed, start), model.ReasonQuota)); n == 0 {
 				t.Fatal("Generate's jobs all fit the quotas: the case tests nothing")
 			}
 			jobs := GenerateRunnable(tt.fac, 1000, tt.seed, start)
 			if len(jobs) != 1000 {
 				t.Fatalf("%d jobs, want 1000", len(jobs))
 			}
-			if bad := quotaBlocked(tt.fac, jobs); len(bad) > 0 {
-				t.Errorf("%d jobs can never start under the quotas, e.g. %s", len(bad), bad[0])
+			if bad := unstartable(tt.fac, jobs); len(bad) > 0 {
+				t.Errorf("%d jobs do not start alone on the facility, e.g. %s", len(bad), bad[0])
 			}
 			var buf bytes.Buffer
 			if err := jobspec.Write(&buf, jobs); err != nil {
@@ -88,5 +92,38 @@ func TestGenerateRunnableOff(t *testing.T) {
 	fac.Policy.Quotas = false
 	if diff := cmp.Diff(Generate(fac, 500, 3, start), GenerateRunnable(fac, 500, 3, start)); diff != "" {
 		t.Errorf("quotas off (-Generate +GenerateRunnable):\n%s", diff)
+	}
+}
+
+// TestGenerateRunnableDataClasses: a job's data class and jurisdictions
+// leave it sites with its GPU model. Generate draws them apart from the
+// model, so on examples/paris.yaml, whose data classes name FR and EU
+// while H100s are only in the US and H200s only in DE, some jobs can run
+// nowhere (a job of H100s in class health, which only FR sites may
+// hold); GenerateRunnable drops such a class, then such a narrowing.
+func TestGenerateRunnableDataClasses(t *testing.T) {
+	paris, err := facility.LoadFile("../../examples/paris.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300 // a pass on paris.yaml's 3,680 nodes takes milliseconds
+	if len(unstartable(paris, Generate(paris, n, 7, start), model.ReasonSovereignty)) == 0 {
+		t.Fatal("Generate's jobs all have a site: the case tests nothing")
+	}
+	jobs := GenerateRunnable(paris, n, 7, start)
+	if bad := unstartable(paris, jobs); len(bad) > 0 {
+		t.Errorf("%d jobs do not start alone on the facility, e.g. %s", len(bad), bad[0])
+	}
+	classes, narrowed := 0, 0
+	for _, j := range jobs {
+		if j.DataClass != "" {
+			classes++
+		}
+		if len(j.Jurisdictions) > 0 {
+			narrowed++
+		}
+	}
+	if classes < n/5 || narrowed < n/10 {
+		t.Errorf("%d jobs with a data class, %d narrowed, of %d; want about 30 %% and 20 %%", classes, narrowed, n)
 	}
 }
