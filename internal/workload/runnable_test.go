@@ -86,7 +86,9 @@ func TestGenerateRunnableQuotas(t *testing.T) {
 	}
 }
 
-// TestGenerateRunnableOff: without quotas GenerateRunnable is Generate.
+// TestGenerateRunnableOff: without quotas, on a facility without data
+// classes (where every narrowing leaves a job room), GenerateRunnable
+// is Generate.
 func TestGenerateRunnableOff(t *testing.T) {
 	fac := GenerateFacility(FacilityConfig{Nodes: 40, Sites: 2, Tenants: 6, Cohorts: 2})
 	fac.Policy.Quotas = false
