@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -283,19 +281,8 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("--philly: %w", err)
 		}
-		all := len(jobs)
-		missing := map[string]bool{}
-		for _, j := range jobs {
-			missing[j.Tenant] = true
-		}
-		jobs = trace.KnownTenants(fac, jobs)
-		if left := all - len(jobs); left > 0 {
-			for _, t := range fac.Tenants {
-				delete(missing, t.Name)
-			}
-			o.notes = append(o.notes, fmt.Sprintf("%d of %d jobs left out: their VCs (%s) have no size in %s",
-				left, all, strings.Join(slices.Sorted(maps.Keys(missing)), ", "), o.vcNodes))
-		}
+		jobs, notes := trace.Replayable(fac, jobs, o.vcNodes)
+		o.notes = append(o.notes, notes...)
 		return fac, jobs, nil
 	case o.facility == "" || o.workload == "":
 		return nil, nil, usageError{fmt.Errorf("give --facility and --workload, or --philly and --vc-nodes")}

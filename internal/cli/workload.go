@@ -74,7 +74,9 @@ func newWorkloadGenerateCmd() *cobra.Command {
 		Short: "Write a synthetic workload for a facility as JSONL",
 		Long: "Generate writes N synthetic jobs for the facility as JSON Lines (stdout by default). " +
 			"The same facility, --jobs, --seed and --start always give the same file, and " +
-			"'carnot workload validate' accepts it against the same facility.",
+			"'carnot workload validate' accepts it against the same facility. With --facility every job " +
+			"could run with nothing else running: within its tenant's quotas and on sites with its GPU model. " +
+			"--bench writes the benchmarks' workload as it is, some of whose jobs their quotas never let run.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := fac.load()
@@ -91,7 +93,11 @@ func newWorkloadGenerateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--start must be an RFC 3339 time such as %s (got %q)", defaultWorkloadStart, start)
 			}
-			jobs := workload.Generate(f, n, seed, model.TimeOf(t))
+			gen := workload.GenerateRunnable
+			if fac.bench {
+				gen = workload.Generate // the benchmarks' workload (docs/benchmarks.md)
+			}
+			jobs := gen(f, n, seed, model.TimeOf(t))
 			if jobs == nil {
 				return errors.New("no tenant of the facility can use any GPU: nothing to generate")
 			}
