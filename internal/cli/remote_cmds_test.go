@@ -285,6 +285,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"run", "--restart", "always", "x"},
 		{"run", "--runtime-limit", "soon", "x"},
 		{"run", "--env", "=v", "x"},
+		{"run", "--env", "A=1", "--env", "A=2", "x"}, // which one was meant?
 		{"run", "--kind", "batch", "x"},
 		{"run", "-o", "xml", "x"},
 		{"run"},

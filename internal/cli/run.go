@@ -160,7 +160,8 @@ func buildRunSpec(cmd *cobra.Command, o *runOpts, command []string) (*runSpec, e
 	return s, nil
 }
 
-// parseEnv reads K=V pairs; a bare K takes this process's value.
+// parseEnv reads K=V pairs; a bare K takes this process's value. A name
+// given twice is a mistake (as --grid's zones and --policy's keys).
 func parseEnv(kvs []string) (map[string]string, error) {
 	if len(kvs) == 0 {
 		return nil, nil
@@ -175,6 +176,9 @@ func parseEnv(kvs []string) (map[string]string, error) {
 			if v, ok = os.LookupEnv(k); !ok {
 				return nil, usageError{fmt.Errorf("--env %s: not set in this shell; give NAME=VALUE", k)}
 			}
+		}
+		if _, twice := env[k]; twice {
+			return nil, usageError{fmt.Errorf("--env %s is given twice; give each variable once", k)}
 		}
 		env[k] = v
 	}
