@@ -35,23 +35,25 @@ func (p *pass) shareCheck(r *place.Request) (verdict, bool) {
 	if p.shareMemo == nil {
 		p.shareMemo = map[strictKey]strictAnswer{}
 	}
+	has := make([]bool, len(p.c.Sites)) // sites with nodes of the model
+	for pi := range p.c.Pools {
+		if pool := &p.c.Pools[pi]; pool.Model == r.Model {
+			has[pool.Site] = true
+		}
+	}
 	sites := make([]bool, len(p.c.Sites))
 	var cut []string
+	left := false // some site left has nodes of the model
 	for s := range p.c.Sites {
 		switch {
 		case r.Sites != nil && !r.Sites[s]:
 		case barred[s]:
-			share, _ := p.siteShare(s)
-			cut = append(cut, fmt.Sprintf("%s (%.0f W)", p.c.Sites[s].ID, float64(p.c.Models[r.Model].IdleWatts)+share))
+			if has[s] { // the reason names the sites that matter
+				share, _ := p.siteShare(s)
+				cut = append(cut, fmt.Sprintf("%s (%.0f W)", p.c.Sites[s].ID, float64(p.c.Models[r.Model].IdleWatts)+share))
+			}
 		default:
-			sites[s] = true
-		}
-	}
-	left := false // some site left has nodes of the model
-	for pi := range p.c.Pools {
-		if pool := &p.c.Pools[pi]; pool.Model == r.Model && sites[pool.Site] {
-			left = true
-			break
+			sites[s], left = true, left || has[s]
 		}
 	}
 	switch {
