@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -130,7 +131,11 @@ func (js *jobState) capReported(replica, w int) {
 // of starts that wait for nothing more, waking their agents. Every
 // commit calls it, since any change may end a wait. Caller holds mu.
 func (s *Server) settleWaits(c *changes) {
-	for id, js := range s.waiting {
+	if len(s.waiting) == 0 {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.waiting)) { // events in one order
+		js := s.waiting[id]
 		if js.alloc == nil || s.jobs[id] != js {
 			delete(s.waiting, id)
 			continue
