@@ -79,38 +79,16 @@ func TestLentPowerTakenBack(t *testing.T) {
 	d.waitState(c.ID, api.StateSucceeded, 20*time.Second)
 }
 
-// lendTwoNodes: two nodes of two H100s (100 W of base power each) in a
-// 2.4 kW site. A 2-GPU job at TDP (1.4 kW) leaves a second one 400 W a
+// lendTwoNodes is recapFacility's site as "local" (the site of the
+// fault cluster's join token) with two nodes of two H100s (100 W of base
+// power each) under 2.4 kW. A 2-GPU job at TDP (1.4 kW) leaves a second one 400 W a
 // GPU on the other node; once the first ends the second may draw TDP,
 // and a third 2-GPU job then starts at TDP only on the power taken back
 // from the second, down to 400 W, on another node.
-const lendTwoNodes = `name: lend-two-nodes
-sites:
-  - id: local
-    name: two-node site
-    country: FR
-    operator: e2e
-    power_envelope_kw: 2.4
-    pue: 1.2
-    grid_zone: FR
-    halls:
-      - id: h1
-        cooling: liquid
-        racks:
-          - id: r1
-            nodes:
-              - names: node-[1-2]
-                gpu_model: H100
-                gpus: 2
-                cpus: 16
-                memory_gib: 64
-                base_watts: 100
-tenants:
-  - name: default
-policy:
-  quotas: false
-  power_recap: true
-`
+var lendTwoNodes = strings.NewReplacer(
+	"id: s1", "id: local", "power_envelope_kw: 5.8", "power_envelope_kw: 2.4",
+	"names: node-1", "names: node-[1-2]", "gpus: 8", "gpus: 2", "base_watts: 1000", "base_watts: 100",
+).Replace(recapFacility)
 
 // TestStartOnLentPowerWaitsForTheOtherAgent: with real agents on two
 // nodes, a job started on power taken back from a job on the other node
