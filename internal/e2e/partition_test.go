@@ -46,8 +46,9 @@ func TestPartitionedNodeStopsItsWorkBeforeTheNextAttempt(t *testing.T) {
 		return j.State == api.StateRunning && j.Attempt == 2 && j.Replicas[0].Node == "node-2"
 	})
 	f.wait("the second attempt's process", 10*time.Second, func() bool {
-		_, err := os.Stat(filepath.Join(f.work, "part-2.start"))
-		return err == nil
+		// the shell creates the file before date writes to it
+		fi, err := os.Stat(filepath.Join(f.work, "part-2.start"))
+		return err == nil && fi.Size() > 0
 	})
 	waitGone(t, "the cut-off node's task", first, 5*time.Second)
 	end1, start2 := stamp(t, f.work, "part-1.end"), stamp(t, f.work, "part-2.start")
