@@ -26,7 +26,8 @@ type simOpts struct {
 	grid                                     []string
 	log                                      bool
 	m                                        simModel
-	notes                                    []string // said on stderr before the run
+	notes                                    []string // said on stderr before the run, and in summary.json
+	leftOut                                  int      // jobs of the input left out before the run
 }
 
 func newSimCmd() *cobra.Command {
@@ -161,6 +162,7 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 		return err
 	}
 	sum := sim.Summarize(fac, res)
+	sum.LeftOut, sum.Notes = o.leftOut, o.notes
 	if err := writeFile(filepath.Join(o.out, "summary.json"), func(w *bufio.Writer) error { return sim.WriteSummary(w, sum) }); err != nil {
 		return err
 	}
@@ -281,8 +283,9 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("--philly: %w", err)
 		}
+		all := len(jobs)
 		jobs, notes := trace.Replayable(fac, jobs, o.vcNodes)
-		o.notes = append(o.notes, notes...)
+		o.notes, o.leftOut = append(o.notes, notes...), all-len(jobs)
 		return fac, jobs, nil
 	case o.facility == "" || o.workload == "":
 		return nil, nil, usageError{fmt.Errorf("give --facility and --workload, or --philly and --vc-nodes")}

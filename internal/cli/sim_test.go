@@ -111,6 +111,22 @@ func TestSimPhillySample(t *testing.T) {
 	if want := "note: 8 of 300 jobs left out: their VCs (ed69ec, ee9e8c) have no size in " + short; !strings.Contains(text, want) {
 		t.Errorf("no note of the jobs left out (want %q):\n%s", want, text)
 	}
+	// and summary.json, which a script reads, says so too
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Jobs    int      `json:"jobs"`
+		LeftOut int      `json:"left_out"`
+		Notes   []string `json:"notes"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Jobs != 292 || sum.LeftOut != 8 || len(sum.Notes) != 1 || !strings.Contains(sum.Notes[0], "8 of 300 jobs left out") {
+		t.Errorf("summary.json: jobs %d, left_out %d, notes %q; want 292, 8 and the note", sum.Jobs, sum.LeftOut, sum.Notes)
+	}
 	for _, bad := range [][]string{
 		{"sim", "--facility", smallFacility, "--out", dir}, // a facility without a workload
 		{"sim", "--philly", sample, "--out", dir},

@@ -42,6 +42,11 @@ type Summary struct {
 	// Recaps counts the changes of running jobs' power caps, raises and
 	// lowerings (power_recap).
 	Recaps int `json:"recaps"`
+	// LeftOut counts the jobs of the input the driver left out before
+	// the run (a trace's jobs no VC could ever run), and Notes says why,
+	// one line per reason; Summarize sets neither.
+	LeftOut int      `json:"left_out"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 // Timeline is the run on a fixed grid of windows [t_i, t_i + step) with
