@@ -36,7 +36,7 @@ func (m *simModel) register(f *pflag.FlagSet) {
 	f.Float64Var(&m.capExp, "cap-exponent", 0.5, "power-capping slowdown: a GPU capped below its uncapped draw runs at (cap/draw)^x of full speed")
 	f.Float64Var(&m.spread, "spread-slowdown", 0, "share of speed a gang loses when it spans more than one leaf switch, in [0, 1)")
 	f.Float64Var(&m.utilization, "utilization", 0.8, "share of TDP a busy, uncapped GPU draws, in (0, 1]")
-	f.StringVar(&m.mtbf, "mtbf", "", "mean time between failures of each node (e.g. 30d); none when empty")
+	f.StringVar(&m.mtbf, "mtbf", "", "mean time between failures of each node (e.g. 30d); none when empty or 0")
 	f.StringVar(&m.mttr, "mttr", "4h", "mean time to repair a failed node, with --mtbf")
 	f.Float64Var(&m.rate, "arrival-rate", 1, "multiply the arrival rate (2 = twice as many jobs per hour); run times are kept")
 	f.StringVar(&m.window, "window", "", "keep the jobs submitted in FROM,TO (dates or RFC 3339 times, UTC, in the workload's own times; either side may be empty)")

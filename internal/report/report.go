@@ -83,6 +83,7 @@ func Write(w io.Writer, in Input) error {
 func Headline(s sim.Summary) []Row {
 	return []Row{
 		{"jobs", "jobs", float64(s.Jobs), ""},
+		{"left_out", "jobs of the input left out before the run", float64(s.LeftOut), ""},
 		{"finished", "finished", float64(s.Finished), ""},
 		{"never_started", "never started", float64(s.NeverStarted), ""},
 		{"jct_seconds.mean", "job completion time, mean", s.JCT.Mean, "s"},
@@ -100,10 +101,13 @@ func Headline(s sim.Summary) []Row {
 		{"jain_index", "Jain's index of share / entitlement", s.JainIndex, ""},
 		{"preemptions", "preemptions", float64(s.Preemptions), ""},
 		{"lost_gpu_hours", "GPU-hours lost to preemptions and node failures", s.LostGPUHours, "GPU-h"},
+		{"node_failure_kills", "running jobs killed by node failures", float64(s.Failures), ""},
+		{"recaps", "power caps of running jobs changed (lent power)", float64(s.Recaps), ""},
 		{"total.it_mwh", "IT energy", s.Total.ITMWh, "MWh"},
 		{"total.facility_mwh", "facility energy (× PUE)", s.Total.FacilityMWh, "MWh"},
 		{"total.cost_eur", "energy cost", s.Total.CostEUR, "EUR"},
 		{"total.carbon_tco2e", "carbon", s.Total.CarbonT, "tCO2e"},
+		{"total.unpriced_mwh", "facility energy outside the grid series (not priced)", s.Total.UnpricedMWh, "MWh"},
 		{"envelope_violations", "sites above their power envelope", float64(s.EnvelopeBreach), ""},
 		{"deadline_jobs", "jobs with a deadline", float64(s.DeadlineJobs), ""},
 		{"deadline_misses", "deadline misses", float64(s.DeadlineMisses), ""},

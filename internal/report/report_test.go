@@ -130,6 +130,7 @@ func TestHeadlineMatchesSummary(t *testing.T) {
 	}
 	d := xml.NewDecoder(&page)
 	cells := 0
+	shownKeys := map[string]bool{}
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -141,6 +142,7 @@ func TestHeadlineMatchesSummary(t *testing.T) {
 			continue
 		}
 		cells++
+		shownKeys[key] = true
 		want, ok := lookup(key)
 		if !ok {
 			t.Errorf("data-key %q is not a number in summary.json", key)
@@ -155,6 +157,17 @@ func TestHeadlineMatchesSummary(t *testing.T) {
 	}
 	if cells != len(Headline(in.Summary)) || cells < 20 {
 		t.Errorf("%d headline cells", cells)
+	}
+	// every number of summary.json's top level and of its total is shown
+	for k, v := range doc {
+		if _, num := v.(float64); num && !shownKeys[k] {
+			t.Errorf("summary.json's %s is not in the report's headline", k)
+		}
+	}
+	for k := range doc["total"].(map[string]any) {
+		if !shownKeys["total."+k] {
+			t.Errorf("summary.json's total.%s is not in the report's headline", k)
+		}
 	}
 }
 
