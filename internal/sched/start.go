@@ -153,42 +153,91 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 
 // poweredGang checks the power of placement res for request r
 // (powerFor). Find weighs each replica's power on its own node, not a
-// gang's together: when the sites of the group Find chose lack the
-// power for the whole gang, it tries again without them, so that a site
-// with the room and the power is not passed over (and so that whether a
-// gang fits grows with what is free, as estimates assume). The verdict
-// is the first placement's.
+// gang's together: when a site, hall or rack of the group Find chose
+// cannot power the replicas it put there, Find looks again without that
+// container's nodes but for those of as many replicas as it can power
+// (a what-if, rolled back), so that a group with the room and the power
+// is not passed over, and so that whether a gang fits grows with what is
+// free, as estimates assume. The verdict is the first placement's.
 func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool) (place.Result, int, verdict, bool) {
 	capW, v, ok := p.powerFor(r.Job, r.Model, res.Slots, constrained)
-	if ok || r.Replicas < 2 || len(p.c.Sites) < 2 || r.Job == nil {
+	if ok || r.Replicas < 2 || r.Job == nil || r.MinWattsPerReplica <= 0 {
 		return res, capW, v, ok
 	}
-	// a site whose headroom is below the gang's least power (every
-	// replica at the lowest cap) is no use: no Find there
-	least := float64(r.Replicas) * r.MinWattsPerReplica
-	sites := make([]bool, len(p.c.Sites))
-	for s := range sites {
-		sites[s] = (r.Sites == nil || r.Sites[s]) && p.c.Sites[s].HeadroomFor(constrained) >= least
-	}
-	retry := *r
-	for got := res; ; {
-		for _, sl := range got.Slots {
-			if s := p.c.Nodes[sl.Node].Site; s >= 0 {
-				sites[s] = false
+	var hidden []int
+	isHidden := map[int]bool{}
+	got := res
+	for range maxGangRetries {
+		pw := p.gangShort(got.Slots, constrained)
+		if pw == nil {
+			break
+		}
+		in := func(n int) bool {
+			nd := &p.c.Nodes[n]
+			return nd.Site >= 0 && &p.c.Sites[nd.Site] == pw || nd.Hall >= 0 && &p.c.Halls[nd.Hall] == pw ||
+				nd.Rack >= 0 && &p.c.Racks[nd.Rack] == pw
+		}
+		// keep the nodes of the replicas pw can power, the first ones
+		k, keep := int(pw.HeadroomFor(constrained)/r.MinWattsPerReplica), map[int]bool{}
+		for _, s := range got.Slots {
+			if in(s.Node) && k > 0 {
+				keep[s.Node] = true
+				k--
 			}
 		}
-		if !slices.Contains(sites, true) {
-			return res, 0, v, false
+		before := len(hidden)
+		for pass := 0; pass < 2 && len(hidden) == before; pass++ {
+			if pass == 1 {
+				clear(keep) // the kept nodes took more replicas than pw powers: none
+			}
+			for pi := range p.c.Pools {
+				if pool := &p.c.Pools[pi]; pool.Model == r.Model {
+					for _, n := range pool.Nodes {
+						if in(int(n)) && !keep[int(n)] && p.c.Nodes[n].Up && !isHidden[int(n)] {
+							hidden, isHidden[int(n)] = append(hidden, int(n)), true
+						}
+					}
+				}
+			}
 		}
-		retry.Sites = slices.Clone(sites)
-		retry.SitesID = p.maskID(retry.Sites)
-		if got = p.c.Find(&retry); !got.OK() {
-			return res, 0, v, false
+		if len(hidden) == before {
+			break // nothing more to rule out
+		}
+		p.c.Begin()
+		for _, n := range hidden {
+			p.c.Hide(n)
+		}
+		got = p.c.Find(r)
+		p.c.Rollback()
+		if !got.OK() {
+			break
 		}
 		if w, _, ok := p.powerFor(r.Job, r.Model, got.Slots, constrained); ok {
 			return got, w, verdict{}, true
 		}
 	}
+	return res, 0, v, false
+}
+
+// maxGangRetries bounds poweredGang's looks elsewhere.
+const maxGangRetries = 8
+
+// gangShort is the container (site, hall or rack) that leaves the GPUs
+// of slots the least power each, as powerFor finds it.
+func (p *pass) gangShort(slots []place.Slot, constrained bool) *place.Power {
+	var buf [8]powerUse
+	uses := powerUses(buf[:0])
+	for _, s := range slots {
+		uses = uses.addNode(p.c, &p.c.Nodes[s.Node], len(s.GPUs), 0, constrained)
+	}
+	var worst *place.Power
+	least := math.Inf(1)
+	for _, u := range uses {
+		if w := u.pw.HeadroomFor(constrained) / float64(u.gpus); w < least {
+			least, worst = w, u.pw
+		}
+	}
+	return worst
 }
 
 // placeDeployment places up to Replicas independent replicas, starting

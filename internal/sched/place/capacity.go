@@ -149,6 +149,18 @@ func (c *Cluster) rack(nd *Node) *Power {
 	return &c.Racks[nd.Rack]
 }
 
+// Hide takes node n out of every search, as if it were down, under the
+// undo log and in a what-if only: a look at where a request would go
+// without it.
+func (c *Cluster) Hide(n int) {
+	if c.undo == nil || n < 0 || n >= len(c.Nodes) || !c.Nodes[n].Up {
+		return
+	}
+	c.saveNode(n)
+	c.setBucket(n, false)
+	c.Nodes[n].Up = false
+}
+
 // HoldPower adds w watts (when positive) to the load of node n's site,
 // hall and rack, under the undo log like Take: power kept for a job
 // that has not started yet (the core holds the room of a job waiting
