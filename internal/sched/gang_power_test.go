@@ -3,8 +3,6 @@ package sched_test
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched"
@@ -70,15 +68,7 @@ func TestGangPowerEstimate(t *testing.T) {
 // A queue whose last pass saw another state estimates as Schedule does.
 func TestGangPowerEstimateQuick(t *testing.T) {
 	snap, now := gangPowerEstimate()
-	q := sched.NewQueue(snap.Facility, snap.Pending)
 	first := *snap
-	first.Pending, first.Running = nil, snap.Running[1:]
-	sched.Quick(&first, q, now, 0)
-	second := *snap
-	second.Pending = nil
-	got, _ := sched.Quick(&second, q, now, 0)
-	want := sched.Schedule(snap, now)
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("Quick differs from Schedule (-schedule +quick):\n%s", d)
-	}
+	first.Running = snap.Running[1:]
+	secondQuickMatches(t, &first, now, snap, now)
 }
