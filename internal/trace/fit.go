@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
 )
 
 // Unfit is what Fitting left out of one tenant's jobs.
@@ -107,7 +108,7 @@ type fitCheck struct {
 
 // fitKey is what decides whether a job fits.
 type fitKey struct {
-	tenant, models, tags string
+	tenant, models, tags, class string
 	replicas, gpus, cpus int
 	memGiB               int
 }
@@ -129,12 +130,12 @@ func (c *fitCheck) fits(j *model.Job) bool {
 	if j.Kind == model.KindDeployment {
 		need = min(max(j.MinReplicas, 1), j.Replicas)
 	}
-	k := fitKey{tenant: j.Tenant, models: strings.Join(j.GPUModels, "\x00"), tags: strings.Join(j.Jurisdictions, "\x00"),
+	k := fitKey{tenant: j.Tenant, models: strings.Join(j.GPUModels, "\x00"), tags: strings.Join(j.Jurisdictions, "\x00"), class: j.DataClass,
 		replicas: need, gpus: j.GPUsPerReplica, cpus: j.CPUsPerReplica, memGiB: j.MemGiBPerReplica}
 	if ok, known := c.memo[k]; known {
 		return ok
 	}
-	allowed := c.sites(t, j.Jurisdictions)
+	allowed := c.sites(t, j)
 	slots := 0
 	for i := range c.f.Nodes {
 		n := &c.f.Nodes[i]
@@ -161,15 +162,12 @@ func replicasOn(n *model.Node, j *model.Job) int {
 	return r
 }
 
-// sites is the IDs of the sites tenant t may use, narrowed to those in
-// one of tags when there are any.
-func (c *fitCheck) sites(t *model.Tenant, tags []string) map[string]bool {
-	in := func(s *model.Site, tags []string) bool {
-		return len(tags) == 0 || slices.ContainsFunc(tags, s.InJurisdiction)
-	}
+// sites is the IDs of the sites job j of tenant t may use, by the
+// core's sovereignty rule (plan.SiteAllowed).
+func (c *fitCheck) sites(t *model.Tenant, j *model.Job) map[string]bool {
 	out := map[string]bool{}
 	for i := range c.f.Sites {
-		if s := &c.f.Sites[i]; in(s, t.Jurisdictions) && in(s, tags) {
+		if s := &c.f.Sites[i]; plan.SiteAllowed(c.f, t, j, s) {
 			out[s.ID] = true
 		}
 	}
@@ -178,7 +176,7 @@ func (c *fitCheck) sites(t *model.Tenant, tags []string) map[string]bool {
 
 // tenantGPUs is the GPUs at the sites tenant name may use.
 func (c *fitCheck) tenantGPUs(name string) int {
-	allowed := c.sites(c.tenants[name], nil)
+	allowed := c.sites(c.tenants[name], &model.Job{})
 	gpus := 0
 	for _, n := range c.f.Nodes {
 		if allowed[n.Site] {

@@ -1,10 +1,10 @@
 package workload
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched/quota"
 )
 
@@ -145,12 +145,13 @@ func (x *siteIndex) slots(j *model.Job, tenant []string) int64 {
 	}
 	var n int64
 	allowed := map[int]bool{}
+	t := &model.Tenant{Jurisdictions: tenant}
 	for i, g := range x.nodes[k.model] {
 		si := x.sites[k.model][i]
 		ok, seen := allowed[si]
 		if !seen {
 			s := &x.fac.Sites[si]
-			ok = carries(s, tenant) && carries(s, j.Jurisdictions) && carries(s, class)
+			ok = plan.SiteAllowed(x.fac, t, j, s) // the core's sovereignty rule
 			allowed[si] = ok
 		}
 		if ok {
@@ -159,9 +160,4 @@ func (x *siteIndex) slots(j *model.Job, tenant []string) int64 {
 	}
 	x.memo[k] = n
 	return n
-}
-
-// carries reports whether s carries one of tags, or tags is empty.
-func carries(s *model.Site, tags []string) bool {
-	return len(tags) == 0 || slices.ContainsFunc(tags, s.InJurisdiction)
 }
