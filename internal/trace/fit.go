@@ -109,8 +109,8 @@ type fitCheck struct {
 // fitKey is what decides whether a job fits.
 type fitKey struct {
 	tenant, models, tags, class string
-	replicas, gpus, cpus int
-	memGiB               int
+	replicas, gpus, cpus        int
+	memGiB                      int
 }
 
 func newFitCheck(f *model.Facility) *fitCheck {
