@@ -118,15 +118,11 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 	return runErr
 }
 
-// scenarioOutputs are the files `carnot plan` writes into the folder
-// of each scenario (scenario.ScenarioFiles).
-var scenarioOutputs = []string{"summary.json", "jobs.csv"}
-
 // removeScenarioOutputs clears dir of earlier runs' scenario outputs, so
 // that it holds this run's only: a folder of a scenario the set no
 // longer has would read as part of this plan, and one of a scenario
 // that fails or is not run this time as its result. It removes the
-// files of scenarioOutputs from the folder of every scenario the
+// files of scenario.ScenarioOutputs from the folder of every scenario the
 // earlier dir/plan.json lists and of every case, and then those folders
 // if they are empty: folders and files of anyone else stay.
 func removeScenarioOutputs(dir string, cases []scenario.Case) error {
@@ -144,7 +140,7 @@ func removeScenarioOutputs(dir string, cases []scenario.Case) error {
 		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
 			continue
 		}
-		if err := removeOutputs(d, scenarioOutputs); err != nil {
+		if err := removeOutputs(d, scenario.ScenarioOutputs); err != nil {
 			return err
 		}
 		os.Remove(d) // only when empty: what else is there stays

@@ -106,18 +106,22 @@ func (gv GridVariant) describe() string {
 	return "every site on zone " + gv.Zone
 }
 
+// ScenarioOutputs are the files ScenarioFiles writes into a scenario's
+// folder: its summary.json and jobs.csv (sim's formats).
+var ScenarioOutputs = []string{"summary.json", "jobs.csv"}
+
 // ScenarioFiles returns a RunOptions.Finish that writes a scenario's
-// summary.json and jobs.csv (sim's formats) into dir/<scenario>/.
+// ScenarioOutputs into dir/<scenario>/.
 func ScenarioFiles(dir string) func(c *Case, res *sim.Result, sum sim.Summary) error {
 	return func(c *Case, res *sim.Result, sum sim.Summary) error {
 		d := filepath.Join(dir, c.Scenario.Name)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
-		if err := WriteFile(filepath.Join(d, "summary.json"), func(w io.Writer) error { return sim.WriteSummary(w, sum) }); err != nil {
+		if err := WriteFile(filepath.Join(d, ScenarioOutputs[0]), func(w io.Writer) error { return sim.WriteSummary(w, sum) }); err != nil {
 			return err
 		}
-		return WriteFile(filepath.Join(d, "jobs.csv"), func(w io.Writer) error { return sim.WriteJobsCSV(w, res) })
+		return WriteFile(filepath.Join(d, ScenarioOutputs[1]), func(w io.Writer) error { return sim.WriteJobsCSV(w, res) })
 	}
 }
 
