@@ -54,6 +54,11 @@ type Job struct {
 	// Reason is the core's reason while the job is pending.
 	Reason   *Reason   `json:"reason,omitempty"`
 	Replicas []Replica `json:"replicas,omitempty"`
+	// PowerWaits, while some replicas are Held, are the lowerings of
+	// other jobs' power limits they wait for: a start on power lent to
+	// those jobs reaches its nodes once their agents report the lower
+	// limit set (docs/operations.md, lending power).
+	PowerWaits []PowerWait `json:"power_waits,omitempty"`
 	// PastAttempts names the nodes of the last MaxPastAttempts earlier
 	// attempts, so that their logs are read where they ran.
 	PastAttempts []PastAttempt `json:"past_attempts,omitempty"`
@@ -79,6 +84,15 @@ type Reason struct {
 	Pass time.Time `json:"pass"`
 }
 
+// PowerWait is one lowering a held start waits for: replica Replica of
+// job Job, on node Node, to PowerCapW watts.
+type PowerWait struct {
+	Job       string `json:"job"`
+	Replica   int    `json:"replica"`
+	Node      string `json:"node"`
+	PowerCapW int    `json:"power_cap_w"`
+}
+
 // Replica states, as the agent reports them.
 const (
 	ReplicaAssigned = "assigned" // handed to the agent, not yet reported running
@@ -99,14 +113,17 @@ type Replica struct {
 	PowerCapW int `json:"power_cap_w,omitempty"`
 	// StartPowerCapW, set once a recap raised the replica's cap, is the
 	// cap it started with: its own, which a recap never lowers it below.
-	StartPowerCapW int        `json:"start_power_cap_w,omitempty"`
-	State          string     `json:"state"`
-	PID            int        `json:"pid,omitempty"`
-	ExitCode       *int       `json:"exit_code,omitempty"`
-	Signal         string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
-	StartedAt      *time.Time `json:"started_at,omitempty"`
-	EndedAt        *time.Time `json:"ended_at,omitempty"`
-	Error          string     `json:"error,omitempty"`
+	StartPowerCapW int `json:"start_power_cap_w,omitempty"`
+	// Held, on an assigned replica, says the server keeps it from its
+	// node until the lowerings in the job's PowerWaits are done.
+	Held      bool       `json:"held,omitempty"`
+	State     string     `json:"state"`
+	PID       int        `json:"pid,omitempty"`
+	ExitCode  *int       `json:"exit_code,omitempty"`
+	Signal    string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Error     string     `json:"error,omitempty"`
 }
 
 // Usage is what a job (or a tenant) consumed: GPU time and energy, with

@@ -34,6 +34,7 @@ var goSchemas = map[string]reflect.Type{
 	"Reason":           reflect.TypeFor[api.Reason](),
 	"Replica":          reflect.TypeFor[api.Replica](),
 	"PastAttempt":      reflect.TypeFor[api.PastAttempt](),
+	"PowerWait":        reflect.TypeFor[api.PowerWait](),
 	"Usage":            reflect.TypeFor[api.Usage](),
 	"JobList":          reflect.TypeFor[api.JobList](),
 	"Event":            reflect.TypeFor[api.Event](),

@@ -80,6 +80,9 @@ func describeJob(w io.Writer, now time.Time, j *api.Job, events []api.Event) err
 	if j.Reason != nil {
 		field("Reason", reasonLine(now, j.Reason))
 	}
+	if len(j.PowerWaits) > 0 {
+		field("Power hold", "held replicas wait for "+powerWaits(j.PowerWaits))
+	}
 	field("Submitted", clock(now, &j.SubmitTime))
 	field("Started", clock(now, j.StartTime))
 	field("Ended", clock(now, j.EndTime))
@@ -168,10 +171,23 @@ func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 		if r.StartedAt != nil {
 			started = ago(now, *r.StartedAt)
 		}
+		state := r.State
+		if r.Held {
+			state += " (held)"
+		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, dash(r.Node), dash(strings.Join(gpus, ",")),
-			pid, r.State, exit, started, trunc(dash(r.Error), 60))
+			pid, state, exit, started, trunc(dash(r.Error), 60))
 	}
 	_ = tw.Flush()
+}
+
+// powerWaits names the lowerings a held start waits for.
+func powerWaits(ws []api.PowerWait) string {
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = fmt.Sprintf("job %s replica %d on %s to be lowered to %d W", w.Job, w.Replica, w.Node, w.PowerCapW)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func eventTable(w io.Writer, now time.Time, evs []api.Event) {

@@ -377,7 +377,7 @@ func (s *Server) tasksOf(n *nodeState) []api.Task {
 			continue
 		}
 		for i, rp := range js.doc.Replicas {
-			if rp.Node == n.doc.Name && live(&rp) && !js.heldBack(rp.Index) {
+			if rp.Node == n.doc.Name && live(&rp) && !js.heldBack(&rp) {
 				tasks = append(tasks, s.task(js, i))
 			}
 		}

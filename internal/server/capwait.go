@@ -26,32 +26,26 @@ import (
 // started with, which no lowering goes below), or the lowered replica
 // ended (lost with a silent node: once that node's agent reports that it
 // runs none of what it lost, or the node is fenced), or a later recap
-// raised it again (the pass that did counted the held start as running). A start waits only for lowerings on other
-// nodes that share a power container (site, hall, rack) with one of its
-// replicas' nodes. The holds live in memory: a server restarted, or a
-// new leader, hands the held replicas out at once.
-
-// capWait is one lowering a held start waits for: replica replica of
-// job job, on node node, lowered to capW watts.
-type capWait struct {
-	job     string
-	replica int
-	node    string
-	capW    int
-}
-
+// raised it again (the pass that did counted the held start as running).
+// A start waits only for lowerings on other nodes that share a power
+// container (site, hall, rack) with one of its replicas' nodes.
+//
+// The hold is in the job's document (api.Replica.Held, api.Job.PowerWaits),
+// written with the start that makes it and with the change that ends
+// it, so a restarted server or a new leader keeps it: the limits agents
+// reported are in memory only, so it waits for their next report.
 // lowerings lists the live replicas that recap rc lowers: a lower cap,
 // or a cap where there was none. Caller holds mu, before rc is applied.
-func (s *Server) lowerings(rc model.Recap) []capWait {
+func (s *Server) lowerings(rc model.Recap) []api.PowerWait {
 	js := s.running[rc.Job]
 	if js == nil || rc.PowerCapW <= 0 {
 		return nil
 	}
-	var out []capWait
+	var out []api.PowerWait
 	for i := range js.doc.Replicas {
 		r := &js.doc.Replicas[i]
 		if live(r) && (r.PowerCapW == 0 || rc.PowerCapW < r.PowerCapW) {
-			out = append(out, capWait{job: rc.Job, replica: r.Index, node: r.Node, capW: rc.PowerCapW})
+			out = append(out, api.PowerWait{Job: rc.Job, Replica: r.Index, Node: r.Node, PowerCapW: rc.PowerCapW})
 		}
 	}
 	return out
@@ -60,7 +54,7 @@ func (s *Server) lowerings(rc model.Recap) []capWait {
 // holdForLowerings holds the replicas of start st, just applied to js,
 // that must wait for lowerings lows, and records why on the job. Caller
 // holds mu.
-func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []capWait, c *changes) {
+func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []api.PowerWait, c *changes) {
 	if len(lows) == 0 {
 		return
 	}
@@ -68,13 +62,13 @@ func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []capWait, 
 	for _, p := range st.Replicas {
 		nodes[p.Node] = true
 	}
-	var waits []capWait
+	var waits []api.PowerWait
 	for _, lw := range lows {
-		if lw.job == js.doc.ID || len(nodes) == 1 && nodes[lw.node] {
+		if lw.Job == js.doc.ID || len(nodes) == 1 && nodes[lw.Node] {
 			continue // the same node's agent orders the two
 		}
 		for n := range nodes {
-			if s.sharePower(n, lw.node) {
+			if s.sharePower(n, lw.Node) {
 				waits = append(waits, lw)
 				break
 			}
@@ -83,23 +77,20 @@ func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []capWait, 
 	if len(waits) == 0 {
 		return
 	}
-	if js.held == nil {
-		js.held = map[int]bool{}
-	}
 	first := len(js.doc.Replicas) - len(st.Replicas) // startJob appended them
 	for i := first; i < len(js.doc.Replicas); i++ {
-		js.held[js.doc.Replicas[i].Index] = true
+		js.doc.Replicas[i].Held = true
 	}
-	js.waits = append(js.waits, waits...)
+	js.doc.PowerWaits = append(js.doc.PowerWaits, waits...)
 	s.waiting[js.doc.ID] = js
 	c.job(js, api.EventPowerHold, "replicas held until lent power is taken back: "+waitList(waits))
 }
 
 // waitList names lowerings for an event: "job b on n2 to 300 W, …".
-func waitList(ws []capWait) string {
+func waitList(ws []api.PowerWait) string {
 	parts := make([]string, 0, len(ws))
 	for _, w := range ws {
-		p := fmt.Sprintf("job %s on %s to %d W", w.job, w.node, w.capW)
+		p := fmt.Sprintf("job %s on %s to %d W", w.Job, w.Node, w.PowerCapW)
 		if !slices.Contains(parts, p) { // a job's replicas on one node
 			parts = append(parts, p)
 		}
@@ -140,51 +131,65 @@ func (s *Server) settleWaits(c *changes) {
 			delete(s.waiting, id)
 			continue
 		}
-		js.waits = slices.DeleteFunc(js.waits, s.lowered)
-		if len(js.waits) > 0 && js.stop == stopNone {
+		n := len(js.doc.PowerWaits)
+		js.doc.PowerWaits = slices.DeleteFunc(js.doc.PowerWaits, s.lowered)
+		if len(js.doc.PowerWaits) > 0 && js.stop == stopNone {
+			if len(js.doc.PowerWaits) < n {
+				c.job(js, "", "") // the document shows what is left
+			}
 			continue
 		}
 		// stopping: the agents get the held replicas marked Stop and
 		// report them ended without starting them
 		for i := range js.doc.Replicas {
-			if r := &js.doc.Replicas[i]; js.held[r.Index] {
+			if r := &js.doc.Replicas[i]; r.Held {
 				c.bump(r.Node)
 			}
 		}
 		if js.stop == stopNone {
 			c.job(js, api.EventPowerHold, "lent power taken back: replicas handed to their nodes")
+		} else {
+			c.job(js, "", "")
 		}
-		js.held, js.waits = nil, nil
+		js.unhold()
 		delete(s.waiting, id)
 	}
 }
 
 // lowered reports whether lowering w is done (see the top of the file).
-func (s *Server) lowered(w capWait) bool {
-	if n := s.nodes[w.node]; n != nil && n.orphans {
+func (s *Server) lowered(w api.PowerWait) bool {
+	if n := s.nodes[w.Node]; n != nil && n.orphans {
 		// its replicas were lost when it went silent, but it may run
 		// them on, at the higher limit, until its agent is heard from
 		return false
 	}
-	js := s.running[w.job]
+	js := s.running[w.Job]
 	if js == nil || js.alloc == nil {
 		return true
 	}
 	for i := range js.doc.Replicas {
 		r := &js.doc.Replicas[i]
-		if r.Index != w.replica {
+		if r.Index != w.Replica {
 			continue
 		}
-		if !live(r) || r.PowerCapW == 0 || r.PowerCapW > w.capW {
+		if !live(r) || r.PowerCapW == 0 || r.PowerCapW > w.PowerCapW {
 			return true
 		}
-		set, ok := js.capsSet[w.replica]
-		return ok && (set < 0 || set > 0 && set <= w.capW)
+		set, ok := js.capsSet[w.Replica]
+		return ok && (set < 0 || set > 0 && set <= w.PowerCapW)
 	}
 	return true
 }
 
-// heldBack reports whether replica i of js is held from its agent.
-func (js *jobState) heldBack(i int) bool {
-	return js.held[i] && js.stop == stopNone
+// heldBack reports whether replica r of js is held from its agent.
+func (js *jobState) heldBack(r *api.Replica) bool {
+	return r.Held && js.stop == stopNone
+}
+
+// unhold ends js's hold, if any, in its document.
+func (js *jobState) unhold() {
+	for i := range js.doc.Replicas {
+		js.doc.Replicas[i].Held = false
+	}
+	js.doc.PowerWaits = nil
 }

@@ -165,3 +165,33 @@ func TestHeldStartWaitsForSilentNode(t *testing.T) {
 		t.Errorf("n1's tasks %+v once n2's agent reports it runs nothing; want c's", e.tasks("n1"))
 	}
 }
+
+// The hold outlives the server: a restarted server (or a new leader)
+// reads it from the job's document and keeps the start from its agent
+// until the lowered job's agent reports the lower limit, as the server
+// that made the start would have. The document shows the hold.
+func TestHeldStartSurvivesRestart(t *testing.T) {
+	e, b, c := lentAcrossNodes(t)
+	j := e.job(c)
+	if !j.Replicas[0].Held || len(j.PowerWaits) != 1 || j.PowerWaits[0] != (api.PowerWait{Job: b, Replica: 0, Node: "n2", PowerCapW: 400}) {
+		t.Fatalf("c's replicas %+v, waits %+v; want replica 0 held for b on n2 at 400 W", j.Replicas, j.PowerWaits)
+	}
+	e = e.restart(true)
+	if e.listed("n1", c) {
+		t.Fatalf("after a restart n1's tasks list c before b's lower cap is set: %+v", e.tasks("n1"))
+	}
+	e.report("n2", withCap(running(b, 0, 1), 0))
+	if e.listed("n1", c) {
+		t.Fatalf("after a restart n1's tasks list c while b's agent reports no lower limit")
+	}
+	e.report("n2", withCap(running(b, 0, 1), 400))
+	if !e.listed("n1", c) {
+		t.Fatalf("n1's tasks %+v once b's limit is set; want c's", e.tasks("n1"))
+	}
+	if j := e.job(c); j.Replicas[0].Held || len(j.PowerWaits) != 0 {
+		t.Errorf("c's replicas %+v, waits %+v once handed out; want no hold", j.Replicas, j.PowerWaits)
+	}
+	if j := e.restart(true).job(c); j.Replicas[0].Held || len(j.PowerWaits) != 0 {
+		t.Errorf("c's replicas %+v, waits %+v after another restart; want no hold stored", j.Replicas, j.PowerWaits)
+	}
+}

@@ -216,7 +216,8 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
 	js.alloc, js.released, js.assigned = nil, nil, nil
-	js.held, js.waits, js.capsSet = nil, nil, nil
+	js.capsSet = nil
+	js.unhold()
 	delete(s.running, js.doc.ID)
 	delete(s.waiting, js.doc.ID)
 	s.freed = true

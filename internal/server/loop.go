@@ -202,7 +202,7 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 	// Recaps: raised into the power the pass's starts left, or lowered to
 	// give lent power back to them. One commit holds both, and wakes the
 	// agents of the starts' nodes and of the recapped jobs' together.
-	var lows []capWait
+	var lows []api.PowerWait
 	p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool {
 		l := s.lowerings(rc) // before it applies
 		if !s.recapJob(rc, c) {

@@ -363,6 +363,9 @@ func (s *Server) restoreAlloc(js *jobState) {
 	}
 	js.alloc = a
 	s.running[js.doc.ID] = js
+	if len(js.doc.PowerWaits) > 0 {
+		s.waiting[js.doc.ID] = js // a held start (capwait.go)
+	}
 	// The stop's reason is the job's message while it stops (a
 	// preemption's or the policy's requeue; a cancel's is fixed).
 	switch js.doc.State {

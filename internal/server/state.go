@@ -49,12 +49,9 @@ type jobState struct {
 	// ranOn holds the nodes the job has had a replica on, whose
 	// nodeState.unfinished lists it until it finishes (lifecycle.go).
 	ranOn map[string]bool
-	// held are the replicas of the attempt kept from their agents until
-	// the lowerings in waits are done; capsSet, per replica, the power
-	// limit its agent reported set since its cap last changed (-1: an
-	// agent too old to say). See capwait.go.
-	held    map[int]bool
-	waits   []capWait
+	// capsSet is, per replica, the power limit its agent reported set
+	// since its cap last changed (-1: an agent too old to say), which
+	// ends a held start's wait (capwait.go; the hold is in doc).
 	capsSet map[int]int
 }
 
