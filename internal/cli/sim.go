@@ -129,7 +129,7 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 	}
 	var logw *bufio.Writer
 	if o.log {
-		lf, err := os.Create(filepath.Join(o.out, "events.log"))
+		lf, err := os.Create(filepath.Join(o.out, simLog))
 		if err != nil {
 			return err
 		}
@@ -163,13 +163,13 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 	}
 	sum := sim.Summarize(fac, res)
 	sum.LeftOut, sum.Notes = o.leftOut, o.notes
-	if err := writeFile(filepath.Join(o.out, "summary.json"), func(w *bufio.Writer) error { return sim.WriteSummary(w, sum) }); err != nil {
+	if err := writeFile(filepath.Join(o.out, simSummary), func(w *bufio.Writer) error { return sim.WriteSummary(w, sum) }); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(o.out, "jobs.csv"), func(w *bufio.Writer) error { return sim.WriteJobsCSV(w, res) }); err != nil {
+	if err := writeFile(filepath.Join(o.out, simJobs), func(w *bufio.Writer) error { return sim.WriteJobsCSV(w, res) }); err != nil {
 		return err
 	}
-	html := filepath.Join(o.out, "report.html")
+	html := filepath.Join(o.out, simReport)
 	rin := report.Input{Facility: fac, Result: res, Summary: sum, Grid: series}
 	if err := writeFile(html, func(w *bufio.Writer) error { return report.Write(w, rin) }); err != nil {
 		return err
@@ -194,7 +194,7 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 				id, u, 100*u/s.All.FacilityMWh)
 		}
 	}
-	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, "summary.json"), filepath.Join(o.out, "jobs.csv"))
+	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, simSummary), filepath.Join(o.out, simJobs))
 	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
 }
@@ -220,8 +220,15 @@ func unpricedWhy(fac *model.Facility, id string, series []model.GridSeries) stri
 	return fmt.Sprintf("zone %s has no built-in series, so its cost and carbon are 0 (--grid %s=CSV)", zone, zone)
 }
 
-// simOutputs are the files `carnot sim` writes into DIR.
-var simOutputs = []string{"summary.json", "jobs.csv", "report.html", "events.log"}
+// The files `carnot sim` writes into DIR, and all of them (simOutputs).
+const (
+	simSummary = "summary.json"
+	simJobs    = "jobs.csv"
+	simReport  = "report.html"
+	simLog     = "events.log" // with --log
+)
+
+var simOutputs = []string{simSummary, simJobs, simReport, simLog}
 
 // outDir refuses an empty or blank output directory, which would fail
 // later as "mkdir : no such file or directory".
