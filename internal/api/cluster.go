@@ -35,7 +35,13 @@ type Node struct {
 	// off, nothing runs there): it takes no work, whatever its condition,
 	// and its lost replicas count as stopped, until an operator unfences
 	// it.
-	Fenced        bool        `json:"fenced"`
+	Fenced bool `json:"fenced"`
+	// Unreachable says the node may still run work the server no longer
+	// assigns it: replicas lost while it was silent, or tasks its agent
+	// reported running unassigned. Until its agent reports none, it takes
+	// no work and its power counts at nameplate. The server sets it;
+	// an agent cannot.
+	Unreachable   bool        `json:"unreachable,omitempty"`
 	FakeGPUs      bool        `json:"fake_gpus,omitempty"`
 	Registered    time.Time   `json:"registered"`
 	LastHeartbeat time.Time   `json:"last_heartbeat"`

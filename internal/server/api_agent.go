@@ -205,23 +205,30 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions})
 }
 
-// orphansReport applies what n's agent reports running to n's orphans:
+// orphansReport applies what n's agent reports running to whether n is
+// unreachable (api.Node.Unreachable):
 // forgetOrphans, or fencedReport for a fenced node. It reports whether
 // they changed. Caller holds mu.
 func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
+	changed := false
 	if n.doc.Fenced {
-		return s.fencedReport(n, tasks, c)
+		changed = s.fencedReport(n, tasks, c)
+	} else {
+		changed = s.forgetOrphans(n, tasks)
 	}
-	return s.forgetOrphans(n, tasks)
+	if changed {
+		c.node(n, "", "") // stored: a restarted server knows it
+	}
+	return changed
 }
 
-// forgetOrphans clears n's orphans (see nodeState) once tasks, what its
+// forgetOrphans clears n's Unreachable (see api.Node) once tasks, what its
 // agent reports at a heartbeat or a registration, runs nothing that is
 // not a live replica on n: the replicas lost while n was silent, which
 // its agent kills once it has its assignments, have stopped. It reports
 // whether it cleared them. Caller holds mu.
 func (s *Server) forgetOrphans(n *nodeState, tasks []api.TaskStatus) bool {
-	if !n.orphans {
+	if !n.doc.Unreachable {
 		return false
 	}
 	for _, t := range tasks {
@@ -229,7 +236,7 @@ func (s *Server) forgetOrphans(n *nodeState, tasks []api.TaskStatus) bool {
 			return false
 		}
 	}
-	n.orphans = false
+	n.doc.Unreachable = false
 	return true
 }
 

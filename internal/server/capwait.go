@@ -158,7 +158,7 @@ func (s *Server) settleWaits(c *changes) {
 
 // lowered reports whether lowering w is done (see the top of the file).
 func (s *Server) lowered(w api.PowerWait) bool {
-	if n := s.nodes[w.Node]; n != nil && n.orphans {
+	if n := s.nodes[w.Node]; n != nil && n.doc.Unreachable {
 		// its replicas were lost when it went silent, but it may run
 		// them on, at the higher limit, until its agent is heard from
 		return false

@@ -12,7 +12,7 @@ import (
 // powered off or isolated, running nothing (Kubernetes' out-of-service
 // taint). The server cannot tell a node that is off from one cut off
 // that still runs its lost replicas; it counts the latter at nameplate
-// (nodeState.orphans) until its agent reports them stopped. Fencing ends
+// (api.Node.Unreachable) until its agent reports them stopped. Fencing ends
 // that wait: the lost replicas count as stopped, so the node counts as a
 // down one (base and idle power reserved), and its live replicas, if it
 // had any, are lost. A fenced node takes no work, whatever its agent
@@ -45,7 +45,7 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 // only confirms that what it reported running since has stopped. Caller
 // holds mu.
 func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
-	if n.doc.Fenced && !n.orphans {
+	if n.doc.Fenced && !n.doc.Unreachable {
 		return
 	}
 	name := n.doc.Name
@@ -53,13 +53,13 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 	if n.doc.Fenced {
 		msg = "node " + name + " fenced again: an operator confirmed it is out of service"
 	}
-	if n.orphans {
+	if n.doc.Unreachable {
 		msg += "; what it may still have run counts as stopped: its power counts as a down node's, not at nameplate"
 	}
 	if k := len(n.jobs); k > 0 {
 		msg += fmt.Sprintf("; the replicas of %d job(s) on it are lost", k)
 	}
-	n.doc.Fenced, n.orphans = true, false
+	n.doc.Fenced, n.doc.Unreachable = true, false
 	c.node(n, api.EventNode, msg)
 	s.loseReplicas(n, "its node was fenced: an operator declared it out of service", now, c)
 	c.bump(name)
@@ -68,8 +68,8 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 
 // fencedReport applies to fenced node n what its agent reports running
 // (see Fencing above): while it reports a task running, n counts at
-// nameplate (orphans); it records an event when that starts. It reports
-// whether n's orphans changed. Caller holds mu.
+// nameplate (Unreachable); it records an event when that starts. It reports
+// whether that changed. Caller holds mu.
 func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
 	k := 0
 	for _, t := range tasks {
@@ -77,11 +77,11 @@ func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, c *changes) 
 			k++
 		}
 	}
-	was := n.orphans
-	n.orphans = k > 0
-	if n.orphans && !was {
+	was := n.doc.Unreachable
+	n.doc.Unreachable = k > 0
+	if n.doc.Unreachable && !was {
 		c.node(n, api.EventNode, fmt.Sprintf("node %s is fenced but its agent reports %d task(s) running that it was not assigned: "+
 			"its agent stops them; until it reports none, its power counts at nameplate; it stays fenced", n.doc.Name, k))
 	}
-	return n.orphans != was
+	return n.doc.Unreachable != was
 }

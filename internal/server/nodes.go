@@ -70,12 +70,15 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 		s.setFacilityNode(-1, mn, &rack)
 	}
 	if n == nil {
+		if fromAgent {
+			doc.Unreachable = false // the server's to say
+		}
 		n = s.newNode(mn, doc)
 		s.nodes[doc.Name] = n
 	} else {
-		drained, fenced := n.doc.Drained, n.doc.Fenced
+		drained, fenced, unreachable := n.doc.Drained, n.doc.Fenced, n.doc.Unreachable
 		n.doc = doc
-		n.doc.Drained, n.doc.Fenced = drained, fenced
+		n.doc.Drained, n.doc.Fenced, n.doc.Unreachable = drained, fenced, unreachable
 		n.node = mn
 		n.siteIdx = site
 		if len(n.gpus) != mn.GPUs {
@@ -137,10 +140,10 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 		switch {
 		case len(n.jobs) > 0: // lost below, but it may still run them
 			msg += fmt.Sprintf("; it may still run the replicas of %d job(s) it had, so its power counts at nameplate until its agent reports them stopped", len(n.jobs))
-		case n.orphans: // it still reported running what it was not assigned
+		case n.doc.Unreachable: // it still reported running what it was not assigned
 			msg += "; it may still run tasks it last reported running, so its power counts at nameplate until its agent reports them stopped"
 		}
-		n.orphans = n.orphans || len(n.jobs) > 0
+		n.doc.Unreachable = n.doc.Unreachable || len(n.jobs) > 0
 		if at := s.stoppedBy(n); at.After(now) {
 			n.loseAt = at
 			msg += fmt.Sprintf("; its agent stops them after %s without the server, and they count as lost at %s", s.cfg.StopAfterDisconnect, at.UTC().Format(time.RFC3339))

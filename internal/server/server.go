@@ -211,10 +211,13 @@ func (s *Server) reload(ctx context.Context) error {
 		// A facility node stored only because it was drained before its
 		// agent ever registered is still unregistered.
 		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
-		// Whether a silent node ran work when it went silent is not
-		// stored: it may, until it is heard from, unless an operator
+		// A node stored as unreachable still is (see api.Node); one
+		// stored as silent by an earlier version, which did not store
+		// that, may run work until it is heard from, unless an operator
 		// fenced it.
-		s.nodes[doc.Name].orphans = doc.Condition == api.NodeNotReady && !doc.Fenced
+		if doc.Condition == api.NodeNotReady && !doc.Fenced {
+			s.nodes[doc.Name].doc.Unreachable = true
+		}
 	}
 	fs, err := s.store.FairShare(ctx)
 	if err != nil {

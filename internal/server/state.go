@@ -93,12 +93,6 @@ type nodeState struct {
 	// lastSample is when each GPU's energy was last integrated.
 	lastSample map[int]time.Time
 	siteIdx    int
-	// orphans: the node went silent while it ran live replicas, which
-	// were lost; until its agent reports that it runs none of them any
-	// more it may still run them, so the core counts it at nameplate and
-	// places nothing on it (model.NodeUnreachable). Fencing the node
-	// clears it (fence.go).
-	orphans bool
 	// loseAt: the node went silent with Config.StopAfterDisconnect set;
 	// its live replicas are lost at loseAt, once its agent has stopped
 	// them (zero: nothing waits).
@@ -114,7 +108,7 @@ type nodeState struct {
 // (unreachable while its agent reports tasks running).
 func (n *nodeState) condition() model.NodeCondition {
 	switch {
-	case n.registered && n.orphans:
+	case n.registered && n.doc.Unreachable:
 		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
