@@ -85,9 +85,10 @@ type Reason struct {
 }
 
 // PowerWait is one lowering a held start waits for: replica Replica of
-// job Job, on node Node, to PowerCapW watts.
+// job Job, on node Node, to PowerCapW watts. The API leaves Job out
+// where it is another tenant's.
 type PowerWait struct {
-	Job       string `json:"job"`
+	Job       string `json:"job,omitempty"`
 	Replica   int    `json:"replica"`
 	Node      string `json:"node"`
 	PowerCapW int    `json:"power_cap_w"`

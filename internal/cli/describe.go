@@ -185,7 +185,11 @@ func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 func powerWaits(ws []api.PowerWait) string {
 	parts := make([]string, len(ws))
 	for i, w := range ws {
-		parts[i] = fmt.Sprintf("job %s replica %d on %s to be lowered to %d W", w.Job, w.Replica, w.Node, w.PowerCapW)
+		job := "a job of another tenant"
+		if w.Job != "" {
+			job = "job " + w.Job
+		}
+		parts[i] = fmt.Sprintf("%s, replica %d on %s, to be lowered to %d W", job, w.Replica, w.Node, w.PowerCapW)
 	}
 	return strings.Join(parts, "; ")
 }

@@ -16,14 +16,14 @@ func TestDescribeHeldStart(t *testing.T) {
 	c.ID, c.State = "c", api.StateRunning
 	c.Reason, c.Message = nil, ""
 	c.Replicas = []api.Replica{{Index: 0, Node: "n1", GPUs: []int{0, 1}, State: api.ReplicaAssigned, Held: true}}
-	c.PowerWaits = []api.PowerWait{{Job: "a", Replica: 3, Node: "n2", PowerCapW: 400}}
+	c.PowerWaits = []api.PowerWait{{Job: "a", Replica: 3, Node: "n2", PowerCapW: 400}, {Replica: 0, Node: "n3", PowerCapW: 500}}
 	f.jobs = append(jobs, c)
 	code, out, errs := carnot("describe", "--server", f.srv.URL, "c")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
-		"Power hold:      held replicas wait for job a replica 3 on n2 to be lowered to 400 W\n",
+		"Power hold:      held replicas wait for job a, replica 3 on n2, to be lowered to 400 W; a job of another tenant, replica 0 on n3, to be lowered to 500 W\n",
 		"  0        n1    0,1   -    assigned (held)  -     -        -\n",
 	} {
 		if !strings.Contains(out, want) {

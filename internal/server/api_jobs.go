@@ -261,6 +261,14 @@ func (s *Server) liveDoc(js *jobState) api.Job {
 	if js.alloc != nil {
 		d.Usage.GPUSeconds += s.gpuSeconds(js, s.cfg.Now())
 	}
+	if len(d.PowerWaits) > 0 { // as its reason, it names no job of another tenant
+		d.PowerWaits = slices.Clone(d.PowerWaits)
+		for i := range d.PowerWaits {
+			if t, ok := s.owner(d.PowerWaits[i].Job, false); !ok || t != d.Tenant {
+				d.PowerWaits[i].Job = ""
+			}
+		}
+	}
 	return d
 }
 

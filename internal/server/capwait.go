@@ -83,7 +83,7 @@ func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []api.Power
 	}
 	js.doc.PowerWaits = append(js.doc.PowerWaits, waits...)
 	s.waiting[js.doc.ID] = js
-	c.job(js, api.EventPowerHold, "replicas held until lent power is taken back: "+waitList(waits))
+	c.job(js, api.EventPowerHold, s.ownView(js.doc.Tenant, "replicas held until lent power is taken back: "+waitList(waits)))
 }
 
 // waitList names lowerings for an event: "job b on n2 to 300 W, …".

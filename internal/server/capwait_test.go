@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // lentAcrossNodes sets up a start on power lent on another node: nodes
@@ -17,9 +18,18 @@ import (
 // on n2. It returns b and c.
 func lentAcrossNodes(t *testing.T) (e *env, b, c string) {
 	t.Helper()
+	return lentAcrossNodesTo(t, "default")
+}
+
+// lentAcrossNodesTo is lentAcrossNodes with job b of tenant bTenant.
+func lentAcrossNodesTo(t *testing.T, bTenant string) (e *env, b, c string) {
+	t.Helper()
 	fac := DevFacility("local", "FR")
 	fac.Sites[0].PowerEnvelopeKW = 8.8
 	fac.Policy.PowerRecap = true
+	if fac.Tenant(bTenant) == nil {
+		fac.Tenants = append(fac.Tenants, model.Tenant{Name: bTenant, FairShareWeight: 1})
+	}
 	e = newEnv(t, fac, true)
 	for _, n := range []string{"n1", "n2"} {
 		if code := e.register(n, "local", 8); code != 200 {
@@ -28,7 +38,7 @@ func lentAcrossNodes(t *testing.T) (e *env, b, c string) {
 	}
 	a := e.submit(spec(8, 1))
 	e.pass()
-	b = e.submit(spec(8, 1))
+	b = e.submit(spec(8, 1, "tenant", bTenant))
 	e.pass()
 	ja, jb := e.job(a), e.job(b)
 	if ja.Replicas[0].Node != "n1" || ja.Replicas[0].PowerCapW != 0 || jb.Replicas[0].Node != "n2" || jb.Replicas[0].PowerCapW != 400 {
@@ -193,5 +203,25 @@ func TestHeldStartSurvivesRestart(t *testing.T) {
 	}
 	if j := e.restart(true).job(c); j.Replicas[0].Held || len(j.PowerWaits) != 0 {
 		t.Errorf("c's replicas %+v, waits %+v after another restart; want no hold stored", j.Replicas, j.PowerWaits)
+	}
+}
+
+// A held job's document and events, which its tenant reads, name no job
+// of another tenant (docs/security.md, "Tenant scoping"); its own
+// tenant's jobs they do name (TestHeldStartSurvivesRestart).
+func TestHeldStartNamesNoOtherTenantsJob(t *testing.T) {
+	e, b, c := lentAcrossNodesTo(t, "other")
+	tok := tokenFor(t, e.s, "member", "default")
+	var j api.Job
+	code, body := e.doWith(withBearer(tok), "GET", "/v1/jobs/"+c, nil, &j)
+	if code != 200 {
+		t.Fatalf("get c as its tenant: %d %s", code, body)
+	}
+	if strings.Contains(string(body), b) || len(j.PowerWaits) != 1 || j.PowerWaits[0] != (api.PowerWait{Node: "n2", PowerCapW: 400}) {
+		t.Errorf("c's document, read by its tenant, %s; want one wait on n2 at 400 W naming no job of tenant other (%s)", body, b)
+	}
+	code, body = e.doWith(withBearer(tok), "GET", "/v1/jobs/"+c+"/events", nil, nil)
+	if code != 200 || strings.Contains(string(body), b) || !strings.Contains(string(body), "a job of another tenant on n2 to 400 W") {
+		t.Errorf("c's events, read by its tenant: %d %s; want the hold naming a job of another tenant, not %s", code, body, b)
 	}
 }
