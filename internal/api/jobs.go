@@ -117,7 +117,13 @@ type Replica struct {
 	StartPowerCapW int `json:"start_power_cap_w,omitempty"`
 	// Held, on an assigned replica, says the server keeps it from its
 	// node until the lowerings in the job's PowerWaits are done.
-	Held      bool       `json:"held,omitempty"`
+	Held bool `json:"held,omitempty"`
+	// AssignedAt is when it was given its GPUs: its GPU time counts from
+	// then (absent in records of older versions: the attempt's start).
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	// Released, on an ended replica of a deployment that runs on, says
+	// its GPUs were freed and its GPU time added to the job's usage.
+	Released  bool       `json:"released,omitempty"`
 	State     string     `json:"state"`
 	PID       int        `json:"pid,omitempty"`
 	ExitCode  *int       `json:"exit_code,omitempty"`

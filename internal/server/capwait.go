@@ -147,6 +147,7 @@ func (s *Server) settleWaits(c *changes) {
 			}
 		}
 		if js.stop == stopNone {
+			s.startsNow(js)
 			c.job(js, api.EventPowerHold, "lent power taken back: replicas handed to their nodes")
 		} else {
 			c.job(js, "", "")
@@ -154,6 +155,24 @@ func (s *Server) settleWaits(c *changes) {
 		js.unhold()
 		delete(s.waiting, id)
 	}
+}
+
+// startsNow moves the start of js's attempt to now when every replica of
+// it was held: its runtime limit counts from when its replicas reach
+// their nodes, not from a hold that may have lasted (a GPU that refused
+// a lower limit holds a start until the lowered job ends), and the core
+// expects its end from then. Its GPU time counts from the assignment
+// (api.Replica.AssignedAt). A deployment's held scale-up keeps its
+// attempt's start. Caller holds mu.
+func (s *Server) startsNow(js *jobState) {
+	for i := range js.doc.Replicas {
+		if !js.doc.Replicas[i].Held {
+			return
+		}
+	}
+	now := s.cfg.Now()
+	js.doc.StartTime = ptrTime(now.UTC())
+	js.alloc.Started = model.TimeOf(now)
 }
 
 // lowered reports whether lowering w is done (see the top of the file).

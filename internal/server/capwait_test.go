@@ -18,11 +18,12 @@ import (
 // on n2. It returns b and c.
 func lentAcrossNodes(t *testing.T) (e *env, b, c string) {
 	t.Helper()
-	return lentAcrossNodesTo(t, "default")
+	return lentAcrossNodesTo(t, "default", spec(8, 1))
 }
 
-// lentAcrossNodesTo is lentAcrossNodes with job b of tenant bTenant.
-func lentAcrossNodesTo(t *testing.T, bTenant string) (e *env, b, c string) {
+// lentAcrossNodesTo is lentAcrossNodes with job b of tenant bTenant and
+// job c of spec cSpec.
+func lentAcrossNodesTo(t *testing.T, bTenant string, cSpec map[string]any) (e *env, b, c string) {
 	t.Helper()
 	fac := DevFacility("local", "FR")
 	fac.Sites[0].PowerEnvelopeKW = 8.8
@@ -52,7 +53,7 @@ func lentAcrossNodesTo(t *testing.T, bTenant string) (e *env, b, c string) {
 		t.Fatalf("b %+v after a's end; want its cap lifted", r)
 	}
 	e.report("n2", withCap(running(b, 0, 1), 0))
-	c = e.submit(spec(8, 1))
+	c = e.submit(cSpec)
 	e.pass()
 	jb, jc := e.job(b), e.job(c)
 	if jc.State != api.StateRunning || jc.Replicas[0].Node != "n1" || jb.Replicas[0].PowerCapW != 400 {
@@ -210,7 +211,7 @@ func TestHeldStartSurvivesRestart(t *testing.T) {
 // of another tenant (docs/security.md, "Tenant scoping"); its own
 // tenant's jobs they do name (TestHeldStartSurvivesRestart).
 func TestHeldStartNamesNoOtherTenantsJob(t *testing.T) {
-	e, b, c := lentAcrossNodesTo(t, "other")
+	e, b, c := lentAcrossNodesTo(t, "other", spec(8, 1))
 	tok := tokenFor(t, e.s, "member", "default")
 	var j api.Job
 	code, body := e.doWith(withBearer(tok), "GET", "/v1/jobs/"+c, nil, &j)
@@ -223,5 +224,80 @@ func TestHeldStartNamesNoOtherTenantsJob(t *testing.T) {
 	code, body = e.doWith(withBearer(tok), "GET", "/v1/jobs/"+c+"/events", nil, nil)
 	if code != 200 || strings.Contains(string(body), b) || !strings.Contains(string(body), "a job of another tenant on n2 to 400 W") {
 		t.Errorf("c's events, read by its tenant: %d %s; want the hold naming a job of another tenant, not %s", code, body, b)
+	}
+}
+
+// A held start's runtime limit counts from when its replicas reach their
+// nodes: a hold longer than the limit (here b's GPUs never take the
+// lower limit, so c waits for b's end) does not hand c out past its
+// deadline, which its agent would refuse, failing c without running it.
+// Its GPU time counts from the start that holds the GPUs.
+func TestHeldStartRuntimeLimitCountsFromHandOut(t *testing.T) {
+	e, b, c := lentAcrossNodesTo(t, "default", spec(8, 1, "runtime_limit", 60))
+	assigned := e.clock.now()
+	for range 24 { // two minutes
+		e.clock.add(5 * time.Second)
+		e.report("n1")
+		e.report("n2", withCap(running(b, 0, 1), 0))
+		e.pass()
+	}
+	e.report("n2", exited(b, 0, 1, 0))
+	now := e.clock.now()
+	i := slices.IndexFunc(e.tasks("n1"), func(tk api.Task) bool { return tk.Job == c })
+	if i < 0 {
+		t.Fatalf("c not handed out once b ended: %+v", e.tasks("n1"))
+	}
+	if tk := e.tasks("n1")[i]; tk.Deadline == nil || !tk.Deadline.Equal(now.Add(time.Minute)) {
+		t.Errorf("c handed out at %s with deadline %v; want a minute later", now.Format(time.TimeOnly), tk.Deadline)
+	}
+	if j := e.job(c); j.StartTime == nil || !j.StartTime.Equal(now) {
+		t.Errorf("c's start %v; want when it was handed out, %s", j.StartTime, now.Format(time.TimeOnly))
+	}
+	e.report("n1", running(c, 0, 1))
+	e.clock.add(time.Minute)
+	e.report("n1", exited(c, 0, 1, 0))
+	if j, want := e.job(c), 8*now.Add(time.Minute).Sub(assigned).Seconds(); j.State != api.StateSucceeded || j.Usage.GPUSeconds != want {
+		t.Errorf("c %s with %v GPU-seconds; want succeeded with %v (from its assignment)", j.State, j.Usage.GPUSeconds, want)
+	}
+}
+
+// A stored hold ends across a restart as it would have without one: the
+// held job cancelled before it goes out marked Stop and ends with no hold
+// left; the lowered job ending, or its agent registering again without
+// it, hands the held replicas out.
+func TestHeldStartEndsAfterRestart(t *testing.T) {
+	t.Run("cancelled", func(t *testing.T) {
+		e, _, c := lentAcrossNodes(t)
+		if code := e.do("POST", "/v1/jobs/"+c+"/cancel", nil, nil); code != 202 {
+			t.Fatalf("cancel: %d", code)
+		}
+		e = e.restart(true)
+		i := slices.IndexFunc(e.tasks("n1"), func(tk api.Task) bool { return tk.Job == c })
+		if i < 0 || !e.tasks("n1")[i].Stop {
+			t.Fatalf("after a restart n1's tasks %+v; want c's marked stop", e.tasks("n1"))
+		}
+		e.report("n1", exited(c, 0, 1, 0))
+		if j := e.job(c); j.State != api.StateCancelled || len(j.PowerWaits) > 0 || j.Replicas[0].Held {
+			t.Errorf("c %s, waits %+v, replicas %+v; want cancelled, no hold", j.State, j.PowerWaits, j.Replicas)
+		}
+	})
+	for name, end := range map[string]func(e *env, b string){
+		"lowered job ended":     func(e *env, b string) { e.report("n2", exited(b, 0, 1, 0)) },
+		"lowered agent renewed": func(e *env, b string) { e.register("n2", "local", 8) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, b, c := lentAcrossNodes(t)
+			e = e.restart(true)
+			end(e, b)
+			if !e.listed("n1", c) {
+				t.Fatalf("n1's tasks %+v; want c's", e.tasks("n1"))
+			}
+			if evs := e.eventsOf(c, api.EventPowerHold); len(evs) != 2 {
+				t.Errorf("c's power-hold events %q; want the hold and its end", evs)
+			}
+			if j := e.job(c); len(j.PowerWaits) > 0 || j.Replicas[0].Held {
+				t.Errorf("c's waits %+v, replicas %+v; want no hold", j.PowerWaits, j.Replicas)
+			}
+		})
 	}
 }

@@ -52,11 +52,8 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 }
 
 func (s *Server) assign(js *jobState, p model.Placement, idx int, now time.Time, c *changes) {
-	if js.assigned == nil {
-		js.assigned = map[int]time.Time{}
-	}
-	js.assigned[idx] = now
-	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW, State: api.ReplicaAssigned})
+	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW,
+		State: api.ReplicaAssigned, AssignedAt: ptrTime(now.UTC())})
 	s.ranOn(js, p.Node)
 	if n := s.nodes[p.Node]; n != nil {
 		n.jobs[js.doc.ID] = true
@@ -145,7 +142,8 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 		js.doc.Usage.GPUSeconds += gs
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
-	js.released = append(js.released, i)
+	r.Released = true
+	c.job(js, "", "")
 	if n := s.nodes[r.Node]; n != nil && !slices.ContainsFunc(reps, func(p model.Placement) bool { return p.Node == r.Node }) {
 		delete(n.jobs, js.doc.ID)
 	}
@@ -161,7 +159,7 @@ func (s *Server) gpuSeconds(js *jobState, now time.Time) float64 {
 	total := 0.0
 	for i := range js.doc.Replicas {
 		r := &js.doc.Replicas[i]
-		if slices.Contains(js.released, i) {
+		if r.Released {
 			continue
 		}
 		total += replicaSeconds(js, r, now) * float64(len(r.GPUs))
@@ -171,8 +169,8 @@ func (s *Server) gpuSeconds(js *jobState, now time.Time) float64 {
 
 func replicaSeconds(js *jobState, r *api.Replica, now time.Time) float64 {
 	start, end := js.doc.StartTime, now
-	if t, ok := js.assigned[r.Index]; ok {
-		start = &t
+	if r.AssignedAt != nil {
+		start = r.AssignedAt
 	}
 	if r.EndedAt != nil {
 		end = *r.EndedAt
@@ -215,7 +213,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		js.doc.Usage.GPUSeconds += gs
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
-	js.alloc, js.released, js.assigned = nil, nil, nil
+	js.alloc = nil
 	js.capsSet = nil
 	js.unhold()
 	delete(s.running, js.doc.ID)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -71,5 +72,52 @@ func TestHeldStartOnUnreachableNodeSurvivesRestart(t *testing.T) {
 	e.report("n2")
 	if !e.listed("n1", c) {
 		t.Errorf("n1's tasks %+v once n2 runs nothing; want c's", e.tasks("n1"))
+	}
+}
+
+// A deployment's GPU time is counted once and from each replica's own
+// assignment, restart or not: a replica that ended while the deployment
+// ran on was charged then (api.Replica.Released), and one added when
+// room appeared counts from its assignment (api.Replica.AssignedAt), not
+// from the deployment's start.
+func TestDeploymentUsageAcrossRestart(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		e := devEnv(t)
+		var d api.Job
+		if code := e.do("POST", "/v1/deployments", spec(8, 2, "min_replicas", 1), &d); code != http.StatusCreated {
+			t.Fatalf("submit deployment: %d", code)
+		}
+		e.pass()
+		e.report("n1", running(d.ID, 0, 1))
+		e.clock.add(time.Hour)
+		if code := e.register("n2", "local", 8); code != 200 {
+			t.Fatal(code)
+		}
+		e.report("n1", running(d.ID, 0, 1))
+		e.pass() // scales up on n2
+		if rs := e.job(d.ID).Replicas; len(rs) != 2 || rs[1].Node != "n2" {
+			t.Fatalf("restart %v: replicas %+v; want a second on n2", restart, rs)
+		}
+		e.report("n2", running(d.ID, 1, 1))
+		e.clock.add(time.Hour)
+		e.report("n1", exited(d.ID, 0, 1, 0)) // released: 2 h × 8 GPUs
+		if r := e.job(d.ID).Replicas[0]; !r.Released {
+			t.Errorf("restart %v: replica 0 %+v after its end; want it released", restart, r)
+		}
+		if restart {
+			e = e.restart(true)
+		}
+		e.clock.add(time.Hour)
+		if got, want := e.job(d.ID).Usage.GPUSeconds, 8*(2+2)*3600.0; got != want {
+			t.Errorf("restart %v: GPU-seconds %v while replica 1 runs, want %v", restart, got, want)
+		}
+		if code := e.do("POST", "/v1/jobs/"+d.ID+"/cancel", nil, nil); code != http.StatusAccepted {
+			t.Fatalf("cancel: %d", code)
+		}
+		e.report("n2", exited(d.ID, 1, 1, 0))
+		if j, want := e.job(d.ID), 8*(2+2)*3600.0; j.State != api.StateCancelled || j.Usage.GPUSeconds != want {
+			t.Errorf("restart %v: %s with %v GPU-seconds, want cancelled with %v (replica 0: 2 h, replica 1: 2 h)",
+				restart, j.State, j.Usage.GPUSeconds, want)
+		}
 	}
 }

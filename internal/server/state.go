@@ -39,13 +39,6 @@ type jobState struct {
 	// queued says the job is in the loop's queue (or will be at the
 	// next pass); see Server.requeue.
 	queued bool
-	// released lists the replicas of a running deployment that ended and
-	// were taken out of its allocation (their GPU time already counted).
-	released []int
-	// assigned is when each replica of the attempt was given its GPUs:
-	// they are held from then (not kept across a server restart, when the
-	// attempt's start stands in).
-	assigned map[int]time.Time
 	// ranOn holds the nodes the job has had a replica on, whose
 	// nodeState.unfinished lists it until it finishes (lifecycle.go).
 	ranOn map[string]bool
