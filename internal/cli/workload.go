@@ -137,7 +137,7 @@ func newWorkloadValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [--facility FILE | --bench] FILE...",
 		Short: "Check job files and report every problem with its line",
-		Long: "Validate checks job files (YAML, JSON, or JSONL by the .jsonl extension). " +
+		Long: "Validate checks job files (YAML, JSON, or JSONL by the .jsonl or .ndjson extension). " +
 			"With a facility it also checks tenants, classes, GPU models, sizes and jurisdictions against it.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -100,6 +100,8 @@ cohorts:`
 			`t.yaml:7: sites[0].pue: 0.9 is below 1; facility power cannot be less than IT power (typical values 1.1-1.6)`}},
 		{"negative power", edit(t, "power_cap_kw: 50", "power_cap_kw: -5"), []string{
 			`t.yaml:12: sites[0].halls[0].racks[0].power_cap_kw: -5 is negative; power figures must be >= 0 (0 means no cap)`}},
+		{"negative base power", edit(t, "base_watts: 1000", "base_watts: -5"), []string{
+			`t.yaml:19: sites[0].halls[0].racks[0].nodes[0].base_watts: -5 is negative; a node's base power (CPUs, memory, fans, NICs) is in W, >= 0`}},
 		{"zero envelope", edit(t, "power_envelope_kw: 100", "power_envelope_kw: 0"), []string{
 			`t.yaml:6: sites[0].power_envelope_kw: must be > 0: the IT power the site may draw, in kW`}},
 		{"missing fields", edit(t, "    operator: Op SAS\n    power_envelope_kw: 100\n", ""), []string{

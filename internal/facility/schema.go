@@ -124,9 +124,12 @@ func (o *object) power(key string) (float64, bool) {
 	case !ok:
 		return 0, false
 	case x < 0:
-		if key == "power_envelope_kw" {
+		switch key {
+		case "power_envelope_kw":
 			o.errf(key, "%g is negative; the envelope is the IT power the site may draw, in kW (> 0)", x)
-		} else {
+		case "base_watts":
+			o.errf(key, "%g is negative; a node's base power (CPUs, memory, fans, NICs) is in W, >= 0", x)
+		default:
 			o.errf(key, "%g is negative; power figures must be >= 0 (0 means no cap)", x)
 		}
 		return 0, false

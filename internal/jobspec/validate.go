@@ -187,9 +187,11 @@ func checkJob(s *spec, c *yamlin.Collector) {
 			switch {
 			case v == "":
 				c.Add(s.itemLine(f, i), fmt.Sprintf("%s[%d]", s.fpath(f), i), "must not be empty")
+				s.bad[f] = true
 			case f == fJurisdictions && !model.IsJurisdictionTag(v):
 				c.Add(s.itemLine(f, i), fmt.Sprintf("%s[%d]", s.fpath(f), i),
 					"%q is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry", v)
+				s.bad[f] = true // no facility check of a list already refused
 			}
 		}
 	}

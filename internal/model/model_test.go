@@ -1,6 +1,10 @@
 package model
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestTimeAddSaturates(t *testing.T) {
 	if got := Time(10).Add(5); got != 15 {
@@ -34,6 +38,19 @@ func TestParseDuration(t *testing.T) {
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
 			t.Errorf("ParseDuration(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// A duration beyond the maximum says so, whichever way it is written.
+func TestParseDurationTooLong(t *testing.T) {
+	for _, in := range []string{"101d", "100d1s", "2401h", "8640001", "99999999999999999999d"} {
+		_, err := ParseDuration(in, 100*Day)
+		if want := fmt.Sprintf("must be from 0 to 8640000 seconds (got %q)", in); err == nil || err.Error() != want {
+			t.Errorf("ParseDuration(%q): %v; want %q", in, err, want)
+		}
+	}
+	if _, err := ParseDuration("-1d", 100*Day); err == nil || !strings.Contains(err.Error(), "must be a duration") {
+		t.Errorf(`ParseDuration("-1d"): %v; want the format error`, err)
 	}
 }
 

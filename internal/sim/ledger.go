@@ -111,6 +111,9 @@ func newLedger(t *twin, start model.Time) *ledger {
 			si.staticW += n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
 		}
 	}
+	for _, si := range l.sites {
+		si.maxW = si.staticW // the draw at the start, nothing running: a run of no length peaks there
+	}
 	return l
 }
 

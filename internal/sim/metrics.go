@@ -241,7 +241,8 @@ func (p PowerSeries) Max(a, b model.Time) float64 {
 	return w
 }
 
-// Peak is the highest draw of the run; it equals the ledger's MaxITW.
+// Peak is the highest draw of the run; it equals the ledger's MaxITW
+// (but for a run of no length: 0 here, the idle draw there).
 func (p PowerSeries) Peak() float64 {
 	if len(p.Times) == 0 {
 		return 0
