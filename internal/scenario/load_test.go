@@ -91,7 +91,9 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:4: policies.fifo.fair_share: must be true or false",
 			`s.yaml:4: policies.fifo.backfil: unknown field "backfil" (did you mean "backfill"?)`,
 			`s.yaml:5: policies: name "bad name": use 1–40 letters`,
-			"s.yaml:6: policies.ok: power_capping: power capping needs power accounting"}},
+			"s.yaml:6: policies.ok.power_capping: power capping needs power accounting"}},
+		{"policies together", "facility: f\nworkload: {file: j}\npolicies:\n  capped:\n    power: false\n    power_capping: true\n", []string{
+			"s.yaml:6: policies.capped.power_capping: power capping needs power accounting"}},
 		{"empty axis", "facility: f\nworkload: {file: j}\nfacilities: {}\n", []string{"s.yaml:3: facilities: must be a mapping of names to variants"}},
 		{"facilities", "facility: f\nworkload: {file: j}\nfacilities:\n  big: {gpu_scale: -1, envelope: 3}\n", []string{
 			"s.yaml:4: facilities.big.gpu_scale: must be above 0 and at most 16 (got -1)",

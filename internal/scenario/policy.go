@@ -49,10 +49,30 @@ func (d *decoder) policy(name string, line int, v *yamlin.Node) PolicyVariant {
 	}
 	if len(pv.Set) == len(v.Entries) {
 		if _, err := facility.OverridePolicy(model.DefaultPolicy(), "", pv.settings()); err != nil {
-			d.c.Add(line, path, "%s", policyMessage(err, true))
+			d.together(err, path, line, seen)
 		}
 	}
 	return pv
+}
+
+// together records the errors of settings that are fine alone but not
+// together, each at the setting it names (its line and field), or at the
+// variant when it names none of them.
+func (d *decoder) together(err error, path string, line int, seen map[string]int) {
+	var list facility.Errors
+	if !errors.As(err, &list) || len(list) == 0 {
+		d.c.Add(line, path, "%s", err.Error())
+		return
+	}
+	for _, e := range list {
+		f, _ := strings.CutPrefix(e.Field, "policy.")
+		key, _, _ := strings.Cut(f, ".")
+		if at, ok := seen[key]; ok && f != "" {
+			d.c.Add(at, path+"."+f, "%s", e.Msg)
+		} else {
+			d.c.Add(line, path, "%s", e.Msg)
+		}
+	}
 }
 
 // settings is the variant as OverridePolicy takes it.
