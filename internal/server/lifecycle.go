@@ -109,8 +109,8 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 		switch {
 		case deployment && js.stop == stopNone:
 			// A deployment's replicas are independent: the ended one
-			// frees its place, and the core starts another.
-			s.release(js, i, now, c)
+			// frees its place, and the core starts another (backoff.go).
+			s.endedReplica(js, i, now, c)
 		case failed && js.stop == stopNone:
 			s.stopAttempt(js, stopFailure, js.exitMsg, s.cfg.KillTimeout, now, c)
 		}
@@ -214,7 +214,8 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
 	js.alloc = nil
-	js.capsSet = nil
+	js.capsSet, js.releaseAt, js.crashes = nil, nil, 0
+	delete(s.backingOff, js.doc.ID)
 	js.unhold()
 	delete(s.running, js.doc.ID)
 	delete(s.waiting, js.doc.ID)

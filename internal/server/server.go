@@ -52,6 +52,9 @@ type Server struct {
 	// waiting holds the running jobs with replicas held until lent
 	// power is taken back (capwait.go).
 	waiting map[string]*jobState
+	// backingOff holds the running deployments with a replica whose
+	// replacement waits for a back-off (backoff.go).
+	backingOff map[string]*jobState
 	// freed: a job left running since the last pass, freeing power that
 	// a pass with an empty queue may lend (mayRecap)
 	freed bool
@@ -111,16 +114,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: cfg.Store,
-		fac:     cfg.Facility,
-		jobs:    map[string]*jobState{},
-		running: map[string]*jobState{},
-		waiting: map[string]*jobState{},
-		claims:  map[string][]*nodeState{},
-		queue:   sched.NewQueue(cfg.Facility, nil),
-		nodes:   map[string]*nodeState{},
-		usage:   map[string]*model.Usage{},
-		kick:    make(chan struct{}, 1),
-		watch:   newHub(),
+		fac:        cfg.Facility,
+		jobs:       map[string]*jobState{},
+		running:    map[string]*jobState{},
+		waiting:    map[string]*jobState{},
+		backingOff: map[string]*jobState{},
+		claims:     map[string][]*nodeState{},
+		queue:      sched.NewQueue(cfg.Facility, nil),
+		nodes:      map[string]*nodeState{},
+		usage:      map[string]*model.Usage{},
+		kick:       make(chan struct{}, 1),
+		watch:      newHub(),
 
 		schedule:    sched.Quick,
 		streamCheck: 15 * time.Second,
@@ -474,8 +478,8 @@ func (s *Server) untilNextPass() time.Duration {
 	if hb := s.cfg.HeartbeatTimeout / 2; hb < d {
 		d = hb
 	}
-	if !s.wake.IsZero() {
-		if w := s.wake.Sub(s.cfg.Now()); w < d {
+	for _, at := range []time.Time{s.wake, s.nextRelease()} {
+		if w := at.Sub(s.cfg.Now()); !at.IsZero() && w < d {
 			d = max(w, 10*time.Millisecond)
 		}
 	}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A deployment's replicas are independent: one that ends frees its place
+// and the core starts another. One that fails soon after it started
+// (a crash, a command that cannot start) would then be replaced at once,
+// fail again and be replaced again, as fast as passes run. So a replica
+// that failed within crashWindow of its start is replaced only after a
+// back-off that doubles with each such failure in a row, from
+// crashBackoff to crashBackoffMax (Kubernetes' CrashLoopBackOff): its
+// GPUs stay with the deployment, idle, until then. A replica that ran
+// longer, ended with exit code 0 or was lost with its node resets the
+// count and is replaced at once. The back-offs live in memory: a
+// restarted server replaces at once, and counts again.
+const (
+	crashWindow     = 10 * time.Minute
+	crashBackoff    = 10 * time.Second
+	crashBackoffMax = 5 * time.Minute
+)
+
+// endedReplica frees ended replica i of running deployment js: at once,
+// or after a back-off when it crashed. Caller holds mu.
+func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
+	r := &js.doc.Replicas[i]
+	crashed := (r.State == api.ReplicaFailed || r.State == api.ReplicaExited && (r.ExitCode == nil || *r.ExitCode != 0)) &&
+		(r.StartedAt == nil || now.Sub(*r.StartedAt) < crashWindow)
+	if !crashed {
+		js.crashes = 0
+		s.release(js, i, now, c)
+		return
+	}
+	js.crashes++
+	d := min(crashBackoff<<min(js.crashes-1, 16), crashBackoffMax)
+	if js.releaseAt == nil {
+		js.releaseAt = map[int]time.Time{}
+	}
+	js.releaseAt[i] = now.Add(d)
+	s.backingOff[js.doc.ID] = js
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
+		i, d, js.crashes, crashWindow))
+}
+
+// releaseDue frees the replicas whose back-off is over. Caller holds mu.
+func (s *Server) releaseDue(now time.Time, c *changes) {
+	for _, id := range slices.Sorted(maps.Keys(s.backingOff)) {
+		js := s.backingOff[id]
+		if js.alloc == nil || js.stop != stopNone || s.jobs[id] != js {
+			js.releaseAt = nil
+			delete(s.backingOff, id)
+			continue
+		}
+		for _, i := range slices.Sorted(maps.Keys(js.releaseAt)) {
+			if !now.Before(js.releaseAt[i]) {
+				delete(js.releaseAt, i)
+				s.release(js, i, now, c)
+			}
+		}
+		if len(js.releaseAt) == 0 {
+			delete(s.backingOff, id)
+		}
+	}
+}
+
+// nextRelease is when the next back-off ends (zero: none). Caller holds mu.
+func (s *Server) nextRelease() time.Time {
+	var next time.Time
+	for _, js := range s.backingOff {
+		for _, t := range js.releaseAt {
+			if next.IsZero() || t.Before(next) {
+				next = t
+			}
+		}
+	}
+	return next
+}

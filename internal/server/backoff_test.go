@@ -1,0 +1,96 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// crashLoop is a running two-replica deployment on n1 whose replica 1
+// runs; it returns the env and the deployment's ID.
+func crashLoop(t *testing.T) (*env, string) {
+	t.Helper()
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 2), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1))
+	return e, d.ID
+}
+
+// A deployment's replica that fails soon after its start is replaced
+// after a back-off that doubles with each such failure in a row, not at
+// once (which made a crashing replica restart as fast as passes ran);
+// its GPU stays the deployment's meanwhile.
+func TestCrashingDeploymentReplicaBacksOff(t *testing.T) {
+	e, d := crashLoop(t)
+	for k, wait := range []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second} {
+		n := len(e.job(d).Replicas)
+		last := e.job(d).Replicas[n-1].Index
+		e.clock.add(time.Second)
+		e.report("n1", running(d, 0, 1), exited(d, last, 1, 1))
+		e.pass()
+		if got := len(e.job(d).Replicas); got != n {
+			t.Fatalf("failure %d: %d replicas right after it; want no replacement yet", k+1, got)
+		}
+		if used := e.gpusUsed("n1"); used != 2 {
+			t.Errorf("failure %d: n1 has %d GPUs in use during the back-off; want the deployment's 2", k+1, used)
+		}
+		for left := wait - time.Second; left > 0; left -= 5 * time.Second { // n1 keeps in touch
+			e.clock.add(min(left, 5*time.Second))
+			e.report("n1", running(d, 0, 1))
+			e.pass()
+		}
+		if got := len(e.job(d).Replicas); got != n {
+			t.Fatalf("failure %d: %d replicas a second before the %s back-off ends; want none new", k+1, got, wait)
+		}
+		e.clock.add(time.Second)
+		e.report("n1", running(d, 0, 1))
+		e.pass()
+		rs := e.job(d).Replicas
+		if len(rs) != n+1 || rs[n].State != api.ReplicaAssigned {
+			t.Fatalf("failure %d: replicas %+v once the %s back-off ended; want one more, assigned", k+1, rs, wait)
+		}
+		e.report("n1", running(d, 0, 1), running(d, rs[n].Index, 1))
+	}
+	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 40s: 3 replica(s) in a row failed") {
+		t.Errorf("events %q; want the back-off said", evs)
+	}
+}
+
+// A replica that ran longer than the crash window, or exited 0, is
+// replaced at once, and resets the count.
+func TestLongRunningDeploymentReplicaReplacedAtOnce(t *testing.T) {
+	for name, end := range map[string]func(d string) api.TaskStatus{
+		"failed after 11 minutes": func(d string) api.TaskStatus { return exited(d, 1, 1, 1) },
+		"exited 0":                func(d string) api.TaskStatus { return exited(d, 1, 1, 0) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, d := crashLoop(t)
+			if name != "exited 0" {
+				e.clock.add(11 * time.Minute)
+				e.report("n1", running(d, 0, 1), running(d, 1, 1))
+			}
+			e.report("n1", running(d, 0, 1), end(d))
+			e.pass()
+			if rs := e.job(d).Replicas; len(rs) != 3 || rs[2].State != api.ReplicaAssigned {
+				t.Errorf("replicas %+v; want a replacement at once", rs)
+			}
+		})
+	}
+}
+
+// gpusUsed is the GPUs of node in use, as GET /v1/nodes/{node} says.
+func (e *env) gpusUsed(node string) int {
+	e.t.Helper()
+	var n api.Node
+	if code := e.do("GET", "/v1/nodes/"+node, nil, &n); code != 200 {
+		e.t.Fatalf("node %s: %d", node, code)
+	}
+	return n.GPUsUsed
+}
