@@ -71,6 +71,10 @@ type Job struct {
 	Topology         Topology
 	ExclusiveNode    bool
 	SubmitTime       Time
+	// SubmitOrder orders jobs submitted in the same second (SubmitTime is
+	// whole seconds): the live server gives the nanoseconds of its
+	// submission; 0 where the order within a second is the IDs' (the twin).
+	SubmitOrder int64
 	// Runtime fields used by drivers, not by the core.
 	Command []string
 	Env     map[string]string // added to the agent's environment

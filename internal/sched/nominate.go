@@ -48,7 +48,7 @@ func (p *pass) beneficiaries(src *Queue) []*model.Job {
 	}
 	slices.SortFunc(out, func(a, b *model.Job) int { // jobLess within a class
 		return cmp.Or(cmp.Compare(src.prio[b.PriorityClass], src.prio[a.PriorityClass]),
-			cmp.Compare(a.SubmitTime, b.SubmitTime), strings.Compare(a.ID, b.ID))
+			cmp.Compare(a.SubmitTime, b.SubmitTime), cmp.Compare(a.SubmitOrder, b.SubmitOrder), strings.Compare(a.ID, b.ID))
 	})
 	return out
 }

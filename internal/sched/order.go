@@ -120,10 +120,14 @@ func shortestFirst(a, b *model.Job) bool {
 	return jobLess(a, b)
 }
 
-// jobLess orders jobs by submit time, then ID.
+// jobLess orders jobs by submit time (to the second, then within it),
+// then ID.
 func jobLess(a, b *model.Job) bool {
 	if a.SubmitTime != b.SubmitTime {
 		return a.SubmitTime < b.SubmitTime
+	}
+	if a.SubmitOrder != b.SubmitOrder {
+		return a.SubmitOrder < b.SubmitOrder
 	}
 	return a.ID < b.ID
 }

@@ -57,7 +57,7 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			return
 		}
 		now := s.cfg.Now().UTC()
-		job.SubmitTime = model.TimeOf(now)
+		job.SubmitTime, job.SubmitOrder = model.TimeOf(now), int64(now.Nanosecond()) // FIFO within a second too
 		doc := &api.Job{ID: job.ID, Kind: string(job.Kind), Tenant: job.Tenant, PriorityClass: job.PriorityClass,
 			State: api.StatePending, Spec: spec, SubmitTime: now, Message: "waiting for the next scheduling pass"}
 		ev := api.Event{Time: now, Job: job.ID, Tenant: job.Tenant, Type: api.EventSubmitted, Actor: principalOf(r).Subject,

@@ -121,3 +121,22 @@ func TestDeploymentUsageAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// Jobs submitted in the same second start in the order of their
+// submission, not of their IDs, before a restart and after it (the order
+// within the second is read back from the stored submit time).
+func TestFIFOWithinASecondAcrossRestart(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		e := devEnv(t)
+		first := e.submit(spec(8, 1, "id", "zz-first"))
+		e.clock.add(20 * time.Millisecond)
+		second := e.submit(spec(8, 1, "id", "aa-second"))
+		if restart {
+			e = e.restart(true)
+		}
+		e.pass()
+		if a, b := e.job(first), e.job(second); a.State != api.StateRunning || b.State != api.StatePending {
+			t.Errorf("restart %v: %s %s, %s %s; want the first submitted running", restart, first, a.State, second, b.State)
+		}
+	}
+}

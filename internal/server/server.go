@@ -335,7 +335,7 @@ func jobFromDoc(doc *api.Job) (*jobState, error) {
 		return nil, fmt.Errorf("spec holds %d jobs", len(jobs))
 	}
 	j := jobs[0]
-	j.SubmitTime = model.TimeOf(doc.SubmitTime)
+	j.SubmitTime, j.SubmitOrder = model.TimeOf(doc.SubmitTime), int64(doc.SubmitTime.Nanosecond())
 	return &jobState{job: j, doc: *doc}, nil
 }
 
