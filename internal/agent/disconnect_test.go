@@ -60,8 +60,8 @@ func TestDisconnectedAgentStopsItsTasks(t *testing.T) {
 			}
 			srv.set(func(s *fakeServer) { s.down = false })
 			st := srv.waitStatus(t, "j1", 0, 1, ended)
-			if st.State != api.ReplicaExited || !strings.Contains(st.Error, "stop-after-disconnect") {
-				t.Fatalf("the stopped task reports %+v, want exited with why", st)
+			if st.State != api.ReplicaLost || !strings.Contains(st.Error, "stop-after-disconnect") {
+				t.Fatalf("the stopped task reports %+v, want lost with why", st)
 			}
 		})
 	}
@@ -161,4 +161,26 @@ func TestDisconnectSettingFollowsTheServer(t *testing.T) {
 	eventually(t, 2*time.Second, func() bool { return len(srv.heartbeats()) > n+2 }, "heartbeats answered with the setting")
 	srv.set(func(s *fakeServer) { s.down = true })
 	eventually(t, 5*time.Second, func() bool { return gone(pid) }, "the task to stop 0.6 s into the outage")
+}
+
+// A task stopped for the disconnect did not finish, however it exits: one
+// that saves a checkpoint on SIGTERM and exits 0 is reported lost, as for
+// the agent's shutdown, not exited 0 (which a server that has not yet
+// counted it lost took for a success).
+func TestDisconnectStopIsLostEvenOnExit0(t *testing.T) {
+	srv := newFakeServer()
+	srv.stopAfter = 0.3
+	startAgent(t, srv)
+	ready := filepath.Join(t.TempDir(), "ready")
+	srv.assign(sh("j-ckpt", 0, `trap 'exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`,
+		map[string]string{"READY": ready}))
+	pid := readPID(t, ready)
+	srv.waitStatus(t, "j-ckpt", 0, 1, running)
+	srv.set(func(s *fakeServer) { s.down = true })
+	eventually(t, 5*time.Second, func() bool { return gone(pid) }, "the task to stop")
+	srv.set(func(s *fakeServer) { s.down = false })
+	st := srv.waitStatus(t, "j-ckpt", 0, 1, ended)
+	if st.State != api.ReplicaLost || !strings.Contains(st.Error, "stop-after-disconnect") {
+		t.Errorf("reported %s exit %v error %q; want lost, saying why", st.State, deref(st.ExitCode), st.Error)
+	}
 }

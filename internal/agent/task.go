@@ -154,12 +154,15 @@ func (a *Agent) wait(t *task) {
 	switch t.reason {
 	case signalRuntimeLimit:
 		t.signal = signalRuntimeLimit
-	case reasonShutdown:
+	case reasonShutdown, reasonDisconnect:
 		// It did not end by itself, nor because the server asked: however
 		// it exited (a checkpoint saved on SIGTERM, exit 0), the job did
-		// not finish. Lost, the server ends the attempt as for a node lost.
+		// not finish. Lost, the server ends the attempt as for a node lost
+		// (a disconnect's reason is in errs already).
 		t.state = api.ReplicaLost
-		t.errs = append(t.errs, "its node's agent stopped it while shutting down")
+		if t.reason == reasonShutdown {
+			t.errs = append(t.errs, "its node's agent stopped it while shutting down")
+		}
 	}
 	for _, timer := range []*time.Timer{t.killTimer, t.deadlineTimer} {
 		if timer != nil {
