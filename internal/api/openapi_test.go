@@ -668,7 +668,7 @@ func TestOpenAPIJobSpec(t *testing.T) {
 		CPUsPerReplica: 1, MemGiBPerReplica: 1, Preemptible: true,
 		CheckpointGrace: 1, RuntimeLimit: 1, Jurisdictions: []string{"EU"}, DataClass: "x",
 		EarliestStart: 1, Deadline: 2, Topology: model.Topology{Level: model.LevelNode, Required: true},
-		ExclusiveNode: true, SubmitTime: 1, Command: []string{"x"},
+		ExclusiveNode: true, SubmitTime: 1, SubmitOrder: 1, Command: []string{"x"},
 		Env: map[string]string{"A": "b"}, WorkDir: "/w",
 		Restart: model.RestartPolicy{OnFailure: true, MaxRetries: 1},
 	}
