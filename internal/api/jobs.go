@@ -54,6 +54,14 @@ type Job struct {
 	// Reason is the core's reason while the job is pending.
 	Reason   *Reason   `json:"reason,omitempty"`
 	Replicas []Replica `json:"replicas,omitempty"`
+	// PreemptedFor, while the job is being preempted, is the job it makes
+	// room for (left out where that is another tenant's); PreemptedAt is
+	// when it was last chosen as a victim (the rate limit counts it).
+	PreemptedFor string     `json:"preempted_for,omitempty"`
+	PreemptedAt  *time.Time `json:"preempted_at,omitempty"`
+	// StopBy, while the attempt is being stopped (preempted, cancelled,
+	// failed), is when its replicas still running get SIGKILL.
+	StopBy *time.Time `json:"stop_by,omitempty"`
 	// PowerWaits, while some replicas are Held, are the lowerings of
 	// other jobs' power limits they wait for: a start on power lent to
 	// those jobs reaches its nodes once their agents report the lower

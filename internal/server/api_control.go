@@ -54,7 +54,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "the cancel could not be saved: %v", err)
 		return
 	}
-	writeJSON(w, status, js.doc)
+	writeJSON(w, status, s.liveDoc(js))
 }
 
 // handleCheckpoint lets a preempted job say its checkpoint is saved: its
@@ -92,7 +92,7 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, js.doc)
+	writeJSON(w, http.StatusAccepted, s.liveDoc(js))
 }
 
 // handleWhy explains a job: the core's reason and estimated start while

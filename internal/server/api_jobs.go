@@ -261,6 +261,9 @@ func (s *Server) liveDoc(js *jobState) api.Job {
 	if js.alloc != nil {
 		d.Usage.GPUSeconds += s.gpuSeconds(js, s.cfg.Now())
 	}
+	if t, ok := s.owner(d.PreemptedFor, false); d.PreemptedFor != "" && (!ok || t != d.Tenant) {
+		d.PreemptedFor = "" // as its message, it names no job of another tenant
+	}
 	if len(d.PowerWaits) > 0 { // as its reason, it names no job of another tenant
 		d.PowerWaits = slices.Clone(d.PowerWaits)
 		for i := range d.PowerWaits {

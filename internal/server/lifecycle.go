@@ -83,6 +83,7 @@ func (s *Server) stopAttempt(js *jobState, why, msg string, grace time.Duration,
 	js.grace = grace
 	js.alloc.Terminating = true
 	js.alloc.EvictAt = model.TimeOf(now.Add(grace))
+	js.doc.StopBy = ptrTime(now.Add(grace).UTC())
 	for _, r := range js.doc.Replicas {
 		if live(&r) {
 			c.bump(r.Node)
@@ -214,6 +215,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
 	js.alloc = nil
+	js.doc.PreemptedFor, js.doc.StopBy = "", nil
 	js.capsSet, js.releaseAt, js.crashes = nil, nil, 0
 	delete(s.backingOff, js.doc.ID)
 	js.unhold()

@@ -183,6 +183,7 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 			continue
 		}
 		v.alloc.PreemptedFor = pr.Beneficiary
+		v.doc.PreemptedFor, v.doc.PreemptedAt = pr.Beneficiary, ptrTime(now.UTC()) // stored: a new leader knows them
 		v.doc.State = api.StatePreempting
 		v.doc.Preemptions++
 		s.recent = append(s.recent, model.TimeOf(now))

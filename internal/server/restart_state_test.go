@@ -2,10 +2,13 @@ package server
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // What the server knows of a node back from silence outlives a restart:
@@ -138,5 +141,92 @@ func TestFIFOWithinASecondAcrossRestart(t *testing.T) {
 		if a, b := e.job(first), e.job(second); a.State != api.StateRunning || b.State != api.StatePending {
 			t.Errorf("restart %v: %s %s, %s %s; want the first submitted running", restart, first, a.State, second, b.State)
 		}
+	}
+}
+
+// twoLowJobs is devEnv with n2 too, each node running a low-priority
+// 8-GPU job with a checkpoint grace of two minutes, and a high-priority
+// job that preempted one of them: still in its grace. It returns the
+// env, the low jobs and the high one.
+func twoLowJobs(t *testing.T, mod func(*model.Facility)) (e *env, v1, v2, boss string) {
+	t.Helper()
+	fac := DevFacility("local", "FR")
+	if mod != nil {
+		mod(fac)
+	}
+	e = newEnv(t, fac, true)
+	for _, n := range []string{"n1", "n2"} {
+		if code := e.register(n, "local", 8); code != 200 {
+			t.Fatalf("register %s: %d", n, code)
+		}
+	}
+	v1 = e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "120s"))
+	v2 = e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "120s"))
+	e.pass()
+	e.report(e.job(v1).Replicas[0].Node, running(v1, 0, 1))
+	e.report(e.job(v2).Replicas[0].Node, running(v2, 0, 1))
+	boss = e.submit(spec(8, 1, "priority_class", "high"))
+	e.pass()
+	if p := e.job(v1).Preemptions + e.job(v2).Preemptions; p != 1 {
+		t.Fatalf("%d preemptions for one 8-GPU job; want 1", p)
+	}
+	return e, v1, v2, boss
+}
+
+// reportRunning has each low job's node report it running.
+func (e *env) reportRunning(jobs ...string) {
+	e.t.Helper()
+	for _, j := range jobs {
+		e.report(e.job(j).Replicas[0].Node, running(j, 0, 1))
+	}
+}
+
+// What a preemption in progress means outlives a restart: the job it
+// makes room for waits for it and needs no second victim, and the
+// preemption counts against the rate limit.
+func TestPreemptionInProgressSurvivesRestart(t *testing.T) {
+	t.Run("no second victim", func(t *testing.T) {
+		e, v1, v2, boss := twoLowJobs(t, nil)
+		e = e.restart(true)
+		e.reportRunning(v1, v2)
+		e.pass()
+		if p1, p2 := e.job(v1).Preemptions, e.job(v2).Preemptions; p1+p2 != 1 {
+			t.Errorf("after a restart: victims preempted %d and %d times for one 8-GPU job; want one victim", p1, p2)
+		}
+		if j := e.job(boss); !strings.Contains(j.Message, "waiting for 1 preempted job(s)") {
+			t.Errorf("after a restart %s says %q; want it waiting for its victim", boss, j.Message)
+		}
+	})
+	t.Run("rate limit", func(t *testing.T) {
+		e, v1, v2, _ := twoLowJobs(t, func(f *model.Facility) {
+			f.Policy.PreemptionRateLimit, f.Policy.PreemptionWindow = 1, model.Hour
+		})
+		e = e.restart(true)
+		e.clock.add(time.Second)
+		e.submit(spec(8, 1, "priority_class", "high"))
+		e.reportRunning(v1, v2)
+		e.pass()
+		if p1, p2 := e.job(v1).Preemptions, e.job(v2).Preemptions; p1+p2 != 1 {
+			t.Errorf("after a restart: %d and %d preemptions within the hour; want the limit of 1 kept", p1, p2)
+		}
+	})
+}
+
+// A checkpoint acknowledged before a restart still ends the grace: the
+// victim's task goes out with no grace left, not a new full one.
+func TestCheckpointAckSurvivesRestart(t *testing.T) {
+	e, v1, v2, _ := twoLowJobs(t, nil)
+	victim := v1
+	if e.job(v2).State == api.StatePreempting {
+		victim = v2
+	}
+	if code := e.do("POST", "/v1/jobs/"+victim+"/checkpoint", api.CheckpointAck{Message: "saved"}, nil); code != http.StatusAccepted {
+		t.Fatalf("checkpoint: %d", code)
+	}
+	e = e.restart(true)
+	node := e.job(victim).Replicas[0].Node
+	i := slices.IndexFunc(e.tasks(node), func(tk api.Task) bool { return tk.Job == victim })
+	if i < 0 || !e.tasks(node)[i].Stop || e.tasks(node)[i].GraceSeconds != 0 {
+		t.Errorf("after a restart %s's tasks %+v; want the victim's stopped with no grace", node, e.tasks(node))
 	}
 }

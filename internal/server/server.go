@@ -240,12 +240,16 @@ func (s *Server) reload(ctx context.Context) error {
 			return fmt.Errorf("server: job %s in the store: %w", doc.ID, err)
 		}
 		s.jobs[js.doc.ID] = js
+		if js.doc.PreemptedAt != nil { // the rate limit's window (pruneRecent keeps its part)
+			s.recent = append(s.recent, model.TimeOf(*js.doc.PreemptedAt))
+		}
 		s.restoreRanOn(js)
 		if js.doc.State != api.StatePending && len(js.doc.Replicas) > 0 {
 			s.restoreAlloc(js)
 		}
 		s.requeue(js)
 	}
+	slices.Sort(s.recent)
 	// Replicas on nodes the facility no longer admits are lost.
 	c := newChanges()
 	for _, id := range sortedKeys(s.running) {
@@ -393,7 +397,14 @@ func (s *Server) restoreAlloc(js *jobState) {
 		}
 	}
 	if js.stop != stopNone {
-		a.Terminating, a.EvictAt = true, model.TimeOf(s.cfg.Now().Add(js.grace))
+		now := s.cfg.Now()
+		if js.doc.StopBy != nil { // the grace left, not a new one (a checkpoint acknowledged: none)
+			js.grace = max(0, js.doc.StopBy.Sub(now))
+		}
+		a.Terminating, a.EvictAt = true, model.TimeOf(now.Add(js.grace))
+		if js.stop == stopPreempt {
+			a.PreemptedFor = js.doc.PreemptedFor // its beneficiary waits for it
+		}
 	}
 }
 
