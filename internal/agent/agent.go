@@ -97,6 +97,7 @@ type Agent struct {
 	advertise  string       // http://host:port of the log server
 	httpSrv    *http.Server
 	mux        *http.ServeMux
+	lock       *os.File // the data directory's (lock.go); nil without the default runtime
 	baseLimits map[int]int // each GPU's power limit when the agent started
 
 	retryMin, retryMax time.Duration           // backoff of failed calls
@@ -203,6 +204,12 @@ func (a *Agent) openProcesses() error {
 		ln.Close()
 		return fmt.Errorf("agent: data directory: %w", err)
 	}
+	lock, err := lockDataDir(a.cfg.DataDir) // before anything in it is taken for a dead agent's
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a.lock = lock
 	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
 	p.killLeftovers()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)
@@ -341,6 +348,9 @@ func (a *Agent) shutdown(registered bool) {
 		if err := a.httpSrv.Shutdown(ctx); err != nil {
 			a.httpSrv.Close()
 		}
+	}
+	if a.lock != nil {
+		_ = a.lock.Close() // its tasks are over: another agent may take the directory
 	}
 	a.log.Info("agent stopped")
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,8 +230,10 @@ func TestCapOfADeadAgentUndone(t *testing.T) {
 	if lim := a.cfg.Devices.Info()[1].PowerLimitW; lim != 300 {
 		t.Fatalf("GPU 1 limit %d W while capped, want 300", lim)
 	}
-	// The agent dies there (it is never told to stop), and another starts
-	// on its data directory and GPUs.
+	// The agent dies there (it is never told to stop; the kernel drops
+	// its lock on the data directory), and another starts on its data
+	// directory and GPUs.
+	a.lock.Close()
 	b, err := New(Config{Name: "n1", DataDir: dir, Devices: a.cfg.Devices, CPUs: 1, MemoryGiB: 1}, newFakeServer())
 	if err != nil {
 		t.Fatal(err)
@@ -296,4 +299,43 @@ func shutDownRunning(t *testing.T, srv *fakeServer, cfg Config, id, onTerm strin
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
+}
+
+// A second agent on a data directory a running agent holds is refused,
+// naming the holder; before, it took the running agent's tasks for a
+// dead agent's leftovers and killed them. Once the first has stopped,
+// the directory is free.
+func TestSecondAgentOnADataDirectoryRefused(t *testing.T) {
+	srv := newFakeServer()
+	dir := t.TempDir()
+	ready := filepath.Join(t.TempDir(), "ready")
+	a, err := New(Config{Name: "n1", DataDir: dir, CPUs: 1, MemoryGiB: 1, Heartbeat: 50 * time.Millisecond}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	srv.assign(sh("j-live", 0, `echo $$ > "$READY"; exec sleep 30`, map[string]string{"READY": ready}))
+	pid := readPID(t, ready)
+	srv.waitStatus(t, "j-live", 0, 1, running)
+	_, err = New(Config{Name: "n1", DataDir: dir, CPUs: 1, MemoryGiB: 1}, newFakeServer())
+	if err == nil || !strings.Contains(err.Error(), "in use by another agent") {
+		t.Fatalf("a second agent on the directory: %v; want it refused", err)
+	}
+	if gone(pid) {
+		t.Fatalf("the running agent's task (pid %d) was killed by the second agent", pid)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	done <- nil // for the deferred wait
+	b, err := New(Config{Name: "n1", DataDir: dir, CPUs: 1, MemoryGiB: 1}, newFakeServer())
+	if err != nil {
+		t.Fatalf("an agent on the directory once the first stopped: %v", err)
+	}
+	b.ln.Close()
+	b.lock.Close()
 }

@@ -325,7 +325,7 @@ func TestCollectStaysInItsDirectories(t *testing.T) {
 		}
 		return nil
 	})
-	want := []string{"logs/evil", "logs/j/1/notes.txt", "logs/j/x/0.stdout", "logs/j k/1/0.stdout",
+	want := []string{"agent.lock", "logs/evil", "logs/j/1/notes.txt", "logs/j/x/0.stdout", "logs/j k/1/0.stdout",
 		"logs/j2/1", "logs/j3/1/0.stdout", "node.crt", "work/j/1/0", "work/j4/1/0"}
 	if diff := cmp.Diff(want, left); diff != "" {
 		t.Errorf("left in the data directory (-want +got):\n%s", diff)
