@@ -97,7 +97,7 @@ type Agent struct {
 	advertise  string       // http://host:port of the log server
 	httpSrv    *http.Server
 	mux        *http.ServeMux
-	lock       *os.File // the data directory's (lock.go); nil without the default runtime
+	lock       *os.File    // the data directory's (lock.go); nil without the default runtime
 	baseLimits map[int]int // each GPU's power limit when the agent started
 
 	retryMin, retryMax time.Duration           // backoff of failed calls
