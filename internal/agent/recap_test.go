@@ -212,3 +212,36 @@ func TestRecapReportsTheLimitAtOnce(t *testing.T) {
 		t.Errorf("after a refused lowering the task reports %+v, want the 250 W still in force", st)
 	}
 }
+
+// A capped task that ends (or cannot start) on a GPU an uncapped task
+// shares gives the GPU back its own limit: only another capped task
+// keeps a cap on it. Before, the limit stayed at the cap for good, and
+// caps.json forgot it.
+func TestCapRestoredWhenAnUncappedTaskSharesTheGPU(t *testing.T) {
+	for _, name := range []string{"ends", "cannot start"} {
+		t.Run(name, func(t *testing.T) {
+			srv := newFakeServer()
+			a := startAgent(t, srv) // two H100s at 700 W
+			stop := filepath.Join(t.TempDir(), "stop")
+			plain := sh("j-plain", 0, `while [ ! -e "$STOP" ]; do sleep 0.02; done`, map[string]string{"STOP": stop})
+			plain.GPUs = []int{0}
+			capped := sh("j-capped", 0, `exit 0`, nil)
+			if name == "cannot start" {
+				capped.Command = []string{"carnot-no-such-command-here"}
+			}
+			capped.GPUs, capped.PowerCapW = []int{0}, 300
+			srv.assign(plain)
+			srv.waitStatus(t, "j-plain", 0, 1, running)
+			srv.assign(plain, capped)
+			srv.waitStatus(t, "j-capped", 0, 1, ended)
+			if lim := limitOf(a, 0); lim != 700 {
+				t.Errorf("GPU 0 limit %d W once the capped task is over and only the uncapped one runs; want 700 W", lim)
+			}
+			touch(t, stop)
+			srv.waitStatus(t, "j-plain", 0, 1, ended)
+			if lim := limitOf(a, 0); lim != 700 {
+				t.Errorf("GPU 0 limit %d W after both ended; want 700 W", lim)
+			}
+		})
+	}
+}

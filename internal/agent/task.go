@@ -296,7 +296,7 @@ func (a *Agent) capLocked(t *task) bool {
 // uncapLocked puts the power limit of a capped task's GPUs back to what
 // it was when the agent started, unless another capped task holds them.
 func (a *Agent) uncapLocked(t *task) {
-	a.restoreLocked(t, func(g int) bool { return a.gpuUse[g] > 0 }, false)
+	a.restoreLocked(t, func(g int) bool { return a.cappedByOtherLocked(t, g) }, false)
 }
 
 // recapLocked applies a running task's new power cap w, which the
