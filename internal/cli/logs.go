@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +25,9 @@ func newLogsCmd() *cobra.Command {
 		Long: `Copies a replica's standard output (or, with --stderr, its standard
 error) to this terminal, as the node agent that runs it recorded it. By
 default replica 0 of the current (or last) attempt; -f keeps following
-the output until the replica ends.`,
+the output until the replica ends. When the server restarts or the
+connection breaks, -f reconnects (saying so on stderr) and goes on from
+the last byte printed, so that no output is lost or printed twice.`,
 		Example: `  carnot logs train-1
   carnot logs -f --replica 3 --stderr train-1`,
 		Args:              argsNamed("JOB", 1, 1),
@@ -54,18 +56,26 @@ the output until the replica ends.`,
 	return cmd
 }
 
-// copyLogs copies a replica's log stream to the command's output.
+// copyLogs copies a replica's log stream to the command's output. With
+// Follow it rides out a server restart or a broken connection: it
+// reconnects, saying so on stderr, and resumes where it was.
 func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOptions) error {
-	rc, err := c.Logs(ctxOf(cmd), id, lo)
-	if err != nil {
-		return err
+	ctx := ctxOf(cmd)
+	if lo.Follow && lo.Attempt == 0 {
+		// Pinned, so that a reconnection follows the same attempt and
+		// knows when its replica ended.
+		j, err := getJob(ctx, c, id, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		lo.Attempt = j.Attempt
 	}
-	defer rc.Close()
-	if rc.Dropped > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "carnot: the first %d bytes of this output are no longer kept on its node (--task-log-max-mib); what follows is the end\n", rc.Dropped)
+	f := newLogFollower(c, id, lo, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	f.reconnect = lo.Follow
+	err := f.copy(ctx, lo.Follow)
+	var b brokenStream
+	if errors.As(err, &b) {
+		return fmt.Errorf("logs of %s: %w", id, b.err)
 	}
-	if _, err := io.Copy(cmd.OutOrStdout(), rc); err != nil {
-		return fmt.Errorf("logs of %s: %w", id, err)
-	}
-	return nil
+	return err
 }

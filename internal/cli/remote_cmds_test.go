@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +63,9 @@ func newFake(t *testing.T) *fakeServer {
 				Others: api.WhyOthers{Jobs: 7, GPUs: 56, FirstEnd: &est}}})
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "step 1 loss 2.3\nstep 2 loss 1.9\n")
+		const out = "step 1 loss 2.3\nstep 2 loss 1.9\n"
+		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		_, _ = io.WriteString(w, out[min(off, len(out)):])
 	})
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "nope" {
@@ -326,7 +329,10 @@ func TestRunFollow(t *testing.T) {
 			!strings.Contains(errs, "submitted a\n") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", tc.final, code, out, errs)
 		}
-		if logs := f.requests("GET", "/v1/jobs/a/logs"); len(logs) != 1 || logs[0].query != "attempt=1&follow=true&replica=0" {
+		// followed while it runs; once final, what came after the stream
+		// ended (nothing here)
+		if logs := f.requests("GET", "/v1/jobs/a/logs"); len(logs) != 2 || logs[0].query != "attempt=1&follow=true&replica=0" ||
+			logs[1].query != "attempt=1&offset=32&replica=0" {
 			t.Errorf("%s: log requests %+v", tc.final, logs)
 		}
 	}
@@ -515,12 +521,24 @@ func TestWhy(t *testing.T) {
 
 func TestLogsCopiesBody(t *testing.T) {
 	f := newFake(t)
+	f.jobs = sampleJobs()[:1]
+	f.states = []string{api.StateRunning, api.StateSucceeded}
 	code, out, errs := carnot("logs", "--server", f.srv.URL, "-f", "--replica", "2", "--stderr", "a")
 	if code != 0 || out != "step 1 loss 2.3\nstep 2 loss 1.9\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
-	if r := f.requests("GET", "/v1/jobs/a/logs"); len(r) != 1 || r[0].query != "follow=true&replica=2&stream=stderr" {
+	// -f follows the current attempt; when the stream ends and the job
+	// is final, what came after it (nothing here)
+	if r := f.requests("GET", "/v1/jobs/a/logs"); len(r) != 2 || r[0].query != "attempt=1&follow=true&replica=2&stream=stderr" ||
+		r[1].query != "attempt=1&offset=32&replica=2&stream=stderr" {
 		t.Errorf("requests %+v", r)
+	}
+	code, out, errs = carnot("logs", "--server", f.srv.URL, "a")
+	if code != 0 || out != "step 1 loss 2.3\nstep 2 loss 1.9\n" {
+		t.Errorf("without -f: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if r := f.requests("GET", "/v1/jobs/a/logs"); len(r) != 3 || r[2].query != "replica=0" {
+		t.Errorf("without -f: requests %+v", r)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -42,7 +41,10 @@ Flags go before COMMAND; everything from COMMAND on is the command's own
 out of the job, so the server applies the tenant's and the class's
 defaults. -f waits for the job to start, prints replica 0's output while
 it runs and exits non-zero when the job does not succeed: with the
-job's exit code when it failed with one (1 to 255), else 1.
+job's exit code when it failed with one (1 to 255), else 1. When the
+server restarts or the connection breaks, -f reconnects (saying so on
+stderr) and goes on from the last byte of output printed, so that no
+line is lost or printed twice.
 
 A submission that fails for want of a connection is retried with the
 same idempotency key, so it never creates two jobs; --idempotency-key
@@ -232,22 +234,28 @@ var pollInterval = time.Second
 
 // followJob waits for a job to run, copies replica 0's output of each
 // attempt to out while it runs and says on errw why the job waits. It
-// returns when the job is final: nil if it succeeded.
+// rides out a server restart or a broken connection: it reconnects,
+// saying so on errw, and resumes the output where it was. It returns
+// when the job is final: nil if it succeeded.
 func followJob(ctx context.Context, c *client.Client, id string, out, errw io.Writer) error {
 	streamed, said := 0, ""
+	var lf *logFollower
 	for {
-		j, err := c.GetJob(ctx, id)
+		j, err := getJob(ctx, c, id, errw)
 		if err != nil {
 			return err
 		}
 		final := api.Final(j.State)
 		if j.Attempt > streamed && len(j.Replicas) > 0 && j.State != api.StatePending {
-			err := copyStream(ctx, c, id, j, out)
+			if lf == nil || lf.lo.Attempt != j.Attempt {
+				lf = newLogFollower(c, id, client.LogOptions{Attempt: j.Attempt}, out, errw)
+			}
+			err := lf.copy(ctx, !final)
 			switch {
-			case err == nil || final:
+			case err == nil || (final && ctx.Err() == nil):
 				streamed = j.Attempt
 				continue // the job's state after its output ended
-			case client.IsNotFound(err) || client.StatusOf(err) == http.StatusConflict:
+			case client.IsNotFound(err) || client.IsConflict(err):
 				// No output yet: the agent has not started the replica.
 			default:
 				return err
@@ -266,20 +274,6 @@ func followJob(ctx context.Context, c *client.Client, id string, out, errw io.Wr
 		case <-time.After(pollInterval):
 		}
 	}
-}
-
-// copyStream copies replica 0's output of the job's attempt, following
-// it while the job is not final.
-func copyStream(ctx context.Context, c *client.Client, id string, j *api.Job, out io.Writer) error {
-	rc, err := c.Logs(ctx, id, client.LogOptions{Follow: !api.Final(j.State), Attempt: j.Attempt})
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if _, err := io.Copy(out, rc); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("output of %s: %w", id, err)
-	}
-	return nil
 }
 
 // waitLine says what a job that does not run is waiting for.

@@ -35,19 +35,24 @@ func (e *UnreachableError) Error() string {
 	if env == "" {
 		env = "CARNOT_ADDR"
 	}
-	hint := ` (start one with "carnot dev", or point --server / ` + env + ` at one)`
+	return e.Brief() + ` (start one with "carnot dev", or point --server / ` + env + ` at one)`
+}
+
+// Brief says which servers could not be reached and why, without advice:
+// for a client that reached the server before and tries again.
+func (e *UnreachableError) Brief() string {
 	switch len(e.Causes) {
 	case 0:
-		return "cannot reach the Carnot server" + hint
+		return "cannot reach the Carnot server"
 	case 1:
 		c := e.Causes[0]
-		return "cannot reach the Carnot server at " + c.addr + ": " + dialCause(c.err) + hint
+		return "cannot reach the Carnot server at " + c.addr + ": " + dialCause(c.err)
 	}
 	parts := make([]string, len(e.Causes))
 	for i, c := range e.Causes {
 		parts[i] = c.addr + ": " + dialCause(c.err)
 	}
-	return "cannot reach any Carnot server (" + strings.Join(parts, "; ") + ")" + hint
+	return "cannot reach any Carnot server (" + strings.Join(parts, "; ") + ")"
 }
 
 // Unwrap returns the last cause.
@@ -109,6 +114,23 @@ func dialCause(err error) string {
 		return op.Err.Error()
 	}
 	return err.Error()
+}
+
+// IsTransient reports whether err may pass if the request is sent again
+// later: the server was not reached, the connection broke, or a proxy or
+// a server that is starting or failing over said to retry (502, 503,
+// 504).
+func IsTransient(err error) bool {
+	var u *UnreachableError
+	var t *TransportError
+	if errors.As(err, &u) || errors.As(err, &t) {
+		return true
+	}
+	switch StatusOf(err) {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // IsNotFound reports whether err is the server's 404: no such job, node

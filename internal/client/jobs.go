@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -59,18 +58,7 @@ func (c *Client) submit(ctx context.Context, path string, spec []byte, key strin
 // retryable reports whether a submission that failed with err may be sent
 // again with the same idempotency key: the server was not reached, the
 // connection broke, or a proxy or an overloaded server said to retry.
-func retryable(err error) bool {
-	var u *UnreachableError
-	var t *TransportError
-	if errors.As(err, &u) || errors.As(err, &t) {
-		return true
-	}
-	switch StatusOf(err) {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
+func retryable(err error) bool { return IsTransient(err) }
 
 // NewKey returns a random idempotency key (128 bits, hex).
 func NewKey() string {
@@ -172,6 +160,9 @@ type LogOptions struct {
 	Stream  string // stdout (default) or stderr
 	Follow  bool   // keep the stream open until the replica ends
 	Attempt int    // 0: the current (or last) attempt
+	// Offset is how many bytes of the output to skip: a follower that
+	// lost its connection resumes where it was.
+	Offset int64
 }
 
 // LogStream is a replica's output.
@@ -194,6 +185,9 @@ func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (*LogStream,
 	}
 	if o.Attempt > 0 {
 		q.Set("attempt", strconv.Itoa(o.Attempt))
+	}
+	if o.Offset > 0 {
+		q.Set("offset", strconv.FormatInt(o.Offset, 10))
 	}
 	resp, err := c.streamResponse(ctx, &request{method: http.MethodGet, path: "/v1/jobs/" + seg(id) + "/logs", query: q,
 		header: http.Header{"Accept": {"text/plain, */*"}}})

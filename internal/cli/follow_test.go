@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// flakyLogs serves job a's output the way a server that restarts twice
+// does: the first stream breaks mid-line, the second ends cleanly while
+// the replica runs on (a graceful shutdown), the third is refused (the
+// node has not registered again), the fourth ends with the replica.
+type flakyLogs struct {
+	mu      sync.Mutex
+	out     string
+	queries []string
+	gets    int
+}
+
+func (f *flakyLogs) handler(t *testing.T) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 201, api.Job{ID: "a", State: api.StatePending})
+	})
+	mux.HandleFunc("GET /v1/jobs/a", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.gets++
+		j := api.Job{ID: "a", State: api.StateRunning, Attempt: 1, Replicas: []api.Replica{{State: api.ReplicaRunning}}}
+		if len(f.queries) >= 4 { // the fourth stream ended with the replica
+			j.State, j.Replicas[0].State = api.StateSucceeded, api.ReplicaExited
+		}
+		reply(w, 200, j)
+	})
+	mux.HandleFunc("GET /v1/jobs/a/logs", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.queries = append(f.queries, r.URL.RawQuery)
+		n := len(f.queries)
+		f.mu.Unlock()
+		const whole = "line 1\nline 2\nline 3\n"
+		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		rest := whole[min(off, len(whole)):]
+		switch n {
+		case 1: // "line 1\nli", then the connection breaks
+			w.Header().Set("Content-Length", strconv.Itoa(len(rest)))
+			w.WriteHeader(200)
+			w.Write([]byte(rest[:9]))
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.Close()
+		case 2: // "ne 2\n", then a clean end
+			w.Write([]byte(rest[:5]))
+		case 3:
+			problem(w, http.StatusServiceUnavailable, "node n1 of replica 0 is not registered or serves no logs")
+		default:
+			w.Write([]byte(rest))
+		}
+	})
+	return mux
+}
+
+// run -f and logs -f ride out a broken stream, a stream the server ended
+// while the replica runs and a server that is not ready yet: each line
+// once, in order, and the reconnections said on stderr.
+func TestFollowReconnects(t *testing.T) {
+	defer func(d, p time.Duration) { retryFirst, pollInterval = d, p }(retryFirst, pollInterval)
+	retryFirst, pollInterval = time.Millisecond, time.Millisecond
+	for _, args := range [][]string{{"run", "-f", "x"}, {"logs", "-f", "a"}} {
+		f := &flakyLogs{}
+		srv := httptest.NewServer(f.handler(t))
+		code, out, errs := carnot(append([]string{args[0], "--server", srv.URL}, args[1:]...)...)
+		srv.Close()
+		if code != 0 || out != "line 1\nline 2\nline 3\n" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+		if !strings.Contains(errs, "carnot: the output of a: the stream broke: unexpected EOF; reconnecting in 1ms\n") ||
+			!strings.Contains(errs, "carnot: the output of a: node n1 of replica 0 is not registered or serves no logs; reconnecting in 1ms\n") {
+			t.Errorf("%v: stderr %q: want the reconnections said", args, errs)
+		}
+		want := []string{"attempt=1&follow=true&replica=0", "attempt=1&follow=true&offset=9&replica=0",
+			"attempt=1&follow=true&offset=14&replica=0", "attempt=1&follow=true&offset=14&replica=0", "attempt=1&offset=21&replica=0"}
+		if diff := cmp.Diff(want, f.queries); diff != "" {
+			t.Errorf("%v: log requests (-want +got):\n%s", args, diff)
+		}
+	}
+}
+
+// The position in the output skips the gap lines the agent puts where
+// rotation dropped bytes, and takes the byte they say the output goes
+// on at.
+func TestPosWriterGapLines(t *testing.T) {
+	var out bytes.Buffer
+	p := &posWriter{w: &out}
+	for _, s := range []string{"abc\nde", "f\n[carnot: 90 bytes of stdout were dropped", " by log rotation; the output goes on at byte 100]\n", "xy"} {
+		p.Write([]byte(s))
+	}
+	if p.pos != 102 {
+		t.Errorf("pos %d, want 102 (100 after the gap line, then 2)", p.pos)
+	}
+	p = &posWriter{w: &out}
+	p.Write([]byte("[carnot: a line of the task's own]\n"))
+	if p.pos != 35 {
+		t.Errorf("pos %d, want 35", p.pos)
+	}
+}
