@@ -34,6 +34,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if cmd, err := root.ExecuteC(); err != nil {
+		var ex exitError
+		if errors.As(err, &ex) && ex.err == nil {
+			return ex.code // the command said why
+		}
 		fmt.Fprintln(stderr, "error:", err)
 		if isUsage(err) {
 			if cmd != nil && cmd != root {
@@ -43,7 +47,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			return ExitUsage
 		}
-		var ex exitError
 		if errors.As(err, &ex) {
 			return ex.code
 		}
@@ -53,13 +56,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // exitError is a failure that exits with its own code: `run -f` passes
-// the job's on.
+// the job's on. Without err the command has said why on stderr already.
 type exitError struct {
 	code int
 	err  error
 }
 
-func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e exitError) Unwrap() error { return e.err }
 
 // isUsage tells command-line mistakes from failures. Cobra reports some

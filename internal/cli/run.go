@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,7 +46,8 @@ it runs and exits non-zero when the job does not succeed: with the
 job's exit code when it failed with one (1 to 255), else 1. When the
 server restarts or the connection breaks, -f reconnects (saying so on
 stderr) and goes on from the last byte of output printed, so that no
-line is lost or printed twice.
+line is lost or printed twice. Ctrl-C (SIGINT) or SIGTERM stops -f, not
+the job: carnot says how to cancel or follow it and exits 130 or 143.
 
 A submission that fails for want of a connection is retried with the
 same idempotency key, so it never creates two jobs; --idempotency-key
@@ -226,7 +229,44 @@ func runRun(cmd *cobra.Command, o *runOpts, command []string) error {
 	if !o.follow {
 		return nil
 	}
-	return followJob(ctx, c, j.ID, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	return followUntilSignal(ctx, c, j.ID, cmd.OutOrStdout(), cmd.ErrOrStderr())
+}
+
+// followUntilSignal is followJob until SIGINT or SIGTERM: then it says
+// that the job runs on and how to stop or follow it, and exits as a
+// shell reports a command that signal ended (128 + its number: 130,
+// 143).
+func followUntilSignal(ctx context.Context, c *client.Client, id string, out, errw io.Writer) error {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	caught := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case s := <-sigs:
+			caught <- s
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := followJob(ctx, c, id, out, errw)
+	var outcome exitError
+	if err == nil || errors.As(err, &outcome) { // the job ended first
+		return err
+	}
+	select {
+	case s := <-caught:
+		fmt.Fprintf(errw, "carnot: job %s keeps running; \"carnot cancel %s\" stops it, \"carnot logs -f %s\" follows it\n", id, id, id)
+		code := ExitFailure
+		if n, ok := s.(syscall.Signal); ok {
+			code = 128 + int(n)
+		}
+		return exitError{code: code}
+	default:
+		return err
+	}
 }
 
 // pollInterval is how often `run -f` looks at a job that is not running.

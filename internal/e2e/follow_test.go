@@ -96,3 +96,32 @@ func TestFollowersRideOutAServerRestart(t *testing.T) {
 	}
 	t.Logf("run -f said:\n%s", run.errOut.String())
 }
+
+// Ctrl-C (SIGINT) or SIGTERM stops `carnot run -f`, not the job: it says
+// how to cancel or follow the job and exits 130 or 143, as a shell
+// reports a command ended by that signal.
+func TestRunFollowInterruptedLeavesTheJob(t *testing.T) {
+	f := newFaultCluster(t, 1)
+	for _, tc := range []struct {
+		id   string
+		sig  syscall.Signal
+		code int
+	}{{"left-int", syscall.SIGINT, 130}, {"left-term", syscall.SIGTERM, 143}} {
+		id := tc.id
+		run := f.follow("run", "-f", "--id", id, "--gpus", "1", "--", "sh", "-c", "echo up; exec sleep 300")
+		f.wait(id+": run -f printing the first line", 30*time.Second, func() bool { return run.out.String() == "up\n" })
+		if err := run.cmd.Process.Signal(tc.sig); err != nil {
+			t.Fatal(err)
+		}
+		want := `carnot: job ` + id + ` keeps running; "carnot cancel ` + id + `" stops it, "carnot logs -f ` + id + `" follows it` + "\n"
+		if code := run.wait(t, 10*time.Second); code != tc.code || !strings.HasSuffix(run.errOut.String(), want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and the line %q", tc.sig, code, run.errOut.String(), tc.code, want)
+		}
+		if j := f.job(id); j.State != "running" {
+			t.Errorf("%s: the job is %s after run -f stopped; want it running", tc.sig, j.State)
+		}
+		if _, err := f.cl.CancelJob(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
