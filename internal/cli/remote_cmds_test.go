@@ -250,7 +250,8 @@ func TestRunBuildsSpec(t *testing.T) {
 	}
 }
 
-// TestRunMinimal: unset flags are left out; flags after COMMAND are the
+// TestRunMinimal: unset flags are left out (--tenant too: the server
+// fills in the token's tenant); flags after COMMAND are the
 // command's; a deployment goes to /v1/deployments.
 func TestRunMinimal(t *testing.T) {
 	f := newFake(t)
@@ -260,7 +261,7 @@ func TestRunMinimal(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	r := f.requests("POST", "/v1/jobs")[0]
-	want := `{"tenant":"default","gpus":0,"command":["python","x.py","--gpus","3"],"workdir":` + jsonString(cwd) + `}`
+	want := `{"gpus":0,"command":["python","x.py","--gpus","3"],"workdir":` + jsonString(cwd) + `}`
 	if string(r.body) != want || r.key != "k-1" {
 		t.Errorf("body %s key %q\nwant %s key k-1", r.body, r.key, want)
 	}

@@ -41,7 +41,9 @@ the --env variables added to the environment the agent gives them.
 Flags go before COMMAND; everything from COMMAND on is the command's own
 (use -- when COMMAND itself starts with a dash). Unset flags are left
 out of the job, so the server applies the tenant's and the class's
-defaults. -f waits for the job to start, prints replica 0's output while
+defaults; without --tenant the job is your token's tenant's, or, for a
+token bound to no tenant (an operator's, carnot dev's), the facility's
+tenant "default" if it has one. -f waits for the job to start, prints replica 0's output while
 it runs and exits non-zero when the job does not succeed: with the
 job's exit code when it failed with one (1 to 255), else 1. When the
 server restarts or the connection breaks, -f reconnects (saying so on
@@ -63,7 +65,7 @@ makes that hold across invocations too.`,
 	f.SetInterspersed(false) // flags after COMMAND are COMMAND's
 	f.IntVar(&o.gpus, "gpus", 0, "GPUs per replica")
 	f.IntVar(&o.replicas, "replicas", 1, "replicas (a job's start together; a deployment's independently)")
-	f.StringVar(&o.tenant, "tenant", "default", "the tenant that submits the job")
+	f.StringVar(&o.tenant, "tenant", "", "the tenant that submits the job (default: your token's; for a token of no tenant, the facility's tenant \"default\")")
 	f.StringVar(&o.id, "id", "", "the job's ID (default: the server chooses one)")
 	f.StringVar(&o.class, "priority-class", "", "priority class (default: the server's, normal)")
 	f.StringSliceVar(&o.gpuModels, "gpu-model", nil, "acceptable GPU models, e.g. H100,H200 (default: any)")
@@ -92,7 +94,7 @@ makes that hold across invocations too.`,
 type runSpec struct {
 	ID              string            `json:"id,omitempty"`
 	Kind            string            `json:"kind,omitempty"`
-	Tenant          string            `json:"tenant"`
+	Tenant          string            `json:"tenant,omitempty"`
 	PriorityClass   string            `json:"priority_class,omitempty"`
 	Replicas        *int              `json:"replicas,omitempty"`
 	GPUs            int               `json:"gpus"`

@@ -147,9 +147,14 @@ func (s *Server) adopt(js *jobState) {
 	s.requeue(js)
 }
 
+// DefaultTenant is the tenant a job without one is of when its submitter
+// is bound to no tenant and the facility has a tenant of this name.
+const DefaultTenant = "default"
+
 // parseSpec reads one job from a request body with the job file loader,
-// giving it an ID when it has none, and the tenant when it has none
-// (for a caller limited to one tenant); field errors become a problem.
+// giving it an ID when it has none, and the tenant when it has none (the
+// caller's, for a caller limited to one tenant; else DefaultTenant, when
+// the facility has it); field errors become a problem.
 func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.Job, json.RawMessage, bool, *api.Problem) {
 	bad := func(detail string, errs ...api.FieldError) *api.Problem {
 		return &api.Problem{Status: http.StatusBadRequest, Detail: detail, Errors: errs}
@@ -182,6 +187,15 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 	if probe.ID == nil {
 		extra = append(extra, `"id":"`+newJobID()+`"`)
 	}
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	if probe.Tenant == nil && tenant == "" && fac.Tenant(DefaultTenant) != nil {
+		// A facility-wide caller without a tenant: the facility's
+		// "default" (carnot dev's only one), else the loader's "is
+		// required".
+		tenant = DefaultTenant
+	}
 	if probe.Tenant == nil && tenant != "" {
 		t, _ := json.Marshal(tenant)
 		extra = append(extra, `"tenant":`+string(t))
@@ -207,9 +221,6 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		}
 		line = append([]byte("{"+strings.Join(extra, ",")+sep), line[1:]...)
 	}
-	s.mu.Lock()
-	fac := s.fac
-	s.mu.Unlock()
 	jobs, err := jobspec.Load("request.jsonl", line, fac)
 	if err != nil {
 		var list jobspec.ErrorList

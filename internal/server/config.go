@@ -191,7 +191,7 @@ func DevFacility(site, country string) *model.Facility {
 			PowerEnvelopeKW: 100, PUE: 1.2, GridZone: country,
 		}},
 		Halls:           []model.Hall{{ID: site + "-hall", Site: site, Cooling: model.CoolingAir}},
-		Tenants:         []model.Tenant{{Name: "default", FairShareWeight: 1}},
+		Tenants:         []model.Tenant{{Name: DefaultTenant, FairShareWeight: 1}},
 		PriorityClasses: facility.DefaultClasses(),
 		Policy:          pol,
 	}

@@ -2,10 +2,12 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A tenant-scoped caller submitting for another tenant, existing or not,
@@ -39,5 +41,35 @@ func TestSubmitForAnotherTenantRevealsNothing(t *testing.T) {
 		if strings.Contains(ev.Actor, "member-a") {
 			t.Errorf("b's events show a's refused submission: %+v", ev)
 		}
+	}
+}
+
+// A job without a tenant is the caller's tenant's; for a caller bound to
+// no tenant (an operator-admin, carnot dev's token) it is the facility's
+// tenant "default" when there is one, else the loader's "is required".
+func TestSubmitWithoutTenant(t *testing.T) {
+	body := spec(1, 1)
+	delete(body, "tenant")
+	e := secEnv(t) // tenants default, a and b
+	for _, tc := range []struct{ role, tenant, want string }{
+		{"operator-admin", "", "default"},
+		{"member", "a", "a"},
+		{"tenant-admin", "b", "b"},
+	} {
+		var j api.Job
+		code, b := e.doWith(withBearer(tokenFor(t, e.s, tc.role, tc.tenant)), "POST", "/v1/jobs", body, &j)
+		if code != http.StatusCreated || j.Tenant != tc.want {
+			t.Errorf("%s %s: %d %s, want 201 and tenant %s", tc.role, tc.tenant, code, b, tc.want)
+		}
+	}
+
+	fac := DevFacility("x", "FR")
+	fac.Tenants = []model.Tenant{{Name: "lab-a", FairShareWeight: 1}}
+	e = newEnv(t, fac, true)
+	var p api.Problem
+	code := e.do("POST", "/v1/jobs", body, &p)
+	want := api.FieldError{Field: "tenant", Message: "is required"}
+	if code != http.StatusBadRequest || !slices.Contains(p.Errors, want) {
+		t.Errorf("without a tenant default: %d %+v, want 400 and %+v", code, p, want)
 	}
 }
