@@ -31,6 +31,10 @@ func newTokenCreateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create NAME --role ROLE [--tenant T | --site S] [--ttl D]",
 		Short: "Create a token and print its secret (shown once)",
+		Long: `Creates a token and prints its secret, shown only now. A tenant role
+(tenant-admin, member, viewer, auditor) is of --tenant; a tenant-admin
+grants its own tenant's roles only, and --tenant defaults to its tenant,
+as a job's tenant does.`,
 		Example: `  carnot token create alice --role member --tenant climate --ttl 720h
   carnot token create rack-12 --role join --site paris-1 --ttl 1h`,
 		Args: cobra.ExactArgs(1),
@@ -56,7 +60,7 @@ func newTokenCreateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Role, "role", "", "operator-admin, operator, tenant-admin, member, viewer, auditor or join (required)")
-	cmd.Flags().StringVar(&req.Tenant, "tenant", "", "the tenant of a tenant role")
+	cmd.Flags().StringVar(&req.Tenant, "tenant", "", "the tenant of a tenant role (default: yours, for a tenant-admin)")
 	cmd.Flags().StringVar(&req.Site, "site", "", "the site of a join token")
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "life of the token (0: no expiry; join tokens 24h)")
 	cmd.MarkFlagRequired("role")

@@ -60,3 +60,20 @@ func TestRunWithoutTenant(t *testing.T) {
 		}
 	}
 }
+
+// A tenant-admin's `carnot token create NAME --role member` without
+// --tenant makes a token of its own tenant.
+func TestTenantAdminTokenWithoutTenant(t *testing.T) {
+	d := startTwoTenants(t)
+	admin, err := d.createToken("", "lab-a-admin", "--role", "tenant-admin", "--tenant", "lab-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3, err := d.createToken(admin.Secret, "m3", "--role", "member")
+	if err != nil || m3.Tenant != "lab-a" || m3.Role != "member" {
+		t.Fatalf("token create m3 --role member as lab-a's tenant-admin: %v, %+v; want a member token of lab-a", err, m3)
+	}
+	if who, err := d.carnotAs(m3.Secret, "whoami"); err != nil || !strings.Contains(who, "role member, tenant lab-a") {
+		t.Errorf("whoami as m3: %q, %v", who, err)
+	}
+}

@@ -155,6 +155,10 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r)
+	if req.Tenant == "" && req.Site == "" && p.Tenant != "" && auth.Role(req.Role).MayHaveTenant() {
+		// As for a job: a tenant's caller's own tenant is the default.
+		req.Tenant = p.Tenant
+	}
 	if err := auth.CanGrant(p, auth.Role(req.Role), req.Tenant); err != nil {
 		problemf(w, http.StatusForbidden, "%v", err)
 		return

@@ -381,13 +381,15 @@ func TestTokenGrants(t *testing.T) {
 		{api.TokenRequest{Name: "tab", Role: "tenant-admin", Tenant: "b"}, 403},
 		{api.TokenRequest{Name: "op", Role: "operator"}, 403},
 		{api.TokenRequest{Name: "adm", Role: "operator-admin"}, 403},
-		{api.TokenRequest{Name: "gv", Role: "viewer"}, 403},
-		{api.TokenRequest{Name: "gau", Role: "auditor"}, 403},
+		{api.TokenRequest{Name: "ma", Role: "member"}, 201}, // of a, its own tenant
+		{api.TokenRequest{Name: "gv", Role: "viewer"}, 201},
+		{api.TokenRequest{Name: "gau", Role: "auditor"}, 201},
 		{api.TokenRequest{Name: "j", Role: "join", Site: "x"}, 403},
 		{api.TokenRequest{Name: "nd", Role: "node"}, 403},
 	} {
-		if code, body := e.doWith(ta, "POST", "/v1/tokens", c.req, nil); code != c.want {
-			t.Errorf("a tenant-admin of a creating %+v: %d %s, want %d", c.req, code, body, c.want)
+		var tok api.Token
+		if code, body := e.doWith(ta, "POST", "/v1/tokens", c.req, &tok); code != c.want || (code == 201 && tok.Tenant != "a") {
+			t.Errorf("a tenant-admin of a creating %+v: %d %s, want %d and a token of a", c.req, code, body, c.want)
 		}
 	}
 	for _, role := range []string{"member", "viewer", "operator"} {
