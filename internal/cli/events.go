@@ -132,7 +132,7 @@ func followEvents(ctx context.Context, c *client.Client, p *eventPrinter, job st
 			return nil // interrupted: a normal end
 		}
 		if err != nil {
-			fmt.Fprintf(errOut, "carnot: the event stream: %v; again in %s\n", err, wait)
+			fmt.Fprintf(errOut, "carnot: the event stream: %s; reconnecting in %s\n", retryCause(err), wait)
 		}
 		select {
 		case <-ctx.Done():

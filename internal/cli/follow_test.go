@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -13,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
 )
 
 // flakyLogs serves job a's output the way a server that restarts twice
@@ -114,5 +118,40 @@ func TestPosWriterGapLines(t *testing.T) {
 	p.Write([]byte("[carnot: a line of the task's own]\n"))
 	if p.pos != 35 {
 		t.Errorf("pos %d, want 35", p.pos)
+	}
+}
+
+// A follower that lost its server says it reconnects without telling to
+// start one with carnot dev: the server it followed may be any.
+func TestEventsFollowReconnectMessage(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	ln.Close()
+	c, err := client.New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	var errOut bytes.Buffer
+	if err := followEvents(ctx, c, &eventPrinter{w: io.Discard}, "", 0, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	want := "carnot: the event stream: cannot reach the Carnot server at " + addr + ": connection refused (is the server running?); reconnecting in 1s\n"
+	if errOut.String() != want {
+		t.Errorf("stderr %q\nwant   %q", errOut.String(), want)
+	}
+}
+
+// Revoking by name, not ID, says what revoke takes.
+func TestTokenRevokeSaysItTakesAnID(t *testing.T) {
+	f := newFake(t)
+	code, _, errs := carnot("token", "revoke", "--server", f.srv.URL, "bob")
+	want := `error: no token "bob"; revoke takes a token's ID: the 16 hex digits after carnot_, as "carnot token list" shows` + "\n"
+	if code != ExitFailure || errs != want {
+		t.Errorf("exit %d, stderr %q\nwant %q", code, errs, want)
 	}
 }

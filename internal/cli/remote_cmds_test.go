@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -66,6 +67,9 @@ func newFake(t *testing.T) *fakeServer {
 		const out = "step 1 loss 2.3\nstep 2 loss 1.9\n"
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		_, _ = io.WriteString(w, out[min(off, len(out)):])
+	})
+	mux.HandleFunc("POST /v1/tokens/{id}/revoke", func(w http.ResponseWriter, r *http.Request) {
+		problem(w, 404, fmt.Sprintf("no token %q", r.PathValue("id")))
 	})
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "nope" {

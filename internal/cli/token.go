@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
 )
 
 func newTokenCmd() *cobra.Command {
@@ -129,7 +130,9 @@ func newTokenRevokeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke ID…",
 		Short: "Revoke tokens: they stop working at once",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Revokes tokens by ID: the 16 hex digits after carnot_ in a token's
+secret, as "carnot token list" shows them. They stop working at once.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()
 			if err != nil {
@@ -137,6 +140,9 @@ func newTokenRevokeCmd() *cobra.Command {
 			}
 			for _, id := range args {
 				t, err := c.RevokeToken(ctxOf(cmd), id)
+				if client.IsNotFound(err) {
+					return fmt.Errorf("%w; revoke takes a token's ID: the 16 hex digits after carnot_, as \"carnot token list\" shows", err)
+				}
 				if err != nil {
 					return err
 				}
