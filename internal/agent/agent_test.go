@@ -64,9 +64,12 @@ func TestTwoReplicasEnvAndLogs(t *testing.T) {
 	}
 }
 
+// A task's exit code and signal are reported; one that cannot start
+// (no such program, a work directory that is not one) gets 127 or 126
+// and its error, which is also in its stderr log.
 func TestExitCodes(t *testing.T) {
 	srv := newFakeServer()
-	startAgent(t, srv)
+	a := startAgent(t, srv)
 	missing := sh("j-miss", 0, "", nil)
 	missing.Command = []string{"carnot-no-such-command-here"}
 	absent := sh("j-abs", 0, "", nil)
@@ -90,6 +93,12 @@ func TestExitCodes(t *testing.T) {
 		st := srv.waitStatus(t, c.job, 0, 1, ended)
 		if st.State != c.state || st.ExitCode == nil || *st.ExitCode != c.code || st.Signal != c.signal || (st.Error != "") != c.hasErr {
 			t.Errorf("%s: %+v (exit %v), want %s, exit %d, signal %q, error %v", c.job, st, deref(st.ExitCode), c.state, c.code, c.signal, c.hasErr)
+		}
+		if c.state == api.ReplicaFailed {
+			b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, "logs", c.job, "1", "0.stderr"))
+			if err != nil || !strings.Contains(string(b), "carnot: cannot start") {
+				t.Errorf("%s: stderr log %q, %v; want the reason it could not start", c.job, b, err)
+			}
 		}
 	}
 }

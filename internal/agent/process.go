@@ -248,25 +248,28 @@ func (l *logFiles) close() {
 // environment (with the task's mark, which the task cannot set) and
 // executable, in a process group of its own.
 func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, error) {
-	if len(spec.Command) == 0 || spec.Command[0] == "" {
-		return nil, nil, errors.New("the task has no command")
-	}
 	k := keyOf(spec)
 	logs, err := r.openLogFiles(k)
 	if err != nil {
 		return nil, nil, err
 	}
+	refuse := func(err error) (*exec.Cmd, *logFiles, error) { // said in its stderr log too
+		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: prepare: %v\n", spec.Command, err))
+		logs.close()
+		return nil, nil, err
+	}
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return refuse(errors.New("the task has no command"))
+	}
 	dir := spec.WorkDir
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			logs.close()
-			return nil, nil, fmt.Errorf("work directory %s: not a directory (%v)", dir, err)
+			return refuse(fmt.Errorf("work directory %s: not a directory (%v)", dir, err))
 		}
 	} else {
 		dir = filepath.Join(r.dataDir, "work", sanitize(k.Job), strconv.Itoa(k.Attempt), strconv.Itoa(k.Replica))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			logs.close()
-			return nil, nil, fmt.Errorf("work directory: %w", err)
+			return refuse(fmt.Errorf("work directory: %w", err))
 		}
 	}
 	env := append(slices.DeleteFunc(mergeEnv(taskBaseEnv(), spec.Env), func(kv string) bool {
