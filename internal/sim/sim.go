@@ -231,6 +231,28 @@ func (t *twin) dequeue(js *jobState) {
 	}
 }
 
+// repairWaited reports whether a repair could let a waiting job start:
+// whether the core, asked what it would do at now were every node up,
+// starts any (a what-if: its plan is not applied). A job that can never
+// run (larger than its sites, beyond its quota) does not keep the run
+// going until the failed nodes are back.
+func (t *twin) repairWaited(now model.Time) bool {
+	snap := *t.snapshot(now)
+	snap.Nodes = nil
+	for _, n := range t.named {
+		if st := *t.nodes[n]; st.Condition == model.NodeUp {
+			snap.Nodes = append(snap.Nodes, st)
+		} else if slices.ContainsFunc(st.GPUs, func(g model.GPUState) bool { return g != model.GPUState{} }) {
+			st.Condition = model.NodeUp
+			snap.Nodes = append(snap.Nodes, st)
+		}
+	}
+	for _, js := range t.queued() {
+		snap.Pending = append(snap.Pending, js.job)
+	}
+	return len(sched.Schedule(&snap, now).Starts) > 0
+}
+
 // queued lists the jobs still queued, in the order they were queued.
 func (t *twin) queued() []*jobState {
 	var out []*jobState
@@ -348,9 +370,11 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	instants := 0
 	t.verify = newVerifier(cfg.Facility)
 	// The run goes on while events of the workload are due, or jobs wait
-	// for failed nodes to come back.
-	for t.q.work > 0 || t.down > 0 && len(t.waiting) > 0 {
+	// for failed nodes to come back (repairWaited).
+	last := t.q.peek() // the instant before this one
+	for t.q.work > 0 || t.down > 0 && len(t.waiting) > 0 && t.repairWaited(last) {
 		now := t.q.peek()
+		last = now
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
 			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
 		}
