@@ -210,6 +210,19 @@ func (l *ledger) tenant(name string) *Energy {
 // carbon from the site's hourly series (none without a series).
 func (l *ledger) price(si *siteInfo, w float64, a, b model.Time) Energy {
 	var e Energy
+	// A span longer than longSpan (a job slowed to a crawl, whose end lies
+	// ages ahead) is priced hour by hour only where the series has hours:
+	// the rest is unpriced, in one step, so that it takes no time.
+	if lo, hi := seriesSpan(si.grid); b-a > longSpan {
+		for _, part := range [][2]model.Time{{a, min(b, max(a, lo))}, {max(a, min(b, hi)), b}} {
+			if kwh := w * float64(part[1]-part[0]) / 3.6e6; part[1] > part[0] {
+				e.ITkWh += kwh
+				e.FacilitykWh += kwh * si.pue
+				e.UnpricedkWh += kwh * si.pue
+			}
+		}
+		a, b = max(a, min(b, lo)), min(b, max(a, hi))
+	}
 	for t := a; t < b; {
 		end := min(b, (t/3600+1)*3600)
 		kwh := w * float64(end-t) / 3.6e6
@@ -225,6 +238,19 @@ func (l *ledger) price(si *siteInfo, w float64, a, b model.Time) Energy {
 		t = end
 	}
 	return e
+}
+
+// longSpan is the span of one ledger interval past which price no longer
+// walks the hours outside the grid series (ten years: no run of real
+// jobs comes near it).
+const longSpan = 10 * 365 * model.Time(model.Day)
+
+// seriesSpan is [lo, hi), the time a grid series covers (empty without one).
+func seriesSpan(gs *model.GridSeries) (lo, hi model.Time) {
+	if gs == nil || len(gs.Hours) == 0 {
+		return 0, 0
+	}
+	return gs.Hours[0].Start, gs.Hours[len(gs.Hours)-1].Start + 3600
 }
 
 func hourOf(gs *model.GridSeries, t model.Time) (model.GridHour, bool) {

@@ -82,7 +82,7 @@ type JobRecord struct {
 	FirstStart     model.Time // 0 if it never started
 	End            model.Time // 0 if it never finished
 	Preemptions    int
-	Recaps         int     // times the core raised its power cap while it ran
+	Recaps         int     // times the core raised or lowered its power cap while it ran
 	Failures       int     // times a node failure killed it
 	LostGPUSeconds float64 // GPU-seconds of work lost to preemptions and failures
 	LastReason     string  // the core's reason the last time it waited
@@ -324,6 +324,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	}
 	if cfg.FullPassEvery <= 0 {
 		cfg.FullPassEvery = 5 * model.Minute
+	}
+	if cfg.CapExponent > 4 {
+		return nil, fmt.Errorf("sim: capping exponent %g must lie in (0, 4]", cfg.CapExponent)
 	}
 	if !(cfg.SpreadSlowdown >= 0 && cfg.SpreadSlowdown < 1) {
 		return nil, fmt.Errorf("sim: spread slowdown %g must lie in [0, 1)", cfg.SpreadSlowdown)
