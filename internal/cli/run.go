@@ -334,7 +334,7 @@ func jobOutcome(j *api.Job) error {
 		return nil
 	}
 	msg := "job " + j.ID + " " + j.State
-	if j.Message != "" {
+	if j.Message != "" && j.Message != j.State { // not "cancelled: cancelled"
 		msg += ": " + j.Message
 	}
 	code := ExitFailure

@@ -188,8 +188,10 @@ func replicaEnd(r *api.Replica) string {
 		return "lost: " + r.Error
 	case r.State == api.ReplicaFailed:
 		return "failed to start: " + r.Error
+	case r.Signal == "runtime-limit":
+		return "stopped at its runtime limit"
 	case r.Signal != "":
-		return "ended by " + r.Signal
+		return "ended by a signal (" + r.Signal + ")"
 	case r.ExitCode != nil:
 		return fmt.Sprintf("exited with code %d", *r.ExitCode)
 	}
@@ -346,7 +348,11 @@ func placements(rs []model.Placement) string {
 		if i > 0 {
 			out += " "
 		}
-		out += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
+		if len(r.GPUs) == 0 {
+			out += r.Node + " (no GPU)"
+		} else {
+			out += fmt.Sprintf("%s:%v", r.Node, r.GPUs)
+		}
 	}
 	return out
 }
