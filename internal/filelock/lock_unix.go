@@ -1,22 +1,19 @@
 //go:build unix
 
-package sqlite
+package filelock
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
-// lockFile takes an exclusive lock on path (created when missing) for as
-// long as the process holds the returned file, and writes the process's
-// ID into it. Another process, or another Open in this one, gets
-// ErrInUse naming the holder's ID. The kernel drops the lock when the
-// holder exits, killed or not, so a crash leaves nothing to clean up.
-func lockFile(path string) (*os.File, error) {
+// Lock takes an exclusive lock on path (created when missing) and writes
+// the process's ID into it. A lock another holds gives a *HeldError
+// naming the holder's ID (from the file).
+func Lock(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -29,7 +26,7 @@ func lockFile(path string) (*os.File, error) {
 			if pid == "" {
 				pid = "unknown"
 			}
-			return nil, fmt.Errorf("%w (pid %s holds %s)", ErrInUse, pid, path)
+			return nil, &HeldError{Path: path, PID: pid}
 		}
 		return nil, err
 	}
