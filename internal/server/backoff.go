@@ -12,9 +12,9 @@ import (
 // A deployment's replicas are independent: one that ends frees its place
 // and the core starts another. One that fails soon after it started
 // (a crash, a command that cannot start) would then be replaced at once,
-// fail again and be replaced again, as fast as passes run. So a replica
-// that failed within crashWindow of its start is replaced only after a
-// back-off that doubles with each such failure in a row, from
+// fail again and be replaced again, as fast as passes run. So the first
+// replica to fail within crashWindow of its start is replaced at once,
+// and each further one in a row only after a back-off that doubles from
 // crashBackoff to crashBackoffMax (Kubernetes' CrashLoopBackOff): its
 // GPUs stay with the deployment, idle, until then. A replica that ran
 // longer, ended with exit code 0 or was lost with its node resets the
@@ -34,11 +34,14 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 		(r.StartedAt == nil || now.Sub(*r.StartedAt) < crashWindow)
 	if !crashed {
 		js.crashes = 0
+	} else {
+		js.crashes++
+	}
+	if js.crashes <= 1 { // a replica that ran, or the first to crash
 		s.release(js, i, now, c)
 		return
 	}
-	js.crashes++
-	d := min(crashBackoff<<min(js.crashes-1, 16), crashBackoffMax)
+	d := min(crashBackoff<<min(js.crashes-2, 16), crashBackoffMax)
 	if js.releaseAt == nil {
 		js.releaseAt = map[int]time.Time{}
 	}

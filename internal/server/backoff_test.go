@@ -23,12 +23,19 @@ func crashLoop(t *testing.T) (*env, string) {
 	return e, d.ID
 }
 
-// A deployment's replica that fails soon after its start is replaced
-// after a back-off that doubles with each such failure in a row, not at
-// once (which made a crashing replica restart as fast as passes ran);
-// its GPU stays the deployment's meanwhile.
+// A deployment's replica that fails soon after its start is replaced at
+// once the first time, then after a back-off that doubles with each such
+// failure in a row (before, a crashing replica restarted as fast as
+// passes ran); its GPU stays the deployment's meanwhile.
 func TestCrashingDeploymentReplicaBacksOff(t *testing.T) {
 	e, d := crashLoop(t)
+	e.clock.add(time.Second)
+	e.report("n1", running(d, 0, 1), exited(d, 1, 1, 1))
+	e.pass()
+	if rs := e.job(d).Replicas; len(rs) != 3 || rs[2].State != api.ReplicaAssigned {
+		t.Fatalf("replicas %+v after the first failure; want a replacement at once", rs)
+	}
+	e.report("n1", running(d, 0, 1), running(d, 2, 1))
 	for k, wait := range []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second} {
 		n := len(e.job(d).Replicas)
 		last := e.job(d).Replicas[n-1].Index
@@ -36,7 +43,7 @@ func TestCrashingDeploymentReplicaBacksOff(t *testing.T) {
 		e.report("n1", running(d, 0, 1), exited(d, last, 1, 1))
 		e.pass()
 		if got := len(e.job(d).Replicas); got != n {
-			t.Fatalf("failure %d: %d replicas right after it; want no replacement yet", k+1, got)
+			t.Fatalf("failure %d: %d replicas right after it; want no replacement yet", k+2, got)
 		}
 		if used := e.gpusUsed("n1"); used != 2 {
 			t.Errorf("failure %d: n1 has %d GPUs in use during the back-off; want the deployment's 2", k+1, used)
@@ -58,7 +65,7 @@ func TestCrashingDeploymentReplicaBacksOff(t *testing.T) {
 		}
 		e.report("n1", running(d, 0, 1), running(d, rs[n].Index, 1))
 	}
-	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 40s: 3 replica(s) in a row failed") {
+	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 40s: 4 replica(s) in a row failed") {
 		t.Errorf("events %q; want the back-off said", evs)
 	}
 }
