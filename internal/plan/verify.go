@@ -221,6 +221,8 @@ func (v *verifier) preemptions() {
 			v.add(CodePreemption, pr.Victim, "", -1, "victim preempted twice")
 		case !as[0].Job.Preemptible:
 			v.add(CodePreemption, pr.Victim, "", -1, "victim is not preemptible")
+		case v.started[pr.Victim]:
+			v.add(CodePreemption, pr.Victim, "", -1, "victim also starts replicas in the plan (a deployment's scale-up)")
 		}
 		seen[pr.Victim] = true
 		for _, a := range as {

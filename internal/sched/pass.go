@@ -82,8 +82,9 @@ type pass struct {
 	relBuilt       bool
 	relSortedN     int // releases[:relSortedN] are sorted
 	boundsStale    bool
-	startJobs      []*model.Job // parallel to plan.Starts
-	parked         []*model.Job // found hopeless (pass.hopeless): for Quick to park
+	startJobs      []*model.Job    // parallel to plan.Starts
+	scaledUp       map[string]bool // running deployments this pass starts replicas of; nil when none
+	parked         []*model.Job    // found hopeless (pass.hopeless): for Quick to park
 	// inFirst: the job considered is served before every level as a
 	// beneficiary; retry: it found it can neither start nor wait for
 	// its preemption, so it goes back to its own turn (see run).

@@ -381,8 +381,8 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if !held || len(p.victims) > 0 && p.victims[p.alloc(ref).Job.ID] {
-			continue
+		if id := p.alloc(ref).Job.ID; !held || len(p.victims) > 0 && p.victims[id] || p.scaledUp[id] {
+			continue // a victim already, or a deployment this pass scales up
 		}
 		if !proportionate(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
 			spared = true

@@ -167,6 +167,10 @@ func (p *pass) consider(j *model.Job) {
 			p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)
 			return
 		}
+		if p.victims[j.ID] { // this pass evicts it: no new replicas
+			p.pending(j, verdict{code: model.ReasonPreempting, msg: "preempting: the deployment is being preempted; it scales up no more"}, 0)
+			return
+		}
 		p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
 	}
 	t := p.tenants[j.Tenant]

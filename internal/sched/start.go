@@ -356,6 +356,12 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 	st.PowerW = math.Round(st.PowerW)
 	p.plan.Starts = append(p.plan.Starts, st)
 	p.startJobs = append(p.startJobs, j)
+	if p.running(j.ID) != nil { // a deployment's scale-up: no victim of this pass (matchVictims)
+		if p.scaledUp == nil {
+			p.scaledUp = map[string]bool{}
+		}
+		p.scaledUp[j.ID] = true
+	}
 	p.account(j, st.Replicas, 1)
 	p.started(j, st.Replicas)
 	if p.isClaimed(j.ID) {
