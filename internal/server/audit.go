@@ -46,9 +46,9 @@ func actorOf(ev api.Event) (kind, actor string) {
 	switch ev.Type {
 	case api.EventStarted, api.EventPreempt, api.EventDeferred, api.EventEvicted, api.EventRestart, api.EventRecap, api.EventPowerHold:
 		return audit.KindDecision, "scheduler"
-	case api.EventReplica, api.EventRunning:
-		return audit.KindAPI, "agent:" + ev.Node
 	}
+	// the server's own (a replica lost with a silent node): what a node
+	// reports carries its actor, node:NAME
 	return audit.KindAPI, "api"
 }
 

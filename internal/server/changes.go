@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -79,6 +80,7 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 	}
 	now := s.cfg.Now().UTC()
 	for i := range c.events {
+		c.events[i].Message = clip(c.events[i].Message)
 		if c.events[i].Time.IsZero() {
 			c.events[i].Time = now
 		}
@@ -127,6 +129,26 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 		s.Kick()
 	}
 	return nil
+}
+
+// maxEventMessage bounds an event's message, in bytes. Messages carry
+// text from requests and nodes (a checkpoint's note, a task's error, a
+// site a node claims); the audit log's canonical form may write a byte
+// of it as six, and its lines are at most audit.MaxLine: an unbounded
+// message would make the server's own export fail verification.
+const maxEventMessage = 4096
+
+// clip cuts msg to maxEventMessage bytes, at a rune boundary, marking
+// the cut.
+func clip(msg string) string {
+	if len(msg) <= maxEventMessage {
+		return msg
+	}
+	cut := maxEventMessage - len("…")
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }
 
 func sortedKeys[V any](m map[string]V) []string {
