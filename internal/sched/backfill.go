@@ -615,6 +615,12 @@ func (p *pass) strictCheck(j *model.Job, r *place.Request) (verdict, bool) {
 		}
 		sites[pool.Site], any = true, true
 	}
+	if !any && blocker == "" {
+		// no pool of the model in the job's sites, held or not: nothing
+		// to wait behind; the placement's own reason says what is missing
+		p.strictMemo[k] = strictAnswer{ok: true, sites: r.Sites, id: r.SitesID}
+		return verdict{}, true
+	}
 	if !any {
 		v := verdict{code: model.ReasonPriority, msg: fmt.Sprintf(
 			"priority: waiting behind job %s (backfill is off)", blocker)}
