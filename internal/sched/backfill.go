@@ -550,8 +550,22 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		return first, 0
 	}
 	p.estimates++
-	a.req.Job = j
-	at, slots, then, ok := p.estimate(a.req, j.Tenant, p.res == nil)
+	// The first model blocked by capacity that can hold the job at some
+	// time: a model whose nodes never could (too few, too small) would
+	// leave the job with no reservation and give it to a later job.
+	var at model.Time
+	var slots []place.Slot
+	var then *futureState
+	ok := false
+	for i := range atts {
+		if a = &atts[i]; !a.v.capacity {
+			continue
+		}
+		a.req.Job = j
+		if at, slots, then, ok = p.estimate(a.req, j.Tenant, p.res == nil); ok {
+			break
+		}
+	}
 	if !ok {
 		return first, 0
 	}

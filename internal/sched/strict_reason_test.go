@@ -29,3 +29,30 @@ job de tenant=acme gpus=8 models=H100 jur=DE limit=1h
 		t.Errorf("de: %+v; want the capacity reason that its sites hold no H100", pe)
 	}
 }
+
+// A job that accepts several GPU models gets the reservation when its
+// first model can never hold it but another frees up (EASY: the first
+// job blocked by capacity reserves); before, it got none and the next
+// job took the reservation of the room it waits for.
+func TestReservationTriesEveryModel(t *testing.T) {
+	_, steps := reviewRun(t, `
+site par country=FR jur=EU,FR envelope_kw=100
+nodes a1 site=par model=A100 gpus=4
+nodes h1 site=par
+tenant acme
+policy all=off backfill=on
+running r1 tenant=acme on=h1:0-7 limit=2h started=-1h
+job big tenant=acme gpus=8 models=A100,H100 limit=1h
+job big2 tenant=acme gpus=8 models=H100 limit=1h
+`)
+	p := steps[0].plan
+	if steps[0].verr != nil {
+		t.Fatalf("verify: %v", steps[0].verr)
+	}
+	if len(p.Reservations) != 1 || p.Reservations[0].Job != "big" {
+		t.Errorf("reservations %+v; want big's, the first job blocked by capacity", p.Reservations)
+	}
+	if pe := pendingOf(p, "big"); pe == nil || pe.EstStart == 0 || !strings.Contains(pe.Message, "reserved 1 node(s)") {
+		t.Errorf("big: %+v; want an estimate and its reservation", pe)
+	}
+}
