@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/audit"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // rawWith sends body as is (json.Marshal would escape '<' six-fold past
@@ -87,5 +89,34 @@ func TestSilentNodeLossIsTheServersInTheAuditLog(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no audit entry of the replica lost; the test needs one")
+	}
+}
+
+// A token of a tenant the facility no longer has (its file changed and
+// the server restarted) holds no more: it reads nothing and seals no
+// secret for a tenant the facility does not know; an operator's still
+// works.
+func TestTokenOfARemovedTenantHoldsNoMore(t *testing.T) {
+	e := secEnv(t)
+	member := tokenFor(t, e.s, "member", "b")
+	admin := tokenFor(t, e.s, "tenant-admin", "b")
+	op := tokenFor(t, e.s, "operator", "")
+	fac := twoSitesAB()
+	fac.Tenants = slices.DeleteFunc(fac.Tenants, func(tn model.Tenant) bool { return tn.Name == "b" })
+	e.s.store.Close()
+	e = openEnv(t, e.dir, fac, true, e.clock)
+	e.s.cfg.Secrets = testSecretsKey(t)
+	for _, c := range []struct{ tok, method, path, body string }{
+		{member, "GET", "/v1/whoami", ""},
+		{member, "GET", "/v1/jobs", ""},
+		{admin, "PUT", "/v1/secrets/s1", `{"value":"v"}`},
+	} {
+		code, out := rawWith(e, withBearer(c.tok), c.method, c.path, []byte(c.body))
+		if code != http.StatusUnauthorized || !strings.Contains(string(out), "tenant b, which the facility no longer has") {
+			t.Errorf("%s %s with a token of removed tenant b: %d %.200s; want 401 saying why", c.method, c.path, code, out)
+		}
+	}
+	if code, out := rawWith(e, withBearer(op), "GET", "/v1/jobs", nil); code != http.StatusOK {
+		t.Errorf("an operator's token: %d %.200s", code, out)
 	}
 }

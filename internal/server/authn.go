@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 )
@@ -82,7 +84,27 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if err := tok.Valid(s.cfg.Now()); err != nil {
 		return auth.Principal{}, errUnauthenticated{err.Error()}
 	}
+	if why := s.outOfFacility(tok); why != "" {
+		return auth.Principal{}, errUnauthenticated{why}
+	}
 	return auth.Principal{Subject: "token:" + tok.Name, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site}, nil
+}
+
+// outOfFacility says why a token bound to a tenant or a site the
+// facility no longer has (removed from its file since the token was
+// made) holds no more; "" when it is in. Such a token would otherwise
+// act for a tenant the facility does not know (its secrets, its jobs).
+func (s *Server) outOfFacility(tok *auth.Token) string {
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	switch {
+	case tok.Tenant != "" && fac.Tenant(tok.Tenant) == nil:
+		return fmt.Sprintf("token of tenant %s, which the facility no longer has", tok.Tenant)
+	case tok.Site != "" && !slices.ContainsFunc(fac.Sites, func(st model.Site) bool { return st.ID == tok.Site }):
+		return fmt.Sprintf("token of site %s, which the facility no longer has", tok.Site)
+	}
+	return ""
 }
 
 // token returns the token record id (nil when there is none), from the
