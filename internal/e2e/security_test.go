@@ -44,7 +44,7 @@ func TestSecurityTokensRolesAndLeaks(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &alice); err != nil || !strings.HasPrefix(alice.Secret, "carnot_") {
 		t.Fatalf("token create printed %q (%v)", out, err)
 	}
-	if who, err := d.carnotAs(alice.Secret, "whoami"); err != nil || !strings.Contains(who, "token:alice: role member, tenant default") {
+	if who, err := d.carnotAs(alice.Secret, "whoami"); err != nil || !strings.Contains(who, "token:alice/"+alice.ID+": role member, tenant default") {
 		t.Errorf("whoami as alice: %q, %v", who, err)
 	}
 	if out, err := d.carnotAs(alice.Secret, "run", "-f", "--gpus", "1", "--", "echo", "hi"); err != nil || !strings.Contains(out, "hi") {

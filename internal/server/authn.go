@@ -87,7 +87,9 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if why := s.outOfFacility(tok); why != "" {
 		return auth.Principal{}, errUnauthenticated{why}
 	}
-	return auth.Principal{Subject: "token:" + tok.Name, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site}, nil
+	// The ID too: names are free, so two tokens may share one (a tenant-admin
+	// naming a token as an operator's is), and the actor must tell them apart.
+	return auth.Principal{Subject: "token:" + tok.Name + "/" + tok.ID, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site}, nil
 }
 
 // outOfFacility says why a token bound to a tenant or a site the

@@ -334,7 +334,7 @@ func TestNodeEnrollment(t *testing.T) {
 	var evs api.EventList
 	e.do("GET", "/v1/events", nil, &evs)
 	if !slices.ContainsFunc(evs.Events, func(ev api.Event) bool {
-		return ev.Node == "n3" && ev.Actor == "token:join-y" && strings.Contains(ev.Message, "a join token of site y cannot")
+		return ev.Node == "n3" && byToken(ev.Actor, "join-y") && strings.Contains(ev.Message, "a join token of site y cannot")
 	}) {
 		t.Errorf("no event records the refused enrollment of n3 in y: %+v", evs.Events)
 	}
@@ -403,7 +403,7 @@ func TestTokenGrants(t *testing.T) {
 	var m api.Token
 	e.doWith(ta, "POST", "/v1/tokens", api.TokenRequest{Name: "m2", Role: "member", Tenant: "a"}, &m)
 	var who api.WhoAmI
-	if code, _ := e.doWith(withBearer(m.Secret), "GET", "/v1/whoami", nil, &who); code != 200 || who.Role != "member" || who.Tenant != "a" || who.Subject != "token:m2" {
+	if code, _ := e.doWith(withBearer(m.Secret), "GET", "/v1/whoami", nil, &who); code != 200 || who.Role != "member" || who.Tenant != "a" || who.Subject != "token:m2/"+m.ID {
 		t.Fatalf("the new member token: %d %+v", code, who)
 	}
 	// Another tenant's token is not there for a's tenant-admin.

@@ -88,7 +88,7 @@ func TestFenceUnreachableNode(t *testing.T) {
 	if c, w := e.condition("n1"), e.sitePowerW("local"); c != model.NodeDown || w != down {
 		t.Fatalf("fenced n1: %s at %v W, want down at %v W", c, w, down)
 	}
-	if evs := e.nodeEvents("n1", "node n1 fenced"); len(evs) != 1 || evs[0].Actor != "token:operator-admin" ||
+	if evs := e.nodeEvents("n1", "node n1 fenced"); len(evs) != 1 || !byToken(evs[0].Actor, "operator-admin") ||
 		!strings.Contains(evs[0].Message, "counts as stopped") {
 		t.Fatalf("fence events %+v, want one by token:operator-admin saying its work counts as stopped", evs)
 	}
@@ -136,7 +136,7 @@ func TestFenceUnreachableNode(t *testing.T) {
 	if j := e.job(id); j.State != api.StateRunning {
 		t.Fatalf("job after unfence: %s (%s), want running", j.State, j.Message)
 	}
-	if evs := e.nodeEvents("n1", "node n1 unfenced"); len(evs) != 1 || evs[0].Actor != "token:operator-admin" {
+	if evs := e.nodeEvents("n1", "node n1 unfenced"); len(evs) != 1 || !byToken(evs[0].Actor, "operator-admin") {
 		t.Errorf("unfence events %+v, want one by token:operator-admin", evs)
 	}
 }
@@ -260,7 +260,7 @@ func TestFencedNodeSilentWithWork(t *testing.T) {
 	if c, w := e.condition("n1"), e.sitePowerW("local"); c != model.NodeDown || w != down {
 		t.Fatalf("n1 fenced again: %s at %v W, want down at %v W", c, w, down)
 	}
-	if evs := e.nodeEvents("n1", "node n1 fenced again"); len(evs) != 1 || evs[0].Actor != "token:operator-admin" {
+	if evs := e.nodeEvents("n1", "node n1 fenced again"); len(evs) != 1 || !byToken(evs[0].Actor, "operator-admin") {
 		t.Errorf("events %+v, want one fence again by token:operator-admin", evs)
 	}
 }
