@@ -268,6 +268,10 @@ func (p *pass) validate(t *model.Tenant, j *model.Job) (verdict, bool) {
 		return bad("gpus per replica must be within 0..64 (got %d)", j.GPUsPerReplica)
 	case j.CPUsPerReplica < 0 || j.MemGiBPerReplica < 0:
 		return bad("cpus and memory must not be negative")
+	case j.Kind == model.KindDeployment && j.MinReplicas > j.Replicas:
+		// plan.Verify holds a deployment to its minimum: one above its
+		// count could never start as planned (the loader refuses it too)
+		return bad("min_replicas %d above replicas %d", j.MinReplicas, j.Replicas)
 	}
 	if j.PriorityClass != "" && p.classes[j.PriorityClass] == nil {
 		return bad("unknown priority class %q", j.PriorityClass)

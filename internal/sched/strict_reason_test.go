@@ -3,6 +3,10 @@ package sched_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+	"github.com/carnot-dc/carnot/internal/sched"
 )
 
 // With backfill off, a job whose allowed sites have no node of its model
@@ -54,5 +58,21 @@ job big2 tenant=acme gpus=8 models=H100 limit=1h
 	}
 	if pe := pendingOf(p, "big"); pe == nil || pe.EstStart == 0 || !strings.Contains(pe.Message, "reserved 1 node(s)") {
 		t.Errorf("big: %+v; want an estimate and its reservation", pe)
+	}
+}
+
+// A deployment whose minimum is above its count (the loader refuses it;
+// a driver may not) is invalid, not planned below what plan.Verify
+// holds it to.
+func TestDeploymentMinAboveCountInvalid(t *testing.T) {
+	f := deployBase(1)
+	d := makeJob("d", "a").Deployment(2, 3, 4).Class("low", true).Obj()
+	snap := &model.Snapshot{Facility: f, Pending: []*model.Job{d}}
+	p := sched.Schedule(snap, t0)
+	if err := plan.Verify(snap, &p); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+	if pe := pendingOf(p, "d"); pe == nil || pe.Code != model.ReasonInvalid || !strings.Contains(pe.Message, "min_replicas 3 above replicas 2") {
+		t.Errorf("d: %+v; want invalid", pe)
 	}
 }
