@@ -206,7 +206,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	for _, p := range a.Replicas {
 		if n := s.nodes[p.Node]; n != nil {
 			delete(n.jobs, js.doc.ID)
-			if a.PreemptedFor != "" && js.stop == stopPreempt {
+			if a.PreemptedFor != "" { // also when cancelled while it was being preempted
 				s.claim(n, p.GPUs, a.PreemptedFor)
 			}
 		}

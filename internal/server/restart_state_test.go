@@ -230,3 +230,28 @@ func TestCheckpointAckSurvivesRestart(t *testing.T) {
 		t.Errorf("after a restart %s's tasks %+v; want the victim's stopped with no grace", node, e.tasks(node))
 	}
 }
+
+// A victim cancelled while it is being preempted still frees its GPUs
+// for the job it was preempted for: they are claimed for it, as they are
+// when the victim ends by the preemption.
+func TestVictimCancelledDuringPreemptionLeavesItsClaim(t *testing.T) {
+	e, v1, v2, boss := twoLowJobs(t, nil)
+	victim := v1
+	if e.job(v2).State == api.StatePreempting {
+		victim = v2
+	}
+	if code := e.do("POST", "/v1/jobs/"+victim+"/cancel", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("cancel: %d", code)
+	}
+	node := e.job(victim).Replicas[0].Node
+	e.report(node, exited(victim, 0, 1, 143))
+	if j := e.job(victim); j.State != api.StateCancelled {
+		t.Fatalf("victim %s, want cancelled", j.State)
+	}
+	e.s.mu.Lock()
+	by := e.s.nodes[node].gpus[0].ClaimedBy
+	e.s.mu.Unlock()
+	if by != boss {
+		t.Errorf("%s's GPU 0 claimed by %q once the cancelled victim ended; want %s, which preempted it", node, by, boss)
+	}
+}
