@@ -402,9 +402,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 			js.grace = max(0, js.doc.StopBy.Sub(now))
 		}
 		a.Terminating, a.EvictAt = true, model.TimeOf(now.Add(js.grace))
-		if js.stop == stopPreempt {
-			a.PreemptedFor = js.doc.PreemptedFor // its beneficiary waits for it
-		}
+		a.PreemptedFor = js.doc.PreemptedFor // its beneficiary waits for it (a cancel since, too)
 	}
 }
 
