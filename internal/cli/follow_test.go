@@ -25,7 +25,6 @@ import (
 // node has not registered again), the fourth ends with the replica.
 type flakyLogs struct {
 	mu      sync.Mutex
-	out     string
 	queries []string
 	gets    int
 }
