@@ -88,3 +88,48 @@ func TestDeploymentNeverScaledUpAndPreempted(t *testing.T) {
 		t.Error("no case preempted d: Verify's check went untried")
 	}
 }
+
+// A job that preempts keeps, until its victims leave, the room it will
+// start in with its CPUs, memory and exclusivity, not only the victims'
+// GPUs: a later job must not start on the CPUs the beneficiary needs
+// beyond its victim's (it would be preempted at the next pass), nor on
+// the node an exclusive beneficiary needs whole.
+func TestPreemptionHoldKeepsCPUsAndExclusivity(t *testing.T) {
+	twoNodes := deployBase(2)
+	twoNodes.Policy.Quotas = false
+	oneNode := deployBase(1)
+	oneNode.Policy.Quotas = false
+	for name, tc := range map[string]struct {
+		f       *model.Facility
+		v, h, z *model.Job
+		run     []model.Allocation
+	}{
+		"CPUs": {
+			f: twoNodes,
+			v: makeJob("v", "b").Gang(1, 4).Class("low", true).Resources(64, 32).Obj(),
+			h: makeJob("h", "a").Gang(1, 4).Class("high", true).Resources(128, 32).Submit(t0 - 100).Obj(),
+			z: makeJob("z", "b").Gang(1, 4).Class("low", true).Resources(64, 32).Submit(t0 - 50).Obj(),
+			run: []model.Allocation{allocation(makeJob("y", "b").Gang(1, 4).Class("high", false).Resources(64, 32).Obj(),
+				t0-2*model.Time(model.Hour), model.Placement{Node: "n2", GPUs: gpuRange(0, 4)})},
+		},
+		"exclusive": {
+			f: oneNode,
+			v: makeJob("v", "b").Gang(1, 4).Class("low", true).Obj(),
+			h: makeJob("h", "a").Gang(1, 4).Class("high", true).Exclusive().Submit(t0 - 100).Obj(),
+			z: makeJob("z", "b").Gang(1, 4).Class("low", true).Submit(t0 - 50).Obj(),
+		},
+	} {
+		run := append([]model.Allocation{allocation(tc.v, t0-2*model.Time(model.Hour), model.Placement{Node: "n1", GPUs: gpuRange(0, 4)})}, tc.run...)
+		snap := &model.Snapshot{Facility: tc.f, Running: run, Pending: []*model.Job{tc.h, tc.z}}
+		p := sched.Schedule(snap, t0)
+		if err := plan.Verify(snap, &p); err != nil {
+			t.Errorf("%s: verify: %v", name, err)
+		}
+		if len(p.Preemptions) != 1 || p.Preemptions[0].Victim != "v" {
+			t.Fatalf("%s: preemptions %+v; the test needs v preempted for h", name, p.Preemptions)
+		}
+		if s := started(p, "z"); s != nil && s.Replicas[0].Node == "n1" {
+			t.Errorf("%s: z starts on n1, which h needs once v leaves", name)
+		}
+	}
+}

@@ -116,9 +116,10 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 			}
 		}
 		p.c.HoldPower(s.Node, extra)
-		if len(free) == 0 && len(s.GPUs) > 0 {
-			continue // on a victim's GPUs, CPUs and memory
-		}
+		// Also a replica wholly on its victims' GPUs takes its CPUs and
+		// memory, and marks the node j's (an exclusive j keeps it whole):
+		// what the victims free may not be all it needs there, and the
+		// jobs after it must not take the rest.
 		p.c.Take(s.Node, free, &req, capW)
 		if len(p.holds) > 0 {
 			end := model.Forever
