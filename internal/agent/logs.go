@@ -149,14 +149,6 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// gapLine is the line that stands for bytes [from, to) of a stream that
-// rotation dropped before a reader got them. It is not part of the
-// output: offsets do not count it, and to is where the output goes on.
-func gapLine(stream string, from, to int64) string {
-	return fmt.Sprintf("[carnot: %d bytes of %s were dropped by log rotation; the output goes on at byte %d]\n",
-		to-from, stream, to)
-}
-
 // lineWriter passes a log on and remembers whether what it passed ends
 // a line, so that a gap line starts on a line of its own.
 type lineWriter struct {
@@ -175,7 +167,7 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 // gap writes the gap line of bytes [from, to) of stream, after a newline
 // when the output before it ends mid-line.
 func (l *lineWriter) gap(stream string, from, to int64) error {
-	line := gapLine(stream, from, to)
+	line := api.GapLine(stream, from, to)
 	if !l.nl {
 		line = "\n" + line
 	}

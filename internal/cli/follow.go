@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -183,16 +181,9 @@ func (f *logFollower) replicaEnded(ctx context.Context) (bool, error) {
 	return st != api.ReplicaAssigned && st != api.ReplicaRunning, nil
 }
 
-// gapLineRE is the line the node agent puts where log rotation dropped
-// bytes a follower had not read (api.AgentLogsPath): not part of the
-// output, it says where the output goes on.
-var gapLineRE = regexp.MustCompile(`^\[carnot: [0-9]+ bytes of std(?:out|err) were dropped by log rotation; the output goes on at byte ([0-9]+)\]\n$`)
-
-// maxGapLine bounds the start of a line kept to recognise a gap line.
-const maxGapLine = 160
-
 // posWriter passes a replica's output on and keeps its position in the
-// whole output: the bytes passed, less the gap lines, which set it.
+// whole output: the bytes passed, less the gap lines (api.GapLine) the
+// node agent puts where log rotation dropped bytes, which set it.
 type posWriter struct {
 	w    io.Writer
 	pos  int64
@@ -207,16 +198,14 @@ func (p *posWriter) Write(b []byte) (int, error) {
 	}
 	for _, c := range b[:n] {
 		p.pos++
-		if len(p.line) <= maxGapLine {
+		if len(p.line) <= api.MaxGapLine {
 			p.line = append(p.line, c)
 		}
 		if c != '\n' {
 			continue
 		}
-		if m := gapLineRE.FindSubmatch(p.line); m != nil {
-			if at, perr := strconv.ParseInt(string(m[1]), 10, 64); perr == nil {
-				p.pos = at
-			}
+		if at, ok := api.ParseGapLine(p.line); ok {
+			p.pos = at
 		}
 		p.line = p.line[:0]
 	}
