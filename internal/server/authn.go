@@ -96,10 +96,11 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 // facility no longer has (removed from its file since the token was
 // made) holds no more; "" when it is in. Such a token would otherwise
 // act for a tenant the facility does not know (its secrets, its jobs).
+// It reads the configured facility, whose tenants and sites the server
+// never changes (nodes joining replace s.fac, not them), so that every
+// request is not made to wait for mu, which a commit holds.
 func (s *Server) outOfFacility(tok *auth.Token) string {
-	s.mu.Lock()
-	fac := s.fac
-	s.mu.Unlock()
+	fac := s.cfg.Facility
 	switch {
 	case tok.Tenant != "" && fac.Tenant(tok.Tenant) == nil:
 		return fmt.Sprintf("token of tenant %s, which the facility no longer has", tok.Tenant)

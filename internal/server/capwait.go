@@ -34,6 +34,7 @@ import (
 // written with the start that makes it and with the change that ends
 // it, so a restarted server or a new leader keeps it: the limits agents
 // reported are in memory only, so it waits for their next report.
+
 // lowerings lists the live replicas that recap rc lowers: a lower cap,
 // or a cap where there was none. Caller holds mu, before rc is applied.
 func (s *Server) lowerings(rc model.Recap) []api.PowerWait {
