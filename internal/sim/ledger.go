@@ -213,7 +213,8 @@ func (l *ledger) price(si *siteInfo, w float64, a, b model.Time) Energy {
 	// A span longer than longSpan (a job slowed to a crawl, whose end lies
 	// ages ahead) is priced hour by hour only where the series has hours:
 	// the rest is unpriced, in one step, so that it takes no time.
-	if lo, hi := seriesSpan(si.grid); b-a > longSpan {
+	if b-a > longSpan {
+		lo, hi := seriesSpan(si.grid)
 		for _, part := range [][2]model.Time{{a, min(b, max(a, lo))}, {max(a, min(b, hi)), b}} {
 			if kwh := w * float64(part[1]-part[0]) / 3.6e6; part[1] > part[0] {
 				e.ITkWh += kwh
