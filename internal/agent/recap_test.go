@@ -15,6 +15,14 @@ import (
 // limitOf is GPU i's power limit as the fake NVML has it.
 func limitOf(a *Agent, i int) int { return a.cfg.Devices.Info()[i].PowerLimitW }
 
+// settled waits for the agent's locked work in progress to end: a recap
+// sets the GPUs' limits, then rewrites caps.json, under the agent's lock,
+// so a test that saw the new limit reads caps.json only after this.
+func settled(a *Agent) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+}
+
 // recordedCaps is caps.json: the limit to restore of each capped GPU.
 func recordedCaps(t *testing.T, a *Agent) map[int]int {
 	t.Helper()
@@ -51,6 +59,7 @@ func TestRecapSetsTheNewLimit(t *testing.T) {
 	srv.assign(task)
 	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 500 }, "GPU 1 at the raised 500 W cap (it is at %d W)", limitOf(a, 1))
 	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 500 }, "GPU 1 busy under its 500 W cap: %+v", gpuSample(srv, 1))
+	settled(a)
 	if got := recordedCaps(t, a); got[1] != 700 {
 		t.Errorf("caps.json %v while GPU 1 is capped, want 700 W to restore", got)
 	}
@@ -62,6 +71,7 @@ func TestRecapSetsTheNewLimit(t *testing.T) {
 	srv.assign(task)
 	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 700 }, "GPU 1 back at 700 W once the cap is lifted (it is at %d W)", limitOf(a, 1))
 	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 560 }, "GPU 1 busy uncapped: %+v", gpuSample(srv, 1))
+	settled(a)
 	if got := recordedCaps(t, a); got != nil {
 		t.Errorf("caps.json %v once no GPU is capped, want none", got)
 	}
@@ -110,6 +120,7 @@ func TestRecapLiftKeepsAnotherTasksCap(t *testing.T) {
 	if lim := limitOf(a, 1); lim != 300 {
 		t.Errorf("GPU 1, which capped y holds too, has limit %d W after x's cap was lifted; want y's 300 W", lim)
 	}
+	settled(a)
 	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
 		t.Errorf("caps.json %v, want GPU 1 alone (y's), 700 W to restore", got)
 	}
@@ -135,6 +146,7 @@ func TestRecapLowersTheLimit(t *testing.T) {
 	srv.assign(task)
 	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 400 }, "GPU 1 at the lowered 400 W cap (it is at %d W)", limitOf(a, 1))
 	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 400 }, "GPU 1 busy under its 400 W cap: %+v", gpuSample(srv, 1))
+	settled(a)
 	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
 		t.Errorf("caps.json %v after the cap was lowered, want GPU 1's 700 W to restore", got)
 	}
@@ -146,6 +158,7 @@ func TestRecapLowersTheLimit(t *testing.T) {
 	srv.assign(task)
 	eventually(t, 2*time.Second, func() bool { return limitOf(a, 1) == 300 }, "GPU 1 at 300 W, lowered from its own limit (it is at %d W)", limitOf(a, 1))
 	eventually(t, 2*time.Second, func() bool { return gpuSample(srv, 1).PowerW == 300 }, "GPU 1 busy under its 300 W cap: %+v", gpuSample(srv, 1))
+	settled(a)
 	if got := recordedCaps(t, a); len(got) != 1 || got[1] != 700 {
 		t.Errorf("caps.json %v once the lifted cap was lowered again, want GPU 1's 700 W to restore", got)
 	}
