@@ -2,6 +2,7 @@ package sched_test
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -44,6 +45,43 @@ func (w *world) removeRunning(match func(*model.Allocation) bool, dirty bool) []
 	}
 	w.running = keep
 	return gone
+}
+
+// lose ends one replica of a running deployment, as an agent's report
+// of a lost replica would: its GPUs are free (dirty when asked) and the
+// deployment, below its count, is queued again to scale up.
+func (w *world) lose(a *args) error {
+	if len(a.pos) != 2 {
+		return fmt.Errorf("want: lose JOB NODE:GPUS [dirty=yes]")
+	}
+	pl, err := parsePlacement(a.pos[1])
+	if err != nil {
+		return err
+	}
+	dirty, err := a.bool("dirty", false)
+	if err != nil {
+		return err
+	}
+	for i := range w.running {
+		al := &w.running[i]
+		if al.Job.ID != a.pos[0] || al.Job.Kind != model.KindDeployment {
+			continue
+		}
+		for k, r := range al.Replicas {
+			if r.Node == pl.Node && slices.Equal(r.GPUs, pl.GPUs) {
+				al.Replicas = slices.Delete(slices.Clone(al.Replicas), k, k+1)
+				w.touch(r, al.Job.Tenant, dirty)
+				if len(al.Replicas) == 0 {
+					w.running = slices.Delete(w.running, i, i+1)
+				}
+				if w.findPending(a.pos[0]) == nil {
+					w.pending = append(w.pending, al.Job)
+				}
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("deployment %q runs no replica on %s", a.pos[0], a.pos[1])
 }
 
 func (w *world) cancel(a *args) error {

@@ -94,6 +94,7 @@ func (w *world) do(fields []string) error {
 		"preempted": w.preempted, "seed": w.seedOf, "now": w.now, "advance": w.advance,
 		"drain": w.condition(model.NodeDraining), "down": w.condition(model.NodeDown), "up": w.condition(model.NodeUp),
 		"dirty": w.dirty, "scrub": w.scrub, "finish": w.finish, "cancel": w.cancel, "apply": w.apply, "evict": w.evict,
+		"lose": w.lose,
 	}
 	h, ok := handlers[fields[0]]
 	if !ok {

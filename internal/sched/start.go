@@ -247,7 +247,7 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	if ti := p.q.Tenant(j.Tenant); p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 {
 		want = min(want, int(p.available(ti, a.model)/int64(j.GPUsPerReplica)))
 	}
-	if v, ok := p.recall(&a.req); ok {
+	if v, ok := p.recall(&a.req); ok && !p.holdsOwn(j, &a.req) {
 		a.v = p.deploymentVerdict(j, a, need, 0, v)
 		return false
 	}
@@ -287,6 +287,11 @@ func (p *pass) deploySlots(j *model.Job, a *attempt, n, capW int, tags []string)
 	p.c.Begin()
 	defer p.c.Rollback()
 	for len(slots) < n {
+		if s, ok := p.joinOwn(j, &a.req, slots); ok {
+			p.c.Take(s.Node, s.GPUs, &a.req, capW)
+			slots = append(slots, s)
+			continue
+		}
 		res := p.c.Find(&a.req)
 		if !res.OK() {
 			fail = p.placementVerdict(j, &a.req, &res, tags)
@@ -299,6 +304,43 @@ func (p *pass) deploySlots(j *model.Job, a *attempt, n, capW int, tags []string)
 		slots = append(slots, res.Slots[0])
 	}
 	return slots, fail
+}
+
+// holdsOwn reports whether r is an exclusive-node deployment j's and j
+// runs: its next replica may join a node it holds, which no failure
+// kept for requests like r (recall) has looked at.
+func (p *pass) holdsOwn(j *model.Job, r *place.Request) bool {
+	return r.ExclusiveNode && p.running(j.ID) != nil
+}
+
+// joinOwn finds room for one more replica of exclusive-node deployment
+// j on a node it holds already, running or among slots (taken this
+// pass): the lowest-numbered such node with room. Nobody else may join
+// those nodes, so Find never offers them.
+func (p *pass) joinOwn(j *model.Job, r *place.Request, slots []place.Slot) (place.Slot, bool) {
+	if !r.ExclusiveNode {
+		return place.Slot{}, false
+	}
+	best := place.Slot{Node: -1}
+	try := func(n int) {
+		if best.Node >= 0 && n >= best.Node {
+			return
+		}
+		if gpus, ok := p.c.JoinOwn(n, r); ok {
+			best = place.Slot{Node: n, GPUs: gpus}
+		}
+	}
+	if a := p.running(j.ID); a != nil {
+		for _, rep := range a.Replicas {
+			if n, ok := p.c.NodeIndex[rep.Node]; ok {
+				try(n)
+			}
+		}
+	}
+	for _, s := range slots {
+		try(s.Node)
+	}
+	return best, best.Node >= 0
 }
 
 // capFloor is the lowest cap a start on model m may get, when power
