@@ -67,6 +67,10 @@ type Job struct {
 	// those jobs reaches its nodes once their agents report the lower
 	// limit set (docs/operations.md, lending power).
 	PowerWaits []PowerWait `json:"power_waits,omitempty"`
+	// Crashes, on a running deployment, counts its replicas in a row
+	// that failed within 10 minutes of their start: the back-off before
+	// the next one's replacement doubles with each (docs/operations.md).
+	Crashes int `json:"crashes,omitempty"`
 	// PastAttempts names the nodes of the last MaxPastAttempts earlier
 	// attempts, so that their logs are read where they ran.
 	PastAttempts []PastAttempt `json:"past_attempts,omitempty"`
@@ -131,7 +135,11 @@ type Replica struct {
 	AssignedAt *time.Time `json:"assigned_at,omitempty"`
 	// Released, on an ended replica of a deployment that runs on, says
 	// its GPUs were freed and its GPU time added to the job's usage.
-	Released  bool       `json:"released,omitempty"`
+	Released bool `json:"released,omitempty"`
+	// ReplaceAt, on an ended replica of a deployment that runs on and
+	// crashes in a row, is when its back-off ends: its GPUs stay the
+	// deployment's until then, and it is replaced after.
+	ReplaceAt *time.Time `json:"replace_at,omitempty"`
 	State     string     `json:"state"`
 	PID       int        `json:"pid,omitempty"`
 	ExitCode  *int       `json:"exit_code,omitempty"`

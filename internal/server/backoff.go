@@ -18,8 +18,9 @@ import (
 // crashBackoff to crashBackoffMax (Kubernetes' CrashLoopBackOff): its
 // GPUs stay with the deployment, idle, until then. A replica that ran
 // longer, ended with exit code 0 or was lost with its node resets the
-// count and is replaced at once. The back-offs live in memory: a
-// restarted server replaces at once, and counts again.
+// count and is replaced at once. The count and each back-off's end are
+// in the job's document (api.Job.Crashes, api.Replica.ReplaceAt): a
+// restarted server or a new leader waits as this one would have.
 const (
 	crashWindow     = 10 * time.Minute
 	crashBackoff    = 10 * time.Second
@@ -33,22 +34,29 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	crashed := (r.State == api.ReplicaFailed || r.State == api.ReplicaExited && (r.ExitCode == nil || *r.ExitCode != 0)) &&
 		(r.StartedAt == nil || now.Sub(*r.StartedAt) < crashWindow)
 	if !crashed {
-		js.crashes = 0
+		js.doc.Crashes = 0
 	} else {
-		js.crashes++
+		js.doc.Crashes++
 	}
-	if js.crashes <= 1 { // a replica that ran, or the first to crash
+	if js.doc.Crashes <= 1 { // a replica that ran, or the first to crash
 		s.release(js, i, now, c)
 		return
 	}
-	d := min(crashBackoff<<min(js.crashes-2, 16), crashBackoffMax)
+	d := min(crashBackoff<<min(js.doc.Crashes-2, 16), crashBackoffMax)
+	r.ReplaceAt = ptrTime(now.Add(d).UTC())
+	s.backOff(js, i, *r.ReplaceAt)
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
+		i, d, js.doc.Crashes, crashWindow))
+}
+
+// backOff keeps replica i of js from its replacement until at. Caller
+// holds mu.
+func (s *Server) backOff(js *jobState, i int, at time.Time) {
 	if js.releaseAt == nil {
 		js.releaseAt = map[int]time.Time{}
 	}
-	js.releaseAt[i] = now.Add(d)
+	js.releaseAt[i] = at
 	s.backingOff[js.doc.ID] = js
-	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
-		i, d, js.crashes, crashWindow))
 }
 
 // releaseDue frees the replicas whose back-off is over. Caller holds mu.

@@ -101,3 +101,47 @@ func (e *env) gpusUsed(node string) int {
 	}
 	return n.GPUsUsed
 }
+
+// A crash-looping replica's back-off, and the count of failures in a row
+// that sets it, survive a restart or a change of leader: the replacement
+// still waits (before, a restarted server replaced it at once and
+// counted from one again), and the GPUs stay the deployment's meanwhile.
+func TestCrashBackoffSurvivesRestart(t *testing.T) {
+	e, d := crashLoop(t)
+	for _, idx := range []int{1, 2} { // the first failure is replaced at once
+		e.clock.add(time.Second)
+		e.report("n1", running(d, 0, 1), exited(d, idx, 1, 1))
+		e.pass()
+		if idx == 1 {
+			e.report("n1", running(d, 0, 1), running(d, 2, 1))
+		}
+	}
+	n := len(e.job(d).Replicas)
+	e = e.restart(true)
+	e.report("n1", running(d, 0, 1))
+	e.pass()
+	if got := len(e.job(d).Replicas); got != n {
+		t.Fatalf("%d replicas right after the restart; want %d: the 10s back-off still runs", got, n)
+	}
+	if used := e.gpusUsed("n1"); used != 2 {
+		t.Errorf("n1 has %d GPUs in use during the back-off after the restart; want the deployment's 2", used)
+	}
+	e.clock.add(10 * time.Second)
+	e.report("n1", running(d, 0, 1))
+	e.pass()
+	rs := e.job(d).Replicas
+	if len(rs) != n+1 || rs[n].State != api.ReplicaAssigned {
+		t.Fatalf("replicas %+v once the back-off ended; want one more, assigned", rs)
+	}
+	e.report("n1", running(d, 0, 1), running(d, rs[n].Index, 1))
+	e = e.restart(true)
+	e.clock.add(time.Second)
+	e.report("n1", running(d, 0, 1), exited(d, rs[n].Index, 1, 1))
+	e.pass()
+	if got := len(e.job(d).Replicas); got != n+1 {
+		t.Fatalf("%d replicas after a third failure in a row, across a restart; want no replacement yet (20s back-off)", got)
+	}
+	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 20s: 3 replica(s) in a row failed") {
+		t.Errorf("events %q; want the third failure's 20s back-off, counted across the restart", evs)
+	}
+}

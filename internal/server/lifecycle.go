@@ -143,7 +143,7 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 		js.doc.Usage.GPUSeconds += gs
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
-	r.Released = true
+	r.Released, r.ReplaceAt = true, nil
 	c.job(js, "", "")
 	if n := s.nodes[r.Node]; n != nil && !slices.ContainsFunc(reps, func(p model.Placement) bool { return p.Node == r.Node }) {
 		delete(n.jobs, js.doc.ID)
@@ -218,7 +218,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	}
 	js.alloc = nil
 	js.doc.PreemptedFor, js.doc.StopBy = "", nil
-	js.capsSet, js.releaseAt, js.crashes = nil, nil, 0
+	js.capsSet, js.releaseAt, js.doc.Crashes = nil, nil, 0
 	delete(s.backingOff, js.doc.ID)
 	js.unhold()
 	delete(s.running, js.doc.ID)

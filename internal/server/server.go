@@ -363,8 +363,12 @@ func (s *Server) restoreAlloc(js *jobState) {
 	if js.doc.StartTime != nil {
 		a.Started = model.TimeOf(*js.doc.StartTime)
 	}
-	for _, r := range js.doc.Replicas {
-		if !live(&r) {
+	for i, r := range js.doc.Replicas {
+		backingOff := r.ReplaceAt != nil && !r.Released
+		if backingOff { // its GPUs stay the deployment's until then (backoff.go)
+			s.backOff(js, i, *r.ReplaceAt)
+		}
+		if !live(&r) && !backingOff {
 			continue
 		}
 		a.Replicas = append(a.Replicas, model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, StartCapW: r.StartPowerCapW})

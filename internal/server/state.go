@@ -46,10 +46,9 @@ type jobState struct {
 	// since its cap last changed (-1: an agent too old to say), which
 	// ends a held start's wait (capwait.go; the hold is in doc).
 	capsSet map[int]int
-	// crashes counts a running deployment's replicas in a row that failed
-	// soon after their start; releaseAt holds those whose GPUs it keeps
-	// until their back-off ends, by position in doc.Replicas (backoff.go).
-	crashes   int
+	// releaseAt holds a running deployment's ended replicas whose GPUs it
+	// keeps until their back-off ends, by position in doc.Replicas
+	// (backoff.go; doc.Crashes and each Replica.ReplaceAt keep it).
 	releaseAt map[int]time.Time
 }
 
