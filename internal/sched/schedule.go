@@ -216,8 +216,13 @@ func (p *pass) consider(j *model.Job) {
 			last = max(last, a.EvictAt)
 		}
 		p.holdForVictims(t, j, sites, ws, last)
-		p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
-			"preempting: waiting for %d preempted job(s) to exit (by %s)", len(ws), last)}, last)
+		// A victim still there past its eviction (its agent slow to
+		// report the end) is overdue: j may start as soon as it is gone.
+		msg := fmt.Sprintf("preempting: waiting for %d preempted job(s) to exit (by %s)", len(ws), last)
+		if last < p.now {
+			msg = fmt.Sprintf("preempting: waiting for %d preempted job(s) to exit (due by %s, overdue)", len(ws), last)
+		}
+		p.pending(j, verdict{code: model.ReasonPreempting, msg: msg}, max(p.now, last))
 		return
 	}
 	first, attempts := p.tryModels(t, j, sites, tags)
