@@ -102,9 +102,10 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 // the pass) go, and recaps that no longer hold (recapHolds: a job that
 // ended, is being stopped or is a victim of p, a recap that changes no
 // cap or would take a replica below its own); then plan.Verify against
-// cur drops each start, preemption or recap it finds a violation for (a
-// start that needed the power a dropped recap would have given back
-// goes in the next round). It returns the dropped starts' jobs.
+// cur drops each start, preemption or recap it finds a violation for,
+// with the job's deferral, reservation and estimated start (a start
+// that needed the power a dropped recap would have given back goes in
+// the next round). It returns the dropped starts' jobs.
 func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string {
 	still := map[string]bool{}
 	var pending []*model.Job
@@ -166,6 +167,15 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 		})
 		p.Preemptions = slices.DeleteFunc(p.Preemptions, func(pr model.Preemption) bool { return bad[pr.Victim] || bad[pr.Beneficiary] })
 		p.Recaps = slices.DeleteFunc(p.Recaps, func(rc model.Recap) bool { return bad[rc.Job] })
+		// A bad job's deferral, reservation and estimate go too: left,
+		// they would fail every round until the whole plan went.
+		p.Deferrals = slices.DeleteFunc(p.Deferrals, func(d model.Deferral) bool { return bad[d.Job] })
+		p.Reservations = slices.DeleteFunc(p.Reservations, func(r model.Reservation) bool { return bad[r.Job] })
+		for i := range p.Pending {
+			if bad[p.Pending[i].Job] {
+				p.Pending[i].EstStart = 0
+			}
+		}
 	}
 }
 
