@@ -197,7 +197,8 @@ func showTable(out io.Writer, s facility.Summary) error {
 	p("backfill\t%s (depth %d, reservation %s)\n", onOff(pol.Backfill), pol.BackfillDepth, onOff(pol.Reservation))
 	p("topology\t%s\n", onOff(pol.Topology))
 	p("power\t%s\n", onOff(pol.Power))
-	p("power_capping\t%s (share of the envelope: %s, lend to running capped jobs: %s)\n", onOff(pol.PowerCapping), onOff(pol.PowerShare), onOff(pol.PowerRecap))
+	p("power_capping\t%s (share of the envelope: %s, lend to running capped jobs: %s, deadlines planned at capped speed exponent %g)\n",
+		onOff(pol.PowerCapping), onOff(pol.PowerShare), onOff(pol.PowerRecap), pol.CappedSpeedExponent)
 	p("deferral\t%s (carbon weight %g)\n", onOff(pol.Deferral), pol.CarbonWeight)
 	p("sovereignty\t%s (running work found outside: %s)\n", onOff(pol.Sovereignty), pol.OutsideJurisdiction)
 	return w.Flush()

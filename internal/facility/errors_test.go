@@ -170,6 +170,12 @@ cohorts:`
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"power recap without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_recap: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_recap: power_recap raises the caps of running capped jobs; it needs power: true and power_capping: true`}},
+		{"negative capped speed exponent", edit(t, "cohorts:", "policy:\n  capped_speed_exponent: -0.5\ncohorts:"), []string{
+			`t.yaml:21: policy.capped_speed_exponent: -0.5 is out of range; use a value from 0 to 4`}},
+		{"absurd capped speed exponent", edit(t, "cohorts:", "policy:\n  capped_speed_exponent: 50\ncohorts:"), []string{
+			`t.yaml:21: policy.capped_speed_exponent: 50 is out of range; use a value from 0 to 4`}},
+		{"capped speed exponent not a number", edit(t, "cohorts:", "policy:\n  capped_speed_exponent: slow\ncohorts:"), []string{
+			`t.yaml:21: policy.capped_speed_exponent: must be a number, not a string`}},
 		{"cap below idle", edit(t, "cohorts:", "gpu_models:\n  H100: {min_cap_watts: 50}\ncohorts:"), []string{
 			`t.yaml:21: gpu_models.H100.min_cap_watts: min cap 50 W is below the idle draw 72 W: a capped busy GPU cannot draw less than an idle one; set min_cap_watts >= idle_watts (0 turns capping off)`}},
 		{"syntax error", "name: t\nsites: [\n", []string{

@@ -111,6 +111,7 @@ type PolicyInfo struct {
 	PowerCapping        bool    `json:"power_capping"`
 	PowerShare          bool    `json:"power_share"`
 	PowerRecap          bool    `json:"power_recap"`
+	CappedSpeedExponent float64 `json:"capped_speed_exponent"`
 	Deferral            bool    `json:"deferral"`
 	CarbonWeight        float64 `json:"carbon_weight"`
 	Sovereignty         bool    `json:"sovereignty"`
@@ -209,6 +210,7 @@ func Summarize(f *model.Facility) Summary {
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
 		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
 		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare, PowerRecap: p.Lends(),
+		CappedSpeedExponent: p.CappedSpeedExponent,
 		OutsideJurisdiction: string(model.OutsideFlag),
 	}
 	if p.Outside != "" {

@@ -269,7 +269,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 
 var policyFields = []string{"order", "reservation", "power_share", "power_recap", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"victim_ratio", "reclaim_min_run",
-	"backfill", "backfill_depth", "topology", "power", "power_capping", "deferral", "carbon_weight", "sovereignty",
+	"backfill", "backfill_depth", "topology", "power", "power_capping", "capped_speed_exponent", "deferral", "carbon_weight", "sovereignty",
 	"outside_jurisdiction"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
@@ -358,6 +358,9 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	}
 	if v, ok := o.number("carbon_weight", 0, 1); ok {
 		p.CarbonWeight = v
+	}
+	if v, ok := o.number("capped_speed_exponent", 0, model.MaxCappedSpeedExponent); ok {
+		p.CappedSpeedExponent = v
 	}
 	if v, ok := o.str("outside_jurisdiction"); ok {
 		switch model.OutsideAction(v) {

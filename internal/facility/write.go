@@ -205,6 +205,7 @@ func (e *emitter) policy(p model.Policy) {
 	if p.Lends() {
 		e.line(2, "power_recap: true")
 	}
+	e.line(2, "capped_speed_exponent: "+e.num(p.CappedSpeedExponent))
 	e.line(2, "deferral: "+b(p.Deferral))
 	e.line(2, "carbon_weight: "+e.num(p.CarbonWeight))
 	if p.Outside == model.OutsideRequeue {

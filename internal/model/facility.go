@@ -176,10 +176,19 @@ type Policy struct {
 	// and takes it back for starts (recaps lower them again, never below
 	// the cap each started with). Off by default: it trades energy for
 	// time and sends many cap changes to the nodes (docs/scheduling.md).
-	PowerRecap   bool
-	Deferral     bool
-	CarbonWeight float64 // weight of carbon vs price when deferring, 0..1
-	Sovereignty  bool    // always true in practice; kept for reporting
+	PowerRecap bool
+	// CappedSpeedExponent is how much slower the core assumes a
+	// power-capped job runs when it plans a deadline: capped at c watts,
+	// at (c / TDP) ^ CappedSpeedExponent of full speed. With power
+	// capping on, where a site, hall or rack limit may cap a start, a
+	// job's latest start is the one that meets its deadline at its
+	// models' lowest caps: deferral never waits past it, and the job
+	// goes first from an hour before it (docs/scheduling.md). 0 assumes
+	// capping does not slow jobs.
+	CappedSpeedExponent float64
+	Deferral            bool
+	CarbonWeight        float64 // weight of carbon vs price when deferring, 0..1
+	Sovereignty         bool    // always true in practice; kept for reporting
 	// Outside is what the live server does with running work it finds
 	// outside the jurisdictions its policy allows when it starts (the
 	// facility file narrowed a tenant's or a data class's jurisdictions,
@@ -188,6 +197,10 @@ type Policy struct {
 	// it again. The core never places work outside in the first place.
 	Outside OutsideAction
 }
+
+// MaxCappedSpeedExponent bounds Policy.CappedSpeedExponent (the twin's
+// own exponent has the same bound).
+const MaxCappedSpeedExponent = 4
 
 // Lends reports whether passes lend power to running capped jobs:
 // PowerRecap, with power accounting and capping on.
@@ -219,6 +232,7 @@ func DefaultPolicy() Policy {
 		Topology:            true,
 		Power:               true,
 		PowerCapping:        true,
+		CappedSpeedExponent: 0.5,
 		Deferral:            true,
 		CarbonWeight:        0.5,
 		Sovereignty:         true,
