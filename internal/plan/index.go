@@ -17,6 +17,7 @@ type facIndex struct {
 	racks    map[string]*model.Rack
 	tenants  map[string]*model.Tenant
 	models   map[string]model.GPUModel
+	speeds   map[string]float64 // fac.CappedSpeeds()
 	once     sync.Once
 	t        *facTables // see tab
 	keptMu   sync.Mutex
@@ -36,6 +37,7 @@ func newFacIndex(fac *model.Facility) *facIndex {
 		racks:   make(map[string]*model.Rack, len(fac.Racks)),
 		tenants: make(map[string]*model.Tenant, len(fac.Tenants)),
 		models:  fac.GPUModels,
+		speeds:  fac.CappedSpeeds(),
 	}
 	for i := range fac.Nodes {
 		n := &fac.Nodes[i]

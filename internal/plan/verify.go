@@ -83,7 +83,9 @@ import (
 //     lowered;
 //   - each deferral is of a pending job with a Deadline or an
 //     EarliestStart that does not start, ends after p.Now, and ends by
-//     Deadline − RuntimeLimit when the job has a deadline;
+//     Deadline − RuntimeLimit when the job has a deadline, the runtime
+//     limit stretched to the lowest power cap when the policy and the
+//     power limits may cap the job (model.SlowestRun);
 //   - each reservation is for a pending job that does not start, on known
 //     nodes;
 //   - no estimated start (a pending entry's, when set, or a
@@ -276,10 +278,14 @@ func (v *verifier) deferrals() {
 			v.add(CodeDeferPast, d.Job, "", -1, "deferred until %s, not after the plan time %s", d.Until, v.p.Now)
 		}
 		if j.Deadline > 0 {
-			latest := j.Deadline - model.Time(j.RuntimeLimit)
-			if d.Until > latest {
-				v.add(CodeDeferral, d.Job, "", -1, "deferred until %s, past the latest start %s (deadline %s - limit %s)",
-					d.Until, latest, j.Deadline, j.RuntimeLimit)
+			run := model.SlowestRun(j, v.x.speeds)
+			if latest := j.Deadline - model.Time(run); d.Until > latest {
+				how := fmt.Sprintf("limit %s", j.RuntimeLimit)
+				if run != j.RuntimeLimit {
+					how = fmt.Sprintf("limit %s run at the lowest power cap: %s", j.RuntimeLimit, run)
+				}
+				v.add(CodeDeferral, d.Job, "", -1, "deferred until %s, past the latest start %s (deadline %s - %s)",
+					d.Until, latest, j.Deadline, how)
 			}
 		}
 	}

@@ -330,6 +330,11 @@ func TestVerifyEstimatesAndDeferrals(t *testing.T) {
 		j := pending(s, "j2")
 		j.Deadline, j.RuntimeLimit = t0+10*3600, 2*model.Hour
 	}
+	capped := func(s *model.Snapshot) {
+		deadline(s)
+		pending(s, "j2").GPUModels = []string{"H100"}
+		s.Facility.Sites[0].PowerEnvelopeKW = 12
+	}
 	defer2 := func(p *model.Plan, until model.Time) {
 		p.Deferrals = []model.Deferral{{Job: "j2", Until: until}}
 		p.Pending[0].Code = model.ReasonDeferred
@@ -370,6 +375,32 @@ func TestVerifyEstimatesAndDeferrals(t *testing.T) {
 			deadline(s)
 			defer2(p, t0+8*3600+1)
 		}, []string{"deferral j2  -1"}},
+		// on H100 under a site envelope below its nameplate (12 of 2 ×
+		// 6.6 kW), j2 may start at the lowest cap, 200 of 700 W, and keep
+		// (2/7)^0.5 of full speed: its 2h of work take 3h44m30s
+		{"deferral to the latest start at the lowest cap", func(s *model.Snapshot, p *model.Plan) {
+			capped(s)
+			defer2(p, t0+10*3600-(3*3600+44*60+30))
+		}, nil},
+		{"deferral past the latest start at the lowest cap", func(s *model.Snapshot, p *model.Plan) {
+			capped(s)
+			defer2(p, t0+10*3600-(3*3600+44*60+30)+1)
+		}, []string{"deferral j2  -1"}},
+		{"deferral past it where every start fits at TDP", func(s *model.Snapshot, p *model.Plan) {
+			capped(s)
+			s.Facility.Sites[0].PowerEnvelopeKW = 13.2 // the nameplate
+			defer2(p, t0+10*3600-(3*3600+44*60+30)+1)
+		}, nil},
+		{"deferral past it with capping off", func(s *model.Snapshot, p *model.Plan) {
+			capped(s)
+			s.Facility.Policy.PowerCapping = false
+			defer2(p, t0+10*3600-(3*3600+44*60+30)+1)
+		}, nil},
+		{"deferral past it with exponent 0", func(s *model.Snapshot, p *model.Plan) {
+			capped(s)
+			s.Facility.Policy.CappedSpeedExponent = 0
+			defer2(p, t0+10*3600-(3*3600+44*60+30)+1)
+		}, nil},
 	})
 }
 

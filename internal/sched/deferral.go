@@ -10,7 +10,8 @@ import (
 
 // deferral decides whether a flexible job (one with a deadline) should
 // wait for a cleaner or cheaper hour. It scores every whole-hour start
-// from now to the latest start that still meets the deadline by the
+// from now to the latest start that still meets the deadline (at the
+// lowest power cap, when the policy may cap the job) by the
 // job's average carbon intensity and price over its runtime (each
 // range-normalised over the window, weighted by Policy.CarbonWeight), in
 // the best grid zone among the sites the job may use, and defers to the
@@ -20,10 +21,12 @@ func (p *pass) deferral(j *model.Job, sites []bool) (model.Time, string, bool) {
 	if !p.pol.Deferral || !j.Flexible() || j.RuntimeLimit <= 0 || len(p.snap.Grid) == 0 {
 		return 0, "", false
 	}
-	// Deferral keeps clear of the urgency window before the latest start,
-	// so that a job whose chosen hour turns out busy still has an hour in
-	// which it goes first (see urgencyWindow).
-	latest := j.Deadline - model.Time(j.RuntimeLimit) - model.Time(urgencyWindow)
+	// The latest start is the one that still meets the deadline if the
+	// job has to start at its lowest power cap, when the policy may cap
+	// it (capspeed.go). Deferral keeps clear of the urgency window before
+	// it, so that a job whose chosen hour turns out busy still has an
+	// hour in which it goes first (see urgencyWindow).
+	latest := p.stretch.latestStart(j) - model.Time(urgencyWindow)
 	if latest <= p.now {
 		return 0, "", false
 	}

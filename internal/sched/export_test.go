@@ -91,3 +91,6 @@ func CheckRoomUnderHolds(snap *model.Snapshot, now model.Time, seed uint64) (che
 	}
 	return checks, ruledOut, wrong
 }
+
+// SlowestRun is the core's model.SlowestRun on fac's capped speeds.
+func SlowestRun(fac *model.Facility, j *model.Job) model.Duration { return newStretch(fac).run(j) }

@@ -37,6 +37,7 @@ type queue struct {
 	now    model.Time
 	urgent []*model.Job
 	ui     int
+	st     *stretch // the Queue's
 	done   map[*model.Job]bool
 	// needRoot: the current level's fair-share tree is still to build.
 	needRoot bool
@@ -44,7 +45,8 @@ type queue struct {
 }
 
 // urgencyWindow is how close to its latest start (deadline − runtime
-// limit) a job must be to go first in its priority level.
+// limit, at the lowest cap when the policy may cap the job: capspeed.go)
+// a job must be to go first in its priority level.
 const urgencyWindow = model.Hour
 
 // urgentOf lists level l's jobs whose latest start is at most
@@ -52,7 +54,7 @@ const urgencyWindow = model.Hour
 func (q *queue) urgentOf(l *qlevel) []*model.Job {
 	q.urgent, q.ui = q.urgent[:0], 0
 	for _, j := range l.due {
-		if latestStart(j) > q.now.Add(urgencyWindow) {
+		if q.st.latestStart(j) > q.now.Add(urgencyWindow) {
 			break
 		}
 		q.urgent = append(q.urgent, j)
@@ -135,7 +137,7 @@ func jobLess(a, b *model.Job) bool {
 // walk starts a pass over src; fs holds the fair shares, charged by the
 // pass as it starts jobs.
 func walk(src *Queue, fair bool, fs *fairShares, now model.Time) *queue {
-	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm}
+	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm, st: src.stretch}
 }
 
 // nextFair serves the current level's fair-share tree.

@@ -16,6 +16,7 @@ type pass struct {
 	fac     *model.Facility
 	pol     model.Policy
 	now     model.Time
+	stretch *stretch // latest starts at the lowest caps (capspeed.go)
 	c       *place.Cluster
 	q       *quota.Tree
 	tenants map[string]*model.Tenant
@@ -127,6 +128,8 @@ type prepared struct {
 	// capBelowIdle: a busy GPU of some model may draw less than an idle
 	// one (capped below idle, or a TDP below idle: files reject both)
 	capBelowIdle bool
+	// stretch: how much slower capped jobs may run (capspeed.go)
+	stretch *stretch
 	// usageOf and usagePath: the fair-share path of each tenant of the
 	// last snapshot's usage list (see usagePaths)
 	usageOf   []string
@@ -269,6 +272,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	if prep.fs == nil {
 		prep.fs = newFairShares(fac)
 	}
+	if prep.stretch == nil {
+		prep.stretch = newStretch(fac)
+	}
 	if prep.tenants == nil {
 		for _, gm := range fac.GPUModels { // a GPU capped below idle (or a TDP below it) draws less busy than idle
 			prep.capBelowIdle = prep.capBelowIdle || gm.CanCap() && gm.MinCapWatts < gm.IdleWatts || gm.TDPWatts < gm.IdleWatts
@@ -301,6 +307,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	p := last
 	*p = pass{
 		snap: snap, fac: fac, pol: fac.Policy, now: now,
+		stretch:       prep.stretch,
 		tenants:       prep.tenants,
 		classes:       prep.classes,
 		fs:            prep.fs.cloneInto(last.fs),

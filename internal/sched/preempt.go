@@ -65,7 +65,7 @@ func proportionate(pol *model.Policy, need, gpus int64, lower bool, started, now
 // meets its deadline — such a job goes first in its priority level, and
 // a deadline is a promise the ratio must not break for it.
 func (p *pass) ratioNeed(j *model.Job) int64 {
-	if ls := latestStart(j); ls > 0 && ls <= p.now.Add(urgencyWindow) {
+	if hasDeadline(j) && p.stretch.latestStart(j) <= p.now.Add(urgencyWindow) {
 		return 0
 	}
 	return p.need(j)

@@ -33,6 +33,8 @@ type Queue struct {
 	// recalls are the placements at their own caps the last pass planned
 	// lent jobs on (recap.go)
 	recalls recalls
+	// stretch gives the latest starts the deadline lists are ordered by
+	stretch *stretch
 }
 
 type qlevel struct {
@@ -40,46 +42,53 @@ type qlevel struct {
 	tenants []*qtenant // by name
 	index   map[string]*qtenant
 	// due holds the level's jobs with a deadline and a runtime limit, by
-	// latest start (then submit time and ID).
+	// latest start (Queue.stretch; then submit time and ID).
 	due []*model.Job
 }
 
-// latestStart is the last start that meets a job's deadline; 0 for jobs
-// without a deadline or runtime limit.
-func latestStart(j *model.Job) model.Time {
-	if j.Deadline <= 0 || j.RuntimeLimit <= 0 {
-		return 0
-	}
-	return j.Deadline - model.Time(j.RuntimeLimit)
-}
-
-func dueLess(a, b *model.Job) bool {
-	if la, lb := latestStart(a), latestStart(b); la != lb {
+// dueLess orders a level's deadline jobs by latest start, then as
+// jobLess.
+func (s *stretch) dueLess(a, b *model.Job) bool {
+	if la, lb := s.latestStart(a), s.latestStart(b); la != lb {
 		return la < lb
 	}
 	return jobLess(a, b)
 }
 
 // addDue puts j in its level's deadline list.
-func (l *qlevel) addDue(j *model.Job) {
-	if latestStart(j) == 0 {
+func (l *qlevel) addDue(s *stretch, j *model.Job) {
+	if !hasDeadline(j) {
 		return
 	}
-	i := sort.Search(len(l.due), func(i int) bool { return !dueLess(l.due[i], j) })
+	i := sort.Search(len(l.due), func(i int) bool { return !s.dueLess(l.due[i], j) })
 	l.due = append(l.due, nil)
 	copy(l.due[i+1:], l.due[i:])
 	l.due[i] = j
 }
 
 // removeDue takes j out of the deadline list.
-func (l *qlevel) removeDue(j *model.Job) {
-	if latestStart(j) == 0 {
+func (l *qlevel) removeDue(s *stretch, j *model.Job) {
+	if !hasDeadline(j) {
 		return
 	}
 	// due is sorted by dueLess, a total order: j is where it would go
-	i := sort.Search(len(l.due), func(i int) bool { return !dueLess(l.due[i], j) })
+	i := sort.Search(len(l.due), func(i int) bool { return !s.dueLess(l.due[i], j) })
 	if i < len(l.due) && l.due[i] == j {
 		l.due = slices.Delete(l.due, i, i+1)
+	}
+}
+
+// sortDue orders the level's deadline list by s.
+func (l *qlevel) sortDue(s *stretch) {
+	sort.Slice(l.due, func(a, b int) bool { return s.dueLess(l.due[a], l.due[b]) })
+}
+
+// restretch orders the deadline lists by the latest starts of fac, a
+// facility the queue has not seen (its policy and GPU models may differ).
+func (q *Queue) restretch(fac *model.Facility) {
+	q.stretch = newStretch(fac)
+	for _, l := range q.levels {
+		l.sortDue(q.stretch)
 	}
 }
 
@@ -107,7 +116,7 @@ func (t *qtenant) compact() {
 // NewQueue groups jobs for fac's priority classes (an unknown class counts
 // as value 0; the pass reports it as invalid).
 func NewQueue(fac *model.Facility, jobs []*model.Job) *Queue {
-	q := &Queue{prio: make(map[string]int, len(fac.PriorityClasses)), less: jobLess}
+	q := &Queue{prio: make(map[string]int, len(fac.PriorityClasses)), less: jobLess, stretch: newStretch(fac)}
 	if fac.Policy.Order == model.OrderShortestFirst {
 		q.less = shortestFirst
 	}
@@ -126,12 +135,12 @@ func NewQueue(fac *model.Facility, jobs []*model.Job) *Queue {
 		for _, t := range l.tenants {
 			sort.Slice(t.jobs, func(a, b int) bool { return q.less(t.jobs[a], t.jobs[b]) })
 			for _, j := range t.jobs {
-				if latestStart(j) != 0 {
+				if hasDeadline(j) {
 					l.due = append(l.due, j)
 				}
 			}
 		}
-		sort.Slice(l.due, func(a, b int) bool { return dueLess(l.due[a], l.due[b]) })
+		l.sortDue(q.stretch)
 	}
 	return q
 }
@@ -223,7 +232,7 @@ func (q *Queue) Remove(id string) bool {
 
 // unlist takes j out of the lists a pass walks.
 func (q *Queue) unlist(j *model.Job) {
-	q.level(j).removeDue(j)
+	q.level(j).removeDue(q.stretch, j)
 	t := q.tenant(j)
 	for i, x := range t.jobs {
 		if x == j {
@@ -252,7 +261,7 @@ func (q *Queue) list(j *model.Job) {
 		t.jobs[i] = j
 	}
 	t.live++
-	q.level(j).addDue(j)
+	q.level(j).addDue(q.stretch, j)
 }
 
 // park leaves a queued job out of the walk (it stays queued).

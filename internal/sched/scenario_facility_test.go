@@ -257,7 +257,7 @@ func (w *world) policy(a *args) error {
 	} else if !all {
 		d := model.DefaultPolicy() // its tunings; the switches are off
 		*p = model.Policy{PreemptionWindow: d.PreemptionWindow, FairShareHalfLife: d.FairShareHalfLife, BackfillDepth: d.BackfillDepth,
-			VictimRatio: d.VictimRatio, ReclaimMinRun: d.ReclaimMinRun, Sovereignty: true}
+			VictimRatio: d.VictimRatio, ReclaimMinRun: d.ReclaimMinRun, CappedSpeedExponent: d.CappedSpeedExponent, Sovereignty: true}
 	}
 	bools := []struct {
 		key string
@@ -302,6 +302,9 @@ func (w *world) policy(a *args) error {
 		p.Order = o
 	default:
 		return fmt.Errorf("order=%s: want fifo or shortest-first", o)
+	}
+	if p.CappedSpeedExponent, err = a.float("cappedexp", p.CappedSpeedExponent); err != nil {
+		return err
 	}
 	p.CarbonWeight, err = a.float("carbon", p.CarbonWeight)
 	return err

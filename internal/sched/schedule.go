@@ -69,6 +69,8 @@ func Quick(snap *model.Snapshot, q *Queue, now model.Time, depth int) (model.Pla
 	if q.prep.static == nil || q.prep.static.Facility() != snap.Facility {
 		q.unparkAll()                                           // another facility: its quotas may let them start
 		q.prep = prepared{static: place.Prepare(snap.Facility)} // kept for the next quick pass
+		q.restretch(snap.Facility)                              // and its policy and power limits the latest starts
+		q.prep.stretch = q.stretch
 	}
 	pending := func(id string) (string, bool) {
 		if j, ok := q.Get(id); ok {
