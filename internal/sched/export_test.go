@@ -26,6 +26,10 @@ func QueueMemoHits(q *Queue) int { return q.prep.memos.hits }
 // QueueFindHits is how many gang placements q's passes took from the memo.
 func QueueFindHits(q *Queue) int { return q.prep.finds.hits }
 
+// QueueElsewhereHits is how many sovereignty answers (where a blocked
+// job would fit but for its jurisdictions) q's passes took from the memo.
+func QueueElsewhereHits(q *Queue) int { return q.prep.elsewhere.hits }
+
 // SetCheckMemo makes every estimate taken from the memo be made again and
 // compared; a difference panics.
 func SetCheckMemo(on bool) { checkMemo = on }

@@ -105,6 +105,10 @@ type verdict struct {
 	render func(r *place.Request) string
 	// perJob: the message depends on more than the request's size.
 	perJob bool
+	// recheck, when set, decides the verdict anew for a request that
+	// recalls it: a sovereignty verdict holds only while the sites it
+	// names still have room for that request (elsewhere.go).
+	recheck func(r *place.Request) verdict
 }
 
 // prepared is what a pass takes from the facility alone, kept by a Queue
@@ -154,6 +158,9 @@ type prepared struct {
 	memos estMemos
 	// finds: gangs' placements kept between passes (findmemo.go)
 	finds findMemos
+	// elsewhere: where blocked jobs would fit but for sovereignty, kept
+	// between passes (elsewhere.go)
+	elsewhere elseMemos
 	// notBefore: the not-before reasons of the last pass, by job
 	notBefore perJob[notBefore]
 	// pending: how many pending entries the last pass's plan had
@@ -303,6 +310,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	prep.hints.turn()
 	prep.memos.turn()
 	prep.finds.turn()
+	prep.elsewhere.turn()
 	prep.notBefore.turn()
 	p := last
 	*p = pass{

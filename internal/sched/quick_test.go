@@ -152,13 +152,14 @@ func TestQuickIsAPrefixOfSchedule(t *testing.T) {
 // at every step that Quick, which keeps its cluster view between passes
 // and updates it by difference, starts its estimates' searches from
 // where the last pass found room (hint.go) and keeps the reservation's
-// estimate and gangs' placements while nothing they read changes
-// (estmemo.go, findmemo.go; each kept answer made again and compared
-// here), plans exactly as a fresh Schedule.
+// estimate, gangs' placements and where blocked jobs would fit but for
+// sovereignty while nothing they read changes (estmemo.go, findmemo.go,
+// elsewhere.go; each kept answer made again and compared here), plans
+// exactly as a fresh Schedule.
 func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 	sched.SetCheckMemo(true)
 	defer sched.SetCheckMemo(false)
-	steps, rebuilds, diffs, parkings, skips, hinted, right, memo, finds := 0, 0, 0, 0, 0, 0, 0, 0, 0
+	steps, rebuilds, diffs, parkings, skips, hinted, right, memo, finds, elsewhere := 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 	for seed := uint64(0); seed < 120; seed++ {
 		snap, now := genSnapshot(seed)
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -273,11 +274,13 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 		hinted, right = hinted+u, right+h
 		memo += sched.QueueMemoHits(q)
 		finds += sched.QueueFindHits(q)
+		elsewhere += sched.QueueElsewhereHits(q)
 	}
-	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were, %d estimates from a hint (%d of them right), %d estimates and %d gang placements from the memo",
-		steps, rebuilds, diffs, parkings, skips, hinted, right, memo, finds)
-	if memo == 0 || finds == 0 {
-		t.Fatalf("%d estimates and %d gang placements came from the memo; the test exercises both", memo, finds)
+	t.Logf("%d passes compared: %d views rebuilt, %d updated by difference, %d jobs parked, %d claimed nodes left as they were, %d estimates from a hint (%d of them right), %d estimates, %d gang placements and %d sovereignty answers from the memo",
+		steps, rebuilds, diffs, parkings, skips, hinted, right, memo, finds, elsewhere)
+	if memo == 0 || finds == 0 || elsewhere == 0 {
+		t.Fatalf("%d estimates, %d gang placements and %d sovereignty answers came from the memo; the test exercises all three",
+			memo, finds, elsewhere)
 	}
 	if right == 0 || hinted-right == 0 {
 		t.Fatalf("estimates from a hint: %d right, %d stale; the test exercises both or neither", right, hinted-right)

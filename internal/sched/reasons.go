@@ -2,7 +2,6 @@ package sched
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -47,14 +46,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 				"capacity: needs %s %s; the sites it may use (%s) can hold %d such replica(s)%s at most",
 				shape(r.Replicas, r.GPUs), name, setString(tags), held, oneSite(r))}
 		}
-		if elsewhere := p.freeElsewhere(r); len(elsewhere) > 0 {
-			msg := fmt.Sprintf("sovereignty: allowed %s; free %s only in %s", setString(tags), name, setString(elsewhere))
-			if res.FreeGPUs > 0 {
-				msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free, too few; more are free in %s",
-					setString(tags), res.FreeGPUs, name, setString(elsewhere))
-			}
-			return verdict{code: model.ReasonSovereignty, capacity: true, msg: msg}
-		}
+		return p.sovereigntyOr(r, res.FreeGPUs, p.capacityVerdict(r, res, tags))
 	}
 	if res.Fit >= r.Replicas && r.SameNode {
 		largest, node := res.Largest, res.LargestGroup
@@ -78,6 +70,13 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		}
 		return verdict{code: model.ReasonTopology, capacity: true, msg: render(r), render: render}
 	}
+	return p.capacityVerdict(r, res, tags)
+}
+
+// capacityVerdict says what r, which failed on the sites it may use,
+// finds there: too few usable free GPUs, and what else keeps some out.
+func (p *pass) capacityVerdict(r *place.Request, res *place.Result, tags []string) verdict {
+	name := p.modelName(r.Model)
 	where := " in any site"
 	switch {
 	case len(tags) > 0:
@@ -177,34 +176,6 @@ func oneSite(r *place.Request) string {
 		return " in one site"
 	}
 	return ""
-}
-
-// freeElsewhere lists the jurisdictions of disallowed sites where a
-// replica of r would fit on free GPUs of its model. Sites where the power
-// share bars the model (shareCheck) are left out: that, not sovereignty,
-// keeps the job from them.
-func (p *pass) freeElsewhere(r *place.Request) []string {
-	seen := map[string]bool{}
-	barred := p.barredSites(r.Model)
-	for pi := range p.c.Pools {
-		pool := &p.c.Pools[pi]
-		if pool.Model != r.Model || r.Sites[pool.Site] || barred != nil && barred[pool.Site] {
-			continue
-		}
-		for _, n := range pool.Nodes {
-			nd := &p.c.Nodes[n]
-			if nd.Up && p.c.Usable(int(n), r.Tenant) >= r.GPUs {
-				seen[p.fac.Sites[pool.Site].Country] = true
-				break
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func rejectedString(m *place.Rejections) string {

@@ -13,7 +13,8 @@ import (
 // Free capacity and power headroom only shrink during a pass, and a
 // request that is larger in every size dimension is harder to place, so
 // a question fails if a no-larger one of its class failed before; its
-// verdict is reused, re-rendered for the new size.
+// verdict is reused, re-rendered for the new size, or decided anew
+// (verdict.recheck) when its reason is not about the request's own sites.
 type memoClass struct {
 	tenant      string // set only when the answer depends on the tenant
 	claim       string // the job's claim key, when GPUs are claimed for it
@@ -54,6 +55,9 @@ func (p *pass) recall(r *place.Request) (verdict, bool) {
 	cls := p.class(r)
 	ek := exactKey{cls, r.Replicas, r.GPUs, r.CPUs, r.Mem}
 	if v, ok := p.exact[ek]; ok {
+		if v.recheck != nil {
+			return v.recheck(r), true
+		}
 		if v.perJob {
 			v.msg = v.render(r)
 		}
@@ -62,6 +66,10 @@ func (p *pass) recall(r *place.Request) (verdict, bool) {
 	for _, f := range p.memo[cls] {
 		if f.replicas <= r.Replicas && f.gpus <= r.GPUs && f.cpus <= r.CPUs && f.mem <= r.Mem {
 			v := f.v
+			if v.recheck != nil {
+				p.exact[ek] = v
+				return v.recheck(r), true
+			}
 			if v.render != nil && (v.perJob || f.replicas != r.Replicas || f.gpus != r.GPUs || f.cpus != r.CPUs || f.mem != r.Mem) {
 				v.msg = v.render(r)
 			}
