@@ -35,7 +35,13 @@ func (p *pass) sovereigntyOr(r *place.Request, free int, fb verdict) verdict {
 			return v
 		}
 		msg := fmt.Sprintf("sovereignty: allowed %s; free %s only in %s", setString(tags), name, setString(where))
-		if free > 0 {
+		switch {
+		case q.GPUs == 0: // the CPUs and memory are short, not the GPUs
+			msg = fmt.Sprintf("sovereignty: allowed %s; room on %s nodes only in %s", setString(tags), nodeKind(name), setString(where))
+		case free >= q.Replicas*q.GPUs: // in pieces, or short of CPUs or memory
+			msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free but its replicas do not fit; they would in %s",
+				setString(tags), free, name, setString(where))
+		case free > 0:
 			msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free, too few; more are free in %s",
 				setString(tags), free, name, setString(where))
 		}

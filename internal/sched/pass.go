@@ -109,6 +109,10 @@ type verdict struct {
 	// recalls it: a sovereignty verdict holds only while the sites it
 	// names still have room for that request (elsewhere.go).
 	recheck func(r *place.Request) verdict
+	// beside: a capacity verdict whose GPUs are free in number but in
+	// pieces, or short of CPUs or memory, or that asks for no GPUs
+	// (shortage.go); a deployment's reason repeats it.
+	beside bool
 }
 
 // prepared is what a pass takes from the facility alone, kept by a Queue

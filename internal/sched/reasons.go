@@ -74,7 +74,8 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 }
 
 // capacityVerdict says what r, which failed on the sites it may use,
-// finds there: too few usable free GPUs, and what else keeps some out.
+// finds there: too few usable free GPUs, or, when the GPUs are free,
+// what else is short (shortage.go); and what else keeps some out.
 func (p *pass) capacityVerdict(r *place.Request, res *place.Result, tags []string) verdict {
 	name := p.modelName(r.Model)
 	where := " in any site"
@@ -87,11 +88,19 @@ func (p *pass) capacityVerdict(r *place.Request, res *place.Result, tags []strin
 	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(&res.Rejected)
 	claimed, claimedBy := res.Claimed, res.ClaimedBy
 	held, heldFor := p.heldFrom(r)
+	sh := p.shortage(r, res)
 	render := func(r *place.Request) string {
+		if r.GPUs == 0 {
+			msg := "capacity: needs " + sh.noGPUs(r, where)
+			if rejected != "" {
+				msg += " (" + rejected + ")"
+			}
+			return msg
+		}
 		msg := fmt.Sprintf("capacity: needs %s %s%s; %d usable free on eligible nodes",
 			shape(r.Replicas, r.GPUs), name, where, free)
-		if r.GPUs > 0 && free >= r.Replicas*r.GPUs {
-			msg += fmt.Sprintf(", but not %d together on a node with %d CPUs and %d GiB free", r.GPUs, r.CPUs, r.Mem)
+		if free >= r.Replicas*r.GPUs {
+			msg = p.shortageFor(r, &sh).besideGPUs(r, where, free)
 		}
 		if claimed > 0 {
 			msg += fmt.Sprintf("; %d more are claimed by job %s", claimed, claimedBy)
@@ -107,7 +116,7 @@ func (p *pass) capacityVerdict(r *place.Request, res *place.Result, tags []strin
 		}
 		return msg
 	}
-	return verdict{code: model.ReasonCapacity, capacity: true, msg: render(r), render: render}
+	return verdict{code: model.ReasonCapacity, capacity: true, msg: render(r), render: render, beside: sh.read}
 }
 
 // backfillVerdict says that job j, which would still run at the

@@ -51,6 +51,22 @@ func TestSovereigntyReasonOnlyWhenItBlocks(t *testing.T) {
 			allocation(makeJob("x", "a").Models("H100").Gang(1, 8).Limit(model.Hour).Obj(), t0, model.Placement{Node: "f1", GPUs: gpuRange(0, 8)})},
 		code: model.ReasonSovereignty,
 		says: "allowed {FR}, where 8 H100 are free, too few; more are free in {DE}",
+	}, {
+		name: "FR's free GPUs short of CPUs, DE free",
+		job:  makeJob("j", "a").Models("H100").Gang(1, 8).Resources(64, 32).Class("normal", false).Limit(model.Hour).Submit(t0).Obj(),
+		running: []model.Allocation{
+			allocation(makeJob("x", "a").Models("H100").Gang(1, 8).Limit(model.Hour).Obj(), t0, model.Placement{Node: "f1", GPUs: gpuRange(0, 8)}),
+			allocation(makeJob("y", "a").Gang(1, 0).Resources(100, 32).Limit(model.Hour).Obj(), t0, model.Placement{Node: "f2"})},
+		code: model.ReasonSovereignty,
+		says: "allowed {FR}, where 8 H100 are free but its replicas do not fit; they would in {DE}",
+	}, {
+		name: "no GPUs, FR's CPUs taken, DE free",
+		job:  makeJob("j", "a").Gang(1, 0).Resources(64, 32).Class("normal", false).Limit(model.Hour).Submit(t0).Obj(),
+		running: []model.Allocation{
+			allocation(makeJob("y", "a").Gang(2, 0).Resources(100, 32).Limit(model.Hour).Obj(), t0,
+				model.Placement{Node: "f1"}, model.Placement{Node: "f2"})},
+		code: model.ReasonSovereignty,
+		says: "allowed {FR}; room on H100 nodes only in {DE}",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := sched.NewQueue(fac, []*model.Job{tc.job})
@@ -108,6 +124,11 @@ func TestSovereigntyReasonNotWhenElsewhereCannotHoldIt(t *testing.T) {
 		name:    "exclusive, DE's nodes not empty",
 		job:     job().Gang(1, 7).Exclusive().Obj(),
 		running: []model.Allocation{full, oneGPU},
+	}, {
+		name: "no GPUs, CPUs short in DE",
+		job:  job().Gang(1, 0).Resources(64, 32).Obj(),
+		running: []model.Allocation{cpus, allocation(makeJob("s", "a").Gang(2, 0).Resources(100, 32).Limit(model.Hour).Obj(), t0,
+			model.Placement{Node: "f1"}, model.Placement{Node: "f2"})},
 	}, {
 		name:    "no power for a replica in DE",
 		job:     job().Gang(1, 8).Obj(),

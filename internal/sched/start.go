@@ -374,9 +374,12 @@ func (p *pass) leastWatts(gm model.GPUModel) int {
 // deploymentVerdict explains a deployment that could not place its
 // minimum: fit replicas fit, and fail is why the next one did not.
 func (p *pass) deploymentVerdict(j *model.Job, a *attempt, need, fit int, fail verdict) verdict {
-	msg := fmt.Sprintf("capacity: deployment needs %d more replica(s) of %d %s; %d fit",
-		need, j.GPUsPerReplica, p.modelName(a.model), fit)
-	if fail.msg != "" && fail.code != model.ReasonCapacity {
+	replica := fmt.Sprintf("%d %s", j.GPUsPerReplica, p.modelName(a.model))
+	if j.GPUsPerReplica == 0 {
+		replica = amounts(&a.req, j.CPUsPerReplica, j.MemGiBPerReplica)
+	}
+	msg := fmt.Sprintf("capacity: deployment needs %d more replica(s) of %s; %d fit", need, replica, fit)
+	if fail.msg != "" && (fail.code != model.ReasonCapacity || fail.beside) {
 		msg += " (" + fail.msg + ")"
 	}
 	code := fail.code
