@@ -16,46 +16,84 @@ import (
 // it off them. A user told "sovereignty" widens the job's jurisdictions,
 // so the reason must be true.
 
-// sovereigntyOr is the verdict on request r, which failed on the sites
-// it may use with free usable GPUs there: a sovereignty verdict when r
-// would start now on sites its jurisdictions rule out, else fb (the
-// capacity verdict). A sovereignty verdict decides again for each
-// request that recalls it (verdict.recheck): the room it names may be
-// gone, or too small for a larger request.
-func (p *pass) sovereigntyOr(r *place.Request, free int, fb verdict) verdict {
-	name := p.modelName(r.Model)
-	var decide func(q *place.Request) verdict
-	decide = func(q *place.Request) verdict {
-		where, tags := p.elsewhere(q)
-		if len(where) == 0 {
-			v := fb
-			if v.render != nil {
-				v.msg = v.render(q)
-			}
-			return v
-		}
-		msg := fmt.Sprintf("sovereignty: allowed %s; free %s only in %s", setString(tags), name, setString(where))
-		switch {
-		case q.GPUs == 0: // the CPUs and memory are short, not the GPUs
-			msg = fmt.Sprintf("sovereignty: allowed %s; room on %s nodes only in %s", setString(tags), nodeKind(name), setString(where))
-		case free >= q.Replicas*q.GPUs: // in pieces, or short of CPUs or memory
-			msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free but its replicas do not fit; they would in %s",
-				setString(tags), free, name, setString(where))
-		case free > 0:
-			msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free, too few; more are free in %s",
-				setString(tags), free, name, setString(where))
-		}
-		return verdict{code: model.ReasonSovereignty, capacity: true, msg: msg, recheck: decide}
+// sovereigntyOr is the verdict on request r, which failed (res) on the
+// sites it may use with free usable GPUs there: a sovereignty verdict
+// when r would start now on sites its jurisdictions rule out, else the
+// capacity verdict, made only then. A sovereignty verdict decides again
+// for each request that recalls it (verdict.recheck): the room it names
+// may be gone, or too small for a larger request.
+func (p *pass) sovereigntyOr(r *place.Request, res *place.Result, tags []string) verdict {
+	d := &sovDecision{p: p, req: *r, res: *res, tags: tags}
+	return d.decide(&d.req)
+}
+
+// sovDecision is sovereigntyOr's failure, kept for the requests that
+// recall its verdict: a copy of the request (whose attempt later jobs
+// reuse) and of its result, and the capacity verdict once made.
+type sovDecision struct {
+	p        *pass
+	req      place.Request
+	res      place.Result
+	tags     []string
+	fb       verdict
+	fbMade   bool
+	recheck  func(q *place.Request) verdict // d.recall, bound once
+	recalled bool                           // a later request asks, not req
+}
+
+// decide is the verdict for q: sovereignty, naming where q would fit,
+// or the capacity verdict.
+func (d *sovDecision) decide(q *place.Request) verdict {
+	p := d.p
+	where, tags := p.elsewhere(q)
+	if len(where) == 0 {
+		return d.capacity(q)
 	}
-	return decide(r)
+	name, free, allowed, in := p.modelName(q.Model), d.res.FreeGPUs, setString(tags), setString(where)
+	msg := fmt.Sprintf("sovereignty: allowed %s; free %s only in %s", allowed, name, in)
+	switch {
+	case q.GPUs == 0: // the CPUs and memory are short, not the GPUs
+		msg = fmt.Sprintf("sovereignty: allowed %s; room on %s nodes only in %s", allowed, nodeKind(name), in)
+	case free >= q.Replicas*q.GPUs: // in pieces, or short of CPUs or memory
+		msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free but its replicas do not fit; they would in %s",
+			allowed, free, name, in)
+	case free > 0:
+		msg = fmt.Sprintf("sovereignty: allowed %s, where %d %s are free, too few; more are free in %s",
+			allowed, free, name, in)
+	}
+	if d.recheck == nil {
+		d.recheck = d.recall
+	}
+	return verdict{code: model.ReasonSovereignty, capacity: true, msg: msg, recheck: d.recheck}
+}
+
+// recall decides for a later request q that recalls the verdict.
+func (d *sovDecision) recall(q *place.Request) verdict {
+	d.recalled = true
+	return d.decide(q)
+}
+
+// capacity is the capacity verdict of the failure, worded for q.
+func (d *sovDecision) capacity(q *place.Request) verdict {
+	if !d.fbMade {
+		d.fb, d.fbMade = d.p.capacityVerdict(&d.req, &d.res, d.tags), true
+		if !d.recalled {
+			return d.fb // made for q
+		}
+	}
+	v := d.fb
+	if v.render != nil {
+		v.msg = v.render(q)
+	}
+	return v
 }
 
 // elsewhere lists, sorted, the jurisdictions (countries) of the sites
 // that r's job may not use where r would start now, and the job's
-// jurisdiction tags. A request that must stay in one site is probed on
-// each country's sites; one that may span sites, on each country's sites
-// beside those it may use, then on all of them together (naming the
-// countries the placement found uses). Sites where the power share bars
+// jurisdiction tags. The request is probed on all those sites together
+// (beside those it may use, when it may span sites), then, if it fits,
+// on each country's alone; a gang that fits only across countries names
+// those the placement found uses. Sites where the power share bars
 // the model (barredSites) and, with backfill off, those held by an
 // earlier blocked job (strictCheck) are left out: those, not
 // sovereignty, keep the job from them.
@@ -69,7 +107,12 @@ func (p *pass) elsewhere(r *place.Request) (where, tags []string) {
 		return nil, ss.tags
 	}
 	barred := p.barredSites(r.Model)
-	var cand []bool // the sites sovereignty alone rules out
+	n := len(p.c.Sites)
+	if len(p.elseBuf) != 3*n {
+		p.elseBuf = make([]bool, 3*n)
+	}
+	cand, any := p.elseBuf[:n:n], false // the sites sovereignty alone rules out
+	clear(cand)
 	for pi := range p.c.Pools {
 		pool := &p.c.Pools[pi]
 		s := pool.Site
@@ -79,20 +122,29 @@ func (p *pass) elsewhere(r *place.Request) (where, tags []string) {
 		if _, held := p.strictBlock[pi]; held {
 			continue
 		}
-		if cand == nil {
-			cand = make([]bool, len(p.c.Sites))
-		}
-		cand[s] = true
+		cand[s], any = true, true
 	}
-	if cand == nil {
+	if !any {
 		return nil, ss.tags
 	}
-	domain := p.modelSites(r.Model)
-	if m, ok := p.keptElsewhere(r, cand, domain); ok {
-		return m, ss.tags
+	// a Queue's pass keeps the answer while it has changed nothing the
+	// probes read
+	memo := p.kept != nil && !p.c.InWhatIf()
+	var domain []bool
+	if memo {
+		domain = p.modelSites(r.Model)
+		memo = !p.c.ChangedIn(domain)
+	}
+	if memo {
+		if m, ok := p.keptElsewhere(r, cand, domain); ok {
+			return m, ss.tags
+		}
 	}
 	where = p.probeElsewhere(r, cand)
-	p.keepElsewhere(r, cand, domain, where)
+	if memo {
+		p.prep.elsewhere.put(r.Job, &elseMemo{key: keyOf(r), constrained: r.Constrained, sites: slices.Clone(r.Sites),
+			cand: slices.Clone(cand), read: p.stampOf(domain), where: where})
+	}
 	return where, ss.tags
 }
 
@@ -100,7 +152,9 @@ func (p *pass) elsewhere(r *place.Request) (where, tags []string) {
 func (p *pass) probeElsewhere(r *place.Request, cand []bool) []string {
 	// A site none of whose nodes has room for one replica adds nothing:
 	// most blocked jobs stop here, with no probe.
-	live := make([]bool, len(cand))
+	n := len(cand)
+	live, sites := p.elseBuf[n:2*n:2*n], p.elseBuf[2*n:]
+	clear(live)
 	for pi := range p.c.Pools {
 		if pool := &p.c.Pools[pi]; pool.Model == r.Model && pool.Site >= 0 && cand[pool.Site] && !live[pool.Site] {
 			live[pool.Site] = p.roomForOne(pool, r)
@@ -113,15 +167,27 @@ func (p *pass) probeElsewhere(r *place.Request, cand []bool) []string {
 		}
 	}
 	slices.Sort(countries)
+	if len(countries) == 0 {
+		return nil
+	}
 	span := r.Level >= place.NumLevels && !r.Required && r.Replicas > 1
 	probe := func(in func(s int) bool, exists bool) place.Result {
 		q := *r
-		q.Sites = make([]bool, len(p.c.Sites))
+		q.Sites = sites // Find keeps nothing of the request
 		for s := range q.Sites {
 			q.Sites[s] = in(s) || span && r.Sites != nil && r.Sites[s]
 		}
 		q.Probe, q.Exists = true, exists
 		return p.c.Find(&q)
+	}
+	// Room only grows with the sites a request may use, so the probe on
+	// all of them first: most jobs that reach it fit nowhere.
+	isLive := func(s int) bool { return live[s] }
+	if res := probe(isLive, true); !res.OK() {
+		return nil
+	}
+	if len(countries) == 1 {
+		return countries
 	}
 	var where []string
 	for _, c := range countries {
@@ -129,11 +195,12 @@ func (p *pass) probeElsewhere(r *place.Request, cand []bool) []string {
 			where = append(where, c)
 		}
 	}
-	if where != nil || !span || len(countries) < 2 {
+	if where != nil || !span {
 		return where
 	}
-	// only replicas in several countries together would fit
-	res := probe(func(s int) bool { return live[s] }, false)
+	// only replicas in several countries together fit: those the
+	// placement found uses
+	res := probe(isLive, false)
 	for _, sl := range res.Slots {
 		if s := p.c.Nodes[sl.Node].Site; s >= 0 && live[s] && !slices.Contains(where, p.fac.Sites[s].Country) {
 			where = append(where, p.fac.Sites[s].Country)
@@ -174,11 +241,8 @@ type elseMemos struct {
 }
 
 // keptElsewhere returns the kept answer for r on candidate sites cand,
-// domain being the sites of r's model.
+// domain being the sites of r's model, which this pass has not changed.
 func (p *pass) keptElsewhere(r *place.Request, cand, domain []bool) ([]string, bool) {
-	if p.kept == nil || p.c.InWhatIf() || p.c.ChangedIn(domain) {
-		return nil, false
-	}
 	e, _ := p.prep.elsewhere.get(r.Job)
 	if e == nil || e.key != keyOf(r) || e.constrained != r.Constrained || !sameSites(e.sites, r.Sites) ||
 		!slices.Equal(e.cand, cand) || !p.unchanged(e.read, domain) {
@@ -192,14 +256,4 @@ func (p *pass) keptElsewhere(r *place.Request, cand, domain []bool) ([]string, b
 		}
 	}
 	return e.where, true
-}
-
-// keepElsewhere keeps answer where for the next pass, when the pass has
-// changed nothing it read.
-func (p *pass) keepElsewhere(r *place.Request, cand, domain []bool, where []string) {
-	if p.kept == nil || p.c.InWhatIf() || p.c.ChangedIn(domain) {
-		return
-	}
-	p.prep.elsewhere.put(r.Job, &elseMemo{key: keyOf(r), constrained: r.Constrained, sites: slices.Clone(r.Sites),
-		cand: cand, read: p.stampOf(domain), where: where})
 }

@@ -35,6 +35,7 @@ type pass struct {
 
 	siteSets      map[siteKey]*siteSet
 	attBuf        []attempt // reused by tryModels
+	elseBuf       []bool    // elsewhere's site masks, reused
 	poolIn        []bool    // reused by firstEnoughGPUs
 	partNeed      []bool    // reused by neededParts
 	quick         bool      // a Quick pass with a depth
@@ -333,6 +334,7 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		exact:         reuse(last.exact),
 		quotaMsgs:     prep.quotaMsgs,
 		attBuf:        last.attBuf[:0],
+		elseBuf:       last.elseBuf,
 		poolIn:        last.poolIn,
 		partNeed:      last.partNeed,
 		byModel:       last.byModel,

@@ -46,7 +46,7 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 				"capacity: needs %s %s; the sites it may use (%s) can hold %d such replica(s)%s at most",
 				shape(r.Replicas, r.GPUs), name, setString(tags), held, oneSite(r))}
 		}
-		return p.sovereigntyOr(r, res.FreeGPUs, p.capacityVerdict(r, res, tags))
+		return p.sovereigntyOr(r, res, tags)
 	}
 	if res.Fit >= r.Replicas && r.SameNode {
 		largest, node := res.Largest, res.LargestGroup
