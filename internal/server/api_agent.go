@@ -256,7 +256,9 @@ func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, rp *api
 
 // taskReports applies an agent's task states (running, exited, failed,
 // lost) to the replicas of the current attempts; reports of other
-// attempts are stale and ignored.
+// attempts are stale and ignored. The times an agent reports are its
+// clock's, and GPU time is billed from them: they are kept within what
+// the server knows (reportedTime).
 // Caller holds mu.
 func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) {
 	for _, t := range tasks {
@@ -271,11 +273,10 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 			} else {
 				js.capReported(t.Replica, *t.PowerCapW)
 			}
+			js.heardRunning(t.Replica, now)
 			if rp.State == api.ReplicaAssigned {
-				rp.State, rp.PID, rp.StartedAt = api.ReplicaRunning, t.PID, t.StartedAt
-				if rp.StartedAt == nil {
-					rp.StartedAt = ptrTime(now.UTC())
-				}
+				rp.State, rp.PID = api.ReplicaRunning, t.PID
+				rp.StartedAt = reportedTime(t.StartedAt, assignedAt(js, rp), now)
 				c.job(js, api.EventReplica, fmt.Sprintf("replica %d running on %s (pid %d)", t.Replica, n.doc.Name, t.PID))
 				if s.allRunning(js) {
 					c.job(js, api.EventRunning, "every replica is running")
@@ -290,15 +291,49 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 				rp.PID = t.PID
 			}
 			if t.StartedAt != nil {
-				rp.StartedAt = t.StartedAt
+				rp.StartedAt = reportedTime(t.StartedAt, assignedAt(js, rp), now)
 			}
-			rp.EndedAt = t.EndedAt
-			if rp.EndedAt == nil {
-				rp.EndedAt = ptrTime(now.UTC())
+			// It ended after it was last heard running (and after it
+			// started and was assigned), and before this report.
+			from := assignedAt(js, rp)
+			if rp.StartedAt != nil && rp.StartedAt.After(from) {
+				from = *rp.StartedAt
 			}
+			if at, ok := js.lastHeard[t.Replica]; ok && at.After(from) {
+				from = at
+			}
+			rp.EndedAt = reportedTime(t.EndedAt, from, now)
 			s.replicaEnded(js, t.Replica, now, c)
 		}
 	}
+}
+
+// reportedTime is a time an agent reported, on its clock, kept within
+// [from, now] of the server's; none reported is now.
+func reportedTime(at *time.Time, from, now time.Time) *time.Time {
+	t := now
+	if at != nil {
+		t = *at
+	}
+	if t.After(now) {
+		t = now
+	}
+	if t.Before(from) {
+		t = from
+	}
+	return ptrTime(t.UTC())
+}
+
+// assignedAt is when replica rp of js was assigned (the attempt's start
+// for a replica stored without it).
+func assignedAt(js *jobState, rp *api.Replica) time.Time {
+	switch {
+	case rp.AssignedAt != nil:
+		return *rp.AssignedAt
+	case js.doc.StartTime != nil:
+		return *js.doc.StartTime
+	}
+	return time.Time{}
 }
 
 func (s *Server) allRunning(js *jobState) bool {

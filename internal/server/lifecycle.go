@@ -40,6 +40,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	js.doc.Message = "started on " + placements(st.Replicas)
 	js.doc.Replicas = nil
 	js.stop, js.stopMsg, js.exitMsg = stopNone, "", ""
+	js.lastHeard = nil
 	js.alloc = &model.Allocation{Job: js.job, Started: model.TimeOf(now), Replicas: st.Replicas}
 	for i, p := range st.Replicas {
 		s.assign(js, p, i, now, c)

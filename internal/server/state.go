@@ -46,10 +46,22 @@ type jobState struct {
 	// since its cap last changed (-1: an agent too old to say), which
 	// ends a held start's wait (capwait.go; the hold is in doc).
 	capsSet map[int]int
+	// lastHeard is, per replica of the attempt, when the server last
+	// had a report of it running (memory only): its end is not before
+	// that, whatever its agent's clock says.
+	lastHeard map[int]time.Time
 	// releaseAt holds a running deployment's ended replicas whose GPUs it
 	// keeps until their back-off ends, by position in doc.Replicas
 	// (backoff.go; doc.Crashes and each Replica.ReplaceAt keep it).
 	releaseAt map[int]time.Time
+}
+
+// heardRunning records that replica i was reported running at now.
+func (js *jobState) heardRunning(i int, now time.Time) {
+	if js.lastHeard == nil {
+		js.lastHeard = map[int]time.Time{}
+	}
+	js.lastHeard[i] = now
 }
 
 func (js *jobState) pending() bool {
