@@ -15,8 +15,11 @@ const usageFlushEvery = 10 * time.Second
 // integrate adds one telemetry sample per GPU to the energy of the job
 // holding the GPU (idle GPUs count for the site, not for a job): power ×
 // the time since the GPU's previous sample, at most three heartbeats, so
-// a gap in reports is not filled with a guess. Facility energy is IT
-// energy × the site's PUE; cost and carbon use the site's grid hour.
+// a gap in reports is not filled with a guess. Times are the server's,
+// when it received the samples: a sample's own time is its agent's
+// clock, which may be ahead, behind or fast, and moves nothing (it is
+// shown in the node's telemetry only). Facility energy is IT energy ×
+// the site's PUE; cost and carbon use the site's grid hour.
 // Caller holds mu.
 func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time) {
 	holder := map[int]*jobState{}
@@ -37,19 +40,12 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 	price, carbon, ok := s.gridAt(site.GridZone, now)
 	maxGap := 3 * s.cfg.Heartbeat
 	for _, smp := range samples {
-		t := smp.Time
-		if t.IsZero() {
-			t = now
-		}
 		last, seen := n.lastSample[smp.Index]
-		if seen && !t.After(last) {
-			continue // late or repeated: that time is counted
+		n.lastSample[smp.Index] = now
+		dt := now.Sub(last)
+		if !seen || dt <= 0 {
+			continue // its first sample, or another at the same instant
 		}
-		n.lastSample[smp.Index] = t
-		if !seen {
-			continue
-		}
-		dt := t.Sub(last)
 		dt = min(dt, maxGap)
 		itKWh := smp.PowerW * dt.Hours() / 1000
 		fkWh := itKWh * site.PUE

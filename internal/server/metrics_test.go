@@ -76,9 +76,11 @@ func TestMetricsZeroSeries(t *testing.T) {
 // the kWh counter kept for dashboards that read it.
 func TestMetricsEnergyInJoules(t *testing.T) {
 	e := devEnv(t)
-	t0 := e.clock.now()
-	for i, at := range []time.Time{t0, t0.Add(time.Second)} {
-		hb := api.Heartbeat{GPUs: []api.GPUSample{{Index: 0, Time: at, PowerW: 500}}}
+	for i := range 2 { // a second apart
+		if i > 0 {
+			e.clock.add(time.Second)
+		}
+		hb := api.Heartbeat{GPUs: []api.GPUSample{{Index: 0, Time: e.clock.now(), PowerW: 500}}}
 		if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", hb, nil); code != 200 {
 			t.Fatalf("heartbeat %d: %d", i, code)
 		}

@@ -91,6 +91,9 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 		n.doc.Condition = api.NodeReady
 		n.loseAt = time.Time{}
 		n.leaving = false // a new agent: it says so again if it leaves
+		// Its energy starts afresh: the time its agent was away is
+		// not filled with the power it read before.
+		clear(n.lastSample)
 	}
 	return nil
 }

@@ -99,7 +99,8 @@ type nodeState struct {
 	unfinished map[string]bool
 	// gpus is the model state of each GPU (claims).
 	gpus []model.GPUState
-	// lastSample is when each GPU's energy was last integrated.
+	// lastSample is when each GPU's energy was last integrated: when
+	// the server received its last sample (since the node registered).
 	lastSample map[int]time.Time
 	siteIdx    int
 	// loseAt: the node went silent with Config.StopAfterDisconnect set;

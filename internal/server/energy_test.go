@@ -1,0 +1,142 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// beat sends one heartbeat from n1 reporting tasks and a sample of each
+// of gpus at w watts, stamped at (the agent's clock); it returns the
+// status.
+func beat(e *env, tasks []api.TaskStatus, gpus []int, at time.Time, w float64) int {
+	e.t.Helper()
+	samples := []api.GPUSample{}
+	for _, g := range gpus {
+		samples = append(samples, api.GPUSample{Index: g, Time: at, PowerW: w})
+	}
+	return e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{Tasks: tasks, GPUs: samples}, nil)
+}
+
+// joules is carnot_energy_joules_total of site, as /metrics shows it
+// (0 when absent).
+func (e *env) joules(site string) float64 {
+	e.t.Helper()
+	prefix := fmt.Sprintf("carnot_energy_joules_total{site=%q} ", site)
+	for line := range strings.Lines(e.scrape()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				e.t.Fatalf("/metrics: %q: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// oneGPUJob submits a one-GPU job and starts it on n1; it returns the
+// job, its running report and its GPU.
+func oneGPUJob(e *env) (id string, run []api.TaskStatus, gpus []int) {
+	e.t.Helper()
+	id = e.submit(spec(1, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	return id, []api.TaskStatus{running(id, 0, 1)}, e.job(id).Replicas[0].GPUs
+}
+
+// secondsAt1kW is a job's IT energy in seconds at 1 kW.
+func secondsAt1kW(e *env, id string) float64 {
+	e.t.Helper()
+	return e.job(id).Usage.ITKWh * 3600
+}
+
+// Energy is power × the time between samples as the server received
+// them: the agent's clock (ahead, behind, fast, stepped) moves none of
+// it. A sample stamped a day ahead used to stop the job's energy for a
+// day (every later sample was "late"); a clock running 3× fast was
+// credited 3 s per second.
+func TestEnergyCountsServerTimeWhateverTheAgentsClock(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stamp func(i int, now time.Time) time.Time // the agent's time of beat i
+	}{
+		{"right", func(_ int, now time.Time) time.Time { return now }},
+		{"a day ahead", func(_ int, now time.Time) time.Time { return now.Add(24 * time.Hour) }},
+		{"a day behind", func(_ int, now time.Time) time.Time { return now.Add(-24 * time.Hour) }},
+		{"3x fast", func(i int, now time.Time) time.Time { return now.Add(time.Duration(2*i) * time.Second) }},
+		{"one sample a day ahead", func(i int, now time.Time) time.Time {
+			if i == 10 {
+				return now.Add(24 * time.Hour)
+			}
+			return now
+		}},
+		{"stepped back an hour", func(i int, now time.Time) time.Time {
+			if i >= 30 {
+				return now.Add(-time.Hour)
+			}
+			return now
+		}},
+		{"no time", func(int, time.Time) time.Time { return time.Time{} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := devEnv(t)
+			id, run, g := oneGPUJob(e)
+			for i := range 61 { // 60 s of server time, a beat a second
+				if i > 0 {
+					e.clock.add(time.Second)
+				}
+				if code := beat(e, run, g, tc.stamp(i, e.clock.now()), 1000); code != 200 {
+					t.Fatalf("beat %d: %d", i, code)
+				}
+			}
+			if got := secondsAt1kW(e, id); math.Abs(got-60) > 1e-6 {
+				t.Errorf("60 s of server time at 1 kW counted %.3f s", got)
+			}
+		})
+	}
+}
+
+// Two heartbeats the server receives at one instant add no time: the
+// second's interval is empty, however far apart their samples' stamps.
+func TestEnergyBeatsAtOneInstantAddNothing(t *testing.T) {
+	e := devEnv(t)
+	id, run, g := oneGPUJob(e)
+	at := e.clock.now()
+	beat(e, run, g, at, 1000)
+	e.clock.add(time.Second)
+	beat(e, run, g, at.Add(time.Second), 1000)
+	beat(e, run, g, at.Add(-time.Hour), 1000) // late, out of order
+	beat(e, run, g, at.Add(time.Hour), 1000)  // ahead
+	if got := secondsAt1kW(e, id); math.Abs(got-1) > 1e-9 {
+		t.Errorf("1 s at 1 kW, then three beats at the same instant: %.3f s counted", got)
+	}
+}
+
+// A node that registers again (its agent restarted) starts its energy
+// afresh: the time its agent was away is not filled with the last power
+// read before it went.
+func TestEnergyStartsAfreshAtRegistration(t *testing.T) {
+	e := devEnv(t)
+	g := []int{0}
+	beat(e, nil, g, e.clock.now(), 1000)
+	e.clock.add(time.Second)
+	beat(e, nil, g, e.clock.now(), 1000) // 1 s
+	before := e.joules("local")
+	e.clock.add(2 * time.Second)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	beat(e, nil, g, e.clock.now(), 1000) // the first sample after it: nothing yet
+	e.clock.add(time.Second)
+	beat(e, nil, g, e.clock.now(), 1000) // 1 s
+	pue := e.s.fac.Sites[0].PUE
+	if got := (e.joules("local") - before) / pue / 1000; math.Abs(got-1) > 1e-9 {
+		t.Errorf("after the node registered again, %.3f s at 1 kW counted for 1 s of samples", got)
+	}
+}
