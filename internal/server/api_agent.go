@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -158,7 +157,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !s.ownSite(w, r, n) {
 		return
 	}
-	if errs := checkSamples(hb.GPUs, n.node.GPUs); len(errs) > 0 {
+	if errs := checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]); len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the heartbeat's telemetry is not valid", Errors: errs})
 		return
 	}
@@ -482,32 +481,6 @@ func masterPort(job string, attempt int) int {
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%s/%d", job, attempt)
 	return 20000 + int(h.Sum32()%10000)
-}
-
-// checkSamples checks GPU telemetry: an index of one of the node's gpus
-// GPUs, at most once, and finite, non-negative readings.
-func checkSamples(samples []api.GPUSample, gpus int) []api.FieldError {
-	var errs []api.FieldError
-	seen := map[int]bool{}
-	for i, smp := range samples {
-		f := fmt.Sprintf("gpus[%d]", i)
-		switch {
-		case smp.Index < 0 || smp.Index >= gpus:
-			errs = append(errs, api.FieldError{Field: f + ".index", Message: fmt.Sprintf("the node has GPUs 0 to %d (got %d)", gpus-1, smp.Index)})
-		case seen[smp.Index]:
-			errs = append(errs, api.FieldError{Field: f + ".index", Message: fmt.Sprintf("GPU %d is reported twice", smp.Index)})
-		}
-		seen[smp.Index] = true
-		for _, v := range []struct {
-			name string
-			x    float64
-		}{{"power_w", smp.PowerW}, {"utilization", smp.Utilization}, {"mem_used_mib", smp.MemUsedMiB}, {"temp_c", smp.TempC}} {
-			if math.IsNaN(v.x) || math.IsInf(v.x, 0) || (v.x < 0 && v.name != "temp_c") {
-				errs = append(errs, api.FieldError{Field: f + "." + v.name, Message: fmt.Sprintf("must be a finite number ≥ 0 (got %v)", v.x)})
-			}
-		}
-	}
-	return errs
 }
 
 // ownSite checks that a node agent's certificate is of the site its node

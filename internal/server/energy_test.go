@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,5 +139,59 @@ func TestEnergyStartsAfreshAtRegistration(t *testing.T) {
 	pue := e.s.fac.Sites[0].PUE
 	if got := (e.joules("local") - before) / pue / 1000; math.Abs(got-1) > 1e-9 {
 		t.Errorf("after the node registered again, %.3f s at 1 kW counted for 1 s of samples", got)
+	}
+}
+
+// A power reading beyond what the node's GPU model can draw (twice the
+// higher of its TDP and its highest power cap) is refused with the
+// heartbeat, as a negative or infinite one is: 1e308 W made the site's
+// power +Inf, so that GET /v1/sites answered 500 and the next usage
+// flush failed the commit, reloading the server. The heartbeat changes
+// nothing; a reading at the bound is taken.
+func TestHeartbeatPowerBeyondTheGPUIsRefused(t *testing.T) {
+	e := devEnv(t) // 8 H100s: 700 W TDP and highest cap
+	id, run, g := oneGPUJob(e)
+	beat(e, run, g, e.clock.now(), 700)
+	e.clock.add(time.Second)
+	if code := beat(e, run, g, e.clock.now(), 1400); code != 200 {
+		t.Fatalf("a reading of 1400 W from an H100: %d, want it taken", code)
+	}
+	before := e.job(id).Usage
+	var sites api.SiteList
+	e.do("GET", "/v1/sites", nil, &sites)
+	power := sites.Sites[0].ITPowerKW
+	for _, w := range []float64{1400.5, 1e308, math.MaxFloat64} {
+		e.clock.add(time.Second)
+		hb := api.Heartbeat{Tasks: []api.TaskStatus{exited(id, 0, 1, 0)},
+			GPUs: []api.GPUSample{{Index: g[0], Time: e.clock.now(), PowerW: w}}}
+		var p api.Problem
+		if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", hb, &p); code != http.StatusBadRequest {
+			t.Fatalf("a reading of %g W from an H100: %d, want 400", w, code)
+		}
+		if len(p.Errors) != 1 || p.Errors[0].Field != "gpus[0].power_w" ||
+			!strings.Contains(p.Errors[0].Message, "H100") || !strings.Contains(p.Errors[0].Message, fmt.Sprint(w)) {
+			t.Errorf("a reading of %g W: %+v, want an error on gpus[0].power_w naming the H100 and the reading", w, p.Errors)
+		}
+	}
+	j := e.job(id)
+	j.Usage.GPUSeconds, before.GPUSeconds = 0, 0 // the running attempt's, up to now
+	if j.State != api.StateRunning || j.Usage != before {
+		t.Errorf("after refused heartbeats: job %s, energy %+v; want it running, energy %+v, as before them", j.State, j.Usage, before)
+	}
+	if code := e.do("GET", "/v1/sites", nil, &sites); code != 200 || sites.Sites[0].ITPowerKW != power {
+		t.Errorf("GET /v1/sites: %d, IT power %v kW, want 200 and the %v kW of the readings last taken", code, sites.Sites[0].ITPowerKW, power)
+	}
+	for line := range strings.Lines(e.scrape()) {
+		if strings.HasSuffix(strings.TrimSpace(line), " +Inf") {
+			t.Errorf("/metrics after refused readings: %s", strings.TrimSpace(line))
+		}
+	}
+	e.clock.add(usageFlushEvery)
+	e.pass()
+	e.s.mu.Lock()
+	failed := e.s.failed
+	e.s.mu.Unlock()
+	if failed != nil {
+		t.Errorf("the usage flush after refused readings failed: %v", failed)
 	}
 }
