@@ -177,6 +177,11 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
+	if s.stopped {
+		// The loop has stopped, and with it the usage flushes: the
+		// energy this heartbeat adds is written with it.
+		s.dirtyUsage(c)
+	}
 	s.taskReports(n, hb.Tasks, now, c)
 	if hb.Leaving != n.leaving {
 		// Its agent is shutting down: it runs what it has, as its agent

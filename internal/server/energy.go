@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -76,12 +78,31 @@ func (s *Server) flushUsage(now time.Time, c *changes) {
 	if err := s.saveFairShare(context.Background()); err != nil {
 		s.log.Error("saving the fair-share history", "err", err)
 	}
+	s.dirtyUsage(c)
+}
+
+// dirtyUsage adds to c the jobs whose energy counters changed since
+// they were last written. Caller holds mu.
+func (s *Server) dirtyUsage(c *changes) {
 	for _, js := range s.jobs {
 		if js.usageDirty {
 			js.usageDirty = false
 			c.job(js, "", "")
 		}
 	}
+}
+
+// saveUsage writes, as the server stops, what flushUsage would write
+// next: the fair-share history and the jobs' energy counters. Caller
+// holds mu.
+func (s *Server) saveUsage(ctx context.Context) error {
+	err := s.saveFairShare(ctx)
+	c := newChanges()
+	s.dirtyUsage(c)
+	if cerr := s.commit(ctx, c); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("saving the jobs' energy: %w", cerr))
+	}
+	return err
 }
 
 // gridAt is the price (EUR/MWh) and carbon intensity (g/kWh) of zone at

@@ -442,7 +442,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.stop()
-			return s.saveFairShare(context.Background())
+			return s.saveUsage(context.Background())
 		case <-s.kick:
 		case <-t.C:
 		}

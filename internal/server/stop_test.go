@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -46,5 +47,60 @@ func TestStoppedServerEndsLongPolls(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get(api.StandbyHeader) == "" {
 		t.Errorf("long poll of a stopped server: %d %s=%q, want 503 with the header",
 			w.Code, api.StandbyHeader, w.Header().Get(api.StandbyHeader))
+	}
+}
+
+// stopServer runs the loop of e's server and stops it, as SIGTERM does.
+func stopServer(e *env) {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.s.Run(ctx); err != nil {
+		e.t.Fatalf("Run: %v", err)
+	}
+}
+
+// A graceful stop writes the energy counters integrated since the last
+// usage flush (every usageFlushEvery), as it writes the fair-share
+// history: a restart lost up to 10 s of every running job's energy,
+// cost and carbon.
+func TestGracefulStopSavesEnergy(t *testing.T) {
+	e := devEnv(t)
+	id, run, g := oneGPUJob(e)
+	for i := range 9 {
+		if i > 0 {
+			e.clock.add(time.Second)
+		}
+		beat(e, run, g, e.clock.now(), 700)
+	}
+	before := e.job(id).Usage
+	stopServer(e)
+	after := e.restart(true).job(id).Usage
+	if after.ITKWh != before.ITKWh || after.KWh != before.KWh {
+		t.Errorf("energy before a graceful restart: %v IT kWh, %v facility kWh; after: %v, %v", before.ITKWh, before.KWh, after.ITKWh, after.KWh)
+	}
+}
+
+// Heartbeats that reach the server once its loop has stopped (the
+// listeners are shut down after it) write the energy they add: no flush
+// comes after the stop's.
+func TestHeartbeatAfterStopSavesEnergy(t *testing.T) {
+	e := devEnv(t)
+	id, run, g := oneGPUJob(e)
+	beat(e, run, g, e.clock.now(), 700)
+	stopServer(e)
+	for range 3 {
+		e.clock.add(time.Second)
+		if code := beat(e, run, g, e.clock.now(), 700); code != 200 {
+			t.Fatalf("heartbeat to a stopped server: %d", code)
+		}
+	}
+	before := e.job(id).Usage
+	if before.ITKWh == 0 {
+		t.Fatal("no energy counted")
+	}
+	after := e.restart(true).job(id).Usage
+	if after.ITKWh != before.ITKWh {
+		t.Errorf("energy of heartbeats after the stop: %v IT kWh; after a restart: %v", before.ITKWh, after.ITKWh)
 	}
 }
