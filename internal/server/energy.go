@@ -20,9 +20,7 @@ const usageFlushEvery = 10 * time.Second
 // a gap in reports is not filled with a guess. Times are the server's,
 // when it received the samples: a sample's own time is its agent's
 // clock, which may be ahead, behind or fast, and moves nothing (it is
-// shown in the node's telemetry only). Facility energy is IT energy ×
-// the site's PUE; cost and carbon use the site's grid hour.
-// Caller holds mu.
+// shown in the node's telemetry only). Caller holds mu.
 func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time) {
 	holder := map[int]*jobState{}
 	for id := range n.jobs {
@@ -39,7 +37,6 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 		}
 	}
 	site := &s.fac.Sites[n.siteIdx]
-	price, carbon, ok := s.gridAt(site.GridZone, now)
 	maxGap := 3 * s.cfg.Heartbeat
 	for _, smp := range samples {
 		last, seen := n.lastSample[smp.Index]
@@ -48,23 +45,55 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 		if !seen || dt <= 0 {
 			continue // its first sample, or another at the same instant
 		}
-		dt = min(dt, maxGap)
-		itKWh := smp.PowerW * dt.Hours() / 1000
+		s.addEnergy(site, holder[smp.Index], smp.PowerW, now.Add(-min(dt, maxGap)), now)
+	}
+}
+
+// addEnergy counts watts drawn from from to to in site, for job js
+// (nil: an idle GPU, counted for the site only). Facility energy is IT
+// energy × the site's PUE; cost and carbon are those of the site's grid
+// hour, for each part of the interval in another hour. A part in an
+// hour the site's series does not hold is counted unpriced: its cost
+// and carbon are left out. Caller holds mu.
+func (s *Server) addEnergy(site *model.Site, js *jobState, watts float64, from, to time.Time) {
+	for from.Before(to) {
+		end := from.Truncate(time.Hour).Add(time.Hour)
+		if end.After(to) {
+			end = to
+		}
+		itKWh := watts * end.Sub(from).Hours() / 1000
 		fkWh := itKWh * site.PUE
 		s.metrics.energy.WithLabelValues(site.ID).Add(fkWh)
 		s.metrics.joules.WithLabelValues(site.ID).Add(fkWh * 3.6e6)
-		js := holder[smp.Index]
-		if js == nil {
-			continue
+		price, carbon, ok := s.gridAt(site.GridZone, from)
+		s.notePriced(site, from, ok)
+		if !ok {
+			s.metrics.unpriced.WithLabelValues(site.ID).Add(fkWh * 3.6e6)
 		}
-		u := &js.doc.Usage
-		u.ITKWh += itKWh
-		u.KWh += fkWh
-		if ok {
-			u.EUR += fkWh / 1000 * price
-			u.GCO2e += fkWh * carbon
+		if js != nil {
+			u := &js.doc.Usage
+			u.ITKWh += itKWh
+			u.KWh += fkWh
+			if ok {
+				u.EUR += fkWh / 1000 * price
+				u.GCO2e += fkWh * carbon
+			}
+			js.usageDirty = true
 		}
-		js.usageDirty = true
+		from = end
+	}
+}
+
+// notePriced warns when site's energy, drawn at t, starts to go
+// unpriced (once, until an hour is priced again). Caller holds mu.
+func (s *Server) notePriced(site *model.Site, t time.Time, priced bool) {
+	switch {
+	case priced:
+		delete(s.unpriced, site.ID)
+	case !s.unpriced[site.ID]:
+		s.unpriced[site.ID] = true
+		s.log.Warn("energy is not priced: the site's grid series does not hold the hour; cost and carbon leave it out (carnot_energy_unpriced_joules_total counts it)",
+			"site", site.ID, "zone", site.GridZone, "hour", t.UTC().Truncate(time.Hour))
 	}
 }
 

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // beat sends one heartbeat from n1 reporting tasks and a sample of each
@@ -28,7 +31,21 @@ func beat(e *env, tasks []api.TaskStatus, gpus []int, at time.Time, w float64) i
 // (0 when absent).
 func (e *env) joules(site string) float64 {
 	e.t.Helper()
-	prefix := fmt.Sprintf("carnot_energy_joules_total{site=%q} ", site)
+	return e.metric("carnot_energy_joules_total", site)
+}
+
+// unpricedJoules is carnot_energy_unpriced_joules_total of site (0 when
+// absent).
+func (e *env) unpricedJoules(site string) float64 {
+	e.t.Helper()
+	return e.metric("carnot_energy_unpriced_joules_total", site)
+}
+
+// metric is the value of a series of name labelled with site alone, as
+// /metrics shows it (0 when absent).
+func (e *env) metric(name, site string) float64 {
+	e.t.Helper()
+	prefix := fmt.Sprintf("%s{site=%q} ", name, site)
 	for line := range strings.Lines(e.scrape()) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
 			f, err := strconv.ParseFloat(v, 64)
@@ -193,5 +210,62 @@ func TestHeartbeatPowerBeyondTheGPUIsRefused(t *testing.T) {
 	e.s.mu.Unlock()
 	if failed != nil {
 		t.Errorf("the usage flush after refused readings failed: %v", failed)
+	}
+}
+
+// An interval across an hour's end is priced and weighed in parts, each
+// at its hour's figures (it was all at the hour the heartbeat arrived
+// in); a part in an hour the site's grid series does not hold is
+// counted as unpriced energy (carnot_energy_unpriced_joules_total), and
+// the server warns once that the site's energy goes unpriced.
+func TestEnergyPricedAtTheHourOfEachPart(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		next       bool // the series holds the next hour
+		eur, gco2e float64
+		unpricedS  float64 // seconds at 1 kW
+	}{
+		{"both hours in the series", true, 2*100 + 1*200, 2*50 + 1*300, 0},
+		{"the series ends with the first", false, 2 * 100, 2 * 50, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := devEnv(t)
+			var logs bytes.Buffer
+			e.s.log = slog.New(slog.NewTextHandler(&logs, nil))
+			t0 := e.clock.now().Truncate(time.Hour).Add(time.Hour - 2*time.Second) // hh:59:58
+			e.clock.add(t0.Sub(e.clock.now()))
+			h := model.TimeOf(t0.Truncate(time.Hour))
+			hours := []model.GridHour{{Start: h, PriceEURMWh: 100, CarbonGkWh: 50}}
+			if tc.next {
+				hours = append(hours, model.GridHour{Start: h.Add(model.Hour), PriceEURMWh: 200, CarbonGkWh: 300})
+			}
+			e.s.cfg.Grid = []model.GridSeries{{Zone: "FR", Hours: hours}}
+			e.report("n1") // heard from at the new time
+			id, run, g := oneGPUJob(e)
+			beat(e, run, g, e.clock.now(), 1000) // hh:59:58
+			for range 3 {                        // to hh+1:00:01
+				e.clock.add(time.Second)
+				beat(e, run, g, e.clock.now(), 1000)
+			}
+			pue := e.s.fac.Sites[0].PUE
+			kWhPerS := 1.0 / 3600 * pue // facility kWh of 1 s at 1 kW
+			u := e.job(id).Usage
+			if want := tc.eur * kWhPerS / 1000; math.Abs(u.EUR-want) > 1e-12 {
+				t.Errorf("cost %v EUR, want %v", u.EUR, want)
+			}
+			if want := tc.gco2e * kWhPerS; math.Abs(u.GCO2e-want) > 1e-9 {
+				t.Errorf("carbon %v g, want %v", u.GCO2e, want)
+			}
+			if got, want := e.unpricedJoules("local"), tc.unpricedS*1000*pue; math.Abs(got-want) > 1e-6 {
+				t.Errorf("carnot_energy_unpriced_joules_total %v, want %v", got, want)
+			}
+			e.clock.add(time.Second)
+			beat(e, run, g, e.clock.now(), 1000) // another unpriced second, or priced
+			if n := strings.Count(logs.String(), "not priced"); tc.unpricedS > 0 && (n != 1 || !strings.Contains(logs.String(), "site=local")) {
+				t.Errorf("want one warning naming the site, got %d:\n%s", n, logs.String())
+			} else if tc.unpricedS == 0 && n != 0 {
+				t.Errorf("warnings with every hour priced:\n%s", logs.String())
+			}
+		})
 	}
 }

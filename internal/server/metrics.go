@@ -19,6 +19,7 @@ type metrics struct {
 	envelope    *prometheus.GaugeVec
 	energy      *prometheus.CounterVec // kWh, deprecated
 	joules      *prometheus.CounterVec
+	unpriced    *prometheus.CounterVec // joules outside the grid series
 	nodes       *prometheus.GaugeVec
 }
 
@@ -44,10 +45,12 @@ func newMetrics(s *Server) *metrics {
 			Help: "Facility energy in kWh per site; deprecated, carnot_energy_joules_total is the same in the base unit."}, []string{"site"}),
 		joules: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_joules_total",
 			Help: "Facility energy (IT energy measured on the GPUs × PUE) per site."}, []string{"site"}),
+		unpriced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_unpriced_joules_total",
+			Help: "Facility energy per site drawn in hours that the site's grid series does not hold (all of it without a series): cost and carbon leave it out."}, []string{"site"}),
 		nodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_nodes",
 			Help: "Registered nodes per site and condition (ready, draining, not-ready; 0 when none)."}, []string{"site", "condition"}),
 	}
-	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.nodes,
+	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.unpriced, m.nodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

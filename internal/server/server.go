@@ -85,6 +85,9 @@ type Server struct {
 	lastFlush time.Time
 	// usageDirty says the fair-share history changed since it was saved.
 	usageDirty bool
+	// unpriced holds the sites whose energy went unpriced (outside their
+	// grid series) since it was last priced (notePriced).
+	unpriced map[string]bool
 
 	kick   chan struct{}
 	audit  *auditor // nil without Config.AuditSigner
@@ -123,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		queue:      sched.NewQueue(cfg.Facility, nil),
 		nodes:      map[string]*nodeState{},
 		usage:      map[string]*model.Usage{},
+		unpriced:   map[string]bool{},
 		kick:       make(chan struct{}, 1),
 		watch:      newHub(),
 
