@@ -89,6 +89,10 @@ func (s *Server) observe() {
 	}
 	for _, st := range s.fac.Sites {
 		m.envelope.WithLabelValues(st.ID).Set(st.PowerEnvelopeKW * 1000)
+		// 0, not absent, until the site's GPUs report
+		m.energy.WithLabelValues(st.ID)
+		m.joules.WithLabelValues(st.ID)
+		m.unpriced.WithLabelValues(st.ID)
 	}
 	s.observeNodes()
 }

@@ -96,3 +96,17 @@ func TestMetricsEnergyInJoules(t *testing.T) {
 		}
 	}
 }
+
+// Every site of the facility has its energy series from the start, 0
+// until its GPUs report, as it has its power and node series: an alert
+// or a rate() over a site's energy finds 0, not no series.
+func TestMetricsEnergySeriesFromTheStart(t *testing.T) {
+	e := devEnv(t)
+	body := e.scrape()
+	for _, want := range []string{`carnot_energy_joules_total{site="local"} 0`, `carnot_energy_kwh_total{site="local"} 0`,
+		`carnot_energy_unpriced_joules_total{site="local"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics of a site whose GPUs have not reported lacks %s", want)
+		}
+	}
+}
