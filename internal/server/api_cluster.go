@@ -221,19 +221,39 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// addLive adds the running attempts' GPU time up to now to the stored
-// usage (which counts an attempt's GPU time when it ends; energy, cost
-// and carbon are stored every 10 s while it runs).
+// addLive makes the stored usage, which counts an attempt's GPU time
+// when it ends and energy, cost and carbon every usageFlushEvery while
+// it runs, that of the jobs as GET /v1/jobs shows them: it adds the
+// running attempts' GPU time up to now and the energy counted since
+// each job was last written.
 func (s *Server) addLive(usage []api.TenantUsage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
-	live := map[string]float64{}
+	live := map[string]*api.Usage{}
+	add := func(tenant string) *api.Usage {
+		if live[tenant] == nil {
+			live[tenant] = &api.Usage{}
+		}
+		return live[tenant]
+	}
 	for _, js := range s.running {
-		live[js.job.Tenant] += s.gpuSeconds(js, now)
+		add(js.job.Tenant).GPUSeconds += s.gpuSeconds(js, now)
+	}
+	for _, js := range s.jobs {
+		if !js.usageDirty {
+			continue // its counters are the store's
+		}
+		u, d := add(js.job.Tenant), js.doc.Usage
+		u.ITKWh += d.ITKWh - js.saved.ITKWh
+		u.KWh += d.KWh - js.saved.KWh
+		u.EUR += d.EUR - js.saved.EUR
+		u.GCO2e += d.GCO2e - js.saved.GCO2e
 	}
 	for i := range usage {
-		usage[i].GPUSeconds += live[usage[i].Tenant]
+		if u := live[usage[i].Tenant]; u != nil {
+			usage[i].Usage.Add(*u)
+		}
 	}
 }
 

@@ -118,6 +118,9 @@ func (s *Server) commit(ctx context.Context, c *changes) error {
 		wr.failed(true) // the server fails (its caller calls fail)
 		return fmt.Errorf("server: saving %d jobs, %d nodes and %d events: %w", len(docs), len(nodes), len(c.events), err)
 	}
+	for i, id := range ids {
+		c.jobs[id].saved = docs[i].Usage
+	}
 	for _, js := range c.jobs {
 		s.forgetFinal(js)
 	}

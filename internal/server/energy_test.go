@@ -269,3 +269,49 @@ func TestEnergyPricedAtTheHourOfEachPart(t *testing.T) {
 		})
 	}
 }
+
+// A tenant's usage (GET /v1/usage, GET /v1/tenants) is the sum of its
+// jobs' as GET /v1/jobs shows them, energy included: the energy counted
+// since the last usage flush (every usageFlushEvery) was missing from
+// the tenant's, which showed 0 kWh while its job showed some. Once
+// flushed, it is not counted twice.
+func TestTenantUsageIsItsJobsLive(t *testing.T) {
+	e := devEnv(t)
+	h := model.TimeOf(e.clock.now().Truncate(time.Hour))
+	e.s.cfg.Grid = []model.GridSeries{{Zone: "FR", Hours: []model.GridHour{{Start: h, PriceEURMWh: 100, CarbonGkWh: 50}}}}
+	id, run, g := oneGPUJob(e)
+	check := func(when string) {
+		t.Helper()
+		var jl api.JobList
+		e.do("GET", "/v1/jobs?tenant=default", nil, &jl)
+		var sum api.Usage
+		for _, j := range jl.Jobs {
+			sum.Add(j.Usage)
+		}
+		var ul api.UsageList
+		e.do("GET", "/v1/usage", nil, &ul)
+		var tl api.TenantList
+		e.do("GET", "/v1/tenants", nil, &tl)
+		for what, u := range map[string]api.Usage{"GET /v1/usage": ul.Total, "GET /v1/tenants": tl.Tenants[0].Usage} {
+			if d := math.Abs(u.ITKWh-sum.ITKWh) + math.Abs(u.KWh-sum.KWh) + math.Abs(u.EUR-sum.EUR) + math.Abs(u.GCO2e-sum.GCO2e) + math.Abs(u.GPUSeconds-sum.GPUSeconds); d > 1e-9 {
+				t.Errorf("%s: %s: %+v; the tenant's jobs: %+v", when, what, u, sum)
+			}
+		}
+	}
+	beat(e, run, g, e.clock.now(), 700)
+	for range 5 {
+		e.clock.add(time.Second)
+		beat(e, run, g, e.clock.now(), 700)
+	}
+	if e.job(id).Usage.ITKWh == 0 {
+		t.Fatal("no energy counted")
+	}
+	check("before a usage flush")
+	e.clock.add(usageFlushEvery)
+	beat(e, run, g, e.clock.now(), 700)
+	e.pass() // flushes
+	check("after a usage flush")
+	e.clock.add(time.Second)
+	beat(e, run, g, e.clock.now(), 700)
+	check("after a flush and a heartbeat")
+}

@@ -344,7 +344,7 @@ func jobFromDoc(doc *api.Job) (*jobState, error) {
 	}
 	j := jobs[0]
 	j.SubmitTime, j.SubmitOrder = model.TimeOf(doc.SubmitTime), int64(doc.SubmitTime.Nanosecond())
-	return &jobState{job: j, doc: *doc}, nil
+	return &jobState{job: j, doc: *doc, saved: doc.Usage}, nil
 }
 
 // restoreRanOn gives a reloaded job the nodes it had replicas on, as far

@@ -36,6 +36,9 @@ type jobState struct {
 	exitCode int
 	// usageDirty says the energy counters changed since the last write.
 	usageDirty bool
+	// saved is doc.Usage as the store last had it: GET /v1/usage adds
+	// the energy counted since (api_cluster.go addLive).
+	saved api.Usage
 	// queued says the job is in the loop's queue (or will be at the
 	// next pass); see Server.requeue.
 	queued bool
