@@ -24,7 +24,6 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
-	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/pki"
@@ -87,7 +86,7 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringVar(&o.facility, "facility", "", "facility file (docs/facility.md); without it, one site (--site, --country) that nodes join as they register")
 	f.StringVar(&o.site, "site", "local", "the site of the facility without --facility")
 	f.StringVar(&o.country, "country", "FR", "the site's country (ISO 3166-1 alpha-2) without --facility")
-	f.StringSliceVar(&o.grid, "grid", nil, "hourly grid CSV as ZONE=FILE (docs/twin.md), repeatable; without it, the bundled 2023 series of FR and DE moved to this year")
+	f.StringSliceVar(&o.grid, "grid", nil, "hourly grid CSV as ZONE=FILE (docs/twin.md), repeatable; without it, the bundled 2023 series of FR and DE laid on the calendar of this year and the next")
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Second, "agents' heartbeat interval")
 	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost")
 	f.DurationVar(&o.stopAfterDisconnect, "stop-after-disconnect", 0, "agents stop their tasks after this long without the server, and a silent node's replicas count as lost only once they have (no replica runs twice in a partition); at least --heartbeat-timeout, 0 = off (docs/reliability.md)")
@@ -162,39 +161,6 @@ func (o *serverOpts) facilityOf() (*model.Facility, bool, error) {
 	}
 	f, err := facility.LoadFile(o.facility)
 	return f, o.dynamic, err
-}
-
-// gridOf reads the --grid series, or the bundled ones moved to the
-// current year (example prices and carbon for a development server).
-func (o *serverOpts) gridOf(now time.Time) ([]model.GridSeries, error) {
-	if len(o.grid) > 0 {
-		return loadGrids(o.grid)
-	}
-	var out []model.GridSeries
-	for _, z := range bundled.Zones() {
-		g, err := bundled.Grid(z)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, shiftToYear(g, now.Year()))
-	}
-	return out, nil
-}
-
-// shiftToYear moves a series by whole years so that it starts in year y,
-// keeping hour-of-year alignment.
-func shiftToYear(g model.GridSeries, y int) model.GridSeries {
-	if len(g.Hours) == 0 {
-		return g
-	}
-	from := time.Unix(int64(g.Hours[0].Start), 0).UTC()
-	d := model.DurationOf(time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Sub(time.Date(from.Year(), 1, 1, 0, 0, 0, 0, time.UTC)))
-	out := model.GridSeries{Zone: g.Zone, Hours: make([]model.GridHour, len(g.Hours))}
-	for i, h := range g.Hours {
-		h.Start = h.Start.Add(d)
-		out.Hours[i] = h
-	}
-	return out
 }
 
 // securityFiles are a server's keys and certificates.

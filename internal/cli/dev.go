@@ -35,7 +35,8 @@ and a node agent for this machine that runs jobs as real processes. On a
 machine without NVIDIA GPUs the agent has 8 fake H100s (--fake-gpus,
 --gpu-model) so that GPU jobs can be tried; a task's CUDA_VISIBLE_DEVICES
 names its GPUs by UUID, as with real ones. Energy is priced with the
-bundled 2023 French grid series moved to this year.
+bundled 2023 French grid series laid on the calendar of this year and
+the next (29 February repeats the 28th).
 
 In a second shell:
 
