@@ -331,6 +331,21 @@ func TestSiteTagsFollowTheServer(t *testing.T) {
 	}
 }
 
+// The agent beats at the interval every heartbeat's answer carries, not
+// only at its registration's: a server restarted with a shorter
+// --heartbeat is not registered with again, and counts a GPU's energy
+// across a gap of at most three of its own intervals (older agents keep
+// the interval the node was given at registration).
+func TestHeartbeatIntervalFollowsTheServer(t *testing.T) {
+	srv := newFakeServer()
+	srv.interval = 2 // registered every 2 s
+	short := 0.05
+	srv.hbInterval = &short // the server now says 50 ms
+	startAgent(t, srv)
+	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) >= 10 },
+		"10 heartbeats, 50 ms apart as the server's answers say (registered every 2 s)")
+}
+
 // The log server answers only the bearer of the token the server gave at
 // registration.
 func TestLogsNeedTheServersToken(t *testing.T) {

@@ -39,6 +39,9 @@ type fakeServer struct {
 	// hbTags, when set, are the site's jurisdictions every heartbeat's
 	// answer carries
 	hbTags []string
+	// hbInterval, when set, is the heartbeat interval (seconds) every
+	// heartbeat's answer carries
+	hbInterval *float64
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -71,6 +74,7 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 		reply.StopAfterDisconnectSeconds = s.hbStopAfter
 	}
 	reply.Jurisdictions = s.hbTags
+	reply.HeartbeatSeconds = s.hbInterval
 	return reply, nil
 }
 

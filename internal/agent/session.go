@@ -106,8 +106,9 @@ func (a *Agent) session(ctx context.Context) error {
 }
 
 // heartbeatLoop sends a heartbeat at once, then when Config.NextBeat
-// says (every interval by default) and shortly after any task changes
-// state. It returns errReregister on a 404, nil when ctx is done.
+// says (every interval by default, as the server's last answer says it)
+// and shortly after any task changes state. It returns errReregister on
+// a 404, nil when ctx is done.
 func (a *Agent) heartbeatLoop(ctx context.Context) error {
 	a.mu.Lock()
 	interval := a.interval
@@ -132,6 +133,13 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 		began := time.Now()
 		timer.Reset(time.Until(a.cfg.NextBeat(began, interval)))
 		err := a.beat(ctx)
+		a.mu.Lock()
+		if a.interval != interval { // the server's answer changed it
+			a.log.Info("heartbeat interval changed by the server", "from", interval, "to", a.interval)
+			interval = a.interval
+			timer.Reset(time.Until(a.cfg.NextBeat(began, interval)))
+		}
+		a.mu.Unlock()
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -182,6 +190,9 @@ func (a *Agent) beat(ctx context.Context) error {
 	}
 	if reply.Jurisdictions != nil {
 		a.siteTags = reply.Jurisdictions
+	}
+	if d := reply.HeartbeatSeconds; d != nil && *d > 0 {
+		a.interval = time.Duration(*d * float64(time.Second))
 	}
 	a.contactLocked(sent)
 	a.reconnectedLocked(reply.Version)

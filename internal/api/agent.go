@@ -106,6 +106,11 @@ type GPUSample struct {
 // the agent knows whether to fetch them.
 type HeartbeatReply struct {
 	Version int64 `json:"version"`
+	// HeartbeatSeconds is the server's heartbeat interval, as in
+	// Registered: the agent takes it from every answer, so that a server
+	// restarted with another interval reaches agents registered before.
+	// Absent (an older server): the agent keeps its interval.
+	HeartbeatSeconds *float64 `json:"heartbeat_seconds,omitempty"`
 	// StopAfterDisconnectSeconds is the server's, as in Registered: the
 	// agent takes it from every answer, so that a server restarted with
 	// another setting (or a new leader) reaches agents registered

@@ -41,12 +41,18 @@ type Node struct {
 	// reported running unassigned. Until its agent reports none, it takes
 	// no work and its power counts at nameplate. The server sets it;
 	// an agent cannot.
-	Unreachable   bool        `json:"unreachable,omitempty"`
-	FakeGPUs      bool        `json:"fake_gpus,omitempty"`
-	Registered    time.Time   `json:"registered"`
-	LastHeartbeat time.Time   `json:"last_heartbeat"`
-	Telemetry     []GPUSample `json:"telemetry,omitempty"`
-	Jobs          []string    `json:"jobs,omitempty"`
+	Unreachable   bool      `json:"unreachable,omitempty"`
+	FakeGPUs      bool      `json:"fake_gpus,omitempty"`
+	Registered    time.Time `json:"registered"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	// HeartbeatSeconds is the heartbeat interval the server gave the
+	// node's agent when it registered. Agents take the server's interval
+	// from every heartbeat's answer; an older one keeps this one, and
+	// the server counts a GPU's energy across a gap of up to three of
+	// the longer of the two.
+	HeartbeatSeconds float64     `json:"heartbeat_seconds,omitempty"`
+	Telemetry        []GPUSample `json:"telemetry,omitempty"`
+	Jobs             []string    `json:"jobs,omitempty"`
 }
 
 // NodeList is GET /v1/nodes.

@@ -81,7 +81,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	doc := api.Node{Name: reg.Name, Site: reg.Site, Address: reg.Address, CPUs: reg.CPUs, MemoryGiB: reg.MemoryGiB,
 		GPUModel: gpuModel, GPUs: len(reg.GPUs), GPUUUIDs: uuids, FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
-		Condition: api.NodeReady}
+		HeartbeatSeconds: s.cfg.Heartbeat.Seconds(), Condition: api.NodeReady}
 	c := newChanges()
 	c.actor = principalOf(r).Subject
 	if err := s.admitNode(doc, true); err != nil {
@@ -204,8 +204,8 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
 		return
 	}
-	d := s.cfg.StopAfterDisconnect.Seconds()
-	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version, StopAfterDisconnectSeconds: &d,
+	d, every := s.cfg.StopAfterDisconnect.Seconds(), s.cfg.Heartbeat.Seconds()
+	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version, HeartbeatSeconds: &every, StopAfterDisconnectSeconds: &d,
 		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions})
 }
 

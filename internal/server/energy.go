@@ -16,11 +16,11 @@ const usageFlushEvery = 10 * time.Second
 
 // integrate adds one telemetry sample per GPU to the energy of the job
 // holding the GPU (idle GPUs count for the site, not for a job): power ×
-// the time since the GPU's previous sample, at most three heartbeats, so
-// a gap in reports is not filled with a guess. Times are the server's,
-// when it received the samples: a sample's own time is its agent's
-// clock, which may be ahead, behind or fast, and moves nothing (it is
-// shown in the node's telemetry only). Caller holds mu.
+// the time since the GPU's previous sample, at most three heartbeats
+// (beatInterval), so a gap in reports is not filled with a guess. Times
+// are the server's, when it received the samples: a sample's own time
+// is its agent's clock, which may be ahead, behind or fast, and moves
+// nothing (it is shown in the node's telemetry only). Caller holds mu.
 func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time) {
 	holder := map[int]*jobState{}
 	for id := range n.jobs {
@@ -37,7 +37,7 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 		}
 	}
 	site := &s.fac.Sites[n.siteIdx]
-	maxGap := 3 * s.cfg.Heartbeat
+	maxGap := 3 * s.beatInterval(n)
 	for _, smp := range samples {
 		last, seen := n.lastSample[smp.Index]
 		n.lastSample[smp.Index] = now
@@ -47,6 +47,16 @@ func (s *Server) integrate(n *nodeState, samples []api.GPUSample, now time.Time)
 		}
 		s.addEnergy(site, holder[smp.Index], smp.PowerW, now.Add(-min(dt, maxGap)), now)
 	}
+}
+
+// beatInterval is how often n's agent reports: the server's interval,
+// which agents take from every heartbeat's answer, or the one n was
+// given at its registration (api.Node.HeartbeatSeconds), which an
+// agent older than that keeps, whichever is longer, and at most the
+// heartbeat timeout.
+func (s *Server) beatInterval(n *nodeState) time.Duration {
+	given := time.Duration(n.doc.HeartbeatSeconds * float64(time.Second))
+	return max(s.cfg.Heartbeat, min(given, s.cfg.HeartbeatTimeout))
 }
 
 // addEnergy counts watts drawn from from to to in site, for job js

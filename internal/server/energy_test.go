@@ -315,3 +315,57 @@ func TestTenantUsageIsItsJobsLive(t *testing.T) {
 	beat(e, run, g, e.clock.now(), 700)
 	check("after a flush and a heartbeat")
 }
+
+// Every heartbeat's answer carries the server's interval, which agents
+// take: a server restarted with another --heartbeat is not registered
+// with again, and its agents kept the interval of their registration.
+func TestHeartbeatReplyCarriesTheInterval(t *testing.T) {
+	e := devEnv(t)
+	var r api.HeartbeatReply
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{}, &r); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if r.HeartbeatSeconds == nil || *r.HeartbeatSeconds != e.s.cfg.Heartbeat.Seconds() {
+		t.Errorf("heartbeat_seconds %v in the answer, want the server's %v", r.HeartbeatSeconds, e.s.cfg.Heartbeat.Seconds())
+	}
+}
+
+// An agent that keeps the interval of its registration (one older than
+// HeartbeatReply.HeartbeatSeconds) after the server restarts with a
+// shorter --heartbeat loses no energy: a gap is capped at three of the
+// longer of the server's interval and the one the node was given at
+// registration (stored with the node), not three of the server's, which
+// counted 3 s of every 5.
+func TestEnergyGapCapFollowsTheIntervalGivenAtRegistration(t *testing.T) {
+	dir, clk := t.TempDir(), &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	every := func(d time.Duration) func(*Config) {
+		return func(c *Config) { c.Heartbeat, c.HeartbeatTimeout = d, 20*time.Second }
+	}
+	e := openEnv(t, dir, DevFacility("local", "FR"), true, clk, every(5*time.Second))
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	e.s.store.Close()
+	e = openEnv(t, dir, DevFacility("local", "FR"), true, clk, every(time.Second))
+	id, run, g := oneGPUJob(e)
+	beat(e, run, g, e.clock.now(), 1000)
+	for range 12 { // a minute of beats every 5 s, as the agent was told
+		e.clock.add(5 * time.Second)
+		beat(e, run, g, e.clock.now(), 1000)
+	}
+	if got := secondsAt1kW(e, id); math.Abs(got-60) > 1e-6 {
+		t.Errorf("a minute at 1 kW reported every 5 s counted %.1f s of energy, want 60", got)
+	}
+	// A node registered with this server is given its interval: a gap
+	// of 5 s is three beats of 1 s.
+	if code := e.register("n1", "local", 8, running(id, 0, 1)); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	before := secondsAt1kW(e, id)
+	beat(e, run, g, e.clock.now(), 1000)
+	e.clock.add(5 * time.Second)
+	beat(e, run, g, e.clock.now(), 1000)
+	if got := secondsAt1kW(e, id) - before; math.Abs(got-3) > 1e-6 {
+		t.Errorf("a gap of 5 s from a node given 1 s counted %.1f s, want 3", got)
+	}
+}
