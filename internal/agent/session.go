@@ -173,7 +173,9 @@ func (a *Agent) beat(ctx context.Context) error {
 	a.mu.Unlock()
 	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving}
 	if a.cfg.Devices != nil {
-		hb.GPUs = a.cfg.Devices.Sample(time.Now().UTC())
+		hb.GPUs = plausible(a.cfg.Devices.Sample(time.Now().UTC()), a.cfg.Devices.Info(), func(s api.GPUSample, limit float64) {
+			a.log.Warn("GPU power reading left out of the heartbeat: not a measurement", "gpu", s.Index, "watts", s.PowerW, "most_plausible", limit)
+		})
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
