@@ -64,7 +64,8 @@ func TestEndedAtAheadOfServerIsNow(t *testing.T) {
 
 // An ended_at behind what the server knows (an agent whose clock is
 // behind) is taken as the last time the server heard the replica
-// running: the GPU time up to then is not given away.
+// running; the GPU time counts until the server freed the GPUs, at the
+// report of the end, and none is given away.
 func TestEndedAtBeforeLastReportIsThatReport(t *testing.T) {
 	e := devEnv(t)
 	id := e.submit(spec(1, 1))
@@ -81,8 +82,8 @@ func TestEndedAtBeforeLastReportIsThatReport(t *testing.T) {
 	}
 	job, usage, fs := billed(e, id)
 	for what, got := range map[string]float64{"the job's usage": job, "GET /v1/usage": usage, "the fair-share history": fs} {
-		if math.Abs(got-50) > 1e-9 {
-			t.Errorf("%s: %v GPU-seconds, want 50: the replica was reported running 50 s after its assignment", what, got)
+		if math.Abs(got-60) > 1e-9 {
+			t.Errorf("%s: %v GPU-seconds, want 60: the GPU was held until the end was reported, 60 s after its assignment", what, got)
 		}
 	}
 }

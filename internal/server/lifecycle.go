@@ -155,8 +155,10 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 }
 
 // gpuSeconds is the GPU time the attempt's replicas held, each from its
-// start (or the attempt's, when it never reported one) to its end (or
-// now); a deployment's released replicas were counted when released.
+// assignment (or the attempt's start, in older records) to now: a
+// replica's GPUs are the job's until the attempt ends, however early
+// the replica did; a deployment's released replicas were counted when
+// released (a deployment frees a replica's GPUs on its own).
 func (s *Server) gpuSeconds(js *jobState, now time.Time) float64 {
 	total := 0.0
 	for i := range js.doc.Replicas {
@@ -169,18 +171,20 @@ func (s *Server) gpuSeconds(js *jobState, now time.Time) float64 {
 	return total
 }
 
+// replicaSeconds is how long replica r has held its GPUs by now, when
+// they are freed or counted: from its assignment (or the attempt's
+// start, in older records) to now, not to its end, which may come
+// before its GPUs are freed (a gang frees them all at its end, a
+// deployment's crashing replica after its back-off).
 func replicaSeconds(js *jobState, r *api.Replica, now time.Time) float64 {
-	start, end := js.doc.StartTime, now
+	start := js.doc.StartTime
 	if r.AssignedAt != nil {
 		start = r.AssignedAt
 	}
-	if r.EndedAt != nil {
-		end = *r.EndedAt
-	}
-	if start == nil || !end.After(*start) {
+	if start == nil || !now.After(*start) {
 		return 0
 	}
-	return end.Sub(*start).Seconds()
+	return now.Sub(*start).Seconds()
 }
 
 func replicaEnd(r *api.Replica) string {
