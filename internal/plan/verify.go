@@ -66,10 +66,18 @@ import (
 //     holds) or by reclaim (with Policy.Reclaim and Policy.Quotas: another
 //     tenant in the same cohort tree, borrowing a model the victim holds
 //     that the beneficiary accepts and of which the beneficiary's tenant
-//     stays within nominal with the beneficiary's minimum need); the
-//     victim's tenant borrows if it does with the running usage plus the
-//     plan's starts (the core judges borrowing as the pass goes), the
-//     beneficiary's room is judged on the running usage;
+//     stays within nominal with the beneficiary's minimum need). Both
+//     are judged on quota in flight, as the core judges them, bounded
+//     over every order the core may have taken: the victim's tenant
+//     borrows if it does with the running usage plus the plan's starts
+//     and what its beneficiaries (waiting for victims, or the plan's)
+//     may need, less its terminating GPUs; the plan's victims of it (of
+//     one model, for other tenants) may take it below its nominal quota
+//     by priority not at all, and by reclaim by no more than the largest
+//     of them; the beneficiary's tenant stays within nominal counting its
+//     usage less every GPU leaving it, plus the needs of its jobs waiting
+//     for victims and of its other beneficiaries in the plan that only
+//     reclaim explains (see verify_victims.go);
 //   - each recap is allowed by Policy.Power, PowerCapping and PowerRecap,
 //     and is of a running job that is not terminating, that the plan
 //     neither starts (a deployment's scale-up) nor preempts, and that no
@@ -155,6 +163,7 @@ type verifier struct {
 	errs    []*Violation
 	started map[string]bool // jobs with a start in p
 	q       *quotas         // the snapshot's quota tree, built on first use
+	fl      *flight         // the plan's quota in flight, built on first use
 	// preempting: jobs pending as "preempting", built on first use
 	preempting map[string]bool
 }

@@ -1,9 +1,7 @@
 package plan
 
 import (
-	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sched/quota"
@@ -77,11 +75,12 @@ func sortedModels(by map[int]int64) []int {
 	return ms
 }
 
-// borrowingAfter is borrowing with the plan's starts added: a pass that
-// started a tenant's borrowing jobs may reclaim from that tenant's older
-// ones in the same pass (the core judges borrowing as it goes, as Kueue
-// does), and the starts are the most the pass can have added.
-func (v *verifier) borrowingAfter(ti, m int) bool {
+// afterStarts is the snapshot's quota tree with the plan's starts
+// added: a pass that started a tenant's borrowing jobs may reclaim from
+// that tenant's older ones in the same pass (the core judges borrowing
+// as it goes, as Kueue does), and the starts are the most the pass can
+// have added.
+func (v *verifier) afterStarts() *quota.Tree {
 	q := v.quotas()
 	if q.after == nil {
 		sc := v.x.scratch()
@@ -97,7 +96,7 @@ func (v *verifier) borrowingAfter(ti, m int) bool {
 			}
 		}
 	}
-	return ti >= 0 && q.after.Usage(ti, m) > q.after.Nominal(ti, m)
+	return q.after
 }
 
 // quota checks, with Policy.Quotas, that each start fits what its
@@ -150,65 +149,6 @@ func (v *verifier) priority(j *model.Job) int {
 		}
 	}
 	return 0
-}
-
-// victim checks why running job vj (allocations as) may be preempted for
-// pending job b; see Verify for the rules. The victim's tenant borrows if
-// it does with the running usage and the plan's starts; the beneficiary's
-// room within nominal is judged on the running usage.
-func (v *verifier) victim(vj *model.Job, as []*model.Allocation, b *model.Job) {
-	pol := v.x.fac.Policy
-	q := v.quotas()
-	vi, bi := q.tree.Tenant(vj.Tenant), q.tree.Tenant(b.Tenant)
-	var held []model.Placement
-	for _, a := range as {
-		held = append(held, a.Replicas...)
-	}
-	models := sortedModels(q.byModel(v.x, held))
-	borrower := false
-	for _, m := range models {
-		borrower = borrower || v.borrowingAfter(vi, m)
-	}
-	vp, bp := v.priority(vj), v.priority(b)
-	same := vj.Tenant == b.Tenant
-	shared := vi >= 0 && bi >= 0 && q.tree.Root(vi) == q.tree.Root(bi)
-	// Nominal quota guards a tenant against other tenants only while
-	// quotas are enforced, and only for the GPUs it counts: then only a
-	// borrower in the beneficiary's cohort tree may lose work to them.
-	guarded := pol.Quotas && !same && len(models) > 0 && !(shared && borrower)
-	if pol.Preemption && vp < bp && !guarded {
-		return
-	}
-	if pol.Reclaim && pol.Quotas && !same && shared {
-		need := int64(v.need(b))
-		for _, m := range models {
-			if v.borrowingAfter(vi, m) && b.AcceptsModel(q.models[m]) &&
-				q.tree.Usage(bi, m)+need <= q.tree.Nominal(bi, m) {
-				return
-			}
-		}
-	}
-	var why []string
-	switch {
-	case !pol.Preemption:
-		why = append(why, "priority preemption is off")
-	case vp >= bp:
-		why = append(why, fmt.Sprintf("priority %d is not below beneficiary %s's %d", vp, b.ID, bp))
-	case !shared:
-		why = append(why, fmt.Sprintf("tenants %s and %s share no cohort tree", vj.Tenant, b.Tenant))
-	default:
-		why = append(why, fmt.Sprintf("tenant %s is within its nominal quota, so another tenant may not preempt it by priority", vj.Tenant))
-	}
-	switch {
-	case !pol.Reclaim || !pol.Quotas:
-		why = append(why, "reclaim (or quotas) is off")
-	case same:
-		why = append(why, "reclaim is between tenants")
-	default:
-		why = append(why, fmt.Sprintf("no reclaim: tenant %s does not borrow a model it holds that tenant %s would get within nominal in the same cohort tree",
-			vj.Tenant, b.Tenant))
-	}
-	v.add(CodeVictim, vj.ID, "", -1, "preempted for %s, but %s", b.ID, strings.Join(why, "; "))
 }
 
 // need is the fewest GPUs job j must get to start: the whole gang, or a

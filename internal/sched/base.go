@@ -154,6 +154,7 @@ func (b *base) diff(snap *model.Snapshot) bool {
 	b.gen++
 	b.touched = b.touched[:0]
 	clear(b.tally.waitingFor)
+	b.tally.terminating = b.tally.terminating[:0]
 	next := b.next[:0]
 	defer func() { b.order, b.next = next, b.order[:0] }() // the view's order is next's
 	k := 0                                                 // cursor into b.order: the holding expected next

@@ -149,7 +149,8 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 // victims, queued again, would otherwise start on the quota their
 // eviction gave back, and j, still short of it, would evict them again.
 // The hold is not usage: who borrows, and so who may be preempted, is
-// judged without it, as plan.Verify judges.
+// judged on quota in flight (inflight.go), where j's whole need counts
+// as promised to its tenant, as plan.Verify judges.
 func (p *pass) holdQuota(j *model.Job, m int, gone []*model.Allocation) {
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return

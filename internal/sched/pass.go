@@ -94,6 +94,13 @@ type pass struct {
 	prep           *prepared
 	tally          *tally   // what running work holds, and where
 	lending        *lending // loans taken back before planning (recap.go)
+
+	// quota in flight (inflight.go), by tenant in q × model, once
+	// inFlightOK: GPUs leaving their tenant and GPUs promised to it
+	leaving, promised []int64
+	inFlightOK        bool
+	src               *Queue // the queue run walks; nil before it
+
 }
 
 // verdict is why a job did not start: a reason code and a message.
@@ -339,6 +346,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		partNeed:      last.partNeed,
 		byModel:       last.byModel,
 		matched:       last.matched[:0],
+		leaving:       last.leaving,
+		promised:      last.promised,
 		removed:       last.removed[:0],
 		minVictimPrio: last.minVictimPrio,
 		releases:      last.releases[:0],

@@ -102,8 +102,11 @@ type victim struct {
 //     (Policy.Preemption), or any of theirs when j's tenant stays within
 //     its own nominal quota (reclaim, Policy.Reclaim); by reclaim a
 //     borrower is never pushed below its nominal quota by more than its
-//     last victim, by priority alone not at all (see eligible). With
-//     quotas off, any lower-priority preemptible job may be preempted.
+//     last victim, by priority alone not at all (see eligible). Who
+//     borrows, and who stays within nominal, is judged on quota in flight
+//     (projected): usage less the GPUs leaving a tenant, plus those
+//     promised to its beneficiaries. With quotas off, any lower-priority
+//     preemptible job may be preempted.
 //
 // Victims are whole jobs; non-preemptible work is never chosen, nor work
 // far larger than j needs, nor, by reclaim, work just started
@@ -151,9 +154,12 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		}
 		evicted := p.evict(j, chosen)
 		gone := make([]*model.Allocation, len(chosen))
+		p.inFlight()
 		for k, v := range chosen {
 			gone[k] = v.a
+			p.leave(v.a)
 		}
+		p.promise(j, a.model, p.need(j))
 		p.holdRoom(j, a, gone, evicted)
 		return true, ""
 	}
@@ -331,10 +337,12 @@ func (p *pass) mayHaveVictims(t *model.Tenant, j *model.Job, m int) bool {
 	return p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 }
 
-// withinNominal: j's tenant stays within its nominal quota of m with j.
+// withinNominal: j's tenant stays within its nominal quota of m with j,
+// counting what its other beneficiaries were promised and what leaves it
+// (projected).
 func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 	ti := p.tenantIndex(t.Name)
-	return ti >= 0 && p.q.Usage(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
+	return ti >= 0 && p.projected(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
 }
 
 // matchVictims lists, in p.matched and in index order, the entries of
@@ -374,7 +382,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		if same && !lower {
 			continue
 		}
-		if !same && (ti < 0 || ref.ti < 0 || ref.root != root || p.q.Usage(ref.ti, m) <= p.q.Nominal(ref.ti, m)) {
+		if !same && (ti < 0 || ref.ti < 0 || ref.root != root || p.projected(ref.ti, m) <= p.q.Nominal(ref.ti, m)) {
 			continue
 		}
 		held := sites == nil
@@ -463,7 +471,9 @@ func (p *pass) victimList(refs []*vref) []victim {
 // would push their tenant below its nominal quota: by priority alone a
 // borrower loses only what it borrows. (Pushed below, it would take the
 // GPUs back by reclaim, and two jobs could evict each other for ever.)
-// It returns cands itself when it drops none.
+// A tenant's holding is its quota in flight (projected), so the victims
+// chosen earlier in the pass, and those already terminating, count as
+// gone. It returns cands itself when it drops none.
 func (p *pass) eligible(t *model.Tenant, j *model.Job, m int, cands []victim) []victim {
 	if !p.pol.Quotas {
 		return cands
@@ -480,7 +490,7 @@ func (p *pass) eligible(t *model.Tenant, j *model.Job, m int, cands []victim) []
 			}
 			keep = false
 			if x >= 0 {
-				left, nominal := p.q.Usage(v.ti, m)-removed[x].gpus, p.q.Nominal(v.ti, m)
+				left, nominal := p.projected(v.ti, m)-removed[x].gpus, p.q.Nominal(v.ti, m)
 				keep = left > nominal && (reclaim || left-v.gpus >= nominal)
 			}
 			if keep {

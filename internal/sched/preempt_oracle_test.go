@@ -92,7 +92,7 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		default:
 			vi := ref.ti
 			shared := vi >= 0 && ti >= 0 && ref.root == root
-			ok = shared && p.q.Usage(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim)
+			ok = shared && p.projected(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim)
 		}
 		held := sites == nil
 		for _, s := range ref.sites {

@@ -126,6 +126,7 @@ func planned(q *Queue, pl *model.Plan) []*model.Job {
 // run walks the queue and considers each job, at most limit jobs when
 // limit > 0. It reports whether it stopped before the end.
 func (p *pass) run(src *Queue, limit int) bool {
+	p.src = src
 	p.voidHopelessClaims(src)
 	q := walk(src, p.pol.FairShare, p.fs, p.now)
 	q.first = p.beneficiaries(src)

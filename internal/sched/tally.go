@@ -28,7 +28,10 @@ type tally struct {
 	// only when there are some
 	capped     int
 	waitingFor map[string][]*model.Allocation
-	running    func(id string) *model.Allocation
+	// terminating lists the allocations being evicted, whatever they
+	// make room for
+	terminating []*model.Allocation
+	running     func(id string) *model.Allocation
 	// order is the holding of each of the snapshot's allocations (kept
 	// views only): their placements' node indices, without lookups
 	order []*holding
@@ -165,8 +168,12 @@ func tallyOf(snap *model.Snapshot, c *place.Cluster) tally {
 	return t
 }
 
-// noteWaiting records a terminating victim under the job it makes room for.
+// noteWaiting records a terminating victim, under the job it makes room
+// for if any.
 func (t *tally) noteWaiting(a *model.Allocation) {
+	if a.Terminating {
+		t.terminating = append(t.terminating, a)
+	}
 	if a.Terminating && a.PreemptedFor != "" {
 		t.waitingFor[a.PreemptedFor] = append(t.waitingFor[a.PreemptedFor], a)
 	}
