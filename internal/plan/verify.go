@@ -66,7 +66,8 @@ import (
 //     holds) or by reclaim (with Policy.Reclaim and Policy.Quotas: another
 //     tenant in the same cohort tree, borrowing a model the victim holds
 //     that the beneficiary accepts and of which the beneficiary's tenant
-//     stays within nominal with the beneficiary's minimum need). Both
+//     stays within nominal with the beneficiary's minimum need, which
+//     must be some GPUs: a job without GPUs never reclaims). Both
 //     are judged on quota in flight, as the core judges them, bounded
 //     over every order the core may have taken: the victim's tenant
 //     borrows if it does with the running usage plus the plan's starts

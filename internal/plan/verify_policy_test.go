@@ -240,6 +240,11 @@ func TestVerifyVictims(t *testing.T) {
 			reclaim(s, p)
 			tenant(s, "acme").Cohort = ""
 		}, []string{"victim r1  -1"}},
+		{"reclaim by a job without GPUs", func(s *model.Snapshot, p *model.Plan) {
+			reclaim(s, p)
+			j2 := pending(s, "j2")
+			j2.GPUsPerReplica, j2.CPUsPerReplica = 0, 4 // takes back no quota
+		}, []string{"victim r1  -1"}},
 		{"reclaim of a model the beneficiary does not accept", func(s *model.Snapshot, p *model.Plan) {
 			reclaim(s, p)
 			pending(s, "j2").GPUModels = []string{"A100"}

@@ -224,8 +224,8 @@ func mostNeed(j *model.Job) int {
 func (v *verifier) mayReclaim(b *model.Job, bi, m int) bool {
 	pol := v.x.fac.Policy
 	q := v.quotas()
-	if !pol.Reclaim || !pol.Quotas || !b.AcceptsModel(q.models[m]) {
-		return false
+	if !pol.Reclaim || !pol.Quotas || b.GPUsPerReplica <= 0 || !b.AcceptsModel(q.models[m]) {
+		return false // a job without GPUs takes back no quota
 	}
 	f := v.fl
 	k := bi*f.n + m

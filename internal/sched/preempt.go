@@ -337,12 +337,16 @@ func (p *pass) mayHaveVictims(t *model.Tenant, j *model.Job, m int) bool {
 	return p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 }
 
-// withinNominal: j's tenant stays within its nominal quota of m with j,
-// counting what its other beneficiaries were promised and what leaves it
-// (projected).
+// withinNominal: j needs GPUs of m, and its tenant stays within its
+// nominal quota of m with j, counting what its other beneficiaries were
+// promised and what leaves it (projected). A job without GPUs takes back
+// no quota, so it never reclaims: 0 GPUs more never exceed a nominal
+// quota, and a 4-CPU job evicted another tenant's 8-GPU job of a higher
+// priority by reclaim.
 func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 	ti := p.tenantIndex(t.Name)
-	return ti >= 0 && p.projected(ti, m)+p.need(j) <= p.q.Nominal(ti, m)
+	need := p.need(j)
+	return ti >= 0 && need > 0 && p.projected(ti, m)+need <= p.q.Nominal(ti, m)
 }
 
 // matchVictims lists, in p.matched and in index order, the entries of
