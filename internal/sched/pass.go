@@ -95,6 +95,13 @@ type pass struct {
 	tally          *tally   // what running work holds, and where
 	lending        *lending // loans taken back before planning (recap.go)
 
+	// nominalOnly: the job considered is in the first round of its
+	// level, where starts stay within nominal quota; scaleLater: the
+	// deployments started there short of their count, to scale on in
+	// the second round (scalelater.go); nil when none
+	nominalOnly bool
+	scaleLater  map[string]laterScale
+
 	// quota in flight (inflight.go), by tenant in q × model, once
 	// inFlightOK: GPUs leaving their tenant and GPUs promised to it
 	leaving, promised []int64

@@ -140,9 +140,12 @@ func (p *pass) run(src *Queue, limit int) bool {
 			continue
 		}
 		considered++
-		p.inFirst = q.inFirst()
+		p.inFirst, p.nominalOnly = q.inFirst(), !second && p.pol.Quotas
 		p.consider(j)
-		p.inFirst = false
+		p.inFirst, p.nominalOnly = false, false
+		if _, ok := p.scaleLater[j.ID]; ok && !second {
+			q.postpone(j) // the replicas that would borrow: in the second round
+		}
 		if p.retry {
 			// Served first for a claim it cannot use: the job waits at
 			// its own turn, so that it takes no reservation or strict hold
@@ -165,6 +168,10 @@ func (p *pass) run(src *Queue, limit int) bool {
 // consider decides one job: start it, defer it, preempt for it, reserve
 // for it, or say why it waits.
 func (p *pass) consider(j *model.Job) {
+	if later, ok := p.scaleLater[j.ID]; ok {
+		p.scaleOn(j, later) // started in the first round
+		return
+	}
 	if a := p.running(j.ID); a != nil {
 		if j.Kind != model.KindDeployment || a.Terminating {
 			p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)
