@@ -101,6 +101,9 @@ type pass struct {
 	// the second round (scalelater.go); nil when none
 	nominalOnly bool
 	scaleLater  map[string]laterScale
+	// borrowLater: the job considered did not start in the first round,
+	// where it may not borrow, but may where it would (tryModels)
+	borrowLater bool
 
 	// quota in flight (inflight.go), by tenant in q × model, once
 	// inFlightOK: GPUs leaving their tenant and GPUs promised to it

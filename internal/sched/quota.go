@@ -78,8 +78,10 @@ func (p *pass) tenantIndex(name string) int {
 	return p.lastTenantIdx
 }
 
-// wouldBorrow reports whether starting j on its preferred model would
-// take its tenant beyond its nominal quota.
+// wouldBorrow reports whether starting j on any model it accepts (that
+// some node has) would take its tenant beyond its nominal quota. A job
+// that fits within nominal quota on some model is served in the first
+// round, which tries it only on such models (tryModels).
 func (p *pass) wouldBorrow(j *model.Job) bool {
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return false
@@ -88,12 +90,22 @@ func (p *pass) wouldBorrow(j *model.Job) bool {
 	if ti < 0 {
 		return false
 	}
+	some := false
 	for _, m := range p.modelsFor(j) {
 		if p.hasPool(m) {
-			return p.q.Usage(ti, m)+p.need(j) > p.q.Nominal(ti, m)
+			if !p.borrows(ti, j, m) {
+				return false
+			}
+			some = true
 		}
 	}
-	return false
+	return some
+}
+
+// borrows reports whether starting j on model m would take its tenant,
+// ti, beyond its nominal quota of m.
+func (p *pass) borrows(ti int, j *model.Job, m int) bool {
+	return p.q.Usage(ti, m)+p.need(j) > p.q.Nominal(ti, m)
 }
 
 // need is the GPUs a job must get to start: the whole gang, or a

@@ -146,6 +146,14 @@ func (p *pass) run(src *Queue, limit int) bool {
 		if _, ok := p.scaleLater[j.ID]; ok && !second {
 			q.postpone(j) // the replicas that would borrow: in the second round
 		}
+		if p.borrowLater {
+			// Only a model on which it would borrow may start it: it
+			// is considered again, on every model, in the second round.
+			p.borrowLater = false
+			q.postpone(j)
+			considered--
+			continue
+		}
 		if p.retry {
 			// Served first for a claim it cannot use: the job waits at
 			// its own turn, so that it takes no reservation or strict hold
@@ -239,6 +247,9 @@ func (p *pass) consider(j *model.Job) {
 	if first.code == "" {
 		return // started
 	}
+	if p.borrowLater {
+		return // the second round tries it where it borrows (see run)
+	}
 	if n := p.claimDirty[j.ID]; n > 0 {
 		p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
 			"preempting: waiting for %d GPU(s) freed for this job to be scrubbed", n)}, 0)
@@ -313,9 +324,16 @@ type attempt struct {
 // tryModels tries each acceptable model in order and starts the job on
 // the first that passes quota, placement and power. It returns the
 // verdict of the first model tried (the preferred one) and every attempt.
+// In the first round of a level (nominalOnly) it passes over the models
+// on which the job would borrow: a job within its tenant's nominal quota
+// of its preferred model, full, fell through to a fallback model and
+// borrowed there, ahead of other tenants' jobs within their own nominal
+// quota. When it starts on none, and passed over some that its quota
+// allows, borrowLater says so: it waits for the second round.
 func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []string) (verdict, []attempt) {
 	atts := p.attBuf[:0]
 	defer func() { p.attBuf = atts[:0] }()
+	later := false
 	for _, m := range p.modelsFor(j) {
 		if !p.hasPool(m) {
 			continue
@@ -325,6 +343,14 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 		if v, ok := p.quotaCheck(t, j, m); !ok {
 			a.v = v
 			continue
+		}
+		if p.nominalOnly && j.GPUsPerReplica > 0 {
+			if ti := p.tenantIndex(t.Name); ti >= 0 && p.borrows(ti, j, m) {
+				a.v = verdict{code: model.ReasonQuota, msg: fmt.Sprintf(
+					"quota: tenant %s would borrow %s; waits for the jobs within nominal quota", t.Name, p.modelName(m))}
+				later = true
+				continue
+			}
 		}
 		if v, ok := p.shareCheck(&a.req); !ok {
 			a.v = v
@@ -338,6 +364,7 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 			return verdict{}, nil
 		}
 	}
+	p.borrowLater = later
 	if len(atts) == 0 {
 		return verdict{code: model.ReasonCapacity, msg: fmt.Sprintf(
 			"capacity: no node has %s", modelsString(j.GPUModels))}, nil
