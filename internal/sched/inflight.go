@@ -7,7 +7,7 @@ import (
 // Quota in flight. Who borrows, and so who may lose work by reclaim or
 // by priority across tenants, is judged on what each tenant will hold
 // once the evictions under way have ended and the jobs they make room
-// for have started: its usage, less the GPUs leaving (allocations
+// for have started: its usage, less the GPUs leaving it (allocations
 // already terminating, and the victims this pass has chosen), plus the
 // GPUs promised to its beneficiaries (jobs waiting for their victims,
 // and those this pass has preempted for). Judged on usage alone, the
@@ -16,28 +16,28 @@ import (
 // that held 32 of its own 16, which fell to 8, below its nominal quota,
 // while the first tenant ended up borrowing 8; the borrower then took
 // them back by reclaim, and the pair evicted each other for hours.
-// plan.Verify judges the same way (verify_quota.go).
+// plan.Verify judges the same way (verify_victims.go).
 
 // projected is what tenant ti (an index in p.q) will hold of model m
 // once the evictions under way have ended and the jobs they are for
 // have started.
 func (p *pass) projected(ti, m int) int64 {
-	p.inFlight()
-	k := ti*len(p.c.Models) + m
-	return p.q.Usage(ti, m) - p.leaving[k] + p.promised[k]
+	if !p.flightRead {
+		p.readFlight()
+	}
+	if p.flight == nil { // nothing in flight
+		return p.q.Usage(ti, m)
+	}
+	return p.q.Usage(ti, m) + p.flight[ti*len(p.c.Models)+m]
 }
 
-// inFlight counts, once per pass, the GPUs of the terminating
-// allocations by tenant and model, and the GPUs promised to the queued
-// jobs they make room for (see promiseModel). Sums of integers: the
-// order they are met in does not matter.
-func (p *pass) inFlight() {
-	if p.inFlightOK {
-		return
-	}
-	p.inFlightOK = true
-	n := p.q.Len() * len(p.c.Models)
-	p.leaving, p.promised = zeroed(p.leaving, n), zeroed(p.promised, n)
+// readFlight counts, once per pass, in p.flight by tenant and model, the
+// GPUs of the terminating allocations as leaving (-) and the GPUs
+// promised (+) to the queued jobs they make room for (see
+// promiseModel). Sums of integers: the order they are met in does not
+// matter. With nothing in flight p.flight stays nil.
+func (p *pass) readFlight() {
+	p.flightRead = true
 	for _, a := range p.tally.terminating {
 		p.leave(a)
 	}
@@ -45,24 +45,29 @@ func (p *pass) inFlight() {
 		return
 	}
 	for id, ws := range p.waitingFor {
-		j, ok := p.src.Get(id)
-		if !ok {
-			continue
-		}
-		if m := p.promiseModel(j, ws); m >= 0 {
-			p.promise(j, m, waitingNeed(j, p.running(j.ID)))
+		if j, ok := p.src.Get(id); ok {
+			if m := p.promiseModel(j, ws); m >= 0 {
+				p.promise(j, m, waitingNeed(j, p.running(j.ID)))
+			}
 		}
 	}
 }
 
-// zeroed is s with length n, every element 0, reusing its memory.
-func zeroed(s []int64, n int) []int64 {
-	if cap(s) < n {
-		return make([]int64, n)
+// flightAt is the cell of tenant ti and model m in p.flight, which it
+// makes when there is none yet.
+func (p *pass) flightAt(ti, m int) *int64 {
+	if !p.flightRead {
+		p.readFlight()
 	}
-	s = s[:n]
-	clear(s)
-	return s
+	if p.flight == nil {
+		n := p.q.Len() * len(p.c.Models)
+		if cap(p.flightBuf) < n {
+			p.flightBuf = make([]int64, n)
+		}
+		p.flight = p.flightBuf[:n]
+		clear(p.flight)
+	}
+	return &p.flight[ti*len(p.c.Models)+m]
 }
 
 // leave counts allocation a's GPUs as leaving its tenant.
@@ -72,8 +77,8 @@ func (p *pass) leave(a *model.Allocation) {
 		return
 	}
 	for _, r := range a.Replicas {
-		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model >= 0 {
-			p.leaving[ti*len(p.c.Models)+p.c.Nodes[n].Model] += int64(len(r.GPUs))
+		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model >= 0 && len(r.GPUs) > 0 {
+			*p.flightAt(ti, p.c.Nodes[n].Model) -= int64(len(r.GPUs))
 		}
 	}
 }
@@ -81,7 +86,7 @@ func (p *pass) leave(a *model.Allocation) {
 // promise counts gpus of model m as promised to job j's tenant.
 func (p *pass) promise(j *model.Job, m int, gpus int64) {
 	if ti := p.q.Tenant(j.Tenant); ti >= 0 && m >= 0 && gpus > 0 {
-		p.promised[ti*len(p.c.Models)+m] += gpus
+		*p.flightAt(ti, m) += gpus
 	}
 }
 
@@ -90,38 +95,43 @@ func (p *pass) promise(j *model.Job, m int, gpus int64) {
 // GPUs of, ties going to the first by name; -1 when they hold none it
 // accepts. plan.Verify chooses alike.
 func (p *pass) promiseModel(j *model.Job, ws []*model.Allocation) int {
-	best, most := -1, int64(0)
+	by := p.flightGPUs[:0] // GPUs by model, in the order met
 	for _, a := range ws {
 		for _, r := range a.Replicas {
 			n, ok := p.c.NodeIndex[r.Node]
-			if !ok || len(r.GPUs) == 0 {
+			if !ok || len(r.GPUs) == 0 || p.c.Nodes[n].Model < 0 {
 				continue
 			}
-			m := p.c.Nodes[n].Model
-			if m < 0 || m == best || !j.AcceptsModel(p.c.Models[m].Name) {
-				continue
+			m, k := p.c.Nodes[n].Model, 0
+			for k < len(by) && by[k].m != m {
+				k++
 			}
-			g := int64(0)
-			for _, b := range ws {
-				g += p.gpusOn(b, m)
+			if k == len(by) {
+				by = append(by, modelGPUs{m: m})
 			}
-			if g > most || g == most && p.c.Models[m].Name < p.c.Models[best].Name {
-				best, most = m, g
-			}
+			by[k].gpus += int64(len(r.GPUs))
 		}
 	}
-	return best
+	p.flightGPUs = by
+	best := -1
+	for k, b := range by {
+		if !j.AcceptsModel(p.c.Models[b.m].Name) {
+			continue
+		}
+		if best < 0 || b.gpus > by[best].gpus || b.gpus == by[best].gpus && p.c.Models[b.m].Name < p.c.Models[by[best].m].Name {
+			best = k
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return by[best].m
 }
 
-// gpusOn is the GPUs of model m allocation a holds.
-func (p *pass) gpusOn(a *model.Allocation, m int) int64 {
-	g := int64(0)
-	for _, r := range a.Replicas {
-		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model == m {
-			g += int64(len(r.GPUs))
-		}
-	}
-	return g
+// modelGPUs is GPUs of model m.
+type modelGPUs struct {
+	m    int
+	gpus int64
 }
 
 // waitingNeed is the GPUs job j needs to start, its allocation a (nil

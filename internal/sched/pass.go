@@ -105,12 +105,13 @@ type pass struct {
 	// where it may not borrow, but may where it would (tryModels)
 	borrowLater bool
 
-	// quota in flight (inflight.go), by tenant in q × model, once
-	// inFlightOK: GPUs leaving their tenant and GPUs promised to it
-	leaving, promised []int64
-	inFlightOK        bool
+	// quota in flight (inflight.go), once flightRead: by tenant in q ×
+	// model, GPUs promised to a tenant less those leaving it (nil when
+	// none are), in flightBuf's memory; flightGPUs is promiseModel's
+	flight, flightBuf []int64
+	flightRead        bool
+	flightGPUs        []modelGPUs
 	src               *Queue // the queue run walks; nil before it
-
 }
 
 // verdict is why a job did not start: a reason code and a message.
@@ -356,8 +357,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		partNeed:      last.partNeed,
 		byModel:       last.byModel,
 		matched:       last.matched[:0],
-		leaving:       last.leaving,
-		promised:      last.promised,
+		flightBuf:     last.flightBuf,
+		flightGPUs:    last.flightGPUs,
 		removed:       last.removed[:0],
 		minVictimPrio: last.minVictimPrio,
 		releases:      last.releases[:0],

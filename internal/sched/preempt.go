@@ -154,7 +154,6 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		}
 		evicted := p.evict(j, chosen)
 		gone := make([]*model.Allocation, len(chosen))
-		p.inFlight()
 		for k, v := range chosen {
 			gone[k] = v.a
 			p.leave(v.a)
