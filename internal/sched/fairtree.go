@@ -2,6 +2,8 @@ package sched
 
 import (
 	"container/heap"
+	"slices"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -219,6 +221,65 @@ type fsMem struct {
 	inner   []fsNode  // cohorts' nodes, taken in order
 	cohorts []*fsNode // by cell: the cohort's node in the tree being built
 	set     []int     // the cells of cohorts set, to clear for the next tree
+	// a second round's jobs by tenant (laterLevel)
+	later    qlevel
+	laterTs  []qtenant
+	laterIdx map[string]int
+}
+
+// laterLevel groups the jobs of a second round, jobs, by tenant for its
+// fair-share tree: tenants by name, each one's jobs in the order they
+// were postponed (its own order: the first round walks each tenant's
+// jobs in turn). It reuses the last second round's memory.
+func (m *fsMem) laterLevel(jobs []*model.Job, less func(a, b *model.Job) bool) *qlevel {
+	ts := m.laterTs[:0]
+	// a few tenants are looked up in ts, more in the map
+	find := func(name string) (int, bool) {
+		if len(ts) > 8 {
+			k, ok := m.laterIdx[name]
+			return k, ok
+		}
+		for k := range ts {
+			if ts[k].name == name {
+				return k, true
+			}
+		}
+		return 0, false
+	}
+	for _, j := range jobs {
+		k, ok := find(j.Tenant)
+		if !ok {
+			k = len(ts)
+			if k == 8 {
+				if m.laterIdx == nil {
+					m.laterIdx = map[string]int{}
+				}
+				clear(m.laterIdx)
+				for i := range ts {
+					m.laterIdx[ts[i].name] = i
+				}
+			}
+			if k >= 8 {
+				m.laterIdx[j.Tenant] = k
+			}
+			var buf []*model.Job
+			if k < cap(ts) {
+				buf = ts[:k+1][k].jobs
+				clear(buf[:cap(buf)])
+			}
+			ts = append(ts, qtenant{less: less, name: j.Tenant, jobs: buf[:0]})
+		}
+		ts[k].jobs = append(ts[k].jobs, j)
+		ts[k].live++
+	}
+	m.laterTs = ts
+	l := &m.later
+	l.tenants = l.tenants[:0]
+	for i := range ts {
+		l.tenants = append(l.tenants, &ts[i])
+	}
+	slices.SortFunc(l.tenants, func(a, b *qtenant) int { return strings.Compare(a.name, b.name) })
+	return l
 }
 
 // fairLevel builds the tree of the tenants with jobs at one level. A

@@ -26,9 +26,12 @@ type queue struct {
 	first []*model.Job
 	fi    int
 	// Jobs postponed to the end of their priority level (those that
-	// would borrow quota) and the cursor of that second round.
-	later []*model.Job
-	li2   int
+	// would borrow quota) and the cursor of that second round; with
+	// fair share, inLater says the second round's tree is being served
+	// (see nextLater).
+	later   []*model.Job
+	li2     int
+	inLater bool
 	// The tenant last popped goes back into the heap on the next call,
 	// after the caller has charged its start (if any) to its share.
 	repush *cursor
@@ -41,7 +44,8 @@ type queue struct {
 	done   map[*model.Job]bool
 	// needRoot: the current level's fair-share tree is still to build.
 	needRoot bool
-	fsm      *fsMem // where the trees are built
+	fsm      *fsMem                     // where the trees are built
+	less     func(a, b *model.Job) bool // the policy's order within a tenant
 }
 
 // urgencyWindow is how close to its latest start (deadline − runtime
@@ -137,7 +141,7 @@ func jobLess(a, b *model.Job) bool {
 // walk starts a pass over src; fs holds the fair shares, charged by the
 // pass as it starts jobs.
 func walk(src *Queue, fair bool, fs *fairShares, now model.Time) *queue {
-	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm, st: src.stretch}
+	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm, st: src.stretch, less: src.less}
 }
 
 // nextFair serves the current level's fair-share tree.
@@ -157,6 +161,44 @@ func (q *queue) nextFair() *model.Job {
 	leaf.cur.next++
 	q.leaf = leaf
 	return j
+}
+
+// nextLater serves the second round of the current level: the jobs
+// postponed in the order they were, or, with fair share, those postponed
+// at their level's deadline turn (urgent) in that order and then the
+// others by fair share, as in the first round, each start charged before
+// the next choice. Served in postponement order, the tenant with the
+// lowest share had every borrowing job of its own served first, since
+// postponing charges nothing. Nothing is postponed during the second
+// round, so the tree is built once.
+func (q *queue) nextLater() *model.Job {
+	if q.fair && !q.inLater && q.li2 < len(q.later) && !q.done[q.later[q.li2]] {
+		q.inLater, q.root = true, nil // the urgent ones are served
+		if rest := q.later[q.li2:]; !oneTenant(rest) {
+			q.root = q.fsm.fairLevel(q.fs, q.fsm.laterLevel(rest, q.less))
+			q.li2 = len(q.later)
+		}
+	}
+	if q.li2 < len(q.later) {
+		j := q.later[q.li2]
+		q.li2++
+		return j
+	}
+	if q.root != nil && q.inLater {
+		return q.nextFair()
+	}
+	return nil
+}
+
+// oneTenant reports whether jobs are all of one tenant (fair share then
+// keeps their order).
+func oneTenant(jobs []*model.Job) bool {
+	for _, j := range jobs[1:] {
+		if j.Tenant != jobs[0].Tenant {
+			return false
+		}
+	}
+	return true
 }
 
 // next returns the next job and whether it comes from the second round,
@@ -190,14 +232,14 @@ func (q *queue) next() (*model.Job, bool) {
 		if q.needRoot {
 			q.root, q.needRoot = q.fsm.fairLevel(q.fs, q.levels[q.li]), false
 		}
-		if q.fair {
+		if q.fair && !q.inLater {
 			if j := q.nextFair(); j != nil {
 				if q.done[j] {
 					continue // served first as urgent
 				}
 				return j, false
 			}
-		} else if len(q.h) > 0 {
+		} else if !q.fair && len(q.h) > 0 {
 			c := heap.Pop(&q.h).(*cursor)
 			j := c.head()
 			c.next++
@@ -210,12 +252,10 @@ func (q *queue) next() (*model.Job, bool) {
 			q.repush = c
 			return j, false
 		}
-		if q.li2 < len(q.later) {
-			j := q.later[q.li2]
-			q.li2++
+		if j := q.nextLater(); j != nil {
 			return j, true
 		}
-		q.later, q.li2 = q.later[:0], 0
+		q.later, q.li2, q.inLater = q.later[:0], 0, false
 		q.li++
 		if q.li >= len(q.levels) {
 			return nil, false
