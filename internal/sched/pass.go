@@ -157,10 +157,9 @@ type prepared struct {
 	capBelowIdle bool
 	// stretch: how much slower capped jobs may run (capspeed.go)
 	stretch *stretch
-	// usageOf and usagePath: the fair-share path of each tenant of the
-	// last snapshot's usage list (see usagePaths)
-	usageOf   []string
-	usagePath [][]fsStep
+	// usage: the order the last snapshot's usage list is charged in
+	// (see usageOrder)
+	usage usageOrder
 	// parts: the facility's nodes grouped by shared power containers
 	parts *powerParts
 	// room: roomUnderHolds' scratch, sized to the facility
@@ -261,24 +260,6 @@ func (prep *prepared) chargedQuota(t *tally, fac *model.Facility) *quota.Tree {
 	}
 	prep.chargedGPUs, prep.cur = cur, prep.chargedGPUs
 	return prep.charged
-}
-
-// usagePaths returns the fair-share path of each entry of us (nil for a
-// tenant without one), kept while drivers send the same tenants in the
-// same order, as they do pass after pass.
-func (prep *prepared) usagePaths(fs *fairShares, us []model.Usage) [][]fsStep {
-	same := len(us) == len(prep.usageOf)
-	for i := 0; same && i < len(us); i++ {
-		same = us[i].Tenant == prep.usageOf[i]
-	}
-	if !same {
-		prep.usageOf, prep.usagePath = prep.usageOf[:0], prep.usagePath[:0]
-		for _, u := range us {
-			prep.usageOf = append(prep.usageOf, u.Tenant)
-			prep.usagePath = append(prep.usagePath, fs.path[u.Tenant])
-		}
-	}
-	return prep.usagePath
 }
 
 // reuse returns m emptied, or a new map when there is none or m grew
@@ -435,12 +416,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 	} else {
 		(&nodeClaims{nodes: p.claimed, dirty: p.claimDirty}).read(snap.Nodes, p.c.NodeIndex)
 	}
-	halfLife := p.pol.FairShareHalfLife
-	if halfLife > 0 {
-		paths := prep.usagePaths(p.fs, snap.Usage)
-		for i, u := range snap.Usage {
-			p.fs.chargePath(paths[i], u.Tenant, u.At(now, halfLife)/float64(halfLife))
-		}
+	if halfLife := p.pol.FairShareHalfLife; halfLife > 0 {
+		p.chargeUsage(snap.Usage, t.ords, halfLife)
 	}
 	if p.pol.PreemptionRateLimit > 0 {
 		for _, t := range snap.RecentPreemptions {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -70,12 +71,14 @@ func checkSeed(t *testing.T, seed uint64) model.Plan {
 	shuffled := cloneSnapshot(snap)
 	r.Shuffle(len(shuffled.Pending), func(i, j int) { shuffled.Pending[i], shuffled.Pending[j] = shuffled.Pending[j], shuffled.Pending[i] })
 	r.Shuffle(len(shuffled.Running), func(i, j int) { shuffled.Running[i], shuffled.Running[j] = shuffled.Running[j], shuffled.Running[i] })
+	shuffled.Usage = slices.Clone(shuffled.Usage)
+	r.Shuffle(len(shuffled.Usage), func(i, j int) { shuffled.Usage[i], shuffled.Usage[j] = shuffled.Usage[j], shuffled.Usage[i] })
 	p3, err := schedSafely(shuffled, now)
 	if err != nil {
 		t.Fatalf("seed %d: shuffled snapshot: %v", seed, err)
 	}
 	if _, js3 := render(t, shuffled, &p3); js3 != js {
-		t.Errorf("seed %d: shuffling Pending and Running changes the plan (-original +shuffled):\n%s", seed, cmp.Diff(js, js3))
+		t.Errorf("seed %d: shuffling Pending, Running and Usage changes the plan (-original +shuffled):\n%s", seed, cmp.Diff(js, js3))
 	}
 	return p
 }
