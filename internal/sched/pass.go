@@ -96,11 +96,8 @@ type pass struct {
 	lending        *lending // loans taken back before planning (recap.go)
 
 	// nominalOnly: the job considered is in the first round of its
-	// level, where starts stay within nominal quota; scaleLater: the
-	// deployments started there short of their count, to scale on in
-	// the second round (scalelater.go); nil when none
+	// level, where starts stay within nominal quota
 	nominalOnly bool
-	scaleLater  map[string]laterScale
 	// borrowLater: the job considered did not start in the first round,
 	// where it may not borrow, but may where it would (tryModels)
 	borrowLater bool

@@ -108,6 +108,12 @@ func (p *pass) borrows(ti int, j *model.Job, m int) bool {
 	return p.q.Usage(ti, m)+p.need(j) > p.q.Nominal(ti, m)
 }
 
+// nominalRoom is what tenant ti may still use of model m within its
+// nominal quota (0 when it borrows already).
+func (p *pass) nominalRoom(ti, m int) int64 {
+	return max(0, p.q.Nominal(ti, m)-p.q.Usage(ti, m))
+}
+
 // need is the GPUs a job must get to start: the whole gang, or a
 // deployment's missing minimum (at least one replica).
 func (p *pass) need(j *model.Job) int64 {

@@ -143,9 +143,6 @@ func (p *pass) run(src *Queue, limit int) bool {
 		p.inFirst, p.nominalOnly = q.inFirst(), !second && p.pol.Quotas
 		p.consider(j)
 		p.inFirst, p.nominalOnly = false, false
-		if _, ok := p.scaleLater[j.ID]; ok && !second {
-			q.postpone(j) // the replicas that would borrow: in the second round
-		}
 		if p.borrowLater {
 			// Only a model on which it would borrow may start it: it
 			// is considered again, on every model, in the second round.
@@ -176,10 +173,6 @@ func (p *pass) run(src *Queue, limit int) bool {
 // consider decides one job: start it, defer it, preempt for it, reserve
 // for it, or say why it waits.
 func (p *pass) consider(j *model.Job) {
-	if later, ok := p.scaleLater[j.ID]; ok {
-		p.scaleOn(j, later) // started in the first round
-		return
-	}
 	if a := p.running(j.ID); a != nil {
 		if j.Kind != model.KindDeployment || a.Terminating {
 			p.pending(j, verdict{code: model.ReasonInvalid, msg: "invalid: job is already running"}, 0)

@@ -251,14 +251,19 @@ func (p *pass) gangShort(slots []place.Slot, constrained bool) *place.Power {
 // placeDeployment places up to Replicas independent replicas, starting
 // the deployment only if at least MinReplicas fit. In the first round of
 // its level it places no more than its tenant's nominal quota holds (at
-// least its minimum), and scales on in the second round (scaleOn).
+// least its minimum): started there, its replicas beyond that quota took
+// borrowed quota ahead of other tenants' jobs within their own nominal
+// quota, which then evicted the whole deployment by reclaim. The rest
+// waits for a later pass, where the deployment, running, would borrow
+// and so scales up in the second round. (Scaled on in this pass's second
+// round, a Quick pass whose depth ends before it would decide the
+// deployment otherwise than the full pass.)
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	want, need := j.Replicas-p.deployed[j.ID], p.deployNeed(j)
-	capped := false
 	if ti := p.q.Tenant(j.Tenant); p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 {
 		want = min(want, int(p.available(ti, a.model)/int64(j.GPUsPerReplica)))
-		if room := p.nominalRoom(ti, a.model) / int64(j.GPUsPerReplica); p.nominalOnly && room < int64(want) {
-			want, capped = max(int(room), need), true
+		if p.nominalOnly {
+			want = min(want, max(need, int(p.nominalRoom(ti, a.model)/int64(j.GPUsPerReplica))))
 		}
 	}
 	if v, ok := p.recall(&a.req); ok && !p.holdsOwn(j, &a.req) {
@@ -278,9 +283,6 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 		capW, v, ok := p.powerFor(j, a.model, slots, a.req.Constrained)
 		if ok {
 			p.commit(j, a, slots, capW)
-			if capped && len(slots) == want {
-				p.laterScale(j, a.model)
-			}
 			return true
 		}
 		fail = v
@@ -400,8 +402,21 @@ func (p *pass) deploymentVerdict(j *model.Job, a *attempt, need, fit int, fail v
 
 // commit records a start and takes its resources.
 func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
-	st := model.Start{Job: j.ID}
-	st.Replicas, st.PowerW = p.take(j, a, slots, capW)
+	st := model.Start{Job: j.ID, Replicas: make([]model.Placement, len(slots))}
+	gm := p.c.Models[a.model]
+	end := model.Forever
+	if j.RuntimeLimit > 0 {
+		end = p.now.Add(j.RuntimeLimit)
+	}
+	for i, s := range slots {
+		p.c.Take(s.Node, s.GPUs, &a.req, capW)
+		if len(p.holds) > 0 {
+			p.rehold(end, s.Node, s.GPUs)
+		}
+		nd := &p.c.Nodes[s.Node]
+		st.Replicas[i] = model.Placement{Node: nd.Spec.Name, GPUs: s.GPUs, PowerCapW: capW}
+		st.PowerW += float64(len(s.GPUs)) * (p.c.GPUWatts(a.model, capW) - float64(gm.IdleWatts))
+	}
 	st.PowerW = math.Round(st.PowerW)
 	p.plan.Starts = append(p.plan.Starts, st)
 	p.startJobs = append(p.startJobs, j)
@@ -418,28 +433,6 @@ func (p *pass) commit(j *model.Job, a *attempt, slots []place.Slot, capW int) {
 		// the jobs after it.
 		p.releaseClaim(j.ID)
 	}
-}
-
-// take takes slots for j on attempt a's model at cap capW (0: TDP) and
-// returns its placements and the site IT watts they add.
-func (p *pass) take(j *model.Job, a *attempt, slots []place.Slot, capW int) ([]model.Placement, float64) {
-	reps := make([]model.Placement, len(slots))
-	gm := p.c.Models[a.model]
-	end := model.Forever
-	if j.RuntimeLimit > 0 {
-		end = p.now.Add(j.RuntimeLimit)
-	}
-	w := 0.0
-	for i, s := range slots {
-		p.c.Take(s.Node, s.GPUs, &a.req, capW)
-		if len(p.holds) > 0 {
-			p.rehold(end, s.Node, s.GPUs)
-		}
-		nd := &p.c.Nodes[s.Node]
-		reps[i] = model.Placement{Node: nd.Spec.Name, GPUs: s.GPUs, PowerCapW: capW}
-		w += float64(len(s.GPUs)) * (p.c.GPUWatts(a.model, capW) - float64(gm.IdleWatts))
-	}
-	return reps, w
 }
 
 // isClaimed reports whether some GPU is claimed for job id.
