@@ -185,12 +185,19 @@ func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool)
 			return nd.Site >= 0 && &p.c.Sites[nd.Site] == pw || nd.Hall >= 0 && &p.c.Halls[nd.Hall] == pw ||
 				nd.Rack >= 0 && &p.c.Racks[nd.Rack] == pw
 		}
-		// keep the nodes of the replicas pw can power, the first ones
+		// Keep, in placement order, the nodes of pw whose room adds up to
+		// no more replicas than pw can power, and hide its others: Find
+		// then puts at most that many there. Kept by the replicas they
+		// hold, two nodes that held the first of them could take more
+		// than pw powers, and hiding the whole container left too little
+		// room elsewhere (testdata/sched/power_gang_split_hall.txt).
 		k, keep := int(pw.HeadroomFor(constrained)/r.MinWattsPerReplica), map[int]bool{}
 		for _, s := range got.Slots {
-			if in(s.Node) && k > 0 {
-				keep[s.Node] = true
-				k--
+			if in(s.Node) && !keep[s.Node] {
+				if c := p.c.Capacity(s.Node, r); c <= k {
+					keep[s.Node] = true
+					k -= c
+				}
 			}
 		}
 		before := len(hidden)

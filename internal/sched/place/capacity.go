@@ -7,6 +7,10 @@ func (c *Cluster) capacity(n int, r *Request) int {
 	return c.capacityOf(n, r, c.UsableBy(n, r.Tenant, r.Claim))
 }
 
+// Capacity is how many of r's replicas node n can take now (at most
+// r.Replicas).
+func (c *Cluster) Capacity(n int, r *Request) int { return c.capacity(n, r) }
+
 // capacityOf is capacity given the GPUs of node n usable by r
 // (UsableBy), when the caller has counted them already.
 func (c *Cluster) capacityOf(n int, r *Request, u int) int {
