@@ -85,8 +85,8 @@ func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone 
 // chooses them knows it before their allocations say so). It reports
 // whether it found a placement.
 func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evicted model.Time) bool {
-	req := p.preemptRequest(j, a)
-	req.Constrained = a.req.Constrained // the request j will start with
+	req := p.preemptRequest(j, a) // the request j will start with
+	p.startingAt(&req, j, max(p.now, evicted))
 	req.Probe = true
 	p.c.Begin()
 	for _, v := range gone {

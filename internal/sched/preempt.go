@@ -152,14 +152,20 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			return false, fmt.Sprintf("; preemption would evict %d job(s) but the rate limit allows %d more in %s",
 				len(chosen), max(0, lim-p.recentPreem), p.pol.PreemptionWindow)
 		}
-		evicted := p.evict(j, chosen)
 		gone := make([]*model.Allocation, len(chosen))
+		evicted := p.now
 		for k, v := range chosen {
 			gone[k] = v.a
+			evicted = max(evicted, p.now.Add(v.a.Job.CheckpointGrace))
+		}
+		if !p.holdRoom(j, a, gone, evicted) {
+			continue // no room for j once they leave: evicting them gains nothing
+		}
+		p.evict(j, chosen)
+		for _, v := range chosen {
 			p.leave(v.a)
 		}
 		p.promise(j, a.model, p.need(j))
-		p.holdRoom(j, a, gone, evicted)
 		return true, ""
 	}
 	return false, note
@@ -521,15 +527,25 @@ type tenantGPUs struct {
 }
 
 // request is the placement question a preemption must answer: the whole
-// gang, or a deployment's missing minimum.
+// gang, or a deployment's missing minimum. It keeps a.req's Constrained:
+// a job that would still run at the reservation's start may use only
+// the reservation's spares then, victims gone or not.
 func (p *pass) preemptRequest(j *model.Job, a *attempt) place.Request {
 	req := a.req
-	req.Constrained = false
 	if j.Kind == model.KindDeployment {
 		req.Replicas = p.deployNeed(j)
 		req.Level, req.Required, req.SameNode = place.NumLevels, false, false
 	}
 	return req
+}
+
+// startingAt constrains req, j's request, when j starting at at would
+// still run at the reservation's start: a job that waits for its
+// victims starts later than now, and may then run past it.
+func (p *pass) startingAt(req *place.Request, j *model.Job, at model.Time) {
+	if p.res != nil && (j.RuntimeLimit <= 0 || at.Add(j.RuntimeLimit) > p.res.start) {
+		req.Constrained = true
+	}
 }
 
 // fitsWithout reports whether j fits on attempt a's model — quota,
@@ -556,16 +572,19 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 	}
 	p.c.Begin()
 	defer p.c.Rollback()
+	evicted := p.now
 	for _, v := range vs {
 		p.releaseAlloc(v.a)
+		evicted = max(evicted, p.now.Add(v.a.Job.CheckpointGrace))
 	}
 	req := p.preemptRequest(j, a)
+	p.startingAt(&req, j, evicted)
 	req.Probe = true
 	res := p.c.Find(&req)
 	if !res.OK() {
 		return false
 	}
-	_, _, ok := p.powerFor(j, a.model, res.Slots, false)
+	_, _, ok := p.powerFor(j, a.model, res.Slots, req.Constrained)
 	return ok
 }
 
