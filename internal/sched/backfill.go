@@ -190,7 +190,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	}
 	switch {
 	case first == len(bounds):
-		p.noteHint(req.Job, model.Forever)
+		p.noteHint(req.Job, req.Model, model.Forever)
 		return 0, nil, nil, false
 	case first > 0:
 		tl.advance(bounds[first-1])
@@ -199,7 +199,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 	// Where fit is monotone, the last estimate of the job is where to
 	// look first: the first boundary that fits is the one that fits
 	// while the one before does not, however it was found.
-	if h := p.hintBound(req.Job, bounds); monotone && h > base {
+	if h := p.hintBound(req.Job, req.Model, bounds); monotone && h > base {
 		p.prep.hints.used++
 		if h-1 > base {
 			if probeAt(bounds[h-1]) {
@@ -215,7 +215,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 				p.prep.hints.right++
 			} else if h == len(bounds)-1 {
 				p.prep.hints.right++ // fits at no boundary
-				p.noteHint(req.Job, model.Forever)
+				p.noteHint(req.Job, req.Model, model.Forever)
 				return 0, nil, nil, false
 			} else {
 				tl.advance(bounds[h])
@@ -230,7 +230,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			break
 		}
 		if i == len(bounds)-1 {
-			p.noteHint(req.Job, model.Forever)
+			p.noteHint(req.Job, req.Model, model.Forever)
 			return 0, nil, nil, false
 		}
 		tl.advance(bounds[i])
@@ -246,7 +246,7 @@ func (p *pass) earliest(req place.Request, tenant string, wantThen bool) (model.
 			lo = mid + 1
 		}
 	}
-	p.noteHint(req.Job, p.releases[bounds[hi]-1].at)
+	p.noteHint(req.Job, req.Model, p.releases[bounds[hi]-1].at)
 	if shortcuts && fitK == bounds[hi] {
 		// the cluster as the probe at fitK saw it (no holds), so the
 		// job fits; should it not, the steps below try again
@@ -550,23 +550,8 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		return first, 0
 	}
 	p.estimates++
-	// The first model blocked by capacity that can hold the job at some
-	// time: a model whose nodes never could (too few, too small) would
-	// leave the job with no reservation and give it to a later job.
-	var at model.Time
-	var slots []place.Slot
-	var then *futureState
-	ok := false
-	for i := range atts {
-		if a = &atts[i]; !a.v.capacity {
-			continue
-		}
-		a.req.Job = j
-		if at, slots, then, ok = p.estimate(a.req, j.Tenant, p.res == nil); ok {
-			break
-		}
-	}
-	if !ok {
+	a, at, slots, then := p.earliestModel(j, atts)
+	if a == nil {
 		return first, 0
 	}
 	p.holds = append(p.holds, hold{start: at, end: at.Add(limitOf(j)), job: j, slots: slots, masks: heldMasks(p.c, slots)})
@@ -584,6 +569,40 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 	p.plan.Reservations = append(p.plan.Reservations, model.Reservation{Job: j.ID, Nodes: names, EstStart: at})
 	first.msg += fmt.Sprintf("; reserved %d node(s) from ~%s", len(names), at.Clock())
 	return first, at
+}
+
+// earliestModel estimates j's start on each model blocked by capacity
+// and returns the attempt of the earliest, ties going to the model j
+// prefers (nil when no model can hold j at any time). Taking the first
+// model that can hold it at some time reserved a job that accepts two
+// models on the one it could start on hours later, and held nothing on
+// the other (testdata/sched/backfill_models_earliest.txt). A model
+// whose nodes never could (too few, too small) is passed over: it would
+// leave the job with no reservation and give it to a later job. Jobs of
+// one model estimate once, as before.
+func (p *pass) earliestModel(j *model.Job, atts []attempt) (*attempt, model.Time, []place.Slot, *futureState) {
+	var best *attempt
+	var at model.Time
+	var slots []place.Slot
+	var then *futureState
+	wantThen := p.res == nil
+	for i := range atts {
+		a := &atts[i]
+		if !a.v.capacity {
+			continue
+		}
+		a.req.Job = j
+		t, s, th, ok := p.estimate(a.req, j.Tenant, wantThen)
+		if !ok || best != nil && t >= at {
+			continue
+		}
+		best, at, slots, then = a, t, s, th
+		if th != nil && slices.ContainsFunc(atts[i+1:], func(o attempt) bool { return o.v.capacity }) {
+			// the next estimate captures into the same scratch
+			then = &futureState{slots: slices.Clone(th.slots)}
+		}
+	}
+	return best, at, slots, then
 }
 
 // block marks every pool the job could use as held by it (backfill off).

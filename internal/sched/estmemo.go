@@ -87,9 +87,9 @@ func (p *pass) estimate(req place.Request, tenant string, wantThen bool) (model.
 			at = p.now
 		}
 		if e.ok { // with no hold the answer is the first fit: the hint
-			p.noteHint(req.Job, at)
+			p.noteHint(req.Job, req.Model, at)
 		} else {
-			p.noteHint(req.Job, model.Forever)
+			p.noteHint(req.Job, req.Model, model.Forever)
 		}
 		then := &p.scratchMaps().then
 		then.slots = append(then.slots[:0], e.then...)

@@ -17,23 +17,31 @@ import (
 // hints are kept by the Queue between passes: a pass reads the last
 // pass's and writes its own.
 type hints struct {
-	perJob[model.Time]
+	perJob[hintAt]
 	// for tests: hints read, and those that pointed at the first fit
 	used, right int
 }
 
+// hintAt is where an estimate of a job on GPU model m first fitted. A
+// job of several models is estimated on each (earliestModel): the hint
+// kept is the last one's, and serves only an estimate on the same model.
+type hintAt struct {
+	at model.Time
+	m  int
+}
+
 // hintBound is the index of the first boundary at or after the release
-// instant at which j's last estimate first fitted (the last boundary for
-// a job that fitted at none); -1 without a hint.
-func (p *pass) hintBound(j *model.Job, bounds []int) int {
-	at, ok := p.prep.hints.get(j)
-	if !ok {
+// instant at which j's last estimate on model m first fitted (the last
+// boundary for a job that fitted at none); -1 without a hint.
+func (p *pass) hintBound(j *model.Job, m int, bounds []int) int {
+	h, ok := p.prep.hints.get(j)
+	if !ok || h.m != m {
 		return -1
 	}
-	b := sort.Search(len(bounds), func(b int) bool { return p.releases[bounds[b]-1].at >= at })
+	b := sort.Search(len(bounds), func(b int) bool { return p.releases[bounds[b]-1].at >= h.at })
 	return min(b, len(bounds)-1)
 }
 
-// noteHint records where j's estimate first fitted (model.Forever: at
-// no boundary).
-func (p *pass) noteHint(j *model.Job, at model.Time) { p.prep.hints.put(j, at) }
+// noteHint records where j's estimate on model m first fitted
+// (model.Forever: at no boundary).
+func (p *pass) noteHint(j *model.Job, m int, at model.Time) { p.prep.hints.put(j, hintAt{at, m}) }
