@@ -11,10 +11,12 @@ import (
 
 // reservation is the EASY-backfill hold of the highest-priority blocked
 // job: the GPUs it will use at its estimated start. Later jobs that would
-// still run then may use only the spare GPUs of reserved nodes.
+// still run then may use only the spare GPUs of reserved nodes, and only
+// the quota left then once the job has its own (see availableFor).
 type reservation struct {
 	job   string
 	start model.Time
+	quota resQuota
 }
 
 // hold is a blocked job's estimated run: from its estimated start to
@@ -559,6 +561,9 @@ func (p *pass) reserveOrEstimate(j *model.Job, first verdict, atts []attempt) (v
 		return first, at
 	}
 	p.res = &reservation{job: j.ID, start: at}
+	if ti := p.q.Tenant(j.Tenant); p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 {
+		p.res.quota = resQuota{ti: ti, tenant: j.Tenant, model: a.model, gpus: p.need(j)}
+	}
 	names := make([]string, 0, len(slots))
 	for _, s := range slots {
 		names = append(names, p.c.Nodes[s.Node].Spec.Name)

@@ -566,19 +566,21 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 			}
 		}
 	}()
-	ti := p.q.Tenant(j.Tenant)
-	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.available(ti, a.model) < p.need(j) {
-		return false
-	}
-	p.c.Begin()
-	defer p.c.Rollback()
 	evicted := p.now
 	for _, v := range vs {
-		p.releaseAlloc(v.a)
 		evicted = max(evicted, p.now.Add(v.a.Job.CheckpointGrace))
 	}
 	req := p.preemptRequest(j, a)
 	p.startingAt(&req, j, evicted)
+	ti := p.q.Tenant(j.Tenant)
+	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.availableFor(ti, a.model, req.Constrained, p.need(j)) < p.need(j) {
+		return false
+	}
+	p.c.Begin()
+	defer p.c.Rollback()
+	for _, v := range vs {
+		p.releaseAlloc(v.a)
+	}
 	req.Probe = true
 	res := p.c.Find(&req)
 	if !res.OK() {

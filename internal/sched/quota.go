@@ -7,14 +7,19 @@ import (
 )
 
 // quotaCheck: the tenant's quota tree must have room for the whole job
-// on model m (hierarchical quotas with borrowing and lending).
-func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int) (verdict, bool) {
+// on model m (hierarchical quotas with borrowing and lending), and, for
+// a job that would still run at the reservation's start (constrained),
+// room besides what the reserved job will take then (availableFor).
+func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int, constrained bool) (verdict, bool) {
 	if !p.pol.Quotas || j.GPUsPerReplica == 0 {
 		return verdict{}, true
 	}
 	ti := p.tenantIndex(t.Name)
 	need := p.need(j)
 	if ti < 0 || p.available(ti, m) >= need {
+		if ti >= 0 && p.availableFor(ti, m, constrained, need) < need {
+			return p.resQuotaVerdict(j), false
+		}
 		return verdict{}, true
 	}
 	if note := p.heldQuotaNote(ti, m); note != "" {

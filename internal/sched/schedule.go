@@ -333,7 +333,7 @@ func (p *pass) tryModels(t *model.Tenant, j *model.Job, sites []bool, tags []str
 		}
 		atts = append(atts, attempt{model: m, req: p.request(t, j, m, sites)}) // kept if it fails
 		a := &atts[len(atts)-1]
-		if v, ok := p.quotaCheck(t, j, m); !ok {
+		if v, ok := p.quotaCheck(t, j, m, a.req.Constrained); !ok {
 			a.v = v
 			continue
 		}

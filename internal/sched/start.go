@@ -268,9 +268,10 @@ func (p *pass) gangShort(slots []place.Slot, constrained bool) *place.Power {
 func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 	want, need := j.Replicas-p.deployed[j.ID], p.deployNeed(j)
 	if ti := p.q.Tenant(j.Tenant); p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 {
-		want = min(want, int(p.available(ti, a.model)/int64(j.GPUsPerReplica)))
+		g := int64(j.GPUsPerReplica)
+		want = min(want, int(p.availableFor(ti, a.model, a.req.Constrained, int64(want)*g)/g))
 		if p.nominalOnly {
-			want = min(want, max(need, int(p.nominalRoom(ti, a.model)/int64(j.GPUsPerReplica))))
+			want = min(want, max(need, int(p.nominalRoom(ti, a.model)/g)))
 		}
 	}
 	if v, ok := p.recall(&a.req); ok && !p.holdsOwn(j, &a.req) {
