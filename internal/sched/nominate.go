@@ -30,9 +30,9 @@ import (
 // beneficiaries lists the queued jobs some preemption is for that have
 // not started yet: those whose victims are still leaving and those that
 // GPUs freed by an eviction are claimed for; by priority class value
-// (highest first), then submit time and ID. Parked jobs stay out: they
-// can never start, and a Queue's walks leave them out (their victims
-// still leaving change nothing: a hopeless job holds nothing).
+// (highest first), then queued time (queuedAt) and ID. Parked jobs stay
+// out: they can never start, and a Queue's walks leave them out (their
+// victims still leaving change nothing: a hopeless job holds nothing).
 func (p *pass) beneficiaries(src *Queue) []*model.Job {
 	var out []*model.Job
 	add := func(id string) {
@@ -48,7 +48,7 @@ func (p *pass) beneficiaries(src *Queue) []*model.Job {
 	}
 	slices.SortFunc(out, func(a, b *model.Job) int { // jobLess within a class
 		return cmp.Or(cmp.Compare(src.prio[b.PriorityClass], src.prio[a.PriorityClass]),
-			cmp.Compare(a.SubmitTime, b.SubmitTime), cmp.Compare(a.SubmitOrder, b.SubmitOrder), strings.Compare(a.ID, b.ID))
+			cmp.Compare(queuedAt(a), queuedAt(b)), cmp.Compare(a.SubmitOrder, b.SubmitOrder), strings.Compare(a.ID, b.ID))
 	})
 	return out
 }

@@ -9,7 +9,7 @@ import (
 // queue yields a Queue's jobs in scheduling order: priority class value
 // (highest first); then, with fair share, the tenant with the lowest
 // usage per weight, and without it the tenant whose next job comes first;
-// then the policy's job order (submit time and ID, or shortest first). Usage changes as the pass
+// then the policy's job order (queued time and ID, or shortest first). Usage changes as the pass
 // starts jobs, so the next tenant is chosen lazily. The pass keeps its own
 // cursors and never changes the Queue.
 type queue struct {
@@ -126,17 +126,29 @@ func shortestFirst(a, b *model.Job) bool {
 	return jobLess(a, b)
 }
 
-// jobLess orders jobs by submit time (to the second, then within it),
-// then ID.
+// jobLess orders jobs by the time they were queued (to the second, then
+// within it), then ID.
 func jobLess(a, b *model.Job) bool {
-	if a.SubmitTime != b.SubmitTime {
-		return a.SubmitTime < b.SubmitTime
+	if qa, qb := queuedAt(a), queuedAt(b); qa != qb {
+		return qa < qb
 	}
 	if a.SubmitOrder != b.SubmitOrder {
 		return a.SubmitOrder < b.SubmitOrder
 	}
 	return a.ID < b.ID
 }
+
+// queuedAt is when a job joins the queue: its submit time, or its
+// earliest start when that is later, as Slurm counts a job's age from
+// the time it became eligible. A job that may not start yet gets no
+// reservation and holds nothing (reason not-before); ordered by its
+// submit time, it came before the job reserved meanwhile once it could
+// start and took the reserved nodes, and the reserved start slipped by
+// its runtime (testdata/sched/not_before_reservation.txt). Queued from
+// its earliest start, it comes after the jobs queued before that and may
+// backfill only where it delays none of their reservation. The key
+// depends on the job alone, so a Queue's order stays fixed.
+func queuedAt(j *model.Job) model.Time { return max(j.SubmitTime, j.EarliestStart) }
 
 // walk starts a pass over src; fs holds the fair shares, charged by the
 // pass as it starts jobs.

@@ -9,7 +9,7 @@ import (
 
 // Queue holds pending jobs grouped the way a pass walks them: by priority
 // class value, then by tenant, each tenant's jobs in the policy's order
-// (submit time and ID, or shortest runtime limit first). Schedule builds one from the snapshot on every call. A driver
+// (queued time and ID, or shortest runtime limit first). Schedule builds one from the snapshot on every call. A driver
 // that wants fast event-driven passes keeps one between passes, updates
 // it with Add and Remove as jobs arrive, start or leave, and hands it to
 // Quick. A Queue is a plain value: no IO, no clock, no goroutines; it is
@@ -42,7 +42,7 @@ type qlevel struct {
 	tenants []*qtenant // by name
 	index   map[string]*qtenant
 	// due holds the level's jobs with a deadline and a runtime limit, by
-	// latest start (Queue.stretch; then submit time and ID).
+	// latest start (Queue.stretch; then queued time and ID).
 	due []*model.Job
 }
 
