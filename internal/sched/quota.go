@@ -16,8 +16,11 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int, constrained bool
 	}
 	ti := p.tenantIndex(t.Name)
 	need := p.need(j)
-	if ti < 0 || p.available(ti, m) >= need {
-		if ti >= 0 && p.availableFor(ti, m, constrained, need) < need {
+	if ti < 0 {
+		return verdict{}, true
+	}
+	if a := p.available(ti, m); a >= need {
+		if p.availableForGiven(ti, m, constrained, a, need) < need {
 			return p.resQuotaVerdict(j), false
 		}
 		return verdict{}, true

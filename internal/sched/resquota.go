@@ -30,7 +30,11 @@ type resQuota struct {
 // lowers another's available by at most x, and work ending only raises
 // it), and the costlier answer for the start is not needed.
 func (p *pass) availableFor(ti, m int, constrained bool, need int64) int64 {
-	a := p.available(ti, m)
+	return p.availableForGiven(ti, m, constrained, p.available(ti, m), need)
+}
+
+// availableForGiven is availableFor given a, what ti has available now.
+func (p *pass) availableForGiven(ti, m int, constrained bool, a, need int64) int64 {
 	if !constrained || p.res == nil {
 		return a
 	}

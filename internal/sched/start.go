@@ -164,7 +164,7 @@ func (p *pass) place(j *model.Job, a *attempt, tags []string) bool {
 // gang's together: when a site, hall or rack of the group Find chose
 // cannot power the replicas it put there, Find looks again without that
 // container's nodes but for those of as many replicas as it can power
-// (a what-if, rolled back), so that a group with the room and the power
+// (gangKeep; a what-if, rolled back), so that a group with the room and the power
 // is not passed over, and so that whether a gang fits grows with what is
 // free, as estimates assume. The verdict is the first placement's.
 func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool) (place.Result, int, verdict, bool) {
@@ -185,46 +185,41 @@ func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool)
 			return nd.Site >= 0 && &p.c.Sites[nd.Site] == pw || nd.Hall >= 0 && &p.c.Halls[nd.Hall] == pw ||
 				nd.Rack >= 0 && &p.c.Racks[nd.Rack] == pw
 		}
-		// Keep, in placement order, the nodes of pw whose room adds up to
-		// no more replicas than pw can power, and hide its others: Find
-		// then puts at most that many there. Kept by the replicas they
-		// hold, two nodes that held the first of them could take more
-		// than pw powers, and hiding the whole container left too little
-		// room elsewhere (testdata/sched/power_gang_split_hall.txt).
-		k, keep := int(pw.HeadroomFor(constrained)/r.MinWattsPerReplica), map[int]bool{}
-		for _, s := range got.Slots {
-			if in(s.Node) && !keep[s.Node] {
-				if c := p.c.Capacity(s.Node, r); c <= k {
-					keep[s.Node] = true
-					k -= c
-				}
-			}
-		}
-		before := len(hidden)
-		for pass := 0; pass < 2 && len(hidden) == before; pass++ {
-			if pass == 1 {
-				clear(keep) // the kept nodes took more replicas than pw powers: none
-			}
+		// Look again with pw's nodes hidden but those each rule keeps,
+		// the first rule that hides a node not hidden yet and leaves
+		// room for the gang.
+		k := int(pw.HeadroomFor(constrained) / r.MinWattsPerReplica)
+		found := false
+		for rule := range keepRules {
+			keep := p.gangKeep(rule, r, got.Slots, in, k)
+			more := hidden
 			for pi := range p.c.Pools {
 				if pool := &p.c.Pools[pi]; pool.Model == r.Model {
 					for _, n := range pool.Nodes {
-						if in(int(n)) && !keep[int(n)] && p.c.Nodes[n].Up && !isHidden[int(n)] {
-							hidden, isHidden[int(n)] = append(hidden, int(n)), true
+						if in(int(n)) && !keep[int(n)] && p.c.Nodes[n].Up && !isHidden[int(n)] { // a node is in one pool
+							more = append(more, int(n))
 						}
 					}
 				}
 			}
+			if len(more) == len(hidden) {
+				continue // nothing more to rule out
+			}
+			p.c.Begin()
+			for _, n := range more {
+				p.c.Hide(n)
+			}
+			try := p.c.Find(r)
+			p.c.Rollback()
+			if try.OK() {
+				for _, n := range more[len(hidden):] {
+					isHidden[n] = true
+				}
+				hidden, got, found = more, try, true
+				break
+			}
 		}
-		if len(hidden) == before {
-			break // nothing more to rule out
-		}
-		p.c.Begin()
-		for _, n := range hidden {
-			p.c.Hide(n)
-		}
-		got = p.c.Find(r)
-		p.c.Rollback()
-		if !got.OK() {
+		if !found {
 			break
 		}
 		if w, _, ok := p.powerFor(r.Job, r.Model, got.Slots, constrained); ok {
@@ -233,6 +228,53 @@ func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool)
 	}
 	return res, 0, v, false
 }
+
+// keepRules is how many rules gangKeep knows.
+const keepRules = 3
+
+// gangKeep is the nodes, among those of a container that can power k
+// more replicas of r (in tells them), that poweredGang keeps in its next
+// look under rule:
+//
+//   - 0: the nodes that hold the first k replicas of the placement
+//     slots; Find, which fills the nodes it keeps first, mostly puts no
+//     more there than before;
+//   - 1: the nodes of the placement whose room adds up to no more than k
+//     replicas, the roomiest first (then in placement order): Find can
+//     then put no more there. Under rule 0, the 3 replicas a hall powers
+//     spanned both of its nodes, which took 4, and nothing more was
+//     hidden (testdata/sched/power_gang_split_hall.txt);
+//   - 2: none.
+func (p *pass) gangKeep(rule int, r *place.Request, slots []place.Slot, in func(int) bool, k int) map[int]bool {
+	keep := map[int]bool{}
+	switch rule {
+	case 0:
+		for _, s := range slots {
+			if in(s.Node) && k > 0 {
+				keep[s.Node] = true
+				k--
+			}
+		}
+	case 1:
+		var room []nodeRoom
+		for _, s := range slots {
+			if in(s.Node) && !slices.ContainsFunc(room, func(x nodeRoom) bool { return x.n == s.Node }) {
+				room = append(room, nodeRoom{s.Node, p.c.Capacity(s.Node, r)})
+			}
+		}
+		slices.SortStableFunc(room, func(a, b nodeRoom) int { return b.reps - a.reps })
+		for _, x := range room {
+			if x.reps <= k {
+				keep[x.n] = true
+				k -= x.reps
+			}
+		}
+	}
+	return keep
+}
+
+// nodeRoom is how many replicas of a request node n can take.
+type nodeRoom struct{ n, reps int }
 
 // maxGangRetries bounds poweredGang's looks elsewhere.
 const maxGangRetries = 8
