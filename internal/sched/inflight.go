@@ -135,14 +135,11 @@ type modelGPUs struct {
 }
 
 // waitingNeed is the GPUs job j needs to start, its allocation a (nil
-// when not running): the whole gang, or a deployment's missing minimum.
+// when not running): startNeed with the replicas a runs.
 func waitingNeed(j *model.Job, a *model.Allocation) int64 {
-	if j.Kind != model.KindDeployment {
-		return int64(j.GPUsPerReplica) * int64(j.Replicas)
-	}
 	running := 0
 	if a != nil {
 		running = len(a.Replicas)
 	}
-	return int64(j.GPUsPerReplica) * int64(max(1, min(j.MinReplicas, j.Replicas)-running))
+	return startNeed(j, running)
 }

@@ -124,17 +124,26 @@ func (p *pass) nominalRoom(ti, m int) int64 {
 
 // need is the GPUs a job must get to start: the whole gang, or a
 // deployment's missing minimum (at least one replica).
-func (p *pass) need(j *model.Job) int64 {
+func (p *pass) need(j *model.Job) int64 { return startNeed(j, p.deployed[j.ID]) }
+
+// startNeed is the GPUs job j needs to start: the whole gang, or, for a
+// deployment that runs running replicas, its missing minimum (at least
+// one replica).
+func startNeed(j *model.Job, running int) int64 {
 	if j.Kind == model.KindDeployment {
-		return int64(j.GPUsPerReplica) * int64(p.deployNeed(j))
+		return int64(j.GPUsPerReplica) * int64(replicasShort(j, running))
 	}
 	return int64(j.GPUsPerReplica) * int64(j.Replicas)
 }
 
-// deployNeed is how many more replicas a deployment needs at least.
-func (p *pass) deployNeed(j *model.Job) int {
-	return max(1, min(j.MinReplicas, j.Replicas)-p.deployed[j.ID])
+// replicasShort is how many more replicas a deployment that runs running
+// needs at least: its minimum less those, and at least one.
+func replicasShort(j *model.Job, running int) int {
+	return max(1, min(j.MinReplicas, j.Replicas)-running)
 }
+
+// deployNeed is how many more replicas a deployment needs at least.
+func (p *pass) deployNeed(j *model.Job) int { return replicasShort(j, p.deployed[j.ID]) }
 
 // hopeless reports whether j can never start under the facility's
 // quotas: for every GPU model it accepts that the facility has, it needs
