@@ -92,7 +92,8 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		default:
 			vi := ref.ti
 			shared := vi >= 0 && ti >= 0 && ref.root == root
-			ok = shared && p.projected(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim)
+			// Reclaim takes back GPUs: it evicts no GPU-less job.
+			ok = shared && p.projected(vi, m) > p.q.Nominal(vi, m) && (lower || reclaim && ref.gpus > 0)
 		}
 		held := sites == nil
 		for _, s := range ref.sites {

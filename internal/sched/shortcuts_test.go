@@ -55,7 +55,11 @@ func TestVictimSearchShortcuts(t *testing.T) {
 		seeds = 60
 	}
 	searches, barred := 0, 0
+	list := []uint64{1099} // a GPU-less victim that reclaim must not take
 	for seed := uint64(0); seed < uint64(seeds); seed++ {
+		list = append(list, seed)
+	}
+	for _, seed := range list {
 		snap, now := genSnapshot(seed)
 		s, b, err := sched.CheckVictimSearch(snap, now)
 		if err != nil {
