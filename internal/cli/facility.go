@@ -199,7 +199,7 @@ func showTable(out io.Writer, s facility.Summary) error {
 	p("power\t%s\n", onOff(pol.Power))
 	p("power_capping\t%s (share of the envelope: %s, lend to running capped jobs: %s, deadlines planned at capped speed exponent %g)\n",
 		onOff(pol.PowerCapping), onOff(pol.PowerShare), onOff(pol.PowerRecap), pol.CappedSpeedExponent)
-	p("deferral\t%s (carbon weight %g)\n", onOff(pol.Deferral), pol.CarbonWeight)
+	p("deferral\t%s (carbon weight %g, booking %s)\n", onOff(pol.Deferral), pol.CarbonWeight, onOff(pol.DeferralBooking))
 	p("sovereignty\t%s (running work found outside: %s)\n", onOff(pol.Sovereignty), pol.OutsideJurisdiction)
 	return w.Flush()
 }

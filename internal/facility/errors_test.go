@@ -170,6 +170,10 @@ cohorts:`
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"power recap without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_recap: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_recap: power_recap raises the caps of running capped jobs; it needs power: true and power_capping: true`}},
+		{"deferral booking without deferral", edit(t, "cohorts:", "policy:\n  deferral: false\n  deferral_booking: false\ncohorts:"), []string{
+			`t.yaml:22: policy.deferral_booking: deferral_booking: false only changes deferral; set deferral: true or remove the field`}},
+		{"deferral booking not a bool", edit(t, "cohorts:", "policy:\n  deferral_booking: maybe\ncohorts:"), []string{
+			`t.yaml:21: policy.deferral_booking: must be true or false, not a string`}},
 		{"negative capped speed exponent", edit(t, "cohorts:", "policy:\n  capped_speed_exponent: -0.5\ncohorts:"), []string{
 			`t.yaml:21: policy.capped_speed_exponent: -0.5 is out of range; use a value from 0 to 4`}},
 		{"absurd capped speed exponent", edit(t, "cohorts:", "policy:\n  capped_speed_exponent: 50\ncohorts:"), []string{

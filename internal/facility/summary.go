@@ -113,6 +113,7 @@ type PolicyInfo struct {
 	PowerRecap          bool    `json:"power_recap"`
 	CappedSpeedExponent float64 `json:"capped_speed_exponent"`
 	Deferral            bool    `json:"deferral"`
+	DeferralBooking     bool    `json:"deferral_booking"`
 	CarbonWeight        float64 `json:"carbon_weight"`
 	Sovereignty         bool    `json:"sovereignty"`
 	// OutsideJurisdiction is flag or requeue (model.Policy.Outside).
@@ -208,7 +209,8 @@ func Summarize(f *model.Facility) Summary {
 		PreemptionWindow: p.PreemptionWindow.String(), VictimRatio: p.VictimRatio, ReclaimMinRun: p.ReclaimMinRun.String(),
 		Backfill: p.Backfill, BackfillDepth: p.BackfillDepth,
 		Topology: p.Topology, Power: p.Power, PowerCapping: p.PowerCapping, Deferral: p.Deferral,
-		CarbonWeight: p.CarbonWeight, Sovereignty: p.Sovereignty,
+		DeferralBooking: p.Deferral && !p.NoDeferralBooking,
+		CarbonWeight:    p.CarbonWeight, Sovereignty: p.Sovereignty,
 		Order: string(model.OrderFIFO), Reservation: p.Backfill && !p.NoReservation, PowerShare: p.PowerShare, PowerRecap: p.Lends(),
 		CappedSpeedExponent: p.CappedSpeedExponent,
 		OutsideJurisdiction: string(model.OutsideFlag),

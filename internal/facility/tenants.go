@@ -269,7 +269,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 
 var policyFields = []string{"order", "reservation", "power_share", "power_recap", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"victim_ratio", "reclaim_min_run",
-	"backfill", "backfill_depth", "topology", "power", "power_capping", "capped_speed_exponent", "deferral", "carbon_weight", "sovereignty",
+	"backfill", "backfill_depth", "topology", "power", "power_capping", "capped_speed_exponent", "deferral", "deferral_booking", "carbon_weight", "sovereignty",
 	"outside_jurisdiction"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
@@ -341,6 +341,12 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	}
 	if v, ok := o.integer("backfill_depth", 0, 1_000_000); ok {
 		p.BackfillDepth = v
+	}
+	if v, ok := o.boolean("deferral_booking"); ok {
+		p.NoDeferralBooking = !v
+		if !p.Deferral && !v {
+			o.errf("deferral_booking", "deferral_booking: false only changes deferral; set deferral: true or remove the field")
+		}
 	}
 	if v, ok := o.boolean("reservation"); ok {
 		p.NoReservation = !v

@@ -207,6 +207,9 @@ func (e *emitter) policy(p model.Policy) {
 	}
 	e.line(2, "capped_speed_exponent: "+e.num(p.CappedSpeedExponent))
 	e.line(2, "deferral: "+b(p.Deferral))
+	if p.Deferral && p.NoDeferralBooking {
+		e.line(2, "deferral_booking: false")
+	}
 	e.line(2, "carbon_weight: "+e.num(p.CarbonWeight))
 	if p.Outside == model.OutsideRequeue {
 		e.line(2, "outside_jurisdiction: requeue")

@@ -168,7 +168,7 @@ func oddFacility() *model.Facility {
 		DataClasses:     map[string][]string{"health": {"CH"}},
 		Policy: model.Policy{FairShare: false, FairShareHalfLife: 90 * model.Minute, Quotas: true, Preemption: false,
 			PreemptionRateLimit: 3, PreemptionWindow: 2 * model.Hour, BackfillDepth: 4, Power: true, PowerCapping: false,
-			CappedSpeedExponent: 1.25, Deferral: true, CarbonWeight: 0.3, Sovereignty: true},
+			CappedSpeedExponent: 1.25, Deferral: true, NoDeferralBooking: true, CarbonWeight: 0.3, Sovereignty: true},
 	}
 }
 

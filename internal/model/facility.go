@@ -162,9 +162,13 @@ type Policy struct {
 	// reservation: any later job that fits starts (greedy first fit;
 	// large jobs can starve).
 	NoReservation bool
-	Topology      bool
-	Power         bool
-	PowerCapping  bool // may start jobs power-capped to fit
+	// NoDeferralBooking, with Deferral, scores each flexible job's hours
+	// alone: jobs deferred earlier in a pass do not book their GPUs, and
+	// the jobs may all choose the same cheap hours (herding).
+	NoDeferralBooking bool
+	Topology          bool
+	Power             bool
+	PowerCapping      bool // may start jobs power-capped to fit
 	// PowerShare, with PowerCapping, starts every GPU at most at its share
 	// of its site's envelope (the envelope less every node's base and
 	// idle power, divided among all the site's GPUs, plus idle), so that

@@ -3,6 +3,7 @@ package sched
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -75,19 +76,29 @@ func (p *pass) deferral(j *model.Job, sites []bool) (model.Time, string, bool) {
 			}
 		}
 	}
-	best := 0
-	for i := range scores {
-		if scores[i].s < scores[best].s-1e-9 {
-			best = i
-		}
-	}
-	if best == 0 || math.IsInf(scores[0].s, 1) {
+	if math.IsInf(scores[0].s, 1) {
 		return 0, "", false
 	}
+	// the best start whose GPUs jobs deferred earlier in the pass have
+	// not all booked (herd.go)
+	best, skipped := p.bookedBest(j, sites, starts, func(i int) float64 { return scores[i].s })
+	if best == 0 {
+		return 0, "", false
+	}
+	p.book(j, sites, starts[best])
 	b, n := scores[best], scores[0]
-	return starts[best], fmt.Sprintf(
+	msg := fmt.Sprintf(
 		"deferred: starting %s averages %.0f gCO2e/kWh and %.1f €/MWh vs %.0f and %.1f now; deadline %s",
-		starts[best], b.carbon, b.price, n.carbon, n.price, j.Deadline), true
+		starts[best], b.carbon, b.price, n.carbon, n.price, j.Deadline)
+	switch {
+	case slices.Contains(skipped, 0) && len(skipped) == 1:
+		msg += "; its GPUs are not free now (counting running work and the jobs deferred before it)"
+	case slices.Contains(skipped, 0):
+		msg += fmt.Sprintf("; its GPUs are not free now nor at %d better start(s) (counting running work and the jobs deferred before it)", len(skipped)-1)
+	case len(skipped) > 0:
+		msg += fmt.Sprintf("; %d better start(s) have no GPUs left after the jobs deferred before it", len(skipped))
+	}
+	return starts[best], msg, true
 }
 
 // zonesFor returns the grid series of the zones of sites the job may use

@@ -61,6 +61,7 @@ type pass struct {
 	res            *reservation
 	holds          []hold
 	held           []heldForJob // room held for jobs waiting for their victims
+	bookings       []booking    // the GPUs of the jobs the pass deferred (herd.go)
 	heldQuota      []quotaHold  // and their quota
 	minVictimPrio  []int        // per model: lowest priority of a possible victim
 	byModel        [][]vref     // per model: possible victims

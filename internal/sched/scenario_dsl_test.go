@@ -26,7 +26,7 @@ import (
 //	class NAME value=100 preemptible=yes|no
 //	policy all=off fairshare=on halflife=7d quotas= preemption= reclaim= rate=N window=1h backfill= depth=N
 //	       topology= power= capping= share= recap= cappedexp=0.5 deferral= carbon=0.5 sovereignty=
-//	       reservation= order=fifo|shortest-first
+//	       reservation= booking= order=fifo|shortest-first
 //
 // Defaults: nodes are 8×H100, 128 CPUs, 1 TiB, 800 W base, each its own
 // NVLink domain, in hall SITE-h1, rack SITE-r1 (or HALL-r1), leaf

@@ -297,6 +297,11 @@ func (w *world) policy(a *args) error {
 		return err
 	}
 	p.NoReservation = !reserve
+	book := true
+	if book, err = a.bool("booking", !p.NoDeferralBooking); err != nil {
+		return err
+	}
+	p.NoDeferralBooking = !book
 	switch o := model.QueueOrder(a.str("order", string(p.Order))); o {
 	case "", model.OrderFIFO, model.OrderShortestFirst:
 		p.Order = o
