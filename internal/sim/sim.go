@@ -409,10 +409,14 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.led.stopped(js, t.res.End) // still running (deployments): charged to the end
 	}
 	for _, js := range t.queued() {
-		if js.running {
+		switch {
+		case js.running:
 			continue // a deployment that did not reach its replica count
+		case js.rec.FirstStart > 0: // ran, was evicted or killed, and waits again
+			t.logf("%s unfinished %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
+		default:
+			t.logf("%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
 		}
-		t.logf("%s never-started %s: %s\n", t.res.End, js.job.ID, js.rec.LastReason)
 	}
 	for i := range t.res.Outages {
 		if o := &t.res.Outages[i]; o.End == 0 {
