@@ -228,8 +228,8 @@ func gridFigures(fac *model.Facility, r *sim.Result, grid []model.GridSeries) []
 // it out, and the charts above end where the series does.
 func uncovered(r *sim.Result, zoneOf map[string]string, z string) string {
 	var kwh, all float64
-	for id, e := range r.Sites {
-		if zoneOf[id] == z {
+	for _, id := range sortedKeys(r.Sites) { // one order of addition: the same bytes on every run
+		if e := r.Sites[id]; zoneOf[id] == z {
 			kwh, all = kwh+e.All.UnpricedkWh, all+e.All.FacilitykWh
 		}
 	}
