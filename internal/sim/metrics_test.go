@@ -218,3 +218,75 @@ func TestJobsCSVColumnsAddUp(t *testing.T) {
 		t.Errorf("cost_eur adds up to %v, the jobs' cost is %v", got, want)
 	}
 }
+
+// TestJobsCSVEnergyAddsUpToSummary: every energy column of jobs.csv
+// (kWh, EUR, kg), added up over a tenant's rows, is within 5e-7 of its
+// unit per row of the tenant's total in summary.json, and over all rows
+// of the sites' jobs energy (docs/twin.md, Conventions). Rounded to 6
+// decimals of MWh and of tCO2e, the totals were 1 kWh/1000 and 1 g
+// coarse: the bundled run's tenants differed from their rows by up to
+// 4.8e-4 kWh over 29 rows (bound 1.5e-5).
+func TestJobsCSVEnergyAddsUpToSummary(t *testing.T) {
+	fac := facility(2)
+	res := handResult()
+	res.Sites = map[string]SiteEnergy{"par": {}}
+	res.Tenants = map[string]Energy{}
+	for i := range res.Jobs {
+		f := float64(i + 1)
+		e := Energy{ITkWh: 0.0004321 * f, FacilitykWh: 0.00051852 * f, CostEUR: 0.0000431 * f, CarbonKg: 0.0003217 * f}
+		res.Jobs[i].Energy = e
+		site := res.Sites["par"]
+		site.Jobs.add(e)
+		site.All.add(e)
+		res.Sites["par"] = site
+		te := res.Tenants[res.Jobs[i].Job.Tenant]
+		te.add(e)
+		res.Tenants[res.Jobs[i].Job.Tenant] = te
+	}
+	s := Summarize(fac, res)
+	var b bytes.Buffer
+	if err := WriteJobsCSV(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	// each column with its total in summary.json, in the column's unit
+	totals := func(e EnergyJSON) map[string]float64 {
+		return map[string]float64{"it_kwh": e.ITMWh * 1000, "facility_kwh": e.FacilityMWh * 1000,
+			"cost_eur": e.CostEUR, "carbon_kg": e.CarbonT * 1000}
+	}
+	check := func(what string, want map[string]float64, keep func(row []string) bool) {
+		n := 0
+		got := map[string]float64{}
+		for _, row := range rows[1:] {
+			if !keep(row) {
+				continue
+			}
+			n++
+			for c := range want {
+				v, err := strconv.ParseFloat(row[col[c]], 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[c] += v
+			}
+		}
+		for c, w := range want {
+			// each row's rounding, and the total's
+			if bound := 5e-7*float64(n+1) + 1e-12; math.Abs(got[c]-w) > bound {
+				t.Errorf("%s: %s adds up to %.9g over %d rows, summary.json says %.9g (off by %.2g, more than %.2g)",
+					what, c, got[c], n, w, math.Abs(got[c]-w), bound)
+			}
+		}
+	}
+	for name, ts := range s.Tenants {
+		check("tenant "+name, totals(ts.EnergyJSON), func(row []string) bool { return row[col["tenant"]] == name })
+	}
+	check("sites' jobs", totals(s.Sites["par"].Jobs), func([]string) bool { return true })
+}

@@ -106,12 +106,17 @@ type EnergyJSON struct {
 	UnpricedMWh float64 `json:"unpriced_mwh"`
 }
 
+// energyJSON rounds MWh and tCO2e to 9 decimals, 6 of the kWh and kg of
+// jobs.csv, so that jobs.csv's columns add up to these totals within the
+// rounding of their rows (docs/twin.md, Conventions).
 func energyJSON(e Energy) EnergyJSON {
-	return EnergyJSON{ITMWh: round(e.ITkWh / 1000), FacilityMWh: round(e.FacilitykWh / 1000),
-		CostEUR: round(e.CostEUR), CarbonT: round(e.CarbonKg / 1000), UnpricedMWh: round(e.UnpricedkWh / 1000)}
+	return EnergyJSON{ITMWh: round9(e.ITkWh / 1000), FacilityMWh: round9(e.FacilitykWh / 1000),
+		CostEUR: round(e.CostEUR), CarbonT: round9(e.CarbonKg / 1000), UnpricedMWh: round9(e.UnpricedkWh / 1000)}
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+func round9(x float64) float64 { return math.Round(x*1e9) / 1e9 }
 
 // Summarize computes the summary of a run on fac.
 func Summarize(fac *model.Facility, r *Result) Summary {
