@@ -102,7 +102,12 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 		t.unclaim(js.job.ID)
 		js.scaled = append(js.scaled, gpusAt{now, placedGPUs(st.Replicas)})
 		t.replace(js, slices.Concat(js.alloc.Replicas, st.Replicas), now)
-		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), capNote(st))
+		note := capNote(st)
+		if speed := t.speedOf(js.job, js.alloc.Replicas); speed != js.speed { // a capped or spread replica
+			t.respeed(js, speed, now)
+			note += fmt.Sprintf(" at %.3f speed", speed)
+		}
+		t.logf("%s start %s on %s%s\n", now, js.job.ID, placements(st.Replicas), note)
 		return
 	}
 	js.pending, js.running = false, true
@@ -158,13 +163,28 @@ func (t *twin) recap(js *jobState, capW int, now model.Time) {
 		reps[i] = r.Recapped(capW)
 	}
 	t.replace(js, reps, now)
+	t.respeed(js, t.speedOf(js.job, reps), now)
+	js.rec.Recaps++
+	if t.log == io.Discard {
+		return
+	}
+	what := "TDP"
+	if capW > 0 {
+		what = fmt.Sprintf("%d W", capW)
+	}
+	t.logf("%s recap %s to %s at %.3f speed\n", now, js.job.ID, what, js.speed)
+}
+
+// respeed runs js at speed from now (a recap, or a deployment's new
+// replicas): the work done so far counts at the speeds in force until
+// now, and its completion moves.
+func (t *twin) respeed(js *jobState, speed float64, now model.Time) {
 	done := js.workBy(now)
 	if len(js.paces) == 0 {
 		js.paces = append(js.paces, pace{at: js.alloc.Started, speed: js.speed})
 	}
-	js.speed = t.speedOf(js.job, reps)
+	js.speed = speed
 	js.paces = append(js.paces, pace{at: now, speed: js.speed, done: done})
-	js.rec.Recaps++
 	t.q.stale(js) // the completion due at the old speed, and a victim's eviction
 	js.epoch++
 	if js.job.RuntimeLimit > 0 {
@@ -174,14 +194,6 @@ func (t *twin) recap(js *jobState, capW int, now model.Time) {
 	if js.alloc.Terminating { // a victim giving its lent power back: still evicted then
 		t.q.push(js.alloc.EvictAt, evEviction, js, js.epoch)
 	}
-	if t.log == io.Discard {
-		return
-	}
-	what := "TDP"
-	if capW > 0 {
-		what = fmt.Sprintf("%d W", capW)
-	}
-	t.logf("%s recap %s to %s at %.3f speed\n", now, js.job.ID, what, js.speed)
 }
 
 // capNote is the event log's note of a start's power cap.

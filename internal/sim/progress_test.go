@@ -122,3 +122,27 @@ func TestNodeFailures(t *testing.T) {
 		t.Fatal("a node failed without an MTBF")
 	}
 }
+
+// TestScaledDeploymentSpeed: a deployment's speed follows its replicas
+// from each scale-up, as from its start. Spread over two leaves at its
+// start it ran at (1 − s) of full speed, but spread by a scale-up it went
+// on at full speed: 2 h of work, one hour at full speed on one leaf, then
+// at 0.5 on two, ended at 2 h instead of 3 h.
+func TestScaledDeploymentSpeed(t *testing.T) {
+	fac := facility(2)
+	fac.Nodes[0].Rack, fac.Nodes[1].Rack = "r1", "r2" // one leaf each
+	blocker := job("b", "beta", "normal", 1, 8, t0, model.Hour)
+	d := job("d", "acme", "normal", 2, 8, t0, 2*model.Hour)
+	d.Kind, d.MinReplicas = model.KindDeployment, 1
+	var log bytes.Buffer
+	res, err := Run(Config{Facility: fac, Jobs: []*model.Job{blocker, d}, SpreadSlowdown: 0.5}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), (t0+3600).String()+" start d on ") {
+		t.Fatalf("d was not scaled up when b ended:\n%s", log.String())
+	}
+	if got, want := res.Jobs[1].End, t0+3*3600; got != want {
+		t.Errorf("d ended at %s, want %s (1 h alone, then its last hour of work at half speed):\n%s", got, want, log.String())
+	}
+}
