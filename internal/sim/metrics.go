@@ -231,7 +231,9 @@ type PowerSeries struct {
 
 // Max is the highest draw during [a, b) (0 if that is outside the run).
 func (p PowerSeries) Max(a, b model.Time) float64 {
-	b = min(b, p.End)
+	if b = min(b, p.End); a >= b {
+		return 0
+	}
 	i := sort.Search(len(p.Times), func(i int) bool { return p.Times[i] > a }) - 1
 	i = max(i, 0)
 	w := 0.0

@@ -28,3 +28,24 @@ func TestPeakOfARunOfNoLength(t *testing.T) {
 		}
 	}
 }
+
+// PowerSeries.Max is the highest draw during [a, b), 0 outside the run:
+// a window after the run's end, or one of no length, read the draw in
+// force at the end (or at a) instead.
+func TestPowerSeriesMaxOutsideTheRun(t *testing.T) {
+	p := PowerSeries{StaticW: 100, Times: []model.Time{t0, t0 + 60}, Watts: []float64{100, 500}, End: t0 + 120}
+	for _, c := range []struct {
+		a, b model.Time
+		want float64
+	}{
+		{t0, t0 + 120, 500}, {t0, t0 + 60, 100}, {t0 + 90, t0 + 100, 500}, {t0 - 60, t0 + 30, 100},
+		{t0 - 60, t0, 0},        // before the run
+		{t0 + 120, t0 + 180, 0}, // after its end
+		{t0 + 200, t0 + 300, 0}, // well after it
+		{t0 + 30, t0 + 30, 0},   // no length
+	} {
+		if got := p.Max(c.a, c.b); got != c.want {
+			t.Errorf("Max(%s, %s) = %g W, want %g W", c.a, c.b, got, c.want)
+		}
+	}
+}
