@@ -23,9 +23,13 @@ type record struct {
 }
 
 // Export writes l as JSON lines (docs/audit.md): a header naming the
-// log, every entry in canonical form, and each checkpoint right after
-// the entry that completes the tree it signs. Checkpoints must be of
-// this log and no larger than it; they are written in size order.
+// log, every entry in canonical form up to the largest checkpoint's tree
+// size, and each checkpoint right after the entry that completes the
+// tree it signs. Checkpoints must be of this log and no larger than it;
+// they are written in size order. Entries appended after the largest
+// checkpoint was signed (a log others append to while it is exported)
+// are left out: no checkpoint covers them, and the format wants every
+// entry covered. Without checkpoints, every entry is written.
 func Export(w io.Writer, l *Log, checkpoints []Checkpoint) error {
 	size, err := l.Size()
 	if err != nil {
@@ -36,6 +40,9 @@ func Export(w io.Writer, l *Log, checkpoints []Checkpoint) error {
 		if c.Origin != l.Origin() || c.Size > size {
 			return fmt.Errorf("audit export: checkpoint of %q at tree size %d does not belong to %q of size %d", c.Origin, c.Size, l.Origin(), size)
 		}
+	}
+	if len(cps) > 0 {
+		size = cps[len(cps)-1].Size
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)

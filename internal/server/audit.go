@@ -97,7 +97,9 @@ func (s *Server) handleAuditCheckpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAuditExport writes the whole log with a checkpoint of it, in the
-// format `carnot audit verify` reads.
+// format `carnot audit verify` reads. The log may grow between the
+// signing and the writing (another request's sync): the export stops at
+// the checkpoint's tree size (audit.Export).
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	ck, ok := s.auditCheckpoint(w, r)
 	if !ok {
