@@ -104,6 +104,11 @@ func (s *verifier) line(line int, b []byte) error {
 	switch {
 	case parts != 1:
 		return fmt.Errorf("%w: line %d: want exactly one of header, entry or checkpoint", ErrMalformed, line)
+	case !asWritten(b, rec):
+		// encoding/json takes a key given twice (the last one) and keys
+		// in any letter case: such a line would carry text that no
+		// checkpoint covers.
+		return fmt.Errorf("%w: line %d: not laid out as an export writes it (one key, no spaces)", ErrMalformed, line)
 	case line == 1 && rec.Format == "" && rec.Origin == "":
 		return fmt.Errorf("%w: line 1: want the header {\"format\":%q,\"origin\":…}", ErrMalformed, Format)
 	case rec.Format != "" || rec.Origin != "":
@@ -123,6 +128,19 @@ func (s *verifier) line(line int, b []byte) error {
 	default:
 		return s.checkpoint(line, []byte(rec.Checkpoint))
 	}
+}
+
+// asWritten reports whether line b, read as rec, is byte for byte what
+// Export writes for rec. An entry's own bytes are left to ParseEntry,
+// which says what is not canonical in them.
+func asWritten(b []byte, rec record) bool {
+	if rec.Entry != nil {
+		const prefix = `{"entry":`
+		return len(b) == len(prefix)+len(rec.Entry)+1 && string(b[:len(prefix)]) == prefix &&
+			bytes.Equal(b[len(prefix):len(b)-1], rec.Entry) && b[len(b)-1] == '}'
+	}
+	want, err := json.Marshal(rec)
+	return err == nil && bytes.Equal(want, b)
 }
 
 // entryFast checks line b if it is an entry due next, in canonical form
