@@ -164,7 +164,11 @@ func TestLoad(t *testing.T) {
 		fac: testFacility(),
 		want: []*model.Job{
 			job("a", "eu-lab", 1, func(j *model.Job) { j.Jurisdictions = []string{"DE"} }),
-			job("b", "fr-co", 1, func(j *model.Job) { j.Jurisdictions = []string{"FR"} }),
+			// none of its tags is wholly fr-co's: it keeps its own EU
+			// (the tenant's FR applies at placement); its list never
+			// gains the tenant's tags, which a later facility could
+			// widen beyond EU
+			job("b", "fr-co", 1, func(j *model.Job) { j.Jurisdictions = []string{"EU"} }),
 			job("c", "acme", 1, func(j *model.Job) { j.Jurisdictions = []string{"CH", "US"} }),
 			job("d", "fr-co", 1, func(j *model.Job) { j.Jurisdictions = []string{"FR"} }),
 		},

@@ -376,9 +376,13 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 // checkJurisdictions narrows the job's jurisdictions to where its tenant
 // may run. Tags name sets of sites, so the intersection is taken over
 // sites: the job keeps its tags whose sites the tenant may all use (a
-// tenant allowed EU keeps a job's FR); when none qualifies, the tenant's
-// tags whose sites the job accepts stand in (a job asking for EU of a
-// tenant allowed FR gets FR). No site in both is an error.
+// tenant allowed EU keeps a job's FR, and drops its US); when none
+// qualifies, the job keeps its tags as given (a job asking for EU of a
+// tenant allowed FR keeps EU: the tenant's FR applies at placement all
+// the same). The job's list only ever loses tags, never gains one: it is
+// stored, and read against whatever facility the server later runs
+// with, where a tag the tenant has (say a qualification its sites share)
+// may name sites outside the job's own. No site in both is an error.
 func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Collector) {
 	j := &s.job
 	if len(j.Jurisdictions) == 0 || s.bad[fJurisdictions] {
@@ -421,8 +425,6 @@ func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Colle
 		return out
 	}
 	if eff := within(j.Jurisdictions); len(eff) > 0 {
-		j.Jurisdictions = eff
-	} else if eff := within(t.Jurisdictions); len(eff) > 0 {
 		j.Jurisdictions = eff
 	}
 }
