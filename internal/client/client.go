@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -234,9 +235,23 @@ func (c *Client) sendTo(ctx context.Context, base string, r *request) (*http.Res
 	}
 	req.Header.Set("User-Agent", c.agent)
 	if c.token != "" {
+		if req.URL.Scheme != "https" && !loopback(req.URL.Hostname()) {
+			// Anyone on the path would read the token.
+			return nil, fmt.Errorf("%w to %s: the token would cross the network in clear text; use https:// (the server serves TLS only)", ErrPlainHTTP, req.URL.Host)
+		}
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	return c.hc.Do(req)
+}
+
+// loopback reports whether host, a URL's host name, is this machine:
+// localhost or a loopback address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // call sends r with the client's timeout (plus extra) and decodes a
@@ -338,3 +353,7 @@ func checkSegments(path string) error {
 	}
 	return nil
 }
+
+// ErrPlainHTTP is the error of a call that would send the client's token
+// over plain HTTP to another host than this one: the client refuses.
+var ErrPlainHTTP = errors.New("refusing to send credentials over plain HTTP")
