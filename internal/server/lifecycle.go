@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -17,7 +18,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 			s.assign(js, p, len(js.doc.Replicas), now, c)
 		}
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
-		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s", len(st.Replicas), placements(st.Replicas)))
+		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s%s", len(st.Replicas), placements(st.Replicas), s.sitesIn(st.Replicas)))
 		s.unclaim(js.doc.ID)
 		s.requeue(js)
 		return
@@ -48,7 +49,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	s.running[js.doc.ID] = js
 	s.requeue(js)
 	s.unclaim(js.doc.ID)
-	c.job(js, api.EventStarted, fmt.Sprintf("attempt %d on %s", js.doc.Attempt, placements(st.Replicas)))
+	c.job(js, api.EventStarted, fmt.Sprintf("attempt %d on %s%s", js.doc.Attempt, placements(st.Replicas), s.sitesIn(st.Replicas)))
 	s.metrics.placements.Add(float64(len(st.Replicas)))
 }
 
@@ -360,6 +361,39 @@ func placements(rs []model.Placement) string {
 		}
 	}
 	return out
+}
+
+// sitesIn names the sites of placements rs with their jurisdiction tags,
+// "; in site fr [EU FR]" (or "; in sites …, …"; "" for none): a start's
+// event says where the work runs in terms its tenant can check against
+// its jurisdictions from its own audit entries, without the node-to-site
+// mapping, which is the operators'. Caller holds mu.
+func (s *Server) sitesIn(rs []model.Placement) string {
+	var names []string
+	tags := map[string][]string{}
+	for _, r := range rs {
+		n := s.nodes[r.Node]
+		if n == nil || n.siteIdx < 0 || n.siteIdx >= len(s.fac.Sites) {
+			continue
+		}
+		st := &s.fac.Sites[n.siteIdx]
+		if _, ok := tags[st.ID]; !ok {
+			names = append(names, st.ID)
+			tags[st.ID] = st.Jurisdictions
+		}
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, id := range names {
+		parts[i] = fmt.Sprintf("%s %v", id, tags[id])
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return "; in site " + parts[0]
+	}
+	return "; in sites " + strings.Join(parts, ", ")
 }
 
 // exitCodeOf is an ended replica's exit code; -1 when it has none (it
