@@ -209,7 +209,9 @@ const (
 	EventSecret     = "secret"       // a tenant secret set or deleted
 	EventPolicy     = "audit-policy" // an audit retention below the minimum, by override
 	// EventSovereignty: at a start of the server, a running job found in
-	// sites its facility's policy no longer allows for it.
+	// sites its facility's policy no longer allows for it; or a change of
+	// that policy since the last start (a tenant's, a site's or a data
+	// class's jurisdictions).
 	EventSovereignty = "sovereignty"
 	// EventRecap: the scheduler changed the power cap of a running job's
 	// replicas: raised (or lifted) it into power a pass left free, or

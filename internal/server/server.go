@@ -157,6 +157,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.nodes[n.Name] = s.newNode(n, api.Node{Name: n.Name, Site: n.Site, GPUModel: n.GPUModel, GPUs: n.GPUs,
 			CPUs: n.CPUs, MemoryGiB: n.MemoryGiB, Condition: api.NodeNotReady})
 	}
+	// The policy's changes first: the jobs reload flags as outside it
+	// are their consequence.
+	if err := s.recordPolicy(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
