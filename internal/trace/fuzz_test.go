@@ -21,6 +21,7 @@ func FuzzReadPhilly(f *testing.F) {
 		phillyCSV("2017-10-01 12:00:00,NaN,1,NaN,a", "2017-10-01 12:00:00,Inf,1,+Inf,a", "9999-12-31 23:59:59,1e300,65536,1e305,z"),
 		"\ufeffcluster,gpu_time,num_gpus,duration,timestamp\r\na,1,1,1,2017-10-01 00:00:00\r\n",
 		"timestamp,timestamp,duration\n",
+		"\ufeff\"timestamp\",\"duration\",\"num_gpus\",\"gpu_time\",\"cluster\"\n\"2017-10-01 00:00:00\",1,1,1,\"a\"\n",
 	} {
 		f.Add(s)
 	}

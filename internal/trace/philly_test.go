@@ -83,6 +83,25 @@ func TestReadPhillyHeaderOrderAndExtras(t *testing.T) {
 	}
 }
 
+// TestReadPhillyQuotedHeaderAfterBOM: a file saved "UTF-8 with BOM" by a
+// tool that quotes every value (R's write.csv, pandas with QUOTE_ALL)
+// starts with the mark and then a quote. The mark was stripped from the
+// header names only after the CSV parser had read it as part of the
+// first value, so the quote behind it was a bare quote and the file was
+// refused ("t.csv:1:4: a '"' inside an unquoted value"). Both readers
+// now drop the mark before parsing.
+func TestReadPhillyQuotedHeaderAfterBOM(t *testing.T) {
+	data := "\ufeff\"timestamp\",\"duration\",\"num_gpus\",\"gpu_time\",\"cluster\"\r\n\"2017-10-01 00:00:00\",10,1,10,\"abc\"\r\n"
+	want := []*model.Job{gangJob("philly-1", "abc", at(2017, 10, 1, 0, 0, 0), 1, 1, 10)}
+	if diff := cmp.Diff(want, read(t, data, Options{})); diff != "" {
+		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	got, err := ReadVCNodes("vc.csv", strings.NewReader("\ufeff\"vc\",\"node num\"\n\"abc\",4\n"))
+	if err != nil || got["abc"] != 4 {
+		t.Errorf("ReadVCNodes = %v, %v; want abc: 4", got, err)
+	}
+}
+
 func TestReadPhillyErrors(t *testing.T) {
 	const ok = "2017-10-01 12:00:00,3600.0,1,3600.0,6214e9"
 	tests := []struct {

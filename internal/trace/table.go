@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -18,9 +19,16 @@ type table struct {
 
 // openTable reads the header of r and checks that it names every column
 // of want (in any order; other columns are ignored). ok is false when the
-// rows cannot be read.
+// rows cannot be read. A UTF-8 byte-order mark before the header, as
+// spreadsheet tools write, is dropped before the CSV parser sees it, so
+// that a quoted first header still parses; columns on line 1 do not
+// count it.
 func openTable(r io.Reader, c *collector, want []string) (t *table, ok bool) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1 // checked here, with a better message
 	hint := "the first line must be the header " + strings.Join(want, ",")
@@ -35,7 +43,7 @@ func openTable(r io.Reader, c *collector, want []string) (t *table, ok bool) {
 	}
 	t = &table{cr: cr, c: c, col: make(map[string]int, len(header)), header: len(header)}
 	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		h = strings.TrimSpace(h)
 		if _, dup := t.col[h]; dup {
 			line, col := cr.FieldPos(i)
 			c.add(line, col, h, "column named twice in the header; keep one")
