@@ -111,6 +111,9 @@ func TestReadPhillyErrors(t *testing.T) {
 		{"empty", "", []string{"t.csv:1: empty file; the first line must be the header timestamp,duration,num_gpus,gpu_time,cluster"}},
 		{"missing column", "timestamp,duration,num_gpus,cluster\n" + ok + "\n", []string{
 			"t.csv:1: gpu_time: missing column; the first line must be the header timestamp,duration,num_gpus,gpu_time,cluster"}},
+		// blank lines before the header: the header's own line, not line 1
+		{"missing column after blank lines", "\n\ntimestamp,duration,num_gpus,cluster\n" + ok + "\n", []string{
+			"t.csv:3: gpu_time: missing column; the first line must be the header timestamp,duration,num_gpus,gpu_time,cluster"}},
 		{"duplicate column", phillyHeader + ",duration\n", []string{
 			"t.csv:1:46: duration: column named twice in the header; keep one"}},
 		{"field count", phillyCSV(ok, "2017-10-01 12:00:00,1,1,1"), []string{

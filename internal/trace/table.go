@@ -52,9 +52,10 @@ func openTable(r io.Reader, c *collector, want []string) (t *table, ok bool) {
 		t.col[h] = i
 	}
 	ok = true
+	line, _ := cr.FieldPos(0) // blank lines before the header are skipped
 	for _, w := range want {
 		if _, found := t.col[w]; !found {
-			c.add(1, 0, w, "missing column; %s", hint)
+			c.add(line, 0, w, "missing column; %s", hint)
 			ok = false
 		}
 	}
