@@ -3,7 +3,8 @@
 // the reference data: a header naming at least datetime_utc,
 // ci_direct_gco2_per_kwh and price_eur_per_mwh (a UTF-8 byte-order mark
 // before it is skipped), one row per consecutive hour. Prices may be
-// negative, carbon intensities may not.
+// negative, carbon intensities may not; values beyond MaxCarbon and
+// MaxPrice are errors (a typo or a wrong unit), as no grid has them.
 package grid
 
 import (
@@ -40,6 +41,16 @@ const (
 	ColTime   = "datetime_utc"
 	ColCarbon = "ci_direct_gco2_per_kwh"
 	ColPrice  = "price_eur_per_mwh"
+)
+
+// Bounds of the values, far beyond any grid's: the dirtiest grids emit
+// about 1,200 gCO2e/kWh (lignite), and day-ahead markets cap their
+// prices at a few thousand EUR/MWh (4,000 in the EU in 2023, floor
+// -500). Beyond them a value is a typo or a wrong unit, and a value near
+// the float64 limit would make cost and carbon totals overflow to +Inf.
+const (
+	MaxCarbon = 10_000  // gCO2e/kWh
+	MaxPrice  = 100_000 // EUR/MWh, either sign
 )
 
 // LoadFile reads the series of zone from a CSV file.
@@ -129,6 +140,12 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 		// in sunny, windy hours); an emission intensity may not
 		if h.CarbonGkWh < 0 {
 			return gs, &Error{File: name, Line: line, Column: ColCarbon, Msg: fmt.Sprintf("%s is negative; want gCO2e/kWh of 0 or more", field(ColCarbon))}
+		}
+		if h.CarbonGkWh > MaxCarbon {
+			return gs, &Error{File: name, Line: line, Column: ColCarbon, Msg: fmt.Sprintf("%s is above %d gCO2e/kWh, more than any grid emits; check the value and its unit", field(ColCarbon), MaxCarbon)}
+		}
+		if math.Abs(h.PriceEURMWh) > MaxPrice {
+			return gs, &Error{File: name, Line: line, Column: ColPrice, Msg: fmt.Sprintf("%s is beyond ±%d EUR/MWh, far past any market's price cap; check the value and its unit", field(ColPrice), MaxPrice)}
 		}
 		if n := len(gs.Hours); n > 0 {
 			prev := gs.Hours[n-1].Start

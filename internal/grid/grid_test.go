@@ -57,6 +57,11 @@ func TestReadErrors(t *testing.T) {
 		// hour with "negative" emissions; prices may be negative
 		// (day-ahead markets clear below zero), carbon may not
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,-3.5,2\n", "x.csv:3: ci_direct_gco2_per_kwh: -3.5 is negative; want gCO2e/kWh of 0 or more"},
+		// values no grid has: 1e308 was accepted and made carnot sim
+		// fail after the whole run ("json: unsupported value: +Inf"),
+		// the cost of an hour overflowing
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1e308,2\n", "x.csv:2: ci_direct_gco2_per_kwh: 1e308 is above 10000 gCO2e/kWh"},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,1,-1e308\n", "x.csv:3: price_eur_per_mwh: -1e308 is beyond ±100000 EUR/MWh"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
@@ -91,8 +96,8 @@ func FuzzRead(f *testing.F) {
 			t.Fatal("no error and no hours")
 		}
 		for _, h := range gs.Hours {
-			if err == nil && h.CarbonGkWh < 0 {
-				t.Fatalf("negative carbon intensity accepted: %+v", h)
+			if err == nil && !(h.CarbonGkWh >= 0 && h.CarbonGkWh <= MaxCarbon && math.Abs(h.PriceEURMWh) <= MaxPrice) {
+				t.Fatalf("value out of range accepted: %+v", h)
 			}
 			for _, v := range []float64{h.CarbonGkWh, h.PriceEURMWh} {
 				if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
