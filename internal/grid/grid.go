@@ -84,9 +84,18 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 		}
 		return gs, &Error{File: name, Line: 1, Msg: err.Error()}
 	}
+	headerLine, _ := cr.FieldPos(0)
 	col := map[string]int{}
 	for i, h := range header {
-		col[h] = i
+		first, dup := col[h]
+		if !dup {
+			col[h] = i
+			continue
+		}
+		switch h {
+		case ColTime, ColCarbon, ColPrice: // which one was meant is not for carnot to guess
+			return gs, &Error{File: name, Line: headerLine, Column: h, Msg: fmt.Sprintf("column named twice in the header (columns %d and %d); keep one", first+1, i+1)}
+		}
 	}
 	for _, c := range []string{ColTime, ColCarbon, ColPrice} {
 		if _, ok := col[c]; !ok {

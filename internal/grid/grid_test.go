@@ -62,6 +62,9 @@ func TestReadErrors(t *testing.T) {
 		// the cost of an hour overflowing
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1e308,2\n", "x.csv:2: ci_direct_gco2_per_kwh: 1e308 is above 10000 gCO2e/kWh"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,1,-1e308\n", "x.csv:3: price_eur_per_mwh: -1e308 is beyond ±100000 EUR/MWh"},
+		// a column read twice: the last one was used, silently; here it
+		// put hour 05:00 first
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh,datetime_utc\n2023-01-01T00:00:00Z,1,2,2023-01-01T05:00:00Z\n", "x.csv:1: datetime_utc: column named twice in the header (columns 1 and 4); keep one"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
