@@ -99,7 +99,7 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 	}
 	for _, c := range []string{ColTime, ColCarbon, ColPrice} {
 		if _, ok := col[c]; !ok {
-			return gs, &Error{File: name, Line: 1, Column: c, Msg: "missing column"}
+			return gs, &Error{File: name, Line: headerLine, Column: c, Msg: "missing column"}
 		}
 	}
 	prevLine := 0 // line of the last hour kept

@@ -65,6 +65,8 @@ func TestReadErrors(t *testing.T) {
 		// a column read twice: the last one was used, silently; here it
 		// put hour 05:00 first
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh,datetime_utc\n2023-01-01T00:00:00Z,1,2,2023-01-01T05:00:00Z\n", "x.csv:1: datetime_utc: column named twice in the header (columns 1 and 4); keep one"},
+		// a blank line before the header: the header's line
+		{"\ndatetime_utc,price_eur_per_mwh\n", "x.csv:2: ci_direct_gco2_per_kwh: missing column"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
