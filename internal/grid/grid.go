@@ -16,6 +16,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -87,6 +88,7 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 	headerLine, _ := cr.FieldPos(0)
 	col := map[string]int{}
 	for i, h := range header {
+		h = strings.TrimSpace(h) // "a, b": spaces after the commas are no part of the names
 		first, dup := col[h]
 		if !dup {
 			col[h] = i

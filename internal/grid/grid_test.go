@@ -38,6 +38,17 @@ func TestReadBOM(t *testing.T) {
 	}
 }
 
+// TestReadHeaderSpaces: a header written with a space after each comma
+// (as people type it, and as the trace readers accept it) was refused
+// with "ci_direct_gco2_per_kwh: missing column", the column being there.
+func TestReadHeaderSpaces(t *testing.T) {
+	in := "datetime_utc, ci_direct_gco2_per_kwh , price_eur_per_mwh\r\n2023-01-01T00:00:00Z,35.34,-0.1\r\n"
+	gs, err := Read("FR", "x.csv", strings.NewReader(in))
+	if err != nil || len(gs.Hours) != 1 || gs.Hours[0].CarbonGkWh != 35.34 || gs.Hours[0].PriceEURMWh != -0.1 {
+		t.Fatalf("Read = %+v, %v; want one hour of 35.34 g and -0.1 EUR", gs.Hours, err)
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "x.csv:1: empty file"},
