@@ -132,8 +132,8 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 		}
 		var h model.GridHour
 		h.Start = model.TimeOf(t)
-		if h.Start%3600 != 0 {
-			return gs, &Error{File: name, Line: line, Column: ColTime, Msg: "not the start of an hour"}
+		if h.Start%3600 != 0 || t.Nanosecond() != 0 {
+			return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("%q is not the start of an hour; each row is the hour beginning at HH:00:00", field(ColTime))}
 		}
 		for _, p := range []struct {
 			c   string

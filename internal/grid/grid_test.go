@@ -78,6 +78,9 @@ func TestReadErrors(t *testing.T) {
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh,datetime_utc\n2023-01-01T00:00:00Z,1,2,2023-01-01T05:00:00Z\n", "x.csv:1: datetime_utc: column named twice in the header (columns 1 and 4); keep one"},
 		// a blank line before the header: the header's line
 		{"\ndatetime_utc,price_eur_per_mwh\n", "x.csv:2: ci_direct_gco2_per_kwh: missing column"},
+		// a fraction of a second past the hour passed the hour check,
+		// cut off by the conversion to whole seconds
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00.5Z,1,2\n", "x.csv:2: datetime_utc: \"2023-01-01T00:00:00.5Z\" is not the start of an hour"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
