@@ -117,6 +117,9 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 				line = pe.Line
 				err = pe.Err
 			}
+			if errors.Is(err, csv.ErrFieldCount) {
+				return gs, &Error{File: name, Line: line, Msg: fmt.Sprintf("row has %d fields, the header %d; every row needs one value per header column", len(rec), len(header))}
+			}
 			return gs, &Error{File: name, Line: line, Msg: err.Error()}
 		}
 		line, _ := cr.FieldPos(0)

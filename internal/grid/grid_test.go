@@ -81,6 +81,8 @@ func TestReadErrors(t *testing.T) {
 		// a fraction of a second past the hour passed the hour check,
 		// cut off by the conversion to whole seconds
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00.5Z,1,2\n", "x.csv:2: datetime_utc: \"2023-01-01T00:00:00.5Z\" is not the start of an hour"},
+		// a short row: encoding/csv's bare "wrong number of fields"
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,1\n", "x.csv:3: row has 2 fields, the header 3; every row needs one value per header column"},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
