@@ -93,6 +93,9 @@ func newWorkloadGenerateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--start must be an RFC 3339 time such as %s (got %q)", defaultWorkloadStart, start)
 			}
+			if t.Unix() <= 0 {
+				return fmt.Errorf("--start %s: job files hold times after 1970-01-01T00:00:00Z; give a later start", start)
+			}
 			gen := workload.GenerateRunnable
 			if fac.bench {
 				gen = workload.Generate // the benchmarks' workload (docs/benchmarks.md)
@@ -100,6 +103,10 @@ func newWorkloadGenerateCmd() *cobra.Command {
 			jobs := gen(f, n, seed, model.TimeOf(t))
 			if jobs == nil {
 				return errors.New("no tenant of the facility can use any GPU: nothing to generate")
+			}
+			// what validate would refuse is not written
+			if last := lastTime(jobs); last > jobspec.MaxTime {
+				return fmt.Errorf("--start %s: the jobs' times would reach %s, past %s, the latest a job file holds; give an earlier start", start, last, jobspec.MaxTime)
 			}
 			return writeJobs(cmd.OutOrStdout(), out, jobs)
 		},
@@ -110,6 +117,18 @@ func newWorkloadGenerateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&start, "start", defaultWorkloadStart, "start of the submit window (RFC 3339)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
 	return cmd
+}
+
+// lastTime is the latest submit time, earliest start or deadline of jobs.
+func lastTime(jobs []*model.Job) model.Time {
+	var last model.Time
+	for _, j := range jobs {
+		last = max(last, j.SubmitTime, j.EarliestStart)
+		if j.Deadline < model.Forever {
+			last = max(last, j.Deadline)
+		}
+	}
+	return last
 }
 
 // writeJobs writes JSONL to path, or to stdout when path is empty.

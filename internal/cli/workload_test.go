@@ -95,3 +95,36 @@ func TestWorkloadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkloadGenerateStartBounds: --start before 1970, or so late that
+// the submissions pass year 9999, wrote a file that carnot's own reader
+// refuses job by job ("submit_time: must be after 1970-01-01T00:00:00Z
+// and before year 10000"), though the command promises that validate
+// accepts what it writes. It now refuses such a --start and writes
+// nothing; the bounds themselves still generate.
+func TestWorkloadGenerateStartBounds(t *testing.T) {
+	small := filepath.Join("..", "..", "examples", "small.yaml")
+	for _, tc := range []struct{ start, want string }{
+		{"1960-01-01T00:00:00Z", `--start 1960-01-01T00:00:00Z: job files hold times after 1970-01-01T00:00:00Z; give a later start`},
+		{"1970-01-01T00:00:00Z", `--start 1970-01-01T00:00:00Z: job files hold times after 1970-01-01T00:00:00Z; give a later start`},
+		{"9999-12-31T23:00:00Z", `--start 9999-12-31T23:00:00Z: the jobs' times would reach 10000-`},
+	} {
+		file := filepath.Join(t.TempDir(), "w.jsonl")
+		code, _, errs := workloadCLI("workload", "generate", "--facility", small, "--jobs", "50", "--start", tc.start, "-o", file)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("--start %s: exit %d, stderr %q; want an error containing %q", tc.start, code, errs, tc.want)
+		}
+		if _, err := os.Stat(file); err == nil {
+			t.Errorf("--start %s: wrote %s", tc.start, file)
+		}
+	}
+	for _, start := range []string{"1970-01-01T00:00:01Z", "9999-12-01T00:00:00Z"} {
+		code, out, errs := workloadCLI("workload", "generate", "--facility", small, "--jobs", "50", "--start", start)
+		if code != 0 {
+			t.Fatalf("--start %s: exit %d: %s", start, code, errs)
+		}
+		if _, err := jobspec.Load("gen.jsonl", []byte(out), nil); err != nil {
+			t.Errorf("--start %s: the output does not load back: %v", start, err)
+		}
+	}
+}

@@ -61,6 +61,10 @@ var fieldByName = func() map[string]field {
 	return m
 }()
 
+// MaxTime is the latest time a job file may hold, 9999-12-31T23:59:59Z;
+// the earliest is 1 (1970-01-01T00:00:01Z), 0 meaning unset.
+const MaxTime model.Time = 253402300799
+
 // Limits on numbers, so that products like replicas × GPUs never overflow.
 const (
 	maxReplicas = 1_000_000
@@ -68,7 +72,7 @@ const (
 	maxCPUs     = 1 << 20
 	maxMemGiB   = 1 << 30
 	maxDuration = 100 * 365 * model.Day
-	maxTime     = 253402300799 // 9999-12-31T23:59:59Z
+	maxTime     = int64(MaxTime)
 	maxStrLen   = 1024
 	maxListLen  = 4096
 )
