@@ -89,9 +89,13 @@ func load(name string, data []byte) (f *model.Facility, w work, err error) {
 	}
 	var bodies []ast.Node
 	for _, doc := range file.Docs {
-		if doc != nil && doc.Body != nil {
-			bodies = append(bodies, doc.Body)
+		if doc == nil || doc.Body == nil {
+			continue
 		}
+		if _, ok := doc.Body.(*ast.DirectiveNode); ok {
+			continue // "%YAML 1.2" before "---" describes the document, is none
+		}
+		bodies = append(bodies, doc.Body)
 	}
 	switch {
 	case len(bodies) == 0:

@@ -202,9 +202,15 @@ type chunk struct {
 	offset int // lines before the chunk
 }
 
+// splitDocs cuts data before each "---" marker at column 0 (see
+// readYAML). Directives ("%YAML 1.2", "%TAG …") belong to the document whose "---"
+// follows them, so the cut goes before them: a '%' at column 0 can only
+// start a directive, which comes at the start of the file or after a
+// "..." line.
 func splitDocs(data []byte) []chunk {
 	var out []chunk
 	start, startLine := 0, 0
+	dir, dirLine := -1, 0 // the first directive before the next "---", if any
 	for pos, line := 0, 0; pos < len(data); line++ {
 		end := bytes.IndexByte(data[pos:], '\n')
 		if end < 0 {
@@ -213,9 +219,23 @@ func splitDocs(data []byte) []chunk {
 			end += pos + 1
 		}
 		l := data[pos:end]
-		if pos > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r') {
-			out = append(out, chunk{data[start:pos], startLine})
-			start, startLine = pos, line
+		switch t := bytes.TrimSpace(l); {
+		case bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r'):
+			cut, cutLine := pos, line
+			if dir >= 0 {
+				cut, cutLine = dir, dirLine
+			}
+			if cut > start {
+				out = append(out, chunk{data[start:cut], startLine})
+				start, startLine = cut, cutLine
+			}
+			dir = -1
+		case len(l) > 0 && l[0] == '%':
+			if dir < 0 {
+				dir, dirLine = pos, line
+			}
+		case len(t) > 0 && t[0] != '#':
+			dir = -1 // content: a '%' line before it was none of the next document's
 		}
 		pos = end
 	}

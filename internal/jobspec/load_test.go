@@ -271,3 +271,25 @@ func TestDataClass(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestYAMLDirective: a YAML directive ("%YAML 1.2") belongs to the
+// document after it. Documents were split at each "---" before parsing,
+// which left the directive alone, and the file was refused with
+// "jobs.yaml:1: invalid YAML: unexpected directive value. document not
+// started"; a directive after "..." inside the file was refused too.
+func TestYAMLDirective(t *testing.T) {
+	data := lines("%YAML 1.2", "---", "- {id: a, tenant: acme, gpus: 1}", "...", "%YAML 1.2", "---", "- {id: b, tenant: acme, gpus: 2}")
+	jobs, err := Load("jobs.yaml", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 || jobs[0].ID != "a" || jobs[1].ID != "b" || jobs[1].GPUsPerReplica != 2 {
+		t.Fatalf("got %d jobs %v", len(jobs), jobs)
+	}
+	// lines stay those of the file
+	data = lines("%YAML 1.2", "---", "- {id: a, tenant: acme, gpus: 1}", "...", "%YAML 1.2", "---", "- {id: b, tenant: acme, gpus: x}")
+	_, err = Load("jobs.yaml", data, nil)
+	if want := `jobs.yaml:7: jobs[1].gpus: must be an integer from 0 to 4096 (got "x")`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}

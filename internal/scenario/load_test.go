@@ -140,3 +140,12 @@ func TestLoadHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLDirective: a set that starts with "%YAML 1.2" and "---" holds
+// one document; the directive was taken for a first document and the
+// set refused ("a scenario set holds one YAML document").
+func TestYAMLDirective(t *testing.T) {
+	if _, err := Load("testdata/small.yaml", []byte("%YAML 1.2\n---\n"+smallSet)); err != nil {
+		t.Error(err)
+	}
+}

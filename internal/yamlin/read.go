@@ -42,9 +42,9 @@ type Work struct {
 }
 
 // Docs parses data (YAML, which includes JSON) and returns the body of
-// each document that holds more than comments, in order. A syntax error
-// is reported as "invalid YAML: ..." on its line, an input beyond
-// r.Limits as the limit it passes, and Docs returns nil.
+// each document that holds more than comments and directives, in order.
+// A syntax error is reported as "invalid YAML: ..." on its line, an
+// input beyond r.Limits as the limit it passes, and Docs returns nil.
 func (r *Reader) Docs(data []byte) []ast.Node {
 	// a byte-order mark (Windows editors write one) is no part of the
 	// first key
@@ -66,6 +66,10 @@ func (r *Reader) Docs(data []byte) []ast.Node {
 		}
 		switch d.Body.(type) {
 		case *ast.CommentGroupNode, *ast.CommentNode:
+			continue
+		case *ast.DirectiveNode:
+			// "%YAML 1.2" before a "---": the parser makes it a document
+			// of its own, but it only describes the next one
 			continue
 		}
 		bodies = append(bodies, d.Body)
