@@ -25,6 +25,7 @@ func FuzzLoad(f *testing.F) {
 		lines("jobs:", "  - id: a", "    tenant: acme", "    gpus: 1", "    replicas: 0"),
 		lines("- &a {tenant: acme, gpus: 1}", "- <<: *a", "  id: x", "---", "- *a"),
 		lines("id: [", "---", "gpus: {", "..."),
+		lines("%YAML 1.2", "---", "- {id: a, tenant: acme, gpus: 1}", "...", "%TAG ! tag:x:", "# c", "---", "- {id: b, tenant: acme, gpus: 1}", "%x", "---"),
 		lines("tenant: !!str 12", "gpus: 0x8", "runtime_limit: 1d", "topology: hall"),
 		lines("- {id: a, tenant: acme, gpus: 1, deadline: 2026-01-05T10:00:00Z, runtime_limit: 2h, earliest_start: 1767600000}"),
 		[]byte("\t- : -\n? [a]\n: b\n"),
