@@ -116,9 +116,6 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 	for _, n := range o.notes {
 		fmt.Fprintln(cmd.ErrOrStderr(), "note: "+n)
 	}
-	if jobs, err = o.m.shape(jobs); err != nil {
-		return err
-	}
 	cfg, err := o.m.config(fac)
 	if err != nil {
 		return err
@@ -286,13 +283,26 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 			return nil, nil, fmt.Errorf("--vc-nodes: %w", err)
 		}
 		fac := trace.HeliosFacility(vcs, o.scale, trace.FacilityOptions{})
-		jobs, err := trace.LoadPhilly(o.philly, trace.Options{})
+		// the reader shapes the trace (--window, --sample by row number,
+		// --arrival-rate) before the jobs the VCs cannot run are left
+		// out, so that which rows the sample keeps depends on neither
+		// --scale nor --vc-nodes
+		opt, err := o.m.options()
+		if err != nil {
+			return nil, nil, err
+		}
+		jobs, err := trace.LoadPhilly(o.philly, opt)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--philly: %w", err)
 		}
-		all := len(jobs)
+		if len(jobs) == 0 {
+			if all, err := trace.LoadPhilly(o.philly, trace.Options{}); err == nil && len(all) > 0 {
+				return nil, nil, o.m.noneKept(all)
+			}
+		}
+		kept := len(jobs)
 		jobs, notes := trace.Replayable(fac, jobs, o.vcNodes)
-		o.notes, o.leftOut = append(o.notes, notes...), all-len(jobs)
+		o.notes, o.leftOut = append(o.notes, notes...), kept-len(jobs)
 		return fac, jobs, nil
 	case o.facility == "" || o.workload == "":
 		return nil, nil, usageError{fmt.Errorf("give --facility and --workload, or --philly and --vc-nodes")}

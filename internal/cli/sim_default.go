@@ -36,8 +36,9 @@ func (o *simOpts) noInput() bool {
 }
 
 // simInputs picks what a run replays: simInput's files or, without
-// input flags, the bundled default; and the grid series of its sites'
-// zones (siteGrids).
+// input flags, the bundled default, shaped by --window, --sample and
+// --arrival-rate (the Philly reader shapes the trace itself); and the
+// grid series of its sites' zones (siteGrids).
 func simInputs(o *simOpts) (*model.Facility, []*model.Job, []model.GridSeries, error) {
 	var fac *model.Facility
 	var jobs []*model.Job
@@ -46,6 +47,9 @@ func simInputs(o *simOpts) (*model.Facility, []*model.Job, []model.GridSeries, e
 		fac, jobs, err = defaultSimInput()
 	} else {
 		fac, jobs, err = simInput(o)
+	}
+	if err == nil && o.philly == "" {
+		jobs, err = o.m.shape(jobs)
 	}
 	if err != nil {
 		return nil, nil, nil, err

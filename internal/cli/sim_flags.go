@@ -108,7 +108,12 @@ func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
 	if err != nil || len(out) > 0 || len(jobs) == 0 {
 		return out, err
 	}
-	// nothing kept: say so rather than run an empty twin
+	return nil, m.noneKept(jobs)
+}
+
+// noneKept is the error of a window or sample that keeps none of jobs:
+// it says so rather than run an empty twin.
+func (m *simModel) noneKept(jobs []*model.Job) error {
 	first, last := model.Forever, model.Time(0)
 	for _, j := range jobs {
 		first, last = min(first, j.SubmitTime), max(last, j.SubmitTime)
@@ -120,7 +125,7 @@ func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
 	if m.sample < 1 {
 		what = append(what, fmt.Sprintf("--sample %g", m.sample))
 	}
-	return nil, usageError{fmt.Errorf("%s keeps none of the %d jobs (submitted from %s to %s)", strings.Join(what, " with "), len(jobs), first, last)}
+	return usageError{fmt.Errorf("%s keeps none of the %d jobs (submitted from %s to %s)", strings.Join(what, " with "), len(jobs), first, last)}
 }
 
 // config applies the policy overrides to fac and returns the twin's

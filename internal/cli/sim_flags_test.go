@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSimFlagErrors: bad model and shaping flags are usage errors that
@@ -103,5 +105,46 @@ func TestSimPhillyFilesNamed(t *testing.T) {
 		if got == 0 || !strings.Contains(errb.String(), tc.msg) {
 			t.Errorf("--philly %s --vc-nodes %s: exit %d, stderr %q; want a failure naming %q", tc.philly, tc.vc, got, errb.String(), tc.msg)
 		}
+	}
+}
+
+// TestSimPhillySampleByRow: with --philly, --sample keeps each trace row
+// by its row number (trace.Sample), whatever else is read. The Philly
+// file was read whole, the jobs --vc-nodes cannot size were left out,
+// and the sample was drawn by position in what remained, so leaving out
+// one VC's jobs changed which jobs of the other VCs the same --seed
+// kept: two runs at different VC sizes compared different samples.
+func TestSimPhillySampleByRow(t *testing.T) {
+	dir := t.TempDir()
+	sample := filepath.Join("..", "trace", "testdata", "philly-sample.csv")
+	kept := func(vcs string) map[string]bool {
+		t.Helper()
+		path := filepath.Join(dir, "vc.csv")
+		if err := os.WriteFile(path, []byte("vc,node num\n"+vcs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if text, err := runCLI(t, "sim", "--philly", sample, "--vc-nodes", path, "--sample", "0.5", "--seed", "3", "--out", dir); err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		rows, err := os.ReadFile(filepath.Join(dir, "jobs.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, row := range strings.Split(strings.TrimSpace(string(rows)), "\n")[1:] {
+			f := strings.Split(row, ",")
+			if f[1] != "ed69ec" && f[1] != "ee9e8c" {
+				ids[f[0]] = true
+			}
+		}
+		return ids
+	}
+	const sized = "6214e9,64\n7f04ca,32\n11cb48,16\nb436b2,64\ne13805,16\n103959,8\n2869ce,16\n0e4a51,32\n6c71a0,32\n"
+	all, short := kept(sized+"ee9e8c,64\ned69ec,8\n"), kept(sized)
+	if len(all) == 0 || len(all) > 250 {
+		t.Fatalf("sample kept %d of the 292 jobs of the sized VCs", len(all))
+	}
+	if diff := cmp.Diff(all, short); diff != "" {
+		t.Errorf("jobs of the same VCs kept by --sample 0.5 --seed 3, with and without two other VCs sized (-all +short):\n%s", diff)
 	}
 }
