@@ -128,6 +128,11 @@ func TestLoadErrors(t *testing.T) {
 			"- {id: f, kind: deployment, tenant: acme, gpus: 1, replicas: 2, min_replicas: 3}",
 			"- {id: g, kind: deployment, tenant: acme, gpus: 1, runtime_limit: 1h, deadline: 2026-01-05T10:00:00Z}",
 			"- {id: h, tenant: '', gpus: 1, gpu_model: [''], earliest_start: 0}",
+			// submitted after its deadline, or too late to fit its
+			// runtime: accepted when earliest_start was set, as the
+			// window was measured from it alone
+			"- {id: i, tenant: acme, gpus: 1, runtime_limit: 1h, earliest_start: 2026-01-05T08:00:00Z, deadline: 2026-01-05T10:00:00Z, submit_time: 2026-01-06T00:00:00Z}",
+			"- {id: j, tenant: acme, gpus: 1, runtime_limit: 3h, earliest_start: 2026-01-05T06:00:00Z, deadline: 2026-01-05T10:00:00Z, submit_time: 2026-01-05T08:00:00Z}",
 		),
 		want: []string{
 			"w.yaml:1: jobs[0].deadline: needs runtime_limit: the window must be able to hold the job",
@@ -140,6 +145,8 @@ func TestLoadErrors(t *testing.T) {
 			"w.yaml:8: jobs[7].earliest_start: must be after 1970-01-01T00:00:00Z and before year 10000 (got 0)",
 			"w.yaml:8: jobs[7].tenant: must not be empty",
 			"w.yaml:8: jobs[7].gpu_model[0]: must not be empty",
+			"w.yaml:9: jobs[8].deadline: 2026-01-05T10:00:00Z is not after submit_time 2026-01-06T00:00:00Z",
+			"w.yaml:10: jobs[9].deadline: window 2026-01-05T08:00:00Z..2026-01-05T10:00:00Z is 2h0m0s, shorter than runtime_limit 3h0m0s",
 		},
 	}, {
 		name: "jurisdiction tags",

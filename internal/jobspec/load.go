@@ -148,7 +148,7 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	}
 	// Jobs that decoded are checked even when others did not, so that
 	// one pass shows as many problems as it can.
-	finish(name, col.specs, fac, c)
+	finish(name, col.specs, fac, c, m.stored)
 	if m.replay {
 		needSubmitTimes(col.specs, c)
 	}

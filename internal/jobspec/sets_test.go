@@ -116,3 +116,16 @@ func TestReload(t *testing.T) {
 		t.Error("Reload took a job without a tenant")
 	}
 }
+
+// TestReloadWindowBeforeSubmit: a stored spec whose window, measured
+// from earliest_start as earlier versions did, holds its runtime still
+// reads, though it was submitted too late for it; Load refuses it.
+func TestReloadWindowBeforeSubmit(t *testing.T) {
+	line := []byte(`{"id":"a","tenant":"acme","priority_class":"normal","replicas":1,"gpus":1,"preemptible":true,"runtime_limit":3600,"earliest_start":1767600000,"deadline":1767607200,"submit_time":1767700000}` + "\n")
+	if _, err := Reload("a.jsonl", line); err != nil {
+		t.Errorf("Reload: %v", err)
+	}
+	if _, err := Load("a.jsonl", line, nil); err == nil {
+		t.Error("Load took a job submitted after its deadline")
+	}
+}

@@ -23,7 +23,7 @@ var DefaultTopology = model.Topology{Level: model.LevelSite}
 
 // finish assigns IDs and defaults and runs every check, adding problems
 // to c. Checks against the facility run only when fac is non-nil.
-func finish(name string, specs []*spec, fac *model.Facility, c *yamlin.Collector) {
+func finish(name string, specs []*spec, fac *model.Facility, c *yamlin.Collector, stored bool) {
 	assignIDs(name, specs, c)
 	var fi *facIndex
 	if fac != nil {
@@ -31,7 +31,7 @@ func finish(name string, specs []*spec, fac *model.Facility, c *yamlin.Collector
 	}
 	for _, s := range specs {
 		defaults(s, c)
-		checkJob(s, c)
+		checkJob(s, c, stored)
 		if fi != nil {
 			fi.check(s, c)
 		}
@@ -160,8 +160,9 @@ func defaults(s *spec, c *yamlin.Collector) {
 	restartDefaults(s, c)
 }
 
-// checkJob runs the checks that need no facility.
-func checkJob(s *spec, c *yamlin.Collector) {
+// checkJob runs the checks that need no facility; stored keeps what
+// earlier versions accepted (Reload).
+func checkJob(s *spec, c *yamlin.Collector, stored bool) {
 	j := &s.job
 	for _, f := range []field{fTenant, fGPUs} {
 		if !s.has(f) {
@@ -207,8 +208,11 @@ func checkJob(s *spec, c *yamlin.Collector) {
 		c.Add(dl, s.fpath(fDeadline), "needs runtime_limit: the window must be able to hold the job")
 		return
 	}
+	// the window opens at the later of earliest_start and submit_time:
+	// a job cannot start before it is submitted (earlier versions
+	// measured it from earliest_start alone when it was set)
 	from, what := j.EarliestStart, "earliest_start"
-	if from == 0 {
+	if from == 0 || !stored && j.SubmitTime > from {
 		from, what = j.SubmitTime, "submit_time"
 	}
 	switch {
