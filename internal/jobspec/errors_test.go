@@ -321,6 +321,15 @@ func TestLoadErrors(t *testing.T) {
 			`j.jsonl:7: jobs[2].id: duplicate id "a": already used by jobs[0] on line 1`,
 		},
 	}, {
+		// a null line was skipped without a word, as if blank: a job
+		// its writer failed to serialize was lost
+		name: "JSONL: null line",
+		file: "n.jsonl",
+		data: []byte("{\"id\":\"a\",\"tenant\":\"acme\",\"gpus\":1}\nnull\n{\"id\":\"b\",\"tenant\":\"acme\",\"gpus\":1}\n"),
+		want: []string{
+			"n.jsonl:2: each JSONL line must hold one job object (got null)",
+		},
+	}, {
 		// The agent execs the argv: an empty program or a NUL byte can
 		// only fail there, after the job was accepted and placed.
 		name: "command the agent cannot exec",

@@ -286,8 +286,12 @@ func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) (w yam
 			c.Add(line, "", "invalid JSON: %v", err)
 			continue
 		}
-		if n.Kind == yamlin.KindSeq {
+		switch n.Kind {
+		case yamlin.KindSeq:
 			c.Add(line, "", "each JSONL line must hold one job object (got a list)")
+			continue
+		case yamlin.KindNull: // not blank: a job its writer could not write
+			c.Add(line, "", "each JSONL line must hold one job object (got null)")
 			continue
 		}
 		emit(n)
