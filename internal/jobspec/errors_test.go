@@ -307,7 +307,7 @@ func TestLoadErrors(t *testing.T) {
 		want: []string{
 			"alias.yaml:1: alias *nope names no anchor defined above it",
 			"alias.yaml:1: jobs[0].tenant: must be a string (got null)",
-			"alias.yaml:3: merge key << needs a mapping or list of mappings (got a integer)",
+			"alias.yaml:3: merge key << needs a mapping or list of mappings (got 3)",
 		},
 	}, {
 		name: "JSONL: physical lines",

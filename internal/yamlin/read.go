@@ -335,13 +335,13 @@ func (y *conv) mergeEntries(v *Node, line int) []Entry {
 		var out []Entry
 		for _, it := range v.Items {
 			if it.Kind != KindMap {
-				y.add(line, "merge key << needs mappings (got a %s)", it.Kind)
+				y.add(line, "merge key << needs mappings (got %s)", it.Describe())
 				continue
 			}
 			out = append(out, it.Entries...)
 		}
 		return out
 	}
-	y.add(line, "merge key << needs a mapping or list of mappings (got a %s)", v.Kind)
+	y.add(line, "merge key << needs a mapping or list of mappings (got %s)", v.Describe())
 	return nil
 }

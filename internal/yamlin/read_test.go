@@ -85,8 +85,8 @@ func TestReader(t *testing.T) {
 			src:       "a: &a 1\nb:\n  <<: *a\nc:\n  <<: [*a]\n",
 			wantTrees: []string{"{a@1=1:integer@1 b@2={} c@4={}}"},
 			wantErrs: []string{
-				"f.yaml:3: merge key << needs a mapping or list of mappings (got a integer)",
-				"f.yaml:5: merge key << needs mappings (got a integer)",
+				"f.yaml:3: merge key << needs a mapping or list of mappings (got 1)",
+				"f.yaml:5: merge key << needs mappings (got 1)",
 			},
 		},
 		{
