@@ -129,7 +129,7 @@ func (t *table) philly(rec []string, j *model.Job, opt *Options) bool {
 
 	ts, err := time.Parse(timestampShape, get(ColTimestamp))
 	switch {
-	case err != nil:
+	case err != nil || ts.Nanosecond() != 0: // Parse takes a fraction the shape has not
 		bad(ColTimestamp, "%q is not a time like 2017-09-04 10:30:41 (YYYY-MM-DD HH:MM:SS)", short(get(ColTimestamp)))
 	case ts.Unix() <= 0:
 		bad(ColTimestamp, "%q is not after 1970-01-01 00:00:00; use the submit time of the job", get(ColTimestamp))

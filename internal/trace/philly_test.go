@@ -124,6 +124,10 @@ func TestReadPhillyErrors(t *testing.T) {
 			`t.csv:3:32: a quoted value is not closed properly; end it with '"' right before the ',' or the line end, and double any '"' inside it`}},
 		{"timestamp", phillyCSV("2017-10-01T12:00:00Z,1,1,1,a"), []string{
 			`t.csv:2:1: timestamp: "2017-10-01T12:00:00Z" is not a time like 2017-09-04 10:30:41 (YYYY-MM-DD HH:MM:SS)`}},
+		// time.Parse takes a fraction after the seconds even when the
+		// layout has none; it was cut off, the job read 0.7 s early
+		{"timestamp fraction", phillyCSV("2017-10-01 12:00:00.7,1,1,1,a"), []string{
+			`t.csv:2:1: timestamp: "2017-10-01 12:00:00.7" is not a time like 2017-09-04 10:30:41 (YYYY-MM-DD HH:MM:SS)`}},
 		{"timestamp 1970", phillyCSV("1970-01-01 00:00:00,1,1,1,a"), []string{
 			`t.csv:2:1: timestamp: "1970-01-01 00:00:00" is not after 1970-01-01 00:00:00; use the submit time of the job`}},
 		{"duration zero", phillyCSV("2017-10-01 12:00:00,0,1,0,a"), []string{
