@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/sim"
@@ -215,5 +217,35 @@ func TestWorkloadFileNeedsSubmitTimes(t *testing.T) {
 	jobs, err := w.jobs(lab4(t))
 	if err != nil || len(jobs) != 1 || jobs[0].SubmitTime != w.ShiftTo {
 		t.Fatalf("with shift_to: %v, %v", jobs, err)
+	}
+}
+
+// TestShiftMovesWindowsWithoutSubmitTimes: with shift_to and a file
+// whose jobs have no submit_time, every job was submitted at shift_to
+// but its earliest start and deadline stayed where the file put them,
+// years away: a job waited until its 2026 earliest start in a 2023 plan,
+// past the grid series, and nothing said so. The windows now move
+// together so that the earliest can still be met from shift_to.
+func TestShiftMovesWindowsWithoutSubmitTimes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	data := `{"id":"a","tenant":"lab-a","gpus":1,"runtime_limit":"2h","earliest_start":"2026-01-05T00:00:00Z","deadline":"2026-01-05T10:00:00Z"}` + "\n" +
+		`{"id":"b","tenant":"lab-a","gpus":1,"runtime_limit":"1h","deadline":"2026-01-06T00:00:00Z"}` + "\n" +
+		`{"id":"c","tenant":"lab-a","gpus":1,"runtime_limit":"1h"}` + "\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	to := model.Time(1677628800) // 2023-03-01T00:00:00Z
+	jobs, err := WorkloadSpec{File: path, ShiftTo: to}.jobs(lab4(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type times struct{ Submit, Earliest, Deadline model.Time }
+	var got []times
+	for _, j := range jobs {
+		got = append(got, times{j.SubmitTime, j.EarliestStart, j.Deadline})
+	}
+	want := []times{{to, to, to + 10*3600}, {to, 0, to + 24*3600}, {to, 0, 0}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("submit, earliest start, deadline (-want +got):\n%s", diff)
 	}
 }

@@ -134,7 +134,11 @@ func withLoad(jobs []*model.Job, fac *model.Facility, start model.Time, load flo
 }
 
 // shift moves every job's times by the same amount so that the first
-// submission lands at to; a job without a submit time gets to.
+// submission lands at to; a job without a submit time gets to. When no
+// job has one, the amount is the one that puts the window that must
+// open first (an earliest start, or a deadline less the runtime) at to,
+// so that every window keeps its place among the others and can still
+// be met from the submissions.
 func shift(jobs []*model.Job, to model.Time) {
 	first := model.Time(0)
 	for _, j := range jobs {
@@ -143,12 +147,12 @@ func shift(jobs []*model.Job, to model.Time) {
 		}
 	}
 	if first == 0 {
-		for _, j := range jobs {
-			j.SubmitTime = to
-		}
-		return
+		first = firstWindow(jobs)
 	}
 	d := to - first
+	if first == 0 {
+		d = 0 // no submit time and no window: only the submit times are set
+	}
 	for _, j := range jobs {
 		for _, t := range []*model.Time{&j.SubmitTime, &j.EarliestStart, &j.Deadline} {
 			if *t > 0 && *t < model.Forever {
@@ -159,6 +163,22 @@ func shift(jobs []*model.Job, to model.Time) {
 			j.SubmitTime = to
 		}
 	}
+}
+
+// firstWindow is the earliest time a window of jobs opens: an earliest
+// start, or a deadline less the runtime; 0 when no job has a window.
+func firstWindow(jobs []*model.Job) model.Time {
+	var first model.Time
+	for _, j := range jobs {
+		open := j.EarliestStart
+		if open == 0 && j.Deadline > 0 && j.Deadline < model.Forever {
+			open = j.Deadline - model.Time(j.RuntimeLimit)
+		}
+		if open > 0 && (first == 0 || open < first) {
+			first = open
+		}
+	}
+	return first
 }
 
 // apply gives the chosen gang jobs with a runtime limit and no deadline
