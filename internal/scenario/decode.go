@@ -98,7 +98,12 @@ func (d *decoder) duration(v *yamlin.Node, path string) (model.Duration, bool) {
 // timestamp reads an RFC 3339 time such as 2023-03-01T00:00:00Z.
 func (d *decoder) timestamp(v *yamlin.Node, path string) (model.Time, bool) {
 	if v.Kind == yamlin.KindString {
-		if t, err := time.Parse(time.RFC3339, v.Text); err == nil && t.Unix() > 0 && t.Year() < 10000 {
+		t, err := time.Parse(time.RFC3339, v.Text)
+		if err == nil && t.Nanosecond() != 0 { // cut off by model.TimeOf
+			d.c.Add(v.Line, path, "must be whole seconds (got %s)", v.Describe())
+			return 0, false
+		}
+		if err == nil && t.Unix() > 0 && t.Year() < 10000 {
 			return model.TimeOf(t), true
 		}
 	}

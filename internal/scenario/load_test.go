@@ -83,6 +83,10 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:3: workload.generate.start: must be an RFC 3339 time",
 			"s.yaml:4: workload.flexible.share: must be ≥ 0 and at most 1 (got 2)",
 			"s.yaml:4: workload.flexible: missing slack:"}},
+		// a fraction of a second was cut off without a word; job files
+		// refuse it
+		{"fraction", "facility: f\nworkload: {file: j, shift_to: 2023-01-01T00:00:00.5Z}\n", []string{
+			`s.yaml:2: workload.shift_to: must be whole seconds (got "2023-01-01T00:00:00.5Z")`}},
 		{"no source", "facility: f\nworkload: {shift_to: 2023-01-01T00:00:00Z}\n", []string{"s.yaml:2: workload: give at least one of file:, generate: and batch:"}},
 		{"batch", "facility: f\nworkload:\n  batch: {jobs: 3, every: 0s}\n", []string{
 			"s.yaml:3: workload.batch.every: must be above 0", "s.yaml:3: workload.batch: missing start:",
