@@ -321,6 +321,15 @@ func TestLoadErrors(t *testing.T) {
 			`j.jsonl:7: jobs[2].id: duplicate id "a": already used by jobs[0] on line 1`,
 		},
 	}, {
+		// a value in Latin-1 was read with U+FFFD in place of each byte
+		// that is not UTF-8, where JSON Lines refuse it
+		name: "YAML: not UTF-8",
+		file: "u.yaml",
+		data: []byte("- {id: a, tenant: acme, gpus: 1}\n- {id: b, tenant: acme, gpus: 1, command: [echo, \"caf\xe9\"]}\n"),
+		want: []string{
+			"u.yaml:2: invalid UTF-8 at column 54 (byte 0xe9): save the file as UTF-8",
+		},
+	}, {
 		// a null line was skipped without a word, as if blank: a job
 		// its writer failed to serialize was lost
 		name: "JSONL: null line",

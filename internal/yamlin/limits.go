@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
@@ -78,10 +79,16 @@ func (l Limits) ValuesProblem() string {
 // and returns its tokens for the parser (parser.Parse). When data passes
 // a limit it returns no tokens, the line on which it does and the
 // problem; no token is made for Bytes and Marks, and the parser never
-// runs.
+// runs. Data that is not UTF-8 is refused the same way, at its first
+// bad byte: the lexer would turn each into U+FFFD, so that a file saved
+// in Latin-1 read with its accented letters replaced.
 func (l Limits) Tokens(data []byte) (tokens token.Tokens, line int, problem string) {
 	if l.Bytes > 0 && len(data) > l.Bytes {
 		return nil, bytes.Count(data[:l.Bytes], []byte("\n")) + 1, l.SizeProblem(int64(len(data)))
+	}
+	if !utf8.Valid(data) {
+		line, problem := notUTF8(data)
+		return nil, line, problem
 	}
 	if l.Marks > 0 {
 		if line, over := marksOver(data, l.Marks); over {
@@ -96,6 +103,25 @@ func (l Limits) Tokens(data []byte) (tokens token.Tokens, line int, problem stri
 		}
 	}
 	return tokens, 0, ""
+}
+
+// notUTF8 finds the first byte of data that is not UTF-8 and words the
+// problem.
+func notUTF8(data []byte) (line int, problem string) {
+	i := 0
+	for i < len(data) {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		i += n
+	}
+	start := bytes.LastIndexByte(data[:i], '\n') + 1
+	line = bytes.Count(data[:start], []byte("\n")) + 1
+	if i == len(data) { // utf8.Valid said otherwise; be safe
+		return line, "invalid UTF-8: save the file as UTF-8"
+	}
+	return line, fmt.Sprintf("invalid UTF-8 at column %d (byte %#02x): save the file as UTF-8", i-start+1, data[i])
 }
 
 func orNone(limit int) int {
