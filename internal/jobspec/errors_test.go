@@ -330,6 +330,18 @@ func TestLoadErrors(t *testing.T) {
 			"u.yaml:2: invalid UTF-8 at column 54 (byte 0xe9): save the file as UTF-8",
 		},
 	}, {
+		// a lone UTF-16 surrogate escape became U+FFFD without a word
+		// (encoding/json's choice); YAML refuses it
+		name: "JSONL: lone surrogate",
+		file: "s.jsonl",
+		data: []byte(`{"id":"a","tenant":"acme","gpus":1,"command":["echo","x\ud83d\ude00"]}` + "\n" +
+			`{"id":"b","tenant":"acme","gpus":1,"command":["echo","x\ud800y"]}` + "\n" +
+			`{"id":"c","tenant":"acme","gpus":1,"command":["echo","\uDC00"]}` + "\n"),
+		want: []string{
+			`s.jsonl:2: invalid JSON: column 56: \ud800 is half of a UTF-16 surrogate pair, no character; write the character itself or both halves`,
+			`s.jsonl:3: invalid JSON: column 55: \uDC00 is half of a UTF-16 surrogate pair, no character; write the character itself or both halves`,
+		},
+	}, {
 		// a null line was skipped without a word, as if blank: a job
 		// its writer failed to serialize was lost
 		name: "JSONL: null line",

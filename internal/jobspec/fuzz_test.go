@@ -44,6 +44,7 @@ func FuzzLoad(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"a","tenant":"acme","gpus":1}` + "\n" + `{"id":"b","tenant":"eu-lab","gpus":8,"replicas":2,"topology":{"level":"leaf","required":true}}`,
 		`{"id":"a\u00e9","tenant":"acme","gpus":1e3}`,
+		`{"id":"a","tenant":"acme","gpus":1,"command":["\ud83d\ude00","\\ud800","\ud800\u0041","\udfff"]}`,
 		`{"a":[[[[[[1]]]]]],"b":-0.5E+2,"c":null,"d":true}`,
 		"{\"id\":\"\xff\"}\n[",
 		`{"id":"a","tenant":"acme","gpus":1,"env":{"A":"x","B":"","C":"a\u0000"},"workdir":"/w","restart":"on-failure","max_retries":0}`,

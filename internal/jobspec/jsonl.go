@@ -330,6 +330,9 @@ func (s *jsonScanner) quoted() (string, error) {
 				}
 				return s.str(raw[1 : len(raw)-1]), nil
 			}
+			if at, esc := loneSurrogate(raw); at >= 0 {
+				return "", &jsonError{col: start + at + 1, msg: fmt.Sprintf(`%s is half of a UTF-16 surrogate pair, no character; write the character itself or both halves`, esc)}
+			}
 			var out string
 			if err := json.Unmarshal(raw, &out); err != nil {
 				return "", &jsonError{col: start + 1, msg: "bad escape in string"}
@@ -344,6 +347,41 @@ func (s *jsonScanner) quoted() (string, error) {
 	}
 	s.pos = len(s.b)
 	return "", &jsonError{col: start + 1, msg: "unterminated string"}
+}
+
+// loneSurrogate finds a \uXXXX escape of a UTF-16 surrogate without its
+// other half in the quoted string raw, which encoding/json would turn
+// into U+FFFD without a word: its offset in raw and its text, or -1.
+func loneSurrogate(raw []byte) (int, string) {
+	surrogate := func(i int) (rune, bool) { // the \uXXXX at raw[i:], if any
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		return rune(v), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := surrogate(i)
+		if !ok {
+			i++ // another escape: skip the escaped character
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r < 0xDC00:
+			if lo, ok := surrogate(i + 6); ok && lo >= 0xDC00 && lo < 0xE000 {
+				i += 11
+				continue
+			}
+			return i, string(raw[i : i+6])
+		case r >= 0xDC00 && r < 0xE000:
+			return i, string(raw[i : i+6])
+		}
+		i += 5
+	}
+	return -1, ""
 }
 
 // number reads a JSON number; integers that fit int64 become yamlin.KindInt.
