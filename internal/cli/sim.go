@@ -116,6 +116,9 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 	for _, n := range o.notes {
 		fmt.Fprintln(cmd.ErrOrStderr(), "note: "+n)
 	}
+	if len(jobs) == 0 { // a window or sample that keeps none says so itself
+		return usageError{noJobs(o)}
+	}
 	cfg, err := o.m.config(fac)
 	if err != nil {
 		return err
@@ -316,6 +319,19 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		return nil, nil, err
 	}
 	return fac, jobs, nil
+}
+
+// noJobs says why a run has no job to replay: its input holds none, or
+// every one was left out (the notes say why).
+func noJobs(o *simOpts) error {
+	flag, path := "--workload", o.workload
+	if o.philly != "" {
+		flag, path = "--philly", o.philly
+	}
+	if o.leftOut > 0 {
+		return fmt.Errorf("%s %s: every job was left out (see the note above); nothing to replay", flag, path)
+	}
+	return fmt.Errorf("%s %s holds no jobs; nothing to replay", flag, path)
 }
 
 func writeFile(path string, fn func(*bufio.Writer) error) error {

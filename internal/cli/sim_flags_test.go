@@ -148,3 +148,36 @@ func TestSimPhillySampleByRow(t *testing.T) {
 		t.Errorf("jobs of the same VCs kept by --sample 0.5 --seed 3, with and without two other VCs sized (-all +short):\n%s", diff)
 	}
 }
+
+// TestSimNoJobs: a workload with no job (an empty job file, a Philly
+// file with its header only, or one whose every job is left out) made
+// carnot sim panic inside the twin ("index out of range [0] with length
+// 0"). It is now a usage error naming the input.
+func TestSimNoJobs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty := write("empty.yaml", "# no jobs yet\n")
+	header := write("header.csv", "timestamp,duration,num_gpus,gpu_time,cluster\n")
+	other := write("other.csv", "timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-01 00:00:00,10,1,10,zzz\n")
+	vc := write("vc.csv", "vc,node num\n6214e9,64\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--facility", smallFacility, "--workload", empty}, "--workload " + empty + " holds no jobs; nothing to replay"},
+		{[]string{"--philly", header, "--vc-nodes", vc}, "--philly " + header + " holds no jobs; nothing to replay"},
+		{[]string{"--philly", other, "--vc-nodes", vc}, "--philly " + other + ": every job was left out (see the note above); nothing to replay"},
+	} {
+		var out, errb strings.Builder
+		code := Main(append([]string{"sim", "--out", filepath.Join(dir, "out")}, tc.args...), &out, &errb)
+		if code != ExitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), ExitUsage, tc.want)
+		}
+	}
+}
