@@ -285,6 +285,9 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("--vc-nodes: %w", err)
 		}
+		if n := trace.HeliosNodes(vcs, o.scale); n > facility.MaxNodes {
+			return nil, nil, usageError{fmt.Errorf("--scale %g: the VCs of %s would have %d nodes, more than %d, the most a facility holds; use a smaller --scale", o.scale, o.vcNodes, n, facility.MaxNodes)}
+		}
 		fac := trace.HeliosFacility(vcs, o.scale, trace.FacilityOptions{})
 		// the reader shapes the trace (--window, --sample by row number,
 		// --arrival-rate) before the jobs the VCs cannot run are left

@@ -181,3 +181,26 @@ func TestSimNoJobs(t *testing.T) {
 		}
 	}
 }
+
+// TestSimPhillyTooManyNodes: --scale multiplies the VCs of --vc-nodes
+// (up to 100,000 nodes each) by up to 1,000, and the replay facility was
+// built whatever its size: 100,000 × 1,000 nodes is a hundred million
+// model nodes, more memory than a machine has, where facility files stop
+// at 100,000 nodes. The run is now refused before the facility is built.
+func TestSimPhillyTooManyNodes(t *testing.T) {
+	dir := t.TempDir()
+	vc := filepath.Join(dir, "vc.csv")
+	trace := filepath.Join(dir, "p.csv")
+	if err := os.WriteFile(vc, []byte("vc,node num\nbig,100000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trace, []byte("timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-01 00:00:00,10,1,10,big\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	code := Main([]string{"sim", "--philly", trace, "--vc-nodes", vc, "--scale", "1.5", "--out", filepath.Join(dir, "out")}, &out, &errb)
+	want := "--scale 1.5: the VCs of " + vc + " would have 150000 nodes, more than 100000, the most a facility holds; use a smaller --scale"
+	if code != ExitUsage || !strings.Contains(errb.String(), want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, errb.String(), ExitUsage, want)
+	}
+}

@@ -10,10 +10,13 @@ package facility
 // tenant's jurisdictions, so sites are bounded too: an operator has
 // tens.
 const (
-	maxNodes = 100_000
+	maxNodes = MaxNodes
 	maxRacks = maxNodes
 	maxSites = 1000
 )
+
+// MaxNodes is the most nodes one facility may have (see maxNodes).
+const MaxNodes = 100_000
 
 // size counts the sites, racks and nodes spec describes without making
 // them. At the site, rack entry or node group that takes the facility

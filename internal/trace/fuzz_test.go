@@ -87,6 +87,9 @@ func FuzzReadVCNodes(f *testing.F) {
 		if len(f.Sites) != len(m) || len(f.Nodes) < len(m) {
 			t.Fatalf("%d sites, %d nodes for %d VCs", len(f.Sites), len(f.Nodes), len(m))
 		}
+		if n := HeliosNodes(m, 0.25); n != len(f.Nodes) {
+			t.Fatalf("HeliosNodes = %d, the facility has %d", n, len(f.Nodes))
+		}
 	})
 }
 

@@ -60,9 +60,7 @@ type FacilityOptions struct {
 // The facility is built in code and not validated; plan.Verify accepts
 // the core's plans on it.
 func HeliosFacility(vcNodes map[string]int, scale float64, opt FacilityOptions) *model.Facility {
-	if !(scale > 0) || math.IsInf(scale, 0) {
-		scale = 1
-	}
+	scale = heliosScale(scale)
 	opt.Name = cmp.Or(opt.Name, "philly-helios")
 	opt.CPUsPerNode = cmp.Or(opt.CPUsPerNode, 2*GPUsPerNode*DefaultCPUsPerGPU)
 	opt.MemGiBPerNode = cmp.Or(opt.MemGiBPerNode, 2*GPUsPerNode*DefaultMemGiBPerGPU)
@@ -85,7 +83,7 @@ func HeliosFacility(vcNodes map[string]int, scale float64, opt FacilityOptions) 
 	slices.Sort(vcs)
 	used := map[string]bool{}
 	for _, vc := range vcs {
-		n := max(1, int(math.Round(float64(vcNodes[vc])*scale)))
+		n := vcSize(vcNodes[vc], scale)
 		tag := VCTag(vc)
 		for i := 2; used[tag]; i++ { // "a.b" and "A_B" would share one
 			tag = fmt.Sprintf("%s-%d", VCTag(vc), i)
@@ -99,6 +97,31 @@ func HeliosFacility(vcNodes map[string]int, scale float64, opt FacilityOptions) 
 		})
 	}
 	return f
+}
+
+// HeliosNodes is the number of nodes HeliosFacility(vcNodes, scale, …)
+// has, counted without making them, so that a caller can refuse a size
+// no facility should have before the nodes are built.
+func HeliosNodes(vcNodes map[string]int, scale float64) int {
+	scale = heliosScale(scale)
+	n := 0
+	for _, nodes := range vcNodes {
+		n += vcSize(nodes, scale)
+	}
+	return n
+}
+
+// heliosScale is scale, or 1 when it is not a positive finite number.
+func heliosScale(scale float64) float64 {
+	if !(scale > 0) || math.IsInf(scale, 0) {
+		return 1
+	}
+	return scale
+}
+
+// vcSize is the nodes of a VC of the given size at scale: at least 1.
+func vcSize(nodes int, scale float64) int {
+	return max(1, int(math.Round(float64(nodes)*scale)))
 }
 
 // VCTag is the jurisdiction tag HeliosFacility gives the site of VC vc
