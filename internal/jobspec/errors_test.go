@@ -342,6 +342,16 @@ func TestLoadErrors(t *testing.T) {
 			`s.jsonl:3: invalid JSON: column 55: \uDC00 is half of a UTF-16 surrogate pair, no character; write the character itself or both halves`,
 		},
 	}, {
+		// JSON Lines in a .json file read as YAML, and the error spoke
+		// of YAML: "j.json:2: invalid YAML: value is not allowed in this
+		// context"
+		name: "JSON Lines named .json",
+		file: "j.json",
+		data: []byte("{\"id\":\"a\",\"tenant\":\"acme\",\"gpus\":1}\n\n{\"id\":\"b\",\"tenant\":\"acme\",\"gpus\":1}\r\n"),
+		want: []string{
+			"j.json:3: a second JSON value: one JSON object per line is JSON Lines; name the file .jsonl (a .json file holds one value, e.g. a list of jobs)",
+		},
+	}, {
 		// a null line was skipped without a word, as if blank: a job
 		// its writer failed to serialize was lost
 		name: "JSONL: null line",

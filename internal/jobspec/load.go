@@ -139,6 +139,8 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	col := &collector{d: &decoder{c: c, stored: m.stored}}
 	if isJSONL(name) {
 		w = readJSONL(data, c, col.root) // line by line: no tree outlives its line
+	} else if line := secondJSONLine(name, data); line > 0 {
+		c.Add(line, "", "a second JSON value: one JSON object per line is JSON Lines; name the file .jsonl (a .json file holds one value, e.g. a list of jobs)")
 	} else {
 		var roots []*yamlin.Node
 		roots, w = readYAML(data, c)
@@ -178,6 +180,35 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 func isJSONL(name string) bool {
 	ext := strings.ToLower(filepath.Ext(name))
 	return ext == ".jsonl" || ext == ".ndjson"
+}
+
+// secondJSONLine is the line of the second object of a .json file that
+// holds one JSON object per line (JSON Lines under another name, which
+// the YAML parser refuses with a message about YAML), or 0.
+func secondJSONLine(name string, data []byte) int {
+	if strings.ToLower(filepath.Ext(name)) != ".json" {
+		return 0
+	}
+	objects := 0
+	for line := 1; len(data) > 0; line++ {
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		l = bytes.TrimSpace(l)
+		switch {
+		case len(l) == 0:
+			continue
+		case l[0] != '{' || l[len(l)-1] != '}':
+			return 0
+		}
+		if objects++; objects == 2 {
+			return line
+		}
+	}
+	return 0
 }
 
 // readYAML parses YAML (or JSON) into one root node per document.
