@@ -78,6 +78,8 @@ func (m *simModel) options() (trace.Options, error) {
 }
 
 // parseWhen reads a date (2017-10-01) or an RFC 3339 time; "" is open.
+// A fraction of a second rounds up: submit times are whole seconds, so
+// the window [FROM, TO) holds t exactly when t ≥ ⌈FROM⌉ and t < ⌈TO⌉.
 func parseWhen(s string) (model.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -87,6 +89,9 @@ func parseWhen(s string) (model.Time, error) {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Unix() < 0 {
 				return 0, fmt.Errorf("%s is before 1970-01-01: workload times start there", s)
+			}
+			if t.Nanosecond() > 0 {
+				return model.Time(t.Unix() + 1), nil
 			}
 			return model.Time(t.Unix()), nil
 		}

@@ -204,3 +204,20 @@ func TestSimPhillyTooManyNodes(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want %d and %q", code, errb.String(), ExitUsage, want)
 	}
 }
+
+// TestWindowFractionOfASecond: submit times are whole seconds, so the
+// window [FROM, TO) keeps a job at t when t ≥ ⌈FROM⌉ and t < ⌈TO⌉. A
+// bound with a fraction of a second was cut down instead, so
+// FROM 12:00:00.5 kept a job submitted at 12:00:00, half a second before
+// the window opens, and TO 12:00:00.5 left it out though it came before.
+func TestWindowFractionOfASecond(t *testing.T) {
+	m := simModel{rate: 1, sample: 1, window: "2026-01-01T12:00:00.5Z,2026-01-01T13:00:00.5Z"}
+	o, err := m.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const noon = 1767268800 // 2026-01-01T12:00:00Z
+	if o.Window.From != noon+1 || o.Window.To != noon+3601 {
+		t.Errorf("window [%d, %d), want [%d, %d)", o.Window.From, o.Window.To, noon+1, noon+3601)
+	}
+}
