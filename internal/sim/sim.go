@@ -307,6 +307,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	if cfg.Facility == nil {
 		return nil, errors.New("sim: no facility")
 	}
+	if len(cfg.Jobs) == 0 {
+		return nil, errors.New("sim: no jobs to replay")
+	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = model.Hour
 	}
