@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -78,5 +80,40 @@ func TestServesItsOpenAPIDocument(t *testing.T) {
 	e.h.ServeHTTP(w, req)
 	if w.Code != 200 || w.Body.String() != string(api.OpenAPI) || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("GET /v1/openapi.json: %d %s, %d bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+	}
+}
+
+// Every route that takes a body documents what readBody answers: a body
+// over the limit (413) and one of another media type (415). A route that
+// reads no body answers these requests as it answers others, and that
+// must be documented too.
+func TestBodyLimitAnswersAreDocumented(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join-local", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range api.Routes {
+		if rt.Method == http.MethodGet {
+			continue
+		}
+		path := strings.NewReplacer("{id}", id, "{name}", "n1").Replace(rt.Path)
+		for _, c := range []struct {
+			ct   string
+			body []byte
+		}{
+			{"application/json", []byte(`{"x":"` + strings.Repeat("a", int(e.s.cfg.MaxBodyBytes)) + `"}`)},
+			{"text/plain", []byte("{}")},
+		} {
+			req := httptest.NewRequest(rt.Method, path, bytes.NewReader(c.body))
+			req.Header.Set("Content-Type", c.ct)
+			if rt.Op == "agentEnroll" {
+				req.Header.Set("Authorization", "Bearer "+join.Secret)
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, req)
+			checkDocumented(t, e.s.mux, req, w.Code)
+		}
 	}
 }
