@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/secrets"
 	"github.com/carnot-dc/carnot/internal/store"
 )
@@ -34,8 +36,9 @@ func secretAAD(tenant, name string) []byte {
 }
 
 // secretTenant is the tenant a secrets request is about: the query's (or
-// body's) or the caller's own; "" after an answer.
-func secretTenant(w http.ResponseWriter, r *http.Request, op, asked string) string {
+// body's) or the caller's own, a tenant of the facility; "" after an
+// answer.
+func (s *Server) secretTenant(w http.ResponseWriter, r *http.Request, op, asked string) string {
 	p := principalOf(r)
 	t := asked
 	if t == "" {
@@ -47,6 +50,14 @@ func secretTenant(w http.ResponseWriter, r *http.Request, op, asked string) stri
 		return ""
 	}
 	if !allow(w, r, op, t, "") {
+		return ""
+	}
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	if !slices.ContainsFunc(fac.Tenants, func(ft model.Tenant) bool { return ft.Name == t }) {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid tenant",
+			Errors: []api.FieldError{{Field: "tenant", Message: fmt.Sprintf("unknown tenant %q: not a tenant of the facility", t)}}})
 		return ""
 	}
 	return t
@@ -74,7 +85,7 @@ func (s *Server) handlePutSecret(w http.ResponseWriter, r *http.Request) {
 	if !decodeStrict(w, body, &v) {
 		return
 	}
-	tenant := secretTenant(w, r, "putSecret", v.Tenant)
+	tenant := s.secretTenant(w, r, "putSecret", v.Tenant)
 	if tenant == "" || !s.secretsReady(w) {
 		return
 	}
@@ -96,7 +107,7 @@ func (s *Server) handlePutSecret(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	tenant := secretTenant(w, r, "deleteSecret", r.URL.Query().Get("tenant"))
+	tenant := s.secretTenant(w, r, "deleteSecret", r.URL.Query().Get("tenant"))
 	if tenant == "" {
 		return
 	}
@@ -115,7 +126,7 @@ func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListSecrets(w http.ResponseWriter, r *http.Request) {
-	tenant := secretTenant(w, r, "listSecrets", r.URL.Query().Get("tenant"))
+	tenant := s.secretTenant(w, r, "listSecrets", r.URL.Query().Get("tenant"))
 	if tenant == "" {
 		return
 	}
