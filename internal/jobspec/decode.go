@@ -343,6 +343,10 @@ func (d *decoder) str(v *yamlin.Node, p fieldPath) string {
 		d.c.Add(v.Line, p.String(), "longer than %d bytes", maxStrLen)
 		return ""
 	}
+	if !d.stored && strings.IndexByte(v.Text, 0) >= 0 {
+		// Nothing needs one, and PostgreSQL refuses it in text.
+		d.c.Add(v.Line, p.String(), "must not contain a NUL character")
+	}
 	return v.Text
 }
 

@@ -372,6 +372,20 @@ func TestLoadErrors(t *testing.T) {
 			"cmd.jsonl:1: jobs[0].command[0]: must not be empty: it is the program to run",
 			"cmd.jsonl:2: jobs[1].command[1]: must not contain a NUL character",
 		},
+	}, {
+		// PostgreSQL refuses a NUL in text: a job holding one in any
+		// string could be accepted on SQLite only, or fail a commit.
+		name: "NUL in a string field",
+		file: "nul.jsonl",
+		data: []byte(`{"id":"a\u0000","tenant":"acme","gpus":1}` + "\n" +
+			`{"id":"b","tenant":"acme","gpus":1,"data_class":"x\u0000"}` + "\n" +
+			`{"id":"c","tenant":"acme","gpus":1,"jurisdictions":["EU","E\u0000U"]}` + "\n"),
+		want: []string{
+			"nul.jsonl:1: jobs[0].id: must not contain a NUL character",
+			"nul.jsonl:2: jobs[1].data_class: must not contain a NUL character",
+			"nul.jsonl:3: jobs[2].jurisdictions[1]: must not contain a NUL character",
+			`nul.jsonl:3: jobs[2].jurisdictions[1]: "E\x00U" is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry`,
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -118,19 +118,16 @@ func (d *decoder) envValue(v *yamlin.Node, p fieldPath) (string, bool) {
 
 // command decodes the argv the agent execs: its program may not be
 // empty, and no argument may hold a NUL (exec refuses both, which would
-// only show once the job was placed).
+// only show once the job was placed; str refuses the NUL).
 func (d *decoder) command(v *yamlin.Node, p fieldPath) []string {
 	argv := d.strList(v, p)
-	for i, a := range argv {
+	if len(argv) > 0 {
 		it, ip := v, p
 		if v.Kind == yamlin.KindSeq {
-			it, ip = v.Items[i], p.elem(i)
+			it, ip = v.Items[0], p.elem(0)
 		}
-		switch {
-		case i == 0 && it.Kind == yamlin.KindString && it.Text == "":
+		if it.Kind == yamlin.KindString && it.Text == "" {
 			d.c.Add(it.Line, ip.String(), "must not be empty: it is the program to run")
-		case strings.IndexByte(a, 0) >= 0:
-			d.c.Add(it.Line, ip.String(), "must not contain a NUL character")
 		}
 	}
 	return argv

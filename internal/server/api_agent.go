@@ -25,7 +25,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var reg api.Register
-	if !decodeStrict(w, body, &reg) {
+	if !decodeJSON(w, body, &reg) {
+		return
+	}
+	if escapeTaskText(reg.Tasks); !refuseNUL(w, &reg) {
 		return
 	}
 	var errs []api.FieldError
@@ -144,7 +147,10 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var hb api.Heartbeat
-	if !decodeStrict(w, body, &hb) {
+	if !decodeJSON(w, body, &hb) {
+		return
+	}
+	if escapeTaskText(hb.Tasks); !refuseNUL(w, &hb) {
 		return
 	}
 	s.mu.Lock()

@@ -82,7 +82,9 @@ func (s *Server) handlePutSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v api.SecretValue
-	if !decodeStrict(w, body, &v) {
+	// Not decodeStrict: a value may hold any character, NUL included; it
+	// is stored sealed, as bytes, and its tenant must be the facility's.
+	if !decodeJSON(w, body, &v) {
 		return
 	}
 	tenant := s.secretTenant(w, r, "putSecret", v.Tenant)

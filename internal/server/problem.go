@@ -86,8 +86,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 }
 
 // decodeStrict decodes a JSON body into v, rejecting unknown fields,
-// trailing data and type mismatches with the field named.
+// trailing data, type mismatches and strings that hold a NUL with the
+// field named.
 func decodeStrict(w http.ResponseWriter, b []byte, v any) bool {
+	return decodeJSON(w, b, v) && refuseNUL(w, v)
+}
+
+// decodeJSON is decodeStrict less the check for NULs: for a body whose
+// text is escaped instead (escapeTaskText), then checked with refuseNUL.
+func decodeJSON(w http.ResponseWriter, b []byte, v any) bool {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	err := d.Decode(v)
