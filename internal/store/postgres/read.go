@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,9 @@ func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
 		return nil, err
 	}
 	defer leave()
+	if hasNUL(id) {
+		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
 	var doc, spec []byte
 	err = db.pool.QueryRow(ctx, "SELECT doc, spec FROM jobs WHERE id = $1", id).Scan(&doc, &spec)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -55,6 +59,10 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	n := store.PageSize(f.Limit)
+	states := slices.DeleteFunc(slices.Clone(f.States), func(s string) bool { return hasNUL(s) })
+	if hasNUL(f.Tenant, f.PriorityClass, f.Kind) || len(states) < len(f.States) && len(states) == 0 {
+		return []*api.Job{}, "", nil // no job has such a value
+	}
 	var q strings.Builder
 	q.WriteString("SELECT seq, doc, spec FROM jobs WHERE seq > $1")
 	args := []any{after}
@@ -66,8 +74,8 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 			fmt.Fprintf(&q, " AND %s = $%d", c.col, len(args))
 		}
 	}
-	if len(f.States) > 0 {
-		args = append(args, f.States)
+	if len(states) > 0 {
+		args = append(args, states)
 		fmt.Fprintf(&q, " AND state = ANY($%d)", len(args))
 	}
 	args = append(args, n+1)
@@ -149,6 +157,9 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultEvents
+	}
+	if hasNUL(f.Job, f.Tenant) {
+		return []api.Event{}, nil // no event has such a value
 	}
 	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > $1"
 	args := []any{f.After}

@@ -62,6 +62,9 @@ func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
 		return nil, err
 	}
 	defer leave()
+	if hasNUL(kind, key) {
+		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
 	var doc []byte
 	err = db.pool.QueryRow(ctx, "SELECT doc FROM records WHERE kind = $1 AND key = $2", kind, key).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -81,6 +84,9 @@ func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) 
 		return nil, err
 	}
 	defer leave()
+	if hasNUL(kind) {
+		return []store.Record{}, nil // no record has such a kind
+	}
 	rows, err := db.pool.Query(ctx, `SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -50,6 +50,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"DuplicateID", testDuplicateID},
 		{"DuplicateIDConcurrent", testDuplicateIDConcurrent},
 		{"NotFound", testNotFound},
+		{"NULLookups", testNULLookups},
 		{"Update", testUpdate},
 		{"UpdateMissing", testUpdateMissing},
 		{"UpdateEventsOnly", testUpdateEventsOnly},
