@@ -12,6 +12,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -22,6 +24,12 @@ var ErrNotFound = errors.New("not found")
 
 // ErrExists is returned by CreateJob for a job ID already used.
 var ErrExists = errors.New("already exists")
+
+// ErrNUL is returned for a write holding the NUL character in a string:
+// PostgreSQL cannot store it in text or JSONB, and every store refuses it
+// alike. The server keeps it out at the API (a request naming the field
+// is refused, an agent's report escaped).
+var ErrNUL = errors.New(`holds the NUL character (\u0000), which the store cannot keep`)
 
 // ErrBadCursor is returned by Jobs for an After that is not a cursor the
 // store returned.
@@ -91,6 +99,9 @@ func ValidRecord(r Record) error {
 	}
 	if len(r.Kind) > 64 || len(r.Key) > 512 {
 		return errors.New("record: kind or key too long")
+	}
+	if strings.IndexByte(r.Kind, 0) >= 0 || strings.IndexByte(r.Key, 0) >= 0 {
+		return fmt.Errorf("record: kind or key %w", ErrNUL)
 	}
 	return nil
 }

@@ -5,12 +5,46 @@
 package rows
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 )
+
+// textNUL reports whether one of ss holds the NUL character.
+func textNUL(ss ...string) bool {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonNUL reports whether the JSON text doc holds the escape \u0000 (a
+// NUL in a string or key; encoding/json writes it so), not counting an
+// escaped backslash followed by "u0000".
+func jsonNUL(doc []byte) bool {
+	for i := 0; ; {
+		k := bytes.Index(doc[i:], []byte(`\u0000`))
+		if k < 0 {
+			return false
+		}
+		k += i
+		n := 0 // the backslashes that end at k, its own included
+		for j := k; j >= 0 && doc[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = k + 1
+	}
+}
 
 // timeLayout is how times are stored: RFC 3339 in UTC with nine
 // fractional digits, so that they sort as text and round-trip exactly.
@@ -65,6 +99,9 @@ func EncodeJob(j *api.Job) (Job, error) {
 	doc, err := json.Marshal(c)
 	if err != nil {
 		return Job{}, fmt.Errorf("encode job: %w", err)
+	}
+	if textNUL(j.ID, j.Tenant, j.Kind, j.PriorityClass, j.State) || jsonNUL(doc) {
+		return Job{}, fmt.Errorf("encode job: a string %w", store.ErrNUL)
 	}
 	submit, err := FormatTime(j.SubmitTime)
 	if err != nil {
@@ -141,6 +178,9 @@ func EncodeNode(n *api.Node) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode node: %w", err)
 	}
+	if jsonNUL(doc) {
+		return nil, fmt.Errorf("encode node: a string %w", store.ErrNUL)
+	}
 	return doc, nil
 }
 
@@ -168,6 +208,9 @@ func EncodeEvent(ev api.Event) (Event, error) {
 	t, err := FormatTime(ev.Time)
 	if err != nil {
 		return Event{}, fmt.Errorf("encode event: %w", err)
+	}
+	if textNUL(ev.Job, ev.Tenant, ev.Node, ev.Type, ev.Message, ev.Actor) {
+		return Event{}, fmt.Errorf("encode event: a string %w", store.ErrNUL)
 	}
 	return Event{Time: t, Job: ev.Job, Tenant: ev.Tenant, Node: ev.Node, Type: ev.Type, Message: ev.Message, Actor: ev.Actor}, nil
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"DuplicateIDConcurrent", testDuplicateIDConcurrent},
 		{"NotFound", testNotFound},
 		{"NULLookups", testNULLookups},
+		{"NULWrites", testNULWrites},
 		{"Update", testUpdate},
 		{"UpdateMissing", testUpdateMissing},
 		{"UpdateEventsOnly", testUpdateEventsOnly},
