@@ -181,6 +181,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		c.node(n, api.EventNode, msg)
 		c.kick = true
 	}
+	for i := range hb.GPUs {
+		hb.GPUs[i].Time = hb.GPUs[i].Time.UTC() // the agent's clock, in UTC as every time the API shows
+	}
 	n.doc.Telemetry = hb.GPUs
 	s.integrate(n, hb.GPUs, now)
 	if s.stopped {

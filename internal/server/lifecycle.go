@@ -35,7 +35,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	}
 	js.doc.Attempt++
 	js.doc.State = api.StateRunning
-	js.doc.StartTime = ptrTime(now)
+	js.doc.StartTime = ptrTime(now.UTC())
 	js.doc.ExitCode = nil
 	js.doc.Reason = nil
 	js.doc.Message = "started on " + placements(st.Replicas)
@@ -278,7 +278,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 // finish puts js in a final state. The nodes it ran on no longer list it
 // as unfinished: their agents' limits apply to its data from now.
 func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *changes) {
-	js.doc.State, js.doc.Message, js.doc.EndTime, js.doc.Reason = state, msg, ptrTime(now), nil
+	js.doc.State, js.doc.Message, js.doc.EndTime, js.doc.Reason = state, msg, ptrTime(now.UTC()), nil
 	s.requeue(js)
 	c.job(js, api.EventFinished, state+": "+msg)
 	s.unclaim(js.doc.ID)

@@ -217,7 +217,7 @@ func (s *Server) loseReplicas(n *nodeState, why string, now time.Time, c *change
 			if r.Node != n.doc.Name || !live(r) {
 				continue
 			}
-			r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now), why
+			r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now.UTC()), why
 			s.replicaEnded(js, i, now, c)
 		}
 	}

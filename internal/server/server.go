@@ -216,7 +216,7 @@ func (s *Server) reload(ctx context.Context) error {
 	}
 	now := s.cfg.Now()
 	for _, doc := range nodes {
-		doc.LastHeartbeat = now
+		doc.LastHeartbeat = now.UTC()
 		if err := s.admitNode(*doc, false); err != nil {
 			s.log.Warn("stored node no longer fits the facility", "node", doc.Name, "err", err)
 			continue
