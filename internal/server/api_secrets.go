@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -114,8 +115,12 @@ func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := tenant + "/" + name
-	if _, err := s.store.Record(r.Context(), recSecret, key); err != nil {
+	switch _, err := s.store.Record(r.Context(), recSecret, key); {
+	case errors.Is(err, store.ErrNotFound):
 		problemf(w, http.StatusNotFound, "no secret %q of tenant %s", name, tenant)
+		return
+	case err != nil:
+		problemf(w, http.StatusServiceUnavailable, "reading the secret: %v", err)
 		return
 	}
 	ev := api.Event{Time: s.cfg.Now().UTC(), Tenant: tenant, Type: EventSecret, Actor: principalOf(r).Subject,
