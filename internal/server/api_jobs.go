@@ -56,6 +56,22 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			writeProblem(w, prob)
 			return
 		}
+		if prob := s.tooSoon(job); prob != nil {
+			id, err := "", store.ErrNotFound
+			if key != "" {
+				id, err = s.store.KeyedJob(r.Context(), job.Tenant, key)
+			}
+			switch {
+			case err == nil:
+				s.answerRetry(w, r, id, job, spec, key, explicitID)
+			case !errors.Is(err, store.ErrNotFound):
+				problemf(w, http.StatusServiceUnavailable, "reading the %s: %v", api.IdempotencyKeyHeader, err)
+			default:
+				s.recordRejection(r, principalOf(r).Tenant, prob)
+				writeProblem(w, prob)
+			}
+			return
+		}
 		now := s.cfg.Now().UTC()
 		job.SubmitTime, job.SubmitOrder = model.TimeOf(now), int64(now.Nanosecond()) // FIFO within a second too
 		doc := &api.Job{ID: job.ID, Kind: string(job.Kind), Tenant: job.Tenant, PriorityClass: job.PriorityClass,
@@ -79,28 +95,7 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			problemf(w, http.StatusServiceUnavailable, "the job could not be saved: %v", err)
 			return
 		case !created:
-			old, err := s.jobDoc(r, id)
-			if err != nil {
-				problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
-				return
-			}
-			if !sameSpec(old.Spec, spec) || (explicitID && old.ID != job.ID) {
-				problemf(w, http.StatusConflict, "the %s %q was used for job %s with another spec; use a new key for a new job",
-					api.IdempotencyKeyHeader, key, id)
-				return
-			}
-			// The first submission may have been committed while its
-			// answer was lost (the database dropped the connection after
-			// the commit): the job is in the store, not yet in memory.
-			if old.State == api.StatePending {
-				if js, err := jobFromDoc(old); err == nil {
-					s.mu.Lock()
-					s.adopt(js)
-					s.mu.Unlock()
-					s.Kick()
-				}
-			}
-			writeJSON(w, http.StatusOK, old)
+			s.answerRetry(w, r, id, job, spec, key, explicitID)
 			return
 		}
 		s.metrics.submissions.Inc()
@@ -237,10 +232,6 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 	if j := jobs[0]; j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 {
 		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "gpus", Message: "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"})
 	}
-	if j := jobs[0]; j.Deadline > 0 && j.Deadline < model.TimeOf(s.cfg.Now()).Add(j.RuntimeLimit) {
-		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "deadline",
-			Message: fmt.Sprintf("%s is too soon: the job could not finish by then even if it started now (runtime_limit %s)", j.Deadline, j.RuntimeLimit)})
-	}
 	if len(jobs[0].Command) == 0 {
 		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})
 	}
@@ -249,6 +240,17 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		return nil, nil, false, &api.Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
 	}
 	return jobs[0], json.RawMessage(out), probe.ID != nil, nil
+}
+
+// tooSoon is the problem of a job whose deadline it could not meet even
+// if it started now, or nil. It refuses a new job only: a submission
+// retried with its idempotency key gets the job it created, however late.
+func (s *Server) tooSoon(j *model.Job) *api.Problem {
+	if j.Deadline == 0 || j.Deadline >= model.TimeOf(s.cfg.Now()).Add(j.RuntimeLimit) {
+		return nil
+	}
+	return &api.Problem{Status: http.StatusBadRequest, Detail: "the job is not valid", Errors: []api.FieldError{{Field: "deadline",
+		Message: fmt.Sprintf("%s is too soon: the job could not finish by then even if it started now (runtime_limit %s)", j.Deadline, j.RuntimeLimit)}}}
 }
 
 // jobDoc is a job as the API shows it: from memory while it is active
@@ -362,6 +364,33 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// answerRetry answers a submission whose idempotency key created job id
+// before: that job, with 200, when the submission is the same; else 409.
+func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, id string, job *model.Job, spec json.RawMessage, key string, explicitID bool) {
+	old, err := s.jobDoc(r, id)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+		return
+	}
+	if !sameSpec(old.Spec, spec) || (explicitID && old.ID != job.ID) {
+		problemf(w, http.StatusConflict, "the %s %q was used for job %s with another spec; use a new key for a new job",
+			api.IdempotencyKeyHeader, key, id)
+		return
+	}
+	// The first submission may have been committed while its answer was
+	// lost (the database dropped the connection after the commit): the
+	// job is in the store, not yet in memory.
+	if old.State == api.StatePending {
+		if js, err := jobFromDoc(old); err == nil {
+			s.mu.Lock()
+			s.adopt(js)
+			s.mu.Unlock()
+			s.Kick()
+		}
+	}
+	writeJSON(w, http.StatusOK, old)
 }
 
 // sameSpec reports whether two stored specs describe the same job, but

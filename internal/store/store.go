@@ -44,6 +44,9 @@ type Store interface {
 	// used gives ErrExists. ev must not be nil; once a job is created,
 	// ev.Seq holds the sequence number the store gave the event.
 	CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error)
+	// KeyedJob returns the ID of the job CreateJob created with the
+	// idempotency key of tenant, or ErrNotFound.
+	KeyedJob(ctx context.Context, tenant, key string) (string, error)
 	// Update replaces the given jobs (which must exist), creates or
 	// replaces the nodes and appends the events, in one transaction. The
 	// store assigns the events' Seq.

@@ -76,6 +76,29 @@ func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
 	return doc, nil
 }
 
+// KeyedJob returns the ID of the job created with tenant's idempotency
+// key, or store.ErrNotFound.
+func (db *DB) KeyedJob(ctx context.Context, tenant, key string) (string, error) {
+	const op = "read idempotency key"
+	leave, err := db.enter(op)
+	if err != nil {
+		return "", err
+	}
+	defer leave()
+	if hasNUL(tenant, key) {
+		return "", fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	var id string
+	err = db.pool.QueryRow(ctx, selectKey, tenant, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	return id, nil
+}
+
 // Records returns every record of a kind, sorted by key (bytewise).
 func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) {
 	op := "list records " + kind

@@ -73,6 +73,24 @@ func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
 	return doc, nil
 }
 
+// KeyedJob returns the ID of the job created with tenant's idempotency
+// key, or store.ErrNotFound.
+func (db *DB) KeyedJob(ctx context.Context, tenant, key string) (string, error) {
+	const op = "read idempotency key"
+	if err := db.usable(); err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	var id string
+	err := db.r.QueryRowContext(ctx, "SELECT job_id FROM idempotency WHERE tenant = ? AND key = ?", tenant, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	return id, nil
+}
+
 // Records returns every record of a kind, sorted by key.
 func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) {
 	op := "list records " + kind

@@ -161,6 +161,16 @@ func testIdempotency(t *testing.T, newDB NewDB) {
 	if n := len(allEvents(t, s)); n != 6 {
 		t.Errorf("%d events, want 6", n)
 	}
+	// KeyedJob reads what a key names, creating nothing.
+	for _, c := range []struct{ tenant, key, want string }{
+		{"acme", "k", "j1"}, {"other", "k", "j3"}, {"acme", "k2", "j6"}, {"other", "k2", "j7"},
+		{"acme", "k3", ""}, {"nobody", "k", ""}, {"acme", "", ""}, {"acme", "k\x00", ""},
+	} {
+		id, err := s.KeyedJob(ctx, c.tenant, c.key)
+		if c.want == "" && !errors.Is(err, store.ErrNotFound) || c.want != "" && (err != nil || id != c.want) {
+			t.Errorf("KeyedJob(%s, %q) = %q, %v; want %q", c.tenant, c.key, id, err, c.want)
+		}
+	}
 }
 
 func testIdempotencyConcurrent(t *testing.T, newDB NewDB) {
