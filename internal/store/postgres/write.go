@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -65,6 +66,9 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 		return "", false, errors.New("create job: no event")
 	}
 	op := fmt.Sprintf("create job %q", j.ID)
+	if strings.IndexByte(key, 0) >= 0 {
+		return "", false, fmt.Errorf("%s: the idempotency key %w", op, store.ErrNUL)
+	}
 	row, err := encodeJob(j)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -85,6 +86,9 @@ func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Eve
 		return "", false, errors.New("create job: no event")
 	}
 	op := fmt.Sprintf("create job %q", j.ID)
+	if strings.IndexByte(key, 0) >= 0 {
+		return "", false, fmt.Errorf("%s: the idempotency key %w", op, store.ErrNUL)
+	}
 	row, err := encodeJob(j)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", op, err)

@@ -64,6 +64,11 @@ func testNULWrites(t *testing.T, newDB NewDB) {
 			_, _, err := s.CreateJob(ctx, j, "", ev)
 			return err
 		},
+		"CreateJob, the idempotency key": func() error {
+			j := newJob("nul", "acme", 1)
+			_, _, err := s.CreateJob(ctx, j, "k\x00", submitted(j))
+			return err
+		},
 		"Update, a replica's error": func() error {
 			j := clone(t, here)
 			j.Replicas = []api.Replica{{Node: "n1", State: api.ReplicaFailed, Error: "exec: \x00"}}
