@@ -137,3 +137,31 @@ func TestNULCharacterNeverReachesTheStore(t *testing.T) {
 		})
 	}
 }
+
+// A path or query holding what PostgreSQL refuses in text (NUL, bytes
+// that are not UTF-8) names nothing, on every store alike: 404 or an
+// empty list, not a 503 as if the store were down.
+func TestUnstorableLookupsAnswerAsMissing(t *testing.T) {
+	for _, st := range []struct {
+		name string
+		env  func(*testing.T) *env
+	}{{"sqlite", devEnv}, {"postgres", pgDevEnv}} {
+		t.Run(st.name, func(t *testing.T) {
+			e := st.env(t)
+			for _, bad := range []string{"%00", "%FF"} {
+				for path, want := range map[string]int{
+					"/v1/jobs/j" + bad:                 http.StatusNotFound,
+					"/v1/jobs/j" + bad + "/events":     http.StatusNotFound,
+					"/v1/jobs?tenant=a" + bad:          http.StatusOK,
+					"/v1/jobs?priority_class=a" + bad:  http.StatusOK,
+					"/v1/secrets?tenant=default" + bad: http.StatusBadRequest,
+					"/v1/deployments/d" + bad:          http.StatusNotFound,
+				} {
+					if w := e.raw("GET", path, nil); w.Code != want {
+						t.Errorf("GET %s: %d %s; want %d", path, w.Code, w.Body.String(), want)
+					}
+				}
+			}
+		})
+	}
+}

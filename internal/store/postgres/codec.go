@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/store/rows"
 )
@@ -23,13 +24,14 @@ var (
 	encodeUpdate = rows.EncodeUpdate
 )
 
-// hasNUL reports whether one of ss holds the NUL character, which
-// PostgreSQL refuses in text: a query given one fails, where no stored
-// value can hold it. Reads check it first and answer as for any other
-// value nothing has, as the SQLite store does.
-func hasNUL(ss ...string) bool {
+// unstorable reports whether one of ss holds what PostgreSQL refuses in
+// text: the NUL character, or bytes that are not UTF-8. A query given
+// such a value fails, where no stored value can hold it: reads check it
+// first and answer as for any other value nothing has, as the SQLite
+// store does.
+func unstorable(ss ...string) bool {
 	for _, s := range ss {
-		if strings.IndexByte(s, 0) >= 0 {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
 			return true
 		}
 	}

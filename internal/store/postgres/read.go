@@ -27,7 +27,7 @@ func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
 		return nil, err
 	}
 	defer leave()
-	if hasNUL(id) {
+	if unstorable(id) {
 		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	}
 	var doc, spec []byte
@@ -59,8 +59,8 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	n := store.PageSize(f.Limit)
-	states := slices.DeleteFunc(slices.Clone(f.States), func(s string) bool { return hasNUL(s) })
-	if hasNUL(f.Tenant, f.PriorityClass, f.Kind) || len(states) < len(f.States) && len(states) == 0 {
+	states := slices.DeleteFunc(slices.Clone(f.States), func(s string) bool { return unstorable(s) })
+	if unstorable(f.Tenant, f.PriorityClass, f.Kind) || len(states) < len(f.States) && len(states) == 0 {
 		return []*api.Job{}, "", nil // no job has such a value
 	}
 	var q strings.Builder
@@ -158,7 +158,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	if limit <= 0 {
 		limit = defaultEvents
 	}
-	if hasNUL(f.Job, f.Tenant) {
+	if unstorable(f.Job, f.Tenant) {
 		return []api.Event{}, nil // no event has such a value
 	}
 	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > $1"

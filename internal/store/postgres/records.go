@@ -62,7 +62,7 @@ func (db *DB) Record(ctx context.Context, kind, key string) ([]byte, error) {
 		return nil, err
 	}
 	defer leave()
-	if hasNUL(kind, key) {
+	if unstorable(kind, key) {
 		return nil, fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	}
 	var doc []byte
@@ -85,7 +85,7 @@ func (db *DB) KeyedJob(ctx context.Context, tenant, key string) (string, error) 
 		return "", err
 	}
 	defer leave()
-	if hasNUL(tenant, key) {
+	if unstorable(tenant, key) {
 		return "", fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	}
 	var id string
@@ -107,7 +107,7 @@ func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) 
 		return nil, err
 	}
 	defer leave()
-	if hasNUL(kind) {
+	if unstorable(kind) {
 		return []store.Record{}, nil // no record has such a kind
 	}
 	rows, err := db.pool.Query(ctx, `SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)

@@ -50,7 +50,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"DuplicateID", testDuplicateID},
 		{"DuplicateIDConcurrent", testDuplicateIDConcurrent},
 		{"NotFound", testNotFound},
-		{"NULLookups", testNULLookups},
+		{"UnstorableLookups", testUnstorableLookups},
 		{"NULWrites", testNULWrites},
 		{"Update", testUpdate},
 		{"UpdateMissing", testUpdateMissing},
