@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
@@ -38,6 +40,13 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		key := r.Header.Get(api.IdempotencyKeyHeader)
 		if len(key) > 256 {
 			problemf(w, http.StatusBadRequest, "the %s header is longer than 256 characters", api.IdempotencyKeyHeader)
+			return
+		}
+		if !utf8.ValidString(key) || strings.ContainsFunc(key, unicode.IsControl) {
+			// PostgreSQL refuses a key that is not UTF-8: the same
+			// submission would be saved on SQLite only.
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid header",
+				Errors: []api.FieldError{{Field: api.IdempotencyKeyHeader, Message: "must be UTF-8 text without control characters"}}})
 			return
 		}
 		job, spec, explicitID, prob := s.parseSpec(body, deployment, principalOf(r).Tenant)

@@ -39,3 +39,37 @@ func TestRetriedSubmissionPastItsDeadlineCheck(t *testing.T) {
 		t.Errorf("retried submission: %d %s; want 200 with job %s", code, msg, first.ID)
 	}
 }
+
+// An Idempotency-Key that is not text (bytes that are not UTF-8, control
+// characters), which PostgreSQL cannot store, is refused with 400 naming
+// the header, on every store alike, instead of a 503 on PostgreSQL that
+// also cut every watcher's stream.
+func TestIdempotencyKeyMustBeText(t *testing.T) {
+	for _, st := range []struct {
+		name string
+		env  func(*testing.T) *env
+	}{{"sqlite", devEnv}, {"postgres", pgDevEnv}} {
+		t.Run(st.name, func(t *testing.T) {
+			e := st.env(t)
+			body, _ := json.Marshal(spec(1, 1))
+			for _, key := range []string{"k\xff", "k\x00", "k\x01", "k\x7f"} {
+				req := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader(string(body)))
+				req.Header.Set(api.IdempotencyKeyHeader, key)
+				w := httptest.NewRecorder()
+				e.h.ServeHTTP(w, req)
+				var p api.Problem
+				json.Unmarshal(w.Body.Bytes(), &p)
+				if w.Code != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != api.IdempotencyKeyHeader {
+					t.Errorf("key %+q: %d %s; want 400 naming %s", key, w.Code, w.Body.String(), api.IdempotencyKeyHeader)
+				}
+			}
+			req := httptest.NewRequest("POST", "/v1/jobs", strings.NewReader(string(body)))
+			req.Header.Set(api.IdempotencyKeyHeader, "clé 5b0c-été")
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, req)
+			if w.Code != http.StatusCreated {
+				t.Errorf("a key of UTF-8 text: %d %s; want 201", w.Code, w.Body.String())
+			}
+		})
+	}
+}
