@@ -177,11 +177,11 @@ func (s *Server) putRecords(ctx context.Context, recs []store.Record, evs []api.
 }
 
 // maybeSaved reports whether a store call that failed with err may have
-// committed all the same: unless the store refused it (ErrExists) or its
-// caller went away first (the stores write nothing for a call that
-// returns its own context's cancellation; a deadline may come during
-// the commit).
+// committed all the same: unless the store refused it (ErrExists, ErrNUL)
+// or its caller went away first (the stores write nothing for a call
+// that returns its own context's cancellation; a deadline may come
+// during the commit).
 func maybeSaved(ctx context.Context, err error) bool {
 	canceled := errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled)
-	return !errors.Is(err, store.ErrExists) && !canceled
+	return !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrNUL) && !canceled
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
 
@@ -163,5 +166,19 @@ func TestUnstorableLookupsAnswerAsMissing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A write the store refused before reaching the database (ErrExists,
+// ErrNUL) saved nothing: watchers' streams need not be cut for it.
+func TestRefusedWritesWereNotSaved(t *testing.T) {
+	ctx := context.Background()
+	for _, err := range []error{store.ErrExists, fmt.Errorf("create job: %w", store.ErrNUL)} {
+		if maybeSaved(ctx, err) {
+			t.Errorf("maybeSaved(%v) = true; want false", err)
+		}
+	}
+	if !maybeSaved(ctx, errors.New("connection reset")) {
+		t.Errorf("maybeSaved(connection reset) = false; want true")
 	}
 }
