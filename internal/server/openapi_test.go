@@ -117,3 +117,29 @@ func TestBodyLimitAnswersAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Every route answers 503 when the store fails while the server reads
+// the caller's token (one not in its cache), and documents it.
+func TestTokenStoreFailureIsDocumented(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	tok := tokenFor(t, e.s, "operator-admin", "")
+	e.s.store = recordFailingStore{e.s.store}
+	for _, rt := range api.Routes {
+		if rt.Op == "watch" {
+			continue // a stream; its 503 is documented (TestWatch…)
+		}
+		e.s.tokens.mu.Lock()
+		clear(e.s.tokens.m) // as once its cache entry expired
+		e.s.tokens.mu.Unlock()
+		path := strings.NewReplacer("{id}", id, "{name}", "n1").Replace(rt.Path)
+		req := httptest.NewRequest(rt.Method, path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		e.s.Handler().ServeHTTP(w, req)
+		if w.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s %s with the store failing: %d %s; want 503", rt.Method, path, w.Code, w.Body.String())
+		}
+		checkDocumented(t, e.s.mux, req, w.Code)
+	}
+}
