@@ -270,3 +270,68 @@ func testUsage(t *testing.T, newDB NewDB) {
 		t.Errorf("Usage (-want +got):\n%s", diff)
 	}
 }
+
+// testPagesWhileJobsChange: a reader paging through the jobs while jobs
+// are submitted and others finish between its pages sees each job that
+// was there when it started at most once and none skipped: those that
+// still match the filter when their page is read, in submission order;
+// jobs submitted meanwhile come last.
+func testPagesWhileJobsChange(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	s := fresh(t, newDB)
+	var jobs []*api.Job
+	for i := range 20 {
+		j := newJob(fmt.Sprintf("j%02d", i), "acme", i)
+		create(t, s, j)
+		jobs = append(jobs, j)
+	}
+	for _, f := range []store.JobFilter{{Limit: 3}, {Limit: 3, States: []string{api.StatePending}}} {
+		t.Run(fmt.Sprint(f.States), func(t *testing.T) {
+			seen := map[string]int{}
+			var order []string
+			for page, after := 0, ""; ; page++ {
+				f.After = after
+				got, next, err := s.Jobs(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, j := range got {
+					seen[j.ID]++
+					order = append(order, j.ID)
+				}
+				if next == "" {
+					break
+				}
+				after = next
+				// Between pages: a job of a later page finishes, one of an
+				// earlier page finishes, and a new job is submitted.
+				for _, i := range []int{3*page + 4, 3 * page} {
+					if i < len(jobs) && jobs[i].State == api.StatePending {
+						c := clone(t, jobs[i])
+						c.State = api.StateSucceeded
+						if err := s.Update(ctx, []*api.Job{c}, nil); err != nil {
+							t.Fatal(err)
+						}
+						jobs[i] = c
+					}
+				}
+				n := newJob(fmt.Sprintf("new%s-%02d", f.States, page), "acme", 100+page)
+				create(t, s, n)
+				jobs = append(jobs, n)
+			}
+			if !slices.IsSorted(order) {
+				t.Errorf("pages out of submission order: %v", order)
+			}
+			for id, n := range seen {
+				if n > 1 {
+					t.Errorf("job %s listed %d times", id, n)
+				}
+			}
+			for _, j := range jobs {
+				if (len(f.States) == 0 || j.State == api.StatePending) && seen[j.ID] == 0 {
+					t.Errorf("job %s (%s) skipped", j.ID, j.State)
+				}
+			}
+		})
+	}
+}

@@ -57,6 +57,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"UpdateEventsOnly", testUpdateEventsOnly},
 		{"CancelledContext", testCancelledContext},
 		{"Pagination", testPagination},
+		{"PagesWhileJobsChange", testPagesWhileJobsChange},
 		{"MalformedCursor", testMalformedCursor},
 		{"Active", testActive},
 		{"Events", testEvents},
