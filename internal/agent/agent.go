@@ -182,11 +182,12 @@ func New(cfg Config, srv Server) (*Agent, error) {
 			a.baseLimits[g.Index] = g.PowerLimitW
 		}
 	}
-	a.undoCaps()
 	if a.rt == nil {
 		if err := a.openProcesses(); err != nil {
 			return nil, err
 		}
+	} else {
+		a.undoCaps()
 	}
 	a.loadStarted()
 	return a, nil
@@ -194,7 +195,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 
 // openProcesses sets up the default runtime: the data directory, the
 // log server's listener, and the end of what a previous agent left
-// running.
+// running (its caps undone, its processes killed).
 func (a *Agent) openProcesses() error {
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -210,6 +211,7 @@ func (a *Agent) openProcesses() error {
 		return err
 	}
 	a.lock = lock
+	a.undoCaps() // a dead agent's, now that no running agent's can be taken for one
 	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
 	p.killLeftovers()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)
