@@ -123,7 +123,8 @@ func (r *processes) leads(pid int) bool {
 }
 
 // killLeftovers kills the process groups a previous agent recorded that
-// still run (same leader, same start time) and every process carrying a
+// still run (same leader, same start time, or the leader gone and
+// members left) and every process carrying a
 // recorded mark, the leader gone (or never recorded) or not; it waits
 // (groupGoneWait at most) until none of those is left, and forgets them.
 func (r *processes) killLeftovers() {
@@ -144,8 +145,18 @@ func (r *processes) killLeftovers() {
 		if g.Mark != "" {
 			marks = append(marks, g.Mark)
 		}
-		if start, err := procStart(g.PGID); err != nil || start != g.Start || g.PGID <= 1 {
-			continue // gone, or the PID now belongs to another process
+		if g.PGID <= 1 {
+			continue
+		}
+		start, err := procStart(g.PGID)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// The leader is gone. Its PID is not reused while its group
+			// has members (the kernel holds it), so what is in the group
+			// is left of the task: processes that do not carry its mark
+			// (they cleared their environment) included.
+		case err != nil || start != g.Start:
+			continue // the PID now belongs to another process
 		}
 		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
 		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)

@@ -103,3 +103,32 @@ exit 0`, map[string]string{"PIDS": pids})
 	eventually(t, 5*time.Second, func() bool { return !alive(child) && !alive(escaped) },
 		"the previous task's processes %d (its group) and %d (left it) to be killed", child, escaped)
 }
+
+// A previous agent's task whose main process had ended (say of SIGPIPE,
+// as the dead agent's end of its pipes closed) left a process in its
+// group that does not carry the task's mark (it cleared its environment,
+// as a program that runs a command with an environment of its own
+// does): the next agent kills the group, whose leader is gone.
+func TestKillsTheGroupOfAGoneLeader(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+	task := sh("j-left", 0, `env -i sleep 300 &
+echo $! > "$PIDS/child"
+exit 0`, map[string]string{"PIDS": pids})
+	p, err := r.Start(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := readPID(t, filepath.Join(pids, "child"))
+	t.Cleanup(func() { _ = killPID(child) })
+	// The agent dies as the main process ends: it is reaped (by init,
+	// here by the test) and nothing clears its group or its record.
+	_ = p.(*process).cmd.Wait()
+	if len(marked(p.(*process).mark)) != 0 {
+		t.Fatalf("the child %d carries the task's mark: the test needs one that does not", child)
+	}
+
+	newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
+	eventually(t, 5*time.Second, func() bool { return !alive(child) },
+		"the previous task's process %d, in its group without its mark, to be killed", child)
+}
