@@ -40,7 +40,7 @@ func (a *Agent) contactLocked(sent time.Time) {
 
 // stopDisconnected stops every running task: the server has not
 // answered for StopAfterDisconnect. Each task gets its grace before
-// SIGKILL and its end carries why.
+// SIGKILL and its end carries why (unless it had ended by itself).
 func (a *Agent) stopDisconnected() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -54,7 +54,7 @@ func (a *Agent) stopDisconnected() {
 		if t.state != api.ReplicaRunning || t.stopping {
 			continue
 		}
-		t.errs = append(t.errs, why)
+		t.stopNote = why
 		a.stopLocked(t, t.grace(), reasonDisconnect)
 		n++
 	}

@@ -94,4 +94,8 @@
 //     processes to end, sends a last heartbeat, then stops the log server.
 //     The tasks it stopped so are reported lost, however they exited: the
 //     job did not finish (a checkpoint saved on SIGTERM exits 0).
+//   - A stop (any: the server's, a runtime limit, a shutdown, a
+//     disconnect) that begins after the task's main process ended by
+//     itself, while the agent still clears its group or reads its
+//     output, did not end it: the task keeps its own exit.
 package agent

@@ -33,7 +33,9 @@ type task struct {
 	startedAt, endedAt time.Time
 	errs               []string
 	stopping           bool
-	reason             string // why it was stopped
+	reason             string    // why it was stopped
+	stopNote           string    // for its Error, should the stop end it (reasonDisconnect)
+	stopAt             time.Time // when the stop began (SIGTERM)
 	killAt             time.Time
 	killTimer          *time.Timer
 	deadline           time.Time
@@ -151,17 +153,25 @@ func (a *Agent) wait(t *task) {
 		code := x.Code
 		t.exitCode, t.signal = &code, x.Signal
 	}
-	switch t.reason {
+	reason := t.reason
+	if t.stopAt.After(x.At) {
+		// The main process had ended by itself (its output was still
+		// being read, its group cleared) when the stop began: the stop
+		// did not end it, and its end is its own.
+		reason = ""
+	}
+	switch reason {
 	case signalRuntimeLimit:
 		t.signal = signalRuntimeLimit
 	case reasonShutdown, reasonDisconnect:
 		// It did not end by itself, nor because the server asked: however
 		// it exited (a checkpoint saved on SIGTERM, exit 0), the job did
-		// not finish. Lost, the server ends the attempt as for a node lost
-		// (a disconnect's reason is in errs already).
+		// not finish. Lost, the server ends the attempt as for a node lost.
 		t.state = api.ReplicaLost
-		if t.reason == reasonShutdown {
+		if reason == reasonShutdown {
 			t.errs = append(t.errs, "its node's agent stopped it while shutting down")
+		} else if t.stopNote != "" {
+			t.errs = append(t.errs, t.stopNote)
 		}
 	}
 	for _, timer := range []*time.Timer{t.killTimer, t.deadlineTimer} {
@@ -201,7 +211,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 		return
 	}
 	if !t.stopping {
-		t.stopping, t.reason = true, why
+		t.stopping, t.reason, t.stopAt = true, why, time.Now()
 		if err := t.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "task", t.name(), "pid", t.pid, "err", err)
 		}

@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A task whose main process ended on its own before the agent began to
+// stop it keeps its own end: the stop did not end it. The agent still
+// reads its output meanwhile (a process that left it holds its stdout),
+// and a shutdown or a runtime limit that comes then must not turn an
+// exit 0 into a task lost or stopped at its limit.
+func TestEndBeforeTheStopKeepsItsExit(t *testing.T) {
+	// The main process exits 0 and leaves a process out of its group and
+	// without its mark (so the agent does not kill it) holding its
+	// output for a while.
+	const script = `setsid env -i sleep 3 &
+echo $! > "$ESC"
+echo $$ > "$READY"
+exit 0`
+	for _, tc := range []struct {
+		name string
+		stop func(t *testing.T, srv *fakeServer, task api.Task, shutdown func())
+	}{
+		{"shutdown", func(t *testing.T, _ *fakeServer, _ api.Task, shutdown func()) { shutdown() }},
+		{"runtime limit", func(t *testing.T, srv *fakeServer, task api.Task, _ func()) {
+			past := time.Now().Add(-time.Second)
+			task.Deadline = &past
+			srv.assign(task)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFakeServer()
+			cancel, done := runGPUAgent(t, srv, Config{Name: "n1", Heartbeat: 50 * time.Millisecond})
+			stopped := false
+			shutdown := func() {
+				if !stopped {
+					stopped = true
+					cancel()
+					if err := <-done; err != nil {
+						t.Errorf("Run: %v", err)
+					}
+				}
+			}
+			t.Cleanup(shutdown)
+			dir := t.TempDir()
+			esc, ready := filepath.Join(dir, "escaped"), filepath.Join(dir, "ready")
+			task := sh("j-done", 0, script, map[string]string{"ESC": esc, "READY": ready})
+			srv.assign(task)
+			pid := readPID(t, ready)
+			t.Cleanup(func() { _ = killPID(readPID(t, esc)) })
+			eventually(t, 2*time.Second, func() bool { return gone(pid) }, "the task's main process %d to end and be reaped", pid)
+			if st, ok := srv.last("j-done", 0, 1); ok && ended(st) {
+				t.Fatalf("the agent reported the end (%+v) before the stop: the test needs it still reading the output", st)
+			}
+			tc.stop(t, srv, task, shutdown)
+			st := srv.waitStatus(t, "j-done", 0, 1, ended)
+			if st.State != api.ReplicaExited || deref(st.ExitCode) != 0 || st.Signal != "" {
+				t.Errorf("status %+v, want exited 0 with no signal: the main process ended by itself before the stop", st)
+			}
+		})
+	}
+}
