@@ -123,7 +123,11 @@ type Agent struct {
 	// said are not finished; nil when they did not say (an older server).
 	unfinished map[string]bool
 	gpuUse     map[int]int // tasks holding each GPU
-	closing    bool
+	// uncapDue holds the GPUs that refused their own limit back when
+	// their cap ended (caps.go): recorded in caps.json until they take
+	// it, which the agent tries again at every heartbeat.
+	uncapDue map[int]bool
+	closing  bool
 	// stopAfterDisconnect is the server's (Registered), and
 	// disconnectTimer fires that long after its last answered call
 	// (disconnect.go); disconnected is set from then until the next
@@ -174,7 +178,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
-		gpuUse: map[int]int{}, mux: http.NewServeMux(),
+		gpuUse: map[int]int{}, uncapDue: map[int]bool{}, mux: http.NewServeMux(),
 		diskUsed: func() (float64, error) { return diskUsage(cfg.DataDir) },
 	}
 	if cfg.Devices != nil {

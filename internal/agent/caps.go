@@ -15,13 +15,19 @@ import (
 // every later task would run under it.
 const capsFile = "caps.json"
 
-// recordCapsLocked writes, for every GPU a task has capped, the limit
-// to restore; no file when none is capped.
+// recordCapsLocked writes, for every GPU a task has capped or that
+// refused its own limit back (uncapDue), the limit to restore; no file
+// when none is capped.
 func (a *Agent) recordCapsLocked() {
 	if a.cfg.DataDir == "" {
 		return
 	}
 	capped := map[int]int{}
+	for g := range a.uncapDue {
+		if base := a.baseLimits[g]; base > 0 {
+			capped[g] = base
+		}
+	}
 	for _, t := range a.tasks {
 		if !t.capped {
 			continue
@@ -69,9 +75,35 @@ func (a *Agent) undoCaps() {
 		}
 		a.log.Warn("a previous agent left the GPU capped: restoring its limit", "gpu", g, "watts", w)
 		if err := a.cfg.Devices.SetPowerLimit(g, w); err != nil {
-			a.log.Warn("cannot restore GPU power limit", "gpu", g, "watts", w, "err", err)
+			a.log.Warn("cannot restore GPU power limit; trying again at every heartbeat", "gpu", g, "watts", w, "err", err)
+			a.uncapDue[g] = true
 		}
 		a.baseLimits[g] = w
 	}
-	_ = os.Remove(path)
+	a.recordCapsLocked() // what is still to restore, or no file
+}
+
+// retryUncapsLocked tries again to give the GPUs that refused their own
+// limit back (uncapDue) that limit, but for those a running task has
+// capped since, and records what is left to restore.
+func (a *Agent) retryUncapsLocked() {
+	if len(a.uncapDue) == 0 {
+		return
+	}
+	n := len(a.uncapDue)
+	for g := range a.uncapDue {
+		if a.cappedByOtherLocked(nil, g) {
+			continue // its task's uncap restores it
+		}
+		base := a.baseLimits[g]
+		if err := a.cfg.Devices.SetPowerLimit(g, base); err != nil {
+			a.log.Debug("cannot restore GPU power limit yet", "gpu", g, "watts", base, "err", err)
+			continue
+		}
+		a.log.Info("GPU power limit restored", "gpu", g, "watts", base)
+		delete(a.uncapDue, g)
+	}
+	if len(a.uncapDue) != n {
+		a.recordCapsLocked()
+	}
 }

@@ -1,8 +1,14 @@
 package agent
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
 // A second agent started on the data directory of a running one is
@@ -30,4 +36,53 @@ func TestRefusedSecondAgentLeavesTheCapsAlone(t *testing.T) {
 	if got := recordedCaps(t, a); got[1] != 700 {
 		t.Errorf("caps.json %v after a second agent was refused, want 700 W still to restore for GPU 1", got)
 	}
+}
+
+// flakyLimits fails, while failing is set, every power limit it is asked
+// to set to watts (a GPU that refuses its own limit back: the driver
+// busy, the GPU resetting).
+type flakyLimits struct {
+	gpu.Devices
+	watts   int
+	failing atomic.Bool
+}
+
+func (f *flakyLimits) SetPowerLimit(index, watts int) error {
+	if watts == f.watts && f.failing.Load() {
+		return fmt.Errorf("gpu: set power limit of GPU %d to %d W: %w", index, watts, gpu.ErrPowerLimit)
+	}
+	return f.Devices.SetPowerLimit(index, watts)
+}
+
+// A GPU that refuses its own limit back when its task's cap ends stays
+// recorded in caps.json, so that a crash of the agent does not leave the
+// cap to be taken for the GPU's own limit, and the agent puts the limit
+// back once the GPU takes it.
+func TestFailedUncapIsKeptAndRetried(t *testing.T) {
+	srv := newFakeServer()
+	var flaky *flakyLimits
+	a := startAgent(t, srv, func(c *Config) { // two H100s, 700 W
+		flaky = &flakyLimits{Devices: c.Devices, watts: 700}
+		c.Devices = flaky
+	})
+	stop := filepath.Join(t.TempDir(), "stop")
+	task := sh("j-cap", 0, `while [ ! -e "$STOP" ]; do sleep 0.02; done`, map[string]string{"STOP": stop})
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-cap", 0, 1, running)
+	flaky.failing.Store(true)
+	touch(t, stop)
+	srv.waitStatus(t, "j-cap", 0, 1, ended)
+	settled(a)
+	if lim := limitOf(a, 1); lim != 300 {
+		t.Fatalf("GPU 1 limit %d W, want the 300 W cap it could not be taken back from", lim)
+	}
+	if got := recordedCaps(t, a); got[1] != 700 {
+		t.Errorf("caps.json %v while GPU 1 is still capped, want 700 W to restore", got)
+	}
+	flaky.failing.Store(false)
+	eventually(t, 5*time.Second, func() bool { return limitOf(a, 1) == 700 },
+		"GPU 1 back at 700 W once it takes its limit again (it is at %d W)", limitOf(a, 1))
+	eventually(t, 5*time.Second, func() bool { settled(a); return recordedCaps(t, a) == nil },
+		"caps.json gone once no GPU is capped: %v", recordedCaps(t, a))
 }

@@ -88,7 +88,9 @@
 //     refuse is reported in Error; the task runs.
 //     While a GPU is capped, its limit before the cap is recorded in
 //     DataDir/caps.json: an agent started after a crash of the previous
-//     one restores it (caps.go).
+//     one restores it (caps.go). A GPU that refuses its limit back when
+//     the cap ends stays recorded, and the agent tries again at every
+//     heartbeat until it takes it.
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.

@@ -168,6 +168,7 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 // the node stays registered.
 func (a *Agent) beat(ctx context.Context) error {
 	a.mu.Lock()
+	a.retryUncapsLocked()
 	tasks, final := a.statusesLocked()
 	node, version, leaving := a.node, a.version, a.closing
 	a.mu.Unlock()

@@ -352,7 +352,9 @@ func (a *Agent) liftLocked(t *task) {
 
 // restoreLocked gives capped task t's GPUs back the limit they had when
 // the agent started, but for those held reports; a task that runs on
-// (running) also gets a failure in its error.
+// (running) also gets a failure in its error. A GPU that refuses the
+// limit stays recorded in caps.json and is tried again
+// (retryUncapsLocked).
 func (a *Agent) restoreLocked(t *task, held func(g int) bool, running bool) {
 	if !t.capped {
 		return
@@ -367,8 +369,11 @@ func (a *Agent) restoreLocked(t *task, held func(g int) bool, running bool) {
 			if running {
 				t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
 			}
-			a.log.Warn("cannot restore GPU power limit", "task", t.name(), "gpu", g, "watts", base, "err", err)
+			a.log.Warn("cannot restore GPU power limit; trying again at every heartbeat", "task", t.name(), "gpu", g, "watts", base, "err", err)
+			a.uncapDue[g] = true
+			continue
 		}
+		delete(a.uncapDue, g)
 	}
 	a.recordCapsLocked()
 }
