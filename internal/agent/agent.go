@@ -85,6 +85,7 @@ const (
 	debounce             = 5 * time.Millisecond
 	minPollGap           = time.Second     // between unchanged answers
 	kickGrace            = 2 * time.Second // a long poll still out this long after a heartbeat saw a newer version is cut short
+	defaultDeadlineCheck = time.Minute     // a task's deadline is checked against the wall clock at least this often
 )
 
 // Agent runs one node's tasks. Create it with New and start it with Run.
@@ -102,6 +103,10 @@ type Agent struct {
 
 	retryMin, retryMax time.Duration           // backoff of failed calls
 	diskUsed           func() (float64, error) // percent used of DataDir's file system
+	// now is the wall clock that tasks' deadlines are read on, checked
+	// at least every deadlineCheck (task.go); both are read under mu.
+	now           func() time.Time
+	deadlineCheck time.Duration
 
 	changed chan struct{} // a task changed state (capacity 1)
 	kick    chan struct{} // a heartbeat saw newer assignments (capacity 1)
@@ -175,6 +180,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		cfg: cfg, srv: srv, rt: cfg.Runtime, log: cfg.Logger.With("node", cfg.Name),
 		baseLimits: map[int]int{},
 		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second,
+		now: time.Now, deadlineCheck: defaultDeadlineCheck,
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},

@@ -19,8 +19,10 @@
 //
 // Reconciling: a listed task the agent has never started is started; a
 // listed task marked Stop gets SIGTERM, and SIGKILL of its whole process
-// group GraceSeconds later; a task past its Deadline is stopped the same
-// way and reported with Signal "runtime-limit"; a running task that is not
+// group GraceSeconds later; a task past its Deadline (a time of the wall
+// clock, read again at least every minute: a clock stepped meanwhile moves
+// the stop) is stopped the same way and reported with Signal
+// "runtime-limit"; a running task that is not
 // listed at all is an orphan and is stopped with zero grace. A (job,
 // replica, attempt) is never started twice on a node: not by one agent
 // process, nor by the next one after a crash, which reports "lost" every

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,5 +63,29 @@ exit 0`
 				t.Errorf("status %+v, want exited 0 with no signal: the main process ended by itself before the stop", st)
 			}
 		})
+	}
+}
+
+// A task's deadline is a time of the wall clock: when the clock is
+// stepped forward past it while the task runs (NTP correcting a clock
+// that was behind), the task is stopped at its runtime limit then, not
+// once the time the deadline was away when it was set has elapsed.
+func TestDeadlineFollowsAClockStep(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	var step atomic.Int64 // added to the wall clock
+	a.mu.Lock()
+	a.now = func() time.Time { return time.Now().Add(time.Duration(step.Load())) }
+	a.deadlineCheck = 50 * time.Millisecond
+	a.mu.Unlock()
+	task := sh("j-step", 0, `exec sleep 30`, nil)
+	deadline := time.Now().Add(time.Hour)
+	task.Deadline = &deadline
+	srv.assign(task)
+	srv.waitStatus(t, "j-step", 0, 1, running)
+	step.Store(int64(time.Hour + time.Minute))
+	st := srv.waitStatus(t, "j-step", 0, 1, ended)
+	if st.Signal != signalRuntimeLimit {
+		t.Errorf("status %+v, want stopped at its runtime limit once the clock passed its deadline", st)
 	}
 }

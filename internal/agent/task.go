@@ -253,13 +253,29 @@ func (a *Agent) armDeadlineLocked(t *task) {
 	if d.IsZero() {
 		return
 	}
-	t.deadlineTimer = time.AfterFunc(max(time.Until(d), 0), func() {
+	// A timer counts elapsed time, not the wall clock's: should the
+	// clock be stepped (NTP correcting it), the deadline is read anew
+	// at least every deadlineCheck.
+	var timer *time.Timer
+	timer = time.AfterFunc(a.untilDeadlineLocked(d), func() {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		if t.deadline.Equal(d) {
-			a.stopLocked(t, t.grace(), signalRuntimeLimit)
+		if !t.deadline.Equal(d) || t.deadlineTimer != timer {
+			return
 		}
+		if left := a.untilDeadlineLocked(d); left > 0 {
+			timer.Reset(left)
+			return
+		}
+		a.stopLocked(t, t.grace(), signalRuntimeLimit)
 	})
+	t.deadlineTimer = timer
+}
+
+// untilDeadlineLocked is how long to wait before the deadline d is
+// checked: until it by the wall clock, at most deadlineCheck.
+func (a *Agent) untilDeadlineLocked(d time.Time) time.Duration {
+	return min(max(d.Sub(a.now()), 0), a.deadlineCheck)
 }
 
 // holdGPUsLocked counts the task's GPUs in (or out of) use, and tells a
