@@ -124,9 +124,10 @@ func (r *processes) leads(pid int) bool {
 
 // killLeftovers kills the process groups a previous agent recorded that
 // still run (same leader, same start time, or the leader gone and
-// members left) and every process carrying a
-// recorded mark, the leader gone (or never recorded) or not; it waits
-// (groupGoneWait at most) until none of those is left, and forgets them.
+// members left) and every process carrying a recorded mark, with its
+// group, the leader gone (or never recorded) or not; it waits
+// (groupGoneWait at most) until no marked process is left, and forgets
+// them.
 func (r *processes) killLeftovers() {
 	path := filepath.Join(r.dataDir, groupsFile)
 	b, err := os.ReadFile(path)
@@ -161,6 +162,15 @@ func (r *processes) killLeftovers() {
 		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
 		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)
 	}
+	// A marked process's group goes with it: one recorded by its mark
+	// alone (the agent died as it started) has members that do not carry
+	// the mark (they cleared their environment).
+	own := syscall.Getpgrp()
+	for _, pid := range marked(marks...) {
+		if pgid, err := procGroup(pid); err == nil && pgid > 1 && pgid != own {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+	}
 	n := len(killMarked(marks...))
 	if n > 0 {
 		r.log.Warn("killing the processes of its tasks a previous agent left running", "processes", n)
@@ -178,19 +188,38 @@ func (r *processes) killLeftovers() {
 // procStart is a process's start time in clock ticks since boot, field
 // 22 of /proc/PID/stat.
 func procStart(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procStat(pid)
 	if err != nil {
 		return 0, err
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22 is the 20th after the name
+}
+
+// procGroup is a process's process group ID, field 5 of /proc/PID/stat.
+func procGroup(pid int) (int, error) {
+	f, err := procStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(f[2]) // field 5 is the 3rd after the name
+}
+
+// procStat is the fields of /proc/PID/stat after the command name (field
+// 2): field 3 first. There are at least 20.
+func procStat(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
 	}
 	// The command name (field 2) is in parentheses and may hold spaces.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+		return nil, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+		return nil, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
 	}
-	return strconv.ParseUint(f[19], 10, 64) // field 22 is the 20th after the name
+	return f, nil
 }

@@ -132,3 +132,31 @@ exit 0`, map[string]string{"PIDS": pids})
 	eventually(t, 5*time.Second, func() bool { return !alive(child) },
 		"the previous task's process %d, in its group without its mark, to be killed", child)
 }
+
+// An agent killed as its task's process started recorded the task's
+// mark only, not yet its group: the next agent finds the process by its
+// mark, and kills its group with it, processes that do not carry the
+// mark included.
+func TestKillsTheGroupOfAMarkedLeftover(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	mark := newMark()
+	leader := exec.Command("/bin/sh", "-c", `env -i sleep 300 &
+echo $! > "$PIDS/child"
+exec sleep 300`)
+	leader.Env = append(taskBaseEnv(), "PIDS="+pids, mark)
+	leader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := leader.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = leader.Process.Kill(); _ = leader.Wait() })
+	child := readPID(t, filepath.Join(pids, "child"))
+	t.Cleanup(func() { _ = killPID(child) })
+	b, _ := json.Marshal([]group{{Task: "j/0/1", Mark: mark}}) // as recorded before the process started
+	if err := os.WriteFile(filepath.Join(dir, groupsFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
+	eventually(t, 5*time.Second, func() bool { return !alive(child) && !alive(leader.Process.Pid) },
+		"the previous task's process %d and its group's %d, without the mark, to be killed", leader.Process.Pid, child)
+}
