@@ -14,7 +14,7 @@ func (f *Fake) open() (Devices, error) { return FromNVML(f.library()) }
 func (f *Fake) library() nvml.Interface {
 	devs := make([]nvml.Device, len(f.gpus))
 	for i := range devs {
-		devs[i] = f.device(i)
+		devs[i] = quietDevice{f.device(i)}
 	}
 	return &mock.Interface{
 		InitFunc:           func() nvml.Return { return nvml.SUCCESS },
@@ -71,4 +71,18 @@ func (f *Fake) device(i int) *mock.Device {
 			return nvml.SUCCESS
 		},
 	}
+}
+
+// quietDevice is a mock device that keeps no record of the calls made
+// with arguments: go-nvml's mock appends each call to a list it never
+// trims (a call without arguments is recorded in no memory), and a fake
+// agent reads and caps its GPUs for as long as it runs.
+type quietDevice struct{ *mock.Device }
+
+func (d quietDevice) GetTemperature(s nvml.TemperatureSensors) (uint32, nvml.Return) {
+	return d.GetTemperatureFunc(s)
+}
+
+func (d quietDevice) SetPowerManagementLimit(mw uint32) nvml.Return {
+	return d.SetPowerManagementLimitFunc(mw)
 }
