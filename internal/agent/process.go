@@ -117,7 +117,7 @@ func (p *process) Signal(sig syscall.Signal) error {
 // group.
 func (p *process) Wait() Exit {
 	err := p.cmd.Wait()
-	x := Exit{At: time.Now().UTC()}
+	x := Exit{At: time.Now()} // with its monotonic reading: the agent compares it with its stops
 	p.clearGroup()
 	p.logs.finish(p.r)
 	p.r.untrack(p.mark)

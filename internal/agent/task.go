@@ -143,10 +143,10 @@ func (a *Agent) wait(t *task) {
 	defer a.procs.Done()
 	x := t.proc.Wait()
 	if x.At.IsZero() {
-		x.At = time.Now().UTC()
+		x.At = time.Now()
 	}
 	a.mu.Lock()
-	t.state, t.endedAt = api.ReplicaExited, x.At
+	t.state, t.endedAt = api.ReplicaExited, x.At.UTC()
 	if x.Err != nil {
 		t.errs = append(t.errs, fmt.Sprintf("wait: %v", x.Err))
 	} else {
@@ -157,7 +157,9 @@ func (a *Agent) wait(t *task) {
 	if t.stopAt.After(x.At) {
 		// The main process had ended by itself (its output was still
 		// being read, its group cleared) when the stop began: the stop
-		// did not end it, and its end is its own.
+		// did not end it, and its end is its own. (On the monotonic
+		// clock when the runtime's end has its reading, as the default
+		// one's has: a step of the wall clock does not change the order.)
 		reason = ""
 	}
 	switch reason {
