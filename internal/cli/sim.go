@@ -90,7 +90,47 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if err := outDir("--out", o.out); err != nil {
 		return err
 	}
+	if err := inputsNotOutputs(o.out, simOutputs, o.inputs()); err != nil {
+		return err
+	}
 	return ownOutputs(o.out, simOutputs, func() error { return simulate(cmd, o) })
+}
+
+// flagFile is an input file and the flag that names it.
+type flagFile struct{ flag, path string }
+
+// inputs are the files the run reads.
+func (o *simOpts) inputs() []flagFile {
+	in := []flagFile{{"--facility", o.facility}, {"--workload", o.workload}, {"--philly", o.philly}, {"--vc-nodes", o.vcNodes}}
+	for _, g := range o.grid {
+		if _, path, ok := strings.Cut(g, "="); ok {
+			in = append(in, flagFile{"--grid", path})
+		}
+	}
+	return in
+}
+
+// inputsNotOutputs refuses an input that is one of the files names in
+// dir, which the run removes before it starts: the input would be gone
+// unread (a trace named jobs.csv replayed into its own directory).
+func inputsNotOutputs(dir string, names []string, inputs []flagFile) error {
+	for _, in := range inputs {
+		if in.path == "" {
+			continue
+		}
+		fi, err := os.Stat(in.path)
+		if err != nil {
+			continue // its reader says what is wrong with it
+		}
+		for _, name := range names {
+			// a link there is removed, not what it points to
+			if out, err := os.Lstat(filepath.Join(dir, name)); err == nil && os.SameFile(fi, out) {
+				return usageError{fmt.Errorf("%s %s is the %s that the run writes into --out %s, and would be replaced: give another --out, or move or rename the file",
+					in.flag, in.path, name, dir)}
+			}
+		}
+	}
+	return nil
 }
 
 // simulate checks the flags, loads the inputs, runs the twin and writes
