@@ -61,14 +61,19 @@ the last byte printed, so that no output is lost or printed twice.`,
 // reconnects, saying so on stderr, and resumes where it was.
 func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOptions) error {
 	ctx := ctxOf(cmd)
-	if lo.Follow && lo.Attempt == 0 {
-		// Pinned, so that a reconnection follows the same attempt and
-		// knows when its replica ended.
-		j, err := getJob(ctx, c, id, cmd.ErrOrStderr())
+	if lo.Follow {
+		// The first call is not retried: a server never reached (down,
+		// or a wrong address) fails the command at once, as it does
+		// every other; once reached, a restart is ridden out.
+		j, err := c.GetJob(ctx, id)
 		if err != nil {
 			return err
 		}
-		lo.Attempt = j.Attempt
+		if lo.Attempt == 0 {
+			// Pinned, so that a reconnection follows the same attempt
+			// and knows when its replica ended.
+			lo.Attempt = j.Attempt
+		}
 	}
 	f := newLogFollower(c, id, lo, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	f.reconnect = lo.Follow
