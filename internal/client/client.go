@@ -197,6 +197,10 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			c.mu.Unlock()
 			return resp, nil
 		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// this server took the request and did not answer in time
+			return nil, &TransportError{Addr: c.addrs[k], Err: ctx.Err()}
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -76,6 +78,15 @@ func (e *TransportError) Error() string {
 	if errors.As(e.Err, &ua) {
 		return fmt.Sprintf("the Carnot server at %s: its TLS certificate is not signed by a CA this client trusts; "+
 			"give the server's CA certificate with --ca or CARNOT_CA (carnot dev's is DATA-DIR/tls/ca.crt)", e.Addr)
+	}
+	var ne net.Error
+	if errors.Is(e.Err, context.DeadlineExceeded) || (errors.As(e.Err, &ne) && ne.Timeout()) {
+		why := ""
+		if ue := (*url.Error)(nil); errors.As(e.Err, &ue) && !errors.Is(ue.Err, context.DeadlineExceeded) {
+			why = " (" + strings.TrimPrefix(ue.Err.Error(), "net/http: ") + ")"
+		}
+		return fmt.Sprintf("the Carnot server at %s did not answer in time%s: it may be stopped, overloaded or stuck "+
+			"(its log and /readyz say more); try again later", e.Addr, why)
 	}
 	return fmt.Sprintf("the Carnot server at %s: %v", e.Addr, e.Err)
 }
