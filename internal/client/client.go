@@ -197,9 +197,9 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			c.mu.Unlock()
 			return resp, nil
 		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if cause := context.Cause(ctx); ctx.Err() != nil && errors.Is(cause, context.DeadlineExceeded) {
 			// this server took the request and did not answer in time
-			return nil, &TransportError{Addr: c.addrs[k], Err: ctx.Err()}
+			return nil, &TransportError{Addr: c.addrs[k], Err: cause}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

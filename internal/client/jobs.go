@@ -189,16 +189,49 @@ func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (*LogStream,
 	if o.Offset > 0 {
 		q.Set("offset", strconv.FormatInt(o.Offset, 10))
 	}
-	resp, err := c.streamResponse(ctx, &request{method: http.MethodGet, path: "/v1/jobs/" + seg(id) + "/logs", query: q,
-		header: http.Header{"Accept": {"text/plain, */*"}}})
+	r := &request{method: http.MethodGet, path: "/v1/jobs/" + seg(id) + "/logs", query: q,
+		header: http.Header{"Accept": {"text/plain, */*"}}}
+	if o.Follow || c.timeout <= 0 {
+		// a followed log may wait for output for hours
+		resp, err := c.streamResponse(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return logStream(resp, resp.Body), nil
+	}
+	// The answer must begin in time; the body (up to what the node
+	// keeps) may take longer.
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(c.timeout+logsStartWait, func() { cancel(context.DeadlineExceeded) })
+	resp, err := c.streamResponse(ctx, r)
+	t.Stop()
 	if err != nil {
+		cancel(nil)
 		return nil, err
 	}
-	ls := &LogStream{ReadCloser: resp.Body}
+	return logStream(resp, cancelOnClose{resp.Body, func() { cancel(nil) }}), nil
+}
+
+// logStream is resp's body rc with the bytes its node dropped.
+func logStream(resp *http.Response, rc io.ReadCloser) *LogStream {
+	ls := &LogStream{ReadCloser: rc}
 	if n, err := strconv.ParseInt(resp.Header.Get(api.LogDroppedHeader), 10, 64); err == nil && n > 0 {
 		ls.Dropped = n
 	}
-	return ls, nil
+	return ls
+}
+
+// cancelOnClose is a body whose Close also releases its request's
+// context.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // Events returns a job's events after sequence number after (GET
@@ -230,3 +263,7 @@ func (c *Client) Why(ctx context.Context, id string) (*api.Why, error) {
 func (c *Client) Checkpoint(ctx context.Context, id string, ack api.CheckpointAck) error {
 	return c.post(ctx, "/v1/jobs/"+seg(id)+"/checkpoint", ack, nil)
 }
+
+// logsStartWait is how long the server may wait, before it answers a
+// log request, for the replica to start (its waitStarted).
+var logsStartWait = time.Minute

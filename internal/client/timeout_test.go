@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,5 +41,53 @@ func TestTimeoutNamesTheServer(t *testing.T) {
 	cancel()
 	if _, err := c.ListJobs(ctx, ListOptions{}); !errors.Is(err, context.Canceled) || errors.As(err, &te) {
 		t.Errorf("cancelled call: %v (%T), want context.Canceled alone", err, err)
+	}
+}
+
+// TestLogsWithoutFollowTimesOut: Logs is a stream, sent without the
+// client's timeout, so `carnot logs JOB` against a server that took the
+// request and never answered waited for ever. Without Follow, the
+// answer must begin within the timeout and the server's own wait for a
+// replica to start (logsStartWait); the body may then take its time.
+// A followed log may wait for output for hours, and is not bounded.
+func TestLogsWithoutFollowTimesOut(t *testing.T) {
+	defer func(d time.Duration) { logsStartWait = d }(logsStartWait)
+	logsStartWait = 50 * time.Millisecond
+	release := make(chan struct{})
+	defer close(release)
+	c, srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("replica") == "1" { // answers at once, then writes slowly
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+			_, _ = w.Write([]byte("late\n"))
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}, WithTimeout(50*time.Millisecond))
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Logs(context.Background(), "j1", LogOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		want := "the Carnot server at " + srv.URL + " did not answer in time"
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("got %v\nwant it to start with %s", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Logs without Follow still waits after 5s for a server that never answers")
+	}
+	rc, err := c.Logs(context.Background(), "j1", LogOptions{Replica: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, err := io.ReadAll(rc); err != nil || string(b) != "late\n" {
+		t.Errorf("a body slower than the timeout: %q, %v", b, err)
 	}
 }
