@@ -54,7 +54,7 @@ func (r *remote) addServerFlag(cmd *cobra.Command) {
 func (r *remote) clientOptions(extra ...client.Option) ([]client.Option, error) {
 	cr, err := cliCredentials(r.token, r.ca)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--ca: %w", err)}
+		return nil, err // a file that cannot be read: a failure, not a usage error
 	}
 	env := addrEnv
 	if r.admin {

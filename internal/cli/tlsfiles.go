@@ -134,23 +134,35 @@ func cliCredentials(tokenFlag, caFlag string) (credentials, error) {
 			c.token = strings.TrimSpace(string(b))
 		}
 	}
-	caFile := caFlag
+	caFile, from := caFlag, "--ca"
 	if caFile == "" {
-		caFile = os.Getenv(caEnv)
+		caFile, from = os.Getenv(caEnv), caEnv
 	}
 	if caFile == "" {
 		if p := filepath.Join(devDataDir, tlsDir, pki.CACertFile); fileExists(p) {
-			caFile = p
+			caFile, from = p, "carnot dev's CA"
 		}
 	}
 	if caFile != "" {
 		pool, err := pki.LoadPool(caFile)
 		if err != nil {
-			return c, err
+			return c, caError(from, caFile, err)
 		}
 		c.roots = pool
 	}
 	return c, nil
+}
+
+// caError says which CA file, given where (from), could not be read
+// and why, without repeating its name.
+func caError(from, file string, err error) error {
+	why := strings.TrimPrefix(err.Error(), "read CA certificates "+file+": ")
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		why = pe.Err.Error()
+	}
+	return &wrapped{msg: fmt.Sprintf("%s %s: %s; give the CA certificate that signed the server's (carnot dev's is DATA-DIR/tls/ca.crt)",
+		from, file, why), err: err}
 }
 
 func fileExists(p string) bool {
