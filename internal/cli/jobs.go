@@ -77,7 +77,7 @@ func runJobs(cmd *cobra.Command, o *jobsOpts) error {
 	if o.limit > 0 {
 		lo.Limit = min(o.limit, 1000)
 	}
-	var jobs []api.Job
+	jobs := []api.Job{} // -o json: [] when none, as the API answers, not null
 	for {
 		l, err := c.ListJobs(ctxOf(cmd), lo)
 		if err != nil {

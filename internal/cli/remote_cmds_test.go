@@ -669,3 +669,17 @@ func TestJobsEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestJobsEmptyJSON: an empty list printed {"jobs": null} (YAML "jobs:
+// null") where the API answers [], so `carnot jobs -o json | jq
+// '.jobs[]'` failed when no job matched. It is an empty list.
+func TestJobsEmptyJSON(t *testing.T) {
+	f := newFake(t)
+	f.jobs = nil
+	for format, want := range map[string]string{"json": "{\n  \"jobs\": []\n}\n", "yaml": "jobs: []\n"} {
+		code, out, errs := carnot("jobs", "--server", f.srv.URL, "-o", format)
+		if code != 0 || out != want {
+			t.Errorf("jobs -o %s: exit %d, stdout %q, stderr %q; want stdout %q", format, code, out, errs, want)
+		}
+	}
+}
