@@ -89,7 +89,7 @@ func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 	base := client.NewKey()
 	var done []*api.Job
 	defer func() {
-		if o.output != outTable && len(done) > 0 {
+		if o.output != outTable { // the jobs submitted, [] when none (all skipped, or the first refused)
 			list := api.JobList{Jobs: make([]api.Job, len(done))}
 			for i, j := range done {
 				list.Jobs[i] = *j
