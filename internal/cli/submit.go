@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,18 +45,26 @@ After a submission that stopped part way, --skip-existing submits the
 file again, passing over the jobs whose IDs exist already (it does not
 compare their specs).`,
 		Example: `  carnot submit -f jobs.yaml
+  gen-sweep | carnot submit -f -
   carnot submit -f train.yaml -f eval.jsonl -o json
   carnot submit -f sweep.yaml --skip-existing   # after a submission that stopped part way`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSubmit(cmd, &o) },
 	}
 	o.addFlags(cmd)
-	cmd.Flags().StringArrayVarP(&o.files, "file", "f", nil, "job file (YAML, JSON or JSONL); repeatable")
+	cmd.Flags().StringArrayVarP(&o.files, "file", "f", nil, "job file (YAML, JSON or JSONL; - reads YAML or JSON from standard input); repeatable")
 	cmd.Flags().BoolVar(&o.skipExisting, "skip-existing", false, "pass over jobs whose id exists already on the server, instead of stopping there")
 	_ = cmd.MarkFlagRequired("file")
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json", "jsonl", "ndjson")
 	return cmd
 }
+
+// stdinFile is the -f that reads standard input, as kubectl's; its jobs
+// are named stdinName in messages and automatic IDs (stdin-1, …).
+const (
+	stdinFile = "-"
+	stdinName = "stdin"
+)
 
 // pendingJob is one job to submit: its JSON object and where it came
 // from.
@@ -71,8 +80,11 @@ type pendingJob struct {
 func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 	var todo []pendingJob
 	var errs []error // every file is checked before anything is sent
+	if n := slices.Index(o.files, stdinFile); n >= 0 && slices.Index(o.files[n+1:], stdinFile) >= 0 {
+		return usageError{errors.New("-f - is given twice: standard input is read once")}
+	}
 	for _, path := range o.files {
-		jobs, err := loadForSubmit(path, cmd.ErrOrStderr())
+		jobs, err := loadForSubmit(path, cmd.InOrStdin(), cmd.ErrOrStderr())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -195,8 +207,18 @@ func (w *wrapped) Unwrap() error { return w.err }
 //     them.
 //   - submit_time (set by traces for the twin) is the server's to record;
 //     it is dropped, with a warning on warn.
-func loadForSubmit(path string, warn io.Writer) ([]pendingJob, error) {
-	jobs, given, err := jobspec.LoadFileToSubmit(path)
+func loadForSubmit(path string, stdin io.Reader, warn io.Writer) ([]pendingJob, error) {
+	var (
+		jobs  []*model.Job
+		given []jobspec.Given
+		err   error
+	)
+	if path == stdinFile {
+		path = stdinName
+		jobs, given, err = jobspec.LoadToSubmit(path, stdin)
+	} else {
+		jobs, given, err = jobspec.LoadFileToSubmit(path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -82,6 +83,22 @@ func LoadFileToSubmit(path string) ([]*model.Job, []Given, error) {
 	return loadFile(path, nil, mode{submit: true})
 }
 
+// LoadToSubmit is LoadFileToSubmit for a job file read from r (standard
+// input), named name in messages and automatic IDs. With no file name to
+// tell its format by, it is JSON Lines when it holds one JSON object per
+// line, else YAML (which includes JSON).
+func LoadToSubmit(name string, r io.Reader) ([]*model.Job, []Given, error) {
+	data, err := fileLimits.Read(name, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read job file: %w", err)
+	}
+	// no name to tell the format by: one JSON object a line is JSON
+	// Lines, as a .json file holding them is reported to be
+	jsonl := secondJSONLine(".json", data) > 0
+	jobs, given, _, err := loadGiven(name, data, nil, mode{submit: true, jsonl: jsonl})
+	return jobs, given, err
+}
+
 // loadFile reads the job file at path, within fileLimits, and decodes
 // it as m asks.
 func loadFile(path string, fac *model.Facility, m mode) ([]*model.Job, []Given, error) {
@@ -119,6 +136,7 @@ type mode struct {
 	stored bool // Reload: keep what earlier versions accepted
 	replay bool // LoadFileToReplay: every job needs submit_time
 	submit bool // LoadFileToSubmit: every job needs what the server does
+	jsonl  bool // JSON Lines whatever the name (LoadToSubmit)
 }
 
 // load is Load and Reload; it also returns what reading the file cost,
@@ -137,7 +155,7 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	c := &yamlin.Collector{File: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
 	col := &collector{d: &decoder{c: c, stored: m.stored}}
-	if isJSONL(name) {
+	if m.jsonl || isJSONL(name) {
 		w = readJSONL(data, c, col.root) // line by line: no tree outlives its line
 	} else if line := secondJSONLine(name, data); line > 0 {
 		c.Add(line, "", "a second JSON value: one JSON object per line is JSON Lines; name the file .jsonl (a .json file holds one value, e.g. a list of jobs)")

@@ -148,15 +148,24 @@ func (l Limits) ReadFile(path string) ([]byte, error) {
 		}
 		buf.Grow(int(st.Size()) + bytes.MinRead)
 	}
-	var r io.Reader = f
+	return l.read(path, f, &buf)
+}
+
+// Read reads r (standard input), named name in messages, as ReadFile
+// reads a file that is not a regular one.
+func (l Limits) Read(name string, r io.Reader) ([]byte, error) {
+	return l.read(name, r, &bytes.Buffer{})
+}
+
+func (l Limits) read(name string, r io.Reader, buf *bytes.Buffer) ([]byte, error) {
 	if l.Bytes > 0 {
-		r = io.LimitReader(f, int64(l.Bytes)+1)
+		r = io.LimitReader(r, int64(l.Bytes)+1)
 	}
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, err
 	}
 	if l.Bytes > 0 && buf.Len() > l.Bytes {
-		return nil, ErrorList{{File: path, Msg: l.advise(fmt.Sprintf("%s is more than %d bytes, the limit", l.what(), l.Bytes))}}
+		return nil, ErrorList{{File: name, Msg: l.advise(fmt.Sprintf("%s is more than %d bytes, the limit", l.what(), l.Bytes))}}
 	}
 	return buf.Bytes(), nil
 }
