@@ -33,6 +33,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// cobra adds its completion group at ExecuteC, writing to the output
+	// set by then: add it now, to refuse its unknown words too
+	root.InitDefaultCompletionCmd()
+	refuseUnknown(root)
 	if cmd, err := root.ExecuteC(); err != nil {
 		var ex exitError
 		if errors.As(err, &ex) && ex.err == nil {
@@ -126,5 +130,31 @@ func NewRoot() *cobra.Command {
 		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newEventsCmd(), newCancelCmd(),
 		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newFenceCmd(false), newFenceCmd(true), newUsageCmd(),
 		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd(), newTokenCmd(), newWhoAmICmd())
+	refuseUnknown(root)
 	return root
+}
+
+// refuseUnknown makes each command group under root (carnot workload,
+// token, …; a group it made runnable is left as it is) refuse a word that is none of its subcommands as a usage
+// error, as the root does; cobra would print the group's help and
+// succeed. A group alone still prints its help.
+func refuseUnknown(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		refuseUnknown(c)
+		if !c.HasSubCommands() || c.Runnable() {
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.SuggestionsMinimumDistance = 2 // cobra's own, set only where it looks
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			err := fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				err = fmt.Errorf("%w (did you mean %s?)", err, strings.Join(s, " or "))
+			}
+			return usageError{err}
+		}
+	}
 }
