@@ -3,9 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/client"
 )
 
@@ -25,7 +27,8 @@ func newLogsCmd() *cobra.Command {
 		Long: `Copies a replica's standard output (or, with --stderr, its standard
 error) to this terminal, as the node agent that runs it recorded it. By
 default replica 0 of the current (or last) attempt; -f keeps following
-the output until the replica ends. When the server restarts or the
+the output until the replica ends, and waits (saying why on stderr) for
+a job that has not started yet. When the server restarts or the
 connection breaks, -f reconnects (saying so on stderr) and goes on from
 the last byte printed, so that no output is lost or printed twice.`,
 		Example: `  carnot logs train-1
@@ -68,6 +71,22 @@ func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOpti
 		j, err := c.GetJob(ctx, id)
 		if err != nil {
 			return err
+		}
+		// A job still in the queue has no output yet: wait for it to
+		// start, saying why it waits, as run -f does.
+		for said := ""; lo.Attempt == 0 && j.Attempt == 0 && !api.Final(j.State); {
+			if msg := waitLine(j); msg != said {
+				fmt.Fprintln(cmd.ErrOrStderr(), msg)
+				said = msg
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pollInterval):
+			}
+			if j, err = getJob(ctx, c, id, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
 		}
 		if lo.Attempt == 0 {
 			// Pinned, so that a reconnection follows the same attempt
