@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -25,6 +27,10 @@ func loadGrids(specs []string) ([]model.GridSeries, error) {
 		}
 		seen[zone] = path
 		gs, err := grid.LoadFile(zone, path)
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // a bad line names its file and line itself
+			return nil, &wrapped{msg: fmt.Sprintf("--grid %s=%s: %v", zone, path, pe.Err), err: err}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -95,3 +95,21 @@ func TestBundledGridCoversThisYearAndNext(t *testing.T) {
 		}
 	}
 }
+
+// TestGridFileMissing: a --grid file that cannot be opened failed with
+// "open F: no such file or directory" alone, naming neither the flag nor
+// the zone, where a bad line names its file and line. It names
+// --grid ZONE=FILE and the cause, once, as a failure (exit 1).
+func TestGridFileMissing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "fr.csv")
+	for _, args := range [][]string{
+		{"sim", "--out", t.TempDir(), "--grid", "FR=" + missing},
+		{"schedule", "--facility", smallFacility, "--workload", smallJobs, "--grid", "FR=" + missing},
+	} {
+		code, _, errs := carnot(args...)
+		want := "error: --grid FR=" + missing + ": no such file or directory\n"
+		if code != ExitFailure || errs != want {
+			t.Errorf("%s: exit %d, stderr %q\nwant exit %d, stderr %q", args[0], code, errs, ExitFailure, want)
+		}
+	}
+}
