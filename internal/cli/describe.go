@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,18 +45,41 @@ it waits when it does, and its events in order.`,
 			if err != nil {
 				return err
 			}
-			evs, err := c.Events(ctx, args[0], 0)
+			evs, err := jobEvents(ctx, c, args[0])
 			if err != nil {
 				return err
 			}
 			if r.output != outTable {
-				return printObject(cmd.OutOrStdout(), r.output, described{j, evs.Events})
+				return printObject(cmd.OutOrStdout(), r.output, described{j, evs})
 			}
-			return describeJob(cmd.OutOrStdout(), time.Now(), j, evs.Events)
+			return describeJob(cmd.OutOrStdout(), time.Now(), j, evs)
 		},
 	}
 	r.addFlags(cmd)
 	return cmd
+}
+
+// jobEvents reads every event of job id, page by page: the first page
+// alone (the server's limit, oldest first) leaves out a long-lived job's
+// latest.
+func jobEvents(ctx context.Context, c *client.Client, id string) ([]api.Event, error) {
+	all := []api.Event{}
+	var after int64
+	for {
+		page, err := c.Events(ctx, id, after)
+		if err != nil {
+			return nil, err
+		}
+		n := len(all)
+		for _, ev := range page.Events {
+			if ev.Seq > after {
+				all, after = append(all, ev), ev.Seq
+			}
+		}
+		if len(all) == n {
+			return all, nil
+		}
+	}
 }
 
 // described is describe's -o json|yaml: the job with its events.
