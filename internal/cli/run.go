@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -39,7 +40,9 @@ Sizes are per replica. The replicas run in the current directory unless
 the --env variables added to the environment the agent gives them.
 
 Flags go before COMMAND; everything from COMMAND on is the command's own
-(use -- when COMMAND itself starts with a dash). Unset flags are left
+(use -- when COMMAND itself starts with a dash). A COMMAND named as a
+job file (jobs.yaml, .json, .jsonl) is refused: carnot submit -f FILE
+submits the jobs of a file. Unset flags are left
 out of the job, so the server applies the tenant's and the class's
 defaults; without --tenant the job is your token's tenant's, or, for a
 token bound to no tenant (an operator's, carnot dev's), the facility's
@@ -118,6 +121,10 @@ const maxDuration = 100 * 365 * model.Day
 
 // buildRunSpec turns the flags into a job spec.
 func buildRunSpec(cmd *cobra.Command, o *runOpts, command []string) (*runSpec, error) {
+	if isJobFile(command[0]) {
+		return nil, usageError{fmt.Errorf("%s is a job file, not a command: carnot run runs COMMAND as a job; to submit the jobs in the file: carnot submit -f %s",
+			command[0], command[0])}
+	}
 	changed := cmd.Flags().Changed
 	s := &runSpec{ID: o.id, Tenant: o.tenant, PriorityClass: o.class, GPUs: o.gpus, GPUModel: o.gpuModels,
 		Jurisdictions: o.jurisdictions, Command: command, Restart: o.restart}
@@ -165,6 +172,19 @@ func buildRunSpec(cmd *cobra.Command, o *runOpts, command []string) (*runSpec, e
 		}
 	}
 	return s, nil
+}
+
+// isJobFile reports whether a command's program is named as a job file
+// (docs/jobspec.md) and is not an executable here: what submit -f
+// takes, given to run (whose -f is --follow).
+func isJobFile(program string) bool {
+	switch strings.ToLower(filepath.Ext(program)) {
+	case ".yaml", ".yml", ".json", ".jsonl", ".ndjson":
+	default:
+		return false
+	}
+	fi, err := os.Stat(program)
+	return err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0
 }
 
 // parseEnv reads K=V pairs; a bare K takes this process's value. A name
