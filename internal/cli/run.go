@@ -273,14 +273,19 @@ func followUntilSignal(ctx context.Context, c *client.Client, id string, out, er
 		case <-ctx.Done():
 		}
 	}()
-	err := followJob(ctx, c, id, out, errw)
+	var state string // the job's, as last seen
+	err := followJob(ctx, c, id, out, errw, &state)
 	var outcome exitError
 	if err == nil || errors.As(err, &outcome) { // the job ended first
 		return err
 	}
 	select {
 	case s := <-caught:
-		fmt.Fprintf(errw, "carnot: job %s keeps running; \"carnot cancel %s\" stops it, \"carnot logs -f %s\" follows it\n", id, id, id)
+		if state == api.StatePending {
+			fmt.Fprintf(errw, "carnot: job %s is still queued; \"carnot cancel %s\" removes it, \"carnot logs -f %s\" follows it once it starts\n", id, id, id)
+		} else {
+			fmt.Fprintf(errw, "carnot: job %s keeps running; \"carnot cancel %s\" stops it, \"carnot logs -f %s\" follows it\n", id, id, id)
+		}
 		code := ExitFailure
 		if n, ok := s.(syscall.Signal); ok {
 			code = 128 + int(n)
@@ -298,8 +303,9 @@ var pollInterval = time.Second
 // attempt to out while it runs and says on errw why the job waits. It
 // rides out a server restart or a broken connection: it reconnects,
 // saying so on errw, and resumes the output where it was. It returns
-// when the job is final: nil if it succeeded.
-func followJob(ctx context.Context, c *client.Client, id string, out, errw io.Writer) error {
+// when the job is final: nil if it succeeded. It keeps the job's state,
+// as last seen, in *state.
+func followJob(ctx context.Context, c *client.Client, id string, out, errw io.Writer, state *string) error {
 	streamed, said := 0, ""
 	var lf *logFollower
 	for {
@@ -307,6 +313,7 @@ func followJob(ctx context.Context, c *client.Client, id string, out, errw io.Wr
 		if err != nil {
 			return err
 		}
+		*state = j.State
 		final := api.Final(j.State)
 		if j.Attempt > streamed && len(j.Replicas) > 0 && j.State != api.StatePending {
 			if lf == nil || lf.lo.Attempt != j.Attempt {
