@@ -33,3 +33,20 @@ func TestUnknownSubcommand(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpUnknownTopic: `carnot help nosuch` printed "Unknown help
+// topic" with the root's usage and exited 0. It is a usage error, as
+// `carnot nosuch` is; help on a command still prints its help.
+func TestHelpUnknownTopic(t *testing.T) {
+	for _, args := range [][]string{{"help", "nosuch"}, {"help", "workload", "valdiate"}} {
+		code, out, errs := carnot(args...)
+		if code != ExitUsage || out != "" || !strings.HasPrefix(errs, "error: unknown help topic ") {
+			t.Errorf("%s: exit %d, stdout %d bytes, stderr %q; want a usage error", strings.Join(args, " "), code, len(out), errs)
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"help", "run"}, {"help", "workload", "validate"}} {
+		if code, out, errs := carnot(args...); code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s: exit %d, stderr %q; want the help", strings.Join(args, " "), code, errs)
+		}
+	}
+}

@@ -37,6 +37,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// set by then: add it now, to refuse its unknown words too
 	root.InitDefaultCompletionCmd()
 	refuseUnknown(root)
+	refuseUnknownHelp(root)
 	if cmd, err := root.ExecuteC(); err != nil {
 		var ex exitError
 		if errors.As(err, &ex) && ex.err == nil {
@@ -132,6 +133,26 @@ func NewRoot() *cobra.Command {
 		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd(), newTokenCmd(), newWhoAmICmd())
 	refuseUnknown(root)
 	return root
+}
+
+// refuseUnknownHelp makes `carnot help WORD…` refuse words that name no
+// command as a usage error; cobra's help command prints "Unknown help
+// topic" and succeeds.
+func refuseUnknownHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	h, _, err := root.Find([]string{"help"})
+	if err != nil || h == root || h.Run == nil {
+		return
+	}
+	run := h.Run
+	h.Run = nil
+	h.RunE = func(c *cobra.Command, args []string) error {
+		if cmd, rest, err := c.Root().Find(args); err != nil || len(rest) > 0 || (cmd == c.Root() && len(args) > 0) {
+			return usageError{fmt.Errorf("unknown help topic %q: run 'carnot --help' for the commands", strings.Join(args, " "))}
+		}
+		run(c, args)
+		return nil
+	}
 }
 
 // refuseUnknown makes each command group under root (carnot workload,
