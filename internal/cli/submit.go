@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,9 +166,13 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 	default:
 		before = fmt.Sprintf("%d jobs were submitted before it: %s", len(ids), strings.Join(ids, ", "))
 	}
-	head := fmt.Sprintf("%s:%d: %s (job %d of the file): ", p.file, p.given.Line(""), p.id, p.n)
 	var prob *api.Problem
-	if !errors.As(err, &prob) || len(prob.Errors) == 0 {
+	if !errors.As(err, &prob) {
+		// no answer: the server, not a line of the file, is at fault
+		return &wrapped{msg: err.Error() + "\n" + unanswered(p, err, before, len(done) == 0), err: err}
+	}
+	head := fmt.Sprintf("%s:%d: %s (job %d of the file): ", p.file, p.given.Line(""), p.id, p.n)
+	if len(prob.Errors) == 0 {
 		return fmt.Errorf("%s%w\n%s", head, err, before)
 	}
 	var b strings.Builder
@@ -185,6 +190,24 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 	}
 	b.WriteString("\n" + before)
 	return &wrapped{msg: b.String(), err: err}
+}
+
+// unanswered says what became of job p, whose submission got no answer
+// (err), and of those before it: none, or before lists them.
+func unanswered(p pendingJob, err error, before string, none bool) string {
+	what := fmt.Sprintf("job %s (job %d of %s)", p.id, p.n, p.file)
+	var u *client.UnreachableError
+	var cv *tls.CertificateVerificationError
+	sent := !errors.As(err, &u) && !errors.As(err, &cv) // no connection, or the server's certificate refused
+	switch {
+	case !sent && none:
+		return what + " was not submitted, nor any before it"
+	case !sent:
+		return what + " was not submitted; " + before
+	case none:
+		before = "nothing before it was"
+	}
+	return what + " may have been submitted; " + before + ": submit the file again with --skip-existing once the server answers"
 }
 
 // wrapped is an error with its own message that still unwraps to err.
