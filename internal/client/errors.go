@@ -88,7 +88,14 @@ func (e *TransportError) Error() string {
 		return fmt.Sprintf("the Carnot server at %s did not answer in time%s: it may be stopped, overloaded or stuck "+
 			"(its log and /readyz say more); try again later", e.Addr, why)
 	}
-	return fmt.Sprintf("the Carnot server at %s: %v", e.Addr, e.Err)
+	cause := e.Err
+	if ue := (*url.Error)(nil); errors.As(cause, &ue) {
+		cause = ue.Err // not the request again: its address is said
+	}
+	if errors.Is(cause, io.EOF) || errors.Is(cause, io.ErrUnexpectedEOF) || errors.Is(cause, syscall.ECONNRESET) {
+		return fmt.Sprintf("the Carnot server at %s closed the connection before its answer was complete (it may have stopped or restarted)", e.Addr)
+	}
+	return fmt.Sprintf("the Carnot server at %s: %v", e.Addr, cause)
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }

@@ -91,3 +91,21 @@ func TestLogsWithoutFollowTimesOut(t *testing.T) {
 		t.Errorf("a body slower than the timeout: %q, %v", b, err)
 	}
 }
+
+// TestBrokenConnectionSaysSo: a server that closed the connection
+// without answering failed a call with the Go error chain
+// `the Carnot server at URL: Get "URL/v1/jobs": EOF`, quoting the
+// request. It says what happened, once naming the server.
+func TestBrokenConnectionSaysSo(t *testing.T) {
+	c, srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+	})
+	_, err := c.ListJobs(context.Background(), ListOptions{})
+	want := "the Carnot server at " + srv.URL + " closed the connection before its answer was complete (it may have stopped or restarted)"
+	var te *TransportError
+	if err == nil || err.Error() != want || !errors.As(err, &te) {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
