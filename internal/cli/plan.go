@@ -62,6 +62,15 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 	if o.parallel < 1 {
 		return usageError{fmt.Errorf("--parallel %d: want at least 1", o.parallel)}
 	}
+	inputs := []flagFile{{"the scenario set", path}}
+	for _, g := range o.grid {
+		if _, file, ok := strings.Cut(g, "="); ok {
+			inputs = append(inputs, flagFile{"--grid", file})
+		}
+	}
+	if err := inputsNotOutputs(o.out, planOutputs, inputs); err != nil {
+		return err
+	}
 	flags, err := loadGrids(o.grid)
 	if err != nil {
 		return err
@@ -106,7 +115,7 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 		},
 	})
 	plan := scenario.NewPlan(set, outcomes)
-	jsonPath, htmlPath := filepath.Join(o.out, "plan.json"), filepath.Join(o.out, "plan.html")
+	jsonPath, htmlPath := filepath.Join(o.out, planOutputs[0]), filepath.Join(o.out, planOutputs[1])
 	if err := scenario.WriteFile(jsonPath, plan.WriteJSON); err != nil {
 		return err
 	}
@@ -117,6 +126,9 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 	fmt.Fprintf(out, "wrote %s, %s and %s\n", jsonPath, htmlPath, scenarioDirs(outcomes))
 	return runErr
 }
+
+// planOutputs are the files `carnot plan` writes into DIR itself.
+var planOutputs = []string{"plan.json", "plan.html"}
 
 // removeScenarioOutputs clears dir of earlier runs' scenario outputs, so
 // that it holds this run's only: a folder of a scenario the set no
