@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -57,8 +58,12 @@ func (c *Client) submit(ctx context.Context, path string, spec []byte, key strin
 
 // retryable reports whether a submission that failed with err may be sent
 // again with the same idempotency key: the server was not reached, the
-// connection broke, or a proxy or an overloaded server said to retry.
-func retryable(err error) bool { return IsTransient(err) }
+// connection broke, or a proxy or an overloaded server said to retry. A
+// server that took it and let the call's time run out is not asked
+// again: each try would wait the whole timeout.
+func retryable(err error) bool {
+	return IsTransient(err) && !errors.Is(err, context.DeadlineExceeded)
+}
 
 // NewKey returns a random idempotency key (128 bits, hex).
 func NewKey() string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -107,5 +108,34 @@ func TestBrokenConnectionSaysSo(t *testing.T) {
 	var te *TransportError
 	if err == nil || err.Error() != want || !errors.As(err, &te) {
 		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// TestSubmitNotRetriedAfterTimeout: once a timeout is a TransportError
+// (TestTimeoutNamesTheServer), a submission to a server that takes it
+// and never answers must not be sent again: each try would wait the
+// whole timeout again (minutes with the default 30 s and 4 retries), as
+// it did not when a timeout was a bare context error.
+func TestSubmitNotRetriedAfterTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var mu sync.Mutex
+	n := 0
+	c, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}, WithTimeout(50*time.Millisecond), WithSubmitRetries(4, time.Millisecond))
+	if _, err := c.SubmitJob(context.Background(), []byte(`{}`), "k"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want a timeout", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d submissions sent, want 1", n)
 	}
 }
