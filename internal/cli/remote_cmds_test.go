@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/client"
 )
 
 // fakeServer mimics the API's routes with canned values and records the
@@ -681,5 +682,25 @@ func TestJobsEmptyJSON(t *testing.T) {
 		if code != 0 || out != want {
 			t.Errorf("jobs -o %s: exit %d, stdout %q, stderr %q; want stdout %q", format, code, out, errs, want)
 		}
+	}
+}
+
+// TestServerAddressWithAPIPath: --server https://host:port/v1, the API's
+// base as docs/api.md's curl lines write it, sent every call to
+// /v1/v1/… and failed with "no route GET /v1/v1/jobs". It is a usage
+// error that gives the address to use; a proxy's own path prefix stays
+// allowed.
+func TestServerAddressWithAPIPath(t *testing.T) {
+	f := newFake(t)
+	f.jobs = sampleJobs()
+	code, _, errs := carnot("jobs", "--server", f.srv.URL+"/v1/")
+	if code != ExitUsage || !strings.Contains(errs, "without /v1") || !strings.Contains(errs, f.srv.URL+"\n") && !strings.Contains(errs, f.srv.URL+")") {
+		t.Errorf("--server URL/v1/: exit %d, stderr %q; want a usage error giving %s", code, errs, f.srv.URL)
+	}
+	if len(f.reqs) != 0 {
+		t.Errorf("%d requests sent", len(f.reqs))
+	}
+	if _, err := client.ParseAddrs("https://gw.example/carnot"); err != nil {
+		t.Errorf("a proxy prefix: %v", err)
 	}
 }

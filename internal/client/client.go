@@ -141,6 +141,10 @@ func ParseAddrs(s string) ([]string, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return nil, fmt.Errorf("server address %q: want http://host:port, https://host:port or host:port", a)
 		}
+		if p := strings.TrimRight(u.Path, "/"); p == "/v1" || strings.HasSuffix(p, "/v1") {
+			// the API's own path: every call would go to /v1/v1/…
+			return nil, fmt.Errorf("server address %q: give the server's address without /v1 (%s)", a, u.Scheme+"://"+u.Host+strings.TrimSuffix(p, "/v1"))
+		}
 		out = append(out, strings.TrimRight(a, "/"))
 	}
 	if len(out) == 0 {
