@@ -126,7 +126,8 @@ func sharesPool(a, b []bool) bool {
 // now (start 0) included, so that a flexible job that finds no room now
 // waits for an hour with room rather than in the queue, where it could
 // preempt. When no start has room, it is the best-scored one, as without
-// booking. skipped lists the better starts passed over.
+// booking. A job waiting for its preemption victims has room now.
+// skipped lists the better starts passed over.
 func (p *pass) bookedBest(j *model.Job, sites []bool, starts []model.Time, score func(int) float64) (best int, skipped []int) {
 	order := make([]int, len(starts))
 	for i := range order {
@@ -148,8 +149,13 @@ func (p *pass) bookedBest(j *model.Job, sites []bool, starts []model.Time, score
 	}
 	in := p.deferralPools(j, sites)
 	free := p.poolsFreeBy(in, starts)
+	// A job waiting for its preemption victims has its room now: what
+	// they free is its. Deferred for want of it, it held nothing while
+	// they left, later jobs took the rest of its room, and its victims
+	// lost their work for nothing.
+	victims := len(p.waitingFor[j.ID]) > 0
 	for k, i := range order {
-		if free[i]-p.booked(in, starts[i], starts[i].Add(j.RuntimeLimit)) >= need {
+		if i == 0 && victims || free[i]-p.booked(in, starts[i], starts[i].Add(j.RuntimeLimit)) >= need {
 			return i, order[:k]
 		}
 	}
