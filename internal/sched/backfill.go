@@ -70,6 +70,9 @@ func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time, i
 	at = max(at, p.now) // an overdue job is expected to end any moment
 	p.releases = append(p.releases, release{at: at, job: j, reps: reps, idx: idx})
 	p.boundsStale = true
+	if p.herd != nil {
+		p.herdRelease(&p.releases[len(p.releases)-1], 0, p.herd.slots)
+	}
 }
 
 func releaseLess(a, b release) bool {

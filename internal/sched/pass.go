@@ -62,6 +62,7 @@ type pass struct {
 	holds          []hold
 	held           []heldForJob // room held for jobs waiting for their victims
 	bookings       []booking    // the GPUs of the jobs the pass deferred (herd.go)
+	herd           *herdIndex   // their counts by start, made on first use
 	heldQuota      []quotaHold  // and their quota
 	minVictimPrio  []int        // per model: lowest priority of a possible victim
 	byModel        [][]vref     // per model: possible victims
