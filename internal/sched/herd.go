@@ -12,10 +12,11 @@ import (
 // once: the ones that do not fit start late, and some miss their
 // deadlines. So a job the pass defers books the GPUs it will need from
 // its chosen hour to its runtime limit, and a job the pass decides later
-// takes the best-scored start, now included, whose GPUs, counted, are
-// not all taken: the free GPUs of the pools it may use, plus what
-// running work (and the pass's starts) gives back by then, less the most
-// that jobs deferred before it hold at once over its run there. Counts
+// takes the best-scored start, now included, whose GPUs, counted on
+// one of its models, are not all taken: the free GPUs of that model's
+// pools it may use, plus what running work (and the pass's starts)
+// gives back by then, less the most that jobs deferred before it hold
+// at once over its run there. Counts
 // only: the room may still fall short (power, topology, CPUs, work that
 // arrives meanwhile, jobs ending before their limits), as without
 // booking. A pass decides its jobs in scheduling order, so earlier jobs
@@ -34,14 +35,22 @@ type booking struct {
 func (p *pass) deferralPools(j *model.Job, sites []bool) []bool {
 	in := make([]bool, len(p.c.Pools))
 	for _, m := range p.modelsFor(j) {
-		for pi := range p.c.Pools {
-			pool := &p.c.Pools[pi]
-			if pool.Model == m && (sites == nil || sites[pool.Site]) {
-				in[pi] = true
-			}
-		}
+		p.markPools(in, m, sites)
 	}
 	return in
+}
+
+// markPools marks in in the pools of model m on the sites marked in
+// sites (all when nil), and reports whether there are any.
+func (p *pass) markPools(in []bool, m int, sites []bool) bool {
+	any := false
+	for pi := range p.c.Pools {
+		pool := &p.c.Pools[pi]
+		if pool.Model == m && (sites == nil || sites[pool.Site]) {
+			in[pi], any = true, true
+		}
+	}
+	return any
 }
 
 // herdIndex counts, at deferral's candidate starts (now and each whole
@@ -172,9 +181,9 @@ func (p *pass) poolsFreeBy(in []bool, at []model.Time) []int64 {
 	return out
 }
 
-// bookGroupOf is the group of the pools marked in in, made from the
-// bookings so far when new.
-func (p *pass) bookGroupOf(in []bool) *bookGroup {
+// bookGroupOf is the index of the group of the pools marked in in, made
+// from the bookings so far when new.
+func (p *pass) bookGroupOf(in []bool) int {
 	h := p.herdIdx()
 	key := make([]byte, len(in))
 	for i, b := range in {
@@ -183,7 +192,7 @@ func (p *pass) bookGroupOf(in []bool) *bookGroup {
 		}
 	}
 	if g, ok := h.byKey[string(key)]; ok {
-		return &h.groups[g]
+		return g
 	}
 	h.byKey[string(key)] = len(h.groups)
 	h.groups = append(h.groups, bookGroup{pools: in, load: make([]int64, h.slots)})
@@ -191,7 +200,7 @@ func (p *pass) bookGroupOf(in []bool) *bookGroup {
 	for i := range p.bookings {
 		p.addLoad(g, &p.bookings[i], 0, h.slots)
 	}
-	return g
+	return len(h.groups) - 1
 }
 
 // addLoad adds booking b to g's load over the slots in [lo, hi) it
@@ -206,11 +215,12 @@ func (p *pass) addLoad(g *bookGroup, b *booking, lo, hi int) {
 	}
 }
 
-// booked is the most GPUs the bookings on pools sharing one with g's
-// hold at once over [from, to), from a start: at the slots in it, up to
-// the last, as none begins after it.
-func (p *pass) booked(g *bookGroup, from, to model.Time) int64 {
+// booked is the most GPUs the bookings on pools sharing one with group
+// gi's hold at once over [from, to), from a start: at the slots in it,
+// up to the last, as none begins after it.
+func (p *pass) booked(gi int, from, to model.Time) int64 {
 	h := p.herd
+	g := &h.groups[gi]
 	var most int64
 	for k := h.slotFrom(p.now, from); k < min(h.slotFrom(p.now, to), h.slots); k++ {
 		most = max(most, g.load[k])
@@ -232,7 +242,8 @@ func sharesPool(a, b []bool) bool {
 }
 
 // bookedBest is the index of the best-scored start (lowest score, the
-// earliest among equals) at which j's GPUs, counted, are not all taken:
+// earliest among equals) at which j's GPUs, counted on one model, are
+// not all taken:
 // now (start 0) included, so that a flexible job that finds no room now
 // waits for an hour with room rather than in the queue, where it could
 // preempt. When no start has room, it is the best-scored one, as without
@@ -257,11 +268,32 @@ func (p *pass) bookedBest(j *model.Job, sites []bool, starts []model.Time, score
 	if need == 0 || p.pol.NoDeferralBooking {
 		return order[0], nil
 	}
-	in := p.deferralPools(j, sites)
-	free := p.poolsFreeBy(in, starts)
-	g := p.bookGroupOf(in)
-	if herdCheck != nil {
-		herdCheck(p, j, in, starts, free, func(i int) int64 { return p.booked(g, starts[i], starts[i].Add(j.RuntimeLimit)) })
+	// Its GPUs are all of one model (plan.Verify's gang-model): the
+	// models are counted one at a time, each less every booking that may
+	// use one of its pools.
+	type count struct {
+		free []int64
+		g    int
+	}
+	var counts []count
+	for _, m := range p.modelsFor(j) {
+		in := make([]bool, len(p.c.Pools))
+		if !p.markPools(in, m, sites) {
+			continue
+		}
+		c := count{p.poolsFreeBy(in, starts), p.bookGroupOf(in)}
+		counts = append(counts, c)
+		if herdCheck != nil {
+			herdCheck(p, j, in, starts, c.free, func(i int) int64 { return p.booked(c.g, starts[i], starts[i].Add(j.RuntimeLimit)) })
+		}
+	}
+	room := func(i int) bool {
+		for _, c := range counts {
+			if c.free[i]-p.booked(c.g, starts[i], starts[i].Add(j.RuntimeLimit)) >= need {
+				return true
+			}
+		}
+		return false
 	}
 	// A job waiting for its preemption victims has its room now: what
 	// they free is its. Deferred for want of it, it held nothing while
@@ -269,7 +301,7 @@ func (p *pass) bookedBest(j *model.Job, sites []bool, starts []model.Time, score
 	// lost their work for nothing.
 	victims := len(p.waitingFor[j.ID]) > 0
 	for k, i := range order {
-		if i == 0 && victims || free[i]-p.booked(g, starts[i], starts[i].Add(j.RuntimeLimit)) >= need {
+		if i == 0 && victims || room(i) {
 			return i, order[:k]
 		}
 	}
