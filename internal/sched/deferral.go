@@ -96,7 +96,7 @@ func (p *pass) deferral(j *model.Job, sites []bool) (model.Time, string, bool) {
 	case slices.Contains(skipped, 0):
 		msg += fmt.Sprintf("; its GPUs are not free now nor at %d better start(s) (counting running work and the jobs deferred before it)", len(skipped)-1)
 	case len(skipped) > 0:
-		msg += fmt.Sprintf("; %d better start(s) have no GPUs left after the jobs deferred before it", len(skipped))
+		msg += fmt.Sprintf("; %d better start(s) have no GPUs left for it (counting running work and the jobs deferred before it)", len(skipped))
 	}
 	return starts[best], msg, true
 }
