@@ -71,6 +71,9 @@ type herdIndex struct {
 	rel      [][]int64 // per pool and slot: GPUs given back after the slot before, by its instant
 	groups   []bookGroup
 	byKey    map[string]int
+	// victimAt: when the GPUs of the jobs leaving for a preemption come
+	// back (see victimBack)
+	victimAt map[string]model.Time
 }
 
 // bookGroup is the GPUs that bookings on pools sharing one with pools
@@ -102,7 +105,70 @@ func (p *pass) herdIdx() *herdIndex {
 		}
 	}
 	p.herd = h
+	h.victimAt = map[string]model.Time{}
+	for b, ws := range p.waitingFor {
+		for _, a := range ws {
+			p.victimBack(a.Job.ID, b, a.EvictAt)
+		}
+	}
+	for _, pr := range p.plan.Preemptions {
+		p.victimBack(pr.Victim, pr.Beneficiary, pr.EvictAt)
+	}
 	return h
+}
+
+// victimBack notes that the GPUs of victim, leaving at evictAt for
+// beneficiary, come back at the end of the beneficiary's runtime limit
+// after the eviction (never, without one), not when the victim leaves:
+// they are the beneficiary's, which starts on them. Counted back at the
+// eviction, a flexible job was deferred to an hour its GPUs were the
+// beneficiary's. A beneficiary no longer pending takes nothing.
+func (p *pass) victimBack(victim, beneficiary string, evictAt model.Time) {
+	if p.src == nil {
+		return
+	}
+	if b, ok := p.src.Get(beneficiary); ok {
+		at := model.Forever
+		if b.RuntimeLimit > 0 {
+			at = max(p.now, evictAt).Add(b.RuntimeLimit)
+		}
+		if was, ok := p.herd.victimAt[victim]; ok { // a deployment's allocations: the last back
+			at = max(at, was)
+		}
+		p.herd.victimAt[victim] = at
+	}
+}
+
+// herdEvict moves the release of a victim the pass has just chosen to
+// when its GPUs come back (victimBack).
+func (p *pass) herdEvict(victim, beneficiary string, evictAt model.Time) {
+	if p.herd == nil {
+		return
+	}
+	for i := range p.releases {
+		if r := &p.releases[i]; r.job.ID == victim {
+			p.herdCount(r, 0, p.herd.slots, -1)
+		}
+	}
+	p.victimBack(victim, beneficiary, evictAt)
+	for i := range p.releases {
+		if r := &p.releases[i]; r.job.ID == victim {
+			p.herdCount(r, 0, p.herd.slots, 1)
+		}
+	}
+}
+
+// herdReleaseAt is when release r's GPUs are free to count: at r.at, or
+// for a running allocation leaving for a preemption, when its
+// beneficiary is done with them; false for never.
+func (p *pass) herdReleaseAt(r *release) (model.Time, bool) {
+	at := r.at
+	if r.idx >= 0 || r.h != nil { // a running allocation's, not a start's
+		if v, ok := p.herd.victimAt[r.job.ID]; ok {
+			at = v
+		}
+	}
+	return at, at < model.Forever
 }
 
 // herdGrow makes the slots reach slot n-1 at least, counting the
@@ -142,14 +208,20 @@ func (h *herdIndex) slotFrom(now, t model.Time) int {
 
 // herdRelease counts release r, if its slot is in [lo, hi), on the up
 // nodes of the pools it frees.
-func (p *pass) herdRelease(r *release, lo, hi int) {
-	k := p.herd.slotFrom(p.now, r.at)
+func (p *pass) herdRelease(r *release, lo, hi int) { p.herdCount(r, lo, hi, 1) }
+
+func (p *pass) herdCount(r *release, lo, hi int, sign int64) {
+	at, ok := p.herdReleaseAt(r)
+	if !ok {
+		return
+	}
+	k := p.herd.slotFrom(p.now, at)
 	if k < lo || k >= hi {
 		return
 	}
 	for i := range r.reps {
 		if n, ok := p.releaseNode(r, i); ok && p.c.Nodes[n].Up && p.c.Nodes[n].Pool >= 0 {
-			p.herd.rel[p.c.Nodes[n].Pool][k] += int64(len(r.reps[i].GPUs))
+			p.herd.rel[p.c.Nodes[n].Pool][k] += sign * int64(len(r.reps[i].GPUs))
 		}
 	}
 }

@@ -28,7 +28,7 @@ func naiveFreeBy(p *pass, in []bool, at []model.Time) []int64 {
 		got := now
 		for r := range p.releases {
 			rel := &p.releases[r]
-			if rel.at > t {
+			if at, ok := p.herdReleaseAt(rel); !ok || at > t {
 				continue
 			}
 			for k := range rel.reps {

@@ -655,6 +655,7 @@ func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 			NoticeAt: p.now, EvictAt: evictAt, LostGPUSeconds: v.lost,
 		})
 		p.victims[vj.ID] = true
+		p.herdEvict(vj.ID, j.ID, evictAt)
 		ids = append(ids, vj.ID)
 	}
 	p.recentPreem += len(vs)
