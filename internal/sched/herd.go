@@ -15,12 +15,12 @@ import (
 // takes the best-scored start, now included, whose GPUs, counted on
 // one of its models, are not all taken: the free GPUs of that model's
 // pools it may use, plus what running work (and the pass's starts)
-// gives back by then, less the most that jobs deferred before it hold
-// at once over its run there. Counts
-// only: the room may still fall short (power, topology, CPUs, work that
-// arrives meanwhile, jobs ending before their limits), as without
-// booking. A pass decides its jobs in scheduling order, so earlier jobs
-// keep the best hours.
+// gives back by then (a preemption's victims once their beneficiary is
+// done), less the most that jobs deferred before it hold at once over
+// its run there. Counts only: the room may still fall short (power,
+// topology, CPUs, work that arrives meanwhile, jobs ending before their
+// limits), as without booking. A pass decides its jobs in scheduling
+// order, so earlier jobs keep the best hours.
 
 // booking is the GPUs a job the pass deferred holds over [from, to) in
 // the pools marked in pools (indices of place.Cluster.Pools).
