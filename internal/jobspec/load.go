@@ -209,12 +209,8 @@ func secondJSONLine(name string, data []byte) int {
 	}
 	objects := 0
 	for line := 1; len(data) > 0; line++ {
-		l := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			l, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var l []byte
+		l, data, _ = bytes.Cut(data, []byte{'\n'})
 		l = bytes.TrimSpace(l)
 		switch {
 		case len(l) == 0:
@@ -311,12 +307,8 @@ func readYAMLDoc(r *yamlin.Reader, data []byte) (roots []*yamlin.Node) {
 func readJSONL(data []byte, c *yamlin.Collector, emit func(*yamlin.Node)) (w yamlin.Work) {
 	sc := newJSONScanner()
 	for line := 1; len(data) > 0; line++ {
-		l := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			l, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var l []byte
+		l, data, _ = bytes.Cut(data, []byte{'\n'})
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
