@@ -147,10 +147,11 @@ type jobState struct {
 	pending  bool
 	alloc    model.Allocation
 	epoch    int
-	events   int   // its completion and eviction of this epoch still in the queue
-	queued   bool  // in the twin's queue (a running deployment may be too)
-	queuedAt int64 // its place in the order jobs were queued
-	runSeq   int64 // its place in the order running jobs started
+	ends     model.Time // when the current run's completion is due (0: none, a deployment)
+	events   int        // its completion and eviction of this epoch still in the queue
+	queued   bool       // in the twin's queue (a running deployment may be too)
+	queuedAt int64      // its place in the order jobs were queued
+	runSeq   int64      // its place in the order running jobs started
 	// scaled lists a deployment's scale-ups of the current run (when,
 	// and how many GPUs): its replicas held GPUs from different times,
 	// which its usage and its lost work count apart (heldSince).
@@ -492,11 +493,7 @@ func (t *twin) handle(e event, now model.Time) {
 		if !js.running || e.epoch != js.epoch {
 			return
 		}
-		t.stop(js, now)
-		js.remaining = 0
-		js.rec.End = now
-		t.finished++
-		t.logf("%s complete %s\n", now, js.job.ID)
+		t.complete(js, now)
 	case evEviction:
 		if !js.running || e.epoch != js.epoch {
 			return
@@ -514,6 +511,15 @@ func (t *twin) handle(e event, now model.Time) {
 	case evRepair:
 		t.repair(e.node, now)
 	}
+}
+
+// complete ends a running job whose work is done.
+func (t *twin) complete(js *jobState, now model.Time) {
+	t.stop(js, now)
+	js.remaining = 0
+	js.rec.End = now
+	t.finished++
+	t.logf("%s complete %s\n", now, js.job.ID)
 }
 
 // logf writes a line of the event log; a run without a log skips the
@@ -701,6 +707,10 @@ func (t *twin) fail(node string, now model.Time) {
 		}
 	}
 	for _, js := range hit {
+		if js.ends != 0 && js.ends <= now { // its work is done this instant: it completes
+			t.complete(js, now)
+			continue
+		}
 		js.rec.Failures++
 		lost := t.interrupt(js, now)
 		t.logf("%s fail-kill %s on %s (lost %s of work; %s left)\n", now, js.job.ID, node, lost, js.remaining)

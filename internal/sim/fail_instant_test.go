@@ -1,0 +1,32 @@
+package sim
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// A node failure at the very second a job on it completes does not kill
+// the job: its work is done by then, so it completes, loses nothing and
+// is not run again. (The failure is drawn at the start, before the job's
+// completion is queued, so it comes first among the events of that
+// instant.)
+func TestFailureAtCompletionDoesNotKill(t *testing.T) {
+	const seed, mtbf = 7, 5 * model.Hour
+	// The first failure of the only node, drawn as Run draws it.
+	first := (&twin{rng: rand.New(rand.NewPCG(seed, 0xfa11))}).draw(mtbf)
+	jobs := []*model.Job{job("a", "acme", "normal", 1, 8, t0, first)}
+	var log bytes.Buffer
+	res, err := Run(Config{Facility: facility(1), Jobs: jobs, Seed: seed, MTBF: mtbf, MTTR: model.Hour,
+		CheckpointInterval: 7 * model.Minute}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.Jobs[0]
+	if a.End != t0.Add(first) || a.Failures != 0 || a.LostGPUSeconds != 0 || len(a.Runs) != 1 {
+		t.Errorf("a ends %s after its submit (want %s), failures %d, lost %g GPU-s, %d runs; want it done at the failure, unharmed\n%s",
+			a.End.Sub(t0), first, a.Failures, a.LostGPUSeconds, len(a.Runs), log.String())
+	}
+}
