@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -28,5 +29,29 @@ func TestFailureAtCompletionDoesNotKill(t *testing.T) {
 	if a.End != t0.Add(first) || a.Failures != 0 || a.LostGPUSeconds != 0 || len(a.Runs) != 1 {
 		t.Errorf("a ends %s after its submit (want %s), failures %d, lost %g GPU-s, %d runs; want it done at the failure, unharmed\n%s",
 			a.End.Sub(t0), first, a.Failures, a.LostGPUSeconds, len(a.Runs), log.String())
+	}
+}
+
+// A node failure at the very second a preempted job's notice ends does
+// not take the eviction's place: the job is evicted, as the core planned
+// (a preemption, its GPUs claimed for the beneficiary), and only then
+// does the node fail, whichever of the two events was queued first.
+func TestFailureAtEvictionLetsItEvict(t *testing.T) {
+	const seed, mtbf = 7, 5 * model.Hour
+	first := (&twin{rng: rand.New(rand.NewPCG(seed, 0xfa11))}).draw(mtbf)
+	a := job("a", "acme", "normal", 1, 8, t0, 10*model.Hour)
+	h := job("h", "beta", "high", 1, 8, t0.Add(first-a.CheckpointGrace), model.Hour)
+	var log bytes.Buffer
+	res, err := Run(Config{Facility: facility(1), Jobs: []*model.Job{a, h}, Seed: seed, MTBF: mtbf, MTTR: model.Hour,
+		CheckpointInterval: 7 * model.Minute}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "preempt a for h") {
+		t.Fatalf("h did not preempt a; the test needs it to:\n%s", log.String())
+	}
+	if ra := res.Jobs[0]; ra.Preemptions != 1 || ra.Failures != 0 {
+		t.Errorf("a: %d preemptions, %d failures; want the eviction due at the failure's second to count, not the failure\n%s",
+			ra.Preemptions, ra.Failures, log.String())
 	}
 }

@@ -498,12 +498,7 @@ func (t *twin) handle(e event, now model.Time) {
 		if !js.running || e.epoch != js.epoch {
 			return
 		}
-		js.rec.Preemptions++
-		for _, r := range js.alloc.Replicas {
-			t.claim(r, js.alloc.PreemptedFor)
-		}
-		lost := t.interrupt(js, now)
-		t.logf("%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
+		t.evict(js, now)
 	case evWake:
 		delete(t.wakes, now)
 	case evFail:
@@ -520,6 +515,17 @@ func (t *twin) complete(js *jobState, now model.Time) {
 	js.rec.End = now
 	t.finished++
 	t.logf("%s complete %s\n", now, js.job.ID)
+}
+
+// evict ends a preempted job's run at the end of its notice: its GPUs
+// are claimed for the beneficiary, and it queues again.
+func (t *twin) evict(js *jobState, now model.Time) {
+	js.rec.Preemptions++
+	for _, r := range js.alloc.Replicas {
+		t.claim(r, js.alloc.PreemptedFor)
+	}
+	lost := t.interrupt(js, now)
+	t.logf("%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
 }
 
 // logf writes a line of the event log; a run without a log skips the
@@ -707,8 +713,14 @@ func (t *twin) fail(node string, now model.Time) {
 		}
 	}
 	for _, js := range hit {
-		if js.ends != 0 && js.ends <= now { // its work is done this instant: it completes
+		// A job whose completion or eviction is due this instant
+		// completes or is evicted, whichever came first in the queue.
+		if js.ends != 0 && js.ends <= now {
 			t.complete(js, now)
+			continue
+		}
+		if js.alloc.Terminating && js.alloc.EvictAt <= now {
+			t.evict(js, now)
 			continue
 		}
 		js.rec.Failures++
