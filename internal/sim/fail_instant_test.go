@@ -55,3 +55,34 @@ func TestFailureAtEvictionLetsItEvict(t *testing.T) {
 			ra.Preemptions, ra.Failures, log.String())
 	}
 }
+
+// A node failure at the second the workload's last events happen comes
+// after them, and so does not happen: failures stop once the workload's
+// events are over, even when the failure was queued before the
+// completions of that second (here n1's, drawn at the start, before the
+// completions of a on n1 and b on n2).
+func TestFailureAfterTheLastCompletionsDoesNotHappen(t *testing.T) {
+	const mtbf = 5 * model.Hour
+	seed := int64(0)
+	var first model.Duration
+	for s := int64(1); seed == 0; s++ { // a seed where n1 fails before n2
+		tw := &twin{rng: rand.New(rand.NewPCG(uint64(s), 0xfa11))}
+		if d1, d2 := tw.draw(mtbf), tw.draw(mtbf); d1 < d2 {
+			seed, first = s, d1
+		}
+	}
+	jobs := []*model.Job{job("a", "acme", "normal", 1, 8, t0, first), job("b", "beta", "normal", 1, 8, t0, first)}
+	var log bytes.Buffer
+	res, err := Run(Config{Facility: facility(2), Jobs: jobs, Seed: seed, MTBF: mtbf, MTTR: model.Hour}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range res.Jobs {
+		if j.End != t0.Add(first) || j.Failures != 0 {
+			t.Errorf("%s ends %s after its submit with %d failures; want %s and none\n%s", j.Job.ID, j.End.Sub(t0), j.Failures, first, log.String())
+		}
+	}
+	if len(res.Outages) != 0 || strings.Contains(log.String(), "node-fail") {
+		t.Errorf("outages %v; want none: the workload's events were over\n%s", res.Outages, log.String())
+	}
+}

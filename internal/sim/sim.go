@@ -147,11 +147,10 @@ type jobState struct {
 	pending  bool
 	alloc    model.Allocation
 	epoch    int
-	ends     model.Time // when the current run's completion is due (0: none, a deployment)
-	events   int        // its completion and eviction of this epoch still in the queue
-	queued   bool       // in the twin's queue (a running deployment may be too)
-	queuedAt int64      // its place in the order jobs were queued
-	runSeq   int64      // its place in the order running jobs started
+	events   int   // its completion and eviction of this epoch still in the queue
+	queued   bool  // in the twin's queue (a running deployment may be too)
+	queuedAt int64 // its place in the order jobs were queued
+	runSeq   int64 // its place in the order running jobs started
 	// scaled lists a deployment's scale-ups of the current run (when,
 	// and how many GPUs): its replicas held GPUs from different times,
 	// which its usage and its lost work count apart (heldSince).
@@ -298,6 +297,7 @@ type twin struct {
 	down     int                 // nodes failed and not yet repaired
 	wakes    map[model.Time]bool // instants a wake-up is queued for
 	lastPass model.Time          // when the last pass ran (Config.PassEvery)
+	failing  []event             // the node failures of the current instant, handled last
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -387,12 +387,20 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		}
 		t.live = false
 		for !t.q.empty() && t.q.peek() == now {
-			e := t.q.pop()
-			if !t.moot(e) {
-				t.happen(now)
+			if e := t.q.pop(); e.kind == evFail {
+				t.failing = append(t.failing, e)
+			} else {
+				t.event(e, now)
 			}
-			t.handle(e, now)
 		}
+		// Node failures come after the other events of their instant,
+		// whatever the order they were queued in: a job that completes
+		// or is evicted at that second does so, and a failure once the
+		// workload's events are over does not happen.
+		for _, e := range t.failing {
+			t.event(e, now)
+		}
+		t.failing = t.failing[:0]
 		if t.passDue(now) {
 			if err := t.pass(now); err != nil {
 				t.verify.close()
@@ -480,6 +488,15 @@ func (t *twin) happen(now model.Time) {
 		t.led.advance(now)
 		t.live = true
 	}
+}
+
+// event handles e at now, marking now as an instant of the run unless e
+// changes nothing.
+func (t *twin) event(e event, now model.Time) {
+	if !t.moot(e) {
+		t.happen(now)
+	}
+	t.handle(e, now)
 }
 
 func (t *twin) handle(e event, now model.Time) {
@@ -713,16 +730,6 @@ func (t *twin) fail(node string, now model.Time) {
 		}
 	}
 	for _, js := range hit {
-		// A job whose completion or eviction is due this instant
-		// completes or is evicted, whichever came first in the queue.
-		if js.ends != 0 && js.ends <= now {
-			t.complete(js, now)
-			continue
-		}
-		if js.alloc.Terminating && js.alloc.EvictAt <= now {
-			t.evict(js, now)
-			continue
-		}
 		js.rec.Failures++
 		lost := t.interrupt(js, now)
 		t.logf("%s fail-kill %s on %s (lost %s of work; %s left)\n", now, js.job.ID, node, lost, js.remaining)
