@@ -372,12 +372,18 @@ func (s *Server) restoreAlloc(js *jobState) {
 	if js.doc.StartTime != nil {
 		a.Started = model.TimeOf(*js.doc.StartTime)
 	}
+	// An ended replica's GPUs stay the job's until the attempt ends
+	// (lifecycle.go gpuSeconds), unless a running deployment released
+	// them: a gang's, and a stopping deployment's. A running
+	// deployment's ended replica holds them only while it backs off
+	// (older records do not say Released).
+	runningDeployment := js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning
 	for i, r := range js.doc.Replicas {
 		backingOff := r.ReplaceAt != nil && !r.Released
 		if backingOff { // its GPUs stay the deployment's until then (backoff.go)
 			s.backOff(js, i, *r.ReplaceAt)
 		}
-		if !live(&r) && !backingOff {
+		if !live(&r) && !backingOff && (r.Released || runningDeployment) {
 			continue
 		}
 		a.Replicas = append(a.Replicas, model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, StartCapW: r.StartPowerCapW})
