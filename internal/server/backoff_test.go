@@ -145,3 +145,52 @@ func TestCrashBackoffSurvivesRestart(t *testing.T) {
 		t.Errorf("events %q; want the third failure's 20s back-off, counted across the restart", evs)
 	}
 }
+
+// A deployment stopped during a replica's back-off replaces nothing: the
+// replica's replace_at goes with the stop (before, a cancelled or
+// preempted deployment's record, and a restarted server's, still said
+// it would be replaced), and its GPUs stay the deployment's until the
+// attempt ends.
+func TestCancelDuringBackoffEndsIt(t *testing.T) {
+	e, d := crashLoop(t)
+	for _, idx := range []int{1, 2} { // the second failure backs off
+		e.clock.add(time.Second)
+		e.report("n1", running(d, 0, 1), exited(d, idx, 1, 1))
+		e.pass()
+		if idx == 1 {
+			e.report("n1", running(d, 0, 1), running(d, 2, 1))
+		}
+	}
+	if r := e.job(d).Replicas[2]; r.ReplaceAt == nil {
+		t.Fatalf("replica 2 %+v; want it backing off", r)
+	}
+	if code := e.do("POST", "/v1/jobs/"+d+"/cancel", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("cancel: %d", code)
+	}
+	check := func(when string) {
+		t.Helper()
+		j := e.job(d)
+		for _, r := range j.Replicas {
+			if r.ReplaceAt != nil {
+				t.Errorf("%s: replica %d of the %s deployment says it is replaced at %v", when, r.Index, j.State, r.ReplaceAt)
+			}
+		}
+	}
+	check("cancelling")
+	e = e.restart(true)
+	e.clock.add(20 * time.Second) // past the back-off's end
+	e.report("n1", running(d, 0, 1))
+	e.pass()
+	check("cancelling, after a restart")
+	if rs := e.job(d).Replicas; len(rs) != 3 {
+		t.Errorf("%d replicas; want no replacement for a deployment being cancelled", len(rs))
+	}
+	if used := e.gpusUsed("n1"); used != 2 {
+		t.Errorf("n1 has %d GPUs in use while the deployment stops; want its 2", used)
+	}
+	e.report("n1", api.TaskStatus{Job: d, Replica: 0, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"})
+	if j := e.job(d); j.State != api.StateCancelled {
+		t.Fatalf("state %s once its last replica ended; want cancelled", j.State)
+	}
+	check("cancelled")
+}

@@ -78,6 +78,13 @@ func (s *Server) stopAttempt(js *jobState, why, msg string, grace time.Duration,
 	if !stopping || why == stopCancel {
 		js.stop, js.stopMsg = why, msg
 	}
+	// A deployment being stopped replaces none of its replicas: the
+	// back-offs end with the attempt (their GPUs stay its until then).
+	for i := range js.doc.Replicas {
+		js.doc.Replicas[i].ReplaceAt = nil
+	}
+	js.releaseAt = nil
+	delete(s.backingOff, js.doc.ID)
 	c.job(js, "", "")
 	if stopping && js.grace <= grace {
 		return
