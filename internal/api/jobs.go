@@ -194,7 +194,7 @@ type Event struct {
 const (
 	EventSubmitted  = "submitted"
 	EventStarted    = "started"    // the scheduler placed the job
-	EventRunning    = "running"    // every replica reported running
+	EventRunning    = "running"    // every replica reported running (a deployment: as many as its replicas)
 	EventReplica    = "replica"    // a replica changed state
 	EventPreempt    = "preempt"    // a preemption notice
 	EventEvicted    = "evicted"    // a preempted job's replicas ended; back to pending

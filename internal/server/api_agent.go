@@ -12,6 +12,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -349,13 +350,20 @@ func assignedAt(js *jobState, rp *api.Replica) time.Time {
 	return time.Time{}
 }
 
+// allRunning reports whether every replica of js runs: each of a
+// gang's; for a deployment, as many as it has replicas, its ended ones
+// (released, or backing off) aside.
 func (s *Server) allRunning(js *jobState) bool {
+	n := 0
 	for _, r := range js.doc.Replicas {
-		if r.State != api.ReplicaRunning {
+		switch {
+		case r.State == api.ReplicaRunning:
+			n++
+		case js.job.Kind != model.KindDeployment || live(&r):
 			return false
 		}
 	}
-	return true
+	return js.job.Kind != model.KindDeployment || n >= js.job.Replicas
 }
 
 // handleAssignments answers with the node's tasks, at once or, with

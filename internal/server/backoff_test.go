@@ -194,3 +194,42 @@ func TestCancelDuringBackoffEndsIt(t *testing.T) {
 	}
 	check("cancelled")
 }
+
+// A deployment says "every replica is running" once as many replicas as
+// it has run, its ended ones aside: after a replacement (before, the
+// ended replica kept it from ever saying so again) and not while it runs
+// fewer than its replicas (before, min_replicas of them running said so).
+func TestDeploymentSaysEveryReplicaRunsAfterAReplacement(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	if code := e.register("n1", "local", 2); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 3, "min_replicas", 2), &d); code != http.StatusCreated {
+		t.Fatalf("submit: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1))
+	if evs := e.eventsOf(d.ID, api.EventRunning); len(evs) != 0 {
+		t.Errorf("running events %q with 2 of 3 replicas running; want none", evs)
+	}
+	if code := e.register("n2", "local", 1); code != 200 {
+		t.Fatalf("register n2: %d", code)
+	}
+	e.pass()
+	e.report("n2", running(d.ID, 2, 1))
+	if evs := e.eventsOf(d.ID, api.EventRunning); len(evs) != 1 {
+		t.Errorf("running events %q once its 3 replicas run; want one", evs)
+	}
+	e.clock.add(time.Hour)
+	e.report("n2", running(d.ID, 2, 1))
+	e.report("n1", running(d.ID, 0, 1), exited(d.ID, 1, 1, 0))
+	e.pass()
+	if rs := e.job(d.ID).Replicas; len(rs) != 4 || rs[3].Node != "n1" {
+		t.Fatalf("replicas %+v; want replica 3 on n1 in place of replica 1", rs)
+	}
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 3, 1))
+	if evs := e.eventsOf(d.ID, api.EventRunning); len(evs) != 2 {
+		t.Errorf("running events %q once its replacement runs; want a second one", evs)
+	}
+}
