@@ -46,7 +46,13 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	case js.stop != stopCancel:
 		js.doc.State = api.StateCancelling
 		s.stopAttempt(js, stopCancel, "cancelled", s.graceOf(js.job), now, c)
-		c.job(js, api.EventCancel, fmt.Sprintf("stopping %d replicas (grace %s)", len(js.alloc.Replicas), s.graceOf(js.job)))
+		n := 0 // those that run: not a gang's ended ones, nor a deployment's backing off
+		for i := range js.doc.Replicas {
+			if live(&js.doc.Replicas[i]) {
+				n++
+			}
+		}
+		c.job(js, api.EventCancel, fmt.Sprintf("stopping %d replicas (grace %s)", n, s.graceOf(js.job)))
 	}
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {
