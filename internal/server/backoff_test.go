@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -234,5 +235,47 @@ func TestDeploymentSaysEveryReplicaRunsAfterAReplacement(t *testing.T) {
 	e.report("n1", running(d.ID, 0, 1), running(d.ID, 3, 1))
 	if evs := e.eventsOf(d.ID, api.EventRunning); len(evs) != 2 {
 		t.Errorf("running events %q once its replacement runs; want a second one", evs)
+	}
+}
+
+// A deployment ends with its last replicas: its outcome and exit code are
+// theirs and those of a replica backing off after a crash, not those of
+// a replica that crashed and was replaced long before (before, it
+// succeeded "every replica exited with code 0" with that replica's
+// exit code).
+func TestDeploymentOutcomeIsItsLastReplicas(t *testing.T) {
+	for name, c := range map[string]struct {
+		backoff bool
+		state   string
+		code    int
+	}{
+		"a replaced crash":    {false, api.StateSucceeded, 0},
+		"a crash backing off": {true, api.StateFailed, 3},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, d := crashLoop(t)
+			e.clock.add(time.Second)
+			e.report("n1", running(d, 0, 1), exited(d, 1, 1, 3))
+			e.pass()
+			e.report("n1", running(d, 0, 1), running(d, 2, 1))
+			last := []api.TaskStatus{exited(d, 0, 1, 0), exited(d, 2, 1, 0)}
+			if c.backoff {
+				e.report("n1", running(d, 0, 1), exited(d, 2, 1, 3))
+				if r := e.job(d).Replicas[2]; r.ReplaceAt == nil {
+					t.Fatalf("replica 2 %+v; want it backing off", r)
+				}
+				last = last[:1]
+			}
+			e.clock.add(time.Hour)
+			e.report("n1", last...)
+			j := e.job(d)
+			got := "none"
+			if j.ExitCode != nil {
+				got = fmt.Sprint(*j.ExitCode)
+			}
+			if j.State != c.state || got != fmt.Sprint(c.code) {
+				t.Errorf("%s %q, exit code %s; want %s with exit code %d", j.State, j.Message, got, c.state, c.code)
+			}
+		})
 	}
 }

@@ -106,7 +106,7 @@ func (s *Server) stopAttempt(js *jobState, why, msg string, grace time.Duration,
 func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
 	c.job(js, api.EventReplica, fmt.Sprintf("replica %d on %s %s", i, r.Node, replicaEnd(r)))
-	failed := r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0
+	failed := endedFailed(r)
 	deployment := js.job.Kind == model.KindDeployment
 	if failed && js.exitMsg == "" && !(deployment && js.stop == stopNone) {
 		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
@@ -126,11 +126,26 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 		}
 		return
 	}
-	if deployment && failed && js.exitMsg == "" {
-		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
-		js.exitCode = exitCodeOf(r)
+	if deployment && js.exitMsg == "" {
+		// The deployment ends with its last replica: it failed if that
+		// one did, or one backing off after a crash (released replicas
+		// were replaced: they are its history, not its outcome).
+		k := i
+		if !failed {
+			k = slices.IndexFunc(js.doc.Replicas, func(r api.Replica) bool { return !r.Released && endedFailed(&r) })
+		}
+		if k >= 0 {
+			rk := &js.doc.Replicas[k]
+			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", k, replicaEnd(rk)), exitCodeOf(rk)
+		}
 	}
 	s.attemptEnded(js, now, c)
+}
+
+// endedFailed reports whether ended replica r failed: it did not exit
+// with code 0.
+func endedFailed(r *api.Replica) bool {
+	return r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0
 }
 
 // release takes ended replica i of a running deployment out of its
@@ -240,6 +255,9 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	defer s.requeue(js)
 	code := 0
 	for _, r := range js.doc.Replicas {
+		if r.Released {
+			continue // a deployment's replaced replica: not how the attempt ended
+		}
 		if r.ExitCode != nil && *r.ExitCode != 0 && code == 0 {
 			code = *r.ExitCode
 		}
