@@ -56,7 +56,7 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 	if n.doc.Unreachable {
 		msg += "; what it may still have run counts as stopped: its power counts as a down node's, not at nameplate"
 	}
-	if k := len(n.jobs); k > 0 {
+	if k := s.liveJobs(n); k > 0 {
 		msg += fmt.Sprintf("; the replicas of %d job(s) on it are lost", k)
 	}
 	n.doc.Fenced, n.doc.Unreachable = true, false

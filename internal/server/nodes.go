@@ -140,13 +140,14 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 		}
 		n.doc.Condition = api.NodeNotReady
 		msg := fmt.Sprintf("node %s is not ready: no heartbeat for %s", name, now.Sub(n.doc.LastHeartbeat).Round(time.Second))
+		live := s.liveJobs(n)
 		switch {
-		case len(n.jobs) > 0: // lost below, but it may still run them
-			msg += fmt.Sprintf("; it may still run the replicas of %d job(s) it had, so its power counts at nameplate until its agent reports them stopped", len(n.jobs))
+		case live > 0: // lost below, but it may still run them
+			msg += fmt.Sprintf("; it may still run the replicas of %d job(s) it had, so its power counts at nameplate until its agent reports them stopped", live)
 		case n.doc.Unreachable: // it still reported running what it was not assigned
 			msg += "; it may still run tasks it last reported running, so its power counts at nameplate until its agent reports them stopped"
 		}
-		n.doc.Unreachable = n.doc.Unreachable || len(n.jobs) > 0
+		n.doc.Unreachable = n.doc.Unreachable || live > 0
 		if at := s.stoppedBy(n); at.After(now) {
 			n.loseAt = at
 			msg += fmt.Sprintf("; its agent stops them after %s without the server, and they count as lost at %s", s.cfg.StopAfterDisconnect, at.UTC().Format(time.RFC3339))
@@ -168,7 +169,7 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 func (s *Server) stillSilent(now time.Time, c *changes) {
 	for _, name := range s.nodeNames() {
 		n := s.nodes[name]
-		if !n.registered || n.doc.Condition != api.NodeNotReady || n.doc.Fenced || len(n.jobs) == 0 {
+		if !n.registered || n.doc.Condition != api.NodeNotReady || n.doc.Fenced || s.liveJobs(n) == 0 {
 			continue
 		}
 		if at := s.stoppedBy(n); at.After(now) {
@@ -190,7 +191,7 @@ const disconnectMargin = 2 * time.Second
 // plus the longest grace among its jobs, plus a margin; zero when the
 // setting is off or the node runs nothing. Caller holds mu.
 func (s *Server) stoppedBy(n *nodeState) time.Time {
-	if s.cfg.StopAfterDisconnect <= 0 || len(n.jobs) == 0 {
+	if s.cfg.StopAfterDisconnect <= 0 || s.liveJobs(n) == 0 {
 		return time.Time{}
 	}
 	grace := s.cfg.KillTimeout
@@ -203,6 +204,21 @@ func (s *Server) stoppedBy(n *nodeState) time.Time {
 		}
 	}
 	return n.doc.LastHeartbeat.Add(s.cfg.StopAfterDisconnect + grace + s.cfg.Heartbeat + disconnectMargin)
+}
+
+// liveJobs counts the jobs with a live replica on n: n.jobs also holds
+// those that keep the GPUs of replicas ended there (a gang's done
+// early, a deployment's backing off), which its agent runs no more.
+// Caller holds mu.
+func (s *Server) liveJobs(n *nodeState) int {
+	k := 0
+	for id := range n.jobs {
+		js := s.jobs[id]
+		if js != nil && slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool { return r.Node == n.doc.Name && live(&r) }) {
+			k++
+		}
+	}
+	return k
 }
 
 // loseReplicas ends every live replica on n as lost.
