@@ -279,3 +279,24 @@ func TestDeploymentOutcomeIsItsLastReplicas(t *testing.T) {
 		})
 	}
 }
+
+// The plan's view of a deployment's scale-up names the replicas by the
+// indices they have in the job's record (before, from 0, as if it were a
+// new attempt).
+func TestPlanNamesScaleUpReplicasByTheirIndex(t *testing.T) {
+	e, d := crashLoop(t)
+	e.clock.add(time.Hour)
+	e.report("n1", running(d, 0, 1), exited(d, 1, 1, 0))
+	e.pass()
+	var p api.Plan
+	if code := e.do("GET", "/v1/plan", nil, &p); code != 200 {
+		t.Fatalf("plan: %d", code)
+	}
+	if len(p.Starts) != 1 || len(p.Starts[0].Replicas) != 1 {
+		t.Fatalf("plan starts %+v; want the deployment's replacement", p.Starts)
+	}
+	got, rs := p.Starts[0].Replicas[0], e.job(d).Replicas
+	if want := rs[len(rs)-1]; got.Index != want.Index || got.Node != want.Node || got.Index != 2 {
+		t.Errorf("plan's replica %d on %s; want replica %d on %s, as in the job's record", got.Index, got.Node, want.Index, want.Node)
+	}
+}
