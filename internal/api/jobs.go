@@ -67,9 +67,11 @@ type Job struct {
 	// those jobs reaches its nodes once their agents report the lower
 	// limit set (docs/operations.md, lending power).
 	PowerWaits []PowerWait `json:"power_waits,omitempty"`
-	// Crashes, on a running deployment, counts its replicas in a row
-	// that failed within 10 minutes of their start: the back-off before
-	// the next one's replacement doubles with each (docs/operations.md).
+	// Crashes, on a running deployment (or one its restart policy
+	// queued again after its last replica failed), counts its replicas
+	// in a row that failed within 10 minutes of their start: the
+	// back-off before the next one's replacement, or the restart,
+	// doubles with each (docs/operations.md).
 	Crashes int `json:"crashes,omitempty"`
 	// PastAttempts names the nodes of the last MaxPastAttempts earlier
 	// attempts, so that their logs are read where they ran.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A deployment's replicas are independent: one that ends frees its place
@@ -31,6 +32,21 @@ const (
 // or after a back-off when it crashed. Caller holds mu.
 func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
+	s.countCrash(js, r, now)
+	if js.doc.Crashes <= 1 { // a replica that ran, or the first to crash
+		s.release(js, i, now, c)
+		return
+	}
+	d := crashDelay(js.doc.Crashes)
+	r.ReplaceAt = ptrTime(now.Add(d).UTC())
+	s.backOff(js, i, *r.ReplaceAt)
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
+		i, d, js.doc.Crashes, crashWindow))
+}
+
+// countCrash counts ended replica r of running deployment js in its
+// crashes in a row (api.Job.Crashes), or ends the row.
+func (s *Server) countCrash(js *jobState, r *api.Replica, now time.Time) {
 	crashed := (r.State == api.ReplicaFailed || r.State == api.ReplicaExited && (r.ExitCode == nil || *r.ExitCode != 0)) &&
 		(r.StartedAt == nil || now.Sub(*r.StartedAt) < crashWindow)
 	if !crashed {
@@ -38,15 +54,29 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	} else {
 		js.doc.Crashes++
 	}
-	if js.doc.Crashes <= 1 { // a replica that ran, or the first to crash
-		s.release(js, i, now, c)
-		return
+}
+
+// crashDelay is the back-off after the crashes-th crash in a row (≥ 2).
+func crashDelay(crashes int) time.Duration {
+	return min(crashBackoff<<min(crashes-2, 16), crashBackoffMax)
+}
+
+// restartDelay is how long deployment js, queued again by its restart
+// policy as its last replica ended, waits before it is considered: a
+// back-off when that replica crashed in a row (its crashes carry over
+// to the next attempt), else none. Caller holds mu.
+func restartDelay(js *jobState) time.Duration {
+	if js.job.Kind != model.KindDeployment || js.doc.Crashes <= 1 {
+		return 0
 	}
-	d := min(crashBackoff<<min(js.doc.Crashes-2, 16), crashBackoffMax)
-	r.ReplaceAt = ptrTime(now.Add(d).UTC())
-	s.backOff(js, i, *r.ReplaceAt)
-	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
-		i, d, js.doc.Crashes, crashWindow))
+	return crashDelay(js.doc.Crashes)
+}
+
+// holdRestart keeps restarting deployment js out of the queue until at.
+// Caller holds mu.
+func (s *Server) holdRestart(js *jobState, at time.Time) {
+	js.restartAt = at
+	s.restarting[js.doc.ID] = js
 }
 
 // backOff keeps replica i of js from its replacement until at. Caller
@@ -61,6 +91,20 @@ func (s *Server) backOff(js *jobState, i int, at time.Time) {
 
 // releaseDue frees the replicas whose back-off is over. Caller holds mu.
 func (s *Server) releaseDue(now time.Time, c *changes) {
+	for _, id := range slices.Sorted(maps.Keys(s.restarting)) {
+		js := s.restarting[id]
+		if s.jobs[id] != js || js.doc.State != api.StatePending {
+			js.restartAt = time.Time{}
+			delete(s.restarting, id)
+			continue
+		}
+		if !now.Before(js.restartAt) {
+			js.restartAt = time.Time{}
+			delete(s.restarting, id)
+			s.requeue(js)
+			c.kick = true
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.backingOff)) {
 		js := s.backingOff[id]
 		if js.alloc == nil || js.stop != stopNone || s.jobs[id] != js {
@@ -83,6 +127,11 @@ func (s *Server) releaseDue(now time.Time, c *changes) {
 // nextRelease is when the next back-off ends (zero: none). Caller holds mu.
 func (s *Server) nextRelease() time.Time {
 	var next time.Time
+	for _, js := range s.restarting {
+		if next.IsZero() || js.restartAt.Before(next) {
+			next = js.restartAt
+		}
+	}
 	for _, js := range s.backingOff {
 		for _, t := range js.releaseAt {
 			if next.IsZero() || t.Before(next) {
@@ -91,4 +140,24 @@ func (s *Server) nextRelease() time.Time {
 		}
 	}
 	return next
+}
+
+// restoreRestartHold gives a reloaded deployment, queued again after its
+// last replica crashed in a row, the rest of its back-off: from that
+// replica's end, which its record keeps until the next attempt. Caller
+// has the server to itself.
+func (s *Server) restoreRestartHold(js *jobState, now time.Time) {
+	d := restartDelay(js)
+	if js.doc.State != api.StatePending || d == 0 {
+		return
+	}
+	var last time.Time
+	for _, r := range js.doc.Replicas {
+		if r.EndedAt != nil && r.EndedAt.After(last) {
+			last = *r.EndedAt
+		}
+	}
+	if at := last.Add(d); !last.IsZero() && at.After(now) {
+		s.holdRestart(js, at)
+	}
 }

@@ -300,3 +300,63 @@ func TestPlanNamesScaleUpReplicasByTheirIndex(t *testing.T) {
 		t.Errorf("plan's replica %d on %s; want replica %d on %s, as in the job's record", got.Index, got.Node, want.Index, want.Node)
 	}
 }
+
+// A deployment whose last replica crashes is queued again by its restart
+// policy; when it crashed in a row, only after the back-off, which a
+// restarted server keeps (before, each attempt started at the next
+// pass: a crash-looping single replica restarted max_retries times
+// without a pause).
+func TestCrashLoopingDeploymentRestartsAfterABackoff(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 1, "restart", "on-failure", "max_retries", 100), &d); code != http.StatusCreated {
+		t.Fatalf("submit: %d", code)
+	}
+	e.pass()
+	crash := func(attempt int) {
+		t.Helper()
+		if j := e.job(d.ID); j.State != api.StateRunning || j.Attempt != attempt {
+			t.Fatalf("%s attempt %d %q; want attempt %d running", j.State, j.Attempt, j.Message, attempt)
+		}
+		e.report("n1", running(d.ID, 0, attempt))
+		e.clock.add(time.Second)
+		e.report("n1", exited(d.ID, 0, attempt, 1))
+		e.pass()
+	}
+	crash(1)
+	crash(2) // the first crash restarts at once, the second after 10 s
+	if j := e.job(d.ID); j.State != api.StatePending || !strings.Contains(j.Message, "in 10s") {
+		t.Fatalf("%s attempt %d %q after a second crash in a row; want pending, saying it waits 10s", j.State, j.Attempt, j.Message)
+	}
+	e = e.restart(true)
+	e.clock.add(9 * time.Second)
+	e.report("n1")
+	e.pass()
+	if j := e.job(d.ID); j.State != api.StatePending {
+		t.Fatalf("%s attempt %d a second before the back-off ends, after a restart; want pending", j.State, j.Attempt)
+	}
+	e.clock.add(time.Second)
+	e.report("n1")
+	e.pass()
+	crash(3) // the third, after 20 s
+	e.clock.add(19 * time.Second)
+	e.report("n1")
+	e.pass()
+	if j := e.job(d.ID); j.State != api.StatePending || j.Attempt != 3 {
+		t.Fatalf("%s attempt %d 19 s after a third crash; want pending (20 s back-off)", j.State, j.Attempt)
+	}
+	e.clock.add(time.Second)
+	e.report("n1")
+	e.pass()
+	if j := e.job(d.ID); j.State != api.StateRunning || j.Attempt != 4 {
+		t.Fatalf("%s attempt %d once the 20 s back-off ended; want attempt 4 running", j.State, j.Attempt)
+	}
+	// A replica that ran past the crash window ends the row: restarted at once.
+	e.report("n1", running(d.ID, 0, 4))
+	e.clock.add(11 * time.Minute)
+	e.report("n1", exited(d.ID, 0, 4, 1))
+	e.pass()
+	if j := e.job(d.ID); j.State != api.StateRunning || j.Attempt != 5 {
+		t.Fatalf("%s attempt %d after a replica that ran 11 minutes failed; want attempt 5 at once", j.State, j.Attempt)
+	}
+}

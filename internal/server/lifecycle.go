@@ -126,6 +126,9 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 		}
 		return
 	}
+	if deployment && js.stop == stopNone {
+		s.countCrash(js, r, now) // a restart waits after crashes in a row
+	}
 	if deployment && js.exitMsg == "" {
 		// The deployment ends with its last replica: it failed if that
 		// one did, or one backing off after a crash (released replicas
@@ -246,6 +249,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	}
 	js.alloc = nil
 	js.doc.PreemptedFor, js.doc.StopBy = "", nil
+	crashes := js.doc.Crashes
 	js.capsSet, js.releaseAt, js.doc.Crashes = nil, nil, 0
 	delete(s.backingOff, js.doc.ID)
 	js.unhold()
@@ -291,6 +295,13 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 			js.doc.Restarts++
 			js.doc.State = api.StatePending
 			js.doc.Message = fmt.Sprintf("%s; restart %d of %d", js.exitMsg, js.doc.Restarts, js.job.Restart.MaxRetries)
+			if js.job.Kind == model.KindDeployment {
+				js.doc.Crashes = crashes // the row goes on in the next attempt
+			}
+			if d := restartDelay(js); d > 0 {
+				s.holdRestart(js, now.Add(d))
+				js.doc.Message += fmt.Sprintf(", in %s: %d replica(s) in a row failed within %s of their start", d, js.doc.Crashes, crashWindow)
+			}
 			c.job(js, api.EventRestart, js.doc.Message)
 			return
 		}

@@ -55,6 +55,9 @@ type Server struct {
 	// backingOff holds the running deployments with a replica whose
 	// replacement waits for a back-off (backoff.go).
 	backingOff map[string]*jobState
+	// restarting holds the deployments queued again after a crash loop
+	// until their back-off ends (backoff.go).
+	restarting map[string]*jobState
 	// freed: a job left running since the last pass, freeing power that
 	// a pass with an empty queue may lend (mayRecap)
 	freed bool
@@ -122,6 +125,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		running:    map[string]*jobState{},
 		waiting:    map[string]*jobState{},
 		backingOff: map[string]*jobState{},
+		restarting: map[string]*jobState{},
 		claims:     map[string][]*nodeState{},
 		queue:      sched.NewQueue(cfg.Facility, nil),
 		nodes:      map[string]*nodeState{},
@@ -256,6 +260,7 @@ func (s *Server) reload(ctx context.Context) error {
 		if js.doc.State != api.StatePending && len(js.doc.Replicas) > 0 {
 			s.restoreAlloc(js)
 		}
+		s.restoreRestartHold(js, now)
 		s.requeue(js)
 	}
 	slices.Sort(s.recent)

@@ -57,6 +57,10 @@ type jobState struct {
 	// keeps until their back-off ends, by position in doc.Replicas
 	// (backoff.go; doc.Crashes and each Replica.ReplaceAt keep it).
 	releaseAt map[int]time.Time
+	// restartAt, on a deployment queued again after its last replica
+	// crashed, is when its back-off ends: it stays out of the queue
+	// until then (backoff.go; doc.Crashes and its replicas' ends keep it).
+	restartAt time.Time
 }
 
 // heardRunning records that replica i was reported running at now.
@@ -69,7 +73,7 @@ func (js *jobState) heardRunning(i int, now time.Time) {
 
 func (js *jobState) pending() bool {
 	if js.doc.State == api.StatePending {
-		return true
+		return js.restartAt.IsZero()
 	}
 	// A running deployment below its replica count stays in the queue:
 	// the core scales it up.
