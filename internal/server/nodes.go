@@ -76,9 +76,14 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 		n = s.newNode(mn, doc)
 		s.nodes[doc.Name] = n
 	} else {
+		// An agent's report leaves the server's flags as they are; a
+		// stored node (reload) carries them, over the blank ones of
+		// the facility file's node New made.
 		drained, fenced, unreachable := n.doc.Drained, n.doc.Fenced, n.doc.Unreachable
 		n.doc = doc
-		n.doc.Drained, n.doc.Fenced, n.doc.Unreachable = drained, fenced, unreachable
+		if fromAgent {
+			n.doc.Drained, n.doc.Fenced, n.doc.Unreachable = drained, fenced, unreachable
+		}
 		n.node = mn
 		n.siteIdx = site
 		if len(n.gpus) != mn.GPUs {
