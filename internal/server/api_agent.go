@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -88,6 +89,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		HeartbeatSeconds: s.cfg.Heartbeat.Seconds(), Condition: api.NodeReady}
 	c := newChanges()
 	c.actor = principalOf(r).Subject
+	before := ""
+	if o := s.nodes[reg.Name]; o != nil && o.registered && (o.node.GPUs != doc.GPUs || o.node.GPUModel != doc.GPUModel) {
+		before = fmt.Sprintf("%d×%s", o.node.GPUs, or(o.node.GPUModel, "no GPU"))
+	}
 	if err := s.admitNode(doc, true); err != nil {
 		if errors.Is(err, errRefused) {
 			s.log.Warn("node registration refused", "node", reg.Name, "site", reg.Site, "err", err)
@@ -101,6 +106,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.nodes[reg.Name]
 	msg := fmt.Sprintf("node %s registered in site %s: %d×%s, %d CPUs, %d GiB", reg.Name, reg.Site, len(reg.GPUs), or(gpuModel, "no GPU"), reg.CPUs, reg.MemoryGiB)
+	if before != "" {
+		msg += "; it had " + before + " before"
+	}
 	if n.doc.Fenced {
 		msg += "; it is fenced: it takes no work until an operator unfences it"
 	}
@@ -113,10 +121,21 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		js := s.jobs[id]
 		for i := range js.doc.Replicas {
 			rp := &js.doc.Replicas[i]
-			if rp.Node == reg.Name && rp.State == api.ReplicaRunning && !reported[taskKey(id, i, js.doc.Attempt)] {
-				rp.State, rp.EndedAt, rp.Error = api.ReplicaLost, ptrTime(now.UTC()), "its agent restarted without it"
-				s.replicaEnded(js, i, now, c)
+			if rp.Node != reg.Name || !live(rp) {
+				continue
 			}
+			why := ""
+			switch {
+			case slices.ContainsFunc(rp.GPUs, func(g int) bool { return g >= n.node.GPUs }):
+				// A GPU it ran on is gone: the node has fewer now.
+				why = fmt.Sprintf("its GPUs %v are no longer on its node, which its agent registered with %d", rp.GPUs, n.node.GPUs)
+			case rp.State == api.ReplicaRunning && !reported[taskKey(id, i, js.doc.Attempt)]:
+				why = "its agent restarted without it"
+			default:
+				continue
+			}
+			rp.State, rp.EndedAt, rp.Error = api.ReplicaLost, ptrTime(now.UTC()), why
+			s.replicaEnded(js, i, now, c)
 		}
 	}
 	s.taskReports(n, reg.Tasks, now, c)
