@@ -127,7 +127,12 @@ func eachNode(ctx context.Context, cmd *cobra.Command, names []string, done stri
 		if n.Condition != "" {
 			line += " (" + n.Condition + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
 		}
-		if done == "undrained" && n.Condition == api.NodeDraining {
+		switch {
+		case done == "undrained" && n.Fenced:
+			line += "; it is still fenced: it takes no work until unfenced"
+		case done == "unfenced" && n.Drained:
+			line += "; it is still drained: it takes no new work until undrained"
+		case done == "undrained" && n.Condition == api.NodeDraining:
 			// undrained, yet draining: its agent said it is shutting down
 			line += "; its agent is shutting down: it takes new work once the agent is back"
 		}

@@ -27,3 +27,31 @@ func TestUndrainLeavingNodeSaysWhy(t *testing.T) {
 		t.Errorf("got %q\nwant %q", out.String(), want)
 	}
 }
+
+// Undoing one of a drain and a fence of a node that has both says that
+// the other still keeps work off it.
+func TestUndoOneOfDrainAndFenceSaysTheOtherHolds(t *testing.T) {
+	for _, c := range []struct {
+		done string
+		node api.Node
+		want string
+	}{
+		{"undrained", api.Node{Name: "n3", Condition: api.NodeReady, Fenced: true, GPUs: 8},
+			"node n3 undrained (ready, 0/8 GPUs in use); it is still fenced: it takes no work until unfenced\n"},
+		{"unfenced", api.Node{Name: "n3", Condition: api.NodeDraining, Drained: true, GPUs: 8},
+			"node n3 unfenced (draining, 0/8 GPUs in use); it is still drained: it takes no new work until undrained\n"},
+		{"unfenced", api.Node{Name: "n3", Condition: api.NodeReady, GPUs: 8},
+			"node n3 unfenced (ready, 0/8 GPUs in use)\n"},
+	} {
+		var out bytes.Buffer
+		cmd := &cobra.Command{}
+		cmd.SetOut(&out)
+		op := func(context.Context, string) (*api.Node, error) { n := c.node; return &n, nil }
+		if err := eachNode(context.Background(), cmd, []string{"n3"}, c.done, op); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != c.want {
+			t.Errorf("%s: got %q\nwant %q", c.done, out.String(), c.want)
+		}
+	}
+}

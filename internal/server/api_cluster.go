@@ -76,6 +76,8 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 		n.doc.Drained = drain
 		verb := "drained: runs what it has, takes nothing new"
 		switch {
+		case !drain && n.doc.Fenced:
+			verb = "undrained: it is still fenced: it takes no work until unfenced"
 		case !drain && n.leaving:
 			// it still shows draining: its agent said it is leaving
 			verb = "undrained: takes new work once its agent, now shutting down, is back"

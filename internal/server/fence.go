@@ -34,7 +34,11 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 			s.fence(n, s.cfg.Now(), c)
 		case n.doc.Fenced:
 			n.doc.Fenced = false
-			c.node(n, api.EventNode, "node "+n.doc.Name+" unfenced: it takes work again when it is ready")
+			msg := "node " + n.doc.Name + " unfenced: it takes work again when it is ready"
+			if n.doc.Drained {
+				msg = "node " + n.doc.Name + " unfenced: it is still drained: it takes no new work until undrained"
+			}
+			c.node(n, api.EventNode, msg)
 			c.kick = true
 		}
 	})
