@@ -70,3 +70,22 @@ func TestNodesTableShowsFence(t *testing.T) {
 		}
 	}
 }
+
+// A node that may still run work the server no longer assigns it counts
+// at nameplate and takes nothing (api.Node.Unreachable): the table says
+// so, the node an operator may fence once it is known to be off.
+func TestNodesTableShowsUnreachable(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	err := nodesTable(&b, now, []api.Node{
+		{Name: "n1", Site: "paris", Condition: api.NodeNotReady, Unreachable: true, GPUModel: "H100", GPUs: 8, LastHeartbeat: now.Add(-time.Hour)},
+		{Name: "n2", Site: "paris", Condition: api.NodeReady, Unreachable: true, GPUModel: "H100", GPUs: 8, LastHeartbeat: now},
+		{Name: "n3", Site: "paris", Condition: api.NodeReady, Fenced: true, Unreachable: true, GPUModel: "H100", GPUs: 8, LastHeartbeat: now},
+		{Name: "n4", Site: "paris", Condition: api.NodeNotReady, GPUModel: "H100", GPUs: 8, LastHeartbeat: now.Add(-time.Hour)},
+	})
+	for _, w := range []string{"n1    paris  not-ready,unreachable ", "n2    paris  ready,unreachable ", "n3    paris  ready,fenced,unreachable ", "n4    paris  not-ready "} {
+		if err != nil || !strings.Contains(b.String(), w) {
+			t.Errorf("nodes table (err %v):\n%s\nwant a line with %q", err, b.String(), w)
+		}
+	}
+}

@@ -21,7 +21,9 @@ func newNodesCmd() *cobra.Command {
 		Short: "List the nodes registered with the server",
 		Long: `Lists the nodes whose agents registered with a running Carnot server:
 their site, condition (ready, draining, not-ready; ",drained" and
-",fenced" when an operator drained or fenced them), GPUs in use, GPU
+",fenced" when an operator drained or fenced them; ",unreachable" when
+the node may still run work the server no longer assigns it: it takes
+nothing new and its power counts at nameplate), GPUs in use, GPU
 model, the time since their last heartbeat and the jobs they run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,6 +55,9 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 		}
 		if n.Fenced {
 			cond += ",fenced"
+		}
+		if n.Unreachable {
+			cond += ",unreachable" // may still run lost work: nameplate power, no new work
 		}
 		model := dash(n.GPUModel)
 		if n.FakeGPUs {
