@@ -278,7 +278,29 @@ func (s *Server) reload(ctx context.Context) error {
 	}
 	s.stillSilent(now, c)
 	s.flagOutOfPolicy(now, c)
-	return s.commit(ctx, c)
+	if err := s.commit(ctx, c); err != nil {
+		return err
+	}
+	s.warnOverEnvelope(now)
+	return nil
+}
+
+// warnOverEnvelope warns of each site whose envelope, as the facility now
+// gives it, is below the load of the work it runs (an envelope lowered
+// across a restart): that work runs on, as the core stops nothing for
+// power, and nothing that adds load starts there until the load is
+// under the envelope. Caller has the server to itself.
+func (s *Server) warnOverEnvelope(now time.Time) {
+	if !s.fac.Policy.Power {
+		return
+	}
+	load := plan.SitePowerW(s.snapshot(now), nil)
+	for _, st := range s.fac.Sites {
+		if w := load[st.ID]; w > st.PowerEnvelopeKW*1000 {
+			s.log.Warn("site's power envelope is below the load of the work it runs: that work runs on; nothing that adds load starts there until the load is under the envelope",
+				"site", st.ID, "envelope_kw", st.PowerEnvelopeKW, "load_kw", w/1000)
+		}
+	}
 }
 
 // flagOutOfPolicy finds each running job with a replica in a site the
