@@ -110,3 +110,29 @@ func TestMetricsEnergySeriesFromTheStart(t *testing.T) {
 		}
 	}
 }
+
+// A node back from silence that still runs a replica lost meanwhile
+// (api.Node.Unreachable) takes no work until its agent reports it
+// stopped: its idle GPUs are unschedulable, not free.
+func TestMetricsUnreachableNodesGPUsUnschedulable(t *testing.T) {
+	e := devEnv(t)
+	id := silentWithWork(t, e)
+	if code := e.register("n1", "local", 8, running(id, 0, 1)); code != 200 {
+		t.Fatal(code)
+	}
+	var n api.Node
+	if e.do("GET", "/v1/nodes/n1", nil, &n); !n.Unreachable || n.Condition != api.NodeReady {
+		t.Fatalf("n1 back, reporting its lost replica: %+v, want ready and unreachable", n)
+	}
+	body := e.scrape()
+	for _, want := range []string{`carnot_gpus{model="H100",site="local",state="free"} 0`, `carnot_gpus{model="H100",site="local",state="unschedulable"} 8`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	e.report("n1") // its agent stopped it: n1 takes work again
+	body = e.scrape()
+	if want := `carnot_gpus{model="H100",site="local",state="free"} 8`; !strings.Contains(body, want) {
+		t.Errorf("/metrics once n1 reports nothing lacks %s", want)
+	}
+}
