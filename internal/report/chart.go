@@ -198,6 +198,9 @@ func (cv *canvas) bands() {
 // rules draws the chart's rules.
 func (cv *canvas) rules() {
 	for _, r := range cv.c.Rules {
+		if !finite(r.Y) {
+			continue
+		}
 		y := px(cv.y.at(r.Y))
 		cv.b.WriteString(`<line class="rule" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + y + `" y2="` + y + "\"/>\n")
 		ly := cv.y.at(r.Y) - 4

@@ -24,7 +24,9 @@ func LineChart(c Chart, series ...Series) template.HTML {
 		}
 	}
 	for _, r := range c.Rules {
-		ylo, yhi = math.Min(ylo, r.Y), math.Max(yhi, r.Y)
+		if finite(r.Y) {
+			ylo, yhi = math.Min(ylo, r.Y), math.Max(yhi, r.Y)
+		}
 	}
 	if math.IsInf(xlo, 0) { // nothing to draw: an axis that still reads right
 		switch {
@@ -169,11 +171,15 @@ func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 	ylo, yhi := 0.0, 0.0
 	for _, s := range series {
 		for _, v := range s.Values {
-			ylo, yhi = math.Min(ylo, v), math.Max(yhi, v)
+			if finite(v) {
+				ylo, yhi = math.Min(ylo, v), math.Max(yhi, v)
+			}
 		}
 	}
 	for _, r := range c.Rules {
-		ylo, yhi = math.Min(ylo, r.Y), math.Max(yhi, r.Y)
+		if finite(r.Y) {
+			ylo, yhi = math.Min(ylo, r.Y), math.Max(yhi, r.Y)
+		}
 	}
 	cv.yAxis(ylo, yhi)
 	b := px(cv.bottom())
@@ -184,8 +190,8 @@ func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 	for ci, cat := range categories {
 		x0 := cv.left() + float64(ci)*group + group*0.1
 		for si, s := range series {
-			if ci >= len(s.Values) {
-				continue
+			if ci >= len(s.Values) || !finite(s.Values[ci]) {
+				continue // no bar where there is no number
 			}
 			y, zero := cv.y.at(s.Values[ci]), cv.y.at(0)
 			cv.b.WriteString(`<rect class="bar" x="` + px(x0+float64(si)*bar) + `" y="` + px(math.Min(y, zero)) +

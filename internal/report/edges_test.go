@@ -1,0 +1,38 @@
+package report
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// A bar chart with a value that is not a number draws no bar for it and
+// keeps its axis: no attribute of the svg holds NaN or Inf, which
+// browsers refuse.
+func TestBarChartNonFinite(t *testing.T) {
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		svg := string(BarChart(Chart{Title: "bars", Rules: []Rule{{Y: 100, Label: "limit"}}}, []string{"a", "b", "c"},
+			Bars{Name: "v", Values: []float64{40, bad, 60}}))
+		svgOK(t, svg)
+		for _, s := range []string{"NaN", "Inf"} {
+			if strings.Contains(svg, `="`+s) || strings.Contains(svg, " "+s) || strings.Contains(svg, ">"+s) {
+				t.Errorf("value %g: the svg holds %s:\n%s", bad, s, svg)
+			}
+		}
+		if n := strings.Count(svg, `class="bar"`); n != 2 {
+			t.Errorf("value %g: %d bars, want 2 (a and c)", bad, n)
+		}
+	}
+}
+
+// A rule that is not a number is left out; the chart is still drawn.
+func TestRuleNonFinite(t *testing.T) {
+	for _, bad := range []float64{math.NaN(), math.Inf(1)} {
+		svg := string(LineChart(Chart{Title: "line", Rules: []Rule{{Y: bad, Label: "odd"}, {Y: 5, Label: "limit"}}},
+			Series{Name: "s", X: []float64{0, 1, 2}, Y: []float64{1, 2, 3}}))
+		svgOK(t, svg)
+		if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") || strings.Count(svg, `class="rule"`) != 1 {
+			t.Errorf("rule %g:\n%s", bad, svg)
+		}
+	}
+}
