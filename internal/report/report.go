@@ -262,9 +262,14 @@ func stepLabel(sec int64) string {
 	return fmt.Sprintf("%d s", sec)
 }
 
-// value is a number as the tables show it: three decimals at most.
+// value is a number as the tables show it: three decimals at most, and
+// 0 (not -0) for a small negative one.
 func value(x float64) string {
-	return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
+	r := math.Round(x*1000) / 1000
+	if r == 0 {
+		r = 0 // -0 too
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // exact is a number in full, for the data-value attribute.
