@@ -108,20 +108,31 @@ func timeLabel(t float64, layout string) string {
 }
 
 // Num formats a number for a label: at most three significant digits
-// before a k, M or G suffix, trailing zeros dropped.
+// before a k, M or G suffix, trailing zeros dropped. A number whose
+// digits round up to the next suffix takes it (1M, not 1000k).
 func Num(v float64) string {
-	switch a := math.Abs(v); {
-	case math.IsNaN(v) || math.IsInf(v, 0):
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return strconv.FormatFloat(v, 'f', -1, 64)
-	case a >= 1e9:
-		return short(v/1e9) + "G"
-	case a >= 1e6:
-		return short(v/1e6) + "M"
-	case a >= 1e4:
-		return short(v/1e3) + "k"
 	}
-	return short(v)
+	i := 0
+	for i+1 < len(suffixes) && math.Abs(v) >= suffixes[i+1].from {
+		i++
+	}
+	s := short(v / suffixes[i].div)
+	if i+1 < len(suffixes) {
+		if f, _ := strconv.ParseFloat(s, 64); math.Abs(f)*suffixes[i].div >= suffixes[i+1].from {
+			i++
+			s = short(v / suffixes[i].div)
+		}
+	}
+	return s + suffixes[i].name
 }
+
+// suffixes of Num: from where each applies, and what it divides by.
+var suffixes = []struct {
+	from, div float64
+	name      string
+}{{0, 1, ""}, {1e4, 1e3, "k"}, {1e6, 1e6, "M"}, {1e9, 1e9, "G"}}
 
 func short(v float64) string {
 	a, d := math.Abs(v), 0

@@ -13,3 +13,13 @@ func TestValueNoNegativeZero(t *testing.T) {
 		}
 	}
 }
+
+// A label rounds up into the next suffix when its digits would: 1M, not
+// 1000k; 10k, not 10000.
+func TestNumRoundsIntoTheNextSuffix(t *testing.T) {
+	for v, want := range map[float64]string{999_999: "1M", 9999.7: "10k", -999_999: "-1M", 999_999_999: "1G", 999.96: "1000", 99.96: "100", 9999: "9999"} {
+		if got := Num(v); got != want {
+			t.Errorf("Num(%g) = %q, want %q", v, got, want)
+		}
+	}
+}
