@@ -180,14 +180,22 @@ func (cv *canvas) tickLabel(x, y float64, label string) {
 	}
 }
 
-// bands shades the chart's bands.
+// bands shades the chart's bands, each at least a pixel wide; bands that
+// touch once drawn are one rect, so a long run's thousands of short
+// stints cost at most one rect per pixel column.
 func (cv *canvas) bands() {
+	var px0, px1 []float64
 	for _, bd := range mergeBands(cv.c.Bands) {
 		x0, x1 := cv.x.at(bd.From), cv.x.at(bd.To)
-		if x1-x0 < 1 {
-			x1 = x0 + 1
+		x1 = math.Max(x1, x0+1)
+		if n := len(px0); n > 0 && x0 <= px1[n-1] {
+			px1[n-1] = math.Max(px1[n-1], x1)
+			continue
 		}
-		cv.b.WriteString(`<rect class="band" x="` + px(x0) + `" y="` + px(cv.top()) + `" width="` + px(x1-x0) +
+		px0, px1 = append(px0, x0), append(px1, x1)
+	}
+	for i := range px0 {
+		cv.b.WriteString(`<rect class="band" x="` + px(px0[i]) + `" y="` + px(cv.top()) + `" width="` + px(px1[i]-px0[i]) +
 			`" height="` + px(cv.bottom()-cv.top()) + `" fill="` + bandFill + "\"/>\n")
 	}
 	if len(cv.c.Bands) > 0 && cv.c.BandLabel != "" {
