@@ -182,14 +182,21 @@ func cellText(v float64, count bool) string {
 			s = "-" + s
 		}
 		return s
-	case a >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
 	case a == 0:
 		return "0"
-	case a < 1:
-		return strconv.FormatFloat(v, 'f', min(6, 2-int(math.Floor(math.Log10(a)))), 64)
 	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
+	d, next := 2, 10.0 // the decimals of a's range, and where the next range starts
+	switch {
+	case a >= 10:
+		d, next = 1, 100
+	case a < 1:
+		d, next = min(6, 2-int(math.Floor(math.Log10(a)))), 1
+	}
+	s := strconv.FormatFloat(v, 'f', d, 64)
+	if r, _ := strconv.ParseFloat(s, 64); math.Abs(r) >= next {
+		return cellText(r, false) // rounded up into the next range (9.999 is 10.0, not 10.00)
+	}
+	return s
 }
 
 func maxLen(names []string) int {
