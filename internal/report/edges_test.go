@@ -2,8 +2,11 @@ package report
 
 import (
 	"math"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // A bar chart with a value that is not a number draws no bar for it and
@@ -34,5 +37,24 @@ func TestRuleNonFinite(t *testing.T) {
 		if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") || strings.Count(svg, `class="rule"`) != 1 {
 			t.Errorf("rule %g:\n%s", bad, svg)
 		}
+	}
+}
+
+// A zero on a log x axis (a job that completed in the second it was
+// submitted) sits at the left edge of an axis drawn from the positive
+// values; it stretched the axis down to 1e-9, thirteen decades, the
+// lowest ticks all labelled "0" and the real values squeezed right.
+func TestLogAxisIgnoresZeroForItsRange(t *testing.T) {
+	svg := string(CDFChart(Chart{Title: "JCT", LogX: true}, Sample{Name: "JCT", Values: []float64{0, 100, 1000}}))
+	svgOK(t, svg)
+	var xticks []string
+	for _, m := range regexp.MustCompile(`y="231.0" class="tick" text-anchor="(?:middle|start|end)">([^<]*)</text>`).FindAllStringSubmatch(svg, -1) {
+		xticks = append(xticks, m[1])
+	}
+	if diff := cmp.Diff([]string{"100", "1000"}, xticks); diff != "" {
+		t.Errorf("x ticks (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(svg, `M64.0 `) {
+		t.Errorf("the zero is not at the left edge:\n%s", svg)
 	}
 }

@@ -19,7 +19,9 @@ func LineChart(c Chart, series ...Series) template.HTML {
 			if !finite(s.X[i]) || !finite(s.Y[i]) {
 				continue
 			}
-			xlo, xhi = math.Min(xlo, s.X[i]), math.Max(xhi, s.X[i])
+			if !c.LogX || s.X[i] > 0 { // on a log axis, x ≤ 0 sits at the left edge of the positive range
+				xlo, xhi = math.Min(xlo, s.X[i]), math.Max(xhi, s.X[i])
+			}
 			ylo, yhi = math.Min(ylo, s.Y[i]), math.Max(yhi, s.Y[i])
 		}
 	}
