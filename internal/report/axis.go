@@ -83,7 +83,7 @@ func logTicks(lo, hi float64) []float64 {
 // timeTicks is about n instants (Unix seconds) in [lo, hi] at a round
 // step, with the layout to print them in.
 func timeTicks(lo, hi float64, n int) ([]float64, string) {
-	steps := []float64{60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 4 * 86400,
+	steps := []float64{1, 2, 5, 10, 15, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 4 * 86400,
 		7 * 86400, 14 * 86400, 28 * 86400, 91 * 86400, 182 * 86400, 364 * 86400}
 	step := steps[len(steps)-1]
 	for _, s := range steps {
@@ -93,7 +93,10 @@ func timeTicks(lo, hi float64, n int) ([]float64, string) {
 		}
 	}
 	layout := "2006-01-02"
-	if step < 86400 {
+	switch {
+	case step < 60:
+		layout = "15:04:05"
+	case step < 86400:
 		layout = "01-02 15:04"
 	}
 	var ticks []float64

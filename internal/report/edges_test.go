@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -56,5 +57,21 @@ func TestLogAxisIgnoresZeroForItsRange(t *testing.T) {
 	}
 	if !strings.Contains(svg, `M64.0 `) {
 		t.Errorf("the zero is not at the left edge:\n%s", svg)
+	}
+}
+
+// A run shorter than a few minutes still has a time axis with ticks: a
+// 40-second run had none, the smallest step being a minute.
+func TestShortRunTimeTicks(t *testing.T) {
+	start := float64(time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC).Unix())
+	svg := string(LineChart(Chart{Title: "u", XTime: true, XFrom: start, XTo: start + 40},
+		Series{Name: "u", X: []float64{start}, Y: []float64{1}, Step: true}))
+	svgOK(t, svg)
+	var xticks []string
+	for _, m := range regexp.MustCompile(`y="231.0" class="tick" text-anchor="(?:middle|start|end)">([^<]*)</text>`).FindAllStringSubmatch(svg, -1) {
+		xticks = append(xticks, m[1])
+	}
+	if diff := cmp.Diff([]string{"00:00:10", "00:00:15", "00:00:20", "00:00:25", "00:00:30", "00:00:35", "00:00:40", "00:00:45", "00:00:50"}, xticks); diff != "" {
+		t.Errorf("x ticks of a 40 s run (-want +got):\n%s", diff)
 	}
 }
