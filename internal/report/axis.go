@@ -112,7 +112,8 @@ func timeLabel(t float64, layout string) string {
 
 // Num formats a number for a label: at most three significant digits
 // before a k, M or G suffix, trailing zeros dropped. A number whose
-// digits round up to the next suffix takes it (1M, not 1000k).
+// digits round up to the next suffix takes it (1M, not 1000k); one below
+// 1e-6 is written with an exponent (5e-08), as six decimals would read 0.
 func Num(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return strconv.FormatFloat(v, 'f', -1, 64)
@@ -142,6 +143,8 @@ func short(v float64) string {
 	switch {
 	case a == 0:
 		return "0"
+	case a < 1e-6: // six decimals would read 0
+		return strconv.FormatFloat(v, 'g', 3, 64)
 	case a < 1:
 		d = min(6, 2-int(math.Floor(math.Log10(a))))
 	case a < 10:

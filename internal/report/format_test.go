@@ -23,3 +23,21 @@ func TestNumRoundsIntoTheNextSuffix(t *testing.T) {
 		}
 	}
 }
+
+// A tiny number keeps its digits: ticks of a chart of values below
+// 1e-6 (grams of carbon in tCO2e) all read "0".
+func TestNumTiny(t *testing.T) {
+	for v, want := range map[float64]string{5e-8: "5e-08", -1.25e-7: "-1.25e-07", 0.000012: "0.000012", 1e-6: "0.000001"} {
+		if got := Num(v); got != want {
+			t.Errorf("Num(%g) = %q, want %q", v, got, want)
+		}
+	}
+	_, _, ticks := niceRange(0, 3e-7, 5)
+	seen := map[string]bool{}
+	for _, tk := range ticks {
+		if seen[Num(tk)] {
+			t.Errorf("ticks %v read %q twice", ticks, Num(tk))
+		}
+		seen[Num(tk)] = true
+	}
+}
