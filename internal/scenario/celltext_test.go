@@ -14,3 +14,14 @@ func TestCellTextRoundsIntoTheNextRange(t *testing.T) {
 		}
 	}
 }
+
+// TestCellTextTiny: a value below 1e-6 read "0.000000", or "-0.000000"
+// when negative (a few grams of carbon in tCO2e, a fraction of a cent):
+// it keeps three significant digits.
+func TestCellTextTiny(t *testing.T) {
+	for v, want := range map[float64]string{4e-7: "4.00e-07", -1.234e-8: "-1.23e-08", 0.0000123: "0.000012", 1e-6: "0.000001"} {
+		if got := cellText(v, false); got != want {
+			t.Errorf("cellText(%g) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -167,7 +167,7 @@ func delta(v, base float64) string {
 // whole numbers from 100 on, and for counts (with thin spaces between
 // thousands), one decimal from 10, else three significant digits, the
 // trailing zeros kept so that a column's values line up (2.00 beside
-// 6.46, not 2).
+// 6.46, not 2); below 1e-6, with an exponent (4.00e-07).
 func cellText(v float64, count bool) string {
 	a := math.Abs(v)
 	switch {
@@ -184,6 +184,8 @@ func cellText(v float64, count bool) string {
 		return s
 	case a == 0:
 		return "0"
+	case a < 1e-6: // six decimals would read 0.000000
+		return strconv.FormatFloat(v, 'e', 2, 64)
 	}
 	d, next := 2, 10.0 // the decimals of a's range, and where the next range starts
 	switch {
