@@ -61,6 +61,7 @@ type canvas struct {
 	w, h   int
 	x, y   scale
 	legend []legendItem
+	padB   float64 // room below the bottom margin (for slanted labels)
 }
 
 type legendItem struct {
@@ -82,7 +83,7 @@ func newCanvas(c Chart) *canvas {
 func (cv *canvas) left() float64   { return marginL }
 func (cv *canvas) right() float64  { return float64(cv.w - marginR) }
 func (cv *canvas) top() float64    { return marginT }
-func (cv *canvas) bottom() float64 { return float64(cv.h - marginB) }
+func (cv *canvas) bottom() float64 { return float64(cv.h-marginB) - cv.padB }
 
 // text writes escaped text at (x, y) with extra attributes.
 func (cv *canvas) text(x, y float64, attrs, s string) {

@@ -169,6 +169,19 @@ type Bars struct {
 // BarChart draws grouped bars: for each category, one bar per series.
 func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 	cv := newCanvas(c)
+	rotate := len(categories) > 10
+	if rotate { // names slanted at 35° run down from 12 px under the axis
+		n := 0
+		for _, cat := range categories {
+			n = max(n, len(cat))
+		}
+		if need := 12 + tickCharW*float64(n)*math.Sin(35*math.Pi/180) + 4; need > marginB {
+			cv.padB = math.Ceil(need - marginB)
+			if c.Height <= 0 {
+				cv.h += int(cv.padB) // the default height keeps its plot
+			}
+		}
+	}
 	cv.open()
 	ylo, yhi := 0.0, 0.0
 	for _, s := range series {
@@ -188,7 +201,6 @@ func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 	cv.b.WriteString(`<line class="axis" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + b + `" y2="` + b + "\"/>\n")
 	group := (cv.right() - cv.left()) / float64(max(1, len(categories)))
 	bar := group * 0.8 / float64(max(1, len(series)))
-	rotate := len(categories) > 10
 	for ci, cat := range categories {
 		x0 := cv.left() + float64(ci)*group + group*0.1
 		for si, s := range series {

@@ -1,0 +1,43 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestSlantedLabelsInsideTheChart: with more than ten categories the
+// bar chart slants their names, which run down and to the left of the
+// bar; the bottom margin held about eight characters, so longer tenant
+// or scenario names were cut off at the svg's lower edge (plan.html's
+// taller charts only stretched the plot).
+func TestSlantedLabelsInsideTheChart(t *testing.T) {
+	var cats []string
+	vals := make([]float64, 12)
+	for i := range 12 {
+		cats = append(cats, fmt.Sprintf("research-lab-of-tenant-%02d", i))
+		vals[i] = float64(i)
+	}
+	for _, height := range []int{0, 400} {
+		svg := string(BarChart(Chart{Title: "share", Height: height}, cats, Bars{Name: "share", Values: vals}))
+		svgOK(t, svg)
+		h, _ := strconv.ParseFloat(regexp.MustCompile(`height="([0-9.]+)"`).FindStringSubmatch(svg)[1], 64)
+		labels := regexp.MustCompile(`<text x="[0-9.]+" y="([0-9.]+)" class="tick" text-anchor="end" transform="rotate\(-35 [^"]*\)">([^<]*)</text>`).
+			FindAllStringSubmatch(svg, -1)
+		if len(labels) != len(cats) {
+			t.Fatalf("height %d: %d slanted labels, want %d:\n%s", height, len(labels), len(cats), svg)
+		}
+		for _, m := range labels {
+			y, _ := strconv.ParseFloat(m[1], 64)
+			if low := y + tickCharW*float64(len(m[2]))*math.Sin(35*math.Pi/180); low > h {
+				t.Errorf("height %d: label %q reaches y = %.0f, below the chart's %v px", height, m[2], low, h)
+			}
+		}
+		if bars := strings.Count(svg, `class="bar"`); bars != 12 {
+			t.Errorf("height %d: %d bars", height, bars)
+		}
+	}
+}
