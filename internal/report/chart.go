@@ -62,6 +62,7 @@ type canvas struct {
 	x, y   scale
 	legend []legendItem
 	padB   float64 // room below the bottom margin (for slanted labels)
+	padL   float64 // room right of the left margin (for slanted labels)
 }
 
 type legendItem struct {
@@ -80,7 +81,7 @@ func newCanvas(c Chart) *canvas {
 	return cv
 }
 
-func (cv *canvas) left() float64   { return marginL }
+func (cv *canvas) left() float64   { return marginL + cv.padL }
 func (cv *canvas) right() float64  { return float64(cv.w - marginR) }
 func (cv *canvas) top() float64    { return marginT }
 func (cv *canvas) bottom() float64 { return float64(cv.h-marginB) - cv.padB }

@@ -181,6 +181,11 @@ func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 				cv.h += int(cv.padB) // the default height keeps its plot
 			}
 		}
+		// and left from the middle of the first group: left + (right-left)/2k ≥ 2 + their run
+		k := 2 * float64(len(categories))
+		if l := (2 + tickCharW*float64(n)*math.Cos(35*math.Pi/180) - cv.right()/k) / (1 - 1/k); l > marginL {
+			cv.padL = math.Ceil(l - marginL)
+		}
 	}
 	cv.open()
 	ylo, yhi := 0.0, 0.0

@@ -41,3 +41,25 @@ func TestSlantedLabelsInsideTheChart(t *testing.T) {
 		}
 	}
 }
+
+// TestSlantedLabelsInsideOnTheLeft: the first category's slanted name
+// runs left of its bar; a long one started left of the svg and was cut.
+func TestSlantedLabelsInsideOnTheLeft(t *testing.T) {
+	var cats []string
+	vals := make([]float64, 12)
+	for i := range 12 {
+		cats = append(cats, fmt.Sprintf("research-lab-of-tenant-%02d", i))
+		vals[i] = 1
+	}
+	svg := string(BarChart(Chart{Title: "share"}, cats, Bars{Name: "share", Values: vals}))
+	svgOK(t, svg)
+	m := regexp.MustCompile(`<text x="([0-9.]+)" y="[0-9.]+" class="tick" text-anchor="end" transform="rotate\(-35 [^"]*\)">([^<]*)</text>`).
+		FindStringSubmatch(svg)
+	if m == nil {
+		t.Fatalf("no slanted label:\n%s", svg)
+	}
+	x, _ := strconv.ParseFloat(m[1], 64)
+	if left := x - tickCharW*float64(len(m[2]))*math.Cos(35*math.Pi/180); left < 0 {
+		t.Errorf("label %q starts at x = %.0f, left of the chart", m[2], left)
+	}
+}
