@@ -26,7 +26,9 @@ import (
 // started with, which no lowering goes below), or the lowered replica
 // ended (lost with a silent node: once that node's agent reports that it
 // runs none of what it lost, or the node is fenced), or a later recap
-// raised it again (the pass that did counted the held start as running).
+// raised it again (the pass that did counted the held start as running)
+// and the agent reports a limit at or below the raised cap, or the cap
+// was lifted.
 // A start waits only for lowerings on other nodes that share a power
 // container (site, hall, rack) with one of its replicas' nodes.
 //
@@ -192,11 +194,15 @@ func (s *Server) lowered(w api.PowerWait) bool {
 		if r.Index != w.Replica {
 			continue
 		}
-		if !live(r) || r.PowerCapW == 0 || r.PowerCapW > w.PowerCapW {
-			return true
+		if !live(r) || r.PowerCapW == 0 {
+			return true // lifted: the pass that did counted it at its GPUs' own limit
 		}
+		// Raised again, the pass that did counted the held start as
+		// running and the replica at its new cap: a limit above that
+		// (the agent not yet at the lower one) is still too much.
+		capW := max(w.PowerCapW, r.PowerCapW)
 		set, ok := js.capsSet[w.Replica]
-		return ok && (set < 0 || set > 0 && set <= w.PowerCapW)
+		return ok && (set < 0 || set > 0 && set <= capW)
 	}
 	return true
 }

@@ -301,3 +301,33 @@ func TestHeldStartEndsAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+// A later pass that raises the lowered job again, to a cap still below
+// the limit its agent has in force, does not end the hold: that pass
+// counted on the lowered job drawing at most its new cap, so the start
+// waits until the agent reports a limit at or below that cap.
+func TestHeldStartWaitsWhenRaisedBelowLimitInForce(t *testing.T) {
+	e, b, c := lentAcrossNodes(t)
+	// 400 W more in the site (as if a job elsewhere had ended) leaves
+	// room to raise b from 400 to 450 W a GPU, below its GPUs' 700 W.
+	e.s.mu.Lock()
+	f := *e.s.fac
+	f.Sites = slices.Clone(f.Sites)
+	f.Sites[0].PowerEnvelopeKW += 0.4
+	e.s.fac = &f
+	e.s.mu.Unlock()
+	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 450}} })
+	e.passFreed()
+	if r := e.job(b).Replicas[0]; r.PowerCapW != 450 {
+		t.Fatalf("b %+v; want it raised to 450 W", r)
+	}
+	e.report("n2", withCap(running(b, 0, 1), 0)) // still at its GPUs' own 700 W
+	e.pass()
+	if e.listed("n1", c) {
+		t.Fatalf("n1's tasks list c while b's agent reports its GPUs at 700 W, above the 450 W the raise counted on")
+	}
+	e.report("n2", withCap(running(b, 0, 1), 450))
+	if !e.listed("n1", c) {
+		t.Fatalf("n1's tasks %+v once b's limit is 450 W; want c's", e.tasks("n1"))
+	}
+}
