@@ -30,7 +30,9 @@ import (
 // and the agent reports a limit at or below the raised cap, or the cap
 // was lifted.
 // A start waits only for lowerings on other nodes that share a power
-// container (site, hall, rack) with one of its replicas' nodes.
+// container (site, hall, rack) with one of its replicas' nodes, its own
+// job's too (a deployment's new replica on power its other replicas
+// give back).
 //
 // The hold is in the job's document (api.Replica.Held, api.Job.PowerWaits),
 // written with the start that makes it and with the change that ends
@@ -38,7 +40,9 @@ import (
 // reported are in memory only, so it waits for their next report.
 
 // lowerings lists the live replicas that recap rc lowers: a lower cap,
-// or a cap where there was none. Caller holds mu, before rc is applied.
+// or a cap where there was none; not one it leaves as it is (recapJob),
+// such as a replica the same plan starts, which no recap takes below
+// the cap it starts with. Caller holds mu, before rc is applied.
 func (s *Server) lowerings(rc model.Recap) []api.PowerWait {
 	js := s.running[rc.Job]
 	if js == nil || rc.PowerCapW <= 0 {
@@ -47,7 +51,8 @@ func (s *Server) lowerings(rc model.Recap) []api.PowerWait {
 	var out []api.PowerWait
 	for i := range js.doc.Replicas {
 		r := &js.doc.Replicas[i]
-		if live(r) && (r.PowerCapW == 0 || rc.PowerCapW < r.PowerCapW) {
+		_, _, changed, _ := recapped(r.PowerCapW, r.StartPowerCapW, rc.PowerCapW)
+		if live(r) && changed && (r.PowerCapW == 0 || rc.PowerCapW < r.PowerCapW) {
 			out = append(out, api.PowerWait{Job: rc.Job, Replica: r.Index, Node: r.Node, PowerCapW: rc.PowerCapW})
 		}
 	}
@@ -67,7 +72,7 @@ func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []api.Power
 	}
 	var waits []api.PowerWait
 	for _, lw := range lows {
-		if lw.Job == js.doc.ID || len(nodes) == 1 && nodes[lw.Node] {
+		if len(nodes) == 1 && nodes[lw.Node] {
 			continue // the same node's agent orders the two
 		}
 		for n := range nodes {

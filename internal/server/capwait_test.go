@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -329,5 +330,69 @@ func TestHeldStartWaitsWhenRaisedBelowLimitInForce(t *testing.T) {
 	e.report("n2", withCap(running(b, 0, 1), 450))
 	if !e.listed("n1", c) {
 		t.Fatalf("n1's tasks %+v once b's limit is 450 W; want c's", e.tasks("n1"))
+	}
+}
+
+// applyPlan commits plan p as a pass would after its checks.
+func (e *env) applyPlan(p model.Plan) {
+	e.t.Helper()
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
+	c := newChanges()
+	e.s.apply(&p, e.clock.now(), c)
+	if err := e.s.commit(context.Background(), c); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// A deployment's new replica on power taken back from the same
+// deployment's replica on another node waits for that lowering too:
+// only the same node's agent orders the two.
+func TestDeploymentReplacementWaitsForItsOwnLowering(t *testing.T) {
+	fac := DevFacility("local", "FR")
+	fac.Sites[0].PowerEnvelopeKW = 8.8
+	fac.Policy.PowerRecap = true
+	e := newEnv(t, fac, true)
+	for _, n := range []string{"n1", "n2"} {
+		if code := e.register(n, "local", 8); code != 200 {
+			t.Fatalf("register %s: %d", n, code)
+		}
+	}
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(8, 2), &d); code != 201 {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	j := e.job(d.ID)
+	if len(j.Replicas) != 2 || j.Replicas[0].Node == j.Replicas[1].Node || j.Replicas[0].PowerCapW == 0 {
+		t.Fatalf("deployment %+v; want two capped replicas on two nodes", j.Replicas)
+	}
+	capW := j.Replicas[0].PowerCapW
+	n0, n1 := j.Replicas[0].Node, j.Replicas[1].Node
+	e.report(n0, withCap(running(d.ID, 0, 1), capW))
+	e.report(n1, withCap(running(d.ID, 1, 1), capW))
+	// Replica 1 ends; replica 0 is raised into the power it left, and
+	// its agent sets the raised limit.
+	e.report(n1, exited(d.ID, 1, 1, 1))
+	e.applyPlan(model.Plan{Recaps: []model.Recap{{Job: d.ID, PowerCapW: 700}}})
+	if r := e.job(d.ID).Replicas[0]; r.PowerCapW != 700 {
+		t.Fatalf("replica 0 %+v; want it raised to 700 W", r)
+	}
+	e.report(n0, withCap(running(d.ID, 0, 1), 700))
+	// Its replacement on n1 takes that power back.
+	gpus := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	e.applyPlan(model.Plan{
+		Starts: []model.Start{{Job: d.ID, Replicas: []model.Placement{{Node: n1, GPUs: gpus, PowerCapW: capW}}}},
+		Recaps: []model.Recap{{Job: d.ID, PowerCapW: capW}},
+	})
+	if r := e.job(d.ID).Replicas; len(r) != 3 || r[0].PowerCapW != capW || r[2].Node != n1 {
+		t.Fatalf("replicas %+v; want replica 0 lowered to %d W and a third on %s", r, capW, n1)
+	}
+	if e.listed(n1, d.ID) {
+		t.Fatalf("%s's tasks list the new replica while replica 0's agent on %s reports 700 W", n1, n0)
+	}
+	e.report(n0, withCap(running(d.ID, 0, 1), capW))
+	if !e.listed(n1, d.ID) {
+		t.Fatalf("%s's tasks %+v once replica 0's limit is set; want the new replica", n1, e.tasks(n1))
 	}
 }
