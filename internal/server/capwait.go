@@ -34,6 +34,11 @@ import (
 // job's too (a deployment's new replica on power its other replicas
 // give back).
 //
+// A held start that stops before its waits are done hands them on
+// (Server.unsettled): the next start that shares their power waits for
+// them too, since the core no longer counts the stopped start and would
+// give it power the lowered replicas may still draw.
+//
 // The hold is in the job's document (api.Replica.Held, api.Job.PowerWaits),
 // written with the start that makes it and with the change that ends
 // it, so a restarted server or a new leader keeps it: the limits agents
@@ -63,6 +68,7 @@ func (s *Server) lowerings(rc model.Recap) []api.PowerWait {
 // that must wait for lowerings lows, and records why on the job. Caller
 // holds mu.
 func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []api.PowerWait, c *changes) {
+	lows = append(slices.Clip(lows), s.unsettled...)
 	if len(lows) == 0 {
 		return
 	}
@@ -130,6 +136,7 @@ func (js *jobState) capReported(replica, w int) {
 // of starts that wait for nothing more, waking their agents. Every
 // commit calls it, since any change may end a wait. Caller holds mu.
 func (s *Server) settleWaits(c *changes) {
+	s.unsettled = slices.DeleteFunc(s.unsettled, s.lowered)
 	if len(s.waiting) == 0 {
 		return
 	}
@@ -158,6 +165,7 @@ func (s *Server) settleWaits(c *changes) {
 			s.startsNow(js)
 			c.job(js, api.EventPowerHold, "lent power taken back: replicas handed to their nodes")
 		} else {
+			s.unsettle(js)
 			c.job(js, "", "")
 		}
 		js.unhold()
@@ -215,6 +223,17 @@ func (s *Server) lowered(w api.PowerWait) bool {
 // heldBack reports whether replica r of js is held from its agent.
 func (js *jobState) heldBack(r *api.Replica) bool {
 	return r.Held && js.stop == stopNone
+}
+
+// unsettle keeps the lowerings js, a held start that stops, still
+// waits for: the power it counted on may not be free yet, and the next
+// start on it must wait for them. Caller holds mu.
+func (s *Server) unsettle(js *jobState) {
+	for _, w := range js.doc.PowerWaits {
+		if !slices.Contains(s.unsettled, w) {
+			s.unsettled = append(s.unsettled, w)
+		}
+	}
 }
 
 // unhold ends js's hold, if any, in its document.

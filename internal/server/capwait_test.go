@@ -396,3 +396,28 @@ func TestDeploymentReplacementWaitsForItsOwnLowering(t *testing.T) {
 		t.Fatalf("%s's tasks %+v once replica 0's limit is set; want the new replica", n1, e.tasks(n1))
 	}
 }
+
+// A held start that stops before the lowering it waits for is done
+// leaves that lowering to the next start on the same power: the
+// lowered job's GPUs may still draw the higher limit (slow, or a GPU
+// that refused the lower one), which the core no longer counts.
+func TestLoweringOutlivesCancelledHeldStart(t *testing.T) {
+	e, b, c := lentAcrossNodes(t)
+	e.report("n2", withCap(running(b, 0, 1), 0)) // its GPUs keep 700 W
+	if code := e.do("POST", "/v1/jobs/"+c+"/cancel", nil, nil); code != 202 {
+		t.Fatalf("cancel: %d", code)
+	}
+	e.report("n1", exited(c, 0, 1, 0))
+	d := e.submit(spec(8, 1))
+	e.pass()
+	if j := e.job(d); j.State != api.StateRunning || j.Replicas[0].Node != "n1" {
+		t.Fatalf("d %s %+v; want it started on n1", j.State, j.Replicas)
+	}
+	if e.listed("n1", d) {
+		t.Fatalf("n1's tasks list d while b's agent reports its GPUs at 700 W, not the 400 W the core counts")
+	}
+	e.report("n2", withCap(running(b, 0, 1), 400))
+	if !e.listed("n1", d) {
+		t.Fatalf("n1's tasks %+v once b's limit is 400 W; want d's", e.tasks("n1"))
+	}
+}

@@ -252,6 +252,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	crashes := js.doc.Crashes
 	js.capsSet, js.releaseAt, js.doc.Crashes = nil, nil, 0
 	delete(s.backingOff, js.doc.ID)
+	s.unsettle(js)
 	js.unhold()
 	delete(s.running, js.doc.ID)
 	delete(s.waiting, js.doc.ID)

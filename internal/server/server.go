@@ -52,6 +52,11 @@ type Server struct {
 	// waiting holds the running jobs with replicas held until lent
 	// power is taken back (capwait.go).
 	waiting map[string]*jobState
+	// unsettled holds the lowerings a held start waited for when that
+	// start stopped before they were done (capwait.go): the lowered
+	// replicas may still draw at the higher limit, so later starts that
+	// share their power wait for them too. In memory only.
+	unsettled []api.PowerWait
 	// backingOff holds the running deployments with a replica whose
 	// replacement waits for a back-off (backoff.go).
 	backingOff map[string]*jobState
