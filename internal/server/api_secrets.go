@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +63,37 @@ func (s *Server) secretTenant(w http.ResponseWriter, r *http.Request, op, asked 
 		return ""
 	}
 	return t
+}
+
+// checkSecrets opens every stored secret with the configured key wrapper
+// and logs an error for each that does not open (its key removed from the
+// key file, or another key under its id), naming the secret, its tenant
+// and the key that sealed it: the server opens no secret in its work, so
+// a lost key would otherwise go unnoticed until one is needed. The value
+// is never kept or logged.
+func (s *Server) checkSecrets(ctx context.Context) error {
+	if s.cfg.Secrets == nil {
+		return nil
+	}
+	recs, err := s.store.Records(ctx, recSecret)
+	if err != nil {
+		return fmt.Errorf("server: reading secrets: %w", err)
+	}
+	for _, rec := range recs {
+		tenant, name, _ := strings.Cut(rec.Key, "/")
+		var sec sealedSecret
+		if err := json.Unmarshal(rec.Doc, &sec); err != nil {
+			s.log.Error("a stored secret is not readable", "tenant", tenant, "secret", name, "err", err)
+			continue
+		}
+		value, err := secrets.Open(ctx, s.cfg.Secrets, sec.Sealed, secretAAD(tenant, name))
+		clear(value)
+		if err != nil {
+			s.log.Error("a stored secret does not open with the secrets key file: restore the key that sealed it, or set the secret again",
+				"tenant", tenant, "secret", name, "err", err)
+		}
+	}
+	return nil
 }
 
 func (s *Server) secretsReady(w http.ResponseWriter) bool {

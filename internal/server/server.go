@@ -174,6 +174,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkSecrets(ctx); err != nil {
+		return nil, err
+	}
 	s.mux, s.tenant = s.routes(true), s.routes(false)
 	if cfg.AuditRetention < MinAuditRetention {
 		ev := api.Event{Time: cfg.Now().UTC(), Type: EventAuditPolicy, Actor: "server:config",
