@@ -68,7 +68,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if d.Replicas[replica].State == api.ReplicaAssigned && int(attempt) == d.Attempt {
 		// Placed but not started yet: wait for the process (and its log
 		// file) so that `carnot logs -f` right after a submission works.
-		if d, err = s.waitStarted(r, id, int(replica)); err != nil {
+		if d, err = s.waitStarted(r, id, int(replica)); errors.Is(err, errNoLongerHolds) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carnot"`)
+			problemf(w, http.StatusUnauthorized, "%v", err)
+			return
+		} else if err != nil {
 			problemf(w, http.StatusServiceUnavailable, "%v", err)
 			return
 		}
@@ -207,13 +211,21 @@ func pastNode(d *api.Job, attempt, replica int) string {
 	return ""
 }
 
+// errNoLongerHolds is a request's credential revoked or expired while
+// the request waited.
+var errNoLongerHolds = errors.New("the token was revoked or expired while the request waited")
+
 // waitStarted waits (at most a minute) until replica of job id has left
-// the assigned state.
+// the assigned state, and fails with errNoLongerHolds once r's credential
+// no longer holds: what the wait ends in is read after it.
 func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job, error) {
 	t := time.NewTicker(25 * time.Millisecond)
 	defer t.Stop()
 	end := time.After(time.Minute)
 	for {
+		if !s.stillHolds(r) {
+			return nil, errNoLongerHolds
+		}
 		d, err := s.jobDoc(r, id)
 		if err != nil {
 			return nil, err

@@ -431,3 +431,55 @@ func followAsMember(t *testing.T, e *env, id string) (*http.Response, api.Token)
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp, tok
 }
+
+// A log request that waits for its replica to start answers nothing of
+// the job once its token is revoked during the wait: revocation takes
+// effect at once on this server, for a request in flight too, and the
+// node's log server is not asked.
+func TestLogsWaitingForTheStartEndWhenTokenRevoked(t *testing.T) {
+	e := devEnv(t)
+	var asked sync.Once
+	askedNode := make(chan struct{})
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Do(func() { close(askedNode) })
+		io.WriteString(w, "the output\n")
+	}))
+	t.Cleanup(agentLogs.Close)
+	reg := api.Register{Name: "n1", Site: "local", Address: agentLogs.URL, CPUs: 32, MemoryGiB: 256,
+		GPUs: []api.GPUInfo{{Index: 0, Model: "H100"}}}
+	if code := e.do("POST", "/v1/agent/register", reg, nil); code != http.StatusOK {
+		t.Fatalf("register: %d", code)
+	}
+	id := e.submit(spec(1, 1))
+	e.pass() // assigned, not started
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "reader", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowTokenStore{Store: e.s.store, id: tok.ID, reading: make(chan struct{}), release: make(chan struct{})}
+	e.s.store = slow
+	close(slow.release) // only to know when the request is authenticated
+	got := make(chan *httptest.ResponseRecorder)
+	go func() {
+		req := httptest.NewRequest("GET", "/v1/jobs/"+id+"/logs", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Secret)
+		w := httptest.NewRecorder()
+		e.s.Handler().ServeHTTP(w, req)
+		got <- w
+	}()
+	<-slow.reading
+	time.Sleep(100 * time.Millisecond) // into the wait for the start
+	if code := e.do("POST", "/v1/tokens/"+tok.ID+"/revoke", nil, nil); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	e.report("n1", running(id, 0, 1))
+	w := <-got
+	if w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "the output") {
+		t.Errorf("logs of a token revoked while waiting for the start: %d %q; want 401", w.Code, w.Body.String())
+	}
+	select {
+	case <-askedNode:
+		t.Errorf("the node's log server was asked for a revoked token's request")
+	default:
+	}
+}
