@@ -99,7 +99,7 @@ func newInstance() string {
 func (r *replica) address() string { return r.cp.url + " " + r.cp.adminURL }
 
 // leaderURL is the leader's tenant or operator API, nil when there is no
-// valid lease of another replica.
+// valid lease of another replica or its address is not https://.
 func (r *replica) leaderURL(operator bool) *url.URL {
 	r.mu.Lock()
 	l := r.lease
@@ -112,8 +112,11 @@ func (r *replica) leaderURL(operator bool) *url.URL {
 	if operator {
 		raw = a
 	}
+	// https only: a standby forwards the callers' Authorization headers,
+	// which must not cross the network in clear text to an address
+	// written in the database as http://.
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil
 	}
 	return u
