@@ -154,3 +154,26 @@ func TestTokenRevokeSaysItTakesAnID(t *testing.T) {
 		t.Errorf("exit %d, stderr %q\nwant %q", code, errs, want)
 	}
 }
+
+// Revoking by the whole token (its secret pasted, as one does with a
+// leaked one) revokes its ID, and the secret goes neither to the server
+// nor into the output.
+func TestTokenRevokeOfAWholeTokenSendsItsIDOnly(t *testing.T) {
+	f := newFake(t)
+	const id = "3e004a6ebc09c929"
+	const secret = "69a3x1HQCi3HxqFuvGCy8Nc8hXJ53GCXg0Ut6smya48"
+	_, out, errs := carnot("token", "revoke", "--server", f.srv.URL, "carnot_"+id+"_"+secret)
+	if n := len(f.requests("POST", "/v1/tokens/"+id+"/revoke")); n != 1 {
+		t.Errorf("POST /v1/tokens/%s/revoke sent %d times, want once", id, n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, q := range f.reqs {
+		if strings.Contains(q.path+q.query+string(q.body), secret) {
+			t.Errorf("the token's secret was sent: %s %s?%s %q", q.method, q.path, q.query, q.body)
+		}
+	}
+	if strings.Contains(out+errs, secret) {
+		t.Errorf("the token's secret is in the output: stdout %q, stderr %q", out, errs)
+	}
+}

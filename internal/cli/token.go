@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/client"
 )
 
@@ -131,7 +132,9 @@ func newTokenRevokeCmd() *cobra.Command {
 		Use:   "revoke ID…",
 		Short: "Revoke tokens: they stop working at once",
 		Long: `Revokes tokens by ID: the 16 hex digits after carnot_ in a token's
-secret, as "carnot token list" shows them. They stop working at once.`,
+secret, as "carnot token list" shows them. They stop working at once.
+A whole token (carnot_ID_SECRET) is revoked by its ID; its secret is not
+sent.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()
@@ -139,6 +142,11 @@ secret, as "carnot token list" shows them. They stop working at once.`,
 				return err
 			}
 			for _, id := range args {
+				if tid, _, err := auth.Parse(id); err == nil {
+					// A whole token (a leaked one, pasted): its ID, and
+					// its secret goes nowhere.
+					id = tid
+				}
 				t, err := c.RevokeToken(ctxOf(cmd), id)
 				if client.IsNotFound(err) {
 					return fmt.Errorf("%w; revoke takes a token's ID: the 16 hex digits after carnot_, as \"carnot token list\" shows", err)
