@@ -189,6 +189,11 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if tid, _, err := auth.Parse(id); err == nil {
+		// A whole token, secret included: revoke its ID, and repeat the
+		// secret in no answer.
+		id = tid
+	}
 	p := principalOf(r)
 	doc, err := s.store.Record(r.Context(), recToken, id)
 	if errors.Is(err, store.ErrNotFound) {

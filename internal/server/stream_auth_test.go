@@ -483,3 +483,27 @@ func TestLogsWaitingForTheStartEndWhenTokenRevoked(t *testing.T) {
 	default:
 	}
 }
+
+// A revocation whose path holds a whole token (carnot_ID_SECRET, pasted
+// by a client) revokes the token of that ID, and no answer repeats the
+// secret, the 404 of an unknown token included.
+func TestRevokeByAWholeTokenEchoesNoSecret(t *testing.T) {
+	e := devEnv(t)
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "m", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, _ := strings.Cut(strings.TrimPrefix(tok.Secret, "carnot_"), "_")
+	w := e.raw("POST", "/v1/tokens/"+tok.Secret+"/revoke", nil)
+	if w.Code != http.StatusOK || strings.Contains(w.Body.String(), secret) {
+		t.Errorf("revoke by the whole token: %d %s; want 200 without the secret", w.Code, w.Body)
+	}
+	if code := whoamiCode(e, tok.Secret); code != http.StatusUnauthorized {
+		t.Errorf("the token after its revocation by its whole text: %d, want 401", code)
+	}
+	unknown := "carnot_0123456789abcdef_" + secret
+	w = e.raw("POST", "/v1/tokens/"+unknown+"/revoke", nil)
+	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), secret) {
+		t.Errorf("revoke of an unknown whole token: %d %s; want 404 without the secret", w.Code, w.Body)
+	}
+}
