@@ -248,8 +248,31 @@ func (c *Client) sendTo(ctx context.Context, base string, r *request) (*http.Res
 			return nil, fmt.Errorf("%w to %s: the token would cross the network in clear text; use https:// (the server serves TLS only)", ErrPlainHTTP, req.URL.Host)
 		}
 		req.Header.Set("Authorization", "Bearer "+c.token)
+		// Go's client follows a redirect to the same host with the
+		// header: not to plain HTTP.
+		hc := *c.hc
+		hc.CheckRedirect = noPlainRedirect(c.hc.CheckRedirect)
+		return hc.Do(req)
 	}
 	return c.hc.Do(req)
+}
+
+// noPlainRedirect refuses a redirect to plain HTTP on another host than
+// this one, where a followed redirect would send the token in clear
+// text; other redirects are next's to decide (Go's default without it).
+func noPlainRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != "https" && !loopback(req.URL.Hostname()) {
+			return fmt.Errorf("%w to %s: a redirect there would take the token in clear text", ErrPlainHTTP, req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // loopback reports whether host, a URL's host name, is this machine:

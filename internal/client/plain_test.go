@@ -68,3 +68,55 @@ func TestTokensNeverGoInClearOverTheNetwork(t *testing.T) {
 		}
 	}
 }
+
+// redirector is a transport that answers requests to https:// with a
+// redirect to the same path over plain HTTP on the same host, and
+// records every request.
+type redirector struct{ recorder }
+
+func (r *redirector) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return r.recorder.RoundTrip(req)
+	}
+	r.mu.Lock()
+	r.seen = append(r.seen, req)
+	r.mu.Unlock()
+	to := "http://" + req.URL.Hostname() + req.URL.Path
+	return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {to}},
+		Body: http.NoBody, Request: req}, nil
+}
+
+// Nor does a redirect take a token to plain HTTP: a server address given
+// as https:// that answers with a redirect to http:// on the same host
+// (which Go's client follows, Authorization header included) makes the
+// call fail with ErrPlainHTTP, the token unsent; to a loopback address it
+// is followed.
+func TestRedirectsNeverTakeTokensToPlainHTTP(t *testing.T) {
+	const tok = "carnot_0123456789abcdef_secret"
+	for _, c := range []struct {
+		addr string
+		sent bool
+	}{
+		{"https://carnot.example:7460", false},
+		{"https://10.0.0.1:7460", false},
+		{"https://127.0.0.1:7460", true},
+	} {
+		rec := &redirector{}
+		cl, err := New(c.addr, WithHTTPClient(&http.Client{Transport: rec}), WithToken(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cl.WhoAmI(context.Background())
+		for _, req := range rec.seen {
+			if got := req.Header.Get("Authorization"); strings.Contains(got, tok) && req.URL.Scheme == "http" && !c.sent {
+				t.Errorf("%s: the token went out in clear text after a redirect to %s", c.addr, req.URL)
+			}
+		}
+		switch {
+		case c.sent && err != nil:
+			t.Errorf("%s: %v, want the redirect followed", c.addr, err)
+		case !c.sent && !errors.Is(err, ErrPlainHTTP):
+			t.Errorf("%s: %v, want %v", c.addr, err, ErrPlainHTTP)
+		}
+	}
+}
