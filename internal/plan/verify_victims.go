@@ -61,6 +61,27 @@ func (v *verifier) gpusByModel(pls []model.Placement, placedOn map[int]bool) map
 	return out
 }
 
+// roomFor groups allocations under the pending job they make room for,
+// jobs in the order first met (the same sums in the same order every run).
+type roomFor struct {
+	ids []string
+	of  map[string][]*model.Allocation
+}
+
+// add files a under id when id is a pending job of the snapshot.
+func (r *roomFor) add(v *verifier, id string, a *model.Allocation) {
+	if _, ok := v.x.pending[id]; !ok {
+		return
+	}
+	if r.of == nil {
+		r.of = map[string][]*model.Allocation{}
+	}
+	if r.of[id] == nil {
+		r.ids = append(r.ids, id)
+	}
+	r.of[id] = append(r.of[id], a)
+}
+
 // flight builds the plan's quota in flight.
 func (v *verifier) flight() *flight {
 	if v.fl != nil {
@@ -80,8 +101,7 @@ func (v *verifier) flight() *flight {
 		}
 	}
 	// Terminating allocations, and the jobs they make room for.
-	waiting := map[string][]*model.Allocation{}
-	var ids []string
+	var waiting roomFor
 	for i := range v.snap.Running {
 		a := &v.snap.Running[i]
 		if a.Job == nil || !a.Terminating {
@@ -90,40 +110,29 @@ func (v *verifier) flight() *flight {
 		for m, g := range v.gpusByModel(a.Replicas, nil) {
 			add(f.term, a.Job.Tenant, m, g)
 		}
-		if _, ok := v.x.pending[a.PreemptedFor]; ok {
-			if waiting[a.PreemptedFor] == nil {
-				ids = append(ids, a.PreemptedFor)
-			}
-			waiting[a.PreemptedFor] = append(waiting[a.PreemptedFor], a)
-		}
+		waiting.add(v, a.PreemptedFor, a)
 	}
-	for _, id := range ids {
+	for _, id := range waiting.ids {
 		j := v.x.pending[id]
-		if m := v.promiseModel(j, waiting[id]); m >= 0 {
+		if m := v.promiseModel(j, waiting.of[id]); m >= 0 {
 			add(f.waitLo, j.Tenant, m, int64(v.need(j)))
 			add(f.waitHi, j.Tenant, m, int64(mostNeed(j)))
 		}
 	}
 	// The plan's victims and beneficiaries.
-	byBen := map[string][]*model.Allocation{}
-	var bens []string
+	var byBen roomFor
 	for _, pr := range v.p.Preemptions {
 		for _, a := range v.x.running(pr.Victim) {
 			for m, g := range v.gpusByModel(a.Replicas, nil) {
 				add(f.gone, a.Job.Tenant, m, g)
 			}
-			if _, ok := v.x.pending[pr.Beneficiary]; ok {
-				if byBen[pr.Beneficiary] == nil {
-					bens = append(bens, pr.Beneficiary)
-				}
-				byBen[pr.Beneficiary] = append(byBen[pr.Beneficiary], a)
-			}
+			byBen.add(v, pr.Beneficiary, a)
 		}
 	}
-	for _, id := range bens {
+	for _, id := range byBen.ids {
 		b := v.x.pending[id]
 		on, reclaimOnly := map[int]bool{}, false
-		for _, a := range byBen[id] {
+		for _, a := range byBen.of[id] {
 			v.gpusByModel(a.Replicas, on)
 			reclaimOnly = reclaimOnly || a.Job.Tenant != b.Tenant && (!v.x.fac.Policy.Preemption || v.priority(a.Job) >= v.priority(b))
 		}
