@@ -71,7 +71,7 @@ func (p *pass) addRelease(j *model.Job, reps []model.Placement, at model.Time, i
 	p.releases = append(p.releases, release{at: at, job: j, reps: reps, idx: idx})
 	p.boundsStale = true
 	if p.herd != nil {
-		p.herdRelease(&p.releases[len(p.releases)-1], 0, p.herd.slots)
+		p.herdCount(&p.releases[len(p.releases)-1], 0, p.herd.slots, 1)
 	}
 }
 

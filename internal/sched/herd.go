@@ -184,7 +184,7 @@ func (p *pass) herdGrow(n int) {
 		h.rel[pi] = append(h.rel[pi], make([]int64, hi-lo)...)
 	}
 	for i := range p.releases {
-		p.herdRelease(&p.releases[i], lo, hi)
+		p.herdCount(&p.releases[i], lo, hi, 1)
 	}
 	for gi := range h.groups {
 		g := &h.groups[gi]
@@ -206,10 +206,8 @@ func (h *herdIndex) slotFrom(now, t model.Time) int {
 	return 1 + int((t-h.h0+3599)/3600)
 }
 
-// herdRelease counts release r, if its slot is in [lo, hi), on the up
-// nodes of the pools it frees.
-func (p *pass) herdRelease(r *release, lo, hi int) { p.herdCount(r, lo, hi, 1) }
-
+// herdCount adds (sign 1) or takes back (-1) release r, if its slot is
+// in [lo, hi), on the up nodes of the pools it frees.
 func (p *pass) herdCount(r *release, lo, hi int, sign int64) {
 	at, ok := p.herdReleaseAt(r)
 	if !ok {
@@ -322,6 +320,18 @@ func sharesPool(a, b []bool) bool {
 // booking. A job waiting for its preemption victims has room now.
 // skipped lists the better starts passed over.
 func (p *pass) bookedBest(j *model.Job, sites []bool, starts []model.Time, score func(int) float64) (best int, skipped []int) {
+	need := int64(j.TotalGPUs())
+	if need == 0 || p.pol.NoDeferralBooking {
+		// the first start strictly better than every earlier one, as
+		// before booking (the sort below is by scores within 1e-9, which
+		// a chain of near-ties can order otherwise)
+		for i := range starts {
+			if score(i) < score(best)-1e-9 {
+				best = i
+			}
+		}
+		return best, nil
+	}
 	order := make([]int, len(starts))
 	for i := range order {
 		order[i] = i
@@ -336,10 +346,6 @@ func (p *pass) bookedBest(j *model.Job, sites []bool, starts []model.Time, score
 		}
 		return 0
 	})
-	need := int64(j.TotalGPUs())
-	if need == 0 || p.pol.NoDeferralBooking {
-		return order[0], nil
-	}
 	// Its GPUs are all of one model (plan.Verify's gang-model): the
 	// models are counted one at a time, each less every booking that may
 	// use one of its pools.
