@@ -30,7 +30,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, body, &reg) {
 		return
 	}
-	if escapeTaskText(reg.Tasks); !refuseNUL(w, &reg) {
+	if escapeTaskText(reg.Tasks); !refuseNUL(w, body, &reg) {
 		return
 	}
 	var errs []api.FieldError
@@ -170,7 +170,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, body, &hb) {
 		return
 	}
-	if escapeTaskText(hb.Tasks); !refuseNUL(w, &hb) {
+	if escapeTaskText(hb.Tasks); !refuseNUL(w, body, &hb) {
 		return
 	}
 	s.mu.Lock()

@@ -89,9 +89,16 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-// refuseNUL answers 400 naming the field when a string of v holds a NUL,
-// and reports whether none does.
-func refuseNUL(w http.ResponseWriter, v any) bool {
+// refuseNUL answers 400 naming the field when a string of v, decoded
+// from body, holds a NUL, and reports whether none does. JSON writes a
+// NUL in a string only as the escape \u0000 (a raw one is no valid
+// JSON), so a body without that text is not walked: the walk, by
+// reflection over the whole value, would otherwise run on every agent
+// heartbeat.
+func refuseNUL(w http.ResponseWriter, body []byte, v any) bool {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return true
+	}
 	f := nulField(v)
 	if f == "" {
 		return true

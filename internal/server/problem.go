@@ -89,7 +89,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 // trailing data, type mismatches and strings that hold a NUL with the
 // field named.
 func decodeStrict(w http.ResponseWriter, b []byte, v any) bool {
-	return decodeJSON(w, b, v) && refuseNUL(w, v)
+	return decodeJSON(w, b, v) && refuseNUL(w, b, v)
 }
 
 // decodeJSON is decodeStrict less the check for NULs: for a body whose
