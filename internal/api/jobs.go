@@ -159,6 +159,9 @@ type Usage struct {
 	KWh        float64 `json:"facility_kwh"` // IT energy × the site's PUE
 	EUR        float64 `json:"eur"`
 	GCO2e      float64 `json:"gco2e"`
+	// UnpricedKWh is the part of KWh drawn in hours the site's grid
+	// series does not hold: EUR and GCO2e leave it out.
+	UnpricedKWh float64 `json:"unpriced_kwh"`
 }
 
 // Add adds u2 to u.
@@ -168,6 +171,7 @@ func (u *Usage) Add(u2 Usage) {
 	u.KWh += u2.KWh
 	u.EUR += u2.EUR
 	u.GCO2e += u2.GCO2e
+	u.UnpricedKWh += u2.UnpricedKWh
 }
 
 // JobList is one page of jobs. Next, when set, is the cursor of the next

@@ -95,7 +95,7 @@ func newFake(t *testing.T) *fakeServer {
 	})
 	mux.HandleFunc("GET /v1/usage", func(w http.ResponseWriter, r *http.Request) {
 		a := api.Usage{GPUSeconds: 36000, KWh: 12.5, EUR: 1.25, GCO2e: 700}
-		b := api.Usage{GPUSeconds: 7200, KWh: 2.5, EUR: 0.25, GCO2e: 300}
+		b := api.Usage{GPUSeconds: 7200, KWh: 2.5, EUR: 0.25, GCO2e: 300, UnpricedKWh: 0.75}
 		tot := a
 		tot.Add(b)
 		reply(w, 200, api.UsageList{Tenants: []api.TenantUsage{{Tenant: "lab-a", Jobs: 3, Usage: a}, {Tenant: "lab-b", Jobs: 1, Usage: b}}, Total: tot})
@@ -570,13 +570,17 @@ func TestCancelNodesUsage(t *testing.T) {
 	if code != 0 || out != "node n2 undrained (ready, 0/8 GPUs in use)\n" {
 		t.Errorf("undrain: exit %d, %q", code, out)
 	}
-	code, out, _ = carnot("usage", "--server", f.srv.URL)
+	code, out, errs = carnot("usage", "--server", f.srv.URL)
 	want = "TENANT  JOBS  GPU-H  KWH   EUR   KGCO2E\n" +
 		"lab-a   3     10.0   12.5  1.25  0.7\n" +
 		"lab-b   1     2.0    2.5   0.25  0.3\n" +
 		"TOTAL   4     12.0   15.0  1.50  1.0\n"
 	if code != 0 || out != want {
 		t.Errorf("usage: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	// The table's EUR and KGCO2E leave unpriced energy out; it says so.
+	if want := "note: 0.8 of the 15.0 kWh were drawn in hours without a grid price (lab-b 0.8); EUR and KGCO2E leave them out\n"; errs != want {
+		t.Errorf("usage: stderr %q, want %q", errs, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,9 @@ func newUsageCmd() *cobra.Command {
 server (finished or not): GPU-hours, facility energy (IT energy measured
 by the agents times the site's PUE), its cost in EUR and its emissions in
 kgCO2e at each hour's grid price and carbon intensity, and the number of
-jobs; then the total.`,
+jobs; then the total. Energy drawn in hours the site's grid series does
+not hold has no price: cost and carbon leave it out, and a note on
+standard error says how much (unpriced_kwh in JSON and YAML).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := r.client()
@@ -33,7 +36,11 @@ jobs; then the total.`,
 			if r.output != outTable {
 				return printObject(cmd.OutOrStdout(), r.output, u)
 			}
-			return usageTable(cmd.OutOrStdout(), u)
+			if err := usageTable(cmd.OutOrStdout(), u); err != nil {
+				return err
+			}
+			unpricedNote(cmd.ErrOrStderr(), u)
+			return nil
 		},
 	}
 	r.addFlags(cmd)
@@ -54,4 +61,20 @@ func usageTable(w io.Writer, l *api.UsageList) error {
 	}
 	row("TOTAL", jobs, l.Total)
 	return tw.Flush()
+}
+
+// unpricedNote says on w how much of l's energy went unpriced, and
+// whose, when some did: the table's cost and carbon leave it out.
+func unpricedNote(w io.Writer, l *api.UsageList) {
+	if l.Total.UnpricedKWh <= 0 {
+		return
+	}
+	var whose []string
+	for _, t := range l.Tenants {
+		if t.UnpricedKWh > 0 {
+			whose = append(whose, fmt.Sprintf("%s %.1f", t.Tenant, t.UnpricedKWh))
+		}
+	}
+	fmt.Fprintf(w, "note: %.1f of the %.1f kWh were drawn in hours without a grid price (%s); EUR and KGCO2E leave them out\n",
+		l.Total.UnpricedKWh, l.Total.KWh, strings.Join(whose, ", "))
 }

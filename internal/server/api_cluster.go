@@ -251,6 +251,7 @@ func (s *Server) addLive(usage []api.TenantUsage) {
 		u.KWh += d.KWh - js.saved.KWh
 		u.EUR += d.EUR - js.saved.EUR
 		u.GCO2e += d.GCO2e - js.saved.GCO2e
+		u.UnpricedKWh += d.UnpricedKWh - js.saved.UnpricedKWh
 	}
 	for i := range usage {
 		if u := live[usage[i].Tenant]; u != nil {

@@ -87,6 +87,8 @@ func (s *Server) addEnergy(site *model.Site, js *jobState, watts float64, from, 
 			if ok {
 				u.EUR += fkWh / 1000 * price
 				u.GCO2e += fkWh * carbon
+			} else {
+				u.UnpricedKWh += fkWh
 			}
 			js.usageDirty = true
 		}

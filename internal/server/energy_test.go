@@ -259,6 +259,9 @@ func TestEnergyPricedAtTheHourOfEachPart(t *testing.T) {
 			if got, want := e.unpricedJoules("local"), tc.unpricedS*1000*pue; math.Abs(got-want) > 1e-6 {
 				t.Errorf("carnot_energy_unpriced_joules_total %v, want %v", got, want)
 			}
+			if want := tc.unpricedS * kWhPerS; math.Abs(u.UnpricedKWh-want) > 1e-12 {
+				t.Errorf("the job's unpriced energy %v kWh, want %v", u.UnpricedKWh, want)
+			}
 			e.clock.add(time.Second)
 			beat(e, run, g, e.clock.now(), 1000) // another unpriced second, or priced
 			if n := strings.Count(logs.String(), "not priced"); tc.unpricedS > 0 && (n != 1 || !strings.Contains(logs.String(), "site=local")) {
@@ -276,9 +279,20 @@ func TestEnergyPricedAtTheHourOfEachPart(t *testing.T) {
 // the tenant's, which showed 0 kWh while its job showed some. Once
 // flushed, it is not counted twice.
 func TestTenantUsageIsItsJobsLive(t *testing.T) {
+	for _, priced := range []bool{true, false} {
+		t.Run(fmt.Sprintf("priced=%v", priced), func(t *testing.T) { tenantUsageIsItsJobsLive(t, priced) })
+	}
+}
+
+// tenantUsageIsItsJobsLive is TestTenantUsageIsItsJobsLive with the
+// site's grid series holding the hour (priced) or no series at all, so
+// that the energy goes unpriced and its count must add up as well.
+func tenantUsageIsItsJobsLive(t *testing.T, priced bool) {
 	e := devEnv(t)
 	h := model.TimeOf(e.clock.now().Truncate(time.Hour))
-	e.s.cfg.Grid = []model.GridSeries{{Zone: "FR", Hours: []model.GridHour{{Start: h, PriceEURMWh: 100, CarbonGkWh: 50}}}}
+	if priced {
+		e.s.cfg.Grid = []model.GridSeries{{Zone: "FR", Hours: []model.GridHour{{Start: h, PriceEURMWh: 100, CarbonGkWh: 50}}}}
+	}
 	id, run, g := oneGPUJob(e)
 	check := func(when string) {
 		t.Helper()
@@ -293,7 +307,7 @@ func TestTenantUsageIsItsJobsLive(t *testing.T) {
 		var tl api.TenantList
 		e.do("GET", "/v1/tenants", nil, &tl)
 		for what, u := range map[string]api.Usage{"GET /v1/usage": ul.Total, "GET /v1/tenants": tl.Tenants[0].Usage} {
-			if d := math.Abs(u.ITKWh-sum.ITKWh) + math.Abs(u.KWh-sum.KWh) + math.Abs(u.EUR-sum.EUR) + math.Abs(u.GCO2e-sum.GCO2e) + math.Abs(u.GPUSeconds-sum.GPUSeconds); d > 1e-9 {
+			if d := math.Abs(u.ITKWh-sum.ITKWh) + math.Abs(u.KWh-sum.KWh) + math.Abs(u.EUR-sum.EUR) + math.Abs(u.GCO2e-sum.GCO2e) + math.Abs(u.GPUSeconds-sum.GPUSeconds) + math.Abs(u.UnpricedKWh-sum.UnpricedKWh); d > 1e-9 {
 				t.Errorf("%s: %s: %+v; the tenant's jobs: %+v", when, what, u, sum)
 			}
 		}
@@ -305,6 +319,9 @@ func TestTenantUsageIsItsJobsLive(t *testing.T) {
 	}
 	if e.job(id).Usage.ITKWh == 0 {
 		t.Fatal("no energy counted")
+	}
+	if u := e.job(id).Usage; !priced && u.UnpricedKWh != u.KWh {
+		t.Fatalf("with no grid series the job's unpriced energy is %v kWh of %v", u.UnpricedKWh, u.KWh)
 	}
 	check("before a usage flush")
 	e.clock.add(usageFlushEvery)

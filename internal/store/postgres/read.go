@@ -205,7 +205,8 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 	}
 	defer leave()
 	rows, err := db.pool.Query(ctx, `SELECT tenant, COUNT(*), COALESCE(SUM(gpu_seconds), 0),
-		COALESCE(SUM(it_kwh), 0), COALESCE(SUM(kwh), 0), COALESCE(SUM(eur), 0), COALESCE(SUM(gco2e), 0)
+		COALESCE(SUM(it_kwh), 0), COALESCE(SUM(kwh), 0), COALESCE(SUM(eur), 0), COALESCE(SUM(gco2e), 0),
+		COALESCE(SUM(unpriced_kwh), 0)
 		FROM jobs GROUP BY tenant ORDER BY tenant COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -214,7 +215,7 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 	us := []api.TenantUsage{}
 	for rows.Next() {
 		var u api.TenantUsage
-		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e); err != nil {
+		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e, &u.UnpricedKWh); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		us = append(us, u)

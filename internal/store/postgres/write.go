@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -17,38 +18,62 @@ import (
 // jobCols are the columns a job row is written with, in the order of
 // jobRow.args.
 const jobCols = `tenant, kind, priority_class, state, active, submit_time,
-	gpu_seconds, it_kwh, kwh, eur, gco2e, doc, spec`
+	gpu_seconds, it_kwh, kwh, eur, gco2e, unpriced_kwh, doc, spec`
+
+// nJobCols is the number of jobCols: the statements below number their
+// parameters from it.
+var nJobCols = strings.Count(jobCols, ",") + 1
+
+// params returns "$from, $from+1, …" for n parameters.
+func params(from, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ps, ", ")
+}
 
 // SQL of the writes.
-const (
-	updateJob = `UPDATE jobs SET (` + jobCols + `) =
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE id = $14`
-	insertKey = `INSERT INTO idempotency (tenant, key, job_id) VALUES ($1, $2, $3)
-		ON CONFLICT (tenant, key) DO NOTHING`
-	selectKey = "SELECT job_id FROM idempotency WHERE tenant = $1 AND key = $2"
-	// insertJobEvent inserts a job ($1 its ID, $2-$14 jobRow.Args) and,
-	// only when the job is new, its event ($15-$21, as insertEvent), in
-	// one round trip: no row back means the job exists.
+var (
+	// updateJob sets a job's columns ($1… as jobRow.Args) by its ID
+	// (the parameter after them).
+	updateJob = `UPDATE jobs SET (` + jobCols + `) = (` + params(1, nJobCols) +
+		`) WHERE id = ` + params(nJobCols+1, 1)
+	// insertJobEvent inserts a job ($1 its ID, then jobRow.Args) and,
+	// only when the job is new, its event (the seven parameters after
+	// them, as insertEvent), in one round trip: no row back means the
+	// job exists.
 	insertJobEvent = `WITH j AS (INSERT INTO jobs (id, ` + jobCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		VALUES (` + params(1, nJobCols+1) + `)
 		ON CONFLICT (id) DO NOTHING RETURNING id)
 		INSERT INTO events (time, job, tenant, node, type, message, actor)
-		SELECT $15, $16, $17, $18, $19, $20, $21 FROM j RETURNING seq`
-	// createJobEvent is CreateJob in one statement ($1-$21 as
-	// insertJobEvent, $22 the key, '' for none): it records the key and,
-	// only when it is new (or none), the job and, only when the job is
-	// new, its event. It returns the event's Seq (NULL unless created),
-	// whether it recorded the key and the job ID the key had before.
+		SELECT ` + params(nJobCols+2, 7) + ` FROM j RETURNING seq`
+	// createJobEvent is CreateJob in one statement (the parameters of
+	// insertJobEvent, then the key, '' for none; $2 is the tenant): it
+	// records the key and, only when it is new (or none), the job and,
+	// only when the job is new, its event. It returns the event's Seq
+	// (NULL unless created), whether it recorded the key and the job ID
+	// the key had before.
 	createJobEvent = `WITH k AS (INSERT INTO idempotency (tenant, key, job_id)
-			SELECT $2, $22, $1 WHERE $22 <> '' ON CONFLICT (tenant, key) DO NOTHING RETURNING 1),
+			SELECT $2, ` + keyParam + `, $1 WHERE ` + keyParam + ` <> '' ON CONFLICT (tenant, key) DO NOTHING RETURNING 1),
 		j AS (INSERT INTO jobs (id, ` + jobCols + `)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
-			WHERE $22 = '' OR EXISTS (SELECT FROM k)
+			SELECT ` + params(1, nJobCols+1) + `
+			WHERE ` + keyParam + ` = '' OR EXISTS (SELECT FROM k)
 			ON CONFLICT (id) DO NOTHING RETURNING id),
 		e AS (INSERT INTO events (time, job, tenant, node, type, message, actor)
-			SELECT $15, $16, $17, $18, $19, $20, $21 FROM j RETURNING seq)
+			SELECT ` + params(nJobCols+2, 7) + ` FROM j RETURNING seq)
 		SELECT (SELECT seq FROM e), EXISTS (SELECT FROM k),
-			(SELECT job_id FROM idempotency WHERE tenant = $2 AND key = $22)`
+			(SELECT job_id FROM idempotency WHERE tenant = $2 AND key = ` + keyParam + `)`
+	// keyParam is createJobEvent's key, after the job's ID, its columns
+	// and its event's seven.
+	keyParam = params(nJobCols+9, 1)
+)
+
+// SQL of the writes that do not depend on the job's columns.
+const (
+	insertKey = `INSERT INTO idempotency (tenant, key, job_id) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant, key) DO NOTHING`
+	selectKey   = "SELECT job_id FROM idempotency WHERE tenant = $1 AND key = $2"
 	insertEvent = `INSERT INTO events (time, job, tenant, node, type, message, actor)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`
 	putNode = `INSERT INTO nodes (name, doc) VALUES ($1, $2)

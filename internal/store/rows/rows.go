@@ -87,7 +87,7 @@ func (r Job) Args() []any {
 	}
 	u := r.Usage
 	return []any{r.Tenant, r.Kind, r.Class, r.State, r.Active, r.Submit,
-		u.GPUSeconds, u.ITKWh, u.KWh, u.EUR, u.GCO2e, r.Doc, spec}
+		u.GPUSeconds, u.ITKWh, u.KWh, u.EUR, u.GCO2e, u.UnpricedKWh, r.Doc, spec}
 }
 
 // EncodeJob encodes j as a row. The document holds j with its times in

@@ -184,7 +184,7 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
-		TOTAL(it_kwh), TOTAL(kwh), TOTAL(eur), TOTAL(gco2e)
+		TOTAL(it_kwh), TOTAL(kwh), TOTAL(eur), TOTAL(gco2e), TOTAL(unpriced_kwh)
 		FROM jobs GROUP BY tenant ORDER BY tenant`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -193,7 +193,7 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 	us := []api.TenantUsage{}
 	for rows.Next() {
 		var u api.TenantUsage
-		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e); err != nil {
+		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e, &u.UnpricedKWh); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		us = append(us, u)

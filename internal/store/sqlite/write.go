@@ -26,7 +26,13 @@ type writeStmts struct {
 // jobCols are the columns a job row is written with, in the order of
 // jobRow.args.
 const jobCols = `tenant, kind, priority_class, state, active, submit_time,
-	gpu_seconds, it_kwh, kwh, eur, gco2e, doc, spec`
+	gpu_seconds, it_kwh, kwh, eur, gco2e, unpriced_kwh, doc, spec`
+
+// nJobCols is the number of jobCols.
+var nJobCols = strings.Count(jobCols, ",") + 1
+
+// marks returns n SQL parameters, "?, ?, …".
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // prepareWrites prepares the committer's statements on conn.
 func prepareWrites(ctx context.Context, conn *sql.Conn) (*writeStmts, error) {
@@ -42,10 +48,10 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*writeStmts, error) {
 		{&ws.rollbackTo, "ROLLBACK TO request"},
 		{&ws.release, "RELEASE request"},
 		{&ws.insertJob, `INSERT INTO jobs (id, ` + jobCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ` + marks(nJobCols) + `)
 			ON CONFLICT (id) DO NOTHING`},
 		{&ws.updateJob, `UPDATE jobs SET (` + jobCols + `) =
-			(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`},
+			(` + marks(nJobCols) + `) WHERE id = ?`},
 		{&ws.selectKey, "SELECT job_id FROM idempotency WHERE tenant = ? AND key = ?"},
 		{&ws.insertKey, "INSERT INTO idempotency (tenant, key, job_id) VALUES (?, ?, ?)"},
 		{&ws.insertEvent, `INSERT INTO events (time, job, tenant, node, type, message, actor)

@@ -45,7 +45,7 @@ func fullJob(id string) *api.Job {
 			{Index: 1, Node: "n2", GPUs: []int{4, 5, 6, 7}, State: api.ReplicaExited, ExitCode: ptr(0),
 				Signal: "killed", StartedAt: ptr(at(92 * time.Second)), EndedAt: ptr(at(time.Hour)), Error: "oom"},
 		},
-		Usage: api.Usage{GPUSeconds: 28800.5, ITKWh: 5.75, KWh: 6.9, EUR: 1.25, GCO2e: 812.125},
+		Usage: api.Usage{GPUSeconds: 28800.5, ITKWh: 5.75, KWh: 6.9, EUR: 1.25, GCO2e: 812.125, UnpricedKWh: 0.5},
 	}
 }
 

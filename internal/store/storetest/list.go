@@ -34,7 +34,7 @@ func mixedJobs(t *testing.T, s store.Store, n int) []*api.Job {
 				j.Kind = "deployment"
 			}
 			j.Usage = api.Usage{GPUSeconds: float64(i), ITKWh: float64(i) / 4, KWh: float64(i) / 2,
-				EUR: float64(i) / 8, GCO2e: float64(3 * i)}
+				EUR: float64(i) / 8, GCO2e: float64(3 * i), UnpricedKWh: float64(i%3) / 16}
 		})
 		create(t, s, jobs[i])
 	}
@@ -244,7 +244,7 @@ func testUsage(t *testing.T, newDB NewDB) {
 	// A tenant whose jobs used nothing still counts its jobs; tenants
 	// sort by name whatever the submission order.
 	create(t, s, newJob("zero", "aardvark", 99))
-	jobs[4].Usage.Add(api.Usage{GPUSeconds: 1000, KWh: 2.5})
+	jobs[4].Usage.Add(api.Usage{GPUSeconds: 1000, KWh: 2.5, UnpricedKWh: 0.75})
 	if err := s.Update(ctx, []*api.Job{jobs[4]}, nil); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
