@@ -54,11 +54,14 @@ func (p *pass) beneficiaries(src *Queue) []*model.Job {
 }
 
 // holdForVictims holds j's room while it waits for the allocations gone
-// to leave, the last at evicted: on the first of its models where the
-// placement the preemption search judges (victims gone, power included)
-// exists.
+// to leave, the last at evicted: on the first model where the placement
+// the preemption search judges (victims gone, power included) exists,
+// trying first the models of j's list its victims give GPUs back on (most
+// GPUs first), then the others in j's order. The preemption chose them
+// for room on their model; a hold on another, freed meanwhile, kept that
+// one from the jobs after j while its victims' GPUs went back unused.
 func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone []*model.Allocation, evicted model.Time) {
-	for _, m := range p.modelsFor(j) {
+	for _, m := range p.victimModelsFirst(p.modelsFor(j), gone) {
 		if !p.hasPool(m) {
 			continue
 		}
@@ -67,6 +70,30 @@ func (p *pass) holdForVictims(t *model.Tenant, j *model.Job, sites []bool, gone 
 			return
 		}
 	}
+}
+
+// victimModelsFirst orders models (a job's, in its order) by the GPUs the
+// allocations gone hold on each, most first; ties and models they hold
+// nothing on keep their order. It returns models itself when gone holds
+// GPUs on at most its first model.
+func (p *pass) victimModelsFirst(models []int, gone []*model.Allocation) []int {
+	if len(models) < 2 {
+		return models
+	}
+	on := make(map[int]int, 2)
+	for _, v := range gone {
+		for _, r := range v.Replicas {
+			if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model >= 0 {
+				on[p.c.Nodes[n].Model] += len(r.GPUs)
+			}
+		}
+	}
+	if len(on) == 0 || len(on) == 1 && on[models[0]] > 0 {
+		return models
+	}
+	out := slices.Clone(models)
+	slices.SortStableFunc(out, func(a, b int) int { return cmp.Compare(on[b], on[a]) })
+	return out
 }
 
 // holdRoom finds where j goes on attempt a's model once the allocations
