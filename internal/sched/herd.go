@@ -145,15 +145,22 @@ func (p *pass) herdEvict(victim, beneficiary string, evictAt model.Time) {
 	if p.herd == nil {
 		return
 	}
+	p.herdCountVictim(victim, -1)
+	p.victimBack(victim, beneficiary, evictAt)
+	p.herdCountVictim(victim, 1)
+}
+
+// herdCountVictim adds (sign 1) or takes back (-1) victim's releases
+// and what it leaves without one (pass.leaving) over all slots.
+func (p *pass) herdCountVictim(victim string, sign int64) {
 	for i := range p.releases {
 		if r := &p.releases[i]; r.job.ID == victim {
-			p.herdCount(r, 0, p.herd.slots, -1)
+			p.herdCount(r, 0, p.herd.slots, sign)
 		}
 	}
-	p.victimBack(victim, beneficiary, evictAt)
-	for i := range p.releases {
-		if r := &p.releases[i]; r.job.ID == victim {
-			p.herdCount(r, 0, p.herd.slots, 1)
+	for i := range p.leaving {
+		if r := &p.leaving[i]; r.job.ID == victim {
+			p.herdCount(r, 0, p.herd.slots, sign)
 		}
 	}
 }
@@ -163,7 +170,7 @@ func (p *pass) herdEvict(victim, beneficiary string, evictAt model.Time) {
 // beneficiary is done with them; false for never.
 func (p *pass) herdReleaseAt(r *release) (model.Time, bool) {
 	at := r.at
-	if r.idx >= 0 || r.h != nil { // a running allocation's, not a start's
+	if r.idx >= 0 || r.h != nil || r.at == model.Forever { // a running allocation's, not a start's
 		if v, ok := p.herd.victimAt[r.job.ID]; ok {
 			at = v
 		}
@@ -185,6 +192,9 @@ func (p *pass) herdGrow(n int) {
 	}
 	for i := range p.releases {
 		p.herdCount(&p.releases[i], lo, hi, 1)
+	}
+	for i := range p.leaving {
+		p.herdCount(&p.leaving[i], lo, hi, 1)
 	}
 	for gi := range h.groups {
 		g := &h.groups[gi]

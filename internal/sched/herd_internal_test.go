@@ -26,8 +26,7 @@ func naiveFreeBy(p *pass, in []bool, at []model.Time) []int64 {
 	out := make([]int64, len(at))
 	for i, t := range at {
 		got := now
-		for r := range p.releases {
-			rel := &p.releases[r]
+		for _, rel := range append(append([]*release(nil), ptrs(p.releases)...), ptrs(p.leaving)...) {
 			if at, ok := p.herdReleaseAt(rel); !ok || at > t {
 				continue
 			}
@@ -38,6 +37,14 @@ func naiveFreeBy(p *pass, in []bool, at []model.Time) []int64 {
 			}
 		}
 		out[i] = got
+	}
+	return out
+}
+
+func ptrs(rs []release) []*release {
+	out := make([]*release, len(rs))
+	for i := range rs {
+		out[i] = &rs[i]
 	}
 	return out
 }

@@ -58,20 +58,24 @@ type pass struct {
 	poolOf        []bool // model index → some pool has it
 	quotaMsgs     map[quotaMsgKey]string
 
-	res            *reservation
-	holds          []hold
-	held           []heldForJob // room held for jobs waiting for their victims
-	bookings       []booking    // the GPUs of the jobs the pass deferred (herd.go)
-	herd           *herdIndex   // their counts by start, made on first use
-	heldQuota      []quotaHold  // and their quota
-	minVictimPrio  []int        // per model: lowest priority of a possible victim
-	byModel        [][]vref     // per model: possible victims
-	victimsIndexed bool         // vIdx and vMin are this pass's
-	vIdx           [][]vref     // per model: possible victims, byModel or kept's
-	vMin           []int        // per model: lowest priority in vIdx
-	vLive          []int        // per model: entries of vIdx less holes (nil: all are)
-	kept           *base        // the Queue's view, whose kept index and releases serve
-	relShared      bool         // releases is kept's list, not to be written
+	res      *reservation
+	holds    []hold
+	held     []heldForJob // room held for jobs waiting for their victims
+	bookings []booking    // the GPUs of the jobs the pass deferred (herd.go)
+	herd     *herdIndex   // their counts by start, made on first use
+	// leaving: the pass's victims with no release (no runtime limit), at
+	// Forever: they leave at their eviction, and herd counts their GPUs
+	// back when their beneficiary is done (victimBack)
+	leaving        []release
+	heldQuota      []quotaHold // and their quota
+	minVictimPrio  []int       // per model: lowest priority of a possible victim
+	byModel        [][]vref    // per model: possible victims
+	victimsIndexed bool        // vIdx and vMin are this pass's
+	vIdx           [][]vref    // per model: possible victims, byModel or kept's
+	vMin           []int       // per model: lowest priority in vIdx
+	vLive          []int       // per model: entries of vIdx less holes (nil: all are)
+	kept           *base       // the Queue's view, whose kept index and releases serve
+	relShared      bool        // releases is kept's list, not to be written
 	relOwn         []release
 	preemptScans   int
 	matched        []*vref      // reused by matchVictims

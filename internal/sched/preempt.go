@@ -655,6 +655,9 @@ func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 			NoticeAt: p.now, EvictAt: evictAt, LostGPUSeconds: v.lost,
 		})
 		p.victims[vj.ID] = true
+		if v.a.End() >= model.Forever { // no release: it leaves at evictAt all the same
+			p.leaving = append(p.leaving, release{at: model.Forever, job: vj, reps: v.a.Replicas, idx: -1})
+		}
 		p.herdEvict(vj.ID, j.ID, evictAt)
 		ids = append(ids, vj.ID)
 	}
