@@ -403,8 +403,7 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.failing = t.failing[:0]
 		if t.passDue(now) {
 			if err := t.pass(now); err != nil {
-				t.verify.close()
-				return t.res, err
+				return t.res, t.stopped(err)
 			}
 		}
 		if t.live {
@@ -444,6 +443,18 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.res.Tenants[name] = *e
 	}
 	return t.res, nil
+}
+
+// stopped ends a run that stops for err (the pass limit, or the
+// verifier's failure that submit found): it waits for the checks still
+// queued, and a failure among them, a bug in a plan made before the run
+// stopped, comes first, with err after it.
+func (t *twin) stopped(err error) error {
+	verr := t.verify.close()
+	if verr == nil || verr == err {
+		return err
+	}
+	return errors.Join(verr, err)
 }
 
 // passDue reports whether a pass may run at now (Config.PassEvery);

@@ -48,6 +48,11 @@ type verifyBatch struct {
 	n    int
 }
 
+// tamperVerified, when set (tests only), changes the verifier's copy of
+// each plan before it is checked, to make a failure on purpose; it must
+// replace the plan's slices, not write into them.
+var tamperVerified func(p *model.Plan)
+
 const (
 	verifyQueue     = 4
 	verifyBatchSize = 16
@@ -104,6 +109,9 @@ func (v *verifier) submit(snap *model.Snapshot, p *model.Plan, d delta) error {
 	j.delta.running = append(j.delta.running[:0], d.running...)
 	j.delta.usage = append(j.delta.usage[:0], d.usage...)
 	j.plan = *p
+	if tamperVerified != nil {
+		tamperVerified(&j.plan)
+	}
 	if b.n == verifyBatchSize {
 		v.work <- b
 		select {

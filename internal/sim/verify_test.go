@@ -41,3 +41,31 @@ func TestVerifierStopsTheRun(t *testing.T) {
 		t.Fatalf("got %v, want the failure of the plan at 00:01", err)
 	}
 }
+
+// TestVerifierFailureBeforePassLimit: a run stopped by the pass limit
+// while the verifier still had a failing plan in hand (its check is
+// batched behind the engine) reports the failure, first, and the pass
+// limit after it; it used to report only the pass limit.
+func TestVerifierFailureBeforePassLimit(t *testing.T) {
+	tamperVerified = func(p *model.Plan) {
+		if p.Now == t0 {
+			p.Starts = []model.Start{{Job: "a", Replicas: []model.Placement{{Node: "nowhere", GPUs: []int{0}}}}}
+		}
+	}
+	defer func() { tamperVerified = nil }()
+	jobs := []*model.Job{
+		job("a", "acme", "normal", 1, 8, t0, model.Hour),
+		job("b", "acme", "normal", 1, 8, t0+60, model.Hour),
+		job("c", "acme", "normal", 1, 8, t0+120, model.Hour),
+	}
+	_, err := Run(Config{Facility: facility(1), Jobs: jobs, MaxPasses: 2}, nil)
+	if err == nil {
+		t.Fatal("Run: no error, want the verifier's failure and the pass limit")
+	}
+	msg := err.Error()
+	ver := strings.Index(msg, "sim: the core's plan at 2026-01-01T00:00:00Z fails verification")
+	lim := strings.Index(msg, "sim: more than 2 scheduling passes")
+	if ver != 0 || lim < 0 || !strings.Contains(msg, "nowhere") {
+		t.Fatalf("Run: %v\nwant the verification failure of the plan at 00:00 first, then the pass limit", err)
+	}
+}
