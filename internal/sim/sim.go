@@ -546,12 +546,9 @@ func (t *twin) complete(js *jobState, now model.Time) {
 }
 
 // evict ends a preempted job's run at the end of its notice: its GPUs
-// are claimed for the beneficiary, and it queues again.
+// are claimed for the beneficiary (stop), and it queues again.
 func (t *twin) evict(js *jobState, now model.Time) {
 	js.rec.Preemptions++
-	for _, r := range js.alloc.Replicas {
-		t.claim(r, js.alloc.PreemptedFor)
-	}
 	lost := t.interrupt(js, now)
 	t.logf("%s evict %s (lost %s of work; %s left)\n", now, js.job.ID, lost, js.remaining)
 }
@@ -579,8 +576,18 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 	return lost
 }
 
-// stop ends a running job's allocation and charges its usage.
+// stop ends a running job's allocation and charges its usage. A job
+// under a preemption notice leaves its GPUs claimed for its beneficiary
+// however its run ends (evicted, killed by a node failure, or done),
+// as the live server claims them: killed inside its notice, it left
+// them to whoever came first, and the beneficiary lost the room it had
+// preempted for.
 func (t *twin) stop(js *jobState, now model.Time) {
+	if a := &js.alloc; a.Terminating && a.PreemptedFor != "" {
+		for _, r := range a.Replicas {
+			t.claim(r, a.PreemptedFor)
+		}
+	}
 	t.dequeue(js) // a deployment waiting to scale up
 	t.led.stopped(js, now)
 	t.charge(js.job.Tenant, js.heldSince(js.alloc.Started, now), now)
