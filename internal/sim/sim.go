@@ -563,10 +563,16 @@ func (t *twin) logf(format string, args ...any) {
 
 // interrupt stops a running job that has not finished, keeps the work up
 // to its last checkpoint and queues it again; it returns the wall time of
-// work lost.
+// work lost. A deployment (long-running inference) has no training
+// progress to lose: the time it served counts whole, and it loses
+// nothing (its lost GPU-hours stay 0); what an interruption costs it is
+// the time it waits to be served again.
 func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 	ran := now.Sub(js.alloc.Started)
 	saved := ran - ran%t.cfg.CheckpointInterval
+	if js.job.Kind == model.KindDeployment {
+		saved = ran
+	}
 	lost := ran - saved
 	js.remaining = max(0, js.remaining-model.Duration(math.Floor(js.workBy(js.alloc.Started.Add(saved)))))
 	js.rec.LostGPUSeconds += js.heldSince(js.alloc.Started.Add(saved), now)
