@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,6 +109,46 @@ func (d *decoder) uniqueNames(s *Set) {
 			d.c.Add(sc.Line, "scenarios", "scenario name %q is used twice (scenarios %d and %d); give one a name:", sc.Name, j, i)
 		default:
 			d.c.Add(sc.Line, "scenarios", "scenario names %q and %q differ only in case: they would share an output directory on a case-insensitive file system; rename one", s.Scenarios[j].Name, sc.Name)
+		}
+	}
+}
+
+// PlanOutputs are the files `carnot plan` writes into its output
+// directory itself, beside one directory per scenario: a scenario named
+// like one of them (in any case, for case-insensitive file systems)
+// would have its directory clash with the file, so none may be.
+var PlanOutputs = []string{"plan.json", "plan.html"}
+
+// outputNames reports the scenarios named like one of PlanOutputs, at
+// the line of an explicit scenario, or of the variant that names one of
+// the cross product.
+func (d *decoder) outputNames(s *Set) {
+	for _, sc := range s.Scenarios {
+		if !slices.ContainsFunc(PlanOutputs, func(o string) bool { return strings.EqualFold(o, sc.Name) }) {
+			continue
+		}
+		msg := fmt.Sprintf("scenario name %q is the name of a file carnot plan writes beside the scenarios' directories (%s); ",
+			sc.Name, strings.Join(PlanOutputs, ", "))
+		if sc.Line > 0 {
+			d.c.Add(sc.Line, "scenarios", "%srename it", msg)
+			continue
+		}
+		axes := [3]struct {
+			path string
+			name string
+			line int
+		}{{"policies", s.Policies[sc.Policy].Name, s.Policies[sc.Policy].Line},
+			{"facilities", s.Facilities[sc.Facility].Name, s.Facilities[sc.Facility].Line},
+			{"grids", s.Grids[sc.Grid].Name, s.Grids[sc.Grid].Line}}
+		found := false
+		for _, a := range axes {
+			if found = a.name == sc.Name; found {
+				d.c.Add(a.line, yamlin.Join(a.path, a.name), "%srename the variant", msg)
+				break
+			}
+		}
+		if !found {
+			d.c.Add(0, "scenarios", "%srename it", msg)
 		}
 	}
 }

@@ -114,6 +114,7 @@ func (d *decoder) set(s *Set, root *yamlin.Node, dir string) {
 		s.cross()
 	}
 	d.uniqueNames(s)
+	d.outputNames(s)
 	if e, ok := top["baseline"]; ok {
 		if b, ok := d.str(e.Val, "baseline"); ok {
 			s.Baseline = b

@@ -111,6 +111,10 @@ func TestLoadErrors(t *testing.T) {
 			`s.yaml: scenarios: scenario names "Fast" and "fast" differ only in case`}},
 		{"case explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: a, name: Run}\n  - {policy: b, name: run}\n", []string{
 			`s.yaml:6: scenarios: scenario names "Run" and "run" differ only in case`}},
+		{"plan output cross", "facility: f\nworkload: {file: j}\npolicies:\n  a: {}\n  plan.json: {}\n", []string{
+			`s.yaml:5: policies.plan.json: scenario name "plan.json" is the name of a file carnot plan writes beside the scenarios' directories (plan.json, plan.html); rename the variant`}},
+		{"plan output explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: a}\n  - {policy: b, name: Plan.HTML}\n", []string{
+			`s.yaml:6: scenarios: scenario name "Plan.HTML" is the name of a file carnot plan writes beside the scenarios' directories (plan.json, plan.html); rename it`}},
 		{"baseline", "facility: f\nworkload: {file: j}\nbaseline: nobody\n", []string{`s.yaml:3: baseline: no scenario is named "nobody"; the scenarios are facility-policy`}},
 		{"baseline of a bad scenario", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {name: ref}\nbaseline: ref\n", []string{
 			"s.yaml:5: scenarios[0]: missing policy: the set has 2 policy variants; name one"}},
