@@ -80,16 +80,30 @@ func logTicks(lo, hi float64) []float64 {
 	return ticks
 }
 
-// timeTicks is about n instants (Unix seconds) in [lo, hi] at a round
-// step, with the layout to print them in.
+// timeTicks is at most n+1 instants (Unix seconds) in [lo, hi] at a
+// round step, with the layout to print them in. Past 364 days the step
+// is 364 days times 2, 5, 10, 20, 50, …: with 364 days the longest, a
+// run of more than about 8 years had more dates than the axis has room
+// for, and they overlapped.
 func timeTicks(lo, hi float64, n int) ([]float64, string) {
 	steps := []float64{1, 2, 5, 10, 15, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 4 * 86400,
 		7 * 86400, 14 * 86400, 28 * 86400, 91 * 86400, 182 * 86400, 364 * 86400}
-	step := steps[len(steps)-1]
+	if span := hi - lo; !(span >= 0 && span <= math.MaxFloat64) {
+		return nil, "2006-01-02" // no span to tick (not finite)
+	}
+	step := 0.0
 	for _, s := range steps {
 		if (hi-lo)/s <= float64(n) {
 			step = s
 			break
+		}
+	}
+	for m := 1.0; step == 0; m *= 10 { // the span is finite: a multiple fits
+		for _, k := range []float64{2, 5, 10} {
+			if s := k * m * 364 * 86400; (hi-lo)/s <= float64(n) {
+				step = s
+				break
+			}
 		}
 	}
 	layout := "2006-01-02"
