@@ -143,6 +143,7 @@ func (d *decoder) axes(s *Set, top map[string]yamlin.Entry, dir string) {
 	if e, ok := top["grids"]; ok {
 		d.named(e.Val, "grids", func(n string, l int, v *yamlin.Node) { s.Grids = append(s.Grids, d.grid(n, l, v, dir)) })
 		d.bound(e.Val, "grids", len(s.Grids))
+		d.sameGrids(s.Grids)
 	}
 	if len(s.Policies) == 0 {
 		s.Policies = []PolicyVariant{{Name: "facility-policy"}}
@@ -197,6 +198,35 @@ func (d *decoder) grid(name string, line int, v *yamlin.Node, dir string) GridVa
 		d.c.Add(v.Line, path, "missing zone: the grid zone every site draws from, e.g. zone: FR")
 	}
 	return gv
+}
+
+// sameGrids reports a grid variant with the zone and the series of an
+// earlier one (the same file, or neither with one: both then take the
+// zone's series from --grid or the built-in ones). Its scenarios would
+// run the same as the earlier one's, under another name.
+func (d *decoder) sameGrids(grids []GridVariant) {
+	type key struct{ zone, file string }
+	seen := map[key]int{}
+	for i, g := range grids {
+		if g.Zone == "" {
+			continue
+		}
+		k := key{g.Zone, g.File}
+		if k.file != "" {
+			k.file = filepath.Clean(k.file)
+		}
+		j, dup := seen[k]
+		if !dup {
+			seen[k] = i
+			continue
+		}
+		from := "from --grid or carnot's built-in series"
+		if k.file != "" {
+			from = "from " + k.file
+		}
+		d.c.Add(g.Line, "grids."+g.Name, "zone %s %s, as grids.%s (line %d): the two would run the same scenarios; drop one, or give each its own file:",
+			g.Zone, from, grids[j].Name, grids[j].Line)
+	}
 }
 
 // resolve makes a path in the file relative to the file's directory.

@@ -103,6 +103,9 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:4: facilities.big.gpu_scale: must be above 0 and at most 16 (got -1)",
 			`s.yaml:4: facilities.big: unknown field "envelope"; a facility variant has gpu_scale, envelope_fraction`}},
 		{"grids", "facility: f\nworkload: {file: j}\ngrids:\n  FR: {file: x.csv}\n", []string{"s.yaml:4: grids.FR: missing zone:"}},
+		{"grids twice", "facility: f\nworkload: {file: j}\ngrids:\n  FR-2023: {zone: FR}\n  DE: {zone: DE}\n  France: {zone: FR}\n  a: {zone: DE, file: de.csv}\n  b: {zone: DE, file: ./de.csv}\n  c: {zone: DE, file: de-2022.csv}\n", []string{
+			"s.yaml:6: grids.France: zone FR from --grid or carnot's built-in series, as grids.FR-2023 (line 4): the two would run the same scenarios; drop one, or give each its own file:",
+			"s.yaml:8: grids.b: zone DE from de.csv, as grids.a (line 7): the two would run the same scenarios"}},
 		{"explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: c}\n  - {grid: own-zones}\n  - {policy: a}\n  - {policy: a}\n", []string{
 			`s.yaml:5: scenarios[0].policy: no variant named "c"; the set has a, b`,
 			"s.yaml:6: scenarios[1]: missing policy: the set has 2 policy variants; name one",
