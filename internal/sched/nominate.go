@@ -119,10 +119,12 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 	for _, v := range gone {
 		p.releaseAlloc(v)
 	}
-	res := p.c.Find(&req)
-	capW, ok := 0, res.OK()
-	if ok {
-		capW, _, ok = p.powerFor(j, a.model, res.Slots, req.Constrained)
+	res, capW, ok := p.findOnVictims(j, a.model, &req, gone)
+	if !ok {
+		res = p.c.Find(&req)
+		if ok = res.OK(); ok {
+			capW, _, ok = p.powerFor(j, a.model, res.Slots, req.Constrained)
+		}
 	}
 	p.c.Rollback()
 	if !ok {
@@ -166,6 +168,64 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 		p.addRelease(j, held, max(p.now, evicted).Add(j.RuntimeLimit), -1)
 	}
 	return true
+}
+
+// findOnVictims looks for req (j's, victims gone) on the nodes of model
+// m where the allocations gone give GPUs back or where GPUs are claimed
+// for j, the others hidden: a hold elsewhere, on a node freed meanwhile,
+// kept that node from the jobs after j while its victims' GPUs went back
+// unused. It reports the placement and its power cap, or false when it
+// needs other nodes too (the caller then searches them all).
+func (p *pass) findOnVictims(j *model.Job, m int, req *place.Request, gone []*model.Allocation) (place.Result, int, bool) {
+	mine := map[int]bool{}
+	for _, v := range gone {
+		for _, r := range v.Replicas {
+			if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model == m {
+				mine[n] = true
+			}
+		}
+	}
+	if len(mine) == 0 {
+		return place.Result{}, 0, false
+	}
+	key := place.ClaimKey(j.ID)
+	p.c.Begin()
+	hid := false
+	for pi := range p.c.Pools {
+		pool := &p.c.Pools[pi]
+		if pool.Model != m {
+			continue
+		}
+		for _, n32 := range pool.Nodes {
+			n := int(n32)
+			if mine[n] || !p.c.Nodes[n].Up || p.claimedOn(n, j.ID, key) {
+				continue
+			}
+			p.c.Hide(n)
+			hid = true
+		}
+	}
+	if !hid { // no other node: the caller's search is this one
+		p.c.Rollback()
+		return place.Result{}, 0, false
+	}
+	res := p.c.Find(req)
+	p.c.Rollback()
+	if !res.OK() {
+		return res, 0, false
+	}
+	capW, _, ok := p.powerFor(j, m, res.Slots, req.Constrained)
+	return res, capW, ok
+}
+
+// claimedOn reports whether a GPU of node n is claimed for job id.
+func (p *pass) claimedOn(n int, id, key string) bool {
+	for g := range p.c.Nodes[n].NGPU {
+		if c := p.c.ClaimOf(n, g); c == id || c == key {
+			return true
+		}
+	}
+	return false
 }
 
 // holdQuota keeps for j the quota it will use of model m less what its
