@@ -97,7 +97,7 @@ func TestLimitsHold(t *testing.T) {
 	}
 	b.WriteString("grids:\n")
 	for i := range maxVariants {
-		fmt.Fprintf(&b, "  grid-%02d: {zone: FR, file: grids/fr-2023-hourly.csv}\n", i)
+		fmt.Fprintf(&b, "  grid-%02d: {zone: FR, file: grids/fr-%02d-hourly.csv}\n", i, i) // one series each: two alike are an error
 	}
 	b.WriteString("scenarios:\n")
 	for i := range maxScenarios {

@@ -143,7 +143,9 @@ func (d *decoder) axes(s *Set, top map[string]yamlin.Entry, dir string) {
 	if e, ok := top["grids"]; ok {
 		d.named(e.Val, "grids", func(n string, l int, v *yamlin.Node) { s.Grids = append(s.Grids, d.grid(n, l, v, dir)) })
 		d.bound(e.Val, "grids", len(s.Grids))
-		d.sameGrids(s.Grids)
+		if len(s.Grids) <= maxVariants { // too many says enough
+			d.sameGrids(s.Grids)
+		}
 	}
 	if len(s.Policies) == 0 {
 		s.Policies = []PolicyVariant{{Name: "facility-policy"}}
