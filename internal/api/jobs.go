@@ -119,9 +119,15 @@ const (
 
 // Replica is one replica of the current (or last) attempt.
 type Replica struct {
-	Index int    `json:"index"`
-	Node  string `json:"node"`
-	GPUs  []int  `json:"gpus"`
+	// Index is the replica's place in the attempt's record, the task's
+	// identity (CARNOT_REPLICA, the replica of logs and task reports).
+	Index int `json:"index"`
+	// Rank is its RANK, a slot of 0..WORLD_SIZE-1 that no other live
+	// replica holds: the index at the attempt's start; a deployment's
+	// replacement, or a replica it gains, takes the lowest rank free.
+	Rank int    `json:"rank"`
+	Node string `json:"node"`
+	GPUs []int  `json:"gpus"`
 	// PowerCapW is the limit on its GPUs (0: their own). A recap may
 	// raise it while the replica runs, lending it power, and lower it
 	// again to take the loan back, never below StartPowerCapW.

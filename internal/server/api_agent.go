@@ -475,20 +475,14 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	for k, v := range js.job.Env {
 		env[k] = v
 	}
-	master := "127.0.0.1"
-	if m := s.nodes[js.doc.Replicas[0].Node]; m != nil && m.doc.Address != "" {
-		if u, err := url.Parse(m.doc.Address); err == nil && u.Hostname() != "" {
-			master = u.Hostname()
-		}
-	}
 	env["CARNOT_JOB_ID"] = js.doc.ID
 	env["CARNOT_TENANT"] = js.doc.Tenant
 	env["CARNOT_REPLICA"] = strconv.Itoa(i)
 	env["CARNOT_ATTEMPT"] = strconv.Itoa(js.doc.Attempt)
 	env["WORLD_SIZE"] = strconv.Itoa(js.job.Replicas)
-	env["RANK"] = strconv.Itoa(i)
-	env["LOCAL_RANK"] = "0" // one process per replica, the replica is its node's only rank
-	env["MASTER_ADDR"] = master
+	env["RANK"] = strconv.Itoa(rp.Rank) // a slot, not its index (rank.go)
+	env["LOCAL_RANK"] = "0"             // one process per replica, the replica is its node's only rank
+	env["MASTER_ADDR"] = s.masterAddr(js)
 	env["MASTER_PORT"] = strconv.Itoa(masterPort(js.doc.ID, js.doc.Attempt))
 	var uuids []string
 	if n := s.nodes[rp.Node]; n != nil && len(n.doc.GPUUUIDs) == n.doc.GPUs {

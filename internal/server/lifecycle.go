@@ -14,8 +14,9 @@ import (
 // their nodes (a running deployment gains replicas).
 func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *changes) {
 	if js.alloc != nil && js.job.Kind == model.KindDeployment {
-		for _, p := range st.Replicas {
-			s.assign(js, p, len(js.doc.Replicas), now, c)
+		ranks := freeRanks(js, len(st.Replicas))
+		for k, p := range st.Replicas {
+			s.assign(js, p, len(js.doc.Replicas), ranks[k], now, c)
 		}
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
 		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s%s", len(st.Replicas), placements(st.Replicas), s.sitesIn(st.Replicas)))
@@ -44,7 +45,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	js.lastHeard = nil
 	js.alloc = &model.Allocation{Job: js.job, Started: model.TimeOf(now), Replicas: st.Replicas}
 	for i, p := range st.Replicas {
-		s.assign(js, p, i, now, c)
+		s.assign(js, p, i, i, now, c)
 	}
 	s.running[js.doc.ID] = js
 	s.requeue(js)
@@ -53,8 +54,9 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	s.metrics.placements.Add(float64(len(st.Replicas)))
 }
 
-func (s *Server) assign(js *jobState, p model.Placement, idx int, now time.Time, c *changes) {
-	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW,
+// assign adds placement p to js's attempt as replica idx of rank rank.
+func (s *Server) assign(js *jobState, p model.Placement, idx, rank int, now time.Time, c *changes) {
+	js.doc.Replicas = append(js.doc.Replicas, api.Replica{Index: idx, Rank: rank, Node: p.Node, GPUs: p.GPUs, PowerCapW: p.PowerCapW,
 		State: api.ReplicaAssigned, AssignedAt: ptrTime(now.UTC())})
 	s.ranOn(js, p.Node)
 	if n := s.nodes[p.Node]; n != nil {

@@ -75,12 +75,12 @@ func (s *Server) pass(ctx context.Context) int {
 		s.fail(err)
 		return len(considered)
 	}
-	s.lastPlan = planDoc(&p, now, took, dropped, func(st model.Start) int {
+	s.lastPlan = planDoc(&p, now, took, dropped, func(st model.Start) []api.Replica {
 		// a start's replicas are the last of its job's record (startJob)
 		if js := s.jobs[st.Job]; js != nil && len(js.doc.Replicas) >= len(st.Replicas) {
-			return len(js.doc.Replicas) - len(st.Replicas)
+			return js.doc.Replicas[len(js.doc.Replicas)-len(st.Replicas):]
 		}
-		return 0
+		return nil
 	})
 	return len(considered)
 }
@@ -301,18 +301,22 @@ func (s *Server) fail(err error) {
 	s.Kick()
 }
 
-// planDoc is the API's view of a plan; first gives the index of a
-// start's first replica (a running deployment's scale-up goes on from
-// the replicas it had).
-func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string, first func(model.Start) int) api.Plan {
+// planDoc is the API's view of a plan; started gives the records of a
+// start's replicas, for their indices and ranks (a running deployment's
+// scale-up goes on from the replicas it had, in the ranks free).
+func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string, started func(model.Start) []api.Replica) api.Plan {
 	d := api.Plan{Pass: now.UTC(), DurationMS: float64(took.Microseconds()) / 1000, Dropped: dropped,
 		Starts: []api.PlanStart{}, Preemptions: []api.PlanPreempt{}, Deferrals: []api.PlanDefer{}, Pending: []api.PlanPending{},
 		Recaps: []api.PlanRecap{}}
 	for _, st := range p.Starts {
 		ps := api.PlanStart{Job: st.Job}
-		k := first(st)
+		recs := started(st)
 		for i, r := range st.Replicas {
-			ps.Replicas = append(ps.Replicas, api.Replica{Index: k + i, Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, State: api.ReplicaAssigned})
+			rp := api.Replica{Index: i, Rank: i, Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, State: api.ReplicaAssigned}
+			if i < len(recs) {
+				rp.Index, rp.Rank = recs[i].Index, recs[i].Rank
+			}
+			ps.Replicas = append(ps.Replicas, rp)
 		}
 		d.Starts = append(d.Starts, ps)
 	}

@@ -265,6 +265,7 @@ func (s *Server) reload(ctx context.Context) error {
 			s.recent = append(s.recent, model.TimeOf(*js.doc.PreemptedAt))
 		}
 		s.restoreRanOn(js)
+		restoreRanks(js)
 		if js.doc.State != api.StatePending && len(js.doc.Replicas) > 0 {
 			s.restoreAlloc(js)
 		}

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"net/url"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A replica's rank (api.Replica.Rank, its RANK) is a slot of
+// 0..WORLD_SIZE-1, apart from its index, which names the task: an
+// attempt's replicas take ranks 0..n-1 in order; a running deployment's
+// replacement, or a replica it gains, takes the lowest rank that no
+// replica holding its GPUs has, which is the rank of the replica it
+// replaces. torchrun-style launchers expect exactly that: each rank
+// held once, MASTER_ADDR on the node of rank 0. The rank is in the
+// job's record, so a restarted server hands out the same ones.
+
+// holdsRank reports whether replica r holds its rank: until a running
+// deployment releases it (a replica backing off holds it until it is
+// replaced).
+func holdsRank(r *api.Replica) bool { return !r.Released }
+
+// freeRanks is the n lowest ranks no replica of js holds.
+func freeRanks(js *jobState, n int) []int {
+	held := map[int]bool{}
+	for i := range js.doc.Replicas {
+		if r := &js.doc.Replicas[i]; holdsRank(r) {
+			held[r.Rank] = true
+		}
+	}
+	out := make([]int, 0, n)
+	for k := 0; len(out) < n; k++ {
+		if !held[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// masterAddr is the host of the agent address of the node of js's
+// replica of rank 0: the one that holds it, else the last that did
+// (127.0.0.1 when its node has no address). Caller holds mu.
+func (s *Server) masterAddr(js *jobState) string {
+	k := -1
+	for i := range js.doc.Replicas {
+		if r := &js.doc.Replicas[i]; r.Rank == 0 && (k < 0 || holdsRank(r) || !holdsRank(&js.doc.Replicas[k])) {
+			k = i
+		}
+	}
+	if k >= 0 {
+		if m := s.nodes[js.doc.Replicas[k].Node]; m != nil && m.doc.Address != "" {
+			if u, err := url.Parse(m.doc.Address); err == nil && u.Hostname() != "" {
+				return u.Hostname()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// restoreRanks gives the replicas of a reloaded job stored by a version
+// without ranks (each rank 0) theirs: a replica takes the lowest rank
+// not held, when it was assigned, by a replica before it (one released
+// after it was assigned included). A record whose holders' ranks are
+// distinct and below WORLD_SIZE is kept as it is.
+func restoreRanks(js *jobState) {
+	rs := js.doc.Replicas
+	seen := map[int]bool{}
+	valid := true
+	for i := range rs {
+		if r := &rs[i]; holdsRank(r) {
+			valid = valid && !seen[r.Rank] && r.Rank >= 0 && r.Rank < js.job.Replicas
+			seen[r.Rank] = true
+		}
+	}
+	if valid {
+		return
+	}
+	for k := range rs {
+		held := []int{}
+		for j := range k {
+			r := &rs[j]
+			freed := r.Released && r.EndedAt != nil && rs[k].AssignedAt != nil && !r.EndedAt.After(*rs[k].AssignedAt)
+			if !freed {
+				held = append(held, r.Rank)
+			}
+		}
+		rank := 0
+		for slices.Contains(held, rank) {
+			rank++
+		}
+		rs[k].Rank = rank
+	}
+}
