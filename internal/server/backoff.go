@@ -33,6 +33,7 @@ const (
 func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
 	s.countCrash(js, r, now)
+	runsOn(js)
 	if js.doc.Crashes <= 1 { // a replica that ran, or the first to crash
 		s.release(js, i, now, c)
 		return

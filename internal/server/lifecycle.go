@@ -19,6 +19,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 			s.assign(js, p, len(js.doc.Replicas), ranks[k], now, c)
 		}
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
+		runsOn(js)
 		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s%s", len(st.Replicas), placements(st.Replicas), s.sitesIn(st.Replicas)))
 		s.unclaim(js.doc.ID)
 		s.requeue(js)
@@ -68,6 +69,21 @@ func (s *Server) assign(js *jobState, p model.Placement, idx, rank int, now time
 		}
 	}
 	c.bump(p.Node)
+}
+
+// runsOn sets running deployment js's message to where its live
+// replicas are, as they change: the placement it started with is not
+// where it runs once replicas were replaced or added.
+func runsOn(js *jobState) {
+	var at []model.Placement
+	for _, r := range js.doc.Replicas {
+		if live(&r) {
+			at = append(at, model.Placement{Node: r.Node, GPUs: r.GPUs})
+		}
+	}
+	if len(at) > 0 {
+		js.doc.Message = "running on " + placements(at)
+	}
 }
 
 // stopAttempt asks the agents to stop every live replica of js's

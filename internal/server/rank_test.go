@@ -4,6 +4,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +165,26 @@ func TestRestoreRanksOfOlderRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A running deployment's message says where it runs now: after a
+// replica moved, its new node, not the placement it started with.
+func TestDeploymentMessageFollowsItsReplicas(t *testing.T) {
+	e, d := rankEnv(t, 2)
+	rs := e.job(d).Replicas
+	if code := e.do("POST", "/v1/nodes/"+rs[0].Node+"/drain", nil, nil); code != 200 {
+		t.Fatalf("drain %s: %d", rs[0].Node, code)
+	}
+	e.report(rs[0].Node, exited(d, 0, 1, 0))
+	e.pass()
+	j := e.job(d)
+	moved := j.Replicas[2].Node
+	if !strings.Contains(j.Message, moved+":") || strings.Contains(j.Message, rs[0].Node+":") {
+		t.Errorf("message %q once replica 0 moved from %s to %s; want where it runs now", j.Message, rs[0].Node, moved)
+	}
+	e.report(rs[1].Node, exited(d, 1, 1, 0))
+	if j := e.job(d); strings.Contains(j.Message, rs[1].Node+":") {
+		t.Errorf("message %q once replica 1 on %s ended; want it gone", j.Message, rs[1].Node)
 	}
 }
