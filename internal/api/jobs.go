@@ -52,7 +52,9 @@ type Job struct {
 	// Message says in one line why the job is in its state.
 	Message string `json:"message,omitempty"`
 	// Reason is the core's reason while the job is pending.
-	Reason   *Reason   `json:"reason,omitempty"`
+	Reason *Reason `json:"reason,omitempty"`
+	// Replicas are the current (or last) attempt's, by index; a running
+	// deployment keeps only its last MaxReplacedReplicas replaced ones.
 	Replicas []Replica `json:"replicas,omitempty"`
 	// PreemptedFor, while the job is being preempted, is the job it makes
 	// room for (left out where that is another tenant's); PreemptedAt is
@@ -82,10 +84,17 @@ type Job struct {
 // MaxPastAttempts is how many earlier attempts a job keeps the nodes of.
 const MaxPastAttempts = 16
 
+// MaxReplacedReplicas is how many of its replaced replicas (Released)
+// a running deployment's record keeps: the last ones; the earlier ones
+// are dropped as new replicas are added, so that the record of a
+// deployment whose replicas crash or end for months stays bounded.
+const MaxReplacedReplicas = 16
+
 // PastAttempt is where an earlier attempt of a job ran.
 type PastAttempt struct {
 	Attempt int `json:"attempt"`
-	// Nodes are the nodes of its replicas, by replica index.
+	// Nodes are the nodes of its replicas, by replica index ("" for a
+	// replica a running deployment dropped from its record).
 	Nodes []string `json:"nodes"`
 }
 

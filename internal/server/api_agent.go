@@ -129,7 +129,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			case slices.ContainsFunc(rp.GPUs, func(g int) bool { return g >= n.node.GPUs }):
 				// A GPU it ran on is gone: the node has fewer now.
 				why = fmt.Sprintf("its GPUs %v are no longer on its node, which its agent registered with %d", rp.GPUs, n.node.GPUs)
-			case rp.State == api.ReplicaRunning && !reported[taskKey(id, i, js.doc.Attempt)]:
+			case rp.State == api.ReplicaRunning && !reported[taskKey(id, rp.Index, js.doc.Attempt)]:
 				why = "its agent restarted without it"
 			default:
 				continue
@@ -265,7 +265,7 @@ func (s *Server) forgetOrphans(n *nodeState, tasks []api.TaskStatus) bool {
 		return false
 	}
 	for _, t := range tasks {
-		if _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
+		if _, _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
 			return false
 		}
 	}
@@ -274,17 +274,22 @@ func (s *Server) forgetOrphans(n *nodeState, tasks []api.TaskStatus) bool {
 }
 
 // reported is the job and the live replica on n of the current attempt
-// that task report t is about; rp is nil for any other report (an
-// earlier attempt, a replica lost or moved, a job gone). Caller holds mu.
-func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, rp *api.Replica) {
+// that task report t is about, with the replica's position in the
+// job's record (t names it by its index); rp is nil for any other
+// report (an earlier attempt, a replica lost or moved, a job gone).
+// Caller holds mu.
+func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, pos int, rp *api.Replica) {
 	js = s.jobs[t.Job]
-	if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt || t.Replica < 0 || t.Replica >= len(js.doc.Replicas) {
-		return nil, nil
+	if js == nil || js.alloc == nil || t.Attempt != js.doc.Attempt {
+		return nil, -1, nil
 	}
-	if rp = &js.doc.Replicas[t.Replica]; rp.Node != n.doc.Name || !live(rp) {
-		return nil, nil
+	if pos = replicaAt(js.doc.Replicas, t.Replica); pos < 0 {
+		return nil, -1, nil
 	}
-	return js, rp
+	if rp = &js.doc.Replicas[pos]; rp.Node != n.doc.Name || !live(rp) {
+		return nil, -1, nil
+	}
+	return js, pos, rp
 }
 
 // taskReports applies an agent's task states (running, exited, failed,
@@ -295,7 +300,7 @@ func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, rp *api
 // Caller holds mu.
 func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) {
 	for _, t := range tasks {
-		js, rp := s.reported(n, t)
+		js, pos, rp := s.reported(n, t)
 		if rp == nil {
 			continue
 		}
@@ -336,7 +341,7 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 				from = at
 			}
 			rp.EndedAt = reportedTime(t.EndedAt, from, now)
-			s.replicaEnded(js, t.Replica, now, c)
+			s.replicaEnded(js, pos, now, c)
 		}
 	}
 }
@@ -467,8 +472,8 @@ func (s *Server) tasksOf(n *nodeState) []api.Task {
 	return tasks
 }
 
-// task is replica i of js's attempt as its agent runs it, with the
-// environment of torchrun-style launchers.
+// task is the replica at position i of js's record as its agent runs
+// it, with the environment of torchrun-style launchers.
 func (s *Server) task(js *jobState, i int) api.Task {
 	rp := js.doc.Replicas[i]
 	env := map[string]string{}
@@ -477,7 +482,7 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	}
 	env["CARNOT_JOB_ID"] = js.doc.ID
 	env["CARNOT_TENANT"] = js.doc.Tenant
-	env["CARNOT_REPLICA"] = strconv.Itoa(i)
+	env["CARNOT_REPLICA"] = strconv.Itoa(rp.Index)
 	env["CARNOT_ATTEMPT"] = strconv.Itoa(js.doc.Attempt)
 	env["WORLD_SIZE"] = strconv.Itoa(js.job.Replicas)
 	env["RANK"] = strconv.Itoa(rp.Rank) // a slot, not its index (rank.go)
@@ -495,7 +500,7 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	if js.stop != stopNone {
 		grace = js.grace
 	}
-	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: i, Attempt: js.doc.Attempt, Command: js.job.Command,
+	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: rp.Index, Attempt: js.doc.Attempt, Command: js.job.Command,
 		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
 		Stop: js.stop != stopNone, GraceSeconds: grace.Seconds()}
 	t.Jurisdictions = js.job.Jurisdictions

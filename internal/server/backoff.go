@@ -40,9 +40,9 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	}
 	d := crashDelay(js.doc.Crashes)
 	r.ReplaceAt = ptrTime(now.Add(d).UTC())
-	s.backOff(js, i, *r.ReplaceAt)
+	s.backOff(js, r.Index, *r.ReplaceAt)
 	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
-		i, d, js.doc.Crashes, crashWindow))
+		r.Index, d, js.doc.Crashes, crashWindow))
 }
 
 // countCrash counts ended replica r of running deployment js in its
@@ -80,8 +80,8 @@ func (s *Server) holdRestart(js *jobState, at time.Time) {
 	s.restarting[js.doc.ID] = js
 }
 
-// backOff keeps replica i of js from its replacement until at. Caller
-// holds mu.
+// backOff keeps the replica of index i of js from its replacement until
+// at. Caller holds mu.
 func (s *Server) backOff(js *jobState, i int, at time.Time) {
 	if js.releaseAt == nil {
 		js.releaseAt = map[int]time.Time{}
@@ -116,7 +116,9 @@ func (s *Server) releaseDue(now time.Time, c *changes) {
 		for _, i := range slices.Sorted(maps.Keys(js.releaseAt)) {
 			if !now.Before(js.releaseAt[i]) {
 				delete(js.releaseAt, i)
-				s.release(js, i, now, c)
+				if pos := replicaAt(js.doc.Replicas, i); pos >= 0 {
+					s.release(js, pos, now, c)
+				}
 			}
 		}
 		if len(js.releaseAt) == 0 {

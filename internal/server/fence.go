@@ -77,7 +77,7 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
 	k := 0
 	for _, t := range tasks {
-		if _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
+		if _, _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
 			k++
 		}
 	}

@@ -14,9 +14,10 @@ import (
 // their nodes (a running deployment gains replicas).
 func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *changes) {
 	if js.alloc != nil && js.job.Kind == model.KindDeployment {
-		ranks := freeRanks(js, len(st.Replicas))
+		js.doc.Replicas = dropReplaced(js.doc.Replicas)
+		ranks, next := freeRanks(js, len(st.Replicas)), js.doc.Replicas[len(js.doc.Replicas)-1].Index+1
 		for k, p := range st.Replicas {
-			s.assign(js, p, len(js.doc.Replicas), ranks[k], now, c)
+			s.assign(js, p, next+k, ranks[k], now, c)
 		}
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
 		runsOn(js)
@@ -26,8 +27,13 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 		return
 	}
 	if js.doc.Attempt > 0 && len(js.doc.Replicas) > 0 {
+		// Nodes[i] is replica i's node: "" for one a deployment dropped
+		// from its record (dropReplaced).
 		past := api.PastAttempt{Attempt: js.doc.Attempt}
 		for _, r := range js.doc.Replicas {
+			for len(past.Nodes) < r.Index {
+				past.Nodes = append(past.Nodes, "")
+			}
 			past.Nodes = append(past.Nodes, r.Node)
 		}
 		js.doc.PastAttempts = append(js.doc.PastAttempts, past)
@@ -69,6 +75,31 @@ func (s *Server) assign(js *jobState, p model.Placement, idx, rank int, now time
 		}
 	}
 	c.bump(p.Node)
+}
+
+// dropReplaced drops from a running deployment's record rs the replaced
+// (released) replicas before the last api.MaxReplacedReplicas, so that
+// a deployment whose replicas end again and again for months keeps a
+// bounded record. Their GPU time is in the job's usage already; the
+// rest keep their positions' order. It returns rs, changed in place.
+func dropReplaced(rs []api.Replica) []api.Replica {
+	n := 0
+	for i := range rs {
+		if rs[i].Released {
+			n++
+		}
+	}
+	drop := n - api.MaxReplacedReplicas
+	if drop <= 0 {
+		return rs
+	}
+	return slices.DeleteFunc(rs, func(r api.Replica) bool {
+		if r.Released && drop > 0 {
+			drop--
+			return true
+		}
+		return false
+	})
 }
 
 // runsOn sets running deployment js's message to where its live
@@ -123,11 +154,11 @@ func (s *Server) stopAttempt(js *jobState, why, msg string, grace time.Duration,
 // stopped; once no replica is live the attempt ends.
 func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
-	c.job(js, api.EventReplica, fmt.Sprintf("replica %d on %s %s", i, r.Node, replicaEnd(r)))
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d on %s %s", r.Index, r.Node, replicaEnd(r)))
 	failed := endedFailed(r)
 	deployment := js.job.Kind == model.KindDeployment
 	if failed && js.exitMsg == "" && !(deployment && js.stop == stopNone) {
-		js.exitMsg = fmt.Sprintf("replica %d %s", i, replicaEnd(r))
+		js.exitMsg = fmt.Sprintf("replica %d %s", r.Index, replicaEnd(r))
 		js.exitCode = exitCodeOf(r)
 	}
 	for j := range js.doc.Replicas {
@@ -157,7 +188,7 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 		}
 		if k >= 0 {
 			rk := &js.doc.Replicas[k]
-			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", k, replicaEnd(rk)), exitCodeOf(rk)
+			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", rk.Index, replicaEnd(rk)), exitCodeOf(rk)
 		}
 	}
 	s.attemptEnded(js, now, c)

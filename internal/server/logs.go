@@ -61,11 +61,12 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusNotFound, "job %s has not started yet: no logs", id)
 		return
 	}
-	if int(replica) >= len(d.Replicas) {
-		problemf(w, http.StatusNotFound, "job %s has %d replicas", id, len(d.Replicas))
+	k := replicaAt(d.Replicas, int(replica))
+	if k < 0 && int(attempt) >= d.Attempt {
+		problemf(w, http.StatusNotFound, "%s", noReplica(d, int(replica)))
 		return
 	}
-	if d.Replicas[replica].State == api.ReplicaAssigned && int(attempt) == d.Attempt {
+	if k >= 0 && d.Replicas[k].State == api.ReplicaAssigned && int(attempt) == d.Attempt {
 		// Placed but not started yet: wait for the process (and its log
 		// file) so that `carnot logs -f` right after a submission works.
 		if d, err = s.waitStarted(r, id, int(replica)); errors.Is(err, errNoLongerHolds) {
@@ -76,12 +77,15 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			problemf(w, http.StatusServiceUnavailable, "%v", err)
 			return
 		}
-		if int(replica) >= len(d.Replicas) {
-			problemf(w, http.StatusNotFound, "job %s has %d replicas", id, len(d.Replicas))
+		if k = replicaAt(d.Replicas, int(replica)); k < 0 {
+			problemf(w, http.StatusNotFound, "%s", noReplica(d, int(replica)))
 			return
 		}
 	}
-	node := d.Replicas[replica].Node
+	node := ""
+	if k >= 0 {
+		node = d.Replicas[k].Node
+	}
 	if int(attempt) > d.Attempt {
 		n := fmt.Sprintf("%d attempts", d.Attempt)
 		if d.Attempt == 1 {
@@ -211,6 +215,20 @@ func pastNode(d *api.Job, attempt, replica int) string {
 	return ""
 }
 
+// noReplica says why job d's record has no replica of index replica:
+// there is none, or a running deployment dropped it (api.MaxReplacedReplicas).
+func noReplica(d *api.Job, replica int) string {
+	n := 0
+	if len(d.Replicas) > 0 {
+		n = d.Replicas[len(d.Replicas)-1].Index + 1
+	}
+	if replica < n {
+		return fmt.Sprintf("job %s: replica %d is no longer in its record (a running deployment keeps its last %d replaced replicas); its logs, if any, are on the node it ran on",
+			d.ID, replica, api.MaxReplacedReplicas)
+	}
+	return fmt.Sprintf("job %s has %d replicas", d.ID, n)
+}
+
 // errNoLongerHolds is a request's credential revoked or expired while
 // the request waited.
 var errNoLongerHolds = errors.New("the token was revoked or expired while the request waited")
@@ -230,7 +248,7 @@ func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job,
 		if err != nil {
 			return nil, err
 		}
-		if replica >= len(d.Replicas) || d.Replicas[replica].State != api.ReplicaAssigned {
+		if k := replicaAt(d.Replicas, replica); k < 0 || d.Replicas[k].State != api.ReplicaAssigned {
 			return d, nil
 		}
 		select {

@@ -414,10 +414,10 @@ func (s *Server) restoreAlloc(js *jobState) {
 	// deployment's ended replica holds them only while it backs off
 	// (older records do not say Released).
 	runningDeployment := js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning
-	for i, r := range js.doc.Replicas {
+	for _, r := range js.doc.Replicas {
 		backingOff := r.ReplaceAt != nil && !r.Released
 		if backingOff { // its GPUs stay the deployment's until then (backoff.go)
-			s.backOff(js, i, *r.ReplaceAt)
+			s.backOff(js, r.Index, *r.ReplaceAt)
 		}
 		if !live(&r) && !backingOff && (r.Released || runningDeployment) {
 			continue
@@ -442,10 +442,10 @@ func (s *Server) restoreAlloc(js *jobState) {
 	}
 	// A gang whose replica failed was stopping the rest (deployments'
 	// replicas are independent).
-	for i, r := range js.doc.Replicas {
+	for _, r := range js.doc.Replicas {
 		failed := !live(&r) && (r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0)
 		if failed && js.exitMsg == "" && js.job.Kind != model.KindDeployment {
-			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", i, replicaEnd(&r)), exitCodeOf(&r)
+			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", r.Index, replicaEnd(&r)), exitCodeOf(&r)
 			if js.stop == stopNone {
 				js.stop, js.grace, js.stopMsg = stopFailure, s.cfg.KillTimeout, js.exitMsg
 			}

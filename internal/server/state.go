@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -54,7 +55,7 @@ type jobState struct {
 	// that, whatever its agent's clock says.
 	lastHeard map[int]time.Time
 	// releaseAt holds a running deployment's ended replicas whose GPUs it
-	// keeps until their back-off ends, by position in doc.Replicas
+	// keeps until their back-off ends, by index (api.Replica.Index)
 	// (backoff.go; doc.Crashes and each Replica.ReplaceAt keep it).
 	releaseAt map[int]time.Time
 	// restartAt, on a deployment queued again after its last replica
@@ -79,6 +80,21 @@ func (js *jobState) pending() bool {
 	// the core scales it up.
 	return js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning &&
 		js.stop == stopNone && js.alloc != nil && len(js.alloc.Replicas) < js.job.Replicas
+}
+
+// replicaAt is the position in rs, a job's record, of the replica of
+// index idx; -1 when there is none (or no longer: a running deployment
+// drops its earliest replaced replicas, api.MaxReplacedReplicas).
+// Indices rise with positions.
+func replicaAt(rs []api.Replica, idx int) int {
+	if idx >= 0 && idx < len(rs) && rs[idx].Index == idx {
+		return idx // nothing dropped before it
+	}
+	k, ok := slices.BinarySearchFunc(rs, idx, func(r api.Replica, i int) int { return cmp.Compare(r.Index, i) })
+	if !ok {
+		return -1
+	}
+	return k
 }
 
 // live reports whether replica r of the current attempt has not ended.
