@@ -16,10 +16,11 @@ import (
 // held once, MASTER_ADDR on the node of rank 0. The rank is in the
 // job's record, so a restarted server hands out the same ones.
 
-// holdsRank reports whether replica r holds its rank: until a running
-// deployment releases it (a replica backing off holds it until it is
-// replaced).
-func holdsRank(r *api.Replica) bool { return !r.Released }
+// holdsRank reports whether replica r holds its rank: while it is live,
+// and a running deployment's ended replica while it backs off (until it
+// is replaced). A deployment's record of an older version may hold
+// ended replicas not marked released: they hold none.
+func holdsRank(r *api.Replica) bool { return live(r) || r.ReplaceAt != nil && !r.Released }
 
 // freeRanks is the n lowest ranks no replica of js holds.
 func freeRanks(js *jobState, n int) []int {
@@ -60,15 +61,16 @@ func (s *Server) masterAddr(js *jobState) string {
 
 // restoreRanks gives the replicas of a reloaded job stored by a version
 // without ranks (each rank 0) theirs: a replica takes the lowest rank
-// not held, when it was assigned, by a replica before it (one released
-// after it was assigned included). A record whose holders' ranks are
-// distinct and below WORLD_SIZE is kept as it is.
+// not held, when it was assigned, by a replica before it (one that ended
+// after it was assigned, or backs off, included). A record whose
+// unreleased replicas' ranks are distinct and below WORLD_SIZE, as this
+// version writes them, is kept as it is.
 func restoreRanks(js *jobState) {
 	rs := js.doc.Replicas
 	seen := map[int]bool{}
 	valid := true
 	for i := range rs {
-		if r := &rs[i]; holdsRank(r) {
+		if r := &rs[i]; !r.Released {
 			valid = valid && !seen[r.Rank] && r.Rank >= 0 && r.Rank < js.job.Replicas
 			seen[r.Rank] = true
 		}
@@ -80,7 +82,7 @@ func restoreRanks(js *jobState) {
 		held := []int{}
 		for j := range k {
 			r := &rs[j]
-			freed := r.Released && r.EndedAt != nil && rs[k].AssignedAt != nil && !r.EndedAt.After(*rs[k].AssignedAt)
+			freed := r.EndedAt != nil && r.ReplaceAt == nil && rs[k].AssignedAt != nil && !r.EndedAt.After(*rs[k].AssignedAt)
 			if !freed {
 				held = append(held, r.Rank)
 			}

@@ -154,6 +154,11 @@ func TestRestoreRanksOfOlderRecords(t *testing.T) {
 			{State: api.ReplicaRunning, AssignedAt: at(2)}, // rank 0 was free, 2 was not
 			{State: api.ReplicaRunning, AssignedAt: at(4)},
 		}, []int{0, 1, 2, 0, 2}},
+		"ended, not marked released": {[]api.Replica{ // a running deployment's, stored before Released
+			{State: api.ReplicaExited, AssignedAt: at(0), EndedAt: at(1)},
+			{State: api.ReplicaRunning, AssignedAt: at(0)},
+			{State: api.ReplicaRunning, AssignedAt: at(2)},
+		}, []int{0, 1, 0}},
 		"valid kept": {[]api.Replica{{Rank: 1, State: api.ReplicaRunning}, {Rank: 0, State: api.ReplicaRunning}, {Rank: 1, Released: true}}, []int{1, 0, 1}},
 	} {
 		t.Run(name, func(t *testing.T) {
