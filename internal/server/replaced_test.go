@@ -99,3 +99,32 @@ func TestReplacedReplicasAreBounded(t *testing.T) {
 		t.Fatalf("after a restart: %s with %d replicas; want running with %d", j.State, len(j.Replicas), n)
 	}
 }
+
+// What the server keeps in memory per replica of an attempt (when it
+// last heard it running, the power limit its agent set) goes with the
+// replica once a running deployment replaced it: a deployment whose
+// replicas end again and again for months does not grow it.
+func TestReplacedReplicasLeaveNoMemory(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 2), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1))
+	last := 1
+	for range 3 * api.MaxReplacedReplicas {
+		e.report("n1", running(d.ID, 0, 1), exited(d.ID, last, 1, 0))
+		e.pass()
+		rs := e.job(d.ID).Replicas
+		last = rs[len(rs)-1].Index
+		e.report("n1", running(d.ID, 0, 1), running(d.ID, last, 1))
+	}
+	e.s.mu.Lock()
+	js := e.s.jobs[d.ID]
+	heard, caps := len(js.lastHeard), len(js.capsSet)
+	e.s.mu.Unlock()
+	if heard > 2 || caps > 2 {
+		t.Errorf("memory holds %d replicas' last reports and %d replicas' power limits; want those of the 2 live ones", heard, caps)
+	}
+}
