@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -174,10 +175,16 @@ func (f *logFollower) replicaEnded(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if api.Final(j.State) || (f.lo.Attempt > 0 && j.Attempt != f.lo.Attempt) || f.lo.Replica >= len(j.Replicas) {
+	if api.Final(j.State) || (f.lo.Attempt > 0 && j.Attempt != f.lo.Attempt) {
 		return true, nil
 	}
-	st := j.Replicas[f.lo.Replica].State
+	// By its index: a running deployment's record drops its earliest
+	// replaced replicas (api.MaxReplacedReplicas), one gone has ended.
+	k := slices.IndexFunc(j.Replicas, func(r api.Replica) bool { return r.Index == f.lo.Replica })
+	if k < 0 {
+		return true, nil
+	}
+	st := j.Replicas[k].State
 	return st != api.ReplicaAssigned && st != api.ReplicaRunning, nil
 }
 
