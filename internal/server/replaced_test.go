@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +128,36 @@ func TestReplacedReplicasLeaveNoMemory(t *testing.T) {
 	if heard > 2 || caps > 2 {
 		t.Errorf("memory holds %d replicas' last reports and %d replicas' power limits; want those of the 2 live ones", heard, caps)
 	}
+}
+
+// carnot_placements_total counts every replica the scheduler placed: a
+// running deployment's replacements and scale-ups too (before, only an
+// attempt's start counted, so a deployment that replaced its replicas
+// a thousand times counted its first placement only).
+func TestPlacementsCountReplacements(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 2), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1))
+	e.report("n1", running(d.ID, 0, 1), exited(d.ID, 1, 1, 0))
+	e.pass()
+	if n := len(e.job(d.ID).Replicas); n != 3 {
+		t.Fatalf("%d replicas; want a replacement", n)
+	}
+	if !strings.Contains(e.scrape(), "\ncarnot_placements_total 3\n") {
+		t.Errorf("/metrics: %q; want carnot_placements_total 3: 2 started, 1 replacement", grepLines(e.scrape(), "carnot_placements_total"))
+	}
+}
+
+func grepLines(s, sub string) []string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
