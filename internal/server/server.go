@@ -441,14 +441,12 @@ func (s *Server) restoreAlloc(js *jobState) {
 		js.stop, js.grace, js.stopMsg = stopCancel, s.graceOf(js.job), "cancelled"
 	}
 	// A gang whose replica failed was stopping the rest (deployments'
-	// replicas are independent).
-	for _, r := range js.doc.Replicas {
-		failed := !live(&r) && (r.State != api.ReplicaExited || r.ExitCode == nil || *r.ExitCode != 0)
-		if failed && js.exitMsg == "" && js.job.Kind != model.KindDeployment {
-			js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", r.Index, replicaEnd(&r)), exitCodeOf(&r)
-			if js.stop == stopNone {
-				js.stop, js.grace, js.stopMsg = stopFailure, s.cfg.KillTimeout, js.exitMsg
-			}
+	// replicas are independent): the first to fail is the cause, not
+	// the first in the record, which may be one the stop then killed.
+	if r := firstFailed(js.doc.Replicas); r != nil && js.job.Kind != model.KindDeployment {
+		js.exitMsg, js.exitCode = fmt.Sprintf("replica %d %s", r.Index, replicaEnd(r)), exitCodeOf(r)
+		if js.stop == stopNone {
+			js.stop, js.grace, js.stopMsg = stopFailure, s.cfg.KillTimeout, js.exitMsg
 		}
 	}
 	if js.stop != stopNone {
@@ -459,6 +457,23 @@ func (s *Server) restoreAlloc(js *jobState) {
 		a.Terminating, a.EvictAt = true, model.TimeOf(now.Add(js.grace))
 		a.PreemptedFor = js.doc.PreemptedFor // its beneficiary waits for it (a cancel since, too)
 	}
+}
+
+// firstFailed is the replica of rs that failed first (ended, not with
+// code 0): the earliest end, the first in the record among equal ends;
+// nil when none failed.
+func firstFailed(rs []api.Replica) *api.Replica {
+	var first *api.Replica
+	for i := range rs {
+		r := &rs[i]
+		if live(r) || !endedFailed(r) {
+			continue
+		}
+		if first == nil || r.EndedAt != nil && (first.EndedAt == nil || r.EndedAt.Before(*first.EndedAt)) {
+			first = r
+		}
+	}
+	return first
 }
 
 // graceOf is the time a job's replicas get between SIGTERM and SIGKILL.
