@@ -110,6 +110,11 @@ func TestReplacementTakesTheRankItReplaces(t *testing.T) {
 	if rs[2].Rank != 0 {
 		t.Errorf("the replacement has rank %d; want 0, the rank of the replica it replaces", rs[2].Rank)
 	}
+	var plan api.Plan
+	if code := e.do("GET", "/v1/plan", nil, &plan); code != 200 || len(plan.Starts) != 1 || len(plan.Starts[0].Replicas) != 1 ||
+		plan.Starts[0].Replicas[0].Index != 2 || plan.Starts[0].Replicas[0].Rank != 0 {
+		t.Errorf("plan %d %+v; want the replacement started as replica 2 of rank 0", code, plan.Starts)
+	}
 	checkRanks(t, e, d, 2)
 	// A restarted server (or a new leader) hands out the same ranks.
 	e = e.restart(true)
