@@ -1,8 +1,9 @@
 package server
 
 import (
+	"container/heap"
 	"net/url"
-	"slices"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -75,22 +76,73 @@ func restoreRanks(js *jobState) {
 			seen[r.Rank] = true
 		}
 	}
-	if valid {
-		return
+	if !valid {
+		deriveRanks(rs)
 	}
+}
+
+// deriveRanks gives each replica of rs, in the record's order, which is
+// the order of assignment, the lowest rank not held when it was
+// assigned by a replica before it: one that had not ended by then, or
+// backs off.
+func deriveRanks(rs []api.Replica) {
+	// One sweep in the record's order, which is the order of assignment:
+	// the ranks of replicas that ended by a replica's assignment are
+	// free again, and it takes the lowest free (a scan of those before
+	// each was quadratic: minutes for the record of a deployment that
+	// an earlier version replaced replicas of for months).
+	ends := &rankEnds{}
+	free := &lowest{}
+	next := 0
 	for k := range rs {
-		held := []int{}
-		for j := range k {
-			r := &rs[j]
-			freed := r.EndedAt != nil && r.ReplaceAt == nil && rs[k].AssignedAt != nil && !r.EndedAt.After(*rs[k].AssignedAt)
-			if !freed {
-				held = append(held, r.Rank)
+		r := &rs[k]
+		if r.AssignedAt != nil {
+			for ends.Len() > 0 && !(*ends)[0].at.After(*r.AssignedAt) {
+				heap.Push(free, heap.Pop(ends).(rankEnd).rank)
 			}
 		}
-		rank := 0
-		for slices.Contains(held, rank) {
-			rank++
+		if free.Len() > 0 {
+			r.Rank = heap.Pop(free).(int)
+		} else {
+			r.Rank = next
+			next++
 		}
-		rs[k].Rank = rank
+		if r.EndedAt != nil && r.ReplaceAt == nil {
+			heap.Push(ends, rankEnd{at: *r.EndedAt, rank: r.Rank})
+		}
 	}
+}
+
+// rankEnd is when a replica's rank is free again (restoreRanks).
+type rankEnd struct {
+	at   time.Time
+	rank int
+}
+
+// rankEnds is a min-heap of rankEnd by time (container/heap).
+type rankEnds []rankEnd
+
+func (h rankEnds) Len() int           { return len(h) }
+func (h rankEnds) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h rankEnds) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rankEnds) Push(x any)        { *h = append(*h, x.(rankEnd)) }
+func (h *rankEnds) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// lowest is a min-heap of ranks (container/heap).
+type lowest []int
+
+func (h lowest) Len() int           { return len(h) }
+func (h lowest) Less(i, j int) bool { return h[i] < h[j] }
+func (h lowest) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *lowest) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *lowest) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
