@@ -463,9 +463,13 @@ func (s *Server) tasksOf(n *nodeState) []api.Task {
 		if js == nil || js.alloc == nil {
 			continue
 		}
+		master := "" // once a job: it looks through the job's replicas
 		for i, rp := range js.doc.Replicas {
 			if rp.Node == n.doc.Name && live(&rp) && !js.heldBack(&rp) {
-				tasks = append(tasks, s.task(js, i))
+				if master == "" {
+					master = s.masterAddr(js)
+				}
+				tasks = append(tasks, s.task(js, i, master))
 			}
 		}
 	}
@@ -473,8 +477,9 @@ func (s *Server) tasksOf(n *nodeState) []api.Task {
 }
 
 // task is the replica at position i of js's record as its agent runs
-// it, with the environment of torchrun-style launchers.
-func (s *Server) task(js *jobState, i int) api.Task {
+// it, with the environment of torchrun-style launchers; master is
+// s.masterAddr(js).
+func (s *Server) task(js *jobState, i int, master string) api.Task {
 	rp := js.doc.Replicas[i]
 	env := map[string]string{}
 	for k, v := range js.job.Env {
@@ -487,7 +492,7 @@ func (s *Server) task(js *jobState, i int) api.Task {
 	env["WORLD_SIZE"] = strconv.Itoa(js.job.Replicas)
 	env["RANK"] = strconv.Itoa(rp.Rank) // a slot, not its index (rank.go)
 	env["LOCAL_RANK"] = "0"             // one process per replica, the replica is its node's only rank
-	env["MASTER_ADDR"] = s.masterAddr(js)
+	env["MASTER_ADDR"] = master
 	env["MASTER_PORT"] = strconv.Itoa(masterPort(js.doc.ID, js.doc.Attempt))
 	var uuids []string
 	if n := s.nodes[rp.Node]; n != nil && len(n.doc.GPUUUIDs) == n.doc.GPUs {

@@ -45,9 +45,13 @@ func freeRanks(js *jobState, n int) []int {
 // (127.0.0.1 when its node has no address). Caller holds mu.
 func (s *Server) masterAddr(js *jobState) string {
 	k := -1
-	for i := range js.doc.Replicas {
-		if r := &js.doc.Replicas[i]; r.Rank == 0 && (k < 0 || holdsRank(r) || !holdsRank(&js.doc.Replicas[k])) {
-			k = i
+	if rs := js.doc.Replicas; len(rs) > 0 && rs[0].Rank == 0 && holdsRank(&rs[0]) {
+		k = 0 // it holds rank 0 (as an attempt's first replica does): no other does
+	} else {
+		for i := range rs {
+			if r := &rs[i]; r.Rank == 0 && (k < 0 || holdsRank(r) || !holdsRank(&rs[k])) {
+				k = i
+			}
 		}
 	}
 	if k >= 0 {
