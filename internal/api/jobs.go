@@ -93,9 +93,12 @@ const MaxReplacedReplicas = 16
 // PastAttempt is where an earlier attempt of a job ran.
 type PastAttempt struct {
 	Attempt int `json:"attempt"`
-	// Nodes are the nodes of its replicas, by replica index ("" for a
-	// replica a running deployment dropped from its record).
+	// Nodes are the nodes of its replicas, by replica index, or, with
+	// Indices, of the replicas Indices lists (a running deployment that
+	// dropped replaced replicas from its record: MaxReplacedReplicas).
 	Nodes []string `json:"nodes"`
+	// Indices, when set, are the replica indices of Nodes, one each.
+	Indices []int `json:"indices,omitempty"`
 }
 
 // Reason is why a pending job waits, from the last scheduling pass.

@@ -28,14 +28,18 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 		return
 	}
 	if js.doc.Attempt > 0 && len(js.doc.Replicas) > 0 {
-		// Nodes[i] is replica i's node: "" for one a deployment dropped
-		// from its record (dropReplaced).
+		// Nodes[i] is replica i's node, unless a deployment dropped
+		// replicas from its record (dropReplaced): then Indices says.
 		past := api.PastAttempt{Attempt: js.doc.Attempt}
-		for _, r := range js.doc.Replicas {
-			for len(past.Nodes) < r.Index {
-				past.Nodes = append(past.Nodes, "")
-			}
+		gaps := false
+		for i, r := range js.doc.Replicas {
 			past.Nodes = append(past.Nodes, r.Node)
+			gaps = gaps || r.Index != i
+		}
+		if gaps {
+			for _, r := range js.doc.Replicas {
+				past.Indices = append(past.Indices, r.Index)
+			}
 		}
 		js.doc.PastAttempts = append(js.doc.PastAttempts, past)
 		if n := len(js.doc.PastAttempts); n > api.MaxPastAttempts {

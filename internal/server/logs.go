@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,7 +209,13 @@ func (s *Server) whileHolds(ctx context.Context, r *http.Request, stop func()) {
 // when d does not say.
 func pastNode(d *api.Job, attempt, replica int) string {
 	for _, p := range d.PastAttempts {
-		if p.Attempt == attempt && replica < len(p.Nodes) {
+		switch {
+		case p.Attempt != attempt:
+		case len(p.Indices) == len(p.Nodes) && len(p.Indices) > 0:
+			if k := slices.Index(p.Indices, replica); k >= 0 {
+				return p.Nodes[k]
+			}
+		case replica < len(p.Nodes):
 			return p.Nodes[replica]
 		}
 	}

@@ -161,3 +161,45 @@ func grepLines(s, sub string) []string {
 	}
 	return out
 }
+
+// An earlier attempt's record of where its replicas ran is as bounded
+// as the attempt's record: a deployment restarted after thousands of
+// replacements keeps the nodes of the replicas its record kept, by
+// index, not an entry for every replica it ever had (before, one ""
+// for each replica dropped from the record).
+func TestPastAttemptOfABoundedRecordIsBounded(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(1, 2, "restart", "on-failure", "max_retries", 1), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1))
+	last := 1
+	for range 3 * api.MaxReplacedReplicas {
+		e.report("n1", running(d.ID, 0, 1), exited(d.ID, last, 1, 0))
+		e.pass()
+		rs := e.job(d.ID).Replicas
+		last = rs[len(rs)-1].Index
+		e.report("n1", running(d.ID, 0, 1), running(d.ID, last, 1))
+	}
+	e.report("n1", exited(d.ID, 0, 1, 1), exited(d.ID, last, 1, 1)) // the attempt fails: a restart
+	e.clock.add(time.Minute)                                        // after its crash back-off
+	e.report("n1")
+	e.pass()
+	j := e.job(d.ID)
+	if j.Attempt != 2 || len(j.PastAttempts) != 1 {
+		t.Fatalf("attempt %d, past attempts %+v; want the second attempt", j.Attempt, j.PastAttempts)
+	}
+	if n := len(j.PastAttempts[0].Nodes); n > 2+api.MaxReplacedReplicas {
+		t.Errorf("the first attempt's nodes: %d entries; want at most %d, as its record", n, 2+api.MaxReplacedReplicas)
+	}
+	// Its kept replicas' logs are still found on their node (the test's
+	// agent address serves nothing: 503, not 404).
+	for _, idx := range []int{0, last} {
+		w := e.raw("GET", "/v1/jobs/"+d.ID+"/logs?attempt=1&replica="+strconv.Itoa(idx), nil)
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "n1") {
+			t.Errorf("logs of replica %d of attempt 1: %d %s; want its node n1 asked", idx, w.Code, w.Body.String())
+		}
+	}
+}
