@@ -171,6 +171,10 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 			continue
 		}
 		switch {
+		case deployment && js.stop == stopNone && atRuntimeLimit(r):
+			// The deployment's time is up, not the replica's: a
+			// replacement would get the same deadline, already past.
+			s.stopAttempt(js, stopFinished, "runtime limit reached", s.cfg.KillTimeout, now, c)
 		case deployment && js.stop == stopNone:
 			// A deployment's replicas are independent: the ended one
 			// frees its place, and the core starts another (backoff.go).
@@ -198,6 +202,10 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	}
 	s.attemptEnded(js, now, c)
 }
+
+// atRuntimeLimit reports whether replica r was stopped by its agent at
+// its job's runtime limit.
+func atRuntimeLimit(r *api.Replica) bool { return r.Signal == "runtime-limit" }
 
 // endedFailed reports whether ended replica r failed: it did not exit
 // with code 0.
@@ -276,7 +284,7 @@ func replicaEnd(r *api.Replica) string {
 		return "lost: " + r.Error
 	case r.State == api.ReplicaFailed:
 		return "failed to start: " + r.Error
-	case r.Signal == "runtime-limit":
+	case atRuntimeLimit(r):
 		return "stopped at its runtime limit"
 	case r.Signal != "":
 		return "ended by a signal (" + r.Signal + ")"
@@ -335,7 +343,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	js.doc.ExitCode = ptrInt(code)
 	stop, runtimeLimit := js.stop, false
 	for _, r := range js.doc.Replicas {
-		runtimeLimit = runtimeLimit || r.Signal == "runtime-limit"
+		runtimeLimit = runtimeLimit || atRuntimeLimit(&r)
 	}
 	js.stop, js.grace, js.exitCode = stopNone, 0, 0
 	c.kick = true

@@ -413,7 +413,11 @@ func (s *Server) restoreAlloc(js *jobState) {
 	// them: a gang's, and a stopping deployment's. A running
 	// deployment's ended replica holds them only while it backs off
 	// (older records do not say Released).
-	runningDeployment := js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning
+	// A deployment whose replica reached its runtime limit was stopping
+	// the rest, replacing none (lifecycle.go replicaEnded).
+	atLimit := js.job.Kind == model.KindDeployment &&
+		slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool { return !r.Released && atRuntimeLimit(&r) })
+	runningDeployment := js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning && !atLimit
 	for _, r := range js.doc.Replicas {
 		backingOff := r.ReplaceAt != nil && !r.Released
 		if backingOff { // its GPUs stay the deployment's until then (backoff.go)
@@ -448,6 +452,9 @@ func (s *Server) restoreAlloc(js *jobState) {
 		if js.stop == stopNone {
 			js.stop, js.grace, js.stopMsg = stopFailure, s.cfg.KillTimeout, js.exitMsg
 		}
+	}
+	if atLimit && js.stop == stopNone {
+		js.stop, js.grace, js.stopMsg = stopFinished, s.cfg.KillTimeout, "runtime limit reached"
 	}
 	if js.stop != stopNone {
 		now := s.cfg.Now()

@@ -15,7 +15,7 @@ const (
 	stopCancel   = "cancel"
 	stopPreempt  = "preempt"
 	stopFailure  = "failure"  // a replica failed or was lost: the gang goes whole
-	stopFinished = "finished" // a deployment's replica or a gang member ended; the rest follow
+	stopFinished = "finished" // a deployment's replica reached its runtime limit; the rest follow
 )
 
 // jobState is a job in memory: the core's view (job, alloc) and the
