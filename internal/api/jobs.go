@@ -71,9 +71,9 @@ type Job struct {
 	PowerWaits []PowerWait `json:"power_waits,omitempty"`
 	// Crashes, on a running deployment (or one its restart policy
 	// queued again after its last replica failed), counts its replicas
-	// in a row that failed within 10 minutes of their start: the
-	// back-off before the next one's replacement, or the restart,
-	// doubles with each (docs/operations.md).
+	// in a row that ended (whatever the exit code) within 10 minutes of
+	// their start: the back-off before the next one's replacement, or
+	// the restart, doubles with each (docs/operations.md).
 	Crashes int `json:"crashes,omitempty"`
 	// PastAttempts names the nodes of the last MaxPastAttempts earlier
 	// attempts, so that their logs are read where they ran.

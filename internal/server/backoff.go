@@ -11,15 +11,16 @@ import (
 )
 
 // A deployment's replicas are independent: one that ends frees its place
-// and the core starts another. One that fails soon after it started
-// (a crash, a command that cannot start) would then be replaced at once,
-// fail again and be replaced again, as fast as passes run. So the first
-// replica to fail within crashWindow of its start is replaced at once,
-// and each further one in a row only after a back-off that doubles from
-// crashBackoff to crashBackoffMax (Kubernetes' CrashLoopBackOff): its
-// GPUs stay with the deployment, idle, until then. A replica that ran
-// longer, ended with exit code 0 or was lost with its node resets the
-// count and is replaced at once. The count and each back-off's end are
+// and the core starts another. One that ends soon after it started (a
+// crash, a command that cannot start, or one that exits 0 at once) would
+// then be replaced at once, end again and be replaced again, as fast as
+// passes run. So the first replica to end within crashWindow of its
+// start is replaced at once, and each further one in a row only after a
+// back-off that doubles from crashBackoff to crashBackoffMax
+// (Kubernetes' CrashLoopBackOff, which does not look at the exit code
+// either): its GPUs stay with the deployment, idle, until then. A
+// replica that ran longer or was lost with its node resets the count and
+// is replaced at once. The count and each back-off's end are
 // in the job's document (api.Job.Crashes, api.Replica.ReplaceAt): a
 // restarted server or a new leader waits as this one would have.
 const (
@@ -41,14 +42,14 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	d := crashDelay(js.doc.Crashes)
 	r.ReplaceAt = ptrTime(now.Add(d).UTC())
 	s.backOff(js, r.Index, *r.ReplaceAt)
-	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row failed within %s of their start",
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row ended within %s of their start",
 		r.Index, d, js.doc.Crashes, crashWindow))
 }
 
 // countCrash counts ended replica r of running deployment js in its
 // crashes in a row (api.Job.Crashes), or ends the row.
 func (s *Server) countCrash(js *jobState, r *api.Replica, now time.Time) {
-	crashed := (r.State == api.ReplicaFailed || r.State == api.ReplicaExited && (r.ExitCode == nil || *r.ExitCode != 0)) &&
+	crashed := (r.State == api.ReplicaFailed || r.State == api.ReplicaExited) &&
 		(r.StartedAt == nil || now.Sub(*r.StartedAt) < crashWindow)
 	if !crashed {
 		js.doc.Crashes = 0

@@ -66,7 +66,7 @@ func TestCrashingDeploymentReplicaBacksOff(t *testing.T) {
 		}
 		e.report("n1", running(d, 0, 1), running(d, rs[n].Index, 1))
 	}
-	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 40s: 4 replica(s) in a row failed") {
+	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 40s: 4 replica(s) in a row ended") {
 		t.Errorf("events %q; want the back-off said", evs)
 	}
 }
@@ -90,6 +90,32 @@ func TestLongRunningDeploymentReplicaReplacedAtOnce(t *testing.T) {
 				t.Errorf("replicas %+v; want a replacement at once", rs)
 			}
 		})
+	}
+}
+
+// A replica that exits 0 soon after its start counts in the row as a
+// failure does (Kubernetes backs a restarting container off whatever its
+// exit code): before, a command that ends at once with 0 (`echo ready`)
+// was replaced as fast as passes ran, each time with events and audit
+// entries, without end.
+func TestQuickCleanExitsBackOff(t *testing.T) {
+	e, d := crashLoop(t)
+	e.clock.add(time.Second)
+	e.report("n1", running(d, 0, 1), exited(d, 1, 1, 0))
+	e.pass()
+	rs := e.job(d).Replicas
+	if len(rs) != 3 || rs[2].State != api.ReplicaAssigned {
+		t.Fatalf("replicas %+v after the first clean exit; want a replacement at once", rs)
+	}
+	e.report("n1", running(d, 0, 1), running(d, rs[2].Index, 1))
+	e.clock.add(time.Second)
+	e.report("n1", running(d, 0, 1), exited(d, rs[2].Index, 1, 0))
+	e.pass()
+	if got := len(e.job(d).Replicas); got != 3 {
+		t.Fatalf("%d replicas right after the second clean exit in a row; want none new until its back-off ends", got)
+	}
+	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 10s: 2 replica(s) in a row ended within 10m0s of their start") {
+		t.Errorf("events %q; want the back-off said", evs)
 	}
 }
 
@@ -142,7 +168,7 @@ func TestCrashBackoffSurvivesRestart(t *testing.T) {
 	if got := len(e.job(d).Replicas); got != n+1 {
 		t.Fatalf("%d replicas after a third failure in a row, across a restart; want no replacement yet (20s back-off)", got)
 	}
-	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 20s: 3 replica(s) in a row failed") {
+	if evs := e.eventsOf(d, api.EventReplica); !strings.Contains(strings.Join(evs, "\n"), "is replaced in 20s: 3 replica(s) in a row ended") {
 		t.Errorf("events %q; want the third failure's 20s back-off, counted across the restart", evs)
 	}
 }

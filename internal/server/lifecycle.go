@@ -366,7 +366,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 			}
 			if d := restartDelay(js); d > 0 {
 				s.holdRestart(js, now.Add(d))
-				js.doc.Message += fmt.Sprintf(", in %s: %d replica(s) in a row failed within %s of their start", d, js.doc.Crashes, crashWindow)
+				js.doc.Message += fmt.Sprintf(", in %s: %d replica(s) in a row ended within %s of their start", d, js.doc.Crashes, crashWindow)
 			}
 			c.job(js, api.EventRestart, js.doc.Message)
 			return

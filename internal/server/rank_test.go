@@ -130,8 +130,10 @@ func TestReplacementsFillTheRanksLost(t *testing.T) {
 	keep := rs[1]
 	e.report(rs[0].Node, exited(d, 0, 1, 0))
 	e.pass()
-	// rank 0's replacement runs; now rank 1's replica ends too.
+	// rank 0's replacement runs; now rank 1's replica ends too, after
+	// the crash window (a second quick end in a row would back off).
 	rs = e.job(d).Replicas
+	e.clock.add(crashWindow)
 	e.report(rs[2].Node, running(d, 2, 1))
 	e.report(keep.Node, exited(d, 1, 1, 0))
 	e.pass()

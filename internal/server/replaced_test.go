@@ -27,6 +27,7 @@ func TestReplacedReplicasAreBounded(t *testing.T) {
 	const cycles = 3 * api.MaxReplacedReplicas
 	last := 1
 	for range cycles {
+		e.clock.add(crashWindow) // each ran long enough to be replaced at once
 		e.report("n1", running(d.ID, 0, 1), exited(d.ID, last, 1, 0))
 		e.pass()
 		rs := e.job(d.ID).Replicas
