@@ -176,7 +176,7 @@ func plural(n int, what string) string {
 
 func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "  REPLICA\tNODE\tGPUS\tPID\tSTATE\tEXIT\tSTARTED\tERROR")
+	fmt.Fprintln(tw, "  REPLICA\tRANK\tNODE\tGPUS\tPID\tSTATE\tEXIT\tSTARTED\tERROR")
 	for _, r := range rs {
 		gpus := make([]string, len(r.GPUs))
 		for i, g := range r.GPUs {
@@ -199,7 +199,7 @@ func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 		if r.Held {
 			state += " (held)"
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, dash(r.Node), dash(strings.Join(gpus, ",")),
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Rank, dash(r.Node), dash(strings.Join(gpus, ",")),
 			pid, state, exit, started, trunc(dash(r.Error), 60))
 	}
 	_ = tw.Flush()

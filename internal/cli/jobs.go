@@ -139,11 +139,13 @@ func gpusOf(j *api.Job) string {
 	return strconv.Itoa(s.Replicas) + "×" + strconv.Itoa(s.GPUs)
 }
 
-// nodesOf is the distinct nodes of the job's replicas, in replica order.
+// nodesOf is the distinct nodes of the job's replicas, in replica order,
+// less those of a deployment's replaced replicas (released: they stay in
+// its record, on nodes it has left).
 func nodesOf(j *api.Job) []string {
 	var out []string
 	for _, r := range j.Replicas {
-		if r.Node != "" && !slices.Contains(out, r.Node) {
+		if r.Node != "" && !r.Released && !slices.Contains(out, r.Node) {
 			out = append(out, r.Node)
 		}
 	}

@@ -211,9 +211,9 @@ func sampleJobs() []api.Job {
 			SubmitTime: now.Add(-5 * time.Minute), StartTime: &start, Attempt: 1, Message: "running on 2 nodes",
 			Replicas: []api.Replica{
 				{Index: 0, Node: "n1", GPUs: []int{0, 1, 2, 3, 4, 5, 6, 7}, State: api.ReplicaRunning, PID: 4242, StartedAt: &start},
-				{Index: 1, Node: "n1", GPUs: []int{0, 1}, State: api.ReplicaRunning, PID: 4243, StartedAt: &start},
-				{Index: 2, Node: "n2", GPUs: []int{0}, State: api.ReplicaExited, ExitCode: &zero, StartedAt: &start},
-				{Index: 3, Node: "n2", GPUs: []int{1}, State: api.ReplicaRunning, PID: 17, StartedAt: &start},
+				{Index: 1, Rank: 1, Node: "n1", GPUs: []int{0, 1}, State: api.ReplicaRunning, PID: 4243, StartedAt: &start},
+				{Index: 2, Rank: 2, Node: "n2", GPUs: []int{0}, State: api.ReplicaExited, ExitCode: &zero, StartedAt: &start},
+				{Index: 3, Rank: 3, Node: "n2", GPUs: []int{1}, State: api.ReplicaRunning, PID: 17, StartedAt: &start},
 			},
 			Usage: api.Usage{GPUSeconds: 5760, KWh: 3.25, EUR: 0.42, GCO2e: 180}},
 		{ID: "b", Kind: "job", Tenant: "lab-b", State: api.StatePending, Spec: json.RawMessage(`{"replicas":1,"gpus":2}`),
@@ -439,6 +439,29 @@ func TestSubmitFiles(t *testing.T) {
 	}
 }
 
+// A running deployment's NODES are those its replicas hold: a replaced
+// replica, released, stays in its record but no longer holds its node
+// (before, the column named nodes the deployment had left).
+func TestJobsNodesOfADeploymentAreThoseItHolds(t *testing.T) {
+	f := newFake(t)
+	start := time.Now().Add(-time.Hour)
+	one := 1
+	f.jobs = []api.Job{{ID: "d", Kind: "deployment", Tenant: "lab-a", State: api.StateRunning,
+		Spec: json.RawMessage(`{"replicas":2,"gpus":1}`), SubmitTime: start, StartTime: &start, Attempt: 1,
+		Replicas: []api.Replica{
+			{Index: 0, Node: "n1", GPUs: []int{0}, State: api.ReplicaRunning, StartedAt: &start},
+			{Index: 1, Rank: 1, Node: "n3", GPUs: []int{0}, State: api.ReplicaExited, ExitCode: &one, StartedAt: &start, Released: true},
+			{Index: 2, Rank: 1, Node: "n2", GPUs: []int{0}, State: api.ReplicaRunning, StartedAt: &start},
+		}}, sampleJobs()[1]} // the fake serves the first job alone, then the rest
+	code, out, errs := carnot("jobs", "--server", f.srv.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if lines := strings.Split(out, "\n"); len(lines) < 2 || !strings.Contains(lines[1], " n1,n2 ") || strings.Contains(lines[1], "n3") {
+		t.Errorf("jobs table (stderr %q):\n%s\nwant the deployment's NODES n1,n2, not the n3 it left", errs, out)
+	}
+}
+
 func TestJobsOutput(t *testing.T) {
 	f := newFake(t)
 	f.jobs = sampleJobs()
@@ -492,9 +515,9 @@ func TestDescribe(t *testing.T) {
 		"Restart:         on-failure (at most 2 retries)\n",
 		"Runtime limit:   2h\n",
 		"Usage:           1.6 GPU-h, 3.25 kWh (facility), 0.42 EUR, 180 gCO2e\n",
-		"  REPLICA  NODE  GPUS             PID   STATE    EXIT  STARTED  ERROR\n",
-		"  0        n1    0,1,2,3,4,5,6,7  4242  running  -     3m ago   -\n",
-		"  2        n2    0                -     exited   0     3m ago   -\n",
+		"  REPLICA  RANK  NODE  GPUS             PID   STATE    EXIT  STARTED  ERROR\n",
+		"  0        0     n1    0,1,2,3,4,5,6,7  4242  running  -     3m ago   -\n",
+		"  2        2     n2    0                -     exited   0     3m ago   -\n",
 		"  5m ago  submitted  submitted by lab-a\n",
 	} {
 		if !strings.Contains(out, want) {
