@@ -28,6 +28,11 @@ type Token struct {
 	CreatedBy string    `json:"created_by"`
 	Expires   time.Time `json:"expires,omitzero"`
 	Revoked   time.Time `json:"revoked,omitzero"`
+	// Key is the Hasher.KeyID of the key the token was made under; ""
+	// for a token made before tokens recorded it. It is not part of the
+	// hash: it only tells a token of another key apart, which does not
+	// authenticate whatever it says.
+	Key string `json:"key,omitempty"`
 }
 
 // Valid reports why the token does not authenticate at now, or nil.
@@ -131,4 +136,14 @@ func Parse(text string) (id, secret string, err error) {
 		return "", "", ErrMalformed
 	}
 	return id, secret, nil
+}
+
+// KeyID names the hasher's key without giving it away: the first 8
+// bytes, in hex, of an HMAC of a fixed text under the key. Two servers
+// with one key have one ID; a token records the ID of the key it was
+// made under, so that a server with another key can tell it apart.
+func (h *Hasher) KeyID() string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte("carnot token key id"))
+	return hex.EncodeToString(m.Sum(nil)[:8])
 }

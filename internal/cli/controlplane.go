@@ -438,9 +438,14 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 }
 
 // bootstrap prints, once, an operator-admin token when the server has
-// none: the first credential of a new control plane. It is written to
-// out (the terminal), never to the log.
+// none: the first credential of a new control plane, and the way back in
+// after the token key changed (the previous key's tokens no longer
+// authenticate). It is written to out (the terminal), never to the log.
 func (cp *controlPlane) bootstrap(ctx context.Context, out io.Writer) error {
+	if prev := cp.srv.TokenKeyChangedFrom(); prev != "" {
+		fmt.Fprintf(out, "the token key changed since the last start (key ID %s, was %s): the tokens made under the previous key no longer authenticate; restore its file to bring them back (docs/security.md)\n",
+			cp.srv.TokenKeyID(), prev)
+	}
 	has, err := cp.srv.HasOperatorAdmin(ctx)
 	if err != nil || has {
 		return err

@@ -54,7 +54,7 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 	now := s.cfg.Now().UTC()
 	text, id, _ := s.hasher.Mint()
 	tok := auth.Token{ID: id, Name: req.Name, Role: role, Tenant: req.Tenant, Site: req.Site,
-		Created: now, CreatedBy: by}
+		Created: now, CreatedBy: by, Key: s.keyID}
 	ttl := time.Duration(req.TTLSeconds) * time.Second
 	if ttl == 0 && role == auth.Join {
 		ttl = defaultJoinTTL
@@ -104,8 +104,10 @@ func tokenDoc(t *auth.Token) api.Token {
 	return d
 }
 
-// HasOperatorAdmin reports whether some operator-admin token holds now:
-// a server without one prints a bootstrap token at its start.
+// HasOperatorAdmin reports whether some operator-admin token made under
+// the server's token key holds now: a server without one prints a
+// bootstrap token at its start. One made under another key counts for
+// nothing, since it no longer authenticates.
 func (s *Server) HasOperatorAdmin(ctx context.Context) (bool, error) {
 	toks, err := s.allTokens(ctx)
 	if err != nil {
@@ -113,7 +115,7 @@ func (s *Server) HasOperatorAdmin(ctx context.Context) (bool, error) {
 	}
 	now := s.cfg.Now()
 	for _, t := range toks {
-		if t.Role == auth.OperatorAdmin && t.Valid(now) == nil {
+		if t.Role == auth.OperatorAdmin && t.Valid(now) == nil && s.underKey(t) {
 			return true, nil
 		}
 	}

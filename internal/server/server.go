@@ -100,6 +100,7 @@ type Server struct {
 	kick   chan struct{}
 	audit  *auditor // nil without Config.AuditSigner
 	hasher *auth.Hasher
+	tokenKeyState
 	tokens tokens
 	caPool *x509.CertPool // Config.CA's, to check nodes' log servers
 	// nodeClients holds an *http.Client per "site/node" log server.
@@ -147,7 +148,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.hasher, s.tokens.m = h, map[string]cachedToken{}
+	s.hasher, s.keyID, s.tokens.m = h, h.KeyID(), map[string]cachedToken{}
 	if cfg.CA != nil {
 		s.caPool = x509.NewCertPool()
 		if !s.caPool.AppendCertsFromPEM(cfg.CA.CertPEM()) {
@@ -172,6 +173,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkTokenKey(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.checkSecrets(ctx); err != nil {

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/server"
+	"github.com/carnot-dc/carnot/internal/store/sqlite"
+)
+
+// bootstrapOnce starts a server on the store in dir with key, runs the
+// start's bootstrap and returns what it printed, and whether each of
+// toks authenticates then.
+func bootstrapOnce(t *testing.T, dir string, key []byte, toks ...string) (string, []bool) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := server.New(context.Background(), server.Config{Facility: server.DevFacility("local", "FR"), Store: db, TokenKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cp := &controlPlane{srv: s}
+	if err := cp.bootstrap(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	var ok []bool
+	for _, tok := range toks {
+		_, holds := s.Authenticates(context.Background(), tok)
+		ok = append(ok, holds)
+	}
+	db.Close()
+	return out.String(), ok
+}
+
+var tokenText = regexp.MustCompile(`carnot_[0-9a-f]{16}_[A-Za-z0-9_-]{43}`)
+
+// A start with another token key says that the key changed and prints a
+// new bootstrap token, which authenticates; the first key's does not.
+func TestBootstrapAfterTheTokenKeyChanged(t *testing.T) {
+	dir := t.TempDir()
+	first, _ := bootstrapOnce(t, dir, bytes.Repeat([]byte{1}, 32))
+	old := tokenText.FindString(first)
+	if old == "" {
+		t.Fatalf("the first start printed no bootstrap token:\n%s", first)
+	}
+	if again, _ := bootstrapOnce(t, dir, bytes.Repeat([]byte{1}, 32)); again != "" {
+		t.Errorf("a restart with the same key printed:\n%s", again)
+	}
+	out, _ := bootstrapOnce(t, dir, bytes.Repeat([]byte{2}, 32))
+	if !strings.Contains(out, "token key changed") {
+		t.Errorf("a start with another key does not say the key changed:\n%s", out)
+	}
+	tok := tokenText.FindString(out)
+	if tok == "" || tok == old {
+		t.Fatalf("a start with another key printed no new bootstrap token:\n%s", out)
+	}
+	again, ok := bootstrapOnce(t, dir, bytes.Repeat([]byte{2}, 32), tok, old)
+	if again != "" {
+		t.Errorf("a second start with the new key printed:\n%s", again)
+	}
+	if !ok[0] || ok[1] {
+		t.Errorf("under the new key, the new bootstrap token authenticates: %v, the first key's: %v; want true, false", ok[0], ok[1])
+	}
+}

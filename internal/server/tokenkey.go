@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// recTokenKey is the record, under key "current", of the token key the
+// server last ran with: a start with another key finds out.
+const recTokenKey = "token-key"
+
+// tokenKeyDoc is the recTokenKey record. It holds key IDs
+// (auth.Hasher.KeyID), never keys.
+type tokenKeyDoc struct {
+	ID string `json:"id"`
+	// Legacy is the key ID that tokens recording none (made before
+	// tokens recorded their key) were made under: the ID recorded first,
+	// the key of the first start that kept this record.
+	Legacy string    `json:"legacy"`
+	Since  time.Time `json:"since"`
+}
+
+// tokenKeyState is what a server knows of its token key.
+type tokenKeyState struct {
+	keyID string // s.hasher.KeyID()
+	// keyLegacy stands for the key of tokens that name none.
+	keyLegacy string
+	// keyChangedFrom is the ID of the key the server ran with before
+	// this start, when it was another; "" else.
+	keyChangedFrom string
+}
+
+// TokenKeyChangedFrom is the ID of the token key the server last ran
+// with when this start's is another ("" when not): every token made
+// under it stops authenticating, and a bootstrap token is due.
+func (s *Server) TokenKeyChangedFrom() string { return s.keyChangedFrom }
+
+// TokenKeyID is the ID of the server's token key (auth.Hasher.KeyID).
+func (s *Server) TokenKeyID() string { return s.keyID }
+
+// underKey reports whether t was made under the server's token key, the
+// only tokens that can authenticate.
+func (s *Server) underKey(t *auth.Token) bool {
+	k := t.Key
+	if k == "" {
+		k = s.keyLegacy
+	}
+	return k == s.keyID
+}
+
+// checkTokenKey compares the token key with the one recorded at the last
+// start and records this one. A change is logged and audited: the
+// tokens of the previous key no longer authenticate (none is revived),
+// and HasOperatorAdmin counts none of them, so that the start prints a
+// bootstrap token instead of leaving the operators locked out.
+func (s *Server) checkTokenKey(ctx context.Context) error {
+	doc, err := s.store.Record(ctx, recTokenKey, "current")
+	var k tokenKeyDoc
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// A new store, or one of a version that kept no key ID: its
+		// tokens are taken to be of this key.
+		k = tokenKeyDoc{ID: s.keyID, Legacy: s.keyID}
+	case err != nil:
+		return fmt.Errorf("server: reading the token key's ID: %w", err)
+	default:
+		if err := json.Unmarshal(doc, &k); err != nil || k.ID == "" {
+			return fmt.Errorf("server: the stored token key ID is not readable (record %s/current): %v", recTokenKey, err)
+		}
+		if k.ID == s.keyID {
+			s.keyLegacy = k.Legacy
+			return nil
+		}
+		s.keyChangedFrom = k.ID
+	}
+	s.keyLegacy = k.Legacy
+	now := s.cfg.Now().UTC()
+	k.ID, k.Since = s.keyID, now
+	doc, _ = json.Marshal(k)
+	var evs []api.Event
+	if s.keyChangedFrom != "" {
+		msg := fmt.Sprintf("token key changed (key ID %s, was %s): the tokens made under the previous key no longer authenticate",
+			s.keyID, s.keyChangedFrom)
+		evs = append(evs, api.Event{Time: now, Type: EventToken, Actor: "server:token-key", Message: msg})
+		s.log.Error(msg+"; restore the previous key file to bring them back, or use the bootstrap token a start without an operator-admin token of this key prints",
+			"key_id", s.keyID, "previous_key_id", s.keyChangedFrom)
+	}
+	if err := s.putRecords(ctx, []store.Record{{Kind: recTokenKey, Key: "current", Doc: doc}}, evs); err != nil {
+		return fmt.Errorf("server: recording the token key's ID: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// A server started with another token key than the last one says so,
+// records it in the audit log, and counts the operator-admin tokens made
+// under the previous key as none: its start prints a bootstrap token
+// again, instead of leaving the operators locked out. The old tokens do
+// not come back.
+func TestTokenKeyChangeAllowsABootstrapToken(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := openEnv(t, dir, DevFacility("local", "FR"), true, clk)
+	ctx := context.Background()
+	old := tokenFor(t, e.s, "operator-admin", "")
+	if has, err := e.s.HasOperatorAdmin(ctx); err != nil || !has {
+		t.Fatalf("HasOperatorAdmin under the first key = %v, %v; want true", has, err)
+	}
+	if prev := e.s.TokenKeyChangedFrom(); prev != "" {
+		t.Errorf("the first start reports a key change from %q", prev)
+	}
+
+	// The same key again: nothing changed.
+	e.s.store.Close()
+	e2 := openEnv(t, dir, DevFacility("local", "FR"), true, clk)
+	if prev := e2.s.TokenKeyChangedFrom(); prev != "" {
+		t.Errorf("a restart with the same key reports a change from %q", prev)
+	}
+
+	e2.s.store.Close()
+	newKey := bytes.Repeat([]byte{9}, 32)
+	e3 := openEnv(t, dir, DevFacility("local", "FR"), true, clk, func(c *Config) { c.TokenKey = newKey })
+	if prev := e3.s.TokenKeyChangedFrom(); prev == "" || prev == e3.s.hasher.KeyID() {
+		t.Errorf("a start with another key reports a change from %q (key now %s), want the previous key's ID", prev, e3.s.hasher.KeyID())
+	}
+	// envOf minted an operator-admin token under the new key: it is
+	// revoked below, as a real start would not have it.
+	fresh := tokenFor(t, e3.s, "operator-admin", "")
+	if _, ok := e3.s.Authenticates(ctx, old); ok {
+		t.Errorf("a token made under the previous key authenticates under the new one")
+	}
+	r := httptest.NewRequest("GET", "/v1/whoami", nil)
+	r.Header.Set("Authorization", "Bearer "+old)
+	w := httptest.NewRecorder()
+	e3.s.Handler().ServeHTTP(w, r)
+	if w.Code != 401 || !strings.Contains(w.Body.String(), "previous token key") {
+		t.Errorf("a token of the previous key: %d %s; want 401 saying the key changed", w.Code, w.Body)
+	}
+	if _, ok := e3.s.Authenticates(ctx, fresh); !ok {
+		t.Fatalf("a token made under the new key does not authenticate")
+	}
+	revokeAll(t, e3, fresh)
+	if has, err := e3.s.HasOperatorAdmin(ctx); err != nil || has {
+		t.Errorf("HasOperatorAdmin after the key changed = %v, %v; want false: the old key's tokens do not open", has, err)
+	}
+	evs, err := e3.s.store.Events(ctx, store.EventFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, ev := range evs {
+		if ev.Type == EventToken && strings.Contains(ev.Message, "token key changed") {
+			found++
+			if ev.Actor != "server:token-key" {
+				t.Errorf("the key change's actor is %q, want server:token-key", ev.Actor)
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d events record the key change, want 1", found)
+	}
+
+	// A restart under the new key: no new change, and the old tokens
+	// still count for nothing.
+	e3.s.store.Close()
+	e4 := openEnv(t, dir, DevFacility("local", "FR"), true, clk, func(c *Config) { c.TokenKey = newKey })
+	if prev := e4.s.TokenKeyChangedFrom(); prev != "" {
+		t.Errorf("a second start with the new key reports a change from %q", prev)
+	}
+	revokeAll(t, e4, tokenFor(t, e4.s, "operator-admin", ""))
+	if has, _ := e4.s.HasOperatorAdmin(ctx); has {
+		t.Errorf("HasOperatorAdmin at the second start under the new key = true; the old key's tokens count again")
+	}
+}
+
+// revokeAll revokes the token whose secret is secret.
+func revokeAll(t *testing.T, e *env, secret string) {
+	t.Helper()
+	w := e.raw("POST", "/v1/tokens/"+secret+"/revoke", nil)
+	if w.Code != 200 {
+		t.Fatalf("revoking: %d %s", w.Code, w.Body)
+	}
+}
