@@ -245,6 +245,7 @@ func TestVerifyBindsTheGrant(t *testing.T) {
 		"no exp":  func(t *Token) { t.Expires = time.Time{} },
 		"name":    func(t *Token) { t.Name = "bob" },
 		"created": func(t *Token) { t.Created = t.Created.Add(time.Nanosecond) },
+		"parent":  func(t *Token) { t.Parent = "0123456789abcdef" },
 	} {
 		c := tok
 		change(&c)

@@ -18,6 +18,8 @@ type Principal struct {
 	Site string
 	// Node is a node principal's node name.
 	Node string
+	// TokenID is the ID of a token principal's token ("" for a node).
+	TokenID string
 }
 
 // Sees reports whether p may see the things of tenant (a job, its logs,

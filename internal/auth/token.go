@@ -33,6 +33,10 @@ type Token struct {
 	// hash: it only tells a token of another key apart, which does not
 	// authenticate whatever it says.
 	Key string `json:"key,omitempty"`
+	// Parent is the ID of the token that minted this one when that was
+	// not an operator-admin's (a tenant-admin's): this one holds only
+	// while its parent does, and never expires after it.
+	Parent string `json:"parent,omitempty"`
 }
 
 // Valid reports why the token does not authenticate at now, or nil.
@@ -88,7 +92,8 @@ func (h *Hasher) Match(text string, stored []byte) bool {
 }
 
 // Sum is the hash a token record keeps: an HMAC of its secret and of what
-// it grants (ID, name, role, tenant, site, creation, expiry), so that
+// it grants (ID, name, role, tenant, site, creation, expiry, and the
+// parent it holds through, when it has one), so that
 // whoever can write the database but lacks the key cannot widen a token
 // (another role, tenant or site, a later expiry) without it failing to
 // authenticate. Revocation is not covered: it only takes power away.
@@ -101,8 +106,14 @@ func (h *Hasher) Sum(text string, t *Token) ([]byte, error) {
 		return nil, errors.New("the token's text is of another ID")
 	}
 	m := hmac.New(sha256.New, h.key)
-	for _, f := range []string{"carnot token v1", id, secret, t.Name, string(t.Role), t.Tenant, t.Site,
-		t.Created.UTC().Format(time.RFC3339Nano), t.Expires.UTC().Format(time.RFC3339Nano)} {
+	fields := []string{"carnot token v1", id, secret, t.Name, string(t.Role), t.Tenant, t.Site,
+		t.Created.UTC().Format(time.RFC3339Nano), t.Expires.UTC().Format(time.RFC3339Nano)}
+	if t.Parent != "" {
+		// Only then, so that the hashes of tokens without one are those
+		// made before tokens had parents.
+		fields = append(fields, t.Parent)
+	}
+	for _, f := range fields {
 		m.Write([]byte(f))
 		m.Write([]byte{0})
 	}

@@ -36,7 +36,9 @@ func newTokenCreateCmd() *cobra.Command {
 		Long: `Creates a token and prints its secret, shown only now. A tenant role
 (tenant-admin, member, viewer, auditor) is of --tenant; a tenant-admin
 grants its own tenant's roles only, and --tenant defaults to its tenant,
-as a job's tenant does.`,
+as a job's tenant does. A token a tenant-admin creates never outlives the
+tenant-admin's: its expiry is at most that one's (a later --ttl, or none,
+gets it), and it is revoked with it.`,
 		Example: `  carnot token create alice --role member --tenant climate --ttl 720h
   carnot token create rack-12 --role join --site paris-1 --ttl 1h`,
 		Args: cobra.ExactArgs(1),

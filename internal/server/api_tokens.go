@@ -30,6 +30,12 @@ const maxTTLSeconds = int64(math.MaxInt64 / time.Second)
 // MintToken creates a token as by asks (by is the actor recorded in the
 // audit log) and returns it with its secret, which is not kept.
 func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string) (api.Token, error) {
+	return s.mintToken(ctx, req, by, nil)
+}
+
+// mintToken is MintToken for a token that holds through parent, when
+// not nil (see delegate).
+func (s *Server) mintToken(ctx context.Context, req api.TokenRequest, by string, parent *auth.Token) (api.Token, error) {
 	role := auth.Role(req.Role)
 	if !auth.ValidName(req.Name) {
 		return api.Token{}, fmt.Errorf("name %q: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", req.Name)
@@ -62,6 +68,7 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 	if ttl > 0 {
 		tok.Expires = now.Add(ttl)
 	}
+	clamped := delegate(&tok, parent)
 	var err error
 	if tok.Hash, err = s.hasher.Sum(text, &tok); err != nil {
 		return api.Token{}, err
@@ -71,7 +78,7 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 		return api.Token{}, err
 	}
 	ev := api.Event{Time: now, Tenant: tok.Tenant, Type: EventToken, Actor: by,
-		Message: fmt.Sprintf("created token %s (id %s, role %s%s)", tok.Name, tok.ID, tok.Role, scopeText(tok))}
+		Message: fmt.Sprintf("created token %s (id %s, role %s%s%s)", tok.Name, tok.ID, tok.Role, scopeText(tok), clamped)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
 		return api.Token{}, fmt.Errorf("saving the token: %w", err)
 	}
@@ -165,7 +172,12 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusForbidden, "%v", err)
 		return
 	}
-	tok, err := s.MintToken(r.Context(), req, p.Subject)
+	parent, err := s.parentOf(r.Context(), p)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
+	tok, err := s.mintToken(r.Context(), req, p.Subject, parent)
 	if err != nil {
 		problemf(w, http.StatusBadRequest, "%v", err)
 		return
@@ -215,17 +227,32 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusNotFound, "no token %q", id)
 		return
 	}
+	now := s.cfg.Now().UTC()
+	var recs []store.Record
+	var evs []api.Event
 	if t.Revoked.IsZero() {
-		now := s.cfg.Now().UTC()
 		t.Revoked = now
 		doc, _ = json.Marshal(t)
-		ev := api.Event{Time: now, Tenant: t.Tenant, Type: EventToken, Actor: p.Subject,
-			Message: fmt.Sprintf("revoked token %s (id %s)", t.Name, t.ID)}
-		if err := s.putRecords(r.Context(), []store.Record{{Kind: recToken, Key: id, Doc: doc}}, []api.Event{ev}); err != nil {
+		recs = append(recs, store.Record{Kind: recToken, Key: id, Doc: doc})
+		evs = append(evs, api.Event{Time: now, Tenant: t.Tenant, Type: EventToken, Actor: p.Subject,
+			Message: fmt.Sprintf("revoked token %s (id %s)", t.Name, t.ID)})
+	}
+	// Again for a token revoked before: one its holder minted meanwhile
+	// (through another server, within its cache's life) goes too.
+	drecs, devs, err := s.revokeDescendants(r.Context(), &t, now, p.Subject)
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading tokens: %v", err)
+		return
+	}
+	recs, evs = append(recs, drecs...), append(evs, devs...)
+	if len(recs) > 0 {
+		if err := s.putRecords(r.Context(), recs, evs); err != nil {
 			problemf(w, http.StatusServiceUnavailable, "saving the revocation: %v", err)
 			return
 		}
-		s.forgetToken(id)
+		for _, rec := range recs {
+			s.forgetToken(rec.Key)
+		}
 	}
 	writeJSON(w, http.StatusOK, tokenDoc(&t))
 }

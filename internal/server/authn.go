@@ -90,9 +90,14 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if why := s.outOfFacility(tok); why != "" {
 		return auth.Principal{}, errUnauthenticated{why}
 	}
+	if why, err := s.parentsHold(r.Context(), tok); err != nil {
+		return auth.Principal{}, err
+	} else if why != "" {
+		return auth.Principal{}, errUnauthenticated{why}
+	}
 	// The ID too: names are free, so two tokens may share one (a tenant-admin
 	// naming a token as an operator's is), and the actor must tell them apart.
-	return auth.Principal{Subject: "token:" + tok.Name + "/" + tok.ID, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site}, nil
+	return auth.Principal{Subject: "token:" + tok.Name + "/" + tok.ID, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site, TokenID: tok.ID}, nil
 }
 
 // outOfFacility says why a token bound to a tenant or a site the
