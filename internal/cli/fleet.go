@@ -86,7 +86,7 @@ func runFleet(ctx context.Context, c *cobra.Command, o *fleetOpts, ao *agentOpts
 	}
 	f, err := fleet.New(ctx, cfg)
 	if errors.Is(err, fleet.ErrNoJoinToken) {
-		return usageError{fmt.Errorf("%w; give --join-token", err)}
+		return usageError{fmt.Errorf("%w; set $CARNOT_JOIN_TOKEN", err)}
 	}
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,7 +85,8 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 	if withSite {
 		f.StringVar(&o.site, "site", "", "the site the node is in; default: its certificate's (the join token's site)")
 		f.StringVar(&o.dataDir, "data-dir", "carnot-agent", "directory of the node's certificate and key, the tasks' logs and work directories")
-		f.StringVar(&o.join, "join-token", os.Getenv("CARNOT_JOIN_TOKEN"), "join token to enroll with when the node has no valid certificate in --data-dir (carnot token create --role join --site SITE); default $CARNOT_JOIN_TOKEN")
+		// No default from the environment: the help would print it.
+		f.StringVar(&o.join, "join-token", "", "join token to enroll with when the node has no valid certificate in --data-dir (carnot token create --role join --site SITE); default $"+joinTokenEnv+", which, unlike this flag, other users of the machine cannot see")
 		f.StringVar(&o.ca, "ca", os.Getenv(caEnv), "CA certificate (PEM) to trust the server with; default $CARNOT_CA, else the one saved at enrollment")
 	}
 	f.StringVar(&o.listen, "agent-listen", "127.0.0.1:0", "address of the agent's log server")
@@ -177,14 +179,16 @@ With --fleet N --fake it runs N virtual nodes in this process instead
 in their environment, else N seconds of a "sleep N" command, else until
 the job's runtime limit, else --fake-duration (0: until stopped); then
 they exit 0, or FAKE_EXIT. Nothing is executed.`,
-		Example: `  carnot agent --fleet 1000 --fake --fake-gpus 8 --server https://cp:7461 --ca ca.crt \
-      --join-token $JOIN --data-dir fleet --site local`,
+		Example: `  export CARNOT_JOIN_TOKEN=$(cat join.token)   # not --join-token: ps shows it
+  carnot agent --fleet 1000 --fake --fake-gpus 8 --server https://cp:7461 --ca ca.crt \
+      --data-dir fleet --site local`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger(cmd.ErrOrStderr(), logLevel)
 			if err != nil {
 				return err
 			}
+			o.join = o.joinToken(cmd)
 			ctx, stop := signalContext()
 			defer stop()
 			if fo.active(cmd) {
@@ -218,4 +222,19 @@ func agentServerAddr(flag string) string {
 		return env
 	}
 	return client.DefaultAdminAddr
+}
+
+// joinTokenEnv is the private way to hand the agent its join token: the
+// command line is visible to every user of the machine (ps,
+// /proc/PID/cmdline) and stays in shell histories.
+const joinTokenEnv = "CARNOT_JOIN_TOKEN"
+
+// joinToken is the join token to enroll with: --join-token's, with a
+// warning on c's standard error, else $CARNOT_JOIN_TOKEN's.
+func (o *agentOpts) joinToken(c *cobra.Command) string {
+	if f := c.Flags().Lookup("join-token"); f != nil && f.Changed {
+		fmt.Fprintf(c.ErrOrStderr(), "warning: --join-token shows the token to every user of this machine (ps, /proc) and in shell history; set $%s instead\n", joinTokenEnv)
+		return strings.TrimSpace(o.join)
+	}
+	return strings.TrimSpace(os.Getenv(joinTokenEnv))
 }

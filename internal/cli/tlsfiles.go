@@ -219,7 +219,7 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 		return cert, roots, site, nil
 	}
 	if joinToken == "" {
-		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: give --join-token (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
+		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: set $CARNOT_JOIN_TOKEN (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
 	}
 	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, nil)), client.WithToken(joinToken), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
 	if err != nil {
