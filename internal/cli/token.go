@@ -46,6 +46,10 @@ gets it), and it is revoked with it.`,
 			if ttl < 0 {
 				return usageError{fmt.Errorf("--ttl: must not be negative")}
 			}
+			if ttl > 0 && ttl < time.Second {
+				// It would be sent as 0 seconds: no expiry at all.
+				return usageError{fmt.Errorf("--ttl %s: at least 1s (a token lasts whole seconds; 0 is no expiry)", ttl)}
+			}
 			req.Name, req.TTLSeconds = args[0], int64(ttl/time.Second)
 			c, err := r.client()
 			if err != nil {
@@ -66,7 +70,7 @@ gets it), and it is revoked with it.`,
 	cmd.Flags().StringVar(&req.Role, "role", "", "operator-admin, operator, tenant-admin, member, viewer, auditor or join (required)")
 	cmd.Flags().StringVar(&req.Tenant, "tenant", "", "the tenant of a tenant role (default: yours, for a tenant-admin)")
 	cmd.Flags().StringVar(&req.Site, "site", "", "the site of a join token")
-	cmd.Flags().DurationVar(&ttl, "ttl", 0, "life of the token (0: no expiry; join tokens 24h)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "life of the token, whole seconds (0: no expiry; join tokens 24h)")
 	cmd.MarkFlagRequired("role")
 	r.addFlags(cmd)
 	return cmd
