@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -68,5 +69,28 @@ func TestBootstrapAfterTheTokenKeyChanged(t *testing.T) {
 	}
 	if !ok[0] || ok[1] {
 		t.Errorf("under the new key, the new bootstrap token authenticates: %v, the first key's: %v; want true, false", ok[0], ok[1])
+	}
+}
+
+// A --token-key naming no file is a mistake (a typo, a file not copied
+// to this replica yet): made there, a new key would shut out every
+// token. Only the default DATA-DIR/token.key is made at the first start.
+func TestTokenKeyFlagNamesAFileThatExists(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokn.key")
+	o := &serverOpts{dataDir: dir, tokenKey: path}
+	_, err := o.security()
+	if err == nil || !strings.Contains(err.Error(), "--token-key") || !strings.Contains(err.Error(), path) {
+		t.Errorf("--token-key naming no file: %v, want an error naming the flag and the file", err)
+	}
+	if _, serr := os.Stat(path); serr == nil {
+		t.Errorf("--token-key %s: the file was made", path)
+	}
+	o.tokenKey = ""
+	if _, err := o.security(); err != nil {
+		t.Fatalf("the default token key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, tokenKeyFile)); err != nil {
+		t.Errorf("the default token key was not made: %v", err)
 	}
 }

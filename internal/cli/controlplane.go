@@ -80,7 +80,7 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate (PEM) for both listeners; default: one of the built-in CA (DATA-DIR/tls) for this machine's names")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
 	f.StringSliceVar(&o.tlsHosts, "tls-host", nil, "more DNS names or IPs for the built-in CA's server certificate, repeatable")
-	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same); default DATA-DIR/token.key, made at the first start")
+	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same), which must exist; default DATA-DIR/token.key, made at the first start")
 	f.StringVar(&o.secretsKey, "secrets-key", "", "key file of the tenant secrets' envelope encryption (docs/security.md); default DATA-DIR/secrets.key, made at the first start — keep it out of database backups")
 	f.StringVar(&o.dataDir, "data-dir", dataDir, "directory of the embedded SQLite store (carnot.db)")
 	f.StringVar(&o.facility, "facility", "", "facility file (docs/facility.md); without it, one site (--site, --country) that nodes join as they register")
@@ -177,11 +177,11 @@ type securityFiles struct {
 func (o *serverOpts) security() (*securityFiles, error) {
 	var sf securityFiles
 	var err error
-	path := o.tokenKey
+	path, create := o.tokenKey, false
 	if path == "" {
-		path = filepath.Join(o.dataDir, tokenKeyFile)
+		path, create = filepath.Join(o.dataDir, tokenKeyFile), true
 	}
-	if sf.tokenKey, err = loadOrCreateTokenKey(path); err != nil {
+	if sf.tokenKey, err = loadOrCreateTokenKey(path, create); err != nil {
 		return nil, fmt.Errorf("--token-key: %w", err)
 	}
 	path = o.secretsKey

@@ -29,10 +29,14 @@ const (
 	tlsDir         = "tls"         // the built-in CA (ca.crt, ca.key)
 )
 
-// loadOrCreateTokenKey reads the token key (64 hex digits) at path, or
-// makes one there when it does not exist.
-func loadOrCreateTokenKey(path string) ([]byte, error) {
+// loadOrCreateTokenKey reads the token key (64 hex digits) at path, or,
+// with create, makes one there when it does not exist. Without create a
+// missing file is an error: a new key would shut out every token.
+func loadOrCreateTokenKey(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, fmt.Errorf("token key %s: no such file; a new key would stop every token made with the one the other servers use: copy that file here, or leave --token-key out to make DATA-DIR/token.key at the first start", path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		key := make([]byte, 32)
 		rand.Read(key)
