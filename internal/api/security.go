@@ -26,7 +26,10 @@ type Token struct {
 	CreatedBy string     `json:"created_by"`
 	Expires   *time.Time `json:"expires,omitempty"`
 	Revoked   *time.Time `json:"revoked,omitempty"`
-	Secret    string     `json:"secret,omitempty"`
+	// OtherKey marks a token made under another token key than the
+	// server's: it does not authenticate (docs/security.md).
+	OtherKey bool   `json:"other_key,omitempty"`
+	Secret   string `json:"secret,omitempty"`
 }
 
 // TokenList is GET /v1/tokens.

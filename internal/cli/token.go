@@ -116,6 +116,9 @@ func tokenTable(w io.Writer, toks []api.Token) error {
 				state = "expired"
 			}
 		}
+		if t.OtherKey {
+			state = "other key" // made under a previous token key: does not authenticate
+		}
 		if t.Revoked != nil {
 			state = "revoked"
 		}

@@ -195,7 +195,9 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 	out := api.TokenList{Tokens: []api.Token{}}
 	for _, t := range toks {
 		if p.Role == auth.OperatorAdmin || (t.Tenant != "" && t.Tenant == p.Tenant) {
-			out.Tokens = append(out.Tokens, tokenDoc(t))
+			d := tokenDoc(t)
+			d.OtherKey = !s.underKey(t)
+			out.Tokens = append(out.Tokens, d)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -254,5 +256,7 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 			s.forgetToken(rec.Key)
 		}
 	}
-	writeJSON(w, http.StatusOK, tokenDoc(&t))
+	d := tokenDoc(&t)
+	d.OtherKey = !s.underKey(&t)
+	writeJSON(w, http.StatusOK, d)
 }

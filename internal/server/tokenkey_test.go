@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -98,5 +99,45 @@ func revokeAll(t *testing.T, e *env, secret string) {
 	w := e.raw("POST", "/v1/tokens/"+secret+"/revoke", nil)
 	if w.Code != 200 {
 		t.Fatalf("revoking: %d %s", w.Code, w.Body)
+	}
+}
+
+// After the token key changed, the token list marks the previous key's
+// tokens: they would look as if they held, and do not.
+func TestTokenListMarksTokensOfAnotherKey(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := openEnv(t, dir, DevFacility("local", "FR"), true, clk)
+	old, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "old", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s.store.Close()
+	e2 := openEnv(t, dir, DevFacility("local", "FR"), true, clk, func(c *Config) { c.TokenKey = bytes.Repeat([]byte{9}, 32) })
+	fresh, err := e2.s.MintToken(context.Background(), api.TokenRequest{Name: "fresh", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list api.TokenList
+	if code := e2.do("GET", "/v1/tokens", nil, &list); code != 200 {
+		t.Fatalf("listing: %d", code)
+	}
+	seen := 0
+	for _, tok := range list.Tokens {
+		switch tok.ID {
+		case old.ID:
+			seen++
+			if !tok.OtherKey {
+				t.Errorf("the previous key's token is listed without other_key: %+v", tok)
+			}
+		case fresh.ID:
+			seen++
+			if tok.OtherKey {
+				t.Errorf("the new key's token is listed with other_key: %+v", tok)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d of the 2 tokens listed", seen)
 	}
 }
