@@ -10,19 +10,18 @@ import (
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/server"
+	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/postgres"
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
-// bootstrapOnce starts a server on the store in dir with key, runs the
-// start's bootstrap and returns what it printed, and whether each of
+// bootstrapOnce starts a server on the store open gives with key, runs
+// the start's bootstrap and returns what it printed, and whether each of
 // toks authenticates then.
-func bootstrapOnce(t *testing.T, dir string, key []byte, toks ...string) (string, []bool) {
+func bootstrapOnce(t *testing.T, open func() store.Store, key []byte, toks ...string) (string, []bool) {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := open()
+	defer db.Close()
 	s, err := server.New(context.Background(), server.Config{Facility: server.DevFacility("local", "FR"), Store: db, TokenKey: key})
 	if err != nil {
 		t.Fatal(err)
@@ -37,25 +36,47 @@ func bootstrapOnce(t *testing.T, dir string, key []byte, toks ...string) (string
 		_, holds := s.Authenticates(context.Background(), tok)
 		ok = append(ok, holds)
 	}
-	db.Close()
 	return out.String(), ok
 }
 
 var tokenText = regexp.MustCompile(`carnot_[0-9a-f]{16}_[A-Za-z0-9_-]{43}`)
 
 // A start with another token key says that the key changed and prints a
-// new bootstrap token, which authenticates; the first key's does not.
+// new bootstrap token, which authenticates; the first key's does not. On
+// both stores (PostgreSQL when CARNOT_TEST_POSTGRES is set).
 func TestBootstrapAfterTheTokenKeyChanged(t *testing.T) {
-	dir := t.TempDir()
-	first, _ := bootstrapOnce(t, dir, bytes.Repeat([]byte{1}, 32))
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		testBootstrapAfterKeyChange(t, func() store.Store {
+			db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgSchema(t)
+		testBootstrapAfterKeyChange(t, func() store.Store {
+			db, err := postgres.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		})
+	})
+}
+
+func testBootstrapAfterKeyChange(t *testing.T, open func() store.Store) {
+	first, _ := bootstrapOnce(t, open, bytes.Repeat([]byte{1}, 32))
 	old := tokenText.FindString(first)
 	if old == "" {
 		t.Fatalf("the first start printed no bootstrap token:\n%s", first)
 	}
-	if again, _ := bootstrapOnce(t, dir, bytes.Repeat([]byte{1}, 32)); again != "" {
+	if again, _ := bootstrapOnce(t, open, bytes.Repeat([]byte{1}, 32)); again != "" {
 		t.Errorf("a restart with the same key printed:\n%s", again)
 	}
-	out, _ := bootstrapOnce(t, dir, bytes.Repeat([]byte{2}, 32))
+	out, _ := bootstrapOnce(t, open, bytes.Repeat([]byte{2}, 32))
 	if !strings.Contains(out, "token key changed") {
 		t.Errorf("a start with another key does not say the key changed:\n%s", out)
 	}
@@ -63,7 +84,7 @@ func TestBootstrapAfterTheTokenKeyChanged(t *testing.T) {
 	if tok == "" || tok == old {
 		t.Fatalf("a start with another key printed no new bootstrap token:\n%s", out)
 	}
-	again, ok := bootstrapOnce(t, dir, bytes.Repeat([]byte{2}, 32), tok, old)
+	again, ok := bootstrapOnce(t, open, bytes.Repeat([]byte{2}, 32), tok, old)
 	if again != "" {
 		t.Errorf("a second start with the new key printed:\n%s", again)
 	}
