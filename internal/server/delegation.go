@@ -79,14 +79,23 @@ func (s *Server) parentsHold(ctx context.Context, tok *auth.Token) (string, erro
 }
 
 // revokeDescendants returns the records and events that revoke, at now,
-// every token not yet revoked that holds through root.
-func (s *Server) revokeDescendants(ctx context.Context, root *auth.Token, now time.Time, by string) ([]store.Record, []api.Event, error) {
-	toks, err := s.allTokens(ctx)
+// every token not yet revoked that holds through root. It never keeps
+// root's own revocation from being saved: a token it cannot read or
+// list is logged and left, and refused all the same while root is
+// revoked (parentsHold).
+func (s *Server) revokeDescendants(ctx context.Context, root *auth.Token, now time.Time, by string) ([]store.Record, []api.Event) {
+	all, err := s.store.Records(ctx, recToken)
 	if err != nil {
-		return nil, nil, err
+		s.log.Warn("revoking a token: the tokens minted through it are not marked revoked, only refused", "token", root.ID, "err", err)
+		return nil, nil
 	}
 	children := map[string][]*auth.Token{}
-	for _, t := range toks {
+	for _, rec := range all {
+		t := new(auth.Token)
+		if err := json.Unmarshal(rec.Doc, t); err != nil {
+			s.log.Warn("revoking a token: a stored token is not readable", "token", rec.Key, "err", err)
+			continue
+		}
 		if t.Parent != "" {
 			children[t.Parent] = append(children[t.Parent], t)
 		}
@@ -111,5 +120,5 @@ func (s *Server) revokeDescendants(ctx context.Context, root *auth.Token, now ti
 				Message: fmt.Sprintf("revoked token %s (id %s): minted through token %s (id %s), revoked", c.Name, c.ID, root.Name, root.ID)})
 		}
 	}
-	return recs, evs, nil
+	return recs, evs
 }

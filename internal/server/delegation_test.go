@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // A token a tenant-admin mints never outlives it: its expiry is clamped
@@ -88,5 +89,27 @@ func TestDelegatedTokenExpiresWithItsCreator(t *testing.T) {
 	e.clock.add(time.Minute)
 	if _, ok := e.s.Authenticates(ctx, m.Secret); ok {
 		t.Errorf("a token minted by a tenant-admin authenticates after its creator expired")
+	}
+}
+
+// One unreadable token record does not keep another token from being
+// revoked: revocation reads every token to find those minted through
+// the revoked one.
+func TestRevocationDespiteAnUnreadableTokenRecord(t *testing.T) {
+	e := secEnv(t)
+	ctx := context.Background()
+	m, err := e.s.MintToken(ctx, api.TokenRequest{Name: "m", Role: "member", Tenant: "a"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := store.Record{Kind: recToken, Key: "ffffffffffffffff", Doc: []byte(`{"id": 5}`)}
+	if err := e.s.store.PutRecords(ctx, []store.Record{bad}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.doWith(withBearer(tokenFor(t, e.s, "operator-admin", "")), "POST", "/v1/tokens/"+m.ID+"/revoke", nil, nil); code != 200 {
+		t.Fatalf("revoking m beside an unreadable token record: %d %s", code, body)
+	}
+	if _, ok := e.s.Authenticates(ctx, m.Secret); ok {
+		t.Errorf("the revoked token still authenticates")
 	}
 }
