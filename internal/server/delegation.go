@@ -84,18 +84,13 @@ func (s *Server) parentsHold(ctx context.Context, tok *auth.Token) (string, erro
 // list is logged and left, and refused all the same while root is
 // revoked (parentsHold).
 func (s *Server) revokeDescendants(ctx context.Context, root *auth.Token, now time.Time, by string) ([]store.Record, []api.Event) {
-	all, err := s.store.Records(ctx, recToken)
+	all, err := s.allTokens(ctx)
 	if err != nil {
 		s.log.Warn("revoking a token: the tokens minted through it are not marked revoked, only refused", "token", root.ID, "err", err)
 		return nil, nil
 	}
 	children := map[string][]*auth.Token{}
-	for _, rec := range all {
-		t := new(auth.Token)
-		if err := json.Unmarshal(rec.Doc, t); err != nil {
-			s.log.Warn("revoking a token: a stored token is not readable", "token", rec.Key, "err", err)
-			continue
-		}
+	for _, t := range all {
 		if t.Parent != "" {
 			children[t.Parent] = append(children[t.Parent], t)
 		}

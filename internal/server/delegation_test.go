@@ -113,3 +113,22 @@ func TestRevocationDespiteAnUnreadableTokenRecord(t *testing.T) {
 		t.Errorf("the revoked token still authenticates")
 	}
 }
+
+// One unreadable token record neither stops a start (HasOperatorAdmin,
+// which the bootstrap asks) nor the token list: it authenticates nothing
+// and is logged.
+func TestUnreadableTokenRecordIsSkipped(t *testing.T) {
+	e := secEnv(t)
+	ctx := context.Background()
+	bad := store.Record{Kind: recToken, Key: "ffffffffffffffff", Doc: []byte(`{"id": 5}`)}
+	if err := e.s.store.PutRecords(ctx, []store.Record{bad}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := e.s.HasOperatorAdmin(ctx); err != nil || !has {
+		t.Errorf("HasOperatorAdmin beside an unreadable token record = %v, %v; want true", has, err)
+	}
+	var list api.TokenList
+	if code, body := e.doWith(withBearer(tokenFor(t, e.s, "operator-admin", "")), "GET", "/v1/tokens", nil, &list); code != 200 || len(list.Tokens) == 0 {
+		t.Errorf("listing tokens beside an unreadable token record: %d %s", code, body)
+	}
+}
