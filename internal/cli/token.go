@@ -63,7 +63,7 @@ gets it), and it is revoked with it.`,
 				return printObject(cmd.OutOrStdout(), r.output, tok)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", tok.Secret)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %s (id %s, role %s) created; the line above is its secret, shown only now\n", tok.Name, tok.ID, tok.Role)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %s (id %s, role %s%s) created; the line above is its secret, shown only now\n", tok.Name, tok.ID, tok.Role, lifeText(tok, req.TTLSeconds))
 			return nil
 		},
 	}
@@ -74,6 +74,24 @@ gets it), and it is revoked with it.`,
 	cmd.MarkFlagRequired("role")
 	r.addFlags(cmd)
 	return cmd
+}
+
+// lifeText tells when tok expires, and whether the server gave it less
+// than the ttlSeconds asked for (none: for ever, or a day for a join
+// token): a token a tenant-admin makes expires with the tenant-admin's.
+func lifeText(tok *api.Token, ttlSeconds int64) string {
+	if tok.Expires == nil {
+		return ""
+	}
+	s := ", expires " + tok.Expires.UTC().Format(time.RFC3339)
+	asked := time.Duration(ttlSeconds) * time.Second
+	if asked == 0 && tok.Role == "join" {
+		asked = 24 * time.Hour
+	}
+	if asked == 0 || tok.Expires.Before(tok.Created.Add(asked)) {
+		s += ": your token's expiry, which a token you make cannot outlive"
+	}
+	return s
 }
 
 func newTokenListCmd() *cobra.Command {

@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/server"
 )
 
 // A --ttl below a second would be sent as ttl_seconds 0, which means no
@@ -15,5 +20,29 @@ func TestTokenCreateRefusesASubSecondTTL(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--ttl") {
 			t.Errorf("--ttl %s: %v (%s), want an error naming --ttl", ttl, err, out)
 		}
+	}
+}
+
+// A tenant-admin asking for a token that would outlive its own is told
+// that the server clamped the expiry to its own.
+func TestTokenCreateSaysTheExpiryWasClamped(t *testing.T) {
+	ts := openTenantServer(t, t.TempDir(), "", server.Config{DynamicNodes: true})
+	ta, err := ts.s.MintToken(context.Background(), api.TokenRequest{Name: "ta", Role: "tenant-admin", Tenant: "default", TTLSeconds: 3600}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "token", "create", "m", "--role", "member", "--ttl", "48h", "--server", ts.url, "--token", ta.Secret)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "expires "+ta.Expires.Format(time.RFC3339)) || !strings.Contains(out, "your token's expiry") {
+		t.Errorf("a clamped token's creation does not say so:\n%s", out)
+	}
+	out, err = runCLI(t, "token", "create", "m2", "--role", "member", "--ttl", "10m", "--server", ts.url, "--token", ta.Secret)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(out, "your token's expiry") {
+		t.Errorf("a token asking for less than its creator's life is said to be clamped:\n%s", out)
 	}
 }
