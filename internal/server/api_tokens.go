@@ -182,6 +182,17 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "%v", err)
 		return
 	}
+	if parent != nil {
+		// The new token holds through parent and all parent holds through.
+		switch n, err := s.chainDepth(r.Context(), parent); {
+		case err != nil:
+			problemf(w, http.StatusServiceUnavailable, "%v", err)
+			return
+		case n+1 > maxChain:
+			problemf(w, http.StatusBadRequest, "%v", errChainTooDeep)
+			return
+		}
+	}
 	tok, err := s.mintToken(r.Context(), req, p.Subject, parent)
 	if err != nil {
 		problemf(w, http.StatusBadRequest, "%v", err)

@@ -11,9 +11,9 @@ import (
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
-// maxChain bounds the walk from a token to the operator-admin's that
-// began its chain: deeper than this, a chain is refused (a record
-// rewritten into a loop ends there too).
+// maxChain is the most tokens a token may hold through: a token minted
+// through more is refused at its creation, and does not authenticate
+// (a record rewritten into a loop ends there too).
 const maxChain = 64
 
 // A tenant-admin's token delegates: the tokens it mints hold through it.
@@ -38,6 +38,24 @@ func (s *Server) parentOf(ctx context.Context, p auth.Principal) (*auth.Token, e
 		return nil, fmt.Errorf("the creating token %s is gone from the store", p.TokenID)
 	}
 	return tok, nil
+}
+
+// errChainTooDeep refuses a token that would hold through more than
+// maxChain tokens.
+var errChainTooDeep = fmt.Errorf("a token is minted through a chain of at most %d tokens: mint it with a tenant-admin token nearer to the one an operator-admin made", maxChain)
+
+// chainDepth is how many tokens tok holds through (at most maxChain+1:
+// it stops counting there).
+func (s *Server) chainDepth(ctx context.Context, tok *auth.Token) (int, error) {
+	n := 0
+	for id := tok.Parent; id != "" && n <= maxChain; n++ {
+		p, err := s.token(ctx, id)
+		if err != nil || p == nil {
+			return n, err
+		}
+		id = p.Parent
+	}
+	return n, nil
 }
 
 // delegate makes tok hold through parent (nil: none), clamping its

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,4 +132,27 @@ func TestUnreadableTokenRecordIsSkipped(t *testing.T) {
 	if code, body := e.doWith(withBearer(tokenFor(t, e.s, "operator-admin", "")), "GET", "/v1/tokens", nil, &list); code != 200 || len(list.Tokens) == 0 {
 		t.Errorf("listing tokens beside an unreadable token record: %d %s", code, body)
 	}
+}
+
+// A chain of tenant-admin tokens deeper than a token may hold through is
+// refused at the creation, with a clear error, instead of minting a
+// token that never authenticates.
+func TestDelegationChainTooDeepIsRefused(t *testing.T) {
+	e := secEnv(t)
+	by := tokenFor(t, e.s, "tenant-admin", "a")
+	for i := range maxChain + 1 {
+		var tok api.Token
+		code, body := e.doWith(withBearer(by), "POST", "/v1/tokens", api.TokenRequest{Name: "ta", Role: "tenant-admin", Tenant: "a"}, &tok)
+		if code == 400 && i == maxChain && strings.Contains(string(body), "chain") {
+			return
+		}
+		if code != 201 {
+			t.Fatalf("link %d of the chain: %d %s", i+1, code, body)
+		}
+		if _, ok := e.s.Authenticates(context.Background(), tok.Secret); !ok {
+			t.Fatalf("link %d of the chain was minted but does not authenticate", i+1)
+		}
+		by = tok.Secret
+	}
+	t.Errorf("a chain of %d tokens was minted", maxChain+1)
 }
