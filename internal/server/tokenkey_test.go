@@ -59,7 +59,7 @@ func TestTokenKeyChangeAllowsABootstrapToken(t *testing.T) {
 	if _, ok := e3.s.Authenticates(ctx, fresh); !ok {
 		t.Fatalf("a token made under the new key does not authenticate")
 	}
-	revokeAll(t, e3, fresh)
+	revokeBySecret(t, e3, fresh)
 	if has, err := e3.s.HasOperatorAdmin(ctx); err != nil || has {
 		t.Errorf("HasOperatorAdmin after the key changed = %v, %v; want false: the old key's tokens do not open", has, err)
 	}
@@ -87,14 +87,14 @@ func TestTokenKeyChangeAllowsABootstrapToken(t *testing.T) {
 	if prev := e4.s.TokenKeyChangedFrom(); prev != "" {
 		t.Errorf("a second start with the new key reports a change from %q", prev)
 	}
-	revokeAll(t, e4, tokenFor(t, e4.s, "operator-admin", ""))
+	revokeBySecret(t, e4, tokenFor(t, e4.s, "operator-admin", ""))
 	if has, _ := e4.s.HasOperatorAdmin(ctx); has {
 		t.Errorf("HasOperatorAdmin at the second start under the new key = true; the old key's tokens count again")
 	}
 }
 
-// revokeAll revokes the token whose secret is secret.
-func revokeAll(t *testing.T, e *env, secret string) {
+// revokeBySecret revokes the token whose secret is secret.
+func revokeBySecret(t *testing.T, e *env, secret string) {
 	t.Helper()
 	w := e.raw("POST", "/v1/tokens/"+secret+"/revoke", nil)
 	if w.Code != 200 {
