@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -139,5 +140,57 @@ func TestTokenListMarksTokensOfAnotherKey(t *testing.T) {
 	}
 	if seen != 2 {
 		t.Errorf("%d of the 2 tokens listed", seen)
+	}
+}
+
+// A database from before token records named their key: its tokens are
+// taken to be of the key of the first start that records one, and so
+// still authenticate; a later key change stops them like the others.
+func TestTokensFromBeforeKeyIDs(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := openEnv(t, dir, DevFacility("local", "FR"), true, clk)
+	ctx := context.Background()
+	old, err := e.s.MintToken(ctx, api.TokenRequest{Name: "old", Role: "operator-admin"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make the store look as an earlier version left it.
+	var recs []store.Record
+	all, err := e.s.store.Records(ctx, recToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range all {
+		var m map[string]any
+		if err := json.Unmarshal(rec.Doc, &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "key")
+		rec.Doc, _ = json.Marshal(m)
+		recs = append(recs, rec)
+	}
+	recs = append(recs, store.Record{Kind: recTokenKey, Key: "current"}) // deleted
+	if err := e.s.store.PutRecords(ctx, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.s.store.Close()
+
+	e2 := openEnv(t, dir, DevFacility("local", "FR"), true, clk)
+	if prev := e2.s.TokenKeyChangedFrom(); prev != "" {
+		t.Errorf("the first start that records the key reports a change from %q", prev)
+	}
+	if _, ok := e2.s.Authenticates(ctx, old.Secret); !ok {
+		t.Errorf("a token from before key IDs no longer authenticates under its key")
+	}
+	e2.s.store.Close()
+
+	e3 := openEnv(t, dir, DevFacility("local", "FR"), true, clk, func(c *Config) { c.TokenKey = bytes.Repeat([]byte{9}, 32) })
+	if e3.s.TokenKeyChangedFrom() == "" {
+		t.Errorf("a start with another key reports no change")
+	}
+	revokeBySecret(t, e3, tokenFor(t, e3.s, "operator-admin", ""))
+	if has, _ := e3.s.HasOperatorAdmin(ctx); has {
+		t.Errorf("an operator-admin token from before key IDs counts under another key")
 	}
 }
