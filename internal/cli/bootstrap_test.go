@@ -115,3 +115,30 @@ func TestTokenKeyFlagNamesAFileThatExists(t *testing.T) {
 		t.Errorf("the default token key was not made: %v", err)
 	}
 }
+
+// A replica that is not the leader yet says at its start when its token
+// key is not the one the store's tokens were made under (a token.key not
+// copied from the other servers): else that is found out only when it
+// takes over, and every token stops.
+func TestReplicaWarnsOfAnotherTokenKey(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "carnot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	a, b := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	if msg, err := tokenKeyMismatch(ctx, db, b); err != nil || msg != "" {
+		t.Errorf("a store with no key recorded: %q, %v; want nothing", msg, err)
+	}
+	if _, err := server.New(ctx, server.Config{Facility: server.DevFacility("local", "FR"), Store: db, TokenKey: a}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := tokenKeyMismatch(ctx, db, a); err != nil || msg != "" {
+		t.Errorf("the same key: %q, %v; want nothing", msg, err)
+	}
+	msg, err := tokenKeyMismatch(ctx, db, b)
+	if err != nil || !strings.Contains(msg, "token.key") {
+		t.Errorf("another key: %q, %v; want a warning that names token.key", msg, err)
+	}
+}

@@ -323,6 +323,11 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		}
 		return cp, nil
 	}
+	if msg, err := tokenKeyMismatch(ctx, pg, sec.tokenKey); err != nil {
+		log.Warn("cannot compare the token key with the store's", "err", err)
+	} else if msg != "" {
+		log.Error(msg)
+	}
 	cp.replica = newReplica(o, pg, cp, sec.ca.Pool())
 	return cp, nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/carnot-dc/carnot/internal/client"
 	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/secrets"
+	"github.com/carnot-dc/carnot/internal/server"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // Files of a server's data directory.
@@ -260,4 +262,20 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 		roots.AppendCertsFromPEM([]byte(got.CA))
 	}
 	return cert, roots, site, nil
+}
+
+// tokenKeyMismatch says, for a replica that does not lead yet, when key
+// is not the token key the store's last leader ran with: the tokens
+// would all stop when this replica takes over. "" when it is, or when
+// the store records none.
+func tokenKeyMismatch(ctx context.Context, st store.Store, key []byte) (string, error) {
+	stored, err := server.StoredTokenKeyID(ctx, st)
+	if err != nil || stored == "" {
+		return "", err
+	}
+	mine, err := server.TokenKeyIDOf(key)
+	if err != nil || mine == stored {
+		return "", err
+	}
+	return fmt.Sprintf("this replica's token key (key ID %s) is not the one the store's tokens were made under (key ID %s): copy token.key from the other servers before it leads, or every token stops when it does", mine, stored), nil
 }

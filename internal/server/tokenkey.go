@@ -45,6 +45,32 @@ func (s *Server) TokenKeyChangedFrom() string { return s.keyChangedFrom }
 // TokenKeyID is the ID of the server's token key (auth.Hasher.KeyID).
 func (s *Server) TokenKeyID() string { return s.keyID }
 
+// TokenKeyIDOf is the ID of token key key (auth.Hasher.KeyID).
+func TokenKeyIDOf(key []byte) (string, error) {
+	h, err := auth.NewHasher(key)
+	if err != nil {
+		return "", err
+	}
+	return h.KeyID(), nil
+}
+
+// StoredTokenKeyID is the ID of the token key the last server on st ran
+// with; "" when st records none.
+func StoredTokenKeyID(ctx context.Context, st store.Store) (string, error) {
+	doc, err := st.Record(ctx, recTokenKey, "current")
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the token key's ID: %w", err)
+	}
+	var k tokenKeyDoc
+	if err := json.Unmarshal(doc, &k); err != nil {
+		return "", fmt.Errorf("the stored token key ID is not readable (record %s/current): %w", recTokenKey, err)
+	}
+	return k.ID, nil
+}
+
 // underKey reports whether t was made under the server's token key, the
 // only tokens that can authenticate.
 func (s *Server) underKey(t *auth.Token) bool {
