@@ -7,7 +7,10 @@
 // HMAC-SHA256 of the secret under the server's token key, so a copy of the
 // database (or a backup) holds nothing that authenticates. Tokens carry a
 // role, a tenant for tenant-scoped roles, an optional expiry, and can be
-// revoked.
+// revoked. A token minted with a tenant-admin's token names it as its
+// Parent and holds only through it; each records the ID of the token key
+// it was made under (Hasher.KeyID), so that a server with another key
+// tells it apart.
 //
 // Roles:
 //
