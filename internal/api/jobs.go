@@ -245,6 +245,10 @@ const (
 	// until the agents of the jobs whose lent power it takes report the
 	// lower caps set, and then handed out.
 	EventPowerHold = "power-hold"
+	// EventFacility: at a start of the server, a change of the facility
+	// file reached an unfinished job: its tenant is no longer in the
+	// facility (see docs/operations.md, "Changing the facility file").
+	EventFacility = "facility"
 )
 
 // EventList is a page of events after a sequence number.

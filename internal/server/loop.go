@@ -30,6 +30,7 @@ func (s *Server) pass(ctx context.Context) int {
 	s.checkSilentNodes(now, c)
 	s.releaseDue(now, c)
 	s.flushUsage(now, c)
+	s.endQueuedOrphans(now, c)
 	if err := s.commit(ctx, c); err != nil {
 		s.fail(err)
 		s.mu.Unlock()

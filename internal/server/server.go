@@ -290,6 +290,7 @@ func (s *Server) reload(ctx context.Context) error {
 		}
 	}
 	s.stillSilent(now, c)
+	s.orphans(now, c)
 	s.flagOutOfPolicy(now, c)
 	if err := s.commit(ctx, c); err != nil {
 		return err
