@@ -231,10 +231,12 @@ func (s *Server) reload(ctx context.Context) error {
 		return fmt.Errorf("server: reading nodes: %w", err)
 	}
 	now := s.cfg.Now()
+	unfit := map[string]error{} // stored nodes the facility no longer admits as stored
 	for _, doc := range nodes {
 		doc.LastHeartbeat = now.UTC()
 		if err := s.admitNode(*doc, false); err != nil {
-			s.log.Warn("stored node no longer fits the facility", "node", doc.Name, "err", err)
+			unfit[doc.Name] = err
+			s.keepFlags(doc)
 			continue
 		}
 		// A facility node stored only because it was drained before its
@@ -279,20 +281,29 @@ func (s *Server) reload(ctx context.Context) error {
 	slices.Sort(s.recent)
 	// Replicas on nodes the facility no longer admits are lost.
 	c := newChanges()
+	lost := map[string]map[string]bool{} // node → the jobs that lost replicas there
 	for _, id := range sortedKeys(s.running) {
 		js := s.running[id]
 		for i := range js.doc.Replicas {
 			r := &js.doc.Replicas[i]
 			if n := s.nodes[r.Node]; live(r) && (n == nil || !n.registered) && js.alloc != nil {
+				if lost[r.Node] == nil {
+					lost[r.Node] = map[string]bool{}
+				}
+				lost[r.Node][id] = true
 				r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now.UTC()), "its node is no longer in the facility"
 				s.replicaEnded(js, i, now, c)
 			}
 		}
 	}
+	gone := s.unfitNodes(unfit, lost, c)
 	s.stillSilent(now, c)
 	s.orphans(now, c)
 	s.flagOutOfPolicy(now, c)
 	if err := s.commit(ctx, c); err != nil {
+		return err
+	}
+	if err := s.forgetNodes(ctx, gone); err != nil {
 		return err
 	}
 	s.warnOverEnvelope(now)

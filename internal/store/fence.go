@@ -62,6 +62,10 @@ func (f fenced) PutNode(ctx context.Context, n *api.Node) error {
 	return f.Store.PutNode(WithFence(ctx, f.epoch), n)
 }
 
+func (f fenced) ForgetNodes(ctx context.Context, names []string, events []api.Event) error {
+	return f.Store.ForgetNodes(WithFence(ctx, f.epoch), names, events)
+}
+
 func (f fenced) PutRecords(ctx context.Context, recs []Record, events []api.Event) error {
 	return f.Store.PutRecords(WithFence(ctx, f.epoch), recs, events)
 }

@@ -72,6 +72,10 @@ type Store interface {
 	SaveFairShare(ctx context.Context, u []model.Usage) error
 	// PutNode creates or replaces a node.
 	PutNode(ctx context.Context, n *api.Node) error
+	// ForgetNodes deletes the nodes named (a node absent is no error) and
+	// appends the events, in one transaction: a node the facility no
+	// longer has. The store assigns the events' Seq.
+	ForgetNodes(ctx context.Context, names []string, events []api.Event) error
 	// Nodes returns every node, sorted by name.
 	Nodes(ctx context.Context) ([]*api.Node, error)
 	// PutRecords creates or replaces records (a nil Doc deletes one; a

@@ -58,6 +58,9 @@ func TestLeaseAndFencing(t *testing.T) {
 		"", &api.Event{Time: time.Now(), Job: "j", Tenant: "t", Type: api.EventSubmitted}); !errors.Is(err, store.ErrFenced) {
 		t.Fatalf("the deposed leader's CreateJob: %v, want ErrFenced", err)
 	}
+	if err := a.ForgetNodes(fenced, []string{"n1"}, ev("a deposed forgets")); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("the deposed leader's ForgetNodes: %v, want ErrFenced", err)
+	}
 	if err := b.Update(store.WithFence(ctx, lb.Epoch), nil, ev("b leader")); err != nil {
 		t.Fatalf("the new leader's write: %v", err)
 	}

@@ -252,3 +252,42 @@ func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
 		}
 	}, nil)
 }
+
+// ForgetNodes deletes the nodes named (a node absent is no error) and
+// appends events, in one transaction.
+func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Event) error {
+	const op = "forget nodes"
+	for _, name := range names {
+		if name == "" {
+			return fmt.Errorf("%s: a node name is empty", op)
+		}
+		if unstorable(name) {
+			return fmt.Errorf("%s: node name %q %w", op, name, store.ErrNUL)
+		}
+	}
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	seqs := make([]int64, len(events))
+	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
+		for _, name := range names {
+			b.Queue("DELETE FROM nodes WHERE name = $1", name).Fn = func(br pgx.BatchResults) error {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("node %q: %w", name, err)
+				}
+				return nil
+			}
+		}
+		for i, ev := range erows {
+			queueEvent(b, ev, &seqs[i])
+		}
+	}, nil)
+	if err != nil {
+		return err
+	}
+	for i, seq := range seqs {
+		events[i].Seq = seq
+	}
+	return nil
+}

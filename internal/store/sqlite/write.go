@@ -230,3 +230,53 @@ func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
 		return err
 	})
 }
+
+// ForgetNodes deletes the nodes named (a node absent is no error) and
+// appends events, in one transaction.
+func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Event) error {
+	const op = "forget nodes"
+	if err := checkNodeNames(names); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	seqs := make([]int64, len(events))
+	err = db.submit(ctx, op, func(w *writeStmts) error {
+		for _, name := range names {
+			if _, err := w.conn.ExecContext(context.Background(), "DELETE FROM nodes WHERE name = ?", name); err != nil {
+				return fmt.Errorf("node %q: %w", name, err)
+			}
+		}
+		for i, ev := range erows {
+			seq, err := w.appendEvent(ev)
+			if err != nil {
+				return err
+			}
+			seqs[i] = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, seq := range seqs {
+		events[i].Seq = seq
+	}
+	return nil
+}
+
+// checkNodeNames refuses an empty node name, and one holding NUL (which
+// no store keeps).
+func checkNodeNames(names []string) error {
+	for _, name := range names {
+		if name == "" {
+			return errors.New("a node name is empty")
+		}
+		if strings.IndexByte(name, 0) >= 0 {
+			return fmt.Errorf("node name %q %w", name, store.ErrNUL)
+		}
+	}
+	return nil
+}

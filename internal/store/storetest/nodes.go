@@ -96,3 +96,58 @@ func testUpdateNodes(t *testing.T, newDB NewDB) {
 		t.Errorf("Update with a node without a name succeeded")
 	}
 }
+
+// testForgetNodes: ForgetNodes deletes nodes and appends events in one
+// transaction; a node absent is no error; a name that cannot be stored
+// is refused, and nothing is written.
+func testForgetNodes(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	open := newDB(t)
+	s := openStore(t, open)
+	for _, n := range []*api.Node{fullNode("n1"), fullNode("n2"), fullNode("n3")} {
+		if err := s.PutNode(ctx, n); err != nil {
+			t.Fatalf("PutNode(%s): %v", n.Name, err)
+		}
+	}
+	evs := []api.Event{{Time: at(0), Node: "n1", Type: api.EventNode, Message: "node n1 removed", Actor: "server:config"},
+		{Time: at(0), Node: "n3", Type: api.EventNode, Message: "node n3 removed", Actor: "server:config"}}
+	if err := s.ForgetNodes(ctx, []string{"n1", "absent", "n3"}, evs); err != nil {
+		t.Fatalf("ForgetNodes: %v", err)
+	}
+	if evs[0].Seq == 0 || evs[1].Seq <= evs[0].Seq {
+		t.Errorf("events' Seq %d, %d; want them given in order", evs[0].Seq, evs[1].Seq)
+	}
+	names := func(s store.Store) []string {
+		t.Helper()
+		nodes, err := s.Nodes(ctx)
+		if err != nil {
+			t.Fatalf("Nodes: %v", err)
+		}
+		var out []string
+		for _, n := range nodes {
+			out = append(out, n.Name)
+		}
+		return out
+	}
+	if got := names(s); !cmp.Equal(got, []string{"n2"}) {
+		t.Errorf("nodes after forgetting n1 and n3: %v; want [n2]", got)
+	}
+	for _, bad := range [][]string{{""}, {"n2", "bad\x00name"}} {
+		err := s.ForgetNodes(ctx, bad, []api.Event{{Time: at(1), Type: api.EventNode, Message: "x"}})
+		if err == nil {
+			t.Errorf("ForgetNodes(%q) succeeded; want an error", bad)
+		}
+	}
+	if got := names(s); !cmp.Equal(got, []string{"n2"}) {
+		t.Errorf("nodes after refused ForgetNodes: %v; want [n2]", got)
+	}
+	if all, err := s.Events(ctx, store.EventFilter{}); err != nil || len(all) != 2 {
+		t.Errorf("events: %d, %v; want the 2 of the first call only", len(all), err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(openStore(t, open)); !cmp.Equal(got, []string{"n2"}) {
+		t.Errorf("nodes after a reopen: %v; want [n2]", got)
+	}
+}

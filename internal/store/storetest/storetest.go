@@ -67,6 +67,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"FairShare", testFairShare},
 		{"Records", testRecords},
 		{"UpdateNodes", testUpdateNodes},
+		{"ForgetNodes", testForgetNodes},
 		{"Durability", testDurability},
 		{"CloseDrains", testCloseDrains},
 		{"Closed", testClosed},
