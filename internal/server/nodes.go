@@ -87,7 +87,11 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 		n.node = mn
 		n.siteIdx = site
 		if len(n.gpus) != mn.GPUs {
-			n.gpus = make([]model.GPUState, mn.GPUs)
+			// The GPUs it still has keep their claims: a job a victim
+			// was stopped for holds them until it starts.
+			gpus := make([]model.GPUState, mn.GPUs)
+			copy(gpus, n.gpus)
+			n.gpus = gpus
 		}
 	}
 	n.siteIdx = site
