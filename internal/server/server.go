@@ -245,8 +245,8 @@ func (s *Server) reload(ctx context.Context) error {
 		// A node stored as unreachable still is (see api.Node); one
 		// stored as silent by an earlier version, which did not store
 		// that, may run work until it is heard from, unless an operator
-		// fenced it.
-		if doc.Condition == api.NodeNotReady && !doc.Fenced {
+		// fenced it. One that never registered never ran anything.
+		if doc.Condition == api.NodeNotReady && !doc.Fenced && s.nodes[doc.Name].registered {
 			s.nodes[doc.Name].doc.Unreachable = true
 		}
 	}
