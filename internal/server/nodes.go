@@ -157,7 +157,7 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 			msg += "; it may still run tasks it last reported running, so its power counts at nameplate until its agent reports them stopped"
 		}
 		n.doc.Unreachable = n.doc.Unreachable || live > 0
-		if at := s.stoppedBy(n); at.After(now) {
+		if at := s.stoppedBy(n, n.doc.LastHeartbeat); at.After(now) {
 			n.loseAt = at
 			msg += fmt.Sprintf("; its agent stops them after %s without the server, and they count as lost at %s", s.cfg.StopAfterDisconnect, at.UTC().Format(time.RFC3339))
 			c.node(n, api.EventNode, msg)
@@ -181,7 +181,7 @@ func (s *Server) stillSilent(now time.Time, c *changes) {
 		if !n.registered || n.doc.Condition != api.NodeNotReady || n.doc.Fenced || s.liveJobs(n) == 0 {
 			continue
 		}
-		if at := s.stoppedBy(n); at.After(now) {
+		if at := s.stoppedBy(n, now); at.After(now) {
 			n.loseAt = at
 			s.log.Info("a node silent before the restart keeps its replicas until its agent has stopped them", "node", name, "lost_at", at)
 			continue
@@ -196,10 +196,10 @@ func (s *Server) stillSilent(now time.Time, c *changes) {
 const disconnectMargin = 2 * time.Second
 
 // stoppedBy is when silent node n's agent has stopped every replica it
-// runs, under Config.StopAfterDisconnect: its last heartbeat, plus that,
-// plus the longest grace among its jobs, plus a margin; zero when the
-// setting is off or the node runs nothing. Caller holds mu.
-func (s *Server) stoppedBy(n *nodeState) time.Time {
+// runs, under Config.StopAfterDisconnect: heard, when it was last heard
+// from, plus that, plus the longest grace among its jobs, plus a margin;
+// zero when the setting is off or the node runs nothing. Caller holds mu.
+func (s *Server) stoppedBy(n *nodeState, heard time.Time) time.Time {
 	if s.cfg.StopAfterDisconnect <= 0 || s.liveJobs(n) == 0 {
 		return time.Time{}
 	}
@@ -212,7 +212,7 @@ func (s *Server) stoppedBy(n *nodeState) time.Time {
 			}
 		}
 	}
-	return n.doc.LastHeartbeat.Add(s.cfg.StopAfterDisconnect + grace + s.cfg.Heartbeat + disconnectMargin)
+	return heard.Add(s.cfg.StopAfterDisconnect + grace + s.cfg.Heartbeat + disconnectMargin)
 }
 
 // liveJobs counts the jobs with a live replica on n: n.jobs also holds

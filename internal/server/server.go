@@ -224,7 +224,8 @@ func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 
 // reload restores nodes and unfinished jobs from the store. Nodes count
 // as heard from now, so that their agents have one heartbeat timeout to
-// report what they still run.
+// report what they still run; one stored not ready keeps the time of its
+// last heartbeat, which the API shows (it is not timed out again).
 func (s *Server) reload(ctx context.Context) error {
 	nodes, err := s.store.Nodes(ctx)
 	if err != nil {
@@ -233,7 +234,9 @@ func (s *Server) reload(ctx context.Context) error {
 	now := s.cfg.Now()
 	unfit := map[string]error{} // stored nodes the facility no longer admits as stored
 	for _, doc := range nodes {
-		doc.LastHeartbeat = now.UTC()
+		if doc.Condition != api.NodeNotReady {
+			doc.LastHeartbeat = now.UTC()
+		}
 		if err := s.admitNode(*doc, false); err != nil {
 			unfit[doc.Name] = err
 			s.keepFlags(doc)
