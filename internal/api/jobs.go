@@ -246,8 +246,9 @@ const (
 	// lower caps set, and then handed out.
 	EventPowerHold = "power-hold"
 	// EventFacility: at a start of the server, a change of the facility
-	// file reached an unfinished job: its tenant is no longer in the
-	// facility (see docs/operations.md, "Changing the facility file").
+	// file reached a running job: its tenant, its priority class or its
+	// data class is no longer in the facility, or no longer allowed for
+	// it (see docs/operations.md, "Changing the facility file").
 	EventFacility = "facility"
 )
 

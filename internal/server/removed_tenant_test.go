@@ -86,3 +86,44 @@ func TestRemovedTenantsJobsEnd(t *testing.T) {
 		t.Errorf("pending job %s of acme %q; want none of acme", list.Jobs[i].ID, list.Jobs[i].Message)
 	}
 }
+
+// What else a pending job needs of the facility file goes the same way:
+// a priority class removed, or no longer allowed for the job's tenant, a
+// data class removed. The job could never start; it is cancelled at the
+// next start, naming what is gone, instead of waiting for ever as
+// invalid. A job whose references all hold waits on.
+func TestPendingJobsTheFacilityNoLongerAllowsEnd(t *testing.T) {
+	fac := func(changed bool) *model.Facility {
+		f := withTenant(true)
+		f.DataClasses = map[string][]string{"health": {"FR"}, "open": {"EU"}}
+		if changed {
+			f.PriorityClasses = slices.DeleteFunc(slices.Clone(f.PriorityClasses), func(c model.PriorityClass) bool { return c.Name == "low" })
+			f.Tenants[1].PriorityClasses = []string{"normal"}
+			f.DataClasses = map[string][]string{"open": {"EU"}}
+		}
+		return f
+	}
+	e := newEnv(t, fac(false), true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain n1: %d", code)
+	}
+	low := e.submit(spec(1, 1, "priority_class", "low"))
+	high := e.submit(spec(1, 1, "tenant", "acme", "priority_class", "high"))
+	health := e.submit(spec(1, 1, "data_class", "health"))
+	open := e.submit(spec(1, 1, "data_class", "open", "tenant", "acme"))
+	e.pass()
+	e.s.store.Close()
+
+	e = openEnv(t, e.dir, fac(true), true, e.clock)
+	for id, what := range map[string]string{low: `priority class "low"`, high: `priority class "high"`, health: `data class "health"`} {
+		if j := e.job(id); j.State != api.StateCancelled || !strings.Contains(j.Message, what) {
+			t.Errorf("pending job of %s: %s %q; want cancelled naming it", what, j.State, j.Message)
+		}
+	}
+	if j := e.job(open); j.State != api.StatePending {
+		t.Errorf("pending job the facility still allows: %s %q; want pending", j.State, j.Message)
+	}
+}
