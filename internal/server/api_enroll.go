@@ -25,7 +25,8 @@ type enrolledNode struct {
 // handleEnroll turns a join token into a node certificate: the node's
 // identity (name and the token's site) is what the server decides, never
 // what the node claims beyond its name. A name enrolled in one site (or
-// listed in the facility in one site) cannot enroll in another.
+// listed in the facility in one site) cannot enroll in another, unless
+// the facility file lists it in that other site (it was moved there).
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
 	if !ok {
@@ -67,6 +68,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := s.store.Record(r.Context(), recNode, req.Node)
+	moved := ""
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -74,7 +76,13 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		var prev enrolledNode
-		if json.Unmarshal(doc, &prev) == nil && prev.Site != p.Site {
+		switch {
+		case json.Unmarshal(doc, &prev) != nil || prev.Site == p.Site:
+		case listedSite == p.Site:
+			// The facility file moved it: the operator's word on where
+			// a node is wins over its first enrollment.
+			moved = fmt.Sprintf(" (moved from site %s, as the facility file lists it)", prev.Site)
+		default:
 			refuse(http.StatusForbidden, fmt.Sprintf("node %s is enrolled in site %s; a join token of site %s cannot move it", req.Node, prev.Site, p.Site))
 			return
 		}
@@ -88,7 +96,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now().UTC()
 	rec, _ := json.Marshal(enrolledNode{Site: p.Site, Enrolled: now, By: p.Subject})
 	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: p.Subject,
-		Message: fmt.Sprintf("node %s enrolled in site %s", req.Node, p.Site)}
+		Message: fmt.Sprintf("node %s enrolled in site %s%s", req.Node, p.Site, moved)}
 	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: rec}}, []api.Event{ev}); err != nil {
 		problemf(w, http.StatusServiceUnavailable, "saving the enrollment: %v", err)
 		return
