@@ -105,6 +105,11 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.nodes[reg.Name]
+	if err := s.forgetRenamed(r.Context(), n, c.actor); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+		return
+	}
 	msg := fmt.Sprintf("node %s registered in site %s: %d×%s, %d CPUs, %d GiB", reg.Name, reg.Site, len(reg.GPUs), or(gpuModel, "no GPU"), reg.CPUs, reg.MemoryGiB)
 	if before != "" {
 		msg += "; it had " + before + " before"

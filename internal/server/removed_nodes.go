@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A node stored by an earlier start that the facility file no longer
@@ -82,4 +84,73 @@ func (s *Server) forgetNodes(ctx context.Context, evs []api.Event) error {
 	}
 	wr.done(evs)
 	return nil
+}
+
+// A node renamed (its machine's hostname changed) registers under its
+// new name with its old name's GPUs, which NVML's UUIDs name for good.
+// The old node, silent since, cannot come back with them: left, it would
+// stay listed as not ready for ever, its GPUs counted in its site and its
+// base and idle power reserved in its envelope. forgetRenamed forgets it,
+// when that is all it can be: every GPU it had is the new node's; it is
+// not ready, runs nothing and is not unreachable; no operator drained or
+// fenced it (a word that must hold if it comes back); the facility file
+// does not list it (the file is the operator's to change). A board
+// swapped between machines moves some GPUs only, and forgets nothing.
+
+// forgetRenamed forgets the nodes whose GPUs newly registered node n
+// has, as above, with an event each of actor actor. Caller holds mu.
+func (s *Server) forgetRenamed(ctx context.Context, n *nodeState, actor string) error {
+	if len(n.doc.GPUUUIDs) == 0 {
+		return nil
+	}
+	has := make(map[string]bool, len(n.doc.GPUUUIDs))
+	for _, u := range n.doc.GPUUUIDs {
+		has[u] = true
+	}
+	var evs []api.Event
+	for _, name := range s.nodeNames() {
+		o := s.nodes[name]
+		if o == n || !s.renamedAs(o, has) {
+			continue
+		}
+		evs = append(evs, api.Event{Node: name, Type: api.EventNode, Actor: actor,
+			Message: fmt.Sprintf("node %s forgotten: its %d GPUs (by their UUIDs) registered as node %s; it was not ready and ran nothing (a node renamed)",
+				name, len(o.doc.GPUUUIDs), n.doc.Name)})
+	}
+	if err := s.forgetNodes(ctx, evs); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		s.dropNode(ev.Node)
+		s.log.Info("node forgotten: its GPUs registered under another name", "node", ev.Node, "as", n.doc.Name)
+	}
+	return nil
+}
+
+// renamedAs reports whether node o may be forgotten as renamed to the
+// node with the GPU UUIDs has (see above). Caller holds mu.
+func (s *Server) renamedAs(o *nodeState, has map[string]bool) bool {
+	if !o.registered || len(o.doc.GPUUUIDs) == 0 || o.doc.Condition != api.NodeNotReady ||
+		o.doc.Drained || o.doc.Fenced || o.doc.Unreachable || len(o.jobs) > 0 {
+		return false
+	}
+	for _, u := range o.doc.GPUUUIDs {
+		if !has[u] {
+			return false
+		}
+	}
+	return !slices.ContainsFunc(s.cfg.Facility.Nodes, func(m model.Node) bool { return m.Name == o.doc.Name })
+}
+
+// dropNode takes node name out of memory and out of the facility, with
+// the rack made for it when it joined (admitNode). Caller holds mu.
+func (s *Server) dropNode(name string) {
+	delete(s.nodes, name)
+	f := *s.fac
+	f.Nodes = slices.DeleteFunc(slices.Clone(f.Nodes), func(m model.Node) bool { return m.Name == name })
+	rack := "rack-" + name
+	if !slices.ContainsFunc(s.cfg.Facility.Racks, func(r model.Rack) bool { return r.ID == rack }) {
+		f.Racks = slices.DeleteFunc(slices.Clone(f.Racks), func(r model.Rack) bool { return r.ID == rack })
+	}
+	s.fac = &f
 }
