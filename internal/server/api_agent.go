@@ -95,15 +95,18 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.admitNode(doc, true); err != nil {
 		if errors.Is(err, errRefused) {
-			s.log.Warn("node registration refused", "node", reg.Name, "site", reg.Site, "err", err)
-			c.events = append(c.events, api.Event{Node: reg.Name, Type: api.EventNode, Message: err.Error()})
-			s.commit(r.Context(), c)
+			if s.newRefusal(reg.Name, err.Error(), now) {
+				s.log.Warn("node registration refused", "node", reg.Name, "site", reg.Site, "err", err)
+				c.events = append(c.events, api.Event{Node: reg.Name, Type: api.EventNode, Message: err.Error()})
+				s.commit(r.Context(), c)
+			}
 			problemf(w, http.StatusForbidden, "%v", err)
 			return
 		}
 		problemf(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	delete(s.refusals, reg.Name)
 	n := s.nodes[reg.Name]
 	if err := s.forgetRenamed(r.Context(), n, c.actor); err != nil {
 		s.fail(err)

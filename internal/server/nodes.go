@@ -107,6 +107,29 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	return nil
 }
 
+// refusalEvery is how often a registration refused again for the same
+// reason is recorded again.
+const refusalEvery = time.Hour
+
+// refusal is a registration refusal recorded as an event.
+type refusal struct {
+	why string
+	at  time.Time
+}
+
+// newRefusal reports whether the refusal of node's registration for why
+// at now is to be recorded (and notes it): the agent of a node the
+// facility no longer admits retries every few seconds for as long as it
+// runs, and its refusal is recorded when its reason changes, and once
+// every refusalEvery, not at every retry. Caller holds mu.
+func (s *Server) newRefusal(node, why string, now time.Time) bool {
+	if last, ok := s.refusals[node]; ok && last.why == why && now.Sub(last.at) < refusalEvery {
+		return false
+	}
+	s.refusals[node] = refusal{why: why, at: now}
+	return true
+}
+
 // setFacilityNode replaces the facility by a copy with node i replaced
 // (i ≥ 0) or n and its rack added (i < 0). The core caches what it
 // derives from a facility by its address, so the facility is never

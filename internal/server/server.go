@@ -96,6 +96,9 @@ type Server struct {
 	// unpriced holds the sites whose energy went unpriced (outside their
 	// grid series) since it was last priced (notePriced).
 	unpriced map[string]bool
+	// refusals holds, per node name, the last registration refusal
+	// recorded as an event (newRefusal).
+	refusals map[string]refusal
 
 	kick   chan struct{}
 	audit  *auditor // nil without Config.AuditSigner
@@ -137,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		nodes:      map[string]*nodeState{},
 		usage:      map[string]*model.Usage{},
 		unpriced:   map[string]bool{},
+		refusals:   map[string]refusal{},
 		kick:       make(chan struct{}, 1),
 		watch:      newHub(),
 
