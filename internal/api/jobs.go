@@ -248,7 +248,9 @@ const (
 	// EventFacility: at a start of the server, a change of the facility
 	// file reached a running job: its tenant, its priority class or its
 	// data class is no longer in the facility, or no longer allowed for
-	// it (see docs/operations.md, "Changing the facility file").
+	// it; or its tenant, made exclusive, shares a node with another
+	// tenant's work (see docs/operations.md, "Changing the facility
+	// file").
 	EventFacility = "facility"
 )
 

@@ -127,3 +127,42 @@ func TestPendingJobsTheFacilityNoLongerAllowsEnd(t *testing.T) {
 		t.Errorf("pending job the facility still allows: %s %q; want pending", j.State, j.Message)
 	}
 }
+
+// A tenant made exclusive (never sharing a node) in the facility file
+// while its work shares a node with another tenant's: the sharing runs on
+// (the scheduler stops nothing for it, and places nothing new of another
+// tenant there), and the start records it on the exclusive tenant's job,
+// naming no other tenant, as it records work found outside its
+// jurisdictions.
+func TestNodeSharedAcrossTenantsMadeExclusiveIsFlagged(t *testing.T) {
+	fac := func(excl bool) *model.Facility {
+		f := twoSitesAB()
+		if excl {
+			f.Tenants[1].Exclusive = model.ExclusiveNode // a
+		}
+		return f
+	}
+	e := newEnv(t, fac(false), true)
+	if code := e.register("n1", "x", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	a := e.submit(spec(4, 1, "tenant", "a"))
+	b := e.submit(spec(4, 1, "tenant", "b"))
+	e.pass()
+	if ja, jb := e.job(a), e.job(b); ja.State != api.StateRunning || jb.State != api.StateRunning {
+		t.Fatalf("a %s, b %s; want both running on n1", ja.State, jb.State)
+	}
+	e.s.store.Close()
+
+	e = openEnv(t, e.dir, fac(true), true, e.clock)
+	evs := e.eventsOf(a, api.EventFacility)
+	if len(evs) != 1 || !strings.Contains(evs[0], "n1") || strings.Contains(evs[0], `"b"`) || strings.Contains(evs[0], "tenant b") {
+		t.Errorf("facility events of a's job %q; want one naming n1 and not tenant b", evs)
+	}
+	if evs := e.eventsOf(b, api.EventFacility); len(evs) != 0 {
+		t.Errorf("facility events of b's job %q; want none", evs)
+	}
+	if j := e.job(a); j.State != api.StateRunning {
+		t.Errorf("a's job %s; want it running on", j.State)
+	}
+}

@@ -306,6 +306,7 @@ func (s *Server) reload(ctx context.Context) error {
 	gone := s.unfitNodes(unfit, lost, c)
 	s.stillSilent(now, c)
 	s.orphans(now, c)
+	s.flagShared(c)
 	s.flagOutOfPolicy(now, c)
 	if err := s.commit(ctx, c); err != nil {
 		return err

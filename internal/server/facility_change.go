@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -108,6 +109,50 @@ func (s *Server) endQueuedOrphans(now time.Time, c *changes) {
 		}
 		if js := s.jobs[op.add.ID]; js != nil && js.job == op.add {
 			s.endOrphan(js, now, c)
+		}
+	}
+}
+
+// flagShared, at reload, records an event on each running job of a
+// tenant the facility now makes exclusive (model.ExclusiveNode) that
+// shares a node with another tenant's work, started before the file
+// changed: it runs on, as the scheduler stops nothing for it, and
+// nothing new of another tenant is placed there. The event names the
+// node, never the other tenant (the job's tenant reads it); the log
+// names them for the operators. Caller has the server to itself.
+func (s *Server) flagShared(c *changes) {
+	tenants := map[string]map[string]bool{} // node → the tenants with work there
+	for _, js := range s.running {
+		for _, p := range js.alloc.Replicas {
+			if tenants[p.Node] == nil {
+				tenants[p.Node] = map[string]bool{}
+			}
+			tenants[p.Node][js.job.Tenant] = true
+		}
+	}
+	for _, id := range sortedKeys(s.running) {
+		js := s.running[id]
+		t := s.fac.Tenant(js.job.Tenant)
+		if t == nil || t.Exclusive != model.ExclusiveNode {
+			continue
+		}
+		var shared []string
+		for _, p := range js.alloc.Replicas {
+			if len(tenants[p.Node]) > 1 && !slices.Contains(shared, p.Node) {
+				shared = append(shared, p.Node)
+			}
+		}
+		if len(shared) == 0 {
+			continue
+		}
+		slices.Sort(shared)
+		c.job(js, "", "")
+		c.events = append(c.events, api.Event{Job: id, Tenant: js.doc.Tenant, Type: api.EventFacility, Actor: actorConfig,
+			Message: fmt.Sprintf("its tenant is exclusive (never shares a node) but it shares node %s with another tenant's work started before: "+
+				"it runs on; nothing new of another tenant is placed there", strings.Join(shared, ", "))})
+		for _, node := range shared {
+			s.log.Warn("an exclusive tenant's running job shares a node with other tenants' work, started before the facility file changed",
+				"job", id, "tenant", t.Name, "node", node, "tenants", sortedSet(tenants[node]))
 		}
 	}
 }
