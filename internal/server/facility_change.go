@@ -101,13 +101,15 @@ func (s *Server) endOrphan(js *jobState, now time.Time, c *changes) bool {
 
 // endQueuedOrphans cancels the jobs about to enter the queue that the
 // facility can no longer run: a running one that was preempted or is to
-// be retried. Caller holds mu.
+// be retried. Only a job that ran before can be one (a submission is
+// checked against the facility, which changes only at a start, when
+// orphans handles what is pending). Caller holds mu.
 func (s *Server) endQueuedOrphans(now time.Time, c *changes) {
 	for _, op := range s.queueOps {
 		if op.add == nil {
 			continue
 		}
-		if js := s.jobs[op.add.ID]; js != nil && js.job == op.add {
+		if js := s.jobs[op.add.ID]; js != nil && js.job == op.add && js.doc.Attempt > 0 {
 			s.endOrphan(js, now, c)
 		}
 	}
