@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -26,7 +28,8 @@ type enrolledNode struct {
 // identity (name and the token's site) is what the server decides, never
 // what the node claims beyond its name. A name enrolled in one site (or
 // listed in the facility in one site) cannot enroll in another, unless
-// the facility file lists it in that other site (it was moved there).
+// the facility file lists it in that other site (it was moved there) or
+// no longer has the site it enrolled in.
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
 	if !ok {
@@ -82,6 +85,10 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 			// The facility file moved it: the operator's word on where
 			// a node is wins over its first enrollment.
 			moved = fmt.Sprintf(" (moved from site %s, as the facility file lists it)", prev.Site)
+		case !s.hasSite(prev.Site):
+			// Its site is gone from the facility, which refuses its
+			// nodes: the first enrollment protects nothing.
+			moved = fmt.Sprintf(" (moved from site %s, which the facility no longer has)", prev.Site)
 		default:
 			refuse(http.StatusForbidden, fmt.Sprintf("node %s is enrolled in site %s; a join token of site %s cannot move it", req.Node, prev.Site, p.Site))
 			return
@@ -103,4 +110,11 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, api.Enrolled{Node: req.Node, Site: p.Site, Certificate: string(cert),
 		CA: string(s.cfg.CA.CertPEM()), Expires: now.Add(s.cfg.NodeCertTTL)})
+}
+
+// hasSite reports whether the facility has site id.
+func (s *Server) hasSite(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.fac.Sites, func(st model.Site) bool { return st.ID == id })
 }

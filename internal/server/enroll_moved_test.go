@@ -51,3 +51,30 @@ func TestNodeMovedByTheFacilityFileEnrollsInItsNewSite(t *testing.T) {
 		t.Errorf("enroll other, enrolled in y and not listed, with a join token of x: %d; want 403", code)
 	}
 }
+
+// A node name enrolled in a site the facility file has since removed
+// enrolls in another site: the old site cannot hold it any more (its
+// nodes are refused), so its first enrollment protects nothing.
+func TestNodeOfARemovedSiteEnrollsElsewhere(t *testing.T) {
+	ca := testCA(t)
+	join := func(e *env, site string) string {
+		tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join-" + site, Role: "join", Site: site}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Secret
+	}
+	e := newEnv(t, twoSitesAB(), true)
+	e.s.cfg.CA = ca
+	if code, _ := e.doWith(withBearer(join(e, "x")), "POST", "/v1/agent/enroll", enrollBody(t, "m2"), nil); code != http.StatusOK {
+		t.Fatalf("enroll m2 in site x: %d", code)
+	}
+	e.s.store.Close()
+	noX := twoSitesAB()
+	noX.Sites, noX.Halls = noX.Sites[1:], noX.Halls[1:]
+	e = openEnv(t, e.dir, noX, true, e.clock, func(c *Config) { c.CA = ca })
+	var en api.Enrolled
+	if code, out := e.doWith(withBearer(join(e, "y")), "POST", "/v1/agent/enroll", enrollBody(t, "m2"), &en); code != http.StatusOK || en.Site != "y" {
+		t.Errorf("enroll m2, enrolled in removed site x, in site y: %d %s; want 200 in y", code, out)
+	}
+}
