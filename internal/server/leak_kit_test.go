@@ -238,7 +238,8 @@ func (r *leakRun) observe() {
 }
 
 // observeEvents counts the forms in the facility-wide preempt events (an
-// operator's), as the victim's tenant would read them.
+// operator's), as the victim's tenant would read them, and in the events
+// a start records on jobs (actor server:config), as their tenants would.
 func (r *leakRun) observeEvents() {
 	for after := int64(0); ; {
 		var page api.EventList
@@ -252,6 +253,9 @@ func (r *leakRun) observeEvents() {
 			if ev.Tenant == "" && ev.Type == api.EventPreempt {
 				// "job V of tenant A preempted for …": as V's tenant reads it
 				r.count(r.owner[leakJobRE.FindString(ev.Message)], ev.Message)
+			}
+			if ev.Job != "" && ev.Actor == actorConfig {
+				r.count(r.owner[ev.Job], ev.Message)
 			}
 		}
 		after = page.Events[len(page.Events)-1].Seq
