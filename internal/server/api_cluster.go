@@ -81,6 +81,8 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 		case !drain && n.leaving:
 			// it still shows draining: its agent said it is leaving
 			verb = "undrained: takes new work once its agent, now shutting down, is back"
+		case !drain && n.apiCondition() == api.NodeNotReady:
+			verb = "undrained: takes new work once it is ready (its agent registers or heartbeats)"
 		case !drain:
 			verb = "undrained: takes new work"
 		}

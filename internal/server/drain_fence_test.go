@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -48,5 +49,28 @@ func TestUndoOneOfDrainAndFenceSaysTheOtherHolds(t *testing.T) {
 				t.Errorf("%s events %+v, want one saying %q", c.second, evs, c.freeMsg)
 			}
 		})
+	}
+}
+
+// Undraining a node that is not ready (silent, or listed in the facility
+// file and never registered) says it takes work once it is ready, not
+// that it takes new work now, as unfencing one does.
+func TestUndrainNotReadyNodeSaysWhenItTakesWork(t *testing.T) {
+	e := newEnv(t, twoListed(), false)
+	if code := e.register("a1", "a", 8); code != 200 {
+		t.Fatalf("register a1: %d", code)
+	}
+	e.clock.add(time.Minute)
+	e.pass() // a1 is not ready; a2 never registered
+	for _, name := range []string{"a1", "a2"} {
+		for _, op := range []string{"drain", "undrain"} {
+			if code := e.do("POST", "/v1/nodes/"+name+"/"+op, nil, nil); code != 200 {
+				t.Fatalf("%s %s: %d", op, name, code)
+			}
+		}
+		evs := e.nodeEvents(name, "undrained")
+		if len(evs) != 1 || !strings.Contains(evs[0].Message, "once it is ready") {
+			t.Errorf("%s's undrain events %+v; want one saying it takes work once it is ready", name, evs)
+		}
 	}
 }
