@@ -28,6 +28,7 @@ func (s *Server) pass(ctx context.Context) int {
 	clear(s.gone) // this pass names none of them (forgetFinal)
 	c := newChanges()
 	s.checkSilentNodes(now, c)
+	s.loseDue(now, c)
 	s.releaseDue(now, c)
 	s.flushUsage(now, c)
 	s.endQueuedOrphans(now, c)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -129,5 +130,48 @@ func TestListedNodeThatNoLongerFitsIsReset(t *testing.T) {
 	}
 	if code := e.register("a2", "b", 8); code != 200 {
 		t.Errorf("a2 registering in site b: %d", code)
+	}
+}
+
+// With --stop-after-disconnect, a node removed from the facility file
+// keeps its replicas until its agent, refused from the start on, has
+// stopped them (the setting, their grace, a heartbeat and a margin after
+// the start), as a silent node's: their next attempts do not start
+// while they may still run (a gang's rank twice).
+func TestRemovedNodeWaitsForItsAgentToStopItsWork(t *testing.T) {
+	e := newEnv(t, twoListed(), false)
+	for _, name := range []string{"a1", "a2"} {
+		if code := e.register(name, "a", 8); code != 200 {
+			t.Fatalf("register %s: %d", name, code)
+		}
+	}
+	if code := e.do("POST", "/v1/nodes/a1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain a1: %d", code)
+	}
+	id := e.submit(spec(8, 1, "restart", "on-failure", "max_retries", 1))
+	e.pass()
+	e.report("a2", running(id, 0, 1))
+	e.s.store.Close()
+
+	stop := func(c *Config) { c.StopAfterDisconnect = 30 * time.Second }
+	e = openEnv(t, e.dir, listedFacility(), false, e.clock, stop)
+	if j := e.job(id); j.State != api.StateRunning || j.Replicas[0].State != api.ReplicaRunning {
+		t.Fatalf("job on removed a2 right after the start: %s, replica %s; want running until its agent has stopped it", j.State, j.Replicas[0].State)
+	}
+	if evs := nodeEvents(t, e.s.store, "a2"); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].Message, "count as lost at") {
+		t.Errorf("a2's node events %+v; want the last saying when its replicas count as lost", evs)
+	}
+	// 30 s, the job's 5 s grace, a 1 s heartbeat and the 2 s margin
+	e.clock.add(37 * time.Second)
+	e.report("a1")
+	e.pass()
+	if j := e.job(id); j.Replicas[0].State != api.ReplicaRunning {
+		t.Fatalf("a second before its agent has surely stopped it: replica %s; want still running", j.Replicas[0].State)
+	}
+	e.clock.add(2 * time.Second)
+	e.report("a1")
+	e.pass()
+	if j := e.job(id); j.Replicas[0].State != api.ReplicaLost || j.State != api.StatePending {
+		t.Errorf("once its agent has stopped it: %s, replica %s; want it lost and the job queued again", j.State, j.Replicas[0].State)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -27,6 +28,76 @@ import (
 //
 // The next start finds nothing to say of it.
 
+// lostOnRemoved is the error of a replica lost on a node the facility no
+// longer admits.
+const lostOnRemoved = "its node is no longer in the facility"
+
+// loseOnUnadmitted, at reload, ends the live replicas on the nodes the
+// facility no longer admits (none, or one not registered as the file
+// gives it), whose agents it refuses: at once, or, with
+// Config.StopAfterDisconnect, once those agents have stopped them
+// (losing, as stillSilent does for a silent node: counted from now, as
+// the agent's last answered call was before). It returns, per node, the
+// jobs with replicas there, and notes when they count as lost. Caller
+// has the server to itself.
+func (s *Server) loseOnUnadmitted(now time.Time, c *changes) map[string]map[string]bool {
+	jobs := map[string]map[string]bool{}
+	grace := map[string]time.Duration{}
+	for _, id := range sortedKeys(s.running) {
+		js := s.running[id]
+		for i := range js.doc.Replicas {
+			r := &js.doc.Replicas[i]
+			if n := s.nodes[r.Node]; !live(r) || n != nil && n.registered || js.alloc == nil {
+				continue
+			}
+			if jobs[r.Node] == nil {
+				jobs[r.Node] = map[string]bool{}
+			}
+			jobs[r.Node][id] = true
+			g := max(s.cfg.KillTimeout, s.graceOf(js.job))
+			if js.stop != stopNone {
+				g = max(g, js.grace)
+			}
+			grace[r.Node] = max(grace[r.Node], g)
+			if s.cfg.StopAfterDisconnect <= 0 {
+				r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now.UTC()), lostOnRemoved
+				s.replicaEnded(js, i, now, c)
+			}
+		}
+	}
+	if s.cfg.StopAfterDisconnect > 0 {
+		for node := range jobs {
+			s.losing[node] = now.Add(s.cfg.StopAfterDisconnect + grace[node] + s.cfg.Heartbeat + disconnectMargin)
+		}
+	}
+	return jobs
+}
+
+// loseDue ends the live replicas on the nodes of losing whose time has
+// come, unless the node's agent registered again as the facility file
+// gives it (its registration then said what it runs). Caller holds mu.
+func (s *Server) loseDue(now time.Time, c *changes) {
+	for _, node := range sortedKeys(s.losing) {
+		if n := s.nodes[node]; n != nil && n.registered {
+			delete(s.losing, node)
+			continue
+		}
+		if now.Before(s.losing[node]) {
+			continue
+		}
+		delete(s.losing, node)
+		for _, id := range sortedKeys(s.running) {
+			js := s.running[id]
+			for i := range js.doc.Replicas {
+				if r := &js.doc.Replicas[i]; r.Node == node && live(r) && js.alloc != nil {
+					r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now.UTC()), lostOnRemoved+", and its agent has stopped it"
+					s.replicaEnded(js, i, now, c)
+				}
+			}
+		}
+	}
+}
+
 // keepFlags carries the drain and fence of stored node doc, which the
 // facility no longer admits as stored, over to the node of the same
 // name the facility file lists, if any. Caller has the server to itself.
@@ -45,7 +116,11 @@ func (s *Server) unfitNodes(unfit map[string]error, lost map[string]map[string]b
 	var gone []api.Event
 	for _, name := range sortedKeys(unfit) {
 		why := ""
-		if k := len(lost[name]); k > 0 {
+		switch k, at := len(lost[name]), s.losing[name]; {
+		case k > 0 && !at.IsZero():
+			why = fmt.Sprintf("; the replicas of %d job(s) on it count as lost at %s, once its agent, refused from now, has stopped them (stop after disconnect)",
+				k, at.UTC().Format(time.RFC3339))
+		case k > 0:
 			why = fmt.Sprintf("; the replicas of %d job(s) on it are lost (its agent, refused from now, may still run them until it is stopped)", k)
 		}
 		if n := s.nodes[name]; n != nil {

@@ -99,6 +99,10 @@ type Server struct {
 	// refusals holds, per node name, the last registration refusal
 	// recorded as an event (newRefusal).
 	refusals map[string]refusal
+	// losing holds the nodes the facility no longer admits whose live
+	// replicas count as lost at the time given, once their agents have
+	// stopped them (Config.StopAfterDisconnect; removed_nodes.go).
+	losing map[string]time.Time
 
 	kick   chan struct{}
 	audit  *auditor // nil without Config.AuditSigner
@@ -141,6 +145,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		usage:      map[string]*model.Usage{},
 		unpriced:   map[string]bool{},
 		refusals:   map[string]refusal{},
+		losing:     map[string]time.Time{},
 		kick:       make(chan struct{}, 1),
 		watch:      newHub(),
 
@@ -288,21 +293,7 @@ func (s *Server) reload(ctx context.Context) error {
 	slices.Sort(s.recent)
 	// Replicas on nodes the facility no longer admits are lost.
 	c := newChanges()
-	lost := map[string]map[string]bool{} // node → the jobs that lost replicas there
-	for _, id := range sortedKeys(s.running) {
-		js := s.running[id]
-		for i := range js.doc.Replicas {
-			r := &js.doc.Replicas[i]
-			if n := s.nodes[r.Node]; live(r) && (n == nil || !n.registered) && js.alloc != nil {
-				if lost[r.Node] == nil {
-					lost[r.Node] = map[string]bool{}
-				}
-				lost[r.Node][id] = true
-				r.State, r.EndedAt, r.Error = api.ReplicaLost, ptrTime(now.UTC()), "its node is no longer in the facility"
-				s.replicaEnded(js, i, now, c)
-			}
-		}
-	}
+	lost := s.loseOnUnadmitted(now, c)
 	gone := s.unfitNodes(unfit, lost, c)
 	s.stillSilent(now, c)
 	s.orphans(now, c)
