@@ -220,6 +220,9 @@ func (s *Server) renamedAs(o *nodeState, has map[string]bool) bool {
 // dropNode takes node name out of memory and out of the facility, with
 // the rack made for it when it joined (admitNode). Caller holds mu.
 func (s *Server) dropNode(name string) {
+	if n := s.nodes[name]; n != nil {
+		n.wake() // a long poll of its agent answers at once
+	}
 	delete(s.nodes, name)
 	f := *s.fac
 	f.Nodes = slices.DeleteFunc(slices.Clone(f.Nodes), func(m model.Node) bool { return m.Name == name })
