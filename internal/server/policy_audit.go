@@ -64,16 +64,20 @@ func (s *Server) recordPolicy(ctx context.Context) error {
 	var evs []api.Event
 	if doc != nil {
 		at := s.cfg.Now().UTC()
-		change := func(tenant, what string, was, is []string, wasOK, isOK bool) {
+		// subject is "tenant acme": a tenant, site or data class added
+		// or removed is said so, not as its jurisdictions added or
+		// removed (which reads as a constraint lifted).
+		change := func(tenant, subject string, was, is []string, wasOK, isOK bool) {
+			what := ""
 			switch {
 			case wasOK && isOK && sameTags(was, is):
 				return
 			case !wasOK:
-				what += fmt.Sprintf(" added: %s", tagsText(is))
+				what = fmt.Sprintf("%s added, with jurisdictions %s", subject, tagsText(is))
 			case !isOK:
-				what += fmt.Sprintf(" removed (was %s)", tagsText(was))
+				what = fmt.Sprintf("%s removed (its jurisdictions were %s)", subject, tagsText(was))
 			default:
-				what += fmt.Sprintf(" changed from %s to %s", tagsText(was), tagsText(is))
+				what = fmt.Sprintf("%s's jurisdictions changed from %s to %s", subject, tagsText(was), tagsText(is))
 			}
 			evs = append(evs, api.Event{Time: at, Tenant: tenant, Type: api.EventSovereignty, Actor: "server:config",
 				Message: clip("the facility's sovereignty policy changed: " + what)})
@@ -86,7 +90,7 @@ func (s *Server) recordPolicy(ctx context.Context) error {
 				if ofTenant && iok {
 					tenant = k
 				}
-				change(tenant, fmt.Sprintf("%s %s's jurisdictions", kind, k), w, i, wok, iok)
+				change(tenant, kind+" "+k, w, i, wok, iok)
 			}
 		}
 		diff("tenant", before.Tenants, now.Tenants, true)

@@ -166,3 +166,32 @@ func TestNodeSharedAcrossTenantsMadeExclusiveIsFlagged(t *testing.T) {
 		t.Errorf("a's job %s; want it running on", j.State)
 	}
 }
+
+// The sovereignty event of a start that finds a tenant removed says the
+// tenant was removed, not that its jurisdictions were (which reads as a
+// tenant now allowed anywhere).
+func TestRemovedTenantsSovereigntyEventSaysRemoved(t *testing.T) {
+	fac := func(acme bool) *model.Facility {
+		f := withTenant(acme)
+		if acme {
+			f.Tenants[1].Jurisdictions = []string{"FR"}
+		}
+		return f
+	}
+	e := newEnv(t, fac(true), true)
+	e.s.store.Close()
+	e = openEnv(t, e.dir, fac(false), true, e.clock)
+	var l api.EventList
+	if code := e.do("GET", "/v1/events", nil, &l); code != 200 {
+		t.Fatalf("events: %d", code)
+	}
+	var msgs []string
+	for _, ev := range l.Events {
+		if ev.Type == api.EventSovereignty {
+			msgs = append(msgs, ev.Message)
+		}
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "tenant acme removed") || strings.Contains(msgs[0], "jurisdictions removed") {
+		t.Errorf("sovereignty events %q; want one saying tenant acme was removed", msgs)
+	}
+}
