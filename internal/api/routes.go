@@ -38,6 +38,7 @@ var Routes = []Route{
 	{"POST", "/v1/nodes/{name}/undrain", "undrainNode"},
 	{"POST", "/v1/nodes/{name}/fence", "fenceNode"},
 	{"POST", "/v1/nodes/{name}/unfence", "unfenceNode"},
+	{"DELETE", "/v1/nodes/{name}", "forgetNode"},
 
 	{"GET", "/v1/sites", "listSites"},
 	{"GET", "/v1/tenants", "listTenants"},

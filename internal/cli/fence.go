@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/client"
 )
 
@@ -34,4 +37,22 @@ ready node takes work, a silent one counts as down.`, "unfenced"
 		}
 		return c.Fence
 	})
+}
+
+// newForgetNodeCmd returns `carnot forget-node`.
+func newForgetNodeCmd() *cobra.Command {
+	return nodeOpCmd("forget-node", "Forget retired nodes for good",
+		`Forgets nodes retired for good: each leaves the server's node list, its
+site's GPUs and its power envelope, with a node event naming who asked.
+Only a node that can be nothing else is forgotten: one the facility file
+does not list (it joined by itself, with --dynamic-nodes; a listed node is
+removed from the file instead), whose agent is silent, and that runs
+nothing and may run nothing (an unreachable node is fenced first, once
+you know it is off). The server refuses anything else and says why. An
+agent of that name that registers later joins afresh, as a new node.
+Operator-admin only.`, "forgotten", func(c *client.Client) nodeOp {
+			return func(ctx context.Context, name string) (*api.Node, error) {
+				return &api.Node{}, c.ForgetNode(ctx, name)
+			}
+		})
 }

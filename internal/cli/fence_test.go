@@ -29,6 +29,18 @@ func fenceServer(t *testing.T) *httptest.Server {
 	}
 	mux.HandleFunc("POST /v1/nodes/{name}/fence", op(true))
 	mux.HandleFunc("POST /v1/nodes/{name}/unfence", op(false))
+	mux.HandleFunc("DELETE /v1/nodes/{name}", func(w http.ResponseWriter, r *http.Request) {
+		switch name := r.PathValue("name"); {
+		case r.Header.Get("Authorization") != "Bearer admin":
+			problem(w, 403, "permission denied: role operator may not forgetNode")
+		case name == "n2":
+			problem(w, 409, "node n2 cannot be forgotten: the facility file lists it; remove it there and restart the server")
+		case name != "n1":
+			problem(w, 404, `no node "`+name+`"`)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -47,6 +59,8 @@ func TestFenceCmd(t *testing.T) {
 		{[]string{"fence", "--token", "admin", "n1", "nope"}, ExitFailure, "node n1 fenced (not-ready, 0/8 GPUs in use)\n",
 			"nope: no node \"nope\"\nerror: 1 of 2 nodes failed: nope"},
 		{[]string{"fence", "--token", "ops", "n1"}, ExitFailure, "", "only an operator-admin fences or unfences a node"},
+		{[]string{"forget-node", "--token", "admin", "n1"}, 0, "node n1 forgotten\n", ""},
+		{[]string{"forget-node", "--token", "admin", "n2"}, ExitFailure, "", "the facility file lists it"},
 	} {
 		code, out, errs := carnot(append(c.args, "--server", srv.URL)...)
 		if code != c.code || out != c.stdout || !strings.Contains(errs, c.stderrHas) {

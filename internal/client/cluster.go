@@ -34,6 +34,13 @@ func (c *Client) Undrain(ctx context.Context, name string) (*api.Node, error) {
 	return c.nodeOp(ctx, name, "undrain")
 }
 
+// ForgetNode forgets a node retired for good (DELETE /v1/nodes/{name};
+// operator-admin only): one the facility file does not list, whose agent
+// is silent, running nothing.
+func (c *Client) ForgetNode(ctx context.Context, name string) error {
+	return c.call(ctx, &request{method: http.MethodDelete, path: "/v1/nodes/" + seg(name)}, 0, nil)
+}
+
 // Fence declares a node out of service — powered off, running nothing —
 // (POST /v1/nodes/{name}/fence; operator-admin only): its lost replicas
 // count as stopped, and it takes no work until unfenced.

@@ -55,6 +55,7 @@ var census = map[string]string{
 	"undrainNode":      "++ ++ -- -- -- -- -- -- -- --",
 	"fenceNode":        "++ -- -- -- -- -- -- -- -- --",
 	"unfenceNode":      "++ -- -- -- -- -- -- -- -- --",
+	"forgetNode":       "++ -- -- -- -- -- -- -- -- --",
 	"submitJob":        "++ -- +- +- -- -- -- -- -- --",
 	"submitDeployment": "++ -- +- +- -- -- -- -- -- --",
 	"cancelJob":        "++ ++ +h +h -- -- -- -- -- --",
@@ -281,7 +282,7 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		path += "?tenant=" + tenant
 	case "auditConsistency":
 		path += "?old=1"
-	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "agentAssignments":
+	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "forgetNode", "agentAssignments":
 		sub("{name}", "n1")
 	case "agentHeartbeat":
 		sub("{name}", "n1")
@@ -413,7 +414,8 @@ func pathParam(pattern, path, param string) string {
 // pendingAnswer is what an allowed request answers on the fixture's
 // pending jobs when not 2xx: no checkpoint to acknowledge, no logs yet.
 // Every other allowed cell must answer 2xx.
-var pendingAnswer = map[string]int{"checkpointJob": http.StatusConflict, "jobLogs": http.StatusNotFound}
+var pendingAnswer = map[string]int{"checkpointJob": http.StatusConflict, "jobLogs": http.StatusNotFound,
+	"forgetNode": http.StatusConflict} // the fixture's node is ready
 
 // runCensus sends every cell's request to h; want maps an operation and
 // the census's expectation to what h must answer.

@@ -53,6 +53,7 @@ func (s *Server) handlers(listener string) map[string]http.HandlerFunc {
 		"undrainNode":      s.handleDrain(false),
 		"fenceNode":        s.handleFence(true),
 		"unfenceNode":      s.handleFence(false),
+		"forgetNode":       s.handleForgetNode,
 		"listSites":        s.handleSites,
 		"listTenants":      s.handleTenants,
 		"usage":            s.handleUsage,

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// An operator retires a node that joined by itself (DynamicNodes) with
+// DELETE /v1/nodes/{name} (carnot forget-node): left, it would be listed
+// as not ready for ever, its GPUs counted in its site and its base and
+// idle power reserved in its envelope. Only a node that can be nothing
+// else is forgotten: the facility file does not list it (the file is the
+// operator's word: remove it there), its agent is silent (not ready),
+// and nothing may still run there (no live replica, not unreachable).
+// The store deletes it in the transaction that records the node event
+// saying who forgot it; an agent of that name that registers again later
+// joins afresh, as any new node.
+
+// handleForgetNode serves DELETE /v1/nodes/{name}.
+func (s *Server) handleForgetNode(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[name]
+	if n == nil {
+		problemf(w, http.StatusNotFound, "no node %q", name)
+		return
+	}
+	if why := s.unforgettable(n); why != "" {
+		problemf(w, http.StatusConflict, "node %s cannot be forgotten: %s", name, why)
+		return
+	}
+	ev := api.Event{Node: name, Type: api.EventNode, Actor: principalOf(r).Subject,
+		Message: fmt.Sprintf("node %s forgotten by an operator: it was not in the facility file, its agent was silent and it ran nothing", name)}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), commitTimeout)
+	defer cancel()
+	if err := s.forgetNodes(ctx, []api.Event{ev}); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)
+		return
+	}
+	s.dropNode(name)
+	s.log.Info("node forgotten by an operator", "node", name, "by", ev.Actor)
+	s.Kick()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// unforgettable says why node n may not be forgotten, "" when it may.
+// Caller holds mu.
+func (s *Server) unforgettable(n *nodeState) string {
+	switch {
+	case slices.ContainsFunc(s.cfg.Facility.Nodes, func(m model.Node) bool { return m.Name == n.doc.Name }):
+		return "the facility file lists it; remove it there and restart the server"
+	case n.registered && n.doc.Condition != api.NodeNotReady:
+		return "its agent still reports (it is " + n.apiCondition() + "); stop the agent first"
+	case len(n.jobs) > 0:
+		return fmt.Sprintf("%d job(s) have live replicas on it", len(n.jobs))
+	case n.doc.Unreachable || !s.losing[n.doc.Name].IsZero() || !n.loseAt.IsZero():
+		return "it may still run work the server has not heard the end of (unreachable); fence it once it is powered off"
+	}
+	return ""
+}
