@@ -62,7 +62,13 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	s.running[js.doc.ID] = js
 	s.requeue(js)
 	s.unclaim(js.doc.ID)
-	c.job(js, api.EventStarted, fmt.Sprintf("attempt %d on %s%s", js.doc.Attempt, placements(st.Replicas), s.sitesIn(st.Replicas)))
+	msg := fmt.Sprintf("attempt %d on %s%s", js.doc.Attempt, placements(st.Replicas), s.sitesIn(st.Replicas))
+	if w := s.loopbackMaster(js); w != "" {
+		msg += "; " + w
+		s.log.Warn("a gang across nodes has a loopback MASTER_ADDR: its ranks on other nodes cannot reach rank 0",
+			"job", js.doc.ID, "node", js.doc.Replicas[0].Node)
+	}
+	c.job(js, api.EventStarted, msg)
 	s.metrics.placements.Add(float64(len(st.Replicas)))
 }
 

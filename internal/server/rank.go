@@ -2,10 +2,14 @@ package server
 
 import (
 	"container/heap"
+	"fmt"
+	"net"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A replica's rank (api.Replica.Rank, its RANK) is a slot of
@@ -149,4 +153,23 @@ func (h *lowest) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// loopbackMaster says, for a new attempt of job js (not a deployment:
+// its replicas do not meet) across nodes, that its MASTER_ADDR is a
+// loopback address, which the ranks on other nodes cannot reach: rank
+// 0's agent serves on one (--agent-listen). "" otherwise. Caller holds
+// mu.
+func (s *Server) loopbackMaster(js *jobState) string {
+	rs := js.doc.Replicas
+	if js.job.Kind == model.KindDeployment || len(rs) < 2 ||
+		!slices.ContainsFunc(rs[1:], func(r api.Replica) bool { return r.Node != rs[0].Node }) {
+		return ""
+	}
+	host := s.masterAddr(js)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	return fmt.Sprintf("warning: MASTER_ADDR is %s, as node %s's agent serves on a loopback address (--agent-listen): the ranks on other nodes cannot reach rank 0",
+		host, rs[0].Node)
 }
