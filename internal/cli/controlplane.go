@@ -435,7 +435,7 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 		},
 	}
 	o.flags(c, "carnot-data")
-	c.Flags().StringVar(&o.postgres, "postgres", "", "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to keep the state in, instead of the embedded SQLite store; --data-dir still holds the audit key")
+	c.Flags().StringVar(&o.postgres, "postgres", "", "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to keep the state in, instead of the embedded SQLite store; --data-dir still holds the keys (token, secrets, audit) and the built-in CA")
 	c.Flags().StringVar(&o.replicaName, "replica-name", "", "with --postgres, this replica's name in the leader lease (default HOST-PID); each process adds a random instance ID, so two processes with one name are two holders")
 	c.Flags().DurationVar(&o.leaseTTL, "lease-ttl", 5*time.Second, "with --postgres, the leader lease: a leader silent this long is replaced, renewed every third of it")
 	c.Flags().BoolVar(&o.dynamic, "dynamic-nodes", false, "with --facility, admit nodes it does not list into the sites they name (each in a rack of its own)")
