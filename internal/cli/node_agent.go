@@ -53,12 +53,12 @@ func (k *keepOpts) flags(c *cobra.Command) {
 // retention checks the flags and makes them the agent's Retention.
 func (k *keepOpts) retention() (agent.Retention, error) {
 	for _, z := range []struct {
-		name string
-		zero bool
-	}{{"--gc-max-tasks", k.maxTasks == 0}, {"--gc-max-age", k.maxAge == 0}, {"--gc-disk-percent", k.diskPercent == 0},
-		{"--task-log-max-mib", k.logMaxMiB == 0}} {
+		name, none string
+		zero       bool
+	}{{"--gc-max-tasks", "-1", k.maxTasks == 0}, {"--gc-max-age", "-1s", k.maxAge == 0}, {"--gc-disk-percent", "-1", k.diskPercent == 0},
+		{"--task-log-max-mib", "-1", k.logMaxMiB == 0}} {
 		if z.zero {
-			return agent.Retention{}, usageError{fmt.Errorf("%s 0: give a limit, or -1 for none", z.name)}
+			return agent.Retention{}, usageError{fmt.Errorf("%s 0: give a limit, or %s for none", z.name, z.none)}
 		}
 	}
 	if k.interval <= 0 {
