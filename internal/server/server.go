@@ -254,13 +254,9 @@ func (s *Server) reload(ctx context.Context) error {
 		// A facility node stored only because it was drained before its
 		// agent ever registered is still unregistered.
 		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
-		// A node stored as unreachable still is (see api.Node); one
-		// stored as silent by an earlier version, which did not store
-		// that, may run work until it is heard from, unless an operator
-		// fenced it. One that never registered never ran anything.
-		if doc.Condition == api.NodeNotReady && !doc.Fenced && s.nodes[doc.Name].registered {
-			s.nodes[doc.Name].doc.Unreachable = true
-		}
+		// A node stored as unreachable still is (admitNode keeps it, see
+		// api.Node); one stored not ready but reachable went silent
+		// running nothing, and counts as down.
 	}
 	fs, err := s.store.FairShare(ctx)
 	if err != nil {
