@@ -346,6 +346,30 @@ func TestHeartbeatIntervalFollowsTheServer(t *testing.T) {
 		"10 heartbeats, 50 ms apart as the server's answers say (registered every 2 s)")
 }
 
+// A server restarted with another token key presents another log token;
+// the agent, registered before and not registered with again, took its
+// token from its registration only, so every log fetch got 401 until
+// the agent was restarted. It now takes the token every heartbeat's
+// answer carries.
+func TestLogsTokenFollowsTheHeartbeatAnswers(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	srv.assign(sh("j-key", 0, `echo after-the-key-change`, nil))
+	srv.waitStatus(t, "j-key", 0, 1, ended)
+	srv.set(func(s *fakeServer) { s.hbLogsToken = "logs-secret-2" })
+	n := len(srv.heartbeats())
+	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) >= n+2 }, "two more heartbeats")
+	for tok, want := range map[string]int{testLogsToken: http.StatusUnauthorized, "logs-secret-2": http.StatusOK} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", api.AgentLogsPath+"?job=j-key&replica=0&attempt=1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		a.Handler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("token %q after the heartbeats gave another: %d, want %d", tok, rec.Code, want)
+		}
+	}
+}
+
 // The log server answers only the bearer of the token the server gave at
 // registration.
 func TestLogsNeedTheServersToken(t *testing.T) {

@@ -42,6 +42,9 @@ type fakeServer struct {
 	// hbInterval, when set, is the heartbeat interval (seconds) every
 	// heartbeat's answer carries
 	hbInterval *float64
+	// hbLogsToken, when set, is the log server's token every
+	// heartbeat's answer carries
+	hbLogsToken string
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -75,6 +78,7 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 	}
 	reply.Jurisdictions = s.hbTags
 	reply.HeartbeatSeconds = s.hbInterval
+	reply.LogsToken = s.hbLogsToken
 	return reply, nil
 }
 

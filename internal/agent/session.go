@@ -194,6 +194,9 @@ func (a *Agent) beat(ctx context.Context) error {
 	if reply.Jurisdictions != nil {
 		a.siteTags = reply.Jurisdictions
 	}
+	if reply.LogsToken != "" {
+		a.logsToken = reply.LogsToken
+	}
 	if d := reply.HeartbeatSeconds; d != nil && *d > 0 {
 		a.interval = time.Duration(*d * float64(time.Second))
 	}

@@ -120,6 +120,11 @@ type HeartbeatReply struct {
 	// for the same reason. Absent (an older server): the agent keeps
 	// those of its registration.
 	Jurisdictions []string `json:"jurisdictions,omitempty"`
+	// LogsToken is the log server's token, as in Registered: a server
+	// restarted with another token key presents another, which agents
+	// registered before learn here. Absent (an older server): the agent
+	// keeps that of its registration.
+	LogsToken string `json:"logs_token,omitempty"`
 }
 
 // Assignments is GET /v1/agent/nodes/{name}/assignments: everything the

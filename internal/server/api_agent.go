@@ -243,7 +243,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	d, every := s.cfg.StopAfterDisconnect.Seconds(), s.cfg.Heartbeat.Seconds()
 	writeJSON(w, http.StatusOK, api.HeartbeatReply{Version: n.version, HeartbeatSeconds: &every, StopAfterDisconnectSeconds: &d,
-		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions})
+		Jurisdictions: s.fac.Sites[n.siteIdx].Jurisdictions, LogsToken: s.logsToken(n.doc.Name)})
 }
 
 // orphansReport applies what n's agent reports running to whether n is
