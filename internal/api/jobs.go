@@ -147,6 +147,11 @@ type Replica struct {
 	// StartPowerCapW, set once a recap raised the replica's cap, is the
 	// cap it started with: its own, which a recap never lowers it below.
 	StartPowerCapW int `json:"start_power_cap_w,omitempty"`
+	// PowerLimitW, set while its GPUs may run above PowerCapW, is the
+	// limit they may run at (0: their own): the one its agent reports in
+	// force when a GPU refused the cap. The scheduler counts the replica
+	// at it until its agent reports the cap set.
+	PowerLimitW *int `json:"power_limit_w,omitempty"`
 	// Held, on an assigned replica, says the server keeps it from its
 	// node until the lowerings in the job's PowerWaits are done.
 	Held bool `json:"held,omitempty"`
@@ -252,6 +257,10 @@ const (
 	// tenant's work (see docs/operations.md, "Changing the facility
 	// file").
 	EventFacility = "facility"
+	// EventPowerLimit: a running replica's agent reports its GPUs at a
+	// power limit above its cap (a GPU refused the cap), which the
+	// scheduler counts it at, or reports the cap set again.
+	EventPowerLimit = "power-limit"
 )
 
 // EventList is a page of events after a sequence number.

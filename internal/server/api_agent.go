@@ -318,6 +318,7 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 				js.capReported(t.Replica, -1)
 			} else {
 				js.capReported(t.Replica, *t.PowerCapW)
+				s.limitReported(n.doc.Name, js, rp, *t.PowerCapW, t.Error, c)
 			}
 			js.heardRunning(t.Replica, now)
 			if rp.State == api.ReplicaAssigned {

@@ -97,7 +97,10 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 		RecentPreemptions: slices.Clone(s.recent),
 	}
 	for _, id := range sortedKeys(s.running) {
-		snap.Running = append(snap.Running, *s.running[id].alloc)
+		js := s.running[id]
+		a := *js.alloc
+		a.Replicas = js.countedReplicas() // at the power limits in force
+		snap.Running = append(snap.Running, a)
 	}
 	for _, t := range sortedKeys(s.usage) {
 		snap.Usage = append(snap.Usage, *s.usage[t])

@@ -107,6 +107,9 @@ func (s *Server) recapJob(rc model.Recap, c *changes) bool {
 		}
 		was = append(was, r.PowerCapW)
 		r.PowerCapW, r.StartPowerCapW = w, start
+		if r.PowerLimitW != nil && !above(*r.PowerLimitW, w) {
+			r.PowerLimitW = nil // raised to the limit in force, or lifted
+		}
 		delete(js.capsSet, r.Index) // the limit set before is no answer to this one
 		c.bump(r.Node)
 	}

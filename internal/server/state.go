@@ -50,6 +50,9 @@ type jobState struct {
 	// since its cap last changed (-1: an agent too old to say), which
 	// ends a held start's wait (capwait.go; the hold is in doc).
 	capsSet map[int]int
+	// counted is the placements the core last got for alloc when some
+	// count at a power limit above their cap (powerlimit.go).
+	counted []model.Placement
 	// lastHeard is, per replica of the attempt, when the server last
 	// had a report of it running (memory only): its end is not before
 	// that, whatever its agent's clock says.

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// refusedCapEnv is nodes n1 and n2 of 8 H100s (700 W) in a site of 8.8
+// kW, which power capping alone shares: job a runs on n1 at TDP (5.6
+// kW), so job b starts on n2 capped at 400 W a GPU (3.2 kW). It returns
+// a and b.
+func refusedCapEnv(t *testing.T) (e *env, a, b string) {
+	t.Helper()
+	fac := DevFacility("local", "FR")
+	fac.Sites[0].PowerEnvelopeKW = 8.8
+	e = newEnv(t, fac, true)
+	for _, n := range []string{"n1", "n2"} {
+		if code := e.register(n, "local", 8); code != 200 {
+			t.Fatalf("register %s: %d", n, code)
+		}
+	}
+	a = e.submit(spec(8, 1))
+	e.pass()
+	b = e.submit(spec(8, 1))
+	e.pass()
+	ja, jb := e.job(a), e.job(b)
+	if ja.Replicas[0].Node != "n1" || ja.Replicas[0].PowerCapW != 0 || jb.Replicas[0].Node != "n2" || jb.Replicas[0].PowerCapW != 400 {
+		t.Fatalf("a %+v, b %+v; want a on n1 uncapped, b on n2 at 400 W", ja.Replicas, jb.Replicas)
+	}
+	e.report("n1", withCap(running(a, 0, 1), 0))
+	return e, a, b
+}
+
+// A GPU that refuses its cap runs at the limit its agent reports: the
+// core counts the replica at that limit, not at the cap it planned, so
+// the power that cap would have left is not given to another job, also
+// after a restart. The job's document shows the limit, an event and a
+// log line say so, and once the agent reports the cap set the replica
+// counts at its cap again.
+func TestRefusedCapCountsAtLimitInForce(t *testing.T) {
+	e, a, b := refusedCapEnv(t)
+	var logs syncBuffer
+	e.s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	e.report("n2", withCap(running(b, 0, 1), 0)) // its GPUs refused 400 W
+	e.report("n2", withCap(running(b, 0, 1), 0)) // reported again: no second event
+	r := e.job(b).Replicas[0]
+	if r.PowerCapW != 400 || r.PowerLimitW == nil || *r.PowerLimitW != 0 {
+		t.Fatalf("b's replica %+v; want its cap 400 W with its GPUs' limit 0 (their own) shown", r)
+	}
+	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 1 || !strings.Contains(evs[0], "above its 400 W cap") {
+		t.Errorf("b's power-limit events %q; want one saying its GPUs run above its 400 W cap", evs)
+	}
+	if !strings.Contains(string(logs.Bytes()), "above its replica's cap") {
+		t.Errorf("log %q; want a line on b's GPUs above its cap", string(logs.Bytes()))
+	}
+	if got := snapshotCaps(e.s, b); len(got) != 1 || got[0].cap != 0 {
+		t.Errorf("the core sees b's caps %v; want it at its GPUs' own limit (0)", got)
+	}
+	e.report("n1", exited(a, 0, 1, 0))
+	e = e.restart(true)
+	e.register("n1", "local", 8)
+	e.register("n2", "local", 8, withCap(running(b, 0, 1), 0))
+	c := e.submit(spec(8, 1))
+	e.pass()
+	// b draws 5.6 kW at its GPUs' own limit: c fits only capped.
+	if j := e.job(c); j.State != api.StateRunning || j.Replicas[0].PowerCapW != 400 {
+		t.Fatalf("c %s %+v; want it started on n1 capped at 400 W, not on the power b's refused cap would leave", j.State, j.Replicas)
+	}
+	e.report("n2", withCap(running(b, 0, 1), 400))
+	if r := e.job(b).Replicas[0]; r.PowerLimitW != nil {
+		t.Errorf("b's replica %+v once its agent reports 400 W; want no limit above its cap shown", r)
+	}
+	if got := snapshotCaps(e.s, b); len(got) != 1 || got[0].cap != 400 {
+		t.Errorf("the core sees b's caps %v once 400 W is set; want 400 W", got)
+	}
+	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 2 {
+		t.Errorf("b's power-limit events %q; want a second once the cap is set", evs)
+	}
+}

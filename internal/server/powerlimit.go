@@ -1,0 +1,95 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// The power limit in force. The core counts a running replica at its
+// cap (model.Placement.PowerCapW), the one the server asked its agent
+// to set; a GPU may refuse it (a limit outside its range, an NVML
+// error), and then runs at the limit it had. The agent reports the
+// limit in force on a running task's GPUs (api.TaskStatus.PowerCapW),
+// and while that is above the cap the replica's document keeps it
+// (api.Replica.PowerLimitW, stored: a restarted server knows it) and
+// the core counts the replica at it, with no power lent to take back
+// (its own cap is what it draws), so that no pass gives away power the
+// GPUs still draw. An event on the job and a log line tell operators.
+
+// above reports whether a GPU at power limit w (0: its own) may draw
+// more than cap capW (0: uncapped, the most).
+func above(w, capW int) bool {
+	return capW > 0 && (w == 0 || w > capW)
+}
+
+// wattsText is a power limit for a message: "700 W", or "their own
+// limit" for 0.
+func wattsText(w int) string {
+	if w == 0 {
+		return "their own limit"
+	}
+	return fmt.Sprintf("%d W", w)
+}
+
+// limitReported applies the power limit w that the agent of node n
+// reports in force on the GPUs of running replica rp of js (agentErr:
+// the task's error, which says why a GPU refused a cap). Caller holds
+// mu.
+func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, agentErr string, c *changes) {
+	if !above(w, rp.PowerCapW) {
+		if rp.PowerLimitW != nil {
+			rp.PowerLimitW = nil
+			c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at its %d W cap: the scheduler counts them at it again", rp.Index, n, rp.PowerCapW))
+		}
+		return
+	}
+	if rp.PowerLimitW != nil && *rp.PowerLimitW == w {
+		return
+	}
+	rp.PowerLimitW = ptrInt(w) // a new pointer: stored copies share the old one
+	s.log.Warn("GPU power limit above its replica's cap: the scheduler counts the replica at that limit until its agent reports the cap set",
+		"job", js.doc.ID, "replica", rp.Index, "node", n, "limit_w", w, "cap_w", rp.PowerCapW, "agent_error", agentErr)
+	c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at %s, above its %d W cap (a GPU refused it): the scheduler counts them at that until its agent reports the cap set",
+		rp.Index, n, wattsText(w), rp.PowerCapW))
+}
+
+// countedReplicas is js's placements as the core counts them: a live replica
+// whose GPUs may run above its cap (api.Replica.PowerLimitW) at that
+// limit, as its own cap, with nothing lent. The core tells a changed
+// allocation by its slice: the same view gives the same slice (kept in
+// js.counted). Caller holds mu.
+func (js *jobState) countedReplicas() []model.Placement {
+	reps := js.alloc.Replicas
+	var out []model.Placement
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if r.PowerLimitW == nil || !live(r) || !above(*r.PowerLimitW, r.PowerCapW) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(reps)
+		}
+		for k := range out {
+			if p := &out[k]; p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) {
+				p.PowerCapW, p.StartCapW = *r.PowerLimitW, 0
+				break
+			}
+		}
+	}
+	switch {
+	case out == nil:
+		js.counted = nil
+		return reps
+	case slices.EqualFunc(out, js.counted, samePlacement):
+		return js.counted
+	}
+	js.counted = out
+	return out
+}
+
+func samePlacement(x, y model.Placement) bool {
+	return x.Node == y.Node && x.PowerCapW == y.PowerCapW && x.StartCapW == y.StartCapW && slices.Equal(x.GPUs, y.GPUs)
+}
