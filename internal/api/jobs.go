@@ -148,9 +148,10 @@ type Replica struct {
 	// cap it started with: its own, which a recap never lowers it below.
 	StartPowerCapW int `json:"start_power_cap_w,omitempty"`
 	// PowerLimitW, set while its GPUs may run above PowerCapW, is the
-	// limit they may run at (0: their own): the one its agent reports in
-	// force when a GPU refused the cap. The scheduler counts the replica
-	// at it until its agent reports the cap set.
+	// limit they may run at (0: their own): after a recap lowered the
+	// cap, the one they had, until its agent reports the lower one set;
+	// the one its agent reports in force when a GPU refused the cap. The
+	// scheduler counts the replica at it.
 	PowerLimitW *int `json:"power_limit_w,omitempty"`
 	// Held, on an assigned replica, says the server keeps it from its
 	// node until the lowerings in the job's PowerWaits are done.

@@ -314,12 +314,11 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 		}
 		switch t.State {
 		case api.ReplicaRunning:
-			if t.PowerCapW == nil {
-				js.capReported(t.Replica, -1)
-			} else {
-				js.capReported(t.Replica, *t.PowerCapW)
-				s.limitReported(n.doc.Name, js, rp, *t.PowerCapW, t.Error, c)
+			w := -1 // an agent too old to report it keeps the cap a task started with
+			if t.PowerCapW != nil {
+				w = *t.PowerCapW
 			}
+			s.limitReported(n.doc.Name, js, rp, w, t.Error, c)
 			js.heardRunning(t.Replica, now)
 			if rp.State == api.ReplicaAssigned {
 				rp.State, rp.PID = api.ReplicaRunning, t.PID

@@ -34,15 +34,15 @@ import (
 // job's too (a deployment's new replica on power its other replicas
 // give back).
 //
-// A held start that stops before its waits are done hands them on
-// (Server.unsettled): the next start that shares their power waits for
-// them too, since the core no longer counts the stopped start and would
-// give it power the lowered replicas may still draw.
+// Later passes need no hold: until its agent reports the lower limit
+// set, a lowered replica counts at the limit it had (api.Replica.
+// PowerLimitW, powerlimit.go), so no pass counts on the power it may
+// still draw, also once a held start that counted on it stopped.
 //
 // The hold is in the job's document (api.Replica.Held, api.Job.PowerWaits),
+// and the lowerings it waits for in their replicas' (PowerLimitW),
 // written with the start that makes it and with the change that ends
-// it, so a restarted server or a new leader keeps it: the limits agents
-// reported are in memory only, so it waits for their next report.
+// it, so a restarted server or a new leader keeps both.
 
 // lowerings lists the live replicas that recap rc lowers: a lower cap,
 // or a cap where there was none; not one it leaves as it is (recapJob),
@@ -68,7 +68,6 @@ func (s *Server) lowerings(rc model.Recap) []api.PowerWait {
 // that must wait for lowerings lows, and records why on the job. Caller
 // holds mu.
 func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []api.PowerWait, c *changes) {
-	lows = append(slices.Clip(lows), s.unsettled...)
 	if len(lows) == 0 {
 		return
 	}
@@ -123,20 +122,10 @@ func (s *Server) sharePower(a, b string) bool {
 	return x.Site == y.Site || x.Hall != "" && x.Hall == y.Hall || x.Rack != "" && x.Rack == y.Rack
 }
 
-// capReported records the power limit an agent reports set on a running
-// replica: w, or -1 from an agent too old to report one.
-func (js *jobState) capReported(replica, w int) {
-	if js.capsSet == nil {
-		js.capsSet = map[int]int{}
-	}
-	js.capsSet[replica] = w
-}
-
 // settleWaits ends the waits that are done and hands out the replicas
 // of starts that wait for nothing more, waking their agents. Every
 // commit calls it, since any change may end a wait. Caller holds mu.
 func (s *Server) settleWaits(c *changes) {
-	s.unsettled = slices.DeleteFunc(s.unsettled, s.lowered)
 	if len(s.waiting) == 0 {
 		return
 	}
@@ -165,7 +154,6 @@ func (s *Server) settleWaits(c *changes) {
 			s.startsNow(js)
 			c.job(js, api.EventPowerHold, "lent power taken back: replicas handed to their nodes")
 		} else {
-			s.unsettle(js)
 			c.job(js, "", "")
 		}
 		js.unhold()
@@ -213,9 +201,7 @@ func (s *Server) lowered(w api.PowerWait) bool {
 		// Raised again, the pass that did counted the held start as
 		// running and the replica at its new cap: a limit above that
 		// (the agent not yet at the lower one) is still too much.
-		capW := max(w.PowerCapW, r.PowerCapW)
-		set, ok := js.capsSet[w.Replica]
-		return ok && (set < 0 || set > 0 && set <= capW)
+		return r.PowerLimitW == nil || !above(*r.PowerLimitW, max(w.PowerCapW, r.PowerCapW))
 	}
 	return true
 }
@@ -223,17 +209,6 @@ func (s *Server) lowered(w api.PowerWait) bool {
 // heldBack reports whether replica r of js is held from its agent.
 func (js *jobState) heldBack(r *api.Replica) bool {
 	return r.Held && js.stop == stopNone
-}
-
-// unsettle keeps the lowerings js, a held start that stops, still
-// waits for: the power it counted on may not be free yet, and the next
-// start on it must wait for them. Caller holds mu.
-func (s *Server) unsettle(js *jobState) {
-	for _, w := range js.doc.PowerWaits {
-		if !slices.Contains(s.unsettled, w) {
-			s.unsettled = append(s.unsettled, w)
-		}
-	}
 }
 
 // unhold ends js's hold, if any, in its document.

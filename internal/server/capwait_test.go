@@ -303,24 +303,17 @@ func TestHeldStartEndsAfterRestart(t *testing.T) {
 	}
 }
 
-// A later pass that raises the lowered job again, to a cap still below
-// the limit its agent has in force, does not end the hold: that pass
-// counted on the lowered job drawing at most its new cap, so the start
-// waits until the agent reports a limit at or below that cap.
+// A later recap that raises the lowered job again, to a cap still
+// below the limit its agent has in force, does not end the hold: the
+// replica counts at that limit until its agent reports one at or below
+// its cap. (The core sees such a replica at the limit in force, so it
+// raises it only above that; a plan applied as is shows the server's
+// part.)
 func TestHeldStartWaitsWhenRaisedBelowLimitInForce(t *testing.T) {
 	e, b, c := lentAcrossNodes(t)
-	// 400 W more in the site (as if a job elsewhere had ended) leaves
-	// room to raise b from 400 to 450 W a GPU, below its GPUs' 700 W.
-	e.s.mu.Lock()
-	f := *e.s.fac
-	f.Sites = slices.Clone(f.Sites)
-	f.Sites[0].PowerEnvelopeKW += 0.4
-	e.s.fac = &f
-	e.s.mu.Unlock()
-	e.withRecaps(func(*model.Plan) []model.Recap { return []model.Recap{{Job: b, PowerCapW: 450}} })
-	e.passFreed()
-	if r := e.job(b).Replicas[0]; r.PowerCapW != 450 {
-		t.Fatalf("b %+v; want it raised to 450 W", r)
+	e.applyPlan(model.Plan{Recaps: []model.Recap{{Job: b, PowerCapW: 450}}})
+	if r := e.job(b).Replicas[0]; r.PowerCapW != 450 || r.PowerLimitW == nil || *r.PowerLimitW != 0 {
+		t.Fatalf("b %+v; want it raised to 450 W, its GPUs still at their own limit", r)
 	}
 	e.report("n2", withCap(running(b, 0, 1), 0)) // still at its GPUs' own 700 W
 	e.pass()
@@ -398,9 +391,10 @@ func TestDeploymentReplacementWaitsForItsOwnLowering(t *testing.T) {
 }
 
 // A held start that stops before the lowering it waits for is done
-// leaves that lowering to the next start on the same power: the
-// lowered job's GPUs may still draw the higher limit (slow, or a GPU
-// that refused the lower one), which the core no longer counts.
+// leaves no power the lowered job's GPUs may still draw (slow, or a GPU
+// that refused the lower limit) to the next start: the lowered replica
+// counts at the limit it had until its agent reports the lower one, so
+// the next job on n1 starts capped to what b leaves, and goes out.
 func TestLoweringOutlivesCancelledHeldStart(t *testing.T) {
 	e, b, c := lentAcrossNodes(t)
 	e.report("n2", withCap(running(b, 0, 1), 0)) // its GPUs keep 700 W
@@ -410,14 +404,10 @@ func TestLoweringOutlivesCancelledHeldStart(t *testing.T) {
 	e.report("n1", exited(c, 0, 1, 0))
 	d := e.submit(spec(8, 1))
 	e.pass()
-	if j := e.job(d); j.State != api.StateRunning || j.Replicas[0].Node != "n1" {
-		t.Fatalf("d %s %+v; want it started on n1", j.State, j.Replicas)
+	if j := e.job(d); j.State != api.StateRunning || j.Replicas[0].Node != "n1" || j.Replicas[0].PowerCapW != 400 || j.Replicas[0].Held {
+		t.Fatalf("d %s %+v; want it started on n1 at 400 W, the power b's 700 W leaves, not held", j.State, j.Replicas)
 	}
-	if e.listed("n1", d) {
-		t.Fatalf("n1's tasks list d while b's agent reports its GPUs at 700 W, not the 400 W the core counts")
-	}
-	e.report("n2", withCap(running(b, 0, 1), 400))
 	if !e.listed("n1", d) {
-		t.Fatalf("n1's tasks %+v once b's limit is 400 W; want d's", e.tasks("n1"))
+		t.Fatalf("n1's tasks %+v; want d's, which counts on no power b may draw", e.tasks("n1"))
 	}
 }

@@ -321,9 +321,8 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	js.alloc = nil
 	js.doc.PreemptedFor, js.doc.StopBy = "", nil
 	crashes := js.doc.Crashes
-	js.capsSet, js.releaseAt, js.doc.Crashes = nil, nil, 0
+	js.limitNoted, js.releaseAt, js.doc.Crashes = nil, nil, 0
 	delete(s.backingOff, js.doc.ID)
-	s.unsettle(js)
 	js.unhold()
 	delete(s.running, js.doc.ID)
 	delete(s.waiting, js.doc.ID)

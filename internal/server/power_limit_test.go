@@ -80,3 +80,51 @@ func TestRefusedCapCountsAtLimitInForce(t *testing.T) {
 		t.Errorf("b's power-limit events %q; want a second once the cap is set", evs)
 	}
 }
+
+// A lowering not yet reported set outlives the server: a held start
+// cancelled before it, and then a restart (or a new leader), do not
+// free the power the lowered replica may still draw. The next start in
+// the site is not handed out on it: b may run at its GPUs' own 700 W
+// until its agent reports 400 W, which leaves 3.2 kW, 400 W a GPU, to
+// a job on n1.
+func TestLoweringOutlivesRestart(t *testing.T) {
+	e, b, c := lentAcrossNodes(t)
+	if r := e.job(b).Replicas[0]; r.PowerLimitW == nil || *r.PowerLimitW != 0 {
+		t.Errorf("b's replica %+v once lowered; want its GPUs' own limit (0) shown until its agent reports 400 W", r)
+	}
+	if code := e.do("POST", "/v1/jobs/"+c+"/cancel", nil, nil); code != 202 {
+		t.Fatalf("cancel: %d", code)
+	}
+	e.report("n1", exited(c, 0, 1, 0))
+	e = e.restart(true)
+	e.register("n1", "local", 8) // before n2's agent is heard from
+	d := e.submit(spec(8, 1))
+	e.pass()
+	for _, tk := range e.tasks("n1") {
+		if tk.Job == d && (tk.PowerCapW == 0 || tk.PowerCapW > 400) {
+			t.Fatalf("n1's task of d at %d W (0: uncapped) while b's GPUs may draw 700 W: the site would pass its 8.8 kW", tk.PowerCapW)
+		}
+	}
+	e.register("n2", "local", 8, withCap(running(b, 0, 1), 400))
+	if r := e.job(b).Replicas[0]; r.PowerLimitW != nil {
+		t.Errorf("b's replica %+v once its agent reports 400 W; want no limit above its cap", r)
+	}
+}
+
+// A lowering its agent has not applied yet is no news: b's agent
+// reporting the limit it had, with no error, gets no event. The same
+// limit with the task's error (a GPU refused the lower cap) does, once.
+func TestRefusedLoweringTold(t *testing.T) {
+	e, b, _ := lentAcrossNodes(t)
+	e.report("n2", withCap(running(b, 0, 1), 0))
+	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 0 {
+		t.Fatalf("b's power-limit events %q before its agent applied the lower cap; want none", evs)
+	}
+	refused := withCap(running(b, 0, 1), 0)
+	refused.Error = "power cap: GPU 0: NVML: invalid argument"
+	e.report("n2", refused)
+	e.report("n2", refused)
+	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 1 || !strings.Contains(evs[0], "above its 400 W cap") {
+		t.Errorf("b's power-limit events %q once its agent reports the cap refused; want one", evs)
+	}
+}

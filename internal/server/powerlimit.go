@@ -11,13 +11,17 @@ import (
 // The power limit in force. The core counts a running replica at its
 // cap (model.Placement.PowerCapW), the one the server asked its agent
 // to set; a GPU may refuse it (a limit outside its range, an NVML
-// error), and then runs at the limit it had. The agent reports the
-// limit in force on a running task's GPUs (api.TaskStatus.PowerCapW),
-// and while that is above the cap the replica's document keeps it
-// (api.Replica.PowerLimitW, stored: a restarted server knows it) and
-// the core counts the replica at it, with no power lent to take back
-// (its own cap is what it draws), so that no pass gives away power the
-// GPUs still draw. An event on the job and a log line tell operators.
+// error), and then runs at the limit it had; and a lowered cap takes
+// effect only once the agent has set it. The agent reports the limit
+// in force on a running task's GPUs (api.TaskStatus.PowerCapW). While
+// a replica's GPUs may run above its cap (a lowering its agent has not
+// reported set, recap.go; a limit its agent reports above the cap),
+// the replica's document keeps the limit they may run at
+// (api.Replica.PowerLimitW, stored: a restarted server or a new leader
+// knows it) and the core counts the replica at it, with no power lent
+// to take back (its own cap is what it draws), so that no pass gives
+// away power the GPUs may still draw. A limit reported above the cap
+// gets an event on the job and a log line.
 
 // above reports whether a GPU at power limit w (0: its own) may draw
 // more than cap capW (0: uncapped, the most).
@@ -35,21 +39,37 @@ func wattsText(w int) string {
 }
 
 // limitReported applies the power limit w that the agent of node n
-// reports in force on the GPUs of running replica rp of js (agentErr:
-// the task's error, which says why a GPU refused a cap). Caller holds
-// mu.
+// reports in force on the GPUs of running replica rp of js (-1: an
+// agent too old to report one, which keeps the cap the task started
+// with); agentErr is the task's error, which says why a GPU refused a
+// cap. A limit above the cap it has not told yet (a new one, or the
+// same with a new error: a lowering the GPU refused) gets an event and
+// a log line, and the cap set again an event when the limit above it
+// was told. Caller holds mu.
 func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, agentErr string, c *changes) {
-	if !above(w, rp.PowerCapW) {
-		if rp.PowerLimitW != nil {
-			rp.PowerLimitW = nil
+	noted, told := js.limitNoted[rp.Index]
+	if w < 0 || !above(w, rp.PowerCapW) {
+		if rp.PowerLimitW == nil {
+			return
+		}
+		rp.PowerLimitW = nil
+		if told {
+			delete(js.limitNoted, rp.Index)
 			c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at its %d W cap: the scheduler counts them at it again", rp.Index, n, rp.PowerCapW))
+		} else {
+			c.job(js, "", "") // stored: a restarted server counts it at its cap
 		}
 		return
 	}
-	if rp.PowerLimitW != nil && *rp.PowerLimitW == w {
-		return
+	same := rp.PowerLimitW != nil && *rp.PowerLimitW == w
+	if same && (agentErr == "" || told && noted == agentErr) {
+		return // told, or a lowering its agent has not applied yet
 	}
-	rp.PowerLimitW = ptrInt(w) // a new pointer: stored copies share the old one
+	if !same {
+		rp.PowerLimitW = ptrInt(w) // a new pointer: stored copies share the old one
+		c.job(js, "", "")
+	}
+	js.noteLimit(rp.Index, agentErr)
 	s.log.Warn("GPU power limit above its replica's cap: the scheduler counts the replica at that limit until its agent reports the cap set",
 		"job", js.doc.ID, "replica", rp.Index, "node", n, "limit_w", w, "cap_w", rp.PowerCapW, "agent_error", agentErr)
 	c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at %s, above its %d W cap (a GPU refused it): the scheduler counts them at that until its agent reports the cap set",
@@ -92,4 +112,13 @@ func (js *jobState) countedReplicas() []model.Placement {
 
 func samePlacement(x, y model.Placement) bool {
 	return x.Node == y.Node && x.PowerCapW == y.PowerCapW && x.StartCapW == y.StartCapW && slices.Equal(x.GPUs, y.GPUs)
+}
+
+// noteLimit records that a limit above replica i's cap was told, with
+// the task error agentErr.
+func (js *jobState) noteLimit(i int, agentErr string) {
+	if js.limitNoted == nil {
+		js.limitNoted = map[int]string{}
+	}
+	js.limitNoted[i] = agentErr
 }

@@ -106,11 +106,15 @@ func (s *Server) recapJob(rc model.Recap, c *changes) bool {
 			continue
 		}
 		was = append(was, r.PowerCapW)
-		r.PowerCapW, r.StartPowerCapW = w, start
-		if r.PowerLimitW != nil && !above(*r.PowerLimitW, w) {
-			r.PowerLimitW = nil // raised to the limit in force, or lifted
+		lim := r.PowerCapW // what its GPUs may run at until its agent reports the new cap set
+		if r.PowerLimitW != nil && above(*r.PowerLimitW, lim) {
+			lim = *r.PowerLimitW
 		}
-		delete(js.capsSet, r.Index) // the limit set before is no answer to this one
+		r.PowerCapW, r.StartPowerCapW = w, start
+		r.PowerLimitW = nil // raised to the limit in force, or lifted
+		if above(lim, w) {
+			r.PowerLimitW = ptrInt(lim) // lowered: counted at lim until reported set
+		}
 		c.bump(r.Node)
 	}
 	if len(was) == 0 {

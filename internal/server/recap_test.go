@@ -262,6 +262,18 @@ func TestRecapLowersLentPower(t *testing.T) {
 		if code := e.do("GET", "/v1/plan", nil, &p); code != 200 || len(p.Recaps) != 1 || p.Recaps[0] != (api.PlanRecap{Job: b, PowerCapW: c.to, PowerW: c.powerW}) {
 			t.Errorf("GET /v1/plan: %d, recaps %+v; want b's to %d W", code, p.Recaps, c.to)
 		}
+		// A lowering counts once b's agent reports the lower limit set:
+		// until then its GPUs may draw what they did (uncapped: TDP).
+		if lowered := c.to != 0; lowered {
+			was := capOf{650, 0}
+			if i == 2 {
+				was = capOf{0, 0}
+			}
+			if got := snapshotCaps(e.s, b); !slices.Equal(got, []capOf{was}) {
+				t.Errorf("before b's agent reports %d W the next pass sees b's caps %v, want %v", c.to, got, was)
+			}
+		}
+		e.report("n1", withCap(running(b, 0, 1), c.to))
 		if got := snapshotCaps(e.s, b); !slices.Equal(got, []capOf{c.wantCap}) {
 			t.Errorf("the next pass sees b's caps %v, want %v", got, c.wantCap)
 		}

@@ -52,11 +52,6 @@ type Server struct {
 	// waiting holds the running jobs with replicas held until lent
 	// power is taken back (capwait.go).
 	waiting map[string]*jobState
-	// unsettled holds the lowerings a held start waited for when that
-	// start stopped before they were done (capwait.go): the lowered
-	// replicas may still draw at the higher limit, so later starts that
-	// share their power wait for them too. In memory only.
-	unsettled []api.PowerWait
 	// backingOff holds the running deployments with a replica whose
 	// replacement waits for a back-off (backoff.go).
 	backingOff map[string]*jobState
@@ -446,6 +441,11 @@ func (s *Server) restoreAlloc(js *jobState) {
 	s.running[js.doc.ID] = js
 	if len(js.doc.PowerWaits) > 0 {
 		s.waiting[js.doc.ID] = js // a held start (capwait.go)
+	}
+	for _, r := range js.doc.Replicas {
+		if r.PowerLimitW != nil && live(&r) {
+			js.noteLimit(r.Index, "") // its end above the cap is told (powerlimit.go)
+		}
 	}
 	// The stop's reason is the job's message while it stops (a
 	// preemption's or the policy's requeue; a cancel's is fixed).

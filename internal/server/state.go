@@ -46,10 +46,9 @@ type jobState struct {
 	// ranOn holds the nodes the job has had a replica on, whose
 	// nodeState.unfinished lists it until it finishes (lifecycle.go).
 	ranOn map[string]bool
-	// capsSet is, per replica, the power limit its agent reported set
-	// since its cap last changed (-1: an agent too old to say), which
-	// ends a held start's wait (capwait.go; the hold is in doc).
-	capsSet map[int]int
+	// limitNoted holds, per replica, the task error last told with a
+	// power-limit event of its GPUs above its cap (powerlimit.go).
+	limitNoted map[int]string
 	// counted is the placements the core last got for alloc when some
 	// count at a power limit above their cap (powerlimit.go).
 	counted []model.Placement
