@@ -241,7 +241,6 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 	r.Released, r.ReplaceAt = true, nil
 	// Its end is recorded: what memory kept of it answers nothing more.
 	delete(js.lastHeard, r.Index)
-	delete(js.capsSet, r.Index)
 	c.job(js, "", "")
 	if n := s.nodes[r.Node]; n != nil && !slices.ContainsFunc(reps, func(p model.Placement) bool { return p.Node == r.Node }) {
 		delete(n.jobs, js.doc.ID)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,5 +127,31 @@ func TestRefusedLoweringTold(t *testing.T) {
 	e.report("n2", refused)
 	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 1 || !strings.Contains(evs[0], "above its 400 W cap") {
 		t.Errorf("b's power-limit events %q once its agent reports the cap refused; want one", evs)
+	}
+}
+
+// A server restarted with a lower envelope takes back the power it lent
+// that the new envelope no longer has room for, at its first pass,
+// though nothing waits in the queue: the lent job b, uncapped on the
+// 4.8 kW that a's end left, is lowered to fit 3 kW (four GPUs idle at
+// 72 W each leave it 2.7 kW, 678 W a GPU), never below its own 500 W.
+func TestRestartWithLowerEnvelopeTakesLoansBack(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1))
+	e.report("n1", exited(a, 0, 1, 0), withCap(running(b, 0, 1), capW))
+	e.pass()
+	if r := e.job(b).Replicas[0]; r.PowerCapW != 0 {
+		t.Fatalf("b %+v after a's end; want its cap lifted", r)
+	}
+	e.report("n1", withCap(running(b, 0, 1), 0))
+	e.s.store.Close()
+	fac := *e.s.cfg.Facility
+	fac.Sites = slices.Clone(fac.Sites)
+	fac.Sites[0].PowerEnvelopeKW = 3
+	e = openEnv(t, e.dir, &fac, true, e.clock)
+	e.register("n1", "local", 8, withCap(running(b, 0, 1), 0))
+	e.pass()
+	if r := e.job(b).Replicas[0]; r.PowerCapW == 0 || r.PowerCapW > 678 || r.PowerCapW < capW {
+		t.Fatalf("b %+v after a restart with a 3 kW envelope; want its loan taken back to fit: %d to 678 W", r, capW)
 	}
 }

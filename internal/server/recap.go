@@ -165,10 +165,11 @@ func recapMessage(w int, was []int) string {
 	return fmt.Sprintf("power cap set to %d W (was %s): lent power raised on some replicas, taken back on others", w, from)
 }
 
-// mayRecap reports whether a pass with an empty queue may raise a
-// running job's cap (lowering one is for the starts of waiting jobs): the
-// policy recaps, a job ended since the last pass, and a running job that
-// is not being stopped has a capped replica. The loop runs the core for
+// mayRecap reports whether a pass with an empty queue may change a
+// running job's cap: the policy recaps, a job ended since the last pass
+// or the server started (its facility may have less power than the
+// loans made), and a running job that is not being stopped has a capped
+// replica or one on lent power. The loop runs the core for
 // it even with an empty queue, so that power a job's end freed reaches
 // the jobs capped before. Caller holds mu.
 func (s *Server) mayRecap() bool {
@@ -176,9 +177,16 @@ func (s *Server) mayRecap() bool {
 		return false
 	}
 	for _, js := range s.running {
-		if js.alloc != nil && js.stop == stopNone && model.AnyCapped(js.alloc.Replicas) {
+		if js.alloc != nil && js.stop == stopNone && (model.AnyCapped(js.alloc.Replicas) || lentAny(js.alloc.Replicas)) {
 			return true
 		}
 	}
 	return false
+}
+
+// lentAny reports whether a replica of rs runs on lent power: one a
+// recap raised, its cap lifted among them (a pass may have to take that
+// power back though nothing waits: an envelope lowered across a restart).
+func lentAny(rs []model.Placement) bool {
+	return slices.ContainsFunc(rs, func(p model.Placement) bool { return p.StartCapW > 0 && p.PowerCapW != p.StartCapW })
 }

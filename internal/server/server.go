@@ -59,7 +59,8 @@ type Server struct {
 	// until their back-off ends (backoff.go).
 	restarting map[string]*jobState
 	// freed: a job left running since the last pass, freeing power that
-	// a pass with an empty queue may lend (mayRecap)
+	// a pass with an empty queue may lend, or the server started, with
+	// loans its facility may no longer have room for (mayRecap)
 	freed bool
 	// queueOps are the changes to the queue since the last pass: the
 	// loop owns the queue and applies them at the start of a pass, so
@@ -296,6 +297,10 @@ func (s *Server) reload(ctx context.Context) error {
 	if err := s.forgetNodes(ctx, gone); err != nil {
 		return err
 	}
+	// The first pass runs the core even with nothing queued (mayRecap):
+	// the facility may have less power than when the loans were made (a
+	// lower envelope), and the loans it has no room for go back at once.
+	s.freed = true
 	s.warnOverEnvelope(now)
 	return nil
 }
