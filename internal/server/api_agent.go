@@ -64,6 +64,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	uuids, uerrs := checkUUIDs(reg.GPUs)
 	errs = append(errs, uerrs...)
+	errs = append(errs, checkTaskLimits(reg.Tasks)...)
 	if len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
 		return
@@ -191,8 +192,8 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !s.ownSite(w, r, n) {
 		return
 	}
-	if errs := checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]); len(errs) > 0 {
-		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the heartbeat's telemetry is not valid", Errors: errs})
+	if errs := append(checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]), checkTaskLimits(hb.Tasks)...); len(errs) > 0 {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the heartbeat is not valid", Errors: errs})
 		return
 	}
 	now := s.cfg.Now()

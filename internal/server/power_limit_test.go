@@ -155,3 +155,27 @@ func TestRestartWithLowerEnvelopeTakesLoansBack(t *testing.T) {
 		t.Fatalf("b %+v after a restart with a 3 kW envelope; want its loan taken back to fit: %d to 678 W", r, capW)
 	}
 }
+
+// A power limit below 0 in a task's status is no limit: the heartbeat
+// or registration that reports one is refused, naming the field, and
+// the limit the server counts stays (here the GPUs' own, which a
+// negative report must not clear).
+func TestNegativeReportedLimitRefused(t *testing.T) {
+	e, _, b := refusedCapEnv(t)
+	e.report("n2", withCap(running(b, 0, 1), 0))
+	bad := withCap(running(b, 0, 1), -1)
+	for _, path := range []string{"/v1/agent/nodes/n2/heartbeat", "/v1/agent/register"} {
+		var body any = api.Heartbeat{Tasks: []api.TaskStatus{bad}}
+		if path == "/v1/agent/register" {
+			body = api.Register{Name: "n2", Site: "local", Address: "http://127.0.0.1:1", CPUs: 32, MemoryGiB: 256, Tasks: []api.TaskStatus{bad}}
+		}
+		var p api.Problem
+		code := e.do("POST", path, body, &p)
+		if code != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "tasks[0].power_cap_w" || !strings.Contains(p.Errors[0].Message, "got -1") {
+			t.Errorf("POST %s with power_cap_w -1: %d %+v; want 400 naming tasks[0].power_cap_w", path, code, p)
+		}
+	}
+	if r := e.job(b).Replicas[0]; r.PowerLimitW == nil || *r.PowerLimitW != 0 {
+		t.Errorf("b's replica %+v; want its GPUs' own limit still counted", r)
+	}
+}

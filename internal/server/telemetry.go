@@ -55,3 +55,19 @@ func checkSamples(samples []api.GPUSample, gpus int, m model.GPUModel) []api.Fie
 	}
 	return errs
 }
+
+// checkTaskLimits checks the power limits tasks report in force (a
+// heartbeat's or a registration's): none below 0, which is no limit
+// (0 is the GPUs' own). The server counts a replica at the limit its
+// agent reports above its cap, so a report it cannot read must not end
+// one.
+func checkTaskLimits(tasks []api.TaskStatus) []api.FieldError {
+	var errs []api.FieldError
+	for i, t := range tasks {
+		if t.PowerCapW != nil && *t.PowerCapW < 0 {
+			errs = append(errs, api.FieldError{Field: fmt.Sprintf("tasks[%d].power_cap_w", i),
+				Message: fmt.Sprintf("must be ≥ 0 watts, 0 for the GPUs' own limit (got %d)", *t.PowerCapW)})
+		}
+	}
+	return errs
+}
