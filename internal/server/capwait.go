@@ -12,11 +12,12 @@ import (
 
 // A pass may start a job on power it takes back from running jobs: a
 // recap lowers their caps to the caps they started with (recap.go), and
-// the start counts on the watts that frees. On one node the agent orders
-// the two: one answer carries both, and it sets the lower limit before
-// it starts the new task. On two nodes nothing would: the new task could
-// draw before the other agent had set the lower limit, and the site
-// could pass its envelope for as long as that agent took.
+// the start counts on the watts that frees. On two nodes nothing orders
+// the two: the new task could draw before the other agent had set the
+// lower limit, and the site could pass its envelope for as long as that
+// agent took. On one node the agent sets the lower limit before it
+// starts a new task of the same answer, but starts it even when a GPU
+// refused that limit, and both draw.
 //
 // So the server holds such a start's replicas back from their agents
 // (tasksOf leaves them out) until every lowering it waits for is done:
@@ -29,10 +30,10 @@ import (
 // raised it again (the pass that did counted the held start as running)
 // and the agent reports a limit at or below the raised cap, or the cap
 // was lifted.
-// A start waits only for lowerings on other nodes that share a power
-// container (site, hall, rack) with one of its replicas' nodes, its own
-// job's too (a deployment's new replica on power its other replicas
-// give back).
+// A start waits only for lowerings on nodes that share a power container
+// (site, hall, rack) with one of its replicas' nodes, its own nodes
+// among them, its own job's too (a deployment's new replica on power
+// its other replicas give back).
 //
 // Later passes need no hold: until its agent reports the lower limit
 // set, a lowered replica counts at the limit it had (api.Replica.
@@ -77,9 +78,6 @@ func (s *Server) holdForLowerings(js *jobState, st model.Start, lows []api.Power
 	}
 	var waits []api.PowerWait
 	for _, lw := range lows {
-		if len(nodes) == 1 && nodes[lw.Node] {
-			continue // the same node's agent orders the two
-		}
 		for n := range nodes {
 			if s.sharePower(n, lw.Node) {
 				waits = append(waits, lw)

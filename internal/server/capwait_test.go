@@ -339,8 +339,7 @@ func (e *env) applyPlan(p model.Plan) {
 }
 
 // A deployment's new replica on power taken back from the same
-// deployment's replica on another node waits for that lowering too:
-// only the same node's agent orders the two.
+// deployment's replica on another node waits for that lowering too.
 func TestDeploymentReplacementWaitsForItsOwnLowering(t *testing.T) {
 	fac := DevFacility("local", "FR")
 	fac.Sites[0].PowerEnvelopeKW = 8.8

@@ -179,3 +179,39 @@ func TestNegativeReportedLimitRefused(t *testing.T) {
 		t.Errorf("b's replica %+v; want its GPUs' own limit still counted", r)
 	}
 }
+
+// A start on power a lowering on its own node frees waits for that
+// lowering too: the agent would start the new task even when a GPU
+// refused the lower limit, and both would draw. So c, started on n1 on
+// the power taken back from b there, reaches n1's agent only once b's
+// agent reports the lower limit set; while it reports the higher one,
+// refused, c waits.
+func TestStartWaitsForLoweringOnItsOwnNode(t *testing.T) {
+	e := recapEnv(t)
+	a, b, capW := startCapped(e, spec(4, 1))
+	e.report("n1", exited(a, 0, 1, 0), withCap(running(b, 0, 1), capW))
+	e.pass()
+	if r := e.job(b).Replicas[0]; r.PowerCapW != 0 {
+		t.Fatalf("b %+v after a's end; want its cap lifted", r)
+	}
+	e.report("n1", withCap(running(b, 0, 1), 0))
+	c := e.submit(spec(4, 1))
+	e.pass()
+	if r := e.job(b).Replicas[0]; r.PowerCapW != capW {
+		t.Fatalf("b %+v once c started; want it lowered to %d W", r, capW)
+	}
+	if tk := e.taskOf(b); tk.PowerCapW != capW {
+		t.Errorf("b's task asks for %d W; want %d W", tk.PowerCapW, capW)
+	}
+	refused := withCap(running(b, 0, 1), 0)
+	refused.Error = "power cap: GPU 4: NVML: invalid argument"
+	e.report("n1", refused)
+	e.pass()
+	if e.listed("n1", c) {
+		t.Fatalf("n1's tasks list c while b's GPUs, which refused %d W, run at their own 700 W", capW)
+	}
+	e.report("n1", withCap(running(b, 0, 1), capW))
+	if !e.listed("n1", c) {
+		t.Errorf("n1's tasks %+v once b's limit is %d W; want c's", e.tasks("n1"), capW)
+	}
+}

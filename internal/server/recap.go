@@ -20,9 +20,9 @@ import (
 // the agents of their nodes are woken to fetch their tasks, whose
 // PowerCapW the agent compares with the cap it set (internal/agent).
 // Those agents are woken by the same commit as the agents of the
-// pass's starts; on one node one answer carries both, and a start on
-// another node is held until the lowered job's agent reports the lower
-// limit set (capwait.go). The
+// pass's starts; a start that counts on the power a lowering frees is
+// held until the lowered job's agent reports the lower limit set
+// (capwait.go). The
 // allocation the core sees gets the new caps in a new slice: the core
 // keeps the slices it was handed and tells a change by identity.
 
