@@ -45,8 +45,10 @@ func TestRefusedCapCountsAtLimitInForce(t *testing.T) {
 	e, a, b := refusedCapEnv(t)
 	var logs syncBuffer
 	e.s.log = slog.New(slog.NewTextHandler(&logs, nil))
-	e.report("n2", withCap(running(b, 0, 1), 0)) // its GPUs refused 400 W
-	e.report("n2", withCap(running(b, 0, 1), 0)) // reported again: no second event
+	refused := withCap(running(b, 0, 1), 0) // its GPUs refused 400 W
+	refused.Error = "power cap: GPU 0: NVML: invalid argument"
+	e.report("n2", refused)
+	e.report("n2", refused) // reported again: no second event
 	r := e.job(b).Replicas[0]
 	if r.PowerCapW != 400 || r.PowerLimitW == nil || *r.PowerLimitW != 0 {
 		t.Fatalf("b's replica %+v; want its cap 400 W with its GPUs' limit 0 (their own) shown", r)
@@ -63,7 +65,7 @@ func TestRefusedCapCountsAtLimitInForce(t *testing.T) {
 	e.report("n1", exited(a, 0, 1, 0))
 	e = e.restart(true)
 	e.register("n1", "local", 8)
-	e.register("n2", "local", 8, withCap(running(b, 0, 1), 0))
+	e.register("n2", "local", 8, refused)
 	c := e.submit(spec(8, 1))
 	e.pass()
 	// b draws 5.6 kW at its GPUs' own limit: c fits only capped.
@@ -117,6 +119,8 @@ func TestLoweringOutlivesRestart(t *testing.T) {
 // limit with the task's error (a GPU refused the lower cap) does, once.
 func TestRefusedLoweringTold(t *testing.T) {
 	e, b, _ := lentAcrossNodes(t)
+	e.report("n2", withCap(running(b, 0, 1), 0))
+	e.report("n2", withCap(running(b, 0, 1), 500)) // a lowering on its way, or a stale report
 	e.report("n2", withCap(running(b, 0, 1), 0))
 	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 0 {
 		t.Fatalf("b's power-limit events %q before its agent applied the lower cap; want none", evs)

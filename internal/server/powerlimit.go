@@ -42,10 +42,11 @@ func wattsText(w int) string {
 // reports in force on the GPUs of running replica rp of js (-1: an
 // agent too old to report one, which keeps the cap the task started
 // with); agentErr is the task's error, which says why a GPU refused a
-// cap. A limit above the cap it has not told yet (a new one, or the
-// same with a new error: a lowering the GPU refused) gets an event and
-// a log line, and the cap set again an event when the limit above it
-// was told. Caller holds mu.
+// cap (a running task has no other). A limit above the cap with an
+// error not told yet gets an event and a log line, and the cap set
+// again an event when the limit above it was told; a limit above the
+// cap without one is a change its agent has not applied yet. Caller
+// holds mu.
 func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, agentErr string, c *changes) {
 	noted, told := js.limitNoted[rp.Index]
 	if w < 0 || !above(w, rp.PowerCapW) {
@@ -61,13 +62,16 @@ func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, a
 		}
 		return
 	}
-	same := rp.PowerLimitW != nil && *rp.PowerLimitW == w
-	if same && (agentErr == "" || told && noted == agentErr) {
-		return // told, or a lowering its agent has not applied yet
-	}
-	if !same {
+	if rp.PowerLimitW == nil || *rp.PowerLimitW != w {
 		rp.PowerLimitW = ptrInt(w) // a new pointer: stored copies share the old one
 		c.job(js, "", "")
+	}
+	if told && noted == toldBefore && agentErr != "" {
+		js.noteLimit(rp.Index, agentErr) // told before a restart: now with its error
+		return
+	}
+	if agentErr == "" || told && noted == agentErr {
+		return
 	}
 	js.noteLimit(rp.Index, agentErr)
 	s.log.Warn("GPU power limit above its replica's cap: the scheduler counts the replica at that limit until its agent reports the cap set",
@@ -113,6 +117,11 @@ func (js *jobState) countedReplicas() []model.Placement {
 func samePlacement(x, y model.Placement) bool {
 	return x.Node == y.Node && x.PowerCapW == y.PowerCapW && x.StartCapW == y.StartCapW && slices.Equal(x.GPUs, y.GPUs)
 }
+
+// toldBefore, in jobState.limitNoted, is a limit above the cap that a
+// replica's document had when the server started: told by the server
+// before, with an error it did not keep.
+const toldBefore = "\x00"
 
 // noteLimit records that a limit above replica i's cap was told, with
 // the task error agentErr.

@@ -449,7 +449,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 	}
 	for _, r := range js.doc.Replicas {
 		if r.PowerLimitW != nil && live(&r) {
-			js.noteLimit(r.Index, "") // its end above the cap is told (powerlimit.go)
+			js.noteLimit(r.Index, toldBefore) // powerlimit.go
 		}
 	}
 	// The stop's reason is the job's message while it stops (a
