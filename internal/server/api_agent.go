@@ -121,6 +121,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if n.doc.Fenced {
 		msg += "; it is fenced: it takes no work until an operator unfences it"
 	}
+	if note := capRangeNote(s.fac.GPUModels[gpuModel], reg.GPUs); note != "" {
+		msg += "; " + note
+		s.log.Warn("node's GPUs take a narrower power range than the catalog's: caps outside it are refused", "node", reg.Name, "note", note)
+	}
 	c.node(n, api.EventNode, msg)
 	reported := map[string]bool{}
 	for _, t := range reg.Tasks {

@@ -219,3 +219,43 @@ func TestStartWaitsForLoweringOnItsOwnNode(t *testing.T) {
 		t.Errorf("n1's tasks %+v once b's limit is %d W; want c's", e.tasks("n1"), capW)
 	}
 }
+
+// A node whose GPUs report a settable power range narrower than the
+// catalog's for their model will refuse caps the core plans within the
+// catalog's range, and then run at their own limit: its registration
+// says so, in an event on the node and a log line, naming both ranges.
+// A node whose GPUs report the catalog's range, or none, gets neither.
+func TestRegisterNarrowerCapRangeWarns(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	var logs syncBuffer
+	e.s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	reg := func(name string, minW, maxW int) {
+		t.Helper()
+		r := api.Register{Name: name, Site: "local", Address: "http://127.0.0.1:1", CPUs: 32, MemoryGiB: 256}
+		for i := range 8 {
+			r.GPUs = append(r.GPUs, api.GPUInfo{Index: i, Model: "H100", MinCapW: minW, MaxCapW: maxW})
+		}
+		if code := e.do("POST", "/v1/agent/register", r, nil); code != 200 {
+			t.Fatalf("register %s: %d", name, code)
+		}
+	}
+	reg("n1", 200, 700)
+	reg("n2", 0, 0)
+	reg("n3", 300, 650)
+	var evs api.EventList
+	if code := e.do("GET", "/v1/events", nil, &evs); code != 200 {
+		t.Fatalf("events: %d", code)
+	}
+	var warned []string
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventNode && strings.Contains(ev.Message, "power") {
+			warned = append(warned, ev.Node+": "+ev.Message)
+		}
+	}
+	if len(warned) != 1 || !strings.HasPrefix(warned[0], "n3: ") || !strings.Contains(warned[0], "300–650 W") || !strings.Contains(warned[0], "200–700 W") {
+		t.Errorf("node events on power %q; want one, for n3, naming its 300–650 W and the catalog's 200–700 W", warned)
+	}
+	if l := string(logs.Bytes()); strings.Count(l, "power range") != 1 || !strings.Contains(l, "node=n3") {
+		t.Errorf("log %q; want one line on n3's power range", l)
+	}
+}

@@ -131,3 +131,31 @@ func (js *jobState) noteLimit(i int, agentErr string) {
 	}
 	js.limitNoted[i] = agentErr
 }
+
+// capRangeNote is what registration reg's GPUs say of the power caps
+// the core may plan for them: "" when they take every cap of their
+// model's range in the catalog (m), or report none; else a note that
+// they take a narrower range, whose caps outside it they will refuse.
+// The core plans with the catalog's range; a refused cap runs at the
+// GPU's own limit, which the server counts once its agent reports it,
+// but the task draws it from its start.
+func capRangeNote(m model.GPUModel, gpus []api.GPUInfo) string {
+	lo, hi := 0, 0
+	for _, g := range gpus {
+		if g.MinCapW > 0 {
+			lo = max(lo, g.MinCapW)
+		}
+		if g.MaxCapW > 0 && (hi == 0 || g.MaxCapW < hi) {
+			hi = g.MaxCapW
+		}
+	}
+	if !m.CanCap() || (lo <= m.MinCapWatts && (hi == 0 || hi >= m.MaxCapWatts)) {
+		return ""
+	}
+	top := m.MaxCapWatts
+	if hi > 0 {
+		top = min(hi, top)
+	}
+	return fmt.Sprintf("its GPUs take power caps of %d–%d W, narrower than the catalog's %d–%d W for %s: a cap the scheduler plans outside it is refused, and the GPU draws its own limit",
+		max(lo, m.MinCapWatts), top, m.MinCapWatts, m.MaxCapWatts, m.Name)
+}
