@@ -1,0 +1,231 @@
+package server
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/plan"
+)
+
+// fakeTask is a task as a node's agent runs it in powerSequence: the
+// power limit its GPUs are at, and the error of a cap they refused.
+type fakeTask struct {
+	task    api.Task
+	limit   int // in force (0: the GPUs' own)
+	err     string
+	running bool
+	exited  bool // to report once
+}
+
+// fakeAgents are the agents of powerSequence's nodes.
+type fakeAgents struct {
+	e     *env
+	rng   *rand.Rand
+	tasks map[string]map[string]*fakeTask // node → job/replica/attempt → task
+	// refuse is the chance that a GPU refuses a lower cap (a quarter
+	// of it, a start's cap).
+	refuse float64
+	// startRefused: a GPU refused a start's cap, and the task runs
+	// uncapped.
+	startRefused bool
+}
+
+func (a *fakeAgents) status(t *fakeTask) api.TaskStatus {
+	if t.exited {
+		return exited(t.task.Job, t.task.Replica, t.task.Attempt, 0)
+	}
+	st := withCap(running(t.task.Job, t.task.Replica, t.task.Attempt), t.limit)
+	st.Error = t.err
+	return st
+}
+
+// step is node n's agent fetching its assignments, applying them, and
+// reporting what it runs.
+func (a *fakeAgents) step(n string) {
+	mine := a.tasks[n]
+	listed := map[string]bool{}
+	for _, tk := range a.e.tasks(n) {
+		k := taskKey(tk.Job, tk.Replica, tk.Attempt)
+		listed[k] = true
+		t := mine[k]
+		switch {
+		case t == nil && tk.Stop:
+			mine[k] = &fakeTask{task: tk, exited: true}
+		case t == nil:
+			t = &fakeTask{task: tk, limit: tk.PowerCapW, running: true}
+			if tk.PowerCapW > 0 && a.rng.Float64() < a.refuse/4 {
+				// the agent starts it anyway: the site may pass its
+				// envelope, which the scheduler learns of from the report
+				t.limit, t.err, a.startRefused = 0, "power cap: NVML: invalid argument", true
+			}
+			mine[k] = t
+		case !t.running:
+		case tk.Stop:
+			t.running, t.exited = false, true
+		case tk.PowerCapW != t.task.PowerCapW:
+			lower := tk.PowerCapW != 0 && (t.limit == 0 || tk.PowerCapW < t.limit)
+			if lower && a.rng.Float64() < a.refuse {
+				t.err = strings.TrimPrefix(t.err+"; power cap: NVML: invalid argument", "; ")
+			} else {
+				t.limit = tk.PowerCapW
+			}
+			t.task.PowerCapW = tk.PowerCapW
+		}
+	}
+	for k, t := range mine {
+		if !listed[k] && !t.exited {
+			delete(mine, k) // no longer assigned: killed as an orphan
+		}
+	}
+	a.e.report(n, a.statuses(n)...)
+	for k, t := range mine {
+		if t.exited {
+			delete(mine, k)
+		}
+	}
+}
+
+func (a *fakeAgents) statuses(n string) []api.TaskStatus {
+	var out []api.TaskStatus
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range a.tasks[n] {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		out = append(out, a.status(a.tasks[n][k]))
+	}
+	return out
+}
+
+// finish ends a running task at random.
+func (a *fakeAgents) finish(n string) {
+	for _, t := range a.tasks[n] {
+		if t.running {
+			t.running, t.exited = false, true
+			return
+		}
+	}
+}
+
+// drawn is the site's IT load as the agents run it (every task they
+// run at the limit in force on its GPUs, the other GPUs idle, whatever
+// the server thinks), and as the scheduler counts it.
+func (a *fakeAgents) drawn() (drawn, counted float64) {
+	s := a.e.s
+	s.mu.Lock()
+	snap := s.snapshot(s.cfg.Now())
+	s.mu.Unlock()
+	counted = plan.SitePowerW(snap, nil)["local"]
+	real := &model.Snapshot{Facility: snap.Facility}
+	for n, tasks := range a.tasks {
+		for _, t := range tasks {
+			if t.running {
+				real.Running = append(real.Running, model.Allocation{Job: &model.Job{ID: t.task.Job},
+					Replicas: []model.Placement{{Node: n, GPUs: t.task.GPUs, PowerCapW: t.limit}}})
+			}
+		}
+	}
+	return plan.SitePowerW(real, nil)["local"], counted
+}
+
+// cancel cancels a job at random.
+func (a *fakeAgents) cancel() {
+	var jl api.JobList
+	a.e.do("GET", "/v1/jobs?limit=1000", nil, &jl)
+	var ids []string
+	for _, j := range jl.Jobs {
+		if !api.Final(j.State) {
+			ids = append(ids, j.ID)
+		}
+	}
+	if len(ids) > 0 {
+		a.e.do("POST", "/v1/jobs/"+ids[a.rng.IntN(len(ids))]+"/cancel", nil, nil)
+	}
+}
+
+// Whatever the sequence of submissions, ends, cancels, passes (with
+// their starts and recaps), GPUs refusing a cap, nodes cut off past the
+// heartbeat timeout and server restarts, the scheduler never counts less
+// than the agents' GPUs draw once they have reported, and they never
+// draw more than the site's envelope: what the scheduler lends it takes
+// back before it hands the power to another job, and a GPU that keeps a
+// higher limit keeps the power it draws. (A GPU that refuses a start's
+// cap draws its own limit from the start, as the agent runs the task
+// anyway: after one, only the first holds.)
+func TestPowerSequencesStayInEnvelope(t *testing.T) {
+	nodes := []string{"n1", "n2", "n3"}
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			fac := DevFacility("local", "FR")
+			fac.Sites[0].PowerEnvelopeKW = 11
+			fac.Policy.PowerRecap = true
+			e := newEnv(t, fac, true)
+			a := &fakeAgents{e: e, rng: rand.New(rand.NewPCG(seed, 7)), tasks: map[string]map[string]*fakeTask{}, refuse: 0.5}
+			for _, n := range nodes {
+				a.tasks[n] = map[string]*fakeTask{}
+				if code := e.register(n, "local", 8); code != 200 {
+					t.Fatalf("register %s: %d", n, code)
+				}
+			}
+			envelope := fac.Sites[0].PowerEnvelopeKW * 1000
+			var log []string
+			for step := range 400 {
+				n := nodes[a.rng.IntN(len(nodes))]
+				var what string
+				switch r := a.rng.IntN(41); {
+				case r < 4:
+					what = "submit"
+					e.submit(spec([]int{2, 4, 8}[a.rng.IntN(3)], 1+a.rng.IntN(2)))
+				case r < 14:
+					what = "pass"
+					e.s.mu.Lock()
+					e.s.freed = true
+					e.s.mu.Unlock()
+					e.pass()
+				case r < 32:
+					what = "agent " + n
+					a.step(n)
+				case r < 37:
+					what = "finish on " + n
+					a.finish(n)
+				case r < 39:
+					what = "cancel"
+					a.cancel()
+				case r < 40 && a.rng.IntN(2) == 0:
+					// n's agent is cut off past the heartbeat timeout; the
+					// others report
+					what = "silence " + n
+					e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second)
+					for _, m := range nodes {
+						if m != n {
+							e.report(m, a.statuses(m)...)
+						}
+					}
+					e.pass()
+				default:
+					what = "restart"
+					e = e.restart(true) // the agents report on to the new server
+					a.e = e
+				}
+				log = append(log, what)
+				w, counted := a.drawn()
+				if w > counted+1e-6 {
+					t.Fatalf("step %d (%s): the agents' GPUs draw %.0f W, the scheduler counts %.0f W; steps: %s",
+						step, what, w, counted, strings.Join(log[max(0, len(log)-25):], ", "))
+				}
+				if w > envelope+1e-6 && !a.startRefused {
+					t.Fatalf("step %d (%s): the agents' GPUs draw %.0f W, above the site's %.0f W envelope; steps: %s",
+						step, what, w, envelope, strings.Join(log[max(0, len(log)-25):], ", "))
+				}
+			}
+		})
+	}
+}
