@@ -183,7 +183,15 @@ func TestPowerSequencesStayInEnvelope(t *testing.T) {
 				switch r := a.rng.IntN(41); {
 				case r < 4:
 					what = "submit"
-					e.submit(spec([]int{2, 4, 8}[a.rng.IntN(3)], 1+a.rng.IntN(2)))
+					sp := spec([]int{2, 4, 8}[a.rng.IntN(3)], 1+a.rng.IntN(2),
+						"priority_class", []string{"low", "normal", "high"}[a.rng.IntN(3)], "checkpoint_grace", "10s")
+					path := "/v1/jobs"
+					if a.rng.IntN(4) == 0 {
+						path, what = "/v1/deployments", "submit deployment"
+					}
+					if code := e.do("POST", path, sp, nil); code != 201 {
+						t.Fatalf("submit %v: %d", sp, code)
+					}
 				case r < 14:
 					what = "pass"
 					e.s.mu.Lock()
