@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // refusedCapEnv is nodes n1 and n2 of 8 H100s (700 W) in a site of 8.8
@@ -257,5 +258,40 @@ func TestRegisterNarrowerCapRangeWarns(t *testing.T) {
 	}
 	if l := string(logs.Bytes()); strings.Count(l, "power range") != 1 || !strings.Contains(l, "node=n3") {
 		t.Errorf("log %q; want one line on n3's power range", l)
+	}
+}
+
+// A server restarted with a hall's or a rack's power cap below the load
+// of the work it runs there warns as it does of a site's envelope,
+// naming the hall or rack, its cap and its load.
+func TestRestartWithHallOrRackCapBelowLoadWarns(t *testing.T) {
+	for _, level := range []string{"hall", "rack"} {
+		t.Run(level, func(t *testing.T) {
+			fac := func(kw float64) *model.Facility {
+				f := listedFacility()
+				if level == "hall" {
+					f.Halls[0].PowerCapKW = kw
+				} else {
+					f.Racks[0].PowerCapKW = kw
+				}
+				return f
+			}
+			e := newEnv(t, fac(100), false)
+			if code := e.register("a1", "a", 8); code != 200 {
+				t.Fatal(code)
+			}
+			id := e.submit(spec(8, 1))
+			e.pass()
+			e.report("a1", running(id, 0, 1))
+			e.s.store.Close()
+			var logs lockedBuffer
+			e = openEnv(t, e.dir, fac(1), false, e.clock, func(cfg *Config) {
+				cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			name := map[string]string{"hall": "a-hall", "rack": "ra"}[level]
+			if l := logs.String(); !strings.Contains(l, level+"="+name) || !strings.Contains(l, "cap_kw=1 ") {
+				t.Errorf("logs %q; want a warning naming %s %s and its 1 kW cap", l, level, name)
+			}
+		})
 	}
 }

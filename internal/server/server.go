@@ -305,20 +305,33 @@ func (s *Server) reload(ctx context.Context) error {
 	return nil
 }
 
-// warnOverEnvelope warns of each site whose envelope, as the facility now
-// gives it, is below the load of the work it runs (an envelope lowered
-// across a restart): that work runs on, as the core stops nothing for
-// power, and nothing that adds load starts there until the load is
-// under the envelope. Caller has the server to itself.
+// warnOverEnvelope warns of each site whose envelope, and each hall and
+// rack whose power cap, as the facility now gives it, is below the load
+// of the work it runs (an envelope or cap lowered across a restart):
+// that work runs on, as the core stops nothing for power, and nothing
+// that adds load starts there until the load is under it. Caller has
+// the server to itself.
 func (s *Server) warnOverEnvelope(now time.Time) {
 	if !s.fac.Policy.Power {
 		return
 	}
-	load := plan.SitePowerW(s.snapshot(now), nil)
+	load := plan.PowerW(s.snapshot(now), nil)
 	for _, st := range s.fac.Sites {
-		if w := load[st.ID]; w > st.PowerEnvelopeKW*1000 {
+		if w := load.Site[st.ID]; w > st.PowerEnvelopeKW*1000 {
 			s.log.Warn("site's power envelope is below the load of the work it runs: that work runs on; nothing that adds load starts there until the load is under the envelope",
 				"site", st.ID, "envelope_kw", st.PowerEnvelopeKW, "load_kw", w/1000)
+		}
+	}
+	for _, h := range s.fac.Halls {
+		if w := load.Hall[h.ID]; h.PowerCapKW > 0 && w > h.PowerCapKW*1000 {
+			s.log.Warn("hall's power cap is below the load of the work it runs: that work runs on; nothing that adds load starts there until the load is under the cap",
+				"hall", h.ID, "cap_kw", h.PowerCapKW, "load_kw", w/1000)
+		}
+	}
+	for _, r := range s.fac.Racks {
+		if w := load.Rack[r.ID]; r.PowerCapKW > 0 && w > r.PowerCapKW*1000 {
+			s.log.Warn("rack's power cap is below the load of the work it runs: that work runs on; nothing that adds load starts there until the load is under the cap",
+				"rack", r.ID, "cap_kw", r.PowerCapKW, "load_kw", w/1000)
 		}
 	}
 }
