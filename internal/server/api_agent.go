@@ -64,7 +64,6 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	uuids, uerrs := checkUUIDs(reg.GPUs)
 	errs = append(errs, uerrs...)
-	errs = append(errs, checkTaskLimits(reg.Tasks)...)
 	if len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
 		return
@@ -84,6 +83,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if errs := checkTaskLimits(reg.Tasks, s.fac.GPUModels[gpuModel]); len(errs) > 0 {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
+		return
+	}
 	now := s.cfg.Now()
 	doc := api.Node{Name: reg.Name, Site: reg.Site, Address: reg.Address, CPUs: reg.CPUs, MemoryGiB: reg.MemoryGiB,
 		GPUModel: gpuModel, GPUs: len(reg.GPUs), GPUUUIDs: uuids, FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
@@ -196,7 +199,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !s.ownSite(w, r, n) {
 		return
 	}
-	if errs := append(checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]), checkTaskLimits(hb.Tasks)...); len(errs) > 0 {
+	if errs := append(checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]), checkTaskLimits(hb.Tasks, s.fac.GPUModels[n.node.GPUModel])...); len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the heartbeat is not valid", Errors: errs})
 		return
 	}

@@ -295,3 +295,28 @@ func TestRestartWithHallOrRackCapBelowLoadWarns(t *testing.T) {
 		})
 	}
 }
+
+// A power limit beyond what the node's GPU model can be set to is no
+// reading either: refused, naming the field, as telemetry beyond what a
+// GPU can draw is, so that a buggy agent cannot make the scheduler
+// count a site full.
+func TestImpossibleReportedLimitRefused(t *testing.T) {
+	e, _, b := refusedCapEnv(t)
+	e.report("n2", withCap(running(b, 0, 1), 400))
+	bad := withCap(running(b, 0, 1), 1000000)
+	var p api.Problem
+	code := e.do("POST", "/v1/agent/nodes/n2/heartbeat", api.Heartbeat{Tasks: []api.TaskStatus{bad}}, &p)
+	if code != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "tasks[0].power_cap_w" || !strings.Contains(p.Errors[0].Message, "H100") {
+		t.Errorf("heartbeat with power_cap_w 1000000: %d %+v; want 400 naming tasks[0].power_cap_w and the H100", code, p)
+	}
+	reg := api.Register{Name: "n2", Site: "local", Address: "http://127.0.0.1:1", CPUs: 32, MemoryGiB: 256, Tasks: []api.TaskStatus{bad}}
+	for i := range 8 {
+		reg.GPUs = append(reg.GPUs, api.GPUInfo{Index: i, Model: "H100"})
+	}
+	if code := e.do("POST", "/v1/agent/register", reg, &p); code != 400 {
+		t.Errorf("registration with power_cap_w 1000000: %d; want 400", code)
+	}
+	if r := e.job(b).Replicas[0]; r.PowerLimitW != nil || r.State != api.ReplicaRunning {
+		t.Errorf("b's replica %+v; want it running at its cap, nothing taken from the refused reports", r)
+	}
+}

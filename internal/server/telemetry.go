@@ -57,16 +57,25 @@ func checkSamples(samples []api.GPUSample, gpus int, m model.GPUModel) []api.Fie
 }
 
 // checkTaskLimits checks the power limits tasks report in force (a
-// heartbeat's or a registration's): none below 0, which is no limit
-// (0 is the GPUs' own). The server counts a replica at the limit its
-// agent reports above its cap, so a report it cannot read must not end
-// one.
-func checkTaskLimits(tasks []api.TaskStatus) []api.FieldError {
+// heartbeat's or a registration's) on GPUs of model m: none below 0,
+// which is no limit (0 is the GPUs' own), nor beyond what a GPU of m can
+// draw (maxPowerW), which is no reading. The server counts a replica at
+// the limit its agent reports above its cap: a report it cannot read
+// must neither end that nor count a site full.
+func checkTaskLimits(tasks []api.TaskStatus, m model.GPUModel) []api.FieldError {
 	var errs []api.FieldError
+	limit := maxPowerW(m)
 	for i, t := range tasks {
-		if t.PowerCapW != nil && *t.PowerCapW < 0 {
-			errs = append(errs, api.FieldError{Field: fmt.Sprintf("tasks[%d].power_cap_w", i),
-				Message: fmt.Sprintf("must be ≥ 0 watts, 0 for the GPUs' own limit (got %d)", *t.PowerCapW)})
+		if t.PowerCapW == nil {
+			continue
+		}
+		f := fmt.Sprintf("tasks[%d].power_cap_w", i)
+		switch w := *t.PowerCapW; {
+		case w < 0:
+			errs = append(errs, api.FieldError{Field: f, Message: fmt.Sprintf("must be ≥ 0 watts, 0 for the GPUs' own limit (got %d)", w)})
+		case float64(w) > limit:
+			errs = append(errs, api.FieldError{Field: f, Message: fmt.Sprintf("%d W is beyond what a GPU of the node (%s) can be set to: at most %v W, twice the higher of the model's TDP and highest power cap",
+				w, or(m.Name, "model unknown"), limit)})
 		}
 	}
 	return errs
