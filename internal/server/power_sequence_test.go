@@ -211,9 +211,6 @@ func powerSequence(t *testing.T, seed uint64, nodes []string, kw float64, gpus [
 			}
 		case r < 14:
 			what = "pass"
-			e.s.mu.Lock()
-			e.s.freed = true
-			e.s.mu.Unlock()
 			e.pass()
 		case r < 32:
 			what = "agent " + n
