@@ -320,3 +320,26 @@ func TestImpossibleReportedLimitRefused(t *testing.T) {
 		t.Errorf("b's replica %+v; want it running at its cap, nothing taken from the refused reports", r)
 	}
 }
+
+// A task's error keeps every cap a GPU refused: once the limit it told
+// of is set again, that error is old news, and a later lowering its
+// agent has not applied yet (a report of the limit before it, with the
+// same error) tells of no refusal.
+func TestOldRefusalNotToldAgain(t *testing.T) {
+	e, b, _ := lentAcrossNodes(t)
+	refused := withCap(running(b, 0, 1), 0)
+	refused.Error = "power cap: GPU 0: NVML: invalid argument"
+	e.report("n2", refused) // the lowering to 400 W refused
+	e.applyPlan(model.Plan{Recaps: []model.Recap{{Job: b, PowerCapW: 450}}})
+	set := withCap(running(b, 0, 1), 450)
+	set.Error = refused.Error
+	e.report("n2", set) // the raise to 450 W taken: its GPUs at their cap again
+	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 2 {
+		t.Fatalf("b's power-limit events %q; want the refusal and the cap set again", evs)
+	}
+	e.applyPlan(model.Plan{Recaps: []model.Recap{{Job: b, PowerCapW: 400}}})
+	e.report("n2", set) // 450 W still, the lowering not applied yet
+	if evs := e.eventsOf(b, api.EventPowerLimit); len(evs) != 2 {
+		t.Errorf("b's power-limit events %q; want no new one while the lowering is on its way", evs)
+	}
+}

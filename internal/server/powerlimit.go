@@ -42,38 +42,39 @@ func wattsText(w int) string {
 // reports in force on the GPUs of running replica rp of js (-1: an
 // agent too old to report one, which keeps the cap the task started
 // with); agentErr is the task's error, which says why a GPU refused a
-// cap (a running task has no other). A limit above the cap with an
-// error not told yet gets an event and a log line, and the cap set
-// again an event when the limit above it was told; a limit above the
-// cap without one is a change its agent has not applied yet. Caller
-// holds mu.
+// cap (a running task has no other), every cap refused since it
+// started. A limit above the cap with an error the server has not seen
+// gets an event and a log line, and the cap set again an event when
+// the limit above it was told; a limit above the cap without a new
+// error is a change its agent has not applied yet. Caller holds mu.
 func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, agentErr string, c *changes) {
-	noted, told := js.limitNoted[rp.Index]
+	seen := js.limitSeen[rp.Index]
 	if w < 0 || !above(w, rp.PowerCapW) {
-		if rp.PowerLimitW == nil {
-			return
+		if rp.PowerLimitW != nil {
+			rp.PowerLimitW = nil
+			if seen.told {
+				c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at its %d W cap: the scheduler counts them at it again", rp.Index, n, rp.PowerCapW))
+			} else {
+				c.job(js, "", "") // stored: a restarted server counts it at its cap
+			}
 		}
-		rp.PowerLimitW = nil
-		if told {
-			delete(js.limitNoted, rp.Index)
-			c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at its %d W cap: the scheduler counts them at it again", rp.Index, n, rp.PowerCapW))
-		} else {
-			c.job(js, "", "") // stored: a restarted server counts it at its cap
-		}
+		js.seeLimit(rp.Index, limitSeen{err: agentErr}) // its error is old news
 		return
 	}
 	if rp.PowerLimitW == nil || *rp.PowerLimitW != w {
 		rp.PowerLimitW = ptrInt(w) // a new pointer: stored copies share the old one
 		c.job(js, "", "")
 	}
-	if told && noted == toldBefore && agentErr != "" {
-		js.noteLimit(rp.Index, agentErr) // told before a restart: now with its error
+	switch {
+	case seen.err == toldBefore:
+		if agentErr != "" {
+			js.seeLimit(rp.Index, limitSeen{err: agentErr, told: true}) // told before a restart
+		}
+		return
+	case agentErr == "" || agentErr == seen.err:
 		return
 	}
-	if agentErr == "" || told && noted == agentErr {
-		return
-	}
-	js.noteLimit(rp.Index, agentErr)
+	js.seeLimit(rp.Index, limitSeen{err: agentErr, told: true})
 	s.log.Warn("GPU power limit above its replica's cap: the scheduler counts the replica at that limit until its agent reports the cap set",
 		"job", js.doc.ID, "replica", rp.Index, "node", n, "limit_w", w, "cap_w", rp.PowerCapW, "agent_error", agentErr)
 	c.job(js, api.EventPowerLimit, fmt.Sprintf("replica %d on %s: its GPUs run at %s, above its %d W cap (a GPU refused it): the scheduler counts them at that until its agent reports the cap set",
@@ -118,18 +119,28 @@ func samePlacement(x, y model.Placement) bool {
 	return x.Node == y.Node && x.PowerCapW == y.PowerCapW && x.StartCapW == y.StartCapW && slices.Equal(x.GPUs, y.GPUs)
 }
 
-// toldBefore, in jobState.limitNoted, is a limit above the cap that a
+// limitSeen is what the server has seen of a replica's power limit
+// (jobState.limitSeen): its agent's error for it, every cap its GPUs
+// refused, and whether a limit above its cap was told (an event).
+type limitSeen struct {
+	err  string
+	told bool
+}
+
+// toldBefore, as limitSeen.err, is a limit above its cap that a
 // replica's document had when the server started: told by the server
 // before, with an error it did not keep.
 const toldBefore = "\x00"
 
-// noteLimit records that a limit above replica i's cap was told, with
-// the task error agentErr.
-func (js *jobState) noteLimit(i int, agentErr string) {
-	if js.limitNoted == nil {
-		js.limitNoted = map[int]string{}
+// seeLimit records what the server has seen of replica i's limit.
+func (js *jobState) seeLimit(i int, ls limitSeen) {
+	if js.limitSeen[i] == ls {
+		return
 	}
-	js.limitNoted[i] = agentErr
+	if js.limitSeen == nil {
+		js.limitSeen = map[int]limitSeen{}
+	}
+	js.limitSeen[i] = ls
 }
 
 // capRangeNote is what registration reg's GPUs say of the power caps

@@ -462,7 +462,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 	}
 	for _, r := range js.doc.Replicas {
 		if r.PowerLimitW != nil && live(&r) {
-			js.noteLimit(r.Index, toldBefore) // powerlimit.go
+			js.seeLimit(r.Index, limitSeen{err: toldBefore, told: true}) // powerlimit.go
 		}
 	}
 	// The stop's reason is the job's message while it stops (a

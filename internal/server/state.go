@@ -46,9 +46,10 @@ type jobState struct {
 	// ranOn holds the nodes the job has had a replica on, whose
 	// nodeState.unfinished lists it until it finishes (lifecycle.go).
 	ranOn map[string]bool
-	// limitNoted holds, per replica, the task error last told with a
-	// power-limit event of its GPUs above its cap (powerlimit.go).
-	limitNoted map[int]string
+	// limitSeen holds, per replica, what the server has seen of its
+	// power limit: its agent's error for it, and whether a limit above
+	// its cap was told (powerlimit.go).
+	limitSeen map[int]limitSeen
 	// counted is the placements the core last got for alloc when some
 	// count at a power limit above their cap (powerlimit.go).
 	counted []model.Placement
