@@ -83,7 +83,7 @@ func (r *processes) writeGroupsLocked() error {
 // sync it also syncs the file and its directory: the content survives a
 // power loss once it returned.
 func replaceFile(path string, b []byte, sync bool) error {
-	tmp := path + ".tmp"
+	tmp := path + tmpSuffix
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err

@@ -51,7 +51,12 @@ func (r *processes) openLog(k taskKey, stream string) (*logView, error) {
 	r.liveMu.Lock()
 	src := r.live[path]
 	r.liveMu.Unlock()
-	return openView(path, src)
+	v, err := openView(path, src)
+	if err == nil && v.droppedUnknown {
+		r.log.Warn("a task log's count of bytes dropped by rotation is torn: its offsets are served from the first byte kept",
+			"file", path+droppedSuffix)
+	}
+	return v, err
 }
 
 // Start starts the task's process. Its mark is recorded before

@@ -256,7 +256,7 @@ func (a *Agent) discard(root *os.Root, d taskData, i int) bool {
 }
 
 // scanTaskData lists the tasks' data under logs/ and work/ of the data
-// directory: logs/<job>/<attempt>/<replica>.<stream>[.1|.dropped|.new]
+// directory: logs/<job>/<attempt>/<replica>.<stream>[.1|.dropped|.dropped.tmp|.new]
 // files and work/<job>/<attempt>/<replica> directories. Other names and
 // anything that is not a plain file or directory (a link) are left
 // alone.
@@ -329,7 +329,7 @@ func logFileReplica(name string) (string, bool) {
 		return "", false
 	}
 	for _, stream := range []string{"stdout", "stderr"} {
-		for _, suffix := range []string{"", prevSuffix, droppedSuffix, newSuffix} {
+		for _, suffix := range []string{"", prevSuffix, droppedSuffix, droppedSuffix + tmpSuffix, newSuffix} {
 			if rest == stream+suffix {
 				return replica, true
 			}

@@ -28,6 +28,7 @@ const (
 	prevSuffix    = ".1"
 	droppedSuffix = ".dropped"
 	newSuffix     = ".new" // a rotation's new file, until it takes the current one's name
+	tmpSuffix     = ".tmp" // replaceFile's temporary file, beside the one it replaces
 )
 
 // logDrain bounds how long, once a task's processes are gone, the agent
@@ -62,7 +63,7 @@ func newStreamLog(path string, max int64, log *slog.Logger) (*streamLog, *os.Fil
 	if err != nil {
 		return nil, nil, fmt.Errorf("log file: %w", err)
 	}
-	for _, s := range []string{prevSuffix, droppedSuffix, newSuffix} {
+	for _, s := range []string{prevSuffix, droppedSuffix, droppedSuffix + tmpSuffix, newSuffix} {
 		_ = os.Remove(path + s)
 	}
 	r, w, err := os.Pipe()
@@ -154,7 +155,9 @@ func (l *streamLog) rotateLocked() error {
 	}
 	dropped := l.dropped + l.prev
 	if dropped != l.dropped {
-		if err := os.WriteFile(l.path+droppedSuffix, []byte(strconv.FormatInt(dropped, 10)+"\n"), 0o600); err != nil {
+		// Replaced whole and synced: a crash leaves the old count or the
+		// new one, never a part of it.
+		if err := replaceFile(l.path+droppedSuffix, []byte(strconv.FormatInt(dropped, 10)+"\n"), true); err != nil {
 			f.Close()
 			return err
 		}
@@ -185,9 +188,12 @@ func (l *streamLog) rotations() int {
 // in order: reading them goes on while the stream is rotated.
 type logView struct {
 	segs    []segment
-	dropped int64      // bytes of the output before segs[0]
-	src     *streamLog // the running task's stream; nil: files no one writes
-	gen     int        // src's rotations when the view was opened
+	dropped int64 // bytes of the output before segs[0]
+	// droppedUnknown: some of the beginning was dropped, but how much
+	// could not be read (a torn .dropped file); dropped is then 0
+	droppedUnknown bool
+	src            *streamLog // the running task's stream; nil: files no one writes
+	gen            int        // src's rotations when the view was opened
 }
 
 // segment is one file of a view.
@@ -226,8 +232,7 @@ func openView(path string, src *streamLog) (*logView, error) {
 func openFinishedView(path string) (*logView, error) {
 	v := &logView{}
 	if b, err := os.ReadFile(path + droppedSuffix); err == nil {
-		v.dropped, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		v.dropped = max(v.dropped, 0)
+		v.dropped, v.droppedUnknown = parseDropped(b)
 	}
 	base := v.dropped
 	for _, p := range []string{path + prevSuffix, path} {
@@ -252,6 +257,23 @@ func openFinishedView(path string) (*logView, error) {
 		return nil, fs.ErrNotExist
 	}
 	return v, nil
+}
+
+// parseDropped reads a .dropped file: a count of bytes and a newline,
+// as rotateLocked writes it. Anything else (a file torn by a crash of an
+// agent that wrote it in place, or by the disk) is no count: unknown,
+// and 0, rather than its digits taken for one, which would shift every
+// offset served.
+func parseDropped(b []byte) (n int64, unknown bool) {
+	s, ok := strings.CutSuffix(string(b), "\n")
+	if !ok || s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, true
+	}
+	return n, false
 }
 
 // stale reports whether the stream was rotated since the view was
