@@ -84,15 +84,15 @@ func (a *Agent) undoCaps() {
 }
 
 // retryUncapsLocked tries again to give the GPUs that refused their own
-// limit back (uncapDue) that limit, but for those a running task has
-// capped since, and records what is left to restore.
+// limit back (uncapDue) that limit, but for those a running task's cap
+// holds since (limitLocked), and records what is left to restore.
 func (a *Agent) retryUncapsLocked() {
 	if len(a.uncapDue) == 0 {
 		return
 	}
 	n := len(a.uncapDue)
 	for g := range a.uncapDue {
-		if a.cappedByOtherLocked(nil, g) {
+		if _, capped := a.limitLocked(g, nil); capped {
 			continue // its task's uncap restores it
 		}
 		base := a.baseLimits[g]

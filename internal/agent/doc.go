@@ -87,7 +87,9 @@
 //     limits the GPUs had when the agent started are restored when it
 //     ends. A cap the server changes while the task runs (a recap:
 //     raised, lowered back, lifted) is set likewise. A cap the GPUs
-//     refuse is reported in Error; the task runs.
+//     refuse is reported in Error; the task runs. A GPU two tasks hold
+//     (a task stopping beside the live one that replaced it) has the
+//     live task's limit, never the stopping one's (task.go, limitLocked).
 //     While a GPU is capped, its limit before the cap is recorded in
 //     DataDir/caps.json: an agent started after a crash of the previous
 //     one restores it (caps.go). A GPU that refuses its limit back when

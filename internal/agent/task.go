@@ -119,6 +119,9 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 	}
 	t.state, t.proc, t.pid, t.startedAt = api.ReplicaRunning, p, p.PID(), now
 	a.holdGPUsLocked(t, true)
+	if !t.capped {
+		a.settleSharedLocked(t) // a stopping task's cap does not hold it
+	}
 	a.armDeadlineLocked(t)
 	a.changedLocked(t)
 	// The program alone at info: arguments may carry secrets.
@@ -214,6 +217,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	}
 	if !t.stopping {
 		t.stopping, t.reason, t.stopAt = true, why, time.Now()
+		a.settleSharedLocked(t) // a live task beside it now sets the limit
 		if err := t.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "task", t.name(), "pid", t.pid, "err", err)
 		}
@@ -298,7 +302,8 @@ func (a *Agent) holdGPUsLocked(t *task, hold bool) {
 
 // capLocked sets the task's power cap on its GPUs and reports whether
 // every GPU took it. Failures go to the task's Error; the task runs
-// anyway.
+// anyway. A GPU another task holds gets the limit limitLocked says,
+// which is the task's cap unless a live task prevails over it.
 func (a *Agent) capLocked(t *task) bool {
 	w := t.spec.PowerCapW
 	if w <= 0 || len(t.spec.GPUs) == 0 {
@@ -312,19 +317,26 @@ func (a *Agent) capLocked(t *task) bool {
 	a.recordCapsLocked() // before the cap: a crash in between leaves nothing to undo
 	ok := true
 	for _, g := range t.spec.GPUs {
-		if err := a.cfg.Devices.SetPowerLimit(g, w); err != nil {
+		lim, _ := a.limitLocked(g, t)
+		err := a.cfg.Devices.SetPowerLimit(g, lim)
+		switch {
+		case err == nil:
+		case lim == w:
 			ok = false
 			t.errs = append(t.errs, fmt.Sprintf("power cap: %v", err))
 			a.log.Warn("cannot cap GPU power", "task", t.name(), "gpu", g, "watts", w, "err", err)
+		default:
+			a.log.Warn("cannot set the GPU power limit another task calls for", "task", t.name(), "gpu", g, "watts", lim, "err", err)
 		}
 	}
 	return ok
 }
 
-// uncapLocked puts the power limit of a capped task's GPUs back to what
-// it was when the agent started, unless another capped task holds them.
+// uncapLocked gives an ended capped task's GPUs the limit the tasks
+// still holding them call for (limitLocked): the limit they had when the
+// agent started, when none is capped.
 func (a *Agent) uncapLocked(t *task) {
-	a.restoreLocked(t, func(g int) bool { return a.cappedByOtherLocked(t, g) }, false)
+	a.restoreLocked(t, false)
 }
 
 // recapLocked applies a running task's new power cap w, which the
@@ -362,45 +374,113 @@ func (a *Agent) recapLocked(t *task, w int) {
 }
 
 // liftLocked lifts a running task's cap: its GPUs get back the limit
-// they had when the agent started, but for those another capped task
-// holds.
+// they had when the agent started, but for those another task's cap
+// holds (limitLocked).
 func (a *Agent) liftLocked(t *task) {
-	a.restoreLocked(t, func(g int) bool { return a.cappedByOtherLocked(t, g) }, true)
+	a.restoreLocked(t, true)
 }
 
-// restoreLocked gives capped task t's GPUs back the limit they had when
-// the agent started, but for those held reports; a task that runs on
-// (running) also gets a failure in its error. A GPU that refuses the
+// restoreLocked ends capped task t's cap: each of its GPUs gets the
+// limit limitLocked says, the limit it had when the agent started when
+// no task's cap holds it; a task that runs on (running) also gets a
+// failure to restore that in its error. A GPU that refuses its own
 // limit stays recorded in caps.json and is tried again
 // (retryUncapsLocked).
-func (a *Agent) restoreLocked(t *task, held func(g int) bool, running bool) {
+func (a *Agent) restoreLocked(t *task, running bool) {
 	if !t.capped {
 		return
 	}
 	t.capped = false
-	for _, g := range t.spec.GPUs {
-		base, ok := a.baseLimits[g]
-		if !ok || base <= 0 || held(g) {
-			continue
-		}
-		if err := a.cfg.Devices.SetPowerLimit(g, base); err != nil {
-			if running {
-				t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
-			}
-			a.log.Warn("cannot restore GPU power limit; trying again at every heartbeat", "task", t.name(), "gpu", g, "watts", base, "err", err)
-			a.uncapDue[g] = true
-			continue
-		}
-		delete(a.uncapDue, g)
-	}
+	a.settleLocked(t, t.spec.GPUs, running)
 	a.recordCapsLocked()
 }
 
-// cappedByOtherLocked reports whether a running task other than t that
-// capped its GPUs holds GPU g.
-func (a *Agent) cappedByOtherLocked(t *task, g int) bool {
+// settleLocked gives each of gpus the limit the tasks holding it call
+// for (limitLocked); t is the task whose change calls for it, whose
+// error, when it runs on (running), says that a GPU refused its own
+// limit.
+func (a *Agent) settleLocked(t *task, gpus []int, running bool) {
+	for _, g := range gpus {
+		lim, capped := a.limitLocked(g, nil)
+		if lim <= 0 {
+			continue // the GPU's own limit is not known
+		}
+		err := a.cfg.Devices.SetPowerLimit(g, lim)
+		switch {
+		case capped && err != nil:
+			a.log.Warn("cannot set the GPU power limit another task calls for", "task", t.name(), "gpu", g, "watts", lim, "err", err)
+		case capped:
+		case err != nil:
+			if running {
+				t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
+			}
+			a.log.Warn("cannot restore GPU power limit; trying again at every heartbeat", "task", t.name(), "gpu", g, "watts", lim, "err", err)
+			a.uncapDue[g] = true
+		default:
+			delete(a.uncapDue, g)
+		}
+	}
+}
+
+// limitLocked is the power limit GPU g calls for, and whether it is a
+// task's cap: the lowest cap of the capped tasks running on it, counting
+// only the live ones (not stopping) when a live one runs there, so that
+// a task still stopping (in its grace, or an orphan being killed) never
+// sets the limit under the live task that replaced it; the GPU's own
+// limit (when the agent started) when none of those is capped. starting,
+// when not nil, is a task about to start, counted as running.
+func (a *Agent) limitLocked(g int, starting *task) (w int, capped bool) {
+	var live bool
+	liveCap, stopCap := 0, 0
 	for _, u := range a.tasks {
-		if u != t && u.capped && u.state == api.ReplicaRunning && slices.Contains(u.spec.GPUs, g) {
+		if u != starting && u.state != api.ReplicaRunning || !slices.Contains(u.spec.GPUs, g) {
+			continue
+		}
+		c := 0
+		if u.capped {
+			c = u.spec.PowerCapW
+		}
+		if !u.stopping {
+			live = true
+			if c > 0 && (liveCap == 0 || c < liveCap) {
+				liveCap = c
+			}
+		} else if c > 0 && (stopCap == 0 || c < stopCap) {
+			stopCap = c
+		}
+	}
+	c := stopCap
+	if live {
+		c = liveCap
+	}
+	if c > 0 {
+		return c, true
+	}
+	return a.baseLimits[g], false
+}
+
+// settleSharedLocked gives those of t's GPUs that another running task
+// holds too the limit limitLocked says, now that t started or stops.
+func (a *Agent) settleSharedLocked(t *task) {
+	if a.cfg.Devices == nil {
+		return
+	}
+	var shared []int
+	for _, g := range t.spec.GPUs {
+		if a.sharedLocked(t, g) {
+			shared = append(shared, g)
+		}
+	}
+	if len(shared) > 0 {
+		a.settleLocked(t, shared, false)
+		a.recordCapsLocked()
+	}
+}
+
+// sharedLocked reports whether a running task other than t holds GPU g.
+func (a *Agent) sharedLocked(t *task, g int) bool {
+	for _, u := range a.tasks {
+		if u != t && u.state == api.ReplicaRunning && slices.Contains(u.spec.GPUs, g) {
 			return true
 		}
 	}
