@@ -68,7 +68,10 @@
 //     parent, which is the agent when it is PID 1 of a container or a
 //     child subreaper; at most 5 s later): an ended task holds nothing on
 //     its GPUs.
-//     EndedAt is when the main process ended.
+//     EndedAt is when the main process ended. The main process stays a
+//     zombie until its group is cleared, holding the group's ID, and the
+//     group is never signalled once it is reaped: a PID reused by then is
+//     never taken for the task's (process.go).
 //   - Processes that left the task's group (setsid, setpgid: torchrun's
 //     workers) are found by CARNOT_TASK_MARK, a random value in the
 //     environment of all of the task's processes (marks.go): SIGTERM

@@ -204,6 +204,26 @@ func procGroup(pid int) (int, error) {
 	return strconv.Atoi(f[2]) // field 5 is the 3rd after the name
 }
 
+// groupMembers is the PIDs of the processes in process group pgid, zombies
+// included, but for its leader (pid pgid).
+func groupMembers(pgid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pgid {
+			continue
+		}
+		if g, err := procGroup(pid); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // procStat is the fields of /proc/PID/stat after the command name (field
 // 2): field 3 first. There are at least 20.
 func procStat(pid int) ([]string, error) {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/carnot-dc/carnot/internal/api"
 )
 
@@ -96,34 +98,65 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 }
 
 // process is a task's process, the leader of its group.
+//
+// Its PID is the group's ID, which the agent signals: it must never be
+// another process's. The kernel does not reuse a PID while its process
+// is a zombie or while a group of that ID has members, so Wait leaves
+// the ended leader a zombie until its group is cleared, and the group is
+// never signalled once the leader is reaped (reaped): its PID may then
+// be any process's, in a group of its own (PIDs wrap at pid_max, 32768
+// in many containers).
 type process struct {
 	r    *processes
 	cmd  *exec.Cmd
 	name string
 	mark string // in the environment of all of the task's processes (marks.go)
 	logs *logFiles
+
+	mu     sync.Mutex // held while signalling the group and while reaping the leader
+	reaped bool
 }
 
 func (p *process) PID() int { return p.cmd.Process.Pid }
 
-// Signal sends sig to the process group. SIGKILL also goes to the task's
-// processes that left the group; SIGTERM does not: the main process
-// passes it on to those it started elsewhere (torchrun does), which would
-// otherwise get it twice.
+// Signal sends sig to the process group; ESRCH once the leader is
+// reaped. SIGKILL also goes to the task's processes that left the
+// group; SIGTERM does not: the main process passes it on to those it
+// started elsewhere (torchrun does), which would otherwise get it twice.
 func (p *process) Signal(sig syscall.Signal) error {
-	err := syscall.Kill(-p.PID(), sig)
+	p.mu.Lock()
+	err := error(syscall.ESRCH)
+	if !p.reaped {
+		err = syscall.Kill(-p.PID(), sig)
+	}
+	p.mu.Unlock()
 	if sig == syscall.SIGKILL && len(killMarked(p.mark)) > 0 {
 		return nil
 	}
 	return err
 }
 
-// Wait waits for the process to end, then kills what is left of its
-// group.
+// Wait waits for the process to end, kills what is left of its group
+// while the ended leader, not reaped yet, holds the group's ID, then
+// reaps it.
 func (p *process) Wait() Exit {
-	err := p.cmd.Wait()
+	held := waitExited(p.PID())
+	if held != nil {
+		p.r.log.Warn("cannot wait for the task's process to end without reaping it: its group is not killed, only its marked processes",
+			"task", p.name, "pid", p.PID(), "err", held)
+	}
 	x := Exit{At: time.Now()} // with its monotonic reading: the agent compares it with its stops
-	p.clearGroup()
+	if held == nil {
+		p.clearGroup(true)
+	}
+	p.mu.Lock()
+	p.reaped = true
+	err := p.cmd.Wait()
+	p.mu.Unlock()
+	if held != nil {
+		x.At = time.Now()
+		p.clearGroup(false)
+	}
 	p.logs.finish(p.r)
 	p.r.untrack(p.mark)
 	st := p.cmd.ProcessState
@@ -143,23 +176,46 @@ func (p *process) Wait() Exit {
 // process ended, for the rest of its process group to be gone.
 const groupGoneWait = 5 * time.Second
 
+// waitExited waits until the process pid, a child of the agent, has
+// ended, and leaves it a zombie: its PID is not reused until it is
+// reaped.
+func waitExited(pid int) error {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
 // clearGroup kills what is left of the task's process group (its main
-// process has ended and been reaped) and of its processes that left the
-// group, and waits until none remains, so that an ended task holds
-// nothing on its GPUs. Members of the group are gone once their parent
-// reaped them, the others once they are zombies; after groupGoneWait the
-// agent gives up and reports the task ended anyway. Their parent is init,
-// usually, or the agent itself when it is PID 1 (of a container) or a
-// child subreaper: it then reaps those it killed.
-func (p *process) clearGroup() {
+// process has ended and is a zombie, not reaped yet: the group's ID is
+// not reused meanwhile) and of its processes that left the group, and
+// waits until none remains, so that an ended task holds nothing on its
+// GPUs. Members of the group are gone once their parent reaped them, the
+// others once they are zombies; after groupGoneWait the agent gives up
+// and reports the task ended anyway. Their parent is init, usually, or
+// the agent itself when it is PID 1 (of a container) or a child
+// subreaper: it then reaps those it killed. Without group (the leader
+// could not be held), only the marked processes are.
+func (p *process) clearGroup(group bool) {
 	deadline := time.Now().Add(groupGoneWait)
-	var killed []int // that left the group
+	killed := map[int]bool{} // members of the group, and marked processes that left it
 	for {
 		p.reap(killed)
-		err := syscall.Kill(-p.PID(), syscall.SIGKILL)
+		var members []int
+		if group {
+			members = groupMembers(p.PID())
+		}
+		if len(members) > 0 {
+			_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
+		}
 		left := killMarked(p.mark)
-		killed = append(killed, left...)
-		if len(left) == 0 && errors.Is(err, syscall.ESRCH) {
+		for _, pid := range append(members, left...) {
+			killed[pid] = true
+		}
+		if len(members) == 0 && len(left) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -172,18 +228,13 @@ func (p *process) clearGroup() {
 }
 
 // reap reaps, without waiting, the agent's children among the ended
-// task's processes: its group's members and those in killed. The task's
-// main process is already reaped (by Wait), and another task's is never
-// among them.
-func (p *process) reap(killed []int) {
+// task's processes in killed: its group's members and those that left
+// it. The task's main process is not (Wait reaps it), nor is another
+// task's.
+func (p *process) reap(killed map[int]bool) {
 	var ws syscall.WaitStatus
-	for {
-		if pid, err := syscall.Wait4(-p.PID(), &ws, syscall.WNOHANG, nil); pid <= 0 || err != nil {
-			break
-		}
-	}
-	for _, pid := range killed {
-		if !p.r.leads(pid) {
+	for pid := range killed {
+		if pid != p.PID() && !p.r.leads(pid) {
 			_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
 		}
 	}

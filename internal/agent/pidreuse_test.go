@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// takePID starts `sleep 30` in a process group of its own with PID pid
+// if it can: it sets the namespace's last PID (root only) and tries a
+// few times, other processes forking meanwhile. It returns the process
+// started, whatever PID it got; nil when it cannot set the last PID.
+func takePID(t *testing.T, pid int) *exec.Cmd {
+	t.Helper()
+	var cmd *exec.Cmd
+	for range 50 {
+		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
+			return nil
+		}
+		cmd = exec.Command("sleep", "30")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if cmd.Process.Pid == pid {
+			break
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// A signal a stop sends to an ended task whose output the agent still
+// reads (a process that left the task holds its stdout) does not reach a
+// process group that took the task's PID, free since its main process
+// was reaped: the task's process no longer signals its group once it
+// reaped its leader. (PIDs wrap at pid_max, 32768 in many containers.)
+func TestSignalAfterTheEndSparesAReusedPID(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/kernel/ns_last_pid"); err != nil {
+		t.Skip("no ns_last_pid to reuse a PID with")
+	}
+	dir := t.TempDir()
+	esc := filepath.Join(dir, "escaped")
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+	// The main process leaves a process out of its group and without its
+	// mark holding its stdout for a while, and exits.
+	task := sh("j-reuse", 0, `setsid env -i sleep 5 &
+echo $! > "$ESC"
+while tr '\0' '\n' < /proc/$!/environ | grep -q '^CARNOT_TASK_MARK='; do sleep 0.01; done
+exit 0`, map[string]string{"ESC": esc})
+	proc, err := r.Start(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proc.(*process)
+	pid := p.PID()
+	waited := make(chan Exit, 1)
+	go func() { waited <- p.Wait() }()
+	t.Cleanup(func() { _ = killPID(readPID(t, esc)); <-waited })
+	eventually(t, 3*time.Second, func() bool { return gone(pid) }, "the task's main process %d to end and be reaped", pid)
+
+	victim := takePID(t, pid)
+	if victim == nil {
+		t.Skip("cannot set ns_last_pid (not root)")
+	}
+	if victim.Process.Pid != pid {
+		t.Skipf("could not take PID %d (took %d): other processes forked meanwhile", pid, victim.Process.Pid)
+	}
+	select {
+	case <-waited:
+		t.Fatal("the task's Wait returned before the test could signal it: the escaped process no longer holds its output")
+	default:
+	}
+	_ = p.Signal(syscall.SIGTERM) // a stop that comes now
+	_ = p.Signal(syscall.SIGKILL) // and its grace over
+	// SIGPROF after: signals pending are delivered lowest first, so the
+	// victim dies of SIGKILL or SIGTERM if the task's signals reached it.
+	_ = victim.Process.Signal(syscall.SIGPROF)
+	_ = victim.Wait()
+	ws := victim.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGPROF {
+		t.Errorf("the process group that took the ended task's PID %d ended so: %v; want it spared (ended by the test's SIGPROF)", pid, victim.ProcessState)
+	}
+}
