@@ -108,6 +108,12 @@ type Agent struct {
 	now           func() time.Time
 	deadlineCheck time.Duration
 
+	// live holds the running tasks' processes, under liveMu, which no
+	// slow call holds: the disconnect's stop reaches them while mu is
+	// held by a call that hangs (frozen.go).
+	liveMu sync.Mutex
+	live   map[taskKey]*liveProc
+
 	changed chan struct{} // a task changed state (capacity 1)
 	kick    chan struct{} // a heartbeat saw newer assignments (capacity 1)
 	procs   sync.WaitGroup
@@ -184,7 +190,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
-		gpuUse: map[int]int{}, uncapDue: map[int]bool{}, mux: http.NewServeMux(),
+		gpuUse: map[int]int{}, uncapDue: map[int]bool{}, mux: http.NewServeMux(), live: map[taskKey]*liveProc{},
 		diskUsed: func() (float64, error) { return diskUsage(cfg.DataDir) },
 	}
 	if cfg.Devices != nil {

@@ -40,15 +40,21 @@ func (a *Agent) contactLocked(sent time.Time) {
 
 // stopDisconnected stops every running task: the server has not
 // answered for StopAfterDisconnect. Each task gets its grace before
-// SIGKILL and its end carries why (unless it had ended by itself).
+// SIGKILL and its end carries why (unless it had ended by itself). When
+// the agent's lock is held (by a call that may hang: the server counts
+// on this stop), the processes are signalled without it first
+// (stopFrozen), and the stop recorded once the lock is free.
 func (a *Agent) stopDisconnected() {
-	a.mu.Lock()
+	if !a.mu.TryLock() {
+		a.stopFrozen()
+		a.mu.Lock()
+	}
 	defer a.mu.Unlock()
 	if a.closing {
 		return
 	}
 	a.disconnected = true
-	why := fmt.Sprintf("stopped by its agent: no heartbeat answered for %s (the server's stop-after-disconnect)", a.stopAfterDisconnect)
+	why := a.disconnectNoteLocked()
 	n := 0
 	for _, t := range a.tasks {
 		if t.state != api.ReplicaRunning || t.stopping {
@@ -62,6 +68,12 @@ func (a *Agent) stopDisconnected() {
 		a.log.Warn("the server has not answered for the stop-after-disconnect time: stopping every task, as it will count them lost",
 			"after", a.stopAfterDisconnect, "tasks", n)
 	}
+}
+
+// disconnectNoteLocked is the Error of a task the disconnect's stop
+// ended.
+func (a *Agent) disconnectNoteLocked() string {
+	return fmt.Sprintf("stopped by its agent: no heartbeat answered for %s (the server's stop-after-disconnect)", a.stopAfterDisconnect)
 }
 
 // reconnectedLocked follows a heartbeat answered with assignments

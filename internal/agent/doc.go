@@ -98,6 +98,10 @@
 //     one restores it (caps.go). A GPU that refuses its limit back when
 //     the cap ends stays recorded, and the agent tries again at every
 //     heartbeat until it takes it.
+//   - An agent stuck in a call that holds its lock (NVML, a disk that
+//     hangs) sends no heartbeat, and the server counts its node silent;
+//     its stop-after-disconnect still signals the tasks' processes, from
+//     a live set kept outside that lock (frozen.go).
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.

@@ -195,6 +195,7 @@ func (a *Agent) updateLocked(t *task, spec api.Task) {
 	if t.state != api.ReplicaRunning {
 		return
 	}
+	t.live.setGrace(t.grace())
 	a.recapLocked(t, spec.PowerCapW)
 	if spec.Stop {
 		a.stopLocked(t, t.grace(), reasonStop)

@@ -24,7 +24,8 @@ const (
 type task struct {
 	key  taskKey
 	spec api.Task
-	proc Process // nil when it did not start
+	proc Process   // nil when it did not start
+	live *liveProc // its process in the agent's live set (frozen.go); nil when it did not start
 
 	state              string // api.ReplicaRunning, ReplicaExited, ReplicaFailed, ReplicaLost (stopped by the agent's shutdown)
 	pid                int    // the process group's ID; 0 for a task that is no process
@@ -118,6 +119,7 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 		return
 	}
 	t.state, t.proc, t.pid, t.startedAt = api.ReplicaRunning, p, p.PID(), now
+	a.addLiveLocked(t)
 	a.holdGPUsLocked(t, true)
 	if !t.capped {
 		a.settleSharedLocked(t) // a stopping task's cap does not hold it
@@ -149,6 +151,12 @@ func (a *Agent) wait(t *task) {
 		x.At = time.Now()
 	}
 	a.mu.Lock()
+	a.dropLiveLocked(t)
+	if at := t.live.termed(); !t.stopping && !at.IsZero() {
+		// The disconnect's stop reached it while the agent was stuck
+		// (stopFrozen), and the agent had not recorded that stop yet.
+		t.stopping, t.reason, t.stopAt, t.stopNote = true, reasonDisconnect, at, a.disconnectNoteLocked()
+	}
 	t.state, t.endedAt = api.ReplicaExited, x.At.UTC()
 	if x.Err != nil {
 		t.errs = append(t.errs, fmt.Sprintf("wait: %v", x.Err))
@@ -216,9 +224,13 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 		return
 	}
 	if !t.stopping {
-		t.stopping, t.reason, t.stopAt = true, why, time.Now()
+		at, sent, err := t.live.term()
+		t.stopping, t.reason, t.stopAt = true, why, at
+		if !sent { // the disconnect's stop sent it while the agent was stuck (stopFrozen)
+			killAt = at.Add(grace)
+		}
 		a.settleSharedLocked(t) // a live task beside it now sets the limit
-		if err := t.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "task", t.name(), "pid", t.pid, "err", err)
 		}
 		a.log.Info("stopping task", "task", t.name(), "pid", t.pid, "why", why, "grace", grace)
@@ -228,7 +240,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	if t.killTimer != nil {
 		t.killTimer.Stop()
 	}
-	t.killTimer = time.AfterFunc(grace, func() {
+	t.killTimer = time.AfterFunc(time.Until(killAt), func() {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if t.state == api.ReplicaRunning {

@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"errors"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The agent's lock is held across calls that may not return: NVML (a
+// power limit set as a task starts or is recapped), fsync and fork/exec
+// on a disk that hangs. A frozen call freezes the heartbeats, which need
+// the lock, so the server counts the node silent, as it should; but the
+// stop-after-disconnect, which the server counts on before it starts the
+// silent node's replicas elsewhere, must not wait for that lock. So each
+// running task's process is also kept in the agent's live set, under a
+// lock of its own that no slow call holds, and the disconnect's stop
+// signals the processes there when the agent's lock is taken
+// (stopFrozen); the agent records the stop once it gets its lock back.
+
+// liveProc is a running task's process as its stop without the agent's
+// lock needs it.
+type liveProc struct {
+	proc Process
+
+	mu     sync.Mutex
+	grace  time.Duration // the task's, kept up to date under the agent's lock
+	termAt time.Time     // when its stop sent SIGTERM; zero before
+}
+
+// setGrace records the task's grace.
+func (l *liveProc) setGrace(d time.Duration) {
+	l.mu.Lock()
+	l.grace = d
+	l.mu.Unlock()
+}
+
+// term sends SIGTERM unless a stop already did, and says when the first
+// was sent.
+func (l *liveProc) term() (at time.Time, sent bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.termAt.IsZero() {
+		return l.termAt, false, nil
+	}
+	l.termAt = time.Now()
+	return l.termAt, true, l.proc.Signal(syscall.SIGTERM)
+}
+
+// termed is when a stop sent SIGTERM; zero before.
+func (l *liveProc) termed() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.termAt
+}
+
+// addLiveLocked and dropLiveLocked keep the live set: from a task's start to its end.
+// Caller holds mu.
+func (a *Agent) addLiveLocked(t *task) {
+	t.live = &liveProc{proc: t.proc, grace: t.grace()}
+	a.liveMu.Lock()
+	a.live[t.key] = t.live
+	a.liveMu.Unlock()
+}
+
+func (a *Agent) dropLiveLocked(t *task) {
+	a.liveMu.Lock()
+	delete(a.live, t.key)
+	a.liveMu.Unlock()
+}
+
+// stopFrozen stops every live process that no stop has reached yet, as
+// stopLocked would (SIGTERM, SIGKILL after its grace), without the
+// agent's lock.
+func (a *Agent) stopFrozen() {
+	a.liveMu.Lock()
+	live := make([]*liveProc, 0, len(a.live))
+	for _, l := range a.live {
+		live = append(live, l)
+	}
+	a.liveMu.Unlock()
+	n := 0
+	for _, l := range live {
+		_, sent, err := l.term()
+		if !sent {
+			continue
+		}
+		n++
+		if err != nil && !errors.Is(err, syscall.ESRCH) {
+			a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
+		}
+		l.mu.Lock()
+		grace := l.grace
+		l.mu.Unlock()
+		time.AfterFunc(grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+	}
+	if n > 0 {
+		a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: stopping every task without it",
+			"tasks", n)
+	}
+}

@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/gpu"
+)
+
+// hangingLimits hangs every power limit it is asked to set to watts
+// until release is closed: a driver call that does not return.
+type hangingLimits struct {
+	gpu.Devices
+	watts   int
+	entered chan struct{} // closed once a call hangs
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *hangingLimits) SetPowerLimit(index, watts int) error {
+	if watts == h.watts {
+		h.once.Do(func() { close(h.entered) })
+		<-h.release
+	}
+	return h.Devices.SetPowerLimit(index, watts)
+}
+
+// An agent frozen by a call that does not return (NVML here; a disk
+// alike), holding its lock, sends no heartbeat, and so the server counts
+// the node silent; under the server's stop-after-disconnect it still
+// stops its tasks in time, as the server counts on to start their next
+// attempts elsewhere. Before, the stop waited for the lock the frozen
+// call held, and the tasks ran on beside their next attempts.
+func TestFrozenAgentStillStopsItsTasks(t *testing.T) {
+	srv := newFakeServer()
+	srv.stopAfter = 0.5
+	hang := &hangingLimits{watts: 333, entered: make(chan struct{}), release: make(chan struct{})}
+	startAgent(t, srv, func(c *Config) { hang.Devices = c.Devices; c.Devices = hang })
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hang.release)
+		}
+	}
+	t.Cleanup(release)
+	dir := t.TempDir()
+	ready, termed := filepath.Join(dir, "ready"), filepath.Join(dir, "termed")
+	a := sh("j-run", 0, `trap 'echo $$ > "$TERMED"; exit 143' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`,
+		map[string]string{"READY": ready, "TERMED": termed})
+	srv.assign(a)
+	pid := readPID(t, ready)
+
+	b := sh("j-capped", 0, `exec sleep 30`, nil)
+	b.GPUs, b.PowerCapW = []int{1}, 333
+	srv.assign(a, b)
+	<-hang.entered
+	frozen := time.Now()
+	beats := len(srv.heartbeats())
+	if pid2 := readPID(t, termed); pid2 != pid {
+		t.Fatalf("SIGTERM reached %d, want the task %d", pid2, pid)
+	}
+	if d := time.Since(frozen); d > 3*time.Second {
+		t.Errorf("the task was stopped %s after the agent froze, want about the 0.5 s stop-after-disconnect", d)
+	}
+	if n := len(srv.heartbeats()); n != beats {
+		t.Errorf("the frozen agent sent %d heartbeats, want none: the server must count it silent", n-beats)
+	}
+	release()
+	st := srv.waitStatus(t, "j-run", 0, 1, ended)
+	if st.State != api.ReplicaLost || !strings.Contains(st.Error, "stop-after-disconnect") {
+		t.Errorf("the task stopped while its agent was frozen reports %+v, want lost, stopped after the disconnect", st)
+	}
+}
