@@ -83,9 +83,10 @@ const (
 	pollWait             = 30 * time.Second // the long-poll's wait
 	callTimeout          = 15 * time.Second // beyond the wait, for any call
 	debounce             = 5 * time.Millisecond
-	minPollGap           = time.Second     // between unchanged answers
-	kickGrace            = 2 * time.Second // a long poll still out this long after a heartbeat saw a newer version is cut short
-	defaultDeadlineCheck = time.Minute     // a task's deadline is checked against the wall clock at least this often
+	minPollGap           = time.Second           // between unchanged answers
+	kickGrace            = 2 * time.Second       // a long poll still out this long after a heartbeat saw a newer version is cut short
+	defaultDeadlineCheck = time.Minute           // a task's deadline is checked against the wall clock at least this often
+	minHeartbeat         = 10 * time.Millisecond // the shortest heartbeat interval taken from the server
 )
 
 // Agent runs one node's tasks. Create it with New and start it with Run.

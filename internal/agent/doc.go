@@ -10,7 +10,8 @@
 //  2. Two goroutines then run side by side. One long-polls Assignments
 //     (after the last version seen, waiting up to 30 s) and reconciles
 //     every answer with the tasks it runs. The other sends a Heartbeat
-//     (every task's status and a GPU sample) at the server's interval,
+//     (every task's status and a GPU sample) at the server's interval
+//     (taken within 10 ms to 24 h),
 //     and a few milliseconds after any task changes state.
 //  3. When the server answers 404 for the node (it restarted and forgot
 //     it), the agent registers again, listing the tasks it still runs

@@ -37,7 +37,7 @@ func (a *Agent) register(ctx context.Context) error {
 				a.node = reg.Node
 			}
 			if reg.HeartbeatSeconds > 0 {
-				a.interval = time.Duration(reg.HeartbeatSeconds * float64(time.Second))
+				a.interval = a.heartbeatOf(reg.HeartbeatSeconds)
 			}
 			a.siteTags = reg.Jurisdictions
 			a.logsToken = reg.LogsToken
@@ -156,6 +156,18 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 	}
 }
 
+// heartbeatOf is the heartbeat interval of the server's s seconds (s >
+// 0), within [minHeartbeat, maxGrace]: a value beyond a duration's range
+// would otherwise turn negative, and one too short be a tight loop of
+// heartbeats.
+func (a *Agent) heartbeatOf(s float64) time.Duration {
+	d := max(secondsOf(s), minHeartbeat) // secondsOf caps it at maxGrace
+	if s < minHeartbeat.Seconds() || s > maxGrace.Seconds() {
+		a.log.Warn("the server's heartbeat interval is out of range; using the nearest bound", "seconds", s, "interval", d)
+	}
+	return d
+}
+
 // everyInterval is the default Config.NextBeat: one interval after the
 // last heartbeat.
 func everyInterval(last time.Time, interval time.Duration) time.Time { return last.Add(interval) }
@@ -198,7 +210,7 @@ func (a *Agent) beat(ctx context.Context) error {
 		a.logsToken = reply.LogsToken
 	}
 	if d := reply.HeartbeatSeconds; d != nil && *d > 0 {
-		a.interval = time.Duration(*d * float64(time.Second))
+		a.interval = a.heartbeatOf(*d)
 	}
 	a.contactLocked(sent)
 	a.reconnectedLocked(reply.Version)
