@@ -139,7 +139,10 @@ type Agent struct {
 	// their cap ended (caps.go): recorded in caps.json until they take
 	// it, which the agent tries again at every heartbeat.
 	uncapDue map[int]bool
-	closing  bool
+	// capsUnrecorded: the last write of caps.json failed; it is tried
+	// again at every heartbeat.
+	capsUnrecorded bool
+	closing        bool
 	// stopAfterDisconnect is the server's (Registered), and
 	// disconnectTimer fires that long after its last answered call
 	// (disconnect.go); disconnected is set from then until the next

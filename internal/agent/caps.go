@@ -17,7 +17,8 @@ const capsFile = "caps.json"
 
 // recordCapsLocked writes, for every GPU a task has capped or that
 // refused its own limit back (uncapDue), the limit to restore; no file
-// when none is capped.
+// when none is capped. A write that fails (a full disk) is tried again
+// at every heartbeat (capsUnrecorded) until one succeeds.
 func (a *Agent) recordCapsLocked() {
 	if a.cfg.DataDir == "" {
 		return
@@ -39,16 +40,25 @@ func (a *Agent) recordCapsLocked() {
 		}
 	}
 	path := filepath.Join(a.cfg.DataDir, capsFile)
+	var err error
 	if len(capped) == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			a.log.Warn("cannot record the GPUs' power limits", "err", err)
+		if err = os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
 		}
-		return
+	} else {
+		b, _ := json.Marshal(capped)
+		err = replaceFile(path, b, false)
 	}
-	b, _ := json.Marshal(capped)
-	if err := replaceFile(path, b, false); err != nil {
-		a.log.Warn("cannot record the GPUs' power limits", "err", err)
+	switch {
+	case err != nil && !a.capsUnrecorded:
+		a.log.Warn("cannot record the GPUs' power limits; trying again at every heartbeat (a crash of the agent meanwhile would leave a cap taken for a GPU's own limit)",
+			"file", path, "err", err)
+	case err != nil:
+		a.log.Debug("cannot record the GPUs' power limits yet", "file", path, "err", err)
+	case a.capsUnrecorded:
+		a.log.Info("the GPUs' power limits are recorded again", "file", path)
 	}
+	a.capsUnrecorded = err != nil
 }
 
 // undoCaps puts back the limits a previous agent recorded for the GPUs
@@ -83,10 +93,14 @@ func (a *Agent) undoCaps() {
 	a.recordCapsLocked() // what is still to restore, or no file
 }
 
-// retryUncapsLocked tries again to give the GPUs that refused their own
+// retryUncapsLocked records the caps again if the last record failed,
+// and tries again to give the GPUs that refused their own
 // limit back (uncapDue) that limit, but for those a running task's cap
 // holds since (limitLocked), and records what is left to restore.
 func (a *Agent) retryUncapsLocked() {
+	if a.capsUnrecorded {
+		a.recordCapsLocked()
+	}
 	if len(a.uncapDue) == 0 {
 		return
 	}

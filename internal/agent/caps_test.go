@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -85,4 +86,34 @@ func TestFailedUncapIsKeptAndRetried(t *testing.T) {
 		"GPU 1 back at 700 W once it takes its limit again (it is at %d W)", limitOf(a, 1))
 	eventually(t, 5*time.Second, func() bool { settled(a); return recordedCaps(t, a) == nil },
 		"caps.json gone once no GPU is capped: %v", recordedCaps(t, a))
+}
+
+// A GPU's own limit that caps.json could not record when its task capped
+// it (a full disk; here a directory where the file's temporary copy
+// goes) is recorded once the file can be written again, without waiting
+// for another cap to change: until then a crash of the agent would leave
+// the cap taken for the GPU's own limit by the next agent.
+func TestUnrecordedCapIsRecordedLater(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv) // two H100s, 700 W
+	block := filepath.Join(a.cfg.DataDir, capsFile+tmpSuffix)
+	if err := os.Mkdir(block, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	task := sh("j-cap", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-cap", 0, 1, running)
+	settled(a)
+	if lim := limitOf(a, 1); lim != 300 {
+		t.Fatalf("GPU 1 limit %d W, want the task's 300 W cap", lim)
+	}
+	if got := recordedCaps(t, a); got != nil {
+		t.Fatalf("caps.json %v written through a directory in the way", got)
+	}
+	if err := os.Remove(block); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() bool { settled(a); return recordedCaps(t, a)[1] == 700 },
+		"caps.json to record GPU 1's own 700 W once it can be written: %v", recordedCaps(t, a))
 }

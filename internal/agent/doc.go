@@ -98,7 +98,8 @@
 //     DataDir/caps.json: an agent started after a crash of the previous
 //     one restores it (caps.go). A GPU that refuses its limit back when
 //     the cap ends stays recorded, and the agent tries again at every
-//     heartbeat until it takes it.
+//     heartbeat until it takes it. A caps.json that cannot be written
+//     (a full disk) is written again at every heartbeat until it is.
 //   - An agent stuck in a call that holds its lock (NVML, a disk that
 //     hangs) sends no heartbeat, and the server counts its node silent;
 //     its stop-after-disconnect still signals the tasks' processes, from
