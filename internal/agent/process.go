@@ -26,9 +26,10 @@ import (
 // work directory under DataDir/work. It records the groups it runs in
 // DataDir/groups.json (see leftovers.go).
 type processes struct {
-	dataDir string
-	logMax  int64 // bytes of a log file before it is rotated; 0: never
-	log     *slog.Logger
+	dataDir  string
+	logMax   int64 // bytes of a log file before it is rotated; 0: never
+	log      *slog.Logger
+	inherits bool // orphans become the agent's children (orphans.go)
 
 	mu     sync.Mutex
 	groups map[string]group // the running tasks' groups, by mark
@@ -43,7 +44,8 @@ type processes struct {
 }
 
 func newProcesses(dataDir string, logMax int64, log *slog.Logger) *processes {
-	return &processes{dataDir: dataDir, logMax: logMax, log: log, groups: map[string]group{}, live: map[string]*streamLog{}}
+	return &processes{dataDir: dataDir, logMax: logMax, log: log, inherits: inheritsOrphans(),
+		groups: map[string]group{}, live: map[string]*streamLog{}}
 }
 
 // openLog opens what is kept of a task's stream (stdout or stderr); it is

@@ -181,6 +181,9 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 func (a *Agent) beat(ctx context.Context) error {
 	a.mu.Lock()
 	a.retryUncapsLocked()
+	if p, ok := a.rt.(*processes); ok {
+		p.reapOrphans() // under mu: no task is starting
+	}
 	tasks, final := a.statusesLocked()
 	node, version, leaving := a.node, a.version, a.closing
 	a.mu.Unlock()
