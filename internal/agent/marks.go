@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // markEnv is the variable that marks every process of a task. A process
@@ -15,7 +18,9 @@ import (
 // agent still finds it, through /proc/PID/environ, to kill it with the
 // rest of the task, and after a crash of the agent (leftovers.go). The
 // value is random: no other process carries it, whatever PIDs are
-// reused. A process that clears its environment is not found.
+// reused; each is signalled through a pidfd held while its mark is read
+// again (killIfMarked). A process that clears its environment is not
+// found.
 const markEnv = "CARNOT_TASK_MARK"
 
 // newMark is a fresh mark, as the "NAME=value" environment entry.
@@ -44,18 +49,25 @@ func marked(marks ...string) []int {
 		if err != nil || pid <= 1 || pid == self {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || len(env) == 0 {
-			continue
-		}
-		for kv := range bytes.SplitSeq(env, []byte{0}) {
-			if hasMark(kv, marks) {
-				out = append(out, pid)
-				break
-			}
+		if carries(pid, marks) {
+			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// carries reports whether process pid's environment holds one of marks.
+func carries(pid int, marks []string) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(env) == 0 {
+		return false
+	}
+	for kv := range bytes.SplitSeq(env, []byte{0}) {
+		if hasMark(kv, marks) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasMark(kv []byte, marks []string) bool {
@@ -67,14 +79,42 @@ func hasMark(kv []byte, marks []string) bool {
 	return false
 }
 
+// beforeMarkKill, a test hook, runs as killMarked is about to signal a
+// process its scan found. Nil outside tests.
+var beforeMarkKill func(pid int)
+
 // killMarked sends SIGKILL to every live process carrying one of marks
 // and returns those it killed.
 func killMarked(marks ...string) []int {
 	var out []int
 	for _, pid := range marked(marks...) {
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+		if beforeMarkKill != nil {
+			beforeMarkKill(pid)
+		}
+		if killIfMarked(pid, marks) == nil {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// killIfMarked sends SIGKILL to process pid if it carries one of marks.
+// The process is held by a pidfd while its mark is read again, and
+// signalled through it: a process that ended after the scan, its PID
+// taken by another since, is never signalled. (ESRCH when it is not the
+// marked one; a kernel without pidfds, before Linux 5.3, gets the plain
+// kill.)
+func killIfMarked(pid int, marks []string) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, syscall.ENOSYS) {
+		return syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if !carries(pid, marks) {
+		return syscall.ESRCH
+	}
+	return unix.PidfdSendSignal(fd, syscall.SIGKILL, nil, 0)
 }

@@ -89,3 +89,44 @@ exit 0`, map[string]string{"ESC": esc})
 		t.Errorf("the process group that took the ended task's PID %d ended so: %v; want it spared (ended by the test's SIGPROF)", pid, victim.ProcessState)
 	}
 }
+
+// A marked process that ends, and whose PID another process takes,
+// between the agent's scan of /proc and its SIGKILL is not taken for
+// the marked one: the other process is spared.
+func TestKillMarkedSparesAPIDReusedAfterTheScan(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/kernel/ns_last_pid"); err != nil {
+		t.Skip("no ns_last_pid to reuse a PID with")
+	}
+	mark := newMark()
+	target := exec.Command("sleep", "30")
+	target.Env = append(os.Environ(), mark)
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = target.Process.Kill(); _ = target.Wait() })
+	pid := target.Process.Pid
+	eventually(t, 3*time.Second, func() bool { return len(marked(mark)) == 1 }, "the marked process %d to be seen", pid)
+	var victim *exec.Cmd
+	beforeMarkKill = func(p int) {
+		if p != pid || victim != nil {
+			return
+		}
+		_ = target.Process.Kill() // it ends, is reaped, and its PID is free
+		_ = target.Wait()
+		victim = takePID(t, pid)
+	}
+	defer func() { beforeMarkKill = nil }()
+	killMarked(mark)
+	if victim == nil {
+		t.Skip("cannot set ns_last_pid (not root)")
+	}
+	if victim.Process.Pid != pid {
+		t.Skipf("could not take PID %d (took %d): other processes forked meanwhile", pid, victim.Process.Pid)
+	}
+	_ = victim.Process.Signal(syscall.SIGPROF) // delivered after a SIGKILL pending
+	_ = victim.Wait()
+	ws := victim.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGPROF {
+		t.Errorf("the process that took the marked process's PID %d ended so: %v; want it spared", pid, victim.ProcessState)
+	}
+}
