@@ -76,3 +76,36 @@ func TestFrozenAgentStillStopsItsTasks(t *testing.T) {
 		t.Errorf("the task stopped while its agent was frozen reports %+v, want lost, stopped after the disconnect", st)
 	}
 }
+
+// A task stopping when its agent froze (a call holding the agent's lock
+// hangs) still gets its SIGKILL when its grace is over: the server
+// counts on the grace bounding a stop. Before, the SIGKILL waited for the
+// lock.
+func TestFrozenAgentStillKillsAtTheEndOfTheGrace(t *testing.T) {
+	srv := newFakeServer()
+	hang := &hangingLimits{watts: 333, entered: make(chan struct{}), release: make(chan struct{})}
+	startAgent(t, srv, func(c *Config) { hang.Devices = c.Devices; c.Devices = hang })
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(hang.release)
+		}
+	})
+	ready := filepath.Join(t.TempDir(), "ready")
+	a := sh("j-stubborn", 0, `trap '' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready})
+	srv.assign(a)
+	pid := readPID(t, ready)
+
+	a.Stop, a.GraceSeconds = true, 0.5
+	b := sh("j-capped", 0, `exec sleep 30`, nil)
+	b.GPUs, b.PowerCapW = []int{1}, 333
+	srv.assign(a, b) // a's stop (SIGTERM, ignored), then b's cap, which hangs
+	<-hang.entered
+	eventually(t, 3*time.Second, func() bool { return gone(pid) || !alive(pid) },
+		"the stopping task %d to be killed at the end of its 0.5 s grace while its agent is frozen", pid)
+	released = true
+	close(hang.release)
+	if st := srv.waitStatus(t, "j-stubborn", 0, 1, ended); st.Signal != "killed" {
+		t.Errorf("the task killed at the end of its grace reports %+v, want killed", st)
+	}
+}

@@ -240,12 +240,13 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	if t.killTimer != nil {
 		t.killTimer.Stop()
 	}
+	name, pid, proc := t.name(), t.pid, t.proc
 	t.killTimer = time.AfterFunc(time.Until(killAt), func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if t.state == api.ReplicaRunning {
-			a.log.Info("grace over: killing the task's process group", "task", t.name(), "pid", t.pid)
-			_ = t.proc.Signal(syscall.SIGKILL)
+		// Without the agent's lock, which a stuck call may hold
+		// (frozen.go): the grace bounds the stop, as the server counts
+		// on. A task that has ended answers ESRCH.
+		if err := proc.Signal(syscall.SIGKILL); err == nil {
+			a.log.Info("grace over: killed the task's process group", "task", name, "pid", pid)
 		}
 	})
 }
