@@ -22,7 +22,8 @@ const mib = 1 << 20
 type Devices interface {
 	// Info describes each GPU, in index order.
 	Info() []api.GPUInfo
-	// Sample reads each GPU's telemetry, stamped with now.
+	// Sample reads each GPU's telemetry, stamped with now. A GPU whose
+	// power cannot be read (lost) is left out.
 	Sample(now time.Time) []api.GPUSample
 	// SetPowerLimit sets GPU index's power limit in watts. The limit must
 	// lie in the GPU's MinCapW..MaxCapW range.

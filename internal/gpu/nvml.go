@@ -97,13 +97,20 @@ func (d *nvmlDevices) Info() []api.GPUInfo {
 	return slices.Clone(d.info)
 }
 
-// Sample implements Devices. A figure the device fails to report is 0.
+// Sample implements Devices. A GPU whose power reading fails (lost,
+// fallen off the bus) is left out: its figures, all 0, would show an
+// idle GPU drawing nothing. One without a power sensor reports 0 W; any
+// other figure the device fails to report is 0.
 func (d *nvmlDevices) Sample(now time.Time) []api.GPUSample {
-	out := make([]api.GPUSample, len(d.devs))
+	out := make([]api.GPUSample, 0, len(d.devs))
 	for i, dev := range d.devs {
 		s := api.GPUSample{Index: i, Time: now}
-		if mw, ret := dev.GetPowerUsage(); ret == nvml.SUCCESS {
+		switch mw, ret := dev.GetPowerUsage(); ret {
+		case nvml.SUCCESS:
 			s.PowerW = float64(mw) / 1000
+		case nvml.ERROR_NOT_SUPPORTED:
+		default:
+			continue
 		}
 		if u, ret := dev.GetUtilizationRates(); ret == nvml.SUCCESS {
 			s.Utilization = float64(u.Gpu)
@@ -114,7 +121,7 @@ func (d *nvmlDevices) Sample(now time.Time) []api.GPUSample {
 		if c, ret := dev.GetTemperature(nvml.TEMPERATURE_GPU); ret == nvml.SUCCESS {
 			s.TempC = float64(c)
 		}
-		out[i] = s
+		out = append(out, s)
 	}
 	return out
 }
