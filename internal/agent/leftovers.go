@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // groupsFile, in the data directory, lists the process groups and marks
@@ -122,6 +124,10 @@ func (r *processes) leads(pid int) bool {
 	return false
 }
 
+// beforeLeftoverKill, a test hook, runs as killLeftovers is about to
+// kill a recorded group it found running. Nil outside tests.
+var beforeLeftoverKill func(pgid int)
+
 // killLeftovers kills the process groups a previous agent recorded that
 // still run (same leader, same start time, or the leader gone and
 // members left) and every process carrying a recorded mark, with its
@@ -142,6 +148,7 @@ func (r *processes) killLeftovers() {
 		r.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)
 	}
 	var marks []string
+	own := syscall.Getpgrp()
 	for _, g := range gs {
 		if g.Mark != "" {
 			marks = append(marks, g.Mark)
@@ -160,16 +167,23 @@ func (r *processes) killLeftovers() {
 			continue // the PID now belongs to another process
 		}
 		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
-		_ = syscall.Kill(-g.PGID, syscall.SIGKILL)
+		if beforeLeftoverKill != nil {
+			beforeLeftoverKill(g.PGID)
+		}
+		if killPinnedGroup(g.PGID, startedAt(g.Start), own) {
+			continue
+		}
+		for _, m := range groupMembers(g.PGID) { // the leader is gone (or a zombie)
+			if killPinnedGroup(m, inGroup(g.PGID), own) {
+				break
+			}
+		}
 	}
 	// A marked process's group goes with it: one recorded by its mark
 	// alone (the agent died as it started) has members that do not carry
 	// the mark (they cleared their environment).
-	own := syscall.Getpgrp()
 	for _, pid := range marked(marks...) {
-		if pgid, err := procGroup(pid); err == nil && pgid > 1 && pgid != own {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		}
+		killPinnedGroup(pid, func(pid int) bool { return carries(pid, marks) }, own)
 	}
 	n := len(killMarked(marks...))
 	if n > 0 {
@@ -183,6 +197,63 @@ func (r *processes) killLeftovers() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	_ = os.Remove(path)
+}
+
+// killPinnedGroup sends SIGKILL to the process group of process pid, if
+// is(pid) holds (its start time, its group, its mark), and reports
+// whether it did. The group is pinned by that process: held by a pidfd
+// while is is checked (a PID taken by another process since fails it),
+// then stopped through the pidfd, so that, unable to end by itself, it
+// keeps its group's ID from being reused until the group is killed. A
+// process that does not stop (it is ending, a zombie) pins nothing, and
+// its group is not killed. Without pidfds (before Linux 5.3) the group
+// is killed as read. The agent's own group (own) is never killed.
+func killPinnedGroup(pid int, is func(pid int) bool, own int) bool {
+	kill := func() bool {
+		pgid, err := procGroup(pid)
+		return err == nil && pgid > 1 && pgid != own && syscall.Kill(-pgid, syscall.SIGKILL) == nil
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, syscall.ENOSYS) {
+		return is(pid) && kill()
+	}
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if !is(pid) || unix.PidfdSendSignal(fd, syscall.SIGSTOP, nil, 0) != nil {
+		return false
+	}
+	defer func() { _ = unix.PidfdSendSignal(fd, syscall.SIGKILL, nil, 0) }()
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(time.Millisecond) {
+		f, err := procStat(pid)
+		if err != nil || f[0] == "Z" || f[0] == "X" || time.Now().After(deadline) {
+			return false
+		}
+		if f[0] == "T" || f[0] == "t" {
+			break
+		}
+	}
+	// Still the pinned process (alive: its PID is its own) and still as
+	// it was checked.
+	return unix.PidfdSendSignal(fd, 0, nil, 0) == nil && is(pid) && kill()
+}
+
+// startedAt is a check that a process started at start (clock ticks since
+// boot).
+func startedAt(start uint64) func(pid int) bool {
+	return func(pid int) bool {
+		s, err := procStart(pid)
+		return err == nil && s == start
+	}
+}
+
+// inGroup is a check that a process is in process group pgid.
+func inGroup(pgid int) func(pid int) bool {
+	return func(pid int) bool {
+		g, err := procGroup(pid)
+		return err == nil && g == pgid
+	}
 }
 
 // procStart is a process's start time in clock ticks since boot, field

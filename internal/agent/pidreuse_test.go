@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -129,4 +131,72 @@ func TestKillMarkedSparesAPIDReusedAfterTheScan(t *testing.T) {
 	if !ws.Signaled() || ws.Signal() != syscall.SIGPROF {
 		t.Errorf("the process that took the marked process's PID %d ended so: %v; want it spared", pid, victim.ProcessState)
 	}
+}
+
+// A previous agent's leftover group whose leader ends, its group empty
+// and its PID taken by another process's group, between the next
+// agent's check of the leader (its start time) and its SIGKILL, is not
+// taken for the leftover: the other group is spared.
+func TestKillLeftoversSparesAPIDReusedAfterTheCheck(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/kernel/ns_last_pid"); err != nil {
+		t.Skip("no ns_last_pid to reuse a PID with")
+	}
+	dir := t.TempDir()
+	left := exec.Command("sleep", "30")
+	left.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := left.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = left.Process.Kill(); _ = left.Wait() })
+	pid := left.Process.Pid
+	start, err := procStart(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Start times count clock ticks (10 ms): the process that takes the
+	// PID must start in a later one, as it would after a crash.
+	eventually(t, time.Second, func() bool { return uptimeTicks(t) > start+1 }, "a clock tick past the leftover's start")
+	b, _ := json.Marshal([]group{{Task: "j-left/0/1", PGID: pid, Start: start}})
+	if err := os.WriteFile(filepath.Join(dir, groupsFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var victim *exec.Cmd
+	beforeLeftoverKill = func(p int) {
+		if p != pid || victim != nil {
+			return
+		}
+		_ = left.Process.Kill() // the leader ends, is reaped, its group is empty
+		_ = left.Wait()
+		victim = takePID(t, pid)
+	}
+	defer func() { beforeLeftoverKill = nil }()
+	newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
+	if victim == nil {
+		t.Fatal("killLeftovers did not find the leftover group running")
+	}
+	if victim.Process.Pid != pid {
+		t.Skipf("could not take PID %d (took %d): other processes forked meanwhile", pid, victim.Process.Pid)
+	}
+	_ = victim.Process.Signal(syscall.SIGPROF) // delivered after a SIGKILL pending
+	_ = victim.Wait()
+	ws := victim.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGPROF {
+		t.Errorf("the group that took the leftover's PID %d ended so: %v; want it spared", pid, victim.ProcessState)
+	}
+}
+
+// uptimeTicks is the time since boot in clock ticks of 10 ms, as
+// /proc/PID/stat counts start times (USER_HZ 100).
+func uptimeTicks(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, _, _ := strings.Cut(string(b), " ")
+	f, err := strconv.ParseFloat(secs, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(f * 100)
 }
