@@ -86,6 +86,7 @@ const (
 	minPollGap           = time.Second           // between unchanged answers
 	kickGrace            = 2 * time.Second       // a long poll still out this long after a heartbeat saw a newer version is cut short
 	defaultDeadlineCheck = time.Minute           // a task's deadline is checked against the wall clock at least this often
+	logIdleTimeout       = 2 * time.Minute       // the log server closes a keep-alive connection idle this long
 	minHeartbeat         = 10 * time.Millisecond // the shortest heartbeat interval taken from the server
 )
 
@@ -103,6 +104,7 @@ type Agent struct {
 	baseLimits map[int]int // each GPU's power limit when the agent started
 
 	retryMin, retryMax time.Duration           // backoff of failed calls
+	logIdle            time.Duration           // the log server's keep-alive connections are closed after this idle
 	diskUsed           func() (float64, error) // percent used of DataDir's file system
 	// now is the wall clock that tasks' deadlines are read on, checked
 	// at least every deadlineCheck (task.go); both are read under mu.
@@ -189,7 +191,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, srv: srv, rt: cfg.Runtime, log: cfg.Logger.With("node", cfg.Name),
 		baseLimits: map[int]int{},
-		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second,
+		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second, logIdle: logIdleTimeout,
 		now: time.Now, deadlineCheck: defaultDeadlineCheck,
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
@@ -268,6 +270,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.httpSrv == nil {
 		serveErr <- nil
 	} else {
+		// Keep-alive connections left idle are closed: anyone who
+		// reaches the port could otherwise hold them open for ever.
+		a.httpSrv.IdleTimeout = a.logIdle
 		go func() {
 			err := a.httpSrv.Serve(a.ln)
 			if !errors.Is(err, http.ErrServerClosed) {
