@@ -217,7 +217,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 
 // openProcesses sets up the default runtime: the data directory, the
 // log server's listener, and the end of what a previous agent left
-// running (its caps undone, its processes killed).
+// running (its processes killed, then its caps undone).
 func (a *Agent) openProcesses() error {
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -233,9 +233,12 @@ func (a *Agent) openProcesses() error {
 		return err
 	}
 	a.lock = lock
-	a.undoCaps() // a dead agent's, now that no running agent's can be taken for one
+	// A dead agent's leftovers, now that no running agent's can be taken
+	// for them: its tasks are killed under their caps, then the caps are
+	// undone (a task never runs uncapped meanwhile).
 	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
 	p.killLeftovers()
+	a.undoCaps()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)
 	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)
 	a.httpSrv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}

@@ -117,3 +117,36 @@ func TestUnrecordedCapIsRecordedLater(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { settled(a); return recordedCaps(t, a)[1] == 700 },
 		"caps.json to record GPU 1's own 700 W once it can be written: %v", recordedCaps(t, a))
 }
+
+// An agent started after a crash of the previous one kills the tasks
+// the dead one left before it puts back the GPUs' own limits: a leftover
+// task never runs uncapped, drawing power the scheduler no longer counts
+// for it, while it is being killed.
+func TestLeftoversKilledBeforeTheirCapIsUndone(t *testing.T) {
+	srv := newFakeServer()
+	dir := t.TempDir()
+	a := startAgent(t, srv, func(c *Config) { c.DataDir = dir }) // two H100s, 700 W
+	task := sh("j-cap", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-cap", 0, 1, running)
+	// The agent dies here (holding its lock keeps it from acting as a
+	// dead agent would); another starts on its directory.
+	a.lock.Close()
+	limitAtKill := -1
+	beforeLeftoverKill = func(int) { limitAtKill = limitOf(a, 1) }
+	defer func() { beforeLeftoverKill = nil }()
+	a.mu.Lock()
+	b, err := New(Config{Name: "n1", DataDir: dir, Devices: a.cfg.Devices, CPUs: 1, MemoryGiB: 1}, newFakeServer())
+	a.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.ln.Close()
+	if limitAtKill != 300 {
+		t.Errorf("GPU 1 limit %d W as the dead agent's capped task was killed, want its 300 W cap still", limitAtKill)
+	}
+	if lim := limitOf(a, 1); lim != 700 {
+		t.Errorf("GPU 1 limit %d W once the leftovers are gone, want its own 700 W", lim)
+	}
+}

@@ -97,7 +97,7 @@
 //     live task's limit, never the stopping one's (task.go, limitLocked).
 //     While a GPU is capped, its limit before the cap is recorded in
 //     DataDir/caps.json: an agent started after a crash of the previous
-//     one restores it (caps.go). A GPU that refuses its limit back when
+//     one restores it (caps.go), once it killed the previous one's tasks. A GPU that refuses its limit back when
 //     the cap ends stays recorded, and the agent tries again at every
 //     heartbeat until it takes it. A caps.json that cannot be written
 //     (a full disk) is written again at every heartbeat until it is.

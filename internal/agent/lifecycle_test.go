@@ -232,9 +232,12 @@ func TestCapOfADeadAgentUndone(t *testing.T) {
 	}
 	// The agent dies there (it is never told to stop; the kernel drops
 	// its lock on the data directory), and another starts on its data
-	// directory and GPUs.
+	// directory and GPUs. (Holding its lock keeps it from acting as the
+	// next one kills its task, as a dead agent would.)
 	a.lock.Close()
+	a.mu.Lock()
 	b, err := New(Config{Name: "n1", DataDir: dir, Devices: a.cfg.Devices, CPUs: 1, MemoryGiB: 1}, newFakeServer())
+	a.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
