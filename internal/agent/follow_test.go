@@ -98,7 +98,7 @@ func TestSlowFollowerIsToldOfTheGap(t *testing.T) {
 	dir := filepath.Join(a.cfg.DataDir, "logs", "j-fast", "1")
 	written := func() int64 {
 		b, _ := os.ReadFile(filepath.Join(dir, "0.stdout.dropped"))
-		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		n, _, _ := parseDropped(b)
 		for _, f := range []string{"0.stdout.1", "0.stdout"} {
 			if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
 				n += st.Size()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -145,6 +146,11 @@ func (l *streamLog) warnLocked(msg string, err error) {
 	l.failing = true
 }
 
+// rotateHook, a test hook, runs in a rotation once the count of bytes
+// dropped is written, before the files are renamed; an error stops the
+// rotation there (a crash, a rename that fails). Nil outside tests.
+var rotateHook func() error
+
 // rotateLocked makes the current file the previous one (dropping the
 // previous) and starts an empty one. Readers take their view under the
 // lock, so they never see the files half rotated.
@@ -156,8 +162,24 @@ func (l *streamLog) rotateLocked() error {
 	dropped := l.dropped + l.prev
 	if dropped != l.dropped {
 		// Replaced whole and synced: a crash leaves the old count or the
-		// new one, never a part of it.
-		if err := replaceFile(l.path+droppedSuffix, []byte(strconv.FormatInt(dropped, 10)+"\n"), true); err != nil {
+		// new one, never a part of it. With it, the inode of the file
+		// that is to become .1: a rotation stopped before the renames
+		// leaves the new count beside the old files, which the inode
+		// tells apart (droppedOf).
+		var ino uint64
+		if st, err := l.f.Stat(); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				ino = sys.Ino
+			}
+		}
+		b := fmt.Appendf(nil, "%d %d\n", dropped, ino)
+		if err := replaceFile(l.path+droppedSuffix, b, true); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if rotateHook != nil {
+		if err := rotateHook(); err != nil {
 			f.Close()
 			return err
 		}
@@ -232,7 +254,7 @@ func openView(path string, src *streamLog) (*logView, error) {
 func openFinishedView(path string) (*logView, error) {
 	v := &logView{}
 	if b, err := os.ReadFile(path + droppedSuffix); err == nil {
-		v.dropped, v.droppedUnknown = parseDropped(b)
+		v.dropped, v.droppedUnknown = droppedOf(path, b)
 	}
 	base := v.dropped
 	for _, p := range []string{path + prevSuffix, path} {
@@ -259,21 +281,59 @@ func openFinishedView(path string) (*logView, error) {
 	return v, nil
 }
 
-// parseDropped reads a .dropped file: a count of bytes and a newline,
-// as rotateLocked writes it. Anything else (a file torn by a crash of an
-// agent that wrote it in place, or by the disk) is no count: unknown,
-// and 0, rather than its digits taken for one, which would shift every
-// offset served.
-func parseDropped(b []byte) (n int64, unknown bool) {
+// parseDropped reads a .dropped file: a count of bytes, then the inode
+// of the file it was written to make .1 (absent from older agents'
+// files), and a newline, as rotateLocked writes it. Anything else (a
+// file torn by a crash of an agent that wrote it in place, or by the
+// disk) is no count: unknown, and 0, rather than its digits taken for
+// one, which would shift every offset served.
+func parseDropped(b []byte) (n int64, ino uint64, unknown bool) {
 	s, ok := strings.CutSuffix(string(b), "\n")
-	if !ok || s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, true
+	count, inode, withIno := strings.Cut(s, " ")
+	if !ok || !isDigits(count) || withIno && !isDigits(inode) {
+		return 0, 0, true
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := strconv.ParseInt(count, 10, 64)
 	if err != nil {
-		return 0, true
+		return 0, 0, true
 	}
-	return n, false
+	if withIno {
+		if ino, err = strconv.ParseUint(inode, 10, 64); err != nil {
+			return 0, 0, true
+		}
+	}
+	return n, ino, false
+}
+
+func isDigits(s string) bool { return s != "" && strings.TrimLeft(s, "0123456789") == "" }
+
+// droppedOf is the count of bytes dropped before the files of the stream
+// at path that its .dropped file (b) says. A count written by a rotation
+// that stopped before its renames (the agent died; a rename failed) is
+// ahead of the files by the .1 file it was to drop: the file it names
+// by its inode is still the current one, not .1.
+func droppedOf(path string, b []byte) (n int64, unknown bool) {
+	n, ino, unknown := parseDropped(b)
+	if unknown || ino == 0 || inodeOf(path+prevSuffix) == ino || inodeOf(path) != ino {
+		return n, unknown
+	}
+	var prev int64
+	if st, err := os.Stat(path + prevSuffix); err == nil {
+		prev = st.Size()
+	}
+	return max(n-prev, 0), false
+}
+
+// inodeOf is the inode of the file at path; 0 when there is none.
+func inodeOf(path string) uint64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return sys.Ino
+	}
+	return 0
 }
 
 // stale reports whether the stream was rotated since the view was
