@@ -94,7 +94,7 @@
 //     raised, lowered back, lifted) is set likewise. A cap the GPUs
 //     refuse is reported in Error; the task runs. A GPU two tasks hold
 //     (a task stopping beside the live one that replaced it) has the
-//     live task's limit, never the stopping one's (task.go, limitLocked).
+//     live task's limit, never the stopping one's (limits.go).
 //     While a GPU is capped, its limit before the cap is recorded in
 //     DataDir/caps.json: an agent started after a crash of the previous
 //     one restores it (caps.go), once it killed the previous one's tasks. A GPU that refuses its limit back when

@@ -1,0 +1,200 @@
+package agent
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// The power limits of the GPUs the agent's tasks run on: a task's cap is
+// set before it starts, changed by a recap, and ended with the task; a
+// GPU that several running tasks hold gets the limit limitLocked says.
+// What is to restore after a crash is recorded in caps.json (caps.go).
+
+// capLocked sets the task's power cap on its GPUs and reports whether
+// every GPU took it. Failures go to the task's Error; the task runs
+// anyway. A GPU another task holds gets the limit limitLocked says,
+// which is the task's cap unless a live task prevails over it.
+func (a *Agent) capLocked(t *task) bool {
+	w := t.spec.PowerCapW
+	if w <= 0 || len(t.spec.GPUs) == 0 {
+		return true
+	}
+	if a.cfg.Devices == nil {
+		t.errs = append(t.errs, fmt.Sprintf("power cap %d W: the node has no GPUs", w))
+		return false
+	}
+	t.capped = true
+	a.recordCapsLocked() // before the cap: a crash in between leaves nothing to undo
+	ok := true
+	for _, g := range t.spec.GPUs {
+		lim, _ := a.limitLocked(g, t)
+		err := a.cfg.Devices.SetPowerLimit(g, lim)
+		switch {
+		case err == nil:
+		case lim == w:
+			ok = false
+			t.errs = append(t.errs, fmt.Sprintf("power cap: %v", err))
+			a.log.Warn("cannot cap GPU power", "task", t.name(), "gpu", g, "watts", w, "err", err)
+		default:
+			a.log.Warn("cannot set the GPU power limit another task calls for", "task", t.name(), "gpu", g, "watts", lim, "err", err)
+		}
+	}
+	return ok
+}
+
+// uncapLocked gives an ended capped task's GPUs the limit the tasks
+// still holding them call for (limitLocked): the limit they had when the
+// agent started, when none is capped.
+func (a *Agent) uncapLocked(t *task) {
+	a.restoreLocked(t, false)
+}
+
+// recapLocked applies a running task's new power cap w, which the
+// server changed while it runs (a recap): raised on power lent to the
+// task, or lowered to take that power back, never below the cap the
+// task started with. The new limit goes on its GPUs, or, at 0, the limit
+// they had when the agent started, unless another capped task holds
+// them. As at the start, the cap is recorded (caps.json) before it is
+// set and failures go to the task's Error; the task runs on. A lower cap
+// a GPU refuses is logged as an error: the GPU keeps the higher limit,
+// and may draw power the scheduler gave another job. The limit now in
+// force goes to the server at once (a heartbeat): a start that counts on
+// the power a lowering frees waits for it (the server's capwait.go).
+func (a *Agent) recapLocked(t *task, w int) {
+	old := t.spec.PowerCapW
+	if w == old || len(t.spec.GPUs) == 0 {
+		return
+	}
+	t.spec.PowerCapW = w
+	defer a.notify()
+	if w == 0 {
+		a.liftLocked(t)
+		t.capSet = 0
+	} else if !a.capLocked(t) {
+		if old == 0 || w < old {
+			a.log.Error("GPU power limit stays above its task's lowered cap: its GPUs may draw power the scheduler gave another job",
+				"task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
+		} else {
+			t.capSet = w // some GPUs may have taken the higher limit
+		}
+		return
+	}
+	t.capSet = w
+	a.log.Info("task's power cap changed", "task", t.name(), "gpus", t.spec.GPUs, "from_watts", old, "to_watts", w)
+}
+
+// liftLocked lifts a running task's cap: its GPUs get back the limit
+// they had when the agent started, but for those another task's cap
+// holds (limitLocked).
+func (a *Agent) liftLocked(t *task) {
+	a.restoreLocked(t, true)
+}
+
+// restoreLocked ends capped task t's cap: each of its GPUs gets the
+// limit limitLocked says, the limit it had when the agent started when
+// no task's cap holds it; a task that runs on (running) also gets a
+// failure to restore that in its error. A GPU that refuses its own
+// limit stays recorded in caps.json and is tried again
+// (retryUncapsLocked).
+func (a *Agent) restoreLocked(t *task, running bool) {
+	if !t.capped {
+		return
+	}
+	t.capped = false
+	a.settleLocked(t, t.spec.GPUs, running)
+	a.recordCapsLocked()
+}
+
+// settleLocked gives each of gpus the limit the tasks holding it call
+// for (limitLocked); t is the task whose change calls for it, whose
+// error, when it runs on (running), says that a GPU refused its own
+// limit.
+func (a *Agent) settleLocked(t *task, gpus []int, running bool) {
+	for _, g := range gpus {
+		lim, capped := a.limitLocked(g, nil)
+		if lim <= 0 {
+			continue // the GPU's own limit is not known
+		}
+		err := a.cfg.Devices.SetPowerLimit(g, lim)
+		switch {
+		case capped && err != nil:
+			a.log.Warn("cannot set the GPU power limit another task calls for", "task", t.name(), "gpu", g, "watts", lim, "err", err)
+		case capped:
+		case err != nil:
+			if running {
+				t.errs = append(t.errs, fmt.Sprintf("power cap lifted: %v", err))
+			}
+			a.log.Warn("cannot restore GPU power limit; trying again at every heartbeat", "task", t.name(), "gpu", g, "watts", lim, "err", err)
+			a.uncapDue[g] = true
+		default:
+			delete(a.uncapDue, g)
+		}
+	}
+}
+
+// limitLocked is the power limit GPU g calls for, and whether it is a
+// task's cap: the lowest cap of the capped tasks running on it, counting
+// only the live ones (not stopping) when a live one runs there, so that
+// a task still stopping (in its grace, or an orphan being killed) never
+// sets the limit under the live task that replaced it; the GPU's own
+// limit (when the agent started) when none of those is capped. starting,
+// when not nil, is a task about to start, counted as running.
+func (a *Agent) limitLocked(g int, starting *task) (w int, capped bool) {
+	var live bool
+	liveCap, stopCap := 0, 0
+	for _, u := range a.tasks {
+		if u != starting && u.state != api.ReplicaRunning || !slices.Contains(u.spec.GPUs, g) {
+			continue
+		}
+		c := 0
+		if u.capped {
+			c = u.spec.PowerCapW
+		}
+		if !u.stopping {
+			live = true
+			if c > 0 && (liveCap == 0 || c < liveCap) {
+				liveCap = c
+			}
+		} else if c > 0 && (stopCap == 0 || c < stopCap) {
+			stopCap = c
+		}
+	}
+	c := stopCap
+	if live {
+		c = liveCap
+	}
+	if c > 0 {
+		return c, true
+	}
+	return a.baseLimits[g], false
+}
+
+// settleSharedLocked gives those of t's GPUs that another running task
+// holds too the limit limitLocked says, now that t started or stops.
+func (a *Agent) settleSharedLocked(t *task) {
+	if a.cfg.Devices == nil {
+		return
+	}
+	var shared []int
+	for _, g := range t.spec.GPUs {
+		if a.sharedLocked(t, g) {
+			shared = append(shared, g)
+		}
+	}
+	if len(shared) > 0 {
+		a.settleLocked(t, shared, false)
+		a.recordCapsLocked()
+	}
+}
+
+// sharedLocked reports whether a running task other than t holds GPU g.
+func (a *Agent) sharedLocked(t *task, g int) bool {
+	for _, u := range a.tasks {
+		if u != t && u.state == api.ReplicaRunning && slices.Contains(u.spec.GPUs, g) {
+			return true
+		}
+	}
+	return false
+}
