@@ -25,13 +25,15 @@ func TestHeartbeatIntervalFromTheServerIsBounded(t *testing.T) {
 					srv.hbInterval = &s
 				}
 				a := startAgent(t, srv)
-				eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) > 0 }, "a heartbeat")
-				a.mu.Lock()
-				got := a.interval
-				a.mu.Unlock()
-				if got != tc.want {
-					t.Errorf("heartbeat interval %v after the server said %g s, want %v", got, s, tc.want)
+				interval := func() time.Duration {
+					a.mu.Lock()
+					defer a.mu.Unlock()
+					return a.interval
 				}
+				// Once a heartbeat's answer is applied (the fake records
+				// the heartbeat before the agent reads its answer).
+				eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) > 0 && interval() == tc.want },
+					"heartbeat interval %v after the server said %g s, want %v", interval(), s, tc.want)
 			})
 		}
 	}
