@@ -26,6 +26,16 @@ type liveProc struct {
 	mu     sync.Mutex
 	grace  time.Duration // the task's, kept up to date under the agent's lock
 	termAt time.Time     // when its stop sent SIGTERM; zero before
+	kill   *time.Timer   // stopFrozen's SIGKILL after the grace; stopped when the task ends
+}
+
+// ended stops the SIGKILL stopFrozen armed, the task being over.
+func (l *liveProc) ended() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.kill != nil {
+		l.kill.Stop()
+	}
 }
 
 // setGrace records the task's grace.
@@ -90,9 +100,8 @@ func (a *Agent) stopFrozen() {
 			a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 		}
 		l.mu.Lock()
-		grace := l.grace
+		l.kill = time.AfterFunc(l.grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
 		l.mu.Unlock()
-		time.AfterFunc(grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
 	}
 	if n > 0 {
 		a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: stopping every task without it",

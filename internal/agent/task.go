@@ -151,6 +151,7 @@ func (a *Agent) wait(t *task) {
 	}
 	a.mu.Lock()
 	a.dropLiveLocked(t)
+	t.live.ended()
 	if at := t.live.termed(); !t.stopping && !at.IsZero() {
 		// The disconnect's stop reached it while the agent was stuck
 		// (stopFrozen), and the agent had not recorded that stop yet.
