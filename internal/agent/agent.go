@@ -144,7 +144,10 @@ type Agent struct {
 	// capsUnrecorded: the last write of caps.json failed; it is tried
 	// again at every heartbeat.
 	capsUnrecorded bool
-	closing        bool
+	// diskErr, when set, says why the agent cannot start tasks: it
+	// cannot write its data directory (disk.go).
+	diskErr string
+	closing bool
 	// stopAfterDisconnect is the server's (Registered), and
 	// disconnectTimer fires that long after its last answered call
 	// (disconnect.go); disconnected is set from then until the next

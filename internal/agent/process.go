@@ -69,6 +69,10 @@ func (r *processes) openLog(k taskKey, stream string) (*logView, error) {
 func (r *processes) Start(spec api.Task) (Process, error) {
 	mark, name := newMark(), keyOf(spec).String()
 	cmd, logs, err := r.command(spec, mark)
+	var se *StartError
+	if errors.As(err, &se) {
+		return nil, se
+	}
 	if err != nil {
 		return nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err)}
 	}
@@ -79,7 +83,9 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		return nil, &StartError{Code: code, Err: err}
 	}
 	if err := r.track(name, mark, 0); err != nil {
-		return fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err))
+		_, err := fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err))
+		err.(*StartError).Agent = true
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		code := 126
@@ -309,7 +315,7 @@ func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, e
 	k := keyOf(spec)
 	logs, err := r.openLogFiles(k)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &StartError{Code: 126, Err: fmt.Errorf("open its logs: %w", err), Agent: true}
 	}
 	refuse := func(err error) (*exec.Cmd, *logFiles, error) { // said in its stderr log too
 		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: prepare: %v\n", spec.Command, err))

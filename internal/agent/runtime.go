@@ -41,10 +41,13 @@ type Exit struct {
 
 // StartError is a task that could not start, with the exit code to
 // report as a shell would: 127 when the command was not found, 126 when
-// it could not be run.
+// it could not be run. Agent says the agent's own files failed it (its
+// data directory cannot be written), not the task: every start on the
+// node would fail alike (Agent.diskErr).
 type StartError struct {
-	Code int
-	Err  error
+	Code  int
+	Err   error
+	Agent bool
 }
 
 func (e *StartError) Error() string { return e.Err.Error() }

@@ -179,15 +179,16 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 // change of leader) numbers its versions afresh, from a random base, while
 // the node stays registered.
 func (a *Agent) beat(ctx context.Context) error {
+	a.probeDisk()
 	a.mu.Lock()
 	a.retryUncapsLocked()
 	if p, ok := a.rt.(*processes); ok {
 		p.reapOrphans() // under mu: no task is starting
 	}
 	tasks, final := a.statusesLocked()
-	node, version, leaving := a.node, a.version, a.closing
+	node, version, leaving, diskErr := a.node, a.version, a.closing, a.diskErr
 	a.mu.Unlock()
-	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving}
+	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving, DiskError: diskErr}
 	if a.cfg.Devices != nil {
 		hb.GPUs = plausible(a.cfg.Devices.Sample(time.Now().UTC()), a.cfg.Devices.Info(), func(s api.GPUSample, limit float64) {
 			a.log.Warn("GPU power reading left out of the heartbeat: not a measurement", "gpu", s.Index, "watts", s.PowerW, "most_plausible", limit)

@@ -33,7 +33,12 @@ const lostByCrash = "the node's agent died while it ran or before it reported it
 // recordStartedLocked writes the tasks the agent recorded as started
 // (task.recorded) to startedFile, durably (synced to disk); no file when
 // there are none. Caller holds mu.
-func (a *Agent) recordStartedLocked() error {
+func (a *Agent) recordStartedLocked() error { return a.writeStartedLocked(false) }
+
+// writeStartedLocked is recordStartedLocked; with probe, it writes the
+// file even when it lists none (then removes it), to check that it can.
+// Caller holds mu.
+func (a *Agent) writeStartedLocked(probe bool) error {
 	if a.cfg.DataDir == "" {
 		return nil
 	}
@@ -44,6 +49,11 @@ func (a *Agent) recordStartedLocked() error {
 		}
 	}
 	path := filepath.Join(a.cfg.DataDir, startedFile)
+	if len(keys) == 0 && probe {
+		if err := replaceFile(path, []byte("[]"), true); err != nil {
+			return err
+		}
+	}
 	if len(keys) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

@@ -90,6 +90,7 @@ func (a *Agent) startLocked(specs []api.Task, now time.Time) {
 		a.tasks[k], a.started[k] = ts[i], true
 	}
 	if err := a.recordStartedLocked(); err != nil {
+		a.noteDiskLocked(fmt.Errorf("record the tasks it starts in %s: %w", startedFile, err))
 		for _, t := range ts {
 			t.recorded = false
 			a.failLocked(t, now, 126, fmt.Errorf("record its start in %s: %w", startedFile, err))
@@ -113,6 +114,9 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 		var se *StartError
 		if errors.As(err, &se) {
 			code = se.Code
+			if se.Agent {
+				a.noteDiskLocked(err)
+			}
 		}
 		a.failLocked(t, now, code, err)
 		return

@@ -65,6 +65,11 @@ type Heartbeat struct {
 	// new work (a stopped task's next attempt among it), as a drained
 	// node, until a heartbeat or registration without it.
 	Leaving bool `json:"leaving,omitempty"`
+	// DiskError, set while the agent cannot write its data directory (a
+	// full or read-only disk), says why: every start there would fail,
+	// so the node takes no new work, as a drained one, until a heartbeat
+	// without it.
+	DiskError string `json:"disk_error,omitempty"`
 }
 
 // TaskStatus is a task as the agent sees it.

@@ -41,7 +41,12 @@ type Node struct {
 	// reported running unassigned. Until its agent reports none, it takes
 	// no work and its power counts at nameplate. The server sets it;
 	// an agent cannot.
-	Unreachable   bool      `json:"unreachable,omitempty"`
+	Unreachable bool `json:"unreachable,omitempty"`
+	// DiskError, set while the node's agent says it cannot write its
+	// data directory (a full or read-only disk: every start there would
+	// fail), is why; the node takes no new work until its agent says it
+	// can again, or a new agent registers.
+	DiskError     string    `json:"disk_error,omitempty"`
 	FakeGPUs      bool      `json:"fake_gpus,omitempty"`
 	Registered    time.Time `json:"registered"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`

@@ -85,6 +85,19 @@ func TestNodesTableShowsFence(t *testing.T) {
 	}
 }
 
+// A node whose agent cannot write its data directory takes no new work:
+// the table says why it drains.
+func TestNodesTableShowsDiskError(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	err := nodesTable(&b, now, []api.Node{
+		{Name: "n1", Site: "paris", Condition: api.NodeDraining, DiskError: "no space left on device", GPUModel: "H100", GPUs: 8, LastHeartbeat: now},
+	})
+	if w := "n1    paris  draining,disk-error "; err != nil || !strings.Contains(b.String(), w) {
+		t.Errorf("nodes table (err %v):\n%s\nwant a line with %q", err, b.String(), w)
+	}
+}
+
 // A node that may still run work the server no longer assigns it counts
 // at nameplate and takes nothing (api.Node.Unreachable): the table says
 // so, the node an operator may fence once it is known to be off.

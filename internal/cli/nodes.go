@@ -23,7 +23,8 @@ func newNodesCmd() *cobra.Command {
 their site, condition (ready, draining, not-ready; ",drained" and
 ",fenced" when an operator drained or fenced them; ",unreachable" when
 the node may still run work the server no longer assigns it: it takes
-nothing new and its power counts at nameplate), GPUs in use, GPU
+nothing new and its power counts at nameplate; ",disk-error" when its
+agent cannot write its data directory, so it takes nothing new), GPUs in use, GPU
 model, the time since their last heartbeat and the jobs they run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,6 +59,9 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 		}
 		if n.Unreachable {
 			cond += ",unreachable" // may still run lost work: nameplate power, no new work
+		}
+		if n.DiskError != "" {
+			cond += ",disk-error" // its agent cannot write its data directory: no new work
 		}
 		model := dash(n.GPUModel)
 		if n.FakeGPUs {

@@ -241,6 +241,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		c.node(n, api.EventNode, msg)
 		c.kick = true
 	}
+	if clip(hb.DiskError) != n.doc.DiskError {
+		s.diskErrorReported(n, hb.DiskError, c)
+	}
 	if s.orphansReport(n, hb.Tasks, c) {
 		c.kick = true // its nameplate reserve changed
 	}
@@ -563,4 +566,24 @@ func ownNode(w http.ResponseWriter, r *http.Request, name string) bool {
 		return false
 	}
 	return true
+}
+
+// diskErrorReported applies the disk error node n's agent reports (""
+// when its data directory takes writes again): while it is set, every
+// start there would fail at once, so the node takes no new work, as a
+// drained one; an event says so, and when it ends. Caller holds mu.
+func (s *Server) diskErrorReported(n *nodeState, diskErr string, c *changes) {
+	had := n.doc.DiskError
+	n.doc.DiskError = clip(diskErr)
+	msg := "node " + n.doc.Name + "'s agent can write its data directory again: the node takes work again"
+	switch {
+	case diskErr != "" && had != "":
+		c.node(n, "", "") // stored with its new reason, told once
+		return
+	case diskErr != "":
+		msg = "node " + n.doc.Name + "'s agent cannot write its data directory, so every start there would fail: the node takes no new work until it can (" + diskErr + ")"
+		s.log.Warn("a node's agent cannot write its data directory: the node takes no new work", "node", n.doc.Name, "err", diskErr)
+	}
+	c.node(n, api.EventNode, msg)
+	c.kick = true
 }

@@ -34,7 +34,7 @@ func (n *nodeState) apiCondition() string {
 	switch {
 	case !n.registered:
 		return api.NodeNotReady
-	case (n.doc.Drained || n.leaving) && n.doc.Condition == api.NodeReady:
+	case (n.doc.Drained || n.leaving || n.doc.DiskError != "") && n.doc.Condition == api.NodeReady:
 		return api.NodeDraining
 	}
 	return n.doc.Condition

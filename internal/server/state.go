@@ -148,7 +148,7 @@ func (n *nodeState) condition() model.NodeCondition {
 		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
-	case n.doc.Drained || n.leaving:
+	case n.doc.Drained || n.leaving || n.doc.DiskError != "":
 		return model.NodeDraining
 	}
 	return model.NodeUp
