@@ -10,15 +10,33 @@ type Start struct {
 
 // Preemption evicts a running job for another: a notice now, the eviction
 // after the victim's checkpoint grace.
+//
+// Replicas, when not empty, makes it partial: only those replicas of a
+// running deployment (placements as the snapshot lists them) are taken,
+// all above its MinReplicas (at least one stays), and the deployment runs
+// on with the others. Until EvictAt, a snapshot lists such a deployment
+// twice in Running: its leaving replicas as a Terminating allocation
+// (EvictAt, PreemptedFor) and the others as a running one; it is then no
+// victim again until they have left.
 type Preemption struct {
 	Victim      string
 	Beneficiary string
 	Reason      string
 	NoticeAt    Time
 	EvictAt     Time
-	// LostGPUSeconds is the work since the victim's last checkpoint.
+	// LostGPUSeconds is the work since the victim's last checkpoint (of
+	// the replicas taken, when partial).
 	LostGPUSeconds float64
+	Replicas       []Placement
 }
+
+// Partial reports whether pr takes only some replicas of its victim.
+func (pr *Preemption) Partial() bool { return len(pr.Replicas) > 0 }
+
+// KeepsReplicas is the fewest replicas a deployment keeps when a partial
+// preemption takes some: its MinReplicas, at least 1 (taking them all is
+// a whole preemption).
+func KeepsReplicas(j *Job) int { return max(1, min(j.MinReplicas, j.Replicas)) }
 
 // Deferral holds a flexible job back until a better hour.
 type Deferral struct {

@@ -46,6 +46,9 @@ type (
 		NoticeAt       string  `json:"notice_at"`
 		EvictAt        string  `json:"evict_at"`
 		LostGPUSeconds float64 `json:"lost_gpu_seconds"`
+		// Replicas, on a partial preemption, are the deployment's
+		// replicas it takes (absent: the whole job).
+		Replicas []placementJSON `json:"replicas,omitempty"`
 	}
 	deferralJSON struct {
 		Job    string `json:"job"`
@@ -90,10 +93,14 @@ func WriteJSON(w io.Writer, p *model.Plan) error {
 		out.Recaps = append(out.Recaps, recapJSON{Job: r.Job, PowerCapW: r.PowerCapW, PowerW: r.PowerW})
 	}
 	for _, pr := range p.Preemptions {
-		out.Preemptions = append(out.Preemptions, preemptionJSON{
+		pj := preemptionJSON{
 			Victim: pr.Victim, Beneficiary: pr.Beneficiary, Reason: pr.Reason,
 			NoticeAt: timeJSON(pr.NoticeAt), EvictAt: timeJSON(pr.EvictAt), LostGPUSeconds: pr.LostGPUSeconds,
-		})
+		}
+		for _, pl := range pr.Replicas {
+			pj.Replicas = append(pj.Replicas, placementJSON{Node: pl.Node, GPUs: append([]int{}, pl.GPUs...), PowerCapW: pl.PowerCapW})
+		}
+		out.Preemptions = append(out.Preemptions, pj)
 	}
 	for _, d := range p.Deferrals {
 		out.Deferrals = append(out.Deferrals, deferralJSON{Job: d.Job, Until: timeJSON(d.Until), Reason: d.Reason})

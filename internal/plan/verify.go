@@ -57,7 +57,10 @@ import (
 //   - no start happens before the job's EarliestStart;
 //   - each preemption's victim runs, is preemptible and not already
 //     terminating, NoticeAt = p.Now, EvictAt = NoticeAt + CheckpointGrace,
-//     and the preemption rate limit holds;
+//     and the preemption rate limit holds; a partial one (Replicas) takes
+//     replicas its victim, a deployment, runs, each once, and leaves it
+//     at least model.KeepsReplicas of them; the rules below judge it on
+//     the replicas it takes;
 //   - each victim with a pending beneficiary is allowed by priority (with
 //     Policy.Preemption: a lower priority class value than the
 //     beneficiary's, and, with Policy.Quotas, when the tenants differ and
@@ -223,7 +226,8 @@ func (v *verifier) preemptions() {
 	if len(v.p.Preemptions) > 0 && !pol.Preemption && !pol.Reclaim {
 		v.add(CodePreemption, "", "", -1, "%d preemptions while preemption and reclaim are off", len(v.p.Preemptions))
 	}
-	for _, pr := range v.p.Preemptions {
+	for i := range v.p.Preemptions {
+		pr := &v.p.Preemptions[i]
 		as := v.x.running(pr.Victim)
 		switch {
 		case len(as) == 0:
@@ -249,11 +253,14 @@ func (v *verifier) preemptions() {
 		if want := pr.NoticeAt.Add(as[0].Job.CheckpointGrace); pr.EvictAt != want {
 			v.add(CodePreemption, pr.Victim, "", -1, "evict at %s, want notice + grace %s = %s", pr.EvictAt, as[0].Job.CheckpointGrace, want)
 		}
+		if pr.Partial() {
+			v.partial(pr, as)
+		}
 		if pr.Beneficiary != "" {
 			if b, ok := v.x.pending[pr.Beneficiary]; !ok {
 				v.add(CodePreemption, pr.Victim, "", -1, "beneficiary %s is not a pending job", pr.Beneficiary)
 			} else {
-				v.victim(as[0].Job, as, b)
+				v.victim(as[0].Job, v.taken(pr), b)
 			}
 		}
 	}

@@ -121,8 +121,9 @@ func (v *verifier) flight() *flight {
 	}
 	// The plan's victims and beneficiaries.
 	var byBen roomFor
-	for _, pr := range v.p.Preemptions {
-		for _, a := range v.x.running(pr.Victim) {
+	for i := range v.p.Preemptions {
+		pr := &v.p.Preemptions[i]
+		for _, a := range v.taken(pr) {
 			for m, g := range v.gpusByModel(a.Replicas, nil) {
 				add(f.gone, a.Job.Tenant, m, g)
 			}
@@ -151,8 +152,9 @@ func (v *verifier) flight() *flight {
 		}
 	}
 	// The victims of each tenant and model, by what their beneficiary may do.
-	for _, pr := range v.p.Preemptions {
-		as := v.x.running(pr.Victim)
+	for i := range v.p.Preemptions {
+		pr := &v.p.Preemptions[i]
+		as := v.taken(pr)
 		b, ok := v.x.pending[pr.Beneficiary]
 		if len(as) == 0 || !ok {
 			continue
