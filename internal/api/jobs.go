@@ -173,6 +173,12 @@ type Replica struct {
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	Error     string     `json:"error,omitempty"`
+
+	// StopBy, on a replica of a running deployment that a partial
+	// preemption takes, is when it must have stopped; PreemptedFor is
+	// the job its GPUs go to. The deployment runs on with its others.
+	StopBy       *time.Time `json:"stop_by,omitempty"`
+	PreemptedFor string     `json:"preempted_for,omitempty"`
 }
 
 // Usage is what a job (or a tenant) consumed: GPU time and energy, with

@@ -1,5 +1,7 @@
 package model
 
+import "strings"
+
 // Start starts a job (or some replicas of a deployment).
 type Start struct {
 	Job      string
@@ -14,10 +16,10 @@ type Start struct {
 // Replicas, when not empty, makes it partial: only those replicas of a
 // running deployment (placements as the snapshot lists them) are taken,
 // all above its MinReplicas (at least one stays), and the deployment runs
-// on with the others. Until EvictAt, a snapshot lists such a deployment
-// twice in Running: its leaving replicas as a Terminating allocation
-// (EvictAt, PreemptedFor) and the others as a running one; it is then no
-// victim again until they have left.
+// on with the others. Until they have left, a snapshot lists the replicas
+// taken as a Terminating allocation (EvictAt, PreemptedFor) of their own,
+// under the job LeavingJob, and the others as the deployment's running
+// allocation; the deployment is no victim again until then.
 type Preemption struct {
 	Victim      string
 	Beneficiary string
@@ -109,3 +111,26 @@ type Plan struct {
 	// took lent power back. One per job, in job ID order.
 	Recaps []Recap
 }
+
+// leavingSuffix ends the ID a snapshot lists a deployment's leaving
+// replicas under: no job ID has a '/' (job IDs are letters, digits, '.',
+// '_' and '-').
+const leavingSuffix = "/leaving"
+
+// LeavingJob is deployment j as a snapshot lists its replicas that a
+// partial preemption takes, until they have left: a copy of j under the
+// ID LeavingID(j.ID). Listed under j's own ID, the job would hold two
+// allocations, which the core's and the checker's views, kept between
+// passes by job, follow only by rebuilding them at every pass.
+func LeavingJob(j *Job) *Job {
+	c := *j
+	c.ID = LeavingID(j.ID)
+	return &c
+}
+
+// LeavingID is the ID of LeavingJob of the job with ID id.
+func LeavingID(id string) string { return id + leavingSuffix }
+
+// LeavingOf is the deployment whose leaving replicas a LeavingID names;
+// ok is false for any other ID.
+func LeavingOf(id string) (string, bool) { return strings.CutSuffix(id, leavingSuffix) }

@@ -57,7 +57,9 @@ import (
 //   - no start happens before the job's EarliestStart;
 //   - each preemption's victim runs, is preemptible and not already
 //     terminating, NoticeAt = p.Now, EvictAt = NoticeAt + CheckpointGrace,
-//     and the preemption rate limit holds; a partial one (Replicas) takes
+//     and the preemption rate limit holds, and none of its replicas still
+//     leaves for an earlier partial preemption (model.LeavingJob); a
+//     partial one (Replicas) takes
 //     replicas its victim, a deployment, runs, each once, and leaves it
 //     at least model.KeepsReplicas of them; the rules below judge it on
 //     the replicas it takes;
@@ -246,6 +248,9 @@ func (v *verifier) preemptions() {
 				v.add(CodePreemption, pr.Victim, "", -1, "victim is already terminating (evict at %s)", a.EvictAt)
 				break
 			}
+		}
+		if ls := v.x.running(model.LeavingID(pr.Victim)); len(ls) > 0 {
+			v.add(CodePreemption, pr.Victim, "", -1, "replicas of the victim still leave for an earlier preemption (evict at %s)", ls[0].EvictAt)
 		}
 		if pr.NoticeAt != v.p.Now {
 			v.add(CodePreemption, pr.Victim, "", -1, "notice at %s, want plan time %s", pr.NoticeAt, v.p.Now)

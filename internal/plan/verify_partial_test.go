@@ -57,6 +57,7 @@ func TestVerifyPartialPreemption(t *testing.T) {
 		{"replicas already leaving", func(s *model.Snapshot, p *model.Plan) {
 			a := running(s, "r1")
 			leaving := *a
+			leaving.Job = model.LeavingJob(a.Job)
 			leaving.Replicas = a.Replicas[3:]
 			leaving.Terminating, leaving.EvictAt, leaving.PreemptedFor = true, t0+60, "j1"
 			a.Replicas = a.Replicas[:3]

@@ -30,6 +30,7 @@ type pass struct {
 	claimed      map[string][]int                  // jobs some GPU is claimed for: the nodes of those GPUs
 	waitingFor   map[string][]*model.Allocation
 	victims      map[string]bool // chosen in this pass
+	partLeaving  map[string]int  // deployments' replicas leaving (leavingReplicas), built on first use
 	recentPreem  int
 	preemptTries int
 

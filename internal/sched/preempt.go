@@ -90,6 +90,10 @@ type victim struct {
 	gpus int64   // GPUs of the searched model the victim holds
 	lost float64 // GPU-seconds since the last checkpoint
 	prio int
+	// whole, on a partial victim (partial.go), is the deployment's
+	// allocation, of which a holds the replicas taken; nil: a is taken
+	// whole
+	whole *model.Allocation
 }
 
 // preempt looks for the cheapest set of running jobs whose eviction lets
@@ -108,7 +112,8 @@ type victim struct {
 //     promised to its beneficiaries. With quotas off, any lower-priority
 //     preemptible job may be preempted.
 //
-// Victims are whole jobs; non-preemptible work is never chosen, nor work
+// Victims are whole jobs, or a deployment's replicas above its minimum
+// (partial.go); non-preemptible work is never chosen, nor work
 // far larger than j needs, nor, by reclaim, work just started
 // (proportionate). The set is grown cheapest-first (GPU-time lost since
 // each victim's last checkpoint) until j fits — quota, placement and power — then pruned of
@@ -144,7 +149,16 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		if p.quotaBars(j, a.model, refs) {
 			continue // victimSet would find no set
 		}
-		chosen := p.victimSet(t, j, a, p.victimList(refs))
+		cands := p.victimList(refs)
+		var chosen []victim
+		if parts := p.partialVictims(cands, a.model); parts != nil {
+			if chosen = p.victimSet(t, j, a, parts); chosen != nil {
+				chosen = p.shrink(j, a, chosen)
+			}
+		}
+		if chosen == nil {
+			chosen = p.victimSet(t, j, a, cands)
+		}
 		if chosen == nil {
 			continue
 		}
@@ -398,8 +412,9 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if id := p.alloc(ref).Job.ID; !held || len(p.victims) > 0 && p.victims[id] || p.scaledUp[id] {
-			continue // a victim already, or a deployment this pass scales up
+		if id := p.alloc(ref).Job.ID; !held || len(p.victims) > 0 && p.victims[id] || p.scaledUp[id] ||
+			len(p.tally.terminating) > 0 && p.leavingPart(id) {
+			continue // a victim already, a deployment this pass scales up, or one whose replicas leave
 		}
 		if !proportionate(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
 			spared = true
@@ -650,16 +665,25 @@ func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 		case vj.Tenant != j.Tenant && p.pol.Quotas:
 			reason += fmt.Sprintf(" (tenant %s borrows beyond its nominal quota)", vj.Tenant)
 		}
-		p.plan.Preemptions = append(p.plan.Preemptions, model.Preemption{
+		pr := model.Preemption{
 			Victim: vj.ID, Beneficiary: j.ID, Reason: reason,
 			NoticeAt: p.now, EvictAt: evictAt, LostGPUSeconds: v.lost,
-		})
+		}
+		id := vj.ID
+		if v.whole != nil {
+			pr.Reason += partNote(v)
+			pr.Replicas = inOrderOf(v.whole.Replicas, v.a.Replicas)
+			id = fmt.Sprintf("%d replica(s) of %s", len(v.a.Replicas), vj.ID)
+		}
+		p.plan.Preemptions = append(p.plan.Preemptions, pr)
 		p.victims[vj.ID] = true
 		if v.a.End() >= model.Forever { // no release: it leaves at evictAt all the same
 			p.leaving = append(p.leaving, release{at: model.Forever, job: vj, reps: v.a.Replicas, idx: -1})
 		}
-		p.herdEvict(vj.ID, j.ID, evictAt)
-		ids = append(ids, vj.ID)
+		if v.whole == nil { // the estimates keep a partial victim's others running
+			p.herdEvict(vj.ID, j.ID, evictAt)
+		}
+		ids = append(ids, id)
 	}
 	p.recentPreem += len(vs)
 	scrub := ""

@@ -158,7 +158,7 @@ func (p *pass) recap() {
 			p.giveBack(i) // preempted: its loan ends now
 			continue
 		}
-		if started[a.Job.ID] || !recallable(a, nil) { // lendTo reads the nodes' conditions in the view
+		if started[a.Job.ID] || !recallable(a, nil) || p.leavingPart(a.Job.ID) { // lendTo reads the nodes' conditions in the view
 
 			continue
 		}

@@ -120,6 +120,13 @@ func (w *world) apply(*args) error {
 		}
 	}
 	for _, pr := range p.Preemptions {
+		if pr.Partial() {
+			if err := w.takeReplicas(&pr); err != nil {
+				return err
+			}
+			w.recent = append(w.recent, pr.NoticeAt)
+			continue
+		}
 		for i := range w.running {
 			if al := &w.running[i]; al.Job.ID == pr.Victim {
 				al.Terminating, al.EvictAt, al.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
@@ -141,6 +148,39 @@ func (w *world) apply(*args) error {
 	return nil
 }
 
+// takeReplicas applies a partial preemption as the drivers do: the
+// replicas it names leave the deployment's allocations for one of their
+// own, terminating, under model.LeavingJob, and the deployment, below its count, is queued to
+// scale up again.
+func (w *world) takeReplicas(pr *model.Preemption) error {
+	var job *model.Job
+	for _, r := range pr.Replicas {
+		found := false
+		for i := range w.running {
+			al := &w.running[i]
+			if al.Job.ID != pr.Victim || al.Terminating {
+				continue
+			}
+			if k := slices.IndexFunc(al.Replicas, func(p model.Placement) bool { return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) }); k >= 0 {
+				al.Replicas = slices.Delete(slices.Clone(al.Replicas), k, k+1)
+				job, found = al.Job, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("partial preemption of %s names replica %s:%v it does not run", pr.Victim, r.Node, r.GPUs)
+		}
+	}
+	w.running = slices.DeleteFunc(w.running, func(al model.Allocation) bool { return al.Job.ID == pr.Victim && len(al.Replicas) == 0 })
+	al := allocation(model.LeavingJob(job), w.clock, clonePlacements(pr.Replicas)...)
+	al.Terminating, al.EvictAt, al.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
+	w.running = append(w.running, al)
+	if w.findPending(job.ID) == nil {
+		w.pending = append(w.pending, job)
+	}
+	return nil
+}
+
 // evict stops terminating jobs whose EvictAt has passed and puts them
 // back in the queue with their original submission time.
 func (w *world) evict(a *args) error {
@@ -150,6 +190,9 @@ func (w *world) evict(a *args) error {
 	}
 	gone := w.removeRunning(func(al *model.Allocation) bool { return al.Terminating && al.EvictAt <= w.clock }, dirty)
 	for _, al := range gone {
+		if _, part := model.LeavingOf(al.Job.ID); part {
+			continue // a deployment's replicas taken: it runs on
+		}
 		if w.findPending(al.Job.ID) == nil {
 			w.pending = append(w.pending, al.Job)
 		}

@@ -286,6 +286,13 @@ func (s *Server) liveDoc(js *jobState) api.Job {
 	if t, ok := s.owner(d.PreemptedFor, false); d.PreemptedFor != "" && (!ok || t != d.Tenant) {
 		d.PreemptedFor = "" // as its message, it names no job of another tenant
 	}
+	for i := range d.Replicas { // a partial preemption's, likewise
+		if id := d.Replicas[i].PreemptedFor; id != "" {
+			if t, ok := s.owner(id, false); !ok || t != d.Tenant {
+				d.Replicas[i].PreemptedFor = ""
+			}
+		}
+	}
 	if len(d.PowerWaits) > 0 { // as its reason, it names no job of another tenant
 		d.PowerWaits = slices.Clone(d.PowerWaits)
 		for i := range d.PowerWaits {

@@ -168,6 +168,16 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 	c.job(js, api.EventReplica, fmt.Sprintf("replica %d on %s %s", r.Index, r.Node, replicaEnd(r)))
 	failed := endedFailed(r)
 	deployment := js.job.Kind == model.KindDeployment
+	if deployment && js.stop == stopNone && r.StopBy != nil && !r.Released {
+		// taken by a partial preemption: not a crash; its GPUs go to
+		// the job it made room for
+		s.partEnded(js, i, now, c)
+		if slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool { return live(&r) }) {
+			return
+		}
+		s.attemptEnded(js, now, c)
+		return
+	}
 	if failed && js.exitMsg == "" && !(deployment && js.stop == stopNone) {
 		js.exitMsg = fmt.Sprintf("replica %d %s", r.Index, replicaEnd(r))
 		js.exitCode = exitCodeOf(r)
@@ -303,6 +313,7 @@ func replicaEnd(r *api.Replica) string {
 // back to the queue (preempted, or retried by its restart policy) or to
 // a final state.
 func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
+	s.partGone(js, c)
 	a := js.alloc
 	for _, p := range a.Replicas {
 		if n := s.nodes[p.Node]; n != nil {

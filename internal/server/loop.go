@@ -98,6 +98,9 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 	}
 	for _, id := range sortedKeys(s.running) {
 		js := s.running[id]
+		if js.part != nil { // its replicas leaving for a partial preemption
+			snap.Running = append(snap.Running, js.countedPart())
+		}
 		a := *js.alloc
 		a.Replicas = js.countedReplicas() // at the power limits in force
 		snap.Running = append(snap.Running, a)
@@ -135,7 +138,7 @@ func (s *Server) holdingPart(p *model.Plan, snap, cur *model.Snapshot) []string 
 	p.Reservations = slices.DeleteFunc(p.Reservations, func(r model.Reservation) bool { return !keep(r.Job) })
 	p.Preemptions = slices.DeleteFunc(p.Preemptions, func(pr model.Preemption) bool {
 		v := s.jobs[pr.Victim]
-		return !keep(pr.Beneficiary) || v == nil || v.alloc == nil || v.stop != stopNone
+		return !keep(pr.Beneficiary) || v == nil || v.alloc == nil || v.stop != stopNone || v.part != nil
 	})
 	victims := map[string]bool{}
 	for _, pr := range p.Preemptions {
@@ -198,9 +201,14 @@ func (s *Server) apply(p *model.Plan, now time.Time, c *changes) {
 			s.startJob(js, st, now, c)
 		}
 	}
-	for _, pr := range p.Preemptions {
+	for i := range p.Preemptions {
+		pr := &p.Preemptions[i]
 		v := s.jobs[pr.Victim]
 		if v == nil || v.alloc == nil {
+			continue
+		}
+		if pr.Partial() {
+			s.takeReplicas(v, pr, now, c)
 			continue
 		}
 		v.alloc.PreemptedFor = pr.Beneficiary

@@ -87,10 +87,25 @@ func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, a
 // allocation by its slice: the same view gives the same slice (kept in
 // js.counted). Caller holds mu.
 func (js *jobState) countedReplicas() []model.Placement {
-	reps := js.alloc.Replicas
+	return atLimits(js.alloc.Replicas, js.doc.Replicas, &js.counted)
+}
+
+// countedPart is js's part (the replicas a partial preemption takes,
+// partial.go) as the core counts it, as countedReplicas. Caller holds
+// mu.
+func (js *jobState) countedPart() model.Allocation {
+	a := *js.part
+	a.Replicas = atLimits(js.part.Replicas, js.doc.Replicas, &js.partCounted)
+	return a
+}
+
+// atLimits is reps with each live replica of docs whose GPUs may run
+// above its cap at that limit; the slice kept, when equal, rather than
+// a new one, and reps when none does. Caller holds mu.
+func atLimits(reps []model.Placement, docs []api.Replica, kept *[]model.Placement) []model.Placement {
 	var out []model.Placement
-	for i := range js.doc.Replicas {
-		r := &js.doc.Replicas[i]
+	for i := range docs {
+		r := &docs[i]
 		if r.PowerLimitW == nil || !live(r) || !above(*r.PowerLimitW, r.PowerCapW) {
 			continue
 		}
@@ -106,12 +121,12 @@ func (js *jobState) countedReplicas() []model.Placement {
 	}
 	switch {
 	case out == nil:
-		js.counted = nil
+		*kept = nil
 		return reps
-	case slices.EqualFunc(out, js.counted, samePlacement):
-		return js.counted
+	case slices.EqualFunc(out, *kept, samePlacement):
+		return *kept
 	}
-	js.counted = out
+	*kept = out
 	return out
 }
 

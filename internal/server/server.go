@@ -450,10 +450,19 @@ func (s *Server) restoreAlloc(js *jobState) {
 		if !live(&r) && !backingOff && (r.Released || runningDeployment) {
 			continue
 		}
-		a.Replicas = append(a.Replicas, model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, StartCapW: r.StartPowerCapW})
+		pl := model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, StartCapW: r.StartPowerCapW}
 		if n := s.nodes[r.Node]; n != nil {
 			n.jobs[js.doc.ID] = true
 		}
+		if runningDeployment && r.StopBy != nil && !r.Released { // taken by a partial preemption (partial.go)
+			if js.part == nil {
+				js.part = &model.Allocation{Job: model.LeavingJob(js.job), Started: a.Started, Terminating: true}
+			}
+			js.part.Replicas = append(js.part.Replicas, pl)
+			js.part.EvictAt, js.part.PreemptedFor = max(js.part.EvictAt, model.TimeOf(*r.StopBy)), r.PreemptedFor
+			continue
+		}
+		a.Replicas = append(a.Replicas, pl)
 	}
 	js.alloc = a
 	s.running[js.doc.ID] = js

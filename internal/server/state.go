@@ -26,7 +26,12 @@ type jobState struct {
 	// alloc is set while the job holds resources: from its start until
 	// every replica of the attempt has ended.
 	alloc *model.Allocation
-	stop  string // why the attempt is being stopped; "" while it runs
+	// part is a running deployment's replicas that a partial preemption
+	// takes, until each has ended: a terminating allocation of their own
+	// (partial.go); nil when none.
+	part *model.Allocation
+
+	stop string // why the attempt is being stopped; "" while it runs
 	// grace is the SIGTERM→SIGKILL grace of the stop in progress.
 	grace time.Duration
 	// stopMsg says why, for the job's message once the attempt ended.
@@ -53,6 +58,8 @@ type jobState struct {
 	// counted is the placements the core last got for alloc when some
 	// count at a power limit above their cap (powerlimit.go).
 	counted []model.Placement
+	// partCounted is countedPart's slice, kept as counted is.
+	partCounted []model.Placement
 	// lastHeard is, per replica of the attempt, when the server last
 	// had a report of it running (memory only): its end is not before
 	// that, whatever its agent's clock says.

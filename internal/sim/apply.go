@@ -55,8 +55,14 @@ func (t *twin) pass(now model.Time) error {
 			t.dequeue(js)
 		}
 	}
-	for _, pr := range p.Preemptions {
+	for i := range p.Preemptions {
+		pr := &p.Preemptions[i]
 		v := t.byID[pr.Victim]
+		if pr.Partial() {
+			t.takeReplicas(v, pr, now)
+			t.recent = append(t.recent, now)
+			continue
+		}
 		v.alloc.Terminating, v.alloc.EvictAt, v.alloc.PreemptedFor = true, pr.EvictAt, pr.Beneficiary
 		t.run.update(v)
 		t.recent = append(t.recent, now)

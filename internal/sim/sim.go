@@ -155,6 +155,10 @@ type jobState struct {
 	// and how many GPUs): its replicas held GPUs from different times,
 	// which its usage and its lost work count apart (heldSince).
 	scaled []gpusAt
+	// part, on a deployment, is its replicas leaving for a partial
+	// preemption, until their eviction; of, on such a part, is the
+	// deployment (partial.go)
+	part, of *jobState
 }
 
 // setCapped records whether running job js has a capped replica.
@@ -526,6 +530,10 @@ func (t *twin) handle(e event, now model.Time) {
 		if !js.running || e.epoch != js.epoch {
 			return
 		}
+		if js.of != nil {
+			t.evictPart(js, now)
+			return
+		}
 		t.evict(js, now)
 	case evWake:
 		delete(t.wakes, now)
@@ -589,6 +597,7 @@ func (t *twin) interrupt(js *jobState, now model.Time) model.Duration {
 // them to whoever came first, and the beneficiary lost the room it had
 // preempted for.
 func (t *twin) stop(js *jobState, now model.Time) {
+	t.stopPart(js, now)
 	if a := &js.alloc; a.Terminating && a.PreemptedFor != "" {
 		for _, r := range a.Replicas {
 			t.claim(r, a.PreemptedFor)
@@ -754,6 +763,13 @@ func (t *twin) fail(node string, now model.Time) {
 		}
 	}
 	for _, js := range hit {
+		if !js.running { // a part that left with its deployment
+			continue
+		}
+		if js.of != nil { // replicas leaving for a preemption: they leave now
+			t.evictPart(js, now)
+			continue
+		}
 		js.rec.Failures++
 		lost := t.interrupt(js, now)
 		t.logf("%s fail-kill %s on %s (lost %s of work; %s left)\n", now, js.job.ID, node, lost, js.remaining)

@@ -1,0 +1,213 @@
+package sched
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// A deployment running more replicas than it keeps (model.KeepsReplicas:
+// its MinReplicas, at least one) may give up some of those above it
+// instead of being preempted whole, as Kubernetes preempts pods rather
+// than whole workloads: each preemption of the 15-replica deployment of
+// examples/plan/deferral-load.yaml took all 15 replicas for a job that
+// needed a few GPUs. Such a deployment is a candidate (partialVictims)
+// for its replicas above the minimum, those on the nodes most use to
+// the job first, costed on those alone; once a set of victims lets the
+// job fit, each partial victim gives up only the replicas the job needs
+// (shrink). Only when no set of partial victims makes room are the
+// deployments taken whole. The plan names the replicas taken
+// (model.Preemption.Replicas); until they have left, the drivers list
+// them as a terminating allocation of their own (model.LeavingJob), and
+// the deployment is no victim again (leavingPart).
+
+// partialVictims is cands with each deployment that runs more replicas
+// than it keeps replaced by its replicas above the minimum (helpful
+// first, see helpfulReplicas), costed on those, in victimList's order;
+// nil when no candidate is such a deployment.
+func (p *pass) partialVictims(cands []victim, m int) []victim {
+	var out []victim
+	for k, v := range cands {
+		j := v.a.Job
+		keep := model.KeepsReplicas(j)
+		if j.Kind != model.KindDeployment || len(v.a.Replicas) <= keep {
+			if out != nil {
+				out = append(out, v)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]victim, 0, len(cands)), cands[:k]...)
+		}
+		sub := *v.a
+		sub.Replicas = p.helpfulReplicas(v.a.Replicas, m)[:len(v.a.Replicas)-keep]
+		out = append(out, p.partVictim(v, &sub, m))
+	}
+	if out == nil {
+		return nil
+	}
+	sort.SliceStable(out, func(x, y int) bool {
+		a, b := out[x], out[y]
+		if a.lost != b.lost {
+			return a.lost < b.lost
+		}
+		if a.prio != b.prio {
+			return a.prio < b.prio
+		}
+		return a.a.Job.ID < b.a.Job.ID
+	})
+	return out
+}
+
+// partVictim is victim v (a whole allocation) taking only sub's replicas,
+// of which the GPUs of model m count against its tenant's quota.
+func (p *pass) partVictim(v victim, sub *model.Allocation, m int) victim {
+	since := max(sub.LastCheckpoint, sub.Started)
+	gpus, onM := 0, int64(0)
+	for _, r := range sub.Replicas {
+		gpus += len(r.GPUs)
+		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model == m {
+			onM += int64(len(r.GPUs))
+		}
+	}
+	return victim{a: sub, ti: v.ti, gpus: onM, lost: float64(gpus) * float64(max(0, p.now-since)), prio: v.prio, whole: v.whole0()}
+}
+
+// whole0 is the allocation v takes replicas of: its own when whole.
+func (v victim) whole0() *model.Allocation {
+	if v.whole != nil {
+		return v.whole
+	}
+	return v.a
+}
+
+// helpfulReplicas orders a copy of reps by how much their leaving helps
+// a job placed on model m: those on m's nodes first, then those on the
+// nodes with the most GPUs free once the deployment's replicas there
+// have left (a job fits where they join free GPUs), then with the most
+// free now (fewer replicas make that room), by node name, the last
+// started first.
+func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement {
+	type rank struct {
+		i, room, free int
+		onM           bool
+	}
+	room := map[string]int{}
+	for _, r := range reps {
+		room[r.Node] += len(r.GPUs)
+	}
+	ranks := make([]rank, len(reps))
+	for i, r := range reps {
+		rk := rank{i: i, room: room[r.Node]}
+		if n, ok := p.c.NodeIndex[r.Node]; ok {
+			rk.onM = p.c.Nodes[n].Model == m
+			rk.free = p.c.Nodes[n].Free
+			rk.room += rk.free
+		}
+		ranks[i] = rk
+	}
+	slices.SortStableFunc(ranks, func(a, b rank) int {
+		if a.onM != b.onM {
+			if a.onM {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(b.room, a.room), cmp.Compare(b.free, a.free), strings.Compare(reps[a.i].Node, reps[b.i].Node), cmp.Compare(b.i, a.i))
+	})
+	out := make([]model.Placement, len(reps))
+	for k, rk := range ranks {
+		out[k] = reps[rk.i]
+	}
+	return out
+}
+
+// shrink has each partial victim of set give up only the replicas j
+// needs: the fewest of its most helpful ones with which j still fits,
+// then without each of those it can spare, last first.
+func (p *pass) shrink(j *model.Job, a *attempt, set []victim) []victim {
+	set = slices.Clone(set)
+	for k := range set {
+		v := set[k]
+		if v.whole == nil {
+			continue
+		}
+		reps := v.a.Replicas
+		with := func(rs []model.Placement) victim {
+			sub := *v.a
+			sub.Replicas = rs
+			return p.partVictim(v, &sub, a.model)
+		}
+		trial := func(rs []model.Placement) bool {
+			set[k] = with(rs)
+			ok := p.fitsWithout(j, a, set)
+			set[k] = v
+			return ok
+		}
+		n := firstFit(len(reps), func(i int) bool { return trial(reps[:i+1]) })
+		if n == len(reps) {
+			continue // only all of them: as chosen
+		}
+		keep := slices.Clone(reps[:n+1])
+		for i := len(keep) - 2; i >= 0; i-- {
+			if rs := slices.Delete(slices.Clone(keep), i, i+1); trial(rs) {
+				keep = rs
+			}
+		}
+		set[k] = with(keep)
+	}
+	return set
+}
+
+// leavingPart reports whether deployment id has replicas leaving for an
+// earlier partial preemption (a terminating allocation of its own, the
+// deployment running on): it is no victim, and no recap changes its
+// caps, until they have left. Built on first use from the terminating
+// allocations, never from all that run.
+func (p *pass) leavingPart(id string) bool { return p.leavingReplicas(id) > 0 }
+
+// leavingReplicas counts deployment id's replicas leaving for a partial
+// preemption (the allocation of model.LeavingJob): they still run, and
+// count against its replica count.
+func (p *pass) leavingReplicas(id string) int {
+	if p.partLeaving == nil {
+		p.partLeaving = map[string]int{}
+		for _, a := range p.tally.terminating {
+			if a.Job == nil {
+				continue
+			}
+			if id, ok := model.LeavingOf(a.Job.ID); ok {
+				p.partLeaving[id] += len(a.Replicas)
+			}
+		}
+	}
+	return p.partLeaving[id]
+}
+
+// partNote is a partial preemption's addition to its reason: which
+// replicas it takes and what the deployment keeps.
+func partNote(v victim) string {
+	w := v.whole0()
+	reps := inOrderOf(w.Replicas, v.a.Replicas)
+	nodes := make([]string, len(reps))
+	for i, r := range reps {
+		nodes[i] = fmt.Sprintf("%s:%v", r.Node, r.GPUs)
+	}
+	return fmt.Sprintf("; takes %d of its %d replicas (%s), above its minimum of %d; the deployment keeps %d running",
+		len(v.a.Replicas), len(w.Replicas), strings.Join(nodes, " "), model.KeepsReplicas(w.Job), len(w.Replicas)-len(v.a.Replicas))
+}
+
+// inOrderOf is the replicas sub of all, in all's order.
+func inOrderOf(all, sub []model.Placement) []model.Placement {
+	out := make([]model.Placement, 0, len(sub))
+	for _, r := range all {
+		if slices.ContainsFunc(sub, func(p model.Placement) bool { return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) }) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

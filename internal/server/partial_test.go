@@ -1,0 +1,130 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A partial preemption stops only the replicas it takes: a deployment of
+// 4 replicas × 2 GPUs (minimum 2) on n1's 8 GPUs gives one up for a
+// high-priority 2-GPU job. Only that replica's task says stop; the job
+// stays running on the other three, its events say which replica went
+// and why, the replica's GPUs are claimed for the job once it has ended,
+// and the job starts on them while the deployment serves on.
+func TestPartialPreemptionKeepsOtherReplicas(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+	boss := e.submit(spec(2, 1, "priority_class", "high"))
+	e.pass()
+	v := e.job(d.ID)
+	if v.State != api.StateRunning || v.Preemptions != 1 {
+		t.Fatalf("deployment %s, %d preemptions; want running, 1: %s", v.State, v.Preemptions, e.job(boss).Message)
+	}
+	taken := -1
+	for i, r := range v.Replicas {
+		if r.StopBy != nil {
+			if taken >= 0 || r.PreemptedFor != boss {
+				t.Fatalf("replicas %+v: want one taken for %s", v.Replicas, boss)
+			}
+			taken = i
+		}
+	}
+	if taken < 0 {
+		t.Fatalf("no replica taken: %+v", v.Replicas)
+	}
+	stops := 0
+	for _, tk := range e.tasks("n1") {
+		if tk.Stop != (tk.Replica == taken) {
+			t.Errorf("task of replica %d: stop %v", tk.Replica, tk.Stop)
+		}
+		if tk.Stop {
+			stops++
+		}
+	}
+	if stops != 1 {
+		t.Errorf("%d tasks stop, want 1", stops)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+d.ID+"/events", nil, &evs)
+	said := false
+	for _, ev := range evs.Events {
+		said = said || ev.Type == api.EventPreempt && strings.Contains(ev.Message, "preempted for "+boss) && strings.Contains(ev.Message, "replica(s) ")
+	}
+	if !said {
+		t.Errorf("no event names the replica preempted: %+v", evs.Events)
+	}
+	e.report("n1", api.TaskStatus{Job: d.ID, Replica: taken, Attempt: 1, State: api.ReplicaExited, Signal: "killed"},
+		running(d.ID, (taken+1)%4, 1))
+	if v := e.job(d.ID); v.State != api.StateRunning || !v.Replicas[taken].Released {
+		t.Fatalf("after the replica's end: %s, replica %+v", v.State, v.Replicas[taken])
+	}
+	claimed := 0
+	for _, st := range e.s.nodes["n1"].gpus {
+		if st.ClaimedBy == boss {
+			claimed++
+		}
+	}
+	if claimed != 2 {
+		t.Errorf("%d GPUs claimed for %s, want the replica's 2", claimed, boss)
+	}
+	e.pass()
+	if b := e.job(boss); b.State != api.StateRunning {
+		t.Fatalf("beneficiary %s: %s", b.State, b.Message)
+	}
+	live := 0
+	for _, tk := range e.tasks("n1") {
+		if tk.Job == d.ID {
+			live++
+			if tk.Stop {
+				t.Errorf("replica %d told to stop", tk.Replica)
+			}
+		}
+	}
+	if v := e.job(d.ID); v.State != api.StateRunning || live != 3 {
+		t.Errorf("deployment %s with %d replicas on n1, want running with 3", v.State, live)
+	}
+}
+
+// A restarted server knows the replicas a partial preemption takes: they
+// are still told to stop, the others are not, and the snapshot lists
+// them apart, terminating, for the job they make room for.
+func TestPartialPreemptionSurvivesRestart(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+	boss := e.submit(spec(2, 1, "priority_class", "high"))
+	e.pass()
+	e.s.store.Close()
+	e2 := openEnv(t, e.dir, DevFacility("local", "FR"), true, e.clock)
+	e2.mu()
+	js := e2.s.jobs[d.ID]
+	part, alloc := js.part, js.alloc
+	e2.unmu()
+	if part == nil || len(part.Replicas) != 1 || !part.Terminating || part.PreemptedFor != boss || alloc == nil || len(alloc.Replicas) != 3 {
+		t.Fatalf("reloaded: part %+v, allocation %+v; want 1 replica leaving for %s, 3 running", part, alloc, boss)
+	}
+	stops := 0
+	for _, tk := range e2.tasks("n1") {
+		if tk.Stop {
+			stops++
+		}
+	}
+	if stops != 1 {
+		t.Errorf("%d tasks stop after the restart, want 1", stops)
+	}
+}
+
+func (e *env) mu()   { e.s.mu.Lock() }
+func (e *env) unmu() { e.s.mu.Unlock() }
