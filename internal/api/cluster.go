@@ -149,6 +149,9 @@ type PlanPreempt struct {
 	Beneficiary string    `json:"beneficiary"`
 	Reason      string    `json:"reason"`
 	EvictAt     time.Time `json:"evict_at"`
+	// Replicas, on a partial preemption, are the deployment's replicas
+	// it takes (absent: the whole job).
+	Replicas []Replica `json:"replicas,omitempty"`
 }
 
 // PlanDefer is a deferral the pass decided.

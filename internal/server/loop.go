@@ -83,7 +83,7 @@ func (s *Server) pass(ctx context.Context) int {
 			return js.doc.Replicas[len(js.doc.Replicas)-len(st.Replicas):]
 		}
 		return nil
-	})
+	}, s.takenReplicas)
 	return len(considered)
 }
 
@@ -316,8 +316,9 @@ func (s *Server) fail(err error) {
 
 // planDoc is the API's view of a plan; started gives the records of a
 // start's replicas, for their indices and ranks (a running deployment's
-// scale-up goes on from the replicas it had, in the ranks free).
-func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string, started func(model.Start) []api.Replica) api.Plan {
+// scale-up goes on from the replicas it had, in the ranks free), taken
+// the records of the replicas a partial preemption takes.
+func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string, started func(model.Start) []api.Replica, taken func(model.Preemption) []api.Replica) api.Plan {
 	d := api.Plan{Pass: now.UTC(), DurationMS: float64(took.Microseconds()) / 1000, Dropped: dropped,
 		Starts: []api.PlanStart{}, Preemptions: []api.PlanPreempt{}, Deferrals: []api.PlanDefer{}, Pending: []api.PlanPending{},
 		Recaps: []api.PlanRecap{}}
@@ -334,7 +335,11 @@ func planDoc(p *model.Plan, now time.Time, took time.Duration, dropped []string,
 		d.Starts = append(d.Starts, ps)
 	}
 	for _, pr := range p.Preemptions {
-		d.Preemptions = append(d.Preemptions, api.PlanPreempt{Victim: pr.Victim, Beneficiary: pr.Beneficiary, Reason: pr.Reason, EvictAt: time.Unix(int64(pr.EvictAt), 0).UTC()})
+		pp := api.PlanPreempt{Victim: pr.Victim, Beneficiary: pr.Beneficiary, Reason: pr.Reason, EvictAt: time.Unix(int64(pr.EvictAt), 0).UTC()}
+		if pr.Partial() && taken != nil {
+			pp.Replicas = taken(pr)
+		}
+		d.Preemptions = append(d.Preemptions, pp)
 	}
 	for _, df := range p.Deferrals {
 		d.Deferrals = append(d.Deferrals, api.PlanDefer{Job: df.Job, Until: time.Unix(int64(df.Until), 0).UTC(), Reason: df.Reason})

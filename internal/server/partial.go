@@ -117,3 +117,20 @@ func (s *Server) partGone(js *jobState, c *changes) {
 		c.bump(p.Node)
 	}
 }
+
+// takenReplicas is the records of the replicas partial preemption pr
+// took, as they are now, for the plan's API view. Caller holds mu.
+func (s *Server) takenReplicas(pr model.Preemption) []api.Replica {
+	js := s.jobs[pr.Victim]
+	if js == nil {
+		return nil
+	}
+	var out []api.Replica
+	for _, r := range js.doc.Replicas {
+		if r.StopBy != nil && !r.Released && slices.ContainsFunc(pr.Replicas, func(p model.Placement) bool { return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) }) {
+			r.PreemptedFor = "" // the preemption names its beneficiary
+			out = append(out, r)
+		}
+	}
+	return out
+}

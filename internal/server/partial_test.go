@@ -40,6 +40,11 @@ func TestPartialPreemptionKeepsOtherReplicas(t *testing.T) {
 	if taken < 0 {
 		t.Fatalf("no replica taken: %+v", v.Replicas)
 	}
+	var pl api.Plan
+	e.do("GET", "/v1/plan", nil, &pl)
+	if len(pl.Preemptions) != 1 || len(pl.Preemptions[0].Replicas) != 1 || pl.Preemptions[0].Replicas[0].Index != taken {
+		t.Errorf("plan's preemptions %+v: want replica %d of %s", pl.Preemptions, taken, d.ID)
+	}
 	stops := 0
 	for _, tk := range e.tasks("n1") {
 		if tk.Stop != (tk.Replica == taken) {
