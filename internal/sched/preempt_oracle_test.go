@@ -81,7 +81,7 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		}
 		a := p.alloc(ref)
 		v := a.Job
-		if p.victims[v.ID] {
+		if p.victims[v.ID] || p.leavingPart(v.ID) { // a victim, or replicas of it still leaving
 			continue
 		}
 		lower := p.pol.Preemption && ref.prio < prio

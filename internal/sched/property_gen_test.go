@@ -240,8 +240,9 @@ func (g *gen) workload() {
 func (g *gen) tryRunning(j *model.Job) {
 	f := g.s.Facility
 	replicas := j.Replicas
-	if j.Kind == model.KindDeployment {
+	if j.Kind == model.KindDeployment { // at its minimum, or scaled up above it (partial preemption)
 		replicas = max(j.MinReplicas, 1)
+		replicas += g.r.IntN(max(1, j.Replicas-replicas+1))
 	}
 	used := map[string]map[int]bool{}
 	for _, a := range g.s.Running {
@@ -297,6 +298,14 @@ func (g *gen) tryRunning(j *model.Job) {
 	}
 	if j.Preemptible && g.chance(0.3) {
 		a.Terminating, a.EvictAt = true, g.now.Add(j.CheckpointGrace)
+	}
+	if keep := model.KeepsReplicas(j); j.Kind == model.KindDeployment && !a.Terminating && len(pls) > keep && g.chance(0.3) {
+		// replicas above its minimum leaving for an earlier partial preemption
+		k := keep + g.r.IntN(len(pls)-keep)
+		part := allocation(model.LeavingJob(j), started, pls[k:]...)
+		part.Terminating, part.EvictAt = true, g.now.Add(j.CheckpointGrace)
+		a.Replicas = pls[:k]
+		g.s.Running = append(g.s.Running, part)
 	}
 	g.s.Running = append(g.s.Running, a)
 }

@@ -41,8 +41,14 @@ func TestPropertyRandomSnapshots(t *testing.T) {
 			total.Pending = append(total.Pending, p.Pending...)
 		})
 	}
-	t.Logf("%d seeds: %d starts, %d preemptions, %d deferrals, %d reservations, %d pending",
-		seeds, len(total.Starts), len(total.Preemptions), len(total.Deferrals), len(total.Reservations), len(total.Pending))
+	partial := 0
+	for i := range total.Preemptions {
+		if total.Preemptions[i].Partial() {
+			partial++
+		}
+	}
+	t.Logf("%d seeds: %d starts, %d preemptions (%d partial), %d deferrals, %d reservations, %d pending",
+		seeds, len(total.Starts), len(total.Preemptions), partial, len(total.Deferrals), len(total.Reservations), len(total.Pending))
 }
 
 func checkSeed(t *testing.T, seed uint64) model.Plan {
