@@ -3,6 +3,7 @@ package sched
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -191,18 +192,33 @@ func (p *pass) findOnVictims(j *model.Job, m int, req *place.Request, gone []*mo
 	key := place.ClaimKey(j.ID)
 	p.c.Begin()
 	hid := false
+	hide := func(n int) {
+		if !mine[n] && p.c.Nodes[n].Up && !p.claimedOn(n, j.ID, key) {
+			p.c.Hide(n)
+			hid = true
+		}
+	}
 	for pi := range p.c.Pools {
 		pool := &p.c.Pools[pi]
 		if pool.Model != m {
 			continue
 		}
-		for _, n32 := range pool.Nodes {
-			n := int(n32)
-			if mine[n] || !p.c.Nodes[n].Up || p.claimedOn(n, j.ID, key) {
-				continue
+		if req.GPUs == 0 { // a node without a free GPU may still hold it
+			for _, n := range pool.Nodes {
+				hide(int(n))
 			}
-			p.c.Hide(n)
-			hid = true
+			continue
+		}
+		// Only a node with a free GPU can take a replica: the others
+		// need no hiding (a preemption means few have one).
+		for w, full := range pool.Buckets[0] {
+			word := ^full
+			if rest := len(pool.Nodes) - w*64; rest < 64 {
+				word &= 1<<rest - 1
+			}
+			for ; word != 0; word &= word - 1 {
+				hide(int(pool.Nodes[w*64+bits.TrailingZeros64(word)]))
+			}
 		}
 	}
 	if !hid { // no other node: the caller's search is this one
