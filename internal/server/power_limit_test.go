@@ -285,7 +285,7 @@ func TestRestartWithHallOrRackCapBelowLoadWarns(t *testing.T) {
 			e.report("a1", running(id, 0, 1))
 			e.s.store.Close()
 			var logs lockedBuffer
-			e = openEnv(t, e.dir, fac(1), false, e.clock, func(cfg *Config) {
+			openEnv(t, e.dir, fac(1), false, e.clock, func(cfg *Config) {
 				cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			})
 			name := map[string]string{"hall": "a-hall", "rack": "ra"}[level]
