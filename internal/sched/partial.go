@@ -50,16 +50,7 @@ func (p *pass) partialVictims(cands []victim, m int) []victim {
 	if out == nil {
 		return nil
 	}
-	sort.SliceStable(out, func(x, y int) bool {
-		a, b := out[x], out[y]
-		if a.lost != b.lost {
-			return a.lost < b.lost
-		}
-		if a.prio != b.prio {
-			return a.prio < b.prio
-		}
-		return a.a.Job.ID < b.a.Job.ID
-	})
+	sort.SliceStable(out, func(x, y int) bool { return cheaper(out[x], out[y]) })
 	return out
 }
 

@@ -473,16 +473,7 @@ func (p *pass) victimList(refs []*vref) []victim {
 		}
 		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: ref.prio})
 	}
-	sort.Slice(out, func(x, y int) bool {
-		a, b := out[x], out[y]
-		if a.lost != b.lost {
-			return a.lost < b.lost
-		}
-		if a.prio != b.prio {
-			return a.prio < b.prio
-		}
-		return a.a.Job.ID < b.a.Job.ID
-	})
+	sort.Slice(out, func(x, y int) bool { return cheaper(out[x], out[y]) })
 	if len(out) > maxVictimCandidates {
 		out = out[:maxVictimCandidates]
 	}
@@ -719,4 +710,16 @@ func firstFit(n int, fits func(k int) bool) int {
 		}
 		lo = k + 1
 	}
+}
+
+// cheaper orders victim candidates: the least work lost first, then the
+// lowest priority, then by job ID.
+func cheaper(a, b victim) bool {
+	if a.lost != b.lost {
+		return a.lost < b.lost
+	}
+	if a.prio != b.prio {
+		return a.prio < b.prio
+	}
+	return a.a.Job.ID < b.a.Job.ID
 }

@@ -20,12 +20,7 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	erows, err := encodeEvents(events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	seqs := make([]int64, len(events))
-	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
+	return db.writeWithEvents(ctx, op, events, func(b *pgx.Batch) {
 		for _, r := range recs {
 			var qq *pgx.QueuedQuery
 			if r.Doc == nil {
@@ -41,6 +36,19 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 				return nil
 			}
 		}
+	})
+}
+
+// writeWithEvents queues write's statements and then events in one
+// transaction, and sets each event's Seq once it is committed.
+func (db *DB) writeWithEvents(ctx context.Context, op string, events []api.Event, write func(*pgx.Batch)) error {
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	seqs := make([]int64, len(events))
+	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
+		write(b)
 		for i, ev := range erows {
 			queueEvent(b, ev, &seqs[i])
 		}

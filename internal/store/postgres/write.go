@@ -265,12 +265,7 @@ func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Even
 			return fmt.Errorf("%s: node name %q %w", op, name, store.ErrNUL)
 		}
 	}
-	erows, err := encodeEvents(events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	seqs := make([]int64, len(events))
-	err = db.write(ctx, op, func(b *pgx.Batch, _ *error) {
+	return db.writeWithEvents(ctx, op, events, func(b *pgx.Batch) {
 		for _, name := range names {
 			b.Queue("DELETE FROM nodes WHERE name = $1", name).Fn = func(br pgx.BatchResults) error {
 				if _, err := br.Exec(); err != nil {
@@ -279,15 +274,5 @@ func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Even
 				return nil
 			}
 		}
-		for i, ev := range erows {
-			queueEvent(b, ev, &seqs[i])
-		}
-	}, nil)
-	if err != nil {
-		return err
-	}
-	for i, seq := range seqs {
-		events[i].Seq = seq
-	}
-	return nil
+	})
 }

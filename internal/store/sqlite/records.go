@@ -19,12 +19,7 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	erows, err := encodeEvents(events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	seqs := make([]int64, len(events))
-	err = db.submit(ctx, op, func(w *writeStmts) error {
+	return db.submitWithEvents(ctx, op, events, func(w *writeStmts) error {
 		c := context.Background()
 		for _, r := range recs {
 			var err error
@@ -37,6 +32,22 @@ func (db *DB) PutRecords(ctx context.Context, recs []store.Record, events []api.
 			if err != nil {
 				return fmt.Errorf("record %s/%s: %w", r.Kind, r.Key, err)
 			}
+		}
+		return nil
+	})
+}
+
+// submitWithEvents runs write and then appends events in one
+// transaction, and sets each event's Seq once it is committed.
+func (db *DB) submitWithEvents(ctx context.Context, op string, events []api.Event, write func(*writeStmts) error) error {
+	erows, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	seqs := make([]int64, len(events))
+	err = db.submit(ctx, op, func(w *writeStmts) error {
+		if err := write(w); err != nil {
+			return err
 		}
 		for i, ev := range erows {
 			seq, err := w.appendEvent(ev)

@@ -238,33 +238,14 @@ func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Even
 	if err := checkNodeNames(names); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	erows, err := encodeEvents(events)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	seqs := make([]int64, len(events))
-	err = db.submit(ctx, op, func(w *writeStmts) error {
+	return db.submitWithEvents(ctx, op, events, func(w *writeStmts) error {
 		for _, name := range names {
 			if _, err := w.conn.ExecContext(context.Background(), "DELETE FROM nodes WHERE name = ?", name); err != nil {
 				return fmt.Errorf("node %q: %w", name, err)
 			}
 		}
-		for i, ev := range erows {
-			seq, err := w.appendEvent(ev)
-			if err != nil {
-				return err
-			}
-			seqs[i] = seq
-		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for i, seq := range seqs {
-		events[i].Seq = seq
-	}
-	return nil
 }
 
 // checkNodeNames refuses an empty node name, and one holding NUL (which
