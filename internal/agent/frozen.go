@@ -26,6 +26,7 @@ type liveProc struct {
 	mu     sync.Mutex
 	grace  time.Duration // the task's, kept up to date under the agent's lock
 	termAt time.Time     // when its stop sent SIGTERM; zero before
+	why    string        // that stop's reason (reasonDisconnect, signalRuntimeLimit, …)
 	kill   *time.Timer   // stopFrozen's SIGKILL after the grace; stopped when the task ends
 }
 
@@ -45,23 +46,23 @@ func (l *liveProc) setGrace(d time.Duration) {
 	l.mu.Unlock()
 }
 
-// term sends SIGTERM unless a stop already did, and says when the first
-// was sent.
-func (l *liveProc) term() (at time.Time, sent bool, err error) {
+// term sends SIGTERM for reason why unless a stop already did, and says
+// when the first was sent.
+func (l *liveProc) term(why string) (at time.Time, sent bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.termAt.IsZero() {
 		return l.termAt, false, nil
 	}
-	l.termAt = time.Now()
+	l.termAt, l.why = time.Now(), why
 	return l.termAt, true, l.proc.Signal(syscall.SIGTERM)
 }
 
-// termed is when a stop sent SIGTERM; zero before.
-func (l *liveProc) termed() time.Time {
+// termed is when a stop sent SIGTERM (zero before), and why.
+func (l *liveProc) termed() (time.Time, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.termAt
+	return l.termAt, l.why
 }
 
 // addLiveLocked and dropLiveLocked keep the live set: from a task's start to its end.
@@ -91,7 +92,7 @@ func (a *Agent) stopFrozen() {
 	a.liveMu.Unlock()
 	n := 0
 	for _, l := range live {
-		_, sent, err := l.term()
+		_, sent, err := l.term(reasonDisconnect)
 		if !sent {
 			continue
 		}
@@ -107,4 +108,26 @@ func (a *Agent) stopFrozen() {
 		a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: stopping every task without it",
 			"tasks", n)
 	}
+}
+
+// stopAtDeadlineFrozen stops the live process l at its runtime limit d,
+// once the wall clock is past it, as stopLocked would (SIGTERM, SIGKILL
+// after its grace), without the agent's lock: a task must not run past
+// its runtime limit because a call hangs. The agent records the stop
+// when it gets its lock back.
+func (a *Agent) stopAtDeadlineFrozen(l *liveProc, d time.Time) {
+	if l == nil || time.Now().Before(d) {
+		return
+	}
+	_, sent, err := l.term(signalRuntimeLimit)
+	if !sent {
+		return
+	}
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
+		a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
+	}
+	l.mu.Lock()
+	l.kill = time.AfterFunc(l.grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+	l.mu.Unlock()
+	a.log.Error("a task reached its runtime limit while the agent is stuck in a call: stopped without it", "pid", l.proc.PID())
 }

@@ -109,3 +109,44 @@ func TestFrozenAgentStillKillsAtTheEndOfTheGrace(t *testing.T) {
 		t.Errorf("the task killed at the end of its grace reports %+v, want killed", st)
 	}
 }
+
+// A task that reaches its runtime limit while its agent is frozen by a
+// call that does not return is stopped at its limit all the same: before,
+// the runtime limit's stop waited for the agent's lock, and the task ran
+// past its limit for as long as the call hung.
+func TestFrozenAgentStillStopsATaskAtItsRuntimeLimit(t *testing.T) {
+	srv := newFakeServer()
+	hang := &hangingLimits{watts: 333, entered: make(chan struct{}), release: make(chan struct{})}
+	startAgent(t, srv, func(c *Config) { hang.Devices = c.Devices; c.Devices = hang })
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hang.release)
+		}
+	}
+	t.Cleanup(release)
+	dir := t.TempDir()
+	ready, termed := filepath.Join(dir, "ready"), filepath.Join(dir, "termed")
+	a := sh("j-limit", 0, `trap 'echo $$ > "$TERMED"; exit 143' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`,
+		map[string]string{"READY": ready, "TERMED": termed})
+	limit := time.Now().Add(time.Second)
+	a.Deadline = &limit
+	srv.assign(a)
+	pid := readPID(t, ready)
+
+	b := sh("j-capped", 0, `exec sleep 30`, nil)
+	b.GPUs, b.PowerCapW = []int{1}, 333
+	srv.assign(a, b)
+	<-hang.entered
+	if pid2 := readPID(t, termed); pid2 != pid {
+		t.Fatalf("SIGTERM reached %d, want the task %d", pid2, pid)
+	}
+	if late := time.Since(limit); late > 3*time.Second {
+		t.Errorf("the task was stopped %s after its runtime limit while the agent was frozen, want at it", late)
+	}
+	release()
+	if st := srv.waitStatus(t, "j-limit", 0, 1, ended); st.Signal != signalRuntimeLimit {
+		t.Errorf("the task stopped at its limit while its agent was frozen reports %+v, want the runtime limit", st)
+	}
+}

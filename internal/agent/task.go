@@ -156,10 +156,14 @@ func (a *Agent) wait(t *task) {
 	a.mu.Lock()
 	a.dropLiveLocked(t)
 	t.live.ended()
-	if at := t.live.termed(); !t.stopping && !at.IsZero() {
-		// The disconnect's stop reached it while the agent was stuck
-		// (stopFrozen), and the agent had not recorded that stop yet.
-		t.stopping, t.reason, t.stopAt, t.stopNote = true, reasonDisconnect, at, a.disconnectNoteLocked()
+	if at, why := t.live.termed(); !t.stopping && !at.IsZero() {
+		// A stop reached it while the agent was stuck (the disconnect's,
+		// stopFrozen, or its runtime limit's, stopAtDeadlineFrozen), and
+		// the agent had not recorded that stop yet.
+		t.stopping, t.reason, t.stopAt = true, why, at
+		if why == reasonDisconnect {
+			t.stopNote = a.disconnectNoteLocked()
+		}
 	}
 	t.state, t.endedAt = api.ReplicaExited, x.At.UTC()
 	if x.Err != nil {
@@ -228,7 +232,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 		return
 	}
 	if !t.stopping {
-		at, sent, err := t.live.term()
+		at, sent, err := t.live.term(why)
 		t.stopping, t.reason, t.stopAt = true, why, at
 		if !sent { // the disconnect's stop sent it while the agent was stuck (stopFrozen)
 			killAt = at.Add(grace)
@@ -280,8 +284,12 @@ func (a *Agent) armDeadlineLocked(t *task) {
 	// clock be stepped (NTP correcting it), the deadline is read anew
 	// at least every deadlineCheck.
 	var timer *time.Timer
+	live := t.live
 	timer = time.AfterFunc(a.untilDeadlineLocked(d), func() {
-		a.mu.Lock()
+		if !a.mu.TryLock() { // a call that may hang holds it (frozen.go)
+			a.stopAtDeadlineFrozen(live, d)
+			a.mu.Lock()
+		}
 		defer a.mu.Unlock()
 		if !t.deadline.Equal(d) || t.deadlineTimer != timer {
 			return
