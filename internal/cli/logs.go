@@ -26,7 +26,9 @@ func newLogsCmd() *cobra.Command {
 		Short: "Print a job replica's output",
 		Long: `Copies a replica's standard output (or, with --stderr, its standard
 error) to this terminal, as the node agent that runs it recorded it. By
-default replica 0 of the current (or last) attempt; -f keeps following
+default the replica of rank 0 (RANK=0) of the current (or last) attempt:
+replica 0, unless a deployment replaced it (then its replacement) or the
+attempt asked for is an earlier one (then replica 0); -f keeps following
 the output until the replica ends, and waits (saying why on stderr) for
 a job that has not started yet. When the server restarts or the
 connection breaks, -f reconnects (saying so on stderr) and goes on from
@@ -47,13 +49,13 @@ the last byte printed, so that no output is lost or printed twice.`,
 			if o.stderr {
 				lo.Stream = "stderr"
 			}
-			return copyLogs(cmd, c, args[0], lo)
+			return copyLogs(cmd, c, args[0], lo, !cmd.Flags().Changed("replica"))
 		},
 	}
 	o.addServerFlag(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing output until the replica ends")
-	f.IntVar(&o.replica, "replica", 0, "the replica, from 0")
+	f.IntVar(&o.replica, "replica", 0, "the replica, from 0 (default: the one of rank 0)")
 	f.BoolVar(&o.stderr, "stderr", false, "print standard error instead of standard output")
 	f.IntVar(&o.attempt, "attempt", 0, "the attempt, from 1 (0: the current or last)")
 	return cmd
@@ -62,8 +64,15 @@ the last byte printed, so that no output is lost or printed twice.`,
 // copyLogs copies a replica's log stream to the command's output. With
 // Follow it rides out a server restart or a broken connection: it
 // reconnects, saying so on stderr, and resumes where it was.
-func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOptions) error {
+func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOptions, rank0 bool) error {
 	ctx := ctxOf(cmd)
+	if rank0 && !lo.Follow && lo.Attempt == 0 {
+		j, err := c.GetJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		lo.Replica = rankZero(j)
+	}
 	if lo.Follow {
 		// The first call is not retried: a server never reached (down,
 		// or a wrong address) fails the command at once, as it does
@@ -88,6 +97,9 @@ func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOpti
 				return err
 			}
 		}
+		if rank0 && (lo.Attempt == 0 || lo.Attempt == j.Attempt) {
+			lo.Replica = rankZero(j)
+		}
 		if lo.Attempt == 0 {
 			// Pinned, so that a reconnection follows the same attempt
 			// and knows when its replica ended.
@@ -102,4 +114,28 @@ func copyLogs(cmd *cobra.Command, c *client.Client, id string, lo client.LogOpti
 		return fmt.Errorf("logs of %s: %w", id, b.err)
 	}
 	return err
+}
+
+// rankZero is the index of j's replica of rank 0 in its current attempt:
+// the one that holds it (a deployment's replacement takes the rank of the
+// replica it replaced; one replaced is released), else the last that
+// did, else 0.
+func rankZero(j *api.Job) int {
+	holder, last := -1, -1
+	for i, r := range j.Replicas {
+		if r.Rank != 0 {
+			continue
+		}
+		last = i
+		if !r.Released {
+			holder = i
+		}
+	}
+	switch {
+	case holder >= 0:
+		return j.Replicas[holder].Index
+	case last >= 0:
+		return j.Replicas[last].Index
+	}
+	return 0
 }
