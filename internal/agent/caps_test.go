@@ -150,3 +150,38 @@ func TestLeftoversKilledBeforeTheirCapIsUndone(t *testing.T) {
 		t.Errorf("GPU 1 limit %d W once the leftovers are gone, want its own 700 W", lim)
 	}
 }
+
+// A GPU that refuses its task's cap for a while (its driver busy, the
+// GPU resetting) kept its own limit for the task's whole life: the agent
+// tried the cap once, so the server held the starts on that power until
+// the task ended. The agent now tries again at every heartbeat, and
+// reports the cap once set; the task's error says the refusal once.
+func TestRefusedCapIsRetried(t *testing.T) {
+	srv := newFakeServer()
+	var flaky *flakyLimits
+	a := startAgent(t, srv, func(c *Config) { // two H100s, 700 W
+		flaky = &flakyLimits{Devices: c.Devices, watts: 300}
+		flaky.failing.Store(true)
+		c.Devices = flaky
+	})
+	task := sh("j-cap", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-cap", 0, 1, running)
+	if st.PowerCapW == nil || *st.PowerCapW == 300 || limitOf(a, 1) != 700 {
+		t.Fatalf("status %+v, GPU 1 at %d W; want the cap refused, the GPU at its own 700 W", st, limitOf(a, 1))
+	}
+	n := len(srv.heartbeats())
+	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) >= n+3 }, "three more heartbeats")
+	flaky.failing.Store(false)
+	eventually(t, 5*time.Second, func() bool {
+		st := srv.waitStatus(t, "j-cap", 0, 1, running)
+		return st.PowerCapW != nil && *st.PowerCapW == 300
+	}, "the cap reported set once the GPU takes it")
+	if lim := limitOf(a, 1); lim != 300 {
+		t.Errorf("GPU 1 at %d W once the cap was retried, want 300 W", lim)
+	}
+	if st := srv.waitStatus(t, "j-cap", 0, 1, running); strings.Count(st.Error, "power cap") != 1 {
+		t.Errorf("task error %q; want the refusal said once, not at every retry", st.Error)
+	}
+}

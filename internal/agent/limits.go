@@ -198,3 +198,36 @@ func (a *Agent) sharedLocked(t *task, g int) bool {
 	}
 	return false
 }
+
+// retryCapsLocked tries again, at every heartbeat, the caps its running
+// tasks' GPUs refused (capSet is not the cap asked for: a start's cap, or
+// a lowering): a GPU refusing a limit for a while (its driver busy, the
+// GPU resetting) takes it later, and the server holds starts on that
+// power until the agent reports the cap set. A retry that fails again
+// adds nothing to the task's error, which said so once. Caller holds mu.
+func (a *Agent) retryCapsLocked() {
+	if a.cfg.Devices == nil {
+		return
+	}
+	for _, t := range a.tasks {
+		w := t.spec.PowerCapW
+		if t.state != api.ReplicaRunning || t.stopping || !t.capped || w <= 0 || t.capSet == w {
+			continue
+		}
+		ok := true
+		for _, g := range t.spec.GPUs {
+			lim, _ := a.limitLocked(g, t)
+			if lim != w {
+				continue // another task's cap holds this GPU
+			}
+			if err := a.cfg.Devices.SetPowerLimit(g, lim); err != nil {
+				ok = false
+			}
+		}
+		if ok {
+			a.log.Info("GPU power cap set on a retry", "task", t.name(), "gpus", t.spec.GPUs, "watts", w, "was", t.capSet)
+			t.capSet = w
+			a.notify()
+		}
+	}
+}

@@ -182,6 +182,7 @@ func (a *Agent) beat(ctx context.Context) error {
 	a.probeDisk()
 	a.mu.Lock()
 	a.retryUncapsLocked()
+	a.retryCapsLocked()
 	if p, ok := a.rt.(*processes); ok {
 		p.reapOrphans() // under mu: no task is starting
 	}
