@@ -203,10 +203,11 @@ func (s *Server) forgetRenamed(ctx context.Context, n *nodeState, actor string) 
 }
 
 // renamedAs reports whether node o may be forgotten as renamed to the
-// node with the GPU UUIDs has (see above). Caller holds mu.
+// node with the GPU UUIDs has (see above): what an operator may forget
+// (unforgettable), registered, neither drained nor fenced, and every GPU
+// it had the new node's. Caller holds mu.
 func (s *Server) renamedAs(o *nodeState, has map[string]bool) bool {
-	if !o.registered || len(o.doc.GPUUUIDs) == 0 || o.doc.Condition != api.NodeNotReady ||
-		o.doc.Drained || o.doc.Fenced || o.doc.Unreachable || len(o.jobs) > 0 {
+	if !o.registered || len(o.doc.GPUUUIDs) == 0 || o.doc.Drained || o.doc.Fenced || s.unforgettable(o) != "" {
 		return false
 	}
 	for _, u := range o.doc.GPUUUIDs {
@@ -214,7 +215,7 @@ func (s *Server) renamedAs(o *nodeState, has map[string]bool) bool {
 			return false
 		}
 	}
-	return !slices.ContainsFunc(s.cfg.Facility.Nodes, func(m model.Node) bool { return m.Name == o.doc.Name })
+	return true
 }
 
 // dropNode takes node name out of memory and out of the facility, with
