@@ -111,8 +111,12 @@ func (p *pass) herdIdx() *herdIndex {
 			p.victimBack(a.Job.ID, b, a.EvictAt)
 		}
 	}
-	for _, pr := range p.plan.Preemptions {
-		p.victimBack(pr.Victim, pr.Beneficiary, pr.EvictAt)
+	for i := range p.plan.Preemptions {
+		// A partial preemption's victim keeps its other replicas, as in
+		// evict: only its leaving part's GPUs go to the beneficiary.
+		if pr := &p.plan.Preemptions[i]; !pr.Partial() {
+			p.victimBack(pr.Victim, pr.Beneficiary, pr.EvictAt)
+		}
 	}
 	return h
 }
