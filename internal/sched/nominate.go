@@ -189,11 +189,13 @@ func (p *pass) findOnVictims(j *model.Job, m int, req *place.Request, gone []*mo
 	if len(mine) == 0 {
 		return place.Result{}, 0, false
 	}
-	key := place.ClaimKey(j.ID)
+	for _, n := range p.claimed[j.ID] { // GPUs claimed for j stay too
+		mine[n] = true
+	}
 	p.c.Begin()
 	hid := false
 	hide := func(n int) {
-		if !mine[n] && p.c.Nodes[n].Up && !p.claimedOn(n, j.ID, key) {
+		if !mine[n] && p.c.Nodes[n].Up {
 			p.c.Hide(n)
 			hid = true
 		}
@@ -232,16 +234,6 @@ func (p *pass) findOnVictims(j *model.Job, m int, req *place.Request, gone []*mo
 	}
 	capW, _, ok := p.powerFor(j, m, res.Slots, req.Constrained)
 	return res, capW, ok
-}
-
-// claimedOn reports whether a GPU of node n is claimed for job id.
-func (p *pass) claimedOn(n int, id, key string) bool {
-	for g := range p.c.Nodes[n].NGPU {
-		if c := p.c.ClaimOf(n, g); c == id || c == key {
-			return true
-		}
-	}
-	return false
 }
 
 // holdQuota keeps for j the quota it will use of model m less what its
