@@ -252,7 +252,7 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 	// Its end is recorded: what memory kept of it answers nothing more.
 	delete(js.lastHeard, r.Index)
 	c.job(js, "", "")
-	if n := s.nodes[r.Node]; n != nil && !slices.ContainsFunc(reps, func(p model.Placement) bool { return p.Node == r.Node }) {
+	if n := s.nodes[r.Node]; n != nil && !js.holdsOn(r.Node) { // its leaving part too
 		delete(n.jobs, js.doc.ID)
 	}
 	c.bump(r.Node)

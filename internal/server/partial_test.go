@@ -133,3 +133,39 @@ func TestPartialPreemptionSurvivesRestart(t *testing.T) {
 
 func (e *env) mu()   { e.s.mu.Lock() }
 func (e *env) unmu() { e.s.mu.Unlock() }
+
+// A deployment's replica released on a node where a replica of the same
+// deployment still leaves for a partial preemption keeps the job on that
+// node (n.jobs): before, release looked at the allocation alone, so the
+// node forgot a job whose leaving replica still ran there (not counted
+// lost with a silent node, not guarding a forget-node).
+func TestReleaseKeepsTheJobOnANodeItsLeavingReplicaHolds(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(4, 2, "min_replicas", 1, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1))
+	e.submit(spec(4, 1, "priority_class", "high"))
+	e.pass()
+	kept := -1
+	for _, r := range e.job(d.ID).Replicas {
+		if r.StopBy == nil {
+			kept = r.Index
+		}
+	}
+	if kept < 0 {
+		t.Fatalf("replicas %+v: want one kept", e.job(d.ID).Replicas)
+	}
+	e.report("n1", running(d.ID, 1-kept, 1), exited(d.ID, kept, 1, 1)) // the kept one ends; the taken one still leaves
+	if r := e.job(d.ID).Replicas[kept]; !r.Released {
+		t.Fatalf("replica %+v: want it released", r)
+	}
+	e.mu()
+	held := e.s.nodes["n1"].jobs[d.ID]
+	e.unmu()
+	if !held {
+		t.Errorf("n1 no longer lists %s while its replica leaving for the preemption still runs there", d.ID)
+	}
+}
