@@ -186,6 +186,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, body, &hb) {
 		return
 	}
+	hb.DiskError = clip(escapeNUL(hb.DiskError)) // free text, as a task's error
 	if escapeTaskText(hb.Tasks); !refuseNUL(w, body, &hb) {
 		return
 	}
@@ -241,7 +242,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		c.node(n, api.EventNode, msg)
 		c.kick = true
 	}
-	if clip(hb.DiskError) != n.doc.DiskError {
+	if hb.DiskError != n.doc.DiskError {
 		s.diskErrorReported(n, hb.DiskError, c)
 	}
 	if s.orphansReport(n, hb.Tasks, c) {
@@ -569,13 +570,14 @@ func ownNode(w http.ResponseWriter, r *http.Request, name string) bool {
 	return true
 }
 
-// diskErrorReported applies the disk error node n's agent reports (""
+// diskErrorReported applies the disk error node n's agent reports
+// (escaped and clipped as a task's error; ""
 // when its data directory takes writes again): while it is set, every
 // start there would fail at once, so the node takes no new work, as a
 // drained one; an event says so, and when it ends. Caller holds mu.
 func (s *Server) diskErrorReported(n *nodeState, diskErr string, c *changes) {
 	had := n.doc.DiskError
-	n.doc.DiskError = clip(diskErr)
+	n.doc.DiskError = diskErr
 	msg := "node " + n.doc.Name + "'s agent can write its data directory again: the node takes work again"
 	switch {
 	case diskErr != "" && had != "":

@@ -49,3 +49,16 @@ func TestNodeWhoseAgentCannotWriteTakesNoWork(t *testing.T) {
 		t.Errorf("events %+v; want one saying n1 takes work again", evs)
 	}
 }
+
+// An agent's disk error is free text, as a task's error: a NUL in it is
+// escaped, not refused (a refusal would cost the node every heartbeat).
+func TestDiskErrorWithNULIsEscaped(t *testing.T) {
+	e := devEnv(t)
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{DiskError: "open a\x00b: no space"}, nil); code != 200 {
+		t.Fatalf("heartbeat with a NUL in its disk error: %d, want 200", code)
+	}
+	var n api.Node
+	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != 200 || n.DiskError != `open a\x00b: no space` {
+		t.Errorf("n1 %d, disk error %q; want it escaped", code, n.DiskError)
+	}
+}
