@@ -113,6 +113,20 @@ func ValidRecord(r Record) error {
 	return nil
 }
 
+// ValidNodeNames refuses an empty node name, and one holding NUL (which
+// neither store keeps as written).
+func ValidNodeNames(names []string) error {
+	for _, name := range names {
+		if name == "" {
+			return errors.New("a node name is empty")
+		}
+		if strings.IndexByte(name, 0) >= 0 {
+			return fmt.Errorf("node name %q %w", name, ErrNUL)
+		}
+	}
+	return nil
+}
+
 // JobFilter selects jobs. Empty fields match everything.
 type JobFilter struct {
 	Tenant        string

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -257,12 +258,12 @@ func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
 // appends events, in one transaction.
 func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Event) error {
 	const op = "forget nodes"
+	if err := store.ValidNodeNames(names); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	for _, name := range names {
-		if name == "" {
-			return fmt.Errorf("%s: a node name is empty", op)
-		}
-		if unstorable(name) {
-			return fmt.Errorf("%s: node name %q %w", op, name, store.ErrNUL)
+		if !utf8.ValidString(name) {
+			return fmt.Errorf("%s: node name %q is not UTF-8", op, name)
 		}
 	}
 	return db.writeWithEvents(ctx, op, events, func(b *pgx.Batch) {

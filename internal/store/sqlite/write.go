@@ -235,7 +235,7 @@ func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
 // appends events, in one transaction.
 func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Event) error {
 	const op = "forget nodes"
-	if err := checkNodeNames(names); err != nil {
+	if err := store.ValidNodeNames(names); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return db.submitWithEvents(ctx, op, events, func(w *writeStmts) error {
@@ -246,18 +246,4 @@ func (db *DB) ForgetNodes(ctx context.Context, names []string, events []api.Even
 		}
 		return nil
 	})
-}
-
-// checkNodeNames refuses an empty node name, and one holding NUL (which
-// no store keeps).
-func checkNodeNames(names []string) error {
-	for _, name := range names {
-		if name == "" {
-			return errors.New("a node name is empty")
-		}
-		if strings.IndexByte(name, 0) >= 0 {
-			return fmt.Errorf("node name %q %w", name, store.ErrNUL)
-		}
-	}
-	return nil
 }
