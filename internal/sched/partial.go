@@ -57,15 +57,13 @@ func (p *pass) partialVictims(cands []victim, m int) []victim {
 // partVictim is victim v (a whole allocation) taking only sub's replicas,
 // of which the GPUs of model m count against its tenant's quota.
 func (p *pass) partVictim(v victim, sub *model.Allocation, m int) victim {
-	since := max(sub.LastCheckpoint, sub.Started)
-	gpus, onM := 0, int64(0)
+	onM := int64(0)
 	for _, r := range sub.Replicas {
-		gpus += len(r.GPUs)
 		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].Model == m {
 			onM += int64(len(r.GPUs))
 		}
 	}
-	return victim{a: sub, ti: v.ti, gpus: onM, lost: float64(gpus) * float64(max(0, p.now-since)), prio: v.prio, whole: v.whole0()}
+	return victim{a: sub, ti: v.ti, gpus: onM, lost: p.lostOf(sub), prio: v.prio, whole: v.whole0()}
 }
 
 // whole0 is the allocation v takes replicas of: its own when whole.
@@ -165,6 +163,9 @@ func (p *pass) leavingPart(id string) bool { return p.leavingReplicas(id) > 0 }
 // preemption (the allocation of model.LeavingJob): they still run, and
 // count against its replica count.
 func (p *pass) leavingReplicas(id string) int {
+	if len(p.tally.terminating) == 0 {
+		return 0 // no part leaves: nothing to build
+	}
 	if p.partLeaving == nil {
 		p.partLeaving = map[string]int{}
 		for _, a := range p.tally.terminating {

@@ -413,7 +413,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 			held = held || sites[s]
 		}
 		if id := p.alloc(ref).Job.ID; !held || len(p.victims) > 0 && p.victims[id] || p.scaledUp[id] ||
-			len(p.tally.terminating) > 0 && p.leavingPart(id) {
+			p.leavingPart(id) {
 			continue // a victim already, a deployment this pass scales up, or one whose replicas leave
 		}
 		if !proportionate(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
@@ -466,12 +466,7 @@ func (p *pass) victimList(refs []*vref) []victim {
 	out := make([]victim, 0, len(refs))
 	for _, ref := range refs {
 		a := p.alloc(ref)
-		since := max(a.LastCheckpoint, a.Started)
-		all := 0
-		for _, r := range a.Replicas {
-			all += len(r.GPUs)
-		}
-		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: float64(all) * float64(max(0, p.now-since)), prio: ref.prio})
+		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: p.lostOf(a), prio: ref.prio})
 	}
 	sort.Slice(out, func(x, y int) bool { return cheaper(out[x], out[y]) })
 	if len(out) > maxVictimCandidates {
@@ -722,4 +717,14 @@ func cheaper(a, b victim) bool {
 		return a.prio < b.prio
 	}
 	return a.a.Job.ID < b.a.Job.ID
+}
+
+// lostOf is the GPU-time a's eviction loses: every GPU it holds since
+// its last checkpoint (or its start).
+func (p *pass) lostOf(a *model.Allocation) float64 {
+	all := 0
+	for _, r := range a.Replicas {
+		all += len(r.GPUs)
+	}
+	return float64(all) * float64(max(0, p.now-max(a.LastCheckpoint, a.Started)))
 }

@@ -183,15 +183,13 @@ func (p *pass) consider(j *model.Job) {
 			return
 		}
 		p.deployed[j.ID] = len(a.Replicas) // scale up a running deployment
-		if len(p.tally.terminating) > 0 {
-			if n := p.leavingReplicas(j.ID); n > 0 {
-				// replicas leaving for a partial preemption still run
-				p.deployed[j.ID] += n
-				if p.deployed[j.ID] >= j.Replicas {
-					p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
-						"preempting: %d replica(s) leave for a preemption; the deployment scales up once they have left", n)}, 0)
-					return
-				}
+		if n := p.leavingReplicas(j.ID); n > 0 {
+			// replicas leaving for a partial preemption still run
+			p.deployed[j.ID] += n
+			if p.deployed[j.ID] >= j.Replicas {
+				p.pending(j, verdict{code: model.ReasonPreempting, msg: fmt.Sprintf(
+					"preempting: %d replica(s) leave for a preemption; the deployment scales up once they have left", n)}, 0)
+				return
 			}
 		}
 	}
