@@ -1,6 +1,9 @@
 package model
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // NodeCondition is the administrative and health state of a node.
 type NodeCondition string
@@ -51,6 +54,17 @@ type Placement struct {
 	// PowerCapW is lent, and a later pass may take it back by lowering
 	// the cap again, never below StartCapW. 0: nothing is lent.
 	StartCapW int
+}
+
+// On reports whether p is the replica on node's GPUs gpus: a replica is
+// told from the others of its job by where it runs.
+func (p Placement) On(node string, gpus []int) bool {
+	return p.Node == node && slices.Equal(p.GPUs, gpus)
+}
+
+// HasReplica reports whether rs holds the replica on node's GPUs gpus.
+func HasReplica(rs []Placement, node string, gpus []int) bool {
+	return slices.ContainsFunc(rs, func(p Placement) bool { return p.On(node, gpus) })
 }
 
 // AnyCapped reports whether some replica of rs runs under a power cap.

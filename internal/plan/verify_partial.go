@@ -1,8 +1,6 @@
 package plan
 
 import (
-	"slices"
-
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
@@ -26,19 +24,12 @@ func (v *verifier) taken(pr *model.Preemption) []*model.Allocation {
 	}
 	var reps []model.Placement
 	for _, r := range pr.Replicas {
-		if holds(running, r) {
+		if model.HasReplica(running, r.Node, r.GPUs) {
 			reps = append(reps, r)
 		}
 	}
 	a.Replicas = reps
 	return []*model.Allocation{&a}
-}
-
-// holds reports whether reps lists replica r: the same node and GPUs.
-func holds(reps []model.Placement, r model.Placement) bool {
-	return slices.ContainsFunc(reps, func(p model.Placement) bool {
-		return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs)
-	})
 }
 
 // partial checks a partial preemption's replicas: its victim is a
@@ -58,9 +49,9 @@ func (v *verifier) partial(pr *model.Preemption, as []*model.Allocation) {
 	}
 	for i, r := range pr.Replicas {
 		switch {
-		case !holds(running, r):
+		case !model.HasReplica(running, r.Node, r.GPUs):
 			v.add(CodePreemption, pr.Victim, r.Node, -1, "partial preemption names replica %s:%v, which the deployment does not run", r.Node, r.GPUs)
-		case holds(pr.Replicas[:i], r):
+		case model.HasReplica(pr.Replicas[:i], r.Node, r.GPUs):
 			v.add(CodePreemption, pr.Victim, r.Node, -1, "partial preemption names replica %s:%v twice", r.Node, r.GPUs)
 		}
 	}

@@ -197,7 +197,7 @@ func partNote(v victim) string {
 func inOrderOf(all, sub []model.Placement) []model.Placement {
 	out := make([]model.Placement, 0, len(sub))
 	for _, r := range all {
-		if slices.ContainsFunc(sub, func(p model.Placement) bool { return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) }) {
+		if model.HasReplica(sub, r.Node, r.GPUs) {
 			out = append(out, r)
 		}
 	}

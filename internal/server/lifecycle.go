@@ -237,7 +237,7 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 	reps := make([]model.Placement, 0, len(a.Replicas))
 	dropped := false
 	for _, p := range a.Replicas {
-		if !dropped && p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) {
+		if !dropped && p.On(r.Node, r.GPUs) {
 			dropped = true
 			continue
 		}

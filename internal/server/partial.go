@@ -26,9 +26,9 @@ func (s *Server) takeReplicas(v *jobState, pr *model.Preemption, now time.Time, 
 	var idx []string
 	for _, p := range v.alloc.Replicas {
 		i := slices.IndexFunc(v.doc.Replicas, func(r api.Replica) bool {
-			return live(&r) && !r.Released && r.StopBy == nil && r.Node == p.Node && slices.Equal(r.GPUs, p.GPUs)
+			return live(&r) && !r.Released && r.StopBy == nil && p.On(r.Node, r.GPUs)
 		})
-		if i < 0 || !slices.ContainsFunc(pr.Replicas, func(q model.Placement) bool { return q.Node == p.Node && slices.Equal(q.GPUs, p.GPUs) }) {
+		if i < 0 || !model.HasReplica(pr.Replicas, p.Node, p.GPUs) {
 			kept = append(kept, p)
 			continue
 		}
@@ -65,7 +65,7 @@ func (s *Server) partEnded(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
 	if a := js.part; a != nil {
 		a.Replicas = slices.DeleteFunc(slices.Clone(a.Replicas), func(p model.Placement) bool {
-			return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs)
+			return p.On(r.Node, r.GPUs)
 		})
 		if len(a.Replicas) == 0 {
 			js.part = nil
@@ -127,7 +127,7 @@ func (s *Server) takenReplicas(pr model.Preemption) []api.Replica {
 	}
 	var out []api.Replica
 	for _, r := range js.doc.Replicas {
-		if r.StopBy != nil && !r.Released && slices.ContainsFunc(pr.Replicas, func(p model.Placement) bool { return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) }) {
+		if r.StopBy != nil && !r.Released && model.HasReplica(pr.Replicas, r.Node, r.GPUs) {
 			r.PreemptedFor = "" // the preemption names its beneficiary
 			out = append(out, r)
 		}

@@ -113,7 +113,7 @@ func atLimits(reps []model.Placement, docs []api.Replica, kept *[]model.Placemen
 			out = slices.Clone(reps)
 		}
 		for k := range out {
-			if p := &out[k]; p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) {
+			if p := &out[k]; p.On(r.Node, r.GPUs) {
 				p.PowerCapW, p.StartCapW = *r.PowerLimitW, 0
 				break
 			}

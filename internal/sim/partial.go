@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"slices"
-
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
@@ -20,7 +18,7 @@ import (
 func (t *twin) takeReplicas(js *jobState, pr *model.Preemption, now model.Time) {
 	var kept, taken []model.Placement
 	for _, r := range js.alloc.Replicas {
-		if slices.ContainsFunc(pr.Replicas, func(p model.Placement) bool { return p.Node == r.Node && slices.Equal(p.GPUs, r.GPUs) }) {
+		if model.HasReplica(pr.Replicas, r.Node, r.GPUs) {
 			taken = append(taken, r)
 		} else {
 			kept = append(kept, r)
