@@ -42,11 +42,7 @@ func (s *Server) takeReplicas(v *jobState, pr *model.Preemption, now time.Time, 
 		return
 	}
 	v.alloc.Replicas = kept // a new slice: the core keeps the old one
-	if v.part == nil {
-		v.part = &model.Allocation{Job: model.LeavingJob(v.job), Started: v.alloc.Started, Terminating: true}
-	}
-	v.part.Replicas = append(v.part.Replicas[:len(v.part.Replicas):len(v.part.Replicas)], taken...)
-	v.part.EvictAt, v.part.PreemptedFor = pr.EvictAt, pr.Beneficiary
+	v.addPart(v.alloc.Started, taken, pr.EvictAt, pr.Beneficiary)
 	v.doc.Preemptions++
 	s.recent = append(s.recent, model.TimeOf(now))
 	full := fmt.Sprintf("replica(s) %s preempted for %s: %s", strings.Join(idx, ", "), pr.Beneficiary, pr.Reason)
@@ -56,6 +52,18 @@ func (s *Server) takeReplicas(v *jobState, pr *model.Preemption, now time.Time, 
 			"%d replica(s) of job %s of tenant %s preempted for job %s of tenant %s: %s", len(taken), v.doc.ID, v.doc.Tenant, b.doc.ID, b.doc.Tenant, pr.Reason)})
 	}
 	s.requeue(v)
+}
+
+// addPart adds taken to js's part, made on first use (an allocation
+// started at started), leaving at evictAt for beneficiary; its replicas
+// are a new slice: the core keeps the old one. Caller holds mu.
+func (js *jobState) addPart(started model.Time, taken []model.Placement, evictAt model.Time, beneficiary string) {
+	if js.part == nil {
+		js.part = &model.Allocation{Job: model.LeavingJob(js.job), Started: started, Terminating: true}
+	}
+	p := js.part
+	p.Replicas = append(p.Replicas[:len(p.Replicas):len(p.Replicas)], taken...)
+	p.EvictAt, p.PreemptedFor = max(p.EvictAt, evictAt), beneficiary
 }
 
 // partEnded releases replica i of js, taken by a partial preemption,

@@ -455,11 +455,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 			n.jobs[js.doc.ID] = true
 		}
 		if runningDeployment && r.StopBy != nil && !r.Released { // taken by a partial preemption (partial.go)
-			if js.part == nil {
-				js.part = &model.Allocation{Job: model.LeavingJob(js.job), Started: a.Started, Terminating: true}
-			}
-			js.part.Replicas = append(js.part.Replicas, pl)
-			js.part.EvictAt, js.part.PreemptedFor = max(js.part.EvictAt, model.TimeOf(*r.StopBy)), r.PreemptedFor
+			js.addPart(a.Started, []model.Placement{pl}, model.TimeOf(*r.StopBy), r.PreemptedFor)
 			continue
 		}
 		a.Replicas = append(a.Replicas, pl)
