@@ -76,23 +76,21 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 	if err != nil {
 		return nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err)}
 	}
-	fail := func(code int, err error) (Process, error) {
+	fail := func(code int, err error, agent bool) (Process, error) {
 		r.untrack(mark)
 		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: %v\n", spec.Command, err))
 		logs.close()
-		return nil, &StartError{Code: code, Err: err}
+		return nil, &StartError{Code: code, Err: err, Agent: agent}
 	}
 	if err := r.track(name, mark, 0); err != nil {
-		_, err := fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err))
-		err.(*StartError).Agent = true
-		return nil, err
+		return fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err), true)
 	}
 	if err := cmd.Start(); err != nil {
 		code := 126
 		if isNotFoundErr(err) {
 			code = 127
 		}
-		return fail(code, fmt.Errorf("start: %w", err))
+		return fail(code, fmt.Errorf("start: %w", err), false)
 	}
 	if r.afterExec != nil {
 		r.afterExec()

@@ -60,7 +60,7 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	}
 	n := store.PageSize(f.Limit)
 	states := slices.DeleteFunc(slices.Clone(f.States), func(s string) bool { return unstorable(s) })
-	if unstorable(f.Tenant, f.PriorityClass, f.Kind) || len(states) < len(f.States) && len(states) == 0 {
+	if unstorable(f.Tenant, f.PriorityClass, f.Kind) || len(f.States) > 0 && len(states) == 0 {
 		return []*api.Job{}, "", nil // no job has such a value
 	}
 	var q strings.Builder
