@@ -233,10 +233,14 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	}
 	if !t.stopping {
 		at, sent, err := t.live.term(why)
-		t.stopping, t.reason, t.stopAt = true, why, at
-		if !sent { // the disconnect's stop sent it while the agent was stuck (stopFrozen)
+		if !sent { // a stop sent it while the agent was stuck (frozen.go): its reason holds
+			_, why = t.live.termed()
 			killAt = at.Add(grace)
+			if why == reasonDisconnect {
+				t.stopNote = a.disconnectNoteLocked()
+			}
 		}
+		t.stopping, t.reason, t.stopAt = true, why, at
 		a.settleSharedLocked(t) // a live task beside it now sets the limit
 		if err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "task", t.name(), "pid", t.pid, "err", err)
