@@ -64,22 +64,11 @@ it waits when it does, and its events in order.`,
 // latest.
 func jobEvents(ctx context.Context, c *client.Client, id string) ([]api.Event, error) {
 	all := []api.Event{}
-	var after int64
-	for {
-		page, err := c.Events(ctx, id, after)
-		if err != nil {
-			return nil, err
-		}
-		n := len(all)
-		for _, ev := range page.Events {
-			if ev.Seq > after {
-				all, after = append(all, ev), ev.Seq
-			}
-		}
-		if len(all) == n {
-			return all, nil
-		}
+	_, err := eachEvent(ctx, c, id, 0, func(ev api.Event) error { all = append(all, ev); return nil })
+	if err != nil {
+		return nil, err
 	}
+	return all, nil
 }
 
 // described is describe's -o json|yaml: the job with its events.

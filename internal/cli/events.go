@@ -76,6 +76,14 @@ none is missed or printed twice. -o json prints one JSON object a line,
 // printEvents prints the stored events after seq after, page by page,
 // and returns the last seq printed (after when none).
 func printEvents(ctx context.Context, c *client.Client, p *eventPrinter, job string, after int64) (int64, error) {
+	return eachEvent(ctx, c, job, after, p.print)
+}
+
+// eachEvent calls fn with each stored event after seq after (of job
+// alone when it is set), page by page, in seq order, and returns the last
+// seq passed (after when none). A page with nothing after the last seq
+// ends it, whatever else it holds.
+func eachEvent(ctx context.Context, c *client.Client, job string, after int64, fn func(api.Event) error) (int64, error) {
 	for {
 		var (
 			page *api.EventList
@@ -89,14 +97,18 @@ func printEvents(ctx context.Context, c *client.Client, p *eventPrinter, job str
 		if err != nil {
 			return after, err
 		}
-		if len(page.Events) == 0 {
-			return after, nil
-		}
+		n := 0
 		for _, ev := range page.Events {
-			if err := p.print(ev); err != nil {
+			if ev.Seq <= after {
+				continue
+			}
+			if err := fn(ev); err != nil {
 				return after, err
 			}
-			after = max(after, ev.Seq)
+			after, n = ev.Seq, n+1
+		}
+		if n == 0 {
+			return after, nil
 		}
 	}
 }
