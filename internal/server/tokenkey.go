@@ -57,18 +57,24 @@ func TokenKeyIDOf(key []byte) (string, error) {
 // StoredTokenKeyID is the ID of the token key the last server on st ran
 // with; "" when st records none.
 func StoredTokenKeyID(ctx context.Context, st store.Store) (string, error) {
+	k, _, err := readTokenKey(ctx, st)
+	return k.ID, err
+}
+
+// readTokenKey reads the record of the token key the last server on st
+// ran with; found is false when st records none.
+func readTokenKey(ctx context.Context, st store.Store) (k tokenKeyDoc, found bool, err error) {
 	doc, err := st.Record(ctx, recTokenKey, "current")
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return k, false, nil
+	case err != nil:
+		return k, false, fmt.Errorf("reading the token key's ID: %w", err)
 	}
-	if err != nil {
-		return "", fmt.Errorf("reading the token key's ID: %w", err)
-	}
-	var k tokenKeyDoc
 	if err := json.Unmarshal(doc, &k); err != nil {
-		return "", fmt.Errorf("the stored token key ID is not readable (record %s/current): %w", recTokenKey, err)
+		return k, true, fmt.Errorf("the stored token key ID is not readable (record %s/current): %w", recTokenKey, err)
 	}
-	return k.ID, nil
+	return k, true, nil
 }
 
 // underKey reports whether t was made under the server's token key, the
@@ -87,19 +93,17 @@ func (s *Server) underKey(t *auth.Token) bool {
 // and HasOperatorAdmin counts none of them, so that the start prints a
 // bootstrap token instead of leaving the operators locked out.
 func (s *Server) checkTokenKey(ctx context.Context) error {
-	doc, err := s.store.Record(ctx, recTokenKey, "current")
-	var k tokenKeyDoc
+	k, found, err := readTokenKey(ctx, s.store)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("server: %w", err)
+	case !found:
 		// A new store, or one of a version that kept no key ID: its
 		// tokens are taken to be of this key.
 		k = tokenKeyDoc{ID: s.keyID, Legacy: s.keyID}
-	case err != nil:
-		return fmt.Errorf("server: reading the token key's ID: %w", err)
+	case k.ID == "":
+		return fmt.Errorf("server: the stored token key record (%s/current) holds no key ID", recTokenKey)
 	default:
-		if err := json.Unmarshal(doc, &k); err != nil || k.ID == "" {
-			return fmt.Errorf("server: the stored token key ID is not readable (record %s/current): %v", recTokenKey, err)
-		}
 		if k.ID == s.keyID {
 			s.keyLegacy = k.Legacy
 			return nil
@@ -109,7 +113,7 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 	s.keyLegacy = k.Legacy
 	now := s.cfg.Now().UTC()
 	k.ID, k.Since = s.keyID, now
-	doc, _ = json.Marshal(k)
+	doc, _ := json.Marshal(k)
 	var evs []api.Event
 	if s.keyChangedFrom != "" {
 		msg := fmt.Sprintf("token key changed (key ID %s, was %s): the tokens made under the previous key no longer authenticate",
