@@ -152,6 +152,32 @@ func (p *pass) shrink(j *model.Job, a *attempt, set []victim) []victim {
 	return set
 }
 
+// proportionateParts reports whether each partial victim of set gives
+// up no more than Policy.VictimRatio times what j needs (a deployment
+// may be a candidate for its replicas while the ratio spares it whole:
+// matchVictims).
+func (p *pass) proportionateParts(j *model.Job, set []victim) bool {
+	r, need := int64(p.pol.VictimRatio), p.ratioNeed(j)
+	if r <= 0 || need <= 0 {
+		return true
+	}
+	for _, v := range set {
+		if v.whole != nil && v.gpus > r*need {
+			return false
+		}
+	}
+	return true
+}
+
+// wholeOnly is cands without the deployments the ratio lets give up
+// replicas only; cands itself when there are none.
+func wholeOnly(cands []victim) []victim {
+	if !slices.ContainsFunc(cands, func(v victim) bool { return v.partOnly }) {
+		return cands
+	}
+	return slices.DeleteFunc(slices.Clone(cands), func(v victim) bool { return v.partOnly })
+}
+
 // leavingPart reports whether deployment id has replicas leaving for an
 // earlier partial preemption (a terminating allocation of its own, the
 // deployment running on): it is no victim, and no recap changes its

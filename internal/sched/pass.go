@@ -79,9 +79,10 @@ type pass struct {
 	relShared      bool        // releases is kept's list, not to be written
 	relOwn         []release
 	preemptScans   int
-	matched        []*vref      // reused by matchVictims
-	removed        []tenantGPUs // reused by eligible
-	bounds         []int        // release indices that end an instant
+	matched        []*vref             // reused by matchVictims
+	partOnly       []*model.Allocation // matchVictims: deployments the ratio lets give up replicas only
+	removed        []tenantGPUs        // reused by eligible
+	bounds         []int               // release indices that end an instant
 	estimates      int
 	strictBlock    map[int]string // pool → blocking job when backfill is off
 	strictMemo     map[strictKey]strictAnswer

@@ -36,7 +36,8 @@ const (
 //     node's 8 GPUs for a 1-GPU job, a 1,024-GPU gang for a 128-GPU
 //     one): as Kueue, free just enough rather than whatever is cheapest.
 //     A job that only much larger work could make room for waits for it
-//     to end, whatever its priority.
+//     to end, whatever its priority. A deployment that can give up
+//     replicas is bounded by those it gives up (partial.go).
 //   - Policy.ReclaimMinRun (reclaim_min_run, 30m): reclaim (a victim of
 //     the job's priority or above, taken only because its tenant
 //     borrows) spares a job that started or restarted less than this
@@ -94,6 +95,9 @@ type victim struct {
 	// allocation, of which a holds the replicas taken; nil: a is taken
 	// whole
 	whole *model.Allocation
+	// partOnly: a deployment that Policy.VictimRatio lets give up
+	// replicas but spares whole
+	partOnly bool
 }
 
 // preempt looks for the cheapest set of running jobs whose eviction lets
@@ -155,11 +159,17 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			if chosen = p.victimSet(t, j, a, parts); chosen != nil {
 				chosen = p.shrink(j, a, chosen)
 			}
+			if !p.proportionateParts(j, chosen) {
+				chosen = nil
+			}
 		}
 		if chosen == nil {
-			chosen = p.victimSet(t, j, a, cands)
+			chosen = p.victimSet(t, j, a, wholeOnly(cands))
 		}
 		if chosen == nil {
+			if len(p.partOnly) > 0 {
+				note = noteSpared(&p.pol)
+			}
 			continue
 		}
 		if lim := p.pol.PreemptionRateLimit; lim > 0 && p.recentPreem+len(chosen) > lim {
@@ -384,6 +394,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
 	need := p.ratioNeed(j)
 	out := p.matched[:0]
+	p.partOnly = p.partOnly[:0]
 	idx := p.victimIndex()[m]
 	for i := range idx {
 		ref := &idx[i]
@@ -417,13 +428,24 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 			continue // a victim already, a deployment this pass scales up, or one whose replicas leave
 		}
 		if !proportionate(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
-			spared = true
-			continue
+			// A deployment that can give up replicas is bounded by
+			// what it gives (one replica at least), not by all it runs.
+			if a := p.alloc(ref); !partable(a) || !proportionate(&p.pol, need, min(ref.gpus, int64(a.Job.GPUsPerReplica)), lower, a.Started, p.now) {
+				spared = true
+				continue
+			}
+			p.partOnly = append(p.partOnly, p.alloc(ref))
 		}
 		out = append(out, ref)
 	}
 	p.matched = out
 	return out, spared
+}
+
+// partable reports whether a, a running allocation, is a deployment
+// that runs more replicas than it keeps: a partial victim (partial.go).
+func partable(a *model.Allocation) bool {
+	return a.Job.Kind == model.KindDeployment && len(a.Replicas) > model.KeepsReplicas(a.Job)
 }
 
 // quotaBars reports whether j's quota keeps it off model m even with
@@ -466,7 +488,8 @@ func (p *pass) victimList(refs []*vref) []victim {
 	out := make([]victim, 0, len(refs))
 	for _, ref := range refs {
 		a := p.alloc(ref)
-		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: p.lostOf(a), prio: ref.prio})
+		out = append(out, victim{a: a, ti: ref.ti, gpus: ref.gpus, lost: p.lostOf(a), prio: ref.prio,
+			partOnly: len(p.partOnly) > 0 && slices.Contains(p.partOnly, a)})
 	}
 	sort.Slice(out, func(x, y int) bool { return cheaper(out[x], out[y]) })
 	if len(out) > maxVictimCandidates {
