@@ -200,6 +200,35 @@ func TestWorkloadSources(t *testing.T) {
 	}
 }
 
+// TestBatchPreemptibleByClass: a batch job is preemptible as its
+// priority class says, as a generated job is. The batch was written out
+// with preemptible: false whatever its class, which the read-back took
+// as the job's own word: deferral-load.yaml's flexible jobs (class
+// normal, preemptible) could not be preempted, and its 128-GPU gangs of
+// higher priority waited for the lab to empty, months.
+func TestBatchPreemptibleByClass(t *testing.T) {
+	base := lab4(t)
+	for _, class := range []string{"normal", "critical"} {
+		var want bool
+		for _, pc := range base.PriorityClasses {
+			if pc.Name == class {
+				want = pc.Preemptible
+			}
+		}
+		w := WorkloadSpec{Batch: &BatchSpec{Jobs: 2, Start: 1672531200, Every: 3600, Runtime: 7200, GPUs: 8, Replicas: 1,
+			Tenants: []string{"lab-a"}, PriorityClass: class, Seed: 1}}
+		jobs, err := w.jobs(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if j.Preemptible != want {
+				t.Errorf("class %s: job %s preemptible %v, want %v as the class says", class, j.ID, j.Preemptible, want)
+			}
+		}
+	}
+}
+
 // TestWorkloadFileNeedsSubmitTimes: the jobs of a file without
 // submit_time arrived at time 0, which the outputs read as "never" (the
 // jobs ran, plan.json counted none finished). Without shift_to, which
