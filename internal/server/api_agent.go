@@ -522,8 +522,11 @@ func (s *Server) task(js *jobState, i int, master string) api.Task {
 	// The grace is the stop's once one is asked for, else the job's, for
 	// the agent's own stops (its shutdown, the runtime limit).
 	grace := s.graceOf(js.job)
-	if js.stop != stopNone {
+	switch {
+	case js.stop != stopNone:
 		grace = js.grace
+	case rp.StopBy != nil: // leaving for a partial preemption: what is left of its grace
+		grace = max(0, min(grace, rp.StopBy.Sub(s.cfg.Now())))
 	}
 	stop := js.stop != stopNone || rp.StopBy != nil // the replica alone, for a partial preemption
 	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: rp.Index, Attempt: js.doc.Attempt, Command: js.job.Command,

@@ -64,7 +64,9 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCheckpoint lets a preempted job say its checkpoint is saved: its
-// replicas are killed now instead of at the end of the grace.
+// replicas are killed now instead of at the end of the grace; likewise a
+// deployment whose replicas leave for a partial preemption, for those
+// replicas alone.
 func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -84,15 +86,21 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if js.stop != stopPreempt {
+	leaving := js.stop == stopNone && js.part != nil // replicas taken by a partial preemption
+	if js.stop != stopPreempt && !leaving {
 		problemf(w, http.StatusConflict, "job %s is %s, not being preempted: there is no checkpoint to acknowledge", id, js.doc.State)
 		return
 	}
 	now := s.cfg.Now()
 	c := newChanges()
 	c.actor = principalOf(r).Subject
-	s.stopAttempt(js, stopPreempt, js.stopMsg, 0, now, c)
-	c.job(js, api.EventCheckpoint, or(ack.Message, "checkpoint saved; stopping now"))
+	if leaving {
+		n := s.leaveNow(js, now, c)
+		c.job(js, api.EventCheckpoint, or(ack.Message, fmt.Sprintf("the %d replica(s) leaving are done; stopping them now", n)))
+	} else {
+		s.stopAttempt(js, stopPreempt, js.stopMsg, 0, now, c)
+		c.job(js, api.EventCheckpoint, or(ack.Message, "checkpoint saved; stopping now"))
+	}
 	if err := s.commit(r.Context(), c); err != nil {
 		s.fail(err)
 		problemf(w, http.StatusServiceUnavailable, "could not be saved: %v", err)

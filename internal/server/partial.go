@@ -99,6 +99,26 @@ func (s *Server) partEnded(js *jobState, i int, now time.Time, c *changes) {
 	s.requeue(js)
 }
 
+// leaveNow ends the grace of js's replicas leaving for a partial
+// preemption (their checkpoint acknowledged) and returns how many there
+// are. Caller holds mu.
+func (s *Server) leaveNow(js *jobState, now time.Time, c *changes) int {
+	n := 0
+	for i := range js.doc.Replicas {
+		r := &js.doc.Replicas[i]
+		if live(r) && !r.Released && r.StopBy != nil {
+			r.StopBy = ptrTime(now.UTC())
+			c.bump(r.Node)
+			n++
+		}
+	}
+	if js.part != nil {
+		js.part.EvictAt = model.TimeOf(now)
+	}
+	c.job(js, "", "")
+	return n
+}
+
 // holdsOn reports whether js's allocation or its part has a replica on
 // node.
 func (js *jobState) holdsOn(node string) bool {

@@ -169,3 +169,67 @@ func TestReleaseKeepsTheJobOnANodeItsLeavingReplicaHolds(t *testing.T) {
 		t.Errorf("n1 no longer lists %s while its replica leaving for the preemption still runs there", d.ID)
 	}
 }
+
+// A deployment whose replicas leave for a partial preemption may say
+// they are done (POST /v1/jobs/{id}/checkpoint), as a preempted job
+// acknowledges its checkpoint: the replicas taken are stopped now, with
+// no grace left, and the others run on untouched. Without replicas
+// leaving, a running deployment has nothing to acknowledge (409).
+func TestPartialPreemptionCheckpointAck(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+	var p api.Problem
+	if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", nil, &p); code != http.StatusConflict {
+		t.Errorf("checkpoint of a deployment nothing preempts: %d", code)
+	}
+	boss := e.submit(spec(2, 1, "priority_class", "high"))
+	e.pass()
+	graces := func() map[int]float64 {
+		out := map[int]float64{}
+		for _, tk := range e.tasks("n1") {
+			if tk.Job == d.ID && tk.Stop {
+				out[tk.Replica] = tk.GraceSeconds
+			}
+		}
+		return out
+	}
+	before := graces()
+	if len(before) != 1 {
+		t.Fatalf("stopping replicas %v (%s); want one", before, e.job(boss).Message)
+	}
+	for _, g := range before {
+		if g != 60 {
+			t.Fatalf("grace %v before the ack, want 60", g)
+		}
+	}
+	if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", api.CheckpointAck{Message: "drained"}, &p); code != http.StatusAccepted {
+		t.Fatalf("ack of the replicas leaving: %d %s", code, p.Detail)
+	}
+	after := graces()
+	if len(after) != 1 {
+		t.Fatalf("after the ack, stopping replicas %v; want the same one", after)
+	}
+	for r, g := range after {
+		if _, ok := before[r]; !ok || g != 0 {
+			t.Errorf("after the ack, replica %d stops with grace %v; want replica of %v with 0", r, g, before)
+		}
+	}
+	v := e.job(d.ID)
+	if v.State != api.StateRunning {
+		t.Errorf("deployment %s after the ack, want running", v.State)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+d.ID+"/events", nil, &evs)
+	said := false
+	for _, ev := range evs.Events {
+		said = said || ev.Type == api.EventCheckpoint && strings.Contains(ev.Message, "drained")
+	}
+	if !said {
+		t.Errorf("no checkpoint event: %+v", evs.Events)
+	}
+}
