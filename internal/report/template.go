@@ -36,6 +36,7 @@ p.meta, p.note { color: #555; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.tenants th:first-child { white-space: nowrap; }
 ` + ChartCSS + `</style>
 </head>
 <body>
