@@ -18,6 +18,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // newJobID is a random job ID: "j-" and 16 base32 characters (80 bits).
@@ -240,6 +241,13 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 	}
 	if j := jobs[0]; j.GPUsPerReplica == 0 && j.CPUsPerReplica == 0 && j.MemGiBPerReplica == 0 {
 		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "gpus", Message: "a replica must ask for GPUs, CPUs or memory: give gpus, cpus or memory_gib"})
+	}
+	if dc := jobs[0].DataClass; dc != "" && len(fac.DataClasses) == 0 {
+		// The loader takes a class as a label when the facility defines
+		// none (the twin's generated workloads); a live job's class must
+		// say where its data may live, so it fails closed.
+		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "data_class",
+			Message: fmt.Sprintf("unknown data class %q: the facility defines no data class, so none says where this job's data may live; remove data_class or ask an operator to declare it in the facility file", yamlin.Truncate(dc, 40))})
 	}
 	if len(jobs[0].Command) == 0 {
 		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: "command", Message: "required: the argv the node agent runs, e.g. [\"python\", \"train.py\"]"})

@@ -41,7 +41,13 @@ func (s *Server) unrunnable(js *jobState) string {
 	case len(t.PriorityClasses) > 0 && !slices.Contains(t.PriorityClasses, j.PriorityClass):
 		return fmt.Sprintf("its priority class %q is no longer allowed for tenant %s", j.PriorityClass, t.Name)
 	}
-	if _, ok := s.fac.DataClasses[j.DataClass]; j.DataClass != "" && len(s.fac.DataClasses) > 0 && !ok {
+	// A data class the facility does not define fails closed, also when
+	// it defines none: the class says where the job's data may live, and
+	// a facility without the class says nowhere, not anywhere.
+	if _, ok := s.fac.DataClasses[j.DataClass]; j.DataClass != "" && !ok {
+		if len(s.fac.DataClasses) == 0 {
+			return fmt.Sprintf("its data class %q is no longer in the facility, which defines none", j.DataClass)
+		}
 		return fmt.Sprintf("its data class %q is no longer in the facility", j.DataClass)
 	}
 	return ""
