@@ -61,6 +61,11 @@ type Job struct {
 	// when it was last chosen as a victim (the rate limit counts it).
 	PreemptedFor string     `json:"preempted_for,omitempty"`
 	PreemptedAt  *time.Time `json:"preempted_at,omitempty"`
+	// Claimed, while the job waits for preemptions that made room for
+	// it, are the GPUs its victims have freed, held for it until it
+	// starts or ends. Stored with the job, so a claim outlives a restart
+	// or a change of leader.
+	Claimed []Claim `json:"claimed,omitempty"`
 	// StopBy, while the attempt is being stopped (preempted, cancelled,
 	// failed), is when its replicas still running get SIGKILL.
 	StopBy *time.Time `json:"stop_by,omitempty"`
@@ -99,6 +104,12 @@ type PastAttempt struct {
 	Nodes []string `json:"nodes"`
 	// Indices, when set, are the replica indices of Nodes, one each.
 	Indices []int `json:"indices,omitempty"`
+}
+
+// Claim is GPUs of a node held for a pending job (Job.Claimed).
+type Claim struct {
+	Node string `json:"node"`
+	GPUs []int  `json:"gpus"`
 }
 
 // Reason is why a pending job waits, from the last scheduling pass.

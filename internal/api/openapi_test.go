@@ -35,6 +35,7 @@ var goSchemas = map[string]reflect.Type{
 	"Replica":          reflect.TypeFor[api.Replica](),
 	"PastAttempt":      reflect.TypeFor[api.PastAttempt](),
 	"PowerWait":        reflect.TypeFor[api.PowerWait](),
+	"Claim":            reflect.TypeFor[api.Claim](),
 	"Usage":            reflect.TypeFor[api.Usage](),
 	"JobList":          reflect.TypeFor[api.JobList](),
 	"Event":            reflect.TypeFor[api.Event](),

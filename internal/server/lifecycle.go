@@ -319,7 +319,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		if n := s.nodes[p.Node]; n != nil {
 			delete(n.jobs, js.doc.ID)
 			if a.PreemptedFor != "" { // also when cancelled while it was being preempted
-				s.claim(n, p.GPUs, a.PreemptedFor)
+				s.claim(n, p.GPUs, a.PreemptedFor, c)
 			}
 		}
 		c.bump(p.Node)
@@ -424,21 +424,87 @@ func (s *Server) ranOn(js *jobState, node string) {
 }
 
 // claim reserves a preempted victim's GPUs for the job it was preempted
-// for, as the core expects (model.GPUState.ClaimedBy).
-func (s *Server) claim(n *nodeState, gpus []int, beneficiary string) {
-	if b := s.jobs[beneficiary]; b == nil || !b.pending() {
+// for, as the core expects (model.GPUState.ClaimedBy), and records them
+// with that job (api.Job.Claimed), so that a restart keeps them
+// (restoreClaims).
+func (s *Server) claim(n *nodeState, gpus []int, beneficiary string, c *changes) {
+	b := s.jobs[beneficiary]
+	if b == nil || !b.pending() {
 		return
 	}
+	s.holdFor(n, gpus, beneficiary)
+	i := slices.IndexFunc(b.doc.Claimed, func(cl api.Claim) bool { return cl.Node == n.doc.Name })
+	if i < 0 {
+		b.doc.Claimed = append(b.doc.Claimed, api.Claim{Node: n.doc.Name})
+		i = len(b.doc.Claimed) - 1
+	}
+	cl := &b.doc.Claimed[i]
+	cl.GPUs = slices.Clone(cl.GPUs)
 	for _, g := range gpus {
-		if g < len(n.gpus) {
-			n.gpus[g] = model.GPUState{ClaimedBy: beneficiary}
+		if !slices.Contains(cl.GPUs, g) {
+			cl.GPUs = append(cl.GPUs, g)
 		}
 	}
-	s.claims[beneficiary] = append(s.claims[beneficiary], n)
+	slices.Sort(cl.GPUs)
+	c.job(b, "", "")
+}
+
+// holdFor marks gpus of n claimed for job. Caller holds mu.
+func (s *Server) holdFor(n *nodeState, gpus []int, job string) {
+	for _, g := range gpus {
+		if g < len(n.gpus) {
+			n.gpus[g] = model.GPUState{ClaimedBy: job}
+		}
+	}
+	if !slices.Contains(s.claims[job], n) {
+		s.claims[job] = append(s.claims[job], n)
+	}
+}
+
+// restoreClaims gives the reloaded pending jobs the GPUs claimed for
+// them before the restart, those still free: a job a victim left for
+// keeps their room until it starts. Caller has the server to itself,
+// after the jobs' allocations are restored.
+func (s *Server) restoreClaims() {
+	used := map[string]map[int]bool{} // node → GPUs a restored allocation holds
+	hold := func(ps []model.Placement) {
+		for _, p := range ps {
+			if used[p.Node] == nil {
+				used[p.Node] = map[int]bool{}
+			}
+			for _, g := range p.GPUs {
+				used[p.Node][g] = true
+			}
+		}
+	}
+	for _, js := range s.running {
+		hold(js.alloc.Replicas)
+		if js.part != nil {
+			hold(js.part.Replicas)
+		}
+	}
+	for _, id := range sortedKeys(s.jobs) {
+		js := s.jobs[id]
+		if !js.pending() {
+			js.doc.Claimed = nil
+			continue
+		}
+		for _, cl := range js.doc.Claimed {
+			n := s.nodes[cl.Node]
+			if n == nil {
+				continue
+			}
+			free := slices.DeleteFunc(slices.Clone(cl.GPUs), func(g int) bool { return used[cl.Node][g] })
+			s.holdFor(n, free, id)
+		}
+	}
 }
 
 // unclaim drops the claims held for job.
 func (s *Server) unclaim(job string) {
+	if js := s.jobs[job]; js != nil {
+		js.doc.Claimed = nil // written with the start or the end that drops them
+	}
 	nodes, ok := s.claims[job]
 	if !ok {
 		return // the common case, on every start: nothing to scan

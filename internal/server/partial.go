@@ -87,7 +87,7 @@ func (s *Server) partEnded(js *jobState, i int, now time.Time, c *changes) {
 	ben := r.PreemptedFor
 	r.PreemptedFor = "" // stored with the job once it has ended: it names no job any more
 	if n := s.nodes[r.Node]; n != nil {
-		s.claim(n, r.GPUs, ben)
+		s.claim(n, r.GPUs, ben, c)
 		if !js.holdsOn(r.Node) {
 			delete(n.jobs, js.doc.ID)
 		}
@@ -140,7 +140,7 @@ func (s *Server) partGone(js *jobState, c *changes) {
 	for _, p := range a.Replicas {
 		if n := s.nodes[p.Node]; n != nil {
 			delete(n.jobs, js.doc.ID)
-			s.claim(n, p.GPUs, a.PreemptedFor)
+			s.claim(n, p.GPUs, a.PreemptedFor, c)
 		}
 		c.bump(p.Node)
 	}

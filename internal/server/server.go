@@ -283,6 +283,7 @@ func (s *Server) reload(ctx context.Context) error {
 		s.requeue(js)
 	}
 	slices.Sort(s.recent)
+	s.restoreClaims()
 	// Replicas on nodes the facility no longer admits are lost.
 	c := newChanges()
 	lost := s.loseOnUnadmitted(now, c)
