@@ -155,7 +155,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.taskReports(n, reg.Tasks, now, c)
-	s.orphansReport(n, reg.Tasks, c)
+	s.orphansReport(n, reg.Tasks, now, c)
 	c.bump(reg.Name)
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {
@@ -245,7 +245,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if hb.DiskError != n.doc.DiskError {
 		s.diskErrorReported(n, hb.DiskError, c)
 	}
-	if s.orphansReport(n, hb.Tasks, c) {
+	if s.orphansReport(n, hb.Tasks, now, c) {
 		c.kick = true // its nameplate reserve changed
 	}
 	if err := s.commit(r.Context(), c); err != nil {
@@ -260,9 +260,10 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 
 // orphansReport applies what n's agent reports running to whether n is
 // unreachable (api.Node.Unreachable):
-// forgetOrphans, or fencedReport for a fenced node. It reports whether
+// forgetOrphans, or fencedReport for a fenced node; once n is clear, the
+// replicas kept for it are released (lost_rank.go). It reports whether
 // they changed. Caller holds mu.
-func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
+func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) bool {
 	changed := false
 	if n.doc.Fenced {
 		changed = s.fencedReport(n, tasks, c)
@@ -271,6 +272,7 @@ func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, c *changes)
 	}
 	if changed {
 		c.node(n, "", "") // stored: a restarted server knows it
+		s.releaseCleared(n, now, c)
 	}
 	return changed
 }

@@ -35,6 +35,10 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	r := &js.doc.Replicas[i]
 	s.countCrash(js, r, now)
 	runsOn(js)
+	if s.mayStillRun(r) { // its rank is not given twice (lost_rank.go)
+		s.keepLost(js, i, c)
+		return
+	}
 	if js.doc.Crashes <= 1 { // a replica that ran, or the first to crash
 		s.release(js, i, now, c)
 		return

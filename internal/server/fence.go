@@ -66,6 +66,7 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 	n.doc.Fenced, n.doc.Unreachable = true, false
 	c.node(n, api.EventNode, msg)
 	s.loseReplicas(n, "its node was fenced: an operator declared it out of service", now, c)
+	s.releaseCleared(n, now, c)
 	c.bump(name)
 	c.kick = true
 }

@@ -331,7 +331,7 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	js.alloc = nil
 	js.doc.PreemptedFor, js.doc.StopBy = "", nil
 	crashes := js.doc.Crashes
-	js.limitSeen, js.releaseAt, js.doc.Crashes = nil, nil, 0
+	js.limitSeen, js.releaseAt, js.doc.Crashes, js.awaitNode = nil, nil, 0, nil
 	delete(s.backingOff, js.doc.ID)
 	js.unhold()
 	delete(s.running, js.doc.ID)

@@ -19,7 +19,9 @@ import (
 // replica holding its GPUs has, which is the rank of the replica it
 // replaces. torchrun-style launchers expect exactly that: each rank
 // held once, MASTER_ADDR on the node of rank 0. The rank is in the
-// job's record, so a restarted server hands out the same ones.
+// job's record, so a restarted server hands out the same ones. A
+// replica lost with a node that may still run it keeps its rank until
+// the node is clear (lost_rank.go).
 
 // holdsRank reports whether replica r holds its rank: while it is live,
 // and a running deployment's ended replica while it backs off (until it
@@ -31,7 +33,7 @@ func holdsRank(r *api.Replica) bool { return live(r) || r.ReplaceAt != nil && !r
 func freeRanks(js *jobState, n int) []int {
 	held := map[int]bool{}
 	for i := range js.doc.Replicas {
-		if r := &js.doc.Replicas[i]; holdsRank(r) {
+		if r := &js.doc.Replicas[i]; holdsRank(r) || js.awaitNode[r.Index] && !r.Released {
 			held[r.Rank] = true
 		}
 	}

@@ -448,7 +448,14 @@ func (s *Server) restoreAlloc(js *jobState) {
 		if backingOff { // its GPUs stay the deployment's until then (backoff.go)
 			s.backOff(js, r.Index, *r.ReplaceAt)
 		}
-		if !live(&r) && !backingOff && (r.Released || runningDeployment) {
+		kept := runningDeployment && r.ReplaceAt == nil && s.mayStillRun(&r) // lost_rank.go
+		if kept {
+			if js.awaitNode == nil {
+				js.awaitNode = map[int]bool{}
+			}
+			js.awaitNode[r.Index] = true
+		}
+		if !live(&r) && !backingOff && !kept && (r.Released || runningDeployment) {
 			continue
 		}
 		pl := model.Placement{Node: r.Node, GPUs: r.GPUs, PowerCapW: r.PowerCapW, StartCapW: r.StartPowerCapW}

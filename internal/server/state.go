@@ -68,6 +68,11 @@ type jobState struct {
 	// keeps until their back-off ends, by index (api.Replica.Index)
 	// (backoff.go; doc.Crashes and each Replica.ReplaceAt keep it).
 	releaseAt map[int]time.Time
+	// awaitNode holds a running deployment's replicas lost with a node
+	// that may still run them, by index: they keep their rank and GPUs
+	// until the node is clear (lost_rank.go; the store keeps it: the
+	// replica lost, not released, its node unreachable).
+	awaitNode map[int]bool
 	// restartAt, on a deployment queued again after its last replica
 	// crashed, is when its back-off ends: it stays out of the queue
 	// until then (backoff.go; doc.Crashes and its replicas' ends keep it).
