@@ -1,13 +1,20 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // A change of the facility file may leave jobs the server can no longer
@@ -54,9 +61,11 @@ func (s *Server) unrunnable(js *jobState) string {
 }
 
 // orphans, at reload, ends the pending jobs the facility can no longer
-// run, records an event on each such running one, and logs a warning per
-// cause with its counts. Caller has the server to itself.
-func (s *Server) orphans(now time.Time, c *changes) {
+// run, returns an event for each such running one (recordFlags records
+// it once), and logs a warning per cause with its counts. Caller has the
+// server to itself.
+func (s *Server) orphans(now time.Time, c *changes) []api.Event {
+	var flags []api.Event
 	type count struct{ pending, running int }
 	gone := map[string]*count{}
 	for _, id := range sortedKeys(s.jobs) {
@@ -79,14 +88,14 @@ func (s *Server) orphans(now time.Time, c *changes) {
 		if js.stop != stopNone {
 			then = "it is being stopped already, and is not queued again"
 		}
-		c.job(js, "", "")
-		c.events = append(c.events, api.Event{Job: id, Tenant: js.doc.Tenant, Type: api.EventFacility, Actor: actorConfig,
+		flags = append(flags, api.Event{Job: id, Tenant: js.doc.Tenant, Type: api.EventFacility, Actor: actorConfig,
 			Message: why + ": " + then})
 	}
 	for _, why := range sortedKeys(gone) {
 		s.log.Warn("unfinished jobs the facility can no longer run: the pending ones are cancelled; the running ones run on until they end, and are not queued again",
 			"cause", why, "pending_cancelled", gone[why].pending, "running", gone[why].running)
 	}
+	return flags
 }
 
 // endOrphan cancels js if it is pending (not holding resources) and the
@@ -121,14 +130,16 @@ func (s *Server) endQueuedOrphans(now time.Time, c *changes) {
 	}
 }
 
-// flagShared, at reload, records an event on each running job of a
+// flagShared, at reload, returns an event for each running job of a
 // tenant the facility now makes exclusive (model.ExclusiveNode) that
 // shares a node with another tenant's work, started before the file
-// changed: it runs on, as the scheduler stops nothing for it, and
-// nothing new of another tenant is placed there. The event names the
-// node, never the other tenant (the job's tenant reads it); the log
-// names them for the operators. Caller has the server to itself.
-func (s *Server) flagShared(c *changes) {
+// changed (recordFlags records it once): it runs on, as the scheduler
+// stops nothing for it, and nothing new of another tenant is placed
+// there. The event names the node, never the other tenant (the job's
+// tenant reads it); the log names them for the operators. Caller has
+// the server to itself.
+func (s *Server) flagShared() []api.Event {
+	var flags []api.Event
 	tenants := map[string]map[string]bool{} // node → the tenants with work there
 	for _, js := range s.running {
 		for _, p := range js.alloc.Replicas {
@@ -154,8 +165,7 @@ func (s *Server) flagShared(c *changes) {
 			continue
 		}
 		slices.Sort(shared)
-		c.job(js, "", "")
-		c.events = append(c.events, api.Event{Job: id, Tenant: js.doc.Tenant, Type: api.EventFacility, Actor: actorConfig,
+		flags = append(flags, api.Event{Job: id, Tenant: js.doc.Tenant, Type: api.EventFacility, Actor: actorConfig,
 			Message: fmt.Sprintf("its tenant is exclusive (never shares a node) but it shares node %s with another tenant's work started before: "+
 				"it runs on; nothing new of another tenant is placed there", strings.Join(shared, ", "))})
 		for _, node := range shared {
@@ -163,4 +173,63 @@ func (s *Server) flagShared(c *changes) {
 				"job", id, "tenant", t.Name, "node", node, "tenants", sortedSet(tenants[node]))
 		}
 	}
+	return flags
+}
+
+// recFlags is the kind of the record of the facility events the last
+// start found for running jobs (key flagsKey): per job, a digest of each
+// event's message.
+const (
+	recFlags = "facility-flags"
+	flagsKey = "running"
+)
+
+// recordFlags records each of flags, the facility events a start finds
+// for running jobs (orphans, flagShared), once per change of the
+// facility file: those the last start found too are not recorded again,
+// so that a job running for weeks past a change does not get one event
+// per start; one found again after a start that did not find it (the
+// change undone, then made again) is. The events and the record of what
+// this start found are written together.
+func (s *Server) recordFlags(ctx context.Context, flags []api.Event) error {
+	found := map[string][]string{}
+	for _, ev := range flags {
+		found[ev.Job] = append(found[ev.Job], flagDigest(ev.Message))
+	}
+	var before map[string][]string
+	doc, err := s.store.Record(ctx, recFlags, flagsKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("server: reading the facility events of the last start: %w", err)
+	default:
+		if err := json.Unmarshal(doc, &before); err != nil {
+			return fmt.Errorf("server: the facility events of the last start: %w", err)
+		}
+	}
+	at := s.cfg.Now().UTC()
+	var evs []api.Event
+	for _, ev := range flags {
+		if !slices.Contains(before[ev.Job], flagDigest(ev.Message)) {
+			ev.Time, ev.Message = at, clip(ev.Message)
+			evs = append(evs, ev)
+		}
+	}
+	if len(evs) == 0 && maps.EqualFunc(before, found, slices.Equal) {
+		return nil
+	}
+	b, err := json.Marshal(found)
+	if err != nil {
+		return err
+	}
+	if err := s.putRecords(ctx, []store.Record{{Kind: recFlags, Key: flagsKey, Doc: b}}, evs); err != nil {
+		return fmt.Errorf("server: recording the facility events of this start: %w", err)
+	}
+	return nil
+}
+
+// flagDigest is a short digest of a facility event's message.
+func flagDigest(msg string) string {
+	sum := sha256.Sum256([]byte(msg))
+	return hex.EncodeToString(sum[:8])
 }

@@ -289,10 +289,13 @@ func (s *Server) reload(ctx context.Context) error {
 	lost := s.loseOnUnadmitted(now, c)
 	gone := s.unfitNodes(unfit, lost, c)
 	s.stillSilent(now, c)
-	s.orphans(now, c)
-	s.flagShared(c)
+	flags := s.orphans(now, c)
+	flags = append(flags, s.flagShared()...)
 	s.flagOutOfPolicy(now, c)
 	if err := s.commit(ctx, c); err != nil {
+		return err
+	}
+	if err := s.recordFlags(ctx, flags); err != nil {
 		return err
 	}
 	if err := s.forgetNodes(ctx, gone); err != nil {

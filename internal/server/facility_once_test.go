@@ -1,0 +1,53 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// A facility event records a change of the facility file that concerns
+// a running job once, not at every start while the job runs: a start
+// with the same file adds none, and a change made again after it was
+// undone is recorded again.
+func TestFacilityEventsOncePerChange(t *testing.T) {
+	fac := func(acme, excl bool) *model.Facility {
+		f := withTenant(acme)
+		if excl {
+			f.Tenants[0].Exclusive = model.ExclusiveNode // default
+		}
+		return f
+	}
+	e := newEnv(t, fac(true, false), true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	orphan := e.submit(spec(4, 1, "tenant", "acme"))
+	shared := e.submit(spec(4, 1))
+	e.pass()
+	e.report("n1", running(orphan, 0, 1), running(shared, 0, 1))
+	want := func(when string, orphanEvs, sharedEvs int) {
+		t.Helper()
+		if evs := e.eventsOf(orphan, api.EventFacility); len(evs) != orphanEvs {
+			t.Errorf("%s: facility events of acme's job %q; want %d", when, evs, orphanEvs)
+		}
+		if evs := e.eventsOf(shared, api.EventFacility); len(evs) != sharedEvs {
+			t.Errorf("%s: facility events of the exclusive tenant's job %q; want %d", when, evs, sharedEvs)
+		}
+	}
+	restart := func(acme, excl bool) {
+		e.s.store.Close()
+		e = openEnv(t, e.dir, fac(acme, excl), true, e.clock)
+		e.report("n1", running(orphan, 0, 1), running(shared, 0, 1))
+	}
+	restart(false, true)
+	want("acme removed, default made exclusive", 1, 1)
+	restart(false, true)
+	restart(false, true)
+	want("two more starts with the same file", 1, 1)
+	restart(true, false)
+	want("both undone", 1, 1)
+	restart(false, true)
+	want("both done again", 2, 2)
+}
