@@ -103,9 +103,12 @@ type Agent struct {
 	lock       *os.File    // the data directory's (lock.go); nil without the default runtime
 	baseLimits map[int]int // each GPU's power limit when the agent started
 
-	retryMin, retryMax time.Duration           // backoff of failed calls
-	logIdle            time.Duration           // the log server's keep-alive connections are closed after this idle
-	diskUsed           func() (float64, error) // percent used of DataDir's file system
+	retryMin, retryMax time.Duration // backoff of failed calls
+	// refusedMin and refusedMax bound the backoff of a registration
+	// the server refused (session.go, refusal)
+	refusedMin, refusedMax time.Duration
+	logIdle                time.Duration           // the log server's keep-alive connections are closed after this idle
+	diskUsed               func() (float64, error) // percent used of DataDir's file system
 	// now is the wall clock that tasks' deadlines are read on, checked
 	// at least every deadlineCheck (task.go); both are read under mu.
 	now           func() time.Time
@@ -195,6 +198,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		cfg: cfg, srv: srv, rt: cfg.Runtime, log: cfg.Logger.With("node", cfg.Name),
 		baseLimits: map[int]int{},
 		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second, logIdle: logIdleTimeout,
+		refusedMin: 30 * time.Second, refusedMax: 5 * time.Minute,
 		now: time.Now, deadlineCheck: defaultDeadlineCheck,
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,

@@ -23,6 +23,10 @@ type fakeServer struct {
 	mu       sync.Mutex
 	regs     []api.Register
 	regFails int // the next Register calls that fail
+	// refuse, while set, is the server's answer to every Register call
+	// (a refusal); regCalls counts the calls, refused or not
+	refuse   *api.Problem
+	regCalls []time.Time
 	hbs      []api.Heartbeat
 	gone     bool // the next heartbeat answers 404 (a restarted server)
 	down     bool // heartbeats fail (the server is unreachable)
@@ -52,6 +56,10 @@ func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{
 func (s *fakeServer) Register(_ context.Context, r api.Register) (api.Registered, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.regCalls = append(s.regCalls, time.Now())
+	if s.refuse != nil {
+		return api.Registered{}, s.refuse
+	}
 	if s.regFails > 0 {
 		s.regFails--
 		return api.Registered{}, errors.New("connection refused")
@@ -204,6 +212,7 @@ func startAgent(t *testing.T, srv Server, mods ...func(*Config)) *Agent {
 		t.Fatal(err)
 	}
 	a.retryMin, a.retryMax = 10*time.Millisecond, 50*time.Millisecond
+	a.refusedMin, a.refusedMax = 200*time.Millisecond, 400*time.Millisecond
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

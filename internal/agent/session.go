@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -21,10 +22,47 @@ func isNotFound(err error) bool {
 	return errors.As(err, &p) && p.Status == http.StatusNotFound
 }
 
-// register announces the node, retrying with backoff until the server
+// refusal is the server's answer when it refuses this node's
+// registration itself, not for now: credentials it does not take (401)
+// or a node it does not admit as it is (403: not in the facility without
+// --dynamic-nodes, another site or name than its certificate's, a name
+// enrolled in another site). The same registration cannot pass until an
+// operator acts; any other error (no answer, a 5xx, a server that is
+// not the leader) may pass on its own. nil when err is no refusal.
+func refusal(err error) *api.Problem {
+	var p *api.Problem
+	if errors.As(err, &p) && (p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden) {
+		return p
+	}
+	return nil
+}
+
+// nextWait is the wait before the next registration after one that
+// waited wait failed: it doubles, up to retryMax, or, after a refusal,
+// from refusedMin up to refusedMax (an operator must act first: a fleet
+// of refused agents must not keep the server busy).
+func (a *Agent) nextWait(wait time.Duration, refused bool) time.Duration {
+	if refused {
+		return min(max(2*wait, a.refusedMin), a.refusedMax)
+	}
+	return min(2*wait, a.retryMax)
+}
+
+// jitter is a random wait in [d/2, d], so that agents refused or cut off
+// together do not all call again at the same instant.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d-d/2+1)
+}
+
+// register announces the node, retrying with backoff (bounded,
+// exponential, with jitter; longer after a refusal) until the server
 // answers or ctx is done.
 func (a *Agent) register(ctx context.Context) error {
 	wait := a.retryMin
+	lastRefusal := ""
 	for attempt := 1; ; attempt++ {
 		req := a.registration()
 		sent := time.Now()
@@ -54,17 +92,39 @@ func (a *Agent) register(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		level := slog.LevelWarn // once; then Info, which a fleet of agents keeps quiet
-		if attempt > 1 {
-			level = slog.LevelInfo
+		p := refusal(err)
+		if p != nil {
+			wait = a.nextWait(wait, true)
 		}
-		a.log.Log(ctx, level, "cannot register with the server; retrying", "attempt", attempt, "in", wait, "err", err)
+		d := jitter(wait)
+		switch {
+		case p != nil:
+			// Each new reason once at ERROR: the node runs nothing until
+			// an operator acts; the same reason again at INFO.
+			level := slog.LevelError
+			if p.Error() == lastRefusal {
+				level = slog.LevelInfo
+			}
+			lastRefusal = p.Error()
+			a.log.Log(ctx, level, "the server refuses this node: it will not take it until an operator acts (the node's certificate or token, the facility file, --dynamic-nodes); retrying",
+				"status", p.Status, "reason", p.Error(), "attempt", attempt, "in", d.Round(time.Millisecond))
+		default:
+			lastRefusal = ""
+			level := slog.LevelWarn // once; then Info, which a fleet of agents keeps quiet
+			if attempt > 1 {
+				level = slog.LevelInfo
+			}
+			a.log.Log(ctx, level, "cannot register with the server (no answer, or an error that may pass); retrying",
+				"attempt", attempt, "in", d.Round(time.Millisecond), "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(d):
 		}
-		wait = min(2*wait, a.retryMax)
+		if p == nil {
+			wait = a.nextWait(wait, false)
+		}
 	}
 }
 
