@@ -295,6 +295,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	a.log.Info("agent starting", "logs", a.advertise, "data", a.cfg.DataDir)
+	// The tasks are stopped as soon as the agent is to stop, even while
+	// a call that hangs holds its lock (stopForShutdown).
+	stopTasks := context.AfterFunc(rctx, a.stopForShutdown)
+	defer stopTasks()
 	var collector sync.WaitGroup
 	if _, ok := a.rt.(*processes); ok {
 		collector.Go(func() { a.collectLoop(rctx) })
@@ -328,10 +332,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// shutdown stops every task and waits for them, reports them once more
-// and stops the log server.
-func (a *Agent) shutdown(registered bool) {
-	a.mu.Lock()
+// stopForShutdown stops every task as the agent is to stop (Run's
+// context done), before the loops have ended: under the agent's lock
+// when it is free, otherwise without it (stopFrozen), as a call that may
+// hang holds it. shutdown records that stop once it has the lock.
+func (a *Agent) stopForShutdown() {
+	if !a.mu.TryLock() {
+		if n := a.stopFrozen(reasonShutdown, a.cfg.ShutdownGrace); n > 0 {
+			a.log.Warn("the agent is to stop while a call holds its lock: stopping its tasks without it", "tasks", n)
+		}
+		return
+	}
+	defer a.mu.Unlock()
+	a.stopAllLocked()
+}
+
+// stopAllLocked stops every running task for the shutdown, its grace
+// capped at Config.ShutdownGrace, and starts nothing more (closing); it
+// says how many tasks run.
+func (a *Agent) stopAllLocked() int {
 	a.closing = true
 	if a.disconnectTimer != nil {
 		a.disconnectTimer.Stop()
@@ -343,6 +362,14 @@ func (a *Agent) shutdown(registered bool) {
 			n++
 		}
 	}
+	return n
+}
+
+// shutdown stops every task and waits for them, reports them once more
+// and stops the log server.
+func (a *Agent) shutdown(registered bool) {
+	a.mu.Lock()
+	n := a.stopAllLocked()
 	every := a.interval
 	a.mu.Unlock()
 	if n > 0 {

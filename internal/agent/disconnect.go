@@ -46,7 +46,10 @@ func (a *Agent) contactLocked(sent time.Time) {
 // (stopFrozen), and the stop recorded once the lock is free.
 func (a *Agent) stopDisconnected() {
 	if !a.mu.TryLock() {
-		a.stopFrozen()
+		if n := a.stopFrozen(reasonDisconnect, maxGrace); n > 0 {
+			a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: stopping every task without it",
+				"tasks", n)
+		}
 		a.mu.Lock()
 	}
 	defer a.mu.Unlock()

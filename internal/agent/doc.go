@@ -103,9 +103,10 @@
 //     (a full disk) is written again at every heartbeat until it is.
 //   - An agent stuck in a call that holds its lock (NVML, a disk that
 //     hangs) sends no heartbeat, and the server counts its node silent;
-//     its stop-after-disconnect still signals the tasks' processes, from
-//     a live set kept outside that lock (frozen.go), and a stop's SIGKILL
-//     at the end of its grace does not wait for the lock either.
+//     its stop-after-disconnect and its shutdown still signal the tasks'
+//     processes, from a live set kept outside that lock (frozen.go), and
+//     a stop's SIGKILL at the end of its grace does not wait for the lock
+//     either.
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.

@@ -14,9 +14,10 @@ import (
 // stop-after-disconnect, which the server counts on before it starts the
 // silent node's replicas elsewhere, must not wait for that lock. So each
 // running task's process is also kept in the agent's live set, under a
-// lock of its own that no slow call holds, and the disconnect's stop
-// signals the processes there when the agent's lock is taken
-// (stopFrozen); the agent records the stop once it gets its lock back.
+// lock of its own that no slow call holds, and the disconnect's stop, a
+// runtime limit's and the shutdown's signal the processes there when the
+// agent's lock is taken (stopFrozen); the agent records the stop once it
+// gets its lock back.
 
 // liveProc is a running task's process as its stop without the agent's
 // lock needs it.
@@ -81,9 +82,10 @@ func (a *Agent) dropLiveLocked(t *task) {
 }
 
 // stopFrozen stops every live process that no stop has reached yet, as
-// stopLocked would (SIGTERM, SIGKILL after its grace), without the
-// agent's lock.
-func (a *Agent) stopFrozen() {
+// stopLocked would (SIGTERM, SIGKILL after its grace, at most limit),
+// for the reason why, without the agent's lock. It says how many it
+// stopped.
+func (a *Agent) stopFrozen(why string, limit time.Duration) int {
 	a.liveMu.Lock()
 	live := make([]*liveProc, 0, len(a.live))
 	for _, l := range a.live {
@@ -92,7 +94,7 @@ func (a *Agent) stopFrozen() {
 	a.liveMu.Unlock()
 	n := 0
 	for _, l := range live {
-		_, sent, err := l.term(reasonDisconnect)
+		_, sent, err := l.term(why)
 		if !sent {
 			continue
 		}
@@ -101,13 +103,10 @@ func (a *Agent) stopFrozen() {
 			a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 		}
 		l.mu.Lock()
-		l.kill = time.AfterFunc(l.grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+		l.kill = time.AfterFunc(min(l.grace, limit), func() { _ = l.proc.Signal(syscall.SIGKILL) })
 		l.mu.Unlock()
 	}
-	if n > 0 {
-		a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: stopping every task without it",
-			"tasks", n)
-	}
+	return n
 }
 
 // stopAtDeadlineFrozen stops the live process l at its runtime limit d,

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -148,5 +149,76 @@ func TestFrozenAgentStillStopsATaskAtItsRuntimeLimit(t *testing.T) {
 	release()
 	if st := srv.waitStatus(t, "j-limit", 0, 1, ended); st.Signal != signalRuntimeLimit {
 		t.Errorf("the task stopped at its limit while its agent was frozen reports %+v, want the runtime limit", st)
+	}
+}
+
+// An agent shut down while it is frozen by a call that does not return
+// still stops its tasks: SIGTERM at once, SIGKILL at the end of the
+// shutdown's grace, as the disconnect's stop does. Before, the shutdown's
+// stop waited for the lock the frozen call held, and the tasks ran on
+// for as long as the call hung.
+func TestFrozenAgentStillStopsItsTasksOnShutdown(t *testing.T) {
+	srv := newFakeServer()
+	hang := &hangingLimits{watts: 333, entered: make(chan struct{}), release: make(chan struct{})}
+	fake, err := gpu.NewFake(2, "H100", "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang.Devices = fake
+	ag, err := New(Config{Name: "n1", DataDir: t.TempDir(), Devices: hang, FakeGPUs: true, CPUs: 1, MemoryGiB: 1,
+		Heartbeat: 50 * time.Millisecond, ShutdownGrace: 500 * time.Millisecond}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	returned := false
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hang.release)
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		release()
+		if !returned {
+			<-done
+		}
+	})
+	dir := t.TempDir()
+	ready, termed := filepath.Join(dir, "ready"), filepath.Join(dir, "termed")
+	a := sh("j-stubborn", 0, `trap 'echo $$ > "$TERMED"' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`,
+		map[string]string{"READY": ready, "TERMED": termed})
+	a.GraceSeconds = 3600 // capped at ShutdownGrace
+	srv.assign(a)
+	pid := readPID(t, ready)
+	srv.waitStatus(t, "j-stubborn", 0, 1, running)
+
+	b := sh("j-capped", 0, `exec sleep 30`, nil)
+	b.GPUs, b.PowerCapW = []int{1}, 333
+	srv.assign(a, b)
+	<-hang.entered
+	cancel()
+	if pid2 := readPID(t, termed); pid2 != pid {
+		t.Fatalf("SIGTERM reached %d, want the task %d", pid2, pid)
+	}
+	eventually(t, 3*time.Second, func() bool { return gone(pid) || !alive(pid) },
+		"the task %d to be killed at the end of the 0.5 s shutdown grace while its agent is frozen", pid)
+	release()
+	select {
+	case err := <-done:
+		returned = true
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return once the frozen call did")
+	}
+	if last, _ := srv.last("j-stubborn", 0, 1); last.State != api.ReplicaLost || last.Signal != "killed" ||
+		!strings.Contains(last.Error, "shutting down") {
+		t.Errorf("last heartbeat reports %+v, want the task lost, killed by the agent's shutdown", last)
 	}
 }
