@@ -52,7 +52,7 @@ func TestAgentProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	if os.Getenv(agentCrashEnv) == "exec" {
-		a.rt.(*processes).afterExec = func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		a.rt.(*processes).afterExec = func(int) { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 	}
 	a.retryMin, a.retryMax = 10*time.Millisecond, 50*time.Millisecond
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)

@@ -43,6 +43,20 @@ type group struct {
 // the file could not be written: a process started then could outlive a
 // crash of the agent unseen.
 func (r *processes) track(task, mark string, pgid int) error {
+	r.note(task, mark, pgid)
+	return r.writeGroups()
+}
+
+// writeGroups writes the groups recorded in memory to the file.
+func (r *processes) writeGroups() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writeGroupsLocked()
+}
+
+// note records the task's group in memory (leads), as track does,
+// without writing the file.
+func (r *processes) note(task, mark string, pgid int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	g := group{Task: task, Mark: mark}
@@ -52,7 +66,6 @@ func (r *processes) track(task, mark string, pgid int) error {
 		}
 	}
 	r.groups[mark] = g
-	return r.writeGroupsLocked()
 }
 
 // untrack forgets the task's group, of which nothing runs any more.

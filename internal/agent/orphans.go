@@ -44,6 +44,8 @@ func (r *processes) reapOrphans() {
 		return
 	}
 	self := strconv.Itoa(os.Getpid())
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
 	var ws syscall.WaitStatus
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())

@@ -34,13 +34,20 @@ type processes struct {
 	mu     sync.Mutex
 	groups map[string]group // the running tasks' groups, by mark
 
+	// startMu is held from a task's fork until its main process is
+	// recorded (leads), and by every reap of a process by its PID
+	// (reap, reapOrphans) from its check of leads to its wait: a PID
+	// the agent took for an ended member of a task, free since, may be
+	// a new task's main process, which only its Wait may reap.
+	startMu sync.Mutex
+
 	liveMu sync.Mutex
 	live   map[string]*streamLog // the streams being written, by path
 
-	// afterExec, a test hook, runs right after a task's process started
-	// and before anything else: the crash tests kill the agent there.
-	// Nil outside tests.
-	afterExec func()
+	// afterExec, a test hook, runs right after a task's process (pid)
+	// started and before anything else: the crash tests kill the agent
+	// there. Nil outside tests.
+	afterExec func(pid int)
 }
 
 func newProcesses(dataDir string, logMax int64, log *slog.Logger) *processes {
@@ -85,7 +92,9 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 	if err := r.track(name, mark, 0); err != nil {
 		return fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err), true)
 	}
+	r.startMu.Lock()
 	if err := cmd.Start(); err != nil {
+		r.startMu.Unlock()
 		code := 126
 		if isNotFoundErr(err) {
 			code = 127
@@ -93,11 +102,13 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		return fail(code, fmt.Errorf("start: %w", err), false)
 	}
 	if r.afterExec != nil {
-		r.afterExec()
+		r.afterExec(cmd.Process.Pid)
 	}
-	logs.run(r)
 	p := &process{r: r, cmd: cmd, name: name, mark: mark, logs: logs}
-	if err := r.track(name, mark, p.PID()); err != nil {
+	r.note(name, mark, p.PID())
+	r.startMu.Unlock()
+	logs.run(r)
+	if err := r.writeGroups(); err != nil {
 		r.log.Warn("cannot record the tasks' process groups", "err", err) // its mark is: it is found
 	}
 	return p, nil
@@ -238,6 +249,8 @@ func (p *process) clearGroup(group bool) {
 // it. The task's main process is not (Wait reaps it), nor is another
 // task's.
 func (p *process) reap(killed map[int]bool) {
+	p.r.startMu.Lock()
+	defer p.r.startMu.Unlock()
 	var ws syscall.WaitStatus
 	for pid := range killed {
 		if pid != p.PID() && !p.r.leads(pid) {
