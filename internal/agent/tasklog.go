@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +23,8 @@ import (
 // twice the limit is kept, the end of the output. <stream>.dropped holds
 // how many bytes of the beginning are gone, once some are, so that
 // offsets stay those of the whole output and the log server can say what
-// it no longer has.
+// it no longer has. Bytes that could not be written (a full disk) keep
+// their place in the file likewise (mendLocked).
 
 // Suffixes of a stream's files besides the current one.
 const (
@@ -54,6 +56,11 @@ type streamLog struct {
 	dropped int64 // bytes of the output before the first file kept
 	gen     int   // rotations so far
 	failing bool  // the last write or rotation failed (logged once)
+	// lost is how many bytes of the output the file misses since its
+	// end (writes that failed: a full disk); they take their place in
+	// the file before anything more is written (mendLocked)
+	lost    int64
+	midLine bool // the last byte written is not a newline
 }
 
 // newStreamLog creates (empties) the stream's file, removes what an
@@ -103,6 +110,9 @@ func (l *streamLog) drainFor(d time.Duration) {
 func (l *streamLog) close() {
 	l.pipe.Close()
 	l.mu.Lock()
+	if l.lost > 0 && l.mendLocked() {
+		_ = l.f.Truncate(l.size) // the hole mendLocked seeked over, at the end
+	}
 	l.f.Close()
 	now := time.Now()
 	_ = os.Chtimes(l.path, now, now)
@@ -112,11 +122,16 @@ func (l *streamLog) close() {
 
 // write appends b to the stream, rotating the file as it reaches max.
 // A failure (a full disk) loses the bytes, not the task: the pipe is
-// still read.
+// still read, and the bytes lost keep their place in the file
+// (mendLocked), so that its offsets stay those of the whole output.
 func (l *streamLog) write(b []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(b) > 0 {
+		if l.lost > 0 && !l.mendLocked() {
+			l.lost += int64(len(b))
+			return
+		}
 		n := len(b)
 		if l.max > 0 {
 			if l.size >= l.max {
@@ -130,13 +145,55 @@ func (l *streamLog) write(b []byte) {
 		}
 		w, err := l.f.Write(b[:n])
 		l.size += int64(w)
+		if w > 0 {
+			l.midLine = b[w-1] != '\n'
+		}
 		if err != nil {
+			l.lost += int64(len(b) - w)
 			l.warnLocked("cannot write a task's log; its output is lost until writes succeed again", err)
 			return
 		}
 		l.failing = false
 		b = b[n:]
 	}
+}
+
+// lostLine is the line that takes the place of n bytes of stream that
+// could not be written, at their beginning: the rest of their place is a
+// hole in the file (NUL bytes when read, no room on the disk).
+func lostLine(stream string, n int64, midLine bool) []byte {
+	line := fmt.Appendf(nil, "[carnot: %d bytes of %s were lost: the agent could not write them to its log (a full disk?)]\n", n, stream)
+	if midLine {
+		line = append([]byte{'\n'}, line...)
+	}
+	return line
+}
+
+// mendLocked gives the bytes lost their place in the file: lostLine when
+// it fits in it, then a hole as long as the rest. It says whether it
+// could; if not, they are still lost.
+func (l *streamLog) mendLocked() bool {
+	lost := l.lost
+	stream := strings.TrimPrefix(filepath.Ext(l.path), ".")
+	if line := lostLine(stream, l.lost, l.midLine); int64(len(line)) <= l.lost {
+		w, err := l.f.Write(line)
+		l.size, l.lost = l.size+int64(w), l.lost-int64(w)
+		if w > 0 {
+			l.midLine = line[w-1] != '\n'
+		}
+		if err != nil {
+			return false
+		}
+	}
+	if _, err := l.f.Seek(l.lost, io.SeekCurrent); err != nil {
+		return false
+	}
+	if l.lost > 0 {
+		l.size, l.lost = l.size+l.lost, 0
+		l.midLine = true // NUL bytes
+	}
+	l.log.Warn("a task's log is written again; the output lost meanwhile is marked in it", "file", l.path, "bytes_lost", lost)
+	return true
 }
 
 func (l *streamLog) warnLocked(msg string, err error) {
