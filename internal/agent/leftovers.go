@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -291,17 +292,33 @@ func procGroup(pid int) (int, error) {
 // groupMembers is the PIDs of the processes in process group pgid, zombies
 // included, but for its leader (pid pgid).
 func groupMembers(pgid int) []int {
+	var out []int
+	for _, pid := range procPIDs() {
+		if pid == pgid {
+			continue
+		}
+		if g, err := procGroup(pid); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procWalks counts the walks of /proc (procPIDs), for the tests that
+// measure them.
+var procWalks atomic.Int64
+
+// procPIDs is the PIDs of the processes /proc lists; nil when it cannot
+// be read.
+func procPIDs() []int {
+	procWalks.Add(1)
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
+	out := make([]int, 0, len(ents))
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == pgid {
-			continue
-		}
-		if g, err := procGroup(pid); err == nil && g == pgid {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
 			out = append(out, pid)
 		}
 	}

@@ -38,15 +38,10 @@ func marked(marks ...string) []int {
 	if len(marks) == 0 {
 		return nil
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	self := os.Getpid()
 	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 1 || pid == self {
+	for _, pid := range procPIDs() {
+		if pid <= 1 || pid == self {
 			continue
 		}
 		if carries(pid, marks) {
@@ -54,6 +49,30 @@ func marked(marks ...string) []int {
 		}
 	}
 	return out
+}
+
+// scanTask walks /proc once for a task: members is its process group
+// pgid's (zombies included, its leader excepted; none when pgid is 0),
+// marked the live processes out of that group that carry one of marks,
+// the agent's own process excepted. Only the members' environments are
+// not read: the group's SIGKILL reaches them.
+func scanTask(pgid int, marks ...string) (members, marked []int) {
+	self := os.Getpid()
+	for _, pid := range procPIDs() {
+		if pid <= 1 || pid == self || pid == pgid {
+			continue
+		}
+		if pgid > 0 {
+			if g, err := procGroup(pid); err == nil && g == pgid {
+				members = append(members, pid)
+				continue
+			}
+		}
+		if len(marks) > 0 && carries(pid, marks) {
+			marked = append(marked, pid)
+		}
+	}
+	return members, marked
 }
 
 // carries reports whether process pid's environment holds one of marks.
@@ -86,8 +105,14 @@ var beforeMarkKill func(pid int)
 // killMarked sends SIGKILL to every live process carrying one of marks
 // and returns those it killed.
 func killMarked(marks ...string) []int {
+	return killIfStillMarked(marked(marks...), marks)
+}
+
+// killIfStillMarked sends SIGKILL to each of pids, found carrying one of
+// marks, that still does (killIfMarked), and returns those it killed.
+func killIfStillMarked(pids []int, marks []string) []int {
 	var out []int
-	for _, pid := range marked(marks...) {
+	for _, pid := range pids {
 		if beforeMarkKill != nil {
 			beforeMarkKill(pid)
 		}

@@ -39,19 +39,11 @@ func (r *processes) reapOrphans() {
 	if !r.inherits {
 		return
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return
-	}
 	self := strconv.Itoa(os.Getpid())
 	r.startMu.Lock()
 	defer r.startMu.Unlock()
 	var ws syscall.WaitStatus
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range procPIDs() {
 		f, err := procStat(pid) // state, then parent
 		if err != nil || f[0] != "Z" || f[1] != self || r.leads(pid) {
 			continue

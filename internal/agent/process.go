@@ -219,16 +219,17 @@ func waitExited(pid int) error {
 func (p *process) clearGroup(group bool) {
 	deadline := time.Now().Add(groupGoneWait)
 	killed := map[int]bool{} // members of the group, and marked processes that left it
+	pgid := 0
+	if group {
+		pgid = p.PID()
+	}
 	for {
 		p.reap(killed)
-		var members []int
-		if group {
-			members = groupMembers(p.PID())
-		}
+		members, marked := scanTask(pgid, p.mark) // one walk of /proc for both
 		if len(members) > 0 {
 			_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
 		}
-		left := killMarked(p.mark)
+		left := killIfStillMarked(marked, []string{p.mark})
 		for _, pid := range append(members, left...) {
 			killed[pid] = true
 		}
