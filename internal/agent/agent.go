@@ -413,6 +413,9 @@ func (a *Agent) shutdown(registered bool) {
 			a.httpSrv.Close()
 		}
 	}
+	if p, ok := a.rt.(*processes); ok {
+		p.stopWatching()
+	}
 	if a.lock != nil {
 		_ = a.lock.Close() // its tasks are over: another agent may take the directory
 	}

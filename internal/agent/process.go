@@ -30,6 +30,9 @@ type processes struct {
 	logMax   int64 // bytes of a log file before it is rotated; 0: never
 	log      *slog.Logger
 	inherits bool // orphans become the agent's children (orphans.go)
+	// children is notified of SIGCHLD when inherits (orphans.go): a
+	// child of the agent may have ended since reapOrphans last walked.
+	children chan os.Signal
 
 	mu     sync.Mutex
 	groups map[string]group // the running tasks' groups, by mark
@@ -51,8 +54,12 @@ type processes struct {
 }
 
 func newProcesses(dataDir string, logMax int64, log *slog.Logger) *processes {
-	return &processes{dataDir: dataDir, logMax: logMax, log: log, inherits: inheritsOrphans(),
+	r := &processes{dataDir: dataDir, logMax: logMax, log: log, inherits: inheritsOrphans(),
 		groups: map[string]group{}, live: map[string]*streamLog{}}
+	if r.inherits {
+		r.watchChildren()
+	}
+	return r
 }
 
 // openLog opens what is kept of a task's stream (stdout or stderr); it is
