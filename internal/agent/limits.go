@@ -172,14 +172,15 @@ func (a *Agent) limitLocked(g int, starting *task) (w int, capped bool) {
 }
 
 // settleSharedLocked gives those of t's GPUs that another running task
-// holds too the limit limitLocked says, now that t started or stops.
+// holds too the limit limitLocked says, now that t started or stops. t
+// runs: it holds its GPUs (gpuUse).
 func (a *Agent) settleSharedLocked(t *task) {
 	if a.cfg.Devices == nil {
 		return
 	}
 	var shared []int
 	for _, g := range t.spec.GPUs {
-		if a.sharedLocked(t, g) {
+		if a.gpuUse[g] > 1 { // t holds it: another running task does too
 			shared = append(shared, g)
 		}
 	}
@@ -187,16 +188,6 @@ func (a *Agent) settleSharedLocked(t *task) {
 		a.settleLocked(t, shared, false)
 		a.recordCapsLocked()
 	}
-}
-
-// sharedLocked reports whether a running task other than t holds GPU g.
-func (a *Agent) sharedLocked(t *task, g int) bool {
-	for _, u := range a.tasks {
-		if u != t && u.state == api.ReplicaRunning && slices.Contains(u.spec.GPUs, g) {
-			return true
-		}
-	}
-	return false
 }
 
 // retryCapsLocked tries again, at every heartbeat, the caps its running
