@@ -28,11 +28,13 @@ type liveProc struct {
 	grace  time.Duration // the task's, kept up to date under the agent's lock
 	termAt time.Time     // when its stop sent SIGTERM; zero before
 	why    string        // that stop's reason (reasonDisconnect, signalRuntimeLimit, …)
-	kill   *time.Timer   // stopFrozen's SIGKILL after the grace; stopped when the task ends
+	kill   *time.Timer   // stopFrozen's SIGKILL after the grace; stopped when the task ends or stopLocked arms its own
 }
 
-// ended stops the SIGKILL stopFrozen armed, the task being over.
-func (l *liveProc) ended() {
+// disarm stops the SIGKILL a stop without the agent's lock armed
+// (stopFrozen, stopAtDeadlineFrozen): the task is over, or the stop's
+// own timer (stopLocked) has taken the SIGKILL over.
+func (l *liveProc) disarm() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.kill != nil {

@@ -222,3 +222,58 @@ func TestFrozenAgentStillStopsItsTasksOnShutdown(t *testing.T) {
 		t.Errorf("last heartbeat reports %+v, want the task lost, killed by the agent's shutdown", last)
 	}
 }
+
+// A stop issued while the agent was frozen arms the task's SIGKILL;
+// once the agent records that stop, its own timer takes the SIGKILL
+// over and the task holds one. Before, it held both (the second got
+// ESRCH, or reached a process group that took the PID).
+func TestFrozenStopLeavesOneKillTimer(t *testing.T) {
+	srv := newFakeServer()
+	srv.stopAfter = 0.5
+	hang := &hangingLimits{watts: 333, entered: make(chan struct{}), release: make(chan struct{})}
+	ag := startAgent(t, srv, func(c *Config) {
+		hang.Devices, c.Devices, c.ShutdownGrace = c.Devices, hang, 100*time.Millisecond
+	})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hang.release)
+		}
+	}
+	t.Cleanup(release)
+	ready := filepath.Join(t.TempDir(), "ready")
+	a := sh("j-stubborn", 0, `trap '' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready})
+	a.GraceSeconds = 30
+	srv.assign(a)
+	readPID(t, ready)
+	b := sh("j-capped", 0, `exec sleep 30`, nil)
+	b.GPUs, b.PowerCapW = []int{1}, 333
+	srv.assign(a, b)
+	<-hang.entered
+	k := keyOf(a)
+	eventually(t, 3*time.Second, func() bool {
+		ag.liveMu.Lock()
+		l := ag.live[k]
+		ag.liveMu.Unlock()
+		at, _ := l.termed()
+		return !at.IsZero()
+	}, "the frozen agent's stop-after-disconnect to reach the task")
+	release()
+	srv.waitStatus(t, "j-stubborn", 0, 1, func(st api.TaskStatus) bool { return st.Stopping })
+	ag.mu.Lock()
+	tk := ag.tasks[k]
+	armed := 0
+	if tk.killTimer != nil && tk.killTimer.Stop() {
+		armed++
+	}
+	tk.live.mu.Lock()
+	if tk.live.kill != nil && tk.live.kill.Stop() {
+		armed++
+	}
+	tk.live.mu.Unlock()
+	ag.mu.Unlock()
+	if armed != 1 {
+		t.Errorf("the task stopped while its agent was frozen holds %d SIGKILL timers once the agent recorded the stop, want 1", armed)
+	}
+}

@@ -155,7 +155,7 @@ func (a *Agent) wait(t *task) {
 	}
 	a.mu.Lock()
 	a.dropLiveLocked(t)
-	t.live.ended()
+	t.live.disarm()
 	if at, why := t.live.termed(); !t.stopping && !at.IsZero() {
 		// A stop reached it while the agent was stuck (the disconnect's,
 		// stopFrozen, or its runtime limit's, stopAtDeadlineFrozen), and
@@ -261,6 +261,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 			a.log.Info("grace over: killed the task's process group", "task", name, "pid", pid)
 		}
 	})
+	t.live.disarm() // a stop without the lock armed one: this one holds
 }
 
 // armDeadlineLocked (re)sets the timer that stops the task at its
