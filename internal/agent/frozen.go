@@ -29,6 +29,23 @@ type liveProc struct {
 	termAt time.Time     // when its stop sent SIGTERM; zero before
 	why    string        // that stop's reason (reasonDisconnect, signalRuntimeLimit, …)
 	kill   *time.Timer   // stopFrozen's SIGKILL after the grace; stopped when the task ends or stopLocked arms its own
+	killAt time.Time     // when kill fires; zero without it
+}
+
+// armKill arms the SIGKILL of a stop without the agent's lock, d from
+// now.
+func (l *liveProc) armKill(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.killAt = time.Now().Add(d)
+	l.kill = time.AfterFunc(d, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+}
+
+// killDue is when the SIGKILL armKill armed fires; zero without one.
+func (l *liveProc) killDue() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.killAt
 }
 
 // disarm stops the SIGKILL a stop without the agent's lock armed
@@ -105,8 +122,9 @@ func (a *Agent) stopFrozen(why string, limit time.Duration) int {
 			a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 		}
 		l.mu.Lock()
-		l.kill = time.AfterFunc(min(l.grace, limit), func() { _ = l.proc.Signal(syscall.SIGKILL) })
+		grace := min(l.grace, limit)
 		l.mu.Unlock()
+		l.armKill(grace)
 	}
 	return n
 }
@@ -128,7 +146,8 @@ func (a *Agent) stopAtDeadlineFrozen(l *liveProc, d time.Time) {
 		a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 	}
 	l.mu.Lock()
-	l.kill = time.AfterFunc(l.grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+	grace := l.grace
 	l.mu.Unlock()
+	l.armKill(grace)
 	a.log.Error("a task reached its runtime limit while the agent is stuck in a call: stopped without it", "pid", l.proc.PID())
 }

@@ -277,3 +277,36 @@ func TestFrozenStopLeavesOneKillTimer(t *testing.T) {
 		t.Errorf("the task stopped while its agent was frozen holds %d SIGKILL timers once the agent recorded the stop, want 1", armed)
 	}
 }
+
+// The SIGKILL of a stop issued while the agent was frozen comes at the
+// end of that stop's grace, even when the agent, once it records the
+// stop, reads a longer grace (assignments it applied meanwhile): the
+// grace the server counts on is the one the stop began with.
+func TestFrozenStopKeepsItsKillTime(t *testing.T) {
+	srv := newFakeServer()
+	ag := startAgent(t, srv, func(c *Config) { c.ShutdownGrace = 100 * time.Millisecond })
+	ready := filepath.Join(t.TempDir(), "ready")
+	a := sh("j-stubborn", 0, `trap '' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready})
+	a.GraceSeconds = 0.5
+	srv.assign(a)
+	pid := readPID(t, ready)
+	srv.waitStatus(t, "j-stubborn", 0, 1, running)
+
+	// The disconnect's stop without the agent's lock, as while a call
+	// hung; then the agent, its lock back, reads a grace of 30 s and
+	// records the stop.
+	if n := ag.stopFrozen(reasonDisconnect, maxGrace); n != 1 {
+		t.Fatalf("the stop without the lock stopped %d tasks, want 1", n)
+	}
+	termAt := time.Now()
+	ag.mu.Lock()
+	tk := ag.tasks[keyOf(a)]
+	tk.spec.GraceSeconds = 30
+	ag.stopLocked(tk, tk.grace(), reasonDisconnect)
+	ag.mu.Unlock()
+	eventually(t, 5*time.Second, func() bool { return gone(pid) || !alive(pid) },
+		"the task %d to be killed at the end of the 0.5 s grace its stop began with", pid)
+	if d := time.Since(termAt); d > 3*time.Second {
+		t.Errorf("the task was killed %s after its SIGTERM, want about its 0.5 s grace", d)
+	}
+}

@@ -236,6 +236,9 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 		if !sent { // a stop sent it while the agent was stuck (frozen.go): its reason holds
 			_, why = t.live.termed()
 			killAt = at.Add(grace)
+			if due := t.live.killDue(); !due.IsZero() && due.Before(killAt) {
+				killAt = due // and its SIGKILL's time, which the server counts on
+			}
 			if why == reasonDisconnect {
 				t.stopNote = a.disconnectNoteLocked()
 			}
