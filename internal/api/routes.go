@@ -39,6 +39,7 @@ var Routes = []Route{
 	{"POST", "/v1/nodes/{name}/fence", "fenceNode"},
 	{"POST", "/v1/nodes/{name}/unfence", "unfenceNode"},
 	{"DELETE", "/v1/nodes/{name}", "forgetNode"},
+	{"POST", "/v1/nodes/{name}/reenroll", "reenrollNode"},
 
 	{"GET", "/v1/sites", "listSites"},
 	{"GET", "/v1/tenants", "listTenants"},

@@ -47,7 +47,9 @@ const (
 	ClusterWrite
 	// NodeFence: fencing and unfencing nodes, an operator-admin's word
 	// that a node is off: it frees the power the node's lost replicas
-	// kept reserved, so a wrong one can overdraw a site.
+	// kept reserved, so a wrong one can overdraw a site. Forgetting a
+	// node and allowing a node name to enroll again are of this class
+	// too: operator-admin only.
 	NodeFence
 	// AuditRead: checkpoints, entries with inclusion proofs and
 	// consistency proofs.
@@ -62,7 +64,8 @@ const (
 	SecretWrite
 	// NodeAgent: a node agent's own routes.
 	NodeAgent
-	// Enroll: turning a join token into a node certificate.
+	// Enroll: turning a join token into a node certificate, or a node's
+	// certificate into a new one for the same node (a renewal).
 	Enroll
 )
 
@@ -72,7 +75,7 @@ var Ops = map[string]Class{
 	"health": Authenticated, "ready": Authenticated, "openapi": Authenticated, "whoami": Authenticated,
 	"metrics": ClusterRead, "lastPlan": ClusterRead, "listNodes": ClusterRead, "getNode": ClusterRead,
 	"drainNode": ClusterWrite, "undrainNode": ClusterWrite,
-	"fenceNode": NodeFence, "unfenceNode": NodeFence, "forgetNode": NodeFence,
+	"fenceNode": NodeFence, "unfenceNode": NodeFence, "forgetNode": NodeFence, "reenrollNode": NodeFence,
 
 	"submitJob": TenantWrite, "submitDeployment": TenantWrite,
 	"cancelJob": JobControl, "checkpointJob": JobControl,
@@ -124,7 +127,7 @@ var allowed = map[Class][]Role{
 	SecretRead:   {OperatorAdmin, TenantAdmin, Member},
 	SecretWrite:  {OperatorAdmin, TenantAdmin},
 	NodeAgent:    {Node},
-	Enroll:       {Join},
+	Enroll:       {Join, Node},
 }
 
 // Authorize decides whether p may perform op on the things of tenant
@@ -143,7 +146,7 @@ func Authorize(p Principal, op, tenant string) error {
 		ok = ok || r == p.Role
 	}
 	if !ok && class == NodeFence {
-		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences or unfences a node", ErrDenied, p.Role, op)
+		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences, unfences, forgets or re-enrolls a node", ErrDenied, p.Role, op)
 	}
 	if !ok {
 		return fmt.Errorf("%w: role %s may not %s", ErrDenied, p.Role, op)

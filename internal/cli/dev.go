@@ -17,6 +17,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/gpu"
 	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/server"
 )
 
 // devDataDir is carnot dev's default --data-dir, where the CLI looks for
@@ -73,9 +74,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 				// token of the site for a certificate binding it there (once:
 				// later starts use the certificate in its data directory).
 				ao.ca = cp.caFile
-				if _, _, ok, _ := nodeCertificate(ao.dataDir, ao.name); !ok {
-					ao.join, err = cp.joinToken(ctx, so.site)
-				}
+				ao.join, err = cp.devJoin(ctx, ao.dataDir, ao.name, so.site)
 			}
 			var a *agent.Agent
 			var devs gpu.Devices
@@ -134,6 +133,24 @@ func (cp *controlPlane) devToken(ctx context.Context, dataDir string) (string, e
 		return "", err
 	}
 	return tok.Secret, nil
+}
+
+// devJoin is the join token for this machine's agent, node, whose
+// certificate is in dir: none when it holds; else a new one, and, when
+// the certificate cannot renew itself (expired, or gone with dir), the
+// operator's word that the node may enroll again (a join token enrolls
+// a name once).
+func (cp *controlPlane) devJoin(ctx context.Context, dir, node, site string) (string, error) {
+	cert, _, ok, _ := nodeCertificate(dir, node)
+	if ok {
+		return "", nil
+	}
+	if !pki.Renewable(cert.Leaf, node, time.Now()) {
+		if err := cp.srv.AllowReenroll(ctx, node, "dev"); err != nil && !errors.Is(err, server.ErrNeverEnrolled) {
+			return "", err
+		}
+	}
+	return cp.joinToken(ctx, site)
 }
 
 // joinToken is a short-lived join token for this machine's agent.

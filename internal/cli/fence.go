@@ -39,6 +39,25 @@ ready node takes work, a silent one counts as down.`, "unfenced"
 	})
 }
 
+// newReenrollNodeCmd returns `carnot reenroll-node`.
+func newReenrollNodeCmd() *cobra.Command {
+	return nodeOpCmd("reenroll-node", "Let enrolled nodes enroll again with a join token",
+		`Lets each node enroll once more with a join token of the site it enrolled
+in. A join token enrolls a node name once: enrolling a name already
+enrolled is refused, so that whoever holds a join token cannot obtain the
+certificate of a running node. A node's agent renews its own certificate
+with that certificate while it is valid; use this for a machine
+reinstalled or whose --data-dir (its key) was lost, or a node whose
+certificate expired, then start its agent with a join token. The
+certificates the node already holds stay valid until they expire (there
+is no revocation): drain or fence a node you no longer trust. Operator-admin
+only; each is recorded with who asked for it.`, "may enroll again", func(c *client.Client) nodeOp {
+			return func(ctx context.Context, name string) (*api.Node, error) {
+				return &api.Node{}, c.ReenrollNode(ctx, name)
+			}
+		})
+}
+
 // newForgetNodeCmd returns `carnot forget-node`.
 func newForgetNodeCmd() *cobra.Command {
 	return nodeOpCmd("forget-node", "Forget retired nodes for good",

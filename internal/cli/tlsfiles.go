@@ -203,8 +203,10 @@ func nodeCertificate(dir, node string) (cert tls.Certificate, site string, ok bo
 
 // enrollNode gives the agent of node a certificate: the one in dir when
 // it holds for at least a third of its life, else a new one from the
-// server at addr in exchange for joinToken. It returns the certificate,
-// the CA pool to trust the server with, and the node's site.
+// server at addr: renewed with the one in dir while it is valid (a join
+// token enrolls a name once), else in exchange for joinToken. It returns
+// the certificate, the CA pool to trust the server with, and the node's
+// site.
 func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) (tls.Certificate, *x509.CertPool, string, error) {
 	if caFile == "" && fileExists(filepath.Join(dir, pki.CACertFile)) {
 		caFile = filepath.Join(dir, pki.CACertFile)
@@ -224,6 +226,18 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	if ok {
 		return cert, roots, site, nil
 	}
+	var renewErr error
+	if pki.Renewable(cert.Leaf, node, time.Now()) {
+		cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
+		if err != nil {
+			return tls.Certificate{}, nil, "", usageError{err}
+		}
+		renewed, site, err := newNodeCertificate(ctx, cl, dir, node, &roots)
+		if err == nil || joinToken == "" {
+			return renewed, roots, site, err
+		}
+		renewErr = err // a new CA, say: the join token may still enroll it
+	}
 	if joinToken == "" {
 		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: set $CARNOT_JOIN_TOKEN (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
 	}
@@ -231,37 +245,49 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	if err != nil {
 		return tls.Certificate{}, nil, "", usageError{err}
 	}
+	cert, site, err = newNodeCertificate(ctx, cl, dir, node, &roots)
+	if err != nil && renewErr != nil {
+		err = fmt.Errorf("%w (renewing its certificate first: %v)", err, renewErr)
+	}
+	return cert, roots, site, err
+}
+
+// newNodeCertificate asks the server cl talks to (with a join token or
+// the node's certificate) for a certificate of node for a new key, and
+// saves both and the server's CA in dir. *roots, when nil, becomes that
+// CA. It returns the certificate and the node's site.
+func newNodeCertificate(ctx context.Context, cl *client.Client, dir, node string, roots **x509.CertPool) (tls.Certificate, string, error) {
 	key, err := pki.NewNodeKey()
 	if err != nil {
-		return tls.Certificate{}, nil, "", err
+		return tls.Certificate{}, "", err
 	}
 	csr, err := pki.NodeCSR(key, node)
 	if err != nil {
-		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("--name: %w", err)}
+		return tls.Certificate{}, "", usageError{fmt.Errorf("--name: %w", err)}
 	}
 	got, err := cl.Enroll(ctx, api.Enroll{Node: node, CSR: string(csr)})
 	if err != nil {
-		return tls.Certificate{}, nil, "", fmt.Errorf("enrolling node %s: %w", node, err)
+		return tls.Certificate{}, "", fmt.Errorf("enrolling node %s: %w", node, err)
 	}
 	if err := pki.SaveNode(dir, key, []byte(got.Certificate)); err != nil {
-		return tls.Certificate{}, nil, "", err
+		return tls.Certificate{}, "", err
 	}
 	if err := os.WriteFile(filepath.Join(dir, pki.CACertFile), []byte(got.CA), 0o644); err != nil {
-		return tls.Certificate{}, nil, "", err
+		return tls.Certificate{}, "", err
 	}
-	cert, err = pki.LoadNode(dir)
+	cert, err := pki.LoadNode(dir)
 	if err != nil {
-		return tls.Certificate{}, nil, "", err
+		return tls.Certificate{}, "", err
 	}
 	site, name, err := pki.NodeIdentity(cert.Leaf)
 	if err != nil || name != node {
-		return tls.Certificate{}, nil, "", fmt.Errorf("the server's certificate names node %q, not %q", name, node)
+		return tls.Certificate{}, "", fmt.Errorf("the server's certificate names node %q, not %q", name, node)
 	}
-	if roots == nil {
-		roots = x509.NewCertPool()
-		roots.AppendCertsFromPEM([]byte(got.CA))
+	if *roots == nil {
+		*roots = x509.NewCertPool()
+		(*roots).AppendCertsFromPEM([]byte(got.CA))
 	}
-	return cert, roots, site, nil
+	return cert, site, nil
 }
 
 // tokenKeyMismatch says, for a replica that does not lead yet, when key

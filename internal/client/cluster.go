@@ -41,6 +41,14 @@ func (c *Client) ForgetNode(ctx context.Context, name string) error {
 	return c.call(ctx, &request{method: http.MethodDelete, path: "/v1/nodes/" + seg(name)}, 0, nil)
 }
 
+// ReenrollNode lets node name enroll once more with a join token of its
+// site (POST /v1/nodes/{name}/reenroll; operator-admin only): a join
+// token enrolls a name once, so a machine reinstalled, or that lost its
+// key, needs an operator-admin's word to enroll again.
+func (c *Client) ReenrollNode(ctx context.Context, name string) error {
+	return c.call(ctx, &request{method: http.MethodPost, path: "/v1/nodes/" + seg(name) + "/reenroll"}, 0, nil)
+}
+
 // Fence declares a node out of service — powered off, running nothing —
 // (POST /v1/nodes/{name}/fence; operator-admin only): its lost replicas
 // count as stopped, and it takes no work until unfenced.

@@ -37,17 +37,34 @@ type enroller struct {
 	caSave bool
 }
 
-// certificate is node's certificate and its site.
+// certificate is node's certificate and its site: the one in its
+// directory, renewed with itself when it holds for less than a third of
+// its life (a join token enrolls a name once), else one for the join
+// token.
 func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificate, string, error) {
 	dir := filepath.Join(e.cfg.DataDir, node)
 	cert, err := pki.LoadNode(dir)
-	if err == nil {
+	var renewErr error
+	switch {
+	case err == nil:
 		site, name, ierr := pki.NodeIdentity(cert.Leaf)
 		life := cert.Leaf.NotAfter.Sub(cert.Leaf.NotBefore)
 		if ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3) {
 			return cert, site, nil
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+		if !pki.Renewable(cert.Leaf, node, time.Now()) {
+			break
+		}
+		cl, err := client.New(e.cfg.Server, client.WithTLS(pki.ClientConfig(e.roots, &cert)), client.WithUserAgent(userAgent(e.cfg.Version)))
+		if err != nil {
+			return tls.Certificate{}, "", err
+		}
+		renewed, site, err := e.request(ctx, cl, dir, node)
+		if err == nil || e.cfg.JoinToken == "" {
+			return renewed, site, err
+		}
+		renewErr = err // a new CA, say: the join token may still enroll it
+	case !errors.Is(err, fs.ErrNotExist):
 		return tls.Certificate{}, "", err
 	}
 	if e.cfg.JoinToken == "" {
@@ -61,6 +78,17 @@ func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificat
 	if e.err != nil {
 		return tls.Certificate{}, "", e.err
 	}
+	cert, site, err := e.request(ctx, e.cl, dir, node)
+	if err != nil && renewErr != nil {
+		err = fmt.Errorf("%w (renewing its certificate first: %v)", err, renewErr)
+	}
+	return cert, site, err
+}
+
+// request asks the server cl talks to (with the join token or the
+// node's certificate) for a certificate of node for a new key, and saves
+// both in dir. It returns the certificate and the node's site.
+func (e *enroller) request(ctx context.Context, cl *client.Client, dir, node string) (tls.Certificate, string, error) {
 	key, err := pki.NewNodeKey()
 	if err != nil {
 		return tls.Certificate{}, "", err
@@ -69,7 +97,7 @@ func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificat
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
-	got, err := e.cl.Enroll(ctx, api.Enroll{Node: node, CSR: string(csr)})
+	got, err := cl.Enroll(ctx, api.Enroll{Node: node, CSR: string(csr)})
 	if err != nil {
 		return tls.Certificate{}, "", fmt.Errorf("enrolling node %s: %w", node, err)
 	}
@@ -79,7 +107,8 @@ func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificat
 	if err := e.saveCA([]byte(got.CA)); err != nil {
 		return tls.Certificate{}, "", err
 	}
-	if cert, err = pki.LoadNode(dir); err != nil {
+	cert, err := pki.LoadNode(dir)
+	if err != nil {
 		return tls.Certificate{}, "", err
 	}
 	site, name, err := pki.NodeIdentity(cert.Leaf)

@@ -27,6 +27,7 @@ type testServer struct {
 	Roots *x509.CertPool
 	Join  string         // a join token of site "local"
 	admin *client.Client // an operator-admin
+	ca    *pki.CA        // the server's
 }
 
 func startServer(t *testing.T) *testServer {
@@ -69,7 +70,7 @@ func startServerBeating(t *testing.T, hb time.Duration) *testServer {
 		hs.Close()
 		db.Close()
 	})
-	ts := &testServer{t: t, URL: hs.URL, Roots: ca.Pool()}
+	ts := &testServer{t: t, URL: hs.URL, Roots: ca.Pool(), ca: ca}
 	join, err := s.MintToken(ctx, api.TokenRequest{Name: "j", Role: "join", Site: "local", TTLSeconds: 600}, "test")
 	if err != nil {
 		t.Fatal(err)

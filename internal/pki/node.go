@@ -93,6 +93,17 @@ func LoadNode(dir string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}, nil
 }
 
+// Renewable reports whether cert (nil: none) is a valid certificate of
+// node now and for a minute more: the node may renew it with itself, as
+// a join token enrolls a node name once.
+func Renewable(cert *x509.Certificate, node string, now time.Time) bool {
+	if cert == nil {
+		return false
+	}
+	_, name, err := NodeIdentity(cert)
+	return err == nil && name == node && !now.Before(cert.NotBefore) && !ExpiresWithin(cert, now, time.Minute)
+}
+
 // ExpiresWithin reports whether cert is no longer valid at now+d: time to
 // renew it. A common choice of d is a third of the lifetime.
 func ExpiresWithin(cert *x509.Certificate, now time.Time, d time.Duration) bool {

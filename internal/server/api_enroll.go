@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
 )
@@ -21,15 +22,23 @@ const recNode = "node-identity"
 type enrolledNode struct {
 	Site     string    `json:"site"`
 	Enrolled time.Time `json:"enrolled"`
-	By       string    `json:"by"` // the join token
+	By       string    `json:"by"` // the join token, or the node renewing
+	// ReenrollBy is the operator-admin who allowed one more enrollment
+	// of the name with a join token (carnot reenroll-node), "" when none
+	// is allowed; the enrollment that uses it clears it.
+	ReenrollBy string `json:"reenroll_by,omitempty"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's
 // identity (name and the token's site) is what the server decides, never
-// what the node claims beyond its name. A name enrolled in one site (or
-// listed in the facility in one site) cannot enroll in another, unless
-// the facility file lists it in that other site (it was moved there) or
-// no longer has the site it enrolled in.
+// what the node claims beyond its name. A join token enrolls a name once:
+// a name already enrolled in the token's site is refused (409) unless an
+// operator-admin allowed it again (handleReenrollNode), so that a join
+// token cannot mint the certificate of a running node; the node itself
+// renews its certificate with that certificate (renewNode). A name
+// enrolled in one site (or listed in the facility in one site) cannot
+// enroll in another, unless the facility file lists it in that other
+// site (it was moved there) or no longer has the site it enrolled in.
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
 	if !ok {
@@ -71,44 +80,67 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := s.store.Record(r.Context(), recNode, req.Node)
-	moved := ""
+	var prev *enrolledNode
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "reading enrollments: %v", err)
 		return
 	default:
-		var prev enrolledNode
-		switch {
-		case json.Unmarshal(doc, &prev) != nil || prev.Site == p.Site:
-		case listedSite == p.Site:
-			// The facility file moved it: the operator's word on where
-			// a node is wins over its first enrollment.
-			moved = fmt.Sprintf(" (moved from site %s, as the facility file lists it)", prev.Site)
-		case !s.hasSite(prev.Site):
-			// Its site is gone from the facility, which refuses its
-			// nodes: the first enrollment protects nothing.
-			moved = fmt.Sprintf(" (moved from site %s, which the facility no longer has)", prev.Site)
-		default:
-			refuse(http.StatusForbidden, fmt.Sprintf("node %s is enrolled in site %s; a join token of site %s cannot move it", req.Node, prev.Site, p.Site))
-			return
+		prev = &enrolledNode{}
+		if json.Unmarshal(doc, prev) != nil {
+			prev = &enrolledNode{Site: p.Site} // unreadable: enrolled, in no other site
 		}
 	}
-	cert, err := s.cfg.CA.SignNode([]byte(req.CSR), p.Site, req.Node, s.cfg.NodeCertTTL)
+	if p.Role == auth.Node {
+		s.renewNode(w, r, req, prev, refuse)
+		return
+	}
+	moved := ""
+	switch {
+	case prev == nil:
+	case prev.Site == p.Site && prev.ReenrollBy != "":
+		moved = fmt.Sprintf(" again, as %s allowed", prev.ReenrollBy)
+	case prev.Site == p.Site:
+		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s (its last certificate issued %s): a join token enrolls a name once, "+
+			"and its agent renews its certificate with that certificate. To enroll it again (its machine reinstalled, its key lost), "+
+			"an operator-admin allows it first with: carnot reenroll-node %s",
+			req.Node, prev.Site, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
+		return
+	case listedSite == p.Site:
+		// The facility file moved it: the operator's word on where
+		// a node is wins over its first enrollment.
+		moved = fmt.Sprintf(" (moved from site %s, as the facility file lists it)", prev.Site)
+	case !s.hasSite(prev.Site):
+		// Its site is gone from the facility, which refuses its
+		// nodes: the first enrollment protects nothing.
+		moved = fmt.Sprintf(" (moved from site %s, which the facility no longer has)", prev.Site)
+	default:
+		refuse(http.StatusForbidden, fmt.Sprintf("node %s is enrolled in site %s; a join token of site %s cannot move it", req.Node, prev.Site, p.Site))
+		return
+	}
+	s.signNode(w, r, req, enrolledNode{Site: p.Site, By: p.Subject}, fmt.Sprintf("node %s enrolled in site %s%s", req.Node, p.Site, moved))
+}
+
+// signNode signs req's certificate request for rec's site, records rec
+// (its time set now) with an event saying msg, and answers the
+// certificate.
+func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll, rec enrolledNode, msg string) {
+	cert, err := s.cfg.CA.SignNode([]byte(req.CSR), rec.Site, req.Node, s.cfg.NodeCertTTL)
 	if err != nil {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the enrollment is not valid",
 			Errors: []api.FieldError{{Field: "csr", Message: err.Error()}}})
 		return
 	}
 	now := s.cfg.Now().UTC()
-	rec, _ := json.Marshal(enrolledNode{Site: p.Site, Enrolled: now, By: p.Subject})
-	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: p.Subject,
-		Message: fmt.Sprintf("node %s enrolled in site %s%s", req.Node, p.Site, moved)}
-	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: rec}}, []api.Event{ev}); err != nil {
+	rec.Enrolled = now
+	doc, _ := json.Marshal(rec)
+	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: principalOf(r).Subject, Message: msg}
+	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: doc}}, []api.Event{ev}); err != nil {
 		problemf(w, http.StatusServiceUnavailable, "saving the enrollment: %v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Enrolled{Node: req.Node, Site: p.Site, Certificate: string(cert),
+	writeJSON(w, http.StatusOK, api.Enrolled{Node: req.Node, Site: rec.Site, Certificate: string(cert),
 		CA: string(s.cfg.CA.CertPEM()), Expires: now.Add(s.cfg.NodeCertTTL)})
 }
 

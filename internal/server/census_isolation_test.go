@@ -338,9 +338,14 @@ func TestNodeEnrollment(t *testing.T) {
 	}) {
 		t.Errorf("no event records the refused enrollment of n3 in y: %+v", evs.Events)
 	}
-	// Renewal in the same site works; a CSR for another name does not.
-	if code, _ := e.doWith(joinX, "POST", "/v1/agent/enroll", enrollBody(t, "n3"), nil); code != 200 {
-		t.Errorf("enrolling n3 again in x: %d, want 200", code)
+	// Renewal with the node's own certificate works; a join token
+	// enrolls a name once (TestJoinTokenCannotEnrollAnEnrolledName); a
+	// CSR for another name does not.
+	if code, _ := e.doWith(n3, "POST", "/v1/agent/enroll", enrollBody(t, "n3"), nil); code != 200 {
+		t.Errorf("n3 renewing its certificate: %d, want 200", code)
+	}
+	if code, _ := e.doWith(joinX, "POST", "/v1/agent/enroll", enrollBody(t, "n3"), nil); code != http.StatusConflict {
+		t.Errorf("enrolling n3 again in x with a join token: %d, want 409", code)
 	}
 	other := enrollBody(t, "n5")
 	other.Node = "n4"

@@ -56,6 +56,7 @@ var census = map[string]string{
 	"fenceNode":        "++ -- -- -- -- -- -- -- -- --",
 	"unfenceNode":      "++ -- -- -- -- -- -- -- -- --",
 	"forgetNode":       "++ -- -- -- -- -- -- -- -- --",
+	"reenrollNode":     "++ -- -- -- -- -- -- -- -- --",
 	"submitJob":        "++ -- +- +- -- -- -- -- -- --",
 	"submitDeployment": "++ -- +- +- -- -- -- -- -- --",
 	"cancelJob":        "++ ++ +h +h -- -- -- -- -- --",
@@ -282,7 +283,7 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		path += "?tenant=" + tenant
 	case "auditConsistency":
 		path += "?old=1"
-	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "forgetNode", "agentAssignments":
+	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "forgetNode", "reenrollNode", "agentAssignments":
 		sub("{name}", "n1")
 	case "agentHeartbeat":
 		sub("{name}", "n1")
@@ -415,7 +416,8 @@ func pathParam(pattern, path, param string) string {
 // pending jobs when not 2xx: no checkpoint to acknowledge, no logs yet.
 // Every other allowed cell must answer 2xx.
 var pendingAnswer = map[string]int{"checkpointJob": http.StatusConflict, "jobLogs": http.StatusNotFound,
-	"forgetNode": http.StatusConflict} // the fixture's node is ready
+	"forgetNode":   http.StatusConflict, // the fixture's node is ready
+	"reenrollNode": http.StatusNotFound} // and registered without enrolling
 
 // runCensus sends every cell's request to h; want maps an operation and
 // the census's expectation to what h must answer.

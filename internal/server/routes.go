@@ -54,6 +54,7 @@ func (s *Server) handlers(listener string) map[string]http.HandlerFunc {
 		"fenceNode":        s.handleFence(true),
 		"unfenceNode":      s.handleFence(false),
 		"forgetNode":       s.handleForgetNode,
+		"reenrollNode":     s.handleReenrollNode,
 		"listSites":        s.handleSites,
 		"listTenants":      s.handleTenants,
 		"usage":            s.handleUsage,

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A join token enrolls a name once. Enrolling a name already enrolled in
+// the token's site would hand a leaked join token's holder a certificate
+// for a running node, so it is refused (409), with a refusal event, and
+// the answer says how an operator re-enrolls the node on purpose.
+func TestJoinTokenCannotEnrollAnEnrolledName(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	if code, out := e.doWith(withBearer(f.join["x"]), "POST", "/v1/agent/enroll", enrollBody(t, "m1"), nil); code != http.StatusOK {
+		t.Fatalf("first enrollment of m1: %d %s", code, out)
+	}
+	code, out := e.doWith(withBearer(f.join["x"]), "POST", "/v1/agent/enroll", enrollBody(t, "m1"), nil)
+	if code != http.StatusConflict {
+		t.Fatalf("enroll m1 again with a join token of its site: %d %s; want 409", code, out)
+	}
+	for _, want := range []string{"node m1 is already enrolled in site x", "carnot reenroll-node m1"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("refusal %s does not say %q", out, want)
+		}
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	refused := false
+	for _, ev := range evs.Events {
+		refused = refused || ev.Node == "m1" && strings.Contains(ev.Message, "already enrolled") && strings.HasPrefix(ev.Actor, "token:join-x")
+	}
+	if !refused {
+		t.Errorf("no refusal event with the join token as actor: %+v", evs.Events)
+	}
+}
+
+// The two ways to a new certificate for an enrolled name: the node
+// renews with its own certificate (its own name only, and not after its
+// name moved to another site), and an operator-admin allows one more
+// enrollment with a join token (carnot reenroll-node), which the
+// enrollment that uses it clears; no other role may allow it.
+func TestEnrolledNodeRenewsOrAnOperatorReenrollsIt(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	enroll := func(cred func(*http.Request) *http.Request, name string) (int, string) {
+		var en api.Enrolled
+		code, out := e.doWith(cred, "POST", "/v1/agent/enroll", enrollBody(t, name), &en)
+		if code == http.StatusOK && (en.Node != name || en.Site != "x") {
+			t.Errorf("enrolled %+v; want node %s in site x", en, name)
+		}
+		return code, string(out)
+	}
+	if code, out := enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("first enrollment of m1: %d %s", code, out)
+	}
+	if code, out := enroll(withNodeCert(t, "x", "m1"), "m1"); code != http.StatusOK {
+		t.Errorf("m1 renewing with its own certificate: %d %s; want 200", code, out)
+	}
+	if code, out := enroll(withNodeCert(t, "x", "n1"), "m1"); code != http.StatusForbidden || !strings.Contains(out, "renews its own certificate only") {
+		t.Errorf("n1's certificate renewing m1: %d %s; want 403", code, out)
+	}
+	if code, out := enroll(withNodeCert(t, "y", "m1"), "m1"); code != http.StatusForbidden || !strings.Contains(out, "enrolled in site x") {
+		t.Errorf("a certificate of m1 in site y renewing m1 of site x: %d %s; want 403", code, out)
+	}
+
+	if code, _ := e.doWith(withBearer(tokenFor(t, e.s, "operator", "")), "POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusForbidden {
+		t.Errorf("an operator allowing m1 to enroll again: %d; want 403 (operator-admin only)", code)
+	}
+	if code, out := e.doWith(withBearer(f.join["x"]), "POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusForbidden {
+		t.Errorf("a join token allowing m1 to enroll again: %d %s; want 403", code, out)
+	}
+	if code, out := enroll(withBearer(f.join["x"]), "m1"); code != http.StatusConflict {
+		t.Fatalf("join token enrolling m1 again before an operator-admin allowed it: %d %s; want 409", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("operator-admin allowing m1 to enroll again: %d; want 204", code)
+	}
+	if code, out := enroll(withNodeCert(t, "x", "m1"), "m1"); code != http.StatusOK {
+		t.Errorf("m1 renewing after reenroll-node: %d %s; want 200", code, out)
+	}
+	if code, out := enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("join token enrolling m1 after reenroll-node: %d %s; want 200", code, out)
+	}
+	if code, out := enroll(withBearer(f.join["x"]), "m1"); code != http.StatusConflict {
+		t.Errorf("join token enrolling m1 a third time: %d %s; want 409 (reenroll-node allows one enrollment)", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/never/reenroll", nil, nil); code != http.StatusNotFound {
+		t.Errorf("reenroll-node of a name that never enrolled: %d; want 404", code)
+	}
+	if code := e.do("POST", "/v1/nodes/-bad/reenroll", nil, nil); code != http.StatusBadRequest {
+		t.Errorf("reenroll-node of an invalid name: %d; want 400", code)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	var msgs []string
+	for _, ev := range evs.Events {
+		if ev.Node == "m1" {
+			msgs = append(msgs, ev.Actor+": "+ev.Message)
+		}
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"node:m1: node m1 renewed its certificate in site x", "may enroll once more with a join token of site x",
+		"node m1 enrolled in site x again, as token:"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("events of m1 do not say %q:\n%s", want, all)
+		}
+	}
+}
