@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,10 +16,12 @@ import (
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
-// bootstrapOnce starts a server on the store open gives with key, runs
-// the start's bootstrap and returns what it printed, and whether each of
-// toks authenticates then.
-func bootstrapOnce(t *testing.T, open func() store.Store, key []byte, toks ...string) (string, []bool) {
+// bootstrapOnce starts a server on the store open gives with key and
+// data directory dir, runs the start's bootstrap and returns what it
+// printed and logged, the bootstrap token it wrote to
+// dir/bootstrap.token ("" when none: the file is removed after reading),
+// and whether each of toks authenticates then.
+func bootstrapOnce(t *testing.T, open func() store.Store, dir string, key []byte, toks ...string) (string, string, []bool) {
 	t.Helper()
 	db := open()
 	defer db.Close()
@@ -26,17 +29,62 @@ func bootstrapOnce(t *testing.T, open func() store.Store, key []byte, toks ...st
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	cp := &controlPlane{srv: s}
+	var out, logs bytes.Buffer
+	cp := &controlPlane{srv: s, dataDir: dir, log: slog.New(slog.NewTextHandler(&logs, nil))}
 	if err := cp.bootstrap(context.Background(), &out); err != nil {
 		t.Fatal(err)
+	}
+	path := filepath.Join(dir, bootstrapTokenFile)
+	tok := ""
+	if b, err := os.ReadFile(path); err == nil {
+		tok = strings.TrimSpace(string(b))
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", path, fi.Mode().Perm(), err)
+		}
+		os.Remove(path)
 	}
 	var ok []bool
 	for _, tok := range toks {
 		_, holds := s.Authenticates(context.Background(), tok)
 		ok = append(ok, holds)
 	}
-	return out.String(), ok
+	return out.String() + logs.String(), tok, ok
+}
+
+// The bootstrap token is written to DATA-DIR/bootstrap.token, mode 0600,
+// and the output and the log say where; neither holds the token, which
+// would otherwise stay in a journal or a container's log. A new one
+// replaces the file a previous one left.
+func TestBootstrapTokenIsWrittenToAFile(t *testing.T) {
+	dir := t.TempDir()
+	open := func() store.Store {
+		db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	path := filepath.Join(dir, bootstrapTokenFile)
+	out, tok, _ := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{1}, 32))
+	if tokenText.MatchString(out) {
+		t.Errorf("the bootstrap token is in the output or the log:\n%s", out)
+	}
+	if strings.Count(out, path) < 2 {
+		t.Errorf("the output and the log do not both say where the token is (%s):\n%s", path, out)
+	}
+	if !tokenText.MatchString(tok) {
+		t.Fatalf("%s holds %q, not a token", bootstrapTokenFile, tok)
+	}
+	if _, _, ok := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{1}, 32), tok); !ok[0] {
+		t.Error("the token of the file does not authenticate")
+	}
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, next, ok := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{2}, 32), tok)
+	if !tokenText.MatchString(next) || next == tok || ok[0] || tokenText.MatchString(out) {
+		t.Errorf("another key: file holds %q (the first %q, which authenticates: %v); output:\n%s", next, tok, ok[0], out)
+	}
 }
 
 var tokenText = regexp.MustCompile(`carnot_[0-9a-f]{16}_[A-Za-z0-9_-]{43}`)
@@ -68,23 +116,22 @@ func TestBootstrapAfterTheTokenKeyChanged(t *testing.T) {
 }
 
 func testBootstrapAfterKeyChange(t *testing.T, open func() store.Store) {
-	first, _ := bootstrapOnce(t, open, bytes.Repeat([]byte{1}, 32))
-	old := tokenText.FindString(first)
+	dir := t.TempDir()
+	_, old, _ := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{1}, 32))
 	if old == "" {
-		t.Fatalf("the first start printed no bootstrap token:\n%s", first)
+		t.Fatal("the first start wrote no bootstrap token")
 	}
-	if again, _ := bootstrapOnce(t, open, bytes.Repeat([]byte{1}, 32)); again != "" {
+	if again, tok, _ := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{1}, 32)); again != "" || tok != "" {
 		t.Errorf("a restart with the same key printed:\n%s", again)
 	}
-	out, _ := bootstrapOnce(t, open, bytes.Repeat([]byte{2}, 32))
+	out, tok, _ := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{2}, 32))
 	if !strings.Contains(out, "token key changed") {
 		t.Errorf("a start with another key does not say the key changed:\n%s", out)
 	}
-	tok := tokenText.FindString(out)
 	if tok == "" || tok == old {
-		t.Fatalf("a start with another key printed no new bootstrap token:\n%s", out)
+		t.Fatalf("a start with another key wrote no new bootstrap token:\n%s", out)
 	}
-	again, ok := bootstrapOnce(t, open, bytes.Repeat([]byte{2}, 32), tok, old)
+	again, _, ok := bootstrapOnce(t, open, dir, bytes.Repeat([]byte{2}, 32), tok, old)
 	if again != "" {
 		t.Errorf("a second start with the new key printed:\n%s", again)
 	}

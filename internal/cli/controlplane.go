@@ -215,6 +215,7 @@ type controlPlane struct {
 	url      string // the tenant API
 	adminURL string // the operator API
 	caFile   string // the built-in CA's certificate
+	dataDir  string // --data-dir, where the bootstrap token goes
 	log      *slog.Logger
 
 	// replica: the leader election on PostgreSQL; nil with SQLite.
@@ -277,7 +278,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		db.Close()
 		return nil, err
 	}
-	cp := &controlPlane{store: db, where: where, caFile: sec.caFile, log: log,
+	cp := &controlPlane{store: db, where: where, caFile: sec.caFile, dataDir: o.dataDir, log: log,
 		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
 			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, StopAfterDisconnect: o.stopAfterDisconnect, Logger: log, AuditSigner: signer,
 			TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets,
@@ -407,7 +408,12 @@ func newServerCmd() *cobra.Command {
 		Short: "Run the control plane: API, scheduler loop and store",
 		Long: `Run the control plane: the API under /v1, the scheduler loop and the
 embedded SQLite store in --data-dir. Node agents ('carnot agent') register
-with it; the CLI talks to it. Stop it with Ctrl-C.`,
+with it; the CLI talks to it. Stop it with Ctrl-C.
+
+A start without a valid operator-admin token (the first one, or after the
+token key changed) writes one to DATA-DIR/bootstrap.token (mode 0600) and
+says so; the token itself is never printed nor logged. Make your own
+operator-admin token with it, then revoke it and delete the file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger(cmd.ErrOrStderr(), o.logLevel)
@@ -442,10 +448,16 @@ with it; the CLI talks to it. Stop it with Ctrl-C.`,
 	return c
 }
 
-// bootstrap prints, once, an operator-admin token when the server has
+// bootstrapTokenFile is the file of DATA-DIR the bootstrap token is
+// written to.
+const bootstrapTokenFile = "bootstrap.token"
+
+// bootstrap writes, once, an operator-admin token when the server has
 // none: the first credential of a new control plane, and the way back in
 // after the token key changed (the previous key's tokens no longer
-// authenticate). It is written to out (the terminal), never to the log.
+// authenticate). The token goes to DATA-DIR/bootstrap.token (mode 0600),
+// never to out (the terminal, or a journal that keeps it) nor to the log,
+// which both say where it is.
 func (cp *controlPlane) bootstrap(ctx context.Context, out io.Writer) error {
 	if prev := cp.srv.TokenKeyChangedFrom(); prev != "" {
 		fmt.Fprintf(out, "the token key changed since the last start (key ID %s, was %s): the tokens made under the previous key no longer authenticate; restore its file to bring them back (docs/security.md)\n",
@@ -459,6 +471,34 @@ func (cp *controlPlane) bootstrap(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "bootstrap operator-admin token (shown once; keep it safe, make others with 'carnot token create' and revoke this one):\n\n  %s\n\n", tok.Secret)
+	path := filepath.Join(cp.dataDir, bootstrapTokenFile)
+	if err := writePrivate(path, []byte(tok.Secret+"\n")); err != nil {
+		return fmt.Errorf("writing the bootstrap token: %w", err)
+	}
+	fmt.Fprintf(out, "bootstrap operator-admin token written to %s (mode 0600): use it to make your own ('carnot token create'), then revoke it and delete the file\n", path)
+	cp.log.Warn("bootstrap operator-admin token written: make your own, then revoke it and delete the file", "file", path, "id", tok.ID)
 	return nil
+}
+
+// writePrivate replaces file path with data, readable by its owner only
+// whatever the umask: written to a new file of the directory, then
+// renamed over path, so no reader finds it half written or open to others.
+func writePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // a no-op once renamed
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -57,8 +57,8 @@ func (s *crashServer) start() {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "carnot_") {
-				s.token <- l
+			if tok, ok := bootstrapToken(s.t, sc.Text()); ok {
+				s.token <- tok
 			}
 			s.mu.Lock()
 			s.out.WriteString(sc.Text() + "\n")

@@ -82,8 +82,8 @@ func startReplica(t *testing.T, name, db, dir string) *replicaProc {
 			if m := replicaLine.FindStringSubmatch(line); m != nil {
 				urls <- m[1:]
 			}
-			if s := strings.TrimSpace(line); strings.HasPrefix(s, "carnot_") {
-				r.token <- s
+			if tok, ok := bootstrapToken(t, line); ok {
+				r.token <- tok
 			}
 		}
 		io.Copy(io.Discard, stdout)

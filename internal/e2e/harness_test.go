@@ -274,3 +274,22 @@ func (d *dev) post(path, body string) (*http.Response, error) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: d.tlsConfig()}}
 	return hc.Do(req)
 }
+
+// bootstrapLine is what carnot server prints when it writes a bootstrap
+// token, naming the file.
+var bootstrapLine = regexp.MustCompile(`^bootstrap operator-admin token written to (.+) \(mode 0600\)`)
+
+// bootstrapToken is the bootstrap token of the file line of a server's
+// output names, if it is the line that says one was written.
+func bootstrapToken(t testing.TB, line string) (string, bool) {
+	m := bootstrapLine.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	b, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Errorf("the bootstrap token: %v", err)
+		return "", false
+	}
+	return strings.TrimSpace(string(b)), true
+}

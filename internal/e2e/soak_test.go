@@ -85,8 +85,8 @@ func soak(b *testing.B, nodes, jobs int) {
 			n, err := stdout.Read(buf)
 			acc.Write(buf[:n])
 			for _, l := range strings.Split(acc.String(), "\n") {
-				if l = strings.TrimSpace(l); strings.HasPrefix(l, "carnot_") {
-					tokens <- l
+				if tok, ok := bootstrapToken(b, l); ok {
+					tokens <- tok
 					return
 				}
 			}
