@@ -31,6 +31,9 @@ type remote struct {
 	ca     string
 	// admin: the command uses the operator API.
 	admin bool
+	// cmd is the command whose flags these are, to warn on its standard
+	// error of a --token given.
+	cmd *cobra.Command
 }
 
 // addServerFlag adds --server, defaulting to $CARNOT_ADDR, else
@@ -46,7 +49,8 @@ func (r *remote) addServerFlag(cmd *cobra.Command) {
 	}
 	cmd.Flags().StringVar(&r.server, "server", def,
 		"Carnot server's "+what+" API address (https://host:port or host:port; a comma-separated list is tried in order); $"+env+" sets the default")
-	cmd.Flags().StringVar(&r.token, "token", "", "API token; default $"+tokenEnv+", else carnot dev's (carnot-dev/token)")
+	r.cmd = cmd
+	cmd.Flags().StringVar(&r.token, "token", "", "API token; default $"+tokenEnv+", which, unlike this flag, other users of the machine cannot see (ps, /proc); else carnot dev's (carnot-dev/token)")
 	cmd.Flags().StringVar(&r.ca, "ca", "", "CA certificate (PEM) to trust the server with; default $"+caEnv+", else carnot dev's (carnot-dev/tls/ca.crt), else the system's")
 }
 
@@ -77,6 +81,7 @@ func (r *remote) client() (*client.Client, error) {
 			return nil, err
 		}
 	}
+	r.warnTokenFlag()
 	opts, err := r.clientOptions(client.WithUserAgent("carnot/" + Version))
 	if err != nil {
 		return nil, err
@@ -86,6 +91,18 @@ func (r *remote) client() (*client.Client, error) {
 		return nil, usageError{fmt.Errorf("--server: %w", err)}
 	}
 	return c, nil
+}
+
+// warnTokenFlag warns on the command's standard error when the token
+// came from --token: the command line is visible to every user of the
+// machine while the command runs (ps, /proc/PID/cmdline; hours for
+// logs -f or events -f) and stays in shell histories.
+func (r *remote) warnTokenFlag() {
+	if r.cmd == nil || !r.cmd.Flags().Changed("token") {
+		return
+	}
+	fmt.Fprintf(r.cmd.ErrOrStderr(), "warning: --token shows the token to every user of this machine (ps, /proc) and in shell history; set $%s instead (read -rs %s && export %s, or %s=$(cat FILE))\n",
+		tokenEnv, tokenEnv, tokenEnv, tokenEnv)
 }
 
 // completionTimeout bounds the server calls of shell completion, which

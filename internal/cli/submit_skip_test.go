@@ -24,8 +24,9 @@ func TestSubmitSkipExisting(t *testing.T) {
 	a := "- {id: sw-a, tenant: default, gpus: 0, cpus: 1, command: [train]}\n"
 	writeTestFile(t, first, a)
 	writeTestFile(t, all, a+"- {id: sw-b, tenant: default, gpus: 0, cpus: 1, command: [train]}\n")
+	t.Setenv("CARNOT_TOKEN", tok.Secret) // --token would warn on stderr
 	args := func(extra ...string) []string {
-		return append([]string{"submit", "--server", ts.url, "--token", tok.Secret}, extra...)
+		return append([]string{"submit", "--server", ts.url}, extra...)
 	}
 	if code, _, errs := carnot(args("-f", first)...); code != 0 {
 		t.Fatalf("first submission: exit %d: %s", code, errs)
