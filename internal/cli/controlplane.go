@@ -80,7 +80,7 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate (PEM) for both listeners; default: one of the built-in CA (DATA-DIR/tls) for this machine's names")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
 	f.StringSliceVar(&o.tlsHosts, "tls-host", nil, "more DNS names or IPs for the built-in CA's server certificate, repeatable")
-	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same), which must exist; default DATA-DIR/token.key, made at the first start")
+	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same), which must exist and be readable by its owner only (chmod 600); default DATA-DIR/token.key, made at the first start")
 	f.StringVar(&o.secretsKey, "secrets-key", "", "key file of the tenant secrets' envelope encryption (docs/security.md); default DATA-DIR/secrets.key, made at the first start — keep it out of database backups")
 	f.StringVar(&o.dataDir, "data-dir", dataDir, "directory of the embedded SQLite store (carnot.db)")
 	f.StringVar(&o.facility, "facility", "", "facility file (docs/facility.md); without it, one site (--site, --country) that nodes join as they register")

@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -32,10 +34,14 @@ const (
 )
 
 // loadOrCreateTokenKey reads the token key (64 hex digits) at path, or,
-// with create, makes one there when it does not exist. Without create a
-// missing file is an error: a new key would shut out every token.
+// with create, makes one there (mode 0600) when it does not exist.
+// Without create a missing file is an error: a new key would shut out
+// every token. A file group or others may access is refused, as ssh
+// refuses such a private key: with the key, whoever can write the
+// database can mint tokens, and anyone can compute every node's logs
+// token.
 func loadOrCreateTokenKey(path string, create bool) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPrivate(path)
 	if errors.Is(err, fs.ErrNotExist) && !create {
 		return nil, fmt.Errorf("token key %s: no such file; a new key would stop every token made with the one the other servers use: copy that file here, or leave --token-key out to make DATA-DIR/token.key at the first start", path)
 	}
@@ -58,6 +64,24 @@ func loadOrCreateTokenKey(path string, create bool) ([]byte, error) {
 		return nil, fmt.Errorf("token key %s: want at least 64 hexadecimal digits (32 bytes)", path)
 	}
 	return key, nil
+}
+
+// readPrivate reads file path, refusing it (naming its mode and the fix)
+// when group or others may access it.
+func readPrivate(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return nil, fmt.Errorf("%s: mode %04o lets group or others read the key; run: chmod 600 %s", path, perm, path)
+	}
+	return io.ReadAll(f)
 }
 
 // loadOrCreateSecretsKey reads the secrets key file at path, or makes
