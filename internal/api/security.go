@@ -28,8 +28,12 @@ type Token struct {
 	Revoked   *time.Time `json:"revoked,omitempty"`
 	// OtherKey marks a token made under another token key than the
 	// server's: it does not authenticate (docs/security.md).
-	OtherKey bool   `json:"other_key,omitempty"`
-	Secret   string `json:"secret,omitempty"`
+	OtherKey bool `json:"other_key,omitempty"`
+	// PreviousKey marks a token made under one of the server's previous
+	// token keys (a rotation): it authenticates until that key is
+	// retired; replace it before.
+	PreviousKey bool   `json:"previous_key,omitempty"`
+	Secret      string `json:"secret,omitempty"`
 }
 
 // TokenList is GET /v1/tokens.

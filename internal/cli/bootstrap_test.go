@@ -188,4 +188,8 @@ func TestReplicaWarnsOfAnotherTokenKey(t *testing.T) {
 	if err != nil || !strings.Contains(msg, "token.key") {
 		t.Errorf("another key: %q, %v; want a warning that names token.key", msg, err)
 	}
+	// A rotation: the store's key is this replica's previous key.
+	if msg, err := tokenKeyMismatch(ctx, db, b, a); err != nil || msg != "" {
+		t.Errorf("another key, with the store's as a previous key: %q, %v; want nothing", msg, err)
+	}
 }

@@ -80,7 +80,7 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringVar(&o.tlsCert, "tls-cert", "", "server certificate (PEM) for both listeners; default: one of the built-in CA (DATA-DIR/tls) for this machine's names")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key of --tls-cert")
 	f.StringSliceVar(&o.tlsHosts, "tls-host", nil, "more DNS names or IPs for the built-in CA's server certificate, repeatable")
-	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same), which must exist and be readable by its owner only (chmod 600); default DATA-DIR/token.key, made at the first start")
+	f.StringVar(&o.tokenKey, "token-key", "", "file of the key the API tokens' hashes are made with (64 hex digits; every replica needs the same; further lines after a 'carnot token rotate-key', the last one the key, the others previous keys whose tokens still authenticate), which must exist and be readable by its owner only (chmod 600); default DATA-DIR/token.key, made at the first start")
 	f.StringVar(&o.secretsKey, "secrets-key", "", "key file of the tenant secrets' envelope encryption (docs/security.md); default DATA-DIR/secrets.key, made at the first start — keep it out of database backups")
 	f.StringVar(&o.dataDir, "data-dir", dataDir, "directory of the embedded SQLite store (carnot.db)")
 	f.StringVar(&o.facility, "facility", "", "facility file (docs/facility.md); without it, one site (--site, --country) that nodes join as they register")
@@ -166,10 +166,12 @@ func (o *serverOpts) facilityOf() (*model.Facility, bool, error) {
 // securityFiles are a server's keys and certificates.
 type securityFiles struct {
 	tokenKey []byte
-	secrets  *secrets.KeyFile
-	ca       *pki.CA
-	caFile   string
-	cert     tls.Certificate
+	// previousTokenKeys are the older keys of the token key file.
+	previousTokenKeys [][]byte
+	secrets           *secrets.KeyFile
+	ca                *pki.CA
+	caFile            string
+	cert              tls.Certificate
 }
 
 // security reads (or, at the first start, makes) the token key, the
@@ -181,7 +183,7 @@ func (o *serverOpts) security() (*securityFiles, error) {
 	if path == "" {
 		path, create = filepath.Join(o.dataDir, tokenKeyFile), true
 	}
-	if sf.tokenKey, err = loadOrCreateTokenKey(path, create); err != nil {
+	if sf.tokenKey, sf.previousTokenKeys, err = loadOrCreateTokenKey(path, create); err != nil {
 		return nil, fmt.Errorf("--token-key: %w", err)
 	}
 	path = o.secretsKey
@@ -281,7 +283,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	cp := &controlPlane{store: db, where: where, caFile: sec.caFile, dataDir: o.dataDir, log: log,
 		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
 			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, StopAfterDisconnect: o.stopAfterDisconnect, Logger: log, AuditSigner: signer,
-			TokenKey: sec.tokenKey, CA: sec.ca, Secrets: sec.secrets,
+			TokenKey: sec.tokenKey, PreviousTokenKeys: sec.previousTokenKeys, CA: sec.ca, Secrets: sec.secrets,
 			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy}}
 	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)
 	if err != nil {
@@ -324,7 +326,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		}
 		return cp, nil
 	}
-	if msg, err := tokenKeyMismatch(ctx, pg, sec.tokenKey); err != nil {
+	if msg, err := tokenKeyMismatch(ctx, pg, sec.tokenKey, sec.previousTokenKeys...); err != nil {
 		log.Warn("cannot compare the token key with the store's", "err", err)
 	} else if msg != "" {
 		log.Error(msg)

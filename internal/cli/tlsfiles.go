@@ -33,37 +33,67 @@ const (
 	tlsDir         = "tls"         // the built-in CA (ca.crt, ca.key)
 )
 
-// loadOrCreateTokenKey reads the token key (64 hex digits) at path, or,
-// with create, makes one there (mode 0600) when it does not exist.
+// loadOrCreateTokenKey reads the token key file at path, or, with
+// create, makes one there (mode 0600, one key) when it does not exist.
 // Without create a missing file is an error: a new key would shut out
 // every token. A file group or others may access is refused, as ssh
 // refuses such a private key: with the key, whoever can write the
 // database can mint tokens, and anyone can compute every node's logs
-// token.
-func loadOrCreateTokenKey(path string, create bool) ([]byte, error) {
+// token. The file holds one key per line (64 hexadecimal digits or
+// more; blank lines and # comments aside): the last is the token key,
+// the others are previous keys, whose tokens still authenticate (a
+// rotation: carnot token rotate-key).
+func loadOrCreateTokenKey(path string, create bool) (key []byte, previous [][]byte, err error) {
 	b, err := readPrivate(path)
 	if errors.Is(err, fs.ErrNotExist) && !create {
-		return nil, fmt.Errorf("token key %s: no such file; a new key would stop every token made with the one the other servers use: copy that file here, or leave --token-key out to make DATA-DIR/token.key at the first start", path)
+		return nil, nil, fmt.Errorf("token key %s: no such file; a new key would stop every token made with the one the other servers use: copy that file here, or leave --token-key out to make DATA-DIR/token.key at the first start", path)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, 32)
-		rand.Read(key)
+		key := newTokenKey()
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := writeNew(path, hex.EncodeToString(key)+"\n", 0o600); err != nil {
-			return nil, fmt.Errorf("token key %s: %w", path, err)
+			return nil, nil, fmt.Errorf("token key %s: %w", path, err)
 		}
-		return key, nil
+		return key, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("token key: %w", err)
+		return nil, nil, fmt.Errorf("token key: %w", err)
 	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("token key %s: want at least 64 hexadecimal digits (32 bytes)", path)
+	keys, err := parseTokenKeys(path, b)
+	if err != nil {
+		return nil, nil, err
 	}
-	return key, nil
+	return keys[len(keys)-1], keys[:len(keys)-1], nil
+}
+
+// newTokenKey is a new random token key.
+func newTokenKey() []byte {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return key
+}
+
+// parseTokenKeys reads the keys of token key file path, holding b: one
+// or more, oldest first.
+func parseTokenKeys(path string, b []byte) ([][]byte, error) {
+	var keys [][]byte
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, err := hex.DecodeString(line)
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("token key %s:%d: want a key of at least 64 hexadecimal digits (32 bytes) per line", path, i+1)
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("token key %s: no key; want at least 64 hexadecimal digits (32 bytes)", path)
+	}
+	return keys, nil
 }
 
 // readPrivate reads file path, refusing it (naming its mode and the fix)
@@ -318,10 +348,15 @@ func newNodeCertificate(ctx context.Context, cl *client.Client, dir, node string
 // is not the token key the store's last leader ran with: the tokens
 // would all stop when this replica takes over. "" when it is, or when
 // the store records none.
-func tokenKeyMismatch(ctx context.Context, st store.Store, key []byte) (string, error) {
+func tokenKeyMismatch(ctx context.Context, st store.Store, key []byte, previous ...[]byte) (string, error) {
 	stored, err := server.StoredTokenKeyID(ctx, st)
 	if err != nil || stored == "" {
 		return "", err
+	}
+	for _, p := range previous {
+		if id, err := server.TokenKeyIDOf(p); err == nil && id == stored {
+			return "", nil // a rotation: the store's key is a previous one here
+		}
 	}
 	mine, err := server.TokenKeyIDOf(key)
 	if err != nil || mine == stored {

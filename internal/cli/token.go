@@ -20,9 +20,10 @@ func newTokenCmd() *cobra.Command {
 operator, tenant-admin, member, viewer or auditor; tenant roles for one
 tenant); join tokens (role join) let node agents of one site enroll. A
 token's secret is shown once, at creation: the server keeps only a keyed
-hash of it. See docs/security.md.`,
+hash of it, under the server's token key, which rotate-key and
+retire-keys rotate without stopping every token. See docs/security.md.`,
 	}
-	cmd.AddCommand(newTokenCreateCmd(), newTokenListCmd(), newTokenRevokeCmd())
+	cmd.AddCommand(newTokenCreateCmd(), newTokenListCmd(), newTokenRevokeCmd(), newTokenRotateKeyCmd(), newTokenRetireKeysCmd())
 	return cmd
 }
 
@@ -133,6 +134,9 @@ func tokenTable(w io.Writer, toks []api.Token) error {
 			if !time.Now().Before(*t.Expires) {
 				state = "expired"
 			}
+		}
+		if t.PreviousKey && state == "active" {
+			state = "previous key" // authenticates until carnot token retire-keys
 		}
 		if t.OtherKey {
 			state = "other key" // made under a previous token key: does not authenticate

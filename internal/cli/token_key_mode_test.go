@@ -19,7 +19,7 @@ func TestTokenKeyFileModeIsChecked(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, tokenKeyFile)
-	if _, err := loadOrCreateTokenKey(path, true); err != nil {
+	if _, _, err := loadOrCreateTokenKey(path, true); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
@@ -29,7 +29,7 @@ func TestTokenKeyFileModeIsChecked(t *testing.T) {
 		if err := os.Chmod(path, mode); err != nil {
 			t.Fatal(err)
 		}
-		_, err := loadOrCreateTokenKey(path, false)
+		_, _, err := loadOrCreateTokenKey(path, false)
 		if err == nil {
 			t.Errorf("a token key of mode %04o was accepted", mode)
 			continue
@@ -43,7 +43,7 @@ func TestTokenKeyFileModeIsChecked(t *testing.T) {
 	if err := os.Chmod(path, 0o400); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadOrCreateTokenKey(path, false); err != nil {
+	if _, _, err := loadOrCreateTokenKey(path, false); err != nil {
 		t.Errorf("a token key of mode 0400: %v", err)
 	}
 	o := &serverOpts{dataDir: dir}

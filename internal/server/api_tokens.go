@@ -112,9 +112,9 @@ func tokenDoc(t *auth.Token) api.Token {
 }
 
 // HasOperatorAdmin reports whether some operator-admin token made under
-// the server's token key holds now: a server without one prints a
-// bootstrap token at its start. One made under another key counts for
-// nothing, since it no longer authenticates.
+// the server's token key (or one of its previous keys) holds now: a
+// server without one prints a bootstrap token at its start. One made
+// under another key counts for nothing, since it no longer authenticates.
 func (s *Server) HasOperatorAdmin(ctx context.Context) (bool, error) {
 	toks, err := s.allTokens(ctx)
 	if err != nil {
@@ -212,7 +212,8 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 	for _, t := range toks {
 		if p.Role == auth.OperatorAdmin || (t.Tenant != "" && t.Tenant == p.Tenant) {
 			d := tokenDoc(t)
-			d.OtherKey = !s.underKey(t)
+			h := s.hasherOf(t)
+			d.OtherKey, d.PreviousKey = h == nil, h != nil && h != s.hasher
 			out.Tokens = append(out.Tokens, d)
 		}
 	}
@@ -269,6 +270,7 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := tokenDoc(&t)
-	d.OtherKey = !s.underKey(&t)
+	h := s.hasherOf(&t)
+	d.OtherKey, d.PreviousKey = h == nil, h != nil && h != s.hasher
 	writeJSON(w, http.StatusOK, d)
 }

@@ -81,7 +81,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if tok != nil && !s.underKey(tok) {
 		return auth.Principal{}, errUnauthenticated{"token made under a previous token key: the server's key changed since; ask an operator-admin for a new token (docs/security.md)"}
 	}
-	if tok == nil || !s.hasher.Verify(strings.TrimSpace(text), tok) {
+	if tok == nil || !s.hasherOf(tok).Verify(strings.TrimSpace(text), tok) {
 		return auth.Principal{}, errUnauthenticated{"unknown token"}
 	}
 	if err := tok.Valid(s.cfg.Now()); err != nil {

@@ -84,8 +84,14 @@ type Config struct {
 	AuditRetentionOverride string
 
 	// TokenKey keys the hashes of API tokens (at least 32 bytes; every
-	// replica of a deployment needs the same). Required.
+	// replica of a deployment needs the same). Required. New tokens and
+	// the agents' logs tokens are made under it.
 	TokenKey []byte
+	// PreviousTokenKeys are keys the tokens made under them still
+	// authenticate with (a deliberate rotation: the new key in TokenKey,
+	// the old one here until its tokens are replaced); no token is made
+	// under them.
+	PreviousTokenKeys [][]byte
 	// CA, when set, signs the certificates of nodes that enroll with a
 	// join token (POST /v1/agent/enroll); NodeCertTTL is their life
 	// (default 90 days).
@@ -148,6 +154,11 @@ func (c *Config) defaults() error {
 	if c.AuditRetention < MinAuditRetention && c.AuditRetentionOverride == "" {
 		return fmt.Errorf("server: audit retention %s is below the %d-day minimum: give an override with its reason (--audit-retention-override), which the audit log records",
 			c.AuditRetention, int(MinAuditRetention.Hours()/24))
+	}
+	for i, k := range c.PreviousTokenKeys {
+		if len(k) < 32 {
+			return fmt.Errorf("server: previous token key %d (Config.PreviousTokenKeys): need at least 32 bytes", i+1)
+		}
 	}
 	if len(c.TokenKey) < 32 {
 		return errors.New("server: no token key (Config.TokenKey, at least 32 bytes)")

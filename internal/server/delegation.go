@@ -91,6 +91,9 @@ func (s *Server) parentsHold(ctx context.Context, tok *auth.Token) (string, erro
 		if err := p.Valid(now); err != nil {
 			return fmt.Sprintf("the token minted through token %s (id %s), which no longer holds: %v", p.Name, p.ID, err), nil
 		}
+		if !s.underKey(p) {
+			return fmt.Sprintf("the token minted through token %s (id %s), made under a token key this server no longer has", p.Name, p.ID), nil
+		}
 		id = p.Parent
 	}
 	return "", nil

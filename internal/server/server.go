@@ -154,6 +154,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.hasher, s.keyID, s.tokens.m = h, h.KeyID(), map[string]cachedToken{}
+	if s.previous, err = previousHashers(cfg.PreviousTokenKeys, s.keyID); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if cfg.CA != nil {
 		s.caPool = x509.NewCertPool()
 		if !s.caPool.AppendCertsFromPEM(cfg.CA.CertPEM()) {

@@ -30,6 +30,9 @@ type tokenKeyDoc struct {
 // tokenKeyState is what a server knows of its token key.
 type tokenKeyState struct {
 	keyID string // s.hasher.KeyID()
+	// previous are the hashers of Config.PreviousTokenKeys by key ID:
+	// the tokens made under them still authenticate (a rotation).
+	previous map[string]*auth.Hasher
 	// keyLegacy stands for the key of tokens that name none.
 	keyLegacy string
 	// keyChangedFrom is the ID of the key the server ran with before
@@ -77,23 +80,51 @@ func readTokenKey(ctx context.Context, st store.Store) (k tokenKeyDoc, found boo
 	return k, true, nil
 }
 
-// underKey reports whether t was made under the server's token key, the
-// only tokens that can authenticate.
-func (s *Server) underKey(t *auth.Token) bool {
+// previousHashers are the hashers of keys by key ID, but for the one of
+// ID current.
+func previousHashers(keys [][]byte, current string) (map[string]*auth.Hasher, error) {
+	m := map[string]*auth.Hasher{}
+	for i, k := range keys {
+		h, err := auth.NewHasher(k)
+		if err != nil {
+			return nil, fmt.Errorf("previous token key %d: %w", i+1, err)
+		}
+		if id := h.KeyID(); id != current {
+			m[id] = h
+		}
+	}
+	return m, nil
+}
+
+// hasherOf is the hasher of the key t was made under: the token key's,
+// a previous key's (PreviousTokenKeys), or nil when the server has not
+// that key, and t cannot authenticate.
+func (s *Server) hasherOf(t *auth.Token) *auth.Hasher {
 	k := t.Key
 	if k == "" {
 		k = s.keyLegacy
 	}
-	return k == s.keyID
+	if k == s.keyID {
+		return s.hasher
+	}
+	return s.previous[k]
 }
+
+// underKey reports whether t was made under the server's token key or
+// one of its previous keys, the only tokens that can authenticate.
+func (s *Server) underKey(t *auth.Token) bool { return s.hasherOf(t) != nil }
 
 // checkTokenKey compares the token key with the one recorded at the last
 // start and records this one. A change is logged and audited: the
 // tokens of the previous key no longer authenticate (none is revived),
 // and HasOperatorAdmin counts none of them, so that the start prints a
-// bootstrap token instead of leaving the operators locked out.
+// bootstrap token instead of leaving the operators locked out. A
+// rotation — the last start's key is among the previous keys — is
+// logged and audited too, and changes nothing else: that key's tokens
+// still authenticate.
 func (s *Server) checkTokenKey(ctx context.Context) error {
 	k, found, err := readTokenKey(ctx, s.store)
+	rotatedFrom := "" // the last start's key, now a previous one
 	switch {
 	case err != nil:
 		return fmt.Errorf("server: %w", err)
@@ -108,6 +139,10 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 			s.keyLegacy = k.Legacy
 			return nil
 		}
+		if s.previous[k.ID] != nil {
+			rotatedFrom = k.ID
+			break
+		}
 		s.keyChangedFrom = k.ID
 	}
 	s.keyLegacy = k.Legacy
@@ -121,6 +156,12 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 		evs = append(evs, api.Event{Time: now, Type: EventToken, Actor: "server:token-key", Message: msg})
 		s.log.Error(msg+"; restore the previous key file to bring them back, or use the bootstrap token a start without an operator-admin token of this key prints",
 			"key_id", s.keyID, "previous_key_id", s.keyChangedFrom)
+	}
+	if rotatedFrom != "" {
+		msg := fmt.Sprintf("token key rotated (key ID %s, was %s): new tokens are made under the new key; those of the previous key authenticate while it is kept as a previous key",
+			s.keyID, rotatedFrom)
+		evs = append(evs, api.Event{Time: now, Type: EventToken, Actor: "server:token-key", Message: msg})
+		s.log.Warn(msg+"; drop the previous key once its tokens are replaced", "key_id", s.keyID, "previous_key_id", rotatedFrom)
 	}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recTokenKey, Key: "current", Doc: doc}}, evs); err != nil {
 		return fmt.Errorf("server: recording the token key's ID: %w", err)
