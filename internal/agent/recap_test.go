@@ -258,3 +258,31 @@ func TestCapRestoredWhenAnUncappedTaskSharesTheGPU(t *testing.T) {
 		})
 	}
 }
+
+// Every heartbeat says which assignments the agent had applied when it
+// read its tasks' power limits (api.Heartbeat.AssignmentsVersion): the
+// limit it reports is the cap of that version, so that the server can
+// tell a report built before a raise from one built after the lowering
+// that takes it back.
+func TestHeartbeatSaysWhichCapsItReports(t *testing.T) {
+	srv := newFakeServer()
+	startAgent(t, srv)
+	task := sh("j-version", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task) // version 1
+	srv.waitStatus(t, "j-version", 0, 1, running)
+	task.PowerCapW = 500
+	srv.assign(task) // version 2
+	srv.waitStatus(t, "j-version", 0, 1, func(st api.TaskStatus) bool { return st.PowerCapW != nil && *st.PowerCapW == 500 })
+	capOf := map[int64]int{1: 300, 2: 500}
+	for _, hb := range srv.heartbeats() {
+		for _, st := range hb.Tasks {
+			if st.PowerCapW == nil {
+				continue
+			}
+			if hb.AssignmentsVersion == nil || capOf[*hb.AssignmentsVersion] != *st.PowerCapW {
+				t.Fatalf("a heartbeat reports the task's limit at %d W with assignments version %v; want the version whose cap that is", *st.PowerCapW, hb.AssignmentsVersion)
+			}
+		}
+	}
+}

@@ -249,7 +249,8 @@ func (a *Agent) beat(ctx context.Context) error {
 	tasks, final := a.statusesLocked()
 	node, version, leaving, diskErr := a.node, a.version, a.closing, a.diskErr
 	a.mu.Unlock()
-	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving, DiskError: diskErr}
+	// the limits in tasks are those the assignments of version set
+	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving, DiskError: diskErr, AssignmentsVersion: &version}
 	if a.cfg.Devices != nil {
 		hb.GPUs = plausible(a.cfg.Devices.Sample(time.Now().UTC()), a.cfg.Devices.Info(), func(s api.GPUSample, limit float64) {
 			a.log.Warn("GPU power reading left out of the heartbeat: not a measurement", "gpu", s.Index, "watts", s.PowerW, "most_plausible", limit)

@@ -70,6 +70,15 @@ type Heartbeat struct {
 	// so the node takes no new work, as a drained one, until a heartbeat
 	// without it.
 	DiskError string `json:"disk_error,omitempty"`
+	// AssignmentsVersion is the version of the last assignments the
+	// agent had applied (the caps of its tasks set) when it read the
+	// power limits its Tasks report. The server takes a limit at or
+	// below a task's cap only from a report at least as new as the
+	// assignments that last changed a cap on the node: a heartbeat
+	// built before a cap was raised and delivered after it was lowered
+	// again says nothing of the lower limit. Absent (an older agent):
+	// its reports never end a lowering.
+	AssignmentsVersion *int64 `json:"assignments_version,omitempty"`
 }
 
 // TaskStatus is a task as the agent sees it.

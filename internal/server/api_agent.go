@@ -154,7 +154,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			s.replicaEnded(js, i, now, c)
 		}
 	}
-	s.taskReports(n, reg.Tasks, now, c)
+	s.taskReports(n, reg.Tasks, n.freshRegistration(), now, c)
 	s.orphansReport(n, reg.Tasks, now, c)
 	c.bump(reg.Name)
 	c.kick = true
@@ -228,7 +228,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		// energy this heartbeat adds is written with it.
 		s.dirtyUsage(c)
 	}
-	s.taskReports(n, hb.Tasks, now, c)
+	s.taskReports(n, hb.Tasks, n.fresh(hb.AssignmentsVersion), now, c)
 	if hb.Leaving != n.leaving {
 		// Its agent is shutting down: it runs what it has, as its agent
 		// stops it, and takes nothing new, as a drained node; once its
@@ -316,11 +316,13 @@ func (s *Server) reported(n *nodeState, t api.TaskStatus) (js *jobState, pos int
 
 // taskReports applies an agent's task states (running, exited, failed,
 // lost) to the replicas of the current attempts; reports of other
-// attempts are stale and ignored. The times an agent reports are its
+// attempts are stale and ignored. The power limits they report are
+// fresh, or may predate the last change of a cap on n (nodeState.fresh,
+// limitReported). The times an agent reports are its
 // clock's, and GPU time is billed from them: they are kept within what
 // the server knows (reportedTime).
 // Caller holds mu.
-func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) {
+func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, fresh bool, now time.Time, c *changes) {
 	for _, t := range tasks {
 		js, pos, rp := s.reported(n, t)
 		if rp == nil {
@@ -332,7 +334,7 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, now time.Time
 			if t.PowerCapW != nil {
 				w = *t.PowerCapW
 			}
-			s.limitReported(n.doc.Name, js, rp, w, t.Error, c)
+			s.limitReported(n.doc.Name, js, rp, w, t.Error, fresh, c)
 			js.heardRunning(t.Replica, now)
 			if rp.State == api.ReplicaAssigned {
 				rp.State, rp.PID = api.ReplicaRunning, t.PID

@@ -22,7 +22,8 @@ import (
 // So the server holds such a start's replicas back from their agents
 // (tasksOf leaves them out) until every lowering it waits for is done:
 // the lowered replica's agent reports a limit at or below the new cap
-// (api.TaskStatus.PowerCapW), or an agent too old to report one reports
+// (api.TaskStatus.PowerCapW) in a report built once it applied the
+// lowering (limitReported), or an agent too old to report one reports
 // the task (it never raised a cap, so the task draws at most the cap it
 // started with, which no lowering goes below), or the lowered replica
 // ended (lost with a silent node: once that node's agent reports that it

@@ -164,9 +164,20 @@ func (e *env) job(id string) api.Job {
 }
 
 // report heartbeats task states from a node.
+// report sends a heartbeat of node's agent with tasks, built once it
+// applied the node's current assignments.
 func (e *env) report(node string, tasks ...api.TaskStatus) {
 	e.t.Helper()
-	if code := e.do("POST", "/v1/agent/nodes/"+node+"/heartbeat", api.Heartbeat{Tasks: tasks}, nil); code != 200 {
+	v := e.version(node)
+	e.reportAt(node, &v, tasks...)
+}
+
+// reportAt sends a heartbeat of node's agent with tasks, built when it
+// had applied the assignments of version v (nil: an agent older than
+// that field).
+func (e *env) reportAt(node string, v *int64, tasks ...api.TaskStatus) {
+	e.t.Helper()
+	if code := e.do("POST", "/v1/agent/nodes/"+node+"/heartbeat", api.Heartbeat{Tasks: tasks, AssignmentsVersion: v}, nil); code != 200 {
 		e.t.Fatalf("heartbeat of %s: %d", node, code)
 	}
 }

@@ -29,6 +29,11 @@ type fakeAgents struct {
 	e     *env
 	rng   *rand.Rand
 	tasks map[string]map[string]*fakeTask // node → job/replica/attempt → task
+	// applied is the assignments version each node's agent applied
+	// last, and late the heartbeat it built before, delivered late (a
+	// slow request) at random
+	applied map[string]int64
+	late    map[string]lateBeat
 	// refuse is the chance that a GPU refuses a lower cap (a quarter
 	// of it, a start's cap).
 	refuse float64
@@ -46,12 +51,29 @@ func (a *fakeAgents) status(t *fakeTask) api.TaskStatus {
 	return st
 }
 
+// lateBeat is a heartbeat an agent built: its tasks, and the version of
+// the assignments it had applied then.
+type lateBeat struct {
+	tasks   []api.TaskStatus
+	applied int64
+}
+
+// report is node n's agent reporting what it runs now.
+func (a *fakeAgents) report(n string) {
+	v := a.applied[n]
+	a.e.reportAt(n, &v, a.statuses(n)...)
+}
+
 // step is node n's agent fetching its assignments, applying them, and
-// reporting what it runs.
+// reporting what it runs; the heartbeat it had built before applying
+// them may reach the server later.
 func (a *fakeAgents) step(n string) {
+	a.late[n] = lateBeat{a.statuses(n), a.applied[n]}
 	mine := a.tasks[n]
 	listed := map[string]bool{}
-	for _, tk := range a.e.tasks(n) {
+	as := a.e.assignments(n)
+	a.applied[n] = as.Version
+	for _, tk := range as.Tasks {
 		k := taskKey(tk.Job, tk.Replica, tk.Attempt)
 		listed[k] = true
 		t := mine[k]
@@ -84,7 +106,7 @@ func (a *fakeAgents) step(n string) {
 			delete(mine, k) // no longer assigned: killed as an orphan
 		}
 	}
-	a.e.report(n, a.statuses(n)...)
+	a.report(n)
 	for k, t := range mine {
 		if t.exited {
 			delete(mine, k)
@@ -148,7 +170,7 @@ func (a *fakeAgents) cancel() {
 
 // Whatever the sequence of submissions, ends, cancels, passes (with
 // their starts and recaps), GPUs refusing a cap, nodes cut off past the
-// heartbeat timeout and server restarts, the scheduler never counts less
+// heartbeat timeout, heartbeats delivered late and server restarts, the scheduler never counts less
 // than the agents' GPUs draw once they have reported, and they never
 // draw more than the site's envelope: what the scheduler lends it takes
 // back before it hands the power to another job, and a GPU that keeps a
@@ -184,7 +206,8 @@ func powerSequence(t *testing.T, seed uint64, nodes []string, kw float64, gpus [
 	fac.Sites[0].PowerEnvelopeKW = kw
 	fac.Policy.PowerRecap = true
 	e := newEnv(t, fac, true)
-	a := &fakeAgents{e: e, rng: rand.New(rand.NewPCG(seed, 7)), tasks: map[string]map[string]*fakeTask{}, refuse: 0.5}
+	a := &fakeAgents{e: e, rng: rand.New(rand.NewPCG(seed, 7)), tasks: map[string]map[string]*fakeTask{}, refuse: 0.5,
+		applied: map[string]int64{}, late: map[string]lateBeat{}}
 	for _, n := range nodes {
 		a.tasks[n] = map[string]*fakeTask{}
 		if code := e.register(n, "local", 8); code != 200 {
@@ -215,9 +238,19 @@ func powerSequence(t *testing.T, seed uint64, nodes []string, kw float64, gpus [
 		case r < 32:
 			what = "agent " + n
 			a.step(n)
-		case r < 37:
+		case r < 35:
 			what = "finish on " + n
 			a.finish(n)
+		case r < 37:
+			// a heartbeat n's agent built before it last applied its
+			// assignments reaches the server now: its ended tasks as
+			// still running, their limits as they were then (not to a
+			// node that went silent since: an unreachable node's wait
+			// is another matter)
+			if lb, ok := a.late[n]; ok && !a.e.s.nodes[n].doc.Unreachable {
+				what = "late heartbeat of " + n
+				a.e.reportAt(n, &lb.applied, lb.tasks...)
+			}
 		case r < 39:
 			what = "cancel"
 			a.cancel()
@@ -228,7 +261,7 @@ func powerSequence(t *testing.T, seed uint64, nodes []string, kw float64, gpus [
 			e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second)
 			for _, m := range nodes {
 				if m != n {
-					e.report(m, a.statuses(m)...)
+					a.report(m)
 				}
 			}
 			e.pass()

@@ -46,10 +46,21 @@ func wattsText(w int) string {
 // started. A limit above the cap with an error the server has not seen
 // gets an event and a log line, and the cap set again an event when
 // the limit above it was told; a limit above the cap without a new
-// error is a change its agent has not applied yet. Caller holds mu.
-func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, agentErr string, c *changes) {
+// error is a change its agent has not applied yet.
+//
+// A limit read before the agent applied the last change of a cap on its
+// node (not fresh: nodeState.fresh), or by an agent too old to say when,
+// may predate that change: a heartbeat built before a raise and
+// delivered after the lowering that took it back shows the lowered
+// limit, while the GPUs run at the raised one. Such a report may raise
+// the limit the replica counts at (its GPUs ran at it, and may still),
+// never lower it. Caller holds mu.
+func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, agentErr string, fresh bool, c *changes) {
 	seen := js.limitSeen[rp.Index]
 	if w < 0 || !above(w, rp.PowerCapW) {
+		if w >= 0 && !fresh {
+			return // it may predate a cap it was above
+		}
 		if rp.PowerLimitW != nil {
 			rp.PowerLimitW = nil
 			if seen.told {
@@ -61,7 +72,10 @@ func (s *Server) limitReported(n string, js *jobState, rp *api.Replica, w int, a
 		js.seeLimit(rp.Index, limitSeen{err: agentErr}) // its error is old news
 		return
 	}
-	if rp.PowerLimitW == nil || *rp.PowerLimitW != w {
+	switch {
+	case !fresh && rp.PowerLimitW != nil && !above(w, *rp.PowerLimitW):
+		// counted at that limit or above already
+	case rp.PowerLimitW == nil || *rp.PowerLimitW != w:
 		rp.PowerLimitW = ptrInt(w) // a new pointer: stored copies share the old one
 		c.job(js, "", "")
 	}

@@ -111,6 +111,9 @@ func (s *Server) recapJob(rc model.Recap, c *changes) bool {
 			lim = *r.PowerLimitW
 		}
 		r.PowerCapW, r.StartPowerCapW = w, start
+		if n := s.nodes[r.Node]; n != nil {
+			n.capsVersion, n.capsChanged = n.version, true // the commit's bump shows the new cap
+		}
 		r.PowerLimitW = nil // raised to the limit in force, or lifted
 		if above(lim, w) {
 			r.PowerLimitW = ptrInt(lim) // lowered: counted at lim until reported set

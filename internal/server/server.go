@@ -226,9 +226,28 @@ func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 			si = i
 		}
 	}
+	v := versionBase()
 	return &nodeState{doc: doc, node: n, jobs: map[string]bool{}, unfinished: map[string]bool{}, gpus: make([]model.GPUState, n.GPUs),
-		lastSample: map[int]time.Time{}, siteIdx: si, version: versionBase()}
+		lastSample: map[int]time.Time{}, siteIdx: si, version: v, capsVersion: v - 1}
 }
+
+// fresh reports whether the limits an agent of n reports were read
+// once it had applied the assignments of version v (nil: an agent
+// older than that field), which show every cap changed on n since
+// (nodeState.capsVersion). A version of another server's numbering (a
+// restarted server, another leader) is, but for one chance in about
+// 2^62 / versions since, outside (capsVersion, version].
+func (n *nodeState) fresh(v *int64) bool {
+	return v != nil && *v > n.capsVersion && *v <= n.version
+}
+
+// freshRegistration reports whether the limits an agent of n reports
+// in its registration are fresh: no cap changed on n since the server
+// started. The agent applies nothing while it registers, and applied
+// every assignment of an earlier server before: after it built the
+// registration it can apply only this server's, which show the caps
+// stored, until a change.
+func (n *nodeState) freshRegistration() bool { return !n.capsChanged }
 
 // reload restores nodes and unfinished jobs from the store. Nodes count
 // as heard from now, so that their agents have one heartbeat timeout to

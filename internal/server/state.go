@@ -127,6 +127,14 @@ type nodeState struct {
 	registered bool
 	// version counts changes of the node's assignments.
 	version int64
+	// capsVersion is the version before the last change of a running
+	// replica's cap on the node (a recap): a report of its GPUs' limits
+	// tells the server that a cap is set only when its agent built it
+	// having applied a later version (fresh), in this server's numbering
+	// (versionBase): one built earlier may predate the change.
+	// capsChanged: a cap changed on the node since the server started.
+	capsVersion int64
+	capsChanged bool
 	// changed, when set, is closed at the next change of version: the
 	// node's long polls wait on it (made by the first poll that waits).
 	changed chan struct{}
