@@ -155,7 +155,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.taskReports(n, reg.Tasks, n.freshRegistration(), now, c)
-	s.orphansReport(n, reg.Tasks, now, c)
+	s.orphansReport(n, reg.Tasks, true, now, c) // the agent runs no task while it registers
 	c.bump(reg.Name)
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {
@@ -245,7 +245,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if hb.DiskError != n.doc.DiskError {
 		s.diskErrorReported(n, hb.DiskError, c)
 	}
-	if s.orphansReport(n, hb.Tasks, now, c) {
+	if s.orphansReport(n, hb.Tasks, n.builtAfter(hb.AssignmentsVersion, n.lostVersion), now, c) {
 		c.kick = true // its nameplate reserve changed
 	}
 	if err := s.commit(r.Context(), c); err != nil {
@@ -261,13 +261,17 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 // orphansReport applies what n's agent reports running to whether n is
 // unreachable (api.Node.Unreachable):
 // forgetOrphans, or fencedReport for a fenced node; once n is clear, the
-// replicas kept for it are released (lost_rank.go). It reports whether
-// they changed. Caller holds mu.
-func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, now time.Time, c *changes) bool {
+// replicas kept for it are released (lost_rank.go). A report that is
+// not fresh, built before its agent applied the assignments of when n
+// became unreachable (nodeState.lostVersion), or of an agent too old to
+// say when, may predate the starts of what n may still run: it ends no
+// wait. It reports whether they changed. Caller holds mu.
+func (s *Server) orphansReport(n *nodeState, tasks []api.TaskStatus, fresh bool, now time.Time, c *changes) bool {
 	changed := false
-	if n.doc.Fenced {
-		changed = s.fencedReport(n, tasks, c)
-	} else {
+	switch {
+	case n.doc.Fenced:
+		changed = s.fencedReport(n, tasks, fresh, c)
+	case fresh:
 		changed = s.forgetOrphans(n, tasks)
 	}
 	if changed {

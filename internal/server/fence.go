@@ -73,9 +73,10 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 
 // fencedReport applies to fenced node n what its agent reports running
 // (see Fencing above): while it reports a task running, n counts at
-// nameplate (Unreachable); it records an event when that starts. It reports
-// whether that changed. Caller holds mu.
-func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, c *changes) bool {
+// nameplate (Unreachable), until a fresh report (orphansReport) of none;
+// it records an event when that starts. It reports whether that
+// changed. Caller holds mu.
+func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, fresh bool, c *changes) bool {
 	k := 0
 	for _, t := range tasks {
 		if _, _, rp := s.reported(n, t); t.State == api.ReplicaRunning && rp == nil {
@@ -83,7 +84,12 @@ func (s *Server) fencedReport(n *nodeState, tasks []api.TaskStatus, c *changes) 
 		}
 	}
 	was := n.doc.Unreachable
-	n.doc.Unreachable = k > 0
+	switch {
+	case k > 0:
+		n.unreachable(c)
+	case fresh:
+		n.doc.Unreachable = false
+	}
 	if n.doc.Unreachable && !was {
 		c.node(n, api.EventNode, fmt.Sprintf("node %s is fenced but its agent reports %d task(s) running that it was not assigned: "+
 			"its agent stops them; until it reports none, its power counts at nameplate; it stays fenced", n.doc.Name, k))

@@ -179,7 +179,9 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 		case n.doc.Unreachable: // it still reported running what it was not assigned
 			msg += "; it may still run tasks it last reported running, so its power counts at nameplate until its agent reports them stopped"
 		}
-		n.doc.Unreachable = n.doc.Unreachable || live > 0
+		if live > 0 {
+			n.unreachable(c)
+		}
 		if at := s.stoppedBy(n, n.doc.LastHeartbeat); at.After(now) {
 			n.loseAt = at
 			msg += fmt.Sprintf("; its agent stops them after %s without the server, and they count as lost at %s", s.cfg.StopAfterDisconnect, at.UTC().Format(time.RFC3339))

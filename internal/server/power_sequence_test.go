@@ -244,10 +244,8 @@ func powerSequence(t *testing.T, seed uint64, nodes []string, kw float64, gpus [
 		case r < 37:
 			// a heartbeat n's agent built before it last applied its
 			// assignments reaches the server now: its ended tasks as
-			// still running, their limits as they were then (not to a
-			// node that went silent since: an unreachable node's wait
-			// is another matter)
-			if lb, ok := a.late[n]; ok && !a.e.s.nodes[n].doc.Unreachable {
+			// still running, their limits as they were then
+			if lb, ok := a.late[n]; ok {
 				what = "late heartbeat of " + n
 				a.e.reportAt(n, &lb.applied, lb.tasks...)
 			}

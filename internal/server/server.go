@@ -228,7 +228,24 @@ func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 	}
 	v := versionBase()
 	return &nodeState{doc: doc, node: n, jobs: map[string]bool{}, unfinished: map[string]bool{}, gpus: make([]model.GPUState, n.GPUs),
-		lastSample: map[int]time.Time{}, siteIdx: si, version: v, capsVersion: v - 1}
+		lastSample: map[int]time.Time{}, siteIdx: si, version: v, capsVersion: v - 1, lostVersion: v - 1}
+}
+
+// builtAfter reports whether an agent of n built a report having
+// applied the assignments of version v (nil: an agent older than that
+// field), later than version since, in this server's numbering.
+func (n *nodeState) builtAfter(v *int64, since int64) bool {
+	return v != nil && *v > since && *v <= n.version
+}
+
+// unreachable marks n unreachable, if it was not: until a report built
+// once its agent applied the assignments of now on (bumped, so that it
+// fetches them), it may still run what it ran. Caller holds mu.
+func (n *nodeState) unreachable(c *changes) {
+	if !n.doc.Unreachable {
+		n.doc.Unreachable, n.lostVersion = true, n.version
+		c.bump(n.doc.Name)
+	}
 }
 
 // fresh reports whether the limits an agent of n reports were read
@@ -237,9 +254,7 @@ func (s *Server) newNode(n model.Node, doc api.Node) *nodeState {
 // (nodeState.capsVersion). A version of another server's numbering (a
 // restarted server, another leader) is, but for one chance in about
 // 2^62 / versions since, outside (capsVersion, version].
-func (n *nodeState) fresh(v *int64) bool {
-	return v != nil && *v > n.capsVersion && *v <= n.version
-}
+func (n *nodeState) fresh(v *int64) bool { return n.builtAfter(v, n.capsVersion) }
 
 // freshRegistration reports whether the limits an agent of n reports
 // in its registration are fresh: no cap changed on n since the server

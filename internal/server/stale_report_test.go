@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
 
 // A heartbeat its agent built before a raise and the server receives
 // only after the lowering that takes the raise back (a slow request)
@@ -69,6 +73,38 @@ func TestStaleReportEndsNoLowering(t *testing.T) {
 			e.report("n2", withCap(running(b, 0, 1), 400)) // built once the lowering was applied
 			if !e.listed("n1", c) {
 				t.Fatalf("n1's tasks %+v once b's agent reports the lowering applied; want c's", e.tasks("n1"))
+			}
+		})
+	}
+}
+
+// A heartbeat its agent built before it started the replicas of a node
+// that then went silent, delivered only now, reports none of them
+// running: it says nothing of whether they stopped, and the node stays
+// unreachable, at nameplate, until a heartbeat built once its agent
+// applied assignments without them (it stops what is not assigned) or
+// an operator fences it. So does a heartbeat of an agent too old to say
+// which assignments it had applied.
+func TestStaleReportEndsNoUnreachable(t *testing.T) {
+	for name, versionOf := range map[string]func(stale int64) *int64{
+		"built before the start": func(stale int64) *int64 { return &stale },
+		"older agent":            func(int64) *int64 { return nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := devEnv(t)
+			stale := e.version("n1") // n1's agent runs nothing
+			silentWithWork(t, e)
+			e.reportAt("n1", versionOf(stale))
+			nameplate, _ := e.nodePowerW("n1")
+			if c, w := e.condition("n1"), e.sitePowerW("local"); c != model.NodeUnreachable || w != nameplate {
+				t.Fatalf("n1 on a heartbeat built before its replica started: %s at %v W, want unreachable at %v W", c, w, nameplate)
+			}
+			if versionOf(stale) == nil {
+				return
+			}
+			e.report("n1") // built once it applied its assignments since
+			if c := e.condition("n1"); c == model.NodeUnreachable {
+				t.Fatalf("n1 still unreachable once its agent reports running nothing it lost")
 			}
 		})
 	}

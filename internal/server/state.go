@@ -135,6 +135,12 @@ type nodeState struct {
 	// capsChanged: a cap changed on the node since the server started.
 	capsVersion int64
 	capsChanged bool
+	// lostVersion is the version before the node last became
+	// unreachable (api.Node.Unreachable): a heartbeat that reports it
+	// running nothing it lost ends that only when its agent built it
+	// having applied a later version (one built earlier may predate the
+	// starts of what it lost).
+	lostVersion int64
 	// changed, when set, is closed at the next change of version: the
 	// node's long polls wait on it (made by the first poll that waits).
 	changed chan struct{}
