@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
@@ -151,25 +152,29 @@ func TestLeftoversKilledBeforeTheirCapIsUndone(t *testing.T) {
 	}
 }
 
-// A GPU that refuses its task's cap for a while (its driver busy, the
-// GPU resetting) kept its own limit for the task's whole life: the agent
-// tried the cap once, so the server held the starts on that power until
-// the task ended. The agent now tries again at every heartbeat, and
-// reports the cap once set; the task's error says the refusal once.
+// A GPU that refuses its task's lowered cap for a while (its driver
+// busy, the GPU resetting) kept the higher limit for the task's whole
+// life: the agent tried the cap once, so the server held the starts on
+// that power until the task ended. The agent now tries again at every
+// heartbeat, and reports the cap once set; the task's error says the
+// refusal once.
 func TestRefusedCapIsRetried(t *testing.T) {
 	srv := newFakeServer()
 	var flaky *flakyLimits
 	a := startAgent(t, srv, func(c *Config) { // two H100s, 700 W
 		flaky = &flakyLimits{Devices: c.Devices, watts: 300}
-		flaky.failing.Store(true)
 		c.Devices = flaky
 	})
 	task := sh("j-cap", 0, `exec sleep 30`, nil)
-	task.GPUs, task.PowerCapW = []int{1}, 300
+	task.GPUs, task.PowerCapW = []int{1}, 500
 	srv.assign(task)
-	st := srv.waitStatus(t, "j-cap", 0, 1, running)
-	if st.PowerCapW == nil || *st.PowerCapW == 300 || limitOf(a, 1) != 700 {
-		t.Fatalf("status %+v, GPU 1 at %d W; want the cap refused, the GPU at its own 700 W", st, limitOf(a, 1))
+	srv.waitStatus(t, "j-cap", 0, 1, running)
+	flaky.failing.Store(true)
+	task.PowerCapW = 300
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-cap", 0, 1, func(st api.TaskStatus) bool { return st.Error != "" })
+	if st.PowerCapW == nil || *st.PowerCapW != 500 || limitOf(a, 1) != 500 {
+		t.Fatalf("status %+v, GPU 1 at %d W; want the lower cap refused, the GPU at the 500 W it had", st, limitOf(a, 1))
 	}
 	n := len(srv.heartbeats())
 	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) >= n+3 }, "three more heartbeats")
@@ -183,5 +188,38 @@ func TestRefusedCapIsRetried(t *testing.T) {
 	}
 	if st := srv.waitStatus(t, "j-cap", 0, 1, running); strings.Count(st.Error, "power cap") != 1 {
 		t.Errorf("task error %q; want the refusal said once, not at every retry", st.Error)
+	}
+}
+
+// A task whose cap a GPU refuses at its start (a cap outside the GPU's
+// range, an NVML error) is not started: the scheduler counted it at
+// that cap, and uncapped it would draw more, taking its site over its
+// envelope for as long as it ran. It fails to start, its error saying
+// why, and its GPUs keep the limit they had.
+func TestRefusedStartCapFailsTheStart(t *testing.T) {
+	srv := newFakeServer()
+	var flaky *flakyLimits
+	a := startAgent(t, srv, func(c *Config) { // two H100s, 700 W
+		flaky = &flakyLimits{Devices: c.Devices, watts: 300}
+		flaky.failing.Store(true)
+		c.Devices = flaky
+	})
+	marker := filepath.Join(t.TempDir(), "ran")
+	task := sh("j-refused", 0, `touch "$MARKER"; exec sleep 30`, map[string]string{"MARKER": marker})
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	st := srv.waitStatus(t, "j-refused", 0, 1, ended)
+	if st.State != api.ReplicaFailed || deref(st.ExitCode) != 126 || !strings.Contains(st.Error, "300 W") || !strings.Contains(st.Error, "not started") {
+		t.Fatalf("status %+v; want it failed to start (126), its error naming the refused 300 W cap", st)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the task ran although its GPU refused its cap")
+	}
+	settled(a)
+	if lim := limitOf(a, 1); lim != 700 {
+		t.Errorf("GPU 1 at %d W, want its own 700 W", lim)
+	}
+	if got := recordedCaps(t, a); got != nil {
+		t.Errorf("caps.json %v once the start failed, want none", got)
 	}
 }

@@ -36,11 +36,11 @@ func TestFakeGPUsBusyAndCapped(t *testing.T) {
 	}
 
 	bad := sh("j-badcap", 0, `exit 0`, nil)
-	bad.GPUs, bad.PowerCapW = []int{0}, 50 // below the range: reported, runs anyway
+	bad.GPUs, bad.PowerCapW = []int{0}, 50 // below the range: refused, not started
 	srv.assign(task, bad)
 	st := srv.waitStatus(t, "j-badcap", 0, 1, ended)
-	if st.State != api.ReplicaExited || deref(st.ExitCode) != 0 || st.Error == "" {
-		t.Errorf("refused cap: %+v, want exited 0 with the cap error", st)
+	if st.State != api.ReplicaFailed || deref(st.ExitCode) != 126 || !strings.Contains(st.Error, "50 W") {
+		t.Errorf("refused cap: %+v, want failed to start with the cap error", st)
 	}
 
 	touch(t, stop)

@@ -13,9 +13,10 @@ import (
 // What is to restore after a crash is recorded in caps.json (caps.go).
 
 // capLocked sets the task's power cap on its GPUs and reports whether
-// every GPU took it. Failures go to the task's Error; the task runs
-// anyway. A GPU another task holds gets the limit limitLocked says,
-// which is the task's cap unless a live task prevails over it.
+// every GPU took it. Failures go to the task's Error: a task starting
+// is then not started (refusedCapError), one running runs on. A GPU
+// another task holds gets the limit limitLocked says, which is the
+// task's cap unless a live task prevails over it.
 func (a *Agent) capLocked(t *task) bool {
 	w := t.spec.PowerCapW
 	if w <= 0 || len(t.spec.GPUs) == 0 {
@@ -42,6 +43,15 @@ func (a *Agent) capLocked(t *task) bool {
 		}
 	}
 	return ok
+}
+
+// refusedCapError is why a task whose cap of w watts a GPU refused at
+// its start is not started: the scheduler counted it at its cap, and at
+// the GPU's higher limit it would draw power the scheduler may have
+// given other work (its site's envelope passed for as long as it ran).
+func refusedCapError(w int) error {
+	return fmt.Errorf("not started: a GPU refused its %d W power cap, and it would draw more than the scheduler counts for it; "+
+		"if the GPU's range is narrower than its model's in the facility's catalog, correct one or the other", w)
 }
 
 // uncapLocked gives an ended capped task's GPUs the limit the tasks
@@ -191,8 +201,10 @@ func (a *Agent) settleSharedLocked(t *task) {
 }
 
 // retryCapsLocked tries again, at every heartbeat, the caps its running
-// tasks' GPUs refused (capSet is not the cap asked for: a start's cap, or
-// a lowering): a GPU refusing a limit for a while (its driver busy, the
+// tasks' GPUs refused (capSet is not the cap asked for: a lowering; a
+// task whose start's cap was refused did not start, and one started by
+// an older agent may run on at its GPUs' own limit): a GPU refusing a
+// limit for a while (its driver busy, the
 // GPU resetting) takes it later, and the server holds starts on that
 // power until the agent reports the cap set. A retry that fails again
 // adds nothing to the task's error, which said so once. Caller holds mu.

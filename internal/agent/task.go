@@ -102,12 +102,15 @@ func (a *Agent) startLocked(specs []api.Task, now time.Time) {
 	}
 }
 
-// startOneLocked starts a recorded task.
+// startOneLocked starts a recorded task. A task whose cap a GPU refuses
+// is not started (refusedCapLocked).
 func (a *Agent) startOneLocked(t *task, now time.Time) {
 	spec := t.spec
-	if a.capLocked(t) {
-		t.capSet = spec.PowerCapW
+	if !a.capLocked(t) {
+		a.failLocked(t, now, 126, refusedCapError(spec.PowerCapW))
+		return
 	}
+	t.capSet = spec.PowerCapW
 	p, err := a.rt.Start(spec)
 	if err != nil {
 		code := 126

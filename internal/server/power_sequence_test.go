@@ -22,6 +22,7 @@ type fakeTask struct {
 	err     string
 	running bool
 	exited  bool // to report once
+	failed  bool // to start: a GPU refused its cap
 }
 
 // fakeAgents are the agents of powerSequence's nodes.
@@ -37,12 +38,14 @@ type fakeAgents struct {
 	// refuse is the chance that a GPU refuses a lower cap (a quarter
 	// of it, a start's cap).
 	refuse float64
-	// startRefused: a GPU refused a start's cap, and the task runs
-	// uncapped.
-	startRefused bool
 }
 
 func (a *fakeAgents) status(t *fakeTask) api.TaskStatus {
+	if t.failed {
+		st := exited(t.task.Job, t.task.Replica, t.task.Attempt, 126)
+		st.State, st.Error = api.ReplicaFailed, "power cap: NVML: invalid argument; not started: a GPU refused its power cap"
+		return st
+	}
 	if t.exited {
 		return exited(t.task.Job, t.task.Replica, t.task.Attempt, 0)
 	}
@@ -83,9 +86,9 @@ func (a *fakeAgents) step(n string) {
 		case t == nil:
 			t = &fakeTask{task: tk, limit: tk.PowerCapW, running: true}
 			if tk.PowerCapW > 0 && a.rng.Float64() < a.refuse/4 {
-				// the agent starts it anyway: the site may pass its
-				// envelope, which the scheduler learns of from the report
-				t.limit, t.err, a.startRefused = 0, "power cap: NVML: invalid argument", true
+				// the agent does not start it: uncapped, the site
+				// could pass its envelope
+				t.running, t.exited, t.failed = false, true, true
 			}
 			mine[k] = t
 		case !t.running:
@@ -174,9 +177,8 @@ func (a *fakeAgents) cancel() {
 // than the agents' GPUs draw once they have reported, and they never
 // draw more than the site's envelope: what the scheduler lends it takes
 // back before it hands the power to another job, and a GPU that keeps a
-// higher limit keeps the power it draws. (A GPU that refuses a start's
-// cap draws its own limit from the start, as the agent runs the task
-// anyway: after one, only the first holds.)
+// higher limit keeps the power it draws; a task whose start's cap a GPU
+// refuses is not started.
 func TestPowerSequencesStayInEnvelope(t *testing.T) {
 	for _, cf := range []struct {
 		nodes    []string
@@ -287,7 +289,7 @@ func powerSequence(t *testing.T, seed uint64, nodes []string, kw float64, gpus [
 			t.Fatalf("step %d (%s): the agents' GPUs draw %.0f W, the scheduler counts %.0f W; steps: %s",
 				step, what, w, counted, strings.Join(log[max(0, len(log)-25):], ", "))
 		}
-		if w > ceiling+1e-6 && !a.startRefused {
+		if w > ceiling+1e-6 {
 			t.Fatalf("step %d (%s): the agents' GPUs draw %.0f W, above the site's %.0f W envelope (%.0f W while over it since it was lowered); steps: %s",
 				step, what, w, envelope, ceiling, strings.Join(log[max(0, len(log)-25):], ", "))
 		}

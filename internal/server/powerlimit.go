@@ -176,9 +176,10 @@ func (js *jobState) seeLimit(i int, ls limitSeen) {
 // the core may plan for them: "" when they take every cap of their
 // model's range in the catalog (m), or report none; else a note that
 // they take a narrower range, whose caps outside it they will refuse.
-// The core plans with the catalog's range; a refused cap runs at the
-// GPU's own limit, which the server counts once its agent reports it,
-// but the task draws it from its start.
+// The core plans with the catalog's range; a task whose cap is refused
+// at its start fails to start (an older agent runs it at the GPU's own
+// limit, which the server counts once its agent reports it, but the
+// task draws it from its start).
 func capRangeNote(m model.GPUModel, gpus []api.GPUInfo) string {
 	lo, hi := 0, 0
 	for _, g := range gpus {
@@ -196,6 +197,6 @@ func capRangeNote(m model.GPUModel, gpus []api.GPUInfo) string {
 	if hi > 0 {
 		top = min(hi, top)
 	}
-	return fmt.Sprintf("its GPUs take power caps of %d–%d W, narrower than the catalog's %d–%d W for %s: a cap the scheduler plans outside it is refused, and the GPU draws its own limit",
+	return fmt.Sprintf("its GPUs take power caps of %d–%d W, narrower than the catalog's %d–%d W for %s: a cap the scheduler plans outside it is refused, and a task started at it fails to start",
 		max(lo, m.MinCapWatts), top, m.MinCapWatts, m.MaxCapWatts, m.Name)
 }
