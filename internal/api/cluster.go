@@ -42,6 +42,12 @@ type Node struct {
 	// no work and its power counts at nameplate. The server sets it;
 	// an agent cannot.
 	Unreachable bool `json:"unreachable,omitempty"`
+	// Removed says the facility file no longer lists the node, which
+	// may still run work (Unreachable): its agent is refused, so it
+	// cannot be told to stop it. It stays in its site, counted at
+	// nameplate, until an operator fences it and forgets it. The server
+	// sets it.
+	Removed bool `json:"removed,omitempty"`
 	// DiskError, set while the node's agent says it cannot write its
 	// data directory (a full or read-only disk: every start there would
 	// fail), is why; the node takes no new work until its agent says it

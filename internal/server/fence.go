@@ -64,6 +64,7 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 		msg += fmt.Sprintf("; the replicas of %d job(s) on it are lost", k)
 	}
 	n.doc.Fenced, n.doc.Unreachable = true, false
+	delete(s.losing, name) // a removed node's agent has nothing left to stop
 	c.node(n, api.EventNode, msg)
 	s.loseReplicas(n, "its node was fenced: an operator declared it out of service", now, c)
 	s.releaseCleared(n, now, c)

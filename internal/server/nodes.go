@@ -20,6 +20,10 @@ var errRefused = errors.New("registration refused")
 // refused. Caller holds mu (or is New).
 func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	n := s.nodes[doc.Name]
+	if n != nil && n.doc.Removed {
+		// kept only to count what it may still run (removed_nodes.go)
+		return fmt.Errorf("%w: node %s is no longer in the facility (kept, at nameplate, until an operator fences and forgets it)", errRefused, doc.Name)
+	}
 	listed := -1
 	for i := range s.fac.Nodes {
 		if s.fac.Nodes[i].Name == doc.Name {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -42,11 +43,11 @@ func storedNodes(t *testing.T, s store.Store) []string {
 	return out
 }
 
-// A node removed from the facility file: at the next start the store
-// forgets it, one node event (of actor server:config) says so and how
-// many jobs' replicas were lost with it, and the job that ran there is
-// handled by its restart policy. The next start has nothing to say of
-// it: no event, no warning.
+// A node removed from the facility file that runs nothing: at the next
+// start the store forgets it, and one node event (of actor
+// server:config) says so. The next start has nothing to say of it: no
+// event, no warning. (One that may still run work stays until fenced:
+// TestRemovedNodeWithWorkCountsUntilFenced.)
 func TestRemovedNodeIsForgottenOnce(t *testing.T) {
 	e := newEnv(t, twoListed(), false)
 	for _, name := range []string{"a1", "a2"} {
@@ -54,15 +55,6 @@ func TestRemovedNodeIsForgottenOnce(t *testing.T) {
 			t.Fatalf("register %s: %d", name, code)
 		}
 	}
-	if code := e.do("POST", "/v1/nodes/a1/drain", nil, nil); code != 200 {
-		t.Fatalf("drain a1: %d", code)
-	}
-	id := e.submit(spec(8, 1, "restart", "on-failure", "max_retries", 1))
-	e.pass()
-	if j := e.job(id); j.State != api.StateRunning || j.Replicas[0].Node != "a2" {
-		t.Fatalf("job %s on %+v; want running on a2", j.State, j.Replicas)
-	}
-	e.report("a2", running(id, 0, 1))
 	e.s.store.Close()
 
 	var log bytes.Buffer
@@ -72,15 +64,8 @@ func TestRemovedNodeIsForgottenOnce(t *testing.T) {
 	if len(evs) == 0 || !strings.Contains(evs[len(evs)-1].Message, "removed") || evs[len(evs)-1].Actor != actorConfig {
 		t.Fatalf("a2's node events %+v; want the last saying it was removed, by %s", evs, actorConfig)
 	}
-	if last := evs[len(evs)-1].Message; !strings.Contains(last, "1 job") {
-		t.Errorf("a2's removal event %q; want it to count the job whose replicas were lost", last)
-	}
 	if got := storedNodes(t, e.s.store); len(got) != 1 || got[0] != "a1" {
 		t.Errorf("stored nodes after a2's removal: %v; want [a1]", got)
-	}
-	j := e.job(id)
-	if j.State != api.StatePending || j.Replicas[0].State != api.ReplicaLost {
-		t.Errorf("job that ran on a2: %s, replica %+v; want its replica lost and the job queued again", j.State, j.Replicas[0])
 	}
 	if code := e.do("GET", "/v1/nodes/a2", nil, nil); code != 404 {
 		t.Errorf("GET /v1/nodes/a2: %d; want 404", code)
@@ -137,7 +122,8 @@ func TestListedNodeThatNoLongerFitsIsReset(t *testing.T) {
 // keeps its replicas until its agent, refused from the start on, has
 // stopped them (the setting, their grace, a heartbeat and a margin after
 // the start), as a silent node's: their next attempts do not start
-// while they may still run (a gang's rank twice).
+// while they may still run (a gang's rank twice). Meanwhile the node
+// counts at nameplate; then as a down node, until forgotten.
 func TestRemovedNodeWaitsForItsAgentToStopItsWork(t *testing.T) {
 	e := newEnv(t, twoListed(), false)
 	for _, name := range []string{"a1", "a2"} {
@@ -161,6 +147,9 @@ func TestRemovedNodeWaitsForItsAgentToStopItsWork(t *testing.T) {
 	if evs := nodeEvents(t, e.s.store, "a2"); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].Message, "count as lost at") {
 		t.Errorf("a2's node events %+v; want the last saying when its replicas count as lost", evs)
 	}
+	if c := e.condition("a2"); c != model.NodeUnreachable {
+		t.Errorf("a2 while its agent may still run its work: %q; want unreachable (at nameplate)", c)
+	}
 	// 30 s, the job's 5 s grace, a 1 s heartbeat and the 2 s margin
 	e.clock.add(37 * time.Second)
 	e.report("a1")
@@ -173,5 +162,8 @@ func TestRemovedNodeWaitsForItsAgentToStopItsWork(t *testing.T) {
 	e.pass()
 	if j := e.job(id); j.Replicas[0].State != api.ReplicaLost || j.State != api.StatePending {
 		t.Errorf("once its agent has stopped it: %s, replica %s; want it lost and the job queued again", j.State, j.Replicas[0].State)
+	}
+	if c := e.condition("a2"); c != model.NodeDown {
+		t.Errorf("a2 once its agent has stopped its work: %q; want down", c)
 	}
 }

@@ -21,6 +21,16 @@ import (
 //   - a node the file no longer lists (and the server does not admit
 //     dynamically) is forgotten: the store deletes it, in the transaction
 //     that records the node event saying so (actor server:config);
+//   - unless it may still run work (replicas lost at this start, or
+//     unreachable already) in a site the file still has: its agent,
+//     refused, cannot be told to stop it, and its GPUs draw on. It is
+//     kept, removed (api.Node.Removed) and unreachable, in its own rack
+//     of its site's first hall, as a node that joined by itself: counted
+//     at nameplate, given nothing, its agent refused, until an operator
+//     fences it (it is off) and forgets it, or, with
+//     Config.StopAfterDisconnect, until its agent has surely stopped its
+//     work, when it counts as a down node until forgotten (the next
+//     start forgets it);
 //   - a node the file still lists keeps its place there and an
 //     operator's drain and fence, and is stored afresh as the file gives
 //     it, unregistered until its agent registers as the file says, with a
@@ -86,6 +96,10 @@ func (s *Server) loseDue(now time.Time, c *changes) {
 			continue
 		}
 		delete(s.losing, node)
+		if n := s.nodes[node]; n != nil && n.doc.Removed && n.doc.Unreachable {
+			n.doc.Unreachable = false
+			c.node(n, api.EventNode, fmt.Sprintf("node %s, removed from the facility, has stopped its work (stop after disconnect): it counts as a down node until it is forgotten (carnot forget-node %s, or the next start)", node, node))
+		}
 		for _, id := range sortedKeys(s.running) {
 			js := s.running[id]
 			for i := range js.doc.Replicas {
@@ -95,6 +109,57 @@ func (s *Server) loseDue(now time.Time, c *changes) {
 				}
 			}
 		}
+	}
+}
+
+// keepRemoved keeps, removed (see the top of the file), each node of
+// docs, the stored nodes the facility no longer admits (unfit, which
+// no longer names those kept), that the facility file no longer lists
+// while it may still run work: replicas lost at this start (lost) or
+// unreachable, in a site of the file, with a GPU model of its catalog.
+// Caller has the server to itself.
+func (s *Server) keepRemoved(docs map[string]*api.Node, unfit map[string]error, lost map[string]map[string]bool, c *changes) {
+	for _, name := range sortedKeys(docs) {
+		doc := *docs[name]
+		if s.nodes[name] != nil || len(lost[name]) == 0 && !doc.Unreachable {
+			continue
+		}
+		site := slices.IndexFunc(s.fac.Sites, func(st model.Site) bool { return st.ID == doc.Site })
+		if _, ok := s.fac.GPUModels[doc.GPUModel]; site < 0 || doc.GPUs > 0 && !ok {
+			continue
+		}
+		mn := model.Node{Name: name, Site: doc.Site, GPUModel: doc.GPUModel, GPUs: doc.GPUs, CPUs: doc.CPUs, MemoryGiB: doc.MemoryGiB}
+		hall := ""
+		if i := slices.IndexFunc(s.fac.Halls, func(h model.Hall) bool { return h.Site == doc.Site }); i >= 0 {
+			hall = s.fac.Halls[i].ID
+		}
+		rack := model.Rack{ID: "rack-" + name, Hall: hall}
+		mn.Hall, mn.Rack, mn.NVLinkDomain, mn.Leaf = hall, rack.ID, name, "leaf-"+name
+		s.setFacilityNode(-1, mn, &rack)
+		first := !doc.Removed
+		doc.Removed, doc.Unreachable, doc.Condition = true, true, api.NodeNotReady
+		n := s.newNode(mn, doc)
+		s.nodes[name] = n
+		err := unfit[name]
+		delete(unfit, name)
+		if !first {
+			c.node(n, "", "")
+			continue
+		}
+		why := ""
+		if k := len(lost[name]); k > 0 {
+			why = fmt.Sprintf("; the replicas of %d job(s) on it are lost", k)
+			if at := s.losing[name]; !at.IsZero() {
+				why = fmt.Sprintf("; the replicas of %d job(s) on it count as lost at %s, once its agent, refused from now, has stopped them (stop after disconnect)",
+					k, at.UTC().Format(time.RFC3339))
+			}
+		}
+		c.node(n, "", "")
+		c.events = append(c.events, api.Event{Node: name, Type: api.EventNode, Actor: actorConfig,
+			Message: fmt.Sprintf("node %s removed: it is no longer in the facility (%v), but may still run work%s; its agent is refused from now and cannot be told to stop it, "+
+				"so it stays in site %s, unreachable: its power counts at nameplate and it takes no work until you fence it once it is off (carnot fence %s) and forget it (carnot forget-node %s)",
+				name, err, why, doc.Site, name, name)})
+		s.log.Warn("stored node is no longer in the facility but may still run work; its power counts at nameplate until it is fenced and forgotten", "node", name, "site", doc.Site, "jobs_lost", len(lost[name]))
 	}
 }
 

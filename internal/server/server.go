@@ -275,12 +275,13 @@ func (s *Server) reload(ctx context.Context) error {
 	}
 	now := s.cfg.Now()
 	unfit := map[string]error{} // stored nodes the facility no longer admits as stored
+	unfitDocs := map[string]*api.Node{}
 	for _, doc := range nodes {
 		if doc.Condition != api.NodeNotReady {
 			doc.LastHeartbeat = now.UTC()
 		}
 		if err := s.admitNode(*doc, false); err != nil {
-			unfit[doc.Name] = err
+			unfit[doc.Name], unfitDocs[doc.Name] = err, doc
 			s.keepFlags(doc)
 			continue
 		}
@@ -324,6 +325,7 @@ func (s *Server) reload(ctx context.Context) error {
 	// Replicas on nodes the facility no longer admits are lost.
 	c := newChanges()
 	lost := s.loseOnUnadmitted(now, c)
+	s.keepRemoved(unfitDocs, unfit, lost, c)
 	gone := s.unfitNodes(unfit, lost, c)
 	s.stillSilent(now, c)
 	flags := s.orphans(now, c)

@@ -170,7 +170,7 @@ type nodeState struct {
 // (unreachable while its agent reports tasks running).
 func (n *nodeState) condition() model.NodeCondition {
 	switch {
-	case n.registered && n.doc.Unreachable:
+	case (n.registered || n.doc.Removed) && n.doc.Unreachable:
 		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
