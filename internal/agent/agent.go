@@ -144,6 +144,10 @@ type Agent struct {
 	// their cap ended (caps.go): recorded in caps.json until they take
 	// it, which the agent tries again at every heartbeat.
 	uncapDue map[int]bool
+	// limitsSet counts the power limits the agent set (setLimitLocked):
+	// limits read from the GPUs while it did not change say what the
+	// agent's own changes left (checkLimitsLocked).
+	limitsSet int
 	// capsUnrecorded: the last write of caps.json failed; it is tried
 	// again at every heartbeat.
 	capsUnrecorded bool

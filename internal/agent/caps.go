@@ -84,7 +84,7 @@ func (a *Agent) undoCaps() {
 			continue
 		}
 		a.log.Warn("a previous agent left the GPU capped: restoring its limit", "gpu", g, "watts", w)
-		if err := a.cfg.Devices.SetPowerLimit(g, w); err != nil {
+		if err := a.setLimitLocked(g, w); err != nil {
 			a.log.Warn("cannot restore GPU power limit; trying again at every heartbeat", "gpu", g, "watts", w, "err", err)
 			a.uncapDue[g] = true
 		}
@@ -110,7 +110,7 @@ func (a *Agent) retryUncapsLocked() {
 			continue // its task's uncap restores it
 		}
 		base := a.baseLimits[g]
-		if err := a.cfg.Devices.SetPowerLimit(g, base); err != nil {
+		if err := a.setLimitLocked(g, base); err != nil {
 			a.log.Debug("cannot restore GPU power limit yet", "gpu", g, "watts", base, "err", err)
 			continue
 		}

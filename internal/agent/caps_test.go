@@ -223,3 +223,35 @@ func TestRefusedStartCapFailsTheStart(t *testing.T) {
 		t.Errorf("caps.json %v once the start failed, want none", got)
 	}
 }
+
+// A GPU reset (or another tool) that puts a capped task's GPU back to
+// its own, higher limit goes unseen by the limits the agent set: the
+// agent reads the GPUs' limits at every heartbeat, and one found above
+// the cap its tasks call for is set to it again, the task's error
+// saying so; while the GPU refuses it, the task reports the limit found,
+// which the server counts it at.
+func TestResetLimitFoundAndCappedAgain(t *testing.T) {
+	srv := newFakeServer()
+	var flaky *flakyLimits
+	a := startAgent(t, srv, func(c *Config) { // two H100s, 700 W
+		flaky = &flakyLimits{Devices: c.Devices, watts: 300}
+		c.Devices = flaky
+	})
+	fake := flaky.Devices.(*gpu.Fake)
+	task := sh("j-reset", 0, `exec sleep 30`, nil)
+	task.GPUs, task.PowerCapW = []int{1}, 300
+	srv.assign(task)
+	srv.waitStatus(t, "j-reset", 0, 1, running)
+
+	flaky.failing.Store(true) // the GPU refuses the cap for now
+	fake.ResetLimit(1)
+	st := srv.waitStatus(t, "j-reset", 0, 1, func(st api.TaskStatus) bool { return st.PowerCapW != nil && *st.PowerCapW == 700 })
+	if !strings.Contains(st.Error, "700 W") {
+		t.Errorf("task error %q; want it to say GPU 1 was found at 700 W", st.Error)
+	}
+	flaky.failing.Store(false)
+	srv.waitStatus(t, "j-reset", 0, 1, func(st api.TaskStatus) bool { return st.PowerCapW != nil && *st.PowerCapW == 300 })
+	if lim := limitOf(a, 1); lim != 300 {
+		t.Errorf("GPU 1 at %d W once the agent set the cap again, want 300 W", lim)
+	}
+}

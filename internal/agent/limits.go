@@ -31,7 +31,7 @@ func (a *Agent) capLocked(t *task) bool {
 	ok := true
 	for _, g := range t.spec.GPUs {
 		lim, _ := a.limitLocked(g, t)
-		err := a.cfg.Devices.SetPowerLimit(g, lim)
+		err := a.setLimitLocked(g, lim)
 		switch {
 		case err == nil:
 		case lim == w:
@@ -43,6 +43,59 @@ func (a *Agent) capLocked(t *task) bool {
 		}
 	}
 	return ok
+}
+
+// setLimitLocked sets GPU g's power limit to w watts, counting it
+// (limitsSet). Caller holds mu, or has the agent to itself.
+func (a *Agent) setLimitLocked(g, w int) error {
+	a.limitsSet++
+	return a.cfg.Devices.SetPowerLimit(g, w)
+}
+
+// readLimits reads the GPUs' power limits in force (0: not read) without
+// holding mu (NVML may be slow), and the count of limits the agent had
+// set before (limitsSet): checkLimitsLocked trusts them only while that
+// count has not changed.
+func (a *Agent) readLimits() (limits []int, set int) {
+	if a.cfg.Devices == nil {
+		return nil, 0
+	}
+	a.mu.Lock()
+	set = a.limitsSet
+	a.mu.Unlock()
+	return a.cfg.Devices.PowerLimits(), set
+}
+
+// checkLimitsLocked compares limits, the GPUs' power limits read in
+// force when the agent had set set limits, with those its running
+// capped tasks call for (limitLocked). A GPU found above (a GPU reset,
+// or another tool, put back its own limit) draws more than the
+// scheduler counts: the task's error says so, and it reports the limit
+// found (capSet), which the server counts it at, until
+// retryCapsLocked, which follows at every heartbeat, sets its cap
+// again. Limits read while the agent set one say nothing. Caller holds
+// mu.
+func (a *Agent) checkLimitsLocked(limits []int, set int) {
+	if set != a.limitsSet {
+		return
+	}
+	for _, t := range a.tasks {
+		w := t.spec.PowerCapW
+		if t.state != api.ReplicaRunning || t.stopping || !t.capped || w <= 0 || t.capSet != w {
+			continue
+		}
+		for _, g := range t.spec.GPUs {
+			lim, capped := a.limitLocked(g, nil)
+			if !capped || g < 0 || g >= len(limits) || limits[g] <= lim {
+				continue
+			}
+			a.log.Warn("GPU power limit found above its task's cap (a GPU reset?): it draws more than the scheduler counts; setting the cap again",
+				"task", t.name(), "gpu", g, "found_watts", limits[g], "cap_watts", lim)
+			t.errs = append(t.errs, fmt.Sprintf("power cap: GPU %d found at %d W, above its %d W cap", g, limits[g], lim))
+			t.capSet = max(t.capSet, limits[g])
+			a.notify()
+		}
+	}
 }
 
 // refusedCapError is why a task whose cap of w watts a GPU refused at
@@ -127,7 +180,7 @@ func (a *Agent) settleLocked(t *task, gpus []int, running bool) {
 		if lim <= 0 {
 			continue // the GPU's own limit is not known
 		}
-		err := a.cfg.Devices.SetPowerLimit(g, lim)
+		err := a.setLimitLocked(g, lim)
 		switch {
 		case capped && err != nil:
 			a.log.Warn("cannot set the GPU power limit another task calls for", "task", t.name(), "gpu", g, "watts", lim, "err", err)
@@ -223,7 +276,7 @@ func (a *Agent) retryCapsLocked() {
 			if lim != w {
 				continue // another task's cap holds this GPU
 			}
-			if err := a.cfg.Devices.SetPowerLimit(g, lim); err != nil {
+			if err := a.setLimitLocked(g, lim); err != nil {
 				ok = false
 			}
 		}

@@ -240,7 +240,9 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 // the node stays registered.
 func (a *Agent) beat(ctx context.Context) error {
 	a.probeDisk()
+	limits, set := a.readLimits()
 	a.mu.Lock()
+	a.checkLimitsLocked(limits, set)
 	a.retryUncapsLocked()
 	a.retryCapsLocked()
 	if p, ok := a.rt.(*processes); ok {

@@ -64,4 +64,15 @@ func (d directFake) SetPowerLimit(index, watts int) error {
 	return nil
 }
 
+func (d directFake) PowerLimits() []int {
+	f := d.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]int, len(f.gpus))
+	for i := range out {
+		out[i] = f.gpus[i].limitW
+	}
+	return out
+}
+
 func (directFake) Close() error { return nil }

@@ -96,6 +96,17 @@ func (f *Fake) SetBusy(index int, busy bool) {
 	}
 }
 
+// ResetLimit puts GPU index's power limit back to its default, the
+// TDP, as a GPU reset does behind the agent's back. An index out of
+// range is ignored.
+func (f *Fake) ResetLimit(index int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if index >= 0 && index < len(f.gpus) {
+		f.gpus[index].limitW = f.model.TDPWatts
+	}
+}
+
 // reading is one fake GPU's telemetry, computed from its state.
 type reading struct {
 	powerMW, util, tempC uint32

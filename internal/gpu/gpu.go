@@ -28,6 +28,10 @@ type Devices interface {
 	// SetPowerLimit sets GPU index's power limit in watts. The limit must
 	// lie in the GPU's MinCapW..MaxCapW range.
 	SetPowerLimit(index, watts int) error
+	// PowerLimits reads each GPU's power limit in force now, in watts,
+	// in index order (0: it could not be read): a GPU reset, or another
+	// tool, may have changed the limit SetPowerLimit set.
+	PowerLimits() []int
 	// Close releases the library. The Devices must not be used after.
 	Close() error
 }

@@ -126,6 +126,17 @@ func (d *nvmlDevices) Sample(now time.Time) []api.GPUSample {
 	return out
 }
 
+// PowerLimits implements Devices.
+func (d *nvmlDevices) PowerLimits() []int {
+	out := make([]int, len(d.devs))
+	for i, dev := range d.devs {
+		if mw, ret := dev.GetPowerManagementLimit(); ret == nvml.SUCCESS {
+			out[i] = int(mw / 1000)
+		}
+	}
+	return out
+}
+
 // SetPowerLimit implements Devices.
 func (d *nvmlDevices) SetPowerLimit(index, watts int) error {
 	d.mu.Lock()
