@@ -24,6 +24,7 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 		// kept only to count what it may still run (removed_nodes.go)
 		return fmt.Errorf("%w: node %s is no longer in the facility (kept, at nameplate, until an operator fences and forgets it)", errRefused, doc.Name)
 	}
+	doc.Removed = false // admitted: listed again, or joining by itself
 	listed := -1
 	for i := range s.fac.Nodes {
 		if s.fac.Nodes[i].Name == doc.Name {

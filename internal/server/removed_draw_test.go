@@ -64,3 +64,38 @@ func TestRemovedNodeWithWorkCountsUntilFenced(t *testing.T) {
 		t.Errorf("stored nodes once a2 is forgotten: %v; want [a1]", got)
 	}
 }
+
+// A removed node kept for what it may run, put back in the facility
+// file, is a node of the file again: still unreachable (at nameplate)
+// until its agent reports, which it may again.
+func TestRemovedNodeListedAgain(t *testing.T) {
+	e := newEnv(t, twoListed(), false)
+	for _, name := range []string{"a1", "a2"} {
+		if code := e.register(name, "a", 8); code != 200 {
+			t.Fatalf("register %s: %d", name, code)
+		}
+	}
+	if code := e.do("POST", "/v1/nodes/a1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain a1: %d", code)
+	}
+	id := e.submit(spec(8, 1))
+	e.pass()
+	e.report("a2", running(id, 0, 1))
+	e.s.store.Close()
+	e = openEnv(t, e.dir, listedFacility(), false, e.clock)
+	if c := e.condition("a2"); c != model.NodeUnreachable {
+		t.Fatalf("a2 removed while it ran %s: %q; want unreachable", id, c)
+	}
+	e.s.store.Close()
+	e = openEnv(t, e.dir, twoListed(), false, e.clock)
+	var n api.Node
+	if code := e.do("GET", "/v1/nodes/a2", nil, &n); code != 200 || n.Removed || !n.Unreachable {
+		t.Fatalf("a2 listed again: %d %+v; want it not removed, still unreachable", code, n)
+	}
+	if code := e.register("a2", "a", 8); code != 200 {
+		t.Fatalf("a2's agent registering once listed again: %d", code)
+	}
+	if c := e.condition("a2"); c != model.NodeUp {
+		t.Errorf("a2 once its agent registered running nothing: %q; want up", c)
+	}
+}
