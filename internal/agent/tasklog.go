@@ -110,8 +110,8 @@ func (l *streamLog) drainFor(d time.Duration) {
 func (l *streamLog) close() {
 	l.pipe.Close()
 	l.mu.Lock()
-	if l.lost > 0 && l.mendLocked() {
-		_ = l.f.Truncate(l.size) // the hole mendLocked seeked over, at the end
+	if l.lost > 0 {
+		l.mendLocked()
 	}
 	l.f.Close()
 	now := time.Now()
@@ -170,8 +170,8 @@ func lostLine(stream string, n int64, midLine bool) []byte {
 }
 
 // mendLocked gives the bytes lost their place in the file: lostLine when
-// it fits in it, then a hole as long as the rest. It says whether it
-// could; if not, they are still lost.
+// it fits in it, then a hole as long as the rest, the file extended over
+// it. It says whether it could; if not, they are still lost.
 func (l *streamLog) mendLocked() bool {
 	lost := l.lost
 	stream := strings.TrimPrefix(filepath.Ext(l.path), ".")
@@ -185,11 +185,18 @@ func (l *streamLog) mendLocked() bool {
 			return false
 		}
 	}
-	if _, err := l.f.Seek(l.lost, io.SeekCurrent); err != nil {
-		return false
-	}
 	if l.lost > 0 {
-		l.size, l.lost = l.size+l.lost, 0
+		// The file is extended over the rest (a hole: no room on the disk
+		// needed), not only seeked over: a rotation or the task's end
+		// before anything more is written must find it that long.
+		end := l.size + l.lost
+		if err := l.f.Truncate(end); err != nil {
+			return false
+		}
+		if _, err := l.f.Seek(end, io.SeekStart); err != nil {
+			return false
+		}
+		l.size, l.lost = end, 0
 		l.midLine = true // NUL bytes
 	}
 	l.log.Warn("a task's log is written again; the output lost meanwhile is marked in it", "file", l.path, "bytes_lost", lost)
