@@ -28,29 +28,71 @@ type liveProc struct {
 	grace  time.Duration // the task's, kept up to date under the agent's lock
 	termAt time.Time     // when its stop sent SIGTERM; zero before
 	why    string        // that stop's reason (reasonDisconnect, signalRuntimeLimit, …)
-	kill   *time.Timer   // stopFrozen's SIGKILL after the grace; stopped when the task ends or stopLocked arms its own
-	killAt time.Time     // when kill fires; zero without it
+	// kill is the SIGKILL a stop without the agent's lock armed (stop);
+	// stopped when the task ends or stopLocked's timer takes it over
+	kill *time.Timer
+	// killAt is when the task's SIGKILL is due, whichever stop armed it
+	// (kill, or stopLocked's timer: handOver); zero before any stop
+	killAt time.Time
 }
 
-// armKill arms the SIGKILL of a stop without the agent's lock, d from
-// now.
-func (l *liveProc) armKill(d time.Duration) {
+// stop sends SIGTERM for the reason why unless a stop already did, and
+// arms SIGKILL after the task's grace (at most limit) unless one is due
+// sooner, as stopLocked would, without the agent's lock: it only brings
+// the SIGKILL of a task already stopping forward. Both happen under the
+// live set's lock: stopLocked, reading the live set as it records the
+// stop, finds a SIGTERM sent with its SIGKILL's time. It says whether it
+// sent the SIGTERM.
+func (l *liveProc) stop(why string, limit time.Duration) (sent bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.killAt = time.Now().Add(d)
-	l.kill = time.AfterFunc(d, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+	now := time.Now()
+	if l.termAt.IsZero() {
+		l.termAt, l.why, sent = now, why, true
+		err = l.proc.Signal(syscall.SIGTERM)
+	}
+	grace := min(l.grace, limit)
+	if due := now.Add(grace); l.killAt.IsZero() || due.Before(l.killAt) {
+		if l.kill != nil {
+			l.kill.Stop()
+		}
+		l.killAt = due
+		l.kill = time.AfterFunc(grace, func() { _ = l.proc.Signal(syscall.SIGKILL) })
+	}
+	return sent, err
 }
 
-// killDue is when the SIGKILL armKill armed fires; zero without one.
-func (l *liveProc) killDue() time.Time {
+// soonest is when the task's SIGKILL is to come for a stop that would
+// send it at killAt: then, or sooner where a stop armed one sooner (the
+// server counts on the SIGKILL of a stop without the agent's lock at the
+// end of the grace that stop began with).
+func (l *liveProc) soonest(killAt time.Time) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.killAt
+	if !l.killAt.IsZero() && l.killAt.Before(killAt) {
+		return l.killAt
+	}
+	return killAt
 }
 
-// disarm stops the SIGKILL a stop without the agent's lock armed
-// (stopFrozen, stopAtDeadlineFrozen): the task is over, or the stop's
-// own timer (stopLocked) has taken the SIGKILL over.
+// handOver records that stopLocked's timer sends the SIGKILL at killAt
+// and stops the one a stop without the agent's lock armed, unless that
+// one, armed since stopLocked read the live set (soonest), fires sooner.
+func (l *liveProc) handOver(killAt time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.kill != nil && l.killAt.Before(killAt) {
+		return
+	}
+	if l.kill != nil {
+		l.kill.Stop()
+		l.kill = nil
+	}
+	l.killAt = killAt
+}
+
+// disarm stops the SIGKILL a stop without the agent's lock armed, the
+// task being over.
 func (l *liveProc) disarm() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -100,10 +142,10 @@ func (a *Agent) dropLiveLocked(t *task) {
 	a.liveMu.Unlock()
 }
 
-// stopFrozen stops every live process that no stop has reached yet, as
-// stopLocked would (SIGTERM, SIGKILL after its grace, at most limit),
-// for the reason why, without the agent's lock. It says how many it
-// stopped.
+// stopFrozen stops every live process, as stopLocked would (SIGTERM
+// unless a stop sent it, SIGKILL after its grace, at most limit, unless
+// one is due sooner), for the reason why, without the agent's lock. It
+// says how many it sent SIGTERM to.
 func (a *Agent) stopFrozen(why string, limit time.Duration) int {
 	a.liveMu.Lock()
 	live := make([]*liveProc, 0, len(a.live))
@@ -113,7 +155,7 @@ func (a *Agent) stopFrozen(why string, limit time.Duration) int {
 	a.liveMu.Unlock()
 	n := 0
 	for _, l := range live {
-		_, sent, err := l.term(why)
+		sent, err := l.stop(why, limit)
 		if !sent {
 			continue
 		}
@@ -121,10 +163,6 @@ func (a *Agent) stopFrozen(why string, limit time.Duration) int {
 		if err != nil && !errors.Is(err, syscall.ESRCH) {
 			a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 		}
-		l.mu.Lock()
-		grace := min(l.grace, limit)
-		l.mu.Unlock()
-		l.armKill(grace)
 	}
 	return n
 }
@@ -138,16 +176,12 @@ func (a *Agent) stopAtDeadlineFrozen(l *liveProc, d time.Time) {
 	if l == nil || time.Now().Before(d) {
 		return
 	}
-	_, sent, err := l.term(signalRuntimeLimit)
+	sent, err := l.stop(signalRuntimeLimit, maxGrace)
 	if !sent {
 		return
 	}
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
 		a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 	}
-	l.mu.Lock()
-	grace := l.grace
-	l.mu.Unlock()
-	l.armKill(grace)
 	a.log.Error("a task reached its runtime limit while the agent is stuck in a call: stopped without it", "pid", l.proc.PID())
 }

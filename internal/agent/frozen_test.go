@@ -310,3 +310,32 @@ func TestFrozenStopKeepsItsKillTime(t *testing.T) {
 		t.Errorf("the task was killed %s after its SIGTERM, want about its 0.5 s grace", d)
 	}
 }
+
+// A shutdown while the agent is frozen caps the grace of a task already
+// stopping (the server's stop, with a long grace) at the shutdown grace,
+// as the shutdown with the lock does (stopLocked brings its SIGKILL
+// forward). Before, the stop without the lock passed over every task a
+// stop had reached: it ran on to the end of its own grace.
+func TestFrozenShutdownCapsAStoppingTasksGrace(t *testing.T) {
+	srv := newFakeServer()
+	ag := startAgent(t, srv, func(c *Config) { c.ShutdownGrace = 300 * time.Millisecond })
+	ready := filepath.Join(t.TempDir(), "ready")
+	a := sh("j-stubborn", 0, `trap '' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready})
+	a.GraceSeconds = 3600
+	srv.assign(a)
+	pid := readPID(t, ready)
+	a.Stop = true
+	srv.assign(a)
+	srv.waitStatus(t, "j-stubborn", 0, 1, func(st api.TaskStatus) bool { return st.Stopping })
+
+	ag.mu.Lock() // a call that hangs holds it
+	ag.stopForShutdown()
+	killed := false
+	for end := time.Now().Add(3 * time.Second); !killed && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		killed = gone(pid) || !alive(pid)
+	}
+	ag.mu.Unlock()
+	if !killed {
+		t.Errorf("the stopping task %d still runs 3 s after a shutdown (grace 0.3 s) while its agent is frozen", pid)
+	}
+}

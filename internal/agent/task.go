@@ -230,7 +230,9 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 	if t.state != api.ReplicaRunning {
 		return
 	}
-	killAt := time.Now().Add(grace)
+	// A stop without the agent's lock (frozen.go) may have armed the
+	// SIGKILL sooner: its time holds, which the server counts on.
+	killAt := t.live.soonest(time.Now().Add(grace))
 	if t.stopping && !killAt.Before(t.killAt) {
 		return
 	}
@@ -238,10 +240,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 		at, sent, err := t.live.term(why)
 		if !sent { // a stop sent it while the agent was stuck (frozen.go): its reason holds
 			_, why = t.live.termed()
-			killAt = at.Add(grace)
-			if due := t.live.killDue(); !due.IsZero() && due.Before(killAt) {
-				killAt = due // and its SIGKILL's time, which the server counts on
-			}
+			killAt = t.live.soonest(at.Add(grace))
 			if why == reasonDisconnect {
 				t.stopNote = a.disconnectNoteLocked()
 			}
@@ -267,7 +266,7 @@ func (a *Agent) stopLocked(t *task, grace time.Duration, why string) {
 			a.log.Info("grace over: killed the task's process group", "task", name, "pid", pid)
 		}
 	})
-	t.live.disarm() // a stop without the lock armed one: this one holds
+	t.live.handOver(killAt) // a stop without the lock armed one: this one holds
 }
 
 // armDeadlineLocked (re)sets the timer that stops the task at its
