@@ -80,8 +80,11 @@ func TestLostLogBytesKeepTheirPlace(t *testing.T) {
 // that ended at the marker line, and every later offset was short by
 // the rest of the loss.
 func TestLostLogBytesKeepTheirPlaceAcrossARotation(t *testing.T) {
+	const lost = 4096
+	before, after := []byte("before\n"), []byte("after\n")
 	path := filepath.Join(t.TempDir(), "0.stdout")
-	l, w, err := newStreamLog(path, 64, slog.New(slog.DiscardHandler))
+	// The limit is where the loss ends: the next write rotates first.
+	l, w, err := newStreamLog(path, int64(len(before)+lost), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +93,6 @@ func TestLostLogBytesKeepTheirPlaceAcrossARotation(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /dev/full to fill a disk with: %v", err)
 	}
-	const lost = 4096
-	before, after := []byte("before\n"), []byte("after\n")
 	l.write(before)
 	l.mu.Lock()
 	file := l.f
@@ -102,7 +103,7 @@ func TestLostLogBytesKeepTheirPlaceAcrossARotation(t *testing.T) {
 	l.f = file // the disk has room again
 	l.mu.Unlock()
 	full.Close()
-	l.write(after) // the loss is mended, then the file (past 64 bytes) rotated
+	l.write(after) // the loss is mended, then the file (at its limit) rotated
 	l.close()
 
 	st, err := os.Stat(path + prevSuffix)
@@ -122,5 +123,71 @@ func TestLostLogBytesKeepTheirPlaceAcrossARotation(t *testing.T) {
 	if end, err := v.copyFrom(&out, at); err != nil || out.String() != string(after) || end != at+int64(len(after)) {
 		t.Errorf("from offset %d the log serves %q up to %d (%v), want %q up to %d",
 			at, out.String(), end, err, after, at+int64(len(after)))
+	}
+}
+
+// Bytes lost are rotated as the output they stand for would have been:
+// a loss longer than the size limit leaves at most twice the limit kept
+// (of NUL bytes, the end of the loss), what is before counted dropped,
+// and the output after the loss at its own offset. Before, the whole
+// loss was one hole in the current file: a log of a limit of 64 bytes
+// served 6,400 NUL bytes (and one of 64 MiB, as many GiB as the disk was
+// full for).
+func TestLostLogBytesAreRotated(t *testing.T) {
+	const max = 64
+	for _, lost := range []int{max*100 + 10, max * 100, 2*max + 1, max - 3} {
+		t.Run(fmt.Sprint(lost), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "0.stdout")
+			l, w, err := newStreamLog(path, max, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				t.Skipf("no /dev/full to fill a disk with: %v", err)
+			}
+			before, after := []byte("before\n"), []byte("after\n")
+			l.write(before)
+			l.mu.Lock()
+			file := l.f
+			l.f = full // every write now fails with ENOSPC
+			l.mu.Unlock()
+			l.write(bytes.Repeat([]byte("x"), lost))
+			l.mu.Lock()
+			l.f = file // the disk has room again
+			l.mu.Unlock()
+			full.Close()
+			l.write(after)
+			if gen := l.rotations(); gen > 8 {
+				t.Errorf("the loss took %d rotations (each a synced write), want at most 8", gen)
+			}
+			l.close()
+
+			kept := int64(0)
+			for _, p := range []string{path + prevSuffix, path} {
+				if st, err := os.Stat(p); err == nil {
+					kept += st.Size()
+				}
+			}
+			if kept > 2*max {
+				t.Errorf("%d bytes kept, want at most twice the limit, %d", kept, 2*max)
+			}
+			v, err := openFinishedView(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.close()
+			total := int64(len(before) + lost + len(after))
+			if v.dropped+kept != total || v.droppedUnknown {
+				t.Errorf("%d bytes dropped (unknown %v) and %d kept, want %d in all", v.dropped, v.droppedUnknown, kept, total)
+			}
+			at := int64(len(before) + lost)
+			var out bytes.Buffer
+			if end, err := v.copyFrom(&out, at); err != nil || out.String() != string(after) || end != total {
+				t.Errorf("from offset %d the log serves %q up to %d (%v), want %q up to %d",
+					at, out.String(), end, err, after, total)
+			}
+		})
 	}
 }

@@ -170,36 +170,87 @@ func lostLine(stream string, n int64, midLine bool) []byte {
 }
 
 // mendLocked gives the bytes lost their place in the file: lostLine when
-// it fits in it, then a hole as long as the rest, the file extended over
-// it. It says whether it could; if not, they are still lost.
+// it fits in them, then a hole for the rest, the file extended over it.
+// They are rotated as the output they stand for would have been, so that
+// no more than twice the limit is kept of a long loss either; of one
+// longer than the files keep, the whole files that would only have been
+// rotated away are counted dropped at once (skipHolesLocked). It says
+// whether it could; if not, what is left of them is still lost.
 func (l *streamLog) mendLocked() bool {
 	lost := l.lost
 	stream := strings.TrimPrefix(filepath.Ext(l.path), ".")
-	if line := lostLine(stream, l.lost, l.midLine); int64(len(line)) <= l.lost {
-		w, err := l.f.Write(line)
-		l.size, l.lost = l.size+int64(w), l.lost-int64(w)
-		if w > 0 {
-			l.midLine = line[w-1] != '\n'
-		}
-		if err != nil {
-			return false
-		}
+	line := lostLine(stream, l.lost, l.midLine)
+	if int64(len(line)) > l.lost {
+		line = nil
 	}
-	if l.lost > 0 {
-		// The file is extended over the rest (a hole: no room on the disk
+	// Whether the current file and the previous one (.1) hold nothing
+	// but the hole: then only the count of bytes dropped tells the
+	// rotations that would follow apart.
+	holeCur, holePrev := false, false
+	for l.lost > 0 {
+		if l.max > 0 && l.size >= l.max {
+			if holeCur && holePrev && l.lost > l.max && l.skipHolesLocked() {
+				continue
+			}
+			if err := l.rotateLocked(); err != nil {
+				l.warnLocked("cannot rotate a task's log; it grows past its limit", err)
+			} else {
+				holeCur, holePrev = len(line) == 0, holeCur
+			}
+		}
+		n := l.lost
+		if l.max > 0 && l.size < l.max {
+			n = min(n, l.max-l.size)
+		}
+		if len(line) > 0 {
+			w, err := l.f.Write(line[:min(n, int64(len(line)))])
+			l.size, l.lost, line = l.size+int64(w), l.lost-int64(w), line[w:]
+			if w > 0 {
+				l.midLine = true // the line's end is a newline: set below
+			}
+			if err != nil {
+				return false
+			}
+			if len(line) == 0 {
+				l.midLine = false
+			}
+			continue
+		}
+		// The file is extended over the hole (no room on the disk
 		// needed), not only seeked over: a rotation or the task's end
 		// before anything more is written must find it that long.
-		end := l.size + l.lost
+		end := l.size + n
 		if err := l.f.Truncate(end); err != nil {
 			return false
 		}
 		if _, err := l.f.Seek(end, io.SeekStart); err != nil {
 			return false
 		}
-		l.size, l.lost = end, 0
+		l.size, l.lost = end, l.lost-n
 		l.midLine = true // NUL bytes
 	}
 	l.log.Warn("a task's log is written again; the output lost meanwhile is marked in it", "file", l.path, "bytes_lost", lost)
+	return true
+}
+
+// skipHolesLocked counts dropped at once the rotations a loss still to
+// be placed would go through while its files, the current one full and
+// the previous one, are nothing but the hole: each would drop a file of
+// max bytes of the hole and begin another just like it. What is left is
+// placed by the last rotation, as any. It writes the new count (synced,
+// naming .1's inode, as rotateLocked does) and says whether it could.
+func (l *streamLog) skipHolesLocked() bool {
+	m := (l.lost - 1) / l.max // leaves 1 to max bytes to place
+	ino := inodeOf(l.path + prevSuffix)
+	if m == 0 || ino == 0 {
+		return false
+	}
+	dropped := l.dropped + m*l.max
+	if err := replaceFile(l.path+droppedSuffix, fmt.Appendf(nil, "%d %d\n", dropped, ino), true); err != nil {
+		return false
+	}
+	l.dropped, l.lost = dropped, l.lost-m*l.max
+	l.gen++ // a view taken before counts its offsets from the old count
 	return true
 }
 
