@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -155,6 +156,10 @@ type Agent struct {
 	// cannot write its data directory (disk.go).
 	diskErr string
 	closing bool
+	// quitting is set, without the lock, as soon as the agent is to
+	// stop (stopForShutdown), before closing is: a start that a call
+	// holding the lock held up is not made once that call returns.
+	quitting atomic.Bool
 	// stopAfterDisconnect is the server's (Registered), and
 	// disconnectTimer fires that long after its last answered call
 	// (disconnect.go); disconnected is set from then until the next
@@ -341,6 +346,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // when it is free, otherwise without it (stopFrozen), as a call that may
 // hang holds it. shutdown records that stop once it has the lock.
 func (a *Agent) stopForShutdown() {
+	a.quitting.Store(true)
 	if !a.mu.TryLock() {
 		if n := a.stopFrozen(reasonShutdown, a.cfg.ShutdownGrace); n > 0 {
 			a.log.Warn("the agent is to stop while a call holds its lock: stopping its tasks without it", "tasks", n)

@@ -107,7 +107,8 @@
 //     its stop-after-disconnect and its shutdown still signal the tasks'
 //     processes, from a live set kept outside that lock (frozen.go), and
 //     a stop's SIGKILL at the end of its grace does not wait for the lock
-//     either.
+//     either. A task whose start such a call held up (its power cap) is
+//     not started once the agent is to stop: it is reported lost.
 //   - On shutdown (Run's context done) every task is stopped like a Stop,
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.

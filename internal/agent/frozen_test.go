@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -337,5 +339,54 @@ func TestFrozenShutdownCapsAStoppingTasksGrace(t *testing.T) {
 	ag.mu.Unlock()
 	if !killed {
 		t.Errorf("the stopping task %d still runs 3 s after a shutdown (grace 0.3 s) while its agent is frozen", pid)
+	}
+}
+
+// A task whose start a hung call held up (its power cap) is not started
+// once the call returns if the agent was told to stop meanwhile: the
+// shutdown stopped the tasks without the lock, and one started after
+// would run unstopped for as long as the next call hangs. It is
+// reported lost, as the tasks the shutdown stopped are. Before, it
+// started, and ran until the shutdown got the agent's lock.
+func TestFrozenShutdownStartsNothingMore(t *testing.T) {
+	srv := newFakeServer()
+	hang := &hangingLimits{watts: 333, entered: make(chan struct{}), release: make(chan struct{})}
+	fake, err := gpu.NewFake(2, "H100", "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang.Devices = fake
+	ag, err := New(Config{Name: "n1", DataDir: t.TempDir(), Devices: hang, FakeGPUs: true, CPUs: 1, MemoryGiB: 1,
+		Heartbeat: 50 * time.Millisecond, ShutdownGrace: 500 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	started := filepath.Join(t.TempDir(), "started")
+	b := sh("j-capped", 0, `touch "$STARTED"; exec sleep 30`, map[string]string{"STARTED": started})
+	b.GPUs, b.PowerCapW = []int{1}, 333
+	srv.assign(b)
+	<-hang.entered // b's cap hangs, the agent's lock held
+	cancel()
+	eventually(t, 3*time.Second, func() bool { return ag.quitting.Load() }, "the shutdown to begin")
+	close(hang.release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return once the frozen call did")
+	}
+	last, _ := srv.last("j-capped", 0, 1)
+	if _, err := os.Stat(started); err == nil || last.PID != 0 || last.StartedAt != nil {
+		t.Errorf("the task was started after the agent was told to stop: last heartbeat reports %+v", last)
+	}
+	if last.State != api.ReplicaLost || !strings.Contains(last.Error, "shutting down") {
+		t.Errorf("last heartbeat reports %+v, want the task lost, not started as its agent was shutting down", last)
 	}
 }

@@ -125,7 +125,7 @@ func (a *Agent) apply(as api.Assignments) {
 
 // applyLocked is apply; caller holds mu.
 func (a *Agent) applyLocked(as api.Assignments) {
-	if a.closing {
+	if a.closing || a.quitting.Load() {
 		return
 	}
 	a.lastAs, a.held = as, false

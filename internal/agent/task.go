@@ -106,7 +106,16 @@ func (a *Agent) startLocked(specs []api.Task, now time.Time) {
 // is not started (refusedCapLocked).
 func (a *Agent) startOneLocked(t *task, now time.Time) {
 	spec := t.spec
-	if !a.capLocked(t) {
+	if a.quitting.Load() {
+		a.notStartedLocked(t, now)
+		return
+	}
+	capped := a.capLocked(t)
+	if a.quitting.Load() { // told to stop while setting its cap, which may hang
+		a.notStartedLocked(t, now)
+		return
+	}
+	if !capped {
 		a.failLocked(t, now, 126, refusedCapError(spec.PowerCapW))
 		return
 	}
@@ -137,6 +146,21 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 	a.log.Debug("task command", "task", t.name(), "command", spec.Command)
 	a.procs.Add(1)
 	go a.wait(t)
+}
+
+// notStartedLocked records a task the agent does not start because it
+// is to stop (quitting): a call that held its lock (a power cap that
+// hung) held the start up while the shutdown stopped the tasks without
+// the lock, and a task started after would run unstopped until the
+// shutdown gets the lock. It is lost, as the tasks the shutdown stopped
+// are: the job did not finish.
+func (a *Agent) notStartedLocked(t *task, now time.Time) {
+	t.state, t.endedAt = api.ReplicaLost, now
+	t.errs = append(t.errs, "not started: its node's agent was shutting down")
+	a.uncapLocked(t)
+	close(t.done)
+	a.changedLocked(t)
+	a.log.Warn("task not started: the agent is to stop", "task", t.name())
 }
 
 // failLocked records a task that could not start.
