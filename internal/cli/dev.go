@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/carnot-dc/carnot/internal/agent"
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/gpu"
@@ -76,7 +75,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 				ao.ca = cp.caFile
 				ao.join, err = cp.devJoin(ctx, ao.dataDir, ao.name, so.site)
 			}
-			var a *agent.Agent
+			var a *nodeAgent
 			var devs gpu.Devices
 			if err == nil {
 				a, devs, err = ao.newAgent(ctx, cp.adminURL, log, true)

@@ -118,9 +118,29 @@ func (o *agentOpts) devices(log *slog.Logger, fallback bool) (gpu.Devices, bool,
 	return f, true, err
 }
 
+// nodeAgent is the agent of this machine and the renewer of its
+// certificate.
+type nodeAgent struct {
+	*agent.Agent
+	renew *pki.Renewer
+}
+
+// Run runs the agent until ctx is done, renewing the node's certificate
+// before it expires meanwhile.
+func (a *nodeAgent) Run(ctx context.Context) error {
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); a.renew.Run(rctx) }()
+	err := a.Agent.Run(ctx)
+	stop()
+	<-done
+	return err
+}
+
 // newAgent builds the agent of this machine for the server at addr (its
 // operator API), enrolling the node first when it has no certificate.
-func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger, fallback bool) (*agent.Agent, gpu.Devices, error) {
+// The agent presents the certificate its renewer holds.
+func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger, fallback bool) (*nodeAgent, gpu.Devices, error) {
 	if o.name == "" {
 		return nil, nil, usageError{errors.New("--name: the node needs a name")}
 	}
@@ -141,15 +161,15 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
+	held := pki.NewNodeCert(cert)
+	cl, err := client.New(addr, client.WithTLS(held.ClientConfig(roots)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
 	if err != nil {
 		if devs != nil {
 			devs.Close()
 		}
 		return nil, nil, usageError{err}
 	}
-	logsTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
-	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: logsTLS,
+	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: held.ServerConfig(),
 		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep}, cl)
 	if err != nil {
 		if devs != nil {
@@ -157,7 +177,11 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 		}
 		return nil, nil, err
 	}
-	return a, devs, nil
+	renew := &pki.Renewer{Node: o.name, Cert: held, Log: log.With("component", "agent"),
+		Renew: func(ctx context.Context, cur tls.Certificate) (tls.Certificate, error) {
+			return renewNodeCertificate(ctx, addr, o.dataDir, o.name, site, roots, cur)
+		}}
+	return &nodeAgent{Agent: a, renew: renew}, devs, nil
 }
 
 func newAgentCmd() *cobra.Command {
@@ -172,6 +196,12 @@ CPUs, memory, GPUs from NVML or --fake-gpus) with the server, runs the
 replicas assigned to it as processes, captures their output and reports
 their exits and the GPUs' telemetry. Stop it with Ctrl-C: its tasks are
 stopped with their grace.
+
+The node enrolls once, with a join token ($CARNOT_JOIN_TOKEN), for a
+certificate kept in --data-dir. The agent renews that certificate with
+itself before it expires (once less than a third of its life is left, at
+its start or while it runs, retrying while the server refuses or does
+not answer); new connections present the new one, with no restart.
 
 With --fleet N --fake it runs N virtual nodes in this process instead
 (PREFIX-0000…, each enrolled with its own certificate in

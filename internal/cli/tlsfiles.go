@@ -306,6 +306,21 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	return cert, roots, site, err
 }
 
+// renewNodeCertificate renews the certificate cur of node (of site),
+// running, with cur itself at the server at addr, and saves the new one
+// and its key in dir.
+func renewNodeCertificate(ctx context.Context, addr, dir, node, site string, roots *x509.CertPool, cur tls.Certificate) (tls.Certificate, error) {
+	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cur)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	cert, got, err := newNodeCertificate(ctx, cl, dir, node, &roots)
+	if err == nil && got != site {
+		err = fmt.Errorf("the server renewed node %s's certificate for site %s, not %s", node, got, site)
+	}
+	return cert, err
+}
+
 // newNodeCertificate asks the server cl talks to (with a join token or
 // the node's certificate) for a certificate of node for a new key, and
 // saves both and the server's CA in dir. *roots, when nil, becomes that

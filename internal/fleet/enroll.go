@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -83,6 +84,22 @@ func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificat
 		err = fmt.Errorf("%w (renewing its certificate first: %v)", err, renewErr)
 	}
 	return cert, site, err
+}
+
+// renewer renews the certificate held of node while it runs, with that
+// certificate, trusting the server with roots; it saves the new one in
+// its directory.
+func (e *enroller) renewer(node string, held *pki.NodeCert, roots *x509.CertPool) *pki.Renewer {
+	dir := filepath.Join(e.cfg.DataDir, node)
+	return &pki.Renewer{Node: node, Cert: held, Log: slog.New(quiet{e.cfg.Logger.Handler()}),
+		Renew: func(ctx context.Context, cur tls.Certificate) (tls.Certificate, error) {
+			cl, err := client.New(e.cfg.Server, client.WithTLS(pki.ClientConfig(roots, &cur)), client.WithUserAgent(userAgent(e.cfg.Version)))
+			if err != nil {
+				return tls.Certificate{}, err
+			}
+			cert, _, err := e.request(ctx, cl, dir, node)
+			return cert, err
+		}}
 }
 
 // request asks the server cl talks to (with the join token or the

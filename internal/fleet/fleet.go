@@ -123,6 +123,8 @@ type Fleet struct {
 	t0    time.Time // origin of the heartbeat slots
 	names []string
 	nodes []*agent.Agent
+	// renew renews the nodes' certificates while they run.
+	renew []*pki.Renewer
 	srvs  []*nodeServer
 	trs   []*http.Transport
 	stats counters
@@ -200,7 +202,9 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 	f.log.Info("fleet nodes have their certificates", "nodes", cfg.Nodes, "site", f.site, "took", time.Since(began).Round(time.Millisecond))
 	gm := facility.Catalog()[cfg.GPUModel]
 	for i := range cfg.Nodes {
-		tr := transport(pki.ClientConfig(roots, &certs[i]), &f.stats.dials)
+		held := pki.NewNodeCert(certs[i])
+		f.renew = append(f.renew, e.renewer(nodeName(cfg.Prefix, i), held, roots))
+		tr := transport(held.ClientConfig(roots), &f.stats.dials)
 		cl, err := client.New(cfg.Server, client.WithHTTPClient(&http.Client{Transport: tr}), client.WithUserAgent(userAgent(cfg.Version)))
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
@@ -265,9 +269,14 @@ func (f *Fleet) Run(ctx context.Context) error {
 			free := func() { once.Do(func() { <-slots }) }
 			defer free()
 			f.srvs[i].registered = func() { free(); registered() }
+			rctx, stop := context.WithCancel(ctx)
+			renewed := make(chan struct{})
+			go func() { defer close(renewed); f.renew[i].Run(rctx) }()
 			if err := n.Run(ctx); err != nil {
 				f.log.Error("fleet node failed", "node", f.names[i], "err", err)
 			}
+			stop()
+			<-renewed
 		})
 	}
 	if f.cfg.ReportEvery > 0 {

@@ -38,6 +38,15 @@ func startServer(t *testing.T) *testServer {
 // startServerBeating starts a server whose agents heartbeat every hb.
 func startServerBeating(t *testing.T, hb time.Duration) *testServer {
 	t.Helper()
+	return startServerWith(t, hb, 0)
+}
+
+// startServerWith starts a server whose agents heartbeat every hb and
+// whose node certificates last certTTL (0: the default). With a
+// certTTL, it keeps no connection alive: every request is a new
+// connection, whose handshake checks the node's certificate anew.
+func startServerWith(t *testing.T, hb, certTTL time.Duration) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "carnot.db"))
 	if err != nil {
@@ -49,7 +58,7 @@ func startServerBeating(t *testing.T, hb time.Duration) *testServer {
 	}
 	s, err := server.New(ctx, server.Config{Facility: server.DevFacility("local", "FR"), DynamicNodes: true, Store: db,
 		TokenKey: []byte(strings.Repeat("k", 32)), CA: ca, Heartbeat: hb, HeartbeatTimeout: max(5*time.Second, 10*hb),
-		KillTimeout: time.Second, Logger: testLogger(t)})
+		KillTimeout: time.Second, Logger: testLogger(t), NodeCertTTL: certTTL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +69,10 @@ func startServerBeating(t *testing.T, hb time.Duration) *testServer {
 	hs := httptest.NewUnstartedServer(s.Handler())
 	if hs.TLS, err = pki.ServerConfig(cert, ca.Pool(), pki.VerifyClientCertIfGiven); err != nil {
 		t.Fatal(err)
+	}
+	if certTTL > 0 {
+		hs.Config.SetKeepAlivesEnabled(false)
+		hs.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug)
 	}
 	hs.StartTLS()
 	done := make(chan struct{})

@@ -49,3 +49,48 @@ func TestFleetRenewsACertificateNearItsEnd(t *testing.T) {
 		t.Errorf("vn-0001's certificate is valid %s more after the fleet started; want it renewed for 90 days", left)
 	}
 }
+
+// A running fleet renews its nodes' certificates before they expire,
+// with those certificates: their heartbeats, each on a new connection, go
+// on past the end of the certificates they started with.
+func TestRunningFleetRenewsItsCertificates(t *testing.T) {
+	const ttl = 4 * time.Second
+	s := startServerWith(t, 100*time.Millisecond, ttl)
+	dir := t.TempDir()
+	f := s.start(s.config(2, dir))
+	var end time.Time // the latest end of the nodes' first certificates
+	first := map[string]time.Time{}
+	for _, n := range f.Nodes() {
+		cert, err := pki.LoadNode(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first[n] = cert.Leaf.NotAfter
+		if cert.Leaf.NotAfter.After(end) {
+			end = cert.Leaf.NotAfter
+		}
+	}
+	past := end.Add(time.Second)
+	s.waitFor("heartbeats past the end of the nodes' first certificates", time.Until(past)+3*ttl, func() bool {
+		nodes, err := s.admin.ListNodes(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		beating := 0
+		for _, n := range nodes.Nodes {
+			if n.LastHeartbeat.After(past) {
+				beating++
+			}
+		}
+		return beating == len(first)
+	})
+	for n, was := range first {
+		cert, err := pki.LoadNode(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cert.Leaf.NotAfter.After(was) {
+			t.Errorf("node %s's certificate in its directory expires at %s, as its first; want a renewed one", n, cert.Leaf.NotAfter)
+		}
+	}
+}

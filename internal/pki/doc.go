@@ -24,7 +24,10 @@
 //     to the server) and ServerAuth (its log server, which the server
 //     reaches by identity with NodeServerConfig, never by host name).
 //  4. The agent stores the key and certificate (SaveNode) and from then on
-//     connects with mutual TLS (ClientConfig).
+//     connects with mutual TLS (ClientConfig). It renews the certificate
+//     with itself before it expires; while it runs, a Renewer does, and
+//     the configurations of NodeCert present the new one to new
+//     connections.
 //
 // On every request the server takes the node's site from the verified
 // client certificate (PeerIdentity on the connection state), never from

@@ -17,8 +17,8 @@ import (
 //
 //   - the node renews its certificate with that certificate, while it
 //     is valid: POST /v1/agent/enroll over mTLS, for its own name, in
-//     its own site (renewNode; the agent does it at a start once a third
-//     of the certificate's life is left);
+//     its own site (renewNode; the agent does it, at a start or while it
+//     runs, once less than a third of the certificate's life is left);
 //   - an operator-admin allows one more enrollment with a join token of
 //     its site (POST /v1/nodes/{name}/reenroll, carnot reenroll-node),
 //     for a machine reinstalled or whose key was lost, or a certificate
