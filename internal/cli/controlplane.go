@@ -184,14 +184,14 @@ func (o *serverOpts) security() (*securityFiles, error) {
 		path, create = filepath.Join(o.dataDir, tokenKeyFile), true
 	}
 	if sf.tokenKey, sf.previousTokenKeys, err = loadOrCreateTokenKey(path, create); err != nil {
-		return nil, fmt.Errorf("--token-key: %w", err)
+		return nil, flagError("--token-key", o.tokenKey, err)
 	}
 	path = o.secretsKey
 	if path == "" {
 		path = filepath.Join(o.dataDir, secretsKeyFile)
 	}
 	if sf.secrets, err = loadOrCreateSecretsKey(path); err != nil {
-		return nil, fmt.Errorf("--secrets-key: %w", err)
+		return nil, flagError("--secrets-key", o.secretsKey, err)
 	}
 	dir := filepath.Join(o.dataDir, tlsDir)
 	if sf.ca, _, err = pki.LoadOrCreateCA(dir); err != nil {
@@ -202,6 +202,16 @@ func (o *serverOpts) security() (*securityFiles, error) {
 		return nil, err
 	}
 	return &sf, nil
+}
+
+// flagError is err, of a file that flag names when given (not ""):
+// prefixed with the flag when it was, as it is otherwise (the error names
+// the data directory's file).
+func flagError(flag, given string, err error) error {
+	if given == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", flag, err)
 }
 
 // controlPlane is a running server: its store, its two HTTPS listeners

@@ -59,7 +59,7 @@ func loadOrCreateTokenKey(path string, create bool) (key []byte, previous [][]by
 		return key, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("token key: %w", err)
+		return nil, nil, keyFileError("token key", path, err)
 	}
 	keys, err := parseTokenKeys(path, b)
 	if err != nil {
@@ -97,7 +97,8 @@ func parseTokenKeys(path string, b []byte) ([][]byte, error) {
 }
 
 // readPrivate reads file path, refusing it (naming its mode and the fix)
-// when group or others may access it.
+// when group or others may access it. Its errors do not name the file
+// but in the fix: keyFileError does.
 func readPrivate(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -109,9 +110,20 @@ func readPrivate(path string) ([]byte, error) {
 		return nil, err
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("%s: mode %04o lets group or others read the key; run: chmod 600 %s", path, perm, path)
+		return nil, fmt.Errorf("mode %04o lets group or others read the key; run: chmod 600 %s", perm, path)
 	}
 	return io.ReadAll(f)
+}
+
+// keyFileError is err, of reading the key file at path (what: "token
+// key"), saying "what PATH: why".
+func keyFileError(what, path string, err error) error {
+	why := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		why = pe.Err.Error()
+	}
+	return &wrapped{msg: fmt.Sprintf("%s %s: %s", what, path, why), err: err}
 }
 
 // loadOrCreateSecretsKey reads the secrets key file at path, or makes

@@ -40,7 +40,7 @@ func tokenKeyPath(dataDir, file string) string {
 func readTokenKeys(path string) ([][]byte, error) {
 	b, err := readPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("token key: %w", err)
+		return nil, keyFileError("token key", path, err)
 	}
 	return parseTokenKeys(path, b)
 }

@@ -52,3 +52,39 @@ func TestTokenKeyFileModeIsChecked(t *testing.T) {
 		t.Errorf("a server start with a token key of mode 0644: %v; want a refusal", err)
 	}
 }
+
+// A key file the server refuses is named by the flag only when the flag
+// gave it: without --token-key or --secrets-key, the error names the
+// file of the data directory it read.
+func TestKeyFileErrorsNameTheFlagOnlyWhenGiven(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	dir := t.TempDir()
+	if _, err := (&serverOpts{dataDir: dir}).security(); err != nil {
+		t.Fatal(err)
+	}
+	tokenKey, secretsKey := filepath.Join(dir, tokenKeyFile), filepath.Join(dir, secretsKeyFile)
+	for _, tc := range []struct {
+		file string
+		o    serverOpts
+		want string // the error's start
+	}{
+		{tokenKey, serverOpts{dataDir: dir}, "token key " + tokenKey + ": mode 0644 lets group or others read the key; run: chmod 600 " + tokenKey},
+		{tokenKey, serverOpts{dataDir: dir, tokenKey: tokenKey}, "--token-key: token key " + tokenKey + ": mode 0644"},
+		{secretsKey, serverOpts{dataDir: dir}, "secrets"},
+		{secretsKey, serverOpts{dataDir: dir, secretsKey: secretsKey}, "--secrets-key: "},
+	} {
+		if err := os.Chmod(tc.file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := tc.o.security()
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.file) {
+			t.Errorf("a start with %s of mode 0644 (--token-key %q, --secrets-key %q): %v; want an error starting %q, naming the file",
+				filepath.Base(tc.file), tc.o.tokenKey, tc.o.secretsKey, err, tc.want)
+		}
+		if err := os.Chmod(tc.file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
