@@ -93,11 +93,13 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.auditRetention, "audit-retention", server.MinAuditRetention, "how long audit entries are kept at least (Carnot deletes none today); below 180 days only with --audit-retention-override")
 	f.StringVar(&o.retentionWhy, "audit-retention-override", "", "the reason for an --audit-retention below 180 days, recorded in the audit log at every start")
-	f.StringVar(&o.auditKey, "audit-key", "", "signer key file of the audit log (carnot audit keygen); default: DATA-DIR/audit.key, made at the first start with its verifier key in DATA-DIR/audit.pub")
+	f.StringVar(&o.auditKey, "audit-key", "", "signer key file of the audit log (carnot audit keygen), readable by its owner only (chmod 600); default: DATA-DIR/audit.key, made at the first start (mode 0600) with its verifier key in DATA-DIR/audit.pub")
 }
 
-// auditSigner reads the audit signer key, or makes one in the data
-// directory at the first start.
+// auditSigner reads the audit signer key, or makes one (mode 0600) in
+// the data directory at the first start. A key file group or others may
+// access is refused, as the token key is: with it, anyone could sign a
+// checkpoint of a log rewritten to hide what happened.
 func (o *serverOpts) auditSigner(name string) (note.Signer, string, error) {
 	path := o.auditKey
 	if path == "" {
@@ -118,13 +120,13 @@ func (o *serverOpts) auditSigner(name string) (note.Signer, string, error) {
 			}
 		}
 	}
-	b, err := os.ReadFile(path)
+	b, err := readPrivate(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("--audit-key: %w", err)
+		return nil, "", flagError("--audit-key", o.auditKey, keyFileError("audit key", path, err))
 	}
 	s, err := note.NewSigner(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, "", fmt.Errorf("--audit-key %s: not a signer key: %w", path, err)
+		return nil, "", flagError("--audit-key", o.auditKey, fmt.Errorf("audit key %s: not a signer key: %w", path, err))
 	}
 	return s, path, nil
 }
