@@ -75,7 +75,16 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	if listedSite != "" && listedSite != p.Site {
+	switch {
+	case listedSite == "" || listedSite == p.Site:
+	case p.Role == auth.Node:
+		// The facility file moved the node: its certificate binds it to
+		// the site it enrolled in, and a renewal keeps the site.
+		refuse(http.StatusForbidden, fmt.Sprintf("node %s's certificate names site %s, but the facility file now lists it in site %s: its certificate cannot renew it. "+
+			"Enroll it in site %s: delete node.key and node.crt in its agent's --data-dir, then start the agent with a join token of site %s (carnot token create --role join --site %s)",
+			req.Node, p.Site, listedSite, listedSite, listedSite, listedSite))
+		return
+	default:
 		refuse(http.StatusForbidden, fmt.Sprintf("node %s is in site %s in the facility; a join token of site %s cannot enroll it", req.Node, listedSite, p.Site))
 		return
 	}

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A join token enrolls a name once. Enrolling a name already enrolled in
@@ -108,5 +111,46 @@ func TestEnrolledNodeRenewsOrAnOperatorReenrollsIt(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("events of m1 do not say %q:\n%s", want, all)
 		}
+	}
+}
+
+// A node the facility file moved to another site cannot renew its
+// certificate of the first: the refusal says so (the certificate's site,
+// the file's) and how to enroll it in its new site, which a join token
+// of that site then does.
+func TestMovedNodeRenewalSaysItMoved(t *testing.T) {
+	inB := listedFacility()
+	inB.Racks = append(inB.Racks, model.Rack{ID: "rb", Hall: "b-hall"})
+	inB.Nodes[0].Site, inB.Nodes[0].Hall, inB.Nodes[0].Rack = "b", "b-hall", "rb"
+	withCA := func(c *Config) { c.CA = testCA(t) }
+	e := openEnv(t, t.TempDir(), inB, false, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}, withCA)
+	join := func(site string) func(*http.Request) *http.Request {
+		tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join-" + site, Role: "join", Site: site}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return withBearer(tok.Secret)
+	}
+	if code, out := e.doWith(join("b"), "POST", "/v1/agent/enroll", enrollBody(t, "a1"), nil); code != http.StatusOK {
+		t.Fatalf("a1 enrolling in site b: %d %s", code, out)
+	}
+	e.s.store.Close()
+	e = openEnv(t, e.dir, listedFacility(), false, e.clock, withCA) // the file moves a1 to site a
+
+	code, out := e.doWith(withNodeCert(t, "b", "a1"), "POST", "/v1/agent/enroll", enrollBody(t, "a1"), nil)
+	if code != http.StatusForbidden {
+		t.Fatalf("a1 renewing its certificate of site b after the file moved it to site a: %d %s; want 403", code, out)
+	}
+	want := "node a1's certificate names site b, but the facility file now lists it in site a: its certificate cannot renew it. " +
+		"Enroll it in site a: delete node.key and node.crt in its agent's --data-dir, then start the agent with a join token of site a " +
+		"(carnot token create --role join --site a)"
+	if !strings.Contains(string(out), want) {
+		t.Errorf("refusal %s; want it to say %q", out, want)
+	}
+	if strings.Contains(string(out), "join token of site b") {
+		t.Errorf("refusal %s speaks of a join token: the node sent its certificate", out)
+	}
+	if code, out := e.doWith(join("a"), "POST", "/v1/agent/enroll", enrollBody(t, "a1"), nil); code != http.StatusOK {
+		t.Errorf("a1 enrolling with a join token of site a, as the refusal says: %d %s", code, out)
 	}
 }
