@@ -142,3 +142,38 @@ func TestRunningAgentRenewsItsCertificate(t *testing.T) {
 		t.Errorf("the agent's log server presents a certificate expiring at %s, the first one's end", got.NotAfter)
 	}
 }
+
+// A renewal leaves the node's ca.crt alone when the server's CA is the
+// one saved: a crash during a renewal cannot leave it half written (a
+// changed CA replaces it whole).
+func TestRenewalKeepsTheSavedCA(t *testing.T) {
+	cp := startTestServer(t)
+	ctx := context.Background()
+	join, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "rack", Role: string(auth.Join), Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert, roots, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, cp.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, pki.CACertFile)
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(caFile, old, old); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := renewNodeCertificate(ctx, cp.adminURL, dir, "n1", "local", roots, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.Leaf.SerialNumber.Cmp(cert.Leaf.SerialNumber) == 0 {
+		t.Errorf("the renewal returned the old certificate")
+	}
+	if fi, err := os.Stat(caFile); err != nil || !fi.ModTime().Equal(old) {
+		t.Errorf("ca.crt after a renewal by the same CA: %v, %v; want it left as it was", fi.ModTime(), err)
+	}
+	if _, err := pki.LoadPool(caFile); err != nil {
+		t.Errorf("ca.crt after a renewal: %v", err)
+	}
+}

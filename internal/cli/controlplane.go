@@ -498,16 +498,27 @@ func (cp *controlPlane) bootstrap(ctx context.Context, out io.Writer) error {
 // whatever the umask: written to a new file of the directory, then
 // renamed over path, so no reader finds it half written or open to others.
 func writePrivate(path string, data []byte) error {
+	return writeReplacing(path, data, 0o600)
+}
+
+// writeReplacing replaces file path with data, of mode perm whatever the
+// umask: written to a new file of the directory and synced, then renamed
+// over path, so that neither a reader nor a crash finds it half written.
+func writeReplacing(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // a no-op once renamed
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}

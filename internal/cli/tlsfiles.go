@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -353,8 +354,11 @@ func newNodeCertificate(ctx context.Context, cl *client.Client, dir, node string
 	if err := pki.SaveNode(dir, key, []byte(got.Certificate)); err != nil {
 		return tls.Certificate{}, "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, pki.CACertFile), []byte(got.CA), 0o644); err != nil {
-		return tls.Certificate{}, "", err
+	caFile := filepath.Join(dir, pki.CACertFile)
+	if b, err := os.ReadFile(caFile); err != nil || !bytes.Equal(b, []byte(got.CA)) {
+		if err := writeReplacing(caFile, []byte(got.CA), 0o644); err != nil {
+			return tls.Certificate{}, "", err
+		}
 	}
 	cert, err := pki.LoadNode(dir)
 	if err != nil {
