@@ -15,7 +15,9 @@
 //     binds the name to the token's site) and saves them there, as
 //     `carnot agent --data-dir DataDir/<node>` would. At most Parallel
 //     enrollments run at once; the server's CA is saved in
-//     DataDir/ca.crt.
+//     DataDir/ca.crt. While the fleet runs, each node renews its
+//     certificate with itself before it expires (pki.Renewer, as the
+//     single agent does); its new connections present the new one.
 //  2. At most Parallel first registrations at once, over mTLS with the
 //     node's certificate, as FakeGPUs nodes with GPUs GPUs of one model
 //     (UUIDs unique in the fleet). A node registers no address: it serves
