@@ -42,13 +42,14 @@ func NodeCSR(key crypto.Signer, node string) ([]byte, error) {
 }
 
 // SaveNode writes a node's key and certificate to dir (created with mode
-// 0700 if missing): node.key with mode 0600, then node.crt, each
-// atomically, replacing older ones. It first checks that certPEM is one
+// 0700 if missing): node.key with mode 0600 and node.crt, replacing
+// older ones. It first checks that certPEM is one
 // certificate for key that carries a node identity.
 //
-// Renewing with the same key (NodeCSR on the loaded key) never leaves a
-// mismatched pair; after a crash between the two writes of a new key,
-// LoadNode reports the mismatch and the node enrolls again.
+// The certificate is written first beside the old one (node.crt.new),
+// then the key, then the certificate is renamed into place: after a
+// crash between the steps, LoadNode loads the old pair or the new key
+// with its certificate, and finishes the save.
 func SaveNode(dir string, key crypto.Signer, certPEM []byte) error {
 	cert, err := parseCertPEM(certPEM)
 	if err != nil {
@@ -67,11 +68,32 @@ func SaveNode(dir string, key crypto.Signer, certPEM []byte) error {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return fmt.Errorf("save node certificate: %w", err)
 	}
+	// The new certificate waits beside the old one until its key is in
+	// place: a crash between the steps leaves a pair LoadNode can load
+	// (the old one, or the new key with its waiting certificate).
+	pending := filepath.Join(dir, nodeCertPending)
+	if err := writeFile(pending, certPEM, certMode, true); err != nil {
+		return err
+	}
+	saveNodeStep("certificate")
 	if err := writeFile(filepath.Join(dir, NodeKeyFile), keyPEM, keyMode, true); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, NodeCertFile), certPEM, certMode, true)
+	saveNodeStep("key")
+	if err := os.Rename(pending, filepath.Join(dir, NodeCertFile)); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(dir, NodeCertFile), err)
+	}
+	syncDir(dir)
+	return nil
 }
+
+// nodeCertPending is where SaveNode puts a new certificate until its key
+// is saved.
+const nodeCertPending = NodeCertFile + ".new"
+
+// saveNodeStep is called after each step of SaveNode; tests stop a save
+// there.
+var saveNodeStep = func(string) {}
 
 // LoadNode reads a node's key and certificate from dir, ready for
 // ClientConfig; Leaf is set. When the node has not enrolled yet the error
@@ -88,7 +110,17 @@ func LoadNode(dir string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	if !samePublicKey(key, cert.PublicKey) {
-		return tls.Certificate{}, fmt.Errorf("load node certificate: %s is not for the key in %s; enroll the node again", certPath, keyPath)
+		// A save of a new key that stopped before its last step: its
+		// certificate waits beside the old one (SaveNode).
+		pending := filepath.Join(dir, nodeCertPending)
+		if c, _, err := readCertFile(pending); err == nil && samePublicKey(key, c.PublicKey) {
+			if os.Rename(pending, certPath) == nil {
+				syncDir(dir)
+			}
+			cert = c
+		} else {
+			return tls.Certificate{}, fmt.Errorf("load node certificate: %s is not for the key in %s; enroll the node again", certPath, keyPath)
+		}
 	}
 	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}, nil
 }

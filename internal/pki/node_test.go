@@ -145,3 +145,55 @@ func TestExpiresWithin(t *testing.T) {
 		}
 	}
 }
+
+// A save of a new key that stops between its files (a crash) leaves a
+// node that loads: the new certificate waits beside the old one until
+// the key is in place, and LoadNode finishes the save.
+func TestSaveNodeOfANewKeySurvivesACrash(t *testing.T) {
+	ca := testCA(t, time.Now())
+	dir := filepath.Join(t.TempDir(), "node")
+	sign := func(key *ecdsa.PrivateKey) []byte {
+		csr, _ := NodeCSR(key, "gpu-001")
+		c, err := ca.SignNode(csr, "par1", "gpu-001", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	old, _ := NewNodeKey()
+	if err := SaveNode(dir, old, sign(old)); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"certificate", "key"} {
+		key, _ := NewNodeKey()
+		func() {
+			defer func() { _ = recover() }()
+			saveNodeStep = func(s string) {
+				if s == step {
+					panic("crash")
+				}
+			}
+			defer func() { saveNodeStep = func(string) {} }()
+			_ = SaveNode(dir, key, sign(key))
+			t.Fatalf("the save did not stop after its %s", step)
+		}()
+		cert, err := LoadNode(dir)
+		if err != nil {
+			t.Fatalf("a save stopped after its %s: %v", step, err)
+		}
+		want := old
+		if step == "key" {
+			want = key // the key is in place: its certificate goes with it
+		}
+		if !samePublicKey(want, cert.Leaf.PublicKey) {
+			t.Errorf("a save stopped after its %s: loaded another key's certificate", step)
+		}
+		old = want
+		if err := SaveNode(dir, old, sign(old)); err != nil {
+			t.Fatal(err)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+			t.Errorf("after a save that stopped after its %s, then a whole one: files %v", step, entries)
+		}
+	}
+}
