@@ -176,16 +176,17 @@ func (s *Server) flagShared() []api.Event {
 	return flags
 }
 
-// recFlags is the kind of the record of the facility events the last
-// start found for running jobs (key flagsKey): per job, a digest of each
-// event's message.
+// recFlags is the kind of the record of the facility and sovereignty
+// events the last start found for running jobs (key flagsKey): per job,
+// a digest of each event's message.
 const (
 	recFlags = "facility-flags"
 	flagsKey = "running"
 )
 
-// recordFlags records each of flags, the facility events a start finds
-// for running jobs (orphans, flagShared), once per change of the
+// recordFlags records each of flags, the facility and sovereignty events
+// a start finds for running jobs (orphans, flagShared, flagOutOfPolicy's
+// for the jobs it only flags), once per change of the
 // facility file: those the last start found too are not recorded again,
 // so that a job running for weeks past a change does not get one event
 // per start; one found again after a start that did not find it (the

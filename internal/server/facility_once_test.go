@@ -51,3 +51,45 @@ func TestFacilityEventsOncePerChange(t *testing.T) {
 	restart(false, true)
 	want("both done again", 2, 2)
 }
+
+// Under outside_jurisdiction: flag, a running job a narrowed policy
+// leaves outside its allowed sites gets one sovereignty event per
+// change of the policy, not one at every start while it runs: a start
+// with the same file adds none, and the narrowing undone and made again
+// is recorded again.
+func TestSovereigntyFlagsOncePerChange(t *testing.T) {
+	fac := func(narrow bool) *model.Facility {
+		f := DevFacility("local", "FR")
+		if narrow {
+			f.Tenants[0].Jurisdictions = []string{"DE"}
+		}
+		return f
+	}
+	e := newEnv(t, fac(false), true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	id := e.submit(spec(2, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	restart := func(narrow bool) {
+		e.s.store.Close()
+		e = openEnv(t, e.dir, fac(narrow), true, e.clock)
+		e.report("n1", running(id, 0, 1))
+	}
+	want := func(when string, n int) {
+		t.Helper()
+		if evs := e.eventsOf(id, api.EventSovereignty); len(evs) != n {
+			t.Errorf("%s: sovereignty events %q; want %d", when, evs, n)
+		}
+	}
+	restart(true)
+	want("tenant narrowed to DE", 1)
+	restart(true)
+	restart(true)
+	want("two more starts with the same file", 1)
+	restart(false)
+	want("narrowing undone", 1)
+	restart(true)
+	want("narrowed again", 2)
+}

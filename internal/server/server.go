@@ -330,7 +330,7 @@ func (s *Server) reload(ctx context.Context) error {
 	s.stillSilent(now, c)
 	flags := s.orphans(now, c)
 	flags = append(flags, s.flagShared()...)
-	s.flagOutOfPolicy(now, c)
+	flags = append(flags, s.flagOutOfPolicy(now, c)...)
 	if err := s.commit(ctx, c); err != nil {
 		return err
 	}
@@ -388,9 +388,12 @@ func (s *Server) warnOverEnvelope(now time.Time) {
 // matches, and an operator may cancel it; with "requeue" it is stopped
 // like a preemption victim (SIGTERM, its checkpoint grace, SIGKILL) and
 // queued again, and the core places it only where it is allowed. Work
-// already stopping is only flagged. Caller holds mu or has the server to
+// already stopping is only flagged. A job only flagged changes nothing:
+// its event is returned, for recordFlags to record once per change, not
+// at every start while it runs. Caller holds mu or has the server to
 // itself.
-func (s *Server) flagOutOfPolicy(now time.Time, c *changes) {
+func (s *Server) flagOutOfPolicy(now time.Time, c *changes) []api.Event {
+	var flags []api.Event
 	for _, id := range sortedKeys(s.running) {
 		js := s.running[id]
 		if js.alloc == nil {
@@ -407,8 +410,9 @@ func (s *Server) flagOutOfPolicy(now time.Time, c *changes) {
 				then = "it is being stopped already: " + map[string]string{stopPreempt: "preempted or requeued",
 					stopCancel: "cancelled", stopFailure: "a replica failed or was lost"}[js.stop]
 			}
-			c.job(js, api.EventSovereignty, fmt.Sprintf("runs in site %s, which the facility's policy no longer allows for it "+
-				"(its tenant's, its own or its data class's jurisdictions); %s", sites, then))
+			flags = append(flags, api.Event{Job: id, Tenant: js.doc.Tenant, Type: api.EventSovereignty, Actor: actorConfig,
+				Message: fmt.Sprintf("runs in site %s, which the facility's policy no longer allows for it "+
+					"(its tenant's, its own or its data class's jurisdictions); %s", sites, then)})
 			s.log.Warn("a running job is outside the sites its policy allows", "job", id, "sites", out)
 			continue
 		}
@@ -419,6 +423,7 @@ func (s *Server) flagOutOfPolicy(now time.Time, c *changes) {
 		c.job(js, api.EventSovereignty, msg)
 		s.log.Warn("stopping a running job outside the sites its policy allows, to queue it again", "job", id, "sites", out)
 	}
+	return flags
 }
 
 // sitesOutOfPolicy lists the sites of js's live replicas that the
