@@ -95,8 +95,10 @@ func (s *Server) backOff(js *jobState, i int, at time.Time) {
 	s.backingOff[js.doc.ID] = js
 }
 
-// releaseDue frees the replicas whose back-off is over. Caller holds mu.
+// releaseDue frees the replicas whose back-off is over, and queues the
+// deployments whose wait for a silent node is over. Caller holds mu.
 func (s *Server) releaseDue(now time.Time, c *changes) {
+	s.releaseSilentWaits(c)
 	for _, id := range slices.Sorted(maps.Keys(s.restarting)) {
 		js := s.restarting[id]
 		if s.jobs[id] != js || js.doc.State != api.StatePending {

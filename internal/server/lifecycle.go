@@ -337,7 +337,10 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 	delete(s.running, js.doc.ID)
 	delete(s.waiting, js.doc.ID)
 	s.freed = true
-	defer s.requeue(js)
+	defer func() {
+		s.waitForSilent(js, c) // a deployment queued again (lost_rank.go)
+		s.requeue(js)
+	}()
 	code := 0
 	for _, r := range js.doc.Replicas {
 		if r.Released {

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A replica lost with its silent node may still run there: without
@@ -70,5 +72,85 @@ func (s *Server) releaseCleared(n *nodeState, now time.Time, c *changes) {
 			s.release(js, pos, now, c)
 			c.job(js, api.EventReplica, fmt.Sprintf("replica %d no longer runs on node %s: its rank %d goes to its replacement", r.Index, r.Node, r.Rank))
 		}
+	}
+}
+
+// A deployment's attempt may end, and the deployment be queued again
+// (its restart policy, a preemption), while replicas of that attempt may
+// still run on silent nodes: one kept above as its other replicas all
+// ended, or its last replicas lost with their nodes. Its next attempt
+// hands out ranks 0..n-1 afresh, so that a start meanwhile would give
+// their ranks twice. As a StatefulSet creates no pod under an identity
+// whose pod may still run, the deployment stays out of the queue until
+// none of them may (mayStillRun): their nodes' agents report them
+// stopped, or an operator fences the nodes. The store keeps the wait:
+// the job pending, its record holding the attempt's replicas (until the
+// next start), those lost and not released, their nodes unreachable.
+
+// silentReplicas lists the replicas of pending deployment js's last
+// attempt that may still run on a silent node. Caller holds mu.
+func (s *Server) silentReplicas(js *jobState) []*api.Replica {
+	if js.job.Kind != model.KindDeployment || js.doc.State != api.StatePending {
+		return nil
+	}
+	var out []*api.Replica
+	for i := range js.doc.Replicas {
+		if r := &js.doc.Replicas[i]; s.mayStillRun(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// holdForSilent keeps deployment js out of the queue while a replica of
+// its last attempt may still run, and returns those replicas. Caller
+// holds mu or has the server to itself.
+func (s *Server) holdForSilent(js *jobState) []*api.Replica {
+	rs := s.silentReplicas(js)
+	if len(rs) > 0 {
+		js.awaitSilent = true
+		s.silentWait[js.doc.ID] = js
+	}
+	return rs
+}
+
+// waitForSilent, as deployment js's attempt ends, holds it
+// (holdForSilent) and says why. Caller holds mu.
+func (s *Server) waitForSilent(js *jobState, c *changes) {
+	rs := s.holdForSilent(js)
+	if len(rs) == 0 {
+		return
+	}
+	var which, nodes []string
+	for _, r := range rs {
+		which = append(which, fmt.Sprintf("replica %d (rank %d) on %s", r.Index, r.Rank, r.Node))
+		if !slices.Contains(nodes, r.Node) {
+			nodes = append(nodes, r.Node)
+		}
+	}
+	js.doc.Message += "; waits for node " + strings.Join(nodes, ", ")
+	c.job(js, api.EventReplica, fmt.Sprintf("attempt %d waits: %s may still run, its node silent; it is queued once the node's agent reports it stopped, or an operator fences the node",
+		js.doc.Attempt+1, strings.Join(which, ", ")))
+}
+
+// releaseSilentWaits queues the deployments held by holdForSilent whose
+// replicas no longer may run. Caller holds mu.
+func (s *Server) releaseSilentWaits(c *changes) {
+	for _, id := range slices.Sorted(maps.Keys(s.silentWait)) {
+		js := s.silentWait[id]
+		if s.jobs[id] == js && len(s.silentReplicas(js)) > 0 {
+			continue
+		}
+		js.awaitSilent = false
+		delete(s.silentWait, id)
+		if s.jobs[id] != js || js.doc.State != api.StatePending {
+			continue
+		}
+		if i := strings.LastIndex(js.doc.Message, "; waits for node "); i >= 0 {
+			js.doc.Message = js.doc.Message[:i]
+		}
+		s.requeue(js)
+		c.kick = true
+		c.job(js, api.EventReplica, fmt.Sprintf("attempt %d no longer waits: no replica of attempt %d may still run", js.doc.Attempt+1, js.doc.Attempt))
 	}
 }

@@ -58,6 +58,10 @@ type Server struct {
 	// restarting holds the deployments queued again after a crash loop
 	// until their back-off ends (backoff.go).
 	restarting map[string]*jobState
+	// silentWait holds the deployments queued again whose next attempt
+	// waits for a node that may still run a replica of the last one
+	// (lost_rank.go).
+	silentWait map[string]*jobState
 	// freed: a job left running since the last pass, freeing power that
 	// a pass with an empty queue may lend, or the server started, with
 	// loans its facility may no longer have room for (mayRecap)
@@ -135,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		waiting:    map[string]*jobState{},
 		backingOff: map[string]*jobState{},
 		restarting: map[string]*jobState{},
+		silentWait: map[string]*jobState{},
 		claims:     map[string][]*nodeState{},
 		queue:      sched.NewQueue(cfg.Facility, nil),
 		nodes:      map[string]*nodeState{},
@@ -318,6 +323,7 @@ func (s *Server) reload(ctx context.Context) error {
 			s.restoreAlloc(js)
 		}
 		s.restoreRestartHold(js, now)
+		s.holdForSilent(js)
 		s.requeue(js)
 	}
 	slices.Sort(s.recent)

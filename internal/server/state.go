@@ -77,6 +77,11 @@ type jobState struct {
 	// crashed, is when its back-off ends: it stays out of the queue
 	// until then (backoff.go; doc.Crashes and its replicas' ends keep it).
 	restartAt time.Time
+	// awaitSilent, on a deployment queued again while a replica of the
+	// attempt that ended may still run on a silent node, keeps it out of
+	// the queue until none may (lost_rank.go; its record keeps that
+	// attempt's replicas until the next start).
+	awaitSilent bool
 }
 
 // heardRunning records that replica i was reported running at now.
@@ -89,7 +94,7 @@ func (js *jobState) heardRunning(i int, now time.Time) {
 
 func (js *jobState) pending() bool {
 	if js.doc.State == api.StatePending {
-		return js.restartAt.IsZero()
+		return js.restartAt.IsZero() && !js.awaitSilent
 	}
 	// A running deployment below its replica count stays in the queue:
 	// the core scales it up.
