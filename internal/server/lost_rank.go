@@ -154,3 +154,33 @@ func (s *Server) releaseSilentWaits(c *changes) {
 		c.job(js, api.EventReplica, fmt.Sprintf("attempt %d no longer waits: no replica of attempt %d may still run", js.doc.Attempt+1, js.doc.Attempt))
 	}
 }
+
+// releaseUnkept, at reload, releases each replica a running deployment
+// kept for its silent node that this start no longer keeps (mayStillRun
+// says no more: the node left the facility file, or the server now runs
+// with Config.StopAfterDisconnect). restoreAlloc left it out of the
+// allocation and its rank is free for its replacement; unreleased, it
+// would be counted at the attempt's end as holding its GPUs all along
+// (gpuSeconds). Its GPU time is counted to now, as releaseCleared's
+// release does. Caller has the server to itself, after the jobs'
+// allocations are restored.
+func (s *Server) releaseUnkept(now time.Time, c *changes) {
+	for _, id := range sortedKeys(s.running) {
+		js := s.running[id]
+		if !releasesReplicas(js) {
+			continue
+		}
+		for i := range js.doc.Replicas {
+			r := &js.doc.Replicas[i]
+			if r.State != api.ReplicaLost || r.Released || r.ReplaceAt != nil || js.awaitNode[r.Index] {
+				continue
+			}
+			if gs := replicaSeconds(js, r, now) * float64(len(r.GPUs)); gs > 0 {
+				js.doc.Usage.GPUSeconds += gs
+				s.charge(js.job.Tenant, gs, model.TimeOf(now))
+			}
+			r.Released = true
+			c.job(js, api.EventReplica, fmt.Sprintf("replica %d is no longer kept for node %s: its rank %d goes to its replacement", r.Index, r.Node, r.Rank))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -77,5 +78,45 @@ func TestNextAttemptWaitsForAReplicaItsNodeMayRun(t *testing.T) {
 			}
 			checkRanks(t, e, d, tc.replicas)
 		})
+	}
+}
+
+// A replica kept for its silent node that a restart no longer keeps
+// (here the server now runs with --stop-after-disconnect; the same when
+// the node left the facility file) is replaced at once, and released:
+// its GPU time is counted to the restart, not on to the end of the
+// attempt, as if its GPUs were still the deployment's.
+func TestKeptReplicaNotKeptAfterARestartIsReleased(t *testing.T) {
+	e, d := rankEnv(t, 2)
+	silent := silenceReplica(t, e, d, 0)
+	e.s.store.Close()
+	e = openEnv(t, e.dir, e.s.cfg.Facility, true, e.clock, func(c *Config) { c.StopAfterDisconnect = 30 * time.Second })
+	e.pass()
+	rs := replacements(e, d, 2)
+	if len(rs) != 1 || rs[0].Rank != 0 || rs[0].Node == silent {
+		t.Fatalf("after a restart that no longer keeps replica 0: replacements %+v; want one, in rank 0, not on %s", rs, silent)
+	}
+	if r := e.job(d).Replicas[0]; !r.Released {
+		t.Errorf("replica 0 after a restart that no longer keeps it: %+v; want released", r)
+	}
+	live := e.job(d).Replicas[1]
+	e.report(live.Node, running(d, live.Index, 1))
+	e.report(rs[0].Node, running(d, rs[0].Index, 1))
+	e.clock.add(time.Hour)
+	e.report(live.Node, running(d, live.Index, 1))
+	e.report(rs[0].Node, running(d, rs[0].Index, 1))
+	if code := e.do("POST", "/v1/jobs/"+d+"/cancel", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("cancel: %d", code)
+	}
+	e.report(live.Node, exited(d, live.Index, 1, 143))
+	e.report(rs[0].Node, exited(d, rs[0].Index, 1, 143))
+	j := e.job(d)
+	if j.State != api.StateCancelled {
+		t.Fatalf("after the cancel: %s %q", j.State, j.Message)
+	}
+	// Replicas 1 and 2 ran about an hour on 8 GPUs each; replica 0 held
+	// its 8 for seconds before the restart.
+	if max := 8 * (2*3600 + 120.0); j.Usage.GPUSeconds > max {
+		t.Errorf("GPU-seconds %.0f; want at most %.0f: replica 0's counted on past its release", j.Usage.GPUSeconds, max)
 	}
 }

@@ -330,6 +330,7 @@ func (s *Server) reload(ctx context.Context) error {
 	s.restoreClaims()
 	// Replicas on nodes the facility no longer admits are lost.
 	c := newChanges()
+	s.releaseUnkept(now, c)
 	lost := s.loseOnUnadmitted(now, c)
 	s.keepRemoved(unfitDocs, unfit, lost, c)
 	gone := s.unfitNodes(unfit, lost, c)
@@ -480,6 +481,15 @@ func (s *Server) restoreRanOn(js *jobState) {
 	}
 }
 
+// releasesReplicas reports whether reloaded job js is a running
+// deployment that releases its ended replicas (restoreAlloc): not one
+// whose replica reached its runtime limit.
+func releasesReplicas(js *jobState) bool {
+	atLimit := js.job.Kind == model.KindDeployment &&
+		slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool { return !r.Released && atRuntimeLimit(&r) })
+	return js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning && !atLimit
+}
+
 // restoreAlloc gives a reloaded job its allocation back from its replicas.
 func (s *Server) restoreAlloc(js *jobState) {
 	a := &model.Allocation{Job: js.job}
@@ -495,7 +505,7 @@ func (s *Server) restoreAlloc(js *jobState) {
 	// the rest, replacing none (lifecycle.go replicaEnded).
 	atLimit := js.job.Kind == model.KindDeployment &&
 		slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool { return !r.Released && atRuntimeLimit(&r) })
-	runningDeployment := js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning && !atLimit
+	runningDeployment := releasesReplicas(js)
 	for _, r := range js.doc.Replicas {
 		backingOff := r.ReplaceAt != nil && !r.Released
 		if backingOff { // its GPUs stay the deployment's until then (backoff.go)
