@@ -93,3 +93,35 @@ func TestSovereigntyFlagsOncePerChange(t *testing.T) {
 	restart(true)
 	want("narrowed again", 2)
 }
+
+// What a start does because of the facility file is of actor
+// server:config in the audit log (docs/operations.md), the sovereignty
+// event of a job it stops under outside_jurisdiction: requeue too.
+func TestSovereigntyRequeueIsOfTheConfig(t *testing.T) {
+	e := newEnv(t, twoSites(), true)
+	if code := e.register("n2", "de", 8); code != 200 {
+		t.Fatalf("register n2: %d", code)
+	}
+	id := e.submit(spec(8, 1))
+	e.pass()
+	e.report("n2", running(id, 0, 1))
+	e.s.store.Close()
+	fac := twoSites()
+	fac.Tenants[0].Jurisdictions = []string{"FR"}
+	fac.Policy.Outside = model.OutsideRequeue
+	e = openEnv(t, e.dir, fac, true, e.clock)
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+id+"/events", nil, &evs)
+	n := 0
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventSovereignty {
+			n++
+			if ev.Actor != actorConfig {
+				t.Errorf("sovereignty event %q of actor %q; want %s", ev.Message, ev.Actor, actorConfig)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d sovereignty events; want 1", n)
+	}
+}

@@ -428,6 +428,7 @@ func (s *Server) flagOutOfPolicy(now time.Time, c *changes) []api.Event {
 		js.doc.State, js.doc.Message = api.StatePreempting, msg
 		s.stopAttempt(js, stopPreempt, msg, s.graceOf(js.job), now, c)
 		c.job(js, api.EventSovereignty, msg)
+		c.events[len(c.events)-1].Actor = actorConfig // a consequence of the file, as the flags
 		s.log.Warn("stopping a running job outside the sites its policy allows, to queue it again", "job", id, "sites", out)
 	}
 	return flags
