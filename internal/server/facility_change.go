@@ -84,6 +84,12 @@ func (s *Server) orphans(now time.Time, c *changes) []api.Event {
 			continue
 		}
 		k.running++
+		// Not queued again, a deployment to replace its replicas either:
+		// the core would place the replacement as the facility now says,
+		// and one that defines no data class at all has the core take
+		// the job's class as a label, allowing every site.
+		js.orphaned = true
+		s.requeue(js)
 		then := "it runs on until it ends or is cancelled, and is not queued again"
 		if js.stop != stopNone {
 			then = "it is being stopped already, and is not queued again"

@@ -82,6 +82,10 @@ type jobState struct {
 	// the queue until none may (lost_rank.go; its record keeps that
 	// attempt's replicas until the next start).
 	awaitSilent bool
+	// orphaned: the facility can no longer run js, found running at the
+	// start (facility_change.go orphans); a running deployment is not
+	// queued to replace a replica that ends.
+	orphaned bool
 }
 
 // heardRunning records that replica i was reported running at now.
@@ -99,7 +103,7 @@ func (js *jobState) pending() bool {
 	// A running deployment below its replica count stays in the queue:
 	// the core scales it up.
 	return js.job.Kind == model.KindDeployment && js.doc.State == api.StateRunning &&
-		js.stop == stopNone && js.alloc != nil && len(js.alloc.Replicas) < js.job.Replicas
+		js.stop == stopNone && js.alloc != nil && len(js.alloc.Replicas) < js.job.Replicas && !js.orphaned
 }
 
 // replicaAt is the position in rs, a job's record, of the replica of
