@@ -17,9 +17,9 @@ import (
 // examples/plan/deferral-load.yaml took all 15 replicas for a job that
 // needed a few GPUs. Such a deployment is a candidate (partialVictims)
 // for its replicas above the minimum, those on the nodes most use to
-// the job first, costed on those alone; once a set of victims lets the
-// job fit, each partial victim gives up only the replicas the job needs
-// (shrink). Only when no set of partial victims makes room are the
+// the job first, at no cost (they lose no work: partVictim); once a set
+// of victims lets the job fit, each partial victim gives up only the
+// replicas the job needs (shrink). Only when no set of partial victims makes room are the
 // deployments taken whole. The plan names the replicas taken
 // (model.Preemption.Replicas); until they have left, the drivers list
 // them as a terminating allocation of their own (model.LeavingJob), and
@@ -27,7 +27,7 @@ import (
 
 // partialVictims is cands with each deployment that runs more replicas
 // than it keeps replaced by its replicas above the minimum (helpful
-// first, see helpfulReplicas), costed on those, in victimList's order;
+// first, see helpfulReplicas), at no cost, in victimList's order;
 // nil when no candidate is such a deployment.
 func (p *pass) partialVictims(cands []victim, m int) []victim {
 	var out []victim
@@ -55,7 +55,10 @@ func (p *pass) partialVictims(cands []victim, m int) []victim {
 }
 
 // partVictim is victim v (a whole allocation) taking only sub's replicas,
-// of which the GPUs of model m count against its tenant's quota.
+// of which the GPUs of model m count against its tenant's quota. Those
+// replicas lose no work: a deployment has no progress to lose and serves
+// on with the others, so they cost nothing (lost 0), and are taken
+// before work that would lose what it did since its checkpoint.
 func (p *pass) partVictim(v victim, sub *model.Allocation, m int) victim {
 	onM := int64(0)
 	for _, r := range sub.Replicas {
@@ -63,7 +66,7 @@ func (p *pass) partVictim(v victim, sub *model.Allocation, m int) victim {
 			onM += int64(len(r.GPUs))
 		}
 	}
-	return victim{a: sub, ti: v.ti, gpus: onM, lost: p.lostOf(sub), prio: v.prio, whole: v.whole0()}
+	return victim{a: sub, ti: v.ti, gpus: onM, prio: v.prio, whole: v.whole0()}
 }
 
 // whole0 is the allocation v takes replicas of: its own when whole.
