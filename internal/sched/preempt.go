@@ -55,10 +55,27 @@ const (
 // priority is below the job's (else only reclaim could take it). A job
 // that needs no GPUs is not bounded by the ratio.
 func proportionate(pol *model.Policy, need, gpus int64, lower bool, started, now model.Time) bool {
+	return sparedBy(pol, need, gpus, lower, started, now) == 0
+}
+
+// spare is the rules of proportionate that spare a victim.
+type spare uint8
+
+const (
+	spareRatio  spare = 1 << iota // Policy.VictimRatio
+	spareRecent                   // Policy.ReclaimMinRun
+)
+
+// sparedBy is the rule of proportionate that spares the allocation; 0:
+// it may be preempted.
+func sparedBy(pol *model.Policy, need, gpus int64, lower bool, started, now model.Time) spare {
 	if r := int64(pol.VictimRatio); r > 0 && need > 0 && gpus > r*need {
-		return false
+		return spareRatio
 	}
-	return lower || now.Sub(started) >= pol.ReclaimMinRun
+	if lower || now.Sub(started) >= pol.ReclaimMinRun {
+		return 0
+	}
+	return spareRecent
 }
 
 // ratioNeed is the need a victim's size is compared with: j's GPUs, or
@@ -73,13 +90,13 @@ func (p *pass) ratioNeed(j *model.Job) int64 {
 }
 
 // noteSpared ends the reason of a job that could have preempted only
-// work that proportionate spares.
-func noteSpared(pol *model.Policy) string {
+// work that proportionate spares, by the rules in by.
+func noteSpared(pol *model.Policy, by spare) string {
 	var why []string
-	if pol.VictimRatio > 0 {
+	if by&spareRatio != 0 {
 		why = append(why, fmt.Sprintf("more than %d times the GPUs this job needs", pol.VictimRatio))
 	}
-	if pol.ReclaimMinRun > 0 {
+	if by&spareRecent != 0 {
 		why = append(why, fmt.Sprintf("by reclaim, started less than %s ago", pol.ReclaimMinRun))
 	}
 	return "; preemption spares the work it could evict (" + strings.Join(why, ", or, ") + ")"
@@ -141,8 +158,8 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		p.preemptScans++
 		refs, spared := p.matchVictims(t, j, a.model, a.req.Sites)
 		if len(refs) == 0 {
-			if spared {
-				note = noteSpared(&p.pol)
+			if spared != 0 {
+				note = noteSpared(&p.pol, spared)
 			}
 			continue
 		}
@@ -168,7 +185,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		}
 		if chosen == nil {
 			if len(p.partOnly) > 0 {
-				note = noteSpared(&p.pol)
+				note = noteSpared(&p.pol, spared|spareRatio)
 			}
 			continue
 		}
@@ -380,12 +397,12 @@ func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 
 // matchVictims lists, in p.matched and in index order, the entries of
 // model m's victim index that j may preempt (see preempt) on its sites
-// and that are proportionate to it; spared says whether it left out any
-// that were not.
+// and that are proportionate to it; spared says by which rules it left
+// out any that were not (0: none).
 // It reads the index's entries first and an allocation only for the
 // entries they let through, or to compare tenant names when j's tenant
 // is not in the quota tree.
-func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) (refs []*vref, spared bool) {
+func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) (refs []*vref, spared spare) {
 	prio := p.priority(j)
 	ti, root := p.tenantIndex(t.Name), -1
 	if ti >= 0 {
@@ -427,11 +444,16 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 			p.leavingPart(id) {
 			continue // a victim already, a deployment this pass scales up, or one whose replicas leave
 		}
-		if !proportionate(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now) {
+		if by := sparedBy(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now); by != 0 {
 			// A deployment that can give up replicas is bounded by
 			// what it gives (one replica at least), not by all it runs.
-			if a := p.alloc(ref); !partable(a) || !proportionate(&p.pol, need, min(ref.gpus, int64(a.Job.GPUsPerReplica)), lower, a.Started, p.now) {
-				spared = true
+			a := p.alloc(ref)
+			if by != spareRatio || !partable(a) {
+				spared |= by
+				continue
+			}
+			if by = sparedBy(&p.pol, need, min(ref.gpus, int64(a.Job.GPUsPerReplica)), lower, a.Started, p.now); by != 0 {
+				spared |= by
 				continue
 			}
 			p.partOnly = append(p.partOnly, p.alloc(ref))

@@ -101,11 +101,11 @@ func TestProportionate(t *testing.T) {
 	if !proportionate(&off, 1, 4096, false, now, now) {
 		t.Error("with both bounds off, a just-started 4,096-GPU victim is spared for a 1-GPU job")
 	}
-	if got, want := noteSpared(&pol), "; preemption spares the work it could evict (more than 8 times the GPUs this job needs, or, by reclaim, started less than 30m0s ago)"; got != want {
+	if got, want := noteSpared(&pol, spareRatio|spareRecent), "; preemption spares the work it could evict (more than 8 times the GPUs this job needs, or, by reclaim, started less than 30m0s ago)"; got != want {
 		t.Errorf("noteSpared = %q, want %q", got, want)
 	}
 	off.VictimRatio = 16
-	if got, want := noteSpared(&off), "; preemption spares the work it could evict (more than 16 times the GPUs this job needs)"; got != want {
+	if got, want := noteSpared(&off, spareRatio), "; preemption spares the work it could evict (more than 16 times the GPUs this job needs)"; got != want {
 		t.Errorf("noteSpared = %q, want %q", got, want)
 	}
 }
