@@ -123,6 +123,7 @@ func runPlan(cmd *cobra.Command, path string, o *planOpts) error {
 		return err
 	}
 	printPlan(out, plan)
+	unpricedNotes(errOut, plan)
 	fmt.Fprintf(out, "wrote %s, %s and %s\n", jsonPath, htmlPath, scenarioDirs(outcomes))
 	return runErr
 }
@@ -255,5 +256,17 @@ func printPlan(w io.Writer, p scenario.Plan) {
 	tw.Flush()
 	for _, f := range failed {
 		fmt.Fprintln(w, "failed:", f)
+	}
+}
+
+// unpricedNotes says on w which scenarios drew energy in hours their
+// grid series does not hold (jobs that run past its end), as carnot sim
+// does: their cost and carbon leave it out, so they compare low.
+func unpricedNotes(w io.Writer, p scenario.Plan) {
+	for _, s := range p.Scenarios {
+		if m := s.Metrics; s.Error == "" && m.UnpricedMWh > 0 {
+			fmt.Fprintf(w, "note: scenario %s: %.3f of its %.3f MWh drawn in hours its grid series does not hold; its cost and carbon leave them out\n",
+				s.Name, m.UnpricedMWh, m.EnergyMWh)
+		}
 	}
 }

@@ -33,6 +33,7 @@ var columns = []column{
 	{"energy_mwh", "energy (facility)", "MWh", func(m Metrics) float64 { return m.EnergyMWh }, 1, true, false},
 	{"cost_eur", "energy cost", "€", func(m Metrics) float64 { return m.CostEUR }, 1, true, false},
 	{"carbon_tco2e", "carbon", "tCO2e", func(m Metrics) float64 { return m.CarbonT }, 1, true, false},
+	{"unpriced_mwh", "unpriced energy", "MWh", func(m Metrics) float64 { return m.UnpricedMWh }, 1, false, false},
 	{"jobs_cost_eur", "cost charged to jobs", "€", func(m Metrics) float64 { return m.JobsCostEUR }, 1, false, false},
 	{"jobs_carbon_tco2e", "carbon charged to jobs", "tCO2e", func(m Metrics) float64 { return m.JobsCarbonT }, 1, true, false},
 	{"flex_cost_eur", "cost of flexible jobs", "€", func(m Metrics) float64 { return m.FlexCostEUR }, 1, true, false},
