@@ -15,7 +15,7 @@ type decoder struct{ c *yamlin.Collector }
 // checked with validName; the mapping may not be empty.
 func (d *decoder) named(n *yamlin.Node, path string, each func(name string, line int, v *yamlin.Node)) {
 	if n.Kind != yamlin.KindMap || len(n.Entries) == 0 {
-		d.c.Add(n.Line, path, "must be a mapping of names to variants, e.g. %s: {base: {}} (got %s)", path, n.Describe())
+		d.c.Add(n.Line, path, "must be a mapping of names to variants, e.g. %s: {base: {}} (got %s)", path, describeEmpty(n))
 		return
 	}
 	seen := map[string]int{}
@@ -109,4 +109,14 @@ func (d *decoder) timestamp(v *yamlin.Node, path string) (model.Time, bool) {
 	}
 	d.c.Add(v.Line, path, "must be an RFC 3339 time after 1970 such as 2023-03-01T00:00:00Z (got %s)", v.Describe())
 	return 0, false
+}
+
+// describeEmpty describes n as yamlin's Describe does, but says "an
+// empty mapping" (or list) where one is empty: "must be a mapping (got a
+// mapping)" left the reader to guess what was wrong.
+func describeEmpty(n *yamlin.Node) string {
+	if (n.Kind == yamlin.KindMap && len(n.Entries) == 0) || (n.Kind == yamlin.KindSeq && len(n.Items) == 0) {
+		return "an empty " + n.Kind.String()
+	}
+	return n.Describe()
 }

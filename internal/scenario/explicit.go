@@ -13,7 +13,7 @@ import (
 // axis (an axis with one variant may be left out).
 func (d *decoder) explicit(s *Set, n *yamlin.Node) {
 	if n.Kind != yamlin.KindSeq || len(n.Items) == 0 {
-		d.c.Add(n.Line, "scenarios", "must be a list of {name, policy, facility, grid} (got %s)", n.Describe())
+		d.c.Add(n.Line, "scenarios", "must be a list of {name, policy, facility, grid} (got %s)", describeEmpty(n))
 		return
 	}
 	if len(n.Items) > maxScenarios {
@@ -106,11 +106,22 @@ func (d *decoder) uniqueNames(s *Set) {
 		case !dup:
 			seen[key] = i
 		case s.Scenarios[j].Name == sc.Name:
-			d.c.Add(sc.Line, "scenarios", "scenario name %q is used twice (scenarios %d and %d); give one a name:", sc.Name, j, i)
+			d.c.Add(sc.Line, "scenarios", "scenario name %q is used twice (first on line %d); give one its own name: {name: ..., %s: ...}", sc.Name, s.Scenarios[j].Line, s.firstAxis())
 		default:
 			d.c.Add(sc.Line, "scenarios", "scenario names %q and %q differ only in case: they would share an output directory on a case-insensitive file system; rename one", s.Scenarios[j].Name, sc.Name)
 		}
 	}
+}
+
+// firstAxis names the first axis with more than one variant, the one an
+// explicit scenario names, for an example entry in a message.
+func (s *Set) firstAxis() string {
+	for a, n := range []int{len(s.Policies), len(s.Facilities), len(s.Grids)} {
+		if n > 1 {
+			return axisNames[a]
+		}
+	}
+	return axisNames[0]
 }
 
 // PlanOutputs are the files `carnot plan` writes into its output

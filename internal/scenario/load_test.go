@@ -98,7 +98,12 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:6: policies.ok.power_capping: power capping needs power accounting"}},
 		{"policies together", "facility: f\nworkload: {file: j}\npolicies:\n  capped:\n    power: false\n    power_capping: true\n", []string{
 			"s.yaml:6: policies.capped.power_capping: power capping needs power accounting"}},
-		{"empty axis", "facility: f\nworkload: {file: j}\nfacilities: {}\n", []string{"s.yaml:3: facilities: must be a mapping of names to variants"}},
+		// an empty axis was refused "(got a mapping)": what it got was
+		// what it asked for, but with no variant in it
+		{"empty axis", "facility: f\nworkload: {file: j}\nfacilities: {}\n", []string{
+			"s.yaml:3: facilities: must be a mapping of names to variants, e.g. facilities: {base: {}} (got an empty mapping)"}},
+		{"empty scenarios", "facility: f\nworkload: {file: j}\nscenarios: []\n", []string{
+			"s.yaml:3: scenarios: must be a list of {name, policy, facility, grid} (got an empty list)"}},
 		{"facilities", "facility: f\nworkload: {file: j}\nfacilities:\n  big: {gpu_scale: -1, envelope: 3}\n", []string{
 			"s.yaml:4: facilities.big.gpu_scale: must be above 0 and at most 16 (got -1)",
 			`s.yaml:4: facilities.big: unknown field "envelope"; a facility variant has gpu_scale, envelope_fraction`}},
@@ -109,7 +114,8 @@ func TestLoadErrors(t *testing.T) {
 		{"explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: c}\n  - {grid: own-zones}\n  - {policy: a}\n  - {policy: a}\n", []string{
 			`s.yaml:5: scenarios[0].policy: no variant named "c"; the set has a, b`,
 			"s.yaml:6: scenarios[1]: missing policy: the set has 2 policy variants; name one",
-			`s.yaml:8: scenarios: scenario name "a" is used twice (scenarios 0 and 1)`}},
+			// the message ended "give one a name:" with nothing after it
+			`s.yaml:8: scenarios: scenario name "a" is used twice (first on line 7); give one its own name: {name: ..., policy: ...}`}},
 		{"case cross", "facility: f\nworkload: {file: j}\npolicies: {Fast: {}, fast: {}}\n", []string{
 			`s.yaml: scenarios: scenario names "Fast" and "fast" differ only in case`}},
 		{"case explicit", "facility: f\nworkload: {file: j}\npolicies: {a: {}, b: {}}\nscenarios:\n  - {policy: a, name: Run}\n  - {policy: b, name: run}\n", []string{
