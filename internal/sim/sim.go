@@ -486,10 +486,19 @@ func (t *twin) moot(e event) bool {
 	case evWake:
 		return true
 	case evFail:
-		return t.q.work == 0
+		return !t.goesOn()
 	}
 	return false
 }
+
+// goesOn reports whether the workload is not over: events of it are to
+// come, or jobs wait to run (a job killed by a failure, waiting for the
+// repair, with nothing else running). Nodes fail as long as it is not.
+// Counting only the events to come, the twin took the instant a failure
+// killed the last running job for the end of the workload: from then on
+// no node failed again, the repaired ones included
+// (TestNodesFailWhileAJobWaitsForRepair).
+func (t *twin) goesOn() bool { return t.q.work > 0 || len(t.waiting) > 0 }
 
 // happen marks the instant now as one where something changes: the
 // ledger integrates the draw up to it, and the run lasts at least until
@@ -750,7 +759,7 @@ func (t *twin) draw(mean model.Duration) model.Duration {
 // comes back after a repair.
 func (t *twin) fail(node string, now model.Time) {
 	st := t.state(node)
-	if st.Condition == model.NodeDown || t.q.work == 0 {
+	if st.Condition == model.NodeDown || !t.goesOn() {
 		return
 	}
 	var hit []*jobState
@@ -789,7 +798,7 @@ func (t *twin) repair(node string, now model.Time) {
 	t.led.nodeUp(node, now)
 	t.logf("%s node-repair %s\n", now, node)
 	t.down--
-	if t.q.work > 0 { // once the workload is over, nodes only come back
+	if t.goesOn() { // once the workload is over, nodes only come back
 		t.q.pushNode(now.Add(t.draw(t.cfg.MTBF)), evFail, node)
 	}
 }
