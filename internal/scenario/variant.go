@@ -86,8 +86,11 @@ func clone(f *model.Facility) *model.Facility {
 }
 
 // scaleGPUs multiplies the GPU nodes of every (site, model) group by s,
-// rounding to whole nodes: added nodes copy the group's nodes in turn
-// (each its own NVLink domain), removed ones are the group's last.
+// rounding to whole nodes: added nodes copy the group's nodes in turn,
+// removed ones are the group's last. A copy of a node that is its own
+// NVLink domain is its own; the copies, in one round, of the nodes of a
+// larger domain (a rack-scale system) form a new domain of their own,
+// so that such a domain is added whole (see newDomains).
 // Racks and halls scale their power caps and cooling with their
 // nameplate; quotas scale with each model's GPUs.
 func scaleGPUs(f *model.Facility, s float64) error {
@@ -111,6 +114,7 @@ func scaleGPUs(f *model.Facility, s float64) error {
 		names[n.Name] = true
 	}
 	drop := map[int]bool{}
+	domains := newDomains(f)
 	for _, k := range order {
 		idx := groups[k]
 		want := int(math.Round(float64(len(idx)) * s))
@@ -122,14 +126,19 @@ func scaleGPUs(f *model.Facility, s float64) error {
 		}
 		for i := len(idx); i < want; i++ {
 			n := f.Nodes[idx[i%len(idx)]]
+			own := n.NVLinkDomain == "" || n.NVLinkDomain == n.Name
 			for c := 1; ; c++ {
 				name := n.Name + "-x" + strconv.Itoa(c)
-				if !names[name] {
+				if !names[name] && (!own || !domains.taken[name]) {
 					n.Name, names[name] = name, true
 					break
 				}
 			}
-			n.NVLinkDomain = n.Name
+			if own {
+				n.NVLinkDomain, domains.taken[n.Name] = n.Name, true
+			} else {
+				n.NVLinkDomain = domains.copyOf(n.NVLinkDomain, i/len(idx))
+			}
 			f.Nodes = append(f.Nodes, n)
 		}
 	}
@@ -157,6 +166,42 @@ func scaleGPUs(f *model.Facility, s float64) error {
 	}
 	scaleQuotas(f, before, gpusByModel(f))
 	return nil
+}
+
+// domains names the NVLink domains gpu_scale adds: the copy, in round
+// r (1 for the first copy of every node of the group), of domain d is
+// d-xr, or the first d-xN after it that names no domain of the facility.
+type domains struct {
+	taken  map[string]bool
+	copies map[domainCopy]string
+}
+
+type domainCopy struct {
+	domain string
+	round  int
+}
+
+func newDomains(f *model.Facility) *domains {
+	d := &domains{taken: map[string]bool{}, copies: map[domainCopy]string{}}
+	for _, n := range f.Nodes {
+		d.taken[n.NVLinkDomain] = true
+		d.taken[n.Name] = true // a node's own domain, as a copy names it
+	}
+	return d
+}
+
+func (d *domains) copyOf(domain string, round int) string {
+	k := domainCopy{domain, round}
+	if name, ok := d.copies[k]; ok {
+		return name
+	}
+	for c := round; ; c++ {
+		name := domain + "-x" + strconv.Itoa(c)
+		if !d.taken[name] {
+			d.taken[name], d.copies[k] = true, name
+			return name
+		}
+	}
 }
 
 func gpusByModel(f *model.Facility) map[string]int {
