@@ -265,7 +265,7 @@ func printPlan(w io.Writer, p scenario.Plan) {
 func unpricedNotes(w io.Writer, p scenario.Plan) {
 	for _, s := range p.Scenarios {
 		if m := s.Metrics; s.Error == "" && m.UnpricedMWh > 0 {
-			fmt.Fprintf(w, "note: scenario %s: %.3f of its %.3f MWh drawn in hours its grid series does not hold; its cost and carbon leave them out\n",
+			fmt.Fprintf(w, "note: scenario %s: %.3f of its %.3f MWh drawn in hours no grid series prices (past a series' end, or at a site whose zone has none); its cost and carbon leave them out\n",
 				s.Name, m.UnpricedMWh, m.EnergyMWh)
 		}
 	}

@@ -32,7 +32,7 @@ grids:
 		t.Fatalf("exit %d\n%s\n%s", code, outb.String(), errb.String())
 	}
 	if want := "note: scenario facility-policy: "; !strings.Contains(errb.String(), want) ||
-		!strings.Contains(errb.String(), "MWh drawn in hours its grid series does not hold") {
+		!strings.Contains(errb.String(), "MWh drawn in hours no grid series prices") {
 		t.Errorf("stderr has no note of the unpriced energy:\n%s", errb.String())
 	}
 	page, err := os.ReadFile(filepath.Join(out, "plan.html"))
