@@ -164,6 +164,7 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 		return err
 	}
 	cfg.Jobs, cfg.Grid = jobs, series
+	cfg.MaxPasses = o.m.passLimit(len(jobs))
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type simModel struct {
 	depth          int
 	fullEvery      string
 	passEvery      string
+	maxPasses      int
 }
 
 func (m *simModel) register(f *pflag.FlagSet) {
@@ -38,6 +39,7 @@ func (m *simModel) register(f *pflag.FlagSet) {
 	f.Float64Var(&m.utilization, "utilization", 0.8, "share of TDP a busy, uncapped GPU draws, in (0, 1]")
 	f.StringVar(&m.mtbf, "mtbf", "", "mean time between failures of each node (e.g. 30d); none when empty or 0")
 	f.StringVar(&m.mttr, "mttr", "4h", "mean time to repair a failed node, with --mtbf")
+	f.IntVar(&m.maxPasses, "max-passes", 0, "stop with an error after this many scheduling passes, a guard against runs that never end (0: 200 per job + 10,000, as carnot plan)")
 	f.Float64Var(&m.rate, "arrival-rate", 1, "multiply the arrival rate (2 = twice as many jobs per hour); run times are kept")
 	f.StringVar(&m.window, "window", "", "keep the jobs submitted in FROM,TO (dates or RFC 3339 times, UTC, in the workload's own times; either side may be empty)")
 	f.Float64Var(&m.sample, "sample", 1, "keep a deterministic sample of this share of the jobs, in (0, 1] (with --seed)")
@@ -170,6 +172,9 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 	if cfg.PassEvery, err = dur("pass-every", m.passEvery); err != nil {
 		return cfg, err
 	}
+	if m.maxPasses < 0 {
+		return cfg, usageError{fmt.Errorf("--max-passes %d: want 0 (200 per job + 10,000) or a number of passes", m.maxPasses)}
+	}
 	// zero would silently mean the default in sim.Config: say so instead
 	for _, d := range []struct {
 		flag string
@@ -211,4 +216,15 @@ func keysOnce(flag string, settings []string) error {
 		seen[k] = s
 	}
 	return nil
+}
+
+// passLimit is the run's bound on scheduling passes: --max-passes, else
+// carnot plan's default for a scenario of the same jobs. sim.Config's
+// own default (ten million) let a run that never ends (a gang on nodes
+// that fail faster than it can checkpoint) go on for hours.
+func (m *simModel) passLimit(jobs int) int {
+	if m.maxPasses > 0 {
+		return m.maxPasses
+	}
+	return 200*jobs + 10_000
 }

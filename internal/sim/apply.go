@@ -19,7 +19,7 @@ func (t *twin) pass(now model.Time) error {
 	t.res.Passes++
 	t.lastPass = now
 	if t.res.Passes > t.cfg.MaxPasses {
-		return fmt.Errorf("sim: more than %d scheduling passes at %s, %d of %d jobs finished: the limit guards against runs that never end; raise it (max_passes in a scenario set) if this one should",
+		return fmt.Errorf("sim: more than %d scheduling passes at %s, %d of %d jobs finished: the limit guards against runs that never end; raise it (max_passes in a scenario set, --max-passes of carnot sim) if this one should",
 			t.cfg.MaxPasses, now, t.finished, len(t.cfg.Jobs))
 	}
 	snap := t.snapshot(now)

@@ -133,7 +133,7 @@ func TestPassLimitMessage(t *testing.T) {
 		job("c", "acme", "normal", 1, 8, t0+120, model.Hour),
 	}
 	_, err := Run(Config{Facility: facility(1), Jobs: jobs, MaxPasses: 2}, nil)
-	want := "sim: more than 2 scheduling passes at 2026-01-01T00:02:00Z, 0 of 3 jobs finished: the limit guards against runs that never end; raise it (max_passes in a scenario set) if this one should"
+	want := "sim: more than 2 scheduling passes at 2026-01-01T00:02:00Z, 0 of 3 jobs finished: the limit guards against runs that never end; raise it (max_passes in a scenario set, --max-passes of carnot sim) if this one should"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Run: %v\nwant %s", err, want)
 	}
