@@ -93,3 +93,42 @@ func equalDurations(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+// A registration answered 400 is the agent's own fault (a field this
+// server does not know: an agent of another version), which no retry
+// fixes: the agent says so at ERROR with the server's message, once,
+// and backs off as after a refusal, not at the pace of a server that
+// did not answer.
+func TestBadRequestRegistrationBacksOffAsARefusal(t *testing.T) {
+	srv := newFakeServer()
+	why := `the registration is not valid: unknown field "gpu_links"`
+	srv.refuse = &api.Problem{Status: http.StatusBadRequest, Detail: why}
+	var logs syncBuffer
+	startAgent(t, srv, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	var line string
+	eventually(t, 2*time.Second, func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "gpu_links") {
+				line = l
+				return true
+			}
+		}
+		return false
+	}, "a log line with the server's answer")
+	if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "status=400") {
+		t.Errorf("the first registration answered 400 is logged as %q; want ERROR with the status and the server's message", line)
+	}
+	// refusedMin 200 ms (startAgent): a refusal's first wait is 100 to
+	// 200 ms; a transient error's, 5 to 10 ms.
+	_, in, _ := strings.Cut(line, " in=")
+	in, _, _ = strings.Cut(in, " ")
+	if d, err := time.ParseDuration(in); err != nil || d < 100*time.Millisecond {
+		t.Errorf("the agent retries a registration answered 400 in %q; want the back-off of a refusal (at least 100 ms here)", in)
+	}
+	srv.mu.Lock()
+	srv.refuse = nil
+	srv.mu.Unlock()
+	eventually(t, 5*time.Second, func() bool { return len(srv.registrations()) == 1 }, "a registration once the server takes it")
+}

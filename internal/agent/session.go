@@ -23,15 +23,17 @@ func isNotFound(err error) bool {
 }
 
 // refusal is the server's answer when it refuses this node's
-// registration itself, not for now: credentials it does not take (401)
-// or a node it does not admit as it is (403: not in the facility without
+// registration itself, not for now: credentials it does not take (401),
+// a node it does not admit as it is (403: not in the facility without
 // --dynamic-nodes, another site or name than its certificate's, a name
-// enrolled in another site). The same registration cannot pass until an
-// operator acts; any other error (no answer, a 5xx, a server that is
-// not the leader) may pass on its own. nil when err is no refusal.
+// enrolled in another site) or a registration it cannot read (400: the
+// agent's own fault, e.g. a field of another version, which the server
+// rejects). The same registration cannot pass until an operator acts;
+// any other error (no answer, a 5xx, a server that is not the leader)
+// may pass on its own. nil when err is no refusal.
 func refusal(err error) *api.Problem {
 	var p *api.Problem
-	if errors.As(err, &p) && (p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden) {
+	if errors.As(err, &p) && (p.Status == http.StatusBadRequest || p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden) {
 		return p
 	}
 	return nil
@@ -106,8 +108,11 @@ func (a *Agent) register(ctx context.Context) error {
 				level = slog.LevelInfo
 			}
 			lastRefusal = p.Error()
-			a.log.Log(ctx, level, "the server refuses this node: it will not take it until an operator acts (the node's certificate or token, the facility file, --dynamic-nodes); retrying",
-				"status", p.Status, "reason", p.Error(), "attempt", attempt, "in", d.Round(time.Millisecond))
+			msg := "the server refuses this node: it will not take it until an operator acts (the node's certificate or token, the facility file, --dynamic-nodes); retrying"
+			if p.Status == http.StatusBadRequest {
+				msg = "the server rejects this agent's registration as not valid: it will not take it from this agent binary (run an agent of the server's version); retrying"
+			}
+			a.log.Log(ctx, level, msg, "status", p.Status, "reason", p.Error(), "attempt", attempt, "in", d.Round(time.Millisecond))
 		default:
 			lastRefusal = ""
 			level := slog.LevelWarn // once; then Info, which a fleet of agents keeps quiet
