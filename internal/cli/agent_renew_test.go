@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -31,6 +32,13 @@ type shortCertServer struct {
 
 func startShortCertServer(t *testing.T, ttl time.Duration) *shortCertServer {
 	t.Helper()
+	return startShortCertServerWith(t, ttl, false, nil)
+}
+
+// startShortCertServerWith is startShortCertServer with keep-alives on
+// or off, its handler wrapped by wrap when not nil.
+func startShortCertServerWith(t *testing.T, ttl time.Duration, keepAlives bool, wrap func(http.Handler) http.Handler) *shortCertServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
@@ -51,11 +59,15 @@ func startShortCertServer(t *testing.T, ttl time.Duration) *shortCertServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(s.Handler())
+	h := s.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewUnstartedServer(h)
 	if hs.TLS, err = pki.ServerConfig(cert, ca.Pool(), pki.VerifyClientCertIfGiven); err != nil {
 		t.Fatal(err)
 	}
-	hs.Config.SetKeepAlivesEnabled(false)
+	hs.Config.SetKeepAlivesEnabled(keepAlives)
 	hs.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug)
 	hs.StartTLS()
 	done := make(chan struct{})

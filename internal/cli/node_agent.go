@@ -180,7 +180,10 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	renew := &pki.Renewer{Node: o.name, Cert: held, Log: log.With("component", "agent"),
 		Renew: func(ctx context.Context, cur tls.Certificate) (tls.Certificate, error) {
 			return renewNodeCertificate(ctx, addr, o.dataDir, o.name, site, roots, cur)
-		}}
+		},
+		// The connections made with the previous certificate would go on
+		// presenting it until the server refuses it, once it expires.
+		Renewed: func(tls.Certificate) { cl.Reconnect() }}
 	return &nodeAgent{Agent: a, renew: renew}, devs, nil
 }
 
@@ -201,7 +204,8 @@ The node enrolls once, with a join token ($CARNOT_JOIN_TOKEN), for a
 certificate kept in --data-dir. The agent renews that certificate with
 itself before it expires (once less than a third of its life is left, at
 its start or while it runs, retrying while the server refuses or does
-not answer); new connections present the new one, with no restart.
+not answer); new connections present the new one, with no restart, and
+the connections made with the old one are left.
 
 With --fleet N --fake it runs N virtual nodes in this process instead
 (PREFIX-0000…, each enrolled with its own certificate in

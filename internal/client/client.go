@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -78,7 +79,7 @@ func WithTLS(cfg *tls.Config) Option {
 	return func(c *Client) {
 		t := defaultTransport().(*http.Transport)
 		t.TLSClientConfig = cfg
-		c.hc = &http.Client{Transport: t}
+		c.hc = &http.Client{Transport: newConns(t)}
 	}
 }
 
@@ -388,3 +389,46 @@ func checkSegments(path string) error {
 // ErrPlainHTTP is the error of a call that would send the client's token
 // over plain HTTP to another host than this one: the client refuses.
 var ErrPlainHTTP = errors.New("refusing to send credentials over plain HTTP")
+
+// Reconnect makes the client's later requests use new connections, for
+// a client certificate that changed (a node's renewed certificate): the
+// idle ones are closed at once, those in use once their request is done
+// (an agent's long poll holds one for its wait). With WithHTTPClient
+// only the idle ones are closed.
+func (c *Client) Reconnect() {
+	if f, ok := c.hc.Transport.(*conns); ok {
+		f.renew()
+		return
+	}
+	c.hc.CloseIdleConnections()
+}
+
+// conns is a transport whose connections renew leaves: closing the
+// idle ones is not enough, since a connection in use then (a long poll)
+// goes back to the pool when its request is done, and the next request
+// would take it, with the client certificate of its handshake.
+type conns struct {
+	cur atomic.Pointer[http.Transport]
+}
+
+func newConns(t *http.Transport) *conns {
+	c := &conns{}
+	c.cur.Store(t)
+	return c
+}
+
+func (c *conns) RoundTrip(r *http.Request) (*http.Response, error) { return c.cur.Load().RoundTrip(r) }
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport in use.
+func (c *conns) CloseIdleConnections() { c.cur.Load().CloseIdleConnections() }
+
+// renew moves later requests to a fresh transport of the same settings
+// and closes the previous one's connections: the idle ones now, the
+// others as their requests end (no new request goes to it, so none
+// takes them, and net/http closes a connection that becomes idle after
+// CloseIdleConnections until the transport is used again).
+func (c *conns) renew() {
+	old := c.cur.Swap(c.cur.Load().Clone())
+	old.CloseIdleConnections()
+}

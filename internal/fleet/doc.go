@@ -17,7 +17,8 @@
 //     enrollments run at once; the server's CA is saved in
 //     DataDir/ca.crt. While the fleet runs, each node renews its
 //     certificate with itself before it expires (pki.Renewer, as the
-//     single agent does); its new connections present the new one.
+//     single agent does); its new connections present the new one,
+//     and its idle ones, made with the old one, are closed.
 //  2. At most Parallel first registrations at once, over mTLS with the
 //     node's certificate, as FakeGPUs nodes with GPUs GPUs of one model
 //     (UUIDs unique in the fleet). A node registers no address: it serves

@@ -203,12 +203,16 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 	gm := facility.Catalog()[cfg.GPUModel]
 	for i := range cfg.Nodes {
 		held := pki.NewNodeCert(certs[i])
-		f.renew = append(f.renew, e.renewer(nodeName(cfg.Prefix, i), held, roots))
 		tr := transport(held.ClientConfig(roots), &f.stats.dials)
 		cl, err := client.New(cfg.Server, client.WithHTTPClient(&http.Client{Transport: tr}), client.WithUserAgent(userAgent(cfg.Version)))
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
+		r := e.renewer(nodeName(cfg.Prefix, i), held, roots)
+		// Its idle connections would go on presenting the previous
+		// certificate until the server refuses it, once it expires.
+		r.Renewed = func(tls.Certificate) { cl.Reconnect() }
+		f.renew = append(f.renew, r)
 		srv := &nodeServer{Server: cl, stats: &f.stats}
 		n, err := f.newNode(i, srv, gm)
 		if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,9 @@ func (e errUnauthenticated) Error() string { return e.why }
 // certificate, anyone else by a bearer token.
 func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if site, node, err := pki.PeerIdentity(r.TLS); err == nil {
+		if why := lapsedChain(node, r.TLS.VerifiedChains[0], s.cfg.CertNow()); why != "" {
+			return auth.Principal{}, errUnauthenticated{why}
+		}
 		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
 	}
 	h := r.Header.Get("Authorization")
@@ -98,6 +102,30 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	// The ID too: names are free, so two tokens may share one (a tenant-admin
 	// naming a token as an operator's is), and the actor must tell them apart.
 	return auth.Principal{Subject: "token:" + tok.Name + "/" + tok.ID, Role: tok.Role, Tenant: tok.Tenant, Site: tok.Site, TokenID: tok.ID}, nil
+}
+
+// lapsedChain says why node's verified certificate chain no longer
+// holds at now, "" when it does. crypto/tls checks it at the handshake
+// only, and an agent keeps its connections open for as long as it runs:
+// without this a certificate that expired (or whose CA did) would still
+// authenticate, on a connection made while it was valid, for as long as
+// the agent keeps that connection.
+func lapsedChain(node string, chain []*x509.Certificate, now time.Time) string {
+	for i, c := range chain {
+		what := fmt.Sprintf("node %s's certificate", node)
+		if i > 0 {
+			what = fmt.Sprintf("the CA certificate %q of node %s's certificate", c.Subject.CommonName, node)
+		}
+		switch {
+		case now.After(c.NotAfter):
+			return fmt.Sprintf("%s expired at %s: reconnect with the renewed certificate (the agent renews it before it expires and its new connections present the new one; "+
+				"an expired one cannot renew: an operator-admin allows a new enrollment with 'carnot reenroll-node %s', then the agent starts with a join token of its site)",
+				what, c.NotAfter.UTC().Format(time.RFC3339), node)
+		case now.Before(c.NotBefore):
+			return fmt.Sprintf("%s is not valid before %s: check the clocks of the node and of the server", what, c.NotBefore.UTC().Format(time.RFC3339))
+		}
+	}
+	return ""
 }
 
 // outOfFacility says why a token bound to a tenant or a site the
@@ -181,6 +209,13 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 		var unauth errUnauthenticated
 		switch {
 		case errors.As(err, &unauth):
+			if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+				// The client certificate this connection was made with
+				// no longer holds (expired since its handshake): the
+				// agent must make a new connection, with its renewed
+				// certificate, rather than keep this one.
+				w.Header().Set("Connection", "close")
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="carnot"`)
 			problemf(w, http.StatusUnauthorized, "%s", unauth.why)
 			return

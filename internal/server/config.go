@@ -105,6 +105,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the wall clock; tests may replace it.
 	Now func() time.Time
+	// CertNow is the clock a node's certificate is checked against at
+	// each request, as crypto/tls checked it at the handshake (its
+	// tls.Config.Time); nil: time.Now. Tests may replace it.
+	CertNow func() time.Time
 }
 
 func (c *Config) defaults() error {
@@ -171,6 +175,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.CertNow == nil {
+		c.CertNow = time.Now
 	}
 	return nil
 }
