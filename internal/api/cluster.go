@@ -42,11 +42,12 @@ type Node struct {
 	// no work and its power counts at nameplate. The server sets it;
 	// an agent cannot.
 	Unreachable bool `json:"unreachable,omitempty"`
-	// Removed says the facility file no longer lists the node, which
-	// may still run work (Unreachable): its agent is refused, so it
-	// cannot be told to stop it. It stays in its site, counted at
-	// nameplate, until an operator fences it and forgets it. The server
-	// sets it.
+	// Removed says the facility file no longer lists the node (or lists
+	// it in another site), which may still run work (Unreachable): its
+	// agent is refused, so it cannot be told to stop it. It stays in its
+	// site, counted at nameplate, until an operator fences it and
+	// forgets it (a node moved then takes its place in its new site).
+	// The server sets it.
 	Removed bool `json:"removed,omitempty"`
 	// DiskError, set while the node's agent says it cannot write its
 	// data directory (a full or read-only disk: every start there would

@@ -74,6 +74,12 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 			listedSite = n.Site
 		}
 	}
+	if n := s.nodes[req.Node]; n != nil && n.doc.Removed {
+		// Kept in its old site for what it may still run
+		// (removed_nodes.go): the file's word on where it is holds.
+		fn, _ := s.fileNode(req.Node)
+		listedSite = fn.Site
+	}
 	s.mu.Unlock()
 	switch {
 	case listedSite == "" || listedSite == p.Site:

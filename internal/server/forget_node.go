@@ -35,8 +35,14 @@ func (s *Server) handleForgetNode(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusConflict, "node %s cannot be forgotten: %s", name, why)
 		return
 	}
-	ev := api.Event{Node: name, Type: api.EventNode, Actor: principalOf(r).Subject,
-		Message: fmt.Sprintf("node %s forgotten by an operator: it was not in the facility file, its agent was silent and it ran nothing", name)}
+	msg := fmt.Sprintf("node %s forgotten by an operator: it was not in the facility file, its agent was silent and it ran nothing", name)
+	listed, moved := s.fileNode(name)
+	if moved {
+		// Kept in its old site for what it may have run (removed_nodes.go).
+		msg = fmt.Sprintf("node %s forgotten in site %s by an operator: its agent was silent and it ran nothing there; it takes its place in site %s, as the facility file lists it",
+			name, n.doc.Site, listed.Site)
+	}
+	ev := api.Event{Node: name, Type: api.EventNode, Actor: principalOf(r).Subject, Message: msg}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), commitTimeout)
 	defer cancel()
 	if err := s.forgetNodes(ctx, []api.Event{ev}); err != nil {
@@ -45,6 +51,10 @@ func (s *Server) handleForgetNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.dropNode(name)
+	if moved {
+		s.setFacilityNode(-1, listed, nil)
+		s.nodes[name] = s.listedNode(listed)
+	}
 	s.log.Info("node forgotten by an operator", "node", name, "by", ev.Actor)
 	s.Kick()
 	w.WriteHeader(http.StatusNoContent)
@@ -54,7 +64,9 @@ func (s *Server) handleForgetNode(w http.ResponseWriter, r *http.Request) {
 // Caller holds mu.
 func (s *Server) unforgettable(n *nodeState) string {
 	switch {
-	case slices.ContainsFunc(s.cfg.Facility.Nodes, func(m model.Node) bool { return m.Name == n.doc.Name }):
+	case !n.doc.Removed && slices.ContainsFunc(s.cfg.Facility.Nodes, func(m model.Node) bool { return m.Name == n.doc.Name }):
+		// (A removed node the file lists was moved to another site:
+		// forgetting it in its old site puts it there.)
 		return "the facility file lists it; remove it there and restart the server"
 	case n.registered && n.doc.Condition != api.NodeNotReady:
 		return "its agent still reports (it is " + n.apiCondition() + "); stop the agent first"

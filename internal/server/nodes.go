@@ -22,6 +22,10 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	n := s.nodes[doc.Name]
 	if n != nil && n.doc.Removed {
 		// kept only to count what it may still run (removed_nodes.go)
+		if fn, ok := s.fileNode(doc.Name); ok {
+			return fmt.Errorf("%w: node %s, moved to site %s by the facility file, may still run work in site %s (kept there, at nameplate, until an operator fences and forgets it there)",
+				errRefused, doc.Name, fn.Site, n.doc.Site)
+		}
 		return fmt.Errorf("%w: node %s is no longer in the facility (kept, at nameplate, until an operator fences and forgets it)", errRefused, doc.Name)
 	}
 	doc.Removed = false // admitted: listed again, or joining by itself

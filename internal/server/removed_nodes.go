@@ -34,7 +34,14 @@ import (
 //   - a node the file still lists keeps its place there and an
 //     operator's drain and fence, and is stored afresh as the file gives
 //     it, unregistered until its agent registers as the file says, with a
-//     node event saying so.
+//     node event saying so;
+//   - unless the file moved it to another site while it may still run
+//     work in the one it was in: its GPUs draw there, and its agent,
+//     refused, cannot be told to stop. It is kept in its old site as a
+//     removed node is (the file's listing waits), until an operator
+//     fences and forgets it there: it then takes its place in the file's
+//     site (forget-node), or at the next start once its agent has surely
+//     stopped its work (Config.StopAfterDisconnect).
 //
 // The next start finds nothing to say of it.
 
@@ -121,12 +128,23 @@ func (s *Server) loseDue(now time.Time, c *changes) {
 func (s *Server) keepRemoved(docs map[string]*api.Node, unfit map[string]error, lost map[string]map[string]bool, c *changes) {
 	for _, name := range sortedKeys(docs) {
 		doc := *docs[name]
-		if s.nodes[name] != nil || len(lost[name]) == 0 && !doc.Unreachable {
+		if len(lost[name]) == 0 && !doc.Unreachable {
 			continue
 		}
 		site := slices.IndexFunc(s.fac.Sites, func(st model.Site) bool { return st.ID == doc.Site })
 		if _, ok := s.fac.GPUModels[doc.GPUModel]; site < 0 || doc.GPUs > 0 && !ok {
 			continue
+		}
+		movedTo := ""
+		if n := s.nodes[name]; n != nil {
+			// The file lists it: in another site (moved), what it may
+			// still run draws in the one it was in, where it stays;
+			// the file's listing waits (handleForgetNode).
+			if n.registered || n.doc.Site == doc.Site {
+				continue
+			}
+			movedTo = n.doc.Site
+			s.dropNode(name)
 		}
 		mn := model.Node{Name: name, Site: doc.Site, GPUModel: doc.GPUModel, GPUs: doc.GPUs, CPUs: doc.CPUs, MemoryGiB: doc.MemoryGiB}
 		hall := ""
@@ -155,12 +173,35 @@ func (s *Server) keepRemoved(docs map[string]*api.Node, unfit map[string]error, 
 			}
 		}
 		c.node(n, "", "")
-		c.events = append(c.events, api.Event{Node: name, Type: api.EventNode, Actor: actorConfig,
-			Message: fmt.Sprintf("node %s removed: it is no longer in the facility (%v), but may still run work%s; its agent is refused from now and cannot be told to stop it, "+
-				"so it stays in site %s, unreachable: its power counts at nameplate and it takes no work until you fence it once it is off (carnot fence %s) and forget it (carnot forget-node %s)",
-				name, err, why, doc.Site, name, name)})
-		s.log.Warn("stored node is no longer in the facility but may still run work; its power counts at nameplate until it is fenced and forgotten", "node", name, "site", doc.Site, "jobs_lost", len(lost[name]))
+		msg := fmt.Sprintf("node %s removed: it is no longer in the facility (%v), but may still run work%s; its agent is refused from now and cannot be told to stop it, "+
+			"so it stays in site %s, unreachable: its power counts at nameplate and it takes no work until you fence it once it is off (carnot fence %s) and forget it (carnot forget-node %s)",
+			name, err, why, doc.Site, name, name)
+		if movedTo != "" {
+			msg = fmt.Sprintf("node %s moved to site %s by the facility file (%v), but may still run work in site %s%s; its agent is refused from now and cannot be told to stop it, "+
+				"so it stays in site %s, removed and unreachable: its power counts there at nameplate and it takes no work until you fence it once it is off (carnot fence %s) "+
+				"and forget it there (carnot forget-node %s); it then takes its place in site %s",
+				name, movedTo, err, doc.Site, why, doc.Site, name, name, movedTo)
+		}
+		c.events = append(c.events, api.Event{Node: name, Type: api.EventNode, Actor: actorConfig, Message: msg})
+		s.log.Warn("stored node is no longer in the facility as stored but may still run work; its power counts at nameplate in its old site until it is fenced and forgotten",
+			"node", name, "site", doc.Site, "moved_to", movedTo, "jobs_lost", len(lost[name]))
 	}
+}
+
+// fileNode is node name as the facility file lists it, if it does.
+func (s *Server) fileNode(name string) (model.Node, bool) {
+	i := slices.IndexFunc(s.cfg.Facility.Nodes, func(m model.Node) bool { return m.Name == name })
+	if i < 0 {
+		return model.Node{}, false
+	}
+	return s.cfg.Facility.Nodes[i], true
+}
+
+// listedNode is the state of node n of the facility file before its
+// agent registers.
+func (s *Server) listedNode(n model.Node) *nodeState {
+	return s.newNode(n, api.Node{Name: n.Name, Site: n.Site, GPUModel: n.GPUModel, GPUs: n.GPUs,
+		CPUs: n.CPUs, MemoryGiB: n.MemoryGiB, Condition: api.NodeNotReady})
 }
 
 // keepFlags carries the drain and fence of stored node doc, which the

@@ -175,10 +175,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.audit = a
 	}
-	for i := range cfg.Facility.Nodes {
-		n := cfg.Facility.Nodes[i]
-		s.nodes[n.Name] = s.newNode(n, api.Node{Name: n.Name, Site: n.Site, GPUModel: n.GPUModel, GPUs: n.GPUs,
-			CPUs: n.CPUs, MemoryGiB: n.MemoryGiB, Condition: api.NodeNotReady})
+	for _, n := range cfg.Facility.Nodes {
+		s.nodes[n.Name] = s.listedNode(n)
 	}
 	// The policy's changes first: the jobs reload flags as outside it
 	// are their consequence.
