@@ -292,6 +292,11 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		db.Close()
 		return nil, err
 	}
+	if o.tlsKey != "" {
+		if warn := othersMayRead(o.tlsKey); warn != "" {
+			log.Warn(warn)
+		}
+	}
 	cp := &controlPlane{store: db, where: where, caFile: sec.caFile, dataDir: o.dataDir, log: log,
 		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
 			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, StopAfterDisconnect: o.stopAfterDisconnect, Logger: log, AuditSigner: signer,

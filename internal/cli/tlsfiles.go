@@ -116,6 +116,21 @@ func readPrivate(path string) ([]byte, error) {
 	return io.ReadAll(f)
 }
 
+// othersMayRead says, for the server's --tls-key at path, that others
+// (not the group: keys shared with a group such as ssl-cert are common,
+// and read) may read it, with the fix; "" when they may not, or its mode
+// cannot be read (reading the key says why).
+func othersMayRead(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" {
+		return ""
+	}
+	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
+		return fmt.Sprintf("--tls-key %s: mode %04o lets every user of this machine read the server's TLS private key; run: chmod o-rwx %s (0600, or 0640 for a group of trusted services)", path, perm, path)
+	}
+	return ""
+}
+
 // keyFileError is err, of reading the key file at path (what: "token
 // key"), saying "what PATH: why".
 func keyFileError(what, path string, err error) error {
