@@ -170,7 +170,7 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 		return fv
 	}
 	path := "facilities." + name
-	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction"}, func(e yamlin.Entry) {
+	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw"}, func(e yamlin.Entry) {
 		switch e.Key {
 		case "gpu_scale":
 			if f, ok := d.number(e.Val, yamlin.Join(path, e.Key), 0, 16, true); ok {
@@ -178,9 +178,36 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 			}
 		case "envelope_fraction":
 			fv.EnvelopeFraction, _ = d.number(e.Val, yamlin.Join(path, e.Key), 0, 4, true)
+		case "power_caps_kw":
+			fv.PowerCaps = d.powerCaps(e.Val, yamlin.Join(path, e.Key))
 		}
 	})
 	return fv
+}
+
+// maxCapKW bounds a power cap a variant sets: 10 GW.
+const maxCapKW = 1e7
+
+// powerCaps reads a mapping of site, hall or rack IDs to kW.
+func (d *decoder) powerCaps(n *yamlin.Node, path string) []PowerCap {
+	if n.Kind != yamlin.KindMap || len(n.Entries) == 0 {
+		d.c.Add(n.Line, path, "must be a mapping of site, hall or rack IDs to kW, e.g. power_caps_kw: {par1/h1: 30000} (got %s)", describeEmpty(n))
+		return nil
+	}
+	var out []PowerCap
+	seen := map[string]int{}
+	for _, e := range n.Entries {
+		p := yamlin.Join(path, e.Key)
+		if first, dup := seen[e.Key]; dup {
+			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
+			continue
+		}
+		seen[e.Key] = e.Line
+		if kw, ok := d.number(e.Val, p, 0, maxCapKW, true); ok {
+			out = append(out, PowerCap{ID: e.Key, KW: kw, Line: e.Line})
+		}
+	}
+	return out
 }
 
 func (d *decoder) grid(name string, line int, v *yamlin.Node, dir string) GridVariant {

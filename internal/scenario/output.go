@@ -93,6 +93,9 @@ func (fv FacilityVariant) describe() string {
 	if fv.EnvelopeFraction > 0 {
 		parts = append(parts, "envelope_fraction="+strconv.FormatFloat(fv.EnvelopeFraction, 'g', -1, 64))
 	}
+	for _, pc := range fv.PowerCaps {
+		parts = append(parts, pc.ID+"="+strconv.FormatFloat(pc.KW, 'g', -1, 64)+"kW")
+	}
 	if len(parts) == 0 {
 		return "the base facility"
 	}

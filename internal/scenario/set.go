@@ -52,6 +52,18 @@ type FacilityVariant struct {
 	// to this share of the base facility's nameplate (node base power
 	// plus GPU TDP, before GPUScale).
 	EnvelopeFraction float64
+	// PowerCaps set a site's envelope or a hall's or rack's power cap
+	// (by its ID: par1, par1/h1, par1/h1/r1), in kW, after GPUScale
+	// and EnvelopeFraction; in file order.
+	PowerCaps []PowerCap
+}
+
+// PowerCap is one site envelope or hall or rack cap a facility variant
+// sets.
+type PowerCap struct {
+	ID   string
+	KW   float64
+	Line int
 }
 
 // GridVariant is the grid every site draws from. An empty Zone keeps

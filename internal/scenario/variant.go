@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -51,6 +52,11 @@ func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
 			}
 		}
 	}
+	for _, pc := range fv.PowerCaps {
+		if err := setCap(f, pc); err != nil {
+			return nil, err
+		}
+	}
 	idle := map[string]float64{}
 	for _, n := range f.Nodes {
 		idle[n.Site] += nodeW(f, n, false)
@@ -62,6 +68,59 @@ func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
 		}
 	}
 	return f, nil
+}
+
+// setCap sets the site envelope or hall or rack cap pc names, with the
+// facility file's rules: a hall's cap at most its site's envelope (a new
+// envelope lowers the caps above it, as envelope_fraction does), a
+// rack's at most its hall's and at least its idle draw.
+func setCap(f *model.Facility, pc PowerCap) error {
+	if i := slices.IndexFunc(f.Sites, func(s model.Site) bool { return s.ID == pc.ID }); i >= 0 {
+		f.Sites[i].PowerEnvelopeKW = pc.KW
+		for h := range f.Halls {
+			if f.Halls[h].Site == pc.ID && f.Halls[h].PowerCapKW > pc.KW {
+				f.Halls[h].PowerCapKW = pc.KW
+			}
+		}
+		return nil
+	}
+	if i := slices.IndexFunc(f.Halls, func(h model.Hall) bool { return h.ID == pc.ID }); i >= 0 {
+		h := &f.Halls[i]
+		for _, s := range f.Sites {
+			if s.ID == h.Site && s.PowerEnvelopeKW > 0 && pc.KW > s.PowerEnvelopeKW {
+				return fmt.Errorf("power_caps_kw: hall %s at %g kW is above its site %s's envelope of %g kW", pc.ID, pc.KW, s.ID, s.PowerEnvelopeKW)
+			}
+		}
+		h.PowerCapKW = pc.KW
+		return nil
+	}
+	if i := slices.IndexFunc(f.Racks, func(r model.Rack) bool { return r.ID == pc.ID }); i >= 0 {
+		r := &f.Racks[i]
+		for _, h := range f.Halls {
+			if h.ID == r.Hall && h.PowerCapKW > 0 && pc.KW > h.PowerCapKW {
+				return fmt.Errorf("power_caps_kw: rack %s at %g kW is above its hall %s's cap of %g kW", pc.ID, pc.KW, h.ID, h.PowerCapKW)
+			}
+		}
+		idle := 0.0
+		for _, n := range f.Nodes {
+			if n.Rack == pc.ID {
+				idle += nodeW(f, n, false)
+			}
+		}
+		if idle > pc.KW*1000 {
+			return fmt.Errorf("power_caps_kw: rack %s idles at %.1f kW, above %g kW", pc.ID, idle/1000, pc.KW)
+		}
+		r.PowerCapKW = pc.KW
+		return nil
+	}
+	var ids []string
+	for _, s := range f.Sites {
+		ids = append(ids, s.ID)
+	}
+	for _, h := range f.Halls {
+		ids = append(ids, h.ID)
+	}
+	return fmt.Errorf("power_caps_kw: no site, hall or rack %q in the facility (sites and halls: %s; racks are named site/hall/rack)", pc.ID, strings.Join(ids, ", "))
 }
 
 // clone copies everything a variant or a run could write to.

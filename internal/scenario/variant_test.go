@@ -1,11 +1,13 @@
 package scenario
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/yamlin"
@@ -71,6 +73,41 @@ func TestEnvelopeFraction(t *testing.T) {
 	_, err = FacilityVariant{GPUScale: 4, EnvelopeFraction: 0.2}.apply(base)
 	if err == nil || !strings.Contains(err.Error(), "idles at 41.2 kW, above its 6.1 kW envelope") {
 		t.Errorf("envelope below idle: %v", err)
+	}
+}
+
+// power_caps_kw sets a site's envelope (lowering the hall caps above
+// it) or a hall's or rack's cap, with the facility file's rules, and
+// names what it cannot find.
+func TestPowerCaps(t *testing.T) {
+	base := lab4(t)
+	f, err := FacilityVariant{GPUScale: 1, PowerCaps: []PowerCap{{ID: "par1/h1", KW: 20}, {ID: "par1/h1/r1", KW: 15}}}.apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Halls[0].PowerCapKW != 20 || f.Racks[0].PowerCapKW != 15 || f.Sites[0].PowerEnvelopeKW != 30.4 {
+		t.Errorf("hall cap %g, rack cap %g, envelope %g kW; want 20, 15, 30.4", f.Halls[0].PowerCapKW, f.Racks[0].PowerCapKW, f.Sites[0].PowerEnvelopeKW)
+	}
+	if base.Halls[0].PowerCapKW == 20 || base.Racks[0].PowerCapKW == 15 {
+		t.Error("the base facility changed")
+	}
+	f, err = FacilityVariant{GPUScale: 1, PowerCaps: []PowerCap{{ID: "par1/h1", KW: 25}, {ID: "par1", KW: 22}}}.apply(base)
+	if err != nil || f.Sites[0].PowerEnvelopeKW != 22 || f.Halls[0].PowerCapKW != 22 {
+		t.Errorf("envelope %g, hall cap %g kW (%v); want 22 and the hall lowered to it", f.Sites[0].PowerEnvelopeKW, f.Halls[0].PowerCapKW, err)
+	}
+	for _, tc := range []struct {
+		pc   PowerCap
+		want string
+	}{
+		{PowerCap{ID: "par1/h9", KW: 10}, `no site, hall or rack "par1/h9" in the facility (sites and halls: par1, par1/h1;`},
+		{PowerCap{ID: "par1/h1", KW: 40}, "hall par1/h1 at 40 kW is above its site par1's envelope of 30.4 kW"},
+		{PowerCap{ID: "par1/h1/r1", KW: 2}, "rack par1/h1/r1 idles at"},
+		{PowerCap{ID: "par1", KW: 2}, "site par1 idles at"},
+	} {
+		_, err := FacilityVariant{GPUScale: 1, PowerCaps: []PowerCap{tc.pc}}.apply(base)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.pc, err, tc.want)
+		}
 	}
 }
 
@@ -151,5 +188,41 @@ grids: {DE: {zone: DE, file: de.csv}, own: {zone: FR}}
 	j0 := cases[0].Config.Jobs[0]
 	if j0.SubmitTime != model.TimeOf(mustTime(t, "2023-06-02T00:00:00Z")) || j0.Deadline != 0 {
 		t.Errorf("jobs: first submit %s, deadline %s", j0.SubmitTime, j0.Deadline)
+	}
+}
+
+// A hall capped by power_caps_kw holds its cap in a run: the plans pass
+// the checker (which holds every pass to hall caps) and the site, whose
+// one hall it is, never draws above the cap, where the uncapped hall
+// does.
+func TestPowerCapsHoldInARun(t *testing.T) {
+	s, err := Load("testdata/hall.yaml", []byte(`
+facility: lab4.yaml
+workload:
+  generate: {jobs: 120, seed: 5, start: 2023-05-01T00:00:00Z, load: 0.9}
+facilities:
+  base: {}
+  hall-18kW: {power_caps_kw: {par1/h1: 18}}
+grids:
+  FR: {zone: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Prepare(s, Options{Grid: bundled.Grid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), cases, RunOptions{Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, capped := out[0].Metrics, out[1].Metrics
+	t.Logf("peaks: base %.2f kW, capped %.2f kW; GPU-hours %.0f and %.0f", base.MaxITkW, capped.MaxITkW, base.GPUHours, capped.GPUHours)
+	if base.MaxITkW <= 18 {
+		t.Fatalf("the uncapped hall peaks at %.1f kW: the test needs a load above 18 kW", base.MaxITkW)
+	}
+	if capped.MaxITkW > 18+1e-9 {
+		t.Errorf("the hall capped at 18 kW drew %.2f kW", capped.MaxITkW)
 	}
 }
