@@ -2,9 +2,12 @@
 // day-ahead price) into model.GridSeries. The CSV format is the one of
 // the reference data: a header naming at least datetime_utc,
 // ci_direct_gco2_per_kwh and price_eur_per_mwh (a UTF-8 byte-order mark
-// before it is skipped), one row per consecutive hour. Prices may be
-// negative, carbon intensities may not; values beyond MaxCarbon and
-// MaxPrice are errors (a typo or a wrong unit), as no grid has them.
+// before it is skipped), one row per consecutive hour, its start an
+// RFC 3339 time (in UTC as the column's name says; a time with another
+// offset, 2023-01-01T01:00:00+01:00, is read as the instant it names).
+// Prices may be negative, carbon intensities may not; values beyond
+// MaxCarbon and MaxPrice are errors (a typo or a wrong unit), as no grid
+// has them.
 package grid
 
 import (
@@ -131,7 +134,7 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 		}
 		t, err := time.Parse(time.RFC3339, field(ColTime))
 		if err != nil {
-			return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("%q is not an RFC 3339 UTC time like 2023-01-01T00:00:00Z", field(ColTime))}
+			return gs, &Error{File: name, Line: line, Column: ColTime, Msg: fmt.Sprintf("%q is not an RFC 3339 time like 2023-01-01T00:00:00Z", field(ColTime))}
 		}
 		var h model.GridHour
 		h.Start = model.TimeOf(t)
