@@ -177,7 +177,7 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 				fv.GPUScale = f
 			}
 		case "envelope_fraction":
-			fv.EnvelopeFraction, _ = d.number(e.Val, yamlin.Join(path, e.Key), 0, 4, true)
+			fv.EnvelopeFraction, _ = d.number(e.Val, yamlin.Join(path, e.Key), 0, 16, true) // as gpu_scale: the envelope may grow with the GPUs
 		case "power_caps_kw":
 			fv.PowerCaps = d.powerCaps(e.Val, yamlin.Join(path, e.Key))
 		}

@@ -104,6 +104,8 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:3: facilities: must be a mapping of names to variants, e.g. facilities: {base: {}} (got an empty mapping)"}},
 		{"empty scenarios", "facility: f\nworkload: {file: j}\nscenarios: []\n", []string{
 			"s.yaml:3: scenarios: must be a list of {name, policy, facility, grid} (got an empty list)"}},
+		{"envelope fraction", "facility: f\nworkload: {file: j}\nfacilities:\n  big: {gpu_scale: 4.8, envelope_fraction: 4.8}\n  huge: {envelope_fraction: 17}\n", []string{
+			"s.yaml:5: facilities.huge.envelope_fraction: must be above 0 and at most 16 (got 17)"}},
 		{"power caps", "facility: f\nworkload: {file: j}\nfacilities:\n  a: {power_caps_kw: {}}\n  b:\n    power_caps_kw: {par1/h1: -3, par1: .inf}\n", []string{
 			"s.yaml:4: facilities.a.power_caps_kw: must be a mapping of site, hall or rack IDs to kW",
 			"s.yaml:6: facilities.b.power_caps_kw.par1/h1: must be above 0 and at most 1e+07 (got -3)",
