@@ -170,7 +170,7 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 		return fv
 	}
 	path := "facilities." + name
-	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw"}, func(e yamlin.Entry) {
+	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw", "mtbf", "mttr"}, func(e yamlin.Entry) {
 		switch e.Key {
 		case "gpu_scale":
 			if f, ok := d.number(e.Val, yamlin.Join(path, e.Key), 0, 16, true); ok {
@@ -180,8 +180,21 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) Facilit
 			fv.EnvelopeFraction, _ = d.number(e.Val, yamlin.Join(path, e.Key), 0, 16, true) // as gpu_scale: the envelope may grow with the GPUs
 		case "power_caps_kw":
 			fv.PowerCaps = d.powerCaps(e.Val, yamlin.Join(path, e.Key))
+		case "mtbf", "mttr":
+			du, ok := d.duration(e.Val, yamlin.Join(path, e.Key))
+			switch {
+			case ok && du <= 0:
+				d.c.Add(e.Val.Line, yamlin.Join(path, e.Key), "must be above 0 (leave it out for nodes that never fail)")
+			case e.Key == "mtbf":
+				fv.MTBF = du
+			default:
+				fv.MTTR = du
+			}
 		}
 	})
+	if fv.MTTR > 0 && fv.MTBF == 0 {
+		d.c.Add(v.Line, path, "mttr without mtbf: nodes fail only with an mtbf, e.g. {mtbf: 30d, mttr: 4h}")
+	}
 	return fv
 }
 

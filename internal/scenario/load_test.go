@@ -106,6 +106,10 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:3: scenarios: must be a list of {name, policy, facility, grid} (got an empty list)"}},
 		{"envelope fraction", "facility: f\nworkload: {file: j}\nfacilities:\n  big: {gpu_scale: 4.8, envelope_fraction: 4.8}\n  huge: {envelope_fraction: 17}\n", []string{
 			"s.yaml:5: facilities.huge.envelope_fraction: must be above 0 and at most 16 (got 17)"}},
+		{"failures", "facility: f\nworkload: {file: j}\nfacilities:\n  a: {mtbf: 0s}\n  b: {mttr: 4h}\n  c: {mtbf: 1.5}\n", []string{
+			"s.yaml:4: facilities.a.mtbf: must be above 0 (leave it out for nodes that never fail)",
+			"s.yaml:5: facilities.b: mttr without mtbf",
+			"s.yaml:6: facilities.c.mtbf:"}},
 		{"power caps", "facility: f\nworkload: {file: j}\nfacilities:\n  a: {power_caps_kw: {}}\n  b:\n    power_caps_kw: {par1/h1: -3, par1: .inf}\n", []string{
 			"s.yaml:4: facilities.a.power_caps_kw: must be a mapping of site, hall or rack IDs to kW",
 			"s.yaml:6: facilities.b.power_caps_kw.par1/h1: must be above 0 and at most 1e+07 (got -3)",

@@ -93,6 +93,12 @@ func (fv FacilityVariant) describe() string {
 	if fv.EnvelopeFraction > 0 {
 		parts = append(parts, "envelope_fraction="+strconv.FormatFloat(fv.EnvelopeFraction, 'g', -1, 64))
 	}
+	if fv.MTBF > 0 {
+		parts = append(parts, "mtbf="+fv.MTBF.String())
+	}
+	if fv.MTTR > 0 {
+		parts = append(parts, "mttr="+fv.MTTR.String())
+	}
 	for _, pc := range fv.PowerCaps {
 		parts = append(parts, pc.ID+"="+strconv.FormatFloat(pc.KW, 'g', -1, 64)+"kW")
 	}

@@ -82,7 +82,8 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 			}
 		}
 		cases[i] = Case{Scenario: sc, Axes: s.Axes(sc),
-			Config: sim.Config{Facility: f, Jobs: jobs, Grid: grids[sc.Grid], Seed: s.Seed, MaxPasses: passes}}
+			Config: sim.Config{Facility: f, Jobs: jobs, Grid: grids[sc.Grid], Seed: s.Seed, MaxPasses: passes,
+				MTBF: s.Facilities[sc.Facility].MTBF, MTTR: s.Facilities[sc.Facility].MTTR}}
 	}
 	if err := c.Err(); err != nil {
 		return nil, err

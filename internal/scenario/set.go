@@ -56,6 +56,11 @@ type FacilityVariant struct {
 	// (by its ID: par1, par1/h1, par1/h1/r1), in kW, after GPUScale
 	// and EnvelopeFraction; in file order.
 	PowerCaps []PowerCap
+	// MTBF, when above 0, makes every node fail after exponentially
+	// distributed times of that mean and come back after MTTR (the
+	// twin's default when 0): sim.Config's node failures, drawn from
+	// the set's seed.
+	MTBF, MTTR model.Duration
 }
 
 // PowerCap is one site envelope or hall or rack cap a facility variant

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sim"
 	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
@@ -224,5 +226,44 @@ grids:
 	}
 	if capped.MaxITkW > 18+1e-9 {
 		t.Errorf("the hall capped at 18 kW drew %.2f kW", capped.MaxITkW)
+	}
+}
+
+// A facility variant with an mtbf fails its nodes in its runs, drawn
+// from the set's seed; the one without does not.
+func TestFailuresVariant(t *testing.T) {
+	s, err := Load("testdata/fail.yaml", []byte(`
+facility: lab4.yaml
+workload:
+  generate: {jobs: 60, seed: 5, start: 2023-05-01T00:00:00Z, load: 0.9}
+facilities:
+  sound: {}
+  flaky: {mtbf: 2d, mttr: 2h}
+grids:
+  FR: {zone: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Prepare(s, Options{Grid: bundled.Grid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cases[1].Config; c.MTBF != 2*model.Day || c.MTTR != 2*model.Hour || cases[0].Config.MTBF != 0 {
+		t.Fatalf("mtbf %v / %v, mttr %v", cases[0].Config.MTBF, c.MTBF, c.MTTR)
+	}
+	kills := make([]int, len(cases))
+	_, err = Run(context.Background(), cases, RunOptions{Parallel: 2, Finish: func(c *Case, _ *sim.Result, sum sim.Summary) error {
+		kills[slices.IndexFunc(cases, func(x Case) bool { return x.Scenario.Name == c.Scenario.Name })] = sum.Failures
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kills[0] != 0 || kills[1] == 0 {
+		t.Errorf("jobs killed by node failures: %d without mtbf, %d with; want 0 and some", kills[0], kills[1])
+	}
+	if got := s.Facilities[1].describe(); got != "mtbf=48h0m0s mttr=2h0m0s" {
+		t.Errorf("variant described as %q", got)
 	}
 }
