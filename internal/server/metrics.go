@@ -48,7 +48,7 @@ func newMetrics(s *Server) *metrics {
 		unpriced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carnot_energy_unpriced_joules_total",
 			Help: "Facility energy per site drawn in hours that the site's grid series does not hold (all of it without a series): cost and carbon leave it out."}, []string{"site"}),
 		nodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_nodes",
-			Help: "Registered nodes per site and condition (ready, draining, not-ready; 0 when none)."}, []string{"site", "condition"}),
+			Help: "Nodes per site and condition (ready, draining, not-ready; a listed node whose agent has not registered is not-ready; 0 when none)."}, []string{"site", "condition"}),
 	}
 	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.unpriced, m.nodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -106,7 +106,8 @@ var nodeConditions = []string{api.NodeReady, api.NodeDraining, api.NodeNotReady}
 // observeNodes sets the node and power gauges: every site of the facility
 // has each condition and its power, 0 when no node is in it, so that an
 // alert on a series sees 0 rather than a series gone. Conditions are
-// those of GET /v1/nodes (a drained node is draining). Caller holds mu.
+// those of GET /v1/nodes (a drained node is draining, a listed node whose
+// agent has not registered is not-ready). Caller holds mu.
 func (s *Server) observeNodes() {
 	m := s.metrics
 	m.nodes.Reset()
@@ -118,7 +119,8 @@ func (s *Server) observeNodes() {
 		power[st.ID] = 0
 	}
 	for _, n := range s.nodes {
-		if !n.registered {
+		if !n.registered { // listed, its agent not (yet) registered: not-ready, as GET /v1/nodes shows it
+			m.nodes.WithLabelValues(n.node.Site, api.NodeNotReady).Inc()
 			continue
 		}
 		m.nodes.WithLabelValues(n.doc.Site, n.apiCondition()).Inc()

@@ -136,3 +136,30 @@ func TestMetricsUnreachableNodesGPUsUnschedulable(t *testing.T) {
 		t.Errorf("/metrics once n1 reports nothing lacks %s", want)
 	}
 }
+
+// A node of the facility file whose agent has not registered is
+// not-ready in carnot_nodes, as `carnot nodes` and GET /v1/nodes show
+// it: an alert on not-ready nodes must see a node that never came up,
+// and the conditions of a site must add up to its nodes.
+func TestMetricsUnregisteredListedNodeNotReady(t *testing.T) {
+	e := newEnv(t, listedFacility(), false)
+	var n api.Node
+	if e.do("GET", "/v1/nodes/a1", nil, &n); n.Condition != api.NodeNotReady {
+		t.Fatalf("a1 before its agent registers: condition %q, want %q", n.Condition, api.NodeNotReady)
+	}
+	body := e.scrape()
+	for _, want := range []string{`carnot_nodes{condition="not-ready",site="a"} 1`, `carnot_nodes{condition="ready",site="a"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("with a1 listed but not registered, /metrics lacks %s", want)
+		}
+	}
+	if code := e.register("a1", "a", 8); code != 200 {
+		t.Fatalf("register a1: %d", code)
+	}
+	body = e.scrape()
+	for _, want := range []string{`carnot_nodes{condition="not-ready",site="a"} 0`, `carnot_nodes{condition="ready",site="a"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("with a1 registered, /metrics lacks %s", want)
+		}
+	}
+}
