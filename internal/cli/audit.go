@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"errors"
@@ -97,9 +98,15 @@ func newAuditVerifyCmd() *cobra.Command {
 and, with --checkpoint, that the export extends a checkpoint kept from an
 earlier verification (without one, a truncated export cannot be told from
 an older one). --save writes the export's latest checkpoint, to pass as
---checkpoint next time. Prints "ok: …" or what is wrong, and then exits 1.`,
-		Example: `  carnot audit verify --key carnot-paris.pub --checkpoint last.note --save last.note audit.jsonl`,
-		Args:    cobra.ExactArgs(1),
+--checkpoint next time. Prints "ok: …" or what is wrong, and then exits 1.
+
+A tenant's export ('carnot audit export --tenant T' or --job J) is checked
+entry by entry: the checkpoint's signature and each entry's inclusion
+proof in the tree it signs. That the log only grew since a checkpoint you
+kept is 'carnot audit consistency'.`,
+		Example: `  carnot audit verify --key carnot-paris.pub --checkpoint last.note --save last.note audit.jsonl
+  carnot audit verify --key carnot-paris.pub acme.json     # carnot audit export --tenant acme -o acme.json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if key == "" {
 				return usageError{errors.New("--key: the verifier key (or a file holding it) is required")}
@@ -119,7 +126,25 @@ an older one). --save writes the export's latest checkpoint, to pass as
 				return fmt.Errorf("audit verify: %w", err)
 			}
 			defer f.Close()
-			res, err := audit.Verify(f, v, trusted)
+			r := bufio.NewReader(f)
+			if isProofs(r) {
+				if trusted != nil {
+					return usageError{errProofsCheckpoint}
+				}
+				cp, n, err := verifyProofs(r, v)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				if save != "" {
+					if err := os.WriteFile(save, cp.Note, 0o644); err != nil {
+						return fmt.Errorf("--save: %w", err)
+					}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries proven included in tree size %d, root %s (%s)\n",
+					n, cp.Size, cp.Root, cp.Origin)
+				return nil
+			}
+			res, err := audit.Verify(r, v, trusted)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

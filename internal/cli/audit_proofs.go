@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/audit"
+)
+
+// proofsStart is how a tenant's export ('carnot audit export --tenant',
+// GET /v1/audit/entries) begins, indented or not; a whole log's export
+// begins with its header, {"format":….
+var proofsStart = regexp.MustCompile(`^\s*\{\s*"checkpoint"\s*:`)
+
+// isProofs reports whether r, whose start it peeks at, holds a tenant's
+// export rather than a whole log's.
+func isProofs(r *bufio.Reader) bool {
+	head, _ := r.Peek(64)
+	return proofsStart.Match(head)
+}
+
+// verifyProofs checks a tenant's export: the checkpoint's signature by v
+// and the inclusion proof of each entry in the tree it signs. It returns
+// the opened checkpoint and the number of entries proven.
+func verifyProofs(r io.Reader, v note.Verifier) (audit.Checkpoint, int, error) {
+	var doc api.AuditEntries
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return audit.Checkpoint{}, 0, fmt.Errorf("%w: a tenant's export: %v", audit.ErrMalformed, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return audit.Checkpoint{}, 0, fmt.Errorf("%w: a tenant's export: more than one JSON object", audit.ErrMalformed)
+	}
+	cp, err := audit.OpenCheckpoint([]byte(doc.Checkpoint), v)
+	if err != nil {
+		return audit.Checkpoint{}, 0, err
+	}
+	for i, ae := range doc.Entries {
+		var raw bytes.Buffer // the export indents the canonical entry
+		if err := json.Compact(&raw, ae.Entry); err != nil {
+			return cp, i, fmt.Errorf("%w: entries[%d]: %v", audit.ErrMalformed, i, err)
+		}
+		e, err := audit.ParseEntry(raw.Bytes())
+		if err != nil {
+			return cp, i, fmt.Errorf("entries[%d]: %w", i, err)
+		}
+		proof, err := audit.DecodeHashes(ae.Proof)
+		if err != nil {
+			return cp, i, fmt.Errorf("%w: entries[%d] (seq %d): proof: %v", audit.ErrMalformed, i, e.Seq, err)
+		}
+		if _, err := audit.VerifyInclusion(e, proof, []byte(doc.Checkpoint), v); err != nil {
+			return cp, i, fmt.Errorf("entries[%d]: %w", i, err)
+		}
+	}
+	return cp, len(doc.Entries), nil
+}
+
+// errProofsCheckpoint refuses --checkpoint with a tenant's export, which
+// carries no consistency proof.
+var errProofsCheckpoint = errors.New("--checkpoint: a tenant's export proves its entries, not that the log extends a kept checkpoint; check that with carnot audit consistency")
