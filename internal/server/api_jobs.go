@@ -156,6 +156,26 @@ func (s *Server) adopt(js *jobState) {
 // is bound to no tenant and the facility has a tenant of this name.
 const DefaultTenant = "default"
 
+// noTenant is the loader's msg for a job without a tenant submitted by a
+// caller bound to none, in a facility without DefaultTenant: it says
+// what to give. The caller sees the whole facility, so its tenants are
+// named (the first 10).
+func noTenant(msg string, fac *model.Facility) string {
+	names := make([]string, 0, len(fac.Tenants))
+	for _, t := range fac.Tenants {
+		names = append(names, t.Name)
+	}
+	if len(names) == 0 {
+		return msg
+	}
+	slices.Sort(names)
+	if len(names) > 10 {
+		names = append(names[:10], fmt.Sprintf("… (%d in all)", len(fac.Tenants)))
+	}
+	return fmt.Sprintf("%s: the token is bound to no tenant and the facility has no tenant %q; name the job's tenant (carnot run --tenant T), one of %s",
+		msg, DefaultTenant, strings.Join(names, ", "))
+}
+
 // parseSpec reads one job from a request body with the job file loader,
 // giving it an ID when it has none, and the tenant when it has none (the
 // caller's, for a caller limited to one tenant; else DefaultTenant, when
@@ -235,7 +255,11 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		p := bad("the job is not valid")
 		for _, e := range list {
 			f := strings.TrimPrefix(strings.TrimPrefix(e.Path, "jobs[0]"), ".")
-			p.Errors = append(p.Errors, api.FieldError{Field: f, Message: e.Msg})
+			msg := e.Msg
+			if f == "tenant" && probe.Tenant == nil && tenant == "" {
+				msg = noTenant(msg, fac)
+			}
+			p.Errors = append(p.Errors, api.FieldError{Field: f, Message: msg})
 		}
 		return nil, nil, false, p
 	}

@@ -46,7 +46,8 @@ func TestSubmitForAnotherTenantRevealsNothing(t *testing.T) {
 
 // A job without a tenant is the caller's tenant's; for a caller bound to
 // no tenant (an operator-admin, carnot dev's token) it is the facility's
-// tenant "default" when there is one, else the loader's "is required".
+// tenant "default" when there is one, else it is required, with the
+// facility's tenants to choose from.
 func TestSubmitWithoutTenant(t *testing.T) {
 	body := spec(1, 1)
 	delete(body, "tenant")
@@ -68,7 +69,8 @@ func TestSubmitWithoutTenant(t *testing.T) {
 	e = newEnv(t, fac, true)
 	var p api.Problem
 	code := e.do("POST", "/v1/jobs", body, &p)
-	want := api.FieldError{Field: "tenant", Message: "is required"}
+	want := api.FieldError{Field: "tenant", Message: `is required: the token is bound to no tenant and the facility has no tenant "default"; ` +
+		`name the job's tenant (carnot run --tenant T), one of lab-a`}
 	if code != http.StatusBadRequest || !slices.Contains(p.Errors, want) {
 		t.Errorf("without a tenant default: %d %+v, want 400 and %+v", code, p, want)
 	}
