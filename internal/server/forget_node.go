@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -69,7 +70,14 @@ func (s *Server) unforgettable(n *nodeState) string {
 		// forgetting it in its old site puts it there.)
 		return "the facility file lists it; remove it there and restart the server"
 	case n.registered && n.doc.Condition != api.NodeNotReady:
-		return "its agent still reports (it is " + n.apiCondition() + "); stop the agent first"
+		timeout := s.cfg.HeartbeatTimeout
+		if n.leaving { // its agent was stopped: say when the node is silent
+			left := max(timeout-s.cfg.Now().Sub(n.doc.LastHeartbeat), 0)
+			return fmt.Sprintf("its agent is shutting down (its last heartbeat said so): it may be forgotten once silent for the heartbeat timeout (%s), in about %s",
+				timeout, left.Round(time.Second))
+		}
+		return fmt.Sprintf("its agent still reports (it is %s); stop the agent first: the node may be forgotten once silent for the heartbeat timeout (%s)",
+			n.apiCondition(), timeout)
 	case len(n.jobs) > 0:
 		return fmt.Sprintf("%d job(s) have live replicas on it", len(n.jobs))
 	case n.doc.Unreachable || !s.losing[n.doc.Name].IsZero() || !n.loseAt.IsZero():

@@ -73,3 +73,29 @@ func TestForgetNodeRefusesWhatMayStillMatter(t *testing.T) {
 		t.Errorf("DELETE a silent node that ran a replica: %d %q; want 409 saying it may still run work", code, p.Detail)
 	}
 }
+
+// An operator who just stopped a node's agent (its last heartbeat said
+// it was leaving) and forgets the node is told when that works, not to
+// stop the agent they stopped: the node is forgettable once silent for
+// the heartbeat timeout.
+func TestForgetNodeWhoseAgentIsLeavingSaysWhenItMay(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	if code := e.registerWith("gpu-1", "local", uuidsOf("gpu-1", 8)); code != http.StatusOK {
+		t.Fatalf("register gpu-1: %d", code)
+	}
+	if code := e.do("POST", "/v1/agent/nodes/gpu-1/heartbeat", api.Heartbeat{Leaving: true}, nil); code != 200 {
+		t.Fatalf("leaving heartbeat: %d", code)
+	}
+	e.clock.add(4 * time.Second)
+	var p api.Problem
+	code := e.do("DELETE", "/v1/nodes/gpu-1", nil, &p)
+	want := "its agent is shutting down (its last heartbeat said so): it may be forgotten once silent for the heartbeat timeout (10s), in about 6s"
+	if code != http.StatusConflict || !strings.Contains(p.Detail, want) {
+		t.Errorf("DELETE a node whose agent is leaving: %d %q; want 409 saying %q", code, p.Detail, want)
+	}
+	e.clock.add(7 * time.Second)
+	e.pass()
+	if code := e.do("DELETE", "/v1/nodes/gpu-1", nil, nil); code != http.StatusNoContent {
+		t.Errorf("DELETE once its agent was silent for the heartbeat timeout: %d; want 204", code)
+	}
+}
