@@ -321,7 +321,15 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 		renewErr = err // a new CA, say: the join token may still enroll it
 	}
 	if joinToken == "" {
-		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: set $CARNOT_JOIN_TOKEN (an operator makes one with: carnot token create --role join --site SITE)", node, dir)}
+		what := "set $CARNOT_JOIN_TOKEN"
+		if cert.Leaf != nil {
+			if s, name, err := pki.NodeIdentity(cert.Leaf); err == nil && name != node {
+				// another node's data directory: a mistyped --name, the default hostname
+				what = fmt.Sprintf("the certificate there is node %s's, of site %s: give --name %s to run that node's agent, or, to enroll %s (its certificate replaces %s's there), set $CARNOT_JOIN_TOKEN",
+					name, s, name, node, name)
+			}
+		}
+		return tls.Certificate{}, nil, "", usageError{fmt.Errorf("node %s has no valid certificate in %s: %s (an operator makes one with: carnot token create --role join --site SITE)", node, dir, what)}
 	}
 	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, nil)), client.WithToken(joinToken), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
 	if err != nil {
