@@ -188,13 +188,17 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 // whileHolds calls stop once the credentials of r no longer hold,
-// checking every streamCheck until ctx is done.
+// checking every streamCheck until ctx is done, or once the server's
+// streams end (endStreams).
 func (s *Server) whileHolds(ctx context.Context, r *http.Request, stop func()) {
 	t := time.NewTicker(s.streamCheck)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.streamsDone:
+			stop()
 			return
 		case <-t.C:
 			if !s.stillHolds(r) {
@@ -262,6 +266,8 @@ func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job,
 		case <-t.C:
 		case <-end:
 			return nil, fmt.Errorf("replica %d of job %s has not started within a minute", replica, id)
+		case <-s.streamsDone:
+			return nil, errors.New("the server is stopping; retry")
 		case <-r.Context().Done():
 			return nil, r.Context().Err()
 		}

@@ -118,6 +118,11 @@ type Server struct {
 	retired bool
 	watch   *hub
 	follows streamCounts // followed logs open, by holder
+	// streamsDone is closed when the loop stops (endStreams): the logs
+	// followed end, as the watches do, so that they do not hold a
+	// graceful shutdown.
+	streamsDone chan struct{}
+	endOnce     sync.Once
 	// streamCheck is how often a stream (a watch, a followed log) with
 	// nothing to send checks that its credentials still hold.
 	streamCheck time.Duration
@@ -149,6 +154,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		losing:     map[string]time.Time{},
 		kick:       make(chan struct{}, 1),
 		watch:      newHub(),
+
+		streamsDone: make(chan struct{}),
 
 		schedule:    sched.Quick,
 		streamCheck: 15 * time.Second,
@@ -615,7 +622,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			s.watch.close()
+			s.endStreams()
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.stop()
@@ -635,11 +642,18 @@ func (s *Server) Run(ctx context.Context) error {
 		if failed != nil {
 			// Memory may be ahead of the store: the caller builds a new
 			// server from the store (New) and runs that one.
-			s.watch.close()
+			s.endStreams()
 			return fmt.Errorf("%w: %v", ErrCommitFailed, failed)
 		}
 		t.Reset(s.untilNextPass())
 	}
+}
+
+// endStreams ends the streams the server serves: watches and followed
+// logs. Their clients reconnect, to this server's successor.
+func (s *Server) endStreams() {
+	s.watch.close()
+	s.endOnce.Do(func() { close(s.streamsDone) })
 }
 
 // stop marks the server stopped: not ready, and the agents' long polls

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -102,5 +105,34 @@ func TestHeartbeatAfterStopSavesEnergy(t *testing.T) {
 	after := e.restart(true).job(id).Usage
 	if after.ITKWh != before.ITKWh {
 		t.Errorf("energy of heartbeats after the stop: %v IT kWh; after a restart: %v", before.ITKWh, after.ITKWh)
+	}
+}
+
+// A server stopped (SIGTERM) ends the logs it follows at once, as it
+// ends watches and long polls: a 'carnot run -f' or 'carnot logs -f'
+// held its graceful shutdown until the HTTP server gave up (5 s), and
+// so every restart; the client reconnects to the next server.
+func TestStoppedServerEndsFollowedLogs(t *testing.T) {
+	e := devEnv(t)
+	agentLogs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "before\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // a replica that writes nothing more
+	}))
+	t.Cleanup(agentLogs.Close)
+	id := runningWithLogsAt(t, e, agentLogs.URL)
+	resp, _ := followAsMember(t, e, id)
+	rd := bufio.NewReader(resp.Body)
+	if line, err := rd.ReadString('\n'); resp.StatusCode != http.StatusOK || line != "before\n" {
+		t.Fatalf("logs: %d, first line %q, %v", resp.StatusCode, line, err)
+	}
+	stopServer(e)
+	ended := make(chan error, 1)
+	go func() { _, err := rd.ReadString('\n'); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(3 * time.Second):
+		resp.Body.Close()
+		t.Fatal("a followed log was still open 3 s after the server stopped")
 	}
 }
