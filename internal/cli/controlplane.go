@@ -88,7 +88,7 @@ func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
 	f.StringVar(&o.country, "country", "FR", "the site's country (ISO 3166-1 alpha-2) without --facility")
 	f.StringSliceVar(&o.grid, "grid", nil, "hourly grid CSV as ZONE=FILE (docs/twin.md), repeatable; without it, the bundled 2023 series of FR and DE laid on the calendar of this year and the next")
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Second, "agents' heartbeat interval")
-	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost")
+	f.DurationVar(&o.timeout, "heartbeat-timeout", 10*time.Second, "silence after which a node is not ready and its replicas lost; at least twice --heartbeat")
 	f.DurationVar(&o.stopAfterDisconnect, "stop-after-disconnect", 0, "agents stop their tasks after this long without the server, and a silent node's replicas count as lost only once they have (no replica runs twice in a partition); at least --heartbeat-timeout, 0 = off (docs/reliability.md)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.auditRetention, "audit-retention", server.MinAuditRetention, "how long audit entries are kept at least (Carnot deletes none today); below 180 days only with --audit-retention-override")
@@ -255,6 +255,9 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	}
 	if o.postgres != "" && o.leaseTTL < 300*time.Millisecond {
 		return nil, usageError{fmt.Errorf("--lease-ttl %s: at least 300ms (renewed every third of it)", o.leaseTTL)}
+	}
+	if o.heartbeat > 0 && o.timeout > 0 && o.timeout < 2*o.heartbeat {
+		return nil, usageError{fmt.Errorf("--heartbeat-timeout %s: at least twice --heartbeat (%s): every node would be taken for silent between its heartbeats, or at one late, and its work lost", o.timeout, o.heartbeat)}
 	}
 	if d := o.stopAfterDisconnect; d < 0 || d > 0 && o.timeout > 0 && d < o.timeout {
 		return nil, usageError{fmt.Errorf("--stop-after-disconnect %s: 0 (off) or at least --heartbeat-timeout (%s): agents would stop their work before the server notices they are gone", d, o.timeout)}

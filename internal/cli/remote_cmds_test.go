@@ -671,6 +671,9 @@ func TestServerFlagsOutOfRange(t *testing.T) {
 		// named by the server's config as "stop after disconnect", once
 		// the keys and data directory were made
 		{[]string{"server", "--data-dir", dir, "--stop-after-disconnect", "5s"}, "--stop-after-disconnect 5s: 0 (off) or at least --heartbeat-timeout (10s)"},
+		// a timeout under two heartbeats: every node flaps not ready, its work lost
+		{[]string{"server", "--data-dir", dir, "--heartbeat", "5s", "--heartbeat-timeout", "2s", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, "--heartbeat-timeout 2s: at least twice --heartbeat (5s)"},
+		{[]string{"server", "--data-dir", dir, "--heartbeat", "6s", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, "--heartbeat-timeout 10s: at least twice --heartbeat (6s)"},
 		{[]string{"server", "--data-dir", dir, "--tls-host", "bad host!", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, "--tls-host"},
 	} {
 		code, _, errs := carnot(c.args...)

@@ -124,6 +124,10 @@ func (c *Config) defaults() error {
 	if c.HeartbeatTimeout <= 0 {
 		c.HeartbeatTimeout = 10 * time.Second
 	}
+	if c.HeartbeatTimeout < 2*c.Heartbeat {
+		return fmt.Errorf("server: heartbeat timeout %s is under twice the heartbeat interval %s: every node would be taken for silent between its heartbeats, or at one late, and its work lost; use at least %s",
+			c.HeartbeatTimeout, c.Heartbeat, 2*c.Heartbeat)
+	}
 	if c.KillTimeout <= 0 {
 		c.KillTimeout = 5 * time.Second
 	}

@@ -119,6 +119,22 @@ func TestStopAfterDisconnectBelowTheHeartbeatTimeout(t *testing.T) {
 	}
 }
 
+// A heartbeat timeout under two heartbeat intervals would take every
+// node for silent between two of its heartbeats (or at one late one),
+// and lose its work: New refuses it.
+func TestHeartbeatTimeoutUnderTwoHeartbeats(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "carnot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = New(context.Background(), Config{Facility: DevFacility("local", "FR"), Store: db, Heartbeat: 5 * time.Second,
+		HeartbeatTimeout: 2 * time.Second, TokenKey: testTokenKey})
+	if err == nil || !strings.Contains(err.Error(), "heartbeat timeout 2s is under twice the heartbeat interval 5s") {
+		t.Fatalf("New with a 2 s timeout of 5 s heartbeats: %v", err)
+	}
+}
+
 // A server that takes over (a restart, a new leader) while a silent
 // node's replicas wait to count as lost still counts them lost: from
 // when it read the store, as it cannot know the node's last heartbeat,
