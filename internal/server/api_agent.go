@@ -208,6 +208,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	c := newChanges()
 	c.actor = principalOf(r).Subject
 	n.doc.LastHeartbeat = now.UTC()
+	n.heardAtReload = false
 	n.loseAt = time.Time{} // heard from: its report says what still runs
 	if n.doc.Condition == api.NodeNotReady {
 		n.doc.Condition = api.NodeReady

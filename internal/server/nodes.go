@@ -106,6 +106,7 @@ func (s *Server) admitNode(doc api.Node, fromAgent bool) error {
 	n.siteIdx = site
 	n.registered = true
 	if fromAgent {
+		n.heardAtReload = false
 		n.doc.Condition = api.NodeReady
 		n.loseAt = time.Time{}
 		n.leaving = false // a new agent: it says so again if it leaves
@@ -181,6 +182,10 @@ func (s *Server) checkSilentNodes(now time.Time, c *changes) {
 		}
 		n.doc.Condition = api.NodeNotReady
 		msg := fmt.Sprintf("node %s is not ready: no heartbeat for %s", name, now.Sub(n.doc.LastHeartbeat).Round(time.Second))
+		if n.heardAtReload { // its last heartbeat is not kept: say what is known
+			msg = fmt.Sprintf("node %s is not ready: no heartbeat since the server started %s ago (the last one before is not known)",
+				name, now.Sub(n.doc.LastHeartbeat).Round(time.Second))
+		}
 		live := s.liveJobs(n)
 		switch {
 		case live > 0: // lost below, but it may still run them

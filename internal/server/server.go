@@ -298,6 +298,7 @@ func (s *Server) reload(ctx context.Context) error {
 		// A facility node stored only because it was drained before its
 		// agent ever registered is still unregistered.
 		s.nodes[doc.Name].registered = !doc.Registered.IsZero()
+		s.nodes[doc.Name].heardAtReload = doc.Condition != api.NodeNotReady
 		// A node stored as unreachable still is (admitNode keeps it, see
 		// api.Node); one stored not ready but reachable went silent
 		// running nothing, and counts as down.

@@ -134,6 +134,10 @@ type nodeState struct {
 	// registered is false for a node of the facility file whose agent
 	// never registered.
 	registered bool
+	// heardAtReload: doc.LastHeartbeat is when the server read the
+	// store (reload), not a heartbeat's, until its agent beats or
+	// registers.
+	heardAtReload bool
 	// version counts changes of the node's assignments.
 	version int64
 	// capsVersion is the version before the last change of a running
