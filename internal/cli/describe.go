@@ -251,10 +251,11 @@ func (s *specView) fields(field func(k, v string)) {
 	if s.MemoryGiB > 0 {
 		res += ", " + strconv.Itoa(s.MemoryGiB) + " GiB"
 	}
+	res += " per replica"
 	if s.MinReplicas > 0 && s.MinReplicas != s.Replicas {
-		res += fmt.Sprintf(", at least %d replicas", s.MinReplicas)
+		res += fmt.Sprintf("; at least %d replicas", s.MinReplicas)
 	}
-	field("Resources", res+" per replica")
+	field("Resources", res)
 	field("Command", dash(shellJoin(s.Command)))
 	if s.WorkDir != "" {
 		field("Workdir", s.WorkDir)
