@@ -102,6 +102,13 @@ func describeJob(w io.Writer, now time.Time, j *api.Job, events []api.Event) err
 	if j.ExitCode != nil {
 		field("Exit code", strconv.Itoa(*j.ExitCode))
 	}
+	if j.StopBy != nil {
+		stop := "by " + clock(now, j.StopBy)
+		if j.PreemptedFor != "" {
+			stop += ", preempted for " + j.PreemptedFor
+		}
+		field("Stopping", stop)
+	}
 	var s specView
 	if err := json.Unmarshal(j.Spec, &s); err == nil {
 		s.fields(field)
@@ -187,6 +194,13 @@ func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 		state := r.State
 		if r.Held {
 			state += " (held)"
+		}
+		if r.StopBy != nil && r.State == api.ReplicaRunning {
+			// A partial preemption takes it: it has its grace to leave.
+			state = "leaving (stop " + ago(now, *r.StopBy) + ")"
+			if r.PreemptedFor != "" {
+				state = "leaving (for " + r.PreemptedFor + ", stop " + ago(now, *r.StopBy) + ")"
+			}
 		}
 		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Rank, dash(r.Node), dash(strings.Join(gpus, ",")),
 			pid, state, exit, started, trunc(dash(r.Error), 60))

@@ -27,3 +27,38 @@ func TestDescribeDeploymentMinReplicas(t *testing.T) {
 		t.Errorf("describe output lacks %q:\n%s", want, out)
 	}
 }
+
+// A preemption shows when the replicas get SIGKILL and what they make room
+// for: on the job while it is preempted as a whole, on the replicas a
+// partial preemption takes from a deployment. Before, describe showed
+// neither, and the leaving replicas as plainly running.
+func TestDescribeShowsPreemptionDeadline(t *testing.T) {
+	f := newFake(t)
+	start := time.Now().Add(-time.Minute)
+	by := time.Now().Add(50 * time.Second)
+	f.jobs = []api.Job{
+		{ID: "j", Kind: "job", Tenant: "lab-a", State: api.StatePreempting, Spec: json.RawMessage(`{"gpus":2}`),
+			SubmitTime: start, StartTime: &start, Attempt: 1, PreemptedFor: "hp1", StopBy: &by,
+			Replicas: []api.Replica{{Index: 0, Node: "n1", GPUs: []int{0, 1}, State: api.ReplicaRunning, PID: 9, StartedAt: &start}}},
+		{ID: "d", Kind: "deployment", Tenant: "lab-a", State: api.StateRunning, Spec: json.RawMessage(`{"kind":"deployment","replicas":2,"gpus":2}`),
+			SubmitTime: start, StartTime: &start, Attempt: 1,
+			Replicas: []api.Replica{
+				{Index: 0, Node: "n1", GPUs: []int{0, 1}, State: api.ReplicaRunning, PID: 10, StartedAt: &start},
+				{Index: 1, Rank: 1, Node: "n1", GPUs: []int{2, 3}, State: api.ReplicaRunning, PID: 11, StartedAt: &start,
+					StopBy: &by, PreemptedFor: "hp1"},
+			}},
+	}
+	for _, tc := range []struct{ id, want string }{
+		{"j", "Stopping:        by " + by.UTC().Format(time.RFC3339) + " (in 50s), preempted for hp1\n"},
+		{"d", "  0        0     n1    0,1   10   running                         -     1m ago   -\n"},
+		{"d", "  1        1     n1    2,3   11   leaving (for hp1, stop in 50s)  -     1m ago   -\n"},
+	} {
+		code, out, errs := carnot("describe", "--server", f.srv.URL, tc.id)
+		if code != 0 {
+			t.Fatalf("describe %s: exit %d: %s", tc.id, code, errs)
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("describe %s lacks %q:\n%s", tc.id, tc.want, out)
+		}
+	}
+}
