@@ -15,6 +15,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/gpu"
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/server"
 )
@@ -91,7 +92,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 			agentDone := make(chan error, 1)
 			go func() { agentDone <- a.Run(ctx) }()
 			devBanner(cmd.OutOrStdout(), devInfo{url: cp.url, adminURL: cp.adminURL, dataDir: so.dataDir,
-				node: ao.name, site: so.site, token: devTok})
+				node: ao.name, site: so.site, token: devTok, tenant: devTenant(cp.cfg.Facility)})
 			<-ctx.Done()
 			var aerr error
 			select {
@@ -164,6 +165,19 @@ func (cp *controlPlane) joinToken(ctx context.Context, site string) (string, err
 // devInfo is what carnot dev tells its user at the start.
 type devInfo struct {
 	url, adminURL, dataDir, node, site, token string
+	// tenant is the tenant the first command names: "" when the server
+	// submits the development token's jobs as its tenant "default".
+	tenant string
+}
+
+// devTenant is the tenant the banner's command submits as: none where the
+// facility has the tenant "default", which the server gives the jobs of a
+// token bound to no tenant, else the facility's first.
+func devTenant(f *model.Facility) string {
+	if f == nil || len(f.Tenants) == 0 || f.Tenant(server.DefaultTenant) != nil {
+		return ""
+	}
+	return f.Tenants[0].Name
 }
 
 // devBanner says where carnot dev serves and how to point the CLI at it.
@@ -193,7 +207,10 @@ func devBanner(out io.Writer, d devInfo) {
 	} else {
 		fmt.Fprintf(out, "development token (operator-admin, in %s; the CLI uses it from this directory):\n  %s\n", tokenFile, d.token)
 	}
-	const try = "carnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'"
+	try := "carnot run --gpus 2 --replicas 2 -- sh -c 'echo rank $RANK of $WORLD_SIZE on GPUs $CUDA_VISIBLE_DEVICES'"
+	if d.tenant != "" {
+		try = "carnot run --tenant " + shellJoin([]string{d.tenant}) + strings.TrimPrefix(try, "carnot run")
+	}
 	if len(env) == 0 {
 		fmt.Fprintf(out, "try in another shell: %s\n", try)
 		return

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/server"
 )
 
 // The banner's first command works as printed: with another --data-dir
@@ -55,4 +58,30 @@ func TestDevBanner(t *testing.T) {
 			t.Errorf("banner sets CARNOT_ADDR for the default address:\n%s", b.String())
 		}
 	})
+}
+
+// With a facility that has no tenant "default", the banner's command names
+// one of its tenants: without --tenant the server refuses a job of the
+// development token, which is bound to no tenant ("tenant: is required").
+func TestDevBannerTenant(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    *model.Facility
+		want string
+	}{
+		{"dev facility", server.DevFacility("local", "FR"), "try in another shell: carnot run --gpus 2 "},
+		{"no default", &model.Facility{Tenants: []model.Tenant{{Name: "lab-a"}, {Name: "lab-b"}}},
+			"try in another shell: carnot run --tenant lab-a --gpus 2 "},
+		{"default among others", &model.Facility{Tenants: []model.Tenant{{Name: "lab-a"}, {Name: "default"}}},
+			"try in another shell: carnot run --gpus 2 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			devBanner(&b, devInfo{url: "https://127.0.0.1:7460", adminURL: "https://127.0.0.1:7461", dataDir: "carnot-dev",
+				node: "n1", site: "local", token: "carnot_x", tenant: devTenant(tc.f)})
+			if !strings.Contains(b.String(), tc.want) {
+				t.Errorf("banner lacks %q:\n%s", tc.want, b.String())
+			}
+		})
+	}
 }
