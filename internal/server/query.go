@@ -76,8 +76,14 @@ func knownQuery(op string, h http.HandlerFunc) http.HandlerFunc {
 		}
 		if len(unknown) > 0 {
 			slices.Sort(unknown)
+			// A pattern with a method ("GET /v1/jobs") names the route
+			// whole; one without takes the request's.
+			route := r.Pattern
+			if !strings.Contains(route, " ") {
+				route = r.Method + " " + route
+			}
 			p := &api.Problem{Status: http.StatusBadRequest,
-				Detail: fmt.Sprintf("unknown query parameter %q: %s %s %s", unknown[0], r.Method, r.Pattern, say)}
+				Detail: fmt.Sprintf("unknown query parameter %q: %s %s", unknown[0], route, say)}
 			for _, name := range unknown {
 				p.Errors = append(p.Errors, api.FieldError{Field: name, Message: "unknown query parameter; the route " + say})
 			}

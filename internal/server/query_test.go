@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -39,5 +40,20 @@ func TestUnknownQueryParametersAreRefused(t *testing.T) {
 			t.Errorf("%s %s: %d %s; want 400 naming bogus", rt.Method, path, w.Code, w.Body)
 		}
 		checkDocumented(t, e.s.mux, req, w.Code)
+	}
+}
+
+// The detail names the route once: r.Pattern holds the method already, so
+// it read "GET GET /v1/jobs takes …".
+func TestUnknownQueryParameterDetailNamesTheRouteOnce(t *testing.T) {
+	e := devEnv(t)
+	w := e.raw("GET", "/v1/jobs?foo=bar", nil)
+	var p api.Problem
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 400 {
+		t.Fatalf("GET /v1/jobs?foo=bar: %d %s (%v)", w.Code, w.Body, err)
+	}
+	want := `unknown query parameter "foo": GET /v1/jobs takes after, kind, limit, priority_class, state, tenant`
+	if p.Detail != want {
+		t.Errorf("detail %q, want %q", p.Detail, want)
 	}
 }
