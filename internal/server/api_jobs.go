@@ -390,6 +390,11 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 				return
 			}
 		}
+		if k := q.Get("kind"); kind == "" && k != "" && k != string(model.KindJob) && k != string(model.KindDeployment) {
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+				Errors: []api.FieldError{{Field: "kind", Message: fmt.Sprintf("must be job or deployment, not %q", k)}}})
+			return
+		}
 		jobs, next, err := s.store.Jobs(r.Context(), f)
 		if errors.Is(err, store.ErrBadCursor) {
 			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",

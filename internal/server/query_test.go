@@ -57,3 +57,20 @@ func TestUnknownQueryParameterDetailNamesTheRouteOnce(t *testing.T) {
 		t.Errorf("detail %q, want %q", p.Detail, want)
 	}
 }
+
+// GET /v1/jobs?kind= takes the kinds the OpenAPI document lists: another
+// (a typo, "deployments") is refused naming kind, as an unknown state is,
+// instead of answering an empty list as if there were no such jobs.
+func TestListJobsRefusesAnUnknownKind(t *testing.T) {
+	e := devEnv(t)
+	e.submit(spec(1, 1))
+	for _, tc := range []struct {
+		q    string
+		code int
+	}{{"kind=job", 200}, {"kind=deployment", 200}, {"kind=deployments", 400}, {"kind=Job", 400}} {
+		w := e.raw("GET", "/v1/jobs?"+tc.q, nil)
+		if w.Code != tc.code || tc.code == 400 && !strings.Contains(w.Body.String(), `"field":"kind"`) {
+			t.Errorf("GET /v1/jobs?%s: %d %s; want %d", tc.q, w.Code, w.Body, tc.code)
+		}
+	}
+}
