@@ -41,7 +41,15 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			Errors: []api.FieldError{{Field: "stream", Message: "stdout or stderr"}}})
 		return
 	}
-	follow := q.Get("follow") == "true" || q.Get("follow") == "1"
+	var follow bool
+	if v := q.Get("follow"); v != "" {
+		var err error
+		if follow, err = strconv.ParseBool(v); err != nil {
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+				Errors: []api.FieldError{{Field: "follow", Message: fmt.Sprintf("must be true or false, not %q", v)}}})
+			return
+		}
+	}
 	d, err := s.jobDoc(r, id)
 	if errors.Is(err, store.ErrNotFound) {
 		problemf(w, http.StatusNotFound, "no job %q", id)

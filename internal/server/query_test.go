@@ -74,3 +74,17 @@ func TestListJobsRefusesAnUnknownKind(t *testing.T) {
 		}
 	}
 }
+
+// follow= takes a boolean, as its OpenAPI schema and the node agent's
+// route do: another value is refused naming follow, instead of answering
+// the output so far as if follow=false had been asked.
+func TestLogsRefusesANonBooleanFollow(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	for _, v := range []string{"maybe", "yes", "2"} {
+		w := e.raw("GET", "/v1/jobs/"+id+"/logs?follow="+v, nil)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"field":"follow"`) {
+			t.Errorf("follow=%s: %d %s; want 400 naming follow", v, w.Code, w.Body)
+		}
+	}
+}
