@@ -51,6 +51,10 @@ gets it), and it is revoked with it.`,
 				// It would be sent as 0 seconds: no expiry at all.
 				return usageError{fmt.Errorf("--ttl %s: at least 1s (a token lasts whole seconds; 0 is no expiry)", ttl)}
 			}
+			if ttl%time.Second != 0 {
+				// Cut to whole seconds, it would end earlier than asked.
+				return usageError{fmt.Errorf("--ttl %s: must be whole seconds", ttl)}
+			}
 			req.Name, req.TTLSeconds = args[0], int64(ttl/time.Second)
 			c, err := r.client()
 			if err != nil {

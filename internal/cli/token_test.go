@@ -14,7 +14,9 @@ import (
 // expiry: a token asked to last half a second would last for ever.
 func TestTokenCreateRefusesASubSecondTTL(t *testing.T) {
 	t.Setenv("CARNOT_TOKEN", testJoin)
-	for _, ttl := range []string{"500ms", "1ns", "999ms"} {
+	// A fraction above a second was cut to whole seconds without a word
+	// (1.5s lasted 1s), where --runtime-limit refuses it.
+	for _, ttl := range []string{"500ms", "1ns", "999ms", "1.5s", "1h0m0.5s"} {
 		out, err := runCLI(t, "token", "create", "x", "--role", "member", "--tenant", "a", "--ttl", ttl,
 			"--server", "https://127.0.0.1:1")
 		if err == nil || !strings.Contains(err.Error(), "--ttl") {
