@@ -96,8 +96,19 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	c.actor = principalOf(r).Subject
 	if leaving {
 		n := s.leaveNow(js, now, c)
+		if n == 0 {
+			// acknowledged already (a retried POST): they are stopping now
+			writeJSON(w, http.StatusAccepted, s.liveDoc(js))
+			return
+		}
 		c.job(js, api.EventCheckpoint, or(ack.Message, fmt.Sprintf("the %d replica(s) leaving are done; stopping them now", n)))
 	} else {
+		if js.doc.StopBy != nil && !js.doc.StopBy.After(now) {
+			// acknowledged already, or the grace is over: they are
+			// stopping now, and a second event would say so again
+			writeJSON(w, http.StatusAccepted, s.liveDoc(js))
+			return
+		}
 		s.stopAttempt(js, stopPreempt, js.stopMsg, 0, now, c)
 		c.job(js, api.EventCheckpoint, or(ack.Message, "checkpoint saved; stopping now"))
 	}

@@ -101,16 +101,20 @@ func (s *Server) partEnded(js *jobState, i int, now time.Time, c *changes) {
 
 // leaveNow ends the grace of js's replicas leaving for a partial
 // preemption (their checkpoint acknowledged) and returns how many there
-// are. Caller holds mu.
+// are; none when their grace is over already (acknowledged before), and
+// then it changes nothing. Caller holds mu.
 func (s *Server) leaveNow(js *jobState, now time.Time, c *changes) int {
 	n := 0
 	for i := range js.doc.Replicas {
 		r := &js.doc.Replicas[i]
-		if live(r) && !r.Released && r.StopBy != nil {
+		if live(r) && !r.Released && r.StopBy != nil && r.StopBy.After(now) {
 			r.StopBy = ptrTime(now.UTC())
 			c.bump(r.Node)
 			n++
 		}
+	}
+	if n == 0 {
+		return 0
 	}
 	if js.part != nil {
 		js.part.EvictAt = model.TimeOf(now)

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// checkpointEvents counts the job's checkpoint events.
+func checkpointEvents(e *env, id string) int {
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+id+"/events", nil, &evs)
+	n := 0
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventCheckpoint {
+			n++
+		}
+	}
+	return n
+}
+
+// An acknowledgement repeated (a client retrying its POST) changes nothing
+// once the replicas are being stopped at once: it is accepted again, but
+// records no second checkpoint event, which said "stopping now" twice in
+// the job's events and the audit log.
+func TestRepeatedCheckpointAckRecordsOneEvent(t *testing.T) {
+	t.Run("preempted job", func(t *testing.T) {
+		e := devEnv(t)
+		victim := e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "60s"))
+		e.pass()
+		e.report("n1", running(victim, 0, 1))
+		e.submit(spec(8, 1, "priority_class", "high"))
+		e.pass()
+		for i := range 2 {
+			if code := e.do("POST", "/v1/jobs/"+victim+"/checkpoint", nil, nil); code != http.StatusAccepted {
+				t.Fatalf("ack %d: %d", i+1, code)
+			}
+			e.clock.add(time.Second)
+		}
+		if n := checkpointEvents(e, victim); n != 1 {
+			t.Errorf("%d checkpoint events after an ack sent twice, want 1", n)
+		}
+	})
+	t.Run("partial preemption", func(t *testing.T) {
+		e := devEnv(t)
+		var d api.Job
+		if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+			t.Fatalf("submit deployment: %d", code)
+		}
+		e.pass()
+		e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+		e.submit(spec(2, 1, "priority_class", "high"))
+		e.pass()
+		for i := range 2 {
+			if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", nil, nil); code != http.StatusAccepted {
+				t.Fatalf("ack %d: %d", i+1, code)
+			}
+			e.clock.add(time.Second)
+		}
+		if n := checkpointEvents(e, d.ID); n != 1 {
+			t.Errorf("%d checkpoint events after an ack sent twice, want 1", n)
+		}
+	})
+}
