@@ -97,10 +97,16 @@ func syntaxLine(err error) int {
 }
 
 func syntaxMessage(err error) string {
+	msg := err.Error()
 	if e, ok := err.(interface{ GetMessage() string }); ok {
-		return e.GetMessage()
+		msg = e.GetMessage()
 	}
-	return err.Error()
+	if msg == "found character '\t' that cannot start any token" {
+		// the parser's words print the tab raw and do not say what is
+		// wrong with it: editors insert tabs where YAML wants spaces
+		return "a tab character cannot indent or start a token: YAML indents with spaces only; replace the tab with spaces"
+	}
+	return msg
 }
 
 // Line is n's line in the whole file, 0 if unknown. A mapping's line is

@@ -115,6 +115,13 @@ func TestReader(t *testing.T) {
 			wantErrs: []string{"f.yaml:11: invalid YAML: sequence end token ']' not found"},
 		},
 		{
+			// the parser's own words show the tab as a raw one, and
+			// do not say that YAML indents with spaces only
+			name:     "tab indentation",
+			src:      "a: 1\n\tb: 2\n",
+			wantErrs: []string{"f.yaml:2: invalid YAML: a tab character cannot indent or start a token: YAML indents with spaces only; replace the tab with spaces"},
+		},
+		{
 			name:      "mapping key that is a list (through an alias)",
 			src:       "k: &k [1]\n*k : v\n",
 			wantTrees: []string{"{k@1=[1:integer@1]}"},
