@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -236,7 +237,7 @@ func runRun(cmd *cobra.Command, o *runOpts, command []string) error {
 	}
 	j, err := submit(ctx, body, key)
 	if err != nil {
-		return err
+		return withRunFlags(err)
 	}
 	switch {
 	case o.output != outTable:
@@ -252,6 +253,37 @@ func runRun(cmd *cobra.Command, o *runOpts, command []string) error {
 		return nil
 	}
 	return followUntilSignal(ctx, c, j.ID, cmd.OutOrStdout(), cmd.ErrOrStderr())
+}
+
+// runFlags are the flags (or COMMAND) that set each field of a runSpec.
+var runFlags = map[string]string{
+	"id": "--id", "kind": "--kind", "tenant": "--tenant", "priority_class": "--priority-class",
+	"replicas": "--replicas", "gpus": "--gpus", "gpu_model": "--gpu-model", "cpus": "--cpus",
+	"memory_gib": "--memory-gib", "preemptible": "--preemptible", "checkpoint_grace": "--checkpoint-grace",
+	"runtime_limit": "--runtime-limit", "jurisdictions": "--jurisdiction", "command": "COMMAND",
+	"env": "--env", "workdir": "--workdir", "restart": "--restart", "max_retries": "--max-retries",
+}
+
+// withRunFlags names, in the server's refusal of a job carnot run built,
+// the flag next to each field it names ("replicas (--replicas): …"): the
+// user typed flags, not the job file's fields.
+func withRunFlags(err error) error {
+	var p *api.Problem
+	if !errors.As(err, &p) || len(p.Errors) == 0 {
+		return err
+	}
+	q := *p
+	q.Errors = slices.Clone(p.Errors)
+	for i, fe := range q.Errors {
+		name := fe.Field
+		if k := strings.IndexAny(name, ".["); k >= 0 {
+			name = name[:k]
+		}
+		if flag, ok := runFlags[name]; ok {
+			q.Errors[i].Field = fe.Field + " (" + flag + ")"
+		}
+	}
+	return &q
 }
 
 // followUntilSignal is followJob until SIGINT or SIGTERM: then it says

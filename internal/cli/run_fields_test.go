@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/server"
+)
+
+// What the server refuses of a job carnot run built is said with the
+// flag (or COMMAND) the user typed next to the spec's field: before, the
+// answer named only the field ("max_retries: must be ≤ 100 (got 200)")
+// of a job file the user never wrote.
+func TestRunNamesTheFlagOfARefusedField(t *testing.T) {
+	ts := openTenantServer(t, t.TempDir(), "", server.Config{DynamicNodes: true})
+	tok, err := ts.s.MintToken(context.Background(), api.TokenRequest{Name: "m", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gpus", "1", "--replicas", "0", "--", "echo"}, "\n  replicas (--replicas): must be ≥ 1 (got 0)"},
+		{[]string{"--gpus", "1", "--restart", "on-failure", "--max-retries", "200", "--", "echo"}, "\n  max_retries (--max-retries): must be ≤ 100 (got 200)"},
+		{[]string{"--gpus", "5000", "--", "echo"}, "\n  gpus (--gpus): must be ≤ 4096 (got 5000)"},
+		{[]string{"--gpus", "1", "--", ""}, "\n  command[0] (COMMAND): must not be empty"},
+		{[]string{"--gpus", "1", "--jurisdiction", "EU", "--jurisdiction", "EU", "--", "echo"}, "\n  jurisdictions[1] (--jurisdiction): "},
+	} {
+		t.Setenv("CARNOT_TOKEN", tok.Secret)
+		out, err := runCLI(t, append([]string{"run", "--server", ts.url}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run %q: %v (%s); want an error with %q", tc.args, err, out, tc.want)
+		}
+	}
+}
