@@ -281,6 +281,23 @@ func TestLoadErrors(t *testing.T) {
 		data: lines("id: a", "tenant: acme", "gpus: 1"),
 		want: []string{`nc.yaml:1: jobs[0].priority_class: is required: the facility has no class "normal" (it has high)`},
 	}, {
+		// A job that names no GPU model, on a facility with no GPU node
+		// (a server whose agents have not registered yet): before, the
+		// error named gpu_model, which the job does not set, and listed
+		// every model of the catalog as if the job had asked for them.
+		name: "no GPU node",
+		file: "ng.yaml",
+		fac: func() *model.Facility {
+			f := testFacility()
+			f.Nodes = nil
+			return f
+		}(),
+		data: lines("- {id: a, tenant: acme, gpus: 2}", "- {id: b, tenant: acme, gpus: 1, gpu_model: H100}"),
+		want: []string{
+			"ng.yaml:1: jobs[0].gpus: 2 GPUs per replica, but no node of the facility has GPUs",
+			"ng.yaml:2: jobs[1].gpu_model: no node of the facility has GPU model H100",
+		},
+	}, {
 		name: "YAML syntax error keeps other documents",
 		file: "syn.yaml",
 		data: lines("id: a", "tenant: acme", "gpus: 1", "---", "id: b", "  tenant: [", "---", "id: c", "gpus: x"),

@@ -361,6 +361,10 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 		which = "no " + strings.Join(j.GPUModels, "/") + " node"
 	}
 	switch {
+	case maxG == 0 && len(j.GPUModels) == 0:
+		// no GPU model asked for: it is the GPUs that no node has
+		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but no node of the facility has GPUs", j.GPUsPerReplica)
+		return
 	case maxG == 0:
 		c.Add(s.lineOf(fGPUModel), s.fpath(fGPUModel), "no node of the facility has GPU model %s", strings.Join(models, " or "))
 		return
