@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +65,34 @@ func TestRepeatedCheckpointAckRecordsOneEvent(t *testing.T) {
 			t.Errorf("%d checkpoint events after an ack sent twice, want 1", n)
 		}
 	})
+}
+
+// A deployment that a partial preemption leaves running on fewer replicas
+// says where it runs now: before, its message still named the replicas it
+// had given up ("started on n1:[0 1] n1:[2 3] …") until a later change.
+func TestPartialPreemptionMessageNamesTheReplicasLeft(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+	e.submit(spec(2, 1, "priority_class", "high"))
+	e.pass()
+	var gone *api.Replica
+	for _, r := range e.job(d.ID).Replicas {
+		if r.StopBy != nil {
+			gone = &r
+		}
+	}
+	if gone == nil {
+		t.Fatalf("no replica leaves: %+v", e.job(d.ID).Replicas)
+	}
+	e.report("n1", api.TaskStatus{Job: d.ID, Replica: gone.Index, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"})
+	j := e.job(d.ID)
+	left := fmt.Sprintf("%s:%v", gone.Node, gone.GPUs)
+	if j.State != api.StateRunning || !strings.HasPrefix(j.Message, "running on ") || strings.Contains(j.Message, strings.ReplaceAll(left, ",", " ")) {
+		t.Errorf("deployment %s: %q; want running on its 3 replicas left, not on %s", j.State, j.Message, left)
+	}
 }

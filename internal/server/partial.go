@@ -84,6 +84,7 @@ func (s *Server) partEnded(js *jobState, i int, now time.Time, c *changes) {
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
 	r.Released, r.ReplaceAt = true, nil
+	runsOn(js) // no longer on the replica that left
 	ben := r.PreemptedFor
 	r.PreemptedFor = "" // stored with the job once it has ended: it names no job any more
 	if n := s.nodes[r.Node]; n != nil {
