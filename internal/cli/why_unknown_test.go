@@ -22,3 +22,21 @@ func TestWhyUnknownEstimateSaysWhy(t *testing.T) {
 		t.Errorf("why without an estimate:\n%s", b.String())
 	}
 }
+
+// A job that waits only for nodes that take nothing new (all drained or
+// down, nothing running) is not told that the work ahead has no runtime
+// limits: there is no work ahead, and the estimate is unknown because no
+// one can say when those nodes come back.
+func TestWhyUnknownEstimateOfDrainedNodes(t *testing.T) {
+	var b bytes.Buffer
+	y := &api.Why{Job: "j", State: api.StatePending, Sites: []string{"local"},
+		Reason: &api.Reason{Code: "capacity", Message: "capacity: needs 1 H100; 0 usable free on eligible nodes (1 nodes excluded by node-state)"},
+		GPUs:   &api.WhyGPUs{Models: []string{"H100"}, Total: 8, Unavailable: 8}}
+	if err := writeWhy(&b, time.Now(), y); err != nil {
+		t.Fatal(err)
+	}
+	want := "estimated start: unknown (no job holds the GPUs it may use, but 8 of them are on nodes that take nothing new, draining or down: it waits for them to be back)\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("why lacks %q:\n%s", want, b.String())
+	}
+}
