@@ -95,6 +95,9 @@ func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	if err := sharedIDs(todo); err != nil {
+		return err
+	}
 	c, err := o.client()
 	if err != nil {
 		return err
@@ -129,6 +132,34 @@ func runSubmit(cmd *cobra.Command, o *submitOpts) error {
 		}
 	}
 	return nil
+}
+
+// sharedIDs refuses the IDs that jobs of two files share: each file's
+// are unique (its loader checks), but the server would take the first
+// file's job and refuse the other's after the jobs before it were
+// submitted. An automatic ID is the file's base name and the job's place,
+// so two files of one name share them.
+func sharedIDs(todo []pendingJob) error {
+	first := make(map[string]pendingJob, len(todo))
+	var msgs []string
+	for _, p := range todo {
+		q, ok := first[p.id]
+		if !ok {
+			first[p.id] = p
+			continue
+		}
+		at := fmt.Sprintf("%s:%d", q.file, q.given.Line("id"))
+		if p.given.Has("id") {
+			msgs = append(msgs, fmt.Sprintf("%s:%d: jobs[%d].id: duplicate id %q: already used by %s", p.file, p.given.Line("id"), p.n-1, p.id, at))
+		} else {
+			msgs = append(msgs, fmt.Sprintf("%s:%d: jobs[%d]: its automatic id %q is that of %s too (made of the file's name and the job's place); give the jobs ids",
+				p.file, p.given.Line("id"), p.n-1, p.id, at))
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s\nnothing was submitted", strings.Join(msgs, "\n"))
 }
 
 // exists reports whether err refused job id because a job of that id
