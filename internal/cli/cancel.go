@@ -16,7 +16,7 @@ once; a running one is sent SIGTERM, then SIGKILL after its grace, and
 is cancelled when its replicas have exited. Every job given is tried; the
 command fails if any could not be cancelled.`,
 		Example:           `  carnot cancel train-1 train-2`,
-		Args:              argsNamed("JOB", 1, -1),
+		Args:              jobArgs(1, -1),
 		ValidArgsFunction: r.completeJobs(true, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()

@@ -28,7 +28,7 @@ exit code), what it consumed (GPU-hours, facility kWh, EUR, gCO2e), why
 it waits when it does, and its events in order.`,
 		Example: `  carnot describe train-1
   carnot describe train-1 -o yaml`,
-		Args:              argsNamed("JOB", 1, 1),
+		Args:              jobArgs(1, 1),
 		ValidArgsFunction: r.completeJobs(false, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()

@@ -39,7 +39,7 @@ none is missed or printed twice. -o json prints one JSON object a line,
 		Example: `  carnot events
   carnot events train-1 -f
   carnot events --after 1200 -o json | jq .`,
-		Args:              argsNamed("JOB", 0, 1),
+		Args:              jobArgs(0, 1),
 		ValidArgsFunction: r.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if after < 0 {

@@ -35,7 +35,7 @@ connection breaks, -f reconnects (saying so on stderr) and goes on from
 the last byte printed, so that no output is lost or printed twice.`,
 		Example: `  carnot logs train-1
   carnot logs -f --replica 3 --stderr train-1`,
-		Args:              argsNamed("JOB", 1, 1),
+		Args:              jobArgs(1, 1),
 		ValidArgsFunction: o.completeJobs(false, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.replica < 0 || o.attempt < 0 {

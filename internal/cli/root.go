@@ -117,6 +117,24 @@ func argsNamed(what string, lo, hi int) cobra.PositionalArgs {
 	}
 }
 
+// jobArgs is argsNamed for JOB arguments, none of which may be empty: ""
+// is a shell variable that is not set ("$JOB"), which would otherwise
+// read as no JOB (carnot events, all of them) or reach the API as a path.
+func jobArgs(lo, hi int) cobra.PositionalArgs {
+	named := argsNamed("JOB", lo, hi)
+	return func(cmd *cobra.Command, args []string) error {
+		if err := named(cmd, args); err != nil {
+			return err
+		}
+		for _, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return usageError{fmt.Errorf("%s: JOB must not be empty (got %q; an unset shell variable?)", cmd.CommandPath(), a)}
+			}
+		}
+		return nil
+	}
+}
+
 // NewRoot returns the root command with every subcommand attached.
 func NewRoot() *cobra.Command {
 	root := &cobra.Command{

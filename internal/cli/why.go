@@ -33,7 +33,7 @@ how many, how many GPUs, when the first is expected to end.`,
   # …
   # GPUs it may use: 64 H100 on par1, 8 free
   #   your jobs hold 16 (train-3: 8, ends in 2h; eval-1: 8, no runtime limit); 6 jobs of other tenants hold 40, the first expected to end in 1h10m`,
-		Args:              argsNamed("JOB", 1, 1),
+		Args:              jobArgs(1, 1),
 		ValidArgsFunction: r.completeJobs(true, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()
