@@ -13,6 +13,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 type jobsOpts struct {
@@ -62,6 +63,9 @@ func runJobs(cmd *cobra.Command, o *jobsOpts) error {
 		if !slices.Contains(allStates, s) {
 			return usageError{fmt.Errorf("--state %q: want one of %s", s, strings.Join(allStates, ", "))}
 		}
+	}
+	if o.kind != "" && o.kind != string(model.KindJob) && o.kind != string(model.KindDeployment) {
+		return usageError{fmt.Errorf("--kind %q: want job or deployment", o.kind)}
 	}
 	if o.limit < 0 {
 		return usageError{fmt.Errorf("--limit %d: want 0 or more", o.limit)}

@@ -496,6 +496,11 @@ func TestJobsOutput(t *testing.T) {
 	if code, _, errs := carnot("jobs", "--server", f.srv.URL, "--state", "sleeping"); code != ExitUsage {
 		t.Errorf("--state sleeping: exit %d, %s", code, errs)
 	}
+	// as --state: a kind the server has not (a plural, a capital) listed
+	// nothing, as if no job were of it
+	if code, _, errs := carnot("jobs", "--server", f.srv.URL, "--kind", "deployments"); code != ExitUsage || !strings.Contains(errs, "--kind") {
+		t.Errorf("--kind deployments: exit %d, %s", code, errs)
+	}
 }
 
 func TestDescribe(t *testing.T) {
