@@ -312,7 +312,7 @@ func TestLoadErrors(t *testing.T) {
 		data: lines("jobs: 3", "x: 1", "---", "- 1", "- [a]", "---", "just a string"),
 		want: []string{
 			"shape.yaml:1: jobs: must be a list of jobs (got 3)",
-			`shape.yaml:2: unknown top-level field "x" next to jobs`,
+			`shape.yaml:2: unknown top-level field "x" next to jobs: a file with jobs: holds nothing else; to write shared fields once, anchor them on a job (- &base {...}) and merge them into the others (<<: *base)`,
 			"shape.yaml:4: jobs[0]: must be a mapping of job fields (got 1)",
 			"shape.yaml:5: jobs[1]: must be a mapping of job fields (got a list)",
 			`shape.yaml:7: expected a job, a list of jobs or {jobs: [...]} (got "just a string")`,

@@ -366,7 +366,10 @@ func (col *collector) root(r *yamlin.Node) {
 	case r.Kind == yamlin.KindMap && r.Get("jobs") != nil:
 		for _, e := range r.Entries {
 			if e.Key != "jobs" {
-				c.Add(e.Line, "", "unknown top-level field %q next to jobs", yamlin.Truncate(e.Key, 40))
+				// often a block of defaults to anchor (docker compose's
+				// x-… keys): say where anchors go instead
+				c.Add(e.Line, "", "unknown top-level field %q next to jobs: a file with jobs: holds nothing else; "+
+					"to write shared fields once, anchor them on a job (- &base {...}) and merge them into the others (<<: *base)", yamlin.Truncate(e.Key, 40))
 			}
 		}
 		l := r.Get("jobs")
