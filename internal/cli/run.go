@@ -23,11 +23,11 @@ import (
 
 type runOpts struct {
 	remote
-	gpus, replicas, cpus, memGiB, maxRetries int
-	tenant, id, class, workdir, restart      string
-	kind, runtimeLimit, grace, key           string
-	gpuModels, env, jurisdictions            []string
-	preemptible, follow                      bool
+	gpus, replicas, minReplicas, cpus, memGiB, maxRetries int
+	tenant, id, class, workdir, restart                   string
+	kind, runtimeLimit, grace, key                        string
+	gpuModels, env, jurisdictions                         []string
+	preemptible, follow                                   bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -60,7 +60,7 @@ same idempotency key, so it never creates two jobs; --idempotency-key
 makes that hold across invocations too.`,
 		Example: `  carnot run --gpus 8 --replicas 4 --tenant lab-a -- torchrun train.py --lr 3e-4
   carnot run --gpus 1 --runtime-limit 2h --env HF_HOME=/data/hf -f python eval.py
-  carnot run --kind deployment --replicas 3 --gpus 1 vllm serve`,
+  carnot run --kind deployment --replicas 3 --min-replicas 1 --gpus 1 vllm serve`,
 		Args: argsNamed("COMMAND", 1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &o, args) },
 	}
@@ -69,6 +69,7 @@ makes that hold across invocations too.`,
 	f.SetInterspersed(false) // flags after COMMAND are COMMAND's
 	f.IntVar(&o.gpus, "gpus", 0, "GPUs per replica")
 	f.IntVar(&o.replicas, "replicas", 1, "replicas (a job's start together; a deployment's independently)")
+	f.IntVar(&o.minReplicas, "min-replicas", 0, "with --kind deployment, the fewest replicas worth starting (default: --replicas)")
 	f.StringVar(&o.tenant, "tenant", "", "the tenant that submits the job (default: your token's; for a token of no tenant, the facility's tenant \"default\")")
 	f.StringVar(&o.id, "id", "", "the job's ID (default: the server chooses one)")
 	f.StringVar(&o.class, "priority-class", "", "priority class (default: the server's, normal)")
@@ -101,6 +102,7 @@ type runSpec struct {
 	Tenant          string            `json:"tenant,omitempty"`
 	PriorityClass   string            `json:"priority_class,omitempty"`
 	Replicas        *int              `json:"replicas,omitempty"`
+	MinReplicas     *int              `json:"min_replicas,omitempty"`
 	GPUs            int               `json:"gpus"`
 	GPUModel        []string          `json:"gpu_model,omitempty"`
 	CPUs            *int              `json:"cpus,omitempty"`
@@ -138,7 +140,7 @@ func buildRunSpec(cmd *cobra.Command, o *runOpts, command []string) (*runSpec, e
 	if o.restart != "" && o.restart != "never" && o.restart != "on-failure" {
 		return nil, usageError{fmt.Errorf("--restart %q: want never or on-failure", o.restart)}
 	}
-	for name, p := range map[string]**int{"replicas": &s.Replicas, "cpus": &s.CPUs, "memory-gib": &s.MemoryGiB, "max-retries": &s.MaxRetries} {
+	for name, p := range map[string]**int{"replicas": &s.Replicas, "min-replicas": &s.MinReplicas, "cpus": &s.CPUs, "memory-gib": &s.MemoryGiB, "max-retries": &s.MaxRetries} {
 		if changed(name) {
 			v, _ := cmd.Flags().GetInt(name)
 			*p = &v
@@ -258,7 +260,7 @@ func runRun(cmd *cobra.Command, o *runOpts, command []string) error {
 // runFlags are the flags (or COMMAND) that set each field of a runSpec.
 var runFlags = map[string]string{
 	"id": "--id", "kind": "--kind", "tenant": "--tenant", "priority_class": "--priority-class",
-	"replicas": "--replicas", "gpus": "--gpus", "gpu_model": "--gpu-model", "cpus": "--cpus",
+	"replicas": "--replicas", "min_replicas": "--min-replicas", "gpus": "--gpus", "gpu_model": "--gpu-model", "cpus": "--cpus",
 	"memory_gib": "--memory-gib", "preemptible": "--preemptible", "checkpoint_grace": "--checkpoint-grace",
 	"runtime_limit": "--runtime-limit", "jurisdictions": "--jurisdiction", "command": "COMMAND",
 	"env": "--env", "workdir": "--workdir", "restart": "--restart", "max_retries": "--max-retries",

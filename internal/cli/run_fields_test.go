@@ -36,3 +36,18 @@ func TestRunNamesTheFlagOfARefusedField(t *testing.T) {
 		}
 	}
 }
+
+// A deployment run with carnot run may say its minimum (min_replicas),
+// as a job file can: before, --kind deployment --replicas 4 on a facility
+// with room for 2 was refused, with no flag to ask for fewer.
+func TestRunDeploymentMinReplicas(t *testing.T) {
+	f := newFake(t)
+	code, _, errs := carnot("run", "--server", f.srv.URL, "--kind", "deployment", "--replicas", "4", "--min-replicas", "2", "--gpus", "4", "vllm", "serve")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	r := f.requests("POST", "/v1/deployments")
+	if len(r) != 1 || !strings.Contains(string(r[0].body), `"replicas":4,"min_replicas":2,`) {
+		t.Errorf("submissions %+v; want one deployment with min_replicas 2", r)
+	}
+}
