@@ -267,7 +267,7 @@ func (s *specView) fields(field func(k, v string)) {
 	}
 	res += " per replica"
 	if s.MinReplicas > 0 && s.MinReplicas != s.Replicas {
-		res += fmt.Sprintf("; at least %d replicas", s.MinReplicas)
+		res += "; at least " + plural(s.MinReplicas, "replica")
 	}
 	field("Resources", res)
 	field("Command", dash(shellJoin(s.Command)))
