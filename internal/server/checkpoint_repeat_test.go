@@ -92,7 +92,28 @@ func TestPartialPreemptionMessageNamesTheReplicasLeft(t *testing.T) {
 	e.report("n1", api.TaskStatus{Job: d.ID, Replica: gone.Index, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"})
 	j := e.job(d.ID)
 	left := fmt.Sprintf("%s:%v", gone.Node, gone.GPUs)
-	if j.State != api.StateRunning || !strings.HasPrefix(j.Message, "running on ") || strings.Contains(j.Message, strings.ReplaceAll(left, ",", " ")) {
+	if j.State != api.StateRunning || !strings.HasPrefix(j.Message, "running 3 of 4 replicas on ") || strings.Contains(j.Message, strings.ReplaceAll(left, ",", " ")) {
 		t.Errorf("deployment %s: %q; want running on its 3 replicas left, not on %s", j.State, j.Message, left)
+	}
+}
+
+// A deployment started with fewer replicas than it asks for (down to its
+// min_replicas) says so in its message, which carnot jobs and carnot why
+// show: before, "started on n1:[0 1 2 3 4 5 6 7]" alone read as the whole
+// deployment running, with nothing saying two replicas still wait.
+func TestShortDeploymentMessageSaysHowManyRun(t *testing.T) {
+	e := devEnv(t)
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(8, 3, "min_replicas", 1), &d); code != http.StatusCreated {
+		t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	j := e.job(d.ID)
+	if j.State != api.StateRunning || !strings.HasPrefix(j.Message, "started 1 of 3 replicas on n1:") || !strings.HasSuffix(j.Message, "; the others wait for room") {
+		t.Errorf("deployment %s: %q; want it to say 1 of 3 replicas run", j.State, j.Message)
+	}
+	e.report("n1", running(d.ID, 0, 1))
+	if j := e.job(d.ID); !strings.Contains(j.Message, " 1 of 3 replicas on n1:") {
+		t.Errorf("running deployment: %q; want it to say 1 of 3 replicas run", j.Message)
 	}
 }

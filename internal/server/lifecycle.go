@@ -51,7 +51,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	js.doc.StartTime = ptrTime(now.UTC())
 	js.doc.ExitCode = nil
 	js.doc.Reason = nil
-	js.doc.Message = "started on " + placements(st.Replicas)
+	js.doc.Message = where(js, "started", st.Replicas)
 	js.doc.Replicas = nil
 	js.stop, js.stopMsg, js.exitMsg = stopNone, "", ""
 	js.lastHeard = nil
@@ -124,8 +124,18 @@ func runsOn(js *jobState) {
 		}
 	}
 	if len(at) > 0 {
-		js.doc.Message = "running on " + placements(at)
+		js.doc.Message = where(js, "running", at)
 	}
+}
+
+// where says where js's replicas at run ("started on n1:[0 1]"), and,
+// for a deployment that runs fewer replicas than it asks for, how many,
+// first, so that a table's cut message still shows it.
+func where(js *jobState, verb string, at []model.Placement) string {
+	if js.job.Kind != model.KindDeployment || len(at) >= js.job.Replicas {
+		return verb + " on " + placements(at)
+	}
+	return fmt.Sprintf("%s %d of %d replicas on %s; the others wait for room", verb, len(at), js.job.Replicas, placements(at))
 }
 
 // stopAttempt asks the agents to stop every live replica of js's
