@@ -88,10 +88,10 @@ func describeJob(w io.Writer, now time.Time, j *api.Job, events []api.Event) err
 	field("Priority class", dash(j.PriorityClass))
 	field("State", stateLine(j))
 	if j.Message != "" {
-		field("Message", j.Message)
+		field("Message", visible(j.Message))
 	}
 	if j.Reason != nil {
-		field("Reason", reasonLine(now, j.Reason))
+		field("Reason", visible(reasonLine(now, j.Reason)))
 	}
 	if len(j.PowerWaits) > 0 {
 		field("Power hold", "held replicas wait for "+powerWaits(j.PowerWaits))

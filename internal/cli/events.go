@@ -187,7 +187,7 @@ func (p *eventPrinter) print(ev api.Event) error {
 	if len(about) == 0 {
 		about = append(about, "facility")
 	}
-	msg := strings.ReplaceAll(ev.Message, "\n", " ")
+	msg := visible(ev.Message)
 	_, err := fmt.Fprintf(p.w, "%s  #%d  %s  %s: %s\n", ev.Time.UTC().Format(time.RFC3339), ev.Seq, ev.Type, strings.Join(about, ", "), msg)
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
@@ -119,11 +120,39 @@ func clock(now time.Time, t *time.Time) string {
 	return t.UTC().Format(time.RFC3339) + " (" + ago(now, *t) + ")"
 }
 
-// trunc cuts s to n characters on one line, marking the cut with "…".
+// visible writes the control characters of s, text the server passes on
+// from tenants and processes, as Go escapes (\x1b, \r, \u009b), a tab
+// or a newline as a space: printed raw, an escape sequence would drive
+// the reader's terminal (recolor, retitle, rewrite what it shows).
+func visible(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n':
+			b.WriteByte(' ')
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// trunc cuts s to n characters on one line, marking the cut with "…",
+// its control characters made visible.
 func trunc(s string, n int) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i] + " …"
 	}
+	s = visible(s)
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

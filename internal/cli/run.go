@@ -396,7 +396,7 @@ func jobOutcome(j *api.Job) error {
 	}
 	msg := "job " + j.ID + " " + j.State
 	if j.Message != "" && j.Message != j.State { // not "cancelled: cancelled"
-		msg += ": " + j.Message
+		msg += ": " + visible(j.Message)
 	}
 	code := ExitFailure
 	if j.ExitCode != nil {

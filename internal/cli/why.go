@@ -70,11 +70,11 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 	}
 	b.WriteString(y.Job + verb + y.State)
 	if msg != "" {
-		b.WriteString(": " + msg)
+		b.WriteString(": " + visible(msg))
 	}
 	b.WriteByte('\n')
 	if y.Reason != nil && y.Message != "" && y.Message != y.Reason.Message {
-		fmt.Fprintf(&b, "  %s\n", y.Message)
+		fmt.Fprintf(&b, "  %s\n", visible(y.Message))
 	}
 	est := y.EstStart
 	if est == nil && y.Reason != nil {
