@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -77,6 +80,13 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if len(body) > 0 && !decodeStrict(w, body, &ack) {
 		return
 	}
+	// the note is kept in the job's events and the audit log for good,
+	// and printed on terminals: one line of text, of bounded size
+	if msg := ackNoteProblem(ack.Message); msg != "" {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the acknowledgement is not valid",
+			Errors: []api.FieldError{{Field: "message", Message: msg}}})
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	js := s.jobs[id]
@@ -118,6 +128,22 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, s.liveDoc(js))
+}
+
+// maxAckNote bounds a checkpoint acknowledgement's note, in bytes.
+const maxAckNote = 1024
+
+// ackNoteProblem says what is wrong with a checkpoint acknowledgement's
+// note, "" when nothing is.
+func ackNoteProblem(note string) string {
+	if len(note) > maxAckNote {
+		return fmt.Sprintf("at most %d bytes (got %d): a line saying what was saved, e.g. its path", maxAckNote, len(note))
+	}
+	if i := strings.IndexFunc(note, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(note[i:])
+		return fmt.Sprintf("must be one line of text without control characters (got %q at byte %d)", r, i)
+	}
+	return ""
 }
 
 // handleWhy explains a job: the core's reason and estimated start while

@@ -117,3 +117,30 @@ func TestShortDeploymentMessageSaysHowManyRun(t *testing.T) {
 		t.Errorf("running deployment: %q; want it to say 1 of 3 replicas run", j.Message)
 	}
 }
+
+// The note of an acknowledgement is a line of text kept in the job's
+// events and the audit log for good: one of control characters (an
+// escape sequence for the terminals that print events) or of more than
+// 1 KiB (up to the body's 1 MiB before) is refused, naming message, and
+// changes nothing.
+func TestCheckpointAckNoteIsALine(t *testing.T) {
+	e := devEnv(t)
+	victim := e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "60s"))
+	e.pass()
+	e.report("n1", running(victim, 0, 1))
+	e.submit(spec(8, 1, "priority_class", "high"))
+	e.pass()
+	for _, note := range []string{"saved\x1b[31m", "a\nb", strings.Repeat("x", 1025)} {
+		var p api.Problem
+		if code := e.do("POST", "/v1/jobs/"+victim+"/checkpoint", api.CheckpointAck{Message: note}, &p); code != http.StatusBadRequest ||
+			len(p.Errors) != 1 || p.Errors[0].Field != "message" {
+			t.Errorf("note %.20q: %d %+v; want 400 naming message", note, code, p)
+		}
+	}
+	if n := checkpointEvents(e, victim); n != 0 {
+		t.Errorf("%d checkpoint events after refused acknowledgements", n)
+	}
+	if code := e.do("POST", "/v1/jobs/"+victim+"/checkpoint", api.CheckpointAck{Message: "saved step 1200 to /ckpt/é"}, nil); code != http.StatusAccepted {
+		t.Errorf("a plain note: %d", code)
+	}
+}
