@@ -35,6 +35,10 @@ func (p *Problem) Error() string {
 		fmt.Fprintf(&b, "%s (%d)", p.Title, p.Status)
 	}
 	for _, e := range p.Errors {
+		if e.Field == "" { // of the body as a whole
+			fmt.Fprintf(&b, "\n  %s", e.Message)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s: %s", e.Field, e.Message)
 	}
 	return b.String()

@@ -129,6 +129,10 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 func (s *Server) recordRejection(r *http.Request, tenant string, p *api.Problem) {
 	msg := p.Detail
 	for _, e := range p.Errors {
+		if e.Field == "" { // of the body as a whole
+			msg += "; " + e.Message
+			continue
+		}
 		msg += "; " + e.Field + ": " + e.Message
 	}
 	if len(msg) > 1000 {
