@@ -48,9 +48,13 @@ func TestLongRequestTextKeepsTheExportVerifiable(t *testing.T) {
 	if j := e.job(victim); j.State != api.StatePreempting {
 		t.Fatalf("victim %s; the test needs it preempted", j.State)
 	}
-	note := strings.Repeat("<", 900<<10)
+	// a note is at most 1 KiB (checkpoint_repeat_test.go): a longer one
+	// is refused, one at the bound kept
 	member := withBearer(tokenFor(t, e.s, "member", "a"))
-	if code, body := rawWith(e, member, "POST", "/v1/jobs/"+victim+"/checkpoint", []byte(`{"message":"`+note+`"}`)); code != http.StatusAccepted {
+	if code, body := rawWith(e, member, "POST", "/v1/jobs/"+victim+"/checkpoint", []byte(`{"message":"`+strings.Repeat("<", 900<<10)+`"}`)); code != http.StatusBadRequest {
+		t.Fatalf("a 900 KiB checkpoint note: %d %.200s", code, body)
+	}
+	if code, body := rawWith(e, member, "POST", "/v1/jobs/"+victim+"/checkpoint", []byte(`{"message":"`+strings.Repeat("<", maxAckNote)+`"}`)); code != http.StatusAccepted {
 		t.Fatalf("checkpoint: %d %.200s", code, body)
 	}
 	site := strings.Repeat("<", 300<<10)
