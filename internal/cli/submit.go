@@ -217,6 +217,10 @@ func submitError(p pendingJob, err error, done []*api.Job) error {
 		if i := strings.IndexAny(field, "[."); i >= 0 {
 			field = field[:i]
 		}
+		if e.Field == "" { // of the job as a whole: at its line
+			fmt.Fprintf(&b, "\n  %s:%d: %s", p.file, p.given.Line(""), e.Message)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s:%d: %s: %s", p.file, p.given.Line(field), e.Field, e.Message)
 	}
 	b.WriteString("\n" + before)

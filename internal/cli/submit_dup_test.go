@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
 )
 
 // An ID two of the files given to one submit share (written, or the
@@ -47,5 +51,22 @@ func TestSubmitRefusesAnIDSharedByTwoFiles(t *testing.T) {
 		if n := len(f.requests("POST", "/v1/jobs")); n != 0 {
 			t.Errorf("submit %v: %d jobs submitted, want none", tc.files, n)
 		}
+	}
+}
+
+// A refusal's error of no field (of the job as a whole) is reported at the
+// job's line without an empty field name: before, "f.yaml:1: : …".
+func TestSubmitErrorWithoutField(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		problem(w, http.StatusBadRequest, "the job is not valid", api.FieldError{Message: `unknown field "gpu"`})
+	}))
+	defer srv.Close()
+	p := filepath.Join(t.TempDir(), "f.yaml")
+	if err := os.WriteFile(p, []byte("id: x\ntenant: lab-a\ngpus: 1\ncommand: [a]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := submitStdin("", "--server", srv.URL, "-f", p)
+	if err == nil || strings.Contains(err.Error(), ": : ") || !strings.Contains(err.Error(), "\n  "+p+`:1: unknown field "gpu"`) {
+		t.Errorf("submit: %v; want the error at line 1 without an empty field name", err)
 	}
 }
