@@ -260,7 +260,7 @@ func (s *specView) fields(field func(k, v string)) {
 		res += " (" + strings.Join(s.GPUModel, "|") + ")"
 	}
 	if s.CPUs > 0 {
-		res += ", " + strconv.Itoa(s.CPUs) + " CPUs"
+		res += ", " + plural(s.CPUs, "CPU")
 	}
 	if s.MemoryGiB > 0 {
 		res += ", " + strconv.Itoa(s.MemoryGiB) + " GiB"

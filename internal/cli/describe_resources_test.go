@@ -26,10 +26,10 @@ func TestDescribeDeploymentMinReplicas(t *testing.T) {
 	if !strings.Contains(out, want) {
 		t.Errorf("describe output lacks %q:\n%s", want, out)
 	}
-	// one is a replica, not "1 replicas"
-	f.jobs[0].Spec = json.RawMessage(`{"kind":"deployment","replicas":4,"min_replicas":1,"gpus":4,"command":["serve"]}`)
-	if _, out, _ := carnot("describe", "--server", f.srv.URL, "d"); !strings.Contains(out, "Resources:       4 × 4 GPUs per replica; at least 1 replica\n") {
-		t.Errorf("describe output lacks 'at least 1 replica':\n%s", out)
+	// one is a replica, not "1 replicas", and a CPU, not "1 CPUs"
+	f.jobs[0].Spec = json.RawMessage(`{"kind":"deployment","replicas":4,"min_replicas":1,"gpus":4,"cpus":1,"command":["serve"]}`)
+	if _, out, _ := carnot("describe", "--server", f.srv.URL, "d"); !strings.Contains(out, "Resources:       4 × 4 GPUs, 1 CPU per replica; at least 1 replica\n") {
+		t.Errorf("describe output lacks '1 CPU' and 'at least 1 replica':\n%s", out)
 	}
 }
 
