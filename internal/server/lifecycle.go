@@ -410,7 +410,10 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *changes) {
 	js.doc.State, js.doc.Message, js.doc.EndTime, js.doc.Reason = state, msg, ptrTime(now.UTC()), nil
 	s.requeue(js)
-	c.job(js, api.EventFinished, state+": "+msg)
+	if msg != state { // not "cancelled: cancelled"
+		msg = state + ": " + msg
+	}
+	c.job(js, api.EventFinished, msg)
 	s.unclaim(js.doc.ID)
 	for node := range js.ranOn {
 		if n := s.nodes[node]; n != nil {

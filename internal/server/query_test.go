@@ -104,3 +104,22 @@ func TestRejectedEventOfAnErrorWithoutField(t *testing.T) {
 		t.Errorf("rejected event %q; want the error without an empty field name", last.Message)
 	}
 }
+
+// A job cancelled while it ran finishes with an event that says so once:
+// "cancelled", not "cancelled: cancelled".
+func TestFinishedEventOfACancelSaysItOnce(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	if code := e.do("POST", "/v1/jobs/"+id+"/cancel", nil, nil); code != 202 {
+		t.Fatalf("cancel: %d", code)
+	}
+	e.report("n1", api.TaskStatus{Job: id, Replica: 0, Attempt: 1, State: api.ReplicaExited, Signal: "terminated"})
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+id+"/events", nil, &evs)
+	last := evs.Events[len(evs.Events)-1]
+	if last.Type != api.EventFinished || last.Message != "cancelled" {
+		t.Errorf("last event %s %q; want finished \"cancelled\"", last.Type, last.Message)
+	}
+}
