@@ -30,7 +30,7 @@ func TestWhyUnknownEstimateSaysWhy(t *testing.T) {
 func TestWhyUnknownEstimateOfDrainedNodes(t *testing.T) {
 	var b bytes.Buffer
 	y := &api.Why{Job: "j", State: api.StatePending, Sites: []string{"local"},
-		Reason: &api.Reason{Code: "capacity", Message: "capacity: needs 1 H100; 0 usable free on eligible nodes (1 nodes excluded by node-state)"},
+		Reason: &api.Reason{Code: "capacity", Message: "capacity: needs 1 H100; 0 usable free on eligible nodes (1 node excluded by node-state)"},
 		GPUs:   &api.WhyGPUs{Models: []string{"H100"}, Total: 8, Unavailable: 8}}
 	if err := writeWhy(&b, time.Now(), y); err != nil {
 		t.Fatal(err)

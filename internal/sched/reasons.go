@@ -187,11 +187,19 @@ func oneSite(r *place.Request) string {
 	return ""
 }
 
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func rejectedString(m *place.Rejections) string {
 	var parts []string
 	for _, f := range []string{place.FilterNodeState, place.FilterSovereignty, place.FilterExclusive, place.FilterPower} {
 		if n := m.Of(f); n > 0 {
-			parts = append(parts, fmt.Sprintf("%d nodes excluded by %s", n, f))
+			parts = append(parts, fmt.Sprintf("%d %s excluded by %s", n, plural(n, "node", "nodes"), f))
 		}
 	}
 	return strings.Join(parts, ", ")
