@@ -520,7 +520,7 @@ func (s *Server) task(js *jobState, i int, master string) api.Task {
 	env["CARNOT_ATTEMPT"] = strconv.Itoa(js.doc.Attempt)
 	env["WORLD_SIZE"] = strconv.Itoa(js.job.Replicas)
 	env["RANK"] = strconv.Itoa(rp.Rank) // a slot, not its index (rank.go)
-	env["LOCAL_RANK"] = "0"             // one process per replica, the replica is its node's only rank
+	env["LOCAL_RANK"] = "0"             // each replica sees only its own GPUs (cuda:0 is its first), also beside others on its node (api.md)
 	env["MASTER_ADDR"] = master
 	env["MASTER_PORT"] = strconv.Itoa(masterPort(js.doc.ID, js.doc.Attempt))
 	var uuids []string
