@@ -456,7 +456,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 				spared |= by
 				continue
 			}
-			p.partOnly = append(p.partOnly, p.alloc(ref))
+			p.partOnly = append(p.partOnly, a)
 		}
 		out = append(out, ref)
 	}
