@@ -51,6 +51,10 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 	facs := make([]*model.Facility, len(s.Facilities))
 	for i, fv := range s.Facilities {
 		f, err := fv.apply(base)
+		if ce, ok := err.(capError); ok { // at the cap's own line
+			c.Add(ce.pc.Line, "facilities."+fv.Name+".power_caps_kw."+ce.pc.ID, "%v", err)
+			continue
+		}
 		if err != nil {
 			c.Add(fv.Line, "facilities."+fv.Name, "%v", err)
 			continue

@@ -54,7 +54,7 @@ func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
 	}
 	for _, pc := range fv.PowerCaps {
 		if err := setCap(f, pc); err != nil {
-			return nil, err
+			return nil, capError{pc, err}
 		}
 	}
 	idle := map[string]float64{}
@@ -69,6 +69,15 @@ func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
 	}
 	return f, nil
 }
+
+// capError is a power cap a variant cannot set, with the cap for its
+// line in the scenario set.
+type capError struct {
+	pc  PowerCap
+	err error
+}
+
+func (e capError) Error() string { return e.err.Error() }
 
 // setCap sets the site envelope or hall or rack cap pc names, with the
 // facility file's rules: a hall's cap at most its site's envelope (a new
@@ -88,7 +97,7 @@ func setCap(f *model.Facility, pc PowerCap) error {
 		h := &f.Halls[i]
 		for _, s := range f.Sites {
 			if s.ID == h.Site && s.PowerEnvelopeKW > 0 && pc.KW > s.PowerEnvelopeKW {
-				return fmt.Errorf("power_caps_kw: hall %s at %g kW is above its site %s's envelope of %g kW", pc.ID, pc.KW, s.ID, s.PowerEnvelopeKW)
+				return fmt.Errorf("hall %s at %g kW is above its site %s's envelope of %g kW", pc.ID, pc.KW, s.ID, s.PowerEnvelopeKW)
 			}
 		}
 		h.PowerCapKW = pc.KW
@@ -98,7 +107,7 @@ func setCap(f *model.Facility, pc PowerCap) error {
 		r := &f.Racks[i]
 		for _, h := range f.Halls {
 			if h.ID == r.Hall && h.PowerCapKW > 0 && pc.KW > h.PowerCapKW {
-				return fmt.Errorf("power_caps_kw: rack %s at %g kW is above its hall %s's cap of %g kW", pc.ID, pc.KW, h.ID, h.PowerCapKW)
+				return fmt.Errorf("rack %s at %g kW is above its hall %s's cap of %g kW", pc.ID, pc.KW, h.ID, h.PowerCapKW)
 			}
 		}
 		idle := 0.0
@@ -108,7 +117,7 @@ func setCap(f *model.Facility, pc PowerCap) error {
 			}
 		}
 		if idle > pc.KW*1000 {
-			return fmt.Errorf("power_caps_kw: rack %s idles at %.1f kW, above %g kW", pc.ID, idle/1000, pc.KW)
+			return fmt.Errorf("rack %s idles at %.1f kW, above %g kW", pc.ID, idle/1000, pc.KW)
 		}
 		r.PowerCapKW = pc.KW
 		return nil
@@ -120,7 +129,7 @@ func setCap(f *model.Facility, pc PowerCap) error {
 	for _, h := range f.Halls {
 		ids = append(ids, h.ID)
 	}
-	return fmt.Errorf("power_caps_kw: no site, hall or rack %q in the facility (sites and halls: %s; racks are named site/hall/rack)", pc.ID, strings.Join(ids, ", "))
+	return fmt.Errorf("no site, hall or rack %q in the facility (sites and halls: %s; racks are named site/hall/rack)", pc.ID, strings.Join(ids, ", "))
 }
 
 // clone copies everything a variant or a run could write to.

@@ -267,3 +267,25 @@ grids:
 		t.Errorf("variant described as %q", got)
 	}
 }
+
+// A cap a variant cannot set is reported at its own line.
+func TestPowerCapErrorAtItsLine(t *testing.T) {
+	s, err := Load("testdata/caps.yaml", []byte(`facility: lab4.yaml
+workload:
+  generate: {jobs: 10, seed: 5, start: 2023-05-01T00:00:00Z}
+facilities:
+  hall:
+    power_caps_kw:
+      par1/h1: 20
+      par1/h9: 10
+grids:
+  FR: {zone: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prepare(s, Options{Grid: bundled.Grid})
+	if want := `caps.yaml:8: facilities.hall.power_caps_kw.par1/h9: no site, hall or rack "par1/h9"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
