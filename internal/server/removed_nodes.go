@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -124,15 +125,22 @@ func (s *Server) loseDue(now time.Time, c *changes) {
 // no longer names those kept), that the facility file no longer lists
 // while it may still run work: replicas lost at this start (lost) or
 // unreachable, in a site of the file, with a GPU model of its catalog.
-// Caller has the server to itself.
-func (s *Server) keepRemoved(docs map[string]*api.Node, unfit map[string]error, lost map[string]map[string]bool, c *changes) {
+// One such node whose GPU model the catalog no longer has is an error:
+// its GPUs would draw in its site's envelope, counted nowhere (see
+// noNameplate). Caller has the server to itself.
+func (s *Server) keepRemoved(docs map[string]*api.Node, unfit map[string]error, lost map[string]map[string]bool, c *changes) error {
+	var uncounted []string
 	for _, name := range sortedKeys(docs) {
 		doc := *docs[name]
 		if len(lost[name]) == 0 && !doc.Unreachable {
 			continue
 		}
 		site := slices.IndexFunc(s.fac.Sites, func(st model.Site) bool { return st.ID == doc.Site })
-		if _, ok := s.fac.GPUModels[doc.GPUModel]; site < 0 || doc.GPUs > 0 && !ok {
+		if site < 0 {
+			continue // no envelope left to count in
+		}
+		if _, ok := s.fac.GPUModels[doc.GPUModel]; doc.GPUs > 0 && !ok {
+			uncounted = append(uncounted, noNameplate(doc, len(lost[name])))
 			continue
 		}
 		movedTo := ""
@@ -186,6 +194,23 @@ func (s *Server) keepRemoved(docs map[string]*api.Node, unfit map[string]error, 
 		s.log.Warn("stored node is no longer in the facility as stored but may still run work; its power counts at nameplate in its old site until it is fenced and forgotten",
 			"node", name, "site", doc.Site, "moved_to", movedTo, "jobs_lost", len(lost[name]))
 	}
+	if len(uncounted) > 0 {
+		return fmt.Errorf("server: the facility file's GPU catalog no longer has the model of %s: its GPUs would draw in the site's power envelope, counted nowhere. "+
+			"Start with the model back in the catalog (its node may stay out of the file), fence the node once it is off and forget it (carnot fence NODE, carnot forget-node NODE), then remove the model; no job or node was changed",
+			strings.Join(uncounted, "; "))
+	}
+	return nil
+}
+
+// noNameplate says why removed node doc, which may still run work (the
+// replicas of lost jobs lost at this start, or unreachable already),
+// cannot be counted.
+func noNameplate(doc api.Node, lost int) string {
+	why := "it was unreachable"
+	if lost > 0 {
+		why = fmt.Sprintf("the replicas of %d job(s) ran there", lost)
+	}
+	return fmt.Sprintf("node %s (model %s, %d GPUs, site %s), which may still run work (%s)", doc.Name, doc.GPUModel, doc.GPUs, doc.Site, why)
 }
 
 // fileNode is node name as the facility file lists it, if it does.

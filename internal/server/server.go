@@ -338,7 +338,9 @@ func (s *Server) reload(ctx context.Context) error {
 	c := newChanges()
 	s.releaseUnkept(now, c)
 	lost := s.loseOnUnadmitted(now, c)
-	s.keepRemoved(unfitDocs, unfit, lost, c)
+	if err := s.keepRemoved(unfitDocs, unfit, lost, c); err != nil {
+		return err
+	}
 	gone := s.unfitNodes(unfit, lost, c)
 	s.stillSilent(now, c)
 	flags := s.orphans(now, c)
