@@ -40,6 +40,7 @@ var Routes = []Route{
 	{"POST", "/v1/nodes/{name}/unfence", "unfenceNode"},
 	{"DELETE", "/v1/nodes/{name}", "forgetNode"},
 	{"POST", "/v1/nodes/{name}/reenroll", "reenrollNode"},
+	{"POST", "/v1/nodes/{name}/revoke", "revokeNode"},
 
 	{"GET", "/v1/sites", "listSites"},
 	{"GET", "/v1/tenants", "listTenants"},

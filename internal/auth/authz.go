@@ -75,7 +75,7 @@ var Ops = map[string]Class{
 	"health": Authenticated, "ready": Authenticated, "openapi": Authenticated, "whoami": Authenticated,
 	"metrics": ClusterRead, "lastPlan": ClusterRead, "listNodes": ClusterRead, "getNode": ClusterRead,
 	"drainNode": ClusterWrite, "undrainNode": ClusterWrite,
-	"fenceNode": NodeFence, "unfenceNode": NodeFence, "forgetNode": NodeFence, "reenrollNode": NodeFence,
+	"fenceNode": NodeFence, "unfenceNode": NodeFence, "forgetNode": NodeFence, "reenrollNode": NodeFence, "revokeNode": NodeFence,
 
 	"submitJob": TenantWrite, "submitDeployment": TenantWrite,
 	"cancelJob": JobControl, "checkpointJob": JobControl,

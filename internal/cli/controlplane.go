@@ -71,6 +71,10 @@ type serverOpts struct {
 
 	replicaName string
 	leaseTTL    time.Duration
+
+	// nodeCertTTL, set by tests only, is the life of the node
+	// certificates the server signs (0: server.Config's default).
+	nodeCertTTL time.Duration
 }
 
 func (o *serverOpts) flags(c *cobra.Command, dataDir string) {
@@ -304,7 +308,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
 			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, StopAfterDisconnect: o.stopAfterDisconnect, Logger: log, AuditSigner: signer,
 			TokenKey: sec.tokenKey, PreviousTokenKeys: sec.previousTokenKeys, CA: sec.ca, Secrets: sec.secrets,
-			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy}}
+			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy, NodeCertTTL: o.nodeCertTTL}}
 	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)
 	if err != nil {
 		db.Close()

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,17 +10,19 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
-	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/server"
 )
 
 // startTestServer starts a control plane on SQLite in a new data
 // directory, with its listeners on free ports.
-func startTestServer(t *testing.T) *controlPlane {
+func startTestServer(t *testing.T, mods ...func(*serverOpts)) *controlPlane {
 	t.Helper()
 	o := &serverOpts{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(),
 		site: "local", country: "FR", heartbeat: time.Second, timeout: 10 * time.Second,
 		logLevel: "error", auditRetention: server.MinAuditRetention}
+	for _, mod := range mods {
+		mod(o)
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	cp, err := startControlPlane(ctx, o, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -38,42 +39,26 @@ func startTestServer(t *testing.T) *controlPlane {
 // refused until an operator-admin allows it (carnot reenroll-node), and
 // the error says so.
 func TestAgentRenewsItsCertificateWithIt(t *testing.T) {
-	cp := startTestServer(t)
+	// Certificates of 2 minutes (7 of life, backdated 5): each is near
+	// its end, time to renew, from its issue.
+	cp := startTestServer(t, func(o *serverOpts) { o.nodeCertTTL = 2 * time.Minute })
 	ctx := context.Background()
 	join, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "rack", Role: string(auth.Join), Site: "local"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, cp.caFile); err != nil {
+	first, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, cp.caFile)
+	if err != nil {
 		t.Fatalf("first enrollment: %v", err)
 	}
-	// A certificate near its end (2 minutes left of 7): time to renew.
-	reissue := func(ttl time.Duration) {
-		cert, err := pki.LoadNode(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := cert.PrivateKey.(crypto.Signer)
-		csr, err := pki.NodeCSR(key, "n1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pem, err := cp.cfg.CA.SignNode(csr, "local", "n1", ttl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pki.SaveNode(dir, key, pem); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reissue(2 * time.Minute)
 	cert, _, site, err := enrollNode(ctx, cp.adminURL, dir, "n1", "", "")
 	if err != nil {
 		t.Fatalf("renewing without a join token: %v", err)
 	}
-	if left := time.Until(cert.Leaf.NotAfter); site != "local" || left < 80*24*time.Hour {
-		t.Errorf("renewed certificate of site %q, valid %s more; want site local, 90 days", site, left)
+	if site != "local" || cert.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 || cert.Leaf.NotAfter.Before(first.Leaf.NotAfter) {
+		t.Errorf("renewed certificate of site %q, serial %x, valid until %s; want site local, a new certificate valid no less than the first (%s)",
+			site, cert.Leaf.SerialNumber, cert.Leaf.NotAfter, first.Leaf.NotAfter)
 	}
 
 	// A machine reinstalled: its key and certificate are gone. The join
@@ -112,5 +97,39 @@ func TestDevAgentEnrollsAgainAfterItsKeyWasLost(t *testing.T) {
 		if join, err := cp.devJoin(ctx, dir, "n1", "local"); err != nil || join != "" {
 			t.Errorf("start %d, again: join token %q, %v; want none (the certificate holds)", i+1, join, err)
 		}
+	}
+}
+
+// carnot revoke-node refuses a node's certificates over mTLS at once:
+// its agent cannot even renew, and enrolls again only once an
+// operator-admin allowed it (carnot reenroll-node).
+func TestRevokedNodeCannotRenew(t *testing.T) {
+	cp := startTestServer(t, func(o *serverOpts) { o.nodeCertTTL = 2 * time.Minute }) // renewed at every start
+	ctx := context.Background()
+	join, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "rack", Role: string(auth.Join), Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "admin", Role: string(auth.OperatorAdmin)}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, cp.caFile); err != nil {
+		t.Fatalf("first enrollment: %v", err)
+	}
+	code, out, errs := carnot("revoke-node", "n1", "--server", cp.adminURL, "--ca", cp.caFile, "--token", admin.Secret)
+	if code != 0 || out != "node n1 is refused from now: its certificates are revoked\n" {
+		t.Fatalf("carnot revoke-node n1: exit %d, %q, %q", code, out, errs)
+	}
+	_, _, _, err = enrollNode(ctx, cp.adminURL, dir, "n1", "", "")
+	if err == nil || !strings.Contains(err.Error(), "revoked") || !strings.Contains(err.Error(), "carnot reenroll-node n1") {
+		t.Fatalf("n1 renewing its revoked certificate: %v; want a refusal saying it was revoked and how to enroll again", err)
+	}
+	if code, out, errs := carnot("reenroll-node", "n1", "--server", cp.adminURL, "--ca", cp.caFile, "--token", admin.Secret); code != 0 {
+		t.Fatalf("carnot reenroll-node n1: exit %d, %q, %q", code, out, errs)
+	}
+	if _, _, _, err := enrollNode(ctx, cp.adminURL, t.TempDir(), "n1", join.Secret, cp.caFile); err != nil {
+		t.Errorf("enrolling n1 with the join token after reenroll-node: %v", err)
 	}
 }

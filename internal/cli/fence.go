@@ -49,9 +49,10 @@ certificate of a running node. A node's agent renews its own certificate
 with that certificate while it is valid; use this for a machine
 reinstalled or whose --data-dir (its key) was lost, or a node whose
 certificate expired, then start its agent with a join token. The
-certificates the node already holds stay valid until they expire (there
-is no revocation): drain or fence a node you no longer trust. Operator-admin
-only; each is recorded with who asked for it.`, "may enroll again", func(c *client.Client) nodeOp {
+certificates the node already holds stay valid until that enrollment,
+which accepts only its new certificate from then on; to refuse them at
+once, use carnot revoke-node. Operator-admin only; each is recorded with
+who asked for it.`, "may enroll again", func(c *client.Client) nodeOp {
 			return func(ctx context.Context, name string) (*api.Node, error) {
 				return &api.Node{}, c.ReenrollNode(ctx, name)
 			}

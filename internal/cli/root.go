@@ -147,7 +147,7 @@ func NewRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd(), newSimCmd(), newPlanCmd(),
 		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newEventsCmd(), newCancelCmd(),
-		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newFenceCmd(false), newFenceCmd(true), newForgetNodeCmd(), newReenrollNodeCmd(), newUsageCmd(),
+		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newFenceCmd(false), newFenceCmd(true), newForgetNodeCmd(), newReenrollNodeCmd(), newRevokeNodeCmd(), newUsageCmd(),
 		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd(), newTokenCmd(), newWhoAmICmd())
 	refuseUnknown(root)
 	return root

@@ -476,6 +476,7 @@ func TestOtherRoutes(t *testing.T) {
 	must(c.DeleteSecret(ctx, "t", "n1"))
 	must(c.ForgetNode(ctx, "n1"))
 	must(c.ReenrollNode(ctx, "n1"))
+	must(c.RevokeNode(ctx, "n1"))
 	// Every route of the table but the watch (TestWatch) and the
 	// agent's (TestAgentCalls) was called.
 	for _, r := range api.Routes {

@@ -49,6 +49,13 @@ func (c *Client) ReenrollNode(ctx context.Context, name string) error {
 	return c.call(ctx, &request{method: http.MethodPost, path: "/v1/nodes/" + seg(name) + "/reenroll"}, 0, nil)
 }
 
+// RevokeNode makes the server refuse every certificate node name holds
+// (POST /v1/nodes/{name}/revoke; operator-admin only): its agent is
+// refused until it enrolls again, after ReenrollNode.
+func (c *Client) RevokeNode(ctx context.Context, name string) error {
+	return c.call(ctx, &request{method: http.MethodPost, path: "/v1/nodes/" + seg(name) + "/revoke"}, 0, nil)
+}
+
 // Fence declares a node out of service — powered off, running nothing —
 // (POST /v1/nodes/{name}/fence; operator-admin only): its lost replicas
 // count as stopped, and it takes no work until unfenced.

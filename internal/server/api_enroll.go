@@ -27,6 +27,14 @@ type enrolledNode struct {
 	// of the name with a join token (carnot reenroll-node), "" when none
 	// is allowed; the enrollment that uses it clears it.
 	ReenrollBy string `json:"reenroll_by,omitempty"`
+	// Serials are the certificates of the name the server accepts
+	// (node_certs.go), in hex, the last issued first; none in a record
+	// written before they were kept (every certificate accepted).
+	Serials []string `json:"serials,omitempty"`
+	// RevokedBy is the operator-admin who revoked every certificate of
+	// the name (carnot revoke-node), "" unless revoked since the last
+	// enrollment.
+	RevokedBy string `json:"revoked_by,omitempty"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's
@@ -138,6 +146,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 }
 
 // signNode signs req's certificate request for rec's site, records rec
+// with the new certificate's serial first among those accepted (rec's
+// Serials: the one a renewal was sent with, none for an enrollment)
 // (its time set now) with an event saying msg, and answers the
 // certificate.
 func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll, rec enrolledNode, msg string) {
@@ -147,14 +157,21 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 			Errors: []api.FieldError{{Field: "csr", Message: err.Error()}}})
 		return
 	}
+	serial, err := certSerial(cert)
+	if err != nil {
+		problemf(w, http.StatusInternalServerError, "reading the certificate signed: %v", err)
+		return
+	}
 	now := s.cfg.Now().UTC()
-	rec.Enrolled = now
+	rec.Enrolled, rec.RevokedBy = now, ""
+	rec.Serials = append([]string{serial}, rec.Serials...)
 	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: principalOf(r).Subject, Message: msg}
 	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: doc}}, []api.Event{ev}); err != nil {
 		problemf(w, http.StatusServiceUnavailable, "saving the enrollment: %v", err)
 		return
 	}
+	s.certs.set(req.Node, rec)
 	writeJSON(w, http.StatusOK, api.Enrolled{Node: req.Node, Site: rec.Site, Certificate: string(cert),
 		CA: string(s.cfg.CA.CertPEM()), Expires: now.Add(s.cfg.NodeCertTTL)})
 }

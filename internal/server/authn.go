@@ -64,6 +64,9 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 		if why := lapsedChain(node, r.TLS.VerifiedChains[0], s.cfg.CertNow()); why != "" {
 			return auth.Principal{}, errUnauthenticated{why}
 		}
+		if why := s.certs.refused(node, r.TLS.VerifiedChains[0][0]); why != "" {
+			return auth.Principal{}, errUnauthenticated{why}
+		}
 		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
 	}
 	h := r.Header.Get("Authorization")

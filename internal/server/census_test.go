@@ -57,6 +57,7 @@ var census = map[string]string{
 	"unfenceNode":      "++ -- -- -- -- -- -- -- -- --",
 	"forgetNode":       "++ -- -- -- -- -- -- -- -- --",
 	"reenrollNode":     "++ -- -- -- -- -- -- -- -- --",
+	"revokeNode":       "++ -- -- -- -- -- -- -- -- --",
 	"submitJob":        "++ -- +- +- -- -- -- -- -- --",
 	"submitDeployment": "++ -- +- +- -- -- -- -- -- --",
 	"cancelJob":        "++ ++ +h +h -- -- -- -- -- --",
@@ -283,7 +284,7 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		path += "?tenant=" + tenant
 	case "auditConsistency":
 		path += "?old=1"
-	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "forgetNode", "reenrollNode", "agentAssignments":
+	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "forgetNode", "reenrollNode", "revokeNode", "agentAssignments":
 		sub("{name}", "n1")
 	case "agentHeartbeat":
 		sub("{name}", "n1")
@@ -417,7 +418,8 @@ func pathParam(pattern, path, param string) string {
 // Every other allowed cell must answer 2xx.
 var pendingAnswer = map[string]int{"checkpointJob": http.StatusConflict, "jobLogs": http.StatusNotFound,
 	"forgetNode":   http.StatusConflict, // the fixture's node is ready
-	"reenrollNode": http.StatusNotFound} // and registered without enrolling
+	"reenrollNode": http.StatusNotFound, // and registered without enrolling
+	"revokeNode":   http.StatusNotFound}
 
 // runCensus sends every cell's request to h; want maps an operation and
 // the census's expectation to what h must answer.

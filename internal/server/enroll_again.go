@@ -41,6 +41,11 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 	if prev != nil {
 		rec.ReenrollBy = prev.ReenrollBy // an operator's word stands until a join token uses it
 	}
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		// Accepted until it expires: the node's open connections present
+		// it until they close.
+		rec.Serials = []string{r.TLS.VerifiedChains[0][0].SerialNumber.Text(16)}
+	}
 	s.signNode(w, r, req, rec, fmt.Sprintf("node %s renewed its certificate in site %s", req.Node, p.Site))
 }
 
@@ -84,7 +89,7 @@ func (s *Server) AllowReenroll(ctx context.Context, name, actor string) error {
 	rec.ReenrollBy = actor
 	doc, _ = json.Marshal(rec)
 	ev := api.Event{Time: s.cfg.Now().UTC(), Node: name, Type: api.EventNode, Actor: actor,
-		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s; the certificates it holds stay valid until they expire", name, rec.Site)}
+		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s; the certificates it holds stay valid until that enrollment", name, rec.Site)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		return fmt.Errorf("saving the enrollment: %w", err)
 	}

@@ -57,17 +57,21 @@ func TestEnrolledNodeRenewsOrAnOperatorReenrollsIt(t *testing.T) {
 		}
 		return code, string(out)
 	}
-	if code, out := enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+	code, out, own := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
 		t.Fatalf("first enrollment of m1: %d %s", code, out)
 	}
-	if code, out := enroll(withNodeCert(t, "x", "m1"), "m1"); code != http.StatusOK {
-		t.Errorf("m1 renewing with its own certificate: %d %s; want 200", code, out)
+	code, out, own = e.enroll(own, "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 renewing with its own certificate: %d %s; want 200", code, out)
 	}
 	if code, out := enroll(withNodeCert(t, "x", "n1"), "m1"); code != http.StatusForbidden || !strings.Contains(out, "renews its own certificate only") {
 		t.Errorf("n1's certificate renewing m1: %d %s; want 403", code, out)
 	}
-	if code, out := enroll(withNodeCert(t, "y", "m1"), "m1"); code != http.StatusForbidden || !strings.Contains(out, "enrolled in site x") {
-		t.Errorf("a certificate of m1 in site y renewing m1 of site x: %d %s; want 403", code, out)
+	// A certificate of m1 that no enrollment of it issued (here, of
+	// site y) is refused before it can renew anything.
+	if code, out := enroll(withNodeCert(t, "y", "m1"), "m1"); code != http.StatusUnauthorized || !strings.Contains(out, "was replaced by an enrollment") {
+		t.Errorf("a certificate of m1 in site y renewing m1 of site x: %d %s; want 401", code, out)
 	}
 
 	if code, _ := e.doWith(withBearer(tokenFor(t, e.s, "operator", "")), "POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusForbidden {
@@ -82,7 +86,7 @@ func TestEnrolledNodeRenewsOrAnOperatorReenrollsIt(t *testing.T) {
 	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
 		t.Fatalf("operator-admin allowing m1 to enroll again: %d; want 204", code)
 	}
-	if code, out := enroll(withNodeCert(t, "x", "m1"), "m1"); code != http.StatusOK {
+	if code, out, _ := e.enroll(own, "m1"); code != http.StatusOK {
 		t.Errorf("m1 renewing after reenroll-node: %d %s; want 200", code, out)
 	}
 	if code, out := enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
@@ -131,23 +135,24 @@ func TestMovedNodeRenewalSaysItMoved(t *testing.T) {
 		}
 		return withBearer(tok.Secret)
 	}
-	if code, out := e.doWith(join("b"), "POST", "/v1/agent/enroll", enrollBody(t, "a1"), nil); code != http.StatusOK {
+	code, out, inb := e.enroll(join("b"), "a1")
+	if code != http.StatusOK {
 		t.Fatalf("a1 enrolling in site b: %d %s", code, out)
 	}
 	e.s.store.Close()
 	e = openEnv(t, e.dir, listedFacility(), false, e.clock, withCA) // the file moves a1 to site a
 
-	code, out := e.doWith(withNodeCert(t, "b", "a1"), "POST", "/v1/agent/enroll", enrollBody(t, "a1"), nil)
+	code, out, _ = e.enroll(inb, "a1")
 	if code != http.StatusForbidden {
 		t.Fatalf("a1 renewing its certificate of site b after the file moved it to site a: %d %s; want 403", code, out)
 	}
 	want := "node a1's certificate names site b, but the facility file now lists it in site a: its certificate cannot renew it. " +
 		"Enroll it in site a: delete node.key and node.crt in its agent's --data-dir, then start the agent with a join token of site a " +
 		"(carnot token create --role join --site a)"
-	if !strings.Contains(string(out), want) {
+	if !strings.Contains(out, want) {
 		t.Errorf("refusal %s; want it to say %q", out, want)
 	}
-	if strings.Contains(string(out), "join token of site b") {
+	if strings.Contains(out, "join token of site b") {
 		t.Errorf("refusal %s speaks of a join token: the node sent its certificate", out)
 	}
 	if code, out := e.doWith(join("a"), "POST", "/v1/agent/enroll", enrollBody(t, "a1"), nil); code != http.StatusOK {

@@ -55,6 +55,7 @@ func (s *Server) handlers(listener string) map[string]http.HandlerFunc {
 		"unfenceNode":      s.handleFence(false),
 		"forgetNode":       s.handleForgetNode,
 		"reenrollNode":     s.handleReenrollNode,
+		"revokeNode":       s.handleRevokeNode,
 		"listSites":        s.handleSites,
 		"listTenants":      s.handleTenants,
 		"usage":            s.handleUsage,

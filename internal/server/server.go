@@ -40,6 +40,8 @@ type Server struct {
 	// record one step: two join tokens of different sites enrolling one
 	// new name at once must not both get a certificate.
 	enrollMu sync.Mutex
+	// certs is the node certificates accepted (node_certs.go).
+	certs nodeCerts
 
 	mu   sync.Mutex
 	fac  *model.Facility // replaced (never mutated) when a node joins
@@ -191,6 +193,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadNodeCerts(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.checkTokenKey(ctx); err != nil {

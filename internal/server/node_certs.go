@@ -1,0 +1,166 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// Which of a node's certificates the server accepts. Every certificate
+// the CA signed for a name is valid until it expires as far as TLS goes,
+// so the server keeps, in the name's enrollment record, the serials of
+// the ones it still accepts:
+//
+//   - an enrollment with a join token (the first, or one an operator
+//     allowed with carnot reenroll-node for a machine reinstalled or a
+//     key lost) accepts its new certificate only: the ones before are
+//     refused from then on, wherever their key went;
+//   - a renewal by the node itself accepts the new certificate and the
+//     one it renewed with (its open connections present it until they
+//     close);
+//   - an operator-admin's revocation (carnot revoke-node,
+//     POST /v1/nodes/{name}/revoke) accepts none: the node's agent is
+//     refused until it enrolls again, which takes reenroll-node.
+//
+// A record written before serials were kept names none and accepts every
+// certificate of the name, as before, until the node's next renewal or
+// enrollment. The leader keeps the records in memory (nodeCerts): it is
+// the only replica that serves agents, and a replica that takes the lead
+// reads them at its start.
+
+// nodeCerts is the certificates accepted per node name, for
+// authenticate; only names whose record names serials (or revoked all)
+// are in it.
+type nodeCerts struct {
+	mu sync.RWMutex
+	m  map[string]acceptedCerts
+}
+
+// acceptedCerts is what a node's enrollment record accepts.
+type acceptedCerts struct {
+	serials []string
+	since   time.Time // when the record last changed
+	revoked string    // who revoked every certificate, "" when not revoked
+}
+
+// set records what rec accepts for node.
+func (c *nodeCerts) set(node string, rec enrolledNode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]acceptedCerts{}
+	}
+	if len(rec.Serials) == 0 && rec.RevokedBy == "" {
+		delete(c.m, node)
+		return
+	}
+	c.m[node] = acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy}
+}
+
+// refused says why node's certificate leaf is no longer accepted, ""
+// when it is.
+func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {
+	c.mu.RLock()
+	a, ok := c.m[node]
+	c.mu.RUnlock()
+	switch serial := leaf.SerialNumber.Text(16); {
+	case !ok || slices.Contains(a.serials, serial):
+		return ""
+	case a.revoked != "":
+		return fmt.Sprintf("node %s's certificates were revoked by %s at %s: its agent is refused until it enrolls again "+
+			"(an operator-admin allows it with 'carnot reenroll-node %s', then the agent starts with a join token of its site)",
+			node, a.revoked, a.since.UTC().Format(time.RFC3339), node)
+	default:
+		return fmt.Sprintf("node %s's certificate (serial %s) was replaced by an enrollment at %s: only the certificate issued then (and those it renews) is accepted. "+
+			"If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; an operator-admin allows it to enroll again with 'carnot reenroll-node %s'",
+			node, serial, a.since.UTC().Format(time.RFC3339), node, node)
+	}
+}
+
+// loadNodeCerts reads the enrollment records into s.certs. An
+// unreadable record accepts every certificate of its name, as
+// handleEnroll reads it.
+func (s *Server) loadNodeCerts(ctx context.Context) error {
+	recs, err := s.store.Records(ctx, recNode)
+	if err != nil {
+		return fmt.Errorf("server: reading node enrollments: %w", err)
+	}
+	for _, r := range recs {
+		var rec enrolledNode
+		if json.Unmarshal(r.Doc, &rec) == nil {
+			s.certs.set(r.Key, rec)
+		}
+	}
+	return nil
+}
+
+// certSerial is the serial, in hex, of the PEM certificate cert.
+func certSerial(cert []byte) (string, error) {
+	b, _ := pem.Decode(cert)
+	if b == nil {
+		return "", errors.New("the signed certificate is not PEM")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return "", err
+	}
+	return c.SerialNumber.Text(16), nil
+}
+
+// handleRevokeNode serves POST /v1/nodes/{name}/revoke.
+func (s *Server) handleRevokeNode(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !nodeName.MatchString(name) {
+		problemf(w, http.StatusBadRequest, "%q is not a node name: 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+		return
+	}
+	switch err := s.RevokeNode(r.Context(), name, principalOf(r).Subject); {
+	case errors.Is(err, ErrNeverEnrolled):
+		problemf(w, http.StatusNotFound, "node %s has never enrolled: it holds no certificate to revoke", name)
+	case err != nil:
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// RevokeNode makes the server refuse every certificate node name holds,
+// from now, recording an event with actor as its actor: its agent is
+// refused until it enrolls again (AllowReenroll, then a join token). It
+// fails with ErrNeverEnrolled for a name that never enrolled.
+func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
+	s.enrollMu.Lock()
+	defer s.enrollMu.Unlock()
+	doc, err := s.store.Record(ctx, recNode, name)
+	var rec enrolledNode
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
+	case err != nil:
+		return fmt.Errorf("reading enrollments: %w", err)
+	case json.Unmarshal(doc, &rec) != nil || rec.Site == "":
+		return fmt.Errorf("the enrollment record of node %s is not readable", name)
+	}
+	now := s.cfg.Now().UTC()
+	rec.Serials, rec.RevokedBy, rec.Enrolled = nil, actor, now
+	doc, _ = json.Marshal(rec)
+	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
+		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s); "+
+			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site)}
+	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
+		return fmt.Errorf("saving the enrollment: %w", err)
+	}
+	s.certs.set(name, rec)
+	s.log.Warn("node certificates revoked", "node", name, "site", rec.Site, "by", actor)
+	return nil
+}

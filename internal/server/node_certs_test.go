@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// withCert makes a request come over a connection whose client
+// presented the PEM certificate cert, as crypto/tls verified it.
+func withCert(t testing.TB, cert string) func(*http.Request) *http.Request {
+	t.Helper()
+	b, _ := pem.Decode([]byte(cert))
+	if b == nil {
+		t.Fatalf("certificate %q is not PEM", cert)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(r *http.Request) *http.Request {
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: []*x509.Certificate{c},
+			VerifiedChains: [][]*x509.Certificate{{c, testCA(t).Certificate()}}}
+		return r
+	}
+}
+
+// enroll enrolls node with cred (a join token, or the node's own
+// certificate to renew it) and returns the answer's status and body, and
+// credentials presenting the certificate issued (nil when refused).
+func (e *env) enroll(cred func(*http.Request) *http.Request, node string) (int, string, func(*http.Request) *http.Request) {
+	e.t.Helper()
+	var en api.Enrolled
+	code, out := e.doWith(cred, "POST", "/v1/agent/enroll", enrollBody(e.t, node), &en)
+	if code != http.StatusOK {
+		return code, string(out), nil
+	}
+	return code, string(out), withCert(e.t, en.Certificate)
+}
+
+// A node's enrollment with a join token accepts its new certificate
+// only: one the CA signed for the name before (another machine's, a
+// stolen key's) is refused from then on. A renewal accepts the new
+// certificate and the one it renewed with, not those before.
+func TestEnrollmentReplacesTheNodesEarlierCertificates(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	code, out, first := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("first enrollment of m1: %d %s", code, out)
+	}
+	ping := func(cred func(*http.Request) *http.Request) (int, string) {
+		code, out := e.doWith(cred, "GET", "/v1/agent/nodes/m1/assignments", nil, nil)
+		return code, string(out)
+	}
+	if code, out := ping(first); code == http.StatusUnauthorized {
+		t.Fatalf("m1 with the certificate it enrolled with: %d %s", code, out)
+	}
+	if code, out := ping(withNodeCert(t, "x", "m1")); code != http.StatusUnauthorized || !strings.Contains(out, "was replaced by an enrollment") {
+		t.Errorf("m1 with a certificate the CA signed but no enrollment issued: %d %s; want 401 saying it was replaced", code, out)
+	}
+	code, out, second := e.enroll(first, "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 renewing: %d %s", code, out)
+	}
+	if code, out := ping(first); code == http.StatusUnauthorized {
+		t.Errorf("m1 with the certificate it renewed with: %d %s; want it still accepted", code, out)
+	}
+	code, out, third := e.enroll(second, "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 renewing again: %d %s", code, out)
+	}
+	if code, out := ping(first); code != http.StatusUnauthorized {
+		t.Errorf("m1 with its first certificate after two renewals: %d %s; want 401", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node m1: %d", code)
+	}
+	if code, out := ping(third); code == http.StatusUnauthorized {
+		t.Errorf("m1 with its certificate after reenroll-node, before the enrollment: %d %s; want it accepted", code, out)
+	}
+	code, out, fresh := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 enrolling again: %d %s", code, out)
+	}
+	for i, old := range []func(*http.Request) *http.Request{second, third} {
+		if code, _ := ping(old); code != http.StatusUnauthorized {
+			t.Errorf("m1 with certificate %d of its earlier enrollment: %d; want 401", i+2, code)
+		}
+	}
+	if code, out := ping(fresh); code == http.StatusUnauthorized {
+		t.Errorf("m1 with its new enrollment's certificate: %d %s", code, out)
+	}
+}
+
+// carnot revoke-node refuses every certificate of a node at once, its
+// renewal included; only an operator's reenroll-node and a join token
+// bring it back. It is operator-admin only, recorded, and a restarted
+// server still refuses.
+func TestRevokedNodeIsRefusedUntilItEnrollsAgain(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	code, out, cert := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	if code, _ := e.doWith(withBearer(tokenFor(t, e.s, "operator", "")), "POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusForbidden {
+		t.Errorf("an operator revoking m1: %d; want 403 (operator-admin only)", code)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke m1: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/never/revoke", nil, nil); code != http.StatusNotFound {
+		t.Errorf("revoking a name that never enrolled: %d; want 404", code)
+	}
+	refusedNow := func(when string) {
+		t.Helper()
+		code, out := e.doWith(cert, "GET", "/v1/agent/nodes/m1/assignments", nil, nil)
+		if code != http.StatusUnauthorized || !strings.Contains(string(out), "certificates were revoked by token:operator-admin") ||
+			!strings.Contains(string(out), "carnot reenroll-node m1") {
+			t.Errorf("m1's agent %s: %d %s; want 401 saying it was revoked and how to enroll again", when, code, out)
+		}
+		if code, _, _ := e.enroll(cert, "m1"); code != http.StatusUnauthorized {
+			t.Errorf("m1 renewing its revoked certificate %s: %d; want 401", when, code)
+		}
+	}
+	refusedNow("after the revocation")
+	if code, _, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusConflict {
+		t.Errorf("a join token enrolling revoked m1 without reenroll-node: %d; want 409", code)
+	}
+	e.s.store.Close()
+	e = openEnv(t, e.dir, e.s.cfg.Facility, e.s.cfg.DynamicNodes, e.clock, func(c *Config) { c.CA = testCA(t) })
+	refusedNow("after a restart")
+
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	revoked := false
+	for _, ev := range evs.Events {
+		revoked = revoked || ev.Node == "m1" && strings.Contains(ev.Message, "certificates revoked") && strings.HasPrefix(ev.Actor, "token:operator-admin")
+	}
+	if !revoked {
+		t.Errorf("no revocation event of m1 with the operator-admin as actor: %+v", evs.Events)
+	}
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join-x2", Role: "join", Site: "x"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node m1: %d", code)
+	}
+	code, out, fresh := e.enroll(withBearer(join.Secret), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 enrolling after reenroll-node: %d %s", code, out)
+	}
+	if code, out := e.doWith(fresh, "GET", "/v1/agent/nodes/m1/assignments", nil, nil); code == http.StatusUnauthorized {
+		t.Errorf("m1 with its new certificate: %d %s", code, out)
+	}
+}
+
+// registerAs registers node name of site with n GPUs, as e.register
+// does, presenting cred's certificate.
+func (e *env) registerAs(cred func(*http.Request) *http.Request, name, site string, n int) int {
+	e.t.Helper()
+	reg := api.Register{Name: name, Site: site, Address: "http://127.0.0.1:1", CPUs: 32, MemoryGiB: 256}
+	for i := range n {
+		reg.GPUs = append(reg.GPUs, api.GPUInfo{Index: i, Model: "H100"})
+	}
+	code, _ := e.doWith(cred, "POST", "/v1/agent/register", reg, nil)
+	return code
+}
