@@ -49,6 +49,14 @@ type Node struct {
 	// forgets it (a node moved then takes its place in its new site).
 	// The server sets it.
 	Removed bool `json:"removed,omitempty"`
+	// NotHeardSinceRestart says the server has not heard from the node's
+	// agent since it started (a restart, a new leader) and read the node,
+	// ready, from the store: the agent may be gone for good, so the node
+	// runs what it has and takes no new work (it shows as draining) until
+	// its agent heartbeats or registers, or is not ready at the heartbeat
+	// timeout. LastHeartbeat is then when the server read the store. The
+	// server sets it; it is not stored.
+	NotHeardSinceRestart bool `json:"not_heard_since_restart,omitempty"`
 	// DiskError, set while the node's agent says it cannot write its
 	// data directory (a full or read-only disk: every start there would
 	// fail), is why; the node takes no new work until its agent says it

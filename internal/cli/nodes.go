@@ -24,7 +24,10 @@ their site, condition (ready, draining, not-ready; ",drained" and
 ",fenced" when an operator drained or fenced them; ",unreachable" when
 the node may still run work the server no longer assigns it: it takes
 nothing new and its power counts at nameplate; ",disk-error" when its
-agent cannot write its data directory, so it takes nothing new), GPUs in use, GPU
+agent cannot write its data directory, so it takes nothing new;
+",not-heard-since-restart" when the server, since it started, has not
+heard from its agent, so it takes nothing new until the agent reports,
+and is not-ready at the heartbeat timeout if it never does), GPUs in use, GPU
 model, the time since their last heartbeat and the jobs they run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,6 +65,9 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 		}
 		if n.DiskError != "" {
 			cond += ",disk-error" // its agent cannot write its data directory: no new work
+		}
+		if n.NotHeardSinceRestart {
+			cond += ",not-heard-since-restart" // its agent may be gone: no new work until it reports
 		}
 		model := dash(n.GPUModel)
 		if n.FakeGPUs {

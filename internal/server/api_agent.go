@@ -208,7 +208,10 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	c := newChanges()
 	c.actor = principalOf(r).Subject
 	n.doc.LastHeartbeat = now.UTC()
-	n.heardAtReload = false
+	if n.heardAtReload { // its first since the restart: it takes work again
+		n.heardAtReload = false
+		c.kick = true
+	}
 	n.loseAt = time.Time{} // heard from: its report says what still runs
 	if n.doc.Condition == api.NodeNotReady {
 		n.doc.Condition = api.NodeReady

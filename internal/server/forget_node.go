@@ -71,6 +71,11 @@ func (s *Server) unforgettable(n *nodeState) string {
 		return "the facility file lists it; remove it there and restart the server"
 	case n.registered && n.doc.Condition != api.NodeNotReady:
 		timeout := s.cfg.HeartbeatTimeout
+		if n.heardAtReload { // the server does not know whether its agent still runs
+			left := max(timeout-s.cfg.Now().Sub(n.doc.LastHeartbeat), 0)
+			return fmt.Sprintf("the server has not heard from its agent since it started: it may be forgotten once silent for the heartbeat timeout (%s), in about %s",
+				timeout, left.Round(time.Second))
+		}
 		if n.leaving { // its agent was stopped: say when the node is silent
 			left := max(timeout-s.cfg.Now().Sub(n.doc.LastHeartbeat), 0)
 			return fmt.Sprintf("its agent is shutting down (its last heartbeat said so): it may be forgotten once silent for the heartbeat timeout (%s), in about %s",

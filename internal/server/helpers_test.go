@@ -52,7 +52,18 @@ func newEnv(t *testing.T, fac *model.Facility, dynamic bool) *env {
 	return openEnv(t, dir, fac, dynamic, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)})
 }
 
+// openEnv opens a server on dir's store: a new one, or a restart, after
+// which the agents of the nodes it restored beat again (agentsBack).
 func openEnv(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *clock, mods ...func(*Config)) *env {
+	t.Helper()
+	e := openEnvQuiet(t, dir, fac, dynamic, clk, mods...)
+	e.agentsBack()
+	return e
+}
+
+// openEnvQuiet is openEnv after which no agent beats: a test of agents
+// gone across a restart sends the heartbeats of those that are not.
+func openEnvQuiet(t *testing.T, dir string, fac *model.Facility, dynamic bool, clk *clock, mods ...func(*Config)) *env {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(dir, "carnot.db"))
 	if err != nil {
@@ -91,6 +102,31 @@ func envOf(t *testing.T, s *Server, dir string, clk *clock) *env {
 		s.Handler().ServeHTTP(w, r)
 	})
 	return e
+}
+
+// agentsBack has the agent of every node the server restored as ready
+// (fenced aside: it takes no work either way) beat again, as live agents
+// do once a server restarted: until then such a node takes no new work
+// (nodeState.heardAtReload). The heartbeat reports no task and no GPU
+// sample, and the disk error stored: a task it does not report is left as
+// it is, and what the agent runs is the test's to report (a report
+// changes what the server counts: a power limit, the energy).
+func (e *env) agentsBack() {
+	e.t.Helper()
+	diskErr := map[string]string{}
+	var back []string
+	e.s.mu.Lock()
+	for _, name := range e.s.nodeNames() {
+		if n := e.s.nodes[name]; n.heardAtReload && !n.doc.Fenced {
+			back, diskErr[name] = append(back, name), n.doc.DiskError
+		}
+	}
+	e.s.mu.Unlock()
+	for _, name := range back {
+		if code := e.do("POST", "/v1/agent/nodes/"+name+"/heartbeat", api.Heartbeat{DiskError: diskErr[name]}, nil); code != 200 {
+			e.t.Fatalf("heartbeat of %s after the restart: %d", name, code)
+		}
+	}
 }
 
 // do sends a request to the handler and decodes a JSON answer into out

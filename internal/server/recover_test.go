@@ -57,6 +57,7 @@ func TestCommitFailureStopsAndReloads(t *testing.T) {
 	if !ok {
 		t.Fatalf("the reloaded server lost job %s", id)
 	}
+	envOf(t, s2, e.dir, e.clock).agentsBack() // n1's agent beats, as it does every second
 	s2.pass(context.Background())
 	s2.mu.Lock()
 	state := s2.jobs[id].doc.State

@@ -21,11 +21,20 @@ import (
 )
 
 // restart closes e's store and opens a new server on the same directory
-// and clock, as a server restart does.
+// and clock, as a server restart does; the agents of the nodes it
+// restores beat again (agentsBack).
 func (e *env) restart(dynamic bool) *env {
 	e.t.Helper()
 	e.s.store.Close()
 	return openEnv(e.t, e.dir, e.s.cfg.Facility, dynamic, e.clock)
+}
+
+// restartQuiet is restart after which no agent beats: a test of agents
+// gone across a restart sends the heartbeats of those that are not.
+func (e *env) restartQuiet(dynamic bool) *env {
+	e.t.Helper()
+	e.s.store.Close()
+	return openEnvQuiet(e.t, e.dir, e.s.cfg.Facility, dynamic, e.clock)
 }
 
 // assignments fetches a node's assignments with their version.

@@ -281,8 +281,10 @@ func (n *nodeState) freshRegistration() bool { return !n.capsChanged }
 
 // reload restores nodes and unfinished jobs from the store. Nodes count
 // as heard from now, so that their agents have one heartbeat timeout to
-// report what they still run; one stored not ready keeps the time of its
-// last heartbeat, which the API shows (it is not timed out again).
+// report what they still run, and take no new work until they do
+// (nodeState.heardAtReload: an agent gone for good would fail it only at
+// the timeout); one stored not ready keeps the time of its last
+// heartbeat, which the API shows (it is not timed out again).
 func (s *Server) reload(ctx context.Context) error {
 	nodes, err := s.store.Nodes(ctx)
 	if err != nil {

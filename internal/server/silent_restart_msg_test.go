@@ -18,7 +18,7 @@ func TestSilentAfterRestartSaysSinceTheStart(t *testing.T) {
 		}
 	}
 	e.clock.add(time.Hour) // both agents stopped; the server too, before it noticed
-	e = e.restart(true)
+	e = e.restartQuiet(true)
 	e.clock.add(2 * time.Second)
 	e.report("back")
 	e.clock.add(e.s.cfg.HeartbeatTimeout + time.Second)

@@ -136,7 +136,9 @@ type nodeState struct {
 	registered bool
 	// heardAtReload: doc.LastHeartbeat is when the server read the
 	// store (reload), not a heartbeat's, until its agent beats or
-	// registers.
+	// registers. Meanwhile the node runs what it has and takes nothing
+	// new, as a drained node: its agent may be gone for good, and work
+	// placed there would fail only at the heartbeat timeout.
 	heardAtReload bool
 	// version counts changes of the node's assignments.
 	version int64
@@ -180,14 +182,16 @@ type nodeState struct {
 }
 
 // condition is the node's condition for the core: a fenced node is down
-// (unreachable while its agent reports tasks running).
+// (unreachable while its agent reports tasks running); one drained, whose
+// agent is leaving or cannot write its disk, or not heard from since the
+// server read the store, is draining.
 func (n *nodeState) condition() model.NodeCondition {
 	switch {
 	case (n.registered || n.doc.Removed) && n.doc.Unreachable:
 		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
-	case n.doc.Drained || n.leaving || n.doc.DiskError != "":
+	case n.doc.Drained || n.leaving || n.doc.DiskError != "" || n.heardAtReload:
 		return model.NodeDraining
 	}
 	return model.NodeUp
