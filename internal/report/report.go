@@ -46,12 +46,18 @@ type page struct {
 	Headline                    []Row
 	Tenants                     []tenantRow
 	Sites                       []siteRow
+	Halls                       []hallRow
 	Figures                     []Figure
 }
 
 type tenantRow struct {
 	Name string
 	sim.TenantSummary
+}
+
+type hallRow struct {
+	ID string
+	sim.HallSummary
 }
 
 type siteRow struct {
@@ -74,6 +80,9 @@ func Write(w io.Writer, in Input) error {
 	}
 	for _, id := range sortedKeys(s.Sites) {
 		p.Sites = append(p.Sites, siteRow{id, s.Sites[id]})
+	}
+	for _, id := range sortedKeys(s.Halls) {
+		p.Halls = append(p.Halls, hallRow{id, s.Halls[id]})
 	}
 	p.Figures = figures(in)
 	return pageTemplate.Execute(w, p)
@@ -109,6 +118,7 @@ func Headline(s sim.Summary) []Row {
 		{"total.carbon_tco2e", "carbon", s.Total.CarbonT, "tCO2e"},
 		{"total.unpriced_mwh", "facility energy outside the grid series (not priced)", s.Total.UnpricedMWh, "MWh"},
 		{"envelope_violations", "sites above their power envelope", float64(s.EnvelopeBreach), ""},
+		{"hall_cap_violations", "halls above their power cap", float64(s.HallCapBreach), ""},
 		{"deadline_jobs", "jobs with a deadline", float64(s.DeadlineJobs), ""},
 		{"deadline_misses", "deadline misses", float64(s.DeadlineMisses), ""},
 		{"passes", "scheduling passes", float64(s.Passes), ""},

@@ -61,7 +61,13 @@ table.tenants th:first-child { white-space: nowrap; }
 <tr><th>site</th><th>envelope, kW</th><th>static, kW</th><th>peak IT, kW</th><th>IT MWh</th><th>facility MWh</th><th>EUR</th><th>tCO2e</th></tr>
 {{range .Sites}}<tr><th>{{.ID}}</th><td class="num">{{value .EnvelopeKW}}</td><td class="num">{{value .StaticKW}}</td><td class="num">{{value .MaxITkW}}</td><td class="num">{{value .All.ITMWh}}</td><td class="num">{{value .All.FacilityMWh}}</td><td class="num">{{value .All.CostEUR}}</td><td class="num">{{value .All.CarbonT}}</td></tr>
 {{end}}</table>
-
+{{if .Halls}}
+<h2>Halls</h2>
+<table class="halls">
+<tr><th>hall</th><th>site</th><th>power cap, kW</th><th>static, kW</th><th>peak IT, kW</th></tr>
+{{range .Halls}}<tr><th>{{.ID}}</th><td>{{.Site}}</td><td class="num">{{if gt .CapKW 0.0}}{{value .CapKW}}{{else}}none{{end}}</td><td class="num">{{value .StaticKW}}</td><td class="num">{{value .MaxITkW}}</td></tr>
+{{end}}</table>
+{{end}}
 <h2>Charts</h2>
 {{range .Figures}}{{if .Note}}<p class="note">{{.Note}}</p>
 {{else}}{{.SVG}}{{end}}{{end}}

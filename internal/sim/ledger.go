@@ -52,6 +52,12 @@ type siteInfo struct {
 	maxW     float64
 }
 
+// hallInfo is a hall's draw: its nodes' static power, the running jobs'
+// draw above idle on them, and the highest sum so far.
+type hallInfo struct {
+	staticW, busyW, maxW float64
+}
+
 // ledger tracks who draws what between events. A running job's draw is
 // constant, so its energy is priced once, over its whole run, when it
 // stops; the sites are integrated event by event.
@@ -60,6 +66,7 @@ type ledger struct {
 	last    model.Time
 	sites   map[string]*siteInfo
 	ids     []string // site IDs, sorted
+	halls   map[string]*hallInfo
 	nodes   map[string]*model.Node
 	jobs    map[*jobState]*jobPower
 	tenants map[string]*Energy
@@ -69,7 +76,14 @@ type ledger struct {
 type jobPower struct {
 	since  model.Time
 	sites  []siteDraw // by site ID
+	halls  []hallDraw // in the order of its replicas' halls
 	capped bool
+}
+
+// hallDraw is what a running job draws above idle in one hall.
+type hallDraw struct {
+	hall string
+	busy float64
 }
 
 // siteDraw is what a running job draws at one site.
@@ -93,7 +107,7 @@ func (jp *jobPower) at(site string) *siteDraw {
 
 func newLedger(t *twin, start model.Time) *ledger {
 	l := &ledger{t: t, last: start, sites: map[string]*siteInfo{}, nodes: map[string]*model.Node{},
-		jobs: map[*jobState]*jobPower{}, tenants: map[string]*Energy{}}
+		jobs: map[*jobState]*jobPower{}, tenants: map[string]*Energy{}, halls: map[string]*hallInfo{}}
 	fac := t.cfg.Facility
 	zones := map[string]*model.GridSeries{}
 	for i := range t.cfg.Grid {
@@ -107,12 +121,22 @@ func newLedger(t *twin, start model.Time) *ledger {
 	for i := range fac.Nodes {
 		n := &fac.Nodes[i]
 		l.nodes[n.Name] = n
+		w := n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
 		if si := l.sites[n.Site]; si != nil {
-			si.staticW += n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
+			si.staticW += w
+		}
+		if n.Hall != "" {
+			if l.halls[n.Hall] == nil {
+				l.halls[n.Hall] = &hallInfo{}
+			}
+			l.halls[n.Hall].staticW += w
 		}
 	}
 	for _, si := range l.sites {
 		si.maxW = si.staticW // the draw at the start, nothing running: a run of no length peaks there
+	}
+	for _, hi := range l.halls {
+		hi.maxW = hi.staticW
 	}
 	return l
 }
@@ -138,6 +162,9 @@ func (l *ledger) advance(now model.Time) {
 		si.all.add(l.price(si, w, l.last, now))
 		si.idle.add(l.price(si, w-si.chargedW, l.last, now))
 	}
+	for _, hi := range l.halls {
+		hi.maxW = math.Max(hi.maxW, hi.staticW+hi.busyW)
+	}
 	l.last = now
 }
 
@@ -160,6 +187,10 @@ func (l *ledger) started(js *jobState, now model.Time) {
 		d.charge += busy + share
 		d.gpus += len(r.GPUs)
 		jp.capped = jp.capped || r.PowerCapW > 0
+		if hi := l.halls[n.Hall]; hi != nil {
+			hi.busyW += busy
+			jp.halls = append(jp.halls, hallDraw{n.Hall, busy})
+		}
 	}
 	if len(jp.sites) > 1 {
 		sort.Slice(jp.sites, func(a, b int) bool { return jp.sites[a].site < jp.sites[b].site })
@@ -179,6 +210,9 @@ func (l *ledger) stopped(js *jobState, now model.Time) {
 		return
 	}
 	delete(l.jobs, js)
+	for _, d := range jp.halls {
+		l.halls[d.hall].busyW -= d.busy
+	}
 	for _, d := range jp.sites { // by site ID
 		si := l.sites[d.site]
 		if si == nil {
@@ -296,6 +330,9 @@ func (l *ledger) nodeStatic(node string, sign float64) (*model.Node, float64) {
 	w := n.BaseWatts + float64(max(0, n.GPUs)*l.t.cfg.Facility.GPUModels[n.GPUModel].IdleWatts)
 	if si := l.sites[n.Site]; si != nil {
 		si.staticW += sign * w
+	}
+	if hi := l.halls[n.Hall]; hi != nil {
+		hi.staticW += sign * w
 	}
 	return n, w
 }

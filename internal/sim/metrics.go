@@ -262,6 +262,16 @@ func StaticWatts(fac *model.Facility) map[string]float64 {
 	return w
 }
 
+// HallStaticWatts is each hall's draw with every GPU idle, by hall ID.
+func HallStaticWatts(fac *model.Facility) map[string]float64 {
+	w := map[string]float64{}
+	for i := range fac.Nodes {
+		n := &fac.Nodes[i]
+		w[n.Hall] += n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
+	}
+	return w
+}
+
 // SitePower is every site's draw over the run, by site ID.
 func SitePower(fac *model.Facility, r *Result) map[string]PowerSeries {
 	type delta struct {

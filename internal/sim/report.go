@@ -47,6 +47,18 @@ type Summary struct {
 	// one line per reason; Summarize sets neither.
 	LeftOut int      `json:"left_out"`
 	Notes   []string `json:"notes,omitempty"`
+	// Halls is each hall's peak draw against its power cap, by hall ID;
+	// HallCapBreach counts the halls whose peak exceeded their cap.
+	Halls         map[string]HallSummary `json:"halls"`
+	HallCapBreach int                    `json:"hall_cap_violations"`
+}
+
+// HallSummary is a hall's peak draw against its power cap.
+type HallSummary struct {
+	Site     string  `json:"site"`
+	MaxITkW  float64 `json:"max_it_kw"`
+	CapKW    float64 `json:"cap_kw"`    // the hall's power cap (0 = none)
+	StaticKW float64 `json:"static_kw"` // every node's base and every GPU's idle power
 }
 
 // Timeline is the run on a fixed grid of windows [t_i, t_i + step) with
@@ -166,6 +178,19 @@ func Summarize(fac *model.Facility, r *Result) Summary {
 		}
 	}
 	s.Total = energyJSON(total)
+	s.Halls = map[string]HallSummary{}
+	hallStatic := HallStaticWatts(fac)
+	for _, h := range fac.Halls {
+		hp, ok := r.Halls[h.ID]
+		if !ok {
+			continue
+		}
+		s.Halls[h.ID] = HallSummary{Site: h.Site, MaxITkW: round(hp.MaxITW / 1000), CapKW: h.PowerCapKW,
+			StaticKW: round(hallStatic[h.ID] / 1000)}
+		if h.PowerCapKW > 0 && hp.MaxITW > h.PowerCapKW*1000*(1+1e-9) {
+			s.HallCapBreach++
+		}
+	}
 	shares, jain := Fairness(fac, r)
 	s.JainIndex = round(jain)
 	for name, e := range r.Tenants {

@@ -114,6 +114,8 @@ type Result struct {
 	End     model.Time // the last event
 	Sites   map[string]SiteEnergy
 	Tenants map[string]Energy
+	// Halls is each hall's highest IT draw, by hall ID (halls with nodes).
+	Halls map[string]HallPower
 	// Outages are the stretches nodes were down (Config.MTBF), in the
 	// order they began; one still down at the end ends with the run.
 	Outages []Outage
@@ -124,6 +126,13 @@ type Outage struct {
 	Node, Site string
 	Start, End model.Time
 	StaticW    float64 // the node's base power and its GPUs' idle power
+}
+
+// HallPower is a hall's highest IT draw over the run: its nodes' base
+// and idle power plus what the jobs on them draw above idle, measured by
+// the ledger event by event, as a site's MaxITW is.
+type HallPower struct {
+	MaxITW float64
 }
 
 // SiteEnergy is a site's energy over the run: all of it, the part charged
@@ -420,6 +429,10 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	for _, id := range t.led.ids {
 		si := t.led.sites[id]
 		t.res.Sites[id] = SiteEnergy{All: si.all, Jobs: si.jobs, Idle: si.idle, MaxITW: si.maxW}
+	}
+	t.res.Halls = map[string]HallPower{}
+	for id, hi := range t.led.halls {
+		t.res.Halls[id] = HallPower{MaxITW: hi.maxW}
 	}
 	for name, e := range t.led.tenants {
 		t.res.Tenants[name] = *e
