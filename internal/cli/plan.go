@@ -240,7 +240,7 @@ func gridFlagsTaken(specs []string, asked map[string]bool) error {
 // printPlan writes the headline of every scenario as a table.
 func printPlan(w io.Writer, p scenario.Plan) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tFINISHED\tMEAN JCT h\tP95 WAIT h\tUTIL\tGPU-h\tMWh\tCOST €\ttCO2e\tPEAK/ENV\tVIOL\tMISSED")
+	fmt.Fprintln(tw, "SCENARIO\tFINISHED\tMEAN JCT h\tP95 WAIT h\tUTIL\tGPU-h\tMWh\tCOST €\ttCO2e\tPEAK/ENV\tPEAK/HALL CAP\tVIOL\tMISSED")
 	var failed []string
 	for _, s := range p.Scenarios {
 		m := s.Metrics
@@ -249,9 +249,14 @@ func printPlan(w io.Writer, p scenario.Plan) {
 			failed = append(failed, s.Name+": "+s.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.2f\t%.1f%%\t%.0f\t%.2f\t%.0f\t%.3f\t%.0f%%\t%d\t%d/%d\n", s.Name,
+		hallCap := "-" // no hall has a cap
+		if m.PeakOverHallCap > 0 {
+			hallCap = fmt.Sprintf("%.0f%%", 100*m.PeakOverHallCap)
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.2f\t%.1f%%\t%.0f\t%.2f\t%.0f\t%.3f\t%.0f%%\t%s\t%d\t%d/%d\n", s.Name,
 			m.Finished, m.Jobs, m.JCTMeanS/3600, m.WaitP95S/3600, 100*m.Utilization, m.GPUHours, m.EnergyMWh,
-			m.CostEUR, m.CarbonT, 100*m.PeakOverEnvelope, m.EnvelopeViolations, m.DeadlineMisses, m.DeadlineJobs)
+			m.CostEUR, m.CarbonT, 100*m.PeakOverEnvelope, hallCap, m.EnvelopeViolations+m.HallCapViolations,
+			m.DeadlineMisses, m.DeadlineJobs)
 	}
 	tw.Flush()
 	for _, f := range failed {

@@ -42,6 +42,8 @@ var columns = []column{
 	{"envelope_kw", "envelope", "kW", func(m Metrics) float64 { return m.EnvelopeKW }, 1, false, false},
 	{"peak_over_envelope", "peak / envelope", "%", func(m Metrics) float64 { return m.PeakOverEnvelope }, 100, true, false},
 	{"envelope_violations", "envelope violations", "", func(m Metrics) float64 { return float64(m.EnvelopeViolations) }, 1, false, true},
+	{"peak_over_hall_cap", "peak / hall cap", "%", func(m Metrics) float64 { return m.PeakOverHallCap }, 100, true, false},
+	{"hall_cap_violations", "hall cap violations", "", func(m Metrics) float64 { return float64(m.HallCapViolations) }, 1, false, true},
 	{"deadline_misses", "deadline misses", "", func(m Metrics) float64 { return float64(m.DeadlineMisses) }, 1, true, true},
 	{"preemptions", "preemptions", "", func(m Metrics) float64 { return float64(m.Preemptions) }, 1, false, true},
 	{"jain_index", "Jain fairness", "", func(m Metrics) float64 { return m.JainIndex }, 1, true, false},
@@ -54,7 +56,17 @@ type htmlPage struct {
 	Header    []htmlHeader
 	Rows      []htmlRow
 	Charts    []template.HTML
+	Power     []htmlPower
 	HasErrors bool
+}
+
+// htmlPower is one site or hall of one scenario: its peak against its
+// envelope or cap.
+type htmlPower struct {
+	Scenario, Kind, ID        string
+	Peak, Limit, Ratio, Plate string
+	Static                    string
+	PeakExact, LimitExact     float64
 }
 
 type htmlVariant struct{ Axis, Name, Changes string }
@@ -118,9 +130,10 @@ func (p Plan) WriteHTML(w io.Writer) error {
 		if s.Error == "" {
 			names, ran = append(names, s.Name), append(ran, s)
 		}
+		pg.Power = append(pg.Power, powerRows(s)...)
 	}
 	for _, c := range columns {
-		if !c.chart || len(ran) == 0 {
+		if !c.chart || len(ran) == 0 || c.key == "peak_over_hall_cap" && !anyHallCap(ran) {
 			continue
 		}
 		vals := make([]float64, len(ran))
@@ -131,12 +144,55 @@ func (p Plan) WriteHTML(w io.Writer) error {
 		if len(names) > 10 { // the chart writes the names slanted
 			ch.Height = 220 + 6*maxLen(names)
 		}
-		if c.key == "peak_over_envelope" {
+		switch c.key {
+		case "peak_over_envelope":
 			ch.Rules = []report.Rule{{Y: 100, Label: "envelope"}}
+		case "peak_over_hall_cap":
+			ch.Rules = []report.Rule{{Y: 100, Label: "cap"}}
 		}
 		pg.Charts = append(pg.Charts, report.BarChart(ch, names, report.Bars{Name: c.label, Values: vals}))
 	}
 	return planTemplate.Execute(w, pg)
+}
+
+// powerRows are a scenario's sites and halls for the page's power table.
+func powerRows(s ScenarioSummary) []htmlPower {
+	limit := func(kw float64) string {
+		if kw <= 0 {
+			return "none"
+		}
+		return cellText(kw, false)
+	}
+	ratio := func(r, kw float64) string {
+		if kw <= 0 {
+			return ""
+		}
+		return cellText(100*r, false)
+	}
+	var out []htmlPower
+	for _, p := range s.Sites {
+		out = append(out, htmlPower{Scenario: s.Name, Kind: "site", ID: p.ID, Peak: cellText(p.MaxITkW, false),
+			Limit: limit(p.EnvelopeKW), Ratio: ratio(p.PeakOverEnvelope, p.EnvelopeKW), Plate: cellText(p.NameplateKW, false),
+			Static: cellText(p.StaticKW, false), PeakExact: p.MaxITkW, LimitExact: p.EnvelopeKW})
+	}
+	for _, p := range s.Halls {
+		out = append(out, htmlPower{Scenario: s.Name, Kind: "hall", ID: p.ID, Peak: cellText(p.MaxITkW, false),
+			Limit: limit(p.CapKW), Ratio: ratio(p.PeakOverCap, p.CapKW), Plate: cellText(p.NameplateKW, false),
+			Static: cellText(p.StaticKW, false), PeakExact: p.MaxITkW, LimitExact: p.CapKW})
+	}
+	return out
+}
+
+// anyHallCap reports whether a hall of one of the scenarios has a cap.
+func anyHallCap(ss []ScenarioSummary) bool {
+	for _, s := range ss {
+		for _, h := range s.Halls {
+			if h.CapKW > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // delta is v's change from base, as a signed percentage (or difference

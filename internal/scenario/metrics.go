@@ -48,6 +48,10 @@ type Metrics struct {
 	Preemptions         int     `json:"preemptions"`
 	LostGPUHours        float64 `json:"lost_gpu_hours"`
 	JainIndex           float64 `json:"jain_index"`
+	// The highest peak / power cap of any capped hall (0 when none has a
+	// cap), and the halls whose peak exceeded their cap.
+	PeakOverHallCap   float64 `json:"peak_over_hall_cap"`
+	HallCapViolations int     `json:"hall_cap_violations"`
 }
 
 // metricsOf reduces a run to its Metrics.
@@ -77,6 +81,12 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 			m.PeakOverEnvelope = math.Max(m.PeakOverEnvelope, site.MaxITkW/site.EnvelopeKW)
 		}
 	}
+	for _, h := range s.Halls {
+		if h.CapKW > 0 {
+			m.PeakOverHallCap = math.Max(m.PeakOverHallCap, h.MaxITkW/h.CapKW)
+		}
+	}
+	m.HallCapViolations = s.HallCapBreach
 	first, last := span(jobsOf(r))
 	var window, work, capped float64
 	var flex sim.Energy
@@ -106,7 +116,7 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 	m.WorkGPUHoursWindow = round(work / 3600)
 	m.GPUHoursWindow, m.CappedGPUHours = round(window/3600), round(capped/3600)
 	m.FlexEnergyMWh, m.FlexCostEUR, m.FlexCarbonT = round(flex.FacilitykWh/1000), round(flex.CostEUR), round(flex.CarbonKg/1000)
-	for _, p := range []*float64{&m.JobsCostEUR, &m.JobsCarbonT, &m.MaxITkW, &m.EnvelopeKW, &m.NameplateKW, &m.PeakOverEnvelope} {
+	for _, p := range []*float64{&m.JobsCostEUR, &m.JobsCarbonT, &m.MaxITkW, &m.EnvelopeKW, &m.NameplateKW, &m.PeakOverEnvelope, &m.PeakOverHallCap} {
 		*p = round(*p)
 	}
 	return m

@@ -43,7 +43,11 @@ type ScenarioSummary struct {
 	Facility string  `json:"facility"`
 	Grid     string  `json:"grid"`
 	Metrics  Metrics `json:"metrics"`
-	Error    string  `json:"error,omitempty"`
+	// Sites and Halls are each site's and hall's peak IT draw against
+	// its envelope or power cap, in ID order (none for a failed run).
+	Sites []SitePower `json:"sites,omitempty"`
+	Halls []HallPower `json:"halls,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
 // NewPlan gathers the outcomes of s's scenarios (in s's order).
@@ -62,7 +66,8 @@ func NewPlan(s *Set, out []Outcome) Plan {
 		p.Grids = append(p.Grids, VariantJSON{v.Name, v.describe()})
 	}
 	for _, o := range out {
-		ss := ScenarioSummary{Name: o.Name, Policy: o.Axes[0], Facility: o.Axes[1], Grid: o.Axes[2], Metrics: o.Metrics}
+		ss := ScenarioSummary{Name: o.Name, Policy: o.Axes[0], Facility: o.Axes[1], Grid: o.Axes[2], Metrics: o.Metrics,
+			Sites: o.Sites, Halls: o.Halls}
 		if o.Err != nil {
 			ss.Error = o.Err.Error()
 		}

@@ -15,7 +15,9 @@ type Outcome struct {
 	Name    string
 	Axes    [3]string
 	Metrics Metrics
-	Err     error // a failed run (a bug in the twin or the core), or a Finish error
+	Sites   []SitePower // each site's peak against its envelope
+	Halls   []HallPower // each hall's peak against its cap
+	Err     error       // a failed run (a bug in the twin or the core), or a Finish error
 }
 
 // RunOptions tune Run.
@@ -99,6 +101,7 @@ func runOne(c *Case, finish func(*Case, *sim.Result, sim.Summary) error) Outcome
 	}
 	sum := sim.Summarize(c.Config.Facility, res)
 	o.Metrics = metricsOf(c.Config.Facility, res, sum)
+	o.Sites, o.Halls = powerOf(c.Config.Facility, sum)
 	if finish != nil {
 		o.Err = finish(c, res, sum)
 	}

@@ -50,6 +50,15 @@ definitions: docs/plan.md; each scenario's own summary.json and jobs.csv are in 
 {{range .Rows}}<tr{{if eq .Name $.Baseline}} class="base"{{end}}><th>{{.Name}}</th><td>{{index .Axes 0}}</td><td>{{index .Axes 1}}</td><td>{{index .Axes 2}}</td>{{if .Error}}<td class="err" colspan="{{len $.Header}}">failed: {{.Error}}</td>{{else}}{{range .Cells}}<td class="num" data-key="{{.Key}}" data-value="{{exact .Exact}}">{{.Value}}{{with .Delta}}<small>{{.}}</small>{{end}}</td>{{end}}{{end}}</tr>
 {{end}}</table>
 
+{{if .Power}}<h2>Power by site and hall</h2>
+<p class="meta">Each site's and hall's highest IT draw in the run against its limit: a site's envelope, a hall's
+power cap (none: only its site's envelope holds it). The core budgets starts at TDP or at their caps; the twin's
+busy GPUs draw 80 % of TDP or their cap.</p>
+<table class="power">
+<tr><th>scenario</th><th></th><th>ID</th><th>peak IT, kW</th><th>envelope or cap, kW</th><th>peak / limit, %</th><th>nameplate, kW</th><th>static, kW</th></tr>
+{{range .Power}}<tr{{if eq .Scenario $.Baseline}} class="base"{{end}}><th>{{.Scenario}}</th><td>{{.Kind}}</td><td>{{.ID}}</td><td class="num" data-key="{{.Kind}}.{{.ID}}.max_it_kw" data-value="{{exact .PeakExact}}">{{.Peak}}</td><td class="num" data-value="{{exact .LimitExact}}">{{.Limit}}</td><td class="num">{{.Ratio}}</td><td class="num">{{.Plate}}</td><td class="num">{{.Static}}</td></tr>
+{{end}}</table>
+{{end}}
 <h2>Charts</h2>
 {{range .Charts}}{{.}}{{end}}
 </body>

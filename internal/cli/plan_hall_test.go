@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/scenario"
+)
+
+// The table carnot plan prints gives each scenario's highest peak / hall
+// cap beside its peak / envelope ("-" where no hall has a cap), and
+// counts a hall above its cap as a violation.
+func TestPlanTableHallCap(t *testing.T) {
+	p := scenario.Plan{Scenarios: []scenario.ScenarioSummary{
+		{Name: "open", Metrics: scenario.Metrics{Jobs: 1, PeakOverEnvelope: 0.85}},
+		{Name: "hall-80kW", Metrics: scenario.Metrics{Jobs: 1, PeakOverEnvelope: 0.66, PeakOverHallCap: 1.02, HallCapViolations: 1}},
+	}}
+	var b strings.Builder
+	printPlan(&b, p)
+	lines := strings.Split(b.String(), "\n")
+	if !strings.Contains(lines[0], "PEAK/ENV  PEAK/HALL CAP  VIOL") {
+		t.Fatalf("header %q has no PEAK/HALL CAP column", lines[0])
+	}
+	for i, want := range map[int][]string{1: {"85%", " -  ", " 0 "}, 2: {"66%", "102%", " 1 "}} {
+		for _, w := range want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("row %q lacks %q", lines[i], w)
+			}
+		}
+	}
+}
