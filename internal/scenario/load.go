@@ -86,7 +86,7 @@ func (d *decoder) set(s *Set, root *yamlin.Node, dir string) {
 	}
 	if e, ok := top["facility"]; ok {
 		if p, ok := d.str(e.Val, "facility"); ok {
-			s.Facility, s.facAt = resolve(dir, p), e.Val.Line
+			s.Facility, s.facAt, s.facAs = resolve(dir, p), e.Val.Line, p
 		}
 	} else {
 		d.c.Add(root.Line, "", "missing facility: the base facility description, e.g. facility: lab.yaml")
@@ -136,7 +136,7 @@ func (d *decoder) axes(s *Set, top map[string]yamlin.Entry, dir string) {
 	}
 	if e, ok := top["facilities"]; ok {
 		d.named(e.Val, "facilities", func(n string, l int, v *yamlin.Node) {
-			s.Facilities = append(s.Facilities, d.facilityVariant(n, l, v))
+			s.Facilities = append(s.Facilities, d.facilityVariant(n, l, v, dir))
 		})
 		d.bound(e.Val, "facilities", len(s.Facilities))
 	}
@@ -164,14 +164,18 @@ func (d *decoder) bound(n *yamlin.Node, path string, got int) {
 	}
 }
 
-func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node) FacilityVariant {
+func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node, dir string) FacilityVariant {
 	fv := FacilityVariant{Name: name, Line: line, GPUScale: 1}
 	if v.Kind == yamlin.KindNull {
 		return fv
 	}
 	path := "facilities." + name
-	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw", "mtbf", "mttr"}, func(e yamlin.Entry) {
+	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw", "mtbf", "mttr", "facility"}, func(e yamlin.Entry) {
 		switch e.Key {
+		case "facility":
+			if p, ok := d.str(e.Val, yamlin.Join(path, e.Key)); ok {
+				fv.File, fv.FileAs, fv.FileLine = resolve(dir, p), p, e.Val.Line
+			}
 		case "gpu_scale":
 			if f, ok := d.number(e.Val, yamlin.Join(path, e.Key), 0, 16, true); ok {
 				fv.GPUScale = f

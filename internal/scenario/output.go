@@ -92,6 +92,9 @@ func (pv PolicyVariant) describe() string {
 
 func (fv FacilityVariant) describe() string {
 	var parts []string
+	if fv.FileAs != "" {
+		parts = append(parts, "facility="+fv.FileAs)
+	}
 	if fv.GPUScale != 1 {
 		parts = append(parts, "gpu_scale="+strconv.FormatFloat(fv.GPUScale, 'g', -1, 64))
 	}

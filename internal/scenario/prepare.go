@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/grid"
@@ -49,8 +52,24 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 		return nil, c.Err()
 	}
 	facs := make([]*model.Facility, len(s.Facilities))
+	zoned := []*model.Facility{base} // whose sites' zones own-zones prices
 	for i, fv := range s.Facilities {
-		f, err := fv.apply(base)
+		from := base
+		if fv.File != "" {
+			at := "facilities." + fv.Name + ".facility"
+			other, err := facility.LoadFile(fv.File)
+			if err != nil {
+				c.Add(fv.FileLine, at, "%s", fileProblem(fv.File, err))
+				continue
+			}
+			if msg := misfit(jobs, other); msg != "" {
+				c.Add(fv.FileLine, at, "%s %s; the workload is built for the base facility %s", fv.FileAs, msg, s.facAs)
+				continue
+			}
+			from = other
+			zoned = append(zoned, other)
+		}
+		f, err := fv.apply(from)
 		if ce, ok := err.(capError); ok { // at the cap's own line
 			c.Add(ce.pc.Line, "facilities."+fv.Name+".power_caps_kw."+ce.pc.ID, "%v", err)
 			continue
@@ -63,7 +82,7 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 	}
 	grids := make([][]model.GridSeries, len(s.Grids))
 	for i, gv := range s.Grids {
-		grids[i] = gv.series(base, jobs, opt, c)
+		grids[i] = gv.series(zoned, jobs, opt, c)
 	}
 	if err := c.Err(); err != nil {
 		return nil, err
@@ -97,13 +116,15 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 
 // series loads a grid variant's series and checks that it covers the
 // workload's submissions. Problems go to c.
-func (gv GridVariant) series(base *model.Facility, jobs []*model.Job, opt Options, c *yamlin.Collector) []model.GridSeries {
+func (gv GridVariant) series(facs []*model.Facility, jobs []*model.Job, opt Options, c *yamlin.Collector) []model.GridSeries {
 	path := "grids." + gv.Name
-	if gv.Zone == "" { // the sites' own zones, where a series is known
+	if gv.Zone == "" { // the sites' own zones (of every facility), where a series is known
 		zones := map[string]bool{}
-		for _, s := range base.Sites {
-			if s.GridZone != "" {
-				zones[s.GridZone] = true
+		for _, f := range facs {
+			for _, s := range f.Sites {
+				if s.GridZone != "" {
+					zones[s.GridZone] = true
+				}
 			}
 		}
 		var out []model.GridSeries
@@ -143,6 +164,55 @@ func (gv GridVariant) series(base *model.Facility, jobs []*model.Job, opt Option
 	}
 	gs.Zone = gv.Zone
 	return []model.GridSeries{gs}
+}
+
+// misfit says what the jobs, built for the base facility, need that f
+// lacks: a tenant, a priority class, or a node of any GPU model a job
+// names (with how many jobs need it); "" when f has all of it.
+func misfit(jobs []*model.Job, f *model.Facility) string {
+	tenants, classes, models := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, n := range f.Nodes {
+		if n.GPUs > 0 {
+			models[n.GPUModel] = true
+		}
+	}
+	for _, t := range f.Tenants {
+		tenants[t.Name] = true
+	}
+	for _, pc := range f.PriorityClasses {
+		classes[pc.Name] = true
+	}
+	missing := map[string]int{}
+	for _, j := range jobs {
+		if !tenants[j.Tenant] {
+			missing["tenant "+j.Tenant]++
+		}
+		if j.PriorityClass != "" && !classes[j.PriorityClass] {
+			missing["priority class "+j.PriorityClass]++
+		}
+		if len(j.GPUModels) > 0 && !slices.ContainsFunc(j.GPUModels, func(m string) bool { return models[m] }) {
+			missing["GPU model "+strings.Join(j.GPUModels, " or ")]++
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(missing)) {
+		n := missing[k]
+		parts = append(parts, fmt.Sprintf("no %s (%d %s of the workload)", k, n, plural(n, "job", "jobs")))
+	}
+	if len(parts) > 5 {
+		parts = append(parts[:5], fmt.Sprintf("and %d more", len(parts)-5))
+	}
+	return "has " + strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // fileProblem words a loader's error: a file that cannot be read by

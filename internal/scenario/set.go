@@ -24,6 +24,7 @@ type Set struct {
 	Grids      []GridVariant
 	Scenarios  []Scenario // the cross product, or the explicit list
 	facAt      int        // line of facility:, for messages
+	facAs      string     // facility: as written, for messages
 }
 
 // Scenario is one combination of variants, by index into the Set's axes.
@@ -40,17 +41,24 @@ type PolicyVariant struct {
 	Set  []setting // in file order
 }
 
-// FacilityVariant changes the base facility's equipment.
+// FacilityVariant changes the base facility's equipment, or another
+// facility's (File).
 type FacilityVariant struct {
 	Name string
 	Line int
+	// File, when set, is another facility description the variant starts
+	// from instead of the base one (resolved against the set's
+	// directory); FileAs is the path as written, FileLine its line. The
+	// changes below apply to it.
+	File, FileAs string
+	FileLine     int
 	// GPUScale multiplies the GPU nodes of every site and GPU model
 	// (1 = unchanged); racks and halls grow their caps with their
 	// nodes, the site envelope does not.
 	GPUScale float64
 	// EnvelopeFraction, when above 0, sets every site's power envelope
 	// to this share of the base facility's nameplate (node base power
-	// plus GPU TDP, before GPUScale).
+	// plus GPU TDP, before GPUScale; File's facility, with File).
 	EnvelopeFraction float64
 	// PowerCaps set a site's envelope or a hall's or rack's power cap
 	// (by its ID: par1, par1/h1, par1/h1/r1), in kW, after GPUScale

@@ -17,7 +17,8 @@ import (
 
 // jobs builds the workload on fac: the jobs of its sources (file, then
 // generate, then batch), then shift_to, then flexible. The facility is the base one; variants keep its tenants,
-// classes and models, so the jobs fit every variant.
+// classes and models, so the jobs fit every variant (one that names
+// another facility file is checked for them: misfit).
 func (w WorkloadSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 	var jobs []*model.Job
 	if w.File != "" {
