@@ -51,6 +51,14 @@ func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
 	return jobs, err
 }
 
+// LoadFileGiven is LoadFileToReplay (LoadFile when replay is false) that
+// also returns, for each job, the fields its file wrote: a job that wrote
+// preemptible keeps its word on another facility, one that did not takes
+// that facility's class's.
+func LoadFileGiven(path string, fac *model.Facility, replay bool) ([]*model.Job, []Given, error) {
+	return loadFile(path, fac, mode{replay: replay})
+}
+
 // Given says which fields a job file wrote for one job.
 type Given struct {
 	at   [numFields]int32

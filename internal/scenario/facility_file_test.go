@@ -183,3 +183,60 @@ facilities:
 		t.Errorf("zones asked for: %v, want FR and DE", asked)
 	}
 }
+
+// A job takes its class's preemptibility from the facility it runs on:
+// a variant's facility file that makes class high preemptible ran the
+// jobs as the base facility's classes had them (not preemptible), so the
+// scenario came out the same as the base's, without a word. A job whose
+// file says preemptible itself keeps its word.
+func TestFacilityVariantFileClasses(t *testing.T) {
+	classes := `priority_classes:
+  - {name: critical, value: 1000}
+  - {name: high, value: 100}
+  - {name: normal, value: 0}
+  - {name: low, value: -100}
+`
+	path := planDir(t, `facility: lab4.yaml
+workload:
+  generate: {jobs: 40, seed: 2, start: 2023-05-01T00:00:00Z}
+  file: jobs.yaml
+facilities:
+  base: {}
+  preemptible: {facility: pre.yaml}
+`, map[string]string{
+		"pre.yaml": strings.Replace(twoHalls("FR"), "cohorts:", classes+"cohorts:", 1),
+		"jobs.yaml": `jobs:
+  - {id: own, tenant: lab-a, priority_class: high, preemptible: false, gpus: 1, runtime_limit: 1h, submit_time: "2023-05-01T00:00:00Z"}
+  - {id: by-class, tenant: lab-a, priority_class: high, gpus: 1, runtime_limit: 1h, submit_time: "2023-05-01T00:00:00Z"}
+`})
+	s, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Prepare(s, Options{Grid: bundled.Grid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(c Case) (high, pre int, own, byClass bool) {
+		for _, j := range c.Config.Jobs {
+			switch {
+			case j.ID == "own":
+				own = j.Preemptible
+			case j.ID == "by-class":
+				byClass = j.Preemptible
+			case j.PriorityClass == "high":
+				high++
+				if j.Preemptible {
+					pre++
+				}
+			}
+		}
+		return
+	}
+	if high, pre, own, byClass := count(cases[0]); high == 0 || pre != 0 || own || byClass {
+		t.Errorf("base: %d of %d generated high jobs preemptible, own %v, by-class %v; want none", pre, high, own, byClass)
+	}
+	if high, pre, own, byClass := count(cases[1]); pre != high || own || !byClass {
+		t.Errorf("pre.yaml: %d of %d generated high jobs preemptible, own %v, by-class %v; want all but own", pre, high, own, byClass)
+	}
+}

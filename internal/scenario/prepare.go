@@ -46,13 +46,14 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 		c.Add(s.facAt, "facility", "%s", fileProblem(s.Facility, err))
 		return nil, c.Err()
 	}
-	jobs, err := s.Workload.jobs(base)
+	jobs, own, err := s.Workload.jobs(base)
 	if err != nil {
 		c.Add(s.Workload.Line, "workload", "%v", err)
 		return nil, c.Err()
 	}
 	facs := make([]*model.Facility, len(s.Facilities))
-	zoned := []*model.Facility{base} // whose sites' zones own-zones prices
+	jobsOf := make([][]*model.Job, len(s.Facilities)) // the jobs as the variant's classes have them
+	zoned := []*model.Facility{base}                  // whose sites' zones own-zones prices
 	for i, fv := range s.Facilities {
 		from := base
 		if fv.File != "" {
@@ -68,6 +69,7 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 			}
 			from = other
 			zoned = append(zoned, other)
+			jobsOf[i] = forFacility(jobs, own, other)
 		}
 		f, err := fv.apply(from)
 		if ce, ok := err.(capError); ok { // at the cap's own line
@@ -104,8 +106,12 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 				f.Sites[k].GridZone = z
 			}
 		}
+		js := jobsOf[sc.Facility]
+		if js == nil {
+			js = jobs
+		}
 		cases[i] = Case{Scenario: sc, Axes: s.Axes(sc),
-			Config: sim.Config{Facility: f, Jobs: jobs, Grid: grids[sc.Grid], Seed: s.Seed, MaxPasses: passes,
+			Config: sim.Config{Facility: f, Jobs: js, Grid: grids[sc.Grid], Seed: s.Seed, MaxPasses: passes,
 				MTBF: s.Facilities[sc.Facility].MTBF, MTTR: s.Facilities[sc.Facility].MTTR}}
 	}
 	if err := c.Err(); err != nil {

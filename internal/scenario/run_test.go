@@ -182,7 +182,7 @@ func TestWorkloadSources(t *testing.T) {
 	w := WorkloadSpec{Batch: &BatchSpec{Jobs: 4, Start: 1672531200, Every: 3600, Runtime: 7200, GPUs: 8, Replicas: 1,
 		Tenants: []string{"lab-a", "lab-b"}, PriorityClass: "normal", Seed: 1},
 		Generate: &GenerateSpec{Jobs: 20, Seed: 1, Start: 1672531200, Load: 0.5}, Flexible: &FlexibleSpec{Share: 1, Slack: 3600}}
-	jobs, err := w.jobs(base)
+	jobs, _, err := w.jobs(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestWorkloadSources(t *testing.T) {
 		}
 	}
 	w.Batch.Tenants = []string{"nobody"}
-	if _, err := w.jobs(base); err == nil || !strings.Contains(err.Error(), "workload.batch does not fit the facility") {
+	if _, _, err := w.jobs(base); err == nil || !strings.Contains(err.Error(), "workload.batch does not fit the facility") {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }
@@ -217,7 +217,7 @@ func TestBatchPreemptibleByClass(t *testing.T) {
 		}
 		w := WorkloadSpec{Batch: &BatchSpec{Jobs: 2, Start: 1672531200, Every: 3600, Runtime: 7200, GPUs: 8, Replicas: 1,
 			Tenants: []string{"lab-a"}, PriorityClass: class, Seed: 1}}
-		jobs, err := w.jobs(base)
+		jobs, _, err := w.jobs(base)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,11 +239,11 @@ func TestWorkloadFileNeedsSubmitTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := WorkloadSpec{File: path}
-	if _, err := w.jobs(lab4(t)); err == nil || !strings.Contains(err.Error(), path+":1: jobs[0].submit_time: is required") {
+	if _, _, err := w.jobs(lab4(t)); err == nil || !strings.Contains(err.Error(), path+":1: jobs[0].submit_time: is required") {
 		t.Fatalf("a job without submit_time: %v", err)
 	}
 	w.ShiftTo = 1672531200
-	jobs, err := w.jobs(lab4(t))
+	jobs, _, err := w.jobs(lab4(t))
 	if err != nil || len(jobs) != 1 || jobs[0].SubmitTime != w.ShiftTo {
 		t.Fatalf("with shift_to: %v, %v", jobs, err)
 	}
@@ -264,7 +264,7 @@ func TestShiftMovesWindowsWithoutSubmitTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := model.Time(1677628800) // 2023-03-01T00:00:00Z
-	jobs, err := WorkloadSpec{File: path, ShiftTo: to}.jobs(lab4(t))
+	jobs, _, err := WorkloadSpec{File: path, ShiftTo: to}.jobs(lab4(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,23 +19,28 @@ import (
 // generate, then batch), then shift_to, then flexible. The facility is the base one; variants keep its tenants,
 // classes and models, so the jobs fit every variant (one that names
 // another facility file is checked for them: misfit).
-func (w WorkloadSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
-	var jobs []*model.Job
+//
+// own holds the IDs of the file's jobs that say whether they are
+// preemptible; the others are as their class is (forFacility).
+func (w WorkloadSpec) jobs(fac *model.Facility) (jobs []*model.Job, own map[string]bool, err error) {
+	own = map[string]bool{}
 	if w.File != "" {
-		load := jobspec.LoadFileToReplay // every job needs its submit time
-		if w.ShiftTo > 0 {
-			load = jobspec.LoadFile // shift_to gives it to a job without one
-		}
-		js, err := load(w.File, fac)
+		// every job needs its submit time, unless shift_to gives it one
+		js, given, err := jobspec.LoadFileGiven(w.File, fac, w.ShiftTo == 0)
 		if err != nil {
-			return nil, errors.New(fileProblem(w.File, err))
+			return nil, nil, errors.New(fileProblem(w.File, err))
+		}
+		for i, j := range js {
+			if given[i].Has("preemptible") {
+				own[j.ID] = true
+			}
 		}
 		jobs = append(jobs, js...)
 	}
 	if g := w.Generate; g != nil {
 		js := workload.Generate(fac, g.Jobs, g.Seed, g.Start)
 		if len(js) == 0 {
-			return nil, fmt.Errorf("workload.generate: no tenant of the facility can use a GPU, so no job can be generated")
+			return nil, nil, fmt.Errorf("workload.generate: no tenant of the facility can use a GPU, so no job can be generated")
 		}
 		if g.Load > 0 {
 			js = withLoad(js, fac, g.Start, g.Load)
@@ -45,17 +50,17 @@ func (w WorkloadSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 	if w.Batch != nil {
 		js, err := w.Batch.jobs(fac)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		jobs = append(jobs, js...)
 	}
 	if len(jobs) == 0 {
-		return nil, fmt.Errorf("workload: no jobs")
+		return nil, nil, fmt.Errorf("workload: no jobs")
 	}
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
 		if seen[j.ID] {
-			return nil, fmt.Errorf("workload: job id %s comes from two sources; give the file's jobs other ids than j0000001… (generate) and b1… (batch)", j.ID)
+			return nil, nil, fmt.Errorf("workload: job id %s comes from two sources; give the file's jobs other ids than j0000001… (generate) and b1… (batch)", j.ID)
 		}
 		seen[j.ID] = true
 	}
@@ -70,7 +75,34 @@ func (w WorkloadSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 	if w.Flexible != nil {
 		w.Flexible.apply(out)
 	}
-	return out, nil
+	return out, own, nil
+}
+
+// forFacility returns jobs with each one's preemptibility as its class
+// has it on f, but for those in own (their file said); jobs itself when
+// that changes none, else copies.
+func forFacility(jobs []*model.Job, own map[string]bool, f *model.Facility) []*model.Job {
+	classes := map[string]bool{}
+	for _, pc := range f.PriorityClasses {
+		classes[pc.Name] = pc.Preemptible
+	}
+	var out []*model.Job
+	for i, j := range jobs {
+		pre, ok := classes[j.PriorityClass]
+		if !ok || own[j.ID] || pre == j.Preemptible {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(jobs)
+		}
+		c := *j
+		c.Preemptible = pre
+		out[i] = &c
+	}
+	if out == nil {
+		return jobs
+	}
+	return out
 }
 
 // jobs writes the batch as a job file and loads it back against fac, so
