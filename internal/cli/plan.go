@@ -34,8 +34,9 @@ func newPlanCmd() *cobra.Command {
 		Short: "Run what-if scenarios on the digital twin and compare them side by side",
 		Long: `Runs every scenario of a scenario set (policy variants × facility variants ×
 grid series, or an explicit list; format in docs/plan.md) on the digital twin,
-in parallel, and writes DIR/plan.json (each scenario's variants and headline
-metrics), DIR/plan.html (a self-contained table and bar charts) and each
+in parallel, and writes DIR/plan.json (each scenario's variants, headline
+metrics and each site's and hall's peak power against its envelope or cap),
+DIR/plan.html (a self-contained page of tables and bar charts) and each
 scenario's own DIR/<scenario>/summary.json and jobs.csv.
 
 Every file the set names is read and every scenario built before any runs.
