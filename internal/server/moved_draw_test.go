@@ -76,7 +76,7 @@ func TestMovedNodeWithWorkCountsInItsOldSiteUntilFenced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, inB := e.enroll(withBearer(join.Secret), "a2")
+	code, out, _ := e.enroll(withBearer(join.Secret), "a2")
 	if code != http.StatusOK || !strings.Contains(out, `"site":"b"`) {
 		t.Fatalf("enroll a2 with a join token of site b while it is kept in site a: %d %s; want 200 in site b", code, out)
 	}
@@ -94,7 +94,7 @@ func TestMovedNodeWithWorkCountsInItsOldSiteUntilFenced(t *testing.T) {
 	if code := e.do("GET", "/v1/nodes/a2", nil, &n); code != 200 || n.Site != "b" || n.Removed || n.Unreachable {
 		t.Fatalf("a2 once forgotten in site a: %d %+v; want it in site b, as the file lists it", code, n)
 	}
-	if code := e.registerAs(inB, "a2", "b", 8); code != 200 {
+	if code := e.register("a2", "b", 8); code != 200 {
 		t.Fatalf("a2's agent registering in site b: %d", code)
 	}
 	if c := e.condition("a2"); c != model.NodeUp {

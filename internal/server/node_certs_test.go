@@ -8,13 +8,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
 )
 
-// withCert makes a request come over a connection whose client
-// presented the PEM certificate cert, as crypto/tls verified it.
-func withCert(t testing.TB, cert string) func(*http.Request) *http.Request {
+// parseCert parses the PEM certificate cert.
+func parseCert(t testing.TB, cert string) *x509.Certificate {
 	t.Helper()
 	b, _ := pem.Decode([]byte(cert))
 	if b == nil {
@@ -24,6 +25,14 @@ func withCert(t testing.TB, cert string) func(*http.Request) *http.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// withCert makes a request come over a connection whose client
+// presented the PEM certificate cert, as crypto/tls verified it.
+func withCert(t testing.TB, cert string) func(*http.Request) *http.Request {
+	t.Helper()
+	c := parseCert(t, cert)
 	return func(r *http.Request) *http.Request {
 		r.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: []*x509.Certificate{c},
 			VerifiedChains: [][]*x509.Certificate{{c, testCA(t).Certificate()}}}
@@ -31,9 +40,31 @@ func withCert(t testing.TB, cert string) func(*http.Request) *http.Request {
 	}
 }
 
+// unissued presents a certificate of node in site that the test CA
+// signed outside any enrollment (another machine's, a stolen key's).
+func unissued(t testing.TB, site, node string) func(*http.Request) *http.Request {
+	t.Helper()
+	key, err := pki.NewNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NodeCSR(key, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := testCA(t).SignNode(csr, site, node, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return withCert(t, string(cert))
+}
+
 // enroll enrolls node with cred (a join token, or the node's own
 // certificate to renew it) and returns the answer's status and body, and
-// credentials presenting the certificate issued (nil when refused).
+// credentials presenting the certificate issued (nil when refused). The
+// certificate issued is also the one the node's agent presents from then
+// on (e.register, the kit's heartbeats after a restart), until the test
+// ends: the server accepts no other.
 func (e *env) enroll(cred func(*http.Request) *http.Request, node string) (int, string, func(*http.Request) *http.Request) {
 	e.t.Helper()
 	var en api.Enrolled
@@ -41,6 +72,18 @@ func (e *env) enroll(cred func(*http.Request) *http.Request, node string) (int, 
 	if code != http.StatusOK {
 		return code, string(out), nil
 	}
+	c := parseCert(e.t, en.Certificate)
+	nodeCert(e.t, en.Site, node) // the map made
+	k := en.Site + "/" + node
+	creds.mu.Lock()
+	was := creds.certs[k]
+	creds.certs[k] = c
+	creds.mu.Unlock()
+	e.t.Cleanup(func() {
+		creds.mu.Lock()
+		defer creds.mu.Unlock()
+		creds.certs[k] = was
+	})
 	return code, string(out), withCert(e.t, en.Certificate)
 }
 
@@ -62,7 +105,7 @@ func TestEnrollmentReplacesTheNodesEarlierCertificates(t *testing.T) {
 	if code, out := ping(first); code == http.StatusUnauthorized {
 		t.Fatalf("m1 with the certificate it enrolled with: %d %s", code, out)
 	}
-	if code, out := ping(withNodeCert(t, "x", "m1")); code != http.StatusUnauthorized || !strings.Contains(out, "was replaced by an enrollment") {
+	if code, out := ping(unissued(t, "x", "m1")); code != http.StatusUnauthorized || !strings.Contains(out, "was replaced by an enrollment") {
 		t.Errorf("m1 with a certificate the CA signed but no enrollment issued: %d %s; want 401 saying it was replaced", code, out)
 	}
 	code, out, second := e.enroll(first, "m1")
@@ -161,16 +204,4 @@ func TestRevokedNodeIsRefusedUntilItEnrollsAgain(t *testing.T) {
 	if code, out := e.doWith(fresh, "GET", "/v1/agent/nodes/m1/assignments", nil, nil); code == http.StatusUnauthorized {
 		t.Errorf("m1 with its new certificate: %d %s", code, out)
 	}
-}
-
-// registerAs registers node name of site with n GPUs, as e.register
-// does, presenting cred's certificate.
-func (e *env) registerAs(cred func(*http.Request) *http.Request, name, site string, n int) int {
-	e.t.Helper()
-	reg := api.Register{Name: name, Site: site, Address: "http://127.0.0.1:1", CPUs: 32, MemoryGiB: 256}
-	for i := range n {
-		reg.GPUs = append(reg.GPUs, api.GPUInfo{Index: i, Model: "H100"})
-	}
-	code, _ := e.doWith(cred, "POST", "/v1/agent/register", reg, nil)
-	return code
 }
