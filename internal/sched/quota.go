@@ -39,6 +39,7 @@ type quotaMsgKey struct {
 	tenant, model int
 	need, usage   int64
 	fromCohort    int64
+	lent          int64 // what others borrow, for a job within nominal quota
 }
 
 // quotaMessage reads like
@@ -49,6 +50,9 @@ func (p *pass) quotaMessage(ti int, tenant string, m int, need int64) string {
 	k := quotaMsgKey{tenant: ti, model: m, need: need, usage: p.q.Usage(ti, m)}
 	if p.q.Parent(ti) != "" {
 		k.fromCohort = p.q.FromCohort(ti, m)
+		if k.usage+need <= p.q.Nominal(ti, m) {
+			k.lent = p.q.BorrowedBesides(ti, m)
+		}
 	}
 	if msg, ok := p.quotaMsgs[k]; ok {
 		return msg
@@ -56,22 +60,34 @@ func (p *pass) quotaMessage(ti int, tenant string, m int, need int64) string {
 	if len(p.quotaMsgs) > 1<<14 {
 		clear(p.quotaMsgs)
 	}
-	msg := p.formatQuota(ti, tenant, m, need)
+	msg := p.formatQuota(ti, tenant, m, need, k.lent)
 	p.quotaMsgs[k] = msg
 	return msg
 }
 
-func (p *pass) formatQuota(ti int, tenant string, m int, need int64) string {
+// formatQuota words a quota verdict. lent, for a job that fits its
+// tenant's nominal quota, is what the other tenants of its tree borrow:
+// the tenant waits for quota lent to them, which the words say, with
+// why reclaim did not take it back.
+func (p *pass) formatQuota(ti int, tenant string, m int, need, lent int64) string {
 	name := p.modelName(m)
 	msg := fmt.Sprintf("quota: tenant %s uses %d/%d %s (nominal), needs %d",
 		tenant, p.q.Usage(ti, m), p.q.Nominal(ti, m), name, need)
 	if _, lim := p.q.Borrowed(ti, m); lim >= 0 && p.q.Usage(ti, m)+need-p.q.Nominal(ti, m) > lim {
 		return msg + fmt.Sprintf(", would borrow %d; borrowing limit %d", p.q.Usage(ti, m)+need-p.q.Nominal(ti, m), lim)
 	}
-	if c := p.q.Parent(ti); c != "" {
-		msg += fmt.Sprintf(", cohort %s lends %d", c, max(0, p.q.FromCohort(ti, m)))
-	} else {
-		msg += ", no cohort to borrow from"
+	c := p.q.Parent(ti)
+	if c == "" {
+		return msg + ", no cohort to borrow from"
+	}
+	msg += fmt.Sprintf(", cohort %s lends %d", c, max(0, p.q.FromCohort(ti, m)))
+	if lent > 0 {
+		msg += fmt.Sprintf(": within its nominal quota, but other tenants of the cohort borrow %d %s beyond theirs", lent, name)
+		if p.pol.Preemption && p.pol.Reclaim {
+			msg += "; reclaim takes back only what preemptible jobs hold"
+		} else {
+			msg += "; reclaim is off: it comes back as that work ends"
+		}
 	}
 	return msg
 }

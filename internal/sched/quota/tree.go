@@ -232,3 +232,16 @@ func (t *Tree) Borrowed(i, m int) (borrowed, limit int64) {
 	n := &t.nodes[i]
 	return max(0, n.usage[m]-n.nominal[m]), n.borrow[m]
 }
+
+// BorrowedBesides is how far the other tenants of tenant i's tree use
+// model m beyond their nominal quotas, together: quota lent to them, of
+// which some may be i's.
+func (t *Tree) BorrowedBesides(i, m int) int64 {
+	root, sum := t.Root(i), int64(0)
+	for k := range t.nodes {
+		if n := &t.nodes[k]; k != i && n.tenant && t.Root(k) == root {
+			sum += max(0, n.usage[m]-n.nominal[m])
+		}
+	}
+	return sum
+}
