@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,41 @@ func TestPoolsBorrowerHoldsLentQuota(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no row for small-a in jobs.csv", c.name)
 		}
+	}
+}
+
+// With the policy's borrowing: preemptible, the twin replays the pools
+// facility's own mix (600 jobs, 21 deployments, most classes not
+// preemptible) with every plan checked by plan.Verify, which refuses a
+// start that takes a tenant beyond its nominal quota with a job that is
+// not preemptible (a deployment scaling up used to). Jobs of such
+// classes that need more than their tenant's nominal quota never start;
+// the others do.
+func TestPoolsBorrowPreemptibleOnly(t *testing.T) {
+	dir := t.TempDir()
+	fac := filepath.Join("..", "..", "examples", "pools.yaml")
+	jobs := filepath.Join(dir, "pools.jsonl")
+	if text, err := runCLI(t, "workload", "generate", "--facility", fac, "--jobs", "600", "--seed", "1",
+		"--start", "2023-03-01T00:00:00Z", "-o", jobs); err != nil {
+		t.Fatalf("generate: %v\n%s", err, text)
+	}
+	out := filepath.Join(dir, "out")
+	if text, err := runCLI(t, "sim", "--facility", fac, "--workload", jobs, "--arrival-rate", "0.5",
+		"--policy", "borrowing=preemptible", "--out", out); err != nil {
+		t.Fatalf("sim with borrowing=preemptible: %v\n%s", err, text)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Finished     int `json:"finished"`
+		NeverStarted int `json:"never_started"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.NeverStarted == 0 || s.Finished == 0 || s.Finished+s.NeverStarted != 600 {
+		t.Errorf("finished %d, never started %d of 600; want some of each (non-preemptible jobs beyond their tenant's nominal quota never start)", s.Finished, s.NeverStarted)
 	}
 }

@@ -118,6 +118,9 @@ type PolicyInfo struct {
 	Sovereignty         bool    `json:"sovereignty"`
 	// OutsideJurisdiction is flag or requeue (model.Policy.Outside).
 	OutsideJurisdiction string `json:"outside_jurisdiction"`
+	// Borrowing is any or preemptible (model.Policy.BorrowPreemptibleOnly);
+	// omitted when any.
+	Borrowing string `json:"borrowing,omitempty"`
 }
 
 // Summarize computes a facility's summary.
@@ -217,6 +220,9 @@ func Summarize(f *model.Facility) Summary {
 	}
 	if p.Outside != "" {
 		s.Policy.OutsideJurisdiction = string(p.Outside)
+	}
+	if p.BorrowPreemptibleOnly {
+		s.Policy.Borrowing = "preemptible"
 	}
 	if p.Order != "" {
 		s.Policy.Order = string(p.Order)

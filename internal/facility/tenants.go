@@ -270,7 +270,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 var policyFields = []string{"order", "reservation", "power_share", "power_recap", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"victim_ratio", "reclaim_min_run",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "capped_speed_exponent", "deferral", "deferral_booking", "carbon_weight", "sovereignty",
-	"outside_jurisdiction"}
+	"outside_jurisdiction", "borrowing"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
 func (d *decoder) policyOf(root *object) (model.Policy, *object) {
@@ -367,6 +367,16 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 	}
 	if v, ok := o.number("capped_speed_exponent", 0, model.MaxCappedSpeedExponent); ok {
 		p.CappedSpeedExponent = v
+	}
+	if v, ok := o.str("borrowing"); ok {
+		switch v {
+		case "any":
+			p.BorrowPreemptibleOnly = false
+		case "preemptible":
+			p.BorrowPreemptibleOnly = true
+		default:
+			o.errf("borrowing", "unknown value %q; use any (every job may borrow beyond its tenant's nominal quota) or preemptible (only jobs reclaim may take back)", v)
+		}
 	}
 	if v, ok := o.str("outside_jurisdiction"); ok {
 		switch model.OutsideAction(v) {

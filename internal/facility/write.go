@@ -214,6 +214,9 @@ func (e *emitter) policy(p model.Policy) {
 	if p.Outside == model.OutsideRequeue {
 		e.line(2, "outside_jurisdiction: requeue")
 	}
+	if p.BorrowPreemptibleOnly {
+		e.line(2, "borrowing: preemptible")
+	}
 }
 
 // num formats x so that it parses back to the same float64.

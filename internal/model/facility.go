@@ -162,6 +162,11 @@ type Policy struct {
 	// reservation: any later job that fits starts (greedy first fit;
 	// large jobs can starve).
 	NoReservation bool
+	// BorrowPreemptibleOnly, with Quotas, lets only preemptible jobs take
+	// their tenant beyond its nominal quota (policy borrowing:
+	// preemptible): lent quota is then held by work reclaim may take
+	// back, and a non-preemptible job waits for its own tenant's quota.
+	BorrowPreemptibleOnly bool
 	// NoDeferralBooking, with Deferral, scores each flexible job's hours
 	// alone: jobs deferred earlier in a pass do not book their GPUs, and
 	// the jobs may all choose the same cheap hours (herding).

@@ -115,6 +115,26 @@ func TestVerifyQuota(t *testing.T) {
 			h100(s, "acme", 4)
 			h100(s, "beta", 8) // uses 4, lends 4
 		}, nil},
+		{"borrowing: preemptible, a job that is not", func(s *model.Snapshot, _ *model.Plan) {
+			cohort(s)
+			h100(s, "acme", 4)
+			h100(s, "beta", 8)
+			s.Facility.Policy.BorrowPreemptibleOnly = true
+			pending(s, "j1").Preemptible = false
+		}, []string{"quota j1  -1"}},
+		{"borrowing: preemptible, a preemptible job", func(s *model.Snapshot, _ *model.Plan) {
+			cohort(s)
+			h100(s, "acme", 4)
+			h100(s, "beta", 8)
+			s.Facility.Policy.BorrowPreemptibleOnly = true
+			pending(s, "j1").Preemptible = true
+		}, nil},
+		{"borrowing: preemptible, within nominal", func(s *model.Snapshot, _ *model.Plan) {
+			cohort(s)
+			h100(s, "acme", 8)
+			s.Facility.Policy.BorrowPreemptibleOnly = true
+			pending(s, "j1").Preemptible = false
+		}, nil},
 		{"sibling's use leaves too little", func(s *model.Snapshot, _ *model.Plan) {
 			cohort(s)
 			h100(s, "acme", 4)

@@ -102,8 +102,10 @@ func (v *verifier) afterStarts() *quota.Tree {
 // quota checks, with Policy.Quotas, that each start fits what its
 // tenant's quota tree makes available, starts taken in plan order on
 // top of the running usage. Usage already beyond quota is no violation
-// by itself; a start that adds to it is. Jobs of tenants the facility
-// does not list are not limited (as in the core).
+// by itself; a start that adds to it is. With Policy.BorrowPreemptibleOnly
+// a start of a job that is not preemptible must also keep its tenant
+// within its nominal quota. Jobs of tenants the facility does not list
+// are not limited (as in the core).
 func (v *verifier) quota() {
 	if !v.x.fac.Policy.Quotas || len(v.p.Starts) == 0 {
 		return
@@ -126,6 +128,9 @@ func (v *verifier) quota() {
 			if avail := t.Available(ti, m); avail < need[m] {
 				v.add(CodeQuota, j.ID, "", -1, "takes %d %s but tenant %s may use only %d more (uses %d, nominal %d)",
 					need[m], q.models[m], j.Tenant, max(0, avail), t.Usage(ti, m), t.Nominal(ti, m))
+			} else if v.x.fac.Policy.BorrowPreemptibleOnly && !j.Preemptible && t.Usage(ti, m)+need[m] > t.Nominal(ti, m) {
+				v.add(CodeQuota, j.ID, "", -1, "takes %d %s, taking tenant %s beyond its nominal quota (uses %d, nominal %d), but it is not preemptible (policy borrowing: preemptible)",
+					need[m], q.models[m], j.Tenant, t.Usage(ti, m), t.Nominal(ti, m))
 			}
 			t.Add(ti, m, need[m])
 		}

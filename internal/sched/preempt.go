@@ -222,7 +222,14 @@ func (p *pass) beyondQuota(j *model.Job, m int) bool {
 		return false
 	}
 	ti := p.tenantIndex(j.Tenant)
-	return ti >= 0 && p.prep.quota.Available(ti, m) < p.need(j)
+	if ti < 0 {
+		return false
+	}
+	a := p.prep.quota.Available(ti, m)
+	if p.mayNotBorrow(j) {
+		a = min(a, p.prep.quota.Nominal(ti, m))
+	}
+	return a < p.need(j)
 }
 
 // vref is a possible victim in the index of one GPU model: the
@@ -482,7 +489,7 @@ func (p *pass) quotaBars(j *model.Job, m int, refs []*vref) bool {
 		return false
 	}
 	need := p.need(j)
-	if p.q.Available(ti, m) >= need {
+	if p.q.Available(ti, m) >= need && !p.mayNotBorrow(j) {
 		return false // with nothing removed
 	}
 	for _, r := range refs {
@@ -490,7 +497,7 @@ func (p *pass) quotaBars(j *model.Job, m int, refs []*vref) bool {
 			p.q.Add(r.ti, m, -r.gpus)
 		}
 	}
-	bars := p.q.Available(ti, m) < need
+	bars := p.q.Available(ti, m) < need || p.mayNotBorrow(j) && p.borrows(ti, j, m)
 	for _, r := range refs {
 		if r.ti >= 0 {
 			p.q.Add(r.ti, m, r.gpus)
@@ -620,6 +627,9 @@ func (p *pass) fitsWithout(j *model.Job, a *attempt, vs []victim) bool {
 	p.startingAt(&req, j, evicted)
 	ti := p.q.Tenant(j.Tenant)
 	if p.pol.Quotas && ti >= 0 && j.GPUsPerReplica > 0 && p.availableFor(ti, a.model, req.Constrained, p.need(j)) < p.need(j) {
+		return false
+	}
+	if ti >= 0 && p.mayNotBorrow(j) && p.borrows(ti, j, a.model) {
 		return false
 	}
 	p.c.Begin()

@@ -19,6 +19,11 @@ func (p *pass) quotaCheck(t *model.Tenant, j *model.Job, m int, constrained bool
 	if ti < 0 {
 		return verdict{}, true
 	}
+	if p.mayNotBorrow(j) && p.borrows(ti, j, m) {
+		return verdict{code: model.ReasonQuota, msg: fmt.Sprintf(
+			"quota: tenant %s uses %d/%d %s (nominal), needs %d, would borrow %d; only preemptible jobs borrow (policy borrowing: preemptible)",
+			t.Name, p.q.Usage(ti, m), p.q.Nominal(ti, m), p.modelName(m), need, p.q.Usage(ti, m)+need-p.q.Nominal(ti, m))}, false
+	}
 	if a := p.available(ti, m); a >= need {
 		if p.availableForGiven(ti, m, constrained, a, need) < need {
 			return p.resQuotaVerdict(j), false
@@ -90,6 +95,14 @@ func (p *pass) formatQuota(ti int, tenant string, m int, need, lent int64) strin
 		}
 	}
 	return msg
+}
+
+// mayNotBorrow reports whether job j may not take its tenant beyond its
+// nominal quota: with Policy.BorrowPreemptibleOnly, only preemptible
+// jobs borrow, so that what a tenant lends is held by work reclaim may
+// take back.
+func (p *pass) mayNotBorrow(j *model.Job) bool {
+	return p.pol.Quotas && p.pol.BorrowPreemptibleOnly && !j.Preemptible && j.GPUsPerReplica > 0
 }
 
 // tenantIndex is the quota trees' index of a tenant (p.q and
@@ -183,6 +196,9 @@ func (p *pass) hopeless(j *model.Job) (verdict, bool) {
 			continue
 		}
 		avail := p.prep.quota.Available(ti, m)
+		if p.mayNotBorrow(j) {
+			avail = min(avail, p.prep.quota.Nominal(ti, m))
+		}
 		if avail >= need {
 			return verdict{}, false
 		}
@@ -193,7 +209,11 @@ func (p *pass) hopeless(j *model.Job) (verdict, bool) {
 	if bestModel < 0 {
 		return verdict{}, false
 	}
+	why := "nominal quota, cohort and borrowing limit"
+	if p.mayNotBorrow(j) {
+		why = "its nominal quota: only preemptible jobs borrow, policy borrowing: preemptible"
+	}
 	return verdict{code: model.ReasonQuota, msg: fmt.Sprintf(
-		"quota: needs %d GPUs; tenant %s's quota gives it at most %d %s even with nothing running (nominal quota, cohort and borrowing limit), so it waits until the quotas change",
-		need, j.Tenant, best, p.modelName(bestModel))}, true
+		"quota: needs %d GPUs; tenant %s's quota gives it at most %d %s even with nothing running (%s), so it waits until the quotas change",
+		need, j.Tenant, best, p.modelName(bestModel), why)}, true
 }

@@ -266,7 +266,7 @@ func (w *world) policy(a *args) error {
 		{"fairshare", &p.FairShare}, {"quotas", &p.Quotas}, {"preemption", &p.Preemption}, {"reclaim", &p.Reclaim},
 		{"backfill", &p.Backfill}, {"topology", &p.Topology}, {"power", &p.Power}, {"capping", &p.PowerCapping},
 		{"deferral", &p.Deferral}, {"sovereignty", &p.Sovereignty}, {"share", &p.PowerShare},
-		{"recap", &p.PowerRecap},
+		{"recap", &p.PowerRecap}, {"borrowpreemptible", &p.BorrowPreemptibleOnly},
 	}
 	var err error
 	for _, b := range bools {

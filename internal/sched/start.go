@@ -315,6 +315,9 @@ func (p *pass) placeDeployment(j *model.Job, a *attempt, tags []string) bool {
 		if p.nominalOnly {
 			want = min(want, max(need, int(p.nominalRoom(ti, a.model)/g)))
 		}
+		if p.mayNotBorrow(j) { // quotaCheck let its minimum in
+			want = min(want, int(p.nominalRoom(ti, a.model)/g))
+		}
 	}
 	if v, ok := p.recall(&a.req); ok && !p.holdsOwn(j, &a.req) {
 		a.v = p.deploymentVerdict(j, a, need, 0, v)
