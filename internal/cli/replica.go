@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,7 +25,9 @@ import (
 // replica is one `carnot server` of several on one PostgreSQL database.
 // Exactly one, the holder of the lease, runs the scheduler loop; every
 // replica serves the API: a standby forwards each request to the leader's
-// same listener (the leader authenticates it), and answers the node
+// same listener (the leader authenticates it), but for /healthz and
+// /readyz, which it answers for itself (alive; not ready: it does not
+// lead), and answers the node
 // agents' routes 503 with api.StandbyHeader so that agents, which hold a
 // client certificate the standby cannot forward, move to the next
 // address. Every write of the leader carries its epoch as a fencing
@@ -131,6 +134,10 @@ func (r *replica) handler(operator bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		u := r.leaderURL(operator)
 		switch {
+		case req.URL.Path == "/healthz" && req.Method == http.MethodGet:
+			r.health(w, u)
+		case req.URL.Path == "/readyz" && req.Method == http.MethodGet && u != nil:
+			standby(w, u.String(), "this replica is a standby: it does not lead, and forwards the API to the leader at "+u.String())
 		case u == nil:
 			standby(w, "", "no leader yet: a replica takes the lease within "+r.ttl.String())
 		case strings.HasPrefix(req.URL.Path, "/v1/agent/"):
@@ -139,6 +146,24 @@ func (r *replica) handler(operator bool) http.Handler {
 			proxy.ServeHTTP(w, req)
 		}
 	})
+}
+
+// health is a standby's own /healthz: 200 while it serves, whatever the
+// leader's state, so that a liveness probe never restarts the standbys
+// just as one should take over. It says it is a standby and the leader's
+// address on this listener ("" while none is known). It reads no
+// credentials: it says nothing that the standby's answer to a node
+// agent's route does not.
+func (r *replica) health(w http.ResponseWriter, leader *url.URL) {
+	body := map[string]string{"status": "standby", "leader": ""}
+	if leader != nil {
+		body["leader"] = leader.String()
+	} else {
+		body["detail"] = "no leader yet: a replica takes the lease within " + r.ttl.String()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(body)
 }
 
 // standby answers 503 with api.StandbyHeader: the client tries the next
