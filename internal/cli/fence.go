@@ -25,18 +25,29 @@ again; an agent that comes back still running tasks has them stopped, and
 its node counts at full power until they are. Fencing a node that is still
 on while the server cannot reach it makes the site's power accounting
 wrong: fence only what you know is off. Operator-admin only; each fence is
-recorded with who asked for it.`, "fenced"
+recorded with who asked for it.
+
+A node whose agent still reports (ready or draining) and that runs work is
+not fenced: the server refuses and lists the jobs that would stop. Drain
+it instead to keep that work (carnot drain), or give --force to stop it
+and fence the node now. A silent node, or one that runs nothing, needs no
+--force.`, "fenced"
 	if unfence {
 		use, short, long, done = "unfence", "Return fenced nodes to service",
 			`Unfences nodes: the server treats them by their condition again; a
 ready node takes work, a silent one counts as down.`, "unfenced"
 	}
-	return nodeOpCmd(use, short, long, done, func(c *client.Client) nodeOp {
+	var force bool
+	cmd := nodeOpCmd(use, short, long, done, func(c *client.Client) nodeOp {
 		if unfence {
 			return c.Unfence
 		}
-		return c.Fence
+		return func(ctx context.Context, name string) (*api.Node, error) { return c.Fence(ctx, name, force) }
 	})
+	if !unfence {
+		cmd.Flags().BoolVar(&force, "force", false, "fence a node whose agent reports even while it runs work, which stops that work (its jobs restart elsewhere by their restart policy)")
+	}
+	return cmd
 }
 
 // newReenrollNodeCmd returns `carnot reenroll-node`.

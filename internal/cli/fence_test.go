@@ -20,8 +20,11 @@ func fenceServer(t *testing.T) *httptest.Server {
 			switch {
 			case r.Header.Get("Authorization") != "Bearer admin":
 				problem(w, 403, "permission denied: role operator may not fenceNode: only an operator-admin fences or unfences a node")
-			case name != "n1" && name != "n2":
+			case name != "n1" && name != "n2" && name != "n3":
 				problem(w, 404, `no node "`+name+`"`)
+			case fenced && name == "n3" && r.URL.Query().Get("force") != "true":
+				problem(w, 409, "node n3 is live (ready; its agent reported 0s ago) and runs 1 job(s), whose replicas there a fence would stop now: j-1 (tenant default, 1 replica(s)). "+
+					"To take it out of service and keep that work, drain it (carnot drain n3) and fence it once it runs nothing or is off; to stop that work and fence it now: carnot fence --force n3 (POST /v1/nodes/n3/fence?force=true)")
 			default:
 				reply(w, 200, api.Node{Name: name, Condition: api.NodeNotReady, Fenced: fenced, GPUs: 8})
 			}
@@ -59,6 +62,8 @@ func TestFenceCmd(t *testing.T) {
 		{[]string{"fence", "--token", "admin", "n1", "nope"}, ExitFailure, "node n1 fenced (not-ready, 0/8 GPUs in use)\n",
 			"nope: no node \"nope\"\nerror: 1 of 2 nodes failed: nope"},
 		{[]string{"fence", "--token", "ops", "n1"}, ExitFailure, "", "only an operator-admin fences or unfences a node"},
+		{[]string{"fence", "--token", "admin", "n3"}, ExitFailure, "", "j-1 (tenant default, 1 replica(s))"},
+		{[]string{"fence", "--token", "admin", "--force", "n3"}, 0, "node n3 fenced (not-ready, 0/8 GPUs in use)\n", ""},
 		{[]string{"forget-node", "--token", "admin", "n1"}, 0, "node n1 forgotten\n", ""},
 		{[]string{"forget-node", "--token", "admin", "n2"}, ExitFailure, "", "the facility file lists it"},
 	} {

@@ -432,7 +432,7 @@ func TestOtherRoutes(t *testing.T) {
 	}
 	_, err = c.Undrain(ctx, "n1")
 	must(err)
-	_, err = c.Fence(ctx, "n1")
+	_, err = c.Fence(ctx, "n1", false)
 	must(err)
 	_, err = c.Unfence(ctx, "n1")
 	must(err)

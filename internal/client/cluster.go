@@ -59,8 +59,18 @@ func (c *Client) RevokeNode(ctx context.Context, name string) error {
 // Fence declares a node out of service — powered off, running nothing —
 // (POST /v1/nodes/{name}/fence; operator-admin only): its lost replicas
 // count as stopped, and it takes no work until unfenced.
-func (c *Client) Fence(ctx context.Context, name string) (*api.Node, error) {
-	return c.nodeOp(ctx, name, "fence")
+// A node whose agent reports and that runs work is refused (409, the
+// problem listing that work) unless force.
+func (c *Client) Fence(ctx context.Context, name string, force bool) (*api.Node, error) {
+	n := api.Node{Name: name}
+	r := &request{method: http.MethodPost, path: "/v1/nodes/" + seg(name) + "/fence"}
+	if force {
+		r.query = url.Values{"force": {"true"}}
+	}
+	if err := c.call(ctx, r, 0, &n); err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 // Unfence ends a node's fence (POST /v1/nodes/{name}/unfence).

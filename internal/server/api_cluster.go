@@ -100,6 +100,12 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 // change records it in c (with the caller as its actor) under mu, and
 // the node as it then is is the answer once the change is committed.
 func (s *Server) nodeChange(change func(n *nodeState, c *changes)) http.HandlerFunc {
+	return s.nodeChangeIf(nil, change)
+}
+
+// nodeChangeIf is nodeChange, but refused with 409 when refuse (if not
+// nil) says why, under the same hold of mu as the change.
+func (s *Server) nodeChangeIf(refuse func(n *nodeState) string, change func(n *nodeState, c *changes)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		s.mu.Lock()
@@ -108,6 +114,12 @@ func (s *Server) nodeChange(change func(n *nodeState, c *changes)) http.HandlerF
 		if n == nil {
 			problemf(w, http.StatusNotFound, "no node %q", name)
 			return
+		}
+		if refuse != nil {
+			if why := refuse(n); why != "" {
+				problemf(w, http.StatusConflict, "%s", why)
+				return
+			}
 		}
 		c := newChanges()
 		c.actor = principalOf(r).Subject

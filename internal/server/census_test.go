@@ -284,8 +284,12 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		path += "?tenant=" + tenant
 	case "auditConsistency":
 		path += "?old=1"
-	case "getNode", "drainNode", "undrainNode", "fenceNode", "unfenceNode", "forgetNode", "reenrollNode", "revokeNode", "agentAssignments":
+	case "getNode", "drainNode", "undrainNode", "unfenceNode", "forgetNode", "reenrollNode", "revokeNode", "agentAssignments":
 		sub("{name}", "n1")
+	case "fenceNode":
+		// n1 reports and runs work: without force, a refusal
+		sub("{name}", "n1")
+		path += "?force=true"
 	case "agentHeartbeat":
 		sub("{name}", "n1")
 		body = api.Heartbeat{}

@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -26,9 +28,77 @@ import (
 // assigned; the node stays fenced but, while its agent reports them, it
 // counts at nameplate again (they draw power), and an event says so.
 
+// A fence of a node whose agent reports (ready or draining) while it
+// runs work is refused unless the request says force=true: it would stop
+// that work at once on the word of an operator who may have named the
+// wrong node, or meant a drain (kubectl drain and nomad node drain
+// likewise refuse what would lose work without --force). A silent node,
+// or a live one that runs nothing, is fenced at once.
+
 // handleFence fences a node (fence true) or unfences it.
 func (s *Server) handleFence(fence bool) http.HandlerFunc {
-	return s.nodeChange(func(n *nodeState, c *changes) {
+	if !fence {
+		return s.nodeChange(s.fenceChange(false))
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		force := false
+		if v := r.URL.Query().Get("force"); v != "" {
+			var err error
+			if force, err = strconv.ParseBool(v); err != nil {
+				writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+					Errors: []api.FieldError{{Field: "force", Message: fmt.Sprintf("must be true or false, not %q", v)}}})
+				return
+			}
+		}
+		refuse := s.liveWork
+		if force {
+			refuse = nil
+		}
+		s.nodeChangeIf(refuse, s.fenceChange(true))(w, r)
+	}
+}
+
+// liveWork says why fencing n without force is refused: its agent
+// reports and it runs work, which the fence would stop; "" otherwise.
+// Caller holds mu.
+func (s *Server) liveWork(n *nodeState) string {
+	if !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Unreachable {
+		return ""
+	}
+	var jobs []string
+	for _, id := range n.jobIDs() {
+		js := s.jobs[id]
+		if js == nil {
+			continue
+		}
+		k := 0
+		for i := range js.doc.Replicas {
+			if r := &js.doc.Replicas[i]; r.Node == n.doc.Name && live(r) {
+				k++
+			}
+		}
+		if k > 0 {
+			jobs = append(jobs, fmt.Sprintf("%s (tenant %s, %d replica(s))", id, js.doc.Tenant, k))
+		}
+	}
+	if len(jobs) == 0 {
+		return ""
+	}
+	list := jobs
+	if len(list) > 10 {
+		list = append(list[:10:10], fmt.Sprintf("and %d more", len(jobs)-10))
+	}
+	name := n.doc.Name
+	ago := max(s.cfg.Now().Sub(n.doc.LastHeartbeat), 0).Round(time.Second)
+	return fmt.Sprintf("node %s is live (%s; its agent reported %s ago) and runs %d job(s), whose replicas there a fence would stop now: %s. "+
+		"To take it out of service and keep that work, drain it (carnot drain %s) and fence it once it runs nothing or is off; "+
+		"to stop that work and fence it now: carnot fence --force %s (POST /v1/nodes/%s/fence?force=true)",
+		name, n.apiCondition(), ago, len(jobs), strings.Join(list, ", "), name, name, name)
+}
+
+// fenceChange fences a node (fence true) or unfences it.
+func (s *Server) fenceChange(fence bool) func(n *nodeState, c *changes) {
+	return func(n *nodeState, c *changes) {
 		switch {
 		case fence:
 			s.fence(n, s.cfg.Now(), c)
@@ -41,7 +111,7 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 			c.node(n, api.EventNode, msg)
 			c.kick = true
 		}
-	})
+	}
 }
 
 // fence marks n fenced: its live replicas are lost and those it may still

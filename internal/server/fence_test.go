@@ -190,15 +190,16 @@ func TestFencedNodeReportingWork(t *testing.T) {
 	}
 }
 
-// Fencing a node that runs replicas loses them (an operator says it is
-// off): the job's attempt ends and the node takes nothing.
+// Fencing a node that runs replicas (forced, as it reports) loses them
+// (an operator says it is off): the job's attempt ends and the node
+// takes nothing.
 func TestFenceNodeWithLiveReplicas(t *testing.T) {
 	e := devEnv(t)
 	id := e.submit(spec(8, 1))
 	e.pass()
 	e.report("n1", running(id, 0, 1))
 	var n api.Node
-	if code := e.do("POST", "/v1/nodes/n1/fence", nil, &n); code != 200 || !n.Fenced || len(n.Jobs) != 0 {
+	if code := e.do("POST", "/v1/nodes/n1/fence?force=true", nil, &n); code != 200 || !n.Fenced || len(n.Jobs) != 0 {
 		t.Fatalf("fence: %d %+v, want fenced without jobs", code, n)
 	}
 	j := e.job(id)
