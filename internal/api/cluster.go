@@ -224,3 +224,18 @@ type AuditConsistency struct {
 	// Proof is the hashes of tlog.TreeProof, base64.
 	Proof []string `json:"proof"`
 }
+
+// ReenrollRequest is the optional body of POST /v1/nodes/{name}/reenroll.
+type ReenrollRequest struct {
+	// TTLSeconds is how long the allowance lasts: 1 to 7 days' worth of
+	// seconds; 0 or absent is an hour.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
+}
+
+// Reenroll is the answer to POST /v1/nodes/{name}/reenroll: node may
+// enroll once more with a join token of site until Expires.
+type Reenroll struct {
+	Node    string    `json:"node"`
+	Site    string    `json:"site"`
+	Expires time.Time `json:"expires"`
+}

@@ -82,6 +82,8 @@ var goSchemas = map[string]reflect.Type{
 	"SecretValue":      reflect.TypeFor[api.SecretValue](),
 	"Secret":           reflect.TypeFor[api.Secret](),
 	"SecretList":       reflect.TypeFor[api.SecretList](),
+	"ReenrollRequest":  reflect.TypeFor[api.ReenrollRequest](),
+	"Reenroll":         reflect.TypeFor[api.Reenroll](),
 }
 
 // requestOnly are the schemas of request bodies only. Elsewhere every
@@ -89,7 +91,7 @@ var goSchemas = map[string]reflect.Type{
 // what a client must send.
 var requestOnly = map[string]bool{
 	"Register": true, "GPUInfo": true, "Heartbeat": true, "TaskStatus": true, "CheckpointAck": true,
-	"TokenRequest": true, "Enroll": true, "SecretValue": true,
+	"TokenRequest": true, "Enroll": true, "SecretValue": true, "ReenrollRequest": true,
 }
 
 // otherSchemas have no type in this package: the job file's form.

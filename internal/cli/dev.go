@@ -146,7 +146,7 @@ func (cp *controlPlane) devJoin(ctx context.Context, dir, node, site string) (st
 		return "", nil
 	}
 	if !pki.Renewable(cert.Leaf, node, time.Now()) {
-		if err := cp.srv.AllowReenroll(ctx, node, "dev"); err != nil && !errors.Is(err, server.ErrNeverEnrolled) {
+		if _, err := cp.srv.AllowReenroll(ctx, node, "dev", server.DefaultReenrollTTL); err != nil && !errors.Is(err, server.ErrNeverEnrolled) {
 			return "", err
 		}
 	}

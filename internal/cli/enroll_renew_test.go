@@ -72,8 +72,11 @@ func TestAgentRenewsItsCertificateWithIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := carnot("reenroll-node", "n1", "--server", cp.adminURL, "--ca", cp.caFile, "--token", admin.Secret)
-	if code != 0 || out != "node n1 may enroll again\n" {
+	if code, _, errs := carnot("reenroll-node", "n1", "--ttl", "200h", "--server", cp.adminURL, "--ca", cp.caFile, "--token", admin.Secret); code != ExitUsage || !strings.Contains(errs, "--ttl 200h0m0s: from 1s to 168h") {
+		t.Errorf("carnot reenroll-node --ttl 200h: exit %d, %q; want a usage error", code, errs)
+	}
+	code, out, errs := carnot("reenroll-node", "n1", "--ttl", "30m", "--server", cp.adminURL, "--ca", cp.caFile, "--token", admin.Secret)
+	if code != 0 || !strings.HasPrefix(out, "node n1 may enroll again with a join token of site local until ") || !strings.HasSuffix(out, " (in 30m0s)\n") {
 		t.Fatalf("carnot reenroll-node n1: exit %d, %q, %q", code, out, errs)
 	}
 	if _, _, _, err := enrollNode(ctx, cp.adminURL, lost, "n1", join.Secret, cp.caFile); err != nil {

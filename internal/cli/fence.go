@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,22 +54,37 @@ ready node takes work, a silent one counts as down.`, "unfenced"
 
 // newReenrollNodeCmd returns `carnot reenroll-node`.
 func newReenrollNodeCmd() *cobra.Command {
-	return nodeOpCmd("reenroll-node", "Let enrolled nodes enroll again with a join token",
+	var ttl time.Duration
+	cmd := nodeCmd("reenroll-node", "Let enrolled nodes enroll again with a join token, for a while",
 		`Lets each node enroll once more with a join token of the site it enrolled
-in. A join token enrolls a node name once: enrolling a name already
-enrolled is refused, so that whoever holds a join token cannot obtain the
-certificate of a running node. A node's agent renews its own certificate
-with that certificate while it is valid; use this for a machine
-reinstalled or whose --data-dir (its key) was lost, or a node whose
-certificate expired, then start its agent with a join token. The
+in, until the allowance expires (--ttl, an hour by default; at most 7
+days); it prints until when. A join token enrolls a node name once:
+enrolling a name already enrolled is refused, so that whoever holds a join
+token cannot obtain the certificate of a running node, and an allowance
+left open would undo that, hence its expiry. An enrollment after it is
+refused, saying so: allow it again. A node's agent renews its own
+certificate with that certificate while it is valid; use this for a
+machine reinstalled or whose --data-dir (its key) was lost, or a node
+whose certificate expired, then start its agent with a join token. The
 certificates the node already holds stay valid until that enrollment,
 which accepts only its new certificate from then on; to refuse them at
 once, use carnot revoke-node. Operator-admin only; each is recorded with
-who asked for it.`, "may enroll again", func(c *client.Client) nodeOp {
-			return func(ctx context.Context, name string) (*api.Node, error) {
-				return &api.Node{}, c.ReenrollNode(ctx, name)
+who asked for it.`, func(ctx context.Context, c *client.Client, name string) (string, error) {
+			a, err := c.ReenrollNode(ctx, name, ttl)
+			if err != nil {
+				return "", err
 			}
+			return fmt.Sprintf("node %s may enroll again with a join token of site %s until %s (in %s)",
+				name, a.Site, a.Expires.UTC().Format(time.RFC3339), ttl), nil
 		})
+	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the allowance lasts (whole seconds, 1s to 168h)")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if ttl < time.Second || ttl > 7*24*time.Hour || ttl%time.Second != 0 {
+			return usageError{fmt.Errorf("--ttl %s: from 1s to 168h, in whole seconds", ttl)}
+		}
+		return nil
+	}
+	return cmd
 }
 
 // newForgetNodeCmd returns `carnot forget-node`.

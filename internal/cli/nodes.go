@@ -104,6 +104,19 @@ type nodeOp func(context.Context, string) (*api.Node, error)
 // nodeOpCmd is a command that applies the operation opOf picks to every
 // node named on the operator API (drain, fence and their undoing).
 func nodeOpCmd(use, short, long, done string, opOf func(*client.Client) nodeOp) *cobra.Command {
+	return nodeCmd(use, short, long, func(ctx context.Context, c *client.Client, name string) (string, error) {
+		n, err := opOf(c)(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return nodeLine(name, done, n), nil
+	})
+}
+
+// nodeCmd is a command that applies op to every node named on the
+// operator API, printing the line op returns for each; it fails if any
+// failed.
+func nodeCmd(use, short, long string, op func(ctx context.Context, c *client.Client, name string) (string, error)) *cobra.Command {
 	r := remote{admin: true}
 	cmd := &cobra.Command{
 		Use:               use + " NODE…",
@@ -116,20 +129,19 @@ func nodeOpCmd(use, short, long, done string, opOf func(*client.Client) nodeOp) 
 			if err != nil {
 				return err
 			}
-			return eachNode(ctxOf(cmd), cmd, args, done, opOf(c))
+			return eachNode(ctxOf(cmd), cmd, args, func(ctx context.Context, name string) (string, error) { return op(ctx, c, name) })
 		},
 	}
 	r.addServerFlag(cmd)
 	return cmd
 }
 
-// eachNode applies op to every node named, reporting each; it fails if
-// any failed.
-func eachNode(ctx context.Context, cmd *cobra.Command, names []string, done string,
-	op func(context.Context, string) (*api.Node, error)) error {
+// eachNode applies op to every node named, printing the line it returns
+// for each; it fails if any failed.
+func eachNode(ctx context.Context, cmd *cobra.Command, names []string, op func(context.Context, string) (string, error)) error {
 	var failed []string
 	for _, name := range names {
-		n, err := op(ctx, name)
+		line, err := op(ctx, name)
 		if err != nil {
 			if len(names) == 1 {
 				return err
@@ -138,23 +150,28 @@ func eachNode(ctx context.Context, cmd *cobra.Command, names []string, done stri
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", name, err)
 			continue
 		}
-		line := "node " + name + " " + done
-		if n.Condition != "" {
-			line += " (" + n.Condition + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
-		}
-		switch {
-		case done == "undrained" && n.Fenced:
-			line += "; it is still fenced: it takes no work until unfenced"
-		case done == "unfenced" && n.Drained:
-			line += "; it is still drained: it takes no new work until undrained"
-		case done == "undrained" && n.Condition == api.NodeDraining:
-			// undrained, yet draining: its agent said it is shutting down
-			line += "; its agent is shutting down: it takes new work once the agent is back"
-		}
 		fmt.Fprintln(cmd.OutOrStdout(), line)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d nodes failed: %s", len(failed), len(names), strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// nodeLine says that node name is done, as n now is.
+func nodeLine(name, done string, n *api.Node) string {
+	line := "node " + name + " " + done
+	if n.Condition != "" {
+		line += " (" + n.Condition + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
+	}
+	switch {
+	case done == "undrained" && n.Fenced:
+		line += "; it is still fenced: it takes no work until unfenced"
+	case done == "unfenced" && n.Drained:
+		line += "; it is still drained: it takes no new work until undrained"
+	case done == "undrained" && n.Condition == api.NodeDraining:
+		// undrained, yet draining: its agent said it is shutting down
+		line += "; its agent is shutting down: it takes new work once the agent is back"
+	}
+	return line
 }

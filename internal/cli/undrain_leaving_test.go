@@ -16,10 +16,10 @@ func TestUndrainLeavingNodeSaysWhy(t *testing.T) {
 	var out bytes.Buffer
 	cmd := &cobra.Command{}
 	cmd.SetOut(&out)
-	op := func(context.Context, string) (*api.Node, error) {
-		return &api.Node{Name: "n3", Condition: api.NodeDraining, GPUs: 8}, nil
+	op := func(context.Context, string) (string, error) {
+		return nodeLine("n3", "undrained", &api.Node{Name: "n3", Condition: api.NodeDraining, GPUs: 8}), nil
 	}
-	if err := eachNode(context.Background(), cmd, []string{"n3"}, "undrained", op); err != nil {
+	if err := eachNode(context.Background(), cmd, []string{"n3"}, op); err != nil {
 		t.Fatal(err)
 	}
 	want := "node n3 undrained (draining, 0/8 GPUs in use); its agent is shutting down: it takes new work once the agent is back\n"
@@ -46,8 +46,8 @@ func TestUndoOneOfDrainAndFenceSaysTheOtherHolds(t *testing.T) {
 		var out bytes.Buffer
 		cmd := &cobra.Command{}
 		cmd.SetOut(&out)
-		op := func(context.Context, string) (*api.Node, error) { n := c.node; return &n, nil }
-		if err := eachNode(context.Background(), cmd, []string{"n3"}, c.done, op); err != nil {
+		op := func(context.Context, string) (string, error) { return nodeLine("n3", c.done, &c.node), nil }
+		if err := eachNode(context.Background(), cmd, []string{"n3"}, op); err != nil {
 			t.Fatal(err)
 		}
 		if out.String() != c.want {

@@ -475,7 +475,8 @@ func TestOtherRoutes(t *testing.T) {
 	must(err)
 	must(c.DeleteSecret(ctx, "t", "n1"))
 	must(c.ForgetNode(ctx, "n1"))
-	must(c.ReenrollNode(ctx, "n1"))
+	_, err = c.ReenrollNode(ctx, "n1", 0)
+	must(err)
 	must(c.RevokeNode(ctx, "n1"))
 	// Every route of the table but the watch (TestWatch) and the
 	// agent's (TestAgentCalls) was called.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -44,9 +45,15 @@ func (c *Client) ForgetNode(ctx context.Context, name string) error {
 // ReenrollNode lets node name enroll once more with a join token of its
 // site (POST /v1/nodes/{name}/reenroll; operator-admin only): a join
 // token enrolls a name once, so a machine reinstalled, or that lost its
-// key, needs an operator-admin's word to enroll again.
-func (c *Client) ReenrollNode(ctx context.Context, name string) error {
-	return c.call(ctx, &request{method: http.MethodPost, path: "/v1/nodes/" + seg(name) + "/reenroll"}, 0, nil)
+// key, needs an operator-admin's word to enroll again. The word lasts ttl
+// (whole seconds; 0: the server's default, an hour); the answer says
+// until when.
+func (c *Client) ReenrollNode(ctx context.Context, name string, ttl time.Duration) (*api.Reenroll, error) {
+	var a api.Reenroll
+	if err := c.post(ctx, "/v1/nodes/"+seg(name)+"/reenroll", api.ReenrollRequest{TTLSeconds: int64(ttl / time.Second)}, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 // RevokeNode makes the server refuse every certificate node name holds

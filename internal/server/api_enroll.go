@@ -35,6 +35,11 @@ type enrolledNode struct {
 	// the name (carnot revoke-node), "" unless revoked since the last
 	// enrollment.
 	RevokedBy string `json:"revoked_by,omitempty"`
+	// ReenrollUntil is when that allowance expires. An allowance stored
+	// without one (by a version before expiries) no longer holds: how old
+	// it is cannot be told, and an open enrollment is what a leaked join
+	// token needs.
+	ReenrollUntil time.Time `json:"reenroll_until,omitzero"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's
@@ -122,8 +127,16 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	moved := ""
 	switch {
 	case prev == nil:
-	case prev.Site == p.Site && prev.ReenrollBy != "":
+	case prev.Site == p.Site && prev.ReenrollBy != "" && s.cfg.Now().Before(prev.ReenrollUntil):
 		moved = fmt.Sprintf(" again, as %s allowed", prev.ReenrollBy)
+	case prev.Site == p.Site && prev.ReenrollBy != "":
+		why := "expired at " + prev.ReenrollUntil.UTC().Format(time.RFC3339)
+		if prev.ReenrollUntil.IsZero() {
+			why = "was stored by an earlier version of Carnot with no expiry, and no longer holds"
+		}
+		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s, and the allowance to enroll it again (by %s) %s; "+
+			"an operator-admin allows it again with: carnot reenroll-node %s", req.Node, prev.Site, prev.ReenrollBy, why, req.Node))
+		return
 	case prev.Site == p.Site:
 		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s (its last certificate issued %s): a join token enrolls a name once, "+
 			"and its agent renews its certificate with that certificate. To enroll it again (its machine reinstalled, its key lost), "+

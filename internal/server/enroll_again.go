@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -39,7 +40,8 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 	}
 	rec := enrolledNode{Site: p.Site, By: p.Subject}
 	if prev != nil {
-		rec.ReenrollBy = prev.ReenrollBy // an operator's word stands until a join token uses it
+		// an operator's word stands until a join token uses it or it expires
+		rec.ReenrollBy, rec.ReenrollUntil = prev.ReenrollBy, prev.ReenrollUntil
 	}
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 		// Accepted until it expires: the node's open connections present
@@ -53,6 +55,15 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 // enrolled: a join token of its site enrolls it as it is.
 var ErrNeverEnrolled = errors.New("never enrolled")
 
+// DefaultReenrollTTL is how long an allowance to enroll again lasts
+// unless asked otherwise, and maxReenrollTTL the longest one: an
+// allowance is a window in which a join token of the site mints the
+// node's certificate, kept as short as the reinstall it is for.
+const (
+	DefaultReenrollTTL = time.Hour
+	maxReenrollTTL     = 7 * 24 * time.Hour
+)
+
 // handleReenrollNode serves POST /v1/nodes/{name}/reenroll.
 func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
@@ -60,39 +71,60 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusBadRequest, "%q is not a node name: 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 		return
 	}
-	switch err := s.AllowReenroll(r.Context(), name, principalOf(r).Subject); {
+	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	var req api.ReenrollRequest
+	if len(body) > 0 && !decodeStrict(w, body, &req) {
+		return
+	}
+	if req.TTLSeconds < 0 || req.TTLSeconds > int64(maxReenrollTTL/time.Second) {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the allowance is not valid",
+			Errors: []api.FieldError{{Field: "ttl_seconds", Message: fmt.Sprintf("from 1 to %d (7 days); 0 or absent is an hour", int64(maxReenrollTTL/time.Second))}}})
+		return
+	}
+	ttl := DefaultReenrollTTL
+	if req.TTLSeconds > 0 {
+		ttl = time.Duration(req.TTLSeconds) * time.Second
+	}
+	a, err := s.AllowReenroll(r.Context(), name, principalOf(r).Subject, ttl)
+	switch {
 	case errors.Is(err, ErrNeverEnrolled):
 		problemf(w, http.StatusNotFound, "node %s has never enrolled: a join token of its site enrolls it as it is", name)
 	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "%v", err)
 	default:
-		w.WriteHeader(http.StatusNoContent)
+		writeJSON(w, http.StatusOK, a)
 	}
 }
 
 // AllowReenroll lets the next enrollment of node name with a join token
-// of its site succeed, once, recording an event with actor as its actor.
-// It fails with ErrNeverEnrolled for a name that never enrolled.
-func (s *Server) AllowReenroll(ctx context.Context, name, actor string) error {
+// of its site within ttl succeed, once, recording an event with actor as
+// its actor. It fails with ErrNeverEnrolled for a name that never
+// enrolled.
+func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time.Duration) (api.Reenroll, error) {
 	s.enrollMu.Lock()
 	defer s.enrollMu.Unlock()
 	doc, err := s.store.Record(ctx, recNode, name)
 	var rec enrolledNode
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
+		return api.Reenroll{}, fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
 	case err != nil:
-		return fmt.Errorf("reading enrollments: %w", err)
+		return api.Reenroll{}, fmt.Errorf("reading enrollments: %w", err)
 	case json.Unmarshal(doc, &rec) != nil || rec.Site == "":
-		return fmt.Errorf("the enrollment record of node %s is not readable", name)
+		return api.Reenroll{}, fmt.Errorf("the enrollment record of node %s is not readable", name)
 	}
-	rec.ReenrollBy = actor
+	now := s.cfg.Now().UTC()
+	rec.ReenrollBy, rec.ReenrollUntil = actor, now.Add(ttl)
 	doc, _ = json.Marshal(rec)
-	ev := api.Event{Time: s.cfg.Now().UTC(), Node: name, Type: api.EventNode, Actor: actor,
-		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s; the certificates it holds stay valid until that enrollment", name, rec.Site)}
+	until := rec.ReenrollUntil.Format(time.RFC3339)
+	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
+		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s, until %s; the certificates it holds stay valid until that enrollment", name, rec.Site, until)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
-		return fmt.Errorf("saving the enrollment: %w", err)
+		return api.Reenroll{}, fmt.Errorf("saving the enrollment: %w", err)
 	}
-	s.log.Info("node may enroll again", "node", name, "site", rec.Site, "by", actor)
-	return nil
+	s.log.Info("node may enroll again", "node", name, "site", rec.Site, "until", until, "by", actor)
+	return api.Reenroll{Node: name, Site: rec.Site, Expires: rec.ReenrollUntil}, nil
 }
