@@ -209,8 +209,8 @@ func TestRefusedStartCapFailsTheStart(t *testing.T) {
 	task.GPUs, task.PowerCapW = []int{1}, 300
 	srv.assign(task)
 	st := srv.waitStatus(t, "j-refused", 0, 1, ended)
-	if st.State != api.ReplicaFailed || deref(st.ExitCode) != 126 || !strings.Contains(st.Error, "300 W") || !strings.Contains(st.Error, "not started") {
-		t.Fatalf("status %+v; want it failed to start (126), its error naming the refused 300 W cap", st)
+	if st.State != api.ReplicaFailed || deref(st.ExitCode) != 126 || !strings.Contains(st.Error, "300 W") || !strings.Contains(st.Error, "not started") || !st.CapRefused {
+		t.Fatalf("status %+v; want it failed to start (126), its error naming the refused 300 W cap, cap_refused set", st)
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("the task ran although its GPU refused its cap")

@@ -42,6 +42,7 @@ type task struct {
 	deadlineTimer      *time.Timer
 	capped             bool          // the agent set its GPUs' power limit
 	capSet             int           // the limit in force on its GPUs, as reported (0: their own)
+	capRefused         bool          // not started: a GPU refused its cap (api.TaskStatus.CapRefused)
 	done               chan struct{} // closed when it ended
 	reported           bool          // a heartbeat carried its end
 	recorded           bool          // listed in startedFile (started.go)
@@ -59,7 +60,7 @@ func (t *task) grace() time.Duration { return secondsOf(t.spec.GraceSeconds) }
 func (t *task) status() api.TaskStatus {
 	s := api.TaskStatus{Job: t.key.Job, Replica: t.key.Replica, Attempt: t.key.Attempt,
 		State: t.state, PID: t.pid, ExitCode: t.exitCode, Signal: t.signal,
-		Error: strings.Join(t.errs, "; "), Stopping: t.stopping}
+		Error: strings.Join(t.errs, "; "), Stopping: t.stopping, CapRefused: t.capRefused}
 	if t.state == api.ReplicaRunning {
 		w := t.capSet
 		s.PowerCapW = &w
@@ -116,6 +117,7 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 		return
 	}
 	if !capped {
+		t.capRefused = true
 		a.failLocked(t, now, 126, refusedCapError(spec.PowerCapW))
 		return
 	}

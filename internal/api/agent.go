@@ -104,6 +104,10 @@ type TaskStatus struct {
 	// field. The server waits for it after lowering a cap (a recap)
 	// before it hands out a start that counts on the power freed.
 	PowerCapW *int `json:"power_cap_w,omitempty"`
+	// CapRefused, on a failed task, says the agent did not start it
+	// because a GPU refused its power cap (exit code 126): the job's next
+	// attempts avoid the node, whose GPUs would refuse it again.
+	CapRefused bool `json:"cap_refused,omitempty"`
 }
 
 // GPUSample is one GPU's telemetry at one instant.

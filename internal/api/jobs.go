@@ -53,6 +53,9 @@ type Job struct {
 	Message string `json:"message,omitempty"`
 	// Reason is the core's reason while the job is pending.
 	Reason *Reason `json:"reason,omitempty"`
+	// AvoidNodes are the nodes the job's next attempts are not placed
+	// on: an attempt could not start there (a GPU refused its power cap).
+	AvoidNodes []string `json:"avoid_nodes,omitempty"`
 	// Replicas are the current (or last) attempt's, by index; a running
 	// deployment keeps only its last MaxReplacedReplicas replaced ones.
 	Replicas []Replica `json:"replicas,omitempty"`

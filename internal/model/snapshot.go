@@ -164,5 +164,9 @@ type Snapshot struct {
 	Usage             []Usage      // fair-share history
 	Grid              []GridSeries // price and carbon by zone
 	RecentPreemptions []Time       // when earlier victims were chosen, for the rate limit
-	Seed              int64
+	// AvoidNodes holds, by pending job ID, the nodes the job may not be
+	// placed on: an earlier attempt could not start there (a GPU refused
+	// its power cap), and would fail again. Nil: none.
+	AvoidNodes map[string][]string
+	Seed       int64
 }

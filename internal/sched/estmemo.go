@@ -50,12 +50,13 @@ type reqKey struct {
 	required, sameNode              bool
 	minW                            float64
 	job                             *model.Job
+	avoid                           int // len(Avoid): a job's list only grows
 }
 
 func keyOf(r *place.Request) reqKey {
 	return reqKey{tenant: r.Tenant, claim: r.Claim, tenantExcl: r.TenantExcl, exclusive: r.ExclusiveNode,
 		model: r.Model, replicas: r.Replicas, gpus: r.GPUs, cpus: r.CPUs, mm: r.Mem, level: r.Level,
-		required: r.Required, sameNode: r.SameNode, minW: r.MinWattsPerReplica, job: r.Job}
+		required: r.Required, sameNode: r.SameNode, minW: r.MinWattsPerReplica, job: r.Job, avoid: len(r.Avoid)}
 }
 
 // estMemos are the Queue's kept estimates: a pass reads the last pass's

@@ -15,6 +15,7 @@ import (
 func TestMemoKeyCoversRequest(t *testing.T) {
 	known := []string{"Tenant", "Claim", "TenantExcl", "ExclusiveNode", "Model", "Replicas", "GPUs", "CPUs", "Mem",
 		"Level", "Required", "SameNode", "MinWattsPerReplica", "Job", // reqKey
+		"Avoid",                          // reqKey, by its length: a job's list only grows
 		"Sites",                          // compared apart
 		"SitesID",                        // the pass's own name for Sites
 		"Constrained", "Probe", "Exists", // in findKey; set by earliest

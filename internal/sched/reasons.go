@@ -197,7 +197,7 @@ func plural(n int, one, many string) string {
 
 func rejectedString(m *place.Rejections) string {
 	var parts []string
-	for _, f := range []string{place.FilterNodeState, place.FilterSovereignty, place.FilterExclusive, place.FilterPower} {
+	for _, f := range []string{place.FilterNodeState, place.FilterSovereignty, place.FilterExclusive, place.FilterPower, place.FilterFailedStart} {
 		if n := m.Of(f); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s excluded by %s", n, plural(n, "node", "nodes"), f))
 		}

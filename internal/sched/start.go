@@ -25,6 +25,9 @@ type memoClass struct {
 	sameNode    bool
 	exclusive   bool
 	constrained bool
+	// job is set when the request avoids nodes (place.Request.Avoid):
+	// its answers are its own
+	job *model.Job
 }
 
 type failure struct {
@@ -40,6 +43,9 @@ func (p *pass) class(r *place.Request) memoClass {
 		exclusive: r.ExclusiveNode, constrained: r.Constrained}
 	if r.TenantExcl || p.sensitive {
 		k.tenant, k.claim = r.Tenant, r.Claim
+	}
+	if len(r.Avoid) > 0 {
+		k.job = r.Job
 	}
 	return k
 }
@@ -106,6 +112,7 @@ func (p *pass) request(t *model.Tenant, j *model.Job, m int, sites []bool) place
 	if p.isClaimed(j.ID) {
 		r.Claim = place.ClaimKey(j.ID)
 	}
+	r.Avoid = p.avoided(j.ID)
 	if j.Kind == model.KindDeployment {
 		r.Replicas = 1
 	}
@@ -528,4 +535,22 @@ func (p *pass) started(j *model.Job, reps []model.Placement) {
 	if p.relBuilt && j.RuntimeLimit > 0 {
 		p.addRelease(j, reps, p.now.Add(j.RuntimeLimit), -1)
 	}
+}
+
+// avoided is the sorted indices of the nodes job id may not be placed
+// on (model.Snapshot.AvoidNodes), nil for none; names the facility does
+// not have are left out.
+func (p *pass) avoided(id string) []int32 {
+	names := p.snap.AvoidNodes[id]
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]int32, 0, len(names))
+	for _, name := range names {
+		if n, ok := p.c.NodeIndex[name]; ok {
+			out = append(out, int32(n))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

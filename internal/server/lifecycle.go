@@ -415,6 +415,7 @@ func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *chang
 	}
 	c.job(js, api.EventFinished, msg)
 	s.unclaim(js.doc.ID)
+	delete(s.avoid, js.doc.ID)
 	for node := range js.ranOn {
 		if n := s.nodes[node]; n != nil {
 			delete(n.unfinished, js.doc.ID)

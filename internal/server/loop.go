@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -95,6 +96,9 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 		Nodes:             s.nodeStates(),
 		Grid:              s.cfg.Grid,
 		RecentPreemptions: slices.Clone(s.recent),
+	}
+	if len(s.avoid) > 0 { // its lists are replaced, never changed in place
+		snap.AvoidNodes = maps.Clone(s.avoid)
 	}
 	for _, id := range sortedKeys(s.running) {
 		js := s.running[id]

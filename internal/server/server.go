@@ -46,6 +46,10 @@ type Server struct {
 	mu   sync.Mutex
 	fac  *model.Facility // replaced (never mutated) when a node joins
 	jobs map[string]*jobState
+	// avoid holds, by job ID, the api.Job.AvoidNodes of unfinished jobs
+	// that have some (cap_refused.go), for the snapshot; a list is
+	// replaced, never appended to in place.
+	avoid map[string][]string
 	// gone holds the tenant of each job forgotten (forgetFinal) since
 	// the pass under way began, for ownView (redact.go).
 	gone map[string]string
@@ -142,6 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg: cfg, log: cfg.Logger, store: cfg.Store,
 		fac:        cfg.Facility,
 		jobs:       map[string]*jobState{},
+		avoid:      map[string][]string{},
 		running:    map[string]*jobState{},
 		waiting:    map[string]*jobState{},
 		backingOff: map[string]*jobState{},
@@ -327,6 +332,9 @@ func (s *Server) reload(ctx context.Context) error {
 			return fmt.Errorf("server: job %s in the store: %w", doc.ID, err)
 		}
 		s.jobs[js.doc.ID] = js
+		if len(js.doc.AvoidNodes) > 0 {
+			s.avoid[js.doc.ID] = slices.Clone(js.doc.AvoidNodes)
+		}
 		if js.doc.PreemptedAt != nil { // the rate limit's window (pruneRecent keeps its part)
 			s.recent = append(s.recent, model.TimeOf(*js.doc.PreemptedAt))
 		}

@@ -1,6 +1,10 @@
 package place
 
-import "github.com/carnot-dc/carnot/internal/model"
+import (
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
 
 // Request asks for room for Replicas replicas of GPUs GPUs each (plus CPUs
 // and memory) of one GPU model, for one tenant.
@@ -24,6 +28,10 @@ type Request struct {
 	// MinWattsPerReplica is the least power a replica adds (at the lowest
 	// cap the policy allows); nodes without that headroom are skipped.
 	MinWattsPerReplica float64
+	// Avoid are nodes the job may not use, by index, sorted: an earlier
+	// attempt could not start there (model.Snapshot.AvoidNodes); nil
+	// for none.
+	Avoid []int32
 	// Job is the job asking; only the caller reads it.
 	Job *model.Job
 	// Constrained: the job would still run at the reservation's start,
@@ -45,10 +53,11 @@ const (
 	FilterSovereignty = "sovereignty"
 	FilterExclusive   = "exclusive"
 	FilterPower       = "power"
+	FilterFailedStart = "failed-start"
 )
 
 // FilterNames lists the filters in the order reasons name them.
-var FilterNames = [...]string{FilterNodeState, FilterModel, FilterSovereignty, FilterExclusive, FilterPower}
+var FilterNames = [...]string{FilterNodeState, FilterModel, FilterSovereignty, FilterExclusive, FilterPower, FilterFailedStart}
 
 // filter is what nodeFilter answers: an index of FilterNames, or
 // passed; a number, so that counting and comparing need no string.
@@ -61,6 +70,7 @@ const (
 	sovereigntyFilter
 	exclusiveFilter
 	powerFilter
+	failedStartFilter
 	passed filter = -1
 )
 
@@ -87,6 +97,8 @@ func (c *Cluster) nodeFilter(n int, r *Request) filter {
 		return nodeStateFilter
 	case nd.Model != r.Model:
 		return modelFilter
+	case r.avoids(n):
+		return failedStartFilter
 	case r.Sites != nil && (nd.Site < 0 || !r.Sites[nd.Site]):
 		return sovereigntyFilter
 	case !exclusiveOK(nd, r):
@@ -95,4 +107,13 @@ func (c *Cluster) nodeFilter(n int, r *Request) filter {
 		return powerFilter
 	}
 	return passed
+}
+
+// avoids reports whether r may not use node n (Avoid).
+func (r *Request) avoids(n int) bool {
+	if len(r.Avoid) == 0 {
+		return false
+	}
+	_, found := slices.BinarySearch(r.Avoid, int32(n))
+	return found
 }

@@ -52,7 +52,7 @@ func TestPowerHeadroom(t *testing.T) {
 func TestFilterIndices(t *testing.T) {
 	if FilterNames[nodeStateFilter] != FilterNodeState || FilterNames[modelFilter] != FilterModel ||
 		FilterNames[sovereigntyFilter] != FilterSovereignty || FilterNames[exclusiveFilter] != FilterExclusive ||
-		FilterNames[powerFilter] != FilterPower {
+		FilterNames[powerFilter] != FilterPower || FilterNames[failedStartFilter] != FilterFailedStart {
 		t.Fatalf("filter indices out of step with FilterNames %v", FilterNames)
 	}
 }

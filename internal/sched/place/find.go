@@ -240,7 +240,7 @@ func (c *Cluster) candidatesFree(r *Request) (out []cand, fit, free int) {
 			for word != 0 {
 				n := int(pool.Nodes[w*64+bits.TrailingZeros64(word)])
 				word &= word - 1
-				if c.poolNodeOK(&c.Nodes[n], r) {
+				if c.poolNodeOK(n, r) {
 					out = c.addCand(out, n, r, &fit, &free)
 				}
 			}
@@ -259,10 +259,11 @@ func (c *Cluster) poolServes(pool *Pool, r *Request) bool {
 }
 
 // poolNodeOK is nodeFilter(n, r) == passed for a node of a pool that
-// serves r: what is left to check is the node's condition, exclusivity,
-// and the power of its hall and rack.
-func (c *Cluster) poolNodeOK(nd *Node, r *Request) bool {
-	return nd.Up && exclusiveOK(nd, r) && c.hallRackPowerOK(nd, r.MinWattsPerReplica, r.Constrained)
+// serves r: what is left to check is the node's condition, whether r
+// avoids it, exclusivity, and the power of its hall and rack.
+func (c *Cluster) poolNodeOK(n int, r *Request) bool {
+	nd := &c.Nodes[n]
+	return nd.Up && !r.avoids(n) && exclusiveOK(nd, r) && c.hallRackPowerOK(nd, r.MinWattsPerReplica, r.Constrained)
 }
 
 // sortCands puts candidates in node order; pools list their nodes in

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A start whose power cap a GPU of its node refuses is not started (the
+// agent fails it with exit code 126 and api.TaskStatus.CapRefused): at
+// the GPU's higher limit it would draw more than the scheduler counts.
+// The attempt fails, and the job's next attempts would be placed on the
+// same node again (the best fit has not changed), capped again, and
+// refused again, until the job's retries are spent. So the node is
+// added to the job's api.Job.AvoidNodes, which the snapshot hands to the
+// core (model.Snapshot.AvoidNodes): the core places the job elsewhere,
+// or, where nothing else fits, keeps it waiting with a reason that
+// counts the node "excluded by failed-start". The list lasts as long as
+// the job (a node whose GPUs refuse a cap refuses it for as long as its
+// range or its catalog entry is not corrected), and survives restarts
+// with the job's record.
+
+// avoidNode adds node to js's AvoidNodes, recording an event, replica
+// being the one whose cap the node refused. Caller holds mu.
+func (s *Server) avoidNode(js *jobState, node string, replica int, c *changes) {
+	if slices.Contains(js.doc.AvoidNodes, node) {
+		return
+	}
+	// A new slice: the snapshot a pass reads without the lock may hold
+	// the old one.
+	js.doc.AvoidNodes = append(slices.Clip(js.doc.AvoidNodes), node)
+	s.avoid[js.doc.ID] = slices.Clone(js.doc.AvoidNodes)
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d could not start on %s: a GPU there refused its power cap; "+
+		"the job's next attempts avoid %s", replica, node, node))
+}
