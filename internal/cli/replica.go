@@ -133,11 +133,14 @@ func (r *replica) handler(operator bool) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		u := r.leaderURL(operator)
+		starting := u == nil && r.holdsLease()
 		switch {
 		case req.URL.Path == "/healthz" && req.Method == http.MethodGet:
-			r.health(w, u)
+			r.health(w, u, starting, operator)
 		case req.URL.Path == "/readyz" && req.Method == http.MethodGet && u != nil:
 			standby(w, u.String(), "this replica is a standby: it does not lead, and forwards the API to the leader at "+u.String())
+		case starting:
+			standby(w, "", "this replica leads and is loading the state from the database; retry")
 		case u == nil:
 			standby(w, "", "no leader yet: a replica takes the lease within "+r.ttl.String())
 		case strings.HasPrefix(req.URL.Path, "/v1/agent/"):
@@ -151,19 +154,45 @@ func (r *replica) handler(operator bool) http.Handler {
 // health is a standby's own /healthz: 200 while it serves, whatever the
 // leader's state, so that a liveness probe never restarts the standbys
 // just as one should take over. It says it is a standby and the leader's
-// address on this listener ("" while none is known). It reads no
-// credentials: it says nothing that the standby's answer to a node
+// address on this listener ("" while none is known), or, for a replica
+// that holds the lease but whose server is not serving yet (starting: it
+// loads the state), that it is starting, with its own address. It reads
+// no credentials: it says nothing that the standby's answer to a node
 // agent's route does not.
-func (r *replica) health(w http.ResponseWriter, leader *url.URL) {
+func (r *replica) health(w http.ResponseWriter, leader *url.URL, starting, operator bool) {
 	body := map[string]string{"status": "standby", "leader": ""}
-	if leader != nil {
+	switch {
+	case leader != nil:
 		body["leader"] = leader.String()
-	} else {
+	case starting:
+		body["status"] = "starting"
+		body["leader"] = r.ownURL(operator)
+		body["detail"] = "this replica leads and is loading the state from the database"
+	default:
 		body["detail"] = "no leader yet: a replica takes the lease within " + r.ttl.String()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(body)
+}
+
+// holdsLease reports whether this replica holds a valid lease.
+func (r *replica) holdsLease() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lease.Valid && r.lease.Holder == r.holder
+}
+
+// ownURL is this replica's tenant or operator API, as its lease records
+// it.
+func (r *replica) ownURL(operator bool) string {
+	r.mu.Lock()
+	t, a, _ := strings.Cut(r.lease.Address, " ")
+	r.mu.Unlock()
+	if operator {
+		return a
+	}
+	return t
 }
 
 // standby answers 503 with api.StandbyHeader: the client tries the next
