@@ -55,6 +55,7 @@ ready node takes work, a silent one counts as down.`, "unfenced"
 // newReenrollNodeCmd returns `carnot reenroll-node`.
 func newReenrollNodeCmd() *cobra.Command {
 	var ttl time.Duration
+	var force bool
 	cmd := nodeCmd("reenroll-node", "Let enrolled nodes enroll again with a join token, for a while",
 		`Lets each node enroll once more with a join token of the site it enrolled
 in, until the allowance expires (--ttl, an hour by default; at most 7
@@ -65,12 +66,15 @@ left open would undo that, hence its expiry. An enrollment after it is
 refused, saying so: allow it again. A node's agent renews its own
 certificate with that certificate while it is valid; use this for a
 machine reinstalled or whose --data-dir (its key) was lost, or a node
-whose certificate expired, then start its agent with a join token. The
+whose certificate expired, then start its agent with a join token. A
+node whose agent still reports needs no new certificate: the server
+refuses, unless --force (check the name; stop the agent of a machine to
+reinstall first). The
 certificates the node already holds stay valid until that enrollment,
 which accepts only its new certificate from then on; to refuse them at
 once, use carnot revoke-node. Operator-admin only; each is recorded with
 who asked for it.`, func(ctx context.Context, c *client.Client, name string) (string, error) {
-			a, err := c.ReenrollNode(ctx, name, ttl)
+			a, err := c.ReenrollNode(ctx, name, ttl, force)
 			if err != nil {
 				return "", err
 			}
@@ -78,6 +82,7 @@ who asked for it.`, func(ctx context.Context, c *client.Client, name string) (st
 				name, a.Site, a.Expires.UTC().Format(time.RFC3339), ttl), nil
 		})
 	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the allowance lasts (whole seconds, 1s to 168h)")
+	cmd.Flags().BoolVar(&force, "force", false, "allow it even while the node's agent still reports")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if ttl < time.Second || ttl > 7*24*time.Hour || ttl%time.Second != 0 {
 			return usageError{fmt.Errorf("--ttl %s: from 1s to 168h, in whole seconds", ttl)}

@@ -475,7 +475,7 @@ func TestOtherRoutes(t *testing.T) {
 	must(err)
 	must(c.DeleteSecret(ctx, "t", "n1"))
 	must(c.ForgetNode(ctx, "n1"))
-	_, err = c.ReenrollNode(ctx, "n1", 0)
+	_, err = c.ReenrollNode(ctx, "n1", 0, false)
 	must(err)
 	must(c.RevokeNode(ctx, "n1"))
 	// Every route of the table but the watch (TestWatch) and the

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,10 +48,19 @@ func (c *Client) ForgetNode(ctx context.Context, name string) error {
 // token enrolls a name once, so a machine reinstalled, or that lost its
 // key, needs an operator-admin's word to enroll again. The word lasts ttl
 // (whole seconds; 0: the server's default, an hour); the answer says
-// until when.
-func (c *Client) ReenrollNode(ctx context.Context, name string, ttl time.Duration) (*api.Reenroll, error) {
+// until when. A node whose agent still reports is refused (409) unless
+// force.
+func (c *Client) ReenrollNode(ctx context.Context, name string, ttl time.Duration, force bool) (*api.Reenroll, error) {
+	body, err := json.Marshal(api.ReenrollRequest{TTLSeconds: int64(ttl / time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	r := &request{method: http.MethodPost, path: "/v1/nodes/" + seg(name) + "/reenroll", body: body}
+	if force {
+		r.query = url.Values{"force": {"true"}}
+	}
 	var a api.Reenroll
-	if err := c.post(ctx, "/v1/nodes/"+seg(name)+"/reenroll", api.ReenrollRequest{TTLSeconds: int64(ttl / time.Second)}, &a); err != nil {
+	if err := c.call(ctx, r, 0, &a); err != nil {
 		return nil, err
 	}
 	return &a, nil

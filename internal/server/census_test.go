@@ -284,9 +284,9 @@ func (f *fixture) target(t *testing.T, rt api.Route, tenant string) (path string
 		path += "?tenant=" + tenant
 	case "auditConsistency":
 		path += "?old=1"
-	case "getNode", "drainNode", "undrainNode", "unfenceNode", "forgetNode", "reenrollNode", "revokeNode", "agentAssignments":
+	case "getNode", "drainNode", "undrainNode", "unfenceNode", "forgetNode", "revokeNode", "agentAssignments":
 		sub("{name}", "n1")
-	case "fenceNode":
+	case "fenceNode", "reenrollNode":
 		// n1 reports and runs work: without force, a refusal
 		sub("{name}", "n1")
 		path += "?force=true"

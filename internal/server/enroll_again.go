@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -88,6 +89,19 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	if req.TTLSeconds > 0 {
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
+	force := false
+	if v := r.URL.Query().Get("force"); v != "" {
+		var err error
+		if force, err = strconv.ParseBool(v); err != nil {
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+				Errors: []api.FieldError{{Field: "force", Message: fmt.Sprintf("must be true or false, not %q", v)}}})
+			return
+		}
+	}
+	if why := s.liveAgent(name); why != "" && !force {
+		problemf(w, http.StatusConflict, "%s", why)
+		return
+	}
 	a, err := s.AllowReenroll(r.Context(), name, principalOf(r).Subject, ttl)
 	switch {
 	case errors.Is(err, ErrNeverEnrolled):
@@ -97,6 +111,30 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, a)
 	}
+}
+
+// liveAgent says why an allowance to enroll node name again is refused
+// without force: its agent still reports (ready or draining), so it
+// holds a valid certificate and renews it itself, and the allowance
+// would let whoever holds a join token of its site take the name of a
+// running node (a name mistyped). "" when it is silent or unknown, or
+// its certificates are revoked (it cannot report any more, whatever its
+// condition says until the heartbeat timeout).
+func (s *Server) liveAgent(name string) string {
+	if s.certs.revokedAll(name) {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[name]
+	if n == nil || !n.registered || n.doc.Condition == api.NodeNotReady {
+		return ""
+	}
+	ago := max(s.cfg.Now().Sub(n.doc.LastHeartbeat), 0).Round(time.Second)
+	return fmt.Sprintf("node %s's agent still reports (%s; its last heartbeat %s ago): it holds a valid certificate and renews it itself, "+
+		"and an allowance would let whoever holds a join token of site %s enroll the name of a running node. Check the name; "+
+		"to reinstall the machine, stop its agent first, or allow it anyway with: carnot reenroll-node --force %s (POST /v1/nodes/%s/reenroll?force=true)",
+		name, n.apiCondition(), ago, n.doc.Site, name, name)
 }
 
 // AllowReenroll lets the next enrollment of node name with a join token

@@ -67,6 +67,13 @@ func (c *nodeCerts) set(node string, rec enrolledNode) {
 	c.m[node] = acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy}
 }
 
+// revokedAll reports whether every certificate of node is revoked.
+func (c *nodeCerts) revokedAll(node string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[node].revoked != ""
+}
+
 // refused says why node's certificate leaf is no longer accepted, ""
 // when it is.
 func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {

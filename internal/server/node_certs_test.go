@@ -205,3 +205,27 @@ func TestRevokedNodeIsRefusedUntilItEnrollsAgain(t *testing.T) {
 		t.Errorf("m1 with its new certificate: %d %s", code, out)
 	}
 }
+
+// A live node's allowance to enroll again needs force (its agent holds a
+// valid certificate), but not once its certificates are revoked: its
+// agent can no longer report, though its condition says ready until the
+// heartbeat timeout, and reenroll-node is the way back.
+func TestRevokedLiveNodeReenrollsWithoutForce(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	if code := e.register("m1", "x", 8); code != http.StatusOK {
+		t.Fatalf("register m1: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusConflict {
+		t.Fatalf("reenroll-node of live m1 without force: %d; want 409", code)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke m1: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusOK {
+		t.Errorf("reenroll-node of revoked m1: %d; want 200 without force", code)
+	}
+}

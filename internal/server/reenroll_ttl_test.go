@@ -63,3 +63,33 @@ func TestReenrollAllowanceExpires(t *testing.T) {
 		t.Fatalf("enrollment with an allowance stored without an expiry: %d %s; want 409 saying it no longer holds", code, out)
 	}
 }
+
+// An allowance to enroll again a node whose agent still reports (ready
+// or draining) is refused unless forced: that agent holds a valid
+// certificate and needs none, and the allowance would let whoever holds
+// a join token of its site take the name of a running node (a wrong
+// name typed). Once the node is silent, no force is needed.
+func TestReenrollLiveNodeNeedsForce(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("first enrollment of m1: %d %s", code, out)
+	}
+	if code := e.register("m1", "x", 8); code != http.StatusOK {
+		t.Fatalf("register m1: %d", code)
+	}
+	w := e.raw("POST", "/v1/nodes/m1/reenroll", nil)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "carnot reenroll-node --force m1") ||
+		!strings.Contains(w.Body.String(), "agent still reports") {
+		t.Fatalf("reenroll of live m1: %d %s; want 409 saying its agent reports, and how to force it", w.Code, w.Body)
+	}
+	var a api.Reenroll
+	if code := e.do("POST", "/v1/nodes/m1/reenroll?force=true", nil, &a); code != http.StatusOK || a.Node != "m1" {
+		t.Fatalf("forced reenroll of live m1: %d %+v", code, a)
+	}
+	e.clock.add(time.Minute) // silent past the heartbeat timeout
+	e.pass()
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, &a); code != http.StatusOK {
+		t.Fatalf("reenroll of silent m1: %d; want 200", code)
+	}
+}
