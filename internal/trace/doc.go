@@ -19,6 +19,15 @@
 // of a VC without a size and those wider than their VC, which would never
 // start and, with backfill off, would block their VC for ever.
 //
+// To replay a trace on a facility of one's own instead, OntoFacility puts
+// each VC's jobs onto one of the facility's tenants by a Mapping: entries
+// from a VC map file (ReadVCMap: CSV "vc,tenant") or flags
+// (ParseMapFlag), a tenant-name prefix and a default tenant. It checks
+// the mapping against the facility, naming each mistake where it was
+// made, sets each job's preemptibility from its class, and leaves out,
+// with a note, the jobs the facility could never start for their
+// tenant: too wide for its sites (Fitting) or for its quota.
+//
 // Malformed input yields an Errors list: every problem with its
 // file:line:column, the field, and what to do about it, at most
 // MaxErrors of them. The readers never panic (they are fuzzed).

@@ -24,12 +24,19 @@ type table struct {
 // that a quoted first header still parses; columns on line 1 do not
 // count it.
 func openTable(r io.Reader, c *collector, want []string) (t *table, ok bool) {
+	return openTableComments(r, c, want, 0)
+}
+
+// openTableComments is openTable for a file in which lines starting
+// with comment are comments (none when comment is 0).
+func openTableComments(r io.Reader, c *collector, want []string, comment rune) (t *table, ok bool) {
 	br := bufio.NewReader(r)
 	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
 		br.Discard(3)
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
+	cr.Comment = comment
 	cr.FieldsPerRecord = -1 // checked here, with a better message
 	hint := "the first line must be the header " + strings.Join(want, ",")
 	header, err := cr.Read()
