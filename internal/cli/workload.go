@@ -26,10 +26,10 @@ const maxShownErrors = 50
 func newWorkloadCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "workload",
-		Short: "Generate and validate job workloads (YAML, JSON, JSONL)",
+		Short: "Generate, convert and validate job workloads (YAML, JSON, JSONL)",
 		Long:  "Job files list the jobs and deployments tenants submit; see docs/jobspec.md.",
 	}
-	cmd.AddCommand(newWorkloadGenerateCmd(), newWorkloadValidateCmd())
+	cmd.AddCommand(newWorkloadGenerateCmd(), newWorkloadValidateCmd(), newWorkloadPhillyCmd())
 	return cmd
 }
 
