@@ -76,7 +76,9 @@ func Facility() (*model.Facility, error) {
 // TraceShift, sorted by (SubmitTime, ID). The trace's jobs are DNN
 // training runs, which checkpoint: each job is preemptible when its class
 // is (the twin resumes a preempted job from its last checkpoint). Every
-// job's tenant and class must exist in fac.
+// job's tenant and class must exist in fac, and fac must be able to run
+// every job. The VCs go onto fac's tenants by trace.OntoFacility, as
+// `carnot workload philly --tenant-prefix vc-` puts them.
 func Jobs(fac *model.Facility) ([]*model.Job, error) {
 	if fac == nil {
 		return nil, fmt.Errorf("bundled: Jobs needs a facility (bundled.Facility())")
@@ -87,27 +89,18 @@ func Jobs(fac *model.Facility) ([]*model.Job, error) {
 	}
 	defer f.Close()
 	name := displayName(TraceFile)
-	jobs, err := trace.ReadPhilly(name, f, trace.Options{TenantPrefix: TenantPrefix})
+	jobs, err := trace.ReadPhilly(name, f, trace.Options{})
 	if err != nil {
 		return nil, err
 	}
-	tenants := map[string]bool{}
-	for _, t := range fac.Tenants {
-		tenants[t.Name] = true
+	jobs, notes, err := trace.OntoFacility(fac, jobs, trace.Mapping{Prefix: TenantPrefix})
+	if err != nil {
+		return nil, fmt.Errorf("%s onto facility %s: %w", name, fac.Name, err)
 	}
-	preemptible := map[string]bool{}
-	for _, c := range fac.PriorityClasses {
-		preemptible[c.Name] = c.Preemptible
+	if len(notes) > 0 { // the default replays every job of the slice
+		return nil, fmt.Errorf("%s onto facility %s: %s", name, fac.Name, strings.Join(notes, "; "))
 	}
 	for _, j := range jobs {
-		if !tenants[j.Tenant] {
-			return nil, fmt.Errorf("%s: job %s: tenant %s is not in facility %s; add it to the facility's tenants", name, j.ID, j.Tenant, fac.Name)
-		}
-		p, ok := preemptible[j.PriorityClass]
-		if !ok {
-			return nil, fmt.Errorf("%s: job %s: priority class %s is not in facility %s", name, j.ID, j.PriorityClass, fac.Name)
-		}
-		j.Preemptible = p
 		j.SubmitTime = j.SubmitTime.Add(TraceShift)
 	}
 	return jobs, nil

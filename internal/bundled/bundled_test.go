@@ -130,11 +130,28 @@ func TestJobsUnknownTenant(t *testing.T) {
 	}
 	fac.Tenants = fac.Tenants[:1]
 	_, err = Jobs(fac)
-	if err == nil || !strings.Contains(err.Error(), "internal/bundled/"+TraceFile+": job philly-") || !strings.Contains(err.Error(), "is not in facility carnot-demo") {
-		t.Errorf("error %v, want one naming the embedded file, the job and the missing tenant", err)
+	want := "internal/bundled/" + TraceFile + " onto facility carnot-demo: 971 of 3734 jobs have no tenant: 10 VCs are not mapped, and facility carnot-demo has no tenant vc-<VC> for them: 11cb48 (635 jobs), "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %v, want one naming the embedded file and every VC without its tenant, starting %q", err, want)
 	}
 	if _, err := Jobs(nil); err == nil {
 		t.Error("Jobs(nil): no error")
+	}
+}
+
+// TestJobsUnfit: a facility that could never start some of the jobs
+// is refused, naming them, rather than replayed with jobs that never
+// start (bundled.Jobs maps the VCs with trace.OntoFacility).
+func TestJobsUnfit(t *testing.T) {
+	fac, err := Facility()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fac.Nodes = fac.Nodes[:1] // 8 GPUs
+	jobs, err := Jobs(fac)
+	want := "internal/bundled/" + TraceFile + " onto facility carnot-demo: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "jobs left out: they would never start") {
+		t.Errorf("got %d jobs, error %v; want an error starting %q that says which jobs never start", len(jobs), err, want)
 	}
 }
 
