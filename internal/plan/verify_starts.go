@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -136,6 +137,9 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 	u.hold(j, true)
 	if c := v.x.condition(node.Name); c != model.NodeUp {
 		v.add(CodeCondition, j.ID, node.Name, -1, "node is %s", c)
+	}
+	if slices.Contains(v.snap.AvoidNodes[j.ID], node.Name) {
+		v.add(CodeAvoided, j.ID, node.Name, -1, "an earlier attempt of the job could not start there")
 	}
 	if j.GPUsPerReplica > 0 && !j.AcceptsModel(node.GPUModel) {
 		v.add(CodeModel, j.ID, node.Name, -1, "model %s not among the job's models %v", node.GPUModel, j.GPUModels)

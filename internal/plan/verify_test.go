@@ -78,6 +78,9 @@ func TestVerify(t *testing.T) {
 		{"draining node", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", Condition: model.NodeDraining}}
 		}, []string{"condition j1 n1 -1", "condition j1 n1 -1"}},
+		{"avoided node", func(s *model.Snapshot, _ *model.Plan) {
+			s.AvoidNodes = map[string][]string{"j1": {"n1"}, "j2": {"n2"}}
+		}, []string{"avoided j1 n1 -1", "avoided j1 n1 -1"}},
 		{"down node", func(s *model.Snapshot, p *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", Condition: model.NodeDown}}
 			p.Starts[0].Replicas = p.Starts[0].Replicas[:1]

@@ -16,6 +16,7 @@ const (
 	CodeRunning     Code = "running"      // a start of a job that already runs
 	CodeNode        Code = "node"         // unknown node
 	CodeCondition   Code = "condition"    // node draining or down
+	CodeAvoided     Code = "avoided"      // node the snapshot says the job avoids (Snapshot.AvoidNodes)
 	CodeGPU         Code = "gpu"          // GPU index out of range or repeated
 	CodeGPUConflict Code = "gpu-conflict" // GPU already held
 	CodeGang        Code = "gang"         // wrong replica or GPU count
