@@ -105,6 +105,18 @@ func (jp *jobPower) at(site string) *siteDraw {
 	return &jp.sites[len(jp.sites)-1]
 }
 
+// hallAt is the job's draw in hall, added when new (its replicas sit in
+// few halls: one entry each, not one per replica).
+func (jp *jobPower) hallAt(hall string) *hallDraw {
+	for i := range jp.halls {
+		if jp.halls[i].hall == hall {
+			return &jp.halls[i]
+		}
+	}
+	jp.halls = append(jp.halls, hallDraw{hall: hall})
+	return &jp.halls[len(jp.halls)-1]
+}
+
 func newLedger(t *twin, start model.Time) *ledger {
 	l := &ledger{t: t, last: start, sites: map[string]*siteInfo{}, nodes: map[string]*model.Node{},
 		jobs: map[*jobState]*jobPower{}, tenants: map[string]*Energy{}, halls: map[string]*hallInfo{}}
@@ -187,10 +199,12 @@ func (l *ledger) started(js *jobState, now model.Time) {
 		d.charge += busy + share
 		d.gpus += len(r.GPUs)
 		jp.capped = jp.capped || r.PowerCapW > 0
-		if hi := l.halls[n.Hall]; hi != nil {
-			hi.busyW += busy
-			jp.halls = append(jp.halls, hallDraw{n.Hall, busy})
+		if l.halls[n.Hall] != nil {
+			jp.hallAt(n.Hall).busy += busy
 		}
+	}
+	for _, d := range jp.halls { // added as stopped takes them back
+		l.halls[d.hall].busyW += d.busy
 	}
 	if len(jp.sites) > 1 {
 		sort.Slice(jp.sites, func(a, b int) bool { return jp.sites[a].site < jp.sites[b].site })
