@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -187,6 +188,67 @@ func TestLostLogBytesAreRotated(t *testing.T) {
 			if end, err := v.copyFrom(&out, at); err != nil || out.String() != string(after) || end != total {
 				t.Errorf("from offset %d the log serves %q up to %d (%v), want %q up to %d",
 					at, out.String(), end, err, after, total)
+			}
+		})
+	}
+}
+
+// fullDisk is a log file on a full disk: no write finds room, but the
+// file can still be extended over a hole, which takes none.
+type fullDisk struct{ logFile }
+
+func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// Bytes lost at the very end of the output, the disk still full when
+// the task ends, keep their place too: the log is as long as the whole
+// output (a hole where they were, no room to say so in words), and its
+// end is the output's. Before, they were only counted, then forgotten
+// as the file closed: the log ended short of the output by them.
+func TestLostLogBytesAtTheEndKeepTheirPlace(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		max        int64
+		lost       int
+		rotatedMax bool // the loss goes through rotations
+	}{
+		{"no limit", 0, 4096, false},
+		{"within the limit", 8192, 4096, false},
+		{"rotated", 64, 64*10 + 5, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "0.stdout")
+			l, w, err := newStreamLog(path, tc.max, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			before := []byte("before\n")
+			l.write(before)
+			l.mu.Lock()
+			l.f = fullDisk{l.f}
+			l.mu.Unlock()
+			l.write(bytes.Repeat([]byte("x"), tc.lost))
+			l.close() // the disk still full
+
+			v, err := openFinishedView(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.close()
+			var out bytes.Buffer
+			end, err := v.copyFrom(&out, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := int64(len(before) + tc.lost)
+			if end != total {
+				t.Errorf("the log ends at %d, want %d (the output, its last %d bytes lost)", end, total, tc.lost)
+			}
+			if tc.max > 0 && int64(out.Len()) > 2*tc.max {
+				t.Errorf("%d bytes kept, want at most twice the limit, %d", out.Len(), 2*tc.max)
+			}
+			if !tc.rotatedMax && !bytes.HasPrefix(out.Bytes(), before) {
+				t.Errorf("the log begins %q, want %q", out.Bytes()[:min(out.Len(), 20)], before)
 			}
 		})
 	}

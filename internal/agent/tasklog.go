@@ -50,7 +50,7 @@ type streamLog struct {
 	done chan struct{} // closed once the pipe is drained and the file closed
 
 	mu      sync.Mutex
-	f       *os.File
+	f       logFile
 	size    int64 // of the current file
 	prev    int64 // of path.1; 0: there is none
 	dropped int64 // bytes of the output before the first file kept
@@ -61,6 +61,15 @@ type streamLog struct {
 	// the file before anything more is written (mendLocked)
 	lost    int64
 	midLine bool // the last byte written is not a newline
+}
+
+// logFile is a stream's current file as streamLog writes it: an
+// *os.File (tests stand a full disk in for it).
+type logFile interface {
+	io.WriteSeeker
+	io.Closer
+	Truncate(size int64) error
+	Stat() (fs.FileInfo, error)
 }
 
 // newStreamLog creates (empties) the stream's file, removes what an
@@ -110,8 +119,17 @@ func (l *streamLog) drainFor(d time.Duration) {
 func (l *streamLog) close() {
 	l.pipe.Close()
 	l.mu.Lock()
-	if l.lost > 0 {
-		l.mendLocked()
+	if lost := l.lost; lost > 0 && !l.mendLocked(true) {
+		// The disk is still full as the output ends: no room to say so
+		// in words, but the hole takes none, and the log ends where the
+		// output did.
+		if l.mendLocked(false) {
+			l.log.Warn("a task's output ended while its log could not be written: its last bytes are a hole (NUL bytes) at the log's end",
+				"file", l.path, "bytes_lost", lost)
+		} else {
+			l.log.Warn("a task's output ended while its log could not be written: the log ends short of the output by the bytes lost",
+				"file", l.path, "bytes_lost", l.lost)
+		}
 	}
 	l.f.Close()
 	now := time.Now()
@@ -128,7 +146,7 @@ func (l *streamLog) write(b []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(b) > 0 {
-		if l.lost > 0 && !l.mendLocked() {
+		if l.lost > 0 && !l.mendLocked(true) {
 			l.lost += int64(len(b))
 			return
 		}
@@ -170,17 +188,19 @@ func lostLine(stream string, n int64, midLine bool) []byte {
 }
 
 // mendLocked gives the bytes lost their place in the file: lostLine when
-// it fits in them, then a hole for the rest, the file extended over it.
+// it fits in them and mark is set, then a hole for the rest, the file
+// extended over it (without mark, all of them: a hole needs no room on
+// the disk, the line does).
 // They are rotated as the output they stand for would have been, so that
 // no more than twice the limit is kept of a long loss either; of one
 // longer than the files keep, the whole files that would only have been
 // rotated away are counted dropped at once (skipHolesLocked). It says
 // whether it could; if not, what is left of them is still lost.
-func (l *streamLog) mendLocked() bool {
+func (l *streamLog) mendLocked(mark bool) bool {
 	lost := l.lost
 	stream := strings.TrimPrefix(filepath.Ext(l.path), ".")
 	line := lostLine(stream, l.lost, l.midLine)
-	if int64(len(line)) > l.lost {
+	if !mark || int64(len(line)) > l.lost {
 		line = nil
 	}
 	// Whether the current file and the previous one (.1) hold nothing
@@ -229,7 +249,9 @@ func (l *streamLog) mendLocked() bool {
 		l.size, l.lost = end, l.lost-n
 		l.midLine = true // NUL bytes
 	}
-	l.log.Warn("a task's log is written again; the output lost meanwhile is marked in it", "file", l.path, "bytes_lost", lost)
+	if mark {
+		l.log.Warn("a task's log is written again; the output lost meanwhile is marked in it", "file", l.path, "bytes_lost", lost)
+	}
 	return true
 }
 
