@@ -89,6 +89,7 @@ const (
 	defaultDeadlineCheck = time.Minute           // a task's deadline is checked against the wall clock at least this often
 	logIdleTimeout       = 2 * time.Minute       // the log server closes a keep-alive connection idle this long
 	minHeartbeat         = 10 * time.Millisecond // the shortest heartbeat interval taken from the server
+	defaultFrozenAfter   = time.Second           // a call holding the agent's lock this long is taken for stuck (lockSoon)
 )
 
 // Agent runs one node's tasks. Create it with New and start it with Run.
@@ -114,6 +115,9 @@ type Agent struct {
 	// at least every deadlineCheck (task.go); both are read under mu.
 	now           func() time.Time
 	deadlineCheck time.Duration
+	// frozenAfter is how long a call holds the agent's lock before a
+	// stop that waits for it says the agent is stuck (lockSoon)
+	frozenAfter time.Duration
 
 	// live holds the running tasks' processes, under liveMu, which no
 	// slow call holds: the disconnect's stop reaches them while mu is
@@ -208,7 +212,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		baseLimits: map[int]int{},
 		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second, logIdle: logIdleTimeout,
 		refusedMin: 30 * time.Second, refusedMax: 5 * time.Minute,
-		now: time.Now, deadlineCheck: defaultDeadlineCheck,
+		now: time.Now, deadlineCheck: defaultDeadlineCheck, frozenAfter: defaultFrozenAfter,
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
@@ -343,18 +347,41 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // stopForShutdown stops every task as the agent is to stop (Run's
 // context done), before the loops have ended: under the agent's lock
-// when it is free, otherwise without it (stopFrozen), as a call that may
-// hang holds it. shutdown records that stop once it has the lock.
+// when it is free, otherwise without it first (stopFrozen), as a call
+// that may hang holds it, then under it should the call return within
+// frozenAfter. Only a call that holds the lock longer is warned of: a
+// lock held for a moment (a heartbeat being built) is no hang. shutdown
+// records the stop once it has the lock.
 func (a *Agent) stopForShutdown() {
 	a.quitting.Store(true)
 	if !a.mu.TryLock() {
-		if n := a.stopFrozen(reasonShutdown, a.cfg.ShutdownGrace); n > 0 {
-			a.log.Warn("the agent is to stop while a call holds its lock: stopping its tasks without it", "tasks", n)
+		n := a.stopFrozen(reasonShutdown, a.cfg.ShutdownGrace)
+		if !a.lockSoon() {
+			if n > 0 {
+				a.log.Warn("the agent is to stop while a call holds its lock (a GPU, disk or fork that hangs?): its tasks were signalled without it",
+					"tasks", n, "held_over", a.frozenAfter)
+			}
+			return
 		}
-		return
 	}
 	defer a.mu.Unlock()
 	a.stopAllLocked()
+}
+
+// lockSoon takes the agent's lock should it be free within frozenAfter,
+// and says whether it did. (A mutex cannot be waited for with a bound:
+// it is tried every few milliseconds.)
+func (a *Agent) lockSoon() bool {
+	end := time.Now().Add(a.frozenAfter)
+	for {
+		if a.mu.TryLock() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // stopAllLocked stops every running task for the shutdown, its grace
