@@ -284,8 +284,11 @@ func (a *Agent) Handler() http.Handler { return a.mux }
 // Run registers the node and runs it until ctx is done; call it once.
 // Then it stops every task (SIGTERM, the task's grace capped at
 // Config.ShutdownGrace, SIGKILL of the process group), waits for them,
-// sends a last heartbeat and stops the log server. It returns nil after a shutdown through ctx,
-// or the log server's error if that failed.
+// sends a last heartbeat and stops the log server. It returns once that
+// is done and the stop begun as ctx was done (stopForShutdown) has
+// returned too, or Config.ShutdownGrace after the rest should that stop
+// hang. It returns nil after a shutdown through ctx, or the log server's
+// error if that failed.
 func (a *Agent) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -310,8 +313,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent starting", "logs", a.advertise, "data", a.cfg.DataDir)
 	// The tasks are stopped as soon as the agent is to stop, even while
 	// a call that hangs holds its lock (stopForShutdown).
-	stopTasks := context.AfterFunc(rctx, a.stopForShutdown)
-	defer stopTasks()
+	stopDone := make(chan struct{})
+	stopTasks := context.AfterFunc(rctx, func() {
+		defer close(stopDone)
+		a.stopForShutdown()
+	})
 	var collector sync.WaitGroup
 	if _, ok := a.rt.(*processes); ok {
 		collector.Go(func() { a.collectLoop(rctx) })
@@ -337,6 +343,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		wait = min(2*wait, a.retryMax)
 	}
 	a.shutdown(registered)
+	if !stopTasks() {
+		// The stop began as the agent was told to stop is still to be
+		// waited for; its work is done (shutdown's), so only a call of
+		// its own that hangs holds it longer than a moment.
+		select {
+		case <-stopDone:
+		case <-time.After(a.cfg.ShutdownGrace):
+			a.log.Warn("the shutdown's stop of the tasks did not return (a signal or a log write that hangs?); exiting without it",
+				"waited", a.cfg.ShutdownGrace)
+		}
+	}
 	cancel(nil)
 	collector.Wait()
 	if err := <-serveErr; err != nil {

@@ -1,9 +1,13 @@
 package agent
 
 import (
+	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -57,4 +61,114 @@ func TestShutdownWarnsOfAHeldLockOnlyWhenItIsHeld(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blockingHandler holds the first record whose message holds match
+// until release is closed (a log destination that blocks), then notes
+// that it let it go.
+type blockingHandler struct {
+	slog.Handler
+	match    string
+	held     chan struct{} // closed as the record is held
+	release  chan struct{}
+	returned *atomic.Bool
+	once     *sync.Once
+}
+
+func (h blockingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.match) {
+		h.once.Do(func() {
+			close(h.held)
+			<-h.release
+			h.returned.Store(true)
+		})
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h blockingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	h.Handler = h.Handler.WithAttrs(as)
+	return h
+}
+
+func (h blockingHandler) WithGroup(g string) slog.Handler {
+	h.Handler = h.Handler.WithGroup(g)
+	return h
+}
+
+// Run returns only once the stop the shutdown began as its context was
+// done (stopForShutdown, in a goroutine of its own) is over: nothing of
+// the agent still runs, logs or touches its tasks once Run has returned.
+// Before, Run did not wait for it: here it returned while that stop was
+// still logging its warning.
+func TestRunWaitsForTheShutdownsStop(t *testing.T) {
+	h, done := shutdownWhileStopWarns(t, 5*time.Second)
+	go func() {
+		// The warning's destination blocks a while longer than the rest
+		// of the shutdown takes (the task ends at its SIGTERM).
+		time.Sleep(500 * time.Millisecond)
+		close(h.release)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if !h.returned.Load() {
+		t.Error("Run returned while the stop its shutdown began was still running")
+	}
+}
+
+// Run's wait for the shutdown's stop is bounded by the shutdown grace:
+// a stop that hangs (here its log's destination) does not keep the
+// agent from exiting.
+func TestRunWaitsForTheShutdownsStopAtMostTheGrace(t *testing.T) {
+	h, done := shutdownWhileStopWarns(t, 300*time.Millisecond)
+	defer close(h.release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return while the shutdown's stop hangs")
+	}
+}
+
+// shutdownWhileStopWarns runs an agent (the shutdown grace given) with a
+// task, then stops it while a call holds its lock: the shutdown's stop
+// warns of it, and that warning's destination blocks (h) until
+// h.release is closed. done yields Run's error.
+func shutdownWhileStopWarns(t *testing.T, grace time.Duration) (h blockingHandler, done <-chan error) {
+	t.Helper()
+	srv := newFakeServer()
+	h = blockingHandler{
+		// Not the test's output: the stop may log after the test ended.
+		Handler: slog.NewTextHandler(io.Discard, nil),
+		match:   frozenWarning, held: make(chan struct{}), release: make(chan struct{}),
+		returned: new(atomic.Bool), once: new(sync.Once),
+	}
+	ag, err := New(Config{Name: "n1", DataDir: t.TempDir(), CPUs: 1, MemoryGiB: 1,
+		Heartbeat: 50 * time.Millisecond, ShutdownGrace: grace, Logger: slog.New(h)}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag.frozenAfter = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	ch := make(chan error, 1)
+	go func() { ch <- ag.Run(ctx) }()
+	ready := filepath.Join(t.TempDir(), "ready")
+	srv.assign(sh("j-run", 0, `echo $$ > "$READY"; exec sleep 30`, map[string]string{"READY": ready}))
+	readPID(t, ready)
+	srv.waitStatus(t, "j-run", 0, 1, running)
+
+	ag.mu.Lock() // a call that hangs holds it as the agent is told to stop
+	cancel()
+	<-h.held // the stop signalled the task without the lock, and warns
+	ag.mu.Unlock()
+	return h, ch
 }
