@@ -43,14 +43,18 @@ func (a *Agent) contactLocked(sent time.Time) {
 // SIGKILL and its end carries why (unless it had ended by itself). When
 // the agent's lock is held (by a call that may hang: the server counts
 // on this stop), the processes are signalled without it first
-// (stopFrozen), and the stop recorded once the lock is free.
+// (stopFrozen), and the stop recorded once the lock is free; the agent
+// is said to be stuck only when the lock is not free within frozenAfter.
 func (a *Agent) stopDisconnected() {
 	if !a.mu.TryLock() {
-		if n := a.stopFrozen(reasonDisconnect, maxGrace); n > 0 {
-			a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: stopping every task without it",
-				"tasks", n)
+		n := a.stopFrozen(reasonDisconnect, maxGrace)
+		if !a.lockSoon() {
+			if n > 0 {
+				a.log.Error("the server has not answered for the stop-after-disconnect time and the agent is stuck in a call: its tasks were signalled without it",
+					"tasks", n, "held_over", a.frozenAfter)
+			}
+			a.mu.Lock()
 		}
-		a.mu.Lock()
 	}
 	defer a.mu.Unlock()
 	if a.closing {

@@ -171,17 +171,14 @@ func (a *Agent) stopFrozen(why string, limit time.Duration) int {
 // once the wall clock is past it, as stopLocked would (SIGTERM, SIGKILL
 // after its grace), without the agent's lock: a task must not run past
 // its runtime limit because a call hangs. The agent records the stop
-// when it gets its lock back.
-func (a *Agent) stopAtDeadlineFrozen(l *liveProc, d time.Time) {
+// when it gets its lock back. It says whether it sent the SIGTERM.
+func (a *Agent) stopAtDeadlineFrozen(l *liveProc, d time.Time) bool {
 	if l == nil || time.Now().Before(d) {
-		return
+		return false
 	}
 	sent, err := l.stop(signalRuntimeLimit, maxGrace)
-	if !sent {
-		return
-	}
-	if err != nil && !errors.Is(err, syscall.ESRCH) {
+	if sent && err != nil && !errors.Is(err, syscall.ESRCH) {
 		a.log.Warn("SIGTERM failed", "pid", l.proc.PID(), "err", err)
 	}
-	a.log.Error("a task reached its runtime limit while the agent is stuck in a call: stopped without it", "pid", l.proc.PID())
+	return sent
 }

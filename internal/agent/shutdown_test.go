@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -171,4 +173,51 @@ func shutdownWhileStopWarns(t *testing.T, grace time.Duration) (h blockingHandle
 	<-h.held // the stop signalled the task without the lock, and warns
 	ag.mu.Unlock()
 	return h, ch
+}
+
+// The stops that do not wait for the agent's lock (the disconnect's, a
+// runtime limit's) say the agent is stuck in a call only when the lock
+// stays held past frozenAfter: a lock held for a moment as the stop
+// came (a heartbeat being built) is waited for, without an error. Before,
+// any holder at that instant (TryLock) made the agent log at ERROR that
+// it was stuck in a call.
+func TestFrozenStopsSayStuckOnlyWhenStuck(t *testing.T) {
+	const stuck = "the agent is stuck in a call"
+	for _, kind := range []string{reasonDisconnect, signalRuntimeLimit} {
+		for _, long := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/held long %v", kind, long), func(t *testing.T) {
+				srv := newFakeServer()
+				var logs syncBuffer
+				ag := startAgent(t, srv, func(c *Config) {
+					c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				})
+				ag.frozenAfter = 300 * time.Millisecond
+				dir := t.TempDir()
+				ready, termed := filepath.Join(dir, "ready"), filepath.Join(dir, "termed")
+				task := sh("j-run", 0, `trap 'echo > "$TERMED"; exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.02; done`,
+					map[string]string{"READY": ready, "TERMED": termed})
+				if kind == signalRuntimeLimit {
+					d := time.Now().Add(time.Second)
+					task.Deadline = &d
+				}
+				srv.assign(task)
+				readPID(t, ready)
+
+				ag.mu.Lock() // a call holds it as the stop comes
+				if kind == reasonDisconnect {
+					go ag.stopDisconnected()
+				}
+				eventually(t, 5*time.Second, func() bool { _, err := os.Stat(termed); return err == nil },
+					"the task to get its SIGTERM without the agent's lock")
+				if long {
+					time.Sleep(2 * ag.frozenAfter)
+				}
+				ag.mu.Unlock()
+				srv.waitStatus(t, "j-run", 0, 1, ended)
+				if got := strings.Contains(logs.String(), stuck); got != long {
+					t.Errorf("said %q: %v, want %v; log:\n%s", stuck, got, long, logs.String())
+				}
+			})
+		}
+	}
 }

@@ -323,8 +323,13 @@ func (a *Agent) armDeadlineLocked(t *task) {
 	live := t.live
 	timer = time.AfterFunc(a.untilDeadlineLocked(d), func() {
 		if !a.mu.TryLock() { // a call that may hang holds it (frozen.go)
-			a.stopAtDeadlineFrozen(live, d)
-			a.mu.Lock()
+			if sent := a.stopAtDeadlineFrozen(live, d); !sent || !a.lockSoon() {
+				if sent {
+					a.log.Error("a task reached its runtime limit while the agent is stuck in a call: stopped without it",
+						"pid", live.proc.PID(), "held_over", a.frozenAfter)
+				}
+				a.mu.Lock()
+			}
 		}
 		defer a.mu.Unlock()
 		if !t.deadline.Equal(d) || t.deadlineTimer != timer {
