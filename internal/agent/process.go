@@ -346,8 +346,14 @@ func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, e
 	}
 	dir := spec.WorkDir
 	if dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return refuse(fmt.Errorf("work directory %s: not a directory (%v)", dir, err))
+		st, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return refuse(fmt.Errorf("work directory %s does not exist on this node (a file system not mounted? a directory not created here?)", dir))
+		case err != nil:
+			return refuse(fmt.Errorf("work directory: %w", err)) // names it
+		case !st.IsDir():
+			return refuse(fmt.Errorf("work directory %s is not a directory", dir))
 		}
 	} else {
 		dir = filepath.Join(r.dataDir, "work", sanitize(k.Job), strconv.Itoa(k.Attempt), strconv.Itoa(k.Replica))
