@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -106,7 +108,7 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		if isNotFoundErr(err) {
 			code = 127
 		}
-		return fail(code, fmt.Errorf("start: %w", err), false)
+		return fail(code, startError(cmd, err), false)
 	}
 	if r.afterExec != nil {
 		r.afterExec(cmd.Process.Pid)
@@ -119,6 +121,46 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		r.log.Warn("cannot record the tasks' process groups", "err", err) // its mark is: it is found
 	}
 	return p, nil
+}
+
+// startError is why cmd could not start, for the operator. An exec
+// that answers "no such file or directory" for a program that exists
+// misses what runs it: the interpreter its #! line names (or that line
+// ends in a carriage return, the script saved with Windows line ends),
+// or a binary's dynamic loader; the error says which.
+func startError(cmd *exec.Cmd, err error) error {
+	err = fmt.Errorf("start: %w", err)
+	if !errors.Is(err, syscall.ENOENT) {
+		return err
+	}
+	if _, serr := os.Stat(cmd.Dir); cmd.Dir != "" && serr != nil {
+		return err // the work directory went (exec names the program alike)
+	}
+	path := cmd.Path
+	if !filepath.IsAbs(path) && cmd.Dir != "" {
+		path = filepath.Join(cmd.Dir, path) // as exec resolved it
+	}
+	f, oerr := os.Open(path)
+	if oerr != nil {
+		return err // the program itself is missing: the error says so
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if rest, ok := bytes.CutPrefix(head, []byte("#!")); ok {
+		line, _, _ := bytes.Cut(rest, []byte("\n"))
+		if bytes.HasSuffix(line, []byte("\r")) {
+			return fmt.Errorf("%w: its #! line ends with a carriage return (the script was saved with Windows line ends)", err)
+		}
+		if fields := strings.Fields(string(line)); len(fields) > 0 {
+			return fmt.Errorf("%w: its interpreter %s (its #! line) is not on this node", err, fields[0])
+		}
+	}
+	if bytes.HasPrefix(head, []byte("\x7fELF")) {
+		return fmt.Errorf("%w: the program is there, but its dynamic loader is not on this node (a binary built for another system?)", err)
+	}
+	return err
 }
 
 // process is a task's process, the leader of its group.

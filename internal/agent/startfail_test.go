@@ -51,3 +51,44 @@ func TestStartFailureNamesTheWorkDirsProblem(t *testing.T) {
 		}
 	}
 }
+
+// A program that exists but whose exec answers "no such file or
+// directory" says what is missing: the interpreter its #! line names,
+// a #! line that ends in a carriage return (a script saved with Windows
+// line ends), or a binary's dynamic loader. Before, the error named
+// only the program, which the operator then finds right there.
+func TestStartFailureNamesAMissingInterpreter(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		path, want string
+	}{
+		{write("train.py", []byte("#!/nonexistent/python3 -u\nprint(1)\n")), "its interpreter /nonexistent/python3 (its #! line) is not on this node"},
+		{write("crlf.sh", []byte("#!/bin/sh\r\necho hi\r\n")), "its #! line ends with a carriage return"},
+	}
+	// A binary whose dynamic loader is not there: /bin/true with its
+	// loader's name changed (where it has the usual one).
+	if b, err := os.ReadFile("/bin/true"); err == nil {
+		for _, ld := range []string{"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"} {
+			if i := strings.Index(string(b), ld); i >= 0 {
+				b = []byte(strings.Replace(string(b), ld, ld[:len(ld)-1]+"9", 1))
+				cases = append(cases, struct{ path, want string }{write("elf", b), "its dynamic loader"})
+				break
+			}
+		}
+	}
+	for _, tc := range cases {
+		err, stderr := startFailure(t, api.Task{Command: []string{tc.path}})
+		for _, got := range []string{err.Error(), stderr} {
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("%s: said %q, want %q", filepath.Base(tc.path), got, tc.want)
+			}
+		}
+	}
+}
