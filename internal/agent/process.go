@@ -478,8 +478,10 @@ func lookPath(name string, env []string) (string, error) {
 			path = v
 		}
 	}
+	relative := false
 	for _, dir := range filepath.SplitList(path) {
 		if !filepath.IsAbs(dir) {
+			relative = true
 			continue // "" and "." would run a file of the work directory
 		}
 		p := filepath.Join(dir, name)
@@ -487,8 +489,29 @@ func lookPath(name string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return name, &exec.Error{Name: name, Err: exec.ErrNotFound}
+	return name, &notInPath{name: name, path: path, relative: relative}
 }
+
+// notInPath is a program lookPath did not find in the task's PATH. It
+// names that PATH, which is the task's (its env, else the agent's): an
+// operator reading the error cannot otherwise tell which was searched.
+type notInPath struct {
+	name, path string
+	relative   bool // some entries were not searched, not being absolute
+}
+
+func (e *notInPath) Error() string {
+	if e.path == "" {
+		return fmt.Sprintf("%q is not found: the task's PATH is empty", e.name)
+	}
+	note := ""
+	if e.relative {
+		note = "; relative entries are not searched"
+	}
+	return fmt.Sprintf("%q is not in the task's PATH (%s%s)", e.name, e.path, note)
+}
+
+func (e *notInPath) Unwrap() error { return exec.ErrNotFound }
 
 // isNotFoundErr reports whether a start error means "no such command".
 func isNotFoundErr(err error) bool {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -88,6 +89,32 @@ func TestStartFailureNamesAMissingInterpreter(t *testing.T) {
 		for _, got := range []string{err.Error(), stderr} {
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("%s: said %q, want %q", filepath.Base(tc.path), got, tc.want)
+			}
+		}
+	}
+}
+
+// A program not found in the task's PATH says which PATH was searched:
+// the task's own (its env, else the agent's), which an operator cannot
+// otherwise see, and that relative entries are not searched. Before, it
+// read "executable file not found in $PATH", whose PATH one would take
+// for the agent's, or one's own shell's.
+func TestStartFailureNamesThePATHSearched(t *testing.T) {
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{"/nonexistent/bin:/nonexistent/sbin", `"carnot-no-such-program" is not in the task's PATH (/nonexistent/bin:/nonexistent/sbin)`},
+		{".:/nonexistent/bin", `"carnot-no-such-program" is not in the task's PATH (.:/nonexistent/bin; relative entries are not searched)`},
+		{"", `"carnot-no-such-program" is not found: the task's PATH is empty`},
+	} {
+		err, stderr := startFailure(t, api.Task{Command: []string{"carnot-no-such-program"}, Env: map[string]string{"PATH": tc.path}})
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != 127 {
+			t.Errorf("PATH=%s: %v, want a start error with exit code 127", tc.path, err)
+		}
+		for _, got := range []string{err.Error(), stderr} {
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("PATH=%s: said %q, want %q", tc.path, got, tc.want)
 			}
 		}
 	}
