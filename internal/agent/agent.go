@@ -90,6 +90,7 @@ const (
 	logIdleTimeout       = 2 * time.Minute       // the log server closes a keep-alive connection idle this long
 	minHeartbeat         = 10 * time.Millisecond // the shortest heartbeat interval taken from the server
 	defaultFrozenAfter   = time.Second           // a call holding the agent's lock this long is taken for stuck (lockSoon)
+	defaultFailingRemind = 5 * time.Minute       // heartbeats failing this long are recalled at WARN, and as often
 )
 
 // Agent runs one node's tasks. Create it with New and start it with Run.
@@ -115,6 +116,9 @@ type Agent struct {
 	// at least every deadlineCheck (task.go); both are read under mu.
 	now           func() time.Time
 	deadlineCheck time.Duration
+	// failingRemind is how often heartbeats that keep failing are
+	// recalled at WARN (heartbeatLoop); read under mu
+	failingRemind time.Duration
 	// frozenAfter is how long a call holds the agent's lock before a
 	// stop that waits for it says the agent is stuck (lockSoon)
 	frozenAfter time.Duration
@@ -213,7 +217,8 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		retryMin:   500 * time.Millisecond, retryMax: 10 * time.Second, logIdle: logIdleTimeout,
 		refusedMin: 30 * time.Second, refusedMax: 5 * time.Minute,
 		now: time.Now, deadlineCheck: defaultDeadlineCheck, frozenAfter: defaultFrozenAfter,
-		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
+		failingRemind: defaultFailingRemind,
+		changed:       make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
 		gpuUse: map[int]int{}, uncapDue: map[int]bool{}, mux: http.NewServeMux(), live: map[taskKey]*liveProc{},

@@ -46,7 +46,10 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			return fmt.Errorf("assignments: %w: %w", errReregister, err)
 		case err != nil:
 			if !failing {
-				a.log.Warn("cannot fetch assignments; tasks keep running, retrying", "err", err)
+				a.mu.Lock()
+				stopAfter := a.stopAfterDisconnect
+				a.mu.Unlock()
+				a.warnUnreachable("cannot fetch assignments", stopAfter, "err", err)
 			}
 			failing = true
 			a.pause(ctx, wait)

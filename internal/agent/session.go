@@ -182,6 +182,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 	defer timer.Stop()
 	var soon <-chan time.Time
 	failing := false
+	var failingSince, reminded time.Time // of the failures going on
 	for {
 		select {
 		case <-ctx.Done():
@@ -204,6 +205,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			interval = a.interval
 			timer.Reset(time.Until(a.cfg.NextBeat(began, interval)))
 		}
+		remind, stopAfter := a.failingRemind, a.stopAfterDisconnect
 		a.mu.Unlock()
 		switch {
 		case ctx.Err() != nil:
@@ -211,14 +213,32 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 		case isNotFound(err):
 			return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
 		case err != nil && !failing:
-			a.log.Warn("heartbeat failed; tasks keep running, retrying", "every", interval, "err", err)
+			failingSince, reminded = began, began
+			a.warnUnreachable("heartbeat failed", stopAfter, "every", interval, "err", err)
+		case err != nil && time.Since(reminded) >= remind:
+			// A long outage is recalled now and then: the first
+			// warning alone does not tell it from a blip.
+			reminded = time.Now()
+			a.log.Warn("heartbeats still fail; retrying", "for", time.Since(failingSince).Round(100*time.Millisecond), "err", err)
 		case err != nil:
 			a.log.Debug("heartbeat failed again", "err", err)
 		case failing:
-			a.log.Info("heartbeats reach the server again")
+			a.log.Info("heartbeats reach the server again", "after", time.Since(failingSince).Round(100*time.Millisecond))
 		}
 		failing = err != nil
 	}
+}
+
+// warnUnreachable warns that a call to the server failed (msg) and says
+// what becomes of the tasks: they keep running, until the server's
+// stop-after-disconnect (stopAfter) without an answer when it set one.
+func (a *Agent) warnUnreachable(msg string, stopAfter time.Duration, args ...any) {
+	if stopAfter <= 0 {
+		a.log.Warn(msg+"; tasks keep running, retrying", args...)
+		return
+	}
+	a.log.Warn(msg+"; tasks keep running until no heartbeat has been answered for the server's stop-after-disconnect, retrying",
+		append([]any{"stop_after_disconnect", stopAfter}, args...)...)
 }
 
 // heartbeatOf is the heartbeat interval of the server's s seconds (s >
