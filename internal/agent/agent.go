@@ -475,6 +475,7 @@ func (a *Agent) shutdown(registered bool) {
 	if p, ok := a.rt.(*processes); ok {
 		p.stopWatching()
 	}
+	a.recordEnded()
 	if a.lock != nil {
 		_ = a.lock.Close() // its tasks are over: another agent may take the directory
 	}
