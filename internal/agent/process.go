@@ -127,10 +127,13 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 // that answers "no such file or directory" for a program that exists
 // misses what runs it: the interpreter its #! line names (or that line
 // ends in a carriage return, the script saved with Windows line ends),
-// or a binary's dynamic loader; the error says which.
+// or a binary's dynamic loader; one that answers "permission denied"
+// may find a directory, or a file without an execute bit. The error
+// says which.
 func startError(cmd *exec.Cmd, err error) error {
 	err = fmt.Errorf("start: %w", err)
-	if !errors.Is(err, syscall.ENOENT) {
+	enoent, eacces := errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EACCES)
+	if !enoent && !eacces {
 		return err
 	}
 	if _, serr := os.Stat(cmd.Dir); cmd.Dir != "" && serr != nil {
@@ -140,6 +143,30 @@ func startError(cmd *exec.Cmd, err error) error {
 	if !filepath.IsAbs(path) && cmd.Dir != "" {
 		path = filepath.Join(cmd.Dir, path) // as exec resolved it
 	}
+	if eacces {
+		return deniedCause(path, err)
+	}
+	return missingCause(path, err)
+}
+
+// deniedCause is err, exec's "permission denied" for the program at
+// path, with what the agent can tell of why.
+func deniedCause(path string, err error) error {
+	st, serr := os.Stat(path)
+	switch {
+	case serr != nil:
+		return err
+	case st.IsDir():
+		return fmt.Errorf("%w: it is a directory", err)
+	case st.Mode()&0o111 == 0:
+		return fmt.Errorf("%w: it is not executable (chmod +x?)", err)
+	}
+	return fmt.Errorf("%w (its file system mounted noexec? a directory on its path, or its #! interpreter, not open to the agent's user?)", err)
+}
+
+// missingCause is err, exec's "no such file or directory" for the
+// program at path, with what is missing when the program is there.
+func missingCause(path string, err error) error {
 	f, oerr := os.Open(path)
 	if oerr != nil {
 		return err // the program itself is missing: the error says so

@@ -119,3 +119,31 @@ func TestStartFailureNamesThePATHSearched(t *testing.T) {
 		}
 	}
 }
+
+// A program exec refuses (permission denied) says why when the agent can
+// tell: a file without an execute bit, or a directory. Before, both read
+// "permission denied", which sends the operator after the agent's user.
+func TestStartFailureSaysWhyPermissionIsDenied(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "run.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{script, "it is not executable (chmod +x?)"},
+		{dir, "it is a directory"},
+	} {
+		err, stderr := startFailure(t, api.Task{Command: []string{tc.path}})
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != 126 {
+			t.Errorf("%s: %v, want a start error with exit code 126", tc.path, err)
+		}
+		for _, got := range []string{err.Error(), stderr} {
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("%s: said %q, want %q", tc.path, got, tc.want)
+			}
+		}
+	}
+}
