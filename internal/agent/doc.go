@@ -16,7 +16,8 @@
 //  3. When the server answers 404 for the node (it restarted and forgot
 //     it), the agent registers again, listing the tasks it still runs
 //     and the ends it has not reported yet.
-//     Other failures are retried; tasks keep running meanwhile.
+//     Other failures are retried; tasks keep running meanwhile (until
+//     the server's stop-after-disconnect, when it set one).
 //
 // Reconciling: a listed task the agent has never started is started; a
 // listed task marked Stop gets SIGTERM, and SIGKILL of its whole process
@@ -113,7 +114,10 @@
 //     with its grace capped at Config.ShutdownGrace; Run waits for the
 //     processes to end, sends a last heartbeat, then stops the log server.
 //     The tasks it stopped so are reported lost, however they exited: the
-//     job did not finish (a checkpoint saved on SIGTERM exits 0).
+//     job did not finish (a checkpoint saved on SIGTERM exits 0). Ends
+//     no heartbeat carried (the server out of reach) are recorded in
+//     DataDir/ended.json, and the next agent reports them as they were,
+//     not as a crash's (started.go).
 //   - A stop (any: the server's, a runtime limit, a shutdown, a
 //     disconnect) that begins after the task's main process ended by
 //     itself, while the agent still clears its group or reads its
