@@ -191,13 +191,13 @@ func TestFrozenStopsSayStuckOnlyWhenStuck(t *testing.T) {
 				ag := startAgent(t, srv, func(c *Config) {
 					c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				})
-				ag.frozenAfter = 300 * time.Millisecond
+				ag.frozenAfter = 500 * time.Millisecond
 				dir := t.TempDir()
 				ready, termed := filepath.Join(dir, "ready"), filepath.Join(dir, "termed")
 				task := sh("j-run", 0, `trap 'echo > "$TERMED"; exit 0' TERM; echo $$ > "$READY"; while :; do sleep 0.02; done`,
 					map[string]string{"READY": ready, "TERMED": termed})
 				if kind == signalRuntimeLimit {
-					d := time.Now().Add(time.Second)
+					d := time.Now().Add(2 * time.Second) // after the lock is taken below
 					task.Deadline = &d
 				}
 				srv.assign(task)
