@@ -12,8 +12,9 @@ import (
 // agent's own files (StartError.Agent, or the record of what it starts)
 // sets diskErr; every heartbeat says it (api.Heartbeat.DiskError), and
 // the server gives the node no new work while it is set; every heartbeat
-// also writes a probe file to the data directory and the record of the
-// tasks it started, and clears it once both succeed.
+// also writes a probe file to the data directory (and to DataDir/work,
+// where the tasks' default work directories are made) and the record of
+// the tasks it started, and clears it once all succeed.
 
 // probeFile is written, synced and removed to check the data directory.
 const probeFile = ".write-probe"
@@ -39,6 +40,13 @@ func (a *Agent) probeDisk() string {
 		return had
 	}
 	err := writeProbe(a.cfg.DataDir)
+	if _, ok := a.rt.(*processes); ok && err == nil {
+		// and where the tasks' default work directories are made
+		work := filepath.Join(a.cfg.DataDir, "work")
+		if err = os.MkdirAll(work, 0o755); err == nil {
+			err = writeProbe(work)
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err == nil { // and the record of what it starts, which failed starts too

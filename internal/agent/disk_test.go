@@ -34,3 +34,32 @@ func TestHeartbeatsSayTheDataDirectoryCannotBeWritten(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, func() bool { return said() == "" }, "heartbeats without the disk error once the directory takes writes")
 }
+
+// The tasks' default work directories are the agent's own files too
+// (DataDir/work): when they cannot be
+// made, every task without a workdir fails at its start, and the node
+// must say so and take no new work, as for its logs. Before, the task
+// failed (126) and the node heartbeated as healthy: a black hole.
+func TestHeartbeatsSayTheWorkDirectoriesCannotBeMade(t *testing.T) {
+	srv := newFakeServer()
+	var dir string
+	startAgent(t, srv, func(c *Config) { dir = c.DataDir })
+	work := filepath.Join(dir, "work")
+	if err := os.WriteFile(work, nil, 0o600); err != nil { // no directory can be made under it
+		t.Fatal(err)
+	}
+	srv.assign(sh("j-work", 0, `echo hi`, nil))
+	st := srv.waitStatus(t, "j-work", 0, 1, func(s api.TaskStatus) bool { return s.State == api.ReplicaFailed })
+	if !strings.Contains(st.Error, "work directory") {
+		t.Errorf("the task failed with %q, want the work directory named", st.Error)
+	}
+	said := func() string {
+		hbs := srv.heartbeats()
+		return hbs[len(hbs)-1].DiskError
+	}
+	eventually(t, 5*time.Second, func() bool { return strings.Contains(said(), "work directory") }, "a heartbeat saying the work directories cannot be made")
+	if err := os.Remove(work); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() bool { return said() == "" }, "heartbeats without the disk error once work directories can be made")
+}

@@ -427,7 +427,10 @@ func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, e
 	} else {
 		dir = filepath.Join(r.dataDir, "work", sanitize(k.Job), strconv.Itoa(k.Attempt), strconv.Itoa(k.Replica))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return refuse(fmt.Errorf("work directory: %w", err))
+			// The agent's own files, as its logs: every task without a
+			// workdir would fail alike (Agent: the node takes no work).
+			_, _, err := refuse(fmt.Errorf("work directory: %w", err))
+			return nil, nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err), Agent: true}
 		}
 	}
 	env := append(slices.DeleteFunc(mergeEnv(taskBaseEnv(), spec.Env), func(kv string) bool {
