@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,32 @@ func TestSampleLeavesOutAGPUWhosePowerReadingFails(t *testing.T) {
 	}
 	if got[0].PowerW <= 0 || got[1].TempC <= 0 {
 		t.Errorf("samples %+v, want GPU 0 drawing power and GPU 2's temperature", got)
+	}
+}
+
+// An agent that cannot read a GPU as it starts because the GPU is lost
+// (fallen off the bus: ERROR_GPU_IS_LOST) says so in words an operator
+// acts on: which GPU, what that means and where to look. Before, it read
+// "gpu: name of device 1: GPU is lost" (and the agent did not start).
+func TestALostGPUAtStartIsToldClearly(t *testing.T) {
+	f := newFake(t, 2, "H100")
+	devs := []nvml.Device{quietDevice{f.device(0)}, nil}
+	lost := f.device(1)
+	lost.GetNameFunc = func() (string, nvml.Return) { return "", nvml.ERROR_GPU_IS_LOST }
+	devs[1] = quietDevice{lost}
+	lib := &mock.Interface{
+		InitFunc:                   func() nvml.Return { return nvml.SUCCESS },
+		ShutdownFunc:               func() nvml.Return { return nvml.SUCCESS },
+		DeviceGetCountFunc:         func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
+		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) { return devs[i], nvml.SUCCESS },
+	}
+	_, err := FromNVML(lib)
+	if err == nil {
+		t.Fatal("FromNVML read a lost GPU")
+	}
+	for _, want := range []string{"device 1", "fallen off the bus", "Xid"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("FromNVML = %q, want it to say %q", err, want)
+		}
 	}
 }

@@ -52,7 +52,7 @@ func readDevices(lib nvml.Interface) (*nvmlDevices, error) {
 	for i := range n {
 		dev, ret := lib.DeviceGetHandleByIndex(i)
 		if ret != nvml.SUCCESS {
-			return nil, fmt.Errorf("gpu: device %d: %w", i, ret)
+			return nil, deviceError("handle", i, ret)
 		}
 		info, err := readInfo(i, dev)
 		if err != nil {
@@ -64,21 +64,35 @@ func readDevices(lib nvml.Interface) (*nvmlDevices, error) {
 	return d, nil
 }
 
+// deviceError is a failed read of device i's what as the agent starts,
+// with what an operator does about a GPU lost or in need of a reset:
+// the agent reads every GPU before it starts.
+func deviceError(what string, i int, ret nvml.Return) error {
+	hint := ""
+	switch ret {
+	case nvml.ERROR_GPU_IS_LOST:
+		hint = " (the GPU has fallen off the bus: see nvidia-smi and the kernel log's Xid errors; reset or repair it, then start the agent again)"
+	case nvml.ERROR_RESET_REQUIRED:
+		hint = " (the GPU needs a reset: see the kernel log's Xid errors; reset it (nvidia-smi -r, or reboot), then start the agent again)"
+	}
+	return fmt.Errorf("gpu: %s of device %d: %w%s", what, i, ret, hint)
+}
+
 // readInfo reads one device's static description. Name, UUID and memory
 // are required; the power figures are optional (0 when the device does
 // not report them, as some do not support capping).
 func readInfo(i int, dev nvml.Device) (api.GPUInfo, error) {
 	name, ret := dev.GetName()
 	if ret != nvml.SUCCESS {
-		return api.GPUInfo{}, fmt.Errorf("gpu: name of device %d: %w", i, ret)
+		return api.GPUInfo{}, deviceError("name", i, ret)
 	}
 	uuid, ret := dev.GetUUID()
 	if ret != nvml.SUCCESS {
-		return api.GPUInfo{}, fmt.Errorf("gpu: UUID of device %d: %w", i, ret)
+		return api.GPUInfo{}, deviceError("UUID", i, ret)
 	}
 	mem, ret := dev.GetMemoryInfo()
 	if ret != nvml.SUCCESS {
-		return api.GPUInfo{}, fmt.Errorf("gpu: memory of device %d: %w", i, ret)
+		return api.GPUInfo{}, deviceError("memory", i, ret)
 	}
 	info := api.GPUInfo{Index: i, UUID: uuid, Model: ModelName(name), MemoryMiB: int(mem.Total / mib)}
 	if limit, ret := dev.GetPowerManagementLimit(); ret == nvml.SUCCESS {
