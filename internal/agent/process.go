@@ -128,10 +128,18 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 // misses what runs it: the interpreter its #! line names (or that line
 // ends in a carriage return, the script saved with Windows line ends),
 // or a binary's dynamic loader; one that answers "permission denied"
-// may find a directory, or a file without an execute bit. The error
-// says which.
+// may find a directory, or a file without an execute bit; "argument
+// list too long" is most often a large environment. The error says
+// which.
 func startError(cmd *exec.Cmd, err error) error {
 	err = fmt.Errorf("start: %w", err)
+	if errors.Is(err, syscall.E2BIG) {
+		n := 0
+		for _, s := range slices.Concat(cmd.Args, cmd.Env) {
+			n += len(s) + 1
+		}
+		return fmt.Errorf("%w: the command and its environment are %d bytes, more than exec takes (ARG_MAX: a quarter of the stack limit, 2 MiB by default)", err, n)
+	}
 	enoent, eacces := errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EACCES)
 	if !enoent && !eacces {
 		return err

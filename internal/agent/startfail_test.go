@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -144,6 +145,28 @@ func TestStartFailureSaysWhyPermissionIsDenied(t *testing.T) {
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("%s: said %q, want %q", tc.path, got, tc.want)
 			}
+		}
+	}
+}
+
+// A task whose command and environment are more than exec takes (E2BIG:
+// many large env values, which a job may give) says that and how large
+// they are. Before, it read "argument list too long" for a command of
+// one word, which sends the operator after the command.
+func TestStartFailureSaysTheEnvironmentIsTooLarge(t *testing.T) {
+	env := map[string]string{}
+	for i := range 200 { // 6.4 MB: above what Linux takes whatever the stack limit
+		env[fmt.Sprintf("BIG_%d", i)] = strings.Repeat("x", 32<<10)
+	}
+	err, stderr := startFailure(t, api.Task{Command: []string{"/bin/true"}, Env: env})
+	var se *StartError
+	if !errors.As(err, &se) || se.Code != 126 {
+		t.Errorf("%v, want a start error with exit code 126", err)
+	}
+	want := "the command and its environment are"
+	for _, got := range []string{err.Error(), stderr} {
+		if !strings.Contains(got, want) || !strings.Contains(got, "ARG_MAX") {
+			t.Errorf("said %q, want %q … ARG_MAX", got, want)
 		}
 	}
 }
