@@ -15,7 +15,7 @@ import (
 // startFailure starts spec on the default runtime, in a data directory
 // of its own, and returns why it could not start, as the task's status
 // and its stderr log say it; it fails the test if the task started.
-func startFailure(t *testing.T, spec api.Task) (err error, stderr string) {
+func startFailure(t *testing.T, spec api.Task) (stderr string, err error) {
 	t.Helper()
 	dir := t.TempDir()
 	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
@@ -26,7 +26,7 @@ func startFailure(t *testing.T, spec api.Task) (err error, stderr string) {
 		t.Fatalf("%q started, want it refused", spec.Command)
 	}
 	b, _ := os.ReadFile(logPath(dir, keyOf(spec), "stderr"))
-	return err, string(b)
+	return string(b), err
 }
 
 // A task whose work directory is not one on the node says which case it
@@ -45,7 +45,7 @@ func TestStartFailureNamesTheWorkDirsProblem(t *testing.T) {
 		{"/nonexistent/carnot/run", "work directory /nonexistent/carnot/run does not exist on this node"},
 		{file, "work directory " + file + " is not a directory"},
 	} {
-		err, stderr := startFailure(t, api.Task{Command: []string{"/bin/true"}, WorkDir: tc.dir})
+		stderr, err := startFailure(t, api.Task{Command: []string{"/bin/true"}, WorkDir: tc.dir})
 		for _, got := range []string{err.Error(), stderr} {
 			if !strings.Contains(got, tc.want) || strings.Contains(got, "<nil>") {
 				t.Errorf("work directory %s: said %q, want %q", tc.dir, got, tc.want)
@@ -86,7 +86,7 @@ func TestStartFailureNamesAMissingInterpreter(t *testing.T) {
 		}
 	}
 	for _, tc := range cases {
-		err, stderr := startFailure(t, api.Task{Command: []string{tc.path}})
+		stderr, err := startFailure(t, api.Task{Command: []string{tc.path}})
 		for _, got := range []string{err.Error(), stderr} {
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("%s: said %q, want %q", filepath.Base(tc.path), got, tc.want)
@@ -108,7 +108,7 @@ func TestStartFailureNamesThePATHSearched(t *testing.T) {
 		{".:/nonexistent/bin", `"carnot-no-such-program" is not in the task's PATH (.:/nonexistent/bin; relative entries are not searched)`},
 		{"", `"carnot-no-such-program" is not found: the task's PATH is empty`},
 	} {
-		err, stderr := startFailure(t, api.Task{Command: []string{"carnot-no-such-program"}, Env: map[string]string{"PATH": tc.path}})
+		stderr, err := startFailure(t, api.Task{Command: []string{"carnot-no-such-program"}, Env: map[string]string{"PATH": tc.path}})
 		var se *StartError
 		if !errors.As(err, &se) || se.Code != 127 {
 			t.Errorf("PATH=%s: %v, want a start error with exit code 127", tc.path, err)
@@ -136,7 +136,7 @@ func TestStartFailureSaysWhyPermissionIsDenied(t *testing.T) {
 		{script, "it is not executable (chmod +x?)"},
 		{dir, "it is a directory"},
 	} {
-		err, stderr := startFailure(t, api.Task{Command: []string{tc.path}})
+		stderr, err := startFailure(t, api.Task{Command: []string{tc.path}})
 		var se *StartError
 		if !errors.As(err, &se) || se.Code != 126 {
 			t.Errorf("%s: %v, want a start error with exit code 126", tc.path, err)
@@ -158,7 +158,7 @@ func TestStartFailureSaysTheEnvironmentIsTooLarge(t *testing.T) {
 	for i := range 200 { // 6.4 MB: above what Linux takes whatever the stack limit
 		env[fmt.Sprintf("BIG_%d", i)] = strings.Repeat("x", 32<<10)
 	}
-	err, stderr := startFailure(t, api.Task{Command: []string{"/bin/true"}, Env: env})
+	stderr, err := startFailure(t, api.Task{Command: []string{"/bin/true"}, Env: env})
 	var se *StartError
 	if !errors.As(err, &se) || se.Code != 126 {
 		t.Errorf("%v, want a start error with exit code 126", err)
