@@ -30,6 +30,9 @@ type agentOpts struct {
 	join     string // join token, to enroll when the node has no certificate
 	ca       string // CA file to trust the server with
 	keep     keepOpts
+	// shutdownGrace caps each task's grace when the agent stops
+	// (agent.Config.ShutdownGrace).
+	shutdownGrace time.Duration
 }
 
 // keepOpts bound the tasks' data the agent keeps (agent.Retention).
@@ -92,7 +95,16 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 	f.StringVar(&o.listen, "agent-listen", "127.0.0.1:0", "address of the agent's log server")
 	f.IntVar(&o.fakeGPUs, "fake-gpus", -1, "use N fake GPUs instead of NVML (for machines without NVIDIA GPUs); -1: NVML when present")
 	f.StringVar(&o.gpuModel, "gpu-model", "H100", "model of the fake GPUs (a catalog name: A100, H100, H200, B200, …)")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "when the agent itself stops (SIGTERM, Ctrl-C), each task gets SIGTERM and at most this long (and never more than its own checkpoint grace) before SIGKILL; give a service manager's stop timeout more than this")
 	o.keep.flags(c)
+}
+
+// checkShutdownGrace refuses a --shutdown-grace the agent cannot use.
+func (o *agentOpts) checkShutdownGrace() error {
+	if o.shutdownGrace < 0 || o.shutdownGrace > time.Hour {
+		return usageError{fmt.Errorf("--shutdown-grace %s: at most 1h (0: the default, 10s)", o.shutdownGrace)}
+	}
+	return nil
 }
 
 // devices opens the node's GPUs: fake ones when asked, else NVML. With
@@ -148,6 +160,9 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := o.checkShutdownGrace(); err != nil {
+		return nil, nil, err
+	}
 	cert, roots, site, err := enrollNode(ctx, addr, o.dataDir, o.name, o.join, o.ca)
 	if err != nil {
 		return nil, nil, err
@@ -170,7 +185,7 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 		return nil, nil, usageError{err}
 	}
 	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: held.ServerConfig(),
-		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep}, cl)
+		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep, ShutdownGrace: o.shutdownGrace}, cl)
 	if err != nil {
 		if devs != nil {
 			devs.Close()

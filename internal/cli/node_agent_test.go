@@ -49,3 +49,31 @@ func TestAgentRetentionFlags(t *testing.T) {
 		}
 	}
 }
+
+// --shutdown-grace caps the tasks' grace when the agent stops: 10s by
+// default, up to an hour; a negative or longer one is refused before the
+// agent enrolls.
+func TestAgentShutdownGraceFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+		bad  bool
+	}{
+		{nil, 10 * time.Second, false},
+		{[]string{"--shutdown-grace", "2m"}, 2 * time.Minute, false},
+		{[]string{"--shutdown-grace", "-1s"}, -time.Second, true},
+		{[]string{"--shutdown-grace", "2h"}, 2 * time.Hour, true},
+	} {
+		var o agentOpts
+		c := &cobra.Command{}
+		o.flags(c, true)
+		if err := c.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		err := o.checkShutdownGrace()
+		var ue usageError
+		if o.shutdownGrace != tc.want || tc.bad != errors.As(err, &ue) {
+			t.Errorf("%v: grace %s, error %v; want %s, a usage error: %v", tc.args, o.shutdownGrace, err, tc.want, tc.bad)
+		}
+	}
+}
