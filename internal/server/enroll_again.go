@@ -39,15 +39,30 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 		refuse(http.StatusForbidden, fmt.Sprintf("node %s is enrolled in site %s now; its certificate of site %s cannot renew it", req.Node, prev.Site, p.Site))
 		return
 	}
+	serial := ""
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		serial = r.TLS.VerifiedChains[0][0].SerialNumber.Text(16)
+	}
+	if prev != nil {
+		// The certificate was checked when the request came in, but a
+		// revocation or an enrollment may have refused it since, while
+		// this waited for enrollMu: the record read under it decides.
+		if a, limits := acceptedBy(*prev); limits {
+			if why := a.refuses(req.Node, serial); why != "" {
+				refuse(http.StatusUnauthorized, why)
+				return
+			}
+		}
+	}
 	rec := enrolledNode{Site: p.Site, By: p.Subject}
 	if prev != nil {
 		// an operator's word stands until a join token uses it or it expires
 		rec.ReenrollBy, rec.ReenrollUntil = prev.ReenrollBy, prev.ReenrollUntil
 	}
-	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+	if serial != "" {
 		// Accepted until it expires: the node's open connections present
 		// it until they close.
-		rec.Serials = []string{r.TLS.VerifiedChains[0][0].SerialNumber.Text(16)}
+		rec.Serials = []string{serial}
 	}
 	s.signNode(w, r, req, rec, fmt.Sprintf("node %s renewed its certificate in site %s", req.Node, p.Site))
 }

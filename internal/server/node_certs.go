@@ -53,6 +53,14 @@ type acceptedCerts struct {
 	revoked string    // who revoked every certificate, "" when not revoked
 }
 
+// acceptedBy is what rec accepts, and whether it limits the
+// certificates at all (a record written before serials were kept does
+// not, unless revoked).
+func acceptedBy(rec enrolledNode) (acceptedCerts, bool) {
+	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy},
+		len(rec.Serials) > 0 || rec.RevokedBy != ""
+}
+
 // set records what rec accepts for node.
 func (c *nodeCerts) set(node string, rec enrolledNode) {
 	c.mu.Lock()
@@ -60,11 +68,12 @@ func (c *nodeCerts) set(node string, rec enrolledNode) {
 	if c.m == nil {
 		c.m = map[string]acceptedCerts{}
 	}
-	if len(rec.Serials) == 0 && rec.RevokedBy == "" {
+	a, limits := acceptedBy(rec)
+	if !limits {
 		delete(c.m, node)
 		return
 	}
-	c.m[node] = acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy}
+	c.m[node] = a
 }
 
 // revokedAll reports whether every certificate of node is revoked.
@@ -80,8 +89,17 @@ func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {
 	c.mu.RLock()
 	a, ok := c.m[node]
 	c.mu.RUnlock()
-	switch serial := leaf.SerialNumber.Text(16); {
-	case !ok || slices.Contains(a.serials, serial):
+	if !ok {
+		return ""
+	}
+	return a.refuses(node, leaf.SerialNumber.Text(16))
+}
+
+// refuses says why a accepts no certificate of node with serial (hex),
+// "" when it does.
+func (a acceptedCerts) refuses(node, serial string) string {
+	switch {
+	case slices.Contains(a.serials, serial):
 		return ""
 	case a.revoked != "":
 		return fmt.Sprintf("node %s's certificates were revoked by %s at %s: its agent is refused until it enrolls again "+

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// authenticatedRenewal is node's renewal request presenting cred's
+// certificate, authenticated now, as the guard does before the handler
+// runs; its handler is run by the caller later: what happens between
+// the two (a revocation, an enrollment) is what a renewal in flight
+// meets, since the handler waits for enrollMu.
+func (e *env) authenticatedRenewal(cred func(*http.Request) *http.Request, node string) *http.Request {
+	e.t.Helper()
+	b, _ := json.Marshal(enrollBody(e.t, node))
+	r := cred(httptest.NewRequest("POST", "/v1/agent/enroll", bytes.NewReader(b)))
+	r.Header.Set("Content-Type", "application/json")
+	p, err := e.s.authenticate(r)
+	if err != nil {
+		e.t.Fatalf("node %s's renewal, authenticated before: %v", node, err)
+	}
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+}
+
+// A renewal that was authenticated before its node's certificates were
+// revoked, or replaced by an enrollment, and that reached the enrollment
+// lock after, is refused: it must not hand the stolen key's holder a
+// fresh certificate, nor undo the revocation. (The handler read the
+// record under the lock but did not check the certificate it was sent
+// with against it: an attacker renewing in a loop won the race against
+// carnot revoke-node.)
+func TestRenewalInFlightDoesNotUndoARevocation(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	ping := func(cred func(*http.Request) *http.Request) (int, string) {
+		code, out := e.doWith(cred, "GET", "/v1/agent/nodes/m1/assignments", nil, nil)
+		return code, string(out)
+	}
+	code, out, stolen := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+
+	inFlight := e.authenticatedRenewal(stolen, "m1")
+	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke m1: %d", code)
+	}
+	w := httptest.NewRecorder()
+	e.s.handleEnroll(w, inFlight)
+	if w.Code == http.StatusOK {
+		t.Errorf("a renewal in flight across the revocation got a certificate: %d %s", w.Code, w.Body)
+		if code, out := ping(withCert(t, certOf(t, w.Body.Bytes()))); code != http.StatusUnauthorized {
+			t.Errorf("m1 with the certificate it renewed into after the revocation: %d %s; want 401", code, out)
+		}
+	} else if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "revoked") {
+		t.Errorf("a renewal in flight across the revocation: %d %s; want 401 saying it was revoked", w.Code, w.Body)
+	}
+	if code, out := ping(stolen); code != http.StatusUnauthorized || !strings.Contains(out, "revoked") {
+		t.Errorf("m1's revoked certificate after the renewal in flight: %d %s; want 401, still revoked", code, out)
+	}
+
+	// The same across an enrollment after reenroll-node: the old
+	// machine's renewal must not win its certificate back.
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node m1: %d", code)
+	}
+	code, out, fresh := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 enrolling again: %d %s", code, out)
+	}
+	code, out, _ = e.enroll(fresh, "m1") // a renewal: the record keeps fresh too
+	if code != http.StatusOK {
+		t.Fatalf("m1 renewing: %d %s", code, out)
+	}
+	inFlight = e.authenticatedRenewal(fresh, "m1")
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node m1: %d", code)
+	}
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("m1 enrolling once more: %d %s", code, out)
+	}
+	w = httptest.NewRecorder()
+	e.s.handleEnroll(w, inFlight)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replaced by an enrollment") {
+		t.Errorf("the old machine's renewal in flight across the enrollment: %d %s; want 401 saying it was replaced", w.Code, w.Body)
+	}
+	if code, out := ping(fresh); code != http.StatusUnauthorized {
+		t.Errorf("the old machine's certificate after its renewal in flight: %d %s; want 401", code, out)
+	}
+}
+
+// certOf is the certificate of an enrollment's answer.
+func certOf(t testing.TB, body []byte) string {
+	t.Helper()
+	var en struct {
+		Certificate string `json:"certificate"`
+	}
+	if err := json.Unmarshal(body, &en); err != nil {
+		t.Fatal(err)
+	}
+	return en.Certificate
+}
