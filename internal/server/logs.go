@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -160,6 +161,15 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		// The handshake checked it (nodeClient), but the connection may
+		// have been made before the node's certificates were revoked or
+		// replaced.
+		if why := s.certs.refused(node, resp.TLS.PeerCertificates[0]); why != "" {
+			problemf(w, http.StatusServiceUnavailable, "the log server at node %s's address: %s", node, why)
+			return
+		}
+	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		status := http.StatusServiceUnavailable
@@ -311,7 +321,20 @@ func (s *Server) nodeClient(site, node string) *http.Client {
 	if c, ok := s.nodeClients.Load(key); ok {
 		return c.(*http.Client)
 	}
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.NodeServerConfig(s.caPool, site, node),
+	cfg := pki.NodeServerConfig(s.caPool, site, node)
+	verify := cfg.VerifyConnection
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if err := verify(cs); err != nil {
+			return err
+		}
+		// A certificate the server no longer accepts from the node (a
+		// revoked or replaced one: a stolen key's) is not the node's.
+		if why := s.certs.refused(node, cs.PeerCertificates[0]); why != "" {
+			return errors.New(why)
+		}
+		return nil
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg,
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}, CheckRedirect: noRedirect}
 	actual, _ := s.nodeClients.LoadOrStore(key, c)
 	return actual.(*http.Client)

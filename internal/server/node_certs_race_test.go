@@ -3,11 +3,16 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
 )
 
 // authenticatedRenewal is node's renewal request presenting cred's
@@ -104,4 +109,44 @@ func certOf(t testing.TB, body []byte) string {
 		t.Fatal(err)
 	}
 	return en.Certificate
+}
+
+// The server fetches a job's logs from its node's log server only when
+// the certificate that server presents is one the server accepts: a
+// revoked key (a stolen one, served from the node's address) cannot
+// feed tenants logs of its making, neither on a new connection nor on
+// one the server kept open from before the revocation.
+func TestLogsAreNotFetchedFromARevokedCertificate(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _, key := e.enrollKeyed(withBearer(join.Secret), "n1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	fetched := 0
+	logs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched++
+		io.WriteString(w, "output of the holder of n1's key\n")
+	}))
+	logs.TLS = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{key}}
+	logs.StartTLS()
+	t.Cleanup(logs.Close)
+	id := runningWithLogsAt(t, e, logs.URL)
+	if w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil); w.Code != http.StatusOK || fetched != 1 {
+		t.Fatalf("logs from n1 before the revocation: %d %s (%d fetched); want them", w.Code, w.Body, fetched)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke n1: %d", code)
+	}
+	for _, how := range []string{"on the connection kept open", "on a new connection"} {
+		w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil)
+		if w.Code == http.StatusOK || strings.Contains(w.Body.String(), "holder of n1's key") || !strings.Contains(w.Body.String(), "revoked") {
+			t.Errorf("logs from n1's revoked certificate %s: %d %q; want a refusal saying it is revoked", how, w.Code, w.Body)
+		}
+		logs.CloseClientConnections()
+	}
 }

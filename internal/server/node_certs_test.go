@@ -67,10 +67,26 @@ func unissued(t testing.TB, site, node string) func(*http.Request) *http.Request
 // ends: the server accepts no other.
 func (e *env) enroll(cred func(*http.Request) *http.Request, node string) (int, string, func(*http.Request) *http.Request) {
 	e.t.Helper()
+	code, out, issued, _ := e.enrollKeyed(cred, node)
+	return code, out, issued
+}
+
+// enrollKeyed is enroll, which also returns the certificate issued with
+// its key, for the node's own servers (its log server).
+func (e *env) enrollKeyed(cred func(*http.Request) *http.Request, node string) (int, string, func(*http.Request) *http.Request, tls.Certificate) {
+	e.t.Helper()
+	key, err := pki.NewNodeKey()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	csr, err := pki.NodeCSR(key, node)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	var en api.Enrolled
-	code, out := e.doWith(cred, "POST", "/v1/agent/enroll", enrollBody(e.t, node), &en)
+	code, out := e.doWith(cred, "POST", "/v1/agent/enroll", api.Enroll{Node: node, CSR: string(csr)}, &en)
 	if code != http.StatusOK {
-		return code, string(out), nil
+		return code, string(out), nil, tls.Certificate{}
 	}
 	c := parseCert(e.t, en.Certificate)
 	nodeCert(e.t, en.Site, node) // the map made
@@ -84,7 +100,7 @@ func (e *env) enroll(cred func(*http.Request) *http.Request, node string) (int, 
 		defer creds.mu.Unlock()
 		creds.certs[k] = was
 	})
-	return code, string(out), withCert(e.t, en.Certificate)
+	return code, string(out), withCert(e.t, en.Certificate), tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: key, Leaf: c}
 }
 
 // A node's enrollment with a join token accepts its new certificate
