@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/auth"
+	"github.com/carnot-dc/carnot/internal/client"
+	"github.com/carnot-dc/carnot/internal/pki"
+)
+
+// dropRenewals serves a node's renewals (an enrollment over mTLS) in
+// full, signing and recording each, but drops the answer of the first
+// *n of them: the connection is cut, as a network would lose it.
+func dropRenewals(n *atomic.Int32) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			renewal := r.URL.Path == "/v1/agent/enroll" && r.TLS != nil && len(r.TLS.PeerCertificates) > 0
+			if !renewal || n.Add(-1) < 0 {
+				h.ServeHTTP(w, r)
+				return
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			panic(http.ErrAbortHandler)
+		})
+	}
+}
+
+// A renewal whose answer is lost leaves the node with its certificate,
+// which the server still accepts, so that it renews again with it:
+// after one lost answer, and after two in a row. The certificate it
+// finally gets is accepted, and the one it renewed with is refused once
+// the node renewed past it.
+func TestRenewalWhoseAnswerIsLostIsRenewedAgain(t *testing.T) {
+	var drop atomic.Int32
+	s := startShortCertServerWith(t, 2*time.Minute, false, dropRenewals(&drop)) // due to renew from its issue
+	ctx := context.Background()
+	join, err := s.srv.MintToken(ctx, api.TokenRequest{Name: "rack", Role: string(auth.Join), Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first, _, _, err := enrollNode(ctx, s.url, dir, "n1", join.Secret, s.caFile)
+	if err != nil {
+		t.Fatalf("first enrollment: %v", err)
+	}
+	// The agent's requests with cert: 401 is the server refusing it;
+	// anything else (a 404 for a node not registered) accepts it.
+	refused := func(cert tls.Certificate) (bool, string) {
+		cl, err := client.New(s.url, client.WithTLS(pki.ClientConfig(s.ca.Pool(), &cert)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cl.Assignments(ctx, "n1", 0, 0)
+		var p *api.Problem
+		return errors.As(err, &p) && p.Status == http.StatusUnauthorized, errString(err)
+	}
+	for lost := 1; lost <= 2; lost++ {
+		drop.Store(int32(lost))
+		for i := range lost {
+			if _, _, _, err := enrollNode(ctx, s.url, dir, "n1", "", ""); err == nil {
+				t.Fatalf("%d lost answers: renewal %d succeeded; want its answer lost", lost, i+1)
+			}
+		}
+		held, err := pki.LoadNode(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0 {
+			t.Fatalf("%d lost answers: the node holds another certificate than its first", lost)
+		}
+		if no, why := refused(held); no {
+			t.Fatalf("the node's certificate after %d renewals whose answers were lost: %s; want it accepted", lost, why)
+		}
+	}
+	renewed, _, _, err := enrollNode(ctx, s.url, dir, "n1", "", "")
+	if err != nil {
+		t.Fatalf("renewing after two lost answers: %v", err)
+	}
+	if renewed.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 {
+		t.Fatal("the renewal returned the first certificate")
+	}
+	for what, c := range map[string]tls.Certificate{"the renewed certificate": renewed, "the certificate it renewed with": first} {
+		if no, why := refused(c); no {
+			t.Errorf("%s: %s; want it accepted", what, why)
+		}
+	}
+	if _, _, _, err := enrollNode(ctx, s.url, dir, "n1", "", ""); err != nil {
+		t.Fatalf("renewing once more: %v", err)
+	}
+	if no, why := refused(first); !no {
+		t.Errorf("the first certificate once the node renewed past it: %s; want 401", why)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "accepted"
+	}
+	return err.Error()
+}
