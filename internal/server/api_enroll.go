@@ -181,6 +181,9 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: principalOf(r).Subject, Message: msg}
 	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: doc}}, []api.Event{ev}); err != nil {
+		if maybeSaved(r.Context(), err) {
+			s.certs.narrow(req.Node, rec) // the certificates it replaces may be refused in the store
+		}
 		problemf(w, http.StatusServiceUnavailable, "saving the enrollment: %v", err)
 		return
 	}

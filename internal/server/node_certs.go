@@ -83,6 +83,34 @@ func (c *nodeCerts) revokedAll(node string) bool {
 	return c.m[node].revoked != ""
 }
 
+// narrow records, for node, what both its entry and rec accept: rec is
+// a record whose write failed but may have been saved (maybeSaved), so
+// the store may hold it or the record before. The server then refuses
+// whatever either refuses, as its successor, reading the store, may.
+func (c *nodeCerts) narrow(node string, rec enrolledNode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]acceptedCerts{}
+	}
+	a, limits := acceptedBy(rec)
+	old, had := c.m[node]
+	switch {
+	case !had:
+		if !limits {
+			return
+		}
+	case !limits:
+		a = old
+	default:
+		a.serials = slices.DeleteFunc(slices.Clone(a.serials), func(s string) bool { return !slices.Contains(old.serials, s) })
+		if old.revoked != "" {
+			a.revoked, a.since = old.revoked, old.since
+		}
+	}
+	c.m[node] = a
+}
+
 // refused says why node's certificate leaf is no longer accepted, ""
 // when it is.
 func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {
@@ -183,6 +211,9 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s); "+
 			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
+		if maybeSaved(ctx, err) {
+			s.certs.narrow(name, rec)
+		}
 		return fmt.Errorf("saving the enrollment: %w", err)
 	}
 	s.certs.set(name, rec)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
 )
 
 // authenticatedRenewal is node's renewal request presenting cred's
@@ -148,5 +150,69 @@ func TestLogsAreNotFetchedFromARevokedCertificate(t *testing.T) {
 			t.Errorf("logs from n1's revoked certificate %s: %d %q; want a refusal saying it is revoked", how, w.Code, w.Body)
 		}
 		logs.CloseClientConnections()
+	}
+}
+
+// lostCommitStore commits node records but answers an error, as a
+// database whose connection broke after COMMIT was sent: the write may
+// have been saved.
+type lostCommitStore struct {
+	store.Store
+}
+
+func (s lostCommitStore) PutRecords(ctx context.Context, recs []store.Record, evs []api.Event) error {
+	if err := s.Store.PutRecords(ctx, recs, evs); err != nil {
+		return err
+	}
+	return errors.New("the connection broke after COMMIT was sent")
+}
+
+// A revocation or an enrollment whose write failed but may have been
+// saved leaves the server refusing what the store may refuse: the
+// certificates it replaced (or revoked) are not accepted by this server
+// while its successor, reading the store, would refuse them. (The
+// server kept accepting them until its next restart.) A renewal's
+// leaves the certificate it was sent with accepted.
+func TestWriteThatMayHaveBeenSavedNarrowsTheCertificatesAccepted(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	ping := func(cred func(*http.Request) *http.Request, node string) (int, string) {
+		code, out := e.doWith(cred, "GET", "/v1/agent/nodes/"+node+"/assignments", nil, nil)
+		return code, string(out)
+	}
+	code, out, m1 := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	code, out, m2 := e.enroll(withBearer(f.join["x"]), "m2")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m2: %d %s", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/m2/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node m2: %d", code)
+	}
+	code, out, m3 := e.enroll(withBearer(f.join["x"]), "m3")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m3: %d %s", code, out)
+	}
+	real := e.s.store
+	e.s.store = lostCommitStore{real}
+	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusServiceUnavailable {
+		t.Fatalf("revoke m1 with its commit lost: %d; want 503", code)
+	}
+	if code, _, _ := e.enroll(withBearer(f.join["x"]), "m2"); code != http.StatusServiceUnavailable {
+		t.Fatalf("m2's new machine enrolling with its commit lost: %d; want 503", code)
+	}
+	if code, _, _ := e.enroll(m3, "m3"); code != http.StatusServiceUnavailable {
+		t.Fatalf("m3 renewing with its commit lost: %d; want 503", code)
+	}
+	e.s.store = real
+	if code, out := ping(m3, "m3"); code == http.StatusUnauthorized {
+		t.Errorf("m3's certificate after its renewal's commit was lost: %d %s; want it accepted (it renews with it again)", code, out)
+	}
+	for node, cred := range map[string]func(*http.Request) *http.Request{"m1": m1, "m2": m2} {
+		if code, out := ping(cred, node); code != http.StatusUnauthorized {
+			t.Errorf("%s's certificate after a write refusing it that may have been saved: %d %s; want 401", node, code, out)
+		}
 	}
 }
