@@ -40,6 +40,12 @@ type enrolledNode struct {
 	// it is cannot be told, and an open enrollment is what a leaked join
 	// token needs.
 	ReenrollUntil time.Time `json:"reenroll_until,omitzero"`
+	// Generation is the serial (hex) of the certificate the name's last
+	// enrollment with a join token issued, kept by its renewals: the
+	// node's logs token is derived from it (logsToken), so that the
+	// holders of the name's certificates before that enrollment no
+	// longer know it. "" in a record written before it was kept.
+	Generation string `json:"generation,omitempty"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's
@@ -178,6 +184,9 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 	now := s.cfg.Now().UTC()
 	rec.Enrolled, rec.RevokedBy = now, ""
 	rec.Serials = append([]string{serial}, rec.Serials...)
+	if principalOf(r).Role != auth.Node {
+		rec.Generation = serial // an enrollment with a join token: renewals keep it
+	}
 	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: principalOf(r).Subject, Message: msg}
 	if err := s.putRecords(r.Context(), []store.Record{{Kind: recNode, Key: req.Node, Doc: doc}}, []api.Event{ev}); err != nil {

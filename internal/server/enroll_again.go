@@ -58,6 +58,7 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 	if prev != nil {
 		// an operator's word stands until a join token uses it or it expires
 		rec.ReenrollBy, rec.ReenrollUntil = prev.ReenrollBy, prev.ReenrollUntil
+		rec.Generation = prev.Generation
 	}
 	if serial != "" {
 		// Accepted until it expires: the node's open connections present

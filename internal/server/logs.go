@@ -296,9 +296,18 @@ func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job,
 // from the token key, so that every replica and restart of the server
 // knows it without storing it; the agent learns it when it registers
 // (over its mutually authenticated connection).
+//
+// It is derived from the node's enrollment too (its record's
+// Generation), so that a node enrolled again with a join token (a
+// machine reinstalled, after a revocation) has a new one: whoever held
+// the name's certificates before learned the old one at registration.
+// A node enrolled before generations were kept has the name's alone.
 func (s *Server) logsToken(node string) string {
 	m := hmac.New(sha256.New, s.cfg.TokenKey)
 	m.Write([]byte("carnot agent logs\x00" + node))
+	if gen := s.certs.generation(node); gen != "" {
+		m.Write([]byte("\x00" + gen))
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 

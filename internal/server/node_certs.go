@@ -51,13 +51,16 @@ type acceptedCerts struct {
 	serials []string
 	since   time.Time // when the record last changed
 	revoked string    // who revoked every certificate, "" when not revoked
+	// generation is the record's Generation, which the node's logs
+	// token is derived from.
+	generation string
 }
 
 // acceptedBy is what rec accepts, and whether it limits the
 // certificates at all (a record written before serials were kept does
 // not, unless revoked).
 func acceptedBy(rec enrolledNode) (acceptedCerts, bool) {
-	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy},
+	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy, generation: rec.Generation},
 		len(rec.Serials) > 0 || rec.RevokedBy != ""
 }
 
@@ -109,6 +112,14 @@ func (c *nodeCerts) narrow(node string, rec enrolledNode) {
 		}
 	}
 	c.m[node] = a
+}
+
+// generation is the Generation of node's enrollment record, "" when it
+// has none.
+func (c *nodeCerts) generation(node string) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[node].generation
 }
 
 // refused says why node's certificate leaf is no longer accepted, ""

@@ -216,3 +216,65 @@ func TestWriteThatMayHaveBeenSavedNarrowsTheCertificatesAccepted(t *testing.T) {
 		}
 	}
 }
+
+// A node's logs token (what its agent's log server asks of the server)
+// changes when the node enrolls with a join token, not when it renews:
+// whoever held the name's earlier certificates (a stolen key that
+// registered, the machine before a reinstall) learned the token in its
+// registration's answer, and must not read the logs the node serves
+// after its new enrollment.
+func TestEnrollmentChangesTheNodesLogsToken(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenOf := func(cred func(*http.Request) *http.Request, when string) string {
+		t.Helper()
+		reg := api.Register{Name: "n1", Site: "local", Address: "http://127.0.0.1:1", CPUs: 32, MemoryGiB: 256}
+		var got api.Registered
+		if code, out := e.doWith(cred, "POST", "/v1/agent/register", reg, &got); code != http.StatusOK || got.LogsToken == "" {
+			t.Fatalf("n1 registering %s: %d %s; want a logs token", when, code, out)
+		}
+		return got.LogsToken
+	}
+	code, out, first := e.enroll(withBearer(join.Secret), "n1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	before := tokenOf(first, "once enrolled")
+	code, out, renewed := e.enroll(first, "n1")
+	if code != http.StatusOK {
+		t.Fatalf("n1 renewing: %d %s", code, out)
+	}
+	if got := tokenOf(renewed, "after a renewal"); got != before {
+		t.Errorf("n1's logs token changed with a renewal; want the enrollment's (its agent would refuse the server until it heard)")
+	}
+	if code := e.do("POST", "/v1/nodes/n1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node n1: %d", code)
+	}
+	code, out, again := e.enroll(withBearer(join.Secret), "n1")
+	if code != http.StatusOK {
+		t.Fatalf("n1 enrolling again: %d %s", code, out)
+	}
+	after := tokenOf(again, "after its new enrollment")
+	if after == before {
+		t.Errorf("n1's logs token is the one its earlier enrollment's certificates learned; want a new one")
+	}
+	var sent string
+	logs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent = r.Header.Get("Authorization")
+		io.WriteString(w, "out\n")
+	}))
+	t.Cleanup(logs.Close)
+	id := runningWithLogsAt(t, e, logs.URL)
+	if w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil); w.Code != http.StatusOK || sent != "Bearer "+after {
+		t.Errorf("logs of n1: %d %s, sent %q; want the token its agent was given since its enrollment", w.Code, w.Body, sent)
+	}
+	e.s.store.Close()
+	e = openEnv(t, e.dir, e.s.cfg.Facility, true, e.clock, func(c *Config) { c.CA = testCA(t) })
+	if got := e.s.logsToken("n1"); got != after {
+		t.Errorf("n1's logs token after a restart is not the one before it")
+	}
+}
