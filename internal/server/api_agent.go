@@ -448,7 +448,20 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	for {
+	for polled := false; ; polled = true {
+		if polled {
+			// The certificate held when the poll came in; it may have
+			// been revoked, replaced or have expired since, and the
+			// answer (tasks, their environment) is for the node only.
+			var unauth errUnauthenticated
+			if p, err := s.authenticate(r); errors.As(err, &unauth) {
+				unauthorized(w, r, unauth.why)
+				return
+			} else if err != nil || p != principalOf(r) {
+				problemf(w, http.StatusServiceUnavailable, "authentication: the node's credentials changed while it waited (%v); retry", err)
+				return
+			}
+		}
 		s.mu.Lock()
 		n := s.nodes[name]
 		if n == nil || !n.registered {

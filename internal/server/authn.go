@@ -212,15 +212,7 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 		var unauth errUnauthenticated
 		switch {
 		case errors.As(err, &unauth):
-			if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-				// The client certificate this connection was made with
-				// no longer holds (expired since its handshake): the
-				// agent must make a new connection, with its renewed
-				// certificate, rather than keep this one.
-				w.Header().Set("Connection", "close")
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="carnot"`)
-			problemf(w, http.StatusUnauthorized, "%s", unauth.why)
+			unauthorized(w, r, unauth.why)
 			return
 		case err != nil:
 			problemf(w, http.StatusServiceUnavailable, "authentication: %v", err)
@@ -242,6 +234,19 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// unauthorized answers r 401, saying why its credentials do not hold.
+func unauthorized(w http.ResponseWriter, r *http.Request, why string) {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		// The client certificate this connection was made with no
+		// longer holds (expired since its handshake): the agent must
+		// make a new connection, with its renewed certificate, rather
+		// than keep this one.
+		w.Header().Set("Connection", "close")
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="carnot"`)
+	problemf(w, http.StatusUnauthorized, "%s", why)
 }
 
 // reloading answers a request the server may not serve because a commit

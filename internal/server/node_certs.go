@@ -228,6 +228,17 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 		return fmt.Errorf("saving the enrollment: %w", err)
 	}
 	s.certs.set(name, rec)
+	s.wakePolls(name)
 	s.log.Warn("node certificates revoked", "node", name, "site", rec.Site, "by", actor)
 	return nil
+}
+
+// wakePolls wakes the long polls of node's agent, which check its
+// certificate again: those of a certificate refused now end.
+func (s *Server) wakePolls(node string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nodes[node]; n != nil {
+		n.wake()
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +278,54 @@ func TestEnrollmentChangesTheNodesLogsToken(t *testing.T) {
 	e = openEnv(t, e.dir, e.s.cfg.Facility, true, e.clock, func(c *Config) { c.CA = testCA(t) })
 	if got := e.s.logsToken("n1"); got != after {
 		t.Errorf("n1's logs token after a restart is not the one before it")
+	}
+}
+
+// A long poll for assignments that an agent opened before its node's
+// certificates were revoked does not answer it after: its tasks (their
+// environment may hold a tenant's secrets) would go to the holder of a
+// stolen key for as long as the poll waits (up to 5 minutes). It is
+// answered 401 at the revocation.
+func TestLongPollOpenAcrossARevocationIsRefused(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stolen := e.enroll(withBearer(join.Secret), "n1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	if code := e.register("n1", "local", 8); code != http.StatusOK {
+		t.Fatalf("register n1: %d", code)
+	}
+	var a api.Assignments
+	if code, out := e.doWith(stolen, "GET", "/v1/agent/nodes/n1/assignments", nil, &a); code != http.StatusOK {
+		t.Fatalf("n1's assignments: %d %s", code, out)
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	polled := make(chan answer, 1)
+	go func() {
+		code, out := e.doWith(stolen, "GET", fmt.Sprintf("/v1/agent/nodes/n1/assignments?after=%d&wait=5m", a.Version), nil, nil)
+		polled <- answer{code, string(out)}
+	}()
+	for waiting := false; !waiting; { // until the poll waits for a change
+		e.s.mu.Lock()
+		waiting = e.s.nodes["n1"].changed != nil
+		e.s.mu.Unlock()
+		runtime.Gosched()
+	}
+	if code := e.do("POST", "/v1/nodes/n1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke n1: %d", code)
+	}
+	e.submit(spec(1, 1))
+	e.pass() // what n1 would run, were it not revoked
+	got := <-polled
+	if got.code != http.StatusUnauthorized || !strings.Contains(got.body, "revoked") {
+		t.Errorf("n1's long poll open across its revocation: %d %s; want 401 saying it was revoked", got.code, got.body)
 	}
 }
