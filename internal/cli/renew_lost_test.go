@@ -106,3 +106,54 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// An agent started with a join token after its node's certificates
+// were revoked and an operator-admin allowed it to enroll again
+// (carnot revoke-node, then carnot reenroll-node: a key that may have
+// been copied, on a machine still trusted) enrolls with the token: the
+// certificate in its data directory, far from its end, is refused by
+// the server. (It went on presenting that one and was refused for ever,
+// unless its operator deleted node.key and node.crt.)
+func TestAgentEnrollsWithItsJoinTokenOnceItsCertificateIsRevoked(t *testing.T) {
+	cp := startTestServer(t)
+	ctx := context.Background()
+	join, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "rack", Role: string(auth.Join), Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cp.srv.MintToken(ctx, api.TokenRequest{Name: "admin", Role: string(auth.OperatorAdmin)}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, cp.caFile)
+	if err != nil {
+		t.Fatalf("first enrollment: %v", err)
+	}
+	if again, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, cp.caFile); err != nil || again.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0 {
+		t.Fatalf("a start with the join token while the certificate holds: %v; want the same certificate, no enrollment", err)
+	}
+	for _, cmd := range []string{"revoke-node", "reenroll-node"} {
+		if code, out, errs := carnot(cmd, "n1", "--server", cp.adminURL, "--ca", cp.caFile, "--token", admin.Secret); code != 0 {
+			t.Fatalf("carnot %s n1: exit %d, %q, %q", cmd, code, out, errs)
+		}
+	}
+	cert, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join.Secret, "")
+	if err != nil {
+		t.Fatalf("the agent's start with the join token after revoke-node and reenroll-node: %v", err)
+	}
+	if cert.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 {
+		t.Fatal("the agent's start with the join token after revoke-node and reenroll-node kept the revoked certificate")
+	}
+	roots, err := pki.LoadPool(cp.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(cp.adminURL, client.WithTLS(pki.ClientConfig(roots, &cert)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.WhoAmI(ctx); err != nil {
+		t.Errorf("the node's new certificate: %v; want it accepted", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -305,6 +306,11 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	if err != nil {
 		return tls.Certificate{}, nil, "", err
 	}
+	if ok && joinToken != "" && refusedCertificate(ctx, addr, roots, cert) {
+		// Revoked (carnot revoke-node), or replaced by an enrollment:
+		// the join token enrolls it again once an operator allowed it.
+		ok = false
+	}
 	if ok {
 		return cert, roots, site, nil
 	}
@@ -340,6 +346,21 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 		err = fmt.Errorf("%w (renewing its certificate first: %v)", err, renewErr)
 	}
 	return cert, roots, site, err
+}
+
+// refusedCertificate reports whether the server at addr refuses the
+// node certificate cert (401): revoked, or replaced by an enrollment,
+// though not expired. A server that cannot say (unreachable, another
+// answer) does not refuse it: the agent starts with it, as without a
+// join token.
+func refusedCertificate(ctx context.Context, addr string, roots *x509.CertPool, cert tls.Certificate) bool {
+	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
+	if err != nil {
+		return false
+	}
+	_, err = cl.WhoAmI(ctx)
+	var p *api.Problem
+	return errors.As(err, &p) && p.Status == http.StatusUnauthorized
 }
 
 // renewNodeCertificate renews the certificate cur of node (of site),
