@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,5 +157,48 @@ func TestAgentEnrollsWithItsJoinTokenOnceItsCertificateIsRevoked(t *testing.T) {
 	}
 	if _, err := cl.WhoAmI(ctx); err != nil {
 		t.Errorf("the node's new certificate: %v; want it accepted", err)
+	}
+}
+
+// An agent given a join token whose certificate holds starts with it
+// when the first address it is given is a standby's: a standby answers
+// the agents' routes 503 (the agent moves on to the leader) and
+// forwards the others without the client certificate, which the leader
+// then refuses; that refusal is not the certificate's.
+func TestAgentKeepsItsCertificateBehindAStandby(t *testing.T) {
+	s := startShortCertServer(t, time.Hour)
+	ctx := context.Background()
+	join, err := s.srv.MintToken(ctx, api.TokenRequest{Name: "rack", Role: string(auth.Join), Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first, _, _, err := enrollNode(ctx, s.url, dir, "n1", join.Secret, s.caFile)
+	if err != nil {
+		t.Fatalf("first enrollment: %v", err)
+	}
+	standby := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		if strings.HasPrefix(r.URL.Path, "/v1/agent/") {
+			w.Header().Set(api.StandbyHeader, s.url)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"status":503,"detail":"this replica is a standby"}`)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized) // the leader's answer to a request forwarded without its certificate
+		io.WriteString(w, `{"status":401,"detail":"no credentials"}`)
+	}))
+	cert, err := s.ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if standby.TLS, err = pki.ServerConfig(cert, s.ca.Pool(), pki.VerifyClientCertIfGiven); err != nil {
+		t.Fatal(err)
+	}
+	standby.StartTLS()
+	t.Cleanup(standby.Close)
+	held, _, _, err := enrollNode(ctx, standby.URL+","+s.url, dir, "n1", join.Secret, s.caFile)
+	if err != nil || held.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0 {
+		t.Errorf("a start with the join token, a standby first: %v; want the certificate held, which the leader takes", err)
 	}
 }

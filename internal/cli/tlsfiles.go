@@ -306,7 +306,7 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	if err != nil {
 		return tls.Certificate{}, nil, "", err
 	}
-	if ok && joinToken != "" && refusedCertificate(ctx, addr, roots, cert) {
+	if ok && joinToken != "" && refusedCertificate(ctx, addr, roots, node, cert) {
 		// Revoked (carnot revoke-node), or replaced by an enrollment:
 		// the join token enrolls it again once an operator allowed it.
 		ok = false
@@ -348,17 +348,19 @@ func enrollNode(ctx context.Context, addr, dir, node, joinToken, caFile string) 
 	return cert, roots, site, err
 }
 
-// refusedCertificate reports whether the server at addr refuses the
-// node certificate cert (401): revoked, or replaced by an enrollment,
-// though not expired. A server that cannot say (unreachable, another
-// answer) does not refuse it: the agent starts with it, as without a
-// join token.
-func refusedCertificate(ctx context.Context, addr string, roots *x509.CertPool, cert tls.Certificate) bool {
+// refusedCertificate reports whether the server at addr refuses node's
+// certificate cert (401): revoked, or replaced by an enrollment, though
+// not expired. A server that cannot say (unreachable, another answer)
+// does not refuse it: the agent starts with it, as without a join token.
+// It asks on an agent's route, which a standby answers 503 (the client
+// moves on to the leader) rather than forward it without the
+// certificate.
+func refusedCertificate(ctx context.Context, addr string, roots *x509.CertPool, node string, cert tls.Certificate) bool {
 	cl, err := client.New(addr, client.WithTLS(pki.ClientConfig(roots, &cert)), client.WithUserAgent("carnot-agent/"+Version), client.WithAddrEnv(adminAddrEnv))
 	if err != nil {
 		return false
 	}
-	_, err = cl.WhoAmI(ctx)
+	_, err = cl.Assignments(ctx, node, 0, 0) // 404 for a node not registered yet: taken
 	var p *api.Problem
 	return errors.As(err, &p) && p.Status == http.StatusUnauthorized
 }
