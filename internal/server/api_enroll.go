@@ -143,6 +143,10 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s, and the allowance to enroll it again (by %s) %s; "+
 			"an operator-admin allows it again with: carnot reenroll-node %s", req.Node, prev.Site, prev.ReenrollBy, why, req.Node))
 		return
+	case prev.Site == p.Site && prev.RevokedBy != "":
+		refuse(http.StatusConflict, fmt.Sprintf("node %s's certificates were revoked by %s at %s: a join token enrolls it again only once an operator-admin allowed it with: carnot reenroll-node %s",
+			req.Node, prev.RevokedBy, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
+		return
 	case prev.Site == p.Site:
 		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s (its last certificate issued %s): a join token enrolls a name once, "+
 			"and its agent renews its certificate with that certificate. To enroll it again (its machine reinstalled, its key lost), "+

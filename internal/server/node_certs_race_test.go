@@ -329,3 +329,22 @@ func TestLongPollOpenAcrossARevocationIsRefused(t *testing.T) {
 		t.Errorf("n1's long poll open across its revocation: %d %s; want 401 saying it was revoked", got.code, got.body)
 	}
 }
+
+// A join token's enrollment of a revoked node, not allowed again, is
+// refused saying that it was revoked, by whom, and how it enrolls again;
+// not that its last certificate was issued at the revocation's time.
+func TestJoinTokenRefusedForARevokedNodeSaysSo(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke m1: %d", code)
+	}
+	code, out, _ := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusConflict || !strings.Contains(out, "revoked by token:operator-admin") || !strings.Contains(out, "carnot reenroll-node m1") ||
+		strings.Contains(out, "last certificate issued") {
+		t.Errorf("a join token enrolling revoked m1: %d %s; want 409 saying it was revoked, by whom, and naming carnot reenroll-node", code, out)
+	}
+}
