@@ -24,6 +24,29 @@ import (
 // $CARNOT_TEST_POSTGRES, dropped at the end); skipped without it.
 func pgDevEnv(t *testing.T) *env {
 	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgSchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
+		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := envOf(t, s, t.TempDir(), clk)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	return e
+}
+
+// pgSchemaURL is the URL of a new schema on $CARNOT_TEST_POSTGRES,
+// dropped when t ends; it skips t without one.
+func pgSchemaURL(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("CARNOT_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("CARNOT_TEST_POSTGRES is not set")
@@ -44,22 +67,7 @@ func pgDevEnv(t *testing.T) *env {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-		Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := envOf(t, s, t.TempDir(), clk)
-	if code := e.register("n1", "local", 8); code != 200 {
-		t.Fatalf("register: %d", code)
-	}
-	return e
+	return u.String()
 }
 
 // PostgreSQL refuses the NUL character in text and JSONB: a request
