@@ -29,14 +29,14 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 }
 
 // apiCondition is the node's condition as the API shows it: a ready node
-// drained, whose agent is leaving or cannot write its disk, or not heard
-// from since the server read the store, is draining; a node not
+// drained, whose agent is leaving or cannot write its disk, not heard
+// from since the server read the store, or revoked, is draining; a node not
 // registered (since a restart) is not ready.
 func (n *nodeState) apiCondition() string {
 	switch {
 	case !n.registered:
 		return api.NodeNotReady
-	case (n.doc.Drained || n.leaving || n.doc.DiskError != "" || n.heardAtReload) && n.doc.Condition == api.NodeReady:
+	case (n.doc.Drained || n.leaving || n.doc.DiskError != "" || n.heardAtReload || n.revoked) && n.doc.Condition == api.NodeReady:
 		return api.NodeDraining
 	}
 	return n.doc.Condition
@@ -83,6 +83,9 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 		case !drain && n.leaving:
 			// it still shows draining: its agent said it is leaving
 			verb = "undrained: takes new work once its agent, now shutting down, is back"
+		case !drain && n.revoked && n.doc.Condition == api.NodeReady:
+			// it still shows draining: its agent is refused
+			verb = "undrained: its certificates are revoked: it takes new work once it enrolls again (carnot reenroll-node, then a join token)"
 		case !drain && n.heardAtReload && n.doc.Condition == api.NodeReady:
 			// it still shows draining: the server has not heard from it since it started
 			verb = "undrained: takes new work once its agent, not heard from since the server started, reports"

@@ -202,7 +202,7 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 	}
 	s.certs.set(req.Node, rec)
 	if principalOf(r).Role != auth.Node {
-		s.wakePolls(req.Node) // the polls of the certificates it replaced end
+		s.setRevoked(req.Node, false) // and the polls of the certificates it replaced end
 	}
 	writeJSON(w, http.StatusOK, api.Enrolled{Node: req.Node, Site: rec.Site, Certificate: string(cert),
 		CA: string(s.cfg.CA.CertPEM()), Expires: now.Add(s.cfg.NodeCertTTL)})

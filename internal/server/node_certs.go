@@ -228,17 +228,23 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 		return fmt.Errorf("saving the enrollment: %w", err)
 	}
 	s.certs.set(name, rec)
-	s.wakePolls(name)
+	s.setRevoked(name, true)
 	s.log.Warn("node certificates revoked", "node", name, "site", rec.Site, "by", actor)
 	return nil
 }
 
-// wakePolls wakes the long polls of node's agent, which check its
-// certificate again: those of a certificate refused now end.
-func (s *Server) wakePolls(node string) {
+// setRevoked records whether node's certificates are revoked (it then
+// takes no new work: nodeState.revoked) and wakes the long polls of its
+// agent, which check its certificate again: those of a certificate
+// refused now end.
+func (s *Server) setRevoked(node string, revoked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := s.nodes[node]; n != nil {
+		if n.revoked != revoked {
+			n.revoked = revoked
+			s.Kick() // a pass sees the node's new condition
+		}
 		n.wake()
 	}
 }

@@ -348,3 +348,48 @@ func TestJoinTokenRefusedForARevokedNodeSaysSo(t *testing.T) {
 		t.Errorf("a join token enrolling revoked m1: %d %s; want 409 saying it was revoked, by whom, and naming carnot reenroll-node", code, out)
 	}
 }
+
+// A node whose certificates were revoked takes no new work: its agent
+// can no longer fetch it, and work placed there would wait for the
+// heartbeat timeout, then be lost, using up a retry. It runs what it
+// has, and shows draining, until its agent is silent for the timeout;
+// once it enrolls again it takes work as before.
+func TestRevokedNodeTakesNoNewWork(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := e.enroll(withBearer(join.Secret), "n1"); code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	if code := e.register("n1", "local", 8); code != http.StatusOK {
+		t.Fatalf("register n1: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke n1: %d", code)
+	}
+	id := e.submit(spec(1, 1))
+	e.pass()
+	if j := e.job(id); j.State != api.StatePending {
+		t.Errorf("a job submitted once n1, the only node, was revoked: %s; want pending", j.State)
+	}
+	var n api.Node
+	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining {
+		t.Errorf("revoked n1: %d %s; want draining", code, n.Condition)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/reenroll", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reenroll-node n1: %d", code)
+	}
+	if code, out, _ := e.enroll(withBearer(join.Secret), "n1"); code != http.StatusOK {
+		t.Fatalf("n1 enrolling again: %d %s", code, out)
+	}
+	if code := e.register("n1", "local", 8); code != http.StatusOK {
+		t.Fatalf("n1 registering again: %d", code)
+	}
+	e.pass()
+	if j := e.job(id); j.State == api.StatePending {
+		t.Errorf("the job once n1 enrolled again and registered: %s; want it placed", j.State)
+	}
+}

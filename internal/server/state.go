@@ -140,6 +140,13 @@ type nodeState struct {
 	// new, as a drained node: its agent may be gone for good, and work
 	// placed there would fail only at the heartbeat timeout.
 	heardAtReload bool
+	// revoked: the node's certificates were revoked (carnot
+	// revoke-node) since this server started, and it has not enrolled
+	// again: its agent cannot fetch new work, so it takes none, as a
+	// drained node, until it is silent for the heartbeat timeout. (A
+	// server that starts after the revocation has heardAtReload for it,
+	// which its refused agent never clears.)
+	revoked bool
 	// version counts changes of the node's assignments.
 	version int64
 	// capsVersion is the version before the last change of a running
@@ -183,15 +190,15 @@ type nodeState struct {
 
 // condition is the node's condition for the core: a fenced node is down
 // (unreachable while its agent reports tasks running); one drained, whose
-// agent is leaving or cannot write its disk, or not heard from since the
-// server read the store, is draining.
+// agent is leaving or cannot write its disk, not heard from since the
+// server read the store, or revoked, is draining.
 func (n *nodeState) condition() model.NodeCondition {
 	switch {
 	case (n.registered || n.doc.Removed) && n.doc.Unreachable:
 		return model.NodeUnreachable
 	case !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Fenced:
 		return model.NodeDown
-	case n.doc.Drained || n.leaving || n.doc.DiskError != "" || n.heardAtReload:
+	case n.doc.Drained || n.leaving || n.doc.DiskError != "" || n.heardAtReload || n.revoked:
 		return model.NodeDraining
 	}
 	return model.NodeUp
