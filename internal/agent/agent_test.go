@@ -370,6 +370,38 @@ func TestLogsTokenFollowsTheHeartbeatAnswers(t *testing.T) {
 	}
 }
 
+// A heartbeat the server refuses (401: the node's certificate revoked,
+// or replaced by an enrollment) makes the log server refuse every
+// token until the server gives one again: whoever registered with a
+// stolen key of the node learned the token, and the server, which no
+// longer accepts the node's certificate, fetches no log from it.
+func TestLogServerRefusesAllOnceTheServerRefusesTheNode(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	srv.assign(sh("j-rev", 0, `echo tenant-output`, nil))
+	srv.waitStatus(t, "j-rev", 0, 1, ended)
+	srv.set(func(s *fakeServer) {
+		s.hbRefuse = &api.Problem{Status: http.StatusUnauthorized, Detail: "node n1's certificates were revoked"}
+	})
+	eventually(t, 5*time.Second, func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.hbRefused > 0
+	}, "a refused heartbeat")
+	logs := func() int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", api.AgentLogsPath+"?job=j-rev&replica=0&attempt=1", nil)
+		req.Header.Set("Authorization", "Bearer "+testLogsToken)
+		a.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := logs(); code != http.StatusUnauthorized {
+		t.Errorf("the logs token once the server refused the node: %d, want 401", code)
+	}
+	srv.set(func(s *fakeServer) { s.hbRefuse, s.hbLogsToken = nil, testLogsToken })
+	eventually(t, 5*time.Second, func() bool { return logs() == http.StatusOK }, "the logs served once a heartbeat's answer gives the token again")
+}
+
 // The log server answers only the bearer of the token the server gave at
 // registration.
 func TestLogsNeedTheServersToken(t *testing.T) {

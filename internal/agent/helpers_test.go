@@ -49,6 +49,10 @@ type fakeServer struct {
 	// hbLogsToken, when set, is the log server's token every
 	// heartbeat's answer carries
 	hbLogsToken string
+	// hbRefuse, while set, is every heartbeat's answer (its
+	// certificate refused: revoked, say); hbRefused counts them
+	hbRefuse  *api.Problem
+	hbRefused int
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -74,6 +78,10 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 	defer s.mu.Unlock()
 	if s.down {
 		return api.HeartbeatReply{}, errors.New("503 service unavailable")
+	}
+	if s.hbRefuse != nil {
+		s.hbRefused++
+		return api.HeartbeatReply{}, s.hbRefuse
 	}
 	if s.gone {
 		s.gone = false

@@ -59,6 +59,21 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d-d/2+1)
 }
 
+// refusedLogs makes the log server refuse every token once the server
+// refused err's call for the node's credentials (401: its certificate
+// revoked, replaced by an enrollment, or expired): the server takes
+// none of the node's, so fetches no log from it, and whoever took the
+// node's identity before (a stolen key that registered) learned the
+// token. The server's next answer gives it again.
+func (a *Agent) refusedLogs(err error) {
+	var p *api.Problem
+	if errors.As(err, &p) && p.Status == http.StatusUnauthorized {
+		a.mu.Lock()
+		a.logsToken = ""
+		a.mu.Unlock()
+	}
+}
+
 // register announces the node, retrying with backoff (bounded,
 // exponential, with jitter; longer after a refusal) until the server
 // answers or ctx is done.
@@ -98,6 +113,7 @@ func (a *Agent) register(ctx context.Context) error {
 		if p != nil {
 			wait = a.nextWait(wait, true)
 		}
+		a.refusedLogs(err)
 		d := jitter(wait)
 		switch {
 		case p != nil:
@@ -288,6 +304,7 @@ func (a *Agent) beat(ctx context.Context) error {
 	sent := time.Now()
 	reply, err := a.srv.Heartbeat(cctx, node, hb)
 	if err != nil {
+		a.refusedLogs(err)
 		return err
 	}
 	a.mu.Lock()
