@@ -174,8 +174,12 @@ func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time
 	rec.ReenrollBy, rec.ReenrollUntil = actor, now.Add(ttl)
 	doc, _ = json.Marshal(rec)
 	until := rec.ReenrollUntil.Format(time.RFC3339)
+	held := "the certificates it holds stay valid until that enrollment"
+	if rec.RevokedBy != "" {
+		held = fmt.Sprintf("the certificates it holds stay revoked (by %s)", rec.RevokedBy)
+	}
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
-		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s, until %s; the certificates it holds stay valid until that enrollment", name, rec.Site, until)}
+		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s, until %s; %s", name, rec.Site, until, held)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		return api.Reenroll{}, fmt.Errorf("saving the enrollment: %w", err)
 	}

@@ -393,3 +393,29 @@ func TestRevokedNodeTakesNoNewWork(t *testing.T) {
 		t.Errorf("the job once n1 enrolled again and registered: %s; want it placed", j.State)
 	}
 }
+
+// reenroll-node's event for a revoked node does not say that the
+// certificates it holds stay valid: they stay revoked.
+func TestReenrollOfARevokedNodeSaysItsCertificatesStayRevoked(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	for _, op := range []string{"revoke", "reenroll"} {
+		if code := e.do("POST", "/v1/nodes/m1/"+op, nil, nil); code != http.StatusNoContent {
+			t.Fatalf("%s m1: %d", op, code)
+		}
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	said := ""
+	for _, ev := range evs.Events {
+		if ev.Node == "m1" && strings.Contains(ev.Message, "may enroll once more") {
+			said = ev.Message
+		}
+	}
+	if said == "" || strings.Contains(said, "stay valid") || !strings.Contains(said, "revoked") {
+		t.Errorf("reenroll-node's event for revoked m1: %q; want it to say its certificates stay revoked", said)
+	}
+}
