@@ -156,19 +156,24 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		hc = s.nodeClient(site, node)
 	}
 	resp, err := hc.Do(req)
+	if err == nil && s.peerRefused(node, resp) != "" {
+		// The handshake checked the certificate (nodeClient), but on a
+		// connection kept since, made before the node's certificates
+		// were revoked or replaced, or before its agent renewed past
+		// it: a new connection's handshake checks the one it presents
+		// now.
+		resp.Body.Close()
+		hc.CloseIdleConnections()
+		resp, err = hc.Do(req)
+	}
 	if err != nil {
 		problemf(w, http.StatusServiceUnavailable, "the agent of node %s cannot be reached: %v", node, err)
 		return
 	}
 	defer resp.Body.Close()
-	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-		// The handshake checked it (nodeClient), but the connection may
-		// have been made before the node's certificates were revoked or
-		// replaced.
-		if why := s.certs.refused(node, resp.TLS.PeerCertificates[0]); why != "" {
-			problemf(w, http.StatusServiceUnavailable, "the log server at node %s's address: %s", node, why)
-			return
-		}
+	if why := s.peerRefused(node, resp); why != "" {
+		problemf(w, http.StatusServiceUnavailable, "the log server at node %s's address: %s", node, why)
+		return
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -203,6 +208,16 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// peerRefused says why the certificate node's log server presented for
+// resp is not one the server accepts from the node, "" when it is (or
+// resp came over plain HTTP).
+func (s *Server) peerRefused(node string, resp *http.Response) string {
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	return s.certs.refused(node, resp.TLS.PeerCertificates[0])
 }
 
 // whileHolds calls stop once the credentials of r no longer hold,

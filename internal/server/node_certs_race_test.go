@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -417,5 +418,49 @@ func TestReenrollOfARevokedNodeSaysItsCertificatesStayRevoked(t *testing.T) {
 	}
 	if said == "" || strings.Contains(said, "stay valid") || !strings.Contains(said, "revoked") {
 		t.Errorf("reenroll-node's event for revoked m1: %q; want it to say its certificates stay revoked", said)
+	}
+}
+
+// A node that renewed its certificate twice while the server kept a
+// connection to its log server, made with its first certificate, still
+// serves its logs: the server does not take the first certificate any
+// more, so it makes a new connection, where the log server presents
+// its current one, rather than refuse the tenant.
+func TestLogsOfANodeRenewedTwiceOverAConnectionKeptOpen(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, cred, key := e.enrollKeyed(withBearer(join.Secret), "n1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	var held atomic.Pointer[tls.Certificate]
+	held.Store(&key)
+	logs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "out\n")
+	}))
+	logs.TLS = &tls.Config{MinVersion: tls.VersionTLS13, // the agent's NodeCert.ServerConfig, with no SNI to go by
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*held.Load()}}, nil
+		}}
+	logs.StartTLS()
+	t.Cleanup(logs.Close)
+	id := runningWithLogsAt(t, e, logs.URL)
+	if w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil); w.Code != http.StatusOK {
+		t.Fatalf("logs of n1: %d %s", w.Code, w.Body)
+	}
+	for i := range 2 {
+		var renewed tls.Certificate
+		code, out, cred, renewed = e.enrollKeyed(cred, "n1")
+		if code != http.StatusOK {
+			t.Fatalf("n1's renewal %d: %d %s", i+1, code, out)
+		}
+		held.Store(&renewed)
+	}
+	if w := e.raw("GET", "/v1/jobs/"+id+"/logs", nil); w.Code != http.StatusOK || w.Body.String() != "out\n" {
+		t.Errorf("logs of n1 after two renewals, the server's connection made with its first certificate: %d %s; want them", w.Code, w.Body)
 	}
 }
