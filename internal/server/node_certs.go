@@ -224,6 +224,7 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		if maybeSaved(ctx, err) {
 			s.certs.narrow(name, rec)
+			s.setRevoked(name, true)
 		}
 		return fmt.Errorf("saving the enrollment: %w", err)
 	}

@@ -198,6 +198,9 @@ func TestWriteThatMayHaveBeenSavedNarrowsTheCertificatesAccepted(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("enrollment of m3: %d %s", code, out)
 	}
+	if code := e.register("m1", "x", 8); code != http.StatusOK {
+		t.Fatalf("register m1: %d", code)
+	}
 	real := e.s.store
 	e.s.store = lostCommitStore{real}
 	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusServiceUnavailable {
@@ -217,6 +220,10 @@ func TestWriteThatMayHaveBeenSavedNarrowsTheCertificatesAccepted(t *testing.T) {
 		if code, out := ping(cred, node); code != http.StatusUnauthorized {
 			t.Errorf("%s's certificate after a write refusing it that may have been saved: %d %s; want 401", node, code, out)
 		}
+	}
+	var n api.Node
+	if code := e.do("GET", "/v1/nodes/m1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining {
+		t.Errorf("m1 after a revocation that may have been saved: %d %s; want draining, as revoked", code, n.Condition)
 	}
 }
 
