@@ -137,15 +137,16 @@ func (cp *controlPlane) devToken(ctx context.Context, dataDir string) (string, e
 
 // devJoin is the join token for this machine's agent, node, whose
 // certificate is in dir: none when it holds; else a new one, and, when
-// the certificate cannot renew itself (expired, or gone with dir), the
-// operator's word that the node may enroll again (a join token enrolls
-// a name once).
+// the certificate cannot renew itself (expired, gone with dir, or one
+// the server refuses: revoked), the operator's word that the node may
+// enroll again (a join token enrolls a name once).
 func (cp *controlPlane) devJoin(ctx context.Context, dir, node, site string) (string, error) {
 	cert, _, ok, _ := nodeCertificate(dir, node)
-	if ok {
+	refused := cert.Leaf != nil && cp.srv.NodeCertRefused(node, cert.Leaf) != "" // revoked, say
+	if ok && !refused {
 		return "", nil
 	}
-	if !pki.Renewable(cert.Leaf, node, time.Now()) {
+	if refused || !pki.Renewable(cert.Leaf, node, time.Now()) {
 		if _, err := cp.srv.AllowReenroll(ctx, node, "dev", server.DefaultReenrollTTL); err != nil && !errors.Is(err, server.ErrNeverEnrolled) {
 			return "", err
 		}

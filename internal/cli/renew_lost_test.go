@@ -202,3 +202,32 @@ func TestAgentKeepsItsCertificateBehindAStandby(t *testing.T) {
 		t.Errorf("a start with the join token, a standby first: %v; want the certificate held, which the leader takes", err)
 	}
 }
+
+// carnot dev's agent enrolls again when its certificate, far from its
+// end, was revoked (carnot revoke-node on the development node): carnot
+// dev is its own operator. It went on presenting the revoked one, and
+// was refused at every start.
+func TestDevAgentEnrollsAgainAfterItsCertificateWasRevoked(t *testing.T) {
+	cp := startTestServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	join, err := cp.devJoin(ctx, dir, "n1", "local")
+	if err != nil || join == "" {
+		t.Fatalf("first start: join token %q, %v", join, err)
+	}
+	first, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join, cp.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.srv.RevokeNode(ctx, "n1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	join, err = cp.devJoin(ctx, dir, "n1", "local")
+	if err != nil || join == "" {
+		t.Fatalf("a start with the certificate revoked: join token %q, %v; want one", join, err)
+	}
+	cert, _, _, err := enrollNode(ctx, cp.adminURL, dir, "n1", join, cp.caFile)
+	if err != nil || cert.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 {
+		t.Errorf("the start's enrollment: %v; want a new certificate", err)
+	}
+}

@@ -122,6 +122,13 @@ func (c *nodeCerts) generation(node string) string {
 	return c.m[node].generation
 }
 
+// NodeCertRefused says why the server refuses leaf, a certificate of
+// node its CA signed, though valid (revoked, or replaced by an
+// enrollment); "" when it accepts it.
+func (s *Server) NodeCertRefused(node string, leaf *x509.Certificate) string {
+	return s.certs.refused(node, leaf)
+}
+
 // refused says why node's certificate leaf is no longer accepted, ""
 // when it is.
 func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {
