@@ -76,7 +76,7 @@ func TestRenewalInFlightDoesNotUndoARevocation(t *testing.T) {
 
 	// The same across an enrollment after reenroll-node: the old
 	// machine's renewal must not win its certificate back.
-	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node m1: %d", code)
 	}
 	code, out, fresh := e.enroll(withBearer(f.join["x"]), "m1")
@@ -88,7 +88,7 @@ func TestRenewalInFlightDoesNotUndoARevocation(t *testing.T) {
 		t.Fatalf("m1 renewing: %d %s", code, out)
 	}
 	inFlight = e.authenticatedRenewal(fresh, "m1")
-	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusNoContent {
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node m1: %d", code)
 	}
 	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
@@ -191,7 +191,7 @@ func TestWriteThatMayHaveBeenSavedNarrowsTheCertificatesAccepted(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("enrollment of m2: %d %s", code, out)
 	}
-	if code := e.do("POST", "/v1/nodes/m2/reenroll", nil, nil); code != http.StatusNoContent {
+	if code := e.do("POST", "/v1/nodes/m2/reenroll", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node m2: %d", code)
 	}
 	code, out, m3 := e.enroll(withBearer(f.join["x"]), "m3")
@@ -261,7 +261,7 @@ func TestEnrollmentChangesTheNodesLogsToken(t *testing.T) {
 	if got := tokenOf(renewed, "after a renewal"); got != before {
 		t.Errorf("n1's logs token changed with a renewal; want the enrollment's (its agent would refuse the server until it heard)")
 	}
-	if code := e.do("POST", "/v1/nodes/n1/reenroll", nil, nil); code != http.StatusNoContent {
+	if code := e.do("POST", "/v1/nodes/n1/reenroll?force=true", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node n1: %d", code)
 	}
 	code, out, again := e.enroll(withBearer(join.Secret), "n1")
@@ -387,7 +387,7 @@ func TestRevokedNodeTakesNoNewWork(t *testing.T) {
 	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining {
 		t.Errorf("revoked n1: %d %s; want draining", code, n.Condition)
 	}
-	if code := e.do("POST", "/v1/nodes/n1/reenroll", nil, nil); code != http.StatusNoContent {
+	if code := e.do("POST", "/v1/nodes/n1/reenroll?force=true", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node n1: %d", code)
 	}
 	if code, out, _ := e.enroll(withBearer(join.Secret), "n1"); code != http.StatusOK {
@@ -410,9 +410,12 @@ func TestReenrollOfARevokedNodeSaysItsCertificatesStayRevoked(t *testing.T) {
 	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
 		t.Fatalf("enrollment of m1: %d %s", code, out)
 	}
-	for _, op := range []string{"revoke", "reenroll"} {
-		if code := e.do("POST", "/v1/nodes/m1/"+op, nil, nil); code != http.StatusNoContent {
-			t.Fatalf("%s m1: %d", op, code)
+	for _, op := range []struct {
+		name string
+		want int
+	}{{"revoke", http.StatusNoContent}, {"reenroll", http.StatusOK}} {
+		if code := e.do("POST", "/v1/nodes/m1/"+op.name, nil, nil); code != op.want {
+			t.Fatalf("%s m1: %d", op.name, code)
 		}
 	}
 	var evs api.EventList
