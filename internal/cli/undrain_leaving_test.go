@@ -55,3 +55,29 @@ func TestUndoOneOfDrainAndFenceSaysTheOtherHolds(t *testing.T) {
 		}
 	}
 }
+
+// A node undrained that still shows draining for another reason than
+// its agent shutting down (not heard from since the server started, a
+// disk its agent cannot write) says that reason, not a shutdown.
+func TestUndrainDrainingNodeSaysTheReasonItStillDrains(t *testing.T) {
+	for _, c := range []struct {
+		node api.Node
+		want string
+	}{
+		{api.Node{Name: "n3", Condition: api.NodeDraining, NotHeardSinceRestart: true, GPUs: 8},
+			"node n3 undrained (draining, 0/8 GPUs in use); the server has not heard from its agent since it started: it takes new work once the agent reports\n"},
+		{api.Node{Name: "n3", Condition: api.NodeDraining, DiskError: "open logs: read-only file system", GPUs: 8},
+			"node n3 undrained (draining, 0/8 GPUs in use); its agent cannot write its data directory: it takes new work once it can\n"},
+	} {
+		var out bytes.Buffer
+		cmd := &cobra.Command{}
+		cmd.SetOut(&out)
+		op := func(context.Context, string) (string, error) { return nodeLine("n3", "undrained", &c.node), nil }
+		if err := eachNode(context.Background(), cmd, []string{"n3"}, op); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != c.want {
+			t.Errorf("got %q\nwant %q", out.String(), c.want)
+		}
+	}
+}
