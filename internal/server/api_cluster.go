@@ -89,6 +89,9 @@ func (s *Server) handleDrain(drain bool) http.HandlerFunc {
 		case !drain && n.heardAtReload && n.doc.Condition == api.NodeReady:
 			// it still shows draining: the server has not heard from it since it started
 			verb = "undrained: takes new work once its agent, not heard from since the server started, reports"
+		case !drain && n.doc.DiskError != "" && n.doc.Condition == api.NodeReady:
+			// it still shows draining: its agent cannot write its disk
+			verb = "undrained: its agent cannot write its data directory: it takes new work once it can"
 		case !drain && n.apiCondition() == api.NodeNotReady:
 			verb = "undrained: takes new work once it is ready (its agent registers or heartbeats)"
 		case !drain:

@@ -62,3 +62,23 @@ func TestDiskErrorWithNULIsEscaped(t *testing.T) {
 		t.Errorf("n1 %d, disk error %q; want it escaped", code, n.DiskError)
 	}
 }
+
+// A node drained and undrained while its agent cannot write its disk
+// still takes no new work: the undrain event says so, not that it
+// takes new work.
+func TestUndrainOfANodeWithADiskErrorSaysItStillTakesNothing(t *testing.T) {
+	e := devEnv(t)
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{DiskError: "open logs: read-only file system"}, nil); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/drain", nil, nil); code != 200 {
+		t.Fatalf("drain: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/undrain", nil, nil); code != 200 {
+		t.Fatalf("undrain: %d", code)
+	}
+	evs := e.nodeEvents("n1", "undrained")
+	if len(evs) != 1 || !strings.Contains(evs[0].Message, "cannot write its data directory") {
+		t.Errorf("undrain events %+v; want one saying n1 takes new work once its agent can write its data directory", evs)
+	}
+}
