@@ -14,8 +14,8 @@ func newRevokeNodeCmd() *cobra.Command {
 	return nodeOpCmd("revoke-node", "Refuse every certificate of nodes at once",
 		`Revokes the certificates of each node: the server refuses them from now,
 though they have not expired, and the node's agent is refused (401) until
-it enrolls again, which takes 'carnot reenroll-node' and a join token of
-its site. Use it for a node whose key may be stolen, or a machine you no
+it enrolls again, which takes a 'carnot reenroll-node' given after this
+(one given before is withdrawn) and a join token of its site. Use it for a node whose key may be stolen, or a machine you no
 longer trust. Its heartbeats stop counting, so what it runs is handled as
 on a silent node (replicas lost at the heartbeat timeout, its power at
 nameplate while it may still run them); fence it once you know it is off.

@@ -223,11 +223,18 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 		return fmt.Errorf("the enrollment record of node %s is not readable", name)
 	}
 	now := s.cfg.Now().UTC()
+	withdrawn := ""
+	if rec.ReenrollBy != "" && now.Before(rec.ReenrollUntil) {
+		withdrawn = fmt.Sprintf("; the allowance to enroll it again that %s gave is withdrawn", rec.ReenrollBy)
+	}
+	// An allowance given before stands no more: the node comes back
+	// only through one given after the revocation.
 	rec.Serials, rec.RevokedBy, rec.Enrolled = nil, actor, now
+	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
 	doc, _ = json.Marshal(rec)
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
-		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s); "+
-			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site)}
+		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s)%s; "+
+			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site, withdrawn)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		if maybeSaved(ctx, err) {
 			s.certs.narrow(name, rec)

@@ -245,3 +245,29 @@ func TestRevokedLiveNodeReenrollsWithoutForce(t *testing.T) {
 		t.Errorf("reenroll-node of revoked m1: %d; want 200 without force", code)
 	}
 }
+
+// A revocation withdraws an allowance to enroll again given before it:
+// the key may be stolen, and the node comes back only through a
+// reenroll-node given after it.
+func TestRevocationWithdrawsAnEarlierReenrollAllowance(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusOK {
+		t.Fatalf("reenroll-node m1: %d", code)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke m1: %d", code)
+	}
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusConflict {
+		t.Errorf("a join token enrolling m1 with the allowance given before its revocation: %d %s; want 409", code, out)
+	}
+	if code := e.do("POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusOK {
+		t.Fatalf("reenroll-node m1 after the revocation: %d", code)
+	}
+	if code, out, _ := e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Errorf("a join token enrolling m1 allowed after its revocation: %d %s", code, out)
+	}
+}
