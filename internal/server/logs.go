@@ -171,8 +171,10 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	if why := s.peerRefused(node, resp); why != "" {
-		problemf(w, http.StatusServiceUnavailable, "the log server at node %s's address: %s", node, why)
+	if s.peerRefused(node, resp) != "" {
+		// Not the reason itself: it names who revoked the node's
+		// certificates, and the caller may be a tenant.
+		problemf(w, http.StatusServiceUnavailable, "%v", errNotTheNodes(node))
 		return
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -353,8 +355,8 @@ func (s *Server) nodeClient(site, node string) *http.Client {
 		}
 		// A certificate the server no longer accepts from the node (a
 		// revoked or replaced one: a stolen key's) is not the node's.
-		if why := s.certs.refused(node, cs.PeerCertificates[0]); why != "" {
-			return errors.New(why)
+		if s.certs.refused(node, cs.PeerCertificates[0]) != "" {
+			return errNotTheNodes(node)
 		}
 		return nil
 	}
@@ -362,4 +364,11 @@ func (s *Server) nodeClient(site, node string) *http.Client {
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}, CheckRedirect: noRedirect}
 	actual, _ := s.nodeClients.LoadOrStore(key, c)
 	return actual.(*http.Client)
+}
+
+// errNotTheNodes is the refusal of a log server presenting a certificate
+// of node the server no longer accepts, in words a tenant may read: not
+// who revoked it.
+func errNotTheNodes(node string) error {
+	return fmt.Errorf("the log server at node %s's address presented a certificate this server no longer accepts (revoked, or replaced by an enrollment)", node)
 }
