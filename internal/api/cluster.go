@@ -57,6 +57,11 @@ type Node struct {
 	// timeout. LastHeartbeat is then when the server read the store. The
 	// server sets it; it is not stored.
 	NotHeardSinceRestart bool `json:"not_heard_since_restart,omitempty"`
+	// CertificatesRevoked says an operator-admin revoked the node's
+	// certificates (carnot revoke-node): its agent is refused, and the
+	// node takes no new work (it shows as draining) until it enrolls
+	// again. The server sets it.
+	CertificatesRevoked bool `json:"certificates_revoked,omitempty"`
 	// DiskError, set while the node's agent says it cannot write its
 	// data directory (a full or read-only disk: every start there would
 	// fail), is why; the node takes no new work until its agent says it

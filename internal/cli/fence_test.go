@@ -116,6 +116,19 @@ func TestNodesTableShowsNotHeardSinceRestart(t *testing.T) {
 	}
 }
 
+// A node whose certificates are revoked says so in the table, beside the
+// draining it shows.
+func TestNodesTableShowsRevoked(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	err := nodesTable(&b, now, []api.Node{
+		{Name: "n1", Site: "paris", Condition: api.NodeDraining, CertificatesRevoked: true, GPUModel: "H100", GPUs: 8, LastHeartbeat: now},
+	})
+	if w := "n1    paris  draining,revoked "; err != nil || !strings.Contains(b.String(), w) {
+		t.Errorf("nodes table (err %v):\n%s\nwant a line with %q", err, b.String(), w)
+	}
+}
+
 // A node that may still run work the server no longer assigns it counts
 // at nameplate and takes nothing (api.Node.Unreachable): the table says
 // so, the node an operator may fence once it is known to be off.

@@ -27,7 +27,9 @@ nothing new and its power counts at nameplate; ",disk-error" when its
 agent cannot write its data directory, so it takes nothing new;
 ",not-heard-since-restart" when the server, since it started, has not
 heard from its agent, so it takes nothing new until the agent reports,
-and is not-ready at the heartbeat timeout if it never does), GPUs in use, GPU
+and is not-ready at the heartbeat timeout if it never does; ",revoked"
+when an operator-admin revoked its certificates: its agent is refused and
+it takes nothing new until it enrolls again), GPUs in use, GPU
 model, the time since their last heartbeat and the jobs they run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,6 +70,9 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 		}
 		if n.NotHeardSinceRestart {
 			cond += ",not-heard-since-restart" // its agent may be gone: no new work until it reports
+		}
+		if n.CertificatesRevoked {
+			cond += ",revoked" // its agent is refused: no new work until it enrolls again
 		}
 		model := dash(n.GPUModel)
 		if n.FakeGPUs {
@@ -171,6 +176,8 @@ func nodeLine(name, done string, n *api.Node) string {
 		line += "; it is still drained: it takes no new work until undrained"
 	case done == "undrained" && n.Condition == api.NodeDraining && n.NotHeardSinceRestart:
 		line += "; the server has not heard from its agent since it started: it takes new work once the agent reports"
+	case done == "undrained" && n.Condition == api.NodeDraining && n.CertificatesRevoked:
+		line += "; its certificates are revoked: it takes new work once it enrolls again"
 	case done == "undrained" && n.Condition == api.NodeDraining && n.DiskError != "":
 		line += "; its agent cannot write its data directory: it takes new work once it can"
 	case done == "undrained" && n.Condition == api.NodeDraining:

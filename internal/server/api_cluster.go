@@ -25,6 +25,7 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 	}
 	d.Condition = n.apiCondition()
 	d.NotHeardSinceRestart = n.heardAtReload && n.registered && n.doc.Condition == api.NodeReady
+	d.CertificatesRevoked = n.revoked
 	return d
 }
 

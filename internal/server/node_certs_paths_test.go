@@ -385,8 +385,8 @@ func TestRevokedNodeTakesNoNewWork(t *testing.T) {
 		t.Errorf("a job submitted once n1, the only node, was revoked: %s; want pending", j.State)
 	}
 	var n api.Node
-	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining {
-		t.Errorf("revoked n1: %d %s; want draining", code, n.Condition)
+	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining || !n.CertificatesRevoked {
+		t.Errorf("revoked n1: %d %s, certificates_revoked %v; want draining, revoked", code, n.Condition, n.CertificatesRevoked)
 	}
 	if code := e.do("POST", "/v1/nodes/n1/reenroll?force=true", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node n1: %d", code)
