@@ -160,19 +160,13 @@ func (s *Server) liveAgent(name string) string {
 func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time.Duration) (api.Reenroll, error) {
 	s.enrollMu.Lock()
 	defer s.enrollMu.Unlock()
-	doc, err := s.store.Record(ctx, recNode, name)
-	var rec enrolledNode
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return api.Reenroll{}, fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
-	case err != nil:
-		return api.Reenroll{}, fmt.Errorf("reading enrollments: %w", err)
-	case json.Unmarshal(doc, &rec) != nil || rec.Site == "":
-		return api.Reenroll{}, fmt.Errorf("the enrollment record of node %s is not readable", name)
+	rec, err := s.enrollment(ctx, name)
+	if err != nil {
+		return api.Reenroll{}, err
 	}
 	now := s.cfg.Now().UTC()
 	rec.ReenrollBy, rec.ReenrollUntil = actor, now.Add(ttl)
-	doc, _ = json.Marshal(rec)
+	doc, _ := json.Marshal(rec)
 	until := rec.ReenrollUntil.Format(time.RFC3339)
 	held := "the certificates it holds stay valid until that enrollment"
 	if rec.RevokedBy != "" {
@@ -185,4 +179,21 @@ func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time
 	}
 	s.log.Info("node may enroll again", "node", name, "site", rec.Site, "until", until, "by", actor)
 	return api.Reenroll{Node: name, Site: rec.Site, Expires: rec.ReenrollUntil}, nil
+}
+
+// enrollment reads the enrollment record of node name, to change it: it
+// fails with ErrNeverEnrolled for a name that never enrolled, and for a
+// record it cannot read. Caller holds enrollMu.
+func (s *Server) enrollment(ctx context.Context, name string) (enrolledNode, error) {
+	doc, err := s.store.Record(ctx, recNode, name)
+	var rec enrolledNode
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return rec, fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
+	case err != nil:
+		return rec, fmt.Errorf("reading enrollments: %w", err)
+	case json.Unmarshal(doc, &rec) != nil || rec.Site == "":
+		return rec, fmt.Errorf("the enrollment record of node %s is not readable", name)
+	}
+	return rec, nil
 }

@@ -212,15 +212,9 @@ func (s *Server) handleRevokeNode(w http.ResponseWriter, r *http.Request) {
 func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	s.enrollMu.Lock()
 	defer s.enrollMu.Unlock()
-	doc, err := s.store.Record(ctx, recNode, name)
-	var rec enrolledNode
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
-	case err != nil:
-		return fmt.Errorf("reading enrollments: %w", err)
-	case json.Unmarshal(doc, &rec) != nil || rec.Site == "":
-		return fmt.Errorf("the enrollment record of node %s is not readable", name)
+	rec, err := s.enrollment(ctx, name)
+	if err != nil {
+		return err
 	}
 	now := s.cfg.Now().UTC()
 	withdrawn := ""
@@ -231,7 +225,7 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	// only through one given after the revocation.
 	rec.Serials, rec.RevokedBy, rec.Enrolled = nil, actor, now
 	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
-	doc, _ = json.Marshal(rec)
+	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
 		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s)%s; "+
 			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site, withdrawn)}
