@@ -77,20 +77,9 @@ func Replayable(f *model.Facility, jobs []*model.Job, vcFile string) (kept []*mo
 	}
 	kept, unfit := Fitting(f, kept)
 	if len(unfit) > 0 {
-		left, parts := 0, make([]string, 0, len(unfit))
-		for _, u := range unfit {
-			left += u.Jobs
-			jobs := "1 job of"
-			if u.Jobs > 1 {
-				jobs = fmt.Sprintf("%d jobs of up to", u.Jobs)
-			}
-			parts = append(parts, fmt.Sprintf("%s: %s %d GPUs, the VC has %d", u.Tenant, jobs, u.MaxGPUs, u.GPUs))
-		}
-		if len(parts) > maxNoteVCs {
-			parts = append(parts[:maxNoteVCs], fmt.Sprintf("and %d more VCs", len(unfit)-maxNoteVCs))
-		}
+		left, list := unfitList(unfit, func(u Unfit) string { return fmt.Sprintf("the VC has %d", u.GPUs) }, "VCs")
 		notes = append(notes, fmt.Sprintf("%d of %d jobs left out: they need more than their VC can ever give them, so they would never start (%s)",
-			left, all, strings.Join(parts, "; ")))
+			left, all, list))
 	}
 	return kept, notes
 }

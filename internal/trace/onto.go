@@ -290,7 +290,14 @@ func withinQuota(f *model.Facility, jobs []*model.Job) ([]*model.Job, []Unfit) {
 
 // unfitNote says which jobs were left out, per tenant, and why.
 func unfitNote(unfit []Unfit, all int, why string, has func(Unfit) string) string {
-	left, parts := 0, make([]string, 0, len(unfit))
+	left, list := unfitList(unfit, has, "tenants")
+	return fmt.Sprintf("%d of %d jobs left out: they would never start, as %s (%s)", left, all, why, list)
+}
+
+// unfitList counts the jobs of unfit and names them per tenant (or VC,
+// what), with what each has (has), the first maxNoteVCs one by one.
+func unfitList(unfit []Unfit, has func(Unfit) string, what string) (left int, list string) {
+	parts := make([]string, 0, len(unfit))
 	for _, u := range unfit {
 		left += u.Jobs
 		jobs := "1 job of"
@@ -300,10 +307,9 @@ func unfitNote(unfit []Unfit, all int, why string, has func(Unfit) string) strin
 		parts = append(parts, fmt.Sprintf("%s: %s %d GPUs, %s", u.Tenant, jobs, u.MaxGPUs, has(u)))
 	}
 	if len(parts) > maxNoteVCs {
-		parts = append(parts[:maxNoteVCs], fmt.Sprintf("and %d more tenants", len(unfit)-maxNoteVCs))
+		parts = append(parts[:maxNoteVCs], fmt.Sprintf("and %d more %s", len(unfit)-maxNoteVCs, what))
 	}
-	return fmt.Sprintf("%d of %d jobs left out: they would never start, as %s (%s)",
-		left, all, why, strings.Join(parts, "; "))
+	return left, strings.Join(parts, "; ")
 }
 
 // byJobs sorts VCs by their jobs, most first, then by id.
