@@ -165,19 +165,28 @@ const DefaultTenant = "default"
 // what to give. The caller sees the whole facility, so its tenants are
 // named (the first 10).
 func noTenant(msg string, fac *model.Facility) string {
+	if len(fac.Tenants) == 0 {
+		return msg
+	}
+	return fmt.Sprintf("%s: the token is bound to no tenant and the facility has no tenant %q; name the job's tenant (carnot run --tenant T), one of %s",
+		msg, DefaultTenant, tenantNames(fac))
+}
+
+// tenantNames names the facility's tenants, sorted, the first 10: for
+// the answers to a facility-wide caller, who sees them all.
+func tenantNames(fac *model.Facility) string {
 	names := make([]string, 0, len(fac.Tenants))
 	for _, t := range fac.Tenants {
 		names = append(names, t.Name)
 	}
 	if len(names) == 0 {
-		return msg
+		return "no tenant"
 	}
 	slices.Sort(names)
 	if len(names) > 10 {
 		names = append(names[:10], fmt.Sprintf("… (%d in all)", len(fac.Tenants)))
 	}
-	return fmt.Sprintf("%s: the token is bound to no tenant and the facility has no tenant %q; name the job's tenant (carnot run --tenant T), one of %s",
-		msg, DefaultTenant, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }
 
 // parseSpec reads one job from a request body with the job file loader,
@@ -374,7 +383,7 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 			return
 		}
 		tenant, ok := scopeTenant(w, r, q.Get("tenant"))
-		if !ok {
+		if !ok || !s.knownTenant(w, r, tenant) {
 			return
 		}
 		f := store.JobFilter{Tenant: tenant, PriorityClass: q.Get("priority_class"), Kind: or(kind, q.Get("kind")),

@@ -30,7 +30,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant, ok := scopeTenant(w, r, r.URL.Query().Get("tenant"))
-	if !ok {
+	if !ok || !s.knownTenant(w, r, tenant) {
 		return
 	}
 	after, ok := watchAfter(w, r)

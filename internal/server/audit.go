@@ -171,6 +171,11 @@ func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Entries = append(out.Entries, api.AuditEntry{Entry: b, Proof: audit.EncodeHashes(proof)})
 	}
+	// A tenant with entries is known, even one the facility file no
+	// longer lists and no stored job is of.
+	if len(out.Entries) == 0 && !s.knownTenant(w, r, tenant) {
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

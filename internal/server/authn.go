@@ -296,6 +296,38 @@ func scopeTenant(w http.ResponseWriter, r *http.Request, asked string) (string, 
 	return "", false
 }
 
+// knownTenant reports whether t, the tenant a facility-wide caller
+// filters by ("" for none), is one the facility has or one a stored job
+// is of (a tenant removed from the facility file keeps its history);
+// else it answers 400 naming the tenant and the facility's tenants: a
+// misspelt filter would otherwise answer an empty list, as if the tenant
+// had no job. A caller of one tenant is limited to its own by
+// scopeTenant, which refuses any other alike, so it learns nothing of
+// the facility's tenants here.
+func (s *Server) knownTenant(w http.ResponseWriter, r *http.Request, t string) bool {
+	if t == "" || principalOf(r).Tenant != "" {
+		return true
+	}
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	if fac.Tenant(t) != nil {
+		return true
+	}
+	jobs, _, err := s.store.Jobs(r.Context(), store.JobFilter{Tenant: t, Limit: 1})
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading the jobs of tenant %q: %v", t, err)
+		return false
+	}
+	if len(jobs) > 0 {
+		return true
+	}
+	writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+		Errors: []api.FieldError{{Field: "tenant", Message: fmt.Sprintf("unknown tenant %q: not a tenant of the facility, and no job of it is stored (the facility has %s)",
+			t, tenantNames(fac))}}})
+	return false
+}
+
 func (s *Server) handleWhoAmI(listener string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := principalOf(r)

@@ -150,8 +150,9 @@ func TestNULCharacterNeverReachesTheStore(t *testing.T) {
 }
 
 // A path or query holding what PostgreSQL refuses in text (NUL, bytes
-// that are not UTF-8) names nothing, on every store alike: 404 or an
-// empty list, not a 503 as if the store were down.
+// that are not UTF-8) names nothing, on every store alike: 404, 400 for
+// a filter naming what does not exist, or an empty list, not a 503 as
+// if the store were down.
 func TestUnstorableLookupsAnswerAsMissing(t *testing.T) {
 	for _, st := range []struct {
 		name string
@@ -163,7 +164,7 @@ func TestUnstorableLookupsAnswerAsMissing(t *testing.T) {
 				for path, want := range map[string]int{
 					"/v1/jobs/j" + bad:                 http.StatusNotFound,
 					"/v1/jobs/j" + bad + "/events":     http.StatusNotFound,
-					"/v1/jobs?tenant=a" + bad:          http.StatusOK,
+					"/v1/jobs?tenant=a" + bad:          http.StatusBadRequest, // no such tenant
 					"/v1/jobs?priority_class=a" + bad:  http.StatusOK,
 					"/v1/secrets?tenant=default" + bad: http.StatusBadRequest,
 					"/v1/deployments/d" + bad:          http.StatusNotFound,

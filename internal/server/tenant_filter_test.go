@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A facility-wide caller's filter on a tenant the facility does not have
+// (a misspelt name) is refused with 400 naming the tenant, on every route
+// that filters by tenant, instead of an empty answer that reads as "no
+// job"; a tenant's own token asking for any other tenant gets the 403 it
+// got before, whether that tenant exists or not, so that it learns
+// nothing of the facility's tenants.
+func TestUnknownTenantFilterIsRefused(t *testing.T) {
+	e := secEnv(t)
+	e.submit(jobOf("a"))
+	for _, path := range []string{"/v1/jobs?tenant=nobody", "/v1/deployments?tenant=nobody",
+		"/v1/audit/entries?tenant=nobody", "/v1/watch?tenant=nobody"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		req := asAdmin(t, e.s, httptest.NewRequest("GET", path, nil).WithContext(ctx))
+		w := &endOnAnswer{httptest.NewRecorder(), cancel}
+		e.s.Handler().ServeHTTP(w, req)
+		checkDocumented(t, e.s.mux, req, w.Code)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `\"nobody\"`) ||
+			!strings.Contains(w.Body.String(), `"field":"tenant"`) {
+			t.Errorf("GET %s as an operator: %d %s; want 400 naming the field tenant and nobody", path, w.Code, w.Body)
+		}
+		code, body := e.doWith(withBearer(tokenFor(t, e.s, "member", "a")), "GET", path, nil, nil)
+		if code != http.StatusForbidden || strings.Contains(string(body), "nobody") {
+			t.Errorf("GET %s as a user of tenant a: %d %s; want 403 that does not say whether nobody exists", path, code, body)
+		}
+	}
+	var list api.JobList
+	if code := e.do("GET", "/v1/jobs?tenant=a", nil, &list); code != http.StatusOK || len(list.Jobs) != 1 {
+		t.Errorf("GET /v1/jobs?tenant=a: %d, %d jobs; want 200 with a's job", code, len(list.Jobs))
+	}
+	if code := e.do("GET", "/v1/jobs?tenant=b", nil, &list); code != http.StatusOK || len(list.Jobs) != 0 {
+		t.Errorf("GET /v1/jobs?tenant=b: %d, %d jobs; want 200, none", code, len(list.Jobs))
+	}
+}
+
+// A tenant removed from the facility file keeps its history: its jobs
+// are still listed by its name.
+func TestRemovedTenantsJobsAreListed(t *testing.T) {
+	e := newEnv(t, withTenant(true), true)
+	if code := e.register("n1", "local", 8); code != http.StatusOK {
+		t.Fatalf("register n1: %d", code)
+	}
+	id := e.submit(spec(1, 1, "tenant", "acme"))
+	e.s.store.Close()
+	e = openEnv(t, e.dir, withTenant(false), true, e.clock)
+	var list api.JobList
+	if code := e.do("GET", "/v1/jobs?tenant=acme", nil, &list); code != http.StatusOK || len(list.Jobs) != 1 || list.Jobs[0].ID != id {
+		t.Errorf("GET /v1/jobs?tenant=acme after acme left the facility: %d %+v; want its job", code, list)
+	}
+}
+
+// endOnAnswer is a recorder that ends its request once the status is
+// written: a stream answered 200 ends then.
+type endOnAnswer struct {
+	*httptest.ResponseRecorder
+	cancel func()
+}
+
+func (w *endOnAnswer) WriteHeader(code int) {
+	w.ResponseRecorder.WriteHeader(code)
+	w.cancel()
+}
