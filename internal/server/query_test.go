@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -122,4 +124,77 @@ func TestFinishedEventOfACancelSaysItOnce(t *testing.T) {
 	if last.Type != api.EventFinished || last.Message != "cancelled" {
 		t.Errorf("last event %s %q; want finished \"cancelled\"", last.Type, last.Message)
 	}
+}
+
+// A query parameter that takes one value, given twice, is refused naming
+// it, on every route: "?limit=1&limit=500" would otherwise take one of the
+// two without saying which. A list parameter (state) takes every value.
+func TestRepeatedQueryParametersAreRefused(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(1, 1))
+	for _, rt := range api.Routes {
+		if rt.Op == "agentEnroll" {
+			continue // the test's credentials may not enroll: 403 comes first
+		}
+		for _, p := range queryParamsOf(t, rt.Op) {
+			if p == "state" {
+				continue
+			}
+			path := strings.NewReplacer("{id}", id, "{name}", "n1").Replace(rt.Path) + "?" + p + "=1&" + p + "=2"
+			// A stream or long poll that took one value ends at its
+			// answer, or after a while: a test that fails, not hangs.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			req := httptest.NewRequest(rt.Method, path, nil).WithContext(ctx)
+			w := &endOnAnswer{httptest.NewRecorder(), cancel}
+			e.h.ServeHTTP(w, req)
+			cancel()
+			if w.Code != 400 || !strings.Contains(w.Body.String(), `"field":"`+p+`"`) || !strings.Contains(w.Body.String(), "once") {
+				t.Errorf("%s %s: %d %s; want 400 naming %s, given more than once", rt.Method, path, w.Code, w.Body, p)
+			}
+			checkDocumented(t, e.s.mux, req, w.Code)
+		}
+	}
+	var list api.JobList
+	if code := e.do("GET", "/v1/jobs?state=pending&state=running", nil, &list); code != 200 || len(list.Jobs) != 1 {
+		t.Errorf("GET /v1/jobs?state=pending&state=running: %d, %d jobs; want 200 and the pending job", code, len(list.Jobs))
+	}
+}
+
+// queryParamsOf names the query parameters of op in openapi.json.
+func queryParamsOf(t *testing.T, op string) []string {
+	t.Helper()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Parameters  []struct {
+				Ref  string `json:"$ref"`
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+		} `json:"paths"`
+		Components struct {
+			Parameters map[string]struct{ Name, In string } `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ops := range doc.Paths {
+		for _, o := range ops {
+			if o.OperationID != op {
+				continue
+			}
+			for _, p := range o.Parameters {
+				if p.Ref != "" {
+					c := doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+					p.Name, p.In = c.Name, c.In
+				}
+				if p.In == "query" {
+					names = append(names, p.Name)
+				}
+			}
+		}
+	}
+	return names
 }
