@@ -248,6 +248,11 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		} else if probe.Kind == nil {
 			extra = append(extra, `"kind":"deployment"`)
 		}
+	} else if kind == string(model.KindDeployment) {
+		// Each kind has its route, as documented: a deployment is listed
+		// and read on /v1/deployments, which a script would not look at
+		// for what it submitted here.
+		return nil, nil, false, bad("a deployment goes to /v1/deployments", api.FieldError{Field: "kind", Message: "\"deployment\" is not taken on /v1/jobs: submit deployments to POST /v1/deployments (carnot submit and carnot run do)"})
 	}
 	if probe.SubmitTime != nil {
 		return nil, nil, false, bad("the server sets the submit time", api.FieldError{Field: "submit_time", Message: "not accepted through the API: the server records when it accepts the job"})

@@ -285,7 +285,7 @@ func TestMetrics(t *testing.T) {
 }
 
 // The API's own rules on a submission: the server sets the submit time,
-// picks an ID when none is given, and /v1/deployments takes deployments.
+// picks an ID when none is given, /v1/deployments takes deployments,
 func TestSubmitRules(t *testing.T) {
 	e := devEnv(t)
 	var p api.Problem
@@ -294,6 +294,13 @@ func TestSubmitRules(t *testing.T) {
 	}
 	if code := e.do("POST", "/v1/deployments", spec(1, 1, "kind", "job"), &p); code != 400 || p.Errors[0].Field != "kind" {
 		t.Errorf("a job on /v1/deployments: %d %+v", code, p)
+	}
+	// and /v1/jobs jobs: a deployment there is refused, pointing to its
+	// route, as a job on /v1/deployments is.
+	p = api.Problem{}
+	if code := e.do("POST", "/v1/jobs", spec(1, 2, "kind", "deployment"), &p); code != 400 || len(p.Errors) != 1 ||
+		p.Errors[0].Field != "kind" || !strings.Contains(p.Errors[0].Message, "/v1/deployments") {
+		t.Errorf("a deployment on /v1/jobs: %d %+v; want 400 naming kind and /v1/deployments", code, p)
 	}
 	var j api.Job
 	if code := e.do("POST", "/v1/deployments", spec(1, 2), &j); code != 201 || j.Kind != "deployment" || !strings.HasPrefix(j.ID, "j-") {
