@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -55,7 +56,21 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 				n++
 			}
 		}
-		c.job(js, api.EventCancel, fmt.Sprintf("stopping %d replicas (grace %s)", n, s.graceOf(js.job)))
+		// The stop keeps an earlier end (a preemption's grace under way):
+		// the message and the event say when it is, and that the job is
+		// being cancelled, not preempted any more.
+		until := ""
+		js.doc.Message = "cancelled (stopping)"
+		if js.doc.StopBy != nil { // not for a stop reloaded without its end (a record of an older version)
+			until = "grace until " + js.doc.StopBy.UTC().Format(time.RFC3339)
+			js.doc.Message = "cancelled (stopping, " + until + ")"
+			until = " (" + until + ")"
+		}
+		what := "replicas"
+		if n == 1 {
+			what = "replica"
+		}
+		c.job(js, api.EventCancel, fmt.Sprintf("stopping %d %s%s", n, what, until))
 	}
 	c.kick = true
 	if err := s.commit(r.Context(), c); err != nil {

@@ -194,7 +194,7 @@ func TestCancelDuringBackoffEndsIt(t *testing.T) {
 	if code := e.do("POST", "/v1/jobs/"+d+"/cancel", nil, nil); code != http.StatusAccepted {
 		t.Fatalf("cancel: %d", code)
 	}
-	if evs := e.eventsOf(d, api.EventCancel); len(evs) != 1 || !strings.HasPrefix(evs[0], "stopping 1 replicas") {
+	if evs := e.eventsOf(d, api.EventCancel); len(evs) != 1 || !strings.HasPrefix(evs[0], "stopping 1 replica ") {
 		t.Errorf("cancel events %q; want it to stop the 1 replica that runs (the other backs off)", evs)
 	}
 	check := func(when string) {
