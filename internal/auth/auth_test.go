@@ -258,3 +258,31 @@ func TestVerifyBindsTheGrant(t *testing.T) {
 		t.Errorf("another token's text verifies")
 	}
 }
+
+// A refusal says what the caller tried in its own words ("may not list
+// API and join tokens"), never the operation's internal name ("may not
+// listTokens"), for every operation, role and tenant binding.
+func TestRefusalsSayWhatWasTried(t *testing.T) {
+	roles := append(append([]Role{}, TokenRoles...), Node)
+	for _, rt := range api.Routes {
+		for _, r := range roles {
+			for _, tenant := range []string{"", "a"} {
+				err := Authorize(Principal{Role: r, Tenant: tenant}, rt.Op, "")
+				if err == nil {
+					continue
+				}
+				camel := strings.ToLower(rt.Op) != rt.Op // "listTokens"; "watch" is a word too
+				if camel && strings.Contains(err.Error(), rt.Op) || !strings.Contains(err.Error(), Action(rt.Op)) {
+					t.Errorf("%s as %s of tenant %q: %q; want %q, not %s", rt.Op, r, tenant, err, Action(rt.Op), rt.Op)
+				}
+			}
+		}
+		if a := Action(rt.Op); a == "" || a == rt.Op {
+			t.Errorf("%s: Action %q; want words", rt.Op, a)
+		}
+	}
+	err := Authorize(Principal{Role: Viewer}, "listTokens", "")
+	if want := "permission denied: role viewer may not list API and join tokens"; err == nil || err.Error() != want {
+		t.Errorf("a viewer listing tokens: %v; want %q", err, want)
+	}
+}

@@ -146,19 +146,19 @@ func Authorize(p Principal, op, tenant string) error {
 		ok = ok || r == p.Role
 	}
 	if !ok && class == NodeFence {
-		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences, unfences, forgets or re-enrolls a node", ErrDenied, p.Role, op)
+		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences, unfences, forgets or re-enrolls a node", ErrDenied, p.Role, Action(op))
 	}
 	if !ok {
-		return fmt.Errorf("%w: role %s may not %s", ErrDenied, p.Role, op)
+		return fmt.Errorf("%w: role %s may not %s", ErrDenied, p.Role, Action(op))
 	}
 	switch class {
 	case ClusterRead:
 		if p.Tenant != "" { // a tenant's viewer
-			return fmt.Errorf("%w: a viewer of tenant %s may not %s", ErrDenied, p.Tenant, op)
+			return fmt.Errorf("%w: a viewer of tenant %s may not %s", ErrDenied, p.Tenant, Action(op))
 		}
 	case AuditExport:
 		if p.Tenant != "" {
-			return fmt.Errorf("%w: an auditor of tenant %s reads its entries, not the whole log", ErrDenied, p.Tenant)
+			return fmt.Errorf("%w: an auditor of tenant %s may not %s: it reads its tenant's entries (carnot audit export --tenant %s)", ErrDenied, p.Tenant, Action(op), p.Tenant)
 		}
 	case NodeAgent, Enroll:
 		return nil // the handler checks the node and site against the path and body
@@ -181,4 +181,46 @@ func CanGrant(p Principal, r Role, tenant string) error {
 		return fmt.Errorf("%w: a tenant-admin grants roles of its own tenant %s only (tenant-admin, member, viewer, auditor)", ErrDenied, p.Tenant)
 	}
 	return fmt.Errorf("%w: role %s may not create tokens", ErrDenied, p.Role)
+}
+
+// actions says each operation of Ops in a user's words, for refusals: "role
+// viewer may not list API and join tokens", not "may not listTokens".
+var actions = map[string]string{
+	"health": "check the server's health", "ready": "check the server's readiness",
+	"openapi": "read the API description", "whoami": "ask who its credentials are",
+	"metrics": "read the metrics", "lastPlan": "read the scheduler's plan",
+	"listNodes": "list nodes", "getNode": "read a node",
+	"drainNode": "drain a node", "undrainNode": "undrain a node",
+	"fenceNode": "fence a node", "unfenceNode": "unfence a node",
+	"forgetNode": "forget a node", "reenrollNode": "let a node enroll again",
+
+	"submitJob": "submit jobs", "submitDeployment": "submit deployments",
+	"cancelJob": "cancel jobs", "checkpointJob": "acknowledge a job's checkpoint",
+	"listJobs": "list jobs", "getJob": "read a job", "jobLogs": "read a job's logs",
+	"jobEvents": "read a job's events", "whyJob": "ask why a job waits",
+	"listDeployments": "list deployments", "getDeployment": "read a deployment",
+	"listSites": "list sites", "listTenants": "list tenants", "usage": "read usage",
+	"listEvents": "list events", "watch": "watch events",
+
+	"auditCheckpoint": "read the audit log's checkpoint", "auditEntries": "read audit entries",
+	"auditConsistency": "read the audit log's consistency proofs",
+	"auditExport":      "export the whole audit log",
+
+	"createToken": "create API or join tokens", "listTokens": "list API and join tokens",
+	"revokeToken": "revoke API or join tokens",
+	"listSecrets": "list secrets", "putSecret": "set secrets", "deleteSecret": "delete secrets",
+
+	"agentRegister": "register a node (a node agent's route)", "agentHeartbeat": "send a node's heartbeats (a node agent's route)",
+	"agentAssignments": "read a node's assignments (a node agent's route)",
+	"agentEnroll":      "enroll a node",
+}
+
+// Action says what op does in a user's words ("list API and join
+// tokens"): what a refusal says the caller may not do. An operation
+// without words (a bug: a test checks every route has them) is named.
+func Action(op string) string {
+	if a, ok := actions[op]; ok {
+		return a
+	}
+	return op
 }
