@@ -391,6 +391,9 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 		if !ok || !s.knownTenant(w, r, tenant) {
 			return
 		}
+		if !s.knownClass(w, r, tenant, q.Get("priority_class")) {
+			return
+		}
 		f := store.JobFilter{Tenant: tenant, PriorityClass: q.Get("priority_class"), Kind: or(kind, q.Get("kind")),
 			After: q.Get("after"), Limit: int(limit)}
 		for _, st := range q["state"] {
@@ -435,6 +438,41 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// knownClass reports whether class, the priority class a listing filters
+// by ("" for none), is one the facility has or one a stored job of tenant
+// ("" for any) is of (a class removed from the facility file keeps its
+// history); else it answers 400 naming the class and the facility's: a
+// misspelt filter would otherwise answer an empty list, as if no job
+// were of it. The classes are the facility's, named to every submitter.
+func (s *Server) knownClass(w http.ResponseWriter, r *http.Request, tenant, class string) bool {
+	if class == "" {
+		return true
+	}
+	s.mu.Lock()
+	fac := s.fac
+	s.mu.Unlock()
+	names := make([]string, 0, len(fac.PriorityClasses))
+	for _, pc := range fac.PriorityClasses {
+		if pc.Name == class {
+			return true
+		}
+		names = append(names, pc.Name)
+	}
+	jobs, _, err := s.store.Jobs(r.Context(), store.JobFilter{Tenant: tenant, PriorityClass: class, Limit: 1})
+	if err != nil {
+		problemf(w, http.StatusServiceUnavailable, "reading the jobs of priority class %q: %v", class, err)
+		return false
+	}
+	if len(jobs) > 0 {
+		return true
+	}
+	slices.Sort(names)
+	writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+		Errors: []api.FieldError{{Field: "priority_class", Message: fmt.Sprintf("unknown priority class %q (the facility has %s)",
+			yamlin.Truncate(class, 40), strings.Join(names, ", "))}}})
+	return false
 }
 
 // answerRetry answers a submission whose idempotency key created job id

@@ -165,7 +165,7 @@ func TestUnstorableLookupsAnswerAsMissing(t *testing.T) {
 					"/v1/jobs/j" + bad:                 http.StatusNotFound,
 					"/v1/jobs/j" + bad + "/events":     http.StatusNotFound,
 					"/v1/jobs?tenant=a" + bad:          http.StatusBadRequest, // no such tenant
-					"/v1/jobs?priority_class=a" + bad:  http.StatusOK,
+					"/v1/jobs?priority_class=a" + bad:  http.StatusBadRequest, // no such class
 					"/v1/secrets?tenant=default" + bad: http.StatusBadRequest,
 					"/v1/deployments/d" + bad:          http.StatusNotFound,
 				} {

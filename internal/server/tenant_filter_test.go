@@ -71,3 +71,26 @@ func (w *endOnAnswer) WriteHeader(code int) {
 	w.ResponseRecorder.WriteHeader(code)
 	w.cancel()
 }
+
+// A priority_class filter naming a class the facility does not have, and
+// no stored job is of, is refused with 400 naming the class, for every
+// caller (the classes are the facility's, named in every refused
+// submission), instead of an empty list that reads as "no such job".
+func TestUnknownPriorityClassFilterIsRefused(t *testing.T) {
+	e := secEnv(t)
+	e.submit(jobOf("a"))
+	for _, cred := range []func(*http.Request) *http.Request{
+		withBearer(tokenFor(t, e.s, "operator-admin", "")), withBearer(tokenFor(t, e.s, "member", "a")),
+	} {
+		for _, path := range []string{"/v1/jobs?priority_class=urgent", "/v1/deployments?priority_class=urgent"} {
+			code, body := e.doWith(cred, "GET", path, nil, nil)
+			if code != http.StatusBadRequest || !strings.Contains(string(body), `"field":"priority_class"`) || !strings.Contains(string(body), `\"urgent\"`) {
+				t.Errorf("GET %s: %d %s; want 400 naming priority_class and urgent", path, code, body)
+			}
+		}
+		var list api.JobList
+		if code, _ := e.doWith(cred, "GET", "/v1/jobs?priority_class=normal", nil, &list); code != http.StatusOK || len(list.Jobs) != 1 {
+			t.Errorf("GET /v1/jobs?priority_class=normal: %d, %d jobs; want a's job", code, len(list.Jobs))
+		}
+	}
+}
