@@ -176,6 +176,20 @@ func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 	if len(out.Entries) == 0 && !s.knownTenant(w, r, tenant) {
 		return
 	}
+	if len(out.Entries) == 0 && job != "" {
+		// A job that does not exist, or is another tenant's, is 404 as
+		// the job itself is: not an empty list, as if nothing of it
+		// had been recorded.
+		d, err := s.jobDoc(r, job)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || err == nil && !principalOf(r).Sees(d.Tenant):
+			problemf(w, http.StatusNotFound, "no job %q", job)
+			return
+		case err != nil:
+			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", job, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -94,3 +94,24 @@ func TestUnknownPriorityClassFilterIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Audit entries asked for a job that does not exist (a misspelt ID) are
+// refused with 404, as the job itself is, instead of an empty list that
+// reads as "nothing was recorded of it"; so are those of another
+// tenant's job, for a token of one tenant, so that it learns nothing.
+func TestAuditEntriesOfAnUnknownJobAre404(t *testing.T) {
+	e := secEnv(t)
+	ja, jb := e.submit(jobOf("a")), e.submit(jobOf("b"))
+	admin, member := withBearer(tokenFor(t, e.s, "operator-admin", "")), withBearer(tokenFor(t, e.s, "member", "a"))
+	for _, c := range []struct {
+		cred func(*http.Request) *http.Request
+		job  string
+		code int
+	}{{admin, "j-nosuch", 404}, {member, "j-nosuch", 404}, {member, jb, 404}, {member, ja, 200}, {admin, jb, 200}} {
+		var out api.AuditEntries
+		code, body := e.doWith(c.cred, "GET", "/v1/audit/entries?job="+c.job, nil, &out)
+		if code != c.code || code == 404 && !strings.Contains(string(body), c.job) || code == 200 && len(out.Entries) == 0 {
+			t.Errorf("audit entries of %s: %d %s; want %d", c.job, code, body, c.code)
+		}
+	}
+}
