@@ -272,7 +272,13 @@ func noReplica(d *api.Job, replica int) string {
 		return fmt.Sprintf("job %s: replica %d is no longer in its record (a running deployment keeps its last %d replaced replicas); its logs, if any, are on the node it ran on",
 			d.ID, replica, api.MaxReplacedReplicas)
 	}
-	return fmt.Sprintf("job %s has %d replicas", d.ID, n)
+	switch n {
+	case 0:
+		return fmt.Sprintf("job %s has no replica", d.ID)
+	case 1:
+		return fmt.Sprintf("job %s has 1 replica (0)", d.ID)
+	}
+	return fmt.Sprintf("job %s has %d replicas (0 to %d)", d.ID, n, n-1)
 }
 
 // errNoLongerHolds is a request's credential revoked or expired while
