@@ -3,6 +3,8 @@ package server
 import (
 	"strings"
 	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
 )
 
 // A truncated body says so, not "unexpected EOF".
@@ -30,6 +32,52 @@ func TestEmptyBodyIsNamed(t *testing.T) {
 			if w.Code != 400 || strings.Contains(got, `"EOF"`) || !strings.Contains(got, "empty body: want a JSON object") || !strings.Contains(got, rt.field) {
 				t.Errorf("%s %s with body %q: %d %s; want 400 saying the body is empty and naming %s", rt.method, rt.path, body, w.Code, got, rt.field)
 			}
+		}
+	}
+}
+
+// A key given twice in a body is refused naming it, as a job's is:
+// encoding/json takes the last silently, so a token asked for as
+// {"role":"viewer","role":"operator"} was an operator's, whatever a
+// reviewer of the request read first.
+func TestDuplicateKeyInABodyIsRefused(t *testing.T) {
+	e := secEnv(t)
+	for _, c := range []struct{ method, path, body, field string }{
+		{"POST", "/v1/tokens", `{"name":"dup","role":"viewer","role":"operator"}`, "role"},
+		{"PUT", "/v1/secrets/s1", `{"tenant":"a","value":"x","value":"y"}`, "value"},
+		{"POST", "/v1/jobs/j-x/checkpoint", `{"message":"a","message":"b"}`, "message"},
+		{"POST", "/v1/agent/register", `{"name":"n2","site":"x","gpus":[{"index":0,"model":"H100","index":1}]}`, "gpus[0].index"},
+	} {
+		w := e.raw(c.method, c.path, []byte(c.body))
+		got := w.Body.String()
+		if w.Code != 400 || !strings.Contains(got, `"field":"`+c.field+`"`) || !strings.Contains(got, "twice") {
+			t.Errorf("%s %s %s: %d %s; want 400 naming %s, given twice", c.method, c.path, c.body, w.Code, got, c.field)
+		}
+	}
+	var toks api.TokenList
+	e.do("GET", "/v1/tokens", nil, &toks)
+	for _, tk := range toks.Tokens {
+		if tk.Name == "dup" {
+			t.Errorf("token dup was created: %+v", tk)
+		}
+	}
+}
+
+// duplicateKey finds a key given twice at any depth, keys written with
+// escapes included, and nothing in bodies without one.
+func TestDuplicateKeyScan(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"a":1,"b":{"c":[1,{"d":2,"d":3}]}}`:       "b.c[1].d",
+		`{"a":"x\"y","a":2}`:                        "a",
+		`{"\u0061":1,"a":2}`:                        "a",
+		`[{"x":1},{"x":2},{"y":[{"z":1,"z":1}]}]`:   "[2].y[0].z",
+		`{"a":{"b":1},"c":{"b":1},"s":"{\"a\":1}"}`: "",
+		` { "k" : [ ] , "l" : { } , "m" : null } `:  "",
+		`{"a":true,"b":false,"c":-1.5e3,"d":"\\"}`:  "",
+	} {
+		got, ok := duplicateKey([]byte(body))
+		if got != want || ok != (want == "") {
+			t.Errorf("duplicateKey(%s) = %q, %v; want %q", body, got, ok, want)
 		}
 	}
 }

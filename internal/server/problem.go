@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -103,7 +104,13 @@ func decodeJSON(w http.ResponseWriter, b []byte, v any) bool {
 		err = errors.New("data after the JSON value")
 	}
 	if err == nil {
-		return true
+		path, ok := duplicateKey(b)
+		if ok {
+			return true
+		}
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the body is not a valid request",
+			Errors: []api.FieldError{{Field: path, Message: "given twice: give each field once"}}})
+		return false
 	}
 	p := &api.Problem{Status: http.StatusBadRequest, Detail: "the body is not a valid request"}
 	var te *json.UnmarshalTypeError
@@ -164,4 +171,130 @@ func queryInt(w http.ResponseWriter, r *http.Request, name string, def, lo, hi i
 		return 0, false
 	}
 	return v, true
+}
+
+// duplicateKey finds a key given twice in one object of b, valid JSON,
+// and returns its path ("gpus[0].index") and false; encoding/json would
+// take the last of them silently, where a reader of the request may read
+// the first. It scans the bytes (b decoded already), allocating only for
+// a key with escapes: it runs on every heartbeat.
+func duplicateKey(b []byte) (string, bool) {
+	d := dupScan{b: b}
+	d.value()
+	if d.dup == "" {
+		return "", true
+	}
+	return d.dup, false
+}
+
+// dupScan is duplicateKey's scanner: at is its position in b, path the
+// keys and indices down to the value it reads, dup the path of the first
+// key found twice.
+type dupScan struct {
+	b    []byte
+	at   int
+	path []string
+	dup  string
+}
+
+func (d *dupScan) space() {
+	for d.at < len(d.b) && (d.b[d.at] == ' ' || d.b[d.at] == '\t' || d.b[d.at] == '\n' || d.b[d.at] == '\r') {
+		d.at++
+	}
+}
+
+// str reads a string at d.at, returning its raw bytes between the quotes
+// and whether they hold an escape.
+func (d *dupScan) str() ([]byte, bool) {
+	start, esc := d.at+1, false
+	for d.at++; d.at < len(d.b); d.at++ {
+		switch d.b[d.at] {
+		case '\\':
+			esc = true
+			d.at++
+		case '"':
+			d.at++
+			return d.b[start : d.at-1], esc
+		}
+	}
+	return d.b[start:], esc
+}
+
+func (d *dupScan) value() {
+	d.space()
+	if d.at >= len(d.b) || d.dup != "" {
+		return
+	}
+	switch d.b[d.at] {
+	case '{':
+		d.object()
+	case '[':
+		d.at++
+		for i := 0; d.dup == ""; i++ {
+			d.space()
+			if d.at >= len(d.b) || d.b[d.at] == ']' {
+				d.at++
+				return
+			}
+			d.path = append(d.path, "["+strconv.Itoa(i)+"]")
+			d.value()
+			d.path = d.path[:len(d.path)-1]
+			d.space()
+			if d.at < len(d.b) && d.b[d.at] == ',' {
+				d.at++
+			}
+		}
+	case '"':
+		d.str()
+	default: // a number, true, false, null
+		for d.at < len(d.b) && !strings.ContainsRune(",]} \t\r\n", rune(d.b[d.at])) {
+			d.at++
+		}
+	}
+}
+
+func (d *dupScan) object() {
+	d.at++
+	var keys []string
+	for d.dup == "" {
+		d.space()
+		if d.at >= len(d.b) || d.b[d.at] == '}' {
+			d.at++
+			return
+		}
+		raw, esc := d.str()
+		key := string(raw)
+		if esc {
+			var k string
+			if json.Unmarshal(d.b[d.at-len(raw)-2:d.at], &k) == nil { // with its quotes
+				key = k
+			}
+		}
+		d.space()
+		d.at++ // ':'
+		if slices.Contains(keys, key) {
+			d.dup = d.pathTo(key)
+			return
+		}
+		keys = append(keys, key)
+		d.path = append(d.path, key)
+		d.value()
+		d.path = d.path[:len(d.path)-1]
+		d.space()
+		if d.at < len(d.b) && d.b[d.at] == ',' {
+			d.at++
+		}
+	}
+}
+
+// pathTo is the path of key in the object d reads: "gpus[0].index".
+func (d *dupScan) pathTo(key string) string {
+	var sb strings.Builder
+	for _, p := range append(d.path, key) {
+		if sb.Len() > 0 && !strings.HasPrefix(p, "[") {
+			sb.WriteByte('.')
+		}
+		sb.WriteString(p)
+	}
+	return sb.String()
 }
