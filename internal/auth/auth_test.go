@@ -286,3 +286,14 @@ func TestRefusalsSayWhatWasTried(t *testing.T) {
 		t.Errorf("a viewer listing tokens: %v; want %q", err, want)
 	}
 }
+
+// A refusal for another tenant's things says so in a user's words, not
+// "permission denied: not visible: tenant b"; it still wraps ErrDenied
+// and ErrNotVisible, which the server maps to 403 or 404.
+func TestRefusalOfAnotherTenantSaysWhatWasTried(t *testing.T) {
+	err := Authorize(Principal{Role: Member, Tenant: "a"}, "listSecrets", "b")
+	want := "permission denied: a token of tenant a may not list secrets of tenant b"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrDenied) || !errors.Is(err, ErrNotVisible) {
+		t.Errorf("member of a listing b's secrets: %v; want %q, wrapping ErrDenied and ErrNotVisible", err, want)
+	}
+}

@@ -112,6 +112,14 @@ var ErrDenied = errors.New("permission denied")
 // exist.
 var ErrNotVisible = errors.New("not visible")
 
+// notVisible is a refusal for another tenant's things: ErrDenied and
+// ErrNotVisible, in words that say what was tried.
+type notVisible struct{ msg string }
+
+func (e notVisible) Error() string { return e.msg }
+
+func (notVisible) Is(target error) bool { return target == ErrDenied || target == ErrNotVisible }
+
 // allowed lists, per class, the roles that may use it (on the things of
 // tenants they see).
 var allowed = map[Class][]Role{
@@ -164,7 +172,7 @@ func Authorize(p Principal, op, tenant string) error {
 		return nil // the handler checks the node and site against the path and body
 	}
 	if tenant != "" && !p.Sees(tenant) {
-		return fmt.Errorf("%w: %w: tenant %s", ErrDenied, ErrNotVisible, tenant)
+		return notVisible{fmt.Sprintf("%v: a token of tenant %s may not %s of tenant %s", ErrDenied, p.Tenant, Action(op), tenant)}
 	}
 	return nil
 }
