@@ -81,3 +81,20 @@ func TestDuplicateKeyScan(t *testing.T) {
 		}
 	}
 }
+
+// A field of the wrong type is named in JSON's words ("must be an
+// integer, not a string"), not Go's ("must be int64, not string").
+func TestWrongTypeIsSaidInJSONWords(t *testing.T) {
+	e := secEnv(t)
+	for _, c := range []struct{ method, path, body, field, want string }{
+		{"POST", "/v1/tokens", `{"name":"x","role":"viewer","ttl_seconds":"10"}`, "ttl_seconds", "must be an integer, not a string"},
+		{"POST", "/v1/tokens", `{"name":["x"],"role":"viewer"}`, "name", "must be a string, not a list"},
+		{"PUT", "/v1/secrets/s1", `{"tenant":"a","value":7}`, "value", "must be a string, not a number"},
+	} {
+		w := e.raw(c.method, c.path, []byte(c.body))
+		got := w.Body.String()
+		if w.Code != 400 || !strings.Contains(got, `{"field":"`+c.field+`","message":"`+c.want+`"}`) {
+			t.Errorf("%s %s %s: %d %s; want 400 naming %s: %s", c.method, c.path, c.body, w.Code, got, c.field, c.want)
+		}
+	}
+}

@@ -117,7 +117,7 @@ func decodeJSON(w http.ResponseWriter, b []byte, v any) bool {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		p.Errors = []api.FieldError{{Field: te.Field, Message: fmt.Sprintf("must be %s, not %s", te.Type, te.Value)}}
+		p.Errors = []api.FieldError{{Field: te.Field, Message: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type), jsonValue(te.Value))}}
 	case errors.As(err, &se):
 		p.Detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
 	case errors.Is(err, io.EOF):
@@ -132,6 +132,54 @@ func decodeJSON(w http.ResponseWriter, b []byte, v any) bool {
 	}
 	writeProblem(w, p)
 	return false
+}
+
+// jsonKind says what a field of Go type t holds in JSON's words ("an
+// integer"), for a client that never saw the Go type ("int64").
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		if t.String() == "time.Time" {
+			return "an RFC 3339 time as a string"
+		}
+		return "an object"
+	}
+	return "a " + t.Kind().String()
+}
+
+// jsonValue says what encoding/json's UnmarshalTypeError.Value was
+// ("string", "number 1.5", "array") in the same words.
+func jsonValue(v string) string {
+	switch {
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "an object"
+	case v == "bool":
+		return "a boolean"
+	case v == "string":
+		return "a string"
+	case strings.HasPrefix(v, "number"):
+		return "a number" + strings.TrimPrefix(v, "number") // "number 1.5": the value too
+	}
+	return v
 }
 
 // fieldsOf names the JSON fields of the struct v points to, for a
