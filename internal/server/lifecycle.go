@@ -207,6 +207,8 @@ func (s *Server) replicaEnded(js *jobState, i int, now time.Time, c *changes) {
 			s.endedReplica(js, i, now, c)
 		case failed && js.stop == stopNone:
 			s.stopAttempt(js, stopFailure, js.exitMsg, s.cfg.KillTimeout, now, c)
+			// the job still shows running: its message says it ends
+			js.doc.Message = fmt.Sprintf("%s; stopping the others (grace until %s)", js.exitMsg, js.doc.StopBy.UTC().Format(time.RFC3339))
 		}
 		return
 	}
