@@ -205,6 +205,9 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 	if len(line) < 2 || line[0] != '{' {
 		return nil, nil, false, bad("the body must be one job as a JSON object")
 	}
+	if path, ok := duplicateKey(line); !ok {
+		return nil, nil, false, bad("the job is not valid", api.FieldError{Field: path, Message: "given twice: give each field once"})
+	}
 	// The loader reports everything else; these are the API's own rules.
 	// Presence is read off a map: a field given as null is present (the
 	// loader names it), not absent (filled in, then a duplicate key).

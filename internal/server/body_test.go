@@ -98,3 +98,14 @@ func TestWrongTypeIsSaidInJSONWords(t *testing.T) {
 		}
 	}
 }
+
+// A job's field given twice is named in the problem's field, as other
+// bodies' are, not left in a message about a column of the body.
+func TestDuplicateJobFieldIsNamed(t *testing.T) {
+	e := devEnv(t)
+	var p api.Problem
+	code := e.do("POST", "/v1/jobs", []byte(`{"tenant":"default","gpus":1,"gpus":2,"command":["x"]}`), &p)
+	if code != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "gpus" || !strings.Contains(p.Errors[0].Message, "twice") {
+		t.Errorf("a job with gpus twice: %d %+v; want 400 naming gpus", code, p)
+	}
+}
