@@ -390,7 +390,11 @@ func (s *Server) handleList(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		tenant, ok := scopeTenant(w, r, q.Get("tenant"))
+		op := "listJobs"
+		if kind == string(model.KindDeployment) {
+			op = "listDeployments"
+		}
+		tenant, ok := scopeTenant(w, r, op, q.Get("tenant"))
 		if !ok || !s.knownTenant(w, r, tenant) {
 			return
 		}

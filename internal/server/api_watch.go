@@ -29,7 +29,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusInternalServerError, "streaming is not supported here")
 		return
 	}
-	tenant, ok := scopeTenant(w, r, r.URL.Query().Get("tenant"))
+	tenant, ok := scopeTenant(w, r, "watch", r.URL.Query().Get("tenant"))
 	if !ok || !s.knownTenant(w, r, tenant) {
 		return
 	}

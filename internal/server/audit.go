@@ -134,7 +134,7 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.
 // inclusion proofs in the tree a fresh checkpoint signs.
 func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 	tenant, job := r.URL.Query().Get("tenant"), r.URL.Query().Get("job")
-	tenant, ok := scopeTenant(w, r, tenant)
+	tenant, ok := scopeTenant(w, r, "auditEntries", tenant)
 	if !ok {
 		return
 	}

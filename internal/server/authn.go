@@ -282,9 +282,10 @@ func allow(w http.ResponseWriter, r *http.Request, op, tenant, notFound string) 
 	return false
 }
 
-// scopeTenant is the tenant a listing is limited to: the principal's own
-// when it has one (asking for another is an error), else the query's.
-func scopeTenant(w http.ResponseWriter, r *http.Request, asked string) (string, bool) {
+// scopeTenant is the tenant a listing of op is limited to: the
+// principal's own when it has one (asking for another is refused, saying
+// what was tried), else the query's.
+func scopeTenant(w http.ResponseWriter, r *http.Request, op, asked string) (string, bool) {
 	p := principalOf(r)
 	if p.Tenant == "" || asked == p.Tenant {
 		return asked, true
@@ -292,7 +293,11 @@ func scopeTenant(w http.ResponseWriter, r *http.Request, asked string) (string, 
 	if asked == "" {
 		return p.Tenant, true
 	}
-	problemf(w, http.StatusForbidden, "%v: %s sees tenant %s only", auth.ErrDenied, p.Subject, p.Tenant)
+	err := auth.Authorize(p, op, asked)
+	if err == nil { // cannot be: p sees its own tenant only
+		err = fmt.Errorf("%w: a token of tenant %s sees tenant %s only", auth.ErrDenied, p.Tenant, p.Tenant)
+	}
+	problemf(w, http.StatusForbidden, "%v", err)
 	return "", false
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,9 +31,12 @@ func TestUnknownTenantFilterIsRefused(t *testing.T) {
 			!strings.Contains(w.Body.String(), `"field":"tenant"`) {
 			t.Errorf("GET %s as an operator: %d %s; want 400 naming the field tenant and nobody", path, w.Code, w.Body)
 		}
-		code, body := e.doWith(withBearer(tokenFor(t, e.s, "member", "a")), "GET", path, nil, nil)
-		if code != http.StatusForbidden || strings.Contains(string(body), "nobody") {
-			t.Errorf("GET %s as a user of tenant a: %d %s; want 403 that does not say whether nobody exists", path, code, body)
+		// the answer for b, a tenant that exists, with nobody for b
+		mem := withBearer(tokenFor(t, e.s, "member", "a"))
+		code, body := e.doWith(mem, "GET", path, nil, nil)
+		_, forB := e.doWith(mem, "GET", strings.Replace(path, "nobody", "b", 1), nil, nil)
+		if code != http.StatusForbidden || string(body) != strings.ReplaceAll(string(forB), "tenant b", "tenant nobody") {
+			t.Errorf("GET %s as a user of tenant a: %d %s; want 403 that does not say whether nobody exists, as for b: %s", path, code, body, forB)
 		}
 	}
 	var list api.JobList
@@ -112,6 +116,27 @@ func TestAuditEntriesOfAnUnknownJobAre404(t *testing.T) {
 		code, body := e.doWith(c.cred, "GET", "/v1/audit/entries?job="+c.job, nil, &out)
 		if code != c.code || code == 404 && !strings.Contains(string(body), c.job) || code == 200 && len(out.Entries) == 0 {
 			t.Errorf("audit entries of %s: %d %s; want %d", c.job, code, body, c.code)
+		}
+	}
+}
+
+// A token of one tenant asking for another's listing is told what it
+// tried, as other refusals say it, not "token:NAME/ID sees tenant a
+// only" in the server's own form of its name.
+func TestOtherTenantListingRefusalSaysWhatWasTried(t *testing.T) {
+	e := secEnv(t)
+	mem := withBearer(tokenFor(t, e.s, "member", "a"))
+	for path, want := range map[string]string{
+		"/v1/jobs?tenant=b":          "permission denied: a token of tenant a may not list jobs of tenant b",
+		"/v1/deployments?tenant=b":   "permission denied: a token of tenant a may not list deployments of tenant b",
+		"/v1/audit/entries?tenant=b": "permission denied: a token of tenant a may not read audit entries of tenant b",
+		"/v1/watch?tenant=b&after=0": "permission denied: a token of tenant a may not watch events of tenant b",
+	} {
+		var p api.Problem
+		code, body := e.doWith(mem, "GET", path, nil, nil)
+		json.Unmarshal(body, &p)
+		if code != http.StatusForbidden || p.Detail != want {
+			t.Errorf("GET %s as a member of a: %d %q; want 403 %q", path, code, p.Detail, want)
 		}
 	}
 }
