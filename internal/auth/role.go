@@ -37,25 +37,37 @@ var name = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // CheckGrant says what is wrong with giving a token role r for tenant
 // and site, or nil. Join tokens need a site and nothing else.
 func CheckGrant(r Role, tenant, site string) error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
 	if !slices.Contains(TokenRoles, r) {
-		return fmt.Errorf("role %q: want one of %v", r, TokenRoles)
+		return bad("role", "role %q: want one of %v", r, TokenRoles)
 	}
 	switch {
 	case r.TenantScoped() && tenant == "":
-		return fmt.Errorf("role %s needs a tenant", r)
+		return bad("tenant", "role %s needs a tenant", r)
 	case tenant != "" && !r.MayHaveTenant():
-		return fmt.Errorf("role %s is facility-wide: it takes no tenant", r)
+		return bad("tenant", "role %s is facility-wide: it takes no tenant", r)
 	case tenant != "" && !name.MatchString(tenant):
-		return fmt.Errorf("tenant %q: not a tenant name", tenant)
+		return bad("tenant", "tenant %q: not a tenant name", tenant)
 	case r == Join && site == "":
-		return fmt.Errorf("a join token needs a site")
+		return bad("site", "a join token needs a site")
 	case r != Join && site != "":
-		return fmt.Errorf("only join tokens take a site")
+		return bad("site", "only join tokens take a site")
 	case site != "" && !name.MatchString(site):
-		return fmt.Errorf("site %q: not a site name", site)
+		return bad("site", "site %q: not a site name", site)
 	}
 	return nil
 }
+
+// FieldError is a token request's problem with one of its fields (its
+// JSON name): the API names it in the problem's errors.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Msg }
 
 // ValidName reports whether s may name a token.
 func ValidName(s string) bool { return name.MatchString(s) }

@@ -14,6 +14,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // EventToken is the type of the events that record a token's creation
@@ -38,7 +39,7 @@ func (s *Server) MintToken(ctx context.Context, req api.TokenRequest, by string)
 func (s *Server) mintToken(ctx context.Context, req api.TokenRequest, by string, parent *auth.Token) (api.Token, error) {
 	role := auth.Role(req.Role)
 	if !auth.ValidName(req.Name) {
-		return api.Token{}, fmt.Errorf("name %q: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", req.Name)
+		return api.Token{}, &auth.FieldError{Field: "name", Msg: fmt.Sprintf("name %q: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", yamlin.Truncate(req.Name, 70))}
 	}
 	if err := auth.CheckGrant(role, req.Tenant, req.Site); err != nil {
 		return api.Token{}, err
@@ -46,16 +47,16 @@ func (s *Server) mintToken(ctx context.Context, req api.TokenRequest, by string,
 	if req.TTLSeconds < 0 || req.TTLSeconds > maxTTLSeconds {
 		// Above the maximum, the duration would overflow: a token asked
 		// to expire would never, or at once.
-		return api.Token{}, fmt.Errorf("ttl_seconds: from 0 to %d", maxTTLSeconds)
+		return api.Token{}, &auth.FieldError{Field: "ttl_seconds", Msg: fmt.Sprintf("must be from 0 (no expiry) to %d seconds, not %d", maxTTLSeconds, req.TTLSeconds)}
 	}
 	s.mu.Lock()
 	fac := s.fac
 	s.mu.Unlock()
 	if req.Tenant != "" && !slices.ContainsFunc(fac.Tenants, func(t model.Tenant) bool { return t.Name == req.Tenant }) {
-		return api.Token{}, fmt.Errorf("tenant %q: not a tenant of the facility", req.Tenant)
+		return api.Token{}, &auth.FieldError{Field: "tenant", Msg: fmt.Sprintf("tenant %q: not a tenant of the facility", req.Tenant)}
 	}
 	if req.Site != "" && !slices.ContainsFunc(fac.Sites, func(st model.Site) bool { return st.ID == req.Site }) {
-		return api.Token{}, fmt.Errorf("site %q: not a site of the facility", req.Site)
+		return api.Token{}, &auth.FieldError{Field: "site", Msg: fmt.Sprintf("site %q: not a site of the facility", req.Site)}
 	}
 	now := s.cfg.Now().UTC()
 	text, id, _ := s.hasher.Mint()
@@ -194,8 +195,14 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	tok, err := s.mintToken(r.Context(), req, p.Subject, parent)
-	if err != nil {
-		problemf(w, http.StatusBadRequest, "%v", err)
+	var bad *auth.FieldError
+	switch {
+	case errors.As(err, &bad):
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the token request is not valid",
+			Errors: []api.FieldError{{Field: bad.Field, Message: bad.Msg}}})
+		return
+	case err != nil: // the store, or the token key: to retry
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, tok)
