@@ -112,8 +112,10 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	leaving := js.stop == stopNone && js.part != nil // replicas taken by a partial preemption
-	if js.stop != stopPreempt && !leaving {
-		problemf(w, http.StatusConflict, "job %s is %s, not being preempted: there is no checkpoint to acknowledge", id, js.doc.State)
+	// A job being cancelled may acknowledge too: its process cannot tell
+	// a cancel's SIGTERM from a preemption's.
+	if js.stop != stopPreempt && js.stop != stopCancel && !leaving {
+		problemf(w, http.StatusConflict, "job %s is %s, not being preempted or cancelled: there is no checkpoint to acknowledge", id, js.doc.State)
 		return
 	}
 	now := s.cfg.Now()
@@ -134,7 +136,10 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusAccepted, s.liveDoc(js))
 			return
 		}
-		s.stopAttempt(js, stopPreempt, js.stopMsg, 0, now, c)
+		s.stopAttempt(js, js.stop, js.stopMsg, 0, now, c)
+		if js.stop == stopCancel {
+			js.doc.Message = fmt.Sprintf("cancelled (stopping, grace until %s)", now.UTC().Format(time.RFC3339))
+		}
 		c.job(js, api.EventCheckpoint, or(ack.Message, "checkpoint saved; stopping now"))
 	}
 	if err := s.commit(r.Context(), c); err != nil {

@@ -48,3 +48,36 @@ func TestCancelDuringPreemptionSaysCancelled(t *testing.T) {
 		t.Errorf("cancelled while running: %q; want %q", j.Message, want)
 	}
 }
+
+// A job being cancelled may acknowledge its checkpoint as a preempted
+// one does, and is stopped at once: its process cannot tell a cancel's
+// SIGTERM from a preemption's, and its acknowledgement was refused 409,
+// leaving it to wait out its grace.
+func TestCheckpointAckWhileCancelling(t *testing.T) {
+	for _, preempted := range []bool{true, false} {
+		e := devEnv(t)
+		id := e.submit(spec(8, 1, "priority_class", "low", "checkpoint_grace", "600s"))
+		e.pass()
+		e.report("n1", running(id, 0, 1))
+		if preempted {
+			e.submit(spec(8, 1, "priority_class", "high"))
+			e.pass()
+		}
+		if code := e.do("POST", "/v1/jobs/"+id+"/cancel", nil, nil); code != http.StatusAccepted {
+			t.Fatalf("cancel: %d", code)
+		}
+		e.clock.add(10 * time.Second)
+		var j api.Job
+		if code := e.do("POST", "/v1/jobs/"+id+"/checkpoint", nil, &j); code != http.StatusAccepted {
+			t.Errorf("preempted %v: checkpoint acknowledged while cancelling: %d; want 202", preempted, code)
+			continue
+		}
+		now := e.clock.now()
+		if j.State != api.StateCancelling || j.StopBy == nil || !j.StopBy.Equal(now) || j.Message != "cancelled (stopping, grace until 2026-03-02T10:00:10Z)" {
+			t.Errorf("preempted %v: after the ack: %s %q stop_by %v; want cancelling, stopping now", preempted, j.State, j.Message, j.StopBy)
+		}
+		if tk := e.tasks("n1"); len(tk) != 1 || !tk[0].Stop || tk[0].GraceSeconds != 0 {
+			t.Errorf("preempted %v: tasks %+v; want the replica stopped with no grace", preempted, tk)
+		}
+	}
+}
