@@ -38,7 +38,12 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		key := r.Header.Get(api.IdempotencyKeyHeader)
+		key, twice := oneHeader(r, api.IdempotencyKeyHeader)
+		if twice != "" {
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid header",
+				Errors: []api.FieldError{{Field: api.IdempotencyKeyHeader, Message: twice}}})
+			return
+		}
 		if len(key) > 256 {
 			problemf(w, http.StatusBadRequest, "the %s header is longer than 256 characters", api.IdempotencyKeyHeader)
 			return

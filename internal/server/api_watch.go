@@ -106,7 +106,12 @@ func watchAfter(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	if !ok || after >= 0 {
 		return after, ok
 	}
-	h := r.Header.Get("Last-Event-ID")
+	h, twice := oneHeader(r, "Last-Event-ID")
+	if twice != "" {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid header",
+			Errors: []api.FieldError{{Field: "Last-Event-ID", Message: twice}}})
+		return 0, false
+	}
 	if h == "" {
 		return -1, true
 	}

@@ -69,7 +69,10 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 		}
 		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
 	}
-	h := r.Header.Get("Authorization")
+	h, twice := oneHeader(r, "Authorization")
+	if twice != "" {
+		return auth.Principal{}, errUnauthenticated{twice + ": one credential per request"}
+	}
 	if h == "" {
 		return auth.Principal{}, errUnauthenticated{"no credentials: send Authorization: Bearer TOKEN (the CLI's --token or CARNOT_TOKEN; carnot dev prints one; see docs/security.md)"}
 	}

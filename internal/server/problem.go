@@ -206,6 +206,21 @@ func fieldsOf(v any) string {
 	return " with fields " + strings.Join(names, ", ")
 }
 
+// oneHeader is the value of header name ("" when absent), or, for a
+// header sent more than once, a message that says so: each header the
+// server reads takes one value, and reading the first alone would act on
+// a request its client did not mean.
+func oneHeader(r *http.Request, name string) (string, string) {
+	vs := r.Header.Values(name)
+	switch len(vs) {
+	case 0:
+		return "", ""
+	case 1:
+		return vs[0], ""
+	}
+	return "", fmt.Sprintf("the %s header is given %d times: send it once", name, len(vs))
+}
+
 // queryInt reads an integer query parameter in [lo, hi]; def when absent.
 func queryInt(w http.ResponseWriter, r *http.Request, name string, def, lo, hi int64) (int64, bool) {
 	s := r.URL.Query().Get(name)
