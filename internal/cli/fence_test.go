@@ -57,13 +57,13 @@ func TestFenceCmd(t *testing.T) {
 		stdout, stderrHas string
 	}{
 		{[]string{"fence", "--token", "admin", "n1", "n2"}, 0,
-			"node n1 fenced (not-ready, 0/8 GPUs in use)\nnode n2 fenced (not-ready, 0/8 GPUs in use)\n", ""},
+			"node n1 fenced (not-ready,fenced, 0/8 GPUs in use)\nnode n2 fenced (not-ready,fenced, 0/8 GPUs in use)\n", ""},
 		{[]string{"unfence", "--token", "admin", "n1"}, 0, "node n1 unfenced (not-ready, 0/8 GPUs in use)\n", ""},
-		{[]string{"fence", "--token", "admin", "n1", "nope"}, ExitFailure, "node n1 fenced (not-ready, 0/8 GPUs in use)\n",
+		{[]string{"fence", "--token", "admin", "n1", "nope"}, ExitFailure, "node n1 fenced (not-ready,fenced, 0/8 GPUs in use)\n",
 			"nope: no node \"nope\"\nerror: 1 of 2 nodes failed: nope"},
 		{[]string{"fence", "--token", "ops", "n1"}, ExitFailure, "", "only an operator-admin fences, unfences, forgets or re-enrolls a node"},
 		{[]string{"fence", "--token", "admin", "n3"}, ExitFailure, "", "j-1 (tenant default, 1 replica(s))"},
-		{[]string{"fence", "--token", "admin", "--force", "n3"}, 0, "node n3 fenced (not-ready, 0/8 GPUs in use)\n", ""},
+		{[]string{"fence", "--token", "admin", "--force", "n3"}, 0, "node n3 fenced (not-ready,fenced, 0/8 GPUs in use)\n", ""},
 		{[]string{"forget-node", "--token", "admin", "n1"}, 0, "node n1 forgotten\n", ""},
 		{[]string{"forget-node", "--token", "admin", "n2"}, ExitFailure, "", "the facility file lists it"},
 	} {
@@ -144,6 +144,30 @@ func TestNodesTableShowsUnreachable(t *testing.T) {
 	for _, w := range []string{"n1    paris  not-ready,unreachable ", "n2    paris  ready,unreachable ", "n3    paris  ready,fenced,unreachable ", "n4    paris  not-ready "} {
 		if err != nil || !strings.Contains(b.String(), w) {
 			t.Errorf("nodes table (err %v):\n%s\nwant a line with %q", err, b.String(), w)
+		}
+	}
+}
+
+// A node changed by fence, drain and their opposites is reported with
+// its whole condition, as carnot nodes shows it: a live node fenced said
+// "fenced (ready, …)", as if fencing had not taken.
+func TestNodeOpReportsTheWholeCondition(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/nodes/{name}/fence", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.Node{Name: r.PathValue("name"), Condition: api.NodeReady, Fenced: true, GPUs: 8})
+	})
+	mux.HandleFunc("POST /v1/nodes/{name}/drain", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.Node{Name: r.PathValue("name"), Condition: api.NodeNotReady, Drained: true, GPUs: 8, GPUsUsed: 2})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	for args, want := range map[string]string{
+		"fence": "node n1 fenced (ready,fenced, 0/8 GPUs in use)\n",
+		"drain": "node n1 drained (not-ready,drained, 2/8 GPUs in use)\n",
+	} {
+		code, out, errs := carnot(args, "--token", "admin", "n1", "--server", srv.URL)
+		if code != 0 || out != want {
+			t.Errorf("carnot %s n1: exit %d, stdout %q, stderr %q; want %q", args, code, out, errs, want)
 		}
 	}
 }

@@ -51,29 +51,36 @@ model, the time since their last heartbeat and the jobs they run.`,
 	return cmd
 }
 
+// conditionOf is a node's condition as carnot nodes shows it: the
+// server's, with what else keeps work off it ("ready,fenced").
+func conditionOf(n *api.Node) string {
+	cond := n.Condition
+	if n.Drained && cond != api.NodeDraining {
+		cond += ",drained"
+	}
+	if n.Fenced {
+		cond += ",fenced"
+	}
+	if n.Unreachable {
+		cond += ",unreachable" // may still run lost work: nameplate power, no new work
+	}
+	if n.DiskError != "" {
+		cond += ",disk-error" // its agent cannot write its data directory: no new work
+	}
+	if n.NotHeardSinceRestart {
+		cond += ",not-heard-since-restart" // its agent may be gone: no new work until it reports
+	}
+	if n.CertificatesRevoked {
+		cond += ",revoked" // its agent is refused: no new work until it enrolls again
+	}
+	return cond
+}
+
 func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tSITE\tCONDITION\tGPUS\tMODEL\tCPUS\tMEMORY\tHEARTBEAT\tJOBS")
 	for _, n := range nodes {
-		cond := n.Condition
-		if n.Drained && cond != api.NodeDraining {
-			cond += ",drained"
-		}
-		if n.Fenced {
-			cond += ",fenced"
-		}
-		if n.Unreachable {
-			cond += ",unreachable" // may still run lost work: nameplate power, no new work
-		}
-		if n.DiskError != "" {
-			cond += ",disk-error" // its agent cannot write its data directory: no new work
-		}
-		if n.NotHeardSinceRestart {
-			cond += ",not-heard-since-restart" // its agent may be gone: no new work until it reports
-		}
-		if n.CertificatesRevoked {
-			cond += ",revoked" // its agent is refused: no new work until it enrolls again
-		}
+		cond := conditionOf(&n)
 		model := dash(n.GPUModel)
 		if n.FakeGPUs {
 			model += " (fake)"
@@ -167,7 +174,7 @@ func eachNode(ctx context.Context, cmd *cobra.Command, names []string, op func(c
 func nodeLine(name, done string, n *api.Node) string {
 	line := "node " + name + " " + done
 	if n.Condition != "" {
-		line += " (" + n.Condition + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
+		line += " (" + conditionOf(n) + ", " + strconv.Itoa(n.GPUsUsed) + "/" + strconv.Itoa(n.GPUs) + " GPUs in use)"
 	}
 	switch {
 	case done == "undrained" && n.Fenced:

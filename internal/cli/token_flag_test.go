@@ -11,7 +11,7 @@ import (
 func TestTokenFlagWarns(t *testing.T) {
 	srv := fenceServer(t)
 	code, out, errs := carnot("fence", "--token", "admin", "n1", "--server", srv.URL)
-	if code != 0 || out != "node n1 fenced (not-ready, 0/8 GPUs in use)\n" {
+	if code != 0 || out != "node n1 fenced (not-ready,fenced, 0/8 GPUs in use)\n" {
 		t.Fatalf("carnot fence --token admin n1: exit %d, %q, %q", code, out, errs)
 	}
 	for _, want := range []string{"warning: --token", "ps", "$CARNOT_TOKEN"} {

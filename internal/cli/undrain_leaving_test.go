@@ -37,7 +37,7 @@ func TestUndoOneOfDrainAndFenceSaysTheOtherHolds(t *testing.T) {
 		want string
 	}{
 		{"undrained", api.Node{Name: "n3", Condition: api.NodeReady, Fenced: true, GPUs: 8},
-			"node n3 undrained (ready, 0/8 GPUs in use); it is still fenced: it takes no work until unfenced\n"},
+			"node n3 undrained (ready,fenced, 0/8 GPUs in use); it is still fenced: it takes no work until unfenced\n"},
 		{"unfenced", api.Node{Name: "n3", Condition: api.NodeDraining, Drained: true, GPUs: 8},
 			"node n3 unfenced (draining, 0/8 GPUs in use); it is still drained: it takes no new work until undrained\n"},
 		{"unfenced", api.Node{Name: "n3", Condition: api.NodeReady, GPUs: 8},
@@ -65,9 +65,9 @@ func TestUndrainDrainingNodeSaysTheReasonItStillDrains(t *testing.T) {
 		want string
 	}{
 		{api.Node{Name: "n3", Condition: api.NodeDraining, NotHeardSinceRestart: true, GPUs: 8},
-			"node n3 undrained (draining, 0/8 GPUs in use); the server has not heard from its agent since it started: it takes new work once the agent reports\n"},
+			"node n3 undrained (draining,not-heard-since-restart, 0/8 GPUs in use); the server has not heard from its agent since it started: it takes new work once the agent reports\n"},
 		{api.Node{Name: "n3", Condition: api.NodeDraining, DiskError: "open logs: read-only file system", GPUs: 8},
-			"node n3 undrained (draining, 0/8 GPUs in use); its agent cannot write its data directory: it takes new work once it can\n"},
+			"node n3 undrained (draining,disk-error, 0/8 GPUs in use); its agent cannot write its data directory: it takes new work once it can\n"},
 	} {
 		var out bytes.Buffer
 		cmd := &cobra.Command{}
