@@ -104,7 +104,12 @@ func describeJob(w io.Writer, now time.Time, j *api.Job, events []api.Event) err
 	}
 	if j.StopBy != nil {
 		stop := "by " + clock(now, j.StopBy)
-		if j.PreemptedFor != "" {
+		switch {
+		case j.State == api.StateCancelling && j.PreemptedFor != "":
+			stop += ", cancelled while preempted for " + j.PreemptedFor + " (its GPUs go to " + j.PreemptedFor + ")"
+		case j.State == api.StateCancelling:
+			stop += ", cancelled"
+		case j.PreemptedFor != "":
 			stop += ", preempted for " + j.PreemptedFor
 		}
 		field("Stopping", stop)

@@ -67,3 +67,27 @@ func TestDescribeShowsPreemptionDeadline(t *testing.T) {
 		}
 	}
 }
+
+// A job cancelled while it was being preempted says it is cancelled, and
+// whom its GPUs go to: "Stopping: …, preempted for hp1" read as if the
+// preemption alone stopped it.
+func TestDescribeCancelledWhilePreempted(t *testing.T) {
+	f := newFake(t)
+	start := time.Now().Add(-time.Minute)
+	by := time.Now().Add(50 * time.Second)
+	f.jobs = []api.Job{
+		{ID: "j", Kind: "job", Tenant: "lab-a", State: api.StateCancelling, Spec: json.RawMessage(`{"gpus":2}`),
+			SubmitTime: start, StartTime: &start, Attempt: 1, PreemptedFor: "hp1", StopBy: &by},
+		{ID: "k", Kind: "job", Tenant: "lab-a", State: api.StateCancelling, Spec: json.RawMessage(`{"gpus":2}`),
+			SubmitTime: start, StartTime: &start, Attempt: 1, StopBy: &by},
+	}
+	for id, want := range map[string]string{
+		"j": "Stopping:        by " + by.UTC().Format(time.RFC3339) + " (in 50s), cancelled while preempted for hp1 (its GPUs go to hp1)\n",
+		"k": "Stopping:        by " + by.UTC().Format(time.RFC3339) + " (in 50s), cancelled\n",
+	} {
+		code, out, errs := carnot("describe", "--server", f.srv.URL, id)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("describe %s: exit %d %s; lacks %q:\n%s", id, code, errs, want, out)
+		}
+	}
+}
