@@ -366,7 +366,7 @@ func (s *Server) handleGet(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		d, err := s.jobDoc(r, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && kind != "" && d.Kind != kind) {
+		if errors.Is(err, store.ErrNotFound) {
 			problemf(w, http.StatusNotFound, "no %s %q", or(kind, "job"), id)
 			return
 		}
@@ -375,6 +375,11 @@ func (s *Server) handleGet(kind string) http.HandlerFunc {
 			return
 		}
 		if !allow(w, r, "getJob", d.Tenant, fmt.Sprintf("no %s %q", or(kind, "job"), id)) {
+			return
+		}
+		if kind != "" && d.Kind != kind {
+			// the caller sees it: say where it is
+			problemf(w, http.StatusNotFound, "no %s %q: %s is a %s (GET /v1/jobs/%s)", kind, id, id, d.Kind, id)
 			return
 		}
 		writeJSON(w, http.StatusOK, d)

@@ -25,3 +25,18 @@ func TestLogsOfAReplicaItDoesNotHave(t *testing.T) {
 		}
 	}
 }
+
+// GET /v1/deployments/{id} of a job is 404 pointing to where the job
+// is, for a caller that may see it (one that may not learns nothing).
+func TestDeploymentRouteOfAJobPointsToIt(t *testing.T) {
+	e := secEnv(t)
+	id := e.submit(jobOf("a"))
+	code, body := e.doWith(withBearer(tokenFor(t, e.s, "member", "a")), "GET", "/v1/deployments/"+id, nil, nil)
+	if code != http.StatusNotFound || !strings.Contains(string(body), "/v1/jobs/"+id) {
+		t.Errorf("GET /v1/deployments/%s (a job) as its tenant: %d %s; want 404 pointing to /v1/jobs/%s", id, code, body, id)
+	}
+	code, body = e.doWith(withBearer(tokenFor(t, e.s, "member", "b")), "GET", "/v1/deployments/"+id, nil, nil)
+	if code != http.StatusNotFound || strings.Contains(string(body), "/v1/jobs/") {
+		t.Errorf("GET /v1/deployments/%s (a's job) as b: %d %s; want a bare 404", id, code, body)
+	}
+}
