@@ -35,3 +35,22 @@ func TestSubmitJSONSyntaxError(t *testing.T) {
 		t.Errorf("%d requests sent; want none", len(f.reqs))
 	}
 }
+
+// JSON piped to submit -f - (jq's output, say) with a syntax error is
+// reported as invalid JSON too; YAML on stdin keeps YAML's words.
+func TestSubmitStdinJSONSyntaxError(t *testing.T) {
+	f := newFake(t)
+	for _, tc := range []struct{ data, want string }{
+		{"{\n  \"tenant\": \"lab-a\",\n  \"gpus\": 1\n  \"command\": [\"x\"]\n}\n", "stdin:4: invalid JSON: column 3: "},
+		{"[{\"tenant\": \"lab-a\", \"gpus\": 1, \"command\": [\"x\"]}\n", "stdin:1: invalid JSON: column 49: the file ends before its JSON value does"},
+		{"- tenant: lab-a\n  gpus: [1\n", "stdin:2: invalid YAML: "},
+	} {
+		_, _, err := submitStdin(tc.data, "--server", f.srv.URL, "-f", "-")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("submit -f - of %q: %v; want %q…", tc.data, err, tc.want)
+		}
+	}
+	if len(f.reqs) != 0 {
+		t.Errorf("%d requests sent; want none", len(f.reqs))
+	}
+}

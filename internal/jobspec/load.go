@@ -106,6 +106,16 @@ func LoadToSubmit(name string, r io.Reader) ([]*model.Job, []Given, error) {
 	// Lines, as a .json file holding them is reported to be
 	jsonl := secondJSONLine(".json", data) > 0
 	jobs, given, _, err := loadGiven(name, data, nil, mode{submit: true, jsonl: jsonl})
+	var list ErrorList
+	if !jsonl && errors.As(err, &list) && len(list) > 0 && strings.HasPrefix(list[0].Msg, "invalid YAML: ") {
+		// JSON (a program's output piped in) that is not: the error in
+		// JSON's words, as for a .json file
+		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+			if line, column, msg := jsonSyntax(".json", data); msg != "" {
+				return nil, nil, ErrorList{{File: name, Line: line, Msg: fmt.Sprintf("invalid JSON: column %d: %s", column, msg)}}
+			}
+		}
+	}
 	return jobs, given, err
 }
 
