@@ -45,7 +45,8 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			return
 		}
 		if len(key) > 256 {
-			problemf(w, http.StatusBadRequest, "the %s header is longer than 256 characters", api.IdempotencyKeyHeader)
+			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid header",
+				Errors: []api.FieldError{{Field: api.IdempotencyKeyHeader, Message: fmt.Sprintf("at most 256 bytes (got %d)", len(key))}}})
 			return
 		}
 		if !utf8.ValidString(key) || strings.ContainsFunc(key, unicode.IsControl) {

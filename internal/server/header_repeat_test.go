@@ -48,3 +48,18 @@ func TestRepeatedHeadersAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// An Idempotency-Key header that is too long is refused naming the
+// header in errors[].field, as one with control characters is.
+func TestLongIdempotencyKeyNamesTheHeader(t *testing.T) {
+	e := devEnv(t)
+	req := httptest.NewRequest("POST", "/v1/jobs", bytes.NewReader([]byte(`{"tenant":"default","gpus":1,"command":["x"]}`)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", strings.Repeat("k", 257))
+	req = asAdmin(t, e.s, req)
+	w := httptest.NewRecorder()
+	e.s.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"field":"Idempotency-Key"`) || !strings.Contains(w.Body.String(), "257") {
+		t.Errorf("a 257-byte key: %d %s; want 400 naming the header and its length", w.Code, w.Body)
+	}
+}
