@@ -99,11 +99,13 @@ func watchHolder(p auth.Principal) string {
 	return p.Subject
 }
 
-// watchAfter is the seq a watch resumes after: the query's after, else
-// the Last-Event-ID header; -1 for neither.
+// watchAfter is the seq a watch resumes after: the later of the query's
+// after and the Last-Event-ID header; -1 for neither. An EventSource
+// opened on ?after=N reconnects to that same URL with the Last-Event-ID
+// it saw: the stream goes on from there, not from N again.
 func watchAfter(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	after, ok := queryInt(w, r, "after", -1, 0, 1<<62)
-	if !ok || after >= 0 {
+	if !ok {
 		return after, ok
 	}
 	h, twice := oneHeader(r, "Last-Event-ID")
@@ -113,7 +115,7 @@ func watchAfter(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		return 0, false
 	}
 	if h == "" {
-		return -1, true
+		return after, true
 	}
 	v, err := strconv.ParseInt(h, 10, 64)
 	if err != nil || v < 0 || v > 1<<62 {
@@ -121,7 +123,7 @@ func watchAfter(w http.ResponseWriter, r *http.Request) (int64, bool) {
 			Errors: []api.FieldError{{Field: "Last-Event-ID", Message: fmt.Sprintf("must be an event's seq, an integer from 0 to %d, not %q", int64(1<<62), h)}}})
 		return 0, false
 	}
-	return v, true
+	return max(after, v), true
 }
 
 // replay writes the stored events of tenant (every event for "") after
