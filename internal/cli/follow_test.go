@@ -177,3 +177,14 @@ func TestTokenRevokeOfAWholeTokenSendsItsIDOnly(t *testing.T) {
 		t.Errorf("the token's secret is in the output: stdout %q, stderr %q", out, errs)
 	}
 }
+
+// Revoking by an ID the server does not know (or that the token may not
+// see) says so, not that revoke takes an ID: it was given one.
+func TestTokenRevokeOfAnUnknownIDSaysSo(t *testing.T) {
+	f := newFake(t)
+	code, _, errs := carnot("token", "revoke", "--server", f.srv.URL, "0123456789abcdef")
+	want := `error: no token "0123456789abcdef" among those you may see ("carnot token list" shows them)` + "\n"
+	if code != ExitFailure || errs != want {
+		t.Errorf("exit %d, stderr %q\nwant %q", code, errs, want)
+	}
+}

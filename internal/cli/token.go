@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -161,6 +162,9 @@ func or(a, b string) string {
 	return b
 }
 
+// tokenID is the form of a token's ID: 16 hex digits.
+var tokenID = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
 func newTokenRevokeCmd() *cobra.Command {
 	r := remote{admin: true}
 	cmd := &cobra.Command{
@@ -183,7 +187,11 @@ sent.`,
 					id = tid
 				}
 				t, err := c.RevokeToken(ctxOf(cmd), id)
-				if client.IsNotFound(err) {
+				switch {
+				case client.IsNotFound(err) && tokenID.MatchString(id):
+					// an ID: one that is gone, or another tenant's
+					return fmt.Errorf("no token %q among those you may see (\"carnot token list\" shows them)", id)
+				case client.IsNotFound(err):
 					return fmt.Errorf("%w; revoke takes a token's ID: the 16 hex digits after carnot_, as \"carnot token list\" shows", err)
 				}
 				if err != nil {
