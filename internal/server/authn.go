@@ -17,6 +17,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // Record kinds the server keeps in the store.
@@ -332,7 +333,7 @@ func (s *Server) knownTenant(w http.ResponseWriter, r *http.Request, t string) b
 	}
 	writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
 		Errors: []api.FieldError{{Field: "tenant", Message: fmt.Sprintf("unknown tenant %q: not a tenant of the facility, and no job of it is stored (the facility has %s)",
-			t, tenantNames(fac))}}})
+			yamlin.Truncate(t, 40), tenantNames(fac))}}})
 	return false
 }
 

@@ -140,3 +140,16 @@ func TestOtherTenantListingRefusalSaysWhatWasTried(t *testing.T) {
 		}
 	}
 }
+
+// An unknown tenant in a filter is quoted in the answer cut short, as an
+// unknown class is: a 10 kB name came back whole in the problem.
+func TestUnknownTenantFilterIsQuotedShort(t *testing.T) {
+	e := secEnv(t)
+	long := strings.Repeat("x", 10000)
+	for _, path := range []string{"/v1/jobs?tenant=" + long, "/v1/jobs?priority_class=" + long} {
+		w := e.raw("GET", path, nil)
+		if w.Code != http.StatusBadRequest || w.Body.Len() > 1000 {
+			t.Errorf("GET %s…: %d, %d bytes; want 400 of at most 1000 bytes", path[:30], w.Code, w.Body.Len())
+		}
+	}
+}
