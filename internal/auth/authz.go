@@ -112,6 +112,15 @@ var ErrDenied = errors.New("permission denied")
 // exist.
 var ErrNotVisible = errors.New("not visible")
 
+// short cuts a name a request gave to 40 characters, for a refusal that
+// quotes it: a request may name anything, of any length.
+func short(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
 // notVisible is a refusal for another tenant's things: ErrDenied and
 // ErrNotVisible, in words that say what was tried.
 type notVisible struct{ msg string }
@@ -172,7 +181,7 @@ func Authorize(p Principal, op, tenant string) error {
 		return nil // the handler checks the node and site against the path and body
 	}
 	if tenant != "" && !p.Sees(tenant) {
-		return notVisible{fmt.Sprintf("%v: a token of tenant %s may not %s of tenant %s", ErrDenied, p.Tenant, Action(op), tenant)}
+		return notVisible{fmt.Sprintf("%v: a token of tenant %s may not %s of tenant %s", ErrDenied, p.Tenant, Action(op), short(tenant))}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/secrets"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // EventSecret is the type of the events that record a secret being set or
@@ -59,7 +60,7 @@ func (s *Server) secretTenant(w http.ResponseWriter, r *http.Request, op, asked 
 	s.mu.Unlock()
 	if !slices.ContainsFunc(fac.Tenants, func(ft model.Tenant) bool { return ft.Name == t }) {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid tenant",
-			Errors: []api.FieldError{{Field: "tenant", Message: fmt.Sprintf("unknown tenant %q: not a tenant of the facility", t)}}})
+			Errors: []api.FieldError{{Field: "tenant", Message: fmt.Sprintf("unknown tenant %q: not a tenant of the facility", yamlin.Truncate(t, 40))}}})
 		return ""
 	}
 	return t

@@ -153,3 +153,24 @@ func TestUnknownTenantFilterIsQuotedShort(t *testing.T) {
 		}
 	}
 }
+
+// A tenant named in a secrets request, or by a token of another tenant,
+// is quoted cut short too.
+func TestTenantInRefusalsIsQuotedShort(t *testing.T) {
+	e := secEnv(t)
+	long := strings.Repeat("x", 10000)
+	mem := withBearer(tokenFor(t, e.s, "member", "a"))
+	for _, c := range []struct {
+		cred func(*http.Request) *http.Request
+		path string
+	}{
+		{withBearer(tokenFor(t, e.s, "operator-admin", "")), "/v1/secrets?tenant=" + long},
+		{mem, "/v1/secrets?tenant=" + long},
+		{mem, "/v1/jobs?tenant=" + long},
+	} {
+		code, body := e.doWith(c.cred, "GET", c.path, nil, nil)
+		if code/100 != 4 || len(body) > 1000 {
+			t.Errorf("GET %s…: %d, %d bytes; want a 4xx of at most 1000 bytes", c.path[:30], code, len(body))
+		}
+	}
+}
