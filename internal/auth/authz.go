@@ -163,7 +163,7 @@ func Authorize(p Principal, op, tenant string) error {
 		ok = ok || r == p.Role
 	}
 	if !ok && class == NodeFence {
-		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences, unfences, forgets or re-enrolls a node", ErrDenied, p.Role, Action(op))
+		return fmt.Errorf("%w: role %s may not %s: only an operator-admin fences, unfences, forgets, re-enrolls or revokes a node", ErrDenied, p.Role, Action(op))
 	}
 	if !ok {
 		return fmt.Errorf("%w: role %s may not %s", ErrDenied, p.Role, Action(op))
@@ -209,7 +209,7 @@ var actions = map[string]string{
 	"listNodes": "list nodes", "getNode": "read a node",
 	"drainNode": "drain a node", "undrainNode": "undrain a node",
 	"fenceNode": "fence a node", "unfenceNode": "unfence a node",
-	"forgetNode": "forget a node", "reenrollNode": "let a node enroll again",
+	"forgetNode": "forget a node", "reenrollNode": "let a node enroll again", "revokeNode": "revoke a node's certificates",
 
 	"submitJob": "submit jobs", "submitDeployment": "submit deployments",
 	"cancelJob": "cancel jobs", "checkpointJob": "acknowledge a job's checkpoint",

@@ -19,7 +19,7 @@ func fenceServer(t *testing.T) *httptest.Server {
 			name := r.PathValue("name")
 			switch {
 			case r.Header.Get("Authorization") != "Bearer admin":
-				problem(w, 403, "permission denied: role operator may not fence a node: only an operator-admin fences, unfences, forgets or re-enrolls a node")
+				problem(w, 403, "permission denied: role operator may not fence a node: only an operator-admin fences, unfences, forgets, re-enrolls or revokes a node")
 			case name != "n1" && name != "n2" && name != "n3":
 				problem(w, 404, `no node "`+name+`"`)
 			case fenced && name == "n3" && r.URL.Query().Get("force") != "true":
@@ -61,7 +61,7 @@ func TestFenceCmd(t *testing.T) {
 		{[]string{"unfence", "--token", "admin", "n1"}, 0, "node n1 unfenced (not-ready, 0/8 GPUs in use)\n", ""},
 		{[]string{"fence", "--token", "admin", "n1", "nope"}, ExitFailure, "node n1 fenced (not-ready,fenced, 0/8 GPUs in use)\n",
 			"nope: no node \"nope\"\nerror: 1 of 2 nodes failed: nope"},
-		{[]string{"fence", "--token", "ops", "n1"}, ExitFailure, "", "only an operator-admin fences, unfences, forgets or re-enrolls a node"},
+		{[]string{"fence", "--token", "ops", "n1"}, ExitFailure, "", "only an operator-admin fences, unfences, forgets, re-enrolls or revokes a node"},
 		{[]string{"fence", "--token", "admin", "n3"}, ExitFailure, "", "j-1 (tenant default, 1 replica(s))"},
 		{[]string{"fence", "--token", "admin", "--force", "n3"}, 0, "node n3 fenced (not-ready,fenced, 0/8 GPUs in use)\n", ""},
 		{[]string{"forget-node", "--token", "admin", "n1"}, 0, "node n1 forgotten\n", ""},
