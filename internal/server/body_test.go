@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -107,5 +108,40 @@ func TestDuplicateJobFieldIsNamed(t *testing.T) {
 	code := e.do("POST", "/v1/jobs", []byte(`{"tenant":"default","gpus":1,"gpus":2,"command":["x"]}`), &p)
 	if code != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "gpus" || !strings.Contains(p.Errors[0].Message, "twice") {
 		t.Errorf("a job with gpus twice: %d %+v; want 400 naming gpus", code, p)
+	}
+}
+
+// A body whose object has many keys (a map field such as a job's env)
+// is checked for repeated keys in time in proportion to its keys: the
+// check runs on every request before the request's own limits do.
+func BenchmarkDuplicateKeyWideObject(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"env":{`)
+	for i := range 50_000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"k%d":"v"`, i)
+	}
+	sb.WriteString(`}}`)
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, ok := duplicateKey(body); !ok {
+			b.Fatal("a repeated key found where there is none")
+		}
+	}
+}
+
+// The check still finds a key repeated far into a wide object.
+func TestDuplicateKeyInAWideObject(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(`{"env":{`)
+	for i := range 100 {
+		fmt.Fprintf(&sb, `"k%d":"v",`, i)
+	}
+	sb.WriteString(`"k7":"again"}}`)
+	if path, ok := duplicateKey([]byte(sb.String())); ok || path != "env.k7" {
+		t.Errorf("duplicateKey: %q, %v; want env.k7 found", path, ok)
 	}
 }

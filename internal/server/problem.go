@@ -319,6 +319,7 @@ func (d *dupScan) value() {
 func (d *dupScan) object() {
 	d.at++
 	var keys []string
+	var many map[string]bool // keys, once there are more than a few: an object of many keys (a map field) is no quadratic walk
 	for d.dup == "" {
 		d.space()
 		if d.at >= len(d.b) || d.b[d.at] == '}' {
@@ -335,11 +336,21 @@ func (d *dupScan) object() {
 		}
 		d.space()
 		d.at++ // ':'
-		if slices.Contains(keys, key) {
+		if many != nil && many[key] || many == nil && slices.Contains(keys, key) {
 			d.dup = d.pathTo(key)
 			return
 		}
-		keys = append(keys, key)
+		switch {
+		case many != nil:
+			many[key] = true
+		case len(keys) < 16:
+			keys = append(keys, key)
+		default:
+			many = map[string]bool{key: true}
+			for _, k := range keys {
+				many[k] = true
+			}
+		}
 		d.path = append(d.path, key)
 		d.value()
 		d.path = d.path[:len(d.path)-1]
