@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -105,14 +104,9 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	if req.TTLSeconds > 0 {
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
-	force := false
-	if v := r.URL.Query().Get("force"); v != "" {
-		var err error
-		if force, err = strconv.ParseBool(v); err != nil {
-			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
-				Errors: []api.FieldError{{Field: "force", Message: fmt.Sprintf("must be true or false, not %q", v)}}})
-			return
-		}
+	force, ok := queryBool(w, r, "force")
+	if !ok {
+		return
 	}
 	if why := s.liveAgent(name); why != "" && !force {
 		problemf(w, http.StatusConflict, "%s", why)

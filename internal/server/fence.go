@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,14 +40,9 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 		return s.nodeChange(s.fenceChange(false))
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		force := false
-		if v := r.URL.Query().Get("force"); v != "" {
-			var err error
-			if force, err = strconv.ParseBool(v); err != nil {
-				writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
-					Errors: []api.FieldError{{Field: "force", Message: fmt.Sprintf("must be true or false, not %q", v)}}})
-				return
-			}
+		force, ok := queryBool(w, r, "force")
+		if !ok {
+			return
 		}
 		refuse := s.liveWork
 		if force {

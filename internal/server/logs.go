@@ -42,14 +42,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			Errors: []api.FieldError{{Field: "stream", Message: "stdout or stderr"}}})
 		return
 	}
-	var follow bool
-	if v := q.Get("follow"); v != "" {
-		var err error
-		if follow, err = strconv.ParseBool(v); err != nil {
-			writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
-				Errors: []api.FieldError{{Field: "follow", Message: fmt.Sprintf("must be true or false, not %q", v)}}})
-			return
-		}
+	follow, ok := queryBool(w, r, "follow")
+	if !ok {
+		return
 	}
 	d, err := s.jobDoc(r, id)
 	if errors.Is(err, store.ErrNotFound) {

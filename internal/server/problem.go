@@ -236,6 +236,22 @@ func queryInt(w http.ResponseWriter, r *http.Request, name string, def, lo, hi i
 	return v, true
 }
 
+// queryBool reads the boolean query parameter name (false when absent),
+// answering 400 for anything but a boolean.
+func queryBool(w http.ResponseWriter, r *http.Request, name string) (bool, bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false, true
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
+			Errors: []api.FieldError{{Field: name, Message: fmt.Sprintf("must be true or false, not %q", s)}}})
+		return false, false
+	}
+	return v, true
+}
+
 // duplicateKey finds a key given twice in one object of b, valid JSON,
 // and returns its path ("gpus[0].index") and false; encoding/json would
 // take the last of them silently, where a reader of the request may read
