@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -143,5 +144,33 @@ func TestDuplicateKeyInAWideObject(t *testing.T) {
 	sb.WriteString(`"k7":"again"}}`)
 	if path, ok := duplicateKey([]byte(sb.String())); ok || path != "env.k7" {
 		t.Errorf("duplicateKey: %q, %v; want env.k7 found", path, ok)
+	}
+}
+
+// encoding/json matches a key to a struct field without case: a body
+// that gives one field twice in two cases sets it twice, and is refused
+// like an exact repeat; the keys of a map field (a job's env) are its
+// own and may differ by case alone.
+func TestDuplicateKeyInAnotherCaseIsRefused(t *testing.T) {
+	e := devEnv(t)
+	w := e.raw("POST", "/v1/tokens", []byte(`{"name":"x","role":"viewer","ROLE":"operator-admin"}`))
+	if got := w.Body.String(); w.Code != 400 || !strings.Contains(got, "ROLE") || !strings.Contains(got, "given twice") {
+		t.Errorf("a token request with role and ROLE: %d %s; want 400 naming ROLE given twice", w.Code, got)
+	}
+	type job struct {
+		Env  map[string]string `json:"env"`
+		GPUs []struct {
+			Index int `json:"index"`
+		} `json:"gpus"`
+	}
+	for body, want := range map[string]string{
+		`{"env":{"PATH":"a","path":"b"}}`:              "",
+		`{"env":{"A":"1"},"ENV":{"B":"2"}}`:            "ENV",
+		`{"gpus":[{"index":1},{"index":2,"Index":3}]}`: "gpus[1].Index",
+	} {
+		got, ok := duplicateKeyIn([]byte(body), reflect.TypeOf(&job{}))
+		if got != want || ok != (want == "") {
+			t.Errorf("duplicateKeyIn(%s) = %q, %v; want %q", body, got, ok, want)
+		}
 	}
 }

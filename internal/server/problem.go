@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -104,7 +103,7 @@ func decodeJSON(w http.ResponseWriter, b []byte, v any) bool {
 		err = errors.New("data after the JSON value")
 	}
 	if err == nil {
-		path, ok := duplicateKey(b)
+		path, ok := duplicateKeyIn(b, reflect.TypeOf(v))
 		if ok {
 			return true
 		}
@@ -250,141 +249,4 @@ func queryBool(w http.ResponseWriter, r *http.Request, name string) (bool, bool)
 		return false, false
 	}
 	return v, true
-}
-
-// duplicateKey finds a key given twice in one object of b, valid JSON,
-// and returns its path ("gpus[0].index") and false; encoding/json would
-// take the last of them silently, where a reader of the request may read
-// the first. It scans the bytes (b decoded already), allocating only for
-// a key with escapes: it runs on every heartbeat.
-func duplicateKey(b []byte) (string, bool) {
-	d := dupScan{b: b}
-	d.value()
-	if d.dup == "" {
-		return "", true
-	}
-	return d.dup, false
-}
-
-// dupScan is duplicateKey's scanner: at is its position in b, path the
-// keys and indices down to the value it reads, dup the path of the first
-// key found twice.
-type dupScan struct {
-	b    []byte
-	at   int
-	path []string
-	dup  string
-}
-
-func (d *dupScan) space() {
-	for d.at < len(d.b) && (d.b[d.at] == ' ' || d.b[d.at] == '\t' || d.b[d.at] == '\n' || d.b[d.at] == '\r') {
-		d.at++
-	}
-}
-
-// str reads a string at d.at, returning its raw bytes between the quotes
-// and whether they hold an escape.
-func (d *dupScan) str() ([]byte, bool) {
-	start, esc := d.at+1, false
-	for d.at++; d.at < len(d.b); d.at++ {
-		switch d.b[d.at] {
-		case '\\':
-			esc = true
-			d.at++
-		case '"':
-			d.at++
-			return d.b[start : d.at-1], esc
-		}
-	}
-	return d.b[start:], esc
-}
-
-func (d *dupScan) value() {
-	d.space()
-	if d.at >= len(d.b) || d.dup != "" {
-		return
-	}
-	switch d.b[d.at] {
-	case '{':
-		d.object()
-	case '[':
-		d.at++
-		for i := 0; d.dup == ""; i++ {
-			d.space()
-			if d.at >= len(d.b) || d.b[d.at] == ']' {
-				d.at++
-				return
-			}
-			d.path = append(d.path, "["+strconv.Itoa(i)+"]")
-			d.value()
-			d.path = d.path[:len(d.path)-1]
-			d.space()
-			if d.at < len(d.b) && d.b[d.at] == ',' {
-				d.at++
-			}
-		}
-	case '"':
-		d.str()
-	default: // a number, true, false, null
-		for d.at < len(d.b) && !strings.ContainsRune(",]} \t\r\n", rune(d.b[d.at])) {
-			d.at++
-		}
-	}
-}
-
-func (d *dupScan) object() {
-	d.at++
-	var keys []string
-	var many map[string]bool // keys, once there are more than a few: an object of many keys (a map field) is no quadratic walk
-	for d.dup == "" {
-		d.space()
-		if d.at >= len(d.b) || d.b[d.at] == '}' {
-			d.at++
-			return
-		}
-		raw, esc := d.str()
-		key := string(raw)
-		if esc {
-			var k string
-			if json.Unmarshal(d.b[d.at-len(raw)-2:d.at], &k) == nil { // with its quotes
-				key = k
-			}
-		}
-		d.space()
-		d.at++ // ':'
-		if many != nil && many[key] || many == nil && slices.Contains(keys, key) {
-			d.dup = d.pathTo(key)
-			return
-		}
-		switch {
-		case many != nil:
-			many[key] = true
-		case len(keys) < 16:
-			keys = append(keys, key)
-		default:
-			many = map[string]bool{key: true}
-			for _, k := range keys {
-				many[k] = true
-			}
-		}
-		d.path = append(d.path, key)
-		d.value()
-		d.path = d.path[:len(d.path)-1]
-		d.space()
-		if d.at < len(d.b) && d.b[d.at] == ',' {
-			d.at++
-		}
-	}
-}
-
-// pathTo is the path of key in the object d reads: "gpus[0].index".
-func (d *dupScan) pathTo(key string) string {
-	var sb strings.Builder
-	for _, p := range append(d.path, key) {
-		if sb.Len() > 0 && !strings.HasPrefix(p, "[") {
-			sb.WriteByte('.')
-		}
-		sb.WriteString(p)
-	}
-	return sb.String()
 }
