@@ -170,6 +170,9 @@ func (s *Server) loadNodeCerts(ctx context.Context) error {
 		var rec enrolledNode
 		if json.Unmarshal(r.Doc, &rec) == nil {
 			s.certs.set(r.Key, rec)
+			if n := s.nodes[r.Key]; n != nil && rec.RevokedBy != "" {
+				n.revoked = true // the server to itself: New
+			}
 		}
 	}
 	return nil

@@ -388,6 +388,14 @@ func TestRevokedNodeTakesNoNewWork(t *testing.T) {
 	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining || !n.CertificatesRevoked {
 		t.Errorf("revoked n1: %d %s, certificates_revoked %v; want draining, revoked", code, n.Condition, n.CertificatesRevoked)
 	}
+	// A restart (or a new leader) reads the revocation with the records,
+	// and says so (its agent, refused, cannot beat again).
+	e.s.store.Close()
+	e = openEnvQuiet(t, e.dir, DevFacility("local", "FR"), true, e.clock, func(c *Config) { c.CA = testCA(t) })
+	n = api.Node{}
+	if code := e.do("GET", "/v1/nodes/n1", nil, &n); code != http.StatusOK || n.Condition != api.NodeDraining || !n.CertificatesRevoked {
+		t.Errorf("revoked n1 after a restart: %d %s, certificates_revoked %v; want draining, revoked", code, n.Condition, n.CertificatesRevoked)
+	}
 	if code := e.do("POST", "/v1/nodes/n1/reenroll?force=true", nil, nil); code != http.StatusOK {
 		t.Fatalf("reenroll-node n1: %d", code)
 	}
