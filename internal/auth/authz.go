@@ -48,8 +48,8 @@ const (
 	// NodeFence: fencing and unfencing nodes, an operator-admin's word
 	// that a node is off: it frees the power the node's lost replicas
 	// kept reserved, so a wrong one can overdraw a site. Forgetting a
-	// node and allowing a node name to enroll again are of this class
-	// too: operator-admin only.
+	// node, allowing a node name to enroll again and revoking a node's
+	// certificates are of this class too: operator-admin only.
 	NodeFence
 	// AuditRead: checkpoints, entries with inclusion proofs and
 	// consistency proofs.
