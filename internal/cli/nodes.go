@@ -181,10 +181,11 @@ func nodeLine(name, done string, n *api.Node) string {
 		line += "; it is still fenced: it takes no work until unfenced"
 	case done == "unfenced" && n.Drained:
 		line += "; it is still drained: it takes no new work until undrained"
-	case done == "undrained" && n.Condition == api.NodeDraining && n.NotHeardSinceRestart:
-		line += "; the server has not heard from its agent since it started: it takes new work once the agent reports"
+	// In the order of the server's own event (handleDrain).
 	case done == "undrained" && n.Condition == api.NodeDraining && n.CertificatesRevoked:
 		line += "; its certificates are revoked: it takes new work once it enrolls again"
+	case done == "undrained" && n.Condition == api.NodeDraining && n.NotHeardSinceRestart:
+		line += "; the server has not heard from its agent since it started: it takes new work once the agent reports"
 	case done == "undrained" && n.Condition == api.NodeDraining && n.DiskError != "":
 		line += "; its agent cannot write its data directory: it takes new work once it can"
 	case done == "undrained" && n.Condition == api.NodeDraining:

@@ -66,6 +66,10 @@ func TestUndrainDrainingNodeSaysTheReasonItStillDrains(t *testing.T) {
 	}{
 		{api.Node{Name: "n3", Condition: api.NodeDraining, NotHeardSinceRestart: true, GPUs: 8},
 			"node n3 undrained (draining,not-heard-since-restart, 0/8 GPUs in use); the server has not heard from its agent since it started: it takes new work once the agent reports\n"},
+		// Both: the server's own event names the revocation, which
+		// outlasts the restart's (the refused agent never reports).
+		{api.Node{Name: "n3", Condition: api.NodeDraining, NotHeardSinceRestart: true, CertificatesRevoked: true, GPUs: 8},
+			"node n3 undrained (draining,not-heard-since-restart,revoked, 0/8 GPUs in use); its certificates are revoked: it takes new work once it enrolls again\n"},
 		{api.Node{Name: "n3", Condition: api.NodeDraining, DiskError: "open logs: read-only file system", GPUs: 8},
 			"node n3 undrained (draining,disk-error, 0/8 GPUs in use); its agent cannot write its data directory: it takes new work once it can\n"},
 	} {
