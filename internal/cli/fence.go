@@ -69,11 +69,10 @@ machine reinstalled or whose --data-dir (its key) was lost, or a node
 whose certificate expired, then start its agent with a join token. A
 node whose agent still reports needs no new certificate: the server
 refuses, unless --force (check the name; stop the agent of a machine to
-reinstall first). The
-certificates the node already holds stay valid until that enrollment,
-which accepts only its new certificate from then on; to refuse them at
-once, use carnot revoke-node. Operator-admin only; each is recorded with
-who asked for it.`, func(ctx context.Context, c *client.Client, name string) (string, error) {
+reinstall first). The certificates the node already holds stay valid
+until that enrollment, which accepts only its new certificate from then
+on; to refuse them at once, use carnot revoke-node. Operator-admin only;
+each is recorded with who asked for it.`, func(ctx context.Context, c *client.Client, name string) (string, error) {
 			a, err := c.ReenrollNode(ctx, name, ttl, force)
 			if err != nil {
 				return "", err
