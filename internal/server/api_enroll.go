@@ -25,7 +25,8 @@ type enrolledNode struct {
 	By       string    `json:"by"` // the join token, or the node renewing
 	// ReenrollBy is the operator-admin who allowed one more enrollment
 	// of the name with a join token (carnot reenroll-node), "" when none
-	// is allowed; the enrollment that uses it clears it.
+	// is allowed; the enrollment that uses it clears it, and so does a
+	// revocation (RevokeNode). It holds until ReenrollUntil.
 	ReenrollBy string `json:"reenroll_by,omitempty"`
 	// Serials are the certificates of the name the server accepts
 	// (node_certs.go), in hex, the last issued first; none in a record
