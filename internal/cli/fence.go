@@ -32,8 +32,8 @@ recorded with who asked for it.
 A node whose agent still reports (ready or draining) and that runs work is
 not fenced: the server refuses and lists the jobs that would stop. Drain
 it instead to keep that work (carnot drain), or give --force to stop it
-and fence the node now. A silent node, or one that runs nothing, needs no
---force.`, "fenced"
+and fence the node now. A silent node, one that runs nothing, or one
+whose certificates are revoked (carnot revoke-node) needs no --force.`, "fenced"
 	if unfence {
 		use, short, long, done = "unfence", "Return fenced nodes to service",
 			`Unfences nodes: the server treats them by their condition again; a

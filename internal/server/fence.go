@@ -32,7 +32,8 @@ import (
 // that work at once on the word of an operator who may have named the
 // wrong node, or meant a drain (kubectl drain and nomad node drain
 // likewise refuse what would lose work without --force). A silent node,
-// or a live one that runs nothing, is fenced at once.
+// a live one that runs nothing, and a revoked one (its agent can no
+// longer report) are fenced at once.
 
 // handleFence fences a node (fence true) or unfences it.
 func (s *Server) handleFence(fence bool) http.HandlerFunc {
@@ -53,10 +54,12 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 }
 
 // liveWork says why fencing n without force is refused: its agent
-// reports and it runs work, which the fence would stop; "" otherwise.
-// Caller holds mu.
+// reports and it runs work, which the fence would stop; "" otherwise,
+// and for a node whose certificates are revoked: its agent can no longer
+// report, whatever its condition says until the heartbeat timeout (as
+// liveAgent has it for reenroll-node). Caller holds mu.
 func (s *Server) liveWork(n *nodeState) string {
-	if !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Unreachable {
+	if !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Unreachable || n.revoked || s.certs.revokedAll(n.doc.Name) {
 		return ""
 	}
 	var jobs []string

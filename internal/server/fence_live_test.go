@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -51,5 +53,37 @@ func TestFenceLiveNodeWithWorkNeedsForce(t *testing.T) {
 	e.report("n1")
 	if code := e.do("POST", "/v1/nodes/n1/fence", nil, &n); code != 200 || !n.Fenced {
 		t.Fatalf("fence of idle ready n1: %d %+v, want 200", code, n)
+	}
+}
+
+// A node whose certificates were revoked needs no force to be fenced,
+// though it runs work and its condition says ready until the heartbeat
+// timeout: its agent can no longer report (reenroll-node's check of a
+// live agent, liveAgent, says the same), and what it runs is lost at
+// that timeout anyway. operations.md's "revoke-node, then fence it once
+// you know it is off" is then one fence, not a fence --force.
+func TestFenceOfARevokedNodeNeedsNoForce(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := e.enroll(withBearer(join.Secret), "n1"); code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	if code := e.register("n1", "local", 8); code != http.StatusOK {
+		t.Fatalf("register n1: %d", code)
+	}
+	id := e.submit(spec(8, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	if code := e.do("POST", "/v1/nodes/n1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke n1: %d", code)
+	}
+	var n api.Node
+	if code := e.do("POST", "/v1/nodes/n1/fence", nil, &n); code != http.StatusOK || !n.Fenced {
+		w := e.raw("POST", "/v1/nodes/n1/fence", nil)
+		t.Fatalf("fence of revoked n1 running %s: %d %s; want 200 without force", id, w.Code, w.Body.String())
 	}
 }
