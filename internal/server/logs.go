@@ -161,7 +161,14 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		hc.CloseIdleConnections()
 		resp, err = hc.Do(req)
 	}
-	if err != nil {
+	var refused notTheNodes
+	switch {
+	case errors.As(err, &refused):
+		// The handshake's check (nodeClient): the same refusal as the
+		// answer's below, not an agent out of reach.
+		problemf(w, http.StatusServiceUnavailable, "%v", refused)
+		return
+	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "the agent of node %s cannot be reached: %v", node, err)
 		return
 	}
@@ -370,6 +377,12 @@ func (s *Server) nodeClient(site, node string) *http.Client {
 // errNotTheNodes is the refusal of a log server presenting a certificate
 // of node the server no longer accepts, in words a tenant may read: not
 // who revoked it.
-func errNotTheNodes(node string) error {
-	return fmt.Errorf("the log server at node %s's address presented a certificate this server no longer accepts (revoked, or replaced by an enrollment)", node)
+func errNotTheNodes(node string) error { return notTheNodes{node} }
+
+// notTheNodes is errNotTheNodes's error, which handleLogs tells from
+// other failures to reach a log server.
+type notTheNodes struct{ node string }
+
+func (e notTheNodes) Error() string {
+	return fmt.Sprintf("the log server at node %s's address presented a certificate this server no longer accepts (revoked, or replaced by an enrollment)", e.node)
 }

@@ -153,6 +153,13 @@ func TestLogsAreNotFetchedFromARevokedCertificate(t *testing.T) {
 			strings.Contains(w.Body.String(), "token:") {
 			t.Errorf("logs from n1's revoked certificate %s: %d %q; want a refusal saying it is revoked, not by whom (the caller may be a tenant)", how, w.Code, w.Body)
 		}
+		// One refusal, whichever check made it (the handshake's or the
+		// answer's), and not that the agent cannot be reached.
+		var p api.Problem
+		json.Unmarshal(w.Body.Bytes(), &p)
+		if want := errNotTheNodes("n1").Error(); p.Detail != want {
+			t.Errorf("logs from n1's revoked certificate %s: %q; want %q", how, p.Detail, want)
+		}
 		logs.CloseClientConnections()
 	}
 }
