@@ -18,20 +18,13 @@ func (d *decoder) named(n *yamlin.Node, path string, each func(name string, line
 		d.c.Add(n.Line, path, "must be a mapping of names to variants, e.g. %s: {base: {}} (got %s)", path, describeEmpty(n))
 		return
 	}
-	seen := map[string]int{}
-	for _, e := range n.Entries {
-		p := yamlin.Join(path, e.Key)
+	d.c.Entries(n, path, func(e yamlin.Entry) {
 		if !validName.MatchString(e.Key) {
 			d.c.Add(e.Line, path, "name %q: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit", yamlin.Truncate(e.Key, 40))
-			continue
+			return
 		}
-		if first, dup := seen[e.Key]; dup {
-			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
-			continue
-		}
-		seen[e.Key] = e.Line
 		each(e.Key, e.Line, e.Val)
-	}
+	})
 }
 
 // validName is a variant or scenario name: it becomes a directory name.

@@ -212,18 +212,11 @@ func (d *decoder) powerCaps(n *yamlin.Node, path string) []PowerCap {
 		return nil
 	}
 	var out []PowerCap
-	seen := map[string]int{}
-	for _, e := range n.Entries {
-		p := yamlin.Join(path, e.Key)
-		if first, dup := seen[e.Key]; dup {
-			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
-			continue
-		}
-		seen[e.Key] = e.Line
-		if kw, ok := d.number(e.Val, p, 0, maxCapKW, true); ok {
+	d.c.Entries(n, path, func(e yamlin.Entry) {
+		if kw, ok := d.number(e.Val, yamlin.Join(path, e.Key), 0, maxCapKW, true); ok {
 			out = append(out, PowerCap{ID: e.Key, KW: kw, Line: e.Line})
 		}
-	}
+	})
 	return out
 }
 

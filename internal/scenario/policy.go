@@ -32,23 +32,20 @@ func (d *decoder) policy(name string, line int, v *yamlin.Node) PolicyVariant {
 		d.c.Add(v.Line, path, "must be a mapping of policy settings, e.g. {backfill: false} (got %s)", v.Describe())
 		return pv
 	}
-	seen := map[string]int{}
-	for _, e := range v.Entries {
-		p := yamlin.Join(path, e.Key)
-		if first, dup := seen[e.Key]; dup {
-			d.c.Add(e.Line, p, "given twice (first on line %d)", first)
-			continue
-		}
-		seen[e.Key] = e.Line
+	d.c.Entries(v, path, func(e yamlin.Entry) {
 		s := setting{Key: e.Key, Value: flow(e.Val), Line: e.Line}
 		if _, err := facility.OverridePolicy(model.DefaultPolicy(), "", []string{s.String()}); err != nil {
 			d.c.Add(e.Line, path+"."+policyField(err, e.Key), "%s", policyMessage(err, false))
-			continue
+			return
 		}
 		pv.Set = append(pv.Set, s)
-	}
-	if len(pv.Set) == len(v.Entries) {
+	})
+	if len(pv.Set) == len(v.Entries) { // every setting fine alone, none repeated
 		if _, err := facility.OverridePolicy(model.DefaultPolicy(), "", pv.settings()); err != nil {
+			seen := make(map[string]int, len(pv.Set))
+			for _, s := range pv.Set {
+				seen[s.Key] = s.Line
+			}
 			d.together(err, path, line, seen)
 		}
 	}

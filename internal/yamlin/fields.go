@@ -13,20 +13,29 @@ func (c *Collector) Fields(n *Node, path, what string, known []string, set func(
 		c.Add(n.Line, path, "must be a mapping with the fields of %s (got %s)", what, n.Describe())
 		return false
 	}
-	seen := make(map[string]int, len(n.Entries))
-	for _, e := range n.Entries {
+	c.Entries(n, path, func(e Entry) {
 		if !slices.Contains(known, e.Key) {
 			c.Add(e.Line, path, "unknown field %q; %s has %s", Truncate(e.Key, 40), what, strings.Join(known, ", "))
-			continue
+			return
 		}
+		set(e)
+	})
+	return true
+}
+
+// Entries calls each with the entries of mapping n at path, but for a
+// key given again, which it records in c ("given twice (first on line
+// N)") instead.
+func (c *Collector) Entries(n *Node, path string, each func(e Entry)) {
+	seen := make(map[string]int, len(n.Entries))
+	for _, e := range n.Entries {
 		if first, dup := seen[e.Key]; dup {
 			c.Add(e.Line, Join(path, e.Key), "given twice (first on line %d)", first)
 			continue
 		}
 		seen[e.Key] = e.Line
-		set(e)
+		each(e)
 	}
-	return true
 }
 
 // Join appends a field name to a dotted path ("" is the root).
