@@ -293,3 +293,14 @@ func IsJurisdictionTag(t string) bool {
 	}
 	return true
 }
+
+// NodeWatts is node n's draw with its GPUs at their catalog's idle
+// power, or at TDP when busy (its nameplate), its base power included.
+func (f *Facility) NodeWatts(n *Node, busy bool) float64 {
+	m := f.GPUModels[n.GPUModel]
+	per := m.IdleWatts
+	if busy {
+		per = m.TDPWatts
+	}
+	return n.BaseWatts + float64(max(0, n.GPUs)*per)
+}

@@ -36,7 +36,7 @@ func powerOf(fac *model.Facility, s sim.Summary) ([]SitePower, []HallPower) {
 	plate := NameplateW(fac)
 	hallPlate := map[string]float64{}
 	for _, n := range fac.Nodes {
-		hallPlate[n.Hall] += nodeW(fac, n, true)
+		hallPlate[n.Hall] += fac.NodeWatts(&n, true)
 	}
 	var sites []SitePower
 	for id, ss := range s.Sites {

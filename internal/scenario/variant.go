@@ -16,19 +16,9 @@ import (
 func NameplateW(f *model.Facility) map[string]float64 {
 	out := map[string]float64{}
 	for _, n := range f.Nodes {
-		out[n.Site] += nodeW(f, n, true)
+		out[n.Site] += f.NodeWatts(&n, true)
 	}
 	return out
-}
-
-// nodeW is a node's draw with every GPU at TDP (busy) or idle.
-func nodeW(f *model.Facility, n model.Node, busy bool) float64 {
-	m := f.GPUModels[n.GPUModel]
-	per := m.IdleWatts
-	if busy {
-		per = m.TDPWatts
-	}
-	return n.BaseWatts + float64(max(0, n.GPUs)*per)
 }
 
 // apply returns a copy of base with the variant's equipment; base is not
@@ -59,7 +49,7 @@ func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
 	}
 	idle := map[string]float64{}
 	for _, n := range f.Nodes {
-		idle[n.Site] += nodeW(f, n, false)
+		idle[n.Site] += f.NodeWatts(&n, false)
 	}
 	for _, s := range f.Sites {
 		if s.PowerEnvelopeKW > 0 && idle[s.ID] > s.PowerEnvelopeKW*1000 {
@@ -113,7 +103,7 @@ func setCap(f *model.Facility, pc PowerCap) error {
 		idle := 0.0
 		for _, n := range f.Nodes {
 			if n.Rack == pc.ID {
-				idle += nodeW(f, n, false)
+				idle += f.NodeWatts(&n, false)
 			}
 		}
 		if idle > pc.KW*1000 {
@@ -283,7 +273,7 @@ func gpusByModel(f *model.Facility) map[string]int {
 func powerBy(f *model.Facility) (rack, hall map[string]float64) {
 	rack, hall = map[string]float64{}, map[string]float64{}
 	for _, n := range f.Nodes {
-		w := nodeW(f, n, true)
+		w := f.NodeWatts(&n, true)
 		rack[n.Rack] += w
 		hall[n.Hall] += w
 	}

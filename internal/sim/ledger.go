@@ -133,7 +133,7 @@ func newLedger(t *twin, start model.Time) *ledger {
 	for i := range fac.Nodes {
 		n := &fac.Nodes[i]
 		l.nodes[n.Name] = n
-		w := n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
+		w := fac.NodeWatts(n, false)
 		if si := l.sites[n.Site]; si != nil {
 			si.staticW += w
 		}
@@ -341,7 +341,7 @@ func (l *ledger) nodeStatic(node string, sign float64) (*model.Node, float64) {
 	if n == nil {
 		return nil, 0
 	}
-	w := n.BaseWatts + float64(max(0, n.GPUs)*l.t.cfg.Facility.GPUModels[n.GPUModel].IdleWatts)
+	w := l.t.cfg.Facility.NodeWatts(n, false)
 	if si := l.sites[n.Site]; si != nil {
 		si.staticW += sign * w
 	}

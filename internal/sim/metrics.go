@@ -254,20 +254,19 @@ func (p PowerSeries) Peak() float64 {
 
 // StaticWatts is each site's draw with every GPU idle.
 func StaticWatts(fac *model.Facility) map[string]float64 {
-	w := map[string]float64{}
-	for i := range fac.Nodes {
-		n := &fac.Nodes[i]
-		w[n.Site] += n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
-	}
-	return w
+	return staticBy(fac, func(n *model.Node) string { return n.Site })
 }
 
 // HallStaticWatts is each hall's draw with every GPU idle, by hall ID.
 func HallStaticWatts(fac *model.Facility) map[string]float64 {
+	return staticBy(fac, func(n *model.Node) string { return n.Hall })
+}
+
+// staticBy sums the nodes' draw with every GPU idle by the group of.
+func staticBy(fac *model.Facility, of func(*model.Node) string) map[string]float64 {
 	w := map[string]float64{}
 	for i := range fac.Nodes {
-		n := &fac.Nodes[i]
-		w[n.Hall] += n.BaseWatts + float64(max(0, n.GPUs)*fac.GPUModels[n.GPUModel].IdleWatts)
+		w[of(&fac.Nodes[i])] += fac.NodeWatts(&fac.Nodes[i], false)
 	}
 	return w
 }
