@@ -103,7 +103,7 @@ func readCertFile(path string) (*x509.Certificate, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read certificate %s: %w", path, err)
 	}
-	c, err := parseCertPEM(b)
+	c, err := ParseCertPEM(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read certificate %s: %w", path, err)
 	}
@@ -128,7 +128,8 @@ func decodeOnePEM(b []byte, typ string) ([]byte, error) {
 	return block.Bytes, nil
 }
 
-func parseCertPEM(b []byte) (*x509.Certificate, error) {
+// ParseCertPEM parses one PEM certificate, with nothing around it.
+func ParseCertPEM(b []byte) (*x509.Certificate, error) {
 	der, err := decodeOnePEM(b, pemCert)
 	if err != nil {
 		return nil, err

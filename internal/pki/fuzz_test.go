@@ -84,7 +84,7 @@ func FuzzParseCSR(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cert, err := parseCertPEM(certPEM)
+		cert, err := ParseCertPEM(certPEM)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,7 @@ func enroll(t testing.TB, ca *CA, site, node string, ttl time.Duration) tls.Cert
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := parseCertPEM(certPEM)
+	cert, err := ParseCertPEM(certPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func NodeCSR(key crypto.Signer, node string) ([]byte, error) {
 // crash between the steps, LoadNode loads the old pair or the new key
 // with its certificate, and finishes the save.
 func SaveNode(dir string, key crypto.Signer, certPEM []byte) error {
-	cert, err := parseCertPEM(certPEM)
+	cert, err := ParseCertPEM(certPEM)
 	if err != nil {
 		return fmt.Errorf("save node certificate: %w", err)
 	}

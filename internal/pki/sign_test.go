@@ -51,7 +51,7 @@ func TestSignNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := parseCertPEM(certPEM)
+	cert, err := ParseCertPEM(certPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestSignNodeIgnoresClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := parseCertPEM(certPEM)
+	cert, err := ParseCertPEM(certPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -180,11 +180,7 @@ func (s *Server) loadNodeCerts(ctx context.Context) error {
 
 // certSerial is the serial, in hex, of the PEM certificate cert.
 func certSerial(cert []byte) (string, error) {
-	b, _ := pem.Decode(cert)
-	if b == nil {
-		return "", errors.New("the signed certificate is not PEM")
-	}
-	c, err := x509.ParseCertificate(b.Bytes)
+	c, err := pki.ParseCertPEM(cert)
 	if err != nil {
 		return "", err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,13 +16,9 @@ import (
 // parseCert parses the PEM certificate cert.
 func parseCert(t testing.TB, cert string) *x509.Certificate {
 	t.Helper()
-	b, _ := pem.Decode([]byte(cert))
-	if b == nil {
-		t.Fatalf("certificate %q is not PEM", cert)
-	}
-	c, err := x509.ParseCertificate(b.Bytes)
+	c, err := pki.ParseCertPEM([]byte(cert))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("certificate %q: %v", cert, err)
 	}
 	return c
 }
