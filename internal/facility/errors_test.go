@@ -166,6 +166,8 @@ cohorts:`
 			`t.yaml:23: policy.reservation: reservation: false only changes backfill; set backfill: true or remove the field`}},
 		{"outside jurisdiction action", edit(t, "cohorts:", "policy:\n  outside_jurisdiction: evict\ncohorts:"), []string{
 			`t.yaml:21: policy.outside_jurisdiction: unknown action "evict"; use flag (record it, let it run) or requeue (stop it and queue it again)`}},
+		{"borrowing", edit(t, "cohorts:", "policy:\n  borrowing: never\ncohorts:"), []string{
+			`t.yaml:21: policy.borrowing: unknown value "never"; use any (every job may borrow beyond its tenant's nominal quota) or preemptible (only jobs reclaim may take back)`}},
 		{"power share without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_share: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"power recap without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_recap: true\ncohorts:"), []string{
