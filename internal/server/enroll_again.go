@@ -131,13 +131,10 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 // its certificates are revoked (it cannot report any more, whatever its
 // condition says until the heartbeat timeout).
 func (s *Server) liveAgent(name string) string {
-	if s.certs.revokedAll(name) {
-		return ""
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.nodes[name]
-	if n == nil || !n.registered || n.doc.Condition == api.NodeNotReady {
+	if n == nil || !n.agentReports() {
 		return ""
 	}
 	ago := max(s.cfg.Now().Sub(n.doc.LastHeartbeat), 0).Round(time.Second)

@@ -54,12 +54,11 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 }
 
 // liveWork says why fencing n without force is refused: its agent
-// reports and it runs work, which the fence would stop; "" otherwise,
-// and for a node whose certificates are revoked: its agent can no longer
-// report, whatever its condition says until the heartbeat timeout (as
-// liveAgent has it for reenroll-node). Caller holds mu.
+// reports (nodeState.agentReports, as for reenroll-node's liveAgent) and
+// it runs work, which the fence would stop; "" otherwise. Caller holds
+// mu.
 func (s *Server) liveWork(n *nodeState) string {
-	if !n.registered || n.doc.Condition == api.NodeNotReady || n.doc.Unreachable || n.revoked || s.certs.revokedAll(n.doc.Name) {
+	if !n.agentReports() || n.doc.Unreachable {
 		return ""
 	}
 	var jobs []string

@@ -79,13 +79,6 @@ func (c *nodeCerts) set(node string, rec enrolledNode) {
 	c.m[node] = a
 }
 
-// revokedAll reports whether every certificate of node is revoked.
-func (c *nodeCerts) revokedAll(node string) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[node].revoked != ""
-}
-
 // narrow records, for node, what both its entry and rec accept: rec is
 // a record whose write failed but may have been saved (maybeSaved), so
 // the store may hold it or the record before. The server then refuses

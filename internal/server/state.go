@@ -236,3 +236,12 @@ func (n *nodeState) waitChange() <-chan struct{} {
 	}
 	return n.changed
 }
+
+// agentReports reports whether the node's agent may still report: it
+// registered, is not timed out (not ready), and its certificates are not
+// revoked (revoked, it is refused, whatever its condition says until the
+// heartbeat timeout). A fence of such a node that runs work, and an
+// allowance to enroll it again, need force.
+func (n *nodeState) agentReports() bool {
+	return n.registered && n.doc.Condition != api.NodeNotReady && !n.revoked
+}
