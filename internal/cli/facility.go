@@ -193,6 +193,9 @@ func showTable(out io.Writer, s facility.Summary) error {
 	if pol.ReclaimMinRun == "0s" {
 		spares = "no running work"
 	}
+	if pol.ReclaimVictims == "any" {
+		spares += "; victims of any size"
+	}
 	p("reclaim\t%s (spares %s)\n", onOff(pol.Reclaim), spares)
 	p("backfill\t%s (depth %d, reservation %s)\n", onOff(pol.Backfill), pol.BackfillDepth, onOff(pol.Reservation))
 	p("topology\t%s\n", onOff(pol.Topology))

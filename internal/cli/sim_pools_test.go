@@ -13,7 +13,8 @@ import (
 // "Small jobs that wait for days" true: a non-preemptible borrower holds
 // the quota it borrowed for its whole run, so the lender's job within
 // its nominal quota waits 167 h; the same borrower preemptible is
-// reclaimed at once once victim_ratio allows it. Should the core change
+// reclaimed at once once victim_ratio allows it, or once the policy's
+// reclaim_victims: any frees reclaim from it. Should the core change
 // either, update the finding with the new figures.
 func TestPoolsBorrowerHoldsLentQuota(t *testing.T) {
 	fac := filepath.Join("..", "..", "examples", "pools.yaml")
@@ -35,6 +36,9 @@ func TestPoolsBorrowerHoldsLentQuota(t *testing.T) {
 		{"high", []string{"--workload", jobs}, "601200"},
 		{"normal", []string{"--workload", preemptible}, "601200"},
 		{"normal-no-ratio", []string{"--workload", preemptible, "--policy", "victim_ratio=0"}, "0"},
+		// reclaim free of the ratio, priority preemption still bound
+		{"normal-reclaim-any", []string{"--workload", preemptible, "--policy", "reclaim_victims=any"}, "0"},
+		{"high-reclaim-any", []string{"--workload", jobs, "--policy", "reclaim_victims=any"}, "601200"},
 	} {
 		out := filepath.Join(dir, c.name)
 		args := append([]string{"sim", "--facility", fac, "--out", out}, c.args...)

@@ -168,6 +168,10 @@ cohorts:`
 			`t.yaml:21: policy.outside_jurisdiction: unknown action "evict"; use flag (record it, let it run) or requeue (stop it and queue it again)`}},
 		{"borrowing", edit(t, "cohorts:", "policy:\n  borrowing: never\ncohorts:"), []string{
 			`t.yaml:21: policy.borrowing: unknown value "never"; use any (every job may borrow beyond its tenant's nominal quota) or preemptible (only jobs reclaim may take back)`}},
+		{"reclaim victims", edit(t, "cohorts:", "policy:\n  reclaim_victims: all\ncohorts:"), []string{
+			`t.yaml:21: policy.reclaim_victims: unknown value "all"; use proportionate (victim_ratio bounds reclaim's victims too) or any (a tenant within its nominal quota takes it back from borrowers of any size)`}},
+		{"reclaim victims without reclaim", edit(t, "cohorts:", "policy:\n  reclaim: false\n  reclaim_victims: any\ncohorts:"), []string{
+			`t.yaml:22: policy.reclaim_victims: reclaim_victims: any only changes reclaim; set reclaim: true or remove the field`}},
 		{"power share without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_share: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"power recap without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_recap: true\ncohorts:"), []string{

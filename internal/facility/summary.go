@@ -121,6 +121,9 @@ type PolicyInfo struct {
 	// Borrowing is any or preemptible (model.Policy.BorrowPreemptibleOnly);
 	// omitted when any.
 	Borrowing string `json:"borrowing,omitempty"`
+	// ReclaimVictims is proportionate or any (model.Policy.ReclaimAnySize);
+	// omitted when proportionate.
+	ReclaimVictims string `json:"reclaim_victims,omitempty"`
 }
 
 // Summarize computes a facility's summary.
@@ -223,6 +226,9 @@ func Summarize(f *model.Facility) Summary {
 	}
 	if p.BorrowPreemptibleOnly {
 		s.Policy.Borrowing = "preemptible"
+	}
+	if p.ReclaimAnySize && p.Reclaim {
+		s.Policy.ReclaimVictims = "any"
 	}
 	if p.Order != "" {
 		s.Policy.Order = string(p.Order)

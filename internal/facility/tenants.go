@@ -270,7 +270,7 @@ func (d *decoder) dataClasses(root *object) []*dataClassSpec {
 var policyFields = []string{"order", "reservation", "power_share", "power_recap", "fair_share", "fair_share_half_life", "quotas", "preemption", "reclaim", "preemption_rate_limit",
 	"victim_ratio", "reclaim_min_run",
 	"backfill", "backfill_depth", "topology", "power", "power_capping", "capped_speed_exponent", "deferral", "deferral_booking", "carbon_weight", "sovereignty",
-	"outside_jurisdiction", "borrowing"}
+	"outside_jurisdiction", "borrowing", "reclaim_victims"}
 
 // policyOf starts from model.DefaultPolicy and applies what the file sets.
 func (d *decoder) policyOf(root *object) (model.Policy, *object) {
@@ -376,6 +376,19 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 			p.BorrowPreemptibleOnly = true
 		default:
 			o.errf("borrowing", "unknown value %q; use any (every job may borrow beyond its tenant's nominal quota) or preemptible (only jobs reclaim may take back)", v)
+		}
+	}
+	if v, ok := o.str("reclaim_victims"); ok {
+		switch v {
+		case "proportionate":
+			p.ReclaimAnySize = false
+		case "any":
+			p.ReclaimAnySize = true
+			if !p.Reclaim {
+				o.errf("reclaim_victims", "reclaim_victims: any only changes reclaim; set reclaim: true or remove the field")
+			}
+		default:
+			o.errf("reclaim_victims", "unknown value %q; use proportionate (victim_ratio bounds reclaim's victims too) or any (a tenant within its nominal quota takes it back from borrowers of any size)", v)
 		}
 	}
 	if v, ok := o.str("outside_jurisdiction"); ok {

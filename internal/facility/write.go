@@ -217,6 +217,9 @@ func (e *emitter) policy(p model.Policy) {
 	if p.BorrowPreemptibleOnly {
 		e.line(2, "borrowing: preemptible")
 	}
+	if p.ReclaimAnySize && p.Reclaim && p.Preemption {
+		e.line(2, "reclaim_victims: any")
+	}
 }
 
 // num formats x so that it parses back to the same float64.

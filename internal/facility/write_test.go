@@ -177,11 +177,12 @@ func TestWriteOdd(t *testing.T) {
 	f.Policy.VictimRatio, f.Policy.ReclaimMinRun = 0, 0 // bounds off: written as 0 and 0s
 	f.Policy.Outside = model.OutsideRequeue
 	f.Policy.BorrowPreemptibleOnly = true
+	f.Policy.Preemption, f.Policy.Reclaim, f.Policy.ReclaimAnySize = true, true, true
 	g, text := roundTrip(t, f)
 	if diff := cmp.Diff(f, g); diff != "" {
 		t.Errorf("loaded back (-want +got):\n%s\n%s", diff, text)
 	}
-	for _, want := range []string{"outside_jurisdiction: requeue", "borrowing: preemptible", `names: "cpu[08-10]"`, `names: "n[9-10]"`, `names: "n[11-12]"`, `"007"`} {
+	for _, want := range []string{"outside_jurisdiction: requeue", "borrowing: preemptible", "reclaim_victims: any", `names: "cpu[08-10]"`, `names: "n[9-10]"`, `names: "n[11-12]"`, `"007"`} {
 		if !bytes.Contains(text, []byte(want)) {
 			t.Errorf("output lacks %s:\n%s", want, text)
 		}

@@ -156,8 +156,16 @@ type Policy struct {
 	// ReclaimMinRun: reclaim spares work that started or restarted less
 	// than this long ago (0: none is spared).
 	ReclaimMinRun Duration
-	Backfill      bool
-	BackfillDepth int // pending jobs that get an estimated start
+	// ReclaimAnySize, with Reclaim, frees reclaim from VictimRatio: a job
+	// within its tenant's nominal quota takes back lent quota from
+	// borrowers of any size (policy reclaim_victims: any; Kueue's
+	// reclaimWithinCohort: Any). VictimRatio still bounds preemption by
+	// priority, and every preemption for a job that itself borrows. Off:
+	// reclaim's victims are bounded like any other (reclaim_victims:
+	// proportionate).
+	ReclaimAnySize bool
+	Backfill       bool
+	BackfillDepth  int // pending jobs that get an estimated start
 	// NoReservation, with Backfill, gives the first blocked job no
 	// reservation: any later job that fits starts (greedy first fit;
 	// large jobs can starve).

@@ -158,14 +158,16 @@ func (p *pass) shrink(j *model.Job, a *attempt, set []victim) []victim {
 // proportionateParts reports whether each partial victim of set gives
 // up no more than Policy.VictimRatio times what j needs (a deployment
 // may be a candidate for its replicas while the ratio spares it whole:
-// matchVictims).
-func (p *pass) proportionateParts(j *model.Job, set []victim) bool {
+// matchVictims). With anySize (reclaimsAnySize) another tenant's
+// deployment is not bounded: j reclaims from it.
+func (p *pass) proportionateParts(j *model.Job, set []victim, anySize bool) bool {
 	r, need := int64(p.pol.VictimRatio), p.ratioNeed(j)
 	if r <= 0 || need <= 0 {
 		return true
 	}
+	ti := p.tenantIndex(j.Tenant)
 	for _, v := range set {
-		if v.whole != nil && v.gpus > r*need {
+		if v.whole != nil && v.gpus > r*need && !(anySize && v.ti >= 0 && v.ti != ti) {
 			return false
 		}
 	}

@@ -38,6 +38,9 @@ const (
 //     A job that only much larger work could make room for waits for it
 //     to end, whatever its priority. A deployment that can give up
 //     replicas is bounded by those it gives up (partial.go).
+//     With Policy.ReclaimAnySize (reclaim_victims: any) the ratio does
+//     not bound reclaim: a job within its tenant's nominal quota takes
+//     back lent quota from another tenant's borrowing work of any size.
 //   - Policy.ReclaimMinRun (reclaim_min_run, 30m): reclaim (a victim of
 //     the job's priority or above, taken only because its tenant
 //     borrows) spares a job that started or restarted less than this
@@ -176,7 +179,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			if chosen = p.victimSet(t, j, a, parts); chosen != nil {
 				chosen = p.shrink(j, a, chosen)
 			}
-			if !p.proportionateParts(j, chosen) {
+			if !p.proportionateParts(j, chosen, p.reclaimsAnySize(t, j, a.model)) {
 				chosen = nil
 			}
 		}
@@ -402,6 +405,13 @@ func (p *pass) withinNominal(t *model.Tenant, j *model.Job, m int) bool {
 	return ti >= 0 && need > 0 && p.projected(ti, m)+need <= p.q.Nominal(ti, m)
 }
 
+// reclaimsAnySize reports whether j reclaims model m free of
+// Policy.VictimRatio (Policy.ReclaimAnySize): another tenant's borrowing
+// work of any size may be its victim.
+func (p *pass) reclaimsAnySize(t *model.Tenant, j *model.Job, m int) bool {
+	return p.pol.ReclaimAnySize && p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
+}
+
 // matchVictims lists, in p.matched and in index order, the entries of
 // model m's victim index that j may preempt (see preempt) on its sites
 // and that are proportionate to it; spared says by which rules it left
@@ -416,7 +426,7 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		root = p.q.Root(ti)
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
-	need := p.ratioNeed(j)
+	need, anySize := p.ratioNeed(j), reclaim && p.pol.ReclaimAnySize
 	out := p.matched[:0]
 	p.partOnly = p.partOnly[:0]
 	idx := p.victimIndex()[m]
@@ -450,6 +460,10 @@ func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) 
 		if id := p.alloc(ref).Job.ID; !held || len(p.victims) > 0 && p.victims[id] || p.scaledUp[id] ||
 			p.leavingPart(id) {
 			continue // a victim already, a deployment this pass scales up, or one whose replicas leave
+		}
+		need := need
+		if anySize && !same {
+			need = 0 // reclaim of any size: Policy.ReclaimAnySize
 		}
 		if by := sparedBy(&p.pol, need, ref.gpus, lower, p.alloc(ref).Started, p.now); by != 0 {
 			// A deployment that can give up replicas is bounded by

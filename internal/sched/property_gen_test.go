@@ -64,6 +64,7 @@ func (g *gen) facility() {
 	g.tenants()
 	p.PowerRecap = p.Power && p.PowerCapping && g.chance(0.5)
 	p.BorrowPreemptibleOnly = p.Quotas && g.chance(0.3)
+	p.ReclaimAnySize = p.Reclaim && g.chance(0.3)
 	if g.chance(0.5) {
 		f.DataClasses = map[string][]string{"health": {"FR"}, "personal": {"EU"}}
 	}

@@ -267,6 +267,7 @@ func (w *world) policy(a *args) error {
 		{"backfill", &p.Backfill}, {"topology", &p.Topology}, {"power", &p.Power}, {"capping", &p.PowerCapping},
 		{"deferral", &p.Deferral}, {"sovereignty", &p.Sovereignty}, {"share", &p.PowerShare},
 		{"recap", &p.PowerRecap}, {"borrowpreemptible", &p.BorrowPreemptibleOnly},
+		{"reclaimanysize", &p.ReclaimAnySize},
 	}
 	var err error
 	for _, b := range bools {
