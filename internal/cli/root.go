@@ -148,6 +148,7 @@ func NewRoot() *cobra.Command {
 	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd(), newSimCmd(), newPlanCmd(),
 		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newEventsCmd(), newCancelCmd(),
 		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newFenceCmd(false), newFenceCmd(true), newForgetNodeCmd(), newReenrollNodeCmd(), newRevokeNodeCmd(), newUsageCmd(),
+		newTenantsCmd(), newSitesCmd(),
 		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd(), newTokenCmd(), newWhoAmICmd())
 	refuseUnknown(root)
 	return root

@@ -115,3 +115,37 @@ func TestDevAuditExportVerifies(t *testing.T) {
 		t.Errorf("carnot audit export --job: %v\n%.400s", err, mine)
 	}
 }
+
+// carnot tenants and carnot sites read a real server: the dev tenant's
+// running job holds 2 of the node's 4 GPUs, and the site counts them.
+func TestCLITenantsAndSites(t *testing.T) {
+	d := startDev(t)
+	j := d.submit(map[string]any{"id": "hold", "gpus": 2, "command": sh("sleep 60")})
+	d.waitState(j.ID, api.StateRunning, 20*time.Second)
+	out, err := d.carnot("tenants", "-o", "json")
+	if err != nil {
+		t.Fatalf("carnot tenants -o json: %v\n%s", err, out)
+	}
+	var tl api.TenantList
+	if err := json.Unmarshal([]byte(out), &tl); err != nil {
+		t.Fatalf("carnot tenants -o json: %v\n%s", err, out)
+	}
+	if len(tl.Tenants) != 1 || tl.Tenants[0].Name != "default" || tl.Tenants[0].Running != 1 || tl.Tenants[0].GPUsUsed["H100"] != 2 {
+		t.Errorf("carnot tenants: %+v; want tenant default running 1 job on 2 H100", tl.Tenants)
+	}
+	out, err = d.carnot("tenants")
+	if err != nil || !strings.Contains(out, "default") || !strings.Contains(out, "H100 2") {
+		t.Errorf("carnot tenants: %v\n%s", err, out)
+	}
+	out, err = d.carnot("sites")
+	if err != nil {
+		t.Fatalf("carnot sites: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "SITE ") || !strings.Contains(lines[1], " 2/4 ") {
+		t.Errorf("carnot sites printed\n%s\nwant a header and one site with 2/4 GPUs in use", out)
+	}
+	if _, err := d.carnot("cancel", j.ID); err != nil {
+		t.Error(err)
+	}
+}
