@@ -151,3 +151,24 @@ func TestFacilityGenerateFlags(t *testing.T) {
 		t.Errorf("generate without --bench: %v\n%s", err, out)
 	}
 }
+
+// A facility whose reclaim takes victims of any size says so in show's
+// table and JSON.
+func TestFacilityShowReclaimVictims(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "examples", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "any.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(text), "policy:\n", "policy:\n  reclaim_victims: any\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "facility", "show", path)
+	if err != nil || !strings.Contains(out, "spares work younger than 30m0s; victims of any size") {
+		t.Errorf("show: %v; want reclaim's victims of any size in\n%s", err, out)
+	}
+	out, err = runCLI(t, "facility", "show", "-o", "json", path)
+	if err != nil || !strings.Contains(out, `"reclaim_victims": "any"`) {
+		t.Errorf("show -o json: %v; want reclaim_victims any in\n%s", err, out)
+	}
+}
