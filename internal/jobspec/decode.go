@@ -41,6 +41,7 @@ const (
 	fWorkDir
 	fRestart
 	fMaxRetries
+	fDependsOn
 	numFields
 )
 
@@ -51,6 +52,7 @@ var fieldNames = [numFields]string{
 	"checkpoint_grace", "runtime_limit", "jurisdictions", "data_class",
 	"earliest_start", "deadline", "topology", "exclusive_node",
 	"submit_time", "command", "env", "workdir", "restart", "max_retries",
+	"depends_on",
 }
 
 var fieldByName = func() map[string]field {
@@ -251,6 +253,8 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 		j.Restart.OnFailure = d.restart(v, p)
 	case fMaxRetries:
 		j.Restart.MaxRetries = int(d.integer(v, p, 0, maxRetries))
+	case fDependsOn:
+		j.DependsOn = d.set(v, p, "job")
 	}
 }
 
@@ -267,6 +271,8 @@ var fieldAliases = map[string]string{
 	"cwd": "workdir", "dir": "workdir", "restart_policy": "restart",
 	"retries": "max_retries", "max_retry": "max_retries", "max_restarts": "max_retries",
 	"retry": "max_retries", "restarts": "max_retries",
+	"dependency": "depends_on", "dependencies": "depends_on", "depends": "depends_on",
+	"after": "depends_on", "afterok": "depends_on", "needs": "depends_on",
 }
 
 // suggest returns a hint for a misspelt key, e.g. ` (did you mean "gpus"?)`:

@@ -35,8 +35,31 @@ func TestLoadErrors(t *testing.T) {
 		),
 		want: []string{
 			"jobs.yaml:8: jobs[1].replicas: must be ≥ 1 (got 0)",
-			`jobs.yaml:9: jobs[1]: unknown field "colour" (known fields: checkpoint_grace, command, cpus, data_class, deadline, earliest_start, env, exclusive_node, gpu_model, gpus, id, jurisdictions, kind, max_retries, memory_gib, min_replicas, preemptible, priority_class, replicas, restart, runtime_limit, submit_time, tenant, topology, workdir)`,
+			`jobs.yaml:9: jobs[1]: unknown field "colour" (known fields: checkpoint_grace, command, cpus, data_class, deadline, depends_on, earliest_start, env, exclusive_node, gpu_model, gpus, id, jurisdictions, kind, max_retries, memory_gib, min_replicas, preemptible, priority_class, replicas, restart, runtime_limit, submit_time, tenant, topology, workdir)`,
 			`jobs.yaml:10: jobs[1]: unknown field "gpu" (did you mean "gpus"?)`,
+		},
+	}, {
+		name: "depends_on",
+		file: "jobs.yaml",
+		data: lines(
+			"jobs:",
+			"  - id: prep",
+			"    tenant: acme",
+			"    gpus: 1",
+			"  - id: eval",
+			"    tenant: acme",
+			"    gpus: 1",
+			`    depends_on: [prep, train, eval, "bad id", older-job]`,
+			"  - id: train",
+			"    tenant: acme",
+			"    gpus: 1",
+			"    depends_on: [prep, prep]",
+		),
+		want: []string{
+			`jobs.yaml:8: jobs[1].depends_on[1]: job "train" comes later in the file (line 9); jobs are submitted in file order, so list it before this one`,
+			`jobs.yaml:8: jobs[1].depends_on[2]: a job cannot depend on itself ("eval")`,
+			`jobs.yaml:8: jobs[1].depends_on[3]: "bad id" is not a job id: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+			`jobs.yaml:12: jobs[2].depends_on[1]: job "prep" is listed twice`,
 		},
 	}, {
 		// Misspellings a hand would make: a letter missing, doubled,

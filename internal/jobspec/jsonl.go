@@ -110,6 +110,8 @@ func knownKey(b []byte) string {
 		return "restart"
 	case "max_retries":
 		return "max_retries"
+	case "depends_on":
+		return "depends_on"
 	}
 	return ""
 }

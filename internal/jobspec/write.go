@@ -40,6 +40,7 @@ type wireJob struct {
 	WorkDir    string            `json:"workdir,omitempty"`
 	Restart    string            `json:"restart,omitempty"`
 	MaxRetries *int              `json:"max_retries,omitempty"` // with restart, even when 0
+	DependsOn  []string          `json:"depends_on,omitempty"`
 }
 
 type wireTopo struct {
@@ -92,6 +93,7 @@ func toWire(j *model.Job) *wireJob {
 		Command:         j.Command,
 		Env:             j.Env,
 		WorkDir:         j.WorkDir,
+		DependsOn:       j.DependsOn,
 	}
 	w.Restart, w.MaxRetries = restartPolicy(j.Restart)
 	if j.Kind != model.KindJob {

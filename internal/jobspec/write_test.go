@@ -39,7 +39,8 @@ var roundTripYAML = lines(
 	"- {id: cpu, tenant: acme, gpus: 0, cpus: 2, topology: {level: any, required: true}}",
 	"- {tenant: us-co, gpus: 4, preemptible: true}",
 	"- {id: retry0, tenant: acme, gpus: 1, restart: on-failure, max_retries: 0, workdir: /}",
-	"- {id: never, tenant: acme, gpus: 1, restart: never, env: {}}",
+	"- {id: never, tenant: acme, gpus: 1, restart: never, env: {}, depends_on: [train-1, retry0]}",
+	"- {id: after, tenant: acme, gpus: 1, depends_on: never}",
 )
 
 func TestWriteRoundTrip(t *testing.T) {

@@ -80,6 +80,11 @@ type Job struct {
 	Env     map[string]string // added to the agent's environment
 	WorkDir string            // the replicas' working directory; "" = the agent's choice
 	Restart RestartPolicy
+	// DependsOn names the jobs that must succeed before this one may
+	// start (Slurm's --dependency=afterok). The drivers hold a job back
+	// until they have; the core never sees a job whose dependencies are
+	// unmet.
+	DependsOn []string
 }
 
 // RestartPolicy says what the live control plane does when an attempt of

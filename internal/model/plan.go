@@ -84,6 +84,9 @@ const (
 	ReasonPriority    ReasonCode = "priority"
 	ReasonInvalid     ReasonCode = "invalid"
 	ReasonDeadline    ReasonCode = "deadline"
+	// ReasonDependency is the drivers': a job held until the jobs it
+	// depends on (Job.DependsOn) have succeeded; the core never gives it.
+	ReasonDependency ReasonCode = "dependency"
 )
 
 // Pending explains one job that did not start in this pass.
