@@ -26,7 +26,7 @@ type runOpts struct {
 	gpus, replicas, minReplicas, cpus, memGiB, maxRetries int
 	tenant, id, class, workdir, restart                   string
 	kind, runtimeLimit, grace, key                        string
-	gpuModels, env, jurisdictions                         []string
+	gpuModels, env, jurisdictions, after                  []string
 	preemptible, follow                                   bool
 }
 
@@ -60,6 +60,7 @@ same idempotency key, so it never creates two jobs; --idempotency-key
 makes that hold across invocations too.`,
 		Example: `  carnot run --gpus 8 --replicas 4 --tenant lab-a -- torchrun train.py --lr 3e-4
   carnot run --gpus 1 --runtime-limit 2h --env HF_HOME=/data/hf -f python eval.py
+  carnot run --gpus 8 --after prep-42 -- torchrun train.py
   carnot run --kind deployment --replicas 3 --min-replicas 1 --gpus 1 vllm serve`,
 		Args: argsNamed("COMMAND", 1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &o, args) },
@@ -84,6 +85,7 @@ makes that hold across invocations too.`,
 	f.StringVar(&o.grace, "checkpoint-grace", "", `time the job needs to checkpoint after a preemption notice, e.g. "2m"`)
 	f.BoolVar(&o.preemptible, "preemptible", false, "whether the job may be preempted (default: the priority class's)")
 	f.StringArrayVar(&o.jurisdictions, "jurisdiction", nil, "a jurisdiction tag the job may run under, e.g. EU; repeatable")
+	f.StringSliceVar(&o.after, "after", nil, "start only once these jobs of the same tenant have succeeded, e.g. prep,train (Slurm's --dependency=afterok); cancelled if one does not")
 	f.StringVar(&o.kind, "kind", "job", "job (replicas start together) or deployment (independent replicas)")
 	f.BoolVarP(&o.follow, "follow", "f", false, "wait for the job, print replica 0's output and exit with the job's outcome")
 	f.StringVar(&o.key, "idempotency-key", "", "submission key: the same key returns the job it created (default: random)")
@@ -116,6 +118,7 @@ type runSpec struct {
 	WorkDir         string            `json:"workdir,omitempty"`
 	Restart         string            `json:"restart,omitempty"`
 	MaxRetries      *int              `json:"max_retries,omitempty"`
+	DependsOn       []string          `json:"depends_on,omitempty"`
 }
 
 // maxDuration bounds --runtime-limit and --checkpoint-grace, as the job
@@ -130,7 +133,7 @@ func buildRunSpec(cmd *cobra.Command, o *runOpts, command []string) (*runSpec, e
 	}
 	changed := cmd.Flags().Changed
 	s := &runSpec{ID: o.id, Tenant: o.tenant, PriorityClass: o.class, GPUs: o.gpus, GPUModel: o.gpuModels,
-		Jurisdictions: o.jurisdictions, Command: command, Restart: o.restart}
+		Jurisdictions: o.jurisdictions, Command: command, Restart: o.restart, DependsOn: o.after}
 	if o.kind != "job" && o.kind != "deployment" {
 		return nil, usageError{fmt.Errorf("--kind %q: want job or deployment", o.kind)}
 	}
@@ -264,6 +267,7 @@ var runFlags = map[string]string{
 	"memory_gib": "--memory-gib", "preemptible": "--preemptible", "checkpoint_grace": "--checkpoint-grace",
 	"runtime_limit": "--runtime-limit", "jurisdictions": "--jurisdiction", "command": "COMMAND",
 	"env": "--env", "workdir": "--workdir", "restart": "--restart", "max_retries": "--max-retries",
+	"depends_on": "--after",
 }
 
 // withRunFlags names, in the server's refusal of a job carnot run built,

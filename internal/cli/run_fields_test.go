@@ -28,6 +28,7 @@ func TestRunNamesTheFlagOfARefusedField(t *testing.T) {
 		{[]string{"--gpus", "5000", "--", "echo"}, "\n  gpus (--gpus): must be ≤ 4096 (got 5000)"},
 		{[]string{"--gpus", "1", "--", ""}, "\n  command[0] (COMMAND): must not be empty"},
 		{[]string{"--gpus", "1", "--jurisdiction", "EU", "--jurisdiction", "EU", "--", "echo"}, "\n  jurisdictions[1] (--jurisdiction): "},
+		{[]string{"--cpus", "1", "--after", "nosuch", "--", "echo"}, "\n  depends_on (--after): no job \"nosuch\" of tenant default"},
 	} {
 		t.Setenv("CARNOT_TOKEN", tok.Secret)
 		out, err := runCLI(t, append([]string{"run", "--server", ts.url}, tc.args...)...)
@@ -49,5 +50,26 @@ func TestRunDeploymentMinReplicas(t *testing.T) {
 	r := f.requests("POST", "/v1/deployments")
 	if len(r) != 1 || !strings.Contains(string(r[0].body), `"replicas":4,"min_replicas":2,`) {
 		t.Errorf("submissions %+v; want one deployment with min_replicas 2", r)
+	}
+}
+
+// carnot run --after holds the job until the jobs it names succeed;
+// carnot why says so.
+func TestRunAfter(t *testing.T) {
+	ts := openTenantServer(t, t.TempDir(), "", server.Config{DynamicNodes: true})
+	tok, err := ts.s.MintToken(context.Background(), api.TokenRequest{Name: "m", Role: "member", Tenant: "default"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CARNOT_TOKEN", tok.Secret)
+	if out, err := runCLI(t, "run", "--server", ts.url, "--id", "prep", "--cpus", "1", "--", "echo"); err != nil {
+		t.Fatalf("run prep: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "run", "--server", ts.url, "--id", "train", "--after", "prep", "--cpus", "1", "--", "echo"); err != nil {
+		t.Fatalf("run --after prep: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "why", "--server", ts.url, "train")
+	if err != nil || !strings.Contains(out, "dependency: waits for prep (pending) to succeed") {
+		t.Errorf("why train: %v\n%s\nwant the dependency on prep", err, out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,20 +101,57 @@ func runSchedule(cmd *cobra.Command, o *scheduleOpts) error {
 		}
 	}
 	gridWarnings(cmd.ErrOrStderr(), fac, snap.Grid, now)
+	shown := *snap // the table names held jobs too
+	held := holdDependents(snap)
 	p := sched.Schedule(snap, now)
 	if err := plan.Verify(snap, &p); err != nil {
 		return fmt.Errorf("the core returned a plan that fails verification (a bug; please report it): %w", err)
 	}
+	p.Pending = append(p.Pending, held...)
 	w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	if o.output == "json" {
 		err = plan.WriteJSON(w, &p)
 	} else {
-		err = plan.WriteText(w, snap, &p)
+		err = plan.WriteText(w, &shown, &p)
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// holdDependents takes out of snap's pending jobs those that depend on
+// a job still pending or running in it (depends_on), as the live server
+// holds them, and returns their entries: a dependency absent from the
+// snapshot has succeeded.
+func holdDependents(snap *model.Snapshot) []model.Pending {
+	state := map[string]string{}
+	for _, j := range snap.Pending {
+		state[j.ID] = "pending"
+	}
+	for _, a := range snap.Running {
+		if a.Job != nil {
+			state[a.Job.ID] = "running"
+		}
+	}
+	var held []model.Pending
+	kept := snap.Pending[:0:0]
+	for _, j := range snap.Pending {
+		var waits []string
+		for _, d := range j.DependsOn {
+			if st, ok := state[d]; ok {
+				waits = append(waits, d+" ("+st+")")
+			}
+		}
+		if len(waits) == 0 {
+			kept = append(kept, j)
+			continue
+		}
+		held = append(held, model.Pending{Job: j.ID, Code: model.ReasonDependency,
+			Message: "dependency: waits for " + strings.Join(waits, ", ") + " to succeed"})
+	}
+	snap.Pending = kept
+	return held
 }
 
 // passTime parses --now, defaulting to the state file's now:, then to

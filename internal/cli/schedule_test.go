@@ -281,3 +281,27 @@ func TestScheduleGridWarnings(t *testing.T) {
 		t.Errorf("stdout is not the JSON plan: %v", err)
 	}
 }
+
+// carnot schedule holds a job whose dependency is pending in the same
+// workload, with its reason, and places one whose dependency is not in
+// the snapshot (it finished).
+func TestScheduleHoldsDependents(t *testing.T) {
+	dir := t.TempDir()
+	jobs := filepath.Join(dir, "deps.yaml")
+	if err := os.WriteFile(jobs, []byte(`- {id: prep, tenant: lab-a, gpus: 1, submit_time: 2026-01-01T00:00:00Z}
+- {id: train, tenant: lab-a, gpus: 2, depends_on: prep, submit_time: 2026-01-01T00:00:00Z}
+- {id: free, tenant: lab-a, gpus: 1, depends_on: done-before, submit_time: 2026-01-01T00:00:00Z}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "schedule", "--facility", filepath.Join("..", "..", "examples", "small.yaml"), "--workload", jobs)
+	if err != nil {
+		t.Fatalf("schedule: %v\n%s", err, out)
+	}
+	for _, want := range []string{"train  dependency  -          dependency: waits for prep (pending) to succeed", "free  lab-a", "prep  lab-a",
+		"2 started (2 GPUs), 1 pending"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("schedule output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -149,3 +149,28 @@ func TestCLITenantsAndSites(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A pipeline on carnot dev with real processes: train (--after prep)
+// runs once prep exited 0, and sees prep's output; eval, after a step
+// that exits 1, is cancelled saying so.
+func TestCLIPipelineAfter(t *testing.T) {
+	d := startDev(t)
+	marker := filepath.Join(d.Work, "prepped")
+	if out, err := d.carnot("run", "--id", "prep", "--gpus", "1", "--", "sh", "-c", "sleep 1; touch "+marker); err != nil {
+		t.Fatalf("run prep: %v\n%s", err, out)
+	}
+	out, err := d.carnot("run", "-f", "--id", "train", "--after", "prep", "--gpus", "1", "--", "sh", "-c", "test -e "+marker+" && echo found")
+	if err != nil || !strings.Contains(out, "found") {
+		t.Fatalf("run -f --after prep: %v\n%s\nwant train to run after prep made its file", err, out)
+	}
+	if _, err := d.carnot("run", "--id", "broken", "--gpus", "1", "--", "sh", "-c", "sleep 1; exit 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.carnot("run", "--id", "eval", "--after", "broken", "--gpus", "1", "--", "true"); err != nil {
+		t.Fatal(err)
+	}
+	j := d.waitFinal("eval", 20*time.Second)
+	if j.State != api.StateCancelled || j.Message != "dependency broken failed" {
+		t.Errorf("eval after a failed step: %s %q; want cancelled: dependency broken failed", j.State, j.Message)
+	}
+}

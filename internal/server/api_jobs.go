@@ -72,7 +72,10 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 			writeProblem(w, prob)
 			return
 		}
-		if prob := s.tooSoon(job); prob != nil {
+		// A refusal of a retried submission whose first try was saved
+		// (a dependency ended since, a submission rate exceeded) answers
+		// the saved job instead.
+		refuse := func(prob *api.Problem) {
 			id, err := "", store.ErrNotFound
 			if key != "" {
 				id, err = s.store.KeyedJob(r.Context(), job.Tenant, key)
@@ -86,6 +89,18 @@ func (s *Server) handleSubmit(deployment bool) http.HandlerFunc {
 				s.recordRejection(r, principalOf(r).Tenant, prob)
 				writeProblem(w, prob)
 			}
+		}
+		release, prob := s.checkDeps(r.Context(), job)
+		if prob != nil {
+			refuse(prob)
+			return
+		}
+		defer release() // after adopt: it sees a dependency that ended since
+		if s.afterDepCheck != nil {
+			s.afterDepCheck()
+		}
+		if prob := s.tooSoon(job); prob != nil {
+			refuse(prob)
 			return
 		}
 		now := s.cfg.Now().UTC()
@@ -159,6 +174,7 @@ func (s *Server) adopt(js *jobState) {
 		return
 	}
 	s.jobs[js.doc.ID] = js
+	s.trackDeps(js, s.cfg.Now())
 	s.requeue(js)
 }
 
@@ -338,6 +354,13 @@ func (s *Server) jobDoc(r *http.Request, id string) (*api.Job, error) {
 // running attempt up to now. Caller holds mu.
 func (s *Server) liveDoc(js *jobState) api.Job {
 	d := js.doc
+	if js.held && d.Reason != nil && d.State == api.StatePending { // its dependencies' states now
+		if msg := s.depWait(js); msg != "" {
+			r := *d.Reason
+			r.Message, d.Message = msg, msg
+			d.Reason = &r
+		}
+	}
 	d.Replicas = slices.Clone(d.Replicas)
 	if js.alloc != nil {
 		d.Usage.GPUSeconds += s.gpuSeconds(js, s.cfg.Now())

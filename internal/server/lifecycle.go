@@ -425,6 +425,7 @@ func (s *Server) finish(js *jobState, state, msg string, now time.Time, c *chang
 		c.bump(node)
 	}
 	js.ranOn = nil
+	s.depEnded(js, now, c)
 }
 
 // ranOn records that js has had a replica on node: until js finishes,

@@ -33,6 +33,7 @@ func (s *Server) pass(ctx context.Context) int {
 	s.releaseDue(now, c)
 	s.flushUsage(now, c)
 	s.endQueuedOrphans(now, c)
+	s.cancelBrokenDeps(now, c)
 	if err := s.commit(ctx, c); err != nil {
 		s.fail(err)
 		s.mu.Unlock()

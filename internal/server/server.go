@@ -32,6 +32,9 @@ type Server struct {
 	// afterAdopt, when set (by tests), runs once a submission is in
 	// memory and mu is released.
 	afterAdopt func()
+	// afterDepCheck, when set (by tests), runs once a submission's
+	// dependencies are checked, before it is saved.
+	afterDepCheck func()
 	// schedule is the core's pass, sched.Quick; tests wrap it to add
 	// entries to its plans.
 	schedule func(*model.Snapshot, *sched.Queue, model.Time, int) (model.Plan, []*model.Job)
@@ -53,6 +56,14 @@ type Server struct {
 	// gone holds the tenant of each job forgotten (forgetFinal) since
 	// the pass under way began, for ownView (redact.go).
 	gone map[string]string
+	// dependents lists, by job ID, the held jobs waiting for it to
+	// succeed; depChecking counts the submissions whose check holds a
+	// job ID, depOutcome keeps how such a job ended, and depBroken lists
+	// held jobs to cancel (depends.go).
+	dependents  map[string][]string
+	depChecking map[string]int
+	depOutcome  map[string]string
+	depBroken   []depBreak
 	// running holds the jobs with an allocation (jobState.alloc).
 	running map[string]*jobState
 	// waiting holds the running jobs with replicas held until lent
@@ -146,6 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg: cfg, log: cfg.Logger, store: cfg.Store,
 		fac:        cfg.Facility,
 		jobs:       map[string]*jobState{},
+		dependents: map[string][]string{}, depChecking: map[string]int{}, depOutcome: map[string]string{},
 		avoid:      map[string][]string{},
 		running:    map[string]*jobState{},
 		waiting:    map[string]*jobState{},
@@ -345,7 +357,11 @@ func (s *Server) reload(ctx context.Context) error {
 		}
 		s.restoreRestartHold(js, now)
 		s.holdForSilent(js)
+		js.held = js.doc.State == api.StatePending && len(js.job.DependsOn) > 0 // trackDeps below
 		s.requeue(js)
+	}
+	for _, id := range sortedKeys(s.jobs) {
+		s.trackDeps(s.jobs[id], now) // every job loaded: a dependency not among them succeeded
 	}
 	slices.Sort(s.recent)
 	s.restoreClaims()

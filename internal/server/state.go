@@ -86,6 +86,9 @@ type jobState struct {
 	// start (facility_change.go orphans); a running deployment is not
 	// queued to replace a replica that ends.
 	orphaned bool
+	// held: a pending job waiting for its dependencies to succeed, out of
+	// the queue (depends.go).
+	held bool
 }
 
 // heardRunning records that replica i was reported running at now.
@@ -98,7 +101,7 @@ func (js *jobState) heardRunning(i int, now time.Time) {
 
 func (js *jobState) pending() bool {
 	if js.doc.State == api.StatePending {
-		return js.restartAt.IsZero() && !js.awaitSilent
+		return js.restartAt.IsZero() && !js.awaitSilent && !js.held
 	}
 	// A running deployment below its replica count stays in the queue:
 	// the core scales it up.
