@@ -168,6 +168,12 @@ type jobState struct {
 	// preemption, until their eviction; of, on such a part, is the
 	// deployment (partial.go)
 	part, of *jobState
+	// deps counts the jobs of its DependsOn not completed yet; held: it
+	// arrived and waits for them, out of the queue; dependents are the
+	// jobs that depend on it (Job.DependsOn)
+	deps       int
+	held       bool
+	dependents []*jobState
 }
 
 // setCapped records whether running job js has a capped replica.
@@ -351,6 +357,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		t.byID[j.ID] = js
 		arrivals[i] = arrival{j.SubmitTime, js}
 	}
+	if err := t.linkDeps(); err != nil {
+		return nil, err
+	}
 	t.q.arrive(arrivals)
 	if !t.q.empty() {
 		t.res.Start = t.q.peek()
@@ -476,6 +485,8 @@ func (t *twin) moot(e event) bool {
 		return !e.job.running || e.epoch != e.job.epoch
 	case evWake:
 		return true
+	case evArrival:
+		return e.job.deps > 0 // held for its dependencies: nothing to schedule
 	case evFail:
 		return !t.goesOn()
 	}
@@ -518,6 +529,10 @@ func (t *twin) handle(e event, now model.Time) {
 	js := e.job
 	switch e.kind {
 	case evArrival:
+		if js.deps > 0 {
+			t.hold(js, now)
+			return
+		}
 		js.pending = true
 		t.enqueue(js)
 		t.logf("%s arrive %s\n", now, js.job.ID)
@@ -551,6 +566,7 @@ func (t *twin) complete(js *jobState, now model.Time) {
 	js.rec.End = now
 	t.finished++
 	t.logf("%s complete %s\n", now, js.job.ID)
+	t.release(js, now)
 }
 
 // evict ends a preempted job's run at the end of its notice: its GPUs

@@ -1,0 +1,64 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// Dependencies (model.Job.DependsOn), as the live server keeps them: a
+// job that arrives before the jobs it depends on have completed waits,
+// out of the queue, until the last of them completes; its wait counts
+// from its submission. A job of the twin never fails, so none is
+// cancelled; one whose dependency never completes never starts.
+
+// linkDeps counts each job's dependencies and lists its dependents. A
+// dependency must be a job of the workload, and not a deployment.
+func (t *twin) linkDeps() error {
+	for _, j := range t.cfg.Jobs {
+		js := t.byID[j.ID]
+		for _, id := range j.DependsOn {
+			d := t.byID[id]
+			switch {
+			case d == nil:
+				return fmt.Errorf("sim: job %s depends on %s, which is not in the workload", j.ID, id)
+			case d.job.Kind == model.KindDeployment:
+				return fmt.Errorf("sim: job %s depends on %s, a deployment: it never succeeds; depend on jobs", j.ID, id)
+			case d == js:
+				return fmt.Errorf("sim: job %s depends on itself", j.ID)
+			}
+			d.dependents = append(d.dependents, js)
+			js.deps++
+		}
+	}
+	return nil
+}
+
+// hold keeps js, arrived, out of the queue until its dependencies have
+// completed.
+func (t *twin) hold(js *jobState, now model.Time) {
+	js.held = true
+	var waits []string
+	for _, id := range js.job.DependsOn {
+		if d := t.byID[id]; d.rec.End == 0 {
+			waits = append(waits, id)
+		}
+	}
+	js.rec.LastReason = "dependency: waits for " + strings.Join(waits, ", ") + " to complete"
+	t.logf("%s arrive %s (%s)\n", now, js.job.ID, js.rec.LastReason)
+}
+
+// release, as js completes, queues the held jobs that waited for it
+// last.
+func (t *twin) release(js *jobState, now model.Time) {
+	for _, d := range js.dependents {
+		if d.deps--; d.deps > 0 || !d.held {
+			continue
+		}
+		d.held = false
+		d.pending = true
+		t.enqueue(d)
+		t.logf("%s release %s (its dependencies completed)\n", now, d.job.ID)
+	}
+}
