@@ -15,7 +15,10 @@
 //     binds the name to the token's site) and saves them there, as
 //     `carnot agent --data-dir DataDir/<node>` would. At most Parallel
 //     enrollments run at once; the server's CA is saved in
-//     DataDir/ca.crt. While the fleet runs, each node renews its
+//     DataDir/ca.crt. Given a join token, the fleet asks the server
+//     first whether it still takes each certificate it loads, as the
+//     single agent does, and enrolls again a node whose certificate is
+//     revoked or was replaced. While the fleet runs, each node renews its
 //     certificate with itself before it expires (pki.Renewer, as the
 //     single agent does); its new connections present the new one,
 //     and its idle ones, made with the old one, are closed.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -50,10 +51,15 @@ func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificat
 	case err == nil:
 		site, name, ierr := pki.NodeIdentity(cert.Leaf)
 		life := cert.Leaf.NotAfter.Sub(cert.Leaf.NotBefore)
-		if ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3) {
+		fresh := ierr == nil && name == node && !pki.ExpiresWithin(cert.Leaf, time.Now(), life/3)
+		refused := fresh && e.cfg.JoinToken != "" && e.refused(ctx, node, cert)
+		if fresh && !refused {
 			return cert, site, nil
 		}
-		if !pki.Renewable(cert.Leaf, node, time.Now()) {
+		if refused || !pki.Renewable(cert.Leaf, node, time.Now()) {
+			// Revoked (carnot revoke-node), or replaced by an
+			// enrollment: it cannot renew itself, and the join token
+			// enrolls it again once an operator allowed it.
 			break
 		}
 		cl, err := client.New(e.cfg.Server, client.WithTLS(pki.ClientConfig(e.roots, &cert)), client.WithUserAgent(userAgent(e.cfg.Version)))
@@ -84,6 +90,22 @@ func (e *enroller) certificate(ctx context.Context, node string) (tls.Certificat
 		err = fmt.Errorf("%w (renewing its certificate first: %v)", err, renewErr)
 	}
 	return cert, site, err
+}
+
+// refused reports whether the server refuses node's certificate cert
+// (401), though valid: revoked, or replaced by an enrollment. It asks on
+// an agent's route, as the single agent does when it is given a join
+// token, which a standby answers 503 (the client moves on to the
+// leader); a server that cannot say does not refuse it: the node starts
+// with it, as without a join token.
+func (e *enroller) refused(ctx context.Context, node string, cert tls.Certificate) bool {
+	cl, err := client.New(e.cfg.Server, client.WithTLS(pki.ClientConfig(e.roots, &cert)), client.WithUserAgent(userAgent(e.cfg.Version)))
+	if err != nil {
+		return false
+	}
+	_, err = cl.Assignments(ctx, node, 0, 0) // 404 for a node not registered yet: taken
+	var p *api.Problem
+	return errors.As(err, &p) && p.Status == http.StatusUnauthorized
 }
 
 // renewer renews the certificate held of node while it runs, with that
