@@ -124,7 +124,12 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	default:
 		prev = &enrolledNode{}
 		if json.Unmarshal(doc, prev) != nil {
-			prev = &enrolledNode{Site: p.Site} // unreadable: enrolled, in no other site
+			*prev = enrolledNode{}
+		}
+		if prev.Site == "" {
+			// Unreadable, or revoked while it was (RevokeNode): enrolled,
+			// in no other site.
+			prev.Site = p.Site
 		}
 	}
 	if p.Role == auth.Node {

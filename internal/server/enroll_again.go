@@ -116,6 +116,8 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrNeverEnrolled):
 		problemf(w, http.StatusNotFound, "node %s has never enrolled: a join token of its site enrolls it as it is", name)
+	case errors.Is(err, errSiteUnknown):
+		problemf(w, http.StatusConflict, "%v", err)
 	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "%v", err)
 	default:
@@ -155,6 +157,13 @@ func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time
 	if err != nil {
 		return api.Reenroll{}, err
 	}
+	if rec.Site == "" {
+		// Revoked while its record was not readable, and neither
+		// registered nor listed since: a join token of any site would
+		// take the name.
+		return api.Reenroll{}, fmt.Errorf("node %s's %w: its enrollment record was not readable when its certificates were revoked, and it is neither registered nor in the facility file. "+
+			"List it in the facility file under its site, then allow it again", name, errSiteUnknown)
+	}
 	now := s.cfg.Now().UTC()
 	rec.ReenrollBy, rec.ReenrollUntil = actor, now.Add(ttl)
 	doc, _ := json.Marshal(rec)
@@ -172,9 +181,20 @@ func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time
 	return api.Reenroll{Node: name, Site: rec.Site, Expires: rec.ReenrollUntil}, nil
 }
 
+// errUnreadableEnrollment is enrollment's error for a record it cannot
+// read (corrupt in the store).
+var errUnreadableEnrollment = errors.New("not readable")
+
+// errSiteUnknown is AllowReenroll's error for a node whose site the
+// server cannot tell.
+var errSiteUnknown = errors.New("site not known")
+
 // enrollment reads the enrollment record of node name, to change it: it
-// fails with ErrNeverEnrolled for a name that never enrolled, and for a
-// record it cannot read. Caller holds enrollMu.
+// fails with ErrNeverEnrolled for a name that never enrolled, and with
+// errUnreadableEnrollment for a record it cannot read. A record that
+// names no site, written by a revocation of an unreadable record
+// (RevokeNode), is of the site knownSite says now ("" still when none).
+// Caller holds enrollMu.
 func (s *Server) enrollment(ctx context.Context, name string) (enrolledNode, error) {
 	doc, err := s.store.Record(ctx, recNode, name)
 	var rec enrolledNode
@@ -183,8 +203,28 @@ func (s *Server) enrollment(ctx context.Context, name string) (enrolledNode, err
 		return rec, fmt.Errorf("node %s: %w", name, ErrNeverEnrolled)
 	case err != nil:
 		return rec, fmt.Errorf("reading enrollments: %w", err)
-	case json.Unmarshal(doc, &rec) != nil || rec.Site == "":
-		return rec, fmt.Errorf("the enrollment record of node %s is not readable", name)
+	case json.Unmarshal(doc, &rec) != nil || rec.Site == "" && rec.RevokedBy == "":
+		return enrolledNode{}, fmt.Errorf("the enrollment record of node %s is %w", name, errUnreadableEnrollment)
+	case rec.Site == "":
+		rec.Site, _ = s.knownSite(name)
 	}
 	return rec, nil
+}
+
+// knownSite is the site of node name as the server knows it beside its
+// enrollment record, and where from: the site its agent registered in
+// (its certificate's, so its enrollment's), else the facility file's;
+// "" when neither.
+func (s *Server) knownSite(name string) (site, from string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nodes[name]; n != nil && n.doc.Site != "" {
+		return n.doc.Site, "the site its agent registered in"
+	}
+	for _, n := range s.fac.Nodes {
+		if n.Name == name {
+			return n.Site, "its site in the facility file"
+		}
+	}
+	return "", ""
 }

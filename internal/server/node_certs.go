@@ -153,7 +153,7 @@ func (a acceptedCerts) refuses(node, serial string) string {
 
 // loadNodeCerts reads the enrollment records into s.certs. An
 // unreadable record accepts every certificate of its name, as
-// handleEnroll reads it.
+// handleEnroll reads it, until a revocation replaces it (RevokeNode).
 func (s *Server) loadNodeCerts(ctx context.Context) error {
 	recs, err := s.store.Records(ctx, recNode)
 	if err != nil {
@@ -200,11 +200,26 @@ func (s *Server) handleRevokeNode(w http.ResponseWriter, r *http.Request) {
 // RevokeNode makes the server refuse every certificate node name holds,
 // from now, recording an event with actor as its actor: its agent is
 // refused until it enrolls again (AllowReenroll, then a join token). It
-// fails with ErrNeverEnrolled for a name that never enrolled.
+// fails with ErrNeverEnrolled for a name that never enrolled. A record
+// it cannot read does not stop it: it is replaced by one that accepts
+// no certificate, of the site knownSite says ("" when none: a join token
+// of no site enrolls the name), and the event says so.
 func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	s.enrollMu.Lock()
 	defer s.enrollMu.Unlock()
 	rec, err := s.enrollment(ctx, name)
+	unreadable := ""
+	if errors.Is(err, errUnreadableEnrollment) {
+		// Fail closed: the record is replaced by one that accepts no
+		// certificate of the name, of the site known otherwise.
+		site, from := s.knownSite(name)
+		rec, err = enrolledNode{Site: site}, nil
+		unreadable = fmt.Sprintf("; its enrollment record was not readable: it is replaced by one that refuses every certificate of the node, in site %s (%s)", site, from)
+		if site == "" {
+			unreadable = "; its enrollment record was not readable: it is replaced by one that refuses every certificate of the node, whose site is not known " +
+				"(a join token of no site enrolls it; list it in the facility file under its site before reenroll-node)"
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -219,8 +234,8 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
 	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
-		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s)%s; "+
-			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site, withdrawn)}
+		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s)%s%s; "+
+			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site, withdrawn, unreadable)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		if maybeSaved(ctx, err) {
 			s.certs.narrow(name, rec)
@@ -230,6 +245,10 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	}
 	s.certs.set(name, rec)
 	s.setRevoked(name, true)
+	if unreadable != "" {
+		s.log.Warn("node certificates revoked; its enrollment record was not readable and is replaced", "node", name, "site", rec.Site, "by", actor)
+		return nil
+	}
 	s.log.Warn("node certificates revoked", "node", name, "site", rec.Site, "by", actor)
 	return nil
 }
