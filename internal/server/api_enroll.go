@@ -47,6 +47,11 @@ type enrolledNode struct {
 	// holders of the name's certificates before that enrollment no
 	// longer know it. "" in a record written before it was kept.
 	Generation string `json:"generation,omitempty"`
+	// KeptAt is when the one serial in Serials was kept as the first
+	// certificate of the name presented to a server that keeps serials,
+	// its record written by an earlier version with none (keepFirst);
+	// zero when the server issued it.
+	KeptAt time.Time `json:"kept_at,omitzero"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's

@@ -65,8 +65,16 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 		if why := lapsedChain(node, r.TLS.VerifiedChains[0], s.cfg.CertNow()); why != "" {
 			return auth.Principal{}, errUnauthenticated{why}
 		}
-		if why := s.certs.refused(node, r.TLS.VerifiedChains[0][0]); why != "" {
+		why, legacy := s.certs.check(node, r.TLS.VerifiedChains[0][0])
+		if why != "" {
 			return auth.Principal{}, errUnauthenticated{why}
+		}
+		if legacy {
+			if why, err := s.keepFirst(r.Context(), node, r.TLS.VerifiedChains[0][0]); err != nil {
+				return auth.Principal{}, err
+			} else if why != "" {
+				return auth.Principal{}, errUnauthenticated{why}
+			}
 		}
 		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
 	}

@@ -32,11 +32,12 @@ import (
 //     POST /v1/nodes/{name}/revoke) accepts none: the node's agent is
 //     refused until it enrolls again, which takes reenroll-node.
 //
-// A record written before serials were kept names none and accepts every
-// certificate of the name, as before, until the node's next renewal or
-// enrollment. The leader keeps the records in memory (nodeCerts): it is
-// the only replica that serves agents, and a replica that takes the lead
-// reads them at its start.
+// A record written before serials were kept names none: the first
+// certificate of the name presented since is kept as the one accepted
+// (keepFirst, legacy_certs.go), as the node's renewal would keep it.
+// The leader keeps the records in memory (nodeCerts): it is the only
+// replica that serves agents, and a replica that takes the lead reads
+// them at its start.
 
 // nodeCerts is the certificates accepted per node name, for
 // authenticate; only names whose record names serials (or revoked all)
@@ -44,6 +45,10 @@ import (
 type nodeCerts struct {
 	mu sync.RWMutex
 	m  map[string]acceptedCerts
+	// legacy are the names whose record names no serial (written
+	// before they were kept) and is not revoked: the first certificate
+	// presented is kept (keepFirst).
+	legacy map[string]bool
 }
 
 // acceptedCerts is what a node's enrollment record accepts.
@@ -51,6 +56,9 @@ type acceptedCerts struct {
 	serials []string
 	since   time.Time // when the record last changed
 	revoked string    // who revoked every certificate, "" when not revoked
+	// kept is when the certificate accepted was kept as the first
+	// presented after an upgrade (keepFirst); zero when it was issued.
+	kept time.Time
 	// generation is the record's Generation, which the node's logs
 	// token is derived from.
 	generation string
@@ -60,7 +68,7 @@ type acceptedCerts struct {
 // certificates at all (a record written before serials were kept does
 // not, unless revoked).
 func acceptedBy(rec enrolledNode) (acceptedCerts, bool) {
-	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy, generation: rec.Generation},
+	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy, kept: rec.KeptAt, generation: rec.Generation},
 		len(rec.Serials) > 0 || rec.RevokedBy != ""
 }
 
@@ -69,14 +77,16 @@ func (c *nodeCerts) set(node string, rec enrolledNode) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]acceptedCerts{}
+		c.m, c.legacy = map[string]acceptedCerts{}, map[string]bool{}
 	}
 	a, limits := acceptedBy(rec)
 	if !limits {
 		delete(c.m, node)
+		c.legacy[node] = true
 		return
 	}
 	c.m[node] = a
+	delete(c.legacy, node)
 }
 
 // narrow records, for node, what both its entry and rec accept: rec is
@@ -87,9 +97,12 @@ func (c *nodeCerts) narrow(node string, rec enrolledNode) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]acceptedCerts{}
+		c.m, c.legacy = map[string]acceptedCerts{}, map[string]bool{}
 	}
 	a, limits := acceptedBy(rec)
+	if limits {
+		delete(c.legacy, node)
+	}
 	old, had := c.m[node]
 	switch {
 	case !had:
@@ -125,13 +138,23 @@ func (s *Server) NodeCertRefused(node string, leaf *x509.Certificate) string {
 // refused says why node's certificate leaf is no longer accepted, ""
 // when it is.
 func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {
+	why, _ := c.check(node, leaf)
+	return why
+}
+
+// check is refused, and whether node's record names no serial (legacy):
+// the certificate is then accepted until another is kept (keepFirst).
+// Both are read at once: a certificate kept in between would otherwise
+// let another through.
+func (c *nodeCerts) check(node string, leaf *x509.Certificate) (why string, legacy bool) {
 	c.mu.RLock()
 	a, ok := c.m[node]
+	legacy = c.legacy[node]
 	c.mu.RUnlock()
 	if !ok {
-		return ""
+		return "", legacy
 	}
-	return a.refuses(node, leaf.SerialNumber.Text(16))
+	return a.refuses(node, leaf.SerialNumber.Text(16)), legacy
 }
 
 // refuses says why a accepts no certificate of node with serial (hex),
@@ -144,6 +167,11 @@ func (a acceptedCerts) refuses(node, serial string) string {
 		return fmt.Sprintf("node %s's certificates were revoked by %s at %s: its agent is refused until it enrolls again "+
 			"(an operator-admin allows it with 'carnot reenroll-node %s', then the agent starts with a join token of its site)",
 			node, a.revoked, a.since.UTC().Format(time.RFC3339), node)
+	case !a.kept.IsZero():
+		return fmt.Sprintf("node %s's certificate (serial %s) is not the one accepted for it: its enrollment record, written by an earlier version of Carnot, named none, "+
+			"and the first certificate of the node presented since (at %s) was kept. If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; "+
+			"an operator-admin allows it to enroll again with 'carnot reenroll-node %s'",
+			node, serial, a.kept.UTC().Format(time.RFC3339), node, node)
 	default:
 		return fmt.Sprintf("node %s's certificate (serial %s) was replaced by an enrollment at %s: only the certificate issued then (and those it renews) is accepted. "+
 			"If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; an operator-admin allows it to enroll again with 'carnot reenroll-node %s'",
@@ -230,7 +258,7 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	}
 	// An allowance given before stands no more: the node comes back
 	// only through one given after the revocation.
-	rec.Serials, rec.RevokedBy, rec.Enrolled = nil, actor, now
+	rec.Serials, rec.RevokedBy, rec.Enrolled, rec.KeptAt = nil, actor, now, time.Time{}
 	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
 	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,

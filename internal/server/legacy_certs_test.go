@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// legacyRecord makes node's enrollment record one an earlier version of
+// Carnot wrote (no serials kept) and restarts the server on it.
+func legacyRecord(t *testing.T, e *env, nodes ...string) *env {
+	t.Helper()
+	ctx := context.Background()
+	for _, n := range nodes {
+		doc, err := json.Marshal(map[string]any{"site": "x", "enrolled": e.clock.now(), "by": "token:join-x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.store.PutRecords(ctx, []store.Record{{Kind: recNode, Key: n, Doc: doc}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.s.store.Close()
+	return openEnvQuiet(t, e.dir, e.s.cfg.Facility, e.s.cfg.DynamicNodes, e.clock, func(c *Config) { c.CA = testCA(t) })
+}
+
+// A node whose enrollment record an earlier version wrote (no serials
+// kept, every certificate of the name accepted) has the first
+// certificate it presents since kept: any other certificate of the name
+// is refused from then, after a restart too, saying why, as after a
+// renewal (the first to renew kept its certificate before, which any
+// certificate of the name could do at once). Its renewal keeps it.
+func TestLegacyEnrollmentKeepsTheFirstCertificatePresented(t *testing.T) {
+	f := newFixture(t)
+	code, out, cert := f.e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	e := legacyRecord(t, f.e, "m1")
+	other := unissued(t, "x", "m1") // a certificate of m1 from before: a reinstall's, a stolen key's
+	ping := func(cred func(*http.Request) *http.Request) (int, string) {
+		code, out := e.doWith(cred, "GET", "/v1/agent/nodes/m1/assignments", nil, nil)
+		return code, string(out)
+	}
+	if code, out := ping(cert); code == http.StatusUnauthorized {
+		t.Fatalf("m1's certificate, its record written by an earlier version: %d %s; want it accepted", code, out)
+	}
+	if code, out := ping(other); code != http.StatusUnauthorized || !strings.Contains(out, "earlier version") {
+		t.Errorf("another certificate of m1, after m1's was presented: %d %s; want 401 saying why", code, out)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/events", nil, &evs)
+	kept := false
+	for _, ev := range evs.Events {
+		kept = kept || ev.Node == "m1" && strings.Contains(ev.Message, "earlier version") && strings.Contains(ev.Message, "kept")
+	}
+	if !kept {
+		t.Errorf("no event saying m1's certificate was kept: %+v", evs.Events)
+	}
+	e.s.store.Close()
+	e = openEnvQuiet(t, e.dir, e.s.cfg.Facility, e.s.cfg.DynamicNodes, e.clock, func(c *Config) { c.CA = testCA(t) })
+	if code, out := ping(other); code != http.StatusUnauthorized {
+		t.Errorf("another certificate of m1 after a restart: %d %s; want 401", code, out)
+	}
+	code, out, renewed := e.enroll(cert, "m1")
+	if code != http.StatusOK {
+		t.Fatalf("m1 renewing with the certificate kept: %d %s", code, out)
+	}
+	for what, cred := range map[string]func(*http.Request) *http.Request{"the certificate kept": cert, "the renewed one": renewed} {
+		if code, out := ping(cred); code == http.StatusUnauthorized {
+			t.Errorf("m1's %s after the renewal: %d %s; want it accepted", what, code, out)
+		}
+	}
+}
+
+// Two certificates of a node whose record an earlier version wrote,
+// presented at once: one is kept, the other refused.
+func TestLegacyEnrollmentKeepsOneOfTwoAtOnce(t *testing.T) {
+	f := newFixture(t)
+	if code, out, _ := f.e.enroll(withBearer(f.join["x"]), "m1"); code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	e := legacyRecord(t, f.e, "m1")
+	creds := []func(*http.Request) *http.Request{unissued(t, "x", "m1"), unissued(t, "x", "m1")}
+	codes := make([]int, len(creds))
+	var wg sync.WaitGroup
+	for i, c := range creds {
+		wg.Go(func() { codes[i], _ = e.doWith(c, "GET", "/v1/agent/nodes/m1/assignments", nil, nil) })
+	}
+	wg.Wait()
+	refused := 0
+	for _, c := range codes {
+		if c == http.StatusUnauthorized {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("two certificates of m1 presented at once: %v; want exactly one refused", codes)
+	}
+}
