@@ -151,12 +151,14 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		if prev.ReenrollUntil.IsZero() {
 			why = "was stored by an earlier version of Carnot with no expiry, and no longer holds"
 		}
-		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s, and the allowance to enroll it again (by %s) %s; "+
-			"an operator-admin allows it again with: carnot reenroll-node %s", req.Node, prev.Site, prev.ReenrollBy, why, req.Node))
+		// Neither here nor below who (an operator-admin's token): a
+		// join token is a machine's; the node's events name it.
+		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s, and the allowance to enroll it again %s; "+
+			"an operator-admin allows it again with: carnot reenroll-node %s", req.Node, prev.Site, why, req.Node))
 		return
 	case prev.Site == p.Site && prev.RevokedBy != "":
-		refuse(http.StatusConflict, fmt.Sprintf("node %s's certificates were revoked by %s at %s: a join token enrolls it again only once an operator-admin allowed it with: carnot reenroll-node %s",
-			req.Node, prev.RevokedBy, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
+		refuse(http.StatusConflict, fmt.Sprintf("node %s's certificates were revoked by an operator-admin at %s: a join token enrolls it again only once an operator-admin allowed it with: carnot reenroll-node %s",
+			req.Node, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
 		return
 	case prev.Site == p.Site:
 		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s (its last certificate issued %s): a join token enrolls a name once, "+

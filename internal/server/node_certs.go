@@ -164,9 +164,11 @@ func (a acceptedCerts) refuses(node, serial string) string {
 	case slices.Contains(a.serials, serial):
 		return ""
 	case a.revoked != "":
-		return fmt.Sprintf("node %s's certificates were revoked by %s at %s: its agent is refused until it enrolls again "+
+		// Not who: the holder of a revoked certificate may be a stolen
+		// key's; the node's events name the operator-admin's token.
+		return fmt.Sprintf("node %s's certificates were revoked by an operator-admin at %s: its agent is refused until it enrolls again "+
 			"(an operator-admin allows it with 'carnot reenroll-node %s', then the agent starts with a join token of its site)",
-			node, a.revoked, a.since.UTC().Format(time.RFC3339), node)
+			node, a.since.UTC().Format(time.RFC3339), node)
 	case !a.kept.IsZero():
 		return fmt.Sprintf("node %s's certificate (serial %s) is not the one accepted for it: its enrollment record, written by an earlier version of Carnot, named none, "+
 			"and the first certificate of the node presented since (at %s) was kept. If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; "+

@@ -347,7 +347,8 @@ func TestLongPollOpenAcrossARevocationIsRefused(t *testing.T) {
 }
 
 // A join token's enrollment of a revoked node, not allowed again, is
-// refused saying that it was revoked, by whom, and how it enrolls again;
+// refused saying that it was revoked, when, and how it enrolls again (not
+// by which token: TestNodeRefusalsDoNotNameTheOperatorsToken);
 // not that its last certificate was issued at the revocation's time.
 func TestJoinTokenRefusedForARevokedNodeSaysSo(t *testing.T) {
 	f := newFixture(t)
@@ -359,9 +360,9 @@ func TestJoinTokenRefusedForARevokedNodeSaysSo(t *testing.T) {
 		t.Fatalf("revoke m1: %d", code)
 	}
 	code, out, _ := e.enroll(withBearer(f.join["x"]), "m1")
-	if code != http.StatusConflict || !strings.Contains(out, "revoked by token:operator-admin") || !strings.Contains(out, "carnot reenroll-node m1") ||
+	if code != http.StatusConflict || !strings.Contains(out, "revoked by an operator-admin") || !strings.Contains(out, "carnot reenroll-node m1") ||
 		strings.Contains(out, "last certificate issued") {
-		t.Errorf("a join token enrolling revoked m1: %d %s; want 409 saying it was revoked, by whom, and naming carnot reenroll-node", code, out)
+		t.Errorf("a join token enrolling revoked m1: %d %s; want 409 saying it was revoked and naming carnot reenroll-node", code, out)
 	}
 }
 

@@ -176,7 +176,7 @@ func TestRevokedNodeIsRefusedUntilItEnrollsAgain(t *testing.T) {
 	refusedNow := func(when string) {
 		t.Helper()
 		code, out := e.doWith(cert, "GET", "/v1/agent/nodes/m1/assignments", nil, nil)
-		if code != http.StatusUnauthorized || !strings.Contains(string(out), "certificates were revoked by token:operator-admin") ||
+		if code != http.StatusUnauthorized || !strings.Contains(string(out), "certificates were revoked by an operator-admin") ||
 			!strings.Contains(string(out), "carnot reenroll-node m1") {
 			t.Errorf("m1's agent %s: %d %s; want 401 saying it was revoked and how to enroll again", when, code, out)
 		}
