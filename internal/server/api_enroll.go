@@ -11,6 +11,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/auth"
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -193,11 +194,12 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 			Errors: []api.FieldError{{Field: "csr", Message: err.Error()}}})
 		return
 	}
-	serial, err := certSerial(cert)
+	signed, err := pki.ParseCertPEM(cert)
 	if err != nil {
 		problemf(w, http.StatusInternalServerError, "reading the certificate signed: %v", err)
 		return
 	}
+	serial := signed.SerialNumber.Text(16)
 	now := s.cfg.Now().UTC()
 	rec.Enrolled, rec.RevokedBy = now, ""
 	rec.Serials = append([]string{serial}, rec.Serials...)
@@ -218,7 +220,7 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 		s.setRevoked(req.Node, false) // and the polls of the certificates it replaced end
 	}
 	writeJSON(w, http.StatusOK, api.Enrolled{Node: req.Node, Site: rec.Site, Certificate: string(cert),
-		CA: string(s.cfg.CA.CertPEM()), Expires: now.Add(s.cfg.NodeCertTTL)})
+		CA: string(s.cfg.CA.CertPEM()), Expires: signed.NotAfter.UTC()}) // the CA's end may cut it short
 }
 
 // hasSite reports whether the facility has site id.

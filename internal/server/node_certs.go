@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
@@ -199,15 +198,6 @@ func (s *Server) loadNodeCerts(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// certSerial is the serial, in hex, of the PEM certificate cert.
-func certSerial(cert []byte) (string, error) {
-	c, err := pki.ParseCertPEM(cert)
-	if err != nil {
-		return "", err
-	}
-	return c.SerialNumber.Text(16), nil
 }
 
 // handleRevokeNode serves POST /v1/nodes/{name}/revoke.
