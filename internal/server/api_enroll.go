@@ -143,9 +143,15 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	moved := ""
+	// allowed: an operator-admin's allowance to enroll it again holds.
+	allowed := prev != nil && prev.ReenrollBy != "" && s.cfg.Now().Before(prev.ReenrollUntil)
+	revoked := func() {
+		refuse(http.StatusConflict, fmt.Sprintf("node %s's certificates were revoked by an operator-admin at %s: a join token enrolls it again only once an operator-admin allowed it with: carnot reenroll-node %s",
+			req.Node, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
+	}
 	switch {
 	case prev == nil:
-	case prev.Site == p.Site && prev.ReenrollBy != "" && s.cfg.Now().Before(prev.ReenrollUntil):
+	case prev.Site == p.Site && allowed:
 		moved = fmt.Sprintf(" again, as %s allowed", prev.ReenrollBy)
 	case prev.Site == p.Site && prev.ReenrollBy != "":
 		why := "expired at " + prev.ReenrollUntil.UTC().Format(time.RFC3339)
@@ -158,14 +164,18 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 			"an operator-admin allows it again with: carnot reenroll-node %s", req.Node, prev.Site, why, req.Node))
 		return
 	case prev.Site == p.Site && prev.RevokedBy != "":
-		refuse(http.StatusConflict, fmt.Sprintf("node %s's certificates were revoked by an operator-admin at %s: a join token enrolls it again only once an operator-admin allowed it with: carnot reenroll-node %s",
-			req.Node, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
+		revoked()
 		return
 	case prev.Site == p.Site:
 		refuse(http.StatusConflict, fmt.Sprintf("node %s is already enrolled in site %s (its last certificate issued %s): a join token enrolls a name once, "+
 			"and its agent renews its certificate with that certificate. To enroll it again (its machine reinstalled, its key lost), "+
 			"an operator-admin allows it first with: carnot reenroll-node %s",
 			req.Node, prev.Site, prev.Enrolled.UTC().Format(time.RFC3339), req.Node))
+		return
+	case (listedSite == p.Site || !s.hasSite(prev.Site)) && prev.RevokedBy != "" && !allowed:
+		// A move does not undo a revocation: the node comes back only
+		// through an allowance given after it.
+		revoked()
 		return
 	case listedSite == p.Site:
 		// The facility file moved it: the operator's word on where
