@@ -43,7 +43,8 @@ type enrolledNode struct {
 	// token needs.
 	ReenrollUntil time.Time `json:"reenroll_until,omitzero"`
 	// Generation is the serial (hex) of the certificate the name's last
-	// enrollment with a join token issued, kept by its renewals: the
+	// enrollment with a join token issued (or, in a record an earlier
+	// version wrote, the one kept: KeptAt), kept by its renewals: the
 	// node's logs token is derived from it (logsToken), so that the
 	// holders of the name's certificates before that enrollment no
 	// longer know it. "" in a record written before it was kept.

@@ -23,7 +23,9 @@ import (
 // shuts it out once the node's agent, which reconnects within a
 // heartbeat of the upgrade, has presented its own. An agent whose
 // renewal answer was lost before the upgrade presents the certificate it
-// still holds, which is kept: it is not locked out.
+// still holds, which is kept: it is not locked out. The node's logs
+// token changes with it (logsToken), as at an enrollment; the agent
+// learns the new one in the answer to its registration or heartbeat.
 
 // isLegacy reports whether node's record names no serial and is not
 // revoked: keepFirst keeps the next certificate presented.
@@ -62,7 +64,9 @@ func (s *Server) keepFirst(ctx context.Context, node string, leaf *x509.Certific
 		return a.refuses(node, serial), nil
 	}
 	now := s.cfg.Now().UTC()
-	rec.Serials, rec.KeptAt = []string{serial}, now
+	// A new logs token too, as an enrollment gives: the holders of
+	// the name's other certificates learned the old one.
+	rec.Serials, rec.KeptAt, rec.Generation = []string{serial}, now, serial
 	doc, _ = json.Marshal(rec)
 	ev := api.Event{Time: now, Node: node, Type: api.EventNode, Actor: "node:" + node,
 		Message: fmt.Sprintf("node %s's certificate (serial %s) is kept as the only one accepted: its enrollment record, written by an earlier version of Carnot, named none "+

@@ -104,3 +104,30 @@ func TestLegacyEnrollmentKeepsOneOfTwoAtOnce(t *testing.T) {
 		t.Errorf("two certificates of m1 presented at once: %v; want exactly one refused", codes)
 	}
 }
+
+// The certificate kept of a node whose record an earlier version wrote
+// gives the node a new logs token, as an enrollment does: whoever held
+// another certificate of the name registered with it before the upgrade
+// and learned the old token, which the node's log server no longer
+// takes once its agent hears the new one (in the answer to the request
+// that kept its certificate, or its next heartbeat's).
+func TestLegacyEnrollmentKeptChangesTheLogsToken(t *testing.T) {
+	f := newFixture(t)
+	code, out, cert := f.e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	e := legacyRecord(t, f.e, "m1")
+	before := e.s.logsToken("m1") // what any certificate of m1 learned before the upgrade
+	reg := api.Register{Name: "m1", Site: "x", Address: "http://127.0.0.1:1", CPUs: 8, MemoryGiB: 64}
+	var got api.Registered
+	if code, out := e.doWith(cert, "POST", "/v1/agent/register", reg, &got); code != http.StatusOK {
+		t.Fatalf("m1 registering: %d %s", code, out)
+	}
+	if got.LogsToken == "" || got.LogsToken == before {
+		t.Errorf("m1's logs token once its certificate was kept: %q; want a new one, not %q", got.LogsToken, before)
+	}
+	if now := e.s.logsToken("m1"); now != got.LogsToken {
+		t.Errorf("the server's logs token of m1 %q; want the one its agent was given, %q", now, got.LogsToken)
+	}
+}
