@@ -118,6 +118,9 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusNotFound, "node %s has never enrolled: a join token of its site enrolls it as it is", name)
 	case errors.Is(err, errSiteUnknown):
 		problemf(w, http.StatusConflict, "%v", err)
+	case errors.Is(err, errUnreadableEnrollment):
+		// Not for now: the record stays so until it is replaced.
+		problemf(w, http.StatusConflict, "%v: revoke the node first (carnot revoke-node %s), which replaces it with one refusing its certificates, then allow it again", err, name)
 	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "%v", err)
 	default:

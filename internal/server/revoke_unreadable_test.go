@@ -101,3 +101,33 @@ func TestNodeWithAnUnreadableEnrollmentCanBeRevoked(t *testing.T) {
 		t.Errorf("m1's new certificate: %d %s; want it accepted", code, out)
 	}
 }
+
+// reenroll-node of a node whose enrollment record is not readable says
+// what to do (revoke it first, which replaces the record), not that the
+// server is unavailable; once revoked, the node may be allowed again.
+func TestReenrollOfAnUnreadableEnrollmentSaysToRevokeFirst(t *testing.T) {
+	f := newFixture(t)
+	e := f.e
+	code, out, m1 := e.enroll(withBearer(f.join["x"]), "m1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of m1: %d %s", code, out)
+	}
+	if code, out := e.doWith(m1, "POST", "/v1/agent/register", api.Register{Name: "m1", Site: "x", Address: "http://127.0.0.1:1", CPUs: 8, MemoryGiB: 64}, nil); code != http.StatusOK {
+		t.Fatalf("m1 registering: %d %s", code, out)
+	}
+	bad := store.Record{Kind: recNode, Key: "m1", Doc: []byte(`{"site": 5}`)}
+	if err := e.s.store.PutRecords(context.Background(), []store.Record{bad}, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := withBearer(tokenFor(t, e.s, "operator-admin", ""))
+	code, body := e.doWith(admin, "POST", "/v1/nodes/m1/reenroll?force=true", nil, nil)
+	if code != http.StatusConflict || !strings.Contains(string(body), "not readable") || !strings.Contains(string(body), "carnot revoke-node m1") {
+		t.Errorf("reenroll-node of m1, its record not readable: %d %s; want 409 saying to revoke it first", code, body)
+	}
+	if code, out := e.doWith(admin, "POST", "/v1/nodes/m1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke m1: %d %s", code, out)
+	}
+	if code, out := e.doWith(admin, "POST", "/v1/nodes/m1/reenroll", nil, nil); code != http.StatusOK {
+		t.Errorf("reenroll-node of m1 once revoked: %d %s; want 200", code, out)
+	}
+}
