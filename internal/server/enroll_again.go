@@ -221,7 +221,7 @@ func (s *Server) enrollment(ctx context.Context, name string) (enrolledNode, err
 func (s *Server) knownSite(name string) (site, from string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := s.nodes[name]; n != nil && n.doc.Site != "" {
+	if n := s.nodes[name]; n != nil && n.registered && n.doc.Site != "" {
 		return n.doc.Site, "the site its agent registered in"
 	}
 	for _, n := range s.fac.Nodes {

@@ -253,9 +253,13 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	rec.Serials, rec.RevokedBy, rec.Enrolled, rec.KeptAt = nil, actor, now, time.Time{}
 	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
 	doc, _ := json.Marshal(rec)
+	site := "site " + rec.Site
+	if rec.Site == "" {
+		site = "its site"
+	}
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
-		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of site %s)%s%s; "+
-			"what it runs is handled as on a silent node once its heartbeats stop", name, name, rec.Site, withdrawn, unreadable)}
+		Message: fmt.Sprintf("node %s's certificates revoked: its agent is refused from now until it enrolls again (carnot reenroll-node %s, then a join token of %s)%s%s; "+
+			"what it runs is handled as on a silent node once its heartbeats stop", name, name, site, withdrawn, unreadable)}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		if maybeSaved(ctx, err) {
 			s.certs.narrow(name, rec)

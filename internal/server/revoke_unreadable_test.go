@@ -77,8 +77,11 @@ func TestNodeWithAnUnreadableEnrollmentCanBeRevoked(t *testing.T) {
 	if m := said["m1"]; !strings.Contains(m, "not readable") || !strings.Contains(m, "site x") {
 		t.Errorf("m1's revocation event: %q; want it to say its record was not readable and name site x", m)
 	}
-	if m := said["m2"]; !strings.Contains(m, "not readable") || !strings.Contains(m, "site is not known") {
-		t.Errorf("m2's revocation event: %q; want it to say its record was not readable and its site is not known", m)
+	if m := said["m2"]; !strings.Contains(m, "not readable") || !strings.Contains(m, "site is not known") || strings.Contains(m, "site )") {
+		t.Errorf("m2's revocation event: %q; want it to say its record was not readable and its site is not known, naming no empty site", m)
+	}
+	if m := said["m1"]; !strings.Contains(m, "registered in") {
+		t.Errorf("m1's revocation event: %q; want it to say its site is the one it registered in", m)
 	}
 	e.s.store.Close()
 	e = openEnvQuiet(t, e.dir, e.s.cfg.Facility, e.s.cfg.DynamicNodes, e.clock, func(c *Config) { c.CA = testCA(t) })
