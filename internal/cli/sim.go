@@ -39,8 +39,8 @@ func newSimCmd() *cobra.Command {
 decision is made by the production core (sched.Schedule, checked by
 plan.Verify). Writes DIR/summary.json (jobs, JCT, waits and bounded
 slowdown, utilization and queue over time, preemptions, deadline misses,
-fair-share shares and Jain's index, peak power per site and hall against
-its envelope or cap, energy, cost and carbon per site and tenant and in
+fair-share shares and Jain's index, peak power per site, hall and capped
+rack against its envelope or cap, energy, cost and carbon per site and tenant and in
 total), DIR/jobs.csv
 (one row per job), DIR/report.html (the same as tables and charts, one
 self-contained page that opens offline) and with --log DIR/events.log.

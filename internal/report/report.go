@@ -47,6 +47,7 @@ type page struct {
 	Tenants                     []tenantRow
 	Sites                       []siteRow
 	Halls                       []hallRow
+	Racks                       []rackRow
 	Figures                     []Figure
 }
 
@@ -58,6 +59,11 @@ type tenantRow struct {
 type hallRow struct {
 	ID string
 	sim.HallSummary
+}
+
+type rackRow struct {
+	ID string
+	sim.RackSummary
 }
 
 type siteRow struct {
@@ -83,6 +89,9 @@ func Write(w io.Writer, in Input) error {
 	}
 	for _, id := range sortedKeys(s.Halls) {
 		p.Halls = append(p.Halls, hallRow{id, s.Halls[id]})
+	}
+	for _, id := range sortedKeys(s.Racks) {
+		p.Racks = append(p.Racks, rackRow{id, s.Racks[id]})
 	}
 	p.Figures = figures(in)
 	return pageTemplate.Execute(w, p)
@@ -119,6 +128,7 @@ func Headline(s sim.Summary) []Row {
 		{"total.unpriced_mwh", "facility energy outside the grid series (not priced)", s.Total.UnpricedMWh, "MWh"},
 		{"envelope_violations", "sites above their power envelope", float64(s.EnvelopeBreach), ""},
 		{"hall_cap_violations", "halls above their power cap", float64(s.HallCapBreach), ""},
+		{"rack_cap_violations", "racks above their power cap", float64(s.RackCapBreach), ""},
 		{"deadline_jobs", "jobs with a deadline", float64(s.DeadlineJobs), ""},
 		{"deadline_misses", "deadline misses", float64(s.DeadlineMisses), ""},
 		{"passes", "scheduling passes", float64(s.Passes), ""},

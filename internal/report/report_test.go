@@ -205,3 +205,27 @@ func TestEnvelopeLabelExact(t *testing.T) {
 		t.Errorf("%d power charts label the envelope 121.6 kW, want %d", got, len(in.Summary.Sites))
 	}
 }
+
+// TestRackTable: a capped rack's peak is shown against its cap, as a
+// hall's is; a report without capped racks has no rack table.
+func TestRackTable(t *testing.T) {
+	in := run(t)
+	in.Summary.Racks = map[string]sim.RackSummary{"s/h/r1": {Hall: "s/h", Site: "s", MaxITkW: 12.5, CapKW: 13.2, StaticKW: 3.1}}
+	var page bytes.Buffer
+	if err := Write(&page, in); err != nil {
+		t.Fatal(err)
+	}
+	parse(t, page.Bytes())
+	want := `<tr><th>s/h/r1</th><td>s/h</td><td>s</td><td class="num">13.2</td><td class="num">3.1</td><td class="num">12.5</td></tr>`
+	if !strings.Contains(page.String(), `<table class="racks">`) || !strings.Contains(page.String(), want) {
+		t.Errorf("the page has no rack row %s", want)
+	}
+	in.Summary.Racks = nil
+	page.Reset()
+	if err := Write(&page, in); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page.String(), `<table class="racks">`) {
+		t.Error("a run without capped racks has a rack table")
+	}
+}

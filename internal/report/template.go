@@ -67,6 +67,12 @@ table.tenants th:first-child { white-space: nowrap; }
 <tr><th>hall</th><th>site</th><th>power cap, kW</th><th>static, kW</th><th>peak IT, kW</th></tr>
 {{range .Halls}}<tr><th>{{.ID}}</th><td>{{.Site}}</td><td class="num">{{if gt .CapKW 0.0}}{{value .CapKW}}{{else}}none{{end}}</td><td class="num">{{value .StaticKW}}</td><td class="num">{{value .MaxITkW}}</td></tr>
 {{end}}</table>
+{{end}}{{if .Racks}}
+<h2>Racks with a power cap</h2>
+<table class="racks">
+<tr><th>rack</th><th>hall</th><th>site</th><th>power cap, kW</th><th>static, kW</th><th>peak IT, kW</th></tr>
+{{range .Racks}}<tr><th>{{.ID}}</th><td>{{.Hall}}</td><td>{{.Site}}</td><td class="num">{{value .CapKW}}</td><td class="num">{{value .StaticKW}}</td><td class="num">{{value .MaxITkW}}</td></tr>
+{{end}}</table>
 {{end}}
 <h2>Charts</h2>
 {{range .Figures}}{{if .Note}}<p class="note">{{.Note}}</p>

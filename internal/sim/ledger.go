@@ -52,21 +52,28 @@ type siteInfo struct {
 	maxW     float64
 }
 
-// hallInfo is a hall's draw: its nodes' static power, the running jobs'
-// draw above idle on them, and the highest sum so far.
+// hallInfo is a hall's (or a capped rack's) draw: its nodes' static
+// power, the running jobs' draw above idle on them, and the highest sum
+// so far.
 type hallInfo struct {
 	staticW, busyW, maxW float64
+	dirty                bool // a rack's draw changed since the last advance
 }
 
 // ledger tracks who draws what between events. A running job's draw is
 // constant, so its energy is priced once, over its whole run, when it
 // stops; the sites are integrated event by event.
 type ledger struct {
-	t       *twin
-	last    model.Time
-	sites   map[string]*siteInfo
-	ids     []string // site IDs, sorted
-	halls   map[string]*hallInfo
+	t     *twin
+	last  model.Time
+	sites map[string]*siteInfo
+	ids   []string // site IDs, sorted
+	halls map[string]*hallInfo
+	racks map[string]*hallInfo // the racks with a power cap only
+	// changed are the racks whose draw changed since the last advance:
+	// a facility can have thousands of capped racks, and advance looks
+	// only at these (the others' draw it has measured already).
+	changed []*hallInfo
 	nodes   map[string]*model.Node
 	jobs    map[*jobState]*jobPower
 	tenants map[string]*Energy
@@ -77,10 +84,12 @@ type jobPower struct {
 	since  model.Time
 	sites  []siteDraw // by site ID
 	halls  []hallDraw // in the order of its replicas' halls
+	racks  []hallDraw // in the order of its replicas' capped racks
 	capped bool
 }
 
-// hallDraw is what a running job draws above idle in one hall.
+// hallDraw is what a running job draws above idle in one hall (or one
+// capped rack).
 type hallDraw struct {
 	hall string
 	busy float64
@@ -105,22 +114,28 @@ func (jp *jobPower) at(site string) *siteDraw {
 	return &jp.sites[len(jp.sites)-1]
 }
 
-// hallAt is the job's draw in hall, added when new (its replicas sit in
-// few halls: one entry each, not one per replica).
-func (jp *jobPower) hallAt(hall string) *hallDraw {
-	for i := range jp.halls {
-		if jp.halls[i].hall == hall {
-			return &jp.halls[i]
+// drawAt is the job's draw in hall (or rack) id of ds, added when new
+// (its replicas sit in few halls: one entry each, not one per replica).
+func drawAt(ds *[]hallDraw, id string) *hallDraw {
+	for i := range *ds {
+		if (*ds)[i].hall == id {
+			return &(*ds)[i]
 		}
 	}
-	jp.halls = append(jp.halls, hallDraw{hall: hall})
-	return &jp.halls[len(jp.halls)-1]
+	*ds = append(*ds, hallDraw{hall: id})
+	return &(*ds)[len(*ds)-1]
 }
 
 func newLedger(t *twin, start model.Time) *ledger {
 	l := &ledger{t: t, last: start, sites: map[string]*siteInfo{}, nodes: map[string]*model.Node{},
-		jobs: map[*jobState]*jobPower{}, tenants: map[string]*Energy{}, halls: map[string]*hallInfo{}}
+		jobs: map[*jobState]*jobPower{}, tenants: map[string]*Energy{}, halls: map[string]*hallInfo{},
+		racks: map[string]*hallInfo{}}
 	fac := t.cfg.Facility
+	for _, r := range fac.Racks {
+		if r.PowerCapKW > 0 {
+			l.racks[r.ID] = &hallInfo{}
+		}
+	}
 	zones := map[string]*model.GridSeries{}
 	for i := range t.cfg.Grid {
 		zones[t.cfg.Grid[i].Zone] = &t.cfg.Grid[i]
@@ -143,12 +158,18 @@ func newLedger(t *twin, start model.Time) *ledger {
 			}
 			l.halls[n.Hall].staticW += w
 		}
+		if ri := l.racks[n.Rack]; ri != nil {
+			ri.staticW += w
+		}
 	}
 	for _, si := range l.sites {
 		si.maxW = si.staticW // the draw at the start, nothing running: a run of no length peaks there
 	}
 	for _, hi := range l.halls {
 		hi.maxW = hi.staticW
+	}
+	for _, ri := range l.racks {
+		ri.maxW = ri.staticW
 	}
 	return l
 }
@@ -177,6 +198,11 @@ func (l *ledger) advance(now model.Time) {
 	for _, hi := range l.halls {
 		hi.maxW = math.Max(hi.maxW, hi.staticW+hi.busyW)
 	}
+	for _, ri := range l.changed {
+		ri.maxW = math.Max(ri.maxW, ri.staticW+ri.busyW)
+		ri.dirty = false
+	}
+	l.changed = l.changed[:0]
 	l.last = now
 }
 
@@ -200,11 +226,17 @@ func (l *ledger) started(js *jobState, now model.Time) {
 		d.gpus += len(r.GPUs)
 		jp.capped = jp.capped || r.PowerCapW > 0
 		if l.halls[n.Hall] != nil {
-			jp.hallAt(n.Hall).busy += busy
+			drawAt(&jp.halls, n.Hall).busy += busy
+		}
+		if l.racks[n.Rack] != nil {
+			drawAt(&jp.racks, n.Rack).busy += busy
 		}
 	}
 	for _, d := range jp.halls { // added as stopped takes them back
 		l.halls[d.hall].busyW += d.busy
+	}
+	for _, d := range jp.racks {
+		l.rackAdd(l.racks[d.hall], d.busy)
 	}
 	if len(jp.sites) > 1 {
 		sort.Slice(jp.sites, func(a, b int) bool { return jp.sites[a].site < jp.sites[b].site })
@@ -226,6 +258,9 @@ func (l *ledger) stopped(js *jobState, now model.Time) {
 	delete(l.jobs, js)
 	for _, d := range jp.halls {
 		l.halls[d.hall].busyW -= d.busy
+	}
+	for _, d := range jp.racks {
+		l.rackAdd(l.racks[d.hall], -d.busy)
 	}
 	for _, d := range jp.sites { // by site ID
 		si := l.sites[d.site]
@@ -348,5 +383,18 @@ func (l *ledger) nodeStatic(node string, sign float64) (*model.Node, float64) {
 	if hi := l.halls[n.Hall]; hi != nil {
 		hi.staticW += sign * w
 	}
+	if ri := l.racks[n.Rack]; ri != nil {
+		ri.staticW += sign * w
+		l.rackAdd(ri, 0)
+	}
 	return n, w
+}
+
+// rackAdd adds w to a capped rack's busy draw and marks it changed.
+func (l *ledger) rackAdd(ri *hallInfo, w float64) {
+	ri.busyW += w
+	if !ri.dirty {
+		ri.dirty = true
+		l.changed = append(l.changed, ri)
+	}
 }

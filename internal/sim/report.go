@@ -51,6 +51,20 @@ type Summary struct {
 	// HallCapBreach counts the halls whose peak exceeded their cap.
 	Halls         map[string]HallSummary `json:"halls"`
 	HallCapBreach int                    `json:"hall_cap_violations"`
+	// Racks is each capped rack's peak draw against its cap, by rack ID
+	// (racks without a cap are left out); RackCapBreach counts the racks
+	// whose peak exceeded their cap.
+	Racks         map[string]RackSummary `json:"racks"`
+	RackCapBreach int                    `json:"rack_cap_violations"`
+}
+
+// RackSummary is a capped rack's peak draw against its power cap.
+type RackSummary struct {
+	Hall     string  `json:"hall"`
+	Site     string  `json:"site"`
+	MaxITkW  float64 `json:"max_it_kw"`
+	CapKW    float64 `json:"cap_kw"`    // the rack's power cap
+	StaticKW float64 `json:"static_kw"` // every node's base and every GPU's idle power
 }
 
 // HallSummary is a hall's peak draw against its power cap.
@@ -191,6 +205,7 @@ func Summarize(fac *model.Facility, r *Result) Summary {
 			s.HallCapBreach++
 		}
 	}
+	s.Racks, s.RackCapBreach = rackSummaries(fac, r)
 	shares, jain := Fairness(fac, r)
 	s.JainIndex = round(jain)
 	for name, e := range r.Tenants {
@@ -330,4 +345,31 @@ func Fairness(fac *model.Facility, r *Result) (map[string]TenantShare, float64) 
 		return out, 0
 	}
 	return out, sum * sum / (float64(len(names)) * sq)
+}
+
+// rackSummaries is each capped rack's peak against its cap, and the
+// number of racks above it.
+func rackSummaries(fac *model.Facility, r *Result) (map[string]RackSummary, int) {
+	out, breaches := map[string]RackSummary{}, 0
+	var site map[string]string
+	var staticW map[string]float64
+	for _, rk := range fac.Racks {
+		rp, ok := r.Racks[rk.ID]
+		if !ok || rk.PowerCapKW <= 0 {
+			continue
+		}
+		if staticW == nil {
+			staticW = staticBy(fac, func(n *model.Node) string { return n.Rack })
+			site = map[string]string{}
+			for _, h := range fac.Halls {
+				site[h.ID] = h.Site
+			}
+		}
+		out[rk.ID] = RackSummary{Hall: rk.Hall, Site: site[rk.Hall], MaxITkW: round(rp.MaxITW / 1000), CapKW: rk.PowerCapKW,
+			StaticKW: round(staticW[rk.ID] / 1000)}
+		if rp.MaxITW > rk.PowerCapKW*1000*(1+1e-9) {
+			breaches++
+		}
+	}
+	return out, breaches
 }

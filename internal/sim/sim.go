@@ -116,6 +116,9 @@ type Result struct {
 	Tenants map[string]Energy
 	// Halls is each hall's highest IT draw, by hall ID (halls with nodes).
 	Halls map[string]HallPower
+	// Racks is each rack's highest IT draw, by rack ID, for the racks
+	// with a power cap only.
+	Racks map[string]HallPower
 	// Outages are the stretches nodes were down (Config.MTBF), in the
 	// order they began; one still down at the end ends with the run.
 	Outages []Outage
@@ -128,7 +131,7 @@ type Outage struct {
 	StaticW    float64 // the node's base power and its GPUs' idle power
 }
 
-// HallPower is a hall's highest IT draw over the run: its nodes' base
+// HallPower is a hall's (or a rack's) highest IT draw over the run: its nodes' base
 // and idle power plus what the jobs on them draw above idle, measured by
 // the ledger event by event, as a site's MaxITW is.
 type HallPower struct {
@@ -442,6 +445,10 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	t.res.Halls = map[string]HallPower{}
 	for id, hi := range t.led.halls {
 		t.res.Halls[id] = HallPower{MaxITW: hi.maxW}
+	}
+	t.res.Racks = map[string]HallPower{}
+	for id, ri := range t.led.racks {
+		t.res.Racks[id] = HallPower{MaxITW: ri.maxW}
 	}
 	for name, e := range t.led.tenants {
 		t.res.Tenants[name] = *e
