@@ -35,9 +35,9 @@ func newPlanCmd() *cobra.Command {
 		Long: `Runs every scenario of a scenario set (policy variants × facility variants ×
 grid series, or an explicit list; format in docs/plan.md) on the digital twin,
 in parallel, and writes DIR/plan.json (each scenario's variants, headline
-metrics and each site's and hall's peak power against its envelope or cap),
-DIR/plan.html (a self-contained page of tables and bar charts) and each
-scenario's own DIR/<scenario>/summary.json and jobs.csv.
+metrics and each site's, hall's and capped rack's peak power against its
+envelope or cap), DIR/plan.html (a self-contained page of tables and bar
+charts) and each scenario's own DIR/<scenario>/summary.json and jobs.csv.
 
 Every file the set names is read and every scenario built before any runs.
 Results do not depend on --parallel. Grid zones named without a file: come
@@ -256,7 +256,7 @@ func printPlan(w io.Writer, p scenario.Plan) {
 		}
 		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.2f\t%.1f%%\t%.0f\t%.2f\t%.0f\t%.3f\t%.0f%%\t%s\t%d\t%d/%d\n", s.Name,
 			m.Finished, m.Jobs, m.JCTMeanS/3600, m.WaitP95S/3600, 100*m.Utilization, m.GPUHours, m.EnergyMWh,
-			m.CostEUR, m.CarbonT, 100*m.PeakOverEnvelope, hallCap, m.EnvelopeViolations+m.HallCapViolations,
+			m.CostEUR, m.CarbonT, 100*m.PeakOverEnvelope, hallCap, m.EnvelopeViolations+m.HallCapViolations+m.RackCapViolations,
 			m.DeadlineMisses, m.DeadlineJobs)
 	}
 	tw.Flush()

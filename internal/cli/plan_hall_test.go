@@ -29,3 +29,15 @@ func TestPlanTableHallCap(t *testing.T) {
 		}
 	}
 }
+
+// A rack above its cap counts in VIOL as a hall above its cap does.
+func TestPlanTableRackViolation(t *testing.T) {
+	p := scenario.Plan{Scenarios: []scenario.ScenarioSummary{
+		{Name: "rack-10kW", Metrics: scenario.Metrics{Jobs: 1, PeakOverEnvelope: 0.5, PeakOverRackCap: 1.1, RackCapViolations: 2}},
+	}}
+	var b strings.Builder
+	printPlan(&b, p)
+	if row := strings.Split(b.String(), "\n")[1]; !strings.Contains(row, " 2 ") {
+		t.Errorf("row %q does not count the 2 racks above their cap in VIOL", row)
+	}
+}

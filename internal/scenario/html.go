@@ -44,6 +44,8 @@ var columns = []column{
 	{"envelope_violations", "envelope violations", "", func(m Metrics) float64 { return float64(m.EnvelopeViolations) }, 1, false, true},
 	{"peak_over_hall_cap", "peak / hall cap", "%", func(m Metrics) float64 { return m.PeakOverHallCap }, 100, true, false},
 	{"hall_cap_violations", "hall cap violations", "", func(m Metrics) float64 { return float64(m.HallCapViolations) }, 1, false, true},
+	{"peak_over_rack_cap", "peak / rack cap", "%", func(m Metrics) float64 { return m.PeakOverRackCap }, 100, true, false},
+	{"rack_cap_violations", "rack cap violations", "", func(m Metrics) float64 { return float64(m.RackCapViolations) }, 1, false, true},
 	{"deadline_misses", "deadline misses", "", func(m Metrics) float64 { return float64(m.DeadlineMisses) }, 1, true, true},
 	{"preemptions", "preemptions", "", func(m Metrics) float64 { return float64(m.Preemptions) }, 1, false, true},
 	{"jain_index", "Jain fairness", "", func(m Metrics) float64 { return m.JainIndex }, 1, true, false},
@@ -60,7 +62,7 @@ type htmlPage struct {
 	HasErrors bool
 }
 
-// htmlPower is one site or hall of one scenario: its peak against its
+// htmlPower is one site, hall or capped rack of one scenario: its peak against its
 // envelope or cap.
 type htmlPower struct {
 	Scenario, Kind, ID        string
@@ -133,7 +135,8 @@ func (p Plan) WriteHTML(w io.Writer) error {
 		pg.Power = append(pg.Power, powerRows(s)...)
 	}
 	for _, c := range columns {
-		if !c.chart || len(ran) == 0 || c.key == "peak_over_hall_cap" && !anyHallCap(ran) {
+		if !c.chart || len(ran) == 0 || c.key == "peak_over_hall_cap" && !anyHallCap(ran) ||
+			c.key == "peak_over_rack_cap" && !anyRack(ran) {
 			continue
 		}
 		vals := make([]float64, len(ran))
@@ -147,7 +150,7 @@ func (p Plan) WriteHTML(w io.Writer) error {
 		switch c.key {
 		case "peak_over_envelope":
 			ch.Rules = []report.Rule{{Y: 100, Label: "envelope"}}
-		case "peak_over_hall_cap":
+		case "peak_over_hall_cap", "peak_over_rack_cap":
 			ch.Rules = []report.Rule{{Y: 100, Label: "cap"}}
 		}
 		pg.Charts = append(pg.Charts, report.BarChart(ch, names, report.Bars{Name: c.label, Values: vals}))
@@ -155,7 +158,8 @@ func (p Plan) WriteHTML(w io.Writer) error {
 	return planTemplate.Execute(w, pg)
 }
 
-// powerRows are a scenario's sites and halls for the page's power table.
+// powerRows are a scenario's sites, halls and capped racks for the
+// page's power table.
 func powerRows(s ScenarioSummary) []htmlPower {
 	limit := func(kw float64) string {
 		if kw <= 0 {
@@ -180,7 +184,22 @@ func powerRows(s ScenarioSummary) []htmlPower {
 			Limit: limit(p.CapKW), Ratio: ratio(p.PeakOverCap, p.CapKW), Plate: cellText(p.NameplateKW, false),
 			Static: cellText(p.StaticKW, false), PeakExact: p.MaxITkW, LimitExact: p.CapKW})
 	}
+	for _, p := range s.Racks {
+		out = append(out, htmlPower{Scenario: s.Name, Kind: "rack", ID: p.ID, Peak: cellText(p.MaxITkW, false),
+			Limit: limit(p.CapKW), Ratio: ratio(p.PeakOverCap, p.CapKW), Plate: cellText(p.NameplateKW, false),
+			Static: cellText(p.StaticKW, false), PeakExact: p.MaxITkW, LimitExact: p.CapKW})
+	}
 	return out
+}
+
+// anyRack reports whether one of the scenarios has a capped rack.
+func anyRack(ss []ScenarioSummary) bool {
+	for _, s := range ss {
+		if len(s.Racks) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // anyHallCap reports whether a hall of one of the scenarios has a cap.

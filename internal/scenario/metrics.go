@@ -52,6 +52,10 @@ type Metrics struct {
 	// cap), and the halls whose peak exceeded their cap.
 	PeakOverHallCap   float64 `json:"peak_over_hall_cap"`
 	HallCapViolations int     `json:"hall_cap_violations"`
+	// The same for racks: the highest peak / power cap of any capped
+	// rack, and the racks whose peak exceeded their cap.
+	PeakOverRackCap   float64 `json:"peak_over_rack_cap"`
+	RackCapViolations int     `json:"rack_cap_violations"`
 }
 
 // metricsOf reduces a run to its Metrics.
@@ -87,6 +91,12 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 		}
 	}
 	m.HallCapViolations = s.HallCapBreach
+	for _, r := range s.Racks {
+		if r.CapKW > 0 {
+			m.PeakOverRackCap = math.Max(m.PeakOverRackCap, r.MaxITkW/r.CapKW)
+		}
+	}
+	m.RackCapViolations = s.RackCapBreach
 	first, last := span(jobsOf(r))
 	var window, work, capped float64
 	var flex sim.Energy
@@ -116,7 +126,7 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 	m.WorkGPUHoursWindow = round(work / 3600)
 	m.GPUHoursWindow, m.CappedGPUHours = round(window/3600), round(capped/3600)
 	m.FlexEnergyMWh, m.FlexCostEUR, m.FlexCarbonT = round(flex.FacilitykWh/1000), round(flex.CostEUR), round(flex.CarbonKg/1000)
-	for _, p := range []*float64{&m.JobsCostEUR, &m.JobsCarbonT, &m.MaxITkW, &m.EnvelopeKW, &m.NameplateKW, &m.PeakOverEnvelope, &m.PeakOverHallCap} {
+	for _, p := range []*float64{&m.JobsCostEUR, &m.JobsCarbonT, &m.MaxITkW, &m.EnvelopeKW, &m.NameplateKW, &m.PeakOverEnvelope, &m.PeakOverHallCap, &m.PeakOverRackCap} {
 		*p = round(*p)
 	}
 	return m

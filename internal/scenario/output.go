@@ -47,6 +47,8 @@ type ScenarioSummary struct {
 	// its envelope or power cap, in ID order (none for a failed run).
 	Sites []SitePower `json:"sites,omitempty"`
 	Halls []HallPower `json:"halls,omitempty"`
+	// Racks are the capped racks' peaks against their caps.
+	Racks []RackPower `json:"racks,omitempty"`
 	Error string      `json:"error,omitempty"`
 }
 
@@ -67,7 +69,7 @@ func NewPlan(s *Set, out []Outcome) Plan {
 	}
 	for _, o := range out {
 		ss := ScenarioSummary{Name: o.Name, Policy: o.Axes[0], Facility: o.Axes[1], Grid: o.Axes[2], Metrics: o.Metrics,
-			Sites: o.Sites, Halls: o.Halls}
+			Sites: o.Sites, Halls: o.Halls, Racks: o.Racks}
 		if o.Err != nil {
 			ss.Error = o.Err.Error()
 		}

@@ -30,6 +30,43 @@ type HallPower struct {
 	PeakOverCap float64 `json:"peak_over_cap"` // 0 without a cap
 }
 
+// RackPower is a capped rack's peak IT draw in a scenario against its
+// power cap, in plan.json's "racks" (docs/plan.md); racks without a cap
+// are left out.
+type RackPower struct {
+	ID          string  `json:"id"`
+	Hall        string  `json:"hall"`
+	Site        string  `json:"site"`
+	MaxITkW     float64 `json:"max_it_kw"`
+	CapKW       float64 `json:"cap_kw"`
+	NameplateKW float64 `json:"nameplate_kw"`
+	StaticKW    float64 `json:"static_kw"`
+	PeakOverCap float64 `json:"peak_over_cap"`
+}
+
+// racksOf is every capped rack's peak against its cap, in ID order, from
+// the run's summary on fac (the scenario's facility).
+func racksOf(fac *model.Facility, s sim.Summary) []RackPower {
+	if len(s.Racks) == 0 {
+		return nil
+	}
+	plate := map[string]float64{}
+	for _, n := range fac.Nodes {
+		plate[n.Rack] += fac.NodeWatts(&n, true)
+	}
+	var racks []RackPower
+	for id, rs := range s.Racks {
+		rp := RackPower{ID: id, Hall: rs.Hall, Site: rs.Site, MaxITkW: rs.MaxITkW, CapKW: rs.CapKW,
+			NameplateKW: round(plate[id] / 1000), StaticKW: rs.StaticKW}
+		if rs.CapKW > 0 {
+			rp.PeakOverCap = round(rs.MaxITkW / rs.CapKW)
+		}
+		racks = append(racks, rp)
+	}
+	sort.Slice(racks, func(i, j int) bool { return racks[i].ID < racks[j].ID })
+	return racks
+}
+
 // powerOf is every site's and hall's peak against its limit, in ID order,
 // from the run's summary on fac (the scenario's facility).
 func powerOf(fac *model.Facility, s sim.Summary) ([]SitePower, []HallPower) {

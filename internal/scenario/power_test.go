@@ -83,3 +83,74 @@ grids:
 		}
 	}
 }
+
+// A capped rack is reported as a hall is: plan.json lists each scenario's
+// capped racks against their cap, the metrics give the highest peak /
+// rack cap and the racks above it, and plan.html shows them.
+func TestPlanShowsRackPeakAgainstCap(t *testing.T) {
+	s, err := Load("testdata/rack.yaml", []byte(`
+facility: lab4.yaml
+workload:
+  generate: {jobs: 120, seed: 5, start: 2023-05-01T00:00:00Z, load: 0.9}
+facilities:
+  base: {}
+  rack-18kW: {power_caps_kw: {par1/h1/r1: 18}}
+grids:
+  FR: {zone: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Prepare(s, Options{Grid: bundled.Grid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), cases, RunOptions{Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js bytes.Buffer
+	if err := NewPlan(s, out).WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Scenarios []struct {
+			Name    string
+			Metrics map[string]float64
+			Halls   []map[string]any
+			Racks   []map[string]any
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	for i, wantCap := range []float64{30.4, 18} {
+		sc := p.Scenarios[i]
+		if len(sc.Racks) != 1 || len(sc.Halls) != 1 {
+			t.Fatalf("%s: halls %v, racks %v; want one of each", sc.Name, sc.Halls, sc.Racks)
+		}
+		r, h := sc.Racks[0], sc.Halls[0]
+		if r["id"] != "par1/h1/r1" || r["hall"] != "par1/h1" || r["site"] != "par1" || r["cap_kw"] != wantCap || r["nameplate_kw"] != 30.4 {
+			t.Errorf("%s: rack %v, want par1/h1/r1 of par1/h1 capped at %g kW, nameplate 30.4 kW", sc.Name, r, wantCap)
+		}
+		// one rack in the hall: it draws what its hall draws
+		peak := r["max_it_kw"].(float64)
+		if peak != h["max_it_kw"] || peak > wantCap+1e-9 || r["peak_over_cap"].(float64) != round(peak/wantCap) ||
+			sc.Metrics["peak_over_rack_cap"] != r["peak_over_cap"] || sc.Metrics["rack_cap_violations"] != 0 {
+			t.Errorf("%s: rack %v, hall %v, peak_over_rack_cap %v, rack_cap_violations %v", sc.Name, r, h,
+				sc.Metrics["peak_over_rack_cap"], sc.Metrics["rack_cap_violations"])
+		}
+	}
+	if p.Scenarios[0].Racks[0]["max_it_kw"].(float64) <= 18 {
+		t.Errorf("the uncapped rack peaks at %v: the test needs a peak above 18 kW", p.Scenarios[0].Racks[0]["max_it_kw"])
+	}
+	var page strings.Builder
+	if err := NewPlan(s, out).WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`data-key="rack.par1/h1/r1.max_it_kw"`, `data-key="peak_over_rack_cap"`} {
+		if strings.Count(page.String(), want) < 2 {
+			t.Errorf("the page has %q %d times, want one per scenario", want, strings.Count(page.String(), want))
+		}
+	}
+}

@@ -17,6 +17,7 @@ type Outcome struct {
 	Metrics Metrics
 	Sites   []SitePower // each site's peak against its envelope
 	Halls   []HallPower // each hall's peak against its cap
+	Racks   []RackPower // each capped rack's peak against its cap
 	Err     error       // a failed run (a bug in the twin or the core), or a Finish error
 }
 
@@ -102,6 +103,7 @@ func runOne(c *Case, finish func(*Case, *sim.Result, sim.Summary) error) Outcome
 	sum := sim.Summarize(c.Config.Facility, res)
 	o.Metrics = metricsOf(c.Config.Facility, res, sum)
 	o.Sites, o.Halls = powerOf(c.Config.Facility, sum)
+	o.Racks = racksOf(c.Config.Facility, sum)
 	if finish != nil {
 		o.Err = finish(c, res, sum)
 	}

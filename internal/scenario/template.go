@@ -50,9 +50,9 @@ definitions: docs/plan.md; each scenario's own summary.json and jobs.csv are in 
 {{range .Rows}}<tr{{if eq .Name $.Baseline}} class="base"{{end}}><th>{{.Name}}</th><td>{{index .Axes 0}}</td><td>{{index .Axes 1}}</td><td>{{index .Axes 2}}</td>{{if .Error}}<td class="err" colspan="{{len $.Header}}">failed: {{.Error}}</td>{{else}}{{range .Cells}}<td class="num" data-key="{{.Key}}" data-value="{{exact .Exact}}">{{.Value}}{{with .Delta}}<small>{{.}}</small>{{end}}</td>{{end}}{{end}}</tr>
 {{end}}</table>
 
-{{if .Power}}<h2>Power by site and hall</h2>
-<p class="meta">Each site's and hall's highest IT draw in the run against its limit: a site's envelope, a hall's
-power cap (none: only its site's envelope holds it). The core budgets starts at TDP or at their caps; the twin's
+{{if .Power}}<h2>Power by site, hall and rack</h2>
+<p class="meta">Each site's and hall's, and each capped rack's, highest IT draw in the run against its limit: a
+site's envelope, a hall's or rack's power cap (none: only its site's envelope holds it). The core budgets starts at TDP or at their caps; the twin's
 busy GPUs draw 80 % of TDP or their cap.</p>
 <table class="power">
 <tr><th>scenario</th><th></th><th>ID</th><th>peak IT, kW</th><th>envelope or cap, kW</th><th>peak / limit, %</th><th>nameplate, kW</th><th>static, kW</th></tr>
