@@ -79,7 +79,11 @@ func load(name string, data []byte) (f *model.Facility, w work, err error) {
 	}()
 	// a byte-order mark (Windows editors write one) is no part of the
 	// first key
-	tokens, line, problem := limits.Tokens(bytes.TrimPrefix(data, []byte("\ufeff")))
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if line, col, msg := yamlin.JSONSyntax(name, data); msg != "" {
+		return nil, w, Errors{{File: name, Line: line, Msg: fmt.Sprintf("invalid JSON: column %d: %s", col, msg)}}
+	}
+	tokens, line, problem := limits.Tokens(data)
 	if problem != "" {
 		return nil, w, Errors{{File: name, Line: line, Msg: problem}}
 	}

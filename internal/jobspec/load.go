@@ -2,13 +2,11 @@ package jobspec
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/yamlin"
@@ -111,7 +109,7 @@ func LoadToSubmit(name string, r io.Reader) ([]*model.Job, []Given, error) {
 		// JSON (a program's output piped in) that is not: the error in
 		// JSON's words, as for a .json file
 		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-			if line, column, msg := jsonSyntax(".json", data); msg != "" {
+			if line, column, msg := yamlin.JSONSyntax(".json", data); msg != "" {
 				return nil, nil, ErrorList{{File: name, Line: line, Msg: fmt.Sprintf("invalid JSON: column %d: %s", column, msg)}}
 			}
 		}
@@ -179,7 +177,7 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 		w = readJSONL(data, c, col.root) // line by line: no tree outlives its line
 	} else if line := secondJSONLine(name, data); line > 0 {
 		c.Add(line, "", "a second JSON value: one JSON object per line is JSON Lines; name the file .jsonl (a .json file holds one value, e.g. a list of jobs)")
-	} else if line, column, msg := jsonSyntax(name, data); msg != "" {
+	} else if line, column, msg := yamlin.JSONSyntax(name, data); msg != "" {
 		c.Add(line, "", "invalid JSON: column %d: %s", column, msg)
 	} else {
 		var roots []*yamlin.Node
@@ -245,36 +243,6 @@ func secondJSONLine(name string, data []byte) int {
 		}
 	}
 	return 0
-}
-
-// jsonSyntax is the line, column and message of the first syntax error
-// of a .json file, or a message of "" (none, or another kind of file).
-// The YAML parser reads JSON too, but its messages talk of YAML, and it
-// takes what YAML allows and JSON does not (a trailing comma, a
-// comment): a .json file is held to JSON.
-func jsonSyntax(name string, data []byte) (line, col int, msg string) {
-	if strings.ToLower(filepath.Ext(name)) != ".json" {
-		return 0, 0, ""
-	}
-	var v json.RawMessage
-	err := json.Unmarshal(data, &v)
-	var se *json.SyntaxError
-	if !errors.As(err, &se) {
-		return 0, 0, "" // valid, or not a syntax error: the loader says
-	}
-	at := int(se.Offset) - 1 // the byte that did not fit
-	if at >= len(data) || se.Offset == 0 || strings.Contains(se.Error(), "end of JSON input") {
-		at = len(bytes.TrimRight(data, " \t\r\n")) - 1 // the end of the value
-	}
-	at = max(at, 0)
-	before := data[:at]
-	line = bytes.Count(before, []byte{'\n'}) + 1
-	col = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
-	msg = strings.TrimPrefix(se.Error(), "json: ")
-	if strings.Contains(msg, "end of JSON input") {
-		msg = "the file ends before its JSON value does"
-	}
-	return line, col, msg
 }
 
 // readYAML parses YAML (or JSON) into one root node per document.
