@@ -100,7 +100,8 @@ func newWorkloadGenerateCmd() *cobra.Command {
 			if fac.bench {
 				gen = workload.Generate // the benchmarks' workload (docs/benchmarks.md)
 			}
-			jobs := gen(f, n, seed, model.TimeOf(t))
+			// classes the facility does not define: the twin refuses them
+			jobs := workload.DropUndefinedClasses(f, gen(f, n, seed, model.TimeOf(t)))
 			if jobs == nil {
 				return errors.New("no tenant of the facility can use any GPU: nothing to generate")
 			}

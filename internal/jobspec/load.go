@@ -45,18 +45,22 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // submits each job at its submit_time: a job without one is an error too
 // (the twin would submit it at time 0, which its results read as
 // "never"), and so is one whose replicas ask for no GPUs, CPUs or memory
-// even when fac is nil (the twin would never start it).
+// even when fac is nil (the twin would never start it). A job naming a
+// data class that fac does not define is an error also when fac defines
+// none, as on the live server (the core would take the class for a
+// label and run the job on any site).
 func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
-	jobs, _, err := loadFile(path, fac, mode{replay: true})
+	jobs, _, err := loadFile(path, fac, mode{replay: true, twin: true})
 	return jobs, err
 }
 
 // LoadFileGiven is LoadFileToReplay (LoadFile when replay is false) that
 // also returns, for each job, the fields its file wrote: a job that wrote
 // preemptible keeps its word on another facility, one that did not takes
-// that facility's class's.
+// that facility's class's. It is for the twin: a data class fac does not
+// define is an error, as for LoadFileToReplay.
 func LoadFileGiven(path string, fac *model.Facility, replay bool) ([]*model.Job, []Given, error) {
-	return loadFile(path, fac, mode{replay: replay})
+	return loadFile(path, fac, mode{replay: replay, twin: true})
 }
 
 // Given says which fields a job file wrote for one job.
@@ -155,6 +159,7 @@ type mode struct {
 	replay bool // LoadFileToReplay: every job needs submit_time
 	submit bool // LoadFileToSubmit: every job needs what the server does
 	jsonl  bool // JSON Lines whatever the name (LoadToSubmit)
+	twin   bool // for the twin: a data class the facility does not define is an error
 }
 
 // load is Load and Reload; it also returns what reading the file cost,
@@ -191,6 +196,9 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	finish(name, col.specs, fac, c, m.stored)
 	if m.replay {
 		needSubmitTimes(col.specs, c)
+	}
+	if m.twin {
+		needDataClasses(col.specs, fac, c)
 	}
 	switch {
 	case m.submit:

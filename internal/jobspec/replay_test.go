@@ -71,3 +71,42 @@ func TestLoadRefusesEmptyReplicas(t *testing.T) {
 		t.Errorf("LoadFile without a facility: %d jobs, %v; want the 3 jobs", len(jobs), err)
 	}
 }
+
+// TestReplayRefusesUndefinedDataClass: the live server refuses a job
+// whose data class the facility does not define, also when it defines
+// none (the class says where the job's data may live; a facility without
+// it says nowhere, not anywhere). The twin's loaders refuse it the same
+// way, at the job's file, line and field, instead of replaying it as a
+// label that lets it run on any site. Load and LoadFile, which check the
+// format and a facility's limits, still take it.
+func TestReplayRefusesUndefinedDataClass(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.yaml")
+	data := lines(
+		"- {id: a, tenant: acme, gpus: 1, submit_time: 2026-01-05T08:00:00Z}",
+		"- id: health",
+		"  tenant: acme",
+		"  gpus: 1",
+		"  data_class: personal",
+		"  submit_time: 2026-01-05T08:00:00Z",
+	)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fac := testFacility() // defines no data class
+	want := path + `:5: jobs[1].data_class: unknown data class "personal": the facility defines no data class`
+	for name, load := range map[string]func() error{
+		"LoadFileToReplay": func() error { _, err := LoadFileToReplay(path, fac); return err },
+		"LoadFileGiven":    func() error { _, _, err := LoadFileGiven(path, fac, false); return err },
+	} {
+		if err := load(); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %s…", name, err, want)
+		}
+	}
+	if _, err := LoadFile(path, fac); err != nil {
+		t.Errorf("LoadFile: %v", err)
+	}
+	fac.DataClasses = map[string][]string{"personal": {"FR"}}
+	if jobs, err := LoadFileToReplay(path, fac); err != nil || len(jobs) != 2 || jobs[1].DataClass != "personal" {
+		t.Errorf("LoadFileToReplay with the class defined: %v, %v", jobs, err)
+	}
+}

@@ -49,6 +49,26 @@ func needSubmitTimes(specs []*spec, c *yamlin.Collector) {
 	}
 }
 
+// needDataClasses reports, for the twin, every job that names a data
+// class when fac defines none (facIndex.check reports a class missing
+// from those it defines). The live server refuses such a job, and ends
+// one left pending by a facility change (server.unrunnable): the class
+// says where the job's data may live, and a facility without it says
+// nowhere, not anywhere. The core, which the twin's generated workloads
+// feed such classes as labels, would run it on any site.
+func needDataClasses(specs []*spec, fac *model.Facility, c *yamlin.Collector) {
+	if fac == nil || len(fac.DataClasses) > 0 {
+		return
+	}
+	for _, s := range specs {
+		if dc := s.job.DataClass; dc != "" {
+			c.Add(s.lineOf(fDataClass), s.fpath(fDataClass), "unknown data class %q: the facility defines no data class, "+
+				"so none says where this job's data may live (the live server refuses the job too); remove data_class "+
+				"or declare the class in the facility's data_classes", yamlin.Truncate(dc, 40))
+		}
+	}
+}
+
 // needRunnable reports every job the live control plane could not run:
 // one without a command, or whose replicas ask for nothing.
 func needRunnable(specs []*spec, c *yamlin.Collector) {

@@ -19,14 +19,20 @@ import (
 //     running"), computed by the core's own quota tree. A deployment is
 //     capped with all its replicas; a tenant whose quotas give it no GPU
 //     it could use gets no jobs.
+//
 //   - A job's data class and jurisdictions leave it sites with enough
 //     nodes of its GPU model: Generate draws them apart from the model,
 //     so a job may get a class only sites without its model may hold.
 //     Such a class is dropped, and then, if need be, such a narrowing.
 //
+//   - On a facility that defines no data class, a job has none: Generate
+//     draws them from a list of its own, labels the core ignores there,
+//     but the twin's loader and the live server refuse a job naming a
+//     class the facility does not define (DropUndefinedClasses).
+//
 // Everything else is drawn as Generate draws it, and a job Generate
-// makes that is already runnable this way comes out the same when no
-// quota caps any job.
+// makes that is already runnable this way comes out the same, but for
+// its data class, when no quota caps any job.
 //
 // `carnot workload generate` is meant to use it. Generate stays as it
 // is: it is the benchmarks' workload, whose figures depend on it.
@@ -35,7 +41,22 @@ func GenerateRunnable(fac *model.Facility, n int, seed int64, start model.Time) 
 	if fac.Policy.Quotas {
 		lim.quotas = newQuotaBound(fac)
 	}
-	return generate(fac, n, seed, start, lim)
+	return DropUndefinedClasses(fac, generate(fac, n, seed, start, lim))
+}
+
+// DropUndefinedClasses clears the data class of every job when fac
+// defines none, and returns jobs. Generate gives jobs classes of its own
+// there, which the core reads as labels (its benchmarks' figures keep
+// them), but a job file holding them is refused by the twin's loader and
+// by the live server: a class fac does not define says nowhere the job's
+// data may live. Drawn after the jobs, it changes nothing else of them.
+func DropUndefinedClasses(fac *model.Facility, jobs []*model.Job) []*model.Job {
+	if len(fac.DataClasses) == 0 {
+		for _, j := range jobs {
+			j.DataClass = ""
+		}
+	}
+	return jobs
 }
 
 // limits is what GenerateRunnable holds the jobs to.
