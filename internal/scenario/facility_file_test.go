@@ -240,3 +240,39 @@ facilities:
 		t.Errorf("pre.yaml: %d of %d generated high jobs preemptible, own %v, by-class %v; want all but own", pre, high, own, byClass)
 	}
 }
+
+// A variant's facility file that does not define a data class the
+// workload's jobs name is a misfit, also when it defines none: the core
+// would read the class as a label there and run the jobs on any site,
+// where the live server refuses them (the class says where their data
+// may live). A variant file that defines it is fine.
+func TestFacilityVariantFileLacksDataClass(t *testing.T) {
+	lab4, err := os.ReadFile("testdata/lab4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := "data_classes:\n  - {name: personal, jurisdictions: [FR]}\n"
+	path := planDir(t, `facility: classes.yaml
+workload:
+  file: jobs.yaml
+facilities:
+  base: {}
+  none: {facility: none.yaml}
+  kept: {facility: kept.yaml}
+`, map[string]string{
+		"classes.yaml": string(lab4) + classes,
+		"none.yaml":    twoHalls("FR"),
+		"kept.yaml":    twoHalls("FR") + classes,
+		"jobs.yaml": "- {id: a, tenant: lab-a, gpus: 1, runtime_limit: 1h, submit_time: 2023-05-01T00:00:00Z}\n" +
+			"- {id: b, tenant: lab-a, gpus: 1, runtime_limit: 1h, data_class: personal, submit_time: 2023-05-01T00:00:00Z}\n",
+	})
+	s, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prepare(s, Options{Grid: bundled.Grid})
+	want := "set.yaml:6: facilities.none.facility: none.yaml has no data class personal (1 job of the workload)"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "facilities.kept") {
+		t.Errorf("Prepare: %v; want only %s…", err, want)
+	}
+}

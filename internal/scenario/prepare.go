@@ -63,7 +63,7 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 				c.Add(fv.FileLine, at, "%s", fileProblem(fv.File, err))
 				continue
 			}
-			if msg := misfit(jobs, other); msg != "" {
+			if msg := misfit(jobs, base, other); msg != "" {
 				c.Add(fv.FileLine, at, "%s %s; the workload is built for the base facility %s", fv.FileAs, msg, s.facAs)
 				continue
 			}
@@ -173,9 +173,14 @@ func (gv GridVariant) series(facs []*model.Facility, jobs []*model.Job, opt Opti
 }
 
 // misfit says what the jobs, built for the base facility, need that f
-// lacks: a tenant, a priority class, or a node of any GPU model a job
-// names (with how many jobs need it); "" when f has all of it.
-func misfit(jobs []*model.Job, f *model.Facility) string {
+// lacks: a tenant, a priority class, a node of any GPU model a job
+// names, or a data class of base a job names (with how many jobs need
+// it); "" when f has all of it. A data class f does not define fails
+// closed, also when f defines none, as on the live server: the core
+// would read it as a label there and run the job on any site. (A class
+// base does not define either is a generated workload's label: the
+// twin's loader refuses one in a job file.)
+func misfit(jobs []*model.Job, base, f *model.Facility) string {
 	tenants, classes, models := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, n := range f.Nodes {
 		if n.GPUs > 0 {
@@ -198,6 +203,11 @@ func misfit(jobs []*model.Job, f *model.Facility) string {
 		}
 		if len(j.GPUModels) > 0 && !slices.ContainsFunc(j.GPUModels, func(m string) bool { return models[m] }) {
 			missing["GPU model "+strings.Join(j.GPUModels, " or ")]++
+		}
+		if _, defined := base.DataClasses[j.DataClass]; defined && j.DataClass != "" {
+			if _, ok := f.DataClasses[j.DataClass]; !ok {
+				missing["data class "+j.DataClass]++
+			}
 		}
 	}
 	if len(missing) == 0 {
