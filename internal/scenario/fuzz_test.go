@@ -1,10 +1,12 @@
 package scenario
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/carnot-dc/carnot/internal/bundled"
 	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
 )
@@ -41,6 +43,49 @@ func FuzzOverridePolicy(f *testing.F) {
 		_, err := facility.OverridePolicy(model.DefaultPolicy(), "--policy", []string{setting})
 		if err != nil && !strings.Contains(err.Error(), "--policy") {
 			t.Fatalf("error does not name the flag: %v", err)
+		}
+	})
+}
+
+// FuzzFacilityVariant: no facility variant of a plan file makes Prepare
+// panic; every error names the set's file; and every variant it builds
+// keeps the facility file's rules: written out, it loads back.
+func FuzzFacilityVariant(f *testing.F) {
+	for _, s := range []string{
+		"{a: {}}",
+		"{a: {gpu_scale: 1.25}, b: {envelope_fraction: 0.8}}",
+		"{a: {gpu_scale: 0.5, envelope_fraction: 1}}",
+		"{a: {power_caps_kw: {par1/h1: 18}}, b: {power_caps_kw: {par1/h1/r1: 12}}, c: {power_caps_kw: {par1: 25}}}",
+		"{a: {envelope_fraction: 0.5, power_caps_kw: {par1/h1/r1: 30}}}",
+		"{a: {gpu_scale: 3, power_caps_kw: {par1/h1: 1e9}}}",
+		"{a: {mtbf: 30d, mttr: 1h}}",
+		"{a: {facility: testdata/lab4.yaml, gpu_scale: 2}}",
+		"{a: {power_caps_kw: {par1/h1/r1: 0}}, b: {power_caps_kw: {nowhere: 1}}}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, facilities string) {
+		set := "facility: testdata/lab4.yaml\nworkload: {generate: {jobs: 4, seed: 1, start: 2023-05-01T00:00:00Z}}\n" +
+			"grids: {FR: {zone: FR}}\nfacilities: " + facilities + "\n"
+		s, err := Load("set.yaml", []byte(set))
+		if err != nil {
+			return // FuzzLoad checks the reader's errors
+		}
+		cases, err := Prepare(s, Options{Grid: bundled.Grid})
+		if err != nil {
+			if !strings.Contains(err.Error(), "set.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, c := range cases {
+			var buf bytes.Buffer
+			if err := facility.Write(&buf, c.Config.Facility); err != nil {
+				t.Fatalf("%s: Write: %v", c.Scenario.Name, err)
+			}
+			if _, err := facility.Load("variant.yaml", buf.Bytes()); err != nil {
+				t.Fatalf("%s: the variant's facility breaks the facility file's rules:\n%v\n%s", c.Scenario.Name, err, buf.String())
+			}
 		}
 	})
 }

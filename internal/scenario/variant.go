@@ -37,7 +37,7 @@ func (fv FacilityVariant) apply(base *model.Facility) (*model.Facility, error) {
 			s.PowerEnvelopeKW = math.Round(fv.EnvelopeFraction*plate[s.ID]) / 1000
 			for h := range f.Halls {
 				if f.Halls[h].Site == s.ID && f.Halls[h].PowerCapKW > s.PowerEnvelopeKW {
-					f.Halls[h].PowerCapKW = s.PowerEnvelopeKW
+					capHall(f, &f.Halls[h], s.PowerEnvelopeKW)
 				}
 			}
 		}
@@ -71,14 +71,15 @@ func (e capError) Error() string { return e.err.Error() }
 
 // setCap sets the site envelope or hall or rack cap pc names, with the
 // facility file's rules: a hall's cap at most its site's envelope (a new
-// envelope lowers the caps above it, as envelope_fraction does), a
-// rack's at most its hall's and at least its idle draw.
+// envelope lowers the caps above it, as envelope_fraction does) and at
+// least its idle draw, a rack's at most its hall's (a new hall cap
+// lowers the rack caps above it) and at least its idle draw.
 func setCap(f *model.Facility, pc PowerCap) error {
 	if i := slices.IndexFunc(f.Sites, func(s model.Site) bool { return s.ID == pc.ID }); i >= 0 {
 		f.Sites[i].PowerEnvelopeKW = pc.KW
 		for h := range f.Halls {
 			if f.Halls[h].Site == pc.ID && f.Halls[h].PowerCapKW > pc.KW {
-				f.Halls[h].PowerCapKW = pc.KW
+				capHall(f, &f.Halls[h], pc.KW)
 			}
 		}
 		return nil
@@ -90,7 +91,10 @@ func setCap(f *model.Facility, pc PowerCap) error {
 				return fmt.Errorf("hall %s at %g kW is above its site %s's envelope of %g kW", pc.ID, pc.KW, s.ID, s.PowerEnvelopeKW)
 			}
 		}
-		h.PowerCapKW = pc.KW
+		if idle := idleW(f, func(n *model.Node) bool { return n.Hall == pc.ID }); idle > pc.KW*1000 {
+			return fmt.Errorf("hall %s idles at %.1f kW, above %g kW", pc.ID, idle/1000, pc.KW)
+		}
+		capHall(f, h, pc.KW)
 		return nil
 	}
 	if i := slices.IndexFunc(f.Racks, func(r model.Rack) bool { return r.ID == pc.ID }); i >= 0 {
@@ -100,13 +104,7 @@ func setCap(f *model.Facility, pc PowerCap) error {
 				return fmt.Errorf("rack %s at %g kW is above its hall %s's cap of %g kW", pc.ID, pc.KW, h.ID, h.PowerCapKW)
 			}
 		}
-		idle := 0.0
-		for _, n := range f.Nodes {
-			if n.Rack == pc.ID {
-				idle += f.NodeWatts(&n, false)
-			}
-		}
-		if idle > pc.KW*1000 {
+		if idle := idleW(f, func(n *model.Node) bool { return n.Rack == pc.ID }); idle > pc.KW*1000 {
 			return fmt.Errorf("rack %s idles at %.1f kW, above %g kW", pc.ID, idle/1000, pc.KW)
 		}
 		r.PowerCapKW = pc.KW
@@ -120,6 +118,29 @@ func setCap(f *model.Facility, pc PowerCap) error {
 		ids = append(ids, h.ID)
 	}
 	return fmt.Errorf("no site, hall or rack %q in the facility (sites and halls: %s; racks are named site/hall/rack)", pc.ID, strings.Join(ids, ", "))
+}
+
+// capHall sets h's cap to kw and lowers the caps of its racks above it
+// to it, as a site's envelope lowers its halls' (the racks' idle draw,
+// part of the hall's, is below it when the hall's is).
+func capHall(f *model.Facility, h *model.Hall, kw float64) {
+	h.PowerCapKW = kw
+	for r := range f.Racks {
+		if rk := &f.Racks[r]; rk.Hall == h.ID && rk.PowerCapKW > kw {
+			rk.PowerCapKW = kw
+		}
+	}
+}
+
+// idleW is the draw of the nodes of f that in says, every GPU idle.
+func idleW(f *model.Facility, in func(*model.Node) bool) float64 {
+	w := 0.0
+	for i := range f.Nodes {
+		if in(&f.Nodes[i]) {
+			w += f.NodeWatts(&f.Nodes[i], false)
+		}
+	}
+	return w
 }
 
 // clone copies everything a variant or a run could write to.

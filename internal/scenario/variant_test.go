@@ -289,3 +289,43 @@ grids:
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// A hall's new cap lowers the rack caps above it, as a site's envelope
+// lowers the hall caps above it, so that the variant keeps the facility
+// file's rules (a rack's cap at most its hall's: written out, the
+// variant loads); and a hall cap below the hall's idle draw is an error,
+// as a site's envelope or a rack's cap below its idle draw is.
+func TestPowerCapsLowerRacks(t *testing.T) {
+	base := lab4(t) // r1 capped at 30.4 kW, its hall uncapped
+	for _, tc := range []struct {
+		name       string
+		caps       []PowerCap
+		hall, rack float64
+	}{
+		{"a hall cap", []PowerCap{{ID: "par1/h1", KW: 18}}, 18, 18},
+		{"an envelope lowering the hall", []PowerCap{{ID: "par1/h1", KW: 25}, {ID: "par1", KW: 20}}, 20, 20},
+		{"a rack below the hall", []PowerCap{{ID: "par1/h1/r1", KW: 12}, {ID: "par1/h1", KW: 18}}, 18, 12},
+	} {
+		f, err := FacilityVariant{GPUScale: 1, PowerCaps: tc.caps}.apply(base)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if f.Halls[0].PowerCapKW != tc.hall || f.Racks[0].PowerCapKW != tc.rack {
+			t.Errorf("%s: hall cap %g, rack cap %g kW; want %g, %g", tc.name, f.Halls[0].PowerCapKW, f.Racks[0].PowerCapKW, tc.hall, tc.rack)
+		}
+		var buf strings.Builder
+		if err := facility.Write(&buf, f); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := facility.Load("variant.yaml", []byte(buf.String())); err != nil {
+			t.Errorf("%s: the variant breaks the facility file's rules: %v", tc.name, err)
+		}
+	}
+	if base.Racks[0].PowerCapKW != 30.4 {
+		t.Error("the base facility changed")
+	}
+	_, err := FacilityVariant{GPUScale: 1, PowerCaps: []PowerCap{{ID: "par1/h1", KW: 5}}}.apply(base)
+	if err == nil || !strings.Contains(err.Error(), "hall par1/h1 idles at 10.3 kW, above 5 kW") {
+		t.Errorf("a hall cap below its idle draw: %v", err)
+	}
+}
