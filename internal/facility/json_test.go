@@ -64,3 +64,39 @@ func TestJSONFacilitySyntaxError(t *testing.T) {
 		t.Errorf("a trailing comma in a YAML flow mapping: %v", err)
 	}
 }
+
+// FuzzLoadJSON is FuzzLoad for a file named .json, which is held to
+// JSON first: no input makes Load panic or fail without a place within
+// the file.
+func FuzzLoadJSON(f *testing.F) {
+	var v any
+	if err := yaml.Unmarshal([]byte(base), &v); err != nil {
+		f.Fatal(err)
+	}
+	good, err := json.MarshalIndent(v, "", "\t")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{string(good), "", "{", "[]", "null", "{\"name\": \"t\",}", "\ufeff{\"name\": 1}", "{\"a\":1}\n{\"b\":2}", "\"\\ud800\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nlines := strings.Count(string(data), "\n") + strings.Count(string(data), "\r") + 1
+		fac, _, err := load("f.json", data)
+		if err == nil {
+			if fac == nil {
+				t.Fatal("nil facility without error")
+			}
+			return
+		}
+		var errs Errors
+		if !errors.As(err, &errs) || len(errs) == 0 {
+			t.Fatalf("error is not Errors: %v", err)
+		}
+		for _, e := range errs {
+			if e.File != "f.json" || e.Line < 0 || e.Line > nlines || strings.Contains(e.Msg, "internal error") {
+				t.Fatalf("bad error %#v (file has %d lines)", e, nlines)
+			}
+		}
+	})
+}

@@ -96,3 +96,45 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoadToReplay: the twin's loader (LoadFileToReplay) never panics on
+// a .json, .jsonl or .yaml file, every error names the file and a line
+// within it, and every job it gives has a submit time and no data class
+// the facility does not define.
+func FuzzLoadToReplay(f *testing.F) {
+	for _, s := range []string{
+		`[{"id":"a","tenant":"acme","gpus":1,"submit_time":"2026-01-05T08:00:00Z"}]`,
+		`{"jobs":[{"id":"a","tenant":"acme","gpus":1,"submit_time":1767600000,"data_class":"x"},]}`,
+		`{"id":"a","tenant":"acme","gpus":1,"submit_time":"2026-01-05T08:00:00Z"}` + "\n" + `{"id":"b","tenant":"acme","gpus":1}`,
+		"\ufeff[{\"id\": \"a\", \"tenant\": \"acme\", \"gpus\": 1, // c\n \"submit_time\": 1}]",
+		"- {id: a, tenant: acme, gpus: 1, submit_time: 2026-01-05T08:00:00Z, data_class: personal}\n",
+		"[\n", "", "{}", "[]", "null", `"x"`,
+	} {
+		for ext := range uint8(3) {
+			f.Add([]byte(s), ext)
+		}
+	}
+	fac := testFacility()
+	f.Fuzz(func(t *testing.T, data []byte, ext uint8) {
+		name := "fuzz" + []string{".json", ".jsonl", ".yaml"}[ext%3]
+		nlines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
+		jobs, _, _, err := loadGiven(name, data, fac, mode{replay: true, twin: true})
+		if err != nil {
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error %v (%T) is not a non-empty ErrorList", err, err)
+			}
+			for _, e := range list {
+				if e.File != name || e.Msg == "" || e.Line < 0 || e.Line > nlines {
+					t.Fatalf("bad error entry %#v (file has %d lines)", e, nlines)
+				}
+			}
+			return
+		}
+		for _, j := range jobs {
+			if j.SubmitTime <= 0 || j.DataClass != "" {
+				t.Fatalf("job %s: submit time %d, data class %q", j.ID, j.SubmitTime, j.DataClass)
+			}
+		}
+	})
+}
