@@ -89,3 +89,34 @@ func FuzzFacilityVariant(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWorkload: no workload section of a plan file makes Prepare panic
+// (generated jobs, a batch, shift_to, flexible, on the lab4 facility),
+// and every error names the set's file. Workloads of more than 300 jobs
+// are left out: their cost is the generator's, not the reader's.
+func FuzzWorkload(f *testing.F) {
+	for _, s := range []string{
+		"{generate: {jobs: 20, seed: 1, start: 2023-05-01T00:00:00Z}}",
+		"{generate: {jobs: 20, seed: 1, start: 2023-05-01T00:00:00Z, load: 0.5}, flexible: {share: 0.3, slack: 4h}}",
+		"{batch: {jobs: 5, start: 2023-05-01T00:00:00Z, every: 1h, runtime: 4h, gpus: 8, replicas: 2, tenants: [lab-a, lab-b], slack: 2h}}",
+		"{batch: {jobs: 5, start: 2023-05-01T00:00:00Z, every: 1s, runtime: 1s, gpus: 64, tenants: [lab-c], priority_class: high}}",
+		"{generate: {jobs: 3, start: 2023-05-01T00:00:00Z, load: 1e-9}, shift_to: 2023-12-31T23:00:00Z}",
+		"{generate: {jobs: 3, start: 1970-01-01T00:00:01Z, load: 1e9}, shift_to: 9999-12-31T23:59:59Z}",
+		"{batch: {jobs: 300, start: 2023-05-01T00:00:00Z, every: 1ns, runtime: 1h, gpus: 1, tenants: [lab-a]}, flexible: {share: 1, slack: 0s}}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, workload string) {
+		set := "facility: testdata/lab4.yaml\ngrids: {FR: {zone: FR}}\nworkload: " + workload + "\n"
+		s, err := Load("set.yaml", []byte(set))
+		if err != nil {
+			return // FuzzLoad checks the reader's errors
+		}
+		if g := s.Workload.Generate; g != nil && g.Jobs > 300 || s.Workload.Batch != nil && s.Workload.Batch.Jobs > 300 || s.Workload.File != "" {
+			return
+		}
+		if _, err := Prepare(s, Options{Grid: bundled.Grid}); err != nil && !strings.Contains(err.Error(), "set.yaml") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
+}
