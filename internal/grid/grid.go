@@ -104,7 +104,8 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 	}
 	for _, c := range []string{ColTime, ColCarbon, ColPrice} {
 		if _, ok := col[c]; !ok {
-			return gs, &Error{File: name, Line: headerLine, Column: c, Msg: "missing column"}
+			return gs, &Error{File: name, Line: headerLine, Column: c, Msg: fmt.Sprintf("missing column; the header must name %s, %s and %s (it names %s)",
+				ColTime, ColCarbon, ColPrice, headerNames(header))}
 		}
 	}
 	prevLine := 0 // line of the last hour kept
@@ -182,4 +183,22 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 		return gs, &Error{File: name, Line: 1, Msg: "no rows"}
 	}
 	return gs, nil
+}
+
+// headerNames lists a header's names for a message: at most eight, each
+// cut at 40 bytes, so that a data row read as the header stays short.
+func headerNames(header []string) string {
+	var out []string
+	for i, h := range header {
+		if i == 8 {
+			out = append(out, fmt.Sprintf("and %d more", len(header)-i))
+			break
+		}
+		h = strings.TrimSpace(h)
+		if len(h) > 40 {
+			h = strings.ToValidUTF8(h[:40], "") + "…"
+		}
+		out = append(out, fmt.Sprintf("%q", h))
+	}
+	return strings.Join(out, ", ")
 }

@@ -52,7 +52,9 @@ func TestReadHeaderSpaces(t *testing.T) {
 func TestReadErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "x.csv:1: empty file"},
-		{"a,b\n", "x.csv:1: datetime_utc: missing column"},
+		// a header without the columns said which, not what the header
+		// should be
+		{"a,b\n", "x.csv:1: datetime_utc: missing column; the header must name datetime_utc, ci_direct_gco2_per_kwh and price_eur_per_mwh (it names \"a\", \"b\")"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01,1,2\n", "x.csv:2: datetime_utc:"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,x,2\n", "x.csv:2: ci_direct_gco2_per_kwh: \"x\" is not a number"},
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T03:00:00Z,1,2\n", "x.csv:3: datetime_utc: hour"},
@@ -77,7 +79,7 @@ func TestReadErrors(t *testing.T) {
 		// put hour 05:00 first
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh,datetime_utc\n2023-01-01T00:00:00Z,1,2,2023-01-01T05:00:00Z\n", "x.csv:1: datetime_utc: column named twice in the header (columns 1 and 4); keep one"},
 		// a blank line before the header: the header's line
-		{"\ndatetime_utc,price_eur_per_mwh\n", "x.csv:2: ci_direct_gco2_per_kwh: missing column"},
+		{"\ndatetime_utc,price_eur_per_mwh\n", "x.csv:2: ci_direct_gco2_per_kwh: missing column; the header must name"},
 		// a fraction of a second past the hour passed the hour check,
 		// cut off by the conversion to whole seconds
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00.5Z,1,2\n", "x.csv:2: datetime_utc: \"2023-01-01T00:00:00.5Z\" is not the start of an hour"},
