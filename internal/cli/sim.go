@@ -76,7 +76,7 @@ progress, power and failure model (docs/twin.md, "The model").`,
 	f.StringVar(&o.workload, "workload", "", "job specs (YAML, JSON or JSONL)")
 	f.StringVar(&o.philly, "philly", "", "Philly per-job trace CSV (instead of --facility/--workload)")
 	f.StringVar(&o.vcNodes, "vc-nodes", "", "Philly VC sizes CSV (vc,node num), with --philly")
-	f.Float64Var(&o.scale, "scale", 1, "with --philly: scale every VC's node count")
+	f.Float64Var(&o.scale, "scale", 1, "with --philly: scale every VC's node count (above 0, at most 1000)")
 	f.StringArrayVar(&o.grid, "grid", nil, "grid series as ZONE=CSV, in place of the zone's built-in one; repeatable")
 	f.StringVar(&o.out, "out", defaultSimOut, "output directory")
 	f.BoolVar(&o.log, "log", false, "also write the event log to DIR/events.log")
@@ -315,7 +315,7 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 	switch {
 	case o.philly != "":
 		if !(o.scale > 0) || o.scale > 1000 {
-			return nil, nil, usageError{fmt.Errorf("--scale %g: want a factor above 0 (e.g. 0.5 halves every VC)", o.scale)}
+			return nil, nil, usageError{fmt.Errorf("--scale %g: want a factor above 0 and at most 1000 (e.g. 0.5 halves every VC)", o.scale)}
 		}
 		if o.facility != "" || o.workload != "" {
 			return nil, nil, usageError{fmt.Errorf("--philly replaces --facility and --workload; give one or the other")}

@@ -221,3 +221,17 @@ func TestWindowFractionOfASecond(t *testing.T) {
 		t.Errorf("window [%d, %d), want [%d, %d)", o.Window.From, o.Window.To, noon+1, noon+3601)
 	}
 }
+
+// TestSimScaleBounds: a --scale above 1,000 (or infinite) was refused
+// with "want a factor above 0", which it is: the message now gives both
+// bounds.
+func TestSimScaleBounds(t *testing.T) {
+	dir := t.TempDir()
+	for _, scale := range []string{"0", "NaN", "1001", "Inf"} {
+		var out, errb strings.Builder
+		code := Main([]string{"sim", "--philly", "p.csv", "--vc-nodes", "vc.csv", "--scale", scale, "--out", filepath.Join(dir, "out")}, &out, &errb)
+		if want := "want a factor above 0 and at most 1000"; code != ExitUsage || !strings.Contains(errb.String(), want) {
+			t.Errorf("--scale %s: exit %d, stderr %q; want %d and %q", scale, code, errb.String(), ExitUsage, want)
+		}
+	}
+}
