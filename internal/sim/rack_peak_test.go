@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -70,5 +71,40 @@ func TestNoRackCapNoRacks(t *testing.T) {
 	}
 	if s := Summarize(fac, res); len(s.Racks) != 0 || s.RackCapBreach != 0 {
 		t.Errorf("racks %v, %d breaches; want none", s.Racks, s.RackCapBreach)
+	}
+}
+
+// A rack that holds every node of its hall peaks where its hall does,
+// through starts, preemptions, completions and node failures: the
+// ledger looks only at the racks whose draw changed since the last
+// event, and must miss no peak for it.
+func TestRackPeakIsItsHallsWhenAlone(t *testing.T) {
+	fac := facility(6)
+	fac.Halls = []model.Hall{{ID: "par/h1", Site: "par"}, {ID: "par/h2", Site: "par"}}
+	fac.Racks = []model.Rack{{ID: "par/h1/r1", Hall: "par/h1", PowerCapKW: 100}, {ID: "par/h2/r1", Hall: "par/h2", PowerCapKW: 100}}
+	for i := range fac.Nodes {
+		h := 1 + i%2
+		fac.Nodes[i].Hall, fac.Nodes[i].Rack = fmt.Sprintf("par/h%d", h), fmt.Sprintf("par/h%d/r1", h)
+	}
+	var jobs []*model.Job
+	for i := range 40 {
+		class := "normal"
+		if i%7 == 3 {
+			class = "high"
+		}
+		jobs = append(jobs, job(fmt.Sprintf("j%02d", i), []string{"acme", "beta"}[i%2], class, 1+i%3, 8, t0+model.Time(i*900), model.Duration(1+i%5)*model.Hour))
+	}
+	res, err := Run(Config{Facility: fac, Jobs: jobs, MTBF: model.Day, MTTR: 2 * model.Hour, Seed: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outages) == 0 {
+		t.Fatal("no node failed: the test needs failures")
+	}
+	s := Summarize(fac, res)
+	for _, h := range []string{"par/h1", "par/h2"} {
+		if r, hall := s.Racks[h+"/r1"], s.Halls[h]; r.MaxITkW != hall.MaxITkW || r.StaticKW != hall.StaticKW {
+			t.Errorf("rack %s/r1 peaks at %g kW (static %g), its hall at %g kW (static %g)", h, r.MaxITkW, r.StaticKW, hall.MaxITkW, hall.StaticKW)
+		}
 	}
 }
