@@ -48,6 +48,7 @@ type page struct {
 	Sites                       []siteRow
 	Halls                       []hallRow
 	Racks                       []rackRow
+	RacksCapped                 int // all the capped racks, of which Racks are the closest to their cap
 	Figures                     []Figure
 }
 
@@ -64,6 +65,28 @@ type hallRow struct {
 type rackRow struct {
 	ID string
 	sim.RackSummary
+}
+
+// maxRackRows bounds the page's rack table: a facility can cap
+// thousands of racks (the benchmark facility 2,160), which summary.json
+// lists in full.
+const maxRackRows = 20
+
+// closestRacks are the racks with the highest peak / cap, at most
+// maxRackRows of them, highest first (then by ID).
+func closestRacks(racks map[string]sim.RackSummary) []rackRow {
+	rows := make([]rackRow, 0, len(racks))
+	for _, id := range sortedKeys(racks) {
+		rows = append(rows, rackRow{id, racks[id]})
+	}
+	ratio := func(r rackRow) float64 {
+		if r.CapKW <= 0 {
+			return 0
+		}
+		return r.MaxITkW / r.CapKW
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return ratio(rows[i]) > ratio(rows[j]) })
+	return rows[:min(len(rows), maxRackRows)]
 }
 
 type siteRow struct {
@@ -90,9 +113,7 @@ func Write(w io.Writer, in Input) error {
 	for _, id := range sortedKeys(s.Halls) {
 		p.Halls = append(p.Halls, hallRow{id, s.Halls[id]})
 	}
-	for _, id := range sortedKeys(s.Racks) {
-		p.Racks = append(p.Racks, rackRow{id, s.Racks[id]})
-	}
+	p.Racks, p.RacksCapped = closestRacks(s.Racks), len(s.Racks)
 	p.Figures = figures(in)
 	return pageTemplate.Execute(w, p)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
@@ -227,5 +228,33 @@ func TestRackTable(t *testing.T) {
 	}
 	if strings.Contains(page.String(), `<table class="racks">`) {
 		t.Error("a run without capped racks has a rack table")
+	}
+}
+
+// TestRackTableShowsClosest: a facility can have thousands of capped
+// racks (the benchmark facility 2,160, which made report.html six times
+// larger); the page lists the racks closest to their cap, highest
+// peak / cap first, and says how many summary.json holds.
+func TestRackTableShowsClosest(t *testing.T) {
+	in := run(t)
+	in.Summary.Racks = map[string]sim.RackSummary{}
+	for i := range 30 {
+		in.Summary.Racks[fmt.Sprintf("s/h/r%02d", i)] = sim.RackSummary{Hall: "s/h", Site: "s", MaxITkW: float64(i), CapKW: 40}
+	}
+	var page bytes.Buffer
+	if err := Write(&page, in); err != nil {
+		t.Fatal(err)
+	}
+	parse(t, page.Bytes())
+	text := page.String()
+	if n := strings.Count(text, "<tr><th>s/h/r"); n != maxRackRows {
+		t.Errorf("%d rack rows, want %d", n, maxRackRows)
+	}
+	if first, last := strings.Index(text, "<th>s/h/r29</th>"), strings.Index(text, fmt.Sprintf("<th>s/h/r%02d</th>", 30-maxRackRows)); first < 0 || last < first ||
+		strings.Contains(text, fmt.Sprintf("<th>s/h/r%02d</th>", 29-maxRackRows)) {
+		t.Errorf("the rows are not the %d racks closest to their cap, closest first", maxRackRows)
+	}
+	if want := fmt.Sprintf("The %d of 30 racks closest to their cap", maxRackRows); !strings.Contains(text, want) {
+		t.Errorf("the page does not say %q", want)
 	}
 }

@@ -69,7 +69,8 @@ table.tenants th:first-child { white-space: nowrap; }
 {{end}}</table>
 {{end}}{{if .Racks}}
 <h2>Racks with a power cap</h2>
-<table class="racks">
+{{if gt .RacksCapped (len .Racks)}}<p class="note">The {{len .Racks}} of {{.RacksCapped}} racks closest to their cap, by peak / cap; summary.json's racks lists them all.</p>
+{{end}}<table class="racks">
 <tr><th>rack</th><th>hall</th><th>site</th><th>power cap, kW</th><th>static, kW</th><th>peak IT, kW</th></tr>
 {{range .Racks}}<tr><th>{{.ID}}</th><td>{{.Hall}}</td><td>{{.Site}}</td><td class="num">{{value .CapKW}}</td><td class="num">{{value .StaticKW}}</td><td class="num">{{value .MaxITkW}}</td></tr>
 {{end}}</table>
