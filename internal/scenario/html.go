@@ -1,9 +1,12 @@
 package scenario
 
 import (
+	"cmp"
+	"fmt"
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/carnot-dc/carnot/internal/report"
@@ -59,6 +62,7 @@ type htmlPage struct {
 	Rows      []htmlRow
 	Charts    []template.HTML
 	Power     []htmlPower
+	RackNotes []string // scenarios whose racks the power table cuts
 	HasErrors bool
 }
 
@@ -133,6 +137,10 @@ func (p Plan) WriteHTML(w io.Writer) error {
 			names, ran = append(names, s.Name), append(ran, s)
 		}
 		pg.Power = append(pg.Power, powerRows(s)...)
+		if len(s.Racks) > maxRackRows {
+			pg.RackNotes = append(pg.RackNotes, fmt.Sprintf("%s: the %d of its %d capped racks closest to their cap, by peak / cap; plan.json lists them all.",
+				s.Name, maxRackRows, len(s.Racks)))
+		}
 	}
 	for _, c := range columns {
 		if !c.chart || len(ran) == 0 || c.key == "peak_over_hall_cap" && !anyHallCap(ran) ||
@@ -184,12 +192,25 @@ func powerRows(s ScenarioSummary) []htmlPower {
 			Limit: limit(p.CapKW), Ratio: ratio(p.PeakOverCap, p.CapKW), Plate: cellText(p.NameplateKW, false),
 			Static: cellText(p.StaticKW, false), PeakExact: p.MaxITkW, LimitExact: p.CapKW})
 	}
-	for _, p := range s.Racks {
+	for _, p := range closestRacks(s.Racks) {
 		out = append(out, htmlPower{Scenario: s.Name, Kind: "rack", ID: p.ID, Peak: cellText(p.MaxITkW, false),
 			Limit: limit(p.CapKW), Ratio: ratio(p.PeakOverCap, p.CapKW), Plate: cellText(p.NameplateKW, false),
 			Static: cellText(p.StaticKW, false), PeakExact: p.MaxITkW, LimitExact: p.CapKW})
 	}
 	return out
+}
+
+// maxRackRows bounds a scenario's racks in the page's power table: a
+// facility can cap thousands of racks (the benchmark facility 2,160),
+// which plan.json lists in full.
+const maxRackRows = 20
+
+// closestRacks are the racks with the highest peak / cap, at most
+// maxRackRows of them, highest first (then in ID order).
+func closestRacks(racks []RackPower) []RackPower {
+	out := slices.Clone(racks)
+	slices.SortStableFunc(out, func(a, b RackPower) int { return cmp.Compare(b.PeakOverCap, a.PeakOverCap) })
+	return out[:min(len(out), maxRackRows)]
 }
 
 // anyRack reports whether one of the scenarios has a capped rack.

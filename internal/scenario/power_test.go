@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -152,5 +153,31 @@ grids:
 		if strings.Count(page.String(), want) < 2 {
 			t.Errorf("the page has %q %d times, want one per scenario", want, strings.Count(page.String(), want))
 		}
+	}
+}
+
+// A scenario with many capped racks (the benchmark facility caps 2,160)
+// lists in plan.html's power table only the racks closest to their cap;
+// plan.json has them all.
+func TestPlanPageShowsClosestRacks(t *testing.T) {
+	s := ScenarioSummary{Name: "big"}
+	for i := range 30 {
+		s.Racks = append(s.Racks, RackPower{ID: fmt.Sprintf("s/h/r%02d", i), Hall: "s/h", Site: "s", MaxITkW: float64(i), CapKW: 40,
+			PeakOverCap: float64(i) / 40})
+	}
+	p := Plan{Name: "t", Baseline: "big", Scenarios: []ScenarioSummary{s}}
+	var page strings.Builder
+	if err := p.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	text := page.String()
+	if n := strings.Count(text, `data-key="rack.`); n != maxRackRows {
+		t.Errorf("%d rack rows, want %d", n, maxRackRows)
+	}
+	if !strings.Contains(text, `data-key="rack.s/h/r29.max_it_kw"`) || strings.Contains(text, fmt.Sprintf(`data-key="rack.s/h/r%02d.max_it_kw"`, 29-maxRackRows)) {
+		t.Errorf("the rows are not the %d racks closest to their cap", maxRackRows)
+	}
+	if want := fmt.Sprintf("the %d of its 30 capped racks closest to their cap", maxRackRows); !strings.Contains(text, want) {
+		t.Errorf("the page does not say %q", want)
 	}
 }

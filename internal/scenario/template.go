@@ -58,7 +58,8 @@ busy GPUs draw 80 % of TDP or their cap.</p>
 <tr><th>scenario</th><th></th><th>ID</th><th>peak IT, kW</th><th>envelope or cap, kW</th><th>peak / limit, %</th><th>nameplate, kW</th><th>static, kW</th></tr>
 {{range .Power}}<tr{{if eq .Scenario $.Baseline}} class="base"{{end}}><th>{{.Scenario}}</th><td>{{.Kind}}</td><td>{{.ID}}</td><td class="num" data-key="{{.Kind}}.{{.ID}}.max_it_kw" data-value="{{exact .PeakExact}}">{{.Peak}}</td><td class="num" data-value="{{exact .LimitExact}}">{{.Limit}}</td><td class="num">{{.Ratio}}</td><td class="num">{{.Plate}}</td><td class="num">{{.Static}}</td></tr>
 {{end}}</table>
-{{end}}
+{{range .RackNotes}}<p class="meta">{{.}}</p>
+{{end}}{{end}}
 <h2>Charts</h2>
 {{range .Charts}}{{.}}{{end}}
 </body>
