@@ -673,7 +673,7 @@ func TestOpenAPIJobSpec(t *testing.T) {
 		EarliestStart: 1, Deadline: 2, Topology: model.Topology{Level: model.LevelNode, Required: true},
 		ExclusiveNode: true, SubmitTime: 1, SubmitOrder: 1, Command: []string{"x"},
 		Env: map[string]string{"A": "b"}, WorkDir: "/w",
-		Restart: model.RestartPolicy{OnFailure: true, MaxRetries: 1},
+		Restart: model.RestartPolicy{OnFailure: true, MaxRetries: 1}, DependsOn: []string{"b"},
 	}
 	v := reflect.ValueOf(j).Elem()
 	for i := range v.NumField() {
