@@ -35,9 +35,12 @@ var (
 
 // LoadFile reads a job file and decodes it with Load. The format follows
 // the extension: .jsonl and .ndjson are JSON Lines, anything else is YAML
-// (which includes JSON).
+// (which includes JSON). With fac, a job naming a data class fac does not
+// define is an error also when fac defines none, as on the live server
+// and the twin (carnot schedule and carnot workload validate read files
+// with it).
 func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
-	jobs, _, err := loadFile(path, fac, mode{})
+	jobs, _, err := loadFile(path, fac, mode{twin: true})
 	return jobs, err
 }
 

@@ -97,13 +97,14 @@ func TestReplayRefusesUndefinedDataClass(t *testing.T) {
 	for name, load := range map[string]func() error{
 		"LoadFileToReplay": func() error { _, err := LoadFileToReplay(path, fac); return err },
 		"LoadFileGiven":    func() error { _, _, err := LoadFileGiven(path, fac, false); return err },
+		"LoadFile":         func() error { _, err := LoadFile(path, fac); return err }, // carnot schedule, workload validate
 	} {
 		if err := load(); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: %v, want %s…", name, err, want)
 		}
 	}
-	if _, err := LoadFile(path, fac); err != nil {
-		t.Errorf("LoadFile: %v", err)
+	if _, err := LoadFile(path, nil); err != nil { // no facility: nothing to check against
+		t.Errorf("LoadFile without a facility: %v", err)
 	}
 	fac.DataClasses = map[string][]string{"personal": {"FR"}}
 	if jobs, err := LoadFileToReplay(path, fac); err != nil || len(jobs) != 2 || jobs[1].DataClass != "personal" {
