@@ -65,7 +65,7 @@ func TestWorkloadValidate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("validate %s: exit %d\n%s%s", example, code, out, errs)
 	}
-	if diff := cmp.Diff(example+": ok (8 jobs, 1 deployments, 45 GPUs requested)\n", out); diff != "" {
+	if diff := cmp.Diff(example+": ok (9 jobs, 1 deployments, 46 GPUs requested)\n", out); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
 
