@@ -160,6 +160,11 @@ type Agent struct {
 	// capsUnrecorded: the last write of caps.json failed; it is tried
 	// again at every heartbeat.
 	capsUnrecorded bool
+	// gpusDown are the GPUs down at the last reading, with why, and
+	// noUUID those the last registration listed without a UUID
+	// (health.go)
+	gpusDown map[int]string
+	noUUID   map[int]bool
 	// diskErr, when set, says why the agent cannot start tasks: it
 	// cannot write its data directory (disk.go).
 	diskErr string
@@ -336,7 +341,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		if rctx.Err() != nil {
 			break
 		}
-		a.log.Warn("the server no longer knows this node; registering again", "err", err)
+		if errors.Is(err, errGPUBack) {
+			a.log.Info("registering again: a GPU down at registration is back", "err", err)
+		} else {
+			a.log.Warn("the server no longer knows this node; registering again", "err", err)
+		}
 		if time.Since(began) > a.retryMax {
 			wait = a.retryMin
 			continue

@@ -100,6 +100,12 @@ func (a *Agent) register(ctx context.Context) error {
 			a.contactLocked(sent)
 			a.disconnected, a.held = false, false
 			a.version, a.seen = 0, 0 // fetch everything anew
+			a.noUUID = map[int]bool{}
+			for _, g := range req.GPUs {
+				if g.UUID == "" {
+					a.noUUID[g.Index] = true
+				}
+			}
 			interval := a.interval
 			a.mu.Unlock()
 			a.log.Info("registered with the server", "as", reg.Node, "heartbeat", interval,
@@ -160,11 +166,16 @@ func (a *Agent) registration() api.Register {
 		CPUs: a.cfg.CPUs, MemoryGiB: a.cfg.MemoryGiB, GPUs: []api.GPUInfo{},
 		FakeGPUs: a.cfg.FakeGPUs, Version: a.cfg.Version,
 	}
-	if a.cfg.Devices != nil {
-		r.GPUs = a.cfg.Devices.Info()
+	down, info := a.gpuHealth()
+	if info != nil {
+		r.GPUs = info
+	}
+	if len(down) > 0 {
+		r.GPUsDown = downList(down)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.noteDownLocked(down, info)
 	r.Tasks, _ = a.statusesLocked()
 	return r
 }
@@ -228,6 +239,8 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			return nil
 		case isNotFound(err):
 			return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
+		case errors.Is(err, errGPUBack):
+			return err
 		case err != nil && !failing:
 			failingSince, reminded = began, began
 			a.warnUnreachable("heartbeat failed", stopAfter, "every", interval, "err", err)
@@ -281,8 +294,13 @@ func everyInterval(last time.Time, interval time.Duration) time.Time { return la
 // the node stays registered.
 func (a *Agent) beat(ctx context.Context) error {
 	a.probeDisk()
+	down, info := a.gpuHealth()
 	limits, set := a.readLimits()
 	a.mu.Lock()
+	if a.noteDownLocked(down, info) && !a.closing {
+		a.mu.Unlock()
+		return errGPUBack // registered again, with its UUID
+	}
 	a.checkLimitsLocked(limits, set)
 	a.retryUncapsLocked()
 	a.retryCapsLocked()
@@ -294,6 +312,9 @@ func (a *Agent) beat(ctx context.Context) error {
 	a.mu.Unlock()
 	// the limits in tasks are those the assignments of version set
 	hb := api.Heartbeat{Tasks: tasks, GPUs: []api.GPUSample{}, Leaving: leaving, DiskError: diskErr, AssignmentsVersion: &version}
+	if len(down) > 0 {
+		hb.GPUsDown = downList(down)
+	}
 	if a.cfg.Devices != nil {
 		hb.GPUs = plausible(a.cfg.Devices.Sample(time.Now().UTC()), a.cfg.Devices.Info(), func(s api.GPUSample, limit float64) {
 			a.log.Warn("GPU power reading left out of the heartbeat: not a measurement", "gpu", s.Index, "watts", s.PowerW, "most_plausible", limit)

@@ -13,6 +13,11 @@ type Register struct {
 	GPUs      []GPUInfo `json:"gpus"`
 	FakeGPUs  bool      `json:"fake_gpus,omitempty"`
 	Version   string    `json:"version,omitempty"`
+	// GPUsDown are the GPUs that cannot be used (lost: fallen off the
+	// bus, in need of a reset): the server places nothing on
+	// them. A GPU down may have no UUID (it could not be read), and has
+	// its node's model.
+	GPUsDown []GPUDown `json:"gpus_down,omitempty"`
 	// Tasks are the tasks the agent still runs and those that ended
 	// that it still reports in its heartbeats (after an agent restart,
 	// those the previous agent started, lost; after a reconnection,
@@ -24,7 +29,8 @@ type Register struct {
 type GPUInfo struct {
 	Index int `json:"index"` // NVML's
 	// UUID is NVML's (GPU-…): the server names the GPU by it in a task's
-	// CUDA_VISIBLE_DEVICES. Every GPU of a registration has one or none.
+	// CUDA_VISIBLE_DEVICES. Every GPU of a registration has one or none,
+	// but for a GPU down (Register.GPUsDown), which may have none.
 	UUID      string `json:"uuid"`
 	Model     string `json:"model"` // catalog name, e.g. H100
 	MemoryMiB int    `json:"memory_mib"`
@@ -33,6 +39,12 @@ type GPUInfo struct {
 	PowerLimitW int `json:"power_limit_w,omitempty"`
 	MinCapW     int `json:"min_cap_w,omitempty"`
 	MaxCapW     int `json:"max_cap_w,omitempty"`
+}
+
+// GPUDown is a GPU of a node that cannot be used, and why (NVML's error).
+type GPUDown struct {
+	Index  int    `json:"index"`
+	Reason string `json:"reason"`
 }
 
 // Registered answers Register.
@@ -70,6 +82,10 @@ type Heartbeat struct {
 	// so the node takes no new work, as a drained one, until a heartbeat
 	// without it.
 	DiskError string `json:"disk_error,omitempty"`
+	// GPUsDown are the GPUs that cannot be used now, as in Register,
+	// read again for every heartbeat: a GPU that is not listed is up.
+	// The server places nothing on a GPU down.
+	GPUsDown []GPUDown `json:"gpus_down,omitempty"`
 	// AssignmentsVersion is the version of the last assignments the
 	// agent had applied (the caps of its tasks set) when it read the
 	// power limits its Tasks report. The server takes a limit at or

@@ -24,7 +24,7 @@ type Node struct {
 	// GPUUUIDs are the GPUs' UUIDs by index, as its agent's NVML reported
 	// them at registration: a task's CUDA_VISIBLE_DEVICES names its GPUs
 	// by them. Empty when the agent reported none (the tasks then get
-	// indices in PCI bus order).
+	// indices in PCI bus order); "" for a GPU down at registration.
 	GPUUUIDs []string `json:"gpu_uuids,omitempty"`
 	GPUsUsed int      `json:"gpus_used"`
 	// Condition is ready, draining or not-ready; Drained says an operator
@@ -66,7 +66,11 @@ type Node struct {
 	// data directory (a full or read-only disk: every start there would
 	// fail), is why; the node takes no new work until its agent says it
 	// can again, or a new agent registers.
-	DiskError     string    `json:"disk_error,omitempty"`
+	DiskError string `json:"disk_error,omitempty"`
+	// GPUsDown are the node's GPUs its agent last reported down (lost:
+	// fallen off the bus, in need of a reset), with why: the scheduler
+	// places nothing on them until the agent reports them up again.
+	GPUsDown      []GPUDown `json:"gpus_down,omitempty"`
 	FakeGPUs      bool      `json:"fake_gpus,omitempty"`
 	Registered    time.Time `json:"registered"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`

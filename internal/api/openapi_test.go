@@ -64,6 +64,7 @@ var goSchemas = map[string]reflect.Type{
 	"PlanRecap":        reflect.TypeFor[api.PlanRecap](),
 	"Register":         reflect.TypeFor[api.Register](),
 	"GPUInfo":          reflect.TypeFor[api.GPUInfo](),
+	"GPUDown":          reflect.TypeFor[api.GPUDown](),
 	"Registered":       reflect.TypeFor[api.Registered](),
 	"Heartbeat":        reflect.TypeFor[api.Heartbeat](),
 	"TaskStatus":       reflect.TypeFor[api.TaskStatus](),

@@ -29,7 +29,9 @@ agent cannot write its data directory, so it takes nothing new;
 heard from its agent, so it takes nothing new until the agent reports,
 and is not-ready at the heartbeat timeout if it never does; ",revoked"
 when an operator-admin revoked its certificates: its agent is refused and
-it takes nothing new until it enrolls again), GPUs in use, GPU
+it takes nothing new until it enrolls again), GPUs in use (and
+"(N down)" when its agent reports GPUs it cannot use: lost, fallen off
+the bus; nothing is placed on them until it reports them up), GPU
 model, the time since their last heartbeat and the jobs they run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -85,8 +87,12 @@ func nodesTable(w io.Writer, now time.Time, nodes []api.Node) error {
 		if n.FakeGPUs {
 			model += " (fake)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%d\t%dGi\t%s\t%s\n", n.Name, dash(n.Site), cond,
-			n.GPUsUsed, n.GPUs, model, n.CPUs, n.MemoryGiB, ago(now, n.LastHeartbeat),
+		gpus := fmt.Sprintf("%d/%d", n.GPUsUsed, n.GPUs)
+		if len(n.GPUsDown) > 0 {
+			gpus += fmt.Sprintf(" (%d down)", len(n.GPUsDown)) // lost GPUs: nothing is placed on them
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%dGi\t%s\t%s\n", n.Name, dash(n.Site), cond,
+			gpus, model, n.CPUs, n.MemoryGiB, ago(now, n.LastHeartbeat),
 			trunc(dash(strings.Join(n.Jobs, ",")), 40))
 	}
 	return tw.Flush()

@@ -39,13 +39,29 @@ func (d directFake) Info() []api.GPUInfo {
 }
 
 func (d directFake) Sample(now time.Time) []api.GPUSample {
-	out := make([]api.GPUSample, len(d.f.gpus))
-	for i := range out {
+	out := make([]api.GPUSample, 0, len(d.f.gpus))
+	for i := range d.f.gpus {
+		if d.f.isLost(i) { // left out, as FromNVML leaves out a GPU whose power it cannot read
+			continue
+		}
 		r := d.f.read(i)
-		out[i] = api.GPUSample{Index: i, Time: now, PowerW: float64(r.powerMW) / 1000, Utilization: float64(r.util),
-			MemUsedMiB: float64(r.usedBytes) / mib, TempC: float64(r.tempC)}
+		out = append(out, api.GPUSample{Index: i, Time: now, PowerW: float64(r.powerMW) / 1000, Utilization: float64(r.util),
+			MemUsedMiB: float64(r.usedBytes) / mib, TempC: float64(r.tempC)})
 	}
 	return out
+}
+
+func (d directFake) Down() map[int]string {
+	var down map[int]string
+	for i := range d.f.gpus {
+		if d.f.isLost(i) {
+			if down == nil {
+				down = map[int]string{}
+			}
+			down[i] = fmt.Sprintf("gpu: device %d: GPU is lost (fake)", i)
+		}
+	}
+	return down
 }
 
 func (d directFake) SetPowerLimit(index, watts int) error {
@@ -59,8 +75,11 @@ func (d directFake) SetPowerLimit(index, watts int) error {
 		return fmt.Errorf("gpu: GPU %d: %w: %d W is outside %d–%d W", index, ErrPowerLimit, watts, m.MinCapWatts, m.MaxCapWatts)
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gpus[index].lost {
+		return fmt.Errorf("gpu: GPU %d: %w: the GPU is lost", index, ErrPowerLimit)
+	}
 	f.gpus[index].limitW = watts
-	f.mu.Unlock()
 	return nil
 }
 
@@ -70,7 +89,9 @@ func (d directFake) PowerLimits() []int {
 	defer f.mu.Unlock()
 	out := make([]int, len(f.gpus))
 	for i := range out {
-		out[i] = f.gpus[i].limitW
+		if !f.gpus[i].lost {
+			out[i] = f.gpus[i].limitW
+		}
 	}
 	return out
 }

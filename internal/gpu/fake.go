@@ -24,7 +24,9 @@ import (
 //   - temperature 30 °C + 50 °C × power / TDP.
 //
 // The power limit starts at the TDP and may be set within the model's cap
-// range. A Fake is safe for concurrent use.
+// range. A GPU may be lost (SetLost: fallen off the bus, NVML answers
+// ERROR_GPU_IS_LOST for it, its handle included) and come back. A Fake
+// is safe for concurrent use.
 type Fake struct {
 	Devices // FromNVML over the fake library
 
@@ -36,13 +38,15 @@ type Fake struct {
 
 type fakeGPU struct {
 	busy   bool
+	lost   bool
 	limitW int
 }
 
 // NewFake returns n fake GPUs of the catalog model (H100, H200, …) for
-// the node named node, which their UUIDs derive from (see fakeUUID). An
+// the node named node, which their UUIDs derive from (see fakeUUID);
+// the GPUs of index lost are lost as the library is read (SetLost). An
 // unknown model is an error that lists the known ones.
-func NewFake(n int, modelName, node string) (*Fake, error) {
+func NewFake(n int, modelName, node string, lost ...int) (*Fake, error) {
 	cat := facility.Catalog()
 	m, ok := cat[modelName]
 	if !ok {
@@ -57,6 +61,9 @@ func NewFake(n int, modelName, node string) (*Fake, error) {
 		return nil, fmt.Errorf("gpu: %d fake GPUs: the count must not be negative", n)
 	}
 	f := idleFake(n, m, node)
+	for _, i := range lost {
+		f.SetLost(i, true)
+	}
 	d, err := f.open()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: fake NVML: %w", err)
@@ -94,6 +101,24 @@ func (f *Fake) SetBusy(index int, busy bool) {
 	if index >= 0 && index < len(f.gpus) {
 		f.gpus[index].busy = busy
 	}
+}
+
+// SetLost makes GPU index lost (fallen off the bus: every NVML call
+// about it fails with ERROR_GPU_IS_LOST) or back. A GPU back has the
+// limit it had. An index out of range is ignored.
+func (f *Fake) SetLost(index int, lost bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if index >= 0 && index < len(f.gpus) {
+		f.gpus[index].lost = lost
+	}
+}
+
+// isLost reports whether GPU i is lost (SetLost).
+func (f *Fake) isLost(i int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gpus[i].lost
 }
 
 // ResetLimit puts GPU index's power limit back to its default, the

@@ -10,7 +10,8 @@ import (
 // open reads the fake library through FromNVML, as a real one is read.
 func (f *Fake) open() (Devices, error) { return FromNVML(f.library()) }
 
-// library is the fake nvml.Interface.
+// library is the fake nvml.Interface. A lost GPU (SetLost) has no
+// handle, and each call about it fails, with ERROR_GPU_IS_LOST.
 func (f *Fake) library() nvml.Interface {
 	devs := make([]nvml.Device, len(f.gpus))
 	for i := range devs {
@@ -24,6 +25,9 @@ func (f *Fake) library() nvml.Interface {
 			if i < 0 || i >= len(devs) {
 				return nil, nvml.ERROR_INVALID_ARGUMENT
 			}
+			if f.isLost(i) {
+				return nil, nvml.ERROR_GPU_IS_LOST
+			}
 			return devs[i], nvml.SUCCESS
 		},
 	}
@@ -33,27 +37,60 @@ func (f *Fake) library() nvml.Interface {
 func (f *Fake) device(i int) *mock.Device {
 	m := f.model
 	total := uint64(m.MemoryGiB) << 30
+	lost := nvml.ERROR_GPU_IS_LOST
 	return &mock.Device{
 		GetIndexFunc: func() (int, nvml.Return) { return i, nvml.SUCCESS },
-		GetNameFunc:  func() (string, nvml.Return) { return deviceName(m.Name, m.Vendor), nvml.SUCCESS },
-		GetUUIDFunc:  func() (string, nvml.Return) { return f.uuids[i], nvml.SUCCESS },
+		GetNameFunc: func() (string, nvml.Return) {
+			if f.isLost(i) {
+				return "", lost
+			}
+			return deviceName(m.Name, m.Vendor), nvml.SUCCESS
+		},
+		GetUUIDFunc: func() (string, nvml.Return) {
+			if f.isLost(i) {
+				return "", lost
+			}
+			return f.uuids[i], nvml.SUCCESS
+		},
 		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
+			if f.isLost(i) {
+				return nvml.Memory{}, lost
+			}
 			used := f.read(i).usedBytes
 			return nvml.Memory{Total: total, Used: used, Free: total - used}, nvml.SUCCESS
 		},
-		GetPowerUsageFunc: func() (uint32, nvml.Return) { return f.read(i).powerMW, nvml.SUCCESS },
+		GetPowerUsageFunc: func() (uint32, nvml.Return) {
+			if f.isLost(i) {
+				return 0, lost
+			}
+			return f.read(i).powerMW, nvml.SUCCESS
+		},
 		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
+			if f.isLost(i) {
+				return nvml.Utilization{}, lost
+			}
 			r := f.read(i)
 			return nvml.Utilization{Gpu: r.util, Memory: r.util / 2}, nvml.SUCCESS
 		},
-		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) { return f.read(i).tempC, nvml.SUCCESS },
+		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) {
+			if f.isLost(i) {
+				return 0, lost
+			}
+			return f.read(i).tempC, nvml.SUCCESS
+		},
 		GetPowerManagementLimitFunc: func() (uint32, nvml.Return) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
+			if f.gpus[i].lost {
+				return 0, lost
+			}
 			return uint32(f.gpus[i].limitW * 1000), nvml.SUCCESS
 		},
 		GetPowerManagementLimitConstraintsFunc: func() (uint32, uint32, nvml.Return) {
-			if !m.CanCap() {
+			switch {
+			case f.isLost(i):
+				return 0, 0, lost
+			case !m.CanCap():
 				return 0, 0, nvml.ERROR_NOT_SUPPORTED
 			}
 			return uint32(m.MinCapWatts * 1000), uint32(m.MaxCapWatts * 1000), nvml.SUCCESS
@@ -67,6 +104,9 @@ func (f *Fake) device(i int) *mock.Device {
 			}
 			f.mu.Lock()
 			defer f.mu.Unlock()
+			if f.gpus[i].lost {
+				return lost
+			}
 			f.gpus[i].limitW = int(mw / 1000)
 			return nvml.SUCCESS
 		},

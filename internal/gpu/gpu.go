@@ -20,8 +20,16 @@ const mib = 1 << 20
 // Devices is a node's set of GPUs. Implementations are safe for concurrent
 // use.
 type Devices interface {
-	// Info describes each GPU, in index order.
+	// Info describes each GPU, in index order. A GPU down since the
+	// Devices were opened (Down) has no UUID nor power limit, and the
+	// model, memory and cap range of the node's other GPUs (a node has
+	// one model).
 	Info() []api.GPUInfo
+	// Down reads each GPU's health again and returns the GPUs that
+	// cannot be used now (lost: fallen off the bus, in need of a
+	// reset), by index, with why; nil when every GPU answers. A GPU
+	// that answers again is read anew (its UUID, its limits).
+	Down() map[int]string
 	// Sample reads each GPU's telemetry, stamped with now. A GPU whose
 	// power cannot be read (lost) is left out.
 	Sample(now time.Time) []api.GPUSample

@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -57,29 +58,64 @@ func TestSampleLeavesOutAGPUWhosePowerReadingFails(t *testing.T) {
 	}
 }
 
-// An agent that cannot read a GPU as it starts because the GPU is lost
-// (fallen off the bus: ERROR_GPU_IS_LOST) says so in words an operator
-// acts on: which GPU, what that means and where to look. Before, it read
-// "gpu: name of device 1: GPU is lost" (and the agent did not start).
-func TestALostGPUAtStartIsToldClearly(t *testing.T) {
-	f := newFake(t, 2, "H100")
-	devs := []nvml.Device{quietDevice{f.device(0)}, nil}
-	lost := f.device(1)
-	lost.GetNameFunc = func() (string, nvml.Return) { return "", nvml.ERROR_GPU_IS_LOST }
-	devs[1] = quietDevice{lost}
-	lib := &mock.Interface{
-		InitFunc:                   func() nvml.Return { return nvml.SUCCESS },
-		ShutdownFunc:               func() nvml.Return { return nvml.SUCCESS },
-		DeviceGetCountFunc:         func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
-		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) { return devs[i], nvml.SUCCESS },
+// A GPU lost as the library is first read (fallen off the bus: NVML
+// answers ERROR_GPU_IS_LOST) is down, not the end of the node: the
+// others are read and run, the lost one is told in words an operator
+// acts on (which GPU, what that means, where to look), stands in with
+// its siblings' model and no UUID, is never sampled nor capped, and is
+// read anew once it answers again. Before, FromNVML failed ("gpu: name
+// of device 1: GPU is lost") and the agent did not start.
+func TestALostGPUAtStartIsDownNotFatal(t *testing.T) {
+	f, err := NewFake(2, "H100", "n1", 1)
+	if err != nil {
+		t.Fatalf("NewFake with GPU 1 lost: %v", err)
 	}
-	_, err := FromNVML(lib)
-	if err == nil {
-		t.Fatal("FromNVML read a lost GPU")
+	defer f.Close()
+	info := f.Info()
+	if len(info) != 2 || info[0].UUID == "" || info[1].UUID != "" || info[1].Model != "H100" || info[1].MaxCapW != 700 {
+		t.Fatalf("Info = %+v, want GPU 0 read and GPU 1 an H100 without UUID", info)
+	}
+	down := f.Down()
+	if len(down) != 1 || down[1] == "" {
+		t.Fatalf("Down = %v, want GPU 1 alone", down)
 	}
 	for _, want := range []string{"device 1", "fallen off the bus", "Xid"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("FromNVML = %q, want it to say %q", err, want)
+		if !strings.Contains(down[1], want) {
+			t.Errorf("Down()[1] = %q, want it to say %q", down[1], want)
 		}
+	}
+	if s := f.Sample(time.Now()); len(s) != 1 || s[0].Index != 0 {
+		t.Errorf("Sample = %+v, want GPU 0 alone", s)
+	}
+	if err := f.SetPowerLimit(1, 500); !errors.Is(err, ErrPowerLimit) {
+		t.Errorf("SetPowerLimit on the lost GPU = %v, want ErrPowerLimit", err)
+	}
+	f.SetLost(1, false)
+	if down := f.Down(); down != nil {
+		t.Fatalf("Down after GPU 1 came back = %v, want none", down)
+	}
+	if info := f.Info(); info[1].UUID != fakeUUID("n1", 1) || info[1].PowerLimitW != 700 {
+		t.Errorf("Info()[1] after it came back = %+v, want its UUID and limit read", info[1])
+	}
+	if s := f.Sample(time.Now()); len(s) != 2 {
+		t.Errorf("Sample after GPU 1 came back = %+v, want both GPUs", s)
+	}
+	// A GPU healthy at start that is lost later is down until it answers.
+	f.SetLost(0, true)
+	if down := f.Down(); len(down) != 1 || !strings.Contains(down[0], "device 0") {
+		t.Errorf("Down after GPU 0 was lost = %v, want GPU 0", down)
+	}
+	f.SetLost(0, false)
+	if down := f.Down(); down != nil {
+		t.Errorf("Down after GPU 0 came back = %v, want none", down)
+	}
+}
+
+// A node whose every GPU is lost has nothing to run on, nor a model to
+// register: that is still an error, which says so.
+func TestEveryGPULostAtStartIsAnError(t *testing.T) {
+	_, err := NewFake(2, "H100", "n1", 0, 1)
+	if err == nil || !strings.Contains(err.Error(), "every other GPU") || !strings.Contains(err.Error(), "fallen off the bus") {
+		t.Fatalf("NewFake with every GPU lost = %v, want an error naming the lost GPUs", err)
 	}
 }

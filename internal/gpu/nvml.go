@@ -3,8 +3,10 @@
 package gpu
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -17,16 +19,21 @@ import (
 // nvmlDevices is Devices over an nvml.Interface: the real library or the
 // fake's mock.
 type nvmlDevices struct {
-	lib  nvml.Interface
-	devs []nvml.Device
+	lib nvml.Interface
 
 	mu   sync.Mutex
-	info []api.GPUInfo // PowerLimitW follows SetPowerLimit
+	devs []nvml.Device  // nil for a GPU whose handle could not be had
+	info []api.GPUInfo  // PowerLimitW follows SetPowerLimit
+	down map[int]string // the GPUs that cannot be used, with why
+	read map[int]bool   // the GPUs whose info was read (not a stand-in)
 }
 
 // FromNVML initialises lib and reads its devices. Pass nvml.New() for the
-// real library; without one (no driver) the error wraps ErrNoNVML. The
-// caller closes the Devices, which shuts lib down.
+// real library; without one (no driver) the error wraps ErrNoNVML. A GPU
+// that cannot be read (lost, in need of a reset) is down (Devices.Down),
+// not an error, unless every GPU is: a node runs on its healthy GPUs, as
+// a device plugin reports one unhealthy and the others on. The caller
+// closes the Devices, which shuts lib down.
 func FromNVML(lib nvml.Interface) (Devices, error) {
 	if ret := lib.Init(); ret != nvml.SUCCESS {
 		hint := ""
@@ -48,32 +55,70 @@ func readDevices(lib nvml.Interface) (*nvmlDevices, error) {
 	if ret != nvml.SUCCESS {
 		return nil, fmt.Errorf("gpu: count devices: %w", ret)
 	}
-	d := &nvmlDevices{lib: lib}
+	d := &nvmlDevices{lib: lib, devs: make([]nvml.Device, n), info: make([]api.GPUInfo, n),
+		down: map[int]string{}, read: map[int]bool{}}
+	var first error
 	for i := range n {
-		dev, ret := lib.DeviceGetHandleByIndex(i)
-		if ret != nvml.SUCCESS {
-			return nil, deviceError("handle", i, ret)
+		d.info[i] = api.GPUInfo{Index: i}
+		if err := d.readLocked(i); err != nil {
+			d.down[i] = err.Error()
+			first = cmp.Or(first, err)
 		}
-		info, err := readInfo(i, dev)
-		if err != nil {
-			return nil, err
-		}
-		d.devs = append(d.devs, dev)
-		d.info = append(d.info, info)
 	}
+	if n > 0 && len(d.down) == n {
+		return nil, fmt.Errorf("%w (and every other GPU of the node: none to run on)", first)
+	}
+	d.standInsLocked()
 	return d, nil
 }
 
-// deviceError is a failed read of device i's what as the agent starts,
-// with what an operator does about a GPU lost or in need of a reset:
-// the agent reads every GPU before it starts.
+// readLocked reads GPU i, its handle first if it has none, into d's
+// records. Caller holds mu (or owns d).
+func (d *nvmlDevices) readLocked(i int) error {
+	dev := d.devs[i]
+	if dev == nil {
+		h, ret := d.lib.DeviceGetHandleByIndex(i)
+		if ret != nvml.SUCCESS {
+			return deviceError("handle", i, ret)
+		}
+		dev = h
+	}
+	info, err := readInfo(i, dev)
+	if err != nil {
+		return err
+	}
+	d.devs[i], d.info[i], d.read[i] = dev, info, true
+	return nil
+}
+
+// standInsLocked gives each GPU never read the model, memory and cap
+// range of a GPU that was: a node has one model. Caller holds mu.
+func (d *nvmlDevices) standInsLocked() {
+	for j := range d.info {
+		if !d.read[j] {
+			continue
+		}
+		like := d.info[j]
+		for i := range d.info {
+			if !d.read[i] {
+				d.info[i] = api.GPUInfo{Index: i, Model: like.Model, MemoryMiB: like.MemoryMiB, MinCapW: like.MinCapW, MaxCapW: like.MaxCapW}
+			}
+		}
+		return
+	}
+}
+
+// deviceError is a failed read of device i's what, with what an
+// operator does about a GPU lost or in need of a reset: the agent runs
+// without it, reads it again at every heartbeat, and takes it back once
+// it answers.
 func deviceError(what string, i int, ret nvml.Return) error {
 	hint := ""
 	switch ret {
 	case nvml.ERROR_GPU_IS_LOST:
-		hint = " (the GPU has fallen off the bus: see nvidia-smi and the kernel log's Xid errors; reset or repair it, then start the agent again)"
+		hint = " (the GPU has fallen off the bus: see nvidia-smi and the kernel log's Xid errors; reset or repair it)"
 	case nvml.ERROR_RESET_REQUIRED:
-		hint = " (the GPU needs a reset: see the kernel log's Xid errors; reset it (nvidia-smi -r, or reboot), then start the agent again)"
+		hint = " (the GPU needs a reset: see the kernel log's Xid errors; reset it (nvidia-smi -r, or reboot))"
 	}
 	return fmt.Errorf("gpu: %s of device %d: %w%s", what, i, ret, hint)
 }
@@ -111,13 +156,52 @@ func (d *nvmlDevices) Info() []api.GPUInfo {
 	return slices.Clone(d.info)
 }
 
+// handles is each GPU's handle, nil for a GPU without one.
+func (d *nvmlDevices) handles() []nvml.Device {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.devs)
+}
+
+// Down implements Devices. A GPU with a handle is down while its UUID
+// or its power cannot be read (a GPU without a power sensor is not
+// down); one without (lost as it was first read) while its handle and
+// description cannot be had.
+func (d *nvmlDevices) Down() map[int]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, dev := range d.devs {
+		var err error
+		if dev == nil || !d.read[i] {
+			err = d.readLocked(i)
+		} else if _, ret := dev.GetUUID(); ret != nvml.SUCCESS {
+			err = deviceError("UUID", i, ret)
+		} else if _, ret := dev.GetPowerUsage(); ret != nvml.SUCCESS && ret != nvml.ERROR_NOT_SUPPORTED {
+			err = deviceError("power", i, ret)
+		}
+		if err != nil {
+			d.down[i] = err.Error()
+		} else {
+			delete(d.down, i)
+		}
+	}
+	if len(d.down) == 0 {
+		return nil
+	}
+	return maps.Clone(d.down)
+}
+
 // Sample implements Devices. A GPU whose power reading fails (lost,
 // fallen off the bus) is left out: its figures, all 0, would show an
 // idle GPU drawing nothing. One without a power sensor reports 0 W; any
 // other figure the device fails to report is 0.
 func (d *nvmlDevices) Sample(now time.Time) []api.GPUSample {
-	out := make([]api.GPUSample, 0, len(d.devs))
-	for i, dev := range d.devs {
+	devs := d.handles()
+	out := make([]api.GPUSample, 0, len(devs))
+	for i, dev := range devs {
+		if dev == nil {
+			continue
+		}
 		s := api.GPUSample{Index: i, Time: now}
 		switch mw, ret := dev.GetPowerUsage(); ret {
 		case nvml.SUCCESS:
@@ -142,8 +226,12 @@ func (d *nvmlDevices) Sample(now time.Time) []api.GPUSample {
 
 // PowerLimits implements Devices.
 func (d *nvmlDevices) PowerLimits() []int {
-	out := make([]int, len(d.devs))
-	for i, dev := range d.devs {
+	devs := d.handles()
+	out := make([]int, len(devs))
+	for i, dev := range devs {
+		if dev == nil {
+			continue
+		}
 		if mw, ret := dev.GetPowerManagementLimit(); ret == nvml.SUCCESS {
 			out[i] = int(mw / 1000)
 		}
@@ -157,6 +245,9 @@ func (d *nvmlDevices) SetPowerLimit(index, watts int) error {
 	defer d.mu.Unlock()
 	if index < 0 || index >= len(d.devs) {
 		return fmt.Errorf("gpu: %w: no GPU %d (the node has %d)", ErrPowerLimit, index, len(d.devs))
+	}
+	if d.devs[index] == nil || !d.read[index] {
+		return fmt.Errorf("gpu: %w: GPU %d is down: %s", ErrPowerLimit, index, d.down[index])
 	}
 	info := d.info[index]
 	if info.MinCapW <= 0 || info.MaxCapW < info.MinCapW {

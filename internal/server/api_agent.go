@@ -62,7 +62,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, api.FieldError{Field: fmt.Sprintf("gpus[%d].model", i), Message: fmt.Sprintf("%q differs from gpus[0]'s %q: a node has one GPU model", g.Model, gpuModel)})
 		}
 	}
-	uuids, uerrs := checkUUIDs(reg.GPUs)
+	errs = append(errs, cleanGPUsDown(reg.GPUsDown, len(reg.GPUs), "gpus_down")...)
+	uuids, uerrs := checkUUIDs(reg.GPUs, downSet(reg.GPUsDown))
 	errs = append(errs, uerrs...)
 	if len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the registration is not valid", Errors: errs})
@@ -90,7 +91,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	doc := api.Node{Name: reg.Name, Site: reg.Site, Address: reg.Address, CPUs: reg.CPUs, MemoryGiB: reg.MemoryGiB,
 		GPUModel: gpuModel, GPUs: len(reg.GPUs), GPUUUIDs: uuids, FakeGPUs: reg.FakeGPUs, Registered: now.UTC(), LastHeartbeat: now.UTC(),
-		HeartbeatSeconds: s.cfg.Heartbeat.Seconds(), Condition: api.NodeReady}
+		HeartbeatSeconds: s.cfg.Heartbeat.Seconds(), Condition: api.NodeReady, GPUsDown: reg.GPUsDown}
 	c := newChanges()
 	c.actor = principalOf(r).Subject
 	before := ""
@@ -123,6 +124,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if n.doc.Fenced {
 		msg += "; it is fenced: it takes no work until an operator unfences it"
+	}
+	if len(reg.GPUsDown) > 0 {
+		msg += fmt.Sprintf("; GPU(s) %s down: nothing is placed on them until its agent reports them up (%s)",
+			downIndices(reg.GPUsDown), reg.GPUsDown[0].Reason)
 	}
 	if note := capRangeNote(s.fac.GPUModels[gpuModel], reg.GPUs); note != "" {
 		msg += "; " + note
@@ -200,7 +205,8 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !s.ownSite(w, r, n) {
 		return
 	}
-	if errs := append(checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]), checkTaskLimits(hb.Tasks, s.fac.GPUModels[n.node.GPUModel])...); len(errs) > 0 {
+	errs := append(checkSamples(hb.GPUs, n.node.GPUs, s.fac.GPUModels[n.node.GPUModel]), checkTaskLimits(hb.Tasks, s.fac.GPUModels[n.node.GPUModel])...)
+	if errs = append(errs, cleanGPUsDown(hb.GPUsDown, n.node.GPUs, "gpus_down")...); len(errs) > 0 {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the heartbeat is not valid", Errors: errs})
 		return
 	}
@@ -248,6 +254,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	if hb.DiskError != n.doc.DiskError {
 		s.diskErrorReported(n, hb.DiskError, c)
+	}
+	if !slices.Equal(hb.GPUsDown, n.doc.GPUsDown) {
+		s.gpusDownReported(n, hb.GPUsDown, c)
 	}
 	if s.orphansReport(n, hb.Tasks, n.builtAfter(hb.AssignmentsVersion, n.lostVersion), now, c) {
 		c.kick = true // its nameplate reserve changed

@@ -12,6 +12,7 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 	d := n.doc
 	d.Telemetry = slices.Clone(d.Telemetry)
 	d.GPUUUIDs = slices.Clone(d.GPUUUIDs)
+	d.GPUsDown = slices.Clone(d.GPUsDown)
 	d.Jobs = n.jobIDs()
 	d.GPUsUsed = 0
 	for _, id := range d.Jobs {

@@ -28,8 +28,10 @@ var gpuUUID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,95}$`)
 
 // checkUUIDs checks the UUIDs of a registration's GPUs and returns them
 // by index: every GPU has one, distinct, or none has one (nil: the node's
-// tasks get indices).
-func checkUUIDs(gpus []api.GPUInfo) ([]string, []api.FieldError) {
+// tasks get indices). A GPU down (its agent could not read it) may have
+// none while the others have theirs: a task on it, once it is up, gets
+// indices, until its agent registers it with its UUID.
+func checkUUIDs(gpus []api.GPUInfo, down map[int]bool) ([]string, []api.FieldError) {
 	var errs []api.FieldError
 	have := 0
 	for _, g := range gpus {
@@ -46,6 +48,7 @@ func checkUUIDs(gpus []api.GPUInfo) ([]string, []api.FieldError) {
 		f := fmt.Sprintf("gpus[%d].uuid", i)
 		j, dup := first[g.UUID]
 		switch {
+		case g.UUID == "" && down[i]:
 		case g.UUID == "":
 			errs = append(errs, api.FieldError{Field: f, Message: fmt.Sprintf("missing while %d of the %d GPUs have one: report every GPU's UUID, or none", have, len(gpus))})
 		case !gpuUUID.MatchString(g.UUID):

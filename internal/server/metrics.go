@@ -85,7 +85,12 @@ func (s *Server) observe() {
 		if n.apiCondition() == api.NodeDraining || n.doc.Fenced || n.doc.Unreachable {
 			idle = "unschedulable" // idle, but nothing new may start there
 		}
-		m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, idle).Add(float64(n.node.GPUs - u))
+		down := s.idleDown(n) // idle, but down: nothing may start on them
+		if idle == "unschedulable" {
+			down = 0
+		}
+		m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, idle).Add(float64(max(n.node.GPUs-u-down, 0)))
+		m.gpus.WithLabelValues(n.node.Site, n.node.GPUModel, "unschedulable").Add(float64(down))
 	}
 	for _, st := range s.fac.Sites {
 		m.envelope.WithLabelValues(st.ID).Set(st.PowerEnvelopeKW * 1000)

@@ -301,7 +301,7 @@ func (s *Server) nodeStates() []model.NodeState {
 	out := make([]model.NodeState, 0, len(s.nodes))
 	for _, name := range s.nodeNames() {
 		n := s.nodes[name]
-		out = append(out, model.NodeState{Node: name, Condition: n.condition(), GPUs: slices.Clone(n.gpus)})
+		out = append(out, model.NodeState{Node: name, Condition: n.condition(), GPUs: n.gpuStates()})
 	}
 	return out
 }

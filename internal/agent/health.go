@@ -1,0 +1,70 @@
+package agent
+
+import (
+	"errors"
+	"maps"
+	"slices"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// GPU health. A GPU the node's NVML cannot read (lost: fallen off the
+// bus, in need of a reset) is down, as a device plugin reports a device
+// unhealthy: the agent runs on the others, and every registration and
+// heartbeat lists the GPUs down (api.Register.GPUsDown,
+// api.Heartbeat.GPUsDown), read again at each heartbeat, so that the
+// server places nothing on them and shows them. A GPU that answers
+// again is up at the next heartbeat. One that was down when the node
+// registered had no UUID then: the agent registers again once it is
+// back, so that the server names it by its UUID in CUDA_VISIBLE_DEVICES.
+
+// errGPUBack ends a session: a GPU the registration listed without a
+// UUID (down) answers again, and the node is registered anew.
+var errGPUBack = errors.New("a GPU down at registration is back")
+
+// downList is down as the API lists it, by index.
+func downList(down map[int]string) []api.GPUDown {
+	out := make([]api.GPUDown, 0, len(down))
+	for _, g := range slices.Sorted(maps.Keys(down)) {
+		out = append(out, api.GPUDown{Index: g, Reason: down[g]})
+	}
+	return out
+}
+
+// gpuHealth reads the GPUs' health again: the GPUs down now, and their
+// descriptions (read after, so that a GPU back is described anew).
+func (a *Agent) gpuHealth() (map[int]string, []api.GPUInfo) {
+	if a.cfg.Devices == nil {
+		return nil, nil
+	}
+	down := a.cfg.Devices.Down()
+	return down, a.cfg.Devices.Info()
+}
+
+// noteDownLocked records the GPUs down now, says which went down or came
+// back, and gives a GPU back that had no power limit to restore (down
+// since the agent started) the one it has now. It reports whether a GPU
+// that the registration listed without a UUID is back (errGPUBack).
+// Caller holds mu.
+func (a *Agent) noteDownLocked(down map[int]string, info []api.GPUInfo) bool {
+	for g, why := range down {
+		if _, was := a.gpusDown[g]; !was {
+			a.log.Warn("GPU down: the server places nothing on it until it answers again", "gpu", g, "why", why)
+		}
+	}
+	back := false
+	for g := range a.gpusDown {
+		if _, still := down[g]; still {
+			continue
+		}
+		a.log.Info("GPU back: it answers again", "gpu", g)
+		if g < len(info) && a.baseLimits[g] <= 0 {
+			a.baseLimits[g] = info[g].PowerLimitW
+		}
+		if a.noUUID[g] && g < len(info) && info[g].UUID != "" {
+			back = true
+		}
+	}
+	a.gpusDown = down
+	return back
+}
