@@ -108,7 +108,11 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		if isNotFoundErr(err) {
 			code = 127
 		}
-		return fail(code, startError(cmd, err), false)
+		why, node := startError(cmd, spec.Command[0], err)
+		r.untrack(mark)
+		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: %v\n", spec.Command, why))
+		logs.close()
+		return nil, &StartError{Code: code, Err: why, Node: node}
 	}
 	if r.afterExec != nil {
 		r.afterExec(cmd.Process.Pid)
@@ -123,7 +127,8 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 	return p, nil
 }
 
-// startError is why cmd could not start, for the operator. An exec
+// startError is why cmd, the task's program name, could not start, for
+// the operator, and whether the cause is the node's (nodeCause). An exec
 // that answers "no such file or directory" for a program that exists
 // misses what runs it: the interpreter its #! line names (or that line
 // ends in a carriage return, the script saved with Windows line ends),
@@ -131,30 +136,49 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 // may find a directory, or a file without an execute bit; "argument
 // list too long" is most often a large environment. The error says
 // which.
-func startError(cmd *exec.Cmd, err error) error {
+func startError(cmd *exec.Cmd, name string, err error) (error, bool) {
 	err = fmt.Errorf("start: %w", err)
 	if errors.Is(err, syscall.E2BIG) {
 		n := 0
 		for _, s := range slices.Concat(cmd.Args, cmd.Env) {
 			n += len(s) + 1
 		}
-		return fmt.Errorf("%w: the command and its environment are %d bytes, more than exec takes (ARG_MAX: a quarter of the stack limit, 2 MiB by default)", err, n)
+		return fmt.Errorf("%w: the command and its environment are %d bytes, more than exec takes (ARG_MAX: a quarter of the stack limit, 2 MiB by default)", err, n), false
 	}
+	var nip *notInPath
+	if errors.As(err, &nip) {
+		return err, true // not installed on this node
+	}
+	ownFile := !inWorkDir(name) // the program is the node's, not of the job's work directory
 	enoent, eacces := errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EACCES)
 	if !enoent && !eacces {
-		return err
+		return err, ownFile && errors.Is(err, syscall.ENOEXEC) // a binary for another system
 	}
 	if _, serr := os.Stat(cmd.Dir); cmd.Dir != "" && serr != nil {
-		return err // the work directory went (exec names the program alike)
+		return err, true // the work directory went (exec names the program alike)
 	}
 	path := cmd.Path
 	if !filepath.IsAbs(path) && cmd.Dir != "" {
 		path = filepath.Join(cmd.Dir, path) // as exec resolved it
 	}
 	if eacces {
-		return deniedCause(path, err)
+		return deniedCause(path, err), ownFile
 	}
-	return missingCause(path, err)
+	why, cause := missingCause(path, err)
+	switch cause {
+	case missingRunner:
+		return why, true
+	case badScript:
+		return why, false
+	}
+	return why, ownFile
+}
+
+// inWorkDir reports whether the program name is a path relative to the
+// task's work directory (./train.sh, bin/run): a file of the job's own,
+// not of the node's (a bare name is looked up in PATH).
+func inWorkDir(name string) bool {
+	return strings.Contains(name, "/") && !filepath.IsAbs(name)
 }
 
 // deniedCause is err, exec's "permission denied" for the program at
@@ -172,12 +196,19 @@ func deniedCause(path string, err error) error {
 	return fmt.Errorf("%w (its file system mounted noexec? a directory on its path, or its #! interpreter, not open to the agent's user?)", err)
 }
 
+// What missingCause found missing.
+const (
+	missingProgram = iota // the program itself
+	missingRunner         // what runs it: its #! interpreter, its dynamic loader
+	badScript             // nothing: its #! line ends with a carriage return
+)
+
 // missingCause is err, exec's "no such file or directory" for the
 // program at path, with what is missing when the program is there.
-func missingCause(path string, err error) error {
+func missingCause(path string, err error) (error, int) {
 	f, oerr := os.Open(path)
 	if oerr != nil {
-		return err // the program itself is missing: the error says so
+		return err, missingProgram // the error says so
 	}
 	defer f.Close()
 	head := make([]byte, 256)
@@ -186,16 +217,16 @@ func missingCause(path string, err error) error {
 	if rest, ok := bytes.CutPrefix(head, []byte("#!")); ok {
 		line, _, _ := bytes.Cut(rest, []byte("\n"))
 		if bytes.HasSuffix(line, []byte("\r")) {
-			return fmt.Errorf("%w: its #! line ends with a carriage return (the script was saved with Windows line ends)", err)
+			return fmt.Errorf("%w: its #! line ends with a carriage return (the script was saved with Windows line ends)", err), badScript
 		}
 		if fields := strings.Fields(string(line)); len(fields) > 0 {
-			return fmt.Errorf("%w: its interpreter %s (its #! line) is not on this node", err, fields[0])
+			return fmt.Errorf("%w: its interpreter %s (its #! line) is not on this node", err, fields[0]), missingRunner
 		}
 	}
 	if bytes.HasPrefix(head, []byte("\x7fELF")) {
-		return fmt.Errorf("%w: the program is there, but its dynamic loader is not on this node (a binary built for another system?)", err)
+		return fmt.Errorf("%w: the program is there, but its dynamic loader is not on this node (a binary built for another system?)", err), missingRunner
 	}
-	return err
+	return err, missingProgram
 }
 
 // process is a task's process, the leader of its group.
@@ -426,11 +457,13 @@ func (r *processes) command(spec api.Task, mark string) (*exec.Cmd, *logFiles, e
 		st, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return refuse(fmt.Errorf("work directory %s does not exist on this node (a file system not mounted? a directory not created here?)", dir))
+			_, _, err := refuse(fmt.Errorf("work directory %s does not exist on this node (a file system not mounted? a directory not created here?)", dir))
+			return nil, nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err), Node: true}
 		case err != nil:
 			return refuse(fmt.Errorf("work directory: %w", err)) // names it
 		case !st.IsDir():
-			return refuse(fmt.Errorf("work directory %s is not a directory", dir))
+			_, _, err := refuse(fmt.Errorf("work directory %s is not a directory", dir))
+			return nil, nil, &StartError{Code: 126, Err: fmt.Errorf("prepare: %w", err), Node: true}
 		}
 	} else {
 		dir = filepath.Join(r.dataDir, "work", sanitize(k.Job), strconv.Itoa(k.Attempt), strconv.Itoa(k.Replica))

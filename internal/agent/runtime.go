@@ -43,11 +43,16 @@ type Exit struct {
 // report as a shell would: 127 when the command was not found, 126 when
 // it could not be run. Agent says the agent's own files failed it (its
 // data directory cannot be written), not the task: every start on the
-// node would fail alike (Agent.diskErr).
+// node would fail alike (Agent.diskErr). Node says the cause is in the
+// node's own software or file systems (the program, its interpreter or
+// the work directory missing there), which another node may have right:
+// the job's next attempts avoid the node (api.TaskStatus.AvoidNode;
+// see nodeCause for the rule).
 type StartError struct {
 	Code  int
 	Err   error
 	Agent bool
+	Node  bool
 }
 
 func (e *StartError) Error() string { return e.Err.Error() }

@@ -43,6 +43,7 @@ type task struct {
 	capped             bool          // the agent set its GPUs' power limit
 	capSet             int           // the limit in force on its GPUs, as reported (0: their own)
 	capRefused         bool          // not started: a GPU refused its cap (api.TaskStatus.CapRefused)
+	avoidNode          bool          // not started for a cause of the node's (api.TaskStatus.AvoidNode)
 	done               chan struct{} // closed when it ended
 	reported           bool          // a heartbeat carried its end
 	recorded           bool          // listed in startedFile (started.go)
@@ -60,7 +61,8 @@ func (t *task) grace() time.Duration { return secondsOf(t.spec.GraceSeconds) }
 func (t *task) status() api.TaskStatus {
 	s := api.TaskStatus{Job: t.key.Job, Replica: t.key.Replica, Attempt: t.key.Attempt,
 		State: t.state, PID: t.pid, ExitCode: t.exitCode, Signal: t.signal,
-		Error: strings.Join(t.errs, "; "), Stopping: t.stopping, CapRefused: t.capRefused}
+		Error: strings.Join(t.errs, "; "), Stopping: t.stopping, CapRefused: t.capRefused,
+		AvoidNode: t.capRefused || t.avoidNode}
 	if t.state == api.ReplicaRunning {
 		w := t.capSet
 		s.PowerCapW = &w
@@ -127,7 +129,7 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 		code := 126
 		var se *StartError
 		if errors.As(err, &se) {
-			code = se.Code
+			code, t.avoidNode = se.Code, se.Node
 			if se.Agent {
 				a.noteDiskLocked(err)
 			}

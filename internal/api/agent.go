@@ -124,6 +124,16 @@ type TaskStatus struct {
 	// because a GPU refused its power cap (exit code 126): the job's next
 	// attempts avoid the node, whose GPUs would refuse it again.
 	CapRefused bool `json:"cap_refused,omitempty"`
+	// AvoidNode, on a failed task, says the agent could not start it for
+	// a cause of the node's own, which another node may not have: a GPU
+	// refused its cap, the program (named bare or by an absolute path)
+	// or what runs it (its #! interpreter, its dynamic loader) is
+	// missing or not executable there, the work directory does not
+	// exist there. The job's next attempts avoid the node. Not set for a
+	// cause that is the job's on every node (a program relative to its
+	// work directory missing there, a command too long) nor for a
+	// program that ran and exited 126 or 127 itself.
+	AvoidNode bool `json:"avoid_node,omitempty"`
 }
 
 // GPUSample is one GPU's telemetry at one instant.

@@ -382,9 +382,7 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, fresh bool, n
 				from = at
 			}
 			rp.EndedAt = reportedTime(t.EndedAt, from, now)
-			if t.CapRefused && t.State == api.ReplicaFailed {
-				s.avoidNode(js, n.doc.Name, t.Replica, c)
-			}
+			s.avoidReported(js, n.doc.Name, t, c)
 			s.replicaEnded(js, pos, now, c)
 		}
 	}

@@ -21,9 +21,16 @@ import (
 // range or its catalog entry is not corrected), and survives restarts
 // with the job's record.
 
+// A start its agent could not make for another cause of the node's own
+// (api.TaskStatus.AvoidNode: the program, its interpreter or the work
+// directory missing there, docs/operations.md "Failures") is avoided
+// alike: retried on the same node it fails the same way, while another
+// node may have what this one lacks.
+
 // avoidNode adds node to js's AvoidNodes, recording an event, replica
-// being the one whose cap the node refused. Caller holds mu.
-func (s *Server) avoidNode(js *jobState, node string, replica int, c *changes) {
+// being the one that could not start there, why the node's cause.
+// Caller holds mu.
+func (s *Server) avoidNode(js *jobState, node string, replica int, why string, c *changes) {
 	if slices.Contains(js.doc.AvoidNodes, node) {
 		return
 	}
@@ -31,6 +38,19 @@ func (s *Server) avoidNode(js *jobState, node string, replica int, c *changes) {
 	// the old one.
 	js.doc.AvoidNodes = append(slices.Clip(js.doc.AvoidNodes), node)
 	s.avoid[js.doc.ID] = slices.Clone(js.doc.AvoidNodes)
-	c.job(js, api.EventReplica, fmt.Sprintf("replica %d could not start on %s: a GPU there refused its power cap; "+
-		"the job's next attempts avoid %s", replica, node, node))
+	c.job(js, api.EventReplica, fmt.Sprintf("replica %d could not start on %s: %s; "+
+		"the job's next attempts avoid %s", replica, node, why, node))
+}
+
+// avoidReported adds node to js's AvoidNodes when task report t says
+// its start failed for a cause of the node's (a GPU refused its cap,
+// or AvoidNode). Caller holds mu.
+func (s *Server) avoidReported(js *jobState, node string, t api.TaskStatus, c *changes) {
+	switch {
+	case t.State != api.ReplicaFailed:
+	case t.CapRefused:
+		s.avoidNode(js, node, t.Replica, "a GPU there refused its power cap", c)
+	case t.AvoidNode:
+		s.avoidNode(js, node, t.Replica, "a cause of that node's ("+t.Error+")", c)
+	}
 }
