@@ -105,7 +105,8 @@
 //     (a full disk) is written again at every heartbeat until it is.
 //   - A GPU NVML cannot read (lost, in need of a reset) is down: the
 //     agent runs on the others and lists it in its registration and
-//     heartbeats, read again at each, until it answers (health.go).
+//     heartbeats, read again at each, until it answers (health.go). A
+//     task placed on it before the server knew is not started (126).
 //   - An agent stuck in a call that holds its lock (NVML, a disk that
 //     hangs) sends no heartbeat, and the server counts its node silent;
 //     its stop-after-disconnect and its shutdown still signal the tasks'

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
@@ -57,5 +58,33 @@ func TestAGPULostAtStartIsReportedDownThenUp(t *testing.T) {
 	eventually(t, 5*time.Second, upBeat, "a heartbeat with GPU 0 up again")
 	if n := len(srv.registrations()); n != 2 {
 		t.Errorf("%d registrations, want 2: a GPU known by its UUID that comes back needs none", n)
+	}
+}
+
+// A task the server placed on a GPU down (before it heard so) is not
+// started: it would run on a GPU its CUDA cannot use. It fails to start
+// (126) saying which GPU is down, and does not make its job avoid the
+// node (the GPU may come back, and the server places nothing on it
+// meanwhile). Before, a capped one was reported as a refused cap (the
+// job then avoided the node for good) and an uncapped one ran.
+func TestATaskOnAGPUDownIsNotStarted(t *testing.T) {
+	fake, err := gpu.NewFake(2, "H100", "n1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newFakeServer()
+	startAgent(t, srv, func(c *Config) { c.Devices = fake })
+	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) > 0 }, "a heartbeat")
+	capped := sh("capped", 0, "exit 0", nil)
+	capped.GPUs, capped.PowerCapW = []int{1}, 500
+	plain := sh("plain", 0, "exit 0", nil)
+	plain.GPUs = []int{0, 1}
+	srv.assign(capped, plain)
+	for _, job := range []string{"capped", "plain"} {
+		st := srv.waitStatus(t, job, 0, 1, ended)
+		if st.State != api.ReplicaFailed || st.ExitCode == nil || *st.ExitCode != 126 || st.CapRefused || st.AvoidNode ||
+			!strings.Contains(st.Error, "GPU 1 is down") {
+			t.Errorf("%s on GPU 1, down: %+v; want failed to start (126), saying GPU 1 is down, without avoiding the node", job, st)
+		}
 	}
 }

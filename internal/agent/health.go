@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -67,4 +68,18 @@ func (a *Agent) noteDownLocked(down map[int]string, info []api.GPUInfo) bool {
 	}
 	a.gpusDown = down
 	return back
+}
+
+// downErrLocked says why a task on gpus is not started when one of them
+// is down at the last reading: its CUDA could not use it. The start
+// fails (126) without avoiding the node: the GPU may come back, and the
+// server places nothing on it once a heartbeat says it is down. Caller
+// holds mu.
+func (a *Agent) downErrLocked(gpus []int) error {
+	for _, g := range gpus {
+		if why, down := a.gpusDown[g]; down {
+			return fmt.Errorf("not started: GPU %d is down (%s); the server places nothing on it until its agent reports it up", g, why)
+		}
+	}
+	return nil
 }

@@ -105,12 +105,17 @@ func (a *Agent) startLocked(specs []api.Task, now time.Time) {
 	}
 }
 
-// startOneLocked starts a recorded task. A task whose cap a GPU refuses
-// is not started (refusedCapLocked).
+// startOneLocked starts a recorded task. A task on a GPU down
+// (health.go), or whose cap a GPU refuses (refusedCapError), is not
+// started.
 func (a *Agent) startOneLocked(t *task, now time.Time) {
 	spec := t.spec
 	if a.quitting.Load() {
 		a.notStartedLocked(t, now)
+		return
+	}
+	if err := a.downErrLocked(spec.GPUs); err != nil {
+		a.failLocked(t, now, 126, err)
 		return
 	}
 	capped := a.capLocked(t)
