@@ -3,6 +3,7 @@ package agent
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -61,5 +62,24 @@ func TestStartFailureOfTheNodeAvoidsIt(t *testing.T) {
 			t.Errorf("%s: %s, exit code %d, avoid_node %v (%s); want exit code %d, avoid_node %v",
 				c.name, st.State, code, st.AvoidNode, st.Error, c.code, c.avoid)
 		}
+	}
+}
+
+// A program named bare that is not in PATH but is a file of the task's
+// work directory (train.sh for ./train.sh) is the job's mistake, the
+// same on every node: its start fails (127) saying how to run it, and
+// the node is not avoided. Before, it was taken for a program missing
+// from the node, and the job walked the facility one node an attempt.
+func TestBareNameOfAWorkDirFileIsTheJobsMistake(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "train.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := newFakeServer()
+	startAgent(t, srv)
+	srv.assign(api.Task{Job: "j", Tenant: "acme", Replica: 0, Attempt: 1, Command: []string{"train.sh"}, WorkDir: dir, GraceSeconds: 1})
+	st := srv.waitStatus(t, "j", 0, 1, ended)
+	if st.ExitCode == nil || *st.ExitCode != 127 || st.AvoidNode || !strings.Contains(st.Error, "./train.sh") {
+		t.Errorf("bare train.sh of the work directory: %+v; want exit code 127 without avoid_node, saying ./train.sh", st)
 	}
 }

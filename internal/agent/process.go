@@ -147,6 +147,11 @@ func startError(cmd *exec.Cmd, name string, err error) (error, bool) {
 	}
 	var nip *notInPath
 	if errors.As(err, &nip) {
+		if st, serr := os.Stat(filepath.Join(cmd.Dir, name)); cmd.Dir != "" && serr == nil && !st.IsDir() {
+			// A file of the work directory, named as a command: the
+			// job's mistake, on every node.
+			return fmt.Errorf("%w; the work directory has a file %s: run it as ./%s", err, name, name), false
+		}
 		return err, true // not installed on this node
 	}
 	ownFile := !inWorkDir(name) // the program is the node's, not of the job's work directory
