@@ -119,3 +119,38 @@ func TestEveryGPULostAtStartIsAnError(t *testing.T) {
 		t.Fatalf("NewFake with every GPU lost = %v, want an error naming the lost GPUs", err)
 	}
 }
+
+// A power reading that fails with an error that does not say the GPU is
+// gone (ERROR_UNKNOWN, ERROR_TIMEOUT: a driver busy for a moment) leaves
+// the GPU out of that sample but not down: a GPU down has its node's
+// work taken off it, with an event, and one reading that fails now and
+// then would make it flap. A GPU lost or in need of a reset is down.
+func TestAFailedPowerReadingIsNotAGPUDown(t *testing.T) {
+	f := newFake(t, 3, "H100")
+	devs := make([]nvml.Device, 3)
+	for i := range devs {
+		dev := f.device(i)
+		switch i {
+		case 1:
+			dev.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 0, nvml.ERROR_UNKNOWN }
+		case 2:
+			dev.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 0, nvml.ERROR_RESET_REQUIRED }
+		}
+		devs[i] = quietDevice{dev}
+	}
+	lib := &mock.Interface{
+		InitFunc:                   func() nvml.Return { return nvml.SUCCESS },
+		ShutdownFunc:               func() nvml.Return { return nvml.SUCCESS },
+		DeviceGetCountFunc:         func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
+		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) { return devs[i], nvml.SUCCESS },
+	}
+	d, err := FromNVML(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	down := d.Down()
+	if _, ok := down[1]; ok || len(down) != 1 || !strings.Contains(down[2], "reset") {
+		t.Errorf("Down = %v; want GPU 2 alone (in need of a reset), not GPU 1 (a reading that failed)", down)
+	}
+}

@@ -164,8 +164,10 @@ func (d *nvmlDevices) handles() []nvml.Device {
 }
 
 // Down implements Devices. A GPU with a handle is down while its UUID
-// or its power cannot be read (a GPU without a power sensor is not
-// down); one without (lost as it was first read) while its handle and
+// cannot be read, or its power reading says it is lost or needs a reset
+// (another failed reading, a driver busy for a moment, only leaves it
+// out of the sample: a GPU down has work kept off it, and must not
+// flap); one without (lost as it was first read) while its handle and
 // description cannot be had.
 func (d *nvmlDevices) Down() map[int]string {
 	d.mu.Lock()
@@ -176,7 +178,7 @@ func (d *nvmlDevices) Down() map[int]string {
 			err = d.readLocked(i)
 		} else if _, ret := dev.GetUUID(); ret != nvml.SUCCESS {
 			err = deviceError("UUID", i, ret)
-		} else if _, ret := dev.GetPowerUsage(); ret != nvml.SUCCESS && ret != nvml.ERROR_NOT_SUPPORTED {
+		} else if _, ret := dev.GetPowerUsage(); ret == nvml.ERROR_GPU_IS_LOST || ret == nvml.ERROR_RESET_REQUIRED {
 			err = deviceError("power", i, ret)
 		}
 		if err != nil {
