@@ -171,3 +171,16 @@ func TestNodeOpReportsTheWholeCondition(t *testing.T) {
 		}
 	}
 }
+
+// A node with GPUs its agent reports down (lost) says how many beside
+// its GPUs: nothing is placed on them.
+func TestNodesTableShowsGPUsDown(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	err := nodesTable(&b, now, []api.Node{
+		{Name: "n1", Site: "paris", Condition: api.NodeReady, GPUsDown: []api.GPUDown{{Index: 3, Reason: "lost"}}, GPUModel: "H100", GPUs: 8, GPUsUsed: 2, LastHeartbeat: now},
+	})
+	if w := "ready      2/8 (1 down)  H100"; err != nil || !strings.Contains(b.String(), w) {
+		t.Errorf("nodes table (err %v):\n%s\nwant a line with %q", err, b.String(), w)
+	}
+}
