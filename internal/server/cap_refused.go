@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A start whose power cap a GPU of its node refuses is not started (the
@@ -53,4 +54,26 @@ func (s *Server) avoidReported(js *jobState, node string, t api.TaskStatus, c *c
 	case t.AvoidNode:
 		s.avoidNode(js, node, t.Replica, "a cause of that node's ("+t.Error+")", c)
 	}
+}
+
+// avoidsEveryNode reports whether js's AvoidNodes holds every node of
+// the facility that could hold one of its replicas (enough GPUs, of a
+// model it takes): none of its retries could start, and it would wait
+// for ever. Other constraints (sovereignty, power) are not weighed: a
+// node they rule out counts as one it could use, so a job is never
+// failed here that could start somewhere. Caller holds mu.
+func (s *Server) avoidsEveryNode(js *jobState) bool {
+	if len(js.doc.AvoidNodes) == 0 || js.job.Kind == model.KindDeployment {
+		return false
+	}
+	for _, n := range s.fac.Nodes {
+		if js.job.GPUsPerReplica > 0 && (n.GPUs < js.job.GPUsPerReplica ||
+			len(js.job.GPUModels) > 0 && !slices.Contains(js.job.GPUModels, n.GPUModel)) {
+			continue // could not hold a replica anyway
+		}
+		if !slices.Contains(js.doc.AvoidNodes, n.Name) {
+			return false
+		}
+	}
+	return true
 }

@@ -386,6 +386,8 @@ func (s *Server) attemptEnded(js *jobState, now time.Time, c *changes) {
 		c.job(js, api.EventEvicted, js.doc.Message)
 	case runtimeLimit:
 		s.finish(js, api.StateFailed, "runtime limit reached", now, c)
+	case js.exitMsg != "" && s.avoidsEveryNode(js):
+		s.finish(js, api.StateFailed, js.exitMsg+"; its failed starts left every node that could run it in its avoid_nodes: no retry could start", now, c)
 	case js.exitMsg != "":
 		if js.job.Restart.OnFailure && js.doc.Restarts < js.job.Restart.MaxRetries {
 			js.doc.Restarts++
