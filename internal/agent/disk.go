@@ -10,7 +10,9 @@ import (
 // (exit code 126) while it heartbeats as healthy: a black hole that
 // fails the jobs the scheduler keeps sending. A start that failed for the
 // agent's own files (StartError.Agent, or the record of what it starts)
-// sets diskErr; every heartbeat says it (api.Heartbeat.DiskError), and
+// sets diskErr, and so does a running task's log that could not be
+// written for want of room (streamLog.onFull: a disk filled meanwhile),
+// before a start fails there; every heartbeat says it (api.Heartbeat.DiskError), and
 // the server gives the node no new work while it is set; every heartbeat
 // also writes a probe file to the data directory (and to DataDir/work,
 // where the tasks' default work directories are made) and the record of

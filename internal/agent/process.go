@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,10 @@ type processes struct {
 
 	liveMu sync.Mutex
 	live   map[string]*streamLog // the streams being written, by path
+
+	// logFull is the last write of a task's log that failed for want of
+	// room (streamLog.onFull), until the heartbeat takes it (takeLogFull)
+	logFull atomic.Pointer[error]
 
 	// afterExec, a test hook, runs right after a task's process (pid)
 	// started and before anything else: the crash tests kill the agent
@@ -403,7 +408,21 @@ func (r *processes) openLogFiles(k taskKey) (*logFiles, error) {
 		stdout.close()
 		return nil, err
 	}
+	stdout.onFull, stderr.onFull = r.noteLogFull, r.noteLogFull
 	return &logFiles{stdout: stdout, stderr: stderr, wout: wout, werr: werr}, nil
+}
+
+// noteLogFull records that a task's log could not be written for want
+// of room; the next heartbeat takes it (takeLogFull).
+func (r *processes) noteLogFull(err error) { r.logFull.Store(&err) }
+
+// takeLogFull is the last failure noteLogFull recorded since the last
+// call, nil for none.
+func (r *processes) takeLogFull() error {
+	if p := r.logFull.Swap(nil); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // run closes the agent's copies of the write ends (the process has its

@@ -306,6 +306,12 @@ func (a *Agent) beat(ctx context.Context) error {
 	a.retryCapsLocked()
 	if p, ok := a.rt.(*processes); ok {
 		p.reapOrphans() // under mu: no task is starting
+		if err := p.takeLogFull(); err != nil {
+			// A running task's log found the disk full: a start would
+			// fail there too. The next heartbeat's probe says when
+			// it has room again.
+			a.noteDiskLocked(err)
+		}
 	}
 	tasks, final := a.statusesLocked()
 	node, version, leaving, diskErr := a.node, a.version, a.closing, a.diskErr

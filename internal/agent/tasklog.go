@@ -48,6 +48,9 @@ type streamLog struct {
 	log  *slog.Logger
 	pipe *os.File      // the agent's end; the task writes to the other
 	done chan struct{} // closed once the pipe is drained and the file closed
+	// onFull, when set, is told of a write that failed for want of a
+	// disk to write on (noRoom): the node then takes no new work (disk.go)
+	onFull func(error)
 
 	mu      sync.Mutex
 	f       logFile
@@ -169,6 +172,9 @@ func (l *streamLog) write(b []byte) {
 		if err != nil {
 			l.lost += int64(len(b) - w)
 			l.warnLocked("cannot write a task's log; its output is lost until writes succeed again", err)
+			if l.onFull != nil && noRoom(err) {
+				l.onFull(fmt.Errorf("write a task's log %s: %w", l.path, err))
+			}
 			return
 		}
 		l.failing = false
@@ -505,4 +511,15 @@ func (v *logView) copyFrom(w io.Writer, pos int64) (int64, error) {
 		}
 	}
 	return pos, nil
+}
+
+// noRoom reports whether a write failed for want of a disk to write on:
+// full, over its quota, read-only, or failing.
+func noRoom(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
