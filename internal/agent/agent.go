@@ -143,7 +143,7 @@ type Agent struct {
 	version   int64 // of the last assignments applied
 	seen      int64 // a heartbeat's reply's version other than version; 0 once assignments are applied
 	tasks     map[taskKey]*task
-	started   map[taskKey]bool // ever started (or refused): never again
+	started   map[taskKey]bool // ever started (or refused): never again; but for finished jobs' (applyLocked)
 	listed    map[taskKey]bool // in the last assignments
 	// unfinished holds the jobs (sanitized names) the last assignments
 	// said are not finished; nil when they did not say (an older server).

@@ -186,6 +186,14 @@ func (a *Agent) applyLocked(as api.Assignments) {
 		for _, job := range as.UnfinishedJobs {
 			a.unfinished[sanitize(job)] = true
 		}
+		// The tasks ever started of jobs the server says are finished
+		// are never listed again: forgotten, the set stays the size of
+		// the unfinished jobs' instead of every task the node ran.
+		for k := range a.started {
+			if _, held := a.tasks[k]; !held && !listed[k] && !a.unfinished[sanitize(k.Job)] {
+				delete(a.started, k)
+			}
+		}
 	}
 	a.version, a.seen = as.Version, 0
 }
