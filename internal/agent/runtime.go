@@ -47,7 +47,7 @@ type Exit struct {
 // node's own software or file systems (the program, its interpreter or
 // the work directory missing there), which another node may have right:
 // the job's next attempts avoid the node (api.TaskStatus.AvoidNode;
-// see nodeCause for the rule).
+// see startError for the rule).
 type StartError struct {
 	Code  int
 	Err   error
