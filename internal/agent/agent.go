@@ -165,6 +165,7 @@ type Agent struct {
 	// (health.go)
 	gpusDown map[int]string
 	noUUID   map[int]bool
+	outlived []outlived // ended tasks' processes that outlived SIGKILL
 	// diskErr, when set, says why the agent cannot start tasks: it
 	// cannot write its data directory (disk.go).
 	diskErr string

@@ -69,7 +69,8 @@
 //     reported once no member of the group remains (reaped by their
 //     parent, which is the agent when it is PID 1 of a container or a
 //     child subreaper; at most 5 s later): an ended task holds nothing on
-//     its GPUs. Such an agent also reaps, at the heartbeat after a
+//     its GPUs. Processes that outlive SIGKILL that long (uninterruptible
+//     sleep) keep its GPUs down while they are there (health.go). Such an agent also reaps, at the heartbeat after a
 //     SIGCHLD, the orphans it inherited that ended while their task runs
 //     on (orphans.go).
 //     EndedAt is when the main process ended. The main process stays a

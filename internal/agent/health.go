@@ -18,6 +18,9 @@ import (
 // again is up at the next heartbeat. One that was down when the node
 // registered had no UUID then: the agent registers again once it is
 // back, so that the server names it by its UUID in CUDA_VISIBLE_DEVICES.
+// The GPUs of an ended task whose processes outlived SIGKILL (a driver
+// call that hangs: uninterruptible sleep) are down likewise while one of
+// those processes is there (outlived): it may still hold their memory.
 
 // errGPUBack ends a session: a GPU the registration listed without a
 // UUID (down) answers again, and the node is registered anew.
@@ -58,7 +61,7 @@ func (a *Agent) noteDownLocked(down map[int]string, info []api.GPUInfo) bool {
 		if _, still := down[g]; still {
 			continue
 		}
-		a.log.Info("GPU back: it answers again", "gpu", g)
+		a.log.Info("GPU up again", "gpu", g)
 		if g < len(info) && a.baseLimits[g] <= 0 {
 			a.baseLimits[g] = info[g].PowerLimitW
 		}
@@ -82,4 +85,69 @@ func (a *Agent) downErrLocked(gpus []int) error {
 		}
 	}
 	return nil
+}
+
+// outlived is an ended task's processes that outlived SIGKILL, with
+// their start times (a PID reused since is not theirs), and its GPUs.
+type outlived struct {
+	task  string
+	gpus  []int
+	procs map[int]uint64
+}
+
+// noteOutlivedLocked records the processes of ended task t that
+// outlived SIGKILL (Exit.Outlived): its GPUs are down while one is
+// there. Caller holds mu.
+func (a *Agent) noteOutlivedLocked(t *task, pids []int) {
+	if len(pids) == 0 || len(t.spec.GPUs) == 0 {
+		return
+	}
+	o := outlived{task: t.name(), gpus: slices.Clone(t.spec.GPUs), procs: map[int]uint64{}}
+	for _, pid := range pids {
+		if start, err := procStart(pid); err == nil {
+			o.procs[pid] = start
+		}
+	}
+	if len(o.procs) > 0 {
+		a.outlived = append(a.outlived, o)
+	}
+}
+
+// withOutlivedLocked is down, the GPUs down by their devices' reading,
+// with those of ended tasks whose processes that outlived SIGKILL are
+// still there; it forgets the processes gone. Caller holds mu.
+func (a *Agent) withOutlivedLocked(down map[int]string) map[int]string {
+	if len(a.outlived) == 0 {
+		return down
+	}
+	down = maps.Clone(down)
+	kept := a.outlived[:0]
+	for _, o := range a.outlived {
+		var left []int
+		for pid, start := range o.procs {
+			if now, err := procStart(pid); err == nil && now == start {
+				left = append(left, pid)
+			} else {
+				delete(o.procs, pid)
+			}
+		}
+		if len(left) == 0 {
+			a.log.Info("the processes of an ended task that outlived SIGKILL are gone: its GPUs are free", "task", o.task, "gpus", o.gpus)
+			continue
+		}
+		kept = append(kept, o)
+		slices.Sort(left)
+		for _, g := range o.gpus {
+			if _, ok := down[g]; ok {
+				continue
+			}
+			if down == nil {
+				down = map[int]string{}
+			}
+			down[g] = fmt.Sprintf("held by process(es) %v of ended task %s, which outlived SIGKILL (uninterruptible sleep in the driver? see nvidia-smi and the kernel log)", left, o.task)
+		}
+	}
+	clear(a.outlived[len(kept):])
+	a.outlived = kept
+	return down
 }

@@ -47,6 +47,10 @@ type processes struct {
 	// a new task's main process, which only its Wait may reap.
 	startMu sync.Mutex
 
+	// groupGone bounds the wait for what is left of a task once its
+	// main process ended (groupGoneWait; shorter in tests)
+	groupGone time.Duration
+
 	liveMu sync.Mutex
 	live   map[string]*streamLog // the streams being written, by path
 
@@ -61,7 +65,7 @@ type processes struct {
 }
 
 func newProcesses(dataDir string, logMax int64, log *slog.Logger) *processes {
-	r := &processes{dataDir: dataDir, logMax: logMax, log: log, inherits: inheritsOrphans(),
+	r := &processes{dataDir: dataDir, logMax: logMax, log: log, inherits: inheritsOrphans(), groupGone: groupGoneWait,
 		groups: map[string]group{}, live: map[string]*streamLog{}}
 	if r.inherits {
 		r.watchChildren()
@@ -289,7 +293,7 @@ func (p *process) Wait() Exit {
 	}
 	x := Exit{At: time.Now()} // with its monotonic reading: the agent compares it with its stops
 	if held == nil {
-		p.clearGroup(true)
+		x.Outlived = p.clearGroup(true)
 	}
 	p.mu.Lock()
 	p.reaped = true
@@ -297,7 +301,7 @@ func (p *process) Wait() Exit {
 	p.mu.Unlock()
 	if held != nil {
 		x.At = time.Now()
-		p.clearGroup(false)
+		x.Outlived = p.clearGroup(false)
 	}
 	p.logs.finish(p.r)
 	p.r.untrack(p.mark)
@@ -340,9 +344,10 @@ func waitExited(pid int) error {
 // and reports the task ended anyway. Their parent is init, usually, or
 // the agent itself when it is PID 1 (of a container) or a child
 // subreaper: it then reaps those it killed. Without group (the leader
-// could not be held), only the marked processes are.
-func (p *process) clearGroup(group bool) {
-	deadline := time.Now().Add(groupGoneWait)
+// could not be held), only the marked processes are. It returns those
+// still there when it gave up.
+func (p *process) clearGroup(group bool) []int {
+	deadline := time.Now().Add(p.r.groupGone)
 	killed := map[int]bool{} // members of the group, and marked processes that left it
 	pgid := 0
 	if group {
@@ -359,12 +364,12 @@ func (p *process) clearGroup(group bool) {
 			killed[pid] = true
 		}
 		if len(members) == 0 && len(left) == 0 {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			p.r.log.Warn("processes of the task's group outlive SIGKILL; reporting it ended anyway",
-				"task", p.name, "pgid", p.PID())
-			return
+			p.r.log.Warn("processes of the task's group outlive SIGKILL; reporting it ended anyway, its GPUs down while they are there",
+				"task", p.name, "pgid", p.PID(), "pids", append(members, left...))
+			return append(members, left...)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -37,6 +37,11 @@ type Exit struct {
 	Code   int       // exit code; 128 + N for a task killed by signal N
 	Signal string    // the signal's name ("terminated", "killed") when one ended it
 	Err    error     // waiting failed: Code and Signal are unknown
+	// Outlived are the task's processes that were still there, SIGKILL
+	// sent, when the agent stopped waiting for them (uninterruptible
+	// sleep: a driver call that hangs, a zombie its parent never reaps):
+	// they may still hold its GPUs.
+	Outlived []int
 }
 
 // StartError is a task that could not start, with the exit code to

@@ -170,11 +170,12 @@ func (a *Agent) registration() api.Register {
 	if info != nil {
 		r.GPUs = info
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	down = a.withOutlivedLocked(down)
 	if len(down) > 0 {
 		r.GPUsDown = downList(down)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.noteDownLocked(down, info)
 	r.Tasks, _ = a.statusesLocked()
 	return r
@@ -297,6 +298,7 @@ func (a *Agent) beat(ctx context.Context) error {
 	down, info := a.gpuHealth()
 	limits, set := a.readLimits()
 	a.mu.Lock()
+	down = a.withOutlivedLocked(down)
 	if a.noteDownLocked(down, info) && !a.closing {
 		a.mu.Unlock()
 		return errGPUBack // registered again, with its UUID
