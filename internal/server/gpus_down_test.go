@@ -95,3 +95,29 @@ func TestAGPUGoingDownLaterTakesNoNewWork(t *testing.T) {
 		}
 	}
 }
+
+// A GPU down and idle counts as unschedulable in carnot_gpus, not free:
+// nothing may start on it. One down that a replica holds counts as used.
+func TestMetricsGPUsDownUnschedulable(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	if code := registerDown(e); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	id := e.submit(spec(1, 1))
+	e.pass()
+	held := e.job(id).Replicas[0].GPUs[0]
+	var down []api.GPUDown
+	for g := range 2 {
+		down = append(down, api.GPUDown{Index: g, Reason: "lost"})
+	}
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{GPUsDown: down}, nil); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	body := e.scrape()
+	for _, want := range []string{`carnot_gpus{model="H100",site="local",state="used"} 1`,
+		`carnot_gpus{model="H100",site="local",state="free"} 0`, `carnot_gpus{model="H100",site="local",state="unschedulable"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics with both GPUs down, GPU %d held, lacks %s", held, want)
+		}
+	}
+}
