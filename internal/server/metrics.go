@@ -29,7 +29,7 @@ func newMetrics(s *Server) *metrics {
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_queue_length",
 			Help: "Pending jobs per tenant of the facility (0 when none)."}, []string{"tenant"}),
 		gpus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_gpus",
-			Help: "GPUs of the ready and draining nodes per site, model and state: used, free (idle on a node that takes work), unschedulable (idle on a draining, fenced or unreachable node)."}, []string{"site", "model", "state"}),
+			Help: "GPUs of the ready and draining nodes per site, model and state: used, free (idle on a node that takes work), unschedulable (idle on a draining, fenced or unreachable node, or down)."}, []string{"site", "model", "state"}),
 		passSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "carnot_scheduling_pass_seconds",
 			Help:    "Time the scheduling core took per pass.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}),
