@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/pki"
 	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
@@ -49,11 +48,10 @@ type replica struct {
 	cp     *controlPlane
 	roots  *x509.CertPool
 
-	mu     sync.Mutex
-	lease  store.Lease
-	read   time.Time
-	tenant *httputil.ReverseProxy
-	admin  *httputil.ReverseProxy
+	mu    sync.Mutex
+	lease store.Lease
+	read  time.Time
+	proxy *httputil.ReverseProxy // to the leader: forward.go
 }
 
 func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.CertPool) *replica {
@@ -63,23 +61,7 @@ func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.Ce
 		name = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	r := &replica{holder: holderOf(name, newInstance()), ttl: o.leaseTTL, db: db, cp: cp, roots: roots}
-	tr := &http.Transport{TLSClientConfig: pki.ClientConfig(roots, nil), MaxIdleConnsPerHost: 64}
-	proxy := func(operator bool) *httputil.ReverseProxy {
-		return &httputil.ReverseProxy{
-			Transport: tr,
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				if u := r.leaderURL(operator); u != nil {
-					pr.SetURL(u)
-					pr.Out.Host = u.Host
-				}
-			},
-			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-				standby(w, "", fmt.Sprintf("the leader cannot be reached: %v", err))
-			},
-			FlushInterval: -1, // log follows and watch streams
-		}
-	}
-	r.tenant, r.admin = proxy(false), proxy(true)
+	r.forwardVia(roots, defaultForwardLimits)
 	r.standby()
 	return r
 }
@@ -127,10 +109,6 @@ func (r *replica) leaderURL(operator bool) *url.URL {
 
 // handler is the standby's handler of one listener.
 func (r *replica) handler(operator bool) http.Handler {
-	proxy := r.tenant
-	if operator {
-		proxy = r.admin
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		u := r.leaderURL(operator)
 		starting := u == nil && r.holdsLease()
@@ -146,7 +124,7 @@ func (r *replica) handler(operator bool) http.Handler {
 		case strings.HasPrefix(req.URL.Path, "/v1/agent/"):
 			standby(w, u.String(), "this replica is a standby; node agents talk to the leader at "+u.String())
 		default:
-			proxy.ServeHTTP(w, req)
+			r.forward(w, req, u)
 		}
 	})
 }

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
+)
+
+// forwardLimits bound how long a standby waits on the leader for a
+// request it forwards. The body of the answer is not bounded: a watch
+// stream or a followed log lasts as long as its client wants.
+type forwardLimits struct {
+	dial         time.Duration // to connect
+	tlsHandshake time.Duration // to complete the TLS handshake
+	// header is the wait for the answer's header once the request is
+	// sent: below the CLI's 30 s per call, so that a client of a stalled
+	// leader reads the standby's answer rather than its own time-out.
+	header time.Duration
+}
+
+// defaultForwardLimits are a standby's.
+var defaultForwardLimits = forwardLimits{dial: 5 * time.Second, tlsHandshake: 5 * time.Second, header: 25 * time.Second}
+
+// leaderKey is the context key of the *forwarding of a request.
+type leaderKey struct{}
+
+// forwarding is one request forwarded: to which leader, and how far it
+// went (set by the transport's trace).
+type forwarding struct {
+	leader    *url.URL
+	dialed    atomic.Bool // a TCP connection was made
+	connected atomic.Bool // a TLS connection was made (or reused)
+	sent      atomic.Bool // the request's header was written: the leader may act on it
+}
+
+// forwardVia makes r forward to the leader over TLS verified by roots,
+// within lim.
+func (r *replica) forwardVia(roots *x509.CertPool, lim forwardLimits) {
+	tr := &http.Transport{
+		TLSClientConfig:       pki.ClientConfig(roots, nil),
+		DialContext:           (&net.Dialer{Timeout: lim.dial, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   lim.tlsHandshake,
+		ResponseHeaderTimeout: lim.header,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	r.proxy = &httputil.ReverseProxy{
+		Transport: tr,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			f := pr.In.Context().Value(leaderKey{}).(*forwarding)
+			pr.SetURL(f.leader)
+			pr.Out.Host = f.leader.Host
+			pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), &httptrace.ClientTrace{
+				ConnectDone: func(_, _ string, err error) {
+					if err == nil {
+						f.dialed.Store(true)
+					}
+				},
+				GotConn:      func(httptrace.GotConnInfo) { f.connected.Store(true) },
+				WroteHeaders: func() { f.sent.Store(true) },
+			}))
+		},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			f := req.Context().Value(leaderKey{}).(*forwarding)
+			forwardFailed(w, f, lim, err)
+		},
+		FlushInterval: -1, // log follows and watch streams
+	}
+}
+
+// forward sends req to the leader at leader (its listener of req's) and
+// relays the answer.
+func (r *replica) forward(w http.ResponseWriter, req *http.Request, leader *url.URL) {
+	f := &forwarding{leader: leader}
+	r.proxy.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), leaderKey{}, f)))
+}
+
+// forwardFailed answers a request whose forwarding f failed with err.
+// A request never sent (no connection, no TLS handshake) is answered as
+// a standby's, 503 with api.StandbyHeader: the client may send it to
+// another address. One sent may have been acted on, and is not: 504
+// when the leader took it and did not answer in time (stopped, stalled,
+// overloaded), 502 when the connection broke.
+func forwardFailed(w http.ResponseWriter, f *forwarding, lim forwardLimits, err error) {
+	leader := f.leader.String()
+	var ne net.Error
+	timeout := errors.As(err, &ne) && ne.Timeout()
+	switch {
+	case errors.Is(err, context.Canceled):
+		// the client went away: nobody reads the answer
+		w.WriteHeader(http.StatusBadGateway)
+	case !f.sent.Load() && !f.dialed.Load() && timeout:
+		standby(w, leader, fmt.Sprintf("this replica is a standby and cannot reach the leader at %s: no connection within %s (the leader may be down or cut off); the request was not sent", leader, lim.dial))
+	case !f.sent.Load() && !f.connected.Load() && timeout:
+		standby(w, leader, fmt.Sprintf("this replica is a standby and cannot reach the leader at %s: it accepted the connection but did not complete the TLS handshake within %s (the leader may be stopped or overloaded); the request was not sent", leader, lim.tlsHandshake))
+	case !f.sent.Load():
+		standby(w, leader, fmt.Sprintf("this replica is a standby and cannot reach the leader at %s: %v; the request was not sent", leader, err))
+	case timeout:
+		forwardProblem(w, http.StatusGatewayTimeout, fmt.Sprintf("this replica is a standby: the leader at %s took the request and did not answer within %s (it may be stopped, stalled or losing its lease); the request may have been acted on: check before sending it again", leader, lim.header))
+	default:
+		forwardProblem(w, http.StatusBadGateway, fmt.Sprintf("this replica is a standby: the connection to the leader at %s broke before it answered: %v; the request may have been acted on: check before sending it again", leader, err))
+	}
+}
+
+// forwardProblem answers status with an RFC 9457 problem saying detail.
+func forwardProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	title := strings.ToLower(http.StatusText(status))
+	fmt.Fprintf(w, `{"type":%q,"title":%q,"status":%d,"detail":%q}`, api.ProblemType+strings.ReplaceAll(title, " ", "-"), title, status, detail)
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/pki"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// stalledLeader listens as a stopped leader does (SIGSTOP: the kernel
+// still accepts connections): it accepts every connection and never
+// answers; with cfg, it completes the TLS handshake first, as a leader
+// stopped with a connection open, or stalled past its handshake, does.
+// With hangUp, it reads the request instead and closes the connection,
+// as a leader that crashes with it does. It returns its address, and
+// stop, which closes its connections (also once t ends).
+func stalledLeader(t *testing.T, cfg *tls.Config, hangUp bool) (addr string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	stop = func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	t.Cleanup(stop)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			switch {
+			case cfg != nil && hangUp:
+				go func() { // reads the request, then closes the connection
+					tc := tls.Server(c, cfg)
+					tc.Read(make([]byte, 1))
+					tc.Close()
+				}()
+			case cfg != nil:
+				go tls.Server(c, cfg).Handshake() // then reads nothing, answers nothing
+			}
+		}
+	}()
+	return ln.Addr().String(), stop
+}
+
+// testStandby is a standby whose lease names the leader at addr (both
+// listeners), forwarding within lim; it serves its operator listener's
+// handler on a test server.
+func testStandby(t *testing.T, ca *pki.CA, addr string, lim forwardLimits) *httptest.Server {
+	t.Helper()
+	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
+		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: "https://" + addr + " https://" + addr}}
+	r.forwardVia(ca.Pool(), lim)
+	s := httptest.NewServer(r.handler(true))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// A standby forwarding to a leader that accepts connections but never
+// answers (a stopped process) answers its clients within bounds, naming
+// the leader and what it waited for: without a TLS handshake the request
+// was never sent, and the standby says so with api.StandbyHeader (the
+// client may try the next address); once sent, it may have been acted
+// on: 504, without the header, so that the client does not send it
+// again elsewhere.
+func TestStandbyAnswersWhenTheLeaderStalls(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+	lim := forwardLimits{dial: time.Second, tlsHandshake: 300 * time.Millisecond, header: 300 * time.Millisecond}
+	for _, c := range []struct {
+		name    string
+		tls     *tls.Config
+		hangUp  bool
+		status  int
+		standby bool   // api.StandbyHeader set
+		says    string // in the detail
+	}{
+		{"accepts, no TLS handshake", nil, false, http.StatusServiceUnavailable, true, "did not complete the TLS handshake within 300ms"},
+		{"handshakes, never answers", tc, false, http.StatusGatewayTimeout, false, "did not answer within 300ms"},
+		{"reads the request, hangs up", tc, true, http.StatusBadGateway, false, "broke before it answered"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr, stop := stalledLeader(t, c.tls, c.hangUp)
+			s := testStandby(t, ca, addr, lim)
+			t.Cleanup(stop) // before the standby's server closes: it waits for its requests
+			hc := &http.Client{Timeout: 10 * time.Second}
+			start := time.Now()
+			resp, err := hc.Post(s.URL+"/v1/jobs", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatalf("a request to a standby whose leader stalls: %v after %s; want an answer within the standby's limits", err, time.Since(start).Round(time.Millisecond))
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			leader := "https://" + addr
+			if resp.StatusCode != c.status || !strings.Contains(string(body), leader) || !strings.Contains(string(body), c.says) {
+				t.Errorf("answer: %d %s; want %d naming the leader %s and saying %q", resp.StatusCode, body, c.status, leader, c.says)
+			}
+			if got := resp.Header.Get(api.StandbyHeader); (got != "") != c.standby || c.standby && got != leader {
+				t.Errorf("%s: %q; want the leader's address: %v", api.StandbyHeader, got, c.standby)
+			}
+		})
+	}
+}
+
+// A standby bounds the wait for the leader's answer's header, not its
+// body: a watch stream, a followed log, goes on past the limit.
+func TestStandbyRelaysStreamsPastItsLimits(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := make(chan struct{})
+	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, ": watching\n\n")
+		w.(http.Flusher).Flush()
+		<-more
+		io.WriteString(w, "data: later\n\n")
+	}))
+	leader.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	leader.StartTLS()
+	defer leader.Close()
+	defer close(more)
+	lim := forwardLimits{dial: time.Second, tlsHandshake: time.Second, header: 100 * time.Millisecond}
+	s := testStandby(t, ca, strings.TrimPrefix(leader.URL, "https://"), lim)
+	resp, err := http.Get(s.URL + "/v1/watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 64)
+	n, err := resp.Body.Read(buf)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(buf[:n]), "watching") {
+		t.Fatalf("the stream's start: %d %q %v", resp.StatusCode, buf[:n], err)
+	}
+	time.Sleep(3 * lim.header) // the stream stays quiet past the limit
+	more <- struct{}{}
+	rest, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(rest), "data: later") {
+		t.Errorf("the stream after %s quiet: %q; want the leader's next event", 3*lim.header, rest)
+	}
+}
