@@ -241,6 +241,8 @@ type controlPlane struct {
 	// tenantH and adminH serve the listeners: the server's handlers, or
 	// the standby's until this replica leads.
 	tenantH, adminH atomic.Pointer[http.Handler]
+	// leading is set while the server's handlers serve the listeners.
+	leading atomic.Bool
 }
 
 // close stops serving at once.
@@ -355,7 +357,11 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	} else if msg != "" {
 		log.Error(msg)
 	}
-	cp.replica = newReplica(o, pg, cp, sec.ca.Pool())
+	if cp.replica, err = newReplica(o, pg, cp, sec.ca.Pool()); err != nil {
+		cp.close()
+		db.Close()
+		return nil, err
+	}
 	return cp, nil
 }
 
@@ -371,6 +377,7 @@ func (cp *controlPlane) lead(ctx context.Context, st store.Store) error {
 	th, ah := srv.TenantHandler(), srv.Handler()
 	cp.tenantH.Store(&th)
 	cp.adminH.Store(&ah)
+	cp.leading.Store(true)
 	return nil
 }
 

@@ -26,7 +26,7 @@ import (
 // replica serves the API: a standby forwards each request to the leader's
 // same listener (the leader authenticates it), but for /healthz and
 // /readyz, which it answers for itself (alive; not ready: it does not
-// lead), and answers the node
+// lead), and /metrics, its own (replica_metrics.go), and answers the node
 // agents' routes 503 with api.StandbyHeader so that agents, which hold a
 // client certificate the standby cannot forward, move to the next
 // address. Every write of the leader carries its epoch as a fencing
@@ -52,9 +52,12 @@ type replica struct {
 	lease store.Lease
 	read  time.Time
 	proxy *httputil.ReverseProxy // to the leader: forward.go
+	// metrics serves a standby's /metrics: its process's and its role
+	// (replica_metrics.go).
+	metrics http.Handler
 }
 
-func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.CertPool) *replica {
+func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.CertPool) (*replica, error) {
 	name := o.replicaName
 	if name == "" {
 		host, _ := os.Hostname()
@@ -62,8 +65,11 @@ func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.Ce
 	}
 	r := &replica{holder: holderOf(name, newInstance()), ttl: o.leaseTTL, db: db, cp: cp, roots: roots}
 	r.forwardVia(roots, defaultForwardLimits)
+	if err := r.exportMetrics(); err != nil {
+		return nil, err
+	}
 	r.standby()
-	return r
+	return r, nil
 }
 
 // holderOf is the lease holder of replica name in the process whose
@@ -113,6 +119,8 @@ func (r *replica) handler(operator bool) http.Handler {
 		u := r.leaderURL(operator)
 		starting := u == nil && r.holdsLease()
 		switch {
+		case operator && req.URL.Path == "/metrics" && r.metrics != nil:
+			r.metrics.ServeHTTP(w, req)
 		case req.URL.Path == "/healthz" && req.Method == http.MethodGet:
 			r.health(w, u, starting, operator)
 		case req.URL.Path == "/readyz" && req.Method == http.MethodGet && u != nil:
@@ -303,6 +311,7 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 // standby makes the listeners answer as a standby's: forwarded to the
 // leader, the node agents' routes 503.
 func (r *replica) standby() {
+	r.cp.leading.Store(false)
 	th, ah := r.handler(false), r.handler(true)
 	r.cp.tenantH.Store(&th)
 	r.cp.adminH.Store(&ah)

@@ -94,7 +94,14 @@ func startTestReplicaWith(t *testing.T, db, name string, ttl time.Duration, onLe
 // campaign until run.
 func newTestReplica(t *testing.T, db, name string, ttl time.Duration) *testReplica {
 	t.Helper()
-	o := &serverOpts{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(),
+	return newTestReplicaIn(t, db, name, ttl, t.TempDir())
+}
+
+// newTestReplicaIn is newTestReplica with the data directory dir: replicas
+// given one share their keys and CA, as replicas of one control plane do.
+func newTestReplicaIn(t *testing.T, db, name string, ttl time.Duration, dir string) *testReplica {
+	t.Helper()
+	o := &serverOpts{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: dir,
 		site: "local", country: "FR", heartbeat: time.Second, timeout: 10 * time.Second,
 		logLevel: "error", auditRetention: server.MinAuditRetention, postgres: db + "&pool_max_conns=4",
 		replicaName: name, leaseTTL: ttl}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/carnot-dc/carnot/internal/facility"
@@ -101,6 +102,11 @@ type Config struct {
 	// encryption; a key file or a KMS). Without it the secret routes
 	// answer 503.
 	Secrets secrets.KeyWrapper
+
+	// Collectors are exported on /metrics beside the server's own (a
+	// replica's role: the process that runs the server exports them
+	// whether it leads or not).
+	Collectors []prometheus.Collector
 
 	Logger *slog.Logger
 	// Now is the wall clock; tests may replace it.

@@ -52,6 +52,7 @@ func newMetrics(s *Server) *metrics {
 	}
 	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.unpriced, m.nodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(s.cfg.Collectors...)
 	return m
 }
 
