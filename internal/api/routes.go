@@ -85,6 +85,12 @@ const (
 	// cannot serve the request (a node agent's): the client tries the
 	// next server address. Its value is the leader's address, if known.
 	StandbyHeader = "Carnot-Standby"
+	// ForwardedHeader marks a request a standby forwarded to the leader;
+	// its value is the standby's lease holder name. A replica given such
+	// a request is the leader, or answers as a standby: a standby never
+	// forwards it again, so that a lease naming an address that leads to
+	// a standby (127.0.0.1 from another machine) makes no loop.
+	ForwardedHeader = "Carnot-Forwarded-By"
 	// LogDroppedHeader, on a log's answer (the agent's and the server's),
 	// is how many bytes of the beginning of the replica's output its node
 	// no longer keeps (the agent's --task-log-max-mib): the body starts

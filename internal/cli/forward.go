@@ -62,6 +62,7 @@ func (r *replica) forwardVia(roots *x509.CertPool, lim forwardLimits) {
 			f := pr.In.Context().Value(leaderKey{}).(*forwarding)
 			pr.SetURL(f.leader)
 			pr.Out.Host = f.leader.Host
+			pr.Out.Header.Set(api.ForwardedHeader, r.holder)
 			pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), &httptrace.ClientTrace{
 				ConnectDone: func(_, _ string, err error) {
 					if err == nil {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +171,49 @@ func TestStandbyRelaysStreamsPastItsLimits(t *testing.T) {
 	rest, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(rest), "data: later") {
 		t.Errorf("the stream after %s quiet: %q; want the leader's next event", 3*lim.header, rest)
+	}
+}
+
+// A lease whose address of the leader's listener leads to a standby
+// (a replica listening on 127.0.0.1, which each machine's standby
+// reaches as itself; a leader that just lost the lease) does not make
+// standbys forward the request on and on: a standby given a request
+// another forwarded answers 503 with api.StandbyHeader, saying what to
+// check, and the client moves on.
+func TestStandbyForwardsOnceNotInALoop(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second}
+	r.forwardVia(ca.Pool(), forwardLimits{dial: time.Second, tlsHandshake: time.Second, header: 2 * time.Second})
+	var hops atomic.Int64
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		hops.Add(1)
+		r.handler(true).ServeHTTP(w, req)
+	}))
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	// The lease names this standby's own address, as one of another
+	// machine's replica listening on 127.0.0.1 does.
+	r.lease = store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: s.URL + " " + s.URL}
+	hc := s.Client()
+	hc.Timeout = 5 * time.Second
+	resp, err := hc.Get(s.URL + "/v1/jobs")
+	if err != nil {
+		t.Fatalf("a request to a standby whose lease names itself: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get(api.StandbyHeader) == "" || !strings.Contains(string(body), "--admin-listen") {
+		t.Errorf("answer: %d %v %s; want 503 with %s, naming --admin-listen", resp.StatusCode, resp.Header, body, api.StandbyHeader)
+	}
+	if n := hops.Load(); n != 2 {
+		t.Errorf("the request reached the standby %d times; want 2 (the client's, the forwarded one)", n)
 	}
 }
