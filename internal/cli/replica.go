@@ -243,6 +243,14 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 	// now on, then the server's loop stops.
 	lose := func(resign bool, why error) error {
 		r.cp.log.Warn("this replica stops leading", "replica", r.holder, "epoch", epoch, "err", why)
+		// Its lease as last read may still be its own, valid (it could
+		// not renew it): it no longer holds it, and does not say it
+		// leads while its server stops.
+		r.mu.Lock()
+		if r.lease.Holder == r.holder {
+			r.lease.Valid = false
+		}
+		r.mu.Unlock()
 		r.standby()
 		stop()
 		<-loopDone
