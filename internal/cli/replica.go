@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -65,6 +66,7 @@ func newReplica(o *serverOpts, db *postgres.DB, cp *controlPlane, roots *x509.Ce
 	}
 	r := &replica{holder: holderOf(name, newInstance()), ttl: o.leaseTTL, db: db, cp: cp, roots: roots}
 	r.forwardVia(roots, defaultForwardLimits)
+	r.warnUnreachable()
 	if err := r.exportMetrics(); err != nil {
 		return nil, err
 	}
@@ -86,8 +88,47 @@ func newInstance() string {
 }
 
 // address is what the lease records of this replica: its tenant and
-// operator API.
-func (r *replica) address() string { return r.cp.url + " " + r.cp.adminURL }
+// operator API, as the other replicas are to reach them (reachable).
+func (r *replica) address() string { return reachable(r.cp.url) + " " + reachable(r.cp.adminURL) }
+
+// reachable is the address of a listener at raw that another machine
+// may reach: a listener on every interface (0.0.0.0, ::) by this
+// machine's host name, which the built-in certificate names; any other
+// as it is.
+func reachable(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	ip := net.ParseIP(u.Hostname())
+	host, herr := os.Hostname()
+	if ip == nil || !ip.IsUnspecified() || herr != nil || host == "" {
+		return raw
+	}
+	u.Host = net.JoinHostPort(host, u.Port())
+	return u.String()
+}
+
+// warnUnreachable logs, for each listener that a standby on another
+// machine cannot forward to at the address the lease gives, what it
+// reaches instead.
+func (r *replica) warnUnreachable() {
+	for _, l := range []struct{ flag, url string }{{"--listen", r.cp.url}, {"--admin-listen", r.cp.adminURL}} {
+		u, err := url.Parse(l.url)
+		if err != nil {
+			continue
+		}
+		ip := net.ParseIP(u.Hostname())
+		switch {
+		case ip != nil && ip.IsLoopback():
+			r.cp.log.Warn("this replica listens on a loopback address: a standby on another machine forwards to its own, not to this replica, and answers 503; listen on an address the other replicas reach",
+				"flag", l.flag, "address", u.Host)
+		case ip != nil && ip.IsUnspecified():
+			r.cp.log.Info("this replica listens on every interface: the lease gives the other replicas its host name; they must resolve it, and --tls-cert, if given, name it",
+				"flag", l.flag, "lease_address", reachable(l.url))
+		}
+	}
+}
 
 // leaderURL is the leader's tenant or operator API, nil when there is no
 // valid lease of another replica or its address is not https://.
