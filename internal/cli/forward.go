@@ -39,6 +39,9 @@ type leaderKey struct{}
 // forwarding is one request forwarded: to which leader, and how far it
 // went (set by the transport's trace).
 type forwarding struct {
+	in        *http.Request // as the standby received it
+	operator  bool          // on the operator listener
+	again     bool          // the second try, to a new leader
 	leader    *url.URL
 	dialed    atomic.Bool // a TCP connection was made
 	connected atomic.Bool // a TLS connection was made (or reused)
@@ -75,6 +78,12 @@ func (r *replica) forwardVia(roots *x509.CertPool, lim forwardLimits) {
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			f := req.Context().Value(leaderKey{}).(*forwarding)
+			if u := r.leaderURL(f.operator); u != nil && u.String() != f.leader.String() && !f.again && readOnly(f.in) && f.in.Context().Err() == nil {
+				// The leader changed while this read waited on the
+				// last: the new one answers it.
+				r.send(w, &forwarding{in: f.in, operator: f.operator, again: true, leader: u})
+				return
+			}
 			forwardFailed(w, f, lim, err)
 		},
 		FlushInterval: -1, // log follows and watch streams
@@ -83,9 +92,19 @@ func (r *replica) forwardVia(roots *x509.CertPool, lim forwardLimits) {
 
 // forward sends req to the leader at leader (its listener of req's) and
 // relays the answer.
-func (r *replica) forward(w http.ResponseWriter, req *http.Request, leader *url.URL) {
-	f := &forwarding{leader: leader}
-	r.proxy.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), leaderKey{}, f)))
+func (r *replica) forward(w http.ResponseWriter, req *http.Request, leader *url.URL, operator bool) {
+	r.send(w, &forwarding{in: req, operator: operator, leader: leader})
+}
+
+// send forwards f.in as f says.
+func (r *replica) send(w http.ResponseWriter, f *forwarding) {
+	r.proxy.ServeHTTP(w, f.in.WithContext(context.WithValue(f.in.Context(), leaderKey{}, f)))
+}
+
+// readOnly reports whether req acts on nothing, and may be sent again:
+// a GET or HEAD without a body.
+func readOnly(req *http.Request) bool {
+	return (req.Method == http.MethodGet || req.Method == http.MethodHead) && req.ContentLength == 0
 }
 
 // forwardFailed answers a request whose forwarding f failed with err.

@@ -23,8 +23,9 @@ import (
 // stopped with a connection open, or stalled past its handshake, does.
 // With hangUp, it reads the request instead and closes the connection,
 // as a leader that crashes with it does. It returns its address, and
-// stop, which closes its connections (also once t ends).
-func stalledLeader(t *testing.T, cfg *tls.Config, hangUp bool) (addr string, stop func()) {
+// stop, which closes its connections (also once t ends). Each
+// connection accepted is sent on accepted, when not nil (not waited for).
+func stalledLeader(t *testing.T, cfg *tls.Config, hangUp bool, accepted chan<- struct{}) (addr string, stop func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,6 +51,10 @@ func stalledLeader(t *testing.T, cfg *tls.Config, hangUp bool) (addr string, sto
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
 			switch {
 			case cfg != nil && hangUp:
 				go func() { // reads the request, then closes the connection
@@ -70,12 +75,19 @@ func stalledLeader(t *testing.T, cfg *tls.Config, hangUp bool) (addr string, sto
 // handler on a test server.
 func testStandby(t *testing.T, ca *pki.CA, addr string, lim forwardLimits) *httptest.Server {
 	t.Helper()
+	s, _ := testStandbyReplica(t, ca, addr, lim)
+	return s
+}
+
+// testStandbyReplica is testStandby, with its replica.
+func testStandbyReplica(t *testing.T, ca *pki.CA, addr string, lim forwardLimits) (*httptest.Server, *replica) {
+	t.Helper()
 	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
 		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: "https://" + addr + " https://" + addr}}
 	r.forwardVia(ca.Pool(), lim)
 	s := httptest.NewServer(r.handler(true))
 	t.Cleanup(s.Close)
-	return s
+	return s, r
 }
 
 // A standby forwarding to a leader that accepts connections but never
@@ -109,7 +121,7 @@ func TestStandbyAnswersWhenTheLeaderStalls(t *testing.T) {
 		{"reads the request, hangs up", tc, true, http.StatusBadGateway, false, "broke before it answered"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			addr, stop := stalledLeader(t, c.tls, c.hangUp)
+			addr, stop := stalledLeader(t, c.tls, c.hangUp, nil)
 			s := testStandby(t, ca, addr, lim)
 			t.Cleanup(stop) // before the standby's server closes: it waits for its requests
 			hc := &http.Client{Timeout: 10 * time.Second}
@@ -215,5 +227,55 @@ func TestStandbyForwardsOnceNotInALoop(t *testing.T) {
 	}
 	if n := hops.Load(); n != 2 {
 		t.Errorf("the request reached the standby %d times; want 2 (the client's, the forwarded one)", n)
+	}
+}
+
+// A read forwarded to a leader that stalls, sent again once the lease
+// names another leader (a failover while it waited), is answered by the
+// new leader rather than failing: a read acts on nothing, and a client
+// behind one address (a load balancer) would otherwise see the failover.
+func TestStandbySendsAReadAgainToTheNewLeader(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+	next := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Method+" answered by the new leader")
+	}))
+	next.TLS = tc
+	next.StartTLS()
+	t.Cleanup(next.Close)
+	accepted := make(chan struct{}, 1)
+	addr, stop := stalledLeader(t, tc, false, accepted)
+	s, r := testStandbyReplica(t, ca, addr, forwardLimits{dial: time.Second, tlsHandshake: time.Second, header: 300 * time.Millisecond})
+	t.Cleanup(stop)
+	for _, c := range []struct {
+		method string
+		want   int
+	}{{"GET", http.StatusOK}, {"POST", http.StatusGatewayTimeout}} {
+		r.mu.Lock()
+		r.lease = store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: "https://" + addr + " https://" + addr}
+		r.mu.Unlock()
+		go func() { // the failover, while the request waits on the stalled leader
+			<-accepted
+			r.mu.Lock()
+			r.lease = store.Lease{Holder: "cp-3 (instance 3)", Valid: true, Epoch: 2, Address: next.URL + " " + next.URL}
+			r.mu.Unlock()
+		}()
+		req, _ := http.NewRequest(c.method, s.URL+"/v1/jobs", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s to a stalled leader, replaced while it waited: %d %s; want %d", c.method, resp.StatusCode, body, c.want)
+		}
 	}
 }
