@@ -84,6 +84,9 @@ func (r *replica) forwardVia(roots *x509.CertPool, lim forwardLimits) {
 				r.send(w, &forwarding{in: f.in, operator: f.operator, again: true, leader: u})
 				return
 			}
+			if errors.Is(context.Cause(req.Context()), errLeaderChanged) {
+				err = errLeaderChanged
+			}
 			forwardFailed(w, f, lim, err)
 		},
 		FlushInterval: -1, // log follows and watch streams
@@ -96,9 +99,32 @@ func (r *replica) forward(w http.ResponseWriter, req *http.Request, leader *url.
 	r.send(w, &forwarding{in: req, operator: operator, leader: leader})
 }
 
-// send forwards f.in as f says.
+// errLeaderChanged ends a forwarding to a leader that the lease no
+// longer names.
+var errLeaderChanged = errors.New("the lease names another leader")
+
+// send forwards f.in as f says, until the lease names another leader
+// (or none): the one f forwards to no longer leads, and a stream it
+// relays (a watch, a followed log) ends, for its client to reconnect,
+// rather than wait on a leader that may never answer again (stopped).
 func (r *replica) send(w http.ResponseWriter, f *forwarding) {
-	r.proxy.ServeHTTP(w, f.in.WithContext(context.WithValue(f.in.Context(), leaderKey{}, f)))
+	ctx, cancel := context.WithCancelCause(f.in.Context())
+	defer cancel(nil)
+	go func() {
+		for {
+			changed := r.leaderChanged()
+			if u := r.leaderURL(f.operator); u == nil || u.String() != f.leader.String() {
+				cancel(errLeaderChanged)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+		}
+	}()
+	r.proxy.ServeHTTP(w, f.in.WithContext(context.WithValue(ctx, leaderKey{}, f)))
 }
 
 // readOnly reports whether req acts on nothing, and may be sent again:
@@ -118,6 +144,10 @@ func forwardFailed(w http.ResponseWriter, f *forwarding, lim forwardLimits, err 
 	var ne net.Error
 	timeout := errors.As(err, &ne) && ne.Timeout()
 	switch {
+	case errors.Is(err, errLeaderChanged) && !f.sent.Load():
+		standby(w, leader, fmt.Sprintf("this replica is a standby: the lease named another leader than %s before the request was sent to it; the request was not sent: retry", leader))
+	case errors.Is(err, errLeaderChanged):
+		forwardProblem(w, http.StatusBadGateway, fmt.Sprintf("this replica is a standby: the leader at %s had the request and had not answered when the lease named another leader; it may have been acted on before it lost the lease: check before sending it again", leader))
 	case errors.Is(err, context.Canceled):
 		// the client went away: nobody reads the answer
 		w.WriteHeader(http.StatusBadGateway)

@@ -244,7 +244,11 @@ func TestStandbySendsAReadAgainToTheNewLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+	var posts atomic.Int64
 	next := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		}
 		io.WriteString(w, r.Method+" answered by the new leader")
 	}))
 	next.TLS = tc
@@ -256,16 +260,12 @@ func TestStandbySendsAReadAgainToTheNewLeader(t *testing.T) {
 	t.Cleanup(stop)
 	for _, c := range []struct {
 		method string
-		want   int
-	}{{"GET", http.StatusOK}, {"POST", http.StatusGatewayTimeout}} {
-		r.mu.Lock()
-		r.lease = store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: "https://" + addr + " https://" + addr}
-		r.mu.Unlock()
+		want   int // 0: a failure, not the new leader's answer
+	}{{"GET", http.StatusOK}, {"POST", 0}} {
+		r.noteLease(store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: "https://" + addr + " https://" + addr})
 		go func() { // the failover, while the request waits on the stalled leader
 			<-accepted
-			r.mu.Lock()
-			r.lease = store.Lease{Holder: "cp-3 (instance 3)", Valid: true, Epoch: 2, Address: next.URL + " " + next.URL}
-			r.mu.Unlock()
+			r.noteLease(store.Lease{Holder: "cp-3 (instance 3)", Valid: true, Epoch: 2, Address: next.URL + " " + next.URL})
 		}()
 		req, _ := http.NewRequest(c.method, s.URL+"/v1/jobs", nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -274,8 +274,58 @@ func TestStandbySendsAReadAgainToTheNewLeader(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != c.want {
+		if c.want != 0 && resp.StatusCode != c.want || c.want == 0 && resp.StatusCode < 500 {
 			t.Errorf("%s to a stalled leader, replaced while it waited: %d %s; want %d", c.method, resp.StatusCode, body, c.want)
 		}
+	}
+	if n := posts.Load(); n != 0 {
+		t.Errorf("the new leader was sent the POST %d times; want none: the stalled leader may have acted on it", n)
+	}
+}
+
+// A stream a standby relays from a leader that stops (SIGSTOP: the
+// connection stays open, nothing comes) ends once the lease names
+// another leader, so that its client (carnot events -f, logs -f)
+// reconnects, to the new leader, instead of waiting forever.
+func TestStandbyEndsAStreamOfALeaderReplaced(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	old := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, ": watching\n\n")
+		w.(http.Flusher).Flush()
+		<-stopped // then nothing more, the connection open
+	}))
+	old.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	old.StartTLS()
+	t.Cleanup(old.Close)
+	t.Cleanup(func() { close(stopped) })
+	s, r := testStandbyReplica(t, ca, strings.TrimPrefix(old.URL, "https://"), defaultForwardLimits)
+	resp, err := http.Get(s.URL + "/v1/watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 64)
+	if n, err := resp.Body.Read(buf); resp.StatusCode != http.StatusOK || !strings.Contains(string(buf[:n]), "watching") {
+		t.Fatalf("the stream's start: %d %q %v", resp.StatusCode, buf[:n], err)
+	}
+	r.noteLease(store.Lease{Holder: "cp-3 (instance 3)", Valid: true, Epoch: 2, Address: "https://127.0.0.1:1 https://127.0.0.1:1"})
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		ended <- err
+	}()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream of the replaced leader still open 5 s after the lease named another")
 	}
 }

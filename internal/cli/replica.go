@@ -52,7 +52,10 @@ type replica struct {
 	mu    sync.Mutex
 	lease store.Lease
 	read  time.Time
-	proxy *httputil.ReverseProxy // to the leader: forward.go
+	// changed is closed when the lease names another leader (or none):
+	// leaderChanged.
+	changed chan struct{}
+	proxy   *httputil.ReverseProxy // to the leader: forward.go
 	// metrics serves a standby's /metrics: its process's and its role
 	// (replica_metrics.go).
 	metrics http.Handler
@@ -210,6 +213,36 @@ func (r *replica) health(w http.ResponseWriter, leader *url.URL, starting, opera
 	json.NewEncoder(w).Encode(body)
 }
 
+// noteLease records l, the lease as the database has it now.
+// Another leader (or none) than the last closes the channel of
+// leaderChanged.
+func (r *replica) noteLease(l store.Lease) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l.Holder != r.lease.Holder || l.Address != r.lease.Address || l.Valid != r.lease.Valid {
+		r.changedLocked()
+	}
+	r.lease, r.read = l, time.Now()
+}
+
+// leaderChanged is closed when the lease names another leader, or none.
+func (r *replica) leaderChanged() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.changed == nil {
+		r.changed = make(chan struct{})
+	}
+	return r.changed
+}
+
+// changedLocked closes the channel of leaderChanged; caller holds mu.
+func (r *replica) changedLocked() {
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+}
+
 // holdsLease reports whether this replica holds a valid lease.
 func (r *replica) holdsLease() bool {
 	r.mu.Lock()
@@ -288,8 +321,9 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 		// not renew it): it no longer holds it, and does not say it
 		// leads while its server stops.
 		r.mu.Lock()
-		if r.lease.Holder == r.holder {
+		if r.lease.Holder == r.holder && r.lease.Valid {
 			r.lease.Valid = false
+			r.changedLocked()
 		}
 		r.mu.Unlock()
 		r.standby()
@@ -312,9 +346,7 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 		cancel()
 		now := time.Now()
 		if err == nil {
-			r.mu.Lock()
-			r.lease, r.read = l, now
-			r.mu.Unlock()
+			r.noteLease(l)
 		}
 		leading := loopDone != nil
 		switch {
