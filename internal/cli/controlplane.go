@@ -357,7 +357,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	} else if msg != "" {
 		log.Error(msg)
 	}
-	if cp.replica, err = newReplica(o, pg, cp, sec.ca.Pool()); err != nil {
+	if cp.replica, err = newReplica(o, pg, cp, leaderRoots(sec.ca, sec.cert)); err != nil {
 		cp.close()
 		db.Close()
 		return nil, err

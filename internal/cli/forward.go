@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -32,6 +33,25 @@ type forwardLimits struct {
 
 // defaultForwardLimits are a standby's.
 var defaultForwardLimits = forwardLimits{dial: 5 * time.Second, tlsHandshake: 5 * time.Second, header: 25 * time.Second}
+
+// leaderRoots are the certificates a standby takes the leader's
+// certificate to be signed by: the built-in CA's (the replicas'
+// certificates without --tls-cert), the system's, and the CAs in the
+// chain of this replica's own certificate (cert, --tls-cert's): the
+// replicas of one control plane have certificates of one CA.
+func leaderRoots(ca *pki.CA, cert tls.Certificate) *x509.CertPool {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AddCert(ca.Certificate())
+	for _, der := range cert.Certificate[min(1, len(cert.Certificate)):] {
+		if c, err := x509.ParseCertificate(der); err == nil && c.IsCA {
+			pool.AddCert(c)
+		}
+	}
+	return pool
+}
 
 // leaderKey is the context key of the *forwarding of a request.
 type leaderKey struct{}

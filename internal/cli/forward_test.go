@@ -329,3 +329,47 @@ func TestStandbyEndsAStreamOfALeaderReplaced(t *testing.T) {
 		t.Fatal("the stream of the replaced leader still open 5 s after the lease named another")
 	}
 }
+
+// Replicas given the operator's certificates (--tls-cert, of a CA of
+// the operator's, the CA in the file's chain or the system's) forward to
+// the leader: a standby checked the leader's certificate against the
+// built-in CA alone, so that every request through a standby failed.
+func TestStandbyTrustsTheLeadersCertificateOfTheOperator(t *testing.T) {
+	builtin, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaderCert, err := operator.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := operator.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine.Certificate = append(mine.Certificate, operator.Certificate().Raw) // the chain, to the operator's CA
+	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "the leader's answer")
+	}))
+	leader.TLS = &tls.Config{Certificates: []tls.Certificate{leaderCert}}
+	leader.StartTLS()
+	t.Cleanup(leader.Close)
+	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
+		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: leader.URL + " " + leader.URL}}
+	r.forwardVia(leaderRoots(builtin, mine), defaultForwardLimits)
+	s := httptest.NewServer(r.handler(true))
+	t.Cleanup(s.Close)
+	resp, err := http.Get(s.URL + "/v1/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("through a standby to a leader with the operator's certificate: %d %s; want the leader's answer", resp.StatusCode, body)
+	}
+}
