@@ -373,3 +373,70 @@ func TestStandbyTrustsTheLeadersCertificateOfTheOperator(t *testing.T) {
 		t.Errorf("through a standby to a leader with the operator's certificate: %d %s; want the leader's answer", resp.StatusCode, body)
 	}
 }
+
+// A request whose credential is a client certificate (a node's, on any
+// route) is answered by a standby as a node agent's route is, 503 with
+// api.StandbyHeader: the standby cannot forward the certificate, and
+// the leader answered the request, forwarded without it, 401 "no
+// credentials" although the caller sent one.
+func TestStandbyDoesNotForwardACertificatesRequestWithoutIt(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.NewNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NodeCSR(key, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := ca.SignNode(csr, "local", "n1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := pki.SaveNode(dir, key, certPEM); err != nil {
+		t.Fatal(err)
+	}
+	nodeCert, err := pki.LoadNode(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverCert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"status":401,"detail":"no credentials"}`)
+			return
+		}
+		io.WriteString(w, `{"role":"node"}`)
+	}))
+	leader.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}}
+	leader.StartTLS()
+	t.Cleanup(leader.Close)
+	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
+		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: leader.URL + " " + leader.URL}}
+	r.forwardVia(ca.Pool(), defaultForwardLimits)
+	s := httptest.NewUnstartedServer(r.handler(true))
+	if s.TLS, err = pki.ServerConfig(serverCert, ca.Pool(), pki.VerifyClientCertIfGiven); err != nil {
+		t.Fatal(err)
+	}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.ClientConfig(ca.Pool(), &nodeCert)}}
+	resp, err := hc.Get(s.URL + "/v1/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get(api.StandbyHeader) != leader.URL || !strings.Contains(string(body), "certificate") {
+		t.Errorf("a node's certificate's request to a standby: %d %s %q; want 503 with %s, saying it cannot forward the certificate",
+			resp.StatusCode, body, resp.Header.Get(api.StandbyHeader), api.StandbyHeader)
+	}
+}

@@ -28,11 +28,12 @@ import (
 // same listener (the leader authenticates it), but for /healthz and
 // /readyz, which it answers for itself (alive; not ready: it does not
 // lead), and /metrics, its own (replica_metrics.go), and answers the node
-// agents' routes 503 with api.StandbyHeader so that agents, which hold a
-// client certificate the standby cannot forward, move to the next
-// address. Every write of the leader carries its epoch as a fencing
-// token: a leader that lost the lease cannot commit; it stops (exits
-// with an error) and its process manager starts it again as a standby.
+// agents' routes, and any request sent with a client certificate, 503
+// with api.StandbyHeader so that agents, which hold a client certificate
+// the standby cannot forward, move to the next address. Every write of
+// the leader carries its epoch as a fencing token: a leader that lost
+// the lease cannot commit; it stops (exits with an error) and its
+// process manager starts it again as a standby.
 //
 // The lease holder is this process, not its --replica-name: holder is the
 // name and a random instance ID drawn at start, so that two processes with
@@ -175,6 +176,10 @@ func (r *replica) handler(operator bool) http.Handler {
 			standby(w, "", "no leader yet: a replica takes the lease within "+r.ttl.String())
 		case strings.HasPrefix(req.URL.Path, "/v1/agent/"):
 			standby(w, u.String(), "this replica is a standby; node agents talk to the leader at "+u.String())
+		case req.TLS != nil && len(req.TLS.VerifiedChains) > 0:
+			// The leader authenticates a request by its client
+			// certificate first, which a standby cannot forward.
+			standby(w, u.String(), "this replica is a standby and cannot forward the client certificate this request was sent with; send it to the leader at "+u.String())
 		case req.Header.Get(api.ForwardedHeader) != "":
 			flag := "--listen"
 			if operator {
