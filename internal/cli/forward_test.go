@@ -440,3 +440,34 @@ func TestStandbyDoesNotForwardACertificatesRequestWithoutIt(t *testing.T) {
 			resp.StatusCode, body, resp.Header.Get(api.StandbyHeader), api.StandbyHeader)
 	}
 }
+
+// A standby answers HEAD /healthz and HEAD /readyz itself, as GET: a
+// load balancer's check that uses HEAD got the leader's 401 (the
+// leader's need a token), and took the standby for dead.
+func TestStandbyAnswersHeadOfHealthItself(t *testing.T) {
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized) // no token
+	}))
+	leader.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	leader.StartTLS()
+	t.Cleanup(leader.Close)
+	s := testStandby(t, ca, strings.TrimPrefix(leader.URL, "https://"), defaultForwardLimits)
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := http.Head(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("HEAD %s of a standby: %d; want %d, as GET", path, resp.StatusCode, want)
+		}
+	}
+}

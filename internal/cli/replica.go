@@ -163,12 +163,13 @@ func (r *replica) handler(operator bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		u := r.leaderURL(operator)
 		starting := u == nil && r.holdsLease()
+		get := req.Method == http.MethodGet || req.Method == http.MethodHead // as the leader's routes
 		switch {
 		case operator && req.URL.Path == "/metrics" && r.metrics != nil:
 			r.metrics.ServeHTTP(w, req)
-		case req.URL.Path == "/healthz" && req.Method == http.MethodGet:
+		case req.URL.Path == "/healthz" && get:
 			r.health(w, u, starting, operator)
-		case req.URL.Path == "/readyz" && req.Method == http.MethodGet && u != nil:
+		case req.URL.Path == "/readyz" && get && u != nil:
 			standby(w, u.String(), "this replica is a standby: it does not lead, and forwards the API to the leader at "+u.String())
 		case starting:
 			standby(w, "", "this replica leads and is loading the state from the database; retry")
