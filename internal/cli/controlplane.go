@@ -357,7 +357,11 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	} else if msg != "" {
 		log.Error(msg)
 	}
-	if cp.replica, err = newReplica(o, pg, cp, leaderRoots(sec.ca, sec.cert)); err != nil {
+	roots := leaderRoots(sec.ca, sec.cert, systemRoots())
+	if msg := checkLeaderRoots(sec.cert, roots); msg != "" {
+		log.Warn(msg)
+	}
+	if cp.replica, err = newReplica(o, pg, cp, roots); err != nil {
 		cp.close()
 		db.Close()
 		return nil, err

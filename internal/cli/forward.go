@@ -36,19 +36,59 @@ var defaultForwardLimits = forwardLimits{dial: 5 * time.Second, tlsHandshake: 5 
 
 // leaderRoots are the certificates a standby takes the leader's
 // certificate to be signed by: the built-in CA's (the replicas'
-// certificates without --tls-cert), the system's, and the CAs in the
-// chain of this replica's own certificate (cert, --tls-cert's): the
-// replicas of one control plane have certificates of one CA.
-func leaderRoots(ca *pki.CA, cert tls.Certificate) *x509.CertPool {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
+// certificates without --tls-cert) and the CAs in the chain of this
+// replica's own certificate (cert, --tls-cert's: the replicas of one
+// control plane have certificates of one CA), but for those that
+// system, the system's CAs, trusts. Never a CA the system trusts, a
+// public one: anyone who can write the lease could name a host of
+// theirs with a certificate of it, and be sent the tokens of every
+// request the standbys forward (the threat the https:// check on the
+// lease's address is for).
+func leaderRoots(ca *pki.CA, cert tls.Certificate, system *x509.CertPool) *x509.CertPool {
+	pool := x509.NewCertPool()
 	pool.AddCert(ca.Certificate())
 	for _, der := range cert.Certificate[min(1, len(cert.Certificate)):] {
-		if c, err := x509.ParseCertificate(der); err == nil && c.IsCA {
-			pool.AddCert(c)
+		c, err := x509.ParseCertificate(der)
+		if err != nil || !c.IsCA {
+			continue
 		}
+		if _, err := c.Verify(x509.VerifyOptions{Roots: system, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err == nil {
+			continue // the system trusts it
+		}
+		pool.AddCert(c)
+	}
+	return pool
+}
+
+// checkLeaderRoots says why the other replicas, as standbys, cannot
+// take cert, this replica's, for the leader's ("" when they can): they
+// check it against roots (leaderRoots), as this replica does theirs.
+func checkLeaderRoots(cert tls.Certificate, roots *x509.CertPool) string {
+	if len(cert.Certificate) == 0 {
+		return ""
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return ""
+	}
+	inter := x509.NewCertPool()
+	for _, der := range cert.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err != nil {
+		return fmt.Sprintf("the standbys cannot check this replica's certificate (--tls-cert) against the built-in CA or a CA in its file that the system does not trust (%v): "+
+			"they will answer 503 rather than forward to it while it leads; give the replicas certificates of a private CA, put in the file after the certificate, or the built-in CA's", err)
+	}
+	return ""
+}
+
+// systemRoots are the system's CAs (none when it has none).
+func systemRoots() *x509.CertPool {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		return x509.NewCertPool()
 	}
 	return pool
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -360,7 +361,7 @@ func TestStandbyTrustsTheLeadersCertificateOfTheOperator(t *testing.T) {
 	t.Cleanup(leader.Close)
 	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
 		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: leader.URL + " " + leader.URL}}
-	r.forwardVia(leaderRoots(builtin, mine), defaultForwardLimits)
+	r.forwardVia(leaderRoots(builtin, mine, x509.NewCertPool()), defaultForwardLimits)
 	s := httptest.NewServer(r.handler(true))
 	t.Cleanup(s.Close)
 	resp, err := http.Get(s.URL + "/v1/jobs")
@@ -469,5 +470,70 @@ func TestStandbyAnswersHeadOfHealthItself(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("HEAD %s of a standby: %d; want %d, as GET", path, resp.StatusCode, want)
 		}
+	}
+}
+
+// A standby does not take a leader's certificate of a CA the system
+// trusts, a public one, for the leader's: anyone who can write the lease
+// could name a host of theirs with such a certificate, and be sent the
+// tokens of every request the standbys forward. The https:// check on
+// the lease's address is for that same threat.
+func TestStandbyTrustsNoPublicCAForTheLeader(t *testing.T) {
+	builtin, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, _, err := pki.LoadOrCreateCA(t.TempDir()) // a CA the system trusts
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := x509.NewCertPool()
+	system.AddCert(public.Certificate())
+	theirs, err := public.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent atomic.Int64
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent.Add(1)
+	}))
+	other.TLS = &tls.Config{Certificates: []tls.Certificate{theirs}}
+	other.StartTLS()
+	t.Cleanup(other.Close)
+	// This replica's own certificate is of that CA too, with it in its chain.
+	mine, err := public.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine.Certificate = append(mine.Certificate, public.Certificate().Raw)
+	for _, c := range []struct {
+		name string
+		mine tls.Certificate
+	}{{"the built-in certificate", tls.Certificate{}}, {"a --tls-cert of that CA", mine}} {
+		r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
+			lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: other.URL + " " + other.URL}}
+		r.forwardVia(leaderRoots(builtin, c.mine, system), defaultForwardLimits)
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/v1/jobs", nil)
+		req.Header.Set("Authorization", "Bearer carnot_secret")
+		r.handler(true).ServeHTTP(w, req)
+		if w.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s: a lease naming a host with a certificate of a CA the system trusts: %d %s; want 503, not forwarded", c.name, w.Code, w.Body)
+		}
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("the host of the lease was sent %d requests; want none", n)
+	}
+	// A replica with such a certificate says at its start that the
+	// standbys will not forward to it; one of the built-in CA does not.
+	if msg := checkLeaderRoots(mine, leaderRoots(builtin, mine, system)); !strings.Contains(msg, "--tls-cert") {
+		t.Errorf("the start's check of a --tls-cert of a CA the system trusts: %q; want a warning naming --tls-cert", msg)
+	}
+	own, err := builtin.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := checkLeaderRoots(own, leaderRoots(builtin, own, system)); msg != "" {
+		t.Errorf("the start's check of a certificate of the built-in CA: %q; want none", msg)
 	}
 }
