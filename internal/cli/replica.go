@@ -56,6 +56,9 @@ type replica struct {
 	// changed is closed when the lease names another leader (or none):
 	// leaderChanged.
 	changed chan struct{}
+	// readErr is why the last campaign could not read the lease; nil
+	// after one that did.
+	readErr error
 	proxy   *httputil.ReverseProxy // to the leader: forward.go
 	// metrics serves a standby's /metrics: its process's and its role
 	// (replica_metrics.go).
@@ -174,7 +177,7 @@ func (r *replica) handler(operator bool) http.Handler {
 		case starting:
 			standby(w, "", "this replica leads and is loading the state from the database; retry")
 		case u == nil:
-			standby(w, "", "no leader yet: a replica takes the lease within "+r.ttl.String())
+			standby(w, "", r.noLeader())
 		case strings.HasPrefix(req.URL.Path, "/v1/agent/"):
 			standby(w, u.String(), "this replica is a standby; node agents talk to the leader at "+u.String())
 		case req.TLS != nil && len(req.TLS.VerifiedChains) > 0:
@@ -212,7 +215,7 @@ func (r *replica) health(w http.ResponseWriter, leader *url.URL, starting, opera
 		body["leader"] = r.ownURL(operator)
 		body["detail"] = "this replica leads and is loading the state from the database"
 	default:
-		body["detail"] = "no leader yet: a replica takes the lease within " + r.ttl.String()
+		body["detail"] = r.noLeader()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -228,7 +231,7 @@ func (r *replica) noteLease(l store.Lease) {
 	if l.Holder != r.lease.Holder || l.Address != r.lease.Address || l.Valid != r.lease.Valid {
 		r.changedLocked()
 	}
-	r.lease, r.read = l, time.Now()
+	r.lease, r.read, r.readErr = l, time.Now(), nil
 }
 
 // leaderChanged is closed when the lease names another leader, or none.
@@ -247,6 +250,19 @@ func (r *replica) changedLocked() {
 		close(r.changed)
 		r.changed = nil
 	}
+}
+
+// noLeader says why this replica knows no leader.
+func (r *replica) noLeader() string {
+	r.mu.Lock()
+	err := r.readErr
+	r.mu.Unlock()
+	if err != nil {
+		// Not the error, which names the database's host and user: this
+		// is said to anyone (/healthz reads no credentials).
+		return "no leader known: this replica cannot read the leader lease from the database (its log says why)"
+	}
+	return "no leader yet: a replica takes the lease within " + r.ttl.String()
 }
 
 // holdsLease reports whether this replica holds a valid lease.
@@ -353,6 +369,10 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 		now := time.Now()
 		if err == nil {
 			r.noteLease(l)
+		} else {
+			r.mu.Lock()
+			r.readErr = err
+			r.mu.Unlock()
 		}
 		leading := loopDone != nil
 		switch {
@@ -377,7 +397,7 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 		case leading && !now.Before(lastRenew.Add(r.ttl)):
 			return lose(false, fmt.Errorf("cannot renew the lease: %v", err))
 		case err != nil:
-			r.cp.log.Warn("campaign", "replica", r.holder, "err", err)
+			r.cp.log.Warn("this replica cannot read the leader lease", "replica", r.holder, "err", err)
 		}
 		var expired <-chan time.Time
 		if loopDone != nil {

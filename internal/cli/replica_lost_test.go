@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,4 +48,25 @@ func TestLeaderThatLostItsLeaseDoesNotSayItLeads(t *testing.T) {
 			t.Fatalf("a, cut off from the database, still answers /healthz as the leader (%d) after 10 s", code)
 		}
 	}
+}
+
+// A standby that cannot read the lease (cut off from the database) says
+// so where it says who leads: "no leader yet" sent people looking for a
+// leader election that was not the problem.
+func TestStandbyCutOffFromTheDatabaseSaysSo(t *testing.T) {
+	db := pgSchema(t)
+	const ttl = 600 * time.Millisecond
+	f := nettest.Start(t, mustHost(t, db))
+	b := newTestReplica(t, through(t, f, db), "b", ttl)
+	t.Cleanup(f.Close)
+	f.Cut()
+	b.run(func(context.Context) error { return nil })
+	var body map[string]string
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		_, _, body = probe(t, b.cp.adminURL, "/healthz")
+		if strings.Contains(body["detail"], "database") {
+			return
+		}
+	}
+	t.Errorf("/healthz of a standby cut off from the database: %v; want a detail saying it cannot read the lease from the database", body)
 }
