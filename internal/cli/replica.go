@@ -190,7 +190,7 @@ func (r *replica) handler(operator bool) http.Handler {
 				flag = "--admin-listen"
 			}
 			standby(w, u.String(), fmt.Sprintf("this replica is a standby, given a request that the standby %s forwarded to the leader's address in the lease, %s: that address leads to a standby, not the leader (which may have just stepped down). "+
-				"A replica whose %s is 127.0.0.1 or 0.0.0.0 cannot be reached there from another machine: give each replica an address the others reach", req.Header.Get(api.ForwardedHeader), u, flag))
+				"A replica whose %s is a loopback address (127.0.0.1) cannot be reached there from another machine: give each replica an address the others reach", req.Header.Get(api.ForwardedHeader), u, flag))
 		default:
 			r.forward(w, req, u, operator)
 		}
