@@ -195,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.AuditSigner != nil {
-		a, err := newAuditor("carnot audit "+cfg.Facility.Name, cfg.AuditSigner)
+		a, err := s.openAuditLog(ctx, cfg.AuditSigner)
 		if err != nil {
 			return nil, fmt.Errorf("server: audit log: %w", err)
 		}
