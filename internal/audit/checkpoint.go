@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -56,15 +57,27 @@ func SignCheckpoint(origin string, t tlog.Tree, s note.Signer) (Checkpoint, erro
 	return Checkpoint{Origin: origin, Size: t.N, Root: t.Hash, Note: msg}, nil
 }
 
-// OpenCheckpoint checks msg's signature by v and parses it. A note not
-// signed by v is ErrBadSignature; one that cannot be parsed, ErrMalformed.
-func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
-	n, err := note.Open(msg, note.VerifierList(v))
+// OpenCheckpoint checks msg's signature by v, or by one of previous (the
+// keys of a checkpoint kept from before a rotation of the signer key),
+// and parses it. A note signed by none of them is ErrBadSignature; one
+// that cannot be parsed, ErrMalformed.
+func OpenCheckpoint(msg []byte, v note.Verifier, previous ...note.Verifier) (Checkpoint, error) {
+	keys := []note.Verifier{v}
+	for _, p := range previous {
+		if !slices.ContainsFunc(keys, func(k note.Verifier) bool { return k.Name() == p.Name() && k.KeyHash() == p.KeyHash() }) {
+			keys = append(keys, p)
+		}
+	}
+	n, err := note.Open(msg, note.VerifierList(keys...))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
 		if errors.As(err, &unverified) || errors.As(err, &invalid) {
-			return Checkpoint{}, fmt.Errorf("%w by key %s: %v", ErrBadSignature, v.Name(), err)
+			by := v.Name()
+			for _, k := range keys[1:] {
+				by += fmt.Sprintf(" or previous key %s+%08x", k.Name(), k.KeyHash())
+			}
+			return Checkpoint{}, fmt.Errorf("%w by key %s: %v", ErrBadSignature, by, err)
 		}
 		return Checkpoint{}, fmt.Errorf("%w: checkpoint: %v", ErrMalformed, err)
 	}

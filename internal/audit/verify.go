@@ -58,13 +58,15 @@ func (s *verifier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 // checkpoint signed by v that the caller kept from an earlier
 // verification (nil for none). Without trusted, Verify proves the export
 // is internally consistent and signed, but not that it is the whole log:
-// keep Result.Latest and pass it next time. Errors wrap the sentinel
+// keep Result.Latest and pass it next time. trusted may be signed by one
+// of previous instead (kept from before a rotation of the signer key);
+// the export's checkpoints must be signed by v. Errors wrap the sentinel
 // errors of this package and say at which line and tree size.
-func Verify(r io.Reader, v note.Verifier, trusted []byte) (Result, error) {
+func Verify(r io.Reader, v note.Verifier, trusted []byte, previous ...note.Verifier) (Result, error) {
 	s := &verifier{v: v}
 	var trust *Checkpoint
 	if trusted != nil {
-		cp, err := OpenCheckpoint(trusted, v)
+		cp, err := OpenCheckpoint(trusted, v, previous...)
 		if err != nil {
 			return Result{}, fmt.Errorf("trusted checkpoint: %w", err)
 		}

@@ -91,14 +91,18 @@ func writeNew(path, data string, perm os.FileMode) error {
 
 func newAuditVerifyCmd() *cobra.Command {
 	var key, checkpoint, save string
+	var previousKeys []string
 	cmd := &cobra.Command{
-		Use:   "verify --key VERIFIER_KEY_OR_FILE [--checkpoint FILE] [--save FILE] EXPORT.jsonl",
+		Use:   "verify --key VERIFIER_KEY_OR_FILE [--checkpoint FILE [--previous-key KEY]…] [--save FILE] EXPORT.jsonl",
 		Short: "Verify an audit log export offline",
 		Long: `Checks every entry of an export against every signed checkpoint in it,
 and, with --checkpoint, that the export extends a checkpoint kept from an
 earlier verification (without one, a truncated export cannot be told from
 an older one). --save writes the export's latest checkpoint, to pass as
---checkpoint next time. Prints "ok: …" or what is wrong, and then exits 1.
+--checkpoint next time. After a rotation of the server's signer key,
+--previous-key (the verifier key of before, repeatable) opens a
+--checkpoint kept from before; the export itself must be signed by --key.
+Prints "ok: …" or what is wrong, and then exits 1.
 
 A tenant's export ('carnot audit export --tenant T' or --job J) is checked
 entry by entry: the checkpoint's signature and each entry's inclusion
@@ -112,6 +116,10 @@ kept is 'carnot audit consistency'.`,
 				return usageError{errors.New("--key: the verifier key (or a file holding it) is required")}
 			}
 			v, err := loadVerifier(key)
+			if err != nil {
+				return err
+			}
+			previous, err := loadVerifiers("--previous-key", previousKeys)
 			if err != nil {
 				return err
 			}
@@ -144,7 +152,7 @@ kept is 'carnot audit consistency'.`,
 					n, cp.Size, cp.Root, cp.Origin)
 				return nil
 			}
-			res, err := audit.Verify(r, v, trusted)
+			res, err := audit.Verify(r, v, trusted, previous...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -161,22 +169,38 @@ kept is 'carnot audit consistency'.`,
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "the verifier key (NAME+HASH+KEY), or a file holding it")
 	f.StringVar(&checkpoint, "checkpoint", "", "a signed checkpoint kept from an earlier verification")
+	f.StringArrayVar(&previousKeys, "previous-key", nil, "a verifier key (or file) the server signed with before a rotation: opens --checkpoint only (repeatable)")
 	f.StringVar(&save, "save", "", "write the export's latest checkpoint to this file")
 	return cmd
 }
 
 // loadVerifier reads a verifier key given inline or as a file.
-func loadVerifier(key string) (note.Verifier, error) {
+func loadVerifier(key string) (note.Verifier, error) { return loadKey("--key", key) }
+
+// loadVerifiers reads the verifier keys of a repeatable flag.
+func loadVerifiers(flag string, keys []string) ([]note.Verifier, error) {
+	out := make([]note.Verifier, len(keys))
+	for i, k := range keys {
+		var err error
+		if out[i], err = loadKey(flag, k); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// loadKey reads the verifier key of flag, given inline or as a file.
+func loadKey(flag, key string) (note.Verifier, error) {
 	if v, err := note.NewVerifier(key); err == nil {
 		return v, nil
 	}
 	b, err := os.ReadFile(key)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--key %q: neither a verifier key nor a readable file: %w", key, err)}
+		return nil, usageError{fmt.Errorf("%s %q: neither a verifier key nor a readable file: %w", flag, key, err)}
 	}
 	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, fmt.Errorf("--key %s: %w", key, err)
+		return nil, fmt.Errorf("%s %s: %w", flag, key, err)
 	}
 	return v, nil
 }

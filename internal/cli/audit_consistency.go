@@ -17,8 +17,9 @@ import (
 func newAuditConsistencyCmd() *cobra.Command {
 	var r remote
 	var key, checkpoint, save string
+	var previousKeys []string
 	cmd := &cobra.Command{
-		Use:   "consistency --key VERIFIER_KEY_OR_FILE [--checkpoint FILE] [--save FILE]",
+		Use:   "consistency --key VERIFIER_KEY_OR_FILE [--checkpoint FILE [--previous-key KEY]…] [--save FILE]",
 		Short: "Check that the server's audit log only grew since a checkpoint you kept",
 		Long: `Fetches a checkpoint of the server's audit log signed now and the proof
 that the tree a checkpoint kept earlier (--checkpoint) signs is a prefix of
@@ -26,7 +27,10 @@ it, and checks both with the verifier key: nothing the kept checkpoint covers
 was changed, removed or reordered since. The proof holds hashes only, so a
 tenant's credentials do. Without --checkpoint, only the new checkpoint's
 signature is checked. --save writes the new checkpoint once checked, to pass
-as --checkpoint next time. Prints "ok: …", or what is wrong (a forked history,
+as --checkpoint next time. After a rotation of the server's signer key,
+--previous-key (the verifier key of before, repeatable) opens a
+--checkpoint kept from before; the server's checkpoint must be signed by
+--key. Prints "ok: …", or what is wrong (a forked history,
 a rolled-back log, another key, another log) and then exits 1.`,
 		Example: `  carnot audit consistency --key carnot-paris.pub --save last.note
   carnot audit consistency --key carnot-paris.pub --checkpoint last.note --save last.note`,
@@ -39,13 +43,17 @@ a rolled-back log, another key, another log) and then exits 1.`,
 			if err != nil {
 				return err
 			}
+			previous, err := loadVerifiers("--previous-key", previousKeys)
+			if err != nil {
+				return err
+			}
 			var kept *audit.Checkpoint
 			if checkpoint != "" {
 				b, err := os.ReadFile(checkpoint)
 				if err != nil {
 					return fmt.Errorf("--checkpoint: %w", err)
 				}
-				ck, err := audit.OpenCheckpoint(b, v)
+				ck, err := audit.OpenCheckpoint(b, v, previous...)
 				if err != nil {
 					return fmt.Errorf("--checkpoint %s: %w", checkpoint, err)
 				}
@@ -81,6 +89,7 @@ a rolled-back log, another key, another log) and then exits 1.`,
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "the verifier key (NAME+HASH+KEY), or a file holding it")
 	f.StringVar(&checkpoint, "checkpoint", "", "a signed checkpoint kept from an earlier check (or from 'carnot audit verify --save')")
+	f.StringArrayVar(&previousKeys, "previous-key", nil, "a verifier key (or file) the server signed with before a rotation: opens --checkpoint only (repeatable)")
 	f.StringVar(&save, "save", "", "write the server's new checkpoint to this file once checked")
 	return cmd
 }
