@@ -276,7 +276,10 @@ const (
 	// data class is no longer in the facility, or no longer allowed for
 	// it; or its tenant, made exclusive, shares a node with another
 	// tenant's work (see docs/operations.md, "Changing the facility
-	// file").
+	// file"); or, with no job, a change since the last start of the
+	// terms that decide who gets the GPUs: a tenant's quota, weight,
+	// priority classes or tenancy, a cohort, a priority class, the
+	// scheduling policy.
 	EventFacility = "facility"
 	// EventPowerLimit: a running replica's agent reports its GPUs at a
 	// power limit above its cap (a GPU refused the cap), which the

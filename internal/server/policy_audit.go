@@ -128,7 +128,7 @@ func sameTags(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-func unionKeys(a, b map[string][]string) map[string]bool {
+func unionKeys[V any](a, b map[string]V) map[string]bool {
 	out := map[string]bool{}
 	for k := range a {
 		out[k] = true

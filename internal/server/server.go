@@ -209,6 +209,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.recordPolicy(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.recordTerms(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// termsKey is the key of the record (kind recPolicy) of the terms the
+// server last started with.
+const termsKey = "terms"
+
+// terms is what of a facility decides who gets the GPUs and who may be
+// preempted for whom: the tenants' quotas, weights, priority classes and
+// tenancy, the cohorts, the priority classes and the scheduling policy.
+// Each part is kept as a map of field to JSON value, so that a change
+// says which field changed, from what, to what.
+type terms struct {
+	Tenants map[string]map[string]json.RawMessage `json:"tenants"`
+	Cohorts map[string]map[string]json.RawMessage `json:"cohorts"`
+	Classes map[string]map[string]json.RawMessage `json:"priority_classes"`
+	Policy  map[string]json.RawMessage            `json:"policy"`
+}
+
+// quotaTerms is a model.Quota as a change of it reads.
+type quotaTerms struct {
+	Nominal        int  `json:"nominal"`
+	BorrowingLimit *int `json:"borrowing_limit,omitempty"`
+	LendingLimit   *int `json:"lending_limit,omitempty"`
+}
+
+func quotaOf(q map[string]model.Quota) map[string]quotaTerms {
+	out := make(map[string]quotaTerms, len(q))
+	for m, x := range q {
+		out[m] = quotaTerms{x.Nominal, x.BorrowingLimit, x.LendingLimit}
+	}
+	return out
+}
+
+// fields encodes each value of a part of the terms.
+func fields(kv ...any) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		b, _ := json.Marshal(kv[i+1])
+		out[kv[i].(string)] = b
+	}
+	return out
+}
+
+func termsOf(f *model.Facility) (terms, error) {
+	t := terms{Tenants: map[string]map[string]json.RawMessage{}, Cohorts: map[string]map[string]json.RawMessage{},
+		Classes: map[string]map[string]json.RawMessage{}}
+	for _, x := range f.Tenants {
+		t.Tenants[x.Name] = fields("cohort", x.Cohort, "quota", quotaOf(x.Quota), "fair-share weight", x.FairShareWeight,
+			"priority classes", x.PriorityClasses, "exclusive", x.Exclusive)
+	}
+	for _, c := range f.Cohorts {
+		t.Cohorts[c.Name] = fields("parent", c.Parent, "quota", quotaOf(c.Quota), "fair-share weight", c.FairShareWeight)
+	}
+	for _, c := range f.PriorityClasses {
+		t.Classes[c.Name] = fields("value", c.Value, "preemptible", c.Preemptible)
+	}
+	b, err := json.Marshal(f.Policy)
+	if err == nil {
+		err = json.Unmarshal(b, &t.Policy)
+	}
+	return t, err
+}
+
+// recordTerms compares the facility's terms with those the server last
+// started with and records each change as a facility event of actor
+// server:config: a tenant's (an event of that tenant, so that it reads
+// in its own audit entries that its quota was lowered before a
+// preemption), a cohort's, a priority class's, the policy's. The first
+// start records the terms without an event.
+func (s *Server) recordTerms(ctx context.Context) error {
+	now, err := termsOf(s.cfg.Facility)
+	if err != nil {
+		return fmt.Errorf("server: the facility's terms: %w", err)
+	}
+	doc, err := s.store.Record(ctx, recPolicy, termsKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("server: reading the terms last in force: %w", err)
+	}
+	var evs []api.Event
+	if doc != nil {
+		var before terms
+		if err := json.Unmarshal(doc, &before); err != nil {
+			return fmt.Errorf("server: the terms last in force (%s/%s): %w", recPolicy, termsKey, err)
+		}
+		at := s.cfg.Now().UTC()
+		add := func(tenant, what string) {
+			evs = append(evs, api.Event{Time: at, Tenant: tenant, Type: api.EventFacility, Actor: actorConfig,
+				Message: clip("the facility's terms changed: " + what)})
+		}
+		parts := []struct {
+			kind     string
+			was, is  map[string]map[string]json.RawMessage
+			ofTenant bool
+		}{{"tenant", before.Tenants, now.Tenants, true}, {"cohort", before.Cohorts, now.Cohorts, false},
+			{"priority class", before.Classes, now.Classes, false}}
+		for _, p := range parts {
+			for _, name := range sortedKeys(unionKeys(p.was, p.is)) {
+				w, wok := p.was[name]
+				i, iok := p.is[name]
+				tenant := ""
+				if p.ofTenant && iok {
+					tenant = name
+				}
+				switch {
+				case !wok:
+					add(tenant, fmt.Sprintf("%s %s added (%s)", p.kind, name, fieldsText(i)))
+				case !iok:
+					add(tenant, fmt.Sprintf("%s %s removed (it had %s)", p.kind, name, fieldsText(w)))
+				default:
+					if d := fieldsDiff(w, i); d != "" {
+						add(tenant, fmt.Sprintf("%s %s's %s", p.kind, name, d))
+					}
+				}
+			}
+		}
+		if d := fieldsDiff(before.Policy, now.Policy); d != "" {
+			add("", "scheduling policy: "+d)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+	}
+	b, err := json.Marshal(now)
+	if err != nil {
+		return err
+	}
+	if err := s.putRecords(ctx, []store.Record{{Kind: recPolicy, Key: termsKey, Doc: b}}, evs); err != nil {
+		return fmt.Errorf("server: recording the terms: %w", err)
+	}
+	return nil
+}
+
+// fieldsDiff says which fields changed between was and is ("quota from
+// … to …; fair-share weight from 1 to 2"), "" when none did. A field
+// only one of them has is of another version of Carnot (one that
+// introduced or dropped it), not a change of the file.
+func fieldsDiff(was, is map[string]json.RawMessage) string {
+	var out []string
+	for _, k := range sortedKeys(unionKeys(was, is)) {
+		w, i := was[k], is[k]
+		if w != nil && i != nil && !bytes.Equal(w, i) {
+			out = append(out, fmt.Sprintf("%s from %s to %s", k, w, i))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// fieldsText writes fields as "quota …, fair-share weight 1".
+func fieldsText(f map[string]json.RawMessage) string {
+	out := make([]string, 0, len(f))
+	for _, k := range sortedKeys(f) {
+		out = append(out, k+" "+string(f[k]))
+	}
+	return strings.Join(out, ", ")
+}
