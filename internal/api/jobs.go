@@ -257,7 +257,7 @@ const (
 	EventRejected   = "rejected"     // a submission refused: invalid, or not allowed
 	EventToken      = "token"        // a token created or revoked
 	EventSecret     = "secret"       // a tenant secret set or deleted
-	EventPolicy     = "audit-policy" // an audit retention below the minimum, by override
+	EventPolicy     = "audit-policy" // the audit log's own: a retention below the minimum, a signer key changed, a rewritten history found
 	// EventSovereignty: at a start of the server, a running job found in
 	// sites its facility's policy no longer allows for it; or a change of
 	// that policy since the last start (a tenant's, a site's or a data

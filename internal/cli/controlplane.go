@@ -310,7 +310,8 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		cfg: server.Config{Facility: fac, DynamicNodes: dynamic, Store: db, Grid: series,
 			Heartbeat: o.heartbeat, HeartbeatTimeout: o.timeout, StopAfterDisconnect: o.stopAfterDisconnect, Logger: log, AuditSigner: signer,
 			TokenKey: sec.tokenKey, PreviousTokenKeys: sec.previousTokenKeys, CA: sec.ca, Secrets: sec.secrets,
-			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy, NodeCertTTL: o.nodeCertTTL}}
+			AuditRetention: o.auditRetention, AuditRetentionOverride: o.retentionWhy, NodeCertTTL: o.nodeCertTTL,
+			AuditWitness: filepath.Join(o.dataDir, "audit.last")}}
 	tenantTLS, err := pki.ServerConfig(sec.cert, sec.ca.Pool(), pki.NoClientCert)
 	if err != nil {
 		db.Close()

@@ -27,6 +27,12 @@ type auditor struct {
 	log     *audit.Log
 	signer  note.Signer
 	lastSeq int64 // the last event in the tree
+	// witnessed is the latest checkpoint signed (Config.AuditWitness),
+	// nil for none; checked is set once the log was checked against the
+	// one read at the start (checkWitness, under checkMu).
+	witnessed *audit.Checkpoint
+	checked   bool
+	checkMu   sync.Mutex
 }
 
 func newAuditor(origin string, signer note.Signer) (*auditor, error) {
@@ -120,6 +126,10 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.
 		problemf(w, http.StatusServiceUnavailable, "%v", err)
 		return audit.Checkpoint{}, false
 	}
+	if err := s.checkWitness(r.Context()); err != nil {
+		problemf(w, http.StatusServiceUnavailable, "%v", err)
+		return audit.Checkpoint{}, false
+	}
 	s.audit.mu.Lock()
 	defer s.audit.mu.Unlock()
 	ck, err := s.audit.log.Checkpoint(s.audit.signer)
@@ -127,6 +137,7 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.
 		problemf(w, http.StatusInternalServerError, "signing the audit checkpoint: %v", err)
 		return audit.Checkpoint{}, false
 	}
+	s.witness(ck)
 	return ck, true
 }
 

@@ -28,6 +28,19 @@ type auditLogDoc struct {
 	Since  time.Time `json:"since"`
 }
 
+// newAuditor is the auditor of the log named origin, with the
+// checkpoint it signed last when it keeps one (Config.AuditWitness).
+func (s *Server) newAuditor(origin string, signer note.Signer) (*auditor, error) {
+	a, err := newAuditor(origin, signer)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.AuditWitness != "" {
+		a.witnessed = s.readWitness(s.cfg.AuditWitness)
+	}
+	return a, nil
+}
+
 // keyID names a signer key as the signature lines of its notes and the
 // start of its verifier key do: NAME+HASH.
 func keyID(s note.Signer) string { return fmt.Sprintf("%s+%08x", s.Name(), s.KeyHash()) }
@@ -58,11 +71,11 @@ func (s *Server) openAuditLog(ctx context.Context, signer note.Signer) (*auditor
 			return nil, fmt.Errorf("the audit log's record (%s/current) names no origin or no key", recAuditLog)
 		}
 		if was.Key == id {
-			return newAuditor(was.Origin, signer)
+			return s.newAuditor(was.Origin, signer)
 		}
 		doc.Origin = was.Origin
 	}
-	a, err := newAuditor(doc.Origin, signer)
+	a, err := s.newAuditor(doc.Origin, signer)
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -18,35 +20,67 @@ import (
 	"github.com/carnot-dc/carnot/internal/store/sqlite"
 )
 
-// storeKinds opens, for each kind of store, a function that opens the
-// same store again at every call: a SQLite file, or a schema of
-// $CARNOT_TEST_POSTGRES (the PostgreSQL case skips without it).
+// storeKinds makes, for each kind of store, a storeOf: a SQLite file,
+// or a schema of $CARNOT_TEST_POSTGRES (the PostgreSQL case skips
+// without it).
 var storeKinds = []struct {
 	name string
-	open func(t *testing.T) func() store.Store
+	make func(t *testing.T) storeOf
 }{
-	{"sqlite", func(t *testing.T) func() store.Store {
+	{"sqlite", func(t *testing.T) storeOf {
 		path := filepath.Join(t.TempDir(), "carnot.db")
-		return func() store.Store {
-			db, err := sqlite.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
+		return storeOf{
+			open: func() store.Store {
+				db, err := sqlite.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			},
+			exec: func(q string) {
+				db, err := sql.Open("sqlite", path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			},
 		}
 	}},
-	{"postgres", func(t *testing.T) func() store.Store {
+	{"postgres", func(t *testing.T) storeOf {
 		url := pgSchemaURL(t)
-		return func() store.Store {
-			db, err := postgres.Open(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
+		return storeOf{
+			open: func() store.Store {
+				db, err := postgres.Open(context.Background(), url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			},
+			exec: func(q string) {
+				ctx := context.Background()
+				conn, err := pgx.Connect(ctx, url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close(ctx)
+				if _, err := conn.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			},
 		}
 	}},
+}
+
+// storeOf is one store of a test: open opens it (again) and exec runs a
+// statement on it directly, as someone with access to the database.
+type storeOf struct {
+	open func() store.Store
+	exec func(q string)
 }
 
 // auditServer starts a server on st whose audit log signer signs, as
@@ -71,7 +105,7 @@ func auditServer(t *testing.T, st store.Store, fac *model.Facility, signer note.
 func TestAuditKeyChangeIsLoggedAndOriginKept(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			open := kind.open(t)
+			open := kind.make(t).open
 			clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 			oldSigner, oldV := auditKeys(t)
 			newSigner, newV := auditKeys(t)

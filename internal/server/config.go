@@ -75,6 +75,13 @@ type Config struct {
 	// key from `carnot audit keygen`); without one the audit routes
 	// answer 503.
 	AuditSigner note.Signer
+	// AuditWitness is a file where the server keeps the latest audit
+	// checkpoint it signed (carnot server: DATA-DIR/audit.last), outside
+	// the database: a log found not to extend it after a start (an event
+	// edited in the database, a database restored from an older backup)
+	// is logged and recorded in the log before anything else is signed.
+	// "" keeps none.
+	AuditWitness string
 
 	// AuditRetention is how long audit entries are kept at least
 	// (default and minimum MinAuditRetention). Carnot deletes no audit

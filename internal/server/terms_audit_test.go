@@ -28,7 +28,7 @@ func TestQuotaAndPolicyChangesAreAudited(t *testing.T) {
 	}
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			open := kind.open(t)
+			open := kind.make(t).open
 			clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 			st := open()
 			auditServer(t, st, terms(8, 1, true), nil, clk)
