@@ -16,7 +16,7 @@ import (
 
 func newAuditConsistencyCmd() *cobra.Command {
 	var r remote
-	var key, checkpoint, save string
+	var key, checkpoint, newer, save string
 	var previousKeys []string
 	cmd := &cobra.Command{
 		Use:   "consistency --key VERIFIER_KEY_OR_FILE [--checkpoint FILE [--previous-key KEY]…] [--save FILE]",
@@ -30,7 +30,9 @@ signature is checked. --save writes the new checkpoint once checked, to pass
 as --checkpoint next time. After a rotation of the server's signer key,
 --previous-key (the verifier key of before, repeatable) opens a
 --checkpoint kept from before; the server's checkpoint must be signed by
---key. Prints "ok: …", or what is wrong (a forked history,
+--key. With --new, a second checkpoint kept later, the proof is of
+--checkpoint's tree against that one's, both as kept: the server's own
+checkpoint is not trusted for it. Prints "ok: …", or what is wrong (a forked history,
 a rolled-back log, another key, another log) and then exits 1.`,
 		Example: `  carnot audit consistency --key carnot-paris.pub --save last.note
   carnot audit consistency --key carnot-paris.pub --checkpoint last.note --save last.note`,
@@ -47,21 +49,32 @@ a rolled-back log, another key, another log) and then exits 1.`,
 			if err != nil {
 				return err
 			}
+			if newer != "" && (checkpoint == "" || save != "") {
+				return usageError{errors.New("--new: give the older checkpoint with --checkpoint, and no --save")}
+			}
 			var kept *audit.Checkpoint
 			if checkpoint != "" {
-				b, err := os.ReadFile(checkpoint)
+				ck, err := openKept("--checkpoint", checkpoint, v, previous)
 				if err != nil {
-					return fmt.Errorf("--checkpoint: %w", err)
-				}
-				ck, err := audit.OpenCheckpoint(b, v, previous...)
-				if err != nil {
-					return fmt.Errorf("--checkpoint %s: %w", checkpoint, err)
+					return err
 				}
 				kept = &ck
 			}
 			c, err := r.client()
 			if err != nil {
 				return err
+			}
+			if newer != "" {
+				later, err := openKept("--new", newer, v, previous)
+				if err != nil {
+					return err
+				}
+				if err := between(ctxOf(cmd), c, *kept, later); err != nil {
+					return fmt.Errorf("%s against %s: %w", newer, checkpoint, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ok: tree size %d, root %s (%s) of %s, extends tree size %d of %s\n",
+					later.Size, later.Root, later.Origin, newer, kept.Size, checkpoint)
+				return nil
 			}
 			now, err := extends(ctxOf(cmd), c, v, kept)
 			if err != nil {
@@ -89,6 +102,7 @@ a rolled-back log, another key, another log) and then exits 1.`,
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "the verifier key (NAME+HASH+KEY), or a file holding it")
 	f.StringVar(&checkpoint, "checkpoint", "", "a signed checkpoint kept from an earlier check (or from 'carnot audit verify --save')")
+	f.StringVar(&newer, "new", "", "a checkpoint kept later than --checkpoint: prove --checkpoint's tree a prefix of this one's")
 	f.StringArrayVar(&previousKeys, "previous-key", nil, "a verifier key (or file) the server signed with before a rotation: opens --checkpoint only (repeatable)")
 	f.StringVar(&save, "save", "", "write the server's new checkpoint to this file once checked")
 	return cmd
@@ -131,6 +145,40 @@ func extends(ctx context.Context, c *client.Client, v note.Verifier, kept *audit
 		return audit.Checkpoint{}, err
 	}
 	return now, nil
+}
+
+// openKept reads and opens the checkpoint kept in file (flag's), signed
+// by v or one of previous.
+func openKept(flag, file string, v note.Verifier, previous []note.Verifier) (audit.Checkpoint, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("%s: %w", flag, err)
+	}
+	ck, err := audit.OpenCheckpoint(b, v, previous...)
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("%s %s: %w", flag, file, err)
+	}
+	return ck, nil
+}
+
+// between fetches the proof that older's tree is a prefix of newer's and
+// checks it against both, as kept.
+func between(ctx context.Context, c *client.Client, older, newer audit.Checkpoint) error {
+	if older.Origin != newer.Origin || newer.Size < older.Size || older.Size == 0 {
+		return audit.VerifyConsistency(older, newer, nil)
+	}
+	res, err := c.AuditConsistency(ctx, older.Size, newer.Size)
+	if err != nil {
+		return err
+	}
+	if res.Old != older.Size {
+		return fmt.Errorf("%w: a proof from tree size %d, not %d", audit.ErrMalformed, res.Old, older.Size)
+	}
+	proof, err := audit.DecodeHashes(res.Proof)
+	if err != nil {
+		return err
+	}
+	return audit.VerifyConsistency(older, newer, proof)
 }
 
 // checkpointNow fetches a checkpoint of the server's log signed now and
