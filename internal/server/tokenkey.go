@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -25,6 +26,10 @@ type tokenKeyDoc struct {
 	// the key of the first start that kept this record.
 	Legacy string    `json:"legacy"`
 	Since  time.Time `json:"since"`
+	// Previous are the IDs of the previous keys (Config.PreviousTokenKeys)
+	// of the last start: one dropped since ends its tokens, which is
+	// audited.
+	Previous []string `json:"previous,omitempty"`
 }
 
 // tokenKeyState is what a server knows of its token key.
@@ -135,9 +140,12 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 	case k.ID == "":
 		return fmt.Errorf("server: the stored token key record (%s/current) holds no key ID", recTokenKey)
 	default:
-		if k.ID == s.keyID {
+		if k.ID == s.keyID && slices.Equal(k.Previous, sortedKeys(s.previous)) {
 			s.keyLegacy = k.Legacy
 			return nil
+		}
+		if k.ID == s.keyID {
+			break
 		}
 		if s.previous[k.ID] != nil {
 			rotatedFrom = k.ID
@@ -147,9 +155,23 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 	}
 	s.keyLegacy = k.Legacy
 	now := s.cfg.Now().UTC()
-	k.ID, k.Since = s.keyID, now
+	var dropped []string // previous keys of the last start this one has not
+	for _, id := range k.Previous {
+		if id != s.keyID && s.previous[id] == nil {
+			dropped = append(dropped, id)
+		}
+	}
+	if k.ID != s.keyID {
+		k.Since = now
+	}
+	k.ID, k.Previous = s.keyID, sortedKeys(s.previous)
 	doc, _ := json.Marshal(k)
 	var evs []api.Event
+	for _, id := range dropped {
+		msg := fmt.Sprintf("previous token key dropped (key ID %s): the tokens made under it no longer authenticate", id)
+		evs = append(evs, api.Event{Time: now, Type: EventToken, Actor: "server:token-key", Message: msg})
+		s.log.Warn(msg, "key_id", s.keyID, "dropped_key_id", id)
+	}
 	if s.keyChangedFrom != "" {
 		msg := fmt.Sprintf("token key changed (key ID %s, was %s): the tokens made under the previous key no longer authenticate",
 			s.keyID, s.keyChangedFrom)
