@@ -147,7 +147,7 @@ func (cp *controlPlane) devJoin(ctx context.Context, dir, node, site string) (st
 		return "", nil
 	}
 	if refused || !pki.Renewable(cert.Leaf, node, time.Now()) {
-		if _, err := cp.srv.AllowReenroll(ctx, node, "dev", server.DefaultReenrollTTL); err != nil && !errors.Is(err, server.ErrNeverEnrolled) {
+		if _, err := cp.srv.AllowReenroll(ctx, node, "dev", server.DefaultReenrollTTL, ""); err != nil && !errors.Is(err, server.ErrNeverEnrolled) {
 			return "", err
 		}
 	}

@@ -108,11 +108,15 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if why := s.liveAgent(name); why != "" && !force {
-		problemf(w, http.StatusConflict, "%s", why)
-		return
+	forced := ""
+	if state := s.agentReporting(name); state != "" {
+		if !force {
+			problemf(w, http.StatusConflict, "%s", s.liveAgent(name, state))
+			return
+		}
+		forced = fmt.Sprintf("forced while its agent still reports (%s)", state)
 	}
-	a, err := s.AllowReenroll(r.Context(), name, principalOf(r).Subject, ttl)
+	a, err := s.AllowReenroll(r.Context(), name, principalOf(r).Subject, ttl, forced)
 	switch {
 	case errors.Is(err, ErrNeverEnrolled):
 		problemf(w, http.StatusNotFound, "node %s has never enrolled: a join token of its site enrolls it as it is", name)
@@ -128,14 +132,14 @@ func (s *Server) handleReenrollNode(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// liveAgent says why an allowance to enroll node name again is refused
-// without force: its agent still reports (ready or draining), so it
-// holds a valid certificate and renews it itself, and the allowance
+// agentReporting says how node name's agent still reports (ready or
+// draining: "ready; its last heartbeat 3s ago"): it then holds a valid
+// certificate and renews it itself, and an allowance to enroll it again
 // would let whoever holds a join token of its site take the name of a
 // running node (a name mistyped). "" when it is silent or unknown, or
 // its certificates are revoked (it cannot report any more, whatever its
 // condition says until the heartbeat timeout).
-func (s *Server) liveAgent(name string) string {
+func (s *Server) agentReporting(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.nodes[name]
@@ -143,17 +147,30 @@ func (s *Server) liveAgent(name string) string {
 		return ""
 	}
 	ago := max(s.cfg.Now().Sub(n.doc.LastHeartbeat), 0).Round(time.Second)
-	return fmt.Sprintf("node %s's agent still reports (%s; its last heartbeat %s ago): it holds a valid certificate and renews it itself, "+
+	return fmt.Sprintf("%s; its last heartbeat %s ago", n.apiCondition(), ago)
+}
+
+// liveAgent says why an allowance to enroll node name again is refused
+// without force, its agent reporting as state says (agentReporting).
+func (s *Server) liveAgent(name, state string) string {
+	s.mu.Lock()
+	site := ""
+	if n := s.nodes[name]; n != nil {
+		site = n.doc.Site
+	}
+	s.mu.Unlock()
+	return fmt.Sprintf("node %s's agent still reports (%s): it holds a valid certificate and renews it itself, "+
 		"and an allowance would let whoever holds a join token of site %s enroll the name of a running node. Check the name; "+
 		"to reinstall the machine, stop its agent first, or allow it anyway with: carnot reenroll-node --force %s (POST /v1/nodes/%s/reenroll?force=true)",
-		name, n.apiCondition(), ago, n.doc.Site, name, name)
+		name, state, site, name, name)
 }
 
 // AllowReenroll lets the next enrollment of node name with a join token
 // of its site within ttl succeed, once, recording an event with actor as
-// its actor. It fails with ErrNeverEnrolled for a name that never
-// enrolled.
-func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time.Duration) (api.Reenroll, error) {
+// its actor; forced, when not "", says which check the allowance
+// overrode, and is recorded with it. It fails with ErrNeverEnrolled for
+// a name that never enrolled.
+func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time.Duration, forced string) (api.Reenroll, error) {
 	s.enrollMu.Lock()
 	defer s.enrollMu.Unlock()
 	rec, err := s.enrollment(ctx, name)
@@ -177,6 +194,9 @@ func (s *Server) AllowReenroll(ctx context.Context, name, actor string, ttl time
 	}
 	ev := api.Event{Time: now, Node: name, Type: api.EventNode, Actor: actor,
 		Message: fmt.Sprintf("node %s may enroll once more with a join token of site %s, until %s; %s", name, rec.Site, until, held)}
+	if forced != "" {
+		ev.Message += "; " + forced
+	}
 	if err := s.putRecords(ctx, []store.Record{{Kind: recNode, Key: name, Doc: doc}}, []api.Event{ev}); err != nil {
 		return api.Reenroll{}, fmt.Errorf("saving the enrollment: %w", err)
 	}
