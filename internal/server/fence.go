@@ -45,11 +45,12 @@ func (s *Server) handleFence(fence bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		refuse := s.liveWork
-		if force {
-			refuse = nil
+		if !force {
+			s.nodeChangeIf(s.liveWork, s.fenceChange(true))(w, r)
+			return
 		}
-		s.nodeChangeIf(refuse, s.fenceChange(true))(w, r)
+		// The check overridden is recorded with the fence.
+		s.nodeChangeIf(nil, func(n *nodeState, c *changes) { s.fence(n, s.cfg.Now(), c, s.liveWork(n) != "") })(w, r)
 	}
 }
 
@@ -97,7 +98,7 @@ func (s *Server) fenceChange(fence bool) func(n *nodeState, c *changes) {
 	return func(n *nodeState, c *changes) {
 		switch {
 		case fence:
-			s.fence(n, s.cfg.Now(), c)
+			s.fence(n, s.cfg.Now(), c, false)
 		case n.doc.Fenced:
 			n.doc.Fenced = false
 			msg := "node " + n.doc.Name + " unfenced: it takes work again when it is ready"
@@ -112,9 +113,10 @@ func (s *Server) fenceChange(fence bool) func(n *nodeState, c *changes) {
 
 // fence marks n fenced: its live replicas are lost and those it may still
 // run since it went silent count as stopped. Fencing a fenced node again
-// only confirms that what it reported running since has stopped. Caller
-// holds mu.
-func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
+// only confirms that what it reported running since has stopped. forced
+// says the fence overrode liveWork's refusal, which its event records.
+// Caller holds mu.
+func (s *Server) fence(n *nodeState, now time.Time, c *changes, forced bool) {
 	if n.doc.Fenced && !n.doc.Unreachable {
 		return
 	}
@@ -122,6 +124,10 @@ func (s *Server) fence(n *nodeState, now time.Time, c *changes) {
 	msg := "node " + name + " fenced: an operator confirmed it is out of service; it takes no work until unfenced"
 	if n.doc.Fenced {
 		msg = "node " + name + " fenced again: an operator confirmed it is out of service"
+	}
+	if forced {
+		ago := max(now.Sub(n.doc.LastHeartbeat), 0).Round(time.Second)
+		msg += fmt.Sprintf("; forced while its agent still reports (%s; its last heartbeat %s ago)", n.apiCondition(), ago)
 	}
 	if n.doc.Unreachable {
 		msg += "; what it may still have run counts as stopped: its power counts as a down node's, not at nameplate"
