@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -27,6 +30,7 @@ type auditor struct {
 	log     *audit.Log
 	signer  note.Signer
 	lastSeq int64 // the last event in the tree
+	logger  *slog.Logger
 	// witnessed is the latest checkpoint signed (Config.AuditWitness),
 	// nil for none; checked is set once the log was checked against the
 	// one read at the start (checkWitness, under checkMu).
@@ -75,8 +79,9 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 		entries := make([]audit.Entry, len(evs))
 		for i, ev := range evs {
 			kind, actor := actorOf(ev)
-			entries[i] = audit.Entry{Time: ev.Time, Kind: kind, Actor: actor, Tenant: ev.Tenant, Job: ev.Job,
+			e := audit.Entry{Time: ev.Time, Kind: kind, Actor: actor, Tenant: ev.Tenant, Job: ev.Job,
 				Node: ev.Node, Action: ev.Type, Detail: ev.Message}
+			entries[i] = a.validUTF8(ev.Seq, e)
 		}
 		// Append keeps the entries before one that fails: the tree then
 		// holds the events up to the last of them, and the next sync
@@ -89,6 +94,26 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 			return fmt.Errorf("audit: event %d: %w", evs[len(done)].Seq, err)
 		}
 	}
+}
+
+// validUTF8 returns e, the entry of event seq, with each run of bytes
+// that is not UTF-8 in its text replaced by U+FFFD, as a JSON reader
+// reads it, and logs it. The server writes none (requests are JSON), but
+// SQLite keeps whatever a writer of the database put there: an entry
+// the log cannot encode would otherwise stop it, for every tenant, until
+// someone mends the row. The replacement is the same at every rebuild;
+// a row changed after a checkpoint is found as any other (checkWitness).
+func (a *auditor) validUTF8(seq int64, e audit.Entry) audit.Entry {
+	bad := false
+	for _, f := range []*string{&e.Kind, &e.Actor, &e.Tenant, &e.Job, &e.Node, &e.Action, &e.Detail} {
+		if !utf8.ValidString(*f) {
+			*f, bad = strings.ToValidUTF8(*f, "\uFFFD"), true
+		}
+	}
+	if bad && a.logger != nil {
+		a.logger.Warn("an event's text in the database is not UTF-8: its audit entry has U+FFFD in its place", "event", seq)
+	}
+	return e
 }
 
 // handleAuditCheckpoint signs the log as it is now: a signed note (the
