@@ -144,8 +144,8 @@ kept is 'carnot audit consistency'.`,
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				if save != "" {
-					if err := os.WriteFile(save, cp.Note, 0o644); err != nil {
-						return fmt.Errorf("--save: %w", err)
+					if err := saveKept(save, cp, "", v, previous); err != nil {
+						return err
 					}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries proven included in tree size %d, root %s (%s)\n",
@@ -157,8 +157,12 @@ kept is 'carnot audit consistency'.`,
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			if save != "" {
-				if err := os.WriteFile(save, res.Latest, 0o644); err != nil {
-					return fmt.Errorf("--save: %w", err)
+				latest, err := audit.OpenCheckpoint(res.Latest, v)
+				if err == nil {
+					err = saveKept(save, latest, checkpoint, v, previous)
+				}
+				if err != nil {
+					return err
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries, tree size %d, root %s (%s, %d checkpoints)\n",

@@ -84,8 +84,8 @@ a rolled-back log, another key, another log) and then exits 1.`,
 				return fmt.Errorf("the server's audit log against %s: %w", checkpoint, err)
 			}
 			if save != "" {
-				if err := os.WriteFile(save, now.Note, 0o644); err != nil {
-					return fmt.Errorf("--save: %w", err)
+				if err := saveKept(save, now, checkpoint, v, previous); err != nil {
+					return err
 				}
 			}
 			out := cmd.OutOrStdout()
