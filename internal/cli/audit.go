@@ -139,7 +139,7 @@ kept is 'carnot audit consistency'.`,
 				if trusted != nil {
 					return usageError{errProofsCheckpoint}
 				}
-				cp, n, err := verifyProofs(r, v)
+				cp, n, tenant, err := verifyProofs(r, v)
 				if err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
@@ -148,8 +148,12 @@ kept is 'carnot audit consistency'.`,
 						return err
 					}
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries proven included in tree size %d, root %s (%s)\n",
-					n, cp.Size, cp.Root, cp.Origin)
+				of := ""
+				if n > 0 {
+					of = " of tenant " + or(tenant, `""`)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ok: %d entries%s proven included in tree size %d, root %s (%s)\n",
+					n, of, cp.Size, cp.Root, cp.Origin)
 				return nil
 			}
 			res, err := audit.Verify(r, v, trusted, previous...)

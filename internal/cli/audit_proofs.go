@@ -28,40 +28,54 @@ func isProofs(r *bufio.Reader) bool {
 }
 
 // verifyProofs checks a tenant's export: the checkpoint's signature by v
-// and the inclusion proof of each entry in the tree it signs. It returns
-// the opened checkpoint and the number of entries proven.
-func verifyProofs(r io.Reader, v note.Verifier) (audit.Checkpoint, int, error) {
+// and the inclusion proof of each entry in the tree it signs, and that
+// the entries are of one tenant, each once, in seq order (as the server
+// lists them): another tenant's entry in it, or one listed twice, is
+// refused though its proof checks. It returns the opened checkpoint, the
+// number of entries proven and their tenant.
+func verifyProofs(r io.Reader, v note.Verifier) (audit.Checkpoint, int, string, error) {
 	var doc api.AuditEntries
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&doc); err != nil {
-		return audit.Checkpoint{}, 0, fmt.Errorf("%w: a tenant's export: %v", audit.ErrMalformed, err)
+		return audit.Checkpoint{}, 0, "", fmt.Errorf("%w: a tenant's export: %v", audit.ErrMalformed, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return audit.Checkpoint{}, 0, fmt.Errorf("%w: a tenant's export: more than one JSON object", audit.ErrMalformed)
+		return audit.Checkpoint{}, 0, "", fmt.Errorf("%w: a tenant's export: more than one JSON object", audit.ErrMalformed)
 	}
 	cp, err := audit.OpenCheckpoint([]byte(doc.Checkpoint), v)
 	if err != nil {
-		return audit.Checkpoint{}, 0, err
+		return audit.Checkpoint{}, 0, "", err
 	}
+	tenant, last := "", int64(-1)
 	for i, ae := range doc.Entries {
 		var raw bytes.Buffer // the export indents the canonical entry
 		if err := json.Compact(&raw, ae.Entry); err != nil {
-			return cp, i, fmt.Errorf("%w: entries[%d]: %v", audit.ErrMalformed, i, err)
+			return cp, i, "", fmt.Errorf("%w: entries[%d]: %v", audit.ErrMalformed, i, err)
 		}
 		e, err := audit.ParseEntry(raw.Bytes())
 		if err != nil {
-			return cp, i, fmt.Errorf("entries[%d]: %w", i, err)
+			return cp, i, "", fmt.Errorf("entries[%d]: %w", i, err)
 		}
 		proof, err := audit.DecodeHashes(ae.Proof)
 		if err != nil {
-			return cp, i, fmt.Errorf("%w: entries[%d] (seq %d): proof: %v", audit.ErrMalformed, i, e.Seq, err)
+			return cp, i, "", fmt.Errorf("%w: entries[%d] (seq %d): proof: %v", audit.ErrMalformed, i, e.Seq, err)
 		}
 		if _, err := audit.VerifyInclusion(e, proof, []byte(doc.Checkpoint), v); err != nil {
-			return cp, i, fmt.Errorf("entries[%d]: %w", i, err)
+			return cp, i, "", fmt.Errorf("entries[%d]: %w", i, err)
 		}
+		switch {
+		case e.Seq <= last:
+			return cp, i, "", fmt.Errorf("%w: entries[%d] (seq %d) after seq %d: a tenant's export lists each entry once, in seq order", audit.ErrReordered, i, e.Seq, last)
+		case i == 0:
+			tenant = e.Tenant
+		case e.Tenant != tenant:
+			return cp, i, "", fmt.Errorf("%w: entries[%d] (seq %d) is of tenant %s, entries[0] of tenant %s: a tenant's export holds one tenant's entries",
+				audit.ErrMalformed, i, e.Seq, or(e.Tenant, `""`), or(tenant, `""`))
+		}
+		last = e.Seq
 	}
-	return cp, len(doc.Entries), nil
+	return cp, len(doc.Entries), tenant, nil
 }
 
 // errProofsCheckpoint refuses --checkpoint with a tenant's export, which
