@@ -212,6 +212,10 @@ type AuditEntries struct {
 	// Checkpoint is the signed note of the tree the proofs are for.
 	Checkpoint string       `json:"checkpoint"`
 	Entries    []AuditEntry `json:"entries"`
+	// Next, when more entries follow, is the seq to ask for the next page
+	// after (after=NEXT, with size= the checkpoint's tree size, so that
+	// every page is proven in the same tree).
+	Next *int64 `json:"next,omitempty"`
 }
 
 // AuditEntry is one entry in canonical form with its proof: the hashes

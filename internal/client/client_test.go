@@ -457,7 +457,7 @@ func TestOtherRoutes(t *testing.T) {
 	must(err)
 	_, err = c.AuditExport(ctx)
 	must(err)
-	_, err = c.AuditEntries(ctx, "t", "")
+	_, err = c.AuditEntries(ctx, "t", "", 0)
 	must(err)
 	_, err = c.AuditConsistency(ctx, 3, 9)
 	must(err)

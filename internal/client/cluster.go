@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -182,8 +183,11 @@ func (c *Client) AuditExport(ctx context.Context) ([]byte, error) {
 }
 
 // AuditEntries returns a tenant's (or, with tenant "", a job's) audit
-// entries with their inclusion proofs (GET /v1/audit/entries).
-func (c *Client) AuditEntries(ctx context.Context, tenant, job string) (*api.AuditEntries, error) {
+// entries with their inclusion proofs (GET /v1/audit/entries), all of
+// them: it follows the pages (limit entries each, 0 for the server's
+// default), each asked for in the tree of the first page's checkpoint,
+// and returns them as one answer with that checkpoint.
+func (c *Client) AuditEntries(ctx context.Context, tenant, job string, limit int) (*api.AuditEntries, error) {
 	q := url.Values{}
 	if tenant != "" {
 		q.Set("tenant", tenant)
@@ -191,7 +195,33 @@ func (c *Client) AuditEntries(ctx context.Context, tenant, job string) (*api.Aud
 	if job != "" {
 		q.Set("job", job)
 	}
-	return get[api.AuditEntries](ctx, c, "/v1/audit/entries", q)
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	all, err := get[api.AuditEntries](ctx, c, "/v1/audit/entries", q)
+	if err != nil || all.Next == nil {
+		return all, err
+	}
+	// The checkpoint's text is "ORIGIN\nSIZE\nROOT\n…".
+	lines := strings.SplitN(all.Checkpoint, "\n", 3)
+	if len(lines) < 3 {
+		return nil, fmt.Errorf("GET /v1/audit/entries: a checkpoint without a tree size: %q", all.Checkpoint)
+	}
+	q.Set("size", lines[1])
+	for next := all.Next; next != nil; {
+		q.Set("after", strconv.FormatInt(*next, 10))
+		page, err := get[api.AuditEntries](ctx, c, "/v1/audit/entries", q)
+		if err != nil {
+			return nil, err
+		}
+		if page.Checkpoint != all.Checkpoint {
+			return nil, fmt.Errorf("GET /v1/audit/entries: the page after seq %d is proven in another tree than the first page's", *next)
+		}
+		all.Entries = append(all.Entries, page.Entries...)
+		next = page.Next
+	}
+	all.Next = nil
+	return all, nil
 }
 
 // AuditConsistency returns the proof that the audit log's tree of size

@@ -64,7 +64,7 @@ func TestQueriesAreDocumented(t *testing.T) {
 	c.AllEvents(ctx, 3)
 	c.ListSecrets(ctx, "t")
 	c.DeleteSecret(ctx, "t", "s")
-	c.AuditEntries(ctx, "t", "j-1")
+	c.AuditEntries(ctx, "t", "j-1", 5)
 	c.AuditConsistency(ctx, 1, 2)
 	c.Assignments(ctx, "n1", 3, 0)
 	c.Usage(ctx)

@@ -37,6 +37,9 @@ type auditor struct {
 	witnessed *audit.Checkpoint
 	checked   bool
 	checkMu   sync.Mutex
+	// byTenant and byJob are the seqs of each tenant's and each job's
+	// entries, in order (GET /v1/audit/entries).
+	byTenant, byJob map[string][]int64
 }
 
 func newAuditor(origin string, signer note.Signer) (*auditor, error) {
@@ -44,7 +47,7 @@ func newAuditor(origin string, signer note.Signer) (*auditor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &auditor{log: l, signer: signer}, nil
+	return &auditor{log: l, signer: signer, byTenant: map[string][]int64{}, byJob: map[string][]int64{}}, nil
 }
 
 // actorOf says who caused an event: the API caller the event records,
@@ -90,6 +93,7 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 		if len(done) > 0 {
 			a.lastSeq = evs[len(done)-1].Seq
 		}
+		a.index(done)
 		if err != nil {
 			return fmt.Errorf("audit: event %d: %w", evs[len(done)].Seq, err)
 		}
@@ -164,69 +168,6 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.
 	}
 	s.witness(ck)
 	return ck, true
-}
-
-// handleAuditEntries lists one tenant's entries (or one job's) with their
-// inclusion proofs in the tree a fresh checkpoint signs.
-func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
-	tenant, job := r.URL.Query().Get("tenant"), r.URL.Query().Get("job")
-	tenant, ok := scopeTenant(w, r, "auditEntries", tenant)
-	if !ok {
-		return
-	}
-	if tenant == "" && job == "" {
-		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "invalid query parameter",
-			Errors: []api.FieldError{{Field: "tenant", Message: "give tenant or job: the entries of whom"}}})
-		return
-	}
-	ck, ok := s.auditCheckpoint(w, r)
-	if !ok {
-		return
-	}
-	s.audit.mu.Lock()
-	defer s.audit.mu.Unlock()
-	entries, err := s.audit.log.Entries(0, ck.Size)
-	if err != nil {
-		problemf(w, http.StatusServiceUnavailable, "%v", err)
-		return
-	}
-	out := api.AuditEntries{Checkpoint: string(ck.Note), Entries: []api.AuditEntry{}}
-	for _, e := range entries {
-		if (tenant != "" && e.Tenant != tenant) || (job != "" && e.Job != job) {
-			continue
-		}
-		proof, err := s.audit.log.InclusionProof(e.Seq, ck.Size)
-		if err != nil {
-			problemf(w, http.StatusServiceUnavailable, "%v", err)
-			return
-		}
-		b, err := e.Canonical()
-		if err != nil {
-			problemf(w, http.StatusInternalServerError, "%v", err)
-			return
-		}
-		out.Entries = append(out.Entries, api.AuditEntry{Entry: b, Proof: audit.EncodeHashes(proof)})
-	}
-	// A tenant with entries is known, even one the facility file no
-	// longer lists and no stored job is of.
-	if len(out.Entries) == 0 && !s.knownTenant(w, r, tenant) {
-		return
-	}
-	if len(out.Entries) == 0 && job != "" {
-		// A job that does not exist, or is another tenant's, is 404 as
-		// the job itself is: not an empty list, as if nothing of it
-		// had been recorded.
-		d, err := s.jobDoc(r, job)
-		switch {
-		case errors.Is(err, store.ErrNotFound) || err == nil && !principalOf(r).Sees(d.Tenant):
-			problemf(w, http.StatusNotFound, "no job %q", job)
-			return
-		case err != nil:
-			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", job, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // handleAuditConsistency proves that the tree of size old (a checkpoint
