@@ -73,9 +73,20 @@ func OpenCheckpoint(msg []byte, v note.Verifier, previous ...note.Verifier) (Che
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
 		if errors.As(err, &unverified) || errors.As(err, &invalid) {
-			by := v.Name()
+			by := keyID(v)
 			for _, k := range keys[1:] {
-				by += fmt.Sprintf(" or previous key %s+%08x", k.Name(), k.KeyHash())
+				by += " or previous key " + keyID(k)
+			}
+			if unverified != nil && len(unverified.Note.UnverifiedSigs) > 0 {
+				// Say who signed it: another key of the same name is a
+				// rotation (the previous key opens it), another name
+				// another server or a forgery.
+				var signers []string
+				for _, sig := range unverified.Note.UnverifiedSigs {
+					signers = append(signers, fmt.Sprintf("%s+%08x", sig.Name, sig.Hash))
+				}
+				return Checkpoint{}, fmt.Errorf("%w: signed by %s, not by key %s (a checkpoint signed before a rotation of the key opens with the previous verifier key)",
+					ErrBadSignature, strings.Join(signers, ", "), by)
 			}
 			return Checkpoint{}, fmt.Errorf("%w by key %s: %v", ErrBadSignature, by, err)
 		}
@@ -91,6 +102,9 @@ func OpenCheckpoint(msg []byte, v note.Verifier, previous ...note.Verifier) (Che
 	}
 	return Checkpoint{Origin: origin, Size: t.N, Root: t.Hash, Note: bytes.Clone(msg)}, nil
 }
+
+// keyID names a verifier key as its signatures do: NAME+HASH.
+func keyID(v note.Verifier) string { return fmt.Sprintf("%s+%08x", v.Name(), v.KeyHash()) }
 
 // VerifyInclusion checks that e is entry e.Seq of the log signed by the
 // checkpoint, with proof from Log.InclusionProof(e.Seq, size). It
