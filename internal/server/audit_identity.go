@@ -65,11 +65,14 @@ func (s *Server) openAuditLog(ctx context.Context, signer note.Signer) (*auditor
 	case err != nil:
 		return nil, fmt.Errorf("reading the audit log's record: %w", err)
 	default:
-		if err := json.Unmarshal(b, &was); err != nil {
-			return nil, fmt.Errorf("the audit log's record (%s/current): %w", recAuditLog, err)
-		}
-		if was.Origin == "" || was.Key == "" {
-			return nil, fmt.Errorf("the audit log's record (%s/current) names no origin or no key", recAuditLog)
+		// The record only tells what changed since the last start: one
+		// that cannot be read (edited in the database) is logged and
+		// made afresh, never a reason not to start.
+		if err := json.Unmarshal(b, &was); err != nil || was.Origin == "" || was.Key == "" {
+			s.log.Error("the audit log's record is not readable: it is recorded afresh, with the origin of this facility file; "+
+				"a change of the signer key since the last start is not recorded", "record", recAuditLog+"/current", "err", err)
+			was = auditLogDoc{}
+			break
 		}
 		if was.Key == id {
 			return s.newAuditor(was.Origin, signer)

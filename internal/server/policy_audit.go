@@ -57,8 +57,13 @@ func (s *Server) recordPolicy(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("server: reading the sovereignty policy last in force: %w", err)
 	default:
+		// The record only tells what changed since the last start: one
+		// that cannot be read (edited in the database) is logged and
+		// made afresh, never a reason not to start.
 		if err := json.Unmarshal(doc, &before); err != nil {
-			return fmt.Errorf("server: the sovereignty policy last in force: %w", err)
+			s.log.Error("the record of the sovereignty policy last in force is not readable: it is recorded afresh, and changes since the last start are not recorded",
+				"record", recPolicy+"/"+policyKey, "err", err)
+			doc = nil
 		}
 	}
 	var evs []api.Event

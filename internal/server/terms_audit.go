@@ -91,12 +91,19 @@ func (s *Server) recordTerms(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("server: reading the terms last in force: %w", err)
 	}
+	var before terms
+	if doc != nil {
+		// The record only tells what changed since the last start: one
+		// that cannot be read (edited in the database) is logged and
+		// made afresh, never a reason not to start.
+		if err := json.Unmarshal(doc, &before); err != nil {
+			s.log.Error("the record of the terms last in force is not readable: it is recorded afresh, and changes since the last start are not recorded",
+				"record", recPolicy+"/"+termsKey, "err", err)
+			doc = nil
+		}
+	}
 	var evs []api.Event
 	if doc != nil {
-		var before terms
-		if err := json.Unmarshal(doc, &before); err != nil {
-			return fmt.Errorf("server: the terms last in force (%s/%s): %w", recPolicy, termsKey, err)
-		}
 		at := s.cfg.Now().UTC()
 		add := func(tenant, what string) {
 			evs = append(evs, api.Event{Time: at, Tenant: tenant, Type: api.EventFacility, Actor: actorConfig,
