@@ -19,7 +19,8 @@ const termsKey = "terms"
 
 // terms is what of a facility decides who gets the GPUs and who may be
 // preempted for whom: the tenants' quotas, weights, priority classes and
-// tenancy, the cohorts, the priority classes and the scheduling policy.
+// tenancy, the cohorts, the priority classes and the scheduling policy;
+// and the server's settings that decide when work counts as lost.
 // Each part is kept as a map of field to JSON value, so that a change
 // says which field changed, from what, to what.
 type terms struct {
@@ -27,6 +28,9 @@ type terms struct {
 	Cohorts map[string]map[string]json.RawMessage `json:"cohorts"`
 	Classes map[string]map[string]json.RawMessage `json:"priority_classes"`
 	Policy  map[string]json.RawMessage            `json:"policy"`
+	// Server are the server's own settings that decide when a tenant's
+	// work counts as lost or is killed, and where nodes may join.
+	Server map[string]json.RawMessage `json:"server,omitempty"`
 }
 
 // quotaTerms is a model.Quota as a change of it reads.
@@ -54,7 +58,8 @@ func fields(kv ...any) map[string]json.RawMessage {
 	return out
 }
 
-func termsOf(f *model.Facility) (terms, error) {
+func termsOf(cfg *Config) (terms, error) {
+	f := cfg.Facility
 	t := terms{Tenants: map[string]map[string]json.RawMessage{}, Cohorts: map[string]map[string]json.RawMessage{},
 		Classes: map[string]map[string]json.RawMessage{}}
 	for _, x := range f.Tenants {
@@ -67,6 +72,8 @@ func termsOf(f *model.Facility) (terms, error) {
 	for _, c := range f.PriorityClasses {
 		t.Classes[c.Name] = fields("value", c.Value, "preemptible", c.Preemptible)
 	}
+	t.Server = fields("heartbeat timeout", cfg.HeartbeatTimeout.String(), "stop after disconnect", cfg.StopAfterDisconnect.String(),
+		"kill timeout", cfg.KillTimeout.String(), "dynamic nodes", cfg.DynamicNodes)
 	b, err := json.Marshal(f.Policy)
 	if err == nil {
 		err = json.Unmarshal(b, &t.Policy)
@@ -78,10 +85,10 @@ func termsOf(f *model.Facility) (terms, error) {
 // started with and records each change as a facility event of actor
 // server:config: a tenant's (an event of that tenant, so that it reads
 // in its own audit entries that its quota was lowered before a
-// preemption), a cohort's, a priority class's, the policy's. The first
-// start records the terms without an event.
+// preemption), a cohort's, a priority class's, the policy's, the
+// server settings'. The first start records the terms without an event.
 func (s *Server) recordTerms(ctx context.Context) error {
-	now, err := termsOf(s.cfg.Facility)
+	now, err := termsOf(&s.cfg)
 	if err != nil {
 		return fmt.Errorf("server: the facility's terms: %w", err)
 	}
@@ -137,6 +144,9 @@ func (s *Server) recordTerms(ctx context.Context) error {
 		}
 		if d := fieldsDiff(before.Policy, now.Policy); d != "" {
 			add("", "scheduling policy: "+d)
+		}
+		if d := fieldsDiff(before.Server, now.Server); d != "" {
+			add("", "server settings: "+d)
 		}
 		if len(evs) == 0 {
 			return nil

@@ -83,3 +83,37 @@ func termEvents(t *testing.T, e *env) []api.Event {
 	}
 	return out
 }
+
+// The server's own settings that decide when a tenant's work is counted
+// lost or killed (heartbeat timeout, stop after disconnect, kill timeout)
+// or where nodes may join (dynamic nodes) are terms too: a start with
+// another value records it as a facility event of no tenant.
+func TestServerSettingsChangesAreAudited(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			open := kind.make(t).open
+			clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+			start := func(timeout time.Duration) *env {
+				st := open()
+				s, err := New(context.Background(), Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: st, Now: clk.now,
+					HeartbeatTimeout: timeout, TokenKey: testTokenKey})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return envOf(t, s, t.TempDir(), clk)
+			}
+			e := start(10 * time.Second)
+			e.s.store.Close()
+			e = start(10 * time.Second)
+			if evs := termEvents(t, e); len(evs) != 0 {
+				t.Fatalf("a start with the same settings recorded %+v", evs)
+			}
+			e.s.store.Close()
+			e = start(time.Minute)
+			evs := termEvents(t, e)
+			if len(evs) != 1 || evs[0].Tenant != "" || !strings.Contains(evs[0].Message, `heartbeat timeout from "10s" to "1m0s"`) {
+				t.Fatalf("after the heartbeat timeout changed: %+v, want one event naming it", evs)
+			}
+		})
+	}
+}
