@@ -80,11 +80,13 @@ func (s *Server) checkSecrets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: reading secrets: %w", err)
 	}
+	var closed []string // the keys (tenant/name) of those that do not open
 	for _, rec := range recs {
 		tenant, name, _ := strings.Cut(rec.Key, "/")
 		var sec sealedSecret
 		if err := json.Unmarshal(rec.Doc, &sec); err != nil {
 			s.log.Error("a stored secret is not readable", "tenant", tenant, "secret", name, "err", err)
+			closed = append(closed, rec.Key)
 			continue
 		}
 		value, err := secrets.Open(ctx, s.cfg.Secrets, sec.Sealed, secretAAD(tenant, name))
@@ -92,7 +94,59 @@ func (s *Server) checkSecrets(ctx context.Context) error {
 		if err != nil {
 			s.log.Error("a stored secret does not open with the secrets key file: restore the key that sealed it, or set the secret again",
 				"tenant", tenant, "secret", name, "err", err)
+			closed = append(closed, rec.Key)
 		}
+	}
+	slices.Sort(closed)
+	return s.recordClosedSecrets(ctx, closed)
+}
+
+// recClosedSecrets is the record (key "current") of the secrets that did
+// not open at the last start.
+const recClosedSecrets = "secrets-closed"
+
+// recordClosedSecrets compares the secrets that do not open (keys
+// tenant/name, sorted) with those that did not at the last start, and
+// records each change as a secret event of its tenant, actor
+// server:secrets-key: a key file changed so that a secret no longer
+// opens takes it from its tenant as a deletion would. The events name
+// the secret, never its value or the key file.
+func (s *Server) recordClosedSecrets(ctx context.Context, closed []string) error {
+	var before []string
+	doc, err := s.store.Record(ctx, recClosedSecrets, "current")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("server: reading the secrets that did not open: %w", err)
+	case json.Unmarshal(doc, &before) != nil:
+		s.log.Error("the record of the secrets that did not open at the last start is not readable: it is recorded afresh",
+			"record", recClosedSecrets+"/current")
+		before = nil
+	}
+	if doc != nil && slices.Equal(before, closed) {
+		return nil
+	}
+	now := s.cfg.Now().UTC()
+	var evs []api.Event
+	event := func(key, msg string) {
+		tenant, name, _ := strings.Cut(key, "/")
+		evs = append(evs, api.Event{Time: now, Tenant: tenant, Type: EventSecret, Actor: "server:secrets-key",
+			Message: fmt.Sprintf(msg, name)})
+	}
+	for _, k := range closed {
+		if !slices.Contains(before, k) {
+			event(k, "secret %s does not open with the server's secrets key file (the key that sealed it is gone from it, or another key has its ID): "+
+				"what needs it cannot have it until that key is restored or the secret set again")
+		}
+	}
+	for _, k := range before {
+		if !slices.Contains(closed, k) {
+			event(k, "secret %s opens with the server's secrets key file again, or was set again or deleted")
+		}
+	}
+	b, _ := json.Marshal(closed)
+	if err := s.putRecords(ctx, []store.Record{{Kind: recClosedSecrets, Key: "current", Doc: b}}, evs); err != nil {
+		return fmt.Errorf("server: recording the secrets that do not open: %w", err)
 	}
 	return nil
 }
