@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -14,23 +15,42 @@ import (
 // for the thousands of nodes of a fake fleet).
 func NewFakeOf(n int, m model.GPUModel, node string) *Fake {
 	f := idleFake(n, m, node)
-	f.Devices = directFake{f}
+	f.Devices = newDirect(f)
 	return f
 }
 
 // directFake is Devices over a Fake's readings, with the units and
 // rounding FromNVML applies to NVML's.
-type directFake struct{ f *Fake }
+// As FromNVML, a GPU lost when the Devices are opened has no UUID nor
+// power limit until Down finds it answering again.
+type directFake struct {
+	f    *Fake
+	mu   sync.Mutex
+	read []bool // GPU i was read: it answered at the open or since
+}
 
-func (d directFake) Info() []api.GPUInfo {
+// newDirect opens f's GPUs directly.
+func newDirect(f *Fake) *directFake {
+	d := &directFake{f: f, read: make([]bool, len(f.gpus))}
+	for i := range d.read {
+		d.read[i] = !f.isLost(i)
+	}
+	return d
+}
+
+func (d *directFake) Info() []api.GPUInfo {
 	f, m := d.f, d.f.model
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	out := make([]api.GPUInfo, len(f.gpus))
 	for i := range out {
 		f.mu.Lock()
 		limit := f.gpus[i].limitW
 		f.mu.Unlock()
-		out[i] = api.GPUInfo{Index: i, UUID: f.uuids[i], Model: m.Name,
-			MemoryMiB: m.MemoryGiB << 10, PowerLimitW: limit}
+		out[i] = api.GPUInfo{Index: i, Model: m.Name, MemoryMiB: m.MemoryGiB << 10}
+		if d.read[i] {
+			out[i].UUID, out[i].PowerLimitW = f.uuids[i], limit
+		}
 		if m.CanCap() {
 			out[i].MinCapW, out[i].MaxCapW = m.MinCapWatts, m.MaxCapWatts
 		}
@@ -38,7 +58,7 @@ func (d directFake) Info() []api.GPUInfo {
 	return out
 }
 
-func (d directFake) Sample(now time.Time) []api.GPUSample {
+func (d *directFake) Sample(now time.Time) []api.GPUSample {
 	out := make([]api.GPUSample, 0, len(d.f.gpus))
 	for i := range d.f.gpus {
 		if d.f.isLost(i) { // left out, as FromNVML leaves out a GPU whose power it cannot read
@@ -51,20 +71,24 @@ func (d directFake) Sample(now time.Time) []api.GPUSample {
 	return out
 }
 
-func (d directFake) Down() map[int]string {
+func (d *directFake) Down() map[int]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var down map[int]string
 	for i := range d.f.gpus {
-		if d.f.isLost(i) {
-			if down == nil {
-				down = map[int]string{}
-			}
-			down[i] = fmt.Sprintf("gpu: device %d: GPU is lost (fake)", i)
+		if !d.f.isLost(i) {
+			d.read[i] = true // answering again: read anew, as FromNVML does
+			continue
 		}
+		if down == nil {
+			down = map[int]string{}
+		}
+		down[i] = fmt.Sprintf("gpu: UUID of device %d: GPU is lost (fake)%s", i, lostHint)
 	}
 	return down
 }
 
-func (d directFake) SetPowerLimit(index, watts int) error {
+func (d *directFake) SetPowerLimit(index, watts int) error {
 	f, m := d.f, d.f.model
 	switch {
 	case index < 0 || index >= len(f.gpus):
@@ -83,7 +107,7 @@ func (d directFake) SetPowerLimit(index, watts int) error {
 	return nil
 }
 
-func (d directFake) PowerLimits() []int {
+func (d *directFake) PowerLimits() []int {
 	f := d.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -96,4 +120,4 @@ func (d directFake) PowerLimits() []int {
 	return out
 }
 
-func (directFake) Close() error { return nil }
+func (*directFake) Close() error { return nil }

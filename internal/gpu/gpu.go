@@ -17,6 +17,9 @@ import (
 
 const mib = 1 << 20
 
+// lostHint ends the reason of a GPU lost: what an operator does about it.
+const lostHint = " (the GPU has fallen off the bus: see nvidia-smi and the kernel log's Xid errors; reset or repair it)"
+
 // Devices is a node's set of GPUs. Implementations are safe for concurrent
 // use.
 type Devices interface {

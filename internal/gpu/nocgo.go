@@ -11,4 +11,4 @@ func OpenNVML() (Devices, error) {
 }
 
 // open gives the fake's figures directly, without go-nvml.
-func (f *Fake) open() (Devices, error) { return directFake{f}, nil }
+func (f *Fake) open() (Devices, error) { return newDirect(f), nil }

@@ -116,7 +116,7 @@ func deviceError(what string, i int, ret nvml.Return) error {
 	hint := ""
 	switch ret {
 	case nvml.ERROR_GPU_IS_LOST:
-		hint = " (the GPU has fallen off the bus: see nvidia-smi and the kernel log's Xid errors; reset or repair it)"
+		hint = lostHint
 	case nvml.ERROR_RESET_REQUIRED:
 		hint = " (the GPU needs a reset: see the kernel log's Xid errors; reset it (nvidia-smi -r, or reboot))"
 	}
