@@ -194,8 +194,9 @@ func readOnly(req *http.Request) bool {
 }
 
 // forwardFailed answers a request whose forwarding f failed with err.
-// A request never sent (no connection, no TLS handshake) is answered as
-// a standby's, 503 with api.StandbyHeader: the client may send it to
+// A request never sent (no connection, no TLS handshake), or a read cut
+// off by a change of leader that it was not sent to again, is answered
+// as a standby's, 503 with api.StandbyHeader: the client may send it to
 // another address. One sent may have been acted on, and is not: 504
 // when the leader took it and did not answer in time (stopped, stalled,
 // overloaded), 502 when the connection broke.
@@ -206,6 +207,10 @@ func forwardFailed(w http.ResponseWriter, f *forwarding, lim forwardLimits, err 
 	switch {
 	case errors.Is(err, errLeaderChanged) && !f.sent.Load():
 		standby(w, leader, fmt.Sprintf("this replica is a standby: the lease named another leader than %s before the request was sent to it; the request was not sent: retry", leader))
+	case errors.Is(err, errLeaderChanged) && readOnly(f.in):
+		// No other leader to send it to (this replica took the lease,
+		// or none holds it), but a read acted on nothing.
+		standby(w, leader, fmt.Sprintf("this replica is a standby: the lease named another leader than %s while this read waited on it; a read acts on nothing: retry", leader))
 	case errors.Is(err, errLeaderChanged):
 		forwardProblem(w, http.StatusBadGateway, fmt.Sprintf("this replica is a standby: the leader at %s had the request and had not answered when the lease named another leader; it may have been acted on before it lost the lease: check before sending it again", leader))
 	case errors.Is(err, context.Canceled):
