@@ -157,8 +157,9 @@ func newWorkloadValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [--facility FILE | --bench] FILE...",
 		Short: "Check job files and report every problem with its line",
-		Long: "Validate checks job files (YAML, JSON, or JSONL by the .jsonl or .ndjson extension). " +
-			"With a facility it also checks tenants, classes, GPU models, sizes and jurisdictions against it.",
+		Long: "Validate checks job files (YAML, JSON, or JSONL by the .jsonl or .ndjson extension): " +
+			"syntax, fields, values, and that no job's depends_on names itself or a later job of its file. " +
+			"With a facility it also checks tenants, priority classes, data classes, GPU models, sizes and jurisdictions against it.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := fac.load()

@@ -128,3 +128,18 @@ func TestWorkloadGenerateStartBounds(t *testing.T) {
 		}
 	}
 }
+
+// workload validate's help names what a facility adds to the checks,
+// data classes included, which it refuses since 2026-12-01 when the
+// facility does not define them, and the file's own depends_on check.
+func TestWorkloadValidateHelpNamesItsChecks(t *testing.T) {
+	code, out, errs := workloadCLI("workload", "validate", "--help")
+	if code != 0 {
+		t.Fatalf("validate --help: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"data classes", "depends_on"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate --help does not name %q:\n%s", want, out)
+		}
+	}
+}
