@@ -62,3 +62,16 @@ func TestAuditConsistencyBetweenTwoKeptCheckpoints(t *testing.T) {
 		t.Errorf("--new alone: exit %d: %s", code, errOut)
 	}
 }
+
+// consistency's usage line and examples show --new, which its help
+// describes, as they show --checkpoint and --save.
+func TestAuditConsistencyUsageShowsNew(t *testing.T) {
+	code, out, errOut := mainOut("audit", "consistency", "--help")
+	if code != 0 {
+		t.Fatalf("--help: exit %d: %s%s", code, out, errOut)
+	}
+	usage, examples, _ := strings.Cut(out[strings.Index(out, "Usage:"):], "Examples:")
+	if !strings.Contains(usage, "[--new FILE]") || !strings.Contains(examples, "--new ") {
+		t.Errorf("consistency --help: want --new in the usage line and an example:\n%s", out)
+	}
+}

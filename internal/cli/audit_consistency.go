@@ -19,7 +19,7 @@ func newAuditConsistencyCmd() *cobra.Command {
 	var key, checkpoint, newer, save string
 	var previousKeys []string
 	cmd := &cobra.Command{
-		Use:   "consistency --key VERIFIER_KEY_OR_FILE [--checkpoint FILE [--previous-key KEY]…] [--save FILE]",
+		Use:   "consistency --key VERIFIER_KEY_OR_FILE [--checkpoint FILE [--previous-key KEY]… [--new FILE]] [--save FILE]",
 		Short: "Check that the server's audit log only grew since a checkpoint you kept",
 		Long: `Fetches a checkpoint of the server's audit log signed now and the proof
 that the tree a checkpoint kept earlier (--checkpoint) signs is a prefix of
@@ -35,7 +35,8 @@ as --checkpoint next time. After a rotation of the server's signer key,
 checkpoint is not trusted for it. Prints "ok: …", or what is wrong (a forked history,
 a rolled-back log, another key, another log) and then exits 1.`,
 		Example: `  carnot audit consistency --key carnot-paris.pub --save last.note
-  carnot audit consistency --key carnot-paris.pub --checkpoint last.note --save last.note`,
+  carnot audit consistency --key carnot-paris.pub --checkpoint last.note --save last.note
+  carnot audit consistency --key carnot-paris.pub --checkpoint last.note --new acme-export.note`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if key == "" {
