@@ -158,8 +158,9 @@ type Policy struct {
 	ReclaimMinRun Duration
 	// ReclaimAnySize, with Reclaim, frees reclaim from VictimRatio: a job
 	// within its tenant's nominal quota takes back lent quota from
-	// borrowers of any size (policy reclaim_victims: any; Kueue's
-	// reclaimWithinCohort: Any). VictimRatio still bounds preemption by
+	// borrowers of any size when no victims within VictimRatio make room
+	// (policy reclaim_victims: any; Kueue's reclaimWithinCohort: Any).
+	// VictimRatio still bounds preemption by
 	// priority, and every preemption for a job that itself borrows. Off:
 	// reclaim's victims are bounded like any other (reclaim_victims:
 	// proportionate).

@@ -158,7 +158,8 @@ func (p *pass) shrink(j *model.Job, a *attempt, set []victim) []victim {
 // proportionateParts reports whether each partial victim of set gives
 // up no more than Policy.VictimRatio times what j needs (a deployment
 // may be a candidate for its replicas while the ratio spares it whole:
-// matchVictims). With anySize (reclaimsAnySize) another tenant's
+// matchVictims). With anySize (a search free of the ratio for a job
+// that reclaimsAnySize) another tenant's
 // deployment is not bounded: j reclaims from it.
 func (p *pass) proportionateParts(j *model.Job, set []victim, anySize bool) bool {
 	r, need := int64(p.pol.VictimRatio), p.ratioNeed(j)

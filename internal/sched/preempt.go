@@ -40,7 +40,8 @@ const (
 //     replicas is bounded by those it gives up (partial.go).
 //     With Policy.ReclaimAnySize (reclaim_victims: any) the ratio does
 //     not bound reclaim: a job within its tenant's nominal quota takes
-//     back lent quota from another tenant's borrowing work of any size.
+//     back lent quota from another tenant's borrowing work of any size,
+//     when no victims within the ratio make room (those first).
 //   - Policy.ReclaimMinRun (reclaim_min_run, 30m): reclaim (a victim of
 //     the job's priority or above, taken only because its tenant
 //     borrows) spares a job that started or restarted less than this
@@ -155,62 +156,77 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		if (!a.v.capacity && a.v.code != model.ReasonQuota) || a.v.code == model.ReasonBackfill || p.beyondQuota(j, a.model) {
 			continue
 		}
-		if !p.mayHaveVictims(t, j, a.model) || p.preemptScans >= maxPreemptScans {
+		if !p.mayHaveVictims(t, j, a.model) {
 			continue
 		}
-		p.preemptScans++
-		refs, spared := p.matchVictims(t, j, a.model, a.req.Sites)
-		if len(refs) == 0 {
-			if spared != 0 {
-				note = noteSpared(&p.pol, spared)
+		// With Policy.ReclaimAnySize, proportionate victims first: the
+		// policy lets reclaim take larger work when nothing proportionate
+		// makes room, not prefer a large gang that checkpointed minutes
+		// ago (the cheapest by work lost alone) to a victim of j's size.
+		anySize := p.reclaimsAnySize(t, j, a.model)
+		before := note
+		for _, free := range [...]bool{false, true} {
+			if free && !anySize {
+				break
 			}
-			continue
-		}
-		if p.preemptTries >= maxPreemptSearches {
-			return false, note
-		}
-		p.preemptTries++
-		if p.quotaBars(j, a.model, refs) {
-			continue // victimSet would find no set
-		}
-		cands := p.victimList(refs)
-		var chosen []victim
-		if parts := p.partialVictims(cands, a.model); parts != nil {
-			if chosen = p.victimSet(t, j, a, parts); chosen != nil {
-				chosen = p.shrink(j, a, chosen)
+			if p.preemptScans >= maxPreemptScans {
+				break
 			}
-			if !p.proportionateParts(j, chosen, p.reclaimsAnySize(t, j, a.model)) {
-				chosen = nil
+			note = before // the words of the last search tried
+			p.preemptScans++
+			refs, spared := p.matchVictims(t, j, a.model, a.req.Sites, free)
+			if len(refs) == 0 {
+				if spared != 0 {
+					note = noteSpared(&p.pol, spared)
+				}
+				continue
 			}
-		}
-		if chosen == nil {
-			chosen = p.victimSet(t, j, a, wholeOnly(cands))
-		}
-		if chosen == nil {
-			if len(p.partOnly) > 0 {
-				note = noteSpared(&p.pol, spared|spareRatio)
+			if p.preemptTries >= maxPreemptSearches {
+				return false, note
 			}
-			continue
+			p.preemptTries++
+			if p.quotaBars(j, a.model, refs) {
+				continue // victimSet would find no set
+			}
+			cands := p.victimList(refs)
+			var chosen []victim
+			if parts := p.partialVictims(cands, a.model); parts != nil {
+				if chosen = p.victimSet(t, j, a, parts); chosen != nil {
+					chosen = p.shrink(j, a, chosen)
+				}
+				if !p.proportionateParts(j, chosen, free) {
+					chosen = nil
+				}
+			}
+			if chosen == nil {
+				chosen = p.victimSet(t, j, a, wholeOnly(cands))
+			}
+			if chosen == nil {
+				if len(p.partOnly) > 0 {
+					note = noteSpared(&p.pol, spared|spareRatio)
+				}
+				continue
+			}
+			if lim := p.pol.PreemptionRateLimit; lim > 0 && p.recentPreem+len(chosen) > lim {
+				return false, fmt.Sprintf("; preemption would evict %d job(s) but the rate limit allows %d more in %s",
+					len(chosen), max(0, lim-p.recentPreem), p.pol.PreemptionWindow)
+			}
+			gone := make([]*model.Allocation, len(chosen))
+			evicted := p.now
+			for k, v := range chosen {
+				gone[k] = v.a
+				evicted = max(evicted, p.now.Add(v.a.Job.CheckpointGrace))
+			}
+			if !p.holdRoom(j, a, gone, evicted) {
+				continue // no room for j once they leave: evicting them gains nothing
+			}
+			p.evict(j, chosen)
+			for _, v := range chosen {
+				p.leave(v.a)
+			}
+			p.promise(j, a.model, p.need(j))
+			return true, ""
 		}
-		if lim := p.pol.PreemptionRateLimit; lim > 0 && p.recentPreem+len(chosen) > lim {
-			return false, fmt.Sprintf("; preemption would evict %d job(s) but the rate limit allows %d more in %s",
-				len(chosen), max(0, lim-p.recentPreem), p.pol.PreemptionWindow)
-		}
-		gone := make([]*model.Allocation, len(chosen))
-		evicted := p.now
-		for k, v := range chosen {
-			gone[k] = v.a
-			evicted = max(evicted, p.now.Add(v.a.Job.CheckpointGrace))
-		}
-		if !p.holdRoom(j, a, gone, evicted) {
-			continue // no room for j once they leave: evicting them gains nothing
-		}
-		p.evict(j, chosen)
-		for _, v := range chosen {
-			p.leave(v.a)
-		}
-		p.promise(j, a.model, p.need(j))
-		return true, ""
 	}
 	return false, note
 }
@@ -414,19 +430,22 @@ func (p *pass) reclaimsAnySize(t *model.Tenant, j *model.Job, m int) bool {
 
 // matchVictims lists, in p.matched and in index order, the entries of
 // model m's victim index that j may preempt (see preempt) on its sites
-// and that are proportionate to it; spared says by which rules it left
-// out any that were not (0: none).
+// and that are proportionate to it (with anySize, when j reclaims free
+// of the ratio, reclaimsAnySize, another tenant's borrowing work of any
+// size is); spared says by which rules it left out any that were not
+// (0: none).
 // It reads the index's entries first and an allocation only for the
 // entries they let through, or to compare tenant names when j's tenant
 // is not in the quota tree.
-func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool) (refs []*vref, spared spare) {
+func (p *pass) matchVictims(t *model.Tenant, j *model.Job, m int, sites []bool, anySize bool) (refs []*vref, spared spare) {
 	prio := p.priority(j)
 	ti, root := p.tenantIndex(t.Name), -1
 	if ti >= 0 {
 		root = p.q.Root(ti)
 	}
 	reclaim := p.pol.Reclaim && p.pol.Quotas && p.withinNominal(t, j, m)
-	need, anySize := p.ratioNeed(j), reclaim && p.pol.ReclaimAnySize
+	need := p.ratioNeed(j)
+	anySize = anySize && reclaim && p.pol.ReclaimAnySize
 	out := p.matched[:0]
 	p.partOnly = p.partOnly[:0]
 	idx := p.victimIndex()[m]

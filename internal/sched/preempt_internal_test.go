@@ -51,7 +51,7 @@ func TestVictimSetNeedsAVictim(t *testing.T) {
 	p.curSites = ss.id
 	m := p.allModels[0]
 	a := attempt{model: m, req: p.request(tn, hi, m, ss.mask)}
-	refs, _ := p.matchVictims(tn, hi, m, ss.mask)
+	refs, _ := p.matchVictims(tn, hi, m, ss.mask, false)
 	cands := p.victimList(refs)
 	if len(cands) != 1 {
 		t.Fatalf("want lo as the one candidate, got %v", victimIDs(cands))

@@ -32,7 +32,7 @@ func CheckVictimSearch(snap *model.Snapshot, now model.Time) (searches, barred i
 			p.curSites = ss.id
 			for _, m := range p.allModels {
 				want := p.oracleCandidates(t, j, m, ss.mask)
-				refs, _ := p.matchVictims(t, j, m, ss.mask)
+				refs, _ := p.matchVictims(t, j, m, ss.mask, false)
 				got := p.victimList(refs)
 				if !reflect.DeepEqual(want, got) && len(want)+len(got) > 0 {
 					return searches, barred, fmt.Errorf("job %s, model %d (ran %v): candidates %s, oracle %s", j.ID, m, run, victimIDs(got), victimIDs(want))
