@@ -723,6 +723,13 @@ func (p *pass) victimSet(t *model.Tenant, j *model.Job, a *attempt, cands []vict
 	return set
 }
 
+// beyondRatio reports whether victim v holds more than Policy.VictimRatio
+// times what j needs: preemption by priority would have spared it.
+func (p *pass) beyondRatio(j *model.Job, v victim) bool {
+	r, need := int64(p.pol.VictimRatio), p.ratioNeed(j)
+	return r > 0 && need > 0 && v.gpus > r*need
+}
+
 // evict gives vs notice to leave for j, and says when the last of them
 // is evicted.
 func (p *pass) evict(j *model.Job, vs []victim) model.Time {
@@ -734,7 +741,9 @@ func (p *pass) evict(j *model.Job, vs []victim) model.Time {
 		last = max(last, evictAt)
 		reason := fmt.Sprintf("priority %d preempts %d", p.priority(j), v.prio)
 		switch {
-		case vj.Tenant != j.Tenant && (v.prio >= p.priority(j) || !p.pol.Preemption):
+		case vj.Tenant != j.Tenant && (v.prio >= p.priority(j) || !p.pol.Preemption || p.beyondRatio(j, v)):
+			// beyond the ratio, only reclaim free of it took the victim
+			// (Policy.ReclaimAnySize), whatever its priority
 			reason = fmt.Sprintf("reclaim: tenant %s takes back its nominal quota from borrower %s", j.Tenant, vj.Tenant)
 		case vj.Tenant != j.Tenant && p.pol.Quotas:
 			reason += fmt.Sprintf(" (tenant %s borrows beyond its nominal quota)", vj.Tenant)
