@@ -16,8 +16,8 @@ func (s *Server) nodeDoc(n *nodeState) api.Node {
 	d.Jobs = n.jobIDs()
 	d.GPUsUsed = 0
 	for _, id := range d.Jobs {
-		if js := s.jobs[id]; js != nil && js.alloc != nil {
-			for _, p := range js.alloc.Replicas {
+		if js := s.jobs[id]; js != nil {
+			for p := range js.holding() {
 				if p.Node == n.doc.Name {
 					d.GPUsUsed += len(p.GPUs)
 				}
@@ -219,7 +219,7 @@ func (s *Server) handleTenants(w http.ResponseWriter, r *http.Request) {
 			d.Pending++
 		case js.alloc != nil:
 			d.Running++
-			for _, p := range js.alloc.Replicas {
+			for p := range js.holding() {
 				if n := s.nodes[p.Node]; n != nil && len(p.GPUs) > 0 {
 					if d.GPUsUsed == nil {
 						d.GPUsUsed = map[string]int{}

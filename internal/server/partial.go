@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -129,6 +130,24 @@ func (s *Server) leaveNow(js *jobState, now time.Time, c *changes) int {
 func (js *jobState) holdsOn(node string) bool {
 	on := func(p model.Placement) bool { return p.Node == node }
 	return js.alloc != nil && slices.ContainsFunc(js.alloc.Replicas, on) || js.part != nil && slices.ContainsFunc(js.part.Replicas, on)
+}
+
+// holding yields the placements js holds: its allocation's and, until each
+// has ended, those of the replicas a partial preemption takes (part),
+// which keep their GPUs as the core counts them. Caller holds mu.
+func (js *jobState) holding() iter.Seq[model.Placement] {
+	return func(yield func(model.Placement) bool) {
+		for _, a := range [...]*model.Allocation{js.alloc, js.part} {
+			if a == nil {
+				continue
+			}
+			for _, p := range a.Replicas {
+				if !yield(p) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // partGone ends js's part with its attempt: the GPUs of the replicas it

@@ -37,7 +37,7 @@ func (s *Server) whyGPUs(js *jobState, sites []string) *api.WhyGPUs {
 	first := model.Forever
 	for _, h := range s.running {
 		g := 0
-		for _, p := range h.alloc.Replicas {
+		for p := range h.holding() {
 			if _, ok := held[p.Node]; ok {
 				g += len(p.GPUs)
 				held[p.Node] += len(p.GPUs)
