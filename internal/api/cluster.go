@@ -120,9 +120,14 @@ type Tenant struct {
 	Jurisdictions []string       `json:"jurisdictions,omitempty"`
 	Quota         map[string]int `json:"quota,omitempty"`     // nominal GPUs by model
 	GPUsUsed      map[string]int `json:"gpus_used,omitempty"` // by model
-	Pending       int            `json:"pending"`
-	Running       int            `json:"running"`
-	Usage         Usage          `json:"usage"`
+	// GPUsBorrowed, by model, is what of GPUsUsed lies beyond the
+	// tenant's nominal quota (0 for a model it has none of): borrowed
+	// from its cohort, what reclaim may take back. Absent when it
+	// borrows nothing, and with the policy's quotas off.
+	GPUsBorrowed map[string]int `json:"gpus_borrowed,omitempty"`
+	Pending      int            `json:"pending"`
+	Running      int            `json:"running"`
+	Usage        Usage          `json:"usage"`
 }
 
 // TenantList is GET /v1/tenants.

@@ -21,7 +21,9 @@ func newTenantsCmd() *cobra.Command {
 		Long: `Shows the tenants your token may see (every tenant for a facility-wide
 token, your own otherwise): their cohort, per GPU model the GPUs their
 running jobs hold against their nominal quota, what they borrow beyond
-it from their cohort, their running and pending jobs, and the GPU-hours
+it from their cohort (all they hold, for a tenant of a cohort without a
+quota of its own; nothing when the facility's policy turns quotas off),
+their running and pending jobs, and the GPU-hours
 all their jobs used. A tenant that borrows may lose that work to
 reclaim when a tenant of its cohort wants its own quota back; a tenant
 within its nominal quota whose jobs wait, while the cohort's others
@@ -47,7 +49,9 @@ borrow, is lent out (carnot why JOB says so).`,
 }
 
 // tenantsTable writes one row per tenant. GPUS lists, per model it has a
-// quota of or holds, used/nominal; BORROWED what it holds beyond nominal.
+// quota of or holds, used/nominal (used alone for a tenant without quota
+// that borrows nothing); BORROWED what the server says it holds beyond
+// nominal (nothing with the policy's quotas off).
 func tenantsTable(w io.Writer, l *api.TenantList) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "TENANT\tCOHORT\tGPUS USED/NOMINAL\tBORROWED\tRUNNING\tPENDING\tGPU-H")
@@ -62,18 +66,13 @@ func tenantsTable(w io.Writer, l *api.TenantList) error {
 		var gpus, borrowed []string
 		for _, m := range models {
 			used := t.GPUsUsed[m]
-			nominal, ok := t.Quota[m]
-			switch {
-			case ok:
-				gpus = append(gpus, fmt.Sprintf("%s %d/%d", m, used, nominal))
-			case t.Quota == nil:
-				gpus = append(gpus, fmt.Sprintf("%s %d", m, used)) // no quota at all: nothing to borrow against
-				continue
-			default:
-				gpus = append(gpus, fmt.Sprintf("%s %d/0", m, used))
+			if t.Quota == nil && t.GPUsBorrowed == nil {
+				gpus = append(gpus, fmt.Sprintf("%s %d", m, used)) // no quota at all, nothing borrowed
+			} else {
+				gpus = append(gpus, fmt.Sprintf("%s %d/%d", m, used, t.Quota[m]))
 			}
-			if used > nominal {
-				borrowed = append(borrowed, fmt.Sprintf("%s %d", m, used-nominal))
+			if b := t.GPUsBorrowed[m]; b > 0 {
+				borrowed = append(borrowed, fmt.Sprintf("%s %d", m, b))
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.1f\n", t.Name, dash(t.Cohort), dash(strings.Join(gpus, ", ")),

@@ -9,16 +9,21 @@ import (
 )
 
 // carnot tenants and carnot sites as tables: what a tenant borrows
-// beyond its nominal quota, a model it holds without a quota of it, a
-// tenant of a facility without quotas, a site without a grid series.
+// beyond its nominal quota as the server says (a model it holds without
+// a quota of it, a tenant of a cohort with no quota of its own), nothing
+// when the server says none (the policy's quotas off), a tenant without
+// quota, a site without a grid series.
 func TestTenantsAndSitesTables(t *testing.T) {
 	price, carbon := 61.234, 48.6
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/tenants", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, api.TenantList{Tenants: []api.Tenant{
 			{Name: "lab-a", Cohort: "research", Quota: map[string]int{"H100": 8, "A100": 16},
-				GPUsUsed: map[string]int{"H100": 12, "L40S": 2}, Running: 3, Pending: 1, Usage: api.Usage{GPUSeconds: 36000}},
+				GPUsUsed: map[string]int{"H100": 12, "L40S": 2}, GPUsBorrowed: map[string]int{"H100": 4, "L40S": 2},
+				Running: 3, Pending: 1, Usage: api.Usage{GPUSeconds: 36000}},
 			{Name: "lab-b", Cohort: "research", Quota: map[string]int{"H100": 8}, Pending: 4},
+			{Name: "guest", Cohort: "research", GPUsUsed: map[string]int{"H100": 2}, GPUsBorrowed: map[string]int{"H100": 2}, Running: 1},
+			{Name: "unbound", Quota: map[string]int{"H100": 1}, GPUsUsed: map[string]int{"H100": 3}, Running: 1},
 			{Name: "free", GPUsUsed: map[string]int{"H100": 1}, Running: 1, Usage: api.Usage{GPUSeconds: 1800}},
 		}})
 	})
@@ -32,10 +37,12 @@ func TestTenantsAndSitesTables(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	code, out, errs := carnot("tenants", "--server", srv.URL)
-	want := "TENANT  COHORT    GPUS USED/NOMINAL               BORROWED        RUNNING  PENDING  GPU-H\n" +
-		"lab-a   research  A100 0/16, H100 12/8, L40S 2/0  H100 4, L40S 2  3        1        10.0\n" +
-		"lab-b   research  H100 0/8                        -               0        4        0.0\n" +
-		"free    -         H100 1                          -               1        0        0.5\n"
+	want := "TENANT   COHORT    GPUS USED/NOMINAL               BORROWED        RUNNING  PENDING  GPU-H\n" +
+		"lab-a    research  A100 0/16, H100 12/8, L40S 2/0  H100 4, L40S 2  3        1        10.0\n" +
+		"lab-b    research  H100 0/8                        -               0        4        0.0\n" +
+		"guest    research  H100 2/0                        H100 2          1        0        0.0\n" +
+		"unbound  -         H100 3/1                        -               1        0        0.0\n" +
+		"free     -         H100 1                          -               1        0        0.5\n"
 	if code != 0 || out != want {
 		t.Errorf("tenants: exit %d, stderr %q\n%s\nwant\n%s", code, errs, out, want)
 	}

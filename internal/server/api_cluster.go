@@ -229,6 +229,24 @@ func (s *Server) handleTenants(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// What each holds beyond its nominal quota, as the core judges who
+	// borrows: per model, 0 when it has no quota of it.
+	if s.fac.Policy.Quotas {
+		for _, t := range s.fac.Tenants {
+			d := idx[t.Name]
+			if d == nil {
+				continue
+			}
+			for m, used := range d.GPUsUsed {
+				if b := used - t.Quota[m].Nominal; b > 0 {
+					if d.GPUsBorrowed == nil {
+						d.GPUsBorrowed = map[string]int{}
+					}
+					d.GPUsBorrowed[m] = b
+				}
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
