@@ -183,7 +183,15 @@ func showTable(out io.Writer, s facility.Summary) error {
 	p("\nPOLICY\tSETTING\n")
 	p("order\t%s\n", pol.Order)
 	p("fair_share\t%s (half-life %s)\n", onOff(pol.FairShare), pol.FairShareHalfLife)
-	p("quotas\t%s\n", onOff(pol.Quotas))
+	borrow := "any job may borrow beyond its tenant's nominal quota"
+	if pol.Borrowing == "preemptible" {
+		borrow = "only preemptible jobs borrow beyond their tenant's nominal quota"
+	}
+	if pol.Quotas {
+		p("quotas\t%s (%s)\n", onOff(pol.Quotas), borrow)
+	} else {
+		p("quotas\t%s\n", onOff(pol.Quotas))
+	}
 	ratio := "none"
 	if pol.VictimRatio > 0 {
 		ratio = fmt.Sprintf("%d× its need", pol.VictimRatio)

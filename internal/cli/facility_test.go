@@ -172,3 +172,25 @@ func TestFacilityShowReclaimVictims(t *testing.T) {
 		t.Errorf("show -o json: %v; want reclaim_victims any in\n%s", err, out)
 	}
 }
+
+// Which jobs may borrow beyond their tenant's nominal quota is shown in
+// show's table, as in its JSON: borrowing: preemptible leaves a job that
+// is not preemptible waiting for its own tenant's quota.
+func TestFacilityShowBorrowing(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "examples", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "facility", "show", filepath.Join("..", "..", "examples", "small.yaml"))
+	if err != nil || !strings.Contains(out, "quotas         on (any job may borrow beyond its tenant's nominal quota)") {
+		t.Errorf("show: %v; want borrowing by any job in\n%s", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "borrow.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(text), "policy:\n", "policy:\n  borrowing: preemptible\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "facility", "show", path)
+	if err != nil || !strings.Contains(out, "quotas         on (only preemptible jobs borrow beyond their tenant's nominal quota)") {
+		t.Errorf("show: %v; want borrowing by preemptible jobs only in\n%s", err, out)
+	}
+}
