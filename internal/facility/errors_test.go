@@ -172,6 +172,13 @@ cohorts:`
 			`t.yaml:21: policy.reclaim_victims: unknown value "all"; use proportionate (victim_ratio bounds reclaim's victims too) or any (a tenant within its nominal quota takes it back from borrowers of any size)`}},
 		{"reclaim victims without reclaim", edit(t, "cohorts:", "policy:\n  reclaim: false\n  reclaim_victims: any\ncohorts:"), []string{
 			`t.yaml:22: policy.reclaim_victims: reclaim_victims: any only changes reclaim; set reclaim: true or remove the field`}},
+		{"reclaim victims without preemption", edit(t, "cohorts:", "policy:\n  preemption: false\n  reclaim_victims: any\ncohorts:"), []string{
+			`t.yaml:22: policy.reclaim_victims: reclaim_victims: any only changes reclaim, which works by preemption; set preemption: true or remove the field`}},
+		{"reclaim victims with reclaim without preemption", edit(t, "cohorts:", "policy:\n  preemption: false\n  reclaim: true\n  reclaim_victims: any\ncohorts:"), []string{
+			`t.yaml:22: policy.reclaim: reclaim works by preemption; set preemption: true or reclaim: false`,
+			`t.yaml:23: policy.reclaim_victims: reclaim_victims: any only changes reclaim, which works by preemption; set preemption: true or remove the field`}},
+		{"reclaim victims without quotas", edit(t, "cohorts:", "policy:\n  quotas: false\n  reclaim_victims: any\ncohorts:"), []string{
+			`t.yaml:22: policy.reclaim_victims: reclaim_victims: any only changes reclaim, which takes back nominal quota; set quotas: true or remove the field`}},
 		{"power share without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_share: true\ncohorts:"), []string{
 			`t.yaml:22: policy.power_share: power_share caps GPUs to their share of the envelope; it needs power: true and power_capping: true`}},
 		{"power recap without capping", edit(t, "cohorts:", "policy:\n  power_capping: false\n  power_recap: true\ncohorts:"), []string{

@@ -384,8 +384,13 @@ func applyPolicy(p model.Policy, o *object) model.Policy {
 			p.ReclaimAnySize = false
 		case "any":
 			p.ReclaimAnySize = true
-			if !p.Reclaim {
+			switch {
+			case !p.Preemption: // which turned reclaim off, or refused it
+				o.errf("reclaim_victims", "reclaim_victims: any only changes reclaim, which works by preemption; set preemption: true or remove the field")
+			case !p.Reclaim:
 				o.errf("reclaim_victims", "reclaim_victims: any only changes reclaim; set reclaim: true or remove the field")
+			case !p.Quotas:
+				o.errf("reclaim_victims", "reclaim_victims: any only changes reclaim, which takes back nominal quota; set quotas: true or remove the field")
 			}
 		default:
 			o.errf("reclaim_victims", "unknown value %q; use proportionate (victim_ratio bounds reclaim's victims too) or any (a tenant within its nominal quota takes it back from borrowers of any size)", v)

@@ -170,7 +170,8 @@ func quotaKV(q map[string]model.Quota) []string {
 
 // policy writes every field, so the file shows the whole policy.
 // Capping without power accounting and reclaim without preemption are
-// written off, as Load would turn them off.
+// written off, as Load would turn them off; reclaim_victims: any only
+// where it changes reclaim, as Load refuses it elsewhere.
 func (e *emitter) policy(p model.Policy) {
 	e.line(0, "policy:")
 	b := strconv.FormatBool
@@ -217,7 +218,7 @@ func (e *emitter) policy(p model.Policy) {
 	if p.BorrowPreemptibleOnly {
 		e.line(2, "borrowing: preemptible")
 	}
-	if p.ReclaimAnySize && p.Reclaim && p.Preemption {
+	if p.ReclaimAnySize && p.Reclaim && p.Preemption && p.Quotas {
 		e.line(2, "reclaim_victims: any")
 	}
 }
