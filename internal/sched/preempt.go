@@ -163,7 +163,9 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 		// policy lets reclaim take larger work when nothing proportionate
 		// makes room, not prefer a large gang that checkpointed minutes
 		// ago (the cheapest by work lost alone) to a victim of j's size.
-		anySize := p.reclaimsAnySize(t, j, a.model)
+		// Where the ratio bounds nothing (0, or j deadline-urgent), the
+		// two searches are one.
+		anySize := p.reclaimsAnySize(t, j, a.model) && p.pol.VictimRatio > 0 && p.ratioNeed(j) > 0
 		before := note
 		for _, free := range [...]bool{false, true} {
 			if free && !anySize {

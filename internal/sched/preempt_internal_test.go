@@ -109,3 +109,33 @@ func TestProportionate(t *testing.T) {
 		t.Errorf("noteSpared = %q, want %q", got, want)
 	}
 }
+
+// TestReclaimAnySizeSearchesOnceWhenUnbound: a job that reclaims free of
+// victim_ratio searches within the ratio first, and again free of it
+// only when the ratio could have left a victim out: with victim_ratio 0
+// (no bound) the two searches are the same, and the second is not made.
+// Here beta's borrower started just now, so reclaim spares it either way.
+func TestReclaimAnySizeSearchesOnceWhenUnbound(t *testing.T) {
+	for _, ratio := range []int{0, 8} {
+		f := smallFacility(2)
+		f.Tenants[1].Quota = nil // beta borrows all it runs
+		f.Policy.VictimRatio, f.Policy.ReclaimAnySize = ratio, true
+		lo := job("lo", "beta", "normal", 1, 8)
+		hi := job("hi", "acme", "normal", 1, 1)
+		snap := &model.Snapshot{Facility: f,
+			Running: []model.Allocation{{Job: lo, Started: 1000, Replicas: []model.Placement{{Node: "n1", GPUs: []int{0, 1, 2, 3, 4, 5, 6, 7}}}}},
+			Pending: []*model.Job{hi}}
+		p := newPass(snap, 1000, nil, nil, nil, nil)
+		p.run(NewQueue(f, snap.Pending), 0)
+		want := 2 // within the ratio, then free of it
+		if ratio == 0 {
+			want = 1
+		}
+		if p.preemptScans != want {
+			t.Errorf("victim_ratio %d: %d victim scans, want %d", ratio, p.preemptScans, want)
+		}
+		if pl := p.finish(); len(pl.Preemptions) != 0 {
+			t.Errorf("victim_ratio %d: preemptions %+v; want none (reclaim spares work just started)", ratio, pl.Preemptions)
+		}
+	}
+}
