@@ -197,14 +197,15 @@ func showTable(out io.Writer, s facility.Summary) error {
 		ratio = fmt.Sprintf("%d× its need", pol.VictimRatio)
 	}
 	p("preemption\t%s (rate limit %s; largest victim %s)\n", onOff(pol.Preemption), limit, ratio)
-	spares := "work younger than " + pol.ReclaimMinRun
+	spares := "spares work younger than " + pol.ReclaimMinRun
 	if pol.ReclaimMinRun == "0s" {
-		spares = "no running work"
+		spares = "spares no running work"
 	}
 	if pol.ReclaimVictims == "any" {
-		spares += "; victims of any size"
+		// "spares …; victims of any size" read as if those were spared
+		spares = "takes back lent quota from borrowers of any size; " + spares
 	}
-	p("reclaim\t%s (spares %s)\n", onOff(pol.Reclaim), spares)
+	p("reclaim\t%s (%s)\n", onOff(pol.Reclaim), spares)
 	p("backfill\t%s (depth %d, reservation %s)\n", onOff(pol.Backfill), pol.BackfillDepth, onOff(pol.Reservation))
 	p("topology\t%s\n", onOff(pol.Topology))
 	p("power\t%s\n", onOff(pol.Power))

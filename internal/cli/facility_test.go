@@ -164,7 +164,7 @@ func TestFacilityShowReclaimVictims(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runCLI(t, "facility", "show", path)
-	if err != nil || !strings.Contains(out, "spares work younger than 30m0s; victims of any size") {
+	if err != nil || !strings.Contains(out, "reclaim        on (takes back lent quota from borrowers of any size; spares work younger than 30m0s)") {
 		t.Errorf("show: %v; want reclaim's victims of any size in\n%s", err, out)
 	}
 	out, err = runCLI(t, "facility", "show", "-o", "json", path)
