@@ -30,12 +30,13 @@ func CheckVictimSearch(snap *model.Snapshot, now model.Time) (searches, barred i
 				continue
 			}
 			p.curSites = ss.id
-			for _, m := range p.allModels {
-				want := p.oracleCandidates(t, j, m, ss.mask)
-				refs, _ := p.matchVictims(t, j, m, ss.mask, false)
+			for _, mf := range modelsFree(p.allModels) {
+				m, free := mf.m, mf.free
+				want := p.oracleCandidates(t, j, m, ss.mask, free)
+				refs, _ := p.matchVictims(t, j, m, ss.mask, free)
 				got := p.victimList(refs)
 				if !reflect.DeepEqual(want, got) && len(want)+len(got) > 0 {
-					return searches, barred, fmt.Errorf("job %s, model %d (ran %v): candidates %s, oracle %s", j.ID, m, run, victimIDs(got), victimIDs(want))
+					return searches, barred, fmt.Errorf("job %s, model %d (ran %v, free of the ratio %v): candidates %s, oracle %s", j.ID, m, run, free, victimIDs(got), victimIDs(want))
 				}
 				if len(got) == 0 {
 					continue
@@ -55,6 +56,22 @@ func CheckVictimSearch(snap *model.Snapshot, now model.Time) (searches, barred i
 	return searches, barred, nil
 }
 
+// modelSearch is a model searched within victim_ratio, or free of it
+// (reclaim under Policy.ReclaimAnySize).
+type modelSearch struct {
+	m    int
+	free bool
+}
+
+// modelsFree is each model twice: within the ratio, and free of it.
+func modelsFree(models []int) []modelSearch {
+	var out []modelSearch
+	for _, m := range models {
+		out = append(out, modelSearch{m, false}, modelSearch{m, true})
+	}
+	return out
+}
+
 func victimIDs(vs []victim) []string {
 	var ids []string
 	for _, v := range vs {
@@ -65,8 +82,10 @@ func victimIDs(vs []victim) []string {
 
 // oracleCandidates is the candidate scan as it was before matchVictims:
 // every entry of the index, each allocation read, tenants compared by
-// name, then the bounds of proportionate.
-func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bool) []victim {
+// name, then the bounds of proportionate; free: another tenant's
+// victims are not bounded by the ratio when j reclaims and the policy's
+// ReclaimAnySize is on.
+func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bool, free bool) []victim {
 	prio := p.priority(j)
 	ti, root := p.q.Tenant(t.Name), -1
 	if ti >= 0 {
@@ -99,7 +118,11 @@ func (p *pass) oracleCandidates(t *model.Tenant, j *model.Job, m int, sites []bo
 		for _, s := range ref.sites {
 			held = held || sites[s]
 		}
-		if ok && held && proportionate(&p.pol, p.ratioNeed(j), ref.gpus, lower, a.Started, p.now) {
+		need := p.ratioNeed(j)
+		if free && reclaim && p.pol.ReclaimAnySize && v.Tenant != t.Name && p.pol.Quotas {
+			need = 0
+		}
+		if ok && held && proportionate(&p.pol, need, ref.gpus, lower, a.Started, p.now) {
 			refs = append(refs, ref)
 		}
 	}
