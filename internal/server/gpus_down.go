@@ -123,8 +123,8 @@ func (s *Server) idleDown(n *nodeState) int {
 	}
 	idle := downSet(n.doc.GPUsDown)
 	for id := range n.jobs {
-		if js := s.jobs[id]; js != nil && js.alloc != nil {
-			for _, p := range js.alloc.Replicas {
+		if js := s.jobs[id]; js != nil {
+			for p := range js.holding() { // a replica leaving included
 				if p.Node == n.doc.Name {
 					for _, g := range p.GPUs {
 						delete(idle, g)

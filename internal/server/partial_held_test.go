@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -50,6 +51,27 @@ func TestLeavingReplicasHoldTheirGPUs(t *testing.T) {
 	}
 	if held != 8 {
 		t.Errorf("tenants' gpus_used %d, want 8: %+v", held, tl.Tenants)
+	}
+	// A GPU of the leaving replica goes down: it is held, so used, not
+	// also idle and unschedulable (carnot_gpus sums to the node's 8).
+	var lost int
+	for _, r := range e.job(d.ID).Replicas {
+		if r.StopBy != nil {
+			lost = r.GPUs[0]
+		}
+	}
+	v := e.version("n1")
+	hb := api.Heartbeat{AssignmentsVersion: &v, GPUsDown: []api.GPUDown{{Index: lost, Reason: "lost"}},
+		Tasks: []api.TaskStatus{running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1)}}
+	if code := e.do("POST", "/v1/agent/nodes/n1/heartbeat", hb, nil); code != 200 {
+		t.Fatalf("heartbeat: %d", code)
+	}
+	body := e.scrape()
+	for _, want := range []string{`carnot_gpus{model="H100",site="local",state="used"} 8`,
+		`carnot_gpus{model="H100",site="local",state="free"} 0`, `carnot_gpus{model="H100",site="local",state="unschedulable"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics with GPU %d of the leaving replica down lacks %s", lost, want)
+		}
 	}
 	var why api.Why
 	e.do("GET", "/v1/jobs/"+boss+"/why", nil, &why)
