@@ -2,14 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/carnot-dc/carnot/internal/auth"
 )
 
 // MetricsHandler serves g's metrics as GET /metrics of the operator
@@ -23,13 +20,8 @@ func MetricsHandler(cfg Config, g prometheus.Gatherer) (http.Handler, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store}
-	h, err := auth.NewHasher(cfg.TokenKey)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	s.hasher, s.keyID, s.tokens.m = h, h.KeyID(), map[string]cachedToken{}
-	if s.previous, err = previousHashers(cfg.PreviousTokenKeys, s.keyID); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	if err := s.initTokens(); err != nil {
+		return nil, err
 	}
 	serve := s.guard("metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP)
 	var mu sync.Mutex

@@ -180,13 +180,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		streamCheck: 15 * time.Second,
 	}
 	s.metrics = newMetrics(s)
-	h, err := auth.NewHasher(cfg.TokenKey)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	s.hasher, s.keyID, s.tokens.m = h, h.KeyID(), map[string]cachedToken{}
-	if s.previous, err = previousHashers(cfg.PreviousTokenKeys, s.keyID); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	if err := s.initTokens(); err != nil {
+		return nil, err
 	}
 	if cfg.CA != nil {
 		s.caPool = x509.NewCertPool()
@@ -757,4 +752,18 @@ func (s *Server) requeue(js *jobState) {
 	} else {
 		s.queueOps = append(s.queueOps, queueOp{remove: js.doc.ID})
 	}
+}
+
+// initTokens sets up what authenticates API tokens: the hasher of
+// s.cfg's token key, the previous keys' and the token cache.
+func (s *Server) initTokens() error {
+	h, err := auth.NewHasher(s.cfg.TokenKey)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.hasher, s.keyID, s.tokens.m = h, h.KeyID(), map[string]cachedToken{}
+	if s.previous, err = previousHashers(s.cfg.PreviousTokenKeys, s.keyID); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
 }
