@@ -18,24 +18,26 @@ import (
 // whose dependencies have not all succeeded is held, out of the loop's
 // queue, with the reason code ReasonDependency; it is queued once the
 // last of them succeeds, and cancelled when one ends otherwise (failed,
-// cancelled), in the same commit as that end. So a pending job never
-// depends on a job that did not succeed, and a dependency no longer in
-// memory (it finished and was forgotten, or was found so at a restart)
-// has succeeded.
+// cancelled), in the same commit as that end, when it is in memory then.
 //
-// A submission checks its dependencies (same tenant, jobs not
-// deployments, none ended otherwise than succeeded) before it is saved,
-// and is adopted after: a dependency that ends in between is kept in
-// depOutcome while such a check holds it (depChecking), so that the
-// adoption sees how it ended.
+// A job is not always in memory when its dependency ends: a submission
+// checks its dependencies (same tenant, jobs not deployments, none ended
+// otherwise than succeeded) before it is saved, and is adopted after; a
+// submission whose answer was lost is adopted only at its retry; and
+// the commit that cancels a job adopted after its dependency failed
+// (depBroken) may never come, the server stopping first. So every
+// adoption holds the dependencies (holdDeps: depChecking, a dependency
+// that ends in between kept in depOutcome) and reads those no longer in
+// memory from the store, as a reload does (trackLoadedDeps): a
+// dependency forgotten is not taken for succeeded.
 
 // ReasonDependency is the reason code of a job held for its dependencies.
 const ReasonDependency = string(model.ReasonDependency)
 
-// checkDeps checks job's dependencies at its submission and holds the
-// ones it found unfinished until release is called (after adopt). It
-// returns a problem for a dependency that is not a job of job's tenant,
-// is a deployment, or ended otherwise than succeeded.
+// checkDeps checks job's dependencies at its submission and holds them
+// (holdDeps) until release is called (after adopt). It returns a problem
+// for a dependency that is not a job of job's tenant, is a deployment,
+// or ended otherwise than succeeded.
 func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(), prob *api.Problem) {
 	if len(job.DependsOn) == 0 {
 		return func() {}, nil
@@ -44,53 +46,19 @@ func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(),
 		return &api.Problem{Status: status, Detail: "invalid depends_on",
 			Errors: []api.FieldError{{Field: "depends_on", Message: fmt.Sprintf(format, args...)}}}
 	}
-	judge := func(id, tenant, kind, state string) *api.Problem {
-		switch {
-		case tenant != job.Tenant:
-			return field(http.StatusBadRequest, "no job %q of tenant %s", id, job.Tenant)
-		case kind == string(model.KindDeployment):
-			return field(http.StatusBadRequest, "%q is a deployment: it runs until cancelled and never succeeds; depend on jobs", id)
-		case api.Final(state) && state != api.StateSucceeded:
-			return field(http.StatusConflict, "job %q %s: this job would never start", id, state)
-		}
-		return nil
-	}
-	var absent []string
-	s.mu.Lock()
-	for _, id := range job.DependsOn {
-		js := s.jobs[id]
-		if js == nil {
-			absent = append(absent, id)
-			continue
-		}
-		if p := judge(id, js.doc.Tenant, js.doc.Kind, js.doc.State); p != nil {
-			s.mu.Unlock()
-			return nil, p
-		}
+	release, deps, err := s.holdDeps(ctx, job.DependsOn)
+	if err != nil {
+		return nil, &api.Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()}
 	}
 	for _, id := range job.DependsOn {
-		s.depChecking[id]++
-	}
-	s.mu.Unlock()
-	release = func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, id := range job.DependsOn {
-			if s.depChecking[id]--; s.depChecking[id] <= 0 {
-				delete(s.depChecking, id)
-				delete(s.depOutcome, id)
-			}
-		}
-	}
-	for _, id := range absent {
-		doc, err := s.store.Job(ctx, id)
+		d, ok := deps[id]
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case !ok || d.tenant != job.Tenant:
 			prob = field(http.StatusBadRequest, "no job %q of tenant %s", id, job.Tenant)
-		case err != nil:
-			prob = &api.Problem{Status: http.StatusServiceUnavailable, Detail: fmt.Sprintf("reading job %s: %v", id, err)}
-		default:
-			prob = judge(id, doc.Tenant, doc.Kind, doc.State)
+		case d.kind == string(model.KindDeployment):
+			prob = field(http.StatusBadRequest, "%q is a deployment: it runs until cancelled and never succeeds; depend on jobs", id)
+		case api.Final(d.state) && d.state != api.StateSucceeded:
+			prob = field(http.StatusConflict, "job %q %s: this job would never start", id, d.state)
 		}
 		if prob != nil {
 			release()
@@ -98,6 +66,63 @@ func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(),
 		}
 	}
 	return release, nil
+}
+
+// depInfo is what a submission's check needs of a dependency.
+type depInfo struct{ tenant, kind, state string }
+
+// holdDeps holds the jobs ids (depChecking) until release is called, so
+// that the adoption of a job depending on them sees how one that ends
+// meanwhile ended (depOutcome), and reads those not in memory from the
+// store: finished (or never adopted), a dependency no longer in memory
+// may have failed, and depOutcome keeps how such a one ended too. It
+// returns the jobs it found, in memory or in the store, by ID.
+func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), deps map[string]depInfo, err error) {
+	deps = map[string]depInfo{}
+	var absent []string
+	s.mu.Lock()
+	for _, id := range ids {
+		s.depChecking[id]++
+		if js := s.jobs[id]; js != nil {
+			deps[id] = depInfo{js.doc.Tenant, js.doc.Kind, js.doc.State}
+		} else {
+			absent = append(absent, id)
+		}
+	}
+	s.mu.Unlock()
+	release = func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, id := range ids {
+			if s.depChecking[id]--; s.depChecking[id] <= 0 {
+				delete(s.depChecking, id)
+				delete(s.depOutcome, id)
+			}
+		}
+	}
+	ended := map[string]string{}
+	for _, id := range absent {
+		doc, err := s.store.Job(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			release()
+			return nil, nil, fmt.Errorf("reading job %s: %w", id, err)
+		}
+		deps[id] = depInfo{doc.Tenant, doc.Kind, doc.State}
+		if api.Final(doc.State) && doc.State != api.StateSucceeded {
+			ended[id] = doc.State
+		}
+	}
+	s.mu.Lock()
+	for id, st := range ended {
+		if _, ok := s.depOutcome[id]; !ok {
+			s.depOutcome[id] = st
+		}
+	}
+	s.mu.Unlock()
+	return release, deps, nil
 }
 
 // trackDeps holds js, a pending job with dependencies, until they have
@@ -187,4 +212,40 @@ func (s *Server) cancelBrokenDeps(now time.Time, c *changes) {
 		}
 	}
 	s.depBroken = s.depBroken[:0]
+}
+
+// trackLoadedDeps, at a reload, holds the pending jobs loaded for their
+// dependencies (trackDeps). A dependency not loaded is finished: it
+// succeeded, unless the server stopped between its end and the commit
+// that cancels the jobs waiting for it (a job adopted meanwhile,
+// depBroken); how it ended is read from the store, and a job whose
+// dependency did not succeed is cancelled at the first pass.
+func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
+	var absent []string
+	for _, js := range s.jobs {
+		if js.doc.State != api.StatePending {
+			continue
+		}
+		for _, id := range js.job.DependsOn {
+			if s.jobs[id] == nil && !slices.Contains(absent, id) {
+				absent = append(absent, id)
+			}
+		}
+	}
+	slices.Sort(absent)
+	for _, id := range absent {
+		doc, err := s.store.Job(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound): // deleted by the retention: it ended long ago
+		case err != nil:
+			return fmt.Errorf("server: reading job %s, a dependency: %w", id, err)
+		case api.Final(doc.State) && doc.State != api.StateSucceeded:
+			s.depOutcome[id] = doc.State
+		}
+	}
+	for _, id := range sortedKeys(s.jobs) {
+		s.trackDeps(s.jobs[id], now)
+	}
+	clear(s.depOutcome)
+	return nil
 }

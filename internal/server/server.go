@@ -358,8 +358,8 @@ func (s *Server) reload(ctx context.Context) error {
 		js.held = js.doc.State == api.StatePending && len(js.job.DependsOn) > 0 // trackDeps below
 		s.requeue(js)
 	}
-	for _, id := range sortedKeys(s.jobs) {
-		s.trackDeps(s.jobs[id], now) // every job loaded: a dependency not among them succeeded
+	if err := s.trackLoadedDeps(ctx, now); err != nil {
+		return err
 	}
 	slices.Sort(s.recent)
 	s.restoreClaims()

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A submission with depends_on whose answer was lost (saved, not taken
+// into memory), retried with its Idempotency-Key once its dependency
+// failed: the retry answers the saved job, which is cancelled, not
+// queued as if the dependency, no longer in memory, had succeeded.
+func TestDependsOnRetriedAfterTheDependencyFailed(t *testing.T) {
+	e := devEnv(t)
+	a := e.submit(spec(1, 1, "id", "a"))
+	e.pass()
+	ls := &lostAnswerStore{Store: e.s.store}
+	e.s.store = ls
+	body, _ := json.Marshal(spec(1, 1, "id", "b", "depends_on", "a"))
+	send := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/jobs", bytes.NewReader(body))
+		req.Header.Set(api.IdempotencyKeyHeader, "b-1")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w
+	}
+	ls.lose.Store(true)
+	if w := send(); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("a submission whose answer was lost: %d %s", w.Code, w.Body)
+	}
+	ls.lose.Store(false)
+	e.report("n1", exited(a, 0, 1, 1))
+	e.pass()
+	if w := send(); w.Code != http.StatusOK {
+		t.Fatalf("the retry: %d %s; want 200 with the saved job", w.Code, w.Body)
+	}
+	e.pass()
+	if j := e.job("b"); j.State != api.StateCancelled || j.Message != "dependency a failed" {
+		t.Errorf("b, retried after its dependency failed: %s %q; want cancelled: dependency a failed", j.State, j.Message)
+	}
+}
+
+// A job whose dependency failed while it was submitted, the server
+// stopping before the pass that cancels it, is cancelled after the
+// restart (or by a new leader): the dependency, no longer unfinished, is
+// read from the store, not taken for succeeded.
+func TestDependsOnBrokenAcrossRestart(t *testing.T) {
+	e := devEnv(t)
+	a := e.submit(spec(1, 1, "id", "a"))
+	e.pass()
+	e.s.afterDepCheck = func() {
+		e.report("n1", exited(a, 0, 1, 1))
+		e.pass()
+	}
+	b := e.submit(spec(1, 1, "id", "b", "depends_on", "a"))
+	e.s.afterDepCheck = nil
+	e = e.restart(true) // before the pass that cancels b
+	e.pass()
+	if j := e.job(b); j.State != api.StateCancelled || j.Message != "dependency a failed" {
+		t.Errorf("b after a restart, its dependency failed: %s %q; want cancelled: dependency a failed", j.State, j.Message)
+	}
+}
