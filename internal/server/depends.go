@@ -148,7 +148,11 @@ func (s *Server) trackDeps(js *jobState, now time.Time) {
 }
 
 // holdForDeps sets whether js waits for dependencies, and its reason
-// while it does. Caller holds mu.
+// while it does. A job released joins the queue at now: the core orders
+// it by that time as by a submission's (model.Job.SubmitTime, which
+// nothing else of the core reads), as Slurm counts a job's age from when
+// it became eligible, so that it does not get ahead of the jobs queued
+// while it was held. Caller holds mu.
 func (s *Server) holdForDeps(js *jobState, now time.Time) {
 	msg := s.depWait(js)
 	was := js.held
@@ -158,6 +162,7 @@ func (s *Server) holdForDeps(js *jobState, now time.Time) {
 		js.doc.Message = msg
 	} else if was {
 		js.doc.Reason, js.doc.Message = nil, "waiting for the next scheduling pass"
+		js.job.SubmitTime, js.job.SubmitOrder = model.TimeOf(now), int64(now.Nanosecond())
 	}
 	s.requeue(js)
 }
@@ -233,6 +238,7 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 		}
 	}
 	slices.Sort(absent)
+	ended := map[string]time.Time{}
 	for _, id := range absent {
 		doc, err := s.store.Job(ctx, id)
 		switch {
@@ -241,10 +247,26 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("server: reading job %s, a dependency: %w", id, err)
 		case api.Final(doc.State) && doc.State != api.StateSucceeded:
 			s.depOutcome[id] = doc.State
+		case doc.EndTime != nil:
+			ended[id] = *doc.EndTime
 		}
 	}
 	for _, id := range sortedKeys(s.jobs) {
-		s.trackDeps(s.jobs[id], now)
+		js := s.jobs[id]
+		submit, order := js.job.SubmitTime, js.job.SubmitOrder
+		s.trackDeps(js, now)
+		if js.held || js.doc.State != api.StatePending || len(js.job.DependsOn) == 0 {
+			continue
+		}
+		// released before the reload: queued when its last dependency
+		// ended (holdForDeps), as far as the store still says when
+		js.job.SubmitTime, js.job.SubmitOrder = submit, order
+		for _, dep := range js.job.DependsOn {
+			t, ok := ended[dep]
+			if at, o := model.TimeOf(t), int64(t.Nanosecond()); ok && (at > js.job.SubmitTime || at == js.job.SubmitTime && o > js.job.SubmitOrder) {
+				js.job.SubmitTime, js.job.SubmitOrder = at, o
+			}
+		}
 	}
 	clear(s.depOutcome)
 	return nil

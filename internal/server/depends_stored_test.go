@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 )
@@ -62,5 +63,34 @@ func TestDependsOnBrokenAcrossRestart(t *testing.T) {
 	e.pass()
 	if j := e.job(b); j.State != api.StateCancelled || j.Message != "dependency a failed" {
 		t.Errorf("b after a restart, its dependency failed: %s %q; want cancelled: dependency a failed", j.State, j.Message)
+	}
+}
+
+// A job released by its dependencies joins the queue then, as a job
+// whose earliest start came does (Slurm counts its age from when it
+// became eligible): one of its tenant queued while it was held goes
+// first; it does not get ahead of it by its older submission. So too
+// after a restart, its place counted from its dependency's end.
+func TestDependsOnReleasedJobQueuesAfterThoseWaiting(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		e := devEnv(t)
+		a := e.submit(spec(1, 1, "id", "a"))
+		b := e.submit(spec(8, 1, "id", "b", "depends_on", "a"))
+		e.pass()
+		e.clock.add(time.Second)
+		c := e.submit(spec(8, 1, "id", "c"))
+		e.pass()
+		if j := e.job(c); j.State != api.StatePending {
+			t.Fatalf("c, 8 GPUs beside a: %s", j.State)
+		}
+		e.clock.add(time.Minute)
+		e.report("n1", exited(a, 0, 1, 0))
+		if restart {
+			e = e.restart(true)
+		}
+		e.pass()
+		if j := e.job(c); j.State != api.StateRunning {
+			t.Errorf("restart %v: c, queued while b was held: %s (%s); want running before b (%s)", restart, j.State, j.Message, e.job(b).State)
+		}
 	}
 }
