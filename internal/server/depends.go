@@ -31,6 +31,11 @@ import (
 // memory from the store, as a reload does (trackLoadedDeps): a
 // dependency forgotten is not taken for succeeded.
 
+// actorDepends is the actor of the events of jobs cancelled because a
+// dependency did not succeed: the control plane's rule, whoever ended
+// the dependency (its own event keeps that actor).
+const actorDepends = "server:depends_on"
+
 // ReasonDependency is the reason code of a job held for its dependencies.
 const ReasonDependency = string(model.ReasonDependency)
 
@@ -198,7 +203,7 @@ func (s *Server) depEnded(dep *jobState, now time.Time, c *changes) {
 			continue
 		}
 		if state != api.StateSucceeded {
-			s.finish(js, api.StateCancelled, fmt.Sprintf("dependency %s %s", id, state), now, c)
+			s.cancelForDep(js, id, state, now, c)
 			continue
 		}
 		s.holdForDeps(js, now)
@@ -213,10 +218,19 @@ type depBreak struct{ job, dep, state string }
 func (s *Server) cancelBrokenDeps(now time.Time, c *changes) {
 	for _, b := range s.depBroken {
 		if js := s.jobs[b.job]; js != nil && js.doc.State == api.StatePending {
-			s.finish(js, api.StateCancelled, fmt.Sprintf("dependency %s %s", b.dep, b.state), now, c)
+			s.cancelForDep(js, b.dep, b.state, now, c)
 		}
 	}
 	s.depBroken = s.depBroken[:0]
+}
+
+// cancelForDep cancels js, held, as its dependency dep ended in state:
+// an event of actor actorDepends (those of js's own dependents, which
+// finish cancels in turn, are recorded after it). Caller holds mu.
+func (s *Server) cancelForDep(js *jobState, dep, state string, now time.Time, c *changes) {
+	i := len(c.events)
+	s.finish(js, api.StateCancelled, fmt.Sprintf("dependency %s %s", dep, state), now, c)
+	c.events[i].Actor = actorDepends
 }
 
 // trackLoadedDeps, at a reload, holds the pending jobs loaded for their

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// finishedBy is who the audit log says ended job: the actor of its
+// finished event, and the event's message.
+func (e *env) finishedBy(job string) (actor, msg string) {
+	e.t.Helper()
+	var evs api.EventList
+	if code := e.do("GET", "/v1/jobs/"+job+"/events", nil, &evs); code != 200 {
+		e.t.Fatalf("events of %s: %d", job, code)
+	}
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventFinished {
+			return ev.Actor, ev.Message
+		}
+	}
+	return "", ""
+}
+
+// A job cancelled because its dependency did not succeed is cancelled by
+// the control plane's rule, whoever ended the dependency: its finished
+// event, in the audit log, has the actor server:depends_on, whether the
+// dependency was cancelled by a user, failed in a node's report, or
+// failed while the job was submitted (the pass cancels it). The
+// dependency's own end keeps its actor.
+func TestDependsOnCascadeActor(t *testing.T) {
+	e := devEnv(t)
+	a := e.submit(spec(1, 1, "id", "a"))
+	b := e.submit(spec(1, 1, "id", "b", "depends_on", "a"))
+	if code := e.do("POST", "/v1/jobs/"+a+"/cancel", nil, nil); code != http.StatusOK {
+		t.Fatalf("cancel a: %d", code)
+	}
+	f := e.submit(spec(1, 1, "id", "f"))
+	g := e.submit(spec(1, 1, "id", "g", "depends_on", "f"))
+	e.pass()
+	e.report("n1", exited(f, 0, 1, 1))
+	h := e.submit(spec(1, 1, "id", "h"))
+	e.pass()
+	e.s.afterDepCheck = func() {
+		e.report("n1", exited(h, 0, 1, 1))
+		e.pass()
+	}
+	k := e.submit(spec(1, 1, "id", "k", "depends_on", "h"))
+	e.s.afterDepCheck = nil
+	e.pass()
+	if actor, _ := e.finishedBy(a); !strings.HasPrefix(actor, "token:operator-admin/") {
+		t.Errorf("a, cancelled by the operator: actor %q; want its token", actor)
+	}
+	for _, id := range []string{b, g, k} {
+		if actor, msg := e.finishedBy(id); actor != actorDepends {
+			t.Errorf("%s (%q): actor %q; want %s", id, msg, actor, actorDepends)
+		}
+	}
+	if actor, _ := e.finishedBy(f); actor != "node:n1" {
+		t.Errorf("f, failed in n1's report: actor %q; want node:n1", actor)
+	}
+}
