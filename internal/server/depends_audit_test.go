@@ -62,3 +62,28 @@ func TestDependsOnCascadeActor(t *testing.T) {
 		t.Errorf("f, failed in n1's report: actor %q; want node:n1", actor)
 	}
 }
+
+// At a start that finds a tenant removed from the facility file, its
+// pending job is cancelled by server:config, and a job of its that
+// depends on it, cancelled with it, is not flagged as running on: the
+// cascade's event was taken for the orphan's, and the dependent, ended,
+// for a running one.
+func TestDependsOnOrphanedAtRestart(t *testing.T) {
+	e := newEnv(t, withTenant(true), true)
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register n1: %d", code)
+	}
+	a := e.submit(spec(1, 1, "id", "a", "tenant", "acme"))
+	b := e.submit(spec(1, 1, "id", "b", "tenant", "acme", "depends_on", "a"))
+	e.s.store.Close()
+	e = openEnv(t, e.dir, withTenant(false), true, e.clock)
+	if actor, msg := e.finishedBy(a); actor != actorConfig {
+		t.Errorf("a, its tenant gone (%q): actor %q; want %s", msg, actor, actorConfig)
+	}
+	if j := e.job(b); j.State != api.StateCancelled {
+		t.Errorf("b: %s %q; want cancelled", j.State, j.Message)
+	}
+	if evs := e.eventsOf(b, api.EventFacility); len(evs) > 0 {
+		t.Errorf("b, cancelled, flagged: %q", evs)
+	}
+}

@@ -71,7 +71,7 @@ func (s *Server) orphans(now time.Time, c *changes) []api.Event {
 	for _, id := range sortedKeys(s.jobs) {
 		js := s.jobs[id]
 		why := s.unrunnable(js)
-		if why == "" {
+		if why == "" || api.Final(js.doc.State) { // cancelled with a dependency
 			continue
 		}
 		k := gone[why]
@@ -115,8 +115,9 @@ func (s *Server) endOrphan(js *jobState, now time.Time, c *changes) bool {
 	if why == "" {
 		return false
 	}
+	i := len(c.events) // the jobs depending on js are cancelled after it
 	s.finish(js, api.StateCancelled, why, now, c)
-	c.events[len(c.events)-1].Actor = actorConfig
+	c.events[i].Actor = actorConfig
 	return true
 }
 
