@@ -285,6 +285,9 @@ const (
 	// power limit above its cap (a GPU refused the cap), which the
 	// scheduler counts it at, or reports the cap set again.
 	EventPowerLimit = "power-limit"
+	// EventEligible: a job held for its dependencies (depends_on) is
+	// queued, the last of them having succeeded.
+	EventEligible = "eligible"
 )
 
 // EventList is a page of events after a sequence number.

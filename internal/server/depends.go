@@ -206,7 +206,14 @@ func (s *Server) depEnded(dep *jobState, now time.Time, c *changes) {
 			s.cancelForDep(js, id, state, now, c)
 			continue
 		}
-		s.holdForDeps(js, now)
+		if s.holdForDeps(js, now); !js.held {
+			what := "dependency"
+			if len(js.job.DependsOn) > 1 {
+				what = "dependencies"
+			}
+			c.job(js, api.EventEligible, fmt.Sprintf("queued: its %s succeeded (%s)", what, strings.Join(js.job.DependsOn, ", ")))
+			c.events[len(c.events)-1].Actor = actorDepends
+		}
 	}
 }
 

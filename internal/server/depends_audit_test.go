@@ -87,3 +87,32 @@ func TestDependsOnOrphanedAtRestart(t *testing.T) {
 		t.Errorf("b, cancelled, flagged: %q", evs)
 	}
 }
+
+// A held job released by its last dependency's success says so in an
+// event, in the commit of that success (so once, whichever leader
+// reloads after): its events and the watch stream no longer go from
+// submitted to started hours later without a word.
+func TestDependsOnReleaseEvent(t *testing.T) {
+	e := devEnv(t)
+	a := e.submit(spec(1, 1, "id", "a"))
+	b := e.submit(spec(1, 1, "id", "b"))
+	c := e.submit(spec(1, 1, "id", "c", "depends_on", []string{"a", "b"}))
+	e.pass()
+	e.report("n1", exited(a, 0, 1, 0), running(b, 0, 1))
+	if evs := e.eventsOf(c, api.EventEligible); len(evs) != 0 {
+		t.Fatalf("c, b still running: released %q", evs)
+	}
+	e.report("n1", exited(b, 0, 1, 0))
+	e = e.restart(true)
+	want := "queued: its dependencies succeeded (a, b)"
+	if evs := e.eventsOf(c, api.EventEligible); len(evs) != 1 || evs[0] != want {
+		t.Errorf("c's released events: %q; want one: %s", evs, want)
+	}
+	var evs api.EventList
+	e.do("GET", "/v1/jobs/"+c+"/events", nil, &evs)
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventEligible && ev.Actor != actorDepends {
+			t.Errorf("released by %q; want %s", ev.Actor, actorDepends)
+		}
+	}
+}
