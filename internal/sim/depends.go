@@ -50,7 +50,11 @@ func (t *twin) hold(js *jobState, now model.Time) {
 }
 
 // release, as js completes, queues the held jobs that waited for it
-// last.
+// last. A job released joins the queue at now, as on the live server:
+// the core orders it by that time as by a submission's (a copy of the
+// job, SubmitTime now, goes to the core; its record keeps the
+// workload's), so that it does not get ahead of the jobs queued while it
+// was held.
 func (t *twin) release(js *jobState, now model.Time) {
 	for _, d := range js.dependents {
 		if d.deps--; d.deps > 0 || !d.held {
@@ -58,6 +62,9 @@ func (t *twin) release(js *jobState, now model.Time) {
 		}
 		d.held = false
 		d.pending = true
+		queued := *d.job
+		queued.SubmitTime = now
+		d.job = &queued
 		t.enqueue(d)
 		t.logf("%s release %s (its dependencies completed)\n", now, d.job.ID)
 	}

@@ -61,3 +61,28 @@ func TestDependsOnErrorsInTheTwin(t *testing.T) {
 		}
 	}
 }
+
+// A job released by its dependencies is queued then, as on the live
+// server: c, queued while b was held, comes before b, submitted earlier,
+// for the GPUs a frees; the workload's job keeps its submit time.
+func TestDependsOnReleasedQueuesAfterThoseWaiting(t *testing.T) {
+	a := job("a", "acme", "normal", 1, 1, t0, model.Hour)
+	b := job("b", "acme", "normal", 1, 8, t0, model.Hour)
+	b.DependsOn = []string{"a"}
+	c := job("c", "acme", "normal", 1, 8, t0+60, model.Hour)
+	var log strings.Builder
+	r, err := Run(Config{Facility: facility(1), Jobs: []*model.Job{a, b, c}}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*JobRecord{}
+	for i := range r.Jobs {
+		got[r.Jobs[i].Job.ID] = &r.Jobs[i]
+	}
+	if got["c"].FirstStart != t0+3600 || got["b"].FirstStart != t0+7200 {
+		t.Errorf("c, b started at %s, %s; want %s, %s\n%s", got["c"].FirstStart, got["b"].FirstStart, t0+3600, t0+7200, log.String())
+	}
+	if b.SubmitTime != t0 || got["b"].Job.SubmitTime != t0 {
+		t.Errorf("b's submit time became %s (record %s); want %s", b.SubmitTime, got["b"].Job.SubmitTime, t0)
+	}
+}
