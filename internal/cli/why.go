@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 func newWhyCmd() *cobra.Command {
@@ -80,7 +81,12 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 	if est == nil && y.Reason != nil {
 		est = y.Reason.EstStart
 	}
-	if est != nil {
+	// held out of the queue for its dependencies: no pass considered it,
+	// and its reason is as of now
+	held := y.State == api.StatePending && y.Reason != nil && y.Reason.Code == string(model.ReasonDependency)
+	if held && est == nil {
+		b.WriteString("estimated start: unknown (it waits for its dependencies to succeed; the scheduler considers it only then)\n")
+	} else if est != nil {
 		fmt.Fprintf(&b, "estimated start: %s\n", clock(now, est))
 	} else if g := y.GPUs; y.State == api.StatePending && (y.Reason == nil || y.Reason.Code == "capacity") &&
 		g != nil && g.Unavailable > 0 && g.OwnGPUs == 0 && g.Others.GPUs == 0 {
@@ -90,7 +96,7 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 		// say why, or the line reads as a fault of the tool
 		b.WriteString("estimated start: unknown (none found from the runtime limits of the work ahead: work without a runtime_limit counts as running for ever, and only the first backfill_depth blocked jobs are estimated)\n")
 	}
-	if y.Reason != nil && !y.Reason.Pass.IsZero() {
+	if y.Reason != nil && !y.Reason.Pass.IsZero() && !held {
 		fmt.Fprintf(&b, "as of the scheduling pass %s\n", ago(now, y.Reason.Pass))
 	}
 	if len(y.Jurisdictions) > 0 {

@@ -40,3 +40,21 @@ func TestWhyUnknownEstimateOfDrainedNodes(t *testing.T) {
 		t.Errorf("why lacks %q:\n%s", want, b.String())
 	}
 }
+
+// A job held for its dependencies is not told that the work ahead has
+// no runtime limits, nor that its reason is a scheduling pass's: the
+// scheduler has not considered it, and the reason is as of now.
+func TestWhyHeldForDependencies(t *testing.T) {
+	var b bytes.Buffer
+	now := time.Now()
+	y := &api.Why{Job: "eval", State: api.StatePending, Message: "dependency: waits for train (running) to succeed",
+		Reason: &api.Reason{Code: "dependency", Message: "dependency: waits for train (running) to succeed", Pass: now.Add(-3 * time.Hour)}}
+	if err := writeWhy(&b, now, y); err != nil {
+		t.Fatal(err)
+	}
+	want := "eval is pending: dependency: waits for train (running) to succeed [dependency]\n" +
+		"estimated start: unknown (it waits for its dependencies to succeed; the scheduler considers it only then)\n"
+	if b.String() != want {
+		t.Errorf("why of a held job:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
