@@ -116,3 +116,22 @@ func TestDependsOnReleaseEvent(t *testing.T) {
 		}
 	}
 }
+
+// A job held for its dependencies is out of the queue: carnot_queue_length
+// does not count it (the documented alert, queue length without
+// placements, would fire for hours while a pipeline's first step runs),
+// carnot_held_jobs does.
+func TestDependsOnMetrics(t *testing.T) {
+	e := devEnv(t)
+	a := e.submit(spec(1, 1, "id", "a"))
+	e.submit(spec(1, 1, "id", "b", "depends_on", "a"))
+	e.submit(spec(1, 1, "id", "c", "depends_on", "b"))
+	e.pass()
+	e.report("n1", running(a, 0, 1))
+	body := e.scrape()
+	for _, want := range []string{`carnot_queue_length{tenant="default"} 0`, `carnot_held_jobs{tenant="default"} 2`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

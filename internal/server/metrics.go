@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	reg         *prometheus.Registry
 	queue       *prometheus.GaugeVec
+	held        *prometheus.GaugeVec // pending jobs held for their dependencies
 	gpus        *prometheus.GaugeVec
 	passSeconds prometheus.Histogram
 	placements  prometheus.Counter
@@ -27,7 +28,9 @@ func newMetrics(s *Server) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_queue_length",
-			Help: "Pending jobs per tenant of the facility (0 when none)."}, []string{"tenant"}),
+			Help: "Pending jobs per tenant of the facility (0 when none), but those held for their dependencies (carnot_held_jobs)."}, []string{"tenant"}),
+		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_held_jobs",
+			Help: "Pending jobs per tenant of the facility held, out of the queue, until their dependencies (depends_on) succeed (0 when none)."}, []string{"tenant"}),
 		gpus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_gpus",
 			Help: "GPUs of the ready and draining nodes per site, model and state: used, free (idle on a node that takes work), unschedulable (idle on a draining, fenced or unreachable node, or down)."}, []string{"site", "model", "state"}),
 		passSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "carnot_scheduling_pass_seconds",
@@ -50,7 +53,7 @@ func newMetrics(s *Server) *metrics {
 		nodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_nodes",
 			Help: "Nodes per site and condition (ready, draining, not-ready; a listed node whose agent has not registered is not-ready; 0 when none)."}, []string{"site", "condition"}),
 	}
-	m.reg.MustRegister(m.queue, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.unpriced, m.nodes,
+	m.reg.MustRegister(m.queue, m.held, m.gpus, m.passSeconds, m.placements, m.submissions, m.itPower, m.envelope, m.energy, m.joules, m.unpriced, m.nodes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(s.cfg.Collectors...)
 	return m
@@ -61,11 +64,16 @@ func newMetrics(s *Server) *metrics {
 func (s *Server) observe() {
 	m := s.metrics
 	m.queue.Reset()
+	m.held.Reset()
 	for _, t := range s.fac.Tenants {
 		m.queue.WithLabelValues(t.Name) // 0, not absent, when nothing waits
+		m.held.WithLabelValues(t.Name)
 	}
 	for _, js := range s.jobs {
-		if js.doc.State == api.StatePending {
+		switch {
+		case js.doc.State == api.StatePending && js.held:
+			m.held.WithLabelValues(js.job.Tenant).Inc()
+		case js.doc.State == api.StatePending:
 			m.queue.WithLabelValues(js.job.Tenant).Inc()
 		}
 	}
