@@ -533,18 +533,9 @@ func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, id string, 
 	// lost (the database dropped the connection after the commit): the
 	// job is in the store, not yet in memory.
 	if old.State == api.StatePending {
-		if js, err := jobFromDoc(old); err == nil {
-			// its dependencies may have ended since, and been forgotten
-			release, _, err := s.holdDeps(r.Context(), js.job.DependsOn)
-			if err != nil {
-				problemf(w, http.StatusServiceUnavailable, "%v", err)
-				return
-			}
-			s.mu.Lock()
-			s.adopt(js)
-			s.mu.Unlock()
-			release()
-			s.Kick()
+		if err := s.adoptStored(r.Context(), old); err != nil {
+			problemf(w, http.StatusServiceUnavailable, "%v", err)
+			return
 		}
 	}
 	writeJSON(w, http.StatusOK, old)

@@ -29,7 +29,9 @@ import (
 // adoption holds the dependencies (holdDeps: depChecking, a dependency
 // that ends in between kept in depOutcome) and reads those no longer in
 // memory from the store, as a reload does (trackLoadedDeps): a
-// dependency forgotten is not taken for succeeded.
+// dependency forgotten is not taken for succeeded. One the store holds
+// pending, saved but not adopted (its answer lost), is adopted then
+// (adoptStored), so that the job waits for it to run.
 
 // actorDepends is the actor of the events of jobs cancelled because a
 // dependency did not succeed: the control plane's rule, whoever ended
@@ -118,6 +120,12 @@ func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), de
 		deps[id] = depInfo{doc.Tenant, doc.Kind, doc.State}
 		if api.Final(doc.State) && doc.State != api.StateSucceeded {
 			ended[id] = doc.State
+		}
+		if doc.State == api.StatePending { // saved, its submission's answer lost: not run yet
+			if err := s.adoptStored(ctx, doc); err != nil {
+				release()
+				return nil, nil, err
+			}
 		}
 	}
 	s.mu.Lock()
@@ -290,5 +298,31 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 		}
 	}
 	clear(s.depOutcome)
+	return nil
+}
+
+// adoptStored adopts a pending job the store holds and memory does not
+// (its submission was saved but its answer lost), holding its own
+// dependencies meanwhile (holdDeps).
+func (s *Server) adoptStored(ctx context.Context, doc *api.Job) error {
+	s.mu.Lock()
+	_, in := s.jobs[doc.ID]
+	s.mu.Unlock()
+	if in {
+		return nil
+	}
+	js, err := jobFromDoc(doc)
+	if err != nil {
+		return nil // left to the reload to report
+	}
+	release, _, err := s.holdDeps(ctx, js.job.DependsOn)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.adopt(js)
+	s.mu.Unlock()
+	release()
+	s.Kick()
 	return nil
 }

@@ -94,3 +94,22 @@ func TestDependsOnReleasedJobQueuesAfterThoseWaiting(t *testing.T) {
 		}
 	}
 }
+
+// A dependency saved but not taken into memory (its submission's answer
+// was lost, and not retried yet) is pending, not succeeded: a job
+// depending on it waits for it, and it is adopted and runs first.
+func TestDependsOnADependencyNotAdopted(t *testing.T) {
+	e := devEnv(t)
+	ls := &lostAnswerStore{Store: e.s.store}
+	e.s.store = ls
+	ls.lose.Store(true)
+	if code := e.do("POST", "/v1/jobs", spec(1, 1, "id", "a"), nil); code != http.StatusServiceUnavailable {
+		t.Fatalf("a submission whose answer was lost: %d", code)
+	}
+	ls.lose.Store(false)
+	b := e.submit(spec(1, 1, "id", "b", "depends_on", "a"))
+	e.pass()
+	if j := e.job(b); j.State != api.StatePending || j.Reason == nil || j.Reason.Message != "dependency: waits for a (running) to succeed" {
+		t.Errorf("b, its dependency saved but not adopted: %s %q; want held for a, running", j.State, j.Message)
+	}
+}
