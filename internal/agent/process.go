@@ -178,7 +178,7 @@ func startError(cmd *exec.Cmd, name string, err error) (error, bool) {
 	if eacces {
 		return deniedCause(path, err), ownFile
 	}
-	why, cause := missingCause(path, err)
+	cause, why := missingCause(path, err)
 	switch cause {
 	case missingRunner:
 		return why, true
@@ -217,12 +217,13 @@ const (
 	badScript             // nothing: its #! line ends with a carriage return
 )
 
-// missingCause is err, exec's "no such file or directory" for the
-// program at path, with what is missing when the program is there.
-func missingCause(path string, err error) (error, int) {
+// missingCause is what is missing (missingProgram when the program is
+// not there) and err, exec's "no such file or directory" for the program
+// at path, saying so when the program is there.
+func missingCause(path string, err error) (int, error) {
 	f, oerr := os.Open(path)
 	if oerr != nil {
-		return err, missingProgram // the error says so
+		return missingProgram, err // the error says so
 	}
 	defer f.Close()
 	head := make([]byte, 256)
@@ -231,16 +232,16 @@ func missingCause(path string, err error) (error, int) {
 	if rest, ok := bytes.CutPrefix(head, []byte("#!")); ok {
 		line, _, _ := bytes.Cut(rest, []byte("\n"))
 		if bytes.HasSuffix(line, []byte("\r")) {
-			return fmt.Errorf("%w: its #! line ends with a carriage return (the script was saved with Windows line ends)", err), badScript
+			return badScript, fmt.Errorf("%w: its #! line ends with a carriage return (the script was saved with Windows line ends)", err)
 		}
 		if fields := strings.Fields(string(line)); len(fields) > 0 {
-			return fmt.Errorf("%w: its interpreter %s (its #! line) is not on this node", err, fields[0]), missingRunner
+			return missingRunner, fmt.Errorf("%w: its interpreter %s (its #! line) is not on this node", err, fields[0])
 		}
 	}
 	if bytes.HasPrefix(head, []byte("\x7fELF")) {
-		return fmt.Errorf("%w: the program is there, but its dynamic loader is not on this node (a binary built for another system?)", err), missingRunner
+		return missingRunner, fmt.Errorf("%w: the program is there, but its dynamic loader is not on this node (a binary built for another system?)", err)
 	}
-	return err, missingProgram
+	return missingProgram, err
 }
 
 // process is a task's process, the leader of its group.
