@@ -288,6 +288,10 @@ const (
 	// EventEligible: a job held for its dependencies (depends_on) is
 	// queued, the last of them having succeeded.
 	EventEligible = "eligible"
+	// EventLeader: a replica of a highly available control plane took
+	// the leader lease and runs the scheduler, under a new epoch (the
+	// fencing token of its writes). Actor server:lease.
+	EventLeader = "leader"
 )
 
 // EventList is a page of events after a sequence number.

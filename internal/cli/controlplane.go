@@ -346,7 +346,7 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 		go hs.Serve(tls.NewListener(ln, l.cfg))
 	}
 	if pg == nil {
-		if err := cp.lead(ctx, db); err != nil {
+		if err := cp.lead(ctx, db, nil); err != nil {
 			cp.close()
 			db.Close()
 			return nil, err
@@ -370,10 +370,11 @@ func startControlPlane(ctx context.Context, o *serverOpts, log *slog.Logger) (*c
 	return cp, nil
 }
 
-// lead builds the server on st and serves its handlers.
-func (cp *controlPlane) lead(ctx context.Context, st store.Store) error {
+// lead builds the server on st and serves its handlers; a replica's
+// server runs under its lease l (nil for a single server).
+func (cp *controlPlane) lead(ctx context.Context, st store.Store, l *server.Leadership) error {
 	cfg := cp.cfg
-	cfg.Store = st
+	cfg.Store, cfg.Leader = st, l
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -390,7 +391,7 @@ func (cp *controlPlane) lead(ctx context.Context, st store.Store) error {
 // fails (the database went away, the disk is full) it builds the server
 // again from the store, retrying with backoff until the store answers,
 // so that the control plane recovers without an operator.
-func (cp *controlPlane) runRecovering(ctx context.Context, st store.Store) error {
+func (cp *controlPlane) runRecovering(ctx context.Context, st store.Store, l *server.Leadership) error {
 	for {
 		err := cp.srv.Run(ctx)
 		if !errors.Is(err, server.ErrCommitFailed) || ctx.Err() != nil {
@@ -400,7 +401,7 @@ func (cp *controlPlane) runRecovering(ctx context.Context, st store.Store) error
 		backoff := 100 * time.Millisecond
 		for {
 			cp.log.Warn("reloading the state from the store after a failed commit", "err", err)
-			if err = cp.lead(ctx, st); err == nil {
+			if err = cp.lead(ctx, st, l); err == nil {
 				break
 			}
 			select {
@@ -421,7 +422,7 @@ func (cp *controlPlane) run(ctx context.Context, onLeader func(context.Context) 
 	if cp.replica != nil {
 		err = cp.replica.run(ctx, onLeader)
 	} else if err = onLeader(ctx); err == nil {
-		err = cp.runRecovering(ctx, cp.store)
+		err = cp.runRecovering(ctx, cp.store, nil)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

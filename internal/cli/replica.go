@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/server"
 	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
@@ -294,16 +295,17 @@ func standby(w http.ResponseWriter, leader, msg string) {
 	fmt.Fprintf(w, `{"type":"urn:carnot:problem:unavailable","title":"service unavailable","status":503,"detail":%q}`, msg)
 }
 
-// lead builds the server on st (reloading the state from the database),
-// runs onLeader and then the loop, until ctx is done.
-func (r *replica) lead(ctx context.Context, st store.Store, onLeader func(context.Context) error) error {
-	if err := r.cp.lead(ctx, st); err != nil {
+// lead builds the server on st (reloading the state from the database)
+// under the lease l, runs onLeader and then the loop, until ctx is done.
+func (r *replica) lead(ctx context.Context, st store.Store, l store.Lease, onLeader func(context.Context) error) error {
+	lease := &server.Leadership{Holder: l.Holder, Address: l.Address, Epoch: l.Epoch}
+	if err := r.cp.lead(ctx, st, lease); err != nil {
 		return err
 	}
 	if err := onLeader(ctx); err != nil {
 		return err
 	}
-	return r.cp.runRecovering(ctx, st)
+	return r.cp.runRecovering(ctx, st, lease)
 }
 
 // errLostLease stops a replica that was the leader and lost the lease.
@@ -382,7 +384,7 @@ func (r *replica) run(ctx context.Context, onLeader func(context.Context) error)
 			// than the lease: this loop goes on renewing meanwhile.
 			loopDone = make(chan error, 1)
 			st := store.Fenced(r.db, l.Epoch)
-			go func() { loopDone <- r.lead(lctx, st, onLeader) }()
+			go func() { loopDone <- r.lead(lctx, st, l, onLeader) }()
 			lastRenew, epoch = sent, l.Epoch
 		case leading && err == nil && l.Holder == r.holder && l.Epoch != epoch:
 			// The renewal came after the lease had expired: it took the

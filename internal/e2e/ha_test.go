@@ -234,6 +234,22 @@ func TestHAFailover(t *testing.T) {
 	if n := len(strings.Fields(string(b))); n != 1 {
 		t.Errorf("the long job's process ran %d times, want once", n)
 	}
+	// The log says who led when: the first leader, then the new one
+	// naming it.
+	evs, err := after.AllEvents(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leads []string
+	for _, ev := range evs.Events {
+		if ev.Type == api.EventLeader {
+			leads = append(leads, ev.Message)
+		}
+	}
+	if len(leads) != 2 || !strings.HasPrefix(leads[0], leader.name+" (instance ") ||
+		!strings.Contains(leads[1], "; "+leader.name+" (instance ") || strings.HasPrefix(leads[1], leader.name+" ") {
+		t.Errorf("leader events %q; want %s's, then the next leader's naming %s", leads, leader.name, leader.name)
+	}
 }
 
 // leaderOf finds the replica that leads: standbys answer the node

@@ -115,6 +115,11 @@ type Config struct {
 	// whether it leads or not).
 	Collectors []prometheus.Collector
 
+	// Leader is the lease this server runs under in a highly available
+	// control plane (nil for a single server): the server records each
+	// new one as a leader event, so the log says who led when.
+	Leader *Leadership
+
 	Logger *slog.Logger
 	// Now is the wall clock; tests may replace it.
 	Now func() time.Time

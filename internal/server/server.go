@@ -381,6 +381,9 @@ func (s *Server) reload(ctx context.Context) error {
 	if err := s.recordFlags(ctx, flags); err != nil {
 		return err
 	}
+	if err := s.recordLeader(ctx); err != nil {
+		return err
+	}
 	if err := s.forgetNodes(ctx, gone); err != nil {
 		return err
 	}
