@@ -105,7 +105,7 @@ func TestReportsInABrowser(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
 		{"sim", "--out", filepath.Join(dir, "sim")},
-		{"plan", filepath.Join("..", "..", "examples", "plan", "grids.yaml"), "--out", filepath.Join(dir, "plan")},
+		{"plan", filepath.Join("..", "..", "examples", "plan", "pools.yaml"), "--out", filepath.Join(dir, "plan")}, // eight scenarios, long names
 	} {
 		if out, err := exec.Command(carnotBin, args...).CombinedOutput(); err != nil {
 			t.Fatalf("carnot %s: %v\n%s", strings.Join(args, " "), err, out)

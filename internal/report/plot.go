@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // LineChart draws series of (x, y) points, as lines or steps, over the
@@ -169,12 +170,16 @@ type Bars struct {
 // BarChart draws grouped bars: for each category, one bar per series.
 func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 	cv := newCanvas(c)
-	rotate := len(categories) > 10
+	n := 0 // the longest name, in characters
+	for _, cat := range categories {
+		n = max(n, utf8.RuneCountInString(cat))
+	}
+	// Names are slanted when there are many, or when the longest is wider
+	// than its group less a gap: side by side, they would run into each
+	// other (eight plan scenarios of 20 characters did, in a browser).
+	group := (cv.right() - cv.left()) / float64(max(1, len(categories)))
+	rotate := len(categories) > 10 || tickCharW*float64(n) > group-6
 	if rotate { // names slanted at 35° run down from 12 px under the axis
-		n := 0
-		for _, cat := range categories {
-			n = max(n, len(cat))
-		}
 		if need := 12 + tickCharW*float64(n)*math.Sin(35*math.Pi/180) + 4; need > marginB {
 			cv.padB = math.Ceil(need - marginB)
 			if c.Height <= 0 {
@@ -204,7 +209,7 @@ func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 	cv.yAxis(ylo, yhi)
 	b := px(cv.bottom())
 	cv.b.WriteString(`<line class="axis" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + b + `" y2="` + b + "\"/>\n")
-	group := (cv.right() - cv.left()) / float64(max(1, len(categories)))
+	group = (cv.right() - cv.left()) / float64(max(1, len(categories)))
 	bar := group * 0.8 / float64(max(1, len(series)))
 	for ci, cat := range categories {
 		x0 := cv.left() + float64(ci)*group + group*0.1
