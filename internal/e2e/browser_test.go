@@ -45,6 +45,8 @@ type rendered struct {
 	Clipped  []string `json:"clipped"`  // text drawn outside its chart (hidden)
 	Overlaps []string `json:"overlaps"` // two texts of a chart drawn over each other
 	Small    []string `json:"small"`    // charts drawn smaller than 100×60 px
+	Width    int      `json:"width"`    // the page's width as laid out, px
+	View     int      `json:"view"`     // the window's
 }
 
 // pageCheck measures, in the page as the browser laid it out, the glyphs
@@ -52,7 +54,8 @@ type rendered struct {
 // of the chart's other text. An inline SVG hides what falls outside it,
 // so a label cut off there is lost to the reader without any error.
 const pageCheck = `(() => {
-  const out = {svgs: 0, labels: [], clipped: [], overlaps: [], small: []};
+  const out = {svgs: 0, labels: [], clipped: [], overlaps: [], small: [],
+               width: document.documentElement.scrollWidth, view: window.innerWidth};
   const fmt = (b) => Math.round(b.l) + ',' + Math.round(b.t) + ' to ' + Math.round(b.r) + ',' + Math.round(b.b);
   // Each glyph's box on the screen: the box of a whole text turned by a
   // transform (slanted labels) covers much empty space; its glyphs' do not.
@@ -185,6 +188,9 @@ func TestReportsInABrowser(t *testing.T) {
 			continue
 		}
 		t.Logf("%s: %d charts: %s", name, r.SVGs, strings.Join(r.Labels, "; "))
+		if r.Width > r.View {
+			t.Errorf("%s: the page is %d px wide in a %d px window: it scrolls sideways", name, r.Width, r.View)
+		}
 		if r.SVGs < page.min {
 			t.Errorf("%s: %d charts drawn, want at least %d", name, r.SVGs, page.min)
 		}

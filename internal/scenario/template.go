@@ -24,6 +24,7 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
 p.meta { color: #555; max-width: 980px; }
 table { border-collapse: collapse; margin: 8px 0; }
+div.wide { overflow-x: auto; } /* a table wider than the window scrolls, not the page */
 th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 table.metrics th.m { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: 600; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -39,25 +40,25 @@ production scheduling core. Under each value, its change from the baseline <b>{{
 definitions: docs/plan.md; each scenario's own summary.json and jobs.csv are in its directory.</p>
 
 <h2>Variants</h2>
-<table class="variants">
+<div class="wide"><table class="variants">
 <tr><th>axis</th><th>variant</th><th>changes</th></tr>
 {{range .Variants}}<tr><td>{{.Axis}}</td><th>{{.Name}}</th><td>{{.Changes}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 
 <h2>Scenarios</h2>
-<table class="metrics">
+<div class="wide"><table class="metrics">
 <tr><th>scenario</th><th>policy</th><th>facility</th><th>grid</th>{{range .Header}}<th class="m" data-key="{{.Key}}">{{.Label}}</th>{{end}}</tr>
 {{range .Rows}}<tr{{if eq .Name $.Baseline}} class="base"{{end}}><th>{{.Name}}</th><td>{{index .Axes 0}}</td><td>{{index .Axes 1}}</td><td>{{index .Axes 2}}</td>{{if .Error}}<td class="err" colspan="{{len $.Header}}">failed: {{.Error}}</td>{{else}}{{range .Cells}}<td class="num" data-key="{{.Key}}" data-value="{{exact .Exact}}">{{.Value}}{{with .Delta}}<small>{{.}}</small>{{end}}</td>{{end}}{{end}}</tr>
-{{end}}</table>
+{{end}}</table></div>
 
 {{if .Power}}<h2>Power by site, hall and rack</h2>
 <p class="meta">Each site's and hall's, and each capped rack's, highest IT draw in the run against its limit: a
 site's envelope, a hall's or rack's power cap (none: only its site's envelope holds it). The core budgets starts at TDP or at their caps; the twin's
 busy GPUs draw 80 % of TDP or their cap.</p>
-<table class="power">
+<div class="wide"><table class="power">
 <tr><th>scenario</th><th></th><th>ID</th><th>peak IT, kW</th><th>envelope or cap, kW</th><th>peak / limit, %</th><th>nameplate, kW</th><th>static, kW</th></tr>
 {{range .Power}}<tr{{if eq .Scenario $.Baseline}} class="base"{{end}}><th>{{.Scenario}}</th><td>{{.Kind}}</td><td>{{.ID}}</td><td class="num" data-key="{{.Kind}}.{{.ID}}.max_it_kw" data-value="{{exact .PeakExact}}">{{.Peak}}</td><td class="num" data-value="{{exact .LimitExact}}">{{.Limit}}</td><td class="num">{{.Ratio}}</td><td class="num">{{.Plate}}</td><td class="num">{{.Static}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 {{range .RackNotes}}<p class="meta">{{.}}</p>
 {{end}}{{end}}
 <h2>Charts</h2>
