@@ -33,6 +33,11 @@ type GPUState struct {
 	// only once it is clean of any other tenant's work. Drivers set it
 	// when they evict a victim and clear it when the GPU is next used.
 	ClaimedBy string
+	// Down is true while the node's agent reports the GPU lost (an
+	// error from the driver, fallen off the bus, held by processes that
+	// outlived SIGKILL): nobody may take it, whatever the fields above
+	// say, until it is up again. They are kept for when it is.
+	Down bool
 }
 
 // NodeState is a node's runtime state. Nodes without a NodeState are up

@@ -21,8 +21,9 @@ import (
 //     in-range GPU indices that no running allocation (terminating ones
 //     included) or other start holds, of a model the job accepts, on a
 //     site JurisdictionOK allows;
-//   - no start gets a dirty GPU unless the GPU's LastTenant is the job's
-//     tenant; a dirty GPU without a LastTenant is dirty for every tenant;
+//   - no start gets a GPU that is down (GPUState.Down), and none a dirty
+//     GPU unless the GPU's LastTenant is the job's tenant; a dirty GPU
+//     without a LastTenant is dirty for every tenant;
 //   - no start gets a GPU ClaimedBy another pending job that the plan
 //     leaves waiting for its preemption (code "preempting"): a preemption
 //     frees GPUs for its beneficiary alone, not for its tenant's other

@@ -134,6 +134,12 @@ func TestVerify(t *testing.T) {
 		{"dirty gpu without a last tenant", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{}, {Dirty: true}}}}
 		}, []string{"dirty j1 n1 1"}},
+		{"gpu down", func(s *model.Snapshot, _ *model.Plan) {
+			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{}, {}, {Down: true}}}}
+		}, []string{"gpu-down j1 n1 2"}},
+		{"gpu down, its own tenant's dirty", func(s *model.Snapshot, _ *model.Plan) {
+			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "acme", Dirty: true, Down: true}}}}
+		}, []string{"gpu-down j1 n1 0"}},
 		{"clean gpu of another tenant", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "beta"}}}}
 		}, nil},

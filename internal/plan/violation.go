@@ -25,6 +25,7 @@ const (
 	CodeMemory      Code = "memory"       // node memory exceeded
 	CodeSovereignty Code = "sovereignty"  // site outside the allowed jurisdictions
 	CodeDirty       Code = "dirty"        // dirty GPU given to another tenant (or any tenant, when no LastTenant)
+	CodeGPUDown     Code = "gpu-down"     // GPU its node's agent reports down (GPUState.Down)
 	CodeClaimed     Code = "claimed"      // GPU claimed by another pending job
 	CodeExclusive   Code = "exclusive"    // exclusive job or tenant shares a node
 	CodePower       Code = "power"        // site, hall or rack power exceeded
