@@ -6,7 +6,8 @@ import "github.com/carnot-dc/carnot/internal/model"
 // with a GPU claimed for it (a node once per run of its GPUs claimed for
 // the job; an entry even when none of its nodes is known, since a claim
 // on an unknown node still counts), and per job the claimed GPUs still
-// dirty.
+// dirty. A claimed GPU that is down is not counted dirty: its job does
+// not wait for a scrub that will not come while the GPU is lost.
 type nodeClaims struct {
 	nodes map[string][]int
 	dirty map[string]int
@@ -18,7 +19,7 @@ func (c *nodeClaims) read(states []model.NodeState, index map[string]int) {
 	for i := range states {
 		last := "" // a node's GPUs are mostly claimed for one job
 		for _, gs := range states[i].GPUs {
-			if gs.ClaimedBy != "" && gs.Dirty {
+			if gs.ClaimedBy != "" && gs.Dirty && !gs.Down {
 				c.dirty[gs.ClaimedBy]++
 			}
 			if gs.ClaimedBy != "" && gs.ClaimedBy != last {

@@ -81,7 +81,7 @@ func (p *pass) modelSites(m int) []bool {
 func sameResult(a, b place.Result) bool {
 	sa, sb := a.Slots, b.Slots
 	if a.Fit != b.Fit || a.FreeGPUs != b.FreeGPUs || a.Largest != b.Largest || a.LargestGroup != b.LargestGroup ||
-		a.Rejected != b.Rejected || a.DirtyOther != b.DirtyOther || a.Claimed != b.Claimed || a.ClaimedBy != b.ClaimedBy {
+		a.Rejected != b.Rejected || a.DirtyOther != b.DirtyOther || a.Down != b.Down || a.Claimed != b.Claimed || a.ClaimedBy != b.ClaimedBy {
 		return false
 	}
 	return (sa == nil) == (sb == nil) && sameSlots(sa, sb)

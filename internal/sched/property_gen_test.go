@@ -170,7 +170,9 @@ func (g *gen) states() {
 			st.GPUs = make([]model.GPUState, n.GPUs)
 			tenant := f.Tenants[g.r.IntN(len(f.Tenants))].Name
 			for i := range st.GPUs {
-				st.GPUs[i] = model.GPUState{LastTenant: tenant, Dirty: g.chance(0.5)}
+				// the last GPU of such a node is down (no draw: the
+				// stream of the other choices stays as it was)
+				st.GPUs[i] = model.GPUState{LastTenant: tenant, Dirty: g.chance(0.5), Down: i == len(st.GPUs)-1}
 			}
 		}
 		if st.Condition != model.NodeUp || st.GPUs != nil || g.chance(0.3) {

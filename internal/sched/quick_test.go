@@ -223,7 +223,7 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 			}
 			if fac := cur.Facility; len(fac.Nodes) > 0 && rng.IntN(3) > 0 {
 				// a GPU's state changes: dirty, claimed for a queued (or
-				// gone) job, or clean again; the node's state may come
+				// gone) job, down, or clean again; the node's state may come
 				// or go from the list
 				nd := &fac.Nodes[rng.IntN(len(fac.Nodes))]
 				nodes := make([]model.NodeState, 0, len(cur.Nodes)+1)
@@ -255,6 +255,7 @@ func TestQuickKeepsItsViewAcrossPasses(t *testing.T) {
 						if len(queued) > 0 {
 							gs.ClaimedBy = queued[rng.IntN(len(queued))].ID
 						}
+						gs.Down = g%3 == 2 // no draw: the stream stays as it was
 					case 2:
 						gs.ClaimedBy = "gone"
 						gs.Dirty = rng.IntN(2) == 0

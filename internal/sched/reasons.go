@@ -86,7 +86,7 @@ func (p *pass) capacityVerdict(r *place.Request, res *place.Result, tags []strin
 		where = "" // the facility has no other
 	}
 	free, dirty, rejected := res.FreeGPUs, res.DirtyOther, rejectedString(&res.Rejected)
-	claimed, claimedBy := res.Claimed, res.ClaimedBy
+	claimed, claimedBy, down := res.Claimed, res.ClaimedBy, res.Down
 	held, heldFor := p.heldFrom(r)
 	sh := p.shortage(r, res)
 	render := func(r *place.Request) string {
@@ -110,6 +110,9 @@ func (p *pass) capacityVerdict(r *place.Request, res *place.Result, tags []strin
 		}
 		if dirty > 0 {
 			msg += fmt.Sprintf("; %d more are dirty from another tenant, awaiting scrub", dirty)
+		}
+		if down > 0 {
+			msg += fmt.Sprintf("; %d more are down, reported lost by their node's agent", down)
 		}
 		if rejected != "" {
 			msg += " (" + rejected + ")"

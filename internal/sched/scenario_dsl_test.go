@@ -54,6 +54,7 @@ import (
 //
 //	now T | advance D                       set or move the clock
 //	drain NODE | down NODE | up NODE
+//	down NODE gpus=2,3 | up NODE gpus=2,3   GPUs its agent reports down (lost) or up again
 //	dirty NODE gpus=0-3 tenant=T | scrub NODE [gpus=0-3]
 //	finish JOB [dirty=yes]                  remove a running job, optionally leaving its GPUs dirty
 //	cancel JOB                              remove a pending job

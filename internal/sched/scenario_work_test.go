@@ -141,7 +141,7 @@ func (w *world) touch(pl model.Placement, tenant string, dirty bool) {
 	}
 	for _, g := range pl.GPUs {
 		if g >= 0 && g < len(st.GPUs) {
-			st.GPUs[g] = model.GPUState{LastTenant: tenant, Dirty: dirty}
+			st.GPUs[g] = model.GPUState{LastTenant: tenant, Dirty: dirty, Down: st.GPUs[g].Down}
 		}
 	}
 }
@@ -237,6 +237,9 @@ func (w *world) advance(a *args) error {
 
 func (w *world) condition(c model.NodeCondition) func(*args) error {
 	return func(a *args) error {
+		if a.str("gpus", "") != "" {
+			return w.gpusDown(a, c)
+		}
 		for _, n := range a.pos {
 			names, err := expand(n)
 			if err != nil {
@@ -252,6 +255,29 @@ func (w *world) condition(c model.NodeCondition) func(*args) error {
 		}
 		return nil
 	}
+}
+
+// gpusDown marks the gpus= of one node down (c = NodeDown) or up
+// (NodeUp), as its agent reports them: "down NODE gpus=2,3".
+func (w *world) gpusDown(a *args, c model.NodeCondition) error {
+	if len(a.pos) != 1 || c != model.NodeDown && c != model.NodeUp {
+		return fmt.Errorf("want: down NODE gpus=0-3 | up NODE gpus=0-3")
+	}
+	st, err := w.state(a.pos[0])
+	if err != nil {
+		return err
+	}
+	gpus, err := w.gpusOf(a, a.pos[0])
+	if err != nil {
+		return err
+	}
+	for _, g := range gpus {
+		if g < 0 || g >= len(st.GPUs) {
+			return fmt.Errorf("node %s has no GPU %d", a.pos[0], g)
+		}
+		st.GPUs[g].Down = c == model.NodeDown
+	}
+	return nil
 }
 
 // gpusOf returns the gpus= list or every GPU of node.

@@ -202,6 +202,10 @@ func idx(m map[string]int, k string) int {
 // dirty with no known last tenant.
 const Nobody = "\x00"
 
+// GPUDown is the owner of a GPU no tenant may use because it is down
+// (model.GPUState.Down): like Nobody, but reasons tell it apart.
+const GPUDown = "\x01"
+
 func ownerOf(gs model.GPUState) string {
 	if gs.LastTenant == "" {
 		return Nobody
@@ -215,11 +219,14 @@ func ownerOf(gs model.GPUState) string {
 func ClaimKey(id string) string { return "\x02" + id }
 
 // restriction is who alone may use a free GPU ("" = anyone): a GPU
-// claimed by a pending job goes to that job only (ClaimKey), once it is
-// clean of other tenants' work — not to its tenant's other jobs, and so
-// not back to the victims it was taken from; a dirty GPU goes to its last
-// tenant.
+// down goes to nobody (GPUDown); a GPU claimed by a pending job goes to
+// that job only (ClaimKey), once it is clean of other tenants' work —
+// not to its tenant's other jobs, and so not back to the victims it was
+// taken from; a dirty GPU goes to its last tenant.
 func restriction(gs model.GPUState, claimant func(string) (string, bool)) string {
+	if gs.Down {
+		return GPUDown
+	}
 	if gs.ClaimedBy == "" || claimant == nil {
 		if gs.Dirty {
 			return ownerOf(gs)

@@ -29,6 +29,9 @@ type Result struct {
 	// DirtyOther is free GPUs on eligible nodes left dirty by another
 	// tenant and not yet scrubbed.
 	DirtyOther int
+	// Down is free GPUs on eligible nodes that are down
+	// (model.GPUState.Down).
+	Down int
 	// Claimed is free GPUs on eligible nodes that a preemption freed for
 	// another job (ClaimedBy, the first such job).
 	Claimed   int
@@ -308,7 +311,7 @@ func (c *Cluster) diagnose(r *Request) Result {
 }
 
 // countRestricted counts the free GPUs of eligible node n that r may not
-// use: claimed for another job, or dirty from another tenant.
+// use: down, claimed for another job, or dirty from another tenant.
 func (c *Cluster) countRestricted(n int, r *Request, res *Result) {
 	nd := &c.Nodes[n]
 	for g := 0; g < nd.NGPU; g++ {
@@ -316,7 +319,9 @@ func (c *Cluster) countRestricted(n int, r *Request, res *Result) {
 		if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant || r.Claim != "" && o == r.Claim {
 			continue
 		}
-		if job := c.ClaimOf(n, g); job != "" {
+		if o == GPUDown {
+			res.Down++
+		} else if job := c.ClaimOf(n, g); job != "" {
 			res.Claimed++
 			if res.ClaimedBy == "" {
 				res.ClaimedBy = job

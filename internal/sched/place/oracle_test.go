@@ -38,7 +38,10 @@ func oracleState(snap *model.Snapshot) []*oracleNode {
 		if s, ok := state[n.Name]; ok {
 			o.up = s.Condition == model.NodeUp || s.Condition == ""
 			for g, gs := range s.GPUs {
-				if gs.Dirty {
+				switch {
+				case gs.Down:
+					o.dirty[g] = GPUDown // nobody's
+				case gs.Dirty:
 					o.dirty[g] = gs.LastTenant
 				}
 			}
@@ -157,7 +160,7 @@ func randomSnapshot(rng *rand.Rand) *model.Snapshot {
 		}
 		for _, g := range perm[used:] {
 			if rng.IntN(6) == 0 {
-				st.GPUs[g] = model.GPUState{Dirty: true, LastTenant: fmt.Sprintf("t%d", rng.IntN(3))}
+				st.GPUs[g] = model.GPUState{Dirty: true, LastTenant: fmt.Sprintf("t%d", rng.IntN(3)), Down: rng.IntN(4) == 0}
 			}
 		}
 		snap.Nodes = append(snap.Nodes, st)

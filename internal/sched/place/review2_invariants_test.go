@@ -112,7 +112,9 @@ func review2SlowDiagnose(c *Cluster, r *Request) Result {
 				if nd.Busy&(1<<g) != 0 || o == "" || o == r.Tenant || r.Claim != "" && o == r.Claim {
 					continue
 				}
-				if job := c.ClaimOf(int(n), g); job != "" {
+				if o == GPUDown {
+					res.Down++
+				} else if job := c.ClaimOf(int(n), g); job != "" {
 					res.Claimed++
 					if res.ClaimedBy == "" {
 						res.ClaimedBy = job
