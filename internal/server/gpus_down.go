@@ -13,11 +13,11 @@ import (
 // GPUs down. A node's agent lists the GPUs it cannot use (lost: fallen
 // off the bus, in need of a reset) in its registration and in every
 // heartbeat (api.Heartbeat.GPUsDown); the node keeps the last list
-// (api.Node.GPUsDown) and runs on its other GPUs. The core is told with
-// the GPU state it already has for a GPU nobody may take: dirty, with no
-// known last tenant (model.GPUState, place.Nobody). What runs on a GPU
-// when it goes down is left to its agent's report of the task; the GPU
-// is not placed on again until the agent lists it up.
+// (api.Node.GPUsDown) and runs on its other GPUs. The core is told the
+// GPU is down (model.GPUState.Down): nobody may take it, and the reasons
+// of the jobs that wait count it as down, not as dirty awaiting a scrub.
+// What runs on a GPU when it goes down is left to its agent's report of
+// the task; the GPU is not placed on again until the agent lists it up.
 
 // cleanGPUsDown escapes and clips the reasons of an agent's list of
 // GPUs down (free text, as a task's error) and checks its indices
@@ -104,13 +104,13 @@ func (s *Server) gpusDownReported(n *nodeState, down []api.GPUDown, c *changes) 
 }
 
 // gpuStates is n's GPU states for the core: its own, with each GPU down
-// dirty from nobody known, so that no tenant may take it (a claim on it
-// is kept, and holds once it is up).
+// marked so (its dirt and a claim on it are kept, and hold once it is
+// up).
 func (n *nodeState) gpuStates() []model.GPUState {
 	gpus := slices.Clone(n.gpus)
 	for _, d := range n.doc.GPUsDown {
 		if d.Index >= 0 && d.Index < len(gpus) {
-			gpus[d.Index].Dirty, gpus[d.Index].LastTenant = true, ""
+			gpus[d.Index].Down = true
 		}
 	}
 	return gpus

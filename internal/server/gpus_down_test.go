@@ -121,3 +121,35 @@ func TestMetricsGPUsDownUnschedulable(t *testing.T) {
 		}
 	}
 }
+
+// A job that waits because a GPU is down is told so, in its reason and
+// through why: the GPU is down, not dirty from another tenant awaiting a
+// scrub (the core was told of it as a dirty GPU of no known tenant).
+func TestReasonSaysGPUDownNotScrub(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	if code := registerDown(e, api.GPUDown{Index: 1, Reason: "lost"}); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	first := e.submit(spec(1, 1))
+	e.pass()
+	if j := e.job(first); j.State != api.StateRunning {
+		t.Fatalf("first job %s; want it running on GPU 0", j.State)
+	}
+	second := e.submit(spec(1, 1))
+	e.pass()
+	j := e.job(second)
+	if j.State != api.StatePending || j.Reason == nil {
+		t.Fatalf("second job %s %+v; want it pending with a reason", j.State, j.Reason)
+	}
+	const want = "1 more are down"
+	if !strings.Contains(j.Reason.Message, want) || strings.Contains(j.Reason.Message, "scrub") {
+		t.Errorf("second job's reason %q; want it to say %q, nothing of a scrub", j.Reason.Message, want)
+	}
+	var why api.Why
+	if code := e.do("GET", "/v1/jobs/"+second+"/why", nil, &why); code != 200 {
+		t.Fatalf("why: %d", code)
+	}
+	if !strings.Contains(why.Message, want) || strings.Contains(why.Message, "scrub") {
+		t.Errorf("why says %q; want it to say %q, nothing of a scrub", why.Message, want)
+	}
+}
