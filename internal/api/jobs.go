@@ -331,7 +331,8 @@ type WhyGPUs struct {
 	// work, or claimed for a job a preemption freed it for.
 	Free int `json:"free"`
 	// Unavailable GPUs are held by no running job, on nodes that take
-	// nothing new: draining, down, unreachable or never registered.
+	// nothing new (draining, down, unreachable or never registered) or
+	// down themselves (their node's agent lists them in gpus_down).
 	Unavailable int `json:"unavailable"`
 	// Own are the running jobs of the job's tenant that hold some of
 	// these GPUs, at most 10, the soonest to end first (those without an

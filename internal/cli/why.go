@@ -90,8 +90,8 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 		fmt.Fprintf(&b, "estimated start: %s\n", clock(now, est))
 	} else if g := y.GPUs; y.State == api.StatePending && (y.Reason == nil || y.Reason.Code == "capacity") &&
 		g != nil && g.Unavailable > 0 && g.OwnGPUs == 0 && g.Others.GPUs == 0 {
-		// no work ahead to estimate from: the nodes are out of service
-		fmt.Fprintf(&b, "estimated start: unknown (no job holds the GPUs it may use, but %d of them are on nodes that take nothing new, draining or down: it waits for them to be back)\n", g.Unavailable)
+		// no work ahead to estimate from: the nodes or GPUs are out of service
+		fmt.Fprintf(&b, "estimated start: unknown (no job holds the GPUs it may use, but %d of them take nothing new, on nodes draining or down or down themselves: it waits for them to be back)\n", g.Unavailable)
 	} else if y.State == api.StatePending {
 		// say why, or the line reads as a fault of the tool
 		b.WriteString("estimated start: unknown (none found from the runtime limits of the work ahead: work without a runtime_limit counts as running for ever, and only the first backfill_depth blocked jobs are estimated)\n")
@@ -131,7 +131,7 @@ func writeWhyGPUs(b *strings.Builder, now time.Time, g *api.WhyGPUs, sites []str
 	}
 	fmt.Fprintf(b, "GPUs it may use: %d %s on %s, %d free", g.Total, models, where, g.Free)
 	if g.Unavailable > 0 {
-		fmt.Fprintf(b, ", %d idle on nodes that take nothing new (draining or down)", g.Unavailable)
+		fmt.Fprintf(b, ", %d idle that take nothing new (on nodes draining or down, or down themselves)", g.Unavailable)
 	}
 	b.WriteByte('\n')
 	var held []string

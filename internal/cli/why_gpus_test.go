@@ -28,7 +28,7 @@ func TestWhyGPUs(t *testing.T) {
 		{"more of its own, one other without a limit, a node down", api.WhyGPUs{Models: []string{"A100", "H100"}, Total: 32, Free: 0, Unavailable: 8,
 			Own:     []api.WhyHolder{{Job: "a", GPUs: 4, EndsAt: in(-time.Minute)}},
 			OwnMore: 2, OwnGPUs: 12, Others: api.WhyOthers{Jobs: 1, GPUs: 12}},
-			"GPUs it may use: 32 A100 or H100 on par1, 0 free, 8 idle on nodes that take nothing new (draining or down)\n" +
+			"GPUs it may use: 32 A100 or H100 on par1, 0 free, 8 idle that take nothing new (on nodes draining or down, or down themselves)\n" +
 				"  your jobs hold 12 (a: 4, ends 1m ago; 2 more jobs); 1 job of another tenant holds 12, without a runtime limit\n"},
 		{"one of its own", api.WhyGPUs{Models: []string{"H100"}, Total: 8, Own: []api.WhyHolder{{Job: "a", GPUs: 8}}, OwnGPUs: 8},
 			"GPUs it may use: 8 H100 on par1, 0 free\n  your job holds 8 (a: 8, no runtime limit)\n"},

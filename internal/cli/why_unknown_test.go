@@ -35,7 +35,7 @@ func TestWhyUnknownEstimateOfDrainedNodes(t *testing.T) {
 	if err := writeWhy(&b, time.Now(), y); err != nil {
 		t.Fatal(err)
 	}
-	want := "estimated start: unknown (no job holds the GPUs it may use, but 8 of them are on nodes that take nothing new, draining or down: it waits for them to be back)\n"
+	want := "estimated start: unknown (no job holds the GPUs it may use, but 8 of them take nothing new, on nodes draining or down or down themselves: it waits for them to be back)\n"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("why lacks %q:\n%s", want, b.String())
 	}

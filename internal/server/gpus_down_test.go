@@ -153,3 +153,28 @@ func TestReasonSaysGPUDownNotScrub(t *testing.T) {
 		t.Errorf("why says %q; want it to say %q, nothing of a scrub", why.Message, want)
 	}
 }
+
+// why counts a GPU down and idle as unavailable, not free: no job may
+// start on it. Before, it counted as free on a node that is up, beside a
+// reason that says the job finds no usable free GPU.
+func TestWhyCountsGPUsDownUnavailable(t *testing.T) {
+	e := newEnv(t, DevFacility("local", "FR"), true)
+	if code := registerDown(e, api.GPUDown{Index: 1, Reason: "lost"}); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	first := e.submit(spec(1, 1))
+	e.pass()
+	if j := e.job(first); j.State != api.StateRunning {
+		t.Fatalf("first job %s; want it running on GPU 0", j.State)
+	}
+	second := e.submit(spec(1, 1))
+	e.pass()
+	var why api.Why
+	if code := e.do("GET", "/v1/jobs/"+second+"/why", nil, &why); code != 200 || why.GPUs == nil {
+		t.Fatalf("why: %d %+v", code, why)
+	}
+	if g := why.GPUs; g.Total != 2 || g.Free != 0 || g.Unavailable != 1 || g.OwnGPUs != 1 {
+		t.Errorf("why GPUs total %d, free %d, unavailable %d, own %d; want 2, 0, 1 (GPU 1, down), 1",
+			g.Total, g.Free, g.Unavailable, g.OwnGPUs)
+	}
+}

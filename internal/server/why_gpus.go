@@ -62,7 +62,9 @@ func (s *Server) whyGPUs(js *jobState, sites []string) *api.WhyGPUs {
 		out.Total += n.node.GPUs
 		idle := max(n.node.GPUs-h, 0)
 		if n.condition() == model.NodeUp {
-			out.Free += idle
+			down := min(s.idleDown(n), idle) // nothing may start on them
+			out.Free += idle - down
+			out.Unavailable += down
 		} else {
 			out.Unavailable += idle
 		}
