@@ -98,3 +98,47 @@ schedule
 		}
 	}
 }
+
+// TestGPUsDownHeldFreeNoRoom: GPUs down that a running job holds give no
+// room when it leaves: a preemption does not evict it for them (b1 holds
+// four GPUs down; evicting it would free only four of the eight a1
+// needs), and no estimate counts on them.
+func TestGPUsDownHeldFreeNoRoom(t *testing.T) {
+	_, steps := reviewRun(t, `
+site par country=FR jur=EU,FR envelope_kw=100
+nodes n[1-2] site=par
+tenant acme
+tenant beta
+policy quotas=off
+class high value=100 preemptible=no
+class low value=10 preemptible=yes
+running b1 tenant=beta class=low on=n1:0-7 started=-3h checkpoint=-1m grace=10m
+running b2 tenant=beta class=low on=n2:0-7 started=-2h checkpoint=-1h grace=10m
+down n1 gpus=0-3
+job a1 tenant=acme class=high gpus=8
+schedule
+`)
+	s := steps[0]
+	if s.verr != nil {
+		t.Fatalf("plan fails Verify: %v\n%s", s.verr, s.text)
+	}
+	if len(s.plan.Preemptions) != 1 || s.plan.Preemptions[0].Victim != "b2" {
+		t.Errorf("a1 preempts other than b2 alone (b1, the cheaper, holds four GPUs down):\n%s", s.text)
+	}
+
+	_, steps = reviewRun(t, `
+site par country=FR jur=EU,FR envelope_kw=100
+nodes n1 site=par
+tenant acme
+policy all=off backfill=on
+running b1 tenant=acme on=n1:0-7 started=-1h limit=2h
+down n1 gpus=0-3
+job a1 tenant=acme gpus=8 limit=1h
+schedule
+`)
+	s = steps[0]
+	a1 := pendingOf(s.plan, "a1")
+	if a1 == nil || a1.EstStart != 0 {
+		t.Errorf("a1 has an estimated start on GPUs down once b1 ends:\n%s", s.text)
+	}
+}

@@ -156,6 +156,9 @@ func NewFrom(st *Static, snap *model.Snapshot, pendingTenant func(id string) (st
 			if g >= nd.NGPU {
 				break
 			}
+			if gs.Down {
+				c.noteDown(nd, g, true)
+			}
 			if owner := restriction(gs, claimant); owner != "" && c.dirtyOwner(nd, g) == "" {
 				c.setBucket(n, false)
 				c.markDirty(nd, g, owner)
@@ -261,6 +264,21 @@ func (c *Cluster) ClaimOf(n, g int) string {
 		return ""
 	}
 	return c.claim[c.Nodes[n].dirtyOff+g]
+}
+
+// noteDown records whether GPU g of nd is down (Node.GPUsDown). A GPU
+// down makes the per-GPU restrictions exist and be kept by the undo log
+// (anyDirty), even while a replica holds it: its release marks it.
+func (c *Cluster) noteDown(nd *Node, g int, down bool) {
+	if !down {
+		nd.GPUsDown &^= 1 << g
+		return
+	}
+	nd.GPUsDown |= 1 << g
+	if c.dirty == nil {
+		c.dirty = make([]string, c.gpuSlots())
+	}
+	c.anyDirty = true
 }
 
 func (c *Cluster) markDirty(nd *Node, g int, tenant string) {
@@ -410,13 +428,19 @@ func (c *Cluster) Alloc(n int, gpus []int, job *model.Job, capW int, exclTenant 
 
 // Release returns gpus of node n held by job at cap capW. The GPUs stay
 // clean: the core releases only in what-if searches, where the same
-// tenant's work is the one being evicted.
+// tenant's work is the one being evicted. A GPU down (Node.GPUsDown)
+// goes to nobody (GPUDown): its release frees no room.
 //
 // Under an undo log it records the node without its GPUs' restrictions,
-// which it leaves alone, and each container's load once, not per GPU.
+// which it leaves alone unless a GPU released is down, and each
+// container's load once, not per GPU.
 func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
-	c.saveNodeOnly(n)
 	nd := &c.Nodes[n]
+	if nd.GPUsDown == 0 {
+		c.saveNodeOnly(n)
+	} else {
+		c.saveNode(n)
+	}
 	if nd.Up {
 		c.setBucket(n, false)
 	}
@@ -430,6 +454,10 @@ func (c *Cluster) Release(n int, gpus []int, job *model.Job, capW int) {
 		nd.Free++
 		if nd.Pool >= 0 {
 			c.Pools[nd.Pool].Free++
+		}
+		if nd.GPUsDown&(1<<g) != 0 && c.dirty[nd.dirtyOff+g] == "" {
+			c.dirty[nd.dirtyOff+g] = GPUDown
+			nd.Dirty++
 		}
 		if nd.Model >= 0 && !nd.Nameplate {
 			if !saved {
@@ -587,6 +615,9 @@ func (c *Cluster) SetState(n int, gpus []model.GPUState, claimant func(string) (
 		}
 		if c.ClaimOf(n, g) != claim {
 			c.markClaim(nd, g, claim)
+		}
+		if gs.Down != (nd.GPUsDown&(1<<g) != 0) {
+			c.noteDown(nd, g, gs.Down)
 		}
 		if nd.Busy&(1<<g) != 0 {
 			continue // held: a build marks it, then the allocation clears it

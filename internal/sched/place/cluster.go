@@ -54,6 +54,9 @@ type Node struct {
 	// release in its site, hall or rack, a look ahead in time or a copy
 	// of the cluster looks again.
 	Stranded bool
+	// GPUsDown has bit i set when GPU i is down (model.GPUState.Down),
+	// busy or free: a release leaves it to nobody (GPUDown), not clean.
+	GPUsDown uint64
 	dirtyOff int // offset into Cluster.dirty
 }
 
