@@ -77,6 +77,8 @@ func TestLoadErrors(t *testing.T) {
 			`s.yaml:3: nodes[0].dirty_gpus[2]: GPU 1 is listed twice`}},
 		{"claim without GPUs", "nodes:\n  - {name: h100-1, claimed_by: lab-a-finetune}\n",
 			[]string{`s.yaml:2: nodes[0].claimed_by: applies to claimed_gpus (default: dirty_gpus); list the GPUs a preemption freed for the job`}},
+		{"down GPU out of range", "nodes:\n  - {name: h100-1, down_gpus: [9]}\n", []string{
+			`s.yaml:2: nodes[0].down_gpus[0]: GPU 9 is out of range; node h100-1 has 8 GPUs (0-7)`}},
 		{"claimed GPUs alone", "nodes:\n  - {name: h100-1, claimed_gpus: [0]}\n",
 			[]string{`s.yaml:2: nodes[0].claimed_gpus: needs claimed_by: the pending job the GPUs are held for`}},
 		{"usage", "usage:\n  - {tenant: lab-z, gpu_hours: -1}\n  - {tenant: lab-a, gpu_hours: x, as_of: 1}\n  - {tenant: lab-a, gpu_hours: 1, as_of: 1}\n", []string{

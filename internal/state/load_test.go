@@ -110,6 +110,7 @@ func TestLoadFeatures(t *testing.T) {
 		"nodes:",
 		"  - {name: h100-3, dirty_gpus: \"4-5\", last_tenant: lab-b, claimed_by: lab-a-finetune}",
 		"  - {name: h100-4, condition: down, claimed_gpus: [6], claimed_by: chat}",
+		"  - {name: h100-1, down_gpus: \"2,5\"}",
 		"usage:",
 		"  - {tenant: interns, gpu_hours: 2.5}",
 	)
@@ -136,6 +137,9 @@ func TestLoadFeatures(t *testing.T) {
 	}
 	if n := st.Nodes[1]; n.Condition != model.NodeDown || n.GPUs[6].ClaimedBy != "chat" || n.GPUs[6].Dirty {
 		t.Errorf("h100-4: %+v", n)
+	}
+	if g := st.Nodes[2].GPUs; len(g) != 8 || !g[2].Down || !g[5].Down || g[2].Dirty || g[0] != (model.GPUState{}) {
+		t.Errorf("h100-1 GPUs: %+v; want 2 and 5 down, nothing else", g)
 	}
 	if u := st.Usage[0]; u.GPUSeconds != 9000 || u.AsOf != st.Now {
 		t.Errorf("usage: %+v", u)

@@ -6,7 +6,7 @@ import (
 )
 
 var (
-	nodeFields  = []string{"name", "condition", "dirty_gpus", "last_tenant", "claimed_by", "claimed_gpus"}
+	nodeFields  = []string{"name", "condition", "dirty_gpus", "last_tenant", "claimed_by", "claimed_gpus", "down_gpus"}
 	usageFields = []string{"tenant", "gpu_hours", "as_of"}
 )
 
@@ -49,9 +49,12 @@ func (l *loader) nodeEntry(n *yamlin.Node, path string) {
 			}
 		}
 	}
-	var dirty, claimed []int
+	var dirty, claimed, down []int
 	if v := vals["dirty_gpus"]; v != nil {
 		dirty, _ = l.d.gpuSet(v, yamlin.Join(path, "dirty_gpus"), name, count)
+	}
+	if v := vals["down_gpus"]; v != nil {
+		down, _ = l.d.gpuSet(v, yamlin.Join(path, "down_gpus"), name, count)
 	}
 	var tenant, claimer string
 	if v := vals["last_tenant"]; v != nil {
@@ -90,13 +93,16 @@ func (l *loader) nodeEntry(n *yamlin.Node, path string) {
 	if l.c.Count() > before {
 		return
 	}
-	if len(dirty) > 0 || len(claimed) > 0 {
+	if len(dirty) > 0 || len(claimed) > 0 || len(down) > 0 {
 		ns.GPUs = make([]model.GPUState, count)
 		for _, g := range dirty {
 			ns.GPUs[g].Dirty, ns.GPUs[g].LastTenant = true, tenant
 		}
 		for _, g := range claimed {
 			ns.GPUs[g].ClaimedBy = claimer
+		}
+		for _, g := range down {
+			ns.GPUs[g].Down = true
 		}
 	}
 	l.st.Nodes = append(l.st.Nodes, ns)
