@@ -208,8 +208,16 @@ func Summarize(f *model.Facility) Summary {
 	for _, c := range f.PriorityClasses {
 		s.PriorityClasses = append(s.PriorityClasses, PriorityInfo(c))
 	}
-	p := f.Policy
-	s.Policy = PolicyInfo{
+	s.Policy = PolicyOf(f.Policy)
+	return s
+}
+
+// PolicyOf is a policy as the facility file names it (docs/facility.md):
+// snake_case names, durations as text, and the settings that only work
+// with another (reservation with backfill, deferral_booking with
+// deferral, power_recap with power capping) as in effect.
+func PolicyOf(p model.Policy) PolicyInfo {
+	out := PolicyInfo{
 		FairShare: p.FairShare, FairShareHalfLife: p.FairShareHalfLife.String(), Quotas: p.Quotas,
 		Preemption: p.Preemption, Reclaim: p.Reclaim, PreemptionRateLimit: p.PreemptionRateLimit,
 		PreemptionWindow: p.PreemptionWindow.String(), VictimRatio: p.VictimRatio, ReclaimMinRun: p.ReclaimMinRun.String(),
@@ -222,18 +230,18 @@ func Summarize(f *model.Facility) Summary {
 		OutsideJurisdiction: string(model.OutsideFlag),
 	}
 	if p.Outside != "" {
-		s.Policy.OutsideJurisdiction = string(p.Outside)
+		out.OutsideJurisdiction = string(p.Outside)
 	}
 	if p.BorrowPreemptibleOnly {
-		s.Policy.Borrowing = "preemptible"
+		out.Borrowing = "preemptible"
 	}
 	if p.ReclaimAnySize && p.Reclaim {
-		s.Policy.ReclaimVictims = "any"
+		out.ReclaimVictims = "any"
 	}
 	if p.Order != "" {
-		s.Policy.Order = string(p.Order)
+		out.Order = string(p.Order)
 	}
-	return s
+	return out
 }
 
 func quotaInfo(q map[string]model.Quota) map[string]QuotaInfo {

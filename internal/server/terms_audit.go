@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/facility"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
 )
@@ -74,11 +75,53 @@ func termsOf(cfg *Config) (terms, error) {
 	}
 	t.Server = fields("heartbeat timeout", cfg.HeartbeatTimeout.String(), "stop after disconnect", cfg.StopAfterDisconnect.String(),
 		"kill timeout", cfg.KillTimeout.String(), "dynamic nodes", cfg.DynamicNodes)
-	b, err := json.Marshal(f.Policy)
-	if err == nil {
-		err = json.Unmarshal(b, &t.Policy)
-	}
+	var err error
+	t.Policy, err = policyTerms(f.Policy)
 	return t, err
+}
+
+// policyTerms is a policy as the facility file names it
+// (facility.PolicyOf): snake_case names, durations as text. borrowing
+// and reclaim_victims, which the summary leaves out at their defaults,
+// are named at them too, so that a change back to the default reads as
+// a change, not as a field of another version of Carnot.
+func policyTerms(p model.Policy) (map[string]json.RawMessage, error) {
+	info := facility.PolicyOf(p)
+	if info.Borrowing == "" {
+		info.Borrowing = "any"
+	}
+	if info.ReclaimVictims == "" {
+		info.ReclaimVictims = "proportionate"
+	}
+	var out map[string]json.RawMessage
+	b, err := json.Marshal(info)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	return out, err
+}
+
+// goNamedPolicy is a field that only a record of the terms kept by an
+// earlier Carnot has: it kept the policy under model.Policy's Go names.
+const goNamedPolicy = "Preemption"
+
+// renamePolicy reads a policy kept under model.Policy's Go names (by an
+// earlier Carnot) as the facility file names it. A field that record
+// lacks (one that Carnot did not have yet) is at its default, as that
+// Carnot ran it.
+func renamePolicy(was map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	if _, ok := was[goNamedPolicy]; !ok {
+		return was, nil
+	}
+	b, err := json.Marshal(was)
+	if err != nil {
+		return nil, err
+	}
+	p := model.DefaultPolicy()
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	return policyTerms(p)
 }
 
 // recordTerms compares the facility's terms with those the server last
@@ -103,7 +146,11 @@ func (s *Server) recordTerms(ctx context.Context) error {
 		// The record only tells what changed since the last start: one
 		// that cannot be read (edited in the database) is logged and
 		// made afresh, never a reason not to start.
-		if err := json.Unmarshal(doc, &before); err != nil {
+		err := json.Unmarshal(doc, &before)
+		if err == nil {
+			before.Policy, err = renamePolicy(before.Policy)
+		}
+		if err != nil {
 			s.log.Error("the record of the terms last in force is not readable: it is recorded afresh, and changes since the last start are not recorded",
 				"record", recPolicy+"/"+termsKey, "err", err)
 			doc = nil

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,85 @@ func TestQuotaAndPolicyChangesAreAudited(t *testing.T) {
 				!strings.Contains(acme[0], "fair-share weight from 1 to 2") {
 				t.Errorf("acme's events: %q, want one naming its quota and weight", acme)
 			}
-			if len(policy) != 1 || !strings.Contains(policy[0], "Preemption from true to false") {
-				t.Errorf("the policy's events: %q, want one naming Preemption", policy)
+			// The policy reads in the facility file's names
+			// (docs/facility.md), not model.Policy's Go names.
+			if len(policy) != 1 || !strings.Contains(policy[0], "preemption from true to false") ||
+				strings.Contains(policy[0], "Preemption") {
+				t.Errorf("the policy's events: %q, want one naming preemption as the facility file does", policy)
+			}
+		})
+	}
+}
+
+// A change of the policy reads as the facility file writes it: names
+// of docs/facility.md, durations as text, borrowing and reclaim_victims
+// named at their defaults too (a change back to the default is a
+// change). A record of the terms that an earlier Carnot kept with
+// model.Policy's Go names is read as such: the change since is recorded
+// in the file's names, and nothing that did not change reads as one.
+func TestPolicyChangesReadAsTheFacilityFile(t *testing.T) {
+	fac := func(minRun model.Duration, preemptibleOnly bool) *model.Facility {
+		f := DevFacility("local", "FR")
+		f.Policy.ReclaimMinRun = minRun
+		f.Policy.BorrowPreemptibleOnly = preemptibleOnly
+		return f
+	}
+	want := []string{`reclaim_min_run from "30m0s" to "1h0m0s"`, `borrowing from "preemptible" to "any"`}
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			open := kind.make(t).open
+			clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+			st := open()
+			auditServer(t, st, fac(30*model.Minute, true), nil, clk)
+			st.Close()
+			st = open()
+			e := auditServer(t, st, fac(model.Hour, false), nil, clk)
+			evs := termEvents(t, e)
+			if len(evs) != 1 {
+				t.Fatalf("events %+v, want one of the policy", evs)
+			}
+			for _, w := range want {
+				if !strings.Contains(evs[0].Message, w) {
+					t.Errorf("the policy's event %q does not say %s", evs[0].Message, w)
+				}
+			}
+
+			// The record as an earlier Carnot kept it: the policy
+			// under model.Policy's Go names, durations in seconds.
+			ctx := context.Background()
+			doc, err := e.s.store.Record(ctx, recPolicy, termsKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec map[string]json.RawMessage
+			if err := json.Unmarshal(doc, &rec); err != nil {
+				t.Fatal(err)
+			}
+			old := fac(30*model.Minute, true).Policy
+			if rec["policy"], err = json.Marshal(old); err != nil {
+				t.Fatal(err)
+			}
+			if doc, err = json.Marshal(rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.s.store.PutRecords(ctx, []store.Record{{Kind: recPolicy, Key: termsKey, Doc: doc}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			st = open()
+			e = auditServer(t, st, fac(model.Hour, false), nil, clk)
+			evs = termEvents(t, e)
+			if len(evs) != 2 {
+				t.Fatalf("after a record of Go names: events %+v, want the first and one more", evs)
+			}
+			got := evs[1].Message
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					t.Errorf("after a record of Go names: %q does not say %s", got, w)
+				}
+			}
+			if strings.Count(got, " from ") != len(want) {
+				t.Errorf("after a record of Go names: %q, want only the %d changes", got, len(want))
 			}
 		})
 	}
