@@ -58,6 +58,9 @@ type serverOpts struct {
 	dynamic             bool // admit nodes the facility file does not list
 	auditKey            string
 	postgres            string // a PostgreSQL URL instead of the embedded store
+	// dev is set by carnot dev: its facility without --facility is
+	// named dev, carnot server's carnot.
+	dev bool
 
 	adminListen string
 	tlsCert     string
@@ -135,10 +138,15 @@ func (o *serverOpts) auditSigner(name string) (note.Signer, string, error) {
 	return s, path, nil
 }
 
-// auditKeyName is a key name from a facility name: letters, digits, '-',
-// '.' and '_' only.
+// auditKeyName is a key name from a facility name, carnot-FACILITY
+// (carnot for carnot server's facility without a file): letters,
+// digits, '-', '.' and '_' only.
 func auditKeyName(fac string) string {
-	b := []byte("carnot-" + fac)
+	name := "carnot-" + fac
+	if fac == serverFacility {
+		name = fac // carnot, not carnot-carnot
+	}
+	b := []byte(name)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
 			b[i] = '-'
@@ -155,6 +163,11 @@ func logger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
+// serverFacility is the name of carnot server's facility without
+// --facility (carnot dev's is dev): its audit signer key is named
+// carnot, its log's origin carnot audit carnot.
+const serverFacility = "carnot"
+
 // facilityOf is the facility a server runs: the file, or one site that
 // nodes join as they register. dynamic says whether unlisted nodes may
 // join.
@@ -163,7 +176,11 @@ func (o *serverOpts) facilityOf() (*model.Facility, bool, error) {
 		if len(o.country) != 2 {
 			return nil, false, usageError{fmt.Errorf("--country: %q is not a two-letter country code", o.country)}
 		}
-		return server.DevFacility(o.site, o.country), true, nil
+		f := server.DevFacility(o.site, o.country)
+		if !o.dev {
+			f.Name = serverFacility
+		}
+		return f, true, nil
 	}
 	f, err := facility.LoadFile(o.facility)
 	return f, o.dynamic, err

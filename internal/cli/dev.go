@@ -25,7 +25,7 @@ import (
 const devDataDir = "carnot-dev"
 
 func newDevCmd() *cobra.Command {
-	so := &serverOpts{}
+	so := &serverOpts{dev: true}
 	ao := &agentOpts{}
 	c := &cobra.Command{
 		Use:   "dev",

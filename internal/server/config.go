@@ -215,9 +215,10 @@ type NodeSigner interface {
 	CertPEM() []byte
 }
 
-// DevFacility is the facility of a development server: one site with the
-// given ID in country, no nodes until agents register (the server runs
-// with DynamicNodes), a tenant "default" and the default policy without
+// DevFacility is the facility of a server without a facility file (named
+// dev; carnot server names it carnot): one site with the given ID in
+// country, no nodes until agents register (the server runs with
+// DynamicNodes), a tenant "default" and the default policy without
 // quotas.
 func DevFacility(site, country string) *model.Facility {
 	pol := model.DefaultPolicy()
