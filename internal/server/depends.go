@@ -16,7 +16,7 @@ import (
 
 // Dependencies (model.Job.DependsOn, Slurm's afterok): a pending job
 // whose dependencies have not all succeeded is held, out of the loop's
-// queue, with the reason code ReasonDependency; it is queued once the
+// queue, with the reason code model.ReasonDependency; it is queued once the
 // last of them succeeds, and cancelled when one ends otherwise (failed,
 // cancelled), in the same commit as that end, when it is in memory then.
 //
@@ -37,9 +37,6 @@ import (
 // dependency did not succeed: the control plane's rule, whoever ended
 // the dependency (its own event keeps that actor).
 const actorDepends = "server:depends_on"
-
-// ReasonDependency is the reason code of a job held for its dependencies.
-const ReasonDependency = string(model.ReasonDependency)
 
 // checkDeps checks job's dependencies at its submission and holds them
 // (holdDeps) until release is called (after adopt). It returns a problem
@@ -171,7 +168,7 @@ func (s *Server) holdForDeps(js *jobState, now time.Time) {
 	was := js.held
 	js.held = msg != ""
 	if js.held {
-		js.doc.Reason = &api.Reason{Code: ReasonDependency, Message: msg, Pass: now.UTC()}
+		js.doc.Reason = &api.Reason{Code: string(model.ReasonDependency), Message: msg, Pass: now.UTC()}
 		js.doc.Message = msg
 	} else if was {
 		js.doc.Reason, js.doc.Message = nil, "waiting for the next scheduling pass"

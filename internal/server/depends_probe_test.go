@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A dependency with restart: on-failure is waited for through its
@@ -22,7 +23,7 @@ func TestDependsOnRetriesCancelAndDeployment(t *testing.T) {
 	e.pass()
 	e.report("n1", exited(a, 0, 1, 1))
 	e.pass()
-	if j := e.job(b); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != ReasonDependency {
+	if j := e.job(b); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != string(model.ReasonDependency) {
 		t.Fatalf("b, a failed once with a retry left: %s %+v; want held", j.State, j.Reason)
 	}
 	if code := e.do("POST", "/v1/jobs/"+b+"/cancel", nil, nil); code != http.StatusOK {
@@ -31,7 +32,7 @@ func TestDependsOnRetriesCancelAndDeployment(t *testing.T) {
 	if j := e.job(c); j.State != api.StateCancelled || j.Message != "dependency b cancelled" {
 		t.Errorf("c once b was cancelled: %s %q", j.State, j.Message)
 	}
-	if j := e.job("svc"); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != ReasonDependency {
+	if j := e.job("svc"); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != string(model.ReasonDependency) {
 		t.Errorf("svc, b cancelled, a retried: %s %+v; want held", j.State, j.Reason)
 	}
 	e.report("n1", exited(a, 0, 2, 0))

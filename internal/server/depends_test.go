@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // A pipeline: train waits for prep, out of the queue, with a reason
@@ -22,7 +23,7 @@ func TestDependsOnWaitsForSuccess(t *testing.T) {
 	}
 	for id, want := range map[string]string{train: "dependency: waits for prep (running) to succeed", eval: "dependency: waits for train (pending) to succeed"} {
 		j := e.job(id)
-		if j.State != api.StatePending || j.Reason == nil || j.Reason.Code != ReasonDependency || j.Reason.Message != want {
+		if j.State != api.StatePending || j.Reason == nil || j.Reason.Code != string(model.ReasonDependency) || j.Reason.Message != want {
 			t.Errorf("%s: %s, reason %+v; want pending with %q", id, j.State, j.Reason, want)
 		}
 	}
@@ -110,7 +111,7 @@ func TestDependsOnAcrossRestart(t *testing.T) {
 	e = e.restart(true)
 	e.report("n1", running(a, 0, 1))
 	e.pass()
-	if j := e.job(b); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != ReasonDependency {
+	if j := e.job(b); j.State != api.StatePending || j.Reason == nil || j.Reason.Code != string(model.ReasonDependency) {
 		t.Fatalf("after a restart, b is %s (%+v); want held for a", j.State, j.Reason)
 	}
 	e.report("n1", exited(a, 0, 1, 0))
