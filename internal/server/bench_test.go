@@ -130,6 +130,18 @@ func benchSubmit(b *testing.B, withTLS bool) {
 // BenchmarkSubmitPostgres is BenchmarkSubmitTLS on PostgreSQL (a fresh
 // schema of $CARNOT_TEST_POSTGRES; skipped without it).
 func BenchmarkSubmitPostgres(b *testing.B) {
+	db := benchPostgres(b)
+	_, hs := benchServerOn(b, db, true)
+	b0, r0, _ := db.BatchStats()
+	submitLoad(b, hs)
+	b1, r1, _ := db.BatchStats()
+	b.ReportMetric(float64(r1-r0)/float64(max(1, b1-b0)), "writes/commit")
+}
+
+// benchPostgres is a store on a fresh schema of $CARNOT_TEST_POSTGRES,
+// dropped at the end; the benchmark is skipped without it.
+func benchPostgres(b *testing.B) *postgres.DB {
+	b.Helper()
 	base := os.Getenv("CARNOT_TEST_POSTGRES")
 	if base == "" {
 		b.Skip("CARNOT_TEST_POSTGRES is not set")
@@ -152,11 +164,7 @@ func BenchmarkSubmitPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, hs := benchServerOn(b, db, true)
-	b0, r0, _ := db.BatchStats()
-	submitLoad(b, hs)
-	b1, r1, _ := db.BatchStats()
-	b.ReportMetric(float64(r1-r0)/float64(max(1, b1-b0)), "writes/commit")
+	return db
 }
 
 // submitLoad posts b.N submissions from 256 concurrent clients.

@@ -249,32 +249,39 @@ func (s *Server) cancelForDep(js *jobState, dep, state string, now time.Time, c 
 // dependencies (trackDeps). A dependency not loaded is finished: it
 // succeeded, unless the server stopped between its end and the commit
 // that cancels the jobs waiting for it (a job adopted meanwhile,
-// depBroken); how it ended is read from the store, and a job whose
-// dependency did not succeed is cancelled at the first pass.
+// depBroken); how they ended is read from the store, all in one read
+// (store.JobStates), and a job whose dependency did not succeed is
+// cancelled at the first pass.
 func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
+	seen := map[string]bool{}
 	var absent []string
 	for _, js := range s.jobs {
 		if js.doc.State != api.StatePending {
 			continue
 		}
 		for _, id := range js.job.DependsOn {
-			if s.jobs[id] == nil && !slices.Contains(absent, id) {
+			if s.jobs[id] == nil && !seen[id] {
+				seen[id] = true
 				absent = append(absent, id)
 			}
 		}
 	}
-	slices.Sort(absent)
 	ended := map[string]time.Time{}
-	for _, id := range absent {
-		doc, err := s.store.Job(ctx, id)
-		switch {
-		case errors.Is(err, store.ErrNotFound): // Carnot deletes no job record; one removed by hand counts as succeeded
-		case err != nil:
-			return fmt.Errorf("server: reading job %s, a dependency: %w", id, err)
-		case api.Final(doc.State) && doc.State != api.StateSucceeded:
-			s.depOutcome[id] = doc.State
-		case doc.EndTime != nil:
-			ended[id] = *doc.EndTime
+	if len(absent) > 0 {
+		// one read for them all, however many jobs wait
+		states, err := s.store.JobStates(ctx, absent)
+		if err != nil {
+			return fmt.Errorf("server: reading the %d dependencies of pending jobs no longer unfinished: %w", len(absent), err)
+		}
+		for _, id := range absent {
+			st, ok := states[id]
+			switch {
+			case !ok: // Carnot deletes no job record; one removed by hand counts as succeeded
+			case api.Final(st.State) && st.State != api.StateSucceeded:
+				s.depOutcome[id] = st.State
+			case st.EndTime != nil:
+				ended[id] = *st.EndTime
+			}
 		}
 	}
 	for _, id := range sortedKeys(s.jobs) {

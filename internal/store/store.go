@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -59,6 +60,11 @@ type Store interface {
 	// Active returns every job not in a final state, in submission order:
 	// what a server restarting reloads.
 	Active(ctx context.Context) ([]*api.Job, error)
+	// JobStates returns the state of each job of ids that the store
+	// holds, by ID, in one read; an ID it does not hold is left out:
+	// what a server reloading needs of the ended jobs its pending jobs
+	// depend on.
+	JobStates(ctx context.Context, ids []string) (map[string]JobState, error)
 	// Events returns events in Seq order after f.After, of one job when
 	// f.Job is set.
 	Events(ctx context.Context, f EventFilter) ([]api.Event, error)
@@ -88,6 +94,13 @@ type Store interface {
 	Records(ctx context.Context, kind string) ([]Record, error)
 	// Close waits for commits in flight and closes the store.
 	Close() error
+}
+
+// JobState is a job's state, as JobStates returns it.
+type JobState struct {
+	State string
+	// EndTime is when the job ended, in UTC; nil while it has not.
+	EndTime *time.Time
 }
 
 // Record is one of the control plane's own records: an API or join

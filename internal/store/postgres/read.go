@@ -117,6 +117,46 @@ func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
 	return jobs, nil
 }
 
+// JobStates returns the state of each job of ids the store holds, in
+// one query (the IDs as one text array).
+func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.JobState, error) {
+	op := fmt.Sprintf("read the states of %d jobs", len(ids))
+	leave, err := db.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	out := map[string]store.JobState{}
+	asked := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !unstorable(id) { // names no job, and PostgreSQL refuses it as text
+			asked = append(asked, id)
+		}
+	}
+	if len(asked) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, "SELECT id, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, state string
+		var end *string
+		if err := rows.Scan(&id, &state, &end); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if out[id], err = jobState(state, end); err != nil {
+			return nil, fmt.Errorf("%s: job %q: %w", op, id, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
 // queryJobs runs a query of seq, doc and spec and decodes the jobs.
 func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
 	rows, err := db.pool.Query(ctx, q, args...)

@@ -272,3 +272,17 @@ func EncodeUpdate(jobs []*api.Job, events []api.Event, nodes []*api.Node) (Updat
 	}
 	return u, nil
 }
+
+// JobState is a job's state column and the end time its document holds
+// (end_time, as JSON text; nil for none).
+func JobState(state string, end *string) (store.JobState, error) {
+	js := store.JobState{State: state}
+	if end != nil {
+		t, err := ParseTime(*end)
+		if err != nil {
+			return store.JobState{}, fmt.Errorf("end time: %w", err)
+		}
+		js.EndTime = &t
+	}
+	return js, nil
+}

@@ -12,6 +12,7 @@ var (
 	parseTime    = rows.ParseTime
 	encodeJob    = rows.EncodeJob
 	decodeJob    = rows.DecodeJob
+	jobState     = rows.JobState
 	encodeNode   = rows.EncodeNode
 	decodeNode   = rows.DecodeNode
 	encodeEvent  = rows.EncodeEvent

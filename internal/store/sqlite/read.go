@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
@@ -101,6 +103,52 @@ func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return jobs, nil
+}
+
+// JobStates returns the state of each job of ids the store holds, in
+// one query: the IDs go as one JSON array (json_each), so that any
+// number of them is one statement, under SQLite's limit of variables.
+func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.JobState, error) {
+	op := fmt.Sprintf("read the states of %d jobs", len(ids))
+	if err := db.usable(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	out := map[string]store.JobState{}
+	// An ID JSON cannot carry as is (invalid UTF-8) names no job: no
+	// job is stored under it (IDs are checked at submission).
+	asked := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if utf8.ValidString(id) {
+			asked = append(asked, id)
+		}
+	}
+	if len(asked) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(asked)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
+		WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, state string
+		var end *string
+		if err := rows.Scan(&id, &state, &end); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if out[id], err = jobState(state, end); err != nil {
+			return nil, fmt.Errorf("%s: job %q: %w", op, id, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
 }
 
 // queryJobs runs a query of seq, doc and spec and decodes the jobs.

@@ -335,3 +335,48 @@ func testPagesWhileJobsChange(t *testing.T, newDB NewDB) {
 		})
 	}
 }
+
+// testJobStates: JobStates answers the state and end time of the jobs
+// asked that the store holds (an ended job's end time in UTC, to the
+// nanosecond, as updated last; none for one that has not ended), leaves
+// out those it does not hold, IDs no job can have included, and takes
+// any number of IDs in one call (more than SQLite's variables).
+func testJobStates(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	s := fresh(t, newDB)
+	cest := time.FixedZone("CEST", 2*3600)
+	end := at(time.Hour + time.Nanosecond)
+	create(t, s, newJob("pending", "acme", 0))
+	done := newJob("done", "acme", 1)
+	create(t, s, done)
+	failed := newJob("failed", "acme", 2, func(j *api.Job) {
+		j.State, j.EndTime = api.StateFailed, ptr(at(time.Minute))
+	})
+	create(t, s, failed)
+	done.State, done.EndTime = api.StateSucceeded, ptr(end.In(cest))
+	if err := s.Update(ctx, []*api.Job{done}, nil); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	ids := []string{"done", "missing", "pending", "failed", "done", "", "x\x00", "x\xff"}
+	for i := range 40000 {
+		ids = append(ids, fmt.Sprintf("absent-%d", i))
+	}
+	got, err := s.JobStates(ctx, ids)
+	if err != nil {
+		t.Fatalf("JobStates: %v", err)
+	}
+	want := map[string]store.JobState{
+		"pending": {State: api.StatePending},
+		"done":    {State: api.StateSucceeded, EndTime: ptr(end.UTC())},
+		"failed":  {State: api.StateFailed, EndTime: ptr(at(time.Minute).UTC())},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("JobStates (-want +got):\n%s", diff)
+	}
+	if e := got["done"].EndTime; e != nil && e.Location() != time.UTC {
+		t.Errorf("JobStates: done's end time %v, want it in UTC", e)
+	}
+	if got, err := s.JobStates(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("JobStates(none) = %v, %v; want nothing", got, err)
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"PagesWhileJobsChange", testPagesWhileJobsChange},
 		{"MalformedCursor", testMalformedCursor},
 		{"Active", testActive},
+		{"JobStates", testJobStates},
 		{"Events", testEvents},
 		{"EventsDefaultLimit", testEventsDefaultLimit},
 		{"Usage", testUsage},
