@@ -71,6 +71,41 @@ func stalledLeader(t *testing.T, cfg *tls.Config, hangUp bool, accepted chan<- s
 	return ln.Addr().String(), stop
 }
 
+// forwardCA is a CA of the test's own, with a server certificate of it
+// for 127.0.0.1: a leader's or a standby's.
+func forwardCA(t *testing.T) (*pki.CA, tls.Certificate) {
+	t.Helper()
+	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, cert
+}
+
+// tlsServer serves h over TLS with cert until t ends.
+func tlsServer(t *testing.T, cert tls.Certificate, h http.Handler) *httptest.Server {
+	t.Helper()
+	s := httptest.NewUnstartedServer(h)
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// standbyReplica is a standby whose lease names the leader at leaderURL
+// (both listeners), trusting roots for its certificate, forwarding
+// within lim.
+func standbyReplica(roots *x509.CertPool, leaderURL string, lim forwardLimits) *replica {
+	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
+		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: leaderURL + " " + leaderURL}}
+	r.forwardVia(roots, lim)
+	return r
+}
+
 // testStandby is a standby whose lease names the leader at addr (both
 // listeners), forwarding within lim; it serves its operator listener's
 // handler on a test server.
@@ -83,9 +118,7 @@ func testStandby(t *testing.T, ca *pki.CA, addr string, lim forwardLimits) *http
 // testStandbyReplica is testStandby, with its replica.
 func testStandbyReplica(t *testing.T, ca *pki.CA, addr string, lim forwardLimits) (*httptest.Server, *replica) {
 	t.Helper()
-	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
-		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: "https://" + addr + " https://" + addr}}
-	r.forwardVia(ca.Pool(), lim)
+	r := standbyReplica(ca.Pool(), "https://"+addr, lim)
 	s := httptest.NewServer(r.handler(true))
 	t.Cleanup(s.Close)
 	return s, r
@@ -99,14 +132,7 @@ func testStandbyReplica(t *testing.T, ca *pki.CA, addr string, lim forwardLimits
 // on: 504, without the header, so that the client does not send it
 // again elsewhere.
 func TestStandbyAnswersWhenTheLeaderStalls(t *testing.T) {
-	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := forwardCA(t)
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
 	lim := forwardLimits{dial: time.Second, tlsHandshake: 300 * time.Millisecond, header: 300 * time.Millisecond}
 	for _, c := range []struct {
@@ -147,25 +173,15 @@ func TestStandbyAnswersWhenTheLeaderStalls(t *testing.T) {
 // A standby bounds the wait for the leader's answer's header, not its
 // body: a watch stream, a followed log, goes on past the limit.
 func TestStandbyRelaysStreamsPastItsLimits(t *testing.T) {
-	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := forwardCA(t)
 	more := make(chan struct{})
-	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	leader := tlsServer(t, cert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, ": watching\n\n")
 		w.(http.Flusher).Flush()
 		<-more
 		io.WriteString(w, "data: later\n\n")
 	}))
-	leader.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	leader.StartTLS()
-	defer leader.Close()
 	defer close(more)
 	lim := forwardLimits{dial: time.Second, tlsHandshake: time.Second, header: 100 * time.Millisecond}
 	s := testStandby(t, ca, strings.TrimPrefix(leader.URL, "https://"), lim)
@@ -194,24 +210,14 @@ func TestStandbyRelaysStreamsPastItsLimits(t *testing.T) {
 // another forwarded answers 503 with api.StandbyHeader, saying what to
 // check, and the client moves on.
 func TestStandbyForwardsOnceNotInALoop(t *testing.T) {
-	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := forwardCA(t)
 	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second}
 	r.forwardVia(ca.Pool(), forwardLimits{dial: time.Second, tlsHandshake: time.Second, header: 2 * time.Second})
 	var hops atomic.Int64
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	s := tlsServer(t, cert, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		hops.Add(1)
 		r.handler(true).ServeHTTP(w, req)
 	}))
-	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	s.StartTLS()
-	t.Cleanup(s.Close)
 	// The lease names this standby's own address, as one of another
 	// machine's replica listening on 127.0.0.1 does.
 	r.lease = store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: s.URL + " " + s.URL}
@@ -236,25 +242,15 @@ func TestStandbyForwardsOnceNotInALoop(t *testing.T) {
 // new leader rather than failing: a read acts on nothing, and a client
 // behind one address (a load balancer) would otherwise see the failover.
 func TestStandbySendsAReadAgainToTheNewLeader(t *testing.T) {
-	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := forwardCA(t)
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
 	var posts atomic.Int64
-	next := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	next := tlsServer(t, cert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			posts.Add(1)
 		}
 		io.WriteString(w, r.Method+" answered by the new leader")
 	}))
-	next.TLS = tc
-	next.StartTLS()
-	t.Cleanup(next.Close)
 	accepted := make(chan struct{}, 1)
 	addr, stop := stalledLeader(t, tc, false, accepted)
 	s, r := testStandbyReplica(t, ca, addr, forwardLimits{dial: time.Second, tlsHandshake: time.Second, header: 300 * time.Millisecond})
@@ -289,24 +285,14 @@ func TestStandbySendsAReadAgainToTheNewLeader(t *testing.T) {
 // another leader, so that its client (carnot events -f, logs -f)
 // reconnects, to the new leader, instead of waiting forever.
 func TestStandbyEndsAStreamOfALeaderReplaced(t *testing.T) {
-	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := forwardCA(t)
 	stopped := make(chan struct{})
-	old := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	old := tlsServer(t, cert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, ": watching\n\n")
 		w.(http.Flusher).Flush()
 		<-stopped // then nothing more, the connection open
 	}))
-	old.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	old.StartTLS()
-	t.Cleanup(old.Close)
 	t.Cleanup(func() { close(stopped) })
 	s, r := testStandbyReplica(t, ca, strings.TrimPrefix(old.URL, "https://"), defaultForwardLimits)
 	resp, err := http.Get(s.URL + "/v1/watch")
@@ -353,15 +339,10 @@ func TestStandbyTrustsTheLeadersCertificateOfTheOperator(t *testing.T) {
 		t.Fatal(err)
 	}
 	mine.Certificate = append(mine.Certificate, operator.Certificate().Raw) // the chain, to the operator's CA
-	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	leader := tlsServer(t, leaderCert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "the leader's answer")
 	}))
-	leader.TLS = &tls.Config{Certificates: []tls.Certificate{leaderCert}}
-	leader.StartTLS()
-	t.Cleanup(leader.Close)
-	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
-		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: leader.URL + " " + leader.URL}}
-	r.forwardVia(leaderRoots(builtin, mine, x509.NewCertPool()), defaultForwardLimits)
+	r := standbyReplica(leaderRoots(builtin, mine, x509.NewCertPool()), leader.URL, defaultForwardLimits)
 	s := httptest.NewServer(r.handler(true))
 	t.Cleanup(s.Close)
 	resp, err := http.Get(s.URL + "/v1/jobs")
@@ -409,7 +390,7 @@ func TestStandbyDoesNotForwardACertificatesRequestWithoutIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	leader := tlsServer(t, serverCert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" && (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) {
 			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, `{"status":401,"detail":"no credentials"}`)
@@ -417,12 +398,7 @@ func TestStandbyDoesNotForwardACertificatesRequestWithoutIt(t *testing.T) {
 		}
 		io.WriteString(w, `{"role":"node"}`)
 	}))
-	leader.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}}
-	leader.StartTLS()
-	t.Cleanup(leader.Close)
-	r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
-		lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: leader.URL + " " + leader.URL}}
-	r.forwardVia(ca.Pool(), defaultForwardLimits)
+	r := standbyReplica(ca.Pool(), leader.URL, defaultForwardLimits)
 	s := httptest.NewUnstartedServer(r.handler(true))
 	if s.TLS, err = pki.ServerConfig(serverCert, ca.Pool(), pki.VerifyClientCertIfGiven); err != nil {
 		t.Fatal(err)
@@ -446,20 +422,10 @@ func TestStandbyDoesNotForwardACertificatesRequestWithoutIt(t *testing.T) {
 // load balancer's check that uses HEAD got the leader's 401 (the
 // leader's need a token), and took the standby for dead.
 func TestStandbyAnswersHeadOfHealthItself(t *testing.T) {
-	ca, _, err := pki.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ca, cert := forwardCA(t)
+	leader := tlsServer(t, cert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized) // no token
 	}))
-	leader.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	leader.StartTLS()
-	t.Cleanup(leader.Close)
 	s := testStandby(t, ca, strings.TrimPrefix(leader.URL, "https://"), defaultForwardLimits)
 	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
 		resp, err := http.Head(s.URL + path)
@@ -494,12 +460,9 @@ func TestStandbyTrustsNoPublicCAForTheLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent atomic.Int64
-	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	other := tlsServer(t, theirs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sent.Add(1)
 	}))
-	other.TLS = &tls.Config{Certificates: []tls.Certificate{theirs}}
-	other.StartTLS()
-	t.Cleanup(other.Close)
 	// This replica's own certificate is of that CA too, with it in its chain.
 	mine, err := public.IssueServer([]string{"127.0.0.1"}, time.Hour)
 	if err != nil {
@@ -510,9 +473,7 @@ func TestStandbyTrustsNoPublicCAForTheLeader(t *testing.T) {
 		name string
 		mine tls.Certificate
 	}{{"the built-in certificate", tls.Certificate{}}, {"a --tls-cert of that CA", mine}} {
-		r := &replica{holder: "cp-2 (instance 2)", ttl: time.Second,
-			lease: store.Lease{Holder: "cp-1 (instance 1)", Valid: true, Epoch: 1, Address: other.URL + " " + other.URL}}
-		r.forwardVia(leaderRoots(builtin, c.mine, system), defaultForwardLimits)
+		r := standbyReplica(leaderRoots(builtin, c.mine, system), other.URL, defaultForwardLimits)
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/v1/jobs", nil)
 		req.Header.Set("Authorization", "Bearer carnot_secret")
