@@ -62,6 +62,20 @@ func TestLoadErrors(t *testing.T) {
 			`jobs.yaml:12: jobs[2].depends_on[1]: job "prep" is listed twice`,
 		},
 	}, {
+		// an empty item names no job; the server would refuse it only
+		// after the jobs above it in the file were submitted
+		name: "depends_on empty",
+		file: "jobs.yaml",
+		data: lines(
+			"- {id: prep, tenant: acme, gpus: 1}",
+			`- {id: a, tenant: acme, gpus: 1, depends_on: [prep, ""]}`,
+			`- {id: b, tenant: acme, gpus: 1, depends_on: ""}`,
+		),
+		want: []string{
+			"jobs.yaml:2: jobs[1].depends_on[1]: must not be empty",
+			"jobs.yaml:3: jobs[2].depends_on[0]: must not be empty",
+		},
+	}, {
 		// Misspellings a hand would make: a letter missing, doubled,
 		// swapped or wrong.
 		name: "misspelt fields",

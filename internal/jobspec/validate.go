@@ -147,7 +147,7 @@ func checkDependsOn(specs []*spec, c *yamlin.Collector) {
 			path := fmt.Sprintf("%s[%d]", path, n)
 			switch k, inFile := pos[d]; {
 			case d == "":
-				// the list's own message
+				c.Add(line, path, "must not be empty")
 			case !validID(d):
 				c.Add(line, path, "%q is not a job id: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", yamlin.Truncate(d, 40))
 			case d == s.job.ID:
