@@ -286,7 +286,7 @@ const (
 	// scheduler counts it at, or reports the cap set again.
 	EventPowerLimit = "power-limit"
 	// EventEligible: a job held for its dependencies (depends_on) is
-	// queued, the last of them having succeeded.
+	// queued, the last of them having ended as its type asks.
 	EventEligible = "eligible"
 	// EventLeader: a replica of a highly available control plane took
 	// the leader lease and runs the scheduler, under a new epoch (the

@@ -674,7 +674,7 @@ func TestOpenAPIJobSpec(t *testing.T) {
 		EarliestStart: 1, Deadline: 2, Topology: model.Topology{Level: model.LevelNode, Required: true},
 		ExclusiveNode: true, SubmitTime: 1, SubmitOrder: 1, Command: []string{"x"},
 		Env: map[string]string{"A": "b"}, WorkDir: "/w",
-		Restart: model.RestartPolicy{OnFailure: true, MaxRetries: 1}, DependsOn: []string{"b"},
+		Restart: model.RestartPolicy{OnFailure: true, MaxRetries: 1}, DependsOn: []model.Dependency{{Job: "b", Type: model.AfterAny}},
 	}
 	v := reflect.ValueOf(j).Elem()
 	for i := range v.NumField() {

@@ -61,6 +61,7 @@ makes that hold across invocations too.`,
 		Example: `  carnot run --gpus 8 --replicas 4 --tenant lab-a -- torchrun train.py --lr 3e-4
   carnot run --gpus 1 --runtime-limit 2h --env HF_HOME=/data/hf -f python eval.py
   carnot run --gpus 8 --after prep-42 -- torchrun train.py
+  carnot run --cpus 1 --after afterany:train-42 -- sh cleanup.sh
   carnot run --kind deployment --replicas 3 --min-replicas 1 --gpus 1 vllm serve`,
 		Args: argsNamed("COMMAND", 1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &o, args) },
@@ -85,7 +86,7 @@ makes that hold across invocations too.`,
 	f.StringVar(&o.grace, "checkpoint-grace", "", `time the job needs to checkpoint after a preemption notice, e.g. "2m"`)
 	f.BoolVar(&o.preemptible, "preemptible", false, "whether the job may be preempted (default: the priority class's)")
 	f.StringArrayVar(&o.jurisdictions, "jurisdiction", nil, "a jurisdiction tag the job may run under, e.g. EU; repeatable")
-	f.StringSliceVar(&o.after, "after", nil, "start only once these jobs of the same tenant have succeeded, e.g. prep,train (Slurm's --dependency=afterok); cancelled if one does not")
+	f.StringSliceVar(&o.after, "after", nil, "start only once these jobs of the same tenant have ended as asked: an ID, once it succeeded (afterok); afterany:ID, once it ended; afternotok:ID, once it failed or was cancelled; e.g. prep,afterany:train (Slurm's --dependency); cancelled if one cannot be met")
 	f.StringVar(&o.kind, "kind", "job", "job (replicas start together) or deployment (independent replicas)")
 	f.BoolVarP(&o.follow, "follow", "f", false, "wait for the job, print replica 0's output and exit with the job's outcome")
 	f.StringVar(&o.key, "idempotency-key", "", "submission key: the same key returns the job it created (default: random)")

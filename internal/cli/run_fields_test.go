@@ -72,4 +72,15 @@ func TestRunAfter(t *testing.T) {
 	if err != nil || !strings.Contains(out, "dependency: waits for prep (pending) to succeed") {
 		t.Errorf("why train: %v\n%s\nwant the dependency on prep", err, out)
 	}
+	if out, err := runCLI(t, "run", "--server", ts.url, "--id", "clean", "--after", "train,afterany:prep,afternotok:prep", "--cpus", "1", "--", "echo"); err == nil ||
+		!strings.Contains(out+err.Error(), `depends_on[2] (--after): job "prep" is listed twice`) {
+		t.Errorf("run --after naming prep twice: %v\n%s\nwant it refused, naming --after", err, out)
+	}
+	if out, err := runCLI(t, "run", "--server", ts.url, "--id", "clean", "--after", "train,afterany:prep", "--cpus", "1", "--", "echo"); err != nil {
+		t.Fatalf("run --after train,afterany:prep: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "why", "--server", ts.url, "clean")
+	if err != nil || !strings.Contains(out, "dependency: waits for train (pending) to succeed and prep (pending) to end") {
+		t.Errorf("why clean: %v\n%s\nwant the dependencies on train and prep", err, out)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,7 +122,8 @@ func runSchedule(cmd *cobra.Command, o *scheduleOpts) error {
 // holdDependents takes out of snap's pending jobs those that depend on
 // a job still pending or running in it (depends_on), as the live server
 // holds them, and returns their entries: a dependency absent from the
-// snapshot has succeeded.
+// snapshot has succeeded, so a job that needs it to fail (afternotok)
+// is held too, saying the live control plane would cancel it.
 func holdDependents(snap *model.Snapshot) []model.Pending {
 	state := map[string]string{}
 	for _, j := range snap.Pending {
@@ -137,18 +137,26 @@ func holdDependents(snap *model.Snapshot) []model.Pending {
 	var held []model.Pending
 	kept := snap.Pending[:0:0]
 	for _, j := range snap.Pending {
-		var waits []string
+		var waits []model.Dependency
+		broken := ""
 		for _, d := range j.DependsOn {
-			if st, ok := state[d]; ok {
-				waits = append(waits, d+" ("+st+")")
+			if _, ok := state[d.Job]; ok {
+				waits = append(waits, d)
+			} else if !d.Type.Met(true) && broken == "" {
+				broken = d.Job
 			}
 		}
-		if len(waits) == 0 {
+		switch {
+		case broken != "":
+			held = append(held, model.Pending{Job: j.ID, Code: model.ReasonDependency,
+				Message: "dependency: " + broken + " is neither pending nor running, so taken to have succeeded; " +
+					"this job runs only if it fails or is cancelled (afternotok), and the live control plane would cancel it"})
+		case len(waits) == 0:
 			kept = append(kept, j)
-			continue
+		default:
+			held = append(held, model.Pending{Job: j.ID, Code: model.ReasonDependency,
+				Message: model.DependencyWait(waits, func(id string) string { return state[id] })})
 		}
-		held = append(held, model.Pending{Job: j.ID, Code: model.ReasonDependency,
-			Message: "dependency: waits for " + strings.Join(waits, ", ") + " to succeed"})
 	}
 	snap.Pending = kept
 	return held

@@ -305,3 +305,34 @@ func TestScheduleHoldsDependents(t *testing.T) {
 		}
 	}
 }
+
+// carnot schedule holds afterany and afternotok jobs whose dependency is
+// pending, saying what each waits for; one whose afterany dependency is
+// not in the snapshot (it finished) is placed, one whose afternotok
+// dependency is not (taken to have succeeded) is held, saying the live
+// control plane would cancel it.
+func TestScheduleHoldsDependentsByType(t *testing.T) {
+	dir := t.TempDir()
+	jobs := filepath.Join(dir, "deps.yaml")
+	if err := os.WriteFile(jobs, []byte(`- {id: prep, tenant: lab-a, gpus: 1, submit_time: 2026-01-01T00:00:00Z}
+- {id: eval, tenant: lab-a, gpus: 2, depends_on: [prep, afterany: gone], submit_time: 2026-01-01T00:00:00Z}
+- {id: clean, tenant: lab-a, gpus: 1, depends_on: [afterany: prep, afternotok: eval], submit_time: 2026-01-01T00:00:00Z}
+- {id: free, tenant: lab-a, gpus: 1, depends_on: afterany:gone, submit_time: 2026-01-01T00:00:00Z}
+- {id: alert, tenant: lab-a, gpus: 1, depends_on: afternotok:gone, submit_time: 2026-01-01T00:00:00Z}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "schedule", "--facility", filepath.Join("..", "..", "examples", "small.yaml"), "--workload", jobs)
+	if err != nil {
+		t.Fatalf("schedule: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"eval   dependency  -          dependency: waits for prep (pending) to succeed",
+		"clean  dependency  -          dependency: waits for prep (pending) to end and eval (pending) to fail or be cancelled",
+		"alert  dependency  -          dependency: gone is neither pending nor running, so taken to have succeeded; this job runs only if it fails or is cancelled (afternotok), and the live control plane would cancel it",
+		"free  lab-a", "prep  lab-a", "2 started (2 GPUs), 3 pending"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("schedule output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 	// and its reason is as of now
 	held := y.State == api.StatePending && y.Reason != nil && y.Reason.Code == string(model.ReasonDependency)
 	if held && est == nil {
-		b.WriteString("estimated start: unknown (it waits for its dependencies to succeed; the scheduler considers it only then)\n")
+		b.WriteString("estimated start: unknown (it waits for its dependencies to end as depends_on asks; the scheduler considers it only then)\n")
 	} else if est != nil {
 		fmt.Fprintf(&b, "estimated start: %s\n", clock(now, est))
 	} else if g := y.GPUs; y.State == api.StatePending && (y.Reason == nil || y.Reason.Code == "capacity") &&

@@ -53,7 +53,7 @@ func TestWhyHeldForDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "eval is pending: dependency: waits for train (running) to succeed [dependency]\n" +
-		"estimated start: unknown (it waits for its dependencies to succeed; the scheduler considers it only then)\n"
+		"estimated start: unknown (it waits for its dependencies to end as depends_on asks; the scheduler considers it only then)\n"
 	if b.String() != want {
 		t.Errorf("why of a held job:\n%s\nwant:\n%s", b.String(), want)
 	}

@@ -152,7 +152,9 @@ func TestCLITenantsAndSites(t *testing.T) {
 
 // A pipeline on carnot dev with real processes: train (--after prep)
 // runs once prep exited 0, and sees prep's output; eval, after a step
-// that exits 1, is cancelled saying so.
+// that exits 1, is cancelled saying so, and the steps after it with
+// afterany and afternotok run; afternotok on a step that succeeded is
+// refused.
 func TestCLIPipelineAfter(t *testing.T) {
 	d := startDev(t)
 	marker := filepath.Join(d.Work, "prepped")
@@ -169,8 +171,24 @@ func TestCLIPipelineAfter(t *testing.T) {
 	if _, err := d.carnot("run", "--id", "eval", "--after", "broken", "--gpus", "1", "--", "true"); err != nil {
 		t.Fatal(err)
 	}
+	// cleanup (afterany) and alert (afternotok) run because broken
+	// failed; notify (afternotok of train, which succeeded) is refused
+	for _, after := range []string{"afterany:broken", "afternotok:broken"} {
+		if out, err := d.carnot("run", "--id", after[:strings.IndexByte(after, ':')], "--after", after, "--gpus", "1", "--", "true"); err != nil {
+			t.Fatalf("run --after %s: %v\n%s", after, err, out)
+		}
+	}
 	j := d.waitFinal("eval", 20*time.Second)
 	if j.State != api.StateCancelled || j.Message != "dependency broken failed" {
 		t.Errorf("eval after a failed step: %s %q; want cancelled: dependency broken failed", j.State, j.Message)
+	}
+	for _, id := range []string{"afterany", "afternotok"} {
+		if j := d.waitFinal(id, 20*time.Second); j.State != api.StateSucceeded {
+			t.Errorf("%s:broken after it failed: %s %q; want succeeded", id, j.State, j.Message)
+		}
+	}
+	if out, err := d.carnot("run", "--id", "notify", "--after", "afternotok:train", "--gpus", "1", "--", "true"); err == nil ||
+		!strings.Contains(out+err.Error(), `job "train" succeeded: this job would never start`) {
+		t.Errorf("run --after afternotok:train, which succeeded: %v\n%s\nwant it refused", err, out)
 	}
 }

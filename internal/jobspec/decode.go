@@ -86,9 +86,9 @@ type spec struct {
 	line int              // where the job starts
 	at   [numFields]int32 // line of each field given; 0 = absent
 	bad  [numFields]bool  // the field's value was rejected
-	// lines of the items of gpu_model and jurisdictions, when written
-	// one per line (a block list); nil otherwise
-	modelLines, tagLines []int32
+	// lines of the items of gpu_model, jurisdictions and depends_on,
+	// when written one per line (a block list); nil otherwise
+	modelLines, tagLines, depLines []int32
 }
 
 // path is the job's path in messages, e.g. "jobs[3]".
@@ -114,12 +114,15 @@ func (p fieldPath) String() string {
 	return s
 }
 
-// itemLine returns the line of item i of gpu_model or jurisdictions,
-// or the field's line when the items' lines are not known.
+// itemLine returns the line of item i of gpu_model, jurisdictions or
+// depends_on, or the field's line when the items' lines are not known.
 func (s *spec) itemLine(f field, i int) int {
 	lines := s.modelLines
-	if f == fJurisdictions {
+	switch f {
+	case fJurisdictions:
 		lines = s.tagLines
+	case fDependsOn:
+		lines = s.depLines
 	}
 	if i < len(lines) && lines[i] > 0 {
 		return int(lines[i])
@@ -254,7 +257,7 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	case fMaxRetries:
 		j.Restart.MaxRetries = int(d.integer(v, p, 0, maxRetries))
 	case fDependsOn:
-		j.DependsOn = d.set(v, p, "job")
+		j.DependsOn = d.deps(s, v, p)
 	}
 }
 
@@ -272,7 +275,7 @@ var fieldAliases = map[string]string{
 	"retries": "max_retries", "max_retry": "max_retries", "max_restarts": "max_retries",
 	"retry": "max_retries", "restarts": "max_retries",
 	"dependency": "depends_on", "dependencies": "depends_on", "depends": "depends_on",
-	"after": "depends_on", "afterok": "depends_on", "needs": "depends_on",
+	"after": "depends_on", "afterok": "depends_on", "afterany": "depends_on", "afternotok": "depends_on", "needs": "depends_on",
 }
 
 // suggest returns a hint for a misspelt key, e.g. ` (did you mean "gpus"?)`:

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/carnot-dc/carnot/internal/model"
 )
 
 // FuzzLoad checks that Load never panics, that every error names the
@@ -38,6 +40,9 @@ func FuzzLoad(f *testing.F) {
 		// sets with a repeated item
 		lines("- {tenant: eu-lab, gpus: 1, gpu_model: [H100, H200, H100], jurisdictions: [EU, FR, EU]}",
 			"- tenant: acme", "  gpus: 1", "  gpu_model:", "    - H100", "    - H100", "  command: [x, x]"),
+		// dependencies of each type and form
+		lines("- {id: a, tenant: acme, gpus: 1}", "- {id: b, tenant: acme, gpus: 1, depends_on: [afterany:a, {afternotok: x}, afterok:y, z]}",
+			"- id: c", "  tenant: acme", "  gpus: 1", "  depends_on:", "    - afterany: b", "    - \"afterok:a:b\"", "    - {after: a, afterok: b}"),
 	} {
 		f.Add(s, false)
 	}
@@ -51,6 +56,7 @@ func FuzzLoad(f *testing.F) {
 		`{"tenant":"acme","gpus":1,"env":{"A":{"B":[1]},"A":2},"restart":"never","max_retries":3}` + "\n" + `{"tenant":"acme","gpus":1,"env":{}}`,
 		`{"tenant":"acme","gpus":1e3,"replicas":1.5,"runtime_limit":1e400,"cpus":99999999999999999999,"submit_time":1.7E9}`,
 		`{"tenant":"eu-lab","gpus":1,"gpu_model":["H200","H200"],"jurisdictions":["FR","FR",""]}`,
+		`{"id":"a","tenant":"acme","gpus":1,"depends_on":["x","afterany:y",{"afternotok":"z"}]}` + "\n" + `{"tenant":"acme","gpus":1,"depends_on":{"afterany":"a"}}`,
 	} {
 		f.Add([]byte(s), true)
 	}
@@ -108,6 +114,7 @@ func FuzzLoadToReplay(f *testing.F) {
 		`{"id":"a","tenant":"acme","gpus":1,"submit_time":"2026-01-05T08:00:00Z"}` + "\n" + `{"id":"b","tenant":"acme","gpus":1}`,
 		"\ufeff[{\"id\": \"a\", \"tenant\": \"acme\", \"gpus\": 1, // c\n \"submit_time\": 1}]",
 		"- {id: a, tenant: acme, gpus: 1, submit_time: 2026-01-05T08:00:00Z, data_class: personal}\n",
+		"- {id: a, tenant: acme, gpus: 1, submit_time: 1}\n- {id: b, tenant: acme, gpus: 1, submit_time: 1, depends_on: [afterany: a, afternotok:a]}\n",
 		"[\n", "", "{}", "[]", "null", `"x"`,
 	} {
 		for ext := range uint8(3) {
@@ -118,7 +125,7 @@ func FuzzLoadToReplay(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, ext uint8) {
 		name := "fuzz" + []string{".json", ".jsonl", ".yaml"}[ext%3]
 		nlines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
-		jobs, _, _, err := loadGiven(name, data, fac, mode{replay: true, twin: true})
+		jobs, _, _, err := loadGiven(name, data, fac, mode{replay: true, twin: true, sim: true})
 		if err != nil {
 			var list ErrorList
 			if !errors.As(err, &list) || len(list) == 0 {
@@ -134,6 +141,11 @@ func FuzzLoadToReplay(f *testing.F) {
 		for _, j := range jobs {
 			if j.SubmitTime <= 0 || j.DataClass != "" {
 				t.Fatalf("job %s: submit time %d, data class %q", j.ID, j.SubmitTime, j.DataClass)
+			}
+			for _, d := range j.DependsOn {
+				if d.Type == model.AfterNotOK {
+					t.Fatalf("job %s: %s, which the twin cannot replay", j.ID, d)
+				}
 			}
 		}
 	})

@@ -51,9 +51,10 @@ func LoadFile(path string, fac *model.Facility) ([]*model.Job, error) {
 // even when fac is nil (the twin would never start it). A job naming a
 // data class that fac does not define is an error also when fac defines
 // none, as on the live server (the core would take the class for a
-// label and run the job on any site).
+// label and run the job on any site). An afternotok dependency is an
+// error: the twin's jobs never fail, so the job would never run.
 func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
-	jobs, _, err := loadFile(path, fac, mode{replay: true, twin: true})
+	jobs, _, err := loadFile(path, fac, mode{replay: true, twin: true, sim: true})
 	return jobs, err
 }
 
@@ -61,9 +62,10 @@ func LoadFileToReplay(path string, fac *model.Facility) ([]*model.Job, error) {
 // also returns, for each job, the fields its file wrote: a job that wrote
 // preemptible keeps its word on another facility, one that did not takes
 // that facility's class's. It is for the twin: a data class fac does not
-// define is an error, as for LoadFileToReplay.
+// define is an error, as for LoadFileToReplay, and so is an afternotok
+// dependency, which the twin cannot replay.
 func LoadFileGiven(path string, fac *model.Facility, replay bool) ([]*model.Job, []Given, error) {
-	return loadFile(path, fac, mode{replay: replay, twin: true})
+	return loadFile(path, fac, mode{replay: replay, twin: true, sim: true})
 }
 
 // Given says which fields a job file wrote for one job.
@@ -163,6 +165,7 @@ type mode struct {
 	submit bool // LoadFileToSubmit: every job needs what the server does
 	jsonl  bool // JSON Lines whatever the name (LoadToSubmit)
 	twin   bool // for the twin: a data class the facility does not define is an error
+	sim    bool // the twin runs the jobs (carnot sim, carnot plan): an afternotok dependency is an error
 }
 
 // load is Load and Reload; it also returns what reading the file cost,
@@ -202,6 +205,9 @@ func loadGiven(name string, data []byte, fac *model.Facility, m mode) ([]*model.
 	}
 	if m.twin {
 		needDataClasses(col.specs, fac, c)
+	}
+	if m.sim {
+		needReplayableDeps(col.specs, c)
 	}
 	switch {
 	case m.submit:

@@ -117,48 +117,6 @@ func assignIDs(name string, specs []*spec, c *yamlin.Collector) {
 	}
 }
 
-// maxDependsOn bounds a job's depends_on.
-const maxDependsOn = 64
-
-// checkDependsOn checks each job's depends_on: IDs in the id format, not
-// the job itself, at most maxDependsOn, and none naming a job later in
-// the same file (jobs are submitted in file order, and a dependency must
-// exist when its dependent is submitted; so no cycle can form).
-func checkDependsOn(specs []*spec, c *yamlin.Collector) {
-	pos := make(map[string]int, len(specs))
-	for i, s := range specs {
-		if !s.bad[fID] {
-			if _, ok := pos[s.job.ID]; !ok {
-				pos[s.job.ID] = i
-			}
-		}
-	}
-	for i, s := range specs {
-		deps := s.job.DependsOn
-		if len(deps) == 0 || s.bad[fDependsOn] {
-			continue
-		}
-		line, path := s.lineOf(fDependsOn), s.fpath(fDependsOn)
-		if len(deps) > maxDependsOn {
-			c.Add(line, path, "at most %d jobs (got %d)", maxDependsOn, len(deps))
-			continue
-		}
-		for n, d := range deps {
-			path := fmt.Sprintf("%s[%d]", path, n)
-			switch k, inFile := pos[d]; {
-			case d == "":
-				c.Add(line, path, "must not be empty")
-			case !validID(d):
-				c.Add(line, path, "%q is not a job id: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", yamlin.Truncate(d, 40))
-			case d == s.job.ID:
-				c.Add(line, path, "a job cannot depend on itself (%q)", d)
-			case inFile && k > i:
-				c.Add(line, path, "job %q comes later in the file (line %d); jobs are submitted in file order, so list it before this one", d, specs[k].lineOf(fID))
-			}
-		}
-	}
-}
-
 func autoBase(name string) string {
 	b := filepath.Base(name)
 	b = strings.TrimSuffix(b, filepath.Ext(b))

@@ -93,9 +93,11 @@ func toWire(j *model.Job) *wireJob {
 		Command:         j.Command,
 		Env:             j.Env,
 		WorkDir:         j.WorkDir,
-		DependsOn:       j.DependsOn,
 	}
 	w.Restart, w.MaxRetries = restartPolicy(j.Restart)
+	for _, d := range j.DependsOn {
+		w.DependsOn = append(w.DependsOn, d.String())
+	}
 	if j.Kind != model.KindJob {
 		w.Kind = j.Kind
 		w.MinReplicas = j.MinReplicas

@@ -1,5 +1,7 @@
 package model
 
+import "strings"
+
 // Kind separates gangs from deployments.
 type Kind string
 
@@ -80,11 +82,105 @@ type Job struct {
 	Env     map[string]string // added to the agent's environment
 	WorkDir string            // the replicas' working directory; "" = the agent's choice
 	Restart RestartPolicy
-	// DependsOn names the jobs that must succeed before this one may
-	// start (Slurm's --dependency=afterok). The drivers hold a job back
-	// until they have; the core never sees a job whose dependencies are
-	// unmet.
-	DependsOn []string
+	// DependsOn are the jobs that must end, each as its Dependency.Type
+	// says, before this one may start (Slurm's --dependency). The
+	// drivers hold a job back until they have; the core never sees a job
+	// whose dependencies are unmet.
+	DependsOn []Dependency
+}
+
+// Dependency is a job that must end before its dependent may start, and
+// how.
+type Dependency struct {
+	Job  string
+	Type DepType
+}
+
+// String is the dependency as a job file writes it: the job's ID for
+// AfterOK, else "type:id", e.g. "afterany:train".
+func (d Dependency) String() string {
+	if d.Type == AfterOK {
+		return d.Job
+	}
+	return d.Type.String() + ":" + d.Job
+}
+
+// DepType says how a dependency must end for its dependent to start:
+// Slurm's dependency types of those names.
+type DepType uint8
+
+// Dependency types.
+const (
+	AfterOK    DepType = iota // it succeeded; the dependent is cancelled when it fails or is cancelled
+	AfterAny                  // it ended: succeeded, failed or cancelled
+	AfterNotOK                // it failed or was cancelled; the dependent is cancelled when it succeeds
+)
+
+var depTypeNames = [...]string{"afterok", "afterany", "afternotok"}
+
+func (t DepType) String() string {
+	if int(t) >= len(depTypeNames) {
+		return "invalid"
+	}
+	return depTypeNames[t]
+}
+
+// ParseDepType parses a dependency type's name.
+func ParseDepType(s string) (DepType, bool) {
+	for i, n := range depTypeNames {
+		if n == s {
+			return DepType(i), true
+		}
+	}
+	return 0, false
+}
+
+// Met reports whether a dependency of type t that ended, succeeded or
+// not, lets its dependent start; when it does not, the dependent never
+// will.
+func (t DepType) Met(succeeded bool) bool {
+	switch t {
+	case AfterAny:
+		return true
+	case AfterNotOK:
+		return !succeeded
+	}
+	return succeeded
+}
+
+// DependencyWait is the reason of a job held for the dependencies
+// waits, each with its state (state gives it), those of one type
+// together: "dependency: waits for prep (running), train (pending) to
+// succeed and eval (running) to end".
+func DependencyWait(waits []Dependency, state func(id string) string) string {
+	var parts []string
+	for t := range DepType(len(depTypeNames)) {
+		var ids []string
+		for _, d := range waits {
+			if d.Type == t {
+				ids = append(ids, d.Job+" ("+state(d.Job)+")")
+			}
+		}
+		if len(ids) > 0 {
+			parts = append(parts, strings.Join(ids, ", ")+" to "+t.Awaits())
+		}
+	}
+	if n := len(parts); n > 2 {
+		parts = []string{strings.Join(parts[:n-1], ", "), parts[n-1]}
+	}
+	return "dependency: waits for " + strings.Join(parts, " and ")
+}
+
+// Awaits says what a dependency of type t waits for, as reasons say it:
+// "succeed", "end", "fail or be cancelled".
+func (t DepType) Awaits() string {
+	switch t {
+	case AfterAny:
+		return "end"
+	case AfterNotOK:
+		return "fail or be cancelled"
+	}
+	return "succeed"
 }
 
 // RestartPolicy says what the live control plane does when an attempt of

@@ -14,34 +14,37 @@ import (
 	"github.com/carnot-dc/carnot/internal/store"
 )
 
-// Dependencies (model.Job.DependsOn, Slurm's afterok): a pending job
-// whose dependencies have not all succeeded is held, out of the loop's
-// queue, with the reason code model.ReasonDependency; it is queued once the
-// last of them succeeds, and cancelled when one ends otherwise (failed,
-// cancelled), in the same commit as that end, when it is in memory then.
+// Dependencies (model.Job.DependsOn, Slurm's afterok, afterany and
+// afternotok): a pending job whose dependencies have not all ended as
+// their types ask (model.DepType.Met) is held, out of the loop's queue,
+// with the reason code ReasonDependency; it is queued once the last of
+// them is met, and cancelled when one ends otherwise (an afterok one
+// failed or was cancelled, an afternotok one succeeded), in the same
+// commit as that end, when it is in memory then.
 //
 // A job is not always in memory when its dependency ends: a submission
-// checks its dependencies (same tenant, jobs not deployments, none ended
-// otherwise than succeeded) before it is saved, and is adopted after; a
-// submission whose answer was lost is adopted only at its retry; and
-// the commit that cancels a job adopted after its dependency failed
-// (depBroken) may never come, the server stopping first. So every
-// adoption holds the dependencies (holdDeps: depChecking, a dependency
-// that ends in between kept in depOutcome) and reads those no longer in
-// memory from the store, as a reload does (trackLoadedDeps): a
-// dependency forgotten is not taken for succeeded. One the store holds
+// checks its dependencies (same tenant, jobs not deployments, none
+// ended otherwise than its type asks) before it is saved, and is adopted
+// after; a submission whose answer was lost is adopted only at its
+// retry; and the commit that cancels a job adopted after its dependency
+// ended against it (depBroken) may never come, the server stopping
+// first. So every adoption holds the dependencies (holdDeps:
+// depChecking, a dependency that ends in between kept in depOutcome)
+// and reads those no longer in memory from the store, as a reload does
+// (trackLoadedDeps): a dependency forgotten is not taken for succeeded
+// (nor, for afternotok, for failed). One the store holds
 // pending, saved but not adopted (its answer lost), is adopted then
 // (adoptStored), so that the job waits for it to run.
 
 // actorDepends is the actor of the events of jobs cancelled because a
-// dependency did not succeed: the control plane's rule, whoever ended
+// dependency did not end as its type asks: the control plane's rule, whoever ended
 // the dependency (its own event keeps that actor).
 const actorDepends = "server:depends_on"
 
 // checkDeps checks job's dependencies at its submission and holds them
 // (holdDeps) until release is called (after adopt). It returns a problem
 // for a dependency that is not a job of job's tenant, is a deployment,
-// or ended otherwise than succeeded.
+// or ended otherwise than its type asks.
 func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(), prob *api.Problem) {
 	if len(job.DependsOn) == 0 {
 		return func() {}, nil
@@ -50,19 +53,20 @@ func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(),
 		return &api.Problem{Status: status, Detail: "invalid depends_on",
 			Errors: []api.FieldError{{Field: "depends_on", Message: fmt.Sprintf(format, args...)}}}
 	}
-	release, deps, err := s.holdDeps(ctx, job.DependsOn)
+	release, deps, err := s.holdDeps(ctx, depIDs(job.DependsOn))
 	if err != nil {
 		return nil, &api.Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()}
 	}
-	for _, id := range job.DependsOn {
+	for _, dep := range job.DependsOn {
+		id := dep.Job
 		d, ok := deps[id]
 		switch {
 		case !ok || d.tenant != job.Tenant:
 			prob = field(http.StatusBadRequest, "no job %q of tenant %s", id, job.Tenant)
 		case d.kind == string(model.KindDeployment):
 			prob = field(http.StatusBadRequest, "%q is a deployment: it runs until cancelled and never succeeds; depend on jobs", id)
-		case api.Final(d.state) && d.state != api.StateSucceeded:
-			prob = field(http.StatusConflict, "job %q %s: this job would never start", id, d.state)
+		case api.Final(d.state) && !dep.Type.Met(d.state == api.StateSucceeded):
+			prob = field(http.StatusConflict, "job %q %s: this job would never start%s", id, d.state, notOK(dep))
 		}
 		if prob != nil {
 			release()
@@ -75,12 +79,40 @@ func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(),
 // depInfo is what a submission's check needs of a dependency.
 type depInfo struct{ tenant, kind, state string }
 
+// depIDs are the jobs deps names.
+func depIDs(deps []model.Dependency) []string {
+	ids := make([]string, len(deps))
+	for i, d := range deps {
+		ids[i] = d.Job
+	}
+	return ids
+}
+
+// depOn is js's dependency on job id.
+func depOn(js *jobState, id string) model.Dependency {
+	for _, d := range js.job.DependsOn {
+		if d.Job == id {
+			return d
+		}
+	}
+	return model.Dependency{Job: id}
+}
+
+// notOK is what a message about dep adds for an afternotok one, which
+// only a failure or a cancellation meets.
+func notOK(dep model.Dependency) string {
+	if dep.Type != model.AfterNotOK {
+		return ""
+	}
+	return " (afternotok: it runs only if " + dep.Job + " fails or is cancelled)"
+}
+
 // holdDeps holds the jobs ids (depChecking) until release is called, so
 // that the adoption of a job depending on them sees how one that ends
 // meanwhile ended (depOutcome), and reads those not in memory from the
 // store: finished (or never adopted), a dependency no longer in memory
-// may have failed, and depOutcome keeps how such a one ended too. It
-// returns the jobs it found, in memory or in the store, by ID.
+// may have ended either way, and depOutcome keeps how such a one ended
+// too. It returns the jobs it found, in memory or in the store, by ID.
 func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), deps map[string]depInfo, err error) {
 	deps = map[string]depInfo{}
 	var absent []string
@@ -115,7 +147,7 @@ func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), de
 			return nil, nil, fmt.Errorf("reading job %s: %w", id, err)
 		}
 		deps[id] = depInfo{doc.Tenant, doc.Kind, doc.State}
-		if api.Final(doc.State) && doc.State != api.StateSucceeded {
+		if api.Final(doc.State) {
 			ended[id] = doc.State
 		}
 		if doc.State == api.StatePending { // saved, its submission's answer lost: not run yet
@@ -135,17 +167,22 @@ func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), de
 	return release, deps, nil
 }
 
-// trackDeps holds js, a pending job with dependencies, until they have
-// succeeded: it lists js as waiting on each unfinished one and says
-// which it waits for. A dependency that ended otherwise (seen by a
-// submission's check, depOutcome) puts js on depBroken, which the loop
-// cancels. Caller holds mu.
+// trackDeps holds js, a pending job with dependencies, until they are
+// met: it lists js as waiting on each unfinished one and says which it
+// waits for. A dependency that ended otherwise than its type asks (seen
+// by a submission's check, depOutcome, or still in memory) puts js on
+// depBroken, which the loop cancels. Caller holds mu.
 func (s *Server) trackDeps(js *jobState, now time.Time) {
 	if js.doc.State != api.StatePending || len(js.job.DependsOn) == 0 {
 		return
 	}
-	for _, id := range js.job.DependsOn {
-		if st, ok := s.depOutcome[id]; ok && st != api.StateSucceeded {
+	for _, dep := range js.job.DependsOn {
+		id := dep.Job
+		st, ended := s.depOutcome[id]
+		if d := s.jobs[id]; !ended && d != nil && api.Final(d.doc.State) {
+			st, ended = d.doc.State, true
+		}
+		if ended && !dep.Type.Met(st == api.StateSucceeded) {
 			js.held = true
 			s.depBroken = append(s.depBroken, depBreak{job: js.doc.ID, dep: id, state: st})
 			return
@@ -178,23 +215,24 @@ func (s *Server) holdForDeps(js *jobState, now time.Time) {
 }
 
 // depWait says which of js's dependencies it waits for, as they are now
-// ("" when none). Caller holds mu.
+// ("" when none): those in memory not ended as their types ask. Caller
+// holds mu.
 func (s *Server) depWait(js *jobState) string {
-	var waits []string
-	for _, id := range js.job.DependsOn {
-		if d := s.jobs[id]; d != nil && d.doc.State != api.StateSucceeded {
-			waits = append(waits, fmt.Sprintf("%s (%s)", id, d.doc.State))
+	var waits []model.Dependency
+	for _, dep := range js.job.DependsOn {
+		if d := s.jobs[dep.Job]; d != nil && !(api.Final(d.doc.State) && dep.Type.Met(d.doc.State == api.StateSucceeded)) {
+			waits = append(waits, dep)
 		}
 	}
 	if len(waits) == 0 {
 		return ""
 	}
-	return "dependency: waits for " + strings.Join(waits, ", ") + " to succeed"
+	return model.DependencyWait(waits, func(id string) string { return s.jobs[id].doc.State })
 }
 
 // depEnded, as dep reaches its final state, queues the jobs that waited
-// for it alone and cancels those that waited for it when it did not
-// succeed (and theirs, in turn). Caller holds mu.
+// for it last and cancels those it did not end for as their dependency's
+// type asks (and theirs, in turn). Caller holds mu.
 func (s *Server) depEnded(dep *jobState, now time.Time, c *changes) {
 	id, state := dep.doc.ID, dep.doc.State
 	if s.depChecking[id] > 0 {
@@ -207,19 +245,36 @@ func (s *Server) depEnded(dep *jobState, now time.Time, c *changes) {
 		if js == nil || js.doc.State != api.StatePending || !js.held {
 			continue
 		}
-		if state != api.StateSucceeded {
+		if !depOn(js, id).Type.Met(state == api.StateSucceeded) {
 			s.cancelForDep(js, id, state, now, c)
 			continue
 		}
 		if s.holdForDeps(js, now); !js.held {
-			what := "dependency"
-			if len(js.job.DependsOn) > 1 {
-				what = "dependencies"
-			}
-			c.job(js, api.EventEligible, fmt.Sprintf("queued: its %s succeeded (%s)", what, strings.Join(js.job.DependsOn, ", ")))
+			c.job(js, api.EventEligible, released(js.job.DependsOn))
 			c.events[len(c.events)-1].Actor = actorDepends
 		}
 	}
+}
+
+// released is the message of the event of a job queued as its
+// dependencies deps are met: "queued: its dependencies succeeded (prep,
+// train)", "queued: its dependencies are met (prep, afterany:train)".
+func released(deps []model.Dependency) string {
+	what, how := "dependency", "succeeded"
+	if len(deps) > 1 {
+		what = "dependencies"
+	}
+	names := make([]string, len(deps))
+	for i, d := range deps {
+		names[i] = d.String()
+		if d.Type != model.AfterOK {
+			how = "are met"
+			if len(deps) == 1 {
+				how = "is met"
+			}
+		}
+	}
+	return fmt.Sprintf("queued: its %s %s (%s)", what, how, strings.Join(names, ", "))
 }
 
 // depBreak is a held job to cancel: its dependency dep ended in state
@@ -236,22 +291,23 @@ func (s *Server) cancelBrokenDeps(now time.Time, c *changes) {
 	s.depBroken = s.depBroken[:0]
 }
 
-// cancelForDep cancels js, held, as its dependency dep ended in state:
-// an event of actor actorDepends (those of js's own dependents, which
-// finish cancels in turn, are recorded after it). Caller holds mu.
+// cancelForDep cancels js, held, as its dependency dep ended in state,
+// not as its type asks: an event of actor actorDepends (those of js's
+// own dependents, which finish cancels or queues in turn, are recorded
+// after it). Caller holds mu.
 func (s *Server) cancelForDep(js *jobState, dep, state string, now time.Time, c *changes) {
 	i := len(c.events)
-	s.finish(js, api.StateCancelled, fmt.Sprintf("dependency %s %s", dep, state), now, c)
+	s.finish(js, api.StateCancelled, fmt.Sprintf("dependency %s %s%s", dep, state, notOK(depOn(js, dep))), now, c)
 	c.events[i].Actor = actorDepends
 }
 
 // trackLoadedDeps, at a reload, holds the pending jobs loaded for their
-// dependencies (trackDeps). A dependency not loaded is finished: it
-// succeeded, unless the server stopped between its end and the commit
-// that cancels the jobs waiting for it (a job adopted meanwhile,
-// depBroken); how they ended is read from the store, all in one read
-// (store.JobStates), and a job whose dependency did not succeed is
-// cancelled at the first pass.
+// dependencies (trackDeps). A dependency not loaded is finished: how it
+// ended is read from the store, all of them in one read (store.JobStates;
+// one the store no longer holds counts as succeeded), and a job it did
+// not end for as its type asks (the server stopped between its end and
+// the commit that cancels the job, or the job was adopted meanwhile:
+// depBroken) is cancelled at the first pass.
 func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 	seen := map[string]bool{}
 	var absent []string
@@ -259,10 +315,10 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 		if js.doc.State != api.StatePending {
 			continue
 		}
-		for _, id := range js.job.DependsOn {
-			if s.jobs[id] == nil && !seen[id] {
-				seen[id] = true
-				absent = append(absent, id)
+		for _, dep := range js.job.DependsOn {
+			if s.jobs[dep.Job] == nil && !seen[dep.Job] {
+				seen[dep.Job] = true
+				absent = append(absent, dep.Job)
 			}
 		}
 	}
@@ -277,10 +333,12 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 			st, ok := states[id]
 			switch {
 			case !ok: // Carnot deletes no job record; one removed by hand counts as succeeded
-			case api.Final(st.State) && st.State != api.StateSucceeded:
+				s.depOutcome[id] = api.StateSucceeded
+			case api.Final(st.State):
 				s.depOutcome[id] = st.State
-			case st.EndTime != nil:
-				ended[id] = *st.EndTime
+				if st.EndTime != nil {
+					ended[id] = *st.EndTime
+				}
 			}
 		}
 	}
@@ -295,7 +353,7 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 		// ended (holdForDeps), as far as the store still says when
 		js.job.SubmitTime, js.job.SubmitOrder = submit, order
 		for _, dep := range js.job.DependsOn {
-			t, ok := ended[dep]
+			t, ok := ended[dep.Job]
 			if at, o := model.TimeOf(t), int64(t.Nanosecond()); ok && (at > js.job.SubmitTime || at == js.job.SubmitTime && o > js.job.SubmitOrder) {
 				js.job.SubmitTime, js.job.SubmitOrder = at, o
 			}
@@ -319,7 +377,7 @@ func (s *Server) adoptStored(ctx context.Context, doc *api.Job) error {
 	if err != nil {
 		return nil // left to the reload to report
 	}
-	release, _, err := s.holdDeps(ctx, js.job.DependsOn)
+	release, _, err := s.holdDeps(ctx, depIDs(js.job.DependsOn))
 	if err != nil {
 		return err
 	}

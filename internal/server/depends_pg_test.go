@@ -80,3 +80,54 @@ func TestDependsOnFailover(t *testing.T) {
 		t.Errorf("c once b failed: %s %q", j.State, j.Message)
 	}
 }
+
+// The dependency types survive a change of leader on PostgreSQL: the
+// new leader holds afterany and afternotok jobs as the one before did,
+// and queues or cancels them as their dependencies end.
+func TestDependsOnKindsFailover(t *testing.T) {
+	dbURL := pgSchemaURL(t)
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	leader := func() *env {
+		db, err := postgres.Open(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
+			Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return envOf(t, s, t.TempDir(), clk)
+	}
+	e := leader()
+	if code := e.register("n1", "local", 8); code != 200 {
+		t.Fatalf("register: %d", code)
+	}
+	a := e.submit(spec(1, 1, "id", "a"))
+	b := e.submit(spec(1, 1, "id", "b"))
+	anyA := e.submit(spec(1, 1, "id", "any-a", "depends_on", "afterany:a"))
+	notA := e.submit(spec(1, 1, "id", "not-a", "depends_on", "afternotok:a"))
+	notB := e.submit(spec(1, 1, "id", "not-b", "depends_on", []string{"afternotok:b"}))
+	e.pass()
+	e.report("n1", running(a, 0, 1), running(b, 0, 1))
+	e.s.Retire()
+
+	e = leader()
+	e.wantHeld(anyA, "dependency: waits for a (running) to end")
+	e.wantHeld(notA, "dependency: waits for a (running) to fail or be cancelled")
+	e.report("n1", exited(a, 0, 1, 1), exited(b, 0, 1, 0))
+	e.pass()
+	e.wantState(anyA, api.StateRunning, "")
+	e.wantState(notA, api.StateRunning, "")
+	e.wantState(notB, api.StateCancelled, "dependency b succeeded (afternotok: it runs only if b fails or is cancelled)")
+	e.s.Retire()
+
+	e = leader()
+	for _, id := range []string{anyA, notA} {
+		if evs := e.eventsOf(id, api.EventEligible); len(evs) != 1 {
+			t.Errorf("%s's eligible events after two leaders: %q; want one", id, evs)
+		}
+	}
+}

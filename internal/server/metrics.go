@@ -30,7 +30,7 @@ func newMetrics(s *Server) *metrics {
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_queue_length",
 			Help: "Pending jobs per tenant of the facility (0 when none), but those held for their dependencies (carnot_held_jobs)."}, []string{"tenant"}),
 		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_held_jobs",
-			Help: "Pending jobs per tenant of the facility held, out of the queue, until their dependencies (depends_on) succeed (0 when none)."}, []string{"tenant"}),
+			Help: "Pending jobs per tenant of the facility held, out of the queue, until their dependencies (depends_on) are met (0 when none)."}, []string{"tenant"}),
 		gpus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carnot_gpus",
 			Help: "GPUs of the ready and draining nodes per site, model and state: used, free (idle on a node that takes work), unschedulable (idle on a draining, fenced or unreachable node, or down)."}, []string{"site", "model", "state"}),
 		passSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "carnot_scheduling_pass_seconds",

@@ -10,17 +10,23 @@ import (
 // Dependencies (model.Job.DependsOn), as the live server keeps them: a
 // job that arrives before the jobs it depends on have completed waits,
 // out of the queue, until the last of them completes; its wait counts
-// from its submission. A job of the twin never fails, so none is
-// cancelled; one whose dependency never completes never starts.
+// from its submission. A job of the twin never fails (a preemption or a
+// node failure queues it again), so none is cancelled, afterok and
+// afterany are the same there, and afternotok, met only by a failure, is
+// refused; one whose dependency never completes never starts.
 
 // linkDeps counts each job's dependencies and lists its dependents. A
-// dependency must be a job of the workload, and not a deployment.
+// dependency must be a job of the workload, not a deployment, and not
+// afternotok.
 func (t *twin) linkDeps() error {
 	for _, j := range t.cfg.Jobs {
 		js := t.byID[j.ID]
-		for _, id := range j.DependsOn {
+		for _, dep := range j.DependsOn {
+			id := dep.Job
 			d := t.byID[id]
 			switch {
+			case dep.Type == model.AfterNotOK:
+				return fmt.Errorf("sim: job %s depends on %s with afternotok: the twin's jobs never fail, so it would never run; leave it out or make it afterany", j.ID, id)
 			case d == nil:
 				return fmt.Errorf("sim: job %s depends on %s, which is not in the workload", j.ID, id)
 			case d.job.Kind == model.KindDeployment:
@@ -40,9 +46,9 @@ func (t *twin) linkDeps() error {
 func (t *twin) hold(js *jobState, now model.Time) {
 	js.held = true
 	var waits []string
-	for _, id := range js.job.DependsOn {
-		if d := t.byID[id]; d.rec.End == 0 {
-			waits = append(waits, id)
+	for _, dep := range js.job.DependsOn {
+		if d := t.byID[dep.Job]; d.rec.End == 0 {
+			waits = append(waits, dep.Job)
 		}
 	}
 	js.rec.LastReason = "dependency: waits for " + strings.Join(waits, ", ") + " to complete"

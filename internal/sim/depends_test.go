@@ -14,12 +14,12 @@ import (
 func TestDependsOnInTheTwin(t *testing.T) {
 	a := job("a", "acme", "normal", 1, 8, t0, model.Hour)
 	b := job("b", "acme", "normal", 1, 8, t0, model.Hour)
-	b.DependsOn = []string{"a"}
+	b.DependsOn = afterOK("a")
 	c := job("c", "acme", "normal", 1, 1, t0+60, model.Hour)
-	c.DependsOn = []string{"b", "a"}
+	c.DependsOn = afterOK("b", "a")
 	x := job("x", "beta", "normal", 3, 8, t0, model.Hour) // 24 GPUs of 16
 	d := job("d", "beta", "normal", 1, 1, t0, model.Hour)
-	d.DependsOn = []string{"x"}
+	d.DependsOn = afterOK("x")
 	var log strings.Builder
 	r, err := Run(Config{Facility: facility(2), Jobs: []*model.Job{a, b, c, x, d}}, &log)
 	if err != nil {
@@ -41,6 +41,34 @@ func TestDependsOnInTheTwin(t *testing.T) {
 	}
 }
 
+// afterany waits in the twin as afterok does: its jobs never fail, so a
+// dependency ends only by completing; a job preempted meanwhile (or
+// killed by a node failure) is queued again, not ended. Here b, afterany
+// of a, starts when a completes, after its preemption by c.
+func TestDependsOnAfterAnyInTheTwin(t *testing.T) {
+	a := job("a", "acme", "normal", 1, 8, t0, model.Hour)
+	a.Preemptible = true
+	b := job("b", "acme", "normal", 1, 8, t0, model.Hour)
+	b.DependsOn = []model.Dependency{{Job: "a", Type: model.AfterAny}}
+	c := job("c", "beta", "high", 1, 8, t0+600, model.Hour)
+	var log strings.Builder
+	r, err := Run(Config{Facility: facility(1), Jobs: []*model.Job{a, b, c}}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*JobRecord{}
+	for i := range r.Jobs {
+		got[r.Jobs[i].Job.ID] = &r.Jobs[i]
+	}
+	if got["a"].Preemptions == 0 || got["b"].FirstStart < got["a"].End || got["b"].FirstStart == 0 {
+		t.Errorf("a preempted %d times, ended at %s; b started at %s; want a preempted and b started after it completed\n%s",
+			got["a"].Preemptions, got["a"].End, got["b"].FirstStart, log.String())
+	}
+	if !strings.Contains(log.String(), "arrive b (dependency: waits for a to complete)") {
+		t.Errorf("the log does not say b waits for a:\n%s", log.String())
+	}
+}
+
 // A dependency outside the workload, on a deployment or on itself is an
 // error naming the jobs.
 func TestDependsOnErrorsInTheTwin(t *testing.T) {
@@ -50,11 +78,15 @@ func TestDependsOnErrorsInTheTwin(t *testing.T) {
 		{"nosuch", "sim: job b depends on nosuch, which is not in the workload"},
 		{"svc", "sim: job b depends on svc, a deployment: it never succeeds; depend on jobs"},
 		{"b", "sim: job b depends on itself"},
+		{"afternotok:nosuch", "sim: job b depends on nosuch with afternotok: the twin's jobs never fail, so it would never run; leave it out or make it afterany"},
 	} {
 		svc := job("svc", "acme", "normal", 1, 1, t0, model.Hour)
 		svc.Kind = model.KindDeployment
 		b := job("b", "acme", "normal", 1, 1, t0, model.Hour)
-		b.DependsOn = []string{c.dep}
+		b.DependsOn = afterOK(c.dep)
+		if id, ok := strings.CutPrefix(c.dep, "afternotok:"); ok {
+			b.DependsOn = []model.Dependency{{Job: id, Type: model.AfterNotOK}}
+		}
 		_, err := Run(Config{Facility: facility(1), Jobs: []*model.Job{svc, b}}, nil)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("depends_on %s: %v; want %q", c.dep, err, c.want)
@@ -68,7 +100,7 @@ func TestDependsOnErrorsInTheTwin(t *testing.T) {
 func TestDependsOnReleasedQueuesAfterThoseWaiting(t *testing.T) {
 	a := job("a", "acme", "normal", 1, 1, t0, model.Hour)
 	b := job("b", "acme", "normal", 1, 8, t0, model.Hour)
-	b.DependsOn = []string{"a"}
+	b.DependsOn = afterOK("a")
 	c := job("c", "acme", "normal", 1, 8, t0+60, model.Hour)
 	var log strings.Builder
 	r, err := Run(Config{Facility: facility(1), Jobs: []*model.Job{a, b, c}}, &log)
@@ -85,4 +117,13 @@ func TestDependsOnReleasedQueuesAfterThoseWaiting(t *testing.T) {
 	if b.SubmitTime != t0 || got["b"].Job.SubmitTime != t0 {
 		t.Errorf("b's submit time became %s (record %s); want %s", b.SubmitTime, got["b"].Job.SubmitTime, t0)
 	}
+}
+
+// afterOK is depends_on naming ids, each afterok.
+func afterOK(ids ...string) []model.Dependency {
+	var out []model.Dependency
+	for _, id := range ids {
+		out = append(out, model.Dependency{Job: id})
+	}
+	return out
 }
