@@ -71,6 +71,13 @@ type Config struct {
 	// nil: one interval later. (A fleet of virtual nodes spreads its
 	// nodes' heartbeats over the interval with it.)
 	NextBeat func(last time.Time, interval time.Duration) time.Time
+	// Reenroll, when set, gives the node a new certificate once the
+	// server refused the one it holds as revoked (revoked.go): it
+	// enrolls with a join token, and the agent's calls present the new
+	// certificate from then on. It fails until an operator-admin allowed
+	// the node to enroll again; the agent calls it again meanwhile. nil:
+	// Run ends with ErrRevoked once the node's tasks have ended.
+	Reenroll func(ctx context.Context) error
 	// OnTaskChange, when set, is called with a task's status each time it
 	// starts, ends, fails to start or is refused. It is called with the
 	// agent's lock held: it must be quick and must not call the agent.
@@ -298,8 +305,10 @@ func (a *Agent) Handler() http.Handler { return a.mux }
 // sends a last heartbeat and stops the log server. It returns once that
 // is done and the stop begun as ctx was done (stopForShutdown) has
 // returned too, or Config.ShutdownGrace after the rest should that stop
-// hang. It returns nil after a shutdown through ctx, or the log server's
-// error if that failed.
+// hang. It returns nil after a shutdown through ctx, an error wrapping
+// ErrRevoked when the node's certificate was revoked and it has no
+// Config.Reenroll (revoked.go), or the log server's error if that
+// failed.
 func (a *Agent) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -334,13 +343,24 @@ func (a *Agent) Run(ctx context.Context) error {
 		collector.Go(func() { a.collectLoop(rctx) })
 	}
 	registered := false
+	var revokedErr error // the server's refusal of the node's certificate as revoked, when Run ends for it
 	wait := a.retryMin
-	for a.register(rctx) == nil {
-		registered = true
+	for {
+		err := a.register(rctx)
 		began := time.Now()
-		err := a.session(rctx)
+		if err == nil {
+			registered = true
+			err = a.session(rctx)
+		}
 		if rctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, ErrRevoked) {
+			if !a.revoked(rctx, err) {
+				revokedErr = err
+				break
+			}
+			continue
 		}
 		if errors.Is(err, errGPUBack) {
 			a.log.Info("registering again: a GPU down at registration is back", "err", err)
@@ -357,7 +377,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		wait = min(2*wait, a.retryMax)
 	}
-	a.shutdown(registered)
+	// A node refused (revoked) sends no more heartbeats: each would be
+	// refused.
+	a.shutdown(registered && revokedErr == nil)
 	if !stopTasks() {
 		// The stop began as the agent was told to stop is still to be
 		// waited for; its work is done (shutdown's), so only a call of
@@ -373,6 +395,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	collector.Wait()
 	if err := <-serveErr; err != nil {
 		return err
+	}
+	if revokedErr != nil {
+		return fmt.Errorf("agent: node %s: %w", a.cfg.Name, revokedErr)
 	}
 	return nil
 }

@@ -17,7 +17,10 @@
 //     it), the agent registers again, listing the tasks it still runs
 //     and the ends it has not reported yet.
 //     Other failures are retried; tasks keep running meanwhile (until
-//     the server's stop-after-disconnect, when it set one).
+//     the server's stop-after-disconnect, when it set one). But for a
+//     refusal of the node's certificate as revoked (revoked.go): the
+//     agent stops calling the server, and enrolls again through
+//     Config.Reenroll, or ends once its tasks have.
 //
 // Reconciling: a listed task the agent has never started is started; a
 // listed task marked Stop gets SIGTERM, and SIGKILL of its whole process

@@ -44,6 +44,8 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			continue
 		case isNotFound(err):
 			return fmt.Errorf("assignments: %w: %w", errReregister, err)
+		case isRevoked(err):
+			return fmt.Errorf("assignments: %w: %w", ErrRevoked, err)
 		case err != nil:
 			if !failing {
 				a.mu.Lock()

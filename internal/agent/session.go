@@ -115,11 +115,14 @@ func (a *Agent) register(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		a.refusedLogs(err)
+		if isRevoked(err) {
+			return fmt.Errorf("registration: %w: %w", ErrRevoked, err)
+		}
 		p := refusal(err)
 		if p != nil {
 			wait = a.nextWait(wait, true)
 		}
-		a.refusedLogs(err)
 		d := jitter(wait)
 		switch {
 		case p != nil:
@@ -240,6 +243,8 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 			return nil
 		case isNotFound(err):
 			return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
+		case isRevoked(err):
+			return fmt.Errorf("heartbeat: %w: %w", ErrRevoked, err)
 		case errors.Is(err, errGPUBack):
 			return err
 		case err != nil && !failing:

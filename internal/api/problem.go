@@ -9,6 +9,14 @@ import (
 // identifier, not a page to fetch).
 const ProblemType = "urn:carnot:problem:"
 
+// ProblemNodeRevoked is the Type of the 401 the server answers a node
+// agent whose certificates an operator-admin revoked (carnot
+// revoke-node): no request of the node's passes until it enrolls again
+// with a join token, which takes carnot reenroll-node first. Other
+// refusals of a node's certificate (expired, replaced by an enrollment)
+// have the Type of any 401.
+const ProblemNodeRevoked = ProblemType + "node-revoked"
+
 // Problem is an RFC 9457 problem document, served as
 // application/problem+json. Errors lists field errors of a request body.
 type Problem struct {

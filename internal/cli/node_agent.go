@@ -184,8 +184,25 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 		}
 		return nil, nil, usageError{err}
 	}
-	a, err := agent.New(agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: held.ServerConfig(),
-		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep, ShutdownGrace: o.shutdownGrace}, cl)
+	cfg := agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: held.ServerConfig(),
+		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep, ShutdownGrace: o.shutdownGrace}
+	if o.join != "" {
+		// Revoked while it runs: it enrolls again with the join token,
+		// as it would at its start.
+		cfg.Reenroll = func(ctx context.Context) error {
+			cert, _, got, err := enrollNode(ctx, addr, o.dataDir, o.name, o.join, o.ca)
+			if err != nil {
+				return err
+			}
+			if got != site {
+				return fmt.Errorf("the server enrolled node %s in site %s, not %s: restart its agent", o.name, got, site)
+			}
+			held.Set(cert)
+			cl.Reconnect() // its connections present the revoked certificate
+			return nil
+		}
+	}
+	a, err := agent.New(cfg, cl)
 	if err != nil {
 		if devs != nil {
 			devs.Close()
@@ -220,7 +237,10 @@ certificate kept in --data-dir. The agent renews that certificate with
 itself before it expires (once less than a third of its life is left, at
 its start or while it runs, retrying while the server refuses or does
 not answer); new connections present the new one, with no restart, and
-the connections made with the old one are left.
+the connections made with the old one are left. A node whose certificate
+an operator-admin revokes (carnot revoke-node) starts no new work; with
+$CARNOT_JOIN_TOKEN its agent enrolls again once allowed (carnot
+reenroll-node), else it exits non-zero once its tasks have ended.
 
 With --fleet N --fake it runs N virtual nodes in this process instead
 (PREFIX-0000…, each enrolled with its own certificate in

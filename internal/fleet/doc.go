@@ -18,7 +18,8 @@
 //     DataDir/ca.crt. Given a join token, the fleet asks the server
 //     first whether it still takes each certificate it loads, as the
 //     single agent does, and enrolls again a node whose certificate is
-//     revoked or was replaced. While the fleet runs, each node renews its
+//     revoked or was replaced; so does a node revoked while the fleet
+//     runs (agent.Config.Reenroll). While the fleet runs, each node renews its
 //     certificate with itself before it expires (pki.Renewer, as the
 //     single agent does); its new connections present the new one,
 //     and its idle ones, made with the old one, are closed.

@@ -108,6 +108,25 @@ func (e *enroller) refused(ctx context.Context, node string, cert tls.Certificat
 	return errors.As(err, &p) && p.Status == http.StatusUnauthorized
 }
 
+// reenroller is Config.Reenroll of node's agent, of site, which
+// presents the certificate held through cl: it enrolls the node again
+// with the join token, as at the fleet's start (certificate), once the
+// server refuses the certificate it holds (revoked).
+func (e *enroller) reenroller(node, site string, held *pki.NodeCert, cl *client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cert, got, err := e.certificate(ctx, node)
+		if err != nil {
+			return err
+		}
+		if got != site {
+			return fmt.Errorf("the server enrolled node %s in site %s, not the fleet's %s", node, got, site)
+		}
+		held.Set(cert)
+		cl.Reconnect() // its connections present the revoked certificate
+		return nil
+	}
+}
+
 // renewer renews the certificate held of node while it runs, with that
 // certificate, trusting the server with roots; it saves the new one in
 // its directory.

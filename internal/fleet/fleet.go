@@ -214,7 +214,11 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		r.Renewed = func(tls.Certificate) { cl.Reconnect() }
 		f.renew = append(f.renew, r)
 		srv := &nodeServer{Server: cl, stats: &f.stats}
-		n, err := f.newNode(i, srv, gm)
+		var reenroll func(context.Context) error
+		if cfg.JoinToken != "" {
+			reenroll = e.reenroller(nodeName(cfg.Prefix, i), f.site, held, cl)
+		}
+		n, err := f.newNode(i, srv, gm, reenroll)
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -47,6 +48,13 @@ func startServerBeating(t *testing.T, hb time.Duration) *testServer {
 // connection, whose handshake checks the node's certificate anew.
 func startServerWith(t *testing.T, hb, certTTL time.Duration) *testServer {
 	t.Helper()
+	return startServerWrapped(t, hb, certTTL, nil)
+}
+
+// startServerWrapped is startServerWith, its handler wrapped by wrap
+// when not nil.
+func startServerWrapped(t *testing.T, hb, certTTL time.Duration, wrap func(http.Handler) http.Handler) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "carnot.db"))
 	if err != nil {
@@ -66,7 +74,11 @@ func startServerWith(t *testing.T, hb, certTTL time.Duration) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(s.Handler())
+	h := s.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewUnstartedServer(h)
 	if hs.TLS, err = pki.ServerConfig(cert, ca.Pool(), pki.VerifyClientCertIfGiven); err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,9 @@ import (
 
 // newNode is the fleet's i-th node: the real agent, with the fake
 // runtime and fake GPUs, heartbeating in its slot, and calling the server
-// through srv, which counts for the fleet's figures.
-func (f *Fleet) newNode(i int, srv *nodeServer, gm model.GPUModel) (*agent.Agent, error) {
+// through srv, which counts for the fleet's figures; reenroll, when set,
+// enrolls the node again once its certificate is revoked.
+func (f *Fleet) newNode(i int, srv *nodeServer, gm model.GPUModel, reenroll func(context.Context) error) (*agent.Agent, error) {
 	name := nodeName(f.cfg.Prefix, i)
 	return agent.New(agent.Config{
 		Name: name, Site: f.site, Devices: gpu.NewFakeOf(f.cfg.GPUs, gm, name), FakeGPUs: true,
@@ -27,6 +28,7 @@ func (f *Fleet) newNode(i int, srv *nodeServer, gm model.GPUModel) (*agent.Agent
 		Runtime:      fakeRuntime{def: f.cfg.DefaultDuration},
 		NextBeat:     func(last time.Time, interval time.Duration) time.Time { return f.slot(i, last, interval) },
 		OnTaskChange: f.stats.task,
+		Reenroll:     reenroll,
 	}, srv)
 }
 

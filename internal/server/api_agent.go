@@ -462,7 +462,7 @@ func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request) {
 			// answer (tasks, their environment) is for the node only.
 			var unauth errUnauthenticated
 			if p, err := s.authenticate(r); errors.As(err, &unauth) {
-				unauthorized(w, r, unauth.why)
+				unauthorized(w, r, unauth)
 				return
 			} else if err != nil || p != principalOf(r) {
 				problemf(w, http.StatusServiceUnavailable, "authentication: the node's credentials changed while it waited (%v); retry", err)

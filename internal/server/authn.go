@@ -53,8 +53,10 @@ func principalOf(r *http.Request) auth.Principal {
 	return p
 }
 
-// errUnauthenticated is a request without a credential that holds.
-type errUnauthenticated struct{ why string }
+// errUnauthenticated is a request without a credential that holds;
+// typ, when set, is the Type of the problem that says so (a node's
+// certificates revoked: api.ProblemNodeRevoked).
+type errUnauthenticated struct{ why, typ string }
 
 func (e errUnauthenticated) Error() string { return e.why }
 
@@ -63,56 +65,59 @@ func (e errUnauthenticated) Error() string { return e.why }
 func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if site, node, err := pki.PeerIdentity(r.TLS); err == nil {
 		if why := lapsedChain(node, r.TLS.VerifiedChains[0], s.cfg.CertNow()); why != "" {
-			return auth.Principal{}, errUnauthenticated{why}
+			return auth.Principal{}, errUnauthenticated{why: why}
 		}
-		why, legacy := s.certs.check(node, r.TLS.VerifiedChains[0][0])
+		why, revoked, legacy := s.certs.check(node, r.TLS.VerifiedChains[0][0])
+		if revoked {
+			return auth.Principal{}, errUnauthenticated{why: why, typ: api.ProblemNodeRevoked}
+		}
 		if why != "" {
-			return auth.Principal{}, errUnauthenticated{why}
+			return auth.Principal{}, errUnauthenticated{why: why}
 		}
 		if legacy {
 			if why, err := s.keepFirst(r.Context(), node, r.TLS.VerifiedChains[0][0]); err != nil {
 				return auth.Principal{}, err
 			} else if why != "" {
-				return auth.Principal{}, errUnauthenticated{why}
+				return auth.Principal{}, errUnauthenticated{why: why}
 			}
 		}
 		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
 	}
 	h, twice := oneHeader(r, "Authorization")
 	if twice != "" {
-		return auth.Principal{}, errUnauthenticated{twice + ": one credential per request"}
+		return auth.Principal{}, errUnauthenticated{why: twice + ": one credential per request"}
 	}
 	if h == "" {
-		return auth.Principal{}, errUnauthenticated{"no credentials: send Authorization: Bearer TOKEN (the CLI's --token or CARNOT_TOKEN; carnot dev prints one; see docs/security.md)"}
+		return auth.Principal{}, errUnauthenticated{why: "no credentials: send Authorization: Bearer TOKEN (the CLI's --token or CARNOT_TOKEN; carnot dev prints one; see docs/security.md)"}
 	}
 	scheme, text, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return auth.Principal{}, errUnauthenticated{"the Authorization header must be Bearer TOKEN"}
+		return auth.Principal{}, errUnauthenticated{why: "the Authorization header must be Bearer TOKEN"}
 	}
 	id, _, err := auth.Parse(strings.TrimSpace(text))
 	if err != nil {
-		return auth.Principal{}, errUnauthenticated{"the bearer token is not a Carnot token"}
+		return auth.Principal{}, errUnauthenticated{why: "the bearer token is not a Carnot token"}
 	}
 	tok, err := s.token(r.Context(), id)
 	if err != nil {
 		return auth.Principal{}, err
 	}
 	if tok != nil && !s.underKey(tok) {
-		return auth.Principal{}, errUnauthenticated{"token made under a previous token key: the server's key changed since; ask an operator-admin for a new token (docs/security.md)"}
+		return auth.Principal{}, errUnauthenticated{why: "token made under a previous token key: the server's key changed since; ask an operator-admin for a new token (docs/security.md)"}
 	}
 	if tok == nil || !s.hasherOf(tok).Verify(strings.TrimSpace(text), tok) {
-		return auth.Principal{}, errUnauthenticated{"unknown token"}
+		return auth.Principal{}, errUnauthenticated{why: "unknown token"}
 	}
 	if err := tok.Valid(s.cfg.Now()); err != nil {
-		return auth.Principal{}, errUnauthenticated{err.Error()}
+		return auth.Principal{}, errUnauthenticated{why: err.Error()}
 	}
 	if why := s.outOfFacility(tok); why != "" {
-		return auth.Principal{}, errUnauthenticated{why}
+		return auth.Principal{}, errUnauthenticated{why: why}
 	}
 	if why, err := s.parentsHold(r.Context(), tok); err != nil {
 		return auth.Principal{}, err
 	} else if why != "" {
-		return auth.Principal{}, errUnauthenticated{why}
+		return auth.Principal{}, errUnauthenticated{why: why}
 	}
 	// The ID too: names are free, so two tokens may share one (a tenant-admin
 	// naming a token as an operator's is), and the actor must tell them apart.
@@ -224,7 +229,7 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 		var unauth errUnauthenticated
 		switch {
 		case errors.As(err, &unauth):
-			unauthorized(w, r, unauth.why)
+			unauthorized(w, r, unauth)
 			return
 		case err != nil:
 			problemf(w, http.StatusServiceUnavailable, "authentication: %v", err)
@@ -249,7 +254,7 @@ func (s *Server) guard(op string, h http.HandlerFunc) http.HandlerFunc {
 }
 
 // unauthorized answers r 401, saying why its credentials do not hold.
-func unauthorized(w http.ResponseWriter, r *http.Request, why string) {
+func unauthorized(w http.ResponseWriter, r *http.Request, e errUnauthenticated) {
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 		// The client certificate this connection was made with no
 		// longer holds (expired since its handshake): the agent must
@@ -258,7 +263,7 @@ func unauthorized(w http.ResponseWriter, r *http.Request, why string) {
 		w.Header().Set("Connection", "close")
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="carnot"`)
-	problemf(w, http.StatusUnauthorized, "%s", why)
+	writeProblem(w, &api.Problem{Type: e.typ, Status: http.StatusUnauthorized, Detail: e.why})
 }
 
 // reloading answers a request the server may not serve because a commit

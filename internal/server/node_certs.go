@@ -137,23 +137,25 @@ func (s *Server) NodeCertRefused(node string, leaf *x509.Certificate) string {
 // refused says why node's certificate leaf is no longer accepted, ""
 // when it is.
 func (c *nodeCerts) refused(node string, leaf *x509.Certificate) string {
-	why, _ := c.check(node, leaf)
+	why, _, _ := c.check(node, leaf)
 	return why
 }
 
-// check is refused, and whether node's record names no serial (legacy):
-// the certificate is then accepted until another is kept (keepFirst).
-// Both are read at once: a certificate kept in between would otherwise
-// let another through.
-func (c *nodeCerts) check(node string, leaf *x509.Certificate) (why string, legacy bool) {
+// check is refused, whether it is refused because an operator-admin
+// revoked every certificate of node (revoked), and whether node's record
+// names no serial (legacy): the certificate is then accepted until
+// another is kept (keepFirst). They are read at once: a certificate kept
+// in between would otherwise let another through.
+func (c *nodeCerts) check(node string, leaf *x509.Certificate) (why string, revoked, legacy bool) {
 	c.mu.RLock()
 	a, ok := c.m[node]
 	legacy = c.legacy[node]
 	c.mu.RUnlock()
 	if !ok {
-		return "", legacy
+		return "", false, legacy
 	}
-	return a.refuses(node, leaf.SerialNumber.Text(16)), legacy
+	why = a.refuses(node, leaf.SerialNumber.Text(16))
+	return why, why != "" && a.revoked != "", legacy
 }
 
 // refuses says why a accepts no certificate of node with serial (hex),

@@ -491,3 +491,49 @@ func TestLogsOfANodeRenewedTwiceOverAConnectionKeptOpen(t *testing.T) {
 		t.Errorf("logs of n1 after two renewals, the server's connection made with its first certificate: %d %s; want them", w.Code, w.Body)
 	}
 }
+
+// A node's agent refused because an operator-admin revoked its
+// certificates is told so by the problem's type, not only in words
+// (api.ProblemNodeRevoked): its agent stops retrying as if the server
+// were unreachable and says it must enroll again. A certificate refused
+// for another reason (replaced by an enrollment) has the type of any
+// 401.
+func TestRevokedNodeIsToldByTheProblemType(t *testing.T) {
+	e := openEnv(t, t.TempDir(), DevFacility("local", "FR"), true, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		func(c *Config) { c.CA = testCA(t) })
+	join, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, first := e.enroll(withBearer(join.Secret), "n1")
+	if code != http.StatusOK {
+		t.Fatalf("enrollment of n1: %d %s", code, out)
+	}
+	if code := e.register("n1", "local", 8); code != http.StatusOK {
+		t.Fatalf("register n1: %d", code)
+	}
+	problemOf := func(cred func(*http.Request) *http.Request) (int, api.Problem) {
+		t.Helper()
+		code, out := e.doWith(cred, "POST", "/v1/agent/nodes/n1/heartbeat", api.Heartbeat{}, nil)
+		var p api.Problem
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatalf("heartbeat answer %d %s: %v", code, out, err)
+		}
+		return code, p
+	}
+	if code := e.do("POST", "/v1/nodes/n1/revoke", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke n1: %d", code)
+	}
+	if code, p := problemOf(first); code != http.StatusUnauthorized || p.Type != api.ProblemNodeRevoked || !strings.Contains(p.Detail, "revoked") {
+		t.Errorf("a heartbeat of revoked n1: %d %+v; want 401 of type %s", code, p, api.ProblemNodeRevoked)
+	}
+	if code := e.do("POST", "/v1/nodes/n1/reenroll", nil, nil); code != http.StatusOK {
+		t.Fatalf("reenroll-node n1: %d", code)
+	}
+	if code, out, _ := e.enroll(withBearer(join.Secret), "n1"); code != http.StatusOK {
+		t.Fatalf("n1 enrolling again: %d %s", code, out)
+	}
+	if code, p := problemOf(first); code != http.StatusUnauthorized || p.Type == api.ProblemNodeRevoked {
+		t.Errorf("a heartbeat with n1's certificate replaced by an enrollment: %d %+v; want 401 of another type than %s", code, p, api.ProblemNodeRevoked)
+	}
+}
