@@ -172,6 +172,9 @@ type Agent struct {
 	// (health.go)
 	gpusDown map[int]string
 	noUUID   map[int]bool
+	// gpuUUIDs are the GPUs' UUIDs by index as gpusFile last recorded
+	// them (gpuids.go)
+	gpuUUIDs []string
 	outlived []outlived // ended tasks' processes that outlived SIGKILL
 	// diskErr, when set, says why the agent cannot start tasks: it
 	// cannot write its data directory (disk.go).
@@ -237,20 +240,27 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		gpuUse: map[int]int{}, uncapDue: map[int]bool{}, mux: http.NewServeMux(), live: map[taskKey]*liveProc{},
 		diskUsed: func() (float64, error) { return diskUsage(cfg.DataDir) },
 	}
-	if cfg.Devices != nil {
-		for _, g := range cfg.Devices.Info() {
-			a.baseLimits[g.Index] = g.PowerLimitW
-		}
-	}
 	if a.rt == nil {
 		if err := a.openProcesses(); err != nil {
 			return nil, err
 		}
 	} else {
+		a.readBaseLimits()
 		a.undoCaps()
 	}
 	a.loadStarted()
 	return a, nil
+}
+
+// readBaseLimits reads each GPU's power limit as the agent starts: the
+// limit it restores once a cap ends.
+func (a *Agent) readBaseLimits() {
+	if a.cfg.Devices == nil {
+		return
+	}
+	for _, g := range a.cfg.Devices.Info() {
+		a.baseLimits[g.Index] = g.PowerLimitW
+	}
 }
 
 // openProcesses sets up the default runtime: the data directory, the
@@ -276,6 +286,10 @@ func (a *Agent) openProcesses() error {
 	// undone (a task never runs uncapped meanwhile).
 	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
 	p.killLeftovers()
+	// The GPUs at the indices the dead agent gave them (caps.json
+	// names them so), then their limits.
+	a.pinGPUs()
+	a.readBaseLimits()
 	a.undoCaps()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)
 	a.mux.HandleFunc("GET "+api.AgentLogsPath, a.serveLogs)

@@ -111,6 +111,10 @@
 //     agent runs on the others and lists it in its registration and
 //     heartbeats, read again at each, until it answers (health.go). A
 //     task placed on it before the server knew is not started (126).
+//     GPUs keep their index when NVML numbers them anew (one gone from
+//     its count moves those after it down): they are told apart by
+//     UUID, recorded by index in DataDir/gpus.json for the next agent
+//     (gpuids.go); a GPU gone is down.
 //   - An agent stuck in a call that holds its lock (NVML, a disk that
 //     hangs) sends no heartbeat, and the server counts its node silent;
 //     its stop-after-disconnect and its shutdown still signal the tasks'

@@ -308,6 +308,7 @@ func (a *Agent) beat(ctx context.Context) error {
 		a.mu.Unlock()
 		return errGPUBack // registered again, with its UUID
 	}
+	a.recordGPUs(uuidsOf(info)) // a GPU read for the first time
 	a.checkLimitsLocked(limits, set)
 	a.retryUncapsLocked()
 	a.retryCapsLocked()

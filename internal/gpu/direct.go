@@ -20,7 +20,8 @@ func NewFakeOf(n int, m model.GPUModel, node string) *Fake {
 }
 
 // directFake is Devices over a Fake's readings, with the units and
-// rounding FromNVML applies to NVML's.
+// rounding FromNVML applies to NVML's. Its GPUs keep their index when
+// one is removed (SetRemoved), as FromNVML's keep theirs by UUID.
 // As FromNVML, a GPU lost when the Devices are opened has no UUID nor
 // power limit until Down finds it answering again.
 type directFake struct {
@@ -82,6 +83,10 @@ func (d *directFake) Down() map[int]string {
 		}
 		if down == nil {
 			down = map[int]string{}
+		}
+		if d.f.isRemoved(i) {
+			down[i] = goneReason(i, d.f.uuids[i], len(d.f.listed())) + " (fake)"
+			continue
 		}
 		down[i] = fmt.Sprintf("gpu: UUID of device %d: GPU is lost (fake)%s", i, lostHint)
 	}

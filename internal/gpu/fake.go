@@ -25,8 +25,10 @@ import (
 //
 // The power limit starts at the TDP and may be set within the model's cap
 // range. A GPU may be lost (SetLost: fallen off the bus, NVML answers
-// ERROR_GPU_IS_LOST for it, its handle included) and come back. A Fake
-// is safe for concurrent use.
+// ERROR_GPU_IS_LOST for it, its handle included) and come back, or be
+// gone from NVML's device count (SetRemoved: the GPUs after it move
+// down one index in NVML's listing). Reopen reads the library anew, as
+// an agent that restarts does. A Fake is safe for concurrent use.
 type Fake struct {
 	Devices // FromNVML over the fake library
 
@@ -37,9 +39,10 @@ type Fake struct {
 }
 
 type fakeGPU struct {
-	busy   bool
-	lost   bool
-	limitW int
+	busy    bool
+	lost    bool
+	removed bool // gone from NVML's count (SetRemoved)
+	limitW  int
 }
 
 // NewFake returns n fake GPUs of the catalog model (H100, H200, …) for
@@ -114,11 +117,60 @@ func (f *Fake) SetLost(index int, lost bool) {
 	}
 }
 
-// isLost reports whether GPU i is lost (SetLost).
+// SetRemoved takes GPU index out of NVML's device count, as the driver
+// does with a GPU that fell off the bus for good (or a PCI remove), or
+// puts it back: NVML lists the others, those after it one index lower,
+// and a handle to it had before answers ERROR_GPU_IS_LOST. An index out
+// of range is ignored.
+func (f *Fake) SetRemoved(index int, removed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if index >= 0 && index < len(f.gpus) {
+		f.gpus[index].removed = removed
+	}
+}
+
+// Reopen reads the fake library anew, as an agent that restarts does
+// (NVML lists the GPUs as they are then); the Devices read before are
+// closed.
+func (f *Fake) Reopen() error {
+	d, err := f.open()
+	if err != nil {
+		return fmt.Errorf("gpu: fake NVML: %w", err)
+	}
+	f.Devices.Close()
+	f.Devices = d
+	return nil
+}
+
+// isLost reports whether GPU i cannot be read: lost (SetLost) or gone
+// (SetRemoved).
 func (f *Fake) isLost(i int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.gpus[i].lost
+	return f.gpus[i].lost || f.gpus[i].removed
+}
+
+// isRemoved reports whether GPU i is gone from NVML's count
+// (SetRemoved).
+func (f *Fake) isRemoved(i int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gpus[i].removed
+}
+
+// listed is the index of each GPU NVML lists: the GPUs not removed
+// (SetRemoved), in index order.
+func (f *Fake) listed() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []int
+	for i, g := range f.gpus {
+		if !g.removed {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // ResetLimit puts GPU index's power limit back to its default, the
@@ -153,4 +205,13 @@ func (f *Fake) read(i int) reading {
 		r.tempC = uint32(30 + 50*int(r.powerMW)/(m.TDPWatts*1000))
 	}
 	return r
+}
+
+// Pin gives the GPUs the indices of the UUIDs a previous reading (an
+// agent before a restart) gave them (Pinner), when the library read
+// supports it.
+func (f *Fake) Pin(uuids []string) {
+	if p, ok := f.Devices.(Pinner); ok {
+		p.Pin(uuids)
+	}
 }

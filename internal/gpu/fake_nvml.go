@@ -3,6 +3,8 @@
 package gpu
 
 import (
+	"slices"
+
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 )
@@ -11,7 +13,9 @@ import (
 func (f *Fake) open() (Devices, error) { return FromNVML(f.library()) }
 
 // library is the fake nvml.Interface. A lost GPU (SetLost) has no
-// handle, and each call about it fails, with ERROR_GPU_IS_LOST.
+// handle, and each call about it fails, with ERROR_GPU_IS_LOST. A GPU
+// removed (SetRemoved) is not counted: NVML's index j is the j-th GPU
+// not removed.
 func (f *Fake) library() nvml.Interface {
 	devs := make([]nvml.Device, len(f.gpus))
 	for i := range devs {
@@ -20,11 +24,13 @@ func (f *Fake) library() nvml.Interface {
 	return &mock.Interface{
 		InitFunc:           func() nvml.Return { return nvml.SUCCESS },
 		ShutdownFunc:       func() nvml.Return { return nvml.SUCCESS },
-		DeviceGetCountFunc: func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
-		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) {
-			if i < 0 || i >= len(devs) {
+		DeviceGetCountFunc: func() (int, nvml.Return) { return len(f.listed()), nvml.SUCCESS },
+		DeviceGetHandleByIndexFunc: func(j int) (nvml.Device, nvml.Return) {
+			listed := f.listed()
+			if j < 0 || j >= len(listed) {
 				return nil, nvml.ERROR_INVALID_ARGUMENT
 			}
+			i := listed[j]
 			if f.isLost(i) {
 				return nil, nvml.ERROR_GPU_IS_LOST
 			}
@@ -39,7 +45,12 @@ func (f *Fake) device(i int) *mock.Device {
 	total := uint64(m.MemoryGiB) << 30
 	lost := nvml.ERROR_GPU_IS_LOST
 	return &mock.Device{
-		GetIndexFunc: func() (int, nvml.Return) { return i, nvml.SUCCESS },
+		GetIndexFunc: func() (int, nvml.Return) {
+			if j := slices.Index(f.listed(), i); j >= 0 {
+				return j, nvml.SUCCESS
+			}
+			return 0, lost
+		},
 		GetNameFunc: func() (string, nvml.Return) {
 			if f.isLost(i) {
 				return "", lost

@@ -18,14 +18,21 @@ import (
 
 // nvmlDevices is Devices over an nvml.Interface: the real library or the
 // fake's mock.
+//
+// A GPU's index is the one NVML gave it as the library was read (or
+// Pin gave it), and stays its own: NVML lists a GPU gone from its count
+// no more and moves the GPUs after it down one index, so a GPU whose
+// handle is missing or fails is found again among NVML's GPUs by its
+// UUID (findLocked), never by its index.
 type nvmlDevices struct {
 	lib nvml.Interface
 
-	mu   sync.Mutex
-	devs []nvml.Device  // nil for a GPU whose handle could not be had
-	info []api.GPUInfo  // PowerLimitW follows SetPowerLimit
-	down map[int]string // the GPUs that cannot be used, with why
-	read map[int]bool   // the GPUs whose info was read (not a stand-in)
+	mu    sync.Mutex
+	devs  []nvml.Device  // nil for a GPU whose handle could not be had
+	uuids []string       // each GPU's identity: its UUID once read (or pinned), "" until
+	info  []api.GPUInfo  // PowerLimitW follows SetPowerLimit
+	down  map[int]string // the GPUs that cannot be used, with why
+	read  map[int]bool   // the GPUs whose info was read (not a stand-in), and that answer since
 }
 
 // FromNVML initialises lib and reads its devices. Pass nvml.New() for the
@@ -55,40 +62,174 @@ func readDevices(lib nvml.Interface) (*nvmlDevices, error) {
 	if ret != nvml.SUCCESS {
 		return nil, fmt.Errorf("gpu: count devices: %w", ret)
 	}
-	d := &nvmlDevices{lib: lib, devs: make([]nvml.Device, n), info: make([]api.GPUInfo, n),
-		down: map[int]string{}, read: map[int]bool{}}
+	d := &nvmlDevices{lib: lib}
+	if err := d.readAllLocked(make([]string, n), true); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// readAllLocked reads the GPUs of uuids (by index; "" for one of no
+// known identity) anew, with their handles, their stand-ins for those
+// that cannot be read; it fails when none can be. byIndex (the library
+// first read: no GPU has an identity yet) reads GPU i at NVML's index
+// i. Caller holds mu (or owns d).
+func (d *nvmlDevices) readAllLocked(uuids []string, byIndex bool) error {
+	n := len(uuids)
+	d.devs, d.uuids, d.info = make([]nvml.Device, n), uuids, make([]api.GPUInfo, n)
+	d.down, d.read = map[int]string{}, map[int]bool{}
 	var first error
 	for i := range n {
-		d.info[i] = api.GPUInfo{Index: i}
-		if err := d.readLocked(i); err != nil {
+		d.info[i] = api.GPUInfo{Index: i, UUID: uuids[i]}
+		var err error
+		if byIndex {
+			err = d.readAtLocked(i)
+		} else {
+			err = d.readLocked(i)
+		}
+		if err != nil {
 			d.down[i] = err.Error()
 			first = cmp.Or(first, err)
 		}
 	}
 	if n > 0 && len(d.down) == n {
-		return nil, fmt.Errorf("%w (and every other GPU of the node: none to run on)", first)
+		return fmt.Errorf("%w (and every other GPU of the node: none to run on)", first)
 	}
 	d.standInsLocked()
-	return d, nil
+	return nil
 }
 
-// readLocked reads GPU i, its handle first if it has none, into d's
-// records. Caller holds mu (or owns d).
+// readAtLocked reads GPU i at NVML's index i into d's records. Caller
+// holds mu (or owns d).
+func (d *nvmlDevices) readAtLocked(i int) error {
+	h, ret := d.lib.DeviceGetHandleByIndex(i)
+	if ret != nvml.SUCCESS {
+		return deviceError("handle", i, ret)
+	}
+	info, err := readInfo(i, h)
+	if err != nil {
+		return err
+	}
+	d.devs[i], d.info[i], d.read[i], d.uuids[i] = h, info, true, info.UUID
+	return nil
+}
+
+// readLocked reads GPU i into d's records: through its handle, else
+// through the one NVML lists for it now (findLocked). Caller holds mu
+// (or owns d).
 func (d *nvmlDevices) readLocked(i int) error {
-	dev := d.devs[i]
-	if dev == nil {
-		h, ret := d.lib.DeviceGetHandleByIndex(i)
-		if ret != nvml.SUCCESS {
-			return deviceError("handle", i, ret)
+	var failed error
+	if dev := d.devs[i]; dev != nil {
+		info, err := readInfo(i, dev)
+		if err == nil && (d.uuids[i] == "" || info.UUID == d.uuids[i]) {
+			d.info[i], d.read[i], d.uuids[i] = info, true, info.UUID
+			return nil
 		}
-		dev = h
+		failed = err // lost, say: NVML may list it anew
+	}
+	dev, err := d.findLocked(i)
+	var gone goneError
+	switch {
+	case err != nil && failed != nil && !errors.As(err, &gone):
+		return failed // lost, as its handle says
+	case err != nil:
+		return err
 	}
 	info, err := readInfo(i, dev)
 	if err != nil {
 		return err
 	}
-	d.devs[i], d.info[i], d.read[i] = dev, info, true
+	d.devs[i], d.info[i], d.read[i], d.uuids[i] = dev, info, true, info.UUID
 	return nil
+}
+
+// findLocked is the handle of GPU i among the GPUs NVML lists now: the
+// one of its UUID, or, for a GPU never read, one no other GPU of d is,
+// NVML's index i first. Caller holds mu.
+func (d *nvmlDevices) findLocked(i int) (nvml.Device, error) {
+	n, ret := d.lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		return nil, deviceError("count of devices, for", i, ret)
+	}
+	var free nvml.Device  // of no identity of d's
+	var atI, unread error // why NVML's index i, and the first GPU that cannot be, cannot be read
+	for j := range n {
+		h, ret := d.lib.DeviceGetHandleByIndex(j)
+		if ret != nvml.SUCCESS {
+			unread = cmp.Or(unread, deviceError("handle", j, ret))
+			if j == i {
+				atI = deviceError("handle", i, ret)
+			}
+			continue
+		}
+		uuid, ret := h.GetUUID()
+		switch {
+		case ret != nvml.SUCCESS:
+			unread = cmp.Or(unread, deviceError("UUID", j, ret))
+			if j == i {
+				atI = deviceError("UUID", i, ret)
+			}
+		case d.uuids[i] != "":
+			if uuid == d.uuids[i] {
+				return h, nil
+			}
+		case !slices.Contains(d.uuids, uuid) && (free == nil || j == i):
+			free = h
+		}
+	}
+	switch {
+	case d.uuids[i] != "" && unread != nil:
+		// Maybe the GPU NVML lists that does not answer.
+		return nil, fmt.Errorf("gpu: GPU %d (%s) is not among the GPUs NVML lists that answer; of those that do not (at NVML's index): %w", i, d.uuids[i], unread)
+	case d.uuids[i] != "":
+		return nil, goneError(goneReason(i, d.uuids[i], n))
+	case free != nil:
+		return free, nil
+	case atI != nil:
+		return nil, atI
+	}
+	return nil, fmt.Errorf("gpu: GPU %d: none of the %d GPUs NVML lists is left for it: the node has fewer GPUs than it had%s", i, n, lostHint)
+}
+
+// goneError says a GPU is gone from NVML's count (goneReason).
+type goneError string
+
+func (e goneError) Error() string { return string(e) }
+
+// Pin implements Pinner.
+func (d *nvmlDevices) Pin(uuids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if slices.Equal(uuids, d.uuids) {
+		return
+	}
+	listed := len(d.uuids)
+	pinned := slices.Clone(uuids)
+	// The GPUs of no identity pinned (a GPU replaced, or added) take the
+	// indices of those NVML does not list, then come after them.
+	var gone []int
+	for i, u := range pinned {
+		if u != "" && !slices.Contains(d.uuids, u) {
+			gone = append(gone, i)
+		}
+	}
+	for _, u := range d.uuids {
+		if u == "" || slices.Contains(pinned, u) {
+			continue
+		}
+		if len(gone) > 0 {
+			pinned[gone[0]], gone = u, gone[1:]
+			continue
+		}
+		pinned = append(pinned, u)
+	}
+	for len(pinned) < len(d.uuids) { // GPUs never read: they stay GPUs
+		pinned = append(pinned, "")
+	}
+	if err := d.readAllLocked(pinned, false); err != nil {
+		// None of them answers: the GPUs as read before, which did.
+		_ = d.readAllLocked(make([]string, listed), true)
+	}
 }
 
 // standInsLocked gives each GPU never read the model, memory and cap
@@ -101,7 +242,7 @@ func (d *nvmlDevices) standInsLocked() {
 		like := d.info[j]
 		for i := range d.info {
 			if !d.read[i] {
-				d.info[i] = api.GPUInfo{Index: i, Model: like.Model, MemoryMiB: like.MemoryMiB, MinCapW: like.MinCapW, MaxCapW: like.MaxCapW}
+				d.info[i] = api.GPUInfo{Index: i, UUID: d.uuids[i], Model: like.Model, MemoryMiB: like.MemoryMiB, MinCapW: like.MinCapW, MaxCapW: like.MaxCapW}
 			}
 		}
 		return
@@ -167,8 +308,9 @@ func (d *nvmlDevices) handles() []nvml.Device {
 // cannot be read, or its power reading says it is lost or needs a reset
 // (another failed reading, a driver busy for a moment, only leaves it
 // out of the sample: a GPU down has work kept off it, and must not
-// flap); one without (lost as it was first read) while its handle and
-// description cannot be had.
+// flap); one without (lost as it was first read), or whose UUID could
+// not be read, while it cannot be read again, through its handle or
+// the one NVML lists for it by its UUID (gone from NVML's count: down).
 func (d *nvmlDevices) Down() map[int]string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -178,6 +320,12 @@ func (d *nvmlDevices) Down() map[int]string {
 			err = d.readLocked(i)
 		} else if _, ret := dev.GetUUID(); ret != nvml.SUCCESS {
 			err = deviceError("UUID", i, ret)
+			d.read[i] = false // found again by its UUID once it answers
+			if errors.Is(ret, nvml.ERROR_GPU_IS_LOST) {
+				if gone := d.goneLocked(i); gone != nil {
+					err = gone
+				}
+			}
 		} else if _, ret := dev.GetPowerUsage(); ret == nvml.ERROR_GPU_IS_LOST || ret == nvml.ERROR_RESET_REQUIRED {
 			err = deviceError("power", i, ret)
 		}
@@ -191,6 +339,16 @@ func (d *nvmlDevices) Down() map[int]string {
 		return nil
 	}
 	return maps.Clone(d.down)
+}
+
+// goneLocked says that GPU i is gone from NVML's count, when NVML lists
+// fewer GPUs than d has; nil when it lists as many (it is lost, still
+// counted). Caller holds mu.
+func (d *nvmlDevices) goneLocked(i int) error {
+	if n, ret := d.lib.DeviceGetCount(); ret == nvml.SUCCESS && n < len(d.devs) && d.uuids[i] != "" {
+		return goneError(goneReason(i, d.uuids[i], n))
+	}
+	return nil
 }
 
 // Sample implements Devices. A GPU whose power reading fails (lost,
