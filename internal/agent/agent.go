@@ -176,6 +176,9 @@ type Agent struct {
 	// them (gpuids.go)
 	gpuUUIDs []string
 	outlived []outlived // ended tasks' processes that outlived SIGKILL
+	// outlivedUnrecorded: the last write of outlived.json failed; it is
+	// tried again at the next heartbeat.
+	outlivedUnrecorded bool
 	// diskErr, when set, says why the agent cannot start tasks: it
 	// cannot write its data directory (disk.go).
 	diskErr string
@@ -289,6 +292,7 @@ func (a *Agent) openProcesses() error {
 	// The GPUs at the indices the dead agent gave them (caps.json
 	// names them so), then their limits.
 	a.pinGPUs()
+	a.loadOutlived()
 	a.readBaseLimits()
 	a.undoCaps()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)

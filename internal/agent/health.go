@@ -20,7 +20,9 @@ import (
 // back, so that the server names it by its UUID in CUDA_VISIBLE_DEVICES.
 // The GPUs of an ended task whose processes outlived SIGKILL (a driver
 // call that hangs: uninterruptible sleep) are down likewise while one of
-// those processes is there (outlived): it may still hold their memory.
+// those processes is there (outlived): it may still hold their memory,
+// and so they are under the next agent on the data directory
+// (outlived.go).
 
 // errGPUBack ends a session: a GPU the registration listed without a
 // UUID (down) answers again, and the node is registered anew.
@@ -110,6 +112,7 @@ func (a *Agent) noteOutlivedLocked(t *task, pids []int) {
 	}
 	if len(o.procs) > 0 {
 		a.outlived = append(a.outlived, o)
+		a.recordOutlivedLocked()
 	}
 }
 
@@ -122,6 +125,7 @@ func (a *Agent) withOutlivedLocked(down map[int]string) map[int]string {
 	}
 	down = maps.Clone(down)
 	kept := a.outlived[:0]
+	changed := a.outlivedUnrecorded
 	for _, o := range a.outlived {
 		var left []int
 		for pid, start := range o.procs {
@@ -129,6 +133,7 @@ func (a *Agent) withOutlivedLocked(down map[int]string) map[int]string {
 				left = append(left, pid)
 			} else {
 				delete(o.procs, pid)
+				changed = true
 			}
 		}
 		if len(left) == 0 {
@@ -149,5 +154,8 @@ func (a *Agent) withOutlivedLocked(down map[int]string) map[int]string {
 	}
 	clear(a.outlived[len(kept):])
 	a.outlived = kept
+	if changed {
+		a.recordOutlivedLocked()
+	}
 	return down
 }

@@ -1,11 +1,20 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/gpu"
 )
 
 // A task whose processes outlive SIGKILL (a process in uninterruptible
@@ -40,4 +49,62 @@ func TestGPUsOfProcessesOutlivingSIGKILLAreDown(t *testing.T) {
 		hbs := srv.heartbeats()
 		return len(hbs[len(hbs)-1].GPUsDown) == 0
 	}, "a heartbeat with GPU 1 up once nothing of the task is left")
+}
+
+// The GPUs held by processes that outlived SIGKILL stay down under the
+// next agent on the data directory (a restart, an upgrade) while those
+// processes are there, and are up once they are gone. Before, the
+// record was in memory only: the next agent took the GPUs for free.
+func TestOutlivedProcessesKeepTheirGPUsDownAcrossARestart(t *testing.T) {
+	srv := newFakeServer()
+	dir := t.TempDir()
+	run := func() (*Agent, context.CancelFunc, <-chan error) {
+		fake, err := gpu.NewFake(2, "H100", "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ag, err := New(Config{Name: "n1", DataDir: dir, Devices: fake, FakeGPUs: true, CPUs: 1, MemoryGiB: 1, Heartbeat: 50 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))}, srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- ag.Run(ctx) }()
+		return ag, cancel, done
+	}
+	// A process that stands for one stuck in the driver.
+	stuck := exec.Command("sleep", "1000")
+	if err := stuck.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan struct{})
+	go func() { stuck.Wait(); close(waited) }()
+	t.Cleanup(func() { stuck.Process.Kill(); <-waited })
+
+	ag, cancel, done := run()
+	eventually(t, 5*time.Second, func() bool { return len(srv.registrations()) == 1 }, "the registration")
+	ag.mu.Lock()
+	ag.noteOutlivedLocked(&task{key: taskKey{Job: "j", Attempt: 1}, spec: api.Task{Job: "j", Attempt: 1, GPUs: []int{1}}}, []int{stuck.Process.Pid})
+	ag.mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	_, cancel, done = run()
+	defer func() { cancel(); <-done }()
+	eventually(t, 5*time.Second, func() bool { return len(srv.registrations()) == 2 }, "the second registration")
+	if d := srv.registrations()[1].GPUsDown; len(d) != 1 || d[0].Index != 1 || !strings.Contains(d[0].Reason, "outlived SIGKILL") {
+		t.Errorf("GPUs down at the restarted agent's registration: %+v; want GPU 1, held by what outlived SIGKILL", d)
+	}
+	stuck.Process.Kill()
+	<-waited
+	eventually(t, 5*time.Second, func() bool {
+		hbs := srv.heartbeats()
+		return len(hbs) > 0 && len(hbs[len(hbs)-1].GPUsDown) == 0
+	}, "a heartbeat with GPU 1 up once the process is gone")
+	if _, err := os.Stat(filepath.Join(dir, outlivedFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s once no process is left: %v; want it removed", outlivedFile, err)
+	}
 }

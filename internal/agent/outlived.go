@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// outlivedFile, in the data directory, records the processes of ended
+// tasks that outlived SIGKILL (health.go), with their start times and
+// their tasks' GPUs, for as long as one is there: the next agent on the
+// data directory (a restart, an upgrade) keeps those GPUs down while the
+// processes are there, as this one does. Without it the next agent took
+// the GPUs for free, and the server placed work on GPUs whose memory a
+// process stuck in the driver may still hold.
+const outlivedFile = "outlived.json"
+
+// outlivedRecord is an outlived as outlivedFile holds it.
+type outlivedRecord struct {
+	Task  string         `json:"task"`
+	GPUs  []int          `json:"gpus"`
+	Procs map[int]uint64 `json:"procs"` // PID: start time (clock ticks since boot)
+}
+
+// recordOutlivedLocked writes a.outlived to outlivedFile; no file when
+// there are none. A write that fails is tried again at the next
+// heartbeat. Caller holds mu.
+func (a *Agent) recordOutlivedLocked() {
+	if a.cfg.DataDir == "" {
+		return
+	}
+	path := filepath.Join(a.cfg.DataDir, outlivedFile)
+	var err error
+	if len(a.outlived) == 0 {
+		if err = os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	} else {
+		recs := make([]outlivedRecord, 0, len(a.outlived))
+		for _, o := range a.outlived {
+			recs = append(recs, outlivedRecord{Task: o.task, GPUs: o.gpus, Procs: o.procs})
+		}
+		b, _ := json.Marshal(recs)
+		err = replaceFile(path, b, true)
+	}
+	if err != nil && !a.outlivedUnrecorded {
+		a.log.Warn("cannot record the processes that outlived SIGKILL; trying again at the next heartbeat (a restart of the agent meanwhile would take their GPUs for free)",
+			"file", path, "err", err)
+	}
+	a.outlivedUnrecorded = err != nil
+}
+
+// loadOutlived takes over the processes that outlived SIGKILL a
+// previous agent recorded and that are still there (the same PID, the
+// same start time): their GPUs stay down while they are.
+func (a *Agent) loadOutlived() {
+	if a.cfg.DataDir == "" {
+		return
+	}
+	path := filepath.Join(a.cfg.DataDir, outlivedFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	var recs []outlivedRecord
+	if err == nil {
+		err = json.Unmarshal(b, &recs)
+	}
+	if err != nil {
+		a.log.Warn("cannot read the processes that outlived SIGKILL a previous agent recorded: their GPUs are taken for free", "file", path, "err", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range recs {
+		o := outlived{task: r.Task, gpus: slices.Clone(r.GPUs), procs: map[int]uint64{}}
+		for pid, start := range r.Procs {
+			if now, err := procStart(pid); err == nil && now == start {
+				o.procs[pid] = start
+			}
+		}
+		if len(o.procs) == 0 {
+			continue
+		}
+		a.log.Warn("processes of an ended task that outlived SIGKILL under a previous agent are still there: its GPUs stay down while they are",
+			"task", o.task, "gpus", o.gpus, "processes", len(o.procs))
+		a.outlived = append(a.outlived, o)
+	}
+	a.recordOutlivedLocked()
+}
