@@ -61,6 +61,9 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, ": watching\n\n")
 	fl.Flush()
 	if after >= 0 {
+		if s.beforeReplay != nil {
+			s.beforeReplay()
+		}
 		if after, ok = s.replay(w, fl, r, tenant, after); !ok {
 			return
 		}
@@ -139,6 +142,13 @@ func (s *Server) replay(w io.Writer, fl http.Flusher, r *http.Request, tenant st
 			s.log.Warn("replaying events to a watcher", "after", after, "err", err)
 			return after, false
 		}
+		// Checked after the read, not before: a token revoked while the
+		// page was read, or between the stream's start and its replay,
+		// gets none of it (the page may hold events committed after the
+		// revocation).
+		if !s.stillHolds(r) {
+			return after, false
+		}
 		for _, ev := range evs {
 			after = ev.Seq
 			if tenant == "" || ev.Tenant == tenant {
@@ -148,9 +158,6 @@ func (s *Server) replay(w io.Writer, fl http.Flusher, r *http.Request, tenant st
 		fl.Flush()
 		if len(evs) < replayPage {
 			return after, true
-		}
-		if !s.stillHolds(r) {
-			return after, false
 		}
 	}
 }

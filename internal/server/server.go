@@ -35,6 +35,9 @@ type Server struct {
 	// afterDepCheck, when set (by tests), runs once a submission's
 	// dependencies are checked, before it is saved.
 	afterDepCheck func()
+	// beforeReplay, when set (by tests), runs once a resuming watch is
+	// subscribed and authenticated, before it reads the stored events.
+	beforeReplay func()
 	// schedule is the core's pass, sched.Quick; tests wrap it to add
 	// entries to its plans.
 	schedule func(*model.Snapshot, *sched.Queue, model.Time, int) (model.Plan, []*model.Job)

@@ -98,3 +98,40 @@ func TestResumedWatchEndsWhenTokenRevoked(t *testing.T) {
 		}
 	}
 }
+
+// A token revoked after its stream was opened but before the stream's
+// replay read the store: the replay sends nothing committed after the
+// revocation (it sent every event the read found, a2 included).
+func TestReplayAfterRevocationSendsNothingNewer(t *testing.T) {
+	e := secEnv(t)
+	hs := httptest.NewServer(e.s.Handler())
+	t.Cleanup(hs.Close)
+	tok, err := e.s.MintToken(context.Background(), api.TokenRequest{Name: "watcher", Role: "member", Tenant: "a"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.submit(jobOf("a"))
+	submitted := make(chan string, 1)
+	e.s.beforeReplay = func() {
+		if code := e.do("POST", "/v1/tokens/"+tok.ID+"/revoke", nil, nil); code != http.StatusOK {
+			t.Errorf("revoke: %d", code)
+		}
+		submitted <- e.submit(jobOf("a"))
+	}
+	evs, _ := openStream(t, hs, "?after=0", "Authorization", "Bearer "+tok.Secret)
+	a2 := <-submitted
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				return
+			}
+			if ev.Job == a2 {
+				t.Fatalf("a revoked token's replay carried %s of %s, submitted after the revocation", ev.Type, a2)
+			}
+		case <-timeout:
+			t.Fatal("a revoked token's resumed stream was still open 10 s after the revocation")
+		}
+	}
+}
