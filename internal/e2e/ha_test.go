@@ -60,12 +60,13 @@ type replicaProc struct {
 
 var replicaLine = regexp.MustCompile(`tenant API on (https://[0-9.:]+), operator API on (https://[0-9.:]+)`)
 
-func startReplica(t *testing.T, name, db, dir string) *replicaProc {
+func startReplica(t *testing.T, name, db, dir string, flags ...string) *replicaProc {
 	t.Helper()
 	r := &replicaProc{name: name, token: make(chan string, 1)}
-	r.cmd = exec.Command(carnotBin, "server", "--postgres", db, "--data-dir", dir, "--replica-name", name,
+	args := append([]string{"server", "--postgres", db, "--data-dir", dir, "--replica-name", name,
 		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--lease-ttl", "2s",
-		"--heartbeat", "200ms", "--heartbeat-timeout", "3s", "--log-level", "debug")
+		"--heartbeat", "200ms", "--heartbeat-timeout", "3s", "--log-level", "debug"}, flags...) // the last of a flag given twice counts
+	r.cmd = exec.Command(carnotBin, args...)
 	stdout, _ := r.cmd.StdoutPipe()
 	r.cmd.Stderr = writerFunc(func(p []byte) { r.mu.Lock(); r.out.Write(p); r.mu.Unlock() })
 	if err := r.cmd.Start(); err != nil {
