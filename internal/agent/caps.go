@@ -67,14 +67,10 @@ func (a *Agent) undoCaps() {
 	if a.cfg.DataDir == "" || a.cfg.Devices == nil {
 		return
 	}
-	path := filepath.Join(a.cfg.DataDir, capsFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
 	var caps map[int]int
-	if err == nil {
-		err = json.Unmarshal(b, &caps)
+	path, found, err := readRecord(a.cfg.DataDir, capsFile, &caps)
+	if !found {
+		return
 	}
 	if err != nil {
 		a.log.Warn("cannot read the GPUs' power limits a previous agent recorded", "file", path, "err", err)

@@ -2,9 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -31,14 +28,10 @@ func (a *Agent) pinGPUs() {
 	if a.cfg.DataDir == "" || a.cfg.Devices == nil {
 		return
 	}
-	path := filepath.Join(a.cfg.DataDir, gpusFile)
-	b, err := os.ReadFile(path)
 	var was []string
-	if err == nil {
-		err = json.Unmarshal(b, &was)
-	}
+	path, found, err := readRecord(a.cfg.DataDir, gpusFile, &was)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case !found:
 	case err != nil:
 		a.log.Warn("cannot read the GPUs' UUIDs a previous agent recorded: the GPUs take NVML's numbering", "file", path, "err", err)
 	default:

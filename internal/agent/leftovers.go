@@ -149,14 +149,10 @@ var beforeLeftoverKill func(pgid int)
 // (groupGoneWait at most) until no marked process is left, and forgets
 // them.
 func (r *processes) killLeftovers() {
-	path := filepath.Join(r.dataDir, groupsFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
 	var gs []group
-	if err == nil {
-		err = json.Unmarshal(b, &gs)
+	path, found, err := readRecord(r.dataDir, groupsFile, &gs)
+	if !found {
+		return
 	}
 	if err != nil {
 		r.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)

@@ -60,14 +60,10 @@ func (a *Agent) loadOutlived() {
 	if a.cfg.DataDir == "" {
 		return
 	}
-	path := filepath.Join(a.cfg.DataDir, outlivedFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
 	var recs []outlivedRecord
-	if err == nil {
-		err = json.Unmarshal(b, &recs)
+	path, found, err := readRecord(a.cfg.DataDir, outlivedFile, &recs)
+	if !found {
+		return
 	}
 	if err != nil {
 		a.log.Warn("cannot read the processes that outlived SIGKILL a previous agent recorded: their GPUs are taken for free", "file", path, "err", err)

@@ -101,14 +101,10 @@ func (a *Agent) loadStarted() {
 	if a.cfg.DataDir == "" {
 		return
 	}
-	path := filepath.Join(a.cfg.DataDir, startedFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
 	var keys []taskKey
-	if err == nil {
-		err = json.Unmarshal(b, &keys)
+	path, found, err := readRecord(a.cfg.DataDir, startedFile, &keys)
+	if !found {
+		return
 	}
 	if err != nil {
 		a.log.Warn("cannot read the tasks a previous agent started: it may start one of them again",
@@ -151,14 +147,10 @@ func (a *Agent) loadStarted() {
 // status of a task still running, or unreadable, is left out (the task
 // is then reported lost).
 func (a *Agent) loadEnded() map[taskKey]api.TaskStatus {
-	path := filepath.Join(a.cfg.DataDir, endedFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
 	var sts []api.TaskStatus
-	if err == nil {
-		err = json.Unmarshal(b, &sts)
+	path, found, err := readRecord(a.cfg.DataDir, endedFile, &sts)
+	if !found {
+		return nil
 	}
 	if err != nil {
 		a.log.Warn("cannot read the task ends a previous agent could not report: reporting those tasks lost", "file", path, "err", err)
