@@ -12,6 +12,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/audit"
+	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
@@ -135,5 +136,38 @@ func TestLeaderChangesAreAuditedOnPostgreSQL(t *testing.T) {
 		if !bytes.Contains(export, []byte(want)) {
 			t.Errorf("the audit export lacks %s", want)
 		}
+	}
+}
+
+// A new leader's event comes before every event its start writes: the
+// facility changes its own facility file makes (replicas may differ in
+// theirs), so that the log between two leader events is one leader's.
+func TestLeaderEventComesFirst(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	fac := func(preemption bool) *model.Facility {
+		f := DevFacility("local", "FR")
+		f.Policy.Preemption = preemption
+		return f
+	}
+	lead := func(l *Leadership) func(*Config) { return func(c *Config) { c.Leader = l } }
+	e := openEnv(t, dir, fac(true), true, clk, lead(&Leadership{Holder: "r1 (instance a1)", Epoch: 3}))
+	e.s.store.Close()
+	e = openEnv(t, dir, fac(false), true, clk, lead(&Leadership{Holder: "r2 (instance b2)", Epoch: 4}))
+	var evs api.EventList
+	if code := e.do("GET", "/v1/events", nil, &evs); code != 200 {
+		t.Fatalf("events: %d", code)
+	}
+	leader, facility := -1, -1
+	for i, ev := range evs.Events {
+		switch {
+		case ev.Type == api.EventLeader && strings.HasPrefix(ev.Message, "r2 "):
+			leader = i
+		case ev.Type == api.EventFacility && facility < 0:
+			facility = i
+		}
+	}
+	if leader < 0 || facility < 0 || facility < leader {
+		t.Errorf("r2's leader event at %d, the facility change its start recorded at %d; want the leader's first: %+v", leader, facility, evs.Events)
 	}
 }

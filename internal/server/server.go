@@ -192,6 +192,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, errors.New("server: the CA's certificate is not PEM")
 		}
 	}
+	// A new leader's event first: what its start records (its facility
+	// file's changes, its audit key) comes after it, in its epoch.
+	if err := s.recordLeader(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.AuditSigner != nil {
 		a, err := s.openAuditLog(ctx, cfg.AuditSigner)
 		if err != nil {
@@ -382,9 +387,6 @@ func (s *Server) reload(ctx context.Context) error {
 		return err
 	}
 	if err := s.recordFlags(ctx, flags); err != nil {
-		return err
-	}
-	if err := s.recordLeader(ctx); err != nil {
 		return err
 	}
 	if err := s.forgetNodes(ctx, gone); err != nil {
