@@ -3,6 +3,7 @@ package report
 import (
 	"html/template"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,7 +64,15 @@ type canvas struct {
 	legend []legendItem
 	padB   float64 // room below the bottom margin (for slanted labels)
 	padL   float64 // room right of the left margin (for slanted labels)
+	// bars are the boxes of the bars drawn, which a rule's label keeps
+	// clear of.
+	bars []box
 }
+
+// box is a rectangle on the canvas, in pixels.
+type box struct{ l, r, t, b float64 }
+
+func (a box) meets(c box) bool { return a.l < c.r && c.l < a.r && a.t < c.b && c.t < a.b }
 
 type legendItem struct {
 	name, color string
@@ -213,12 +222,40 @@ func (cv *canvas) rules() {
 		}
 		y := px(cv.y.at(r.Y))
 		cv.b.WriteString(`<line class="rule" x1="` + px(cv.left()) + `" x2="` + px(cv.right()) + `" y1="` + y + `" y2="` + y + "\"/>\n")
-		ly := cv.y.at(r.Y) - 4
-		if ly < cv.top()+10 {
-			ly += 16 // under the line when it runs along the top
-		}
-		cv.text(cv.right()-4, ly, ` class="tick" text-anchor="end"`, r.Label)
+		cv.ruleLabel(cv.y.at(r.Y), r.Label)
 	}
+}
+
+// ruleLabel writes a rule's label by its line at y: at the right end,
+// above the line (under it when the line runs along the top), or else
+// where its glyphs are clear of every bar: under the line at the right
+// end, then above or under it at the left end. Where no place is clear,
+// the first.
+func (cv *canvas) ruleLabel(y float64, label string) {
+	w := tickCharW * float64(len([]rune(label)))
+	type place struct {
+		x, y   float64
+		anchor string
+	}
+	var places []place
+	for _, end := range []place{{cv.right() - 4, 0, ` text-anchor="end"`}, {cv.left() + 4, 0, ""}} {
+		if y-4 >= cv.top()+10 { // above the line, unless it runs along the top
+			places = append(places, place{end.x, y - 4, end.anchor})
+		}
+		places = append(places, place{end.x, y + 12, end.anchor})
+	}
+	at := places[0]
+	for _, p := range places {
+		g := box{l: p.x, r: p.x + w, t: p.y - 9, b: p.y + 3} // an 11 px label's glyphs about its baseline
+		if p.anchor != "" {
+			g.l, g.r = p.x-w, p.x
+		}
+		if !slices.ContainsFunc(cv.bars, g.meets) {
+			at = p
+			break
+		}
+	}
+	cv.text(at.x, at.y, ` class="tick"`+at.anchor, label)
 }
 
 // mergeBands sorts bands and merges those that overlap.

@@ -218,6 +218,7 @@ func BarChart(c Chart, categories []string, series ...Bars) template.HTML {
 				continue // no bar where there is no number
 			}
 			y, zero := cv.y.at(s.Values[ci]), cv.y.at(0)
+			cv.bars = append(cv.bars, box{l: x0 + float64(si)*bar, r: x0 + float64(si+1)*bar, t: math.Min(y, zero), b: math.Max(y, zero)})
 			cv.b.WriteString(`<rect class="bar" x="` + px(x0+float64(si)*bar) + `" y="` + px(math.Min(y, zero)) +
 				`" width="` + px(bar) + `" height="` + px(math.Abs(zero-y)) + `" fill="` + color(s.Color, si) + `"><title>` +
 				template.HTMLEscapeString(cat+", "+s.Name+": "+Num(s.Values[ci])) + "</title></rect>\n")
