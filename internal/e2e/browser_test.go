@@ -44,6 +44,7 @@ type rendered struct {
 	Labels   []string `json:"labels"`   // each chart's aria-label
 	Clipped  []string `json:"clipped"`  // text drawn outside its chart (hidden)
 	Overlaps []string `json:"overlaps"` // two texts of a chart drawn over each other
+	OverBars []string `json:"overbars"` // text drawn over a bar
 	Small    []string `json:"small"`    // charts drawn smaller than 100×60 px
 	Width    int      `json:"width"`    // the page's width as laid out, px
 	View     int      `json:"view"`     // the window's
@@ -54,7 +55,7 @@ type rendered struct {
 // of the chart's other text. An inline SVG hides what falls outside it,
 // so a label cut off there is lost to the reader without any error.
 const pageCheck = `(() => {
-  const out = {svgs: 0, labels: [], clipped: [], overlaps: [], small: [],
+  const out = {svgs: 0, labels: [], clipped: [], overlaps: [], overbars: [], small: [],
                width: document.documentElement.scrollWidth, view: window.innerWidth};
   const fmt = (b) => Math.round(b.l) + ',' + Math.round(b.t) + ' to ' + Math.round(b.r) + ',' + Math.round(b.b);
   // Each glyph's box on the screen: the box of a whole text turned by a
@@ -91,6 +92,13 @@ const pageCheck = `(() => {
           break;
         }
       }
+    }
+    const bars = [...svg.querySelectorAll('rect.bar')].map(b => {
+      const q = b.getBoundingClientRect();
+      return {l: q.left, r: q.right, t: q.top, b: q.bottom};
+    });
+    for (const x of texts) {
+      if (x.gs.some(g => bars.some(b => meet(g, b)))) out.overbars.push(name + ': "' + x.s + '"');
     }
     for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
       if (texts[i].gs.some(a => texts[j].gs.some(c => meet(a, c))))
@@ -143,11 +151,13 @@ func TestReportsInABrowser(t *testing.T) {
 	}
 	// A control page, so that a check that finds nothing is known to look:
 	// a label past the chart's right edge, one slanted past its top, two
-	// drawn over each other, and an image asked of the network.
+	// drawn over each other, one over a bar, and an image asked of the
+	// network.
 	control := filepath.Join(dir, "control.html")
 	if err := os.WriteFile(control, []byte(`<!doctype html><meta charset="utf-8"><title>control</title>
 <svg width="300" height="100" viewBox="0 0 300 100" aria-label="control"><text x="280" y="50">cut off</text>
-<text x="10" y="80">over</text><text x="14" y="82">lap</text><text x="10" y="20" transform="rotate(-35 10 20)">slanted</text></svg>
+<text x="10" y="80">over</text><text x="14" y="82">lap</text><text x="10" y="20" transform="rotate(-35 10 20)">slanted</text>
+<rect class="bar" x="150" y="30" width="40" height="70"/><text x="155" y="60">on a bar</text></svg>
 <img src="http://127.0.0.1:9/pixel.png" alt="">`), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -176,8 +186,13 @@ func TestReportsInABrowser(t *testing.T) {
 		name := filepath.Base(page.file)
 		if page.file == control {
 			if len(r.Clipped) != 2 || !strings.Contains(r.Clipped[0], `"cut off"`) || !strings.Contains(r.Clipped[1], `"slanted"`) ||
-				len(r.Overlaps) != 1 || !strings.Contains(r.Overlaps[0], `"over" and "lap"`) {
-				t.Fatalf("the control page: clipped %q, overlaps %q; want cut off and slanted, over and lap", r.Clipped, r.Overlaps)
+				len(r.Overlaps) != 1 || !strings.Contains(r.Overlaps[0], `"over" and "lap"`) ||
+				len(r.OverBars) != 1 || !strings.Contains(r.OverBars[0], `"on a bar"`) {
+				hint := ""
+				if len(r.Clipped)+len(r.Overlaps)+len(r.OverBars) == 0 {
+					hint = " (no glyphs drawn: has the machine no font? .ci/run installs fonts-dejavu-core)"
+				}
+				t.Fatalf("the control page: clipped %q, overlaps %q, over bars %q; want cut off and slanted, over and lap, on a bar%s", r.Clipped, r.Overlaps, r.OverBars, hint)
 			}
 			mu.Lock()
 			if !slices.Contains(requests, "http://127.0.0.1:9/pixel.png") {
@@ -197,7 +212,7 @@ func TestReportsInABrowser(t *testing.T) {
 		for _, what := range []struct {
 			kind string
 			list []string
-		}{{"text outside its chart", r.Clipped}, {"texts over each other", r.Overlaps}, {"chart too small", r.Small}} {
+		}{{"text outside its chart", r.Clipped}, {"texts over each other", r.Overlaps}, {"text over a bar", r.OverBars}, {"chart too small", r.Small}} {
 			for _, s := range what.list {
 				t.Errorf("%s: %s: %s", name, what.kind, s)
 			}
