@@ -142,3 +142,28 @@ schedule
 		t.Errorf("a1 has an estimated start on GPUs down once b1 ends:\n%s", s.text)
 	}
 }
+
+// TestGPUsDownNoRoomForDeferral: a flexible job's hours are scored with
+// the GPUs free by each: GPUs down are not, as a node down's are not. n2
+// is all down; r1 holds n1 until 03:00: f1 cannot start before 03:00,
+// and is not deferred to 02:00, the cheapest hour, for room that is down.
+func TestGPUsDownNoRoomForDeferral(t *testing.T) {
+	_, steps := reviewRun(t, `
+site par country=FR jur=EU,FR envelope_kw=100 zone=FR
+nodes n[1-2] site=par
+tenant acme
+policy all=off deferral=on carbon=0
+grid FR from=2026-01-01T00:00 prices=100,100,20,20,60,100,100,100,100,100,100,100 carbons=50,50,50,50,50,50,50,50,50,50,50,50
+running r1 tenant=acme on=n1:0-7 started=-1h limit=4h
+down n2 gpus=0-7
+job f1 tenant=acme gpus=8 limit=2h deadline=+10h
+schedule
+`)
+	s := steps[0]
+	if s.verr != nil {
+		t.Fatalf("plan fails Verify: %v\n%s", s.verr, s.text)
+	}
+	if len(s.plan.Deferrals) != 1 || !strings.Contains(s.plan.Deferrals[0].Reason, "starting 2026-01-01T03:00:00Z") {
+		t.Errorf("f1 is not deferred to 03:00, the first hour with GPUs up free for it:\n%s", s.text)
+	}
+}

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/carnot-dc/carnot/internal/model"
@@ -67,7 +68,7 @@ func (p *pass) markPools(in []bool, m int, sites []bool) bool {
 type herdIndex struct {
 	h0       model.Time
 	slots    int
-	downFree []int64   // per pool: free GPUs of its nodes that are not up
+	downFree []int64   // per pool: free GPUs of its nodes that are not up, and free GPUs down of those up
 	rel      [][]int64 // per pool and slot: GPUs given back after the slot before, by its instant
 	groups   []bookGroup
 	byKey    map[string]int
@@ -96,11 +97,13 @@ func (p *pass) herdIdx() *herdIndex {
 	h.downFree = make([]int64, len(p.c.Pools))
 	h.rel = make([][]int64, len(p.c.Pools))
 	for pi := range p.c.Pools {
-		if pool := &p.c.Pools[pi]; pool.Down > 0 {
-			for _, n := range pool.Nodes {
-				if nd := &p.c.Nodes[n]; !nd.Up {
-					h.downFree[pi] += int64(nd.Free)
-				}
+		pool := &p.c.Pools[pi]
+		for _, n := range pool.Nodes {
+			switch nd := &p.c.Nodes[n]; {
+			case !nd.Up:
+				h.downFree[pi] += int64(nd.Free)
+			case nd.GPUsDown != 0: // free GPUs down take nothing, as a node down's
+				h.downFree[pi] += int64(bits.OnesCount64(nd.GPUsDown &^ nd.Busy))
 			}
 		}
 	}
@@ -233,7 +236,16 @@ func (p *pass) herdCount(r *release, lo, hi int, sign int64) {
 	}
 	for i := range r.reps {
 		if n, ok := p.releaseNode(r, i); ok && p.c.Nodes[n].Up && p.c.Nodes[n].Pool >= 0 {
-			p.herd.rel[p.c.Nodes[n].Pool][k] += sign * int64(len(r.reps[i].GPUs))
+			nd := &p.c.Nodes[n]
+			back := len(r.reps[i].GPUs)
+			if nd.GPUsDown != 0 { // a GPU down given back is still down
+				for _, g := range r.reps[i].GPUs {
+					if g >= 0 && g < 64 && nd.GPUsDown&(1<<g) != 0 {
+						back--
+					}
+				}
+			}
+			p.herd.rel[nd.Pool][k] += sign * int64(back)
 		}
 	}
 }

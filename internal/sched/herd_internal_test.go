@@ -18,8 +18,15 @@ func naiveFreeBy(p *pass, in []bool, at []model.Time) []int64 {
 		pool := &p.c.Pools[pi]
 		now += int64(pool.Free)
 		for _, n := range pool.Nodes {
-			if nd := &p.c.Nodes[n]; !nd.Up {
+			nd := &p.c.Nodes[n]
+			if !nd.Up {
 				now -= int64(nd.Free)
+				continue
+			}
+			for g := range nd.NGPU { // free GPUs down
+				if nd.GPUsDown&(1<<g) != 0 && nd.Busy&(1<<g) == 0 {
+					now--
+				}
 			}
 		}
 	}
@@ -32,7 +39,11 @@ func naiveFreeBy(p *pass, in []bool, at []model.Time) []int64 {
 			}
 			for k := range rel.reps {
 				if n, ok := p.releaseNode(rel, k); ok && p.c.Nodes[n].Up && p.c.Nodes[n].Pool >= 0 && in[p.c.Nodes[n].Pool] {
-					got += int64(len(rel.reps[k].GPUs))
+					for _, g := range rel.reps[k].GPUs {
+						if g < 0 || p.c.Nodes[n].GPUsDown&(1<<g) == 0 { // a GPU down given back is still down
+							got++
+						}
+					}
 				}
 			}
 		}
