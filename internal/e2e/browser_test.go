@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,16 +162,22 @@ func TestReportsInABrowser(t *testing.T) {
 <img src="http://127.0.0.1:9/pixel.png" alt="">`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Each page in a desktop's window, then in a narrow one (a phone, a
+	// side panel), where a chart must shrink, not widen the page.
+	sim, plan := filepath.Join(dir, "sim", "report.html"), filepath.Join(dir, "plan", "plan.html")
 	for _, page := range []struct {
-		file string
-		min  int
+		file  string
+		min   int
+		width int64
 	}{
-		{control, 1},
-		{filepath.Join(dir, "sim", "report.html"), 7},
-		{filepath.Join(dir, "plan", "plan.html"), 10},
+		{control, 1, 1280},
+		{sim, 7, 1280},
+		{plan, 10, 1280},
+		{sim, 7, 600},
+		{plan, 10, 600},
 	} {
 		ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-		err := chromedp.Do(ctx, chromedp.Navigate("file://"+page.file), chromedp.WaitReady("body"))
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(page.width, 900), chromedp.Navigate("file://"+page.file), chromedp.WaitReady("body"))
 		var raw []byte
 		if err == nil {
 			raw, err = chromedp.Run(ctx, chromedp.Evaluate[[]byte](pageCheck))
@@ -183,7 +190,7 @@ func TestReportsInABrowser(t *testing.T) {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			t.Fatalf("%s: %v (%s)", page.file, err, raw)
 		}
-		name := filepath.Base(page.file)
+		name := fmt.Sprintf("%s at %d px", filepath.Base(page.file), page.width)
 		if page.file == control {
 			if len(r.Clipped) != 2 || !strings.Contains(r.Clipped[0], `"cut off"`) || !strings.Contains(r.Clipped[1], `"slanted"`) ||
 				len(r.Overlaps) != 1 || !strings.Contains(r.Overlaps[0], `"over" and "lap"`) ||

@@ -5,7 +5,7 @@ import "html/template"
 // ChartCSS styles the SVG charts of this package (the classes LineChart,
 // CDFChart and BarChart draw with); a page that shows them puts it in its
 // <style>.
-const ChartCSS = `svg.chart { display: block; margin: 14px 0; background: #fff; }
+const ChartCSS = `svg.chart { display: block; margin: 14px 0; background: #fff; max-width: 100%; height: auto; }
 svg .title { font-size: 13px; font-weight: 600; fill: #222; }
 svg .tick { font-size: 11px; fill: #555; }
 svg .label { font-size: 12px; fill: #333; }
