@@ -39,6 +39,8 @@ func knownFields(t *testing.T, rt reflect.Type, known []string, where string) {
 // TestSameResultCoversResult: sameResult, which checks a kept placement
 // against one found again, compares every field of a placement result.
 func TestSameResultCoversResult(t *testing.T) {
-	known := []string{"Slots", "Fit", "FreeGPUs", "Largest", "LargestGroup", "Rejected", "DirtyOther", "Down", "Claimed", "ClaimedBy"}
+	known := []string{"Slots", "Fit", "FreeGPUs", "Largest", "LargestGroup", "Rejected", "DirtyOther", "Down", "Claimed", "ClaimedBy",
+		"block", "blockKnown", // by Blocker
+	}
 	knownFields(t, reflect.TypeFor[place.Result](), known, "what sameResult compares (findmemo.go)")
 }

@@ -84,6 +84,11 @@ func sameResult(a, b place.Result) bool {
 		a.Rejected != b.Rejected || a.DirtyOther != b.DirtyOther || a.Down != b.Down || a.Claimed != b.Claimed || a.ClaimedBy != b.ClaimedBy {
 		return false
 	}
+	ab, ak := a.Blocker()
+	bb, bk := b.Blocker()
+	if ab != bb || ak != bk {
+		return false
+	}
 	return (sa == nil) == (sb == nil) && sameSlots(sa, sb)
 }
 

@@ -29,7 +29,14 @@ func (p *pass) placementVerdict(j *model.Job, r *place.Request, res *place.Resul
 		free.MinWattsPerReplica = 0
 		free.Probe, free.Exists = true, true
 		if fr := p.c.Find(&free); fr.OK() {
-			if kind, pw, ok := p.c.PowerBlock(r); ok {
+			kind, pw, ok := p.c.PowerBlockOf(r, res)
+			if checkMemo {
+				if k2, pw2, ok2 := p.c.PowerBlock(r); k2 != kind || pw2 != pw || ok2 != ok {
+					panic(fmt.Sprintf("sched: power block of %s found with the diagnosis (%s %v) differs from the walk's (%s %v)",
+						r.Job.ID, kind, pw != nil, k2, pw2 != nil))
+				}
+			}
+			if ok {
 				id, load, limit := pw.ID, pw.LoadW, pw.LimitW
 				render := func(r *place.Request) string {
 					return fmt.Sprintf("power: %s %s IT load is %s of %s; a replica of %d %s needs %s more",

@@ -27,68 +27,121 @@ func (c *Cluster) sitePowerOK(s int, w float64, constrained bool) bool {
 // keeps the most nodes that would otherwise take a replica of r from
 // doing so; ok is false when power excludes no node.
 func (c *Cluster) PowerBlock(r *Request) (kind string, pw *Power, ok bool) {
-	// Containers are numbered sites, then halls, then racks; count is
-	// the cluster's working memory, zero again on return.
-	gs := c.groupSums()
-	if n := len(c.Sites) + len(c.Halls) + len(c.Racks); len(gs.blocked) != n {
-		gs.blocked = make([]int, n)
-	}
-	count, order := gs.blocked, gs.blockOrder[:0]
-	defer func() {
-		for _, id := range order {
-			count[id] = 0
-		}
-		gs.blockOrder = order[:0]
-	}()
-	blocks := func(id int) { // one more node kept out by container id
-		if count[id] == 0 {
-			order = append(order, id)
-		}
-		count[id]++
-	}
-	hall0, rack0 := len(c.Sites), len(c.Sites)+len(c.Halls)
+	b := c.blockCounter()
+	defer b.reset()
 	for p := range c.Pools {
 		pl := &c.Pools[p]
 		if pl.Model != r.Model || r.Sites != nil && (pl.Site < 0 || !r.Sites[pl.Site]) {
 			continue // its nodes fail an earlier filter (model, sovereignty)
 		}
-		site := &c.Sites[pl.Site]
-		// When the site itself cannot take a replica, every node of the
-		// pool that passes the filters before power is kept out by it.
-		short := c.PowerOn && r.MinWattsPerReplica > 0 && site.HeadroomFor(r.Constrained) < r.MinWattsPerReplica
+		short := c.siteShort(pl.Site, r)
 		for _, n := range pl.Nodes {
-			nd := &c.Nodes[n]
 			if short {
-				if nd.Up && exclusiveOK(nd, r) {
-					blocks(pl.Site)
+				if nd := &c.Nodes[n]; nd.Up && exclusiveOK(nd, r) {
+					b.add(pl.Site)
 				}
 				continue
 			}
-			if c.nodeFilter(int(n), r) != powerFilter {
-				continue
-			}
-			// the site takes a replica (not short): its hall or rack refuses
-			switch w := r.MinWattsPerReplica; {
-			case nd.Hall >= 0 && c.Halls[nd.Hall].HeadroomFor(r.Constrained) < w:
-				blocks(hall0 + nd.Hall)
-			case nd.Rack >= 0 && c.Racks[nd.Rack].HeadroomFor(r.Constrained) < w:
-				blocks(rack0 + nd.Rack)
+			if c.nodeFilter(int(n), r) == powerFilter {
+				b.addNode(c, int(n), r)
 			}
 		}
 	}
+	return c.blocker(b.best())
+}
+
+// PowerBlockOf is PowerBlock(r) for the result res of Find(r): the
+// answer diagnose found in its own walk when it made res, else
+// PowerBlock's walk.
+func (c *Cluster) PowerBlockOf(r *Request, res *Result) (kind string, pw *Power, ok bool) {
+	if res.blockKnown {
+		return c.blocker(int(res.block))
+	}
+	return c.PowerBlock(r)
+}
+
+// siteShort: power is on and site s cannot take a replica of r, so
+// every node of its pools that passes the filters before power is kept
+// out by it.
+func (c *Cluster) siteShort(s int, r *Request) bool {
+	return c.PowerOn && r.MinWattsPerReplica > 0 && c.Sites[s].HeadroomFor(r.Constrained) < r.MinWattsPerReplica
+}
+
+// blocker is the container numbered id (sites, then halls, then
+// racks); ok is false for -1.
+func (c *Cluster) blocker(id int) (kind string, pw *Power, ok bool) {
+	hall0, rack0 := len(c.Sites), len(c.Sites)+len(c.Halls)
+	switch {
+	case id < 0:
+		return "", nil, false
+	case id < hall0:
+		return "site", &c.Sites[id], true
+	case id < rack0:
+		return "hall", &c.Halls[id-hall0], true
+	}
+	return "rack", &c.Racks[id-rack0], true
+}
+
+// blockCount counts the nodes each container keeps out, containers
+// numbered sites, then halls, then racks: the cluster's working memory,
+// zero again after reset.
+type blockCount struct {
+	count []int
+	order []int // the containers counted, in the order first met
+	hall0 int
+	rack0 int
+}
+
+// blockCounter is the cluster's blockCount, empty.
+func (c *Cluster) blockCounter() *blockCount {
+	gs := c.groupSums()
+	b := &gs.block
+	if n := len(c.Sites) + len(c.Halls) + len(c.Racks); len(b.count) != n {
+		b.count = make([]int, n)
+	}
+	b.hall0, b.rack0 = len(c.Sites), len(c.Sites)+len(c.Halls)
+	return b
+}
+
+// add counts one more node kept out by container id.
+func (b *blockCount) add(id int) { b.addN(id, 1) }
+
+// addN counts k > 0 more nodes kept out by container id.
+func (b *blockCount) addN(id, k int) {
+	if b.count[id] == 0 {
+		b.order = append(b.order, id)
+	}
+	b.count[id] += k
+}
+
+// addNode counts node n, which the power filter rejects for r though
+// its site could take a replica: its hall or rack refuses.
+func (b *blockCount) addNode(c *Cluster, n int, r *Request) {
+	nd := &c.Nodes[n]
+	switch w := r.MinWattsPerReplica; {
+	case nd.Hall >= 0 && c.Halls[nd.Hall].HeadroomFor(r.Constrained) < w:
+		b.add(b.hall0 + nd.Hall)
+	case nd.Rack >= 0 && c.Racks[nd.Rack].HeadroomFor(r.Constrained) < w:
+		b.add(b.rack0 + nd.Rack)
+	}
+}
+
+// best is the container that keeps out the most nodes, the first met
+// on ties; -1 for none.
+func (b *blockCount) best() int {
 	best := -1
-	for _, id := range order {
-		if best < 0 || count[id] > count[best] {
+	for _, id := range b.order {
+		if best < 0 || b.count[id] > b.count[best] {
 			best = id
 		}
 	}
-	switch {
-	case best < 0:
-		return "", nil, false
-	case best < hall0:
-		return "site", &c.Sites[best], true
-	case best < rack0:
-		return "hall", &c.Halls[best-hall0], true
+	return best
+}
+
+// reset zeroes the counts.
+func (b *blockCount) reset() {
+	for _, id := range b.order {
+		b.count[id] = 0
 	}
-	return "rack", &c.Racks[best-rack0], true
+	b.order = b.order[:0]
 }

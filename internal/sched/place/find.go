@@ -36,7 +36,16 @@ type Result struct {
 	// another job (ClaimedBy, the first such job).
 	Claimed   int
 	ClaimedBy string
+	// block is what PowerBlock answers for the request (see blocker),
+	// when blockKnown: diagnose finds it in its own walk of the nodes.
+	block      int32
+	blockKnown bool
 }
+
+// Blocker is what diagnose found PowerBlock would answer (a container
+// number, see blocker; -1 for none) and whether it looked: for checks
+// that two results are the same.
+func (r *Result) Blocker() (id int, known bool) { return int(r.block), r.blockKnown }
 
 // OK reports whether a placement was found.
 func (r *Result) OK() bool { return r.Slots != nil }
@@ -283,6 +292,13 @@ func (c *Cluster) diagnose(r *Request) Result {
 	var res Result
 	out := c.groupSums().cands[:0]
 	defer func() { c.sums.cands = out }()
+	// With power to find, the walk also counts what PowerBlock would:
+	// the nodes each container keeps out.
+	var b *blockCount
+	if c.PowerOn && r.MinWattsPerReplica > 0 {
+		b = c.blockCounter()
+		defer b.reset()
+	}
 	for p := range c.Pools {
 		pool := &c.Pools[p]
 		if pool.Model != r.Model {
@@ -294,9 +310,20 @@ func (c *Cluster) diagnose(r *Request) Result {
 			res.Rejected[nodeStateFilter] += pool.Down
 			continue
 		}
+		// A site that is short keeps out every node of its pools that
+		// the power filter rejects, and those up and exclusive-compatible
+		// that r avoids (avoided, counted per pool); otherwise a node the
+		// power filter rejects is kept out by its hall or rack.
+		short := b != nil && c.siteShort(pool.Site, r)
+		perNode, power0, avoided := b != nil && !short, res.Rejected[powerFilter], 0
 		for _, n := range pool.Nodes {
 			if f := c.nodeFilter(int(n), r); f != passed {
 				res.Rejected.add(f)
+				if f == powerFilter && perNode {
+					b.addNode(c, int(n), r)
+				} else if f == failedStartFilter && short && exclusiveOK(&c.Nodes[n], r) {
+					avoided++
+				}
 				continue
 			}
 			out = c.addCand(out, int(n), r, &res.Fit, &res.FreeGPUs)
@@ -304,9 +331,15 @@ func (c *Cluster) diagnose(r *Request) Result {
 				c.countRestricted(int(n), r, &res)
 			}
 		}
+		if k := res.Rejected[powerFilter] - power0 + avoided; short && k > 0 {
+			b.addN(pool.Site, k)
+		}
 	}
 	sortCands(out)
 	c.largest(r, out, &res)
+	if b != nil {
+		res.block, res.blockKnown = int32(b.best()), true
+	}
 	return res
 }
 
@@ -518,9 +551,8 @@ type groupSums struct {
 	// made); in is fill's working list
 	cands []cand
 	in    []keyedCand
-	// blocked counts the nodes each container keeps out (PowerBlock)
-	blocked    []int
-	blockOrder []int
+	// block counts the nodes each container keeps out (PowerBlock)
+	block blockCount
 }
 
 // groupSums returns the cluster's own working memory for Find (a copy of

@@ -133,6 +133,7 @@ func review2SlowDiagnose(c *Cluster, r *Request) Result {
 func review2CheckDiagnose(t *testing.T, what string, c *Cluster, r *Request) {
 	t.Helper()
 	got, want := c.diagnose(r), review2SlowDiagnose(c, r)
+	got.block, got.blockKnown = 0, false // checked against PowerBlock on its own
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s: diagnose %+v, the slow way %+v (request %+v)", what, got, want, *r)
 	}
@@ -302,6 +303,17 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 					}
 				}
 				res := c.Find(r)
+				avoiding := *r // and with every third node avoided (failed-start)
+				for n := 0; n < len(c.Nodes); n += 3 {
+					avoiding.Avoid = append(avoiding.Avoid, int32(n))
+				}
+				for _, q := range []*Request{r, &avoiding} {
+					res := c.Find(q)
+					k1, p1, ok1 := c.PowerBlock(q)
+					if k2, p2, ok2 := c.PowerBlockOf(q, &res); k1 != k2 || p1 != p2 || ok1 != ok2 {
+						t.Fatalf("%s: PowerBlock answers %s %p %v, with Find's diagnosis %s %p %v (request %+v)", what("power-block-of", i), k1, p1, ok1, k2, p2, ok2, *q)
+					}
+				}
 				if q := *r; q.Replicas == 1 && q.GPUs > 0 {
 					// the same without power, as a power reason's probe asks
 					// after the search that stranded nodes: a node stranded
