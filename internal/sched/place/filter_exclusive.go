@@ -9,8 +9,8 @@ func exclusiveOK(nd *Node, r *Request) bool {
 	if r.ExclusiveNode || nd.ExclJob {
 		return false
 	}
-	if nd.Mixed || nd.Owner != r.Tenant {
-		return !(nd.ExclTen || r.TenantExcl)
+	if !nd.ExclTen && !r.TenantExcl {
+		return true // neither side is node-exclusive: anyone may share
 	}
-	return true
+	return !nd.Mixed && nd.Owner == r.Tenant
 }
