@@ -109,6 +109,27 @@ func (c *Cluster) nodeFilter(n int, r *Request) filter {
 	return passed
 }
 
+// shortFilter is nodeFilter(n, r) for a node of a pool whose site
+// cannot power a replica of r (siteShort): the power filter rejects
+// every node that passes the others, without working out the site's
+// headroom again.
+func (c *Cluster) shortFilter(n int, r *Request) filter {
+	nd := &c.Nodes[n]
+	switch {
+	case !nd.Up:
+		return nodeStateFilter
+	case nd.Model != r.Model:
+		return modelFilter
+	case r.avoids(n):
+		return failedStartFilter
+	case r.Sites != nil && (nd.Site < 0 || !r.Sites[nd.Site]):
+		return sovereigntyFilter
+	case !exclusiveOK(nd, r):
+		return exclusiveFilter
+	}
+	return powerFilter
+}
+
 // avoids reports whether r may not use node n (Avoid).
 func (r *Request) avoids(n int) bool {
 	if len(r.Avoid) == 0 {

@@ -310,19 +310,28 @@ func (c *Cluster) diagnose(r *Request) Result {
 			res.Rejected[nodeStateFilter] += pool.Down
 			continue
 		}
-		// A site that is short keeps out every node of its pools that
-		// the power filter rejects, and those up and exclusive-compatible
-		// that r avoids (avoided, counted per pool); otherwise a node the
-		// power filter rejects is kept out by its hall or rack.
-		short := b != nil && c.siteShort(pool.Site, r)
-		perNode, power0, avoided := b != nil && !short, res.Rejected[powerFilter], 0
+		if b != nil && c.siteShort(pool.Site, r) {
+			// No node of the pool passes; the site keeps out those the
+			// power filter rejects and those up and exclusive-compatible
+			// that r avoids.
+			k := 0
+			for _, n := range pool.Nodes {
+				f := c.shortFilter(int(n), r)
+				res.Rejected.add(f)
+				if f == powerFilter || f == failedStartFilter && exclusiveOK(&c.Nodes[n], r) {
+					k++
+				}
+			}
+			if k > 0 {
+				b.addN(pool.Site, k)
+			}
+			continue
+		}
 		for _, n := range pool.Nodes {
 			if f := c.nodeFilter(int(n), r); f != passed {
 				res.Rejected.add(f)
-				if f == powerFilter && perNode {
+				if f == powerFilter && b != nil { // its hall or rack keeps it out
 					b.addNode(c, int(n), r)
-				} else if f == failedStartFilter && short && exclusiveOK(&c.Nodes[n], r) {
-					avoided++
 				}
 				continue
 			}
@@ -330,9 +339,6 @@ func (c *Cluster) diagnose(r *Request) Result {
 			if c.anyDirty && c.Nodes[n].Dirty > 0 {
 				c.countRestricted(int(n), r, &res)
 			}
-		}
-		if k := res.Rejected[powerFilter] - power0 + avoided; short && k > 0 {
-			b.addN(pool.Site, k)
 		}
 	}
 	sortCands(out)

@@ -303,6 +303,15 @@ func TestReview2BucketsAndPoolFreeStayInStep(t *testing.T) {
 					}
 				}
 				res := c.Find(r)
+				for pi := range c.Pools {
+					if pool := &c.Pools[pi]; c.siteShort(pool.Site, r) {
+						for _, n := range pool.Nodes {
+							if got, want := c.shortFilter(int(n), r), c.nodeFilter(int(n), r); got != want {
+								t.Fatalf("%s: node %d of a short site: shortFilter %d, nodeFilter %d (request %+v)", what("short-filter", i), n, got, want, *r)
+							}
+						}
+					}
+				}
 				avoiding := *r // and with every third node avoided (failed-start)
 				for n := 0; n < len(c.Nodes); n += 3 {
 					avoiding.Avoid = append(avoiding.Avoid, int32(n))
