@@ -273,6 +273,32 @@ func EncodeUpdate(jobs []*api.Job, events []api.Event, nodes []*api.Node) (Updat
 	return u, nil
 }
 
+// Scanner is the part of a query's rows (database/sql's and pgx's)
+// ScanJobStates reads.
+type Scanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanJobStates reads rows of id, state and end time (end_time, as JSON
+// text, or NULL) into out by ID: JobStates' answer in either store.
+func ScanJobStates(r Scanner, out map[string]store.JobState) error {
+	for r.Next() {
+		var id, state string
+		var end *string
+		if err := r.Scan(&id, &state, &end); err != nil {
+			return err
+		}
+		js, err := JobState(state, end)
+		if err != nil {
+			return fmt.Errorf("job %q: %w", id, err)
+		}
+		out[id] = js
+	}
+	return r.Err()
+}
+
 // JobState is a job's state column and the end time its document holds
 // (end_time, as JSON text; nil for none).
 func JobState(state string, end *string) (store.JobState, error) {

@@ -135,17 +135,7 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var id, state string
-		var end *string
-		if err := rows.Scan(&id, &state, &end); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		if out[id], err = jobState(state, end); err != nil {
-			return nil, fmt.Errorf("%s: job %q: %w", op, id, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := scanJobStates(rows, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
