@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -37,18 +36,9 @@ func (s *Server) recordLeader(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
-	var last Leadership
-	found := true
-	doc, err := s.store.Record(ctx, recLeader, leaderKey)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		found = false
-	case err != nil:
-		return fmt.Errorf("server: reading the last leader recorded: %w", err)
-	default:
-		if err := json.Unmarshal(doc, &last); err != nil {
-			return fmt.Errorf("server: the last leader recorded: %w", err)
-		}
+	last, found, err := startRecord[Leadership](ctx, s, recLeader, leaderKey, "the last leader recorded")
+	if err != nil {
+		return err
 	}
 	if found && last.Epoch == l.Epoch {
 		return nil

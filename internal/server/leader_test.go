@@ -171,3 +171,23 @@ func TestLeaderEventComesFirst(t *testing.T) {
 		t.Errorf("r2's leader event at %d, the facility change its start recorded at %d; want the leader's first: %+v", leader, facility, evs.Events)
 	}
 }
+
+// A leader record that cannot be read (edited in the database) is taken
+// for none, as the other records a start compares itself with are: the
+// new leader starts and records itself afresh (it used not to start).
+func TestUnreadableLeaderRecordIsRecordedAfresh(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	fac := DevFacility("local", "FR")
+	lead := func(l *Leadership) func(*Config) { return func(c *Config) { c.Leader = l } }
+	e := openEnv(t, dir, fac, true, clk, lead(&Leadership{Holder: "r1 (instance a1)", Epoch: 3}))
+	if err := e.s.store.PutRecords(context.Background(), []store.Record{{Kind: recLeader, Key: leaderKey, Doc: []byte(`{"epoch":"three"}`)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.s.store.Close()
+	e = openEnv(t, dir, fac, true, clk, lead(&Leadership{Holder: "r2 (instance b2)", Epoch: 4}))
+	evs := e.leaderEvents()
+	if len(evs) != 2 || evs[1].Message != "r2 (instance b2) leads the control plane at epoch 4; the first leader recorded" {
+		t.Fatalf("leader events: %+v", evs)
+	}
+}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -50,24 +49,12 @@ func policyOf(f *model.Facility) sovereigntyPolicy {
 // first start records the policy without an event.
 func (s *Server) recordPolicy(ctx context.Context) error {
 	now := policyOf(s.cfg.Facility)
-	var before sovereigntyPolicy
-	doc, err := s.store.Record(ctx, recPolicy, policyKey)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("server: reading the sovereignty policy last in force: %w", err)
-	default:
-		// The record only tells what changed since the last start: one
-		// that cannot be read (edited in the database) is logged and
-		// made afresh, never a reason not to start.
-		if err := json.Unmarshal(doc, &before); err != nil {
-			s.log.Error("the record of the sovereignty policy last in force is not readable: it is recorded afresh, and changes since the last start are not recorded",
-				"record", recPolicy+"/"+policyKey, "err", err)
-			doc = nil
-		}
+	before, found, err := startRecord[sovereigntyPolicy](ctx, s, recPolicy, policyKey, "the sovereignty policy last in force")
+	if err != nil {
+		return err
 	}
 	var evs []api.Event
-	if doc != nil {
+	if found {
 		at := s.cfg.Now().UTC()
 		// subject is "tenant acme": a tenant, site or data class added
 		// or removed is said so, not as its jurisdictions added or

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -135,29 +134,19 @@ func (s *Server) recordTerms(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: the facility's terms: %w", err)
 	}
-	doc, err := s.store.Record(ctx, recPolicy, termsKey)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("server: reading the terms last in force: %w", err)
+	const what = "the terms last in force"
+	before, found, err := startRecord[terms](ctx, s, recPolicy, termsKey, what)
+	if err != nil {
+		return err
 	}
-	var before terms
-	if doc != nil {
-		// The record only tells what changed since the last start: one
-		// that cannot be read (edited in the database) is logged and
-		// made afresh, never a reason not to start.
-		err := json.Unmarshal(doc, &before)
-		if err == nil {
-			before.Policy, err = renamePolicy(before.Policy)
-		}
-		if err != nil {
-			s.log.Error("the record of the terms last in force is not readable: it is recorded afresh, and changes since the last start are not recorded",
-				"record", recPolicy+"/"+termsKey, "err", err)
-			doc = nil
+	if found {
+		if before.Policy, err = renamePolicy(before.Policy); err != nil {
+			s.unreadableRecord(recPolicy, termsKey, what, err)
+			found = false
 		}
 	}
 	var evs []api.Event
-	if doc != nil {
+	if found {
 		at := s.cfg.Now().UTC()
 		add := func(tenant, what string) {
 			evs = append(evs, api.Event{Time: at, Tenant: tenant, Type: api.EventFacility, Actor: actorConfig,
