@@ -85,7 +85,7 @@ func (a *Agent) revoked(ctx context.Context, err error) bool {
 			return false
 		case <-time.After(d):
 		}
-		wait = min(2*wait, a.refusedMax)
+		wait = a.nextWait(wait, true) // as after a refused registration
 	}
 }
 
