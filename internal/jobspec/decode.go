@@ -413,32 +413,43 @@ func (d *decoder) strList(v *yamlin.Node, p fieldPath) []string {
 	return out
 }
 
-// linearItems is how long a set may be before set checks it with a map.
+// linearItems is how long a list may be before repeats checks it with a
+// map.
 const linearItems = 32
+
+// repeats returns a function that reports whether its argument was given
+// to it before, for a list of n items: a linear search for a short list,
+// a map for one of more than linearItems, so that no line costs
+// quadratic time.
+func repeats(n int) func(string) bool {
+	if n > linearItems {
+		seen := make(map[string]bool, n)
+		return func(s string) bool {
+			dup := seen[s]
+			seen[s] = true
+			return dup
+		}
+	}
+	seen := make([]string, 0, n)
+	return func(s string) bool {
+		dup := slices.Contains(seen, s)
+		seen = append(seen, s)
+		return dup
+	}
+}
 
 // set is strList for a list whose order means nothing: an item given
 // twice is refused on its own line, naming it (what says what it is, e.g.
-// "GPU model"), or dropped when the decoder reads stored specs. Lists are
-// short; a long one is checked with a map so that no line costs
-// quadratic time.
+// "GPU model"), or dropped when the decoder reads stored specs.
 func (d *decoder) set(v *yamlin.Node, p fieldPath, what string) []string {
 	list := d.strList(v, p)
 	if v.Kind != yamlin.KindSeq || len(list) < 2 {
 		return list
 	}
-	var seen map[string]bool
-	if len(list) > linearItems {
-		seen = make(map[string]bool, len(list))
-	}
+	again := repeats(len(list))
 	var kept []string // stored: the items once each
 	for i, s := range list {
-		dup := false
-		if seen != nil {
-			dup, seen[s] = seen[s], true
-		} else {
-			dup = slices.Contains(list[:i], s)
-		}
-		dup = dup && s != "" // an empty item has its own message
+		dup := again(s) && s != "" // an empty item has its own message
 		switch {
 		case d.stored && !dup:
 			kept = append(kept, s)

@@ -38,24 +38,14 @@ func (d *decoder) deps(s *spec, v *yamlin.Node, p fieldPath) []model.Dependency 
 		return nil
 	}
 	out := make([]model.Dependency, 0, len(items))
-	var seen map[string]bool
-	if len(items) > linearItems {
-		seen = make(map[string]bool, len(items))
-	}
+	again := repeats(len(items))
 	for i, it := range items {
 		ip := p
 		if v.Kind == yamlin.KindSeq {
 			ip = p.elem(i)
 		}
 		dep := d.dep(it, ip)
-		dup := false
-		if seen != nil {
-			dup, seen[dep.Job] = seen[dep.Job], true
-		} else {
-			for _, o := range out {
-				dup = dup || o.Job == dep.Job
-			}
-		}
+		dup := again(dep.Job)
 		switch {
 		case !dup || dep.Job == "": // an empty ID has its own message
 		case d.stored:
