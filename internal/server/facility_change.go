@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -204,16 +203,9 @@ func (s *Server) recordFlags(ctx context.Context, flags []api.Event) error {
 	for _, ev := range flags {
 		found[ev.Job] = append(found[ev.Job], flagDigest(ev.Message))
 	}
-	var before map[string][]string
-	doc, err := s.store.Record(ctx, recFlags, flagsKey)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("server: reading the facility events of the last start: %w", err)
-	default:
-		if err := json.Unmarshal(doc, &before); err != nil {
-			return fmt.Errorf("server: the facility events of the last start: %w", err)
-		}
+	before, _, err := startRecord[map[string][]string](ctx, s, recFlags, flagsKey, "the facility events of the last start")
+	if err != nil {
+		return err
 	}
 	at := s.cfg.Now().UTC()
 	var evs []api.Event

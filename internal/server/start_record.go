@@ -10,7 +10,8 @@ import (
 )
 
 // startRecord reads the record kind/key that a start compares itself
-// with (the policy, the terms, the leader last in force), described as
+// with (the policy, the terms, the leader last in force, the facility
+// events of the last start), described as
 // what, and reports whether there was one. Such a record only tells what
 // changed since the last start: one that cannot be decoded (edited in
 // the database) is logged and taken for none, to be recorded afresh,
@@ -34,6 +35,6 @@ func startRecord[T any](ctx context.Context, s *Server, kind, key, what string) 
 
 // unreadableRecord logs that the record kind/key of what is not readable.
 func (s *Server) unreadableRecord(kind, key, what string, err error) {
-	s.log.Error("the record of "+what+" is not readable: it is recorded afresh, and changes since the last start are not recorded",
-		"record", kind+"/"+key, "err", err)
+	s.log.Error("the record of "+what+" is not readable (edited in the database?): it is taken for none and recorded afresh, "+
+		"so what changed since the last start is not compared with it", "record", kind+"/"+key, "err", err)
 }
