@@ -155,14 +155,19 @@ func (c *Cluster) rack(nd *Node) *Power {
 
 // Hide takes node n out of every search, as if it were down, under the
 // undo log and in a what-if only: a look at where a request would go
-// without it.
+// without it. The node counts among its pool's down nodes (Pool.Down)
+// until Rollback.
 func (c *Cluster) Hide(n int) {
 	if c.undo == nil || n < 0 || n >= len(c.Nodes) || !c.Nodes[n].Up {
 		return
 	}
 	c.saveNode(n)
 	c.setBucket(n, false)
-	c.Nodes[n].Up = false
+	nd := &c.Nodes[n]
+	nd.Up = false
+	if nd.Pool >= 0 {
+		c.Pools[nd.Pool].Down++
+	}
 }
 
 // HoldPower adds w watts (when positive) to the load of node n's site,

@@ -103,8 +103,9 @@ type Pool struct {
 	Free int
 	// MaxGPUs is the most GPUs one of its nodes has.
 	MaxGPUs int
-	// Down is how many of its nodes are not up (fixed for a view: a
-	// node's condition changes only with a new view).
+	// Down is how many of its nodes are not up: a node's condition
+	// changes only with a new view, or in a what-if, where Hide counts
+	// the node it takes out until Rollback.
 	Down int
 }
 

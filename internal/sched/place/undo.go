@@ -88,6 +88,9 @@ func (c *Cluster) Rollback() {
 		}
 		if pl := e.node.Pool; pl >= 0 {
 			c.Pools[pl].Free += e.node.Free - c.Nodes[e.n].Free
+			if e.node.Up && !c.Nodes[e.n].Up { // Hide took it out
+				c.Pools[pl].Down--
+			}
 		}
 		if e.node.Stranded && !c.Nodes[e.n].Stranded {
 			c.stranded = append(c.stranded, int32(e.n))
