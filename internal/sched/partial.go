@@ -3,6 +3,7 @@ package sched
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -82,7 +83,8 @@ func (v victim) whole0() *model.Allocation {
 // nodes with the most GPUs free once the deployment's replicas there
 // have left (a job fits where they join free GPUs), then with the most
 // free now (fewer replicas make that room), by node name, the last
-// started first.
+// started first. GPUs down (model.GPUState.Down) count as neither: no
+// job can use them, free or given back.
 func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement {
 	type rank struct {
 		i, room, free int
@@ -91,13 +93,21 @@ func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement 
 	room := map[string]int{}
 	for _, r := range reps {
 		room[r.Node] += len(r.GPUs)
+		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].GPUsDown != 0 {
+			for _, g := range r.GPUs { // a GPU down given back is still down
+				if g >= 0 && g < 64 && p.c.Nodes[n].GPUsDown&(1<<g) != 0 {
+					room[r.Node]--
+				}
+			}
+		}
 	}
 	ranks := make([]rank, len(reps))
 	for i, r := range reps {
 		rk := rank{i: i, room: room[r.Node]}
 		if n, ok := p.c.NodeIndex[r.Node]; ok {
-			rk.onM = p.c.Nodes[n].Model == m
-			rk.free = p.c.Nodes[n].Free
+			nd := &p.c.Nodes[n]
+			rk.onM = nd.Model == m
+			rk.free = nd.Free - bits.OnesCount64(nd.GPUsDown&^nd.Busy)
 			rk.room += rk.free
 		}
 		ranks[i] = rk
