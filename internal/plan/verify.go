@@ -23,7 +23,8 @@ import (
 //     site JurisdictionOK allows;
 //   - no start gets a GPU that is down (GPUState.Down), and none a dirty
 //     GPU unless the GPU's LastTenant is the job's tenant; a dirty GPU
-//     without a LastTenant is dirty for every tenant;
+//     without a LastTenant is dirty for every tenant; a GPU down gets
+//     that one violation, never one for being dirty or claimed besides;
 //   - no start gets a GPU ClaimedBy another pending job that the plan
 //     leaves waiting for its preemption (code "preempting"): a preemption
 //     frees GPUs for its beneficiary alone, not for its tenant's other

@@ -459,5 +459,10 @@ func TestVerifyClaims(t *testing.T) {
 			claim(s, "j1")
 			s.Nodes[0].GPUs[0].Dirty, s.Nodes[0].GPUs[0].LastTenant = true, "beta"
 		}, []string{"dirty j1 n1 0"}},
+		{"claimed by a pending job of another tenant and down: one refusal", func(s *model.Snapshot, p *model.Plan) {
+			claim(s, "j2")
+			s.Nodes[0].GPUs[0].Down = true
+			preempting(p)
+		}, []string{"gpu-down j1 n1 0"}},
 	})
 }

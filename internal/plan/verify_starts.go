@@ -180,11 +180,13 @@ func (v *verifier) placement(j *model.Job, tenant *model.Tenant, pl model.Placem
 			u.gpus = append(u.gpus, gpuHolder{g, j.ID})
 		}
 		st := v.x.gpuState(node.Name, g)
+		if st.Down {
+			// the one refusal: no claim's end or scrub makes it usable
+			v.add(CodeGPUDown, j.ID, node.Name, g, "down: its node's agent reports it lost")
+			continue
+		}
 		if cj, ok := v.x.pending[st.ClaimedBy]; ok && st.ClaimedBy != "" && cj.ID != j.ID && v.claimHolds(cj.ID) {
 			v.add(CodeClaimed, j.ID, node.Name, g, "claimed by pending job %s of tenant %s", cj.ID, cj.Tenant)
-		}
-		if st.Down {
-			v.add(CodeGPUDown, j.ID, node.Name, g, "down: its node's agent reports it lost")
 		}
 		// A dirty GPU without a LastTenant is dirty for every tenant:
 		// nobody is known to own what is left on it.

@@ -140,6 +140,12 @@ func TestVerify(t *testing.T) {
 		{"gpu down, its own tenant's dirty", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "acme", Dirty: true, Down: true}}}}
 		}, []string{"gpu-down j1 n1 0"}},
+		{"gpu down, dirty of no tenant: one refusal", func(s *model.Snapshot, _ *model.Plan) {
+			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{Dirty: true, Down: true}}}}
+		}, []string{"gpu-down j1 n1 0"}},
+		{"gpu down, another tenant's dirty: one refusal", func(s *model.Snapshot, _ *model.Plan) {
+			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "beta", Dirty: true, Down: true}}}}
+		}, []string{"gpu-down j1 n1 0"}},
 		{"clean gpu of another tenant", func(s *model.Snapshot, _ *model.Plan) {
 			s.Nodes = []model.NodeState{{Node: "n1", GPUs: []model.GPUState{{LastTenant: "beta"}}}}
 		}, nil},
