@@ -288,11 +288,11 @@ func (a *Agent) openProcesses() error {
 	// for them: its tasks are killed under their caps, then the caps are
 	// undone (a task never runs uncapped meanwhile).
 	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
-	p.killLeftovers()
-	// The GPUs at the indices the dead agent gave them (caps.json
-	// names them so), then their limits.
+	left := p.killLeftovers()
+	// The GPUs at the indices the dead agent gave them (caps.json,
+	// groups.json and outlived.json name them so), then their limits.
 	a.pinGPUs()
-	a.loadOutlived()
+	a.loadOutlived(left)
 	a.readBaseLimits()
 	a.undoCaps()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)

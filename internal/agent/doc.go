@@ -88,12 +88,15 @@
 //     cleared its environment, or runs as another user, is not followed.
 //   - An agent killed (SIGKILL, a crash) leaves its tasks behind. Before
 //     a task's process starts, the agent records the task in
-//     DataDir/started.json (synced to disk) and its mark in
+//     DataDir/started.json (synced to disk) and its mark and GPUs in
 //     DataDir/groups.json. The next agent on the data directory kills
-//     every process a recorded group or mark finds (leftovers.go), then
-//     reports each recorded task lost (Error says why) until the
-//     assignments no longer list it, and never starts it: the server
-//     ends its attempt whole, as for a replica lost with its node.
+//     every process a recorded group or mark finds (leftovers.go);
+//     processes of a task that outlive that SIGKILL keep its GPUs down
+//     while they are there, as an ended task's do (leftheld.go; a
+//     groups.json of an older agent names no GPUs: they are only
+//     logged). It then reports each recorded task lost (Error says why)
+//     until the assignments no longer list it, and never starts it: the
+//     server ends its attempt whole, as for a replica lost with its node.
 //   - A task's power cap is set on its GPUs before it starts and the
 //     limits the GPUs had when the agent started are restored when it
 //     ends. A cap the server changes while the task runs (a recap:

@@ -22,7 +22,8 @@ import (
 // call that hangs: uninterruptible sleep) are down likewise while one of
 // those processes is there (outlived): it may still hold their memory,
 // and so they are under the next agent on the data directory
-// (outlived.go).
+// (outlived.go). So are the GPUs of a crashed agent's task whose
+// processes outlive the next agent's SIGKILL (leftheld.go).
 
 // errGPUBack ends a session: a GPU the registration listed without a
 // UUID (down) answers again, and the node is registered anew.

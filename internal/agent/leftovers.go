@@ -27,15 +27,20 @@ const groupsFile = "groups.json"
 
 // group is one task's process group, with its leader's start time (in
 // clock ticks since boot, /proc/PID/stat) so that a reused PID is never
-// taken for it, and the task's mark (marks.go), which finds its
-// processes once the leader is gone or out of the group. It is recorded
-// before the process starts, with PGID 0 until it has: an agent killed
-// as its task's process starts leaves the mark, which finds the process.
+// taken for it, the task's mark (marks.go), which finds its processes
+// once the leader is gone or out of the group, and the task's GPUs,
+// which the next agent keeps down while processes of the group outlive
+// its SIGKILL (leftheld.go). It is recorded before the process starts,
+// with PGID 0 until it has: an agent killed as its task's process starts
+// leaves the mark, which finds the process.
 type group struct {
 	Task  string `json:"task"`
 	PGID  int    `json:"pgid"`
 	Start uint64 `json:"start"`
 	Mark  string `json:"mark,omitempty"`
+	// GPUs is always listed, empty for a task without any; nil in a
+	// group an older agent recorded: its GPUs are unknown.
+	GPUs []int `json:"gpus"`
 }
 
 // track records the task's group: before its process starts (pgid 0,
@@ -43,8 +48,8 @@ type group struct {
 // atomically: a crash leaves the old file or the new one. An error means
 // the file could not be written: a process started then could outlive a
 // crash of the agent unseen.
-func (r *processes) track(task, mark string, pgid int) error {
-	r.note(task, mark, pgid)
+func (r *processes) track(task, mark string, gpus []int, pgid int) error {
+	r.note(task, mark, gpus, pgid)
 	return r.writeGroups()
 }
 
@@ -57,10 +62,10 @@ func (r *processes) writeGroups() error {
 
 // note records the task's group in memory (leads), as track does,
 // without writing the file.
-func (r *processes) note(task, mark string, pgid int) {
+func (r *processes) note(task, mark string, gpus []int, pgid int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	g := group{Task: task, Mark: mark}
+	g := group{Task: task, Mark: mark, GPUs: append([]int{}, gpus...)} // listed when empty
 	if pgid > 0 {
 		if start, err := procStart(pgid); err == nil { // else gone already: the mark finds what is left
 			g.PGID, g.Start = pgid, start
@@ -146,22 +151,27 @@ var beforeLeftoverKill func(pgid int)
 // still run (same leader, same start time, or the leader gone and
 // members left) and every process carrying a recorded mark, with its
 // group, the leader gone (or never recorded) or not; it waits
-// (groupGoneWait at most) until no marked process is left, and forgets
-// them.
-func (r *processes) killLeftovers() {
+// (groupGoneWait at most) until nothing of them is left, and forgets
+// them. It returns what outlived that SIGKILL of the groups recorded
+// with GPUs (leftheld.go): their GPUs are down while it is there.
+func (r *processes) killLeftovers() []outlived {
 	var gs []group
 	path, found, err := readRecord(r.dataDir, groupsFile, &gs)
 	if !found {
-		return
+		return nil
 	}
 	if err != nil {
 		r.log.Warn("cannot read the process groups of a previous agent", "file", path, "err", err)
 	}
 	var marks []string
+	byMark := map[string]int{}        // index in gs
+	held := make([]leftover, len(gs)) // what each group had as it was killed
 	own := syscall.Getpgrp()
-	for _, g := range gs {
+	for i, g := range gs {
+		held[i] = leftover{procs: map[int]uint64{}, leaders: map[int]bool{}}
 		if g.Mark != "" {
 			marks = append(marks, g.Mark)
+			byMark[g.Mark] = i
 		}
 		if g.PGID <= 1 {
 			continue
@@ -180,11 +190,11 @@ func (r *processes) killLeftovers() {
 		if beforeLeftoverKill != nil {
 			beforeLeftoverKill(g.PGID)
 		}
-		if killPinnedGroup(g.PGID, startedAt(g.Start), own) {
+		if killPinnedGroup(g.PGID, startedAt(g.Start), own, held[i].note) {
 			continue
 		}
 		for _, m := range groupMembers(g.PGID) { // the leader is gone (or a zombie)
-			if killPinnedGroup(m, inGroup(g.PGID), own) {
+			if killPinnedGroup(m, inGroup(g.PGID), own, held[i].note) {
 				break
 			}
 		}
@@ -193,20 +203,13 @@ func (r *processes) killLeftovers() {
 	// alone (the agent died as it started) has members that do not carry
 	// the mark (they cleared their environment).
 	for _, pid := range marked(marks...) {
-		killPinnedGroup(pid, func(pid int) bool { return carries(pid, marks) }, own)
-	}
-	n := len(killMarked(marks...))
-	if n > 0 {
-		r.log.Warn("killing the processes of its tasks a previous agent left running", "processes", n)
-	}
-	for deadline := time.Now().Add(groupGoneWait); n > 0; n = len(killMarked(marks...)) {
-		if time.Now().After(deadline) {
-			r.log.Warn("processes a previous agent left outlive SIGKILL", "processes", n)
-			break
+		if m := markOf(pid, marks); m != "" {
+			killPinnedGroup(pid, func(pid int) bool { return carries(pid, []string{m}) }, own, held[byMark[m]].note)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	left := r.waitLeftovers(gs, held, byMark, marks)
 	_ = os.Remove(path)
+	return left
 }
 
 // killPinnedGroup sends SIGKILL to the process group of process pid, if
@@ -218,10 +221,17 @@ func (r *processes) killLeftovers() {
 // process that does not stop (it is ending, a zombie) pins nothing, and
 // its group is not killed. Without pidfds (before Linux 5.3) the group
 // is killed as read. The agent's own group (own) is never killed.
-func killPinnedGroup(pid int, is func(pid int) bool, own int) bool {
+// pinned, unless nil, is given the group's ID right before its SIGKILL.
+func killPinnedGroup(pid int, is func(pid int) bool, own int, pinned func(pgid int)) bool {
 	kill := func() bool {
 		pgid, err := procGroup(pid)
-		return err == nil && pgid > 1 && pgid != own && syscall.Kill(-pgid, syscall.SIGKILL) == nil
+		if err != nil || pgid <= 1 || pgid == own {
+			return false
+		}
+		if pinned != nil {
+			pinned(pgid)
+		}
+		return syscall.Kill(-pgid, syscall.SIGKILL) == nil
 	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, syscall.ENOSYS) {

@@ -77,25 +77,33 @@ func scanTask(pgid int, marks ...string) (members, marked []int) {
 
 // carries reports whether process pid's environment holds one of marks.
 func carries(pid int, marks []string) bool {
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil || len(env) == 0 {
-		return false
-	}
-	for kv := range bytes.SplitSeq(env, []byte{0}) {
-		if hasMark(kv, marks) {
-			return true
-		}
-	}
-	return false
+	return markOf(pid, marks) != ""
 }
 
-func hasMark(kv []byte, marks []string) bool {
-	for _, m := range marks {
-		if string(kv) == m {
-			return true
+// markOf is the one of marks process pid's environment holds; "" when
+// it holds none.
+func markOf(pid int, marks []string) string {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(env) == 0 {
+		return ""
+	}
+	for kv := range bytes.SplitSeq(env, []byte{0}) {
+		if m := hasMark(kv, marks); m != "" {
+			return m
 		}
 	}
-	return false
+	return ""
+}
+
+// hasMark is the one of marks that the environment entry kv is; "" when
+// it is none.
+func hasMark(kv []byte, marks []string) string {
+	for _, m := range marks {
+		if string(kv) == m {
+			return m
+		}
+	}
+	return ""
 }
 
 // beforeMarkKill, a test hook, runs as killMarked is about to signal a
@@ -106,6 +114,17 @@ var beforeMarkKill func(pid int)
 // and returns those it killed.
 func killMarked(marks ...string) []int {
 	return killIfStillMarked(marked(marks...), marks)
+}
+
+// killMarkedBy is killMarked, the processes it killed by their mark.
+func killMarkedBy(marks []string) map[int]string {
+	out := map[int]string{}
+	for _, pid := range marked(marks...) {
+		if m := markOf(pid, marks); m != "" && len(killIfStillMarked([]int{pid}, []string{m})) > 0 {
+			out[pid] = m
+		}
+	}
+	return out
 }
 
 // killIfStillMarked sends SIGKILL to each of pids, found carrying one of

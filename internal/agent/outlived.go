@@ -10,7 +10,8 @@ import (
 )
 
 // outlivedFile, in the data directory, records the processes of ended
-// tasks that outlived SIGKILL (health.go), with their start times and
+// tasks that outlived SIGKILL (health.go; a crashed agent's tasks' that
+// outlived the next agent's, leftheld.go), with their start times and
 // their tasks' GPUs, for as long as one is there: the next agent on the
 // data directory (a restart, an upgrade) keeps those GPUs down while the
 // processes are there, as this one does. Without it the next agent took
@@ -55,14 +56,15 @@ func (a *Agent) recordOutlivedLocked() {
 
 // loadOutlived takes over the processes that outlived SIGKILL a
 // previous agent recorded and that are still there (the same PID, the
-// same start time): their GPUs stay down while they are.
-func (a *Agent) loadOutlived() {
+// same start time), and those of a crashed agent's tasks that outlived
+// this one's (left, killLeftovers): their GPUs stay down while they are.
+func (a *Agent) loadOutlived(left []outlived) {
 	if a.cfg.DataDir == "" {
 		return
 	}
 	var recs []outlivedRecord
 	path, found, err := readRecord(a.cfg.DataDir, outlivedFile, &recs)
-	if !found {
+	if !found && len(left) == 0 {
 		return
 	}
 	if err != nil {
@@ -84,5 +86,6 @@ func (a *Agent) loadOutlived() {
 			"task", o.task, "gpus", o.gpus, "processes", len(o.procs))
 		a.outlived = append(a.outlived, o)
 	}
+	a.outlived = append(a.outlived, left...)
 	a.recordOutlivedLocked()
 }

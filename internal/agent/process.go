@@ -107,7 +107,7 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		logs.close()
 		return nil, &StartError{Code: code, Err: err, Agent: agent}
 	}
-	if err := r.track(name, mark, 0); err != nil {
+	if err := r.track(name, mark, spec.GPUs, 0); err != nil {
 		return fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err), true)
 	}
 	r.startMu.Lock()
@@ -127,7 +127,7 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		r.afterExec(cmd.Process.Pid)
 	}
 	p := &process{r: r, cmd: cmd, name: name, mark: mark, logs: logs}
-	r.note(name, mark, p.PID())
+	r.note(name, mark, spec.GPUs, p.PID())
 	r.startMu.Unlock()
 	logs.run(r)
 	if err := r.writeGroups(); err != nil {

@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A crashed agent's task whose processes outlive the next agent's
+// SIGKILL (here a zombie of its group whose parent, gone out of the task,
+// never reaps it, as in TestGPUsOfProcessesOutlivingSIGKILLAreDown)
+// keeps its GPUs down under that agent, as an ended task's do, for as
+// long as those processes are there, recorded in outlived.json for the
+// agent after. Before, groups.json did not name the task's GPUs: the
+// survivors were only logged, and the GPUs taken for free. A groups.json
+// of an older agent, without GPUs, is read as before: the survivors are
+// logged, their GPUs unknown.
+func TestLeftoversOutlivingSIGKILLKeepTheirGPUsDown(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		older bool // groups.json as an older agent wrote it, without GPUs
+	}{{"GPUs recorded", false}, {"older record without GPUs", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, pidFile := t.TempDir(), filepath.Join(t.TempDir(), "parent.pid")
+			// The agent that crashes: its task runs, recorded in
+			// groups.json, and nothing clears it.
+			r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+			task := sh("j", 0, `sh -c 'echo $$ > `+pidFile+`; sleep 0 & exec setsid env -i sleep 1000' & exec sleep 1000`, nil)
+			task.GPUs = []int{1}
+			p, err := r.Start(task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leader := p.(*process)
+			t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
+			parent := readPID(t, pidFile)
+			t.Cleanup(func() { _ = killPID(parent) })
+			unmarked(t, parent, leader.mark) // out of the task: the next agent does not kill it
+			if tc.older {
+				stripGPUs(t, dir)
+			}
+
+			srv := newFakeServer()
+			startAgent(t, srv, func(c *Config) { c.DataDir = dir })
+			reg := nextRegistration(t, srv, 0)
+			if !gone(leader.PID()) && alive(leader.PID()) {
+				t.Errorf("the crashed agent's task %d still runs", leader.PID())
+			}
+			if tc.older {
+				if len(reg.GPUsDown) != 0 {
+					t.Errorf("GPUs down at registration after an older groups.json: %+v; want none (unknown)", reg.GPUsDown)
+				}
+				if _, err := os.Stat(filepath.Join(dir, outlivedFile)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s after an older groups.json: %v; want none", outlivedFile, err)
+				}
+				return
+			}
+			if d := reg.GPUsDown; len(d) != 1 || d[0].Index != 1 || !strings.Contains(d[0].Reason, "outlived SIGKILL") || !strings.Contains(d[0].Reason, "j/0/1") {
+				t.Errorf("GPUs down at registration: %+v; want GPU 1, held by what of j/0/1 outlived SIGKILL", d)
+			}
+			var recs []outlivedRecord
+			if b, err := os.ReadFile(filepath.Join(dir, outlivedFile)); err != nil || json.Unmarshal(b, &recs) != nil ||
+				len(recs) != 1 || recs[0].Task != "j/0/1" || len(recs[0].GPUs) != 1 || recs[0].GPUs[0] != 1 {
+				t.Errorf("%s: %+v (%v); want j/0/1 on GPU 1 for the next agent", outlivedFile, recs, err)
+			}
+			_ = killPID(parent) // the zombie goes with its parent
+			eventually(t, 5*time.Second, func() bool {
+				hbs := srv.heartbeats()
+				return len(hbs) > 0 && len(hbs[len(hbs)-1].GPUsDown) == 0
+			}, "a heartbeat with GPU 1 up once nothing of the task is left")
+			if _, err := os.Stat(filepath.Join(dir, outlivedFile)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s once no process is left: %v; want it removed", outlivedFile, err)
+			}
+		})
+	}
+}
+
+// stripGPUs rewrites the groups in dir's groups.json as an agent that
+// did not record their GPUs wrote them.
+func stripGPUs(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, groupsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gs []map[string]any
+	if err := json.Unmarshal(b, &gs); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		delete(g, "gpus")
+	}
+	if b, err = json.Marshal(gs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A group recorded with no GPUs (a task without any) is read as such,
+// not as an older agent's record whose GPUs are unknown.
+func TestGroupsRecordTheirGPUs(t *testing.T) {
+	dir := t.TempDir()
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+	for _, gpus := range [][]int{{0, 1}, nil} {
+		task := sh("j", len(gpus), `exec sleep 1000`, nil)
+		task.GPUs = gpus
+		p, err := r.Start(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Signal(syscall.SIGKILL); p.Wait() })
+	}
+	var gs []group
+	if _, _, err := readRecord(dir, groupsFile, &gs); err != nil || len(gs) != 2 {
+		t.Fatalf("%s: %+v (%v); want two groups", groupsFile, gs, err)
+	}
+	for _, g := range gs {
+		want := map[string]int{"j/2/1": 2, "j/0/1": 0}[g.Task]
+		if g.GPUs == nil || len(g.GPUs) != want {
+			t.Errorf("group of %s recorded with GPUs %#v; want %d, listed", g.Task, g.GPUs, want)
+		}
+	}
+}
