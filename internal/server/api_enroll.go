@@ -54,6 +54,12 @@ type enrolledNode struct {
 	// its record written by an earlier version with none (keepFirst);
 	// zero when the server issued it.
 	KeptAt time.Time `json:"kept_at,omitzero"`
+	// Superseded is the serial (hex) of the certificate the node renewed
+	// its current one from, refused since SupersededAt, the first use of
+	// the current one (retirePredecessor); "" when none was refused so
+	// since the last certificate issued.
+	Superseded   string    `json:"superseded,omitempty"`
+	SupersededAt time.Time `json:"superseded_at,omitzero"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's

@@ -81,6 +81,13 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 				return auth.Principal{}, errUnauthenticated{why: why}
 			}
 		}
+		if s.certs.successorUnused(node, r.TLS.VerifiedChains[0][0]) {
+			// The renewed certificate's first use: the one it renewed
+			// is refused from now.
+			if why := s.retirePredecessor(r.Context(), node, r.TLS.VerifiedChains[0][0]); why != "" {
+				return auth.Principal{}, errUnauthenticated{why: why}
+			}
+		}
 		return auth.Principal{Subject: "node:" + node, Role: auth.Node, Site: site, Node: node}, nil
 	}
 	h, twice := oneHeader(r, "Authorization")

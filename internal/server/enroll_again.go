@@ -60,8 +60,9 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 		rec.Generation = prev.Generation
 	}
 	if serial != "" {
-		// Accepted until it expires: the node's open connections present
-		// it until they close.
+		// Accepted beside the new one until the node uses that
+		// (retirePredecessor): its answer may be lost on its way, and
+		// the node then renews again with this one.
 		rec.Serials = []string{serial}
 	}
 	s.signNode(w, r, req, rec, fmt.Sprintf("node %s renewed its certificate in site %s", req.Node, p.Site))

@@ -25,8 +25,10 @@ import (
 //     key lost) accepts its new certificate only: the ones before are
 //     refused from then on, wherever their key went;
 //   - a renewal by the node itself accepts the new certificate and the
-//     one it renewed with (its open connections present it until they
-//     close);
+//     one it renewed with, until the node presents the new one: from its
+//     first request with it, the new one only (retirePredecessor,
+//     renewed_certs.go). A renewal whose answer was lost leaves the
+//     node the old one, with which it renews again;
 //   - an operator-admin's revocation (carnot revoke-node,
 //     POST /v1/nodes/{name}/revoke) accepts none: the node's agent is
 //     refused until it enrolls again, which takes reenroll-node.
@@ -61,13 +63,19 @@ type acceptedCerts struct {
 	// generation is the record's Generation, which the node's logs
 	// token is derived from.
 	generation string
+	// superseded is the certificate the last one issued renewed,
+	// refused since supersededAt, the first use of its successor
+	// (retirePredecessor); "" when none.
+	superseded   string
+	supersededAt time.Time
 }
 
 // acceptedBy is what rec accepts, and whether it limits the
 // certificates at all (a record written before serials were kept does
 // not, unless revoked).
 func acceptedBy(rec enrolledNode) (acceptedCerts, bool) {
-	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy, kept: rec.KeptAt, generation: rec.Generation},
+	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy, kept: rec.KeptAt, generation: rec.Generation,
+			superseded: rec.Superseded, supersededAt: rec.SupersededAt},
 		len(rec.Serials) > 0 || rec.RevokedBy != ""
 }
 
@@ -170,6 +178,11 @@ func (a acceptedCerts) refuses(node, serial string) string {
 		return fmt.Sprintf("node %s's certificates were revoked by an operator-admin at %s: its agent is refused until it enrolls again "+
 			"(an operator-admin allows it with 'carnot reenroll-node %s', then the agent starts with a join token of its site)",
 			node, a.since.UTC().Format(time.RFC3339), node)
+	case serial == a.superseded:
+		return fmt.Sprintf("node %s's certificate (serial %s) was renewed, and the certificate the renewal issued has been in use since %s: the one it renewed is refused. "+
+			"The node's agent reconnects with the new one; whatever else presents this one holds an old copy of the node's key (a backup restored, a stolen key): "+
+			"if it may have been copied, revoke the node (carnot revoke-node %s) and enroll it again",
+			node, serial, a.supersededAt.UTC().Format(time.RFC3339), node)
 	case !a.kept.IsZero():
 		return fmt.Sprintf("node %s's certificate (serial %s) is not the one accepted for it: its enrollment record, written by an earlier version of Carnot, named none, "+
 			"and the first certificate of the node presented since (at %s) was kept. If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; "+
@@ -253,6 +266,7 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	// An allowance given before stands no more: the node comes back
 	// only through one given after the revocation.
 	rec.Serials, rec.RevokedBy, rec.Enrolled, rec.KeptAt = nil, actor, now, time.Time{}
+	rec.Superseded, rec.SupersededAt = "", time.Time{}
 	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
 	doc, _ := json.Marshal(rec)
 	site := "site " + rec.Site
