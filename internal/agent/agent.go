@@ -138,6 +138,10 @@ type Agent struct {
 
 	changed chan struct{} // a task changed state (capacity 1)
 	kick    chan struct{} // a heartbeat saw newer assignments (capacity 1)
+	// recert: the node's certificate was renewed (capacity 1); certGen
+	// counts the renewals (recert.go)
+	recert  chan struct{}
+	certGen atomic.Uint64
 	procs   sync.WaitGroup
 
 	mu       sync.Mutex
@@ -237,7 +241,7 @@ func New(cfg Config, srv Server) (*Agent, error) {
 		refusedMin: 30 * time.Second, refusedMax: 5 * time.Minute,
 		now: time.Now, deadlineCheck: defaultDeadlineCheck, frozenAfter: defaultFrozenAfter,
 		failingRemind: defaultFailingRemind,
-		changed:       make(chan struct{}, 1), kick: make(chan struct{}, 1),
+		changed:       make(chan struct{}, 1), kick: make(chan struct{}, 1), recert: make(chan struct{}, 1),
 		node: cfg.Name, interval: cfg.Heartbeat,
 		tasks: map[taskKey]*task{}, started: map[taskKey]bool{}, listed: map[taskKey]bool{},
 		gpuUse: map[int]int{}, uncapDue: map[int]bool{}, mux: http.NewServeMux(), live: map[taskKey]*liveProc{},

@@ -32,6 +32,11 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 		case <-a.kick:
 		default:
 		}
+		select { // so is a renewal: the call presents the new certificate
+		case <-a.recert:
+		default:
+		}
+		gen := a.certGen.Load()
 		a.mu.Lock()
 		node, after := a.node, a.version
 		a.mu.Unlock()
@@ -42,6 +47,8 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 			return nil
 		case kicked:
 			continue
+		case err != nil && a.certGen.Load() != gen:
+			continue // errRecert: again, with the renewed certificate
 		case isNotFound(err):
 			return fmt.Errorf("assignments: %w: %w", errReregister, err)
 		case isRevoked(err):
@@ -77,7 +84,9 @@ func (a *Agent) pollLoop(ctx context.Context) error {
 // replaced (rebuilt from the store) and will never answer it. The grace
 // spares the connection (cancelling an HTTP/1.1 request closes it) in the
 // usual race where the heartbeat's reply overtakes the poll's answer; a
-// kick about the version the poll already waits past is ignored.
+// kick about the version the poll already waits past is ignored. A
+// renewal of the node's certificate (CertificateRenewed) cuts it short
+// at once.
 func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assignments, bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, pollWait+callTimeout)
 	defer cancel()
@@ -88,6 +97,12 @@ func (a *Agent) fetch(ctx context.Context, node string, after int64) (api.Assign
 		for newer := false; !newer; {
 			select {
 			case <-a.kick:
+			case <-a.recert:
+				// The certificate the call was sent with is renewed,
+				// and refused once the new one is used: at once.
+				kicked = true
+				cancel()
+				return
 			case <-stop:
 				return
 			}

@@ -241,6 +241,9 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 		switch {
 		case ctx.Err() != nil:
 			return nil
+		case errors.Is(err, errRecert):
+			timer.Reset(0) // again at once, with the renewed certificate
+			continue
 		case isNotFound(err):
 			return fmt.Errorf("heartbeat: %w: %w", errReregister, err)
 		case isRevoked(err):
@@ -336,8 +339,11 @@ func (a *Agent) beat(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	sent := time.Now()
+	sent, gen := time.Now(), a.certGen.Load()
 	reply, err := a.srv.Heartbeat(cctx, node, hb)
+	if err != nil && a.certGen.Load() != gen {
+		return fmt.Errorf("heartbeat: %w: %w", errRecert, err)
+	}
 	if err != nil {
 		a.refusedLogs(err)
 		return err

@@ -214,8 +214,9 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 			return renewNodeCertificate(ctx, addr, o.dataDir, o.name, site, roots, cur)
 		},
 		// The connections made with the previous certificate would go on
-		// presenting it until the server refuses it, once it expires.
-		Renewed: func(tls.Certificate) { cl.Reconnect() }}
+		// presenting it, which the server refuses once the new one is
+		// used; so would the long poll out with it.
+		Renewed: func(tls.Certificate) { cl.Reconnect(); a.CertificateRenewed() }}
 	return &nodeAgent{Agent: a, renew: renew}, devs, nil
 }
 

@@ -209,9 +209,6 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
 		r := e.renewer(nodeName(cfg.Prefix, i), held, roots)
-		// Its idle connections would go on presenting the previous
-		// certificate until the server refuses it, once it expires.
-		r.Renewed = func(tls.Certificate) { cl.Reconnect() }
 		f.renew = append(f.renew, r)
 		srv := &nodeServer{Server: cl, stats: &f.stats}
 		var reenroll func(context.Context) error
@@ -222,6 +219,10 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
+		// Its idle connections would go on presenting the previous
+		// certificate, which the server refuses once the new one is
+		// used; so would its long poll out with it.
+		r.Renewed = func(tls.Certificate) { cl.Reconnect(); n.CertificateRenewed() }
 		f.trs, f.srvs = append(f.trs, tr), append(f.srvs, srv)
 		f.names, f.nodes = append(f.names, nodeName(cfg.Prefix, i)), append(f.nodes, n)
 	}
