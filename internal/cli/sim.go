@@ -62,8 +62,9 @@ no preemption or backfill; --scale shrinks or grows the clusters.
 
 --policy overrides policy settings (as in a facility's policy: section);
 --arrival-rate, --window and --sample shape any workload; --checkpoint,
---cap-exponent, --spread-slowdown, --utilization, --mtbf and --mttr set the
-progress, power and failure model (docs/twin.md, "The model").`,
+--cap-exponent, --spread-slowdown, --utilization, --mtbf, --mttr,
+--gpu-mtbf and --gpu-mttr set the progress, power and failure model
+(docs/twin.md, "The model").`,
 		Example: `  carnot sim
   carnot sim --facility examples/small.yaml --workload examples/jobs-small-generated.jsonl --out out/
   carnot sim --philly internal/trace/testdata/philly-sample.csv --vc-nodes ../shared/data/traces/philly-vc-nodes.csv --scale 0.5 --out out/
@@ -144,6 +145,7 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 	}{
 		{"scale", "philly", o.philly != ""},
 		{"mttr", "mtbf", o.m.mtbf != ""},
+		{"gpu-mttr", "gpu-mtbf", o.m.gpuMTBF != ""},
 		{"full-pass-every", "pass-depth", o.m.depth > 0},
 	} {
 		if cmd.Flags().Changed(d.flag) && !d.has {

@@ -20,6 +20,8 @@ type simModel struct {
 	seed           int64
 	checkpoint     string
 	mtbf, mttr     string
+	gpuMTBF        string
+	gpuMTTR        string
 	capExp, spread float64
 	rate, sample   float64
 	window         string
@@ -32,13 +34,15 @@ type simModel struct {
 
 func (m *simModel) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&m.policy, "policy", nil, "override a policy setting as key=value, keys as in the facility's policy: section (e.g. backfill=false, order=shortest-first); repeatable, each key once")
-	f.Int64Var(&m.seed, "seed", 1, "seed of every random choice (sampling, node failures)")
+	f.Int64Var(&m.seed, "seed", 1, "seed of every random choice (sampling, node and GPU failures)")
 	f.StringVar(&m.checkpoint, "checkpoint", "1h", "how often running jobs save progress; a preempted or failed job resumes from its last checkpoint")
 	f.Float64Var(&m.capExp, "cap-exponent", 0.5, "power-capping slowdown: a GPU capped below its uncapped draw runs at (cap/draw)^x of full speed")
 	f.Float64Var(&m.spread, "spread-slowdown", 0, "share of speed a gang loses when it spans more than one leaf switch, in [0, 1)")
 	f.Float64Var(&m.utilization, "utilization", 0.8, "share of TDP a busy, uncapped GPU draws, in (0, 1]")
 	f.StringVar(&m.mtbf, "mtbf", "", "mean time between failures of each node (e.g. 30d); none when empty or 0")
 	f.StringVar(&m.mttr, "mttr", "4h", "mean time to repair a failed node, with --mtbf")
+	f.StringVar(&m.gpuMTBF, "gpu-mtbf", "", "mean time between failures of each GPU (e.g. 730d, up to 100 years); a failure kills the job on it, its node runs on; none when empty or 0")
+	f.StringVar(&m.gpuMTTR, "gpu-mttr", "24h", "mean time to repair a failed GPU, with --gpu-mtbf")
 	f.IntVar(&m.maxPasses, "max-passes", 0, "stop with an error after this many scheduling passes, a guard against runs that never end (0: 200 per job + 10,000, as carnot plan)")
 	f.Float64Var(&m.rate, "arrival-rate", 1, "multiply the arrival rate (2 = twice as many jobs per hour); run times are kept")
 	f.StringVar(&m.window, "window", "", "keep the jobs submitted in FROM,TO (dates or RFC 3339 times, UTC, in the workload's own times; either side may be empty)")
@@ -147,16 +151,7 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 		return cfg, usageError{err}
 	}
 	fac.Policy = pol
-	dur := func(flag, s string) (model.Duration, error) {
-		if s == "" {
-			return 0, nil
-		}
-		d, err := model.ParseDuration(s, 10*365*model.Day)
-		if err != nil {
-			return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
-		}
-		return d, nil
-	}
+	dur := func(flag, s string) (model.Duration, error) { return durationFlag(flag, s, 10*365*model.Day) }
 	if cfg.CheckpointInterval, err = dur("checkpoint", m.checkpoint); err != nil {
 		return cfg, err
 	}
@@ -164,6 +159,12 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 		return cfg, err
 	}
 	if cfg.MTTR, err = dur("mttr", m.mttr); err != nil {
+		return cfg, err
+	}
+	if cfg.GPUMTBF, err = durationFlag("gpu-mtbf", m.gpuMTBF, sim.MaxGPUMTBF); err != nil {
+		return cfg, err
+	}
+	if cfg.GPUMTTR, err = dur("gpu-mttr", m.gpuMTTR); err != nil {
 		return cfg, err
 	}
 	if cfg.FullPassEvery, err = dur("full-pass-every", m.fullEvery); err != nil {
@@ -179,7 +180,7 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 	for _, d := range []struct {
 		flag string
 		v    model.Duration
-	}{{"checkpoint", cfg.CheckpointInterval}, {"mttr", cfg.MTTR}, {"full-pass-every", cfg.FullPassEvery}} {
+	}{{"checkpoint", cfg.CheckpointInterval}, {"mttr", cfg.MTTR}, {"gpu-mttr", cfg.GPUMTTR}, {"full-pass-every", cfg.FullPassEvery}} {
 		if d.v <= 0 {
 			return cfg, usageError{fmt.Errorf("--%s: want a duration above zero, e.g. 1h", d.flag)}
 		}
@@ -197,6 +198,18 @@ func (m *simModel) config(fac *model.Facility) (sim.Config, error) {
 		return cfg, usageError{fmt.Errorf("--utilization %g: want a share in (0, 1]", m.utilization)}
 	}
 	return cfg, nil
+}
+
+// durationFlag reads the duration of --flag, at most max; "" is 0.
+func durationFlag(flag, s string, max model.Duration) (model.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := model.ParseDuration(s, max)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
+	}
+	return d, nil
 }
 
 // keysOnce refuses a key given twice in key=value flags, as --grid

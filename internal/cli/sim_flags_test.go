@@ -51,6 +51,11 @@ func TestSimFlagErrors(t *testing.T) {
 		// --scale 0.5 replayed the workload on the full facility
 		{[]string{"--scale", "0.5"}, "--scale applies with --philly only"},
 		{[]string{"--mttr", "1h"}, "--mttr applies with --mtbf only"},
+		{[]string{"--gpu-mttr", "1h"}, "--gpu-mttr applies with --gpu-mtbf only"},
+		{[]string{"--gpu-mttr", "1h", "--mtbf", "30d"}, "--gpu-mttr applies with --gpu-mtbf only"},
+		{[]string{"--gpu-mtbf", "rarely"}, "--gpu-mtbf: must be a duration"},
+		{[]string{"--gpu-mtbf", "36501d"}, "--gpu-mtbf: must be from 0 to"},
+		{[]string{"--gpu-mtbf", "730d", "--gpu-mttr", "0"}, "--gpu-mttr: want a duration above zero"},
 		{[]string{"--full-pass-every", "10m"}, "--full-pass-every applies with --pass-depth only"},
 	} {
 		args := append([]string{"sim", "--facility", smallFacility, "--workload", work, "--out", t.TempDir()}, tc.flags...)
@@ -84,6 +89,41 @@ func TestSimFlagsApply(t *testing.T) {
 	}
 	if sum.Jobs < 60 || sum.Jobs > 140 || sum.Failures == 0 {
 		t.Fatalf("a half sample with 12h MTBF gave %d of 200 jobs and %d failure kills", sum.Jobs, sum.Failures)
+	}
+}
+
+// TestSimGPUFlagsApply: --gpu-mtbf and --gpu-mttr reach the run, which
+// counts the kills and the time GPUs were down; an MTBF of years, beyond
+// the ten years other durations may be, is taken.
+func TestSimGPUFlagsApply(t *testing.T) {
+	work := filepath.Join("..", "..", "examples", "jobs-small-generated.jsonl")
+	type summary struct {
+		Kills     int     `json:"gpu_failure_kills"`
+		DownHours float64 `json:"gpu_down_hours"`
+		NodeKills int     `json:"node_failure_kills"`
+	}
+	var sums []summary
+	for _, mtbf := range []string{"20d", "36500d"} {
+		out := t.TempDir()
+		if text, err := runCLI(t, "sim", "--facility", smallFacility, "--workload", work, "--out", out,
+			"--gpu-mtbf", mtbf, "--gpu-mttr", "6h", "--seed", "3"); err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum summary
+		if err := json.Unmarshal(data, &sum); err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, sum)
+	}
+	if s := sums[0]; s.Kills == 0 || s.DownHours <= 0 || s.NodeKills != 0 {
+		t.Errorf("--gpu-mtbf 20d: %+v; want GPU failure kills and down hours, no node kills", s)
+	}
+	if s := sums[1]; s.Kills > sums[0].Kills || s.DownHours >= sums[0].DownHours {
+		t.Errorf("--gpu-mtbf 100 years: %+v; want fewer failures than with 20d (%+v)", s, sums[0])
 	}
 }
 

@@ -79,14 +79,22 @@ func TestRunEndsWithTheLastJob(t *testing.T) {
 
 // TestTimelinePowerWithNodeFailures: with node failures, the timeline's
 // site power leaves out the nodes that are down, as the ledger does, so
-// that its highest window is the summary's max_it_kw.
+// that its highest window is the summary's max_it_kw. With GPU failures
+// too (seeds 3 and 4), a GPU down draws its idle power in both.
 func TestTimelinePowerWithNodeFailures(t *testing.T) {
 	for seed := int64(1); seed <= 4; seed++ {
 		fac := workload.GenerateFacility(workload.FacilityConfig{Nodes: 20, Sites: 1, Tenants: 3, Cohorts: 1})
-		r, err := Run(Config{Facility: fac, Jobs: workload.Generate(fac, 150, 3, t0), Seed: seed,
-			MTBF: 12 * model.Hour, MTTR: 2 * model.Hour}, nil)
+		cfg := Config{Facility: fac, Jobs: workload.Generate(fac, 150, 3, t0), Seed: seed,
+			MTBF: 12 * model.Hour, MTTR: 2 * model.Hour}
+		if seed >= 3 {
+			cfg.GPUMTBF = 60 * model.Day
+		}
+		r, err := Run(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if seed >= 3 && len(r.GPUOutages) == 0 {
+			t.Fatalf("seed %d: no GPU failed; the test needs some", seed)
 		}
 		s := Summarize(fac, r)
 		for id, p := range SitePower(fac, r) {

@@ -14,8 +14,10 @@ const (
 	evCompletion
 	evEviction
 	evWake
-	evFail   // a node fails (MTBF)
-	evRepair // a failed node comes back (MTTR)
+	evFail      // a node fails (MTBF)
+	evRepair    // a failed node comes back (MTTR)
+	evGPUFail   // one GPU fails (GPUMTBF)
+	evGPURepair // a failed GPU comes back (GPUMTTR)
 )
 
 // event is something that happens at a virtual instant. epoch guards
@@ -26,7 +28,8 @@ type event struct {
 	kind  eventKind
 	job   *jobState
 	epoch int
-	node  string // evFail, evRepair
+	node  string // evFail, evRepair, evGPUFail, evGPURepair
+	gpu   int    // evGPUFail, evGPURepair: the GPU's index on node
 }
 
 // before orders events by time, then by the order they were queued: a
@@ -45,9 +48,9 @@ func (e event) before(o event) bool {
 // the run makes, with its sequence counter. Without the arrivals the heap
 // holds about what runs and waits, not the whole workload (a million jobs
 // would make every pop sift through twenty levels). work counts the
-// events other than node failures and repairs, less those a later
-// decision made stale (queue.stale): when none is left the run is over,
-// whatever failures would still come.
+// events other than failures and repairs, of nodes and of GPUs, less
+// those a later decision made stale (queue.stale): when none is left the
+// run is over, whatever failures would still come.
 type queue struct {
 	arrivals []arrival // by time, then workload order
 	next     int       // arrivals[next:] are to come
@@ -100,6 +103,13 @@ func (q *queue) pushNode(at model.Time, kind eventKind, node string) {
 	q.h.push(event{at: at, seq: q.seq, kind: kind, node: node})
 }
 
+// pushGPU queues a failure or a repair of GPU gpu of node: like a
+// node's, not counted as work.
+func (q *queue) pushGPU(at model.Time, kind eventKind, node string, gpu int) {
+	q.seq++
+	q.h.push(event{at: at, seq: q.seq, kind: kind, node: node, gpu: gpu})
+}
+
 func (q *queue) empty() bool { return q.next == len(q.arrivals) && len(q.h) == 0 }
 
 func (q *queue) peek() model.Time {
@@ -118,7 +128,7 @@ func (q *queue) pop() event {
 	}
 	e := q.h.pop()
 	switch {
-	case e.kind == evFail || e.kind == evRepair:
+	case e.kind == evFail || e.kind == evRepair || e.kind == evGPUFail || e.kind == evGPURepair:
 	case e.job == nil:
 		q.work--
 	case e.epoch == e.job.epoch: // not stale: still counted

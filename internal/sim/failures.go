@@ -68,15 +68,22 @@ func (t *twin) repair(node string, now model.Time) {
 }
 
 // repairWaited reports whether a repair could let a waiting job start:
-// whether the core, asked what it would do at now were every node up,
-// starts any (a what-if: its plan is not applied). A job that can never
-// run (larger than its sites, beyond its quota) does not keep the run
-// going until the failed nodes are back.
+// whether the core, asked what it would do at now were every node and
+// every GPU up, starts any (a what-if: its plan is not applied). A job
+// that can never run (larger than its sites, beyond its quota) does not
+// keep the run going until the failed nodes or GPUs are back.
 func (t *twin) repairWaited(now model.Time) bool {
 	snap := *t.snapshot(now)
 	snap.Nodes = nil
 	for _, n := range t.named {
-		if st := *t.nodes[n]; st.Condition == model.NodeUp {
+		st := *t.nodes[n]
+		if slices.ContainsFunc(st.GPUs, func(g model.GPUState) bool { return g.Down }) {
+			st.GPUs = slices.Clone(st.GPUs) // the twin's own: not to be written
+			for g := range st.GPUs {
+				st.GPUs[g].Down = false
+			}
+		}
+		if st.Condition == model.NodeUp {
 			snap.Nodes = append(snap.Nodes, st)
 		} else if slices.ContainsFunc(st.GPUs, func(g model.GPUState) bool { return g != model.GPUState{} }) {
 			st.Condition = model.NodeUp

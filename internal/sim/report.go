@@ -56,6 +56,13 @@ type Summary struct {
 	// whose peak exceeded their cap.
 	Racks         map[string]RackSummary `json:"racks"`
 	RackCapBreach int                    `json:"rack_cap_violations"`
+	// GPUFailures counts the running jobs killed by a GPU failure
+	// (Config.GPUMTBF), GPUFailureLost the GPU-hours of work they threw
+	// away (part of LostGPUHours); GPUDownHours is the time GPUs were
+	// down, summed over GPUs, up to the run's end.
+	GPUFailures    int     `json:"gpu_failure_kills"`
+	GPUFailureLost float64 `json:"gpu_failure_lost_gpu_hours"`
+	GPUDownHours   float64 `json:"gpu_down_hours"`
 }
 
 // RackSummary is a capped rack's peak draw against its power cap.
@@ -154,6 +161,8 @@ func Summarize(fac *model.Facility, r *Result) Summary {
 		s.Preemptions += j.Preemptions
 		s.Recaps += j.Recaps
 		s.Failures += j.Failures
+		s.GPUFailures += j.GPUFailures
+		s.GPUFailureLost += j.GPUFailureLost / 3600
 		s.LostGPUHours += j.LostGPUSeconds / 3600
 		ts := s.Tenants[j.Job.Tenant]
 		ts.Jobs++
@@ -174,6 +183,11 @@ func Summarize(fac *model.Facility, r *Result) Summary {
 	s.BoundedSlowdown = quantiles(BoundedSlowdowns(r, SlowdownThreshold))
 	s.DeadlineJobs, s.DeadlineMisses = DeadlineMisses(r)
 	s.LostGPUHours = round(s.LostGPUHours)
+	for _, o := range r.GPUOutages {
+		s.GPUDownHours += float64(o.End-o.Start) / 3600
+	}
+	s.GPUDownHours = round(s.GPUDownHours)
+	s.GPUFailureLost = round(s.GPUFailureLost)
 	s.GPUHours = round(DeliveredGPUSeconds(r) / 3600)
 	s.UtilizationMean = round(MeanUtilization(fac, r))
 	s.Timeline = NewTimeline(fac, r, MaxTimelinePoints)
@@ -269,7 +283,7 @@ func WriteJobsCSV(w io.Writer, r *Result) error {
 		cw.Write([]string{j.Job.ID, j.Job.Tenant, strconv.Itoa(j.Job.TotalGPUs()), j.Job.SubmitTime.String(),
 			j.FirstStart.String(), j.End.String(), wait, strconv.Itoa(j.Preemptions), f(j.LostGPUSeconds / 3600),
 			f(j.Energy.ITkWh), f(j.Energy.FacilitykWh), f(j.Energy.CostEUR), f(j.Energy.CarbonKg), reason,
-			jobSites(&j), f(gpuSeconds(&j) / 3600), strconv.Itoa(j.Deferrals), deadline, missed, strconv.Itoa(j.Failures),
+			jobSites(&j), f(gpuSeconds(&j) / 3600), strconv.Itoa(j.Deferrals), deadline, missed, strconv.Itoa(j.Failures + j.GPUFailures),
 			strconv.Itoa(j.Recaps)})
 	}
 	cw.Flush()

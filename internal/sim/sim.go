@@ -57,6 +57,11 @@ type Config struct {
 	// checkpoint and queue again, and the node is down for an
 	// exponentially distributed time of mean MTTR (default 4h).
 	MTBF, MTTR model.Duration
+	// GPUMTBF, when above zero, makes every GPU of every node fail on its
+	// own (gpufail.go): the job on it is killed as by a node failure, and
+	// the GPU is down for a time of mean GPUMTTR (default 24h) while its
+	// node runs on. Drawn from Seed on a stream of their own.
+	GPUMTBF, GPUMTTR model.Duration
 	// PassDepth, when above zero, makes the passes between full passes
 	// quick ones over the first PassDepth jobs of the queue (sched.Quick
 	// with a depth, as Slurm's main scheduler between backfill cycles);
@@ -84,6 +89,8 @@ type JobRecord struct {
 	Preemptions    int
 	Recaps         int     // times the core raised or lowered its power cap while it ran
 	Failures       int     // times a node failure killed it
+	GPUFailures    int     // times a GPU failure killed it
+	GPUFailureLost float64 // the part of LostGPUSeconds that GPU failures threw away
 	LostGPUSeconds float64 // GPU-seconds of work lost to preemptions and failures
 	LastReason     string  // the core's reason the last time it waited
 	Energy         Energy  // what its GPUs and its share of its nodes drew
@@ -122,6 +129,9 @@ type Result struct {
 	// Outages are the stretches nodes were down (Config.MTBF), in the
 	// order they began; one still down at the end ends with the run.
 	Outages []Outage
+	// GPUOutages are the stretches single GPUs were down
+	// (Config.GPUMTBF), in the order they began, ended as Outages are.
+	GPUOutages []GPUOutage
 }
 
 // Outage is a node down: its site did not draw its base and idle power.
@@ -297,7 +307,8 @@ type twin struct {
 	down     int                 // nodes failed and not yet repaired
 	wakes    map[model.Time]bool // instants a wake-up is queued for
 	lastPass model.Time          // when the last pass ran (Config.PassEvery)
-	failing  []event             // the node failures of the current instant, handled last
+	failing  []event             // the failures of the current instant, handled last
+	gpuFails gpuFailures         // single GPUs failed (gpufail.go)
 }
 
 // Run simulates cfg to the end and writes the event log to log (nil
@@ -325,6 +336,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	}
 	if cfg.MTTR <= 0 {
 		cfg.MTTR = 4 * model.Hour
+	}
+	if cfg.GPUMTTR <= 0 {
+		cfg.GPUMTTR = 24 * model.Hour
 	}
 	if cfg.FullPassEvery <= 0 {
 		cfg.FullPassEvery = 5 * model.Minute
@@ -374,15 +388,16 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 			t.q.pushNode(t.res.Start.Add(t.draw(cfg.MTBF)), evFail, cfg.Facility.Nodes[i].Name)
 		}
 	}
+	t.startGPUFailures()
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10_000
 	}
 	instants := 0
 	t.verify = newVerifier(cfg.Facility)
 	// The run goes on while events of the workload are due, or jobs wait
-	// for failed nodes to come back (repairWaited).
+	// for failed nodes or GPUs to come back (repairWaited).
 	last := t.q.peek() // the instant before this one
-	for t.q.work > 0 || t.down > 0 && len(t.waiting) > 0 && t.repairWaited(last) {
+	for t.q.work > 0 || (t.down > 0 || t.gpuFails.down > 0) && len(t.waiting) > 0 && t.repairWaited(last) {
 		now := t.q.peek()
 		last = now
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
@@ -390,13 +405,13 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 		}
 		t.live = false
 		for !t.q.empty() && t.q.peek() == now {
-			if e := t.q.pop(); e.kind == evFail {
+			if e := t.q.pop(); e.kind == evFail || e.kind == evGPUFail {
 				t.failing = append(t.failing, e)
 			} else {
 				t.event(e, now)
 			}
 		}
-		// Node failures come after the other events of their instant,
+		// Failures come after the other events of their instant,
 		// whatever the order they were queued in: a job that completes
 		// or is evicted at that second does so, and a failure once the
 		// workload's events are over does not happen.
@@ -435,6 +450,11 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	for i := range t.res.Outages {
 		if o := &t.res.Outages[i]; o.End == 0 {
 			o.End = max(o.Start, t.res.End) // still down when the run ended
+		}
+	}
+	for i := range t.res.GPUOutages {
+		if o := &t.res.GPUOutages[i]; o.End == 0 {
+			o.End = max(o.Start, t.res.End)
 		}
 	}
 	t.res.Sites, t.res.Tenants = map[string]SiteEnergy{}, map[string]Energy{}
@@ -484,8 +504,8 @@ func (t *twin) passDue(now model.Time) bool {
 
 // moot reports whether an event changes nothing: a completion or an
 // eviction that a later decision made stale, a wake-up (the pass it
-// brings about may still change something), or a node failure once the
-// workload is over.
+// brings about may still change something), or a node or GPU failure
+// once the workload is over (a GPU's on a node down too).
 func (t *twin) moot(e event) bool {
 	switch e.kind {
 	case evCompletion, evEviction:
@@ -496,6 +516,8 @@ func (t *twin) moot(e event) bool {
 		return e.job.deps > 0 // held for its dependencies: nothing to schedule
 	case evFail:
 		return !t.goesOn()
+	case evGPUFail:
+		return !t.goesOn() || t.nodeDown(e.node) // on a node down, it does not happen
 	}
 	return false
 }
@@ -563,6 +585,10 @@ func (t *twin) handle(e event, now model.Time) {
 		t.fail(e.node, now)
 	case evRepair:
 		t.repair(e.node, now)
+	case evGPUFail:
+		t.gpuFail(e.node, e.gpu, now)
+	case evGPURepair:
+		t.gpuRepair(e.node, e.gpu, now)
 	}
 }
 
@@ -685,7 +711,7 @@ func (t *twin) claim(r model.Placement, beneficiary string) {
 	st.GPUs = slices.Clone(st.GPUs)
 	for _, g := range r.GPUs {
 		if g < len(st.GPUs) {
-			st.GPUs[g] = model.GPUState{ClaimedBy: beneficiary}
+			st.GPUs[g] = model.GPUState{ClaimedBy: beneficiary, Down: st.GPUs[g].Down}
 		}
 	}
 	t.noted(r.Node)
@@ -699,7 +725,7 @@ func (t *twin) unclaim(job string) {
 		st.GPUs = slices.Clone(st.GPUs)
 		for _, g := range r.GPUs {
 			if g < len(st.GPUs) && st.GPUs[g].ClaimedBy == job {
-				st.GPUs[g] = model.GPUState{}
+				st.GPUs[g].ClaimedBy = ""
 			}
 		}
 		t.noted(r.Node)

@@ -180,14 +180,17 @@ func TestDeferralMeetsFeasibleDeadlines(t *testing.T) {
 }
 
 // TestEnergyConservation: on random workloads with real hourly prices,
-// with and without node failures, jobs' energy (priced per job over its run) plus idle energy
+// with and without node and GPU failures, jobs' energy (priced per job over its run) plus idle energy
 // (integrated event by event) equals the site's energy within 0.1 %, and
 // the site never exceeded its envelope.
 func TestEnergyConservation(t *testing.T) {
-	recaps := 0
+	recaps, gpuKills := 0, 0
 	defer func() {
 		if recaps == 0 && !t.Failed() {
 			t.Error("no run raised a cap: the recap runs test nothing")
+		}
+		if gpuKills == 0 && !t.Failed() {
+			t.Error("no GPU failure killed a job: the GPU failure runs test nothing")
 		}
 	}()
 	for seed := int64(1); seed <= 5; seed++ {
@@ -196,6 +199,9 @@ func TestEnergyConservation(t *testing.T) {
 		cfg := Config{Facility: fac, Jobs: workload.Generate(fac, 200, seed, t0), Grid: grid, Seed: seed}
 		if seed%2 == 0 { // node failures take nodes' power out and kill jobs midway
 			cfg.MTBF, cfg.MTTR = 2*model.Day, 3*model.Hour
+		}
+		if seed >= 3 { // GPU failures kill jobs; a GPU down draws its idle power
+			cfg.GPUMTBF = 30 * model.Day
 		}
 		if seed >= 4 { // events between passes
 			cfg.PassEvery = model.Duration(seed) * 7 * model.Minute
@@ -206,6 +212,7 @@ func TestEnergyConservation(t *testing.T) {
 			t.Fatal(err)
 		}
 		recaps += Summarize(fac, res).Recaps
+		gpuKills += Summarize(fac, res).GPUFailures
 		for id, s := range res.Sites {
 			for _, f := range []struct {
 				name            string
