@@ -66,21 +66,27 @@ func (d *decoder) number(v *yamlin.Node, path string, lo, hi float64, open bool)
 	return f, true
 }
 
-// maxDuration bounds every duration of a scenario set: a year.
+// maxDuration bounds every duration of a scenario set but a gpu_mtbf
+// (sim.MaxGPUMTBF): a year.
 const maxDuration = 365 * model.Day
 
 // duration reads "90m", "4h", "2d" or integer seconds, up to a year.
 func (d *decoder) duration(v *yamlin.Node, path string) (model.Duration, bool) {
+	return d.durationUpTo(v, path, maxDuration)
+}
+
+// durationUpTo reads a duration as duration does, up to max.
+func (d *decoder) durationUpTo(v *yamlin.Node, path string, limit model.Duration) (model.Duration, bool) {
 	switch v.Kind {
 	case yamlin.KindString, yamlin.KindInt:
 	case yamlin.KindFloat: // 1e3, 1.5, .inf
-		d.c.Add(v.Line, path, `%s seconds, or a duration such as "90m", "4h" or "2d"`, yamlin.IntegerProblem(v.Text, 0, int64(maxDuration)))
+		d.c.Add(v.Line, path, `%s seconds, or a duration such as "90m", "4h" or "2d"`, yamlin.IntegerProblem(v.Text, 0, int64(limit)))
 		return 0, false
 	default:
 		d.c.Add(v.Line, path, `must be a duration such as "90m", "4h" or "2d" (got %s)`, v.Describe())
 		return 0, false
 	}
-	du, err := model.ParseDuration(v.Text, maxDuration)
+	du, err := model.ParseDuration(v.Text, limit)
 	if err != nil {
 		d.c.Add(v.Line, path, "%v", err)
 		return 0, false

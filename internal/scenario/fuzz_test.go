@@ -59,6 +59,7 @@ func FuzzFacilityVariant(f *testing.F) {
 		"{a: {envelope_fraction: 0.5, power_caps_kw: {par1/h1/r1: 30}}}",
 		"{a: {gpu_scale: 3, power_caps_kw: {par1/h1: 1e9}}}",
 		"{a: {mtbf: 30d, mttr: 1h}}",
+		"{a: {gpu_mtbf: 730d, gpu_mttr: 1d}, b: {mtbf: 30d, gpu_mtbf: 36500d}}",
 		"{a: {facility: testdata/lab4.yaml, gpu_scale: 2}}",
 		"{a: {power_caps_kw: {par1/h1/r1: 0}}, b: {power_caps_kw: {nowhere: 1}}}",
 	} {

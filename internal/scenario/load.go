@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/carnot-dc/carnot/internal/sim"
 	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
@@ -170,7 +171,7 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node, dir str
 		return fv
 	}
 	path := "facilities." + name
-	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw", "mtbf", "mttr", "facility"}, func(e yamlin.Entry) {
+	d.c.Fields(v, path, "a facility variant", []string{"gpu_scale", "envelope_fraction", "power_caps_kw", "mtbf", "mttr", "gpu_mtbf", "gpu_mttr", "facility"}, func(e yamlin.Entry) {
 		switch e.Key {
 		case "facility":
 			if p, ok := d.str(e.Val, yamlin.Join(path, e.Key)); ok {
@@ -194,10 +195,27 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node, dir str
 			default:
 				fv.MTTR = du
 			}
+		case "gpu_mtbf", "gpu_mttr":
+			limit := maxDuration
+			if e.Key == "gpu_mtbf" { // a GPU's MTBF is counted in years
+				limit = sim.MaxGPUMTBF
+			}
+			du, ok := d.durationUpTo(e.Val, yamlin.Join(path, e.Key), limit)
+			switch {
+			case ok && du <= 0:
+				d.c.Add(e.Val.Line, yamlin.Join(path, e.Key), "must be above 0 (leave it out for GPUs that never fail)")
+			case e.Key == "gpu_mtbf":
+				fv.GPUMTBF = du
+			default:
+				fv.GPUMTTR = du
+			}
 		}
 	})
 	if fv.MTTR > 0 && fv.MTBF == 0 {
 		d.c.Add(v.Line, path, "mttr without mtbf: nodes fail only with an mtbf, e.g. {mtbf: 30d, mttr: 4h}")
+	}
+	if fv.GPUMTTR > 0 && fv.GPUMTBF == 0 {
+		d.c.Add(v.Line, path, "gpu_mttr without gpu_mtbf: GPUs fail only with a gpu_mtbf, e.g. {gpu_mtbf: 730d, gpu_mttr: 24h}")
 	}
 	return fv
 }

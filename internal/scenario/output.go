@@ -109,6 +109,12 @@ func (fv FacilityVariant) describe() string {
 	if fv.MTTR > 0 {
 		parts = append(parts, "mttr="+fv.MTTR.String())
 	}
+	if fv.GPUMTBF > 0 {
+		parts = append(parts, "gpu_mtbf="+fv.GPUMTBF.String())
+	}
+	if fv.GPUMTTR > 0 {
+		parts = append(parts, "gpu_mttr="+fv.GPUMTTR.String())
+	}
 	for _, pc := range fv.PowerCaps {
 		parts = append(parts, pc.ID+"="+strconv.FormatFloat(pc.KW, 'g', -1, 64)+"kW")
 	}

@@ -112,7 +112,8 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 		}
 		cases[i] = Case{Scenario: sc, Axes: s.Axes(sc),
 			Config: sim.Config{Facility: f, Jobs: js, Grid: grids[sc.Grid], Seed: s.Seed, MaxPasses: passes,
-				MTBF: s.Facilities[sc.Facility].MTBF, MTTR: s.Facilities[sc.Facility].MTTR}}
+				MTBF: s.Facilities[sc.Facility].MTBF, MTTR: s.Facilities[sc.Facility].MTTR,
+				GPUMTBF: s.Facilities[sc.Facility].GPUMTBF, GPUMTTR: s.Facilities[sc.Facility].GPUMTTR}}
 	}
 	if err := c.Err(); err != nil {
 		return nil, err

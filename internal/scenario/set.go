@@ -69,6 +69,10 @@ type FacilityVariant struct {
 	// twin's default when 0): sim.Config's node failures, drawn from
 	// the set's seed.
 	MTBF, MTTR model.Duration
+	// GPUMTBF, when above 0, makes every GPU fail on its own after
+	// exponentially distributed times of that mean and come back after
+	// GPUMTTR (the twin's default when 0): sim.Config's GPU failures.
+	GPUMTBF, GPUMTTR model.Duration
 }
 
 // PowerCap is one site envelope or hall or rack cap a facility variant

@@ -268,6 +268,47 @@ grids:
 	}
 }
 
+// A facility variant with a gpu_mtbf fails single GPUs in its runs,
+// killing the jobs on them; the one without does not, and its name says
+// both keys.
+func TestGPUFailuresVariant(t *testing.T) {
+	s, err := Load("testdata/gpufail.yaml", []byte(`
+facility: lab4.yaml
+workload:
+  generate: {jobs: 60, seed: 5, start: 2023-05-01T00:00:00Z, load: 0.9}
+facilities:
+  sound: {}
+  worn: {gpu_mtbf: 20d, gpu_mttr: 6h}
+grids:
+  FR: {zone: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Prepare(s, Options{Grid: bundled.Grid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cases[1].Config; c.GPUMTBF != 20*model.Day || c.GPUMTTR != 6*model.Hour || c.MTBF != 0 || cases[0].Config.GPUMTBF != 0 {
+		t.Fatalf("gpu_mtbf %v / %v, gpu_mttr %v, mtbf %v", cases[0].Config.GPUMTBF, c.GPUMTBF, c.GPUMTTR, c.MTBF)
+	}
+	sums := make([]sim.Summary, len(cases))
+	_, err = Run(context.Background(), cases, RunOptions{Parallel: 2, Finish: func(c *Case, _ *sim.Result, sum sim.Summary) error {
+		sums[slices.IndexFunc(cases, func(x Case) bool { return x.Scenario.Name == c.Scenario.Name })] = sum
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sums[0].GPUFailures != 0 || sums[0].GPUDownHours != 0 || sums[1].GPUFailures == 0 || sums[1].GPUDownHours <= 0 {
+		t.Errorf("GPU failure kills %d and %d, GPU-hours down %g and %g; want none without gpu_mtbf and some with",
+			sums[0].GPUFailures, sums[1].GPUFailures, sums[0].GPUDownHours, sums[1].GPUDownHours)
+	}
+	if got := s.Facilities[1].describe(); got != "gpu_mtbf=480h0m0s gpu_mttr=6h0m0s" {
+		t.Errorf("variant described as %q", got)
+	}
+}
+
 // A cap a variant cannot set is reported at its own line.
 func TestPowerCapErrorAtItsLine(t *testing.T) {
 	s, err := Load("testdata/caps.yaml", []byte(`facility: lab4.yaml
