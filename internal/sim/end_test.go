@@ -40,7 +40,8 @@ func TestStaleEventsDoNotStretchTheRun(t *testing.T) {
 // TestRunEndsWithTheLastJob: on the bundled workload, where jobs are
 // capped, preempted and restarted at another speed (their first
 // completion goes stale, in one case ten days after the last job ends),
-// the run ends when the last job ends, with node failures too.
+// the run ends when the last job ends, with node failures too, and with
+// GPU failures (which stop with the workload as node failures do).
 func TestRunEndsWithTheLastJob(t *testing.T) {
 	fac, err := bundled.Facility()
 	if err != nil {
@@ -59,7 +60,11 @@ func TestRunEndsWithTheLastJob(t *testing.T) {
 			if mtbf == 0 && seed > 1 {
 				break
 			}
-			r, err := Run(Config{Facility: fac, Jobs: jobs, MTBF: mtbf, Seed: seed}, nil)
+			cfg := Config{Facility: fac, Jobs: jobs, MTBF: mtbf, Seed: seed}
+			if seed == 3 {
+				cfg.GPUMTBF = 180 * model.Day
+			}
+			r, err := Run(cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,6 +74,9 @@ func TestRunEndsWithTheLastJob(t *testing.T) {
 					t.Fatalf("%s did not finish; the test needs a workload that does", j.Job.ID)
 				}
 				last = max(last, j.End)
+			}
+			if seed == 3 && len(r.GPUOutages) == 0 {
+				t.Fatalf("MTBF %s, seed %d: no GPU failed; the test needs some", mtbf, seed)
 			}
 			if r.End != last {
 				t.Errorf("MTBF %s, seed %d: the run ends %s, %s after the last job", mtbf, seed, r.End, r.End.Sub(last))
