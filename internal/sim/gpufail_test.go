@@ -283,3 +283,33 @@ func TestGPUFailuresKeepNodeDraws(t *testing.T) {
 		t.Errorf("node failures differ with GPU failures on (up to %s):\nwithout: %v\nwith:    %v", end, a, b)
 	}
 }
+
+// A GPU failure stops a deployment whole, as a node failure does: it
+// loses nothing (no training progress), queues again and serves its full
+// time once back, every replica with it: its GPU-hours are its replicas'
+// GPUs × its run time, however often a GPU under it failed.
+func TestGPUFailureStopsADeploymentWhole(t *testing.T) {
+	killed := 0
+	for seed := int64(1); seed <= 6; seed++ {
+		d := job("d", "acme", "normal", 2, 2, t0, 30*model.Hour)
+		d.Kind = model.KindDeployment
+		var log bytes.Buffer
+		res, err := Run(Config{Facility: facility(1), Jobs: []*model.Job{d}, Seed: seed,
+			GPUMTBF: 5 * model.Day, GPUMTTR: 2 * model.Hour}, &log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Jobs[0]
+		killed += r.GPUFailures
+		if r.End == 0 || r.LostGPUSeconds != 0 || r.GPUFailureLost != 0 || gpuSeconds(&r) != 4*float64(30*model.Hour) {
+			t.Errorf("seed %d: d ends %s, lost %g GPU-s (%g to GPU failures), held %g GPU-h; want it finished, nothing lost, 120 GPU-h:\n%s",
+				seed, r.End, r.LostGPUSeconds, r.GPUFailureLost, gpuSeconds(&r)/3600, log.String())
+		}
+		if n := strings.Count(log.String(), "gpu-fail-kill d "); n != r.GPUFailures {
+			t.Errorf("seed %d: %d kills in the log, %d counted", seed, n, r.GPUFailures)
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no GPU failure hit d; the test needs some")
+	}
+}
