@@ -38,6 +38,8 @@ type pass struct {
 	attBuf        []attempt // reused by tryModels
 	elseBuf       []bool    // elsewhere's site masks, reused
 	poolIn        []bool    // reused by firstEnoughGPUs
+	hideBuf       []int     // reused by poweredGang: the nodes it hides
+	hiddenMark    []bool    // by node: hidden by poweredGang (cleared after)
 	partNeed      []bool    // reused by neededParts
 	quick         bool      // a Quick pass with a depth
 	lastTenant    string    // one-entry lookup caches for the walk
@@ -340,6 +342,8 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		attBuf:        last.attBuf[:0],
 		elseBuf:       last.elseBuf,
 		poolIn:        last.poolIn,
+		hideBuf:       last.hideBuf,
+		hiddenMark:    last.hiddenMark,
 		partNeed:      last.partNeed,
 		byModel:       last.byModel,
 		matched:       last.matched[:0],

@@ -179,8 +179,18 @@ func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool)
 	if ok || r.Replicas < 2 || r.Job == nil || r.MinWattsPerReplica <= 0 {
 		return res, capW, v, ok
 	}
-	var hidden []int
-	isHidden := map[int]bool{}
+	// hidden is the nodes hidden so far, marked in p.hiddenMark (sized
+	// to the nodes, kept between passes, cleared on the way out)
+	hidden := p.hideBuf[:0]
+	if len(p.hiddenMark) != len(p.c.Nodes) {
+		p.hiddenMark = make([]bool, len(p.c.Nodes))
+	}
+	defer func() {
+		for _, n := range hidden {
+			p.hiddenMark[n] = false
+		}
+		p.hideBuf = hidden[:0]
+	}()
 	got := res
 	for range maxGangRetries {
 		pw := p.gangShort(got.Slots, constrained)
@@ -200,10 +210,11 @@ func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool)
 		for rule := range keepRules {
 			keep := p.gangKeep(rule, r, got.Slots, in, k)
 			more := hidden
+			site := pw.Site()
 			for pi := range p.c.Pools {
-				if pool := &p.c.Pools[pi]; pool.Model == r.Model {
+				if pool := &p.c.Pools[pi]; pool.Model == r.Model && (site < 0 || pool.Site == site) {
 					for _, n := range pool.Nodes {
-						if in(int(n)) && !keep[int(n)] && p.c.Nodes[n].Up && !isHidden[int(n)] { // a node is in one pool
+						if in(int(n)) && !keep[int(n)] && p.c.Nodes[n].Up && !p.hiddenMark[n] { // a node is in one pool
 							more = append(more, int(n))
 						}
 					}
@@ -220,7 +231,7 @@ func (p *pass) poweredGang(r *place.Request, res place.Result, constrained bool)
 			p.c.Rollback()
 			if try.OK() {
 				for _, n := range more[len(hidden):] {
-					isHidden[n] = true
+					p.hiddenMark[n] = true
 				}
 				hidden, got, found = more, try, true
 				break

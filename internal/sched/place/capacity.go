@@ -161,7 +161,7 @@ func (c *Cluster) Hide(n int) {
 	if c.undo == nil || n < 0 || n >= len(c.Nodes) || !c.Nodes[n].Up {
 		return
 	}
-	c.saveNode(n)
+	c.pushHidden(n)
 	c.setBucket(n, false)
 	nd := &c.Nodes[n]
 	nd.Up = false

@@ -77,6 +77,10 @@ type Power struct {
 
 // HeadroomFor is the headroom for a request: constrained requests also
 // respect the reservation's spare.
+// Site is the index of the site that holds container p (its own for a
+// site), or -1 when none or several do.
+func (p *Power) Site() int { return p.site }
+
 func (p *Power) HeadroomFor(constrained bool) float64 {
 	h := p.Headroom()
 	if constrained && p.HasSpare {

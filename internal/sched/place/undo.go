@@ -11,6 +11,10 @@ type nodeUndo struct {
 	n     int
 	node  Node
 	dirty []string // the node's dirty owners, when any GPU was dirty
+	// hidden: the entry is Hide's, which changed only that the node is
+	// up (node is not filled in): undone in reverse order, it finds the
+	// node as Hide left it and brings it back up.
+	hidden bool
 }
 
 type powerUndo struct {
@@ -83,6 +87,10 @@ func (c *Cluster) Rollback() {
 	u.power = u.power[:m.power]
 	for i := len(u.nodes) - 1; i >= m.nodes; i-- {
 		e := &u.nodes[i]
+		if e.hidden {
+			c.unhide(e.n)
+			continue
+		}
 		if c.Nodes[e.n].Up {
 			c.setBucket(e.n, false)
 		}
@@ -132,9 +140,33 @@ func (c *Cluster) pushNode(n int) *nodeUndo {
 		u.nodes = append(u.nodes, nodeUndo{})
 	}
 	e := &u.nodes[len(u.nodes)-1]
-	e.n, e.node = n, *nd
+	e.n, e.node, e.hidden = n, *nd, false
 	e.dirty = e.dirty[:0]
 	return e
+}
+
+// pushHidden records that Hide took node n out (the undo log is open):
+// no copy of the node, which Hide changes in nothing else.
+func (c *Cluster) pushHidden(n int) {
+	u := c.undo
+	if len(u.nodes) < cap(u.nodes) {
+		u.nodes = u.nodes[:len(u.nodes)+1]
+	} else {
+		u.nodes = append(u.nodes, nodeUndo{})
+	}
+	e := &u.nodes[len(u.nodes)-1]
+	e.n, e.hidden = n, true
+	e.dirty = e.dirty[:0]
+}
+
+// unhide undoes Hide of node n.
+func (c *Cluster) unhide(n int) {
+	nd := &c.Nodes[n]
+	nd.Up = true
+	if nd.Pool >= 0 {
+		c.Pools[nd.Pool].Down--
+	}
+	c.setBucket(n, true)
 }
 
 func (c *Cluster) savePower(p *Power) {
