@@ -102,9 +102,26 @@ func (us powerUses) addNode(c *place.Cluster, nd *place.Node, gpus int, w float6
 		us = us.add(&c.Halls[nd.Hall], "hall", gpus, w, constrained)
 	}
 	if nd.Rack >= 0 {
-		us = us.add(&c.Racks[nd.Rack], "rack", gpus, w, constrained)
+		us = us.addLast(&c.Racks[nd.Rack], "rack", gpus, w, constrained)
 	}
 	return us
+}
+
+// addLast is add looking from the end: the nodes of a placement come
+// rack by rack, so a node's rack is mostly the container added last,
+// where its site and hall are near the start.
+func (us powerUses) addLast(pw *place.Power, kind string, gpus int, w float64, constrained bool) powerUses {
+	if pw.LimitW <= 0 && !(constrained && pw.HasSpare) {
+		return us
+	}
+	for i := len(us) - 1; i >= 0; i-- {
+		if u := &us[i]; u.pw == pw {
+			u.gpus += gpus
+			u.w += w
+			return us
+		}
+	}
+	return append(us, powerUse{pw, kind, gpus, w})
 }
 
 func (us powerUses) add(pw *place.Power, kind string, gpus int, w float64, constrained bool) powerUses {
