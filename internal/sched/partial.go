@@ -84,7 +84,9 @@ func (v victim) whole0() *model.Allocation {
 // have left (a job fits where they join free GPUs), then with the most
 // free now (fewer replicas make that room), by node name, the last
 // started first. GPUs down (model.GPUState.Down) count as neither: no
-// job can use them, free or given back.
+// job can use them, free or given back; nor does a node not up
+// (draining, down, unreachable, or hidden in a what-if): it takes
+// nothing new, so a replica there makes no room, whatever it holds.
 func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement {
 	type rank struct {
 		i, room, free int
@@ -106,6 +108,11 @@ func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement 
 		rk := rank{i: i, room: room[r.Node]}
 		if n, ok := p.c.NodeIndex[r.Node]; ok {
 			nd := &p.c.Nodes[n]
+			if !nd.Up {
+				rk.room = 0
+				ranks[i] = rk
+				continue
+			}
 			rk.onM = nd.Model == m
 			rk.free = nd.Free - bits.OnesCount64(nd.GPUsDown&^nd.Busy)
 			rk.room += rk.free

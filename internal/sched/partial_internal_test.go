@@ -46,3 +46,50 @@ func TestHelpfulReplicasSkipDownGPUs(t *testing.T) {
 		})
 	}
 }
+
+// partialRoomSnap: deployment dep of beta (3 replicas of 4 GPUs, keeping
+// 2) runs on n1, n2 and n3, beside 4 free GPUs on n1 and another job's 4
+// on n2 and n3; j, of beta at a higher priority, needs 4 GPUs. Only
+// dep's replica on n2 or n3 makes room j can use when n1 is not (how
+// as says: its condition, or its free GPUs' state).
+func partialRoomSnap(cond model.NodeCondition, free model.GPUState) *model.Snapshot {
+	f := smallFacility(3)
+	f.Policy.Quotas = false
+	dep := job("dep", "beta", "normal", 3, 4)
+	dep.Kind, dep.MinReplicas = model.KindDeployment, 2
+	other := job("other", "beta", "high", 2, 4)
+	j := job("j", "beta", "high", 1, 4)
+	snap := &model.Snapshot{Facility: f, Pending: []*model.Job{j}, Running: []model.Allocation{
+		{Job: dep, Replicas: []model.Placement{{Node: "n1", GPUs: []int{0, 1, 2, 3}}, {Node: "n2", GPUs: []int{0, 1, 2, 3}}, {Node: "n3", GPUs: []int{0, 1, 2, 3}}}},
+		{Job: other, Replicas: []model.Placement{{Node: "n2", GPUs: []int{4, 5, 6, 7}}, {Node: "n3", GPUs: []int{4, 5, 6, 7}}}},
+	}}
+	n1 := model.NodeState{Node: "n1", Condition: cond, GPUs: make([]model.GPUState, 8)}
+	for g := 4; g < 8; g++ {
+		n1.GPUs[g] = free
+	}
+	snap.Nodes = []model.NodeState{n1}
+	return snap
+}
+
+// TestPartialPreemptionSkipsReplicasThatMakeNoRoom: a deployment's
+// replica on a node that takes nothing new (draining, down) makes no
+// room for the job, nor do free GPUs beside it that the job's tenant may
+// not use (dirty after another tenant): the one replica dep gives up is
+// one on n2 or n3, and j waits for it alone.
+func TestPartialPreemptionSkipsReplicasThatMakeNoRoom(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cond model.NodeCondition
+		free model.GPUState
+	}{
+		{"n1 draining", model.NodeDraining, model.GPUState{}},
+		{"n1 down", model.NodeDown, model.GPUState{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Schedule(partialRoomSnap(tc.cond, tc.free), 1000)
+			if len(p.Preemptions) != 1 || p.Preemptions[0].Victim != "dep" || len(p.Preemptions[0].Replicas) != 1 || p.Preemptions[0].Replicas[0].Node == "n1" {
+				t.Fatalf("preemptions %+v; want dep's replica on n2 or n3 alone", p.Preemptions)
+			}
+		})
+	}
+}
