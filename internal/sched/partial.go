@@ -3,12 +3,12 @@ package sched
 import (
 	"cmp"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
 // A deployment running more replicas than it keeps (model.KeepsReplicas:
@@ -27,10 +27,11 @@ import (
 // the deployment is no victim again (leavingPart).
 
 // partialVictims is cands with each deployment that runs more replicas
-// than it keeps replaced by its replicas above the minimum (helpful
-// first, see helpfulReplicas), at no cost, in victimList's order;
-// nil when no candidate is such a deployment.
-func (p *pass) partialVictims(cands []victim, m int) []victim {
+// than it keeps replaced by its replicas above the minimum (helpful to
+// request r first, see helpfulReplicas), at no cost, in victimList's
+// order; nil when no candidate is such a deployment.
+func (p *pass) partialVictims(cands []victim, r *place.Request) []victim {
+	m := r.Model
 	var out []victim
 	for k, v := range cands {
 		j := v.a.Job
@@ -45,7 +46,7 @@ func (p *pass) partialVictims(cands []victim, m int) []victim {
 			out = append(make([]victim, 0, len(cands)), cands[:k]...)
 		}
 		sub := *v.a
-		sub.Replicas = p.helpfulReplicas(v.a.Replicas, m)[:len(v.a.Replicas)-keep]
+		sub.Replicas = p.helpfulReplicas(v.a.Replicas, r)[:len(v.a.Replicas)-keep]
 		out = append(out, p.partVictim(v, &sub, m))
 	}
 	if out == nil {
@@ -79,42 +80,42 @@ func (v victim) whole0() *model.Allocation {
 }
 
 // helpfulReplicas orders a copy of reps by how much their leaving helps
-// a job placed on model m: those on m's nodes first, then those on the
-// nodes with the most GPUs free once the deployment's replicas there
-// have left (a job fits where they join free GPUs), then with the most
-// free now (fewer replicas make that room), by node name, the last
-// started first. GPUs down (model.GPUState.Down) count as neither: no
-// job can use them, free or given back; nor does a node not up
-// (draining, down, unreachable, or hidden in a what-if): it takes
-// nothing new, so a replica there makes no room, whatever it holds.
-func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement {
+// a job placed by request r (on model r.Model): those on the model's
+// nodes first, then those on the nodes with the most GPUs free once the
+// deployment's replicas there have left (a job fits where they join
+// free GPUs), then with the most free now (fewer replicas make that
+// room), by node name, the last started first. Free means free for r
+// (freeFor), and a GPU down given back is still down. A node not up (draining, down,
+// unreachable, or hidden in a what-if) takes nothing new, so a replica
+// there makes no room, whatever it holds.
+func (p *pass) helpfulReplicas(reps []model.Placement, r *place.Request) []model.Placement {
 	type rank struct {
 		i, room, free int
 		onM           bool
 	}
 	room := map[string]int{}
-	for _, r := range reps {
-		room[r.Node] += len(r.GPUs)
-		if n, ok := p.c.NodeIndex[r.Node]; ok && p.c.Nodes[n].GPUsDown != 0 {
-			for _, g := range r.GPUs { // a GPU down given back is still down
+	for _, rep := range reps {
+		room[rep.Node] += len(rep.GPUs)
+		if n, ok := p.c.NodeIndex[rep.Node]; ok && p.c.Nodes[n].GPUsDown != 0 {
+			for _, g := range rep.GPUs { // a GPU down given back is still down
 				if g >= 0 && g < 64 && p.c.Nodes[n].GPUsDown&(1<<g) != 0 {
-					room[r.Node]--
+					room[rep.Node]--
 				}
 			}
 		}
 	}
 	ranks := make([]rank, len(reps))
-	for i, r := range reps {
-		rk := rank{i: i, room: room[r.Node]}
-		if n, ok := p.c.NodeIndex[r.Node]; ok {
+	for i, rep := range reps {
+		rk := rank{i: i, room: room[rep.Node]}
+		if n, ok := p.c.NodeIndex[rep.Node]; ok {
 			nd := &p.c.Nodes[n]
 			if !nd.Up {
 				rk.room = 0
 				ranks[i] = rk
 				continue
 			}
-			rk.onM = nd.Model == m
-			rk.free = nd.Free - bits.OnesCount64(nd.GPUsDown&^nd.Busy)
+			rk.onM = nd.Model == r.Model
+			rk.free = p.freeFor(n, r)
 			rk.room += rk.free
 		}
 		ranks[i] = rk
@@ -133,6 +134,28 @@ func (p *pass) helpfulReplicas(reps []model.Placement, m int) []model.Placement 
 		out[k] = reps[rk.i]
 	}
 	return out
+}
+
+// freeFor is how many free GPUs of node n the job of request r could
+// take once its victims have left: none down, none dirty after another
+// tenant (or after none known) that the job may not use. GPUs claimed
+// for another pending job still count.
+func (p *pass) freeFor(n int, r *place.Request) int {
+	nd := &p.c.Nodes[n]
+	free := nd.Free
+	if nd.Dirty == 0 {
+		return free
+	}
+	claimed := place.ClaimKey("")
+	for g := 0; g < nd.NGPU; g++ {
+		if nd.Busy&(1<<g) != 0 {
+			continue
+		}
+		if o := p.c.DirtyOwner(n, g); o != "" && o != r.Tenant && o != r.Claim && !strings.HasPrefix(o, claimed) {
+			free--
+		}
+	}
+	return free
 }
 
 // shrink has each partial victim of set give up only the replicas j

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/sched/place"
 )
 
 // TestHelpfulReplicasSkipDownGPUs: GPUs down take no job, free or given
@@ -40,7 +41,8 @@ func TestHelpfulReplicasSkipDownGPUs(t *testing.T) {
 				}
 			}
 			p := newPass(snap, 1000, nil, nil, nil, nil)
-			if got := p.helpfulReplicas(snap.Running[0].Replicas, p.allModels[0]); got[0].Node != tc.want {
+			r := &place.Request{Tenant: "acme", Model: p.allModels[0]}
+			if got := p.helpfulReplicas(snap.Running[0].Replicas, r); got[0].Node != tc.want {
 				t.Fatalf("helpful order %v, want the replica on %s first", got, tc.want)
 			}
 		})
@@ -48,20 +50,21 @@ func TestHelpfulReplicasSkipDownGPUs(t *testing.T) {
 }
 
 // partialRoomSnap: deployment dep of beta (3 replicas of 4 GPUs, keeping
-// 2) runs on n1, n2 and n3, beside 4 free GPUs on n1 and another job's 4
-// on n2 and n3; j, of beta at a higher priority, needs 4 GPUs. Only
-// dep's replica on n2 or n3 makes room j can use when n1 is not (how
-// as says: its condition, or its free GPUs' state).
+// 2) runs on n1, n2 and n3, beside 4 free GPUs on n1 (in state free) and
+// another job's 2 and 2 free on n2 and n3; j, of beta at a higher
+// priority, needs 6 GPUs on one node. Only dep's replica on n2 or n3
+// makes room j can use when n1 (cond) or its free GPUs are of no use
+// to j.
 func partialRoomSnap(cond model.NodeCondition, free model.GPUState) *model.Snapshot {
 	f := smallFacility(3)
 	f.Policy.Quotas = false
 	dep := job("dep", "beta", "normal", 3, 4)
 	dep.Kind, dep.MinReplicas = model.KindDeployment, 2
-	other := job("other", "beta", "high", 2, 4)
-	j := job("j", "beta", "high", 1, 4)
+	other := job("other", "beta", "high", 2, 2)
+	j := job("j", "beta", "high", 1, 6)
 	snap := &model.Snapshot{Facility: f, Pending: []*model.Job{j}, Running: []model.Allocation{
 		{Job: dep, Replicas: []model.Placement{{Node: "n1", GPUs: []int{0, 1, 2, 3}}, {Node: "n2", GPUs: []int{0, 1, 2, 3}}, {Node: "n3", GPUs: []int{0, 1, 2, 3}}}},
-		{Job: other, Replicas: []model.Placement{{Node: "n2", GPUs: []int{4, 5, 6, 7}}, {Node: "n3", GPUs: []int{4, 5, 6, 7}}}},
+		{Job: other, Replicas: []model.Placement{{Node: "n2", GPUs: []int{4, 5}}, {Node: "n3", GPUs: []int{4, 5}}}},
 	}}
 	n1 := model.NodeState{Node: "n1", Condition: cond, GPUs: make([]model.GPUState, 8)}
 	for g := 4; g < 8; g++ {
@@ -84,6 +87,8 @@ func TestPartialPreemptionSkipsReplicasThatMakeNoRoom(t *testing.T) {
 	}{
 		{"n1 draining", model.NodeDraining, model.GPUState{}},
 		{"n1 down", model.NodeDown, model.GPUState{}},
+		{"n1's free GPUs dirty after acme", model.NodeUp, model.GPUState{Dirty: true, LastTenant: "acme"}},
+		{"n1's free GPUs dirty after no known tenant", model.NodeUp, model.GPUState{Dirty: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Schedule(partialRoomSnap(tc.cond, tc.free), 1000)

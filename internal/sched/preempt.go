@@ -108,7 +108,7 @@ func (p *pass) preempt(t *model.Tenant, j *model.Job, atts []attempt) (bool, str
 			}
 			cands := p.victimList(refs)
 			var chosen []victim
-			if parts := p.partialVictims(cands, a.model); parts != nil {
+			if parts := p.partialVictims(cands, &a.req); parts != nil {
 				if chosen = p.victimSet(t, j, a, parts); chosen != nil {
 					chosen = p.shrink(j, a, chosen)
 				}
