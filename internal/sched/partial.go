@@ -138,25 +138,9 @@ func (p *pass) helpfulReplicas(reps []model.Placement, r *place.Request) []model
 
 // freeFor is how many free GPUs of node n the job of request r could
 // take once its victims have left: none down, none dirty after another
-// tenant (or after none known) that the job may not use. GPUs claimed
-// for another pending job still count.
-func (p *pass) freeFor(n int, r *place.Request) int {
-	nd := &p.c.Nodes[n]
-	free := nd.Free
-	if nd.Dirty == 0 {
-		return free
-	}
-	claimed := place.ClaimKey("")
-	for g := 0; g < nd.NGPU; g++ {
-		if nd.Busy&(1<<g) != 0 {
-			continue
-		}
-		if o := p.c.DirtyOwner(n, g); o != "" && o != r.Tenant && o != r.Claim && !strings.HasPrefix(o, claimed) {
-			free--
-		}
-	}
-	return free
-}
+// tenant (or after none known), none claimed for another pending job
+// (place.Cluster.UsableBy).
+func (p *pass) freeFor(n int, r *place.Request) int { return p.c.UsableBy(n, r.Tenant, r.Claim) }
 
 // shrink has each partial victim of set give up only the replicas j
 // needs: the fewest of its most helpful ones with which j still fits,

@@ -71,14 +71,17 @@ func partialRoomSnap(cond model.NodeCondition, free model.GPUState) *model.Snaps
 		n1.GPUs[g] = free
 	}
 	snap.Nodes = []model.NodeState{n1}
+	if free.ClaimedBy != "" { // a pending job that waits for more than its claim
+		snap.Pending = append(snap.Pending, job(free.ClaimedBy, "acme", "normal", 1, 8))
+	}
 	return snap
 }
 
 // TestPartialPreemptionSkipsReplicasThatMakeNoRoom: a deployment's
 // replica on a node that takes nothing new (draining, down) makes no
-// room for the job, nor do free GPUs beside it that the job's tenant may
-// not use (dirty after another tenant): the one replica dep gives up is
-// one on n2 or n3, and j waits for it alone.
+// room for the job, nor do free GPUs beside it that the job may not use
+// (dirty after another tenant, claimed for another job): the one
+// replica dep gives up is one on n2 or n3, and j waits for it alone.
 func TestPartialPreemptionSkipsReplicasThatMakeNoRoom(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -89,6 +92,7 @@ func TestPartialPreemptionSkipsReplicasThatMakeNoRoom(t *testing.T) {
 		{"n1 down", model.NodeDown, model.GPUState{}},
 		{"n1's free GPUs dirty after acme", model.NodeUp, model.GPUState{Dirty: true, LastTenant: "acme"}},
 		{"n1's free GPUs dirty after no known tenant", model.NodeUp, model.GPUState{Dirty: true}},
+		{"n1's free GPUs claimed for another pending job", model.NodeUp, model.GPUState{ClaimedBy: "k"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Schedule(partialRoomSnap(tc.cond, tc.free), 1000)
