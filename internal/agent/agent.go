@@ -296,7 +296,9 @@ func (a *Agent) openProcesses() error {
 	// The GPUs at the indices the dead agent gave them (caps.json,
 	// groups.json and outlived.json name them so), then their limits.
 	a.pinGPUs()
-	a.loadOutlived(left)
+	if a.loadOutlived(left) {
+		p.forgetLeftovers()
+	}
 	a.readBaseLimits()
 	a.undoCaps()
 	a.rt, a.ln, a.advertise = p, ln, advertiseURL(ln.Addr(), a.cfg.TLS != nil)

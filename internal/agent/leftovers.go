@@ -151,9 +151,10 @@ var beforeLeftoverKill func(pgid int)
 // still run (same leader, same start time, or the leader gone and
 // members left) and every process carrying a recorded mark, with its
 // group, the leader gone (or never recorded) or not; it waits
-// (groupGoneWait at most) until nothing of them is left, and forgets
-// them. It returns what outlived that SIGKILL of the groups recorded
-// with GPUs (leftheld.go): their GPUs are down while it is there.
+// (groupGoneWait at most) until nothing of them is left. It returns what
+// outlived that SIGKILL of the groups recorded with GPUs (leftheld.go):
+// their GPUs are down while it is there. The groups stay recorded until
+// forgetLeftovers, once the caller has recorded what outlived it.
 func (r *processes) killLeftovers() []outlived {
 	var gs []group
 	path, found, err := readRecord(r.dataDir, groupsFile, &gs)
@@ -207,9 +208,19 @@ func (r *processes) killLeftovers() []outlived {
 			killPinnedGroup(pid, func(pid int) bool { return carries(pid, []string{m}) }, own, held[byMark[m]].note)
 		}
 	}
-	left := r.waitLeftovers(gs, held, byMark, marks)
-	_ = os.Remove(path)
-	return left
+	return r.waitLeftovers(gs, held, byMark, marks)
+}
+
+// forgetLeftovers removes the groups a previous agent recorded, once
+// killLeftovers killed them and what outlived that is recorded
+// (outlived.json): an agent killed before then (NVML hangs in pinGPUs
+// as a driver does) leaves them to the next one. When that record could
+// not be written they are left, until this agent records its own tasks'
+// groups.
+func (r *processes) forgetLeftovers() {
+	if err := os.Remove(filepath.Join(r.dataDir, groupsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.log.Warn("cannot remove the process groups of a previous agent", "err", err)
+	}
 }
 
 // killPinnedGroup sends SIGKILL to the process group of process pid, if

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,14 +59,17 @@ func (a *Agent) recordOutlivedLocked() {
 // previous agent recorded and that are still there (the same PID, the
 // same start time), and those of a crashed agent's tasks that outlived
 // this one's (left, killLeftovers): their GPUs stay down while they are.
-func (a *Agent) loadOutlived(left []outlived) {
+// It reports whether they are recorded for the next agent (no write
+// failed): only then may the crashed agent's groups be forgotten. A task
+// found both ways (an agent killed between the two records) is one.
+func (a *Agent) loadOutlived(left []outlived) bool {
 	if a.cfg.DataDir == "" {
-		return
+		return true
 	}
 	var recs []outlivedRecord
 	path, found, err := readRecord(a.cfg.DataDir, outlivedFile, &recs)
 	if !found && len(left) == 0 {
-		return
+		return true
 	}
 	if err != nil {
 		a.log.Warn("cannot read the processes that outlived SIGKILL a previous agent recorded: their GPUs are taken for free", "file", path, "err", err)
@@ -86,6 +90,13 @@ func (a *Agent) loadOutlived(left []outlived) {
 			"task", o.task, "gpus", o.gpus, "processes", len(o.procs))
 		a.outlived = append(a.outlived, o)
 	}
-	a.outlived = append(a.outlived, left...)
+	for _, o := range left {
+		if i := slices.IndexFunc(a.outlived, func(x outlived) bool { return x.task == o.task }); i >= 0 {
+			maps.Copy(a.outlived[i].procs, o.procs)
+			continue
+		}
+		a.outlived = append(a.outlived, o)
+	}
 	a.recordOutlivedLocked()
+	return !a.outlivedUnrecorded
 }
