@@ -2,9 +2,13 @@ package agent
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // What of a crashed agent's tasks outlives the next agent's SIGKILL (a
@@ -16,25 +20,91 @@ import (
 // survivors are only logged, their GPUs unknown.
 
 // leftover is what the next agent found of one group a previous agent
-// recorded as it killed it: the processes of its process group, or of
-// those of its marked processes, with their start times (a PID reused
-// since is not theirs). Those that led a group are gone once zombies, as
-// a task's main process is once it ended: its parent reaps it.
+// recorded as it killed it: the process groups it killed for it (its
+// own, or those of its marked processes), each with the clock tick of
+// the kill, and their processes (noteMembers), with their start times
+// (a PID reused since is not theirs). Those that led a group are gone
+// once zombies, as a task's main process is once it ended: its parent
+// reaps it.
 type leftover struct {
 	procs   map[int]uint64
 	leaders map[int]bool
+	killed  map[int]uint64 // process group: clock ticks since boot as it was killed
 }
 
-// note records the processes of process group pgid, which is pinned
-// (killPinnedGroup): its ID is not another group's.
+// note records that process group pgid, pinned (killPinnedGroup), is
+// killed now; noteMembers finds its processes, for every group at once.
 func (l *leftover) note(pgid int) {
-	for _, pid := range append(groupMembers(pgid), pgid) {
-		if start, err := procStart(pid); err == nil {
-			l.procs[pid] = start
-		}
-	}
+	l.killed[pgid] = bootTicks()
 	l.leaders[pgid] = true
 }
+
+// noteMembers records in each of held the processes of the groups it
+// killed, in one walk of /proc for all of them: one walk a group kept a
+// node of many processes from registering for seconds. The walk follows
+// the kills, so a group's ID may have been taken since by another group
+// (nothing of it left): a process that started after its group's kill is
+// not one of its processes, which cannot fork once killed. One tick of
+// slack takes in a process forked as the group was killed.
+func noteMembers(held []leftover) {
+	groups := map[int][]int{} // process group: indices in held
+	for i := range held {
+		for pgid := range held[i].killed {
+			groups[pgid] = append(groups[pgid], i)
+		}
+	}
+	if len(groups) == 0 {
+		return
+	}
+	for _, pid := range procPIDs() {
+		f, err := procStat(pid)
+		if err != nil {
+			continue
+		}
+		pgid, err := strconv.Atoi(f[2])
+		if err != nil || len(groups[pgid]) == 0 {
+			continue
+		}
+		start, err := strconv.ParseUint(f[19], 10, 64)
+		if err != nil {
+			continue
+		}
+		for _, i := range groups[pgid] {
+			if start <= held[i].killed[pgid]+1 {
+				held[i].procs[pid] = start
+			}
+		}
+	}
+}
+
+// bootTicks is the time since boot in the unit of /proc/PID/stat's
+// start times (clockTicks a second), on their clock, CLOCK_BOOTTIME (a
+// time namespace offsets both alike; /proc/uptime can be another's, as
+// lxcfs serves it in a container); the last tick when it cannot be read
+// (every process started before).
+func bootTicks() uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil || ts.Sec < 0 {
+		return math.MaxUint64 - 1 // + 1 in noteMembers
+	}
+	hz := clockTicks()
+	return uint64(ts.Sec)*hz + uint64(ts.Nsec)*hz/1e9
+}
+
+// clockTicks is USER_HZ, the clock ticks a second of /proc/PID/stat's
+// times: the kernel's AT_CLKTCK, 100 (every architecture the agent runs
+// on) when it is not found.
+var clockTicks = sync.OnceValue(func() uint64 {
+	const atClkTck = 17 // AT_CLKTCK, linux/auxvec.h
+	if auxv, err := unix.Auxv(); err == nil {
+		for _, kv := range auxv {
+			if kv[0] == atClkTck && kv[1] > 0 {
+				return uint64(kv[1])
+			}
+		}
+	}
+	return 100
+})
 
 // left is the processes of l still there; it forgets those gone.
 func (l *leftover) left() map[int]uint64 {

@@ -169,7 +169,7 @@ func (r *processes) killLeftovers() []outlived {
 	held := make([]leftover, len(gs)) // what each group had as it was killed
 	own := syscall.Getpgrp()
 	for i, g := range gs {
-		held[i] = leftover{procs: map[int]uint64{}, leaders: map[int]bool{}}
+		held[i] = leftover{procs: map[int]uint64{}, leaders: map[int]bool{}, killed: map[int]uint64{}}
 		if g.Mark != "" {
 			marks = append(marks, g.Mark)
 			byMark[g.Mark] = i
@@ -208,6 +208,7 @@ func (r *processes) killLeftovers() []outlived {
 			killPinnedGroup(pid, func(pid int) bool { return carries(pid, []string{m}) }, own, held[byMark[m]].note)
 		}
 	}
+	noteMembers(held)
 	return r.waitLeftovers(gs, held, byMark, marks)
 }
 
