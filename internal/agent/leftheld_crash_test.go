@@ -66,7 +66,7 @@ func TestLeftoversRecordedUntilOutlivedIs(t *testing.T) {
 	t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
 	parent := readPID(t, pidFile)
 	t.Cleanup(func() { _ = killPID(parent) })
-	unmarked(t, parent, leader.mark)
+	leftTheTask(t, parent, leader.mark)
 
 	var w *watchedInfo
 	srv := newFakeServer()

@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,7 +44,7 @@ func TestLeftoversOutlivingSIGKILLKeepTheirGPUsDown(t *testing.T) {
 			t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
 			parent := readPID(t, pidFile)
 			t.Cleanup(func() { _ = killPID(parent) })
-			unmarked(t, parent, leader.mark) // out of the task: the next agent does not kill it
+			leftTheTask(t, parent, leader.mark) // out of the task: the next agent does not kill it
 			if tc.older {
 				stripGPUs(t, dir)
 			}
@@ -80,6 +82,23 @@ func TestLeftoversOutlivingSIGKILLKeepTheirGPUsDown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leftTheTask waits until process pid, which leaves its task (setsid
+// env -i sleep), runs sleep in a process group of its own, without the
+// task's mark. Until then the next agent's kill of the task's group, or
+// of its marked processes, takes it too, and the zombie it keeps goes
+// with it. Its environment read as it execs is empty: that it no longer
+// carries the mark (unmarked) says too early that it left.
+func leftTheTask(t *testing.T, pid int, mark string) {
+	t.Helper()
+	eventually(t, 3*time.Second, func() bool {
+		f, err := procStat(pid)
+		comm, cerr := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		env, eerr := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		return err == nil && cerr == nil && eerr == nil && f[2] == strconv.Itoa(pid) &&
+			strings.TrimSpace(string(comm)) == "sleep" && !bytes.Contains(env, []byte(mark))
+	}, "process %d to leave the task: sleep, in a group of its own, without the mark", pid)
 }
 
 // stripGPUs rewrites the groups in dir's groups.json as an agent that
