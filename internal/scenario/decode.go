@@ -119,3 +119,15 @@ func describeEmpty(n *yamlin.Node) string {
 	}
 	return n.Describe()
 }
+
+// failTime reads a failure variant's duration (an MTBF or MTTR of
+// what: nodes, GPUs), at most limit; not ok when it is malformed or not
+// above 0 (said so).
+func (d *decoder) failTime(e yamlin.Entry, path string, limit model.Duration, what string) (model.Duration, bool) {
+	du, ok := d.durationUpTo(e.Val, yamlin.Join(path, e.Key), limit)
+	if ok && du <= 0 {
+		d.c.Add(e.Val.Line, yamlin.Join(path, e.Key), "must be above 0 (leave it out for %s that never fail)", what)
+		return 0, false
+	}
+	return du, ok
+}

@@ -186,13 +186,9 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node, dir str
 		case "power_caps_kw":
 			fv.PowerCaps = d.powerCaps(e.Val, yamlin.Join(path, e.Key))
 		case "mtbf", "mttr":
-			du, ok := d.duration(e.Val, yamlin.Join(path, e.Key))
-			switch {
-			case ok && du <= 0:
-				d.c.Add(e.Val.Line, yamlin.Join(path, e.Key), "must be above 0 (leave it out for nodes that never fail)")
-			case e.Key == "mtbf":
+			if du, ok := d.failTime(e, path, maxDuration, "nodes"); ok && e.Key == "mtbf" {
 				fv.MTBF = du
-			default:
+			} else if ok {
 				fv.MTTR = du
 			}
 		case "gpu_mtbf", "gpu_mttr":
@@ -200,13 +196,9 @@ func (d *decoder) facilityVariant(name string, line int, v *yamlin.Node, dir str
 			if e.Key == "gpu_mtbf" { // a GPU's MTBF is counted in years
 				limit = sim.MaxGPUMTBF
 			}
-			du, ok := d.durationUpTo(e.Val, yamlin.Join(path, e.Key), limit)
-			switch {
-			case ok && du <= 0:
-				d.c.Add(e.Val.Line, yamlin.Join(path, e.Key), "must be above 0 (leave it out for GPUs that never fail)")
-			case e.Key == "gpu_mtbf":
+			if du, ok := d.failTime(e, path, limit, "GPUs"); ok && e.Key == "gpu_mtbf" {
 				fv.GPUMTBF = du
-			default:
+			} else if ok {
 				fv.GPUMTTR = du
 			}
 		}

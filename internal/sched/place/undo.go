@@ -132,15 +132,20 @@ func (c *Cluster) pushNode(n int) *nodeUndo {
 		c.changed(c.Nodes[n].Site)
 		return nil
 	}
-	nd := &c.Nodes[n]
-	u := c.undo
+	e := c.undo.next()
+	e.n, e.node, e.hidden = n, c.Nodes[n], false
+	return e
+}
+
+// next is a new entry at the end of the log's nodes (reusing the space
+// and the dirty list of an earlier one), with no dirty owners.
+func (u *undoLog) next() *nodeUndo {
 	if len(u.nodes) < cap(u.nodes) {
 		u.nodes = u.nodes[:len(u.nodes)+1]
 	} else {
 		u.nodes = append(u.nodes, nodeUndo{})
 	}
 	e := &u.nodes[len(u.nodes)-1]
-	e.n, e.node, e.hidden = n, *nd, false
 	e.dirty = e.dirty[:0]
 	return e
 }
@@ -148,15 +153,8 @@ func (c *Cluster) pushNode(n int) *nodeUndo {
 // pushHidden records that Hide took node n out (the undo log is open):
 // no copy of the node, which Hide changes in nothing else.
 func (c *Cluster) pushHidden(n int) {
-	u := c.undo
-	if len(u.nodes) < cap(u.nodes) {
-		u.nodes = u.nodes[:len(u.nodes)+1]
-	} else {
-		u.nodes = append(u.nodes, nodeUndo{})
-	}
-	e := &u.nodes[len(u.nodes)-1]
+	e := c.undo.next()
 	e.n, e.hidden = n, true
-	e.dirty = e.dirty[:0]
 }
 
 // unhide undoes Hide of node n.
