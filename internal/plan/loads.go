@@ -126,6 +126,8 @@ type loadScratch struct {
 	qtrees [3]*quota.Tree
 	// the maps of a check (checkIndex, coverage), emptied for the next
 	maps checkMaps
+	// uses: the node uses of a check's starts, reused by the next
+	uses nodeUses
 }
 
 // checkMaps are the lookups a check builds by job and node name.

@@ -23,6 +23,42 @@ type nodeUse struct {
 	starts  bool     // the plan starts something here
 }
 
+// nodeUses are the node uses of a check by node name, and their memory
+// kept for the next check.
+type nodeUses struct {
+	byName map[string]*nodeUse
+	all    []*nodeUse // those made so far; the first n are in byName
+	n      int
+}
+
+// reset empties us for a check.
+func (us *nodeUses) reset() {
+	if us.byName == nil || len(us.byName) > 1024 {
+		us.byName = map[string]*nodeUse{}
+	} else {
+		clear(us.byName)
+	}
+	for _, u := range us.all[:us.n] {
+		clear(u.holders) // no job kept past its check
+		*u = nodeUse{gpus: u.gpus[:0], holders: u.holders[:0]}
+	}
+	us.n = 0
+}
+
+// get returns node n's use, made empty on first use in a check.
+func (us *nodeUses) get(n string) *nodeUse {
+	u := us.byName[n]
+	if u == nil {
+		if us.n == len(us.all) {
+			us.all = append(us.all, &nodeUse{gpus: make([]gpuHolder, 0, 8)})
+		}
+		u = us.all[us.n]
+		us.n++
+		us.byName[n] = u
+	}
+	return u
+}
+
 // run records running job j's placement pl: a GPU held twice stays the
 // first holder's.
 func (u *nodeUse) run(j *model.Job, pl *model.Placement) {
@@ -65,15 +101,9 @@ func (u *nodeUse) hold(j *model.Job, started bool) {
 // starts checks every start's placements, then the per-node and power
 // invariants the starts together must keep.
 func (v *verifier) starts() {
-	use := map[string]*nodeUse{}
-	get := func(n string) *nodeUse {
-		u := use[n]
-		if u == nil {
-			u = &nodeUse{}
-			use[n] = u
-		}
-		return u
-	}
+	us := &v.x.scratch().uses
+	us.reset()
+	use, get := us.byName, us.get
 	if len(v.p.Starts) > 0 {
 		v.occupancy(get)
 	}

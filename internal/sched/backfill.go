@@ -359,10 +359,8 @@ type backfillScratch struct {
 	touched             []int32
 	site, hall, rack    []powerSum
 	sites, halls, racks []int32
-	// victimOn and victimW are victimWatts' answer, valid until its
-	// next call
-	victimOn map[int]bool
-	victimW  map[gpuAt]float64
+	// victims is victimWatts' answer, valid until its next call
+	victims victimDraws
 }
 
 // spareSum is what a reservation takes of one node; then is the node's

@@ -367,6 +367,7 @@ func (b *base) record(h *holding, reps []model.Placement) {
 		total += len(r.GPUs)
 	}
 	gpus := make([]int, 0, total) // one array for every placement's copy
+	h.reps, h.nodes = slices.Grow(h.reps, len(reps)), slices.Grow(h.nodes, len(reps))
 	for _, r := range reps {
 		n, ok := b.c.NodeIndex[r.Node]
 		if !ok {

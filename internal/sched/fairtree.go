@@ -225,6 +225,16 @@ type fsMem struct {
 	later    qlevel
 	laterTs  []qtenant
 	laterIdx map[string]int
+	// postponed: the memory of a pass's postponed jobs (queue.postpone);
+	// urgent and done, of its urgent jobs and the jobs served out of turn
+	postponed, urgent []*model.Job
+	done              map[*model.Job]bool
+}
+
+// freshDone is an empty set of jobs served out of turn, for a pass.
+func (m *fsMem) freshDone() map[*model.Job]bool {
+	m.done = reuse(m.done)
+	return m.done
 }
 
 // laterLevel groups the jobs of a second round, jobs, by tenant for its

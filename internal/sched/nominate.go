@@ -134,17 +134,24 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 	var held []model.Placement
 	victimW := p.victimWatts(gone, res.Slots)
 	jw := p.c.GPUWatts(a.model, capW)
+	total := 0
+	for _, s := range res.Slots {
+		total += len(s.GPUs)
+	}
+	frees := make([]int, 0, total) // one array for every slot's free GPUs
 	for _, s := range res.Slots {
 		nd := &p.c.Nodes[s.Node]
-		free := make([]int, 0, len(s.GPUs))
+		from := len(frees)
+		free := frees[from : from : from+len(s.GPUs)]
 		extra := 0.0 // what j will draw on its victims' GPUs beyond them
 		for _, g := range s.GPUs {
 			if nd.Busy&(1<<g) == 0 {
 				free = append(free, g)
-			} else if vw, ok := victimW[gpuAt{s.Node, g}]; ok && jw > vw {
+			} else if vw, ok := victimW.at(s.Node, g); ok && jw > vw {
 				extra += jw - vw
 			}
 		}
+		free = free[:len(free):len(free)] // an append to it must not reach the next slot's
 		p.c.HoldPower(s.Node, extra)
 		// Also a replica wholly on its victims' GPUs takes its CPUs and
 		// memory, and marks the node j's (an exclusive j keeps it whole):
@@ -158,6 +165,7 @@ func (p *pass) holdRoom(j *model.Job, a *attempt, gone []*model.Allocation, evic
 			}
 			p.rehold(end, s.Node, free)
 		}
+		frees = frees[:from+len(free)]
 		p.held = append(p.held, heldForJob{job: j.ID, node: s.Node, gpus: len(free)})
 		held = append(held, model.Placement{Node: nd.Spec.Name, GPUs: free, PowerCapW: capW})
 	}
@@ -312,32 +320,79 @@ func (p *pass) heldQuotaNote(ti, m int) string {
 	return fmt.Sprintf(" (counting %d held for job %s, which waits for its preemption victims)", n, job)
 }
 
-// gpuAt is GPU g of node n.
-type gpuAt struct{ n, g int }
+// victimDraws is what the GPUs of a what-if's victims draw on some
+// nodes: per node with a block, 64 GPUs' watts and which are set.
+// Memory sized to the facility is kept between calls; a call costs
+// what it sets, not the facility.
+type victimDraws struct {
+	block []int32 // by node: its block + 1, 0 for none
+	nodes []int32 // the nodes with a block, to clear them
+	w     []float64
+	has   []uint64
+}
+
+// reset empties d for a facility of n nodes.
+func (d *victimDraws) reset(n int) {
+	if len(d.block) != n {
+		d.block = make([]int32, n)
+	}
+	for _, x := range d.nodes {
+		d.block[x] = 0
+	}
+	d.nodes, d.w, d.has = d.nodes[:0], d.w[:0], d.has[:0]
+}
+
+// cover gives node n a block, once.
+func (d *victimDraws) cover(n int) {
+	if d.block[n] != 0 {
+		return
+	}
+	d.nodes = append(d.nodes, int32(n))
+	d.has = append(d.has, 0)
+	d.w = append(d.w, make([]float64, 64)...)
+	d.block[n] = int32(len(d.has))
+}
+
+// set notes that GPU g of node n draws w, if n is covered (a GPU index
+// outside a node's mask is on no slot: nothing reads it).
+func (d *victimDraws) set(n, g int, w float64) {
+	if b := int(d.block[n]) - 1; b >= 0 && g >= 0 && g < 64 {
+		d.w[b*64+g] = w
+		d.has[b] |= 1 << g
+	}
+}
+
+// at is what GPU g of node n draws, if a victim's GPU.
+func (d *victimDraws) at(n, g int) (float64, bool) {
+	if b := int(d.block[n]) - 1; b >= 0 && g >= 0 && g < 64 && d.has[b]&(1<<g) != 0 {
+		return d.w[b*64+g], true
+	}
+	return 0, false
+}
 
 // victimWatts is what each GPU of the allocations gone draws now, on
 // the nodes of slots (the only ones holdRoom reads: a gang evicted for a
-// small job has most of its GPUs elsewhere).
-func (p *pass) victimWatts(gone []*model.Allocation, slots []place.Slot) map[gpuAt]float64 {
-	sc := p.scratchMaps()
-	sc.victimOn, sc.victimW = reuse(sc.victimOn), reuse(sc.victimW)
-	on, out := sc.victimOn, sc.victimW
+// small job has most of its GPUs elsewhere). The answer is valid until
+// the next call.
+func (p *pass) victimWatts(gone []*model.Allocation, slots []place.Slot) *victimDraws {
+	d := &p.scratchMaps().victims
+	d.reset(len(p.c.Nodes))
 	for _, s := range slots {
-		on[s.Node] = true
+		d.cover(s.Node)
 	}
 	for _, v := range gone {
 		for _, r := range v.Replicas {
 			n, ok := p.c.NodeIndex[r.Node]
-			if !ok || !on[n] || p.c.Nodes[n].Model < 0 {
+			if !ok || d.block[n] == 0 || p.c.Nodes[n].Model < 0 {
 				continue
 			}
 			w := p.c.GPUWatts(p.c.Nodes[n].Model, r.PowerCapW)
 			for _, g := range r.GPUs {
-				out[gpuAt{n, g}] = w
+				d.set(n, g, w)
 			}
 		}
 	}
-	return out
+	return d
 }
 
 // releaseAlloc gives back, in the pass's view, what allocation a holds.

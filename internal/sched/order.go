@@ -63,8 +63,9 @@ func (q *queue) urgentOf(l *qlevel) []*model.Job {
 		}
 		q.urgent = append(q.urgent, j)
 	}
+	q.fsm.urgent = q.urgent // its memory, for the next pass
 	if len(q.urgent) > 0 && q.done == nil {
-		q.done = map[*model.Job]bool{}
+		q.done = q.fsm.freshDone()
 	}
 	return q.urgent
 }
@@ -95,7 +96,13 @@ func (q *queue) inFirst() bool { return q.li < 0 }
 func (q *queue) retry(j *model.Job) { delete(q.done, j) }
 
 // postpone moves j to the second round of the current priority level.
-func (q *queue) postpone(j *model.Job) { q.later = append(q.later, j) }
+func (q *queue) postpone(j *model.Job) {
+	if q.later == nil {
+		q.later = q.fsm.postponed[:0]
+	}
+	q.later = append(q.later, j)
+	q.fsm.postponed = q.later
+}
 
 type tenantHeap []*cursor
 
@@ -153,7 +160,7 @@ func queuedAt(j *model.Job) model.Time { return max(j.SubmitTime, j.EarliestStar
 // walk starts a pass over src; fs holds the fair shares, charged by the
 // pass as it starts jobs.
 func walk(src *Queue, fair bool, fs *fairShares, now model.Time) *queue {
-	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm, st: src.stretch, less: src.less}
+	return &queue{levels: src.levels, li: -1, fair: fair, fs: fs, now: now, fsm: &src.fsm, st: src.stretch, less: src.less, urgent: src.fsm.urgent[:0]}
 }
 
 // nextFair serves the current level's fair-share tree.
@@ -227,7 +234,7 @@ func (q *queue) next() (*model.Job, bool) {
 			j := q.first[q.fi]
 			q.fi++
 			if q.done == nil {
-				q.done = map[*model.Job]bool{}
+				q.done = q.fsm.freshDone()
 			}
 			q.done[j] = true
 			return j, true // its quota is what its victims give back: never postponed

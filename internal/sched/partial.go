@@ -89,11 +89,8 @@ func (v victim) whole0() *model.Allocation {
 // unreachable, or hidden in a what-if) takes nothing new, so a replica
 // there makes no room, whatever it holds.
 func (p *pass) helpfulReplicas(reps []model.Placement, r *place.Request) []model.Placement {
-	type rank struct {
-		i, room, free int
-		onM           bool
-	}
-	room := map[string]int{}
+	p.repRoom = reuse(p.repRoom)
+	room := p.repRoom
 	for _, rep := range reps {
 		room[rep.Node] += len(rep.GPUs)
 		if n, ok := p.c.NodeIndex[rep.Node]; ok && p.c.Nodes[n].GPUsDown != 0 {
@@ -104,9 +101,10 @@ func (p *pass) helpfulReplicas(reps []model.Placement, r *place.Request) []model
 			}
 		}
 	}
-	ranks := make([]rank, len(reps))
+	ranks := slices.Grow(p.repRanks[:0], len(reps))[:len(reps)]
+	p.repRanks = ranks
 	for i, rep := range reps {
-		rk := rank{i: i, room: room[rep.Node]}
+		rk := repRank{i: i, room: room[rep.Node]}
 		if n, ok := p.c.NodeIndex[rep.Node]; ok {
 			nd := &p.c.Nodes[n]
 			if !nd.Up {
@@ -120,7 +118,7 @@ func (p *pass) helpfulReplicas(reps []model.Placement, r *place.Request) []model
 		}
 		ranks[i] = rk
 	}
-	slices.SortStableFunc(ranks, func(a, b rank) int {
+	slices.SortStableFunc(ranks, func(a, b repRank) int {
 		if a.onM != b.onM {
 			if a.onM {
 				return -1
@@ -134,6 +132,14 @@ func (p *pass) helpfulReplicas(reps []model.Placement, r *place.Request) []model
 		out[k] = reps[rk.i]
 	}
 	return out
+}
+
+// repRank is a replica's place in helpfulReplicas' order: its index,
+// the room its node would have once its replicas there have left, the
+// free GPUs there now, and whether the node has the request's model.
+type repRank struct {
+	i, room, free int
+	onM           bool
 }
 
 // freeFor is how many free GPUs of node n the job of request r could

@@ -35,14 +35,17 @@ type pass struct {
 	preemptTries int
 
 	siteSets      map[siteKey]*siteSet
-	attBuf        []attempt // reused by tryModels
-	elseBuf       []bool    // elsewhere's site masks, reused
-	poolIn        []bool    // reused by firstEnoughGPUs
-	hideBuf       []int     // reused by poweredGang: the nodes it hides
-	hiddenMark    []bool    // by node: hidden by poweredGang (cleared after)
-	partNeed      []bool    // reused by neededParts
-	quick         bool      // a Quick pass with a depth
-	lastTenant    string    // one-entry lookup caches for the walk
+	attBuf        []attempt      // reused by tryModels
+	elseBuf       []bool         // elsewhere's site masks, reused
+	poolIn        []bool         // reused by firstEnoughGPUs
+	hideBuf       []int          // reused by poweredGang: the nodes it hides
+	hiddenMark    []bool         // by node: hidden by poweredGang (cleared after)
+	partNeed      []bool         // reused by neededParts
+	repRoom       map[string]int // reused by helpfulReplicas
+	spareUses     powerUses      // see takeUses
+	repRanks      []repRank      // reused by helpfulReplicas
+	quick         bool           // a Quick pass with a depth
+	lastTenant    string         // one-entry lookup caches for the walk
 	lastTenantIdx int
 	lastModel     string
 	lastModelIdx  int
@@ -201,6 +204,37 @@ type prepared struct {
 	// a pass's memos use it)
 	siteSets map[siteKey]*siteSet
 	maskIDs  map[string]int
+	// lists: the cluster's model lists, which the facility decides
+	lists *modelLists
+}
+
+// modelLists are the model lists of a prepared facility's cluster view:
+// its model names, the GPU models (all but the CPU model), the order
+// for replicas without GPUs (GPU-less nodes first) and, by model,
+// whether some pool has it. Passes read them and never change them.
+type modelLists struct {
+	names     []string
+	allModels []int
+	cpuFirst  []int
+	poolOf    []bool
+}
+
+// listsOf makes c's model lists.
+func listsOf(c *place.Cluster) *modelLists {
+	l := &modelLists{names: make([]string, len(c.Models)), poolOf: make([]bool, len(c.Models))}
+	for i, m := range c.Models {
+		l.names[i] = m.Name
+		if i != c.CPUModel {
+			l.allModels = append(l.allModels, i)
+		}
+	}
+	// replicas without GPUs try GPU-less nodes first, keeping GPU nodes
+	// for GPU work, then any GPU node
+	l.cpuFirst = append([]int{c.CPUModel}, l.allModels...)
+	for i := range c.Pools {
+		l.poolOf[c.Pools[i].Model] = true
+	}
+	return l
 }
 
 // maxKeptSiteSets bounds the site sets and mask names kept between
@@ -345,6 +379,9 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 		hideBuf:       last.hideBuf,
 		hiddenMark:    last.hiddenMark,
 		partNeed:      last.partNeed,
+		repRoom:       last.repRoom,
+		spareUses:     last.spareUses,
+		repRanks:      last.repRanks,
 		byModel:       last.byModel,
 		matched:       last.matched[:0],
 		flightBuf:     last.flightBuf,
@@ -377,26 +414,14 @@ func newPass(snap *model.Snapshot, now model.Time, prep *prepared, c *place.Clus
 			p.c.MinGPUWatts[i] = float64(max(0, p.leastWatts(gm)-gm.IdleWatts))
 		}
 	}
-	models := make([]string, len(p.c.Models))
-	for i, m := range p.c.Models {
-		models[i] = m.Name
+	if prep.lists == nil {
+		prep.lists = listsOf(p.c) // the cluster view is of prep.static: its lists
 	}
 	if prep.quota == nil {
-		prep.quota = quota.New(fac, models)
+		prep.quota = quota.New(fac, prep.lists.names)
 	}
-	for i := range models {
-		if i != p.c.CPUModel {
-			p.allModels = append(p.allModels, i)
-		}
-	}
-	// replicas without GPUs try GPU-less nodes first, keeping GPU nodes
-	// for GPU work, then any GPU node
-	p.cpuFirst = append([]int{p.c.CPUModel}, p.allModels...)
+	p.allModels, p.cpuFirst, p.poolOf = prep.lists.allModels, prep.lists.cpuFirst, prep.lists.poolOf
 	p.oneModel = p.allModels
-	p.poolOf = make([]bool, len(models))
-	for i := range p.c.Pools {
-		p.poolOf[p.c.Pools[i].Model] = true
-	}
 	// Free GPUs are dirty (or claimed) only where a node state says so,
 	// so the listed nodes are the ones to look at, not every node.
 	for i := 0; i < len(snap.Nodes) && p.c.MaybeDirty() && !p.sensitive; i++ {

@@ -19,8 +19,8 @@ func (p *pass) powerFor(j *model.Job, m int, slots []place.Slot, constrained boo
 		return 0, verdict{}, true
 	}
 	gm := p.c.Models[m]
-	var buf [8]powerUse // a gang's slots mostly share a few containers
-	uses := powerUses(buf[:0])
+	uses := p.takeUses()
+	defer func() { p.spareUses = uses }()
 	for _, s := range slots {
 		uses = uses.addNode(p.c, &p.c.Nodes[s.Node], len(s.GPUs), 0, constrained)
 	}
@@ -91,6 +91,18 @@ type powerUse struct {
 
 // powerUses sums by container the GPUs of the nodes added.
 type powerUses []powerUse
+
+// takeUses is an empty powerUses with the memory of the last one given
+// back (p.spareUses = …): a gang spread over many racks sums dozens.
+// A call that takes one while another is out gets new memory.
+func (p *pass) takeUses() powerUses {
+	us := p.spareUses
+	p.spareUses = nil
+	if us == nil {
+		return make(powerUses, 0, 16)
+	}
+	return us[:0]
+}
 
 // addNode adds gpus GPUs drawing w watts on node nd to its site, hall and
 // rack, those with a limit (or, constrained, the reservation's spare).

@@ -300,8 +300,8 @@ const maxGangRetries = 8
 // gangShort is the container (site, hall or rack) that leaves the GPUs
 // of slots the least power each, as powerFor finds it.
 func (p *pass) gangShort(slots []place.Slot, constrained bool) *place.Power {
-	var buf [8]powerUse
-	uses := powerUses(buf[:0])
+	uses := p.takeUses()
+	defer func() { p.spareUses = uses }()
 	for _, s := range slots {
 		uses = uses.addNode(p.c, &p.c.Nodes[s.Node], len(s.GPUs), 0, constrained)
 	}
