@@ -110,9 +110,11 @@ func notOK(dep model.Dependency) string {
 // holdDeps holds the jobs ids (depChecking) until release is called, so
 // that the adoption of a job depending on them sees how one that ends
 // meanwhile ended (depOutcome), and reads those not in memory from the
-// store: finished (or never adopted), a dependency no longer in memory
-// may have ended either way, and depOutcome keeps how such a one ended
-// too. It returns the jobs it found, in memory or in the store, by ID.
+// store, all of them in one read (store.JobStates): finished (or never
+// adopted), a dependency no longer in memory may have ended either way,
+// and depOutcome keeps how such a one ended too. One the store holds
+// pending (never adopted) is read whole and adopted (adoptStored). It
+// returns the jobs it found, in memory or in the store, by ID.
 func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), deps map[string]depInfo, err error) {
 	deps = map[string]depInfo{}
 	var absent []string
@@ -137,21 +139,24 @@ func (s *Server) holdDeps(ctx context.Context, ids []string) (release func(), de
 		}
 	}
 	ended := map[string]string{}
-	for _, id := range absent {
-		doc, err := s.store.Job(ctx, id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			continue
-		case err != nil:
+	states := map[string]store.JobState{}
+	if len(absent) > 0 {
+		if states, err = s.store.JobStates(ctx, absent); err != nil {
 			release()
-			return nil, nil, fmt.Errorf("reading job %s: %w", id, err)
+			return nil, nil, fmt.Errorf("reading the %d dependencies no longer in memory: %w", len(absent), err)
 		}
-		deps[id] = depInfo{doc.Tenant, doc.Kind, doc.State}
-		if api.Final(doc.State) {
-			ended[id] = doc.State
+	}
+	for _, id := range absent {
+		st, ok := states[id]
+		if !ok {
+			continue
 		}
-		if doc.State == api.StatePending { // saved, its submission's answer lost: not run yet
-			if err := s.adoptStored(ctx, doc); err != nil {
+		deps[id] = depInfo{st.Tenant, st.Kind, st.State}
+		if api.Final(st.State) {
+			ended[id] = st.State
+		}
+		if st.State == api.StatePending { // saved, its submission's answer lost: not run yet
+			if err := s.adoptPending(ctx, id); err != nil {
 				release()
 				return nil, nil, err
 			}
@@ -361,6 +366,22 @@ func (s *Server) trackLoadedDeps(ctx context.Context, now time.Time) error {
 	}
 	clear(s.depOutcome)
 	return nil
+}
+
+// adoptPending reads job id, pending in the store and not in memory,
+// and adopts it (adoptStored). A job no longer pending (adopted and run
+// meanwhile) or no longer there is left as it is.
+func (s *Server) adoptPending(ctx context.Context, id string) error {
+	doc, err := s.store.Job(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading job %s: %w", id, err)
+	case doc.State != api.StatePending:
+		return nil
+	}
+	return s.adoptStored(ctx, doc)
 }
 
 // adoptStored adopts a pending job the store holds and memory does not

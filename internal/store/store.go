@@ -60,10 +60,11 @@ type Store interface {
 	// Active returns every job not in a final state, in submission order:
 	// what a server restarting reloads.
 	Active(ctx context.Context) ([]*api.Job, error)
-	// JobStates returns the state of each job of ids that the store
-	// holds, by ID, in one read; an ID it does not hold is left out:
-	// what a server reloading needs of the ended jobs its pending jobs
-	// depend on.
+	// JobStates returns the state (with the tenant and kind) of each
+	// job of ids that the store holds, by ID, in one read; an ID it does
+	// not hold is left out: what a server needs of the dependencies no
+	// longer in memory of a job submitted, and of the pending jobs it
+	// reloads.
 	JobStates(ctx context.Context, ids []string) (map[string]JobState, error)
 	// Events returns events in Seq order after f.After, of one job when
 	// f.Job is set.
@@ -98,7 +99,9 @@ type Store interface {
 
 // JobState is a job's state, as JobStates returns it.
 type JobState struct {
-	State string
+	Tenant string
+	Kind   string // job | deployment
+	State  string
 	// EndTime is when the job ended, in UTC; nil while it has not.
 	EndTime *time.Time
 }

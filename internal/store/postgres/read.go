@@ -136,7 +136,7 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 	if len(asked) == 0 {
 		return out, nil
 	}
-	rows, err := db.pool.Query(ctx, "SELECT id, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
+	rows, err := db.pool.Query(ctx, "SELECT id, tenant, kind, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

@@ -281,19 +281,21 @@ type Scanner interface {
 	Err() error
 }
 
-// ScanJobStates reads rows of id, state and end time (end_time, as JSON
-// text, or NULL) into out by ID: JobStates' answer in either store.
+// ScanJobStates reads rows of id, tenant, kind, state and end time
+// (end_time, as JSON text, or NULL) into out by ID: JobStates' answer in
+// either store.
 func ScanJobStates(r Scanner, out map[string]store.JobState) error {
 	for r.Next() {
-		var id, state string
+		var id, tenant, kind, state string
 		var end *string
-		if err := r.Scan(&id, &state, &end); err != nil {
+		if err := r.Scan(&id, &tenant, &kind, &state, &end); err != nil {
 			return err
 		}
 		js, err := JobState(state, end)
 		if err != nil {
 			return fmt.Errorf("job %q: %w", id, err)
 		}
+		js.Tenant, js.Kind = tenant, kind
 		out[id] = js
 	}
 	return r.Err()

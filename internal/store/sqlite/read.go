@@ -129,7 +129,7 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
+	rows, err := db.r.QueryContext(ctx, `SELECT id, tenant, kind, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
 		WHERE id IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -336,9 +336,10 @@ func testPagesWhileJobsChange(t *testing.T, newDB NewDB) {
 	}
 }
 
-// testJobStates: JobStates answers the state and end time of the jobs
-// asked that the store holds (an ended job's end time in UTC, to the
-// nanosecond, as updated last; none for one that has not ended), leaves
+// testJobStates: JobStates answers the tenant, kind, state and end time
+// of the jobs asked that the store holds (an ended job's end time in
+// UTC, to the nanosecond, as updated last; none for one that has not
+// ended), leaves
 // out those it does not hold, IDs no job can have included, and takes
 // any number of IDs in one call (more than SQLite's variables).
 func testJobStates(t *testing.T, newDB NewDB) {
@@ -353,11 +354,12 @@ func testJobStates(t *testing.T, newDB NewDB) {
 		j.State, j.EndTime = api.StateFailed, ptr(at(time.Minute))
 	})
 	create(t, s, failed)
+	create(t, s, newJob("svc", "beta", 3, func(j *api.Job) { j.Kind = "deployment" }))
 	done.State, done.EndTime = api.StateSucceeded, ptr(end.In(cest))
 	if err := s.Update(ctx, []*api.Job{done}, nil); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	ids := []string{"done", "missing", "pending", "failed", "done", "", "x\x00", "x\xff"}
+	ids := []string{"done", "missing", "pending", "failed", "done", "", "x\x00", "x\xff", "svc"}
 	for i := range 40000 {
 		ids = append(ids, fmt.Sprintf("absent-%d", i))
 	}
@@ -366,9 +368,10 @@ func testJobStates(t *testing.T, newDB NewDB) {
 		t.Fatalf("JobStates: %v", err)
 	}
 	want := map[string]store.JobState{
-		"pending": {State: api.StatePending},
-		"done":    {State: api.StateSucceeded, EndTime: ptr(end.UTC())},
-		"failed":  {State: api.StateFailed, EndTime: ptr(at(time.Minute).UTC())},
+		"pending": {Tenant: "acme", Kind: "job", State: api.StatePending},
+		"done":    {Tenant: "acme", Kind: "job", State: api.StateSucceeded, EndTime: ptr(end.UTC())},
+		"failed":  {Tenant: "acme", Kind: "job", State: api.StateFailed, EndTime: ptr(at(time.Minute).UTC())},
+		"svc":     {Tenant: "beta", Kind: "deployment", State: api.StatePending},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("JobStates (-want +got):\n%s", diff)
