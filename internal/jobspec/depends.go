@@ -113,9 +113,11 @@ func (d *decoder) depType(name string, line int, p fieldPath) (model.DepType, bo
 }
 
 // checkDependsOn checks each job's depends_on: IDs in the id format, not
-// the job itself, at most maxDependsOn, and none naming a job later in
-// the same file (jobs are submitted in file order, and a dependency must
-// exist when its dependent is submitted; so no cycle can form).
+// the job itself, at most maxDependsOn, none naming a job later in the
+// same file (jobs are submitted in file order, and a dependency must
+// exist when its dependent is submitted; so no cycle can form), and no
+// afterok on a deployment of the file (it runs until stopped, which
+// cancels it: the server and the twin refuse it too).
 func checkDependsOn(specs []*spec, c *yamlin.Collector) {
 	pos := make(map[string]int, len(specs))
 	for i, s := range specs {
@@ -145,6 +147,9 @@ func checkDependsOn(specs []*spec, c *yamlin.Collector) {
 				c.Add(line, path, "a job cannot depend on itself (%q)", d)
 			case inFile && k > i:
 				c.Add(line, path, "job %q comes later in the file (line %d); jobs are submitted in file order, so list it before this one", d, specs[k].lineOf(fID))
+			case inFile && k < i && dep.Type == model.AfterOK && specs[k].job.Kind == model.KindDeployment:
+				c.Add(line, path, "%q (line %d) is a deployment: it runs until stopped, which ends it cancelled, not succeeded, "+
+					"so afterok would not be met; to start once it ends, write %q", d, specs[k].lineOf(fID), "afterany:"+d)
 			}
 		}
 	}

@@ -122,6 +122,32 @@ func TestDependsOnTypeErrors(t *testing.T) {
 	}
 }
 
+// TestDependsOnDeploymentInTheFile: afterok on a deployment earlier in
+// the file is refused at its item's line, as the server and the twin
+// refuse it (a deployment runs until stopped, which cancels it);
+// afterany and afternotok on it are not.
+func TestDependsOnDeploymentInTheFile(t *testing.T) {
+	_, err := Load("deps.yaml", lines(
+		"- {id: svc, kind: deployment, tenant: acme, gpus: 1}",
+		"- {id: a, tenant: acme, gpus: 1, depends_on: [afterany: svc]}",
+		"- {id: b, tenant: acme, gpus: 1, depends_on: [a, svc]}",
+		"- {id: c, tenant: acme, gpus: 1, depends_on: [afternotok: svc]}",
+		"- id: d",
+		"  tenant: acme",
+		"  gpus: 1",
+		"  depends_on:",
+		"    - a",
+		"    - afterok: svc",
+	), nil)
+	want := []string{
+		`deps.yaml:3: jobs[2].depends_on[1]: "svc" (line 1) is a deployment: it runs until stopped, which ends it cancelled, not succeeded, so afterok would not be met; to start once it ends, write "afterany:svc"`,
+		`deps.yaml:10: jobs[4].depends_on[1]: "svc" (line 1) is a deployment: it runs until stopped, which ends it cancelled, not succeeded, so afterok would not be met; to start once it ends, write "afterany:svc"`,
+	}
+	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 // TestDependsOnItemLines: an item of a block list is named at its own
 // line, as gpu_model's are.
 func TestDependsOnItemLines(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 // commit as that end, when it is in memory then.
 //
 // A job is not always in memory when its dependency ends: a submission
-// checks its dependencies (same tenant, jobs not deployments, none
+// checks its dependencies (same tenant, no afterok on a deployment, none
 // ended otherwise than its type asks) before it is saved, and is adopted
 // after; a submission whose answer was lost is adopted only at its
 // retry; and the commit that cancels a job adopted after its dependency
@@ -43,8 +43,10 @@ const actorDepends = "server:depends_on"
 
 // checkDeps checks job's dependencies at its submission and holds them
 // (holdDeps) until release is called (after adopt). It returns a problem
-// for a dependency that is not a job of job's tenant, is a deployment,
-// or ended otherwise than its type asks.
+// for a dependency that is not a job of job's tenant, a deployment
+// depended on with afterok (it runs until stopped, which cancels it:
+// afterany waits for its end, afternotok too), or one that ended
+// otherwise than its type asks.
 func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(), prob *api.Problem) {
 	if len(job.DependsOn) == 0 {
 		return func() {}, nil
@@ -63,8 +65,9 @@ func (s *Server) checkDeps(ctx context.Context, job *model.Job) (release func(),
 		switch {
 		case !ok || d.tenant != job.Tenant:
 			prob = field(http.StatusBadRequest, "no job %q of tenant %s", id, job.Tenant)
-		case d.kind == string(model.KindDeployment):
-			prob = field(http.StatusBadRequest, "%q is a deployment: it runs until cancelled and never succeeds; depend on jobs", id)
+		case d.kind == string(model.KindDeployment) && dep.Type == model.AfterOK:
+			prob = field(http.StatusBadRequest, "%q is a deployment: it runs until stopped, which ends it cancelled, not succeeded, so afterok would not be met; "+
+				"to start once it ends, write \"afterany:%s\"", id, id)
 		case api.Final(d.state) && !dep.Type.Met(d.state == api.StateSucceeded):
 			prob = field(http.StatusConflict, "job %q %s: this job would never start%s", id, d.state, notOK(dep))
 		}

@@ -86,7 +86,7 @@ func TestDependsOnRefusals(t *testing.T) {
 	}{
 		{"nosuch", 400, `no job "nosuch" of tenant default`},
 		{"bad", 409, `job "bad" failed: this job would never start`},
-		{"svc", 400, `"svc" is a deployment: it runs until cancelled and never succeeds; depend on jobs`},
+		{"svc", 400, `"svc" is a deployment: it runs until stopped, which ends it cancelled, not succeeded, so afterok would not be met; to start once it ends, write "afterany:svc"`},
 		{"x", 400, "a job cannot depend on itself"},
 	} {
 		var p api.Problem

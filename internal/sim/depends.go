@@ -13,11 +13,15 @@ import (
 // from its submission. A job of the twin never fails (a preemption or a
 // node failure queues it again), so none is cancelled, afterok and
 // afterany are the same there, and afternotok, met only by a failure, is
-// refused; one whose dependency never completes never starts.
+// refused; one whose dependency never completes never starts. A
+// deployment completes when it has served its runtime limit (one without
+// serves until the run ends); the live server stops it then, failed, or
+// its user stops it, cancelled, not a success: afterok on one is refused
+// there, and here too, while afterany waits for it to complete.
 
 // linkDeps counts each job's dependencies and lists its dependents. A
-// dependency must be a job of the workload, not a deployment, and not
-// afternotok.
+// dependency must be a job of the workload, not afternotok, and not
+// afterok on a deployment.
 func (t *twin) linkDeps() error {
 	for _, j := range t.cfg.Jobs {
 		js := t.byID[j.ID]
@@ -29,8 +33,9 @@ func (t *twin) linkDeps() error {
 				return fmt.Errorf("sim: job %s depends on %s with afternotok: the twin's jobs never fail, so it would never run; leave it out or make it afterany", j.ID, id)
 			case d == nil:
 				return fmt.Errorf("sim: job %s depends on %s, which is not in the workload", j.ID, id)
-			case d.job.Kind == model.KindDeployment:
-				return fmt.Errorf("sim: job %s depends on %s, a deployment: it never succeeds; depend on jobs", j.ID, id)
+			case d.job.Kind == model.KindDeployment && dep.Type == model.AfterOK:
+				return fmt.Errorf("sim: job %s depends on %s, a deployment, with afterok: a deployment runs until stopped, not to success, "+
+					"so it would never run; make it afterany to start once %s ends", j.ID, id, id)
 			case d == js:
 				return fmt.Errorf("sim: job %s depends on itself", j.ID)
 			}

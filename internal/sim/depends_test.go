@@ -69,14 +69,44 @@ func TestDependsOnAfterAnyInTheTwin(t *testing.T) {
 	}
 }
 
-// A dependency outside the workload, on a deployment or on itself is an
-// error naming the jobs.
+// afterany on a deployment waits for its end, as on the live server: in
+// the twin a deployment ends when it has served its runtime limit (b
+// starts then, on the GPUs it frees); one without a limit serves until
+// the run ends, and a job waiting for it never starts, saying why.
+func TestDependsOnDeploymentInTheTwin(t *testing.T) {
+	svc := job("svc", "acme", "normal", 1, 8, t0, model.Hour)
+	svc.Kind = model.KindDeployment
+	b := job("b", "acme", "normal", 1, 8, t0, model.Hour)
+	b.DependsOn = []model.Dependency{{Job: "svc", Type: model.AfterAny}}
+	forever := job("forever", "beta", "normal", 1, 8, t0, 0)
+	forever.Kind = model.KindDeployment
+	c := job("c", "beta", "normal", 1, 1, t0, model.Hour)
+	c.DependsOn = []model.Dependency{{Job: "forever", Type: model.AfterAny}}
+	var log strings.Builder
+	r, err := Run(Config{Facility: facility(2), Jobs: []*model.Job{svc, b, forever, c}}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*JobRecord{}
+	for i := range r.Jobs {
+		got[r.Jobs[i].Job.ID] = &r.Jobs[i]
+	}
+	if got["svc"].End != t0+3600 || got["b"].FirstStart != t0+3600 {
+		t.Errorf("svc ended at %s, b started at %s; want both at %s\n%s", got["svc"].End, got["b"].FirstStart, t0+3600, log.String())
+	}
+	if got["c"].FirstStart != 0 || got["c"].LastReason != "dependency: waits for forever to complete" {
+		t.Errorf("c started at %s with reason %q; want never, waiting for forever", got["c"].FirstStart, got["c"].LastReason)
+	}
+}
+
+// A dependency outside the workload, afterok on a deployment or on
+// itself is an error naming the jobs.
 func TestDependsOnErrorsInTheTwin(t *testing.T) {
 	for _, c := range []struct {
 		dep, want string
 	}{
 		{"nosuch", "sim: job b depends on nosuch, which is not in the workload"},
-		{"svc", "sim: job b depends on svc, a deployment: it never succeeds; depend on jobs"},
+		{"svc", "sim: job b depends on svc, a deployment, with afterok: a deployment runs until stopped, not to success, so it would never run; make it afterany to start once svc ends"},
 		{"b", "sim: job b depends on itself"},
 		{"afternotok:nosuch", "sim: job b depends on nosuch with afternotok: the twin's jobs never fail, so it would never run; leave it out or make it afterany"},
 	} {
