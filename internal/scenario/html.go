@@ -54,6 +54,30 @@ var columns = []column{
 	{"jain_index", "Jain fairness", "", func(m Metrics) float64 { return m.JainIndex }, 1, true, false},
 }
 
+// failureColumns are the failures' columns, after preemptions, on a
+// page where some scenario has failures (a facility variant with mtbf or
+// gpu_mtbf): elsewhere they would be columns of zeros.
+var failureColumns = []column{
+	{"node_failure_kills", "jobs killed by node failures", "", func(m Metrics) float64 { return float64(m.NodeFailureKills) }, 1, false, true},
+	{"gpu_failure_kills", "jobs killed by GPU failures", "", func(m Metrics) float64 { return float64(m.GPUFailureKills) }, 1, false, true},
+	{"gpu_failure_lost_gpu_hours", "work lost to GPU failures", "GPU-h", func(m Metrics) float64 { return m.GPUFailureLostGPUHours }, 1, false, false},
+	{"gpu_down_hours", "GPUs down", "GPU-h", func(m Metrics) float64 { return m.GPUDownHours }, 1, false, false},
+}
+
+// pageColumns are the page's columns for scenarios ss: columns, with
+// failureColumns when one of ss has failures.
+func pageColumns(ss []ScenarioSummary) []column {
+	i := slices.IndexFunc(ss, func(s ScenarioSummary) bool {
+		m := s.Metrics
+		return m.NodeFailureKills > 0 || m.GPUFailureKills > 0 || m.GPUDownHours > 0
+	})
+	if i < 0 {
+		return columns
+	}
+	at := slices.IndexFunc(columns, func(c column) bool { return c.key == "preemptions" }) + 1
+	return slices.Concat(columns[:at], failureColumns, columns[at:])
+}
+
 type htmlPage struct {
 	Title     string
 	Baseline  string
@@ -95,7 +119,8 @@ type htmlCell struct {
 // bar chart per charted metric. It fetches nothing and depends only on p.
 func (p Plan) WriteHTML(w io.Writer) error {
 	pg := htmlPage{Title: p.Name, Baseline: p.Baseline}
-	for _, c := range columns {
+	cols := pageColumns(p.Scenarios)
+	for _, c := range cols {
 		label := c.label
 		if c.unit != "" {
 			label += ", " + c.unit
@@ -124,7 +149,7 @@ func (p Plan) WriteHTML(w io.Writer) error {
 	for _, s := range p.Scenarios {
 		row := htmlRow{Name: s.Name, Error: s.Error, Axes: [3]string{s.Policy, s.Facility, s.Grid}}
 		pg.HasErrors = pg.HasErrors || s.Error != ""
-		for _, c := range columns {
+		for _, c := range cols {
 			v := c.get(s.Metrics) * c.scale
 			cell := htmlCell{Key: c.key, Value: cellText(v, c.count), Exact: c.get(s.Metrics)}
 			if base != nil && s.Name != p.Baseline {
@@ -142,7 +167,7 @@ func (p Plan) WriteHTML(w io.Writer) error {
 				s.Name, maxRackRows, len(s.Racks)))
 		}
 	}
-	for _, c := range columns {
+	for _, c := range cols {
 		if !c.chart || len(ran) == 0 || c.key == "peak_over_hall_cap" && !anyHallCap(ran) ||
 			c.key == "peak_over_rack_cap" && !anyRack(ran) {
 			continue

@@ -47,7 +47,15 @@ type Metrics struct {
 	DeferredJobs        int     `json:"deferred_jobs"`
 	Preemptions         int     `json:"preemptions"`
 	LostGPUHours        float64 `json:"lost_gpu_hours"`
-	JainIndex           float64 `json:"jain_index"`
+	// Failures, as summary.json counts them: the jobs killed by node
+	// failures (a facility variant's mtbf) and by GPU failures
+	// (gpu_mtbf), the GPU-hours of work the latter threw away (part of
+	// LostGPUHours) and the GPU-hours GPUs were down.
+	NodeFailureKills       int     `json:"node_failure_kills"`
+	GPUFailureKills        int     `json:"gpu_failure_kills"`
+	GPUFailureLostGPUHours float64 `json:"gpu_failure_lost_gpu_hours"`
+	GPUDownHours           float64 `json:"gpu_down_hours"`
+	JainIndex              float64 `json:"jain_index"`
 	// The highest peak / power cap of any capped hall (0 when none has a
 	// cap), and the halls whose peak exceeded their cap.
 	PeakOverHallCap   float64 `json:"peak_over_hall_cap"`
@@ -67,7 +75,9 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 		EnergyMWh: s.Total.FacilityMWh, ITMWh: s.Total.ITMWh, CostEUR: s.Total.CostEUR, CarbonT: s.Total.CarbonT,
 		UnpricedMWh:        s.Total.UnpricedMWh,
 		EnvelopeViolations: s.EnvelopeBreach, DeadlineJobs: s.DeadlineJobs, DeadlineMisses: s.DeadlineMisses,
-		Preemptions: s.Preemptions, LostGPUHours: s.LostGPUHours, JainIndex: s.JainIndex}
+		Preemptions: s.Preemptions, LostGPUHours: s.LostGPUHours, JainIndex: s.JainIndex,
+		NodeFailureKills: s.Failures, GPUFailureKills: s.GPUFailures,
+		GPUFailureLostGPUHours: s.GPUFailureLost, GPUDownHours: s.GPUDownHours}
 	plate := NameplateW(fac)
 	ids := make([]string, 0, len(s.Sites))
 	for id := range s.Sites {
