@@ -131,6 +131,9 @@ func TestWorkloadPhillyErrors(t *testing.T) {
 			"error: --gpu-model A100: no node of facility small has it (its nodes have H100)\n"},
 		{"shift and start", []string{"--default-tenant", "lab-b", "--shift", "0", "--start", "2026-01-01T00:00:00Z"}, ExitUsage,
 			"error: give --shift or --start, not both\n"},
+		// the limit read "must be from 0 to 315360000000 seconds"
+		{"shift too far", []string{"--default-tenant", "lab-b", "--shift", "3650001d"}, ExitUsage,
+			`error: --shift: must be from 0 to 10000 years (3650000d); got "3650001d"` + "\n"},
 		{"empty window", []string{"--default-tenant", "lab-b", "--window", "2020-01-01,"}, ExitUsage,
 			"error: --window 2020-01-01, keeps none of the jobs of " + phillySample + "\n"},
 		{"no trace", []string{"--trace", ""}, ExitUsage, "error: give --facility FILE and --trace CSV\n"},

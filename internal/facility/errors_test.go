@@ -161,6 +161,10 @@ cohorts:`
 			`t.yaml:21: policy.sovereignty: sovereignty cannot be turned off: jobs never run outside their allowed jurisdictions; remove the field`,
 			`t.yaml:22: policy.fair_share_half_life: "1 week" is not a duration of at least 1s; write e.g. 7d, 168h, 90m or 30s`,
 			`t.yaml:24: policy.power_capping: power capping needs power accounting; set power: true or power_capping: false`}},
+		// a duration above the limit read "is not a duration of at least 1s"
+		{"policy durations too long", edit(t, "cohorts:", "policy:\n  fair_share_half_life: 36501d\n  reclaim_min_run: 36501d\ncohorts:"), []string{
+			`t.yaml:21: policy.fair_share_half_life: must be from 0 to 100 years (36500d); got "36501d"`,
+			`t.yaml:22: policy.reclaim_min_run: must be from 0 to 100 years (36500d); got "36501d"`}},
 		{"policy order and reservation", edit(t, "cohorts:", "policy:\n  order: lifo\n  backfill: false\n  reservation: false\ncohorts:"), []string{
 			`t.yaml:21: policy.order: unknown order "lifo"; use fifo or shortest-first`,
 			`t.yaml:23: policy.reservation: reservation: false only changes backfill; set backfill: true or remove the field`}},

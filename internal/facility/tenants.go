@@ -1,6 +1,7 @@
 package facility
 
 import (
+	"errors"
 	"math"
 	"strings"
 
@@ -429,6 +430,11 @@ func (o *object) durationFrom(key string, least model.Duration, why string) (mod
 		return 0, false
 	}
 	d, err := model.ParseDuration(s, 100*365*model.Day)
+	var tooLong *model.DurationRangeError
+	if errors.As(err, &tooLong) {
+		o.errf(key, "%v", err) // "must be from 0 to 100 years (36500d); got …"
+		return 0, false
+	}
 	if err != nil || d < least {
 		o.errf(key, "%q %s", s, why)
 		return 0, false

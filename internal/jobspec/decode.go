@@ -466,18 +466,23 @@ func (d *decoder) set(v *yamlin.Node, p fieldPath, what string) []string {
 // duration accepts integer seconds or a Go duration string, optionally
 // led by whole days ("2d", "1d12h", "90m", "3600").
 func (d *decoder) duration(v *yamlin.Node, p fieldPath) model.Duration {
-	if v.Kind == yamlin.KindInt {
-		return model.Duration(d.integer(v, p, 0, int64(maxDuration)))
-	}
-	if v.Kind == yamlin.KindFloat {
-		d.c.Add(v.Line, p.String(), `%s seconds, or a duration such as "90m", "4h" or "2d"`, yamlin.IntegerProblem(v.Text, 0, int64(maxDuration)))
+	text := v.Text
+	switch v.Kind {
+	case yamlin.KindInt: // 0x10 and 1_000 are YAML integers, not durations ParseDuration reads
+		if v.Int < 0 {
+			d.c.Add(v.Line, p.String(), "must be ≥ 0 (got %d)", v.Int)
+			return 0
+		}
+		text = strconv.FormatInt(v.Int, 10)
+	case yamlin.KindFloat:
+		d.c.Add(v.Line, p.String(), "%s", yamlin.DurationProblem(v.Text, int64(maxDuration), maxDuration.Readable()))
 		return 0
-	}
-	if v.Kind != yamlin.KindString {
+	case yamlin.KindString:
+	default:
 		d.c.Add(v.Line, p.String(), `must be a duration such as "90m", "4h", "2d" or integer seconds (got %s)`, v.Describe())
 		return 0
 	}
-	sec, err := parseDuration(v.Text)
+	sec, err := parseDuration(text)
 	if err != nil {
 		d.c.Add(v.Line, p.String(), "%v", err)
 		return 0

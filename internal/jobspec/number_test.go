@@ -23,12 +23,16 @@ func TestNumberForms(t *testing.T) {
 		{"cpus", "9223372036854775808", "jobs[0].cpus: 9223372036854775808 is out of range; use a whole number from 0 to 1048576"},
 		{"memory_gib", "1e400", "jobs[0].memory_gib: 1e400 is beyond any usable number; use a whole number from 0 to 1073741824"},
 		{"runtime_limit", "1e3", `jobs[0].runtime_limit: 1e3 is written as a decimal number; write 1000 seconds, or a duration such as "90m", "4h" or "2d"`},
-		{"runtime_limit", ".inf", `jobs[0].runtime_limit: .inf is not a finite number; use a whole number from 0 to 3153600000 seconds, or a duration such as "90m", "4h" or "2d"`},
-		{"checkpoint_grace", "1.5", `jobs[0].checkpoint_grace: 1.5 is not a whole number; use a whole number from 0 to 3153600000 seconds, or a duration such as "90m", "4h" or "2d"`},
-		{"checkpoint_grace", "99999999999999999999", `jobs[0].checkpoint_grace: 99999999999999999999 is out of range; use a whole number from 0 to 3153600000 seconds, or a duration such as "90m", "4h" or "2d"`},
+		{"runtime_limit", ".inf", `jobs[0].runtime_limit: .inf is not a finite number; use whole seconds or a duration such as "90m", "4h" or "2d", from 0 to 100 years (36500d)`},
+		{"checkpoint_grace", "1.5", `jobs[0].checkpoint_grace: 1.5 is not a whole number; use whole seconds or a duration such as "90m", "4h" or "2d", from 0 to 100 years (36500d)`},
+		{"checkpoint_grace", "99999999999999999999", `jobs[0].checkpoint_grace: 99999999999999999999 is out of range; use whole seconds or a duration such as "90m", "4h" or "2d", from 0 to 100 years (36500d)`},
 		{"earliest_start", "1.7e9", `jobs[0].earliest_start: 1.7e9 is written as a decimal number; write 1700000000 Unix seconds, or an RFC 3339 time such as "2026-01-05T08:00:00Z"`},
 		{"submit_time", ".nan", `jobs[0].submit_time: .nan is not a finite number; use a whole number from 1 to 253402300799 Unix seconds, or an RFC 3339 time such as "2026-01-05T08:00:00Z"`},
 		{"deadline", "1e30", `jobs[0].deadline: 1e30 is out of range; use a whole number from 1 to 253402300799 Unix seconds, or an RFC 3339 time such as "2026-01-05T08:00:00Z"`},
+		// a duration above the limit was said in seconds ("must be ≤
+		// 3153600000", "must be from 0 to 3153600000 seconds")
+		{"runtime_limit", "3153600001", `jobs[0].runtime_limit: must be from 0 to 100 years (36500d); got "3153600001"`},
+		{"runtime_limit", `"36501d"`, `jobs[0].runtime_limit: must be from 0 to 100 years (36500d); got "36501d"`},
 		{"topology", "{level: leaf, required: 1e0}", "jobs[0].topology.required: must be true or false (got 1e0)"},
 	} {
 		y := string(lines("- id: a", "  tenant: acme", "  "+tc.field+": "+tc.value))

@@ -12,7 +12,7 @@ import (
 // integer seconds, at most max. Loaders of every input format share it.
 func ParseDuration(s string, max Duration) (Duration, error) {
 	bad := fmt.Errorf(`must be a duration such as "90m", "4h", "2d" or integer seconds (got %q)`, short(s))
-	tooLong := fmt.Errorf("must be from 0 to %d seconds (got %q)", int64(max), short(s))
+	tooLong := &DurationRangeError{Max: max, Got: short(s)}
 	if s == "" {
 		return 0, bad
 	}
@@ -52,6 +52,40 @@ func ParseDuration(s string, max Duration) (Duration, error) {
 		return 0, tooLong
 	}
 	return Duration(total), nil
+}
+
+// DurationRangeError is ParseDuration's error for a duration beyond its
+// maximum: it says the maximum as Readable does, not in seconds.
+type DurationRangeError struct {
+	Max Duration
+	Got string // the duration as written (cut to 40 bytes)
+}
+
+func (e *DurationRangeError) Error() string {
+	return fmt.Sprintf("must be from 0 to %s; got %q", e.Max.Readable(), e.Got)
+}
+
+// Readable writes d as a limit is best read: whole years of 365 days
+// with their days ("100 years (36500d)", "1 year (365d)"), else in the
+// largest unit that divides it, as ParseDuration reads them ("100d",
+// "36h", "90m", "61s").
+func (d Duration) Readable() string {
+	const year = 365 * Day
+	switch {
+	case d >= year && d%year == 0:
+		unit := "years"
+		if d == year {
+			unit = "year"
+		}
+		return fmt.Sprintf("%d %s (%dd)", d/year, unit, d/Day)
+	case d > 0 && d%Day == 0:
+		return fmt.Sprintf("%dd", d/Day)
+	case d > 0 && d%Hour == 0:
+		return fmt.Sprintf("%dh", d/Hour)
+	case d > 0 && d%Minute == 0:
+		return fmt.Sprintf("%dm", d/Minute)
+	}
+	return fmt.Sprintf("%ds", int64(d))
 }
 
 func short(s string) string {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -45,8 +46,23 @@ func TestParseDuration(t *testing.T) {
 func TestParseDurationTooLong(t *testing.T) {
 	for _, in := range []string{"101d", "100d1s", "2401h", "8640001", "99999999999999999999d"} {
 		_, err := ParseDuration(in, 100*Day)
-		if want := fmt.Sprintf("must be from 0 to 8640000 seconds (got %q)", in); err == nil || err.Error() != want {
+		if want := fmt.Sprintf("must be from 0 to 100d; got %q", in); err == nil || err.Error() != want {
 			t.Errorf("ParseDuration(%q): %v; want %q", in, err, want)
+		}
+	}
+	// The limit is said as a reader counts it, not in seconds: the
+	// message read "must be from 0 to 3153600000 seconds".
+	for max, want := range map[Duration]string{
+		100 * 365 * Day: `must be from 0 to 100 years (36500d); got "36501d"`,
+		365 * Day:       `must be from 0 to 1 year (365d); got "36501d"`,
+		36 * Hour:       `must be from 0 to 36h; got "36501d"`,
+		90 * Minute:     `must be from 0 to 90m; got "36501d"`,
+		61:              `must be from 0 to 61s; got "36501d"`,
+	} {
+		_, err := ParseDuration("36501d", max)
+		var re *DurationRangeError
+		if err == nil || err.Error() != want || !errors.As(err, &re) || re.Max != max {
+			t.Errorf("ParseDuration(36501d, %d): %v; want %q", max, err, want)
 		}
 	}
 	if _, err := ParseDuration("-1d", 100*Day); err == nil || !strings.Contains(err.Error(), "must be a duration") {

@@ -80,7 +80,7 @@ func (d *decoder) durationUpTo(v *yamlin.Node, path string, limit model.Duration
 	switch v.Kind {
 	case yamlin.KindString, yamlin.KindInt:
 	case yamlin.KindFloat: // 1e3, 1.5, .inf
-		d.c.Add(v.Line, path, `%s seconds, or a duration such as "90m", "4h" or "2d"`, yamlin.IntegerProblem(v.Text, 0, int64(limit)))
+		d.c.Add(v.Line, path, "%s", yamlin.DurationProblem(v.Text, int64(limit), limit.Readable()))
 		return 0, false
 	default:
 		d.c.Add(v.Line, path, `must be a duration such as "90m", "4h" or "2d" (got %s)`, v.Describe())

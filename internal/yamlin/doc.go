@@ -18,8 +18,9 @@
 //     Convert counts. Each loader, internal/facility too, sets its own.
 //   - One reading of numbers for every loader (internal/facility too):
 //     PlainFloat takes 1e3 for the YAML 1.2 number it is, Float and
-//     IntegerProblem name what is wrong with .inf, 1.5 where a whole
-//     number is due, or a value beyond int64 or float64.
+//     IntegerProblem (DurationProblem for seconds) name what is wrong
+//     with .inf, 1.5 where a whole number is due, or a value beyond
+//     int64 or float64.
 //
 // The loaders decode their own schemas from the tree and word their own
 // messages; this package knows nothing of jobs or clusters.

@@ -90,8 +90,24 @@ func Float(n *Node) (f float64, problem string) {
 //	1e3 is written as a decimal number; write 1000
 //	99999999999999999999 is out of range; use a whole number from 0 to 4096
 func IntegerProblem(text string, lo, hi int64) string {
+	return numberProblem(text, lo, hi, fmt.Sprintf("use a whole number from %d to %d", lo, hi), "")
+}
+
+// DurationProblem words, as IntegerProblem does, why text cannot be a
+// duration of whole seconds up to hi, which most says as a reader
+// would (model.Duration's Readable: "100 years (36500d)"):
+//
+//	1.5 is not a whole number; use whole seconds or a duration such as "90m", "4h" or "2d", from 0 to 100 years (36500d)
+//	1e3 is written as a decimal number; write 1000 seconds, or a duration such as "90m", "4h" or "2d"
+func DurationProblem(text string, hi int64, most string) string {
+	const such = `a duration such as "90m", "4h" or "2d"`
+	return numberProblem(text, 0, hi, "use whole seconds or "+such+", from 0 to "+most, " seconds, or "+such)
+}
+
+// numberProblem is IntegerProblem's wording with use (what to write
+// instead) and unit (after a decimal number's integer) given.
+func numberProblem(text string, lo, hi int64, use, unit string) string {
 	t := Truncate(text, 40)
-	use := fmt.Sprintf("use a whole number from %d to %d", lo, hi)
 	if NonFinite(text) {
 		return t + " is not a finite number; " + use
 	}
@@ -109,5 +125,5 @@ func IntegerProblem(text string, lo, hi int64) string {
 	case f < float64(lo) || f > float64(hi):
 		return t + " is out of range; " + use
 	}
-	return fmt.Sprintf("%s is written as a decimal number; write %d", t, int64(f))
+	return fmt.Sprintf("%s is written as a decimal number; write %d%s", t, int64(f), unit)
 }
