@@ -185,16 +185,14 @@ func (g *gen) small(j *model.Job, o *option) {
 
 // gang is a job of lo–hi GPUs (powers of two) on whole nodes, capped at
 // the option's most (what the tenant's sites have of the model, or its
-// quota): one replica of fewer GPUs when that is less than a node.
+// quota) and at the replicas its nodes hold: one replica of fewer GPUs
+// when that is less than a node.
 func (g *gen) gang(j *model.Job, o *option, lo, hi int, median model.Duration) {
 	steps := int(math.Log2(float64(hi/lo))) + 1
 	total := min(lo<<g.r.IntN(steps), o.most)
 	per := min(o.gpn, o.most)
 	j.GPUsPerReplica = per
-	j.Replicas = max(1, (total+per-1)/per)
-	if j.Replicas*per > o.most {
-		j.Replicas = o.most / per
-	}
+	j.Replicas = min(max(1, (total+per-1)/per), o.replicasFit(per))
 	j.RuntimeLimit = g.runtime(median, 1.0)
 	j.CheckpointGrace = model.Duration(60 * (2 + g.r.IntN(14)))
 	j.ExclusiveNode = g.r.Float64() < 0.3
@@ -242,16 +240,16 @@ func (g *gen) topology(gpus int, o *option, huge bool) model.Topology {
 	return t
 }
 
-// deployment is an inference service of 1–16 replicas of 1–8 GPUs.
+// deployment is an inference service of 1–16 replicas of 1–8 GPUs,
+// keeping at least half of them, capped with its min replicas at what
+// the option's nodes hold (replicasFit).
 func (g *gen) deployment(j *model.Job, o *option) {
 	j.Kind = model.KindDeployment
 	j.Replicas = 1 + g.r.IntN(16)
 	j.MinReplicas = (j.Replicas + 1) / 2
 	j.GPUsPerReplica = min([]int{1, 2, 4, 8}[g.r.IntN(4)], o.gpn, o.most)
-	for j.Replicas*j.GPUsPerReplica > o.most && j.Replicas > 1 {
-		j.Replicas--
-		j.MinReplicas = min(j.MinReplicas, j.Replicas)
-	}
+	j.Replicas = min(j.Replicas, o.replicasFit(j.GPUsPerReplica))
+	j.MinReplicas = min(j.MinReplicas, j.Replicas)
 	j.RuntimeLimit = model.Day * model.Duration(1+g.r.IntN(7))
 	j.CheckpointGrace = 30
 	j.Command = cmdDeploy

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"maps"
 	"slices"
 	"sort"
 
@@ -16,10 +17,23 @@ type option struct {
 	most       int // most GPUs one job may ask for: capacity, or less under quotas
 	cpusPerGPU int // what every node of the model can give per GPU
 	memPerGPU  int
-	nvlGPUs    int        // GPUs of the largest NVLink domain
-	leafGPUs   int        // GPUs of the largest leaf
-	tags       [][]string // jurisdiction tags a job may narrow to, one per slice
-	models     []string   // shared one-element slice for Job.GPUModels
+	nvlGPUs    int         // GPUs of the largest NVLink domain
+	leafGPUs   int         // GPUs of the largest leaf
+	tags       [][]string  // jurisdiction tags a job may narrow to, one per slice
+	models     []string    // shared one-element slice for Job.GPUModels
+	sizes      map[int]int // nodes of each GPU count
+}
+
+// replicasFit is how many replicas of per GPUs the option's nodes hold
+// at once, each on one node, and within its most: the GPUs alone
+// overcount them when nodes differ in size (20 GPUs of one 8-GPU and
+// six 2-GPU nodes hold one replica of 8, not two).
+func (o *option) replicasFit(per int) int {
+	n := 0
+	for gpus, nodes := range o.sizes {
+		n += nodes * (gpus / per)
+	}
+	return min(n, o.most/per)
 }
 
 // profile is what Generate needs to know about one tenant.
@@ -90,6 +104,10 @@ func siteOptions(fac *model.Facility) []map[string]*option {
 		}
 		o.gpn = max(o.gpn, n.GPUs)
 		o.capacity += n.GPUs
+		if o.sizes == nil {
+			o.sizes = map[int]int{}
+		}
+		o.sizes[n.GPUs]++
 		o.cpusPerGPU = min(o.cpusPerGPU, n.CPUs/n.GPUs)
 		o.memPerGPU = min(o.memPerGPU, n.MemoryGiB/n.GPUs)
 		kn, kl := key{n.GPUModel, n.NVLinkDomain}, key{n.GPUModel, n.Leaf}
@@ -114,10 +132,14 @@ func tenantOptions(fac *model.Facility, perSite []map[string]*option, js []strin
 			o := by[m]
 			if o == nil {
 				c := *so
+				c.sizes = maps.Clone(so.sizes) // the site's own stays its own
 				by[m], tags[m] = &c, map[string]bool{}
 				o = &c
 			} else {
 				o.gpn, o.capacity = max(o.gpn, so.gpn), o.capacity+so.capacity
+				for gpus, nodes := range so.sizes {
+					o.sizes[gpus] += nodes
+				}
 				o.cpusPerGPU, o.memPerGPU = min(o.cpusPerGPU, so.cpusPerGPU), min(o.memPerGPU, so.memPerGPU)
 				o.nvlGPUs, o.leafGPUs = max(o.nvlGPUs, so.nvlGPUs), max(o.leafGPUs, so.leafGPUs)
 			}
