@@ -131,9 +131,11 @@ func (s *spec) itemLine(f field, i int) int {
 }
 
 // itemLines lists the lines of a list's items; nil when they are all on
-// the list's own line (a flow list, or JSONL), which the field names.
-func itemLines(v *yamlin.Node) []int32 {
-	if v.Kind != yamlin.KindSeq || !slices.ContainsFunc(v.Items, func(it *yamlin.Node) bool { return it.Line != v.Line }) {
+// line key, where the field is named (a flow list, or JSONL), which then
+// names them. The list's own line would not do: a block list starts on
+// its first item's, so a list of one item was named at its field.
+func itemLines(v *yamlin.Node, key int32) []int32 {
+	if v.Kind != yamlin.KindSeq || !slices.ContainsFunc(v.Items, func(it *yamlin.Node) bool { return int32(it.Line) != key }) {
 		return nil
 	}
 	out := make([]int32, len(v.Items))
@@ -217,7 +219,7 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	case fGPUModel:
 		j.GPUModels = d.set(v, p, "GPU model")
 		if !d.stored {
-			s.modelLines = itemLines(v)
+			s.modelLines = itemLines(v, s.at[f])
 		}
 	case fCPUs:
 		j.CPUsPerReplica = int(d.integer(v, p, 0, maxCPUs))
@@ -232,7 +234,7 @@ func (d *decoder) field(s *spec, f field, v *yamlin.Node) {
 	case fJurisdictions:
 		j.Jurisdictions = d.set(v, p, "tag")
 		if !d.stored {
-			s.tagLines = itemLines(v)
+			s.tagLines = itemLines(v, s.at[f])
 		}
 	case fDataClass:
 		j.DataClass = d.str(v, p)

@@ -31,7 +31,7 @@ func (d *decoder) deps(s *spec, v *yamlin.Node, p fieldPath) []model.Dependency 
 		}
 		items = v.Items
 		if !d.stored {
-			s.depLines = itemLines(v)
+			s.depLines = itemLines(v, s.at[fDependsOn])
 		}
 	}
 	if len(items) == 0 {

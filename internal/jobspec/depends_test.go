@@ -165,6 +165,30 @@ func TestDependsOnItemLines(t *testing.T) {
 	}
 }
 
+// TestSingleItemLines: the one item of a block list is named at its own
+// line, not the field's, in each list with item lines.
+func TestSingleItemLines(t *testing.T) {
+	_, err := Load("one.yaml", lines(
+		"- id: a",
+		"  tenant: acme",
+		"  gpus: 1",
+		"  depends_on:",
+		"    - a",
+		"  gpu_model:",
+		"    - \"\"",
+		"  jurisdictions:",
+		"    - \"\"",
+	), nil)
+	want := []string{
+		`one.yaml:5: jobs[0].depends_on[0]: a job cannot depend on itself ("a")`,
+		`one.yaml:7: jobs[0].gpu_model[0]: must not be empty`,
+		`one.yaml:9: jobs[0].jurisdictions[0]: must not be empty`,
+	}
+	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 // TestReplayRefusesAfterNotOK: the twin's jobs never fail, so its loaders
 // (carnot sim, carnot plan) refuse afternotok at its file, line and item;
 // afterany they take, and so do LoadFile (carnot schedule, carnot
