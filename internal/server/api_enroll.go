@@ -60,6 +60,16 @@ type enrolledNode struct {
 	// since the last certificate issued.
 	Superseded   string    `json:"superseded,omitempty"`
 	SupersededAt time.Time `json:"superseded_at,omitzero"`
+	// Retired are the other certificates of the name its renewals made
+	// refused (retiredOnRenewal), the last first, at most maxRetired:
+	// a refusal of one says what happened to it.
+	Retired []retiredCert `json:"retired,omitempty"`
+	// RetiredSince is when the name last enrolled with a join token:
+	// every certificate of the name issued since is in Serials,
+	// Superseded or Retired, and one in none of them was replaced by
+	// that enrollment. Zero when that is not known: a record written
+	// before it was kept, or whose Retired left older ones out.
+	RetiredSince time.Time `json:"retired_since,omitzero"`
 }
 
 // handleEnroll turns a join token into a node certificate: the node's
@@ -222,6 +232,7 @@ func (s *Server) signNode(w http.ResponseWriter, r *http.Request, req api.Enroll
 	rec.Serials = append([]string{serial}, rec.Serials...)
 	if principalOf(r).Role != auth.Node {
 		rec.Generation = serial // an enrollment with a join token: renewals keep it
+		rec.RetiredSince = now
 	}
 	doc, _ := json.Marshal(rec)
 	ev := api.Event{Time: now, Node: req.Node, Type: api.EventNode, Actor: principalOf(r).Subject, Message: msg}

@@ -54,10 +54,21 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 		}
 	}
 	rec := enrolledNode{Site: p.Site, By: p.Subject}
+	msg := fmt.Sprintf("node %s renewed its certificate in site %s", req.Node, p.Site)
 	if prev != nil {
 		// an operator's word stands until a join token uses it or it expires
 		rec.ReenrollBy, rec.ReenrollUntil = prev.ReenrollBy, prev.ReenrollUntil
 		rec.Generation = prev.Generation
+		var unused string
+		rec.Retired, rec.RetiredSince, unused = retiredOnRenewal(*prev, serial, s.cfg.Now().UTC())
+		if unused != "" {
+			msg = fmt.Sprintf("node %s renewed its certificate in site %s again with the certificate it renewed at %s (serial %s), "+
+				"before the certificate that renewal issued (serial %s) was ever presented: that one is refused from now "+
+				"(the renewal's answer was lost on its way, or another holder of the node's key renewed it)",
+				req.Node, p.Site, prev.Enrolled.UTC().Format(time.RFC3339), serial, unused)
+			s.log.Warn("node certificate renewed again before the certificate of its last renewal was used: that one is refused",
+				"node", req.Node, "with", serial, "refused", unused)
+		}
 	}
 	if serial != "" {
 		// Accepted beside the new one until the node uses that
@@ -65,7 +76,7 @@ func (s *Server) renewNode(w http.ResponseWriter, r *http.Request, req api.Enrol
 		// the node then renews again with this one.
 		rec.Serials = []string{serial}
 	}
-	s.signNode(w, r, req, rec, fmt.Sprintf("node %s renewed its certificate in site %s", req.Node, p.Site))
+	s.signNode(w, r, req, rec, msg)
 }
 
 // ErrNeverEnrolled is AllowReenroll's error for a node name that never

@@ -68,6 +68,11 @@ type acceptedCerts struct {
 	// (retirePredecessor); "" when none.
 	superseded   string
 	supersededAt time.Time
+	// retired and retiredSince are the record's Retired and
+	// RetiredSince: the other certificates its renewals refused, and
+	// when the name enrolled with a join token (zero: not known).
+	retired      []retiredCert
+	retiredSince time.Time
 }
 
 // acceptedBy is what rec accepts, and whether it limits the
@@ -75,7 +80,7 @@ type acceptedCerts struct {
 // not, unless revoked).
 func acceptedBy(rec enrolledNode) (acceptedCerts, bool) {
 	return acceptedCerts{serials: rec.Serials, since: rec.Enrolled, revoked: rec.RevokedBy, kept: rec.KeptAt, generation: rec.Generation,
-			superseded: rec.Superseded, supersededAt: rec.SupersededAt},
+			superseded: rec.Superseded, supersededAt: rec.SupersededAt, retired: rec.Retired, retiredSince: rec.RetiredSince},
 		len(rec.Serials) > 0 || rec.RevokedBy != ""
 }
 
@@ -183,16 +188,43 @@ func (a acceptedCerts) refuses(node, serial string) string {
 			"The node's agent reconnects with the new one; whatever else presents this one holds an old copy of the node's key (a backup restored, a stolen key): "+
 			"if it may have been copied, revoke the node (carnot revoke-node %s) and enroll it again",
 			node, serial, a.supersededAt.UTC().Format(time.RFC3339), node)
+	case slices.ContainsFunc(a.retired, func(r retiredCert) bool { return r.Serial == serial }):
+		return a.retiredRefusal(node, serial)
 	case !a.kept.IsZero():
 		return fmt.Sprintf("node %s's certificate (serial %s) is not the one accepted for it: its enrollment record, written by an earlier version of Carnot, named none, "+
 			"and the first certificate of the node presented since (at %s) was kept. If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; "+
 			"an operator-admin allows it to enroll again with 'carnot reenroll-node %s'",
 			node, serial, a.kept.UTC().Format(time.RFC3339), node, node)
-	default:
+	case !a.retiredSince.IsZero():
 		return fmt.Sprintf("node %s's certificate (serial %s) was replaced by an enrollment at %s: only the certificate issued then (and those it renews) is accepted. "+
 			"If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; an operator-admin allows it to enroll again with 'carnot reenroll-node %s'",
+			node, serial, a.retiredSince.UTC().Format(time.RFC3339), node, node)
+	default:
+		// A record that does not say when the name enrolled: the
+		// certificate may be from before it, or a renewal's.
+		return fmt.Sprintf("node %s's certificate (serial %s) is not accepted: the node has a newer one, from an enrollment or a renewal (the last issued at %s), "+
+			"and only that one (and those it renews) is accepted. If this machine is node %s, delete node.key and node.crt in its agent's --data-dir; "+
+			"an operator-admin allows it to enroll again with 'carnot reenroll-node %s'",
 			node, serial, a.since.UTC().Format(time.RFC3339), node, node)
 	}
+}
+
+// retiredRefusal says why a refuses serial, a certificate of node in
+// its retired.
+func (a acceptedCerts) retiredRefusal(node, serial string) string {
+	i := slices.IndexFunc(a.retired, func(r retiredCert) bool { return r.Serial == serial })
+	r := a.retired[i]
+	if r.Unused {
+		return fmt.Sprintf("node %s's certificate (serial %s) was issued by a renewal, but the certificate it renewed was renewed again at %s, before this one was ever presented: "+
+			"only the later renewal's certificate (and those it renews) is accepted (a renewal retried after its answer was lost, or a second holder of the node's key). "+
+			"If this machine is node %s and holds no newer certificate, another copy of its key holds the one accepted: revoke the node (carnot revoke-node %s), "+
+			"then enroll this machine again (carnot reenroll-node %s, then its agent starts with a join token of its site)",
+			node, serial, r.At.UTC().Format(time.RFC3339), node, node, node)
+	}
+	return fmt.Sprintf("node %s's certificate (serial %s) was renewed, and is refused since %s; the node has renewed since. "+
+		"The node's agent presents its newest certificate; whatever presents this one holds an old copy of the node's key (a backup restored, a stolen key): "+
+		"if it may have been copied, revoke the node (carnot revoke-node %s) and enroll it again",
+		node, serial, r.At.UTC().Format(time.RFC3339), node)
 }
 
 // loadNodeCerts reads the enrollment records into s.certs. An
@@ -266,7 +298,7 @@ func (s *Server) RevokeNode(ctx context.Context, name, actor string) error {
 	// An allowance given before stands no more: the node comes back
 	// only through one given after the revocation.
 	rec.Serials, rec.RevokedBy, rec.Enrolled, rec.KeptAt = nil, actor, now, time.Time{}
-	rec.Superseded, rec.SupersededAt = "", time.Time{}
+	rec.Superseded, rec.SupersededAt, rec.Retired, rec.RetiredSince = "", time.Time{}, nil, time.Time{}
 	rec.ReenrollBy, rec.ReenrollUntil = "", time.Time{}
 	doc, _ := json.Marshal(rec)
 	site := "site " + rec.Site

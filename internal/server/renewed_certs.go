@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -32,6 +33,65 @@ import (
 // keep that time after every renewal. Until the node presents the new
 // certificate (its agent does at its next call, a heartbeat at most
 // away) the predecessor works as before, a renewal with it included.
+//
+// Such a renewal with the predecessor, before the certificate the last
+// one issued was presented, is issued as any (the answer it retries is
+// not kept, and was for another key): the certificate the last one
+// issued, never used, is refused from then, with an event that says so
+// (retiredOnRenewal). The node's agent never presents it, as it never
+// got it; what does got that answer after all, and so holds the
+// node's key too (two machines started from one copy of the node's
+// data dir, a stolen key renewing): one of the two holders is refused,
+// the one that renewed first, and is told that the certificate it
+// renewed was renewed again. That gives the holder of a stolen copy of
+// the predecessor nothing it had not: it could renew with it anyway
+// until the node presents a newer certificate, and the node, refused,
+// says why.
+//
+// Every certificate a renewal made refused is kept in the record
+// (Superseded, Retired), so that a request with one is told what
+// happened to it; only one issued before the name's last enrollment
+// with a join token is said to be replaced by it.
+
+// retiredCert is a certificate of a node that a renewal made refused.
+type retiredCert struct {
+	Serial string    `json:"serial"` // hex
+	At     time.Time `json:"at"`     // refused since
+	// Unused: issued by a renewal, and refused at a later renewal with
+	// the certificate it renewed, before it was presented.
+	Unused bool `json:"unused,omitempty"`
+}
+
+// maxRetired bounds an enrollment record's Retired: a node renews once
+// two thirds of its certificate's life are past, so the ones refused
+// longest ago have long expired, and expired ones are refused as such.
+const maxRetired = 16
+
+// retiredOnRenewal is the Retired and RetiredSince of the record a
+// renewal with the certificate serial writes, prev the record before,
+// at now, and the certificate it refuses unused ("" when none): the
+// last issued, when serial is the one that renewal was sent with.
+func retiredOnRenewal(prev enrolledNode, serial string, now time.Time) (retired []retiredCert, since time.Time, unused string) {
+	for i, s := range prev.Serials {
+		if s == serial {
+			continue
+		}
+		r := retiredCert{Serial: s, At: now}
+		if i == 0 && slices.Contains(prev.Serials[1:], serial) {
+			r.Unused, unused = true, s
+		}
+		retired = append(retired, r)
+	}
+	if prev.Superseded != "" {
+		retired = append(retired, retiredCert{Serial: prev.Superseded, At: prev.SupersededAt})
+	}
+	retired = append(retired, prev.Retired...)
+	since = prev.RetiredSince
+	if len(retired) > maxRetired {
+		retired, since = retired[:maxRetired], time.Time{}
+	}
+	return retired, since, unused
+}
 
 // successorUnused reports whether leaf, a certificate of node the server
 // accepts, is the last issued to the name while the one it renewed is
