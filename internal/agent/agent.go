@@ -551,7 +551,8 @@ func (a *Agent) leavingBeat() {
 	}
 }
 
-// notify wakes the heartbeat loop: a task changed state.
+// notify wakes the heartbeat loop: a task changed state, or the node's
+// certificate was renewed (CertificateRenewed).
 func (a *Agent) notify() {
 	select {
 	case a.changed <- struct{}{}:

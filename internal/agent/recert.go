@@ -11,17 +11,24 @@ import "errors"
 // at once, with the new certificate, and a call refused while the
 // certificate changed is made again rather than taken for an outage or
 // a refusal of the node (refusedLogs would drop the logs token).
+//
+// It also makes a heartbeat soon, with the new certificate: the server
+// gives the node a new logs token once it uses the new one (whoever
+// holds a copy of the previous one's key may have learned the token
+// before), and the heartbeat's answer gives it to the log server,
+// which would refuse the server's log fetches until then.
 
 // CertificateRenewed tells the agent that its client presents a renewed
 // certificate from now (its connections made with the previous one
 // left: client.Reconnect): its long poll, out with the previous one, is
-// made again at once.
+// made again at once, and a heartbeat is sent soon.
 func (a *Agent) CertificateRenewed() {
 	a.certGen.Add(1)
 	select {
 	case a.recert <- struct{}{}:
 	default:
 	}
+	a.notify()
 }
 
 // errRecert is the error of a call that failed while the certificate

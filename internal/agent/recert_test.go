@@ -107,3 +107,25 @@ func TestHeartbeatRefusedForTheRenewedCertificateIsSentAgain(t *testing.T) {
 		t.Errorf("the agent logged at WARN or above:\n%s", out)
 	}
 }
+
+// A renewal of the node's certificate makes a heartbeat soon, with the
+// new certificate: the server gives the node a new logs token once it
+// uses that one, and the heartbeat's answer gives it to the log server
+// at once, not a heartbeat interval later (the server's log fetches,
+// with the new token, would be refused meanwhile).
+func TestRenewalMakesAHeartbeatSoon(t *testing.T) {
+	srv := newFakeServer()
+	srv.interval = 60
+	a := startAgent(t, srv)
+	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) > 0 }, "a heartbeat")
+	time.Sleep(100 * time.Millisecond)
+	before := len(srv.heartbeats())
+	srv.set(func(s *fakeServer) { s.hbLogsToken = "renewed" })
+	a.CertificateRenewed()
+	eventually(t, 2*time.Second, func() bool { return len(srv.heartbeats()) > before }, "a heartbeat after the renewal (the next one is a minute away)")
+	eventually(t, 2*time.Second, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.logsToken == "renewed"
+	}, "the logs token of the heartbeat's answer")
+}
