@@ -44,9 +44,11 @@ type enrolledNode struct {
 	ReenrollUntil time.Time `json:"reenroll_until,omitzero"`
 	// Generation is the serial (hex) of the certificate the name's last
 	// enrollment with a join token issued (or, in a record an earlier
-	// version wrote, the one kept: KeptAt), kept by its renewals: the
-	// node's logs token is derived from it (logsToken), so that the
-	// holders of the name's certificates before that enrollment no
+	// version wrote, the one kept: KeptAt), or of the certificate its
+	// last renewal issued once the node used it (retirePredecessor),
+	// kept by renewals until then: the node's logs token is derived from
+	// it (logsToken), so that the holders of the name's certificates
+	// refused since (before that enrollment, or the one renewed) no
 	// longer know it. "" in a record written before it was kept.
 	Generation string `json:"generation,omitempty"`
 	// KeptAt is when the one serial in Serials was kept as the first

@@ -326,7 +326,17 @@ func (s *Server) waitStarted(r *http.Request, id string, replica int) (*api.Job,
 // Generation), so that a node enrolled again with a join token (a
 // machine reinstalled, after a revocation) has a new one: whoever held
 // the name's certificates before learned the old one at registration.
-// A node enrolled before generations were kept has the name's alone.
+// So does a node that renewed its certificate, from its first request
+// with the new one, when the one it renewed is refused
+// (retirePredecessor): a copy of that one's key (a stolen key that
+// registered, a restored backup) would otherwise go on reading the
+// logs the node serves, which ask no certificate of the caller. Not at
+// the renewal itself: its answer may be lost, and the node then goes on
+// with the certificate it renewed. The answer of that first request
+// (a heartbeat, which the agent sends at once after a renewal, or a
+// registration) gives the agent the new token; a log fetch before its
+// next heartbeat is refused by its log server. A node enrolled before
+// generations were kept has the name's alone.
 func (s *Server) logsToken(node string) string {
 	m := hmac.New(sha256.New, s.cfg.TokenKey)
 	m.Write([]byte("carnot agent logs\x00" + node))

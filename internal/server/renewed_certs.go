@@ -135,6 +135,9 @@ func (s *Server) retirePredecessor(ctx context.Context, node string, leaf *x509.
 	now := s.cfg.Now().UTC()
 	old := rec.Serials[1]
 	rec.Serials, rec.Superseded, rec.SupersededAt = rec.Serials[:1], old, now
+	// A new logs token from now: the holder of a copy of old's key may
+	// have learned the one before (logsToken).
+	rec.Generation = serial
 	doc, _ = json.Marshal(rec)
 	ev := api.Event{Time: now, Node: node, Type: api.EventNode, Actor: "node:" + node,
 		Message: fmt.Sprintf("node %s's renewed certificate (serial %s, issued %s) is in use: the certificate it was renewed from (serial %s) is refused from now",
