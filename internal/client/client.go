@@ -83,6 +83,13 @@ func WithTLS(cfg *tls.Config) Option {
 	}
 }
 
+// WithTransport makes the client's requests go through t (its TLS
+// configuration, dialer and limits), which Reconnect leaves for a clone
+// of it, as it does WithTLS's: the client owns t from then.
+func WithTransport(t *http.Transport) Option {
+	return func(c *Client) { c.hc = &http.Client{Transport: newConns(t)} }
+}
+
 // WithAddrEnv names the environment variable that sets the address
 // (default CARNOT_ADDR), for the error when no server answers.
 func WithAddrEnv(name string) Option { return func(c *Client) { c.addrEnv = name } }
@@ -402,6 +409,9 @@ func (c *Client) Reconnect() {
 	}
 	c.hc.CloseIdleConnections()
 }
+
+// CloseIdleConnections closes the client's idle connections.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // conns is a transport whose connections renew leaves: closing the
 // idle ones is not enough, since a connection in use then (a long poll)

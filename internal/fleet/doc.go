@@ -22,7 +22,9 @@
 //     runs (agent.Config.Reenroll). While the fleet runs, each node renews its
 //     certificate with itself before it expires (pki.Renewer, as the
 //     single agent does); its new connections present the new one,
-//     and its idle ones, made with the old one, are closed.
+//     and those made with the old one carry no more requests: the idle
+//     ones are closed, the ones in use (a long poll, a heartbeat) once
+//     their request is done (nodeClient).
 //  2. At most Parallel first registrations at once, over mTLS with the
 //     node's certificate, as FakeGPUs nodes with GPUs GPUs of one model
 //     (UUIDs unique in the fleet). A node registers no address: it serves

@@ -126,7 +126,7 @@ type Fleet struct {
 	// renew renews the nodes' certificates while they run.
 	renew []*pki.Renewer
 	srvs  []*nodeServer
-	trs   []*http.Transport
+	cls   []*client.Client // the nodes' clients
 	stats counters
 	ready chan struct{} // closed once every node registered
 }
@@ -203,8 +203,7 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 	gm := facility.Catalog()[cfg.GPUModel]
 	for i := range cfg.Nodes {
 		held := pki.NewNodeCert(certs[i])
-		tr := transport(held.ClientConfig(roots), &f.stats.dials)
-		cl, err := client.New(cfg.Server, client.WithHTTPClient(&http.Client{Transport: tr}), client.WithUserAgent(userAgent(cfg.Version)))
+		cl, err := nodeClient(cfg.Server, held.ClientConfig(roots), &f.stats.dials, cfg.Version)
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
@@ -223,10 +222,20 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		// certificate, which the server refuses once the new one is
 		// used; so would its long poll out with it.
 		r.Renewed = func(tls.Certificate) { cl.Reconnect(); n.CertificateRenewed() }
-		f.trs, f.srvs = append(f.trs, tr), append(f.srvs, srv)
+		f.cls, f.srvs = append(f.cls, cl), append(f.srvs, srv)
 		f.names, f.nodes = append(f.names, nodeName(cfg.Prefix, i)), append(f.nodes, n)
 	}
 	return f, nil
+}
+
+// nodeClient is one node's client of server, its connections made
+// with cfg (which presents the node's certificate) and counted in
+// dials. Its Reconnect, at a renewal, leaves every connection made
+// before, those in use then too: a connection of a heartbeat out then
+// would otherwise go back to its pool and carry the node's next request
+// with the certificate the server refuses once the renewed one is used.
+func nodeClient(server string, cfg *tls.Config, dials *atomic.Int64, version string) (*client.Client, error) {
+	return client.New(server, client.WithTransport(transport(cfg, dials)), client.WithUserAgent(userAgent(version)))
 }
 
 // transport is one node's HTTP transport: its own connections, since
@@ -292,8 +301,8 @@ func (f *Fleet) Run(ctx context.Context) error {
 		wg.Go(func() { f.report(ctx) })
 	}
 	wg.Wait()
-	for _, tr := range f.trs {
-		tr.CloseIdleConnections()
+	for _, cl := range f.cls {
+		cl.CloseIdleConnections()
 	}
 	s := f.Stats()
 	f.log.Info("fleet stopped", "tasks_started", s.Started, "succeeded", s.Succeeded, "failed", s.Failed)

@@ -2,10 +2,18 @@ package fleet
 
 import (
 	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/pki"
 )
 
@@ -81,4 +89,110 @@ func TestRunningFleetRenewsItsCertificates(t *testing.T) {
 			t.Errorf("node %s's certificate in its directory expires at %s, as its first; want a renewed one", n, cert.Leaf.NotAfter)
 		}
 	}
+}
+
+// A fleet node's client, once its certificate is renewed (Reconnect),
+// sends every request over a new connection, presenting the renewed
+// certificate: not over one in use during the renewal (the long poll,
+// a heartbeat), which would otherwise go back to its pool and carry the
+// node's next request with the certificate it was made with, which the
+// server refuses once the renewed one is used (a 401, and a WARN of a
+// failed heartbeat).
+func TestFleetNodeLeavesItsConnectionsOfBeforeARenewal(t *testing.T) {
+	ca, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCert, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct{ serial, conn string }
+	var mu sync.Mutex
+	var got []seen
+	entered, release := make(chan struct{}), make(chan struct{})
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, seen{r.TLS.PeerCertificates[0].SerialNumber.String(), r.RemoteAddr})
+		mu.Unlock()
+		if strings.HasSuffix(r.URL.Path, "/assignments") {
+			close(entered)
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, "{}")
+	}))
+	if hs.TLS, err = pki.ServerConfig(srvCert, ca.Pool(), pki.RequireClientCert); err != nil {
+		t.Fatal(err)
+	}
+	hs.StartTLS()
+	defer hs.Close()
+	held := pki.NewNodeCert(signedNode(t, ca, "vn-0000"))
+	var dials atomic.Int64
+	c, err := nodeClient(hs.URL, held.ClientConfig(ca.Pool()), &dials, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	beat := func() seen {
+		t.Helper()
+		if _, err := c.Heartbeat(ctx, "vn-0000", api.Heartbeat{}); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return got[len(got)-1]
+	}
+	beat()
+	polled := make(chan error, 1)
+	go func() { _, err := c.Assignments(ctx, "vn-0000", 0, time.Minute); polled <- err }()
+	<-entered
+	beat()
+	mu.Lock()
+	old := map[string]bool{}
+	for _, s := range got {
+		old[s.conn] = true
+	}
+	mu.Unlock()
+
+	renewed := signedNode(t, ca, "vn-0000")
+	held.Set(renewed)
+	c.Reconnect()
+	beat() // while the long poll still holds its connection
+	close(release)
+	if err := <-polled; err != nil {
+		t.Fatal(err)
+	}
+	want := renewed.Leaf.SerialNumber.String()
+	for range 3 {
+		if s := beat(); s.serial != want || old[s.conn] {
+			t.Fatalf("a heartbeat after the renewal went over connection %s (one of before: %v) with certificate %s; want a new connection with the renewed certificate %s",
+				s.conn, old[s.conn], s.serial, want)
+		}
+	}
+	if n := dials.Load(); n < 3 {
+		t.Errorf("%d connections counted; want the fleet's figure to count those made after the renewal", n)
+	}
+}
+
+// signedNode is a certificate of ca for node, with its key.
+func signedNode(t *testing.T, ca *pki.CA, node string) tls.Certificate {
+	t.Helper()
+	key, err := pki.NewNodeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.NodeCSR(key, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := ca.SignNode(csr, "local", node, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := pki.ParseCertPEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
 }
