@@ -53,7 +53,7 @@ func TestSignalAfterTheEndSparesAReusedPID(t *testing.T) {
 	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
 	// The main process leaves a process out of its group and without its
 	// mark holding its stdout for a while, and exits.
-	task := sh("j-reuse", 0, `setsid env -i sleep 5 &
+	task := sh("j-reuse", 0, `setsid env -i sleep 60 &
 echo $! > "$ESC"
 while tr '\0' '\n' < /proc/$!/environ | grep -q '^CARNOT_TASK_MARK='; do sleep 0.01; done
 exit 0`, map[string]string{"ESC": esc})
@@ -63,8 +63,8 @@ exit 0`, map[string]string{"ESC": esc})
 	}
 	p := proc.(*process)
 	pid := p.PID()
-	waited := make(chan Exit, 1)
-	go func() { waited <- p.Wait() }()
+	waited := make(chan struct{}) // closed when Wait returns
+	go func() { p.Wait(); close(waited) }()
 	t.Cleanup(func() { _ = killPID(readPID(t, esc)); <-waited })
 	eventually(t, 3*time.Second, func() bool { return gone(pid) }, "the task's main process %d to end and be reaped", pid)
 
