@@ -138,8 +138,9 @@ while :; do sleep 0.02; done`, env)
 	if !st.Stopping || st.Signal != "killed" || deref(st.ExitCode) != 137 {
 		t.Errorf("status %+v (exit %v), want stopping, killed, 137", st, deref(st.ExitCode))
 	}
-	// Reported ended only once the whole group is gone.
-	if !gone(child) {
+	// Reported ended only once the whole group is gone: reaped, or a
+	// zombie its parent (init) has not reaped yet, which holds nothing.
+	if f, err := procStat(child); err == nil && !dead(child, f[0]) {
 		t.Errorf("child %d of the group survived the task's end", child)
 	}
 }

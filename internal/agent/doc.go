@@ -69,10 +69,11 @@
 //     ("killed", "terminated") and ExitCode 128 + the signal's number.
 //   - When a task's main process ends, what is left of its process group
 //     (background children) is killed with SIGKILL at once, and the end is
-//     reported once no member of the group remains (reaped by their
-//     parent, which is the agent when it is PID 1 of a container or a
-//     child subreaper; at most 5 s later): an ended task holds nothing on
-//     its GPUs. Processes that outlive SIGKILL that long (uninterruptible
+//     reported once no member of the group remains (ended: reaped by
+//     their parent, which is the agent when it is PID 1 of a container or
+//     a child subreaper, or zombies a parent never reaps, which hold
+//     nothing; at most 5 s later): an ended task holds nothing on its
+//     GPUs. A zombie whose other threads run on is not ended (zombies.go). Processes that outlive SIGKILL that long (uninterruptible
 //     sleep) keep its GPUs down while they are there (health.go). Such an agent also reaps, at the heartbeat after a
 //     SIGCHLD, the orphans it inherited that ended while their task runs
 //     on (orphans.go).

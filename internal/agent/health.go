@@ -130,7 +130,7 @@ func (a *Agent) withOutlivedLocked(down map[int]string) map[int]string {
 	for _, o := range a.outlived {
 		var left []int
 		for pid, start := range o.procs {
-			if now, err := procStart(pid); err == nil && now == start {
+			if stillThere(pid, start) { // a zombie holds nothing: ended
 				left = append(left, pid)
 			} else {
 				delete(o.procs, pid)

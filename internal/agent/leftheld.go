@@ -23,20 +23,17 @@ import (
 // recorded as it killed it: the process groups it killed for it (its
 // own, or those of its marked processes), each with the clock tick of
 // the kill, and their processes (noteMembers), with their start times
-// (a PID reused since is not theirs). Those that led a group are gone
-// once zombies, as a task's main process is once it ended: its parent
-// reaps it.
+// (a PID reused since is not theirs). A process is gone once dead, a
+// zombie (zombies.go): whether its parent reaps it or not.
 type leftover struct {
-	procs   map[int]uint64
-	leaders map[int]bool
-	killed  map[int]uint64 // process group: clock ticks since boot as it was killed
+	procs  map[int]uint64
+	killed map[int]uint64 // process group: clock ticks since boot as it was killed
 }
 
 // note records that process group pgid, pinned (killPinnedGroup), is
 // killed now; noteMembers finds its processes, for every group at once.
 func (l *leftover) note(pgid int) {
 	l.killed[pgid] = bootTicks()
-	l.leaders[pgid] = true
 }
 
 // noteMembers records in each of held the processes of the groups it
@@ -106,11 +103,12 @@ var clockTicks = sync.OnceValue(func() uint64 {
 	return 100
 })
 
-// left is the processes of l still there; it forgets those gone.
+// left is the processes of l still there (not dead: zombies.go); it
+// forgets those gone.
 func (l *leftover) left() map[int]uint64 {
 	out := map[int]uint64{}
 	for pid, start := range l.procs {
-		if f, err := procStat(pid); err == nil && f[0] != "X" && (f[0] != "Z" || !l.leaders[pid]) && f[19] == strconv.FormatUint(start, 10) {
+		if stillThere(pid, start) {
 			out[pid] = start
 		} else {
 			delete(l.procs, pid)

@@ -54,19 +54,8 @@ func namesTask(dir, task string) bool {
 // an agent killed there left neither file: the one after it took the
 // GPUs for free while those processes held them.
 func TestLeftoversRecordedUntilOutlivedIs(t *testing.T) {
-	dir, pidFile := t.TempDir(), filepath.Join(t.TempDir(), "parent.pid")
-	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
-	task := sh("j", 0, `sh -c 'echo $$ > `+pidFile+`; sleep 0 & exec setsid env -i sleep 1000' & exec sleep 1000`, nil)
-	task.GPUs = []int{1}
-	p, err := r.Start(task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := p.(*process)
-	t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
-	parent := readPID(t, pidFile)
-	t.Cleanup(func() { _ = killPID(parent) })
-	leftTheTask(t, parent, leader.mark)
+	dir := t.TempDir()
+	crashedWithStuck(t, dir)
 
 	var w *watchedInfo
 	srv := newFakeServer()

@@ -16,8 +16,8 @@ import (
 )
 
 // A crashed agent's task whose processes outlive the next agent's
-// SIGKILL (here a zombie of its group whose parent, gone out of the task,
-// never reaps it, as in TestGPUsOfProcessesOutlivingSIGKILLAreDown)
+// SIGKILL (here a process of its group held in a frozen cgroup,
+// stuckInDriver, as in TestGPUsOfProcessesOutlivingSIGKILLAreDown)
 // keeps its GPUs down under that agent, as an ended task's do, for as
 // long as those processes are there, recorded in outlived.json for the
 // agent after. Before, groups.json did not name the task's GPUs: the
@@ -30,21 +30,10 @@ func TestLeftoversOutlivingSIGKILLKeepTheirGPUsDown(t *testing.T) {
 		older bool // groups.json as an older agent wrote it, without GPUs
 	}{{"GPUs recorded", false}, {"older record without GPUs", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, pidFile := t.TempDir(), filepath.Join(t.TempDir(), "parent.pid")
+			dir := t.TempDir()
 			// The agent that crashes: its task runs, recorded in
 			// groups.json, and nothing clears it.
-			r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
-			task := sh("j", 0, `sh -c 'echo $$ > `+pidFile+`; sleep 0 & exec setsid env -i sleep 1000' & exec sleep 1000`, nil)
-			task.GPUs = []int{1}
-			p, err := r.Start(task)
-			if err != nil {
-				t.Fatal(err)
-			}
-			leader := p.(*process)
-			t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
-			parent := readPID(t, pidFile)
-			t.Cleanup(func() { _ = killPID(parent) })
-			leftTheTask(t, parent, leader.mark) // out of the task: the next agent does not kill it
+			leader, thaw := crashedWithStuck(t, dir)
 			if tc.older {
 				stripGPUs(t, dir)
 			}
@@ -72,7 +61,7 @@ func TestLeftoversOutlivingSIGKILLKeepTheirGPUsDown(t *testing.T) {
 				len(recs) != 1 || recs[0].Task != "j/0/1" || len(recs[0].GPUs) != 1 || recs[0].GPUs[0] != 1 {
 				t.Errorf("%s: %+v (%v); want j/0/1 on GPU 1 for the next agent", outlivedFile, recs, err)
 			}
-			_ = killPID(parent) // the zombie goes with its parent
+			thaw() // it takes its SIGKILL
 			eventually(t, 5*time.Second, func() bool {
 				hbs := srv.heartbeats()
 				return len(hbs) > 0 && len(hbs[len(hbs)-1].GPUsDown) == 0
@@ -82,6 +71,25 @@ func TestLeftoversOutlivingSIGKILLKeepTheirGPUsDown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// crashedWithStuck starts, as an agent on dir that then crashes (nothing
+// clears its task), a task on GPU 1 whose main process runs on and whose
+// child, in its group, is stuck (stuckInDriver): the next agent's SIGKILL
+// ends the one, not the other until thaw.
+func crashedWithStuck(t *testing.T, dir string) (leader *process, thaw func()) {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "stuck.pid")
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+	task := sh("j", 0, `sleep 1000 & echo $! > `+pidFile+`; exec sleep 1000`, nil)
+	task.GPUs = []int{1}
+	p, err := r.Start(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader = p.(*process)
+	t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
+	return leader, stuckInDriver(t, readPID(t, pidFile))
 }
 
 // leftTheTask waits until process pid, which leaves its task (setsid

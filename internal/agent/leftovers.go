@@ -169,7 +169,7 @@ func (r *processes) killLeftovers() []outlived {
 	held := make([]leftover, len(gs)) // what each group had as it was killed
 	own := syscall.Getpgrp()
 	for i, g := range gs {
-		held[i] = leftover{procs: map[int]uint64{}, leaders: map[int]bool{}, killed: map[int]uint64{}}
+		held[i] = leftover{procs: map[int]uint64{}, killed: map[int]uint64{}}
 		if g.Mark != "" {
 			marks = append(marks, g.Mark)
 			byMark[g.Mark] = i

@@ -51,20 +51,26 @@ func marked(marks ...string) []int {
 	return out
 }
 
-// scanTask walks /proc once for a task: members is its process group
-// pgid's (zombies included, its leader excepted; none when pgid is 0),
-// marked the live processes out of that group that carry one of marks,
-// the agent's own process excepted. Only the members' environments are
-// not read: the group's SIGKILL reaches them.
-func scanTask(pgid int, marks ...string) (members, marked []int) {
+// scanTask walks /proc once for a task: members is the live processes of
+// its process group pgid (its leader excepted; none when pgid is 0),
+// ended the members that are dead (zombies.go: its SIGKILL is no longer
+// needed, their parent may reap them), marked the live processes out of
+// that group that carry one of marks, the agent's own process excepted.
+// Only the members' environments are not read: the group's SIGKILL
+// reaches them.
+func scanTask(pgid int, marks ...string) (members, ended, marked []int) {
 	self := os.Getpid()
 	for _, pid := range procPIDs() {
 		if pid <= 1 || pid == self || pid == pgid {
 			continue
 		}
 		if pgid > 0 {
-			if g, err := procGroup(pid); err == nil && g == pgid {
-				members = append(members, pid)
+			if f, err := procStat(pid); err == nil && f[2] == strconv.Itoa(pgid) {
+				if dead(pid, f[0]) {
+					ended = append(ended, pid)
+				} else {
+					members = append(members, pid)
+				}
 				continue
 			}
 		}
@@ -72,7 +78,7 @@ func scanTask(pgid int, marks ...string) (members, marked []int) {
 			marked = append(marked, pid)
 		}
 	}
-	return members, marked
+	return members, ended, marked
 }
 
 // carries reports whether process pid's environment holds one of marks.

@@ -57,11 +57,12 @@ func (a *Agent) recordOutlivedLocked() {
 
 // loadOutlived takes over the processes that outlived SIGKILL a
 // previous agent recorded and that are still there (the same PID, the
-// same start time), and those of a crashed agent's tasks that outlived
-// this one's (left, killLeftovers): their GPUs stay down while they are.
-// It reports whether they are recorded for the next agent (no write
-// failed): only then may the crashed agent's groups be forgotten. A task
-// found both ways (an agent killed between the two records) is one.
+// same start time, not ended: zombies.go), and those of a crashed
+// agent's tasks that outlived this one's (left, killLeftovers): their
+// GPUs stay down while they are. It reports whether they are recorded
+// for the next agent (no write failed): only then may the crashed
+// agent's groups be forgotten. A task found both ways (an agent killed
+// between the two records) is one.
 func (a *Agent) loadOutlived(left []outlived) bool {
 	if a.cfg.DataDir == "" {
 		return true
@@ -79,7 +80,7 @@ func (a *Agent) loadOutlived(left []outlived) bool {
 	for _, r := range recs {
 		o := outlived{task: r.Task, gpus: slices.Clone(r.GPUs), procs: map[int]uint64{}}
 		for pid, start := range r.Procs {
-			if now, err := procStart(pid); err == nil && now == start {
+			if stillThere(pid, start) {
 				o.procs[pid] = start
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,25 +17,26 @@ import (
 )
 
 // A task whose processes outlive SIGKILL (a process in uninterruptible
-// sleep on its GPU's driver holds its memory; here a zombie of its group
-// whose parent, gone out of the task, never reaps it) is reported ended
-// after the agent's wait, but its GPUs are reported down for as long as
-// one of those processes is there: nothing new is placed on a GPU
-// something may still hold. Before, the GPUs were free at once.
+// sleep on its GPU's driver holds its memory; here a process of its
+// group held in a frozen cgroup, stuckInDriver) is reported ended after
+// the agent's wait, but its GPUs are reported down for as long as one of
+// those processes is there: nothing new is placed on a GPU something may
+// still hold. Before, the GPUs were free at once.
 func TestGPUsOfProcessesOutlivingSIGKILLAreDown(t *testing.T) {
 	srv := newFakeServer()
 	a := startAgent(t, srv)
 	a.rt.(*processes).groupGone = 300 * time.Millisecond
 	dir := t.TempDir()
-	pidFile := filepath.Join(dir, "parent.pid")
-	// The inner sh forks a child of the task's group that exits at once
-	// (a zombie), then leaves the task: a session of its own and an
-	// environment without the task's mark, as sleep, which never reaps.
-	task := sh("j", 0, `sh -c 'echo $$ > `+pidFile+`; sleep 0 & exec setsid env -i sleep 1000' & sleep 0.3`, nil)
+	pidFile, goFile := filepath.Join(dir, "stuck.pid"), filepath.Join(dir, "go")
+	// The task's main process ends once its child is stuck.
+	task := sh("j", 0, `sleep 1000 & echo $! > `+pidFile+`; while [ ! -e `+goFile+` ]; do sleep 0.01; done`, nil)
 	task.GPUs = []int{1}
 	srv.assign(task)
-	parent := readPID(t, pidFile)
-	t.Cleanup(func() { syscall.Kill(parent, syscall.SIGKILL) })
+	stuck := readPID(t, pidFile)
+	thaw := stuckInDriver(t, stuck)
+	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	srv.waitStatus(t, "j", 0, 1, ended)
 	downBeat := func() bool {
 		hbs := srv.heartbeats()
@@ -44,7 +44,7 @@ func TestGPUsOfProcessesOutlivingSIGKILLAreDown(t *testing.T) {
 		return len(d) == 1 && d[0].Index == 1 && strings.Contains(d[0].Reason, "outlived SIGKILL")
 	}
 	eventually(t, 5*time.Second, downBeat, "a heartbeat with GPU 1 down, held by what outlived SIGKILL")
-	syscall.Kill(parent, syscall.SIGKILL) // the zombie goes with its parent
+	thaw() // it takes its SIGKILL
 	eventually(t, 5*time.Second, func() bool {
 		hbs := srv.heartbeats()
 		return len(hbs[len(hbs)-1].GPUsDown) == 0

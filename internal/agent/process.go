@@ -340,13 +340,13 @@ func waitExited(pid int) error {
 // process has ended and is a zombie, not reaped yet: the group's ID is
 // not reused meanwhile) and of its processes that left the group, and
 // waits until none remains, so that an ended task holds nothing on its
-// GPUs. Members of the group are gone once their parent reaped them, the
-// others once they are zombies; after groupGoneWait the agent gives up
-// and reports the task ended anyway. Their parent is init, usually, or
-// the agent itself when it is PID 1 (of a container) or a child
-// subreaper: it then reaps those it killed. Without group (the leader
-// could not be held), only the marked processes are. It returns those
-// still there when it gave up.
+// GPUs. A process is gone once it is dead (zombies.go), whether its
+// parent reaps it or not: init, usually, or the agent itself when it is
+// PID 1 (of a container) or a child subreaper, which reaps those it
+// killed; a parent that never reaps leaves a zombie that holds nothing.
+// After groupGoneWait the agent gives up and reports the task ended
+// anyway. Without group (the leader could not be held), only the marked
+// processes are. It returns those still there when it gave up.
 func (p *process) clearGroup(group bool) []int {
 	deadline := time.Now().Add(p.r.groupGone)
 	killed := map[int]bool{} // members of the group, and marked processes that left it
@@ -356,15 +356,16 @@ func (p *process) clearGroup(group bool) []int {
 	}
 	for {
 		p.reap(killed)
-		members, marked := scanTask(pgid, p.mark) // one walk of /proc for both
+		members, ended, marked := scanTask(pgid, p.mark) // one walk of /proc for all
 		if len(members) > 0 {
 			_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
 		}
 		left := killIfStillMarked(marked, []string{p.mark})
-		for _, pid := range append(members, left...) {
+		for _, pid := range slices.Concat(members, ended, left) {
 			killed[pid] = true
 		}
 		if len(members) == 0 && len(left) == 0 {
+			p.reap(killed)
 			return nil
 		}
 		if time.Now().After(deadline) {
