@@ -30,10 +30,22 @@ type leftover struct {
 	killed map[int]uint64 // process group: clock ticks since boot as it was killed
 }
 
-// note records that process group pgid, pinned (killPinnedGroup), is
+// note records that process group pgid, pinned (killPinnedGroups), is
 // killed now; noteMembers finds its processes, for every group at once.
 func (l *leftover) note(pgid int) {
 	l.killed[pgid] = bootTicks()
+}
+
+// pin is a candidate, of key, to pin and kill one of l's groups through
+// process pid if is(pid) holds (killPinnedGroups): the group is noted
+// as it is killed; pid alone, stuck (it did not stop), if none of key's
+// candidates pinned it.
+func (l *leftover) pin(key, pid int, is func(pid int) bool) pinCand {
+	return pinCand{pid: pid, key: key, is: is, pinned: l.note, stuck: func(pid int) {
+		if start, err := procStart(pid); err == nil {
+			l.procs[pid] = start
+		}
+	}}
 }
 
 // noteMembers records in each of held the processes of the groups it

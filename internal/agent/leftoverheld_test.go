@@ -158,3 +158,56 @@ func TestGroupsRecordTheirGPUs(t *testing.T) {
 		}
 	}
 }
+
+// The next agent stops (pins) every process of a crashed agent's group
+// at once and waits for them together, a second at most, however many
+// are stuck (here eleven, frozen, stuckInDriver: none stops); each is
+// then killed alone and noted, its task's GPUs down while it is there,
+// those that cleared their environment (no mark finds them) too. Before,
+// it waited a second for each in turn, leader, members, then each marked
+// one again: 17 s before the 5 s wait for the group to go, and the
+// members without the mark were never noted (their GPUs free).
+func TestStuckLeftoversAreWaitedForOnce(t *testing.T) {
+	dir, pidFile := t.TempDir(), filepath.Join(t.TempDir(), "pids")
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+	task := sh("j", 0, `for i in 1 2 3 4 5; do
+	sleep 1000 & echo $! >> `+pidFile+`
+	env -i sleep 1000 & echo $! >> `+pidFile+`
+done
+echo $$ >> `+pidFile+`
+exec sleep 1000`, nil)
+	task.GPUs = []int{1}
+	p, err := r.Start(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := p.(*process)
+	t.Cleanup(func() { _ = leader.cmd.Process.Kill(); _ = leader.cmd.Wait() })
+	var pids []int
+	eventually(t, 5*time.Second, func() bool {
+		b, _ := os.ReadFile(pidFile)
+		pids = pids[:0]
+		for f := range strings.FieldsSeq(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return len(pids) == 11
+	}, "the task's 11 PIDs in %s", pidFile)
+	eventually(t, 5*time.Second, func() bool {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(leader.PID()) + "/comm")
+		return err == nil && strings.TrimSpace(string(comm)) == "sleep"
+	}, "the task's main process to run sleep")
+	stuckInDriver(t, pids...)
+
+	began := time.Now()
+	left := newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
+	took := time.Since(began)
+	t.Logf("killing the leftovers took %v", took)
+	if len(left) != 1 || left[0].task != "j/0/1" || len(left[0].procs) != 11 {
+		t.Errorf("outlived %+v; want j/0/1 with its 11 processes", left)
+	}
+	if took > groupGoneWait+3*time.Second {
+		t.Errorf("killing the leftovers took %v; want the %v wait for them to go and one pin wait (%v)", took, groupGoneWait, pinWait)
+	}
+}

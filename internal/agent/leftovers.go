@@ -14,9 +14,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // groupsFile, in the data directory, lists the process groups and marks
@@ -168,6 +165,8 @@ func (r *processes) killLeftovers() []outlived {
 	byMark := map[string]int{}        // index in gs
 	held := make([]leftover, len(gs)) // what each group had as it was killed
 	own := syscall.Getpgrp()
+	var cands []pinCand
+	var running []int // indices in gs of the groups found running
 	for i, g := range gs {
 		held[i] = leftover{procs: map[int]uint64{}, killed: map[int]uint64{}}
 		if g.Mark != "" {
@@ -186,28 +185,40 @@ func (r *processes) killLeftovers() []outlived {
 			// (they cleared their environment) included.
 		case err != nil || start != g.Start:
 			continue // the PID now belongs to another process
+		default:
+			cands = append(cands, held[i].pin(i, g.PGID, startedAt(g.Start)))
 		}
 		r.log.Warn("killing the processes a previous agent left running", "task", g.Task, "pgid", g.PGID)
 		if beforeLeftoverKill != nil {
 			beforeLeftoverKill(g.PGID)
 		}
-		if killPinnedGroup(g.PGID, startedAt(g.Start), own, held[i].note) {
-			continue
-		}
-		for _, m := range groupMembers(g.PGID) { // the leader is gone (or a zombie)
-			if killPinnedGroup(m, inGroup(g.PGID), own, held[i].note) {
-				break
-			}
+		running = append(running, i)
+	}
+	// Any member pins its group as well as the leader does (it may be
+	// stuck, or a zombie): all are found in one walk.
+	members := groupsMembers(running, gs)
+	for _, i := range running {
+		for _, m := range members[gs[i].PGID] {
+			cands = append(cands, held[i].pin(i, m, inGroup(gs[i].PGID)))
 		}
 	}
+	tried := map[int]bool{}
+	for _, c := range cands {
+		tried[c.pid] = true
+	}
+	killPinnedGroups(cands, own)
 	// A marked process's group goes with it: one recorded by its mark
 	// alone (the agent died as it started) has members that do not carry
-	// the mark (they cleared their environment).
+	// the mark (they cleared their environment). Those tried above (stuck)
+	// are not waited for again.
+	cands = cands[:0]
 	for _, pid := range marked(marks...) {
-		if m := markOf(pid, marks); m != "" {
-			killPinnedGroup(pid, func(pid int) bool { return carries(pid, []string{m}) }, own, held[byMark[m]].note)
+		if m := markOf(pid, marks); m != "" && !tried[pid] {
+			c := held[byMark[m]].pin(len(cands), pid, func(pid int) bool { return carries(pid, []string{m}) })
+			cands = append(cands, c)
 		}
 	}
+	killPinnedGroups(cands, own)
 	noteMembers(held)
 	return r.waitLeftovers(gs, held, byMark, marks)
 }
@@ -222,53 +233,6 @@ func (r *processes) forgetLeftovers() {
 	if err := os.Remove(filepath.Join(r.dataDir, groupsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		r.log.Warn("cannot remove the process groups of a previous agent", "err", err)
 	}
-}
-
-// killPinnedGroup sends SIGKILL to the process group of process pid, if
-// is(pid) holds (its start time, its group, its mark), and reports
-// whether it did. The group is pinned by that process: held by a pidfd
-// while is is checked (a PID taken by another process since fails it),
-// then stopped through the pidfd, so that, unable to end by itself, it
-// keeps its group's ID from being reused until the group is killed. A
-// process that does not stop (it is ending, a zombie) pins nothing, and
-// its group is not killed. Without pidfds (before Linux 5.3) the group
-// is killed as read. The agent's own group (own) is never killed.
-// pinned, unless nil, is given the group's ID right before its SIGKILL.
-func killPinnedGroup(pid int, is func(pid int) bool, own int, pinned func(pgid int)) bool {
-	kill := func() bool {
-		pgid, err := procGroup(pid)
-		if err != nil || pgid <= 1 || pgid == own {
-			return false
-		}
-		if pinned != nil {
-			pinned(pgid)
-		}
-		return syscall.Kill(-pgid, syscall.SIGKILL) == nil
-	}
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, syscall.ENOSYS) {
-		return is(pid) && kill()
-	}
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	if !is(pid) || unix.PidfdSendSignal(fd, syscall.SIGSTOP, nil, 0) != nil {
-		return false
-	}
-	defer func() { _ = unix.PidfdSendSignal(fd, syscall.SIGKILL, nil, 0) }()
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(time.Millisecond) {
-		f, err := procStat(pid)
-		if err != nil || f[0] == "Z" || f[0] == "X" || time.Now().After(deadline) {
-			return false
-		}
-		if f[0] == "T" || f[0] == "t" {
-			break
-		}
-	}
-	// Still the pinned process (alive: its PID is its own) and still as
-	// it was checked.
-	return unix.PidfdSendSignal(fd, 0, nil, 0) == nil && is(pid) && kill()
 }
 
 // startedAt is a check that a process started at start (clock ticks since
@@ -307,16 +271,21 @@ func procGroup(pid int) (int, error) {
 	return strconv.Atoi(f[2]) // field 5 is the 3rd after the name
 }
 
-// groupMembers is the PIDs of the processes in process group pgid, zombies
-// included, but for its leader (pid pgid).
-func groupMembers(pgid int) []int {
-	var out []int
+// groupsMembers is the PIDs of the processes in the process groups of
+// gs at indices, zombies included, but for their leaders, by group: one
+// walk of /proc for all.
+func groupsMembers(indices []int, gs []group) map[int][]int {
+	if len(indices) == 0 {
+		return nil
+	}
+	want := map[int]bool{}
+	for _, i := range indices {
+		want[gs[i].PGID] = true
+	}
+	out := map[int][]int{}
 	for _, pid := range procPIDs() {
-		if pid == pgid {
-			continue
-		}
-		if g, err := procGroup(pid); err == nil && g == pgid {
-			out = append(out, pid)
+		if g, err := procGroup(pid); err == nil && want[g] && pid != g {
+			out[g] = append(out[g], pid)
 		}
 	}
 	return out

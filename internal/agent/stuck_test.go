@@ -35,20 +35,20 @@ func freezerRoot() string {
 	return ""
 }
 
-// stuckInDriver freezes process pid in a cgroup of its own (the cgroup
-// v1 freezer): it then takes no signal, SIGKILL included, until thawed,
-// and /proc says it is in uninterruptible sleep (D), as a process stuck
-// in a GPU driver's call is, the one that outlives SIGKILL for real. The
-// test is skipped without a v1 freezer hierarchy the test may write to
-// (root). thaw lets it go (it ends then if it was killed meanwhile); the
-// test's end does too, and kills it.
-func stuckInDriver(t *testing.T, pid int) (thaw func()) {
+// stuckInDriver freezes processes pids in a cgroup of their own (the
+// cgroup v1 freezer): they then take no signal, SIGKILL included, until
+// thawed, and /proc says they are in uninterruptible sleep (D), as a
+// process stuck in a GPU driver's call is, the one that outlives SIGKILL
+// for real. The test is skipped without a v1 freezer hierarchy the test
+// may write to (root). thaw lets them go (they end then if they were
+// killed meanwhile); the test's end does too, and kills them.
+func stuckInDriver(t *testing.T, pids ...int) (thaw func()) {
 	t.Helper()
 	root := freezerRoot()
 	if root == "" {
 		t.Skip("no cgroup v1 freezer to hold a process through SIGKILL with")
 	}
-	dir := filepath.Join(root, fmt.Sprintf("carnot-test-%d-%d", os.Getpid(), pid))
+	dir := filepath.Join(root, fmt.Sprintf("carnot-test-%d-%d", os.Getpid(), pids[0]))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Skipf("cannot make a freezer cgroup (not root?): %v", err)
 	}
@@ -56,7 +56,9 @@ func stuckInDriver(t *testing.T, pid int) (thaw func()) {
 	thaw = func() { _ = write("freezer.state", "THAWED") }
 	t.Cleanup(func() {
 		thaw()
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			if err := os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
 				return
@@ -64,8 +66,10 @@ func stuckInDriver(t *testing.T, pid int) (thaw func()) {
 		}
 		t.Errorf("freezer cgroup %s not removed", dir)
 	})
-	if err := write("cgroup.procs", strconv.Itoa(pid)); err != nil {
-		t.Fatalf("process %d into the freezer: %v", pid, err)
+	for _, pid := range pids {
+		if err := write("cgroup.procs", strconv.Itoa(pid)); err != nil {
+			t.Fatalf("process %d into the freezer: %v", pid, err)
+		}
 	}
 	if err := write("freezer.state", "FROZEN"); err != nil {
 		t.Fatal(err)
@@ -73,6 +77,6 @@ func stuckInDriver(t *testing.T, pid int) (thaw func()) {
 	eventually(t, 5*time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "freezer.state"))
 		return err == nil && strings.TrimSpace(string(b)) == "FROZEN"
-	}, "process %d to be frozen", pid)
+	}, "processes %v to be frozen", pids)
 	return thaw
 }
