@@ -143,6 +143,7 @@ func (r *processes) waitLeftovers(gs []group, held []leftover, byMark map[string
 			left[i] = held[i].left()
 		}
 		killed := killMarkedBy(marks)
+		r.logStuckEnvirons()
 		if first && len(killed) > 0 {
 			r.log.Warn("killing the processes of its tasks a previous agent left running", "processes", len(killed))
 		}

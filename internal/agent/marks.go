@@ -89,7 +89,7 @@ func carries(pid int, marks []string) bool {
 // markOf is the one of marks process pid's environment holds; "" when
 // it holds none.
 func markOf(pid int, marks []string) string {
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	env, err := environ(pid) // within environWait: unknown (none) when stuck
 	if err != nil || len(env) == 0 {
 		return ""
 	}

@@ -361,6 +361,7 @@ func (p *process) clearGroup(group bool) []int {
 			_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
 		}
 		left := killIfStillMarked(marked, []string{p.mark})
+		p.r.logStuckEnvirons()
 		for _, pid := range slices.Concat(members, ended, left) {
 			killed[pid] = true
 		}

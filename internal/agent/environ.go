@@ -1,0 +1,107 @@
+package agent
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Reading a process's environment (/proc/PID/environ, to find its mark)
+// takes the lock of its memory: a process that holds it while stuck (in
+// uninterruptible sleep, in a driver's call) blocks the read for as long
+// as it is. The agent reads the environments of all processes whenever
+// it clears an ended task and when it kills a crashed agent's: one such
+// process would hold the task's end, or the agent's start, forever. A
+// read is given environWait; one that takes longer goes on in the
+// background, and the process's environment is unknown (no mark found)
+// until it ends: no second read of it is begun meanwhile, and the agent
+// says so once (logStuckEnvirons).
+
+// environWait bounds a read of a process's environment.
+const environWait = 200 * time.Millisecond
+
+// errEnvironStuck: a read of the process's environment did not end in
+// environWait.
+var errEnvironStuck = errors.New("reading the process's environment did not end")
+
+// environRead, unless nil, reads a process's environment instead of
+// /proc/PID/environ: a test's, which can block as such a read does.
+var environRead atomic.Pointer[func(pid int) ([]byte, error)]
+
+// stuckEnvirons is the processes whose environment's read goes on in the
+// background: true once logStuckEnvirons said so.
+var stuckEnvirons = struct {
+	sync.Mutex
+	pids map[int]bool
+}{pids: map[int]bool{}}
+
+// environ is process pid's environment, read within environWait;
+// errEnvironStuck when the read, or one begun before, has not ended.
+func environ(pid int) ([]byte, error) {
+	stuckEnvirons.Lock()
+	_, stuck := stuckEnvirons.pids[pid]
+	stuckEnvirons.Unlock()
+	if stuck {
+		return nil, errEnvironStuck
+	}
+	type read struct {
+		b   []byte
+		err error
+	}
+	done := make(chan read, 1)
+	late := false // the time was up: the read goes on in the background
+	go func() {
+		var r read
+		if f := environRead.Load(); f != nil {
+			r.b, r.err = (*f)(pid)
+		} else {
+			r.b, r.err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		}
+		stuckEnvirons.Lock()
+		defer stuckEnvirons.Unlock()
+		done <- r
+		if late {
+			delete(stuckEnvirons.pids, pid)
+		}
+	}()
+	t := time.NewTimer(environWait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-t.C:
+	}
+	stuckEnvirons.Lock()
+	defer stuckEnvirons.Unlock()
+	select {
+	case r := <-done: // it ended as the time was up
+		return r.b, r.err
+	default:
+	}
+	stuckEnvirons.pids[pid] = false
+	late = true
+	return nil, errEnvironStuck
+}
+
+// logStuckEnvirons says which processes' environments could not be read
+// since the last call, once each.
+func (r *processes) logStuckEnvirons() {
+	stuckEnvirons.Lock()
+	var pids []int
+	for pid, said := range stuckEnvirons.pids {
+		if !said {
+			pids = append(pids, pid)
+			stuckEnvirons.pids[pid] = true
+		}
+	}
+	stuckEnvirons.Unlock()
+	if len(pids) > 0 {
+		slices.Sort(pids)
+		r.log.Warn("cannot read the environment of processes (stuck holding their memory's lock? uninterruptible sleep in a driver?): a task's processes among them are neither followed by their mark nor waited for",
+			"pids", pids, "after", environWait)
+	}
+}
