@@ -183,6 +183,9 @@ type Agent struct {
 	// outlivedUnrecorded: the last write of outlived.json failed; it is
 	// tried again at the next heartbeat.
 	outlivedUnrecorded bool
+	// outlivedForget: the Exit.Forget of ended tasks, called once the
+	// processes of theirs that outlived SIGKILL are recorded.
+	outlivedForget []func()
 	// diskErr, when set, says why the agent cannot start tasks: it
 	// cannot write its data directory (disk.go).
 	diskErr string

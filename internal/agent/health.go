@@ -99,22 +99,41 @@ type outlived struct {
 }
 
 // noteOutlivedLocked records the processes of ended task t that
-// outlived SIGKILL (Exit.Outlived): its GPUs are down while one is
-// there. Caller holds mu.
-func (a *Agent) noteOutlivedLocked(t *task, pids []int) {
-	if len(pids) == 0 || len(t.spec.GPUs) == 0 {
-		return
+// outlived SIGKILL (x.Outlived): its GPUs are down while one is there.
+// x.Forget is called once they are recorded for the next agent (at once
+// when there is nothing to record; else when outlived.json is written,
+// at a later heartbeat if this write fails). Caller holds mu.
+func (a *Agent) noteOutlivedLocked(t *task, x Exit) {
+	if x.Forget != nil {
+		a.outlivedForget = append(a.outlivedForget, x.Forget)
 	}
-	o := outlived{task: t.name(), gpus: slices.Clone(t.spec.GPUs), procs: map[int]uint64{}}
-	for _, pid := range pids {
-		if start, err := procStart(pid); err == nil {
-			o.procs[pid] = start
+	if len(x.Outlived) > 0 && len(t.spec.GPUs) > 0 {
+		o := outlived{task: t.name(), gpus: slices.Clone(t.spec.GPUs), procs: map[int]uint64{}}
+		for _, pid := range x.Outlived {
+			if start, err := procStart(pid); err == nil {
+				o.procs[pid] = start
+			}
+		}
+		if len(o.procs) > 0 {
+			a.outlived = append(a.outlived, o)
+			a.recordOutlivedLocked()
+			return
 		}
 	}
-	if len(o.procs) > 0 {
-		a.outlived = append(a.outlived, o)
-		a.recordOutlivedLocked()
+	a.forgetOutlivedLocked()
+}
+
+// forgetOutlivedLocked calls the Forget of the ends whose processes that
+// outlived SIGKILL are recorded, unless the last write of outlived.json
+// failed. Caller holds mu.
+func (a *Agent) forgetOutlivedLocked() {
+	if a.outlivedUnrecorded {
+		return
 	}
+	for _, f := range a.outlivedForget {
+		f()
+	}
+	a.outlivedForget = nil
 }
 
 // withOutlivedLocked is down, the GPUs down by their devices' reading,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/gpu"
@@ -102,4 +103,49 @@ func TestLoadOutlivedTakesATaskFoundBothWaysOnce(t *testing.T) {
 	if _, _, err := readRecord(dir, outlivedFile, &recs); err != nil || len(recs) != 1 {
 		t.Errorf("%s: %+v (%v); want j/0/1 once", outlivedFile, recs, err)
 	}
+}
+
+// The processes of an ended task that outlived SIGKILL stay recorded
+// for the next agent from the task's end on: its group in groups.json
+// until outlived.json holds them. The agent writes outlived.json under
+// its lock, which a call that hangs (NVML, as a driver does) can hold
+// for long. Before, the group was forgotten as the task's Wait
+// returned: an agent killed before it took the lock left them to no one,
+// and the next took their GPUs for free.
+func TestSurvivorsOfAnEndRecordedUntilOutlivedIs(t *testing.T) {
+	srv := newFakeServer()
+	a := startAgent(t, srv)
+	a.rt.(*processes).groupGone = 300 * time.Millisecond
+	tmp := t.TempDir()
+	pidFile, goFile := filepath.Join(tmp, "stuck.pid"), filepath.Join(tmp, "go")
+	task := sh("j", 0, `sleep 1000 & echo $! > `+pidFile+`; while [ ! -e `+goFile+` ]; do sleep 0.01; done`, nil)
+	task.GPUs = []int{1}
+	srv.assign(task)
+	stuckInDriver(t, readPID(t, pidFile))
+	srv.waitStatus(t, "j", 0, 1, running)
+
+	a.mu.Lock() // stuck, as in a call that hangs: the end waits for the lock
+	locked := true
+	defer func() {
+		if locked {
+			a.mu.Unlock()
+		}
+	}()
+	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The task's Wait returns 300 ms after its main process ended, and
+	// up to logDrain later (the stuck process holds its output open).
+	for end := time.Now().Add(logDrain + 2*time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if !namesTask(a.cfg.DataDir, "j/0/1") {
+			t.Fatalf("neither %s nor %s names j/0/1 while the agent cannot record what of it outlived SIGKILL: an agent killed now loses it", groupsFile, outlivedFile)
+		}
+	}
+	a.mu.Unlock()
+	locked = false
+	eventually(t, 5*time.Second, func() bool {
+		var gs []group
+		_, _, err := readRecord(a.cfg.DataDir, groupsFile, &gs)
+		return err == nil && len(gs) == 0 && namesTask(a.cfg.DataDir, "j/0/1")
+	}, "j/0/1 in %s alone once that is written", outlivedFile)
 }

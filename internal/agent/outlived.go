@@ -29,9 +29,12 @@ type outlivedRecord struct {
 
 // recordOutlivedLocked writes a.outlived to outlivedFile; no file when
 // there are none. A write that fails is tried again at the next
-// heartbeat. Caller holds mu.
+// heartbeat; once one succeeds, what the ended tasks' runtime kept
+// recorded of them for the next agent is forgotten
+// (forgetOutlivedLocked). Caller holds mu.
 func (a *Agent) recordOutlivedLocked() {
 	if a.cfg.DataDir == "" {
+		a.forgetOutlivedLocked()
 		return
 	}
 	path := filepath.Join(a.cfg.DataDir, outlivedFile)
@@ -53,6 +56,7 @@ func (a *Agent) recordOutlivedLocked() {
 			"file", path, "err", err)
 	}
 	a.outlivedUnrecorded = err != nil
+	a.forgetOutlivedLocked()
 }
 
 // loadOutlived takes over the processes that outlived SIGKILL a

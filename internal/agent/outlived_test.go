@@ -85,7 +85,7 @@ func TestOutlivedProcessesKeepTheirGPUsDownAcrossARestart(t *testing.T) {
 	ag, cancel, done := run()
 	eventually(t, 5*time.Second, func() bool { return len(srv.registrations()) == 1 }, "the registration")
 	ag.mu.Lock()
-	ag.noteOutlivedLocked(&task{key: taskKey{Job: "j", Attempt: 1}, spec: api.Task{Job: "j", Attempt: 1, GPUs: []int{1}}}, []int{stuck.Process.Pid})
+	ag.noteOutlivedLocked(&task{key: taskKey{Job: "j", Attempt: 1}, spec: api.Task{Job: "j", Attempt: 1, GPUs: []int{1}}}, Exit{Outlived: []int{stuck.Process.Pid}})
 	ag.mu.Unlock()
 	cancel()
 	if err := <-done; err != nil {

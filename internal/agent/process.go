@@ -305,7 +305,13 @@ func (p *process) Wait() Exit {
 		x.Outlived = p.clearGroup(false)
 	}
 	p.logs.finish(p.r)
-	p.r.untrack(p.mark)
+	if len(x.Outlived) > 0 {
+		// Recorded (groups.json) until the agent recorded them
+		// (outlived.json): the next agent finds them either way.
+		x.Forget = sync.OnceFunc(func() { p.r.untrack(p.mark) })
+	} else {
+		p.r.untrack(p.mark)
+	}
 	st := p.cmd.ProcessState
 	if st == nil {
 		x.Err = err

@@ -39,9 +39,13 @@ type Exit struct {
 	Err    error     // waiting failed: Code and Signal are unknown
 	// Outlived are the task's processes that were still there, SIGKILL
 	// sent, when the agent stopped waiting for them (uninterruptible
-	// sleep: a driver call that hangs, a zombie its parent never reaps):
-	// they may still hold its GPUs.
+	// sleep: a driver call that hangs): they may still hold its GPUs.
 	Outlived []int
+	// Forget, unless nil, is called once Outlived is recorded for the
+	// next agent (outlived.json): until then the runtime keeps what
+	// finds them recorded (the default one's groups.json), so that an
+	// agent killed in between leaves them to the next.
+	Forget func()
 }
 
 // StartError is a task that could not start, with the exit code to

@@ -237,7 +237,7 @@ func (a *Agent) wait(t *task) {
 		}
 	}
 	a.holdGPUsLocked(t, false)
-	a.noteOutlivedLocked(t, x.Outlived)
+	a.noteOutlivedLocked(t, x)
 	a.uncapLocked(t)
 	close(t.done)
 	a.changedLocked(t)
