@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -49,12 +50,28 @@ func leaderExited(t *testing.T) int {
 }
 
 // zombieScript is a script that leaves a zombie nothing reaps: its sh
-// writes its PID to pidFile, forks a child that exits at once (the
-// zombie, in the script's process group), then leaves the task (a
-// session of its own, an environment without the task's mark) as a
-// sleep, which never reaps it.
-func zombieScript(pidFile string) string {
-	return `sh -c 'echo $$ > ` + pidFile + `; sleep 0 & exec setsid env -i sleep 1000'`
+// writes its PID to pidFile, starts a child (in the script's process
+// group) that exits once goFile exists, the zombie to be, then leaves
+// the task (a session of its own, an environment without the task's
+// mark) as a sleep, which never reaps it. A child that ended before the
+// sh's exec could be reaped by the sh: goFile is made once it is sleep
+// (zombieAfter).
+func zombieScript(pidFile, goFile string) string {
+	return `sh -c 'echo $$ > ` + pidFile + `; (while [ ! -e ` + goFile + ` ]; do sleep 0.01; done) & exec setsid env -i sleep 1000'`
+}
+
+// zombieAfter waits until process parent runs sleep, makes goFile, and
+// returns the zombie child it is then left with.
+func zombieAfter(t *testing.T, parent int, goFile string) int {
+	t.Helper()
+	eventually(t, 5*time.Second, func() bool {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(parent) + "/comm")
+		return err == nil && strings.TrimSpace(string(comm)) == "sleep"
+	}, "process %d to run sleep", parent)
+	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return zombieOf(t, parent)
 }
 
 // zombieOf waits for the zombie child of process parent and returns it.
@@ -89,17 +106,21 @@ func isZombie(pid int) bool {
 func TestZombieOfAnEndedTaskHoldsNoGPU(t *testing.T) {
 	srv := newFakeServer()
 	startAgent(t, srv)
-	pidFile := filepath.Join(t.TempDir(), "parent.pid")
-	task := sh("j", 0, zombieScript(pidFile)+` & sleep 0.3`, nil)
+	tmp := t.TempDir()
+	pidFile, goFile := filepath.Join(tmp, "parent.pid"), filepath.Join(tmp, "go")
+	// The main process ends with the zombie's child (killed, if not
+	// ended yet, it is a zombie as well).
+	task := sh("j", 0, zombieScript(pidFile, goFile)+` & while [ ! -e `+goFile+` ]; do sleep 0.01; done`, nil)
 	task.GPUs = []int{1}
-	began := time.Now()
 	srv.assign(task)
 	parent := readPID(t, pidFile)
 	t.Cleanup(func() { _ = killPID(parent) })
-	zombie := zombieOf(t, parent)
+	srv.waitStatus(t, "j", 0, 1, running)
+	zombie := zombieAfter(t, parent, goFile)
+	began := time.Now()
 	srv.waitStatus(t, "j", 0, 1, ended)
 	if took := time.Since(began); took >= groupGoneWait {
-		t.Errorf("the end reported %v after the start: the agent waited for the zombie", took)
+		t.Errorf("the end reported %v after the main process could end: the agent waited for the zombie", took)
 	}
 	n := len(srv.heartbeats())
 	eventually(t, 5*time.Second, func() bool { return len(srv.heartbeats()) >= n+3 }, "three more heartbeats")
@@ -116,9 +137,10 @@ func TestZombieOfAnEndedTaskHoldsNoGPU(t *testing.T) {
 // A crashed agent's task that leaves a zombie nothing reaps: the next
 // agent does not wait for it, nor keeps the task's GPUs down for it.
 func TestZombieOfACrashedAgentsTaskHoldsNoGPU(t *testing.T) {
-	dir, pidFile := t.TempDir(), filepath.Join(t.TempDir(), "parent.pid")
+	dir, tmp := t.TempDir(), t.TempDir()
+	pidFile, goFile := filepath.Join(tmp, "parent.pid"), filepath.Join(tmp, "go")
 	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
-	task := sh("j", 0, zombieScript(pidFile)+` & exec sleep 1000`, nil)
+	task := sh("j", 0, zombieScript(pidFile, goFile)+` & exec sleep 1000`, nil)
 	task.GPUs = []int{1}
 	p, err := r.Start(task)
 	if err != nil {
@@ -129,7 +151,7 @@ func TestZombieOfACrashedAgentsTaskHoldsNoGPU(t *testing.T) {
 	parent := readPID(t, pidFile)
 	t.Cleanup(func() { _ = killPID(parent) })
 	leftTheTask(t, parent, leader.mark)
-	zombie := zombieOf(t, parent)
+	zombie := zombieAfter(t, parent, goFile)
 
 	srv := newFakeServer()
 	began := time.Now()
@@ -154,14 +176,13 @@ func TestZombieOfACrashedAgentsTaskHoldsNoGPU(t *testing.T) {
 // GPUs are up. A process whose first thread ended while others run on
 // (its stat says Z too) is not dead: its GPUs stay down.
 func TestRecordedZombiesFreeTheirGPUs(t *testing.T) {
-	zdir := t.TempDir()
-	stuck := exec.Command("/bin/sh", "-c", `sleep 0 & echo $! > `+filepath.Join(zdir, "z.pid")+`; exec sleep 1000`)
-	if err := stuck.Start(); err != nil {
+	goFile := filepath.Join(t.TempDir(), "go")
+	parent := exec.Command("/bin/sh", "-c", `(while [ ! -e `+goFile+` ]; do sleep 0.01; done) & exec sleep 1000`)
+	if err := parent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = stuck.Process.Kill(); _ = stuck.Wait() })
-	zombie := readPID(t, filepath.Join(zdir, "z.pid"))
-	eventually(t, 3*time.Second, func() bool { return isZombie(zombie) }, "process %d to be a zombie", zombie)
+	t.Cleanup(func() { _ = parent.Process.Kill(); _ = parent.Wait() })
+	zombie := zombieAfter(t, parent.Process.Pid, goFile)
 	threaded := leaderExited(t)
 
 	dir := t.TempDir()
