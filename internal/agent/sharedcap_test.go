@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,9 +17,11 @@ import (
 func TestLiveTaskCapPrevailsOverAStoppingOne(t *testing.T) {
 	srv := newFakeServer()
 	a := startAgent(t, srv, func(c *Config) { c.ShutdownGrace = 50 * time.Millisecond }) // two H100s at 700 W, caps 200–700 W
-	old := sh("j-old", 0, `trap '' TERM; while :; do sleep 0.05; done`, nil)
+	ready := filepath.Join(t.TempDir(), "ready")
+	old := sh("j-old", 0, `trap '' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready})
 	old.GPUs, old.PowerCapW, old.GraceSeconds = []int{1}, 300, 60
 	srv.assign(old)
+	readPID(t, ready) // SIGTERM ignored from here on
 	srv.waitStatus(t, "j-old", 0, 1, running)
 	if lim := limitOf(a, 1); lim != 300 {
 		t.Fatalf("GPU 1 limit %d W, want the old task's 300 W cap", lim)
@@ -59,9 +62,11 @@ func TestLiveTaskCapPrevailsOverAStoppingOne(t *testing.T) {
 func TestStoppingTaskCapReturnsWhenTheLiveOneEnds(t *testing.T) {
 	srv := newFakeServer()
 	a := startAgent(t, srv, func(c *Config) { c.ShutdownGrace = 50 * time.Millisecond })
-	old := sh("j-old", 0, `trap '' TERM; while :; do sleep 0.05; done`, nil)
+	ready := filepath.Join(t.TempDir(), "ready")
+	old := sh("j-old", 0, `trap '' TERM; echo $$ > "$READY"; while :; do sleep 0.05; done`, map[string]string{"READY": ready})
 	old.GPUs, old.PowerCapW, old.GraceSeconds = []int{1}, 300, 60
 	srv.assign(old)
+	readPID(t, ready) // SIGTERM ignored from here on
 	srv.waitStatus(t, "j-old", 0, 1, running)
 	old.Stop = true
 	repl := sh("j-new", 0, `exec sleep 60`, nil)
