@@ -44,10 +44,11 @@ func TestNoReclaimPingPong(t *testing.T) {
 // victim lost the free GPUs it needed to its quicker victims, which
 // restarted there and were preempted again. 4,542 preemptions, one job
 // evicted 734 times for one beneficiary; 230, no job more than 4 times
-// for one beneficiary, after the storm fix; 157 and 2 since preemption
-// spares victims far larger than the need and reclaim spares work just
-// started (docs/plan.md, "Preemption storms" and "Large gangs evicted
-// for small jobs").
+// for one beneficiary, after the storm fix; 157 and 2 once preemption
+// spared victims far larger than the need and reclaim spared work just
+// started; 443 and 6 since the later policy changes, partial preemption
+// among them (docs/plan.md, "Preemption storms" and "Large gangs
+// evicted for small jobs", has the history and the command).
 func TestNoPreemptionStorm(t *testing.T) {
 	if raceDetector {
 		t.Skip("a 3,000-job replay takes a minute under the race detector; make check runs it without")
