@@ -18,7 +18,7 @@ func TestEndBeforeTheStopKeepsItsExit(t *testing.T) {
 	// The main process exits 0 and leaves a process out of its group and
 	// without its mark (so the agent does not kill it) holding its
 	// output for a while; it waits until that process dropped the mark.
-	const script = `setsid env -i sleep 3 &
+	const script = `setsid env -i sleep 60 &
 esc=$!
 echo $esc > "$ESC"
 while tr '\0' '\n' < /proc/$esc/environ | grep -q '^CARNOT_TASK_MARK='; do sleep 0.01; done

@@ -174,7 +174,7 @@ func TestCancelKillsTheProcessGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := d.waitState(j.ID, api.StateCancelled, 20*time.Second)
-	if alive(pid) {
+	if alive(pid) && !zombie(pid) { // killed, its parent (a PID 1 that reaps late) may not have reaped it
 		t.Errorf("the child %d that ignored SIGTERM survived the cancel", pid)
 	}
 	if got.EndTime == nil {
