@@ -11,14 +11,19 @@ import (
 // ParseDuration reads a duration such as "90m", "4h", "2d", "1d12h" or
 // integer seconds, at most max. Loaders of every input format share it.
 func ParseDuration(s string, max Duration) (Duration, error) {
-	bad := fmt.Errorf(`must be a duration such as "90m", "4h", "2d" or integer seconds (got %q)`, short(s))
-	tooLong := &DurationRangeError{Max: max, Got: short(s)}
+	// The errors are made only when returned: loaders parse a duration
+	// per job, and most parse.
+	in := s
+	bad := func() error {
+		return fmt.Errorf(`must be a duration such as "90m", "4h", "2d" or integer seconds (got %q)`, short(in))
+	}
+	tooLong := func() error { return &DurationRangeError{Max: max, Got: short(in)} }
 	if s == "" {
-		return 0, bad
+		return 0, bad()
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n < 0 || n > int64(max) {
-			return 0, tooLong
+			return 0, tooLong()
 		}
 		return Duration(n), nil
 	}
@@ -26,10 +31,10 @@ func ParseDuration(s string, max Duration) (Duration, error) {
 	if i := strings.IndexByte(s, 'd'); i > 0 {
 		n, err := strconv.ParseInt(s[:i], 10, 64)
 		if err == nil && n > int64(max/Day) || errors.Is(err, strconv.ErrRange) && s[0] != '-' {
-			return 0, tooLong
+			return 0, tooLong()
 		}
 		if err != nil || n < 0 {
-			return 0, bad
+			return 0, bad()
 		}
 		days, s = n, s[i+1:]
 	}
@@ -37,7 +42,7 @@ func ParseDuration(s string, max Duration) (Duration, error) {
 	if s != "" {
 		td, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, bad
+			return 0, bad()
 		}
 		if td%time.Second != 0 {
 			return 0, fmt.Errorf("must be whole seconds (got %q)", short(s))
@@ -49,7 +54,7 @@ func ParseDuration(s string, max Duration) (Duration, error) {
 	}
 	total := days*int64(Day) + rest
 	if total > int64(max) || total < 0 {
-		return 0, tooLong
+		return 0, tooLong()
 	}
 	return Duration(total), nil
 }
