@@ -333,11 +333,12 @@ type victimDraws struct {
 
 // reset empties d for a facility of n nodes.
 func (d *victimDraws) reset(n int) {
-	if len(d.block) != n {
+	if len(d.block) != n { // another facility: its nodes' marks go with it
 		d.block = make([]int32, n)
-	}
-	for _, x := range d.nodes {
-		d.block[x] = 0
+	} else {
+		for _, x := range d.nodes {
+			d.block[x] = 0
+		}
 	}
 	d.nodes, d.w, d.has = d.nodes[:0], d.w[:0], d.has[:0]
 }
