@@ -2,14 +2,11 @@ package scenario
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/bundled"
-	"github.com/carnot-dc/carnot/internal/sim"
 )
 
 // TestPlanCarriesFailures: plan.json's metrics had none of the failure
@@ -37,14 +34,7 @@ grids:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sums := make([]sim.Summary, len(cases))
-	out, err := Run(context.Background(), cases, RunOptions{Parallel: 2, Finish: func(c *Case, _ *sim.Result, sum sim.Summary) error {
-		sums[slices.IndexFunc(cases, func(x Case) bool { return x.Scenario.Name == c.Scenario.Name })] = sum
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sums, out := runSummaries(t, cases)
 	var js bytes.Buffer
 	if err := NewPlan(s, out).WriteJSON(&js); err != nil {
 		t.Fatal(err)

@@ -229,6 +229,21 @@ grids:
 	}
 }
 
+// runSummaries runs cases two at a time and returns each one's
+// summary, in the order of cases, and Run's outcomes.
+func runSummaries(t *testing.T, cases []Case) ([]sim.Summary, []Outcome) {
+	t.Helper()
+	sums := make([]sim.Summary, len(cases))
+	out, err := Run(context.Background(), cases, RunOptions{Parallel: 2, Finish: func(c *Case, _ *sim.Result, sum sim.Summary) error {
+		sums[slices.IndexFunc(cases, func(x Case) bool { return x.Scenario.Name == c.Scenario.Name })] = sum
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums, out
+}
+
 // A facility variant with an mtbf fails its nodes in its runs, drawn
 // from the set's seed; the one without does not.
 func TestFailuresVariant(t *testing.T) {
@@ -252,15 +267,8 @@ grids:
 	if c := cases[1].Config; c.MTBF != 2*model.Day || c.MTTR != 2*model.Hour || cases[0].Config.MTBF != 0 {
 		t.Fatalf("mtbf %v / %v, mttr %v", cases[0].Config.MTBF, c.MTBF, c.MTTR)
 	}
-	kills := make([]int, len(cases))
-	_, err = Run(context.Background(), cases, RunOptions{Parallel: 2, Finish: func(c *Case, _ *sim.Result, sum sim.Summary) error {
-		kills[slices.IndexFunc(cases, func(x Case) bool { return x.Scenario.Name == c.Scenario.Name })] = sum.Failures
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kills[0] != 0 || kills[1] == 0 {
+	sums, _ := runSummaries(t, cases)
+	if kills := []int{sums[0].Failures, sums[1].Failures}; kills[0] != 0 || kills[1] == 0 {
 		t.Errorf("jobs killed by node failures: %d without mtbf, %d with; want 0 and some", kills[0], kills[1])
 	}
 	if got := s.Facilities[1].describe(); got != "mtbf=48h0m0s mttr=2h0m0s" {
@@ -292,14 +300,7 @@ grids:
 	if c := cases[1].Config; c.GPUMTBF != 20*model.Day || c.GPUMTTR != 6*model.Hour || c.MTBF != 0 || cases[0].Config.GPUMTBF != 0 {
 		t.Fatalf("gpu_mtbf %v / %v, gpu_mttr %v, mtbf %v", cases[0].Config.GPUMTBF, c.GPUMTBF, c.GPUMTTR, c.MTBF)
 	}
-	sums := make([]sim.Summary, len(cases))
-	_, err = Run(context.Background(), cases, RunOptions{Parallel: 2, Finish: func(c *Case, _ *sim.Result, sum sim.Summary) error {
-		sums[slices.IndexFunc(cases, func(x Case) bool { return x.Scenario.Name == c.Scenario.Name })] = sum
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sums, _ := runSummaries(t, cases)
 	if sums[0].GPUFailures != 0 || sums[0].GPUDownHours != 0 || sums[1].GPUFailures == 0 || sums[1].GPUDownHours <= 0 {
 		t.Errorf("GPU failure kills %d and %d, GPU-hours down %g and %g; want none without gpu_mtbf and some with",
 			sums[0].GPUFailures, sums[1].GPUFailures, sums[0].GPUDownHours, sums[1].GPUDownHours)
