@@ -13,20 +13,7 @@ import (
 )
 
 // renewalEvents are node m1's events that record a renewal.
-func (e *env) renewalEvents() []api.Event {
-	e.t.Helper()
-	var evs api.EventList
-	if code := e.do("GET", "/v1/events", nil, &evs); code != http.StatusOK {
-		e.t.Fatalf("events: %d", code)
-	}
-	var out []api.Event
-	for _, ev := range evs.Events {
-		if ev.Node == "m1" && strings.Contains(ev.Message, "renewed its certificate") {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
+func (e *env) renewalEvents() []api.Event { return e.m1Events("renewed its certificate") }
 
 // A certificate renewed again before the certificate its first renewal
 // issued was presented (a renewal retried after its answer was lost, or

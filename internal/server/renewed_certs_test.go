@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,11 @@ func serialOf(t *testing.T, cred func(*http.Request) *http.Request) string {
 // retiredEvents are the events that record node m1's predecessor
 // refused.
 func (e *env) retiredEvents() []api.Event {
+	return e.m1Events("is refused from now", "renewed certificate")
+}
+
+// m1Events are node m1's events whose message says each of says.
+func (e *env) m1Events(says ...string) []api.Event {
 	e.t.Helper()
 	var evs api.EventList
 	if code := e.do("GET", "/v1/events", nil, &evs); code != http.StatusOK {
@@ -40,7 +46,7 @@ func (e *env) retiredEvents() []api.Event {
 	}
 	var out []api.Event
 	for _, ev := range evs.Events {
-		if ev.Node == "m1" && strings.Contains(ev.Message, "is refused from now") && strings.Contains(ev.Message, "renewed certificate") {
+		if ev.Node == "m1" && !slices.ContainsFunc(says, func(s string) bool { return !strings.Contains(ev.Message, s) }) {
 			out = append(out, ev)
 		}
 	}
