@@ -17,11 +17,13 @@ import (
 func TestEndBeforeTheStopKeepsItsExit(t *testing.T) {
 	// The main process exits 0 and leaves a process out of its group and
 	// without its mark (so the agent does not kill it) holding its
-	// output for a while; it waits until that process dropped the mark.
+	// output for a while; it waits until that process runs sleep (env -i
+	// dropped the mark): its environment, read as it execs, is empty, so
+	// the mark's absence alone says too early that it dropped it.
 	const script = `setsid env -i sleep 60 &
 esc=$!
 echo $esc > "$ESC"
-while tr '\0' '\n' < /proc/$esc/environ | grep -q '^CARNOT_TASK_MARK='; do sleep 0.01; done
+until [ "$(cat /proc/$esc/comm)" = sleep ]; do sleep 0.01; done
 echo $$ > "$READY"
 exit 0`
 	for _, tc := range []struct {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -162,12 +163,14 @@ exec sleep 300`)
 		"the previous task's process %d and its group's %d, without the mark, to be killed", leader.Process.Pid, child)
 }
 
-// unmarked waits until process pid has run a program without the mark
-// in its environment (env -i: the shell's child carries it until then).
+// unmarked waits until process pid runs sleep without the mark in its
+// environment (env -i sleep: the shell's child carries it until then;
+// its environment, read as it execs, is empty, hence the check of sleep).
 func unmarked(t *testing.T, pid int, mark string) {
 	t.Helper()
 	eventually(t, 3*time.Second, func() bool {
+		comm, cerr := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
 		env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-		return err == nil && !bytes.Contains(env, []byte(mark))
-	}, "process %d to run without the task's mark", pid)
+		return cerr == nil && err == nil && strings.TrimSpace(string(comm)) == "sleep" && !bytes.Contains(env, []byte(mark))
+	}, "process %d to run sleep without the task's mark", pid)
 }

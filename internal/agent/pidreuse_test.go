@@ -52,10 +52,15 @@ func TestSignalAfterTheEndSparesAReusedPID(t *testing.T) {
 	esc := filepath.Join(dir, "escaped")
 	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
 	// The main process leaves a process out of its group and without its
-	// mark holding its stdout for a while, and exits.
+	// mark holding its stdout for a while, and exits. It waits until the
+	// process runs sleep (setsid and env exec'd, the mark gone with env
+	// -i), not until its environment lacks the mark: a process in the
+	// middle of an exec reads as having no environment, so the main
+	// process could end while env still carried the mark, and the agent
+	// would kill it with the task's marked processes.
 	task := sh("j-reuse", 0, `setsid env -i sleep 60 &
 echo $! > "$ESC"
-while tr '\0' '\n' < /proc/$!/environ | grep -q '^CARNOT_TASK_MARK='; do sleep 0.01; done
+until [ "$(cat /proc/$!/comm)" = sleep ]; do sleep 0.01; done
 exit 0`, map[string]string{"ESC": esc})
 	proc, err := r.Start(task)
 	if err != nil {
