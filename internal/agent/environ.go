@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -59,7 +61,7 @@ func environ(pid int) ([]byte, error) {
 		if f := environRead.Load(); f != nil {
 			r.b, r.err = (*f)(pid)
 		} else {
-			r.b, r.err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+			r.b, r.err = readEnviron(pid)
 		}
 		stuckEnvirons.Lock()
 		defer stuckEnvirons.Unlock()
@@ -105,3 +107,38 @@ func (r *processes) logStuckEnvirons() {
 			"pids", pids, "after", environWait)
 	}
 }
+
+// readEnviron reads /proc/PID/environ in one read(2), into a buffer large
+// enough for all of it. The file reads the memory of the process as it
+// was when it was opened: a read after the process exec'd ends the file
+// there, so a read in parts (os.ReadFile's) would give the environment
+// cut short (the mark, last, gone) when the process exec'd in between.
+// One read gives all of it or, after an exec, none.
+func readEnviron(pid int) ([]byte, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/environ"
+	bp := environBufs.Get().(*[]byte)
+	defer environBufs.Put(bp)
+	for {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		n, err := f.Read(*bp)
+		f.Close()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if n < len(*bp) || len(*bp) >= maxEnviron {
+			return bytes.Clone((*bp)[:n]), nil
+		}
+		*bp = make([]byte, 2*len(*bp))
+	}
+}
+
+// environBufs holds readEnviron's buffers, 64 KiB to start with.
+var environBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// maxEnviron bounds what readEnviron reads: more than the kernel lets a
+// program's arguments and environment take together (a quarter of an
+// 8 MiB stack) unless its stack limit was raised.
+const maxEnviron = 16 << 20

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -87,18 +88,59 @@ func carries(pid int, marks []string) bool {
 }
 
 // markOf is the one of marks process pid's environment holds; "" when
-// it holds none.
+// it holds none. A process in the middle of an exec reads as having no
+// environment (nor command line) until the new program's is set up: its
+// environment is read again, for up to execWait, rather than taken for
+// one without a mark.
 func markOf(pid int, marks []string) string {
-	env, err := environ(pid) // within environWait: unknown (none) when stuck
-	if err != nil || len(env) == 0 {
-		return ""
+	end := time.Now().Add(execWait)
+	for {
+		env, err := environ(pid) // within environWait: unknown (none) when stuck
+		if err != nil || len(env) > 0 || time.Now().After(end) {
+			return envMark(env, marks)
+		}
+		if !execing(pid) {
+			// Not in an exec, or no longer: the exec may have ended
+			// between the two reads, and the next one tells.
+			env, _ = environ(pid)
+			return envMark(env, marks)
+		}
+		time.Sleep(time.Millisecond)
 	}
+}
+
+// envMark is the one of marks that the environment env (NUL-separated
+// entries) holds; "" when it holds none.
+func envMark(env []byte, marks []string) string {
 	for kv := range bytes.SplitSeq(env, []byte{0}) {
 		if m := hasMark(kv, marks); m != "" {
 			return m
 		}
 	}
 	return ""
+}
+
+// execWait bounds how long markOf waits for an exec to set up a
+// process's environment; an exec takes well under a millisecond.
+const execWait = 100 * time.Millisecond
+
+// pfKthread is the kernel's flag (PF_KTHREAD, /proc/PID/stat's field 9)
+// of a kernel thread, which has no environment at all.
+const pfKthread = 0x00200000
+
+// execing reports whether process pid may be in the middle of an exec:
+// it is live, not a kernel thread, and neither its environment (read by
+// the caller) nor its command line has been set up.
+func execing(pid int) bool {
+	f, err := procStat(pid)
+	if err != nil || f[0] == "Z" || f[0] == "X" {
+		return false
+	}
+	if flags, err := strconv.ParseUint(f[6], 10, 64); err != nil || flags&pfKthread != 0 {
+		return false
+	}
+	cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && len(cmd) == 0
 }
 
 // hasMark is the one of marks that the environment entry kv is; "" when
