@@ -86,8 +86,8 @@ func newWorkloadGenerateCmd() *cobra.Command {
 			if f == nil {
 				return errors.New("give --facility FILE or --bench")
 			}
-			if n < 1 {
-				return fmt.Errorf("--jobs must be ≥ 1 (got %d)", n)
+			if n < 1 || n > workload.MaxJobs {
+				return usageError{fmt.Errorf("--jobs must be from 1 to %d (got %d)", workload.MaxJobs, n)}
 			}
 			t, err := time.Parse(time.RFC3339, start)
 			if err != nil {

@@ -143,3 +143,20 @@ func TestWorkloadValidateHelpNamesItsChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkloadGenerateJobsBound: --jobs had no upper bound, and a large
+// one made the generator allocate every job before the first was
+// written: --jobs 100000000 ended in "fatal error: runtime: out of
+// memory" with a Go stack, and --jobs 9223372036854775807 in a panic. It
+// now stops at 1,000,000, as a scenario set's workload.generate.jobs,
+// with an error that says so and nothing written.
+func TestWorkloadGenerateJobsBound(t *testing.T) {
+	small := filepath.Join("..", "..", "examples", "small.yaml")
+	for _, n := range []string{"9223372036854775807", "1000001"} {
+		code, out, errs := workloadCLI("workload", "generate", "--facility", small, "--jobs", n)
+		want := "--jobs must be from 1 to 1000000 (got " + n + ")"
+		if code != ExitUsage || out != "" || !strings.Contains(errs, want) {
+			t.Errorf("--jobs %s: exit %d, stdout %d bytes, stderr %q; want exit %d, nothing written, %q", n, code, len(out), errs, ExitUsage, want)
+		}
+	}
+}

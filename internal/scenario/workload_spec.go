@@ -1,6 +1,9 @@
 package scenario
 
-import "github.com/carnot-dc/carnot/internal/yamlin"
+import (
+	"github.com/carnot-dc/carnot/internal/workload"
+	"github.com/carnot-dc/carnot/internal/yamlin"
+)
 
 var (
 	workloadKeys = []string{"file", "generate", "batch", "shift_to", "flexible"}
@@ -9,7 +12,7 @@ var (
 	flexibleKeys = []string{"share", "slack"}
 )
 
-const maxJobs = 1_000_000
+const maxJobs = workload.MaxJobs
 
 func (d *decoder) workload(n *yamlin.Node, dir string) WorkloadSpec {
 	w := WorkloadSpec{Line: n.Line}

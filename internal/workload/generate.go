@@ -31,6 +31,11 @@ var (
 
 var dataClasses = []string{"public", "internal", "confidential", "personal"}
 
+// MaxJobs is the most jobs Generate is asked for by carnot's commands
+// (carnot workload generate --jobs, a scenario set's
+// workload.generate.jobs): it builds them all in memory at once.
+const MaxJobs = 1_000_000
+
 // Generate returns n synthetic jobs for fac, submitted from start on. It
 // is deterministic in (fac, n, seed, start) and returns nil when no
 // tenant of fac can use any GPU. Jobs are numbered j0000001… in submit
