@@ -122,6 +122,11 @@ func TestReadPhillyErrors(t *testing.T) {
 			`t.csv:2:22: a '"' inside an unquoted value; quote the whole value and double the '"' inside it`}},
 		{"open quote", phillyCSV(ok, `2017-10-01 12:00:00,"10,1,10,a`), []string{
 			`t.csv:3:32: a quoted value is not closed properly; end it with '"' right before the ',' or the line end, and double any '"' inside it`}},
+		// a quote left open takes the rows after it into its value: the
+		// error was reported where the reader gave up, the file's last
+		// line, not where the quote opened
+		{"open quote over rows", phillyCSV(`2017-10-01 12:00:00,"10,1,10,a`, ok, ok), []string{
+			`t.csv:2: a quoted value that opens on this line is not closed (the reader looked for its end up to line 4); end it with '"' right before the ',' or the line end, and double any '"' inside it`}},
 		{"timestamp", phillyCSV("2017-10-01T12:00:00Z,1,1,1,a"), []string{
 			`t.csv:2:1: timestamp: "2017-10-01T12:00:00Z" is not a time like 2017-09-04 10:30:41 (YYYY-MM-DD HH:MM:SS)`}},
 		// time.Parse takes a fraction after the seconds even when the
