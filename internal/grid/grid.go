@@ -67,6 +67,25 @@ func LoadFile(zone, path string) (model.GridSeries, error) {
 	return Read(zone, path, f)
 }
 
+// closeQuote says how to end a quoted value.
+const closeQuote = `end it with '"' right before the ',' or the line end, and double any '"' inside it`
+
+// parseError is the error of the CSV reader's syntax error pe, in words
+// that say what to fix. A quote left open takes the lines after it into
+// its value, so the reader gives up at the file's end: the error names
+// the line the quote opens on.
+func parseError(name string, pe *csv.ParseError) *Error {
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		return &Error{File: name, Line: pe.Line, Msg: `a '"' inside an unquoted value; quote the whole value and double the '"' inside it`}
+	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine > 0 && pe.StartLine < pe.Line:
+		return &Error{File: name, Line: pe.StartLine, Msg: fmt.Sprintf("a quoted value that opens on this line is not closed (the reader looked for its end up to line %d); %s", pe.Line, closeQuote)}
+	case errors.Is(pe.Err, csv.ErrQuote):
+		return &Error{File: name, Line: pe.Line, Msg: "a quoted value is not closed properly; " + closeQuote}
+	}
+	return &Error{File: name, Line: pe.Line, Msg: pe.Err.Error()}
+}
+
 // Read parses a CSV series; name is used in errors. Hours must be
 // consecutive (the core indexes them by offset).
 func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
@@ -81,7 +100,7 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return gs, &Error{File: name, Line: pe.Line, Msg: pe.Err.Error()}
+			return gs, parseError(name, pe)
 		}
 		if errors.Is(err, io.EOF) {
 			return gs, &Error{File: name, Line: 1, Msg: "empty file; want a header with " + ColTime + "," + ColCarbon + "," + ColPrice}
@@ -115,16 +134,14 @@ func Read(zone, name string, r io.Reader) (model.GridSeries, error) {
 			break
 		}
 		if err != nil {
-			line := 0
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
-				err = pe.Err
+			if !errors.As(err, &pe) {
+				return gs, &Error{File: name, Msg: err.Error()}
 			}
-			if errors.Is(err, csv.ErrFieldCount) {
-				return gs, &Error{File: name, Line: line, Msg: fmt.Sprintf("row has %d fields, the header %d; every row needs one value per header column", len(rec), len(header))}
+			if errors.Is(pe.Err, csv.ErrFieldCount) {
+				return gs, &Error{File: name, Line: pe.Line, Msg: fmt.Sprintf("row has %d fields, the header %d; every row needs one value per header column", len(rec), len(header))}
 			}
-			return gs, &Error{File: name, Line: line, Msg: err.Error()}
+			return gs, parseError(name, pe)
 		}
 		line, _ := cr.FieldPos(0)
 		field := func(c string) string {

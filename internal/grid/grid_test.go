@@ -85,6 +85,15 @@ func TestReadErrors(t *testing.T) {
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00.5Z,1,2\n", "x.csv:2: datetime_utc: \"2023-01-01T00:00:00.5Z\" is not the start of an hour"},
 		// a short row: encoding/csv's bare "wrong number of fields"
 		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,1\n", "x.csv:3: row has 2 fields, the header 3; every row needs one value per header column"},
+		// encoding/csv's own words, and a quote left open named the
+		// last line of the file, where the reader gave up, not the one
+		// it opens on
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1,2\n2023-01-01T01:00:00Z,\"1,2\n2023-01-01T02:00:00Z,1,2\n2023-01-01T03:00:00Z,1,2\n",
+			`x.csv:3: a quoted value that opens on this line is not closed (the reader looked for its end up to line 5); end it with '"' right before the ',' or the line end, and double any '"' inside it`},
+		{"datetime_utc,ci_direct_gco2_per_kwh,price_eur_per_mwh\n2023-01-01T00:00:00Z,1\"0,2\n",
+			`x.csv:2: a '"' inside an unquoted value; quote the whole value and double the '"' inside it`},
+		{"datetime_utc,\"ci_direct_gco2_per_kwh,price_eur_per_mwh\n",
+			`x.csv:1: a quoted value is not closed properly; end it with '"' right before the ',' or the line end, and double any '"' inside it`},
 	} {
 		_, err := Read("FR", "x.csv", strings.NewReader(tc.in))
 		var ge *Error
