@@ -10,12 +10,32 @@ import (
 	"github.com/carnot-dc/carnot/internal/plan"
 )
 
-// Unfit is what Fitting left out of one tenant's jobs.
+// Unfit is what Fitting left out of one tenant's jobs for one reason:
+// too few GPUs, or (Resources) GPUs enough but too few CPUs or too
+// little memory on the nodes that have them.
 type Unfit struct {
 	Tenant  string
 	Jobs    int // jobs left out
 	MaxGPUs int // GPUs of the widest of them
-	GPUs    int // GPUs at the sites the tenant may use
+	// GPUs is the most GPUs of the models one of the jobs accepts at the
+	// sites the tenant and the job may use (all those sites' GPUs for
+	// jobs that accept any model).
+	GPUs int
+	// AllGPUs is the GPUs at the sites the tenant may use.
+	AllGPUs int
+	// Resources: the nodes have GPUs enough for the jobs, but not the
+	// CPUs or memory their replicas ask for beside them; CPUs and MemGiB
+	// are the most one replica of them asks for, NodeCPUs and NodeMemGiB
+	// the most one of those nodes has.
+	Resources            bool
+	CPUs, MemGiB         int
+	NodeCPUs, NodeMemGiB int
+}
+
+// unfitKey groups what Fitting leaves out.
+type unfitKey struct {
+	tenant    string
+	resources bool
 }
 
 // Fitting keeps the jobs that f could start with nothing else running:
@@ -29,30 +49,81 @@ type Unfit struct {
 // drops those.
 //
 // It reuses jobs' backing array and returns what it left out, one Unfit
-// per tenant, sorted by tenant (nil when it kept every job).
+// per tenant and reason, sorted by tenant, too few GPUs first (nil when
+// it kept every job).
 func Fitting(f *model.Facility, jobs []*model.Job) ([]*model.Job, []Unfit) {
 	c := newFitCheck(f)
-	unfit := map[string]*Unfit{}
+	unfit := map[unfitKey]*Unfit{}
 	kept := jobs[:0]
 	for _, j := range jobs {
 		if c.fits(j) {
 			kept = append(kept, j)
 			continue
 		}
-		u := unfit[j.Tenant]
+		r := c.room(j)
+		k := unfitKey{j.Tenant, r.gpuSlots >= r.need}
+		u := unfit[k]
 		if u == nil {
-			u = &Unfit{Tenant: j.Tenant, GPUs: c.tenantGPUs(j.Tenant)}
-			unfit[j.Tenant] = u
+			u = &Unfit{Tenant: j.Tenant, AllGPUs: c.tenantGPUs(j.Tenant), Resources: k.resources}
+			unfit[k] = u
 		}
 		u.Jobs++
 		u.MaxGPUs = max(u.MaxGPUs, j.TotalGPUs())
+		u.GPUs = max(u.GPUs, r.gpus)
+		if k.resources {
+			u.CPUs, u.MemGiB = max(u.CPUs, j.CPUsPerReplica), max(u.MemGiB, j.MemGiBPerReplica)
+			u.NodeCPUs, u.NodeMemGiB = max(u.NodeCPUs, r.cpus), max(u.NodeMemGiB, r.memGiB)
+		}
 	}
 	clear(jobs[len(kept):])
-	var out []Unfit
-	for _, t := range slices.Sorted(maps.Keys(unfit)) {
-		out = append(out, *unfit[t])
+	keys := slices.SortedFunc(maps.Keys(unfit), func(a, b unfitKey) int {
+		if a.tenant != b.tenant {
+			return strings.Compare(a.tenant, b.tenant)
+		}
+		if a.resources == b.resources {
+			return 0
+		}
+		if b.resources {
+			return -1
+		}
+		return 1
+	})
+	var out []Unfit // nil when every job fits
+	for _, k := range keys {
+		out = append(out, *unfit[k])
 	}
 	return kept, out
+}
+
+// room is what the nodes a left-out job j may use offer it: their GPUs
+// of the models it accepts, the replicas they hold by GPUs alone, and
+// the most CPUs and memory of one of them.
+type room struct {
+	need, gpuSlots, gpus, cpus, memGiB int
+}
+
+func (c *fitCheck) room(j *model.Job) room {
+	r := room{need: j.Replicas}
+	if j.Kind == model.KindDeployment {
+		r.need = min(max(j.MinReplicas, 1), j.Replicas)
+	}
+	allowed := c.sites(c.tenants[j.Tenant], j)
+	for i := range c.f.Nodes {
+		n := &c.f.Nodes[i]
+		if !allowed[n.Site] || len(j.GPUModels) > 0 && !slices.Contains(j.GPUModels, n.GPUModel) {
+			continue
+		}
+		r.gpus += n.GPUs
+		if j.GPUsPerReplica > 0 {
+			r.gpuSlots += n.GPUs / j.GPUsPerReplica
+		} else {
+			r.gpuSlots = r.need // asks no GPU: GPUs never bind
+		}
+		if n.GPUs >= j.GPUsPerReplica {
+			r.cpus, r.memGiB = max(r.cpus, n.CPUs), max(r.memGiB, n.MemoryGiB)
+		}
+	}
+	return r
 }
 
 // Replayable keeps the jobs that the facility HeliosFacility built can
@@ -77,7 +148,7 @@ func Replayable(f *model.Facility, jobs []*model.Job, vcFile string) (kept []*mo
 	}
 	kept, unfit := Fitting(f, kept)
 	if len(unfit) > 0 {
-		left, list := unfitList(unfit, func(u Unfit) string { return fmt.Sprintf("the VC has %d", u.GPUs) }, "VCs")
+		left, list := unfitList(unfit, func(u Unfit) string { return fmt.Sprintf("the VC has %d", u.AllGPUs) }, "VCs")
 		notes = append(notes, fmt.Sprintf("%d of %d jobs left out: they need more than their VC can ever give them, so they would never start (%s)",
 			left, all, list))
 	}

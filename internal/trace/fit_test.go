@@ -40,7 +40,12 @@ func TestFitting(t *testing.T) {
 	if diff := cmp.Diff([]string{"philly-1", "philly-5", "philly-7"}, ids(kept)); diff != "" {
 		t.Errorf("kept (-want +got):\n%s", diff)
 	}
-	want := []Unfit{{Tenant: "a", Jobs: 2, MaxGPUs: 16, GPUs: 8}, {Tenant: "b", Jobs: 2, MaxGPUs: 40, GPUs: 32}}
+	want := []Unfit{
+		{Tenant: "a", Jobs: 2, MaxGPUs: 16, GPUs: 8, AllGPUs: 8},
+		{Tenant: "b", Jobs: 1, MaxGPUs: 40, GPUs: 32, AllGPUs: 32},
+		// by its CPUs: the GPUs would hold it
+		{Tenant: "b", Jobs: 1, MaxGPUs: 32, GPUs: 32, AllGPUs: 32, Resources: true, CPUs: 200, MemGiB: 256, NodeCPUs: 64, NodeMemGiB: 512},
+	}
 	if diff := cmp.Diff(want, unfit); diff != "" {
 		t.Errorf("unfit (-want +got):\n%s", diff)
 	}

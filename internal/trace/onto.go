@@ -156,9 +156,18 @@ func OntoFacility(f *model.Facility, jobs []*model.Job, m Mapping) (kept []*mode
 
 	all := len(jobs)
 	kept, unfit := Fitting(f, jobs)
-	if len(unfit) > 0 {
-		notes = append(notes, unfitNote(unfit, all, "the sites their tenant may use never hold as many GPUs as they need at once", func(u Unfit) string {
+	byGPUs, byResources := splitUnfit(unfit)
+	if len(byGPUs) > 0 {
+		notes = append(notes, unfitNote(byGPUs, all, "the sites their tenant may use never hold as many GPUs as they need at once", func(u Unfit) string {
+			if u.GPUs < u.AllGPUs {
+				return fmt.Sprintf("the sites it may use have %d GPUs of the models they accept, %d in all", u.GPUs, u.AllGPUs)
+			}
 			return fmt.Sprintf("the sites it may use have %d GPUs", u.GPUs)
+		}))
+	}
+	if len(byResources) > 0 {
+		notes = append(notes, unfitNote(byResources, all, "the nodes of their tenant's sites have GPUs enough for them but never hold all their replicas at once with the CPUs and memory each asks for", func(u Unfit) string {
+			return fmt.Sprintf("a replica asks for up to %d CPUs and %d GiB, the nodes with its GPUs have at most %d CPUs and %d GiB", u.CPUs, u.MemGiB, u.NodeCPUs, u.NodeMemGiB)
 		}))
 	}
 	if f.Policy.Quotas {
@@ -286,6 +295,19 @@ func withinQuota(f *model.Facility, jobs []*model.Job) ([]*model.Job, []Unfit) {
 		out = append(out, *unfit[t])
 	}
 	return kept, out
+}
+
+// splitUnfit parts what Fitting left out by its reason: too few GPUs,
+// or too few CPUs or too little memory beside them.
+func splitUnfit(unfit []Unfit) (byGPUs, byResources []Unfit) {
+	for _, u := range unfit {
+		if u.Resources {
+			byResources = append(byResources, u)
+		} else {
+			byGPUs = append(byGPUs, u)
+		}
+	}
+	return byGPUs, byResources
 }
 
 // unfitNote says which jobs were left out, per tenant, and why.

@@ -198,3 +198,54 @@ func TestOntoFacilityAgreesWithCore(t *testing.T) {
 		}
 	}
 }
+
+// TestOntoFacilityNamesCPUsAndMemory: a job whose replicas ask for more
+// CPUs than a node has (carnot workload philly --cpus-per-gpu 20: 160
+// CPUs for 8 GPUs, where small's nodes have 112) was left out with the
+// note that the sites "never hold as many GPUs as they need at once
+// (lab-a: 2 jobs of up to 16 GPUs, the sites it may use have 32 GPUs)",
+// which contradicts itself and hides the cause. The note now names the
+// CPUs and memory; a job left out for its GPUs keeps its own note, and
+// one that accepts only some of the sites' GPU models is told how many
+// of those there are (it was told "have 40 GPUs" for its 40).
+func TestOntoFacilityNamesCPUsAndMemory(t *testing.T) {
+	f := smallFacility(t)
+	jobs, err := ReadPhilly("p.csv", strings.NewReader(phillyCSV(
+		"2017-10-01 00:00:00,60,4,240,a",   // philly-1: 80 CPUs, fits
+		"2017-10-01 00:00:01,60,8,480,a",   // philly-2: 160 CPUs on a node of 112
+		"2017-10-01 00:00:02,60,16,960,a",  // philly-3: 2 × 160 CPUs
+		"2017-10-01 00:00:03,60,64,3840,a", // philly-4: more than the site's 32 GPUs
+	)), Options{CPUsPerGPU: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, notes, err := OntoFacility(f, jobs, Mapping{Default: "lab-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"philly-1"}, ids(kept)); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+	want := []string{
+		"1 of 4 jobs left out: they would never start, as the sites their tenant may use never hold as many GPUs as they need at once (lab-b: 1 job of 64 GPUs, the sites it may use have 32 GPUs)",
+		"2 of 4 jobs left out: they would never start, as the nodes of their tenant's sites have GPUs enough for them but never hold all their replicas at once with the CPUs and memory each asks for (lab-b: 2 jobs of up to 16 GPUs, a replica asks for up to 160 CPUs and 256 GiB, the nodes with its GPUs have at most 112 CPUs and 2048 GiB)",
+	}
+	if diff := cmp.Diff(want, notes[1:]); diff != "" {
+		t.Errorf("notes after the default tenant's (-want +got):\n%s", diff)
+	}
+
+	// a node of another model: 40 GPUs at the site, 32 of them H100
+	f.Nodes = append(f.Nodes, model.Node{Name: "a100-1", Site: "par1", GPUModel: "A100", GPUs: 8, CPUs: 112, MemoryGiB: 2048})
+	jobs, err = ReadPhilly("p.csv", strings.NewReader(phillyCSV("2017-10-01 00:00:00,60,40,2400,a")), Options{GPUModels: []string{"H100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, notes, err = OntoFacility(f, jobs, Mapping{Default: "lab-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"1 of 1 jobs left out: they would never start, as the sites their tenant may use never hold as many GPUs as they need at once (lab-b: 1 job of 40 GPUs, the sites it may use have 32 GPUs of the models they accept, 40 in all)"}
+	if diff := cmp.Diff(want, notes[1:]); diff != "" {
+		t.Errorf("a job of one model: notes after the default tenant's (-want +got):\n%s", diff)
+	}
+}
