@@ -79,15 +79,16 @@ func pageColumns(ss []ScenarioSummary) []column {
 }
 
 type htmlPage struct {
-	Title     string
-	Baseline  string
-	Variants  []htmlVariant
-	Header    []htmlHeader
-	Rows      []htmlRow
-	Charts    []template.HTML
-	Power     []htmlPower
-	RackNotes []string // scenarios whose racks the power table cuts
-	HasErrors bool
+	Title      string
+	Baseline   string
+	BaseFailed bool // the baseline failed: no value has a change
+	Variants   []htmlVariant
+	Header     []htmlHeader
+	Rows       []htmlRow
+	Charts     []template.HTML
+	Power      []htmlPower
+	RackNotes  []string // scenarios whose racks the power table cuts
+	HasErrors  bool
 }
 
 // htmlPower is one site, hall or capped rack of one scenario: its peak against its
@@ -140,8 +141,12 @@ func (p Plan) WriteHTML(w io.Writer) error {
 	}
 	var base *Metrics
 	for i := range p.Scenarios {
-		if p.Scenarios[i].Name == p.Baseline && p.Scenarios[i].Error == "" {
-			base = &p.Scenarios[i].Metrics
+		if s := &p.Scenarios[i]; s.Name == p.Baseline {
+			if s.Error == "" {
+				base = &s.Metrics
+			} else {
+				pg.BaseFailed = true
+			}
 		}
 	}
 	var names []string // of the scenarios that ran: a failed one's zero metrics are no values

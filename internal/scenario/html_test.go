@@ -69,3 +69,33 @@ func TestHTMLChartsLeaveOutFailed(t *testing.T) {
 		t.Errorf("the page lost the scenario that ran or the failure:\n%s", page)
 	}
 }
+
+// TestHTMLBaselineFailed: when the baseline fails, no value has a change
+// to show, and the page still said "Under each value, its change from
+// the baseline broken" over values without one. It now says that the
+// baseline failed and that the values stand alone.
+func TestHTMLBaselineFailed(t *testing.T) {
+	p := Plan{Name: "failed", Baseline: "broken", Scenarios: []ScenarioSummary{
+		{Name: "ok", Metrics: Metrics{Finished: 10, CostEUR: 100, JCTMeanS: 3600}},
+		{Name: "broken", Error: "sim: more than 5 scheduling passes"},
+	}}
+	var h strings.Builder
+	if err := p.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	page := h.String()
+	if strings.Contains(page, "its change from the baseline") {
+		t.Errorf("the page promises changes from a baseline that failed")
+	}
+	if want := "The baseline <b>broken</b> failed: the values have no change to show."; !strings.Contains(page, want) {
+		t.Errorf("the page does not say %q", want)
+	}
+	p.Baseline = "ok"
+	h.Reset()
+	if err := p.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.String(), "Under each value, its change from the baseline <b>ok</b>.") {
+		t.Errorf("a baseline that ran: the page lost its sentence")
+	}
+}

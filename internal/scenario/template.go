@@ -36,7 +36,7 @@ td.err { color: #b00; }
 <body>
 <h1>{{.Title}}</h1>
 <p class="meta">Each scenario is one run of the digital twin (<code>carnot plan</code>), every decision made by the
-production scheduling core. Under each value, its change from the baseline <b>{{.Baseline}}</b>. Metric
+production scheduling core. {{if .BaseFailed}}The baseline <b>{{.Baseline}}</b> failed: the values have no change to show.{{else}}Under each value, its change from the baseline <b>{{.Baseline}}</b>.{{end}} Metric
 definitions: docs/plan.md; each scenario's own summary.json and jobs.csv are in its directory.</p>
 
 <h2>Variants</h2>
