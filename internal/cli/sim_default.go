@@ -49,7 +49,11 @@ func simInputs(o *simOpts) (*model.Facility, []*model.Job, []model.GridSeries, e
 		fac, jobs, err = simInput(o)
 	}
 	if err == nil && o.philly == "" {
-		jobs, err = o.m.shape(jobs)
+		var note string
+		var left int
+		if jobs, note, left, err = o.m.shape(jobs); note != "" {
+			o.notes, o.leftOut = append(o.notes, note), o.leftOut+left
+		}
 	}
 	if err != nil {
 		return nil, nil, nil, err

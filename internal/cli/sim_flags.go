@@ -106,20 +106,48 @@ func parseWhen(s string) (model.Time, error) {
 }
 
 // shape applies the window, sample and arrival rate to jobs read from a
-// file or bundled (the Philly reader applies them while reading).
-func (m *simModel) shape(jobs []*model.Job) ([]*model.Job, error) {
+// file or bundled (the Philly reader applies them while reading). The
+// jobs that depend on jobs the window or sample left out are left out
+// too (trace.Orphans), and note says so; left counts them.
+func (m *simModel) shape(jobs []*model.Job) (out []*model.Job, note string, left int, err error) {
 	o, err := m.options()
 	if err != nil {
-		return nil, err
+		return nil, "", 0, err
 	}
 	if o.Scale == 1 && o.Window == (trace.Window{}) && o.Sample.Fraction == 1 {
-		return jobs, nil
+		return jobs, "", 0, nil
 	}
-	out, err := trace.Shape(jobs, o)
-	if err != nil || len(out) > 0 || len(jobs) == 0 {
-		return out, err
+	if out, err = trace.Shape(jobs, o); err != nil {
+		return nil, "", 0, err
 	}
-	return nil, m.noneKept(jobs)
+	if len(out) == 0 && len(jobs) > 0 {
+		return nil, "", 0, m.noneKept(jobs)
+	}
+	run, why := trace.Orphans(jobs, out)
+	if len(why) == 0 {
+		return out, "", 0, nil
+	}
+	if len(why) > maxOrphansNamed {
+		why = append(why[:maxOrphansNamed:maxOrphansNamed], fmt.Sprintf("and %d more", len(why)-maxOrphansNamed))
+	}
+	note = fmt.Sprintf("%d of %d jobs left out: they depend on jobs %s left out (%s)",
+		len(out)-len(run), len(out), strings.Join(m.shapedBy(), " with "), strings.Join(why, "; "))
+	return run, note, len(out) - len(run), nil
+}
+
+// maxOrphansNamed bounds the jobs the note of shape names one by one.
+const maxOrphansNamed = 12
+
+// shapedBy is the flags that leave jobs out, as given.
+func (m *simModel) shapedBy() []string {
+	var what []string
+	if m.window != "" {
+		what = append(what, "--window "+m.window)
+	}
+	if m.sample < 1 {
+		what = append(what, fmt.Sprintf("--sample %g", m.sample))
+	}
+	return what
 }
 
 // noneKept is the error of a window or sample that keeps none of jobs:
@@ -129,14 +157,7 @@ func (m *simModel) noneKept(jobs []*model.Job) error {
 	for _, j := range jobs {
 		first, last = min(first, j.SubmitTime), max(last, j.SubmitTime)
 	}
-	var what []string
-	if m.window != "" {
-		what = append(what, "--window "+m.window)
-	}
-	if m.sample < 1 {
-		what = append(what, fmt.Sprintf("--sample %g", m.sample))
-	}
-	return usageError{fmt.Errorf("%s keeps none of the %d jobs (submitted from %s to %s)", strings.Join(what, " with "), len(jobs), first, last)}
+	return usageError{fmt.Errorf("%s keeps none of the %d jobs (submitted from %s to %s)", strings.Join(m.shapedBy(), " with "), len(jobs), first, last)}
 }
 
 // config applies the policy overrides to fac and returns the twin's

@@ -177,3 +177,51 @@ func Shape(jobs []*model.Job, o Options) ([]*model.Job, error) {
 	}
 	return o.apply(append([]*model.Job(nil), jobs...), rows), nil
 }
+
+// Orphans parts kept, the jobs Shape kept of all, into the jobs to run
+// and those to leave out: a job that depends (model.Job.DependsOn) on a
+// job of all that Shape left out, or on one left out so in turn, would
+// wait for good, and the twin refuses a dependency on a job it does not
+// have. why names each left-out job with the first such dependency
+// ("c on b"), in kept's order. A dependency on a job all never had is
+// kept: it is the file's mistake, for the reader of the run to report.
+func Orphans(all, kept []*model.Job) (run []*model.Job, why []string) {
+	in := make(map[string]bool, len(all))
+	for _, j := range all {
+		in[j.ID] = true
+	}
+	out := make(map[string]bool, len(all)) // left out, by Shape or here
+	for id := range in {
+		out[id] = true
+	}
+	for _, j := range kept {
+		delete(out, j.ID)
+	}
+	on := make(map[string]string) // job left out here → the dependency it is left out for
+	for changed := true; changed; {
+		changed = false
+		for _, j := range kept {
+			if on[j.ID] != "" {
+				continue
+			}
+			for _, d := range j.DependsOn {
+				if in[d.Job] && out[d.Job] {
+					on[j.ID], out[j.ID], changed = d.Job, true, true
+					break
+				}
+			}
+		}
+	}
+	if len(on) == 0 {
+		return kept, nil
+	}
+	run = make([]*model.Job, 0, len(kept)-len(on))
+	for _, j := range kept {
+		if d := on[j.ID]; d != "" {
+			why = append(why, j.ID+" on "+d)
+		} else {
+			run = append(run, j)
+		}
+	}
+	return run, why
+}

@@ -246,3 +246,25 @@ func TestShapeKeepsTimesPositive(t *testing.T) {
 		t.Errorf("b submit %d, earliest %d, deadline %d; want 1990, 1990, 1", b.SubmitTime, b.EarliestStart, b.Deadline)
 	}
 }
+
+// TestOrphans: a job kept whose dependency was left out goes, and so do
+// the jobs that depend on it, wherever they stand in the list; a
+// dependency on a job the input never had stays for the run to report.
+func TestOrphans(t *testing.T) {
+	job := func(id string, deps ...string) *model.Job {
+		j := &model.Job{ID: id}
+		for _, d := range deps {
+			j.DependsOn = append(j.DependsOn, model.Dependency{Job: d})
+		}
+		return j
+	}
+	a, b, c, d, e := job("a"), job("b", "c"), job("c", "a"), job("d", "nosuch"), job("e", "d")
+	all := []*model.Job{a, b, c, d, e}
+	run, why := Orphans(all, []*model.Job{b, c, d, e})
+	if diff := cmp.Diff([]string{"d", "e"}, ids(run)); diff != "" {
+		t.Errorf("run (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"b on c", "c on a"}, why); diff != "" {
+		t.Errorf("why (-want +got):\n%s", diff)
+	}
+}
