@@ -108,8 +108,8 @@ func gridZonesUsed(fac *model.Facility, specs []string) error {
 		}
 	}
 	for _, g := range specs {
-		zone, _, ok := strings.Cut(g, "=")
-		if !ok || zones[zone] {
+		zone, path, ok := strings.Cut(g, "=")
+		if !ok || zone == "" || path == "" || zones[zone] {
 			continue // loadGrids says what is wrong with the flag
 		}
 		have := "its sites have no grid zone"

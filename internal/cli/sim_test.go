@@ -229,6 +229,19 @@ func TestSimGridZoneUnused(t *testing.T) {
 	}
 }
 
+// TestSimGridSpecMalformed: a --grid without a zone (=FILE) or without a
+// file for a zone no site has (DE=) was told no site draws from zone ""
+// or DE, not what is wrong with the flag; it is now told its form.
+func TestSimGridSpecMalformed(t *testing.T) {
+	for _, g := range []string{"=fr.csv", "DE=", "FR="} {
+		var outb, errb bytes.Buffer
+		want := "--grid \"" + g + "\": want ZONE=FILE, e.g. FR=fr-2023-hourly.csv"
+		if code := Main([]string{"sim", "--out", t.TempDir(), "--grid", g}, &outb, &errb); code != ExitUsage || !strings.Contains(errb.String(), want) {
+			t.Errorf("--grid %s: exit %d, stderr %q; want exit %d and %q", g, code, errb.String(), ExitUsage, want)
+		}
+	}
+}
+
 // TestSimOutputsAreTheRunsOwn: a run without --log into the directory of
 // an earlier run with --log left that run's events.log beside its own
 // summary.json, as if it were its log. A run removes the outputs of an
