@@ -227,6 +227,9 @@ func phillyModels(fac *model.Facility, models []string) error {
 	return nil
 }
 
+// maxShift is the longest --shift, forward or back.
+const maxShift = 10000 * 365 * model.Day
+
 // shiftBy is how far the submit times move: --shift, or from the start
 // of the window (else the first submission, of jobs sorted by time) to
 // --start.
@@ -234,9 +237,9 @@ func (o *phillyOpts) shiftBy(jobs []*model.Job, w trace.Window) (model.Duration,
 	if o.start == "" {
 		s := strings.TrimSpace(o.shift)
 		neg := strings.HasPrefix(s, "-")
-		d, err := model.ParseDuration(strings.TrimPrefix(s, "-"), 10000*365*model.Day)
-		if err != nil {
-			return 0, usageError{fmt.Errorf("--shift: %w", err)}
+		d, err := model.ParseDuration(strings.TrimPrefix(s, "-"), maxShift)
+		if err != nil { // in its own words: ParseDuration's have no sign
+			return 0, usageError{fmt.Errorf("--shift %q: want a duration of at most 10000 years (%dd), forward or back (-7d), e.g. 2191d", o.shift, maxShift/model.Day)}
 		}
 		if neg {
 			d = -d

@@ -133,7 +133,14 @@ func TestWorkloadPhillyErrors(t *testing.T) {
 			"error: give --shift or --start, not both\n"},
 		// the limit read "must be from 0 to 315360000000 seconds"
 		{"shift too far", []string{"--default-tenant", "lab-b", "--shift", "3650001d"}, ExitUsage,
-			`error: --shift: must be from 0 to 10000 years (3650000d); got "3650001d"` + "\n"},
+			`error: --shift "3650001d": want a duration of at most 10000 years (3650000d), forward or back (-7d), e.g. 2191d` + "\n"},
+		// a shift back may be as long: the limit read "must be from 0
+		// to 10000 years", and the value lost its sign ("-x" was told
+		// it had given "x")
+		{"shift back too far", []string{"--default-tenant", "lab-b", "--shift", "-3650001d"}, ExitUsage,
+			`error: --shift "-3650001d": want a duration of at most 10000 years (3650000d), forward or back (-7d), e.g. 2191d` + "\n"},
+		{"shift back not a duration", []string{"--default-tenant", "lab-b", "--shift", "-x"}, ExitUsage,
+			`error: --shift "-x": want a duration of at most 10000 years (3650000d), forward or back (-7d), e.g. 2191d` + "\n"},
 		{"empty window", []string{"--default-tenant", "lab-b", "--window", "2020-01-01,"}, ExitUsage,
 			"error: --window 2020-01-01, keeps none of the jobs of " + phillySample + "\n"},
 		{"no trace", []string{"--trace", ""}, ExitUsage, "error: give --facility FILE and --trace CSV\n"},
