@@ -75,7 +75,7 @@ func runSchedule(cmd *cobra.Command, o *scheduleOpts) error {
 	for _, w := range o.workload {
 		jobs, err := jobspec.LoadFile(w, fac)
 		if err != nil {
-			return err
+			return jobspec.Brief(err)
 		}
 		snap.Pending = append(snap.Pending, jobs...)
 	}

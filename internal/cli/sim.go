@@ -363,7 +363,7 @@ func simInput(o *simOpts) (*model.Facility, []*model.Job, error) {
 	}
 	jobs, err := jobspec.LoadFileToReplay(o.workload, fac)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, jobspec.Brief(err)
 	}
 	return fac, jobs, nil
 }

@@ -21,7 +21,7 @@ import (
 const defaultWorkloadStart = "2026-01-01T00:00:00Z"
 
 // maxShownErrors caps the problems printed per job file.
-const maxShownErrors = 50
+const maxShownErrors = jobspec.MaxListed
 
 func newWorkloadCmd() *cobra.Command {
 	cmd := &cobra.Command{

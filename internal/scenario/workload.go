@@ -28,7 +28,7 @@ func (w WorkloadSpec) jobs(fac *model.Facility) (jobs []*model.Job, own map[stri
 		// every job needs its submit time, unless shift_to gives it one
 		js, given, err := jobspec.LoadFileGiven(w.File, fac, w.ShiftTo == 0)
 		if err != nil {
-			return nil, nil, errors.New(fileProblem(w.File, err))
+			return nil, nil, errors.New(fileProblem(w.File, jobspec.Brief(err)))
 		}
 		for i, j := range js {
 			if given[i].Has("preemptible") {
@@ -134,7 +134,7 @@ func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 	}
 	loaded, err := jobspec.Load("workload.batch.jsonl", buf.Bytes(), fac)
 	if err != nil {
-		return nil, fmt.Errorf("workload.batch does not fit the facility (the jobs as written out):\n%w", err)
+		return nil, fmt.Errorf("workload.batch does not fit the facility (the jobs as written out):\n%w", jobspec.Brief(err))
 	}
 	return loaded, nil
 }
