@@ -186,6 +186,13 @@ func scaleGPUs(f *model.Facility, s float64) error {
 		}
 		groups[k] = append(groups[k], i)
 	}
+	sizes := make([]groupSize, len(order))
+	for i, k := range order {
+		sizes[i] = groupSize{k.site, k.model, len(groups[k])}
+	}
+	if err := scaleChanges(sizes, s); err != nil {
+		return err
+	}
 	before := gpusByModel(f)
 	rackW, hallW := powerBy(f)
 	names := map[string]bool{}
@@ -245,6 +252,38 @@ func scaleGPUs(f *model.Facility, s float64) error {
 	}
 	scaleQuotas(f, before, gpusByModel(f))
 	return nil
+}
+
+// groupSize is the GPU nodes of one site and GPU model.
+type groupSize struct {
+	site, model string
+	nodes       int
+}
+
+// scaleChanges is the error of a gpu_scale s that changes no group's
+// node count, which would run the base facility under the variant's
+// name: it names the largest group, the first to change, and the scale
+// from which it does.
+func scaleChanges(groups []groupSize, s float64) error {
+	var big groupSize
+	for _, g := range groups {
+		if int(math.Round(float64(g.nodes)*s)) != g.nodes {
+			return nil
+		}
+		if g.nodes > big.nodes {
+			big = g
+		}
+	}
+	if big.nodes == 0 {
+		return nil // no GPU node: nothing to scale
+	}
+	n := float64(big.nodes)
+	hint := fmt.Sprintf("a scale of at least %g adds a node", (n+0.5)/n)
+	if s < 1 {
+		hint = fmt.Sprintf("a scale below %g removes a node", (n-0.5)/n)
+	}
+	return fmt.Errorf("gpu_scale %g changes no node count (site %s: %d %s nodes × %g round to %d); %s",
+		s, big.site, big.nodes, big.model, s, big.nodes, hint)
 }
 
 // domains names the NVLink domains gpu_scale adds: the copy, in round

@@ -63,6 +63,29 @@ func TestGPUScale(t *testing.T) {
 	}
 }
 
+// TestGPUScaleThatChangesNothing: a gpu_scale too close to 1 for any
+// group's node count to change (4 nodes × 1.1 = 4.4, rounded to 4) ran
+// the base facility under the variant's name, described as
+// "gpu_scale=1.1": a planner read that 10 % more GPUs changed nothing.
+// It is an error that says which scale would change a count.
+func TestGPUScaleThatChangesNothing(t *testing.T) {
+	base := lab4(t)
+	for _, tc := range []struct {
+		scale float64
+		want  string
+	}{
+		{1.1, "gpu_scale 1.1 changes no node count (site par1: 4 H100 nodes × 1.1 round to 4); a scale of at least 1.125 adds a node"},
+		{0.9, "gpu_scale 0.9 changes no node count (site par1: 4 H100 nodes × 0.9 round to 4); a scale below 0.875 removes a node"},
+	} {
+		if _, err := (FacilityVariant{GPUScale: tc.scale}).apply(base); err == nil || err.Error() != tc.want {
+			t.Errorf("gpu_scale %g: %v; want %q", tc.scale, err, tc.want)
+		}
+	}
+	if f, err := (FacilityVariant{GPUScale: 1.125}).apply(base); err != nil || len(f.Nodes) != 5 {
+		t.Errorf("gpu_scale 1.125: %v; want 5 nodes", err)
+	}
+}
+
 func TestEnvelopeFraction(t *testing.T) {
 	base := lab4(t)
 	f, err := FacilityVariant{GPUScale: 1.25, EnvelopeFraction: 0.7}.apply(base)
