@@ -134,7 +134,8 @@ type BatchSpec struct {
 	Seed          int64
 }
 
-// FlexibleSpec makes Share of the gang jobs (chosen by a seeded hash of
+// FlexibleSpec makes Share of the jobs (kind job, with a runtime limit
+// and no deadline; chosen by a hash of
 // their ID) flexible: EarliestStart = submit, Deadline = submit +
 // runtime limit + Slack.
 type FlexibleSpec struct {
