@@ -276,7 +276,7 @@ func TestInvalidSubmissions(t *testing.T) {
 		field      string
 	}{
 		{"negative gpus", `{"tenant":"default","gpus":-1,"command":["true"]}`, 400, "gpus"},
-		{"unknown field", `{"tenant":"default","gpus":1,"gpu":2,"command":["true"]}`, 400, ""},
+		{"unknown field", `{"tenant":"default","gpus":1,"gpu":2,"command":["true"]}`, 400, "gpu"},
 		{"unknown tenant", `{"tenant":"nobody","gpus":1,"command":["true"]}`, 400, "tenant"},
 		{"no command", `{"tenant":"default","gpus":1}`, 400, "command"},
 		{"asks for nothing", `{"tenant":"default","gpus":0,"command":["true"]}`, 400, "gpus"},

@@ -91,9 +91,9 @@ func TestLogsRefusesANonBooleanFollow(t *testing.T) {
 	}
 }
 
-// A refusal's error of no field (an unknown field of the job) is recorded
-// without an empty field name: "the job is not valid; unknown field …",
-// not "…; : unknown field …".
+// A refusal's error of an unknown field of the job is recorded with the
+// field it names: "the job is not valid; gpu: unknown field …", not
+// "…; : unknown field …".
 func TestRejectedEventOfAnErrorWithoutField(t *testing.T) {
 	e := devEnv(t)
 	if code := e.do("POST", "/v1/jobs", map[string]any{"tenant": "default", "gpus": 1, "gpu": 3, "command": []string{"x"}}, nil); code != 400 {
@@ -102,7 +102,7 @@ func TestRejectedEventOfAnErrorWithoutField(t *testing.T) {
 	var evs api.EventList
 	e.do("GET", "/v1/events", nil, &evs)
 	last := evs.Events[len(evs.Events)-1]
-	if last.Type != api.EventRejected || strings.Contains(last.Message, "; : ") || !strings.Contains(last.Message, `; unknown field "gpu"`) {
+	if last.Type != api.EventRejected || strings.Contains(last.Message, "; : ") || !strings.Contains(last.Message, `; gpu: unknown field (did you mean "gpus"?)`) {
 		t.Errorf("rejected event %q; want the error without an empty field name", last.Message)
 	}
 }
