@@ -63,7 +63,18 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Attempt == 0 {
-		problemf(w, http.StatusNotFound, "job %s has not started yet: no logs", id)
+		switch d.State {
+		case api.StateCancelled, api.StateFailed:
+			// it never will: no "yet" (carnot logs -f on a queued job
+			// prints this once the job is cancelled)
+			verb := "failed"
+			if d.State == api.StateCancelled {
+				verb = "was cancelled"
+			}
+			problemf(w, http.StatusNotFound, "job %s %s before it started: no logs", id, verb)
+		default:
+			problemf(w, http.StatusNotFound, "job %s has not started yet: no logs", id)
+		}
 		return
 	}
 	k := replicaAt(d.Replicas, int(replica))

@@ -40,3 +40,24 @@ func TestDeploymentRouteOfAJobPointsToIt(t *testing.T) {
 		t.Errorf("GET /v1/deployments/%s (a's job) as b: %d %s; want a bare 404", id, code, body)
 	}
 }
+
+// The logs of a job that ended before it ever started (cancelled while
+// pending) are refused saying so, not that it "has not started yet":
+// `carnot logs -f` on a queued job prints that answer once the job is
+// cancelled, and a job that will never start has no "yet".
+func TestLogsOfAJobThatNeverStarted(t *testing.T) {
+	e := devEnv(t)
+	queued := e.submit(spec(1, 1))
+	cancelled := e.submit(spec(1, 1))
+	if code := e.do("POST", "/v1/jobs/"+cancelled+"/cancel", nil, nil); code != http.StatusOK {
+		t.Fatalf("cancel a pending job: %d", code)
+	}
+	for _, c := range []struct{ id, want string }{
+		{queued, "has not started yet: no logs"}, {cancelled, "was cancelled before it started: no logs"},
+	} {
+		var p api.Problem
+		if code := e.do("GET", "/v1/jobs/"+c.id+"/logs", nil, &p); code != http.StatusNotFound || !strings.HasSuffix(p.Detail, c.want) {
+			t.Errorf("logs of %s: %d %q; want 404 saying %q", c.id, code, p.Detail, c.want)
+		}
+	}
+}
