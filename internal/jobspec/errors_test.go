@@ -290,6 +290,8 @@ func TestLoadErrors(t *testing.T) {
 			"- {id: j, tenant: acme, gpus: 8, replicas: 3, gpu_model: H100, cpus: 200, memory_gib: 4096}",
 			"- {id: k, tenant: acme, gpus: 1, gpu_model: h100}",
 			"- {id: l, tenant: acme, gpus: 1, jurisdictions: [fr]}",
+			"- {id: m, tenant: acme, gpus: 0, cpus: 200, memory_gib: 4096}",
+			"- {id: n, tenant: acme, gpus: 0, cpus: 112, memory_gib: 2048}",
 		),
 		want: []string{
 			`fac.yaml:1: jobs[0].tenant: unknown tenant "nobody" (the facility has acme, eu-lab, fr-co, us-co)`,
@@ -306,6 +308,9 @@ func TestLoadErrors(t *testing.T) {
 			"fac.yaml:10: jobs[9].memory_gib: 4096 GiB per replica, but no H100 node has more than 2048",
 			`fac.yaml:11: jobs[10].gpu_model[0]: unknown GPU model "h100" (did you mean "H100"? model names are case-sensitive)`,
 			`fac.yaml:12: jobs[11].jurisdictions[0]: "fr" is not a jurisdiction tag; tags are upper-case words such as EU, FR or US-GOV, one per entry`,
+			// a CPU-only replica may run on any node, and fits none
+			"fac.yaml:13: jobs[12].cpus: 200 CPUs per replica, but no node has more than 112",
+			"fac.yaml:13: jobs[12].memory_gib: 4096 GiB per replica, but no node has more than 2048",
 		},
 	}, {
 		name: "no default class in the facility",

@@ -369,7 +369,16 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 			ok = false
 		}
 	}
-	if !ok || j.GPUsPerReplica == 0 && len(j.GPUModels) == 0 {
+	if !ok {
+		return
+	}
+	if j.GPUsPerReplica == 0 && len(j.GPUModels) == 0 {
+		// a CPU-only replica may run on any node, whatever its GPUs
+		var maxC, maxM int
+		for m := range fi.maxCPUs {
+			maxC, maxM = max(maxC, fi.maxCPUs[m]), max(maxM, fi.maxMem[m])
+		}
+		fi.checkHost(s, c, "no node", maxC, maxM)
 		return
 	}
 	var maxG, maxC, maxM, total int
@@ -394,6 +403,14 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 	case j.GPUsPerReplica*j.MinReplicas > total:
 		c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
 	}
+	fi.checkHost(s, c, which, maxC, maxM)
+}
+
+// checkHost refuses a replica larger in CPUs or memory than the largest
+// node that may hold it (which names those nodes), when the facility
+// says how large its nodes are.
+func (fi *facIndex) checkHost(s *spec, c *yamlin.Collector, which string, maxC, maxM int) {
+	j := &s.job
 	if maxC > 0 && j.CPUsPerReplica > maxC {
 		c.Add(s.lineOf(fCPUs), s.fpath(fCPUs), "%d CPUs per replica, but %s has more than %d", j.CPUsPerReplica, which, maxC)
 	}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// A CPU-only job whose replica asks for more CPUs or memory than any node
+// has is refused at submission, naming the field, as a GPU job's is:
+// accepted, it waited for ever ("eligible nodes have at most 32 CPUs
+// free"). The node's size is its agent's (32 CPUs, 256 GiB here).
+func TestSubmitRefusesACPUOnlyReplicaNoNodeHolds(t *testing.T) {
+	e := devEnv(t)
+	for _, tc := range []struct {
+		body  string
+		code  int
+		field string
+	}{
+		{`{"tenant":"default","gpus":0,"cpus":64,"command":["x"]}`, http.StatusBadRequest, "cpus"},
+		{`{"tenant":"default","gpus":0,"memory_gib":512,"command":["x"]}`, http.StatusBadRequest, "memory_gib"},
+		{`{"tenant":"default","gpus":1,"cpus":64,"command":["x"]}`, http.StatusBadRequest, "cpus"},
+		{`{"tenant":"default","gpus":0,"cpus":32,"memory_gib":256,"command":["x"]}`, http.StatusCreated, ""},
+	} {
+		w := e.raw("POST", "/v1/jobs", []byte(tc.body))
+		if w.Code != tc.code {
+			t.Errorf("POST /v1/jobs %s: %d %s; want %d", tc.body, w.Code, w.Body, tc.code)
+			continue
+		}
+		if tc.field == "" {
+			continue
+		}
+		var p api.Problem
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
+			t.Errorf("POST /v1/jobs %s: %s; want one error naming %s", tc.body, w.Body, tc.field)
+		}
+	}
+}
