@@ -22,7 +22,11 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 		js.alloc.Replicas = append(js.alloc.Replicas[:len(js.alloc.Replicas):len(js.alloc.Replicas)], st.Replicas...)
 		runsOn(js)
 		s.metrics.placements.Add(float64(len(st.Replicas)))
-		c.job(js, api.EventStarted, fmt.Sprintf("%d more replicas on %s%s", len(st.Replicas), placements(st.Replicas), s.sitesIn(st.Replicas)))
+		more := fmt.Sprintf("%d more replicas", len(st.Replicas))
+		if len(st.Replicas) == 1 {
+			more = "1 more replica"
+		}
+		c.job(js, api.EventStarted, fmt.Sprintf("%s on %s%s", more, placements(st.Replicas), s.sitesIn(st.Replicas)))
 		s.unclaim(js.doc.ID)
 		s.requeue(js)
 		return
