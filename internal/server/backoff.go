@@ -45,6 +45,7 @@ func (s *Server) endedReplica(js *jobState, i int, now time.Time, c *changes) {
 	}
 	d := crashDelay(js.doc.Crashes)
 	r.ReplaceAt = ptrTime(now.Add(d).UTC())
+	runsOn(js) // its message says it backs off
 	s.backOff(js, r.Index, *r.ReplaceAt)
 	c.job(js, api.EventReplica, fmt.Sprintf("replica %d is replaced in %s: %d replica(s) in a row ended within %s of their start",
 		r.Index, d, js.doc.Crashes, crashWindow))

@@ -134,12 +134,30 @@ func runsOn(js *jobState) {
 
 // where says where js's replicas at run ("started on n1:[0 1]"), and,
 // for a deployment that runs fewer replicas than it asks for, how many,
-// first, so that a table's cut message still shows it.
+// first, so that a table's cut message still shows it, and why the
+// others do not run: they wait for room, or back off after crashes
+// (their GPUs held for them until the first back-off ends).
 func where(js *jobState, verb string, at []model.Placement) string {
 	if js.job.Kind != model.KindDeployment || len(at) >= js.job.Replicas {
 		return verb + " on " + placements(at)
 	}
-	return fmt.Sprintf("%s %d of %d replicas on %s; the others wait for room", verb, len(at), js.job.Replicas, placements(at))
+	backing, until := 0, time.Time{}
+	for _, r := range js.doc.Replicas {
+		if r.ReplaceAt != nil && !r.Released && !live(&r) {
+			backing++
+			if until.IsZero() || r.ReplaceAt.Before(until) {
+				until = *r.ReplaceAt
+			}
+		}
+	}
+	why := "the others wait for room"
+	if backing > 0 {
+		why = fmt.Sprintf("%d backing off after crashes until %s", backing, until.UTC().Format(time.RFC3339))
+		if rest := js.job.Replicas - len(at) - backing; rest > 0 {
+			why += fmt.Sprintf("; %d waiting for room", rest)
+		}
+	}
+	return fmt.Sprintf("%s %d of %d replicas on %s; %s", verb, len(at), js.job.Replicas, placements(at), why)
 }
 
 // stopAttempt asks the agents to stop every live replica of js's
@@ -265,6 +283,9 @@ func (s *Server) release(js *jobState, i int, now time.Time, c *changes) {
 		s.charge(js.job.Tenant, gs, model.TimeOf(now))
 	}
 	r.Released, r.ReplaceAt = true, nil
+	if js.stop == stopNone {
+		runsOn(js) // a replica backing off no longer does
+	}
 	// Its end is recorded: what memory kept of it answers nothing more.
 	delete(js.lastHeard, r.Index)
 	c.job(js, "", "")
