@@ -34,9 +34,10 @@ default those that are not finished yet (pending, running, preempting,
 cancelling); --all includes succeeded, failed and cancelled ones,
 --state picks states.
 
-GPUS is replicas×GPUs per replica, AGE the time since submission, and
-the last column the scheduler's reason while a job waits, else its
-message.`,
+GPUS is replicas×GPUs per replica, AGE the time since submission, NODES
+the nodes its replicas hold (those they ran on, once it ended; none
+while it waits, even queued again after an attempt), and the last
+column the scheduler's reason while a job waits, else its message.`,
 		Example: `  carnot jobs
   carnot jobs --tenant lab-a --all
   carnot jobs --state pending -o json`,
@@ -145,8 +146,13 @@ func gpusOf(j *api.Job) string {
 
 // nodesOf is the distinct nodes of the job's replicas, in replica order,
 // less those of a deployment's replaced replicas (released: they stay in
-// its record, on nodes it has left).
+// its record, on nodes it has left), and none for a pending job: one
+// queued again (preempted, retried) keeps its last attempt's replicas,
+// on nodes it no longer holds.
 func nodesOf(j *api.Job) []string {
+	if j.State == api.StatePending {
+		return nil
+	}
 	var out []string
 	for _, r := range j.Replicas {
 		if r.Node != "" && !r.Released && !slices.Contains(out, r.Node) {

@@ -192,3 +192,31 @@ func TestCLIPipelineAfter(t *testing.T) {
 		t.Errorf("run --after afternotok:train, which succeeded: %v\n%s\nwant it refused", err, out)
 	}
 }
+
+// A job preempted back to the queue holds no node: carnot jobs shows its
+// NODES as "-" while it waits, as for any pending job, not the node its
+// last attempt ran on (before, "low pending … node-1 preempting: …" read
+// as if it were placed there).
+func TestCLIJobsOfAPreemptedJobHoldsNoNode(t *testing.T) {
+	d := startDev(t)
+	d.submit(map[string]any{"id": "low", "gpus": 4, "priority_class": "low", "command": sh("sleep 120")})
+	d.waitState("low", api.StateRunning, 30*time.Second)
+	d.submit(map[string]any{"id": "high", "gpus": 4, "priority_class": "high", "command": sh("sleep 120")})
+	d.waitState("high", api.StateRunning, 30*time.Second)
+	if j := d.job("low"); j.State != api.StatePending || len(j.Replicas) == 0 {
+		t.Fatalf("low is %s with replicas %+v; want pending, its last attempt's replicas kept", j.State, j.Replicas)
+	}
+	out, err := d.carnot("jobs")
+	if err != nil {
+		t.Fatalf("carnot jobs: %v\n%s", err, out)
+	}
+	nodes := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 5 {
+			nodes[f[0]] = f[5]
+		}
+	}
+	if nodes["low"] != "-" || nodes["high"] != "node-1" {
+		t.Errorf("carnot jobs:\n%s\nwant NODES - for the pending low, node-1 for the running high", out)
+	}
+}
