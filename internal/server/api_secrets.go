@@ -169,17 +169,27 @@ func (s *Server) handlePutSecret(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var v api.SecretValue
+	// api.SecretValue, with its value's absence told from "": a body
+	// without one (or with null) sets nothing, as its schema requires it.
+	var v struct {
+		Tenant string  `json:"tenant,omitempty"`
+		Value  *string `json:"value"`
+	}
 	// Not decodeStrict: a value may hold any character, NUL included; it
 	// is stored sealed, as bytes, and its tenant must be the facility's.
 	if !decodeJSON(w, body, &v) {
+		return
+	}
+	if v.Value == nil {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the body is not a valid request",
+			Errors: []api.FieldError{{Field: "value", Message: "is required: the secret's value (\"\" for an empty one)"}}})
 		return
 	}
 	tenant := s.secretTenant(w, r, "putSecret", v.Tenant)
 	if tenant == "" || !s.secretsReady(w) {
 		return
 	}
-	blob, err := secrets.Seal(r.Context(), s.cfg.Secrets, []byte(v.Value), secretAAD(tenant, name))
+	blob, err := secrets.Seal(r.Context(), s.cfg.Secrets, []byte(*v.Value), secretAAD(tenant, name))
 	if err != nil {
 		problemf(w, http.StatusServiceUnavailable, "sealing the secret: %v", err)
 		return
