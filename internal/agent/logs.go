@@ -86,8 +86,10 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	done, tracked := a.taskDone(k)
 	view, err := a.openLog(k, lq.stream)
 	if errors.Is(err, fs.ErrNotExist) {
-		http.Error(w, fmt.Sprintf("no %s log for job %s replica %d attempt %d on node %s",
-			lq.stream, k.Job, k.Replica, k.Attempt, a.cfg.Name), http.StatusNotFound)
+		// The Carnot server, the one client, names the node before it.
+		http.Error(w, fmt.Sprintf("no %s log for job %s replica %d attempt %d: deleted past this node's "+
+			"--gc-max-tasks, --gc-max-age or --gc-disk-percent once its job ended, or never written here",
+			lq.stream, k.Job, k.Replica, k.Attempt), http.StatusNotFound)
 		return
 	}
 	if err != nil {
