@@ -323,8 +323,10 @@ func TestSubmitRules(t *testing.T) {
 	}
 }
 
-// A known path with another method is a 405 naming the methods it takes;
-// an unknown path a 404; both problem documents.
+// A known path with another method is a 405 naming the methods it takes,
+// HEAD with GET (the server answers HEAD wherever it answers GET, and
+// RFC 9110 has Allow list every method the resource supports); an
+// unknown path a 404; both problem documents.
 func TestWrongMethodAndUnknownPath(t *testing.T) {
 	e := devEnv(t)
 	for _, c := range []struct {
@@ -332,8 +334,9 @@ func TestWrongMethodAndUnknownPath(t *testing.T) {
 		status       int
 		allow        string
 	}{
-		{"DELETE", "/v1/jobs/x", 405, "GET"},
-		{"PUT", "/v1/jobs", 405, "POST, GET"},
+		{"DELETE", "/v1/jobs/x", 405, "GET, HEAD"},
+		{"PUT", "/v1/jobs", 405, "POST, GET, HEAD"},
+		{"GET", "/v1/secrets/x", 405, "PUT, DELETE"},
 		{"GET", "/v1/nope", 404, ""},
 	} {
 		req := httptest.NewRequest(c.method, c.path, nil)
@@ -342,6 +345,9 @@ func TestWrongMethodAndUnknownPath(t *testing.T) {
 		if w.Code != c.status || w.Header().Get("Allow") != c.allow || w.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s %s: %d Allow %q %s", c.method, c.path, w.Code, w.Header().Get("Allow"), w.Header().Get("Content-Type"))
 		}
+	}
+	if code := e.do("HEAD", "/v1/jobs", nil, nil); code != http.StatusOK {
+		t.Errorf("HEAD /v1/jobs: %d; want 200, as the Allow of GET /v1/jobs says", code)
 	}
 }
 

@@ -108,6 +108,9 @@ func (s *Server) routes(operator bool) *http.ServeMux {
 			paths.HandleFunc(rt.Path, func(http.ResponseWriter, *http.Request) {})
 		}
 		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+		if rt.Method == http.MethodGet { // the mux answers HEAD with GET's handler
+			allowed[rt.Path] = append(allowed[rt.Path], http.MethodHead)
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := paths.Handler(r); pattern != "" {
