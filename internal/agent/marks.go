@@ -124,19 +124,24 @@ func envMark(env []byte, marks []string) string {
 // process's environment; an exec takes well under a millisecond.
 const execWait = 100 * time.Millisecond
 
-// pfKthread is the kernel's flag (PF_KTHREAD, /proc/PID/stat's field 9)
-// of a kernel thread, which has no environment at all.
-const pfKthread = 0x00200000
+// The kernel's flags of a process (/proc/PID/stat's field 9): a kernel
+// thread (PF_KTHREAD) has no environment at all, and an exiting process
+// (PF_EXITING) none once it let go of its memory, which comes before it
+// closes its files (a GPU driver's teardown there can take seconds).
+const (
+	pfExiting = 0x00000004
+	pfKthread = 0x00200000
+)
 
 // execing reports whether process pid may be in the middle of an exec:
-// it is live, not a kernel thread, and neither its environment (read by
-// the caller) nor its command line has been set up.
+// it is live, neither a kernel thread nor exiting, and neither its
+// environment (read by the caller) nor its command line has been set up.
 func execing(pid int) bool {
 	f, err := procStat(pid)
 	if err != nil || f[0] == "Z" || f[0] == "X" {
 		return false
 	}
-	if flags, err := strconv.ParseUint(f[6], 10, 64); err != nil || flags&pfKthread != 0 {
+	if flags, err := strconv.ParseUint(f[6], 10, 64); err != nil || flags&(pfKthread|pfExiting) != 0 {
 		return false
 	}
 	cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
