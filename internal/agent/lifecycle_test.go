@@ -232,12 +232,14 @@ func TestCapOfADeadAgentUndone(t *testing.T) {
 	}
 	// The agent dies there (it is never told to stop; the kernel drops
 	// its lock on the data directory), and another starts on its data
-	// directory and GPUs. (Holding its lock keeps it from acting as the
-	// next one kills its task, as a dead agent would.)
+	// directory and GPUs. (Holding its lock to the test's end keeps it
+	// from acting, as a dead agent would: as the next one kills its task,
+	// and after, when its heartbeat would find GPU 1 above the cap and
+	// set the cap again.)
 	a.lock.Close()
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	b, err := New(Config{Name: "n1", DataDir: dir, Devices: a.cfg.Devices, CPUs: 1, MemoryGiB: 1}, newFakeServer())
-	a.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
