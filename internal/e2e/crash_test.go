@@ -106,6 +106,26 @@ func submitContinuously(cl *client.Client, prefix string, spec func(id string) [
 	return l
 }
 
+// waitAcked waits until at least n submissions are acknowledged, failing
+// the test with why after within.
+func (l *load) waitAcked(t *testing.T, n int, within time.Duration, why string) {
+	t.Helper()
+	end := time.Now().Add(within)
+	for got := l.acks(); got < n; got = l.acks() {
+		if time.Now().After(end) {
+			t.Fatalf("only %d submissions acknowledged after %s, want %d: %s", got, within, n, why)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// acks is how many submissions are acknowledged so far.
+func (l *load) acks() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked)
+}
+
 // stop stops the clients and returns the IDs of the acknowledged jobs.
 func (l *load) stop() []string {
 	close(l.done)
@@ -179,17 +199,20 @@ func TestCrashDuringSubmissions(t *testing.T) {
 	})
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 8 {
+		// Each server is killed at a random moment of its serving: the
+		// delay counts from the first submission it acknowledged, not
+		// from its start, which on a loaded machine took most of the
+		// delay (the servers were killed before they served).
+		load.waitAcked(t, load.acks()+1, 30*time.Second, "the restarted server acknowledges nothing")
 		time.Sleep(time.Duration(200+r.IntN(600)) * time.Millisecond)
 		s.kill()
 		time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
 		s.start()
 	}
+	load.waitAcked(t, max(20, load.acks()+1), 30*time.Second, "the test exercised too little")
 	time.Sleep(500 * time.Millisecond)
 	acked := load.stop()
 	n := len(acked)
-	if n < 20 {
-		t.Fatalf("only %d submissions acknowledged: the test exercised too little", n)
-	}
 	end := time.Now().Add(60 * time.Second)
 	for _, id := range acked {
 		for {
