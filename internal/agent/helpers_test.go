@@ -28,8 +28,9 @@ type fakeServer struct {
 	refuse   *api.Problem
 	regCalls []time.Time
 	hbs      []api.Heartbeat
-	gone     bool // the next heartbeat answers 404 (a restarted server)
-	down     bool // heartbeats fail (the server is unreachable)
+	heard    time.Time // when the latest heartbeat answered (in hbs) arrived
+	gone     bool      // the next heartbeat answers 404 (a restarted server)
+	down     bool      // heartbeats fail (the server is unreachable)
 	interval float64
 	tags     []string // the site's jurisdictions it tells the agent
 	as       api.Assignments
@@ -53,6 +54,8 @@ type fakeServer struct {
 	// certificate refused: revoked, say); hbRefused counts them
 	hbRefuse  *api.Problem
 	hbRefused int
+	// downBeats counts the heartbeats failed for down
+	downBeats int
 }
 
 func newFakeServer() *fakeServer { return &fakeServer{changed: make(chan struct{}), interval: 0.05} }
@@ -77,6 +80,7 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.down {
+		s.downBeats++
 		return api.HeartbeatReply{}, errors.New("503 service unavailable")
 	}
 	if s.hbRefuse != nil {
@@ -88,6 +92,7 @@ func (s *fakeServer) Heartbeat(_ context.Context, node string, hb api.Heartbeat)
 		return api.HeartbeatReply{}, &api.Problem{Status: http.StatusNotFound, Detail: "no node " + node}
 	}
 	s.hbs = append(s.hbs, hb)
+	s.heard = time.Now()
 	reply := api.HeartbeatReply{Version: s.as.Version}
 	if s.hbStopAfter != nil {
 		reply.StopAfterDisconnectSeconds = s.hbStopAfter
