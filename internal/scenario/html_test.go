@@ -53,15 +53,7 @@ func TestHTMLCellDigits(t *testing.T) {
 // its bar in every chart read as a real 0 (the cheapest energy cost, no
 // wait). The charts leave failed scenarios out; the table marks them.
 func TestHTMLChartsLeaveOutFailed(t *testing.T) {
-	p := Plan{Name: "failed", Baseline: "ok", Scenarios: []ScenarioSummary{
-		{Name: "ok", Metrics: Metrics{Finished: 10, CostEUR: 100, JCTMeanS: 3600}},
-		{Name: "broken", Error: "sim: more than 5 scheduling passes"},
-	}}
-	var h strings.Builder
-	if err := p.WriteHTML(&h); err != nil {
-		t.Fatal(err)
-	}
-	page := h.String()
+	page := okAndBrokenPage(t, "ok")
 	if n := strings.Count(page, ">broken</text>"); n != 0 {
 		t.Errorf("the failed scenario is a category of %d charts", n)
 	}
@@ -75,7 +67,23 @@ func TestHTMLChartsLeaveOutFailed(t *testing.T) {
 // the baseline broken" over values without one. It now says that the
 // baseline failed and that the values stand alone.
 func TestHTMLBaselineFailed(t *testing.T) {
-	p := Plan{Name: "failed", Baseline: "broken", Scenarios: []ScenarioSummary{
+	page := okAndBrokenPage(t, "broken")
+	if strings.Contains(page, "its change from the baseline") {
+		t.Errorf("the page promises changes from a baseline that failed")
+	}
+	if want := "The baseline <b>broken</b> failed: the values have no change to show."; !strings.Contains(page, want) {
+		t.Errorf("the page does not say %q", want)
+	}
+	if !strings.Contains(okAndBrokenPage(t, "ok"), "Under each value, its change from the baseline <b>ok</b>.") {
+		t.Errorf("a baseline that ran: the page lost its sentence")
+	}
+}
+
+// okAndBrokenPage is the page of a plan of two scenarios, "ok" and
+// "broken" (failed), with baseline the one named.
+func okAndBrokenPage(t *testing.T, baseline string) string {
+	t.Helper()
+	p := Plan{Name: "failed", Baseline: baseline, Scenarios: []ScenarioSummary{
 		{Name: "ok", Metrics: Metrics{Finished: 10, CostEUR: 100, JCTMeanS: 3600}},
 		{Name: "broken", Error: "sim: more than 5 scheduling passes"},
 	}}
@@ -83,19 +91,5 @@ func TestHTMLBaselineFailed(t *testing.T) {
 	if err := p.WriteHTML(&h); err != nil {
 		t.Fatal(err)
 	}
-	page := h.String()
-	if strings.Contains(page, "its change from the baseline") {
-		t.Errorf("the page promises changes from a baseline that failed")
-	}
-	if want := "The baseline <b>broken</b> failed: the values have no change to show."; !strings.Contains(page, want) {
-		t.Errorf("the page does not say %q", want)
-	}
-	p.Baseline = "ok"
-	h.Reset()
-	if err := p.WriteHTML(&h); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(h.String(), "Under each value, its change from the baseline <b>ok</b>.") {
-		t.Errorf("a baseline that ran: the page lost its sentence")
-	}
+	return h.String()
 }
