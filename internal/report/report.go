@@ -44,6 +44,7 @@ type Figure struct {
 type page struct {
 	Title, Facility, Start, End string
 	Headline                    []Row
+	Notes                       []string // why jobs of the input were left out (Summary.Notes)
 	Tenants                     []tenantRow
 	Sites                       []siteRow
 	Halls                       []hallRow
@@ -97,7 +98,7 @@ type siteRow struct {
 // Write renders the report of in to w.
 func Write(w io.Writer, in Input) error {
 	s := in.Summary
-	p := page{Title: in.Title, Start: s.Start, End: s.End, Headline: Headline(s)}
+	p := page{Title: in.Title, Start: s.Start, End: s.End, Headline: Headline(s), Notes: s.Notes}
 	if p.Title == "" {
 		p.Title = "Carnot digital twin"
 	}

@@ -188,6 +188,31 @@ func TestEscaping(t *testing.T) {
 	parse(t, page.Bytes())
 }
 
+// TestLeftOutNotes: the page said how many jobs of the input were left
+// out before the run, but not why (summary.json's notes); it lists the
+// notes under the headline, escaped, and none when there are none.
+func TestLeftOutNotes(t *testing.T) {
+	in := run(t)
+	in.Summary.LeftOut = 3
+	in.Summary.Notes = []string{"3 jobs ask for more GPUs than a VC has <8>"}
+	var page bytes.Buffer
+	if err := Write(&page, in); err != nil {
+		t.Fatal(err)
+	}
+	parse(t, page.Bytes())
+	if want := "<li>3 jobs ask for more GPUs than a VC has &lt;8&gt;</li>"; !strings.Contains(page.String(), want) {
+		t.Errorf("the page does not list the note %s", want)
+	}
+	in.Summary.LeftOut, in.Summary.Notes = 0, nil
+	page.Reset()
+	if err := Write(&page, in); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page.String(), `<ul class="notes">`) {
+		t.Error("a run that left nothing out lists notes")
+	}
+}
+
 // TestEnvelopeLabelExact: the power chart's envelope rule read
 // "envelope 122 kW" for a site whose envelope is 121.6 kW (the site
 // table beside it says 121.6): three significant digits are for axis

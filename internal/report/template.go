@@ -50,7 +50,10 @@ table.tenants th:first-child { white-space: nowrap; }
 <tr><th>metric</th><th>value</th><th>unit</th></tr>
 {{range .Headline}}<tr><th>{{.Label}}</th><td class="num" data-key="{{.Key}}" data-value="{{exact .Value}}">{{value .Value}}</td><td>{{.Unit}}{{if eq .Unit "s"}} {{human .Value}}{{end}}</td></tr>
 {{end}}</table></div>
-
+{{with .Notes}}<p class="note">Left out before the run, and why:</p>
+<ul class="notes">{{range .}}<li>{{.}}</li>
+{{end}}</ul>
+{{end}}
 <h2>Tenants</h2>
 <div class="wide"><table class="tenants">
 <tr><th>tenant</th><th>jobs</th><th>finished</th><th>wait mean, s</th><th>wait p95, s</th><th>GPU-h</th><th>weight</th><th>entitlement, %</th><th>share, %</th><th>share / entitlement</th><th>facility MWh</th><th>EUR</th><th>tCO2e</th></tr>
