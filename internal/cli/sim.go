@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -226,21 +227,47 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	var unpriced [][2]string // the sites no series covers at all, and why
 	for _, id := range ids {
 		s := sum.Sites[id]
 		fmt.Fprintf(out, "site %s: %.3f MWh IT, %.3f MWh facility, %.2f EUR, %.4f tCO2e; peak %.1f of %.1f kW\n",
 			id, s.All.ITMWh, s.All.FacilityMWh, s.All.CostEUR, s.All.CarbonT, s.MaxITkW, s.EnvelopeKW)
 		switch u := s.All.UnpricedMWh; {
 		case u > 0 && u >= s.All.FacilityMWh:
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: no grid series covers site %s during the run: %s\n", id, unpricedWhy(fac, id, series))
+			unpriced = append(unpriced, [2]string{id, unpricedWhy(fac, id, series)})
 		case u > 0:
 			fmt.Fprintf(cmd.ErrOrStderr(), "warning: site %s drew %.3f MWh (%.1f %% of its facility energy) in hours its grid series does not hold: its cost and carbon leave them out\n",
 				id, u, 100*u/s.All.FacilityMWh)
 		}
 	}
+	noteUnpriced(cmd.ErrOrStderr(), unpriced)
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, simSummary), filepath.Join(o.out, simJobs))
 	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
+}
+
+// noteUnpriced says which sites no grid series covers during the run,
+// one note per reason (a --philly run's sites, one per VC, share one),
+// sites in the order given.
+func noteUnpriced(w io.Writer, sites [][2]string) {
+	var whys []string
+	byWhy := map[string][]string{}
+	for _, s := range sites {
+		if byWhy[s[1]] == nil {
+			whys = append(whys, s[1])
+		}
+		byWhy[s[1]] = append(byWhy[s[1]], s[0])
+	}
+	for _, why := range whys {
+		ids := byWhy[why]
+		if len(ids) == 1 {
+			fmt.Fprintf(w, "note: no grid series covers site %s during the run: %s\n", ids[0], why)
+			continue
+		}
+		why = strings.Replace(why, "it has no grid_zone, so its cost", "they have no grid_zone, so their cost", 1)
+		why = strings.Replace(why, ", so its cost and carbon are 0", ", so their cost and carbon are 0", 1)
+		fmt.Fprintf(w, "note: no grid series covers the %d sites %s during the run: %s\n", len(ids), strings.Join(ids, ", "), why)
+	}
 }
 
 // unpricedWhy says why no hour of site id's run is priced, and what
