@@ -260,7 +260,7 @@ type specView struct {
 
 // fields writes the spec's lines through field.
 func (s *specView) fields(field func(k, v string)) {
-	res := fmt.Sprintf("%d × %d GPUs", max(s.Replicas, 1), s.GPUs)
+	res := fmt.Sprintf("%d × %s", max(s.Replicas, 1), plural(s.GPUs, "GPU"))
 	if len(s.GPUModel) > 0 {
 		res += " (" + strings.Join(s.GPUModel, "|") + ")"
 	}

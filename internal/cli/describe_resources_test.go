@@ -31,6 +31,11 @@ func TestDescribeDeploymentMinReplicas(t *testing.T) {
 	if _, out, _ := carnot("describe", "--server", f.srv.URL, "d"); !strings.Contains(out, "Resources:       4 × 4 GPUs, 1 CPU per replica; at least 1 replica\n") {
 		t.Errorf("describe output lacks '1 CPU' and 'at least 1 replica':\n%s", out)
 	}
+	// and one GPU is a GPU, not "1 × 1 GPUs"
+	f.jobs[0].Spec = json.RawMessage(`{"kind":"job","gpus":1,"command":["train"]}`)
+	if _, out, _ := carnot("describe", "--server", f.srv.URL, "d"); !strings.Contains(out, "Resources:       1 × 1 GPU per replica\n") {
+		t.Errorf("describe output lacks '1 × 1 GPU per replica':\n%s", out)
+	}
 }
 
 // A preemption shows when the replicas get SIGKILL and what they make room
