@@ -220,8 +220,7 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "%d jobs: %d finished, %d never started; mean JCT %.0f s, mean wait %.0f s; %d preemptions; %d scheduling passes\n",
-		sum.Jobs, sum.Finished, sum.NeverStarted, sum.JCT.Mean, sum.Wait.Mean, sum.Preemptions, sum.Passes)
+	fmt.Fprintln(out, simLine(sum))
 	ids := make([]string, 0, len(sum.Sites))
 	for id := range sum.Sites {
 		ids = append(ids, id)
@@ -244,6 +243,21 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, simSummary), filepath.Join(o.out, simJobs))
 	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
+}
+
+// simLine is the line carnot sim prints of a run's summary.
+func simLine(sum sim.Summary) string {
+	return fmt.Sprintf("%s: %d finished, %d never started; mean JCT %.0f s, mean wait %.0f s; %s; %s",
+		plural(sum.Jobs, "job"), sum.Finished, sum.NeverStarted, sum.JCT.Mean, sum.Wait.Mean,
+		plural(sum.Preemptions, "preemption"), passes(sum.Passes))
+}
+
+// passes is n scheduling passes, or 1 scheduling pass.
+func passes(n int) string {
+	if n == 1 {
+		return "1 scheduling pass"
+	}
+	return fmt.Sprintf("%d scheduling passes", n)
 }
 
 // noteUnpriced says which sites no grid series covers during the run,
