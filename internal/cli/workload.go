@@ -20,9 +20,6 @@ import (
 // says otherwise: a fixed instant, so the same flags give the same file.
 const defaultWorkloadStart = "2026-01-01T00:00:00Z"
 
-// maxShownErrors caps the problems printed per job file.
-const maxShownErrors = jobspec.MaxListed
-
 func newWorkloadCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "workload",
@@ -187,19 +184,10 @@ func newWorkloadValidateCmd() *cobra.Command {
 	return cmd
 }
 
+// printJobErrors prints a job file's problems, at most
+// jobspec.MaxListed of them and a count of the rest (jobspec.Brief).
 func printJobErrors(w io.Writer, err error) {
-	var list jobspec.ErrorList
-	if !errors.As(err, &list) {
-		fmt.Fprintln(w, err)
-		return
-	}
-	for i, e := range list {
-		if i == maxShownErrors {
-			fmt.Fprintf(w, "… and %d more problems in %s\n", len(list)-i, e.File)
-			return
-		}
-		fmt.Fprintln(w, e)
-	}
+	fmt.Fprintln(w, jobspec.Brief(err))
 }
 
 func jobSummary(jobs []*model.Job) string {
