@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // Error names the file, line and column of a bad value.
@@ -67,23 +68,11 @@ func LoadFile(zone, path string) (model.GridSeries, error) {
 	return Read(zone, path, f)
 }
 
-// closeQuote says how to end a quoted value.
-const closeQuote = `end it with '"' right before the ',' or the line end, and double any '"' inside it`
-
 // parseError is the error of the CSV reader's syntax error pe, in words
-// that say what to fix. A quote left open takes the lines after it into
-// its value, so the reader gives up at the file's end: the error names
-// the line the quote opens on.
+// that say what to fix (yamlin.CSVSyntax).
 func parseError(name string, pe *csv.ParseError) *Error {
-	switch {
-	case errors.Is(pe.Err, csv.ErrBareQuote):
-		return &Error{File: name, Line: pe.Line, Msg: `a '"' inside an unquoted value; quote the whole value and double the '"' inside it`}
-	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine > 0 && pe.StartLine < pe.Line:
-		return &Error{File: name, Line: pe.StartLine, Msg: fmt.Sprintf("a quoted value that opens on this line is not closed (the reader looked for its end up to line %d); %s", pe.Line, closeQuote)}
-	case errors.Is(pe.Err, csv.ErrQuote):
-		return &Error{File: name, Line: pe.Line, Msg: "a quoted value is not closed properly; " + closeQuote}
-	}
-	return &Error{File: name, Line: pe.Line, Msg: pe.Err.Error()}
+	line, _, msg := yamlin.CSVSyntax(pe)
+	return &Error{File: name, Line: line, Msg: msg}
 }
 
 // Read parses a CSV series; name is used in errors. Hours must be

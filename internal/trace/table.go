@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/carnot-dc/carnot/internal/yamlin"
 )
 
 // table reads a CSV file with a header row, reporting problems to a
@@ -96,9 +98,6 @@ func (t *table) next() (rec []string, line int, ok bool) {
 // pos is the line and column of the named field of the last row.
 func (t *table) pos(field string) (line, col int) { return t.cr.FieldPos(t.col[field]) }
 
-// closeQuote says how to end a quoted value.
-const closeQuote = `end it with '"' right before the ',' or the line end, and double any '"' inside it`
-
 // addReadError reports an error of the CSV reader and whether it is a
 // syntax error, after which the reader can go on with the next row.
 func addReadError(c *collector, err error) bool {
@@ -107,20 +106,7 @@ func addReadError(c *collector, err error) bool {
 		c.add(0, 0, "", "cannot read: %v", err)
 		return false
 	}
-	msg := pe.Err.Error()
-	switch {
-	case errors.Is(pe.Err, csv.ErrBareQuote):
-		msg = `a '"' inside an unquoted value; quote the whole value and double the '"' inside it`
-	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine > 0 && pe.StartLine < pe.Line:
-		// the open quote took the lines after it into its value: name
-		// the line it opens on, not the one the reader gave up on (the
-		// file's last, when nothing closes it)
-		c.add(pe.StartLine, 0, "", `a quoted value that opens on this line is not closed (the reader looked for its end up to line %d); %s`,
-			pe.Line, closeQuote)
-		return true
-	case errors.Is(pe.Err, csv.ErrQuote):
-		msg = `a quoted value is not closed properly; ` + closeQuote
-	}
-	c.add(pe.Line, pe.Column, "", "%s", msg)
+	line, col, msg := yamlin.CSVSyntax(pe)
+	c.add(line, col, "", "%s", msg)
 	return true
 }

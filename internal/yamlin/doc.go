@@ -21,6 +21,8 @@
 //     IntegerProblem (DurationProblem for seconds) name what is wrong
 //     with .inf, 1.5 where a whole number is due, or a value beyond
 //     int64 or float64.
+//   - CSVSyntax: a CSV reader's syntax error in words that say what to
+//     fix, for the CSV loaders (internal/trace, internal/grid).
 //
 // The loaders decode their own schemas from the tree and word their own
 // messages; this package knows nothing of jobs or clusters.
