@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -76,17 +77,9 @@ func Fitting(f *model.Facility, jobs []*model.Job) ([]*model.Job, []Unfit) {
 		}
 	}
 	clear(jobs[len(kept):])
+	rank := map[bool]int{false: 0, true: 1} // too few GPUs first
 	keys := slices.SortedFunc(maps.Keys(unfit), func(a, b unfitKey) int {
-		if a.tenant != b.tenant {
-			return strings.Compare(a.tenant, b.tenant)
-		}
-		if a.resources == b.resources {
-			return 0
-		}
-		if b.resources {
-			return -1
-		}
-		return 1
+		return cmp.Or(strings.Compare(a.tenant, b.tenant), rank[a.resources]-rank[b.resources])
 	})
 	var out []Unfit // nil when every job fits
 	for _, k := range keys {
