@@ -233,13 +233,13 @@ func simulate(cmd *cobra.Command, o *simOpts) error {
 			id, s.All.ITMWh, s.All.FacilityMWh, s.All.CostEUR, s.All.CarbonT, s.MaxITkW, s.EnvelopeKW)
 		switch u := s.All.UnpricedMWh; {
 		case u > 0 && u >= s.All.FacilityMWh:
-			unpriced = append(unpriced, [2]string{id, unpricedWhy(fac, id, series)})
+			unpriced = append(unpriced, [2]string{id, zoneOf(fac, id)})
 		case u > 0:
 			fmt.Fprintf(cmd.ErrOrStderr(), "warning: site %s drew %.3f MWh (%.1f %% of its facility energy) in hours its grid series does not hold: its cost and carbon leave them out\n",
 				id, u, 100*u/s.All.FacilityMWh)
 		}
 	}
-	noteUnpriced(cmd.ErrOrStderr(), unpriced)
+	noteUnpriced(cmd.ErrOrStderr(), unpriced, series)
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(o.out, simSummary), filepath.Join(o.out, simJobs))
 	fmt.Fprintf(out, "report: %s\n", html)
 	return nil
@@ -261,48 +261,54 @@ func passes(n int) string {
 }
 
 // noteUnpriced says which sites no grid series covers during the run,
-// one note per reason (a --philly run's sites, one per VC, share one),
-// sites in the order given.
-func noteUnpriced(w io.Writer, sites [][2]string) {
-	var whys []string
-	byWhy := map[string][]string{}
+// one note per grid zone (a --philly run's sites, one per VC, have none
+// and share one), sites in the order given with their zone.
+func noteUnpriced(w io.Writer, sites [][2]string, series []model.GridSeries) {
+	var zones []string
+	byZone := map[string][]string{}
 	for _, s := range sites {
-		if byWhy[s[1]] == nil {
-			whys = append(whys, s[1])
+		if _, ok := byZone[s[1]]; !ok {
+			zones = append(zones, s[1])
 		}
-		byWhy[s[1]] = append(byWhy[s[1]], s[0])
+		byZone[s[1]] = append(byZone[s[1]], s[0])
 	}
-	for _, why := range whys {
-		ids := byWhy[why]
+	for _, zone := range zones {
+		ids := byZone[zone]
 		if len(ids) == 1 {
-			fmt.Fprintf(w, "note: no grid series covers site %s during the run: %s\n", ids[0], why)
+			fmt.Fprintf(w, "note: no grid series covers site %s during the run: %s\n", ids[0], unpricedWhy(zone, series, false))
 			continue
 		}
-		why = strings.Replace(why, "it has no grid_zone, so its cost", "they have no grid_zone, so their cost", 1)
-		why = strings.Replace(why, ", so its cost and carbon are 0", ", so their cost and carbon are 0", 1)
-		fmt.Fprintf(w, "note: no grid series covers the %d sites %s during the run: %s\n", len(ids), strings.Join(ids, ", "), why)
+		fmt.Fprintf(w, "note: no grid series covers the %d sites %s during the run: %s\n", len(ids), strings.Join(ids, ", "), unpricedWhy(zone, series, true))
 	}
 }
 
-// unpricedWhy says why no hour of site id's run is priced, and what
-// would price it.
-func unpricedWhy(fac *model.Facility, id string, series []model.GridSeries) string {
-	zone := ""
+// zoneOf is site id's grid zone.
+func zoneOf(fac *model.Facility, id string) string {
 	for _, s := range fac.Sites {
 		if s.ID == id {
-			zone = s.GridZone
+			return s.GridZone
 		}
 	}
+	return ""
+}
+
+// unpricedWhy says why no hour of a run is priced at sites of grid zone
+// zone ("": none), one site or many, and what would price it.
+func unpricedWhy(zone string, series []model.GridSeries, many bool) string {
+	its, has := "its", "it has"
+	if many {
+		its, has = "their", "they have"
+	}
 	if zone == "" {
-		return "it has no grid_zone, so its cost and carbon are 0"
+		return fmt.Sprintf("%s no grid_zone, so %s cost and carbon are 0", has, its)
 	}
 	for _, gs := range series {
 		if gs.Zone == zone && len(gs.Hours) > 0 {
-			return fmt.Sprintf("the series of zone %s covers %s to %s, so its cost and carbon are 0 (--grid %s=CSV for the run's hours)",
-				zone, gs.Hours[0].Start, gs.Hours[len(gs.Hours)-1].Start.Add(model.Hour), zone)
+			return fmt.Sprintf("the series of zone %s covers %s to %s, so %s cost and carbon are 0 (--grid %s=CSV for the run's hours)",
+				zone, gs.Hours[0].Start, gs.Hours[len(gs.Hours)-1].Start.Add(model.Hour), its, zone)
 		}
 	}
-	return fmt.Sprintf("zone %s has no built-in series, so its cost and carbon are 0 (--grid %s=CSV)", zone, zone)
+	return fmt.Sprintf("zone %s has no built-in series, so %s cost and carbon are 0 (--grid %s=CSV)", zone, its, zone)
 }
 
 // The files `carnot sim` writes into DIR, and all of them (simOutputs).
