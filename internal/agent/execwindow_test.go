@@ -16,7 +16,11 @@ import (
 // environment reads as empty until the new program's is set up, and the
 // agent reads it again rather than take it for a process without the
 // mark. The process here execs itself without end, so that a read falls
-// in that window about one time in twenty; the test ends 40 tasks so.
+// in that window often: before the fix, 37 and 38 of 100 task ends (two
+// runs) left it running. The agent's reads are bounded (200 ms a read,
+// 100 ms for an exec to end), so a machine loaded enough to stall one
+// past them may still miss one (seen once in 40 under the race detector
+// beside the server's tests): the test allows 2 in 100.
 func TestAProcessInTheMiddleOfAnExecIsFoundByItsMark(t *testing.T) {
 	dir := t.TempDir()
 	loop := filepath.Join(dir, "loop.sh")
@@ -24,7 +28,8 @@ func TestAProcessInTheMiddleOfAnExecIsFoundByItsMark(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
-	for i := range 40 {
+	var missed []int
+	for i := range 100 {
 		esc := filepath.Join(dir, fmt.Sprintf("escaped-%d", i))
 		task := sh(fmt.Sprintf("j-exec-%d", i), 0, `setsid "$LOOP" >/dev/null 2>&1 </dev/null &
 echo $! > "$ESC"
@@ -43,8 +48,12 @@ exit 0`, map[string]string{"LOOP": loop, "ESC": esc})
 			time.Sleep(10 * time.Millisecond)
 		}
 		if alive(pid) {
-			t.Fatalf("task %d: its process %d, which left its group and execs itself, still runs after the task's end: the agent missed its mark", i, pid)
+			missed = append(missed, i)
+			_ = killPID(pid)
 		}
+	}
+	if len(missed) > 2 {
+		t.Errorf("tasks %v of 100: their process, which left its group and execs itself, still ran after the task's end: the agent missed its mark", missed)
 	}
 }
 
