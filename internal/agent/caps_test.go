@@ -131,15 +131,17 @@ func TestLeftoversKilledBeforeTheirCapIsUndone(t *testing.T) {
 	task.GPUs, task.PowerCapW = []int{1}, 300
 	srv.assign(task)
 	srv.waitStatus(t, "j-cap", 0, 1, running)
-	// The agent dies here (holding its lock keeps it from acting as a
-	// dead agent would); another starts on its directory.
+	// The agent dies here (holding its lock to the test's end keeps it
+	// from acting as a dead agent would: as the next one kills its task,
+	// and after, when its heartbeat would find GPU 1 above the cap and
+	// set the cap again); another starts on its directory.
 	a.lock.Close()
 	limitAtKill := -1
 	beforeLeftoverKill = func(int) { limitAtKill = limitOf(a, 1) }
 	defer func() { beforeLeftoverKill = nil }()
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	b, err := New(Config{Name: "n1", DataDir: dir, Devices: a.cfg.Devices, CPUs: 1, MemoryGiB: 1}, newFakeServer())
-	a.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
