@@ -206,8 +206,11 @@ func fieldsDiff(was, is map[string]json.RawMessage) string {
 	var out []string
 	for _, k := range sortedKeys(unionKeys(was, is)) {
 		w, i := was[k], is[k]
-		if w != nil && i != nil && !bytes.Equal(w, i) {
-			out = append(out, fmt.Sprintf("%s from %s to %s", k, w, i))
+		if w == nil || i == nil || bytes.Equal(w, i) {
+			continue
+		}
+		if wt, it := valueText(k, w), valueText(k, i); wt != it { // null and [] alike: "any"
+			out = append(out, fmt.Sprintf("%s from %s to %s", k, wt, it))
 		}
 	}
 	return strings.Join(out, "; ")
@@ -217,7 +220,26 @@ func fieldsDiff(was, is map[string]json.RawMessage) string {
 func fieldsText(f map[string]json.RawMessage) string {
 	out := make([]string, 0, len(f))
 	for _, k := range sortedKeys(f) {
-		out = append(out, k+" "+string(f[k]))
+		out = append(out, k+" "+valueText(k, f[k]))
 	}
 	return strings.Join(out, ", ")
+}
+
+// valueText writes a field's value as JSON, but a value that means
+// "none" or "the default" as the facility file means it: a tenant that
+// lists no priority classes may use any, one or a cohort with no cohort
+// or parent has none, a tenant without exclusive shares nodes (gpu),
+// and no quota is none.
+func valueText(field string, v json.RawMessage) string {
+	switch s := string(v); {
+	case field == "priority classes" && (s == "null" || s == "[]"):
+		return "any"
+	case (field == "cohort" || field == "parent") && s == `""`,
+		field == "quota" && (s == "{}" || s == "null"):
+		return "none"
+	case field == "exclusive" && s == `""`:
+		return `"gpu"`
+	default:
+		return s
+	}
 }

@@ -195,3 +195,64 @@ func TestServerSettingsChangesAreAudited(t *testing.T) {
 		})
 	}
 }
+
+// A tenant's fields at their "none" values read as the facility file
+// means them, not as JSON: a tenant allowed every priority class (none
+// listed) reads "any", one in no cohort "none" — never "null" or `""`,
+// whether the tenant is added or one of its fields changes. Nor does a
+// field given at its default read as a change (exclusive: gpu).
+func TestTermsChangesReadAnyAndNone(t *testing.T) {
+	terms := func(tenants ...model.Tenant) *model.Facility {
+		f := DevFacility("local", "FR")
+		f.Tenants = append(f.Tenants, tenants...)
+		f.Cohorts = append(f.Cohorts, model.Cohort{Name: "research"})
+		return f
+	}
+	acme := model.Tenant{Name: "acme", FairShareWeight: 1}
+	limited := acme
+	limited.PriorityClasses, limited.Cohort = []string{"normal"}, "research"
+	explicit := acme
+	explicit.Exclusive, explicit.PriorityClasses = model.ExclusiveGPU, []string{}
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	open := storeKinds[0].make(t).open
+	seen := 0 // acme's events so far
+	for i, step := range []struct {
+		fac  *model.Facility
+		want []string
+	}{
+		{terms(), nil},
+		{terms(acme), []string{"tenant acme added (cohort none, ", "priority classes any"}},
+		{terms(limited), []string{`cohort from none to "research"`, `priority classes from any to ["normal"]`}},
+		{terms(acme), []string{`cohort from "research" to none`, `priority classes from ["normal"] to any`}},
+		{terms(explicit), []string{}},
+	} {
+		st := open()
+		e := auditServer(t, st, step.fac, nil, clk)
+		var got []string
+		for _, ev := range termEvents(t, e) {
+			if ev.Tenant == "acme" {
+				got = append(got, ev.Message)
+			}
+		}
+		st.Close()
+		if step.want == nil {
+			continue
+		}
+		if len(step.want) == 0 && len(got) != seen {
+			t.Errorf("start %d: a field given at its default read as a change: %q", i, got[seen:])
+		}
+		seen = len(got)
+		last := ""
+		if len(got) > 0 {
+			last = got[len(got)-1]
+		}
+		for _, w := range step.want {
+			if !strings.Contains(last, w) {
+				t.Errorf("start %d: the event %q does not say %q", i, last, w)
+			}
+		}
+		if strings.Contains(last, "null") || strings.Contains(last, `""`) {
+			t.Errorf("start %d: the event %q says null or \"\"", i, last)
+		}
+	}
+}
