@@ -92,6 +92,11 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 		g != nil && g.Unavailable > 0 && g.OwnGPUs == 0 && g.Others.GPUs == 0 {
 		// no work ahead to estimate from: the nodes or GPUs are out of service
 		fmt.Fprintf(&b, "estimated start: unknown (no job holds the GPUs it may use, but %d of them take nothing new, on nodes draining or down or down themselves: it waits for them to be back)\n", g.Unavailable)
+	} else if code := reasonCode(y); y.State == api.StatePending && code == string(model.ReasonQuota) {
+		// no estimate weighs quota (docs/scheduling.md, "Backfill and estimated starts")
+		b.WriteString("estimated start: unknown (estimates weigh GPUs, topology and power, not quota: it starts once running work of its tenant or its cohort leaves enough of the quota)\n")
+	} else if y.State == api.StatePending && (code == string(model.ReasonSovereignty) || code == string(model.ReasonInvalid)) {
+		b.WriteString("estimated start: none (it cannot start on the facility as it is: see the reason)\n")
 	} else if y.State == api.StatePending {
 		// say why, or the line reads as a fault of the tool
 		b.WriteString("estimated start: unknown (none found from the runtime limits of the work ahead: work without a runtime_limit counts as running for ever, and only the first backfill_depth blocked jobs are estimated)\n")
@@ -177,4 +182,12 @@ func endsIn(now time.Time, t *time.Time) string {
 		return "no runtime limit"
 	}
 	return "ends " + ago(now, *t)
+}
+
+// reasonCode is the code of a job's scheduling reason, "" without one.
+func reasonCode(y *api.Why) string {
+	if y.Reason == nil {
+		return ""
+	}
+	return y.Reason.Code
 }

@@ -58,3 +58,24 @@ func TestWhyHeldForDependencies(t *testing.T) {
 		t.Errorf("why of a held job:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// A job that waits for something no estimate weighs is told what it
+// waits for, not that the work ahead has no runtime limits: quota
+// (estimates weigh GPUs, topology and power only), or a facility that
+// cannot take it at all (sovereignty, invalid).
+func TestWhyUnknownEstimateByReason(t *testing.T) {
+	for code, want := range map[string]string{
+		"quota":       "estimated start: unknown (estimates weigh GPUs, topology and power, not quota: it starts once running work of its tenant or its cohort leaves enough of the quota)\n",
+		"sovereignty": "estimated start: none (it cannot start on the facility as it is: see the reason)\n",
+		"invalid":     "estimated start: none (it cannot start on the facility as it is: see the reason)\n",
+	} {
+		var b bytes.Buffer
+		y := &api.Why{Job: "j", State: api.StatePending, Reason: &api.Reason{Code: code, Message: code + ": …"}}
+		if err := writeWhy(&b, time.Now(), y); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) || strings.Contains(b.String(), "runtime_limit") {
+			t.Errorf("why of a job waiting for %s:\n%s\nwant the line %q", code, b.String(), want)
+		}
+	}
+}
