@@ -99,7 +99,7 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 		b.WriteString("estimated start: none (it cannot start on the facility as it is: see the reason)\n")
 	} else if y.State == api.StatePending {
 		// say why, or the line reads as a fault of the tool
-		b.WriteString("estimated start: unknown (none found from the runtime limits of the work ahead: work without a runtime_limit counts as running for ever, and only the first backfill_depth blocked jobs are estimated)\n")
+		b.WriteString("estimated start: unknown (none found from the runtime limits of the work ahead: work without a runtime_limit counts as running for ever, and only the first backfill_depth blocked jobs are estimated, by the full passes the server runs at least every 5 s: a job queued since the last one has none yet)\n")
 	}
 	if y.Reason != nil && !y.Reason.Pass.IsZero() && !held {
 		fmt.Fprintf(&b, "as of the scheduling pass %s\n", ago(now, y.Reason.Pass))
