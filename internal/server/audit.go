@@ -40,6 +40,9 @@ type auditor struct {
 	// byTenant and byJob are the seqs of each tenant's and each job's
 	// entries, in order (GET /v1/audit/entries).
 	byTenant, byJob map[string][]int64
+	// events is the log's store when its entries are read back from the
+	// events table (readFrom), nil while they are kept in memory.
+	events *eventRecords
 }
 
 func newAuditor(origin string, signer note.Signer) (*auditor, error) {
@@ -81,10 +84,10 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 		}
 		entries := make([]audit.Entry, len(evs))
 		for i, ev := range evs {
-			kind, actor := actorOf(ev)
-			e := audit.Entry{Time: ev.Time, Kind: kind, Actor: actor, Tenant: ev.Tenant, Job: ev.Job,
-				Node: ev.Node, Action: ev.Type, Detail: ev.Message}
-			entries[i] = a.validUTF8(ev.Seq, e)
+			entries[i] = a.validUTF8(ev.Seq, entryOf(ev))
+		}
+		if a.events != nil {
+			a.events.expect(evs)
 		}
 		// Append keeps the entries before one that fails: the tree then
 		// holds the events up to the last of them, and the next sync
@@ -100,6 +103,13 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 	}
 }
 
+// entryOf is the audit entry of an event, before validUTF8.
+func entryOf(ev api.Event) audit.Entry {
+	kind, actor := actorOf(ev)
+	return audit.Entry{Time: ev.Time, Kind: kind, Actor: actor, Tenant: ev.Tenant, Job: ev.Job,
+		Node: ev.Node, Action: ev.Type, Detail: ev.Message}
+}
+
 // validUTF8 returns e, the entry of event seq, with each run of bytes
 // that is not UTF-8 in its text replaced by U+FFFD, as a JSON reader
 // reads it, and logs it. The server writes none (requests are JSON), but
@@ -108,16 +118,23 @@ func (a *auditor) sync(ctx context.Context, st store.Store) error {
 // someone mends the row. The replacement is the same at every rebuild;
 // a row changed after a checkpoint is found as any other (checkWitness).
 func (a *auditor) validUTF8(seq int64, e audit.Entry) audit.Entry {
+	e, bad := toValidUTF8(e)
+	if bad && a.logger != nil {
+		a.logger.Warn("an event's text in the database is not UTF-8: its audit entry has U+FFFD in its place", "event", seq)
+	}
+	return e
+}
+
+// toValidUTF8 is e with each run of bytes that is not UTF-8 in its text
+// replaced by U+FFFD, and whether there was one.
+func toValidUTF8(e audit.Entry) (audit.Entry, bool) {
 	bad := false
 	for _, f := range []*string{&e.Kind, &e.Actor, &e.Tenant, &e.Job, &e.Node, &e.Action, &e.Detail} {
 		if !utf8.ValidString(*f) {
 			*f, bad = strings.ToValidUTF8(*f, "\uFFFD"), true
 		}
 	}
-	if bad && a.logger != nil {
-		a.logger.Warn("an event's text in the database is not UTF-8: its audit entry has U+FFFD in its place", "event", seq)
-	}
-	return e
+	return e, bad
 }
 
 // handleAuditCheckpoint signs the log as it is now: a signed note (the
@@ -140,10 +157,32 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	if err := audit.Export(w, s.audit.log, []audit.Checkpoint{ck}); err != nil {
+	out := &exportWriter{w: w}
+	if err := audit.Export(out, s.audit.log, []audit.Checkpoint{ck}); err != nil {
 		s.log.Error("audit export", "err", err)
+		if !out.started {
+			// nothing sent yet: say why, rather than an empty export
+			problemf(w, http.StatusInternalServerError, "the audit log could not be exported: %v", err)
+		}
+		// else the export is cut short, before its checkpoint: no
+		// verifier takes it for the log
 	}
+}
+
+// exportWriter is an export's response: its Content-Type is set at the
+// first byte written, so that an export that fails before any can be
+// answered with a problem instead.
+type exportWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (e *exportWriter) Write(p []byte) (int, error) {
+	if !e.started {
+		e.w.Header().Set("Content-Type", "application/x-ndjson")
+		e.started = true
+	}
+	return e.w.Write(p)
 }
 
 func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) (audit.Checkpoint, bool) {

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,6 +206,9 @@ func BenchmarkAuditSync(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if err := a.readFrom(db); err != nil { // as the server's
+			b.Fatal(err)
+		}
 		if err := a.sync(ctx, db); err != nil {
 			b.Fatal(err)
 		}
@@ -295,4 +299,82 @@ func BenchmarkAuditEntriesPage(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkAuditMemory is the memory the audit log holds per entry once
+// synced from 200,000 events: kept in memory ("memory", as the server
+// did before) or read back from the events table ("events", as it does
+// now); B/entry is the live heap the log adds, after a collection.
+//
+//	go test -run '^$' -bench 'AuditMemory' -benchtime 1x ./internal/server/
+func BenchmarkAuditMemory(b *testing.B) {
+	const n = 200_000
+	db := auditBenchStore(b)
+	fillEvents(b, db, 0, n)
+	for _, mode := range []string{"memory", "events"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				before := liveHeap()
+				a, err := newAuditor("carnot audit bench", benchSigner(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if mode == "events" {
+					if err := a.readFrom(db); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := a.sync(context.Background(), db); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(liveHeap()-before)/n, "B/entry")
+				runtime.KeepAlive(a)
+			}
+		})
+	}
+}
+
+// BenchmarkAuditEntriesPageReadBack is one page of GET /v1/audit/entries
+// (1,000 entries of a tenant with their inclusion proofs) in a log of
+// 200,000 entries read back from SQLite, a third of them that tenant's.
+//
+//	go test -run '^$' -bench 'AuditEntriesPageReadBack' -benchtime 20x ./internal/server/
+func BenchmarkAuditEntriesPageReadBack(b *testing.B) {
+	const n = 200_000
+	db := auditBenchStore(b)
+	fillEvents(b, db, 0, n)
+	a, err := newAuditor("carnot audit bench", benchSigner(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.readFrom(db); err != nil {
+		b.Fatal(err)
+	}
+	if err := a.sync(context.Background(), db); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		seqs, _ := a.page("acme", "", int64(i*3000%(n-3000)), n, maxAuditPage)
+		es, err := a.entriesAt(seqs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k, seq := range seqs {
+			if _, err := a.log.InclusionProof(seq, n); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := es[k].Canonical(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

@@ -35,6 +35,9 @@ func (s *Server) newAuditor(origin string, signer note.Signer) (*auditor, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := a.readFrom(s.store); err != nil {
+		return nil, err
+	}
 	a.logger = s.log
 	if s.cfg.AuditWitness != "" {
 		a.witnessed = s.readWitness(s.cfg.AuditWitness)

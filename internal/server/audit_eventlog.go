@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/carnot-dc/carnot/internal/api"
+	"github.com/carnot-dc/carnot/internal/audit"
+	"github.com/carnot-dc/carnot/internal/store"
+)
+
+// eventRecords is the audit tree's store (audit.Store) for a server: the
+// tree's stored hashes in memory (about 64 bytes an entry) and the event
+// each entry is (8 bytes), while the entries themselves are read back
+// from the events table when asked for (an export, a tenant's entries)
+// and encoded again as sync encoded them. The log's records were kept in
+// memory as well before, a few hundred bytes an entry for as long as the
+// server ran: a site's years of events in its memory.
+//
+// An entry read back must hash to the leaf the tree holds for it: a row
+// of the events table changed after it was logged is refused, naming the
+// event, instead of being served under a proof it no longer matches
+// (checkWitness finds such a row at a start; this finds it at any read).
+type eventRecords struct {
+	db store.Store
+
+	mu     sync.RWMutex
+	hashes []tlog.Hash
+	seqs   []int64 // the event of each entry
+	// next are the events of the entries being appended, in order
+	// (expect); Append takes the first of them for each entry
+	next []int64
+}
+
+// readFrom makes a's log keep its entries in the events table of db,
+// reading them back when asked for, instead of in memory. It must come
+// before the first sync.
+func (a *auditor) readFrom(db store.Store) error {
+	if n, _ := a.log.Size(); n > 0 {
+		return fmt.Errorf("audit: the log already holds %d entries in memory", n)
+	}
+	er := &eventRecords{db: db}
+	l, err := audit.New(a.log.Origin(), er)
+	if err != nil {
+		return err
+	}
+	a.log, a.events = l, er
+	return nil
+}
+
+// expect notes the events whose entries are appended next, in order.
+func (r *eventRecords) expect(evs []api.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next = r.next[:0]
+	for _, ev := range evs {
+		r.next = append(r.next, ev.Seq)
+	}
+}
+
+// ReadHashes implements audit.Store.
+func (r *eventRecords) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(r.hashes)) {
+			return nil, fmt.Errorf("stored hash %d: not in the log (%d stored)", x, len(r.hashes))
+		}
+		out[i] = r.hashes[x]
+	}
+	return out, nil
+}
+
+// Size implements audit.Store.
+func (r *eventRecords) Size() (int64, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return int64(len(r.seqs)), nil
+}
+
+// Append implements audit.Store: it keeps the hashes and the event the
+// entry is, not the record.
+func (r *eventRecords) Append(n int64, _ []byte, hashes []tlog.Hash) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n != int64(len(r.seqs)) {
+		return fmt.Errorf("audit store: append of entry %d to a log of %d", n, len(r.seqs))
+	}
+	if len(r.next) == 0 {
+		return fmt.Errorf("audit store: entry %d is of no event", n)
+	}
+	r.seqs = append(r.seqs, r.next[0])
+	r.next = r.next[1:]
+	r.hashes = append(r.hashes, hashes...)
+	return nil
+}
+
+// ReadRecords implements audit.Store: entries [from, to) read back from
+// the events table, each checked against its leaf.
+func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
+	r.mu.RLock()
+	if from < 0 || to > int64(len(r.seqs)) || from > to {
+		n := len(r.seqs)
+		r.mu.RUnlock()
+		return nil, fmt.Errorf("records [%d, %d): not in the log (%d entries)", from, to, n)
+	}
+	seqs := append([]int64(nil), r.seqs[from:to]...)
+	r.mu.RUnlock()
+	out := make([][]byte, 0, len(seqs))
+	for len(out) < len(seqs) {
+		i := len(out)
+		evs, err := r.db.Events(context.Background(), store.EventFilter{After: seqs[i] - 1, Limit: len(seqs) - i})
+		if err != nil {
+			return nil, fmt.Errorf("reading entry %d: %w", from+int64(i), err)
+		}
+		// the events after seqs[i] are the entries after it: every event
+		// is a leaf, in order (sync)
+		for _, ev := range evs {
+			if i == len(seqs) {
+				break
+			}
+			if ev.Seq != seqs[i] {
+				return nil, fmt.Errorf("entry %d: event %d is gone from the events table", from+int64(i), seqs[i])
+			}
+			e, _ := toValidUTF8(entryOf(ev))
+			e.Seq, e.Time = from+int64(i), e.Time.UTC()
+			rec, err := e.Canonical()
+			if err != nil {
+				return nil, fmt.Errorf("entry %d: %w", from+int64(i), err)
+			}
+			leaf, err := r.ReadHashes([]int64{tlog.StoredHashIndex(0, from+int64(i))})
+			if err != nil {
+				return nil, err
+			}
+			if tlog.RecordHash(rec) != leaf[0] {
+				return nil, fmt.Errorf("entry %d: event %d was changed in the events table after it was logged", from+int64(i), ev.Seq)
+			}
+			out = append(out, rec)
+			i++
+		}
+		if len(evs) == 0 {
+			return nil, fmt.Errorf("entry %d: event %d is gone from the events table", from+int64(len(out)), seqs[len(out)])
+		}
+	}
+	return out, nil
+}
