@@ -117,11 +117,15 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading entry %d: %w", from+int64(i), err)
 		}
-		// the events after seqs[i] are the entries after it: every event
-		// is a leaf, in order (sync)
+		// the events from seqs[i] on are the entries from i on: every
+		// event is a leaf, in order (sync); one that is not (a row
+		// written into the table by hand) is passed over
 		for _, ev := range evs {
 			if i == len(seqs) {
 				break
+			}
+			if ev.Seq < seqs[i] {
+				continue
 			}
 			if ev.Seq != seqs[i] {
 				return nil, fmt.Errorf("entry %d: event %d is gone from the events table", from+int64(i), seqs[i])
@@ -142,6 +146,7 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 			out = append(out, rec)
 			i++
 		}
+		// each read makes progress: its first event is seqs[i] or an error
 		if len(evs) == 0 {
 			return nil, fmt.Errorf("entry %d: event %d is gone from the events table", from+int64(len(out)), seqs[len(out)])
 		}
