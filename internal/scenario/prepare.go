@@ -48,7 +48,14 @@ func Prepare(s *Set, opt Options) ([]Case, error) {
 	}
 	jobs, own, err := s.Workload.jobs(base)
 	if err != nil {
-		c.Add(s.Workload.Line, "workload", "%v", err)
+		var at setProblems
+		if errors.As(err, &at) {
+			for _, p := range at {
+				c.Add(p.Line, p.Path, "%s", p.Msg)
+			}
+		} else {
+			c.Add(s.Workload.Line, "workload", "%v", err)
+		}
 		return nil, c.Err()
 	}
 	facs := make([]*model.Facility, len(s.Facilities))

@@ -195,7 +195,7 @@ func TestWorkloadSources(t *testing.T) {
 		}
 	}
 	w.Batch.Tenants = []string{"nobody"}
-	if _, _, err := w.jobs(base); err == nil || !strings.Contains(err.Error(), "workload.batch does not fit the facility") {
+	if _, _, err := w.jobs(base); err == nil || !strings.Contains(err.Error(), `workload.batch.tenants: unknown tenant "nobody"`) {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }

@@ -132,6 +132,13 @@ type BatchSpec struct {
 	Tenants       []string
 	PriorityClass string
 	Seed          int64
+
+	// Where the set file gives the batch, so that a problem of its jobs
+	// is reported there: Line is the batch's line, At each key's line,
+	// TenantAt each item's line when tenants is a list.
+	Line     int
+	At       map[string]int
+	TenantAt []int
 }
 
 // FlexibleSpec makes Share of the jobs (kind job, with a runtime limit

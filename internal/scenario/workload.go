@@ -1,14 +1,11 @@
 package scenario
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
-	"math/rand/v2"
 	"slices"
-	"strconv"
 
 	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
@@ -103,40 +100,6 @@ func forFacility(jobs []*model.Job, own map[string]bool, f *model.Facility) []*m
 		return jobs
 	}
 	return out
-}
-
-// jobs writes the batch as a job file and loads it back against fac, so
-// that a batch is checked and resolved exactly like a job file.
-func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
-	r := rand.New(rand.NewPCG(uint64(b.Seed), 0x5ca1ab1e))
-	// Write gives every job's preemptible, which the read-back takes as
-	// the job's own word: it is the class's, as for a generated job (an
-	// unknown class is Load's error).
-	preemptible := false
-	if i := slices.IndexFunc(fac.PriorityClasses, func(pc model.PriorityClass) bool { return pc.Name == b.PriorityClass }); i >= 0 {
-		preemptible = fac.PriorityClasses[i].Preemptible
-	}
-	jobs := make([]*model.Job, b.Jobs)
-	width := len(strconv.Itoa(b.Jobs))
-	for i := range jobs {
-		submit := b.Start.Add(model.Duration(i)*b.Every + model.Duration(r.Int64N(int64(b.Every))))
-		j := &model.Job{ID: fmt.Sprintf("b%0*d", width, i+1), Kind: model.KindJob, Tenant: b.Tenants[i%len(b.Tenants)],
-			PriorityClass: b.PriorityClass, Preemptible: preemptible, Replicas: b.Replicas, GPUsPerReplica: b.GPUs, RuntimeLimit: b.Runtime,
-			SubmitTime: submit, Topology: model.Topology{Level: model.LevelSite}}
-		if b.Slack > 0 {
-			j.EarliestStart, j.Deadline = submit, submit.Add(b.Runtime+b.Slack)
-		}
-		jobs[i] = j
-	}
-	var buf bytes.Buffer
-	if err := jobspec.Write(&buf, jobs); err != nil {
-		return nil, fmt.Errorf("workload.batch: %w", err)
-	}
-	loaded, err := jobspec.Load("workload.batch.jsonl", buf.Bytes(), fac)
-	if err != nil {
-		return nil, fmt.Errorf("workload.batch does not fit the facility (the jobs as written out):\n%w", jobspec.Brief(err))
-	}
-	return loaded, nil
 }
 
 // withLoad returns copies of jobs with their submissions spread out (or

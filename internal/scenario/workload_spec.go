@@ -67,9 +67,10 @@ func (d *decoder) generate(n *yamlin.Node, path string) *GenerateSpec {
 }
 
 func (d *decoder) batch(n *yamlin.Node, path string) *BatchSpec {
-	b := &BatchSpec{Replicas: 1, PriorityClass: "normal"}
+	b := &BatchSpec{Replicas: 1, PriorityClass: "normal", Line: n.Line, At: map[string]int{}}
 	d.c.Fields(n, path, "a batch of jobs", batchKeys, func(e yamlin.Entry) {
 		p := yamlin.Join(path, e.Key)
+		b.At[e.Key] = e.Line
 		switch e.Key {
 		case "jobs":
 			v, _ := d.c.Integer(e.Val, p, 1, maxJobs)
@@ -97,6 +98,11 @@ func (d *decoder) batch(n *yamlin.Node, path string) *BatchSpec {
 			b.Replicas = int(v)
 		case "tenants":
 			b.Tenants = d.strings(e.Val, p)
+			if e.Val.Kind == yamlin.KindSeq && len(e.Val.Items) == len(b.Tenants) {
+				for _, it := range e.Val.Items {
+					b.TenantAt = append(b.TenantAt, it.Line)
+				}
+			}
 		case "priority_class":
 			b.PriorityClass, _ = d.str(e.Val, p)
 		case "seed":

@@ -1,0 +1,158 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/carnot-dc/carnot/internal/jobspec"
+	"github.com/carnot-dc/carnot/internal/model"
+)
+
+// jobs writes the batch as a job file and loads it back against fac, so
+// that a batch is checked and resolved exactly like a job file. The
+// problems the load finds are the batch's: they come back as
+// setProblems at the batch's fields (batchProblems), not at lines of a
+// file nobody wrote.
+func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
+	r := rand.New(rand.NewPCG(uint64(b.Seed), 0x5ca1ab1e))
+	// Write gives every job's preemptible, which the read-back takes as
+	// the job's own word: it is the class's, as for a generated job (an
+	// unknown class is Load's error).
+	preemptible := false
+	if i := slices.IndexFunc(fac.PriorityClasses, func(pc model.PriorityClass) bool { return pc.Name == b.PriorityClass }); i >= 0 {
+		preemptible = fac.PriorityClasses[i].Preemptible
+	}
+	jobs := make([]*model.Job, b.Jobs)
+	width := len(strconv.Itoa(b.Jobs))
+	for i := range jobs {
+		submit := b.Start.Add(model.Duration(i)*b.Every + model.Duration(r.Int64N(int64(b.Every))))
+		j := &model.Job{ID: fmt.Sprintf("b%0*d", width, i+1), Kind: model.KindJob, Tenant: b.Tenants[i%len(b.Tenants)],
+			PriorityClass: b.PriorityClass, Preemptible: preemptible, Replicas: b.Replicas, GPUsPerReplica: b.GPUs, RuntimeLimit: b.Runtime,
+			SubmitTime: submit, Topology: model.Topology{Level: model.LevelSite}}
+		if b.Slack > 0 {
+			j.EarliestStart, j.Deadline = submit, submit.Add(b.Runtime+b.Slack)
+		}
+		jobs[i] = j
+	}
+	var buf bytes.Buffer
+	if err := jobspec.Write(&buf, jobs); err != nil {
+		return nil, fmt.Errorf("workload.batch: %w", err)
+	}
+	loaded, err := jobspec.Load("workload.batch.jsonl", buf.Bytes(), fac)
+	var list jobspec.ErrorList
+	if errors.As(err, &list) {
+		return nil, b.problems(list, jobs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workload.batch: %w", err)
+	}
+	return loaded, nil
+}
+
+// batchKey is the batch key that sets each job field the batch writes.
+var batchKey = map[string]string{
+	"id": "jobs", "tenant": "tenants", "priority_class": "priority_class", "replicas": "replicas",
+	"gpus": "gpus", "runtime_limit": "runtime", "submit_time": "start",
+	"earliest_start": "slack", "deadline": "slack",
+}
+
+// problems turns the problems of the written-out jobs into problems of
+// the batch: each at the line and field of the set file that gave the
+// job field (a tenant at its item of tenants), once for all the jobs
+// it holds for, which it names.
+func (b *BatchSpec) problems(list jobspec.ErrorList, jobs []*model.Job) setProblems {
+	type at struct {
+		line      int
+		path, msg string
+	}
+	var order []at
+	of := map[at][]string{}
+	for _, e := range list {
+		i, field := jobField(e.Path)
+		key, ok := batchKey[field]
+		p := at{line: b.Line, path: "workload.batch", msg: e.Msg}
+		if ok {
+			p.path += "." + key
+			if l := b.At[key]; l > 0 {
+				p.line = l
+			}
+		}
+		if key == "tenants" && i >= 0 && i < len(jobs) && len(b.TenantAt) == len(b.Tenants) {
+			k := slices.Index(b.Tenants, jobs[i].Tenant)
+			p.path, p.line = fmt.Sprintf("%s[%d]", p.path, k), b.TenantAt[k]
+		}
+		if _, seen := of[p]; !seen {
+			order = append(order, p)
+		}
+		id := ""
+		if i >= 0 && i < len(jobs) {
+			id = jobs[i].ID
+		}
+		of[p] = append(of[p], id)
+	}
+	out := make(setProblems, len(order))
+	for n, p := range order {
+		out[n] = setProblem{Line: p.line, Path: p.path, Msg: p.msg + whichJobs(of[p], len(jobs))}
+	}
+	return out
+}
+
+// jobField splits a job file's path "jobs[3].tenant" (or
+// "jobs[3].gpu_model[0]") into the job's index and its field; -1 and ""
+// for a path of no job.
+func jobField(path string) (int, string) {
+	rest, ok := strings.CutPrefix(path, "jobs[")
+	idx, rest, ok2 := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(idx)
+	if !ok || !ok2 || err != nil {
+		return -1, ""
+	}
+	field, _ := strings.CutPrefix(rest, ".")
+	if k := strings.IndexAny(field, ".["); k >= 0 {
+		field = field[:k]
+	}
+	return i, field
+}
+
+// whichJobs says which of the batch's n jobs a problem holds for.
+func whichJobs(ids []string, n int) string {
+	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" })
+	switch {
+	case len(ids) == 0:
+		return ""
+	case len(ids) == n && n == 1:
+		return " (its one job)"
+	case len(ids) == n:
+		return fmt.Sprintf(" (all %d jobs)", n)
+	case len(ids) == 1:
+		return fmt.Sprintf(" (job %s of %d)", ids[0], n)
+	case len(ids) <= 3:
+		return fmt.Sprintf(" (jobs %s of %d)", strings.Join(ids, ", "), n)
+	}
+	return fmt.Sprintf(" (%d of the %d jobs: %s, …)", len(ids), n, strings.Join(ids[:3], ", "))
+}
+
+// setProblems are problems at lines and fields of the scenario-set
+// file, found after it was read; Prepare reports each where it is.
+type setProblems []setProblem
+
+type setProblem struct {
+	Line      int
+	Path, Msg string
+}
+
+func (ps setProblems) Error() string {
+	var s strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			s.WriteByte('\n')
+		}
+		fmt.Fprintf(&s, "line %d: %s: %s", p.Line, p.Path, p.Msg)
+	}
+	return s.String()
+}

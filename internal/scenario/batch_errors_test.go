@@ -1,0 +1,48 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/carnot-dc/carnot/internal/bundled"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestBatchProblemsAtTheirField: a batch whose jobs do not fit the
+// facility was reported against the job file it is written out as
+// ("workload.batch.jsonl:1: jobs[0].replicas: …", one line per job), a
+// file the user never wrote. Each problem is now reported once, at the
+// set file's line and field of the batch that caused it, saying which
+// of the batch's jobs it holds for.
+func TestBatchProblemsAtTheirField(t *testing.T) {
+	const head = "facility: testdata/lab4.yaml\ngrids: {FR: {zone: FR}}\nworkload:\n  batch:\n" +
+		"    jobs: 3\n    start: 2023-05-01T00:00:00Z\n    every: 1h\n    runtime: 4h\n" // lines 1-8
+	for _, tc := range []struct {
+		name, rest string
+		want       []string
+	}{
+		{"replicas", "    gpus: 8\n    replicas: 5\n    tenants: [lab-a]\n", []string{
+			"set.yaml:10: workload.batch.replicas: needs 40 GPUs (5 × 8) but the facility has 32 of the acceptable models (all 3 jobs)"}},
+		{"gpus", "    gpus: 16\n    tenants: [lab-a]\n", []string{
+			"set.yaml:9: workload.batch.gpus: 16 GPUs per replica, but no node has more than 8; split the work into more replicas (all 3 jobs)"}},
+		{"tenant", "    gpus: 8\n    tenants:\n      - lab-a\n      - nobody\n", []string{
+			`set.yaml:12: workload.batch.tenants[1]: unknown tenant "nobody" (the facility has lab-a, lab-b, lab-c) (job b2 of 3)`}},
+		{"class", "    gpus: 8\n    tenants: [lab-a, lab-b]\n    priority_class: urgent\n", []string{
+			`set.yaml:11: workload.batch.priority_class: unknown priority class "urgent" (the facility has critical, high, low, normal) (all 3 jobs)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Load("set.yaml", []byte(head+tc.rest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Prepare(s, Options{Grid: bundled.Grid})
+			if err == nil {
+				t.Fatal("the batch prepared")
+			}
+			got := strings.Split(err.Error(), "\n")
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
