@@ -139,32 +139,34 @@ func (p Plan) WriteHTML(w io.Writer) error {
 			pg.Variants = append(pg.Variants, htmlVariant{a.axis, v.Name, v.Changes})
 		}
 	}
-	var base *Metrics
+	var base *ScenarioSummary
 	for i := range p.Scenarios {
 		if s := &p.Scenarios[i]; s.Name == p.Baseline {
 			if s.Error == "" {
-				base = &s.Metrics
+				base = s
 			} else {
 				pg.BaseFailed = true
 			}
 		}
 	}
-	var names []string // of the scenarios that ran: a failed one's zero metrics are no values
-	var ran []ScenarioSummary
+	var ran []ScenarioSummary // a failed scenario's zero metrics are no values
 	for _, s := range p.Scenarios {
 		row := htmlRow{Name: s.Name, Error: s.Error, Axes: [3]string{s.Policy, s.Facility, s.Grid}}
 		pg.HasErrors = pg.HasErrors || s.Error != ""
 		for _, c := range cols {
 			v := c.get(s.Metrics) * c.scale
 			cell := htmlCell{Key: c.key, Value: cellText(v, c.count), Exact: c.get(s.Metrics)}
-			if base != nil && s.Name != p.Baseline {
-				cell.Delta = delta(v, c.get(*base)*c.scale)
+			switch {
+			case noValue(s, c.key):
+				cell.Value = "-"
+			case base != nil && s.Name != p.Baseline && !noValue(*base, c.key):
+				cell.Delta = delta(v, c.get(base.Metrics)*c.scale)
 			}
 			row.Cells = append(row.Cells, cell)
 		}
 		pg.Rows = append(pg.Rows, row)
 		if s.Error == "" {
-			names, ran = append(names, s.Name), append(ran, s)
+			ran = append(ran, s)
 		}
 		pg.Power = append(pg.Power, powerRows(s)...)
 		if len(s.Racks) > maxRackRows {
@@ -173,13 +175,18 @@ func (p Plan) WriteHTML(w io.Writer) error {
 		}
 	}
 	for _, c := range cols {
-		if !c.chart || len(ran) == 0 || c.key == "peak_over_hall_cap" && !anyHallCap(ran) ||
-			c.key == "peak_over_rack_cap" && !anyRack(ran) {
+		if !c.chart {
 			continue
 		}
-		vals := make([]float64, len(ran))
-		for i, s := range ran {
-			vals[i] = c.get(s.Metrics) * c.scale
+		var names []string // of the scenarios that ran and have a value
+		var vals []float64
+		for _, s := range ran {
+			if !noValue(s, c.key) {
+				names, vals = append(names, s.Name), append(vals, c.get(s.Metrics)*c.scale)
+			}
+		}
+		if len(names) == 0 {
+			continue
 		}
 		ch := report.Chart{Title: c.label, YLabel: c.unit}
 		if len(names) > 10 { // the chart writes the names slanted
@@ -241,6 +248,20 @@ func closestRacks(racks []RackPower) []RackPower {
 	out := slices.Clone(racks)
 	slices.SortStableFunc(out, func(a, b RackPower) int { return cmp.Compare(b.PeakOverCap, a.PeakOverCap) })
 	return out[:min(len(out), maxRackRows)]
+}
+
+// noValue reports whether the column key has no value for s: the peak
+// over a cap of a kind its facility does not have (plan.json's 0). The
+// page shows "-" there, as the table carnot plan prints does, and no
+// change from or to it.
+func noValue(s ScenarioSummary, key string) bool {
+	switch key {
+	case "peak_over_hall_cap":
+		return !anyHallCap([]ScenarioSummary{s})
+	case "peak_over_rack_cap":
+		return !anyRack([]ScenarioSummary{s})
+	}
+	return false
 }
 
 // anyRack reports whether one of the scenarios has a capped rack.
