@@ -65,7 +65,7 @@ var fieldByName = func() map[string]field {
 
 // MaxTime is the latest time a job file may hold, 9999-12-31T23:59:59Z;
 // the earliest is 1 (1970-01-01T00:00:01Z), 0 meaning unset.
-const MaxTime model.Time = 253402300799
+const MaxTime = model.MaxTime
 
 // Limits on numbers, so that products like replicas × GPUs never overflow.
 const (

@@ -217,6 +217,7 @@ func checkJob(s *spec, c *yamlin.Collector, stored bool) {
 			}
 		}
 	}
+	checkEnd(s, c, stored)
 	if j.Deadline == 0 {
 		return
 	}
@@ -243,6 +244,25 @@ func checkJob(s *spec, c *yamlin.Collector, stored bool) {
 	case j.Deadline.Sub(from) < j.RuntimeLimit:
 		c.Add(dl, s.fpath(fDeadline), "window %s..%s is %s, shorter than runtime_limit %s", from, j.Deadline, j.Deadline.Sub(from), j.RuntimeLimit)
 	}
+}
+
+// checkEnd refuses a job whose runtime limit, from its submit_time or
+// earliest_start (the later), ends past MaxTime: the twin would write its
+// end as a time of year 10000, which no RFC 3339 reader reads back. A
+// deadline is itself at most MaxTime, so only a job without one can.
+// Stored specs keep what earlier versions accepted.
+func checkEnd(s *spec, c *yamlin.Collector, stored bool) {
+	j := &s.job
+	from, what := j.SubmitTime, "submit_time"
+	if j.EarliestStart > from {
+		from, what = j.EarliestStart, "earliest_start"
+	}
+	if stored || from <= 0 || j.RuntimeLimit <= 0 || from.Add(j.RuntimeLimit) <= MaxTime {
+		return
+	}
+	most := MaxTime.Sub(from)
+	c.Add(s.lineOf(fRuntimeLimit), s.fpath(fRuntimeLimit), "%s from %s %s ends past %s, the latest time carnot can write; give a runtime_limit of at most %ds (%s) or an earlier %s",
+		j.RuntimeLimit.Readable(), what, from, MaxTime, most, most, what)
 }
 
 // facIndex is the facility looked up by name, built once per Load.

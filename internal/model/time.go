@@ -19,6 +19,12 @@ const (
 // Forever is the Time used for "never ends" (no runtime limit).
 const Forever Time = 1<<62 - 1
 
+// MaxTime is the latest Time carnot reads or writes,
+// 9999-12-31T23:59:59Z: RFC 3339 has four digits for the year, and
+// time.Time's JSON and the stores refuse later ones. Inputs are held to
+// it, and a twin run that would pass it stops with an error.
+const MaxTime Time = 253402300799
+
 // Add returns t+d, saturating at Forever.
 func (t Time) Add(d Duration) Time {
 	if t >= Forever || d >= Duration(Forever) || t+Time(d) >= Forever {

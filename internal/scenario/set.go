@@ -97,6 +97,7 @@ type GridVariant struct {
 // jobs are added up); then optional transforms.
 type WorkloadSpec struct {
 	Line     int
+	At       map[string]int // the line of each key given
 	File     string
 	Generate *GenerateSpec
 	Batch    *BatchSpec

@@ -34,6 +34,7 @@ func (w WorkloadSpec) jobs(fac *model.Facility) (jobs []*model.Job, own map[stri
 		}
 		jobs = append(jobs, js...)
 	}
+	generated := [2]int{len(jobs), len(jobs)} // the generated jobs' indices
 	if g := w.Generate; g != nil {
 		js := workload.Generate(fac, g.Jobs, g.Seed, g.Start)
 		if len(js) == 0 {
@@ -43,6 +44,7 @@ func (w WorkloadSpec) jobs(fac *model.Facility) (jobs []*model.Job, own map[stri
 			js = withLoad(js, fac, g.Start, g.Load)
 		}
 		jobs = append(jobs, js...)
+		generated[1] = len(jobs)
 	}
 	if w.Batch != nil {
 		js, err := w.Batch.jobs(fac)
@@ -71,6 +73,9 @@ func (w WorkloadSpec) jobs(fac *model.Facility) (jobs []*model.Job, own map[stri
 	}
 	if w.Flexible != nil {
 		w.Flexible.apply(out)
+	}
+	if err := w.pastMaxTime(out, generated); err != nil {
+		return nil, nil, err
 	}
 	return out, own, nil
 }

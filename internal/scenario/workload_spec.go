@@ -15,10 +15,11 @@ var (
 const maxJobs = workload.MaxJobs
 
 func (d *decoder) workload(n *yamlin.Node, dir string) WorkloadSpec {
-	w := WorkloadSpec{Line: n.Line}
+	w := WorkloadSpec{Line: n.Line, At: map[string]int{}}
 	sources := 0
 	d.c.Fields(n, "workload", "a workload", workloadKeys, func(e yamlin.Entry) {
 		p := yamlin.Join("workload", e.Key)
+		w.At[e.Key] = e.Line
 		switch e.Key {
 		case "file":
 			sources++

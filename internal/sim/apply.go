@@ -129,7 +129,7 @@ func (t *twin) start(js *jobState, st model.Start, now model.Time) {
 	js.paces = js.paces[:0] // one pace, at js.speed from the start, until a recap
 	t.setCapped(js, model.AnyCapped(st.Replicas))
 	if js.job.RuntimeLimit > 0 {
-		t.q.push(now.Add(model.Duration(math.Ceil(float64(js.remaining)/js.speed))), evCompletion, js, js.epoch)
+		t.q.push(after(now, float64(js.remaining)/js.speed), evCompletion, js, js.epoch)
 	}
 	if t.log == io.Discard {
 		return
@@ -195,7 +195,7 @@ func (t *twin) respeed(js *jobState, speed float64, now model.Time) {
 	js.epoch++
 	if js.job.RuntimeLimit > 0 {
 		left := math.Max(0, float64(js.remaining)-done)
-		t.q.push(now.Add(model.Duration(math.Ceil(left/js.speed))), evCompletion, js, js.epoch)
+		t.q.push(after(now, left/js.speed), evCompletion, js, js.epoch)
 	}
 	if js.alloc.Terminating { // a victim giving its lent power back: still evicted then
 		t.q.push(js.alloc.EvictAt, evEviction, js, js.epoch)

@@ -399,6 +399,9 @@ func Run(cfg Config, log io.Writer) (*Result, error) {
 	last := t.q.peek() // the instant before this one
 	for t.q.work > 0 || (t.down > 0 || t.gpuFails.down > 0) && len(t.waiting) > 0 && t.repairWaited(last) {
 		now := t.q.peek()
+		if now > model.MaxTime {
+			return t.res, t.stopped(t.pastMaxTime(now))
+		}
 		last = now
 		if instants++; cfg.OnProgress != nil && instants%cfg.ProgressEvery == 0 {
 			cfg.OnProgress(now, t.finished, len(cfg.Jobs))
