@@ -129,7 +129,13 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 			}
 			if a, b := max(st.Start, first), min(st.End, last); b > a {
 				window += float64(st.GPUs) * float64(b-a)
-				work += speed * float64(st.GPUs) * float64(b-a)
+				if j.Job.Kind == model.KindDeployment {
+					// no work lost, and fewer replicas than asked
+					// are no slowdown: each stretch at its speed
+					work += st.Speed * float64(st.GPUs) * float64(b-a)
+				} else {
+					work += speed * float64(st.GPUs) * float64(b-a)
+				}
 			}
 		}
 	}
@@ -145,7 +151,10 @@ func metricsOf(fac *model.Facility, r *sim.Result, s sim.Summary) Metrics {
 // speedOf is a finished job's average useful share of the GPU time it
 // held: its work at full speed (GPUs × runtime limit) over the
 // GPU-seconds it held, below 1 when it ran power-capped or lost work to
-// preemption. Jobs that did not finish count as 1.
+// preemption. Jobs that did not finish count as 1. A deployment does not
+// use it: it may hold fewer GPUs than it asks for (it runs from its
+// minimum of replicas), which would hide its slowdown, and it loses no
+// work, so each of its stints counts at its own speed (metricsOf).
 func speedOf(j *sim.JobRecord) float64 {
 	if j.End == 0 || j.Job.RuntimeLimit <= 0 {
 		return 1

@@ -271,7 +271,7 @@ func (l *ledger) stopped(js *jobState, now model.Time) {
 		si.chargedW -= d.charge
 		if now > jp.since {
 			js.rec.Runs = append(js.rec.Runs, Stint{Site: d.site, Start: jp.since, End: now, GPUs: d.gpus,
-				Capped: jp.capped, BusyW: d.busy, ChargedW: d.charge})
+				Capped: jp.capped, Speed: js.speed, BusyW: d.busy, ChargedW: d.charge})
 		}
 		e := l.price(si, d.charge, jp.since, now)
 		js.rec.Energy.add(e)

@@ -109,6 +109,7 @@ type Stint struct {
 	Start, End model.Time
 	GPUs       int
 	Capped     bool    // its GPUs ran under a power cap
+	Speed      float64 // the job's speed in it (1: full speed; capped or spread, less)
 	BusyW      float64 // what the site drew above idle for it (IT watts)
 	ChargedW   float64 // BusyW plus its share of its nodes' base and idle power
 }
