@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -39,6 +40,11 @@ func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 		}
 		jobs[i] = j
 	}
+	if i := slices.IndexFunc(jobs, func(j *model.Job) bool { return j.SubmitTime > model.MaxTime }); i >= 0 {
+		line := cmp.Or(b.At["start"], b.Line)
+		return nil, setProblems{{Line: line, Path: "workload.batch.start", Msg: fmt.Sprintf("job %s would be submitted past %s, the latest time carnot can write "+
+			"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs", jobs[i].ID, model.MaxTime)}}
+	}
 	var buf bytes.Buffer
 	if err := jobspec.Write(&buf, jobs); err != nil {
 		return nil, fmt.Errorf("workload.batch: %w", err)
@@ -67,15 +73,15 @@ var batchKey = map[string]string{
 // it holds for, which it names.
 func (b *BatchSpec) problems(list jobspec.ErrorList, jobs []*model.Job) setProblems {
 	type at struct {
-		line      int
-		path, msg string
+		line int
+		path string
 	}
 	var order []at
-	of := map[at][]string{}
+	of, msg := map[at][]string{}, map[at][]string{}
 	for _, e := range list {
 		i, field := jobField(e.Path)
 		key, ok := batchKey[field]
-		p := at{line: b.Line, path: "workload.batch", msg: e.Msg}
+		p := at{line: b.Line, path: "workload.batch"}
 		if ok {
 			p.path += "." + key
 			if l := b.At[key]; l > 0 {
@@ -93,11 +99,16 @@ func (b *BatchSpec) problems(list jobspec.ErrorList, jobs []*model.Job) setProbl
 		if i >= 0 && i < len(jobs) {
 			id = jobs[i].ID
 		}
-		of[p] = append(of[p], id)
+		of[p], msg[p] = append(of[p], id), append(msg[p], e.Msg)
 	}
 	out := make(setProblems, len(order))
 	for n, p := range order {
-		out[n] = setProblem{Line: p.line, Path: p.path, Msg: p.msg + whichJobs(of[p], len(jobs))}
+		ms, which := msg[p], whichJobs(of[p], len(jobs))
+		if slices.ContainsFunc(ms, func(m string) bool { return m != ms[0] }) && len(of[p]) > 1 {
+			// the jobs' own values differ (their times): the first's
+			which = fmt.Sprintf(" (job %s, and %d more of the %d jobs)", of[p][0], len(of[p])-1, len(jobs))
+		}
+		out[n] = setProblem{Line: p.line, Path: p.path, Msg: ms[0] + which}
 	}
 	return out
 }

@@ -29,9 +29,25 @@ func TestBatchProblemsAtTheirField(t *testing.T) {
 			`set.yaml:12: workload.batch.tenants[1]: unknown tenant "nobody" (the facility has lab-a, lab-b, lab-c) (job b2 of 3)`}},
 		{"class", "    gpus: 8\n    tenants: [lab-a, lab-b]\n    priority_class: urgent\n", []string{
 			`set.yaml:11: workload.batch.priority_class: unknown priority class "urgent" (the facility has critical, high, low, normal) (all 3 jobs)`}},
+		// problems whose wording differs from job to job (their times)
+		// are one line too, in the first job's words
+		{"late", "    gpus: 8\n    tenants: [lab-a]\n", []string{
+			"set.yaml:8: workload.batch.runtime: 4h from submit_time 9999-12-31T20:00:51Z ends past 9999-12-31T23:59:59Z, the latest time carnot can write; " +
+				"give a runtime_limit of at most 14348s (3h59m8s) or an earlier submit_time (job b1, and 2 more of the 3 jobs)"}},
+		{"past", "    gpus: 8\n    tenants: [lab-a]\n", []string{
+			"set.yaml:6: workload.batch.start: job b3 would be submitted past 9999-12-31T23:59:59Z, the latest time carnot can write " +
+				"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Load("set.yaml", []byte(head+tc.rest))
+			text := head + tc.rest
+			switch tc.name {
+			case "late":
+				text = strings.Replace(text, "2023-05-01T00:00:00Z", "9999-12-31T20:00:00Z", 1)
+				text = strings.Replace(text, "every: 1h", "every: 1m", 1)
+			case "past":
+				text = strings.Replace(text, "2023-05-01T00:00:00Z", "9999-12-31T22:00:00Z", 1)
+			}
+			s, err := Load("set.yaml", []byte(text))
 			if err != nil {
 				t.Fatal(err)
 			}
