@@ -105,3 +105,20 @@ func TestIsJurisdictionTag(t *testing.T) {
 		}
 	}
 }
+
+// TestDurationStringHuge: a Duration beyond what a time.Duration holds
+// (about 292 years) was written from a wrapped conversion, e.g.
+// "2118437h25m5.467098624s" for some 17 million years; it is written in
+// hours, as a shorter one is.
+func TestDurationStringHuge(t *testing.T) {
+	for d, want := range map[Duration]string{
+		90 * Minute:                         "1h30m0s",
+		100 * 365 * Day:                     "876000h0m0s",
+		17_000_000*365*Day + 3*Hour + 61:    "148920000003h1m1s",
+		-(17_000_000*365*Day + 3*Hour + 61): "-148920000003h1m1s",
+	} {
+		if got := d.String(); got != want {
+			t.Errorf("Duration(%d).String() = %q, want %q", int64(d), got, want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // Time is an instant in Unix seconds (UTC). The zero value means "unset".
 type Time int64
@@ -55,8 +59,20 @@ func (t Time) Clock() string {
 	return time.Unix(int64(t), 0).UTC().Format("15:04")
 }
 
-// String formats d like "1h30m0s".
-func (d Duration) String() string { return (time.Duration(d) * time.Second).String() }
+// String formats d like "1h30m0s". Beyond what a time.Duration holds
+// (about 292 years) it is written the same way, in hours, where the
+// conversion used to wrap to a wrong figure with nanoseconds.
+func (d Duration) String() string {
+	const most = Duration(math.MaxInt64 / int64(time.Second))
+	if d > most || d < -most {
+		sign, u := "", uint64(d)
+		if d < 0 {
+			sign, u = "-", -u
+		}
+		return fmt.Sprintf("%s%dh%dm%ds", sign, u/3600, u/60%60, u%60)
+	}
+	return (time.Duration(d) * time.Second).String()
+}
 
 // TimeOf converts a time.Time to a Time.
 func TimeOf(t time.Time) Time { return Time(t.Unix()) }
