@@ -19,9 +19,10 @@ import (
 // it clears an ended task and when it kills a crashed agent's: one such
 // process would hold the task's end, or the agent's start, forever. A
 // read is given environWait; one that takes longer goes on in the
-// background, and the process's environment is unknown (no mark found)
-// until it ends: no second read of it is begun meanwhile, and the agent
-// says so once (logStuckEnvirons).
+// background, and the process's environment is unknown until it ends:
+// no second read of it is begun meanwhile, and the agent says so once
+// (logStuckEnvirons). A task's end looks again at such a process, for
+// undecidedWait at most (clearGroup).
 
 // environWait bounds a read of a process's environment.
 const environWait = 200 * time.Millisecond
@@ -103,7 +104,7 @@ func (r *processes) logStuckEnvirons() {
 	stuckEnvirons.Unlock()
 	if len(pids) > 0 {
 		slices.Sort(pids)
-		r.log.Warn("cannot read the environment of processes (stuck holding their memory's lock? uninterruptible sleep in a driver?): a task's processes among them are neither followed by their mark nor waited for",
+		r.log.Warn("cannot read the environment of processes (stuck holding their memory's lock? uninterruptible sleep in a driver?): a task's processes among them are not found by their mark until it can be read",
 			"pids", pids, "after", environWait)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,10 +58,10 @@ func marked(marks ...string) []int {
 // its process group pgid (its leader excepted; none when pgid is 0),
 // ended the members that are dead (zombies.go: its SIGKILL is no longer
 // needed, their parent may reap them), marked the live processes out of
-// that group that carry one of marks, the agent's own process excepted.
-// Only the members' environments are not read: the group's SIGKILL
-// reaches them.
-func scanTask(pgid int, marks ...string) (members, ended, marked []int) {
+// that group that carry one of marks, the agent's own process excepted,
+// and undecided those of which it could not tell (readMark). Only the
+// members' environments are not read: the group's SIGKILL reaches them.
+func scanTask(pgid int, marks ...string) (members, ended, marked, undecided []int) {
 	self := os.Getpid()
 	for _, pid := range procPIDs() {
 		if pid <= 1 || pid == self || pid == pgid {
@@ -75,11 +77,17 @@ func scanTask(pgid int, marks ...string) (members, ended, marked []int) {
 				continue
 			}
 		}
-		if len(marks) > 0 && carries(pid, marks) {
+		if len(marks) == 0 {
+			continue
+		}
+		switch m, known := readMark(pid, marks); {
+		case m != "":
 			marked = append(marked, pid)
+		case !known:
+			undecided = append(undecided, pid)
 		}
 	}
-	return members, ended, marked
+	return members, ended, marked, undecided
 }
 
 // carries reports whether process pid's environment holds one of marks.
@@ -88,25 +96,63 @@ func carries(pid int, marks []string) bool {
 }
 
 // markOf is the one of marks process pid's environment holds; "" when
-// it holds none. A process in the middle of an exec reads as having no
-// environment (nor command line) until the new program's is set up: its
-// environment is read again, for up to execWait, rather than taken for
-// one without a mark.
+// it holds none, or when that cannot be told (readMark).
 func markOf(pid int, marks []string) string {
+	m, _ := readMark(pid, marks)
+	return m
+}
+
+// readMark is the one of marks process pid's environment holds, and
+// whether that could be told. A process in the middle of an exec reads
+// as having no environment (nor command line) until the new program's
+// is set up: its environment is read again, for up to execWait, rather
+// than taken for one without a mark. It cannot be told (known false,
+// mark "") of a process still in an exec after execWait, nor of one
+// whose environment's read did not end (environWait) or failed but for
+// the process being gone, or the agent not being allowed to read it (a
+// process it may not signal either).
+func readMark(pid int, marks []string) (mark string, known bool) {
 	end := time.Now().Add(execWait)
 	for {
-		env, err := environ(pid) // within environWait: unknown (none) when stuck
-		if err != nil || len(env) > 0 || time.Now().After(end) {
-			return envMark(env, marks)
+		env, err := environ(pid) // within environWait: errEnvironStuck when stuck
+		switch {
+		case err != nil:
+			return "", told(err)
+		case len(env) > 0:
+			return envMark(env, marks), true
 		}
 		if !execing(pid) {
 			// Not in an exec, or no longer: the exec may have ended
 			// between the two reads, and the next one tells.
-			env, _ = environ(pid)
-			return envMark(env, marks)
+			env, err = environ(pid)
+			return envMark(env, marks), err == nil || told(err)
+		}
+		if time.Now().After(end) {
+			return "", false
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// procComms is the command names (/proc/PID/comm, which does not take
+// the lock of the process's memory) of pids, "?" for one that cannot be
+// read.
+func procComms(pids []int) []string {
+	out := make([]string, len(pids))
+	for i, pid := range pids {
+		out[i] = "?"
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); err == nil {
+			out[i] = strings.TrimSuffix(string(b), "\n")
+		}
+	}
+	return out
+}
+
+// told reports whether err, of a read of a process's environment, tells
+// that it holds no mark: the process is gone, or the agent may not read
+// it (nor signal it, then).
+func told(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) || errors.Is(err, fs.ErrPermission)
 }
 
 // envMark is the one of marks that the environment env (NUL-separated
@@ -120,7 +166,7 @@ func envMark(env []byte, marks []string) string {
 	return ""
 }
 
-// execWait bounds how long markOf waits for an exec to set up a
+// execWait bounds how long readMark waits for an exec to set up a
 // process's environment; an exec takes well under a millisecond.
 const execWait = 100 * time.Millisecond
 

@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// escapedTask starts a task whose process leaves its group (setsid) and
+// sleeps, and whose main process ends once end is called; pid is the
+// process that left.
+func escapedTask(t *testing.T, r *processes, job string) (p *process, pid int, end func()) {
+	t.Helper()
+	dir := t.TempDir()
+	esc, goFile := filepath.Join(dir, "escaped"), filepath.Join(dir, "go")
+	task := sh(job, 0, `setsid sleep 1000 >/dev/null 2>&1 </dev/null &
+echo $! > "$ESC"
+while [ ! -e "$GO" ]; do sleep 0.01; done`, map[string]string{"ESC": esc, "GO": goFile})
+	started, err := r.Start(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid = readPID(t, esc)
+	t.Cleanup(func() { _ = killPID(pid) })
+	return started.(*process), pid, func() {
+		if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A process out of the task's group whose mark cannot be told at the
+// task's end (its environment's read does not end in environWait: a
+// process stuck holding its memory's lock; or one stuck in an exec past
+// execWait) is looked at again before the end is reported, and killed
+// once its mark is read. Before, it was taken for a process without the
+// mark and left running. The read is held by the test (blockEnviron)
+// for 300 ms after it began, which no process does on demand.
+func TestAProcessWhoseMarkIsToldOnlyAtARescanIsKilled(t *testing.T) {
+	var logs syncBuffer
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	p, pid, end := escapedTask(t, r, "j-rescan")
+	reads, release := blockEnviron(t, pid)
+	go func() {
+		for reads.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		release()
+	}()
+	end()
+	x := p.Wait()
+	if len(x.Outlived) > 0 {
+		t.Errorf("outlived: %v; want none", x.Outlived)
+	}
+	deadline := time.Now().Add(time.Second) // dead, or a zombie init has yet to reap
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Errorf("process %d, out of the task's group, its mark read only at a rescan, still runs after the task's end", pid)
+	}
+	if strings.Contains(logs.String(), "cannot tell whether") {
+		t.Errorf("warned of a process whose mark was told; log:\n%s", &logs)
+	}
+}
+
+// A process whose mark cannot be told for undecidedWait does not hold
+// the task's end, and is named, with its command, in a warning: it may
+// be one of the task's that is left running. Before, it was passed over
+// as one without the mark.
+func TestAProcessWhoseMarkIsNeverToldIsNamed(t *testing.T) {
+	var logs syncBuffer
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	p, pid, end := escapedTask(t, r, "j-never")
+	blockEnviron(t, pid)
+	began := time.Now()
+	end()
+	x := p.Wait()
+	took := time.Since(began)
+	if len(x.Outlived) > 0 {
+		t.Errorf("outlived: %v; want none", x.Outlived)
+	}
+	if took < undecidedWait || took > undecidedWait+3*time.Second {
+		t.Errorf("the task's end took %v; want the %v of rescans", took, undecidedWait)
+	}
+	want := fmt.Sprintf("pids=[%d] commands=[sleep]", pid)
+	if s := logs.String(); !strings.Contains(s, "cannot tell whether processes out of the task's group carry its mark") || !strings.Contains(s, want) {
+		t.Errorf("no warning naming process %d (%s); log:\n%s", pid, want, s)
+	}
+}
