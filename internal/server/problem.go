@@ -63,9 +63,16 @@ func problemf(w http.ResponseWriter, status int, format string, args ...any) {
 
 // readBody reads a JSON request body of at most limit bytes. It writes
 // the problem and returns false when the body is too large, not JSON, or
-// of another media type.
+// of another media type, or of more than one (Content-Type sent twice:
+// the server would read the first, an intermediary may read another).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	ct, twice := oneHeader(r, "Content-Type")
+	if twice != "" {
+		writeProblem(w, &api.Problem{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json, in one Content-Type header",
+			Errors: []api.FieldError{{Field: "Content-Type", Message: twice}}})
+		return nil, false
+	}
+	if ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			problemf(w, http.StatusUnsupportedMediaType, "the body must be application/json, not %q", ct)
