@@ -355,7 +355,7 @@ func TestSubmitLocalErrorSendsNothing(t *testing.T) {
 	writeTestFile(t, bad2, "- {id: c, tenant: lab-a, gpus: 1}\n")
 	code, _, errs := carnot("submit", "--server", f.srv.URL, "-f", good, "-f", bad, "-f", bad2)
 	// every file's mistakes at once, not the first file's alone
-	if code != ExitFailure || !strings.Contains(errs, bad+":3: jobs[0]: unknown field \"gpu\"") ||
+	if code != ExitFailure || !strings.Contains(errs, bad+":3: jobs[0].gpu: unknown field") ||
 		!strings.Contains(errs, bad2+":1: jobs[0].command: is required to submit") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}

@@ -45,7 +45,7 @@ func TestSubmitStdin(t *testing.T) {
 	// a mistake is reported at its line of stdin, and nothing is sent
 	f2 := newFake(t)
 	_, _, err = submitStdin("- {tenant: lab-a, gpus: 1, command: [a]}\n- {tenant: lab-a, gpu: 1, command: [a]}\n", "--server", f2.srv.URL, "-f", "-")
-	if err == nil || !strings.Contains(err.Error(), `stdin:2: jobs[1]: unknown field "gpu"`) || len(f2.reqs) != 0 {
+	if err == nil || !strings.Contains(err.Error(), `stdin:2: jobs[1].gpu: unknown field`) || len(f2.reqs) != 0 {
 		t.Errorf("a bad line on stdin: %v; %d requests", err, len(f2.reqs))
 	}
 	_, _, err = submitStdin("", "--server", f2.srv.URL, "-f", "-", "-f", "-")

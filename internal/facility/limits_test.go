@@ -129,7 +129,7 @@ func TestMergeKeysRepeated(t *testing.T) {
 		fmt.Fprintf(&b, "a%d: &a%d {<<: [%s]}\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
 	}
 	b.WriteString(site("{id: r, nodes: [{<<: *a11, names: n1, cpus: 1, memory_gib: 1, base_watts: 1}]}"))
-	w, _ := wantErr(t, b.String(), 1, "sites[0].halls[0].racks[0].nodes[0].x", `unknown field "x"`)
+	w, _ := wantErr(t, b.String(), 1, "sites[0].halls[0].racks[0].nodes[0].x", "unknown field")
 	if w.values > 200 {
 		t.Errorf("%d values decoded, want each merged mapping once", w.values)
 	}

@@ -178,7 +178,7 @@ func (d *decoder) job(n *yamlin.Node, idx int) *spec {
 	for _, e := range n.Entries {
 		f, ok := fieldByName[e.Key]
 		if !ok {
-			d.c.Add(e.Line, s.path(), "unknown field %q%s", yamlin.Truncate(e.Key, 40), suggest(e.Key))
+			d.c.Unknown(e.Line, s.path(), e.Key, suggest(e.Key))
 			continue
 		}
 		if s.at[f] > 0 {
@@ -541,7 +541,7 @@ func (d *decoder) topology(v *yamlin.Node, p fieldPath) model.Topology {
 		case "required":
 			t.Required = d.boolean(e.Val, p.sub(".required"))
 		default:
-			d.c.Add(e.Line, p.String(), "unknown field %q (topology has level and required)", yamlin.Truncate(e.Key, 40))
+			d.c.Unknown(e.Line, p.String(), e.Key, " (topology has level and required)")
 		}
 	}
 	if !seen {

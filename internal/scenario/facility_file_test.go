@@ -135,7 +135,7 @@ facilities:
 	for _, want := range []string{
 		"set.yaml:6: facilities.gone.facility: cannot read ",
 		"set.yaml:9: facilities.typo.facility: ",
-		`typo.yaml:7: sites[0].peu: unknown field "peu"`,
+		`typo.yaml:7: sites[0].peu: unknown field`,
 		"set.yaml:10: facilities.fewer.facility: ",
 		"has no tenant lab-c",
 		"set.yaml:11: facilities.b200.facility: ",

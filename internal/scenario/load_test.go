@@ -77,7 +77,7 @@ func TestLoadErrors(t *testing.T) {
 		{"empty", ``, []string{"s.yaml: empty scenario set; start with facility:, workload: and policies: (see docs/plan.md)"}},
 		{"syntax", "facility: [", []string{"s.yaml:1: invalid YAML"}},
 		{"missing", "name: x\n", []string{"s.yaml:1: missing facility:", "s.yaml:1: missing workload:"}},
-		{"unknown", "facility: f\nworkload: {file: j}\npolicy: {}\n", []string{`s.yaml:3: unknown field "policy"; a scenario set has name, facility, workload`}},
+		{"unknown", "facility: f\nworkload: {file: j}\npolicy: {}\n", []string{`s.yaml:3: policy: unknown field; a scenario set has name, facility, workload`}},
 		{"workload", "facility: f\nworkload:\n  generate: {jobs: 0, start: 2023}\n  flexible: {share: 2}\n", []string{
 			"s.yaml:3: workload.generate.jobs: must be from 1 to 1000000 (got 0)",
 			"s.yaml:3: workload.generate.start: must be an RFC 3339 time",
@@ -93,7 +93,7 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:3: workload.batch: missing runtime:", "s.yaml:3: workload.batch: missing gpus:", "s.yaml:3: workload.batch: missing tenants:"}},
 		{"policies", "facility: f\nworkload: {file: j}\npolicies:\n  fifo: {fair_share: nope, backfil: false}\n  bad name: {}\n  ok: {power: false, power_capping: true}\n", []string{
 			"s.yaml:4: policies.fifo.fair_share: must be true or false",
-			`s.yaml:4: policies.fifo.backfil: unknown field "backfil" (did you mean "backfill"?)`,
+			`s.yaml:4: policies.fifo.backfil: unknown field (did you mean "backfill"?)`,
 			`s.yaml:5: policies: name "bad name": use 1–40 letters`,
 			"s.yaml:6: policies.ok.power_capping: power capping needs power accounting"}},
 		{"policies together", "facility: f\nworkload: {file: j}\npolicies:\n  capped:\n    power: false\n    power_capping: true\n", []string{
@@ -123,7 +123,7 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:6: facilities.b.power_caps_kw.par1:"}},
 		{"facilities", "facility: f\nworkload: {file: j}\nfacilities:\n  big: {gpu_scale: -1, envelope: 3}\n", []string{
 			"s.yaml:4: facilities.big.gpu_scale: must be above 0 and at most 16 (got -1)",
-			`s.yaml:4: facilities.big: unknown field "envelope"; a facility variant has gpu_scale, envelope_fraction`}},
+			`s.yaml:4: facilities.big.envelope: unknown field; a facility variant has gpu_scale, envelope_fraction`}},
 		{"grids", "facility: f\nworkload: {file: j}\ngrids:\n  FR: {file: x.csv}\n", []string{"s.yaml:4: grids.FR: missing zone:"}},
 		{"grids twice", "facility: f\nworkload: {file: j}\ngrids:\n  FR-2023: {zone: FR}\n  DE: {zone: DE}\n  France: {zone: FR}\n  a: {zone: DE, file: de.csv}\n  b: {zone: DE, file: ./de.csv}\n  c: {zone: DE, file: de-2022.csv}\n", []string{
 			"s.yaml:6: grids.France: zone FR from --grid or carnot's built-in series, as grids.FR-2023 (line 4): the two would run the same scenarios; drop one, or give each its own file:",

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -298,7 +297,9 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		}
 		p := bad("the job is not valid")
 		for _, e := range list {
-			f, msg := unknownField(strings.TrimPrefix(strings.TrimPrefix(e.Path, "jobs[0]"), "."), e.Msg)
+			// The loader names the field, an unknown key included
+			// (jobs[0].gpu), in the error's path.
+			f, msg := strings.TrimPrefix(strings.TrimPrefix(e.Path, "jobs[0]"), "."), e.Msg
 			if f == "tenant" && probe.Tenant == nil && tenant == "" {
 				msg = noTenant(msg, fac)
 			}
@@ -324,29 +325,6 @@ func (s *Server) parseSpec(body []byte, deployment bool, tenant string) (*model.
 		return nil, nil, false, &api.Problem{Status: http.StatusInternalServerError, Detail: err.Error()}
 	}
 	return jobs[0], json.RawMessage(out), probe.ID != nil, nil
-}
-
-// unknownField names an unknown key in the field of its error. The loader
-// puts such an error at the mapping that holds the key (`jobs[0]:
-// unknown field "gpu" (did you mean "gpus"?)`, as job files read), which
-// for a key of the job itself is no field at all; the API names the key,
-// as its other routes do: field gpu (or topology.lvl), message `unknown
-// field (did you mean "gpus"?)`. Other errors pass unchanged.
-func unknownField(path, msg string) (string, string) {
-	const lead = "unknown field "
-	rest, ok := strings.CutPrefix(msg, lead)
-	if !ok {
-		return path, msg
-	}
-	q, err := strconv.QuotedPrefix(rest)
-	if err != nil {
-		return path, msg
-	}
-	key, err := strconv.Unquote(q)
-	if err != nil {
-		return path, msg
-	}
-	return yamlin.Join(path, key), strings.TrimRight(lead+strings.TrimPrefix(rest[len(q):], " "), " ")
 }
 
 // tooSoon is the problem of a job whose deadline it could not meet even

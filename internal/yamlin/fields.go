@@ -15,12 +15,22 @@ func (c *Collector) Fields(n *Node, path, what string, known []string, set func(
 	}
 	c.Entries(n, path, func(e Entry) {
 		if !slices.Contains(known, e.Key) {
-			c.Add(e.Line, path, "unknown field %q; %s has %s", Truncate(e.Key, 40), what, strings.Join(known, ", "))
+			c.Unknown(e.Line, path, e.Key, "; "+what+" has "+strings.Join(known, ", "))
 			return
 		}
 		set(e)
 	})
 	return true
+}
+
+// Unknown records that key of the mapping at path is not one it takes.
+// The error's path names the key (path.key, the key cut at 40
+// characters), as every other error names its field: a caller (the
+// API's field of an error) takes it from there. hint, when not empty,
+// follows "unknown field": ` (did you mean "gpus"?)`, "; a node state
+// has …".
+func (c *Collector) Unknown(line int, path, key, hint string) {
+	c.Add(line, Join(path, Truncate(key, 40)), "unknown field%s", hint)
 }
 
 // Entries calls each with the entries of mapping n at path, but for a
