@@ -39,6 +39,12 @@ type Job struct {
 	// job reached a final state.
 	StartTime *time.Time `json:"start_time,omitempty"`
 	EndTime   *time.Time `json:"end_time,omitempty"`
+	// LastCheckpoint is when the current (or last) attempt last reported
+	// a checkpoint saved (POST /v1/jobs/{id}/checkpoint while it runs),
+	// by the server's clock; absent until it reports one, and again at
+	// each new attempt. The scheduler costs preempting the job by the
+	// GPU-time since then, not since StartTime.
+	LastCheckpoint *time.Time `json:"last_checkpoint,omitempty"`
 	// Attempt counts starts: 1 for the first, one more for each restart
 	// after a failure or a preemption.
 	Attempt     int `json:"attempt"`

@@ -134,6 +134,7 @@ func UTCJob(j *api.Job) api.Job {
 	c.SubmitTime = c.SubmitTime.UTC()
 	c.StartTime = utcPtr(c.StartTime)
 	c.EndTime = utcPtr(c.EndTime)
+	c.LastCheckpoint = utcPtr(c.LastCheckpoint)
 	if c.Reason != nil {
 		r := *c.Reason
 		r.EstStart = utcPtr(r.EstStart)

@@ -55,6 +55,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Update", testUpdate},
 		{"UpdateMissing", testUpdateMissing},
 		{"UpdateEventsOnly", testUpdateEventsOnly},
+		{"LastCheckpoint", testLastCheckpoint},
 		{"CancelledContext", testCancelledContext},
 		{"Pagination", testPagination},
 		{"PagesWhileJobsChange", testPagesWhileJobsChange},
