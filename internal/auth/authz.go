@@ -212,7 +212,7 @@ var actions = map[string]string{
 	"forgetNode": "forget a node", "reenrollNode": "let a node enroll again", "revokeNode": "revoke a node's certificates",
 
 	"submitJob": "submit jobs", "submitDeployment": "submit deployments",
-	"cancelJob": "cancel jobs", "checkpointJob": "acknowledge a job's checkpoint",
+	"cancelJob": "cancel jobs", "checkpointJob": "report or acknowledge a job's checkpoint",
 	"listJobs": "list jobs", "getJob": "read a job", "jobLogs": "read a job's logs",
 	"jobEvents": "read a job's events", "whyJob": "ask why a job waits",
 	"listDeployments": "list deployments", "getDeployment": "read a deployment",

@@ -81,10 +81,11 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, s.liveDoc(js))
 }
 
-// handleCheckpoint lets a preempted job say its checkpoint is saved: its
-// replicas are killed now instead of at the end of the grace; likewise a
-// deployment whose replicas leave for a partial preemption, for those
-// replicas alone.
+// handleCheckpoint hears a job say it saved a checkpoint. A running job
+// that nothing stops has it recorded (recordCheckpoint). A preempted job
+// acknowledges with it: its replicas are killed now instead of at the
+// end of the grace; likewise a deployment whose replicas leave for a
+// partial preemption, for those replicas alone.
 func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -95,8 +96,9 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if len(body) > 0 && !decodeStrict(w, body, &ack) {
 		return
 	}
-	// the note is kept in the job's events and the audit log for good,
-	// and printed on terminals: one line of text, of bounded size
+	// an acknowledgement's note is kept in the job's events and the
+	// audit log for good, and printed on terminals: one line of text, of
+	// bounded size (a routine checkpoint's is checked alike, not kept)
 	if msg := ackNoteProblem(ack.Message); msg != "" {
 		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the acknowledgement is not valid",
 			Errors: []api.FieldError{{Field: "message", Message: msg}}})
@@ -105,17 +107,25 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	js := s.jobs[id]
-	if js == nil || !allow(w, r, "checkpointJob", js.doc.Tenant, fmt.Sprintf("no active job %q", id)) {
-		if js == nil {
-			problemf(w, http.StatusNotFound, "no active job %q", id)
-		}
+	if js == nil {
+		s.noCheckpoint(w, r, id)
+		return
+	}
+	if !allow(w, r, "checkpointJob", js.doc.Tenant, fmt.Sprintf("no job %q", id)) { // as for one that does not exist (noCheckpoint)
 		return
 	}
 	leaving := js.stop == stopNone && js.part != nil // replicas taken by a partial preemption
-	// A job being cancelled may acknowledge too: its process cannot tell
-	// a cancel's SIGTERM from a preemption's.
-	if js.stop != stopPreempt && js.stop != stopCancel && !leaving {
-		problemf(w, http.StatusConflict, "job %s is %s, not being preempted or cancelled: there is no checkpoint to acknowledge", id, js.doc.State)
+	switch {
+	case js.stop == stopNone && !leaving && js.alloc == nil:
+		problemf(w, http.StatusConflict, "job %s is %s: it runs no attempt, so there is no checkpoint to record or acknowledge", id, js.doc.State)
+		return
+	case js.stop == stopNone && !leaving:
+		s.recordCheckpoint(w, r, js)
+		return
+	case js.stop != stopPreempt && js.stop != stopCancel && !leaving:
+		// A job cancelled may acknowledge too (below): its process
+		// cannot tell a cancel's SIGTERM from a preemption's.
+		problemf(w, http.StatusConflict, "job %s is being stopped (%s), not preempted or cancelled: there is no checkpoint to acknowledge, nor one to record", id, js.stopMsg)
 		return
 	}
 	now := s.cfg.Now()
@@ -148,6 +158,42 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, s.liveDoc(js))
+}
+
+// noCheckpoint answers a checkpoint of job id, which the server does not
+// hold: one that has ended (404, saying so to whom may see it), or none.
+func (s *Server) noCheckpoint(w http.ResponseWriter, r *http.Request, id string) {
+	d, err := s.store.Job(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		problemf(w, http.StatusNotFound, "no job %q", id)
+	case err != nil:
+		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
+	case allow(w, r, "checkpointJob", d.Tenant, fmt.Sprintf("no job %q", id)):
+		problemf(w, http.StatusNotFound, "job %s has ended (%s): it runs no attempt, so there is no checkpoint to record or acknowledge", id, d.State)
+	}
+}
+
+// recordCheckpoint records that running job js, which nothing stops,
+// saved a checkpoint now (the server's clock): the core costs preempting
+// it by the GPU-time since (snapshot), as the twin's by the checkpoints
+// it models. It is a field of the job (api.Job.LastCheckpoint), written
+// with it, so that a restarted server and the next leader have it; a
+// new attempt starts without one (startJob). No event records it, so
+// neither the job's events nor the audit log gain an entry per
+// checkpoint of a job that saves every few minutes for weeks; the note,
+// checked as an acknowledgement's, is not kept. Caller holds mu.
+func (s *Server) recordCheckpoint(w http.ResponseWriter, r *http.Request, js *jobState) {
+	js.doc.LastCheckpoint = ptrTime(s.cfg.Now().UTC())
+	c := newChanges()
+	c.actor = principalOf(r).Subject
+	c.job(js, "", "")
+	if err := s.commit(r.Context(), c); err != nil {
+		s.fail(err)
+		problemf(w, http.StatusServiceUnavailable, "the checkpoint could not be saved: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.liveDoc(js))
 }
 
 // maxAckNote bounds a checkpoint acknowledgement's note, in bytes.

@@ -53,6 +53,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	js.doc.Attempt++
 	js.doc.State = api.StateRunning
 	js.doc.StartTime = ptrTime(now.UTC())
+	js.doc.LastCheckpoint = nil // the new attempt's own, once it reports one
 	js.doc.ExitCode = nil
 	js.doc.Reason = nil
 	js.doc.Message = where(js, "started", st.Replicas)

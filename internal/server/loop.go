@@ -103,17 +103,33 @@ func (s *Server) snapshot(now time.Time) *model.Snapshot {
 	}
 	for _, id := range sortedKeys(s.running) {
 		js := s.running[id]
+		ckpt := js.lastCheckpoint()
 		if js.part != nil { // its replicas leaving for a partial preemption
-			snap.Running = append(snap.Running, js.countedPart())
+			p := js.countedPart()
+			p.LastCheckpoint = ckpt
+			snap.Running = append(snap.Running, p)
 		}
 		a := *js.alloc
 		a.Replicas = js.countedReplicas() // at the power limits in force
+		a.LastCheckpoint = ckpt
 		snap.Running = append(snap.Running, a)
 	}
 	for _, t := range sortedKeys(s.usage) {
 		snap.Usage = append(snap.Usage, *s.usage[t])
 	}
 	return snap
+}
+
+// lastCheckpoint is the core's view of the last checkpoint js's attempt
+// reported (api.Job.LastCheckpoint): the work lost if it is preempted is
+// its GPU-time since then. 0 (none: since its start) until it reports
+// one; startJob drops it at each new attempt, as the twin starts each
+// run's checkpoints afresh.
+func (js *jobState) lastCheckpoint() model.Time {
+	if c := js.doc.LastCheckpoint; c != nil {
+		return model.TimeOf(*c)
+	}
+	return 0
 }
 
 // holdingPart trims p, computed on snap, to what still holds on cur, the

@@ -174,7 +174,8 @@ func TestReleaseKeepsTheJobOnANodeItsLeavingReplicaHolds(t *testing.T) {
 // they are done (POST /v1/jobs/{id}/checkpoint), as a preempted job
 // acknowledges its checkpoint: the replicas taken are stopped now, with
 // no grace left, and the others run on untouched. Without replicas
-// leaving, a running deployment has nothing to acknowledge (409).
+// leaving, the call is a running deployment's routine checkpoint: it is
+// recorded (200), stopping nothing.
 func TestPartialPreemptionCheckpointAck(t *testing.T) {
 	e := devEnv(t)
 	var d api.Job
@@ -183,10 +184,10 @@ func TestPartialPreemptionCheckpointAck(t *testing.T) {
 	}
 	e.pass()
 	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-	var p api.Problem
-	if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", nil, &p); code != http.StatusConflict {
-		t.Errorf("checkpoint of a deployment nothing preempts: %d", code)
+	if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", nil, &d); code != http.StatusOK || d.LastCheckpoint == nil || d.State != api.StateRunning {
+		t.Errorf("checkpoint of a deployment nothing preempts: %d %s, last checkpoint %v; want 200, recorded", code, d.State, d.LastCheckpoint)
 	}
+	var p api.Problem
 	boss := e.submit(spec(2, 1, "priority_class", "high"))
 	e.pass()
 	graces := func() map[int]float64 {
