@@ -98,6 +98,9 @@ func describeJob(w io.Writer, now time.Time, j *api.Job, events []api.Event) err
 	}
 	field("Submitted", clock(now, &j.SubmitTime))
 	field("Started", clock(now, j.StartTime))
+	if j.LastCheckpoint != nil {
+		field("Last checkpoint", clock(now, j.LastCheckpoint))
+	}
 	field("Ended", clock(now, j.EndTime))
 	if j.ExitCode != nil {
 		field("Exit code", strconv.Itoa(*j.ExitCode))

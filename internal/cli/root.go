@@ -146,7 +146,7 @@ func NewRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newFacilityCmd(), newWorkloadCmd(), newScheduleCmd(), newSimCmd(), newPlanCmd(),
-		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newEventsCmd(), newCancelCmd(),
+		newRunCmd(), newSubmitCmd(), newJobsCmd(), newDescribeCmd(), newWhyCmd(), newLogsCmd(), newEventsCmd(), newCancelCmd(), newCheckpointCmd(),
 		newNodesCmd(), newDrainCmd(false), newDrainCmd(true), newFenceCmd(false), newFenceCmd(true), newForgetNodeCmd(), newReenrollNodeCmd(), newRevokeNodeCmd(), newUsageCmd(),
 		newTenantsCmd(), newSitesCmd(),
 		newDevCmd(), newServerCmd(), newAgentCmd(), newAuditCmd(), newTokenCmd(), newWhoAmICmd())

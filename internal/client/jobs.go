@@ -263,10 +263,17 @@ func (c *Client) Why(ctx context.Context, id string) (*api.Why, error) {
 	return get[api.Why](ctx, c, "/v1/jobs/"+seg(id)+"/why", nil)
 }
 
-// Checkpoint tells the server that a job saved its state after a
-// preemption notice (POST /v1/jobs/{id}/checkpoint).
-func (c *Client) Checkpoint(ctx context.Context, id string, ack api.CheckpointAck) error {
-	return c.post(ctx, "/v1/jobs/"+seg(id)+"/checkpoint", ack, nil)
+// Checkpoint tells the server that a job saved a checkpoint (POST
+// /v1/jobs/{id}/checkpoint): for a running job, the server records the
+// time as its last_checkpoint; after a preemption notice, it stops the
+// job's replicas at once. It returns the job as the server answered it
+// (its ID only when the answer had no body).
+func (c *Client) Checkpoint(ctx context.Context, id string, ack api.CheckpointAck) (*api.Job, error) {
+	j := api.Job{ID: id}
+	if err := c.post(ctx, "/v1/jobs/"+seg(id)+"/checkpoint", ack, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
 }
 
 // logsStartWait is how long the server may wait, before it answers a

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carnot-dc/carnot/internal/api"
+)
+
+// jobIDEnv is the variable the server sets in every task's environment
+// to the ID of the task's job.
+const jobIDEnv = "CARNOT_JOB_ID"
+
+func newCheckpointCmd() *cobra.Command {
+	var r remote
+	var message string
+	cmd := &cobra.Command{
+		Use:   "checkpoint [JOB] [--message TEXT]",
+		Short: "Tell the server a job saved a checkpoint (run from its task)",
+		Long: `Tells a running Carnot server that a job saved a checkpoint (POST
+/v1/jobs/{id}/checkpoint). Meant to run in the job's own task after each
+save: without JOB it takes the task's job, $` + jobIDEnv + `, which the
+server sets in every task's environment.
+
+While the job runs, the server records the time, by its clock, as the
+job's last checkpoint (last_checkpoint in carnot describe and the API):
+the scheduler costs preempting the job by the GPU-time since then rather
+than since its start, so of two equal jobs the one that saved more
+recently is preempted, losing less. Nothing else changes and no event is
+recorded, so a job may report every few minutes for weeks; --message is
+checked but not kept. A new attempt (after a preemption or a restart)
+starts with none.
+
+While the job is being preempted, or cancelled (SIGTERM is the notice
+either way), the same call acknowledges the notice: its replicas are
+stopped at once (SIGKILL of their process groups, this command's too:
+run it last, once the save is complete) instead of at the end of its
+checkpoint_grace, and --message is kept in the job's events and the
+audit log. For a deployment whose replicas leave for a partial
+preemption, those replicas alone are stopped.
+
+The task reaches the server as any client, with a token of the job's
+tenant (member role or above). The server gives a task none of what that
+takes, and a job's env may not set CARNOT_ variables: give the address
+and the CA by --server and --ca (or set $` + addrEnv + ` and $` + caEnv + ` in the
+command), and the token in $` + tokenEnv + `, read from a file the task can
+read. Jobs cannot reference a tenant's secrets yet, and a job's env is
+stored and shown in clear: do not put the token there.`,
+		Example: `  # in the job's task, after each save (SERVER and SERVER_CA set in the job's env):
+  CARNOT_TOKEN=$(cat /secure/carnot-token) carnot checkpoint --server "$SERVER" --ca "$SERVER_CA" -m "step 1200 in /ckpt/1200"
+  # job j-abc checkpoint recorded at 2026-03-02T11:00:00Z
+  carnot checkpoint j-abc   # a job of your tenant, by ID`,
+		Args:              jobArgs(0, 1),
+		ValidArgsFunction: r.completeJobs(true, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := os.Getenv(jobIDEnv)
+			if len(args) == 1 {
+				id = args[0]
+			}
+			if strings.TrimSpace(id) == "" {
+				return usageError{fmt.Errorf("%s needs JOB, or $%s set (as in a task's environment)", cmd.CommandPath(), jobIDEnv)}
+			}
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			j, err := c.Checkpoint(ctxOf(cmd), id, api.CheckpointAck{Message: message})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), checkpointLine(j))
+			return nil
+		},
+	}
+	r.addServerFlag(cmd)
+	cmd.Flags().StringVarP(&message, "message", "m", "", "a note, e.g. the checkpoint's path: kept in an acknowledgement's event; one line, at most 1024 bytes")
+	return cmd
+}
+
+// checkpointLine says what the server did with a checkpoint of j, as it
+// answered: recorded it (a running job), or stops replicas at once (an
+// acknowledgement).
+func checkpointLine(j *api.Job) string {
+	leaving := slices.ContainsFunc(j.Replicas, func(r api.Replica) bool { return r.StopBy != nil && !r.Released })
+	switch {
+	case j.StopBy != nil:
+		return fmt.Sprintf("job %s checkpoint acknowledged: %s, its replicas stop now", j.ID, j.State)
+	case leaving:
+		return fmt.Sprintf("job %s checkpoint acknowledged: the replicas leaving for a partial preemption stop now", j.ID)
+	case j.LastCheckpoint != nil:
+		return fmt.Sprintf("job %s checkpoint recorded at %s", j.ID, j.LastCheckpoint.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("job %s checkpoint sent (%s)", j.ID, j.State)
+}
