@@ -135,6 +135,8 @@ func UTCJob(j *api.Job) api.Job {
 	c.StartTime = utcPtr(c.StartTime)
 	c.EndTime = utcPtr(c.EndTime)
 	c.LastCheckpoint = utcPtr(c.LastCheckpoint)
+	c.PreemptedAt = utcPtr(c.PreemptedAt)
+	c.StopBy = utcPtr(c.StopBy)
 	if c.Reason != nil {
 		r := *c.Reason
 		r.EstStart = utcPtr(r.EstStart)
@@ -146,6 +148,9 @@ func UTCJob(j *api.Job) api.Job {
 		for i, r := range c.Replicas {
 			r.StartedAt = utcPtr(r.StartedAt)
 			r.EndedAt = utcPtr(r.EndedAt)
+			r.AssignedAt = utcPtr(r.AssignedAt)
+			r.ReplaceAt = utcPtr(r.ReplaceAt)
+			r.StopBy = utcPtr(r.StopBy)
 			reps[i] = r
 		}
 		c.Replicas = reps
