@@ -263,7 +263,7 @@ func TestVerifyBindsTheGrant(t *testing.T) {
 // API and join tokens"), never the operation's internal name ("may not
 // listTokens"), for every operation, role and tenant binding.
 func TestRefusalsSayWhatWasTried(t *testing.T) {
-	roles := append(append([]Role{}, TokenRoles...), Node)
+	roles := append(append([]Role{}, TokenRoles...), Node, Job)
 	for _, rt := range api.Routes {
 		for _, r := range roles {
 			for _, tenant := range []string{"", "a"} {

@@ -20,6 +20,10 @@ type Principal struct {
 	Node string
 	// TokenID is the ID of a token principal's token ("" for a node).
 	TokenID string
+	// Job and Attempt are a job principal's: the job and the attempt of
+	// it its job token stands for.
+	Job     string
+	Attempt int
 }
 
 // Sees reports whether p may see the things of tenant (a job, its logs,
@@ -158,6 +162,18 @@ func Authorize(p Principal, op, tenant string) error {
 	if class == Authenticated {
 		return nil
 	}
+	if p.Role == Job {
+		// A job's token acts on its own job only: the handlers of one
+		// job ask AuthorizeJob, which knows the job; anything else, or a
+		// thing of a tenant without the job, is refused.
+		if !jobOps[op] {
+			return fmt.Errorf("%w: a job's token may not %s: it reads its own job and reports its checkpoints, nothing else", ErrDenied, Action(op))
+		}
+		if tenant != "" {
+			return fmt.Errorf("%w: a job's token may %s of its own job only", ErrDenied, Action(op))
+		}
+		return nil
+	}
 	ok = false
 	for _, r := range allowed[class] {
 		ok = ok || r == p.Role
@@ -182,6 +198,28 @@ func Authorize(p Principal, op, tenant string) error {
 	}
 	if tenant != "" && !p.Sees(tenant) {
 		return notVisible{fmt.Sprintf("%v: a token of tenant %s may not %s of tenant %s", ErrDenied, p.Tenant, Action(op), short(tenant))}
+	}
+	return nil
+}
+
+// jobOps are the operations a job principal may perform, on its own job
+// only (AuthorizeJob).
+var jobOps = map[string]bool{"getJob": true, "jobEvents": true, "whyJob": true, "checkpointJob": true}
+
+// AuthorizeJob is Authorize for an operation on one job, of tenant: a
+// job principal may perform it on its own job only, and is refused
+// another as things of another tenant are (ErrNotVisible: the server
+// answers as if it did not exist); any other principal as Authorize
+// says.
+func AuthorizeJob(p Principal, op, tenant, job string) error {
+	if p.Role != Job {
+		return Authorize(p, op, tenant)
+	}
+	if err := Authorize(p, op, ""); err != nil {
+		return err
+	}
+	if job != p.Job || tenant != p.Tenant {
+		return notVisible{fmt.Sprintf("%v: the token of job %s may not %s: %s is another job, and a job's token acts on its own job only", ErrDenied, short(p.Job), Action(op), short(job))}
 	}
 	return nil
 }

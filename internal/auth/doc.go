@@ -12,6 +12,12 @@
 // it was made under (Hasher.KeyID), so that a server with another key
 // tells it apart.
 //
+// A job token (jobtoken.go) is a task's own credential, which the server
+// hands every task of a job's attempt: an HMAC under the token key of the
+// job and the attempt, so nothing is stored for it. The server
+// authenticates it only while that attempt is the job's current one and
+// runs.
+//
 // Roles:
 //
 //	operator-admin  everything, every tenant; the only role that mints
@@ -25,9 +31,14 @@
 //	auditor         reads the audit log (its tenant's entries, or all)
 //	join            a join token: enrolls one node in its site, nothing else
 //	node            a node agent, from its certificate: its own routes only
+//	job             a task, from its job token: reads its own job (getJob,
+//	                jobEvents, whyJob) and reports its checkpoints
+//	                (checkpointJob), while its attempt runs; nothing else
 //
 // Authorize decides every request from the operation's Class (Ops maps
-// each operation of api.Routes to one) and the tenant of what it touches.
+// each operation of api.Routes to one) and the tenant of what it touches;
+// AuthorizeJob, for an operation on one job, also from the job (a job
+// principal's own only).
 // Operations whose class is operator-only are served only on the
 // operator listener (AdminOnly).
 package auth

@@ -19,10 +19,15 @@ const (
 	Auditor       Role = "auditor"
 	Join          Role = "join"
 	Node          Role = "node"
+	// Job is a task's job token (jobtoken.go): it reads its own job and
+	// reports its checkpoints, while its attempt runs. No API token
+	// carries it.
+	Job Role = "job"
 )
 
-// TokenRoles are the roles a token may carry (node identities come from
-// certificates, never from tokens).
+// TokenRoles are the roles an API token may carry (node identities come
+// from certificates, job principals from job tokens, never from API
+// tokens).
 var TokenRoles = []Role{OperatorAdmin, Operator, TenantAdmin, Member, Viewer, Auditor, Join}
 
 // TenantScoped reports whether the role needs a tenant.
