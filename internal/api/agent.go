@@ -199,7 +199,14 @@ type Task struct {
 	Command []string          `json:"command"`
 	Env     map[string]string `json:"env"` // complete: CARNOT_*, WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, CUDA_VISIBLE_DEVICES
 	WorkDir string            `json:"workdir,omitempty"`
-	GPUs    []int             `json:"gpus"`
+	// Token is the job token of the job's current attempt
+	// (auth.Hasher.JobToken), which the agent gives the task as
+	// CARNOT_TOKEN: it lets the task read its job and report its
+	// checkpoints while the attempt runs, nothing else. It is not in Env,
+	// so that nothing that shows or keeps Env holds it; "" from a server
+	// older than job tokens.
+	Token string `json:"token,omitempty"`
+	GPUs  []int  `json:"gpus"`
 	// PowerCapW is the power limit to set on the GPUs (0 = the default:
 	// the limit they had when the agent started). It may change while the
 	// task runs (the scheduler's recap): rise on lent power and fall back,

@@ -565,7 +565,7 @@ func (s *Server) task(js *jobState, i int, master string) api.Task {
 	}
 	stop := js.stop != stopNone || rp.StopBy != nil // the replica alone, for a partial preemption
 	t := api.Task{Job: js.doc.ID, Tenant: js.doc.Tenant, Replica: rp.Index, Attempt: js.doc.Attempt, Command: js.job.Command,
-		Env: env, WorkDir: js.job.WorkDir, GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
+		Env: env, WorkDir: js.job.WorkDir, Token: s.jobToken(js), GPUs: rp.GPUs, PowerCapW: rp.PowerCapW,
 		Stop: stop, GraceSeconds: grace.Seconds()}
 	t.Jurisdictions = js.job.Jurisdictions
 	if tn := s.fac.Tenant(js.job.Tenant); tn != nil {

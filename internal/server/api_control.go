@@ -111,7 +111,8 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		s.noCheckpoint(w, r, id)
 		return
 	}
-	if !allow(w, r, "checkpointJob", js.doc.Tenant, fmt.Sprintf("no job %q", id)) { // as for one that does not exist (noCheckpoint)
+	if !allowJob(w, r, "checkpointJob", js.doc.Tenant, id, fmt.Sprintf("no job %q", id)) || // as for one that does not exist (noCheckpoint)
+		!attemptHolds(w, r, js) {
 		return
 	}
 	leaving := js.stop == stopNone && js.part != nil // replicas taken by a partial preemption
@@ -169,7 +170,7 @@ func (s *Server) noCheckpoint(w http.ResponseWriter, r *http.Request, id string)
 		problemf(w, http.StatusNotFound, "no job %q", id)
 	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
-	case allow(w, r, "checkpointJob", d.Tenant, fmt.Sprintf("no job %q", id)):
+	case allowJob(w, r, "checkpointJob", d.Tenant, id, fmt.Sprintf("no job %q", id)):
 		problemf(w, http.StatusNotFound, "job %s has ended (%s): it runs no attempt, so there is no checkpoint to record or acknowledge", id, d.State)
 	}
 }
@@ -225,7 +226,7 @@ func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
 		return
 	}
-	if !allow(w, r, "whyJob", d.Tenant, fmt.Sprintf("no job %q", id)) {
+	if !allowJob(w, r, "whyJob", d.Tenant, id, fmt.Sprintf("no job %q", id)) {
 		return
 	}
 	why := api.Why{Job: id, State: d.State, Reason: d.Reason, Message: d.Message}
@@ -272,7 +273,7 @@ func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
 		return
 	}
-	if !allow(w, r, "jobEvents", d.Tenant, fmt.Sprintf("no job %q", id)) {
+	if !allowJob(w, r, "jobEvents", d.Tenant, id, fmt.Sprintf("no job %q", id)) {
 		return
 	}
 	s.events(w, r, id)

@@ -399,7 +399,7 @@ func (s *Server) handleGet(kind string) http.HandlerFunc {
 			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
 			return
 		}
-		if !allow(w, r, "getJob", d.Tenant, fmt.Sprintf("no %s %q", or(kind, "job"), id)) {
+		if !allowJob(w, r, "getJob", d.Tenant, id, fmt.Sprintf("no %s %q", or(kind, "job"), id)) {
 			return
 		}
 		if kind != "" && d.Kind != kind {

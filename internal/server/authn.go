@@ -101,6 +101,9 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return auth.Principal{}, errUnauthenticated{why: "the Authorization header must be Bearer TOKEN"}
 	}
+	if auth.IsJobToken(strings.TrimSpace(text)) {
+		return s.authenticateJob(strings.TrimSpace(text))
+	}
 	id, _, err := auth.Parse(strings.TrimSpace(text))
 	if err != nil {
 		return auth.Principal{}, errUnauthenticated{why: "the bearer token is not a Carnot token"}
@@ -294,7 +297,12 @@ func stopping(w http.ResponseWriter) {
 // of tenant; when not, it answers (404 for a thing the principal may not
 // see, as if it did not exist; 403 else) and returns false.
 func allow(w http.ResponseWriter, r *http.Request, op, tenant, notFound string) bool {
-	err := auth.Authorize(principalOf(r), op, tenant)
+	return answerAuthz(w, auth.Authorize(principalOf(r), op, tenant), notFound)
+}
+
+// answerAuthz answers a refusal err of Authorize (or AuthorizeJob), as
+// allow says, and returns false; true when err is nil.
+func answerAuthz(w http.ResponseWriter, err error, notFound string) bool {
 	switch {
 	case err == nil:
 		return true
