@@ -78,6 +78,13 @@ type Config struct {
 	// the node to enroll again; the agent calls it again meanwhile. nil:
 	// Run ends with ErrRevoked once the node's tasks have ended.
 	Reenroll func(ctx context.Context) error
+	// TaskServer and TaskCA are what tasks are given to reach the
+	// server's tenant API with their job token (api.Task.Token, given as
+	// $CARNOT_TOKEN): its address, as $CARNOT_ADDR, and the file of the
+	// CA to trust it with, as $CARNOT_CA, so that carnot checkpoint runs
+	// in a task with no flags. "" leaves the variable as the agent's
+	// environment has it.
+	TaskServer, TaskCA string
 	// OnTaskChange, when set, is called with a task's status each time it
 	// starts, ends, fails to start or is refused. It is called with the
 	// agent's lock held: it must be quick and must not call the agent.

@@ -567,10 +567,10 @@ func sanitize(s string) string {
 	return out
 }
 
-// mergeEnv is base with over's variables set; over wins.
 // credentialEnv are the agent's credentials that may be in its
-// environment: tasks never inherit them.
-var credentialEnv = []string{"CARNOT_TOKEN", "CARNOT_JOIN_TOKEN"}
+// environment: tasks never inherit them. A task's own, its job token, is
+// set in its environment over them (taskEnv).
+var credentialEnv = []string{tokenEnv, "CARNOT_JOIN_TOKEN"}
 
 // taskBaseEnv is the agent's environment without its credentials: what
 // tasks inherit.
@@ -581,6 +581,7 @@ func taskBaseEnv() []string {
 	})
 }
 
+// mergeEnv is base with over's variables set; over wins.
 func mergeEnv(base []string, over map[string]string) []string {
 	out := make([]string, 0, len(base)+len(over))
 	for _, kv := range base {

@@ -129,7 +129,7 @@ func (a *Agent) startOneLocked(t *task, now time.Time) {
 		return
 	}
 	t.capSet = spec.PowerCapW
-	p, err := a.rt.Start(spec)
+	p, err := a.rt.Start(a.taskEnv(spec))
 	if err != nil {
 		code := 126
 		var se *StartError

@@ -44,15 +44,16 @@ checkpoint_grace, and --message is kept in the job's events and the
 audit log. For a deployment whose replicas leave for a partial
 preemption, those replicas alone are stopped.
 
-The task reaches the server as any client, with a token of the job's
-tenant (member role or above). The server gives a task none of what that
-takes, and a job's env may not set CARNOT_ variables: give the address
-and the CA by --server and --ca (or set $` + addrEnv + ` and $` + caEnv + ` in the
-command), and the token in $` + tokenEnv + `, read from a file the task can
-read. Jobs cannot reference a tenant's secrets yet, and a job's env is
-stored and shown in clear: do not put the token there.`,
-		Example: `  # in the job's task, after each save (SERVER and SERVER_CA set in the job's env):
-  CARNOT_TOKEN=$(cat /secure/carnot-token) carnot checkpoint --server "$SERVER" --ca "$SERVER_CA" -m "step 1200 in /ckpt/1200"
+In a task it needs no flags: the server hands every task its job token
+for the attempt, which the agent sets as $` + tokenEnv + `, with the tenant API's
+address and CA as $` + addrEnv + ` and $` + caEnv + ` (carnot agent --task-server;
+carnot dev sets them). The job token reads its own job and reports its
+checkpoints, nothing else, and stops working once its attempt is over: a
+report from an attempt preempted, restarted or ended is refused (401).
+Outside a task, give a member's token of the job's tenant (or above),
+as for any command.`,
+		Example: `  # in the job's task, after each save:
+  carnot checkpoint -m "step 1200 in /ckpt/1200"
   # job j-abc checkpoint recorded at 2026-03-02T11:00:00Z
   carnot checkpoint j-abc   # a job of your tenant, by ID`,
 		Args:              jobArgs(0, 1),

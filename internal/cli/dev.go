@@ -74,6 +74,7 @@ Stop it with Ctrl-C; its state stays in --data-dir.`,
 				// token of the site for a certificate binding it there (once:
 				// later starts use the certificate in its data directory).
 				ao.ca = cp.caFile
+				ao.taskServer = cp.url // tasks call the tenant API, with their job token
 				ao.join, err = cp.devJoin(ctx, ao.dataDir, ao.name, so.site)
 			}
 			var a *nodeAgent

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,7 +30,12 @@ type agentOpts struct {
 	gpuModel string
 	join     string // join token, to enroll when the node has no certificate
 	ca       string // CA file to trust the server with
-	keep     keepOpts
+	// taskServer and taskCA are the tenant API's address and the CA file
+	// given to tasks as $CARNOT_ADDR and $CARNOT_CA
+	// (agent.Config.TaskServer, TaskCA)
+	taskServer string
+	taskCA     string
+	keep       keepOpts
 	// shutdownGrace caps each task's grace when the agent stops
 	// (agent.Config.ShutdownGrace).
 	shutdownGrace time.Duration
@@ -91,6 +97,8 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 		// No default from the environment: the help would print it.
 		f.StringVar(&o.join, "join-token", "", "join token to enroll with when the node has no valid certificate in --data-dir (carnot token create --role join --site SITE); default $"+joinTokenEnv+", which, unlike this flag, other users of the machine cannot see")
 		f.StringVar(&o.ca, "ca", os.Getenv(caEnv), "CA certificate (PEM) to trust the server with; default $CARNOT_CA, else the one saved at enrollment")
+		f.StringVar(&o.taskServer, "task-server", os.Getenv(addrEnv), "the server's tenant API address (not the operator API's) given to tasks as $CARNOT_ADDR, with their job token as $CARNOT_TOKEN, so that carnot checkpoint in a task needs no flags; default $CARNOT_ADDR")
+		f.StringVar(&o.taskCA, "task-ca", "", "CA certificate (PEM) given to tasks as $CARNOT_CA to trust the tenant API with; default the agent's own: --ca, else the one saved at enrollment")
 	}
 	f.StringVar(&o.listen, "agent-listen", "127.0.0.1:0", "address of the agent's log server")
 	f.IntVar(&o.fakeGPUs, "fake-gpus", -1, "use N fake GPUs instead of NVML (for machines without NVIDIA GPUs); -1: NVML when present")
@@ -149,6 +157,24 @@ func (a *nodeAgent) Run(ctx context.Context) error {
 	return err
 }
 
+// tasksCA is the CA file tasks are given as $CARNOT_CA: --task-ca, else
+// the agent's own (--ca, else the one saved at enrollment), absolute
+// (a task runs in another directory); "" when the agent trusts the
+// system's roots.
+func (o *agentOpts) tasksCA() string {
+	ca := o.taskCA
+	if ca == "" {
+		ca = o.ca
+	}
+	if ca == "" && fileExists(filepath.Join(o.dataDir, pki.CACertFile)) {
+		ca = filepath.Join(o.dataDir, pki.CACertFile)
+	}
+	if abs, err := filepath.Abs(ca); ca != "" && err == nil {
+		ca = abs
+	}
+	return ca
+}
+
 // newAgent builds the agent of this machine for the server at addr (its
 // operator API), enrolling the node first when it has no certificate.
 // The agent presents the certificate its renewer holds.
@@ -185,7 +211,11 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 		return nil, nil, usageError{err}
 	}
 	cfg := agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: held.ServerConfig(),
-		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep, ShutdownGrace: o.shutdownGrace}
+		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep, ShutdownGrace: o.shutdownGrace,
+		TaskServer: o.taskServer, TaskCA: o.tasksCA()}
+	if cfg.TaskServer == "" {
+		log.Info("tasks get no $CARNOT_ADDR: carnot checkpoint in a task needs --server; give the agent the tenant API's address (--task-server or $CARNOT_ADDR)")
+	}
 	if o.join != "" {
 		// Revoked while it runs: it enrolls again with the join token,
 		// as it would at its start.

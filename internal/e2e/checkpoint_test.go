@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,25 +11,25 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 )
 
-// A task reports its checkpoints with carnot checkpoint, the job taken
-// from its environment ($CARNOT_JOB_ID), the server's address and CA by
-// flags and its token read from a file, as docs/operations.md says: while the job runs the server records the
-// time (last_checkpoint), with no event; once it is preempted, the same
-// command in its SIGTERM trap acknowledges the notice, recorded as an
-// event with its note.
+// A task reports its checkpoints with plain carnot checkpoint: the job
+// from its environment ($CARNOT_JOB_ID), and the server's tenant API
+// address, its CA and the task's own job token too ($CARNOT_ADDR,
+// $CARNOT_CA, $CARNOT_TOKEN), which the agent sets, as
+// docs/operations.md says: no flag, no token file. While the job runs
+// the server records the time (last_checkpoint), with no event; once it
+// is preempted, the same command in its SIGTERM trap acknowledges the
+// notice, recorded as an event with its note. The job token is no API
+// token, appears in none of carnot dev's logs, and is refused once its
+// attempt is over.
 func TestCLICheckpointFromTheTask(t *testing.T) {
 	d := startDev(t)
-	if err := os.WriteFile(filepath.Join(d.Work, "carnot-token"), []byte(d.Token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	report := `CARNOT_TOKEN=$(cat carnot-token) "$BIN" checkpoint --server "$SERVER" --ca "$SERVER_CA" -m "$1" > "$2.out" 2>&1; echo $? > "$2.code"`
-	script := `ckpt() { ` + report + `; }
+	report := `"$BIN" checkpoint -m "$1" > "$2.out" 2>&1; echo $? > "$2.code"`
+	script := `printf %s "$CARNOT_TOKEN" > token.seen
+ckpt() { ` + report + `; }
 trap 'ckpt saved-on-term ack; exit 0' TERM
 ckpt "step 1" routine
 sleep 120 & wait`
-	// a job's env may not name CARNOT_ variables: the address and the CA
-	// go by flags
-	env := map[string]string{"BIN": carnotBin, "SERVER": d.URL, "SERVER_CA": d.CA}
+	env := map[string]string{"BIN": carnotBin}
 	d.submit(map[string]any{"id": "train", "gpus": 4, "priority_class": "low", "checkpoint_grace": "60s", "env": env, "command": sh(script)})
 	d.waitFor("the task's routine checkpoint", 30*time.Second, func() bool {
 		_, err := os.Stat(filepath.Join(d.Work, "routine.code"))
@@ -67,5 +68,20 @@ sleep 120 & wait`
 	}
 	if !acked {
 		t.Errorf("no checkpoint event saying saved-on-term in train's events: %+v", evs.Events)
+	}
+
+	tok := d.readFile("token.seen")
+	if !strings.HasPrefix(tok, "carnotjob_") || strings.Contains(tok, d.Token) {
+		t.Fatalf("the task's $CARNOT_TOKEN %.20q…: want its job token (carnotjob_…)", tok)
+	}
+	if strings.Contains(d.output(), tok[len("carnotjob_"):][:64]) {
+		t.Errorf("the job token is in carnot dev's log")
+	}
+	// The attempt that token stood for is over: it is refused.
+	cmd := exec.Command(carnotBin, "checkpoint", "train")
+	cmd.Dir = d.Work
+	cmd.Env = append(os.Environ(), "CARNOT_ADDR="+d.URL, "CARNOT_CA="+d.CA, "CARNOT_TOKEN="+tok)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no longer holds") {
+		t.Errorf("carnot checkpoint with the token of the attempt preempted: %v, %s; want refused, saying it no longer holds", err, out)
 	}
 }
