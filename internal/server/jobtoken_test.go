@@ -195,3 +195,38 @@ func TestJobTokenIsKeptNowhere(t *testing.T) {
 		t.Fatal("no store file looked at")
 	}
 }
+
+// A job token is stateless: it holds across a restart of the server (the
+// attempt running on), and across a rotation of the token key while the
+// key it was made under is a previous key; a server without that key
+// does not know it.
+func TestJobTokenHoldsAcrossARestart(t *testing.T) {
+	e := devEnv(t)
+	id := e.submit(spec(4, 1))
+	e.pass()
+	e.report("n1", running(id, 0, 1))
+	tok := taskToken(e, id)
+	e = e.restart(true)
+	e.report("n1", running(id, 0, 1))
+	if code, body := e.doWith(bearer(tok), "POST", "/v1/jobs/"+id+"/checkpoint", nil, nil); code != http.StatusOK {
+		t.Errorf("the job token after a restart: %d %s; want 200", code, body)
+	}
+	newKey := bytes.Repeat([]byte{9}, 32)
+	e.s.store.Close()
+	e = openEnv(t, e.dir, e.s.cfg.Facility, true, e.clock, func(c *Config) {
+		c.TokenKey, c.PreviousTokenKeys = newKey, [][]byte{testTokenKey}
+	})
+	e.report("n1", running(id, 0, 1))
+	if code, body := e.doWith(bearer(tok), "POST", "/v1/jobs/"+id+"/checkpoint", nil, nil); code != http.StatusOK {
+		t.Errorf("the job token made under the previous key: %d %s; want 200", code, body)
+	}
+	if tok2 := taskToken(e, id); tok2 == tok {
+		t.Error("the task's token is not made under the new key")
+	}
+	e.s.store.Close()
+	e = openEnv(t, e.dir, e.s.cfg.Facility, true, e.clock, func(c *Config) { c.TokenKey = newKey })
+	e.report("n1", running(id, 0, 1))
+	if code, body := e.doWith(bearer(tok), "POST", "/v1/jobs/"+id+"/checkpoint", nil, nil); code != http.StatusUnauthorized || !bytes.Contains(body, []byte("unknown job token")) {
+		t.Errorf("the job token of a key the server no longer has: %d %s; want 401, unknown", code, body)
+	}
+}
