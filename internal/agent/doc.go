@@ -39,7 +39,10 @@
 // How a task is executed is a Runtime's (runtime.go): Start gives a
 // Process that takes signals and tells, by Wait, how it ended. By default
 // each task is a process in its own process group, with the agent's
-// environment plus Task.Env (Task.Env wins), its output piped to
+// environment without its credentials, plus Task.Env (Task.Env wins) and
+// what the task needs to call the server about its own job: its job token
+// (Task.Token) as CARNOT_TOKEN, and Config.TaskServer and TaskCA as
+// CARNOT_ADDR and CARNOT_CA (taskenv.go), its output piped to
 // DataDir/logs/<job>/<attempt>/<replica>.stdout and .stderr and rotated
 // there at Retention.LogMaxBytes (tasklog.go), which the agent's HTTP log
 // server serves at api.AgentLogsPath. Every Retention.Interval the
