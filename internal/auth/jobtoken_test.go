@@ -2,7 +2,9 @@ package auth
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -96,4 +98,36 @@ func TestAuthorizeJob(t *testing.T) {
 	if err := AuthorizeJob(mem, "cancelJob", "a", "j2"); err != nil {
 		t.Errorf("a member cancelling a job of its tenant: %v", err)
 	}
+}
+
+// FuzzParseJobToken: no text makes the job token parser panic; what it
+// accepts names a job and an attempt that make the same text again,
+// under the MAC it carried, so that one token has one form only.
+//
+//	go test ./internal/auth -run '^$' -fuzz FuzzParseJobToken -fuzztime 30s
+func FuzzParseJobToken(f *testing.F) {
+	h, _ := NewHasher(bytes.Repeat([]byte{1}, 32))
+	f.Add(h.JobToken("train", 1))
+	f.Add(h.JobToken("j-0123_x", 12))
+	f.Add("carnotjob_")
+	f.Add("carnot_abc_def")
+	f.Fuzz(func(t *testing.T, text string) {
+		job, attempt, mac, err := ParseJobToken(text)
+		if err != nil {
+			if !errors.Is(err, ErrNotJobToken) {
+				t.Fatalf("ParseJobToken(%q): %v, want ErrNotJobToken", text, err)
+			}
+			return
+		}
+		if job == "" || attempt < 1 || len(mac) != 32 {
+			t.Fatalf("ParseJobToken(%q) = %q, %d, %d-byte MAC", text, job, attempt, len(mac))
+		}
+		again := jobTokenPrefix + hex.EncodeToString(mac) + "_" + strconv.Itoa(attempt) + "_" + job
+		if again != text {
+			t.Fatalf("ParseJobToken(%q) reads as %q, another form of the same token", text, again)
+		}
+		if _, _, ok := h.VerifyJobToken(text); ok && text != h.JobToken(job, attempt) {
+			t.Fatalf("%q verifies but is not the token of %s, attempt %d", text, job, attempt)
+		}
+	})
 }
