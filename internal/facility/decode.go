@@ -230,7 +230,7 @@ func (d *decoder) object(n ast.Node, line int, path string, known ...string) *ob
 	for _, k := range o.keys {
 		if len(known) > 0 && !slices.Contains(known, k) {
 			f := o.byKey[k]
-			d.errf(f.line, o.sub(k), "unknown field%s; known fields: %s", suggest(k, known), strings.Join(known, ", "))
+			d.errf(f.line, yamlin.KeyPath(o.path, k), "unknown field%s; known fields: %s", suggest(k, known), strings.Join(known, ", "))
 		}
 	}
 	return o

@@ -96,6 +96,8 @@ cohorts:`
 			`t.yaml:4: sites[0].country: "fr" must be upper case; write FR`}},
 		{"unknown field", edit(t, "    pue: 1.2\n", "    pue: 1.2\n    contry: FR\n"), []string{
 			`t.yaml:8: sites[0].contry: unknown field (did you mean "country"?); known fields: id, name, country, operator, jurisdictions, power_envelope_kw, pue, grid_zone, halls`}},
+		{"unknown field that does not print as itself", edit(t, "    pue: 1.2\n", "    pue: 1.2\n    \"contry\\e[2J\": FR\n"), []string{
+			`t.yaml:8: sites[0]."contry\x1b[2J": unknown field; known fields: id, name, country, operator, jurisdictions, power_envelope_kw, pue, grid_zone, halls`}},
 		{"pue below 1", edit(t, "pue: 1.2", "pue: 0.9"), []string{
 			`t.yaml:7: sites[0].pue: 0.9 is below 1; facility power cannot be less than IT power (typical values 1.1-1.6)`}},
 		{"negative power", edit(t, "power_cap_kw: 50", "power_cap_kw: -5"), []string{

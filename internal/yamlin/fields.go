@@ -2,6 +2,7 @@ package yamlin
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -24,13 +25,26 @@ func (c *Collector) Fields(n *Node, path, what string, known []string, set func(
 }
 
 // Unknown records that key of the mapping at path is not one it takes.
-// The error's path names the key (path.key, the key cut at 40
-// characters), as every other error names its field: a caller (the
-// API's field of an error) takes it from there. hint, when not empty,
-// follows "unknown field": ` (did you mean "gpus"?)`, "; a node state
-// has …".
+// The error's path names the key (KeyPath), as every other error names
+// its field: a caller (the API's field of an error) takes it from
+// there. hint, when not empty, follows "unknown field": ` (did you mean
+// "gpus"?)`, "; a node state has …".
 func (c *Collector) Unknown(line int, path, key, hint string) {
-	c.Add(line, Join(path, Truncate(key, 40)), "unknown field%s", hint)
+	c.Add(line, KeyPath(path, key), "unknown field%s", hint)
+}
+
+// KeyPath is path.key for a key the file gave but the loader does not
+// take, the key cut at 40 characters and, when it would not print as
+// itself (a control character or escape sequence, a newline, bytes
+// that are not UTF-8, a quote or backslash) or is empty, quoted as Go
+// quotes a string: such a key, printed raw in an error, would garble
+// the terminal or forge a line of the error.
+func KeyPath(path, key string) string {
+	k := Truncate(key, 40)
+	if q := strconv.Quote(k); k == "" || q[1:len(q)-1] != k {
+		k = q
+	}
+	return Join(path, k)
 }
 
 // Entries calls each with the entries of mapping n at path, but for a

@@ -45,3 +45,33 @@ func TestFieldsNamesAnUnknownKeyInItsPath(t *testing.T) {
 		t.Errorf("reads %q", s)
 	}
 }
+
+// An unknown key that a terminal would not print as itself (a control
+// character, an escape sequence, a newline, bytes that are not UTF-8, a
+// quote) is quoted in the error's path, as the message quoted it before
+// the key moved there: printed raw, it garbled the line, or forged
+// another. A plain key, spaces and letters of any script included, is
+// named as it is.
+func TestUnknownQuotesAKeyThatDoesNotPrintAsItself(t *testing.T) {
+	for key, want := range map[string]string{
+		"colour":                 "jobs[0].colour",
+		"gpu model":              "jobs[0].gpu model",
+		"modèle":                 "jobs[0].modèle",
+		"gpus\x1b[31mRED\nnext":  `jobs[0]."gpus\x1b[31mRED\nnext"`,
+		"a\x00b":                 `jobs[0]."a\x00b"`,
+		"bad\xffutf8":            `jobs[0]."bad\xffutf8"`,
+		`say "hi"`:               `jobs[0]."say \"hi\""`,
+		"":                       `jobs[0].""`,
+		strings.Repeat("\t", 50): `jobs[0]."` + strings.Repeat(`\t`, 40) + `…"`,
+	} {
+		c := &Collector{File: "j.yaml"}
+		c.Unknown(3, "jobs[0]", key, "")
+		var list ErrorList
+		if !errors.As(c.Err(), &list) || len(list) != 1 {
+			t.Fatalf("key %q: %v", key, c.Err())
+		}
+		if list[0].Path != want {
+			t.Errorf("key %q: path %q, want %q", key, list[0].Path, want)
+		}
+	}
+}
