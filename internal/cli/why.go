@@ -95,7 +95,10 @@ func writeWhy(w io.Writer, now time.Time, y *api.Why) error {
 	} else if code := reasonCode(y); y.State == api.StatePending && code == string(model.ReasonQuota) {
 		// no estimate weighs quota (docs/scheduling.md, "Backfill and estimated starts")
 		b.WriteString("estimated start: unknown (estimates weigh GPUs, topology and power, not quota: it starts once running work of its tenant or its cohort leaves enough of the quota)\n")
-	} else if y.State == api.StatePending && (code == string(model.ReasonSovereignty) || code == string(model.ReasonInvalid)) {
+	} else if y.State == api.StatePending && (code == string(model.ReasonSovereignty) && len(y.Sites) == 0 || code == string(model.ReasonInvalid)) {
+		// no site may take it, or it is not valid on the facility; a
+		// sovereignty reason with sites of its own ("free H100 only in
+		// DE") is a wait for room there, as any other (below)
 		b.WriteString("estimated start: none (it cannot start on the facility as it is: see the reason)\n")
 	} else if y.State == api.StatePending {
 		// say why, or the line reads as a fault of the tool

@@ -82,3 +82,31 @@ func TestWhyUnknownEstimateByReason(t *testing.T) {
 		}
 	}
 }
+
+// A sovereignty reason is of two kinds: no site of the facility may take
+// the job (its sites are none: it cannot start, so no estimate), or its
+// sites are full while GPUs are free on sites it may not use ("free H100
+// only in DE"), which is a wait for room on its own sites like any
+// other. The second was told "none (it cannot start on the facility as
+// it is)", though it starts once its sites have room.
+func TestWhySovereigntyWithSitesIsAWait(t *testing.T) {
+	for _, c := range []struct {
+		sites     []string
+		msg, want string
+		notWant   string
+	}{
+		{nil, "sovereignty: job allows DE and tenant acme allows FR; no site of the facility satisfies both",
+			"estimated start: none (it cannot start on the facility as it is: see the reason)", "runtime_limit"},
+		{[]string{"paris"}, "sovereignty: allowed FR; free H100 only in DE",
+			"estimated start: unknown (none found from the runtime limits of the work ahead", "cannot start on the facility"},
+	} {
+		var b bytes.Buffer
+		y := &api.Why{Job: "j", State: api.StatePending, Sites: c.sites, Reason: &api.Reason{Code: "sovereignty", Message: c.msg}}
+		if err := writeWhy(&b, time.Now(), y); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) || strings.Contains(b.String(), c.notWant) {
+			t.Errorf("why of a job waiting for sovereignty on sites %v:\n%s\nwant the line %q", c.sites, b.String(), c.want)
+		}
+	}
+}
