@@ -80,6 +80,17 @@ func (b *BatchSpec) problems(list jobspec.ErrorList, jobs []*model.Job) setProbl
 	of, msg := map[at][]string{}, map[at][]string{}
 	for _, e := range list {
 		i, field := jobField(e.Path)
+		if field == "deadline" && i >= 0 && i < len(jobs) && jobs[i].Deadline > model.MaxTime {
+			// the job file holds such a deadline as a number, refused
+			// as one ("must be … before year 10000 (got 253408279877)"),
+			// which says nothing of the slack that made it
+			j := jobs[i]
+			if j.SubmitTime.Add(j.RuntimeLimit) > model.MaxTime {
+				continue // the runtime's problem: it ends past it already
+			}
+			e = &jobspec.Error{File: e.File, Line: e.Line, Path: e.Path, Msg: fmt.Sprintf("the deadline (submission + runtime + slack) would be past %s, "+
+				"the latest time carnot can write; give a smaller slack or an earlier start", model.MaxTime)}
+		}
 		key, ok := batchKey[field]
 		p := at{line: b.Line, path: "workload.batch"}
 		if ok {

@@ -37,11 +37,25 @@ func TestBatchProblemsAtTheirField(t *testing.T) {
 		{"past", "    gpus: 8\n    tenants: [lab-a]\n", []string{
 			"set.yaml:6: workload.batch.start: job b3 would be submitted past 9999-12-31T23:59:59Z, the latest time carnot can write " +
 				"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs"}},
+		// a deadline past the latest time, the slack's doing, is told at
+		// slack in words, not as the job file's number (until
+		// 2026-12-02: "workload.batch.slack: must be after
+		// 1970-01-01T00:00:00Z and before year 10000 (got
+		// 253408279877)"); where the runtime alone ends past it, the
+		// runtime's problem says so, and the deadline's adds nothing
+		{"due", "    gpus: 8\n    tenants: [lab-a]\n    slack: 100d\n", []string{
+			"set.yaml:11: workload.batch.slack: the deadline (submission + runtime + slack) would be past 9999-12-31T23:59:59Z, " +
+				"the latest time carnot can write; give a smaller slack or an earlier start (all 3 jobs)"}},
+		{"late and due", "    gpus: 8\n    tenants: [lab-a]\n    slack: 1h\n", []string{
+			"set.yaml:8: workload.batch.runtime: 4h from submit_time 9999-12-31T20:00:51Z ends past 9999-12-31T23:59:59Z, the latest time carnot can write; " +
+				"give a runtime_limit of at most 14348s (3h59m8s) or an earlier submit_time (job b1, and 2 more of the 3 jobs)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := head + tc.rest
 			switch tc.name {
-			case "late":
+			case "due":
+				text = strings.Replace(text, "2023-05-01T00:00:00Z", "9999-12-01T00:00:00Z", 1)
+			case "late", "late and due":
 				text = strings.Replace(text, "2023-05-01T00:00:00Z", "9999-12-31T20:00:00Z", 1)
 				text = strings.Replace(text, "every: 1h", "every: 1m", 1)
 			case "past":
