@@ -377,4 +377,10 @@ type WhyOthers struct {
 // CheckpointAck is the body of POST /v1/jobs/{id}/checkpoint; empty is fine.
 type CheckpointAck struct {
 	Message string `json:"message,omitempty"`
+	// Replica is the index of the replica the call comes from (the
+	// task's $CARNOT_REPLICA), nil for none named. It matters while some
+	// of a deployment's replicas leave for a partial preemption: a call
+	// from one that stays is its routine checkpoint, recorded, not an
+	// acknowledgement that stops those leaving.
+	Replica *int `json:"replica,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,8 +14,11 @@ import (
 )
 
 // jobIDEnv is the variable the server sets in every task's environment
-// to the ID of the task's job.
-const jobIDEnv = "CARNOT_JOB_ID"
+// to the ID of the task's job, replicaEnv to the index of its replica.
+const (
+	jobIDEnv   = "CARNOT_JOB_ID"
+	replicaEnv = "CARNOT_REPLICA"
+)
 
 func newCheckpointCmd() *cobra.Command {
 	var r remote
@@ -42,7 +46,9 @@ stopped at once (SIGKILL of their process groups, this command's too:
 run it last, once the save is complete) instead of at the end of its
 checkpoint_grace, and --message is kept in the job's events and the
 audit log. For a deployment whose replicas leave for a partial
-preemption, those replicas alone are stopped.
+preemption, those replicas alone are stopped; from the task, the call
+names its replica ($` + replicaEnv + `), so that one of the replicas that
+stay has its routine checkpoint recorded instead.
 
 In a task it needs no flags: the server hands every task its job token
 for the attempt, which the agent sets as $` + tokenEnv + `, with the tenant API's
@@ -66,15 +72,21 @@ as for any command.`,
 			if strings.TrimSpace(id) == "" {
 				return usageError{fmt.Errorf("%s needs JOB, or $%s set (as in a task's environment)", cmd.CommandPath(), jobIDEnv)}
 			}
+			ack := api.CheckpointAck{Message: message}
+			if id == os.Getenv(jobIDEnv) { // from the job's own task: name its replica
+				if n, err := strconv.Atoi(os.Getenv(replicaEnv)); err == nil && n >= 0 {
+					ack.Replica = &n
+				}
+			}
 			c, err := r.client()
 			if err != nil {
 				return err
 			}
-			j, err := c.Checkpoint(ctxOf(cmd), id, api.CheckpointAck{Message: message})
+			j, err := c.Checkpoint(ctxOf(cmd), id, ack)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), checkpointLine(j))
+			fmt.Fprintln(cmd.OutOrStdout(), checkpointLine(j, ack.Replica))
 			return nil
 		},
 	}
@@ -83,11 +95,17 @@ as for any command.`,
 	return cmd
 }
 
-// checkpointLine says what the server did with a checkpoint of j, as it
-// answered: recorded it (a running job), or stops replicas at once (an
-// acknowledgement).
-func checkpointLine(j *api.Job) string {
-	leaving := slices.ContainsFunc(j.Replicas, func(r api.Replica) bool { return r.StopBy != nil && !r.Released })
+// checkpointLine says what the server did with a checkpoint of j, sent
+// from replica (nil for none named), as it answered: recorded it (a
+// running job, or a replica that stays while others leave), or stops
+// replicas at once (an acknowledgement).
+func checkpointLine(j *api.Job, replica *int) string {
+	isLeaving := func(r api.Replica) bool { return r.StopBy != nil && !r.Released }
+	leaving := slices.ContainsFunc(j.Replicas, isLeaving)
+	if leaving && replica != nil {
+		// the server records the checkpoint of a replica that stays
+		leaving = slices.ContainsFunc(j.Replicas, func(r api.Replica) bool { return r.Index == *replica && isLeaving(r) })
+	}
 	switch {
 	case j.StopBy != nil:
 		return fmt.Sprintf("job %s checkpoint acknowledged: %s, its replicas stop now", j.ID, j.State)

@@ -47,19 +47,26 @@ func TestCheckpointCommandTakesTheTasksJob(t *testing.T) {
 }
 
 // The line says what the server did: recorded a running job's time, or
-// stopped replicas at once for an acknowledgement.
+// stopped replicas at once for an acknowledgement; from a replica that
+// stays while others leave, recorded.
 func TestCheckpointLine(t *testing.T) {
 	at := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC)
+	zero, one := 0, 1
 	for _, c := range []struct {
-		j    api.Job
-		want string
+		j       api.Job
+		replica *int
+		want    string
 	}{
-		{api.Job{ID: "a", State: api.StateRunning, LastCheckpoint: &at}, "job a checkpoint recorded at 2026-03-02T11:00:00Z"},
-		{api.Job{ID: "a", State: api.StatePreempting, StopBy: &at}, "job a checkpoint acknowledged: preempting, its replicas stop now"},
+		{api.Job{ID: "a", State: api.StateRunning, LastCheckpoint: &at}, nil, "job a checkpoint recorded at 2026-03-02T11:00:00Z"},
+		{api.Job{ID: "a", State: api.StatePreempting, StopBy: &at}, nil, "job a checkpoint acknowledged: preempting, its replicas stop now"},
 		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}},
-			"job d checkpoint acknowledged: the replicas leaving for a partial preemption stop now"},
+			nil, "job d checkpoint acknowledged: the replicas leaving for a partial preemption stop now"},
+		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}},
+			&one, "job d checkpoint acknowledged: the replicas leaving for a partial preemption stop now"},
+		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}},
+			&zero, "job d checkpoint recorded at 2026-03-02T11:00:00Z"},
 	} {
-		if got := checkpointLine(&c.j); got != c.want {
+		if got := checkpointLine(&c.j, c.replica); got != c.want {
 			t.Errorf("got %q\nwant %q", got, c.want)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -85,7 +86,8 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 // that nothing stops has it recorded (recordCheckpoint). A preempted job
 // acknowledges with it: its replicas are killed now instead of at the
 // end of the grace; likewise a deployment whose replicas leave for a
-// partial preemption, for those replicas alone.
+// partial preemption, for those replicas alone, unless the call names a
+// replica that stays (api.CheckpointAck.Replica): that one's is recorded.
 func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -116,11 +118,14 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	leaving := js.stop == stopNone && js.part != nil // replicas taken by a partial preemption
+	// a replica that stays, naming itself, reports its own checkpoint:
+	// those leaving have not said they are done
+	stays := leaving && ack.Replica != nil && !leavingReplica(js, *ack.Replica)
 	switch {
 	case js.stop == stopNone && !leaving && js.alloc == nil:
 		problemf(w, http.StatusConflict, "job %s is %s: it runs no attempt, so there is no checkpoint to record or acknowledge", id, js.doc.State)
 		return
-	case js.stop == stopNone && !leaving:
+	case js.stop == stopNone && (!leaving || stays):
 		s.recordCheckpoint(w, r, js)
 		return
 	case js.stop != stopPreempt && js.stop != stopCancel && !leaving:
@@ -161,6 +166,14 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, s.liveDoc(js))
 }
 
+// leavingReplica reports whether replica index of js is one a partial
+// preemption takes: its stop is set, and it is not yet released.
+func leavingReplica(js *jobState, index int) bool {
+	return slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool {
+		return r.Index == index && r.StopBy != nil && !r.Released
+	})
+}
+
 // noCheckpoint answers a checkpoint of job id, which the server does not
 // hold: one that has ended (404, saying so to whom may see it), or none.
 func (s *Server) noCheckpoint(w http.ResponseWriter, r *http.Request, id string) {
@@ -175,8 +188,8 @@ func (s *Server) noCheckpoint(w http.ResponseWriter, r *http.Request, id string)
 	}
 }
 
-// recordCheckpoint records that running job js, which nothing stops,
-// saved a checkpoint now (the server's clock): the core costs preempting
+// recordCheckpoint records that running job js, which nothing stops (or
+// a replica of which that stays while others leave), saved a checkpoint now (the server's clock): the core costs preempting
 // it by the GPU-time since (snapshot), as the twin's by the checkpoints
 // it models. It is a field of the job (api.Job.LastCheckpoint), written
 // with it, so that a restarted server and the next leader have it; a
