@@ -163,9 +163,14 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		if !out.started {
 			// nothing sent yet: say why, rather than an empty export
 			problemf(w, http.StatusInternalServerError, "the audit log could not be exported: %v", err)
+			return
 		}
-		// else the export is cut short, before its checkpoint: no
-		// verifier takes it for the log
+		// The export is cut short, before its checkpoint: the response
+		// is aborted (the connection, or the HTTP/2 stream, reset) so
+		// that the client reads an error, not a whole 200 that merely
+		// lacks its checkpoint, which carnot audit export would write
+		// out as the log.
+		panic(http.ErrAbortHandler)
 	}
 }
 
