@@ -108,7 +108,11 @@ func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 	out := api.AuditEntries{Checkpoint: string(ck.Note), Entries: make([]api.AuditEntry, 0, len(seqs))}
 	es, err := s.audit.entriesAt(seqs)
 	if err != nil {
-		problemf(w, http.StatusServiceUnavailable, "%v", err)
+		status := http.StatusServiceUnavailable // the database, for a while
+		if errors.Is(err, errLogAltered) {
+			status = http.StatusInternalServerError // for good: no retry mends it
+		}
+		problemf(w, status, "%v", err)
 		return
 	}
 	for i, seq := range seqs {

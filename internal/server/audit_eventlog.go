@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -34,6 +35,10 @@ type eventRecords struct {
 	// (expect); Append takes the first of them for each entry
 	next []int64
 }
+
+// errLogAltered is the cause of a read of entries the events table no
+// longer holds as they were logged: no retry mends it.
+var errLogAltered = errors.New("the audit log does not match the events table")
 
 // readFrom makes a's log keep its entries in the events table of db,
 // reading them back when asked for, instead of in memory. It must come
@@ -128,7 +133,7 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 				continue
 			}
 			if ev.Seq != seqs[i] {
-				return nil, fmt.Errorf("entry %d: event %d is gone from the events table", from+int64(i), seqs[i])
+				return nil, fmt.Errorf("entry %d: event %d is gone from the events table: %w", from+int64(i), seqs[i], errLogAltered)
 			}
 			e, _ := toValidUTF8(entryOf(ev))
 			e.Seq, e.Time = from+int64(i), e.Time.UTC()
@@ -141,14 +146,14 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 				return nil, err
 			}
 			if tlog.RecordHash(rec) != leaf[0] {
-				return nil, fmt.Errorf("entry %d: event %d was changed in the events table after it was logged", from+int64(i), ev.Seq)
+				return nil, fmt.Errorf("entry %d: event %d was changed in the events table after it was logged: %w", from+int64(i), ev.Seq, errLogAltered)
 			}
 			out = append(out, rec)
 			i++
 		}
 		// each read makes progress: its first event is seqs[i] or an error
 		if len(evs) == 0 {
-			return nil, fmt.Errorf("entry %d: event %d is gone from the events table", from+int64(len(out)), seqs[len(out)])
+			return nil, fmt.Errorf("entry %d: event %d is gone from the events table: %w", from+int64(len(out)), seqs[len(out)], errLogAltered)
 		}
 	}
 	return out, nil
