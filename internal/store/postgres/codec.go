@@ -14,15 +14,12 @@ type (
 )
 
 var (
-	parseTime     = rows.ParseTime
-	encodeJob     = rows.EncodeJob
-	decodeJob     = rows.DecodeJob
-	scanJobStates = rows.ScanJobStates
-	encodeNode    = rows.EncodeNode
-	decodeNode    = rows.DecodeNode
-	encodeEvent   = rows.EncodeEvent
-	encodeEvents  = rows.EncodeEvents
-	encodeUpdate  = rows.EncodeUpdate
+	encodeJob    = rows.EncodeJob
+	decodeJob    = rows.DecodeJob
+	encodeNode   = rows.EncodeNode
+	encodeEvent  = rows.EncodeEvent
+	encodeEvents = rows.EncodeEvents
+	encodeUpdate = rows.EncodeUpdate
 )
 
 // unstorable reports whether one of ss holds what PostgreSQL refuses in

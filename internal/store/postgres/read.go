@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +12,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // defaultEvents is the number of events Events returns when the filter
@@ -54,7 +54,7 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 		return nil, "", err
 	}
 	defer leave()
-	after, err := parseCursor(f.After)
+	after, err := rows.ParseCursor(f.After)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -84,22 +84,8 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	if len(jobs) <= n {
-		return jobs, "", nil
-	}
-	return jobs[:n], strconv.FormatInt(seqs[n-1], 10), nil
-}
-
-// parseCursor parses a page cursor: "" or a job's seq.
-func parseCursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	seq, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != s {
-		return 0, fmt.Errorf("%w %q: pass the next value of the previous page", store.ErrBadCursor, s)
-	}
-	return seq, nil
+	jobs, next := rows.Page(jobs, seqs, n)
+	return jobs, next, nil
 }
 
 // Active returns every job not in a final state, in submission order.
@@ -136,12 +122,12 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 	if len(asked) == 0 {
 		return out, nil
 	}
-	rows, err := db.pool.Query(ctx, "SELECT id, tenant, kind, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
+	rs, err := db.pool.Query(ctx, "SELECT id, tenant, kind, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	if err := scanJobStates(rows, out); err != nil {
+	defer rs.Close()
+	if err := rows.ScanJobStates(rs, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
@@ -149,30 +135,12 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 
 // queryJobs runs a query of seq, doc and spec and decodes the jobs.
 func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
-	rows, err := db.pool.Query(ctx, q, args...)
+	rs, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	jobs := []*api.Job{}
-	var seqs []int64
-	for rows.Next() {
-		var seq int64
-		var doc, spec []byte
-		if err := rows.Scan(&seq, &doc, &spec); err != nil {
-			return nil, nil, err
-		}
-		j, err := decodeJob(doc, spec)
-		if err != nil {
-			return nil, nil, fmt.Errorf("job at seq %d: %w", seq, err)
-		}
-		jobs = append(jobs, j)
-		seqs = append(seqs, seq)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	return jobs, seqs, nil
+	defer rs.Close()
+	return rows.ScanJobs(rs)
 }
 
 // Events returns the events after f.After in Seq order, of job f.Job when
@@ -203,24 +171,13 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
-	rows, err := db.pool.Query(ctx, q, args...)
+	rs, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	evs := []api.Event{}
-	for rows.Next() {
-		var ev api.Event
-		var t string
-		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message, &ev.Actor); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		if ev.Time, err = parseTime(t); err != nil {
-			return nil, fmt.Errorf("%s: event %d: %w", op, ev.Seq, err)
-		}
-		evs = append(evs, ev)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	evs, err := rows.ScanEvents(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return evs, nil
@@ -234,23 +191,16 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 		return nil, err
 	}
 	defer leave()
-	rows, err := db.pool.Query(ctx, `SELECT tenant, COUNT(*), COALESCE(SUM(gpu_seconds), 0),
+	rs, err := db.pool.Query(ctx, `SELECT tenant, COUNT(*), COALESCE(SUM(gpu_seconds), 0),
 		COALESCE(SUM(it_kwh), 0), COALESCE(SUM(kwh), 0), COALESCE(SUM(eur), 0), COALESCE(SUM(gco2e), 0),
 		COALESCE(SUM(unpriced_kwh), 0)
 		FROM jobs GROUP BY tenant ORDER BY tenant COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	us := []api.TenantUsage{}
-	for rows.Next() {
-		var u api.TenantUsage
-		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e, &u.UnpricedKWh); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	us, err := rows.ScanUsage(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return us, nil
@@ -264,25 +214,13 @@ func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
 		return nil, err
 	}
 	defer leave()
-	rows, err := db.pool.Query(ctx, `SELECT name, doc FROM nodes ORDER BY name COLLATE "C"`)
+	rs, err := db.pool.Query(ctx, `SELECT name, doc FROM nodes ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	nodes := []*api.Node{}
-	for rows.Next() {
-		var name string
-		var doc []byte
-		if err := rows.Scan(&name, &doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		n, err := decodeNode(doc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: node %q: %w", op, name, err)
-		}
-		nodes = append(nodes, n)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	nodes, err := rows.ScanNodes(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return nodes, nil
@@ -296,22 +234,13 @@ func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
 		return nil, err
 	}
 	defer leave()
-	rows, err := db.pool.Query(ctx, `SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant COLLATE "C"`)
+	rs, err := db.pool.Query(ctx, `SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	out := []model.Usage{}
-	for rows.Next() {
-		var u model.Usage
-		var asOf int64
-		if err := rows.Scan(&u.Tenant, &u.GPUSeconds, &asOf); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		u.AsOf = model.Time(asOf)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	out, err := rows.ScanFairShare(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil

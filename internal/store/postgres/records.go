@@ -9,6 +9,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // PutRecords creates, replaces or (nil Doc) deletes records and appends
@@ -118,20 +119,13 @@ func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) 
 	if unstorable(kind) {
 		return []store.Record{}, nil // no record has such a kind
 	}
-	rows, err := db.pool.Query(ctx, `SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)
+	rs, err := db.pool.Query(ctx, `SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	out := []store.Record{}
-	for rows.Next() {
-		r := store.Record{Kind: kind}
-		if err := rows.Scan(&r.Key, &r.Doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	out, err := rows.ScanRecords(rs, kind)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil

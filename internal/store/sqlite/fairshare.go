@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // FairShare returns the saved fair-share history, sorted by tenant.
@@ -14,22 +15,13 @@ func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant")
+	rs, err := db.r.QueryContext(ctx, "SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	out := []model.Usage{}
-	for rows.Next() {
-		var u model.Usage
-		var asOf int64
-		if err := rows.Scan(&u.Tenant, &u.GPUSeconds, &asOf); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		u.AsOf = model.Time(asOf)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	out, err := rows.ScanFairShare(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil

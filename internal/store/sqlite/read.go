@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // defaultEvents is the number of events Events returns when the filter
@@ -46,7 +46,7 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	if err := db.usable(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	after, err := parseCursor(f.After)
+	after, err := rows.ParseCursor(f.After)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -74,22 +74,8 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	if len(jobs) <= n {
-		return jobs, "", nil
-	}
-	return jobs[:n], strconv.FormatInt(seqs[n-1], 10), nil
-}
-
-// parseCursor parses a page cursor: "" or a job's seq.
-func parseCursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	seq, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != s {
-		return 0, fmt.Errorf("%w %q: pass the next value of the previous page", store.ErrBadCursor, s)
-	}
-	return seq, nil
+	jobs, next := rows.Page(jobs, seqs, n)
+	return jobs, next, nil
 }
 
 // Active returns every job not in a final state, in submission order.
@@ -129,13 +115,13 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id, tenant, kind, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
+	rs, err := db.r.QueryContext(ctx, `SELECT id, tenant, kind, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
 		WHERE id IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	if err := scanJobStates(rows, out); err != nil {
+	defer rs.Close()
+	if err := rows.ScanJobStates(rs, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
@@ -143,30 +129,12 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 
 // queryJobs runs a query of seq, doc and spec and decodes the jobs.
 func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rs, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	jobs := []*api.Job{}
-	var seqs []int64
-	for rows.Next() {
-		var seq int64
-		var doc, spec []byte
-		if err := rows.Scan(&seq, &doc, &spec); err != nil {
-			return nil, nil, err
-		}
-		j, err := decodeJob(doc, spec)
-		if err != nil {
-			return nil, nil, fmt.Errorf("job at seq %d: %w", seq, err)
-		}
-		jobs = append(jobs, j)
-		seqs = append(seqs, seq)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	return jobs, seqs, nil
+	defer rs.Close()
+	return rows.ScanJobs(rs)
 }
 
 // Events returns the events after f.After in Seq order, of job f.Job when
@@ -192,24 +160,13 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	}
 	q += " ORDER BY seq LIMIT ?"
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rs, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	evs := []api.Event{}
-	for rows.Next() {
-		var ev api.Event
-		var t string
-		if err := rows.Scan(&ev.Seq, &t, &ev.Job, &ev.Tenant, &ev.Node, &ev.Type, &ev.Message, &ev.Actor); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		if ev.Time, err = parseTime(t); err != nil {
-			return nil, fmt.Errorf("%s: event %d: %w", op, ev.Seq, err)
-		}
-		evs = append(evs, ev)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	evs, err := rows.ScanEvents(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return evs, nil
@@ -221,22 +178,15 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
+	rs, err := db.r.QueryContext(ctx, `SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
 		TOTAL(it_kwh), TOTAL(kwh), TOTAL(eur), TOTAL(gco2e), TOTAL(unpriced_kwh)
 		FROM jobs GROUP BY tenant ORDER BY tenant`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	us := []api.TenantUsage{}
-	for rows.Next() {
-		var u api.TenantUsage
-		if err := rows.Scan(&u.Tenant, &u.Jobs, &u.GPUSeconds, &u.ITKWh, &u.KWh, &u.EUR, &u.GCO2e, &u.UnpricedKWh); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	us, err := rows.ScanUsage(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return us, nil
@@ -248,25 +198,13 @@ func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT name, doc FROM nodes ORDER BY name")
+	rs, err := db.r.QueryContext(ctx, "SELECT name, doc FROM nodes ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	nodes := []*api.Node{}
-	for rows.Next() {
-		var name string
-		var doc []byte
-		if err := rows.Scan(&name, &doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		n, err := decodeNode(doc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: node %q: %w", op, name, err)
-		}
-		nodes = append(nodes, n)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	nodes, err := rows.ScanNodes(rs)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return nodes, nil

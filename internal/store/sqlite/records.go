@@ -8,6 +8,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // PutRecords creates, replaces or (nil Doc) deletes records and appends
@@ -108,20 +109,13 @@ func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) 
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT key, doc FROM records WHERE kind = ? ORDER BY key", kind)
+	rs, err := db.r.QueryContext(ctx, "SELECT key, doc FROM records WHERE kind = ? ORDER BY key", kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	defer rows.Close()
-	out := []store.Record{}
-	for rows.Next() {
-		r := store.Record{Kind: kind}
-		if err := rows.Scan(&r.Key, &r.Doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	defer rs.Close()
+	out, err := rows.ScanRecords(rs, kind)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
