@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/group"
 )
 
 // maxBatch is the most requests one transaction commits.
@@ -91,27 +92,11 @@ func (db *DB) write(ctx context.Context, op string, pipe pipeFunc, apply applyFu
 }
 
 // commitLoop is the committer: it commits batches of requests until Close
-// closes the channel and every request sent before is answered.
+// closes the channel and every request sent before is answered, then
+// closes its connection.
 func (db *DB) commitLoop() {
 	defer close(db.done)
-	batch := make([]*request, 0, maxBatch)
-	for r := range db.reqs {
-		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-db.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		db.runBatch(batch)
-		clear(batch)
-	}
+	group.Loop(db.reqs, maxBatch, db.runBatch)
 	if db.conn != nil {
 		_ = db.conn.Close(context.Background())
 		db.conn = nil

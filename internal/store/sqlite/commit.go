@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/carnot-dc/carnot/internal/store/group"
 )
 
 // A request is one write call waiting for the committer.
@@ -81,24 +83,7 @@ func (db *DB) submit(ctx context.Context, op string, apply func(w *writeStmts) e
 // closes the channel and every request sent before is answered.
 func (db *DB) commitLoop() {
 	defer close(db.done)
-	batch := make([]*request, 0, maxBatch)
-	for r := range db.reqs {
-		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-db.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		db.runBatch(batch)
-		clear(batch)
-	}
+	group.Loop(db.reqs, maxBatch, db.runBatch)
 }
 
 // runBatch runs the live requests of batch in one transaction, commits it
