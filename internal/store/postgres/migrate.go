@@ -69,28 +69,13 @@ func migrate(ctx context.Context, conn *pgx.Conn, fsys fs.FS) error {
 	return nil
 }
 
-// applied returns the names of the migrations recorded, in order; it
-// fails unless they are numbered 1, 2, 3…
+// applied returns the names of the migrations recorded, in order
+// (schema.Applied).
 func applied(ctx context.Context, tx pgx.Tx) ([]string, error) {
-	rows, err := tx.Query(ctx, "SELECT version, name FROM schema_migrations ORDER BY version")
+	rows, err := tx.Query(ctx, schema.AppliedQuery)
 	if err != nil {
 		return nil, fmt.Errorf("read schema migrations: %w", err)
 	}
 	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var v int
-		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			return nil, fmt.Errorf("read schema migrations: %w", err)
-		}
-		if v != len(names)+1 {
-			return nil, fmt.Errorf("read schema migrations: found %d where %d was expected", v, len(names)+1)
-		}
-		names = append(names, name)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read schema migrations: %w", err)
-	}
-	return names, nil
+	return schema.Applied(rows)
 }

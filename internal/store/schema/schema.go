@@ -1,7 +1,8 @@
 // Package schema is what the stores' migrations share: reading the
-// numbered files NNNN_name.sql of an embedded migrations directory, and
-// deciding, from the migrations a database records, which to apply. Each
-// backend runs them in its own SQL dialect and transactions.
+// numbered files NNNN_name.sql of an embedded migrations directory,
+// reading the migrations a database records, and deciding from them which
+// to apply. Each backend runs them in its own SQL dialect and
+// transactions.
 package schema
 
 import (
@@ -76,4 +77,37 @@ func Pending(applied []string, ms []Migration) ([]Migration, error) {
 		}
 	}
 	return ms[len(applied):], nil
+}
+
+// AppliedQuery reads the migrations a database records, in either
+// dialect; Applied reads its rows.
+const AppliedQuery = "SELECT version, name FROM schema_migrations ORDER BY version"
+
+// Rows is the part of a query's rows (database/sql's or pgx's) that
+// Applied reads.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Applied reads the rows of AppliedQuery: the names of the migrations
+// recorded, in order. It fails unless they are numbered 1, 2, 3…
+func Applied(r Rows) ([]string, error) {
+	var names []string
+	for r.Next() {
+		var v int
+		var name string
+		if err := r.Scan(&v, &name); err != nil {
+			return nil, fmt.Errorf("read schema migrations: %w", err)
+		}
+		if v != len(names)+1 {
+			return nil, fmt.Errorf("read schema migrations: found %d where %d was expected", v, len(names)+1)
+		}
+		names = append(names, name)
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("read schema migrations: %w", err)
+	}
+	return names, nil
 }

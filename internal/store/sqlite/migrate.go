@@ -25,7 +25,9 @@ type migration = schema.Migration
 func migrations(fsys fs.FS) ([]migration, error) { return schema.Load(fsys) }
 
 // migrate applies to the database the migrations of fsys it lacks, each
-// in its own transaction, and records them in schema_migrations.
+// in its own transaction, and records them in schema_migrations. Unlike
+// PostgreSQL's, it takes no lock: one process holds the file (lock.go),
+// so no other server migrates it at once.
 func migrate(ctx context.Context, conn *sql.Conn, fsys fs.FS) error {
 	ms, err := migrations(fsys)
 	if err != nil {
@@ -55,30 +57,15 @@ func migrate(ctx context.Context, conn *sql.Conn, fsys fs.FS) error {
 	return nil
 }
 
-// applied returns the names of the migrations recorded, in order; it
-// fails unless they are numbered 1, 2, 3…
+// applied returns the names of the migrations recorded, in order
+// (schema.Applied).
 func applied(ctx context.Context, conn *sql.Conn) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version, name FROM schema_migrations ORDER BY version")
+	rows, err := conn.QueryContext(ctx, schema.AppliedQuery)
 	if err != nil {
 		return nil, fmt.Errorf("read schema migrations: %w", err)
 	}
 	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var v int
-		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			return nil, fmt.Errorf("read schema migrations: %w", err)
-		}
-		if v != len(names)+1 {
-			return nil, fmt.Errorf("read schema migrations: found %d where %d was expected", v, len(names)+1)
-		}
-		names = append(names, name)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read schema migrations: %w", err)
-	}
-	return names, nil
+	return schema.Applied(rows)
 }
 
 // applyMigration runs one migration and records it, in one transaction.
