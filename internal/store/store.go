@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -138,6 +139,18 @@ func ValidNodeNames(names []string) error {
 		}
 		if strings.IndexByte(name, 0) >= 0 {
 			return fmt.Errorf("node name %q %w", name, ErrNUL)
+		}
+	}
+	return nil
+}
+
+// ValidFairShare refuses a fair-share history SaveFairShare cannot save:
+// a usage without a tenant, or whose GPU-seconds are not a finite,
+// non-negative figure.
+func ValidFairShare(us []model.Usage) error {
+	for _, u := range us {
+		if u.Tenant == "" || math.IsNaN(u.GPUSeconds) || math.IsInf(u.GPUSeconds, 0) || u.GPUSeconds < 0 {
+			return fmt.Errorf("tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", u.Tenant, u.GPUSeconds)
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -15,15 +14,6 @@ import (
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
 )
-
-// jobCols are the columns a job row is written with, in the order of
-// jobRow.args.
-const jobCols = `tenant, kind, priority_class, state, active, submit_time,
-	gpu_seconds, it_kwh, kwh, eur, gco2e, unpriced_kwh, doc, spec`
-
-// nJobCols is the number of jobCols: the statements below number their
-// parameters from it.
-var nJobCols = strings.Count(jobCols, ",") + 1
 
 // params returns "$from, $from+1, …" for n parameters.
 func params(from, n int) string {
@@ -85,24 +75,12 @@ const (
 // non-empty key already recorded for j's tenant it records nothing and
 // returns the ID of the job that key created, with created false.
 func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error) {
-	if j == nil || j.ID == "" {
-		return "", false, errors.New("create job: no job ID")
-	}
-	if ev == nil {
-		return "", false, errors.New("create job: no event")
+	c, err := encodeCreate(j, key, ev)
+	if err != nil {
+		return "", false, err
 	}
 	op := fmt.Sprintf("create job %q", j.ID)
-	if strings.IndexByte(key, 0) >= 0 {
-		return "", false, fmt.Errorf("%s: the idempotency key %w", op, store.ErrNUL)
-	}
-	row, err := encodeJob(j)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %w", op, err)
-	}
-	erow, err := encodeEvent(*ev)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %w", op, err)
-	}
+	row, erow := c.Job, c.Event
 	var seq int64
 	pipe := func(b *pgx.Batch, own *error) {
 		args := append(append(append([]any{row.ID}, row.Args()...), erow.Args()...), key)
@@ -240,10 +218,8 @@ func (db *DB) PutNode(ctx context.Context, n *api.Node) error {
 // transaction.
 func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
 	const op = "save fair share"
-	for _, u := range us {
-		if u.Tenant == "" || math.IsNaN(u.GPUSeconds) || math.IsInf(u.GPUSeconds, 0) || u.GPUSeconds < 0 {
-			return fmt.Errorf("%s: tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", op, u.Tenant, u.GPUSeconds)
-		}
+	if err := store.ValidFairShare(us); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return db.write(ctx, op, func(b *pgx.Batch, _ *error) {
 		b.Queue("DELETE FROM fair_share")

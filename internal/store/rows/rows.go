@@ -7,6 +7,7 @@ package rows
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -79,7 +80,15 @@ type Job struct {
 	Spec                           []byte // the spec verbatim; nil for none
 }
 
-// args are the row's values in the order of jobCols.
+// JobCols are the columns a job row is written with (after its id), in
+// the order of Job.Args.
+const JobCols = `tenant, kind, priority_class, state, active, submit_time,
+	gpu_seconds, it_kwh, kwh, eur, gco2e, unpriced_kwh, doc, spec`
+
+// NJobCols is the number of JobCols.
+var NJobCols = strings.Count(JobCols, ",") + 1
+
+// Args are the row's values in the order of JobCols.
 func (r Job) Args() []any {
 	var spec any // NULL
 	if len(r.Spec) > 0 {
@@ -204,7 +213,8 @@ type Event struct {
 	Time, Job, Tenant, Node, Type, Message, Actor string
 }
 
-// args are the row's values in the order of the insertEvent statement.
+// Args are the row's values in the order of the stores' insertEvent
+// statements: time, job, tenant, node, type, message, actor.
 func (r Event) Args() []any {
 	return []any{r.Time, r.Job, r.Tenant, r.Node, r.Type, r.Message, r.Actor}
 }
@@ -277,6 +287,37 @@ func EncodeUpdate(jobs []*api.Job, events []api.Event, nodes []*api.Node) (Updat
 		return Update{}, err
 	}
 	return u, nil
+}
+
+// Create is one Store.CreateJob call encoded: the job's row and its
+// first event's row.
+type Create struct {
+	Job   Job
+	Event Event
+}
+
+// EncodeCreate checks and encodes the arguments of Store.CreateJob. Its
+// errors name the call ("create job …").
+func EncodeCreate(j *api.Job, key string, ev *api.Event) (Create, error) {
+	if j == nil || j.ID == "" {
+		return Create{}, errors.New("create job: no job ID")
+	}
+	if ev == nil {
+		return Create{}, errors.New("create job: no event")
+	}
+	op := fmt.Sprintf("create job %q", j.ID)
+	if textNUL(key) {
+		return Create{}, fmt.Errorf("%s: the idempotency key %w", op, store.ErrNUL)
+	}
+	row, err := EncodeJob(j)
+	if err != nil {
+		return Create{}, fmt.Errorf("%s: %w", op, err)
+	}
+	erow, err := EncodeEvent(*ev)
+	if err != nil {
+		return Create{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return Create{Job: row, Event: erow}, nil
 }
 
 // Scanner is the part of a query's rows (database/sql's and pgx's)

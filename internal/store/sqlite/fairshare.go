@@ -3,9 +3,9 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/carnot-dc/carnot/internal/model"
+	"github.com/carnot-dc/carnot/internal/store"
 	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
@@ -31,10 +31,8 @@ func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
 // transaction.
 func (db *DB) SaveFairShare(ctx context.Context, us []model.Usage) error {
 	const op = "save fair share"
-	for _, u := range us {
-		if u.Tenant == "" || math.IsNaN(u.GPUSeconds) || math.IsInf(u.GPUSeconds, 0) || u.GPUSeconds < 0 {
-			return fmt.Errorf("%s: tenant %q: GPU-seconds %v: need a tenant and a finite, non-negative figure", op, u.Tenant, u.GPUSeconds)
-		}
+	if err := store.ValidFairShare(us); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return db.submit(ctx, op, func(w *writeStmts) error {
 		c := context.Background()

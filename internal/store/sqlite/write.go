@@ -23,14 +23,6 @@ type writeStmts struct {
 	conn *sql.Conn
 }
 
-// jobCols are the columns a job row is written with, in the order of
-// jobRow.args.
-const jobCols = `tenant, kind, priority_class, state, active, submit_time,
-	gpu_seconds, it_kwh, kwh, eur, gco2e, unpriced_kwh, doc, spec`
-
-// nJobCols is the number of jobCols.
-var nJobCols = strings.Count(jobCols, ",") + 1
-
 // marks returns n SQL parameters, "?, ?, …".
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
@@ -85,24 +77,12 @@ func (ws *writeStmts) close() error {
 // non-empty key already recorded for j's tenant it records nothing and
 // returns the ID of the job that key created, with created false.
 func (db *DB) CreateJob(ctx context.Context, j *api.Job, key string, ev *api.Event) (id string, created bool, err error) {
-	if j == nil || j.ID == "" {
-		return "", false, errors.New("create job: no job ID")
-	}
-	if ev == nil {
-		return "", false, errors.New("create job: no event")
+	c, err := encodeCreate(j, key, ev)
+	if err != nil {
+		return "", false, err
 	}
 	op := fmt.Sprintf("create job %q", j.ID)
-	if strings.IndexByte(key, 0) >= 0 {
-		return "", false, fmt.Errorf("%s: the idempotency key %w", op, store.ErrNUL)
-	}
-	row, err := encodeJob(j)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %w", op, err)
-	}
-	erow, err := encodeEvent(*ev)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %w", op, err)
-	}
+	row, erow := c.Job, c.Event
 	var seq int64
 	err = db.submit(ctx, op, func(w *writeStmts) error {
 		id, created, seq, err = w.createJob(row, key, erow)
