@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,9 +15,15 @@ import (
 	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
-// defaultEvents is the number of events Events returns when the filter
-// sets no limit.
-const defaultEvents = 1000
+// dialect is how PostgreSQL writes the filtered queries of Jobs and
+// Events (rows.JobsQuery, rows.EventsQuery): "$n" parameters, and a list
+// as one array parameter, so that any number of values is one parameter.
+var dialect = rows.Dialect{
+	Param: func(n int) string { return "$" + strconv.Itoa(n) },
+	In: func(q *rows.Query, col string, vals []string) string {
+		return col + " = ANY(" + q.Arg(vals) + ")"
+	},
+}
 
 // Job returns the job id, or store.ErrNotFound.
 func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
@@ -63,24 +69,9 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	if unstorable(f.Tenant, f.PriorityClass, f.Kind) || len(f.States) > 0 && len(states) == 0 {
 		return []*api.Job{}, "", nil // no job has such a value
 	}
-	var q strings.Builder
-	q.WriteString("SELECT seq, doc, spec FROM jobs WHERE seq > $1")
-	args := []any{after}
-	for _, c := range []struct{ col, val string }{
-		{"tenant", f.Tenant}, {"priority_class", f.PriorityClass}, {"kind", f.Kind},
-	} {
-		if c.val != "" {
-			args = append(args, c.val)
-			fmt.Fprintf(&q, " AND %s = $%d", c.col, len(args))
-		}
-	}
-	if len(states) > 0 {
-		args = append(args, states)
-		fmt.Fprintf(&q, " AND state = ANY($%d)", len(args))
-	}
-	args = append(args, n+1)
-	fmt.Fprintf(&q, " ORDER BY seq LIMIT $%d", len(args))
-	jobs, seqs, err := db.queryJobs(ctx, q.String(), args...)
+	f.States = states
+	q, args := rows.JobsQuery(dialect, f, after, n+1)
+	jobs, seqs, err := db.queryJobs(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -152,25 +143,10 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 		return nil, err
 	}
 	defer leave()
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultEvents
-	}
 	if unstorable(f.Job, f.Tenant) {
 		return []api.Event{}, nil // no event has such a value
 	}
-	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > $1"
-	args := []any{f.After}
-	if f.Job != "" {
-		args = append(args, f.Job)
-		q += fmt.Sprintf(" AND job = $%d", len(args))
-	}
-	if f.Tenant != "" {
-		args = append(args, f.Tenant)
-		q += fmt.Sprintf(" AND tenant = $%d", len(args))
-	}
-	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
+	q, args := rows.EventsQuery(dialect, f)
 	rs, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -14,9 +14,19 @@ import (
 	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
-// defaultEvents is the number of events Events returns when the filter
-// sets no limit.
-const defaultEvents = 1000
+// dialect is how SQLite writes the filtered queries of Jobs and Events
+// (rows.JobsQuery, rows.EventsQuery): "?" parameters, and a list as one
+// parameter a value.
+var dialect = rows.Dialect{
+	Param: func(int) string { return "?" },
+	In: func(q *rows.Query, col string, vals []string) string {
+		ps := make([]string, len(vals))
+		for i, v := range vals {
+			ps[i] = q.Arg(v)
+		}
+		return col + " IN (" + strings.Join(ps, ", ") + ")"
+	},
+}
 
 // Job returns the job id, or store.ErrNotFound.
 func (db *DB) Job(ctx context.Context, id string) (*api.Job, error) {
@@ -51,26 +61,8 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	n := store.PageSize(f.Limit)
-	var q strings.Builder
-	q.WriteString("SELECT seq, doc, spec FROM jobs WHERE seq > ?")
-	args := []any{after}
-	for _, c := range []struct{ col, val string }{
-		{"tenant", f.Tenant}, {"priority_class", f.PriorityClass}, {"kind", f.Kind},
-	} {
-		if c.val != "" {
-			fmt.Fprintf(&q, " AND %s = ?", c.col)
-			args = append(args, c.val)
-		}
-	}
-	if len(f.States) > 0 {
-		q.WriteString(" AND state IN (?" + strings.Repeat(", ?", len(f.States)-1) + ")")
-		for _, s := range f.States {
-			args = append(args, s)
-		}
-	}
-	q.WriteString(" ORDER BY seq LIMIT ?")
-	args = append(args, n+1)
-	jobs, seqs, err := db.queryJobs(ctx, q.String(), args...)
+	q, args := rows.JobsQuery(dialect, f, after, n+1)
+	jobs, seqs, err := db.queryJobs(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -144,22 +136,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultEvents
-	}
-	q := "SELECT seq, time, job, tenant, node, type, message, actor FROM events WHERE seq > ?"
-	args := []any{f.After}
-	if f.Job != "" {
-		q += " AND job = ?"
-		args = append(args, f.Job)
-	}
-	if f.Tenant != "" {
-		q += " AND tenant = ?"
-		args = append(args, f.Tenant)
-	}
-	q += " ORDER BY seq LIMIT ?"
-	args = append(args, limit)
+	q, args := rows.EventsQuery(dialect, f)
 	rs, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
