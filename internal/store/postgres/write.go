@@ -13,6 +13,7 @@ import (
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/model"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // params returns "$from, $from+1, …" for n parameters.
@@ -28,17 +29,17 @@ func params(from, n int) string {
 var (
 	// updateJob sets a job's columns ($1… as jobRow.Args) by its ID
 	// (the parameter after them).
-	updateJob = `UPDATE jobs SET (` + jobCols + `) = (` + params(1, nJobCols) +
-		`) WHERE id = ` + params(nJobCols+1, 1)
+	updateJob = `UPDATE jobs SET (` + rows.JobCols + `) = (` + params(1, rows.NJobCols) +
+		`) WHERE id = ` + params(rows.NJobCols+1, 1)
 	// insertJobEvent inserts a job ($1 its ID, then jobRow.Args) and,
 	// only when the job is new, its event (the seven parameters after
 	// them, as insertEvent), in one round trip: no row back means the
 	// job exists.
-	insertJobEvent = `WITH j AS (INSERT INTO jobs (id, ` + jobCols + `)
-		VALUES (` + params(1, nJobCols+1) + `)
+	insertJobEvent = `WITH j AS (INSERT INTO jobs (id, ` + rows.JobCols + `)
+		VALUES (` + params(1, rows.NJobCols+1) + `)
 		ON CONFLICT (id) DO NOTHING RETURNING id)
 		INSERT INTO events (time, job, tenant, node, type, message, actor)
-		SELECT ` + params(nJobCols+2, 7) + ` FROM j RETURNING seq`
+		SELECT ` + params(rows.NJobCols+2, 7) + ` FROM j RETURNING seq`
 	// createJobEvent is CreateJob in one statement (the parameters of
 	// insertJobEvent, then the key, '' for none; $2 is the tenant): it
 	// records the key and, only when it is new (or none), the job and,
@@ -47,17 +48,17 @@ var (
 	// the key had before.
 	createJobEvent = `WITH k AS (INSERT INTO idempotency (tenant, key, job_id)
 			SELECT $2, ` + keyParam + `, $1 WHERE ` + keyParam + ` <> '' ON CONFLICT (tenant, key) DO NOTHING RETURNING 1),
-		j AS (INSERT INTO jobs (id, ` + jobCols + `)
-			SELECT ` + params(1, nJobCols+1) + `
+		j AS (INSERT INTO jobs (id, ` + rows.JobCols + `)
+			SELECT ` + params(1, rows.NJobCols+1) + `
 			WHERE ` + keyParam + ` = '' OR EXISTS (SELECT FROM k)
 			ON CONFLICT (id) DO NOTHING RETURNING id),
 		e AS (INSERT INTO events (time, job, tenant, node, type, message, actor)
-			SELECT ` + params(nJobCols+2, 7) + ` FROM j RETURNING seq)
+			SELECT ` + params(rows.NJobCols+2, 7) + ` FROM j RETURNING seq)
 		SELECT (SELECT seq FROM e), EXISTS (SELECT FROM k),
 			(SELECT job_id FROM idempotency WHERE tenant = $2 AND key = ` + keyParam + `)`
 	// keyParam is createJobEvent's key, after the job's ID, its columns
 	// and its event's seven.
-	keyParam = params(nJobCols+9, 1)
+	keyParam = params(rows.NJobCols+9, 1)
 )
 
 // SQL of the writes that do not depend on the job's columns.

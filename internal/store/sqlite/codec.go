@@ -8,12 +8,6 @@ type (
 	eventRow = rows.Event
 )
 
-// The columns a job row is written with, in the order of jobRow.Args,
-// and their number.
-const jobCols = rows.JobCols
-
-var nJobCols = rows.NJobCols
-
 var (
 	encodeJob    = rows.EncodeJob
 	decodeJob    = rows.DecodeJob

@@ -9,6 +9,7 @@ import (
 
 	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/store"
+	"github.com/carnot-dc/carnot/internal/store/rows"
 )
 
 // writeStmts are the committer's statements, prepared once on the writer
@@ -39,11 +40,11 @@ func prepareWrites(ctx context.Context, conn *sql.Conn) (*writeStmts, error) {
 		{&ws.savepoint, "SAVEPOINT request"},
 		{&ws.rollbackTo, "ROLLBACK TO request"},
 		{&ws.release, "RELEASE request"},
-		{&ws.insertJob, `INSERT INTO jobs (id, ` + jobCols + `)
-			VALUES (?, ` + marks(nJobCols) + `)
+		{&ws.insertJob, `INSERT INTO jobs (id, ` + rows.JobCols + `)
+			VALUES (?, ` + marks(rows.NJobCols) + `)
 			ON CONFLICT (id) DO NOTHING`},
-		{&ws.updateJob, `UPDATE jobs SET (` + jobCols + `) =
-			(` + marks(nJobCols) + `) WHERE id = ?`},
+		{&ws.updateJob, `UPDATE jobs SET (` + rows.JobCols + `) =
+			(` + marks(rows.NJobCols) + `) WHERE id = ?`},
 		{&ws.selectKey, "SELECT job_id FROM idempotency WHERE tenant = ? AND key = ?"},
 		{&ws.insertKey, "INSERT INTO idempotency (tenant, key, job_id) VALUES (?, ?, ?)"},
 		{&ws.insertEvent, `INSERT INTO events (time, job, tenant, node, type, message, actor)
@@ -172,8 +173,8 @@ func (db *DB) Update(ctx context.Context, jobs []*api.Job, events []api.Event, n
 }
 
 // update runs Update's statements, recording the events' Seq in seqs.
-func (w *writeStmts) update(rows []jobRow, events []eventRow, seqs []int64) error {
-	for _, row := range rows {
+func (w *writeStmts) update(jobs []jobRow, events []eventRow, seqs []int64) error {
+	for _, row := range jobs {
 		res, err := w.updateJob.ExecContext(context.Background(), append(row.Args(), row.ID)...)
 		if err != nil {
 			return fmt.Errorf("job %q: %w", row.ID, err)
