@@ -134,6 +134,17 @@ func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job,
 	return rows.ScanJobs(rs)
 }
 
+// queryAll runs q on the pool and reads its rows with scan.
+func queryAll[T any](ctx context.Context, db *DB, scan func(rows.Scanner) (T, error), q string, args ...any) (T, error) {
+	rs, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		var none T
+		return none, err
+	}
+	defer rs.Close()
+	return scan(rs)
+}
+
 // Events returns the events after f.After in Seq order, of job f.Job when
 // set, at most f.Limit (0: 1000).
 func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, error) {
@@ -147,12 +158,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 		return []api.Event{}, nil // no event has such a value
 	}
 	q, args := rows.EventsQuery(dialect, f)
-	rs, err := db.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	evs, err := rows.ScanEvents(rs)
+	evs, err := queryAll(ctx, db, rows.ScanEvents, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -167,15 +173,11 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 		return nil, err
 	}
 	defer leave()
-	rs, err := db.pool.Query(ctx, `SELECT tenant, COUNT(*), COALESCE(SUM(gpu_seconds), 0),
+	us, err := queryAll(ctx, db, rows.ScanUsage,
+		`SELECT tenant, COUNT(*), COALESCE(SUM(gpu_seconds), 0),
 		COALESCE(SUM(it_kwh), 0), COALESCE(SUM(kwh), 0), COALESCE(SUM(eur), 0), COALESCE(SUM(gco2e), 0),
 		COALESCE(SUM(unpriced_kwh), 0)
 		FROM jobs GROUP BY tenant ORDER BY tenant COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	us, err := rows.ScanUsage(rs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -190,12 +192,8 @@ func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
 		return nil, err
 	}
 	defer leave()
-	rs, err := db.pool.Query(ctx, `SELECT name, doc FROM nodes ORDER BY name COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	nodes, err := rows.ScanNodes(rs)
+	nodes, err := queryAll(ctx, db, rows.ScanNodes,
+		`SELECT name, doc FROM nodes ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -210,12 +208,8 @@ func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
 		return nil, err
 	}
 	defer leave()
-	rs, err := db.pool.Query(ctx, `SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	out, err := rows.ScanFairShare(rs)
+	out, err := queryAll(ctx, db, rows.ScanFairShare,
+		`SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

@@ -119,12 +119,8 @@ func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) 
 	if unstorable(kind) {
 		return []store.Record{}, nil // no record has such a kind
 	}
-	rs, err := db.pool.Query(ctx, `SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	out, err := rows.ScanRecords(rs, kind)
+	out, err := queryAll(ctx, db, rows.ScanRecords(kind),
+		`SELECT key, doc FROM records WHERE kind = $1 ORDER BY key COLLATE "C"`, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

@@ -113,13 +113,16 @@ func ScanFairShare(r Scanner) ([]model.Usage, error) {
 	})
 }
 
-// ScanRecords reads rows of key and doc: the records of kind.
-func ScanRecords(r Scanner, kind string) ([]store.Record, error) {
-	return scanAll(r, func() (store.Record, error) {
-		rec := store.Record{Kind: kind}
-		err := r.Scan(&rec.Key, &rec.Doc)
-		return rec, err
-	})
+// ScanRecords returns the reader of rows of key and doc: the records of
+// kind.
+func ScanRecords(kind string) func(Scanner) ([]store.Record, error) {
+	return func(r Scanner) ([]store.Record, error) {
+		return scanAll(r, func() (store.Record, error) {
+			rec := store.Record{Kind: kind}
+			err := r.Scan(&rec.Key, &rec.Doc)
+			return rec, err
+		})
+	}
 }
 
 // scanAll reads every row of r with one, which scans the current row.

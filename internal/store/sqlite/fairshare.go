@@ -15,12 +15,8 @@ func (db *DB) FairShare(ctx context.Context) ([]model.Usage, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rs, err := db.r.QueryContext(ctx, "SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	out, err := rows.ScanFairShare(rs)
+	out, err := queryAll(ctx, db, rows.ScanFairShare,
+		"SELECT tenant, gpu_seconds, as_of FROM fair_share ORDER BY tenant")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

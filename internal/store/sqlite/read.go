@@ -129,6 +129,17 @@ func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job,
 	return rows.ScanJobs(rs)
 }
 
+// queryAll runs q on the read connections and reads its rows with scan.
+func queryAll[T any](ctx context.Context, db *DB, scan func(rows.Scanner) (T, error), q string, args ...any) (T, error) {
+	rs, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		var none T
+		return none, err
+	}
+	defer rs.Close()
+	return scan(rs)
+}
+
 // Events returns the events after f.After in Seq order, of job f.Job when
 // set, at most f.Limit (0: 1000).
 func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, error) {
@@ -137,12 +148,7 @@ func (db *DB) Events(ctx context.Context, f store.EventFilter) ([]api.Event, err
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	q, args := rows.EventsQuery(dialect, f)
-	rs, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	evs, err := rows.ScanEvents(rs)
+	evs, err := queryAll(ctx, db, rows.ScanEvents, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -155,14 +161,10 @@ func (db *DB) Usage(ctx context.Context) ([]api.TenantUsage, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rs, err := db.r.QueryContext(ctx, `SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
+	us, err := queryAll(ctx, db, rows.ScanUsage,
+		`SELECT tenant, COUNT(*), TOTAL(gpu_seconds),
 		TOTAL(it_kwh), TOTAL(kwh), TOTAL(eur), TOTAL(gco2e), TOTAL(unpriced_kwh)
 		FROM jobs GROUP BY tenant ORDER BY tenant`)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	us, err := rows.ScanUsage(rs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -175,12 +177,8 @@ func (db *DB) Nodes(ctx context.Context) ([]*api.Node, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rs, err := db.r.QueryContext(ctx, "SELECT name, doc FROM nodes ORDER BY name")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	nodes, err := rows.ScanNodes(rs)
+	nodes, err := queryAll(ctx, db, rows.ScanNodes,
+		"SELECT name, doc FROM nodes ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

@@ -109,12 +109,8 @@ func (db *DB) Records(ctx context.Context, kind string) ([]store.Record, error) 
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rs, err := db.r.QueryContext(ctx, "SELECT key, doc FROM records WHERE kind = ? ORDER BY key", kind)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	out, err := rows.ScanRecords(rs, kind)
+	out, err := queryAll(ctx, db, rows.ScanRecords(kind),
+		"SELECT key, doc FROM records WHERE kind = ? ORDER BY key", kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
