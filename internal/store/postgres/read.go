@@ -71,11 +71,11 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	}
 	f.States = states
 	q, args := rows.JobsQuery(dialect, f, after, n+1)
-	jobs, seqs, err := db.queryJobs(ctx, q, args...)
+	js, err := queryAll(ctx, db, rows.ScanJobs, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	jobs, next := rows.Page(jobs, seqs, n)
+	jobs, next := js.Page(n)
 	return jobs, next, nil
 }
 
@@ -87,11 +87,11 @@ func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
 		return nil, err
 	}
 	defer leave()
-	jobs, _, err := db.queryJobs(ctx, "SELECT seq, doc, spec FROM jobs WHERE active ORDER BY seq")
+	js, err := queryAll(ctx, db, rows.ScanJobs, "SELECT seq, doc, spec FROM jobs WHERE active ORDER BY seq")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return jobs, nil
+	return js.Jobs, nil
 }
 
 // JobStates returns the state of each job of ids the store holds, in
@@ -122,16 +122,6 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
-}
-
-// queryJobs runs a query of seq, doc and spec and decodes the jobs.
-func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
-	rs, err := db.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rs.Close()
-	return rows.ScanJobs(rs)
 }
 
 // queryAll runs q on the pool and reads its rows with scan.

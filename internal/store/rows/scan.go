@@ -14,37 +14,42 @@ import (
 // driver (database/sql, pgx), closes the rows and names the operation in
 // errors; what the rows mean is the same in both, and lives here.
 
-// ScanJobs reads rows of seq, doc and spec: the jobs, and the seq of each.
-func ScanJobs(r Scanner) ([]*api.Job, []int64, error) {
-	jobs := []*api.Job{}
-	var seqs []int64
+// Jobs are jobs read in seq order, and the seq of each.
+type Jobs struct {
+	Jobs []*api.Job
+	Seqs []int64
+}
+
+// ScanJobs reads rows of seq, doc and spec.
+func ScanJobs(r Scanner) (Jobs, error) {
+	js := Jobs{Jobs: []*api.Job{}}
 	for r.Next() {
 		var seq int64
 		var doc, spec []byte
 		if err := r.Scan(&seq, &doc, &spec); err != nil {
-			return nil, nil, err
+			return Jobs{}, err
 		}
 		j, err := DecodeJob(doc, spec)
 		if err != nil {
-			return nil, nil, fmt.Errorf("job at seq %d: %w", seq, err)
+			return Jobs{}, fmt.Errorf("job at seq %d: %w", seq, err)
 		}
-		jobs = append(jobs, j)
-		seqs = append(seqs, seq)
+		js.Jobs = append(js.Jobs, j)
+		js.Seqs = append(js.Seqs, seq)
 	}
 	if err := r.Err(); err != nil {
-		return nil, nil, err
+		return Jobs{}, err
 	}
-	return jobs, seqs, nil
+	return js, nil
 }
 
-// Page returns one page of Store.Jobs from the jobs a query of at most
-// n+1 returned, and their seqs: the first n, and the cursor of the next
-// page (the last one's seq, as a decimal number), "" when there is none.
-func Page(jobs []*api.Job, seqs []int64, n int) ([]*api.Job, string) {
-	if len(jobs) <= n {
-		return jobs, ""
+// Page returns one page of Store.Jobs from the jobs of a query of at
+// most n+1: the first n, and the cursor of the next page (the last one's
+// seq, as a decimal number), "" when there is none.
+func (js Jobs) Page(n int) ([]*api.Job, string) {
+	if len(js.Jobs) <= n {
+		return js.Jobs, ""
 	}
-	return jobs[:n], strconv.FormatInt(seqs[n-1], 10)
+	return js.Jobs[:n], strconv.FormatInt(js.Seqs[n-1], 10)
 }
 
 // ParseCursor parses a page cursor that Page returned: "" or a job's seq.

@@ -62,11 +62,11 @@ func (db *DB) Jobs(ctx context.Context, f store.JobFilter) ([]*api.Job, string, 
 	}
 	n := store.PageSize(f.Limit)
 	q, args := rows.JobsQuery(dialect, f, after, n+1)
-	jobs, seqs, err := db.queryJobs(ctx, q, args...)
+	js, err := queryAll(ctx, db, rows.ScanJobs, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	jobs, next := rows.Page(jobs, seqs, n)
+	jobs, next := js.Page(n)
 	return jobs, next, nil
 }
 
@@ -76,11 +76,11 @@ func (db *DB) Active(ctx context.Context) ([]*api.Job, error) {
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	jobs, _, err := db.queryJobs(ctx, "SELECT seq, doc, spec FROM jobs WHERE active = 1 ORDER BY seq")
+	js, err := queryAll(ctx, db, rows.ScanJobs, "SELECT seq, doc, spec FROM jobs WHERE active = 1 ORDER BY seq")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return jobs, nil
+	return js.Jobs, nil
 }
 
 // JobStates returns the state of each job of ids the store holds, in
@@ -117,16 +117,6 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
-}
-
-// queryJobs runs a query of seq, doc and spec and decodes the jobs.
-func (db *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*api.Job, []int64, error) {
-	rs, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rs.Close()
-	return rows.ScanJobs(rs)
 }
 
 // queryAll runs q on the read connections and reads its rows with scan.
