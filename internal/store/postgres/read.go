@@ -103,7 +103,6 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 		return nil, err
 	}
 	defer leave()
-	out := map[string]store.JobState{}
 	asked := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if !unstorable(id) { // names no job, and PostgreSQL refuses it as text
@@ -111,14 +110,11 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 		}
 	}
 	if len(asked) == 0 {
-		return out, nil
+		return map[string]store.JobState{}, nil
 	}
-	rs, err := db.pool.Query(ctx, "SELECT id, tenant, kind, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
+	out, err := queryAll(ctx, db, rows.ScanJobStates,
+		"SELECT id, tenant, kind, state, doc->>'end_time' FROM jobs WHERE id = ANY($1)", asked)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	if err := rows.ScanJobStates(rs, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil

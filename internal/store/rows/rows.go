@@ -329,23 +329,27 @@ type Scanner interface {
 }
 
 // ScanJobStates reads rows of id, tenant, kind, state and end time
-// (end_time, as JSON text, or NULL) into out by ID: JobStates' answer in
-// either store.
-func ScanJobStates(r Scanner, out map[string]store.JobState) error {
+// (end_time, as JSON text, or NULL) by ID: JobStates' answer in either
+// store.
+func ScanJobStates(r Scanner) (map[string]store.JobState, error) {
+	out := map[string]store.JobState{}
 	for r.Next() {
 		var id, tenant, kind, state string
 		var end *string
 		if err := r.Scan(&id, &tenant, &kind, &state, &end); err != nil {
-			return err
+			return nil, err
 		}
 		js, err := JobState(state, end)
 		if err != nil {
-			return fmt.Errorf("job %q: %w", id, err)
+			return nil, fmt.Errorf("job %q: %w", id, err)
 		}
 		js.Tenant, js.Kind = tenant, kind
 		out[id] = js
 	}
-	return r.Err()
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // JobState is a job's state column and the end time its document holds

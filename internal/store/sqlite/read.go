@@ -91,7 +91,6 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 	if err := db.usable(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	out := map[string]store.JobState{}
 	// An ID JSON cannot carry as is (invalid UTF-8) names no job: no
 	// job is stored under it (IDs are checked at submission).
 	asked := make([]string, 0, len(ids))
@@ -101,19 +100,16 @@ func (db *DB) JobStates(ctx context.Context, ids []string) (map[string]store.Job
 		}
 	}
 	if len(asked) == 0 {
-		return out, nil
+		return map[string]store.JobState{}, nil
 	}
 	list, err := json.Marshal(asked)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	rs, err := db.r.QueryContext(ctx, `SELECT id, tenant, kind, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
+	out, err := queryAll(ctx, db, rows.ScanJobStates,
+		`SELECT id, tenant, kind, state, json_extract(CAST(doc AS TEXT), '$.end_time') FROM jobs
 		WHERE id IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	defer rs.Close()
-	if err := rows.ScanJobStates(rs, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
