@@ -54,7 +54,10 @@ const (
 // committed. op names the operation in errors. pipe queues the request's
 // statements (pipeline.go); apply, when not nil, is how the request runs
 // alone if its batch must run request by request, which otherwise sends
-// pipe's statements alone. A context already ended writes nothing.
+// pipe's statements alone. A context already ended writes nothing. It is
+// not shared with the SQLite store's submit, which it resembles: here the
+// committer gives a batch up at its callers' last deadline
+// (batchDeadline), so a caller waits for the outcome of a request taken.
 func (db *DB) write(ctx context.Context, op string, pipe pipeFunc, apply applyFunc) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)

@@ -32,7 +32,10 @@ const (
 )
 
 // submit hands apply to the committer and waits until its batch is
-// committed. op names the operation in errors.
+// committed. op names the operation in errors. It is not shared with the
+// PostgreSQL store's write, which it resembles: here a write its disk
+// never finishes stalls the store (stall.go), and a caller stops waiting
+// for it at its deadline.
 func (db *DB) submit(ctx context.Context, op string, apply func(w *writeStmts) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
