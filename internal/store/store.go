@@ -1,8 +1,11 @@
 // Package store is the durable state of the live control plane: jobs,
 // their events and the registered nodes. The Store interface is sized to
 // what the server uses; store/sqlite implements it on an embedded SQLite
-// database and store/storetest is the conformance suite every backend
-// passes.
+// database, store/postgres on a PostgreSQL one, and store/storetest is
+// the conformance suite every backend passes. What the two backends do
+// alike lives once: store/rows (the rows, their encoding, the readers of
+// query results, the filtered queries), store/schema (the migrations)
+// and store/group (the group-commit loop).
 //
 // A Store call returns only once its change is durable (committed and
 // synced), so the API acknowledges nothing it could lose. Backends group

@@ -1,7 +1,10 @@
 // Package rows is how the stores encode jobs, nodes and events as rows:
 // JSON documents with their times in UTC, the spec verbatim, times as
 // sortable RFC 3339 text. The SQLite and PostgreSQL backends share it so
-// that they store the same bytes.
+// that they store the same bytes. It also holds what they do alike
+// around their SQL: reading the rows of a query into the Store
+// interface's values (scan.go), and writing the filtered queries of Jobs
+// and Events in either dialect (query.go).
 package rows
 
 import (
