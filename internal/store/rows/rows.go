@@ -324,7 +324,7 @@ func EncodeCreate(j *api.Job, key string, ev *api.Event) (Create, error) {
 }
 
 // Scanner is the part of a query's rows (database/sql's and pgx's)
-// ScanJobStates reads.
+// that the Scan readers read.
 type Scanner interface {
 	Next() bool
 	Scan(dest ...any) error
