@@ -45,6 +45,9 @@ func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 		return nil, setProblems{{Line: line, Path: "workload.batch.start", Msg: fmt.Sprintf("job %s would be submitted past %s, the latest time carnot can write "+
 			"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs", jobs[i].ID, model.MaxTime)}}
 	}
+	if p := b.endsPastMaxTime(jobs); p != nil {
+		return nil, setProblems{*p}
+	}
 	var buf bytes.Buffer
 	if err := jobspec.Write(&buf, jobs); err != nil {
 		return nil, fmt.Errorf("workload.batch: %w", err)
@@ -58,6 +61,31 @@ func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 		return nil, fmt.Errorf("workload.batch: %w", err)
 	}
 	return loaded, nil
+}
+
+// endsPastMaxTime is the problem of a batch whose jobs' runtime ends
+// past model.MaxTime from their submission, in the batch's words
+// (runtime, start) rather than those of the job file it writes
+// (runtime_limit, submit_time): nil when none does.
+func (b *BatchSpec) endsPastMaxTime(jobs []*model.Job) *setProblem {
+	var late []string
+	for _, j := range jobs {
+		if j.SubmitTime.Add(j.RuntimeLimit) > model.MaxTime {
+			late = append(late, j.ID)
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	first := jobs[slices.IndexFunc(jobs, func(j *model.Job) bool { return j.ID == late[0] })]
+	most := model.MaxTime.Sub(first.SubmitTime)
+	which := whichJobs(late, len(jobs))
+	if len(late) > 1 { // in the first's words: their submissions differ
+		which = fmt.Sprintf(" (job %s, and %d more of the %d jobs)", late[0], len(late)-1, len(jobs))
+	}
+	return &setProblem{Line: cmp.Or(b.At["runtime"], b.Line), Path: "workload.batch.runtime", Msg: fmt.Sprintf(
+		"%s from job %s's submission at %s ends past %s, the latest time carnot can write; give a runtime of at most %ds (%s) or an earlier start%s",
+		b.Runtime.Readable(), first.ID, first.SubmitTime, model.MaxTime, most, most, which)}
 }
 
 // batchKey is the batch key that sets each job field the batch writes.

@@ -30,10 +30,12 @@ func TestBatchProblemsAtTheirField(t *testing.T) {
 		{"class", "    gpus: 8\n    tenants: [lab-a, lab-b]\n    priority_class: urgent\n", []string{
 			`set.yaml:11: workload.batch.priority_class: unknown priority class "urgent" (the facility has critical, high, low, normal) (all 3 jobs)`}},
 		// problems whose wording differs from job to job (their times)
-		// are one line too, in the first job's words
+		// are one line too, in the first job's words; a runtime that
+		// ends too late is told in the batch's words (runtime, start),
+		// not the job file's (runtime_limit, submit_time)
 		{"late", "    gpus: 8\n    tenants: [lab-a]\n", []string{
-			"set.yaml:8: workload.batch.runtime: 4h from submit_time 9999-12-31T20:00:51Z ends past 9999-12-31T23:59:59Z, the latest time carnot can write; " +
-				"give a runtime_limit of at most 14348s (3h59m8s) or an earlier submit_time (job b1, and 2 more of the 3 jobs)"}},
+			"set.yaml:8: workload.batch.runtime: 4h from job b1's submission at 9999-12-31T20:00:51Z ends past 9999-12-31T23:59:59Z, the latest time carnot can write; " +
+				"give a runtime of at most 14348s (3h59m8s) or an earlier start (job b1, and 2 more of the 3 jobs)"}},
 		{"past", "    gpus: 8\n    tenants: [lab-a]\n", []string{
 			"set.yaml:6: workload.batch.start: job b3 would be submitted past 9999-12-31T23:59:59Z, the latest time carnot can write " +
 				"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs"}},
@@ -47,8 +49,8 @@ func TestBatchProblemsAtTheirField(t *testing.T) {
 			"set.yaml:11: workload.batch.slack: the deadline (submission + runtime + slack) would be past 9999-12-31T23:59:59Z, " +
 				"the latest time carnot can write; give a smaller slack or an earlier start (all 3 jobs)"}},
 		{"late and due", "    gpus: 8\n    tenants: [lab-a]\n    slack: 1h\n", []string{
-			"set.yaml:8: workload.batch.runtime: 4h from submit_time 9999-12-31T20:00:51Z ends past 9999-12-31T23:59:59Z, the latest time carnot can write; " +
-				"give a runtime_limit of at most 14348s (3h59m8s) or an earlier submit_time (job b1, and 2 more of the 3 jobs)"}},
+			"set.yaml:8: workload.batch.runtime: 4h from job b1's submission at 9999-12-31T20:00:51Z ends past 9999-12-31T23:59:59Z, the latest time carnot can write; " +
+				"give a runtime of at most 14348s (3h59m8s) or an earlier start (job b1, and 2 more of the 3 jobs)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := head + tc.rest
