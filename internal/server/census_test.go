@@ -206,6 +206,8 @@ type fixture struct {
 	deps map[string]string // tenant → a pending deployment
 	join map[string]string // site → a join token
 	n    int               // for fresh names
+	// jobTok is the job principal's job token (census_job_test.go).
+	jobTok string
 }
 
 // newFixture is secEnv after one scheduling pass that started a job of
@@ -247,6 +249,8 @@ func (f *fixture) as(t *testing.T, req *http.Request, p principal) *http.Request
 		return asNode(t, req, "x", "n1")
 	case auth.Join:
 		req.Header.Set("Authorization", "Bearer "+f.join["x"])
+	case auth.Job:
+		req.Header.Set("Authorization", "Bearer "+f.jobTok)
 	default:
 		req.Header.Set("Authorization", "Bearer "+tokenFor(t, f.e.s, string(p.role), p.tenant))
 	}
