@@ -2,7 +2,10 @@ package agent
 
 import (
 	"bytes"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -62,4 +65,42 @@ func TestTaskGetsItsJobToken(t *testing.T) {
 	if strings.Contains(logs.String(), "secret-of-attempt-1") {
 		t.Errorf("the job token is in the agent's log:\n%s", logs.String())
 	}
+}
+
+// The job token is on no file of the agent's data directory (its record
+// of the tasks it started, the process groups, the task's logs and work
+// directory), while the task runs and once it has ended: the agent keeps
+// a task's key, never its spec.
+func TestJobTokenIsNotOnDisk(t *testing.T) {
+	srv := newFakeServer()
+	dir := t.TempDir()
+	startAgent(t, srv, func(c *Config) { c.DataDir = dir })
+	tk := sh("j-1", 0, `sleep 0.3`, nil)
+	tk.Token = "carnotjob_secret-of-attempt-1"
+	srv.assign(tk)
+	scan := func(when string) {
+		t.Helper()
+		n := 0
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			n++
+			if bytes.Contains(b, []byte("secret-of-attempt-1")) {
+				t.Errorf("%s: the job token is in %s: %q", when, path, b)
+			}
+			return nil
+		})
+		if err != nil || n == 0 {
+			t.Fatalf("%s: %d files read in the data directory: %v", when, n, err)
+		}
+	}
+	srv.waitStatus(t, "j-1", 0, 1, running)
+	scan("while the task runs")
+	srv.waitStatus(t, "j-1", 0, 1, ended)
+	scan("once it has ended")
 }
