@@ -242,7 +242,7 @@ type Event struct {
 	Type    string    `json:"type"`
 	Message string    `json:"message"`
 	// Actor is who caused the event: the subject of the API credential
-	// that asked for it ("token:NAME/ID", "node:NAME"), or "scheduler".
+	// that asked for it ("token:NAME/ID", "node:NAME", "job:JOB/ATTEMPT"), or "scheduler".
 	Actor string `json:"actor,omitempty"`
 }
 

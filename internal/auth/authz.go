@@ -7,7 +7,8 @@ import (
 
 // Principal is who a request comes from, as its credential proves.
 type Principal struct {
-	// Subject names the credential: "token:NAME" or "node:NAME". It is
+	// Subject names the credential: "token:NAME/ID", "node:NAME" or
+	// "job:JOB/ATTEMPT". It is
 	// the actor of the audit entries the request causes.
 	Subject string
 	Role    Role
