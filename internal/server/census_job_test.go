@@ -49,6 +49,7 @@ func TestCensusJobToken(t *testing.T) {
 	f.jobTok = taskToken(f.e, mine)
 	p := principal{"job", auth.Job, "a"}
 	sibling := f.jobs["a"]
+	cells := 0
 	for _, rt := range api.Routes {
 		row := jobCensus[rt.Op]
 		if len(row) != 3 || strings.Trim(row, "+-h") != "" {
@@ -63,6 +64,7 @@ func TestCensusJobToken(t *testing.T) {
 				f.jobs["a"] = sibling
 				w := f.send(t, h, rt.Method, path, body, func(r *http.Request) *http.Request { return f.as(t, r, p) })
 				got, want := f.outcome(t, h, p, rt, path, w), row[k]
+				cells++
 				if listener == "tenant" && auth.AdminOnly(rt.Op) {
 					want = outOperatorOnly
 				}
@@ -77,6 +79,7 @@ func TestCensusJobToken(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d cells: %d operations × own job, another of its tenant, another tenant's × 2 listeners", cells, len(api.Routes))
 	for op := range jobCensus {
 		if !slices.ContainsFunc(api.Routes, func(rt api.Route) bool { return rt.Op == op }) {
 			t.Errorf("job census row %q is no operation of api.Routes", op)
