@@ -252,3 +252,30 @@ func TestRoutineCheckpointsAddNoAuditEntry(t *testing.T) {
 		t.Errorf("last checkpoint %v, want the last one, %v", j.LastCheckpoint, e.clock.now().UTC())
 	}
 }
+
+// A task that reports checkpoints in a loop costs no write per report:
+// one within minCheckpointGap of the last one recorded changes nothing
+// (200, the last one kept, in memory and in the store); the next report
+// after the gap is recorded. The victim is then costed from a time at
+// most that gap older than its latest save.
+func TestCheckpointsInALoopAreRecordedOncePerGap(t *testing.T) {
+	e := devEnv(t)
+	saver, other := twoEqualJobs(e)
+	later(e, time.Hour, saver, other)
+	first := recorded(e, saver)
+	for range 5 {
+		e.clock.add(minCheckpointGap / 10)
+		if at := recorded(e, saver); !at.Equal(first) {
+			t.Fatalf("a report %v after the last recorded one moved it to %v; want it kept at %v",
+				e.clock.now().Sub(first), at, first)
+		}
+	}
+	d, err := e.s.store.Job(context.Background(), saver)
+	if err != nil || d.LastCheckpoint == nil || !d.LastCheckpoint.Equal(first) {
+		t.Fatalf("the stored job's last checkpoint: %v, %v; want %v", d.LastCheckpoint, err, first)
+	}
+	e.clock.add(first.Add(minCheckpointGap).Sub(e.clock.now()))
+	if at := recorded(e, saver); !at.Equal(e.clock.now()) {
+		t.Errorf("a report a whole gap later: %v, want it recorded at %v", at, e.clock.now().UTC())
+	}
+}
