@@ -40,12 +40,7 @@ func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 		}
 		jobs[i] = j
 	}
-	if i := slices.IndexFunc(jobs, func(j *model.Job) bool { return j.SubmitTime > model.MaxTime }); i >= 0 {
-		line := cmp.Or(b.At["start"], b.Line)
-		return nil, setProblems{{Line: line, Path: "workload.batch.start", Msg: fmt.Sprintf("job %s would be submitted past %s, the latest time carnot can write "+
-			"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs", jobs[i].ID, model.MaxTime)}}
-	}
-	if p := b.endsPastMaxTime(jobs); p != nil {
+	if p := b.pastMaxTime(jobs); p != nil {
 		return nil, setProblems{*p}
 	}
 	var buf bytes.Buffer
@@ -63,29 +58,40 @@ func (b *BatchSpec) jobs(fac *model.Facility) ([]*model.Job, error) {
 	return loaded, nil
 }
 
-// endsPastMaxTime is the problem of a batch whose jobs' runtime ends
-// past model.MaxTime from their submission, in the batch's words
-// (runtime, start) rather than those of the job file it writes
-// (runtime_limit, submit_time): nil when none does.
-func (b *BatchSpec) endsPastMaxTime(jobs []*model.Job) *setProblem {
-	var late []string
+// pastMaxTime is the problem of a batch whose jobs reach past
+// model.MaxTime, in the batch's words (start, runtime, slack) rather than
+// those of the job file it writes (submit_time, runtime_limit, deadline,
+// which holds a deadline past it as a bare number): a job submitted past
+// it, else one whose runtime ends past it, else one due past it; nil when
+// none is.
+func (b *BatchSpec) pastMaxTime(jobs []*model.Job) *setProblem {
+	if i := slices.IndexFunc(jobs, func(j *model.Job) bool { return j.SubmitTime > model.MaxTime }); i >= 0 {
+		return &setProblem{Line: cmp.Or(b.At["start"], b.Line), Path: "workload.batch.start", Msg: fmt.Sprintf(
+			"job %s would be submitted past %s, the latest time carnot can write "+
+				"(job i at start + i·every and a jitter within every); give an earlier start, a shorter every or fewer jobs", jobs[i].ID, model.MaxTime)}
+	}
+	var late, due []string
 	for _, j := range jobs {
-		if j.SubmitTime.Add(j.RuntimeLimit) > model.MaxTime {
+		switch {
+		case j.SubmitTime.Add(j.RuntimeLimit) > model.MaxTime:
 			late = append(late, j.ID)
+		case j.Deadline > model.MaxTime:
+			due = append(due, j.ID)
 		}
 	}
-	if len(late) == 0 {
-		return nil
+	if len(late) > 0 {
+		first := jobs[slices.IndexFunc(jobs, func(j *model.Job) bool { return j.ID == late[0] })]
+		most := model.MaxTime.Sub(first.SubmitTime)
+		return &setProblem{Line: cmp.Or(b.At["runtime"], b.Line), Path: "workload.batch.runtime", Msg: fmt.Sprintf(
+			"%s from job %s's submission at %s ends past %s, the latest time carnot can write; give a runtime of at most %ds (%s) or an earlier start%s",
+			b.Runtime.Readable(), first.ID, first.SubmitTime, model.MaxTime, most, most, whichFirst(late, len(jobs), true))}
 	}
-	first := jobs[slices.IndexFunc(jobs, func(j *model.Job) bool { return j.ID == late[0] })]
-	most := model.MaxTime.Sub(first.SubmitTime)
-	which := whichJobs(late, len(jobs))
-	if len(late) > 1 { // in the first's words: their submissions differ
-		which = fmt.Sprintf(" (job %s, and %d more of the %d jobs)", late[0], len(late)-1, len(jobs))
+	if len(due) > 0 {
+		return &setProblem{Line: cmp.Or(b.At["slack"], b.Line), Path: "workload.batch.slack", Msg: fmt.Sprintf(
+			"the deadline (submission + runtime + slack) would be past %s, the latest time carnot can write; give a smaller slack or an earlier start%s",
+			model.MaxTime, whichJobs(due, len(jobs)))}
 	}
-	return &setProblem{Line: cmp.Or(b.At["runtime"], b.Line), Path: "workload.batch.runtime", Msg: fmt.Sprintf(
-		"%s from job %s's submission at %s ends past %s, the latest time carnot can write; give a runtime of at most %ds (%s) or an earlier start%s",
-		b.Runtime.Readable(), first.ID, first.SubmitTime, model.MaxTime, most, most, which)}
+	return nil
 }
 
 // batchKey is the batch key that sets each job field the batch writes.
@@ -108,17 +114,6 @@ func (b *BatchSpec) problems(list jobspec.ErrorList, jobs []*model.Job) setProbl
 	of, msg := map[at][]string{}, map[at][]string{}
 	for _, e := range list {
 		i, field := jobField(e.Path)
-		if field == "deadline" && i >= 0 && i < len(jobs) && jobs[i].Deadline > model.MaxTime {
-			// the job file holds such a deadline as a number, refused
-			// as one ("must be … before year 10000 (got 253408279877)"),
-			// which says nothing of the slack that made it
-			j := jobs[i]
-			if j.SubmitTime.Add(j.RuntimeLimit) > model.MaxTime {
-				continue // the runtime's problem: it ends past it already
-			}
-			e = &jobspec.Error{File: e.File, Line: e.Line, Path: e.Path, Msg: fmt.Sprintf("the deadline (submission + runtime + slack) would be past %s, "+
-				"the latest time carnot can write; give a smaller slack or an earlier start", model.MaxTime)}
-		}
 		key, ok := batchKey[field]
 		p := at{line: b.Line, path: "workload.batch"}
 		if ok {
@@ -142,12 +137,10 @@ func (b *BatchSpec) problems(list jobspec.ErrorList, jobs []*model.Job) setProbl
 	}
 	out := make(setProblems, len(order))
 	for n, p := range order {
-		ms, which := msg[p], whichJobs(of[p], len(jobs))
-		if slices.ContainsFunc(ms, func(m string) bool { return m != ms[0] }) && len(of[p]) > 1 {
-			// the jobs' own values differ (their times): the first's
-			which = fmt.Sprintf(" (job %s, and %d more of the %d jobs)", of[p][0], len(of[p])-1, len(jobs))
-		}
-		out[n] = setProblem{Line: p.line, Path: p.path, Msg: ms[0] + which}
+		ms := msg[p]
+		// where the jobs' own values differ (their times), the first's
+		differ := slices.ContainsFunc(ms, func(m string) bool { return m != ms[0] })
+		out[n] = setProblem{Line: p.line, Path: p.path, Msg: ms[0] + whichFirst(of[p], len(jobs), differ)}
 	}
 	return out
 }
@@ -167,6 +160,16 @@ func jobField(path string) (int, string) {
 		field = field[:k]
 	}
 	return i, field
+}
+
+// whichFirst says which of the batch's n jobs a problem holds for, as
+// whichJobs, or, when its message is in the first job's words (theirs
+// differ: their times), that it is the first's.
+func whichFirst(ids []string, n int, firstsWords bool) string {
+	if firstsWords && len(ids) > 1 {
+		return fmt.Sprintf(" (job %s, and %d more of the %d jobs)", ids[0], len(ids)-1, n)
+	}
+	return whichJobs(ids, n)
 }
 
 // whichJobs says which of the batch's n jobs a problem holds for.
