@@ -114,6 +114,10 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 		return nil, fmt.Errorf("records [%d, %d): not in the log (%d entries)", from, to, n)
 	}
 	seqs := append([]int64(nil), r.seqs[from:to]...)
+	leaves := make([]tlog.Hash, len(seqs))
+	for i := range leaves {
+		leaves[i] = r.hashes[tlog.StoredHashIndex(0, from+int64(i))]
+	}
 	r.mu.RUnlock()
 	out := make([][]byte, 0, len(seqs))
 	for len(out) < len(seqs) {
@@ -141,11 +145,7 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("entry %d: %w", from+int64(i), err)
 			}
-			leaf, err := r.ReadHashes([]int64{tlog.StoredHashIndex(0, from+int64(i))})
-			if err != nil {
-				return nil, err
-			}
-			if tlog.RecordHash(rec) != leaf[0] {
+			if tlog.RecordHash(rec) != leaves[i] {
 				return nil, fmt.Errorf("entry %d: event %d was changed in the events table after it was logged: %w", from+int64(i), ev.Seq, errLogAltered)
 			}
 			out = append(out, rec)
