@@ -118,13 +118,19 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	leaving := js.stop == stopNone && js.part != nil // replicas taken by a partial preemption
+	if js.stop == stopNone && !leaving && js.alloc == nil {
+		problemf(w, http.StatusConflict, "job %s is %s: it runs no attempt, so there is no checkpoint to record or acknowledge", id, js.doc.State)
+		return
+	}
+	if ack.Replica != nil && !slices.ContainsFunc(js.doc.Replicas, func(r api.Replica) bool { return r.Index == *ack.Replica }) {
+		writeProblem(w, &api.Problem{Status: http.StatusBadRequest, Detail: "the checkpoint is not valid",
+			Errors: []api.FieldError{{Field: "replica", Message: fmt.Sprintf("job %s has no replica %d in its attempt %d", id, *ack.Replica, js.doc.Attempt)}}})
+		return
+	}
 	// a replica that stays, naming itself, reports its own checkpoint:
 	// those leaving have not said they are done
 	stays := leaving && ack.Replica != nil && !leavingReplica(js, *ack.Replica)
 	switch {
-	case js.stop == stopNone && !leaving && js.alloc == nil:
-		problemf(w, http.StatusConflict, "job %s is %s: it runs no attempt, so there is no checkpoint to record or acknowledge", id, js.doc.State)
-		return
 	case js.stop == stopNone && (!leaving || stays):
 		s.recordCheckpoint(w, r, js)
 		return

@@ -279,3 +279,26 @@ func TestCheckpointsInALoopAreRecordedOncePerGap(t *testing.T) {
 		t.Errorf("a report a whole gap later: %v, want it recorded at %v", at, e.clock.now().UTC())
 	}
 }
+
+// A checkpoint naming a replica the job does not run is refused, naming
+// replica, rather than read as one that stays: it would record a
+// checkpoint where an acknowledgement was meant.
+func TestCheckpointOfAReplicaTheJobLacksIsRefused(t *testing.T) {
+	e := devEnv(t)
+	saver, other := twoEqualJobs(e)
+	later(e, time.Hour, saver, other)
+	for _, n := range []int{1, 99, -1} {
+		var p api.Problem
+		if code := e.do("POST", "/v1/jobs/"+saver+"/checkpoint", api.CheckpointAck{Replica: &n}, &p); code != http.StatusBadRequest ||
+			len(p.Errors) != 1 || p.Errors[0].Field != "replica" {
+			t.Errorf("replica %d of a job of one replica: %d %+v; want 400 naming replica", n, code, p)
+		}
+	}
+	if g := e.job(saver); g.LastCheckpoint != nil {
+		t.Errorf("a refused report recorded a checkpoint at %v", g.LastCheckpoint)
+	}
+	zero := 0
+	if code := e.do("POST", "/v1/jobs/"+saver+"/checkpoint", api.CheckpointAck{Replica: &zero}, nil); code != http.StatusOK {
+		t.Errorf("replica 0 of the job: %d, want 200", code)
+	}
+}
