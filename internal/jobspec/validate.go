@@ -257,7 +257,7 @@ func checkEnd(s *spec, c *yamlin.Collector, stored bool) {
 	if j.EarliestStart > from {
 		from, what = j.EarliestStart, "earliest_start"
 	}
-	if stored || from <= 0 || j.RuntimeLimit <= 0 || from.Add(j.RuntimeLimit) <= MaxTime {
+	if stored || from <= 0 || j.RuntimeLimit <= 0 || j.LatestEnd() <= MaxTime {
 		return
 	}
 	most := MaxTime.Sub(from)

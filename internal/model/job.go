@@ -195,6 +195,12 @@ type RestartPolicy struct {
 // TotalGPUs is the GPUs the whole gang needs.
 func (j *Job) TotalGPUs() int { return j.Replicas * j.GPUsPerReplica }
 
+// LatestEnd is when the job's runtime limit ends if it starts as soon as
+// it may: the limit from the later of its submission and its earliest
+// start (that time itself without a limit), saturating at Forever. The
+// job file loader (jobspec) and the twin (scenario) hold it to MaxTime.
+func (j *Job) LatestEnd() Time { return max(j.SubmitTime, j.EarliestStart).Add(j.RuntimeLimit) }
+
 // Flexible reports whether the job has a window it may be deferred within.
 func (j *Job) Flexible() bool { return j.Deadline > 0 }
 

@@ -24,6 +24,27 @@ func TestTimeAddSaturates(t *testing.T) {
 	}
 }
 
+// LatestEnd counts the runtime limit from the later of submission and
+// earliest start, and saturates as Add does.
+func TestLatestEnd(t *testing.T) {
+	for _, tc := range []struct {
+		submit, earliest Time
+		limit            Duration
+		want             Time
+	}{
+		{100, 0, 10, 110},
+		{100, 500, 10, 510},
+		{500, 100, 10, 510},
+		{100, 0, 0, 100},
+		{MaxTime, 0, Duration(Forever), Forever},
+	} {
+		j := Job{SubmitTime: tc.submit, EarliestStart: tc.earliest, RuntimeLimit: tc.limit}
+		if got := j.LatestEnd(); got != tc.want {
+			t.Errorf("submit %d, earliest %d, limit %d: latest end %d, want %d", tc.submit, tc.earliest, tc.limit, got, tc.want)
+		}
+	}
+}
+
 func TestParseDuration(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -16,8 +16,7 @@ import (
 // generated holds the indices of the generated jobs.
 func (w WorkloadSpec) pastMaxTime(jobs []*model.Job, generated [2]int) error {
 	for i, j := range jobs {
-		from := max(j.SubmitTime, j.EarliestStart)
-		end := from.Add(j.RuntimeLimit)
+		end := j.LatestEnd()
 		if j.Deadline <= model.MaxTime && end <= model.MaxTime {
 			continue
 		}
