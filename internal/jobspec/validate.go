@@ -276,6 +276,8 @@ type facIndex struct {
 	total     map[string]int // GPUs, by model
 	siteTags  map[string]bool
 	allModels []string
+	siteIDs   []string             // the sites of the nodes, in the nodes' order
+	rooms     map[roomKey]siteRoom // room's answers
 }
 
 func indexFacility(f *model.Facility) *facIndex {
@@ -295,12 +297,17 @@ func indexFacility(f *model.Facility) *facIndex {
 	for i := range f.PriorityClasses {
 		fi.classes[f.PriorityClasses[i].Name] = &f.PriorityClasses[i]
 	}
+	seen := map[string]bool{}
 	for _, n := range f.Nodes {
 		m := n.GPUModel
 		fi.maxGPUs[m] = max(fi.maxGPUs[m], n.GPUs)
 		fi.maxCPUs[m] = max(fi.maxCPUs[m], n.CPUs)
 		fi.maxMem[m] = max(fi.maxMem[m], n.MemoryGiB)
 		fi.total[m] += n.GPUs
+		if !seen[n.Site] {
+			seen[n.Site] = true
+			fi.siteIDs = append(fi.siteIDs, n.Site)
+		}
 	}
 	for _, s := range f.Sites {
 		for _, t := range s.Jurisdictions {
@@ -422,6 +429,8 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has more than %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
 	case j.GPUsPerReplica*j.MinReplicas > total:
 		c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
+	default:
+		fi.checkOneSite(s, models, c)
 	}
 	fi.checkHost(s, c, which, maxC, maxM)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/carnot-dc/carnot/internal/api"
@@ -35,6 +36,43 @@ func TestSubmitRefusesACPUOnlyReplicaNoNodeHolds(t *testing.T) {
 		var p api.Problem
 		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
 			t.Errorf("POST /v1/jobs %s: %s; want one error naming %s", tc.body, w.Body, tc.field)
+		}
+	}
+}
+
+// A gang that must stay in one site (topology site, the default) and
+// needs more GPUs than either site has, though not more than both, is
+// refused at submission naming replicas: accepted, it waited for ever.
+// Of topology any it may span the sites, and is accepted.
+func TestSubmitRefusesAGangLargerThanAnySite(t *testing.T) {
+	e := newEnv(t, twoSites(), true)
+	for _, n := range []struct{ name, site string }{{"n1", "fr"}, {"n2", "de"}} {
+		if code := e.register(n.name, n.site, 8); code != http.StatusOK {
+			t.Fatalf("register %s: %d", n.name, code)
+		}
+	}
+	for _, tc := range []struct {
+		body  string
+		code  int
+		field string
+	}{
+		{`{"tenant":"default","gpus":8,"replicas":2,"command":["x"]}`, http.StatusBadRequest, "replicas"},
+		{`{"tenant":"default","gpus":8,"replicas":2,"topology":"rack","command":["x"]}`, http.StatusBadRequest, "replicas"},
+		{`{"tenant":"default","gpus":8,"replicas":2,"topology":"any","command":["x"]}`, http.StatusCreated, ""},
+		{`{"tenant":"default","gpus":4,"replicas":2,"command":["x"]}`, http.StatusCreated, ""},
+	} {
+		w := e.raw("POST", "/v1/jobs", []byte(tc.body))
+		if w.Code != tc.code {
+			t.Errorf("POST /v1/jobs %s: %d %s; want %d", tc.body, w.Code, w.Body, tc.code)
+			continue
+		}
+		if tc.field == "" {
+			continue
+		}
+		var p api.Problem
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != tc.field ||
+			!strings.Contains(p.Errors[0].Message, "in one site") {
+			t.Errorf("POST /v1/jobs %s: %s; want one error naming %s, saying in one site", tc.body, w.Body, tc.field)
 		}
 	}
 }
