@@ -2,8 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +57,11 @@ carnot dev sets them). The job token reads its own job and reports its
 checkpoints, nothing else, and stops working once its attempt is over: a
 report from an attempt preempted, restarted or ended is refused (401).
 Outside a task, give a member's token of the job's tenant (or above),
-as for any command.`,
+as for any command.
+
+It prints what the server did, as the status of its answer says: the
+checkpoint recorded (200, with its time), or the notice acknowledged
+(202, the replicas stopping now).`,
 		Example: `  # in the job's task, after each save:
   carnot checkpoint -m "step 1200 in /ckpt/1200"
   # job j-abc checkpoint recorded at 2026-03-02T11:00:00Z
@@ -82,11 +86,11 @@ as for any command.`,
 			if err != nil {
 				return err
 			}
-			j, err := c.Checkpoint(ctxOf(cmd), id, ack)
+			j, status, err := c.Checkpoint(ctxOf(cmd), id, ack)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), checkpointLine(j, ack.Replica))
+			fmt.Fprintln(cmd.OutOrStdout(), checkpointLine(j, status))
 			return nil
 		},
 	}
@@ -95,24 +99,22 @@ as for any command.`,
 	return cmd
 }
 
-// checkpointLine says what the server did with a checkpoint of j, sent
-// from replica (nil for none named), as it answered: recorded it (a
-// running job, or a replica that stays while others leave), or stops
-// replicas at once (an acknowledgement).
-func checkpointLine(j *api.Job, replica *int) string {
-	isLeaving := func(r api.Replica) bool { return r.StopBy != nil && !r.Released }
-	leaving := slices.ContainsFunc(j.Replicas, isLeaving)
-	if leaving && replica != nil {
-		// the server records the checkpoint of a replica that stays
-		leaving = slices.ContainsFunc(j.Replicas, func(r api.Replica) bool { return r.Index == *replica && isLeaving(r) })
-	}
+// checkpointLine says what the server did with a checkpoint of j, as
+// the status of its answer tells: recorded it (200: a running job, or a
+// replica that stays while others leave), or stops replicas at once (202:
+// an acknowledgement, of the job's stop when it has one, else of its
+// replicas leaving for a partial preemption). The server alone decides
+// which: the line does not work it out again from the job.
+func checkpointLine(j *api.Job, status int) string {
 	switch {
-	case j.StopBy != nil:
+	case status == http.StatusAccepted && j.StopBy != nil:
 		return fmt.Sprintf("job %s checkpoint acknowledged: %s, its replicas stop now", j.ID, j.State)
-	case leaving:
+	case status == http.StatusAccepted:
 		return fmt.Sprintf("job %s checkpoint acknowledged: the replicas leaving for a partial preemption stop now", j.ID)
-	case j.LastCheckpoint != nil:
+	case status == http.StatusOK && j.LastCheckpoint != nil:
 		return fmt.Sprintf("job %s checkpoint recorded at %s", j.ID, j.LastCheckpoint.UTC().Format(time.RFC3339))
+	case status == http.StatusOK:
+		return fmt.Sprintf("job %s checkpoint recorded", j.ID)
 	}
 	return fmt.Sprintf("job %s checkpoint sent (%s)", j.ID, j.State)
 }

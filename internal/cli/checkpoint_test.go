@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -46,27 +47,31 @@ func TestCheckpointCommandTakesTheTasksJob(t *testing.T) {
 	}
 }
 
-// The line says what the server did: recorded a running job's time, or
-// stopped replicas at once for an acknowledgement; from a replica that
-// stays while others leave, recorded.
+// The line says what the server did, as the status of its answer
+// tells (200: recorded; 202: acknowledged, stopping replicas at once),
+// not as the job's fields would suggest: a deployment with replicas
+// leaving whose checkpoint the server recorded (from a replica that
+// stays) says recorded, and one it took as their acknowledgement says
+// so, whatever replica was named. (Against a real server:
+// internal/e2e, TestCheckpointLineIsTheServers.)
 func TestCheckpointLine(t *testing.T) {
 	at := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC)
-	zero, one := 0, 1
+	leaving := []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}
 	for _, c := range []struct {
-		j       api.Job
-		replica *int
-		want    string
+		j      api.Job
+		status int
+		want   string
 	}{
-		{api.Job{ID: "a", State: api.StateRunning, LastCheckpoint: &at}, nil, "job a checkpoint recorded at 2026-03-02T11:00:00Z"},
-		{api.Job{ID: "a", State: api.StatePreempting, StopBy: &at}, nil, "job a checkpoint acknowledged: preempting, its replicas stop now"},
-		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}},
-			nil, "job d checkpoint acknowledged: the replicas leaving for a partial preemption stop now"},
-		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}},
-			&one, "job d checkpoint acknowledged: the replicas leaving for a partial preemption stop now"},
-		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: []api.Replica{{Index: 0}, {Index: 1, StopBy: &at}}},
-			&zero, "job d checkpoint recorded at 2026-03-02T11:00:00Z"},
+		{api.Job{ID: "a", State: api.StateRunning, LastCheckpoint: &at}, http.StatusOK, "job a checkpoint recorded at 2026-03-02T11:00:00Z"},
+		{api.Job{ID: "a", State: api.StatePreempting, StopBy: &at}, http.StatusAccepted, "job a checkpoint acknowledged: preempting, its replicas stop now"},
+		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: leaving},
+			http.StatusAccepted, "job d checkpoint acknowledged: the replicas leaving for a partial preemption stop now"},
+		{api.Job{ID: "d", State: api.StateRunning, LastCheckpoint: &at, Replicas: leaving},
+			http.StatusOK, "job d checkpoint recorded at 2026-03-02T11:00:00Z"},
+		{api.Job{ID: "d", State: api.StateRunning}, http.StatusOK, "job d checkpoint recorded"},
+		{api.Job{ID: "d", State: api.StateRunning}, http.StatusNoContent, "job d checkpoint sent (running)"},
 	} {
-		if got := checkpointLine(&c.j, c.replica); got != c.want {
+		if got := checkpointLine(&c.j, c.status); got != c.want {
 			t.Errorf("got %q\nwant %q", got, c.want)
 		}
 	}

@@ -296,6 +296,14 @@ func loopback(host string) bool {
 // call sends r with the client's timeout (plus extra) and decodes a
 // successful answer's JSON body into out (nil: the body is dropped).
 func (c *Client) call(ctx context.Context, r *request, extra time.Duration, out any) error {
+	_, err := c.callStatus(ctx, r, extra, out)
+	return err
+}
+
+// callStatus is call that also returns the status of a successful
+// answer, for a route whose 2xx statuses say different things (0 with
+// an error).
+func (c *Client) callStatus(ctx context.Context, r *request, extra time.Duration, out any) (int, error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout+extra)
@@ -303,23 +311,23 @@ func (c *Client) call(ctx context.Context, r *request, extra time.Duration, out 
 	}
 	resp, err := c.send(ctx, r)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if err := checkStatus(resp); err != nil {
-		return err
+		return 0, err
 	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return &TransportError{Addr: origin(resp), Err: err}
+		return 0, &TransportError{Addr: origin(resp), Err: err}
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: cannot decode the server's answer: %w", r.method, r.path, err)
+		return 0, fmt.Errorf("%s %s: cannot decode the server's answer: %w", r.method, r.path, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // stream sends r without the client's timeout and returns the body of a
@@ -356,15 +364,21 @@ func get[T any](ctx context.Context, c *Client, path string, q url.Values) (*T, 
 
 // post is call for a POST of in (nil: no body) as JSON.
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	_, err := c.postStatus(ctx, path, in, out)
+	return err
+}
+
+// postStatus is post that also returns the answer's status (callStatus).
+func (c *Client) postStatus(ctx context.Context, path string, in, out any) (int, error) {
 	r := &request{method: http.MethodPost, path: path}
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("POST %s: %w", path, err)
+			return 0, fmt.Errorf("POST %s: %w", path, err)
 		}
 		r.body = b
 	}
-	return c.call(ctx, r, 0, out)
+	return c.callStatus(ctx, r, 0, out)
 }
 
 // origin is the base URL a response came from, for messages.

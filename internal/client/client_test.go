@@ -416,7 +416,7 @@ func TestOtherRoutes(t *testing.T) {
 	must(err)
 	_, err = c.Why(ctx, "a")
 	must(err)
-	_, err = c.Checkpoint(ctx, "a", api.CheckpointAck{})
+	_, _, err = c.Checkpoint(ctx, "a", api.CheckpointAck{})
 	must(err)
 	_, err = c.SubmitDeployment(ctx, []byte(`{}`), "k")
 	must(err)

@@ -267,13 +267,16 @@ func (c *Client) Why(ctx context.Context, id string) (*api.Why, error) {
 // /v1/jobs/{id}/checkpoint): for a running job, the server records the
 // time as its last_checkpoint; after a preemption notice, it stops the
 // job's replicas at once. It returns the job as the server answered it
-// (its ID only when the answer had no body).
-func (c *Client) Checkpoint(ctx context.Context, id string, ack api.CheckpointAck) (*api.Job, error) {
+// (its ID only when the answer had no body) and the answer's status,
+// which says which the server did: http.StatusOK, recorded;
+// http.StatusAccepted, acknowledged a stop notice.
+func (c *Client) Checkpoint(ctx context.Context, id string, ack api.CheckpointAck) (*api.Job, int, error) {
 	j := api.Job{ID: id}
-	if err := c.post(ctx, "/v1/jobs/"+seg(id)+"/checkpoint", ack, &j); err != nil {
-		return nil, err
+	status, err := c.postStatus(ctx, "/v1/jobs/"+seg(id)+"/checkpoint", ack, &j)
+	if err != nil {
+		return nil, 0, err
 	}
-	return &j, nil
+	return &j, status, nil
 }
 
 // logsStartWait is how long the server may wait, before it answers a

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +85,73 @@ sleep 120 & wait`
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no longer holds") {
 		t.Errorf("carnot checkpoint with the token of the attempt preempted: %v, %s; want refused, saying it no longer holds", err, out)
 	}
+}
+
+// carnot checkpoint's line is what the server did, as the status of its
+// answer says, against a real server: a running job's checkpoint is
+// recorded (200); a job being stopped (cancelled here, with a grace its
+// task spends ignoring SIGTERM) has its notice acknowledged (202); and
+// while a partial preemption takes some of a deployment's replicas, the
+// call that names a replica that stays ($CARNOT_REPLICA, as from its
+// task) is recorded and the one that names a leaving replica
+// acknowledges their notice. Run from outside the tasks, the command is
+// not stopped with them and prints every line.
+func TestCheckpointLineIsTheServers(t *testing.T) {
+	d := startDev(t)
+	ignoreTerm := sh(`trap '' TERM; sleep 300`)
+	checkpoint := func(job string, replica int, wantPrefix string) {
+		t.Helper()
+		args := []string{"checkpoint", job, "-m", "saved"}
+		if replica >= 0 {
+			t.Setenv("CARNOT_JOB_ID", job) // as in the task's environment: the replica is named
+			t.Setenv("CARNOT_REPLICA", strconv.Itoa(replica))
+			args = []string{"checkpoint", "-m", "saved"}
+		}
+		out, err := d.carnot(args...)
+		if err != nil || !strings.HasPrefix(out, wantPrefix) {
+			t.Errorf("carnot %s (replica %d): %q, %v; want %q…", strings.Join(args, " "), replica, out, err, wantPrefix)
+		}
+	}
+
+	d.submit(map[string]any{"id": "train", "gpus": 1, "checkpoint_grace": "60s", "command": ignoreTerm})
+	d.waitFor("train's replica running", 30*time.Second, func() bool {
+		j := d.job("train")
+		return j.State == api.StateRunning && len(j.Replicas) == 1 && j.Replicas[0].State == api.ReplicaRunning
+	})
+	checkpoint("train", -1, "job train checkpoint recorded at ")
+	if _, err := d.cl.CancelJob(t.Context(), "train"); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint("train", -1, "job train checkpoint acknowledged: cancelling, its replicas stop now")
+	d.waitFinal("train", 30*time.Second) // not after its 60 s of grace
+
+	d.submitDeployment(map[string]any{"id": "serve", "replicas": 4, "min_replicas": 2, "gpus": 1,
+		"priority_class": "low", "checkpoint_grace": "60s", "command": ignoreTerm})
+	d.waitFor("serve's 4 replicas running", 30*time.Second, func() bool {
+		j := d.job("serve")
+		n := 0
+		for _, r := range j.Replicas {
+			if r.State == api.ReplicaRunning {
+				n++
+			}
+		}
+		return j.State == api.StateRunning && n == 4
+	})
+	d.submit(map[string]any{"id": "urgent", "gpus": 1, "priority_class": "high", "command": sh("sleep 300")})
+	leaving, stays := -1, -1
+	d.waitFor("a replica of serve leaving for urgent", 30*time.Second, func() bool {
+		leaving, stays = -1, -1
+		for _, r := range d.job("serve").Replicas {
+			switch {
+			case r.StopBy != nil && !r.Released:
+				leaving = r.Index
+			case r.State == api.ReplicaRunning:
+				stays = r.Index
+			}
+		}
+		return leaving >= 0 && stays >= 0
+	})
+	checkpoint("serve", stays, "job serve checkpoint recorded at ")
+	checkpoint("serve", leaving, "job serve checkpoint acknowledged: the replicas leaving for a partial preemption stop now")
+	d.waitState("urgent", api.StateRunning, 30*time.Second) // not after the leaving replica's 60 s
 }
