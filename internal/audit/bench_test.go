@@ -90,7 +90,7 @@ func BenchmarkExport1M(b *testing.B) {
 	big(b)
 	b.SetBytes(int64(len(bigExport.data)))
 	for b.Loop() {
-		if err := Export(io.Discard, bigExport.log, bigExport.cps); err != nil {
+		if err := Export(b.Context(), io.Discard, bigExport.log, bigExport.cps); err != nil {
 			b.Fatal(err)
 		}
 	}

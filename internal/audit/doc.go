@@ -12,7 +12,7 @@
 //	log, _ := audit.New("carnot audit paris", audit.NewMemStore())
 //	log.Append(entries...)            // leaf hash = tlog.RecordHash(canonical JSON)
 //	cp, _ := log.Checkpoint(signer)   // signed note: origin, tree size, root
-//	audit.Export(w, log, checkpoints) // JSONL: entries, checkpoints after them
+//	audit.Export(ctx, w, log, cps)    // JSONL: entries, checkpoints after them
 //	res, err := audit.Verify(r, verifier, trusted) // offline, by anyone with the key
 //
 // A checkpoint is a signed note (golang.org/x/mod/sumdb/note, Ed25519) whose

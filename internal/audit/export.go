@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,8 +30,11 @@ type record struct {
 // they are written in size order. Entries appended after the largest
 // checkpoint was signed (a log others append to while it is exported)
 // are left out: no checkpoint covers them, and the format wants every
-// entry covered. Without checkpoints, every entry is written.
-func Export(w io.Writer, l *Log, checkpoints []Checkpoint) error {
+// entry covered. Without checkpoints, every entry is written. The
+// entries are read while ctx is not done: once it is (the client of a
+// server's export went away), Export stops with its error, reading no
+// more.
+func Export(ctx context.Context, w io.Writer, l *Log, checkpoints []Checkpoint) error {
 	size, err := l.Size()
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
@@ -63,7 +67,7 @@ func Export(w io.Writer, l *Log, checkpoints []Checkpoint) error {
 	}
 	const batch = 1024
 	for from := int64(0); from < size; from += batch {
-		recs, err := l.store.ReadRecords(from, min(from+batch, size))
+		recs, err := l.store.ReadRecords(ctx, from, min(from+batch, size))
 		if err != nil {
 			return fmt.Errorf("audit export: %w", err)
 		}

@@ -28,7 +28,7 @@ func FuzzInclusion(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	entries, err := l.Entries(0, n)
+	entries, err := l.Entries(f.Context(), 0, n)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func newLog(t testing.TB) *Log {
 func export(t testing.TB, l *Log, cps []Checkpoint) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Export(&b, l, cps); err != nil {
+	if err := Export(t.Context(), &b, l, cps); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

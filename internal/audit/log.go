@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -62,9 +63,9 @@ func (l *Log) Append(entries ...Entry) ([]Entry, error) {
 	return out, nil
 }
 
-// Entries returns entries [from, to).
-func (l *Log) Entries(from, to int64) ([]Entry, error) {
-	recs, err := l.store.ReadRecords(from, to)
+// Entries returns entries [from, to), read while ctx is not done.
+func (l *Log) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
+	recs, err := l.store.ReadRecords(ctx, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("audit entries: %w", err)
 	}

@@ -24,7 +24,7 @@ func TestInclusionEveryEntry(t *testing.T) {
 	k := newKey(t, "carnot-test")
 	l := newLog(t)
 	grow(t, l, k, 0, 257, 1000, "a")
-	entries, err := l.Entries(0, 257)
+	entries, err := l.Entries(t.Context(), 0, 257)
 	if err != nil {
 		t.Fatal(err)
 	}

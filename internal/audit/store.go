@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -23,7 +24,10 @@ type Store interface {
 	// both or neither; n is always the current size.
 	Append(n int64, record []byte, hashes []tlog.Hash) error
 	// ReadRecords returns the canonical encodings of entries [from, to).
-	ReadRecords(from, to int64) ([][]byte, error)
+	// Once ctx is done it reads nothing more and returns ctx's error (an
+	// export or a page whose client went away), so a store that reads
+	// its entries from elsewhere stops there.
+	ReadRecords(ctx context.Context, from, to int64) ([][]byte, error)
 }
 
 // MemStore is a Store in memory, safe for concurrent use.
@@ -70,7 +74,10 @@ func (m *MemStore) Append(n int64, record []byte, hashes []tlog.Hash) error {
 }
 
 // ReadRecords implements Store.
-func (m *MemStore) ReadRecords(from, to int64) ([][]byte, error) {
+func (m *MemStore) ReadRecords(ctx context.Context, from, to int64) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if from < 0 || from > to || to > int64(len(m.records)) {

@@ -33,7 +33,7 @@ func TestVerifyValid(t *testing.T) {
 		}
 	}
 	// Entries read back equal entries appended.
-	got, err := l.Entries(0, 1000)
+	got, err := l.Entries(t.Context(), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

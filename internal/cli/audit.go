@@ -259,7 +259,7 @@ ones. Verify it with 'carnot audit verify', then edit a line and verify again.`,
 				}
 			}
 			var b bytes.Buffer
-			if err := audit.Export(&b, l, cps); err != nil {
+			if err := audit.Export(cmd.Context(), &b, l, cps); err != nil {
 				return err
 			}
 			if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {

@@ -43,7 +43,7 @@ func exportOf(t *testing.T, skey, path string, keep func(audit.Entry) bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, err := l.Entries(0, cp.Size)
+	entries, err := l.Entries(t.Context(), 0, cp.Size)
 	if err != nil {
 		t.Fatal(err)
 	}

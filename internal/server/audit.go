@@ -151,15 +151,21 @@ func (s *Server) handleAuditCheckpoint(w http.ResponseWriter, r *http.Request) {
 // handleAuditExport writes the whole log with a checkpoint of it, in the
 // format `carnot audit verify` reads. The log may grow between the
 // signing and the writing (another request's sync): the export stops at
-// the checkpoint's tree size (audit.Export).
+// the checkpoint's tree size (audit.Export). It reads the entries back
+// under the request's context: a client that goes away stops the reads.
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	ck, ok := s.auditCheckpoint(w, r)
 	if !ok {
 		return
 	}
 	out := &exportWriter{w: w}
-	if err := audit.Export(out, s.audit.log, []audit.Checkpoint{ck}); err != nil {
-		s.log.Error("audit export", "err", err)
+	if err := audit.Export(r.Context(), out, s.audit.log, []audit.Checkpoint{ck}); err != nil {
+		if r.Context().Err() != nil {
+			// the client went away: nothing is wrong with the log
+			s.log.Info("audit export: the client went away", "err", err)
+		} else {
+			s.log.Error("audit export", "err", err)
+		}
 		if !out.started {
 			// nothing sent yet: say why, rather than an empty export
 			problemf(w, http.StatusInternalServerError, "the audit log could not be exported: %v", err)

@@ -287,7 +287,7 @@ func BenchmarkAuditEntriesPage(b *testing.B) {
 	for i := range b.N {
 		seqs, _ := a.page("acme", "", int64(i*3000%(n-3000)), n, maxAuditPage)
 		for _, seq := range seqs {
-			es, err := a.log.Entries(seq, seq+1)
+			es, err := a.log.Entries(b.Context(), seq, seq+1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -356,7 +356,7 @@ func BenchmarkAuditEntriesPageReadBack(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		seqs, _ := a.page("acme", "", int64(i*3000%(n-3000)), n, maxAuditPage)
-		es, err := a.entriesAt(seqs)
+		es, err := a.entriesAt(b.Context(), seqs)
 		if err != nil {
 			b.Fatal(err)
 		}

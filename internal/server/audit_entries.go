@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -106,7 +107,7 @@ func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 	// The log only grows: its entries and their proofs in a tree of a
 	// size it has reached never change, and are read without the lock.
 	out := api.AuditEntries{Checkpoint: string(ck.Note), Entries: make([]api.AuditEntry, 0, len(seqs))}
-	es, err := s.audit.entriesAt(seqs)
+	es, err := s.audit.entriesAt(r.Context(), seqs)
 	if err != nil {
 		status := http.StatusServiceUnavailable // the database, for a while
 		if errors.Is(err, errLogAltered) {
@@ -163,15 +164,15 @@ func (s *Server) handleAuditEntries(w http.ResponseWriter, r *http.Request) {
 const entryGap = 16
 
 // entriesAt returns the entries of seqs (ascending), reading runs of
-// close ones together.
-func (a *auditor) entriesAt(seqs []int64) ([]audit.Entry, error) {
+// close ones together while ctx is not done.
+func (a *auditor) entriesAt(ctx context.Context, seqs []int64) ([]audit.Entry, error) {
 	out := make([]audit.Entry, 0, len(seqs))
 	for i := 0; i < len(seqs); {
 		j := i + 1
 		for j < len(seqs) && seqs[j]-seqs[j-1] <= entryGap {
 			j++
 		}
-		run, err := a.log.Entries(seqs[i], seqs[j-1]+1)
+		run, err := a.log.Entries(ctx, seqs[i], seqs[j-1]+1)
 		if err != nil {
 			return nil, err
 		}

@@ -105,8 +105,9 @@ func (r *eventRecords) Append(n int64, _ []byte, hashes []tlog.Hash) error {
 }
 
 // ReadRecords implements audit.Store: entries [from, to) read back from
-// the events table, each checked against its leaf.
-func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
+// the events table, each checked against its leaf, while ctx (the
+// request's) is not done.
+func (r *eventRecords) ReadRecords(ctx context.Context, from, to int64) ([][]byte, error) {
 	r.mu.RLock()
 	if from < 0 || to > int64(len(r.seqs)) || from > to {
 		n := len(r.seqs)
@@ -122,7 +123,10 @@ func (r *eventRecords) ReadRecords(from, to int64) ([][]byte, error) {
 	out := make([][]byte, 0, len(seqs))
 	for len(out) < len(seqs) {
 		i := len(out)
-		evs, err := r.db.Events(context.Background(), store.EventFilter{After: seqs[i] - 1, Limit: len(seqs) - i})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		evs, err := r.db.Events(ctx, store.EventFilter{After: seqs[i] - 1, Limit: len(seqs) - i})
 		if err != nil {
 			return nil, fmt.Errorf("reading entry %d: %w", from+int64(i), err)
 		}

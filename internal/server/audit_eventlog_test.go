@@ -51,7 +51,7 @@ func TestAuditEntriesReadBackFromTheEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want bytes.Buffer
-			if err := audit.Export(&want, mem.log, []audit.Checkpoint{ck}); err != nil {
+			if err := audit.Export(t.Context(), &want, mem.log, []audit.Checkpoint{ck}); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want.Bytes()) {
@@ -122,7 +122,7 @@ func TestAuditEntriesAtReadsRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, seqs := range [][]int64{nil, {0}, {199}, {0, 1, 5, 40, 41, 100, 116, 117, 199}, {3, 3 + entryGap, 3 + 2*entryGap + 1}} {
-		got, err := a.entriesAt(seqs)
+		got, err := a.entriesAt(t.Context(), seqs)
 		if err != nil {
 			t.Fatal(err)
 		}

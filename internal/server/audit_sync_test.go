@@ -73,7 +73,7 @@ func checkTree(t *testing.T, a *auditor, evs []api.Event) {
 	if size != int64(len(evs)) {
 		t.Fatalf("the tree holds %d entries, want the %d events", size, len(evs))
 	}
-	entries, err := a.log.Entries(0, size)
+	entries, err := a.log.Entries(t.Context(), 0, size)
 	if err != nil {
 		t.Fatal(err)
 	}
