@@ -28,7 +28,9 @@
 //
 // Storage stays behind Store, four methods a database can implement in
 // the same transaction as the change being audited; MemStore is the
-// in-memory one. Failures are reported with sentinel errors (ErrModified,
+// in-memory one. HashStore is the stored hashes in memory (Store's
+// ReadHashes and Size) for a store that keeps its records apart: MemStore
+// in memory, the server's in its events table. Failures are reported with sentinel errors (ErrModified,
 // ErrDeleted, ErrTruncated, ErrReordered, ErrForked, ErrBadSignature,
 // ErrRollback, …) for errors.Is, wrapped in a message that says where.
 // docs/audit.md describes the export format and the threat model.

@@ -11,9 +11,10 @@ import (
 
 // Store keeps a log's entries and its stored hashes (tlog.StoredHashes).
 // The hashes of entry n go at indexes tlog.StoredHashIndex(0, n) onward,
-// right after those of entry n-1, so a store can keep them as a list. A
-// database store implements it inside the transaction that makes the
-// change being audited.
+// right after those of entry n-1, so a store can keep them as a list
+// (HashStore, whose ReadHashes and Size a store can take). A database
+// store implements it inside the transaction that makes the change being
+// audited.
 type Store interface {
 	// ReadHashes returns the stored hashes at indexes, in order
 	// (tlog.HashReader).
@@ -32,9 +33,11 @@ type Store interface {
 
 // MemStore is a Store in memory, safe for concurrent use.
 type MemStore struct {
-	mu      sync.RWMutex
+	// hashes is a field, not embedded, so that its AppendHashes, which
+	// would store hashes without their record, is not MemStore's
+	hashes  HashStore
+	mu      sync.RWMutex // records
 	records [][]byte
-	hashes  []tlog.Hash
 }
 
 // NewMemStore returns an empty MemStore.
@@ -42,34 +45,23 @@ func NewMemStore() *MemStore { return &MemStore{} }
 
 // ReadHashes implements Store.
 func (m *MemStore) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		if x < 0 || x >= int64(len(m.hashes)) {
-			return nil, fmt.Errorf("stored hash %d: not in the log (%d stored)", x, len(m.hashes))
-		}
-		out[i] = m.hashes[x]
-	}
-	return out, nil
+	return m.hashes.ReadHashes(indexes)
 }
 
 // Size implements Store.
-func (m *MemStore) Size() (int64, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return int64(len(m.records)), nil
-}
+func (m *MemStore) Size() (int64, error) { return m.hashes.Size() }
 
 // Append implements Store.
 func (m *MemStore) Append(n int64, record []byte, hashes []tlog.Hash) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if n != int64(len(m.records)) || tlog.StoredHashIndex(0, n) != int64(len(m.hashes)) {
+	if n != int64(len(m.records)) {
 		return fmt.Errorf("append entry %d: the store holds %d", n, len(m.records))
 	}
+	if err := m.hashes.AppendHashes(n, hashes); err != nil {
+		return err
+	}
 	m.records = append(m.records, slices.Clone(record))
-	m.hashes = append(m.hashes, hashes...)
 	return nil
 }
 

@@ -26,11 +26,12 @@ import (
 // event, instead of being served under a proof it no longer matches
 // (checkWitness finds such a row at a start; this finds it at any read).
 type eventRecords struct {
+	// the tree's stored hashes: its ReadHashes and Size
+	audit.HashStore
 	db store.Store
 
-	mu     sync.RWMutex
-	hashes []tlog.Hash
-	seqs   []int64 // the event of each entry
+	mu   sync.RWMutex // seqs and next
+	seqs []int64      // the event of each entry
 	// next are the events of the entries being appended, in order
 	// (expect); Append takes the first of them for each entry
 	next []int64
@@ -66,27 +67,6 @@ func (r *eventRecords) expect(evs []api.Event) {
 	}
 }
 
-// ReadHashes implements audit.Store.
-func (r *eventRecords) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		if x < 0 || x >= int64(len(r.hashes)) {
-			return nil, fmt.Errorf("stored hash %d: not in the log (%d stored)", x, len(r.hashes))
-		}
-		out[i] = r.hashes[x]
-	}
-	return out, nil
-}
-
-// Size implements audit.Store.
-func (r *eventRecords) Size() (int64, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return int64(len(r.seqs)), nil
-}
-
 // Append implements audit.Store: it keeps the hashes and the event the
 // entry is, not the record.
 func (r *eventRecords) Append(n int64, _ []byte, hashes []tlog.Hash) error {
@@ -98,9 +78,13 @@ func (r *eventRecords) Append(n int64, _ []byte, hashes []tlog.Hash) error {
 	if len(r.next) == 0 {
 		return fmt.Errorf("audit store: entry %d is of no event", n)
 	}
+	// under r.mu, so that ReadRecords finds the entry's event once Size
+	// counts it
+	if err := r.AppendHashes(n, hashes); err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
 	r.seqs = append(r.seqs, r.next[0])
 	r.next = r.next[1:]
-	r.hashes = append(r.hashes, hashes...)
 	return nil
 }
 
@@ -115,11 +99,17 @@ func (r *eventRecords) ReadRecords(ctx context.Context, from, to int64) ([][]byt
 		return nil, fmt.Errorf("records [%d, %d): not in the log (%d entries)", from, to, n)
 	}
 	seqs := append([]int64(nil), r.seqs[from:to]...)
-	leaves := make([]tlog.Hash, len(seqs))
-	for i := range leaves {
-		leaves[i] = r.hashes[tlog.StoredHashIndex(0, from+int64(i))]
-	}
 	r.mu.RUnlock()
+	// the leaves of entries [from, to) are stored: Append stores an
+	// entry's hashes before its event
+	at := make([]int64, len(seqs))
+	for i := range at {
+		at[i] = tlog.StoredHashIndex(0, from+int64(i))
+	}
+	leaves, err := r.ReadHashes(at)
+	if err != nil {
+		return nil, fmt.Errorf("records [%d, %d): %w", from, to, err)
+	}
 	out := make([][]byte, 0, len(seqs))
 	for len(out) < len(seqs) {
 		i := len(out)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/carnot-dc/carnot/internal/api"
 	"github.com/carnot-dc/carnot/internal/audit"
 	"github.com/carnot-dc/carnot/internal/store"
 )
@@ -135,4 +137,55 @@ func TestAuditEntriesAtReadsRuns(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The server's store read while the log is appended to never counts an
+// entry whose event it cannot read back: at each size a reader sees, the
+// last entry is read back, checked against its leaf (its hashes are kept
+// apart from its event, in an audit.HashStore).
+func TestAuditReadBackSizeHasItsEntries(t *testing.T) {
+	st := storeKinds[0].make(t)
+	db := st.open()
+	signer, _ := auditKeys(t)
+	e := auditServer(t, db, DevFacility("local", "FR"), signer, &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)})
+	e.register("n1", "local", 8)
+	st.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO events (time, job, tenant, node, type, message, actor)
+		SELECT (SELECT time FROM events ORDER BY seq LIMIT 1), '', 'default', '', 'policy', 'filler ' || i, 'test' FROM n`)
+	evs, err := db.Events(t.Context(), store.EventFilter{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newAuditor("carnot audit race", signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.readFrom(db); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, ev := range evs {
+			a.events.expect([]api.Event{ev})
+			if _, err := a.log.Append(a.validUTF8(ev.Seq, entryOf(ev))); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for size := int64(0); size < int64(len(evs)); {
+		if size, err = a.log.Size(); err != nil {
+			t.Fatal(err)
+		}
+		if size == 0 {
+			continue
+		}
+		if _, err := a.log.Entries(t.Context(), size-1, size); err != nil {
+			t.Fatalf("at size %d: %v", size, err)
+		}
+		if _, err := a.log.InclusionProof(size-1, size); err != nil {
+			t.Fatalf("at size %d: %v", size, err)
+		}
+	}
+	wg.Wait()
 }
