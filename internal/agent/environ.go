@@ -21,8 +21,8 @@ import (
 // read is given environWait; one that takes longer goes on in the
 // background, and the process's environment is unknown until it ends:
 // no second read of it is begun meanwhile, and the agent says so once
-// (logStuckEnvirons). A task's end looks again at such a process, for
-// undecidedWait at most (clearGroup).
+// (logStuckEnvirons). A scan that kills by a mark looks again at such a
+// process, for undecidedWait at most (undecided.go).
 
 // environWait bounds a read of a process's environment.
 const environWait = 200 * time.Millisecond

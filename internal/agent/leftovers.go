@@ -210,15 +210,20 @@ func (r *processes) killLeftovers() []outlived {
 	// A marked process's group goes with it: one recorded by its mark
 	// alone (the agent died as it started) has members that do not carry
 	// the mark (they cleared their environment). Those tried above (stuck)
-	// are not waited for again.
-	cands = cands[:0]
-	for _, pid := range marked(marks...) {
-		if m := markOf(pid, marks); m != "" && !tried[pid] {
-			c := held[byMark[m]].pin(len(cands), pid, func(pid int) bool { return carries(pid, []string{m}) })
-			cands = append(cands, c)
+	// are not waited for again. A process of which the scan cannot tell
+	// whether it carries a mark is looked at again (lookForMarks).
+	undecided := r.lookForMarks(marks, undecidedWait, func(found map[int]string) {
+		var cands []pinCand
+		for pid, m := range found {
+			if !tried[pid] {
+				c := held[byMark[m]].pin(len(cands), pid, func(pid int) bool { return carries(pid, []string{m}) })
+				cands = append(cands, c)
+			}
 		}
-	}
-	killPinnedGroups(cands, own)
+		killPinnedGroups(cands, own)
+	})
+	warnUndecided(r.log, "cannot tell whether processes carry the mark of a task a previous agent left (in an exec, or their environment cannot be read): not killing them",
+		undecided, undecidedWait)
 	noteMembers(held)
 	return r.waitLeftovers(gs, held, byMark, marks)
 }

@@ -353,15 +353,15 @@ func waitExited(pid int) error {
 // A process of which the scan could not tell whether it carries the
 // mark (readMark: stuck in an exec, or its environment's read stuck) is
 // looked at again, less often each time, for undecidedWait at most, and
-// named in a warning should it stay so. After groupGoneWait the agent
+// named in a warning should it stay so (lookAgain). After groupGoneWait the agent
 // gives up and reports the task ended anyway. Without group (the leader
 // could not be held), only the marked processes are. It returns those
 // still there when it gave up.
 func (p *process) clearGroup(group bool) []int {
 	deadline := time.Now().Add(p.r.groupGone)
-	undecidedEnd := time.Now().Add(min(undecidedWait, p.r.groupGone))
-	rescan := 10 * time.Millisecond // doubled at each rescan for undecided processes alone
-	killed := map[int]bool{}        // members of the group, and marked processes that left it
+	window := min(undecidedWait, p.r.groupGone)
+	look := newLookAgain(window) // for undecided processes alone
+	killed := map[int]bool{}     // members of the group, and marked processes that left it
 	pgid := 0
 	if group {
 		pgid = p.PID()
@@ -378,15 +378,11 @@ func (p *process) clearGroup(group bool) []int {
 			killed[pid] = true
 		}
 		if len(members) == 0 && len(left) == 0 {
-			if len(undecided) > 0 && time.Now().Before(undecidedEnd) {
-				time.Sleep(min(rescan, time.Until(undecidedEnd)))
-				rescan *= 2
+			if look.wait(undecided) {
 				continue
 			}
-			if len(undecided) > 0 {
-				p.r.log.Warn("cannot tell whether processes out of the task's group carry its mark (in an exec, or their environment cannot be read): reporting the task ended without killing them",
-					"task", p.name, "pgid", p.PID(), "pids", undecided, "commands", procComms(undecided), "after", min(undecidedWait, p.r.groupGone))
-			}
+			warnUndecided(p.r.log, "cannot tell whether processes out of the task's group carry its mark (in an exec, or their environment cannot be read): reporting the task ended without killing them",
+				undecided, window, "task", p.name, "pgid", p.PID())
 			p.reap(killed)
 			return nil
 		}
@@ -398,11 +394,6 @@ func (p *process) clearGroup(group bool) []int {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-// undecidedWait bounds how long the agent looks again, at a task's end,
-// at processes of which it could not tell whether they carry the task's
-// mark.
-const undecidedWait = 2 * time.Second
 
 // reap reaps, without waiting, the agent's children among the ended
 // task's processes in killed: its group's members and those that left

@@ -1,11 +1,15 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -91,5 +95,72 @@ func TestAProcessWhoseMarkIsNeverToldIsNamed(t *testing.T) {
 	want := fmt.Sprintf("pids=[%d] commands=[sleep]", pid)
 	if s := logs.String(); !strings.Contains(s, "cannot tell whether processes out of the task's group carry its mark") || !strings.Contains(s, want) {
 		t.Errorf("no warning naming process %d (%s); log:\n%s", pid, want, s)
+	}
+}
+
+// markedLeftover is a process a crashed agent left, as recorded before
+// its task's process started (its mark alone), that sleeps in a process
+// group of its own; the record is in dir.
+func markedLeftover(t *testing.T, dir string) (pid int) {
+	t.Helper()
+	mark := newMark()
+	cmd := exec.Command("sleep", "1000")
+	cmd.Env = append(taskBaseEnv(), mark)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	b, _ := json.Marshal([]group{{Task: "j/0/1", Mark: mark, GPUs: []int{}}})
+	if err := os.WriteFile(filepath.Join(dir, groupsFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// releaseAfter releases a read that blocks (blockEnviron) d after it
+// began.
+func releaseAfter(reads *atomic.Int64, release func(), d time.Duration) {
+	go func() {
+		for reads.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(d)
+		release()
+	}()
+}
+
+// The agent started after a crash looks again, as a task's end does,
+// at a process of which it could not tell whether it carries a recorded
+// mark, and kills it once told. Before, it took it for one without the
+// mark and left it running.
+func TestALeftoverWhoseMarkIsToldOnlyAtARescanIsKilled(t *testing.T) {
+	dir := t.TempDir()
+	pid := markedLeftover(t, dir)
+	reads, release := blockEnviron(t, pid)
+	releaseAfter(reads, release, 300*time.Millisecond)
+	newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
+	eventually(t, time.Second, func() bool { return !alive(pid) },
+		"the previous agent's process %d, its mark read only at a rescan, to be killed", pid)
+}
+
+// One whose mark the agent started after a crash never can tell within
+// undecidedWait is named in a warning, and holds its start no longer.
+func TestALeftoverWhoseMarkIsNeverToldIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	pid := markedLeftover(t, dir)
+	blockEnviron(t, pid)
+	var logs syncBuffer
+	began := time.Now()
+	newProcesses(dir, 0, slog.New(slog.NewTextHandler(&logs, nil))).killLeftovers()
+	if took := time.Since(began); took < undecidedWait || took > undecidedWait+3*time.Second {
+		t.Errorf("the check took %v; want the %v of rescans", took, undecidedWait)
+	}
+	want := fmt.Sprintf("pids=[%d] commands=[sleep]", pid)
+	if s := logs.String(); !strings.Contains(s, "cannot tell whether processes carry the mark of a task a previous agent left") || !strings.Contains(s, want) {
+		t.Errorf("no warning naming process %d (%s); log:\n%s", pid, want, s)
+	}
+	if !alive(pid) {
+		t.Errorf("process %d, whose mark was never read, was killed", pid)
 	}
 }
