@@ -88,7 +88,9 @@
 //     workers) are found by CARNOT_TASK_MARK, a random value in the
 //     environment of all of the task's processes (marks.go): SIGTERM
 //     goes to the group only (the main process may pass it on), SIGKILL
-//     and the end of the main process also kill them. A process that
+//     and the end of the main process also kill them. A process whose
+//     mark cannot be read yet is looked at again, 2 s at most, and named
+//     in a warning should it stay so (undecided.go). A process that
 //     cleared its environment, or runs as another user, is not followed.
 //   - An agent killed (SIGKILL, a crash) leaves its tasks behind. Before
 //     a task's process starts, the agent records the task in

@@ -270,6 +270,9 @@ func (p *process) PID() int { return p.cmd.Process.Pid }
 // reaped. SIGKILL also goes to the task's processes that left the
 // group; SIGTERM does not: the main process passes it on to those it
 // started elsewhere (torchrun does), which would otherwise get it twice.
+// A process of which SIGKILL's scan could not tell whether it carries
+// the mark is looked at again, as at the task's end (lookAgain): SIGKILL
+// may take undecidedWait to return.
 func (p *process) Signal(sig syscall.Signal) error {
 	p.mu.Lock()
 	err := error(syscall.ESRCH)
@@ -277,7 +280,18 @@ func (p *process) Signal(sig syscall.Signal) error {
 		err = syscall.Kill(-p.PID(), sig)
 	}
 	p.mu.Unlock()
-	if sig == syscall.SIGKILL && len(killMarked(p.mark)) > 0 {
+	if sig != syscall.SIGKILL {
+		return err
+	}
+	window, killed := min(undecidedWait, p.r.groupGone), false
+	undecided := p.r.lookForMarks([]string{p.mark}, window, func(found map[int]string) {
+		if len(killIfStillMarked(slices.Collect(maps.Keys(found)), []string{p.mark})) > 0 {
+			killed = true
+		}
+	})
+	warnUndecided(p.r.log, "cannot tell whether processes out of the task's group carry its mark (in an exec, or their environment cannot be read): SIGKILL not sent to them",
+		undecided, window, "task", p.name, "pgid", p.PID())
+	if killed {
 		return nil
 	}
 	return err

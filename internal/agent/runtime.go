@@ -24,7 +24,10 @@ type Process interface {
 	// process.
 	PID() int
 	// Signal sends sig (SIGTERM, then SIGKILL once the grace is over) to
-	// all of the task. A task that already ended may answer ESRCH.
+	// all of the task. A task that already ended may answer ESRCH. The
+	// agent sends SIGKILL without its lock: it may take a while (the
+	// default runtime's looks again at processes whose mark it cannot
+	// tell yet, 2 s at most).
 	Signal(sig syscall.Signal) error
 	// Wait blocks until the task has ended and nothing of it is left
 	// running; the agent calls it once.

@@ -10,8 +10,9 @@ import (
 // it (readMark: its environment's read stuck, or an exec that does not
 // end). Every scan that kills by a mark looks again at such processes,
 // less often each time, for undecidedWait at most, and names in a
-// warning those it never could tell of: a task's end (clearGroup) and
-// the check of a crashed agent's leftovers (killLeftovers). lookAgain paces the looks; lookForMarks is
+// warning those it never could tell of: a task's end (clearGroup), a
+// stop's SIGKILL (process.Signal) and the check of a crashed agent's
+// leftovers (killLeftovers). lookAgain paces the looks; lookForMarks is
 // the scan and the looks for the callers that need no more.
 
 // undecidedWait bounds how long the agent looks again at processes of

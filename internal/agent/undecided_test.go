@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -30,6 +31,13 @@ while [ ! -e "$GO" ]; do sleep 0.01; done`, map[string]string{"ESC": esc, "GO": 
 	}
 	pid = readPID(t, esc)
 	t.Cleanup(func() { _ = killPID(pid) })
+	// Out of the group once it runs sleep: a SIGKILL of the group before
+	// then kills it, in the group still.
+	eventually(t, 3*time.Second, func() bool {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		g, gerr := procGroup(pid)
+		return err == nil && gerr == nil && strings.TrimSpace(string(comm)) == "sleep" && g == pid
+	}, "process %d to run sleep out of the task's group", pid)
 	return started.(*process), pid, func() {
 		if err := os.WriteFile(goFile, nil, 0o600); err != nil {
 			t.Fatal(err)
@@ -163,4 +171,43 @@ func TestALeftoverWhoseMarkIsNeverToldIsNamed(t *testing.T) {
 	if !alive(pid) {
 		t.Errorf("process %d, whose mark was never read, was killed", pid)
 	}
+}
+
+// A stop's SIGKILL looks again, as a task's end does, at a process out
+// of the task's group of which it could not tell whether it carries the
+// task's mark, and kills it once told, before it returns. Before, only
+// the task's end looked again: a task whose main process outlives its
+// SIGKILL (stuck in a driver call) does not end, and such a process ran
+// on meanwhile.
+func TestAStopsKillLooksAgainAtAProcessWhoseMarkIsToldLate(t *testing.T) {
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.DiscardHandler))
+	p, pid, _ := escapedTask(t, r, "j-stop-rescan")
+	reads, release := blockEnviron(t, pid)
+	releaseAfter(reads, release, 300*time.Millisecond)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Errorf("SIGKILL: %v", err)
+	}
+	eventually(t, time.Second, func() bool { return !alive(pid) },
+		"process %d, out of the task's group, its mark read only at a rescan, to be killed by the stop's SIGKILL", pid)
+	p.Wait()
+}
+
+// One whose mark the stop's SIGKILL never can tell within undecidedWait
+// is named in a warning.
+func TestAStopsKillNamesAProcessWhoseMarkIsNeverTold(t *testing.T) {
+	var logs syncBuffer
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	p, pid, _ := escapedTask(t, r, "j-stop-never")
+	blockEnviron(t, pid)
+	began := time.Now()
+	_ = p.Signal(syscall.SIGKILL)
+	if took := time.Since(began); took < undecidedWait || took > undecidedWait+3*time.Second {
+		t.Errorf("the SIGKILL took %v; want the %v of rescans", took, undecidedWait)
+	}
+	want := fmt.Sprintf("pids=[%d] commands=[sleep]", pid)
+	if s := logs.String(); !strings.Contains(s, "cannot tell whether processes out of the task's group carry its mark") ||
+		!strings.Contains(s, "SIGKILL not sent to them") || !strings.Contains(s, want) {
+		t.Errorf("no warning naming process %d (%s); log:\n%s", pid, want, s)
+	}
+	p.Wait()
 }
