@@ -22,7 +22,7 @@ import (
 // background, and the process's environment is unknown until it ends:
 // no second read of it is begun meanwhile, and the agent says so once
 // (logStuckEnvirons). A scan that kills by a mark looks again at such a
-// process, for undecidedWait at most (undecided.go).
+// process, until undecidedWait after its read began (undecided.go).
 
 // environWait bounds a read of a process's environment.
 const environWait = 200 * time.Millisecond
@@ -36,11 +36,27 @@ var errEnvironStuck = errors.New("reading the process's environment did not end"
 var environRead atomic.Pointer[func(pid int) ([]byte, error)]
 
 // stuckEnvirons is the processes whose environment's read goes on in the
-// background: true once logStuckEnvirons said so.
+// background.
 var stuckEnvirons = struct {
 	sync.Mutex
-	pids map[int]bool
-}{pids: map[int]bool{}}
+	pids map[int]stuckRead
+}{pids: map[int]stuckRead{}}
+
+// stuckRead is a read of a process's environment that goes on in the
+// background: when it began, and whether logStuckEnvirons said so.
+type stuckRead struct {
+	began time.Time
+	said  bool
+}
+
+// stuckSince is when the read of process pid's environment that goes on
+// in the background began; false when none does.
+func stuckSince(pid int) (time.Time, bool) {
+	stuckEnvirons.Lock()
+	defer stuckEnvirons.Unlock()
+	s, ok := stuckEnvirons.pids[pid]
+	return s.began, ok
+}
 
 // environ is process pid's environment, read within environWait;
 // errEnvironStuck when the read, or one begun before, has not ended.
@@ -57,6 +73,7 @@ func environ(pid int) ([]byte, error) {
 	}
 	done := make(chan read, 1)
 	late := false // the time was up: the read goes on in the background
+	began := time.Now()
 	go func() {
 		var r read
 		if f := environRead.Load(); f != nil {
@@ -85,7 +102,7 @@ func environ(pid int) ([]byte, error) {
 		return r.b, r.err
 	default:
 	}
-	stuckEnvirons.pids[pid] = false
+	stuckEnvirons.pids[pid] = stuckRead{began: began}
 	late = true
 	return nil, errEnvironStuck
 }
@@ -95,10 +112,11 @@ func environ(pid int) ([]byte, error) {
 func (r *processes) logStuckEnvirons() {
 	stuckEnvirons.Lock()
 	var pids []int
-	for pid, said := range stuckEnvirons.pids {
-		if !said {
+	for pid, s := range stuckEnvirons.pids {
+		if !s.said {
 			pids = append(pids, pid)
-			stuckEnvirons.pids[pid] = true
+			s.said = true
+			stuckEnvirons.pids[pid] = s
 		}
 	}
 	stuckEnvirons.Unlock()

@@ -14,6 +14,13 @@ import (
 // stop's SIGKILL (process.Signal) and the check of a crashed agent's
 // leftovers (killLeftovers). lookAgain paces the looks; lookForMarks is
 // the scan and the looks for the callers that need no more.
+//
+// A process whose environment's read is stuck is waited for until
+// undecidedWait after that read began, whichever scan began it: the
+// scans of tasks that end together (each on its own goroutine) share
+// that wait, and one that comes later does not wait for it again. A
+// process stuck for hours (in a driver call that hangs) would otherwise
+// make every task's end on the node 2 s late for as long.
 
 // undecidedWait bounds how long the agent looks again at processes of
 // which it could not tell whether they carry a mark.
@@ -24,23 +31,34 @@ const undecidedWait = 2 * time.Second
 const firstLookAgain = 10 * time.Millisecond
 
 // lookAgain paces the looks again at undecided processes, over a window
-// from its making.
+// from its making, or from when a process's stuck read began if sooner.
 type lookAgain struct {
-	end   time.Time
-	every time.Duration
+	window time.Duration
+	end    time.Time
+	every  time.Duration
 }
 
 // newLookAgain is a lookAgain whose window is window long.
 func newLookAgain(window time.Duration) *lookAgain {
-	return &lookAgain{end: time.Now().Add(window), every: firstLookAgain}
+	return &lookAgain{window: window, end: time.Now().Add(window), every: firstLookAgain}
 }
 
 // wait sleeps until the next look at the processes undecided and
-// reports true; it reports false, at once, when there are none or the
-// window is over.
+// reports true; it reports false, at once, when the window of none of
+// them is left.
 func (l *lookAgain) wait(undecided []int) bool {
-	left := time.Until(l.end)
-	if len(undecided) == 0 || left <= 0 {
+	var end time.Time
+	for _, pid := range undecided {
+		e := l.end
+		if since, ok := stuckSince(pid); ok && since.Add(l.window).Before(e) {
+			e = since.Add(l.window)
+		}
+		if e.After(end) {
+			end = e
+		}
+	}
+	left := time.Until(end)
+	if left <= 0 {
 		return false
 	}
 	time.Sleep(min(l.every, left))

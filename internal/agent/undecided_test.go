@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -210,4 +211,49 @@ func TestAStopsKillNamesAProcessWhoseMarkIsNeverTold(t *testing.T) {
 		t.Errorf("no warning naming process %d (%s); log:\n%s", pid, want, s)
 	}
 	p.Wait()
+}
+
+// A process whose environment's read is stuck is waited for
+// undecidedWait from when its read got stuck, whichever scan began it:
+// tasks ending together share that wait (each task's end runs on its
+// own), and a task that ends later does not wait for it again, but
+// names it at once. Before, each task's end waited its own 2 s for the
+// same process: while one stays stuck (for hours, in a driver call that
+// hangs), every task's end on the node came 2 s late.
+func TestAStuckProcessIsWaitedForOnceAcrossTaskEnds(t *testing.T) {
+	pid := sleeper(t) // no task's
+	blockEnviron(t, pid)
+	var logs syncBuffer
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	start := func(job string) *process {
+		p, err := r.Start(sh(job, 0, `sleep 0.1`, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.(*process)
+	}
+	a, b := start("a"), start("b")
+	began := time.Now()
+	var wg sync.WaitGroup
+	for _, p := range []*process{a, b} {
+		wg.Go(func() { p.Wait() })
+	}
+	wg.Wait()
+	took := time.Since(began)
+	t.Logf("two tasks ending together: %v", took)
+	if took > undecidedWait+time.Second {
+		t.Errorf("two tasks ending together took %v; want one wait of %v for both", took, undecidedWait)
+	}
+	c := start("c")
+	began = time.Now()
+	c.Wait()
+	took = time.Since(began)
+	t.Logf("a task ending later (it runs 0.1 s): %v", took)
+	if took > time.Second {
+		t.Errorf("a task ending after the stuck process was waited for took %v; want no wait for it again", took)
+	}
+	want := fmt.Sprintf("task=c/0/1 pgid=%d pids=[%d]", c.PID(), pid)
+	if s := logs.String(); !strings.Contains(s, want) {
+		t.Errorf("no warning naming process %d at c's end (%s); log:\n%s", pid, want, s)
+	}
 }
