@@ -91,7 +91,9 @@
 //     and the end of the main process also kill them. A process whose
 //     mark cannot be read yet is looked at again, 2 s at most, and named
 //     in a warning should it stay so (undecided.go). A process that
-//     cleared its environment, or runs as another user, is not followed.
+//     cleared its environment, runs as another user, or made itself
+//     non-dumpable (its environment then closed to an agent not run as
+//     root) is not followed (docs/security.md).
 //   - An agent killed (SIGKILL, a crash) leaves its tasks behind. Before
 //     a task's process starts, the agent records the task in
 //     DataDir/started.json (synced to disk) and its mark and GPUs in

@@ -23,7 +23,9 @@ import (
 // value is random: no other process carries it, whatever PIDs are
 // reused; each is signalled through a pidfd held while its mark is read
 // again (killIfMarked). A process that clears its environment is not
-// found.
+// found, nor one that makes itself non-dumpable where the agent may not
+// read its environment then (told: it is taken for one without the
+// mark).
 const markEnv = "CARNOT_TASK_MARK"
 
 // newMark is a fresh mark, as the "NAME=value" environment entry.
