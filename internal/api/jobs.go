@@ -104,9 +104,13 @@ const MaxPastAttempts = 16
 // deployment whose replicas crash or end for months stays bounded.
 const MaxReplacedReplicas = 16
 
-// PastAttempt is where an earlier attempt of a job ran.
+// PastAttempt is where an earlier attempt of a job ran, and when it
+// started.
 type PastAttempt struct {
 	Attempt int `json:"attempt"`
+	// StartTime is when it started (Job.StartTime while it was the
+	// current one); absent in records of older versions.
+	StartTime *time.Time `json:"start_time,omitempty"`
 	// Nodes are the nodes of its replicas, by replica index, or, with
 	// Indices, of the replicas Indices lists (a running deployment that
 	// dropped replaced replicas from its record: MaxReplacedReplicas).

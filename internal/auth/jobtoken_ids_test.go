@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carnot-dc/carnot/internal/jobspec"
 )
@@ -15,6 +16,7 @@ import (
 // both, so no job that can be submitted has a token that never holds.
 func TestJobTokenOfEveryJobID(t *testing.T) {
 	h, _ := NewHasher(bytes.Repeat([]byte{1}, 32))
+	start := time.Date(2026, 3, 2, 10, 1, 0, 0, time.UTC)
 	longest := strings.Repeat("a_.-", 32)
 	submits := func(id string) bool {
 		_, _, err := jobspec.LoadToSubmit("jobs.jsonl", strings.NewReader(`{"id":"`+id+`","tenant":"a","gpus":1,"command":["train"]}`+"\n"))
@@ -26,8 +28,8 @@ func TestJobTokenOfEveryJobID(t *testing.T) {
 			continue
 		}
 		for _, attempt := range []int{1, 2, 1 << 40} {
-			tok := h.JobToken(id, attempt)
-			if job, n, ok := h.VerifyJobToken(tok); !ok || job != id || n != attempt {
+			tok := h.JobToken(id, attempt, start)
+			if job, n, ok := h.VerifyJobToken(tok, start); !ok || job != id || n != attempt {
 				t.Errorf("the token of job %q, attempt %d: VerifyJobToken = %q, %d, %v", id, attempt, job, n, ok)
 			}
 		}
@@ -36,7 +38,7 @@ func TestJobTokenOfEveryJobID(t *testing.T) {
 	if submits(tooLong) {
 		t.Errorf("a job ID of %d characters is submitted: ParseJobToken refuses it, so its job token would never hold", len(tooLong))
 	}
-	if _, _, ok := h.VerifyJobToken(h.JobToken(tooLong, 1)); ok {
+	if _, _, ok := h.VerifyJobToken(h.JobToken(tooLong, 1, start), start); ok {
 		t.Errorf("the token of a job ID of %d characters verifies", len(tooLong))
 	}
 }

@@ -7,24 +7,41 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A job token names its job and attempt, verifies under the key it was
-// made with only, and is refused once any part of it changes: another
-// job, another attempt (a later one of the same job included), another
-// key. It is never taken for an API token, nor an API token for it.
+// made with only, for the start it was made for only, and is refused
+// once any part of it changes: another job, another attempt (a later
+// one of the same job included), another key, another start (a
+// nanosecond apart), the same start in another location or with a
+// monotonic reading verifying alike. It is never taken for an API
+// token, nor an API token for it.
 func TestJobTokenVerifies(t *testing.T) {
 	h, _ := NewHasher(bytes.Repeat([]byte{1}, 32))
 	other, _ := NewHasher(bytes.Repeat([]byte{2}, 32))
-	tok := h.JobToken("train_v2.1-a", 3)
+	start := time.Date(2026, 3, 2, 10, 1, 0, 123456789, time.UTC)
+	tok := h.JobToken("train_v2.1-a", 3, start)
 	if !strings.HasPrefix(tok, "carnotjob_") || !IsJobToken(tok) {
 		t.Fatalf("job token %q: want the prefix carnotjob_", tok)
 	}
-	if job, attempt, ok := h.VerifyJobToken(tok); !ok || job != "train_v2.1-a" || attempt != 3 {
-		t.Errorf("VerifyJobToken(%q) = %q, %d, %v; want train_v2.1-a, 3, true", tok, job, attempt, ok)
+	cest := time.FixedZone("CEST", 2*3600)
+	for _, at := range []time.Time{start, start.In(cest)} {
+		if job, attempt, ok := h.VerifyJobToken(tok, at); !ok || job != "train_v2.1-a" || attempt != 3 {
+			t.Errorf("VerifyJobToken(%q, %v) = %q, %d, %v; want train_v2.1-a, 3, true", tok, at, job, attempt, ok)
+		}
 	}
-	if _, _, ok := other.VerifyJobToken(tok); ok {
+	now := time.Now() // a monotonic reading, which a stored start has not
+	if _, _, ok := h.VerifyJobToken(h.JobToken("j", 1, now), now.Round(0).In(cest)); !ok {
+		t.Error("the token made for a start with a monotonic reading does not verify for that start as stored")
+	}
+	if _, _, ok := other.VerifyJobToken(tok, start); ok {
 		t.Error("a job token verifies under another key")
+	}
+	for _, at := range []time.Time{start.Add(time.Nanosecond), start.Add(-time.Minute), {}} {
+		if _, _, ok := h.VerifyJobToken(tok, at); ok {
+			t.Errorf("a job token made for an attempt started at %v verifies for one started at %v", start, at)
+		}
 	}
 	forged := []string{
 		strings.Replace(tok, "_3_", "_4_", 1),                    // a later attempt
@@ -36,7 +53,7 @@ func TestJobTokenVerifies(t *testing.T) {
 		if f == tok {
 			t.Fatalf("forgery %q is the token", f)
 		}
-		if _, _, ok := h.VerifyJobToken(f); ok {
+		if _, _, ok := h.VerifyJobToken(f, start); ok {
 			t.Errorf("forged job token %q verifies", f)
 		}
 	}
@@ -102,13 +119,16 @@ func TestAuthorizeJob(t *testing.T) {
 
 // FuzzParseJobToken: no text makes the job token parser panic; what it
 // accepts names a job and an attempt that make the same text again,
-// under the MAC it carried, so that one token has one form only.
+// under the MAC it carried, so that one token has one form only; what
+// verifies for a start is the token of its job and attempt at that
+// start.
 //
 //	go test ./internal/auth -run '^$' -fuzz FuzzParseJobToken -fuzztime 30s
 func FuzzParseJobToken(f *testing.F) {
 	h, _ := NewHasher(bytes.Repeat([]byte{1}, 32))
-	f.Add(h.JobToken("train", 1))
-	f.Add(h.JobToken("j-0123_x", 12))
+	start := time.Date(2026, 3, 2, 10, 1, 0, 0, time.UTC)
+	f.Add(h.JobToken("train", 1, start))
+	f.Add(h.JobToken("j-0123_x", 12, start))
 	f.Add("carnotjob_")
 	f.Add("carnot_abc_def")
 	f.Fuzz(func(t *testing.T, text string) {
@@ -126,7 +146,7 @@ func FuzzParseJobToken(f *testing.F) {
 		if again != text {
 			t.Fatalf("ParseJobToken(%q) reads as %q, another form of the same token", text, again)
 		}
-		if _, _, ok := h.VerifyJobToken(text); ok && text != h.JobToken(job, attempt) {
+		if _, _, ok := h.VerifyJobToken(text, start); ok && text != h.JobToken(job, attempt, start) {
 			t.Fatalf("%q verifies but is not the token of %s, attempt %d", text, job, attempt)
 		}
 	})

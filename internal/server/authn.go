@@ -102,7 +102,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 		return auth.Principal{}, errUnauthenticated{why: "the Authorization header must be Bearer TOKEN"}
 	}
 	if auth.IsJobToken(strings.TrimSpace(text)) {
-		return s.authenticateJob(strings.TrimSpace(text))
+		return s.authenticateJob(r.Context(), strings.TrimSpace(text))
 	}
 	id, _, err := auth.Parse(strings.TrimSpace(text))
 	if err != nil {

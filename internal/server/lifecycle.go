@@ -34,7 +34,7 @@ func (s *Server) startJob(js *jobState, st model.Start, now time.Time, c *change
 	if js.doc.Attempt > 0 && len(js.doc.Replicas) > 0 {
 		// Nodes[i] is replica i's node, unless a deployment dropped
 		// replicas from its record (dropReplaced): then Indices says.
-		past := api.PastAttempt{Attempt: js.doc.Attempt}
+		past := api.PastAttempt{Attempt: js.doc.Attempt, StartTime: js.doc.StartTime}
 		gaps := false
 		for i, r := range js.doc.Replicas {
 			past.Nodes = append(past.Nodes, r.Node)

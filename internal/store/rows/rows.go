@@ -167,6 +167,14 @@ func UTCJob(j *api.Job) api.Job {
 		}
 		c.Replicas = reps
 	}
+	if c.PastAttempts != nil {
+		past := make([]api.PastAttempt, len(c.PastAttempts))
+		for i, p := range c.PastAttempts {
+			p.StartTime = utcPtr(p.StartTime)
+			past[i] = p
+		}
+		c.PastAttempts = past
+	}
 	return c
 }
 
