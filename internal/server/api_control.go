@@ -26,13 +26,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	js := s.jobs[id]
 	if js == nil {
-		d, err := s.store.Job(r.Context(), id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			problemf(w, http.StatusNotFound, "no job %q", id)
-		case err != nil:
-			problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
-		case allow(w, r, "cancelJob", d.Tenant, fmt.Sprintf("no job %q", id)):
+		if d := s.endedJob(w, r, "cancelJob", id); d != nil {
 			problemf(w, http.StatusConflict, "job %s already %s", id, d.State)
 		}
 		return
@@ -110,10 +104,12 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	js := s.jobs[id]
 	if js == nil {
-		s.noCheckpoint(w, r, id)
+		if d := s.endedJob(w, r, "checkpointJob", id); d != nil {
+			problemf(w, http.StatusNotFound, "job %s has ended (%s): it runs no attempt, so there is no checkpoint to record or acknowledge", id, d.State)
+		}
 		return
 	}
-	if !allowJob(w, r, "checkpointJob", js.doc.Tenant, id, fmt.Sprintf("no job %q", id)) || // as for one that does not exist (noCheckpoint)
+	if !allowJob(w, r, "checkpointJob", js.doc.Tenant, id, fmt.Sprintf("no job %q", id)) || // as for one that does not exist (endedJob)
 		!attemptHolds(w, r, js) {
 		return
 	}
@@ -180,18 +176,23 @@ func leavingReplica(js *jobState, index int) bool {
 	})
 }
 
-// noCheckpoint answers a checkpoint of job id, which the server does not
-// hold: one that has ended (404, saying so to whom may see it), or none.
-func (s *Server) noCheckpoint(w http.ResponseWriter, r *http.Request, id string) {
+// endedJob reads job id, which the server does not hold (it ended, or
+// there is none), from the store for a request to op on it, and returns
+// it when the principal may see it, for the caller to say it ended. It
+// answers and returns nil otherwise: 404 "no job" for none, and alike
+// for one the principal may not see (allowJob), 503 when the store
+// cannot be read.
+func (s *Server) endedJob(w http.ResponseWriter, r *http.Request, op, id string) *api.Job {
 	d, err := s.store.Job(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		problemf(w, http.StatusNotFound, "no job %q", id)
 	case err != nil:
 		problemf(w, http.StatusServiceUnavailable, "reading job %s: %v", id, err)
-	case allowJob(w, r, "checkpointJob", d.Tenant, id, fmt.Sprintf("no job %q", id)):
-		problemf(w, http.StatusNotFound, "job %s has ended (%s): it runs no attempt, so there is no checkpoint to record or acknowledge", id, d.State)
+	case allowJob(w, r, op, d.Tenant, id, fmt.Sprintf("no job %q", id)):
+		return d
 	}
+	return nil
 }
 
 // recordCheckpoint records that running job js, which nothing stops (or
