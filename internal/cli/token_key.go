@@ -107,8 +107,10 @@ func newTokenRetireKeysCmd() *cobra.Command {
 		Long: `Keeps only the newest key of the server's token key file (DATA-DIR/token.key,
 or the --token-key file): once every server restarts with it, the tokens
 made under the dropped keys, and the tokens minted through them, no longer
-authenticate. Run it after 'carnot token rotate-key' once those tokens are
-replaced. The file is changed, not the running servers: they read it at
+authenticate, nor do the job tokens of tasks started before the rotation
+(their checkpoint reports are refused; the server's first start with the
+file logs and audits how many running attempts hold them). Run it after
+'carnot token rotate-key' once those tokens are replaced. The file is changed, not the running servers: they read it at
 their start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,6 +131,8 @@ their start.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "token key %s: retired key ID %s; key ID %s remains; restart every server with this file\n",
 				path, strings.Join(ids, ", "), keyID(keys[len(keys)-1]))
+			fmt.Fprintln(cmd.OutOrStdout(), "tasks started before the rotation hold job tokens of the retired keys: once their server restarts with this file, "+
+				"their checkpoint reports are refused until their job's next attempt; the server's first start logs and audits how many running attempts hold them")
 			return nil
 		},
 	}

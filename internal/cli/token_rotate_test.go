@@ -20,7 +20,9 @@ import (
 // rotate-key appends a new key (the file stays 0600), the servers started
 // with it make new tokens under it while the previous key's tokens still
 // authenticate, and no bootstrap token is due; carnot token retire-keys
-// then keeps the newest key only, and the previous key's tokens stop.
+// then keeps the newest key only, saying that the job tokens of tasks
+// started before the rotation stop too, and the previous key's tokens
+// stop.
 func TestTokenKeyRotationThroughTheKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	o := &serverOpts{dataDir: dir}
@@ -82,8 +84,8 @@ func TestTokenKeyRotationThroughTheKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if code, out, errs := carnot("token", "retire-keys", "--data-dir", dir); code != 0 || !strings.Contains(out, first) {
-		t.Fatalf("carnot token retire-keys: exit %d, %q, %q; want the retired key's ID %s named", code, out, errs, first)
+	if code, out, errs := carnot("token", "retire-keys", "--data-dir", dir); code != 0 || !strings.Contains(out, first) || !strings.Contains(out, "checkpoint reports are refused") {
+		t.Fatalf("carnot token retire-keys: exit %d, %q, %q; want the retired key's ID %s named, and the tasks' checkpoint reports said refused", code, out, errs, first)
 	}
 	s, _ = start()
 	if _, ok := s.Authenticates(context.Background(), admin.Secret); ok {

@@ -154,6 +154,7 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 		s.keyChangedFrom = k.ID
 	}
 	s.keyLegacy = k.Legacy
+	lost := keyTokensLost(s.attemptsLosingTokens(k))
 	now := s.cfg.Now().UTC()
 	var dropped []string // previous keys of the last start this one has not
 	for _, id := range k.Previous {
@@ -169,12 +170,16 @@ func (s *Server) checkTokenKey(ctx context.Context) error {
 	var evs []api.Event
 	for _, id := range dropped {
 		msg := fmt.Sprintf("previous token key dropped (key ID %s): the tokens made under it no longer authenticate", id)
+		if s.keyChangedFrom == "" { // else the change's message says it
+			msg += lostOr(lost, len(dropped) > 1, "another key dropped")
+		}
 		evs = append(evs, api.Event{Time: now, Type: EventToken, Actor: "server:token-key", Message: msg})
 		s.log.Warn(msg, "key_id", s.keyID, "dropped_key_id", id)
 	}
 	if s.keyChangedFrom != "" {
 		msg := fmt.Sprintf("token key changed (key ID %s, was %s): the tokens made under the previous key no longer authenticate",
 			s.keyID, s.keyChangedFrom)
+		msg += lostOr(lost, len(dropped) > 0, "a previous key dropped")
 		evs = append(evs, api.Event{Time: now, Type: EventToken, Actor: "server:token-key", Message: msg})
 		s.log.Error(msg+"; restore the previous key file to bring them back, or use the bootstrap token a start without an operator-admin token of this key prints",
 			"key_id", s.keyID, "previous_key_id", s.keyChangedFrom)
