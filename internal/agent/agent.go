@@ -85,6 +85,11 @@ type Config struct {
 	// in a task with no flags. "" leaves the variable as the agent's
 	// environment has it.
 	TaskServer, TaskCA string
+	// Cgroups says whether each task runs in a cgroup v2 of its own
+	// (cgroup.go): CgroupsAuto ("" too) where the agent can make them,
+	// CgroupsOff, or CgroupsRequired (the agent does not start without
+	// them). Without effect with another Runtime.
+	Cgroups string
 	// OnTaskChange, when set, is called with a task's status each time it
 	// starts, ends, fails to start or is refused. It is called with the
 	// agent's lock held: it must be quick and must not call the agent.
@@ -302,12 +307,20 @@ func (a *Agent) openProcesses() error {
 	// for them: its tasks are killed under their caps, then the caps are
 	// undone (a task never runs uncapped meanwhile).
 	p := newProcesses(a.cfg.DataDir, max(a.cfg.Retention.LogMaxBytes, 0), a.log)
+	if err := p.useCgroups(a.cfg.Cgroups); err != nil {
+		ln.Close()
+		lock.Close()
+		return fmt.Errorf("agent: %w", err)
+	}
 	left := p.killLeftovers()
 	// The GPUs at the indices the dead agent gave them (caps.json,
 	// groups.json and outlived.json name them so), then their limits.
 	a.pinGPUs()
 	if a.loadOutlived(left) {
 		p.forgetLeftovers()
+	}
+	if p.cg != nil {
+		p.cg.sweep() // the dead agent's tasks' cgroups, emptied
 	}
 	a.readBaseLimits()
 	a.undoCaps()
@@ -543,6 +556,9 @@ func (a *Agent) shutdown(registered bool) {
 	}
 	if p, ok := a.rt.(*processes); ok {
 		p.stopWatching()
+		if p.cg != nil {
+			p.cg.close() // its tasks are over: their cgroups and its own, if empty
+		}
 	}
 	a.recordEnded()
 	if a.lock != nil {

@@ -93,7 +93,9 @@
 //     in a warning should it stay so (undecided.go). A process that
 //     cleared its environment, runs as another user, or made itself
 //     non-dumpable (its environment then closed to an agent not run as
-//     root) is not followed (docs/security.md).
+//     root) is not followed by its mark (docs/security.md). Where the
+//     agent can make cgroups, the task's cgroup holds every one of them,
+//     and marks are not read at all (cgroup.go).
 //   - An agent killed (SIGKILL, a crash) leaves its tasks behind. Before
 //     a task's process starts, the agent records the task in
 //     DataDir/started.json (synced to disk) and its mark and GPUs in

@@ -84,7 +84,7 @@ func TestStuckEnvironDoesNotHoldATaskEnd(t *testing.T) {
 	blockEnviron(t, pid)
 	srv := newFakeServer()
 	var logs syncBuffer
-	startAgent(t, srv, func(c *Config) {
+	startAgent(t, srv, noCgroups, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	srv.assign(sh("j", 0, `sleep 0.1`, nil))

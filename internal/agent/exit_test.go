@@ -39,7 +39,9 @@ exit 0`
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newFakeServer()
-			cancel, done := runGPUAgent(t, srv, Config{Name: "n1", Heartbeat: 50 * time.Millisecond})
+			// the escaped process holds the output open: without cgroups,
+			// which kill it with the main process
+			cancel, done := runGPUAgent(t, srv, Config{Name: "n1", Heartbeat: 50 * time.Millisecond, Cgroups: CgroupsOff})
 			stopped := false
 			shutdown := func() {
 				if !stopped {

@@ -295,3 +295,9 @@ func runGPUAgent(t *testing.T, srv *fakeServer, cfg Config) (cancel context.Canc
 	go func() { ch <- a.Run(ctx) }()
 	return cancel, ch
 }
+
+// noCgroups runs an agent without cgroups: for the tests of how the
+// agent follows a task's processes by group and mark, which is all it
+// has where it cannot make cgroups (with them, the cgroup holds every
+// process, and a process that escapes group and mark is killed at once).
+func noCgroups(c *Config) { c.Cgroups = CgroupsOff }

@@ -152,10 +152,34 @@ func (r *processes) waitLeftovers(gs []group, held []leftover, byMark map[string
 				left[byMark[m]][pid] = start
 			}
 		}
+		for i, g := range gs {
+			// a task's cgroup holds all that is left of it, whatever
+			// its group and environment (cgroup.go)
+			if !isTaskCgroup(g.Cgroup) {
+				continue
+			}
+			procs := cgroupProcs(g.Cgroup)
+			if len(procs) > 0 {
+				if first {
+					r.log.Warn("killing the processes left in a task's cgroup by a previous agent", "task", g.Task, "cgroup", g.Cgroup, "processes", len(procs))
+				}
+				_ = killCgroup(g.Cgroup)
+			}
+			for _, pid := range procs {
+				if start, err := procStart(pid); err == nil {
+					left[i][pid] = start
+				}
+			}
+		}
 		for _, l := range left {
 			n += len(l)
 		}
 		if n == 0 {
+			for _, g := range gs {
+				if isTaskCgroup(g.Cgroup) {
+					_ = removeCgroup(g.Cgroup)
+				}
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {

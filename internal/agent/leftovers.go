@@ -38,6 +38,8 @@ type group struct {
 	// GPUs is always listed, empty for a task without any; nil in a
 	// group an older agent recorded: its GPUs are unknown.
 	GPUs []int `json:"gpus"`
+	// Cgroup is the task's cgroup (cgroup.go); "" when it has none.
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // track records the task's group: before its process starts (pgid 0,
@@ -45,8 +47,8 @@ type group struct {
 // atomically: a crash leaves the old file or the new one. An error means
 // the file could not be written: a process started then could outlive a
 // crash of the agent unseen.
-func (r *processes) track(task, mark string, gpus []int, pgid int) error {
-	r.note(task, mark, gpus, pgid)
+func (r *processes) track(task, mark, cg string, gpus []int, pgid int) error {
+	r.note(task, mark, cg, gpus, pgid)
 	return r.writeGroups()
 }
 
@@ -59,10 +61,10 @@ func (r *processes) writeGroups() error {
 
 // note records the task's group in memory (leads), as track does,
 // without writing the file.
-func (r *processes) note(task, mark string, gpus []int, pgid int) {
+func (r *processes) note(task, mark, cg string, gpus []int, pgid int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	g := group{Task: task, Mark: mark, GPUs: append([]int{}, gpus...)} // listed when empty
+	g := group{Task: task, Mark: mark, GPUs: append([]int{}, gpus...), Cgroup: cg} // GPUs listed when empty
 	if pgid > 0 {
 		if start, err := procStart(pgid); err == nil { // else gone already: the mark finds what is left
 			g.PGID, g.Start = pgid, start
@@ -71,12 +73,18 @@ func (r *processes) note(task, mark string, gpus []int, pgid int) {
 	r.groups[mark] = g
 }
 
-// untrack forgets the task's group, of which nothing runs any more.
+// untrack forgets the task's group, of which nothing runs any more, and
+// removes its cgroup (kept while processes that outlived SIGKILL are in
+// it: the next agent removes it).
 func (r *processes) untrack(mark string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.groups[mark]; !ok {
+	g, ok := r.groups[mark]
+	if !ok {
 		return
+	}
+	if g.Cgroup != "" && r.cg != nil {
+		r.cg.release(g.Cgroup, r.log)
 	}
 	delete(r.groups, mark)
 	if err := r.writeGroupsLocked(); err != nil {

@@ -40,6 +40,10 @@ type processes struct {
 	mu     sync.Mutex
 	groups map[string]group // the running tasks' groups, by mark
 
+	// cg makes the tasks' cgroups (cgroup.go); nil without
+	cg       *cgroups
+	cgNeeded bool // Config.Cgroups is "required": a task without one does not start
+
 	// startMu is held from a task's fork until its main process is
 	// recorded (leads), and by every reap of a process by its PID
 	// (reap, reapOrphans) from its check of leads to its wait: a PID
@@ -107,7 +111,14 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 		logs.close()
 		return nil, &StartError{Code: code, Err: err, Agent: agent}
 	}
-	if err := r.track(name, mark, spec.GPUs, 0); err != nil {
+	cg, err := r.intoCgroup(cmd, mark)
+	if err != nil {
+		return fail(126, err, true)
+	}
+	if cmd.SysProcAttr.UseCgroupFD {
+		defer unix.Close(cmd.SysProcAttr.CgroupFD) // the process is in it once started
+	}
+	if err := r.track(name, mark, cg, spec.GPUs, 0); err != nil {
 		return fail(126, fmt.Errorf("record its process group in %s: %w", groupsFile, err), true)
 	}
 	r.startMu.Lock()
@@ -126,8 +137,8 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 	if r.afterExec != nil {
 		r.afterExec(cmd.Process.Pid)
 	}
-	p := &process{r: r, cmd: cmd, name: name, mark: mark, logs: logs}
-	r.note(name, mark, spec.GPUs, p.PID())
+	p := &process{r: r, cmd: cmd, name: name, mark: mark, cg: cg, logs: logs}
+	r.note(name, mark, cg, spec.GPUs, p.PID())
 	r.startMu.Unlock()
 	logs.run(r)
 	if err := r.writeGroups(); err != nil {
@@ -258,6 +269,7 @@ type process struct {
 	cmd  *exec.Cmd
 	name string
 	mark string // in the environment of all of the task's processes (marks.go)
+	cg   string // the task's cgroup (cgroup.go); "" without
 	logs *logFiles
 
 	mu     sync.Mutex // held while signalling the group and while reaping the leader
@@ -281,6 +293,14 @@ func (p *process) Signal(sig syscall.Signal) error {
 	}
 	p.mu.Unlock()
 	if sig != syscall.SIGKILL {
+		return err
+	}
+	if p.cg != "" {
+		// the task's cgroup holds all of it, marks or not: no process's
+		// environment need be read (cgroup.go)
+		if len(cgroupProcs(p.cg)) > 0 && killCgroup(p.cg) == nil {
+			return nil
+		}
 		return err
 	}
 	window, killed := min(undecidedWait, p.r.groupGone), false
@@ -382,12 +402,24 @@ func (p *process) clearGroup(group bool) []int {
 	}
 	for {
 		p.reap(killed)
-		members, ended, marked, undecided := scanTask(pgid, p.mark) // one walk of /proc for all
+		marks := []string{p.mark}
+		if p.cg != "" {
+			marks = nil // the task's cgroup holds all of it: no environment need be read
+		}
+		members, ended, marked, undecided := scanTask(pgid, marks...) // one walk of /proc for all
 		if len(members) > 0 {
 			_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
 		}
-		left := killIfStillMarked(marked, []string{p.mark})
+		left := killIfStillMarked(marked, marks)
 		p.r.logStuckEnvirons()
+		if inCg := cgroupProcs(p.cg); len(inCg) > 0 {
+			_ = killCgroup(p.cg)
+			for _, pid := range inCg {
+				if !slices.Contains(members, pid) && !slices.Contains(left, pid) {
+					left = append(left, pid)
+				}
+			}
+		}
 		for _, pid := range slices.Concat(members, ended, left) {
 			killed[pid] = true
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type agentOpts struct {
 	// shutdownGrace caps each task's grace when the agent stops
 	// (agent.Config.ShutdownGrace).
 	shutdownGrace time.Duration
+	cgroups       string // agent.Config.Cgroups
 }
 
 // keepOpts bound the tasks' data the agent keeps (agent.Retention).
@@ -104,13 +106,18 @@ func (o *agentOpts) flags(c *cobra.Command, withSite bool) {
 	f.IntVar(&o.fakeGPUs, "fake-gpus", -1, "use N fake GPUs instead of NVML (for machines without NVIDIA GPUs); -1: NVML when present")
 	f.StringVar(&o.gpuModel, "gpu-model", "H100", "model of the fake GPUs (a catalog name: A100, H100, H200, B200, …)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 10*time.Second, "when the agent itself stops (SIGTERM, Ctrl-C), each task gets SIGTERM and at most this long (and never more than its own checkpoint grace) before SIGKILL; give a service manager's stop timeout more than this")
+	f.StringVar(&o.cgroups, "cgroups", agent.CgroupsAuto, "run each task in a cgroup v2 of its own, which holds every process it starts (needs a cgroup the agent may write below its own, Linux 5.14+): auto (where it can), off, or required (refuse to start without)")
 	o.keep.flags(c)
 }
 
-// checkShutdownGrace refuses a --shutdown-grace the agent cannot use.
-func (o *agentOpts) checkShutdownGrace() error {
+// checkAgentFlags refuses a --shutdown-grace or --cgroups the agent
+// cannot use.
+func (o *agentOpts) checkAgentFlags() error {
 	if o.shutdownGrace < 0 || o.shutdownGrace > time.Hour {
 		return usageError{fmt.Errorf("--shutdown-grace %s: at most 1h (0: the default, 10s)", o.shutdownGrace)}
+	}
+	if !slices.Contains([]string{agent.CgroupsAuto, agent.CgroupsOff, agent.CgroupsRequired}, o.cgroups) {
+		return usageError{fmt.Errorf("--cgroups %q: want %s, %s or %s", o.cgroups, agent.CgroupsAuto, agent.CgroupsOff, agent.CgroupsRequired)}
 	}
 	return nil
 }
@@ -186,7 +193,7 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := o.checkShutdownGrace(); err != nil {
+	if err := o.checkAgentFlags(); err != nil {
 		return nil, nil, err
 	}
 	cert, roots, site, err := enrollNode(ctx, addr, o.dataDir, o.name, o.join, o.ca)
@@ -212,7 +219,7 @@ func (o *agentOpts) newAgent(ctx context.Context, addr string, log *slog.Logger,
 	}
 	cfg := agent.Config{Name: o.name, Site: o.site, DataDir: o.dataDir, Devices: devs, Listen: o.listen, TLS: held.ServerConfig(),
 		FakeGPUs: fake, Version: Version, Logger: log.With("component", "agent"), Retention: keep, ShutdownGrace: o.shutdownGrace,
-		TaskServer: o.taskServer, TaskCA: o.tasksCA()}
+		TaskServer: o.taskServer, TaskCA: o.tasksCA(), Cgroups: o.cgroups}
 	if cfg.TaskServer == "" {
 		log.Info("tasks get no $CARNOT_ADDR: carnot checkpoint in a task needs --server; give the agent the tenant API's address (--task-server or $CARNOT_ADDR)")
 	}

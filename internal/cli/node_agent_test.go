@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,10 +71,40 @@ func TestAgentShutdownGraceFlag(t *testing.T) {
 		if err := c.ParseFlags(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		err := o.checkShutdownGrace()
+		err := o.checkAgentFlags()
 		var ue usageError
 		if o.shutdownGrace != tc.want || tc.bad != errors.As(err, &ue) {
 			t.Errorf("%v: grace %s, error %v; want %s, a usage error: %v", tc.args, o.shutdownGrace, err, tc.want, tc.bad)
+		}
+	}
+}
+
+// --cgroups is auto by default; off and required are taken; anything
+// else is a usage error naming the values, before the agent enrolls.
+func TestAgentCgroupsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+		bad  bool
+	}{
+		{nil, "auto", false},
+		{[]string{"--cgroups", "off"}, "off", false},
+		{[]string{"--cgroups", "required"}, "required", false},
+		{[]string{"--cgroups", "yes"}, "yes", true},
+	} {
+		var o agentOpts
+		c := &cobra.Command{}
+		o.flags(c, true)
+		if err := c.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		err := o.checkAgentFlags()
+		var ue usageError
+		if o.cgroups != tc.want || tc.bad != errors.As(err, &ue) {
+			t.Errorf("%v: cgroups %q, error %v; want %q, a usage error: %v", tc.args, o.cgroups, err, tc.want, tc.bad)
+		}
+		if tc.bad && !strings.Contains(err.Error(), "want auto, off or required") {
+			t.Errorf("%v: error %v does not name the values", tc.args, err)
 		}
 	}
 }

@@ -1,0 +1,157 @@
+package agent
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// withCgroups is a processes runtime whose tasks run in cgroups; the
+// test is skipped, saying why, on a machine where the agent cannot make
+// them (no writable cgroup v2 with cgroup.kill).
+func withCgroups(t *testing.T, dir string) *processes {
+	t.Helper()
+	r := newProcesses(dir, 0, slog.New(slog.DiscardHandler))
+	if err := r.useCgroups(CgroupsRequired); err != nil {
+		t.Skipf("this machine gives the agent no cgroups: %v", err)
+	}
+	t.Cleanup(r.cg.close)
+	return r
+}
+
+// escapeScript leaves the task every way a process can without cgroups:
+// a session of its own (out of the process group) and an empty
+// environment (without the task's mark).
+const escapeScript = `setsid env -i sh -c 'exec sleep 300' &
+echo $! > "$PIDS/escaped"
+sleep 0.2
+exit 0`
+
+// A process that left the task's process group and cleared its
+// environment is still in the task's cgroup: the task's end kills it,
+// and the cgroup is removed.
+func TestCgroupKillsAProcessThatLeftGroupAndMark(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg", 0, escapeScript, map[string]string{"PIDS": pids}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(escaped) })
+	cg := p.(*process).cg
+	if cg == "" || !slices.Contains(cgroupProcs(cg), escaped) {
+		t.Fatalf("the escaped process %d is not in the task's cgroup %q (%v)", escaped, cg, cgroupProcs(cg))
+	}
+	unmarked(t, escaped, p.(*process).mark)
+	x := p.Wait()
+	if x.Code != 0 || len(x.Outlived) > 0 {
+		t.Fatalf("exit %+v, want code 0 and nothing outliving", x)
+	}
+	eventually(t, 5*time.Second, func() bool { return !alive(escaped) },
+		"the process %d that left the task's group and mark to be killed at its end", escaped)
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("the task's cgroup %s is still there after its end: %v", cg, err)
+	}
+}
+
+// A stop's SIGKILL reaches the processes that left the task's group and
+// mark, through its cgroup, while the main process still runs.
+func TestCgroupStopKillsWhatLeft(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg-stop", 0, `setsid env -i sh -c 'exec sleep 300' &
+echo $! > "$PIDS/escaped"
+sleep 0.2
+echo > "$PIDS/ready"
+exec sleep 300`, map[string]string{"PIDS": pids}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(escaped) })
+	eventually(t, 5*time.Second, func() bool { _, err := os.Stat(filepath.Join(pids, "ready")); return err == nil },
+		"the task to be ready")
+	unmarked(t, escaped, p.(*process).mark)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() bool { return !alive(escaped) },
+		"the process %d that left the task's group and mark to be killed by the stop's SIGKILL", escaped)
+	p.Wait()
+}
+
+// A previous agent died while its task's process that left the group
+// and cleared its environment ran: the next agent finds it in the
+// task's cgroup, recorded in groups.json, kills it and removes the
+// cgroup.
+func TestCgroupKillsLeftoversAfterACrash(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg-left", 0, escapeScript, map[string]string{"PIDS": pids}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(escaped) })
+	cg := p.(*process).cg
+	// The agent dies as the main process ends: it is reaped (by init,
+	// here by the test) and nothing clears its cgroup or its record.
+	_ = p.(*process).cmd.Wait()
+	if !alive(escaped) {
+		t.Fatal("the escaped process ended on its own")
+	}
+
+	withCgroups(t, dir).killLeftovers()
+	eventually(t, 5*time.Second, func() bool { return !alive(escaped) },
+		"the previous task's process %d, out of its group and mark, to be killed through its cgroup", escaped)
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("the previous task's cgroup %s is still there: %v", cg, err)
+	}
+}
+
+// Only a task's cgroup, as an agent makes them, is ever killed from a
+// record: groups.json naming another cgroup (the agent's own, a
+// system's) is ignored.
+func TestCgroupRecordNamingAnotherIsIgnored(t *testing.T) {
+	for _, path := range []string{"", "relative/carnot-tasks/x", "/sys/fs/cgroup", "/sys/fs/cgroup/carnot-tasks/../system.slice",
+		"/sys/fs/cgroup/system.slice/x"} {
+		if isTaskCgroup(path) {
+			t.Errorf("isTaskCgroup(%q) = true", path)
+		}
+	}
+}
+
+// An unknown Config.Cgroups is an error naming the values.
+func TestCgroupsModeUnknown(t *testing.T) {
+	r := newProcesses(t.TempDir(), 0, slog.New(slog.DiscardHandler))
+	err := r.useCgroups("yes")
+	if err == nil || err.Error() != `cgroups "yes": want auto, off or required` {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// mountinfo's escapes are undone in the cgroup2 mount's path.
+func TestUnescapeMount(t *testing.T) {
+	if got := unescapeMount(`/sys/fs/my\040cgroup`); got != "/sys/fs/my cgroup" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// The start-up probe tells a directory a process can be forked into from
+// one it cannot: a plain directory is no cgroup.
+func TestCgroupProbeRefusesAPlainDirectory(t *testing.T) {
+	err := forkInto(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "fork a process into") {
+		t.Fatalf("forkInto(a plain directory) = %v, want the fork's error", err)
+	}
+	r := withCgroups(t, t.TempDir())
+	if err := forkInto(r.cg.dir); err != nil {
+		t.Fatalf("forkInto(the agent's cgroup directory) = %v", err)
+	}
+}
