@@ -116,7 +116,7 @@ func (o *agentOpts) checkAgentFlags() error {
 	if o.shutdownGrace < 0 || o.shutdownGrace > time.Hour {
 		return usageError{fmt.Errorf("--shutdown-grace %s: at most 1h (0: the default, 10s)", o.shutdownGrace)}
 	}
-	if !slices.Contains([]string{agent.CgroupsAuto, agent.CgroupsOff, agent.CgroupsRequired}, o.cgroups) {
+	if !slices.Contains([]string{"", agent.CgroupsAuto, agent.CgroupsOff, agent.CgroupsRequired}, o.cgroups) { // "": auto
 		return usageError{fmt.Errorf("--cgroups %q: want %s, %s or %s", o.cgroups, agent.CgroupsAuto, agent.CgroupsOff, agent.CgroupsRequired)}
 	}
 	return nil
