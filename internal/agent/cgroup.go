@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -221,6 +222,26 @@ func cgroupProcs(path string) []int {
 		}
 	}
 	return out
+}
+
+// cgroupCPU is the CPU time, user and system, the processes of the
+// cgroup at path have used, those ended included (cpu.stat's
+// usage_usec, which cgroup v2 keeps without the cpu controller).
+func cgroupCPU(path string) (time.Duration, bool) {
+	b, err := os.ReadFile(filepath.Join(path, "cpu.stat"))
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+			us, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || us < 0 {
+				return 0, false
+			}
+			return time.Duration(us) * time.Microsecond, true
+		}
+	}
+	return 0, false
 }
 
 // removeCgroup removes an empty cgroup; one gone already is no error.

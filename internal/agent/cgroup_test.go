@@ -155,3 +155,52 @@ func TestCgroupProbeRefusesAPlainDirectory(t *testing.T) {
 		t.Fatalf("forkInto(the agent's cgroup directory) = %v", err)
 	}
 }
+
+// A task that ran in a cgroup reports the CPU time its processes used,
+// those that ended before it included; one without a cgroup reports
+// none.
+func TestCgroupTaskReportsItsCPUTime(t *testing.T) {
+	// a child that spins about 0.3 s of CPU and ends before the main
+	// process, which then spins as much: both count
+	const spin = `i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done`
+	script := "(" + spin + ") & wait; " + spin
+	r := withCgroups(t, t.TempDir())
+	p, err := r.Start(sh("j-cpu", 0, script, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := p.Wait()
+	if !x.CPUKnown || x.CPU <= 0 {
+		t.Fatalf("exit %+v: no CPU time", x)
+	}
+	// the kernel's own count of the main process and the child it
+	// waited for (wait4's rusage): the cgroup's must match it
+	st := p.(*process).cmd.ProcessState
+	rusage := st.UserTime() + st.SystemTime()
+	if x.CPU < rusage*9/10 || x.CPU > rusage+20*time.Millisecond {
+		t.Errorf("CPU %v in the cgroup, %v by the processes' own count", x.CPU, rusage)
+	}
+	t.Logf("CPU %v in the cgroup, %v by the processes' own count", x.CPU, rusage)
+
+	off := newProcesses(t.TempDir(), 0, slog.New(slog.DiscardHandler))
+	p, err = off.Start(sh("j-cpu", 0, "exit 0", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := p.Wait(); x.CPUKnown {
+		t.Errorf("a task without a cgroup reported CPU %v", x.CPU)
+	}
+}
+
+// The agent reports an ended task's CPU time in its status, as the
+// server keeps it (api.TaskStatus.CPUSeconds).
+func TestCgroupCPUTimeInTheEndedStatus(t *testing.T) {
+	withCgroups(t, t.TempDir()) // skipped where there are none
+	srv := newFakeServer()
+	startAgent(t, srv)
+	srv.assign(sh("j", 0, `i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done`, nil))
+	st := srv.waitStatus(t, "j", 0, 1, ended)
+	if st.CPUSeconds == nil || *st.CPUSeconds <= 0 {
+		t.Fatalf("ended status %+v: no CPU time", st)
+	}
+}

@@ -339,6 +339,9 @@ func (p *process) Wait() Exit {
 		x.Outlived = p.clearGroup(false)
 	}
 	p.logs.finish(p.r)
+	if p.cg != "" {
+		x.CPU, x.CPUKnown = cgroupCPU(p.cg) // before untrack removes it
+	}
 	if len(x.Outlived) > 0 {
 		// Recorded (groups.json) until the agent recorded them
 		// (outlived.json): the next agent finds them either way.

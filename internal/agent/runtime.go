@@ -44,6 +44,11 @@ type Exit struct {
 	// sent, when the agent stopped waiting for them (uninterruptible
 	// sleep: a driver call that hangs): they may still hold its GPUs.
 	Outlived []int
+	// CPU is the CPU time all the task's processes used, user and
+	// system, when it ran in a cgroup of its own (CPUKnown); read once
+	// nothing of it is left.
+	CPU      time.Duration
+	CPUKnown bool
 	// Forget, unless nil, is called once Outlived is recorded for the
 	// next agent (outlived.json): until then the runtime keeps what
 	// finds them recorded (the default one's groups.json), so that an

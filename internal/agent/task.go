@@ -47,6 +47,7 @@ type task struct {
 	done               chan struct{} // closed when it ended
 	reported           bool          // a heartbeat carried its end
 	recorded           bool          // listed in startedFile (started.go)
+	cpuSeconds         *float64      // once ended, the CPU time its cgroup used (api.TaskStatus.CPUSeconds)
 }
 
 func (t *task) name() string { return t.key.String() }
@@ -62,7 +63,7 @@ func (t *task) status() api.TaskStatus {
 	s := api.TaskStatus{Job: t.key.Job, Replica: t.key.Replica, Attempt: t.key.Attempt,
 		State: t.state, PID: t.pid, ExitCode: t.exitCode, Signal: t.signal,
 		Error: strings.Join(t.errs, "; "), Stopping: t.stopping, CapRefused: t.capRefused,
-		AvoidNode: t.capRefused || t.avoidNode}
+		AvoidNode: t.capRefused || t.avoidNode, CPUSeconds: t.cpuSeconds}
 	if t.state == api.ReplicaRunning {
 		w := t.capSet
 		s.PowerCapW = &w
@@ -202,6 +203,10 @@ func (a *Agent) wait(t *task) {
 		}
 	}
 	t.state, t.endedAt = api.ReplicaExited, x.At.UTC()
+	if x.CPUKnown {
+		cpu := x.CPU.Seconds()
+		t.cpuSeconds = &cpu
+	}
 	if x.Err != nil {
 		t.errs = append(t.errs, fmt.Sprintf("wait: %v", x.Err))
 	} else {

@@ -134,6 +134,10 @@ type TaskStatus struct {
 	// work directory missing there, a command too long) nor for a
 	// program that ran and exited 126 or 127 itself.
 	AvoidNode bool `json:"avoid_node,omitempty"`
+	// CPUSeconds, on an ended task that ran in a cgroup of its own, is
+	// the CPU time all its processes used (the cgroup's cpu.stat
+	// usage_usec, user and system); absent without a cgroup.
+	CPUSeconds *float64 `json:"cpu_seconds,omitempty"`
 }
 
 // GPUSample is one GPU's telemetry at one instant.

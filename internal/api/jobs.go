@@ -192,11 +192,15 @@ type Replica struct {
 	ReplaceAt *time.Time `json:"replace_at,omitempty"`
 	State     string     `json:"state"`
 	PID       int        `json:"pid,omitempty"`
-	ExitCode  *int       `json:"exit_code,omitempty"`
-	Signal    string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	EndedAt   *time.Time `json:"ended_at,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	// CPUSeconds, on an ended replica whose agent ran it in a cgroup of
+	// its own, is the CPU time all its processes used, user and system
+	// (api.TaskStatus.CPUSeconds).
+	CPUSeconds *float64   `json:"cpu_seconds,omitempty"`
+	ExitCode   *int       `json:"exit_code,omitempty"`
+	Signal     string     `json:"signal,omitempty"` // e.g. "killed" when ended by a signal
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	Error      string     `json:"error,omitempty"`
 
 	// StopBy, on a replica of a running deployment that a partial
 	// preemption takes, is when it must have stopped; PreemptedFor is

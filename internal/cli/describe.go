@@ -24,7 +24,7 @@ func newDescribeCmd() *cobra.Command {
 		Short: "Show everything about a job: spec, state, replicas, usage and events",
 		Long: `Shows a job or deployment of a running Carnot server: what it asks for,
 its state and times, where each replica runs (node, GPUs, PID, state,
-exit code), what it consumed (GPU-hours, facility kWh, EUR, gCO2e), why
+exit code, CPU time once ended), what it consumed (GPU-hours, facility kWh, EUR, gCO2e), why
 it waits when it does, and its events in order.`,
 		Example: `  carnot describe train-1
   carnot describe train-1 -o yaml`,
@@ -180,7 +180,7 @@ func plural(n int, what string) string {
 
 func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "  REPLICA\tRANK\tNODE\tGPUS\tPID\tSTATE\tEXIT\tSTARTED\tERROR")
+	fmt.Fprintln(tw, "  REPLICA\tRANK\tNODE\tGPUS\tPID\tSTATE\tEXIT\tCPU\tSTARTED\tERROR")
 	for _, r := range rs {
 		gpus := make([]string, len(r.GPUs))
 		for i, g := range r.GPUs {
@@ -210,10 +210,23 @@ func replicaTable(w io.Writer, now time.Time, rs []api.Replica) {
 				state = "leaving (for " + r.PreemptedFor + ", stop " + ago(now, *r.StopBy) + ")"
 			}
 		}
-		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Rank, dash(r.Node), dash(strings.Join(gpus, ",")),
-			pid, state, exit, started, trunc(dash(r.Error), 60))
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Rank, dash(r.Node), dash(strings.Join(gpus, ",")),
+			pid, state, exit, cpuTime(r.CPUSeconds), started, trunc(dash(r.Error), 60))
 	}
 	_ = tw.Flush()
+}
+
+// cpuTime is an ended replica's CPU time (its cgroup's), to a tenth of a
+// second under a minute and to the second beyond; "-" when unknown.
+func cpuTime(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	d := time.Duration(*s * float64(time.Second))
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // powerWaits names the lowerings a held start waits for.

@@ -24,7 +24,7 @@ func TestDescribeHeldStart(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Power hold:      held replicas wait for job a, replica 3 on n2, to be lowered to 400 W; a job of another tenant, replica 0 on n3, to be lowered to 500 W\n",
-		"  0        0     n1    0,1   -    assigned (held)  -     -        -\n",
+		"  0        0     n1    0,1   -    assigned (held)  -     -    -        -\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("describe output lacks %q:\n%s", want, out)

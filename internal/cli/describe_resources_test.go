@@ -60,8 +60,8 @@ func TestDescribeShowsPreemptionDeadline(t *testing.T) {
 	}
 	for _, tc := range []struct{ id, want string }{
 		{"j", "Stopping:        by " + by.UTC().Format(time.RFC3339) + " (in 50s), preempted for hp1\n"},
-		{"d", "  0        0     n1    0,1   10   running                         -     1m ago   -\n"},
-		{"d", "  1        1     n1    2,3   11   leaving (for hp1, stop in 50s)  -     1m ago   -\n"},
+		{"d", "  0        0     n1    0,1   10   running                         -     -    1m ago   -\n"},
+		{"d", "  1        1     n1    2,3   11   leaving (for hp1, stop in 50s)  -     -    1m ago   -\n"},
 	} {
 		code, out, errs := carnot("describe", "--server", f.srv.URL, tc.id)
 		if code != 0 {

@@ -204,7 +204,7 @@ func carnot(args ...string) (code int, stdout, stderr string) {
 func sampleJobs() []api.Job {
 	now := time.Now()
 	start := now.Add(-3 * time.Minute)
-	zero := 0
+	zero, cpu := 0, 74.6
 	return []api.Job{
 		{ID: "a", Kind: "job", Tenant: "lab-a", PriorityClass: "normal", State: api.StateRunning,
 			Spec:       json.RawMessage(`{"id":"a","tenant":"lab-a","replicas":4,"gpus":8,"gpu_model":["H100"],"runtime_limit":7200,"command":["torchrun","train.py"],"workdir":"/home/a","env":{"B":"2","A":"1"},"restart":"on-failure","max_retries":2}`),
@@ -212,7 +212,7 @@ func sampleJobs() []api.Job {
 			Replicas: []api.Replica{
 				{Index: 0, Node: "n1", GPUs: []int{0, 1, 2, 3, 4, 5, 6, 7}, State: api.ReplicaRunning, PID: 4242, StartedAt: &start},
 				{Index: 1, Rank: 1, Node: "n1", GPUs: []int{0, 1}, State: api.ReplicaRunning, PID: 4243, StartedAt: &start},
-				{Index: 2, Rank: 2, Node: "n2", GPUs: []int{0}, State: api.ReplicaExited, ExitCode: &zero, StartedAt: &start},
+				{Index: 2, Rank: 2, Node: "n2", GPUs: []int{0}, State: api.ReplicaExited, ExitCode: &zero, StartedAt: &start, CPUSeconds: &cpu},
 				{Index: 3, Rank: 3, Node: "n2", GPUs: []int{1}, State: api.ReplicaRunning, PID: 17, StartedAt: &start},
 			},
 			Usage: api.Usage{GPUSeconds: 5760, KWh: 3.25, EUR: 0.42, GCO2e: 180}},
@@ -520,9 +520,9 @@ func TestDescribe(t *testing.T) {
 		"Restart:         on-failure (at most 2 retries)\n",
 		"Runtime limit:   2h\n",
 		"Usage:           1.6 GPU-h, 3.25 kWh (facility), 0.42 EUR, 180 gCO2e\n",
-		"  REPLICA  RANK  NODE  GPUS             PID   STATE    EXIT  STARTED  ERROR\n",
-		"  0        0     n1    0,1,2,3,4,5,6,7  4242  running  -     3m ago   -\n",
-		"  2        2     n2    0                -     exited   0     3m ago   -\n",
+		"  REPLICA  RANK  NODE  GPUS             PID   STATE    EXIT  CPU    STARTED  ERROR\n",
+		"  0        0     n1    0,1,2,3,4,5,6,7  4242  running  -     -      3m ago   -\n",
+		"  2        2     n2    0                -     exited   0     1m15s  3m ago   -\n",
 		"  5m ago  submitted  submitted by lab-a\n",
 	} {
 		if !strings.Contains(out, want) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -366,6 +367,7 @@ func (s *Server) taskReports(n *nodeState, tasks []api.TaskStatus, fresh bool, n
 			// and killed what was left of it; it ends the attempt as a
 			// replica lost with its node does.
 			rp.State, rp.ExitCode, rp.Signal, rp.Error = t.State, t.ExitCode, t.Signal, t.Error
+			rp.CPUSeconds = cpuReported(t.CPUSeconds)
 			if t.PID != 0 { // a lost replica's report has none: keep the one reported running
 				rp.PID = t.PID
 			}
@@ -627,4 +629,15 @@ func (s *Server) diskErrorReported(n *nodeState, diskErr string, c *changes) {
 	}
 	c.node(n, api.EventNode, msg)
 	c.kick = true
+}
+
+// cpuReported is the CPU time an agent reported for a replica, kept when
+// it is a time (finite, not negative): an agent's report is not trusted
+// to be one.
+func cpuReported(s *float64) *float64 {
+	if s == nil || math.IsNaN(*s) || math.IsInf(*s, 0) || *s < 0 {
+		return nil
+	}
+	v := *s
+	return &v
 }
