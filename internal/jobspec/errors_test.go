@@ -303,7 +303,7 @@ func TestLoadErrors(t *testing.T) {
 			"fac.yaml:7: jobs[6].jurisdictions: no site is both in US and in EU or FR, where tenant eu-lab may run",
 			"fac.yaml:8: jobs[7].jurisdictions: no site of the facility is in CH (sites carry DE, EU, FR, US)",
 			"fac.yaml:9: jobs[8].gpu_model: no node of the facility has GPU model B200",
-			"fac.yaml:10: jobs[9].replicas: needs 24 GPUs (3 × 8) but the facility has 16 of the acceptable models",
+			"fac.yaml:10: jobs[9].replicas: needs 24 GPUs (3 × 8) of one GPU model (a gang never mixes models) but the facility holds at most 2 such replicas of H100 (16 GPUs); give fewer replicas",
 			"fac.yaml:10: jobs[9].cpus: 200 CPUs per replica, but no H100 node has more than 112",
 			"fac.yaml:10: jobs[9].memory_gib: 4096 GiB per replica, but no H100 node has more than 2048",
 			`fac.yaml:11: jobs[10].gpu_model[0]: unknown GPU model "h100" (did you mean "H100"? model names are case-sensitive)`,

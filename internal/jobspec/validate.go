@@ -273,11 +273,11 @@ type facIndex struct {
 	maxGPUs   map[string]int // largest node, by GPU model
 	maxCPUs   map[string]int
 	maxMem    map[string]int
-	total     map[string]int // GPUs, by model
 	siteTags  map[string]bool
 	allModels []string
-	siteIDs   []string             // the sites of the nodes, in the nodes' order
-	rooms     map[roomKey]siteRoom // room's answers
+	siteIDs   []string                  // the sites of the nodes, in the nodes' order
+	rooms     map[roomKey][]modelRoom   // room's answers
+	held      map[int]map[siteModel]int // heldOf's answers, by GPUs per replica
 }
 
 func indexFacility(f *model.Facility) *facIndex {
@@ -288,7 +288,6 @@ func indexFacility(f *model.Facility) *facIndex {
 		maxGPUs:  map[string]int{},
 		maxCPUs:  map[string]int{},
 		maxMem:   map[string]int{},
-		total:    map[string]int{},
 		siteTags: map[string]bool{},
 	}
 	for i := range f.Tenants {
@@ -303,7 +302,6 @@ func indexFacility(f *model.Facility) *facIndex {
 		fi.maxGPUs[m] = max(fi.maxGPUs[m], n.GPUs)
 		fi.maxCPUs[m] = max(fi.maxCPUs[m], n.CPUs)
 		fi.maxMem[m] = max(fi.maxMem[m], n.MemoryGiB)
-		fi.total[m] += n.GPUs
 		if !seen[n.Site] {
 			seen[n.Site] = true
 			fi.siteIDs = append(fi.siteIDs, n.Site)
@@ -408,10 +406,9 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 		fi.checkHost(s, c, "no node", maxC, maxM)
 		return
 	}
-	var maxG, maxC, maxM, total int
+	var maxG, maxC, maxM int
 	for _, m := range models {
 		maxG, maxC, maxM = max(maxG, fi.maxGPUs[m]), max(maxC, fi.maxCPUs[m]), max(maxM, fi.maxMem[m])
-		total += fi.total[m]
 	}
 	which := "no node"
 	if len(j.GPUModels) > 0 {
@@ -427,10 +424,10 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 		return
 	case j.GPUsPerReplica > maxG:
 		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has more than %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
-	case j.GPUsPerReplica*j.MinReplicas > total:
-		c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) but the facility has %d of the acceptable models", j.GPUsPerReplica*j.MinReplicas, j.MinReplicas, j.GPUsPerReplica, total)
-	default:
-		fi.checkOneSite(s, models, c)
+	case j.GPUsPerReplica > 0:
+		if rooms := fi.room(models, j.GPUsPerReplica); fi.checkFacility(s, rooms, c) {
+			fi.checkOneSite(s, rooms, c)
+		}
 	}
 	fi.checkHost(s, c, which, maxC, maxM)
 }

@@ -22,7 +22,7 @@ func TestBatchProblemsAtTheirField(t *testing.T) {
 		want       []string
 	}{
 		{"replicas", "    gpus: 8\n    replicas: 5\n    tenants: [lab-a]\n", []string{
-			"set.yaml:10: workload.batch.replicas: needs 40 GPUs (5 × 8) but the facility has 32 of the acceptable models (all 3 jobs)"}},
+			"set.yaml:10: workload.batch.replicas: needs 40 GPUs (5 × 8) of one GPU model (a gang never mixes models) but the facility holds at most 4 such replicas of H100 (32 GPUs); give fewer replicas (all 3 jobs)"}},
 		{"gpus", "    gpus: 16\n    tenants: [lab-a]\n", []string{
 			"set.yaml:9: workload.batch.gpus: 16 GPUs per replica, but no node has more than 8; split the work into more replicas (all 3 jobs)"}},
 		{"tenant", "    gpus: 8\n    tenants:\n      - lab-a\n      - nobody\n", []string{

@@ -76,3 +76,41 @@ func TestSubmitRefusesAGangLargerThanAnySite(t *testing.T) {
 		}
 	}
 }
+
+// A gang of topology any needs whole replicas of one GPU model: two
+// nodes of 8 hold one replica of 5 GPUs each, so 3 × 5 (15 of their 16
+// GPUs) never starts, and is refused at submission naming replicas; a
+// deployment is judged by the replicas it starts with, its
+// min_replicas, refused naming that field.
+func TestSubmitRefusesAGangOfWholeReplicasNoModelHolds(t *testing.T) {
+	e := newEnv(t, twoSites(), true)
+	for _, n := range []struct{ name, site string }{{"n1", "fr"}, {"n2", "de"}} {
+		if code := e.register(n.name, n.site, 8); code != http.StatusOK {
+			t.Fatalf("register %s: %d", n.name, code)
+		}
+	}
+	for _, tc := range []struct {
+		path, body string
+		code       int
+		field      string
+	}{
+		{"/v1/jobs", `{"tenant":"default","gpus":5,"replicas":3,"topology":"any","command":["x"]}`, http.StatusBadRequest, "replicas"},
+		{"/v1/jobs", `{"tenant":"default","gpus":5,"replicas":2,"topology":"any","command":["x"]}`, http.StatusCreated, ""},
+		{"/v1/deployments", `{"tenant":"default","gpus":5,"replicas":3,"min_replicas":3,"command":["x"]}`, http.StatusBadRequest, "min_replicas"},
+		{"/v1/deployments", `{"tenant":"default","gpus":5,"replicas":3,"min_replicas":2,"command":["x"]}`, http.StatusCreated, ""},
+	} {
+		w := e.raw("POST", tc.path, []byte(tc.body))
+		if w.Code != tc.code {
+			t.Errorf("POST %s %s: %d %s; want %d", tc.path, tc.body, w.Code, w.Body, tc.code)
+			continue
+		}
+		if tc.field == "" {
+			continue
+		}
+		var p api.Problem
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != tc.field ||
+			!strings.Contains(p.Errors[0].Message, "of one GPU model") {
+			t.Errorf("POST %s %s: %s; want one error naming %s, saying of one GPU model", tc.path, tc.body, w.Body, tc.field)
+		}
+	}
+}
