@@ -161,7 +161,13 @@ func TestLoad(t *testing.T) {
 			"- {id: c, tenant: acme, gpus: 1, jurisdictions: [CH, US]}",
 			"- {id: d, tenant: fr-co, gpus: 1, jurisdictions: [FR, EU]}",
 		),
-		fac: testFacility(),
+		// a node at ber, a's only site: without one, a would never start,
+		// and is refused (TestGangLargerThanItsSites)
+		fac: func() *model.Facility {
+			f := testFacility()
+			f.Nodes = append(f.Nodes, model.Node{Name: "h100-ber", Site: "ber", GPUModel: "H100", GPUs: 8, CPUs: 112, MemoryGiB: 2048})
+			return f
+		}(),
 		want: []*model.Job{
 			job("a", "eu-lab", 1, func(j *model.Job) { j.Jurisdictions = []string{"DE"} }),
 			// none of its tags is wholly fr-co's: it keeps its own EU

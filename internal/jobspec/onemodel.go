@@ -22,10 +22,11 @@ func needed(j *model.Job) int {
 }
 
 // checkFacility refuses a job whose first replicas (needed) no single
-// acceptable model holds (rooms, one per model), all sites together:
+// acceptable model holds (rooms, one per model), all the sites it may
+// use (a) together:
 // the scheduler never mixes models in a gang, nor in the replicas a
 // deployment starts with. It reports whether the job passed.
-func (fi *facIndex) checkFacility(s *spec, rooms []modelRoom, c *yamlin.Collector) bool {
+func (fi *facIndex) checkFacility(s *spec, rooms []modelRoom, a *allowedSites, c *yamlin.Collector) bool {
 	j := &s.job
 	need := needed(j)
 	for _, r := range rooms {
@@ -41,24 +42,29 @@ func (fi *facIndex) checkFacility(s *spec, rooms []modelRoom, c *yamlin.Collecto
 			field, hint = fMinReplicas, "give a smaller min_replicas"
 		}
 	}
-	c.Add(s.lineOf(field), s.fpath(field), "needs %d GPUs (%d × %d) of one GPU model %s but the facility holds %s; %s",
-		need*j.GPUsPerReplica, need, j.GPUsPerReplica, why, heldList(rooms, j.GPUsPerReplica), hint)
+	held := heldList(rooms, j.GPUsPerReplica)
+	if held == "" {
+		// only where the sites it may use have no node for a replica
+		models := "any GPU model"
+		if len(j.GPUModels) > 0 {
+			models = strings.Join(j.GPUModels, " or ")
+		}
+		held, hint = fmt.Sprintf("no replica of %d GPUs of %s", j.GPUsPerReplica, models), "it would never start there"
+	}
+	c.Add(s.lineOf(field), s.fpath(field), "needs %d GPUs (%d × %d) of one GPU model %s but %s %s; %s",
+		need*j.GPUsPerReplica, need, j.GPUsPerReplica, why, a.hold(), held, hint)
 	return false
 }
 
 // heldList says what each model of rooms holds, the most first, those
 // holding none left out: "at most 4 such replicas of H100 (16 GPUs), 1
-// of H200 (4 GPUs)".
+// of H200 (4 GPUs)"; "" when none holds one.
 func heldList(rooms []modelRoom, gpus int) string {
 	rs := slices.Clone(rooms)
 	rs = slices.DeleteFunc(rs, func(r modelRoom) bool { return r.span == 0 })
 	slices.SortStableFunc(rs, func(a, b modelRoom) int { return cmp.Compare(b.span, a.span) })
 	if len(rs) == 0 {
-		names := make([]string, len(rooms))
-		for i, r := range rooms {
-			names[i] = yamlin.Truncate(r.model, 40)
-		}
-		return "no such replica of " + strings.Join(names, " or ")
+		return ""
 	}
 	more := ""
 	if len(rs) > 5 {

@@ -15,10 +15,10 @@ import (
 // read: their groups are not checked.
 
 // checkOneSite refuses a gang that must stay in one site and needs more
-// replicas than any site holds of one acceptable model (rooms, one per
-// model), naming its replicas as the check of a gang larger than the
-// facility does.
-func (fi *facIndex) checkOneSite(s *spec, rooms []modelRoom, c *yamlin.Collector) {
+// replicas than any site it may use (a) holds of one acceptable model
+// (rooms, one per model), naming its replicas as the check of a gang
+// larger than the facility does.
+func (fi *facIndex) checkOneSite(s *spec, rooms []modelRoom, a *allowedSites, c *yamlin.Collector) {
 	j := &s.job
 	if j.Kind != model.KindJob || j.Replicas < 2 || j.GPUsPerReplica <= 0 || j.Topology.Level == model.LevelAny {
 		return
@@ -38,7 +38,12 @@ func (fi *facIndex) checkOneSite(s *spec, rooms []modelRoom, c *yamlin.Collector
 	if span >= j.Replicas {
 		hint += `, or topology: any to let the gang span sites`
 	}
+	largest := "the largest site"
+	if a.ids != nil {
+		largest += " it may use (" + a.where + ")"
+	}
 	// the check of the facility has passed: some site holds one
-	c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) in one site (topology %s keeps a gang in one site) but the largest site, %s, holds %d such replicas (%d %s GPUs); %s",
-		j.Replicas*j.GPUsPerReplica, j.Replicas, j.GPUsPerReplica, j.Topology.Level, yamlin.Truncate(best.site, 40), best.most, best.most*j.GPUsPerReplica, best.model, hint)
+	c.Add(s.lineOf(fReplicas), s.fpath(fReplicas), "needs %d GPUs (%d × %d) in one site (topology %s keeps a gang in one site) but %s, %s, holds %d such %s (%d %s GPUs); %s",
+		j.Replicas*j.GPUsPerReplica, j.Replicas, j.GPUsPerReplica, j.Topology.Level, largest, yamlin.Truncate(best.site, 40), best.most,
+		plural(best.most, "replica", "replicas"), best.most*j.GPUsPerReplica, best.model, hint)
 }

@@ -17,20 +17,20 @@ type modelRoom struct {
 }
 
 // roomKey is what a room answer is kept by: the acceptable models
-// (joined) and the GPUs per replica.
+// (joined), the GPUs per replica and the sites (allowedSites.key).
 type roomKey struct {
-	models string
-	gpus   int
+	models, sites string
+	gpus          int
 }
 
 // siteModel is a site and a GPU model of its nodes.
 type siteModel struct{ site, model string }
 
 // room counts, for each of models in order, how many replicas of gpus
-// GPUs its nodes hold, in all sites and in the fullest one, and keeps
-// the answer for the next job of that shape.
-func (fi *facIndex) room(models []string, gpus int) []modelRoom {
-	k := roomKey{gpus: gpus}
+// GPUs its nodes hold, in all the sites of a and in the fullest one, and
+// keeps the answer for the next job of that shape and sites.
+func (fi *facIndex) room(models []string, gpus int, a *allowedSites) []modelRoom {
+	k := roomKey{gpus: gpus, sites: a.key}
 	for _, m := range models {
 		k.models += m + "\x00"
 	}
@@ -42,6 +42,9 @@ func (fi *facIndex) room(models []string, gpus int) []modelRoom {
 	for i, m := range models {
 		r := modelRoom{model: m}
 		for _, site := range fi.siteIDs {
+			if !a.may(site) {
+				continue
+			}
 			h := held[siteModel{site, m}]
 			r.span += h
 			if h > r.most {

@@ -267,17 +267,18 @@ func checkEnd(s *spec, c *yamlin.Collector, stored bool) {
 
 // facIndex is the facility looked up by name, built once per Load.
 type facIndex struct {
-	fac       *model.Facility
-	tenants   map[string]*model.Tenant
-	classes   map[string]*model.PriorityClass
-	maxGPUs   map[string]int // largest node, by GPU model
-	maxCPUs   map[string]int
-	maxMem    map[string]int
-	siteTags  map[string]bool
-	allModels []string
-	siteIDs   []string                  // the sites of the nodes, in the nodes' order
-	rooms     map[roomKey][]modelRoom   // room's answers
-	held      map[int]map[siteModel]int // heldOf's answers, by GPUs per replica
+	fac         *model.Facility
+	tenants     map[string]*model.Tenant
+	classes     map[string]*model.PriorityClass
+	maxGPUs     map[string]int // largest node, by GPU model
+	maxCPUs     map[string]int
+	maxMem      map[string]int
+	siteTags    map[string]bool
+	allModels   []string
+	siteIDs     []string                     // the sites of the nodes, in the nodes' order
+	rooms       map[roomKey][]modelRoom      // room's answers
+	held        map[int]map[siteModel]int    // heldOf's answers, by GPUs per replica
+	allowedSets map[allowedKey]*allowedSites // allowed's answers
 }
 
 func indexFacility(f *model.Facility) *facIndex {
@@ -342,14 +343,17 @@ func (fi *facIndex) check(s *spec, c *yamlin.Collector) {
 		c.Add(s.lineOf(fTenant), s.fpath(fTenant), "unknown tenant %q (the facility has %s)", yamlin.Truncate(j.Tenant, 40), names(fi.tenants))
 	}
 	fi.checkClass(s, t, c)
-	fi.checkModels(s, c)
+	// the jurisdictions first: the size checks count the sites they
+	// leave the job, as narrowed, and are left out when they leave none
+	sited := !s.bad[fJurisdictions]
+	if t != nil && sited {
+		sited = fi.checkJurisdictions(s, t, c)
+	}
+	fi.checkModels(s, t, sited, c)
 	if dc := j.DataClass; dc != "" && len(fi.fac.DataClasses) > 0 {
 		if _, ok := fi.fac.DataClasses[dc]; !ok {
 			c.Add(s.lineOf(fDataClass), s.fpath(fDataClass), "unknown data class %q (the facility has %s)", yamlin.Truncate(dc, 40), names(fi.fac.DataClasses))
 		}
-	}
-	if t != nil {
-		fi.checkJurisdictions(s, t, c)
 	}
 }
 
@@ -374,7 +378,10 @@ func (fi *facIndex) checkClass(s *spec, t *model.Tenant, c *yamlin.Collector) {
 	}
 }
 
-func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
+// checkModels checks the job's GPU models and its replicas' sizes
+// against the nodes, and, when sited (its jurisdictions leave it
+// sites), its gang against the sites it may use.
+func (fi *facIndex) checkModels(s *spec, t *model.Tenant, sited bool, c *yamlin.Collector) {
 	j := &s.job
 	models := j.GPUModels
 	if len(models) == 0 {
@@ -424,9 +431,13 @@ func (fi *facIndex) checkModels(s *spec, c *yamlin.Collector) {
 		return
 	case j.GPUsPerReplica > maxG:
 		c.Add(s.lineOf(fGPUs), s.fpath(fGPUs), "%d GPUs per replica, but %s has more than %d; split the work into more replicas", j.GPUsPerReplica, which, maxG)
-	case j.GPUsPerReplica > 0:
-		if rooms := fi.room(models, j.GPUsPerReplica); fi.checkFacility(s, rooms, c) {
-			fi.checkOneSite(s, rooms, c)
+	case j.GPUsPerReplica > 0 && sited:
+		a := fi.allowed(t, j)
+		if !fi.checkNowhere(s, t, a, c) {
+			break
+		}
+		if rooms := fi.room(models, j.GPUsPerReplica, a); fi.checkFacility(s, rooms, a, c) {
+			fi.checkOneSite(s, rooms, a, c)
 		}
 	}
 	fi.checkHost(s, c, which, maxC, maxM)
@@ -454,11 +465,12 @@ func (fi *facIndex) checkHost(s *spec, c *yamlin.Collector, which string, maxC, 
 // the same). The job's list only ever loses tags, never gains one: it is
 // stored, and read against whatever facility the server later runs
 // with, where a tag the tenant has (say a qualification its sites share)
-// may name sites outside the job's own. No site in both is an error.
-func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Collector) {
+// may name sites outside the job's own. No site in both is an error,
+// and the result is false.
+func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Collector) bool {
 	j := &s.job
 	if len(j.Jurisdictions) == 0 || s.bad[fJurisdictions] {
-		return
+		return true
 	}
 	p, line := s.fpath(fJurisdictions), s.lineOf(fJurisdictions)
 	job, tenant := fi.sitesOf(j.Jurisdictions), fi.sitesOf(t.Jurisdictions)
@@ -477,10 +489,10 @@ func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Colle
 		} else {
 			c.Add(line, p, "no site of the facility is in %s (sites carry %s)", strings.Join(j.Jurisdictions, " or "), names(fi.siteTags))
 		}
-		return
+		return false
 	}
 	if len(t.Jurisdictions) == 0 {
-		return
+		return true
 	}
 	within := func(tags []string) []string {
 		var out []string
@@ -499,6 +511,7 @@ func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Colle
 	if eff := within(j.Jurisdictions); len(eff) > 0 {
 		j.Jurisdictions = eff
 	}
+	return true
 }
 
 // sitesOf marks the sites carrying any of tags; nil tags mark every site.

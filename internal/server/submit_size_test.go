@@ -114,3 +114,39 @@ func TestSubmitRefusesAGangOfWholeReplicasNoModelHolds(t *testing.T) {
 		}
 	}
 }
+
+// A gang is counted in the sites it may use alone: two nodes of 8, one
+// per site, hold two replicas of 8 spanning the sites, but a job that
+// may run in de only holds one, and never starts; it is refused at
+// submission naming replicas and the sites it may use.
+func TestSubmitRefusesAGangLargerThanItsSites(t *testing.T) {
+	e := newEnv(t, twoSites(), true)
+	for _, n := range []struct{ name, site string }{{"n1", "fr"}, {"n2", "de"}} {
+		if code := e.register(n.name, n.site, 8); code != http.StatusOK {
+			t.Fatalf("register %s: %d", n.name, code)
+		}
+	}
+	for _, tc := range []struct {
+		body  string
+		code  int
+		field string
+	}{
+		{`{"tenant":"default","gpus":8,"replicas":2,"topology":"any","jurisdictions":["DE"],"command":["x"]}`, http.StatusBadRequest, "replicas"},
+		{`{"tenant":"default","gpus":8,"replicas":2,"topology":"any","jurisdictions":["EU"],"command":["x"]}`, http.StatusCreated, ""},
+		{`{"tenant":"default","gpus":8,"replicas":1,"jurisdictions":["DE"],"command":["x"]}`, http.StatusCreated, ""},
+	} {
+		w := e.raw("POST", "/v1/jobs", []byte(tc.body))
+		if w.Code != tc.code {
+			t.Errorf("POST /v1/jobs %s: %d %s; want %d", tc.body, w.Code, w.Body, tc.code)
+			continue
+		}
+		if tc.field == "" {
+			continue
+		}
+		var p api.Problem
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != tc.field ||
+			!strings.Contains(p.Errors[0].Message, "the only site it may use (de; jurisdictions: DE)") {
+			t.Errorf("POST /v1/jobs %s: %s; want one error naming %s and the site it may use", tc.body, w.Body, tc.field)
+		}
+	}
+}
