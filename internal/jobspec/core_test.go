@@ -138,23 +138,26 @@ func TestSizeChecksAtTheCoresBoundary(t *testing.T) {
 // loader refuses with the facility never starts on it, even empty, and
 // one it accepts starts on it empty (the facilities have no power
 // limits, quotas or CPU and memory requests, which the loader leaves
-// to the scheduler). A job names one jurisdiction at most, which the
-// loader never narrows: the core reads the job as written.
+// to the scheduler). A job the loader refuses is run as written, one it
+// accepts as stored (its jurisdictions narrowed): the two must leave it
+// the same sites.
 func TestSizeChecksAgreeWithTheCore(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	pick := func(opts ...string) string { return opts[r.IntN(len(opts))] }
 	refused, accepted, size := 0, 0, 0
 	for i := range 3000 {
 		fac := coreFacility()
+		fac.Sites = append(fac.Sites, model.Site{ID: "ams", Country: "NL", Jurisdictions: []string{"EU", "NL"}})
+		fac.Tenants = append(fac.Tenants, model.Tenant{Name: "fr-de", Jurisdictions: []string{"FR", "DE"}})
 		fac.Nodes = nil
-		for _, site := range []string{"par", "nyc", "ber"} {
+		for _, site := range []string{"par", "nyc", "ber", "ams"} {
 			for k := range r.IntN(5) {
 				fac.Nodes = append(fac.Nodes, model.Node{Name: fmt.Sprintf("%s-%d", site, k), Site: site,
 					GPUModel: pick("H100", "H200"), GPUs: []int{1, 2, 4, 8}[r.IntN(4)], CPUs: 112, MemoryGiB: 2048})
 			}
 		}
 		placed(fac)
-		fields := []string{fmt.Sprintf(`"id": "j%d"`, i), `"tenant": "` + pick("acme", "eu-lab", "us-co", "fr-co") + `"`,
+		fields := []string{fmt.Sprintf(`"id": "j%d"`, i), `"tenant": "` + pick("acme", "eu-lab", "us-co", "fr-co", "fr-de") + `"`,
 			fmt.Sprintf(`"gpus": %d`, []int{1, 2, 3, 4, 8}[r.IntN(5)])}
 		replicas := 1 + r.IntN(6)
 		fields = append(fields, fmt.Sprintf(`"replicas": %d`, replicas))
@@ -167,7 +170,8 @@ func TestSizeChecksAgreeWithTheCore(t *testing.T) {
 		for _, f := range []string{
 			pick("", `"gpu_model": "H100"`, `"gpu_model": "H200"`, `"gpu_model": ["H200", "H100"]`),
 			pick("", `"topology": "any"`, `"topology": "site"`, `"topology": "hall"`),
-			pick("", "", "", "", `"jurisdictions": ["EU"]`, `"jurisdictions": ["US"]`, `"jurisdictions": ["DE"]`, `"jurisdictions": ["FR"]`),
+			pick("", "", "", "", "", "", `"jurisdictions": ["EU"]`, `"jurisdictions": ["US"]`, `"jurisdictions": ["DE"]`, `"jurisdictions": ["FR"]`,
+				`"jurisdictions": ["EU", "FR"]`, `"jurisdictions": ["FR", "US"]`, `"jurisdictions": ["DE", "NL"]`),
 			pick("", "", "", `"data_class": "eu-only"`, `"data_class": "de-only"`),
 		} {
 			if f != "" {

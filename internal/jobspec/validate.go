@@ -460,9 +460,9 @@ func (fi *facIndex) checkHost(s *spec, c *yamlin.Collector, which string, maxC, 
 // may run. Tags name sets of sites, so the intersection is taken over
 // sites: the job keeps its tags whose sites the tenant may all use (a
 // tenant allowed EU keeps a job's FR, and drops its US); when none
-// qualifies, the job keeps its tags as given (a job asking for EU of a
-// tenant allowed FR keeps EU: the tenant's FR applies at placement all
-// the same). The job's list only ever loses tags, never gains one: it is
+// qualifies, or those that do would leave out a site both allow, the
+// job keeps its tags as given (a job asking for EU of a tenant allowed
+// FR keeps EU: the tenant's FR applies at placement all the same). The job's list only ever loses tags, never gains one: it is
 // stored, and read against whatever facility the server later runs
 // with, where a tag the tenant has (say a qualification its sites share)
 // may name sites outside the job's own. No site in both is an error,
@@ -508,9 +508,20 @@ func (fi *facIndex) checkJurisdictions(s *spec, t *model.Tenant, c *yamlin.Colle
 		}
 		return out
 	}
-	if eff := within(j.Jurisdictions); len(eff) > 0 {
-		j.Jurisdictions = eff
+	eff := within(j.Jurisdictions)
+	if len(eff) == 0 {
+		return true
 	}
+	// the tags kept must leave the job every site both allow: a site
+	// whose only tag of the job's also names sites the tenant may not
+	// use would be lost (a job's EU or FR, of a tenant allowed FR or DE,
+	// kept FR and lost the EU-and-DE sites)
+	for i := range fi.fac.Sites {
+		if job[i] && tenant[i] && !slices.ContainsFunc(eff, fi.fac.Sites[i].InJurisdiction) {
+			return true
+		}
+	}
+	j.Jurisdictions = eff
 	return true
 }
 
