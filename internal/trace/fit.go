@@ -18,10 +18,12 @@ type Unfit struct {
 	Tenant  string
 	Jobs    int // jobs left out
 	MaxGPUs int // GPUs of the widest of them
-	// GPUs is the most GPUs of the models one of the jobs accepts at the
-	// sites the tenant and the job may use (all those sites' GPUs for
-	// jobs that accept any model).
+	// GPUs is the most GPUs of one model one of the jobs accepts at the
+	// sites the tenant and the job may use, in one site for a gang that
+	// must stay in one (OneSite).
 	GPUs int
+	// OneSite: the jobs are gangs that must stay in one site.
+	OneSite bool
 	// AllGPUs is the GPUs at the sites the tenant may use.
 	AllGPUs int
 	// Resources: the nodes have GPUs enough for the jobs, but not the
@@ -40,11 +42,15 @@ type unfitKey struct {
 }
 
 // Fitting keeps the jobs that f could start with nothing else running:
-// the nodes at the sites both the job's tenant and the job may use, of a
-// GPU model the job accepts, can hold all its replicas (MinReplicas of a
-// deployment) at once, each on one node with the GPUs, CPUs and memory
-// it asks for. A topology requirement is not considered (Philly jobs
-// have none). A job that does not fit never starts, and where backfill
+// the nodes at the sites both the job's tenant and the job may use, of
+// one GPU model the job accepts, can hold all its replicas (MinReplicas
+// of a deployment) at once, each on one node with the GPUs, CPUs and
+// memory it asks for, in one site for a gang whose topology is not
+// "any" (a Philly job's is site), as the core places them and the
+// job-file loader checks (until 2026-12-02 the models and sites were
+// added up, and a job kept so could be one the loader refuses).
+// Topology levels within a site are not considered (Philly jobs have
+// none). A job that does not fit never starts, and where backfill
 // is off, as in HeliosFacility, it holds back every later job of its
 // VC for ever. Jobs of a tenant f does not have are kept: KnownTenants
 // drops those.
@@ -68,6 +74,7 @@ func Fitting(f *model.Facility, jobs []*model.Job) ([]*model.Job, []Unfit) {
 			u = &Unfit{Tenant: j.Tenant, AllGPUs: c.tenantGPUs(j.Tenant), Resources: k.resources}
 			unfit[k] = u
 		}
+		u.OneSite = u.OneSite || j.Replicas > 1 && groupOf(&model.Node{Site: "x"}, j).site != ""
 		u.Jobs++
 		u.MaxGPUs = max(u.MaxGPUs, j.TotalGPUs())
 		u.GPUs = max(u.GPUs, r.gpus)
@@ -96,27 +103,52 @@ type room struct {
 }
 
 func (c *fitCheck) room(j *model.Job) room {
-	r := room{need: j.Replicas}
-	if j.Kind == model.KindDeployment {
-		r.need = min(max(j.MinReplicas, 1), j.Replicas)
-	}
+	r := room{need: needed(j)}
 	allowed := c.sites(c.tenants[j.Tenant], j)
+	gpus, slots := map[fitGroup]int{}, map[fitGroup]int{}
 	for i := range c.f.Nodes {
 		n := &c.f.Nodes[i]
 		if !allowed[n.Site] || len(j.GPUModels) > 0 && !slices.Contains(j.GPUModels, n.GPUModel) {
 			continue
 		}
-		r.gpus += n.GPUs
+		g := groupOf(n, j)
+		gpus[g] += n.GPUs
 		if j.GPUsPerReplica > 0 {
-			r.gpuSlots += n.GPUs / j.GPUsPerReplica
+			slots[g] += n.GPUs / j.GPUsPerReplica
 		} else {
-			r.gpuSlots = r.need // asks no GPU: GPUs never bind
+			slots[g] = r.need // asks no GPU: GPUs never bind
 		}
 		if n.GPUs >= j.GPUsPerReplica {
 			r.cpus, r.memGiB = max(r.cpus, n.CPUs), max(r.memGiB, n.MemoryGiB)
 		}
 	}
+	for g := range gpus {
+		r.gpus, r.gpuSlots = max(r.gpus, gpus[g]), max(r.gpuSlots, slots[g])
+	}
 	return r
+}
+
+// needed is how many replicas of j the core starts together: a gang's
+// all, a deployment's minimum (model.KeepsReplicas).
+func needed(j *model.Job) int {
+	if j.Kind == model.KindDeployment {
+		return model.KeepsReplicas(j)
+	}
+	return j.Replicas
+}
+
+// fitGroup is the nodes whose room adds up for a job: those of one GPU
+// model (the core starts a gang, and a deployment's first replicas, on
+// one model), in one site for a gang that must stay in one (any
+// topology but "any", as the core and the job-file loader have it).
+type fitGroup struct{ model, site string }
+
+func groupOf(n *model.Node, j *model.Job) fitGroup {
+	g := fitGroup{model: n.GPUModel}
+	if j.Kind == model.KindJob && j.Topology.Level != model.LevelAny {
+		g.site = n.Site
+	}
+	return g
 }
 
 // Replayable keeps the jobs that the facility HeliosFacility built can
@@ -164,6 +196,8 @@ type fitKey struct {
 	tenant, models, tags, class string
 	replicas, gpus, cpus        int
 	memGiB                      int
+	oneSite                     bool
+	kind                        model.Kind
 }
 
 func newFitCheck(f *model.Facility) *fitCheck {
@@ -179,29 +213,30 @@ func (c *fitCheck) fits(j *model.Job) bool {
 	if t == nil {
 		return true
 	}
-	need := j.Replicas
-	if j.Kind == model.KindDeployment {
-		need = min(max(j.MinReplicas, 1), j.Replicas)
-	}
+	need := needed(j)
 	k := fitKey{tenant: j.Tenant, models: strings.Join(j.GPUModels, "\x00"), tags: strings.Join(j.Jurisdictions, "\x00"), class: j.DataClass,
-		replicas: need, gpus: j.GPUsPerReplica, cpus: j.CPUsPerReplica, memGiB: j.MemGiBPerReplica}
+		replicas: need, gpus: j.GPUsPerReplica, cpus: j.CPUsPerReplica, memGiB: j.MemGiBPerReplica,
+		oneSite: groupOf(&model.Node{Site: "x"}, j).site != "", kind: j.Kind}
 	if ok, known := c.memo[k]; known {
 		return ok
 	}
 	allowed := c.sites(t, j)
-	slots := 0
+	slots := map[fitGroup]int{}
+	ok := false
 	for i := range c.f.Nodes {
 		n := &c.f.Nodes[i]
 		if !allowed[n.Site] || len(j.GPUModels) > 0 && !slices.Contains(j.GPUModels, n.GPUModel) {
 			continue
 		}
-		slots += replicasOn(n, j)
-		if slots >= need {
+		g := groupOf(n, j)
+		slots[g] += replicasOn(n, j)
+		if slots[g] >= need {
+			ok = true
 			break
 		}
 	}
-	c.memo[k] = slots >= need
-	return slots >= need
+	c.memo[k] = ok
+	return ok
 }
 
 // replicasOn is how many replicas of j node n holds when empty.

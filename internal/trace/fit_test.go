@@ -41,10 +41,10 @@ func TestFitting(t *testing.T) {
 		t.Errorf("kept (-want +got):\n%s", diff)
 	}
 	want := []Unfit{
-		{Tenant: "a", Jobs: 2, MaxGPUs: 16, GPUs: 8, AllGPUs: 8},
-		{Tenant: "b", Jobs: 1, MaxGPUs: 40, GPUs: 32, AllGPUs: 32},
+		{Tenant: "a", Jobs: 2, MaxGPUs: 16, GPUs: 8, OneSite: true, AllGPUs: 8},
+		{Tenant: "b", Jobs: 1, MaxGPUs: 40, GPUs: 32, OneSite: true, AllGPUs: 32},
 		// by its CPUs: the GPUs would hold it
-		{Tenant: "b", Jobs: 1, MaxGPUs: 32, GPUs: 32, AllGPUs: 32, Resources: true, CPUs: 200, MemGiB: 256, NodeCPUs: 64, NodeMemGiB: 512},
+		{Tenant: "b", Jobs: 1, MaxGPUs: 32, GPUs: 32, OneSite: true, AllGPUs: 32, Resources: true, CPUs: 200, MemGiB: 256, NodeCPUs: 64, NodeMemGiB: 512},
 	}
 	if diff := cmp.Diff(want, unfit); diff != "" {
 		t.Errorf("unfit (-want +got):\n%s", diff)

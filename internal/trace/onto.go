@@ -160,7 +160,11 @@ func OntoFacility(f *model.Facility, jobs []*model.Job, m Mapping) (kept []*mode
 	if len(byGPUs) > 0 {
 		notes = append(notes, unfitNote(byGPUs, all, "the sites their tenant may use never hold as many GPUs as they need at once", func(u Unfit) string {
 			if u.GPUs < u.AllGPUs {
-				return fmt.Sprintf("the sites it may use have %d GPUs of the models they accept, %d in all", u.GPUs, u.AllGPUs)
+				where := "of one model they accept"
+				if u.OneSite {
+					where += " in one site"
+				}
+				return fmt.Sprintf("the sites it may use have at most %d GPUs %s, %d in all", u.GPUs, where, u.AllGPUs)
 			}
 			return fmt.Sprintf("the sites it may use have %d GPUs", u.GPUs)
 		}))

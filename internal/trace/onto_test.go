@@ -244,7 +244,7 @@ func TestOntoFacilityNamesCPUsAndMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"1 of 1 jobs left out: they would never start, as the sites their tenant may use never hold as many GPUs as they need at once (lab-b: 1 job of 40 GPUs, the sites it may use have 32 GPUs of the models they accept, 40 in all)"}
+	want = []string{"1 of 1 jobs left out: they would never start, as the sites their tenant may use never hold as many GPUs as they need at once (lab-b: 1 job of 40 GPUs, the sites it may use have at most 32 GPUs of one model they accept in one site, 40 in all)"}
 	if diff := cmp.Diff(want, notes[1:]); diff != "" {
 		t.Errorf("a job of one model: notes after the default tenant's (-want +got):\n%s", diff)
 	}
