@@ -17,7 +17,13 @@
 //   - validate.go assigns IDs and defaults, then checks each job on its
 //     own (window, kinds) and, when fac is non-nil, against the facility
 //     (tenant, class, GPU model, sizes, jurisdictions), resolving
-//     Preemptible from the class when the job does not say.
+//     Preemptible from the class when the job does not say. The checks
+//     of a gang's size count as the scheduler places one: room.go the
+//     replicas each model's nodes hold per site, allowed.go the sites
+//     the job may use, onemodel.go a gang no one model holds (a
+//     deployment's min_replicas), onesite.go one that must stay in a
+//     site and fits none; core_test.go runs the core on both sides of
+//     their boundaries.
 //
 // Every problem is collected; Load returns no jobs and an ErrorList,
 // sorted by line, whose entries read "file:line: path: message" and are
