@@ -59,13 +59,21 @@ func Prepare(fac *model.Facility) *Static {
 	for l := range groupIdx {
 		groupIdx[l] = map[string]int32{}
 	}
-	group := func(l int, key string) int32 {
+	// A group below the site level is of one site: two sites' nodes that
+	// share a name at that level (hall "", as the live server gives the
+	// nodes of a site its facility gives no hall) are not one group. The
+	// name stays the group's name in reasons.
+	group := func(l int, site, name string) int32 {
+		key := name
+		if Levels[l] != model.LevelSite {
+			key = site + "\x00" + name
+		}
 		if g, ok := groupIdx[l][key]; ok {
 			return g
 		}
 		g := int32(len(c.GroupNames[l]))
 		groupIdx[l][key] = g
-		c.GroupNames[l] = append(c.GroupNames[l], key)
+		c.GroupNames[l] = append(c.GroupNames[l], name)
 		return g
 	}
 	c.Nodes = make([]Node, len(fac.Nodes))
@@ -92,7 +100,7 @@ func Prepare(fac *model.Facility) *Static {
 			leaf = "rack:" + spec.Rack
 		}
 		for l, key := range [NumLevels]string{nvl, leaf, spec.Rack, spec.Hall, spec.Site} {
-			nd.Group[l] = group(l, key)
+			nd.Group[l] = group(l, spec.Site, key)
 		}
 		c.addIdleLoad(&nd)
 		c.NodeIndex[spec.Name] = i
