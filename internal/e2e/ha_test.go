@@ -186,8 +186,8 @@ func TestHAFailover(t *testing.T) {
 		n, err := ops.GetNode(ctx, "node-1")
 		return err == nil && n.Condition == api.NodeReady
 	})
-	pidFile := filepath.Join(work, "long.pid")
-	long, err := via.SubmitJob(ctx, fmt.Appendf(nil, `{"id":"long","tenant":"default","gpus":1,"command":["sh","-c","echo $$ >> %s; exec sleep 300"]}`, pidFile), "k-long")
+	pidFile, tokFile := filepath.Join(work, "long.pid"), filepath.Join(work, "long.token")
+	long, err := via.SubmitJob(ctx, fmt.Appendf(nil, `{"id":"long","tenant":"default","gpus":1,"command":["sh","-c","echo $$ >> %s; printf %%s \"$CARNOT_TOKEN\" > %s; exec sleep 300"]}`, pidFile, tokFile), "k-long")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +195,23 @@ func TestHAFailover(t *testing.T) {
 		j, err := via.GetJob(ctx, long.ID)
 		return err == nil && j.State == api.StateRunning
 	})
+	var jobTok string
+	wait("the long job's task wrote its job token", 20*time.Second, func() bool {
+		b, _ := os.ReadFile(tokFile)
+		jobTok = string(b)
+		return strings.HasPrefix(jobTok, "carnotjob_")
+	})
+	checkpoint := func(urls, when string) {
+		t.Helper()
+		task, err := client.New(urls, client.WithToken(jobTok), client.WithTLS(d.tlsConfig()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, status, err := task.Checkpoint(ctx, long.ID, api.CheckpointAck{Message: when}); err != nil || status != 200 {
+			t.Errorf("the long job's checkpoint with its task's job token %s: %d, %v; want 200", when, status, err)
+		}
+	}
+	checkpoint(r2.url, "before the failover")
 	leader := leaderOf(t, d, reps)
 	leader.cmd.Process.Signal(syscall.SIGKILL)
 	leader.cmd.Wait()
@@ -231,6 +248,9 @@ func TestHAFailover(t *testing.T) {
 	if n := startedEvents(t, after, long.ID); n != 1 {
 		t.Errorf("the long job was started %d times, want once", n)
 	}
+	// The attempt's start, a part of its job token's MAC, is the one the
+	// next leader reads back from PostgreSQL: the token still holds.
+	checkpoint(rest[0].url+","+rest[1].url, "after the failover")
 	b, _ := os.ReadFile(pidFile)
 	if n := len(strings.Fields(string(b))); n != 1 {
 		t.Errorf("the long job's process ran %d times, want once", n)
