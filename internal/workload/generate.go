@@ -203,10 +203,6 @@ func (g *gen) gang(j *model.Job, o *option, lo, hi int, median model.Duration) {
 	j.ExclusiveNode = g.r.Float64() < 0.3
 	j.Command = cmdGang
 	j.Topology = g.topology(j.Replicas*j.GPUsPerReplica, o, lo >= 512)
-	if j.Topology.Level != model.LevelAny && j.Replicas > o.oneSiteFit(per) {
-		// larger than any of its sites: only topology any spans sites
-		j.Topology = model.Topology{Level: model.LevelAny}
-	}
 	g.flexible(j)
 }
 

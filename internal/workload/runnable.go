@@ -123,7 +123,6 @@ type siteIndex struct {
 type siteKey struct {
 	model, tenant, job, class string
 	gpus                      int
-	oneSite                   bool // the most one site holds, not all
 }
 
 func newSiteIndex(fac *model.Facility) *siteIndex {
@@ -157,19 +156,15 @@ func (x *siteIndex) settle(j *model.Job, tenant []string) {
 	}
 }
 
-// slots is how many replicas of j the nodes it may use hold at once:
-// those of one site, the one that holds the most, for a gang of any
-// topology but "any", which never spans sites.
+// slots is how many replicas of j the nodes it may use hold at once.
 func (x *siteIndex) slots(j *model.Job, tenant []string) int64 {
 	class := x.fac.DataClasses[j.DataClass]
 	k := siteKey{model: j.GPUModels[0], tenant: strings.Join(tenant, ","), job: strings.Join(j.Jurisdictions, ","),
-		class: strings.Join(class, ","), gpus: j.GPUsPerReplica,
-		oneSite: j.Kind == model.KindJob && j.Replicas > 1 && j.Topology.Level != model.LevelAny}
+		class: strings.Join(class, ","), gpus: j.GPUsPerReplica}
 	if n, ok := x.memo[k]; ok {
 		return n
 	}
 	var n int64
-	perSite := map[int]int64{}
 	allowed := map[int]bool{}
 	t := &model.Tenant{Jurisdictions: tenant}
 	for i, g := range x.nodes[k.model] {
@@ -182,13 +177,6 @@ func (x *siteIndex) slots(j *model.Job, tenant []string) int64 {
 		}
 		if ok {
 			n += int64(g / j.GPUsPerReplica)
-			perSite[si] += int64(g / j.GPUsPerReplica)
-		}
-	}
-	if k.oneSite {
-		n = 0
-		for _, m := range perSite {
-			n = max(n, m)
 		}
 	}
 	x.memo[k] = n
