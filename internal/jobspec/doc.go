@@ -23,7 +23,8 @@
 //     the job may use, onemodel.go a gang no one model holds (a
 //     deployment's min_replicas), onesite.go one that must stay in a
 //     site and fits none; core_test.go runs the core on both sides of
-//     their boundaries.
+//     their boundaries. sizes.go gives their rule to the workload
+//     generator (Sizes), which sizes its gangs by it.
 //
 // Every problem is collected; Load returns no jobs and an ErrorList,
 // sorted by line, whose entries read "file:line: path: message" and are

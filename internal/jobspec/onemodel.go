@@ -29,10 +29,8 @@ func needed(j *model.Job) int {
 func (fi *facIndex) checkFacility(s *spec, rooms []modelRoom, a *allowedSites, c *yamlin.Collector) bool {
 	j := &s.job
 	need := needed(j)
-	for _, r := range rooms {
-		if r.span >= need {
-			return true
-		}
+	if span, _ := bounds(rooms); span >= need {
+		return true
 	}
 	field, why, hint := fReplicas, "(a gang never mixes models)", "give fewer replicas"
 	if j.Kind == model.KindDeployment {

@@ -1,9 +1,6 @@
 package jobspec
 
-import (
-	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/yamlin"
-)
+import "github.com/carnot-dc/carnot/internal/yamlin"
 
 // A gang whose topology is not "any" (site by default, and every
 // tighter level) never spans sites: the scheduler places all its
@@ -20,7 +17,7 @@ import (
 // larger than the facility does.
 func (fi *facIndex) checkOneSite(s *spec, rooms []modelRoom, a *allowedSites, c *yamlin.Collector) {
 	j := &s.job
-	if j.Kind != model.KindJob || j.Replicas < 2 || j.GPUsPerReplica <= 0 || j.Topology.Level == model.LevelAny {
+	if !staysInSite(j) || j.Replicas < 2 || j.GPUsPerReplica <= 0 {
 		return
 	}
 	var best modelRoom
