@@ -72,7 +72,7 @@ func newWorkloadGenerateCmd() *cobra.Command {
 		Long: "Generate writes N synthetic jobs for the facility as JSON Lines (stdout by default). " +
 			"The same facility, --jobs, --seed and --start always give the same file, and " +
 			"'carnot workload validate' accepts it against the same facility. With --facility every job " +
-			"could run with nothing else running: within its tenant's quotas and on sites with its GPU model. " +
+			"could run with nothing else running: within its tenant's quotas, on sites with its GPU model, and a gang kept in one site (any topology but any) no larger than one site holds. " +
 			"--bench writes the benchmarks' workload as it is, some of whose jobs their quotas never let run.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

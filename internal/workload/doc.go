@@ -14,13 +14,15 @@
 // GenerateRunnable, for `carnot workload generate`, makes every job one
 // the facility could run with nothing else running: within its tenant's
 // quotas, with a data class and jurisdictions that leave it nodes of its
-// GPU model.
+// GPU model, a gang that stays in one site no larger than such a site
+// holds, by the job-file loader's rule (jobspec.Sizes).
 //
 // GenerateFacility(cfg) builds the benchmark facility: by default 10,000
 // nodes × 8 GPUs in four countries, NVLink-72 halls, leaves, spines, power
 // caps below nameplate and 200 tenants in a cohort tree whose quotas sum
 // to about the capacity.
 //
-// Every job Generate returns loads back without error through
-// jobspec.Load against the same facility once written with jobspec.Write.
+// Every job GenerateRunnable returns, and every job Generate returns on
+// the benchmark facility, loads back without error through jobspec.Load
+// against the same facility once written with jobspec.Write.
 package workload

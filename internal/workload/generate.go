@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
 )
 
@@ -52,7 +53,7 @@ func generate(fac *model.Facility, n int, seed int64, start model.Time, lim *lim
 	}
 	g := &gen{r: rng(seed, 2), ps: ps, pick: newPicker(ps), classes: dataClasses}
 	if lim != nil {
-		g.sites = lim.sites
+		g.sizes = lim.sizes
 	}
 	if len(fac.DataClasses) > 0 { // the facility's own classifications
 		g.classes = make([]string, 0, len(fac.DataClasses))
@@ -135,8 +136,8 @@ type gen struct {
 	r       *rand.Rand
 	ps      []profile
 	pick    picker
-	classes []string   // data classes to draw from
-	sites   *siteIndex // GenerateRunnable: where jobs may run; nil for Generate
+	classes []string       // data classes to draw from
+	sizes   *jobspec.Sizes // GenerateRunnable: the loader's rule of a gang's size; nil for Generate
 }
 
 func (g *gen) job(j *model.Job) {
@@ -157,9 +158,9 @@ func (g *gen) job(j *model.Job) {
 	case x < shareSmall:
 		g.small(j, o)
 	case x < shareSmall+shareMedium:
-		g.gang(j, o, 16, 256, 2*model.Hour)
+		g.gang(j, p, o, 16, 256, 2*model.Hour)
 	default:
-		g.gang(j, o, 512, 4096, 8*model.Hour)
+		g.gang(j, p, o, 512, 4096, 8*model.Hour)
 	}
 	if j.Kind == model.KindJob {
 		j.MinReplicas = j.Replicas
@@ -172,8 +173,8 @@ func (g *gen) job(j *model.Job) {
 	if g.r.Float64() < 0.3 {
 		j.DataClass = g.classes[g.r.IntN(len(g.classes))]
 	}
-	if g.sites != nil {
-		g.sites.settle(j, p.jurisdictions)
+	if g.sizes != nil {
+		settle(g.sizes, p.tenant, j)
 	}
 }
 
@@ -191,8 +192,11 @@ func (g *gen) small(j *model.Job, o *option) {
 // gang is a job of lo–hi GPUs (powers of two) on whole nodes, capped at
 // the option's most (what the tenant's sites have of the model, or its
 // quota) and at the replicas its nodes hold: one replica of fewer GPUs
-// when that is less than a node.
-func (g *gen) gang(j *model.Job, o *option, lo, hi int, median model.Duration) {
+// when that is less than a node. For GenerateRunnable, a gang whose
+// topology keeps it in one site is also capped at the replicas the
+// fullest of its tenant's sites holds, by the job-file loader's rule
+// (jobspec.Sizes), which refuses a larger one: the core never starts it.
+func (g *gen) gang(j *model.Job, p *profile, o *option, lo, hi int, median model.Duration) {
 	steps := int(math.Log2(float64(hi/lo))) + 1
 	total := min(lo<<g.r.IntN(steps), o.most)
 	per := min(o.gpn, o.most)
@@ -202,16 +206,23 @@ func (g *gen) gang(j *model.Job, o *option, lo, hi int, median model.Duration) {
 	j.CheckpointGrace = model.Duration(60 * (2 + g.r.IntN(14)))
 	j.ExclusiveNode = g.r.Float64() < 0.3
 	j.Command = cmdGang
-	j.Topology = g.topology(j.Replicas*j.GPUsPerReplica, o, lo >= 512)
+	x := g.r.Float64()
+	j.Topology = topology(x, j.Replicas*j.GPUsPerReplica, o, lo >= 512)
+	if g.sizes != nil && j.Topology.Level != model.LevelAny {
+		if most := g.sizes.Room(p.tenant, j); j.Replicas > most {
+			j.Replicas = max(most, 1)
+			j.Topology = topology(x, j.Replicas*j.GPUsPerReplica, o, lo >= 512) // the same level
+		}
+	}
 	g.flexible(j)
 }
 
-// topology picks a requirement weighted toward nvlink and leaf for
-// gangs, and requires a level only when one instance of it can hold the
-// whole gang.
-func (g *gen) topology(gpus int, o *option, huge bool) model.Topology {
+// topology picks a requirement by x, a draw in [0, 1), weighted toward
+// nvlink and leaf for gangs, and requires a level only when one instance
+// of it can hold the whole gang of gpus GPUs; the level does not depend
+// on gpus.
+func topology(x float64, gpus int, o *option, huge bool) model.Topology {
 	t := model.Topology{Level: model.LevelAny}
-	x := g.r.Float64()
 	if huge {
 		switch {
 		case x < 0.4:

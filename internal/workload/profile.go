@@ -38,11 +38,11 @@ func (o *option) replicasFit(per int) int {
 
 // profile is what Generate needs to know about one tenant.
 type profile struct {
-	name          string
-	jurisdictions []string // the tenant's
-	classes       []*model.PriorityClass
-	options       []option
-	weight        float64 // share of submissions
+	name    string
+	tenant  *model.Tenant
+	classes []*model.PriorityClass
+	options []option
+	weight  float64 // share of submissions
 }
 
 // profiles precomputes every tenant's options. Tenants with no usable
@@ -54,7 +54,7 @@ func profiles(fac *model.Facility, lim *limits) []profile {
 	var out []profile
 	for i := range fac.Tenants {
 		t := &fac.Tenants[i]
-		p := profile{name: t.Name, jurisdictions: t.Jurisdictions, weight: 1}
+		p := profile{name: t.Name, tenant: t, weight: 1}
 		for j := range fac.PriorityClasses {
 			if pc := &fac.PriorityClasses[j]; len(t.PriorityClasses) == 0 || slices.Contains(t.PriorityClasses, pc.Name) {
 				p.classes = append(p.classes, pc)

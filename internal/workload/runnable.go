@@ -1,10 +1,8 @@
 package workload
 
 import (
-	"strings"
-
+	"github.com/carnot-dc/carnot/internal/jobspec"
 	"github.com/carnot-dc/carnot/internal/model"
-	"github.com/carnot-dc/carnot/internal/plan"
 	"github.com/carnot-dc/carnot/internal/sched/quota"
 )
 
@@ -20,10 +18,17 @@ import (
 //     capped with all its replicas; a tenant whose quotas give it no GPU
 //     it could use gets no jobs.
 //
+//   - A gang whose topology keeps it in one site (any level but any)
+//     asks for no more replicas than the fullest of its tenant's sites
+//     holds of its GPU model: the core never starts a larger one, and
+//     the job-file loader refuses it. The bound is the loader's own
+//     (jobspec.Sizes); Generate sums the sites.
+//
 //   - A job's data class and jurisdictions leave it sites with enough
-//     nodes of its GPU model: Generate draws them apart from the model,
-//     so a job may get a class only sites without its model may hold.
-//     Such a class is dropped, and then, if need be, such a narrowing.
+//     nodes of its GPU model, and a gang that stays in one site such a
+//     site: Generate draws them apart from the model, so a job may get
+//     a class only sites without its model may hold. Such a class is
+//     dropped, and then, if need be, such a narrowing.
 //
 //   - On a facility that defines no data class, a job has none: Generate
 //     draws them from a list of its own, labels the core ignores there,
@@ -37,7 +42,7 @@ import (
 // `carnot workload generate` is meant to use it. Generate stays as it
 // is: it is the benchmarks' workload, whose figures depend on it.
 func GenerateRunnable(fac *model.Facility, n int, seed int64, start model.Time) []*model.Job {
-	lim := &limits{sites: newSiteIndex(fac)}
+	lim := &limits{sizes: jobspec.NewSizes(fac)}
 	if fac.Policy.Quotas {
 		lim.quotas = newQuotaBound(fac)
 	}
@@ -61,8 +66,8 @@ func DropUndefinedClasses(fac *model.Facility, jobs []*model.Job) []*model.Job {
 
 // limits is what GenerateRunnable holds the jobs to.
 type limits struct {
-	quotas *quotaBound // nil without quotas
-	sites  *siteIndex
+	quotas *quotaBound    // nil without quotas
+	sizes  *jobspec.Sizes // the job-file loader's rule of a gang's size
 }
 
 // quotaBound is the most of each GPU model each tenant may use with
@@ -109,76 +114,20 @@ func (b *quotaBound) cap(tenant string, opts []option) []option {
 	return out
 }
 
-// siteIndex says whether a job's replicas fit, all at once, the nodes of
-// its GPU model at the sites its tenant, its jurisdictions and its data
-// class allow (a site must carry one tag of each list that has any, as
-// the core's sovereignty filter requires).
-type siteIndex struct {
-	fac   *model.Facility
-	nodes map[string][]int  // GPUs of each node, by GPU model
-	sites map[string][]int  // index in fac.Sites of each node, by GPU model
-	memo  map[siteKey]int64 // replica slots
-}
-
-type siteKey struct {
-	model, tenant, job, class string
-	gpus                      int
-}
-
-func newSiteIndex(fac *model.Facility) *siteIndex {
-	idx := map[string]int{}
-	for i, s := range fac.Sites {
-		idx[s.ID] = i
-	}
-	x := &siteIndex{fac: fac, nodes: map[string][]int{}, sites: map[string][]int{}, memo: map[siteKey]int64{}}
-	for _, n := range fac.Nodes {
-		if si, ok := idx[n.Site]; ok && n.GPUs > 0 {
-			x.nodes[n.GPUModel] = append(x.nodes[n.GPUModel], n.GPUs)
-			x.sites[n.GPUModel] = append(x.sites[n.GPUModel], si)
-		}
-	}
-	return x
-}
-
-// settle drops j's data class, and then its jurisdictions, while its
-// replicas do not fit where they leave it to run; tenant is the
-// jurisdictions of j's tenant. CPUs and memory never bind: the
-// generator sizes them by the least any node of the model has per GPU.
-func (x *siteIndex) settle(j *model.Job, tenant []string) {
+// settle drops j's data class, and then its jurisdictions, while the
+// sites they leave it do not hold all its replicas at once by the
+// job-file loader's rule (jobspec.Sizes: of its GPU model, whole
+// replicas per node, in one site when it is a gang that stays in one);
+// t is j's tenant. CPUs and memory never bind: the generator sizes them
+// by the least any node of the model has per GPU.
+func settle(sizes *jobspec.Sizes, t *model.Tenant, j *model.Job) {
 	if len(j.GPUModels) != 1 || j.GPUsPerReplica == 0 {
 		return
 	}
 	for _, drop := range []func(){func() { j.DataClass = "" }, func() { j.Jurisdictions = nil }} {
-		if x.slots(j, tenant) >= int64(j.Replicas) {
+		if sizes.Room(t, j) >= j.Replicas {
 			return
 		}
 		drop()
 	}
-}
-
-// slots is how many replicas of j the nodes it may use hold at once.
-func (x *siteIndex) slots(j *model.Job, tenant []string) int64 {
-	class := x.fac.DataClasses[j.DataClass]
-	k := siteKey{model: j.GPUModels[0], tenant: strings.Join(tenant, ","), job: strings.Join(j.Jurisdictions, ","),
-		class: strings.Join(class, ","), gpus: j.GPUsPerReplica}
-	if n, ok := x.memo[k]; ok {
-		return n
-	}
-	var n int64
-	allowed := map[int]bool{}
-	t := &model.Tenant{Jurisdictions: tenant}
-	for i, g := range x.nodes[k.model] {
-		si := x.sites[k.model][i]
-		ok, seen := allowed[si]
-		if !seen {
-			s := &x.fac.Sites[si]
-			ok = plan.SiteAllowed(x.fac, t, j, s) // the core's sovereignty rule
-			allowed[si] = ok
-		}
-		if ok {
-			n += int64(g / j.GPUsPerReplica)
-		}
-	}
-	x.memo[k] = n
-	return n
 }
