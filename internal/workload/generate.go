@@ -208,11 +208,17 @@ func (g *gen) gang(j *model.Job, p *profile, o *option, lo, hi int, median model
 	j.Command = cmdGang
 	x := g.r.Float64()
 	j.Topology = topology(x, j.Replicas*j.GPUsPerReplica, o, lo >= 512)
-	if g.sizes != nil && j.Topology.Level != model.LevelAny {
+	switch {
+	case j.Topology.Level == model.LevelAny:
+	case g.sizes != nil:
 		if most := g.sizes.Room(p.tenant, j); j.Replicas > most {
 			j.Replicas = max(most, 1)
 			j.Topology = topology(x, j.Replicas*j.GPUsPerReplica, o, lo >= 512) // the same level
 		}
+	case j.Replicas > o.oneSiteFit(per):
+		// Generate: larger than any of its sites, where only topology
+		// any spans sites
+		j.Topology = model.Topology{Level: model.LevelAny}
 	}
 	g.flexible(j)
 }

@@ -17,11 +17,12 @@ type option struct {
 	most       int // most GPUs one job may ask for: capacity, or less under quotas
 	cpusPerGPU int // what every node of the model can give per GPU
 	memPerGPU  int
-	nvlGPUs    int         // GPUs of the largest NVLink domain
-	leafGPUs   int         // GPUs of the largest leaf
-	tags       [][]string  // jurisdiction tags a job may narrow to, one per slice
-	models     []string    // shared one-element slice for Job.GPUModels
-	sizes      map[int]int // nodes of each GPU count
+	nvlGPUs    int           // GPUs of the largest NVLink domain
+	leafGPUs   int           // GPUs of the largest leaf
+	tags       [][]string    // jurisdiction tags a job may narrow to, one per slice
+	models     []string      // shared one-element slice for Job.GPUModels
+	sizes      map[int]int   // nodes of each GPU count
+	siteSizes  []map[int]int // sizes, in each of the tenant's sites apart
 }
 
 // replicasFit is how many replicas of per GPUs the option's nodes hold
@@ -34,6 +35,22 @@ func (o *option) replicasFit(per int) int {
 		n += nodes * (gpus / per)
 	}
 	return min(n, o.most/per)
+}
+
+// oneSiteFit is how many replicas of per GPUs the option's nodes in one
+// of its sites hold at once, in the site that holds the most: a gang of
+// any topology but "any" never spans sites (the core places it in one,
+// and the job file loader refuses one larger than any site).
+func (o *option) oneSiteFit(per int) int {
+	most := 0
+	for _, sizes := range o.siteSizes {
+		n := 0
+		for gpus, nodes := range sizes {
+			n += nodes * (gpus / per)
+		}
+		most = max(most, n)
+	}
+	return most
 }
 
 // profile is what Generate needs to know about one tenant.
@@ -133,6 +150,7 @@ func tenantOptions(fac *model.Facility, perSite []map[string]*option, js []strin
 			if o == nil {
 				c := *so
 				c.sizes = maps.Clone(so.sizes) // the site's own stays its own
+				c.siteSizes = []map[int]int{so.sizes}
 				by[m], tags[m] = &c, map[string]bool{}
 				o = &c
 			} else {
@@ -140,6 +158,7 @@ func tenantOptions(fac *model.Facility, perSite []map[string]*option, js []strin
 				for gpus, nodes := range so.sizes {
 					o.sizes[gpus] += nodes
 				}
+				o.siteSizes = append(o.siteSizes, so.sizes)
 				o.cpusPerGPU, o.memPerGPU = min(o.cpusPerGPU, so.cpusPerGPU), min(o.memPerGPU, so.memPerGPU)
 				o.nvlGPUs, o.leafGPUs = max(o.nvlGPUs, so.nvlGPUs), max(o.leafGPUs, so.leafGPUs)
 			}
