@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +31,8 @@ import (
 // (setsid, a cleared environment, another user, no longer dumpable), but
 // for a privileged process that moves itself into another cgroup. At the
 // task's end and at a stop's SIGKILL the whole cgroup is killed at once
-// (cgroup.kill), and the task has ended once its cgroup is empty. The
+// (cgroup.kill), and the task has ended once its cgroup is empty: the
+// cgroups it made below its own (its user's) with it (cgroup.events). The
 // process group and the environment mark (marks.go) still work beside
 // it: they are what the agent has where cgroups are not.
 //
@@ -208,20 +210,49 @@ func killCgroup(path string) error {
 	return os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0)
 }
 
-// cgroupProcs is the processes in the cgroup at path: those that have
-// not exited (a zombie has left it). None when the cgroup is gone.
+// cgroupProcs is the processes in the cgroup at path and in the cgroups
+// a task made below it (its own cgroup is its user's): those that have
+// not exited (a zombie has left it). None when the cgroup is gone. A
+// threaded cgroup lists none (its threaded domain lists them).
 func cgroupProcs(path string) []int {
+	var out []int
 	b, err := os.ReadFile(filepath.Join(path, "cgroup.procs"))
-	if err != nil {
+	if err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
 		return nil
 	}
-	var out []int
 	for f := range strings.FieldsSeq(string(b)) {
-		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 && !slices.Contains(out, pid) {
 			out = append(out, pid)
 		}
 	}
+	for _, sub := range subCgroups(path) {
+		for _, pid := range cgroupProcs(sub) {
+			if !slices.Contains(out, pid) {
+				out = append(out, pid)
+			}
+		}
+	}
 	return out
+}
+
+// subCgroups is the cgroups right below the cgroup at path.
+func subCgroups(path string) []string {
+	ents, _ := os.ReadDir(path)
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, filepath.Join(path, e.Name()))
+		}
+	}
+	return out
+}
+
+// cgroupPopulated reports whether a process is in the cgroup at path or
+// below it (cgroup.events): what cgroupProcs cannot list (a threaded
+// cgroup) included.
+func cgroupPopulated(path string) bool {
+	b, err := os.ReadFile(filepath.Join(path, "cgroup.events"))
+	return err == nil && strings.Contains("\n"+string(b), "\npopulated 1")
 }
 
 // cgroupCPU is the CPU time, user and system, the processes of the
@@ -244,8 +275,12 @@ func cgroupCPU(path string) (time.Duration, bool) {
 	return 0, false
 }
 
-// removeCgroup removes an empty cgroup; one gone already is no error.
+// removeCgroup removes an empty cgroup, with those a task made below it;
+// one gone already is no error.
 func removeCgroup(path string) error {
+	for _, sub := range subCgroups(path) {
+		_ = removeCgroup(sub)
+	}
 	if err := syscall.Rmdir(path); err != nil && !errors.Is(err, syscall.ENOENT) {
 		return err
 	}

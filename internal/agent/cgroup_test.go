@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,5 +203,93 @@ func TestCgroupCPUTimeInTheEndedStatus(t *testing.T) {
 	st := srv.waitStatus(t, "j", 0, 1, ended)
 	if st.CPUSeconds == nil || *st.CPUSeconds <= 0 {
 		t.Fatalf("ended status %+v: no CPU time", st)
+	}
+}
+
+// nestScript puts a process of the task in a cgroup it makes below its
+// own (the task's cgroup is its user's, as the agent's), out of the
+// task's session and environment: out of the task's cgroup.procs, still
+// in its cgroup's tree. CGMOUNT is the cgroup2 mount.
+const nestScript = `cg="$CGMOUNT$(sed -n 's/^0:://p' /proc/self/cgroup)"
+mkdir "$cg/inner" || exit 1
+setsid env -i sh -c 'echo $$ > "$1/inner/cgroup.procs" && exec sleep 300' sh "$cg" &
+echo $! > "$PIDS/nested"
+until grep -q '/inner$' /proc/$!/cgroup; do sleep 0.01; done
+exit 0`
+
+// nestedEnv is nestScript's environment; the test is skipped where the
+// task cannot name its cgroup's path (a cgroup2 mount of another root).
+func nestedEnv(t *testing.T, pids string) map[string]string {
+	t.Helper()
+	mount, root, err := cgroup2Mount()
+	if err != nil || root != "/" {
+		t.Skipf("the cgroup2 mount's root is %q (%v): the task cannot name its cgroup's path", root, err)
+	}
+	return map[string]string{"PIDS": pids, "CGMOUNT": mount}
+}
+
+// cleanNested kills nestScript's process, should a failure leave it, and
+// removes the cgroups it was in.
+func cleanNested(t *testing.T, pids, cg string) {
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(pids, "nested")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && killPID(pid) == nil {
+				for i := 0; i < 300 && alive(pid); i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}
+		_ = syscall.Rmdir(filepath.Join(cg, "inner"))
+		_ = syscall.Rmdir(cg)
+	})
+}
+
+// A process the task moved into a cgroup it made below its own is still
+// the task's: its end kills it, waits for it, and removes both cgroups.
+func TestCgroupEndKillsWhatATaskNestedBelowIt(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg-nest", 0, nestScript, nestedEnv(t, pids)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg := p.(*process).cg
+	cleanNested(t, pids, cg)
+	x := p.Wait()
+	nested := readPID(t, filepath.Join(pids, "nested"))
+	if x.Code != 0 || len(x.Outlived) > 0 {
+		t.Fatalf("exit %+v, want code 0 and nothing outliving", x)
+	}
+	if alive(nested) {
+		t.Errorf("the task's end was reported while its process %d, in a cgroup below the task's, ran on", nested)
+	}
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("the task's cgroup %s is still there after its end: %v", cg, err)
+	}
+}
+
+// The next agent after a crash kills what a task left in a cgroup below
+// its own, and removes both.
+func TestCgroupLeftoversNestedBelowATaskAreKilled(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg-nest-left", 0, nestScript, nestedEnv(t, pids)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg := p.(*process).cg
+	cleanNested(t, pids, cg)
+	_ = p.(*process).cmd.Wait() // the agent died: nothing cleared the task
+	nested := readPID(t, filepath.Join(pids, "nested"))
+	if !alive(nested) {
+		t.Fatal("the nested process ended on its own")
+	}
+
+	withCgroups(t, dir).killLeftovers()
+	if alive(nested) {
+		t.Errorf("the previous task's process %d, in a cgroup below the task's, runs on", nested)
+	}
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("the previous task's cgroup %s is still there: %v", cg, err)
 	}
 }

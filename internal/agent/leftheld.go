@@ -158,13 +158,15 @@ func (r *processes) waitLeftovers(gs []group, held []leftover, byMark map[string
 			if !isTaskCgroup(g.Cgroup) {
 				continue
 			}
-			procs := cgroupProcs(g.Cgroup)
-			if len(procs) > 0 {
-				if first {
-					r.log.Warn("killing the processes left in a task's cgroup by a previous agent", "task", g.Task, "cgroup", g.Cgroup, "processes", len(procs))
-				}
-				_ = killCgroup(g.Cgroup)
+			if !cgroupPopulated(g.Cgroup) { // with the cgroups the task made below it
+				continue
 			}
+			procs := cgroupProcs(g.Cgroup)
+			if first {
+				r.log.Warn("killing the processes left in a task's cgroup by a previous agent", "task", g.Task, "cgroup", g.Cgroup, "processes", len(procs))
+			}
+			_ = killCgroup(g.Cgroup)
+			n++ // until it is empty, whether its processes are listed or not
 			for _, pid := range procs {
 				if start, err := procStart(pid); err == nil {
 					left[i][pid] = start

@@ -298,7 +298,7 @@ func (p *process) Signal(sig syscall.Signal) error {
 	if p.cg != "" {
 		// the task's cgroup holds all of it, marks or not: no process's
 		// environment need be read (cgroup.go)
-		if len(cgroupProcs(p.cg)) > 0 && killCgroup(p.cg) == nil {
+		if cgroupPopulated(p.cg) && killCgroup(p.cg) == nil {
 			return nil
 		}
 		return err
@@ -415,9 +415,12 @@ func (p *process) clearGroup(group bool) []int {
 		}
 		left := killIfStillMarked(marked, marks)
 		p.r.logStuckEnvirons()
-		if inCg := cgroupProcs(p.cg); len(inCg) > 0 {
+		// the cgroup, with those the task made below it, until it is
+		// empty (populated: cgroupProcs lists none in a threaded one)
+		cgBusy := p.cg != "" && cgroupPopulated(p.cg)
+		if cgBusy {
 			_ = killCgroup(p.cg)
-			for _, pid := range inCg {
+			for _, pid := range cgroupProcs(p.cg) {
 				if !slices.Contains(members, pid) && !slices.Contains(left, pid) {
 					left = append(left, pid)
 				}
@@ -426,7 +429,7 @@ func (p *process) clearGroup(group bool) []int {
 		for _, pid := range slices.Concat(members, ended, left) {
 			killed[pid] = true
 		}
-		if len(members) == 0 && len(left) == 0 {
+		if len(members) == 0 && len(left) == 0 && !cgBusy {
 			if look.wait(undecided) {
 				continue
 			}
