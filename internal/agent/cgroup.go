@@ -326,11 +326,20 @@ func (c *cgroups) close() {
 }
 
 // isTaskCgroup reports whether path, read from groups.json, names a
-// task's cgroup of an agent: a directory in carnot-tasks/AGENT with a
-// cgroup.kill. Nothing else recorded there is killed.
+// task's cgroup of an agent: a cgroup v2 in carnot-tasks/AGENT with a
+// cgroup.kill, named without a symbolic link (one could lead from a
+// directory named so to any cgroup). Nothing else recorded there is
+// killed.
 func isTaskCgroup(path string) bool {
 	if path == "" || !filepath.IsAbs(path) || filepath.Clean(path) != path ||
 		filepath.Base(filepath.Dir(filepath.Dir(path))) != tasksCgroup {
+		return false
+	}
+	if real, err := filepath.EvalSymlinks(path); err != nil || real != path {
+		return false
+	}
+	var st unix.Statfs_t
+	if unix.Statfs(path, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
 		return false
 	}
 	_, err := os.Stat(filepath.Join(path, "cgroup.kill"))

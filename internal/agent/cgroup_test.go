@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"encoding/json"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -125,6 +127,17 @@ func TestCgroupRecordNamingAnotherIsIgnored(t *testing.T) {
 		if isTaskCgroup(path) {
 			t.Errorf("isTaskCgroup(%q) = true", path)
 		}
+	}
+	// a plain directory named as a task's cgroup, with a cgroup.kill
+	plain := filepath.Join(t.TempDir(), tasksCgroup, "0123456789abcdef", "task")
+	if err := os.MkdirAll(plain, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plain, "cgroup.kill"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if isTaskCgroup(plain) {
+		t.Errorf("isTaskCgroup(%q, a plain directory) = true", plain)
 	}
 }
 
@@ -291,5 +304,54 @@ func TestCgroupLeftoversNestedBelowATaskAreKilled(t *testing.T) {
 	}
 	if _, err := os.Stat(cg); !os.IsNotExist(err) {
 		t.Errorf("the previous task's cgroup %s is still there: %v", cg, err)
+	}
+}
+
+// A record naming a path that a symbolic link leads from a directory
+// named as the agent's to another cgroup is no task's cgroup: what runs
+// there is not killed.
+func TestCgroupRecordThroughASymlinkIsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	withCgroups(t, dir) // skipped where there are none
+	mount, _, err := cgroup2Mount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// another cgroup (a system's), with a process in it
+	other := filepath.Join(mount, "carnot-test-other-"+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Rmdir(other) })
+	fd, err := openCgroup(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	victim := exec.Command("sleep", "300")
+	victim.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = victim.Process.Kill(); _ = victim.Wait() })
+
+	link := filepath.Join(t.TempDir(), tasksCgroup, "0123456789abcdef", "task")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, link); err != nil {
+		t.Fatal(err)
+	}
+	if isTaskCgroup(link) {
+		t.Errorf("isTaskCgroup(%s, a link to %s) = true", link, other)
+	}
+	b, _ := json.Marshal([]group{{Task: "j/0/1", GPUs: []int{}, Cgroup: link}})
+	if err := os.WriteFile(filepath.Join(dir, groupsFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	newProcesses(dir, 0, slog.New(slog.DiscardHandler)).killLeftovers()
+	time.Sleep(100 * time.Millisecond)
+	if victim.ProcessState != nil || !alive(victim.Process.Pid) {
+		t.Errorf("the process in %s, which a record named through a link, was killed", other)
 	}
 }
