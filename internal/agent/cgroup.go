@@ -137,12 +137,20 @@ func forkInto(path string) error {
 	return nil
 }
 
-// make makes the cgroup of the task of mark, or finds it made.
+// make makes the cgroup of the task of mark, or finds it made. The
+// agent's directory, empty while no task runs, is made again should it
+// be gone (removed by hand, or by a tool that clears empty cgroups).
 func (c *cgroups) make(mark string) (string, error) {
 	name := strings.TrimPrefix(mark, markEnv+"=")
 	path := filepath.Join(c.dir, name)
-	if err := os.Mkdir(path, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("make the task's cgroup %s: %w", path, err)
+	err := os.Mkdir(path, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(c.dir, 0o755); err == nil {
+			err = os.Mkdir(path, 0o755)
+		}
+	}
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("make the task's cgroup: %w", err) // names it
 	}
 	return path, nil
 }

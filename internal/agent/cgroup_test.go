@@ -355,3 +355,25 @@ func TestCgroupRecordThroughASymlinkIsIgnored(t *testing.T) {
 		t.Errorf("the process in %s, which a record named through a link, was killed", other)
 	}
 }
+
+// The agent's cgroup directory, empty while no task runs, removed by
+// hand or by a tool that clears empty cgroups, is made again for the
+// next task: it runs in a cgroup of its own.
+func TestCgroupDirectoryRemovedIsMadeAgain(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	if err := syscall.Rmdir(r.cg.dir); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Start(sh("j-cg-again", 0, escapeScript, map[string]string{"PIDS": pids}))
+	if err != nil {
+		t.Fatalf("start once the agent's cgroup directory went: %v", err)
+	}
+	escaped := readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(escaped) })
+	if cg := p.(*process).cg; cg == "" || !slices.Contains(cgroupProcs(cg), escaped) {
+		t.Errorf("the task's process %d is not in a cgroup of the task's (%q)", escaped, cg)
+	}
+	p.Wait()
+	eventually(t, 5*time.Second, func() bool { return !alive(escaped) }, "the escaped process %d to be killed at the task's end", escaped)
+}
