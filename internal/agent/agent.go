@@ -321,6 +321,8 @@ func (a *Agent) openProcesses() error {
 	}
 	if p.cg != nil {
 		p.cg.sweep() // the dead agent's tasks' cgroups, emptied
+	} else {
+		sweepUnused(a.cfg.DataDir) // the dead agent's, which made cgroups
 	}
 	a.readBaseLimits()
 	a.undoCaps()

@@ -78,24 +78,10 @@ type cgroups struct {
 // dataDir below its own cgroup v2 and checks that a task's cgroup can be
 // made and killed there; the error says why not.
 func findCgroups(dataDir string) (*cgroups, error) {
-	mount, root, err := cgroup2Mount()
+	dir, err := cgroupsDir(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	own, err := ownCgroup()
-	if err != nil {
-		return nil, err
-	}
-	rel, ok := strings.CutPrefix(own, root)
-	if !ok {
-		return nil, fmt.Errorf("the agent's cgroup %s is not below the cgroup2 mount's root %s", own, root)
-	}
-	abs, err := filepath.Abs(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256([]byte(abs))
-	dir := filepath.Join(mount, rel, tasksCgroup, hex.EncodeToString(sum[:8]))
 	for _, d := range []string{filepath.Dir(dir), dir} {
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("make %s: %w", d, err)
@@ -117,6 +103,29 @@ func findCgroups(dataDir string) (*cgroups, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// cgroupsDir is the directory of the cgroups of the tasks of the agent of
+// dataDir: carnot-tasks/AGENT below its own cgroup v2.
+func cgroupsDir(dataDir string) (string, error) {
+	mount, root, err := cgroup2Mount()
+	if err != nil {
+		return "", err
+	}
+	own, err := ownCgroup()
+	if err != nil {
+		return "", err
+	}
+	rel, ok := strings.CutPrefix(own, root)
+	if !ok {
+		return "", fmt.Errorf("the agent's cgroup %s is not below the cgroup2 mount's root %s", own, root)
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(mount, rel, tasksCgroup, hex.EncodeToString(sum[:8])), nil
 }
 
 // forkInto checks that a process can be forked into the cgroup at path:
@@ -323,6 +332,16 @@ func (c *cgroups) sweep() {
 		if e.IsDir() {
 			_ = removeCgroup(filepath.Join(c.dir, e.Name()))
 		}
+	}
+}
+
+// sweepUnused removes, once empty, the cgroup directory an earlier agent
+// on dataDir made (cgroups on, then a crash) when this one makes none
+// (off, or they cannot be had now): nothing else would. Only at the
+// start, once its leftovers are killed.
+func sweepUnused(dataDir string) {
+	if dir, err := cgroupsDir(dataDir); err == nil {
+		_ = removeCgroup(dir)
 	}
 }
 

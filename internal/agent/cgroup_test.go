@@ -377,3 +377,28 @@ func TestCgroupDirectoryRemovedIsMadeAgain(t *testing.T) {
 	p.Wait()
 	eventually(t, 5*time.Second, func() bool { return !alive(escaped) }, "the escaped process %d to be killed at the task's end", escaped)
 }
+
+// An agent with cgroups off, started after a crash of one that made
+// them on the same data directory, kills what is left in the recorded
+// cgroups and removes them, and the earlier agent's directory too.
+func TestCgroupsOffAfterACrashLeavesNoCgroup(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg-off", 0, escapeScript, map[string]string{"PIDS": pids}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := readPID(t, filepath.Join(pids, "escaped"))
+	t.Cleanup(func() { _ = killPID(escaped) })
+	_ = p.(*process).cmd.Wait() // the agent died
+
+	startAgent(t, newFakeServer(), func(c *Config) { c.DataDir, c.Cgroups = dir, CgroupsOff })
+	if alive(escaped) {
+		t.Errorf("the previous task's process %d runs on", escaped)
+	}
+	for _, d := range []string{p.(*process).cg, r.cg.dir} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s is still there once the agent without cgroups started: %v", d, err)
+		}
+	}
+}
