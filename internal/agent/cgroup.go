@@ -29,7 +29,9 @@ import (
 // it (clone3's CLONE_INTO_CGROUP, so there is no moment it runs
 // outside), and every process it starts stays in it whatever it does
 // (setsid, a cleared environment, another user, no longer dumpable), but
-// for a privileged process that moves itself into another cgroup. At the
+// for one that moves itself into another cgroup on purpose: as the
+// agent's user, which tasks run as, it may write its PID into the
+// agent's directory or the agent's own cgroup, that user's. At the
 // task's end and at a stop's SIGKILL the whole cgroup is killed at once
 // (cgroup.kill), and the task has ended once its cgroup is empty: the
 // cgroups it made below its own (its user's) with it (cgroup.events). The
