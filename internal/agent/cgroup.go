@@ -73,7 +73,7 @@ type cgroups struct {
 	dir string // <cgroup2 mount>/<the agent's cgroup>/carnot-tasks/<agent>
 
 	mu   sync.Mutex
-	busy []string // ended tasks' cgroups that processes outliving SIGKILL kept
+	busy []string // ended tasks' cgroups that processes outliving SIGKILL kept (a dead agent's tasks' too)
 }
 
 // findCgroups prepares the cgroup directory of the tasks of the agent of

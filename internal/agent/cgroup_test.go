@@ -402,3 +402,39 @@ func TestCgroupsOffAfterACrashLeavesNoCgroup(t *testing.T) {
 		}
 	}
 }
+
+// The cgroup of a crashed agent's task whose process outlived the next
+// agent's SIGKILL (stuck in a driver) is removed once that process is
+// gone, at the next agent's next task's end, as its own tasks' are.
+func TestCgroupOfALeftoverOutlivingIsRemovedLater(t *testing.T) {
+	dir, pids := t.TempDir(), t.TempDir()
+	r := withCgroups(t, dir)
+	p, err := r.Start(sh("j-cg-held", 0, `sleep 1000 & echo $! > "$PIDS/stuck"
+while [ ! -e "$PIDS/go" ]; do sleep 0.01; done`, map[string]string{"PIDS": pids}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := readPID(t, filepath.Join(pids, "stuck"))
+	thaw := stuckInDriver(t, stuck)
+	if err := os.WriteFile(filepath.Join(pids, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.(*process).cmd.Wait() // the agent died
+	cg := p.(*process).cg
+
+	r2 := withCgroups(t, dir)
+	r2.killLeftovers() // the stuck process outlives it
+	if !alive(stuck) {
+		t.Fatal("the stuck process did not outlive SIGKILL")
+	}
+	thaw()
+	eventually(t, 5*time.Second, func() bool { return !alive(stuck) }, "the stuck process to end once thawed")
+	q, err := r2.Start(sh("j-next", 0, "exit 0", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Wait()
+	if _, err := os.Stat(cg); !os.IsNotExist(err) {
+		t.Errorf("the previous task's cgroup %s is still there after a later task's end: %v", cg, err)
+	}
+}

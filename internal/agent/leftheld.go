@@ -185,9 +185,26 @@ func (r *processes) waitLeftovers(gs []group, held []leftover, byMark map[string
 			return nil
 		}
 		if time.Now().After(deadline) {
+			r.keepLeftoverCgroups(gs)
 			return r.outlivedLeftovers(gs, left)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// keepLeftoverCgroups hands the recorded task cgroups that what outlived
+// SIGKILL keeps to the agent's own (busy), to be removed once empty at a
+// later task's end, as those of its own tasks are.
+func (r *processes) keepLeftoverCgroups(gs []group) {
+	if r.cg == nil {
+		return
+	}
+	r.cg.mu.Lock()
+	defer r.cg.mu.Unlock()
+	for _, g := range gs {
+		if isTaskCgroup(g.Cgroup) && !slices.Contains(r.cg.busy, g.Cgroup) {
+			r.cg.busy = append(r.cg.busy, g.Cgroup)
+		}
 	}
 }
 
