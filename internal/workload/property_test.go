@@ -20,12 +20,10 @@ func randomFacility(t *testing.T, r *rand.Rand) *model.Facility {
 	var b strings.Builder
 	b.WriteString("name: random\nsites:\n")
 	type site struct{ country, model string }
-	var sites []site
 	held := map[string]map[string]int{} // GPUs by jurisdiction tag and model
 	tags := map[string][]string{"FR": {"EU", "FR"}, "DE": {"EU", "DE"}, "US": {"US"}}
 	for s := range 1 + r.IntN(4) {
 		st := site{[]string{"FR", "DE", "US"}[r.IntN(3)], []string{"H100", "H200"}[r.IntN(2)]}
-		sites = append(sites, st)
 		fmt.Fprintf(&b, "  - id: s%d\n    country: %s\n    operator: Example\n    power_envelope_kw: 1000\n    pue: 1.3\n", s, st.country)
 		fmt.Fprintf(&b, "    halls:\n      - id: s%d-h1\n        racks:\n          - id: s%d-r1\n            nodes:\n", s, s)
 		for n := range 1 + r.IntN(6) {
