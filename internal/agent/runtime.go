@@ -45,8 +45,9 @@ type Exit struct {
 	// sleep: a driver call that hangs): they may still hold its GPUs.
 	Outlived []int
 	// CPU is the CPU time all the task's processes used, user and
-	// system, when it ran in a cgroup of its own (CPUKnown); read once
-	// nothing of it is left.
+	// system, when it ran in a cgroup of its own (CPUKnown); read at its
+	// end: what processes that outlived SIGKILL (Outlived) use after, or
+	// one that moved itself out of the cgroup, is not in it.
 	CPU      time.Duration
 	CPUKnown bool
 	// Forget, unless nil, is called once Outlived is recorded for the
