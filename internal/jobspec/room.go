@@ -16,8 +16,9 @@ type modelRoom struct {
 	site  string // that site ("" when none holds one)
 }
 
-// roomKey is what a room answer is kept by: the acceptable models
-// (joined), the GPUs per replica and the sites (allowedSites.key).
+// roomKey is what a room answer is kept by: the acceptable models (one
+// as it is, more each ended by a NUL), the GPUs per replica and the
+// sites (allowedSites.key).
 type roomKey struct {
 	models, sites string
 	gpus          int
@@ -31,8 +32,12 @@ type siteModel struct{ site, model string }
 // keeps the answer for the next job of that shape and sites.
 func (fi *facIndex) room(models []string, gpus int, a *allowedSites) []modelRoom {
 	k := roomKey{gpus: gpus, sites: a.key}
-	for _, m := range models {
-		k.models += m + "\x00"
+	if len(models) == 1 {
+		k.models = models[0] // no allocation: the generator asks once a job
+	} else {
+		for _, m := range models {
+			k.models += m + "\x00"
+		}
 	}
 	if r, ok := fi.rooms[k]; ok {
 		return r

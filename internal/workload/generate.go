@@ -41,6 +41,14 @@ const MaxJobs = 1_000_000
 // is deterministic in (fac, n, seed, start) and returns nil when no
 // tenant of fac can use any GPU. Jobs are numbered j0000001… in submit
 // order; slices may be shared between jobs and must not be modified.
+//
+// A job's sizes are drawn within what its tenant's sites hold of its
+// GPU model, a gang larger than any one of them gets topology any, and
+// a data class or jurisdiction, drawn apart from the model, that would
+// leave a job too few nodes of it is dropped (settle): the job-file
+// loader's size and site checks accept every job, once classes fac does
+// not define are dropped (DropUndefinedClasses). Quotas are not heeded:
+// some jobs wait for ever on them (GenerateRunnable heeds them).
 func Generate(fac *model.Facility, n int, seed int64, start model.Time) []*model.Job {
 	return generate(fac, n, seed, start, nil)
 }
@@ -51,10 +59,7 @@ func generate(fac *model.Facility, n int, seed int64, start model.Time, lim *lim
 	if n <= 0 || len(ps) == 0 {
 		return nil
 	}
-	g := &gen{r: rng(seed, 2), ps: ps, pick: newPicker(ps), classes: dataClasses}
-	if lim != nil {
-		g.sizes = lim.sizes
-	}
+	g := &gen{r: rng(seed, 2), ps: ps, pick: newPicker(ps), classes: dataClasses, sizes: jobspec.NewSizes(fac), capGangs: lim != nil}
 	if len(fac.DataClasses) > 0 { // the facility's own classifications
 		g.classes = make([]string, 0, len(fac.DataClasses))
 		for c := range fac.DataClasses {
@@ -137,7 +142,10 @@ type gen struct {
 	ps      []profile
 	pick    picker
 	classes []string       // data classes to draw from
-	sizes   *jobspec.Sizes // GenerateRunnable: the loader's rule of a gang's size; nil for Generate
+	sizes   *jobspec.Sizes // the job-file loader's rule of a gang's size
+	// capGangs: GenerateRunnable caps a gang kept in one site by sizes;
+	// Generate gives one larger than any of its tenant's sites topology any
+	capGangs bool
 }
 
 func (g *gen) job(j *model.Job) {
@@ -173,9 +181,7 @@ func (g *gen) job(j *model.Job) {
 	if g.r.Float64() < 0.3 {
 		j.DataClass = g.classes[g.r.IntN(len(g.classes))]
 	}
-	if g.sizes != nil {
-		settle(g.sizes, p.tenant, j)
-	}
+	settle(g.sizes, p.tenant, j)
 }
 
 // small is a single-replica job of 1–8 GPUs.
@@ -210,7 +216,7 @@ func (g *gen) gang(j *model.Job, p *profile, o *option, lo, hi int, median model
 	j.Topology = topology(x, j.Replicas*j.GPUsPerReplica, o, lo >= 512)
 	switch {
 	case j.Topology.Level == model.LevelAny:
-	case g.sizes != nil:
+	case g.capGangs:
 		if most := g.sizes.Room(p.tenant, j); j.Replicas > most {
 			j.Replicas = max(most, 1)
 			j.Topology = topology(x, j.Replicas*j.GPUsPerReplica, o, lo >= 512) // the same level

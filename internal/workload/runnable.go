@@ -24,25 +24,23 @@ import (
 //     the job-file loader refuses it. The bound is the loader's own
 //     (jobspec.Sizes); Generate sums the sites.
 //
-//   - A job's data class and jurisdictions leave it sites with enough
-//     nodes of its GPU model, and a gang that stays in one site such a
-//     site: Generate draws them apart from the model, so a job may get
-//     a class only sites without its model may hold. Such a class is
-//     dropped, and then, if need be, such a narrowing.
-//
 //   - On a facility that defines no data class, a job has none: Generate
 //     draws them from a list of its own, labels the core ignores there,
 //     but the twin's loader and the live server refuse a job naming a
 //     class the facility does not define (DropUndefinedClasses).
 //
-// Everything else is drawn as Generate draws it, and a job Generate
+// A job's data class and jurisdictions leave it sites with enough nodes
+// of its GPU model, and a gang that stays in one site such a site, as
+// in Generate (settle). Everything else is drawn as Generate draws it,
+// and a job Generate
 // makes that is already runnable this way comes out the same, but for
 // its data class, when no quota caps any job.
 //
-// `carnot workload generate` is meant to use it. Generate stays as it
-// is: it is the benchmarks' workload, whose figures depend on it.
+// `carnot workload generate` is meant to use it. Generate keeps its
+// draws: it is the benchmarks' workload, whose figures depend on it
+// (TestGenerateUnchanged).
 func GenerateRunnable(fac *model.Facility, n int, seed int64, start model.Time) []*model.Job {
-	lim := &limits{sizes: jobspec.NewSizes(fac)}
+	lim := &limits{}
 	if fac.Policy.Quotas {
 		lim.quotas = newQuotaBound(fac)
 	}
@@ -64,10 +62,10 @@ func DropUndefinedClasses(fac *model.Facility, jobs []*model.Job) []*model.Job {
 	return jobs
 }
 
-// limits is what GenerateRunnable holds the jobs to.
+// limits is what GenerateRunnable holds the jobs to beyond Generate:
+// quotas, and gangs kept in one site capped at the fullest site.
 type limits struct {
-	quotas *quotaBound    // nil without quotas
-	sizes  *jobspec.Sizes // the job-file loader's rule of a gang's size
+	quotas *quotaBound // nil without quotas
 }
 
 // quotaBound is the most of each GPU model each tenant may use with
@@ -118,11 +116,14 @@ func (b *quotaBound) cap(tenant string, opts []option) []option {
 // sites they leave it do not hold all its replicas at once by the
 // job-file loader's rule (jobspec.Sizes: of its GPU model, whole
 // replicas per node, in one site when it is a gang that stays in one);
-// t is j's tenant. CPUs and memory never bind: the generator sizes them
-// by the least any node of the model has per GPU.
+// t is j's tenant. Both generators draw the class and the jurisdiction
+// apart from the GPU model, so a job may get a class only sites without
+// its model may hold. Once both are dropped, the tenant's sites hold it:
+// the job was sized by them. CPUs and memory never bind: the generator
+// sizes them by the least any node of the model has per GPU.
 func settle(sizes *jobspec.Sizes, t *model.Tenant, j *model.Job) {
-	if len(j.GPUModels) != 1 || j.GPUsPerReplica == 0 {
-		return
+	if len(j.GPUModels) != 1 || j.GPUsPerReplica == 0 || j.DataClass == "" && len(j.Jurisdictions) == 0 {
+		return // nothing to drop
 	}
 	for _, drop := range []func(){func() { j.DataClass = "" }, func() { j.Jurisdictions = nil }} {
 		if sizes.Room(t, j) >= j.Replicas {
