@@ -18,7 +18,8 @@ func NewSizes(fac *model.Facility) *Sizes { return &Sizes{fi: indexFacility(fac)
 // its models holds, whole replicas per node, in all the sites j may use
 // together, or in the fullest of them when j is a gang that stays in
 // one site. A deployment needs its min_replicas (model.KeepsReplicas),
-// a gang its replicas. Room is 0 for a job of no GPUs.
+// a gang its replicas. Room is 0 for a job of no GPUs, which the checks
+// do not bound (Fits accepts it).
 func (s *Sizes) Room(t *model.Tenant, j *model.Job) int {
 	if j.GPUsPerReplica <= 0 {
 		return 0
@@ -36,8 +37,12 @@ func (s *Sizes) Room(t *model.Tenant, j *model.Job) int {
 }
 
 // Fits reports whether the checks of a gang's size accept job j of
-// tenant t: Room(t, j) holds what j needs to start.
-func (s *Sizes) Fits(t *model.Tenant, j *model.Job) bool { return needed(j) <= s.Room(t, j) }
+// tenant t: Room(t, j) holds what j needs to start, or j asks for no GPU
+// (a CPU-only replica may run on any node; the loader counts no room
+// for it).
+func (s *Sizes) Fits(t *model.Tenant, j *model.Job) bool {
+	return j.GPUsPerReplica <= 0 || needed(j) <= s.Room(t, j)
+}
 
 // staysInSite reports whether j is a gang the scheduler keeps in one
 // site: any topology but "any" (onesite.go).
