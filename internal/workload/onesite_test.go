@@ -75,7 +75,8 @@ func loadBack(t *testing.T, fac *model.Facility, jobs []*model.Job) error {
 // that no site it may use holds. On twoSites, the 1,000 jobs of
 // `carnot workload generate` (GenerateRunnable), seed 1, held gangs of
 // 64 GPUs at leaf, hall or site level, which `carnot sim` then refused
-// to load. Generate, the benchmarks' workload, is left as it is.
+// to load. Generate, the benchmarks' workload, gives such a gang
+// topology any instead (TestGeneratedGangsFitOneSite).
 func TestGeneratedFitOneSite(t *testing.T) {
 	fac, err := facility.Load("two-sites.yaml", []byte(twoSites))
 	if err != nil {

@@ -32,9 +32,11 @@ import (
 // A job's data class and jurisdictions leave it sites with enough nodes
 // of its GPU model, and a gang that stays in one site such a site, as
 // in Generate (settle). Everything else is drawn as Generate draws it,
-// and a job Generate
-// makes that is already runnable this way comes out the same, but for
-// its data class, when no quota caps any job.
+// and, when no quota caps any job, a job Generate makes that is already
+// runnable this way comes out the same but for its data class. A gang
+// larger than any one of its tenant's sites is the exception: Generate
+// gives it topology any, GenerateRunnable keeps its topology and caps
+// it at the fullest site.
 //
 // `carnot workload generate` is meant to use it. Generate keeps its
 // draws: it is the benchmarks' workload, whose figures depend on it
