@@ -42,13 +42,14 @@ starts with none.
 
 While the job is being preempted, or cancelled (SIGTERM is the notice
 either way), the same call acknowledges the notice: its replicas are
-stopped at once (SIGKILL of their process groups, this command's too:
-run it last, once the save is complete) instead of at the end of its
-checkpoint_grace, and --message is kept in the job's events and the
-audit log. For a deployment whose replicas leave for a partial
-preemption, those replicas alone are stopped; from the task, the call
-names its replica ($` + replicaEnv + `), so that one of the replicas that
-stay has its routine checkpoint recorded instead.
+stopped at once (SIGKILL of their process groups, and of their cgroups
+where they have them, this command's too: run it last, once the save is
+complete) instead of at the end of its checkpoint_grace, and --message
+is kept in the job's events and the audit log. For a deployment whose
+replicas leave for a partial preemption, those replicas alone are
+stopped; from the task, the call names its replica ($` + replicaEnv + `), so
+that one of the replicas that stay has its routine checkpoint recorded
+instead.
 
 In a task it needs no flags: the server hands every task its job token
 for the attempt, which the agent sets as $` + tokenEnv + `, with the tenant API's
