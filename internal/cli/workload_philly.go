@@ -57,9 +57,11 @@ when the facility's class is (the trace's jobs are training runs, which
 checkpoint).
 
 Jobs the facility could never start for their tenant, even empty (more
-GPUs than the sites the tenant may use hold, or than one of them holds,
-as a gang stays in one site, or than its quota could ever give it), are
-left out, and a note on stderr says which, per tenant.
+GPUs of one model they accept than the sites the tenant may use hold,
+or than one of them holds, as a gang stays in one site on one model;
+replicas the nodes with those GPUs cannot hold with their CPUs and
+memory; or more GPUs than its quota could ever give it), are left out,
+and a note on stderr says which, per tenant.
 
 Submit times move by --shift (default 2191d: September 2017 into
 September 2023, where carnot's built-in grid series are, keeping every
