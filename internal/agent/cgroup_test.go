@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -436,5 +437,27 @@ while [ ! -e "$PIDS/go" ]; do sleep 0.01; done`, map[string]string{"PIDS": pids}
 	q.Wait()
 	if _, err := os.Stat(cg); !os.IsNotExist(err) {
 		t.Errorf("the previous task's cgroup %s is still there after a later task's end: %v", cg, err)
+	}
+}
+
+// With cgroups required, a task whose cgroup cannot be made does not
+// start, for a cause of the node's (its next attempts avoid the node),
+// not of the agent's own files: that would report a disk error and stop
+// the node taking work.
+func TestCgroupRequiredTaskWithoutOneIsTheNodes(t *testing.T) {
+	dir := t.TempDir()
+	r := withCgroups(t, dir)
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.cg.dir = filepath.Join(file, "agent") // no directory can be made there
+	_, err := r.Start(sh("j-nocg", 0, "exit 0", nil))
+	var se *StartError
+	if !errors.As(err, &se) || se.Code != 126 || se.Agent || !se.Node {
+		t.Fatalf("Start = %#v, want a StartError of code 126, the node's, not the agent's", err)
+	}
+	if !strings.Contains(se.Error(), "cgroup") {
+		t.Errorf("error %q does not say it is the cgroup", se.Error())
 	}
 }

@@ -113,7 +113,12 @@ func (r *processes) Start(spec api.Task) (Process, error) {
 	}
 	cg, err := r.intoCgroup(cmd, mark)
 	if err != nil {
-		return fail(126, err, true)
+		// cgroups required and none can be made for it: the node's
+		// cause (its cgroup tree), which another node may not have, not
+		// the agent's own files
+		logs.stderr.write(fmt.Appendf(nil, "carnot: cannot start %q: %v\n", spec.Command, err))
+		logs.close()
+		return nil, &StartError{Code: 126, Err: err, Node: true}
 	}
 	if cmd.SysProcAttr.UseCgroupFD {
 		defer unix.Close(cmd.SysProcAttr.CgroupFD) // the process is in it once started
