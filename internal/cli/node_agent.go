@@ -285,7 +285,8 @@ With --fleet N --fake it runs N virtual nodes in this process instead
 --data-dir/<node>/), whose tasks only pretend to run: for FAKE_DURATION
 in their environment, else N seconds of a "sleep N" command, else until
 the job's runtime limit, else --fake-duration (0: until stopped); then
-they exit 0, or FAKE_EXIT. Nothing is executed.`,
+they exit 0, or FAKE_EXIT. Nothing is executed (so --cgroups has no
+effect there).`,
 		Example: `  export CARNOT_JOIN_TOKEN=$(cat join.token)   # not --join-token: ps shows it
   carnot agent --fleet 1000 --fake --fake-gpus 8 --server https://cp:7461 --ca ca.crt \
       --data-dir fleet --site local`,
