@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
 
 // twoEqualJobs starts two low-priority jobs of 4 GPUs each together,
@@ -194,22 +193,8 @@ func TestCheckpointSurvivesARestart(t *testing.T) {
 // On PostgreSQL the next leader reads the last checkpoint the one
 // before recorded, and costs the jobs by it.
 func TestCheckpointSurvivesAFailover(t *testing.T) {
-	dbURL := pgSchemaURL(t)
-	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	leader := func() *env {
-		db, err := postgres.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-			Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return envOf(t, s, t.TempDir(), clk)
-	}
+	leader := pgLeaders(t, clk)
 	e := leader()
 	if code := e.register("n1", "local", 8); code != 200 {
 		t.Fatalf("register: %d", code)

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
 
 // Two replicas on PostgreSQL: the new leader holds and releases the
@@ -16,22 +14,8 @@ import (
 // one adopted after its dependency failed, whose cancellation the first
 // leader never committed, is cancelled by the next.
 func TestDependsOnFailover(t *testing.T) {
-	dbURL := pgSchemaURL(t)
-	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	leader := func() *env {
-		db, err := postgres.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-			Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return envOf(t, s, t.TempDir(), clk)
-	}
+	leader := pgLeaders(t, clk)
 	e := leader()
 	if code := e.register("n1", "local", 8); code != 200 {
 		t.Fatalf("register: %d", code)
@@ -85,22 +69,8 @@ func TestDependsOnFailover(t *testing.T) {
 // new leader holds afterany and afternotok jobs as the one before did,
 // and queues or cancels them as their dependencies end.
 func TestDependsOnKindsFailover(t *testing.T) {
-	dbURL := pgSchemaURL(t)
-	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	leader := func() *env {
-		db, err := postgres.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-			Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return envOf(t, s, t.TempDir(), clk)
-	}
+	leader := pgLeaders(t, clk)
 	e := leader()
 	if code := e.register("n1", "local", 8); code != 200 {
 		t.Fatalf("register: %d", code)

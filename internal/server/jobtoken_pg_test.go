@@ -1,12 +1,9 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
 
 // The job token of a running attempt holds at the next leader on
@@ -15,23 +12,9 @@ import (
 // whatever the location of the clock that set it; the next leader hands
 // the attempt's tasks the same token.
 func TestJobTokenHoldsAtTheNextLeaderOnPostgres(t *testing.T) {
-	dbURL := pgSchemaURL(t)
-	ctx := context.Background()
 	cest := time.FixedZone("CEST", 2*3600)
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 123456789, cest)}
-	leader := func() *env {
-		db, err := postgres.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-			Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return envOf(t, s, t.TempDir(), clk)
-	}
+	leader := pgLeaders(t, clk)
 	e := leader()
 	if code := e.register("n1", "local", 8); code != 200 {
 		t.Fatalf("register: %d", code)

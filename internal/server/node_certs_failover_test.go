@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/carnot-dc/carnot/internal/api"
-	"github.com/carnot-dc/carnot/internal/store/postgres"
 )
 
 // A replica that takes the lead builds its server from the database
@@ -18,22 +17,9 @@ import (
 // refused, and a renewal whose answer the old leader lost renewed
 // again with the same certificate through the new one.
 func TestNewLeaderKeepsTheCertificatesAccepted(t *testing.T) {
-	dbURL := pgSchemaURL(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	leader := func() *env {
-		db, err := postgres.Open(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		s, err := New(ctx, Config{Facility: DevFacility("local", "FR"), DynamicNodes: true, Store: db, Now: clk.now,
-			Heartbeat: time.Second, HeartbeatTimeout: 10 * time.Second, KillTimeout: 5 * time.Second, TokenKey: testTokenKey, CA: testCA(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return envOf(t, s, t.TempDir(), clk)
-	}
+	leader := pgLeaders(t, clk, func(c *Config) { c.CA = testCA(t) })
 	a := leader()
 	join, err := a.s.MintToken(ctx, api.TokenRequest{Name: "join", Role: "join", Site: "local"}, "test")
 	if err != nil {
