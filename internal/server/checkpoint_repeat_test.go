@@ -47,14 +47,7 @@ func TestRepeatedCheckpointAckRecordsOneEvent(t *testing.T) {
 	})
 	t.Run("partial preemption", func(t *testing.T) {
 		e := devEnv(t)
-		var d api.Job
-		if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-			t.Fatalf("submit deployment: %d", code)
-		}
-		e.pass()
-		e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-		e.submit(spec(2, 1, "priority_class", "high"))
-		e.pass()
+		d, _ := partialPreemption(e)
 		for i := range 2 {
 			if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", nil, nil); code != http.StatusAccepted {
 				t.Fatalf("ack %d: %d", i+1, code)
@@ -72,14 +65,7 @@ func TestRepeatedCheckpointAckRecordsOneEvent(t *testing.T) {
 // had given up ("started on n1:[0 1] n1:[2 3] …") until a later change.
 func TestPartialPreemptionMessageNamesTheReplicasLeft(t *testing.T) {
 	e := devEnv(t)
-	var d api.Job
-	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-		t.Fatalf("submit deployment: %d", code)
-	}
-	e.pass()
-	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-	e.submit(spec(2, 1, "priority_class", "high"))
-	e.pass()
+	d, _ := partialPreemption(e)
 	var gone *api.Replica
 	for _, r := range e.job(d.ID).Replicas {
 		if r.StopBy != nil {

@@ -17,14 +17,7 @@ import (
 // the docs ask, cut short the grace of those leaving before they saved.
 func TestCheckpointOfAReplicaThatStays(t *testing.T) {
 	e := devEnv(t)
-	var d api.Job
-	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-		t.Fatalf("submit deployment: %d", code)
-	}
-	e.pass()
-	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-	boss := e.submit(spec(2, 1, "priority_class", "high"))
-	e.pass()
+	d, boss := partialPreemption(e)
 	graces := func() map[int]float64 {
 		out := map[int]float64{}
 		for _, tk := range e.tasks("n1") {

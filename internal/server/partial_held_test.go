@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
@@ -16,14 +15,7 @@ import (
 // use.
 func TestLeavingReplicasHoldTheirGPUs(t *testing.T) {
 	e := devEnv(t)
-	var d api.Job
-	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-		t.Fatalf("submit deployment: %d", code)
-	}
-	e.pass()
-	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-	boss := e.submit(spec(2, 1, "priority_class", "high"))
-	e.pass()
+	d, boss := partialPreemption(e)
 	if v := e.job(d.ID); v.Preemptions != 1 || v.State != api.StateRunning {
 		t.Fatalf("deployment %s, %d preemptions; want running, 1", v.State, v.Preemptions)
 	}

@@ -16,14 +16,7 @@ import (
 // and the job starts on them while the deployment serves on.
 func TestPartialPreemptionKeepsOtherReplicas(t *testing.T) {
 	e := devEnv(t)
-	var d api.Job
-	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-		t.Fatalf("submit deployment: %d", code)
-	}
-	e.pass()
-	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-	boss := e.submit(spec(2, 1, "priority_class", "high"))
-	e.pass()
+	d, boss := partialPreemption(e)
 	v := e.job(d.ID)
 	if v.State != api.StateRunning || v.Preemptions != 1 {
 		t.Fatalf("deployment %s, %d preemptions; want running, 1: %s", v.State, v.Preemptions, e.job(boss).Message)
@@ -103,14 +96,7 @@ func TestPartialPreemptionKeepsOtherReplicas(t *testing.T) {
 // them apart, terminating, for the job they make room for.
 func TestPartialPreemptionSurvivesRestart(t *testing.T) {
 	e := devEnv(t)
-	var d api.Job
-	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-		t.Fatalf("submit deployment: %d", code)
-	}
-	e.pass()
-	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
-	boss := e.submit(spec(2, 1, "priority_class", "high"))
-	e.pass()
+	d, boss := partialPreemption(e)
 	e.s.store.Close()
 	e2 := openEnv(t, e.dir, DevFacility("local", "FR"), true, e.clock)
 	e2.mu()
@@ -178,12 +164,7 @@ func TestReleaseKeepsTheJobOnANodeItsLeavingReplicaHolds(t *testing.T) {
 // recorded (200), stopping nothing.
 func TestPartialPreemptionCheckpointAck(t *testing.T) {
 	e := devEnv(t)
-	var d api.Job
-	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
-		t.Fatalf("submit deployment: %d", code)
-	}
-	e.pass()
-	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+	d := runningDeployment(e)
 	if code := e.do("POST", "/v1/jobs/"+d.ID+"/checkpoint", nil, &d); code != http.StatusOK || d.LastCheckpoint == nil || d.State != api.StateRunning {
 		t.Errorf("checkpoint of a deployment nothing preempts: %d %s, last checkpoint %v; want 200, recorded", code, d.State, d.LastCheckpoint)
 	}
@@ -233,4 +214,28 @@ func TestPartialPreemptionCheckpointAck(t *testing.T) {
 	if !said {
 		t.Errorf("no checkpoint event: %+v", evs.Events)
 	}
+}
+
+// runningDeployment submits a deployment of 4 replicas × 2 GPUs
+// (minimum 2, priority class low, 60 s of checkpoint grace), places it
+// on n1's 8 GPUs and reports its replicas running.
+func runningDeployment(e *env) api.Job {
+	e.t.Helper()
+	var d api.Job
+	if code := e.do("POST", "/v1/deployments", spec(2, 4, "min_replicas", 2, "priority_class", "low", "checkpoint_grace", "60s"), &d); code != http.StatusCreated {
+		e.t.Fatalf("submit deployment: %d", code)
+	}
+	e.pass()
+	e.report("n1", running(d.ID, 0, 1), running(d.ID, 1, 1), running(d.ID, 2, 1), running(d.ID, 3, 1))
+	return d
+}
+
+// partialPreemption is runningDeployment, then a high-priority 2-GPU job
+// (boss) whose pass takes one of the deployment's replicas.
+func partialPreemption(e *env) (d api.Job, boss string) {
+	e.t.Helper()
+	d = runningDeployment(e)
+	boss = e.submit(spec(2, 1, "priority_class", "high"))
+	e.pass()
+	return d, boss
 }
