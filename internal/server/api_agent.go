@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -632,10 +631,10 @@ func (s *Server) diskErrorReported(n *nodeState, diskErr string, c *changes) {
 }
 
 // cpuReported is the CPU time an agent reported for a replica, kept when
-// it is a time (finite, not negative): an agent's report is not trusted
-// to be one.
+// it is not negative: an agent's report is not trusted to be a time
+// (JSON carries no NaN or infinity, so a decoded one is finite).
 func cpuReported(s *float64) *float64 {
-	if s == nil || math.IsNaN(*s) || math.IsInf(*s, 0) || *s < 0 {
+	if s == nil || *s < 0 {
 		return nil
 	}
 	v := *s
